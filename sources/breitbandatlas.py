@@ -1,0 +1,108 @@
+"""Breitbandatlas CSVs: share of private households with access to >= N Mbit/s.
+
+Two layouts: ``labelled`` (Gemeinde files, headers like "alle Technologien ≥ 1000 Mbit/s")
+and ``coded`` (Kreis and national files, headers like ``verf_300_1000``). Separators
+(``,`` or ``;``) and quoting vary by vintage; the separator is detected from the header
+line. Rows whose values are all zero are uninhabited or non-reporting areas: they are
+missing data, not 0 %, and are dropped.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pandas as pd
+
+from sources import OBSERVATION_COLUMNS
+from sources.errors import SourceError
+from sources.registry import Release
+
+TECHNOLOGY_BY_LABEL = {
+    "alle Technologien": "all",
+    "leitungsg. Technologien": "wired",
+    "mobile Technologien": "mobile",
+    "DSL": "dsl",
+    "CATV": "catv",
+    "FTTH/B": "ftthb",
+}
+TECHNOLOGY_BY_CODE = {
+    "300": "all", "100": "wired", "200": "mobile", "dsl": "dsl", "catv": "catv",
+    "ftth": "ftthb", "ftthb": "ftthb", "umts": "umts", "lte": "lte", "5g": "5g", "wimax/wlan": "wimax_wlan",
+}
+LABELLED_COLUMN = re.compile(r"(?P<tech>.+?) ≥ (?P<speed>\d+) Mbit/s")
+CODED_COLUMN = re.compile(r"verf_(?P<tech>.+)_(?P<speed>\d+)")
+KEY_COLUMNS = {"ags": None, "staat": "DG"}  # key column -> fixed key (None: take the value)
+REFERENCE_DAY = {"ende": "12-31", "mitte": "06-30", "1": "06-30", "2": "12-31"}
+
+
+def parse_release(release: Release) -> dict[str, pd.DataFrame]:
+    """Parse every table of one Breitbandatlas vintage into tidy observations."""
+    year, half = release.vintage.split("-")
+    reference_date = pd.Timestamp(f"{year}-{REFERENCE_DAY[half]}").date()
+    frames = [_parse_table(release.source_id, f.relative_path, f.path.read_bytes(), f.layout, reference_date)
+              for f in release.files]
+    return {"observations": pd.concat(frames, ignore_index=True)}
+
+
+def _parse_table(source_id: str, name: str, content: bytes, layout: str, reference_date) -> pd.DataFrame:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceError(source_id, name, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    header_line = text.split("\n", 1)[0]
+    separator = ";" if header_line.count(";") > header_line.count(",") else ","
+    try:
+        table = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise SourceError(source_id, name, f"cannot be read as CSV with separator {separator!r}: {exc}") from exc
+    key_column = table.columns[0]
+    if key_column.lower() not in KEY_COLUMNS or table.shape[1] < 2:
+        raise SourceError(
+            source_id, name,
+            f"expected a key column 'AGS', 'ags' or 'staat' followed by speed columns separated by ';' or ',', "
+            f"found header {header_line[:120]!r}",
+        )
+    columns = _speed_columns(source_id, name, table.columns[1:], layout)
+    values = table[list(columns)].apply(lambda col: pd.to_numeric(col.str.strip(), errors="coerce"))
+    bad = values.isna() & table[list(columns)].ne("")
+    if bad.any().any():
+        column = bad.any().idxmax()
+        raise SourceError(source_id, name, f"non-numeric value {table.loc[bad[column], column].iloc[0]!r} "
+                                           f"in column {column!r}")
+    fixed_key = KEY_COLUMNS[key_column.lower()]
+    keys = table[key_column].str.strip() if fixed_key is None else pd.Series(fixed_key, index=table.index)
+    keep = ~(values.fillna(0) == 0).all(axis=1)  # all-zero rows are missing data, not 0 %
+    long = values[keep].set_axis(list(columns.values()), axis=1).assign(ags=keys[keep])
+    long = long.melt(id_vars="ags", var_name="measure", value_name="value").dropna(subset=["value"])
+    long["ags"] = long["ags"].map(_normalise_key)
+    long["level"] = long["ags"].map(_level)
+    return long.assign(reference_date=reference_date, unit="% of households", note="")[OBSERVATION_COLUMNS]
+
+
+def _speed_columns(source_id: str, name: str, headers, layout: str) -> dict[str, str]:
+    """Map each publisher header to a measure name households_<technology>_<speed>."""
+    pattern, technologies = (
+        (LABELLED_COLUMN, TECHNOLOGY_BY_LABEL) if layout == "labelled" else (CODED_COLUMN, TECHNOLOGY_BY_CODE)
+    )
+    columns = {}
+    for header in headers:
+        match = pattern.fullmatch(header.strip())
+        if not match or match["tech"] not in technologies:
+            raise SourceError(source_id, name, f"unknown column {header!r} (expected e.g. "
+                                               f"{'alle Technologien ≥ 1000 Mbit/s' if layout == 'labelled' else 'verf_300_1000'})")
+        columns[header] = f"households_{technologies[match['tech']]}_{int(match['speed'])}"
+    return columns
+
+
+def _normalise_key(key: str) -> str:
+    """AGS keys may lose leading zeros when unquoted: pad Gemeinden to 8 and Kreise to 5 digits."""
+    if key == "DG" or not key.isdigit():
+        return key
+    return key.zfill(8) if len(key) > 5 else key.zfill(5) if len(key) > 2 else key.zfill(2)
+
+
+def _level(key: str) -> str:
+    if key == "DG":
+        return "bund"
+    return {8: "gemeinde", 5: "kreis", 2: "land"}[len(key)]

@@ -1,0 +1,196 @@
+"""Destatis Gemeindeverzeichnis workbooks (``DDMMYYYY_Auszug_GV.xlsx``, ``AuszugGV4QAktuell_YYYY.xlsx``).
+
+Two layouts exist: 1983-1990 (Land, RB, Kreis, Gemeinde; Verband in separate columns)
+and 1994 on (Satzart, Textkennzeichen, ARS parts Land/RB/Kreis/VB/Gem). Columns are
+found by their header labels, not by position, so both layouts share one reader, and a
+renamed column fails with its name.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+from python_calamine import CalamineWorkbook
+
+from sources import OBSERVATION_COLUMNS
+from sources.errors import SourceError
+from sources.registry import Release
+
+# Textkennzeichen of Gemeinde rows (Satzart 60), from the GV-ISys record description.
+KIND_BY_TEXTKENNZEICHEN = {
+    "60": "Markt",
+    "61": "Kreisfreie Stadt",
+    "62": "Stadtkreis",
+    "63": "Stadt",
+    "64": "Gemeinde",
+    "65": "gemeindefreies Gebiet (bewohnt)",
+    "66": "gemeindefreies Gebiet (unbewohnt)",
+    "67": "Große Kreisstadt",
+}
+DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})")
+
+
+def parse_release(release: Release) -> dict[str, pd.DataFrame]:
+    """Parse one Gemeindeverzeichnis workbook.
+
+    Returns ``observations`` (population total/male/female and area per Gemeinde) and
+    ``register`` (name, Kreis, Land, kind and Gemeindeverband of every Gemeinde).
+    """
+    workbook_file = release.file("workbook")
+    name = workbook_file.relative_path
+    try:
+        workbook = CalamineWorkbook.from_path(str(workbook_file.path))
+    except Exception as exc:  # calamine raises its own error types for non-workbooks
+        raise SourceError(release.source_id, name, f"not a readable Excel workbook ({exc})") from exc
+    rows = _data_sheet_rows(workbook, release.source_id, name)
+    header = _locate_header(rows, release.source_id, name)
+    table = _records(rows, header)
+    gemeinden = table[table["satzart"] == "60"]
+    if gemeinden.empty:
+        raise SourceError(release.source_id, name, "no Gemeinde rows (Satzart 60) found")
+    observations = _observations(gemeinden, header, release.source_id, name)
+    register = _register(table, gemeinden, header)
+    return {"observations": observations, "register": register}
+
+
+def _data_sheet_rows(workbook: CalamineWorkbook, source_id: str, name: str) -> list[list]:
+    """The sheet with the Gemeinde records: the first whose name mentions Gemeinde data."""
+    for sheet_name in workbook.sheet_names:
+        if sheet_name.startswith(("Gemeindedaten", "Onlineprodukt_Gemeinden")):
+            return workbook.get_sheet_by_name(sheet_name).to_python()
+    raise SourceError(source_id, name, f"no Gemeinde data sheet among {workbook.sheet_names}")
+
+
+def _cell(value) -> str:
+    """Cell as clean text: 60.0 -> '60', None -> ''."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _locate_header(rows: list[list], source_id: str, name: str) -> dict:
+    """Find the two header rows and the column of every field by its label."""
+    for i, row in enumerate(rows[:15]):
+        if _cell(row[0]).replace("-", "").replace("\n", "").lower().startswith("satzart"):
+            top, sub, dates = ([_cell(c) for c in r] for r in rows[i : i + 3])
+            break
+    else:
+        raise SourceError(source_id, name, "header row starting with 'Satzart' not found in the first 15 rows")
+
+    def column(labels: list[str], wanted: str, startswith: bool = False) -> int:
+        for j, label in enumerate(labels):
+            label = label.replace("\n", " ")
+            if label == wanted or (startswith and label.startswith(wanted)):
+                return j
+        raise SourceError(source_id, name, f"column '{wanted}' not found in header {[l for l in labels if l]}")
+
+    new_layout = any(label.startswith("Text-kenn") for label in top)
+    fields = {
+        "land": column(sub, "Land"),
+        "rb": column(sub, "RB"),
+        "kreis": column(sub, "Kreis"),
+        "gem": column(sub, "Gem" if new_layout else "Gemeinde"),
+        "name": column(top, "Gemeindename"),
+        "area": column(top, "Fläche", startswith=True),
+        "population": column(sub, "insgesamt"),
+        "male": column(sub, "männlich"),
+        "female": column(sub, "weiblich"),
+    }
+    if new_layout:
+        fields["textkennzeichen"] = column(top, "Text-kenn", startswith=True)
+        fields["vb"] = column(sub, "VB")
+    else:
+        fields["vb"] = column(sub, "Schlüssel")
+        fields["stadtrechte"] = column(top, "Stadtrechte", startswith=True)
+    if "Längengrad" in sub:
+        fields["lon"], fields["lat"] = sub.index("Längengrad"), sub.index("Breitengrad")
+    population_date = _first_date(dates[fields["population"]], dates[fields["area"]], _cell(rows[0][0]))
+    if population_date is None:
+        raise SourceError(source_id, name, "no reference date (dd.mm.yyyy) found above the population column")
+    area_date = _first_date(dates[fields["area"]], _cell(rows[0][0])) or population_date
+    territorial_date = _first_date(dates[fields["land"]]) or area_date
+    return {"first_data_row": i + 4, "fields": fields, "new_layout": new_layout,
+            "population_date": population_date, "area_date": area_date, "territorial_date": territorial_date}
+
+
+def _first_date(*texts: str) -> str | None:
+    for text in texts:
+        match = DATE.search(text or "")
+        if match:
+            day, month, year = match.groups()
+            return f"{year}-{month}-{day}"
+    return None
+
+
+def _records(rows: list[list], header: dict) -> pd.DataFrame:
+    """All data rows as text columns, one per located field, plus Satzart."""
+    body = rows[header["first_data_row"] :]
+    table = pd.DataFrame({"satzart": [_cell(r[0]) for r in body]})
+    for field, j in header["fields"].items():
+        table[field] = [r[j] if j < len(r) else None for r in body]
+    for field in ("land", "rb", "kreis", "gem", "vb", "name", "textkennzeichen", "stadtrechte"):
+        if field in table:
+            table[field] = table[field].map(_cell)
+    table["land"] = table["land"].str.zfill(2)
+    table["kreis"] = table["kreis"].where(table["kreis"] == "", table["kreis"].str.zfill(2))
+    table["gem"] = table["gem"].where(table["gem"] == "", table["gem"].str.zfill(3))
+    table["kreis_ags"] = table["land"] + table["rb"] + table["kreis"]
+    table["ags"] = table["kreis_ags"] + table["gem"]
+    return table
+
+
+def _numeric(series: pd.Series) -> pd.Series:
+    text = series.map(lambda v: v if isinstance(v, (int, float)) else _cell(v).replace(",", "."))
+    return pd.to_numeric(text, errors="coerce")
+
+
+def _observations(gemeinden: pd.DataFrame, header: dict, source_id: str, name: str) -> pd.DataFrame:
+    measures = {
+        "population_total": ("population", "persons", header["population_date"]),
+        "population_male": ("male", "persons", header["population_date"]),
+        "population_female": ("female", "persons", header["population_date"]),
+        "area_km2": ("area", "km2", header["area_date"]),
+    }
+    bad_ags = gemeinden.loc[~gemeinden["ags"].str.fullmatch(r"\d{8}"), "ags"]
+    if not bad_ags.empty:
+        raise SourceError(source_id, name, f"Gemeinde keys are not 8 digits, e.g. {bad_ags.iloc[0]!r}")
+    frames = []
+    for measure, (field, unit, reference_date) in measures.items():
+        values = _numeric(gemeinden[field])
+        frame = pd.DataFrame({"ags": gemeinden["ags"], "value": values}).dropna(subset=["value"])
+        frame = frame.assign(level="gemeinde", reference_date=pd.Timestamp(reference_date).date(),
+                             measure=measure, unit=unit, note="")
+        frames.append(frame)
+    observations = pd.concat(frames, ignore_index=True)[OBSERVATION_COLUMNS]
+    if observations.empty:
+        raise SourceError(source_id, name, "no numeric population or area values in the Gemeinde rows")
+    return observations
+
+
+def _register(table: pd.DataFrame, gemeinden: pd.DataFrame, header: dict) -> pd.DataFrame:
+    """Names, Kreis, Land, kind and Gemeindeverband of every Gemeinde in this workbook."""
+    kreise = table[table["satzart"] == "40"].drop_duplicates("kreis_ags").set_index("kreis_ags")["name"]
+    laender = table[table["satzart"] == "10"].drop_duplicates("land").set_index("land")["name"]
+    verbaende = table[table["satzart"] == "50"].assign(vb_ars=lambda t: t["kreis_ags"] + t["vb"])
+    verbaende = verbaende.drop_duplicates("vb_ars").set_index("vb_ars")["name"]
+    register = pd.DataFrame({
+        "ags": gemeinden["ags"],
+        "name": gemeinden["name"],
+        "kreis_ags": gemeinden["kreis_ags"],
+        "kreis_name": gemeinden["kreis_ags"].map(kreise),
+        "land_ags": gemeinden["land"],
+        "land_name": gemeinden["land"].map(laender),
+        "vb_ars": (gemeinden["kreis_ags"] + gemeinden["vb"]).where(gemeinden["vb"] != "", None),
+    })
+    register["vb_name"] = register["vb_ars"].map(verbaende)
+    if header["new_layout"]:
+        register["kind"] = gemeinden["textkennzeichen"].map(KIND_BY_TEXTKENNZEICHEN)
+    else:  # old layout: only the town-rights flag
+        register["kind"] = gemeinden["stadtrechte"].map(lambda x: "Stadt" if x == "x" else "Gemeinde")
+    for axis in ("lon", "lat"):
+        register[axis] = _numeric(gemeinden[axis]) if axis in gemeinden else float("nan")
+    register["territorial_date"] = pd.Timestamp(header["territorial_date"]).date()
+    return register.reset_index(drop=True)

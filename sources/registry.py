@@ -1,0 +1,133 @@
+"""Read sources.yaml and discover every release present in a directory of publisher files."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SOURCES_YAML = PROJECT_ROOT / "sources.yaml"
+SNAPSHOT_DIR = PROJECT_ROOT / "snapshot"
+
+
+@dataclass(frozen=True)
+class FilePattern:
+    pattern: re.Pattern
+    vintage: str
+    role: str
+    layout: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One entry of sources.yaml."""
+
+    source_id: str
+    title: str
+    publisher: str
+    licence: str
+    licence_url: str
+    attribution: str
+    cadence: str
+    format: str
+    parser: str
+    files: tuple[FilePattern, ...]
+    url: str | None = None
+    url_template: str | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseFile:
+    role: str
+    path: Path
+    relative_path: str
+    sha256: str
+    size_bytes: int
+    layout: str | None = None
+
+
+@dataclass
+class Release:
+    """All files of one vintage of one source."""
+
+    source_id: str
+    vintage: str
+    files: list[ReleaseFile] = field(default_factory=list)
+
+    def file(self, role: str, suffix: str | None = None) -> ReleaseFile:
+        """The single file of a role (optionally with a given suffix, for shapefile parts)."""
+        matches = [
+            f for f in self.files if f.role == role and (suffix is None or f.path.suffix.lower() == suffix)
+        ]
+        if len(matches) != 1:
+            from sources.errors import SourceError
+
+            names = ", ".join(f.relative_path for f in self.files) or "no files"
+            raise SourceError(
+                self.source_id,
+                f"vintage {self.vintage}",
+                f"expected exactly one '{role}{suffix or ''}' file, found {len(matches)} ({names})",
+            )
+        return matches[0]
+
+
+def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
+    """Parse sources.yaml into SourceSpec objects, keyed by source id."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    specs = {}
+    for source_id, entry in raw["sources"].items():
+        patterns = tuple(
+            FilePattern(
+                pattern=re.compile(f["pattern"]),
+                vintage=f["vintage"],
+                role=f["role"],
+                layout=f.get("layout"),
+            )
+            for f in entry["files"]
+        )
+        fields = {k: entry.get(k) for k in ("title", "publisher", "licence", "licence_url", "attribution",
+                                            "cadence", "format", "parser", "url", "url_template")}
+        specs[source_id] = SourceSpec(source_id=source_id, files=patterns, **fields)
+    return specs
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def discover_releases(spec: SourceSpec, root: Path) -> list[Release]:
+    """Every release of ``spec`` present under ``root``, sorted by vintage.
+
+    Files are matched by their path relative to ``root``; a file matching no pattern
+    is ignored, so a folder of downloads may hold other things too.
+    """
+    releases: dict[str, Release] = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        relative = path.relative_to(root).as_posix()
+        for file_pattern in spec.files:
+            match = file_pattern.pattern.fullmatch(relative)
+            if not match:
+                continue
+            vintage = file_pattern.vintage.format(**match.groupdict())
+            release = releases.setdefault(vintage, Release(spec.source_id, vintage))
+            release.files.append(
+                ReleaseFile(
+                    role=file_pattern.role,
+                    path=path,
+                    relative_path=relative,
+                    sha256=sha256_of(path),
+                    size_bytes=path.stat().st_size,
+                    layout=file_pattern.layout,
+                )
+            )
+            break
+    return [releases[v] for v in sorted(releases)]
