@@ -1,0 +1,81 @@
+"""Load and validate the indicator catalogue (catalogue.yaml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+CATALOGUE_YAML = Path(__file__).with_name("catalogue.yaml")
+METHODS = {"observed", "annualised_change", "ratio"}
+
+
+@dataclass(frozen=True)
+class Indicator:
+    indicator_id: str
+    label: str
+    pillar: str
+    unit: str
+    direction: str
+    source: str
+    method: str
+    goalposts: tuple[float, float]
+    weight: float
+    carry_forward_years: int
+    definition: str
+    why: str
+    params: dict = field(default_factory=dict)  # method parameters: measure, years, numerator, ...
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    method_version: str
+    pilot_towns: dict[str, str]
+    reference_group: dict
+    aggregation: str
+    pillars: dict[str, dict]
+    indicators: dict[str, Indicator]
+
+    def in_pillar(self, pillar: str) -> list[Indicator]:
+        return [i for i in self.indicators.values() if i.pillar == pillar]
+
+
+def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
+    """Read catalogue.yaml; raise ValueError naming the indicator and field on a bad entry."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    known = {"label", "pillar", "unit", "direction", "source", "method", "goalposts", "weight",
+             "carry_forward_years", "definition", "why"}
+    indicators = {}
+    for indicator_id, entry in raw["indicators"].items():
+        low, high = entry["goalposts"]
+        indicator = Indicator(
+            indicator_id=indicator_id,
+            goalposts=(float(low), float(high)),
+            params={k: v for k, v in entry.items() if k not in known},
+            **{k: entry[k] for k in known - {"goalposts"}},
+        )
+        _validate(indicator, raw["pillars"])
+        indicators[indicator_id] = indicator
+    return Catalogue(
+        method_version=str(raw["method_version"]),
+        pilot_towns={str(k): v for k, v in raw["pilot_towns"].items()},
+        reference_group=raw["reference_group"],
+        aggregation=raw.get("aggregation", "arithmetic"),
+        pillars=raw["pillars"],
+        indicators=indicators,
+    )
+
+
+def _validate(indicator: Indicator, pillars: dict) -> None:
+    problems = []
+    if indicator.method not in METHODS:
+        problems.append(f"method {indicator.method!r} not one of {sorted(METHODS)}")
+    if indicator.pillar not in pillars and indicator.pillar != "context":
+        problems.append(f"pillar {indicator.pillar!r} not declared under pillars")
+    if indicator.direction not in {"positive", "negative"}:
+        problems.append(f"direction {indicator.direction!r} must be positive or negative")
+    if indicator.goalposts[0] >= indicator.goalposts[1]:
+        problems.append(f"goalposts {indicator.goalposts} must be [low, high] with low < high")
+    if problems:
+        raise ValueError(f"indicator {indicator.indicator_id}: " + "; ".join(problems))

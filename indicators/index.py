@@ -1,0 +1,87 @@
+"""Normalisation with fixed goalposts, weighted aggregation into pillars and the index, ranking.
+
+All functions are pure (pandas/numpy in, pandas/numpy out) and tested against
+hand-computed values in tests/test_index.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from indicators.catalogue import Catalogue
+
+
+def normalise(values, low: float, high: float, direction: str = "positive"):
+    """Min-max with fixed goalposts, clipped to 0..100; reversed for direction 'negative'."""
+    scaled = (np.asarray(values, dtype=float) - low) / (high - low) * 100.0
+    scaled = np.clip(scaled, 0.0, 100.0)
+    return 100.0 - scaled if direction == "negative" else scaled
+
+
+def aggregate(scores: pd.DataFrame, weights: dict[str, float], method: str = "arithmetic") -> pd.Series:
+    """Weighted mean across columns, renormalising weights over the non-missing columns of each row.
+
+    ``geometric`` uses the weighted geometric mean (scores floored at 0.01 so one zero
+    does not wipe out the rest). A row with no value at all gives NaN.
+    """
+    weight_row = pd.Series(weights, dtype=float)[scores.columns]
+    present = scores.notna()
+    total = (present * weight_row).sum(axis=1)
+    if method == "arithmetic":
+        weighted = (scores.fillna(0.0) * weight_row).sum(axis=1)
+        result = weighted / total
+    elif method == "geometric":
+        logs = np.log(scores.clip(lower=0.01)).fillna(0.0)
+        result = np.exp((logs * weight_row).sum(axis=1) / total)
+    else:
+        raise ValueError(f"aggregation {method!r} must be 'arithmetic' or 'geometric'")
+    return result.where(total > 0)
+
+
+TERRITORIAL_CHANGE = "territorial change"
+
+
+def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group: set[str],
+                    periods: list[int]) -> pd.DataFrame:
+    """Pillar scores, overall score and rank per (ags, period) for the given index periods.
+
+    ``values`` holds indicator_values rows (ags, indicator_id, period, value, imputed,
+    quality_note). A value computed across a territorial change (e.g. population change
+    of a town that absorbed a neighbour) is left out: it measures the merger, not the
+    town. The overall score needs every pillar; a town missing one gets no score (NaN)
+    and the pillar is named in ``missing_pillars``. Ranks compare towns of ``reference_group``.
+    """
+    indicators = {i.indicator_id: i for i in catalogue.indicators.values() if i.pillar in catalogue.pillars}
+    notes = values["quality_note"].fillna("") if "quality_note" in values else pd.Series("", index=values.index)
+    usable = values["indicator_id"].isin(indicators) & values["period"].isin(periods)
+    used = values[usable & ~notes.str.contains(TERRITORIAL_CHANGE)].copy()
+    used["normalised"] = [
+        float(normalise(v, *indicators[i].goalposts, indicators[i].direction))
+        for v, i in zip(used["value"], used["indicator_id"])
+    ]
+    wide = used.pivot_table(index=["ags", "period"], columns="indicator_id", values="normalised")
+    result = pd.DataFrame(index=wide.index)
+    for pillar in catalogue.pillars:
+        members = [i.indicator_id for i in catalogue.in_pillar(pillar) if i.indicator_id in wide.columns]
+        weights = {m: indicators[m].weight for m in members}
+        result[pillar] = aggregate(wide[members], weights, catalogue.aggregation) if members else np.nan
+    pillar_weights = {p: float(spec["weight"]) for p, spec in catalogue.pillars.items()}
+    complete = result[list(catalogue.pillars)].notna().all(axis=1)
+    result["score"] = aggregate(result[list(catalogue.pillars)], pillar_weights, catalogue.aggregation).where(complete)
+    result["missing_pillars"] = result[list(catalogue.pillars)].isna().apply(
+        lambda row: ", ".join(p for p, missing in row.items() if missing) or None, axis=1)
+    imputed = used.groupby(["ags", "period"])["imputed"].mean()
+    result["imputed_share"] = imputed.reindex(result.index).round(3)
+    result = result.reset_index()
+    result["in_reference_group"] = result["ags"].isin(reference_group)
+    result["rank"] = _rank(result)
+    result["compared_towns"] = result.groupby("period")["rank"].transform("count")
+    result["method_version"] = catalogue.method_version
+    return result
+
+
+def _rank(result: pd.DataFrame) -> pd.Series:
+    """Rank 1 = best score among reference-group towns with a score in the same period."""
+    eligible = result["score"].where(result["in_reference_group"])
+    return eligible.groupby(result["period"]).rank(ascending=False, method="min").astype("Int64")

@@ -1,0 +1,86 @@
+"""Asset checks on the working database: keys, value ranges, pilot towns. Blocking ones stop publishing."""
+
+
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
+
+from indicators.catalogue import load_catalogue
+from pipelines.resources import ReadinessSettings
+
+PILOTS = list(load_catalogue().pilot_towns)
+OBSERVATION_ASSETS = {"population_area": "destatis_gemeindeverzeichnis", "broadband_coverage": "breitbandatlas",
+                      "commuting": "inkar"}
+
+
+def _pilots_missing(con, sql: str, params: list) -> list[str]:
+    present = {row[0] for row in con.execute(sql, params).fetchall()}
+    return sorted(set(PILOTS) - present)
+
+
+def make_observation_checks(asset_name: str, source_id: str):
+    @asset_check(asset=AssetKey(asset_name), name="gemeinde_keys_known", blocking=True,
+                 description="Every Gemeinde key is 8 digits and known to a Gemeindeverzeichnis vintage.")
+    def keys_known(settings: ReadinessSettings) -> AssetCheckResult:
+        with settings.work(read_only=True) as con:
+            bad = con.execute("""
+                SELECT DISTINCT ags FROM observations
+                WHERE source_id = ? AND level = 'gemeinde'
+                  AND (NOT regexp_full_match(ags, '\\d{8}') OR ags NOT IN (SELECT ags FROM municipality_register))
+            """, [source_id]).df()["ags"].tolist()
+        return AssetCheckResult(passed=not bad, metadata={"unknown_keys": len(bad), "examples": str(bad[:10])})
+
+    @asset_check(asset=AssetKey(asset_name), name="pilot_towns_present", blocking=True,
+                 description="All five pilot towns have observations.")
+    def pilots_present(settings: ReadinessSettings) -> AssetCheckResult:
+        with settings.work(read_only=True) as con:
+            missing = _pilots_missing(con, "SELECT ags FROM observations WHERE source_id = ? AND level = 'gemeinde'",
+                                      [source_id])
+        return AssetCheckResult(passed=not missing, metadata={"missing": str(missing)})
+
+    @asset_check(asset=AssetKey(asset_name), name="shares_within_0_100",
+                 description="Percent values lie within 0-100. The Breitbandatlas has a few values slightly "
+                             "above 100 (publisher rounding): up to 101 is a warning, beyond is an error.")
+    def shares_in_range(settings: ReadinessSettings) -> AssetCheckResult:
+        with settings.work(read_only=True) as con:
+            low, slightly, far = con.execute("""
+                SELECT count(*) FILTER (value < 0), count(*) FILTER (value > 100 AND value <= 101),
+                       count(*) FILTER (value > 101)
+                FROM observations WHERE source_id = ? AND unit LIKE '%\\%%' ESCAPE '\\'
+            """, [source_id]).fetchone()
+        severity = AssetCheckSeverity.ERROR if (low or far) else AssetCheckSeverity.WARN
+        return AssetCheckResult(passed=not (low or slightly or far), severity=severity,
+                                metadata={"below_0": low, "100_to_101": slightly, "above_101": far})
+
+    return [keys_known, pilots_present, shares_in_range]
+
+
+def make_table_pilot_check(asset_name: str, table: str):
+    @asset_check(asset=AssetKey(asset_name), name="pilot_towns_present", blocking=True,
+                 description=f"All five pilot towns are in {table}.")
+    def pilots_present(settings: ReadinessSettings) -> AssetCheckResult:
+        with settings.work(read_only=True) as con:
+            missing = _pilots_missing(con, f"SELECT ags FROM {table}", [])
+        return AssetCheckResult(passed=not missing, metadata={"missing": str(missing)})
+
+    return pilots_present
+
+
+@asset_check(asset=AssetKey("readiness_index"), name="scores_within_0_100", blocking=True,
+             description="Index and pillar scores lie within 0-100.")
+def scores_in_range(settings: ReadinessSettings) -> AssetCheckResult:
+    with settings.work(read_only=True) as con:
+        bad = con.execute("""
+            SELECT count(*) FROM readiness_index
+            WHERE NOT (coalesce(score, 0) BETWEEN 0 AND 100 AND coalesce(digital_infrastructure, 0) BETWEEN 0 AND 100
+                   AND coalesce(commuting_potential, 0) BETWEEN 0 AND 100
+                   AND coalesce(demographic_dynamics, 0) BETWEEN 0 AND 100)
+        """).fetchone()[0]
+    return AssetCheckResult(passed=bad == 0, metadata={"out_of_range": bad})
+
+
+asset_checks = [
+    *[check for name, source in OBSERVATION_ASSETS.items() for check in make_observation_checks(name, source)],
+    make_table_pilot_check("municipalities", "municipalities"),
+    make_table_pilot_check("indicator_values", "indicator_values"),
+    make_table_pilot_check("readiness_index", "readiness_index WHERE score IS NOT NULL"),
+    scores_in_range,
+]

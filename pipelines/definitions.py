@@ -1,0 +1,40 @@
+"""The Dagster code location: `dagster dev` from the repository root loads this module (pyproject.toml)."""
+
+
+from dagster import AssetSelection, Definitions, ScheduleDefinition, define_asset_job, in_process_executor
+
+from pipelines.assets.indicators import indicator_assets
+from pipelines.assets.publish import published_warehouse
+from pipelines.assets.raw import raw_assets
+from pipelines.assets.staging import staging_assets
+from pipelines.checks import asset_checks
+from pipelines.resources import ReadinessSettings
+
+# Every step writes the same DuckDB working file, which allows one writer process:
+# run all steps in one process, and (dagster.yaml) let only one such run execute at a time.
+WAREHOUSE_TAGS = {"warehouse": "readiness"}
+
+refresh_warehouse = define_asset_job(
+    name="refresh_warehouse",
+    selection=AssetSelection.all(),
+    description="Land every source, parse, compute indicators and the index, and publish the warehouse.",
+    tags=WAREHOUSE_TAGS,
+    executor_def=in_process_executor,
+)
+
+monthly_refresh = ScheduleDefinition(
+    name="monthly_refresh",
+    job=refresh_warehouse,
+    cron_schedule="0 5 1 * *",  # 1st of the month, 05:00
+    execution_timezone="Europe/Berlin",
+    description="Monthly refresh of every source and the published warehouse.",
+)
+
+defs = Definitions(
+    assets=[*raw_assets, *staging_assets, *indicator_assets, published_warehouse],
+    asset_checks=asset_checks,
+    jobs=[refresh_warehouse],
+    schedules=[monthly_refresh],
+    resources={"settings": ReadinessSettings()},
+    executor=in_process_executor,
+)

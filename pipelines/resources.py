@@ -1,0 +1,60 @@
+"""Settings of a run, read from the environment with defaults for the offline demo."""
+
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+from dagster import ConfigurableResource
+
+from sources.registry import SNAPSHOT_DIR
+from warehouse import DEFAULT_PUBLISHED, PROJECT_ROOT, connect_work, work_path_for
+
+MODES = ("snapshot", "directory", "live")
+
+
+class ReadinessSettings(ConfigurableResource):
+    """Where sources are read from and where the warehouse is written.
+
+    Environment variables (all optional):
+      READINESS_SOURCE_MODE  snapshot (default) | directory | live
+      READINESS_SOURCE_DIR   folder of publisher files for directory mode (e.g. ../shared/data)
+      READINESS_WAREHOUSE    published DuckDB file (default warehouse/readiness.duckdb)
+      READINESS_RAW_DIR      raw landing (default data/raw)
+    """
+
+    source_mode: str = os.environ.get("READINESS_SOURCE_MODE", "snapshot")
+    source_dir: str = os.environ.get("READINESS_SOURCE_DIR", "")
+    warehouse_path: str = os.environ.get("READINESS_WAREHOUSE", str(DEFAULT_PUBLISHED))
+    raw_dir: str = os.environ.get("READINESS_RAW_DIR", str(PROJECT_ROOT / "data" / "raw"))
+
+    def source_root(self) -> Path:
+        """The directory of publisher files for this run's mode."""
+        if self.source_mode not in MODES:
+            raise ValueError(f"READINESS_SOURCE_MODE={self.source_mode!r} must be one of {MODES}")
+        if self.source_mode == "snapshot":
+            return SNAPSHOT_DIR
+        if self.source_mode == "live":
+            raise NotImplementedError("live mode needs the live connectors (not built yet); "
+                                      "use snapshot or directory mode")
+        root = Path(self.source_dir).expanduser().resolve()
+        if not root.is_dir():
+            raise FileNotFoundError(f"READINESS_SOURCE_DIR={self.source_dir!r} is not a directory")
+        return root
+
+    @property
+    def published(self) -> Path:
+        return Path(self.warehouse_path).expanduser().resolve()
+
+    @property
+    def work_db(self) -> Path:
+        return work_path_for(self.published)
+
+    @contextmanager
+    def work(self, read_only: bool = False):
+        """Connection to the working database (one writer at a time; the job runs in one process)."""
+        con = connect_work(self.work_db, read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()

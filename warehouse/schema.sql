@@ -1,0 +1,109 @@
+-- Published warehouse (warehouse/readiness.duckdb): the tables planners query.
+-- Built by warehouse.publish() into a new file from the working database, validated,
+-- then renamed over the published file. Column meanings: docs/data-dictionary.md.
+
+CREATE TABLE source_releases (
+    source_id     VARCHAR NOT NULL,
+    vintage       VARCHAR NOT NULL,
+    file          VARCHAR NOT NULL,   -- publisher's file name, relative to the source directory
+    sha256        VARCHAR NOT NULL,
+    size_bytes    BIGINT  NOT NULL,
+    ingested_at   TIMESTAMP NOT NULL, -- UTC
+    publisher     VARCHAR NOT NULL,
+    licence       VARCHAR NOT NULL,
+    licence_url   VARCHAR,
+    attribution   VARCHAR NOT NULL,
+    PRIMARY KEY (source_id, vintage, file)
+);
+
+CREATE TABLE municipalities (
+    ags                 VARCHAR PRIMARY KEY,  -- 8-digit Amtlicher Gemeindeschlüssel
+    name                VARCHAR NOT NULL,
+    kreis_ags           VARCHAR NOT NULL,
+    kreis_name          VARCHAR,
+    land                VARCHAR NOT NULL,
+    kind                VARCHAR,              -- Stadt, Gemeinde, Markt, Kreisfreie Stadt, ...
+    is_pilot            BOOLEAN NOT NULL,
+    in_reference_group  BOOLEAN NOT NULL,
+    area_km2            DOUBLE,
+    population          BIGINT,
+    population_date     DATE,
+    territorial_date    DATE,                 -- Gebietsstand of the register this row comes from
+    lon                 DOUBLE,               -- geographic centre (Destatis), WGS84
+    lat                 DOUBLE
+);
+
+CREATE TABLE observations (
+    source_id       VARCHAR NOT NULL,
+    vintage         VARCHAR NOT NULL,
+    ags             VARCHAR NOT NULL,  -- Gemeinde (8), Kreis (5), Land (2), 'DG' Germany; Gemeindeverband (8)
+    level           VARCHAR NOT NULL,
+    reference_date  DATE NOT NULL,
+    measure         VARCHAR NOT NULL,
+    value           DOUBLE NOT NULL,
+    unit            VARCHAR NOT NULL,
+    note            VARCHAR
+);
+
+CREATE TABLE indicator_catalogue (
+    indicator_id         VARCHAR PRIMARY KEY,
+    label                VARCHAR NOT NULL,
+    pillar               VARCHAR NOT NULL,
+    unit                 VARCHAR NOT NULL,
+    direction            VARCHAR NOT NULL,
+    source_id            VARCHAR NOT NULL,
+    method               VARCHAR NOT NULL,
+    goalpost_low         DOUBLE NOT NULL,
+    goalpost_high        DOUBLE NOT NULL,
+    weight               DOUBLE NOT NULL,
+    carry_forward_years  INTEGER NOT NULL,
+    definition           VARCHAR NOT NULL,
+    method_version       VARCHAR NOT NULL
+);
+
+CREATE TABLE indicator_values (
+    ags             VARCHAR NOT NULL,
+    indicator_id    VARCHAR NOT NULL,
+    period          INTEGER NOT NULL,  -- calendar year
+    value           DOUBLE NOT NULL,
+    unit            VARCHAR NOT NULL,
+    source_id       VARCHAR NOT NULL,
+    vintage         VARCHAR NOT NULL,
+    reference_date  DATE NOT NULL,     -- date of the underlying observation
+    imputed         BOOLEAN NOT NULL,
+    imputation      VARCHAR,           -- how it was imputed, e.g. 'carried forward from 2019'
+    quality_note    VARCHAR,           -- e.g. 'from Gemeindeverband 01058990', 'territorial change'
+    PRIMARY KEY (ags, indicator_id, period)
+);
+
+CREATE TABLE readiness_index (
+    ags                     VARCHAR NOT NULL,
+    period                  INTEGER NOT NULL,
+    score                   DOUBLE,    -- 0..100, NULL when a pillar is missing
+    digital_infrastructure  DOUBLE,
+    commuting_potential     DOUBLE,
+    demographic_dynamics    DOUBLE,
+    rank                    INTEGER,   -- 1 = best among the reference group in that period
+    compared_towns          INTEGER,
+    in_reference_group      BOOLEAN NOT NULL,
+    reference_group         VARCHAR NOT NULL,
+    imputed_share           DOUBLE,    -- share of the town's indicator values that are imputed
+    missing_pillars         VARCHAR,
+    method_version          VARCHAR NOT NULL,
+    PRIMARY KEY (ags, period, method_version)
+);
+
+CREATE TABLE municipality_geometries (
+    ags                VARCHAR NOT NULL,
+    vintage            VARCHAR NOT NULL,
+    name               VARCHAR,
+    designation        VARCHAR,
+    geometry_area_km2  DOUBLE,
+    geometry_wkb       BLOB NOT NULL,   -- WKB, EPSG:4326
+    PRIMARY KEY (ags, vintage)
+);
+
+-- Planner view: a town's index over time with its pillars.
+CREATE VIEW town_index_history AS
+SELECT m.name, m.kreis_name, r.*
+FROM readiness_index r JOIN municipalities m USING (ags);

@@ -1,0 +1,30 @@
+-- Working database (warehouse/readiness.work.duckdb): staging tables written by the pipeline.
+-- Tables not declared here are created from the first frame written to them.
+
+CREATE TABLE IF NOT EXISTS releases (
+    source_id    VARCHAR NOT NULL,
+    vintage      VARCHAR NOT NULL,
+    file         VARCHAR NOT NULL,
+    role         VARCHAR NOT NULL,
+    layout       VARCHAR,
+    sha256       VARCHAR NOT NULL,
+    size_bytes   BIGINT NOT NULL,
+    landed_path  VARCHAR NOT NULL,
+    ingested_at  TIMESTAMP NOT NULL,
+    publisher    VARCHAR NOT NULL,
+    licence      VARCHAR NOT NULL,
+    licence_url  VARCHAR,
+    attribution  VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS observations (
+    source_id       VARCHAR NOT NULL,
+    vintage         VARCHAR NOT NULL,
+    ags             VARCHAR NOT NULL,
+    level           VARCHAR NOT NULL,
+    reference_date  DATE NOT NULL,
+    measure         VARCHAR NOT NULL,
+    value           DOUBLE NOT NULL,
+    unit            VARCHAR NOT NULL,
+    note            VARCHAR
+);
