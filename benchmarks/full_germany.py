@@ -1,0 +1,190 @@
+"""Benchmark: the whole `refresh_warehouse` job on the Germany-wide publisher files.
+
+Run on demand from the repository root (it is a benchmark, not a test)::
+
+    .venv/bin/python benchmarks/full_germany.py
+    .venv/bin/python benchmarks/full_germany.py --source-dir /path/to/publisher/files
+
+It runs every asset and asset check of the Dagster job `refresh_warehouse` in
+directory mode against the source directory (default ``../shared/data`` relative to
+the repository root). The working and published DuckDB files and the raw landing are
+written into a temporary directory that is deleted afterwards, so the repository's own
+warehouse (warehouse/*.duckdb, data/raw) is never touched. The run uses an ephemeral
+Dagster instance, so nothing is recorded in .dagster_home either.
+
+It prints:
+  - total wall time of the job and of the whole script,
+  - peak RSS memory of the process (resource.getrusage),
+  - the duration and status of every step (assets and asset checks) from the run's step stats,
+  - row counts of the main published tables (municipalities, observations,
+    indicator_values, readiness_index), read from the published DuckDB file,
+  - the number of Gemeinden with an index score in the latest period,
+  - asset checks that did not pass and failed steps, if any.
+
+Target: the whole Germany run completes in about a minute on a 2-core machine.
+The script exits with status 1 when the run fails (failed steps are listed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+DEFAULT_SOURCE_DIR = REPO_ROOT.parent / "shared" / "data"
+MAIN_TABLES = ["municipalities", "observations", "indicator_values", "readiness_index"]
+TARGET_SECONDS = 60
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process in MiB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def step_durations(instance, run_id: str) -> list[tuple[str, str, float | None]]:
+    """(step key, status, seconds) of every step of the run, in start order."""
+    rows = []
+    for stats in instance.get_run_step_stats(run_id):
+        seconds = (stats.end_time - stats.start_time) if stats.start_time and stats.end_time else None
+        status = stats.status.value if stats.status is not None else "?"
+        rows.append((stats.start_time or 0.0, stats.step_key, status, seconds))
+    return [(key, status, seconds) for _, key, status, seconds in sorted(rows)]
+
+
+def failures(result) -> list[str]:
+    """One line per failed step: step key and the error message (with the innermost cause)."""
+    lines = []
+    for event in result.all_events:
+        if event.event_type_value != "STEP_FAILURE":
+            continue
+        error = event.event_specific_data.error
+        message = error.message.strip() if error else "unknown error"
+        cause = error
+        while cause is not None and cause.cause is not None:
+            cause = cause.cause
+        if cause is not None and cause is not error:
+            message += f" | caused by: {cause.message.strip()}"
+        lines.append(f"{event.step_key}: {message}")
+    return lines
+
+
+def check_results(result) -> list[str]:
+    """One line per asset check that did not pass: asset, check, severity and its metadata."""
+    lines = []
+    for event in result.all_events:
+        if event.event_type_value != "ASSET_CHECK_EVALUATION":
+            continue
+        evaluation = event.event_specific_data
+        if evaluation.passed:
+            continue
+        metadata = ", ".join(f"{k}={getattr(v, 'value', v)}" for k, v in evaluation.metadata.items())
+        lines.append(f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name} "
+                     f"[{evaluation.severity.value}{', blocking' if evaluation.blocking else ''}]: {metadata}")
+    return lines
+
+
+def published_counts(published: Path) -> tuple[dict[str, int], int | None, int]:
+    """Row counts of the main tables, latest index period, and Gemeinden scored in it."""
+    import duckdb
+
+    with duckdb.connect(str(published), read_only=True) as con:
+        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in MAIN_TABLES}
+        latest = con.execute("SELECT max(period) FROM readiness_index").fetchone()[0]
+        scored = con.execute("""
+            SELECT count(DISTINCT ags) FROM readiness_index
+            WHERE period = (SELECT max(period) FROM readiness_index) AND score IS NOT NULL
+        """).fetchone()[0]
+    return counts, latest, scored
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source-dir", type=Path, default=DEFAULT_SOURCE_DIR,
+                        help=f"folder of publisher files (default: {DEFAULT_SOURCE_DIR})")
+    args = parser.parse_args(argv)
+    source_dir = args.source_dir.expanduser().resolve()
+    if not source_dir.is_dir():
+        print(f"source directory {source_dir} does not exist", file=sys.stderr)
+        return 2
+
+    script_start = time.perf_counter()
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs
+
+    import_seconds = time.perf_counter() - script_start
+
+    with tempfile.TemporaryDirectory(prefix="readiness-bench-") as tmp:
+        tmp_path = Path(tmp)
+        published = tmp_path / "warehouse" / "readiness.duckdb"
+        settings_config = {
+            "source_mode": "directory",
+            "source_dir": str(source_dir),
+            "warehouse_path": str(published),
+            "raw_dir": str(tmp_path / "raw"),
+        }
+        job = defs.get_job_def("refresh_warehouse")
+        with DagsterInstance.ephemeral() as instance:
+            run_start = time.perf_counter()
+            result = job.execute_in_process(
+                run_config={"resources": {"settings": {"config": settings_config}}},
+                instance=instance,
+                raise_on_error=False,
+            )
+            run_seconds = time.perf_counter() - run_start
+            steps = step_durations(instance, result.run_id)
+            failed = failures(result)
+            not_passed = check_results(result)
+
+        print("Full-Germany benchmark: job refresh_warehouse (directory mode)")
+        print(f"source dir            {source_dir}")
+        print(f"run status            {'SUCCESS' if result.success else 'FAILURE'}")
+        print(f"wall time (job)       {run_seconds:8.1f} s   (target ~{TARGET_SECONDS} s on 2 cores)")
+        print(f"wall time (imports)   {import_seconds:8.1f} s")
+        print(f"peak RSS              {peak_rss_mib():8.0f} MiB")
+        print()
+        print("step durations")
+        width = max((len(key) for key, _, _ in steps), default=10)
+        for key, status, seconds in steps:
+            shown = f"{seconds:8.2f} s" if seconds is not None else "       - s"
+            print(f"  {key:<{width}}  {shown}  {status}")
+        slowest = sorted((s for s in steps if s[2] is not None), key=lambda s: -s[2])[:3]
+        if slowest:
+            print("  slowest: " + ", ".join(f"{k} ({s:.1f} s)" for k, _, s in slowest))
+
+        if not_passed:
+            print()
+            print("asset checks that did not pass")
+            for line in not_passed:
+                print(f"  {line}")
+
+        if failed:
+            print()
+            print("failed steps")
+            for line in failed:
+                print(f"  {line}")
+
+        print()
+        if published.exists():
+            counts, latest, scored = published_counts(published)
+            print("published tables (rows)")
+            for table in MAIN_TABLES:
+                print(f"  {table:<18} {counts[table]:>10,}")
+            print(f"Gemeinden with an index score in the latest period ({latest}): {scored:,}")
+        else:
+            print("no published warehouse (the run did not reach or pass publishing)")
+
+    print(f"wall time (total)     {time.perf_counter() - script_start:8.1f} s")
+    return 0 if result.success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

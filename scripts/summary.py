@@ -1,0 +1,23 @@
+"""Print what the demo built: the published warehouse and the pilot towns' latest index."""
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from warehouse import DEFAULT_PUBLISHED
+
+path = Path(os.environ.get("READINESS_WAREHOUSE", DEFAULT_PUBLISHED))
+with duckdb.connect(str(path), read_only=True) as con:
+    print(f"\nPublished warehouse: {path}")
+    for (table,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall():
+        print(f"  {table:26s} {con.execute(f'SELECT count(*) FROM {table}').fetchone()[0]:>8,} rows")
+    print("\nPilot towns, latest period with a score:")
+    print(con.execute("""
+        SELECT name, period, round(score, 1) AS score, rank, compared_towns AS of,
+               round(digital_infrastructure, 1) AS digital, round(commuting_potential, 1) AS commuting,
+               round(demographic_dynamics, 1) AS demographic, missing_pillars
+        FROM town_index_history WHERE ags IN (SELECT ags FROM municipalities WHERE is_pilot)
+        QUALIFY period = max(period) OVER (PARTITION BY ags)
+        ORDER BY score DESC NULLS LAST
+    """).df().to_string(index=False))

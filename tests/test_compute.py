@@ -1,0 +1,73 @@
+"""Indicator derivation in SQL on small hand-made observation tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+import pytest
+
+from indicators.catalogue import load_catalogue
+from indicators.compute import carry_forward, compute_indicator, index_periods
+
+CATALOGUE = load_catalogue()
+
+
+def observations(rows) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    frame = pd.DataFrame(rows, columns=["source_id", "vintage", "ags", "level", "reference_date", "measure", "value",
+                                        "unit", "note"])
+    con.execute("CREATE TABLE observations AS SELECT * FROM frame")
+    return con
+
+
+def gv(ags, year, measure, value, vintage=None):
+    return ("destatis_gemeindeverzeichnis", vintage or f"{year}-12-31", ags, "gemeinde", dt.date(year, 12, 31),
+            measure, float(value), "x", "")
+
+
+def test_annualised_population_change_by_hand():
+    con = observations([gv("A", 2013, "population_total", 10000), gv("A", 2023, "population_total", 12100),
+                        gv("A", 2013, "area_km2", 50), gv("A", 2023, "area_km2", 50)])
+    result = compute_indicator(con, CATALOGUE.indicators["population_change_10y"]).set_index("period")
+    # (12100/10000)^(1/10) - 1 = 1.9245 % per year
+    assert result.loc[2023, "value"] == pytest.approx(1.9245, abs=1e-4)
+    assert result.loc[2023, "quality_note"] == "base year 2013"
+
+
+def test_territorial_change_is_noted():
+    con = observations([gv("A", 2013, "population_total", 10000), gv("A", 2023, "population_total", 14000),
+                        gv("A", 2013, "area_km2", 60), gv("A", 2023, "area_km2", 100)])
+    note = compute_indicator(con, CATALOGUE.indicators["population_change_10y"])["quality_note"].iloc[0]
+    assert "territorial change: area 60.0 -> 100.0 km2" in note
+
+
+def test_latest_vintage_wins_for_the_same_reference_date():
+    con = observations([gv("A", 2023, "population_total", 100, "2023-12-31"),
+                        gv("A", 2023, "population_total", 101, "2024-Q4"),
+                        gv("A", 2023, "area_km2", 2)])
+    density = compute_indicator(con, CATALOGUE.indicators["population_density"])
+    assert density["value"].tolist() == [50.5] and density["vintage"].tolist() == ["2024-Q4"]
+
+
+def test_base_outside_tolerance_gives_no_value():
+    con = observations([gv("A", 2009, "population_total", 100), gv("A", 2023, "population_total", 120)])
+    assert compute_indicator(con, CATALOGUE.indicators["population_change_10y"]).empty  # 14 years > 10 +/- 2
+
+
+def test_carry_forward_is_flagged_and_bounded():
+    observed = pd.DataFrame([{"ags": "A", "indicator_id": "gigabit_coverage", "period": 2021, "value": 40.0,
+                              "unit": "%", "source_id": "breitbandatlas", "vintage": "2021-mitte",
+                              "reference_date": dt.date(2021, 6, 30), "imputed": False, "imputation": None,
+                              "quality_note": None}])
+    filled = carry_forward(duckdb.connect(), observed, [2021, 2022, 2023, 2024], CATALOGUE).set_index("period")
+    assert filled.loc[2022, "imputed"] and filled.loc[2022, "imputation"] == "carried forward from 2021"
+    assert filled.loc[2023, "value"] == 40.0
+    assert 2024 not in filled.index  # gigabit_coverage carries forward at most 2 years
+
+
+def test_index_periods_start_when_every_pillar_has_data():
+    observed = pd.DataFrame({"indicator_id": ["gigabit_coverage", "out_commuter_share", "population_change_5y",
+                                              "population_change_5y"], "period": [2018, 1997, 2013, 2023]})
+    assert index_periods(observed, CATALOGUE) == list(range(2018, 2024))

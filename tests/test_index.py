@@ -1,0 +1,107 @@
+"""Normalisation, aggregation and the index against hand-computed values, plus properties."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from indicators.catalogue import load_catalogue
+from indicators.index import aggregate, normalise, readiness_index
+
+CATALOGUE = load_catalogue()
+
+
+def test_normalise_with_fixed_goalposts_by_hand():
+    # out_commuter_share goalposts 20..90: 55 -> (55-20)/70*100 = 50
+    assert normalise(55, 20, 90) == pytest.approx(50.0)
+    assert normalise(10, 20, 90) == 0.0 and normalise(95, 20, 90) == 100.0  # clipped
+    assert normalise(-1, -2, 2) == pytest.approx(25.0)  # population change -1 %/year
+    assert normalise(25, 0, 100, "negative") == pytest.approx(75.0)
+
+
+def test_weighted_arithmetic_aggregation_by_hand():
+    scores = pd.DataFrame({"a": [50.0, 80.0], "b": [100.0, np.nan]})
+    # row 0: (1*50 + 3*100) / 4 = 87.5; row 1: b missing -> weights renormalised over a -> 80
+    assert aggregate(scores, {"a": 1, "b": 3}).tolist() == pytest.approx([87.5, 80.0])
+
+
+def test_geometric_aggregation_by_hand():
+    scores = pd.DataFrame({"a": [25.0], "b": [100.0]})
+    assert aggregate(scores, {"a": 1, "b": 1}, "geometric").iloc[0] == pytest.approx(50.0)  # sqrt(25*100)
+
+
+def test_all_missing_row_gives_nan():
+    assert math.isnan(aggregate(pd.DataFrame({"a": [np.nan]}), {"a": 1}).iloc[0])
+
+
+def values_for(town_values: dict[str, dict[str, float]], period: int = 2021) -> pd.DataFrame:
+    rows = [{"ags": ags, "indicator_id": i, "period": period, "value": v, "imputed": False, "quality_note": None}
+            for ags, indicators in town_values.items() for i, v in indicators.items()]
+    return pd.DataFrame(rows)
+
+
+TOWN_A = {"gigabit_coverage": 90, "broadband_100_coverage": 100, "fibre_coverage": 50,
+          "out_commuter_share": 55, "long_distance_commuter_share": 20,
+          "population_change_5y": 0.5, "population_change_10y": -0.5, "population_density": 800}
+
+
+def test_index_of_one_town_by_hand():
+    result = readiness_index(values_for({"00000001": TOWN_A}), CATALOGUE, {"00000001"}, [2021]).iloc[0]
+    digital = (90 + 100 + 50) / 3          # goalposts 0..100
+    commuting = (50 + 50) / 2              # (55-20)/70*100 = 50 ; 20/40*100 = 50
+    demographic = (62.5 + 37.5) / 2        # (0.5+2)/4*100 ; (-0.5+2)/4*100
+    assert result["digital_infrastructure"] == pytest.approx(digital)
+    assert result["commuting_potential"] == pytest.approx(commuting)
+    assert result["demographic_dynamics"] == pytest.approx(demographic)
+    assert result["score"] == pytest.approx((digital + commuting + demographic) / 3)
+    assert result["rank"] == 1 and result["missing_pillars"] is None
+
+
+def test_missing_pillar_gives_no_score_and_names_it():
+    town = {k: v for k, v in TOWN_A.items() if not k.startswith("population_change")}
+    result = readiness_index(values_for({"00000001": town}), CATALOGUE, {"00000001"}, [2021]).iloc[0]
+    assert math.isnan(result["score"]) and result["missing_pillars"] == "demographic_dynamics"
+
+
+def test_territorial_change_values_are_left_out():
+    values = values_for({"00000001": TOWN_A})
+    values.loc[values["indicator_id"] == "population_change_10y", "quality_note"] = \
+        "base year 2013; territorial change: area 63.37 -> 103.99 km2"
+    result = readiness_index(values, CATALOGUE, {"00000001"}, [2021]).iloc[0]
+    assert result["demographic_dynamics"] == pytest.approx(62.5)  # only the 5-year change is used
+
+
+def test_rank_only_within_reference_group():
+    better = {**TOWN_A, "gigabit_coverage": 100}
+    result = readiness_index(values_for({"A": TOWN_A, "B": better, "C": better}), CATALOGUE, {"A", "B"}, [2021])
+    ranks = result.set_index("ags")["rank"]
+    assert ranks["B"] == 1 and ranks["A"] == 2 and pd.isna(ranks["C"])
+    assert set(result["compared_towns"]) == {2}
+
+
+indicator_value = st.floats(min_value=-5, max_value=120, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(base=st.fixed_dictionaries({k: indicator_value for k in TOWN_A}),
+       indicator=st.sampled_from([k for k in TOWN_A if k != "population_density"]),
+       raise_by=st.floats(min_value=0.01, max_value=50))
+def test_raising_an_indicator_never_lowers_its_pillar_or_the_score(base, indicator, raise_by):
+    pillar = CATALOGUE.indicators[indicator].pillar
+    before = readiness_index(values_for({"T": base}), CATALOGUE, {"T"}, [2021]).iloc[0]
+    after = readiness_index(values_for({"T": {**base, indicator: base[indicator] + raise_by}}),
+                            CATALOGUE, {"T"}, [2021]).iloc[0]
+    assert after[pillar] >= before[pillar] - 1e-9
+    assert after["score"] >= before["score"] - 1e-9
+    for column in [*CATALOGUE.pillars, "score"]:
+        assert 0.0 <= after[column] <= 100.0
+
+
+def test_pillar_and_indicator_weights_are_positive_and_declared():
+    assert all(float(p["weight"]) > 0 for p in CATALOGUE.pillars.values())
+    for pillar in CATALOGUE.pillars:
+        assert sum(i.weight for i in CATALOGUE.in_pillar(pillar)) > 0

@@ -1,0 +1,197 @@
+"""Parsers on the real publisher files: values, layouts, and clear errors on bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sources import bkg_vg, breitbandatlas, destatis_gv, inkar
+from sources.errors import SourceError
+from sources.registry import Release, ReleaseFile, SNAPSHOT_DIR, discover_releases, load_sources
+
+SPECS = load_sources()
+
+
+def releases(source_id: str, root: Path = SNAPSHOT_DIR) -> dict[str, Release]:
+    return {r.vintage: r for r in discover_releases(SPECS[source_id], root)}
+
+
+def single_file_release(source_id: str, vintage: str, path: Path, role: str, layout=None) -> Release:
+    return Release(source_id, vintage, [ReleaseFile(role, path, path.name, "0" * 64, path.stat().st_size, layout)])
+
+
+def value(observations: pd.DataFrame, ags: str, measure: str, date: str) -> float:
+    rows = observations[(observations["ags"] == ags) & (observations["measure"] == measure)
+                        & (observations["reference_date"] == dt.date.fromisoformat(date))]
+    assert len(rows) == 1, rows
+    return rows["value"].iloc[0]
+
+
+# --- Destatis Gemeindeverzeichnis -------------------------------------------------------------
+
+def test_every_gemeindeverzeichnis_vintage_is_discovered():
+    assert list(releases("destatis_gemeindeverzeichnis")) == [
+        "1983-12-31", "1987-12-31", "1990-12-31", "1994-12-31", "1998-12-31", "2002-12-31",
+        "2009-12-31", "2013-12-31", "2021-12-31", "2023-12-31", "2024-Q4"]
+
+
+def test_moelln_population_new_layout():
+    gv = releases("destatis_gemeindeverzeichnis")
+    assert value(destatis_gv.parse_release(gv["2023-12-31"])["observations"], "01053090", "population_total",
+                 "2023-12-31") == 19566
+    assert value(destatis_gv.parse_release(gv["2021-12-31"])["observations"], "01053090", "population_total",
+                 "2021-12-31") == 19329
+
+
+def test_old_layout_and_reference_date_from_header():
+    gv = releases("destatis_gemeindeverzeichnis")
+    old = destatis_gv.parse_release(gv["1983-12-31"])
+    assert value(old["observations"], "01053090", "population_total", "1983-12-31") == 15905
+    assert value(old["observations"], "01053090", "area_km2", "1983-12-31") == pytest.approx(25.05)
+    # The file named 31121998 holds the 31.12.1997 population; the 2024 quarterly file the 2023 one.
+    assert value(destatis_gv.parse_release(gv["1998-12-31"])["observations"], "01053090", "population_total",
+                 "1997-12-31") == 18457
+    quarterly = destatis_gv.parse_release(gv["2024-Q4"])
+    assert set(quarterly["observations"]["reference_date"]) == {dt.date(2023, 12, 31)}
+    assert set(quarterly["register"]["territorial_date"]) == {dt.date(2024, 12, 31)}
+
+
+def test_register_names_kinds_and_kreise():
+    register = destatis_gv.parse_release(releases("destatis_gemeindeverzeichnis")["2023-12-31"])["register"]
+    row = register.set_index("ags").loc["09181114"]
+    assert (row["kind"], row["kreis_name"], row["land_name"]) == ("Markt", "Landsberg am Lech", "Bayern")
+    assert register.set_index("ags").loc["01053090", "kind"] == "Stadt"
+
+
+def test_renamed_gemeindeverzeichnis_column_names_source_file_and_column(tmp_path):
+    from openpyxl import load_workbook
+    original = releases("destatis_gemeindeverzeichnis")["2023-12-31"].file("workbook").path
+    workbook = load_workbook(original)
+    sheet = workbook.worksheets[1]
+    for row in sheet.iter_rows(max_row=10):
+        for cell in row:
+            if cell.value == "insgesamt":
+                cell.value = "Einwohner gesamt"
+    broken = tmp_path / original.name
+    workbook.save(broken)
+    with pytest.raises(SourceError) as error:
+        destatis_gv.parse_release(single_file_release("destatis_gemeindeverzeichnis", "x", broken, "workbook"))
+    assert "[destatis_gemeindeverzeichnis]" in str(error.value)
+    assert original.name in str(error.value) and "'insgesamt' not found" in str(error.value)
+
+
+def test_garbage_workbook_is_rejected(tmp_path):
+    garbage = tmp_path / "31122023_Auszug_GV.xlsx"
+    garbage.write_bytes(b"<html><body>Service unavailable</body></html>")
+    with pytest.raises(SourceError, match="31122023_Auszug_GV.xlsx: not a readable Excel workbook"):
+        destatis_gv.parse_release(single_file_release("destatis_gemeindeverzeichnis", "x", garbage, "workbook"))
+
+
+# --- Breitbandatlas ---------------------------------------------------------------------------
+
+def test_gigabit_mid_2021_pilot_values():
+    observations = breitbandatlas.parse_release(releases("breitbandatlas")["2021-mitte"])["observations"]
+    assert value(observations, "01053090", "households_all_1000", "2021-06-30") == pytest.approx(91.03)
+    assert value(observations, "06439012", "households_all_1000", "2021-06-30") == pytest.approx(7.0)
+
+
+@pytest.mark.parametrize("vintage, separator", [("2018-ende", ";"), ("2019-ende", ","), ("2020-ende", ";")])
+def test_separators_and_speed_columns_per_vintage(vintage, separator):
+    release = releases("breitbandatlas")[vintage]
+    header = release.files[0].path.read_text(encoding="utf-8").splitlines()[0]
+    assert separator in header
+    observations = breitbandatlas.parse_release(release)["observations"]
+    measures = set(observations["measure"])
+    assert {"households_all_1000", "households_ftthb_1000", "households_dsl_16"} <= measures
+    assert ("households_all_8" in measures) == (vintage == "2020-ende")  # 8 Mbit/s only from 2020
+
+
+def test_coded_kreis_and_national_layout():
+    observations = breitbandatlas.parse_release(releases("breitbandatlas")["2021-1"])["observations"]
+    kreis = observations[observations["ags"] == "01053"]
+    assert set(kreis["level"]) == {"kreis"}
+    assert value(observations, "01053", "households_all_1000", "2021-06-30") == pytest.approx(91.29)
+    assert set(observations.loc[observations["ags"] == "DG", "level"]) == {"bund"}
+
+
+def test_all_zero_rows_are_missing_not_zero(tmp_path):
+    original = releases("breitbandatlas")["2021-mitte"].files[0].path
+    header, first, *_ = original.read_text(encoding="utf-8").splitlines()
+    zero_row = '"01053999",' + ",".join(["0.00"] * (header.count(",")))
+    table = tmp_path / original.name
+    table.write_text("\n".join([header, first, zero_row]) + "\n", encoding="utf-8")
+    observations = breitbandatlas.parse_release(
+        single_file_release("breitbandatlas", "2021-mitte", table, "table", "labelled"))["observations"]
+    assert "01053999" not in set(observations["ags"])
+    assert first.split(",")[0].strip('"') in set(observations["ags"])
+
+
+def test_wrong_delimiter_is_rejected(tmp_path):
+    original = releases("breitbandatlas")["2021-mitte"].files[0].path
+    table = tmp_path / original.name
+    table.write_text(original.read_text(encoding="utf-8").replace(",", "\t"), encoding="utf-8")
+    with pytest.raises(SourceError, match=r"\[breitbandatlas\] .*gemeinde_bezirke_privat_2021_mitte.csv: expected a key column"):
+        breitbandatlas.parse_release(single_file_release("breitbandatlas", "2021-mitte", table, "table", "labelled"))
+
+
+def test_renamed_speed_column_is_rejected(tmp_path):
+    original = releases("breitbandatlas")["2021-mitte"].files[0].path
+    table = tmp_path / original.name
+    table.write_text(original.read_text(encoding="utf-8").replace("FTTH/B ≥ 1000", "Glasfaser ≥ 1000", 1),
+                     encoding="utf-8")
+    with pytest.raises(SourceError, match="unknown column 'Glasfaser ≥ 1000 Mbit/s'"):
+        breitbandatlas.parse_release(single_file_release("breitbandatlas", "2021-mitte", table, "table", "labelled"))
+
+
+# --- INKAR ------------------------------------------------------------------------------------
+
+def test_inkar_commuting_and_gemeindeverband_mapping():
+    release = releases("inkar")["2022-12"]
+    parsed = inkar.parse_release(release)
+    observations = parsed["observations"]
+    assert value(observations, "01053090", "out_commuter_share", "2019-12-31") == pytest.approx(58.95)
+    assert value(observations, "01053", "commuters_50km_share", "2019-12-31") > 0
+    register = destatis_gv.parse_release(releases("destatis_gemeindeverzeichnis")["2021-12-31"])["register"]
+    mapped = inkar.map_to_gemeinden(observations, parsed["region_names"], register)
+    moelln = mapped[(mapped["ags"] == "01053090") & (mapped["measure"] == "out_commuter_share")]
+    assert set(moelln["note"]) == {""}  # amtsfreie Stadt: its own Gemeindeverband
+    # Alt-Mölln belongs to the Amt Breitenfelde: the Amt's value, flagged
+    alt_moelln = mapped[(mapped["ags"] == "01053002") & (mapped["measure"] == "out_commuter_share")]
+    assert alt_moelln["note"].str.startswith("from Gemeindeverband 01053").all() and len(alt_moelln) > 10
+    assert not mapped.duplicated(["ags", "measure", "reference_date"]).any()
+    assert mapped["reference_date"].min() == dt.date(1997, 12, 31)
+
+
+def test_inkar_renumbered_indicator_is_caught(tmp_path):
+    release = releases("inkar")["2022-12"]
+    catalogue = pd.read_parquet(release.file("catalogue").path)
+    catalogue.loc[catalogue["id"] == 352, ["name", "kurzname"]] = ["Beschäftigtenquote", "Beschäftigte"]
+    broken = tmp_path / "_indikatoren_2022-12.parquet"
+    catalogue.to_parquet(broken)
+    files = [f for f in release.files if f.role != "catalogue"]
+    files.append(ReleaseFile("catalogue", broken, broken.name, "0" * 64, 1))
+    with pytest.raises(SourceError, match="x352 is 'Beschäftigtenquote Beschäftigte'"):
+        inkar.parse_release(Release("inkar", "2022-12", files))
+
+
+# --- BKG geometries ---------------------------------------------------------------------------
+
+def test_vg5000_geometries_of_the_snapshot():
+    geometries = bkg_vg.parse_release(releases("bkg_vg")["vg5000-2021-01-01"])["geometries"]
+    assert len(geometries) == 244 and geometries["ags"].is_unique
+    moelln = geometries.set_index("ags").loc["01053090"]
+    assert moelln["designation"] == "Stadt"
+    assert moelln["geometry_area_km2"] == pytest.approx(25.05, rel=0.1)  # coarse 1:5,000,000 outline
+
+
+# --- the same parsers on the Germany-wide files ------------------------------------------------
+
+def test_parsers_read_the_full_germany_files(full_data):
+    gv = destatis_gv.parse_release(releases("destatis_gemeindeverzeichnis", full_data)["2023-12-31"])
+    assert gv["register"]["ags"].nunique() > 10_000
+    broadband = breitbandatlas.parse_release(releases("breitbandatlas", full_data)["2021-mitte"])["observations"]
+    assert broadband["ags"].nunique() > 10_000
+    assert value(broadband, "01053090", "households_all_1000", "2021-06-30") == pytest.approx(91.03)

@@ -1,0 +1,155 @@
+"""The whole Dagster job on the committed snapshot: real values, idempotent reruns, safe failures."""
+
+from __future__ import annotations
+
+import hashlib
+
+import duckdb
+import pytest
+
+from pipelines.definitions import defs
+from tests.conftest import run_refresh
+
+
+def test_acceptance_values_in_the_warehouse(warehouse):
+    population = warehouse.execute("""
+        SELECT reference_date::VARCHAR, value FROM observations
+        WHERE ags = '01053090' AND measure = 'population_total' AND source_id = 'destatis_gemeindeverzeichnis'
+          AND vintage IN ('2021-12-31', '2023-12-31') ORDER BY 1
+    """).fetchall()
+    assert population == [("2021-12-31", 19329.0), ("2023-12-31", 19566.0)]
+    gigabit = dict(warehouse.execute("""
+        SELECT ags, round(value, 1) FROM indicator_values
+        WHERE indicator_id = 'gigabit_coverage' AND period = 2021 AND reference_date = DATE '2021-06-30'
+          AND ags IN ('01053090', '06439012')
+    """).fetchall())
+    assert gigabit == {"01053090": 91.0, "06439012": 7.0}
+
+
+def test_municipalities_and_pilots(warehouse):
+    pilots = warehouse.execute("""
+        SELECT ags, kind, kreis_ags, population, population_date::VARCHAR, in_reference_group
+        FROM municipalities WHERE is_pilot ORDER BY ags
+    """).fetchall()
+    assert [p[0] for p in pilots] == ["01053090", "06439012", "09181114", "12070424", "14628060"]
+    assert pilots[0] == ("01053090", "Stadt", "01053", 19566, "2023-12-31", True)
+    assert pilots[2][1] == "Markt"
+    assert warehouse.execute("SELECT count(*) FROM municipalities").fetchone()[0] == 244
+    assert warehouse.execute("SELECT count(*) FROM municipalities WHERE NOT regexp_full_match(ags, '\\d{8}')"
+                             ).fetchone()[0] == 0
+
+
+def test_index_for_pilot_towns_and_periods(warehouse):
+    scored = warehouse.execute("""
+        SELECT ags, period, score, rank, compared_towns, method_version FROM readiness_index
+        WHERE ags IN ('01053090', '06439012', '09181114', '12070424') AND period IN (2018, 2021, 2023)
+    """).df()
+    assert len(scored) == 12 and scored["score"].between(0, 100).all()
+    assert (scored["rank"] >= 1).all() and (scored["rank"] <= scored["compared_towns"]).all()
+    assert set(scored["method_version"]) == {"0.1.0"}
+    # Dippoldiswalde absorbed neighbours in 2014: its population change is flagged, not scored
+    dippoldiswalde = warehouse.execute("""
+        SELECT score, missing_pillars FROM readiness_index WHERE ags = '14628060' AND period = 2023
+    """).fetchone()
+    assert dippoldiswalde == (None, "demographic_dynamics")
+    note = warehouse.execute("""
+        SELECT quality_note FROM indicator_values
+        WHERE ags = '14628060' AND indicator_id = 'population_change_10y' AND period = 2023
+    """).fetchone()[0]
+    assert "territorial change" in note
+
+
+def test_imputed_values_are_flagged(warehouse):
+    row = warehouse.execute("""
+        SELECT imputed, imputation, reference_date::VARCHAR FROM indicator_values
+        WHERE ags = '01053090' AND indicator_id = 'out_commuter_share' AND period = 2023
+    """).fetchone()
+    assert row == (True, "carried forward from 2019", "2019-12-31")
+
+
+def test_source_releases_carry_provenance(warehouse):
+    releases = warehouse.execute("""
+        SELECT source_id, count(DISTINCT vintage), min(licence), min(attribution) FROM source_releases GROUP BY 1
+    """).df().set_index("source_id")
+    assert releases.loc["destatis_gemeindeverzeichnis", "count(DISTINCT vintage)"] == 11
+    assert releases.loc["breitbandatlas", "min(licence)"] == "dl-de/by-2-0"
+    assert set(releases.index) == {"destatis_gemeindeverzeichnis", "breitbandatlas", "inkar", "bkg_vg"}
+    assert warehouse.execute("SELECT count(*) FROM source_releases WHERE length(sha256) <> 64").fetchone()[0] == 0
+
+
+def checksums(path) -> dict[str, str]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {t: hashlib.sha256(con.execute(f"SELECT * FROM {t} ORDER BY ALL").df()
+                                  .to_csv().encode()).hexdigest()
+                for t in ["municipalities", "observations", "indicator_values", "readiness_index"]} | {
+            "source_releases": hashlib.sha256(con.execute(
+                "SELECT * EXCLUDE (ingested_at) FROM source_releases ORDER BY ALL").df().to_csv().encode()).hexdigest()}
+
+
+def test_rerun_is_idempotent_and_failed_run_keeps_published_warehouse(tmp_path, snapshot_copy):
+    assert run_refresh(tmp_path, snapshot_copy).success
+    published = tmp_path / "readiness.duckdb"
+    first = checksums(published)
+    assert run_refresh(tmp_path, snapshot_copy).success
+    assert checksums(published) == first  # no duplicates, same content
+
+    before = published.read_bytes()
+    broken = snapshot_copy / "breitbandatlas" / "gemeinde_bezirke_privat_2021_mitte.csv"
+    broken.write_text(broken.read_text(encoding="utf-8").replace(",", ";").replace("AGS", "Gemeinde"),
+                      encoding="utf-8")
+    result = run_refresh(tmp_path, snapshot_copy, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.event_specific_data.error.cause.message
+    assert "[breitbandatlas] breitbandatlas/gemeinde_bezirke_privat_2021_mitte.csv: expected a key column" in message
+    assert published.read_bytes() == before
+
+
+def test_raw_landing_is_content_addressed_and_kept(tmp_path, snapshot_copy):
+    assert run_refresh(tmp_path, snapshot_copy).success
+    landed = sorted(p.relative_to(tmp_path / "raw").as_posix() for p in (tmp_path / "raw").rglob("*.csv"))
+    assert any(p.startswith("breitbandatlas/2021-mitte/") and p.endswith("gemeinde_bezirke_privat_2021_mitte.csv")
+               for p in landed)
+    shapefile_parts = list((tmp_path / "raw" / "bkg_vg").rglob("VG5000_GEM.*"))
+    assert len({p.parent for p in shapefile_parts}) == 1 and len(shapefile_parts) == 5
+
+
+def test_definitions_snapshot():
+    """Asset keys, groups, jobs and schedules: a change here is a deliberate change of the pipeline."""
+    graph = defs.resolve_asset_graph()
+    groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert groups == {
+        "raw_destatis_gemeindeverzeichnis": "raw_landing", "raw_breitbandatlas": "raw_landing",
+        "raw_inkar": "raw_landing", "raw_bkg_vg": "raw_landing",
+        "population_area": "staging", "broadband_coverage": "staging", "commuting": "staging",
+        "municipality_geometries": "staging",
+        "municipalities": "indicators", "indicator_values": "indicators",
+        "readiness_index": "index", "published_warehouse": "publish",
+    }
+    schedule = defs.get_schedule_def("monthly_refresh")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 5 1 * *", "Europe/Berlin")
+    assert schedule.job_name == "refresh_warehouse"
+    assert defs.resolve_job_def("refresh_warehouse").tags.get("warehouse") == "readiness"
+
+
+@pytest.mark.parametrize("mode, message", [("live", "live connectors"), ("nonsense", "must be one of")])
+def test_unsupported_source_modes_fail_clearly(mode, message):
+    from pipelines.resources import ReadinessSettings
+    with pytest.raises((NotImplementedError, ValueError), match=message):
+        ReadinessSettings(source_mode=mode).source_root()
+
+
+def test_local_instance_queues_one_warehouse_run_at_a_time(tmp_path):
+    """dagster.yaml: SQLite storage in DAGSTER_HOME and a queue that lets one warehouse run execute."""
+    import shutil
+
+    import yaml
+    from dagster import DagsterInstance
+
+    from warehouse import PROJECT_ROOT
+    config = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
+    assert config["run_coordinator"]["config"]["max_concurrent_runs"] == 1
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    instance = DagsterInstance.from_config(str(tmp_path))
+    assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+    assert "sqlite" in type(instance.run_storage).__name__.lower()
