@@ -77,6 +77,11 @@ def _parse_table(source_id: str, name: str, content: bytes, layout: str, referen
     long = long.melt(id_vars="ags", var_name="measure", value_name="value").dropna(subset=["value"])
     long["ags"] = long["ags"].map(_normalise_key)
     long["level"] = long["ags"].map(_level)
+    # City districts (Berlin, Hamburg, Bremen, Köln, München in the *_bezirke_* files) have
+    # 8-digit keys next to their city's own row ccccc000: they are not Gemeinden.
+    cities = {a[:5] for a in long["ags"] if len(a) == 8 and a.endswith("000")}
+    is_district = long["ags"].map(lambda a: len(a) == 8 and not a.endswith("000") and a[:5] in cities)
+    long.loc[is_district, "level"] = "bezirk"
     return long.assign(reference_date=reference_date, unit="% of households", note="")[OBSERVATION_COLUMNS]
 
 
