@@ -53,7 +53,7 @@ def _annualised_change(con, indicator: Indicator) -> pd.DataFrame:
               ON base.ags = now.ags
              AND now.period - base.period BETWEEN $years - $tolerance AND $years + $tolerance
             QUALIFY row_number() OVER (PARTITION BY now.ags, now.period
-                                       ORDER BY abs(now.period - base.period - $years), base.period) = 1
+                                       ORDER BY abs(now.period - base.period - $years), base.period DESC) = 1
         )
         SELECT p.ags, p.period, p.reference_date, p.vintage,
                round((power(p.now_value / p.base_value, 1.0 / (p.period - p.base_period)) - 1) * 100, 4) AS value,

@@ -71,3 +71,17 @@ def test_index_periods_start_when_every_pillar_has_data():
     observed = pd.DataFrame({"indicator_id": ["gigabit_coverage", "out_commuter_share", "population_change_5y",
                                               "population_change_5y"], "period": [2018, 1997, 2013, 2023]})
     assert index_periods(observed, CATALOGUE) == list(range(2018, 2024))
+
+
+def test_nearer_base_year_wins_a_tie():
+    con = observations([gv("A", 2009, "population_total", 100.0), gv("A", 2013, "population_total", 110.0),
+                        gv("A", 2021, "population_total", 121.0)])
+    result = compute_indicator(con, CATALOGUE.indicators["population_change_10y"]).set_index("period")
+    assert result.loc[2021, "quality_note"] == "base year 2013"  # 8 and 12 years are equally far from 10
+
+
+def test_indicator_docs_are_generated_from_the_catalogue():
+    import subprocess
+    import sys
+    check = subprocess.run([sys.executable, "-m", "indicators.docs", "--check"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr

@@ -103,7 +103,8 @@ CREATE TABLE municipality_geometries (
     PRIMARY KEY (ags, vintage)
 );
 
--- Planner view: a town's index over time with its pillars.
+-- Planner view: a town's index over time with its pillars, current method version only.
 CREATE VIEW town_index_history AS
 SELECT m.name, m.kreis_name, r.*
-FROM readiness_index r JOIN municipalities m USING (ags);
+FROM readiness_index r JOIN municipalities m USING (ags)
+WHERE r.method_version = (SELECT max(method_version) FROM readiness_index);
