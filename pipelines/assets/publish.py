@@ -12,16 +12,13 @@ PILOTS = list(load_catalogue().pilot_towns)
 
 def validate(con) -> None:
     """Stop publishing when a planner table is empty or a pilot town is missing from it."""
-    problems = []
-    for table in ["source_releases", "municipalities", "indicator_values", "readiness_index", "observations"]:
-        present = {row[0] for row in con.execute(f"SELECT DISTINCT ags FROM {table}" if table != "source_releases"
-                                                 else "SELECT NULL").fetchall()}
-        if table != "source_releases":
-            missing = sorted(set(PILOTS) - present)
-            if missing:
-                problems.append(f"{table}: pilot towns {missing} missing")
-        if con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:
-            problems.append(f"{table} is empty")
+    problems = [f"{table} is empty" for table in ["source_releases", "indicator_catalogue"]
+                if con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0]
+    for table in ["municipalities", "observations", "indicator_values", "readiness_index"]:
+        present = {row[0] for row in con.execute(f"SELECT DISTINCT ags FROM {table}").fetchall()}
+        missing = sorted(set(PILOTS) - present)
+        if missing:
+            problems.append(f"{table}: pilot towns {missing} missing")
     if problems:
         raise ValueError("not published, the new warehouse failed validation: " + "; ".join(problems))
 
