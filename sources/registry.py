@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from sources.errors import SourceError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SOURCES_YAML = PROJECT_ROOT / "sources.yaml"
 SNAPSHOT_DIR = PROJECT_ROOT / "snapshot"
@@ -64,8 +66,6 @@ class Release:
             f for f in self.files if f.role == role and (suffix is None or f.path.suffix.lower() == suffix)
         ]
         if len(matches) != 1:
-            from sources.errors import SourceError
-
             names = ", ".join(f.relative_path for f in self.files) or "no files"
             raise SourceError(
                 self.source_id,
