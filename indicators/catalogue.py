@@ -27,6 +27,11 @@ class Indicator:
     why: str
     params: dict = field(default_factory=dict)  # method parameters: measure, years, numerator, ...
 
+    @property
+    def sources(self) -> list[str]:
+        """Source ids in priority order (``source`` may list several, e.g. two publisher generations)."""
+        return [s.strip() for s in self.source.split(",")]
+
 
 @dataclass(frozen=True)
 class Catalogue:
@@ -40,6 +45,11 @@ class Catalogue:
     def in_pillar(self, pillar: str) -> list[Indicator]:
         return [i for i in self.indicators.values() if i.pillar == pillar]
 
+    @property
+    def required_pillars(self) -> list[str]:
+        """Pillars every overall score needs; optional ones count only where their data exist."""
+        return [p for p, spec in self.pillars.items() if spec.get("required", True)]
+
 
 def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
     """Read catalogue.yaml; raise ValueError naming the indicator and field on a bad entry."""
@@ -49,11 +59,14 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
     indicators = {}
     for indicator_id, entry in raw["indicators"].items():
         low, high = entry["goalposts"]
+        fields = {k: entry[k] for k in known - {"goalposts"}}
+        if isinstance(fields["source"], list):  # stored as "a, b": hashable, readable in the warehouse
+            fields["source"] = ", ".join(fields["source"])
         indicator = Indicator(
             indicator_id=indicator_id,
             goalposts=(float(low), float(high)),
             params={k: v for k, v in entry.items() if k not in known},
-            **{k: entry[k] for k in known - {"goalposts"}},
+            **fields,
         )
         _validate(indicator, raw["pillars"])
         indicators[indicator_id] = indicator

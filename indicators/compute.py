@@ -17,28 +17,47 @@ from indicators.catalogue import Catalogue, Indicator
 VALUE_COLUMNS = ["ags", "indicator_id", "period", "value", "unit", "source_id", "vintage",
                  "reference_date", "imputed", "imputation", "quality_note"]
 
-# Latest observation per (ags, year) of one measure from one source, Gemeinden only.
+# Latest observation per (ags, year) of one measure from the indicator's sources, Gemeinden only.
+# For one reference date the source listed first in the catalogue wins, then the latest vintage.
+# Suppressed figures (value NULL) are no observation.
 YEARLY = """
-    SELECT ags, year(reference_date) AS period, reference_date, value, vintage, note
+    SELECT ags, year(reference_date) AS period, reference_date, value, vintage, note, source_id
     FROM observations
-    WHERE source_id = $source AND measure = $measure AND level = 'gemeinde'
+    WHERE list_contains($sources, source_id) AND measure = $measure AND level = 'gemeinde' AND value IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY ags, year(reference_date)
-                               ORDER BY reference_date DESC, vintage DESC) = 1
+                               ORDER BY reference_date DESC, list_position($sources, source_id), vintage DESC) = 1
 """
 
 
-def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> pd.DataFrame:
-    """Observed values of one indicator for every Gemeinde and year with data."""
+def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
+                      generations: dict[str, str] | None = None) -> pd.DataFrame:
+    """Observed values of one indicator for every Gemeinde and year with data.
+
+    ``generations`` maps source id to the publisher's method generation (sources.yaml);
+    a value whose generation differs from the town's previous value is flagged as a method break.
+    """
     method = {"observed": _observed, "annualised_change": _annualised_change, "ratio": _ratio}[indicator.method]
     values = method(con, indicator)
-    values = values.assign(indicator_id=indicator.indicator_id, unit=indicator.unit, source_id=indicator.source,
-                           imputed=False, imputation=None)
-    return values[VALUE_COLUMNS]
+    values = values.assign(indicator_id=indicator.indicator_id, unit=indicator.unit, imputed=False, imputation=None)
+    return flag_method_breaks(values[VALUE_COLUMNS], generations or {})
+
+
+def flag_method_breaks(values: pd.DataFrame, generations: dict[str, str]) -> pd.DataFrame:
+    """Append 'method break: A -> B' to the quality note where a town's series changes generation."""
+    ordered = values.sort_values(["ags", "period"]).astype({"quality_note": object})
+    generation = ordered["source_id"].map(generations).fillna(ordered["source_id"])
+    previous = generation.groupby(ordered["ags"]).shift()
+    is_break = previous.notna() & (previous != generation)
+    note = "method break: " + previous.astype(str) + " -> " + generation.astype(str)
+    existing = ordered["quality_note"].fillna("")
+    ordered.loc[is_break, "quality_note"] = (existing + "; ").where(existing != "", "")[is_break] + note[is_break]
+    return ordered.sort_index()
 
 
 def _observed(con, indicator: Indicator) -> pd.DataFrame:
-    sql = f"SELECT ags, period, value, vintage, reference_date, nullif(note, '') AS quality_note FROM ({YEARLY})"
-    return con.execute(sql, {"source": indicator.source, "measure": indicator.params["measure"]}).df()
+    sql = f"""SELECT ags, period, value, vintage, reference_date, source_id, nullif(note, '') AS quality_note
+              FROM ({YEARLY})"""
+    return con.execute(sql, {"sources": indicator.sources, "measure": indicator.params["measure"]}).df()
 
 
 def _annualised_change(con, indicator: Indicator) -> pd.DataFrame:
@@ -47,7 +66,7 @@ def _annualised_change(con, indicator: Indicator) -> pd.DataFrame:
         WITH yearly AS ({YEARLY}),
         area AS (SELECT ags, period, value AS area FROM ({YEARLY.replace('$measure', "'area_km2'")})),
         pairs AS (
-            SELECT now.ags, now.period, now.reference_date, now.vintage, now.value AS now_value,
+            SELECT now.ags, now.period, now.reference_date, now.vintage, now.source_id, now.value AS now_value,
                    base.period AS base_period, base.value AS base_value
             FROM yearly now JOIN yearly base
               ON base.ags = now.ags
@@ -55,7 +74,7 @@ def _annualised_change(con, indicator: Indicator) -> pd.DataFrame:
             QUALIFY row_number() OVER (PARTITION BY now.ags, now.period
                                        ORDER BY abs(now.period - base.period - $years), base.period DESC) = 1
         )
-        SELECT p.ags, p.period, p.reference_date, p.vintage,
+        SELECT p.ags, p.period, p.reference_date, p.vintage, p.source_id,
                round((power(p.now_value / p.base_value, 1.0 / (p.period - p.base_period)) - 1) * 100, 4) AS value,
                concat('base year ', p.base_period,
                       CASE WHEN abs(a_now.area / a_base.area - 1) > 0.02
@@ -66,7 +85,7 @@ def _annualised_change(con, indicator: Indicator) -> pd.DataFrame:
         LEFT JOIN area a_base ON a_base.ags = p.ags AND a_base.period = p.base_period
         WHERE p.base_value > 0
     """
-    params = {"source": indicator.source, "measure": indicator.params["measure"],
+    params = {"sources": indicator.sources, "measure": indicator.params["measure"],
               "years": indicator.params["years"], "tolerance": indicator.params["tolerance_years"]}
     return con.execute(sql, params).df()
 
@@ -75,19 +94,19 @@ def _ratio(con, indicator: Indicator) -> pd.DataFrame:
     numerator = YEARLY.replace("$measure", "$numerator")
     denominator = YEARLY.replace("$measure", "$denominator")
     sql = f"""
-        SELECT n.ags, n.period, n.reference_date, n.vintage, round(n.value / d.value, 4) AS value,
-               NULL AS quality_note
+        SELECT n.ags, n.period, n.reference_date, n.vintage, n.source_id, round(n.value / d.value, 4) AS value,
+               CAST(NULL AS VARCHAR) AS quality_note
         FROM ({numerator}) n JOIN ({denominator}) d USING (ags, period)
         WHERE d.value > 0
     """
-    params = {"source": indicator.source, "numerator": indicator.params["numerator"],
+    params = {"sources": indicator.sources, "numerator": indicator.params["numerator"],
               "denominator": indicator.params["denominator"]}
     return con.execute(sql, params).df()
 
 
 def index_periods(observed: pd.DataFrame, catalogue: Catalogue) -> list[int]:
     """Years for which an index is computed: from the first year every pillar has data to the last year with data."""
-    pillars = [p for p in catalogue.pillars]
+    pillars = catalogue.required_pillars
     pillar_of = {i.indicator_id: i.pillar for i in catalogue.indicators.values()}
     first_years = observed.assign(pillar=observed["indicator_id"].map(pillar_of)).groupby("pillar")["period"].min()
     if observed.empty or not set(pillars) <= set(first_years.index):
@@ -129,8 +148,10 @@ def carry_forward(con: duckdb.DuckDBPyConnection, observed: pd.DataFrame, period
     return pd.concat([observed, filled[VALUE_COLUMNS]], ignore_index=True)
 
 
-def compute_all(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> tuple[pd.DataFrame, list[int]]:
+def compute_all(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
+                generations: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[int]]:
     """All indicator values: observed ones, plus carried-forward ones for the index periods."""
-    observed = pd.concat([compute_indicator(con, i) for i in catalogue.indicators.values()], ignore_index=True)
+    observed = pd.concat([compute_indicator(con, i, generations) for i in catalogue.indicators.values()],
+                         ignore_index=True)
     periods = index_periods(observed, catalogue)
     return carry_forward(con, observed, periods, catalogue), periods

@@ -67,10 +67,13 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
         weights = {m: indicators[m].weight for m in members}
         result[pillar] = aggregate(wide[members], weights, catalogue.aggregation) if members else np.nan
     pillar_weights = {p: float(spec["weight"]) for p, spec in catalogue.pillars.items()}
-    complete = result[list(catalogue.pillars)].notna().all(axis=1)
+    required = catalogue.required_pillars
+    complete = result[required].notna().all(axis=1)
+    # Optional pillars (e.g. coworking from OSM, absent offline) count where they have a value.
     result["score"] = aggregate(result[list(catalogue.pillars)], pillar_weights, catalogue.aggregation).where(complete)
-    result["missing_pillars"] = result[list(catalogue.pillars)].isna().apply(
+    result["missing_pillars"] = result[required].isna().apply(
         lambda row: ", ".join(p for p, missing in row.items() if missing) or None, axis=1)
+    result["notes"] = _optional_pillar_notes(result, catalogue)
     imputed = used.groupby(["ags", "period"])["imputed"].mean()
     result["imputed_share"] = imputed.reindex(result.index).round(3)
     result = result.reset_index()
@@ -79,6 +82,16 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
     result["compared_towns"] = result.groupby("period")["rank"].transform("count")
     result["method_version"] = catalogue.method_version
     return result
+
+
+def _optional_pillar_notes(result: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
+    """Say which optional pillars a score leaves out, and why, instead of inventing values."""
+    notes = pd.Series("", index=result.index)
+    for pillar in set(catalogue.pillars) - set(catalogue.required_pillars):
+        sources = sorted({s for i in catalogue.in_pillar(pillar) for s in i.sources})
+        note = f"{pillar} not scored: no data from {', '.join(sources)} for this period"
+        notes = notes.where(result[pillar].notna(), (notes + "; ").where(notes != "", "") + note)
+    return notes.replace("", None)
 
 
 def _rank(result: pd.DataFrame) -> pd.Series:

@@ -7,8 +7,9 @@ from indicators.catalogue import load_catalogue
 from pipelines.resources import ReadinessSettings
 
 PILOTS = list(load_catalogue().pilot_towns)
-OBSERVATION_ASSETS = {"population_area": "destatis_gemeindeverzeichnis", "broadband_coverage": "breitbandatlas",
-                      "commuting": "inkar"}
+OBSERVATION_ASSETS = {"population_area": ["destatis_gemeindeverzeichnis", "regionalstatistik"],
+                      "broadband_coverage": ["breitbandatlas", "gigabit_grundbuch"],
+                      "commuting": ["inkar", "ba_commuting"]}
 
 
 def _pilots_missing(con, sql: str, params: list) -> list[str]:
@@ -16,26 +17,30 @@ def _pilots_missing(con, sql: str, params: list) -> list[str]:
     return sorted(set(PILOTS) - present)
 
 
-def make_observation_checks(asset_name: str, source_id: str):
+def make_observation_checks(asset_name: str, source_ids: list[str]):
     @asset_check(asset=AssetKey(asset_name), name="gemeinde_keys_known", blocking=True,
                  description="Every Gemeinde key is 8 digits (error) and known to a Gemeindeverzeichnis "
                              "vintage. A few unknown keys (at most 1 %, e.g. gemeindefreie Gebiete dissolved "
                              "between two register vintages) are a warning: they never reach the index, which "
-                             "covers the Gemeinden of the latest register only.")
+                             "covers the Gemeinden of the latest register only. Keys of Kreise the register "
+                             "does not hold at all (outside the snapshot's Kreise) are out of scope, counted only.")
     def keys_known(settings: ReadinessSettings) -> AssetCheckResult:
         with settings.work(read_only=True) as con:
             keys = con.execute("""
                 SELECT ags, regexp_full_match(ags, '\\d{8}') AS well_formed,
-                       ags IN (SELECT ags FROM municipality_register) AS known
-                FROM (SELECT DISTINCT ags FROM observations WHERE source_id = ? AND level = 'gemeinde')
-            """, [source_id]).df()
+                       ags IN (SELECT ags FROM municipality_register) AS known,
+                       left(ags, 5) IN (SELECT left(ags, 5) FROM municipality_register) AS kreis_in_scope
+                FROM (SELECT DISTINCT ags FROM observations WHERE list_contains(?, source_id) AND level = 'gemeinde')
+            """, [source_ids]).df()
         malformed = keys.loc[~keys["well_formed"], "ags"].tolist()
-        unknown = keys.loc[keys["well_formed"] & ~keys["known"], "ags"].tolist()
+        unknown = keys.loc[keys["well_formed"] & ~keys["known"] & keys["kreis_in_scope"], "ags"].tolist()
+        out_of_scope = int((keys["well_formed"] & ~keys["kreis_in_scope"]).sum())
         severe = bool(malformed) or len(unknown) > 0.01 * max(len(keys), 1)
         return AssetCheckResult(
             passed=not (malformed or unknown),
             severity=AssetCheckSeverity.ERROR if severe else AssetCheckSeverity.WARN,
             metadata={"keys": len(keys), "malformed": len(malformed), "unknown": len(unknown),
+                      "out_of_scope": out_of_scope,
                       "examples": str((malformed + unknown)[:10])},
         )
 
@@ -43,8 +48,8 @@ def make_observation_checks(asset_name: str, source_id: str):
                  description="All five pilot towns have observations.")
     def pilots_present(settings: ReadinessSettings) -> AssetCheckResult:
         with settings.work(read_only=True) as con:
-            missing = _pilots_missing(con, "SELECT ags FROM observations WHERE source_id = ? AND level = 'gemeinde'",
-                                      [source_id])
+            missing = _pilots_missing(con, "SELECT ags FROM observations WHERE list_contains(?, source_id) AND level = 'gemeinde'",
+                                      [source_ids])
         return AssetCheckResult(passed=not missing, metadata={"missing": str(missing)})
 
     @asset_check(asset=AssetKey(asset_name), name="shares_within_0_100",
@@ -55,8 +60,8 @@ def make_observation_checks(asset_name: str, source_id: str):
             low, slightly, far = con.execute("""
                 SELECT count(*) FILTER (value < 0), count(*) FILTER (value > 100 AND value <= 101),
                        count(*) FILTER (value > 101)
-                FROM observations WHERE source_id = ? AND unit LIKE '%\\%%' ESCAPE '\\'
-            """, [source_id]).fetchone()
+                FROM observations WHERE list_contains(?, source_id) AND unit LIKE '%\\%%' ESCAPE '\\'
+            """, [source_ids]).fetchone()
         severity = AssetCheckSeverity.ERROR if (low or far) else AssetCheckSeverity.WARN
         return AssetCheckResult(passed=not (low or slightly or far), severity=severity,
                                 metadata={"below_0": low, "100_to_101": slightly, "above_101": far})

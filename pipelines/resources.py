@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
+from sources.http import HttpSettings
 from sources.registry import SNAPSHOT_DIR
 from warehouse import DEFAULT_PUBLISHED, PROJECT_ROOT, connect_work, work_path_for
 
@@ -21,12 +22,23 @@ class ReadinessSettings(ConfigurableResource):
       READINESS_SOURCE_DIR   folder of publisher files for directory mode (e.g. ../shared/data)
       READINESS_WAREHOUSE    published DuckDB file (default warehouse/readiness.duckdb)
       READINESS_RAW_DIR      raw landing (default data/raw)
+      READINESS_LIVE_DIR     live mode: mirror of the latest downloads (default data/live)
+      READINESS_LIVE_ORIGIN  live mode: send every request to this origin instead of the publisher,
+                             with the publisher's host as first path segment (test server, caching proxy)
+      READINESS_HTTP_READ_TIMEOUT, READINESS_HTTP_BACKOFF_SECONDS, READINESS_HTTP_MAX_ATTEMPTS
+      READINESS_GENESIS_USERNAME / READINESS_GENESIS_PASSWORD or READINESS_GENESIS_TOKEN
+                             credentials for the Regionaldatenbank (read only when it is fetched)
     """
 
     source_mode: str = os.environ.get("READINESS_SOURCE_MODE", "snapshot")
     source_dir: str = os.environ.get("READINESS_SOURCE_DIR", "")
     warehouse_path: str = os.environ.get("READINESS_WAREHOUSE", str(DEFAULT_PUBLISHED))
     raw_dir: str = os.environ.get("READINESS_RAW_DIR", str(PROJECT_ROOT / "data" / "raw"))
+    live_dir: str = os.environ.get("READINESS_LIVE_DIR", str(PROJECT_ROOT / "data" / "live"))
+    live_origin: str = os.environ.get("READINESS_LIVE_ORIGIN", "")
+    http_read_timeout: float = float(os.environ.get("READINESS_HTTP_READ_TIMEOUT", "300"))
+    http_backoff_seconds: float = float(os.environ.get("READINESS_HTTP_BACKOFF_SECONDS", "2"))
+    http_max_attempts: int = int(os.environ.get("READINESS_HTTP_MAX_ATTEMPTS", "5"))
 
     def source_root(self) -> Path:
         """The directory of publisher files for this run's mode."""
@@ -35,12 +47,15 @@ class ReadinessSettings(ConfigurableResource):
         if self.source_mode == "snapshot":
             return SNAPSHOT_DIR
         if self.source_mode == "live":
-            raise NotImplementedError("live mode needs the live connectors (not built yet); "
-                                      "use snapshot or directory mode")
+            return Path(self.live_dir).expanduser().resolve()
         root = Path(self.source_dir).expanduser().resolve()
         if not root.is_dir():
             raise FileNotFoundError(f"READINESS_SOURCE_DIR={self.source_dir!r} is not a directory")
         return root
+
+    def http_settings(self) -> HttpSettings:
+        return HttpSettings(read_timeout=self.http_read_timeout, backoff_seconds=self.http_backoff_seconds,
+                            max_attempts=self.http_max_attempts)
 
     @property
     def published(self) -> Path:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -53,6 +54,8 @@ def main() -> None:
         "breitbandatlas": cut_breitbandatlas_csv,
         "inkar": cut_inkar_parquet,
         "bkg_vg": cut_vg_shapefile,
+        "mobilfunk_monitoring": cut_mobilfunk_csv,
+        "ba_commuting": cut_pendleratlas_json,
     }
     written = []
     for source_id, spec in load_sources().items():
@@ -113,6 +116,25 @@ def cut_breitbandatlas_csv(origin: Path, target: Path) -> str:
     body = [line for line in lines[1:] if key_of(line).decode().zfill(8)[:5] in KEEP_KREISE]
     target.write_bytes(b"".join([lines[0], *body]))
     return f"{len(body)} rows"
+
+
+def cut_mobilfunk_csv(origin: Path, target: Path) -> str:
+    """Kreis file: header plus, byte for byte, the lines of kept Kreise; national file whole."""
+    lines = origin.read_bytes().splitlines(keepends=True)
+    if origin.name.startswith("deutschland"):
+        shutil.copyfile(origin, target)
+        return f"{len(lines) - 1} rows (whole file)"
+    body = [line for line in lines[1:] if line.split(b";", 1)[0].strip(b'"').decode() in KEEP_KREISE]
+    target.write_bytes(b"".join([lines[0], *body]))
+    return f"{len(body)} rows"
+
+
+def cut_pendleratlas_json(origin: Path, target: Path) -> str:
+    """Features (Kreise with their top-10 partner flows) of the kept Kreise; layout unchanged."""
+    collection = json.loads(origin.read_text(encoding="utf-8"))
+    collection["features"] = [f for f in collection["features"] if f["properties"]["ID"] in KEEP_KREISE]
+    target.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+    return f"{len(collection['features'])} Kreise"
 
 
 def cut_inkar_parquet(origin: Path, target: Path) -> str:

@@ -40,6 +40,9 @@ class SourceSpec:
     files: tuple[FilePattern, ...]
     url: str | None = None
     url_template: str | None = None
+    live: dict | None = None  # how live mode fetches releases (sources/live.py)
+    required: bool = True  # False: a run without files of this source is not an error (the index says so)
+    generation: str | None = None  # publisher method generation; a change between sources is a method break
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,10 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
             for f in entry["files"]
         )
         fields = {k: entry.get(k) for k in ("title", "publisher", "licence", "licence_url", "attribution",
-                                            "cadence", "format", "parser", "url", "url_template")}
-        specs[source_id] = SourceSpec(source_id=source_id, files=patterns, **fields)
+                                            "cadence", "format", "parser", "url", "url_template", "live",
+                                            "generation")}
+        specs[source_id] = SourceSpec(source_id=source_id, files=patterns, required=entry.get("required", True),
+                                      **fields)
     return specs
 
 

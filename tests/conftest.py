@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
+import socket
 from pathlib import Path
 
 import duckdb
@@ -32,6 +34,11 @@ def run_refresh(tmp: Path, source_dir: Path | None = None, raise_on_error: bool 
         warehouse_path=str(tmp / "readiness.duckdb"),
         raw_dir=str(tmp / "raw"),
     )
+    return run_job(settings, raise_on_error)
+
+
+def run_job(settings: ReadinessSettings, raise_on_error: bool = True):
+    """Execute the refresh job in process with ``settings`` and an ephemeral Dagster instance."""
     job = defs.resolve_job_def("refresh_warehouse")
     return job.execute_in_process(resources={"settings": settings}, instance=DagsterInstance.ephemeral(),
                                   raise_on_error=raise_on_error)
@@ -59,3 +66,17 @@ def snapshot_copy(tmp_path) -> Path:
     target = tmp_path / "source"
     shutil.copytree(SNAPSHOT_DIR, target)
     return target
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch):
+    """No test may reach a non-loopback address: connecting anywhere else fails loudly."""
+    real_connect = socket.socket.connect
+
+    def guarded_connect(sock, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not ipaddress.ip_address(host).is_loopback:
+            raise AssertionError(f"test tried to connect to non-loopback address {address!r}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)

@@ -8,6 +8,7 @@ half-built warehouse and a failed run leaves the last good one in place.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -19,7 +20,8 @@ SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 STAGING_SQL = Path(__file__).with_name("staging.sql")
 DEFAULT_PUBLISHED = PROJECT_ROOT / "warehouse" / "readiness.duckdb"
 PUBLISHED_TABLES = ["source_releases", "municipalities", "observations", "indicator_catalogue",
-                    "indicator_values", "readiness_index", "municipality_geometries"]
+                    "indicator_values", "readiness_index", "municipality_geometries", "commuter_flows",
+                    "coworking_spaces"]
 
 
 def work_path_for(published: Path) -> Path:
@@ -28,11 +30,22 @@ def work_path_for(published: Path) -> Path:
 
 
 def connect_work(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the working database, creating the declared staging tables on first use."""
+    """Open the working database, creating the declared staging tables on first use.
+
+    The working database only holds what the pipeline derives from the raw landing, so
+    when staging.sql changed since it was created it is rebuilt rather than migrated.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    staging_sql = STAGING_SQL.read_text(encoding="utf-8")
+    version = hashlib.sha256(staging_sql.encode()).hexdigest()[:16]
     con = duckdb.connect(str(path), read_only=read_only)
     if not read_only:
-        con.execute(STAGING_SQL.read_text(encoding="utf-8"))
+        con.execute("CREATE TABLE IF NOT EXISTS _staging_version (version VARCHAR)")
+        if con.execute("SELECT version FROM _staging_version").fetchall() != [(version,)]:
+            for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall():
+                con.execute(f'DROP TABLE "{table}"')
+            con.execute(staging_sql)
+            con.execute("CREATE TABLE _staging_version AS SELECT ? AS version", [version])
     return con
 
 

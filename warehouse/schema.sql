@@ -13,6 +13,9 @@ CREATE TABLE source_releases (
     licence       VARCHAR NOT NULL,
     licence_url   VARCHAR,
     attribution   VARCHAR NOT NULL,
+    generation    VARCHAR,            -- publisher method generation; a change is a method break
+    mode          VARCHAR NOT NULL,   -- snapshot | directory | live
+    origin        VARCHAR,            -- download URL (live) or source directory
     PRIMARY KEY (source_id, vintage, file)
 );
 
@@ -40,7 +43,7 @@ CREATE TABLE observations (
     level           VARCHAR NOT NULL,
     reference_date  DATE NOT NULL,
     measure         VARCHAR NOT NULL,
-    value           DOUBLE NOT NULL,
+    value           DOUBLE,            -- NULL: suppressed or missing at the publisher; note says why
     unit            VARCHAR NOT NULL,
     note            VARCHAR
 );
@@ -51,7 +54,7 @@ CREATE TABLE indicator_catalogue (
     pillar               VARCHAR NOT NULL,
     unit                 VARCHAR NOT NULL,
     direction            VARCHAR NOT NULL,
-    source_id            VARCHAR NOT NULL,
+    source_id            VARCHAR NOT NULL,  -- source ids in priority order, comma-separated
     method               VARCHAR NOT NULL,
     goalpost_low         DOUBLE NOT NULL,
     goalpost_high        DOUBLE NOT NULL,
@@ -83,12 +86,14 @@ CREATE TABLE readiness_index (
     digital_infrastructure  DOUBLE,
     commuting_potential     DOUBLE,
     demographic_dynamics    DOUBLE,
+    local_work_infrastructure DOUBLE,  -- optional pillar: NULL when no coworking data were loaded
     rank                    INTEGER,   -- 1 = best among the reference group in that period
     compared_towns          INTEGER,
     in_reference_group      BOOLEAN NOT NULL,
     reference_group         VARCHAR NOT NULL,
     imputed_share           DOUBLE,    -- share of the town's indicator values that are imputed
-    missing_pillars         VARCHAR,
+    missing_pillars         VARCHAR,   -- required pillars without data (then score is NULL)
+    notes                   VARCHAR,   -- optional pillars left out and why
     method_version          VARCHAR NOT NULL,
     PRIMARY KEY (ags, period, method_version)
 );
@@ -101,6 +106,32 @@ CREATE TABLE municipality_geometries (
     geometry_area_km2  DOUBLE,
     geometry_wkb       BLOB NOT NULL,   -- WKB, EPSG:4326
     PRIMARY KEY (ags, vintage)
+);
+
+CREATE TABLE commuter_flows (
+    home_kreis      VARCHAR NOT NULL,  -- 5-digit Kreis of residence
+    work_kreis      VARCHAR NOT NULL,  -- 5-digit Kreis of the workplace
+    reference_date  DATE NOT NULL,     -- 30.06. of the data year
+    commuters       DOUBLE,            -- employees subject to social insurance; NULL when suppressed
+    note            VARCHAR,           -- e.g. 'top-10 partners only', suppression reason
+    source_id       VARCHAR NOT NULL,
+    vintage         VARCHAR NOT NULL
+);
+
+CREATE TABLE coworking_spaces (
+    osm_type            VARCHAR NOT NULL,  -- node | way | relation
+    osm_id              BIGINT NOT NULL,
+    name                VARCHAR,
+    lat                 DOUBLE NOT NULL,   -- WGS84; ways and relations at their centre
+    lon                 DOUBLE NOT NULL,
+    kind                VARCHAR NOT NULL,  -- amenity=coworking_space and/or office=coworking
+    website             VARCHAR,
+    operator            VARCHAR,
+    tags                VARCHAR,           -- all OSM tags as JSON
+    osm_base_timestamp  VARCHAR,           -- OSM data as of (Overpass osm3s.timestamp_osm_base)
+    ags                 VARCHAR,           -- Gemeinde it lies in (NULL outside Germany's Gemeinden)
+    vintage             VARCHAR NOT NULL,  -- date of the Overpass query
+    PRIMARY KEY (osm_type, osm_id, vintage)
 );
 
 -- Planner view: a town's index over time with its pillars, current method version only.

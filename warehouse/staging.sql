@@ -14,7 +14,10 @@ CREATE TABLE IF NOT EXISTS releases (
     publisher    VARCHAR NOT NULL,
     licence      VARCHAR NOT NULL,
     licence_url  VARCHAR,
-    attribution  VARCHAR NOT NULL
+    attribution  VARCHAR NOT NULL,
+    generation   VARCHAR,           -- publisher method generation (sources.yaml)
+    mode         VARCHAR NOT NULL,  -- snapshot | directory | live
+    origin       VARCHAR            -- source directory, or the URL it was downloaded from
 );
 
 CREATE TABLE IF NOT EXISTS observations (
@@ -24,7 +27,7 @@ CREATE TABLE IF NOT EXISTS observations (
     level           VARCHAR NOT NULL,
     reference_date  DATE NOT NULL,
     measure         VARCHAR NOT NULL,
-    value           DOUBLE NOT NULL,
+    value           DOUBLE,            -- NULL: the publisher suppressed or lacks the figure (note says why)
     unit            VARCHAR NOT NULL,
     note            VARCHAR
 );

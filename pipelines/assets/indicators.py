@@ -8,9 +8,11 @@ from indicators.catalogue import load_catalogue
 from indicators.compute import compute_all, index_periods
 from indicators.index import readiness_index as compute_index
 from pipelines.resources import ReadinessSettings
+from sources.registry import load_sources
 from warehouse import replace_rows
 
 CATALOGUE = load_catalogue()
+GENERATIONS = {source_id: spec.generation for source_id, spec in load_sources().items() if spec.generation}
 
 MUNICIPALITIES_SQL = """
     WITH latest AS (
@@ -20,8 +22,10 @@ MUNICIPALITIES_SQL = """
     ),
     measure AS (
         SELECT ags, measure, value, reference_date FROM observations
-        WHERE source_id = 'destatis_gemeindeverzeichnis' AND level = 'gemeinde'
-        QUALIFY row_number() OVER (PARTITION BY ags, measure ORDER BY reference_date DESC, vintage DESC) = 1
+        WHERE source_id IN ('destatis_gemeindeverzeichnis', 'regionalstatistik') AND level = 'gemeinde'
+          AND value IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY ags, measure ORDER BY reference_date DESC,
+                                   source_id = 'destatis_gemeindeverzeichnis' DESC, vintage DESC) = 1
     )
     SELECT l.ags, l.name, l.kreis_ags, l.kreis_name, l.land_name AS land, l.kind,
            l.ags IN (SELECT unnest($pilots)) AS is_pilot,
@@ -52,13 +56,14 @@ def municipalities(context: AssetExecutionContext, settings: ReadinessSettings) 
 
 
 @asset(group_name="indicators", deps=[AssetKey("population_area"), AssetKey("broadband_coverage"),
-                                      AssetKey("commuting"), AssetKey("municipalities")],
+                                      AssetKey("commuting"), AssetKey("coworking_spaces"),
+                                      AssetKey("municipalities")],
        tags={"stage": "indicators"}, owners=["team:data-engineering"],
        description="Every catalogue indicator per Gemeinde and year, with source, vintage and reference "
                    "date; values carried forward into index periods are flagged imputed.")
 def indicator_values(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
-        values, periods = compute_all(con, CATALOGUE)
+        values, periods = compute_all(con, CATALOGUE, GENERATIONS)
         in_scope = set(con.execute("SELECT ags FROM municipalities").df()["ags"])
         values = values[values["ags"].isin(in_scope)]
         replace_rows(con, "indicator_values", values)

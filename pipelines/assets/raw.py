@@ -10,8 +10,13 @@ from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, 
 from pipelines.resources import ReadinessSettings
 from sources.errors import SourceError
 from sources.landing import land_release
+from sources.live import FetchOutcome, fetch_source, outcome_rows
 from sources.registry import Release, ReleaseFile, SourceSpec, discover_releases, load_sources
 from warehouse import replace_rows
+
+
+RELEASE_COLUMNS = ["source_id", "vintage", "file", "role", "layout", "sha256", "size_bytes", "landed_path",
+                   "ingested_at", "publisher", "licence", "licence_url", "attribution", "generation", "mode", "origin"]
 
 
 def raw_asset(spec: SourceSpec) -> AssetsDefinition:
@@ -27,37 +32,67 @@ def raw_asset(spec: SourceSpec) -> AssetsDefinition:
     )
     def _raw(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
         root = settings.source_root()
+        fetched = fetch_live(context, spec, settings) if settings.source_mode == "live" else []
         releases = discover_releases(spec, root)
-        if not releases:
+        if not releases and spec.required:
             patterns = ", ".join(p.pattern.pattern for p in spec.files)
             raise SourceError(spec.source_id, str(root), f"no files matching {patterns}")
         landed = [land_release(release, Path(settings.raw_dir)) for release in releases]
-        records = release_records(spec, landed)
+        records = release_records(spec, landed, settings.source_mode, origins(fetched, root))
         with settings.work() as con:
             replace_rows(con, "releases", records, source_id=spec.source_id)
-        context.log.info(f"{spec.source_id}: {len(landed)} releases from {root}")
-        return MaterializeResult(metadata={
-            "source_dir": str(root),
-            "vintages": MetadataValue.json([r.vintage for r in landed]),
-            "files": len(records),
-            "bytes": int(records["size_bytes"].sum()),
-            "releases": MetadataValue.md(records[["vintage", "file", "sha256", "size_bytes"]].to_markdown(index=False)),
-        })
+        summary = f"{len(landed)} releases from {root}" if landed else f"absent: no files in {root} (optional source)"
+        context.log.info(f"{spec.source_id}: {summary}")
+        metadata = {"source_dir": str(root), "summary": summary,
+                    "vintages": MetadataValue.json([r.vintage for r in landed]), "files": len(records),
+                    "bytes": int(records["size_bytes"].sum()) if len(records) else 0}
+        if len(records):
+            metadata["releases"] = MetadataValue.md(
+                records[["vintage", "file", "sha256", "size_bytes"]].to_markdown(index=False))
+        if fetched:
+            metadata["change"] = change_summary(fetched)
+            metadata["downloads"] = MetadataValue.md(pd.DataFrame(outcome_rows(fetched))[
+                ["status", "reason", "url", "files"]].to_markdown(index=False))
+        return MaterializeResult(metadata=metadata)
 
     return _raw
 
 
-def release_records(spec: SourceSpec, releases: list[Release]) -> pd.DataFrame:
-    """One row per landed file: provenance copied from sources.yaml, checksum and landing path."""
+def fetch_live(context: AssetExecutionContext, spec: SourceSpec, settings: ReadinessSettings) -> list[FetchOutcome]:
+    """Download the source's live releases into the mirror; log what changed (never credentials)."""
+    outcomes = fetch_source(spec, Path(settings.live_dir), settings.http_settings(), settings.live_origin or None)
+    for outcome in outcomes:
+        context.log.info(f"{spec.source_id}: {outcome.status} ({outcome.reason}): {outcome.url}")
+    context.log.info(f"{spec.source_id}: {change_summary(outcomes)}")
+    return outcomes
+
+
+def change_summary(outcomes: list[FetchOutcome]) -> str:
+    """'unchanged' when every download was a 304 or had the same hash, else what changed."""
+    changed = [o for o in outcomes if o.status != "unchanged"]
+    if not changed:
+        return f"unchanged ({len(outcomes)} downloads, nothing new)"
+    return f"changed: {len(changed)} of {len(outcomes)} downloads new or updated"
+
+
+def origins(fetched: list[FetchOutcome], root: Path) -> dict[str, str]:
+    """Mirror-relative file -> URL it came from (live), defaulting to the source directory."""
+    by_file = {file: outcome.url for outcome in fetched for file in outcome.files}
+    return {"__default__": str(root), **by_file}
+
+
+def release_records(spec: SourceSpec, releases: list[Release], mode: str, origin: dict[str, str]) -> pd.DataFrame:
+    """One row per landed file: provenance copied from sources.yaml, checksum, landing path and origin."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     rows = [
         {"source_id": spec.source_id, "vintage": r.vintage, "file": f.relative_path, "role": f.role,
          "layout": f.layout, "sha256": f.sha256, "size_bytes": f.size_bytes, "landed_path": str(f.path),
          "ingested_at": now, "publisher": spec.publisher, "licence": spec.licence,
-         "licence_url": spec.licence_url, "attribution": spec.attribution}
+         "licence_url": spec.licence_url, "attribution": spec.attribution, "generation": spec.generation,
+         "mode": mode, "origin": origin.get(f.relative_path, origin["__default__"])}
         for r in releases for f in r.files
     ]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=RELEASE_COLUMNS)
 
 
 def landed_releases(con, source_id: str) -> list[Release]:

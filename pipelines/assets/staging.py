@@ -8,7 +8,8 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from pipelines.resources import ReadinessSettings
 from pipelines.assets.raw import landed_releases
-from sources import inkar
+from sources import OBSERVATION_COLUMNS, inkar, osm_coworking
+from sources.derived import FLOW_COLUMNS, commuter_shares
 from sources.registry import load_sources
 from warehouse import replace_rows
 
@@ -22,13 +23,30 @@ def parse_all(con, source_id: str) -> list[tuple[str, dict[str, pd.DataFrame]]]:
     return [(release.vintage, parser(release)) for release in landed_releases(con, source_id)]
 
 
-def stack(parsed, key: str, source_id: str) -> pd.DataFrame:
-    """Concatenate one output table over all vintages, tagged with source and vintage."""
+def stack(parsed, key: str, source_id: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """Concatenate one output table over all vintages, tagged with source and vintage.
+
+    An optional source without releases gives an empty frame with ``columns``.
+    """
     frames = [tables[key].assign(source_id=source_id, vintage=vintage) for vintage, tables in parsed]
+    if not frames:
+        return pd.DataFrame(columns=[*(columns or OBSERVATION_COLUMNS), "source_id", "vintage"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def stage_observations(con, source_ids: list[str]) -> pd.DataFrame:
+    """Parse and store the observations of each source (delete-then-insert per source)."""
+    frames = []
+    for source_id in source_ids:
+        observations = stack(parse_all(con, source_id), "observations", source_id)
+        replace_rows(con, "observations", observations, source_id=source_id)
+        frames.append(observations)
     return pd.concat(frames, ignore_index=True)
 
 
 def observation_metadata(frame: pd.DataFrame) -> dict:
+    if frame.empty:
+        return {"rows": 0, "summary": "no releases of these sources in this run"}
     preview = frame.head(10).astype(str)
     return {
         "rows": len(frame),
@@ -39,55 +57,83 @@ def observation_metadata(frame: pd.DataFrame) -> dict:
     }
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_destatis_gemeindeverzeichnis")], tags={"stage": "staging"},
-       owners=["team:data-engineering"],
+@asset(group_name="staging", deps=[AssetKey("raw_destatis_gemeindeverzeichnis"), AssetKey("raw_regionalstatistik")],
+       tags={"stage": "staging"}, owners=["team:data-engineering"],
        description="Population (total, male, female) and area per Gemeinde from every Gemeindeverzeichnis "
-                   "vintage, plus the register of names, Kreise, Länder, kinds and Gemeindeverbände.")
+                   "vintage and the Regionaldatenbank table 12411-01-01-5 (live mode), plus the register of "
+                   "names, Kreise, Länder, kinds and Gemeindeverbände.")
 def population_area(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     source_id = "destatis_gemeindeverzeichnis"
     with settings.work() as con:
         parsed = parse_all(con, source_id)
-        observations = stack(parsed, "observations", source_id)
         register = stack(parsed, "register", source_id)
-        replace_rows(con, "observations", observations, source_id=source_id)
         replace_rows(con, "municipality_register", register, source_id=source_id)
+        gv = stack(parsed, "observations", source_id)
+        replace_rows(con, "observations", gv, source_id=source_id)
+        observations = pd.concat([gv, stage_observations(con, ["regionalstatistik"])], ignore_index=True)
     return MaterializeResult(metadata={**observation_metadata(observations), "register_rows": len(register)})
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_breitbandatlas")], tags={"stage": "staging"},
-       owners=["team:data-engineering"],
+@asset(group_name="staging", deps=[AssetKey("raw_breitbandatlas"), AssetKey("raw_gigabit_grundbuch")],
+       tags={"stage": "staging"}, owners=["team:data-engineering"],
        description="Share of private households with >= N Mbit/s per technology (all, wired, mobile, DSL, "
-                   "CATV, FTTH/B) from every Breitbandatlas vintage; all-zero rows dropped as missing.")
+                   "CATV, FTTH/B) from every Breitbandatlas vintage (2018–2021; all-zero rows dropped as "
+                   "missing) and every Gigabit-Grundbuch workbook (06/2022 on, live mode). The two are "
+                   "different publisher generations: indicators flag the method break.")
 def broadband_coverage(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
-    source_id = "breitbandatlas"
     with settings.work() as con:
-        observations = stack(parse_all(con, source_id), "observations", source_id)
-        replace_rows(con, "observations", observations, source_id=source_id)
+        observations = stage_observations(con, ["breitbandatlas", "gigabit_grundbuch"])
     return MaterializeResult(metadata=observation_metadata(observations))
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_inkar"), AssetKey("population_area")], tags={"stage": "staging"},
+@asset(group_name="staging", deps=[AssetKey("raw_mobilfunk_monitoring")], tags={"stage": "staging"},
        owners=["team:data-engineering"],
-       description="Commuting indicators from INKAR (in/out-commuter shares, balance, shares commuting "
-                   ">= 50/150/300 km), 1997-2019, for Gemeindeverbände, Kreise, Länder and Germany; "
-                   "Gemeindeverband values mapped to member Gemeinden with a note.")
-def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
-    source_id = "inkar"
+       description="Mobile coverage (5G, LTE) as % of area by land-use type, Kreise, Länder and Germany "
+                   "(Mobilfunk-Monitoring 2021). Context data: Kreis values are not Gemeinde values.")
+def mobile_coverage(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
-        parsed = parse_all(con, source_id)
-        frames = []
-        for vintage, tables in parsed:
-            register = _register_before(con, vintage)
-            mapped = inkar.map_to_gemeinden(tables["observations"], tables["region_names"], register)
-            frames += [tables["observations"].assign(vintage=vintage), mapped.assign(vintage=vintage)]
-        observations = pd.concat(frames, ignore_index=True).assign(source_id=source_id)
-        replace_rows(con, "observations", observations, source_id=source_id)
-    mapped_rows = observations[observations["level"] == "gemeinde"]
+        observations = stage_observations(con, ["mobilfunk_monitoring"])
+    return MaterializeResult(metadata=observation_metadata(observations))
+
+
+@asset(group_name="staging", deps=[AssetKey("raw_inkar"), AssetKey("raw_ba_commuting"), AssetKey("population_area")],
+       tags={"stage": "staging"}, owners=["team:data-engineering"],
+       description="Commuting per Gemeinde: INKAR shares 1997-2019 (in/out-commuter shares, balance, shares "
+                   "commuting >= 50/150/300 km; Gemeindeverband values mapped to member Gemeinden with a note) "
+                   "and the Bundesagentur für Arbeit counts (employees at residence and workplace, in- and "
+                   "out-commuters; suppressed figures kept as missing with the reason) with the out/in-commuter "
+                   "shares derived from them. Kreis-to-Kreis flows go to `commuter_flows`.")
+def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
+    with settings.work() as con:
+        inkar_observations = _stage_inkar(con)
+        ba_parsed = parse_all(con, "ba_commuting")
+        ba_observations = stack(ba_parsed, "observations", "ba_commuting")
+        ba_observations = pd.concat([ba_observations, commuter_shares(ba_observations)], ignore_index=True)
+        replace_rows(con, "observations", ba_observations, source_id="ba_commuting")
+        flows = stack([(v, t) for v, t in ba_parsed if "commuter_flows" in t], "commuter_flows", "ba_commuting",
+                      columns=FLOW_COLUMNS)
+        replace_rows(con, "commuter_flows", flows[[*FLOW_COLUMNS, "source_id", "vintage"]], source_id="ba_commuting")
+    observations = pd.concat([inkar_observations, ba_observations], ignore_index=True)
+    gemeinde_rows = observations[observations["level"] == "gemeinde"]
     return MaterializeResult(metadata={
         **observation_metadata(observations),
-        "gemeinden_with_values": int(mapped_rows["ags"].nunique()),
-        "gemeinden_with_verband_values": int(mapped_rows.loc[mapped_rows["note"] != "", "ags"].nunique()),
+        "gemeinden_with_values": int(gemeinde_rows["ags"].nunique()),
+        "gemeinden_with_verband_values": int(gemeinde_rows.loc[gemeinde_rows["note"].fillna("").str.startswith(
+            "from Gemeindeverband"), "ags"].nunique()),
+        "suppressed_values": int(observations["value"].isna().sum()),
+        "commuter_flows": len(flows),
     })
+
+
+def _stage_inkar(con) -> pd.DataFrame:
+    frames = []
+    for vintage, tables in parse_all(con, "inkar"):
+        register = _register_before(con, vintage)
+        mapped = inkar.map_to_gemeinden(tables["observations"], tables["region_names"], register)
+        frames += [tables["observations"].assign(vintage=vintage), mapped.assign(vintage=vintage)]
+    observations = pd.concat(frames, ignore_index=True).assign(source_id="inkar")
+    replace_rows(con, "observations", observations, source_id="inkar")
+    return observations
 
 
 def _register_before(con, vintage: str) -> pd.DataFrame:
@@ -111,4 +157,38 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
                                        "vintages": MetadataValue.json(sorted(geometries["vintage"].unique().tolist()))})
 
 
-staging_assets = [population_area, broadband_coverage, commuting, municipality_geometries]
+@asset(group_name="staging", deps=[AssetKey("raw_osm_coworking"), AssetKey("municipality_geometries")],
+       tags={"stage": "staging"}, owners=["team:data-engineering"],
+       description="Coworking spaces from OpenStreetMap (amenity=coworking_space, office=coworking; live mode "
+                   "only: no stored copy exists), assigned to Gemeinden by point-in-polygon on the latest "
+                   "geometries, with per-Gemeinde counts inside and within 10 km and the distance to the "
+                   "nearest space. Without OSM data the tables stay empty and the index says so.")
+def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
+    with settings.work() as con:
+        parsed = parse_all(con, "osm_coworking")
+        if not parsed:
+            replace_rows(con, "coworking_spaces", pd.DataFrame(columns=[*osm_coworking.SPACE_COLUMNS, "ags", "vintage"]))
+            replace_rows(con, "observations", stack([], "observations", "osm_coworking"), source_id="osm_coworking")
+            return MaterializeResult(metadata={"rows": 0, "summary": "absent: no OpenStreetMap release in this run"})
+        gemeinden = osm_coworking.gemeinden_from_wkb(con.execute("""
+            SELECT * FROM municipality_geometries
+            QUALIFY vintage = max(vintage) OVER ()""").df())
+        spaces, observations = [], []
+        for vintage, tables in parsed:  # each Overpass release is a full snapshot of its day
+            located = osm_coworking.assign_to_gemeinden(tables["coworking_spaces"], gemeinden).assign(vintage=vintage)
+            spaces.append(located)
+            observations.append(osm_coworking.coworking_indicators(located, gemeinden, vintage).assign(
+                vintage=vintage, source_id="osm_coworking"))
+        spaces, observations = pd.concat(spaces, ignore_index=True), pd.concat(observations, ignore_index=True)
+        replace_rows(con, "coworking_spaces", spaces)
+        replace_rows(con, "observations", observations, source_id="osm_coworking")
+    latest = spaces[spaces["vintage"] == spaces["vintage"].max()]
+    return MaterializeResult(metadata={
+        "rows": len(spaces), "vintages": MetadataValue.json(sorted(spaces["vintage"].unique().tolist())),
+        "spaces_latest": len(latest), "in_germany_latest": int(latest["ags"].notna().sum()),
+        "gemeinden_with_space_latest": int(latest["ags"].nunique()),
+    })
+
+
+staging_assets = [population_area, broadband_coverage, mobile_coverage, commuting, municipality_geometries,
+                  coworking_spaces]

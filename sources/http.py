@@ -1,0 +1,187 @@
+"""One HTTP client for every live source.
+
+It streams a response body to a file while hashing it, retries what is worth retrying
+(connection errors, timeouts, truncated bodies, 429 and 5xx) with exponential backoff
+that honours ``Retry-After``, sends conditional requests (ETag / Last-Modified) so an
+unchanged release costs a 304, and turns everything else into a ``SourceError`` that
+names the source, the URL and the problem.
+
+Request headers and bodies are never logged or put into error messages: GENESIS sends
+its credentials in them.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import requests
+
+from sources.errors import SourceError
+
+USER_AGENT = ("kleinstadt-readiness/0.1 (open-data pipeline for German small towns; "
+              "+https://github.com/kleinstadt-readiness/kleinstadt-readiness)")
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """Timeouts, retries and limits; defaults suit the publishers' slow endpoints."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 300.0  # GENESIS and Overpass take minutes on big requests
+    max_attempts: int = 5
+    backoff_seconds: float = 2.0  # waits 2, 4, 8, 16 s between attempts
+    max_wait_seconds: float = 900.0  # a Retry-After longer than this fails the download
+    max_bytes: int = 4 << 30
+
+
+@dataclass(frozen=True)
+class Response:
+    """A completed request: the body is in ``path`` unless the server said 304 Not Modified."""
+
+    url: str
+    status_code: int
+    path: Path | None
+    sha256: str | None
+    size_bytes: int
+    content_type: str
+    etag: str | None
+    last_modified: str | None
+    attempts: int
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status_code == 304
+
+
+class _Retry(Exception):
+    """A failure worth another attempt; ``wait`` overrides the backoff (Retry-After)."""
+
+    def __init__(self, reason: str, wait: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.wait = wait
+
+
+class HttpClient:
+    """Serial, retrying, hashing HTTP client for one source (one ``requests`` session)."""
+
+    def __init__(self, source_id: str, settings: HttpSettings = HttpSettings(),
+                 sleep: Callable[[float], None] = time.sleep):
+        self.source_id = source_id
+        self.settings = settings
+        self.sleep = sleep
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+
+    def fetch(self, url: str, destination: Path, *, method: str = "GET", data: dict | None = None,
+              headers: dict | None = None, etag: str | None = None,
+              last_modified: str | None = None) -> Response:
+        """Download ``url`` into ``destination`` (written via a ``.part`` file), retrying transient failures.
+
+        With ``etag``/``last_modified`` the request is conditional; a 304 returns a Response
+        with ``path=None``. Any other non-2xx status, or retries exhausted, raises SourceError.
+        """
+        request_headers = dict(headers or {})
+        if etag:
+            request_headers["If-None-Match"] = etag
+        if last_modified:
+            request_headers["If-Modified-Since"] = last_modified
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._attempt(url, destination, method, data, request_headers, attempt)
+            except _Retry as retry:
+                if attempt >= self.settings.max_attempts:
+                    raise SourceError(self.source_id, url,
+                                      f"gave up after {attempt} attempts: {retry.reason}") from None
+                wait = retry.wait if retry.wait is not None else self.settings.backoff_seconds * 2 ** (attempt - 1)
+                if wait > self.settings.max_wait_seconds:
+                    raise SourceError(self.source_id, url, f"{retry.reason}; server asks to wait {wait:.0f} s, "
+                                      f"more than the limit of {self.settings.max_wait_seconds:.0f} s") from None
+                log.warning("[%s] %s %s: %s; retry %d/%d in %.1f s", self.source_id, method, url, retry.reason,
+                            attempt + 1, self.settings.max_attempts, wait)
+                self.sleep(wait)
+
+    def _attempt(self, url, destination, method, data, headers, attempt) -> Response:
+        timeout = (self.settings.connect_timeout, self.settings.read_timeout)
+        try:
+            with self.session.request(method, url, data=data, headers=headers, timeout=timeout,
+                                      stream=True) as response:
+                if response.status_code in RETRY_STATUSES:
+                    raise _Retry(f"HTTP {response.status_code} {response.reason}",
+                                 retry_after_seconds(response.headers.get("Retry-After")))
+                if response.status_code == 304:
+                    return self._response(url, response, None, None, 0, attempt)
+                if not 200 <= response.status_code < 300:
+                    raise SourceError(self.source_id, url, f"HTTP {response.status_code} {response.reason}: "
+                                      f"{_snippet(response)}")
+                sha256, size = self._stream_to(response, destination, url)
+                return self._response(url, response, destination, sha256, size, attempt)
+        except requests.Timeout as exc:
+            raise _Retry(f"timed out ({type(exc).__name__})") from exc
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            raise _Retry(f"connection failed ({type(exc).__name__}: {_root_cause(exc)})") from exc
+
+    def _stream_to(self, response: requests.Response, destination: Path, url: str) -> tuple[str, int]:
+        """Write the body to ``destination`` via a temporary file; check length and size limit."""
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        partial = destination.with_name(destination.name + ".part")
+        digest, size = hashlib.sha256(), 0
+        try:
+            with partial.open("wb") as handle:
+                for block in response.iter_content(1 << 20):
+                    size += len(block)
+                    if size > self.settings.max_bytes:
+                        raise SourceError(self.source_id, url, f"response larger than {self.settings.max_bytes} "
+                                                               "bytes; refusing to download")
+                    digest.update(block)
+                    handle.write(block)
+            expected = response.headers.get("Content-Length")
+            # urllib3 does not always raise on a short body; a truncated download is retried.
+            if expected and expected.isdigit() and int(expected) != size and "Content-Encoding" not in response.headers:
+                raise _Retry(f"truncated body: {size} of {expected} bytes")
+            partial.replace(destination)
+        finally:
+            partial.unlink(missing_ok=True)
+        return digest.hexdigest(), size
+
+    @staticmethod
+    def _response(url, response, path, sha256, size, attempt) -> Response:
+        return Response(url=url, status_code=response.status_code, path=path, sha256=sha256, size_bytes=size,
+                        content_type=response.headers.get("Content-Type", ""), etag=response.headers.get("ETag"),
+                        last_modified=response.headers.get("Last-Modified"), attempts=attempt)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date); None if absent or invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _snippet(response: requests.Response, limit: int = 200) -> str:
+    """The start of an error body, as one line (enough to recognise an HTML error page)."""
+    text = response.raw.read(limit, decode_content=True).decode("utf-8", "replace")
+    return " ".join(text.split())[:limit] or "(empty body)"
+
+
+def _root_cause(exc: BaseException) -> str:
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__
+    return str(exc)[:200]

@@ -1,0 +1,293 @@
+"""GENESIS client against a local test server (127.0.0.1 only) and the ffcsv parser on real layouts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import urllib.parse
+
+import pandas as pd
+import pytest
+from werkzeug import Response as WerkzeugResponse
+
+from sources import genesis_ffcsv
+from sources.errors import SourceError
+from sources.genesis import GenesisCredentials, download_table
+from sources.http import HttpClient, HttpSettings
+from sources.registry import Release, ReleaseFile
+from tests import genesis_responses as responses
+
+TABLE = responses.POPULATION_TABLE
+PARAMS = {"regionalvariable": "GEMEIN", "regionalkey": ",".join(responses.PILOT_TOWNS),
+          "startyear": "2021", "endyear": "2023"}
+CREDENTIALS = GenesisCredentials("KR-user-4711", "s3cr3t-XYZ")
+ROOT = "/genesisws/rest/2020/"
+ZIP, CSV, JSON, HTML = "application/zip", "text/csv; charset=utf-8", "application/json", "text/html; charset=utf-8"
+
+
+@pytest.fixture
+def waits():
+    return []
+
+
+@pytest.fixture
+def client(waits):
+    return HttpClient("genesis", HttpSettings(backoff_seconds=0.01, read_timeout=5), sleep=waits.append)
+
+
+@pytest.fixture
+def real():
+    try:
+        return {"zip": responses.real_example(responses.REAL_ZIP), "csv": responses.real_example(responses.REAL_CSV)}
+    except FileNotFoundError:
+        pytest.skip("../shared/data/genesis-api-examples not present")
+
+
+def serve(httpserver, endpoint, body, content_type=JSON, status=200, headers=None):
+    """Queue one response for ``endpoint``, in order."""
+    httpserver.expect_ordered_request(ROOT + endpoint, method="POST").respond_with_data(
+        body, status=status, content_type=content_type, headers=headers)
+
+
+def download(httpserver, client, tmp_path, sleeps=None, **kwargs):
+    kwargs.setdefault("sleep", (sleeps if sleeps is not None else []).append)
+    return download_table(client, httpserver.url_for(ROOT), TABLE, PARAMS, CREDENTIALS, tmp_path, **kwargs)
+
+
+def forms(httpserver) -> list[tuple[str, dict]]:
+    """(path, form fields) of every request the server received."""
+    return [(request.path.removeprefix(ROOT), dict(urllib.parse.parse_qsl(request.get_data(as_text=True))))
+            for request, _ in httpserver.log]
+
+
+def observations(path) -> pd.DataFrame:
+    release = Release("genesis", "test", [ReleaseFile("table", path, path.name, "0" * 64, 1)])
+    return genesis_ffcsv.parse_release(release)["observations"]
+
+
+def value(table: pd.DataFrame, ags: str, measure: str, date: str):
+    rows = table[(table["ags"] == ags) & (table["measure"] == measure)
+                 & (table["reference_date"] == dt.date.fromisoformat(date))]
+    assert len(rows) == 1, rows
+    return rows.iloc[0]
+
+
+# --- client: table files ----------------------------------------------------------------------
+
+def test_real_zip_response_is_extracted(httpserver, client, tmp_path, real):
+    serve(httpserver, "data/tablefile", real["zip"], ZIP,
+          headers={"Content-Disposition": "attachment; filename=61111-0001_1771439236084_en_flat.zip"})
+    path = download(httpserver, client, tmp_path)
+    assert path.name == responses.REAL_CSV and path.read_bytes() == real["csv"]
+    assert [p.name for p in tmp_path.iterdir()] == [responses.REAL_CSV]  # the zip is not kept
+    assert value(observations(path), "DG", "genesis_preis1_2020_100", "2025-12-31")["value"] == 121.9
+
+
+def test_text_csv_response_and_the_params_sent(httpserver, client, tmp_path):
+    serve(httpserver, "data/tablefile", responses.population_ffcsv(), CSV)
+    path = download(httpserver, client, tmp_path)
+    assert value(observations(path), "01053090", "population_total", "2023-12-31")["value"] == 19566
+    [(endpoint, form)] = forms(httpserver)
+    assert endpoint == "data/tablefile"
+    assert form == {"name": TABLE, "area": "all", "compress": "false", "format": "ffcsv", "language": "de", **PARAMS}
+
+
+def test_job_flow_gives_the_same_table_as_a_direct_download(httpserver, client, tmp_path):
+    table = responses.population_ffcsv()
+    serve(httpserver, "data/tablefile", responses.too_big_98())
+    serve(httpserver, "data/tablefile", responses.job_created_99())
+    serve(httpserver, "catalogue/results", responses.results_list(done=False))
+    serve(httpserver, "catalogue/results", responses.results_list(done=True))
+    serve(httpserver, "data/resultfile", responses.zipped(f"{TABLE}_1771439236084_de_flat.csv", table), ZIP)
+    sleeps = []
+    job_path = download(httpserver, client, tmp_path / "job", sleeps, poll_interval=7.0)
+    httpserver.check_assertions()
+    sent = forms(httpserver)
+    assert [endpoint for endpoint, _ in sent] == ["data/tablefile", "data/tablefile", "catalogue/results",
+                                                   "catalogue/results", "data/resultfile"]
+    assert "job" not in sent[0][1] and sent[1][1]["job"] == "true"
+    assert sent[2][1] == {"selection": responses.JOB_ID, "area": "user", "pagelength": "1"}
+    assert sent[4][1] == {"name": responses.JOB_ID, "area": "user", "compress": "false", "format": "ffcsv",
+                          "language": "de"}
+    assert sleeps == [7.0]  # one pause between the two polls
+    assert [p.name for p in (tmp_path / "job").iterdir()] == [job_path.name]
+
+    serve(httpserver, "data/tablefile", table, CSV)
+    direct_path = download(httpserver, client, tmp_path / "direct")
+    pd.testing.assert_frame_equal(observations(job_path), observations(direct_path))
+
+
+def test_unfinished_job_times_out(httpserver, client, tmp_path):
+    serve(httpserver, "data/tablefile", responses.job_created_99())
+    httpserver.expect_request(ROOT + "catalogue/results", method="POST").respond_with_data(
+        responses.results_list(done=False), content_type=JSON)
+    sleeps = []
+    with pytest.raises(SourceError, match=rf"job {responses.JOB_ID} not finished after 15 s"):
+        download(httpserver, client, tmp_path, sleeps, poll_interval=5.0, max_wait=15.0)
+    assert sleeps == [5.0, 5.0, 5.0] and len(httpserver.log) == 5
+
+
+@pytest.mark.parametrize("body, content_type, expected", [
+    (responses.nothing_found_104(), JSON, f"nothing found for table {TABLE} with these parameters "
+                                          f"(regionalvariable=GEMEIN, regionalkey=01053090,"),
+    (responses.table_missing_90(), JSON, f"table {TABLE} does not exist"),
+    (responses.envelope(0, "erfolgreich"), JSON, "no table file in response"),
+    (responses.envelope(15, "Sie sind nicht berechtigt", "Fehler"), JSON, "Code 15: 'Sie sind nicht berechtigt'"),
+    (responses.login_failure(CREDENTIALS.username), JSON, "login failed: check READINESS_GENESIS_USERNAME"),
+    (responses.login_failure(), "text/plain", "login failed"),  # a JSON body decides, not the header
+    (responses.maintenance_page(), HTML, "got an HTML page instead of a table file"),
+])
+def test_error_responses_name_table_endpoint_and_problem(httpserver, client, tmp_path, body, content_type, expected):
+    serve(httpserver, "data/tablefile", body, content_type)
+    with pytest.raises(SourceError) as error:
+        download(httpserver, client, tmp_path)
+    message = str(error.value)
+    assert expected in message
+    assert f"{httpserver.url_for(ROOT)}data/tablefile (table {TABLE})" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_too_many_parallel_requests_is_retried(httpserver, client, tmp_path):
+    serve(httpserver, "data/tablefile", responses.too_many_parallel_6())
+    serve(httpserver, "data/tablefile", responses.population_ffcsv(), CSV)
+    sleeps = []
+    path = download(httpserver, client, tmp_path, sleeps, poll_interval=5.0)
+    assert len(httpserver.log) == 2 and sleeps == [5.0]
+    assert value(observations(path), "12070424", "population_total", "2021-12-31")["value"] == 16682
+
+
+def test_code_6_that_persists_fails(httpserver, client, tmp_path):
+    httpserver.expect_request(ROOT + "data/tablefile", method="POST").respond_with_data(
+        responses.too_many_parallel_6(), content_type=JSON)
+    with pytest.raises(SourceError, match="still reports too many parallel requests"):
+        download(httpserver, client, tmp_path, poll_interval=1.0)
+    assert len(httpserver.log) == 4
+
+
+@pytest.mark.parametrize("status, headers, expected_wait", [(503, None, 0.01), (429, {"Retry-After": "1"}, 1.0)])
+def test_http_errors_are_retried_by_the_client(httpserver, client, waits, tmp_path, status, headers, expected_wait):
+    serve(httpserver, "data/tablefile", "busy", "text/plain", status=status, headers=headers)
+    serve(httpserver, "data/tablefile", responses.population_ffcsv(), CSV)
+    path = download(httpserver, client, tmp_path)
+    assert len(httpserver.log) == 2 and waits == [expected_wait]
+    assert value(observations(path), "01053090", "population_total", "2021-12-31")["value"] == 19329
+
+
+def test_truncated_zip_is_rejected_and_removed(httpserver, client, tmp_path, real):
+    serve(httpserver, "data/tablefile", real["zip"][: len(real["zip"]) // 2], ZIP)
+    with pytest.raises(SourceError, match="not a complete zip archive") as error:
+        download(httpserver, client, tmp_path)
+    assert f"(table {TABLE})" in str(error.value) and len(httpserver.log) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- credentials ------------------------------------------------------------------------------
+
+def test_credentials_go_only_in_headers_and_never_leak(httpserver, client, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    serve(httpserver, "data/tablefile", responses.too_big_98())
+    serve(httpserver, "data/tablefile", responses.job_created_99())
+    serve(httpserver, "catalogue/results", responses.results_list(done=True))
+    serve(httpserver, "data/resultfile", responses.zipped("t_flat.csv", responses.population_ffcsv()), ZIP)
+    download(httpserver, client, tmp_path / "ok")
+    messages = []
+    for body, status in [(responses.nothing_found_104(), 200), (responses.login_failure(CREDENTIALS.username), 200),
+                         (f"denied for {CREDENTIALS.username} with {CREDENTIALS.password}", 401)]:
+        serve(httpserver, "data/tablefile", body, "text/plain", status=status)
+        with pytest.raises(SourceError) as error:
+            download(httpserver, client, tmp_path / "failed")
+        messages.append(str(error.value))
+    assert "HTTP 401" in messages[-1] and "denied for **** with ****" in messages[-1]
+    for request, _ in httpserver.log:
+        assert (request.headers["username"], request.headers["password"]) == (CREDENTIALS.username,
+                                                                            CREDENTIALS.password)
+        assert "s3cr3t" not in request.get_data(as_text=True) and "s3cr3t" not in request.url
+        assert CREDENTIALS.username not in request.get_data(as_text=True)
+    written = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    records = [r.getMessage() for r in caplog.records]
+    assert records and any("POST" in r for r in records)
+    for secret in (CREDENTIALS.password, CREDENTIALS.username):
+        assert not any(secret in text for text in messages + records + [repr(CREDENTIALS), str(CREDENTIALS)])
+        assert secret.encode() not in written
+
+
+def test_credentials_from_environment():
+    token = GenesisCredentials.from_env({"READINESS_GENESIS_TOKEN": "tok-123456"})
+    assert token.headers() == {"username": "tok-123456", "password": ""} and "tok-123456" not in repr(token)
+    pair = GenesisCredentials.from_env({"READINESS_GENESIS_USERNAME": "KR1", "READINESS_GENESIS_PASSWORD": "pw-42"})
+    assert pair.headers() == {"username": "KR1", "password": "pw-42"} and "pw-42" not in repr(pair)
+    with pytest.raises(SourceError, match="READINESS_GENESIS_PASSWORD not set: set READINESS_GENESIS_TOKEN, or"):
+        GenesisCredentials.from_env({"READINESS_GENESIS_USERNAME": "KR1"})
+    with pytest.raises(SourceError, match="READINESS_GENESIS_USERNAME and READINESS_GENESIS_PASSWORD not set"):
+        GenesisCredentials.from_env({})
+
+
+def test_credentials_in_params_are_refused(httpserver, client, tmp_path):
+    with pytest.raises(SourceError, match="credentials belong in headers"):
+        download_table(client, httpserver.url_for(ROOT), TABLE, {"password": "x"}, CREDENTIALS, tmp_path)
+    assert httpserver.log == []
+
+
+# --- ffcsv parser -----------------------------------------------------------------------------
+
+def test_real_english_table_with_point_decimals(real, tmp_path):
+    path = tmp_path / responses.REAL_CSV
+    path.write_bytes(real["csv"])
+    table = observations(path)
+    index = value(table, "DG", "genesis_preis1_2020_100", "2025-12-31")
+    assert (index["value"], index["unit"], index["level"]) == (121.9, "2020=100", "bund")
+    assert value(table, "DG", "genesis_preis1_pct", "2023-12-31")[["value", "unit"]].tolist() == [5.9, "percent"]
+    assert len(table) == 6
+
+
+def test_population_table_by_gemeinde_and_sex(tmp_path):
+    path = tmp_path / "12411-01-01-5_flat.csv"
+    path.write_bytes(responses.population_ffcsv())
+    table = observations(path)
+    moelln = value(table, "01053090", "population_total", "2023-12-31")
+    assert (moelln["value"], moelln["unit"], moelln["level"], moelln["note"]) == (19566, "persons", "gemeinde", "")
+    assert value(table, "01053090", "population_male", "2023-12-31")["value"] == 9293
+    assert value(table, "01053090", "population_female", "2021-12-31")["value"] == 10085
+    marker = value(table, "01053090", "population_total", "2022-12-31")
+    assert pd.isna(marker["value"]) and marker["note"] == "publisher marker '-'"
+    assert len(table) == 5 * 3 * 2 + 1  # the footer line is dropped
+    assert set(table["ags"]) == set(responses.PILOT_TOWNS)
+
+
+def test_zensus_ars_and_german_decimals(tmp_path):
+    """The real Zensus 2022 line of source-formats.md 3.4: a 12-digit ARS and a decimal comma."""
+    header = ("statistics_code;statistics_label;time_code;time_label;time;1_variable_code;1_variable_label;"
+              "1_variable_attribute_code;1_variable_attribute_label;value;value_unit;value_variable_code;"
+              "value_variable_label;value_q")
+    line = ("1000A;Bevölkerung kompakt (Gebietsstand 15.05.2022);STAG;Stichtag;2022-05-15;GEOGM4;"
+            "Gemeinden (Gebietsstand 15.05.2022);092760130130;Lindberg;108,84;qkm;FLC001;Fläche;e")
+    path = tmp_path / "1000A_flat.csv"
+    path.write_text("\ufeff" + header + "\n" + line + "\n", encoding="utf-8")
+    row = observations(path).iloc[0]
+    assert (row["ags"], row["level"], row["measure"], row["unit"]) == ("09276130", "gemeinde", "area_km2", "km2")
+    assert (row["value"], row["reference_date"], row["note"]) == (108.84, dt.date(2022, 5, 15), "")
+
+
+def test_unreadable_tables_are_rejected(tmp_path):
+    path = tmp_path / "broken_flat.csv"
+    path.write_text("Statistik_Code;Zeit;Wert\n12411;2023;1\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"broken_flat.csv: not an ffcsv table: header lacks"):
+        observations(path)
+    path.write_bytes(responses.population_ffcsv().replace(b";19566;", b";19566 Personen;"))
+    with pytest.raises(SourceError, match="value '19566 Personen' is neither a number nor a publisher marker"):
+        observations(path)
+
+
+def test_region_levels_and_skipped_regierungsbezirk(tmp_path, caplog):
+    lines = [responses.HEADER.replace("2_variable_code;2_variable_label;2_variable_attribute_code;"
+                                      "2_variable_attribute_label;", "")]
+    for variable, key in [("DINSG", "DG"), ("DLAND", "01"), ("REGBEZ", "091"), ("KREISE", "01053"),
+                          ("GEMEIN", "01053090")]:
+        lines.append(f"12411;Fortschreibung des Bevölkerungsstandes;STAG;Stichtag;2023-12-31;{variable};x;{key};x;"
+                     "1.234,5;Anzahl;BEV999;Testwert")
+    path = tmp_path / "levels_flat.csv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    table = observations(path).set_index("ags")
+    assert table["level"].to_dict() == {"DG": "bund", "01": "land", "01053": "kreis", "01053090": "gemeinde"}
+    assert set(table["value"]) == {1234.5} and set(table["measure"]) == {"genesis_bev999"}
+    assert set(table["unit"]) == {"count"} and "skipping 1 rows" in caplog.text

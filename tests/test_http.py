@@ -1,0 +1,143 @@
+"""The shared HTTP client against a real server on 127.0.0.1: retries, conditional requests, failures."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import struct
+import threading
+import time
+
+import pytest
+from werkzeug import Response
+
+from sources.errors import SourceError
+from sources.http import USER_AGENT, HttpClient, HttpSettings, retry_after_seconds
+
+FAST = HttpSettings(connect_timeout=2, read_timeout=0.5, max_attempts=3, backoff_seconds=0.01)
+
+
+@pytest.fixture
+def waits():
+    return []
+
+
+@pytest.fixture
+def client(waits):
+    return HttpClient("test_source", FAST, sleep=waits.append)
+
+
+def test_download_is_streamed_hashed_and_identified(httpserver, client, tmp_path):
+    body = b"AGS;value\n01053090;91.0\n" * 1000
+    httpserver.expect_request("/file.csv").respond_with_data(body, content_type="text/csv",
+                                                             headers={"ETag": '"v1"'})
+    response = client.fetch(httpserver.url_for("/file.csv"), tmp_path / "file.csv")
+    assert response.path.read_bytes() == body
+    assert response.sha256 == hashlib.sha256(body).hexdigest()
+    assert (response.etag, response.attempts) == ('"v1"', 1)
+    assert httpserver.log[0][0].headers["User-Agent"] == USER_AGENT
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_conditional_request_gets_304(httpserver, client, tmp_path):
+    httpserver.expect_request("/file.csv", headers={"If-None-Match": '"v1"'}).respond_with_data("", status=304)
+    response = client.fetch(httpserver.url_for("/file.csv"), tmp_path / "file.csv", etag='"v1"',
+                            last_modified="Wed, 01 Oct 2025 00:00:00 GMT")
+    assert response.not_modified and response.path is None
+    assert httpserver.log[0][0].headers["If-Modified-Since"] == "Wed, 01 Oct 2025 00:00:00 GMT"
+    assert not (tmp_path / "file.csv").exists()
+
+
+def test_429_waits_as_long_as_retry_after_says(httpserver, client, waits, tmp_path):
+    httpserver.expect_ordered_request("/f").respond_with_data("rate_limited", status=429, headers={"Retry-After": "7"})
+    httpserver.expect_ordered_request("/f").respond_with_data("ok")
+    response = client.fetch(httpserver.url_for("/f"), tmp_path / "f")
+    assert (response.attempts, response.path.read_text()) == (2, "ok")
+    assert waits == [7.0]
+
+
+def test_503_then_success_backs_off_exponentially(httpserver, client, waits, tmp_path):
+    for _ in range(2):
+        httpserver.expect_ordered_request("/f").respond_with_data("busy", status=503)
+    httpserver.expect_ordered_request("/f").respond_with_data("ok")
+    assert client.fetch(httpserver.url_for("/f"), tmp_path / "f").attempts == 3
+    assert waits == [0.01, 0.02]
+
+
+def test_persistent_failure_gives_up_with_the_reason(httpserver, client, tmp_path):
+    httpserver.expect_request("/f").respond_with_data("down", status=504)
+    with pytest.raises(SourceError, match=r"\[test_source\] http://[a-z0-9.]+:\d+/f: gave up after 3 attempts: "
+                                          r"HTTP 504"):
+        client.fetch(httpserver.url_for("/f"), tmp_path / "f")
+    assert len(httpserver.log) == 3
+    assert not list(tmp_path.iterdir())
+
+
+def test_client_errors_are_not_retried_and_quote_the_body(httpserver, client, tmp_path):
+    httpserver.expect_request("/f").respond_with_data("<html><title>Seite nicht gefunden</title></html>", status=404)
+    with pytest.raises(SourceError, match="HTTP 404 NOT FOUND: <html><title>Seite nicht gefunden"):
+        client.fetch(httpserver.url_for("/f"), tmp_path / "f")
+    assert len(httpserver.log) == 1
+
+
+def test_retry_after_beyond_the_limit_fails_instead_of_hanging(httpserver, tmp_path):
+    httpserver.expect_request("/f").respond_with_data("", status=429, headers={"Retry-After": "86400"})
+    client = HttpClient("test_source", HttpSettings(max_wait_seconds=60, backoff_seconds=0.01), sleep=lambda s: None)
+    with pytest.raises(SourceError, match="server asks to wait 86400 s, more than the limit of 60 s"):
+        client.fetch(httpserver.url_for("/f"), tmp_path / "f")
+
+
+def test_read_timeout_is_retried(httpserver, client, waits, tmp_path):
+    def slow(request):
+        time.sleep(1.0)
+        return Response("late")
+
+    httpserver.expect_ordered_request("/f").respond_with_handler(slow)
+    httpserver.expect_ordered_request("/f").respond_with_data("ok")
+    response = client.fetch(httpserver.url_for("/f"), tmp_path / "f")
+    assert (response.attempts, response.path.read_text()) == (2, "ok")
+
+
+def test_retry_after_as_http_date():
+    assert retry_after_seconds("120") == 120.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past: no wait
+    assert retry_after_seconds("soon") is None
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 that misbehaves below HTTP: resets or cuts off the body."""
+
+    def __init__(self, behaviours):
+        self.behaviours = list(behaviours)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/f"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        for behaviour in self.behaviours:
+            connection, _ = self.sock.accept()
+            connection.recv(65536)
+            if behaviour == "reset":  # SO_LINGER 0: close() sends RST
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            elif behaviour == "truncate":
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: text/csv\r\n\r\n"
+                                   b"AGS;value\n")
+            else:
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            connection.close()
+
+
+def test_connection_reset_is_retried(client, tmp_path):
+    server = RawServer(["reset", "ok"])
+    response = client.fetch(server.url, tmp_path / "f")
+    assert (response.attempts, response.path.read_text()) == (2, "ok")
+
+
+def test_truncated_body_is_retried_then_reported(client, tmp_path):
+    server = RawServer(["truncate"] * 3)
+    with pytest.raises(SourceError, match="gave up after 3 attempts: (connection failed|truncated body)"):
+        client.fetch(server.url, tmp_path / "f")
+    assert not list(tmp_path.iterdir())  # no partial file left behind

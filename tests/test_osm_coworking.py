@@ -1,0 +1,193 @@
+"""OSM coworking spaces: Overpass download and its failure modes (local test server), parsing,
+point-in-polygon assignment to the snapshot's Gemeinden and the per-Gemeinde indicators.
+
+The Overpass responses are constructed (tests/osm_responses.py), not OSM data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+
+import pandas as pd
+import pytest
+import shapely
+
+from sources import OBSERVATION_COLUMNS
+from sources.errors import SourceError
+from sources.http import HttpClient, HttpSettings
+from sources.osm_coworking import (COWORKING_QUERY, assign_to_gemeinden, coworking_indicators, parse_release,
+                                   run_query)
+from sources.registry import Release, ReleaseFile
+from tests import osm_responses as responses
+
+PATH = "/api/interpreter"
+JSON = "application/json"
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def client(sleeps) -> HttpClient:
+    return HttpClient("osm_coworking", HttpSettings(backoff_seconds=0.01, read_timeout=5), sleep=sleeps.append)
+
+
+def elements_release(*paths) -> Release:
+    return Release("osm_coworking", "2024-05-14",
+                   [ReleaseFile("elements", p, p.name, "0" * 64, p.stat().st_size) for p in paths])
+
+
+def download(httpserver, client, tmp_path):
+    destination = tmp_path / "overpass" / "coworking.json"
+    return destination, run_query(client, httpserver.url_for(PATH), COWORKING_QUERY, destination)
+
+
+def assert_nothing_left(destination):
+    assert not destination.exists()
+    assert not destination.with_name(destination.name + ".part").exists()
+
+
+# --- download ------------------------------------------------------------------------------------
+
+def test_happy_path_keeps_file_and_sends_query_with_both_tags(httpserver, client, tmp_path):
+    httpserver.expect_request(PATH, method="POST").respond_with_data(responses.coworking_response(),
+                                                                     content_type=JSON)
+    destination, path = download(httpserver, client, tmp_path)
+    assert path == destination and path.is_file()
+    assert json.loads(path.read_text())["osm3s"]["timestamp_osm_base"] == responses.OSM_BASE
+    (request, _), = httpserver.log
+    sent = request.form["data"]
+    assert sent == COWORKING_QUERY
+    assert 'nwr["amenity"="coworking_space"](area.de)' in sent and 'nwr["office"="coworking"](area.de)' in sent
+    assert "[out:json][timeout:180]" in sent and "out center tags;" in sent
+
+
+def test_runtime_error_remark_with_200_is_rejected_and_file_deleted(httpserver, client, tmp_path):
+    httpserver.expect_request(PATH, method="POST").respond_with_data(responses.runtime_error_response(),
+                                                                     content_type=JSON)
+    with pytest.raises(SourceError, match="runtime error: Query timed out") as error:
+        download(httpserver, client, tmp_path)
+    assert httpserver.url_for(PATH) in str(error.value)
+    assert_nothing_left(tmp_path / "overpass" / "coworking.json")
+
+
+def test_rate_limit_429_waits_retry_after_then_succeeds(httpserver, client, sleeps, tmp_path):
+    httpserver.expect_ordered_request(PATH, method="POST").respond_with_data(
+        responses.RATE_LIMITED_HTML, status=429, headers={"Retry-After": "1"}, content_type="text/html; charset=utf-8")
+    httpserver.expect_ordered_request(PATH, method="POST").respond_with_data(responses.coworking_response(),
+                                                                             content_type=JSON)
+    destination, path = download(httpserver, client, tmp_path)
+    assert len(httpserver.log) == 2 and sleeps == [1.0]
+    assert [r.status_code for _, r in httpserver.log] == [429, 200]
+    assert len(json.loads(path.read_text())["elements"]) == len(responses.coworking_elements())
+
+
+def test_gateway_timeout_504_is_retried(httpserver, client, sleeps, tmp_path):
+    httpserver.expect_ordered_request(PATH, method="POST").respond_with_data("Gateway Timeout", status=504)
+    httpserver.expect_ordered_request(PATH, method="POST").respond_with_data(responses.coworking_response(),
+                                                                             content_type=JSON)
+    destination, path = download(httpserver, client, tmp_path)
+    assert len(httpserver.log) == 2 and sleeps == [0.01]
+    assert path.is_file()
+
+
+def test_persistent_504_gives_up(httpserver, client, tmp_path):
+    httpserver.expect_request(PATH, method="POST").respond_with_data("Gateway Timeout", status=504)
+    with pytest.raises(SourceError, match="gave up after 5 attempts: HTTP 504"):
+        download(httpserver, client, tmp_path)
+    assert len(httpserver.log) == 5
+    assert_nothing_left(tmp_path / "overpass" / "coworking.json")
+
+
+def test_html_page_with_200_is_rejected(httpserver, client, tmp_path):
+    httpserver.expect_request(PATH, method="POST").respond_with_data(responses.HTML_ERROR_PAGE,
+                                                                     content_type="text/html; charset=utf-8")
+    with pytest.raises(SourceError, match="got an HTML page instead of Overpass JSON") as error:
+        download(httpserver, client, tmp_path)
+    assert httpserver.url_for(PATH) in str(error.value)
+    assert_nothing_left(tmp_path / "overpass" / "coworking.json")
+
+
+# --- parsing -------------------------------------------------------------------------------------
+
+def test_parse_release_rows_way_center_and_duplicates(tmp_path, caplog):
+    path = tmp_path / "coworking.json"
+    path.write_text(responses.coworking_response(), encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        parsed = parse_release(elements_release(path))
+    spaces = parsed["coworking_spaces"].set_index(["osm_type", "osm_id"])
+    assert sorted(spaces.index) == sorted(responses.EXPECTED_AGS)  # duplicate once, relation without center gone
+    assert "dropped 1 elements without coordinates" in caplog.text
+    points = responses.pilot_points()
+    way = spaces.loc[("way", 9000000002)]
+    assert (way["lat"], way["lon"]) == points["12070424"]
+    assert way["website"] == "https://example.invalid/wittenberge"  # from contact:website
+    assert spaces.loc[("node", 9000000003), "kind"] == "office=coworking"
+    assert spaces.loc[("node", 9000000003), "operator"] == "Test GmbH"
+    assert spaces.loc[("node", 9000000004), "kind"] == "amenity=coworking_space;office=coworking"
+    assert spaces.loc[("node", 9000000001), "name"] == "Testraum Mölln (constructed)"
+    assert json.loads(spaces.loc[("node", 9000000001), "tags"])["opening_hours"] == "Mo-Fr 08:00-18:00"
+    assert set(spaces["osm_base_timestamp"]) == {responses.OSM_BASE}
+    assert parsed["observations"].empty and list(parsed["observations"].columns) == OBSERVATION_COLUMNS
+
+
+def test_parse_release_rejects_json_without_elements(tmp_path):
+    path = tmp_path / "coworking.json"
+    path.write_text(json.dumps({"version": 0.6, "generator": responses.GENERATOR}), encoding="utf-8")
+    with pytest.raises(SourceError, match=r"coworking\.json: no 'elements' list"):
+        parse_release(elements_release(path))
+
+
+# --- geometry ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def spaces(tmp_path_factory) -> pd.DataFrame:
+    path = tmp_path_factory.mktemp("osm") / "coworking.json"
+    path.write_text(responses.coworking_response(), encoding="utf-8")
+    return parse_release(elements_release(path))["coworking_spaces"]
+
+
+def test_assign_to_gemeinden_puts_points_into_the_right_ags(spaces):
+    assigned = assign_to_gemeinden(spaces, responses.snapshot_gemeinden())
+    assert len(assigned) == len(spaces)
+    got = {(t, i): a for t, i, a in zip(assigned["osm_type"], assigned["osm_id"], assigned["ags"])}
+    assert got == responses.EXPECTED_AGS  # Vienna -> None
+
+
+def test_point_on_a_shared_boundary_goes_to_one_gemeinde():
+    gemeinden = responses.snapshot_gemeinden().set_index("ags")
+    border = gemeinden.loc["01053090", "geometry"].boundary.intersection(gemeinden.loc["01053002", "geometry"].boundary)
+    lon, lat = shapely.get_coordinates(border)[1]  # a vertex shared by Mölln and Alt-Mölln
+    on_border = pd.DataFrame({"osm_type": ["node"], "osm_id": [1], "lat": [lat], "lon": [lon]})
+    assigned = assign_to_gemeinden(on_border, responses.snapshot_gemeinden())
+    assert len(assigned) == 1 and assigned["ags"].iloc[0] in {"01053090", "01053002"}
+
+
+def test_coworking_indicators(spaces):
+    gemeinden = responses.snapshot_gemeinden()
+    observations = coworking_indicators(assign_to_gemeinden(spaces, gemeinden), gemeinden, "2024-05-14")
+    assert list(observations.columns) == OBSERVATION_COLUMNS
+    assert len(observations) == 3 * len(gemeinden) == 3 * 244
+    value = observations.set_index(["ags", "measure"])["value"]
+    assert value[("01053090", "coworking_spaces")] == 1
+    assert value[("01053090", "coworking_nearest_km")] == 0
+    assert value[("01053002", "coworking_spaces")] == 0  # Alt-Mölln, next to Mölln
+    assert value[("01053002", "coworking_spaces_within_10km")] >= 1
+    assert value[("01053002", "coworking_nearest_km")] == pytest.approx(1.495, abs=0.002)  # border to the point
+    assert observations.groupby("measure")["value"].sum()["coworking_spaces"] == 5  # Vienna is in no Gemeinde
+    assert set(observations["unit"]) == {"count", "km"} and set(observations["level"]) == {"gemeinde"}
+    assert set(observations["reference_date"]) == {dt.date(2024, 5, 14)}
+    assert observations["note"].str.contains("ODbL").all()
+
+
+def test_coworking_indicators_without_any_space(spaces):
+    gemeinden = responses.snapshot_gemeinden()
+    observations = coworking_indicators(assign_to_gemeinden(spaces.iloc[:0], gemeinden), gemeinden, "2024-05-14")
+    counts = observations[observations["unit"] == "count"]["value"]
+    assert len(counts) == 2 * 244 and (counts == 0).all()
+    assert all(math.isnan(v) for v in observations[observations["unit"] == "km"]["value"])
