@@ -19,6 +19,7 @@ NaN with the reason in the note, never zeros. Reference date 30 June (Stichtag).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -54,8 +55,12 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
         obs, flow = parsers[release_file.role](release, release_file)
         observations.append(obs)
         flows.append(flow)
-    return {"observations": pd.concat(observations, ignore_index=True)[OBSERVATION_COLUMNS],
-            "commuter_flows": pd.concat(flows, ignore_index=True)[FLOW_COLUMNS]}
+    # the Gemeindeband has no flows and the flow files few observations: skip empty parts
+    def combined(frames, columns):
+        return pd.concat([f for f in frames if not f.empty] or frames[:1], ignore_index=True)[columns]
+
+    return {"observations": combined(observations, OBSERVATION_COLUMNS),
+            "commuter_flows": combined(flows, FLOW_COLUMNS)}
 
 
 def _frames(observations: list, flows: list, reference_date) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -66,7 +71,7 @@ def _frames(observations: list, flows: list, reference_date) -> tuple[pd.DataFra
             flow.assign(reference_date=reference_date)[FLOW_COLUMNS])
 
 
-def _stichtag(release: Release, rows: list[list]) -> object:
+def _stichtag(release: Release, rows: list[list]) -> dt.date:
     """The date in a title row naming the Stichtag ("Stichtag: 30.06.2024", "30. Juni 2024"), else the vintage."""
     for row in rows:
         line = " ".join(text(c) for c in row if text(c))
@@ -93,7 +98,8 @@ def _gemband(release: Release, release_file: ReleaseFile):
             break
     else:
         raise SourceError(source_id, name, "no sheet with a header naming 'Wohnort' and 'Arbeitsort'/'Einpendler'/"
-                                           f"'Auspendler' in its first 20 rows (sheets: {', '.join(workbook.sheet_names)})")
+                                           "'Auspendler' in its first 20 rows "
+                                           f"(sheets: {', '.join(workbook.sheet_names)})")
     key_column = next((j for row in rows[max(0, start - 2):start + 4] for j, c in enumerate(row)
                        if KEY_LABEL.search(text(c))), 0)  # no label: keys in the first column
     data_start = next((i for i in range(start + 1, len(rows)) if region_key(rows[i][key_column])), len(rows))

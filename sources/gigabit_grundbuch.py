@@ -5,6 +5,7 @@ One sheet per use case; ``Privathaushalte`` gives the % of private households re
 above a header row holding ``AGS``; technology block names sit in merged cells above the
 bandwidth classes (the value is in the first cell only) and are forward-filled. The header
 spellings are not confirmed by the publisher, so everything is found by label, not position.
+Markers (*, -, .) become NaN with the reason in the note; empty cells (nothing published) give no row.
 
 The helpers in the first half (workbook opening, publisher markers, region keys, dates,
 ``read_blocked_sheet``) are shared with ``sources.mobilfunk`` and ``sources.ba_commuting``.
@@ -202,7 +203,7 @@ def _parse_workbook(release: Release, release_file: ReleaseFile) -> pd.DataFrame
     sheet = read_blocked_sheet(source_id, release_file, open_workbook(source_id, release_file), SHEET)
     measures = {}
     for j, (labels, header) in sheet.columns.items():
-        speed = BANDWIDTH.fullmatch(" ".join(header.split()))
+        speed = BANDWIDTH.fullmatch(" ".join(re.sub(r"[¹²³*]", "", header).split()))  # footnote signs
         if not speed:
             raise SourceError(source_id, name, f"unknown column {header!r} in sheet {SHEET!r} (expected geography "
                                                f"columns {sorted(GEOGRAPHY)} or classes like '≥ 16 Mbit/s')")

@@ -100,7 +100,8 @@ def _parse_workbook(release: Release, release_file: ReleaseFile) -> pd.DataFrame
         raise SourceError(source_id, name, f"no sheet with a header row holding 'AGS' (sheets: {', '.join(names)})")
     measures, unknown = {}, []
     for j, (labels, header) in sheet.columns.items():
-        operator, technology = block_slug(labels, OPERATOR), WORKBOOK_COLUMNS.get(header.lower().replace(" ", "").replace("-", ""))
+        operator = block_slug(labels, OPERATOR)
+        technology = WORKBOOK_COLUMNS.get(header.lower().replace(" ", "").replace("-", ""))
         if operator is None or technology is None:
             unknown.append(f"{labels[0] if labels else '(no block)'} / {header}")
         measures[j] = f"area_{technology}_total{operator}"

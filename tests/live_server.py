@@ -18,6 +18,7 @@ Responses carry an ETag (sha256 of the body) and answer ``If-None-Match`` with 3
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -71,7 +72,7 @@ class PublisherServer:
         queued = self.pending.get(request.path)
         if queued:
             response = queued.pop(0)
-            response = response(request) if callable(response) else response
+            response = response if isinstance(response, Response) else response(request)
         elif request.path not in self.bodies:
             response = Response(f"no recorded response for {request.path}", status=404)
         else:
@@ -94,16 +95,19 @@ class PublisherServer:
                     url = entry["url"].format(vintage=vintage)
                     self.set_body(url, *recorded_download(spec.source_id, entry, vintage))
         elif live.get("connector") == "genesis":
-            data = genesis_responses.population_ffcsv()
-            body = genesis_responses.zipped("12411-01-01-5_1771439236084_de_flat.csv", data)
-            self.set_body(live["base_url"] + "data/tablefile", body, "application/zip")
+            self.set_body(live["base_url"] + "data/tablefile", genesis_zip(), "application/zip")
         elif live.get("connector") == "overpass":
             self.set_body(live["url"], osm_responses.coworking_response().encode(), "application/json")
 
 
 def recorded_download(source_id: str, entry: dict, vintage: str) -> tuple[bytes, str]:
-    """The body a publisher would send for one declared download."""
-    name = Path(entry["save_as"].format(vintage=vintage, date="x")).name
+    """The body a publisher would send for one declared download (the same bytes all session long)."""
+    return _recorded_download(source_id, entry["save_as"], vintage)
+
+
+@functools.lru_cache(maxsize=None)
+def _recorded_download(source_id: str, save_as: str, vintage: str) -> tuple[bytes, str]:
+    name = Path(save_as.format(vintage=vintage, date="x")).name
     if source_id == "bkg_vg":
         return vg250_zip(), CONTENT_TYPES[".zip"]
     if source_id == "gigabit_grundbuch":
@@ -119,6 +123,13 @@ def recorded_download(source_id: str, entry: dict, vintage: str) -> tuple[bytes,
     raise FileNotFoundError(f"no recorded response for {source_id} {vintage}")
 
 
+@functools.lru_cache(maxsize=None)
+def genesis_zip() -> bytes:
+    data = genesis_responses.population_ffcsv()
+    return genesis_responses.zipped("12411-01-01-5_1771439236084_de_flat.csv", data)
+
+
+@functools.lru_cache(maxsize=None)
 def vg250_zip() -> bytes:
     """The BKG archive layout (folder/vg250_ebenen_0101/VG250_GEM.*) around the snapshot's Gemeinde layer."""
     buffer = io.BytesIO()

@@ -97,8 +97,21 @@ def test_raising_an_indicator_never_lowers_its_pillar_or_the_score(base, indicat
                             CATALOGUE, {"T"}, [2021]).iloc[0]
     assert after[pillar] >= before[pillar] - 1e-9
     assert after["score"] >= before["score"] - 1e-9
-    for column in [*CATALOGUE.pillars, "score"]:
+    for column in [*CATALOGUE.required_pillars, "score"]:
         assert 0.0 <= after[column] <= 100.0
+
+
+def test_optional_pillar_without_data_is_named_not_invented():
+    """No coworking data (the offline case): score from the required pillars, and a note saying so."""
+    without = readiness_index(values_for({"T": TOWN_A}), CATALOGUE, {"T"}, [2021]).iloc[0]
+    assert pd.isna(without["local_work_infrastructure"]) and pd.notna(without["score"])
+    assert without["notes"] == "local_work_infrastructure not scored: no data from osm_coworking for this period"
+    assert without["missing_pillars"] is None
+    with_coworking = readiness_index(values_for({"T": {**TOWN_A, "coworking_within_10km": 5}}),
+                                     CATALOGUE, {"T"}, [2021]).iloc[0]
+    assert with_coworking["local_work_infrastructure"] == 100.0 and with_coworking["notes"] is None
+    # four equally weighted pillars now, the fourth at 100
+    assert with_coworking["score"] == pytest.approx((3 * without["score"] + 100) / 4)
 
 
 def test_pillar_and_indicator_weights_are_positive_and_declared():

@@ -185,7 +185,8 @@ def test_mobilfunk_gemeinde_workbook_layout(tmp_path):
     # placeholder shares (0-1 as in the monitoring workbooks): layout test only
     path = write_mobilfunk_workbook(tmp_path / "Auswertung_Mobilfunkmonitoring.xlsx",
                                     [("01053090", "Mölln", 1, 0.99, 0.75, 0.5, 1, 0.98, 0.25, "-")])
-    observations = mobilfunk.parse_release(single_file_release("mobilfunk_monitoring", "2024-04", path, "workbook"))["observations"]
+    release = single_file_release("mobilfunk_monitoring", "2024-04", path, "workbook")
+    observations = mobilfunk.parse_release(release)["observations"]
     assert row(observations, "01053090", "area_5g_total")["value"] == pytest.approx(75.0)
     assert row(observations, "01053090", "area_5g_sa_total")["value"] == pytest.approx(50.0)
     assert row(observations, "01053090", "area_5g_total_telekom")["value"] == pytest.approx(25.0)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import duckdb
 import pytest
 
+from indicators.catalogue import load_catalogue
 from pipelines.definitions import defs
 from tests.conftest import run_refresh
 
@@ -46,7 +48,7 @@ def test_index_for_pilot_towns_and_periods(warehouse):
     """).df()
     assert len(scored) == 12 and scored["score"].between(0, 100).all()
     assert (scored["rank"] >= 1).all() and (scored["rank"] <= scored["compared_towns"]).all()
-    assert set(scored["method_version"]) == {"0.1.0"}
+    assert set(scored["method_version"]) == {load_catalogue().method_version}
     # Dippoldiswalde absorbed neighbours in 2014: its population change is flagged, not scored
     dippoldiswalde = warehouse.execute("""
         SELECT score, missing_pillars FROM readiness_index WHERE ags = '14628060' AND period = 2023
@@ -73,7 +75,9 @@ def test_source_releases_carry_provenance(warehouse):
     """).df().set_index("source_id")
     assert releases.loc["destatis_gemeindeverzeichnis", "count(DISTINCT vintage)"] == 11
     assert releases.loc["breitbandatlas", "min(licence)"] == "dl-de/by-2-0"
-    assert set(releases.index) == {"destatis_gemeindeverzeichnis", "breitbandatlas", "inkar", "bkg_vg"}
+    # live-only sources (GENESIS, Gigabit-Grundbuch, BA Gemeindeband, OSM) have no snapshot files
+    assert set(releases.index) == {"destatis_gemeindeverzeichnis", "breitbandatlas", "inkar", "bkg_vg",
+                                   "ba_commuting", "mobilfunk_monitoring"}
     assert warehouse.execute("SELECT count(*) FROM source_releases WHERE length(sha256) <> 64").fetchone()[0] == 0
 
 
@@ -120,9 +124,11 @@ def test_definitions_snapshot():
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups == {
         "raw_destatis_gemeindeverzeichnis": "raw_landing", "raw_breitbandatlas": "raw_landing",
-        "raw_inkar": "raw_landing", "raw_bkg_vg": "raw_landing",
+        "raw_inkar": "raw_landing", "raw_bkg_vg": "raw_landing", "raw_gigabit_grundbuch": "raw_landing",
+        "raw_regionalstatistik": "raw_landing", "raw_ba_commuting": "raw_landing",
+        "raw_mobilfunk_monitoring": "raw_landing", "raw_osm_coworking": "raw_landing",
         "population_area": "staging", "broadband_coverage": "staging", "commuting": "staging",
-        "municipality_geometries": "staging",
+        "municipality_geometries": "staging", "mobile_coverage": "staging", "coworking_spaces": "staging",
         "municipalities": "indicators", "indicator_values": "indicators",
         "readiness_index": "index", "published_warehouse": "publish",
     }
@@ -132,11 +138,13 @@ def test_definitions_snapshot():
     assert defs.resolve_job_def("refresh_warehouse").tags.get("warehouse") == "readiness"
 
 
-@pytest.mark.parametrize("mode, message", [("live", "live connectors"), ("nonsense", "must be one of")])
-def test_unsupported_source_modes_fail_clearly(mode, message):
+def test_source_modes():
     from pipelines.resources import ReadinessSettings
-    with pytest.raises((NotImplementedError, ValueError), match=message):
-        ReadinessSettings(source_mode=mode).source_root()
+    assert ReadinessSettings(source_mode="live", live_dir="/tmp/mirror").source_root() == Path("/tmp/mirror")
+    with pytest.raises(ValueError, match="must be one of"):
+        ReadinessSettings(source_mode="nonsense").source_root()
+    with pytest.raises(FileNotFoundError, match="is not a directory"):
+        ReadinessSettings(source_mode="directory", source_dir="/nonexistent").source_root()
 
 
 def test_local_instance_queues_one_warehouse_run_at_a_time(tmp_path):

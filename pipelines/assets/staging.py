@@ -31,7 +31,7 @@ def stack(parsed, key: str, source_id: str, columns: list[str] | None = None) ->
     frames = [tables[key].assign(source_id=source_id, vintage=vintage) for vintage, tables in parsed]
     if not frames:
         return pd.DataFrame(columns=[*(columns or OBSERVATION_COLUMNS), "source_id", "vintage"])
-    return pd.concat(frames, ignore_index=True)
+    return concat(frames)
 
 
 def stage_observations(con, source_ids: list[str]) -> pd.DataFrame:
@@ -41,7 +41,12 @@ def stage_observations(con, source_ids: list[str]) -> pd.DataFrame:
         observations = stack(parse_all(con, source_id), "observations", source_id)
         replace_rows(con, "observations", observations, source_id=source_id)
         frames.append(observations)
-    return pd.concat(frames, ignore_index=True)
+    return concat(frames)
+
+
+def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate, skipping empty frames (absent optional sources) unless all are empty."""
+    return pd.concat([f for f in frames if not f.empty] or frames[:1], ignore_index=True)
 
 
 def observation_metadata(frame: pd.DataFrame) -> dict:
@@ -70,7 +75,7 @@ def population_area(context: AssetExecutionContext, settings: ReadinessSettings)
         replace_rows(con, "municipality_register", register, source_id=source_id)
         gv = stack(parsed, "observations", source_id)
         replace_rows(con, "observations", gv, source_id=source_id)
-        observations = pd.concat([gv, stage_observations(con, ["regionalstatistik"])], ignore_index=True)
+        observations = concat([gv, stage_observations(con, ["regionalstatistik"])])
     return MaterializeResult(metadata={**observation_metadata(observations), "register_rows": len(register)})
 
 
@@ -108,12 +113,12 @@ def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> Ma
         inkar_observations = _stage_inkar(con)
         ba_parsed = parse_all(con, "ba_commuting")
         ba_observations = stack(ba_parsed, "observations", "ba_commuting")
-        ba_observations = pd.concat([ba_observations, commuter_shares(ba_observations)], ignore_index=True)
+        ba_observations = concat([ba_observations, commuter_shares(ba_observations)])
         replace_rows(con, "observations", ba_observations, source_id="ba_commuting")
         flows = stack([(v, t) for v, t in ba_parsed if "commuter_flows" in t], "commuter_flows", "ba_commuting",
                       columns=FLOW_COLUMNS)
         replace_rows(con, "commuter_flows", flows[[*FLOW_COLUMNS, "source_id", "vintage"]], source_id="ba_commuting")
-    observations = pd.concat([inkar_observations, ba_observations], ignore_index=True)
+    observations = concat([inkar_observations, ba_observations])
     gemeinde_rows = observations[observations["level"] == "gemeinde"]
     return MaterializeResult(metadata={
         **observation_metadata(observations),
