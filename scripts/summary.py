@@ -21,3 +21,10 @@ with duckdb.connect(str(path), read_only=True) as con:
         QUALIFY period = max(period) OVER (PARTITION BY ags)
         ORDER BY score DESC NULLS LAST
     """).df().to_string(index=False))
+    notes = con.execute("""
+        SELECT DISTINCT notes FROM town_index_history
+        WHERE notes IS NOT NULL AND period = (SELECT max(period) FROM town_index_history)""").fetchall()
+    for (note,) in notes:
+        print(f"Note: {note}")
+    modes = con.execute("SELECT string_agg(DISTINCT mode, ', ') FROM source_releases").fetchone()[0]
+    print(f"Source mode of this build: {modes}")

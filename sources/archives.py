@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from sources.errors import SourceError
@@ -70,7 +71,7 @@ def _extract(source_id, label, bundle, member, target_dir: Path) -> Path:
                 if written > member.file_size:  # the header lied about the size
                     raise SourceError(source_id, label, f"member {member.filename!r} is larger than declared")
                 handle.write(block)
-    except (zipfile.BadZipFile, EOFError) as exc:  # CRC mismatch or truncated data
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:  # CRC mismatch, truncated or damaged data
         target.unlink(missing_ok=True)
         raise SourceError(source_id, label, f"member {member.filename!r} is corrupt ({exc}); "
                                             "the download may be truncated") from exc

@@ -18,8 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import tempfile
-from dataclasses import asdict, dataclass
+import zipfile
+import zlib
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -52,7 +55,7 @@ class LiveContext:
     state: dict
     origin: str | None = None
     env: dict | None = None
-    today: dt.date = dt.date.today()
+    today: dt.date = field(default_factory=dt.date.today)  # per run: a long-lived process crosses midnight
 
     def url(self, url: str) -> str:
         """The publisher URL, or with ``origin`` set: ``<origin>/<publisher host><path>?<query>``."""
@@ -109,6 +112,8 @@ def _download_one(context: LiveContext, url: str, save_as: str, entry: dict) -> 
         staged = extract_members(context.spec.source_id, response.path, entry["extract"], context.workdir / "x",
                                  label=url)
         files = [_place(path, target / path.name, context.mirror) for path in staged]
+        for stale in set(previous["files"] if previous else []) - set(files):  # members the new archive dropped
+            (context.mirror / stale).unlink(missing_ok=True)
     else:
         files = [_place(response.path, context.mirror / save_as, context.mirror)]
     _remember(context, url, files, response.sha256, response)
@@ -155,18 +160,20 @@ def _keep_if_changed(context: LiveContext, key: str, path: Path, save_as: str, c
 
 def check_payload(source_id: str, url: str, path: Path, expected_format: str) -> None:
     """Reject what publishers send instead of data: HTML error pages with status 200, truncated archives."""
-    head = path.read_bytes()[:512].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")) and expected_format != "html":
-        title = head.split(b"<title>")[1].split(b"</title>")[0].decode("utf-8", "replace") if b"<title>" in head else ""
-        raise SourceError(source_id, url, f"got an HTML page instead of {expected_format} {title!r}".rstrip(" '"))
+    head = path.read_bytes()[:2048].lstrip()
+    if head.lower().startswith((b"<!doctype html", b"<html")) and expected_format != "html":
+        title = re.search(rb"<title>(.*?)</title>", head, re.IGNORECASE | re.DOTALL)
+        shown = f": {title.group(1).decode('utf-8', 'replace').strip()!r}" if title else ""
+        raise SourceError(source_id, url, f"got an HTML page instead of {expected_format}{shown}")
     if expected_format in {"xlsx", "zip", "xlsb"}:
-        import zipfile
-
         if not zipfile.is_zipfile(path):
             raise SourceError(source_id, url, f"expected a {expected_format} file (a zip container) but the "
                                               f"download is not one; it may be truncated")
-        with zipfile.ZipFile(path) as bundle:
-            broken = bundle.testzip()
+        try:
+            with zipfile.ZipFile(path) as bundle:
+                broken = bundle.testzip()
+        except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+            broken = f"? ({exc})"
         if broken:
             raise SourceError(source_id, url, f"archive member {broken!r} is corrupt; the download may be truncated")
 
