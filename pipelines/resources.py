@@ -25,6 +25,8 @@ class ReadinessSettings(ConfigurableResource):
       READINESS_LIVE_DIR     live mode: mirror of the latest downloads (default data/live)
       READINESS_LIVE_ORIGIN  live mode: send every request to this origin instead of the publisher,
                              with the publisher's host as first path segment (test server, caching proxy)
+      READINESS_LIVE_SKIP    live mode: comma-separated optional sources not to fetch (e.g. regionalstatistik
+                             without a GENESIS account); their files already in the mirror are used
       READINESS_HTTP_READ_TIMEOUT, READINESS_HTTP_BACKOFF_SECONDS, READINESS_HTTP_MAX_ATTEMPTS
       READINESS_GENESIS_USERNAME / READINESS_GENESIS_PASSWORD or READINESS_GENESIS_TOKEN
                              credentials for the Regionaldatenbank (read only when it is fetched)
@@ -36,6 +38,7 @@ class ReadinessSettings(ConfigurableResource):
     raw_dir: str = os.environ.get("READINESS_RAW_DIR", str(PROJECT_ROOT / "data" / "raw"))
     live_dir: str = os.environ.get("READINESS_LIVE_DIR", str(PROJECT_ROOT / "data" / "live"))
     live_origin: str = os.environ.get("READINESS_LIVE_ORIGIN", "")
+    live_skip: str = os.environ.get("READINESS_LIVE_SKIP", "")
     http_read_timeout: float = float(os.environ.get("READINESS_HTTP_READ_TIMEOUT", "300"))
     http_backoff_seconds: float = float(os.environ.get("READINESS_HTTP_BACKOFF_SECONDS", "2"))
     http_max_attempts: int = int(os.environ.get("READINESS_HTTP_MAX_ATTEMPTS", "5"))
@@ -52,6 +55,13 @@ class ReadinessSettings(ConfigurableResource):
         if not root.is_dir():
             raise FileNotFoundError(f"READINESS_SOURCE_DIR={self.source_dir!r} is not a directory")
         return root
+
+    def skips(self, spec) -> bool:
+        """Whether live mode leaves this source out; only optional sources may be left out."""
+        skipped = spec.source_id in {s.strip() for s in self.live_skip.split(",") if s.strip()}
+        if skipped and spec.required:
+            raise ValueError(f"READINESS_LIVE_SKIP names {spec.source_id}, a required source: it cannot be skipped")
+        return skipped
 
     def http_settings(self) -> HttpSettings:
         return HttpSettings(read_timeout=self.http_read_timeout, backoff_seconds=self.http_backoff_seconds,

@@ -38,10 +38,11 @@ def publishers(httpserver, monkeypatch):
     return PublisherServer(httpserver)
 
 
-def live_settings(root: Path, publishers: PublisherServer) -> ReadinessSettings:
-    return ReadinessSettings(source_mode="live", live_dir=str(root / "live"), live_origin=publishers.origin,
-                             warehouse_path=str(root / "warehouse" / "readiness.duckdb"), raw_dir=str(root / "raw"),
-                             http_backoff_seconds=0.01, http_read_timeout=1.0, http_max_attempts=3)
+def live_settings(root: Path, publishers: PublisherServer, **overrides) -> ReadinessSettings:
+    return ReadinessSettings(**{
+        "source_mode": "live", "live_dir": str(root / "live"), "live_origin": publishers.origin,
+        "warehouse_path": str(root / "warehouse" / "readiness.duckdb"), "raw_dir": str(root / "raw"),
+        "http_backoff_seconds": 0.01, "http_read_timeout": 1.0, "http_max_attempts": 3, **overrides})
 
 
 def materialization(result, asset: str) -> dict:
@@ -184,3 +185,20 @@ def test_credentials_never_leave_the_environment(first_run, publishers):
             assert SECRET.encode() not in path.read_bytes(), path
     [tablefile_request] = [r for r, _ in publishers.httpserver.log if r.path.endswith("data/tablefile")][:1]
     assert tablefile_request.headers["password"] == SECRET and SECRET not in tablefile_request.get_data(as_text=True)
+
+
+def test_without_genesis_account_the_source_fails_clearly_or_is_skipped(first_run, publishers, monkeypatch):
+    monkeypatch.delenv("READINESS_GENESIS_USERNAME")
+    monkeypatch.delenv("READINESS_GENESIS_PASSWORD")
+    published = (first_run / "warehouse" / "readiness.duckdb").read_bytes()
+    failed = run_job(live_settings(first_run, publishers), raise_on_error=False)
+    assert not failed.success
+    assert "READINESS_LIVE_SKIP=regionalstatistik" in failure_messages(failed)
+    assert (first_run / "warehouse" / "readiness.duckdb").read_bytes() == published
+    skipping = live_settings(first_run, publishers, live_skip="regionalstatistik")
+    result = run_job(skipping, raise_on_error=False)
+    assert result.success, failure_messages(result)
+    assert publishers.count(GENESIS) == 0  # credentials are checked before any request; skipping sends none
+    assert "change" not in materialization(result, "raw_regionalstatistik")  # nothing fetched, mirror files used
+    with pytest.raises(ValueError, match="required source"):
+        live_settings(first_run, publishers, live_skip="inkar").skips(SOURCES["inkar"])

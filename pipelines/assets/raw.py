@@ -32,7 +32,10 @@ def raw_asset(spec: SourceSpec) -> AssetsDefinition:
     )
     def _raw(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
         root = settings.source_root()
-        fetched = fetch_live(context, spec, settings) if settings.source_mode == "live" else []
+        live = settings.source_mode == "live" and not settings.skips(spec)
+        if settings.source_mode == "live" and not live:
+            context.log.warning(f"{spec.source_id}: not fetched (READINESS_LIVE_SKIP); using files already in {root}")
+        fetched = fetch_live(context, spec, settings) if live else []
         releases = discover_releases(spec, root)
         if not releases and spec.required:
             patterns = ", ".join(p.pattern.pattern for p in spec.files)
