@@ -64,7 +64,7 @@ def _annualised_change(con, indicator: Indicator) -> pd.DataFrame:
     """Average yearly change in %; notes the base year and a territorial change (area moved > 2 %)."""
     sql = f"""
         WITH yearly AS ({YEARLY}),
-        area AS (SELECT ags, period, value AS area FROM ({YEARLY.replace('$measure', "'area_km2'")})),
+        area AS (SELECT ags, period, value AS area FROM ({YEARLY.replace('$measure', '$area_measure')})),
         pairs AS (
             SELECT now.ags, now.period, now.reference_date, now.vintage, now.source_id, now.value AS now_value,
                    base.period AS base_period, base.value AS base_value
@@ -86,7 +86,8 @@ def _annualised_change(con, indicator: Indicator) -> pd.DataFrame:
         WHERE p.base_value > 0
     """
     params = {"sources": indicator.sources, "measure": indicator.params["measure"],
-              "years": indicator.params["years"], "tolerance": indicator.params["tolerance_years"]}
+              "years": indicator.params["years"], "tolerance": indicator.params["tolerance_years"],
+              "area_measure": indicator.params.get("area_measure", "area_km2")}
     return con.execute(sql, params).df()
 
 

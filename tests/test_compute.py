@@ -22,7 +22,12 @@ def observations(rows) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def gv(ags, year, measure, value, vintage=None):
+# population change reads the series restated to the current territory (indicators/territory.py)
+ON_CURRENT_TERRITORY = {"population_total": "population_current_territory", "area_km2": "area_current_territory"}
+
+
+def gv(ags, year, measure, value, vintage=None, current_territory=True):
+    measure = ON_CURRENT_TERRITORY.get(measure, measure) if current_territory else measure
     return ("destatis_gemeindeverzeichnis", vintage or f"{year}-12-31", ags, "gemeinde", dt.date(year, 12, 31),
             measure, float(value), "x", "")
 
@@ -44,9 +49,9 @@ def test_territorial_change_is_noted():
 
 
 def test_latest_vintage_wins_for_the_same_reference_date():
-    con = observations([gv("A", 2023, "population_total", 100, "2023-12-31"),
-                        gv("A", 2023, "population_total", 101, "2024-Q4"),
-                        gv("A", 2023, "area_km2", 2)])
+    con = observations([gv("A", 2023, "population_total", 100, "2023-12-31", current_territory=False),
+                        gv("A", 2023, "population_total", 101, "2024-Q4", current_territory=False),
+                        gv("A", 2023, "area_km2", 2, current_territory=False)])
     density = compute_indicator(con, CATALOGUE.indicators["population_density"])
     assert density["value"].tolist() == [50.5] and density["vintage"].tolist() == ["2024-Q4"]
 

@@ -49,16 +49,31 @@ def test_index_for_pilot_towns_and_periods(warehouse):
     assert len(scored) == 12 and scored["score"].between(0, 100).all()
     assert (scored["rank"] >= 1).all() and (scored["rank"] <= scored["compared_towns"]).all()
     assert set(scored["method_version"]) == {load_catalogue().method_version}
-    # Dippoldiswalde absorbed neighbours in 2014: its population change is flagged, not scored
+    # Dippoldiswalde was renumbered with a merger in 2008 (14290080 + 14290280 -> 14628060) and absorbed
+    # Schmiedeberg in 2014: the crosswalk restates its history on today's territory, so it is scored
+    steps = warehouse.execute("""
+        SELECT from_vintage, from_ags, kind FROM territorial_changes WHERE to_ags = '14628060' ORDER BY 1, 2
+    """).fetchall()
+    assert steps == [("2002-12-31", "14290080", "merger"), ("2002-12-31", "14290280", "merger"),
+                     ("2013-12-31", "14628350", "merger")]
+    restated = warehouse.execute("""
+        SELECT value, note FROM observations WHERE ags = '14628060' AND measure = 'population_current_territory'
+          AND vintage = '2013-12-31'
+    """).fetchone()
+    parts = warehouse.execute("""
+        SELECT sum(value) FROM observations WHERE ags IN ('14628060', '14628350') AND measure = 'population_total'
+          AND vintage = '2013-12-31'
+    """).fetchone()[0]
+    assert restated == (parts, "restated to current territory: includes 14628350")
     dippoldiswalde = warehouse.execute("""
         SELECT score, missing_pillars FROM readiness_index WHERE ags = '14628060' AND period = 2023
     """).fetchone()
-    assert dippoldiswalde == (None, "demographic_dynamics")
+    assert dippoldiswalde[0] is not None and dippoldiswalde[1] is None
     note = warehouse.execute("""
         SELECT quality_note FROM indicator_values
         WHERE ags = '14628060' AND indicator_id = 'population_change_10y' AND period = 2023
     """).fetchone()[0]
-    assert "territorial change" in note
+    assert note == "base year 2013"
 
 
 def test_imputed_values_are_flagged(warehouse):
@@ -127,7 +142,8 @@ def test_definitions_snapshot():
         "raw_inkar": "raw_landing", "raw_bkg_vg": "raw_landing", "raw_gigabit_grundbuch": "raw_landing",
         "raw_regionalstatistik": "raw_landing", "raw_ba_commuting": "raw_landing",
         "raw_mobilfunk_monitoring": "raw_landing", "raw_osm_coworking": "raw_landing",
-        "population_area": "staging", "broadband_coverage": "staging", "commuting": "staging",
+        "population_area": "staging", "territorial_crosswalk": "staging", "broadband_coverage": "staging",
+        "commuting": "staging",
         "municipality_geometries": "staging", "mobile_coverage": "staging", "coworking_spaces": "staging",
         "municipalities": "indicators", "indicator_values": "indicators",
         "readiness_index": "index", "published_warehouse": "publish",

@@ -134,6 +134,15 @@ CREATE TABLE coworking_spaces (
     PRIMARY KEY (osm_type, osm_id, vintage)
 );
 
+CREATE TABLE territorial_changes (
+    from_vintage  VARCHAR NOT NULL,  -- Gemeindeverzeichnis vintage before the change
+    to_vintage    VARCHAR NOT NULL,  -- vintage after it
+    from_ags      VARCHAR NOT NULL,
+    to_ags        VARCHAR NOT NULL,
+    kind          VARCHAR NOT NULL,  -- recode (same name and area) | merger (area of predecessors = gain)
+    evidence      VARCHAR NOT NULL   -- the areas compared
+);
+
 -- Planner view: a town's index over time with its pillars, current method version only.
 CREATE VIEW town_index_history AS
 SELECT m.name, m.kreis_name, r.*

@@ -55,7 +55,8 @@ def municipalities(context: AssetExecutionContext, settings: ReadinessSettings) 
     })
 
 
-@asset(group_name="indicators", deps=[AssetKey("population_area"), AssetKey("broadband_coverage"),
+@asset(group_name="indicators", deps=[AssetKey("population_area"), AssetKey("territorial_crosswalk"),
+                                      AssetKey("broadband_coverage"),
                                       AssetKey("commuting"), AssetKey("coworking_spaces"),
                                       AssetKey("municipalities")],
        tags={"stage": "indicators"}, owners=["team:data-engineering"],

@@ -8,12 +8,15 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from pipelines.resources import ReadinessSettings
 from pipelines.assets.raw import landed_releases
+from indicators import territory
+from indicators.catalogue import load_catalogue
 from sources import OBSERVATION_COLUMNS, inkar, osm_coworking
 from sources.derived import FLOW_COLUMNS, commuter_shares
 from sources.registry import load_sources
 from warehouse import replace_rows
 
 SOURCES = load_sources()
+PILOT_TOWNS = list(load_catalogue().pilot_towns)
 
 
 def parse_all(con, source_id: str) -> list[tuple[str, dict[str, pd.DataFrame]]]:
@@ -195,5 +198,39 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
     })
 
 
-staging_assets = [population_area, broadband_coverage, mobile_coverage, commuting, municipality_geometries,
+RESTATED = {"population_total": "population_current_territory", "area_km2": "area_current_territory"}
+
+
+@asset(group_name="staging", deps=[AssetKey("population_area")], tags={"stage": "staging"},
+       owners=["team:data-engineering"],
+       description="Territorial crosswalk: key changes between Gemeindeverzeichnis vintages inferred from the "
+                   "registers (recodes: same name and area; mergers: a Gemeinde grows by the area of 1-3 "
+                   "vanished ones), and population and area restated onto the current territory "
+                   "(`population_current_territory`, `area_current_territory`) so that a town's population "
+                   "change does not measure a merger. Unexplained area changes stay flagged.")
+def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
+    with settings.work() as con:
+        register = con.execute("SELECT ags, name, vintage, territorial_date FROM municipality_register").df()
+        population = con.execute("""SELECT * EXCLUDE (source_id), source_id FROM observations
+            WHERE level = 'gemeinde' AND measure IN ('population_total', 'area_km2')
+              AND source_id IN ('destatis_gemeindeverzeichnis', 'regionalstatistik')""").df()
+        areas = population[(population["measure"] == "area_km2")
+                           & (population["source_id"] == "destatis_gemeindeverzeichnis")]
+        steps = territory.transitions(register, areas[["ags", "vintage", "value"]].rename(
+            columns={"value": "area_km2"}))
+        population["register_vintage"] = territory.register_vintage_at(population, register)
+        restated = territory.restate(population, territory.crosswalk(register, steps), RESTATED)
+        replace_rows(con, "territorial_changes", steps)
+        for measure in RESTATED.values():
+            replace_rows(con, "observations", restated[restated["measure"] == measure][
+                [*OBSERVATION_COLUMNS, "source_id", "vintage"]], measure=measure)
+    restated_towns = restated.loc[restated["note"] != "", "ags"].nunique()
+    return MaterializeResult(metadata={
+        "recodes": int((steps["kind"] == "recode").sum()), "mergers": int((steps["kind"] == "merger").sum()),
+        "towns_with_restated_history": int(restated_towns),
+        "pilot_changes": MetadataValue.md(steps[steps["to_ags"].isin(PILOT_TOWNS)].to_markdown(index=False) or "none"),
+    })
+
+
+staging_assets = [population_area, territorial_crosswalk, broadband_coverage, mobile_coverage, commuting, municipality_geometries,
                   coworking_spaces]

@@ -1,0 +1,126 @@
+"""Structurally similar towns ("peers"): whom should a town compare itself with?
+
+Peers are chosen by *structure*, never by the index, so that a comparison with peers says
+"towns like us reach X" rather than "towns that score like us score like us". Features, each
+standardised to mean 0 and standard deviation 1 over the reference group (so that no feature
+dominates through its unit, and rescaling a feature changes nothing):
+
+- ``log_population`` – size (log, because 5,000 vs 10,000 matters as much as 10,000 vs 20,000);
+- ``log_density`` – the town's population per km²;
+- ``log_kreis_density`` – population per km² of its Kreis, summed over all Gemeinden of the
+  Kreis in ``municipalities``: a proxy for the region type (a small town in a densely populated
+  Kreis near a city vs one in a sparsely populated rural Kreis). It is a proxy only; the BBSR
+  Kreistypen or a centrality measure can be passed in ``features``;
+- ``east`` – 1 for the Länder with codes 11–16 (Berlin, Brandenburg, Mecklenburg-Vorpommern,
+  Sachsen, Sachsen-Anhalt, Thüringen), else 0, from the first two digits of the AGS. Berlin has
+  no Gemeinde of small-town size, so counting it East changes nothing for the reference group.
+  Standardised like the others: with few East towns in the group the dummy weighs more than
+  one standard deviation of a continuous feature, i.e. peers tend to be on the same side;
+- any numeric columns of ``features`` (e.g. centrality), standardised as given (log them first
+  if they are skewed).
+
+Similarity = 1 / (1 + Euclidean distance of the standardised features): 1.0 for identical
+structure, falling towards 0 with distance; it only ranks, it is not a probability.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from indicators.catalogue import Catalogue
+from indicators.contributions import current_version
+
+EAST_LAND_CODES = {"11", "12", "13", "14", "15", "16"}
+STRUCTURE = ["log_population", "log_density", "log_kreis_density", "east"]
+# Distances are rounded before sorting so that ties that are exact in arithmetic but differ in the
+# last bit (e.g. after rescaling a feature) are broken by peer AGS, deterministically.
+DISTANCE_DECIMALS = 10
+
+
+def structure_features(municipalities: pd.DataFrame, features: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Unstandardised structural features per reference-group town (index ags).
+
+    Towns lacking any feature (no population or area, or NaN in ``features``) are left out: they
+    can neither get nor be peers, rather than being placed with an invented value.
+    """
+    towns = municipalities.assign(ags=municipalities["ags"].astype(str))
+    known = towns[(towns["population"] > 0) & (towns["area_km2"] > 0)]
+    kreis = known.groupby("kreis_ags")[["population", "area_km2"]].sum()
+    kreis_density = kreis["population"] / kreis["area_km2"]
+    group = known[known["in_reference_group"].astype(bool)].set_index("ags")
+    table = pd.DataFrame({
+        "log_population": np.log(group["population"].astype(float)),
+        "log_density": np.log(group["population"].astype(float) / group["area_km2"]),
+        "log_kreis_density": np.log(group["kreis_ags"].map(kreis_density).astype(float)),
+        "east": group.index.str[:2].isin(EAST_LAND_CODES).astype(float),
+    }, index=group.index)
+    if features is not None:
+        extra = features.set_index("ags") if "ags" in features else features
+        extra = extra.rename(index=str).select_dtypes("number")
+        clash = set(extra.columns) & set(table.columns)
+        if clash:
+            raise ValueError(f"features {sorted(clash)} clash with the built-in structural features")
+        table = table.join(extra, how="left")
+    return table.dropna().sort_index()
+
+
+def standardise(table: pd.DataFrame) -> pd.DataFrame:
+    """z-scores per column (population standard deviation); constant columns are dropped (no information)."""
+    spread = table.std(ddof=0)
+    varying = spread[spread > 0].index
+    return (table[varying] - table[varying].mean()) / spread[varying]
+
+
+def peer_towns(municipalities: pd.DataFrame, features: pd.DataFrame | None, index: pd.DataFrame,
+               catalogue: Catalogue, k: int = 5) -> pd.DataFrame:
+    """The k structurally most similar reference-group towns of every reference-group town.
+
+    ``municipalities``: the warehouse table (ags, kreis_ags, in_reference_group, population,
+    area_km2). ``features``: optional extra numeric columns keyed by ``ags`` (column or index).
+    ``index``: readiness_index rows; the latest period in which any reference-group town has a
+    score is used for the comparison columns.
+
+    Columns: ags, peer_ags, similarity, rank (1 = most similar; ties by peer AGS), period,
+    score (the town's), peer_score, gap_score and gap_<pillar> for every catalogue pillar, each
+    gap = peer minus town (positive: the peer is ahead). A town is never its own peer; with fewer
+    than k other towns, all of them are listed.
+    """
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    z = standardise(structure_features(municipalities, features))
+    ags = z.index.to_numpy()
+    points = z.to_numpy(float)
+    rows = []
+    # In blocks, so that the full distance matrix of ~3,000 German small towns is never held at
+    # once in (towns x towns x features) form; direct differences keep identical towns at exactly 0.
+    block = 256
+    for start in range(0, len(points), block):
+        chunk = points[start:start + block]
+        distance = np.sqrt(((chunk[:, None, :] - points[None, :, :]) ** 2).sum(axis=2))
+        for offset, row in enumerate(distance):
+            own = start + offset
+            others = np.delete(np.arange(len(points)), own)
+            # lexsort: last key first -> sort by rounded distance, then by peer AGS
+            order = others[np.lexsort((ags[others], np.round(row[others], DISTANCE_DECIMALS)))][:k]
+            for rank, peer in enumerate(order, start=1):
+                rows.append((ags[own], ags[peer], 1.0 / (1.0 + row[peer]), rank))
+    peers = pd.DataFrame(rows, columns=["ags", "peer_ags", "similarity", "rank"])
+    return _with_gaps(peers, current_version(index, catalogue), catalogue, set(ags))
+
+
+def _with_gaps(peers: pd.DataFrame, index: pd.DataFrame, catalogue: Catalogue, group: set[str]) -> pd.DataFrame:
+    """Add the latest scored period's score of town and peer and the gaps (peer minus town)."""
+    pillars = list(catalogue.pillars)
+    scored = index[index["score"].notna() & index["ags"].isin(group)]
+    period = int(scored["period"].max()) if not scored.empty else None
+    latest = index[index["period"] == period].set_index("ags") if period is not None else pd.DataFrame(
+        columns=["score", *pillars])
+    columns = ["score", *[p for p in pillars if p in latest]]
+    town = latest[columns].reindex(peers["ags"]).to_numpy(float)
+    peer = latest[columns].reindex(peers["peer_ags"]).to_numpy(float)
+    peers = peers.assign(period=period, score=town[:, 0], peer_score=peer[:, 0])
+    gaps = pd.DataFrame(peer - town, columns=[f"gap_{c}" for c in columns], index=peers.index)
+    for pillar in pillars:  # a pillar the index lacks entirely still gets its (empty) column
+        gaps[f"gap_{pillar}"] = gaps.get(f"gap_{pillar}", np.nan)
+    return pd.concat([peers, gaps[["gap_score", *[f"gap_{p}" for p in pillars]]]], axis=1)

@@ -1,0 +1,174 @@
+"""Territorial crosswalk: put a town's population series on its current territorial status.
+
+Gemeinden merge and are renumbered (Kreis reforms). A population change computed across
+such a change measures the merger, not the town. The Gemeindeverzeichnis registers of
+successive vintages hold enough to reconstruct most changes:
+
+- **recode**: a key disappears and a new key with the same name and (within 1 %) the same
+  area appears in the next vintage (e.g. Dippoldiswalde 14290080 -> 14628060 in 2008);
+- **merger**: keys disappear and a Gemeinde that exists in both vintages grows by their
+  area (within ``tolerance``, one to three predecessors from the same Kreis), e.g.
+  Schmiedeberg (40.75 km²) into Dippoldiswalde (63.37 -> 103.99 km²) in 2014.
+
+A change that cannot be explained this way stays visible: its area differs, and the
+indicator SQL flags it as a territorial change (left out of the index). Only complete
+mergers are restated; a partial transfer of territory cannot be reconstructed from
+register data and remains flagged.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import pandas as pd
+
+RECODE_TOLERANCE = 0.01
+MERGER_TOLERANCE = 0.02
+MAX_PREDECESSORS = 3
+
+
+def transitions(register: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """Key changes between consecutive register vintages.
+
+    ``register``: ags, name, vintage (one row per Gemeinde and vintage, vintages sortable);
+    ``areas``: ags, vintage, area_km2. Returns from_vintage, to_vintage, from_ags, to_ags,
+    kind ('recode' | 'merger'), evidence (text with the areas compared).
+    """
+    frame = register.merge(areas, on=["ags", "vintage"], how="left")
+    vintages = sorted(frame["vintage"].unique())
+    rows = []
+    for before, after in zip(vintages, vintages[1:]):
+        old = frame[frame["vintage"] == before].set_index("ags")
+        new = frame[frame["vintage"] == after].set_index("ags")
+        recodes = _recodes(old, new)
+        gone = old.index.difference(new.index).difference(list(recodes))
+        rows += [(before, after, a, b, "recode", f"same name, area {old.at[a, 'area_km2']} -> {new.at[b, 'area_km2']}")
+                 for a, b in recodes.items()]
+        mergers = _mergers(old, new, gone)
+        rows += [(before, after, a, b, "merger", evidence) for a, b, evidence in mergers]
+        gone = gone.difference([a for a, _, _ in mergers])
+        rows += [(before, after, a, b, "merger", evidence) for a, b, evidence in _new_keys(old, new, gone, recodes)]
+    return pd.DataFrame(rows, columns=["from_vintage", "to_vintage", "from_ags", "to_ags", "kind", "evidence"])
+
+
+def _recodes(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, str]:
+    gone = old.loc[old.index.difference(new.index)]
+    appeared = new.loc[new.index.difference(old.index)]
+    matches = {}
+    for ags, row in gone.iterrows():
+        same = appeared[(_base(appeared["name"]) == _base(pd.Series([row["name"]])).iloc[0])
+                        & (appeared["area_km2"].sub(row["area_km2"]).abs() <= RECODE_TOLERANCE * row["area_km2"])]
+        if len(same) == 1:
+            matches[ags] = same.index[0]
+    return matches
+
+
+def _mergers(old: pd.DataFrame, new: pd.DataFrame, gone) -> list[tuple[str, str, str]]:
+    """Predecessors whose area equals a surviving Gemeinde's gain (same Kreis, 1-3 of them)."""
+    both = old.index.intersection(new.index)
+    gain = (new.loc[both, "area_km2"] - old.loc[both, "area_km2"]).dropna()
+    grown = gain[gain > MERGER_TOLERANCE * old.loc[gain.index, "area_km2"]]
+    free = set(gone)
+    found = []
+    for successor, area_gain in grown.sort_values(ascending=False).items():
+        candidates = sorted(a for a in free if a[:5] == successor[:5] and pd.notna(old.at[a, "area_km2"]))
+        for size in range(1, MAX_PREDECESSORS + 1):
+            match = next((combo for combo in combinations(candidates, size)
+                          if abs(sum(old.at[a, "area_km2"] for a in combo) - area_gain) <= MERGER_TOLERANCE * area_gain),
+                         None)
+            if match:
+                total = sum(old.at[a, "area_km2"] for a in match)
+                evidence = (f"area {old.at[successor, 'area_km2']} -> {new.at[successor, 'area_km2']} km², "
+                            f"gain {area_gain:.2f} = predecessors {total:.2f}")
+                found += [(a, successor, evidence) for a in match]
+                free -= set(match)
+                break
+    return found
+
+
+def _new_keys(old: pd.DataFrame, new: pd.DataFrame, gone, recodes: dict[str, str]) -> list[tuple[str, str, str]]:
+    """New keys formed from 1-3 vanished Gemeinden (a merger during a Kreis reform renumbers too).
+
+    Candidates come from the Kreise that feed the new key's Kreis (seen in the recodes).
+    """
+    appeared = new.index.difference(old.index).difference(list(recodes.values()))
+    free = set(gone)
+    found = []
+    for successor in appeared:
+        feeders = {a[:5] for a, b in recodes.items() if b[:5] == successor[:5]} | {successor[:5]}
+        candidates = sorted(a for a in free if a[:5] in feeders and pd.notna(old.at[a, "area_km2"]))
+        target = new.at[successor, "area_km2"]
+        for size in range(1, MAX_PREDECESSORS + 1):
+            match = next((combo for combo in combinations(candidates, size)
+                          if abs(sum(old.at[a, "area_km2"] for a in combo) - target) <= MERGER_TOLERANCE * target),
+                         None)
+            if match:
+                evidence = f"new key, area {target} km² = predecessors {sum(old.at[a, 'area_km2'] for a in match):.2f}"
+                found += [(a, successor, evidence) for a in match]
+                free -= set(match)
+                break
+    return found
+
+
+def _base(names: pd.Series) -> pd.Series:
+    """Name without the designation suffix (', Stadt', ', M') for matching across vintages."""
+    return names.astype(str).str.split(",").str[0].str.strip().str.lower()
+
+
+def crosswalk(register: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
+    """For every (vintage, ags) of the register: the key on the latest territorial status.
+
+    Follows recodes and mergers through all later vintages. A Gemeinde that later
+    disappears without an explained successor maps to itself (it has no current territory).
+    """
+    vintages = sorted(register["vintage"].unique())
+    next_key = {(r.from_vintage, r.from_ags): r.to_ags for r in steps.itertuples()}
+    rows = []
+    for vintage in vintages:
+        later = [v for v in vintages if v > vintage]
+        for ags in register.loc[register["vintage"] == vintage, "ags"]:
+            current, at = ags, vintage
+            for step in later:
+                current = next_key.get((at, current), current)
+                at = step
+            rows.append((vintage, ags, current))
+    return pd.DataFrame(rows, columns=["vintage", "ags", "current_ags"])
+
+
+def restate(observations: pd.DataFrame, walk: pd.DataFrame, measures: dict[str, str]) -> pd.DataFrame:
+    """Observations of ``measures`` (old name -> restated name) summed onto the current territory.
+
+    ``observations`` carry ``register_vintage``: the register in force at their reference
+    date, whose keys they use. A restated value that includes predecessors notes them,
+    e.g. 'restated to current territory: includes 14628350'.
+    """
+    picked = observations[observations["measure"].isin(measures) & (observations["level"] == "gemeinde")]
+    mapped = picked.merge(walk.rename(columns={"vintage": "register_vintage"}), on=["register_vintage", "ags"],
+                          how="left")
+    mapped["current_ags"] = mapped["current_ags"].fillna(mapped["ags"])
+    keys = ["current_ags", "reference_date", "measure", "vintage", "source_id"]
+    grouped = mapped.groupby(keys, dropna=False).agg(
+        value=("value", lambda v: v.sum(min_count=len(v))),  # a missing part makes the whole missing
+        unit=("unit", "first"),
+        parts=("ags", lambda a: sorted(a)),
+    ).reset_index()
+    grouped["note"] = [
+        "" if parts == [current] else
+        f"restated to current territory: includes {', '.join(p for p in parts if p != current)}" if current in parts
+        else f"restated to current territory: sum of {' + '.join(parts)}"
+        for current, parts in zip(grouped["current_ags"], grouped["parts"])
+    ]
+    grouped["measure"] = grouped["measure"].map(measures)
+    grouped = grouped.rename(columns={"current_ags": "ags"}).assign(level="gemeinde")
+    return grouped.drop(columns="parts")
+
+
+def register_vintage_at(observations: pd.DataFrame, register: pd.DataFrame) -> pd.Series:
+    """For each observation, the latest register vintage whose territorial date is not after its reference date."""
+    dates = (register.groupby("vintage")["territorial_date"].max().reset_index()
+             .assign(territorial_date=lambda f: pd.to_datetime(f["territorial_date"])).sort_values("territorial_date"))
+    keyed = observations[["reference_date"]].assign(reference_date=lambda f: pd.to_datetime(f["reference_date"]),
+                                                    row=range(len(observations)))
+    matched = pd.merge_asof(keyed.sort_values("reference_date"), dates, left_on="reference_date",
+                            right_on="territorial_date", direction="backward")
+    return matched.set_index("row")["vintage"].reindex(range(len(observations))).set_axis(observations.index)

@@ -1,0 +1,541 @@
+"""Uncertainty and sensitivity analysis of the readiness index (Monte Carlo over method choices).
+
+Follows the practice of the OECD/JRC *Handbook on Constructing Composite Indicators* (2008,
+ch. 1.7 and 2.7): the choices made when building the index are treated as uncertain inputs,
+the index is recomputed many times with randomly drawn choices, and the spread of each town's
+rank shows how much the published rank depends on those choices (uncertainty analysis); the
+share of rank variance each choice explains shows which choice matters most (sensitivity
+analysis). Plain numpy/pandas, no Dagster; everything is a pure function of its arguments and
+the seed.
+
+Uncertain inputs, drawn independently in every draw
+----------------------------------------------------
+1. **weights** – the indicator weights within each pillar and the pillar weights, each set drawn
+   from a Dirichlet distribution centred on the catalogue weights:
+   ``alpha_j = concentration * w_j / sum(w)`` with ``concentration = 10`` by default. The draw
+   always sums to one, its mean is the catalogue weight and each weight's standard deviation is
+   ``sqrt(w (1 - w) / (concentration + 1))`` (equal weights: 1/3 ± 0.14 for three indicators,
+   1/2 ± 0.15 for two, pillars 1/4 ± 0.13). A pillar with one indicator keeps weight 1; an
+   indicator or pillar with catalogue weight 0 keeps 0. ``concentration=None`` fixes the weights
+   at the (normalised) catalogue weights.
+2. **normalisation** – ``goalposts`` (the published fixed goalposts, clipped to 0..100),
+   ``min-max`` (``(x - min) / (max - min) * 100`` with min and max over the reference-group towns
+   with a value in that period; 50 for every town when max == min), or ``rank-percentile``
+   (``(r - 1) / (n - 1) * 100`` with r the average rank of the value among the n reference-group
+   values of that period, 1 = lowest; 50 when n == 1). All three are reversed (``100 - x``) for
+   direction ``negative``.
+3. **imputation** – ``carry-forward`` (imputed rows used as published) or ``none`` (rows with
+   ``imputed`` true are dropped; a pillar then averages its remaining indicators, and a town whose
+   required pillar loses all its indicators is not scored in that draw). Under ``none`` the
+   min-max and rank-percentile reference values are taken from the remaining observed values.
+4. **aggregation** – ``arithmetic`` or ``geometric`` weighted means at both levels, with the
+   semantics of :func:`indicators.index.aggregate`: weights renormalised over the present
+   components, geometric scores floored at 0.01.
+
+The discrete options are drawn with equal probability; ``choices`` restricts them (a choice with a
+single allowed option is fixed). As in :func:`indicators.index.readiness_index`, values whose
+``quality_note`` contains ``territorial change`` and context indicators are never used, a town
+needs every required pillar for a score while optional pillars count where present, and ranks
+(1 = best, ties share the lowest rank, ``min``) compare the scored reference-group towns of the
+period. Only reference-group towns enter the computation (they alone are ranked, and they are the
+set min-max and percentiles refer to).
+
+Outputs
+-------
+``bands`` – one row per (ags, period) of a reference-group town scored in at least one draw:
+``ags, period, rank_published, score_published, rank_median, rank_p05, rank_p95, score_median,
+score_p05, score_p95, draws_scored, compared_towns_median``. Percentiles are taken over the draws
+in which the town is scored (numpy's default linear interpolation, so a percentile may be
+fractional); ``compared_towns_median`` is the median, over the same draws, of the number of
+ranked towns of the period. ``rank_published`` / ``score_published`` are the rank and score under
+the published configuration (catalogue weights, goalposts, carry-forward, the catalogue's
+aggregation), computed here the same way as :func:`indicators.index.readiness_index`. Scores of
+different normalisations are on different scales, so score bands mix scales; rank bands do not.
+
+``sensitivity`` – one row per (choice, option): ``choice, option, draws, scored_share,
+mean_abs_rank_shift, first_order``.
+
+- ``choice`` is ``normalisation``, ``imputation``, ``aggregation``, ``pillar_weight:<pillar>``
+  (every pillar) or ``indicator_weight:<indicator>`` (indicators of pillars with at least two
+  weighted indicators). A weight is continuous; its options are the ``weight_bins`` (default 3)
+  quantile bins of the drawn weight over all draws (``low``, ``mid``, ``high`` with the weight
+  range in the label), or a single option ``fixed`` when the weight does not vary.
+- ``draws`` – number of draws that used the option.
+- ``scored_share`` – of the (town, period) pairs ranked in the published configuration, the share
+  still ranked in the draws using the option (pairs x draws). Below 1 when the option leaves towns
+  without a required pillar (``imputation = none`` where a pillar exists only as carried-forward
+  values); such draws cannot enter the rank statistics, so this column is where that effect shows.
+- ``mean_abs_rank_shift`` – mean of ``|rank_draw - rank_published|`` over all (town, period,
+  draw) with the draw using the option and the town ranked both in the draw and in the published
+  configuration.
+- ``first_order`` – first-order effect of the choice on the rank (same value on every row of a
+  choice): for each (town, period) with ranks ``R_d`` over its N scored draws, mean ``m`` and
+  total variance ``V = mean_d (R_d - m)^2``, the conditional means ``m_o`` over the ``n_o`` draws
+  using option o give ``V_o = sum_o (n_o / N) (m_o - m)^2`` (variance of the conditional
+  means); ``first_order`` is the mean of ``V_o / V`` over the (town, period) pairs with ``V > 0``
+  (0 when no pair varies). Only the draws in which the town is ranked count, so an option under
+  which no town is ranked contributes nothing here (see ``scored_share``).
+  By the law of total variance it lies in [0, 1]. It is the given-data estimate of the first-order
+  Sobol index ``Var(E[rank | choice]) / Var(rank)``; for weights it is the binned (scatterplot
+  smoothing) estimate of Paruolo, Saisana & Saltelli (2013). With N draws it carries a positive
+  sampling bias of about ``(k - 1) / N`` for k options, so values below ~0.01 at 1,000 draws
+  mean "no detectable effect". The weight choices are correlated (Dirichlet components sum to
+  one), so first-order effects need not add up to 1.
+
+Vectorisation: per period a towns x indicators matrix per (normalisation, imputation) variant;
+draws sharing a (normalisation, imputation, aggregation) combination are computed together as
+towns x draws matrices, so the Python loop runs over periods x combinations, not over draws.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from indicators.catalogue import Catalogue
+from indicators.index import TERRITORIAL_CHANGE
+
+DEFAULT_SEED = 20261124
+DEFAULT_CONCENTRATION = 10.0
+GEOMETRIC_FLOOR = 0.01  # as indicators.index.aggregate
+CHOICES: dict[str, tuple[str, ...]] = {
+    "normalisation": ("goalposts", "min-max", "rank-percentile"),
+    "imputation": ("carry-forward", "none"),
+    "aggregation": ("arithmetic", "geometric"),
+}
+QUANTILES = (0.5, 0.05, 0.95)
+BAND_COLUMNS = ["ags", "period", "rank_published", "score_published", "rank_median", "rank_p05", "rank_p95",
+                "score_median", "score_p05", "score_p95", "draws_scored", "compared_towns_median"]
+SENSITIVITY_COLUMNS = ["choice", "option", "draws", "scored_share", "mean_abs_rank_shift", "first_order"]
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One draw: weights (each set summing to one) and the three discrete method choices."""
+
+    indicator_weights: dict[str, float]  # indicator_id -> weight within its pillar
+    pillar_weights: dict[str, float]     # pillar -> weight
+    normalisation: str
+    imputation: str
+    aggregation: str
+
+
+def index_indicators(catalogue: Catalogue) -> list[str]:
+    """Indicators that enter the index (pillar declared under ``pillars``), in catalogue order."""
+    return [i.indicator_id for i in catalogue.indicators.values() if i.pillar in catalogue.pillars]
+
+
+def published_choices(catalogue: Catalogue) -> dict[str, tuple[str, ...]]:
+    """``choices`` that allow only the published configuration (goalposts, carry-forward, catalogue aggregation)."""
+    return {"normalisation": ("goalposts",), "imputation": ("carry-forward",), "aggregation": (catalogue.aggregation,)}
+
+
+def _check_choices(choices: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
+    allowed = dict(CHOICES)
+    for choice, options in (choices or {}).items():
+        if choice not in CHOICES:
+            raise ValueError(f"unknown choice {choice!r}; one of {sorted(CHOICES)}")
+        options = tuple(options)
+        unknown = set(options) - set(CHOICES[choice])
+        if not options or unknown:
+            raise ValueError(f"options {options!r} for {choice!r} must be a non-empty subset of {CHOICES[choice]}")
+        allowed[choice] = options
+    return allowed
+
+
+def dirichlet_weights(rng: np.random.Generator, weights: Sequence[float],
+                      concentration: float | None = DEFAULT_CONCENTRATION) -> np.ndarray:
+    """Weights drawn from Dirichlet(concentration * w / sum(w)); they sum to one.
+
+    Components with weight 0 stay 0; a single positive component gets 1 (no draw is taken).
+    ``concentration=None`` returns the normalised weights unchanged.
+    """
+    w = np.asarray(weights, dtype=float)
+    if (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f"weights {list(w)} must be non-negative with a positive sum")
+    centre = w / w.sum()
+    positive = centre > 0
+    if concentration is None or positive.sum() < 2:
+        return centre
+    drawn = np.zeros_like(centre)
+    drawn[positive] = rng.dirichlet(concentration * centre[positive])
+    return drawn / drawn.sum()
+
+
+def sample_configuration(rng: np.random.Generator, catalogue: Catalogue,
+                         concentration: float | None = DEFAULT_CONCENTRATION,
+                         choices: Mapping[str, Sequence[str]] | None = None) -> Configuration:
+    """Draw one configuration: Dirichlet weights per pillar and for the pillars, then each discrete choice uniformly.
+
+    The order of random numbers taken from ``rng`` is fixed (pillars in catalogue order, then pillar
+    weights, then normalisation, imputation, aggregation), so one seed gives one sequence of draws.
+    """
+    allowed = _check_choices(choices)
+    indicator_weights: dict[str, float] = {}
+    for pillar in catalogue.pillars:
+        members = catalogue.in_pillar(pillar)
+        if not members:
+            continue
+        if sum(float(i.weight) for i in members) <= 0:
+            raise ValueError(f"pillar {pillar!r} has no indicator with a positive weight")
+        drawn = dirichlet_weights(rng, [float(i.weight) for i in members], concentration)
+        indicator_weights.update({i.indicator_id: float(w) for i, w in zip(members, drawn)})
+    pillars = list(catalogue.pillars)
+    drawn = dirichlet_weights(rng, [float(catalogue.pillars[p]["weight"]) for p in pillars], concentration)
+    picked = {choice: options[int(rng.integers(len(options)))] for choice, options in allowed.items()}
+    return Configuration(indicator_weights, dict(zip(pillars, map(float, drawn))), **picked)
+
+
+def sample_configurations(catalogue: Catalogue, draws: int, seed: int = DEFAULT_SEED,
+                          concentration: float | None = DEFAULT_CONCENTRATION,
+                          choices: Mapping[str, Sequence[str]] | None = None) -> list[Configuration]:
+    """The ``draws`` configurations :func:`monte_carlo` uses for this seed (one generator, drawn in sequence)."""
+    rng = np.random.default_rng(seed)
+    return [sample_configuration(rng, catalogue, concentration, choices) for _ in range(draws)]
+
+
+def normalise_matrix(values: np.ndarray, method: str, goalposts: Sequence[tuple[float, float]],
+                     directions: Sequence[str]) -> np.ndarray:
+    """Normalise a towns x indicators matrix (NaN = no value) column by column to 0..100.
+
+    ``goalposts`` uses the fixed [low, high] per indicator exactly as :func:`indicators.index.normalise`;
+    ``min-max`` and ``rank-percentile`` refer to the non-missing values of each column (the
+    reference group of one period). NaN stays NaN. Direction ``negative`` gives ``100 - x``.
+    """
+    values = np.asarray(values, dtype=float)
+    out = np.full(values.shape, np.nan)
+    for j, ((low, high), direction) in enumerate(zip(goalposts, directions)):
+        column = values[:, j]
+        present = ~np.isnan(column)
+        if not present.any():
+            continue
+        x = column[present]
+        if method == "goalposts":
+            scaled = np.clip((x - low) / (high - low) * 100.0, 0.0, 100.0)
+        elif method == "min-max":
+            lo, hi = x.min(), x.max()
+            scaled = np.full(x.shape, 50.0) if hi == lo else (x - lo) / (hi - lo) * 100.0
+        elif method == "rank-percentile":
+            ranks = pd.Series(x).rank(method="average").to_numpy()
+            scaled = np.full(x.shape, 50.0) if len(x) == 1 else (ranks - 1.0) / (len(x) - 1.0) * 100.0
+        else:
+            raise ValueError(f"normalisation {method!r} must be one of {CHOICES['normalisation']}")
+        out[present, j] = 100.0 - scaled if direction == "negative" else scaled
+    return out
+
+
+def weighted_mean(scores: np.ndarray, present: np.ndarray, weights: np.ndarray,
+                  method: str = "arithmetic") -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean over components for many weight sets at once, as :func:`indicators.index.aggregate`.
+
+    ``scores`` and ``present`` are (components, towns) or (components, towns, draws); ``weights`` is
+    (components, draws). Returns (mean, total weight present), both (towns, draws); the mean is
+    NaN where the total is 0. Components are added one after the other in their given order.
+    """
+    if method not in CHOICES["aggregation"]:
+        raise ValueError(f"aggregation {method!r} must be 'arithmetic' or 'geometric'")
+    weights = np.asarray(weights, dtype=float)
+    shape = (scores.shape[1], weights.shape[1])
+    num, den = np.zeros(shape), np.zeros(shape)
+    for c in range(scores.shape[0]):
+        s, p = scores[c], present[c]
+        if s.ndim == 1:
+            s, p = s[:, None], p[:, None]
+        if method == "geometric":
+            s = np.log(np.clip(np.where(p, s, 1.0), GEOMETRIC_FLOOR, None))
+        term = np.where(p, s, 0.0)
+        num = num + term * weights[c]
+        den = den + p * weights[c]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = num / den
+    if method == "geometric":
+        mean = np.exp(mean)
+    return np.where(den > 0, mean, np.nan), den
+
+
+def pillar_scores(normalised: np.ndarray, pillar_of: Sequence[str], pillars: Sequence[str],
+                  indicator_weights: np.ndarray, method: str = "arithmetic") -> np.ndarray:
+    """Pillar scores (pillars, towns, draws) from a towns x indicators matrix of normalised scores.
+
+    ``pillar_of[j]`` names the pillar of column j; ``indicator_weights`` is (indicators, draws).
+    A pillar with no present indicator (or only zero weights) is NaN.
+    """
+    present = ~np.isnan(normalised)
+    out = np.full((len(pillars), normalised.shape[0], indicator_weights.shape[1]), np.nan)
+    for k, pillar in enumerate(pillars):
+        members = [j for j, p in enumerate(pillar_of) if p == pillar]
+        if members:
+            out[k], _ = weighted_mean(normalised[:, members].T, present[:, members].T,
+                                      indicator_weights[members], method)
+    return out
+
+
+def overall_scores(pillar_matrix: np.ndarray, pillar_weights: np.ndarray, required: Sequence[bool],
+                   method: str = "arithmetic") -> np.ndarray:
+    """Overall score (towns, draws): weighted mean of the present pillars, NaN unless every required pillar is present."""
+    present = ~np.isnan(pillar_matrix)
+    score, _ = weighted_mean(pillar_matrix, present, pillar_weights, method)
+    required_idx = [k for k, r in enumerate(required) if r]
+    complete = present[required_idx].all(axis=0) if required_idx else np.ones(score.shape, bool)
+    return np.where(complete, score, np.nan)
+
+
+def rank_matrix(scores: np.ndarray) -> np.ndarray:
+    """Rank towns (axis 0) in every column: 1 = highest score, ties share the lowest rank ('min'), NaN stays NaN."""
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim == 1:
+        return rank_matrix(scores[:, None])[:, 0]
+    missing = np.isnan(scores)
+    key = np.where(missing, np.inf, -scores)
+    order = np.argsort(key, axis=0, kind="stable")
+    ordered = np.take_along_axis(key, order, axis=0)
+    position = np.broadcast_to(np.arange(scores.shape[0])[:, None], scores.shape)
+    new_run = np.ones(scores.shape, dtype=bool)
+    new_run[1:] = ordered[1:] != ordered[:-1]
+    run_start = np.maximum.accumulate(np.where(new_run, position, 0), axis=0)
+    ranks = np.empty(scores.shape)
+    np.put_along_axis(ranks, order, run_start + 1.0, axis=0)
+    ranks[missing] = np.nan
+    return ranks
+
+
+def masked_quantiles(matrix: np.ndarray, quantiles: Iterable[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Quantiles of every row over its non-NaN entries (linear interpolation, as numpy's default).
+
+    Returns (rows x quantiles, count of non-NaN per row); rows without a value give NaN.
+    """
+    ordered = np.sort(matrix, axis=1)  # NaN sorts last
+    count = (~np.isnan(matrix)).sum(axis=1)
+    out = np.full((matrix.shape[0], len(tuple(quantiles))), np.nan)
+    has = count > 0
+    for q_i, q in enumerate(quantiles):
+        position = q * (np.maximum(count, 1) - 1)
+        lower = np.floor(position).astype(int)
+        upper = np.minimum(lower + 1, np.maximum(count - 1, 0))
+        low_val = np.take_along_axis(ordered, lower[:, None], axis=1)[:, 0]
+        up_val = np.take_along_axis(ordered, upper[:, None], axis=1)[:, 0]
+        value = low_val + (up_val - low_val) * (position - lower)
+        out[has, q_i] = value[has]
+    return out, count
+
+
+@dataclass
+class _Inputs:
+    towns: np.ndarray                 # ags of the reference-group towns with any usable value
+    periods: list[int]
+    indicators: list[str]
+    matrices: dict[tuple[str, str], np.ndarray]  # (normalisation, imputation) -> (periods, towns, indicators)
+
+
+def prepare_inputs(values: pd.DataFrame, catalogue: Catalogue, reference_group: set[str],
+                   periods: Sequence[int], normalisations: Iterable[str] = CHOICES["normalisation"],
+                   imputations: Iterable[str] = CHOICES["imputation"]) -> _Inputs:
+    """Normalised towns x indicators matrices per period for every (normalisation, imputation) variant.
+
+    Only reference-group towns, index indicators and the given periods; values with a territorial
+    change note are dropped first, exactly like :func:`indicators.index.readiness_index`.
+    """
+    indicators = index_indicators(catalogue)
+    notes = values["quality_note"].fillna("") if "quality_note" in values else pd.Series("", index=values.index)
+    imputed = (values["imputed"].fillna(False).astype(bool) if "imputed" in values
+               else pd.Series(False, index=values.index))
+    keep = (values["indicator_id"].isin(indicators) & values["period"].isin(list(periods))
+            & values["ags"].isin(reference_group) & ~notes.str.contains(TERRITORIAL_CHANGE, regex=False))
+    used = values.loc[keep, ["ags", "indicator_id", "period", "value"]].assign(imputed=imputed[keep].to_numpy())
+    used["value"] = used["value"].astype(float)
+    towns = np.array(sorted(used["ags"].unique()), dtype=object)
+    goalposts = [catalogue.indicators[i].goalposts for i in indicators]
+    directions = [catalogue.indicators[i].direction for i in indicators]
+    raw = {}
+    for imputation in imputations:
+        rows = used if imputation == "carry-forward" else used[~used["imputed"]]
+        wide = rows.pivot_table(index=["period", "ags"], columns="indicator_id", values="value", aggfunc="mean")
+        full = pd.MultiIndex.from_product([list(periods), towns], names=["period", "ags"])
+        wide = wide.reindex(index=full, columns=indicators)
+        raw[imputation] = wide.to_numpy(dtype=float).reshape(len(periods), len(towns), len(indicators))
+    matrices = {}
+    for imputation, cube in raw.items():
+        for normalisation in normalisations:
+            matrices[(normalisation, imputation)] = np.stack(
+                [normalise_matrix(cube[p], normalisation, goalposts, directions) for p in range(len(periods))]
+            ) if len(periods) else cube.copy()
+    return _Inputs(towns, list(periods), indicators, matrices)
+
+
+def _scores(inputs: _Inputs, catalogue: Catalogue, normalisation: str, imputation: str, aggregation: str,
+            indicator_weights: np.ndarray, pillar_weights: np.ndarray) -> np.ndarray:
+    """Overall scores (periods, towns, draws) for one method combination and a batch of weight sets."""
+    pillars = list(catalogue.pillars)
+    pillar_of = [catalogue.indicators[i].pillar for i in inputs.indicators]
+    required = [p in catalogue.required_pillars for p in pillars]
+    cube = inputs.matrices[(normalisation, imputation)]
+    out = np.empty((len(inputs.periods), len(inputs.towns), indicator_weights.shape[1]))
+    for p in range(len(inputs.periods)):
+        pillar_matrix = pillar_scores(cube[p], pillar_of, pillars, indicator_weights, aggregation)
+        out[p] = overall_scores(pillar_matrix, pillar_weights, required, aggregation)
+    return out
+
+
+@dataclass
+class _RankMoments:
+    """Per (town, period) row, over the draws where the town is ranked: mask, ranks (0 elsewhere), count, mean, variance."""
+
+    valid: np.ndarray
+    filled: np.ndarray
+    n: np.ndarray
+    mean: np.ndarray
+    total: np.ndarray
+
+    @classmethod
+    def of(cls, ranks: np.ndarray) -> "_RankMoments":
+        valid = ~np.isnan(ranks)
+        keep = valid.any(axis=1)
+        valid, ranks = valid[keep], ranks[keep]
+        n = valid.sum(axis=1)
+        filled = np.where(valid, ranks, 0.0)
+        mean = filled.sum(axis=1) / n
+        total = np.where(valid, (ranks - mean[:, None]) ** 2, 0.0).sum(axis=1) / n
+        return cls(valid.astype(float), filled, n, mean, total)
+
+
+def first_order_effect(ranks: np.ndarray, option_of_draw: np.ndarray, n_options: int | None = None,
+                       moments: _RankMoments | None = None) -> float:
+    """First-order effect of a choice on ranks: mean over rows with Var(rank) > 0 of Var(E[rank | option]) / Var(rank).
+
+    ``ranks`` is (rows, draws) with NaN where the row's town is not ranked; ``option_of_draw`` gives
+    the option index (0..n_options-1) each draw used. Per row only its ranked draws count: with n_o
+    of its N draws using option o, conditional means m_o and overall mean m, the between-option
+    variance is sum_o (n_o / N) (m_o - m)^2 and the total variance mean((R - m)^2). Rows whose rank
+    never varies are left out; 0.0 when no row varies.
+    """
+    moments = moments or _RankMoments.of(np.asarray(ranks, dtype=float))
+    option_of_draw = np.asarray(option_of_draw, dtype=int)
+    n_options = int(option_of_draw.max()) + 1 if n_options is None else n_options
+    onehot = np.zeros((len(option_of_draw), n_options))
+    onehot[np.arange(len(option_of_draw)), option_of_draw] = 1.0
+    counts = moments.valid @ onehot
+    sums = moments.filled @ onehot
+    with np.errstate(invalid="ignore", divide="ignore"):
+        conditional = sums / counts
+        between = np.where(counts > 0, counts / moments.n[:, None] * (conditional - moments.mean[:, None]) ** 2,
+                           0.0).sum(axis=1)
+    varies = moments.total > 1e-12
+    if not varies.any():
+        return 0.0
+    return float(np.clip(between[varies] / moments.total[varies], 0.0, 1.0).mean())
+
+
+def _weight_bins(drawn: np.ndarray, bins: int) -> tuple[np.ndarray, list[str]]:
+    """Quantile bins of a drawn weight: option index per draw and labels ('fixed' when it does not vary)."""
+    if np.ptp(drawn) <= 1e-12:
+        return np.zeros(len(drawn), dtype=int), [f"fixed {drawn[0]:.2f}"]
+    edges = np.quantile(drawn, np.linspace(0, 1, bins + 1))
+    option = np.clip(np.searchsorted(edges[1:-1], drawn, side="right"), 0, bins - 1)
+    names = ["low", "mid", "high"] if bins == 3 else [f"bin {b + 1}" for b in range(bins)]
+    labels = [f"{names[b]} {edges[b]:.2f}-{edges[b + 1]:.2f}" for b in range(bins)]
+    return option, labels
+
+
+def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set[str], periods: list[int],
+                draws: int = 1000, seed: int = DEFAULT_SEED, concentration: float | None = DEFAULT_CONCENTRATION,
+                choices: Mapping[str, Sequence[str]] | None = None,
+                weight_bins: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rank and score bands per (ags, period) over ``draws`` random method configurations, and a sensitivity table.
+
+    See the module docstring for the uncertain inputs and the exact output columns. ``choices``
+    restricts the options of ``normalisation``, ``imputation`` and ``aggregation`` (e.g.
+    :func:`published_choices`), ``concentration=None`` fixes the weights; with both, every draw is
+    the published configuration. Same arguments and seed give identical frames.
+    """
+    if draws < 1:
+        raise ValueError("draws must be at least 1")
+    configurations = sample_configurations(catalogue, draws, seed, concentration, choices)
+    allowed = _check_choices(choices)
+    pillars = list(catalogue.pillars)
+    needed_norm = set(allowed["normalisation"]) | {"goalposts"}
+    needed_imp = set(allowed["imputation"]) | {"carry-forward"}
+    inputs = prepare_inputs(values, catalogue, reference_group, periods,
+                            [n for n in CHOICES["normalisation"] if n in needed_norm],
+                            [i for i in CHOICES["imputation"] if i in needed_imp])
+    indicators = inputs.indicators
+    n_periods, n_towns = len(inputs.periods), len(inputs.towns)
+
+    # Published configuration: raw catalogue weights, as readiness_index uses them.
+    published_iw = np.array([[float(catalogue.indicators[i].weight)] for i in indicators])
+    published_pw = np.array([[float(catalogue.pillars[p]["weight"])] for p in pillars])
+    published_score = _scores(inputs, catalogue, "goalposts", "carry-forward", catalogue.aggregation,
+                              published_iw, published_pw)[:, :, 0]
+    published_rank = np.stack([rank_matrix(published_score[p]) for p in range(n_periods)]) if n_periods \
+        else np.empty((0, n_towns))
+
+    # All draws, computed in batches sharing the discrete choices.
+    iw = np.array([[c.indicator_weights[i] for c in configurations] for i in indicators]).reshape(len(indicators), draws)
+    pw = np.array([[c.pillar_weights[p] for c in configurations] for p in pillars]).reshape(len(pillars), draws)
+    combo = [(c.normalisation, c.imputation, c.aggregation) for c in configurations]
+    scores = np.empty((n_periods, n_towns, draws))
+    for key in sorted(set(combo)):
+        idx = np.array([d for d, k in enumerate(combo) if k == key])
+        scores[:, :, idx] = _scores(inputs, catalogue, *key, iw[:, idx], pw[:, idx])
+    ranks = np.stack([rank_matrix(scores[p]) for p in range(n_periods)]) if n_periods else scores.copy()
+    compared = (~np.isnan(ranks)).sum(axis=1)  # (periods, draws)
+
+    # Bands: flatten (period, town) rows.
+    flat_ranks = ranks.reshape(n_periods * n_towns, draws)
+    flat_scores = scores.reshape(n_periods * n_towns, draws)
+    rank_q, scored = masked_quantiles(flat_ranks, QUANTILES)
+    score_q, _ = masked_quantiles(flat_scores, QUANTILES)
+    compared_matrix = np.where(np.isnan(ranks), np.nan, compared[:, None, :].astype(float))
+    compared_q, _ = masked_quantiles(compared_matrix.reshape(n_periods * n_towns, draws), (0.5,))
+    bands = pd.DataFrame({
+        "ags": np.tile(inputs.towns, n_periods),
+        "period": np.repeat(np.asarray(inputs.periods, dtype=int), n_towns),
+        "rank_published": pd.array(np.where(np.isnan(published_rank), -1, published_rank).ravel().astype(int),
+                                   dtype="Int64"),
+        "score_published": published_score.ravel(),
+        "rank_median": rank_q[:, 0], "rank_p05": rank_q[:, 1], "rank_p95": rank_q[:, 2],
+        "score_median": score_q[:, 0], "score_p05": score_q[:, 1], "score_p95": score_q[:, 2],
+        "draws_scored": scored.astype(int),
+        "compared_towns_median": compared_q[:, 0],
+    })
+    bands.loc[np.isnan(published_rank).ravel(), "rank_published"] = pd.NA
+    bands = bands[bands["draws_scored"] > 0].sort_values(["period", "ags"]).reset_index(drop=True)[BAND_COLUMNS]
+    del flat_scores, compared_matrix, scores
+
+    # Sensitivity: option of every draw per choice; shifts against the published rank.
+    shift_sum, shift_count = np.zeros(draws), np.zeros(draws, dtype=int)
+    for p in range(n_periods):  # per period, to keep memory at towns x draws
+        shift = np.abs(ranks[p] - published_rank[p][:, None])  # NaN where either is missing
+        shift_valid = ~np.isnan(shift)
+        shift_sum += np.where(shift_valid, shift, 0.0).sum(axis=0)
+        shift_count += shift_valid.sum(axis=0)
+    published_ranked = int((~np.isnan(published_rank)).sum())
+    per_choice: list[tuple[str, np.ndarray, list[str]]] = []
+    for choice, options in allowed.items():
+        picked = [getattr(c, choice) for c in configurations]
+        per_choice.append((choice, np.array([options.index(o) for o in picked]), list(options)))
+    for k, pillar in enumerate(pillars):
+        per_choice.append((f"pillar_weight:{pillar}", *_weight_bins(pw[k], weight_bins)))
+    for pillar in pillars:
+        members = [j for j, i in enumerate(indicators) if catalogue.indicators[i].pillar == pillar
+                   and float(catalogue.indicators[i].weight) > 0]
+        if len(members) >= 2:
+            for j in members:
+                per_choice.append((f"indicator_weight:{indicators[j]}", *_weight_bins(iw[j], weight_bins)))
+    moments = _RankMoments.of(flat_ranks)
+    rows = []
+    for choice, option_of_draw, labels in per_choice:
+        effect = first_order_effect(flat_ranks, option_of_draw, len(labels), moments)
+        for o, label in enumerate(labels):
+            used = option_of_draw == o
+            count = shift_count[used].sum()
+            possible = published_ranked * int(used.sum())
+            rows.append({"choice": choice, "option": label, "draws": int(used.sum()),
+                         "scored_share": float(count / possible) if possible else math.nan,
+                         "mean_abs_rank_shift": float(shift_sum[used].sum() / count) if count else math.nan,
+                         "first_order": effect})
+    sensitivity = pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
+    return bands, sensitivity
