@@ -41,6 +41,7 @@ class Catalogue:
     aggregation: str
     pillars: dict[str, dict]
     indicators: dict[str, Indicator]
+    uncertainty: dict = field(default_factory=lambda: {"draws": 1000, "seed": 20261124})
 
     def in_pillar(self, pillar: str) -> list[Indicator]:
         return [i for i in self.indicators.values() if i.pillar == pillar]
@@ -77,6 +78,7 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
         aggregation=raw.get("aggregation", "arithmetic"),
         pillars=raw["pillars"],
         indicators=indicators,
+        uncertainty=raw.get("uncertainty", {"draws": 1000, "seed": 20261124}),
     )
 
 

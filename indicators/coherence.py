@@ -98,7 +98,7 @@ def counteracting(coherence_frame: pd.DataFrame, threshold: float = 0.0) -> pd.D
     towns, constant values) are not flagged, since nothing can be said about them.
     """
     own = coherence_frame[(coherence_frame["kind"] == "indicator_pillar")
-                          & (coherence_frame["spearman"] < threshold)]
+                          & (coherence_frame["spearman"] <= threshold)]
     return (own.rename(columns={"item_a": "indicator_id", "item_b": "pillar"})
             [["period", "indicator_id", "pillar", "spearman", "n"]].reset_index(drop=True))
 

@@ -18,8 +18,7 @@ register data and remains flagged.
 
 from __future__ import annotations
 
-from itertools import combinations
-
+import numpy as np
 import pandas as pd
 
 RECODE_TOLERANCE = 0.01
@@ -34,80 +33,112 @@ def transitions(register: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     ``areas``: ags, vintage, area_km2. Returns from_vintage, to_vintage, from_ags, to_ags,
     kind ('recode' | 'merger'), evidence (text with the areas compared).
     """
-    frame = register.merge(areas, on=["ags", "vintage"], how="left")
+    frame = register.merge(areas, on=["ags", "vintage"], how="left").drop_duplicates(["vintage", "ags"])
+    frame["base_name"] = _base(frame["name"])
     vintages = sorted(frame["vintage"].unique())
     rows = []
     for before, after in zip(vintages, vintages[1:]):
         old = frame[frame["vintage"] == before].set_index("ags")
         new = frame[frame["vintage"] == after].set_index("ags")
         recodes = _recodes(old, new)
-        gone = old.index.difference(new.index).difference(list(recodes))
-        rows += [(before, after, a, b, "recode", f"same name, area {old.at[a, 'area_km2']} -> {new.at[b, 'area_km2']}")
+        area = old["area_km2"].to_dict()
+        gone = set(old.index.difference(new.index)) - set(recodes)
+        rows += [(before, after, a, b, "recode", f"same name, area {area[a]} -> {new.at[b, 'area_km2']}")
                  for a, b in recodes.items()]
-        mergers = _mergers(old, new, gone)
+        mergers = _mergers(old, new, gone, area)
+        gone -= {a for a, _, _ in mergers}
+        mergers += _new_keys(old, new, gone, recodes, area)
         rows += [(before, after, a, b, "merger", evidence) for a, b, evidence in mergers]
-        gone = gone.difference([a for a, _, _ in mergers])
-        rows += [(before, after, a, b, "merger", evidence) for a, b, evidence in _new_keys(old, new, gone, recodes)]
     return pd.DataFrame(rows, columns=["from_vintage", "to_vintage", "from_ags", "to_ags", "kind", "evidence"])
 
 
 def _recodes(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, str]:
-    gone = old.loc[old.index.difference(new.index)]
-    appeared = new.loc[new.index.difference(old.index)]
-    matches = {}
-    for ags, row in gone.iterrows():
-        same = appeared[(_base(appeared["name"]) == _base(pd.Series([row["name"]])).iloc[0])
-                        & (appeared["area_km2"].sub(row["area_km2"]).abs() <= RECODE_TOLERANCE * row["area_km2"])]
-        if len(same) == 1:
-            matches[ags] = same.index[0]
-    return matches
+    """Vanished key -> new key with the same base name and an area within RECODE_TOLERANCE (unique match)."""
+    gone = old.loc[old.index.difference(new.index), ["base_name", "area_km2"]].reset_index()
+    appeared = new.loc[new.index.difference(old.index), ["base_name", "area_km2"]].reset_index()
+    pairs = gone.merge(appeared, on="base_name", suffixes=("_old", "_new"))
+    pairs = pairs[(pairs["area_km2_new"] - pairs["area_km2_old"]).abs() <= RECODE_TOLERANCE * pairs["area_km2_old"]]
+    unique = pairs.groupby("ags_old")["ags_new"].transform("size").eq(1) & \
+        pairs.groupby("ags_new")["ags_old"].transform("size").eq(1)
+    return dict(zip(pairs.loc[unique, "ags_old"], pairs.loc[unique, "ags_new"]))
 
 
-def _mergers(old: pd.DataFrame, new: pd.DataFrame, gone) -> list[tuple[str, str, str]]:
+def _mergers(old: pd.DataFrame, new: pd.DataFrame, gone: set, area: dict) -> list[tuple[str, str, str]]:
     """Predecessors whose area equals a surviving Gemeinde's gain (same Kreis, 1-3 of them)."""
     both = old.index.intersection(new.index)
     gain = (new.loc[both, "area_km2"] - old.loc[both, "area_km2"]).dropna()
     grown = gain[gain > MERGER_TOLERANCE * old.loc[gain.index, "area_km2"]]
-    free = set(gone)
+    by_kreis = _by_kreis(gone, area)
     found = []
     for successor, area_gain in grown.sort_values(ascending=False).items():
-        candidates = sorted(a for a in free if a[:5] == successor[:5] and pd.notna(old.at[a, "area_km2"]))
-        for size in range(1, MAX_PREDECESSORS + 1):
-            match = next((combo for combo in combinations(candidates, size)
-                          if abs(sum(old.at[a, "area_km2"] for a in combo) - area_gain) <= MERGER_TOLERANCE * area_gain),
-                         None)
-            if match:
-                total = sum(old.at[a, "area_km2"] for a in match)
-                evidence = (f"area {old.at[successor, 'area_km2']} -> {new.at[successor, 'area_km2']} km², "
-                            f"gain {area_gain:.2f} = predecessors {total:.2f}")
-                found += [(a, successor, evidence) for a in match]
-                free -= set(match)
-                break
+        match = _subset_with_area(by_kreis.get(successor[:5], []), area, area_gain)
+        if match:
+            evidence = (f"area {old.at[successor, 'area_km2']} -> {new.at[successor, 'area_km2']} km², "
+                        f"gain {area_gain:.2f} = predecessors {sum(area[a] for a in match):.2f}")
+            found += [(a, successor, evidence) for a in match]
+            for a in match:
+                by_kreis[a[:5]].remove(a)
     return found
 
 
-def _new_keys(old: pd.DataFrame, new: pd.DataFrame, gone, recodes: dict[str, str]) -> list[tuple[str, str, str]]:
+def _new_keys(old: pd.DataFrame, new: pd.DataFrame, gone: set, recodes: dict[str, str],
+              area: dict) -> list[tuple[str, str, str]]:
     """New keys formed from 1-3 vanished Gemeinden (a merger during a Kreis reform renumbers too).
 
     Candidates come from the Kreise that feed the new key's Kreis (seen in the recodes).
     """
     appeared = new.index.difference(old.index).difference(list(recodes.values()))
-    free = set(gone)
+    feeders: dict[str, set] = {}
+    for a, b in recodes.items():
+        feeders.setdefault(b[:5], set()).add(a[:5])
+    by_kreis = _by_kreis(gone, area)
     found = []
     for successor in appeared:
-        feeders = {a[:5] for a, b in recodes.items() if b[:5] == successor[:5]} | {successor[:5]}
-        candidates = sorted(a for a in free if a[:5] in feeders and pd.notna(old.at[a, "area_km2"]))
+        kreise = feeders.get(successor[:5], set()) | {successor[:5]}
+        candidates = sorted(a for k in kreise for a in by_kreis.get(k, []))
         target = new.at[successor, "area_km2"]
-        for size in range(1, MAX_PREDECESSORS + 1):
-            match = next((combo for combo in combinations(candidates, size)
-                          if abs(sum(old.at[a, "area_km2"] for a in combo) - target) <= MERGER_TOLERANCE * target),
-                         None)
-            if match:
-                evidence = f"new key, area {target} km² = predecessors {sum(old.at[a, 'area_km2'] for a in match):.2f}"
-                found += [(a, successor, evidence) for a in match]
-                free -= set(match)
-                break
+        match = _subset_with_area(candidates, area, target)
+        if match:
+            evidence = f"new key, area {target} km² = predecessors {sum(area[a] for a in match):.2f}"
+            found += [(a, successor, evidence) for a in match]
+            for a in match:
+                by_kreis[a[:5]].remove(a)
     return found
+
+
+def _by_kreis(keys, area: dict) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for key in sorted(keys):
+        if pd.notna(area.get(key)):
+            grouped.setdefault(key[:5], []).append(key)
+    return grouped
+
+
+def _subset_with_area(candidates: list[str], area: dict, target: float) -> tuple[str, ...] | None:
+    """The first 1-, 2- or 3-element set of candidates whose areas sum to ``target`` (within tolerance).
+
+    Only candidates smaller than the target can be part of a sum; pairs and triples are
+    searched with numpy outer sums (Kreis reforms leave hundreds of candidates).
+    """
+    if pd.isna(target) or target <= 0:
+        return None
+    tolerance = MERGER_TOLERANCE * target
+    usable = [a for a in candidates if area[a] <= target + tolerance]
+    sizes = np.array([area[a] for a in usable])
+    hit = np.flatnonzero(np.abs(sizes - target) <= tolerance)
+    if hit.size:
+        return (usable[hit[0]],)
+    pairs = np.triu(np.abs(sizes[:, None] + sizes[None, :] - target) <= tolerance, k=1)
+    if pairs.any():
+        i, j = np.argwhere(pairs)[0]
+        return usable[i], usable[j]
+    for i in range(len(usable) - 2):
+        rest = sizes[i + 1:]
+        triples = np.triu(np.abs(sizes[i] + rest[:, None] + rest[None, :] - target) <= tolerance, k=1)
+        if triples.any():
+            j, k = np.argwhere(triples)[0]
+            return usable[i], usable[i + 1 + j], usable[i + 1 + k]
+    return None
 
 
 def _base(names: pd.Series) -> pd.Series:

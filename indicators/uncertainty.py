@@ -24,10 +24,15 @@ Uncertain inputs, drawn independently in every draw
    (``(r - 1) / (n - 1) * 100`` with r the average rank of the value among the n reference-group
    values of that period, 1 = lowest; 50 when n == 1). All three are reversed (``100 - x``) for
    direction ``negative``.
-3. **imputation** – ``carry-forward`` (imputed rows used as published) or ``none`` (rows with
+3. **imputation** – ``carry-forward`` (imputed rows used as published), ``nearest`` (a missing
+   value is taken from the town's nearest observed period, earlier *or later*, within the
+   indicator's ``carry_forward_years``; ties go to the earlier one) or ``none`` (rows with
    ``imputed`` true are dropped; a pillar then averages its remaining indicators, and a town whose
    required pillar loses all its indicators is not scored in that draw). Under ``none`` the
    min-max and rank-percentile reference values are taken from the remaining observed values.
+   With the current sources every index period has a required pillar that exists only as
+   imputed values, so ``none`` scores no town; the pipeline samples ``carry-forward`` and
+   ``nearest`` (catalogue ``uncertainty.imputation``).
 4. **aggregation** – ``arithmetic`` or ``geometric`` weighted means at both levels, with the
    semantics of :func:`indicators.index.aggregate`: weights renormalised over the present
    components, geometric scores floored at 0.01.
@@ -104,7 +109,7 @@ DEFAULT_CONCENTRATION = 10.0
 GEOMETRIC_FLOOR = 0.01  # as indicators.index.aggregate
 CHOICES: dict[str, tuple[str, ...]] = {
     "normalisation": ("goalposts", "min-max", "rank-percentile"),
-    "imputation": ("carry-forward", "none"),
+    "imputation": ("carry-forward", "nearest", "none"),
     "aggregation": ("arithmetic", "geometric"),
 }
 QUANTILES = (0.5, 0.05, 0.95)
@@ -276,7 +281,7 @@ def pillar_scores(normalised: np.ndarray, pillar_of: Sequence[str], pillars: Seq
 
 def overall_scores(pillar_matrix: np.ndarray, pillar_weights: np.ndarray, required: Sequence[bool],
                    method: str = "arithmetic") -> np.ndarray:
-    """Overall score (towns, draws): weighted mean of the present pillars, NaN unless every required pillar is present."""
+    """Overall score (towns, draws): weighted mean of the present pillars; NaN unless every required one is present."""
     present = ~np.isnan(pillar_matrix)
     score, _ = weighted_mean(pillar_matrix, present, pillar_weights, method)
     required_idx = [k for k, r in enumerate(required) if r]
@@ -343,8 +348,9 @@ def prepare_inputs(values: pd.DataFrame, catalogue: Catalogue, reference_group: 
     notes = values["quality_note"].fillna("") if "quality_note" in values else pd.Series("", index=values.index)
     imputed = (values["imputed"].fillna(False).astype(bool) if "imputed" in values
                else pd.Series(False, index=values.index))
-    keep = (values["indicator_id"].isin(indicators) & values["period"].isin(list(periods))
-            & values["ags"].isin(reference_group) & ~notes.str.contains(TERRITORIAL_CHANGE, regex=False))
+    keep_all = (values["indicator_id"].isin(indicators) & values["ags"].isin(reference_group)
+                & ~notes.str.contains(TERRITORIAL_CHANGE, regex=False))
+    keep = keep_all & values["period"].isin(list(periods))
     used = values.loc[keep, ["ags", "indicator_id", "period", "value"]].assign(imputed=imputed[keep].to_numpy())
     used["value"] = used["value"].astype(float)
     towns = np.array(sorted(used["ags"].unique()), dtype=object)
@@ -352,7 +358,10 @@ def prepare_inputs(values: pd.DataFrame, catalogue: Catalogue, reference_group: 
     directions = [catalogue.indicators[i].direction for i in indicators]
     raw = {}
     for imputation in imputations:
-        rows = used if imputation == "carry-forward" else used[~used["imputed"]]
+        rows = {"carry-forward": used, "none": used[~used["imputed"]]}.get(imputation)
+        if rows is None:  # nearest: from every observed period, not only the index periods
+            observed = values.loc[keep_all & ~imputed, ["ags", "indicator_id", "period", "value"]]
+            rows = nearest_values(observed.astype({"value": float}), list(periods), catalogue)
         wide = rows.pivot_table(index=["period", "ags"], columns="indicator_id", values="value", aggfunc="mean")
         full = pd.MultiIndex.from_product([list(periods), towns], names=["period", "ags"])
         wide = wide.reindex(index=full, columns=indicators)
@@ -364,6 +373,22 @@ def prepare_inputs(values: pd.DataFrame, catalogue: Catalogue, reference_group: 
                 [normalise_matrix(cube[p], normalisation, goalposts, directions) for p in range(len(periods))]
             ) if len(periods) else cube.copy()
     return _Inputs(towns, list(periods), indicators, matrices)
+
+
+def nearest_values(observed: pd.DataFrame, periods: list[int], catalogue: Catalogue) -> pd.DataFrame:
+    """For every (town, indicator, period): the observed value of the nearest period within the
+    indicator's carry_forward_years, earlier or later (ties: earlier). Columns ags, indicator_id, period, value."""
+    max_age = {i.indicator_id: i.carry_forward_years for i in catalogue.indicators.values()}
+    frames = []
+    for period in periods:
+        gap = (observed["period"] - period).abs()
+        near = observed[gap <= observed["indicator_id"].map(max_age)].assign(
+            gap=gap, later=observed["period"] > period, target=period)
+        frames.append(near.sort_values(["gap", "later"]).drop_duplicates(["ags", "indicator_id"]))
+    if not frames:
+        return pd.DataFrame(columns=["ags", "indicator_id", "period", "value"])
+    found = pd.concat(frames, ignore_index=True)
+    return found.drop(columns="period").rename(columns={"target": "period"})[["ags", "indicator_id", "period", "value"]]
 
 
 def _scores(inputs: _Inputs, catalogue: Catalogue, normalisation: str, imputation: str, aggregation: str,
@@ -382,7 +407,7 @@ def _scores(inputs: _Inputs, catalogue: Catalogue, normalisation: str, imputatio
 
 @dataclass
 class _RankMoments:
-    """Per (town, period) row, over the draws where the town is ranked: mask, ranks (0 elsewhere), count, mean, variance."""
+    """Per (town, period) row, over the draws ranking the town: mask, ranks (0 elsewhere), count, mean, variance."""
 
     valid: np.ndarray
     filled: np.ndarray
@@ -473,7 +498,8 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
         else np.empty((0, n_towns))
 
     # All draws, computed in batches sharing the discrete choices.
-    iw = np.array([[c.indicator_weights[i] for c in configurations] for i in indicators]).reshape(len(indicators), draws)
+    iw = np.array([[c.indicator_weights[i] for c in configurations] for i in indicators])
+    iw = iw.reshape(len(indicators), draws)
     pw = np.array([[c.pillar_weights[p] for c in configurations] for p in pillars]).reshape(len(pillars), draws)
     combo = [(c.normalisation, c.imputation, c.aggregation) for c in configurations]
     scores = np.empty((n_periods, n_towns, draws))

@@ -3,6 +3,7 @@
 
 from dagster import AssetSelection, Definitions, ScheduleDefinition, define_asset_job, in_process_executor
 
+from pipelines.assets.analysis import analysis_assets
 from pipelines.assets.indicators import indicator_assets
 from pipelines.assets.publish import published_warehouse
 from pipelines.assets.raw import raw_assets
@@ -31,7 +32,7 @@ monthly_refresh = ScheduleDefinition(
 )
 
 defs = Definitions(
-    assets=[*raw_assets, *staging_assets, *indicator_assets, published_warehouse],
+    assets=[*raw_assets, *staging_assets, *indicator_assets, *analysis_assets, published_warehouse],
     asset_checks=asset_checks,
     jobs=[refresh_warehouse],
     schedules=[monthly_refresh],

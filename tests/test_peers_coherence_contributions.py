@@ -19,6 +19,7 @@ from indicators.peers import peer_towns, structure_features
 CATALOGUE = load_catalogue()
 GEOMETRIC = dataclasses.replace(CATALOGUE, aggregation="geometric")
 PILLARS = list(CATALOGUE.pillars)
+PILLAR_INDICATORS = [i for i, spec in CATALOGUE.indicators.items() if spec.pillar in CATALOGUE.pillars]
 
 
 def values_frame(by_period: dict[int, dict[str, dict[str, float]]]) -> pd.DataFrame:
@@ -170,9 +171,6 @@ def test_contributions_sum_to_the_score_change(first, second, geometric):
         assert rows["contribution"].to_numpy() == pytest.approx(own.to_numpy(), abs=1e-9)
 
 
-PILLAR_INDICATORS = [i for i, spec in CATALOGUE.indicators.items() if spec.pillar in CATALOGUE.pillars]
-
-
 # --- coherence ------------------------------------------------------------------------------------
 
 def coherence_towns() -> dict[str, dict[str, float]]:
@@ -229,10 +227,11 @@ def test_coherence_uses_reference_group_only_and_pairwise_complete():
 
 
 def test_counteracting_threshold():
-    frame = pd.DataFrame({"period": 2021, "item_a": ["a", "b", "c"], "item_b": "p",
-                          "kind": "indicator_pillar", "spearman": [0.05, 0.3, np.nan], "n": 10})
-    assert counteracting(frame)["indicator_id"].tolist() == []
-    assert counteracting(frame, threshold=0.1)["indicator_id"].tolist() == ["a"]
+    frame = pd.DataFrame({"period": 2021, "item_a": ["a", "b", "c", "d", "e"], "item_b": "p",
+                          "kind": ["indicator_pillar"] * 4 + ["indicator_score"],
+                          "spearman": [0.05, 0.3, np.nan, 0.0, -0.9], "n": 10})
+    assert counteracting(frame)["indicator_id"].tolist() == ["d"]  # <= 0: zero counts; score rows do not
+    assert counteracting(frame, threshold=0.1)["indicator_id"].tolist() == ["a", "d"]
 
 
 # --- peers ----------------------------------------------------------------------------------------

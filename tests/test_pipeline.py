@@ -146,7 +146,8 @@ def test_definitions_snapshot():
         "commuting": "staging",
         "municipality_geometries": "staging", "mobile_coverage": "staging", "coworking_spaces": "staging",
         "municipalities": "indicators", "indicator_values": "indicators",
-        "readiness_index": "index", "published_warehouse": "publish",
+        "readiness_index": "index", "index_uncertainty": "index", "index_coherence": "index",
+        "score_contributions": "index", "peer_towns": "index", "published_warehouse": "publish",
     }
     schedule = defs.get_schedule_def("monthly_refresh")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 5 1 * *", "Europe/Berlin")

@@ -21,7 +21,8 @@ STAGING_SQL = Path(__file__).with_name("staging.sql")
 DEFAULT_PUBLISHED = PROJECT_ROOT / "warehouse" / "readiness.duckdb"
 PUBLISHED_TABLES = ["source_releases", "municipalities", "observations", "indicator_catalogue",
                     "indicator_values", "readiness_index", "municipality_geometries", "commuter_flows",
-                    "coworking_spaces", "territorial_changes"]
+                    "coworking_spaces", "territorial_changes", "index_sensitivity", "index_coherence",
+                    "score_contributions", "peer_towns"]
 
 
 def work_path_for(published: Path) -> Path:

@@ -88,6 +88,12 @@ CREATE TABLE readiness_index (
     demographic_dynamics    DOUBLE,
     local_work_infrastructure DOUBLE,  -- optional pillar: NULL when no coworking data were loaded
     rank                    INTEGER,   -- 1 = best among the reference group in that period
+    rank_median             DOUBLE,    -- Monte Carlo over method choices (index_uncertainty): median rank
+    rank_p05                DOUBLE,    -- 5th percentile of the rank (the better end of the band)
+    rank_p95                DOUBLE,    -- 95th percentile of the rank (the worse end)
+    score_median            DOUBLE,
+    score_p05               DOUBLE,
+    score_p95               DOUBLE,
     compared_towns          INTEGER,
     in_reference_group      BOOLEAN NOT NULL,
     reference_group         VARCHAR NOT NULL,
@@ -141,6 +147,60 @@ CREATE TABLE territorial_changes (
     to_ags        VARCHAR NOT NULL,
     kind          VARCHAR NOT NULL,  -- recode (same name and area) | merger (area of predecessors = gain)
     evidence      VARCHAR NOT NULL   -- the areas compared
+);
+
+CREATE TABLE index_sensitivity (
+    choice               VARCHAR NOT NULL,  -- normalisation | imputation | aggregation | pillar_weight:<p> | indicator_weight:<i>
+    option               VARCHAR NOT NULL,
+    draws                INTEGER NOT NULL,  -- Monte Carlo draws that used the option
+    scored_share         DOUBLE,            -- share of published (town, period) ranks still ranked under the option
+    mean_abs_rank_shift  DOUBLE,            -- mean |rank in draw - published rank|
+    first_order          DOUBLE,            -- share of rank variance explained by the choice (0..1)
+    method_version       VARCHAR NOT NULL
+);
+
+CREATE TABLE index_coherence (
+    period          INTEGER NOT NULL,
+    item_a          VARCHAR NOT NULL,
+    item_b          VARCHAR NOT NULL,
+    kind            VARCHAR NOT NULL,  -- indicator_pillar | indicator_indicator | indicator_score | pillar_score
+    spearman        DOUBLE,            -- rank correlation over the reference group; NULL below 3 pairs
+    n               INTEGER NOT NULL,
+    method_version  VARCHAR NOT NULL
+);
+
+CREATE TABLE score_contributions (
+    ags              VARCHAR NOT NULL,
+    period_from      INTEGER NOT NULL,
+    period_to        INTEGER NOT NULL,
+    indicator_id     VARCHAR NOT NULL,  -- or 'composition': indicators entering/leaving and reweighting
+    pillar           VARCHAR,
+    value_from       DOUBLE,
+    value_to         DOUBLE,
+    normalised_from  DOUBLE,
+    normalised_to    DOUBLE,
+    contribution     DOUBLE,            -- score points; the rows of a pair sum to score_to - score_from
+    score_from       DOUBLE NOT NULL,
+    score_to         DOUBLE NOT NULL,
+    weight_from      DOUBLE,            -- the indicator's effective weight in the score
+    weight_to        DOUBLE,
+    method_version   VARCHAR NOT NULL
+);
+
+CREATE TABLE peer_towns (
+    ags                            VARCHAR NOT NULL,
+    peer_ags                       VARCHAR NOT NULL,
+    similarity                     DOUBLE NOT NULL,  -- 1 / (1 + distance of standardised structure features)
+    rank                           INTEGER NOT NULL, -- 1 = most similar
+    period                         INTEGER,          -- period of the scores and gaps
+    score                          DOUBLE,
+    peer_score                     DOUBLE,
+    gap_score                      DOUBLE,           -- peer minus town
+    gap_digital_infrastructure     DOUBLE,
+    gap_commuting_potential        DOUBLE,
+    gap_demographic_dynamics       DOUBLE,
+    gap_local_work_infrastructure  DOUBLE,
+    PRIMARY KEY (ags, peer_ags)
 );
 
 -- Planner view: a town's index over time with its pillars, current method version only.

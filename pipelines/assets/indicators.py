@@ -101,6 +101,8 @@ def readiness_index(context: AssetExecutionContext, settings: ReadinessSettings)
         periods = index_periods(values[~values["imputed"]], CATALOGUE)
         index = compute_index(values, CATALOGUE, group, periods)
         index["reference_group"] = CATALOGUE.reference_group["label"]
+        for column in ["rank_median", "rank_p05", "rank_p95", "score_median", "score_p05", "score_p95"]:
+            index[column] = float("nan")  # filled by the index_uncertainty asset
         replace_rows(con, "readiness_index", index, method_version=CATALOGUE.method_version)
         pilots = con.execute("""
             SELECT m.name, r.period, round(r.score, 1) AS score, r.rank, r.compared_towns

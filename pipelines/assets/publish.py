@@ -23,7 +23,9 @@ def validate(con) -> None:
         raise ValueError("not published, the new warehouse failed validation: " + "; ".join(problems))
 
 
-@asset(group_name="publish", deps=[AssetKey("readiness_index"), AssetKey("municipality_geometries")],
+@asset(group_name="publish", deps=[AssetKey("readiness_index"), AssetKey("municipality_geometries"),
+                                   AssetKey("index_uncertainty"), AssetKey("index_coherence"),
+                                   AssetKey("score_contributions"), AssetKey("peer_towns")],
        tags={"stage": "publish"}, owners=["team:data-engineering"],
        description="The planner-facing DuckDB file (warehouse/readiness.duckdb by default). Built into a "
                    "temporary file, validated, then renamed over the published file: a failed run leaves "

@@ -1,0 +1,115 @@
+"""Analysis of the index: uncertainty bands, coherence, contributions to change, peer towns.
+
+Thin wrappers around indicators/uncertainty.py, coherence.py, contributions.py and peers.py.
+Each reads the current method version's index from the working database.
+"""
+
+
+import pandas as pd
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from indicators import coherence, contributions, peers, uncertainty
+from indicators.catalogue import load_catalogue
+from pipelines.resources import ReadinessSettings
+from warehouse import replace_rows
+
+CATALOGUE = load_catalogue()
+PILOTS = list(CATALOGUE.pilot_towns)
+BAND_COLUMNS = ["rank_median", "rank_p05", "rank_p95", "score_median", "score_p05", "score_p95"]
+
+
+def _inputs(con):
+    values = con.execute("SELECT * FROM indicator_values").df()
+    index = con.execute("SELECT * FROM readiness_index WHERE method_version = ?", [CATALOGUE.method_version]).df()
+    group = set(con.execute("SELECT ags FROM municipalities WHERE in_reference_group").df()["ags"])
+    return values, index, group
+
+
+@asset(group_name="index", deps=[AssetKey("readiness_index")], tags={"stage": "index"},
+       owners=["team:data-engineering"],
+       description="Monte Carlo uncertainty analysis (draws and seed in the catalogue): weights, normalisation, "
+                   "imputation and aggregation drawn at random; per town and period the median rank and its "
+                   "5-95 % band are written into readiness_index, and index_sensitivity says which choice "
+                   "moves ranks most.")
+def index_uncertainty(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
+    config = CATALOGUE.uncertainty
+    with settings.work() as con:
+        values, index, group = _inputs(con)
+        periods = sorted(index.loc[index["score"].notna(), "period"].unique().tolist())
+        bands, sensitivity = uncertainty.monte_carlo(values, CATALOGUE, group, periods, draws=config["draws"],
+                                                     seed=config["seed"],
+                                                     choices={"imputation": config["imputation"]})
+        con.register("bands", bands)
+        con.execute(f"""UPDATE readiness_index r SET {', '.join(f'{c} = b.{c}' for c in BAND_COLUMNS)}
+                        FROM bands b WHERE r.ags = b.ags AND r.period = b.period AND r.method_version = ?""",
+                    [CATALOGUE.method_version])
+        con.unregister("bands")
+        replace_rows(con, "index_sensitivity", sensitivity.assign(method_version=CATALOGUE.method_version),
+                     method_version=CATALOGUE.method_version)
+    pilot_bands = bands[bands["ags"].isin(PILOTS)].round(1)
+    return MaterializeResult(metadata={
+        "draws": config["draws"], "seed": config["seed"], "towns_with_bands": int(bands["ags"].nunique()),
+        "sensitivity": MetadataValue.md(sensitivity.round(3).to_markdown(index=False)),
+        "pilot_bands": MetadataValue.md(pilot_bands.to_markdown(index=False)),
+    })
+
+
+@asset(group_name="index", deps=[AssetKey("readiness_index")], tags={"stage": "index"},
+       owners=["team:data-engineering"],
+       description="Coherence audit: Spearman correlations over the reference group between indicators, their "
+                   "pillars and the index per period; an indicator that works against its pillar is listed first.")
+def index_coherence(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
+    with settings.work() as con:
+        values, index, group = _inputs(con)
+        periods = sorted(index.loc[index["score"].notna(), "period"].unique().tolist())
+        frames = [coherence.coherence(values, index, CATALOGUE, group, period) for period in periods]
+        table = pd.concat(frames, ignore_index=True).assign(method_version=CATALOGUE.method_version)
+        replace_rows(con, "index_coherence", table, method_version=CATALOGUE.method_version)
+    against = coherence.counteracting(table)
+    return MaterializeResult(metadata={
+        "rows": len(table), "counteracting_indicators": len(against),
+        "coherence": MetadataValue.md(coherence.coherence_markdown(table[table["period"] == max(periods)])),
+    })
+
+
+@asset(group_name="index", deps=[AssetKey("readiness_index")], tags={"stage": "index"},
+       owners=["team:data-engineering"],
+       description="Change of each town's score between consecutive scored periods and from the first to the "
+                   "latest, decomposed into indicator contributions (score points) plus a 'composition' row "
+                   "for indicators entering or leaving; they sum exactly to the change.")
+def score_contributions(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
+    with settings.work() as con:
+        values, index, _ = _inputs(con)
+        table = contributions.change_contributions(values, index, CATALOGUE, pairs="both")
+        table = table.assign(method_version=CATALOGUE.method_version)
+        replace_rows(con, "score_contributions", table, method_version=CATALOGUE.method_version)
+    pilots = table[table["ags"].isin(PILOTS)]
+    latest = pilots[pilots["period_to"] == pilots["period_to"].max()]
+    return MaterializeResult(metadata={
+        "rows": len(table),
+        "pilot_latest_changes": MetadataValue.md(latest[["ags", "period_from", "period_to", "indicator_id",
+                                                         "contribution"]].round(2).to_markdown(index=False)),
+    })
+
+
+@asset(group_name="index", deps=[AssetKey("readiness_index")], tags={"stage": "index"},
+       owners=["team:data-engineering"],
+       description="For each reference-group town its five structurally most similar towns (size, density, Kreis "
+                   "density, east/west; not the index), with their scores and the gap per pillar: who to learn from.")
+def peer_towns(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
+    with settings.work() as con:
+        _, index, _ = _inputs(con)
+        municipalities = con.execute("SELECT * FROM municipalities").df()
+        table = peers.peer_towns(municipalities, None, index, CATALOGUE, k=5)
+        replace_rows(con, "peer_towns", table)
+    names = municipalities.set_index("ags")["name"]
+    pilots = table[table["ags"].isin(PILOTS)].assign(town=lambda f: f["ags"].map(names),
+                                                     peer=lambda f: f["peer_ags"].map(names))
+    return MaterializeResult(metadata={
+        "rows": len(table),
+        "pilot_peers": MetadataValue.md(pilots[["town", "rank", "peer", "similarity", "gap_score"]].round(3)
+                                        .to_markdown(index=False)),
+    })
+
+
+analysis_assets = [index_uncertainty, index_coherence, score_contributions, peer_towns]
