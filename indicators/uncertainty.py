@@ -381,9 +381,9 @@ def nearest_values(observed: pd.DataFrame, periods: list[int], catalogue: Catalo
     max_age = {i.indicator_id: i.carry_forward_years for i in catalogue.indicators.values()}
     frames = []
     for period in periods:
-        gap = (observed["period"] - period).abs()
-        near = observed[gap <= observed["indicator_id"].map(max_age)].assign(
-            gap=gap, later=observed["period"] > period, target=period)
+        near = observed.assign(gap=(observed["period"] - period).abs(), later=observed["period"] > period,
+                               target=period)
+        near = near[near["gap"] <= near["indicator_id"].map(max_age)]
         frames.append(near.sort_values(["gap", "later"]).drop_duplicates(["ags", "indicator_id"]))
     if not frames:
         return pd.DataFrame(columns=["ags", "indicator_id", "period", "value"])
