@@ -1,13 +1,16 @@
-"""Generate docs/indicators.md from the indicator catalogue (catalogue.yaml).
+"""Generate the catalogue tables of docs/indicators.md and docs/methodology.md from catalogue.yaml.
 
 Usage (from the project root)::
 
-    python -m indicators.docs           # rewrite the generated part of docs/indicators.md
-    python -m indicators.docs --check   # exit 1 if docs/indicators.md is out of date
+    python -m indicators.docs           # rewrite the generated parts of both documents
+    python -m indicators.docs --check   # exit 1 if either document is out of date
 
-Only the text between ``<!-- BEGIN GENERATED -->`` and ``<!-- END GENERATED -->`` is
-rewritten; anything outside the markers is kept. A missing file is created with a
-short introduction. The output depends only on the catalogue, so it is reproducible.
+docs/indicators.md: only the text between ``<!-- BEGIN GENERATED -->`` and
+``<!-- END GENERATED -->`` is rewritten. docs/methodology.md: only the text between
+``<!-- BEGIN GENERATED: indicator table -->`` and the next ``<!-- END GENERATED -->``.
+Anything outside the markers is kept. A missing file is created with a short
+introduction; a file without markers gets the block appended. The output depends only
+on the catalogue, so it is reproducible.
 """
 
 from __future__ import annotations
@@ -21,6 +24,17 @@ from indicators.catalogue import CATALOGUE_YAML, Catalogue, Indicator, load_cata
 BEGIN = "<!-- BEGIN GENERATED -->"
 END = "<!-- END GENERATED -->"
 DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "indicators.md"
+
+METHODOLOGY_BEGIN = "<!-- BEGIN GENERATED: indicator table -->"
+METHODOLOGY_END = END
+METHODOLOGY_PATH = DOCS_PATH.with_name("methodology.md")
+METHODOLOGY_INTRO = """\
+# Methodology of the readiness index
+
+The indicator table below is generated from `indicators/catalogue.yaml` by
+`python -m indicators.docs`; the rest of this document is written by hand.
+
+"""
 
 INTRO = """\
 # Indicators
@@ -62,15 +76,25 @@ def _ordered(catalogue: Catalogue) -> list[Indicator]:
     return sorted(catalogue.indicators.values(), key=lambda i: pillar_order.get(i.pillar, len(pillar_order)))
 
 
-def render_pillar_table(catalogue: Catalogue) -> str:
-    """Markdown table of the pillars: id, label, weight and the ids of their indicators."""
-    lines = ["| pillar | label | weight | indicators |", "|---|---|---|---|"]
+def render_pillar_table(catalogue: Catalogue, show_required: bool = False) -> str:
+    """Markdown table of the pillars: id, label, weight and the ids of their indicators.
+
+    ``show_required`` adds a column saying whether every overall score needs the pillar
+    (``required``) or it counts only where its data exist (``optional``).
+    """
+    if show_required:
+        lines = ["| pillar | label | weight | required | indicators |", "|---|---|---|---|---|"]
+    else:
+        lines = ["| pillar | label | weight | indicators |", "|---|---|---|---|"]
+    required = set(catalogue.required_pillars)
     for pillar, spec in catalogue.pillars.items():
         members = ", ".join(f"`{i.indicator_id}`" for i in catalogue.in_pillar(pillar))
-        lines.append(f"| `{pillar}` | {_cell(spec.get('label', ''))} | {_number(spec['weight'])} | {members} |")
+        status = f" {'required' if pillar in required else 'optional'} |" if show_required else ""
+        lines.append(f"| `{pillar}` | {_cell(spec.get('label', ''))} | {_number(spec['weight'])} |{status} {members} |")
     context = ", ".join(f"`{i.indicator_id}`" for i in catalogue.in_pillar("context"))
     if context:
-        lines.append(f"| `context` | published, not aggregated | – | {context} |")
+        status = " – |" if show_required else ""
+        lines.append(f"| `context` | published, not aggregated | – |{status} {context} |")
     return "\n".join(lines) + "\n"
 
 
@@ -101,45 +125,85 @@ def render_generated(catalogue: Catalogue) -> str:
     )
 
 
+def render_methodology_block(catalogue: Catalogue) -> str:
+    """Between the methodology markers: version line, pillar table (with required/optional) and indicator table.
+
+    Built from the same functions and catalogue as docs/indicators.md; no headings, because
+    the block sits inside a section of the hand-written methodology.
+    """
+    return (
+        f"Method version `{catalogue.method_version}`, aggregation `{catalogue.aggregation}`, "
+        f"generated from `indicators/{CATALOGUE_YAML.name}` by `python -m indicators.docs`.\n\n"
+        "**Pillars**\n\n" + render_pillar_table(catalogue, show_required=True) + "\n"
+        "**Indicators** (grouped by pillar; context indicators last)\n\n" + render_indicator_table(catalogue)
+    )
+
+
+def replace_block(existing: str | None, generated: str, begin: str, end: str, intro: str) -> str:
+    """``existing`` with the text between ``begin`` and the first ``end`` after it replaced by ``generated``.
+
+    Text outside the markers is kept verbatim. ``existing`` None gives ``intro`` plus the
+    block; a document without the markers gets the block appended.
+    """
+    block = f"{begin}\n{generated}{end}"
+    if existing is None:
+        return intro + block + "\n"
+    start = existing.find(begin)
+    stop = existing.find(end, start + len(begin)) if start != -1 else -1
+    if start == -1 or stop == -1:
+        return existing.rstrip("\n") + "\n\n" + block + "\n"
+    return existing[:start] + block + existing[stop + len(end):]
+
+
 def update_document(existing: str | None, catalogue: Catalogue) -> str:
-    """The document with the text between the markers regenerated; text outside them is kept verbatim.
+    """docs/indicators.md with the text between the markers regenerated; text outside them is kept verbatim.
 
     ``existing`` None gives a new document (introduction plus generated block); a
     document without markers gets the block appended.
     """
-    generated = f"{BEGIN}\n{render_generated(catalogue)}{END}"
-    if existing is None:
-        return INTRO + generated + "\n"
-    start, end = existing.find(BEGIN), existing.find(END)
-    if start == -1 or end == -1 or end < start:
-        return existing.rstrip("\n") + "\n\n" + generated + "\n"
-    return existing[:start] + generated + existing[end + len(END):]
+    return replace_block(existing, render_generated(catalogue), BEGIN, END, INTRO)
+
+
+def update_methodology(existing: str | None, catalogue: Catalogue) -> str:
+    """docs/methodology.md with the indicator-table block regenerated; the hand-written text is kept verbatim."""
+    return replace_block(existing, render_methodology_block(catalogue), METHODOLOGY_BEGIN, METHODOLOGY_END,
+                         METHODOLOGY_INTRO)
+
+
+def _sync(path: Path, wanted_of, catalogue: Catalogue, check: bool) -> bool:
+    """Write (or with ``check`` only compare) one document; True if it is (now) current."""
+    existing = path.read_text(encoding="utf-8") if path.exists() else None
+    wanted = wanted_of(existing, catalogue)
+    if check:
+        if existing != wanted:
+            print(f"{path} is out of date: run python -m indicators.docs", file=sys.stderr)
+            return False
+        print(f"{path} is up to date")
+        return True
+    if existing != wanted:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(wanted, encoding="utf-8")
+        print(f"wrote {path}")
+    else:
+        print(f"{path} already up to date")
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: write docs/indicators.md, or with --check report whether it is current (exit 1 if not)."""
+    """Command line: write docs/indicators.md and docs/methodology.md, or with --check report
+    whether both are current (exit 1 if either is not)."""
     parser = argparse.ArgumentParser(prog="python -m indicators.docs", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is out of date; write nothing")
-    parser.add_argument("--path", type=Path, default=DOCS_PATH, help=f"Markdown file (default {DOCS_PATH})")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a file is out of date; write nothing")
+    parser.add_argument("--path", type=Path, default=DOCS_PATH, help=f"indicator table (default {DOCS_PATH})")
+    parser.add_argument("--methodology-path", type=Path, default=METHODOLOGY_PATH,
+                        help=f"methodology document (default {METHODOLOGY_PATH})")
     parser.add_argument("--catalogue", type=Path, default=CATALOGUE_YAML, help="catalogue YAML to render")
     args = parser.parse_args(argv)
 
     catalogue = load_catalogue(args.catalogue)
-    existing = args.path.read_text(encoding="utf-8") if args.path.exists() else None
-    wanted = update_document(existing, catalogue)
-    if args.check:
-        if existing != wanted:
-            print(f"{args.path} is out of date: run python -m indicators.docs", file=sys.stderr)
-            return 1
-        print(f"{args.path} is up to date")
-        return 0
-    if existing != wanted:
-        args.path.parent.mkdir(parents=True, exist_ok=True)
-        args.path.write_text(wanted, encoding="utf-8")
-        print(f"wrote {args.path}")
-    else:
-        print(f"{args.path} already up to date")
-    return 0
+    current = [_sync(args.path, update_document, catalogue, args.check),
+               _sync(args.methodology_path, update_methodology, catalogue, args.check)]
+    return 0 if all(current) else 1
 
 
 if __name__ == "__main__":

@@ -178,20 +178,26 @@ def restate(observations: pd.DataFrame, walk: pd.DataFrame, measures: dict[str, 
                           how="left")
     mapped["current_ags"] = mapped["current_ags"].fillna(mapped["ags"])
     keys = ["current_ags", "reference_date", "measure", "vintage", "source_id"]
-    grouped = mapped.groupby(keys, dropna=False).agg(
-        value=("value", lambda v: v.sum(min_count=len(v))),  # a missing part makes the whole missing
-        unit=("unit", "first"),
-        parts=("ags", lambda a: sorted(a)),
-    ).reset_index()
+    mapped["missing"] = mapped["value"].isna()
+    groups = mapped.groupby(keys, dropna=False, sort=False)
+    grouped = groups.agg(value=("value", "sum"), missing=("missing", "any"), unit=("unit", "first"),
+                         parts=("ags", "size")).reset_index()
+    grouped.loc[grouped["missing"], "value"] = float("nan")  # a missing part makes the whole missing
+    # notes only where the territory changed (few groups): list the parts
+    changed = mapped[mapped["ags"] != mapped["current_ags"]][keys].drop_duplicates()
+    parts = mapped.merge(changed, on=keys).groupby(keys, dropna=False)["ags"].agg(lambda a: sorted(a))
+    grouped = grouped.merge(parts.rename("part_list").reset_index(), on=keys, how="left")
     grouped["note"] = [
-        "" if parts == [current] else
-        f"restated to current territory: includes {', '.join(p for p in parts if p != current)}" if current in parts
-        else f"restated to current territory: sum of {' + '.join(parts)}"
-        for current, parts in zip(grouped["current_ags"], grouped["parts"])
+        "" if not isinstance(part_list, list) else
+        f"restated to current territory: includes {', '.join(p for p in part_list if p != current)}"
+        if current in part_list else f"restated to current territory: formerly {part_list[0]}" if len(part_list) == 1
+        else f"restated to current territory: sum of {' + '.join(part_list)}"
+        for current, part_list in zip(grouped["current_ags"], grouped["part_list"])
     ]
+    grouped = grouped.drop(columns=["missing", "parts", "part_list"])
     grouped["measure"] = grouped["measure"].map(measures)
     grouped = grouped.rename(columns={"current_ags": "ags"}).assign(level="gemeinde")
-    return grouped.drop(columns="parts")
+    return grouped
 
 
 def register_vintage_at(observations: pd.DataFrame, register: pd.DataFrame) -> pd.Series:

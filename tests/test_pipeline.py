@@ -178,3 +178,30 @@ def test_local_instance_queues_one_warehouse_run_at_a_time(tmp_path):
     instance = DagsterInstance.from_config(str(tmp_path))
     assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
     assert "sqlite" in type(instance.run_storage).__name__.lower()
+
+
+def test_every_pilot_town_and_period_has_band_contributions_and_peers(warehouse):
+    """Issue 4 acceptance on the snapshot: score, pillars, rank band, imputation flags, change, peers."""
+    scored = warehouse.execute("""
+        SELECT ags, period, score, rank, rank_median, rank_p05, rank_p95, imputed_share
+        FROM readiness_index WHERE ags IN (SELECT ags FROM municipalities WHERE is_pilot) AND score IS NOT NULL
+    """).df()
+    assert set(scored["ags"]) == set(load_catalogue().pilot_towns)
+    assert scored[["rank_median", "rank_p05", "rank_p95", "imputed_share"]].notna().all().all()
+    assert ((scored["rank_p05"] <= scored["rank_median"]) & (scored["rank_median"] <= scored["rank_p95"])).all()
+    changes = warehouse.execute("""
+        SELECT ags, period_from, period_to, sum(contribution) AS total, any_value(score_to - score_from) AS change
+        FROM score_contributions WHERE ags IN (SELECT ags FROM municipalities WHERE is_pilot)
+        GROUP BY ALL
+    """).df()
+    assert set(changes["ags"]) == set(load_catalogue().pilot_towns)
+    assert (changes["total"] - changes["change"]).abs().max() < 1e-9
+    peers = warehouse.execute("""
+        SELECT ags, count(*) AS n, bool_or(peer_ags = ags) AS self FROM peer_towns
+        WHERE ags IN (SELECT ags FROM municipalities WHERE is_pilot) GROUP BY ags
+    """).df()
+    assert len(peers) == 5 and (peers["n"] == 5).all() and not peers["self"].any()
+    kinds = {k for (k,) in warehouse.execute("SELECT DISTINCT kind FROM index_coherence").fetchall()}
+    assert {"indicator_pillar", "pillar_score"} <= kinds
+    choices = {c for (c,) in warehouse.execute("SELECT DISTINCT choice FROM index_sensitivity").fetchall()}
+    assert {"normalisation", "imputation", "aggregation"} <= choices
