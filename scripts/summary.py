@@ -15,6 +15,7 @@ with duckdb.connect(str(path), read_only=True) as con:
     print("\nPilot towns, latest period with a score:")
     print(con.execute("""
         SELECT name, period, round(score, 1) AS score, rank, compared_towns AS of,
+               concat(round(rank_p05)::INT, '–', round(rank_p95)::INT) AS "rank 5–95 %",
                round(digital_infrastructure, 1) AS digital, round(commuting_potential, 1) AS commuting,
                round(demographic_dynamics, 1) AS demographic, missing_pillars
         FROM town_index_history WHERE ags IN (SELECT ags FROM municipalities WHERE is_pilot)

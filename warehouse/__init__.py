@@ -58,6 +58,7 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     con.register("incoming", frame)
     try:
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM incoming LIMIT 0")
+        _add_new_columns(con, table)
         where = " AND ".join(f"{column} = ?" for column in key) or "TRUE"
         con.execute("BEGIN TRANSACTION")
         con.execute(f"DELETE FROM {table} WHERE {where}", list(key.values()))
@@ -66,6 +67,14 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     finally:
         con.unregister("incoming")
     return len(frame)
+
+
+def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """A newer pipeline version may write more columns than an older working database has: add them."""
+    existing = {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+    for name, column_type, *_ in con.execute("DESCRIBE incoming").fetchall():
+        if name not in existing:
+            con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {column_type}')
 
 
 def publish(work_db: Path, published: Path, validate) -> dict[str, int]:
