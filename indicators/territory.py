@@ -18,12 +18,17 @@ register data and remains flagged.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
 RECODE_TOLERANCE = 0.01
-MERGER_TOLERANCE = 0.02
+MERGER_TOLERANCE = 0.005  # real merger areas add up to within ~0.3 %; wider lets coincidences match
 MAX_PREDECESSORS = 3
+# designation words that say nothing about identity ("Stadt", "Markt", "Gemeinde", "Flecken")
+NAME_NOISE = {"stadt", "markt", "gemeinde", "flecken", "hansestadt", "bad", "sankt", "der", "den", "die", "und",
+              "bei", "vor", "ost", "west", "nord", "süd"}
 
 
 def transitions(register: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
@@ -97,13 +102,36 @@ def _new_keys(old: pd.DataFrame, new: pd.DataFrame, gone: set, recodes: dict[str
         kreise = feeders.get(successor[:5], set()) | {successor[:5]}
         candidates = sorted(a for k in kreise for a in by_kreis.get(k, []))
         target = new.at[successor, "area_km2"]
-        match = _subset_with_area(candidates, area, target)
+        match = _named_subset(candidates, area, target, old["base_name"], new.at[successor, "base_name"])
         if match:
-            evidence = f"new key, area {target} km² = predecessors {sum(area[a] for a in match):.2f}"
+            evidence = (f"new key, area {target} km² = predecessors {sum(area[a] for a in match):.2f}, "
+                        f"name shared with {', '.join(old.at[a, 'name'] for a in match)}")
             found += [(a, successor, evidence) for a in match]
             for a in match:
                 by_kreis[a[:5]].remove(a)
     return found
+
+
+def _named_subset(candidates: list[str], area: dict, target: float, old_names: pd.Series,
+                  new_name: str) -> tuple[str, ...] | None:
+    """Like _subset_with_area, but one predecessor must share a name part with the new Gemeinde.
+
+    Areas alone pair wrong Gemeinden when many vanish at once (a Kreis reform); a new key nearly
+    always carries the name of at least one predecessor (Aue + Bad Schlema -> Aue-Bad Schlema).
+    Without such a name the change stays unexplained and is flagged, not guessed.
+    """
+    words = set(re.findall(r"[a-zäöüß]{3,}", new_name)) - NAME_NOISE
+    named = [a for a in candidates if words & (set(re.findall(r"[a-zäöüß]{3,}", old_names[a])) - NAME_NOISE)]
+    for anchor in named:
+        rest = target - area[anchor]
+        if abs(rest) <= MERGER_TOLERANCE * target:
+            return (anchor,)
+        others = [a for a in candidates if a != anchor]
+        match = _subset_with_area(others, area, rest, max_size=MAX_PREDECESSORS - 1,
+                                  tolerance=MERGER_TOLERANCE * target)
+        if match:
+            return (anchor, *match)
+    return None
 
 
 def _by_kreis(keys, area: dict) -> dict[str, list[str]]:
@@ -114,7 +142,8 @@ def _by_kreis(keys, area: dict) -> dict[str, list[str]]:
     return grouped
 
 
-def _subset_with_area(candidates: list[str], area: dict, target: float) -> tuple[str, ...] | None:
+def _subset_with_area(candidates: list[str], area: dict, target: float, max_size: int = MAX_PREDECESSORS,
+                      tolerance: float | None = None) -> tuple[str, ...] | None:
     """The first 1-, 2- or 3-element set of candidates whose areas sum to ``target`` (within tolerance).
 
     Only candidates smaller than the target can be part of a sum; pairs and triples are
@@ -122,17 +151,19 @@ def _subset_with_area(candidates: list[str], area: dict, target: float) -> tuple
     """
     if pd.isna(target) or target <= 0:
         return None
-    tolerance = MERGER_TOLERANCE * target
+    tolerance = MERGER_TOLERANCE * target if tolerance is None else tolerance
     usable = [a for a in candidates if area[a] <= target + tolerance]
     sizes = np.array([area[a] for a in usable])
     hit = np.flatnonzero(np.abs(sizes - target) <= tolerance)
     if hit.size:
         return (usable[hit[0]],)
+    if max_size < 2:
+        return None
     pairs = np.triu(np.abs(sizes[:, None] + sizes[None, :] - target) <= tolerance, k=1)
     if pairs.any():
         i, j = np.argwhere(pairs)[0]
         return usable[i], usable[j]
-    for i in range(len(usable) - 2):
+    for i in range(len(usable) - 2 if max_size >= 3 else 0):
         rest = sizes[i + 1:]
         triples = np.triu(np.abs(sizes[i] + rest[:, None] + rest[None, :] - target) <= tolerance, k=1)
         if triples.any():
