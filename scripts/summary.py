@@ -28,4 +28,8 @@ with duckdb.connect(str(path), read_only=True) as con:
     for (note,) in notes:
         print(f"Note: {note}")
     modes = con.execute("SELECT string_agg(DISTINCT mode, ', ') FROM source_releases").fetchone()[0]
-    print(f"Source mode of this build: {modes}")
+    towns, kreise = con.execute("""SELECT count(*) FILTER (in_reference_group), count(DISTINCT kreis_ags)
+                                   FROM municipalities""").fetchone()
+    print(f"Source mode of this build: {modes}. Ranks compare the {towns} small towns of the reference group "
+          f"found in this build's {kreise} Kreise" + (" (the offline snapshot: five pilot Kreise, not all of "
+                                                      "Germany)." if modes == "snapshot" else "."))

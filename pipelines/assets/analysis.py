@@ -95,12 +95,20 @@ def score_contributions(context: AssetExecutionContext, settings: ReadinessSetti
 @asset(group_name="index", deps=[AssetKey("readiness_index")], tags={"stage": "index"},
        owners=["team:data-engineering"],
        description="For each reference-group town its five structurally most similar towns (size, density, Kreis "
-                   "density, east/west; not the index), with their scores and the gap per pillar: who to learn from.")
+                   "density as region type, east/west, job centrality = commuter balance; not the index), with "
+                   "their scores and the gap per pillar: who to learn from.")
 def peer_towns(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         _, index, _ = _inputs(con)
         municipalities = con.execute("SELECT * FROM municipalities").df()
-        table = peers.peer_towns(municipalities, None, index, CATALOGUE, k=5)
+        # Job centrality: commuter balance per 100 employees (INKAR x353, latest year), a classic
+        # measure of a place's role as an employment centre; not an index indicator.
+        centrality = con.execute("""
+            SELECT ags, value AS job_centrality FROM observations
+            WHERE measure = 'commuter_balance_per_100' AND level = 'gemeinde' AND value IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY ags ORDER BY reference_date DESC, vintage DESC) = 1
+        """).df()
+        table = peers.peer_towns(municipalities, centrality, index, CATALOGUE, k=5)
         replace_rows(con, "peer_towns", table)
     names = municipalities.set_index("ags")["name"]
     pilots = table[table["ags"].isin(PILOTS)].assign(town=lambda f: f["ags"].map(names),
