@@ -101,7 +101,9 @@ def report(published: Path, draws: int, seed: int) -> float:
     values, group, periods, index, names = load_inputs(published)
     rss_before = peak_rss_mib()
     start = time.perf_counter()
-    bands, sensitivity = monte_carlo(values, catalogue, group, periods, draws=draws, seed=seed)
+    # the same choices as the pipeline's index_uncertainty asset (catalogue: uncertainty.imputation)
+    bands, sensitivity = monte_carlo(values, catalogue, group, periods, draws=draws, seed=seed,
+                                     choices={"imputation": catalogue.uncertainty["imputation"]})
     seconds = time.perf_counter() - start
 
     print("Index uncertainty benchmark: indicators.uncertainty.monte_carlo")
