@@ -5,10 +5,15 @@ such a change measures the merger, not the town. The Gemeindeverzeichnis registe
 successive vintages hold enough to reconstruct most changes:
 
 - **recode**: a key disappears and a new key with the same name and (within 1 %) the same
-  area appears in the next vintage (e.g. Dippoldiswalde 14290080 -> 14628060 in 2008);
-- **merger**: keys disappear and a Gemeinde that exists in both vintages grows by their
-  area (within ``tolerance``, one to three predecessors from the same Kreis), e.g.
-  Schmiedeberg (40.75 km²) into Dippoldiswalde (63.37 -> 103.99 km²) in 2014.
+  area appears in the next vintage (most keys of the 2008 Saxon Kreis reform);
+- **merger into a survivor**: keys disappear and a Gemeinde that exists in both vintages grows
+  by their area (within 0.5 %, one to three predecessors from the same Kreis), e.g.
+  Schmiedeberg (40.75 km²) into Dippoldiswalde (63.37 -> 103.99 km²) in 2014;
+- **merger into a new key**: a new key's area is the sum of one to three vanished Gemeinden, one
+  of which shares a name word with it (Dippoldiswalde + Malter -> 14628060 in 2008).
+
+The first fitting set wins, not the best; mergers of more than three Gemeinden are not found.
+docs/methodology.md (section 2.4) reports how often a location check disagrees.
 
 A change that cannot be explained this way stays visible: its area differs, and the
 indicator SQL flags it as a territorial change (left out of the index). Only complete
