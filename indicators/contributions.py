@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from indicators.catalogue import Catalogue
-from indicators.index import TERRITORIAL_CHANGE, normalise
+from indicators.index import index_rows, normalise
 
 COMPOSITION = "composition"
 OUTPUT_COLUMNS = ["ags", "period_from", "period_to", "indicator_id", "pillar", "value_from", "value_to",
@@ -67,9 +67,7 @@ def usable_values(values: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     value whose quality note says 'territorial change' (it measures the merger, not the town).
     """
     indicators = {i.indicator_id: i for i in catalogue.indicators.values() if i.pillar in catalogue.pillars}
-    notes = values["quality_note"].fillna("") if "quality_note" in values else pd.Series("", index=values.index)
-    used = values[values["indicator_id"].isin(indicators) & ~notes.str.contains(TERRITORIAL_CHANGE)]
-    used = used[["ags", "period", "indicator_id", "value"]].copy()
+    used = values.loc[index_rows(values, catalogue), ["ags", "period", "indicator_id", "value"]].copy()
     used["normalised"] = np.nan
     for indicator_id, rows in used.groupby("indicator_id").groups.items():
         spec = indicators[indicator_id]

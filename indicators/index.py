@@ -42,6 +42,17 @@ def aggregate(scores: pd.DataFrame, weights: dict[str, float], method: str = "ar
 TERRITORIAL_CHANGE = "territorial change"
 
 
+def index_rows(values: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
+    """Which indicator_values rows the index may use: indicators of a declared pillar (no context)
+    and no value computed across a territorial change (it measures the merger, not the town).
+
+    One rule for the published index, the uncertainty analysis and the change contributions.
+    """
+    indicators = [i.indicator_id for i in catalogue.indicators.values() if i.pillar in catalogue.pillars]
+    notes = values["quality_note"].fillna("") if "quality_note" in values else pd.Series("", index=values.index)
+    return values["indicator_id"].isin(indicators) & ~notes.str.contains(TERRITORIAL_CHANGE, regex=False)
+
+
 def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group: set[str],
                     periods: list[int]) -> pd.DataFrame:
     """Pillar scores, overall score and rank per (ags, period) for the given index periods.
@@ -53,9 +64,7 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
     and the pillar is named in ``missing_pillars``. Ranks compare towns of ``reference_group``.
     """
     indicators = {i.indicator_id: i for i in catalogue.indicators.values() if i.pillar in catalogue.pillars}
-    notes = values["quality_note"].fillna("") if "quality_note" in values else pd.Series("", index=values.index)
-    usable = values["indicator_id"].isin(indicators) & values["period"].isin(periods)
-    used = values[usable & ~notes.str.contains(TERRITORIAL_CHANGE)].copy()
+    used = values[index_rows(values, catalogue) & values["period"].isin(periods)].copy()
     used["normalised"] = [
         float(normalise(v, *indicators[i].goalposts, indicators[i].direction))
         for v, i in zip(used["value"], used["indicator_id"])

@@ -102,7 +102,7 @@ import numpy as np
 import pandas as pd
 
 from indicators.catalogue import Catalogue
-from indicators.index import TERRITORIAL_CHANGE
+from indicators.index import index_rows
 
 DEFAULT_SEED = 20261124
 DEFAULT_CONCENTRATION = 10.0
@@ -345,11 +345,9 @@ def prepare_inputs(values: pd.DataFrame, catalogue: Catalogue, reference_group: 
     change note are dropped first, exactly like :func:`indicators.index.readiness_index`.
     """
     indicators = index_indicators(catalogue)
-    notes = values["quality_note"].fillna("") if "quality_note" in values else pd.Series("", index=values.index)
     imputed = (values["imputed"].fillna(False).astype(bool) if "imputed" in values
                else pd.Series(False, index=values.index))
-    keep_all = (values["indicator_id"].isin(indicators) & values["ags"].isin(reference_group)
-                & ~notes.str.contains(TERRITORIAL_CHANGE, regex=False))
+    keep_all = index_rows(values, catalogue) & values["ags"].isin(reference_group)
     keep = keep_all & values["period"].isin(list(periods))
     used = values.loc[keep, ["ags", "indicator_id", "period", "value"]].assign(imputed=imputed[keep].to_numpy())
     used["value"] = used["value"].astype(float)

@@ -6,9 +6,6 @@ import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
 
-# Kreis-to-Kreis commuter flows (BA Kreispendler workbook, Pendleratlas).
-FLOW_COLUMNS = ["home_kreis", "work_kreis", "reference_date", "commuters", "note"]
-
 # share measure -> (numerator, denominator, unit); INKAR x351/x352 use the same definitions.
 SHARES = {
     "out_commuter_share": ("out_commuters", "employees_residence", "% of employees at residence"),

@@ -11,7 +11,8 @@ from pipelines.assets.raw import landed_releases
 from indicators import territory
 from indicators.catalogue import load_catalogue
 from sources import OBSERVATION_COLUMNS, inkar, osm_coworking
-from sources.derived import FLOW_COLUMNS, commuter_shares
+from sources.ba_commuting import FLOW_COLUMNS
+from sources.derived import commuter_shares
 from sources.registry import load_sources
 from warehouse import replace_rows
 
