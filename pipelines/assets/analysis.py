@@ -10,6 +10,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from indicators import coherence, contributions, peers, uncertainty
 from indicators.catalogue import load_catalogue
+from pipelines.assets.indicators import pilot_latest, pilot_metadata
 from pipelines.resources import ReadinessSettings
 from warehouse import replace_rows
 
@@ -46,12 +47,29 @@ def index_uncertainty(context: AssetExecutionContext, settings: ReadinessSetting
         con.unregister("bands")
         replace_rows(con, "index_sensitivity", sensitivity.assign(method_version=CATALOGUE.method_version),
                      method_version=CATALOGUE.method_version)
+        latest = pilot_latest(con)
     pilot_bands = bands[bands["ags"].isin(PILOTS)].round(1)
     return MaterializeResult(metadata={
         "draws": config["draws"], "seed": config["seed"], "towns_with_bands": int(bands["ags"].nunique()),
+        "pilot_rank_bands": MetadataValue.md(rank_band_markdown(latest)),
+        **pilot_metadata(latest, bands=True),
         "sensitivity": MetadataValue.md(sensitivity.round(3).to_markdown(index=False)),
-        "pilot_bands": MetadataValue.md(pilot_bands.to_markdown(index=False)),
+        "pilot_bands_by_period": MetadataValue.md(pilot_bands.to_markdown(index=False)),
     })
+
+
+def rank_band_markdown(latest: pd.DataFrame) -> str:
+    """The pilot towns' score and rank with the Monte Carlo 5-95 % bands, as a markdown table."""
+    def band(low, high, digits):
+        return "–" if pd.isna(low) or pd.isna(high) else f"{low:.{digits}f}–{high:.{digits}f}"
+
+    table = pd.DataFrame({
+        "town": latest["town"], "period": latest["period"], "score": latest["score"].round(1),
+        "score 5–95 %": [band(a, b, 1) for a, b in zip(latest["score_p05"], latest["score_p95"])],
+        "rank": latest["rank"].astype("Int64"), "of": latest["compared_towns"],
+        "rank 5–95 %": [band(a, b, 0) for a, b in zip(latest["rank_p05"], latest["rank_p95"])],
+    })
+    return table.to_markdown(index=False)
 
 
 @asset(group_name="index", deps=[AssetKey("readiness_index")], tags={"stage": "index"},
@@ -67,7 +85,7 @@ def index_coherence(context: AssetExecutionContext, settings: ReadinessSettings)
         replace_rows(con, "index_coherence", table, method_version=CATALOGUE.method_version)
     against = coherence.counteracting(table)
     return MaterializeResult(metadata={
-        "rows": len(table), "counteracting_indicators": len(against),
+        "rows": len(table), "dagster/row_count": len(table), "counteracting_indicators": len(against),
         "coherence": MetadataValue.md(coherence.coherence_markdown(table[table["period"] == max(periods)])),
     })
 
@@ -86,7 +104,7 @@ def score_contributions(context: AssetExecutionContext, settings: ReadinessSetti
     pilots = table[table["ags"].isin(PILOTS)]
     latest = pilots[pilots["period_to"] == pilots["period_to"].max()]
     return MaterializeResult(metadata={
-        "rows": len(table),
+        "rows": len(table), "dagster/row_count": len(table),
         "pilot_latest_changes": MetadataValue.md(latest[["ags", "period_from", "period_to", "indicator_id",
                                                          "contribution"]].round(2).to_markdown(index=False)),
     })
@@ -114,7 +132,7 @@ def peer_towns(context: AssetExecutionContext, settings: ReadinessSettings) -> M
     pilots = table[table["ags"].isin(PILOTS)].assign(town=lambda f: f["ags"].map(names),
                                                      peer=lambda f: f["peer_ags"].map(names))
     return MaterializeResult(metadata={
-        "rows": len(table),
+        "rows": len(table), "dagster/row_count": len(table),
         "pilot_peers": MetadataValue.md(pilots[["town", "rank", "peer", "similarity", "gap_score"]].round(3)
                                         .to_markdown(index=False)),
     })

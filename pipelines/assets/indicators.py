@@ -1,8 +1,12 @@
 """Indicators and index: thin wrappers around indicators/ that read and write the working database."""
 
 
+import math
+import re
+
 import pandas as pd
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import (AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, TableColumn, TableRecord,
+                     TableSchema, asset)
 
 from indicators.catalogue import load_catalogue
 from indicators.compute import compute_all, index_periods
@@ -50,7 +54,8 @@ def municipalities(context: AssetExecutionContext, settings: ReadinessSettings) 
         replace_rows(con, "municipalities", table)
     pilots = table[table["is_pilot"]][["ags", "name", "kind", "kreis_name", "population", "population_date"]]
     return MaterializeResult(metadata={
-        "rows": len(table), "reference_group_size": int(table["in_reference_group"].sum()),
+        "rows": len(table), "dagster/row_count": len(table),
+        "reference_group_size": int(table["in_reference_group"].sum()),
         "pilot_towns": MetadataValue.md(pilots.astype(str).to_markdown(index=False)),
     })
 
@@ -73,7 +78,7 @@ def indicator_values(context: AssetExecutionContext, settings: ReadinessSettings
     summary = values.groupby("indicator_id").agg(rows=("value", "size"), first=("period", "min"),
                                                  last=("period", "max"), imputed=("imputed", "sum"))
     return MaterializeResult(metadata={
-        "rows": len(values), "index_periods": MetadataValue.json(periods),
+        "rows": len(values), "dagster/row_count": len(values), "index_periods": MetadataValue.json(periods),
         "by_indicator": MetadataValue.md(summary.reset_index().to_markdown(index=False)),
     })
 
@@ -107,12 +112,68 @@ def readiness_index(context: AssetExecutionContext, settings: ReadinessSettings)
         pilots = con.execute("""
             SELECT m.name, r.period, round(r.score, 1) AS score, r.rank, r.compared_towns
             FROM readiness_index r JOIN municipalities m USING (ags)
-            WHERE m.is_pilot ORDER BY m.name, r.period
-        """).df()
+            WHERE m.is_pilot AND r.method_version = ? ORDER BY m.name, r.period
+        """, [CATALOGUE.method_version]).df()
+        latest = pilot_latest(con)
     return MaterializeResult(metadata={
-        "rows": len(index), "scored": int(index["score"].notna().sum()),
-        "pilot_scores": MetadataValue.md(pilots.astype(str).to_markdown(index=False)),
+        "rows": len(index), "dagster/row_count": len(index), "scored": int(index["score"].notna().sum()),
+        **pilot_metadata(latest, bands=False),
+        "pilot_scores_by_period": MetadataValue.md(pilots.astype(str).to_markdown(index=False)),
     })
+
+
+# The pilot towns in the latest index period with a score: the figures the UI shows per materialization.
+PILOT_LATEST_SQL = """
+    SELECT m.name AS town, r.ags, r.period, r.score, r.rank, r.compared_towns,
+           r.rank_p05, r.rank_p95, r.score_p05, r.score_p95
+    FROM readiness_index r JOIN municipalities m USING (ags)
+    WHERE m.is_pilot AND r.method_version = $version
+      AND r.period = (SELECT max(period) FROM readiness_index WHERE score IS NOT NULL AND method_version = $version)
+    ORDER BY r.score DESC NULLS LAST, m.name
+"""
+PILOT_COLUMNS = {"town": "string", "ags": "string", "period": "int", "score": "float", "rank": "int",
+                 "compared_towns": "int", "rank_p05": "float", "rank_p95": "float",
+                 "score_p05": "float", "score_p95": "float"}
+TRANSLITERATION = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def pilot_latest(con) -> pd.DataFrame:
+    """The pilot towns' rows of the latest scored index period (current method version)."""
+    return con.execute(PILOT_LATEST_SQL, {"version": CATALOGUE.method_version}).df()
+
+
+def pilot_slug(name: str) -> str:
+    """Metadata key part of a town: 'Mölln, Stadt' -> 'moelln', 'Dießen am Ammersee, M' -> 'diessen_am_ammersee'."""
+    base = name.split(",")[0].casefold().translate(TRANSLITERATION)
+    return re.sub(r"[^a-z0-9]+", "_", base).strip("_")
+
+
+def _plain(value):
+    """A table cell: None for missing values, Python numbers otherwise (Dagster rejects numpy types)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def pilot_metadata(latest: pd.DataFrame, bands: bool) -> dict:
+    """UI metadata of the pilot towns: a table, and one number per town and figure (score_moelln, ...).
+
+    Numbers per key let Dagster plot each pilot town's score (and rank band) over materializations.
+    Without ``bands`` (before index_uncertainty ran) the band columns are left out.
+    """
+    columns = {c: t for c, t in PILOT_COLUMNS.items() if bands or not c.startswith(("rank_p", "score_p"))}
+    records = [TableRecord({c: _plain(row[c]) for c in columns}) for _, row in latest.iterrows()]
+    schema = TableSchema(columns=[TableColumn(c, t) for c, t in columns.items()])
+    metadata = {"pilot_latest": MetadataValue.table(records, schema=schema)}
+    if not latest.empty:
+        metadata["latest_period"] = int(latest["period"].iloc[0])
+    figures = ["rank_p05", "rank_p95"] if bands else ["score", "rank"]
+    for _, row in latest.iterrows():
+        for figure in figures:
+            value = _plain(row[figure])
+            if value is not None:
+                metadata[f"{figure}_{pilot_slug(row['town'])}"] = MetadataValue.float(float(value))
+    return metadata
 
 
 indicator_assets = [municipalities, indicator_values, readiness_index]

@@ -1,0 +1,138 @@
+"""`readiness profile <town>`: a town's index, rank band, pillars, latest indicators and peers in the terminal."""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from cli.towns import Town
+from indicators.catalogue import load_catalogue
+
+PILLARS = ["digital_infrastructure", "commuting_potential", "demographic_dynamics", "local_work_infrastructure"]
+
+HISTORY_SQL = f"""
+    SELECT period, score, rank, compared_towns, rank_p05, rank_p95, score_p05, score_p95,
+           {', '.join(PILLARS)}, imputed_share, missing_pillars, notes, method_version
+    FROM town_index_history WHERE ags = ? ORDER BY period
+"""
+
+# Per indicator the row of the latest period, carried-forward or not (the flag says which).
+INDICATORS_SQL = """
+    SELECT c.pillar, c.label, v.indicator_id, v.period, v.value, v.unit, v.source_id, v.vintage,
+           v.reference_date, v.imputation, v.quality_note
+    FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
+    WHERE v.ags = ?
+    QUALIFY row_number() OVER (PARTITION BY v.indicator_id ORDER BY v.period DESC) = 1
+    ORDER BY c.pillar, v.indicator_id
+"""
+
+PEERS_SQL = """
+    SELECT p.rank, m.name, m.kreis_name, p.peer_ags, p.similarity, p.period, p.peer_score, p.gap_score
+    FROM peer_towns p JOIN municipalities m ON m.ags = p.peer_ags
+    WHERE p.ags = ? ORDER BY p.rank
+"""
+
+
+def fmt(value, digits: int = 1) -> str:
+    """A number for display; missing values (NULL, NaN) as an en dash, never as 0."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def band(low, high) -> str:
+    """A 5–95 % rank band such as '2–18'."""
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return "–"
+    return f"{round(low)}–{round(high)}"
+
+
+def headline_row(history: pd.DataFrame) -> pd.Series | None:
+    """The latest period with a score, else the latest period at all."""
+    if history.empty:
+        return None
+    scored = history[history["score"].notna()]
+    return (scored if not scored.empty else history).iloc[-1]
+
+
+def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console | None = None) -> None:
+    """Print the profile of ``town`` from the published warehouse."""
+    console = console or Console()
+    history = con.execute(HISTORY_SQL, [town.ags]).df()
+    console.print(f"[bold]{town.name}[/bold]  AGS {town.ags}  Kreis {town.kreis_name}")
+    latest = headline_row(history)
+    if latest is None:
+        console.print("No readiness index for this town (not in the reference group or no data).")
+    else:
+        console.print(headline_text(latest))
+        console.print(pillar_table(latest))
+        console.print(history_table(history))
+    console.print(indicator_table(con.execute(INDICATORS_SQL, [town.ags]).df()))
+    console.print(peer_table(con.execute(PEERS_SQL, [town.ags]).df()))
+
+
+def headline_text(row: pd.Series) -> str:
+    """One line: score, rank among the compared towns and the Monte Carlo band."""
+    text = f"Readiness {int(row['period'])}: score [bold]{fmt(row['score'])}[/bold]"
+    if pd.notna(row["rank"]):
+        text += (f", rank {int(row['rank'])} of {int(row['compared_towns'])} "
+                 f"(5–95 % band: rank {band(row['rank_p05'], row['rank_p95'])}, "
+                 f"score {fmt(row['score_p05'])}–{fmt(row['score_p95'])})")
+    if row["missing_pillars"]:
+        text += f"\nMissing pillars: {row['missing_pillars']}"
+    if row["notes"]:
+        text += f"\nNote: {row['notes']}"
+    return text + f"\nMethod version {row['method_version']}"
+
+
+def pillar_table(row: pd.Series) -> Table:
+    """The pillar scores (0–100) of the headline period."""
+    labels = load_catalogue().pillars
+    table = Table(title=f"Pillars {int(row['period'])}")
+    table.add_column("pillar")
+    table.add_column("score", justify="right")
+    for pillar in PILLARS:
+        table.add_row(labels.get(pillar, {}).get("label", pillar), fmt(row[pillar]))
+    return table
+
+
+def history_table(history: pd.DataFrame) -> Table:
+    """Score, rank and band for every index period."""
+    table = Table(title="Index history")
+    for column in ["period", "score", "rank", "of", "rank 5–95 %", "imputed share"]:
+        table.add_column(column, justify="right")
+    for _, r in history.iterrows():
+        table.add_row(str(r["period"]), fmt(r["score"]), fmt(None if pd.isna(r["rank"]) else int(r["rank"])),
+                      str(r["compared_towns"]), band(r["rank_p05"], r["rank_p95"]), fmt(r["imputed_share"], 3))
+    return table
+
+
+def indicator_table(rows: pd.DataFrame) -> Table:
+    """Each indicator's latest value with its source, vintage, reference date and imputation."""
+    table = Table(title="Latest indicator values")
+    for column in ["indicator", "period", "value", "unit", "source", "vintage", "reference date", "note"]:
+        table.add_column(column, justify="right" if column in ("period", "value") else "left")
+    for _, r in rows.iterrows():
+        note = "; ".join(str(n) for n in (r["imputation"], r["quality_note"]) if n and not pd.isna(n))
+        table.add_row(r["label"], str(r["period"]), fmt(r["value"], 2), r["unit"], r["source_id"],
+                      r["vintage"], str(r["reference_date"])[:10], note)
+    return table
+
+
+def peer_table(rows: pd.DataFrame) -> Table:
+    """The structurally most similar towns, their scores and the gap (peer minus this town)."""
+    table = Table(title="Peer towns (structurally similar)")
+    for column in ["#", "town", "Kreis", "AGS", "similarity", "period", "peer score", "gap"]:
+        table.add_column(column, justify="right" if column in ("#", "similarity", "period", "peer score", "gap")
+                         else "left")
+    for _, r in rows.iterrows():
+        table.add_row(str(r["rank"]), r["name"], r["kreis_name"], r["peer_ags"], fmt(r["similarity"], 2),
+                      fmt(None if pd.isna(r["period"]) else int(r["period"])), fmt(r["peer_score"]),
+                      fmt(r["gap_score"]))
+    return table

@@ -1,0 +1,48 @@
+"""`readiness report <town>` / `readiness report --all`: build the HTML town reports (reports/build.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cli.store import CliError, open_warehouse, warehouse_path
+from cli.towns import resolve
+
+
+def _builder():
+    """reports.build, imported lazily: it is developed separately and loads matplotlib."""
+    try:
+        from reports import build
+    except ImportError as error:
+        raise CliError(f"The report builder (reports/build.py) cannot be imported: {error}") from error
+    return build
+
+
+def default_out_dir() -> Path:
+    """Where reports go unless --out is given (reports.build.DEFAULT_REPORTS_DIR)."""
+    return Path(_builder().DEFAULT_REPORTS_DIR)
+
+
+def report_town(query: str, out_dir: Path | None) -> Path:
+    """Build the report of the town named by ``query`` (name or AGS); returns the report's path."""
+    published = warehouse_path()
+    with open_warehouse(published) as con:
+        town = resolve(con, query)
+    build = _builder()
+    return build.build_town_report(published, out_dir or Path(build.DEFAULT_REPORTS_DIR), town.ags)
+
+
+def report_all(out_dir: Path | None, show_progress: bool = True) -> list[Path]:
+    """Build every town's report with a progress bar; returns the paths written."""
+    published = warehouse_path()
+    open_warehouse(published).close()  # a clear message when the warehouse is missing
+    build = _builder()
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, disable=not show_progress) as progress:
+        task = progress.add_task("reports", total=None)
+
+        def step(done: int, total: int, name: str | None = None) -> None:
+            progress.update(task, completed=done, total=total, description=f"reports: {name or ''}")
+
+        return build.build_reports(published, out_dir or Path(build.DEFAULT_REPORTS_DIR), progress=step)

@@ -1,0 +1,144 @@
+"""The `readiness` command line against a warehouse built from the snapshot (READINESS_WAREHOUSE)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterInstance
+
+from cli.main import main
+from cli.profile import fmt
+from cli.towns import AmbiguousTown, normalise, resolve
+from pipelines.definitions import defs
+
+READINESS = Path(sys.executable).with_name("readiness")  # the console script declared in pyproject.toml
+
+
+@pytest.fixture
+def cli_env(monkeypatch, snapshot_warehouse):
+    """The CLI reads the snapshot warehouse; a wide terminal so rich does not wrap numbers."""
+    monkeypatch.setenv("READINESS_WAREHOUSE", str(snapshot_warehouse))
+    monkeypatch.setenv("COLUMNS", "220")
+    return snapshot_warehouse
+
+
+def ags_of(warehouse, name_prefix: str) -> str:
+    (ags,) = warehouse.execute("SELECT ags FROM municipalities WHERE name LIKE ? || '%'", [name_prefix]).fetchone()
+    return ags
+
+
+def test_resolve_by_ags_name_umlaut_and_prefix(warehouse):
+    moelln = ags_of(warehouse, "Mölln,")
+    diessen = ags_of(warehouse, "Dießen am Ammersee")
+    assert resolve(warehouse, moelln).ags == moelln
+    for query in ["Mölln", "mölln", "MOELLN", "Moelln", "Mölln, Stadt", "  moelln "]:
+        assert resolve(warehouse, query).ags == moelln, query
+    for query in ["Dießen", "diessen", "Dießen am Ammersee", "Diessen am"]:
+        assert resolve(warehouse, query).ags == diessen, query
+
+
+def test_exact_name_wins_over_longer_names_it_prefixes(warehouse):
+    names = [n for (n,) in warehouse.execute("SELECT name FROM municipalities").fetchall()]
+    pairs = [(a, b) for a in names for b in names if normalise(a) != normalise(b) and normalise(b).startswith(normalise(a))]
+    assert pairs, "the snapshot has names that prefix others (e.g. Lanz / Lanze)"
+    for short, _ in pairs:
+        assert resolve(warehouse, short).name == short
+
+
+def test_ambiguous_prefix_lists_candidates_with_kreis_and_ags(cli_env, warehouse, capsys):
+    rows = warehouse.execute("SELECT ags, name, kreis_name FROM municipalities WHERE name LIKE 'Wentorf%'").fetchall()
+    assert len(rows) >= 2  # Wentorf bei Hamburg and Wentorf (Amt Sandesneben)
+    with pytest.raises(AmbiguousTown) as error:
+        resolve(warehouse, "wentorf")
+    assert sorted(t.ags for t in error.value.candidates) == sorted(r[0] for r in rows)
+    assert main(["profile", "Wentorf"]) == 2
+    message = capsys.readouterr().err
+    for ags, name, kreis in rows:
+        assert ags in message and name in message and kreis in message
+
+
+def test_unknown_town_and_missing_warehouse(cli_env, monkeypatch, tmp_path, capsys):
+    assert main(["profile", "Atlantis"]) == 2
+    assert "No town named 'Atlantis'" in capsys.readouterr().err
+    assert main(["profile", "99999999"]) == 2
+    assert "AGS 99999999" in capsys.readouterr().err
+    monkeypatch.setenv("READINESS_WAREHOUSE", str(tmp_path / "missing.duckdb"))
+    assert main(["profile", "Mölln"]) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "missing.duckdb") in err and "readiness demo" in err
+
+
+def test_profile_prints_the_warehouse_values(cli_env, warehouse, capsys):
+    ags = ags_of(warehouse, "Mölln,")
+    assert main(["profile", "moelln"]) == 0
+    out = capsys.readouterr().out
+    row = warehouse.execute("""
+        SELECT period, score, rank, compared_towns, rank_p05, rank_p95, score_p05, score_p95,
+               digital_infrastructure, commuting_potential, demographic_dynamics
+        FROM town_index_history WHERE ags = ? AND score IS NOT NULL ORDER BY period DESC LIMIT 1""", [ags]).fetchone()
+    period, score, rank, compared, p05, p95, s05, s95, *pillars = row
+    assert (f"Readiness {period}: score {score:.1f}, rank {rank} of {compared} "
+            f"(5–95 % band: rank {round(p05)}–{round(p95)}, score {s05:.1f}–{s95:.1f})") in out
+    for value in pillars:
+        assert f"│ {value:5.1f} │" in out
+    indicators = warehouse.execute("""
+        SELECT value, source_id, vintage FROM indicator_values WHERE ags = ?
+        QUALIFY row_number() OVER (PARTITION BY indicator_id ORDER BY period DESC) = 1""", [ags]).fetchall()
+    assert indicators
+    for value, source, vintage in indicators:
+        assert fmt(value, 2) in out and vintage in out and source[:15] in out
+    peers = warehouse.execute("""SELECT m.name, p.peer_ags, p.gap_score FROM peer_towns p
+                                 JOIN municipalities m ON m.ags = p.peer_ags WHERE p.ags = ?""", [ags]).fetchall()
+    assert len(peers) == 5
+    for name, peer_ags, gap in peers:
+        assert name in out and peer_ags in out and fmt(gap) in out
+
+
+def test_console_script_profile_by_ags(cli_env, warehouse):
+    ags = ags_of(warehouse, "Wittenberge")
+    done = subprocess.run([str(READINESS), "profile", ags], capture_output=True, text=True,
+                          env={**os.environ}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Wittenberge, Stadt" in done.stdout and ags in done.stdout
+
+
+def test_report_needs_a_town_or_all(cli_env, capsys):
+    assert main(["report"]) == 2
+    assert "--all" in capsys.readouterr().err
+    assert main(["report", "Wentorf"]) == 2  # ambiguity is reported before any report is built
+    assert "matches" in capsys.readouterr().err
+
+
+def test_report_of_a_town_by_name(cli_env, warehouse, tmp_path, capsys):
+    pytest.importorskip("reports.build", reason="reports/build.py not there yet")
+    ags = ags_of(warehouse, "Oestrich-Winkel")
+    assert main(["report", "oestrich", "--out", str(tmp_path)]) == 0
+    path = Path(capsys.readouterr().out.strip())
+    assert path.is_file() and path.parent == tmp_path
+    assert ags in path.name or "Oestrich-Winkel" in path.read_text(encoding="utf-8")
+
+
+def test_demo_runs_the_job_on_a_persistent_instance(tmp_path):
+    """`readiness demo` as a user runs it: the run lands in DAGSTER_HOME and the summary is printed."""
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home"), "COLUMNS": "200",
+           "READINESS_WAREHOUSE": str(tmp_path / "readiness.duckdb"), "READINESS_RAW_DIR": str(tmp_path / "raw")}
+    env.pop("READINESS_SOURCE_MODE", None)
+    done = subprocess.run([str(READINESS), "demo"], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    steps = len(defs.resolve_job_def("refresh_warehouse").graph.node_dict)
+    assert f"{steps}/{steps}" in done.stdout  # the progress bar reached every step
+    assert "Pilot towns, latest period with a score" in done.stdout
+    assert (tmp_path / "dagster_home" / "dagster.yaml").resolve() == Path(__file__).parents[1] / "dagster.yaml"
+    with DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+        runs = instance.get_runs()
+        assert [(r.job_name, r.is_success) for r in runs] == [("refresh_warehouse", True)]
+    with duckdb.connect(str(tmp_path / "readiness.duckdb"), read_only=True) as con:
+        name, score = con.execute("""SELECT name, score FROM town_index_history WHERE ags IN
+                                     (SELECT ags FROM municipalities WHERE is_pilot) AND score IS NOT NULL
+                                     ORDER BY period DESC, score DESC LIMIT 1""").fetchone()
+    assert any(name in line and f"{score:.1f}" in line for line in done.stdout.splitlines())
