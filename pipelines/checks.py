@@ -1,10 +1,11 @@
 """Asset checks on the working database: keys, value ranges, pilot towns. Blocking ones stop publishing."""
 
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValue, asset_check
 
 from indicators.catalogue import load_catalogue
 from pipelines.resources import ReadinessSettings
+from warehouse.validation import validate_candidate
 
 PILOTS = list(load_catalogue().pilot_towns)
 OBSERVATION_ASSETS = {"population_area": ["destatis_gemeindeverzeichnis", "regionalstatistik"],
@@ -93,10 +94,35 @@ def scores_in_range(settings: ReadinessSettings) -> AssetCheckResult:
     return AssetCheckResult(passed=bad == 0, metadata={"out_of_range": bad})
 
 
+def make_candidate_check(name: str, description: str):
+    """A blocking check on the candidate warehouse: failing stops the swap, the UI shows the problems."""
+
+    @asset_check(asset=AssetKey("warehouse_candidate"), name=name, blocking=True, description=description)
+    def candidate_check(settings: ReadinessSettings) -> AssetCheckResult:
+        finding = validate_candidate(settings.candidate, settings.published, PILOTS, settings.allow_shrink)[name]
+        return AssetCheckResult(passed=finding.passed, severity=AssetCheckSeverity.ERROR,
+                                metadata={"problems": "; ".join(finding.problems) or "none",
+                                          **{k: MetadataValue.text(str(v)) for k, v in finding.figures.items()}})
+
+    return candidate_check
+
+
+CANDIDATE_CHECKS = {
+    "no_duplicate_keys": "Current rows of every planner table are unique per key (e.g. one indicator value per "
+                         "town, indicator and period).",
+    "towns_complete": "Every town of the reference group has an index row in every period, and every pilot "
+                      "town a score in the latest period.",
+    "values_in_range": "Scores and pillar scores within 0-100, ranks within 1..compared towns, uncertainty "
+                       "bands ordered, percent indicators within 0-101.",
+    "row_counts_not_collapsing": "No table or view lost more than 10 % of its rows against the published "
+                                 "warehouse (READINESS_ALLOW_SHRINK=1 for a deliberate change of scope).",
+}
+
 asset_checks = [
     *[check for name, source in OBSERVATION_ASSETS.items() for check in make_observation_checks(name, source)],
     make_table_pilot_check("municipalities", "municipalities"),
     make_table_pilot_check("indicator_values", "indicator_values"),
     make_table_pilot_check("readiness_index", "readiness_index WHERE score IS NOT NULL"),
     scores_in_range,
+    *[make_candidate_check(name, description) for name, description in CANDIDATE_CHECKS.items()],
 ]

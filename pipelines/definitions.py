@@ -5,7 +5,7 @@ from dagster import AssetSelection, Definitions, ScheduleDefinition, define_asse
 
 from pipelines.assets.analysis import analysis_assets
 from pipelines.assets.indicators import indicator_assets
-from pipelines.assets.publish import published_warehouse
+from pipelines.assets.publish import publish_assets
 from pipelines.assets.raw import raw_assets
 from pipelines.assets.staging import staging_assets
 from pipelines.checks import asset_checks
@@ -32,7 +32,7 @@ monthly_refresh = ScheduleDefinition(
 )
 
 defs = Definitions(
-    assets=[*raw_assets, *staging_assets, *indicator_assets, *analysis_assets, published_warehouse],
+    assets=[*raw_assets, *staging_assets, *indicator_assets, *analysis_assets, *publish_assets],
     asset_checks=asset_checks,
     jobs=[refresh_warehouse],
     schedules=[monthly_refresh],

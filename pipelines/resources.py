@@ -9,7 +9,7 @@ from dagster import ConfigurableResource
 
 from sources.http import HttpSettings
 from sources.registry import SNAPSHOT_DIR
-from warehouse import DEFAULT_PUBLISHED, PROJECT_ROOT, connect_work, work_path_for
+from warehouse import DEFAULT_PUBLISHED, PROJECT_ROOT, candidate_path_for, connect_work, work_path_for
 
 MODES = ("snapshot", "directory", "live")
 
@@ -27,6 +27,9 @@ class ReadinessSettings(ConfigurableResource):
                              with the publisher's host as first path segment (test server, caching proxy)
       READINESS_LIVE_SKIP    live mode: comma-separated optional sources not to fetch (e.g. regionalstatistik
                              without a GENESIS account); their files already in the mirror are used
+      READINESS_EXPORTS_DIR  Parquet/CSV/GeoPackage exports of the planner views (default data/exports)
+      READINESS_ALLOW_SHRINK 1 = publish even when a table lost more than 10 % of its rows (a deliberate
+                             change of scope, e.g. from the full data back to the snapshot)
       READINESS_HTTP_READ_TIMEOUT, READINESS_HTTP_BACKOFF_SECONDS, READINESS_HTTP_MAX_ATTEMPTS
       READINESS_GENESIS_USERNAME / READINESS_GENESIS_PASSWORD or READINESS_GENESIS_TOKEN
                              credentials for the Regionaldatenbank (read only when it is fetched)
@@ -37,6 +40,8 @@ class ReadinessSettings(ConfigurableResource):
     warehouse_path: str = os.environ.get("READINESS_WAREHOUSE", str(DEFAULT_PUBLISHED))
     raw_dir: str = os.environ.get("READINESS_RAW_DIR", str(PROJECT_ROOT / "data" / "raw"))
     live_dir: str = os.environ.get("READINESS_LIVE_DIR", str(PROJECT_ROOT / "data" / "live"))
+    exports_dir: str = os.environ.get("READINESS_EXPORTS_DIR", str(PROJECT_ROOT / "data" / "exports"))
+    allow_shrink: bool = os.environ.get("READINESS_ALLOW_SHRINK", "") == "1"
     live_origin: str = os.environ.get("READINESS_LIVE_ORIGIN", "")
     live_skip: str = os.environ.get("READINESS_LIVE_SKIP", "")
     http_read_timeout: float = float(os.environ.get("READINESS_HTTP_READ_TIMEOUT", "300"))
@@ -70,6 +75,14 @@ class ReadinessSettings(ConfigurableResource):
     @property
     def published(self) -> Path:
         return Path(self.warehouse_path).expanduser().resolve()
+
+    @property
+    def candidate(self) -> Path:
+        return candidate_path_for(self.published)
+
+    @property
+    def exports(self) -> Path:
+        return Path(self.exports_dir).expanduser().resolve()
 
     @property
     def work_db(self) -> Path:

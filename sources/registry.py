@@ -62,6 +62,13 @@ class Release:
     source_id: str
     vintage: str
     files: list[ReleaseFile] = field(default_factory=list)
+    revision: int = 1  # n-th different content landed for this vintage (a publisher's revision)
+    landed_at: str | None = None  # UTC ISO time this content was first landed
+
+    @property
+    def label(self) -> str:
+        """The vintage as stored with the data: a revised release becomes a new vintage, e.g. '2023-rev2'."""
+        return self.vintage if self.revision == 1 else f"{self.vintage}-rev{self.revision}"
 
     def file(self, role: str, suffix: str | None = None) -> ReleaseFile:
         """The single file of a role (optionally with a given suffix, for shapefile parts)."""

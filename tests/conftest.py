@@ -33,6 +33,7 @@ def run_refresh(tmp: Path, source_dir: Path | None = None, raise_on_error: bool 
         source_dir=str(source_dir or ""),
         warehouse_path=str(tmp / "readiness.duckdb"),
         raw_dir=str(tmp / "raw"),
+        exports_dir=str(tmp / "exports"),
     )
     return run_job(settings, raise_on_error)
 

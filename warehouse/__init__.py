@@ -1,28 +1,39 @@
 """The DuckDB warehouse: a working database the pipeline writes, and a published one planners read.
 
 The working database (``<published>.work.duckdb``) holds staging tables and is written
-by one process at a time. ``publish`` builds a new file from it with schema.sql,
-validates it, and renames it over the published file, so planners never see a
-half-built warehouse and a failed run leaves the last good one in place.
+by one process at a time. ``build_candidate`` builds the next warehouse in a separate
+candidate file (schema.sql, views.sql, history carried over from the published file);
+blocking checks validate it (warehouse/validation.py); ``swap_in`` renames it over the
+published file. Planners never see a half-built warehouse, readers are never blocked, and
+a failed or killed run leaves the last good one in place.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import os
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from warehouse.history import HISTORY_TABLES, merge_history
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 STAGING_SQL = Path(__file__).with_name("staging.sql")
+VIEWS_SQL = Path(__file__).with_name("views.sql")
 DEFAULT_PUBLISHED = PROJECT_ROOT / "warehouse" / "readiness.duckdb"
-PUBLISHED_TABLES = ["source_releases", "municipalities", "observations", "indicator_catalogue",
-                    "indicator_values", "readiness_index", "municipality_geometries", "commuter_flows",
-                    "coworking_spaces", "territorial_changes", "index_sensitivity", "index_coherence",
-                    "score_contributions", "peer_towns"]
+# tables published as the working database holds them now (history tables: warehouse/history.py)
+CURRENT_TABLES = ["municipalities", "observations", "indicator_catalogue", "municipality_geometries",
+                  "commuter_flows", "coworking_spaces", "territorial_changes", "index_sensitivity",
+                  "index_coherence", "score_contributions", "peer_towns"]
+# the views of warehouse/views.sql that planners use; exported after each publish
+PLANNER_VIEWS = ["town_profile", "town_index_history", "latest_ranking", "peer_comparison", "indicator_history",
+                 "source_attribution"]
+STORAGE_VERSION = "v1.4.0"
 
 
 def work_path_for(published: Path) -> Path:
@@ -77,25 +88,89 @@ def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
             con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {column_type}')
 
 
-def publish(work_db: Path, published: Path, validate) -> dict[str, int]:
-    """Copy the published tables from the working database into a new file and swap it in.
+def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict) -> dict:
+    """Build the next warehouse in ``candidate``: current tables from the working database, history
+    tables merged with the previous published file, views, and a publish_log row.
 
-    ``validate(con)`` runs on the new file before the swap and raises to stop publishing.
-    Returns the row count per table.
+    ``run`` gives ``run_id``, ``mode`` and ``method_version``. The previous file is only read. Returns
+    what changed: history merge counts, sources with new releases, rows per table and view, and the
+    gain against the previous publish.
     """
-    temporary = published.with_name(published.name + ".tmp")
-    temporary.unlink(missing_ok=True)
-    try:
-        with duckdb.connect(str(temporary)) as con:
-            con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
-            con.execute(f"ATTACH '{work_db}' AS work (READ_ONLY)")
-            for table in PUBLISHED_TABLES:
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM work.{table}")
-            con.execute("DETACH work")
-            validate(con)
-            counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in PUBLISHED_TABLES}
-            con.execute("CHECKPOINT")
-        os.replace(temporary, published)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return counts
+    candidate.unlink(missing_ok=True)
+    published_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    # storage readable by DuckDB >= 1.4 (the oldest duckdb-cli on PyPI), not only by the writing version
+    with duckdb.connect(str(candidate), config={"storage_compatibility_version": STORAGE_VERSION}) as con:
+        con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
+        con.execute(f"ATTACH '{work_db}' AS work (READ_ONLY)")
+        previous = "previous" if published.exists() else None
+        if previous:
+            con.execute(f"ATTACH '{published}' AS previous (READ_ONLY)")
+        for table in CURRENT_TABLES:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM work.{table}")
+        merged = {table: merge_history(con, table, published_at, previous) for table in HISTORY_TABLES}
+        con.execute(VIEWS_SQL.read_text(encoding="utf-8"))
+        _log_publish(con, previous, published_at, run)  # before counting: views show the method it names
+        counts = row_counts(con)
+        before = row_counts(con, "previous") if previous else {}
+        changes = {"published_at": published_at.isoformat(), "sources_changed": changed_sources(con, published_at),
+                   "history": merged, "rows": counts,
+                   "rows_gained": {name: n - before.get(name, 0) for name, n in counts.items()}}
+        con.execute("UPDATE publish_log SET changes = ? WHERE published_at = ?", [json.dumps(changes), published_at])
+        for schema in ("work", previous):
+            if schema:
+                con.execute(f"DETACH {schema}")
+        con.execute("CHECKPOINT")
+    return changes
+
+
+def swap_in(candidate: Path, published: Path) -> None:
+    """Replace the published file by the validated candidate in one atomic rename.
+
+    A reader that opened the old file keeps reading it; the next connection sees the new one.
+    """
+    if not candidate.exists():
+        raise FileNotFoundError(f"no candidate warehouse at {candidate}: build it (warehouse_candidate) first")
+    os.replace(candidate, published)
+
+
+def candidate_path_for(published: Path) -> Path:
+    """The candidate is built next to the published file (same filesystem, so the swap is a rename)."""
+    return published.with_name(published.stem + ".candidate.duckdb")
+
+
+def changed_sources(con: duckdb.DuckDBPyConnection, published_at: dt.datetime) -> dict[str, list[str]]:
+    """Sources whose set of releases changed in this publish: new (or revised) and withdrawn vintages."""
+    rows = con.execute("""
+        SELECT source_id, list(DISTINCT vintage || CASE WHEN revision > 1 THEN '-rev' || revision ELSE '' END
+                               ORDER BY 1) FILTER (valid_from = $now) AS new,
+               list(DISTINCT vintage ORDER BY 1) FILTER (valid_to = $now) AS withdrawn
+        FROM source_releases_history GROUP BY source_id
+        HAVING count(*) FILTER (valid_from = $now OR valid_to = $now) > 0 ORDER BY source_id
+    """, {"now": published_at}).fetchall()
+    return {source: {"new": new or [], "withdrawn": withdrawn or []} for source, new, withdrawn in rows}
+
+
+def row_counts(con: duckdb.DuckDBPyConnection, schema: str | None = None) -> dict[str, int]:
+    """Rows per published table and planner view (of an attached schema, e.g. the previous file)."""
+    database = f"'{schema}'" if schema else "current_database()"
+    names = [row[0] for row in con.execute(f"""
+        SELECT table_name FROM duckdb_tables() WHERE database_name = {database} AND NOT temporary
+        UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = {database} AND NOT internal
+    """).fetchall()]
+    prefix = f"{schema}." if schema else ""
+    return {name: con.execute(f"SELECT count(*) FROM {prefix}{name}").fetchone()[0] for name in sorted(names)}
+
+
+def view_checksums(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """md5 per planner view over its rows in a stable order: equal checksums, equal content."""
+    return {view: con.execute(f"""SELECT md5(coalesce(string_agg(h, ',' ORDER BY h), ''))
+                                  FROM (SELECT md5(CAST(v AS VARCHAR)) AS h FROM {view} v)""").fetchone()[0]
+            for view in PLANNER_VIEWS}
+
+
+def _log_publish(con, previous: str | None, published_at: dt.datetime, run: dict) -> None:
+    if previous and "publish_log" in {r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'previous'").fetchall()}:
+        con.execute("INSERT INTO publish_log BY NAME SELECT * FROM previous.publish_log")
+    con.execute("INSERT INTO publish_log VALUES (?, ?, ?, ?, ?)",
+                [published_at, run.get("run_id"), run["mode"], run["method_version"], "{}"])

@@ -1,14 +1,28 @@
--- Published warehouse (warehouse/readiness.duckdb): the tables planners query.
--- Built by warehouse.publish() into a new file from the working database, validated,
--- then renamed over the published file. Column meanings: docs/data-dictionary.md.
+-- Published warehouse (warehouse/readiness.duckdb): the tables and views planners query.
+-- Built by warehouse.build_candidate() into a candidate file from the working database and the
+-- previous published file (history), validated by blocking checks, then renamed over the
+-- published file. Column meanings: docs/data-dictionary.md; example queries: docs/planner-guide.md.
+--
+-- History: *_history tables keep every version of a row. valid_from is the publish that first
+-- showed it, valid_to the publish that replaced it (NULL: current). The views without the
+-- suffix show the current rows; the *_as_of(timestamp) macros show the warehouse as it was.
 
-CREATE TABLE source_releases (
+CREATE TABLE publish_log (
+    published_at    TIMESTAMP NOT NULL PRIMARY KEY,  -- UTC; valid_from/valid_to of history rows are these
+    run_id          VARCHAR,                         -- Dagster run id
+    mode            VARCHAR NOT NULL,                -- snapshot | directory | live
+    method_version  VARCHAR NOT NULL,                -- index method of this publish (the current one)
+    changes         VARCHAR NOT NULL                 -- JSON: changed sources, rows gained per table
+);
+
+CREATE TABLE source_releases_history (
     source_id     VARCHAR NOT NULL,
-    vintage       VARCHAR NOT NULL,
+    vintage       VARCHAR NOT NULL,   -- the publisher's vintage
+    revision      INTEGER NOT NULL,   -- 1, or n: n-th different content of this vintage (data vintage '<vintage>-rev<n>')
     file          VARCHAR NOT NULL,   -- publisher's file name, relative to the source directory
     sha256        VARCHAR NOT NULL,
     size_bytes    BIGINT  NOT NULL,
-    ingested_at   TIMESTAMP NOT NULL, -- UTC
+    ingested_at   TIMESTAMP NOT NULL, -- UTC, first landing of this content
     publisher     VARCHAR NOT NULL,
     licence       VARCHAR NOT NULL,
     licence_url   VARCHAR,
@@ -16,7 +30,9 @@ CREATE TABLE source_releases (
     generation    VARCHAR,            -- publisher method generation; a change is a method break
     mode          VARCHAR NOT NULL,   -- snapshot | directory | live
     origin        VARCHAR,            -- download URL (live) or source directory
-    PRIMARY KEY (source_id, vintage, file)
+    valid_from    TIMESTAMP NOT NULL,
+    valid_to      TIMESTAMP,
+    PRIMARY KEY (source_id, vintage, revision, file, valid_from)
 );
 
 CREATE TABLE municipalities (
@@ -38,7 +54,7 @@ CREATE TABLE municipalities (
 
 CREATE TABLE observations (
     source_id       VARCHAR NOT NULL,
-    vintage         VARCHAR NOT NULL,
+    vintage         VARCHAR NOT NULL,  -- source release; a publisher revision is a new vintage ('2023-rev2')
     ags             VARCHAR NOT NULL,  -- Gemeinde (8), Kreis (5), Land (2), 'DG' Germany; Gemeindeverband (8)
     level           VARCHAR NOT NULL,
     reference_date  DATE NOT NULL,
@@ -64,22 +80,24 @@ CREATE TABLE indicator_catalogue (
     method_version       VARCHAR NOT NULL
 );
 
-CREATE TABLE indicator_values (
+CREATE TABLE indicator_values_history (
     ags             VARCHAR NOT NULL,
     indicator_id    VARCHAR NOT NULL,
     period          INTEGER NOT NULL,  -- calendar year
     value           DOUBLE NOT NULL,
     unit            VARCHAR NOT NULL,
     source_id       VARCHAR NOT NULL,
-    vintage         VARCHAR NOT NULL,
+    vintage         VARCHAR NOT NULL,  -- source release; a publisher revision is a new vintage ('2023-rev2')
     reference_date  DATE NOT NULL,     -- date of the underlying observation
     imputed         BOOLEAN NOT NULL,
     imputation      VARCHAR,           -- how it was imputed, e.g. 'carried forward from 2019'
     quality_note    VARCHAR,           -- e.g. 'from Gemeindeverband 01058990', 'territorial change'
-    PRIMARY KEY (ags, indicator_id, period)
+    valid_from      TIMESTAMP NOT NULL,
+    valid_to        TIMESTAMP,
+    PRIMARY KEY (ags, indicator_id, period, vintage, valid_from)
 );
 
-CREATE TABLE readiness_index (
+CREATE TABLE readiness_index_history (
     ags                     VARCHAR NOT NULL,
     period                  INTEGER NOT NULL,
     score                   DOUBLE,    -- 0..100, NULL when a pillar is missing
@@ -101,7 +119,9 @@ CREATE TABLE readiness_index (
     missing_pillars         VARCHAR,   -- required pillars without data (then score is NULL)
     notes                   VARCHAR,   -- optional pillars left out and why
     method_version          VARCHAR NOT NULL,
-    PRIMARY KEY (ags, period, method_version)
+    valid_from              TIMESTAMP NOT NULL,
+    valid_to                TIMESTAMP,
+    PRIMARY KEY (ags, period, method_version, valid_from)
 );
 
 CREATE TABLE municipality_geometries (
@@ -203,8 +223,3 @@ CREATE TABLE peer_towns (
     PRIMARY KEY (ags, peer_ags)
 );
 
--- Planner view: a town's index over time with its pillars, current method version only.
-CREATE VIEW town_index_history AS
-SELECT m.name, m.kreis_name, r.*
-FROM readiness_index r JOIN municipalities m USING (ags)
-WHERE r.method_version = (SELECT max(method_version) FROM readiness_index);

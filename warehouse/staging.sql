@@ -3,14 +3,15 @@
 
 CREATE TABLE IF NOT EXISTS releases (
     source_id    VARCHAR NOT NULL,
-    vintage      VARCHAR NOT NULL,
+    vintage      VARCHAR NOT NULL,  -- the publisher's vintage
+    revision     INTEGER NOT NULL,  -- 1, or n for the n-th different content of this vintage (data vintage '<vintage>-rev<n>')
     file         VARCHAR NOT NULL,
     role         VARCHAR NOT NULL,
     layout       VARCHAR,
     sha256       VARCHAR NOT NULL,
     size_bytes   BIGINT NOT NULL,
     landed_path  VARCHAR NOT NULL,
-    ingested_at  TIMESTAMP NOT NULL,
+    ingested_at  TIMESTAMP NOT NULL,  -- UTC, when this content was first landed
     publisher    VARCHAR NOT NULL,
     licence      VARCHAR NOT NULL,
     licence_url  VARCHAR,

@@ -15,7 +15,7 @@ from sources.registry import Release, ReleaseFile, SourceSpec, discover_releases
 from warehouse import replace_rows
 
 
-RELEASE_COLUMNS = ["source_id", "vintage", "file", "role", "layout", "sha256", "size_bytes", "landed_path",
+RELEASE_COLUMNS = ["source_id", "vintage", "revision", "file", "role", "layout", "sha256", "size_bytes", "landed_path",
                    "ingested_at", "publisher", "licence", "licence_url", "attribution", "generation", "mode", "origin"]
 
 
@@ -40,7 +40,7 @@ def raw_asset(spec: SourceSpec) -> AssetsDefinition:
         if not releases and spec.required:
             patterns = ", ".join(p.pattern.pattern for p in spec.files)
             raise SourceError(spec.source_id, str(root), f"no files matching {patterns}")
-        landed = [land_release(release, Path(settings.raw_dir)) for release in releases]
+        landed = [land_release(release, Path(settings.raw_dir), settings.source_mode) for release in releases]
         records = release_records(spec, landed, settings.source_mode, origins(fetched, root))
         with settings.work() as con:
             replace_rows(con, "releases", records, source_id=spec.source_id)
@@ -85,12 +85,11 @@ def origins(fetched: list[FetchOutcome], root: Path) -> dict[str, str]:
 
 
 def release_records(spec: SourceSpec, releases: list[Release], mode: str, origin: dict[str, str]) -> pd.DataFrame:
-    """One row per landed file: provenance copied from sources.yaml, checksum, landing path and origin."""
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    """One row per landed file: provenance copied from sources.yaml, checksum, revision, first landing time, origin."""
     rows = [
-        {"source_id": spec.source_id, "vintage": r.vintage, "file": f.relative_path, "role": f.role,
-         "layout": f.layout, "sha256": f.sha256, "size_bytes": f.size_bytes, "landed_path": str(f.path),
-         "ingested_at": now, "publisher": spec.publisher, "licence": spec.licence,
+        {"source_id": spec.source_id, "vintage": r.vintage, "revision": r.revision, "file": f.relative_path,
+         "role": f.role, "layout": f.layout, "sha256": f.sha256, "size_bytes": f.size_bytes,
+         "landed_path": str(f.path), "ingested_at": dt.datetime.fromisoformat(r.landed_at), "publisher": spec.publisher, "licence": spec.licence,
          "licence_url": spec.licence_url, "attribution": spec.attribution, "generation": spec.generation,
          "mode": mode, "origin": origin.get(f.relative_path, origin["__default__"])}
         for r in releases for f in r.files
@@ -103,7 +102,7 @@ def landed_releases(con, source_id: str) -> list[Release]:
     records = con.execute("SELECT * FROM releases WHERE source_id = ? ORDER BY vintage, file", [source_id]).df()
     releases: dict[str, Release] = {}
     for row in records.itertuples():
-        release = releases.setdefault(row.vintage, Release(source_id, row.vintage))
+        release = releases.setdefault(row.vintage, Release(source_id, row.vintage, revision=row.revision))
         release.files.append(ReleaseFile(role=row.role, path=Path(row.landed_path), relative_path=row.file,
                                          sha256=row.sha256, size_bytes=row.size_bytes, layout=row.layout))
     return list(releases.values())

@@ -1,0 +1,88 @@
+"""Versioned tables: every row a publish ever showed stays, with the period it was current.
+
+A history table holds the columns of its working table plus ``valid_from`` and ``valid_to``
+(timestamps of publishes). Merging a new publish compares whole rows: a current row that the
+new data repeat exactly is kept as it is (so a rerun changes nothing), a current row the new
+data no longer contain is closed (``valid_to`` = this publish), and a new or changed row opens
+a new version. Rows are compared by an md5 over all their columns, NULL-safe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+# published history table -> (working table, scope columns). A current row is closed only when the
+# new data cover its scope: readiness_index rows of a method version not computed any more stay current.
+HISTORY_TABLES = {
+    "source_releases_history": ("source_releases", []),
+    "indicator_values_history": ("indicator_values", []),
+    "readiness_index_history": ("readiness_index", ["method_version"]),
+}
+VERSION_COLUMNS = ("valid_from", "valid_to")
+
+
+def merge_history(con: duckdb.DuckDBPyConnection, table: str, published_at: dt.datetime,
+                  previous_schema: str | None) -> dict[str, int]:
+    """Fill ``table`` in the new file from ``previous_schema.table`` and ``work.<working table>``.
+
+    ``previous_schema`` is the attached previous published file (None on the first publish).
+    Returns counts of kept, closed and opened row versions.
+    """
+    work_table, scope = HISTORY_TABLES[table]
+    types = dict(_columns(con, None, table))
+    columns = [c for c, _ in _columns(con, "work", work_table) if c in types]
+    row_hash = f"md5(CAST(ROW({', '.join(_quote(c) for c in columns)}) AS VARCHAR))"
+    # cast to the published types first, so equal values hash equally whatever type the working table has
+    typed = ", ".join(f"CAST({_quote(c)} AS {types[c]}) AS {_quote(c)}" for c in columns)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE incoming AS
+                    SELECT *, {row_hash} AS row_hash FROM (SELECT {typed} FROM work.{work_table})""")
+    _load_previous(con, table, previous_schema, columns, row_hash)
+    in_scope = " AND ".join(f"p.{c} IN (SELECT {c} FROM incoming)" for c in scope) or "TRUE"
+    closed = con.execute(f"""
+        INSERT INTO {table} BY NAME
+        SELECT p.* EXCLUDE (row_hash) REPLACE (
+            CASE WHEN p.valid_to IS NULL AND {in_scope} AND p.row_hash NOT IN (SELECT row_hash FROM incoming)
+                 THEN $now ELSE p.valid_to END AS valid_to)
+        FROM previous p
+    """, {"now": published_at}).fetchone()[0]
+    opened = con.execute(f"""
+        INSERT INTO {table} BY NAME
+        SELECT i.* EXCLUDE (row_hash), $now AS valid_from, CAST(NULL AS TIMESTAMP) AS valid_to FROM incoming i
+        WHERE i.row_hash NOT IN (SELECT row_hash FROM previous WHERE valid_to IS NULL)
+    """, {"now": published_at}).fetchone()[0]
+    counts = con.execute(f"""SELECT count(*) FILTER (valid_to = $now), count(*) FILTER (valid_to IS NULL)
+                             FROM {table}""", {"now": published_at}).fetchone()
+    con.execute("DROP TABLE incoming; DROP TABLE previous")
+    return {"previous_versions": closed, "closed": counts[0], "opened": opened, "current": counts[1]}
+
+
+def _load_previous(con, table: str, previous_schema: str | None, columns: list[str], row_hash: str) -> None:
+    """The previous file's versions of ``table`` with the hash of their data columns (empty on first publish)."""
+    if previous_schema is None or table not in _tables(con, previous_schema):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE previous AS SELECT *, '' AS row_hash FROM {table} LIMIT 0")
+        return
+    available = dict(_columns(con, previous_schema, table))
+    # a column the previous file did not have yet is NULL in its rows (additive schema change)
+    select = ", ".join(_quote(c) if c in available else f"NULL AS {_quote(c)}"
+                       for c in [*columns, *VERSION_COLUMNS])
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE previous AS
+                    SELECT *, {row_hash} AS row_hash FROM (SELECT {select} FROM {previous_schema}.{table})""")
+
+
+def _columns(con, schema: str | None, table: str) -> list[tuple[str, str]]:
+    """(name, type) of a table's columns, in order; ``schema`` None = the database being built."""
+    database = f"'{schema}'" if schema else "current_database()"
+    return con.execute(
+        f"SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = {database} AND table_name = ? "
+        "ORDER BY column_index", [table]).fetchall()
+
+
+def _tables(con, schema: str) -> set[str]:
+    return {row[0] for row in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [schema]).fetchall()}
+
+
+def _quote(column: str) -> str:
+    return f'"{column}"'

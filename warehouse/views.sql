@@ -1,0 +1,82 @@
+-- Planner views of the published warehouse (run after schema.sql). Every view here is exported
+-- after each publish (Parquet, CSV) and has tested example queries in docs/planner-guide.md.
+
+-- Current rows of the history tables: what planners see by default.
+CREATE VIEW source_releases AS
+SELECT * EXCLUDE (valid_to) FROM source_releases_history WHERE valid_to IS NULL;
+
+CREATE VIEW indicator_values AS
+SELECT * EXCLUDE (valid_to) FROM indicator_values_history WHERE valid_to IS NULL;
+
+CREATE VIEW readiness_index AS
+SELECT * EXCLUDE (valid_to) FROM readiness_index_history WHERE valid_to IS NULL;
+
+-- The warehouse as it was at a point in time: SELECT * FROM indicator_values_as_of(TIMESTAMP '2026-12-01 06:00').
+CREATE MACRO source_releases_as_of(as_of) AS TABLE
+SELECT * EXCLUDE (valid_to) FROM source_releases_history
+WHERE valid_from <= CAST(as_of AS TIMESTAMP) AND (valid_to IS NULL OR valid_to > CAST(as_of AS TIMESTAMP));
+
+CREATE MACRO indicator_values_as_of(as_of) AS TABLE
+SELECT * EXCLUDE (valid_to) FROM indicator_values_history
+WHERE valid_from <= CAST(as_of AS TIMESTAMP) AND (valid_to IS NULL OR valid_to > CAST(as_of AS TIMESTAMP));
+
+CREATE MACRO readiness_index_as_of(as_of) AS TABLE
+SELECT * EXCLUDE (valid_to) FROM readiness_index_history
+WHERE valid_from <= CAST(as_of AS TIMESTAMP) AND (valid_to IS NULL OR valid_to > CAST(as_of AS TIMESTAMP));
+
+-- The index method of the latest publish; older method versions stay in readiness_index.
+CREATE VIEW current_method AS
+SELECT method_version FROM publish_log ORDER BY published_at DESC LIMIT 1;
+
+-- A town's index over time with its pillars and rank band (current method).
+CREATE VIEW town_index_history AS
+SELECT m.name, m.kreis_name, r.* EXCLUDE (valid_from), r.valid_from AS published_at
+FROM readiness_index r JOIN municipalities m USING (ags)
+WHERE r.method_version = (SELECT method_version FROM current_method);
+
+-- The ranking of the latest period with data, with the 5-95 % rank band.
+CREATE VIEW latest_ranking AS
+SELECT r.rank, r.rank_p05, r.rank_median, r.rank_p95, r.compared_towns, m.name, m.kreis_name, m.land, r.ags,
+       r.period, r.score, r.score_p05, r.score_p95, r.digital_infrastructure, r.commuting_potential,
+       r.demographic_dynamics, r.local_work_infrastructure, r.imputed_share, r.notes, r.reference_group,
+       r.method_version
+FROM readiness_index r JOIN municipalities m USING (ags)
+WHERE r.method_version = (SELECT method_version FROM current_method)
+  AND r.in_reference_group
+  AND r.period = (SELECT max(period) FROM readiness_index WHERE score IS NOT NULL
+                  AND method_version = (SELECT method_version FROM current_method));
+
+-- Every published value of every indicator over time, with its source, vintage and flags.
+CREATE VIEW indicator_history AS
+SELECT m.name, v.ags, c.pillar, v.indicator_id, c.label, v.period, v.value, v.unit, v.imputed, v.imputation,
+       v.quality_note, v.source_id, v.vintage, v.reference_date, v.valid_from AS published_at
+FROM indicator_values v JOIN municipalities m USING (ags) JOIN indicator_catalogue c USING (indicator_id);
+
+-- Source, licence and attribution per source, with its vintages and the latest release.
+CREATE VIEW source_attribution AS
+SELECT source_id, publisher, licence, licence_url, attribution,
+       list(DISTINCT vintage ORDER BY vintage) AS vintages, max(revision) AS max_revision,
+       max(ingested_at) AS latest_ingested_at, count(*) AS files, any_value(mode) AS mode
+FROM source_releases
+GROUP BY source_id, publisher, licence, licence_url, attribution;
+
+-- A town's latest value of each indicator, with source, vintage and attribution.
+CREATE VIEW town_profile AS
+WITH latest AS (
+    SELECT * FROM indicator_values
+    QUALIFY row_number() OVER (PARTITION BY ags, indicator_id ORDER BY period DESC) = 1
+)
+SELECT m.name, m.kreis_name, l.ags, c.pillar, l.indicator_id, c.label, l.period, l.value, l.unit, c.direction,
+       l.imputed, l.imputation, l.quality_note, l.source_id, l.vintage, l.reference_date,
+       a.publisher, a.licence, a.attribution
+FROM latest l
+JOIN municipalities m USING (ags)
+JOIN indicator_catalogue c USING (indicator_id)
+LEFT JOIN source_attribution a ON a.source_id = l.source_id;
+
+-- Each town's most similar towns by structure, their scores and the gap per pillar (peer minus town).
+CREATE VIEW peer_comparison AS
+SELECT m.name, p.ags, p.rank AS peer_rank, pm.name AS peer_name, pm.kreis_name AS peer_kreis, p.peer_ags,
+       p.similarity, p.period, p.score, p.peer_score, p.gap_score, p.gap_digital_infrastructure,
+       p.gap_commuting_potential, p.gap_demographic_dynamics, p.gap_local_work_infrastructure
+FROM peer_towns p JOIN municipalities m USING (ags) JOIN municipalities pm ON pm.ags = p.peer_ags;
