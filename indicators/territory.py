@@ -1,8 +1,18 @@
 """Territorial crosswalk: put a town's population series on its current territorial status.
 
 Gemeinden merge and are renumbered (Kreis reforms). A population change computed across
-such a change measures the merger, not the town. The Gemeindeverzeichnis registers of
-successive vintages hold enough to reconstruct most changes:
+such a change measures the merger, not the town. Two kinds of evidence give the key steps
+between successive Gemeindeverzeichnis register vintages:
+
+**Official** (``official_steps``): the Destatis lists of territorial changes
+(sources/destatis_changes.py, from 2023). A dissolution into one Gemeinde is a merger, a key
+change a recode; each step names list, Kennziffer, Änderungsart and statistical effective date.
+Where the lists reach a register transition, they replace the inferred steps of every Gemeinde
+they name (``with_official``). A partial transfer of territory, or a dissolution split over
+several Gemeinden, cannot be restated by keys: it is kept as a 'partial_transfer' | 'split'
+row and flags the series of the Gemeinden involved for that period (``flag_transfers``).
+
+**Inferred** (``transitions``, for the periods the lists do not reach), from the registers:
 
 - **recode**: a key disappears and a new key with the same name and (within 1 %) the same
   area appears in the next vintage (most keys of the 2008 Saxon Kreis reform);
@@ -12,13 +22,13 @@ successive vintages hold enough to reconstruct most changes:
 - **merger into a new key**: a new key's area is the sum of one to three vanished Gemeinden, one
   of which shares a name word with it (Dippoldiswalde + Malter -> 14628060 in 2008).
 
-The first fitting set wins, not the best; mergers of more than three Gemeinden are not found.
-docs/methodology.md (section 2.4) reports how often a location check disagrees.
+Among the sets within tolerance the best-fitting one wins (smallest area residual, fewer
+predecessors on a tie); survivors are served largest gain first. Mergers of more than three
+Gemeinden or across Kreis borders are not found. docs/methodology.md (section 2.4) reports how
+the inference compares with the official 2024 list (benchmarks/crosswalk_validation.py).
 
-A change that cannot be explained this way stays visible: its area differs, and the
-indicator SQL flags it as a territorial change (left out of the index). Only complete
-mergers are restated; a partial transfer of territory cannot be reconstructed from
-register data and remains flagged.
+A change that cannot be explained either way stays visible: its area differs, and the
+indicator SQL flags it as a territorial change (left out of the index).
 """
 
 from __future__ import annotations
@@ -31,6 +41,9 @@ import pandas as pd
 RECODE_TOLERANCE = 0.01
 MERGER_TOLERANCE = 0.005  # real merger areas add up to within ~0.3 %; wider lets coincidences match
 MAX_PREDECESSORS = 3
+STEP_COLUMNS = ["from_vintage", "to_vintage", "from_ags", "to_ags", "kind", "evidence"]
+RESTATING_KINDS = {"recode", "merger"}  # the kinds the crosswalk follows; the others only flag
+OFFICIAL = "Destatis Gebietsänderungen"  # evidence of official steps starts with this
 # designation words that say nothing about identity ("Stadt", "Markt", "Gemeinde", "Flecken")
 NAME_NOISE = {"stadt", "markt", "gemeinde", "flecken", "hansestadt", "bad", "sankt", "der", "den", "die", "und",
               "bei", "vor", "ost", "west", "nord", "süd"}
@@ -59,7 +72,95 @@ def transitions(register: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
         gone -= {a for a, _, _ in mergers}
         mergers += _new_keys(old, new, gone, recodes, area)
         rows += [(before, after, a, b, "merger", evidence) for a, b, evidence in mergers]
-    return pd.DataFrame(rows, columns=["from_vintage", "to_vintage", "from_ags", "to_ags", "kind", "evidence"])
+    return pd.DataFrame(rows, columns=STEP_COLUMNS)
+
+
+def official_steps(changes: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
+    """Steps from the Destatis change lists, placed between the register vintages they fall between.
+
+    ``changes``: rows of sources.destatis_changes (from_ags, to_ags, kind, area_km2, population,
+    effective_date, change_id; ``vintage`` = the list's year if present). A change belongs to the
+    register transition whose territorial dates enclose its statistical effective date
+    (before < date <= after). Returns the columns of ``transitions()``: a dissolution into one
+    Gemeinde is a 'merger', a key change a 'recode' (chains within a transition are followed to
+    the key of the later register); a partial transfer, or a dissolution split over several
+    Gemeinden, cannot be restated by keys and becomes a 'partial_transfer' | 'split' row that
+    flags the Gemeinden involved. Keys absent from the register around the change are left out.
+    """
+    if changes.empty:
+        return pd.DataFrame(columns=STEP_COLUMNS)
+    dates = (register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp).sort_values())
+    rows = changes.drop_duplicates(["from_ags", "to_ags", "kind", "effective_date"]).copy()
+    rows["effective_date"] = pd.to_datetime(rows["effective_date"])
+    frames = []
+    for (before, start), (after, end) in zip(dates.items(), list(dates.items())[1:]):
+        inside = rows[(rows["effective_date"] > start) & (rows["effective_date"] <= end)]
+        if inside.empty:
+            continue
+        old_keys = set(register.loc[register["vintage"] == before, "ags"])
+        new_keys = set(register.loc[register["vintage"] == after, "ags"])
+        steps = _steps_of_transition(inside, new_keys)
+        known = steps["to_ags"].isin(new_keys) | ~steps["kind"].isin(RESTATING_KINDS)
+        keep = steps["from_ags"].isin(old_keys) & known
+        frames.append(steps[keep].assign(from_vintage=before, to_vintage=after))
+    return pd.concat(frames, ignore_index=True)[STEP_COLUMNS] if frames else pd.DataFrame(columns=STEP_COLUMNS)
+
+
+def _steps_of_transition(rows: pd.DataFrame, new_keys: set) -> pd.DataFrame:
+    """Key steps (merger, recode) composed to the later register's keys, and flag rows."""
+    rows = rows.sort_values("effective_date")
+    rows["evidence"] = [_evidence(r) for r in rows.itertuples()]
+    receivers = rows[rows["kind"] == "dissolution"].groupby("from_ags")["to_ags"].transform("nunique")
+    rows.loc[receivers.index[receivers > 1], "kind"] = "split"
+    rows["kind"] = rows["kind"].replace({"dissolution": "merger"})
+    keyed = rows[rows["kind"].isin(RESTATING_KINDS)]
+    successor = {r.from_ags: (r.to_ags, r.kind, r.evidence) for r in keyed.itertuples()}
+    steps = []
+    for row in keyed.itertuples():
+        target, kinds, trail = row.to_ags, {row.kind}, [row.evidence]
+        for _ in range(10):  # a key changed twice within one transition (merged, then renumbered)
+            if target in new_keys or target not in successor:
+                break
+            target, kind, evidence = successor[target]
+            kinds.add(kind)
+            trail.append(evidence)
+        steps.append((row.from_ags, target, "recode" if kinds == {"recode"} else "merger", "; then ".join(trail)))
+    flags = rows[~rows["kind"].isin(RESTATING_KINDS)]
+    steps += list(zip(flags["from_ags"], flags["to_ags"], flags["kind"], flags["evidence"]))
+    return pd.DataFrame(steps, columns=["from_ags", "to_ags", "kind", "evidence"])
+
+
+def _evidence(row) -> str:
+    code = {"dissolution": 1, "partial_transfer": 2, "recode": 3}[row.kind]
+    listed = f"{OFFICIAL} {getattr(row, 'vintage', '')}".strip()
+    moved = "" if pd.isna(row.area_km2) else f", {row.area_km2:.2f} km², {row.population} inhabitants"
+    return (f"{listed} ({row.change_id}), Änderungsart {code}, wirksam {row.effective_date.date().isoformat()}"
+            f"{moved}")
+
+
+def with_official(inferred: pd.DataFrame, official: pd.DataFrame) -> pd.DataFrame:
+    """Inferred steps with the official ones in their place (official wins).
+
+    For each register transition the lists reach, every inferred step that involves a
+    Gemeinde named in an official row of that transition (as giving or receiving
+    Gemeinde) is dropped, and the official rows are added. Inferred steps for other
+    Gemeinden and for older transitions stay.
+    """
+    if official.empty:
+        return inferred.reset_index(drop=True)
+    concerned = pd.concat([official[["from_vintage", "from_ags"]].rename(columns={"from_ags": "ags"}),
+                           official[["from_vintage", "to_ags"]].rename(columns={"to_ags": "ags"})])
+    concerned = set(zip(concerned["from_vintage"], concerned["ags"]))
+    involved = [(v, a) in concerned or (v, b) in concerned
+                for v, a, b in zip(inferred["from_vintage"], inferred["from_ags"], inferred["to_ags"])]
+    kept = inferred[~pd.Series(involved, index=inferred.index, dtype=bool)]
+    return pd.concat([kept, official[STEP_COLUMNS]], ignore_index=True).sort_values(
+        ["from_vintage", "from_ags", "to_ags"], ignore_index=True)
+
+
+def is_official(steps: pd.DataFrame) -> pd.Series:
+    """Which steps come from the Destatis change lists (the rest are inferred from the registers)."""
+    return steps["evidence"].str.startswith(OFFICIAL)
 
 
 def _recodes(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, str]:
@@ -127,16 +228,19 @@ def _named_subset(candidates: list[str], area: dict, target: float, old_names: p
     """
     words = set(re.findall(r"[a-zäöüß]{3,}", new_name)) - NAME_NOISE
     named = [a for a in candidates if words & (set(re.findall(r"[a-zäöüß]{3,}", old_names[a])) - NAME_NOISE)]
-    for anchor in named:
+    tolerance = MERGER_TOLERANCE * target
+    best: tuple[tuple[str, ...], float] | None = None
+    for anchor in named:  # the best fit over all anchors, not the first anchor that fits
         rest = target - area[anchor]
-        if abs(rest) <= MERGER_TOLERANCE * target:
-            return (anchor,)
+        fits = [((anchor,), abs(rest))] if abs(rest) <= tolerance else []
         others = [a for a in candidates if a != anchor]
-        match = _subset_with_area(others, area, rest, max_size=MAX_PREDECESSORS - 1,
-                                  tolerance=MERGER_TOLERANCE * target)
+        match = _best_subset(others, area, rest, max_size=MAX_PREDECESSORS - 1, tolerance=tolerance)
         if match:
-            return (anchor, *match)
-    return None
+            fits.append(((anchor, *match[0]), match[1]))
+        for fit in fits:
+            if best is None or fit[1] < best[1]:
+                best = fit
+    return best[0] if best else None
 
 
 def _by_kreis(keys, area: dict) -> dict[str, list[str]]:
@@ -149,32 +253,47 @@ def _by_kreis(keys, area: dict) -> dict[str, list[str]]:
 
 def _subset_with_area(candidates: list[str], area: dict, target: float, max_size: int = MAX_PREDECESSORS,
                       tolerance: float | None = None) -> tuple[str, ...] | None:
-    """The first 1-, 2- or 3-element set of candidates whose areas sum to ``target`` (within tolerance).
+    """The best-fitting 1-, 2- or 3-element set of candidates whose areas sum to ``target``.
 
-    Only candidates smaller than the target can be part of a sum; pairs and triples are
-    searched with numpy outer sums (Kreis reforms leave hundreds of candidates).
+    Best = smallest area residual |sum - target| among the sets within tolerance (fewer
+    predecessors win a tie). Taking the first fitting set paired wrong Gemeinden when a
+    coincidental pair fell within tolerance before the true one. Only candidates smaller
+    than the target can be part of a sum; pairs and triples are searched with numpy outer
+    sums (Kreis reforms leave hundreds of candidates).
     """
+    found = _best_subset(candidates, area, target, max_size, tolerance)
+    return found[0] if found else None
+
+
+def _best_subset(candidates: list[str], area: dict, target: float, max_size: int = MAX_PREDECESSORS,
+                 tolerance: float | None = None) -> tuple[tuple[str, ...], float] | None:
+    """(set, residual) of the best-fitting set within tolerance, or None."""
     if pd.isna(target) or target <= 0:
         return None
     tolerance = MERGER_TOLERANCE * target if tolerance is None else tolerance
     usable = [a for a in candidates if area[a] <= target + tolerance]
     sizes = np.array([area[a] for a in usable])
-    hit = np.flatnonzero(np.abs(sizes - target) <= tolerance)
-    if hit.size:
-        return (usable[hit[0]],)
-    if max_size < 2:
-        return None
-    pairs = np.triu(np.abs(sizes[:, None] + sizes[None, :] - target) <= tolerance, k=1)
-    if pairs.any():
-        i, j = np.argwhere(pairs)[0]
-        return usable[i], usable[j]
+    best: tuple[tuple[str, ...], float] | None = None
+
+    def consider(residuals: np.ndarray, keys) -> None:
+        nonlocal best
+        residuals = np.where(residuals <= tolerance, residuals, np.inf)
+        if residuals.size and np.isfinite(residuals.min()):
+            at = np.unravel_index(np.argmin(residuals), residuals.shape)
+            if best is None or residuals[at] < best[1]:  # strict: a smaller set found earlier wins ties
+                best = (keys(at), float(residuals[at]))
+
+    consider(np.abs(sizes - target), lambda at: (usable[at[0]],))
+    if max_size >= 2:
+        pair_sums = np.abs(sizes[:, None] + sizes[None, :] - target)
+        consider(np.where(np.triu(np.ones_like(pair_sums, dtype=bool), k=1), pair_sums, np.inf),
+                 lambda at: (usable[at[0]], usable[at[1]]))
     for i in range(len(usable) - 2 if max_size >= 3 else 0):
         rest = sizes[i + 1:]
-        triples = np.triu(np.abs(sizes[i] + rest[:, None] + rest[None, :] - target) <= tolerance, k=1)
-        if triples.any():
-            j, k = np.argwhere(triples)[0]
-            return usable[i], usable[i + 1 + j], usable[i + 1 + k]
-    return None
+        triples = np.abs(sizes[i] + rest[:, None] + rest[None, :] - target)
+        consider(np.where(np.triu(np.ones_like(triples, dtype=bool), k=1), triples, np.inf),
+                 lambda at, i=i: (usable[i], usable[i + 1 + at[0]], usable[i + 1 + at[1]]))
+    return best
 
 
 def _base(names: pd.Series) -> pd.Series:
@@ -189,7 +308,8 @@ def crosswalk(register: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     disappears without an explained successor maps to itself (it has no current territory).
     """
     vintages = sorted(register["vintage"].unique())
-    next_key = {(r.from_vintage, r.from_ags): r.to_ags for r in steps.itertuples()}
+    restating = steps[steps["kind"].isin(RESTATING_KINDS)]  # partial transfers and splits only flag
+    next_key = {(r.from_vintage, r.from_ags): r.to_ags for r in restating.itertuples()}
     rows = []
     for vintage in vintages:
         later = [v for v in vintages if v > vintage]
@@ -234,6 +354,34 @@ def restate(observations: pd.DataFrame, walk: pd.DataFrame, measures: dict[str, 
     grouped["measure"] = grouped["measure"].map(measures)
     grouped = grouped.rename(columns={"current_ags": "ags"}).assign(level="gemeinde")
     return grouped
+
+
+def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.DataFrame,
+                   walk: pd.DataFrame) -> pd.DataFrame:
+    """Note a partial transfer (or a split dissolution) on the restated series it affects.
+
+    Such a change moves territory without a key disappearing, so it cannot be restated.
+    The Gemeinden on both sides (today's keys) get 'territorial change: ...' in the note of
+    their restated observations dated in the period of the change (after the earlier
+    register's territorial date, up to the later one's), as an unexplained area change is
+    flagged. Returns ``restated`` with the notes added.
+    """
+    flags = steps[~steps["kind"].isin(RESTATING_KINDS)]
+    if flags.empty or restated.empty:
+        return restated
+    dates = register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp)
+    current = dict(zip(zip(walk["vintage"], walk["ags"]), walk["current_ags"]))
+    reference = pd.to_datetime(restated["reference_date"])
+    notes = restated["note"].copy()
+    for row in flags.itertuples():
+        period = (reference > dates[row.from_vintage]) & (reference <= dates[row.to_vintage])
+        sides = [(row.to_ags, f"receives territory from {row.from_ags}"),
+                 (row.from_ags, f"gives territory to {row.to_ags}")]
+        for key, what in sides:
+            hit = period & (restated["ags"] == current.get((row.to_vintage, key), key))
+            note = f"territorial change: {what} ({row.evidence})"
+            notes[hit] = [f"{n}; {note}" if n else note for n in notes[hit]]
+    return restated.assign(note=notes)
 
 
 def register_vintage_at(observations: pd.DataFrame, register: pd.DataFrame) -> pd.Series:

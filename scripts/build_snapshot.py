@@ -6,9 +6,11 @@ separators, quoting, columns), cut down to the Gemeinden of the five pilot Kreis
 the Kreis, Land and national rows where the publisher gives them. The same parsers
 read the snapshot and the Germany-wide files.
 
-Usage:  python scripts/build_snapshot.py [--source-dir ../shared/data] [--out snapshot]
+Usage:  python scripts/build_snapshot.py [--source-dir ../shared/data] [--out snapshot] [--only SOURCE_ID ...]
 It rewrites snapshot/PROVENANCE.yaml with publisher, licence, attribution, vintage,
-origin file and checksums of every entry.
+origin file and checksums of every entry. Workbooks and dBASE files carry their write
+time, so a rebuild changes every file's bytes; ``--only`` rebuilds the named sources and
+keeps the other files and their PROVENANCE entries as they are (e.g. after adding a source).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -30,6 +33,7 @@ from openpyxl import Workbook
 from python_calamine import CalamineWorkbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from sources import destatis_changes  # noqa: E402
 from sources.destatis_gv import _cell, _locate_header  # noqa: E402  (reuse the parser's header logic)
 from sources.registry import discover_releases, load_sources  # noqa: E402
 
@@ -38,6 +42,7 @@ PILOT_KREISE = {"01053", "06439", "09181", "12070", "14628"}
 # Dippoldiswalde 14290080 (before 2008).
 HISTORIC_KREISE = {"12037", "14290"}
 KEEP_KREISE = PILOT_KREISE | HISTORIC_KREISE
+KEEP_LAENDER = {kreis[:2] for kreis in KEEP_KREISE}
 FIXED_TIME = dt.datetime(2000, 1, 1)  # workbook metadata time, so rebuilds are byte-stable
 
 
@@ -45,12 +50,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "snapshot")
+    parser.add_argument("--only", nargs="+", metavar="SOURCE_ID", help="rebuild only these sources")
     args = parser.parse_args()
     source_dir, out = args.source_dir.resolve(), args.out.resolve()
     if not source_dir.is_dir():
         sys.exit(f"source directory {source_dir} not found: pass --source-dir with the full publisher files")
     writers = {
         "destatis_gemeindeverzeichnis": cut_gemeindeverzeichnis,
+        "destatis_gebietsaenderungen": cut_change_list,
         "breitbandatlas": cut_breitbandatlas_csv,
         "inkar": cut_inkar_parquet,
         "bkg_vg": cut_vg_shapefile,
@@ -58,7 +65,8 @@ def main() -> None:
         "ba_commuting": cut_pendleratlas_json,
     }
     written = []
-    for source_id, spec in load_sources().items():
+    specs = {k: v for k, v in load_sources().items() if not args.only or k in args.only}
+    for source_id, spec in specs.items():
         for release in discover_releases(spec, source_dir):
             for release_file in release.files:
                 target = out / release_file.relative_path
@@ -66,9 +74,14 @@ def main() -> None:
                 kept = writers[source_id](release_file.path, target)
                 written.append((spec, release, release_file, target, kept))
                 print(f"{release_file.relative_path}: {kept}")
-    copy_extras(source_dir, out)
+    kept_entries = []
+    if args.only:  # the other sources' files stay as they are, and so do their entries
+        previous = yaml.safe_load((out / "PROVENANCE.yaml").read_text(encoding="utf-8"))["entries"]
+        kept_entries = [e for e in previous if e["source_id"] not in specs]
+    else:
+        copy_extras(source_dir, out)
     # checksums only once every file (shapefile sidecars included) is written
-    write_provenance(out, [provenance_entry(*item) for item in written])
+    write_provenance(out, kept_entries + [provenance_entry(*item) for item in written])
 
 
 def cut_gemeindeverzeichnis(origin: Path, target: Path) -> str:
@@ -93,6 +106,40 @@ def cut_gemeindeverzeichnis(origin: Path, target: Path) -> str:
     output.properties.created = output.properties.modified = FIXED_TIME
     output.save(target)
     return f"{kept_rows} Gemeinde rows"
+
+
+def cut_change_list(origin: Path, target: Path) -> str:
+    """Keep title, header and footnote rows and the changes in the Länder of the kept Kreise.
+
+    No change of 2023 to February 2025 touches the kept Kreise themselves, so the Länder
+    (01, 06, 09, 12, 14) are kept: the snapshot then carries real dissolutions, partial
+    transfers and a split in the publisher's layout. Other sheets (Deckblatt) whole.
+    """
+    workbook = CalamineWorkbook.from_path(str(origin))
+    output = Workbook()
+    output.remove(output.active)
+    kept_rows = 0
+    for sheet_name in workbook.sheet_names:
+        rows = workbook.get_sheet_by_name(sheet_name).to_python()
+        if sheet_name == "Gebietsaenderungen":
+            start, columns = destatis_changes._locate_header(rows, "snapshot", origin.name)
+            body = [r for r in rows[start + 2:] if _keep_change_row(r, columns)]
+            kept_rows = sum(1 for r in body if _cell(r[1]) == "Gemeinde")
+            rows = rows[:start + 2] + body
+        sheet = output.create_sheet(sheet_name)
+        for row in rows:
+            sheet.append([None if value == "" else value for value in row])
+    output.properties.created = output.properties.modified = FIXED_TIME
+    output.save(target)
+    return f"{kept_rows} Gemeinde rows (changes in Länder {', '.join(sorted(KEEP_LAENDER))})"
+
+
+def _keep_change_row(row: list, columns: dict) -> bool:
+    kennziffer = _cell(row[columns["change_id"]])
+    if not re.fullmatch(r"\d{2}/\d{4}/\d{4}-?\w*", kennziffer):
+        return True  # blank rows and footnotes keep their place in the layout
+    keys = [kennziffer, *(_cell(row[columns[c]]) for c in ("from_ags", "to_ags") if columns[c] < len(row))]
+    return any(key[:2] in KEEP_LAENDER for key in keys if key)
 
 
 def _keep_gv_row(row: list, fields: dict) -> bool:

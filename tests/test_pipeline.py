@@ -142,6 +142,7 @@ def test_definitions_snapshot():
         "raw_inkar": "raw_landing", "raw_bkg_vg": "raw_landing", "raw_gigabit_grundbuch": "raw_landing",
         "raw_regionalstatistik": "raw_landing", "raw_ba_commuting": "raw_landing",
         "raw_mobilfunk_monitoring": "raw_landing", "raw_osm_coworking": "raw_landing",
+        "raw_destatis_gebietsaenderungen": "raw_landing",
         "population_area": "staging", "territorial_crosswalk": "staging", "broadband_coverage": "staging",
         "commuting": "staging",
         "municipality_geometries": "staging", "mobile_coverage": "staging", "coworking_spaces": "staging",

@@ -13,6 +13,7 @@ from indicators.catalogue import load_catalogue
 from sources import OBSERVATION_COLUMNS, inkar, osm_coworking
 from sources.ba_commuting import FLOW_COLUMNS
 from sources.derived import commuter_shares
+from sources.destatis_changes import CHANGE_COLUMNS
 from sources.registry import load_sources
 from warehouse import replace_rows
 
@@ -202,13 +203,15 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
 RESTATED = {"population_total": "population_current_territory", "area_km2": "area_current_territory"}
 
 
-@asset(group_name="staging", deps=[AssetKey("population_area")], tags={"stage": "staging"},
-       owners=["team:data-engineering"],
-       description="Territorial crosswalk: key changes between Gemeindeverzeichnis vintages inferred from the "
-                   "registers (recodes: same name and area; mergers: a Gemeinde grows by the area of 1-3 "
-                   "vanished ones), and population and area restated onto the current territory "
-                   "(`population_current_territory`, `area_current_territory`) so that a town's population "
-                   "change does not measure a merger. Unexplained area changes stay flagged.")
+@asset(group_name="staging", deps=[AssetKey("population_area"), AssetKey("raw_destatis_gebietsaenderungen")],
+       tags={"stage": "staging"}, owners=["team:data-engineering"],
+       description="Territorial crosswalk: key changes between Gemeindeverzeichnis vintages, from the Destatis "
+                   "lists of territorial changes where they reach (official, they override the inference for "
+                   "the Gemeinden they name) and otherwise inferred from the registers (recodes: same name and "
+                   "area; mergers: a Gemeinde grows by the best-fitting 1-3 vanished ones). Population and area "
+                   "restated onto the current territory (`population_current_territory`, "
+                   "`area_current_territory`) so that a town's population change does not measure a merger. "
+                   "Partial transfers and unexplained area changes stay flagged.")
 def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         register = con.execute("SELECT ags, name, vintage, territorial_date FROM municipality_register").df()
@@ -217,18 +220,25 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
               AND source_id IN ('destatis_gemeindeverzeichnis', 'regionalstatistik')""").df()
         areas = population[(population["measure"] == "area_km2")
                            & (population["source_id"] == "destatis_gemeindeverzeichnis")]
-        steps = territory.transitions(register, areas[["ags", "vintage", "value"]].rename(
+        inferred = territory.transitions(register, areas[["ags", "vintage", "value"]].rename(
             columns={"value": "area_km2"}))
+        changes = stack(parse_all(con, "destatis_gebietsaenderungen"), "changes", "destatis_gebietsaenderungen",
+                        columns=CHANGE_COLUMNS)
+        steps = territory.with_official(inferred, territory.official_steps(changes, register))
         population["register_vintage"] = territory.register_vintage_at(population, register)
-        restated = territory.restate(population, territory.crosswalk(register, steps), RESTATED)
+        walk = territory.crosswalk(register, steps)
+        restated = territory.flag_transfers(territory.restate(population, walk, RESTATED), steps, register, walk)
         replace_rows(con, "territorial_changes", steps)
         for measure in RESTATED.values():
             replace_rows(con, "observations", restated[restated["measure"] == measure][
                 [*OBSERVATION_COLUMNS, "source_id", "vintage"]], measure=measure)
-    restated_towns = restated.loc[restated["note"] != "", "ags"].nunique()
+    official = territory.is_official(steps)
     return MaterializeResult(metadata={
+        "official_steps": int(official.sum()), "inferred_steps": int((~official).sum()),
+        "change_lists": MetadataValue.json(sorted(changes["vintage"].unique().tolist())),
         "recodes": int((steps["kind"] == "recode").sum()), "mergers": int((steps["kind"] == "merger").sum()),
-        "towns_with_restated_history": int(restated_towns),
+        "flagged_transfers": int((~steps["kind"].isin(territory.RESTATING_KINDS)).sum()),
+        "towns_with_restated_history": int(restated.loc[restated["note"].str.contains("restated"), "ags"].nunique()),
         "pilot_changes": MetadataValue.md(steps[steps["to_ags"].isin(PILOT_TOWNS)].to_markdown(index=False) or "none"),
     })
 
