@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import run_refresh
 from warehouse import view_checksums
 
-MOELLN = "01053083"
+MOELLN = "01053090"
 BBA_2021 = "breitbandatlas/gemeinde_bezirke_privat_2021_mitte.csv"
 GV_2024 = "destatis-gemeindeverzeichnis/AuszugGV4QAktuell_2024.xlsx"
 

@@ -8,6 +8,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
 from pipelines.resources import ReadinessSettings
+from pipelines.assets.changes import release_fingerprint
 from sources.errors import SourceError
 from sources.landing import land_release
 from sources.live import FetchOutcome, fetch_source, outcome_rows
@@ -43,10 +44,13 @@ def raw_asset(spec: SourceSpec) -> AssetsDefinition:
         landed = [land_release(release, Path(settings.raw_dir), settings.source_mode) for release in releases]
         records = release_records(spec, landed, settings.source_mode, origins(fetched, root))
         with settings.work() as con:
+            before = release_fingerprint(con, [spec.source_id])
             replace_rows(con, "releases", records, source_id=spec.source_id)
+            changed = release_fingerprint(con, [spec.source_id]) != before
         summary = f"{len(landed)} releases from {root}" if landed else f"absent: no files in {root} (optional source)"
-        context.log.info(f"{spec.source_id}: {summary}")
-        metadata = {"source_dir": str(root), "summary": summary,
+        since = "changed since the last run" if changed else "unchanged since the last run"
+        context.log.info(f"{spec.source_id}: {summary}; {since}")
+        metadata = {"source_dir": str(root), "summary": summary, "releases_changed": changed,
                     "vintages": MetadataValue.json([r.vintage for r in landed]), "files": len(records),
                     "bytes": int(records["size_bytes"].sum()) if len(records) else 0}
         if len(records):
