@@ -56,8 +56,21 @@ def three_publishes(tmp_path_factory):
         gigabit_2021 = con.execute("""SELECT value FROM indicator_values
             WHERE ags = ? AND indicator_id = 'gigabit_coverage' AND period = 2021""", [MOELLN]).fetchone()[0]
     revise_moelln(source / BBA_2021, f"{gigabit_2021:.2f}", "97.50")
-    assert run_refresh(tmp, source).success
+    revision_run = run_refresh(tmp, source)
+    assert revision_run.success
+    # only the revised source was parsed again
+    assert skipped_assets(revision_run) == STAGING_ASSETS - {"broadband_coverage"}
     return tmp / "readiness.duckdb", gigabit_2021
+
+
+STAGING_ASSETS = {"population_area", "broadband_coverage", "mobile_coverage", "commuting", "municipality_geometries",
+                  "coworking_spaces", "territorial_crosswalk"}
+
+
+def skipped_assets(result) -> set[str]:
+    """Staging assets that reported 'skipped' because their sources' releases did not change."""
+    return {event.asset_key.path[-1] for event in result.get_asset_materialization_events()
+            if (skipped := event.materialization.metadata.get("skipped")) is not None and skipped.value}
 
 
 def test_history_keeps_every_release_and_the_views_show_the_latest(three_publishes):
@@ -115,7 +128,9 @@ def test_identical_refreshes_give_identical_views(tmp_path):
     with duckdb.connect(str(tmp_path / "readiness.duckdb"), read_only=True) as con:
         first = view_checksums(con)
         history_rows = con.execute("SELECT count(*) FROM indicator_values_history").fetchone()[0]
-    assert run_refresh(tmp_path).success
+    second = run_refresh(tmp_path)
+    assert second.success
+    assert skipped_assets(second) == STAGING_ASSETS
     with duckdb.connect(str(tmp_path / "readiness.duckdb"), read_only=True) as con:
         assert view_checksums(con) == first
         assert con.execute("SELECT count(*) FROM indicator_values_history").fetchone()[0] == history_rows

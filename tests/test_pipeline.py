@@ -10,7 +10,8 @@ import pytest
 
 from indicators.catalogue import load_catalogue
 from pipelines.definitions import defs
-from tests.conftest import run_refresh
+from pipelines.resources import ReadinessSettings
+from tests.conftest import run_job, run_refresh
 
 
 def test_acceptance_values_in_the_warehouse(warehouse):
@@ -92,7 +93,7 @@ def test_source_releases_carry_provenance(warehouse):
     assert releases.loc["breitbandatlas", "min(licence)"] == "dl-de/by-2-0"
     # live-only sources (GENESIS, Gigabit-Grundbuch, BA Gemeindeband, OSM) have no snapshot files
     assert set(releases.index) == {"destatis_gemeindeverzeichnis", "breitbandatlas", "inkar", "bkg_vg",
-                                   "ba_commuting", "mobilfunk_monitoring"}
+                                   "ba_commuting", "mobilfunk_monitoring", "destatis_gebietsaenderungen"}
     assert warehouse.execute("SELECT count(*) FROM source_releases WHERE length(sha256) <> 64").fetchone()[0] == 0
 
 
@@ -124,6 +125,29 @@ def test_rerun_is_idempotent_and_failed_run_keeps_published_warehouse(tmp_path, 
     assert published.read_bytes() == before
 
 
+def test_failed_blocking_check_stops_the_publish_and_says_why(tmp_path, snapshot_copy):
+    """A refresh that would drop the older population history is not published; allowing the shrink publishes it."""
+    assert run_refresh(tmp_path, snapshot_copy).success
+    published = tmp_path / "readiness.duckdb"
+    before = published.read_bytes()
+    for year in (1983, 1987, 1990, 1994):
+        (snapshot_copy / "destatis-gemeindeverzeichnis" / f"3112{year}_Auszug_GV.xlsx").unlink()
+    result = run_refresh(tmp_path, snapshot_copy, raise_on_error=False)
+    check = next(e.event_specific_data for e in result.all_events
+                 if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                 and e.event_specific_data.check_name == "row_counts_not_collapsing")
+    assert not check.passed
+    assert "rows, was" in check.metadata["problems"].value
+    assert "published_warehouse" not in {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+    assert published.read_bytes() == before
+
+    settings = ReadinessSettings(source_mode="directory", source_dir=str(snapshot_copy), allow_shrink=True,
+                                 warehouse_path=str(published), raw_dir=str(tmp_path / "raw"),
+                                 exports_dir=str(tmp_path / "exports"))
+    assert run_job(settings).success
+    assert published.read_bytes() != before
+
+
 def test_raw_landing_is_content_addressed_and_kept(tmp_path, snapshot_copy):
     assert run_refresh(tmp_path, snapshot_copy).success
     landed = sorted(p.relative_to(tmp_path / "raw").as_posix() for p in (tmp_path / "raw").rglob("*.csv"))
@@ -148,7 +172,8 @@ def test_definitions_snapshot():
         "municipality_geometries": "staging", "mobile_coverage": "staging", "coworking_spaces": "staging",
         "municipalities": "indicators", "indicator_values": "indicators",
         "readiness_index": "index", "index_uncertainty": "index", "index_coherence": "index",
-        "score_contributions": "index", "peer_towns": "index", "published_warehouse": "publish",
+        "score_contributions": "index", "peer_towns": "index", "warehouse_candidate": "publish",
+        "published_warehouse": "publish",
     }
     schedule = defs.get_schedule_def("monthly_refresh")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 5 1 * *", "Europe/Berlin")

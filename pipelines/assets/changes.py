@@ -6,8 +6,11 @@ database are still exact and parsing is skipped; any new, revised or withdrawn r
 change of the parsing code, makes it run again.
 """
 
+import functools
 import hashlib
 from pathlib import Path
+
+from dagster import AssetExecutionContext, MaterializeResult
 
 from warehouse import PROJECT_ROOT
 
@@ -50,3 +53,24 @@ def mark_staged(con, asset_name: str, source_ids: list[str]) -> None:
 
 def skipped_metadata(source_ids: list[str]) -> dict:
     return {"skipped": True, "summary": f"skipped: releases of {', '.join(source_ids)} unchanged since last staged"}
+
+
+def skip_when_unchanged(*source_ids: str):
+    """Decorate a staging asset: skip it when its sources' releases are the ones it last staged.
+
+    Goes between ``@asset`` and the function; the asset's name is the function's name.
+    """
+    def decorate(compute):
+        @functools.wraps(compute)
+        def staged(context: AssetExecutionContext, settings):
+            name = compute.__name__
+            with settings.work() as con:
+                if unchanged_since_staged(con, name, list(source_ids)):
+                    context.log.info(f"{name}: skipped, releases of {', '.join(source_ids)} unchanged")
+                    return MaterializeResult(metadata=skipped_metadata(list(source_ids)))
+            result = compute(context, settings)
+            with settings.work() as con:
+                mark_staged(con, name, list(source_ids))
+            return result
+        return staged
+    return decorate

@@ -7,6 +7,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from pipelines.resources import ReadinessSettings
+from pipelines.assets.changes import skip_when_unchanged
 from pipelines.assets.raw import landed_releases
 from indicators import territory
 from indicators.catalogue import load_catalogue
@@ -22,10 +23,10 @@ PILOT_TOWNS = list(load_catalogue().pilot_towns)
 
 
 def parse_all(con, source_id: str) -> list[tuple[str, dict[str, pd.DataFrame]]]:
-    """Run the source's parser (named in sources.yaml) on every landed release."""
+    """Run the source's parser (named in sources.yaml) on every landed release; tag it with its vintage label."""
     module_name, function_name = SOURCES[source_id].parser.split(":")
     parser = getattr(importlib.import_module(module_name), function_name)
-    return [(release.vintage, parser(release)) for release in landed_releases(con, source_id)]
+    return [(release.label, parser(release)) for release in landed_releases(con, source_id)]
 
 
 def stack(parsed, key: str, source_id: str, columns: list[str] | None = None) -> pd.DataFrame:
@@ -72,6 +73,7 @@ def observation_metadata(frame: pd.DataFrame) -> dict:
        description="Population (total, male, female) and area per Gemeinde from every Gemeindeverzeichnis "
                    "vintage and the Regionaldatenbank table 12411-01-01-5 (live mode), plus the register of "
                    "names, Kreise, Länder, kinds and Gemeindeverbände.")
+@skip_when_unchanged("destatis_gemeindeverzeichnis", "regionalstatistik")
 def population_area(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     source_id = "destatis_gemeindeverzeichnis"
     with settings.work() as con:
@@ -90,6 +92,7 @@ def population_area(context: AssetExecutionContext, settings: ReadinessSettings)
                    "CATV, FTTH/B) from every Breitbandatlas vintage (2018–2021; all-zero rows dropped as "
                    "missing) and every Gigabit-Grundbuch workbook (06/2022 on, live mode). The two are "
                    "different publisher generations: indicators flag the method break.")
+@skip_when_unchanged("breitbandatlas", "gigabit_grundbuch")
 def broadband_coverage(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         observations = stage_observations(con, ["breitbandatlas", "gigabit_grundbuch"])
@@ -100,6 +103,7 @@ def broadband_coverage(context: AssetExecutionContext, settings: ReadinessSettin
        owners=["team:data-engineering"],
        description="Mobile coverage (5G, LTE) as % of area by land-use type, Kreise, Länder and Germany "
                    "(Mobilfunk-Monitoring 2021). Context data: Kreis values are not Gemeinde values.")
+@skip_when_unchanged("mobilfunk_monitoring")
 def mobile_coverage(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         observations = stage_observations(con, ["mobilfunk_monitoring"])
@@ -113,6 +117,7 @@ def mobile_coverage(context: AssetExecutionContext, settings: ReadinessSettings)
                    "and the Bundesagentur für Arbeit counts (employees at residence and workplace, in- and "
                    "out-commuters; suppressed figures kept as missing with the reason) with the out/in-commuter "
                    "shares derived from them. Kreis-to-Kreis flows go to `commuter_flows`.")
+@skip_when_unchanged("inkar", "ba_commuting", "destatis_gemeindeverzeichnis", "regionalstatistik")
 def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         inkar_observations = _stage_inkar(con)
@@ -158,6 +163,7 @@ def _register_before(con, vintage: str) -> pd.DataFrame:
        owners=["team:data-engineering"],
        description="Gemeinde geometries (BKG VG5000 in the snapshot, VG250 in production) as WKB in "
                    "EPSG:4326 with the area computed in EPSG:25832.")
+@skip_when_unchanged("bkg_vg")
 def municipality_geometries(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         parsed = parse_all(con, "bkg_vg")
@@ -173,6 +179,7 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
                    "only: no stored copy exists), assigned to Gemeinden by point-in-polygon on the latest "
                    "geometries, with per-Gemeinde counts inside and within 10 km and the distance to the "
                    "nearest space. Without OSM data the tables stay empty and the index says so.")
+@skip_when_unchanged("osm_coworking", "bkg_vg")
 def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         parsed = parse_all(con, "osm_coworking")
@@ -212,6 +219,7 @@ RESTATED = {"population_total": "population_current_territory", "area_km2": "are
                    "restated onto the current territory (`population_current_territory`, "
                    "`area_current_territory`) so that a town's population change does not measure a merger. "
                    "Partial transfers and unexplained area changes stay flagged.")
+@skip_when_unchanged("destatis_gemeindeverzeichnis", "regionalstatistik", "destatis_gebietsaenderungen")
 def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         register = con.execute("SELECT ags, name, vintage, territorial_date FROM municipality_register").df()
