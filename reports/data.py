@@ -1,0 +1,158 @@
+"""Load what the reports show from the published warehouse: one read-only connection, frames reused per town.
+
+Columns are always selected by name (tables may become views over history tables with extra
+columns), and only the latest method version of the index is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from reports.labels import PILLARS
+
+INDEX_COLUMNS = ["ags", "period", "score", *PILLARS, "rank", "rank_median", "rank_p05", "rank_p95",
+                 "score_median", "score_p05", "score_p95", "compared_towns", "in_reference_group",
+                 "reference_group", "imputed_share", "missing_pillars", "notes", "method_version"]
+
+MUNICIPALITIES = """
+SELECT ags, name, kreis_ags, kreis_name, land, kind, is_pilot, in_reference_group,
+       area_km2, population, population_date
+FROM municipalities ORDER BY ags"""
+
+# The changes ending in each town's latest period_to (year on year and over longer spans).
+CONTRIBUTIONS = """
+SELECT s.ags, s.period_from, s.period_to, s.indicator_id, c.label, s.pillar, s.value_from, s.value_to,
+       s.contribution, s.score_from, s.score_to
+FROM score_contributions s LEFT JOIN indicator_catalogue c USING (indicator_id)
+WHERE s.method_version = $mv
+QUALIFY s.period_to = max(s.period_to) OVER (PARTITION BY s.ags)"""
+
+RELEASES = """
+SELECT source_id, vintage, max(ingested_at) AS ingested_at, any_value(publisher) AS publisher,
+       any_value(licence) AS licence, any_value(licence_url) AS licence_url,
+       any_value(attribution) AS attribution
+FROM source_releases GROUP BY source_id, vintage"""
+
+INDICATORS = f"""
+SELECT v.ags, v.indicator_id, c.label, c.pillar, v.period, v.value, v.unit, v.source_id, v.vintage,
+       v.reference_date, v.imputed, v.imputation, v.quality_note,
+       r.publisher, r.licence, r.licence_url, r.attribution
+FROM indicator_values v
+JOIN indicator_catalogue c ON c.indicator_id = v.indicator_id
+LEFT JOIN ({RELEASES}) r ON r.source_id = v.source_id AND r.vintage = v.vintage
+QUALIFY row_number() OVER (PARTITION BY v.ags, v.indicator_id ORDER BY v.period DESC) = 1"""
+
+PEERS = f"""
+SELECT p.ags, p.peer_ags, m.name AS peer_name, m.kreis_name AS peer_kreis, p.similarity, p.rank, p.period,
+       p.score, p.peer_score, p.gap_score, {", ".join(f"p.gap_{p}" for p in PILLARS)}
+FROM peer_towns p LEFT JOIN municipalities m ON m.ags = p.peer_ags
+ORDER BY p.ags, p.rank"""
+
+FLOWS = """
+SELECT home_kreis, work_kreis, reference_date, commuters, note, source_id, vintage
+FROM commuter_flows
+QUALIFY reference_date = max(reference_date) OVER (PARTITION BY home_kreis)
+ORDER BY home_kreis, commuters DESC NULLS LAST"""
+
+KREIS_COMMUTING = """
+SELECT ags AS kreis_ags, reference_date, measure, value
+FROM observations
+WHERE source_id = 'ba_commuting' AND level = 'kreis'
+  AND measure IN ('out_commuters', 'employees_residence', 'out_commuter_share')
+QUALIFY reference_date = max(reference_date) OVER (PARTITION BY ags)"""
+
+COWORKING = """
+SELECT osm_type, osm_id, name, lat, lon, kind, website, operator, ags, vintage, osm_base_timestamp
+FROM coworking_spaces
+WHERE vintage = (SELECT max(vintage) FROM coworking_spaces)"""
+
+# Prefer the newest geometry vintage (date at the end of the label), then the finer VG250 over VG5000.
+GEOMETRIES = """
+SELECT ags, vintage, name, geometry_wkb
+FROM municipality_geometries
+QUALIFY row_number() OVER (PARTITION BY ags ORDER BY regexp_extract(vintage, '(\\d{4}-\\d{2}-\\d{2})$') DESC,
+                                                  vintage LIKE 'vg250%' DESC) = 1"""
+
+
+@dataclass
+class ReportData:
+    """Everything the reports need, loaded once; per-town frames are looked up by AGS."""
+
+    path: Path
+    method_version: str
+    latest_period: int | None
+    towns: pd.DataFrame            # municipalities, indexed by ags
+    index: pd.DataFrame            # readiness_index rows of the latest method version
+    releases: pd.DataFrame         # one row per source and vintage
+    geometries: pd.DataFrame       # ags, vintage, name, geometry_wkb (latest vintage per ags)
+    coworking: pd.DataFrame
+    kreis_commuting: pd.DataFrame  # kreis_ags, reference_date, measure, value
+    by_town: dict[str, dict[str, pd.DataFrame]]
+    flows_by_kreis: dict[str, pd.DataFrame]
+
+    def town_frame(self, kind: str, ags: str, columns: list[str]) -> pd.DataFrame:
+        """The rows of ``kind`` (index, indicators, contributions, peers) for one town."""
+        frame = self.by_town[kind].get(ags)
+        return frame if frame is not None else pd.DataFrame(columns=columns)
+
+    @cached_property
+    def latest_scores(self) -> pd.Series:
+        """Score per AGS in the latest period of the index (NaN where not scored)."""
+        latest = self.index[self.index["period"] == self.latest_period]
+        return latest.set_index("ags")["score"]
+
+    @cached_property
+    def kreis_names(self) -> pd.Series:
+        """Kreis name per 5-digit Kreis AGS, for the Kreise of the Gemeinden in the warehouse."""
+        return self.towns.drop_duplicates("kreis_ags").set_index("kreis_ags")["kreis_name"]
+
+
+def connect(published: Path) -> duckdb.DuckDBPyConnection:
+    """Open the published warehouse read-only, with a clear error when it is not there."""
+    if not Path(published).is_file():
+        raise FileNotFoundError(f"published warehouse {published} does not exist: build it with the "
+                                "refresh_warehouse job first")
+    return duckdb.connect(str(published), read_only=True)
+
+
+def load(published: Path) -> ReportData:
+    """Read every frame the reports use from the published warehouse (one read-only connection)."""
+    with connect(published) as con:
+        mv = con.execute("SELECT max(method_version) FROM readiness_index").fetchone()[0]
+        if mv is None:
+            raise ValueError(f"{published}: readiness_index is empty, nothing to report")
+        index = con.execute(f"SELECT {', '.join(INDEX_COLUMNS)} FROM readiness_index WHERE method_version = $mv "
+                            "ORDER BY ags, period", {"mv": mv}).df()
+        frames = {
+            "index": index,
+            "indicators": con.execute(INDICATORS).df(),
+            "contributions": con.execute(CONTRIBUTIONS, {"mv": mv}).df(),
+            "peers": con.execute(PEERS).df(),
+        }
+        flows = con.execute(FLOWS).df()
+        data = ReportData(
+            path=Path(published), method_version=mv,
+            latest_period=_latest_scored_period(index),
+            towns=con.execute(MUNICIPALITIES).df().set_index("ags", drop=False),
+            index=index, releases=con.execute(RELEASES).df(),
+            geometries=con.execute(GEOMETRIES).df(), coworking=con.execute(COWORKING).df(),
+            kreis_commuting=con.execute(KREIS_COMMUTING).df(),
+            by_town={kind: _split(frame, "ags") for kind, frame in frames.items()},
+            flows_by_kreis=_split(flows, "home_kreis"),
+        )
+    return data
+
+
+def _split(frame: pd.DataFrame, key: str) -> dict[str, pd.DataFrame]:
+    """Group once, look up per town in O(1) (filtering per town would scan the frame 10,000 times)."""
+    return {k: g.reset_index(drop=True) for k, g in frame.groupby(key, sort=False)}
+
+
+def _latest_scored_period(index: pd.DataFrame) -> int | None:
+    scored = index.loc[index["score"].notna(), "period"]
+    return int(scored.max()) if not scored.empty else None
