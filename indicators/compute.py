@@ -61,7 +61,8 @@ def _observed(con, indicator: Indicator) -> pd.DataFrame:
 
 
 def _annualised_change(con, indicator: Indicator) -> pd.DataFrame:
-    """Average yearly change in %; notes the base year and a territorial change (area moved > 2 %)."""
+    """Average yearly change in %; notes the base year and a territorial change (area moved > 2 %, or a
+    partial transfer the crosswalk noted on an observation after the base year)."""
     sql = f"""
         WITH yearly AS ({YEARLY}),
         area AS (SELECT ags, period, value AS area FROM ({YEARLY.replace('$measure', '$area_measure')})),
@@ -79,7 +80,11 @@ def _annualised_change(con, indicator: Indicator) -> pd.DataFrame:
                concat('base year ', p.base_period,
                       CASE WHEN abs(a_now.area / a_base.area - 1) > 0.02
                            THEN concat('; territorial change: area ', a_base.area, ' -> ', a_now.area, ' km2')
-                           ELSE '' END) AS quality_note
+                           ELSE '' END,
+                      -- a partial transfer noted by the crosswalk between base and end year (area may move < 2 %)
+                      (SELECT '; ' || string_agg(DISTINCT t.note, '; ') FROM yearly t
+                       WHERE t.ags = p.ags AND t.period > p.base_period AND t.period <= p.period
+                         AND t.note LIKE '%territorial change:%')) AS quality_note
         FROM pairs p
         LEFT JOIN area a_now ON a_now.ags = p.ags AND a_now.period = p.period
         LEFT JOIN area a_base ON a_base.ags = p.ags AND a_base.period = p.base_period

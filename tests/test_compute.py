@@ -48,6 +48,16 @@ def test_territorial_change_is_noted():
     assert "territorial change: area 60.0 -> 100.0 km2" in note
 
 
+def test_partial_transfer_noted_by_the_crosswalk_flags_the_change_across_it():
+    transfer = "territorial change: receives territory from B (Destatis Gebietsänderungen 2018, Änderungsart 2)"
+    rows = [gv("A", year, "population_total", 10000 + 100 * (year - 2013)) for year in (2013, 2018, 2023)]
+    rows += [gv("A", year, "area_km2", 50) for year in (2013, 2018, 2023)]
+    rows[1] = rows[1][:-1] + (transfer,)  # the 2018 observation lies in the period of the transfer
+    values = compute_indicator(observations(rows), CATALOGUE.indicators["population_change_5y"]).set_index("period")
+    assert transfer in values.loc[2018, "quality_note"]  # 2013 -> 2018 spans the transfer
+    assert values.loc[2023, "quality_note"] == "base year 2018"  # 2018 -> 2023 does not
+
+
 def test_latest_vintage_wins_for_the_same_reference_date():
     con = observations([gv("A", 2023, "population_total", 100, "2023-12-31", current_territory=False),
                         gv("A", 2023, "population_total", 101, "2024-Q4", current_territory=False),

@@ -165,8 +165,8 @@ CREATE TABLE territorial_changes (
     to_vintage    VARCHAR NOT NULL,  -- vintage after it
     from_ags      VARCHAR NOT NULL,
     to_ags        VARCHAR NOT NULL,
-    kind          VARCHAR NOT NULL,  -- recode (same name and area) | merger (area of predecessors = gain)
-    evidence      VARCHAR NOT NULL   -- the areas compared
+    kind          VARCHAR NOT NULL,  -- recode | merger (restated) | partial_transfer | split (flagged only)
+    evidence      VARCHAR NOT NULL   -- the Destatis change list entry, or the areas compared (inferred)
 );
 
 CREATE TABLE index_sensitivity (
