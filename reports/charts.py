@@ -3,6 +3,7 @@ hand-built SVG for simple bars (much faster when rendering 10,000 pages)."""
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from html import escape
@@ -13,14 +14,23 @@ from matplotlib.figure import Figure
 
 from reports.labels import de_number, de_signed, is_missing
 
-matplotlib.rcParams.update({
+STYLE = {
     "svg.fonttype": "none",        # text stays text: searchable, small, uses the page's font
     "svg.hashsalt": "town-report",  # deterministic ids, so unchanged data give identical pages
     "font.family": "sans-serif",
     "font.size": 9,
-})
+}
 PILOT_COLOURS = ["#1b6ca8", "#d1495b", "#edae49", "#00798c", "#66a182"]
 SCORE_COLOUR = "#1b6ca8"
+
+
+def styled(draw):
+    """Run a chart function with the report style, leaving matplotlib's global settings alone."""
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context(STYLE):
+            return draw(*args, **kwargs)
+    return wrapper
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -49,6 +59,7 @@ def _scope_ids(svg: str, prefix: str) -> str:
     return re.sub(r"#([\w.-]+)", lambda m: f"#{prefix}-{m.group(1)}" if m.group(1) in ids else m.group(0), svg)
 
 
+@styled
 def history_chart(history, prefix: str) -> str:
     """Score per period with its 5–95 % Monte Carlo band (``history``: period, score, score_p05, score_p95)."""
     fig = new_figure(6.4, 2.8)
@@ -67,6 +78,7 @@ def history_chart(history, prefix: str) -> str:
     return figure_svg(fig, prefix, "Indexverlauf mit Unsicherheitsband")
 
 
+@styled
 def network_chart(series: dict[str, object], prefix: str) -> str:
     """Score history of several towns in one chart (``series``: town name -> frame with period, score)."""
     fig = new_figure(7.2, 3.2)

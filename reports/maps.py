@@ -13,7 +13,7 @@ from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 from pyproj import Transformer
 
-from reports.charts import figure_svg, new_figure
+from reports.charts import figure_svg, new_figure, styled
 
 NEIGHBOUR_BUFFER_M = 2_000     # neighbours: touching the town or within 2 km of its boundary
 COWORKING_RADIUS_M = 10_000    # coworking spaces counted within 10 km, like the index indicator
@@ -52,6 +52,7 @@ def _project(x, y):
     return _TO_METRES.transform(x, y)
 
 
+@styled
 def town_map(geoms: TownGeometries, ags: str, name: str, scores: pd.Series, period: int | None) -> str:
     """SVG map of the town (outlined) and its neighbours, coloured by index score in ``period``."""
     fig = new_figure(6.4, 5.0)
