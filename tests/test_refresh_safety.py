@@ -224,28 +224,42 @@ def kill_point_compute(published: Path, raw_dir: Path, log: Path):
     return reached
 
 
+def candidate_path(published: Path) -> Path:
+    """Where publish builds the next warehouse before renaming it over the published file."""
+    import warehouse
+
+    if hasattr(warehouse, "candidate_path_for"):
+        return warehouse.candidate_path_for(published)
+    return published.with_name(published.name + ".tmp")  # before the candidate/swap split of publish
+
+
 def kill_point_publish(published: Path, raw_dir: Path, log: Path):
-    """During publish: the new warehouse file ``<published>.tmp`` exists."""
-    temporary = published.with_name(published.name + ".tmp")
-    return temporary.exists
+    """During publish: the new warehouse file (the candidate) exists and is not yet renamed."""
+    return candidate_path(published).exists
+
+
+def kill_point_swap(published: Path, raw_dir: Path, log: Path):
+    """Just before the swap: the step that renames the validated candidate has started, the candidate is there."""
+    watcher, candidate = Log(log), candidate_path(published)
+    return lambda: watcher.has(r" - published_warehouse - STEP_START") and candidate.exists()
 
 
 KILL_POINTS = {"raw_landing": kill_point_raw, "staging_indicators": kill_point_compute,
-               "publish": kill_point_publish}
+               "publish": kill_point_publish, "swap": kill_point_swap}
 
 
 def kill_during(point: str, published: Path, raw_dir: Path, log: Path) -> bool:
     """Run a refresh and SIGKILL its process group at ``point``; False when the point had already passed.
 
     The group is stopped (SIGSTOP) the moment the point is seen, so what is checked afterwards is
-    the state at the kill; for publish that means the temporary file still existed, i.e. it was not
+    the state at the kill; for publish that means the candidate file still existed, i.e. it was not
     yet renamed over the published file.
     """
     reached = KILL_POINTS[point](published, raw_dir, log)
     process = start("refresh", published, raw_dir, log=log)
     wait_for(reached, f"the kill point '{point}'", process, log)
     os.killpg(process.pid, signal.SIGSTOP)
-    still_there = reached() if point == "publish" else True
+    still_there = candidate_path(published).exists() if point in ("publish", "swap") else True
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL
@@ -273,7 +287,7 @@ def test_sigkill_leaves_the_published_warehouse_and_the_next_run_publishes(point
     log = tmp_path / "after.log"
     finish(start("refresh", published_copy, raw_dir, log=log), log, f"the refresh after SIGKILL during {point}")
     assert published_copy.stat().st_ino != inode, "the refresh after the kill did not publish a new file"
-    assert not published_copy.with_name(published_copy.name + ".tmp").exists()
+    assert not candidate_path(published_copy).exists(), "the candidate was left next to the published file"
     after = read_fingerprint(published_copy)
     assert set(after) == set(before), "the republished warehouse has other tables and views"
     if "publish_log" in before:
