@@ -7,6 +7,7 @@ from pipelines.assets.analysis import analysis_assets
 from pipelines.assets.indicators import indicator_assets
 from pipelines.assets.publish import publish_assets
 from pipelines.assets.raw import raw_assets
+from pipelines.assets.reports import report_assets
 from pipelines.assets.staging import staging_assets
 from pipelines.checks import asset_checks
 from pipelines.resources import ReadinessSettings
@@ -18,7 +19,8 @@ WAREHOUSE_TAGS = {"warehouse": "readiness"}
 refresh_warehouse = define_asset_job(
     name="refresh_warehouse",
     selection=AssetSelection.all(),
-    description="Land every source, parse, compute indicators and the index, and publish the warehouse.",
+    description="Land every source, parse, compute indicators and the index, publish the warehouse, "
+                "export the planner views and write the town reports.",
     tags=WAREHOUSE_TAGS,
     executor_def=in_process_executor,
 )
@@ -32,7 +34,7 @@ monthly_refresh = ScheduleDefinition(
 )
 
 defs = Definitions(
-    assets=[*raw_assets, *staging_assets, *indicator_assets, *analysis_assets, *publish_assets],
+    assets=[*raw_assets, *staging_assets, *indicator_assets, *analysis_assets, *publish_assets, *report_assets],
     asset_checks=asset_checks,
     jobs=[refresh_warehouse],
     schedules=[monthly_refresh],

@@ -28,6 +28,8 @@ class ReadinessSettings(ConfigurableResource):
       READINESS_LIVE_SKIP    live mode: comma-separated optional sources not to fetch (e.g. regionalstatistik
                              without a GENESIS account); their files already in the mirror are used
       READINESS_EXPORTS_DIR  Parquet/CSV/GeoPackage exports of the planner views (default data/exports)
+      READINESS_REPORTS_DIR  town reports (default data/reports)
+      READINESS_REPORT_SCOPE reference_group (default: the small towns and the pilot towns) | pilots | all
       READINESS_ALLOW_SHRINK 1 = publish even when a table lost more than 10 % of its rows (a deliberate
                              change of scope, e.g. from the full data back to the snapshot)
       READINESS_HTTP_READ_TIMEOUT, READINESS_HTTP_BACKOFF_SECONDS, READINESS_HTTP_MAX_ATTEMPTS
@@ -41,6 +43,8 @@ class ReadinessSettings(ConfigurableResource):
     raw_dir: str = os.environ.get("READINESS_RAW_DIR", str(PROJECT_ROOT / "data" / "raw"))
     live_dir: str = os.environ.get("READINESS_LIVE_DIR", str(PROJECT_ROOT / "data" / "live"))
     exports_dir: str = os.environ.get("READINESS_EXPORTS_DIR", str(PROJECT_ROOT / "data" / "exports"))
+    reports_dir: str = os.environ.get("READINESS_REPORTS_DIR", str(PROJECT_ROOT / "data" / "reports"))
+    report_scope: str = os.environ.get("READINESS_REPORT_SCOPE", "reference_group")
     allow_shrink: bool = os.environ.get("READINESS_ALLOW_SHRINK", "") == "1"
     live_origin: str = os.environ.get("READINESS_LIVE_ORIGIN", "")
     live_skip: str = os.environ.get("READINESS_LIVE_SKIP", "")
@@ -83,6 +87,10 @@ class ReadinessSettings(ConfigurableResource):
     @property
     def exports(self) -> Path:
         return Path(self.exports_dir).expanduser().resolve()
+
+    @property
+    def reports(self) -> Path:
+        return Path(self.reports_dir).expanduser().resolve()
 
     @property
     def work_db(self) -> Path:

@@ -34,6 +34,8 @@ def run_refresh(tmp: Path, source_dir: Path | None = None, raise_on_error: bool 
         warehouse_path=str(tmp / "readiness.duckdb"),
         raw_dir=str(tmp / "raw"),
         exports_dir=str(tmp / "exports"),
+        reports_dir=str(tmp / "reports"),
+        report_scope="pilots",  # the reference group's pages are built by tests/test_reports.py
     )
     return run_job(settings, raise_on_error)
 

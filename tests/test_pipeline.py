@@ -173,7 +173,7 @@ def test_definitions_snapshot():
         "municipalities": "indicators", "indicator_values": "indicators",
         "readiness_index": "index", "index_uncertainty": "index", "index_coherence": "index",
         "score_contributions": "index", "peer_towns": "index", "warehouse_candidate": "publish",
-        "published_warehouse": "publish",
+        "published_warehouse": "publish", "town_reports": "reports",
     }
     schedule = defs.get_schedule_def("monthly_refresh")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 5 1 * *", "Europe/Berlin")

@@ -215,12 +215,13 @@ def test_reports_dir_default_and_override(monkeypatch, tmp_path):
     assert reports_dir() == (tmp_path / "elsewhere").resolve()
 
 
-def test_asset_writes_a_page_per_town(snapshot_warehouse, warehouse, tmp_path, monkeypatch):
-    monkeypatch.setenv(REPORTS_DIR_ENV, str(tmp_path / "reports"))
+def test_asset_writes_a_page_per_town_in_scope(snapshot_warehouse, warehouse, tmp_path):
     result = materialize([town_reports], resources={"settings": ReadinessSettings(
-        warehouse_path=str(snapshot_warehouse))})
+        warehouse_path=str(snapshot_warehouse), reports_dir=str(tmp_path / "reports"))})
     assert result.success
-    towns = {row[0] for row in warehouse.execute("SELECT ags FROM municipalities").fetchall()}
+    towns = {row[0] for row in warehouse.execute(
+        "SELECT ags FROM municipalities WHERE in_reference_group OR is_pilot").fetchall()}
+    assert len(towns) < warehouse.execute("SELECT count(*) FROM municipalities").fetchone()[0]
     written = {p.stem for p in (tmp_path / "reports").glob("*.html")}
     assert written == towns | {"index", "netzwerk"}
     metadata = result.asset_materializations_for_node("town_reports")[0].metadata

@@ -1,11 +1,12 @@
 """Town reports: static German HTML pages built from the published warehouse (reports/build.py)."""
 
 
+import duckdb
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from indicators.catalogue import load_catalogue
 from pipelines.resources import ReadinessSettings
-from reports.build import build_reports, reports_dir
+from reports.build import build_reports
 
 # The page the metadata links to: the first pilot town of the catalogue named Mölln.
 MOELLN = next(ags for ags, name in load_catalogue().pilot_towns.items() if name == "Mölln")
@@ -15,10 +16,12 @@ MOELLN = next(ags for ags, name in load_catalogue().pilot_towns.items() if name 
        owners=["team:data-engineering"],
        description="One HTML page per Gemeinde (Überblick, Indexverlauf, Säulen, Treiber, Indikatoren, "
                    "Vergleichsstädte, Karte, Pendlerströme, Coworking, Datenstand), the network page of the "
-                   "pilot towns and an index page; self-contained files that work offline. Written to "
-                   "data/reports (READINESS_REPORTS_DIR overrides).")
+                   "pilot towns and an index page; self-contained files that work offline. Pages for the towns of "
+                   "the reference group and the pilot towns (READINESS_REPORT_SCOPE: reference_group | pilots | "
+                   "all), written to data/reports (READINESS_REPORTS_DIR overrides).")
 def town_reports(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
-    out_dir = reports_dir()
+    out_dir = settings.reports
+    towns = report_towns(settings.published, settings.report_scope)
     step = {"next": 0.1}
 
     def progress(done: int, total: int) -> None:
@@ -26,15 +29,26 @@ def town_reports(context: AssetExecutionContext, settings: ReadinessSettings) ->
             context.log.info(f"town reports: {done}/{total} pages")
             step["next"] = done / total + 0.1
 
-    paths = build_reports(settings.published, out_dir, progress=progress)
+    paths = build_reports(settings.published, out_dir, towns=towns, progress=progress)
     moelln = out_dir / f"{MOELLN}.html"
     return MaterializeResult(metadata={
+        "scope": settings.report_scope,
         "pages": MetadataValue.int(len(paths)),
         "town_pages": MetadataValue.int(len(paths) - 2),
         "path": MetadataValue.path(str(out_dir)),
         "index": MetadataValue.url((out_dir / "index.html").as_uri()),
         "moelln": MetadataValue.url(moelln.as_uri()),
     })
+
+
+def report_towns(published, scope: str) -> list[str]:
+    """The towns that get a page: the reference group (default), the pilot towns, or every Gemeinde."""
+    condition = {"reference_group": "in_reference_group OR is_pilot", "pilots": "is_pilot", "all": "TRUE"}
+    if scope not in condition:
+        raise ValueError(f"READINESS_REPORT_SCOPE={scope!r} must be one of {sorted(condition)}")
+    with duckdb.connect(str(published), read_only=True) as con:
+        return [row[0] for row in con.execute(
+            f"SELECT ags FROM municipalities WHERE {condition[scope]} ORDER BY ags").fetchall()]
 
 
 report_assets = [town_reports]
