@@ -87,6 +87,7 @@ class ReportData:
     method_version: str
     latest_period: int | None
     towns: pd.DataFrame            # municipalities, indexed by ags
+    kreise: pd.DataFrame           # ags, name of every Kreis (BKG)
     index: pd.DataFrame            # readiness_index rows of the latest method version
     releases: pd.DataFrame         # one row per source and vintage
     geometries: pd.DataFrame       # ags, vintage, name, geometry_wkb (latest vintage per ags)
@@ -108,8 +109,9 @@ class ReportData:
 
     @cached_property
     def kreis_names(self) -> pd.Series:
-        """Kreis name per 5-digit Kreis AGS, for the Kreise of the Gemeinden in the warehouse."""
-        return self.towns.drop_duplicates("kreis_ags").set_index("kreis_ags")["kreis_name"]
+        """Kreis name per 5-digit Kreis AGS: every Kreis of the BKG layer, else those of the towns' register."""
+        register = self.towns.drop_duplicates("kreis_ags").set_index("kreis_ags")["kreis_name"]
+        return self.kreise.set_index("ags")["name"].combine_first(register)
 
 
 def connect(published: Path) -> duckdb.DuckDBPyConnection:
@@ -142,6 +144,7 @@ def load(published: Path) -> ReportData:
             index=index, releases=con.execute(RELEASES).df(),
             geometries=con.execute(GEOMETRIES).df(), coworking=con.execute(COWORKING).df(),
             kreis_commuting=con.execute(KREIS_COMMUTING).df(),
+            kreise=con.execute("SELECT ags, name FROM kreise").df(),
             by_town={kind: _split(frame, "ags") for kind, frame in frames.items()},
             flows_by_kreis=_split(flows, "home_kreis"),
         )

@@ -1,4 +1,4 @@
-"""BKG Verwaltungsgebiete (VG5000 / VG250) Gemeinde layer: geometry, name and designation.
+"""BKG Verwaltungsgebiete (VG5000 / VG250): Gemeinde geometries, names and designations; Kreis names.
 
 Spatial work is done in geopandas (no DuckDB spatial extension at run time); the
 warehouse stores geometries as WKB in EPSG:4326 plus the area computed in EPSG:25832.
@@ -42,4 +42,21 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
         "geometry_wkb": wgs84.geometry.to_wkb(),
         "vintage": release.vintage,
     })
-    return {"geometries": geometries}
+    return {"geometries": geometries, "kreise": kreise(release)}
+
+
+def kreise(release: Release) -> pd.DataFrame:
+    """Names of the Kreise from the Kreis layer's attribute table (empty when the release has none)."""
+    dbf = [f for f in release.files if f.role == "kreise" and f.path.suffix.lower() == ".dbf"]
+    if not dbf:
+        return pd.DataFrame(columns=["ags", "name", "designation", "vintage"])
+    try:
+        table = pyogrio.read_dataframe(dbf[0].path, read_geometry=False, encoding="UTF-8")
+    except Exception as exc:
+        raise SourceError(release.source_id, dbf[0].relative_path, f"not a readable dBASE table ({exc})") from exc
+    missing = [c for c in REQUIRED if c not in table.columns]
+    if missing:
+        raise SourceError(release.source_id, dbf[0].relative_path, f"missing attribute columns {missing}")
+    table = table[table["GF"] == 4] if "GF" in table.columns and (table["GF"] == 4).any() else table
+    return pd.DataFrame({"ags": table["AGS"].astype(str), "name": table["GEN"], "designation": table["BEZ"],
+                         "vintage": release.vintage}).drop_duplicates("ags")

@@ -131,11 +131,12 @@ def genesis_zip() -> bytes:
 
 @functools.lru_cache(maxsize=None)
 def vg250_zip() -> bytes:
-    """The BKG archive layout (folder/vg250_ebenen_0101/VG250_GEM.*) around the snapshot's Gemeinde layer."""
+    """The BKG archive layout (folder/vg250_ebenen_0101/VG250_GEM.*, VG250_KRS.*) around the snapshot's layers."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for part in sorted((SNAPSHOT_DIR / "bkg-vg5000-2021").glob("VG5000_GEM.*")):
-            bundle.write(part, f"vg250_01-01.utm32s.shape.ebenen/vg250_ebenen_0101/VG250_GEM{part.suffix}")
+        for part in sorted((SNAPSHOT_DIR / "bkg-vg5000-2021").glob("VG5000_[GK][ER][MS].*")):
+            layer = part.stem.replace("VG5000", "VG250")
+            bundle.write(part, f"vg250_01-01.utm32s.shape.ebenen/vg250_ebenen_0101/{layer}{part.suffix}")
         bundle.writestr("vg250_01-01.utm32s.shape.ebenen/dokumentation/README.txt", "Dokumentation")
     return buffer.getvalue()
 

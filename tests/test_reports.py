@@ -135,10 +135,12 @@ def test_peers_and_flows_equal_the_warehouse(pilot_reports, warehouse, ags):
     for name, similarity in peers:
         assert name in text["vergleichsstaedte"] and german(similarity, 2) in text["vergleichsstaedte"]
     top = warehouse.execute("""
-        SELECT f.commuters FROM commuter_flows f JOIN municipalities m ON m.kreis_ags = f.home_kreis
+        SELECT f.commuters, k.name FROM commuter_flows f JOIN municipalities m ON m.kreis_ags = f.home_kreis
+        JOIN kreise k ON k.ags = f.work_kreis
         WHERE m.ags = ? ORDER BY f.reference_date DESC, f.commuters DESC LIMIT 1""", [ags]).fetchone()
     assert "Kreisebene" in text["pendlerstroeme"]
     assert german(top[0], 0) in text["pendlerstroeme"]
+    assert top[1] in text["pendlerstroeme"]  # named from the BKG Kreis layer, also outside the pilot Kreise
 
 
 def test_coworking_note_when_no_spaces_were_loaded(pilot_reports, warehouse):

@@ -27,7 +27,7 @@ STAGING_SQL = Path(__file__).with_name("staging.sql")
 VIEWS_SQL = Path(__file__).with_name("views.sql")
 DEFAULT_PUBLISHED = PROJECT_ROOT / "warehouse" / "readiness.duckdb"
 # tables published as the working database holds them now (history tables: warehouse/history.py)
-CURRENT_TABLES = ["municipalities", "observations", "indicator_catalogue", "municipality_geometries",
+CURRENT_TABLES = ["municipalities", "observations", "indicator_catalogue", "municipality_geometries", "kreise",
                   "commuter_flows", "coworking_spaces", "territorial_changes", "index_sensitivity",
                   "index_coherence", "score_contributions", "peer_towns"]
 # the views of warehouse/views.sql that planners use; exported after each publish

@@ -134,6 +134,13 @@ CREATE TABLE municipality_geometries (
     PRIMARY KEY (ags, vintage)
 );
 
+CREATE TABLE kreise (
+    ags          VARCHAR PRIMARY KEY,  -- 5-digit Kreis AGS
+    name         VARCHAR NOT NULL,
+    designation  VARCHAR,              -- Kreis, Landkreis, Kreisfreie Stadt, ...
+    vintage      VARCHAR NOT NULL      -- BKG VG release the name comes from
+);
+
 CREATE TABLE commuter_flows (
     home_kreis      VARCHAR NOT NULL,  -- 5-digit Kreis of residence
     work_kreis      VARCHAR NOT NULL,  -- 5-digit Kreis of the workplace

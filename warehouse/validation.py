@@ -15,6 +15,7 @@ import duckdb
 # current rows of these views/tables must be unique per key
 KEYS = {
     "municipalities": ["ags"],
+    "kreise": ["ags"],
     "indicator_values": ["ags", "indicator_id", "period"],
     "readiness_index": ["ags", "period", "method_version"],
     "source_releases": ["source_id", "vintage", "revision", "file"],

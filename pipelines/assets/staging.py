@@ -162,13 +162,15 @@ def _register_before(con, vintage: str) -> pd.DataFrame:
 @asset(group_name="staging", deps=[AssetKey("raw_bkg_vg")], tags={"stage": "staging"},
        owners=["team:data-engineering"],
        description="Gemeinde geometries (BKG VG5000 in the snapshot, VG250 in production) as WKB in "
-                   "EPSG:4326 with the area computed in EPSG:25832.")
+                   "EPSG:4326 with the area computed in EPSG:25832, and the names of all Kreise (latest vintage).")
 @skip_when_unchanged("bkg_vg")
 def municipality_geometries(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         parsed = parse_all(con, "bkg_vg")
         geometries = pd.concat([tables["geometries"] for _, tables in parsed], ignore_index=True)
         replace_rows(con, "municipality_geometries", geometries)
+        kreise = concat([tables["kreise"] for _, tables in parsed])
+        replace_rows(con, "kreise", kreise.sort_values("vintage").drop_duplicates("ags", keep="last"))
     return MaterializeResult(metadata={"rows": len(geometries),
                                        "vintages": MetadataValue.json(sorted(geometries["vintage"].unique().tolist()))})
 
