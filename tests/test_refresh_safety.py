@@ -25,6 +25,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from warehouse import candidate_path_for
+
 ROOT = Path(__file__).resolve().parents[1]
 STAGE_TIMEOUT = 300  # seconds a refresh may take to reach a kill point or to finish (a loaded 2-core machine)
 POLL = 0.001  # seconds between file-system polls: the publish window can be short
@@ -89,7 +91,10 @@ def refresh_main(published: str, raw_dir: str, source_dir: str = "") -> int:
 
 def start(role: str, *args, log: Path) -> subprocess.Popen:
     """Start this module in ``role`` in its own process group (so the whole group can be killed)."""
-    env = dict(os.environ, READINESS_EXPORTS_DIR=str(log.parent / "exports"), PYTHONUNBUFFERED="1")
+    # outputs after publish go next to the log, never into the repository's data/
+    env = dict(os.environ, READINESS_EXPORTS_DIR=str(log.parent / "exports"),
+               READINESS_REPORTS_DIR=str(log.parent / "reports"), READINESS_REPORT_SCOPE="pilots",
+               PYTHONUNBUFFERED="1")
     with open(log, "ab") as output:
         return subprocess.Popen([sys.executable, "-m", "tests.test_refresh_safety", role, *map(str, args)],
                                 cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=env,
@@ -132,7 +137,7 @@ def sha256(path: Path) -> str:
 def published_copy(snapshot_warehouse, tmp_path) -> Path:
     """A copy of the session's snapshot warehouse directory (published file, working database, raw landing)."""
     target = tmp_path / "warehouse"
-    shutil.copytree(snapshot_warehouse.parent, target, ignore=shutil.ignore_patterns("exports"))
+    shutil.copytree(snapshot_warehouse.parent, target, ignore=shutil.ignore_patterns("exports", "reports"))
     return target / snapshot_warehouse.name
 
 
@@ -226,11 +231,7 @@ def kill_point_compute(published: Path, raw_dir: Path, log: Path):
 
 def candidate_path(published: Path) -> Path:
     """Where publish builds the next warehouse before renaming it over the published file."""
-    import warehouse
-
-    if hasattr(warehouse, "candidate_path_for"):
-        return warehouse.candidate_path_for(published)
-    return published.with_name(published.name + ".tmp")  # before the candidate/swap split of publish
+    return candidate_path_for(published)
 
 
 def kill_point_publish(published: Path, raw_dir: Path, log: Path):

@@ -16,15 +16,12 @@ from pathlib import Path
 
 import duckdb
 
-import warehouse
-from warehouse import PROJECT_ROOT
+from warehouse import PLANNER_VIEWS, PROJECT_ROOT
 
 DEFAULT_EXPORTS_DIR = PROJECT_ROOT / "data" / "exports"
 KEEP_EXPORTS = 3
 LATEST = "latest"
 GEOPACKAGE = "municipalities.gpkg"
-# Until warehouse.PLANNER_VIEWS exists, the one planner view every published file has.
-PLANNER_VIEWS = tuple(getattr(warehouse, "PLANNER_VIEWS", ("town_index_history",)))
 
 # Towns in scope (the ranked reference group: small towns and the pilots) with the latest period that
 # has a score under the current method version, and the latest geometry (by the date in the vintage;
