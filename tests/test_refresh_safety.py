@@ -172,6 +172,8 @@ def test_readers_see_the_old_or_the_new_warehouse_never_an_error(published_copy,
         reader.wait(timeout=60)
     new = read_fingerprint(published_copy)
     assert new != old, "the refresh with the corrected release changed nothing the readers could tell apart"
+    if "publish_log" in old:  # history is carried over: one more publish, the earlier ones kept
+        assert new["publish_log"][0] == old["publish_log"][0] + 1
     seen = records(answers)
     errors = [r["error"] for r in seen if "error" in r]
     assert not errors, f"{len(errors)} of {len(seen)} reads failed, first: {errors[0]}"
