@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import duckdb
 import geopandas
 import pandas as pd
@@ -88,3 +90,17 @@ def test_default_directory_from_the_environment(tmp_path, monkeypatch):
     assert exports.exports_dir() == tmp_path / "elsewhere"
     monkeypatch.delenv("READINESS_EXPORTS_DIR")
     assert exports.exports_dir() == exports.DEFAULT_EXPORTS_DIR
+
+
+def test_town_without_geometry_is_exported_without_one(snapshot_warehouse, tmp_path):
+    # on the full data some towns formed after the boundary vintage have no geometry (e.g. Langelsheim)
+    copy = tmp_path / snapshot_warehouse.name
+    shutil.copyfile(snapshot_warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        ags = con.execute("SELECT min(ags) FROM municipalities WHERE in_reference_group AND NOT is_pilot").fetchone()[0]
+        con.execute("DELETE FROM municipality_geometries WHERE ags = ?", [ags])
+    counts = export_planner_views(copy, tmp_path / "out")
+    towns = geopandas.read_file(tmp_path / "out" / LATEST / GEOPACKAGE).set_index("ags")
+    assert len(towns) == counts[GEOPACKAGE] and ags in towns.index
+    assert towns.loc[ags].geometry is None or towns.loc[ags].geometry.is_empty
+    assert towns.drop(index=ags).geometry.notna().all()

@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from warehouse import PLANNER_VIEWS, PROJECT_ROOT
 
@@ -103,7 +104,8 @@ def write_geopackage(con: duckdb.DuckDBPyConnection, target: Path) -> int:
 
     frame = con.execute(TOWNS_SQL).fetch_df()
     wkb = frame.pop("geometry_wkb")
-    geometry = [shapely.from_wkb(bytes(value)) if value is not None else None for value in wkb]
+    # a town without a geometry (e.g. formed after the boundary vintage) is kept, with an empty geometry
+    geometry = [None if value is None or value is pd.NA else shapely.from_wkb(bytes(value)) for value in wkb]
     towns = geopandas.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
     towns.to_file(target, layer="municipalities", driver="GPKG", engine="pyogrio")
     return len(towns)
