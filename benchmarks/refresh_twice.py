@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.full_germany import DEFAULT_SOURCE_DIR, check_results, failures  # noqa: E402
+from benchmarks.full_germany import DEFAULT_SOURCE_DIR, check_results, failures, step_durations  # noqa: E402
 
 
 def run_job(published: str, raw_dir: str, source_dir: str) -> int:
@@ -42,8 +43,11 @@ def run_job(published: str, raw_dir: str, source_dir: str) -> int:
 
     settings = ReadinessSettings(source_mode="directory", source_dir=source_dir, warehouse_path=published,
                                  raw_dir=raw_dir)
-    result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
-        resources={"settings": settings}, instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
+            resources={"settings": settings}, instance=instance, raise_on_error=False)
+        steps = sorted((s for s in step_durations(instance, result.run_id) if s[2] is not None), key=lambda s: -s[2])
+    print("SLOWEST " + ", ".join(f"{key} {seconds:.1f} s" for key, _, seconds in steps[:5]))
     # the last lines of the child's log say why a run failed (the parent prints them)
     for line in check_results(result) + failures(result):
         print(f"NOT PASSED {line}")
@@ -86,6 +90,8 @@ def report(number: int, status: int, seconds: float, peak: float, published: Pat
         print("  " + "\n  ".join([line for line in lines if line.startswith("NOT PASSED")] or lines[-15:]))
         return None
     print(f"  published file   {published.stat().st_size / 2**20:8.1f} MiB")
+    print("  slowest steps    " + next((line[len("SLOWEST "):] for line in log.read_text(errors="replace").splitlines()
+                                          if line.startswith("SLOWEST ")), "?"))
     rows, sums = describe(published)
     width = max(map(len, rows))
     for view in rows:
@@ -116,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             results.append(report(number, status, seconds, peak, published, log))
             if results[-1] is None:
                 return 1
+            if args.keep:  # both published files stay, to compare what differs
+                shutil.copyfile(published, published.with_name(f"readiness.run{number}.duckdb"))
     (_, first), (_, second) = results
     differing = sorted(view for view in first if first[view] != second.get(view))
     print("planner views identical after both runs (idempotent)" if not differing
