@@ -61,7 +61,8 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
     quality_note). A value computed across a territorial change (e.g. population change
     of a town that absorbed a neighbour) is left out: it measures the merger, not the
     town. The overall score needs every pillar; a town missing one gets no score (NaN)
-    and the pillar is named in ``missing_pillars``. Ranks compare towns of ``reference_group``.
+    and the pillar is named in ``missing_pillars``. Ranks compare towns of ``reference_group``;
+    each of its towns has a row in every period, even without any data (all pillars missing).
     """
     indicators = {i.indicator_id: i for i in catalogue.indicators.values() if i.pillar in catalogue.pillars}
     used = values[index_rows(values, catalogue) & values["period"].isin(periods)].copy()
@@ -70,6 +71,9 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
         for v, i in zip(used["value"], used["indicator_id"])
     ]
     wide = used.pivot_table(index=["ags", "period"], columns="indicator_id", values="normalised")
+    # every town of the reference group gets a row per period, without a score where it lacks data
+    wanted = pd.MultiIndex.from_product([sorted(reference_group), periods], names=["ags", "period"])
+    wide = wide.reindex(wide.index.union(wanted))
     result = pd.DataFrame(index=wide.index)
     for pillar in catalogue.pillars:
         members = [i.indicator_id for i in catalogue.in_pillar(pillar) if i.indicator_id in wide.columns]

@@ -104,7 +104,7 @@ def peer_towns(municipalities: pd.DataFrame, features: pd.DataFrame | None, inde
             # lexsort: last key first -> sort by rounded distance, then by peer AGS
             order = others[np.lexsort((ags[others], np.round(row[others], DISTANCE_DECIMALS)))][:k]
             for rank, peer in enumerate(order, start=1):
-                rows.append((ags[own], ags[peer], 1.0 / (1.0 + row[peer]), rank))
+                rows.append((ags[own], ags[peer], round(1.0 / (1.0 + row[peer]), 9), rank))  # stable across runs
     peers = pd.DataFrame(rows, columns=["ags", "peer_ags", "similarity", "rank"])
     return _with_gaps(peers, current_version(index, catalogue), catalogue, set(ags))
 

@@ -113,7 +113,7 @@ CANDIDATE_CHECKS = {
     "towns_complete": "Every town of the reference group has an index row in every period, and every pilot "
                       "town a score in the latest period.",
     "values_in_range": "Scores and pillar scores within 0-100, ranks within 1..compared towns, uncertainty "
-                       "bands ordered, percent indicators within 0-101.",
+                       "bands ordered (percent indicator values outside 0-101 are counted, not blocking).",
     "row_counts_not_collapsing": "No table or view lost more than 10 % of its rows against the published "
                                  "warehouse (READINESS_ALLOW_SHRINK=1 for a deliberate change of scope).",
 }

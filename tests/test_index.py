@@ -118,3 +118,12 @@ def test_pillar_and_indicator_weights_are_positive_and_declared():
     assert all(float(p["weight"]) > 0 for p in CATALOGUE.pillars.values())
     for pillar in CATALOGUE.pillars:
         assert sum(i.weight for i in CATALOGUE.in_pillar(pillar)) > 0
+
+
+def test_town_of_the_reference_group_without_data_gets_unscored_rows():
+    """e.g. a Gemeinde formed after the last release of every source: visible, not silently absent."""
+    result = readiness_index(values_for({"00000001": TOWN_A}), CATALOGUE, {"00000001", "00000002"}, [2021])
+    empty = result.set_index("ags").loc["00000002"]
+    assert math.isnan(empty["score"]) and pd.isna(empty["rank"])
+    assert empty["missing_pillars"] == ", ".join(CATALOGUE.required_pillars)
+    assert result.set_index("ags").loc["00000001", "compared_towns"] == 1

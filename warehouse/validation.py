@@ -71,7 +71,8 @@ def towns_complete(con: duckdb.DuckDBPyConnection, pilot_towns: list[str]) -> Fi
 
 
 def values_in_range(con: duckdb.DuckDBPyConnection) -> Finding:
-    """Scores within 0-100, ranks within 1..compared towns, bands ordered (p05 <= median <= p95)."""
+    """Scores within 0-100, ranks within 1..compared towns, bands ordered (p05 <= median <= p95);
+    counts percent indicator values outside 0-101 without blocking."""
     out_of_range = " OR ".join(f"NOT coalesce({c} BETWEEN 0 AND 100, TRUE)" for c in SCORE_COLUMNS)
     counts = con.execute(f"""
         SELECT count(*) FILTER ({out_of_range}),
@@ -83,9 +84,12 @@ def values_in_range(con: duckdb.DuckDBPyConnection) -> Finding:
     percent = con.execute("""SELECT count(*) FROM indicator_values
                              WHERE unit LIKE '\\% of %' ESCAPE '\\' AND NOT value BETWEEN 0 AND 101""").fetchone()[0]
     names = ["scores outside 0-100", "ranks outside 1..compared_towns", "rank bands out of order",
-             "score bands out of order", "percent indicator values outside 0-101"]
-    figures = dict(zip(names, [*counts, percent]))
-    problems = [f"readiness_index/indicator_values: {n} {name}" for name, n in figures.items() if n]
+             "score bands out of order"]
+    figures = dict(zip(names, counts))
+    problems = [f"readiness_index: {n} {name}" for name, n in figures.items() if n]
+    # publisher figures above 100 % exist (e.g. INKAR long-distance commuters 110 % in one Gemeinde): the
+    # goalposts cap them in the index, so they are reported here but do not block
+    figures["percent indicator values outside 0-101 (publisher figures, not blocking)"] = percent
     return Finding(not problems, problems, figures)
 
 
