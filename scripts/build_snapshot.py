@@ -76,7 +76,8 @@ def main() -> None:
                 print(f"{release_file.relative_path}: {kept}")
     kept_entries = []
     if args.only:  # the other sources' files stay as they are, and so do their entries
-        previous = yaml.safe_load((out / "PROVENANCE.yaml").read_text(encoding="utf-8"))["entries"]
+        provenance = out / "PROVENANCE.yaml"
+        previous = yaml.safe_load(provenance.read_text(encoding="utf-8"))["entries"] if provenance.exists() else []
         kept_entries = [e for e in previous if e["source_id"] not in specs]
     else:
         copy_extras(source_dir, out)
@@ -87,8 +88,7 @@ def main() -> None:
 def cut_gemeindeverzeichnis(origin: Path, target: Path) -> str:
     """Keep title/header/footnote rows and the records of the kept Kreise; small sheets whole."""
     workbook = CalamineWorkbook.from_path(str(origin))
-    output = Workbook()
-    output.remove(output.active)
+    sheets: dict[str, list[list]] = {}
     kept_rows = 0
     for sheet_name in workbook.sheet_names:
         rows = workbook.get_sheet_by_name(sheet_name).to_python()
@@ -100,12 +100,21 @@ def cut_gemeindeverzeichnis(origin: Path, target: Path) -> str:
             rows = rows[:start] + body
         elif len(rows) > 300:
             continue  # large secondary sheets (Gemeindeverbandsdaten) are not read by the pipeline
+        sheets[sheet_name] = rows
+    _save_sheets(sheets, target)
+    return f"{kept_rows} Gemeinde rows"
+
+
+def _save_sheets(sheets: dict[str, list[list]], target: Path) -> None:
+    """Write the cut sheets in order, with fixed timestamps so that a rebuild is byte-stable."""
+    output = Workbook()
+    output.remove(output.active)
+    for sheet_name, rows in sheets.items():
         sheet = output.create_sheet(sheet_name)
         for row in rows:
             sheet.append([None if value == "" else value for value in row])
     output.properties.created = output.properties.modified = FIXED_TIME
     output.save(target)
-    return f"{kept_rows} Gemeinde rows"
 
 
 def cut_change_list(origin: Path, target: Path) -> str:
@@ -116,8 +125,7 @@ def cut_change_list(origin: Path, target: Path) -> str:
     transfers and a split in the publisher's layout. Other sheets (Deckblatt) whole.
     """
     workbook = CalamineWorkbook.from_path(str(origin))
-    output = Workbook()
-    output.remove(output.active)
+    sheets: dict[str, list[list]] = {}
     kept_rows = 0
     for sheet_name in workbook.sheet_names:
         rows = workbook.get_sheet_by_name(sheet_name).to_python()
@@ -126,11 +134,8 @@ def cut_change_list(origin: Path, target: Path) -> str:
             body = [r for r in rows[start + 2:] if _keep_change_row(r, columns)]
             kept_rows = sum(1 for r in body if _cell(r[1]) == "Gemeinde")
             rows = rows[:start + 2] + body
-        sheet = output.create_sheet(sheet_name)
-        for row in rows:
-            sheet.append([None if value == "" else value for value in row])
-    output.properties.created = output.properties.modified = FIXED_TIME
-    output.save(target)
+        sheets[sheet_name] = rows
+    _save_sheets(sheets, target)
     return f"{kept_rows} Gemeinde rows (changes in Länder {', '.join(sorted(KEEP_LAENDER))})"
 
 
