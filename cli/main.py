@@ -31,7 +31,8 @@ def parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="build a town's HTML report (or --all)")
     report.add_argument("town", nargs="?", help="8-digit AGS or name")
     report.add_argument("--all", action="store_true", help="build the reports of all towns")
-    report.add_argument("--out", type=Path, help="output directory (default: reports.build.DEFAULT_REPORTS_DIR)")
+    report.add_argument("--out", type=Path,
+                        help="output directory (default: READINESS_REPORTS_DIR, else data/reports)")
     report.add_argument("--no-progress", action="store_true", help="no progress bar with --all")
     return root
 
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> None:
             raise CliError("Give either a town (name or AGS) or --all.")
         if args.all:
             paths = report_all(args.out, show_progress=not args.no_progress)
-            print(f"{len(paths)} reports written to {paths[0].parent if paths else args.out}")
+            print(f"{len(paths)} pages (one per town, network, index) written to {paths[0].parent}")
         else:
             print(report_town(args.town, args.out))
 

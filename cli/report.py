@@ -19,9 +19,9 @@ def _builder():
     return build
 
 
-def default_out_dir() -> Path:
-    """Where reports go unless --out is given (reports.build.DEFAULT_REPORTS_DIR)."""
-    return Path(_builder().DEFAULT_REPORTS_DIR)
+def default_out_dir(build) -> Path:
+    """Where reports go unless --out is given: READINESS_REPORTS_DIR, else data/reports (reports.build)."""
+    return build.reports_dir() if hasattr(build, "reports_dir") else Path(build.DEFAULT_REPORTS_DIR)
 
 
 def report_town(query: str, out_dir: Path | None) -> Path:
@@ -30,7 +30,7 @@ def report_town(query: str, out_dir: Path | None) -> Path:
     with open_warehouse(published) as con:
         town = resolve(con, query)
     build = _builder()
-    return build.build_town_report(published, out_dir or Path(build.DEFAULT_REPORTS_DIR), town.ags)
+    return build.build_town_report(published, out_dir or default_out_dir(build), town.ags)
 
 
 def report_all(out_dir: Path | None, show_progress: bool = True) -> list[Path]:
@@ -40,9 +40,9 @@ def report_all(out_dir: Path | None, show_progress: bool = True) -> list[Path]:
     build = _builder()
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, disable=not show_progress) as progress:
-        task = progress.add_task("reports", total=None)
+        task = progress.add_task("town reports", total=None)
 
-        def step(done: int, total: int, name: str | None = None) -> None:
-            progress.update(task, completed=done, total=total, description=f"reports: {name or ''}")
+        def step(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
 
-        return build.build_reports(published, out_dir or Path(build.DEFAULT_REPORTS_DIR), progress=step)
+        return build.build_reports(published, out_dir or default_out_dir(build), progress=step)

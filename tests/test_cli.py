@@ -115,18 +115,27 @@ def test_report_needs_a_town_or_all(cli_env, capsys):
 
 
 def test_report_of_a_town_by_name(cli_env, warehouse, tmp_path, capsys):
-    pytest.importorskip("reports.build", reason="reports/build.py not there yet")
     ags = ags_of(warehouse, "Oestrich-Winkel")
     assert main(["report", "oestrich", "--out", str(tmp_path)]) == 0
     path = Path(capsys.readouterr().out.strip())
-    assert path.is_file() and path.parent == tmp_path
-    assert ags in path.name or "Oestrich-Winkel" in path.read_text(encoding="utf-8")
+    assert path == tmp_path / f"{ags}.html"
+    assert "Oestrich-Winkel" in path.read_text(encoding="utf-8")
+
+
+def test_report_all_to_the_reports_dir(cli_env, warehouse, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("READINESS_REPORTS_DIR", str(tmp_path / "reports"))
+    assert main(["report", "--all", "--no-progress"]) == 0
+    (towns,) = warehouse.execute("SELECT count(*) FROM municipalities").fetchone()
+    pages = sorted(p.name for p in (tmp_path / "reports").glob("*.html"))
+    assert len(pages) == towns + 2 and "index.html" in pages and "netzwerk.html" in pages
+    assert f"{towns + 2} pages" in capsys.readouterr().out
 
 
 def test_demo_runs_the_job_on_a_persistent_instance(tmp_path):
     """`readiness demo` as a user runs it: the run lands in DAGSTER_HOME and the summary is printed."""
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home"), "COLUMNS": "200",
-           "READINESS_WAREHOUSE": str(tmp_path / "readiness.duckdb"), "READINESS_RAW_DIR": str(tmp_path / "raw")}
+           "READINESS_WAREHOUSE": str(tmp_path / "readiness.duckdb"), "READINESS_RAW_DIR": str(tmp_path / "raw"),
+           "READINESS_REPORTS_DIR": str(tmp_path / "reports")}
     env.pop("READINESS_SOURCE_MODE", None)
     done = subprocess.run([str(READINESS), "demo"], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
