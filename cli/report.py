@@ -21,7 +21,7 @@ def _builder():
 
 def default_out_dir(build) -> Path:
     """Where reports go unless --out is given: READINESS_REPORTS_DIR, else data/reports (reports.build)."""
-    return build.reports_dir() if hasattr(build, "reports_dir") else Path(build.DEFAULT_REPORTS_DIR)
+    return build.reports_dir()
 
 
 def report_town(query: str, out_dir: Path | None) -> Path:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
 
-from warehouse import DEFAULT_PUBLISHED
+from warehouse import published_path
 
 
 class CliError(Exception):
@@ -15,12 +14,8 @@ class CliError(Exception):
 
 
 def warehouse_path() -> Path:
-    """The published warehouse: READINESS_WAREHOUSE or warehouse/readiness.duckdb.
-
-    The same setting (and resolution) as ReadinessSettings.warehouse_path in pipelines/resources.py,
-    read here at call time without importing Dagster, so `readiness profile` starts fast.
-    """
-    return Path(os.environ.get("READINESS_WAREHOUSE", str(DEFAULT_PUBLISHED))).expanduser().resolve()
+    """The published warehouse (READINESS_WAREHOUSE), resolved like the pipeline's settings, without Dagster."""
+    return published_path()
 
 
 def open_warehouse(path: Path | None = None) -> duckdb.DuckDBPyConnection:

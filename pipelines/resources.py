@@ -9,7 +9,8 @@ from dagster import ConfigurableResource
 
 from sources.http import HttpSettings
 from sources.registry import SNAPSHOT_DIR
-from warehouse import DEFAULT_PUBLISHED, PROJECT_ROOT, candidate_path_for, connect_work, work_path_for
+import warehouse
+from warehouse import PROJECT_ROOT, candidate_path_for, connect_work, work_path_for
 
 MODES = ("snapshot", "directory", "live")
 
@@ -39,11 +40,11 @@ class ReadinessSettings(ConfigurableResource):
 
     source_mode: str = os.environ.get("READINESS_SOURCE_MODE", "snapshot")
     source_dir: str = os.environ.get("READINESS_SOURCE_DIR", "")
-    warehouse_path: str = os.environ.get("READINESS_WAREHOUSE", str(DEFAULT_PUBLISHED))
+    warehouse_path: str = str(warehouse.published_path())
     raw_dir: str = os.environ.get("READINESS_RAW_DIR", str(PROJECT_ROOT / "data" / "raw"))
     live_dir: str = os.environ.get("READINESS_LIVE_DIR", str(PROJECT_ROOT / "data" / "live"))
-    exports_dir: str = os.environ.get("READINESS_EXPORTS_DIR", str(PROJECT_ROOT / "data" / "exports"))
-    reports_dir: str = os.environ.get("READINESS_REPORTS_DIR", str(PROJECT_ROOT / "data" / "reports"))
+    exports_dir: str = str(warehouse.exports_dir())
+    reports_dir: str = str(warehouse.reports_dir())
     report_scope: str = os.environ.get("READINESS_REPORT_SCOPE", "reference_group")
     allow_shrink: bool = os.environ.get("READINESS_ALLOW_SHRINK", "") == "1"
     live_origin: str = os.environ.get("READINESS_LIVE_ORIGIN", "")

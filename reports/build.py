@@ -22,19 +22,12 @@ from reports.context import pillar_chart, records, town_context
 from reports.data import ReportData, load
 from reports.labels import PILLARS, de_number, de_rank, de_signed, pillar_label, source_label
 from reports.maps import TownGeometries
-from warehouse import PROJECT_ROOT
+from warehouse import DEFAULT_REPORTS_DIR, REPORTS_DIR_ENV, reports_dir  # noqa: F401 (re-exported)
 
-DEFAULT_REPORTS_DIR = PROJECT_ROOT / "data" / "reports"
-REPORTS_DIR_ENV = "READINESS_REPORTS_DIR"
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_WORKERS = 8     # processes rendering town pages
 PARALLEL_FROM = 40  # fewer pages than this render in the calling process
 _JOB = None         # (renderer, out_dir) inherited by forked workers
-
-
-def reports_dir() -> Path:
-    """Where reports are written: READINESS_REPORTS_DIR, else data/reports (the only place the variable is read)."""
-    return Path(os.environ.get(REPORTS_DIR_ENV) or DEFAULT_REPORTS_DIR).expanduser().resolve()
 
 
 def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None,

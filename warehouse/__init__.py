@@ -26,6 +26,9 @@ SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 STAGING_SQL = Path(__file__).with_name("staging.sql")
 VIEWS_SQL = Path(__file__).with_name("views.sql")
 DEFAULT_PUBLISHED = PROJECT_ROOT / "warehouse" / "readiness.duckdb"
+DEFAULT_EXPORTS_DIR = PROJECT_ROOT / "data" / "exports"
+DEFAULT_REPORTS_DIR = PROJECT_ROOT / "data" / "reports"
+REPORTS_DIR_ENV = "READINESS_REPORTS_DIR"
 # tables published as the working database holds them now (history tables: warehouse/history.py)
 CURRENT_TABLES = ["municipalities", "observations", "indicator_catalogue", "municipality_geometries", "kreise",
                   "commuter_flows", "coworking_spaces", "territorial_changes", "index_sensitivity",
@@ -34,6 +37,27 @@ CURRENT_TABLES = ["municipalities", "observations", "indicator_catalogue", "muni
 PLANNER_VIEWS = ["town_profile", "town_index_history", "latest_ranking", "peer_comparison", "indicator_history",
                  "source_attribution"]
 STORAGE_VERSION = "v1.4.0"
+
+
+def _env_path(variable: str, default: Path) -> Path:
+    return Path(os.environ.get(variable) or default).expanduser().resolve()
+
+
+# The one place the output paths are read from the environment: the pipeline's settings
+# (pipelines/resources.py) and the CLI, reports and exports, which must start without Dagster.
+def published_path() -> Path:
+    """The published warehouse: READINESS_WAREHOUSE, else warehouse/readiness.duckdb."""
+    return _env_path("READINESS_WAREHOUSE", DEFAULT_PUBLISHED)
+
+
+def exports_dir() -> Path:
+    """Where exports go: READINESS_EXPORTS_DIR, else data/exports."""
+    return _env_path("READINESS_EXPORTS_DIR", DEFAULT_EXPORTS_DIR)
+
+
+def reports_dir() -> Path:
+    """Where town reports go: READINESS_REPORTS_DIR, else data/reports."""
+    return _env_path(REPORTS_DIR_ENV, DEFAULT_REPORTS_DIR)
 
 
 def work_path_for(published: Path) -> Path:

@@ -17,9 +17,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from warehouse import PLANNER_VIEWS, PROJECT_ROOT
+from warehouse import DEFAULT_EXPORTS_DIR, PLANNER_VIEWS, exports_dir  # noqa: F401 (re-exported)
 
-DEFAULT_EXPORTS_DIR = PROJECT_ROOT / "data" / "exports"
 KEEP_EXPORTS = 3
 LATEST = "latest"
 GEOPACKAGE = "municipalities.gpkg"
@@ -46,11 +45,6 @@ LEFT JOIN latest_geometry g USING (ags)
 WHERE m.in_reference_group
 ORDER BY m.ags
 """
-
-
-def exports_dir() -> Path:
-    """Where exports go: READINESS_EXPORTS_DIR, else data/exports in the repository."""
-    return Path(os.environ.get("READINESS_EXPORTS_DIR") or DEFAULT_EXPORTS_DIR).expanduser().resolve()
 
 
 def export_planner_views(published: Path, out_dir: Path | None = None) -> dict[str, int]:
