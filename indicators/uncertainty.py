@@ -108,10 +108,14 @@ DEFAULT_SEED = 20261124
 DEFAULT_CONCENTRATION = 10.0
 GEOMETRIC_FLOOR = 0.01  # as indicators.index.aggregate
 CHOICES: dict[str, tuple[str, ...]] = {
-    "normalisation": ("goalposts", "min-max", "rank-percentile"),
+    "normalisation": ("goalposts", "min-max", "rank-percentile", "percentile-goalposts"),
     "imputation": ("carry-forward", "nearest", "none"),
-    "aggregation": ("arithmetic", "geometric"),
+    "aggregation": ("arithmetic", "geometric", "geometric-pillars"),
 }
+# aggregation option -> (rule within pillars, rule across pillars)
+AGGREGATION_LEVELS = {"arithmetic": ("arithmetic", "arithmetic"), "geometric": ("geometric", "geometric"),
+                      "geometric-pillars": ("arithmetic", "geometric")}
+PERCENTILE_GOALPOSTS = (5.0, 95.0)  # percentile-goalposts: data goalposts at these percentiles of the period
 QUANTILES = (0.5, 0.05, 0.95)
 BAND_COLUMNS = ["ags", "period", "rank_published", "score_published", "rank_median", "rank_p05", "rank_p95",
                 "score_median", "score_p05", "score_p95", "draws_scored", "compared_towns_median"]
@@ -171,13 +175,43 @@ def dirichlet_weights(rng: np.random.Generator, weights: Sequence[float],
     return drawn / drawn.sum()
 
 
+def uniform_weights(rng: np.random.Generator, weights: Sequence[float], spread: float) -> np.ndarray:
+    """Each weight drawn uniformly within +-``spread`` (a fraction) of its catalogue value, then the set
+    renormalised to sum to one (the JRC COIN practice, e.g. COINr ``get_noisy_weights``, NoiseFactor 0.25).
+
+    Components with weight 0 stay 0; a single positive component gets 1 (no draw is taken).
+    """
+    w = np.asarray(weights, dtype=float)
+    if (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f"weights {list(w)} must be non-negative with a positive sum")
+    if not 0 <= spread < 1:
+        raise ValueError(f"weight spread {spread} must be in [0, 1)")
+    positive = w > 0
+    if positive.sum() < 2:
+        return w / w.sum()
+    drawn = np.zeros_like(w)
+    drawn[positive] = w[positive] * rng.uniform(1 - spread, 1 + spread, size=int(positive.sum()))
+    return drawn / drawn.sum()
+
+
+def _draw_weights(rng: np.random.Generator, weights: Sequence[float], concentration: float | None,
+                  weight_spread: float | None) -> np.ndarray:
+    """Uniform +-weight_spread when given, else Dirichlet(concentration) (None: the catalogue weights)."""
+    if weight_spread is not None:
+        return uniform_weights(rng, weights, weight_spread)
+    return dirichlet_weights(rng, weights, concentration)
+
+
 def sample_configuration(rng: np.random.Generator, catalogue: Catalogue,
                          concentration: float | None = DEFAULT_CONCENTRATION,
-                         choices: Mapping[str, Sequence[str]] | None = None) -> Configuration:
-    """Draw one configuration: Dirichlet weights per pillar and for the pillars, then each discrete choice uniformly.
+                         choices: Mapping[str, Sequence[str]] | None = None,
+                         weight_spread: float | None = None) -> Configuration:
+    """Draw one configuration: weights per pillar and for the pillars, then each discrete choice uniformly.
 
-    The order of random numbers taken from ``rng`` is fixed (pillars in catalogue order, then pillar
-    weights, then normalisation, imputation, aggregation), so one seed gives one sequence of draws.
+    Weights are uniform within +-``weight_spread`` of the catalogue weights when it is given,
+    otherwise Dirichlet with ``concentration``. The order of random numbers taken from ``rng`` is
+    fixed (pillars in catalogue order, then pillar weights, then normalisation, imputation,
+    aggregation), so one seed gives one sequence of draws.
     """
     allowed = _check_choices(choices)
     indicator_weights: dict[str, float] = {}
@@ -187,20 +221,38 @@ def sample_configuration(rng: np.random.Generator, catalogue: Catalogue,
             continue
         if sum(float(i.weight) for i in members) <= 0:
             raise ValueError(f"pillar {pillar!r} has no indicator with a positive weight")
-        drawn = dirichlet_weights(rng, [float(i.weight) for i in members], concentration)
+        drawn = _draw_weights(rng, [float(i.weight) for i in members], concentration, weight_spread)
         indicator_weights.update({i.indicator_id: float(w) for i, w in zip(members, drawn)})
     pillars = list(catalogue.pillars)
-    drawn = dirichlet_weights(rng, [float(catalogue.pillars[p]["weight"]) for p in pillars], concentration)
+    drawn = _draw_weights(rng, [float(catalogue.pillars[p]["weight"]) for p in pillars], concentration, weight_spread)
     picked = {choice: options[int(rng.integers(len(options)))] for choice, options in allowed.items()}
     return Configuration(indicator_weights, dict(zip(pillars, map(float, drawn))), **picked)
 
 
 def sample_configurations(catalogue: Catalogue, draws: int, seed: int = DEFAULT_SEED,
                           concentration: float | None = DEFAULT_CONCENTRATION,
-                          choices: Mapping[str, Sequence[str]] | None = None) -> list[Configuration]:
+                          choices: Mapping[str, Sequence[str]] | None = None,
+                          weight_spread: float | None = None) -> list[Configuration]:
     """The ``draws`` configurations :func:`monte_carlo` uses for this seed (one generator, drawn in sequence)."""
     rng = np.random.default_rng(seed)
-    return [sample_configuration(rng, catalogue, concentration, choices) for _ in range(draws)]
+    return [sample_configuration(rng, catalogue, concentration, choices, weight_spread) for _ in range(draws)]
+
+
+def catalogue_settings(catalogue: Catalogue) -> dict:
+    """Keyword arguments of :func:`monte_carlo` from the catalogue's ``uncertainty`` section: draws, seed,
+    the sampled options of each discrete choice and the weight distribution (``weights: {method:
+    uniform, spread: 0.25}`` or ``{method: dirichlet, concentration: 10}``). The pipeline and the
+    benchmark both use this, so they sample the same alternatives."""
+    config = catalogue.uncertainty
+    weights = config.get("weights", {"method": "dirichlet", "concentration": DEFAULT_CONCENTRATION})
+    if weights.get("method") not in ("uniform", "dirichlet"):
+        raise ValueError(f"uncertainty.weights.method {weights.get('method')!r} must be 'uniform' or 'dirichlet'")
+    choices = {choice: tuple(config[choice]) for choice in CHOICES if choice in config}
+    _check_choices(choices)
+    return {"draws": int(config.get("draws", 1000)), "seed": int(config.get("seed", DEFAULT_SEED)),
+            "choices": choices,
+            "concentration": float(weights.get("concentration", DEFAULT_CONCENTRATION)),
+            "weight_spread": float(weights["spread"]) if weights["method"] == "uniform" else None}
 
 
 def normalise_matrix(values: np.ndarray, method: str, goalposts: Sequence[tuple[float, float]],
@@ -224,6 +276,11 @@ def normalise_matrix(values: np.ndarray, method: str, goalposts: Sequence[tuple[
         elif method == "min-max":
             lo, hi = x.min(), x.max()
             scaled = np.full(x.shape, 50.0) if hi == lo else (x - lo) / (hi - lo) * 100.0
+        elif method == "percentile-goalposts":
+            lo, hi = np.percentile(x, PERCENTILE_GOALPOSTS)
+            if hi == lo:  # more than 90 % equal values: fall back to the full range
+                lo, hi = x.min(), x.max()
+            scaled = np.full(x.shape, 50.0) if hi == lo else np.clip((x - lo) / (hi - lo) * 100.0, 0.0, 100.0)
         elif method == "rank-percentile":
             ranks = pd.Series(x).rank(method="average").to_numpy()
             scaled = np.full(x.shape, 50.0) if len(x) == 1 else (ranks - 1.0) / (len(x) - 1.0) * 100.0
@@ -241,7 +298,7 @@ def weighted_mean(scores: np.ndarray, present: np.ndarray, weights: np.ndarray,
     (components, draws). Returns (mean, total weight present), both (towns, draws); the mean is
     NaN where the total is 0. Components are added one after the other in their given order.
     """
-    if method not in CHOICES["aggregation"]:
+    if method not in ("arithmetic", "geometric"):
         raise ValueError(f"aggregation {method!r} must be 'arithmetic' or 'geometric'")
     weights = np.asarray(weights, dtype=float)
     shape = (scores.shape[1], weights.shape[1])
@@ -396,10 +453,11 @@ def _scores(inputs: _Inputs, catalogue: Catalogue, normalisation: str, imputatio
     pillar_of = [catalogue.indicators[i].pillar for i in inputs.indicators]
     required = [p in catalogue.required_pillars for p in pillars]
     cube = inputs.matrices[(normalisation, imputation)]
+    within, across = AGGREGATION_LEVELS[aggregation]
     out = np.empty((len(inputs.periods), len(inputs.towns), indicator_weights.shape[1]))
     for p in range(len(inputs.periods)):
-        pillar_matrix = pillar_scores(cube[p], pillar_of, pillars, indicator_weights, aggregation)
-        out[p] = overall_scores(pillar_matrix, pillar_weights, required, aggregation)
+        pillar_matrix = pillar_scores(cube[p], pillar_of, pillars, indicator_weights, within)
+        out[p] = overall_scores(pillar_matrix, pillar_weights, required, across)
     return out
 
 
@@ -466,7 +524,7 @@ def _weight_bins(drawn: np.ndarray, bins: int) -> tuple[np.ndarray, list[str]]:
 def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set[str], periods: list[int],
                 draws: int = 1000, seed: int = DEFAULT_SEED, concentration: float | None = DEFAULT_CONCENTRATION,
                 choices: Mapping[str, Sequence[str]] | None = None,
-                weight_bins: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+                weight_bins: int = 3, weight_spread: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rank and score bands per (ags, period) over ``draws`` random method configurations, and a sensitivity table.
 
     See the module docstring for the uncertain inputs and the exact output columns. ``choices``
@@ -476,7 +534,7 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
     """
     if draws < 1:
         raise ValueError("draws must be at least 1")
-    configurations = sample_configurations(catalogue, draws, seed, concentration, choices)
+    configurations = sample_configurations(catalogue, draws, seed, concentration, choices, weight_spread)
     allowed = _check_choices(choices)
     pillars = list(catalogue.pillars)
     needed_norm = set(allowed["normalisation"]) | {"goalposts"}
@@ -511,7 +569,10 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
     flat_ranks = ranks.reshape(n_periods * n_towns, draws)
     flat_scores = scores.reshape(n_periods * n_towns, draws)
     rank_q, scored = masked_quantiles(flat_ranks, QUANTILES)
-    score_q, _ = masked_quantiles(flat_scores, QUANTILES)
+    # Scores of other normalisations are on other scales: the score band uses the draws that keep the
+    # published goalposts (all draws when none does, e.g. a restricted analysis).
+    on_scale = np.array([c.normalisation == "goalposts" for c in configurations])
+    score_q, _ = masked_quantiles(flat_scores[:, on_scale] if on_scale.any() else flat_scores, QUANTILES)
     compared_matrix = np.where(np.isnan(ranks), np.nan, compared[:, None, :].astype(float))
     compared_q, _ = masked_quantiles(compared_matrix.reshape(n_periods * n_towns, draws), (0.5,))
     bands = pd.DataFrame({

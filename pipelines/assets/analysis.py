@@ -33,13 +33,11 @@ def _inputs(con):
                    "5-95 % band are written into readiness_index, and index_sensitivity says which choice "
                    "moves ranks most.")
 def index_uncertainty(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
-    config = CATALOGUE.uncertainty
+    config = uncertainty.catalogue_settings(CATALOGUE)
     with settings.work() as con:
         values, index, group = _inputs(con)
         periods = sorted(index.loc[index["score"].notna(), "period"].unique().tolist())
-        bands, sensitivity = uncertainty.monte_carlo(values, CATALOGUE, group, periods, draws=config["draws"],
-                                                     seed=config["seed"],
-                                                     choices={"imputation": config["imputation"]})
+        bands, sensitivity = uncertainty.monte_carlo(values, CATALOGUE, group, periods, **config)
         con.register("bands", bands)
         con.execute(f"""UPDATE readiness_index r SET {', '.join(f'{c} = b.{c}' for c in BAND_COLUMNS)}
                         FROM bands b WHERE r.ags = b.ags AND r.period = b.period AND r.method_version = ?""",
