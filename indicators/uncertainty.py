@@ -10,32 +10,38 @@ the seed.
 
 Uncertain inputs, drawn independently in every draw
 ----------------------------------------------------
-1. **weights** – the indicator weights within each pillar and the pillar weights, each set drawn
-   from a Dirichlet distribution centred on the catalogue weights:
-   ``alpha_j = concentration * w_j / sum(w)`` with ``concentration = 10`` by default. The draw
-   always sums to one, its mean is the catalogue weight and each weight's standard deviation is
-   ``sqrt(w (1 - w) / (concentration + 1))`` (equal weights: 1/3 ± 0.14 for three indicators,
-   1/2 ± 0.15 for two, pillars 1/4 ± 0.13). A pillar with one indicator keeps weight 1; an
-   indicator or pillar with catalogue weight 0 keeps 0. ``concentration=None`` fixes the weights
-   at the (normalised) catalogue weights.
+Which options the pipeline samples is set in the catalogue (``uncertainty``, read by
+:func:`catalogue_settings`); docs/methodology.md section 6.1 says why each sampled alternative is
+defended and why the others are implemented but not sampled.
+
+1. **weights** – the indicator weights within each pillar and the pillar weights. With
+   ``weight_spread`` (catalogue: 0.25) each positive weight is drawn uniformly within
+   ``w * (1 +- spread)`` and the set renormalised to sum to one (JRC COIN practice). Without it, each
+   set is drawn from a Dirichlet distribution centred on the catalogue weights,
+   ``alpha_j = concentration * w_j / sum(w)`` (``concentration = 10`` by default: equal weights give
+   1/3 ± 0.14 for three indicators, 1/2 ± 0.15 for two, pillars 1/4 ± 0.13). A pillar with one
+   indicator keeps weight 1; an indicator or pillar with catalogue weight 0 keeps 0.
+   ``concentration=None`` (and no spread) fixes the weights at the (normalised) catalogue weights.
 2. **normalisation** – ``goalposts`` (the published fixed goalposts, clipped to 0..100),
-   ``min-max`` (``(x - min) / (max - min) * 100`` with min and max over the reference-group towns
-   with a value in that period; 50 for every town when max == min), or ``rank-percentile``
-   (``(r - 1) / (n - 1) * 100`` with r the average rank of the value among the n reference-group
-   values of that period, 1 = lowest; 50 when n == 1). All three are reversed (``100 - x``) for
-   direction ``negative``.
+   ``percentile-goalposts`` (goalposts at the 5th and 95th percentile of the reference-group values
+   of that period, clipped; the full range when the two coincide), ``min-max`` (``(x - min) / (max -
+   min) * 100`` with min and max over the reference-group towns with a value in that period; 50 for
+   every town when max == min), or ``rank-percentile`` (``(r - 1) / (n - 1) * 100`` with r the average
+   rank of the value among the n reference-group values of that period, 1 = lowest; 50 when n == 1).
+   All are reversed (``100 - x``) for direction ``negative``.
 3. **imputation** – ``carry-forward`` (imputed rows used as published), ``nearest`` (a missing
    value is taken from the town's nearest observed period, earlier *or later*, within the
    indicator's ``carry_forward_years``; ties go to the earlier one) or ``none`` (rows with
    ``imputed`` true are dropped; a pillar then averages its remaining indicators, and a town whose
    required pillar loses all its indicators is not scored in that draw). Under ``none`` the
-   min-max and rank-percentile reference values are taken from the remaining observed values.
+   data-driven normalisations refer to the remaining observed values.
    With the current sources every index period has a required pillar that exists only as
    imputed values, so ``none`` scores no town; the pipeline samples ``carry-forward`` and
-   ``nearest`` (catalogue ``uncertainty.imputation``).
-4. **aggregation** – ``arithmetic`` or ``geometric`` weighted means at both levels, with the
-   semantics of :func:`indicators.index.aggregate`: weights renormalised over the present
-   components, geometric scores floored at 0.01.
+   ``nearest``.
+4. **aggregation** – ``arithmetic`` (both levels), ``geometric`` (both levels) or
+   ``geometric-pillars`` (arithmetic within a pillar, geometric across pillars), with the semantics
+   of :func:`indicators.index.aggregate`: weights renormalised over the present components,
+   geometric scores floored at 0.01.
 
 The discrete options are drawn with equal probability; ``choices`` restricts them (a choice with a
 single allowed option is fixed). As in :func:`indicators.index.readiness_index`, values whose
@@ -55,7 +61,9 @@ fractional); ``compared_towns_median`` is the median, over the same draws, of th
 ranked towns of the period. ``rank_published`` / ``score_published`` are the rank and score under
 the published configuration (catalogue weights, goalposts, carry-forward, the catalogue's
 aggregation), computed here the same way as :func:`indicators.index.readiness_index`. Scores of
-different normalisations are on different scales, so score bands mix scales; rank bands do not.
+different normalisations are on different scales, so the score quantiles are taken over the draws
+that keep the published goalposts (the scale the score is published on; all draws only when no
+draw does); rank quantiles are taken over all draws.
 
 ``sensitivity`` – one row per (choice, option): ``choice, option, draws, scored_share,
 mean_abs_rank_shift, first_order``.
