@@ -90,8 +90,12 @@ def band_category(rank_p05: float | None, rank_p95: float | None, compared_towns
     if _missing(rank_p05) or _missing(rank_p95) or _missing(compared_towns):
         return BandCategory("not_ranked", *NOT_RANKED, math.nan)
     low, high, n = float(rank_p05), float(rank_p95), float(compared_towns)
-    if not (n >= 1 and 1 <= low <= high <= n):
-        raise ValueError(f"rank band {low}-{high} of {n} towns: need 1 <= rank_p05 <= rank_p95 <= compared_towns")
+    if not (n >= 1 and 1 <= low <= high):
+        raise ValueError(f"rank band {low}-{high} of {n} towns: need 1 <= rank_p05 <= rank_p95 and compared_towns >= 1")
+    # A draw may rank a few more towns than the published configuration (e.g. nearest-period
+    # imputation scores a town carry-forward cannot), so the band's worse end can pass the
+    # published count: it then means "last", and is read as rank n.
+    low, high = min(low, n), min(high, n)
     width = (high - low) / n
     for code, (start, stop) in REGIONS.items():
         # rank r occupies the share ((r - 1) / n, r / n]; the band must lie inside (start, stop]
