@@ -156,13 +156,13 @@ def report(published: Path, draws: int, seed: int) -> float:
         concentration = settings["concentration"] if name == "weights only" else None
         part, _ = monte_carlo(values, catalogue, group, periods, draws=draws, seed=seed, choices=choices,
                               concentration=concentration, weight_spread=spread)
-        rows.append(width_table(part, latest_only=True).assign(varying=name))
-    rows.append(width_table(bands, latest_only=True).assign(varying="all defended choices"))
+        rows.append(width_table(part, ends_only=True).assign(varying=name))
+    rows.append(width_table(bands, ends_only=True).assign(varying="all defended choices"))
     earlier, _ = monte_carlo(values, catalogue, group, periods, draws=draws, seed=seed,
                              choices={"imputation": settings["choices"].get("imputation", ("carry-forward",)),
                                       "normalisation": ("goalposts", "min-max", "rank-percentile"),
                                       "aggregation": ("arithmetic", "geometric")})
-    rows.append(width_table(earlier, latest_only=True).assign(varying="earlier design (Dirichlet 10, 3 norm., geometric)"))
+    rows.append(width_table(earlier, ends_only=True).assign(varying="earlier design (Dirichlet 10, 3 norm., geometric)"))
     table = pd.concat(rows, ignore_index=True)
     print(table[["varying", *[c for c in table.columns if c != "varying"]]].to_string(index=False))
 
@@ -188,13 +188,15 @@ def report(published: Path, draws: int, seed: int) -> float:
     return seconds
 
 
-def width_table(bands, latest_only: bool = False):
-    """Median and 90th percentile of the band width per period: in ranks and as a share of the compared towns."""
+def width_table(bands, ends_only: bool = False):
+    """Median and 90th percentile of the band width per period: in ranks and as a share of the compared towns.
+
+    ``ends_only``: the first and the latest period only."""
     import pandas as pd
 
     frame = bands.dropna(subset=["rank_p05", "rank_p95"])
-    if latest_only:
-        frame = frame[frame["period"] == frame["period"].max()]
+    if ends_only:
+        frame = frame[frame["period"].isin([frame["period"].min(), frame["period"].max()])]
     frame = frame.assign(width=frame["rank_p95"] - frame["rank_p05"],
                          share=(frame["rank_p95"] - frame["rank_p05"]) / frame["compared_towns_median"])
     out = frame.groupby("period").agg(towns=("width", "size"), compared=("compared_towns_median", "median"),
