@@ -25,8 +25,9 @@ hundred inhabitants would count as Kleinstädte because their Amt or Verbandsgem
 inhabitants or a Grundzentrum as its seat. docs/methodology.md section 3 gives the figures.
 
 A Gemeinde merged or recoded after INKAR's territorial status takes the highest function of its
-predecessors (``central_place_basis = 'predecessor'``): planning law keeps a central place's
-function when it absorbs neighbours. A Gemeinde under 5,000 inhabitants whose function is
+predecessors (``central_place_basis = 'predecessor'``), on the assumption that a central place
+keeps its function when it absorbs neighbours (the Land plans designate places, not territories;
+this is an approximation until INKAR publishes the new status). A Gemeinde under 5,000 inhabitants whose function is
 unknown gets no type (NULL), never a guessed one. Pure pandas, no Dagster.
 """
 
