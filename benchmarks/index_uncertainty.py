@@ -15,13 +15,21 @@ process, so the peak RSS printed here belongs to loading the tables and the Mont
 full data for the figures to mean "full Germany").
 
 From the published file it loads ``indicator_values``, the reference group
-(``municipalities.in_reference_group``) and the index periods (distinct periods of
-``readiness_index``), runs :func:`indicators.uncertainty.monte_carlo`, and prints:
+(``municipalities.in_reference_group``) and the index periods (periods of
+``readiness_index`` with a score, as the pipeline's index_uncertainty asset), runs :func:`indicators.uncertainty.monte_carlo`, and prints:
   - reference-group towns, periods, draws, seed,
   - wall time of monte_carlo (target: under 30 s on 2 cores) and peak RSS of this process,
   - a consistency check: the published-configuration ranks against the warehouse's readiness_index ranks,
   - the sensitivity table (which choice moves ranks most),
-  - the rank and score bands of the five pilot towns.
+  - band widths (rank_p95 - rank_p05): median and 90th percentile, as ranks and as a share of the
+    compared towns, per period, and the planner statements (indicators.bands) of the latest period,
+  - a one-at-a-time decomposition: the same band widths when only one choice varies (the others at
+    the published configuration), and under the earlier design (Dirichlet weights, min-max and
+    rank-percentile normalisation, geometric aggregation at both levels) for comparison,
+  - the rank and score bands of the five pilot towns with their statements.
+
+Every run samples what the catalogue's ``uncertainty`` section says (indicators.uncertainty.catalogue_settings),
+the same as the pipeline's index_uncertainty asset.
 """
 
 from __future__ import annotations
@@ -86,7 +94,8 @@ def load_inputs(published: Path):
         group = set(con.execute("SELECT ags FROM municipalities WHERE in_reference_group").df()["ags"])
         names = dict(con.execute("SELECT ags, name FROM municipalities").fetchall())
         index = con.execute("SELECT ags, period, score, rank FROM readiness_index").df()
-    periods = sorted(int(p) for p in index["period"].unique())
+    # the scored periods, as the index_uncertainty asset uses them
+    periods = sorted(int(p) for p in index.loc[index["score"].notna(), "period"].unique())
     return values, group, periods, index, names
 
 
@@ -94,16 +103,16 @@ def report(published: Path, draws: int, seed: int) -> float:
     """Load, run monte_carlo, print the figures; return monte_carlo's wall time."""
     import pandas as pd
 
+    from indicators.bands import band_categories
     from indicators.catalogue import load_catalogue
-    from indicators.uncertainty import monte_carlo
+    from indicators.uncertainty import catalogue_settings, monte_carlo
 
     catalogue = load_catalogue()
     values, group, periods, index, names = load_inputs(published)
     rss_before = peak_rss_mib()
+    settings = {**catalogue_settings(catalogue), "draws": draws, "seed": seed}
     start = time.perf_counter()
-    # the same choices as the pipeline's index_uncertainty asset (catalogue: uncertainty.imputation)
-    bands, sensitivity = monte_carlo(values, catalogue, group, periods, draws=draws, seed=seed,
-                                     choices={"imputation": catalogue.uncertainty["imputation"]})
+    bands, sensitivity = monte_carlo(values, catalogue, group, periods, **settings)
     seconds = time.perf_counter() - start
 
     print("Index uncertainty benchmark: indicators.uncertainty.monte_carlo")
@@ -116,11 +125,46 @@ def report(published: Path, draws: int, seed: int) -> float:
     print(f"peak RSS              {peak_rss_mib():8.0f} MiB   (after loading the tables: {rss_before:.0f} MiB)")
 
     merged = bands.merge(index.dropna(subset=["rank"]), on=["ags", "period"], how="outer")
-    mismatched = (merged["rank"].astype("Float64") != merged["rank_published"].astype("Float64")).fillna(True).sum()
+    published_rank, mc_rank = merged["rank"].astype("Float64"), merged["rank_published"].astype("Float64")
+    both_missing = published_rank.isna() & mc_rank.isna()  # scored only in some draws: no published rank either way
+    mismatched = ((published_rank != mc_rank).fillna(True) & ~both_missing).sum()
     print(f"published-configuration ranks differing from readiness_index: {mismatched} of {len(merged):,}")
-    width = bands["rank_p95"] - bands["rank_p05"]
-    print(f"rank band width p95-p05: median {width.median():.0f}, mean {width.mean():.0f} "
-          f"(compared towns median {bands['compared_towns_median'].median():.0f})")
+    print(f"sampled: {settings['choices']}, weights "
+          + (f"uniform +-{settings['weight_spread']:.0%}" if settings["weight_spread"] is not None
+             else f"Dirichlet concentration {settings['concentration']}"))
+    print()
+    print("band widths (rank_p95 - rank_p05) of ranked reference-group towns, all defended choices varying")
+    print(width_table(bands).to_string(index=False))
+    latest = bands[bands["period"] == max(bands["period"])]
+    statements = band_categories(latest.assign(compared_towns=latest["compared_towns_median"]))
+    print()
+    print(f"planner statements (indicators.bands), period {int(latest['period'].max())}:")
+    counts = statements["band_code"].value_counts()
+    print("  " + ", ".join(f"{code} {n} ({n / len(statements):.0%})" for code, n in counts.items()))
+
+    print()
+    print("one at a time: band widths when only this choice varies (others at the published configuration)")
+    rows = []
+    published = {"normalisation": ("goalposts",), "imputation": ("carry-forward",),
+                 "aggregation": (catalogue.aggregation,)}
+    variants = {"weights only": {**published}}
+    for choice, options in settings["choices"].items():
+        if len(options) > 1:
+            variants[f"{choice} only"] = {**published, choice: options}
+    for name, choices in variants.items():
+        spread = settings["weight_spread"] if name == "weights only" else None
+        concentration = settings["concentration"] if name == "weights only" else None
+        part, _ = monte_carlo(values, catalogue, group, periods, draws=draws, seed=seed, choices=choices,
+                              concentration=concentration, weight_spread=spread)
+        rows.append(width_table(part, ends_only=True).assign(varying=name))
+    rows.append(width_table(bands, ends_only=True).assign(varying="all defended choices"))
+    earlier, _ = monte_carlo(values, catalogue, group, periods, draws=draws, seed=seed,
+                             choices={"imputation": settings["choices"].get("imputation", ("carry-forward",)),
+                                      "normalisation": ("goalposts", "min-max", "rank-percentile"),
+                                      "aggregation": ("arithmetic", "geometric")})
+    rows.append(width_table(earlier, ends_only=True).assign(varying="earlier design (Dirichlet 10, 3 norm., geometric)"))
+    table = pd.concat(rows, ignore_index=True)
+    print(table[["varying", *[c for c in table.columns if c != "varying"]]].to_string(index=False))
 
     print()
     print("sensitivity (mean_abs_rank_shift vs the published rank; first_order = Var(E[rank|choice]) / Var(rank))")
@@ -132,15 +176,40 @@ def report(published: Path, draws: int, seed: int) -> float:
     print()
     print("pilot towns")
     pilots = bands[bands["ags"].isin(catalogue.pilot_towns)].copy()
+    pilots["statement"] = band_categories(pilots.assign(compared_towns=pilots["compared_towns_median"]))["band_de"]
     pilots.insert(1, "name", pilots["ags"].map(names).fillna(pilots["ags"].map(catalogue.pilot_towns)))
     columns = ["ags", "name", "period", "rank_published", "rank_median", "rank_p05", "rank_p95", "score_published",
-               "score_median", "score_p05", "score_p95", "draws_scored", "compared_towns_median"]
-    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:.1f}".format):
+               "score_median", "score_p05", "score_p95", "draws_scored", "compared_towns_median", "statement"]
+    with pd.option_context("display.width", 250, "display.max_columns", 20, "display.float_format", "{:.1f}".format):
         print(pilots.sort_values(["ags", "period"])[columns].to_string(index=False))
     missing = sorted(set(catalogue.pilot_towns) - set(pilots["ags"]))
     if missing:
         print(f"pilot towns without a band: {', '.join(missing)}")
     return seconds
+
+
+def width_table(bands, ends_only: bool = False):
+    """Median and 90th percentile of the band width per period: in ranks and as a share of the compared towns.
+
+    ``ends_only``: the first and the latest period only."""
+    import pandas as pd
+
+    frame = bands.dropna(subset=["rank_p05", "rank_p95"])
+    if ends_only:
+        frame = frame[frame["period"].isin([frame["period"].min(), frame["period"].max()])]
+    frame = frame.assign(width=frame["rank_p95"] - frame["rank_p05"],
+                         share=(frame["rank_p95"] - frame["rank_p05"]) / frame["compared_towns_median"])
+    out = frame.groupby("period").agg(towns=("width", "size"), compared=("compared_towns_median", "median"),
+                                      median_width=("width", "median"),
+                                      p90_width=("width", lambda w: w.quantile(0.9)),
+                                      median_share=("share", "median"), p90_share=("share", lambda s: s.quantile(0.9)),
+                                      over_half=("share", lambda s: (s > 0.5).mean()))
+    out = out.reset_index()
+    for column in ["median_width", "p90_width", "compared"]:
+        out[column] = out[column].round(1)
+    for column in ["median_share", "p90_share", "over_half"]:
+        out[column] = (out[column] * 100).round(1).astype(str) + " %"
+    return pd.DataFrame(out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,11 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source-dir", type=Path, default=DEFAULT_SOURCE_DIR,
                         help=f"folder of publisher files for the build (default: {DEFAULT_SOURCE_DIR})")
     parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=None, help="default: indicators.uncertainty.DEFAULT_SEED")
+    parser.add_argument("--seed", type=int, default=None, help="default: the catalogue's uncertainty.seed")
     args = parser.parse_args(argv)
-    from indicators.uncertainty import DEFAULT_SEED
+    from indicators.catalogue import load_catalogue
+    from indicators.uncertainty import catalogue_settings
 
-    seed = DEFAULT_SEED if args.seed is None else args.seed
+    seed = catalogue_settings(load_catalogue())["seed"] if args.seed is None else args.seed
     script_start = time.perf_counter()
     if args.warehouse:
         published = args.warehouse.expanduser().resolve()

@@ -10,32 +10,38 @@ the seed.
 
 Uncertain inputs, drawn independently in every draw
 ----------------------------------------------------
-1. **weights** – the indicator weights within each pillar and the pillar weights, each set drawn
-   from a Dirichlet distribution centred on the catalogue weights:
-   ``alpha_j = concentration * w_j / sum(w)`` with ``concentration = 10`` by default. The draw
-   always sums to one, its mean is the catalogue weight and each weight's standard deviation is
-   ``sqrt(w (1 - w) / (concentration + 1))`` (equal weights: 1/3 ± 0.14 for three indicators,
-   1/2 ± 0.15 for two, pillars 1/4 ± 0.13). A pillar with one indicator keeps weight 1; an
-   indicator or pillar with catalogue weight 0 keeps 0. ``concentration=None`` fixes the weights
-   at the (normalised) catalogue weights.
+Which options the pipeline samples is set in the catalogue (``uncertainty``, read by
+:func:`catalogue_settings`); docs/methodology.md section 6.1 says why each sampled alternative is
+defended and why the others are implemented but not sampled.
+
+1. **weights** – the indicator weights within each pillar and the pillar weights. With
+   ``weight_spread`` (catalogue: 0.25) each positive weight is drawn uniformly within
+   ``w * (1 +- spread)`` and the set renormalised to sum to one (JRC COIN practice). Without it, each
+   set is drawn from a Dirichlet distribution centred on the catalogue weights,
+   ``alpha_j = concentration * w_j / sum(w)`` (``concentration = 10`` by default: equal weights give
+   1/3 ± 0.14 for three indicators, 1/2 ± 0.15 for two, pillars 1/4 ± 0.13). A pillar with one
+   indicator keeps weight 1; an indicator or pillar with catalogue weight 0 keeps 0.
+   ``concentration=None`` (and no spread) fixes the weights at the (normalised) catalogue weights.
 2. **normalisation** – ``goalposts`` (the published fixed goalposts, clipped to 0..100),
-   ``min-max`` (``(x - min) / (max - min) * 100`` with min and max over the reference-group towns
-   with a value in that period; 50 for every town when max == min), or ``rank-percentile``
-   (``(r - 1) / (n - 1) * 100`` with r the average rank of the value among the n reference-group
-   values of that period, 1 = lowest; 50 when n == 1). All three are reversed (``100 - x``) for
-   direction ``negative``.
+   ``percentile-goalposts`` (goalposts at the 5th and 95th percentile of the reference-group values
+   of that period, clipped; the full range when the two coincide), ``min-max`` (``(x - min) / (max -
+   min) * 100`` with min and max over the reference-group towns with a value in that period; 50 for
+   every town when max == min), or ``rank-percentile`` (``(r - 1) / (n - 1) * 100`` with r the average
+   rank of the value among the n reference-group values of that period, 1 = lowest; 50 when n == 1).
+   All are reversed (``100 - x``) for direction ``negative``.
 3. **imputation** – ``carry-forward`` (imputed rows used as published), ``nearest`` (a missing
    value is taken from the town's nearest observed period, earlier *or later*, within the
    indicator's ``carry_forward_years``; ties go to the earlier one) or ``none`` (rows with
    ``imputed`` true are dropped; a pillar then averages its remaining indicators, and a town whose
    required pillar loses all its indicators is not scored in that draw). Under ``none`` the
-   min-max and rank-percentile reference values are taken from the remaining observed values.
+   data-driven normalisations refer to the remaining observed values.
    With the current sources every index period has a required pillar that exists only as
    imputed values, so ``none`` scores no town; the pipeline samples ``carry-forward`` and
-   ``nearest`` (catalogue ``uncertainty.imputation``).
-4. **aggregation** – ``arithmetic`` or ``geometric`` weighted means at both levels, with the
-   semantics of :func:`indicators.index.aggregate`: weights renormalised over the present
-   components, geometric scores floored at 0.01.
+   ``nearest``.
+4. **aggregation** – ``arithmetic`` (both levels), ``geometric`` (both levels) or
+   ``geometric-pillars`` (arithmetic within a pillar, geometric across pillars), with the semantics
+   of :func:`indicators.index.aggregate`: weights renormalised over the present components,
+   geometric scores floored at 0.01.
 
 The discrete options are drawn with equal probability; ``choices`` restricts them (a choice with a
 single allowed option is fixed). As in :func:`indicators.index.readiness_index`, values whose
@@ -55,7 +61,9 @@ fractional); ``compared_towns_median`` is the median, over the same draws, of th
 ranked towns of the period. ``rank_published`` / ``score_published`` are the rank and score under
 the published configuration (catalogue weights, goalposts, carry-forward, the catalogue's
 aggregation), computed here the same way as :func:`indicators.index.readiness_index`. Scores of
-different normalisations are on different scales, so score bands mix scales; rank bands do not.
+different normalisations are on different scales, so the score quantiles are taken over the draws
+that keep the published goalposts (the scale the score is published on; all draws only when no
+draw does); rank quantiles are taken over all draws.
 
 ``sensitivity`` – one row per (choice, option): ``choice, option, draws, scored_share,
 mean_abs_rank_shift, first_order``.
@@ -108,10 +116,14 @@ DEFAULT_SEED = 20261124
 DEFAULT_CONCENTRATION = 10.0
 GEOMETRIC_FLOOR = 0.01  # as indicators.index.aggregate
 CHOICES: dict[str, tuple[str, ...]] = {
-    "normalisation": ("goalposts", "min-max", "rank-percentile"),
+    "normalisation": ("goalposts", "min-max", "rank-percentile", "percentile-goalposts"),
     "imputation": ("carry-forward", "nearest", "none"),
-    "aggregation": ("arithmetic", "geometric"),
+    "aggregation": ("arithmetic", "geometric", "geometric-pillars"),
 }
+# aggregation option -> (rule within pillars, rule across pillars)
+AGGREGATION_LEVELS = {"arithmetic": ("arithmetic", "arithmetic"), "geometric": ("geometric", "geometric"),
+                      "geometric-pillars": ("arithmetic", "geometric")}
+PERCENTILE_GOALPOSTS = (5.0, 95.0)  # percentile-goalposts: data goalposts at these percentiles of the period
 QUANTILES = (0.5, 0.05, 0.95)
 BAND_COLUMNS = ["ags", "period", "rank_published", "score_published", "rank_median", "rank_p05", "rank_p95",
                 "score_median", "score_p05", "score_p95", "draws_scored", "compared_towns_median"]
@@ -171,13 +183,43 @@ def dirichlet_weights(rng: np.random.Generator, weights: Sequence[float],
     return drawn / drawn.sum()
 
 
+def uniform_weights(rng: np.random.Generator, weights: Sequence[float], spread: float) -> np.ndarray:
+    """Each weight drawn uniformly within +-``spread`` (a fraction) of its catalogue value, then the set
+    renormalised to sum to one (the JRC COIN practice, e.g. COINr ``get_noisy_weights``, NoiseFactor 0.25).
+
+    Components with weight 0 stay 0; a single positive component gets 1 (no draw is taken).
+    """
+    w = np.asarray(weights, dtype=float)
+    if (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f"weights {list(w)} must be non-negative with a positive sum")
+    if not 0 <= spread < 1:
+        raise ValueError(f"weight spread {spread} must be in [0, 1)")
+    positive = w > 0
+    if positive.sum() < 2:
+        return w / w.sum()
+    drawn = np.zeros_like(w)
+    drawn[positive] = w[positive] * rng.uniform(1 - spread, 1 + spread, size=int(positive.sum()))
+    return drawn / drawn.sum()
+
+
+def _draw_weights(rng: np.random.Generator, weights: Sequence[float], concentration: float | None,
+                  weight_spread: float | None) -> np.ndarray:
+    """Uniform +-weight_spread when given, else Dirichlet(concentration) (None: the catalogue weights)."""
+    if weight_spread is not None:
+        return uniform_weights(rng, weights, weight_spread)
+    return dirichlet_weights(rng, weights, concentration)
+
+
 def sample_configuration(rng: np.random.Generator, catalogue: Catalogue,
                          concentration: float | None = DEFAULT_CONCENTRATION,
-                         choices: Mapping[str, Sequence[str]] | None = None) -> Configuration:
-    """Draw one configuration: Dirichlet weights per pillar and for the pillars, then each discrete choice uniformly.
+                         choices: Mapping[str, Sequence[str]] | None = None,
+                         weight_spread: float | None = None) -> Configuration:
+    """Draw one configuration: weights per pillar and for the pillars, then each discrete choice uniformly.
 
-    The order of random numbers taken from ``rng`` is fixed (pillars in catalogue order, then pillar
-    weights, then normalisation, imputation, aggregation), so one seed gives one sequence of draws.
+    Weights are uniform within +-``weight_spread`` of the catalogue weights when it is given,
+    otherwise Dirichlet with ``concentration``. The order of random numbers taken from ``rng`` is
+    fixed (pillars in catalogue order, then pillar weights, then normalisation, imputation,
+    aggregation), so one seed gives one sequence of draws.
     """
     allowed = _check_choices(choices)
     indicator_weights: dict[str, float] = {}
@@ -187,20 +229,38 @@ def sample_configuration(rng: np.random.Generator, catalogue: Catalogue,
             continue
         if sum(float(i.weight) for i in members) <= 0:
             raise ValueError(f"pillar {pillar!r} has no indicator with a positive weight")
-        drawn = dirichlet_weights(rng, [float(i.weight) for i in members], concentration)
+        drawn = _draw_weights(rng, [float(i.weight) for i in members], concentration, weight_spread)
         indicator_weights.update({i.indicator_id: float(w) for i, w in zip(members, drawn)})
     pillars = list(catalogue.pillars)
-    drawn = dirichlet_weights(rng, [float(catalogue.pillars[p]["weight"]) for p in pillars], concentration)
+    drawn = _draw_weights(rng, [float(catalogue.pillars[p]["weight"]) for p in pillars], concentration, weight_spread)
     picked = {choice: options[int(rng.integers(len(options)))] for choice, options in allowed.items()}
     return Configuration(indicator_weights, dict(zip(pillars, map(float, drawn))), **picked)
 
 
 def sample_configurations(catalogue: Catalogue, draws: int, seed: int = DEFAULT_SEED,
                           concentration: float | None = DEFAULT_CONCENTRATION,
-                          choices: Mapping[str, Sequence[str]] | None = None) -> list[Configuration]:
+                          choices: Mapping[str, Sequence[str]] | None = None,
+                          weight_spread: float | None = None) -> list[Configuration]:
     """The ``draws`` configurations :func:`monte_carlo` uses for this seed (one generator, drawn in sequence)."""
     rng = np.random.default_rng(seed)
-    return [sample_configuration(rng, catalogue, concentration, choices) for _ in range(draws)]
+    return [sample_configuration(rng, catalogue, concentration, choices, weight_spread) for _ in range(draws)]
+
+
+def catalogue_settings(catalogue: Catalogue) -> dict:
+    """Keyword arguments of :func:`monte_carlo` from the catalogue's ``uncertainty`` section: draws, seed,
+    the sampled options of each discrete choice and the weight distribution (``weights: {method:
+    uniform, spread: 0.25}`` or ``{method: dirichlet, concentration: 10}``). The pipeline and the
+    benchmark both use this, so they sample the same alternatives."""
+    config = catalogue.uncertainty
+    weights = config.get("weights", {"method": "dirichlet", "concentration": DEFAULT_CONCENTRATION})
+    if weights.get("method") not in ("uniform", "dirichlet"):
+        raise ValueError(f"uncertainty.weights.method {weights.get('method')!r} must be 'uniform' or 'dirichlet'")
+    choices = {choice: tuple(config[choice]) for choice in CHOICES if choice in config}
+    _check_choices(choices)
+    return {"draws": int(config.get("draws", 1000)), "seed": int(config.get("seed", DEFAULT_SEED)),
+            "choices": choices,
+            "concentration": float(weights.get("concentration", DEFAULT_CONCENTRATION)),
+            "weight_spread": float(weights["spread"]) if weights["method"] == "uniform" else None}
 
 
 def normalise_matrix(values: np.ndarray, method: str, goalposts: Sequence[tuple[float, float]],
@@ -224,6 +284,11 @@ def normalise_matrix(values: np.ndarray, method: str, goalposts: Sequence[tuple[
         elif method == "min-max":
             lo, hi = x.min(), x.max()
             scaled = np.full(x.shape, 50.0) if hi == lo else (x - lo) / (hi - lo) * 100.0
+        elif method == "percentile-goalposts":
+            lo, hi = np.percentile(x, PERCENTILE_GOALPOSTS)
+            if hi == lo:  # more than 90 % equal values: fall back to the full range
+                lo, hi = x.min(), x.max()
+            scaled = np.full(x.shape, 50.0) if hi == lo else np.clip((x - lo) / (hi - lo) * 100.0, 0.0, 100.0)
         elif method == "rank-percentile":
             ranks = pd.Series(x).rank(method="average").to_numpy()
             scaled = np.full(x.shape, 50.0) if len(x) == 1 else (ranks - 1.0) / (len(x) - 1.0) * 100.0
@@ -241,7 +306,7 @@ def weighted_mean(scores: np.ndarray, present: np.ndarray, weights: np.ndarray,
     (components, draws). Returns (mean, total weight present), both (towns, draws); the mean is
     NaN where the total is 0. Components are added one after the other in their given order.
     """
-    if method not in CHOICES["aggregation"]:
+    if method not in ("arithmetic", "geometric"):
         raise ValueError(f"aggregation {method!r} must be 'arithmetic' or 'geometric'")
     weights = np.asarray(weights, dtype=float)
     shape = (scores.shape[1], weights.shape[1])
@@ -396,10 +461,11 @@ def _scores(inputs: _Inputs, catalogue: Catalogue, normalisation: str, imputatio
     pillar_of = [catalogue.indicators[i].pillar for i in inputs.indicators]
     required = [p in catalogue.required_pillars for p in pillars]
     cube = inputs.matrices[(normalisation, imputation)]
+    within, across = AGGREGATION_LEVELS[aggregation]
     out = np.empty((len(inputs.periods), len(inputs.towns), indicator_weights.shape[1]))
     for p in range(len(inputs.periods)):
-        pillar_matrix = pillar_scores(cube[p], pillar_of, pillars, indicator_weights, aggregation)
-        out[p] = overall_scores(pillar_matrix, pillar_weights, required, aggregation)
+        pillar_matrix = pillar_scores(cube[p], pillar_of, pillars, indicator_weights, within)
+        out[p] = overall_scores(pillar_matrix, pillar_weights, required, across)
     return out
 
 
@@ -466,7 +532,7 @@ def _weight_bins(drawn: np.ndarray, bins: int) -> tuple[np.ndarray, list[str]]:
 def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set[str], periods: list[int],
                 draws: int = 1000, seed: int = DEFAULT_SEED, concentration: float | None = DEFAULT_CONCENTRATION,
                 choices: Mapping[str, Sequence[str]] | None = None,
-                weight_bins: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+                weight_bins: int = 3, weight_spread: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rank and score bands per (ags, period) over ``draws`` random method configurations, and a sensitivity table.
 
     See the module docstring for the uncertain inputs and the exact output columns. ``choices``
@@ -476,7 +542,7 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
     """
     if draws < 1:
         raise ValueError("draws must be at least 1")
-    configurations = sample_configurations(catalogue, draws, seed, concentration, choices)
+    configurations = sample_configurations(catalogue, draws, seed, concentration, choices, weight_spread)
     allowed = _check_choices(choices)
     pillars = list(catalogue.pillars)
     needed_norm = set(allowed["normalisation"]) | {"goalposts"}
@@ -511,7 +577,10 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
     flat_ranks = ranks.reshape(n_periods * n_towns, draws)
     flat_scores = scores.reshape(n_periods * n_towns, draws)
     rank_q, scored = masked_quantiles(flat_ranks, QUANTILES)
-    score_q, _ = masked_quantiles(flat_scores, QUANTILES)
+    # Scores of other normalisations are on other scales: the score band uses the draws that keep the
+    # published goalposts (all draws when none does, e.g. a restricted analysis).
+    on_scale = np.array([c.normalisation == "goalposts" for c in configurations])
+    score_q, _ = masked_quantiles(flat_scores[:, on_scale] if on_scale.any() else flat_scores, QUANTILES)
     compared_matrix = np.where(np.isnan(ranks), np.nan, compared[:, None, :].astype(float))
     compared_q, _ = masked_quantiles(compared_matrix.reshape(n_periods * n_towns, draws), (0.5,))
     bands = pd.DataFrame({

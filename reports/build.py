@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -73,7 +74,11 @@ def _render_towns(renderer: Renderer, out_dir: Path, towns: list[str]) -> Iterat
     Fork shares the data loaded once by the parent; pages come back in order."""
     global _JOB
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    if workers < 2 or len(towns) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+    # Fork only from a single-threaded process: a child forked while another thread holds a lock
+    # (Dagster's in-process job runs event and log threads) waits on that lock forever.
+    single_threaded = threading.active_count() == 1
+    if (workers < 2 or len(towns) < PARALLEL_FROM or not single_threaded
+            or "fork" not in multiprocessing.get_all_start_methods()):
         yield from (_write(out_dir / f"{ags}.html", renderer.town(ags)) for ags in towns)
         return
     _JOB = (renderer, out_dir)

@@ -35,6 +35,7 @@ from python_calamine import CalamineWorkbook
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sources import destatis_changes  # noqa: E402
 from sources.destatis_gv import _cell, _locate_header  # noqa: E402  (reuse the parser's header logic)
+from sources.inkar import CENTRAL_PLACE_PREFIX  # noqa: E402
 from sources.registry import discover_releases, load_sources  # noqa: E402
 
 PILOT_KREISE = {"01053", "06439", "09181", "12070", "14628"}
@@ -190,7 +191,8 @@ def cut_pendleratlas_json(origin: Path, target: Path) -> str:
 
 
 def cut_inkar_parquet(origin: Path, target: Path) -> str:
-    """Regions: Gemeindeverbände of kept Kreise plus every Kreis, Land and Germany; data rows for those."""
+    """Regions: Gemeindeverbände and central-place rows of kept Kreise plus every Kreis, Land and Germany;
+    data rows for the same regions without the central-place rows."""
     table = pq.read_table(origin)
     if origin.name.startswith("_indikatoren"):
         shutil.copyfile(origin, target)
@@ -201,7 +203,10 @@ def cut_inkar_parquet(origin: Path, target: Path) -> str:
     keep = regions["raumbezug"].isin(["Kreise", "Bundesländer", "Bund"]) | (
         (regions["raumbezug"] == "Gemeindeverbände") & codes.str[:5].isin(KEEP_KREISE)
     )
-    kept_ids = set(regions.loc[keep, "id"])
+    # The central-place function per Gemeinde (BBSR town type, reference group) is only in the
+    # region table: keep those rows of the kept Kreise there; data rows stay as before.
+    central = regions["raumbezug"].str.startswith(CENTRAL_PLACE_PREFIX) & codes.str[:5].isin(KEEP_KREISE)
+    kept_ids = set(regions.loc[keep | (central if "raumbezug" in table.column_names else False), "id"])
     frame = table.to_pandas()
     frame = frame[frame["id" if "raumbezug" in frame else "region_id"].isin(kept_ids)]
     pq.write_table(pa.Table.from_pandas(frame, schema=table.schema, preserve_index=False), target)

@@ -119,3 +119,51 @@ def map_to_gemeinden(commuting: pd.DataFrame, region_names: pd.DataFrame, regist
 def _name_key(name: str) -> str:
     """Names compared without case, spaces and the '(VGem)'-style suffix differences."""
     return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+# --- central-place function per Gemeinde (BBSR Stadt- und Gemeindetyp, reference group) -------------------
+
+CENTRAL_PLACE_PREFIX = "zentralörtliche Funktion - "
+# INKAR's wording after the prefix -> code, ordered from the highest function to none.
+CENTRAL_PLACES = {"Oberzentrum": "oberzentrum", "Mittelzentrum": "mittelzentrum",
+                  "Grundzentrum": "grundzentrum", "keine": "none"}
+CENTRAL_PLACE_COLUMNS = ["ags", "name", "central_place"]
+
+
+def central_places(regions: pd.DataFrame, source_id: str = "inkar", relative_path: str = "") -> pd.DataFrame:
+    """The central-place function of every Gemeinde in an INKAR region table.
+
+    INKAR lists each Gemeinde once under a region level ``zentralörtliche Funktion - <X>`` (X one of
+    Oberzentrum, Mittelzentrum, Grundzentrum, keine) with its 8-digit code (numeric in 2022-12, so
+    leading zeros are restored). Returns ``ags, name, central_place`` with central_place one of
+    ``oberzentrum | mittelzentrum | grundzentrum | none``. An unknown level wording or a Gemeinde
+    listed under two different functions is an error naming the file, because the reference group
+    would silently change with it.
+    """
+    missing = [c for c in ["raumbezug", "kennziffer", "name"] if c not in regions.columns]
+    if missing:
+        raise SourceError(source_id, relative_path, f"region table lacks columns {missing}")
+    rows = regions[regions["raumbezug"].astype(str).str.startswith(CENTRAL_PLACE_PREFIX)]
+    labels = rows["raumbezug"].str[len(CENTRAL_PLACE_PREFIX):].str.strip()
+    unknown = sorted(set(labels) - set(CENTRAL_PLACES))
+    if unknown:
+        raise SourceError(source_id, relative_path,
+                          f"unknown central-place level(s) {unknown}; expected {sorted(CENTRAL_PLACES)}")
+    codes = pd.to_numeric(rows["kennziffer"], errors="coerce")
+    if codes.isna().any():
+        bad = rows.loc[codes.isna(), "kennziffer"].iloc[0]
+        raise SourceError(source_id, relative_path, f"central-place row with non-numeric kennziffer {bad!r}")
+    table = pd.DataFrame({"ags": [str(int(c)).zfill(8) for c in codes], "name": rows["name"].to_numpy(),
+                          "central_place": labels.map(CENTRAL_PLACES).to_numpy()}).drop_duplicates()
+    twice = table[table["ags"].duplicated(keep=False)]
+    if not twice.empty:
+        raise SourceError(source_id, relative_path,
+                          f"Gemeinde {twice['ags'].iloc[0]} listed with functions {sorted(twice['central_place'][twice['ags'] == twice['ags'].iloc[0]])}")
+    return table.sort_values("ags").reset_index(drop=True)[CENTRAL_PLACE_COLUMNS]
+
+
+def parse_central_places(release: Release) -> pd.DataFrame:
+    """:func:`central_places` of a release's region table (role ``regions``)."""
+    regions_file = release.file("regions")
+    regions = _read(release.source_id, regions_file, ["raumbezug", "kennziffer", "name"])
+    return central_places(regions, release.source_id, regions_file.relative_path)

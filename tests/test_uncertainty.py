@@ -13,9 +13,9 @@ from hypothesis import given, settings, strategies as st
 from indicators.catalogue import load_catalogue
 from indicators.index import normalise, readiness_index
 from indicators.uncertainty import (
-    CHOICES, first_order_effect, masked_quantiles, monte_carlo, nearest_values, normalise_matrix, overall_scores,
+    CHOICES, catalogue_settings, first_order_effect, masked_quantiles, monte_carlo, nearest_values, normalise_matrix, overall_scores,
     pillar_scores,
-    published_choices, rank_matrix, sample_configuration, sample_configurations,
+    published_choices, rank_matrix, sample_configuration, sample_configurations, uniform_weights,
 )
 
 CATALOGUE = load_catalogue()
@@ -324,3 +324,69 @@ def test_nearest_imputation_looks_both_ways_within_the_window():
     assert found.loc[2018] == 3.0   # 2021 is 3 years away, 2013 is 5
     assert found.loc[2017] == 1.0   # a tie (4 and 4 years) goes to the earlier value
     assert 2027 not in found.index  # 6 years from 2021: beyond carry_forward_years (5)
+
+
+# --- the defended alternatives (catalogue uncertainty section) -----------------------------------------------
+
+def test_uniform_weights_stay_within_25_percent_of_the_catalogue():
+    drawn = sample_configurations(CATALOGUE, 500, seed=2, weight_spread=0.25)
+    digital = np.array([[c.indicator_weights[i.indicator_id] for i in CATALOGUE.in_pillar("digital_infrastructure")]
+                        for c in drawn])
+    pillars = np.array([list(c.pillar_weights.values()) for c in drawn])
+    for matrix in (digital, pillars):
+        assert np.allclose(matrix.sum(axis=1), 1.0)
+        ratios = matrix[:, :, None] / matrix[:, None, :]  # equal catalogue weights: ratios within 0.75/1.25 .. 1.25/0.75
+        assert ratios.min() >= 0.75 / 1.25 - 1e-12 and ratios.max() <= 1.25 / 0.75 + 1e-12
+        assert matrix.mean(axis=0) == pytest.approx(np.full(matrix.shape[1], 1 / matrix.shape[1]), abs=0.01)
+    assert all(c.indicator_weights["coworking_within_10km"] == 1.0 for c in drawn)
+    with pytest.raises(ValueError, match="spread"):
+        uniform_weights(np.random.default_rng(0), [1, 1], 1.5)
+
+
+def test_percentile_goalposts_by_hand():
+    column = np.arange(1.0, 22.0)[:, None]  # 1..21: 5th percentile 2, 95th percentile 20
+    scaled = normalise_matrix(column, "percentile-goalposts", [(0, 100)], ["positive"])[:, 0]
+    assert scaled[[0, 1, 10, 19, 20]].tolist() == pytest.approx([0.0, 0.0, 50.0, 100.0, 100.0])
+    reversed_ = normalise_matrix(column, "percentile-goalposts", [(0, 100)], ["negative"])[:, 0]
+    assert reversed_[10] == pytest.approx(50.0) and reversed_[0] == 100.0
+    mostly_equal = np.array([[0.0]] * 20 + [[10.0]])  # p05 == p95: the full range is used instead
+    assert normalise_matrix(mostly_equal, "percentile-goalposts", [(0, 100)], ["positive"])[[0, 20], 0].tolist() == \
+        [0.0, 100.0]
+
+
+def test_geometric_pillars_is_arithmetic_within_and_geometric_across_pillars():
+    values = values_for({"A": TOWN_A, "B": scaled(TOWN_A, 0.8)})
+    fixed = {"normalisation": ["goalposts"], "imputation": ["carry-forward"], "aggregation": ["geometric-pillars"]}
+    bands, _ = monte_carlo(values, CATALOGUE, {"A", "B"}, [2021], draws=3, concentration=None, choices=fixed)
+    a = bands.set_index("ags").loc["A"]
+    # pillars of A (arithmetic within): digital (90+100+50)/3 = 80, commuting 50, demographic (62.5+37.5)/2 = 50
+    assert a["score_published"] == pytest.approx(60.0)
+    assert a["score_median"] == pytest.approx((80 * 50 * 50) ** (1 / 3))
+
+
+def test_score_band_uses_the_draws_on_the_published_scale():
+    choices = {"normalisation": ["rank-percentile", "goalposts"], "imputation": ["carry-forward"],
+               "aggregation": ["arithmetic"]}
+    bands, _ = monte_carlo(VALUES, CATALOGUE, GROUP, [2021], draws=40, seed=5, concentration=None, choices=choices)
+    # weights fixed, goalposts in the score band only: every quantile is the published score
+    assert np.allclose(bands["score_p05"], bands["score_published"])
+    assert np.allclose(bands["score_p95"], bands["score_published"])
+    only_percentile, _ = monte_carlo(VALUES, CATALOGUE, GROUP, [2021], draws=10, seed=5, concentration=None,
+                                     choices={**choices, "normalisation": ["rank-percentile"]})
+    # no draw on the published scale: the band falls back to all draws (here rank-percentile scores 0..100)
+    assert sorted(only_percentile["score_median"].round(6)) == [0.0, 25.0, 50.0, 75.0, 100.0]
+
+
+def test_catalogue_settings_are_what_the_pipeline_samples():
+    settings_ = catalogue_settings(CATALOGUE)
+    assert settings_["choices"] == {"normalisation": ("goalposts", "percentile-goalposts"),
+                                    "imputation": ("carry-forward", "nearest"),
+                                    "aggregation": ("arithmetic", "geometric-pillars")}
+    assert settings_["weight_spread"] == 0.25 and settings_["draws"] == 1000 and settings_["seed"] == 20261124
+    wrong = dataclasses.replace(CATALOGUE, uncertainty={**CATALOGUE.uncertainty, "weights": {"method": "ahp"}})
+    with pytest.raises(ValueError, match="weights.method"):
+        catalogue_settings(wrong)
+    drawn = sample_configurations(CATALOGUE, 200, settings_["seed"], settings_["concentration"], settings_["choices"],
+                                  settings_["weight_spread"])
+    assert {c.normalisation for c in drawn} == {"goalposts", "percentile-goalposts"}
+    assert {c.aggregation for c in drawn} == {"arithmetic", "geometric-pillars"}

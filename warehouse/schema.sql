@@ -44,6 +44,9 @@ CREATE TABLE municipalities (
     kind                VARCHAR,              -- Stadt, Gemeinde, Markt, Kreisfreie Stadt, ...
     is_pilot            BOOLEAN NOT NULL,
     in_reference_group  BOOLEAN NOT NULL,
+    central_place       VARCHAR,              -- INKAR: oberzentrum | mittelzentrum | grundzentrum | none (NULL unknown)
+    central_place_basis VARCHAR,              -- inkar (own row) | predecessor (carried through a merger/recode)
+    town_type           SMALLINT,             -- BBSR Stadt- und Gemeindetyp per Gemeinde: 11,12,21,22,30,40,50
     area_km2            DOUBLE,
     population          BIGINT,
     population_date     DATE,
@@ -114,7 +117,8 @@ CREATE TABLE readiness_index_history (
     score_p95               DOUBLE,
     compared_towns          INTEGER,
     in_reference_group      BOOLEAN NOT NULL,
-    reference_group         VARCHAR NOT NULL,
+    reference_group         VARCHAR NOT NULL,  -- the group ranks compare with, rendered from reference_group_rule
+    reference_group_rule    VARCHAR,   -- bbsr_kleinstadt | size_band (catalogue reference_group.rule)
     imputed_share           DOUBLE,    -- share of the town's indicator values that are imputed
     missing_pillars         VARCHAR,   -- required pillars without data (then score is NULL)
     notes                   VARCHAR,   -- optional pillars left out and why

@@ -9,6 +9,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from indicators import coherence, contributions, peers, uncertainty
+from indicators.bands import band_categories
 from indicators.catalogue import load_catalogue
 from pipelines.assets.indicators import pilot_latest, pilot_metadata
 from pipelines.resources import ReadinessSettings
@@ -33,13 +34,11 @@ def _inputs(con):
                    "5-95 % band are written into readiness_index, and index_sensitivity says which choice "
                    "moves ranks most.")
 def index_uncertainty(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
-    config = CATALOGUE.uncertainty
+    config = uncertainty.catalogue_settings(CATALOGUE)
     with settings.work() as con:
         values, index, group = _inputs(con)
         periods = sorted(index.loc[index["score"].notna(), "period"].unique().tolist())
-        bands, sensitivity = uncertainty.monte_carlo(values, CATALOGUE, group, periods, draws=config["draws"],
-                                                     seed=config["seed"],
-                                                     choices={"imputation": config["imputation"]})
+        bands, sensitivity = uncertainty.monte_carlo(values, CATALOGUE, group, periods, **config)
         con.register("bands", bands)
         con.execute(f"""UPDATE readiness_index r SET {', '.join(f'{c} = b.{c}' for c in BAND_COLUMNS)}
                         FROM bands b WHERE r.ags = b.ags AND r.period = b.period AND r.method_version = ?""",
@@ -59,7 +58,7 @@ def index_uncertainty(context: AssetExecutionContext, settings: ReadinessSetting
 
 
 def rank_band_markdown(latest: pd.DataFrame) -> str:
-    """The pilot towns' score and rank with the Monte Carlo 5-95 % bands, as a markdown table."""
+    """The pilot towns' score and rank with the Monte Carlo 5-95 % bands and the band in words, as a markdown table."""
     def band(low, high, digits):
         return "–" if pd.isna(low) or pd.isna(high) else f"{low:.{digits}f}–{high:.{digits}f}"
 
@@ -68,6 +67,7 @@ def rank_band_markdown(latest: pd.DataFrame) -> str:
         "score 5–95 %": [band(a, b, 1) for a, b in zip(latest["score_p05"], latest["score_p95"])],
         "rank": latest["rank"].astype("Int64"), "of": latest["compared_towns"],
         "rank 5–95 %": [band(a, b, 0) for a, b in zip(latest["rank_p05"], latest["rank_p95"])],
+        "in words": band_categories(latest)["band_de"].to_numpy(),
     })
     return table.to_markdown(index=False)
 

@@ -10,8 +10,11 @@ from dagster import (AssetExecutionContext, AssetKey, MaterializeResult, Metadat
 
 from indicators.catalogue import load_catalogue
 from indicators.compute import compute_all, index_periods
+from indicators import town_type
 from indicators.index import readiness_index as compute_index
+from pipelines.assets.raw import landed_releases
 from pipelines.resources import ReadinessSettings
+from sources import inkar
 from sources.registry import load_sources
 from warehouse import replace_rows
 
@@ -41,23 +44,40 @@ MUNICIPALITIES_SQL = """
 """
 
 
-@asset(group_name="indicators", deps=[AssetKey("population_area")], tags={"stage": "indicators"},
+@asset(group_name="indicators", deps=[AssetKey("population_area"), AssetKey("territorial_crosswalk"),
+                                      AssetKey("raw_inkar")], tags={"stage": "indicators"},
        owners=["team:data-engineering"],
        description="One row per Gemeinde on the latest territorial status: name, Kreis, Land, kind, pilot "
-                   "flag, reference-group flag, latest population and area.")
+                   "flag, central-place function (INKAR), BBSR Stadt- und Gemeindetyp, reference-group flag, "
+                   "latest population and area.")
 def municipalities(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     group = CATALOGUE.reference_group
     with settings.work() as con:
         table = con.execute(MUNICIPALITIES_SQL, {"pilots": list(CATALOGUE.pilot_towns)}).df()
-        in_size = table["population"].between(group["min_population"], group["max_population"], inclusive="left")
-        table["in_reference_group"] = in_size | (table["is_pilot"] & group["include_pilot_towns"])
+        table = table.merge(central_places_on_territory(con, table["ags"]), on="ags", how="left")
+        table["town_type"] = town_type.town_type(table["population"], table["central_place"])
+        table["in_reference_group"] = town_type.in_reference_group(table, group)
         replace_rows(con, "municipalities", table)
     pilots = table[table["is_pilot"]][["ags", "name", "kind", "kreis_name", "population", "population_date"]]
     return MaterializeResult(metadata={
         "rows": len(table), "dagster/row_count": len(table),
         "reference_group_size": int(table["in_reference_group"].sum()),
+        "reference_group": town_type.reference_group_label(group, "en"),
+        "town_types": MetadataValue.json({str(k): int(v) for k, v in table["town_type"].value_counts().items()}),
+        "central_place_unknown": int(table["central_place"].isna().sum()),
         "pilot_towns": MetadataValue.md(pilots.astype(str).to_markdown(index=False)),
     })
+
+
+def central_places_on_territory(con, current: pd.Series) -> pd.DataFrame:
+    """Central-place function per current Gemeinde from the latest landed INKAR release, carried through
+    the territorial crosswalk (indicators.town_type); empty when no INKAR release is landed."""
+    releases = landed_releases(con, "inkar")
+    if not releases:
+        return pd.DataFrame({"ags": current, "central_place": None, "central_place_basis": None})
+    central = inkar.parse_central_places(releases[-1])
+    changes = con.execute("SELECT from_ags, to_ags, kind FROM territorial_changes").df()
+    return town_type.central_place_on_territory(central, changes, current)
 
 
 @asset(group_name="indicators", deps=[AssetKey("population_area"), AssetKey("territorial_crosswalk"),
@@ -105,7 +125,8 @@ def readiness_index(context: AssetExecutionContext, settings: ReadinessSettings)
         group = set(con.execute("SELECT ags FROM municipalities WHERE in_reference_group").df()["ags"])
         periods = index_periods(values[~values["imputed"]], CATALOGUE)
         index = compute_index(values, CATALOGUE, group, periods)
-        index["reference_group"] = CATALOGUE.reference_group["label"]
+        index["reference_group_rule"] = CATALOGUE.reference_group.get("rule", "bbsr_kleinstadt")
+        index["reference_group"] = town_type.reference_group_label(CATALOGUE.reference_group)
         for column in ["rank_median", "rank_p05", "rank_p95", "score_median", "score_p05", "score_p95"]:
             index[column] = float("nan")  # filled by the index_uncertainty asset
         replace_rows(con, "readiness_index", index, method_version=CATALOGUE.method_version)
