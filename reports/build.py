@@ -9,6 +9,7 @@ open from a file share or a USB stick without internet.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from datetime import datetime, timezone
@@ -22,6 +23,7 @@ from reports.context import pillar_chart, records, town_context
 from reports.data import ReportData, load
 from reports.labels import PILLARS, de_number, de_rank, de_signed, pillar_label, source_label
 from reports.maps import TownGeometries
+from reports.pages import PageKeys, read_manifest, write_manifest
 from warehouse import DEFAULT_REPORTS_DIR, REPORTS_DIR_ENV, reports_dir  # noqa: F401 (re-exported)
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -31,22 +33,50 @@ _JOB = None         # (renderer, out_dir) inherited by forked workers
 
 
 def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> list[Path]:
+                  progress: Callable[[int, int], None] | None = None, force: bool = False,
+                  summary: dict | None = None) -> list[Path]:
     """Write ``<ags>.html`` for ``towns`` (None: every Gemeinde in ``municipalities``), then
-    ``netzwerk.html`` and ``index.html``; returns the paths written. ``progress(done, total)`` per page."""
+    ``netzwerk.html`` and ``index.html``; returns the paths of all these pages. ``progress(done, total)``
+    per town page.
+
+    Incremental: a page whose content key (hash of the data it shows and of the templates and report
+    code, see reports/pages.py) equals the one recorded in ``out_dir/.pages.json`` and whose file exists
+    is not rendered or rewritten; ``force`` renders everything. ``summary`` (if given) receives the
+    counts ``written`` and ``unchanged``."""
     data = load(published)
+    gc.freeze()  # the loaded frames hold ~1 M objects the collector would otherwise rescan on every page
     selected = _check_towns(data, towns)
     renderer = Renderer(data)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = {} if force else read_manifest(out_dir)
+    keys = PageKeys(data, renderer.geoms, manifest.get("neighbours", {}))
+    wanted = {f"{ags}.html": keys.town(ags) for ags in selected}
+    todo = [ags for ags in selected if not _current(out_dir, f"{ags}.html", wanted, manifest)]
     written = []
-    for done, path in enumerate(_render_towns(renderer, out_dir, selected), start=1):
+    for done, path in enumerate(_render_towns(renderer, out_dir, todo), start=1):
         written.append(path)
         if progress:
-            progress(done, len(selected))
-    written.append(_write(out_dir / "netzwerk.html", renderer.network()))
-    written.append(_write(out_dir / "index.html", renderer.index(out_dir)))
-    return written
+            progress(done, len(todo))
+    pages = dict(manifest.get("pages", {}), **wanted)
+    # network and index last: the index links the pages that exist
+    wanted = {"netzwerk.html": keys.network(), "index.html": keys.index(_town_pages(out_dir))}
+    for name, render in (("netzwerk.html", renderer.network), ("index.html", lambda: renderer.index(out_dir))):
+        if not _current(out_dir, name, wanted, manifest):
+            written.append(_write(out_dir / name, render()))
+    write_manifest(out_dir, {"pages": dict(pages, **wanted), "neighbours": keys.neighbour_cache()})
+    if summary is not None:
+        summary.update(written=len(written), unchanged=len(selected) + 2 - len(written))
+    return [out_dir / f"{ags}.html" for ags in selected] + [out_dir / "netzwerk.html", out_dir / "index.html"]
+
+
+def _town_pages(out_dir: Path) -> list[str]:
+    return sorted(p.name for p in out_dir.glob("*.html") if p.name not in ("index.html", "netzwerk.html"))
+
+
+def _current(out_dir: Path, name: str, wanted: dict[str, str], manifest: dict) -> bool:
+    """True when the page exists and was written from the same content key."""
+    return manifest.get("pages", {}).get(name) == wanted[name] and (out_dir / name).is_file()
 
 
 def build_town_report(published: Path, out_dir: Path, ags: str) -> Path:
@@ -68,7 +98,7 @@ def _check_towns(data: ReportData, towns: list[str] | None) -> list[str]:
 
 
 def _render_towns(renderer: Renderer, out_dir: Path, towns: list[str]) -> Iterator[Path]:
-    """Write the town pages, in forked worker processes for large runs (matplotlib is the bottleneck).
+    """Write the town pages, in forked worker processes for large runs.
 
     Fork shares the data loaded once by the parent; pages come back in order."""
     global _JOB
