@@ -44,10 +44,21 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
     is not rendered or rewritten; ``force`` renders everything. ``summary`` (if given) receives the
     counts ``written`` and ``unchanged``."""
     data = load(published)
-    gc.freeze()  # the loaded frames hold ~1 M objects the collector would otherwise rescan on every page
     selected = _check_towns(data, towns)
+    gc.freeze()  # the loaded frames hold ~1 M objects the collector would otherwise rescan on every page
+    try:
+        written = _build(data, selected, Path(out_dir), progress, force)
+    finally:
+        gc.unfreeze()  # a long-lived process (Dagster step) may collect them again afterwards
+    if summary is not None:
+        summary.update(written=len(written), unchanged=len(selected) + 2 - len(written))
+    return [Path(out_dir) / f"{ags}.html" for ags in selected] + [Path(out_dir) / "netzwerk.html",
+                                                                  Path(out_dir) / "index.html"]
+
+
+def _build(data: ReportData, selected: list[str], out_dir: Path, progress, force: bool) -> list[Path]:
+    """Render and write the pages whose content key changed; returns the paths written."""
     renderer = Renderer(data)
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = {} if force else read_manifest(out_dir)
     keys = PageKeys(data, renderer.geoms, manifest.get("neighbours", {}))
@@ -65,9 +76,7 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
         if not _current(out_dir, name, wanted, manifest):
             written.append(_write(out_dir / name, render()))
     write_manifest(out_dir, {"pages": dict(pages, **wanted), "neighbours": keys.neighbour_cache()})
-    if summary is not None:
-        summary.update(written=len(written), unchanged=len(selected) + 2 - len(written))
-    return [out_dir / f"{ags}.html" for ags in selected] + [out_dir / "netzwerk.html", out_dir / "index.html"]
+    return written
 
 
 def _town_pages(out_dir: Path) -> list[str]:
