@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from reports import pages
+from reports import build, pages
 from reports.build import build_reports
 from reports.maps import TownGeometries
 from reports.data import load
@@ -38,6 +38,26 @@ def test_no_change_rewrites_no_page(built):
     before, summary = mtimes(out), {}
     build_reports(published, out, towns=towns, summary=summary)
     assert summary["written"] == 0 and mtimes(out) == before
+
+
+def test_no_change_does_not_even_load_the_report_data(built, monkeypatch):
+    published, out, towns = built
+    build_reports(published, out, towns=towns)  # after any earlier test's change
+
+    def no_load(path):
+        raise AssertionError("report data loaded although nothing changed")
+
+    monkeypatch.setattr(build, "load", no_load)
+    summary = {}
+    build_reports(published, out, towns=towns, summary=summary)
+    assert summary == {"written": 0, "unchanged": len(towns) + 2}
+    build_reports(published, out, towns=towns[:-1], summary=summary)  # fewer pages: all current
+    assert summary["written"] == 0
+    with duckdb.connect(str(published), read_only=True) as con:
+        other = con.execute("SELECT ags FROM municipalities WHERE NOT list_contains(?, ags) LIMIT 1",
+                            [towns]).fetchone()[0]
+    with pytest.raises(AssertionError, match="loaded"):  # a page not built yet needs the data
+        build_reports(published, out, towns=[*towns, other], summary=summary)
 
 
 def test_deleted_page_and_force(built):
