@@ -9,6 +9,7 @@ open from a file share or a USB stick without internet.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -23,6 +24,8 @@ from reports.context import pillar_chart, records, town_context
 from reports.data import ReportData, load
 from reports.labels import PILLARS, de_number, de_rank, de_signed, pillar_label, source_label
 from reports.maps import TownGeometries
+from reports import pages
+from reports.pages import PageKeys, read_manifest, write_manifest
 from warehouse import DEFAULT_REPORTS_DIR, REPORTS_DIR_ENV, reports_dir  # noqa: F401 (re-exported)
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -32,22 +35,85 @@ _JOB = None         # (renderer, out_dir) inherited by forked workers
 
 
 def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> list[Path]:
+                  progress: Callable[[int, int], None] | None = None, force: bool = False,
+                  summary: dict | None = None) -> list[Path]:
     """Write ``<ags>.html`` for ``towns`` (None: every Gemeinde in ``municipalities``), then
-    ``netzwerk.html`` and ``index.html``; returns the paths written. ``progress(done, total)`` per page."""
+    ``netzwerk.html`` and ``index.html``; returns the paths of all these pages. ``progress(done, total)``
+    per town page.
+
+    Incremental: a page whose content key (hash of the data it shows and of the templates and report
+    code, see reports/pages.py) equals the one recorded in ``out_dir/.pages.json`` and whose file exists
+    is not rendered or rewritten; ``force`` renders everything. ``summary`` (if given) receives the
+    counts ``written`` and ``unchanged``."""
+    out_dir = Path(out_dir)
+    manifest = {} if force else read_manifest(out_dir)
+    state = _state(published)
+    if towns is not None and _nothing_changed(manifest, state, towns, out_dir):
+        if summary is not None:
+            summary.update(written=0, unchanged=len(set(towns)) + 2)
+        return [out_dir / f"{ags}.html" for ags in dict.fromkeys(towns)] + [out_dir / "netzwerk.html",
+                                                                           out_dir / "index.html"]
     data = load(published)
     selected = _check_towns(data, towns)
+    gc.freeze()  # the loaded frames hold ~1 M objects the collector would otherwise rescan on every page
+    try:
+        written = _build(data, selected, out_dir, progress, manifest, state)
+    finally:
+        gc.unfreeze()  # a long-lived process (Dagster step) may collect them again afterwards
+    if summary is not None:
+        summary.update(written=len(written), unchanged=len(selected) + 2 - len(written))
+    return [out_dir / f"{ags}.html" for ags in selected] + [out_dir / "netzwerk.html", out_dir / "index.html"]
+
+
+def _state(published: Path) -> dict:
+    """What the whole build depends on: the published data and the template version."""
+    exists = Path(published).is_file()  # a missing file: load() below names it
+    return {"published": pages.published_fingerprint(published) if exists else None,
+            "template": pages.template_version()}
+
+
+def _nothing_changed(manifest: dict, state: dict, towns: list[str], out_dir: Path) -> bool:
+    """Same data, same templates, every page there and no page added or removed since the last build:
+    nothing to render, and the report data need not even be loaded."""
+    built = set(manifest.get("towns", []))  # pages of earlier builds may be older than the last state
+    return (state["published"] is not None and all(manifest.get(k) == v for k, v in state.items())
+            and set(towns) <= built
+            and all((out_dir / name).is_file() for name in [*(f"{ags}.html" for ags in towns), "netzwerk.html",
+                                                            "index.html"])
+            and manifest.get("town_pages") == _town_pages(out_dir))
+
+
+def _build(data: ReportData, selected: list[str], out_dir: Path, progress, manifest: dict,
+           state: dict) -> list[Path]:
+    """Render and write the pages whose content key changed; returns the paths written."""
     renderer = Renderer(data)
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    keys = PageKeys(data, renderer.geoms, manifest.get("neighbours", {}))
+    wanted = {f"{ags}.html": keys.town(ags) for ags in selected}
+    todo = [ags for ags in selected if not _current(out_dir, f"{ags}.html", wanted, manifest)]
     written = []
-    for done, path in enumerate(_render_towns(renderer, out_dir, selected), start=1):
+    for done, path in enumerate(_render_towns(renderer, out_dir, todo), start=1):
         written.append(path)
         if progress:
-            progress(done, len(selected))
-    written.append(_write(out_dir / "netzwerk.html", renderer.network()))
-    written.append(_write(out_dir / "index.html", renderer.index(out_dir)))
+            progress(done, len(todo))
+    recorded = dict(manifest.get("pages", {}), **wanted)
+    # network and index last: the index links the pages that exist
+    wanted = {"netzwerk.html": keys.network(), "index.html": keys.index(_town_pages(out_dir))}
+    for name, render in (("netzwerk.html", renderer.network), ("index.html", lambda: renderer.index(out_dir))):
+        if not _current(out_dir, name, wanted, manifest):
+            written.append(_write(out_dir / name, render()))
+    write_manifest(out_dir, {"pages": dict(recorded, **wanted), "neighbours": keys.neighbour_cache(),
+                             "town_pages": _town_pages(out_dir), "towns": selected, **state})
     return written
+
+
+def _town_pages(out_dir: Path) -> list[str]:
+    return sorted(p.name for p in out_dir.glob("*.html") if p.name not in ("index.html", "netzwerk.html"))
+
+
+def _current(out_dir: Path, name: str, wanted: dict[str, str], manifest: dict) -> bool:
+    """True when the page exists and was written from the same content key."""
+    return manifest.get("pages", {}).get(name) == wanted[name] and (out_dir / name).is_file()
 
 
 def build_town_report(published: Path, out_dir: Path, ags: str) -> Path:
@@ -69,7 +135,7 @@ def _check_towns(data: ReportData, towns: list[str] | None) -> list[str]:
 
 
 def _render_towns(renderer: Renderer, out_dir: Path, towns: list[str]) -> Iterator[Path]:
-    """Write the town pages, in forked worker processes for large runs (matplotlib is the bottleneck).
+    """Write the town pages, in forked worker processes for large runs.
 
     Fork shares the data loaded once by the parent; pages come back in order."""
     global _JOB

@@ -1,25 +1,31 @@
-"""Maps of a town and its neighbours, and coworking spaces near a town (geometries in EPSG:3035, metres)."""
+"""Maps of a town and its neighbours, and coworking spaces near a town (geometries in EPSG:3035, metres).
+
+The map is SVG written directly: each Gemeinde is projected once per run (when the geometries are
+loaded) and simplified and turned into an SVG path once per run (the first time a page needs it, then
+cached), in kilometres; a page places those paths with one transform. Stroke widths do not scale with
+it (``vector-effect``), so outlines look the same on every map.
+"""
 
 from __future__ import annotations
+
+from html import escape
 
 import numpy as np
 import pandas as pd
 import shapely
-from matplotlib import colormaps
-from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Normalize
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, PathPatch
-from matplotlib.path import Path as MplPath
 from pyproj import Transformer
 
-from reports.charts import figure_svg, new_figure, styled
+from reports.charts import text_width
 
 NEIGHBOUR_BUFFER_M = 2_000     # neighbours: touching the town or within 2 km of its boundary
 COWORKING_RADIUS_M = 10_000    # coworking spaces counted within 10 km, like the index indicator
 SIMPLIFY_M = 100               # map detail; VG250 boundaries are far finer than a page needs
-CMAP = "viridis"
 MISSING_COLOUR = "#d9d9d9"
+# matplotlib's viridis at 0, 0.1, ..., 1 (interpolated linearly in between; the reports no longer import matplotlib)
+VIRIDIS = ["#440154", "#482475", "#414487", "#355f8d", "#2a788e", "#21918c", "#22a884", "#44bf70", "#7ad151",
+           "#bddf26", "#fde725"]
+MAP_W, MAP_H, LEGEND_W = 500, 480, 170   # map area and legend column, pixels
+LABEL_SIZE = 9
 _TO_METRES = Transformer.from_crs("EPSG:4326", "EPSG:3035", always_xy=True)
 
 
@@ -30,81 +36,175 @@ class TownGeometries:
         geoms = shapely.from_wkb(geometries["geometry_wkb"].map(bytes).to_numpy())
         self.geoms = shapely.transform(geoms, _project, interleaved=False)
         self.ags = geometries["ags"].to_numpy()
+        self.names = (geometries["name"] if "name" in geometries else geometries["ags"]).to_numpy()
         self.position = {ags: i for i, ags in enumerate(self.ags)}
         self.tree = shapely.STRtree(self.geoms)
+        self._neighbours: dict[str, list[str]] = {}
+        self._shapes: dict[int, tuple[str, tuple[float, float, float, float], tuple[float, float]]] = {}
 
     def has(self, ags: str) -> bool:
         return ags in self.position
 
     def neighbours(self, ags: str) -> list[str]:
-        """AGS of the Gemeinden touching the town or within NEIGHBOUR_BUFFER_M of it (without the town)."""
-        geom = self.geoms[self.position[ags]]
-        hits = self.tree.query(shapely.buffer(geom, NEIGHBOUR_BUFFER_M), predicate="intersects")
-        return [self.ags[i] for i in sorted(hits) if self.ags[i] != ags]
+        """AGS of the Gemeinden touching the town or within NEIGHBOUR_BUFFER_M of it (without the town).
+
+        Cached: the page context and the map both ask, and buffering a fine boundary is the costly part."""
+        if ags not in self._neighbours:
+            geom = self.geoms[self.position[ags]]
+            hits = self.tree.query(shapely.buffer(geom, NEIGHBOUR_BUFFER_M), predicate="intersects")
+            self._neighbours[ags] = sorted(self.ags[i] for i in hits if self.ags[i] != ags)  # by AGS: stable order
+        return self._neighbours[ags]
 
     def distances_m(self, ags: str, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Distance in metres from the town's area to each point (0 inside the town)."""
         x, y = _project(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
         return shapely.distance(self.geoms[self.position[ags]], shapely.points(x, y))
 
+    def shape(self, ags: str) -> tuple[str, tuple[float, float, float, float], tuple[float, float]]:
+        """(SVG path in km with y pointing down, bounds in metres, label point in metres) of the
+        simplified geometry; computed once per run and Gemeinde."""
+        i = self.position[ags]
+        if i not in self._shapes:
+            geom = shapely.simplify(self.geoms[i], SIMPLIFY_M)
+            point = self.geoms[i].representative_point()
+            self._shapes[i] = (svg_path(geom), tuple(shapely.bounds(geom)), (point.x, point.y))
+        return self._shapes[i]
+
 
 def _project(x, y):
     return _TO_METRES.transform(x, y)
 
 
-@styled
-def town_map(geoms: TownGeometries, ags: str, name: str, scores: pd.Series, period: int | None) -> str:
-    """SVG map of the town (outlined) and its neighbours, coloured by index score in ``period``."""
-    fig = new_figure(6.4, 5.0)
-    ax = fig.add_axes((0.0, 0.0, 0.82, 1.0))
-    norm = Normalize(0, 100)
-    cmap = colormaps[CMAP]
-    for other in [*geoms.neighbours(ags), ags]:
-        score = scores.get(other, np.nan)
-        colour = MISSING_COLOUR if pd.isna(score) else cmap(norm(score))
-        geom = shapely.simplify(geoms.geoms[geoms.position[other]], SIMPLIFY_M)
-        is_town = other == ags
-        ax.add_patch(PathPatch(_path(geom), facecolor=colour, edgecolor="#000000" if is_town else "#ffffff",
-                               linewidth=2.2 if is_town else 0.6, zorder=3 if is_town else 2))
-    _label_town(ax, geoms.geoms[geoms.position[ags]], name)
-    ax.set_aspect("equal")
-    ax.autoscale_view()
-    ax.set_axis_off()
-    _legend(fig, ax, norm, cmap, name, period)
-    _scale_bar(ax)
-    return figure_svg(fig, f"map-{ags}", f"Karte: {name} und Nachbargemeinden nach Indexwert")
-
-
-def _path(geom) -> MplPath:
-    """A matplotlib path of a (multi)polygon, holes included."""
-    vertices, codes = [], []
+def svg_path(geom) -> str:
+    """Path data of a (multi)polygon in km, y negated (SVG's y points down), holes as extra rings (even-odd)."""
+    rings = []
     for polygon in getattr(geom, "geoms", [geom]):
         for ring in [polygon.exterior, *polygon.interiors]:
-            coords = np.asarray(ring.coords)
-            vertices.append(coords)
-            codes.append([MplPath.MOVETO] + [MplPath.LINETO] * (len(coords) - 2) + [MplPath.CLOSEPOLY])
-    return MplPath(np.concatenate(vertices), np.concatenate(codes))
+            coords = np.round(np.asarray(ring.coords)[:-1] / 1000, 2)
+            if len(coords) < 3:
+                continue
+            points = "L".join(f"{x:.2f} {-y:.2f}" for x, y in coords.tolist())
+            rings.append(f"M{points}Z")
+    return "".join(rings)
 
 
-def _label_town(ax, geom, name: str) -> None:
-    point = geom.representative_point()
-    ax.annotate(name, (point.x, point.y), ha="center", va="center", fontsize=9, fontweight="bold", zorder=4,
-                bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.8, "linewidth": 0})
+def colour(score) -> str:
+    """Viridis colour of a score on 0..100, grey when missing."""
+    if score is None or pd.isna(score):
+        return MISSING_COLOUR
+    position = min(max(float(score), 0.0), 100.0) / 10
+    low = min(int(position), 9)
+    share = position - low
+    a, b = _rgb(VIRIDIS[low]), _rgb(VIRIDIS[low + 1])
+    return "#" + "".join(f"{round(p + (q - p) * share):02x}" for p, q in zip(a, b))
 
 
-def _legend(fig, ax, norm, cmap, name: str, period: int | None) -> None:
-    cax = fig.add_axes((0.86, 0.35, 0.03, 0.5))
-    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax)
-    bar.set_label(f"Indexwert {period or ''}".strip())
-    handles = [Line2D([], [], color="#000000", linewidth=2.2, label=name),
-               Patch(facecolor=MISSING_COLOUR, label="nicht bewertet")]
-    ax.legend(handles=handles, loc="lower left", frameon=True, fontsize=8)
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
 
 
-def _scale_bar(ax) -> None:
+class View:
+    """Metres to map pixels for the bounds of the shapes shown (equal scale in x and y, centred)."""
+
+    def __init__(self, bounds: list[tuple[float, float, float, float]]):
+        minx, miny = min(b[0] for b in bounds), min(b[1] for b in bounds)
+        maxx, maxy = max(b[2] for b in bounds), max(b[3] for b in bounds)
+        pad = 0.04 * max(maxx - minx, maxy - miny, 1.0)
+        minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
+        self.scale = min(MAP_W / (maxx - minx), MAP_H / (maxy - miny))   # pixels per metre
+        self.width_m = maxx - minx
+        self.x_off = (MAP_W - (maxx - minx) * self.scale) / 2 - minx * self.scale
+        self.y_off = (MAP_H - (maxy - miny) * self.scale) / 2 + maxy * self.scale
+
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        return self.x_off + x * self.scale, self.y_off - y * self.scale
+
+    def transform(self) -> str:
+        """The SVG transform for paths in km with y negated."""
+        k = self.scale * 1000
+        return f"matrix({k:.5f} 0 0 {k:.5f} {self.x_off:.2f} {self.y_off:.2f})"
+
+
+def town_map(geoms: TownGeometries, ags: str, name: str, scores: pd.Series, period: int | None) -> str:
+    """SVG map of the town (outlined) and its neighbours, coloured by index score in ``period``;
+    neighbours are labelled where their name fits without overlapping another label."""
+    prefix = f"map-{escape(ags)}"
+    neighbours = geoms.neighbours(ags)
+    shapes = {other: geoms.shape(other) for other in [*neighbours, ags]}
+    view = View([bounds for _, bounds, _ in shapes.values()])
+    paths = [f'<path d="{shapes[n][0]}" fill="{colour(scores.get(n))}" stroke="#ffffff" stroke-width="0.8" '
+             'vector-effect="non-scaling-stroke"/>' for n in neighbours]
+    paths.append(f'<path d="{shapes[ags][0]}" fill="{colour(scores.get(ags))}" stroke="#000000" '
+                 'stroke-width="2.4" vector-effect="non-scaling-stroke"/>')
+    parts = [f'<g transform="{view.transform()}" fill-rule="evenodd">{"".join(paths)}</g>']
+    parts += _labels(geoms, view, shapes, ags, name, neighbours)
+    parts += _scale_bar(view)
+    parts += _legend(prefix, name, period)
+    title = f"Karte: {name} und Nachbargemeinden nach Indexwert"
+    return (f'<svg id="{prefix}" role="img" aria-label="{escape(title)}" class="chart" '
+            f'viewBox="0 0 {MAP_W + LEGEND_W} {MAP_H}" width="{MAP_W + LEGEND_W}" height="{MAP_H}" '
+            f'font-family="sans-serif" font-size="11">{"".join(parts)}</svg>')
+
+
+def _labels(geoms: TownGeometries, view: View, shapes: dict, ags: str, name: str,
+            neighbours: list[str]) -> list[str]:
+    """The town's name (bold, on a white box), then each neighbour's name where it fits inside the
+    neighbour's extent, inside the map and clear of labels placed before (larger neighbours first)."""
+    taken: list[tuple[float, float, float, float]] = []
+    x, y = view.point(*shapes[ags][2])
+    width = text_width(name, 12) + 8
+    taken.append((x - width / 2, y - 10, x + width / 2, y + 8))
+    parts = [f'<rect x="{x - width / 2:.1f}" y="{y - 10:.1f}" width="{width:.1f}" height="17" rx="3" '
+             f'fill="#ffffff" fill-opacity="0.85"/>'
+             f'<text x="{x:.1f}" y="{y + 3:.1f}" text-anchor="middle" font-size="12" font-weight="bold">'
+             f'{escape(name)}</text>']
+
+    def extent(other: str) -> float:
+        minx, _, maxx, _ = shapes[other][1]
+        return (maxx - minx) * view.scale
+
+    for other in sorted(neighbours, key=extent, reverse=True):
+        label = str(geoms.names[geoms.position[other]])
+        x, y = view.point(*shapes[other][2])
+        half = text_width(label, LABEL_SIZE) / 2 + 2
+        box = (x - half, y - LABEL_SIZE, x + half, y + 3)
+        if 2 * half > extent(other) or box[0] < 0 or box[2] > MAP_W or box[1] < 0 or box[3] > MAP_H:
+            continue
+        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in taken):
+            continue
+        taken.append(box)
+        parts.append(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" font-size="{LABEL_SIZE}" fill="#222222" '
+                     f'stroke="#ffffff" stroke-width="2.5" stroke-opacity="0.8" paint-order="stroke">'
+                     f'{escape(label)}</text>')
+    return parts
+
+
+def _scale_bar(view: View) -> list[str]:
     """A 5 km (or 10 km on wide maps) scale bar in the upper left corner."""
-    (x0, x1), (_, y1) = ax.get_xlim(), ax.get_ylim()
-    length = 10_000 if x1 - x0 > 40_000 else 5_000
-    x, y = x0 + 0.03 * (x1 - x0), y1 - 0.04 * (x1 - x0)
-    ax.plot([x, x + length], [y, y], color="#000000", linewidth=2, zorder=5)
-    ax.text(x + length / 2, y, f"{length // 1000} km", ha="center", va="bottom", fontsize=8, zorder=5)
+    length = 10_000 if view.width_m > 40_000 else 5_000
+    pixels = length * view.scale
+    return [f'<rect x="6" y="6" width="{pixels + 12:.1f}" height="26" fill="#ffffff" fill-opacity="0.8"/>',
+            f'<line x1="12" y1="26" x2="{12 + pixels:.1f}" y2="26" stroke="#000000" stroke-width="2"/>',
+            f'<text x="{12 + pixels / 2:.1f}" y="21" text-anchor="middle" font-size="10">{length // 1000} km</text>']
+
+
+def _legend(prefix: str, name: str, period: int | None) -> list[str]:
+    """Colour scale 0–100 (a gradient of the viridis stops), the town outline and the grey of unscored towns."""
+    x, top, height = MAP_W + 20, 60, 240
+    heading = f"Indexwert {period}" if period else "Indexwert"
+    stops = "".join(f'<stop offset="{i / 10:.1f}" stop-color="{c}"/>' for i, c in enumerate(reversed(VIRIDIS)))
+    parts = [f'<defs><linearGradient id="{prefix}-scale" x1="0" y1="0" x2="0" y2="1">{stops}</linearGradient></defs>',
+             f'<text x="{x}" y="{top - 14}">{heading}</text>',
+             f'<rect x="{x}" y="{top}" width="16" height="{height}" fill="url(#{prefix}-scale)" stroke="#666666" '
+             'stroke-width="0.5"/>']
+    for value in range(0, 101, 20):
+        y = top + (1 - value / 100) * height
+        parts.append(f'<line x1="{x + 16}" y1="{y:.1f}" x2="{x + 20}" y2="{y:.1f}" stroke="#333333"/>'
+                     f'<text x="{x + 23}" y="{y + 4:.1f}">{value}</text>')
+    short = name if len(name) <= 22 else name[:21] + "…"
+    y = top + height + 34
+    parts.append(f'<rect x="{x}" y="{y - 10}" width="16" height="11" fill="none" stroke="#000000" stroke-width="2.2"/>'
+                 f'<text x="{x + 22}" y="{y}">{escape(short)}</text>')
+    parts.append(f'<rect x="{x}" y="{y + 10}" width="16" height="11" fill="{MISSING_COLOUR}"/>'
+                 f'<text x="{x + 22}" y="{y + 20}">nicht bewertet</text>')
+    return parts

@@ -73,15 +73,16 @@ def _parse_table(source_id: str, name: str, content: bytes, layout: str, referen
     fixed_key = KEY_COLUMNS[key_column.lower()]
     keys = table[key_column].str.strip() if fixed_key is None else pd.Series(fixed_key, index=table.index)
     keep = ~(values.fillna(0) == 0).all(axis=1)  # all-zero rows are missing data, not 0 %
-    long = values[keep].set_axis(list(columns.values()), axis=1).assign(ags=keys[keep])
-    long = long.melt(id_vars="ags", var_name="measure", value_name="value").dropna(subset=["value"])
-    long["ags"] = long["ags"].map(_normalise_key)
-    long["level"] = long["ags"].map(_level)
+    # Key, level and district test per row of the file (one per key), not per value of the long table.
+    ags = keys[keep].map(_normalise_key)
+    level = ags.map(_level)
     # City districts (Berlin, Hamburg, Bremen, Köln, München in the *_bezirke_* files) have
     # 8-digit keys next to their city's own row ccccc000: they are not Gemeinden.
-    cities = {a[:5] for a in long["ags"] if len(a) == 8 and a.endswith("000")}
-    is_district = long["ags"].map(lambda a: len(a) == 8 and not a.endswith("000") and a[:5] in cities)
-    long.loc[is_district, "level"] = "bezirk"
+    cities = {a[:5] for a in ags if len(a) == 8 and a.endswith("000")}
+    is_district = ags.map(lambda a: len(a) == 8 and not a.endswith("000") and a[:5] in cities)
+    level = level.mask(is_district.astype(bool), "bezirk")
+    long = values[keep].set_axis(list(columns.values()), axis=1).assign(ags=ags, level=level)
+    long = long.melt(id_vars=["ags", "level"], var_name="measure", value_name="value").dropna(subset=["value"])
     return long.assign(reference_date=reference_date, unit="% of households", note="")[OBSERVATION_COLUMNS]
 
 

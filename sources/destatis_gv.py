@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
@@ -71,6 +72,39 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
+def _types(values: np.ndarray) -> np.ndarray:
+    """The exact type of every cell (``type``, not ``isinstance``: bool is an int, numpy floats are floats)."""
+    return np.fromiter(map(type, values), dtype=object, count=len(values))
+
+
+def _cells(values) -> np.ndarray:
+    """``_cell`` of every value, by type in bulk (one Python call per workbook column, not per cell)."""
+    values = _object_array(values)
+    types = _types(values)
+    out = np.full(len(values), "", dtype=object)
+    text = types == str
+    out[text] = [v.strip() for v in values[text]]
+    floats = types == float
+    numbers = values[floats].astype(float)
+    whole = np.isfinite(numbers) & (numbers == np.trunc(numbers))
+    exact = whole & (np.abs(numbers) < 2**53)  # int64 holds these exactly; larger ones go through int()
+    cleaned = values[floats].copy()
+    cleaned[exact] = numbers[exact].astype(np.int64).astype(str).astype(object)
+    cleaned[whole & ~exact] = [str(int(v)) for v in cleaned[whole & ~exact]]
+    cleaned[~whole] = [str(v).strip() for v in cleaned[~whole]]
+    out[floats] = cleaned
+    other = ~(text | floats | (types == type(None)))
+    out[other] = [_cell(v) for v in values[other]]  # ints, dates, ...: rare, the reference function
+    return out
+
+
+def _object_array(values) -> np.ndarray:
+    """A 1-D object array of the values as they are (no numpy conversion of Python scalars)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = list(values) if not isinstance(values, np.ndarray) else values
+    return array
+
+
 def _locate_header(rows: list[list], source_id: str, name: str) -> dict:
     """Find the two header rows and the column of every field by its label."""
     for i, row in enumerate(rows[:15]):
@@ -127,13 +161,13 @@ def _first_date(*texts: str) -> str | None:
 
 def _records(rows: list[list], header: dict) -> pd.DataFrame:
     """All data rows as text columns, one per located field, plus Satzart."""
-    body = rows[header["first_data_row"] :]
-    table = pd.DataFrame({"satzart": [_cell(r[0]) for r in body]})
+    body = _grid(rows[header["first_data_row"] :])
+    table = pd.DataFrame({"satzart": _cells(body[:, 0])})
     for field, j in header["fields"].items():
-        table[field] = [r[j] if j < len(r) else None for r in body]
+        table[field] = body[:, j] if j < body.shape[1] else None
     for field in ("land", "rb", "kreis", "gem", "vb", "name", "textkennzeichen", "stadtrechte"):
         if field in table:
-            table[field] = table[field].map(_cell)
+            table[field] = _cells(table[field].to_numpy(dtype=object))
     table["land"] = table["land"].str.zfill(2)
     table["kreis"] = table["kreis"].where(table["kreis"] == "", table["kreis"].str.zfill(2))
     table["gem"] = table["gem"].where(table["gem"] == "", table["gem"].str.zfill(3))
@@ -142,9 +176,24 @@ def _records(rows: list[list], header: dict) -> pd.DataFrame:
     return table
 
 
+def _grid(rows: list[list]) -> np.ndarray:
+    """Rows as a 2-D object array, short rows padded with None (cells beyond a row's end are empty)."""
+    width = max((len(r) for r in rows), default=1)
+    grid = np.full((len(rows), width), None, dtype=object)
+    for i, row in enumerate(rows):
+        grid[i, :len(row)] = row
+    return grid
+
+
 def _numeric(series: pd.Series) -> pd.Series:
-    text = series.map(lambda v: v if isinstance(v, (int, float)) else _cell(v).replace(",", "."))
-    return pd.to_numeric(text, errors="coerce")
+    """Numbers as they are, text with a decimal comma as text with a point, then to_numeric."""
+    values = _object_array(series.to_numpy(dtype=object))
+    types = _types(values)
+    kinds = {t: issubclass(t, (int, float)) for t in set(types)}  # isinstance semantics, per distinct type
+    numeric = pd.Series(types, dtype=object).map(kinds).to_numpy(dtype=bool)
+    text = values.copy()
+    text[~numeric] = [s.replace(",", ".") for s in _cells(values[~numeric])]
+    return pd.to_numeric(pd.Series(text, index=series.index), errors="coerce")
 
 
 def _observations(gemeinden: pd.DataFrame, header: dict, source_id: str, name: str) -> pd.DataFrame:

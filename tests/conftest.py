@@ -9,11 +9,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterInstance
 
-from pipelines.definitions import defs
-from pipelines.resources import ReadinessSettings
 from sources.registry import SNAPSHOT_DIR
+
+# Dagster and the pipeline definitions are imported inside the helpers below, not here: unit tests
+# that never run the job then don't pay the import (several seconds on a busy machine).
 
 FULL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -28,6 +28,8 @@ def full_data() -> Path:
 
 def run_refresh(tmp: Path, source_dir: Path | None = None, raise_on_error: bool = True):
     """Run the refresh job into ``tmp`` (warehouse and raw landing), from the snapshot or a directory."""
+    from pipelines.resources import ReadinessSettings
+
     settings = ReadinessSettings(
         source_mode="directory" if source_dir else "snapshot",
         source_dir=str(source_dir or ""),
@@ -42,6 +44,10 @@ def run_refresh(tmp: Path, source_dir: Path | None = None, raise_on_error: bool 
 
 def run_job(settings: ReadinessSettings, raise_on_error: bool = True):
     """Execute the refresh job in process with ``settings`` and an ephemeral Dagster instance."""
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs
+
     job = defs.resolve_job_def("refresh_warehouse")
     return job.execute_in_process(resources={"settings": settings}, instance=DagsterInstance.ephemeral(),
                                   raise_on_error=raise_on_error)
@@ -83,3 +89,15 @@ def loopback_only(monkeypatch):
         return real_connect(sock, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+
+
+def pytest_collection_modifyitems(items):
+    """Mark ``slow`` every test that runs the refresh job (``run_job``/``run_refresh``, or the session's
+    ``snapshot_warehouse``) or reads the Germany-wide files, so ``-m "not slow"`` runs the unit tests only."""
+    heavy_fixtures = {"snapshot_warehouse", "full_data"}
+    for item in items:
+        module = getattr(item, "module", None)
+        runs_job = module is not None and any(getattr(module, name, None) in (run_job, run_refresh)
+                                              for name in ("run_job", "run_refresh"))
+        if runs_job or heavy_fixtures & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

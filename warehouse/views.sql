@@ -62,15 +62,13 @@ GROUP BY source_id, publisher, licence, licence_url, attribution;
 
 -- A town's latest value of each indicator, with source, vintage and attribution.
 CREATE VIEW town_profile AS
-WITH latest AS (
-    SELECT * FROM indicator_values
-    QUALIFY row_number() OVER (PARTITION BY ags, indicator_id ORDER BY period DESC) = 1
-)
 SELECT m.name, m.kreis_name, l.ags, c.pillar, l.indicator_id, c.label, l.period, l.value, l.unit, c.direction,
        l.imputed, l.imputation, l.quality_note, l.source_id, l.vintage, l.reference_date,
        a.publisher, a.licence, a.attribution
-FROM latest l
-JOIN municipalities m USING (ags)
+FROM municipalities m
+-- latest value per indicator, per town: LATERAL lets a filter on the town reach the scan before the window
+JOIN LATERAL (SELECT * FROM indicator_values v WHERE v.ags = m.ags
+              QUALIFY row_number() OVER (PARTITION BY v.indicator_id ORDER BY v.period DESC) = 1) l ON TRUE
 JOIN indicator_catalogue c USING (indicator_id)
 LEFT JOIN source_attribution a ON a.source_id = l.source_id;
 

@@ -1,0 +1,236 @@
+"""Benchmarks of issue 13 in one command, each figure with its ratio to the parse floor.
+
+Run on demand from the repository root (a benchmark, not a test)::
+
+    .venv/bin/python benchmarks/run_all.py                       # ../shared/data, Germany-wide
+    .venv/bin/python benchmarks/run_all.py --source-dir DIR --keep /tmp/somewhere
+
+Phases, each in its own child process (so wall time and peak RSS are its own, via os.wait4):
+
+  parse floor      every parser of sources.yaml on every release found in the source directory, once
+                   (the work no refresh can avoid: reading and parsing the publisher files)
+  cold refresh     the refresh_warehouse job (directory mode, default report scope: reference group and
+                   pilot towns) into an empty temporary folder; also the time until the published
+                   warehouse is written (run start to the end of the published_warehouse step)
+  no-change        the same job again on the same files into the same folder
+  reports          every page of the report scope rendered in memory (per-page time, data loaded once),
+                   then build_reports cold into a new folder and again with nothing changed
+  planner queries  every ```sql statement of docs/planner-guide.md, 20 runs each on the published
+                   file (read-only), p95 per query
+
+Everything is written into one temporary folder (deleted at the end unless --keep), never into the
+repository's data/ or warehouse/. Timings on a shared machine vary with its load: say so when quoting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+DEFAULT_SOURCE_DIR = REPO_ROOT.parent / "shared" / "data"
+PLANNER_GUIDE = REPO_ROOT / "docs" / "planner-guide.md"
+QUERY_RUNS = 20
+RESULT = "RESULT "   # the child's last line: RESULT {json}
+TARGETS = {  # issue 13, full-Germany files, this 2-core machine
+    "cold refresh (s)": 60, "no-change refresh (s)": 10, "report page (ms)": 10, "all pages (s)": 20,
+    "peak RSS (MiB)": 1024, "planner query p95, worst (ms)": 50,
+}
+
+
+# --- children ---------------------------------------------------------------------------------------
+
+def child_parse(source_dir: str) -> dict:
+    """Every parser on every release present, once: the parse floor."""
+    import importlib
+
+    from sources.registry import discover_releases, load_sources
+
+    files = releases = 0
+    seconds = {}
+    for source_id, spec in load_sources().items():
+        found = discover_releases(spec, Path(source_dir))
+        if not found or not spec.parser:
+            continue
+        module, name = spec.parser.split(":")
+        parse = getattr(importlib.import_module(module), name)
+        start = time.perf_counter()
+        for release in found:
+            parse(release)
+        seconds[source_id] = time.perf_counter() - start
+        releases += len(found)
+        files += sum(len(r.files) for r in found)
+    return {"seconds": sum(seconds.values()), "files": files, "releases": releases, "by_source": seconds}
+
+
+def child_refresh(tmp: str, source_dir: str) -> dict:
+    """One run of the job into ``tmp``; times from Dagster's step stats."""
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs
+    from pipelines.resources import ReadinessSettings
+
+    tmp_path = Path(tmp)
+    settings = ReadinessSettings(source_mode="directory", source_dir=source_dir,
+                                 warehouse_path=str(tmp_path / "warehouse" / "readiness.duckdb"),
+                                 raw_dir=str(tmp_path / "raw"), exports_dir=str(tmp_path / "exports"),
+                                 reports_dir=str(tmp_path / "reports"), report_scope="reference_group")
+    (tmp_path / "warehouse").mkdir(exist_ok=True)
+    start = time.time()
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
+            resources={"settings": settings}, instance=instance, raise_on_error=False)
+        stats = instance.get_run_step_stats(result.run_id)
+    steps = {s.step_key: (s.start_time - start, s.end_time - start) for s in stats if s.start_time and s.end_time}
+    published = steps.get("published_warehouse", (None, None))[1]
+    slowest = sorted(((key, end - begin) for key, (begin, end) in steps.items()), key=lambda s: -s[1])[:6]
+    return {"success": result.success, "seconds": time.time() - start, "published_s": published,
+            "slowest": [f"{key} {sec:.1f} s" for key, sec in slowest]}
+
+
+def child_reports(tmp: str) -> dict:
+    """Per-page render time in memory, then build_reports cold and with nothing changed."""
+    import gc
+
+    import duckdb
+
+    from reports.build import Renderer, build_reports
+    from reports.data import load
+
+    published = Path(tmp) / "warehouse" / "readiness.duckdb"
+    with duckdb.connect(str(published), read_only=True) as con:
+        towns = [a for (a,) in con.execute(
+            "SELECT ags FROM municipalities WHERE in_reference_group OR is_pilot ORDER BY ags").fetchall()]
+    start = time.perf_counter()
+    data = load(published)
+    loaded = time.perf_counter() - start
+    gc.freeze()
+    renderer = Renderer(data)
+    start = time.perf_counter()
+    for ags in towns:
+        renderer.town(ags)
+    rendered = time.perf_counter() - start
+    del renderer, data
+    out = Path(tmp) / "reports-bench"
+    times, summaries = [], []
+    for _ in range(2):
+        summary = {}
+        start = time.perf_counter()
+        build_reports(published, out, towns=towns, summary=summary)
+        times.append(time.perf_counter() - start)
+        summaries.append(summary)
+    return {"pages": len(towns), "load_s": loaded, "page_ms": 1000 * rendered / len(towns),
+            "cold_s": times[0], "cold_written": summaries[0]["written"],
+            "nochange_s": times[1], "nochange_written": summaries[1]["written"]}
+
+
+# --- parent -----------------------------------------------------------------------------------------
+
+def run_child(phase: str, *args: str, log: Path) -> tuple[dict, float, float]:
+    """Run one phase in a child: (its RESULT, wall seconds, peak RSS MiB of the child)."""
+    command = [sys.executable, __file__, "--child", phase, *args]
+    start = time.perf_counter()
+    with open(log, "wb") as output:
+        child = subprocess.Popen(command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.startswith(RESULT)]
+    if child.returncode != 0 or not lines:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+        raise RuntimeError(f"phase {phase} failed (exit {child.returncode}), log {log}:\n{tail}")
+    return json.loads(lines[-1][len(RESULT):]), seconds, usage.ru_maxrss / 1024
+
+
+def planner_queries(published: Path) -> dict[str, float]:
+    """p95 in ms of every documented planner statement (first line as its name)."""
+    import duckdb
+
+    text = PLANNER_GUIDE.read_text(encoding="utf-8")
+    statements = [s.query.strip() for block in re.findall(r"^```sql[ \t]*\n(.*?)^```", text, re.M | re.S)
+                  for s in duckdb.extract_statements(block)]
+    result = {}
+    with duckdb.connect(str(published), read_only=True) as con:
+        for statement in statements:
+            con.execute(statement).fetchall()  # warm-up (first run reads the blocks from disk)
+            times = []
+            for _ in range(QUERY_RUNS):
+                start = time.perf_counter()
+                con.execute(statement).fetchall()
+                times.append(1000 * (time.perf_counter() - start))
+            times.sort()
+            name = " ".join(statement.split())[:70]
+            result[name] = times[max(0, int(round(0.95 * len(times))) - 1)]
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source-dir", type=Path, default=DEFAULT_SOURCE_DIR)
+    parser.add_argument("--keep", type=Path, help="write into this new directory and keep it")
+    args = parser.parse_args(argv)
+    source_dir = str(args.source_dir.expanduser().resolve())
+    if not Path(source_dir).is_dir():
+        print(f"source directory {source_dir} does not exist", file=sys.stderr)
+        return 2
+    if args.keep:
+        args.keep.mkdir(parents=True)
+    print(f"benchmarks/run_all.py on {source_dir}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+    with (nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory(prefix="readiness-bench-")) as tmp:
+        tmp_path = Path(tmp)
+        parse, parse_wall, parse_rss = run_child("parse", source_dir, log=tmp_path / "parse.log")
+        floor = parse["seconds"]
+        print(f"parse floor: {floor:.1f} s ({parse['files']} files, {parse['releases']} releases; "
+              f"child {parse_wall:.1f} s, {parse_rss:.0f} MiB)")
+        cold, cold_wall, cold_rss = run_child("refresh", tmp, source_dir, log=tmp_path / "refresh1.log")
+        warm, warm_wall, warm_rss = run_child("refresh", tmp, source_dir, log=tmp_path / "refresh2.log")
+        for label, run in (("cold", cold), ("no-change", warm)):
+            print(f"{label} refresh: {'success' if run['success'] else 'FAILED'}; slowest steps: "
+                  + ", ".join(run["slowest"]))
+        reports, _, reports_rss = run_child("reports", tmp, log=tmp_path / "reports.log")
+        queries = planner_queries(tmp_path / "warehouse" / "readiness.duckdb")
+        load_now = os.getloadavg()[0]
+    rows = [
+        ("parse floor (s)", floor, None),
+        ("cold refresh (s)", cold_wall, None),
+        ("  of which up to the published warehouse (s)", cold["published_s"], None),
+        ("no-change refresh (s)", warm_wall, None),
+        ("report page (ms)", reports["page_ms"], "in memory, data loaded once"),
+        ("all pages (s)", reports["cold_s"], f"build_reports, {reports['pages']} towns, cold"),
+        ("all pages, nothing changed (s)", reports["nochange_s"], f"{reports['nochange_written']} pages rewritten"),
+        ("report data load (s)", reports["load_s"], None),
+        ("peak RSS (MiB)", max(cold_rss, warm_rss), f"refresh child; reports child {reports_rss:.0f}"),
+        ("planner query p95, worst (ms)", max(queries.values()), max(queries, key=queries.get)),
+    ]
+    print(f"\n{'figure':<46} {'value':>9} {'÷ floor':>8} {'target':>7}  note")
+    for label, value, note in rows:
+        ratio = f"{value / floor:.1f}×" if label.endswith("(s)") and value is not None else ""
+        target = TARGETS.get(label.strip())
+        shown = "n/a" if value is None else f"{value:.1f}"
+        print(f"{label:<46} {shown:>9} {ratio:>8} {target if target is not None else '':>7}  {note or ''}")
+    print("\nplanner queries, p95 ms over", QUERY_RUNS, "runs:")
+    for name, p95 in queries.items():
+        print(f"  {p95:7.1f}  {name}")
+    print(f"load average at the end {load_now:.1f}")
+    return 0 if cold["success"] and warm["success"] else 1
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        phase, rest = sys.argv[2], sys.argv[3:]
+        outcome = {"parse": child_parse, "refresh": child_refresh, "reports": child_reports}[phase](*rest)
+        print(RESULT + json.dumps(outcome), flush=True)
+        sys.exit(0)
+    sys.exit(main())

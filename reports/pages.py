@@ -1,0 +1,170 @@
+"""Content keys of report pages, so a refresh re-renders only the pages whose data or templates changed.
+
+A page's key is a hash of everything the page shows: the town's rows of every per-town frame of
+``ReportData`` (index, indicators, contributions, peers, ... — any kind added there is included
+automatically), the flows and totals of its Kreis, its neighbours' names and latest scores (the
+map), every frame that is not split per town (sources, coworking spaces, Kreis names, ...), and the
+*template version*: a hash of the templates and of the report code, so a change of layout or code
+rebuilds every page. Row hashes are computed once per frame (vectorised) and summed per town, which
+is independent of row order (SQL without ORDER BY may return rows in another order).
+
+The keys of the pages written are kept in ``<reports dir>/.pages.json``, with the neighbour lists
+(which need a geometric query per town) keyed by the geometry hash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+MANIFEST = ".pages.json"
+REPORTS_PACKAGE = Path(__file__).resolve().parent
+PER_TOWN_FRAMES = {"towns", "index", "geometries"}   # hashed per town below, not as a whole
+
+
+def template_version() -> str:
+    """Hash of the templates and of the report code (any change there rebuilds every page)."""
+    digest = hashlib.sha256()
+    files = sorted([*REPORTS_PACKAGE.glob("*.py"), *(REPORTS_PACKAGE / "templates").glob("*")])
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """One uint64 per row over all columns (column names included, so a new column changes it)."""
+    if frame.empty:
+        return np.zeros(0, dtype="uint64")
+    try:
+        values = pd.util.hash_pandas_object(frame, index=False)
+    except TypeError:  # unhashable cells (lists, dicts): hash their text
+        values = pd.util.hash_pandas_object(frame.astype({c: str for c in frame.columns
+                                                          if frame[c].dtype == object}), index=False)
+    names = int(hashlib.sha256("|".join(map(str, frame.columns)).encode()).hexdigest()[:15], 16)
+    return values.to_numpy(dtype="uint64") ^ np.uint64(names)
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """Order-independent digest of a whole frame."""
+    hashes = row_hashes(frame)
+    return f"{len(hashes)}-{int(hashes.sum(dtype='uint64')):016x}"
+
+
+def per_key_digests(frame: pd.DataFrame, key: str) -> dict[str, str]:
+    """Order-independent digest of the rows of each value of ``key``."""
+    if frame.empty:
+        return {}
+    sums = pd.DataFrame({"k": frame[key].to_numpy(), "h": row_hashes(frame)}).groupby("k")["h"].agg(["sum", "size"])
+    return {k: f"{n}-{int(h):016x}" for k, h, n in zip(sums.index, sums["sum"], sums["size"])}
+
+
+class PageKeys:
+    """Content keys of the town pages, the network page and the index page of one ``ReportData``."""
+
+    def __init__(self, data, geoms, neighbour_cache: dict):
+        self.data, self.geoms = data, geoms
+        cached = neighbour_cache.get("geometry") == self.geometry_digest
+        self._neighbours: dict[str, list[str]] = dict(neighbour_cache.get("towns", {})) if cached else {}
+
+    @cached_property
+    def geometry_digest(self) -> str:
+        frame = self.data.geometries.sort_values("ags")  # the query has no ORDER BY
+        digest = hashlib.sha256()
+        for ags, wkb in zip(frame["ags"], frame["geometry_wkb"]):
+            digest.update(str(ags).encode() + bytes(wkb))
+        return digest.hexdigest()[:32]
+
+    @cached_property
+    def common(self) -> str:
+        """Everything every page shares: template version, method, period, the frames not split per town."""
+        parts = [template_version(), str(self.data.method_version), str(self.data.latest_period),
+                 self.geometry_digest]
+        for field in dataclasses.fields(self.data):
+            value = getattr(self.data, field.name)
+            if isinstance(value, pd.DataFrame) and field.name not in PER_TOWN_FRAMES:
+                parts.append(f"{field.name}:{frame_digest(value)}")
+        return _sha(parts)
+
+    @cached_property
+    def _by_town(self) -> dict[str, dict[str, str]]:
+        kinds = {kind: per_key_digests(pd.concat(frames.values()) if frames else pd.DataFrame(), "ags")
+                 for kind, frames in self.data.by_town.items()}
+        kinds["towns"] = per_key_digests(self.data.towns.reset_index(drop=True), "ags")
+        return kinds
+
+    @cached_property
+    def _by_kreis(self) -> dict[str, str]:
+        flows = self.data.flows_by_kreis
+        return per_key_digests(pd.concat(flows.values()) if flows else pd.DataFrame(), "home_kreis")
+
+    def neighbours(self, ags: str) -> list[str]:
+        if ags not in self._neighbours:
+            self._neighbours[ags] = list(self.geoms.neighbours(ags)) if self.geoms.has(ags) else []
+        return self._neighbours[ags]
+
+    def neighbour_cache(self) -> dict:
+        return {"geometry": self.geometry_digest, "towns": self._neighbours}
+
+    def town(self, ags: str) -> str:
+        town = self.data.towns.loc[ags]
+        scores, names = self.data.latest_scores, self.data.towns["name"]
+        around = [f"{n}:{names.get(n)}:{scores.get(n)!r}" for n in [ags, *sorted(self.neighbours(ags))]]
+        parts = [self.common, *(f"{kind}:{d.get(ags)}" for kind, d in sorted(self._by_town.items())),
+                 f"kreis:{self._by_kreis.get(town['kreis_ags'])}", *around]
+        return _sha(parts)
+
+    def network(self) -> str:
+        pilots = sorted(self.data.towns.index[self.data.towns["is_pilot"]])
+        return _sha([self.common, *(f"{a}:{self._by_town['index'].get(a)}:{self._by_town['towns'].get(a)}"
+                                    for a in pilots)])
+
+    def index(self, pages: list[str]) -> str:
+        towns = self.data.towns[["ags", "name", "kreis_ags", "kreis_name", "land", "population", "is_pilot"]]
+        latest = self.data.index.groupby("ags").tail(1)
+        return _sha([self.common, frame_digest(towns.reset_index(drop=True)), frame_digest(latest), *pages])
+
+
+def published_fingerprint(published: Path) -> str:
+    """Digest of every table (rows, order-independent) and view definition of the published file.
+
+    Cheap (DuckDB hashes in parallel, < 1 s for the full data) and taken before the report data are
+    loaded: when it, the template version and the pages on disk are as after the last build, nothing
+    can have changed and the build stops there. ``publish_log`` is left out: every publish adds a row."""
+    import duckdb
+
+    parts = []
+    with duckdb.connect(str(published), read_only=True) as con:
+        tables = [row[0] for row in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE table_name <> 'publish_log' ORDER BY table_name").fetchall()]
+        for table in tables:
+            count, total = con.execute(f'SELECT count(*), sum(hash(t)::HUGEINT) FROM "{table}" t').fetchone()
+            parts.append(f"{table}:{count}:{total}")
+        parts += [f"{name}:{sql}" for name, sql in con.execute(
+            "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal ORDER BY view_name").fetchall()]
+    return _sha(parts)
+
+
+def _sha(parts: list[str]) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+def read_manifest(out_dir: Path) -> dict:
+    """The keys recorded by the last build (empty when there is none or it is unreadable: rebuild all)."""
+    try:
+        return json.loads((Path(out_dir) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def write_manifest(out_dir: Path, manifest: dict) -> None:
+    """Replace the manifest atomically (a crash leaves the old one, which only causes extra rebuilds)."""
+    path = Path(out_dir) / MANIFEST
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)

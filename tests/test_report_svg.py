@@ -1,0 +1,102 @@
+"""The hand-written SVG of the reports: valid XML, data text escaped, provisional years drawn differently,
+maps with coloured, labelled neighbours. Pure unit tests on small frames and shapes (no warehouse)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from reports import charts, maps
+
+EVIL = 'Bad <Town> & "Co"'
+
+
+def parse(svg: str) -> ET.Element:
+    """Parse as XML: an unescaped '<' or '&' from the data makes this fail."""
+    return ET.fromstring(svg)
+
+
+def texts(root: ET.Element) -> list[str]:
+    return ["".join(t.itertext()) for t in root.iter("text")]
+
+
+def history(provisional=None) -> pd.DataFrame:
+    frame = pd.DataFrame({"period": [2019, 2020, 2021, 2022], "score": [50.0, np.nan, 60.0, 62.0],
+                          "score_p05": [40.0, np.nan, 52.0, 55.0], "score_p95": [58.0, np.nan, 66.0, 70.0]})
+    if provisional is not None:
+        frame["provisional"] = pd.array(provisional, dtype="boolean")
+    return frame
+
+
+def test_history_chart_without_provisional_column():
+    root = parse(charts.history_chart(history(), "hist-1"))
+    circles = list(root.iter("circle"))
+    assert len([c for c in circles if c.get("fill") == charts.SCORE_COLOUR]) == 3 + 1  # 3 scored years + legend
+    assert not [c for c in circles if c.get("fill") == "#ffffff"]
+    assert not [e for e in root.iter() if e.get("stroke-dasharray")]
+    assert "vorläufig" not in root.get("aria-label")
+    # one band polygon for 2021-2022 (2019 stands alone: error bar only), tick labels of every period
+    assert len(list(root.iter("polygon"))) == 1
+    assert {"2019", "2020", "2021", "2022"} <= set(texts(root))
+
+
+def test_provisional_years_are_hollow_and_dashed_and_named():
+    root = parse(charts.history_chart(history([False, False, False, True]), "hist-1"))
+    hollow = [c for c in root.iter("circle") if c.get("fill") == "#ffffff"]
+    assert len(hollow) == 1 + 1  # 2022 and its legend entry
+    dashed = [e for e in root.iter("line") if e.get("stroke-dasharray")]
+    assert len(dashed) == 1 + 1  # the segment 2021-2022 and the legend entry
+    assert float(dashed[0].get("x1")) < float(dashed[0].get("x2"))
+    assert "vorläufig" in root.get("aria-label") and any("vorläufig" in t for t in texts(root))
+
+
+def test_provisional_na_counts_as_final():
+    root = parse(charts.history_chart(history([None, None, None, None]), "h"))
+    assert not [c for c in root.iter("circle") if c.get("fill") == "#ffffff"]
+
+
+def test_network_chart_escapes_town_names():
+    svg = charts.network_chart({EVIL: history(), "Mölln": history()}, "network")
+    assert EVIL not in svg
+    assert EVIL in texts(parse(svg))
+
+
+def square(x0: float, y0: float, size: float = 0.05) -> shapely.Polygon:
+    return shapely.box(x0, y0, x0 + size, y0 + size)
+
+
+@pytest.fixture
+def geoms() -> maps.TownGeometries:
+    """Three touching squares of about 3.4 km (lon/lat near Mölln) and one far away."""
+    shapes = {"01000001": square(10.60, 53.60), "01000002": square(10.65, 53.60), "01000003": square(10.60, 53.65),
+              "01000009": square(11.50, 54.20)}
+    names = {"01000001": EVIL, "01000002": "Nachbarort", "01000003": "Anderswo", "01000009": "Weit weg"}
+    frame = pd.DataFrame({"ags": list(shapes), "name": [names[a] for a in shapes],
+                          "geometry_wkb": [shapely.to_wkb(g) for g in shapes.values()]})
+    return maps.TownGeometries(frame)
+
+
+def test_town_map_colours_labels_and_escapes(geoms):
+    scores = pd.Series({"01000001": 80.0, "01000002": 20.0})
+    svg = maps.town_map(geoms, "01000001", EVIL, scores, 2023)
+    root = parse(svg)
+    assert geoms.neighbours("01000001") == ["01000002", "01000003"]
+    fills = [p.get("fill") for p in root.iter("path")]
+    assert fills == [maps.colour(20.0), maps.MISSING_COLOUR, maps.colour(80.0)]  # neighbours, then the town
+    assert maps.colour(0) == maps.VIRIDIS[0] and maps.colour(100) == maps.VIRIDIS[-1]
+    labels = texts(root)
+    assert EVIL in labels and "Nachbarort" in labels and "Anderswo" in labels and "Weit weg" not in labels
+    assert "Indexwert 2023" in labels and "nicht bewertet" in labels and any(t.endswith(" km") for t in labels)
+    assert EVIL not in svg  # only escaped
+
+
+def test_shapes_are_cached_per_run(geoms):
+    first = geoms.shape("01000002")
+    assert geoms.shape("01000002") is first
+    path, (minx, miny, maxx, maxy), _ = first
+    assert path.startswith("M") and path.endswith("Z")
+    assert 3_000 < maxx - minx < 4_000  # 0.05° of longitude at 53.6° N is about 3.3 km
