@@ -133,7 +133,8 @@ def period_provisional(result: pd.DataFrame) -> pd.Series:
     group's scored rows of the period are provisional (then the period is not published as "the latest")."""
     scored = result[result["in_reference_group"] & result["score"].notna()]
     share = scored.groupby("period")["provisional"].mean()
-    return result["period"].map(share > 0.5).fillna(False).astype(bool)
+    flags = (share > 0.5).to_dict()
+    return result["period"].map(lambda period: bool(flags.get(period, False))).astype(bool)
 
 
 def _optional_pillar_notes(result: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
