@@ -262,6 +262,19 @@ def test_no_english_words_on_german_pages(pilot_reports, name):
     assert found == [], f"{name}: English words on a German page: {found}"
 
 
+def test_no_english_words_for_any_note_code(snapshot_warehouse, warehouse, tmp_path):
+    """Beyond the pilots: one page per kind of note in the warehouse (notes with their numbers
+    masked), a town outside the reference group, and the index of all towns."""
+    towns = {ags for ags, in warehouse.execute("""
+        SELECT min(ags) FROM indicator_values
+        GROUP BY regexp_replace(coalesce(quality_note, '') || '|' || coalesce(imputation, ''), '[0-9][0-9.]*', '#', 'g')
+        UNION ALL SELECT min(ags) FROM municipalities WHERE NOT in_reference_group AND NOT is_pilot""").fetchall()}
+    assert len(towns) >= 3  # snapshot: one town carries most kinds of note, two the territorial changes
+    for path in build_reports(snapshot_warehouse, tmp_path, towns=sorted(towns)):
+        words = re.findall(r"[A-Za-zÄÖÜäöüß]+", visible_text(path.read_text("utf-8")))
+        assert sorted({w for w in words if w.lower() in ENGLISH_WORDS}) == [], path.name
+
+
 def test_english_word_check_catches_an_untranslated_note(pilot_reports):
     # the check above must be able to fail: an English note as the warehouse writes it
     words = re.findall(r"[A-Za-z]+", visible_text("<td>carried forward from 2019</td>"))
