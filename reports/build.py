@@ -203,7 +203,8 @@ def town_summary(data: ReportData, ags: str) -> dict:
     latest = headline_row(frame, data.latest_period)
     dates = data.town_frame("input_dates", ags, ["period", "source_id", "reference_date"])
     town = data.towns.loc[ags].to_dict()
-    indicators = indicator_rows(data.town_frame("indicators", ags, []), data, town)
+    # the values of the published period, the ones its score rests on (not each indicator's newest)
+    indicators = indicator_rows(data.town_frame("period_indicators", ags, []), data, town)
     history = None
     if not frame.empty:
         history = frame[["period", "score"]].assign(provisional=frame["provisional"].fillna(False).astype(bool))

@@ -49,6 +49,16 @@ JOIN indicator_catalogue c ON c.indicator_id = v.indicator_id
 LEFT JOIN ({RELEASES}) r ON r.source_id = v.source_id AND r.vintage = v.vintage
 QUALIFY row_number() OVER (PARTITION BY v.ags, v.indicator_id ORDER BY v.period DESC) = 1"""
 
+# The values of one index period (the published one): what the comparison pages put beside the scores.
+PERIOD_INDICATORS = f"""
+SELECT v.ags, v.indicator_id, c.label, c.pillar, v.period, v.value, v.unit, v.source_id, v.vintage,
+       v.reference_date, v.imputed, v.imputation, v.quality_note,
+       r.publisher, r.licence, r.licence_url, r.attribution
+FROM indicator_values v
+JOIN indicator_catalogue c ON c.indicator_id = v.indicator_id
+LEFT JOIN ({RELEASES}) r ON r.source_id = v.source_id AND r.vintage = v.vintage
+WHERE v.period = $period"""
+
 PEERS = f"""
 SELECT p.ags, p.peer_ags, m.name AS peer_name, m.kreis_name AS peer_kreis, p.similarity, p.rank, p.period,
        p.score, p.peer_score, p.gap_score, {", ".join(f"p.gap_{p}" for p in PILLARS)}
@@ -176,9 +186,11 @@ def load(published: Path) -> ReportData:
             raise ValueError(f"{published}: readiness_index is empty, nothing to report")
         index = con.execute(f"SELECT {', '.join(INDEX_COLUMNS)} FROM readiness_index WHERE method_version = $mv "
                             "ORDER BY ags, period", {"mv": mv}).df()
+        latest_period = _latest_scored_period(index)
         frames = {
             "index": index,
             "indicators": con.execute(INDICATORS).df(),
+            "period_indicators": con.execute(PERIOD_INDICATORS, {"period": latest_period}).df(),
             "contributions": con.execute(CONTRIBUTIONS, {"mv": mv}).df(),
             "peers": con.execute(PEERS).df(),
             "input_dates": con.execute(INPUT_DATES).df(),
@@ -186,7 +198,7 @@ def load(published: Path) -> ReportData:
         flows = con.execute(FLOWS).df()
         data = ReportData(
             path=Path(published), method_version=mv,
-            latest_period=_latest_scored_period(index),
+            latest_period=latest_period,
             towns=con.execute(MUNICIPALITIES).df().set_index("ags", drop=False),
             index=index, releases=con.execute(RELEASES).df(),
             geometries=con.execute(GEOMETRIES).df(), coworking=con.execute(COWORKING).df(),
