@@ -388,3 +388,17 @@ def test_comparison_page_of_the_five_pilots(snapshot_warehouse, warehouse, tmp_p
     assert main(["compare", "Mölln", "--out", str(tmp_path)]) == 2
     with pytest.raises(ValueError, match="2 to 8"):
         build_comparison(snapshot_warehouse, tmp_path, PILOTS[:1])
+
+
+def test_every_source_and_catalogue_code_has_a_german_label():
+    """A new source, pillar or unit never shows up on a page as a raw id ("destatis_gebietsaenderungen")."""
+    import yaml
+    from reports.labels import DATA_FAMILIES, PILLAR_LABELS, SOURCE_LABELS, UNIT_LABELS
+    from warehouse import PROJECT_ROOT
+    sources = yaml.safe_load((PROJECT_ROOT / "sources.yaml").read_text(encoding="utf-8"))["sources"]
+    assert set(sources) <= set(SOURCE_LABELS), set(sources) - set(SOURCE_LABELS)
+    catalogue = load_catalogue()
+    assert set(catalogue.pillars) <= set(PILLAR_LABELS)
+    for indicator in catalogue.indicators.values():
+        assert indicator.unit in UNIT_LABELS, indicator.unit
+        assert all(s in DATA_FAMILIES for s in indicator.sources), indicator.sources
