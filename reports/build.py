@@ -171,9 +171,9 @@ class Renderer:
         frame = frame.sort_values(["order", "name_key"]).drop(columns=["order", "name_key"])
         pages = {p.name for p in out_dir.glob("*.html")}
         rows = records(frame)
-        for position, row in enumerate(rows):
+        for row in rows:
             row["has_page"] = f"{row['ags']}.html" in pages
-            row["name_order"] = position  # German collation, precomputed for the sort script
+        # German collation precomputed for the sort script (the browser's own order may differ)
         by_name = sorted(range(len(rows)), key=lambda i: german_sort_key(rows[i]["name"]))
         for order, i in enumerate(by_name):
             rows[i]["name_order"] = order
