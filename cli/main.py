@@ -3,6 +3,7 @@
     readiness demo                  run refresh_warehouse on the offline snapshot, print the summary
     readiness profile <town>        a town's score, rank band, pillars, indicators and peers
     readiness report <town>         the town's HTML report; `readiness report --all` for every town
+    readiness compare <town> …      a page with 2 to 8 towns side by side (indicators, pillars, history)
 
 <town> is an 8-digit AGS or a name: case- and umlaut-insensitive ("moelln"), suffixes such as
 ", Stadt" optional, a unique prefix is enough ("Dießen"). The warehouse is READINESS_WAREHOUSE
@@ -19,7 +20,7 @@ from cli.store import CliError
 
 
 def parser() -> argparse.ArgumentParser:
-    """The argument parser with its three subcommands."""
+    """The argument parser with its subcommands."""
     root = argparse.ArgumentParser(prog="readiness", description=__doc__.split("\n\n")[0],
                                    formatter_class=argparse.RawDescriptionHelpFormatter,
                                    epilog="\n\n".join(__doc__.split("\n\n")[1:]))
@@ -34,6 +35,11 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path,
                         help="output directory (default: READINESS_REPORTS_DIR, else data/reports)")
     report.add_argument("--no-progress", action="store_true", help="no progress bar with --all")
+    compare = commands.add_parser("compare", help="write a page comparing 2 to 8 towns side by side")
+    compare.add_argument("towns", nargs="+", help="8-digit AGS or names")
+    compare.add_argument("--out", type=Path,
+                         help="output directory (default: READINESS_REPORTS_DIR, else data/reports)")
+    compare.add_argument("--name", help="file name of the page (default: vergleich-<ags>-<ags>….html)")
     return root
 
 
@@ -63,6 +69,10 @@ def run(args: argparse.Namespace) -> None:
             print(f"{len(paths)} pages (one per town, network, index) written to {paths[0].parent}")
         else:
             print(report_town(args.town, args.out))
+    elif args.command == "compare":
+        from cli.compare import compare_towns
+
+        print(compare_towns(args.towns, args.out, args.name))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,13 +11,20 @@ from rich.table import Table
 
 from cli.towns import Town
 from indicators.catalogue import load_catalogue
+from reports.labels import data_date_line
 
 PILLARS = ["digital_infrastructure", "commuting_potential", "demographic_dynamics", "local_work_infrastructure"]
 
 HISTORY_SQL = f"""
     SELECT period, score, rank, compared_towns, rank_p05, rank_p95, score_p05, score_p95,
-           {', '.join(PILLARS)}, imputed_share, missing_pillars, notes, method_version
+           {', '.join(PILLARS)}, imputed_share, provisional, period_provisional, missing_pillars, notes,
+           method_version
     FROM town_index_history WHERE ags = ? ORDER BY period
+"""
+
+# What each index period rests on: per source the oldest reference date of the inputs (index_data_dates).
+DATES_SQL = """
+    SELECT period, source_id, oldest_reference_date FROM index_data_dates WHERE ags = ? ORDER BY period
 """
 
 # Per indicator the row of the latest period, carried-forward or not (the flag says which).
@@ -54,11 +61,22 @@ def band(low, high) -> str:
 
 
 def headline_row(history: pd.DataFrame) -> pd.Series | None:
-    """The latest period with a score, else the latest period at all."""
+    """The latest period published as "the latest" (scored, period not provisional: indicators/index.py),
+    else the latest period with a score, else the latest period at all."""
     if history.empty:
         return None
     scored = history[history["score"].notna()]
-    return (scored if not scored.empty else history).iloc[-1]
+    final = scored[~scored["period_provisional"].fillna(False).astype(bool)]
+    for rows in (final, scored, history):
+        if not rows.empty:
+            return rows.iloc[-1]
+    return None
+
+
+def data_dates(dates: pd.DataFrame, period) -> str:
+    """'Breitband 06/2021, Pendler 2019, Bevölkerung 31.12.2023': the data an index period rests on."""
+    rows = dates[dates["period"] == period]
+    return data_date_line(zip(rows["source_id"], pd.to_datetime(rows["oldest_reference_date"])))
 
 
 def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console | None = None) -> None:
@@ -67,23 +85,33 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
     history = con.execute(HISTORY_SQL, [town.ags]).df()
     console.print(f"[bold]{town.name}[/bold]  AGS {town.ags}  Kreis {town.kreis_name}")
     latest = headline_row(history)
+    dates = con.execute(DATES_SQL, [town.ags]).df()
     if latest is None:
         console.print("No readiness index for this town (not in the reference group or no data).")
     else:
-        console.print(headline_text(latest))
+        console.print(headline_text(latest, data_dates(dates, latest["period"])))
+        newer = history[(history["period"] > latest["period"]) & history["score"].notna()]
+        if not newer.empty:
+            row = newer.iloc[-1]
+            console.print(f"Provisional {int(row['period'])}: score {fmt(row['score'])}, "
+                          f"{fmt(100 * row['imputed_share'], 0)} % of inputs carried forward "
+                          f"(Datenstand: {data_dates(dates, row['period']) or '–'}); not published as the latest.")
         console.print(pillar_table(latest))
         console.print(history_table(history))
     console.print(indicator_table(con.execute(INDICATORS_SQL, [town.ags]).df()))
     console.print(peer_table(con.execute(PEERS_SQL, [town.ags]).df()))
 
 
-def headline_text(row: pd.Series) -> str:
-    """One line: score, rank among the compared towns and the Monte Carlo band."""
+def headline_text(row: pd.Series, dates: str = "") -> str:
+    """One line: score with its data dates, rank among the compared towns and the Monte Carlo band."""
     text = f"Readiness {int(row['period'])}: score [bold]{fmt(row['score'])}[/bold]"
     if pd.notna(row["rank"]):
         text += (f", rank {int(row['rank'])} of {int(row['compared_towns'])} "
                  f"(5–95 % band: rank {band(row['rank_p05'], row['rank_p95'])}, "
                  f"score {fmt(row['score_p05'])}–{fmt(row['score_p95'])})")
+    text += f"\nDatenstand: {dates or '–'}"
+    if pd.notna(row["imputed_share"]):
+        text += f" ({fmt(100 * row['imputed_share'], 0)} % of inputs carried forward)"
     if row["missing_pillars"]:
         text += f"\nMissing pillars: {row['missing_pillars']}"
     if row["notes"]:
@@ -105,11 +133,12 @@ def pillar_table(row: pd.Series) -> Table:
 def history_table(history: pd.DataFrame) -> Table:
     """Score, rank and band for every index period."""
     table = Table(title="Index history")
-    for column in ["period", "score", "rank", "of", "rank 5–95 %", "imputed share"]:
+    for column in ["period", "score", "rank", "of", "rank 5–95 %", "imputed share", "provisional"]:
         table.add_column(column, justify="right")
     for _, r in history.iterrows():
         table.add_row(str(r["period"]), fmt(r["score"]), fmt(None if pd.isna(r["rank"]) else int(r["rank"])),
-                      str(r["compared_towns"]), band(r["rank_p05"], r["rank_p95"]), fmt(r["imputed_share"], 3))
+                      str(r["compared_towns"]), band(r["rank_p05"], r["rank_p95"]), fmt(r["imputed_share"], 3),
+                      "yes" if r["provisional"] is True or r["provisional"] == 1 else "")
     return table
 
 

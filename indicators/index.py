@@ -41,6 +41,12 @@ def aggregate(scores: pd.DataFrame, weights: dict[str, float], method: str = "ar
 
 TERRITORIAL_CHANGE = "territorial change"
 
+# Honest time: an index row is "provisional" when less than this share of its inputs are the
+# period's own data (the rest carried forward from earlier releases). A period is published as
+# "the latest" (latest_ranking, headline of the reports) only when most of the reference group's
+# scored rows of that period are not provisional; later periods are shown as provisional carry-forwards.
+MIN_OWN_DATA_SHARE = 0.5
+
 
 def index_rows(values: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
     """Which indicator_values rows the index may use: indicators of a declared pillar (no context)
@@ -89,12 +95,46 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
     result["notes"] = _optional_pillar_notes(result, catalogue)
     imputed = used.groupby(["ags", "period"])["imputed"].mean()
     result["imputed_share"] = imputed.reindex(result.index).round(3)
+    dates = input_dates(used).reindex(result.index)
+    result["oldest_input_date"] = dates["oldest_input_date"]
+    result["newest_input_date"] = dates["newest_input_date"]
     result = result.reset_index()
     result["in_reference_group"] = result["ags"].isin(reference_group)
     result["rank"] = _rank(result)
     result["compared_towns"] = result.groupby("period")["rank"].transform("count")
+    result["provisional"] = provisional(result["imputed_share"])
+    result["period_provisional"] = period_provisional(result)
     result["method_version"] = catalogue.method_version
     return result
+
+
+def input_dates(used: pd.DataFrame) -> pd.DataFrame:
+    """Oldest and newest reference date of the inputs of each (ags, period): what a score rests on.
+
+    Without a ``reference_date`` column (hand-made test frames) both are missing (NaT)."""
+    if "reference_date" not in used or used.empty:
+        empty = pd.MultiIndex.from_arrays([[], []], names=["ags", "period"])
+        return pd.DataFrame({"oldest_input_date": pd.Series(dtype="datetime64[ns]"),
+                             "newest_input_date": pd.Series(dtype="datetime64[ns]")}, index=empty)
+    dates = pd.to_datetime(used["reference_date"]).groupby([used["ags"], used["period"]])
+    return pd.DataFrame({"oldest_input_date": dates.min(), "newest_input_date": dates.max()})
+
+
+def provisional(imputed_share: pd.Series) -> pd.Series:
+    """A row is provisional when less than MIN_OWN_DATA_SHARE of its inputs are the period's own data.
+
+    A row without inputs (no data at all) is not provisional: it has no score to qualify."""
+    own = 1.0 - imputed_share
+    return (own < MIN_OWN_DATA_SHARE).where(imputed_share.notna(), False).astype(bool)
+
+
+def period_provisional(result: pd.DataFrame) -> pd.Series:
+    """Per row, whether its period as a whole is provisional: more than half of the reference
+    group's scored rows of the period are provisional (then the period is not published as "the latest")."""
+    scored = result[result["in_reference_group"] & result["score"].notna()]
+    share = scored.groupby("period")["provisional"].mean()
+    flags = (share > 0.5).to_dict()
+    return result["period"].map(lambda period: bool(flags.get(period, False))).astype(bool)
 
 
 def _optional_pillar_notes(result: pd.DataFrame, catalogue: Catalogue) -> pd.Series:

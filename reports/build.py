@@ -3,8 +3,9 @@
     from reports.build import build_reports, reports_dir
     build_reports(Path("warehouse/readiness.duckdb"), reports_dir())
 
-Pages are self-contained (inline CSS and SVG, no scripts, fonts or images from elsewhere), so they
-open from a file share or a USB stick without internet.
+Pages are self-contained (inline CSS, SVG and, on the index page, a small inline sort/filter script;
+no fonts, scripts or images from elsewhere), so they open from a file share or a USB stick without
+internet. Every table can be downloaded as German CSV and .xlsx, written beside its page.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from typing import Callable, Iterator
 import jinja2
 
 from reports import charts
-from reports.context import pillar_chart, records, town_context
-from reports.data import ReportData, load
-from reports.labels import PILLARS, de_number, de_rank, de_signed, pillar_label, source_label
+from reports.context import data_dates, headline_row, indicator_rows, pillar_chart, records, town_context
+from reports.data import INDEX_COLUMNS, ReportData, load
+from reports.downloads import write_downloads
+from reports.labels import (PILLARS, attribution_label, berlin_time, de_number, de_rank, de_signed,
+                            german_sort_key, pillar_label, source_label, vintage_label)
+from reports.tables import comparison_tables, index_table, releases_table, town_tables
 from reports.maps import TownGeometries
 from reports import pages
 from reports.pages import PageKeys, read_manifest, write_manifest
@@ -31,6 +35,7 @@ from warehouse import DEFAULT_REPORTS_DIR, REPORTS_DIR_ENV, reports_dir  # noqa:
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_WORKERS = 8     # processes rendering town pages
 PARALLEL_FROM = 40  # fewer pages than this render in the calling process
+MAX_COMPARE = 8     # towns side by side on a comparison page (wider does not fit A4 portrait)
 _JOB = None         # (renderer, out_dir) inherited by forked workers
 
 
@@ -99,7 +104,8 @@ def _build(data: ReportData, selected: list[str], out_dir: Path, progress, manif
     recorded = dict(manifest.get("pages", {}), **wanted)
     # network and index last: the index links the pages that exist
     wanted = {"netzwerk.html": keys.network(), "index.html": keys.index(_town_pages(out_dir))}
-    for name, render in (("netzwerk.html", renderer.network), ("index.html", lambda: renderer.index(out_dir))):
+    for name, render in (("netzwerk.html", lambda: renderer.network(out_dir)),
+                         ("index.html", lambda: renderer.index(out_dir))):
         if not _current(out_dir, name, wanted, manifest):
             written.append(_write(out_dir / name, render()))
     write_manifest(out_dir, {"pages": dict(recorded, **wanted), "neighbours": keys.neighbour_cache(),
@@ -121,7 +127,18 @@ def build_town_report(published: Path, out_dir: Path, ags: str) -> Path:
     data = load(published)
     _check_towns(data, [ags])
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    return _write(Path(out_dir) / f"{ags}.html", Renderer(data).town(ags))
+    return _write(Path(out_dir) / f"{ags}.html", Renderer(data).town(ags, Path(out_dir)))
+
+
+def build_comparison(published: Path, out_dir: Path, towns: list[str], name: str = "vergleich.html") -> Path:
+    """Write a page comparing up to MAX_COMPARE towns (8-digit AGS, in the given order) side by side."""
+    data = load(published)
+    selected = _check_towns(data, towns)
+    if not 2 <= len(selected) <= MAX_COMPARE:
+        raise ValueError(f"a comparison needs 2 to {MAX_COMPARE} different towns, got {len(selected)}")
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    html = Renderer(data).comparison(selected, Path(out_dir), Path(name).stem)
+    return _write(Path(out_dir) / name, html)
 
 
 def _check_towns(data: ReportData, towns: list[str] | None) -> list[str]:
@@ -145,7 +162,7 @@ def _render_towns(renderer: Renderer, out_dir: Path, towns: list[str]) -> Iterat
     single_threaded = threading.active_count() == 1
     if (workers < 2 or len(towns) < PARALLEL_FROM or not single_threaded
             or "fork" not in multiprocessing.get_all_start_methods()):
-        yield from (_write(out_dir / f"{ags}.html", renderer.town(ags)) for ags in towns)
+        yield from (_write(out_dir / f"{ags}.html", renderer.town(ags, out_dir)) for ags in towns)
         return
     _JOB = (renderer, out_dir)
     try:
@@ -157,7 +174,7 @@ def _render_towns(renderer: Renderer, out_dir: Path, towns: list[str]) -> Iterat
 
 def _render_one(ags: str) -> Path:
     renderer, out_dir = _JOB
-    return _write(out_dir / f"{ags}.html", renderer.town(ags))
+    return _write(out_dir / f"{ags}.html", renderer.town(ags, out_dir))
 
 
 def _write(path: Path, html: str) -> Path:
@@ -174,35 +191,66 @@ class Renderer:
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                                       undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.filters.update(de=de_number, rank=de_rank, signed=de_signed, pillar=pillar_label,
-                                source=source_label)
-        self.common = {"generated": datetime.now(timezone.utc).strftime("%d.%m.%Y %H:%M UTC"),
+                                source=source_label, vintage=vintage_label, berlin=berlin_time,
+                                date=lambda d: "–" if d is None else d.strftime("%d.%m.%Y"))
+        self.common = {"generated": berlin_time(datetime.now(timezone.utc)),
                        "method_version": data.method_version, "latest_period": data.latest_period,
                        "releases": self._releases(), "pillar_ids": PILLARS}
 
-    def town(self, ags: str) -> str:
+    def town(self, ags: str, out_dir: Path | None = None) -> str:
+        """The town page; with ``out_dir`` its tables are written beside it as CSV and .xlsx."""
         context = town_context(self.data, self.geoms, ags)
         context["pillar_chart"] = pillar_chart(context["pillars"])
+        context["downloads"] = (write_downloads(out_dir, ags, town_tables(context, self.common["releases"]))
+                                if out_dir is not None else {})
         return self._render("town.html.j2", context)
 
-    def network(self) -> str:
-        pilots = self.data.towns[self.data.towns["is_pilot"]].sort_values("name")
-        towns = [town_summary(self.data, ags) for ags in pilots.index]
-        series = {t["town"]["name"]: t["history"] for t in towns if t["history"] is not None}
-        chart = charts.network_chart(series, "network") if series else None
-        return self._render("network.html.j2", {"towns": towns, "chart": chart})
+    def network(self, out_dir: Path | None = None) -> str:
+        """The pilot network page: the comparison page of the pilot towns."""
+        pilots = self.data.towns[self.data.towns["is_pilot"]]
+        ordered = sorted(pilots.index, key=lambda a: german_sort_key(pilots.loc[a, "name"]))
+        return self.comparison(ordered, out_dir, "netzwerk", network=True)
+
+    def comparison(self, towns: list[str], out_dir: Path | None, stem: str, network: bool = False) -> str:
+        """Up to MAX_COMPARE towns side by side: score, rank, pillars, indicators, history, reference values."""
+        entries = [town_summary(self.data, ags) for ags in towns]
+        series = {t["town"]["name"]: t["history"] for t in entries if t["history"] is not None
+                  and t["history"]["score"].notna().any()}
+        chart = charts.network_chart(series, stem) if series else None
+        labels, units = {}, {}
+        for entry in entries:
+            labels.update({i: r["label"] for i, r in entry["indicators"].items()})
+            units.update({i: r["unit_de"] for i, r in entry["indicators"].items()})
+        indicator_ids = sorted(labels.items(), key=lambda item: item[1])
+        latest = self.data.latest_period
+        medians = self.data.pillar_medians(latest) if latest is not None else {}
+        tables = comparison_tables(entries, indicator_ids) + [releases_table(self.common["releases"])]
+        downloads = write_downloads(out_dir, stem, tables) if out_dir is not None else {}
+        return self._render("network.html.j2", {
+            "towns": entries, "chart": chart, "indicator_ids": indicator_ids, "pillar_medians": medians,
+            "group_medians": {i: self.data.group_median(i, latest) for i, _ in indicator_ids},
+            "units": units, "network": network, "downloads": downloads})
 
     def index(self, out_dir: Path) -> str:
-        """All towns with their latest score and rank: pilots first, then by rank, then by name."""
-        latest = self.data.index.groupby("ags").tail(1).set_index("ags")[["period", "score", "rank"]]
+        """All towns with their score of the published period: ranked towns by rank, then the others by
+        name in German order (ä as a, ß as ss); pilots are marked, not moved."""
+        latest = self.data.index[self.data.index["period"] == self.data.latest_period]
+        latest = latest.set_index("ags")[["period", "score", "rank"]]
         towns = self.data.towns[["ags", "name", "kreis_ags", "kreis_name", "land", "population", "is_pilot"]]
         frame = towns.join(latest)
         frame["order"] = frame["rank"].astype("Float64").fillna(float("inf"))
-        frame = frame.sort_values(["is_pilot", "order", "name"], ascending=[False, True, True])
+        frame["name_key"] = frame["name"].map(german_sort_key)
+        frame = frame.sort_values(["order", "name_key"]).drop(columns=["order", "name_key"])
         pages = {p.name for p in out_dir.glob("*.html")}
-        rows = records(frame.drop(columns="order"))
+        rows = records(frame)
         for row in rows:
             row["has_page"] = f"{row['ags']}.html" in pages
-        return self._render("index.html.j2", {"rows": rows})
+        # German collation precomputed for the sort script (the browser's own order may differ)
+        by_name = sorted(range(len(rows)), key=lambda i: german_sort_key(rows[i]["name"]))
+        for order, i in enumerate(by_name):
+            rows[i]["name_order"] = order
+        downloads = write_downloads(out_dir, "index", [index_table(rows)])
+        return self._render("index.html.j2", {"rows": rows, "downloads": downloads})
 
     def _render(self, template: str, context: dict) -> str:
         return self.env.get_template(template).render(**self.common, **context)
@@ -215,12 +263,23 @@ class Renderer:
             publisher=("publisher", "last"), licence=("licence", "last"), licence_url=("licence_url", "last"),
             attribution=("attribution", "last")).reset_index()
         summary["label"] = summary["source_id"].map(source_label)
-        return records(summary.sort_values("label"))
+        summary["attribution_de"] = [attribution_label(s, a, v) for s, a, v in
+                                     zip(summary["source_id"], summary["attribution"], summary["vintage"])]
+        rows = records(summary)
+        return sorted(rows, key=lambda r: german_sort_key(r["label"]))
 
 
 def town_summary(data: ReportData, ags: str) -> dict:
-    """Town, latest index row and score history, for the network page."""
-    frame = data.by_town["index"].get(ags)
-    latest = records(frame.tail(1))[0] if frame is not None and not frame.empty else None
-    return {"town": data.towns.loc[ags].to_dict(), "latest": latest,
-            "history": frame[["period", "score"]] if frame is not None else None}
+    """Town, headline index row, score history (with the provisional flag) and latest indicators."""
+    frame = data.town_frame("index", ags, INDEX_COLUMNS)
+    latest = headline_row(frame, data.latest_period)
+    dates = data.town_frame("input_dates", ags, ["period", "source_id", "reference_date"])
+    town = data.towns.loc[ags].to_dict()
+    # the values of the published period, the ones its score rests on (not each indicator's newest)
+    indicators = indicator_rows(data.town_frame("period_indicators", ags, []), data, town)
+    history = None
+    if not frame.empty:
+        history = frame[["period", "score"]].assign(provisional=frame["provisional"].fillna(False).astype(bool))
+    return {"town": town, "latest": latest, "history": history,
+            "data_dates": data_dates(dates, latest["period"]) if latest else "",
+            "indicators": {r["indicator_id"]: r for r in indicators if r["pillar_label"] != "Kontext"}}

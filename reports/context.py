@@ -6,11 +6,14 @@ import pandas as pd
 
 from reports import charts
 from reports.data import INDEX_COLUMNS, ReportData
-from reports.labels import (PILLARS, de_number, is_missing, not_scored_reasons, pillar_label, source_label,
-                            translate_note, unit_label)
+from reports.labels import (PILLARS, attribution_label, data_date_line, de_number, de_signed, is_missing, not_scored_reasons,
+                            pillar_label, safe_url, source_label, translate_note, unit_label, vintage_label)
 from reports.maps import COWORKING_RADIUS_M, TownGeometries, town_map
 
 TOP_FLOWS = 10
+# A pillar counts as a strength (or a field for action) when the town is this many index points above
+# (below) the mean of its structurally similar towns; smaller gaps are "im Rahmen".
+SUMMARY_GAP = 5.0
 REQUIRED_MISSING = "keine Daten für diesen Zeitraum; ohne diese Säule gibt es keinen Gesamtwert"
 
 
@@ -24,23 +27,46 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
     """Everything the town template shows for ``ags``."""
     town = data.towns.loc[ags].to_dict()
     history = data.town_frame("index", ags, INDEX_COLUMNS)
-    latest = records(history.tail(1))[0] if not history.empty else None
+    dates = data.town_frame("input_dates", ags, ["period", "source_id", "reference_date"])
+    headline = headline_row(history, data.latest_period)
+    peers = peer_rows(data.town_frame("peers", ags, []))
+    pillars = pillar_rows(headline, data)
     return {
         "town": town,
-        "overview": overview(latest, history),
-        "history": history_section(history, ags),
-        "pillars": pillar_rows(latest),
+        "overview": overview(headline, history, dates),
+        "summary": summary(pillars, peers),
+        "history": history_section(history, dates, ags),
+        "pillars": pillars,
         "drivers": drivers(data.town_frame("contributions", ags, [])),
-        "indicators": indicator_rows(data.town_frame("indicators", ags, [])),
-        "peers": peer_rows(data.town_frame("peers", ags, [])),
+        "indicators": indicator_rows(data.town_frame("indicators", ags, []), data, town),
+        "peers": peers,
         "map": map_section(data, geoms, ags, town["name"]),
         "commuting": commuting(data, town["kreis_ags"]),
         "coworking": coworking(data, geoms, ags),
     }
 
 
-def overview(latest: dict | None, history: pd.DataFrame) -> dict | None:
-    """The latest index row, plus the last scored period when the latest one has no score."""
+def headline_row(history: pd.DataFrame, published_period: int | None) -> dict | None:
+    """The row the page leads with: the period published as "the latest" (not provisional), else the
+    newest scored row, else the newest row."""
+    if history.empty:
+        return None
+    for rows in (history[(history["period"] == published_period) & history["score"].notna()],
+                 history[history["score"].notna()], history):
+        if not rows.empty:
+            return records(rows.tail(1))[0]
+    return None
+
+
+def data_dates(dates: pd.DataFrame, period) -> str:
+    """'Breitband 06/2021, Pendler 2019, Bevölkerung 31.12.2023' for one index period of a town."""
+    rows = dates[dates["period"] == period]
+    return data_date_line(zip(rows["source_id"], pd.to_datetime(rows["reference_date"])))
+
+
+def overview(latest: dict | None, history: pd.DataFrame, dates: pd.DataFrame) -> dict | None:
+    """The headline row with its data dates, the last scored period when it has no score, and the
+    newer provisional (mostly carried-forward) periods shown apart from it."""
     if latest is None:
         return None
     scored = history[history["score"].notna()]
@@ -48,29 +74,61 @@ def overview(latest: dict | None, history: pd.DataFrame) -> dict | None:
     missing = [pillar_label(p.strip()) for p in (latest["missing_pillars"] or "").split(",") if p.strip()]
     notes = [f"{pillar_label(p)} nicht bewertet: {reason}" for p, reason in
              not_scored_reasons(latest["notes"]).items()]
-    return {**latest, "missing": missing, "notes_de": notes, "last_scored": last_scored}
+    newer = records(scored[scored["period"] > latest["period"]].tail(1))
+    provisional = None
+    if newer:
+        provisional = {**newer[0], "data_dates": data_dates(dates, newer[0]["period"])}
+    return {**latest, "missing": missing, "notes_de": notes, "last_scored": last_scored,
+            "data_dates": data_dates(dates, latest["period"]), "provisional_row": provisional}
 
 
-def history_section(history: pd.DataFrame, ags: str) -> dict:
-    rows = records(history[["period", "score", "score_p05", "score_p95", "rank", "rank_p05", "rank_p95",
-                             "compared_towns"]])
+def summary(pillars: list[dict], peers: list[dict]) -> dict:
+    """Plain-language strengths and fields for action: the mean gap per pillar to the similar towns
+    (peer minus town; negative = the town is ahead)."""
+    strengths, actions = [], []
+    for pillar in pillars:
+        gaps = [g["value"] for peer in peers for g in peer["gaps"]
+                if g["pillar"] == pillar["pillar"] and g["value"] is not None]
+        if pillar["value"] is None or not gaps:
+            continue
+        mean_gap = sum(gaps) / len(gaps)
+        item = {"label": pillar["label"], "value": pillar["value"], "gap": abs(mean_gap), "peers": len(gaps)}
+        if mean_gap <= -SUMMARY_GAP:
+            strengths.append(item)
+        elif mean_gap >= SUMMARY_GAP:
+            actions.append(item)
+    return {"strengths": sorted(strengths, key=lambda i: -i["gap"]),
+            "actions": sorted(actions, key=lambda i: -i["gap"]), "threshold": SUMMARY_GAP,
+            "has_peers": bool(peers)}
+
+
+def history_section(history: pd.DataFrame, dates: pd.DataFrame, ags: str) -> dict:
+    """The history table and chart; provisional periods (mostly carried-forward data) are flagged in
+    the frame passed to the chart (column ``provisional``) and in the table."""
+    frame = history.assign(provisional=history["provisional"].fillna(False).astype(bool))
+    rows = records(frame[["period", "score", "score_p05", "score_p95", "rank", "rank_p05", "rank_p95",
+                          "compared_towns", "imputed_share", "provisional"]])
+    for row in rows:
+        row["data_dates"] = data_dates(dates, row["period"])
     has_scores = history["score"].notna().any()
-    chart = charts.history_chart(history, f"hist-{ags}") if has_scores else None
-    return {"rows": rows, "chart": chart}
+    chart = charts.history_chart(frame, f"hist-{ags}") if has_scores else None
+    return {"rows": rows, "chart": chart, "any_provisional": bool(frame["provisional"].any())}
 
 
-def pillar_rows(latest: dict | None) -> list[dict]:
-    """One row per pillar: value or the reason it is not scored."""
+def pillar_rows(latest: dict | None, data: ReportData | None = None) -> list[dict]:
+    """One row per pillar: value or the reason it is not scored, and the reference group's median."""
     if latest is None:
         return []
     reasons = not_scored_reasons(latest["notes"])
     missing = {p.strip() for p in (latest["missing_pillars"] or "").split(",")}
+    medians = data.pillar_medians(latest["period"]) if data is not None else {}
     rows = []
     for pillar in PILLARS:
         value = latest[pillar]
         reason = None if value is not None else reasons.get(pillar, REQUIRED_MISSING if pillar in missing
                                                             else "keine Daten für diesen Zeitraum")
-        rows.append({"pillar": pillar, "label": pillar_label(pillar), "value": value, "reason": reason})
+        rows.append({"pillar": pillar, "label": pillar_label(pillar), "value": value, "reason": reason,
+                     "median": medians.get(pillar)})
     return rows
 
 
@@ -99,15 +157,31 @@ def _change(rows: list[dict], key: str) -> dict:
             "change": first["score_to"] - first["score_from"]}
 
 
-def indicator_rows(frame: pd.DataFrame) -> list[dict]:
-    """The town's latest value of each indicator with provenance, in pillar order."""
+def indicator_rows(frame: pd.DataFrame, data: ReportData | None = None, town: dict | None = None) -> list[dict]:
+    """The town's latest value of each indicator with provenance and reference values, in pillar order."""
     order = {p: i for i, p in enumerate(PILLARS)}
     rows = records(frame)
     for row in rows:
         row.update(pillar_label=pillar_label(row["pillar"]) if row["pillar"] in order else "Kontext",
                    unit_de=unit_label(row["unit"]), source_de=source_label(row["source_id"]),
-                   imputation_de=translate_note(row["imputation"]), quality_de=translate_note(row["quality_note"]))
+                   vintage_de=vintage_label(row["vintage"]),
+                   imputation_de=translate_note(row["imputation"]), quality_de=translate_note(row["quality_note"]),
+                   attribution=attribution_label(row["source_id"], row["attribution"], row["vintage"]))
+        row.update(reference_values(data, town, row) if data is not None and town is not None else {})
     return sorted(rows, key=lambda r: (order.get(r["pillar"], len(order)), r["label"]))
+
+
+def reference_values(data: ReportData, town: dict, row: dict) -> dict:
+    """Kreis, Land and Bund values of the publisher (same measure, the latest release not newer than the
+    town's value) and the reference group's median of the same period."""
+    date = pd.Timestamp(row["reference_date"])
+    result = {}
+    for level, key in (("kreis", town["kreis_ags"]), ("land", str(town["ags"])[:2]), ("bund", "DG")):
+        series = data.references.get((row["indicator_id"], level, key))
+        match = series[series["reference_date"] <= date] if series is not None else None
+        result[f"ref_{level}"] = float(match["value"].iloc[-1]) if match is not None and not match.empty else None
+    result["ref_group"] = data.group_median(row["indicator_id"], row["period"])
+    return result
 
 
 def peer_rows(frame: pd.DataFrame) -> list[dict]:
@@ -115,7 +189,7 @@ def peer_rows(frame: pd.DataFrame) -> list[dict]:
     rows = records(frame)
     for row in rows:
         gaps = [(p, row[f"gap_{p}"]) for p in PILLARS]
-        row["gaps"] = [{"label": pillar_label(p), "value": v} for p, v in gaps]
+        row["gaps"] = [{"pillar": p, "label": pillar_label(p), "value": v} for p, v in gaps]
         ahead = sorted([(v, p) for p, v in gaps if v is not None and v > 0], reverse=True)
         row["ahead_in"] = [pillar_label(p) for _, p in ahead]
     return rows
@@ -163,5 +237,6 @@ def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
     for row in rows:
         row["in_town"] = row["ags"] == ags
         row["distance_de"] = "in der Gemeinde" if row["in_town"] else f"{de_number(row['distance_km'])} km"
+        row["website_url"] = safe_url(row["website"])  # only http(s) becomes a link
     return {"loaded": True, "rows": rows, "vintage": spaces["vintage"].iloc[0],
             "osm_base": spaces["osm_base_timestamp"].iloc[0], "radius_km": COWORKING_RADIUS_M // 1000}

@@ -13,11 +13,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from indicators.catalogue import load_catalogue
 from reports.labels import PILLARS
 
 INDEX_COLUMNS = ["ags", "period", "score", *PILLARS, "rank", "rank_median", "rank_p05", "rank_p95",
                  "score_median", "score_p05", "score_p95", "compared_towns", "in_reference_group",
-                 "reference_group", "imputed_share", "missing_pillars", "notes", "method_version"]
+                 "reference_group", "imputed_share", "provisional", "period_provisional", "oldest_input_date",
+                 "newest_input_date", "missing_pillars", "notes", "method_version"]
 
 MUNICIPALITIES = """
 SELECT ags, name, kreis_ags, kreis_name, land, kind, is_pilot, in_reference_group,
@@ -47,6 +49,16 @@ JOIN indicator_catalogue c ON c.indicator_id = v.indicator_id
 LEFT JOIN ({RELEASES}) r ON r.source_id = v.source_id AND r.vintage = v.vintage
 QUALIFY row_number() OVER (PARTITION BY v.ags, v.indicator_id ORDER BY v.period DESC) = 1"""
 
+# The values of one index period (the published one): what the comparison pages put beside the scores.
+PERIOD_INDICATORS = f"""
+SELECT v.ags, v.indicator_id, c.label, c.pillar, v.period, v.value, v.unit, v.source_id, v.vintage,
+       v.reference_date, v.imputed, v.imputation, v.quality_note,
+       r.publisher, r.licence, r.licence_url, r.attribution
+FROM indicator_values v
+JOIN indicator_catalogue c ON c.indicator_id = v.indicator_id
+LEFT JOIN ({RELEASES}) r ON r.source_id = v.source_id AND r.vintage = v.vintage
+WHERE v.period = $period"""
+
 PEERS = f"""
 SELECT p.ags, p.peer_ags, m.name AS peer_name, m.kreis_name AS peer_kreis, p.similarity, p.rank, p.period,
        p.score, p.peer_score, p.gap_score, {", ".join(f"p.gap_{p}" for p in PILLARS)}
@@ -65,6 +77,27 @@ FROM observations
 WHERE source_id = 'ba_commuting' AND level = 'kreis'
   AND measure IN ('out_commuters', 'employees_residence', 'out_commuter_share')
 QUALIFY reference_date = max(reference_date) OVER (PARTITION BY ags)"""
+
+# What each index row rests on: per town, period and source the oldest reference date of the inputs
+# (pillar indicators only, the same rows as the index_data_dates view).
+INPUT_DATES = """
+SELECT v.ags, v.period, v.source_id, min(v.reference_date) AS reference_date,
+       count(*) FILTER (v.imputed) AS carried_forward, count(*) AS inputs
+FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
+WHERE c.pillar <> 'context'
+GROUP BY ALL ORDER BY v.ags, v.period"""
+
+# Median of each indicator over the reference group, per period: the "Vergleichsgruppe" reference value.
+GROUP_MEDIANS = """
+SELECT v.indicator_id, v.period, median(v.value) AS median, count(*) AS towns
+FROM indicator_values v JOIN municipalities m USING (ags)
+WHERE m.in_reference_group GROUP BY ALL"""
+
+# Kreis, Land and Bund rows of the publishers for the measures the indicators observe directly.
+REFERENCE_VALUES = """
+SELECT m.indicator_id, o.level, o.ags, o.reference_date, o.value
+FROM observations o JOIN measures m ON m.source_id = o.source_id AND m.measure = o.measure
+WHERE o.level IN ('kreis', 'land', 'bund') AND o.value IS NOT NULL"""
 
 COWORKING = """
 SELECT osm_type, osm_id, name, lat, lon, kind, website, operator, ags, vintage, osm_base_timestamp
@@ -93,6 +126,8 @@ class ReportData:
     geometries: pd.DataFrame       # ags, vintage, name, geometry_wkb (latest vintage per ags)
     coworking: pd.DataFrame
     kreis_commuting: pd.DataFrame  # kreis_ags, reference_date, measure, value
+    group_medians: pd.DataFrame    # indicator_id, period, median, towns (reference group)
+    references: dict               # (indicator_id, level, ags) -> frame of reference_date, value (sorted)
     by_town: dict[str, dict[str, pd.DataFrame]]
     flows_by_kreis: dict[str, pd.DataFrame]
 
@@ -106,6 +141,27 @@ class ReportData:
         """Score per AGS in the latest period of the index (NaN where not scored)."""
         latest = self.index[self.index["period"] == self.latest_period]
         return latest.set_index("ags")["score"]
+
+    def group_median(self, indicator_id: str, period) -> float | None:
+        """The reference group's median of an indicator in a period (None when no town has a value)."""
+        value = self._medians.get((indicator_id, int(period))) if period is not None else None
+        return None if value is None or pd.isna(value) else float(value)
+
+    @cached_property
+    def _medians(self) -> dict:
+        frame = self.group_medians
+        return dict(zip(zip(frame["indicator_id"], frame["period"].astype(int)), frame["median"]))
+
+    def pillar_medians(self, period) -> dict:
+        """Median of each pillar over the reference group's towns in ``period``."""
+        return self._pillar_medians.get(int(period), {}) if period is not None else {}
+
+    @cached_property
+    def _pillar_medians(self) -> dict:
+        group = self.index[self.index["in_reference_group"]]
+        medians = group.groupby("period")[PILLARS + ["score"]].median()
+        return {int(p): {k: (None if pd.isna(v) else float(v)) for k, v in row.items()}
+                for p, row in medians.iterrows()}
 
     @cached_property
     def kreis_names(self) -> pd.Series:
@@ -130,25 +186,45 @@ def load(published: Path) -> ReportData:
             raise ValueError(f"{published}: readiness_index is empty, nothing to report")
         index = con.execute(f"SELECT {', '.join(INDEX_COLUMNS)} FROM readiness_index WHERE method_version = $mv "
                             "ORDER BY ags, period", {"mv": mv}).df()
+        latest_period = _latest_scored_period(index)
         frames = {
             "index": index,
             "indicators": con.execute(INDICATORS).df(),
+            "period_indicators": con.execute(PERIOD_INDICATORS, {"period": latest_period}).df(),
             "contributions": con.execute(CONTRIBUTIONS, {"mv": mv}).df(),
             "peers": con.execute(PEERS).df(),
+            "input_dates": con.execute(INPUT_DATES).df(),
         }
         flows = con.execute(FLOWS).df()
         data = ReportData(
             path=Path(published), method_version=mv,
-            latest_period=_latest_scored_period(index),
+            latest_period=latest_period,
             towns=con.execute(MUNICIPALITIES).df().set_index("ags", drop=False),
             index=index, releases=con.execute(RELEASES).df(),
             geometries=con.execute(GEOMETRIES).df(), coworking=con.execute(COWORKING).df(),
             kreis_commuting=con.execute(KREIS_COMMUTING).df(),
             kreise=con.execute("SELECT ags, name FROM kreise").df(),
+            group_medians=con.execute(GROUP_MEDIANS).df(), references=_reference_values(con),
             by_town={kind: _split(frame, "ags") for kind, frame in frames.items()},
             flows_by_kreis=_split(flows, "home_kreis"),
         )
     return data
+
+
+def _reference_values(con: duckdb.DuckDBPyConnection) -> dict:
+    """Kreis/Land/Bund values per (indicator, level, ags) for indicators that observe one publisher measure."""
+    measures = pd.DataFrame([(i.indicator_id, source, i.params["measure"])
+                             for i in load_catalogue().indicators.values()
+                             if i.method == "observed" and "measure" in i.params for source in i.sources],
+                            columns=["indicator_id", "source_id", "measure"])
+    con.register("measures", measures)
+    try:
+        frame = con.execute(REFERENCE_VALUES).df()
+    finally:
+        con.unregister("measures")
+    frame["reference_date"] = pd.to_datetime(frame["reference_date"])
+    return {key: group.sort_values("reference_date")[["reference_date", "value"]].reset_index(drop=True)
+            for key, group in frame.groupby(["indicator_id", "level", "ags"])}
 
 
 def _split(frame: pd.DataFrame, key: str) -> dict[str, pd.DataFrame]:
@@ -157,5 +233,9 @@ def _split(frame: pd.DataFrame, key: str) -> dict[str, pd.DataFrame]:
 
 
 def _latest_scored_period(index: pd.DataFrame) -> int | None:
-    scored = index.loc[index["score"].notna(), "period"]
-    return int(scored.max()) if not scored.empty else None
+    """The period published as "the latest": the newest scored one that is not provisional
+    (indicators/index.py, same rule as the latest_ranking view); else the newest scored one."""
+    scored = index[index["score"].notna()]
+    final = scored.loc[~scored["period_provisional"].fillna(False).astype(bool), "period"]
+    periods = final if not final.empty else scored["period"]
+    return int(periods.max()) if not periods.empty else None

@@ -1,9 +1,15 @@
-"""German labels and number formatting for the town reports (the warehouse speaks English)."""
+"""German labels and number formatting for the town reports (the warehouse speaks English).
+
+The single place where German wording of codes lives: pillars, units, sources, flag codes, release
+ids (vintages), dates and times. Templates and report code never write German text for a code themselves.
+"""
 
 from __future__ import annotations
 
 import math
 import re
+
+import pandas as pd
 
 PILLAR_LABELS = {
     "digital_infrastructure": "Digitale Infrastruktur",
@@ -22,29 +28,72 @@ UNIT_LABELS = {
     "persons": "Personen",
 }
 
+# Short German name of each source (from the title in sources.yaml, shortened; the titles are the
+# reference, these are what fits a table cell).
 SOURCE_LABELS = {
-    "destatis_gemeindeverzeichnis": "Gemeindeverzeichnis",
+    "destatis_gemeindeverzeichnis": "Gemeindeverzeichnis (Destatis)",
+    "destatis_gebietsaenderungen": "Gebietsänderungen (Destatis)",
     "regionalstatistik": "Regionaldatenbank",
     "breitbandatlas": "Breitbandatlas",
     "gigabit_grundbuch": "Gigabit-Grundbuch",
-    "inkar": "INKAR",
+    "inkar": "INKAR (BBSR)",
     "ba_commuting": "Pendlerstatistik der BA",
     "mobilfunk_monitoring": "Mobilfunk-Monitoring",
-    "bkg_vg": "Verwaltungsgebiete (VG250/VG5000)",
+    "bkg_vg": "Verwaltungsgebiete (BKG)",
     "osm_coworking": "Coworking-Spaces (OpenStreetMap)",
 }
 
-# Patterns of the pipeline's English notes, with their German wording (unknown text is shown as is).
-_NOTE_PATTERNS = [
-    (re.compile(r"carried forward from (\d{4})"), r"fortgeschrieben aus \1"),
-    (re.compile(r"base year (\d{4})"), r"Basisjahr \1"),
-    (re.compile(r"from Gemeindeverband (\d+)"), r"aus Gemeindeverband \1"),
-    (re.compile(r"territorial change: area ([\d.]+) -> ([\d.]+) km²"), r"Gebietsänderung: Fläche \1 → \2 km²"),
-    (re.compile(r"method break"), "Methodenwechsel"),
-    (re.compile(r"top-10 partners only"), "nur die 10 größten Partnerkreise"),
-    (re.compile(r"values under 10 rounded up to 10"), "Werte unter 10 auf 10 aufgerundet"),
+# German attribution where the one in sources.yaml is a template or has English words; {year} is
+# the year of the release (BKG asks for "© GeoBasis-DE / BKG (<Jahr>)").
+ATTRIBUTION_DE = {
+    "bkg_vg": "© GeoBasis-DE / BKG ({year}), Daten verändert",
+    "inkar": "© BBSR Bonn 2022, INKAR (aufbereitet von RegioHub/inkr)",
+}
+
+# The "Datenstand" next to a score: which kind of data a source gives and how its dates are written
+# ("Breitband 06/2021, Pendler 2019, Bevölkerung 31.12.2023").
+DATA_FAMILIES = {
+    "breitbandatlas": ("Breitband", "%m/%Y"),
+    "gigabit_grundbuch": ("Breitband", "%m/%Y"),
+    "inkar": ("Pendler", "%Y"),
+    "ba_commuting": ("Pendler", "%Y"),
+    "destatis_gemeindeverzeichnis": ("Bevölkerung", "%d.%m.%Y"),
+    "regionalstatistik": ("Bevölkerung", "%d.%m.%Y"),
+    "osm_coworking": ("Coworking", "%d.%m.%Y"),
+}
+FAMILY_ORDER = ["Breitband", "Pendler", "Bevölkerung", "Coworking"]
+
+# Codes of the pipeline's flags and notes -> German text. The warehouse still writes English notes;
+# NOTE_CODES below recognises them and turns them into (code, parameters). When indicators/flags.py
+# (typed codes) is merged, only NOTE_CODES goes: the codes and their German text stay here.
+CODE_LABELS_DE = {
+    "carried_forward": "fortgeschrieben aus {year}",
+    "base_year": "Basisjahr {year}",
+    "from_gemeindeverband": "aus Gemeindeverband {ags}",
+    "territorial_change": "Gebietsänderung: Fläche {before} → {after} km²",
+    "method_break": "Methodenwechsel",
+    "top_partners_only": "nur die 10 größten Partnerkreise",
+    "rounded_up_to_10": "Werte unter 10 auf 10 aufgerundet",
+    "pillar_not_scored": "keine Daten aus {sources} für diesen Zeitraum",
+    "provisional": "vorläufig: überwiegend fortgeschriebene Daten",
+}
+NOTE_CODES = [
+    (re.compile(r"carried forward from (?P<year>\d{4})"), "carried_forward"),
+    (re.compile(r"base year (?P<year>\d{4})"), "base_year"),
+    (re.compile(r"from Gemeindeverband (?P<ags>\d+)"), "from_gemeindeverband"),
+    (re.compile(r"territorial change: area (?P<before>[\d.]+) -> (?P<after>[\d.]+) km(?:²|2)"),
+     "territorial_change"),
+    (re.compile(r"method break"), "method_break"),
+    (re.compile(r"top-10 partners only"), "top_partners_only"),
+    (re.compile(r"values under 10 rounded up to 10"), "rounded_up_to_10"),
 ]
 _NOT_SCORED = re.compile(r"(\w+) not scored: no data from (.+) for this period")
+
+
+def code_label(code: str, **params) -> str:
+    """German text of a flag code with its parameters (numbers in German format)."""
+    german = {k: (v.replace(".", ",") if k in ("before", "after") else v) for k, v in params.items()}
+    return CODE_LABELS_DE[code].format(**german)
 
 
 def pillar_label(pillar: str | None) -> str:
@@ -62,13 +111,105 @@ def source_label(source_id: str) -> str:
     return SOURCE_LABELS.get(source_id, source_id)
 
 
+def attribution_label(source_id: str, attribution: str | None, vintage: str | None) -> str:
+    """The attribution to print for a release: German, with the release year filled in."""
+    template = ATTRIBUTION_DE.get(source_id)
+    if template is None:
+        return attribution or ""
+    year = re.search(r"((?:19|20)\d{2})", vintage or "")
+    return template.format(year=year.group(1) if year else "")
+
+
+def note_codes(text: str | None) -> list[tuple[str, dict]]:
+    """The flag codes (with parameters) in one of the warehouse's English notes, in order; unknown parts
+    become ('unknown', {'text': ...}) so no English text reaches a German page unnoticed."""
+    codes = []
+    for part in (text or "").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        for pattern, code in NOTE_CODES:
+            match = pattern.search(part)
+            if match:
+                codes.append((code, match.groupdict()))
+                break
+        else:
+            codes.append(("unknown", {"text": part}))
+    return codes
+
+
 def translate_note(text: str | None) -> str:
-    """German wording of an imputation or quality note from the warehouse."""
-    if not text:
+    """German wording of an imputation or quality note (unrecognised parts are left out, not shown in English)."""
+    return "; ".join(code_label(code, **params) for code, params in note_codes(text) if code != "unknown")
+
+
+VINTAGE_PATTERNS = [
+    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), lambda m: f"{m[3]}.{m[2]}.{m[1]}"),
+    (re.compile(r"^(\d{4})-mitte$"), lambda m: f"06/{m[1]}"),
+    (re.compile(r"^(\d{4})-ende$"), lambda m: f"12/{m[1]}"),
+    (re.compile(r"^(\d{4})-1$"), lambda m: f"06/{m[1]}"),   # first half-year file (Stichtag 30.06.)
+    (re.compile(r"^(\d{4})-2$"), lambda m: f"12/{m[1]}"),
+    (re.compile(r"^(\d{4})-(\d{2})$"), lambda m: f"{m[2]}/{m[1]}"),
+    (re.compile(r"^(\d{4})-Q(\d)$"), lambda m: f"{m[2]}. Quartal {m[1]}"),
+    (re.compile(r"^(\d{4})-(\d{2})-bis-(\d{2})$"), lambda m: f"{m[2]}–{m[3]}/{m[1]}"),
+    (re.compile(r"^(\d{4})$"), lambda m: m[1]),
+    (re.compile(r"^vg(\d+)-(\d{4})-(\d{2})-(\d{2})$", re.I), lambda m: f"VG{m[1]}, Stand {m[4]}.{m[3]}.{m[2]}"),
+]
+
+
+def vintage_label(vintage: str | None) -> str:
+    """A release id as a German date: '2021-mitte' -> '06/2021', '2021-12-31' -> '31.12.2021',
+    '2024-Q4' -> '4. Quartal 2024'; a revision suffix becomes '(Revision 2)'."""
+    if not vintage:
         return ""
-    for pattern, german in _NOTE_PATTERNS:
-        text = pattern.sub(german, text)
-    return text
+    base, _, revision = str(vintage).partition("-rev")
+    for pattern, render in VINTAGE_PATTERNS:
+        match = pattern.match(base)
+        if match:
+            text = render(match)
+            break
+    else:
+        text = base
+    return f"{text} (Revision {revision})" if revision else text
+
+
+def data_date_line(rows) -> str:
+    """'Breitband 06/2021, Pendler 2019, Bevölkerung 31.12.2023' from (source_id, oldest reference date) pairs.
+
+    Per kind of data the oldest date counts: the score rests on data at least that old."""
+    oldest: dict[str, tuple] = {}
+    for source_id, date in rows:
+        family = DATA_FAMILIES.get(source_id)
+        if family is None or is_missing(date) or date is None:
+            continue
+        label, fmt = family
+        if label not in oldest or date < oldest[label][0]:
+            oldest[label] = (date, fmt)
+    return ", ".join(f"{label} {oldest[label][0].strftime(oldest[label][1])}"
+                     for label in FAMILY_ORDER if label in oldest)
+
+
+def berlin_time(value) -> str:
+    """A UTC timestamp of the warehouse (naive = UTC) as German local time, e.g. '01.12.2026 16:38 Uhr'."""
+    if is_missing(value) or value is None:
+        return "–"
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    return stamp.tz_convert("Europe/Berlin").strftime("%d.%m.%Y %H:%M Uhr")
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL when it is an http(s) link, else None: OSM tags such as website=javascript:... never become links."""
+    text = (url or "").strip()
+    return text if re.match(r"^https?://[^\s<>\"']+$", text, re.I) else None
+
+
+def german_sort_key(name: str | None) -> tuple:
+    """DIN 5007-1 order for names: umlauts as their base letter, ß as ss, case-insensitive ("Bäk" before
+    "Buchhorst"); Python's default order would put every umlaut after "z"."""
+    text = (name or "").casefold()
+    base = text.translate(str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"}))
+    return (base, text)
 
 
 def not_scored_reasons(notes: str | None) -> dict[str, str]:
@@ -78,7 +219,7 @@ def not_scored_reasons(notes: str | None) -> dict[str, str]:
         match = _NOT_SCORED.search(part.strip())
         if match:
             sources = ", ".join(source_label(s.strip()) for s in match.group(2).split(","))
-            reasons[match.group(1)] = f"keine Daten aus {sources} für diesen Zeitraum"
+            reasons[match.group(1)] = code_label("pillar_not_scored", sources=sources)
     return reasons
 
 

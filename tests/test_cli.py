@@ -80,8 +80,11 @@ def test_profile_prints_the_warehouse_values(cli_env, warehouse, capsys):
     row = warehouse.execute("""
         SELECT period, score, rank, compared_towns, rank_p05, rank_p95, score_p05, score_p95,
                digital_infrastructure, commuting_potential, demographic_dynamics
-        FROM town_index_history WHERE ags = ? AND score IS NOT NULL ORDER BY period DESC LIMIT 1""", [ags]).fetchone()
+        FROM town_index_history WHERE ags = ? AND score IS NOT NULL AND NOT period_provisional
+        ORDER BY period DESC LIMIT 1""", [ags]).fetchone()
     period, score, rank, compared, p05, p95, s05, s95, *pillars = row
+    # the data dates next to the score (Mölln: broadband mid-2021, commuting 2019)
+    assert "Datenstand: Breitband 06/2021, Pendler 2019" in out
     assert (f"Readiness {period}: score {score:.1f}, rank {rank} of {compared} "
             f"(5–95 % band: rank {round(p05)}–{round(p95)}, score {s05:.1f}–{s95:.1f})") in out
     for value in pillars:

@@ -127,3 +127,30 @@ def test_town_of_the_reference_group_without_data_gets_unscored_rows():
     assert math.isnan(empty["score"]) and pd.isna(empty["rank"])
     assert empty["missing_pillars"] == ", ".join(CATALOGUE.required_pillars)
     assert result.set_index("ags").loc["00000001", "compared_towns"] == 1
+
+
+def test_provisional_rows_periods_and_input_dates_by_hand():
+    """Honest time: a row is provisional when less than half its inputs are the period's own data;
+    a period is provisional when most scored reference-group rows are; input dates span the inputs."""
+    inputs = {k: v for k, v in TOWN_A.items() if k != "population_density"}  # the 7 pillar indicators
+    own = values_for({"A": inputs, "B": inputs, "C": inputs}, period=2021).assign(reference_date=pd.Timestamp("2021-12-31"))
+    later = own.assign(period=2023)
+    # in 2023: A has 4 of 7 inputs carried forward (3 own: provisional), B 3 of 7 (4 own: not), C none
+    carried = {"A": 4, "B": 3, "C": 0}
+    later["imputed"] = later.groupby("ags").cumcount() < later["ags"].map(carried)
+    later.loc[later["imputed"], "reference_date"] = pd.Timestamp("2019-06-30")
+    later.loc[~later["imputed"], "reference_date"] = pd.Timestamp("2023-12-31")
+    result = readiness_index(pd.concat([own, later]), CATALOGUE, {"A", "B", "C"}, [2021, 2023]).set_index(["ags", "period"])
+    assert result.loc[("A", 2023), "imputed_share"] == 0.571 and result.loc[("A", 2023), "provisional"]
+    assert result.loc[("B", 2023), "imputed_share"] == 0.429 and not result.loc[("B", 2023), "provisional"]
+    assert not result.loc[("C", 2023), "provisional"]
+    # one of three scored towns provisional in 2023: the period as a whole is not
+    assert not result.xs(2023, level="period")["period_provisional"].any()
+    assert result.loc[("A", 2023), "oldest_input_date"] == pd.Timestamp("2019-06-30")
+    assert result.loc[("A", 2023), "newest_input_date"] == pd.Timestamp("2023-12-31")
+    assert result.loc[("C", 2021), "oldest_input_date"] == pd.Timestamp("2021-12-31")
+    # two of three provisional: the period is provisional for every row, also C's
+    later.loc[later["ags"] == "B", "imputed"] = later.loc[later["ags"] == "A", "imputed"].to_numpy()
+    result = readiness_index(pd.concat([own, later]), CATALOGUE, {"A", "B", "C"}, [2021, 2023]).set_index(["ags", "period"])
+    assert result.xs(2023, level="period")["period_provisional"].all()
+    assert not result.xs(2021, level="period")["period_provisional"].any()

@@ -14,7 +14,8 @@ from dagster import materialize
 from indicators.catalogue import load_catalogue
 from pipelines.assets.reports import town_reports
 from pipelines.resources import ReadinessSettings
-from reports.build import REPORTS_DIR_ENV, build_reports, build_town_report, reports_dir
+from reports.build import REPORTS_DIR_ENV, build_comparison, build_reports, build_town_report, reports_dir
+from reports.labels import vintage_label
 
 PILOTS = list(load_catalogue().pilot_towns)
 MOELLN = next(ags for ags, name in load_catalogue().pilot_towns.items() if name == "Mölln")
@@ -24,6 +25,7 @@ PILLAR_LABELS = ["Digitale Infrastruktur", "Pendelpotenzial", "Demografische Dyn
 LATEST_INDEX = """
 SELECT score, rank, rank_p05, rank_p95, compared_towns, period, method_version, local_work_infrastructure
 FROM readiness_index WHERE ags = ? AND method_version = (SELECT max(method_version) FROM readiness_index)
+  AND score IS NOT NULL AND NOT period_provisional
 ORDER BY period DESC LIMIT 1"""
 
 
@@ -124,7 +126,8 @@ def test_indicator_values_and_provenance_equal_the_warehouse(pilot_reports, ware
     _, text = page(pilot_reports, f"{ags}.html")
     for indicator, value, period, vintage, licence in rows:
         cells = text[f"indicator-{indicator}"]
-        assert german(value, 2) in cells and str(period) in cells and vintage in cells and licence in cells
+        assert german(value, 2) in cells and str(period) in cells and vintage_label(vintage) in cells
+        assert licence in cells
 
 
 @pytest.mark.parametrize("ags", PILOTS)
@@ -170,7 +173,10 @@ def test_coworking_spaces_near_the_town_are_listed(snapshot_warehouse, tmp_path)
 @pytest.mark.parametrize("name", [f"{a}.html" for a in PILOTS] + ["netzwerk.html", "index.html"])
 def test_pages_load_nothing_from_elsewhere(pilot_reports, name):
     html, _ = page(pilot_reports, name)
-    assert not re.search(r"<(script|link|img|iframe|object|embed)\b", html, re.I)
+    assert not re.search(r"<(link|img|iframe|object|embed)\b", html, re.I)
+    # the only script is the index page's inline sort/filter script, never one loaded from a file or address
+    assert not re.search(r"<script\b[^>]*\bsrc=", html, re.I)
+    assert (name == "index.html") == bool(re.search(r"<script\b", html, re.I))
     assert "@import" not in html and not re.search(r"url\(\s*['\"]?(https?:)?//", html)
     # The only http(s) addresses are licence links a reader may follow, never something the page loads.
     for match in re.finditer(r"https?://", html):
@@ -185,7 +191,7 @@ def test_datenstand_names_every_source(pilot_reports, warehouse):
     for source, vintage, licence in warehouse.execute(
             "SELECT source_id, max(vintage), any_value(licence) FROM source_releases GROUP BY source_id").fetchall():
         row = text[f"source-{source}"]
-        assert vintage in row and licence in row
+        assert vintage_label(vintage) in row and licence in row
 
 
 def test_network_page_shows_the_pilots_side_by_side(pilot_reports, warehouse):
@@ -229,3 +235,170 @@ def test_asset_writes_a_page_per_town_in_scope(snapshot_warehouse, warehouse, tm
     metadata = result.asset_materializations_for_node("town_reports")[0].metadata
     assert metadata["pages"].value == len(towns) + 2
     assert metadata["moelln"].value.endswith(f"/{MOELLN}.html")
+
+
+# --- honest time, German pages, downloads, index order, comparison (issues 11.4, 12.6, 16.1, 16.2) ---
+
+# Common English words that must not appear on a German page (proper names, licence ids and the
+# source titles of publishers are excepted by not being in this list).
+ENGLISH_WORDS = {"the", "and", "of", "from", "for", "with", "not", "no", "data", "scored", "carried", "forward",
+                 "year", "vintage", "territorial", "change", "area", "base", "method", "break", "partners",
+                 "only", "values", "rounded", "under", "period", "this", "contributors", "rank", "score",
+                 "town", "towns", "missing", "note", "source", "share", "as", "by", "in production", "snapshot",
+                 "households", "employees", "per", "inhabitants", "count", "persons", "none", "nan", "true", "false"}
+
+
+def visible_text(html: str) -> str:
+    """Text a reader sees: without script, style and SVG internals, tags removed."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S | re.I)
+    html = re.sub(r"<[^>]+>", " ", html)
+    return re.sub(r"dl-de/by-\d-\d", " ", html)  # licence ids (Datenlizenz Deutschland) are names
+
+
+@pytest.mark.parametrize("name", [f"{a}.html" for a in PILOTS] + ["netzwerk.html", "index.html"])
+def test_no_english_words_on_german_pages(pilot_reports, name):
+    words = re.findall(r"[A-Za-zÄÖÜäöüß]+(?: production)?", visible_text((pilot_reports / name).read_text("utf-8")))
+    found = sorted({w for w in words if w.lower() in ENGLISH_WORDS})
+    assert found == [], f"{name}: English words on a German page: {found}"
+
+
+def test_no_english_words_for_any_note_code(snapshot_warehouse, warehouse, tmp_path):
+    """Beyond the pilots: one page per kind of note in the warehouse (notes with their numbers
+    masked), a town outside the reference group, and the index of all towns."""
+    towns = {ags for ags, in warehouse.execute("""
+        SELECT min(ags) FROM indicator_values
+        GROUP BY regexp_replace(coalesce(quality_note, '') || '|' || coalesce(imputation, ''), '[0-9][0-9.]*', '#', 'g')
+        UNION ALL SELECT min(ags) FROM municipalities WHERE NOT in_reference_group AND NOT is_pilot""").fetchall()}
+    assert len(towns) >= 3  # snapshot: one town carries most kinds of note, two the territorial changes
+    for path in build_reports(snapshot_warehouse, tmp_path, towns=sorted(towns)):
+        words = re.findall(r"[A-Za-zÄÖÜäöüß]+", visible_text(path.read_text("utf-8")))
+        assert sorted({w for w in words if w.lower() in ENGLISH_WORDS}) == [], path.name
+
+
+def test_english_word_check_catches_an_untranslated_note(pilot_reports):
+    # the check above must be able to fail: an English note as the warehouse writes it
+    words = re.findall(r"[A-Za-z]+", visible_text("<td>carried forward from 2019</td>"))
+    assert {w for w in words if w.lower() in ENGLISH_WORDS} == {"carried", "forward", "from"}
+
+
+def test_moelln_shows_the_data_dates_and_the_carried_forward_share(pilot_reports, warehouse):
+    period, share, provisional = warehouse.execute(
+        "SELECT period, imputed_share, provisional FROM latest_ranking WHERE ags = ?", [MOELLN]).fetchone()
+    newest = warehouse.execute("SELECT max(period) FROM readiness_index WHERE score IS NOT NULL").fetchone()[0]
+    html, text = page(pilot_reports, f"{MOELLN}.html")
+    line = text["data-dates"]
+    # Mölln's broadband is the mid-2021 Breitbandatlas, commuting INKAR 2019 (publisher files)
+    assert line.startswith(f"Index {period} · Datenstand: Breitband 06/2021, Pendler 2019, Bevölkerung 31.12.")
+    assert f"{german(100 * share, 0)} % der Eingangswerte" in line and not provisional
+    # 2023 rests mostly on carried-forward data: shown apart, as provisional, with its own data dates
+    assert newest > period
+    note = text["provisional-note"]
+    assert f"Für {newest} gibt es einen vorläufigen Wert" in note and "Bevölkerung 31.12.2023" in note
+    assert "vorläufig" in text[f"history-{newest}"] and "vorläufig" not in text[f"history-{period}"]
+
+
+def test_history_chart_gets_the_provisional_flag(snapshot_warehouse, tmp_path, monkeypatch):
+    from reports import charts
+    seen = {}
+    original = charts.history_chart
+
+    def spy(history, prefix):
+        seen["frame"] = history.copy()
+        return original(history, prefix)
+
+    monkeypatch.setattr(charts, "history_chart", spy)
+    build_town_report(snapshot_warehouse, tmp_path, MOELLN)
+    frame = seen["frame"].set_index("period")
+    assert frame["provisional"].dtype == bool
+    assert frame.loc[2023, "provisional"] and not frame.loc[2021, "provisional"]
+
+
+def test_javascript_website_is_not_a_link(snapshot_warehouse, tmp_path):
+    copy = tmp_path / "xss.duckdb"
+    shutil.copy(snapshot_warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        lon, lat = con.execute("SELECT lon, lat FROM municipalities WHERE ags = ?", [MOELLN]).fetchone()
+        con.execute("""INSERT INTO coworking_spaces (osm_type, osm_id, name, lat, lon, kind, website, ags, vintage)
+                       VALUES ('node', 1, 'Böse', ?, ?, 'office=coworking', 'javascript:alert(document.cookie)', ?, '2026-11-01'),
+                              ('node', 2, 'Gut <b>', ?, ?, 'office=coworking', 'https://example.org/a?b=1&c=2', ?, '2026-11-01')""",
+                    [lat, lon, MOELLN, lat, lon, MOELLN])
+    html = build_town_report(copy, tmp_path / "out", MOELLN).read_text(encoding="utf-8")
+    assert 'href="javascript:' not in html.lower()
+    assert "javascript:alert(document.cookie)" in ElementText(html)["coworking"]  # shown as text only
+    assert '<a href="https://example.org/a?b=1&amp;c=2" rel="noopener noreferrer">' in html
+    assert "Gut &lt;b&gt;" in html  # escaped
+    for href in re.findall(r'<a [^>]*href="([^"]+)"', html):
+        assert re.match(r"(https?://|#|[\w.-]+\.(html|csv|xlsx)$)", href), href
+
+
+def test_downloads_open_in_pandas_and_openpyxl(pilot_reports, warehouse):
+    import openpyxl
+    import pandas as pd
+    html, _ = page(pilot_reports, f"{MOELLN}.html")
+    links = re.findall(r'href="([^"]+\.(?:csv|xlsx))"', html)
+    csvs = sorted({link for link in links if link.endswith(".csv")})
+    # every table shown has its download (no coworking table offline: no OSM data in the snapshot)
+    assert csvs == sorted(f"{MOELLN}-{key}.csv" for key in ["indexverlauf", "saeulen", "treiber", "indikatoren",
+                                                           "vergleichsstaedte", "pendlerstroeme", "datenstand"])
+    assert set(links) - set(csvs) == {f"{MOELLN}.xlsx"}
+    assert all((pilot_reports / link).is_file() for link in links)
+    raw = (pilot_reports / f"{MOELLN}-indikatoren.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel
+    frame = pd.read_csv(pilot_reports / f"{MOELLN}-indikatoren.csv", sep=";", decimal=",", encoding="utf-8-sig",
+                        dtype={"AGS": str})
+    value, label = warehouse.execute("""SELECT v.value, c.label FROM indicator_values v JOIN indicator_catalogue c
+        USING (indicator_id) WHERE v.ags = ? AND indicator_id = 'gigabit_coverage'
+        ORDER BY period DESC LIMIT 1""", [MOELLN]).fetchone()
+    assert frame["AGS"].eq(MOELLN).all()
+    assert frame.loc[frame["Indikator"] == label, "Wert"].iloc[0] == pytest.approx(value)
+    book = openpyxl.load_workbook(pilot_reports / f"{MOELLN}.xlsx")
+    assert "Indikatoren" in book.sheetnames and "Vergleichsstädte" in book.sheetnames
+    sheet = book["Indikatoren"]
+    assert sheet["A1"].value == "AGS" and sheet["A2"].value == MOELLN and sheet["A2"].data_type == "s"
+
+
+def test_index_lists_ranked_towns_first_in_german_order(pilot_reports, warehouse):
+    html, _ = page(pilot_reports, "index.html")
+    order = re.findall(r'<tr id="town-(\d{8})">', html)
+    ranked = [a for a, in warehouse.execute("SELECT ags FROM latest_ranking ORDER BY rank, name").fetchall()]
+    assert order[:len(ranked)] == ranked  # every ranked town above every unranked one
+    names = dict(warehouse.execute("SELECT ags, name FROM municipalities").fetchall())
+    rest = [names[a] for a in order[len(ranked):]]
+    key = lambda n: n.lower().replace("ä", "a").replace("ö", "o").replace("ü", "u").replace("ß", "ss")
+    assert rest == sorted(rest, key=key)
+    assert "Bäk" in rest and rest.index("Bäk") < rest.index("Buchhorst")
+
+
+def test_comparison_page_of_the_five_pilots(snapshot_warehouse, warehouse, tmp_path, monkeypatch):
+    from cli.main import main
+    monkeypatch.setenv("READINESS_WAREHOUSE", str(snapshot_warehouse))
+    assert main(["compare", "Mölln", "Wittenberge", "Dießen", "Dippoldiswalde", "Oestrich-Winkel",
+                 "--out", str(tmp_path), "--name", "pilots.html"]) == 0
+    html = (tmp_path / "pilots.html").read_text(encoding="utf-8")
+    text = ElementText(html)
+    for ags in PILOTS:
+        score = warehouse.execute(LATEST_INDEX, [ags]).fetchone()[0]
+        assert text[f"score-{ags}"] == german(score)
+        assert f'href="{ags}.html"' in html
+    assert "<svg" in section_html(html, "verlauf")
+    median = warehouse.execute("""SELECT median(value) FROM indicator_values v JOIN municipalities m USING (ags)
+        WHERE m.in_reference_group AND indicator_id = 'gigabit_coverage'
+          AND period = (SELECT max(period) FROM latest_ranking)""").fetchone()[0]
+    assert german(median) in text["indicator-gigabit_coverage"]
+    assert main(["compare", "Mölln", "--out", str(tmp_path)]) == 2
+    with pytest.raises(ValueError, match="2 to 8"):
+        build_comparison(snapshot_warehouse, tmp_path, PILOTS[:1])
+
+
+def test_every_source_and_catalogue_code_has_a_german_label():
+    """A new source, pillar or unit never shows up on a page as a raw id ("destatis_gebietsaenderungen")."""
+    import yaml
+    from reports.labels import DATA_FAMILIES, PILLAR_LABELS, SOURCE_LABELS, UNIT_LABELS
+    from warehouse import PROJECT_ROOT
+    sources = yaml.safe_load((PROJECT_ROOT / "sources.yaml").read_text(encoding="utf-8"))["sources"]
+    assert set(sources) <= set(SOURCE_LABELS), set(sources) - set(SOURCE_LABELS)
+    catalogue = load_catalogue()
+    assert set(catalogue.pillars) <= set(PILLAR_LABELS)
+    for indicator in catalogue.indicators.values():
+        assert indicator.unit in UNIT_LABELS, indicator.unit
+        assert all(s in DATA_FAMILIES for s in indicator.sources), indicator.sources

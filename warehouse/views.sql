@@ -34,17 +34,30 @@ SELECT m.name, m.kreis_name, r.* EXCLUDE (valid_from), r.valid_from AS published
 FROM readiness_index r JOIN municipalities m USING (ags)
 WHERE r.method_version = (SELECT method_version FROM current_method);
 
--- The ranking of the latest period with data, with the 5-95 % rank band.
+-- The ranking of the latest period published as "the latest": the newest period with scores that is
+-- not provisional (most of its inputs are its own data, not carried forward; see indicators/index.py).
+-- Later, provisional periods stay in town_index_history with provisional = true.
 CREATE VIEW latest_ranking AS
 SELECT r.rank, r.rank_p05, r.rank_median, r.rank_p95, r.compared_towns, m.name, m.kreis_name, m.land, r.ags,
        r.period, r.score, r.score_p05, r.score_p95, r.digital_infrastructure, r.commuting_potential,
-       r.demographic_dynamics, r.local_work_infrastructure, r.imputed_share, r.notes, r.reference_group,
-       r.method_version
+       r.demographic_dynamics, r.local_work_infrastructure, r.imputed_share, r.provisional,
+       r.oldest_input_date, r.newest_input_date, r.notes, r.reference_group, r.method_version
 FROM readiness_index r JOIN municipalities m USING (ags)
 WHERE r.method_version = (SELECT method_version FROM current_method)
   AND r.in_reference_group
-  AND r.period = (SELECT max(period) FROM readiness_index WHERE score IS NOT NULL
+  AND r.period = (SELECT coalesce(max(period) FILTER (NOT coalesce(period_provisional, false)), max(period))
+                  FROM readiness_index WHERE score IS NOT NULL
                   AND method_version = (SELECT method_version FROM current_method));
+
+-- Per town, period and source: the reference dates of the data the index row rests on, and how many
+-- of its inputs from that source are carried forward ("Datenstand" next to a score).
+CREATE VIEW index_data_dates AS
+SELECT v.ags, v.period, v.source_id, min(v.reference_date) AS oldest_reference_date,
+       max(v.reference_date) AS newest_reference_date, count(*) AS inputs,
+       count(*) FILTER (v.imputed) AS carried_forward
+FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
+WHERE c.pillar <> 'context'
+GROUP BY v.ags, v.period, v.source_id;
 
 -- Every published value of every indicator over time, with its source, vintage and flags.
 CREATE VIEW indicator_history AS
