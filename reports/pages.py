@@ -126,8 +126,9 @@ class PageKeys:
 
     def index(self, pages: list[str]) -> str:
         towns = self.data.towns[["ags", "name", "kreis_ags", "kreis_name", "land", "population", "is_pilot"]]
-        latest = self.data.index.groupby("ags").tail(1)
-        return _sha([self.common, frame_digest(towns.reset_index(drop=True)), frame_digest(latest), *pages])
+        # the whole index, not only the newest rows: the page shows the latest *published* period,
+        # which may be older than a provisional newest one
+        return _sha([self.common, frame_digest(towns.reset_index(drop=True)), frame_digest(self.data.index), *pages])
 
 
 def published_fingerprint(published: Path) -> str:
