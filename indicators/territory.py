@@ -308,7 +308,7 @@ def crosswalk(register: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     disappears without an explained successor maps to itself (it has no current territory).
     """
     vintages = sorted(register["vintage"].unique())
-    restating = steps[steps["kind"].isin(RESTATING_KINDS)]  # partial transfers and splits only flag
+    restating = steps[usable(steps)]  # partial transfers, splits and implausible steps only flag
     next_key = {(r.from_vintage, r.from_ags): r.to_ags for r in restating.itertuples()}
     rows = []
     for vintage in vintages:
@@ -350,6 +350,9 @@ def restate(observations: pd.DataFrame, walk: pd.DataFrame, measures: dict[str, 
         else f"restated to current territory: sum of {' + '.join(part_list)}"
         for current, part_list in zip(grouped["current_ags"], grouped["part_list"])
     ]
+    grouped["territorial_change"] = [
+        None if not isinstance(part_list, list) else "recode" if len(part_list) == 1 and current not in part_list
+        else "merger" for current, part_list in zip(grouped["current_ags"], grouped["part_list"])]
     grouped = grouped.drop(columns=["missing", "parts", "part_list"])
     grouped["measure"] = grouped["measure"].map(measures)
     grouped = grouped.rename(columns={"current_ags": "ags"}).assign(level="gemeinde")
@@ -358,30 +361,36 @@ def restate(observations: pd.DataFrame, walk: pd.DataFrame, measures: dict[str, 
 
 def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.DataFrame,
                    walk: pd.DataFrame) -> pd.DataFrame:
-    """Note a partial transfer (or a split dissolution) on the restated series it affects.
+    """Flag a partial transfer, a split dissolution or a rejected (implausible) step on the series it affects.
 
-    Such a change moves territory without a key disappearing, so it cannot be restated.
-    The Gemeinden on both sides (today's keys) get 'territorial change: ...' in the note of
-    their restated observations dated in the period of the change (after the earlier
-    register's territorial date, up to the later one's), as an unexplained area change is
-    flagged. Returns ``restated`` with the notes added.
+    Such a change moves territory without being restated. The Gemeinden on both sides (today's
+    keys; for a rejected step the successor only) get the typed code ``territorial_change``
+    ('partial_transfer' | 'split' | 'implausible_step') and a note on their observations dated in
+    the period of the change (after the earlier register's territorial date, up to the later
+    one's). Returns ``restated`` with ``territorial_change`` and ``note`` set there.
     """
-    flags = steps[~steps["kind"].isin(RESTATING_KINDS)]
+    restated = restated.copy()
+    if "territorial_change" not in restated:
+        restated["territorial_change"] = None
+    flags = steps[~usable(steps)]
     if flags.empty or restated.empty:
         return restated
     dates = register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp)
     current = dict(zip(zip(walk["vintage"], walk["ags"]), walk["current_ags"]))
     reference = pd.to_datetime(restated["reference_date"])
-    notes = restated["note"].copy()
+    notes, codes = restated["note"].fillna("").astype(object).copy(), restated["territorial_change"].astype(object)
     for row in flags.itertuples():
+        code = row.kind if row.kind in ("partial_transfer", "split") else "implausible_step"
         period = (reference > dates[row.from_vintage]) & (reference <= dates[row.to_vintage])
-        sides = [(row.to_ags, f"receives territory from {row.from_ags}"),
-                 (row.from_ags, f"gives territory to {row.to_ags}")]
+        sides = [(row.to_ags, f"receives territory from {row.from_ags}")]
+        if code != "implausible_step":  # a rejected predecessor keeps its own key: its series just ends
+            sides.append((row.from_ags, f"gives territory to {row.to_ags}"))
         for key, what in sides:
             hit = period & (restated["ags"] == current.get((row.to_vintage, key), key))
-            note = f"territorial change: {what} ({row.evidence})"
+            note = f"{code}: {what} ({row.evidence})"
             notes[hit] = [f"{n}; {note}" if n else note for n in notes[hit]]
-    return restated.assign(note=notes)
+            codes[hit] = code
+    return restated.assign(note=notes, territorial_change=codes)
 
 
 def register_vintage_at(observations: pd.DataFrame, register: pd.DataFrame) -> pd.Series:
@@ -393,3 +402,199 @@ def register_vintage_at(observations: pd.DataFrame, register: pd.DataFrame) -> p
     matched = pd.merge_asof(keyed.sort_values("reference_date"), dates, left_on="reference_date",
                             right_on="territorial_date", direction="backward")
     return matched.set_index("row")["vintage"].reindex(range(len(observations))).set_axis(observations.index)
+
+
+# --- plausibility of inferred steps ------------------------------------------------------------
+
+POPULATION_TOLERANCE = 0.05  # |average yearly change| allowed across a step: 99 % of unchanged Gemeinden stay within 5.8 %
+DISTANCE_FACTOR = 2.0        # a predecessor's centre lies within 2 equal-area radii of the successor's ...
+DISTANCE_SLACK_KM = 3.0      # ... plus 3 km (Gemeinden are not circles)
+PLAUSIBILITY_COLUMNS = ["plausibility", "population_before", "population_after", "yearly_change",
+                        "max_distance_km"]
+REJECTED = {"population_jump", "too_far"}
+
+
+def usable(steps: pd.DataFrame) -> pd.Series:
+    """Steps the crosswalk follows: recodes and mergers that are official or passed the plausibility checks."""
+    plausible = ~steps["plausibility"].isin(REJECTED) if "plausibility" in steps else True
+    return steps["kind"].isin(RESTATING_KINDS) & plausible
+
+
+def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
+    """Test every inferred recode and merger before it is used; official steps are marked 'official'.
+
+    ``register``: ags, vintage, territorial_date and (where the register has them, from 2013) lon, lat;
+    ``population``: ags, vintage, population, area_km2 (Gemeindeverzeichnis). Per successor and
+    register transition:
+
+    - population continuity: the predecessors' population (plus the successor's own, if it existed
+      before) must grow or shrink into the successor's by at most POPULATION_TOLERANCE a year;
+    - geography (where both registers give centres): every predecessor's centre lies within
+      DISTANCE_FACTOR equal-area radii of the successor plus DISTANCE_SLACK_KM of its centre.
+
+    Returns ``steps`` with the typed columns PLAUSIBILITY_COLUMNS: plausibility ('official' | 'ok' |
+    'unchecked' | 'population_jump' | 'too_far'), the population sums compared, the yearly change and
+    the largest distance. A rejected step is not followed (``usable``) and flags the successor.
+    """
+    steps = steps.reset_index(drop=True).copy()
+    for column in PLAUSIBILITY_COLUMNS:
+        steps[column] = None if column == "plausibility" else np.nan
+    if steps.empty:
+        return steps
+    official = is_official(steps)
+    steps.loc[official, "plausibility"] = "official"
+    steps.loc[~official & ~steps["kind"].isin(RESTATING_KINDS), "plausibility"] = "unchecked"
+    pop = population.set_index(["vintage", "ags"])
+    coords = register.dropna(subset=["lon", "lat"]).set_index(["vintage", "ags"])[["lon", "lat"]] \
+        if {"lon", "lat"} <= set(register.columns) else pd.DataFrame(columns=["lon", "lat"])
+    dates = register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp)
+    tested = steps[~official & steps["kind"].isin(RESTATING_KINDS)]
+    for (before, after, successor), group in tested.groupby(["from_vintage", "to_vintage", "to_ags"]):
+        predecessors = list(group["from_ags"])
+        own = [successor] if successor not in predecessors and (before, successor) in pop.index else []
+        before_sum = sum(_population(pop, before, a) for a in predecessors + own)
+        after_value = _population(pop, after, successor)
+        years = max((dates[after] - dates[before]).days / 365.25, 0.5)
+        change = (after_value / before_sum) ** (1 / years) - 1 if before_sum > 0 and after_value > 0 else np.nan
+        distance = _max_distance(coords, pop, before, after, predecessors, successor)
+        code = ("population_jump" if abs(change) > POPULATION_TOLERANCE
+                else "too_far" if distance[0] > distance[1]
+                else "unchecked" if np.isnan(change) and np.isnan(distance[0]) else "ok")
+        steps.loc[group.index, PLAUSIBILITY_COLUMNS] = [code, before_sum, after_value, round(change * 100, 2)
+                                                        if not np.isnan(change) else np.nan, distance[0]]
+    return steps
+
+
+def _population(pop: pd.DataFrame, vintage, ags) -> float:
+    value = pop["population"].get((vintage, ags), np.nan)
+    return float(value) if pd.notna(value) else np.nan
+
+
+def _max_distance(coords: pd.DataFrame, pop: pd.DataFrame, before, after, predecessors: list[str],
+                  successor: str) -> tuple[float, float]:
+    """(largest predecessor-to-successor centre distance in km, allowed distance); NaN when centres are missing."""
+    if (after, successor) not in coords.index:
+        return np.nan, np.nan
+    lon, lat = coords.loc[(after, successor)]
+    area = pop["area_km2"].get((after, successor), np.nan)
+    distances = []
+    for ags in predecessors:
+        if (before, ags) not in coords.index:
+            continue
+        p_lon, p_lat = coords.loc[(before, ags)]
+        # equirectangular approximation: good to well under 1 % over a few dozen km
+        dx = np.radians(p_lon - lon) * np.cos(np.radians((p_lat + lat) / 2)) * 6371.0
+        dy = np.radians(p_lat - lat) * 6371.0
+        distances.append(float(np.hypot(dx, dy)))
+    if not distances or pd.isna(area):
+        return np.nan, np.nan
+    return round(max(distances), 2), DISTANCE_FACTOR * float(np.sqrt(area / np.pi)) + DISTANCE_SLACK_KM
+
+
+# --- every source onto the current territory ----------------------------------------------------
+
+SHARE_UNITS = ("%", "per ")  # units of shares and rates: combined by weighting, not summing
+
+
+def key_vintages(observations: pd.DataFrame, register: pd.DataFrame) -> pd.Series:
+    """The register vintage whose keys an observation uses.
+
+    The register in force at its reference date if the key exists there; otherwise the latest
+    earlier register holding the key (a publisher keying by an older status, e.g. Breitbandatlas
+    2021 with Landkreis Göttingen's pre-2016 keys); otherwise the earliest later one. NaN for
+    keys no register knows.
+    """
+    at_date = register_vintage_at(observations, register)
+    held: dict[str, list] = register.groupby("ags")["vintage"].agg(lambda v: sorted(set(v))).to_dict()
+
+    def pick(ags, vintage):
+        vintages = held.get(ags)
+        if not vintages:
+            return np.nan
+        if pd.notna(vintage) and vintage in vintages:
+            return vintage
+        earlier = [v for v in vintages if pd.notna(vintage) and v <= vintage]
+        return earlier[-1] if earlier else vintages[0]
+
+    pairs = pd.DataFrame({"ags": observations["ags"].to_numpy(), "at": at_date.to_numpy()})
+    unique = pairs.drop_duplicates()  # few distinct (key, register) pairs among many measures
+    unique = unique.assign(key_vintage=[pick(a, v) for a, v in zip(unique["ags"], unique["at"])])
+    picked = pairs.merge(unique, on=["ags", "at"], how="left")["key_vintage"]
+    return pd.Series(picked.to_numpy(), index=observations.index, dtype=object)
+
+
+def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
+    """Gemeinde observations of any source moved onto the current territory through the crosswalk.
+
+    ``observations`` carry ``key_vintage`` (``key_vintages``) and optionally ``source_level``;
+    ``walk`` is ``crosswalk()``; ``weights``: ags, vintage, population (Gemeindeverzeichnis) to
+    combine shares. Per current Gemeinde, reference date, measure, vintage and source:
+
+    - one part with the same key: unchanged (``territorial_change`` NULL);
+    - one part under a former key: moved ('recode'), ``published_ags`` keeps the publisher's key;
+    - several parts: counts summed ('merger'); shares and rates (unit starting '%' or 'per ')
+      weighted by the parts' population in their register ('merger_weighted': the right
+      denominator, households or employees, is not at hand for every part, so the weight is
+      approximate). A part without value or weight makes the whole missing.
+
+    Rows whose key no register knows are kept as they are.
+    """
+    frame = observations.copy()
+    if "source_level" not in frame:
+        frame["source_level"] = "gemeinde"
+    mapped = frame.merge(walk.rename(columns={"vintage": "key_vintage", "current_ags": "_current"}),
+                         on=["key_vintage", "ags"], how="left")
+    mapped["_current"] = mapped["_current"].fillna(mapped["ags"])
+    keys = ["_current", "reference_date", "measure", "vintage", "source_id"]
+    parts = mapped.groupby(keys, sort=False)["ags"].transform("size")
+    simple = mapped[parts == 1].copy()
+    simple["published_ags"] = simple["ags"].where(simple["ags"] != simple["_current"])
+    simple["territorial_change"] = np.where(simple["published_ags"].notna(), "recode", None)
+    simple["ags"] = simple["_current"]
+    merged = _combine(mapped[parts > 1], weights, keys)
+    columns = [c for c in frame.columns if c not in ("key_vintage",)] + ["territorial_change", "published_ags"]
+    columns = list(dict.fromkeys(columns))
+    return pd.concat([simple.reindex(columns=columns), merged.reindex(columns=columns)], ignore_index=True)
+
+
+def _combine(parts: pd.DataFrame, weights: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Merged territories: counts summed, shares weighted by population (see ``bring_forward``)."""
+    if parts.empty:
+        return parts.assign(territorial_change=None, published_ags=None)
+    parts = parts.merge(weights.rename(columns={"vintage": "key_vintage", "population": "_weight"}),
+                        on=["key_vintage", "ags"], how="left")
+    share = parts["unit"].fillna("").str.startswith(SHARE_UNITS)
+    parts["_w"] = np.where(share, parts["_weight"], 1.0)
+    parts["_wv"] = parts["value"] * parts["_w"]
+    parts["_missing"] = parts["_wv"].isna()
+    grouped = parts.groupby(keys, sort=False).agg(
+        _wv=("_wv", "sum"), _w=("_w", "sum"), _missing=("_missing", "any"), _share=("unit", "first"),
+        unit=("unit", "first"), level=("level", "first"),
+        source_level=("source_level", lambda s: "gemeindeverband" if (s == "gemeindeverband").any() else s.iloc[0]),
+        note=("ags", lambda a: "parts: " + " + ".join(sorted(a)))).reset_index()
+    is_share = grouped["unit"].fillna("").str.startswith(SHARE_UNITS)
+    grouped["value"] = np.where(is_share, grouped["_wv"] / grouped["_w"], grouped["_wv"])
+    grouped.loc[grouped["_missing"], "value"] = np.nan
+    grouped["territorial_change"] = np.where(is_share, "merger_weighted", "merger")
+    return grouped.rename(columns={"_current": "ags"}).assign(published_ags=None)
+
+
+def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
+                 weights: pd.DataFrame, key_vintage: str | None = None) -> pd.DataFrame:
+    """One source's observations with its Gemeinde rows on the current territory (others unchanged).
+
+    ``key_vintage`` names the register whose keys the source uses when known (INKAR: the status of
+    its region table); otherwise ``key_vintages`` finds it per key. Partial transfers, splits and
+    rejected steps flag the rows in their period (``flag_transfers``). Adds the typed columns
+    ``territorial_change``, ``published_ags`` and ``source_level``.
+    """
+    frame = observations.copy()
+    if "source_level" not in frame:
+        frame["source_level"] = np.where(frame["level"] == "gemeinde", "gemeinde", None)
+    gemeinden = frame[frame["level"] == "gemeinde"]
+    others = frame[frame["level"] != "gemeinde"].assign(territorial_change=None, published_ags=None)
+    if gemeinden.empty:
+        return others
+    gemeinden = gemeinden.assign(key_vintage=key_vintage if key_vintage else key_vintages(gemeinden, register))
+    current = flag_transfers(bring_forward(gemeinden, walk, weights), steps, register, walk)
+    return pd.concat([others, current], ignore_index=True)

@@ -130,9 +130,11 @@ def test_official_steps_override_inferred_ones():
     restated = pd.DataFrame({"ags": ["99100001", "99100001", "99100006"], "measure": "population_current_territory",
                              "reference_date": [dt.date(2021, 12, 31), dt.date(2023, 12, 31), dt.date(2023, 12, 31)],
                              "note": ["", "restated to current territory: includes 99100005", ""]})
-    notes = territory.flag_transfers(restated, steps, register, walk)["note"].tolist()
+    flagged = territory.flag_transfers(restated, steps, register, walk)
+    assert flagged["territorial_change"].tolist() == [None, "partial_transfer", None]  # typed: this decides
+    notes = flagged["note"].tolist()
     assert notes[0] == "" and notes[2] == ""
-    assert notes[1].startswith("restated to current territory: includes 99100005; territorial change: "
+    assert notes[1].startswith("restated to current territory: includes 99100005; partial_transfer: "
                                "receives territory from 99100003 (Destatis Gebietsänderungen 2023")
 
 
