@@ -47,7 +47,7 @@ def overview(latest: dict | None, history: pd.DataFrame) -> dict | None:
     last_scored = records(scored.tail(1))[0] if latest["score"] is None and not scored.empty else None
     missing = [pillar_label(p.strip()) for p in (latest["missing_pillars"] or "").split(",") if p.strip()]
     notes = [f"{pillar_label(p)} nicht bewertet: {reason}" for p, reason in
-             not_scored_reasons(latest["notes"]).items()]
+             not_scored_reasons(latest["omitted_pillars"]).items()]
     return {**latest, "missing": missing, "notes_de": notes, "last_scored": last_scored}
 
 
@@ -63,7 +63,7 @@ def pillar_rows(latest: dict | None) -> list[dict]:
     """One row per pillar: value or the reason it is not scored."""
     if latest is None:
         return []
-    reasons = not_scored_reasons(latest["notes"])
+    reasons = not_scored_reasons(latest["omitted_pillars"])
     missing = {p.strip() for p in (latest["missing_pillars"] or "").split(",")}
     rows = []
     for pillar in PILLARS:
