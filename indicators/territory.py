@@ -444,51 +444,61 @@ def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: 
     official = is_official(steps)
     steps.loc[official, "plausibility"] = "official"
     steps.loc[~official & ~steps["kind"].isin(RESTATING_KINDS), "plausibility"] = "unchecked"
-    pop = population.set_index(["vintage", "ags"])
-    coords = register.dropna(subset=["lon", "lat"]).set_index(["vintage", "ags"])[["lon", "lat"]] \
-        if {"lon", "lat"} <= set(register.columns) else pd.DataFrame(columns=["lon", "lat"])
-    dates = register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp)
     tested = steps[~official & steps["kind"].isin(RESTATING_KINDS)]
-    for (before, after, successor), group in tested.groupby(["from_vintage", "to_vintage", "to_ags"]):
-        predecessors = list(group["from_ags"])
-        own = [successor] if successor not in predecessors and (before, successor) in pop.index else []
-        before_sum = sum(_population(pop, before, a) for a in predecessors + own)
-        after_value = _population(pop, after, successor)
-        years = max((dates[after] - dates[before]).days / 365.25, 0.5)
-        change = (after_value / before_sum) ** (1 / years) - 1 if before_sum > 0 and after_value > 0 else np.nan
-        distance = _max_distance(coords, pop, before, after, predecessors, successor)
-        code = ("population_jump" if abs(change) > POPULATION_TOLERANCE
-                else "too_far" if distance[0] > distance[1]
-                else "unchecked" if np.isnan(change) and np.isnan(distance[0]) else "ok")
-        steps.loc[group.index, PLAUSIBILITY_COLUMNS] = [code, before_sum, after_value, round(change * 100, 2)
-                                                        if not np.isnan(change) else np.nan, distance[0]]
+    if tested.empty:
+        return steps
+    group = ["from_vintage", "to_vintage", "to_ags"]
+    pop = population[["ags", "vintage", "population", "area_km2"]].drop_duplicates(["ags", "vintage"])
+    rows = tested.reset_index().merge(pop.rename(columns={"ags": "from_ags", "vintage": "from_vintage",
+                                                          "population": "_pred"})[["from_ags", "from_vintage", "_pred"]],
+                                      on=["from_ags", "from_vintage"], how="left")
+    sums = rows.groupby(group).agg(_pred=("_pred", lambda v: v.sum(min_count=len(v))),
+                                   _self_listed=("from_ags", list)).reset_index()
+    own = pop.rename(columns={"ags": "to_ags", "vintage": "from_vintage", "population": "_own"})
+    sums = sums.merge(own[["to_ags", "from_vintage", "_own"]], on=["to_ags", "from_vintage"], how="left")
+    listed = [t in parts for t, parts in zip(sums["to_ags"], sums["_self_listed"])]
+    sums["_own"] = sums["_own"].where(~pd.Series(listed, index=sums.index), 0.0).fillna(0.0)
+    after = pop.rename(columns={"ags": "to_ags", "vintage": "to_vintage", "population": "_after",
+                                "area_km2": "_area"})
+    sums = sums.merge(after[["to_ags", "to_vintage", "_after", "_area"]], on=["to_ags", "to_vintage"], how="left")
+    dates = register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp)
+    years = ((sums["to_vintage"].map(dates) - sums["from_vintage"].map(dates)).dt.days / 365.25).clip(lower=0.5)
+    before = sums["_pred"] + sums["_own"]
+    usable_pop = before.gt(0) & sums["_after"].gt(0)
+    sums["_change"] = ((sums["_after"] / before) ** (1 / years) - 1).where(usable_pop)
+    sums["_before"] = before
+    sums = sums.merge(_distances(tested, register), on=group, how="left")
+    allowed = DISTANCE_FACTOR * np.sqrt(sums["_area"] / np.pi) + DISTANCE_SLACK_KM
+    sums["plausibility"] = np.select(
+        [sums["_change"].abs() > POPULATION_TOLERANCE, sums["_distance"] > allowed,
+         sums["_change"].isna() & sums["_distance"].isna()],
+        ["population_jump", "too_far", "unchecked"], "ok")
+    sums["yearly_change"] = (sums["_change"] * 100).round(2)
+    result = rows[["index", *group]].merge(sums, on=group, how="left").set_index("index")
+    steps.loc[result.index, "plausibility"] = result["plausibility"]
+    steps.loc[result.index, "population_before"] = result["_before"]
+    steps.loc[result.index, "population_after"] = result["_after"]
+    steps.loc[result.index, "yearly_change"] = result["yearly_change"]
+    steps.loc[result.index, "max_distance_km"] = result["_distance"]
     return steps
 
 
-def _population(pop: pd.DataFrame, vintage, ags) -> float:
-    value = pop["population"].get((vintage, ags), np.nan)
-    return float(value) if pd.notna(value) else np.nan
-
-
-def _max_distance(coords: pd.DataFrame, pop: pd.DataFrame, before, after, predecessors: list[str],
-                  successor: str) -> tuple[float, float]:
-    """(largest predecessor-to-successor centre distance in km, allowed distance); NaN when centres are missing."""
-    if (after, successor) not in coords.index:
-        return np.nan, np.nan
-    lon, lat = coords.loc[(after, successor)]
-    area = pop["area_km2"].get((after, successor), np.nan)
-    distances = []
-    for ags in predecessors:
-        if (before, ags) not in coords.index:
-            continue
-        p_lon, p_lat = coords.loc[(before, ags)]
-        # equirectangular approximation: good to well under 1 % over a few dozen km
-        dx = np.radians(p_lon - lon) * np.cos(np.radians((p_lat + lat) / 2)) * 6371.0
-        dy = np.radians(p_lat - lat) * 6371.0
-        distances.append(float(np.hypot(dx, dy)))
-    if not distances or pd.isna(area):
-        return np.nan, np.nan
-    return round(max(distances), 2), DISTANCE_FACTOR * float(np.sqrt(area / np.pi)) + DISTANCE_SLACK_KM
+def _distances(tested: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
+    """Largest predecessor-to-successor centre distance (km) per successor and transition; NaN without centres."""
+    group = ["from_vintage", "to_vintage", "to_ags"]
+    if not {"lon", "lat"} <= set(register.columns):
+        return tested[group].drop_duplicates().assign(_distance=np.nan)
+    coords = register.dropna(subset=["lon", "lat"])[["ags", "vintage", "lon", "lat"]].drop_duplicates(["ags", "vintage"])
+    rows = tested[[*group, "from_ags"]].merge(
+        coords.rename(columns={"ags": "from_ags", "vintage": "from_vintage", "lon": "_plon", "lat": "_plat"}),
+        on=["from_ags", "from_vintage"], how="left").merge(
+        coords.rename(columns={"ags": "to_ags", "vintage": "to_vintage", "lon": "_slon", "lat": "_slat"}),
+        on=["to_ags", "to_vintage"], how="left")
+    # equirectangular approximation: good to well under 1 % over a few dozen km
+    dx = np.radians(rows["_plon"] - rows["_slon"]) * np.cos(np.radians((rows["_plat"] + rows["_slat"]) / 2)) * 6371.0
+    dy = np.radians(rows["_plat"] - rows["_slat"]) * 6371.0
+    rows["_distance"] = np.hypot(dx, dy).round(2)
+    return rows.groupby(group)["_distance"].max().reset_index()
 
 
 # --- every source onto the current territory ----------------------------------------------------
