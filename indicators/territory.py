@@ -377,28 +377,39 @@ def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
         return restated
     dates = register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp)
     current = dict(zip(zip(walk["vintage"], walk["ags"]), walk["current_ags"]))
-    reference = pd.to_datetime(restated["reference_date"])
-    notes, codes = restated["note"].fillna("").astype(object).copy(), restated["territorial_change"].astype(object)
-    for row in flags.itertuples():
+    sides = []
+    for row in flags.itertuples():  # one row per Gemeinde side of a change: few thousand at most
         code = row.kind if row.kind in ("partial_transfer", "split") else "implausible_step"
-        period = (reference > dates[row.from_vintage]) & (reference <= dates[row.to_vintage])
-        sides = [(row.to_ags, f"receives territory from {row.from_ags}")]
+        pairs = [(row.to_ags, f"receives territory from {row.from_ags}")]
         if code != "implausible_step":  # a rejected predecessor keeps its own key: its series just ends
-            sides.append((row.from_ags, f"gives territory to {row.to_ags}"))
-        for key, what in sides:
-            hit = period & (restated["ags"] == current.get((row.to_vintage, key), key))
-            note = f"{code}: {what} ({row.evidence})"
-            notes[hit] = [f"{n}; {note}" if n else note for n in notes[hit]]
-            codes[hit] = code
+            pairs.append((row.from_ags, f"gives territory to {row.to_ags}"))
+        sides += [(current.get((row.to_vintage, key), key), dates[row.from_vintage], dates[row.to_vintage], code,
+                   f"{code}: {what} ({row.evidence})") for key, what in pairs]
+    sides = pd.DataFrame(sides, columns=["ags", "_start", "_end", "_code", "_note"])
+    reference = pd.to_datetime(restated["reference_date"]).astype("datetime64[ns]")
+    rows = pd.DataFrame({"ags": restated["ags"].to_numpy(), "_date": reference.to_numpy(),
+                         "_row": range(len(restated))}).merge(sides, on="ags")
+    rows = rows[(rows["_date"] > rows["_start"]) & (rows["_date"] <= rows["_end"])]
+    if rows.empty:
+        return restated
+    hits = rows.groupby("_row").agg(_code=("_code", "last"), _note=("_note", "; ".join))
+    positions = hits.index.to_numpy()
+    notes = restated["note"].fillna("").astype(object).to_numpy().copy()
+    codes = restated["territorial_change"].astype(object).to_numpy().copy()
+    notes[positions] = [f"{n}; {extra}" if n else extra for n, extra in zip(notes[positions], hits["_note"])]
+    codes[positions] = hits["_code"].to_numpy()
     return restated.assign(note=notes, territorial_change=codes)
 
 
 def register_vintage_at(observations: pd.DataFrame, register: pd.DataFrame) -> pd.Series:
     """For each observation, the latest register vintage whose territorial date is not after its reference date."""
+    # one resolution on both sides: DuckDB gives microseconds, pandas dates nanoseconds
     dates = (register.groupby("vintage")["territorial_date"].max().reset_index()
-             .assign(territorial_date=lambda f: pd.to_datetime(f["territorial_date"])).sort_values("territorial_date"))
-    keyed = observations[["reference_date"]].assign(reference_date=lambda f: pd.to_datetime(f["reference_date"]),
-                                                    row=range(len(observations)))
+             .assign(territorial_date=lambda f: pd.to_datetime(f["territorial_date"]).astype("datetime64[ns]"))
+             .sort_values("territorial_date"))
+    keyed = observations[["reference_date"]].assign(
+        reference_date=lambda f: pd.to_datetime(f["reference_date"]).astype("datetime64[ns]"),
+        row=range(len(observations)))
     matched = pd.merge_asof(keyed.sort_values("reference_date"), dates, left_on="reference_date",
                             right_on="territorial_date", direction="backward")
     return matched.set_index("row")["vintage"].reindex(range(len(observations))).set_axis(observations.index)
