@@ -23,6 +23,9 @@ TERRITORIAL_CHANGE = {
                         "Einwohnerzahl gewichtet (Näherung)"),
     "partial_transfer": ("territorial change: part of the territory moved to or from another Gemeinde",
                          "Gebietsänderung: Gebietsteile an eine andere Gemeinde abgegeben oder übernommen"),
+    "minor_transfer": ("territorial change: a small area with at most 50 inhabitants moved (series comparable)",
+                       "Gebietsänderung: kleiner Gebietsteil mit höchstens 50 Einwohnern umgegliedert (Reihe "
+                       "vergleichbar)"),
     "split": ("territorial change: a Gemeinde was split over several Gemeinden",
               "Gebietsänderung: eine Gemeinde wurde auf mehrere Gemeinden aufgeteilt"),
     "area_change": ("territorial change: the area changed by more than 2 % without a known key change",

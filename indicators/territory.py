@@ -42,6 +42,7 @@ RECODE_TOLERANCE = 0.01
 MERGER_TOLERANCE = 0.005  # real merger areas add up to within ~0.3 %; wider lets coincidences match
 MAX_PREDECESSORS = 3
 STEP_COLUMNS = ["from_vintage", "to_vintage", "from_ags", "to_ags", "kind", "evidence"]
+MINOR_TRANSFER = 50  # inhabitants: a partial transfer moving at most this many people (1 % of a town of 5,000) is noted, not excluded
 RESTATING_KINDS = {"recode", "merger"}  # the kinds the crosswalk follows; the others only flag
 OFFICIAL = "Destatis Gebietsänderungen"  # evidence of official steps starts with this
 # designation words that say nothing about identity ("Stadt", "Markt", "Gemeinde", "Flecken")
@@ -103,7 +104,8 @@ def official_steps(changes: pd.DataFrame, register: pd.DataFrame) -> pd.DataFram
         known = steps["to_ags"].isin(new_keys) | ~steps["kind"].isin(RESTATING_KINDS)
         keep = steps["from_ags"].isin(old_keys) & known
         frames.append(steps[keep].assign(from_vintage=before, to_vintage=after))
-    return pd.concat(frames, ignore_index=True)[STEP_COLUMNS] if frames else pd.DataFrame(columns=STEP_COLUMNS)
+    columns = [*STEP_COLUMNS, "moved_population"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
 def _steps_of_transition(rows: pd.DataFrame, new_keys: set) -> pd.DataFrame:
@@ -125,9 +127,12 @@ def _steps_of_transition(rows: pd.DataFrame, new_keys: set) -> pd.DataFrame:
             kinds.add(kind)
             trail.append(evidence)
         steps.append((row.from_ags, target, "recode" if kinds == {"recode"} else "merger", "; then ".join(trail)))
+    steps = [(*step, np.nan) for step in steps]
     flags = rows[~rows["kind"].isin(RESTATING_KINDS)]
-    steps += list(zip(flags["from_ags"], flags["to_ags"], flags["kind"], flags["evidence"]))
-    return pd.DataFrame(steps, columns=["from_ags", "to_ags", "kind", "evidence"])
+    moved = pd.to_numeric(flags["population"], errors="coerce") if "population" in flags else np.nan
+    steps += list(zip(flags["from_ags"], flags["to_ags"], flags["kind"], flags["evidence"],
+                      moved if "population" in flags else [np.nan] * len(flags)))
+    return pd.DataFrame(steps, columns=["from_ags", "to_ags", "kind", "evidence", "moved_population"])
 
 
 def _evidence(row) -> str:
@@ -154,7 +159,8 @@ def with_official(inferred: pd.DataFrame, official: pd.DataFrame) -> pd.DataFram
     involved = [(v, a) in concerned or (v, b) in concerned
                 for v, a, b in zip(inferred["from_vintage"], inferred["from_ags"], inferred["to_ags"])]
     kept = inferred[~pd.Series(involved, index=inferred.index, dtype=bool)]
-    return pd.concat([kept, official[STEP_COLUMNS]], ignore_index=True).sort_values(
+    official = official if "moved_population" in official else official.assign(moved_population=np.nan)
+    return pd.concat([kept, official[[*STEP_COLUMNS, "moved_population"]]], ignore_index=True).sort_values(
         ["from_vintage", "from_ags", "to_ags"], ignore_index=True)
 
 
@@ -360,7 +366,7 @@ def restate(observations: pd.DataFrame, walk: pd.DataFrame, measures: dict[str, 
 
 
 def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.DataFrame,
-                   walk: pd.DataFrame) -> pd.DataFrame:
+                   walk: pd.DataFrame, rejected: bool = True) -> pd.DataFrame:
     """Flag a partial transfer, a split dissolution or a rejected (implausible) step on the series it affects.
 
     Such a change moves territory without being restated. The Gemeinden on both sides (today's
@@ -368,11 +374,16 @@ def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
     ('partial_transfer' | 'split' | 'implausible_step') and a note on their observations dated in
     the period of the change (after the earlier register's territorial date, up to the later
     one's). Returns ``restated`` with ``territorial_change`` and ``note`` set there.
+
+    ``rejected=False`` leaves rejected steps out: a level observed at one date (a broadband share)
+    is not produced by a step, only a restated series is.
     """
     restated = restated.copy()
     if "territorial_change" not in restated:
         restated["territorial_change"] = None
     flags = steps[~usable(steps)]
+    if not rejected:
+        flags = flags[flags["kind"].isin(["partial_transfer", "split"])]
     if flags.empty or restated.empty:
         return restated
     dates = register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp)
@@ -380,6 +391,8 @@ def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
     sides = []
     for row in flags.itertuples():  # one row per Gemeinde side of a change: few thousand at most
         code = row.kind if row.kind in ("partial_transfer", "split") else "implausible_step"
+        if code == "partial_transfer" and getattr(row, "moved_population", np.nan) <= MINOR_TRANSFER:
+            code = "minor_transfer"  # a few inhabitants moved: the series stays comparable
         pairs = [(row.to_ags, f"receives territory from {row.from_ags}")]
         if code != "implausible_step":  # a rejected predecessor keeps its own key: its series just ends
             pairs.append((row.from_ags, f"gives territory to {row.to_ags}"))
@@ -604,8 +617,9 @@ def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.Da
                  weights: pd.DataFrame, key_vintage: str | None = None) -> pd.DataFrame:
     """One source's observations with its Gemeinde rows on the current territory (others unchanged).
 
-    ``key_vintage`` names the register whose keys the source uses when known (INKAR: the status of
-    its region table); otherwise ``key_vintages`` finds it per key. Partial transfers, splits and
+    ``key_vintage`` names the register whose keys the source uses when known (or a ``key_vintage``
+    column per row, INKAR: the register its Verband was matched in); otherwise ``key_vintages``
+    finds it per key. Partial transfers, splits and
     rejected steps flag the rows in their period (``flag_transfers``). Adds the typed columns
     ``territorial_change``, ``published_ags`` and ``source_level``.
     """
@@ -616,6 +630,8 @@ def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.Da
     others = frame[frame["level"] != "gemeinde"].assign(territorial_change=None, published_ags=None)
     if gemeinden.empty:
         return others
-    gemeinden = gemeinden.assign(key_vintage=key_vintage if key_vintage else key_vintages(gemeinden, register))
-    current = flag_transfers(bring_forward(gemeinden, walk, weights), steps, register, walk)
+    if "key_vintage" not in gemeinden or gemeinden["key_vintage"].isna().all():
+        gemeinden = gemeinden.assign(key_vintage=key_vintage if key_vintage else key_vintages(gemeinden, register))
+    # levels observed at a date: partial transfers and splits flag them, rejected steps produce none of them
+    current = flag_transfers(bring_forward(gemeinden, walk, weights), steps, register, walk, rejected=False)
     return pd.concat([others, current], ignore_index=True)

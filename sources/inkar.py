@@ -125,11 +125,40 @@ def map_to_gemeinden(commuting: pd.DataFrame, region_names: pd.DataFrame, regist
     observations = commuting[commuting["level"] == "gemeindeverband"].merge(
         matched[["ags_verband", "ags", "member_count"]], left_on="ags", right_on="ags_verband", suffixes=("_drop", "")
     )
+    verbaende = sorted(set(observations["ags_verband"]))
     observations["note"] = [
         "" if n == 1 else f"from Gemeindeverband {v}" for n, v in zip(observations["member_count"], observations["ags_verband"])
     ]
     observations["source_level"] = ["gemeinde" if n == 1 else "gemeindeverband" for n in observations["member_count"]]
-    return observations.assign(level="gemeinde")[[*OBSERVATION_COLUMNS, "source_level"]]
+    result = observations.assign(level="gemeinde")[[*OBSERVATION_COLUMNS, "source_level"]]
+    result.attrs["verbaende"] = verbaende  # which Verbände were matched (map_through_registers)
+    return result
+
+
+def map_through_registers(commuting: pd.DataFrame, region_names: pd.DataFrame, registers: pd.DataFrame,
+                          inkar_gemeinden: pd.DataFrame) -> pd.DataFrame:
+    """``map_to_gemeinden`` with the register closest to INKAR's status first, then the older ones.
+
+    INKAR's status (31.12.2019 in release 2022-12) lies between two registers: a Verband
+    reorganised in between (Altenkirchen (Westerwald) before it became Altenkirchen-Flammersfeld
+    in 2020) is found in the earlier one. Each Verband is taken from the first register that knows
+    it; ``key_vintage`` says which, so the crosswalk brings its members' keys forward.
+    """
+    closest = closest_register(registers, inkar_gemeinden)
+    order = [closest, *sorted((v for v in registers["vintage"].unique() if v < closest), reverse=True)]
+    frames, done = [], set()
+    for vintage in order:
+        rest = commuting[(commuting["level"] == "gemeindeverband") & ~commuting["ags"].isin(done)]
+        if rest.empty:
+            break
+        mapped = map_to_gemeinden(rest, region_names, registers[registers["vintage"] == vintage],
+                                  inkar_gemeinden if vintage == closest else None)
+        done |= set(mapped.attrs["verbaende"])
+        frames.append(mapped.assign(key_vintage=vintage))
+    if not frames:
+        return pd.DataFrame(columns=[*OBSERVATION_COLUMNS, "source_level", "key_vintage"])
+    # a Gemeinde keeps the value of the Verband found in the register closest to INKAR's status
+    return pd.concat(frames, ignore_index=True).drop_duplicates(["ags", "key_vintage", "reference_date", "measure"])
 
 
 def closest_register(registers: pd.DataFrame, inkar_gemeinden: pd.DataFrame) -> str:

@@ -131,10 +131,15 @@ def test_official_steps_override_inferred_ones():
                              "reference_date": [dt.date(2021, 12, 31), dt.date(2023, 12, 31), dt.date(2023, 12, 31)],
                              "note": ["", "restated to current territory: includes 99100005", ""]})
     flagged = territory.flag_transfers(restated, steps, register, walk)
-    assert flagged["territorial_change"].tolist() == [None, "partial_transfer", None]  # typed: this decides
+    # typed: this decides; 0 inhabitants moved, so the series stays comparable ('minor_transfer') ...
+    assert flagged["territorial_change"].tolist() == [None, "minor_transfer", None]
+    # ... while a transfer of more than MINOR_TRANSFER inhabitants makes it a 'partial_transfer' (not scored)
+    bigger = steps.assign(moved_population=steps["moved_population"].where(steps["kind"] != "partial_transfer", 400))
+    assert territory.flag_transfers(restated, bigger, register, walk)["territorial_change"].tolist() == \
+        [None, "partial_transfer", None]
     notes = flagged["note"].tolist()
     assert notes[0] == "" and notes[2] == ""
-    assert notes[1].startswith("restated to current territory: includes 99100005; partial_transfer: "
+    assert notes[1].startswith("restated to current territory: includes 99100005; minor_transfer: "
                                "receives territory from 99100003 (Destatis Gebietsänderungen 2023")
 
 
@@ -280,3 +285,22 @@ def test_inkar_verband_keyed_by_a_gemeinde_of_inkars_status_is_that_gemeinde():
     own = pd.DataFrame({"ags": ["07133052", "07133001"], "name": ["Kirn, Stadt", "Bärweiler"]})
     mapped = inkar.map_to_gemeinden(commuting, names, register, own)
     assert mapped[["ags", "value", "source_level"]].values.tolist() == [["07133052", 69.86, "gemeinde"]]
+
+
+def test_inkar_verband_reorganised_after_inkars_status_is_found_in_an_older_register():
+    """Altenkirchen (Westerwald): a Verband in INKAR's status, merged into Altenkirchen-Flammersfeld in 2020."""
+    from sources import inkar
+    commuting = pd.DataFrame([("07132901", "gemeindeverband", dt.date(2019, 12, 31), "out_commuter_share", 60.0,
+                               "%", "")], columns=["ags", "level", "reference_date", "measure", "value", "unit", "note"])
+    names = pd.DataFrame([("07132901", "gemeindeverband", "Altenkirchen (Westerwald)")],
+                         columns=["ags", "level", "name"])
+    rows = [("2013", "07132501", "Altenkirchen (Westerwald), Stadt", "071325001", "Altenkirchen (Westerwald)"),
+            ("2013", "07132502", "Almersbach", "071325001", "Altenkirchen (Westerwald)"),
+            ("2021", "07132501", "Altenkirchen (Westerwald), Stadt", "071325010", "Altenkirchen-Flammersfeld"),
+            ("2021", "07132502", "Almersbach", "071325010", "Altenkirchen-Flammersfeld")]
+    registers = pd.DataFrame(rows, columns=["vintage", "ags", "name", "vb_ars", "vb_name"]).assign(
+        kreis_ags="07132")
+    own = pd.DataFrame({"ags": ["07132501", "07132502"], "name": ["Altenkirchen", "Almersbach"]})
+    mapped = inkar.map_through_registers(commuting, names, registers, own)
+    assert sorted(mapped[["ags", "key_vintage", "source_level"]].values.tolist()) == [
+        ["07132501", "2013", "gemeindeverband"], ["07132502", "2013", "gemeindeverband"]]

@@ -95,7 +95,7 @@ CREATE TABLE indicator_values_history (
     imputed         BOOLEAN NOT NULL,
     imputation      VARCHAR,           -- how it was imputed, e.g. 'carried forward from 2019'
     quality_note    VARCHAR,           -- English text rendered from the typed columns (indicators/flags.py)
-    territorial_change VARCHAR,        -- NULL or recode | merger | merger_weighted | partial_transfer | split | area_change | implausible_step
+    territorial_change VARCHAR,        -- NULL or recode | merger | merger_weighted | minor_transfer | partial_transfer | split | area_change | implausible_step
     method_break    BOOLEAN,           -- the publisher's method generation changed since the town's previous value
     source_level    VARCHAR,           -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
     excluded_reason VARCHAR,           -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator
@@ -187,7 +187,8 @@ CREATE TABLE territorial_changes (
     population_before DOUBLE,        -- inferred steps: predecessors' (+ the successor's own) population in from_vintage
     population_after  DOUBLE,        -- the successor's population in to_vintage
     yearly_change     DOUBLE,        -- average yearly change between the two (%), tolerance ±5 %
-    max_distance_km   DOUBLE         -- largest predecessor-to-successor centre distance (registers from 2013)
+    max_distance_km   DOUBLE,        -- largest predecessor-to-successor centre distance (registers from 2013)
+    moved_population  DOUBLE         -- official partial transfers: inhabitants moved (<= 50: minor_transfer, still comparable)
 );
 
 CREATE TABLE index_sensitivity (

@@ -178,10 +178,9 @@ def _stage_inkar(con) -> pd.DataFrame:
     registers = con.execute("SELECT * FROM municipality_register").df()
     frames = []
     for vintage, tables in parse_all(con, "inkar"):
-        status = inkar.closest_register(registers, tables["gemeinden"])
-        mapped = inkar.map_to_gemeinden(tables["observations"], tables["region_names"],
-                                        registers[registers["vintage"] == status], tables["gemeinden"])
-        mapped = onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar"), key_vintage=status)
+        mapped = inkar.map_through_registers(tables["observations"], tables["region_names"], registers,
+                                             tables["gemeinden"])
+        mapped = onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar"))
         frames += [tables["observations"].assign(vintage=vintage, source_id="inkar"), mapped]
     observations = pd.concat(frames, ignore_index=True)
     replace_rows(con, "observations", observations, source_id="inkar")
