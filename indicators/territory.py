@@ -634,4 +634,4 @@ def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.Da
         gemeinden = gemeinden.assign(key_vintage=key_vintage if key_vintage else key_vintages(gemeinden, register))
     # levels observed at a date: partial transfers and splits flag them, rejected steps produce none of them
     current = flag_transfers(bring_forward(gemeinden, walk, weights), steps, register, walk, rejected=False)
-    return pd.concat([others, current], ignore_index=True)
+    return pd.concat([others, current], ignore_index=True).drop(columns=["key_vintage"], errors="ignore")
