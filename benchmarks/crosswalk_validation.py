@@ -87,7 +87,7 @@ def jump_rates(register: pd.DataFrame, steps: pd.DataFrame, observations: pd.Dat
     if since:
         usable &= pd.to_datetime(series["reference_date"]) >= pd.Timestamp(since)
     rate = ((series["population"] / before["population"]) ** (1 / years) - 1).where(usable)
-    restated_end = series["restated"] | before["restated"].fillna(False).astype(bool)
+    restated_end = series["restated"] | before["restated"].eq(True)
     jump = rate.abs() > JUMP
     return {"with a restated value": (int((jump & restated_end).sum()), int((usable & restated_end).sum())),
             "elsewhere": (int((jump & ~restated_end).sum()), int((usable & ~restated_end).sum()))}

@@ -538,7 +538,10 @@ def key_vintages(observations: pd.DataFrame, register: pd.DataFrame) -> pd.Serie
     2021 with Landkreis Göttingen's pre-2016 keys); otherwise the earliest later one. NaN for
     keys no register knows.
     """
-    at_date = register_vintage_at(observations, register)
+    # a source has few reference dates: find each one's register once, not per row
+    dates = pd.DataFrame({"reference_date": observations["reference_date"].drop_duplicates()})
+    date_vintage = dict(zip(dates["reference_date"], register_vintage_at(dates, register)))
+    at_date = observations["reference_date"].map(date_vintage)
     held: dict[str, list] = register.groupby("ags")["vintage"].agg(lambda v: sorted(set(v))).to_dict()
 
     def pick(ags, vintage):
@@ -588,6 +591,8 @@ def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.Da
     merged = _combine(mapped[parts > 1], weights, keys)
     columns = [c for c in frame.columns if c not in ("key_vintage",)] + ["territorial_change", "published_ags"]
     columns = list(dict.fromkeys(columns))
+    if merged.empty:  # concatenating all-empty columns is slow on millions of rows: skip it
+        return simple.reindex(columns=columns).reset_index(drop=True)
     return pd.concat([simple.reindex(columns=columns), merged.reindex(columns=columns)], ignore_index=True)
 
 
@@ -634,4 +639,6 @@ def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.Da
         gemeinden = gemeinden.assign(key_vintage=key_vintage if key_vintage else key_vintages(gemeinden, register))
     # levels observed at a date: partial transfers and splits flag them, rejected steps produce none of them
     current = flag_transfers(bring_forward(gemeinden, walk, weights), steps, register, walk, rejected=False)
-    return pd.concat([others, current], ignore_index=True).drop(columns=["key_vintage"], errors="ignore")
+    current = current.drop(columns=["key_vintage"], errors="ignore")
+    return current if others.empty else pd.concat([others.drop(columns=["key_vintage"], errors="ignore"), current],
+                                                  ignore_index=True)

@@ -136,15 +136,17 @@ def map_to_gemeinden(commuting: pd.DataFrame, region_names: pd.DataFrame, regist
 
 
 def map_through_registers(commuting: pd.DataFrame, region_names: pd.DataFrame, registers: pd.DataFrame,
-                          inkar_gemeinden: pd.DataFrame) -> pd.DataFrame:
+                          inkar_gemeinden: pd.DataFrame, release: str | None = None) -> pd.DataFrame:
     """``map_to_gemeinden`` with the register closest to INKAR's status first, then the older ones.
 
     INKAR's status (31.12.2019 in release 2022-12) lies between two registers: a Verband
     reorganised in between (Altenkirchen (Westerwald) before it became Altenkirchen-Flammersfeld
     in 2020) is found in the earlier one. Each Verband is taken from the first register that knows
     it; ``key_vintage`` says which, so the crosswalk brings its members' keys forward.
+    ``release`` (e.g. '2022-12'): without INKAR's Gemeinde list (the offline snapshot cuts it), the
+    latest register before the release stands for INKAR's status.
     """
-    closest = closest_register(registers, inkar_gemeinden)
+    closest = closest_register(registers, inkar_gemeinden, release)
     order = [closest, *sorted((v for v in registers["vintage"].unique() if v < closest), reverse=True)]
     frames, done = [], set()
     for vintage in order:
@@ -161,8 +163,12 @@ def map_through_registers(commuting: pd.DataFrame, region_names: pd.DataFrame, r
     return pd.concat(frames, ignore_index=True).drop_duplicates(["ags", "key_vintage", "reference_date", "measure"])
 
 
-def closest_register(registers: pd.DataFrame, inkar_gemeinden: pd.DataFrame) -> str:
-    """The register vintage whose Gemeinde keys differ least from INKAR's own Gemeinde list."""
+def closest_register(registers: pd.DataFrame, inkar_gemeinden: pd.DataFrame, release: str | None = None) -> str:
+    """The register vintage whose Gemeinde keys differ least from INKAR's own Gemeinde list
+    (without that list: the latest register before ``release``, else the latest)."""
+    if inkar_gemeinden.empty:
+        before = [v for v in registers["vintage"].unique() if release is None or v < release]
+        return max(before or registers["vintage"].unique())
     keys = set(inkar_gemeinden["ags"])
     differences = {vintage: len(keys ^ set(group["ags"])) for vintage, group in registers.groupby("vintage")}
     return min(differences, key=lambda v: (differences[v], v))

@@ -304,3 +304,11 @@ def test_inkar_verband_reorganised_after_inkars_status_is_found_in_an_older_regi
     mapped = inkar.map_through_registers(commuting, names, registers, own)
     assert sorted(mapped[["ags", "key_vintage", "source_level"]].values.tolist()) == [
         ["07132501", "2013", "gemeindeverband"], ["07132502", "2013", "gemeindeverband"]]
+
+
+def test_without_inkars_gemeinde_list_the_register_before_the_release_stands_for_its_status():
+    from sources import inkar
+    registers = pd.DataFrame({"vintage": ["2013-12-31", "2021-12-31", "2023-12-31"], "ags": ["A", "A", "A"]})
+    empty = pd.DataFrame(columns=["ags", "name"])
+    assert inkar.closest_register(registers, empty, "2022-12") == "2021-12-31"
+    assert inkar.closest_register(registers, pd.DataFrame({"ags": ["A"], "name": ["a"]}), "2022-12") == "2013-12-31"

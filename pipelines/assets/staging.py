@@ -179,7 +179,7 @@ def _stage_inkar(con) -> pd.DataFrame:
     frames = []
     for vintage, tables in parse_all(con, "inkar"):
         mapped = inkar.map_through_registers(tables["observations"], tables["region_names"], registers,
-                                             tables["gemeinden"])
+                                             tables["gemeinden"], release=vintage)
         mapped = onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar"))
         frames += [tables["observations"].assign(vintage=vintage, source_id="inkar"), mapped]
     observations = pd.concat(frames, ignore_index=True)
