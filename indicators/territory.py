@@ -382,6 +382,10 @@ def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
     if "territorial_change" not in restated:
         restated["territorial_change"] = None
     flags = steps[~usable(steps)]
+    # a rejected set whose successor got a usable one instead (found by geography) flags nothing
+    replaced = set(zip(steps.loc[usable(steps), "to_vintage"], steps.loc[usable(steps), "to_ags"]))
+    flags = flags[[k in ("partial_transfer", "split") or (v, a) not in replaced
+                   for k, v, a in zip(flags["kind"], flags["to_vintage"], flags["to_ags"])]]
     if not rejected:
         flags = flags[flags["kind"].isin(["partial_transfer", "split"])]
     if flags.empty or restated.empty:
@@ -471,7 +475,9 @@ def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: 
     tested = steps[~official & steps["kind"].isin(RESTATING_KINDS)]
     if tested.empty:
         return steps
-    group = ["from_vintage", "to_vintage", "to_ags"]
+    # a set found by geography is tested apart from a set the area inference gave the same successor
+    tested = tested.assign(_set=tested["evidence"].str.startswith("geography").map({True: "geo", False: "area"}))
+    group = ["from_vintage", "to_vintage", "to_ags", "_set"]
     pop = population[["ags", "vintage", "population", "area_km2"]].drop_duplicates(["ags", "vintage"])
     rows = tested.reset_index().merge(pop.rename(columns={"ags": "from_ags", "vintage": "from_vintage",
                                                           "population": "_pred"})[["from_ags", "from_vintage", "_pred"]],
@@ -491,7 +497,7 @@ def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: 
     usable_pop = before.gt(0) & sums["_after"].gt(0)
     sums["_change"] = ((sums["_after"] / before) ** (1 / years) - 1).where(usable_pop)
     sums["_before"] = before
-    sums = sums.merge(_distances(tested, register), on=group, how="left")
+    sums = sums.merge(_distances(tested, register, group), on=group, how="left")
     allowed = DISTANCE_FACTOR * np.sqrt(sums["_area"] / np.pi) + DISTANCE_SLACK_KM
     sums["plausibility"] = np.select(
         [sums["_change"].abs() > POPULATION_TOLERANCE, sums["_distance"] > allowed,
@@ -507,9 +513,8 @@ def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: 
     return steps
 
 
-def _distances(tested: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
+def _distances(tested: pd.DataFrame, register: pd.DataFrame, group: list[str]) -> pd.DataFrame:
     """Largest predecessor-to-successor centre distance (km) per successor and transition; NaN without centres."""
-    group = ["from_vintage", "to_vintage", "to_ags"]
     if not {"lon", "lat"} <= set(register.columns):
         return tested[group].drop_duplicates().assign(_distance=np.nan)
     coords = register.dropna(subset=["lon", "lat"])[["ags", "vintage", "lon", "lat"]].drop_duplicates(["ags", "vintage"])
@@ -642,3 +647,86 @@ def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.Da
     current = current.drop(columns=["key_vintage"], errors="ignore")
     return current if others.empty else pd.concat([others.drop(columns=["key_vintage"], errors="ignore"), current],
                                                   ignore_index=True)
+
+
+# --- mergers found by geography (registers with centres) ------------------------------------------
+
+GEO_AREA_TOLERANCE = 0.01  # the nearest vanished Gemeinden must add up to the successor's area (or gain) within 1 %
+
+
+def geographic_mergers(register: pd.DataFrame, areas: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
+    """Mergers the area inference cannot find (more than three predecessors, no shared name, a
+    rejected set), from the centres the registers give from 2013 on.
+
+    For each transition whose registers both have centres: every vanished key that no usable step
+    explains goes to the nearest *target* (a new key no usable step explains, or a Gemeinde whose
+    area grew by more than 0.5 % without a usable step into it) if its centre lies within
+    DISTANCE_FACTOR equal-area radii + DISTANCE_SLACK_KM of the target's. A target whose assigned
+    Gemeinden add up to its area (new key) or its gain (grown Gemeinde) within GEO_AREA_TOLERANCE
+    becomes a merger; the evidence says so. These steps are then tested like every inferred one.
+    """
+    if not {"lon", "lat"} <= set(register.columns):
+        return pd.DataFrame(columns=STEP_COLUMNS)
+    frame = register.merge(areas, on=["ags", "vintage"], how="left").drop_duplicates(["vintage", "ags"])
+    used = steps[usable(steps)] if not steps.empty else steps
+    vintages = sorted(frame["vintage"].unique())
+    rows = []
+    for before, after in zip(vintages, vintages[1:]):
+        old = frame[frame["vintage"] == before].set_index("ags")
+        new = frame[frame["vintage"] == after].set_index("ags")
+        if old["lon"].isna().all() or new["lon"].isna().all():
+            continue
+        done = used[(used["from_vintage"] == before)]
+        free = old.loc[old.index.difference(new.index).difference(done["from_ags"])].dropna(subset=["lon", "area_km2"])
+        targets = _targets(old, new, set(done["to_ags"]))
+        if free.empty or targets.empty:
+            continue
+        rows += _assign_nearest(free, targets, before, after)
+    return pd.DataFrame(rows, columns=STEP_COLUMNS)
+
+
+def _targets(old: pd.DataFrame, new: pd.DataFrame, explained: set) -> pd.DataFrame:
+    """New keys and grown Gemeinden without a usable step into them, with the area they must receive."""
+    appeared = new.loc[new.index.difference(old.index).difference(list(explained))]
+    both = new.index.intersection(old.index).difference(list(explained))
+    gain = new.loc[both, "area_km2"] - old.loc[both, "area_km2"]
+    grown = new.loc[gain[gain > MERGER_TOLERANCE * old.loc[gain.index, "area_km2"]].index]
+    targets = pd.concat([appeared.assign(needed=appeared["area_km2"], kind="new key"),
+                         grown.assign(needed=gain[grown.index], kind="growth")])
+    return targets.dropna(subset=["lon", "lat", "needed"])
+
+
+def _assign_nearest(free: pd.DataFrame, targets: pd.DataFrame, before, after) -> list[tuple]:
+    """Each free Gemeinde to its nearest target within reach; targets whose parts add up become mergers."""
+    lat0 = np.radians(targets["lat"].to_numpy())
+    dx = np.radians(free["lon"].to_numpy()[:, None] - targets["lon"].to_numpy()[None, :]) * np.cos(lat0)[None, :]
+    dy = np.radians(free["lat"].to_numpy()[:, None] - targets["lat"].to_numpy()[None, :])
+    distance = np.hypot(dx, dy) * 6371.0
+    reach = DISTANCE_FACTOR * np.sqrt(targets["area_km2"].to_numpy() / np.pi) + DISTANCE_SLACK_KM
+    nearest = distance.argmin(axis=1)
+    within = distance[np.arange(len(free)), nearest] <= reach[nearest]
+    assigned = pd.DataFrame({"from_ags": free.index, "target": targets.index[nearest], "area": free["area_km2"],
+                             "km": distance[np.arange(len(free)), nearest]})[within]
+    rows = []
+    for target, parts in assigned.groupby("target"):
+        needed, kind = targets.at[target, "needed"], targets.at[target, "kind"]
+        if abs(parts["area"].sum() - needed) <= GEO_AREA_TOLERANCE * needed:
+            evidence = (f"geography: {kind}, nearest vanished Gemeinden {parts['area'].sum():.2f} km² for "
+                        f"{needed:.2f} km², centres within {parts['km'].max():.1f} km")
+            rows += [(before, after, a, target, "merger", evidence) for a in parts["from_ags"]]
+    return rows
+
+
+def build_steps(register: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame,
+                population: pd.DataFrame) -> pd.DataFrame:
+    """The crosswalk's steps as the pipeline uses them: inferred by area, official where the lists
+    reach, tested (``check_plausibility``), then mergers by geography for what is still unexplained,
+    tested as well. ``areas``: ags, vintage, area_km2; ``population``: ags, vintage, population, area_km2."""
+    steps = with_official(transitions(register, areas[["ags", "vintage", "area_km2"]]),
+                          official_steps(changes, register))
+    steps = check_plausibility(steps, register, population)
+    geographic = geographic_mergers(register, areas[["ags", "vintage", "area_km2"]], steps)
+    if geographic.empty:
+        return steps
+    columns = [c for c in steps.columns if c not in PLAUSIBILITY_COLUMNS]
+    return check_plausibility(pd.concat([steps[columns], geographic], ignore_index=True), register, population)

@@ -312,3 +312,21 @@ def test_without_inkars_gemeinde_list_the_register_before_the_release_stands_for
     empty = pd.DataFrame(columns=["ags", "name"])
     assert inkar.closest_register(registers, empty, "2022-12") == "2021-12-31"
     assert inkar.closest_register(registers, pd.DataFrame({"ags": ["A"], "name": ["a"]}), "2022-12") == "2013-12-31"
+
+
+def test_a_merger_of_more_than_three_is_found_by_geography_and_tested():
+    """Four Gemeinden become 'Neustadt' (no shared name, four parts: the area inference cannot find it);
+    their centres lie around the new key's, their areas add up, their population continues."""
+    parts = [("99100001", "Aa", 10.0, 1000, 10.00, 50.00), ("99100002", "Bb", 12.0, 1200, 10.05, 50.00),
+             ("99100003", "Cc", 8.0, 800, 10.00, 50.05), ("99100004", "Dd", 10.0, 1000, 10.05, 50.05),
+             ("99100009", "Far", 40.0, 900, 11.50, 50.00)]
+    rows = [("2013", *p) for p in parts] + [("2021", "99100010", "Neustadt", 40.2, 3900, 10.02, 50.02),
+                                            ("2021", "99100009", "Far", 40.0, 880, 11.50, 50.00)]
+    frame = pd.DataFrame(rows, columns=["vintage", "ags", "name", "area_km2", "population", "lon", "lat"])
+    register = frame[["ags", "name", "vintage", "lon", "lat"]].assign(
+        territorial_date=frame["vintage"].map(lambda v: dt.date(int(v), 12, 31)))
+    steps = territory.build_steps(register, frame[["ags", "vintage", "area_km2"]], pd.DataFrame(),
+                                  frame[["ags", "vintage", "population", "area_km2"]])
+    assert sorted(steps["from_ags"]) == ["99100001", "99100002", "99100003", "99100004"]
+    assert set(steps["to_ags"]) == {"99100010"} and set(steps["plausibility"]) == {"ok"}
+    assert steps["evidence"].str.startswith("geography: new key").all()

@@ -258,12 +258,10 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
               AND source_id IN ('destatis_gemeindeverzeichnis', 'regionalstatistik')""").df()
         areas = population[(population["measure"] == "area_km2")
                            & (population["source_id"] == "destatis_gemeindeverzeichnis")]
-        inferred = territory.transitions(register, areas[["ags", "vintage", "value"]].rename(
-            columns={"value": "area_km2"}))
         changes = stack(parse_all(con, "destatis_gebietsaenderungen"), "changes", "destatis_gebietsaenderungen",
                         columns=CHANGE_COLUMNS)
-        steps = territory.with_official(inferred, territory.official_steps(changes, register))
-        steps = territory.check_plausibility(steps, register, gv_population(population))
+        steps = territory.build_steps(register, areas[["ags", "vintage", "value"]].rename(columns={"value": "area_km2"}),
+                                      changes, gv_population(population))
         population["register_vintage"] = territory.register_vintage_at(population, register)
         walk = territory.crosswalk(register, steps)
         restated = territory.flag_transfers(territory.restate(population, walk, RESTATED), steps, register, walk)
