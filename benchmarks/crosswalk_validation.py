@@ -107,12 +107,14 @@ def main() -> None:
                                           aggfunc="first").rename(columns={"population_total": "population"})
     inferred = territory.transitions(register, areas)
     official = territory.official_steps(changes, register)
-    unchecked = territory.with_official(inferred, official)
-    combined = territory.check_plausibility(unchecked, register, population.reset_index())
+    combined = territory.build_steps(register, areas, changes, population.reset_index())  # as the pipeline
     checked_inferred = territory.check_plausibility(inferred, register, population.reset_index())
     plausible = checked_inferred[territory.usable(checked_inferred)]
     print(f"register vintages: {', '.join(sorted(register['vintage'].unique()))}")
     print(f"official steps by kind: {official['kind'].value_counts().to_dict()}")
+    geographic = combined["evidence"].str.startswith("geography")
+    print(f"mergers found by geography: {int(geographic.sum())} rows onto {combined.loc[geographic, 'to_ags'].nunique()}"
+          f" successors, {combined.loc[geographic, 'plausibility'].value_counts().to_dict()}")
     print(f"plausibility of the pipeline's steps: {combined['plausibility'].value_counts().to_dict()} "
           f"(tolerance ±{territory.POPULATION_TOLERANCE:.0%} a year; centres within {territory.DISTANCE_FACTOR} "
           f"equal-area radii + {territory.DISTANCE_SLACK_KM} km)")
@@ -136,11 +138,11 @@ def main() -> None:
               f"({unconfirmed['kind'].value_counts().to_dict()})")
     print(f"\nconsecutive population values (restated to the current territory) changing > {JUMP:.0%} a year:")
     print("(pairs the index would not score are left out: restated area moved > 2 %, or an excluding flag)")
-    rejected = combined.assign(plausibility=None)
+    rejected = territory.with_official(inferred, official)  # the crosswalk before the checks
     for since in (None, "2009-12-31"):
         print(f" {'all register pairs' if since is None else 'later value from 31.12.2009 on'}:")
-        print_rates("without the plausibility checks", jump_rates(register, rejected, observations, since))
-        print_rates("with the plausibility checks   ", jump_rates(register, combined, observations, since))
+        print_rates("before (area inference + lists)", jump_rates(register, rejected, observations, since))
+        print_rates("with checks and geography      ", jump_rates(register, combined, observations, since))
 
 
 if __name__ == "__main__":
