@@ -1,9 +1,14 @@
-"""How well the inferred territorial crosswalk matches the official Destatis change lists.
+"""How well the territorial crosswalk matches the change lists, and whether its restated histories are plausible.
 
 For every Gemeinde the lists say was dissolved into exactly one other Gemeinde, compare the
 step the register inference (indicators.territory.transitions) gives for the same register
-transition: right (same successor key), wrong (another key) or missed (no step). Then the
-same with the official lists applied (territory.with_official), as the pipeline does.
+transition: right (same successor key), wrong (another key) or missed (no step); the same after
+the plausibility checks (territory.check_plausibility drops rejected steps), and with the
+official lists applied (territory.with_official), as the pipeline does.
+
+Then the population series restated onto the current territory (as the pipeline restates them,
+without and with the plausibility checks): the share of consecutive register pairs whose average
+yearly change exceeds 10 %, for pairs that involve a restated value and for the others.
 
 Usage:  .venv/bin/python benchmarks/crosswalk_validation.py [--source-dir ../shared/data]
 Needs the Germany-wide Gemeindeverzeichnis files (all vintages) and the change lists.
@@ -18,26 +23,32 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from indicators import territory  # noqa: E402
+from indicators import flags, territory  # noqa: E402
 from sources import destatis_changes, destatis_gv  # noqa: E402
 from sources.registry import discover_releases, load_sources  # noqa: E402
 
 
-def load(source_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Register and areas of every Gemeindeverzeichnis vintage, and all change-list rows."""
+JUMP = 0.10  # a yearly population change above 10 % is implausible for a Gemeinde on a fixed territory
+
+
+def load(source_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Register and areas of every Gemeindeverzeichnis vintage, all change-list rows, and the population rows."""
     specs = load_sources()
-    registers, areas = [], []
+    registers, areas, populations = [], [], []
     for release in discover_releases(specs["destatis_gemeindeverzeichnis"], source_dir):
         tables = destatis_gv.parse_release(release)
         registers.append(tables["register"].assign(vintage=release.vintage))
         obs = tables["observations"]
         area = obs[(obs["measure"] == "area_km2") & (obs["level"] == "gemeinde")]
         areas.append(area.assign(vintage=release.vintage, area_km2=area["value"])[["ags", "vintage", "area_km2"]])
+        populations.append(obs[(obs["measure"].isin(["population_total", "area_km2"])) & (obs["level"] == "gemeinde")]
+                           .assign(vintage=release.vintage, source_id="destatis_gemeindeverzeichnis"))
     changes = [destatis_changes.parse_release(r)["changes"].assign(vintage=r.vintage)
                for r in discover_releases(specs["destatis_gebietsaenderungen"], source_dir)]
     if not registers or not changes:
         sys.exit(f"no Gemeindeverzeichnis files or change lists under {source_dir}")
-    return pd.concat(registers, ignore_index=True), pd.concat(areas, ignore_index=True), pd.concat(changes)
+    return (pd.concat(registers, ignore_index=True), pd.concat(areas, ignore_index=True), pd.concat(changes),
+            pd.concat(populations, ignore_index=True))
 
 
 def score(steps: pd.DataFrame, truth: pd.DataFrame) -> dict[str, int]:
@@ -49,16 +60,64 @@ def score(steps: pd.DataFrame, truth: pd.DataFrame) -> dict[str, int]:
             "missed": int(merged["to_ags_found"].isna().sum())}
 
 
+def jump_rates(register: pd.DataFrame, steps: pd.DataFrame, observations: pd.DataFrame,
+               since: str | None = None) -> dict[str, tuple[int, int]]:
+    """(pairs above JUMP, pairs) of consecutive restated population values, with and without a restated end.
+
+    Pairs the index would not score anyway are left out, as the indicators do: a restated area
+    that moves by more than 2 % (an unexplained change) or a flag that excludes (partial transfer,
+    split, rejected step). ``since``: only pairs whose later value is from this date on.
+    """
+    walk = territory.crosswalk(register, steps)
+    observations = observations.assign(register_vintage=territory.register_vintage_at(observations, register))
+    restated = territory.restate(observations, walk, {"population_total": "population", "area_km2": "area"})
+    restated = territory.flag_transfers(restated, steps, register, walk)
+    flagged = restated["territorial_change"].isin(flags.NOT_COMPARABLE)
+    restated = restated.assign(restated=restated["territorial_change"].isin(["merger", "recode"]), flagged=flagged)
+    wide = restated.pivot_table(index=["ags", "reference_date"], columns="measure",
+                                values=["value", "restated", "flagged"], aggfunc="max")
+    series = pd.DataFrame({"population": wide[("value", "population")], "area": wide[("value", "area")],
+                           "restated": wide[("restated", "population")].astype(bool),
+                           "flagged": wide[("flagged", "population")].astype(bool)}).reset_index()
+    series = series.dropna(subset=["population"]).sort_values(["ags", "reference_date"])
+    before = series.groupby("ags").shift()
+    years = (pd.to_datetime(series["reference_date"]) - pd.to_datetime(before["reference_date"])).dt.days / 365.25
+    comparable = (series["area"] / before["area"] - 1).abs().le(0.02) & ~series["flagged"]
+    usable = before["population"].gt(0) & years.gt(0.5) & comparable
+    if since:
+        usable &= pd.to_datetime(series["reference_date"]) >= pd.Timestamp(since)
+    rate = ((series["population"] / before["population"]) ** (1 / years) - 1).where(usable)
+    restated_end = series["restated"] | before["restated"].eq(True)
+    jump = rate.abs() > JUMP
+    return {"with a restated value": (int((jump & restated_end).sum()), int((usable & restated_end).sum())),
+            "elsewhere": (int((jump & ~restated_end).sum()), int((usable & ~restated_end).sum()))}
+
+
+def print_rates(label: str, rates: dict[str, tuple[int, int]]) -> None:
+    parts = [f"{k}: {a} of {b} ({a / b:.2%})" if b else f"{k}: 0 of 0" for k, (a, b) in rates.items()]
+    print(f"  {label}: " + "; ".join(parts))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     source_dir = parser.parse_args().source_dir.resolve()
-    register, areas, changes = load(source_dir)
+    register, areas, changes, observations = load(source_dir)
+    population = observations.pivot_table(index=["ags", "vintage"], columns="measure", values="value",
+                                          aggfunc="first").rename(columns={"population_total": "population"})
     inferred = territory.transitions(register, areas)
     official = territory.official_steps(changes, register)
-    combined = territory.with_official(inferred, official)
+    combined = territory.build_steps(register, areas, changes, population.reset_index())  # as the pipeline
+    checked_inferred = territory.check_plausibility(inferred, register, population.reset_index())
+    plausible = checked_inferred[territory.usable(checked_inferred)]
     print(f"register vintages: {', '.join(sorted(register['vintage'].unique()))}")
     print(f"official steps by kind: {official['kind'].value_counts().to_dict()}")
+    geographic = combined["evidence"].str.startswith("geography")
+    print(f"mergers found by geography: {int(geographic.sum())} rows onto {combined.loc[geographic, 'to_ags'].nunique()}"
+          f" successors, {combined.loc[geographic, 'plausibility'].value_counts().to_dict()}")
+    print(f"plausibility of the pipeline's steps: {combined['plausibility'].value_counts().to_dict()} "
+          f"(tolerance ±{territory.POPULATION_TOLERANCE:.0%} a year; centres within {territory.DISTANCE_FACTOR} "
+          f"equal-area radii + {territory.DISTANCE_SLACK_KM} km)")
     for year in sorted(changes["vintage"].unique()):
         listed = changes[(changes["vintage"] == year) & (changes["kind"] == "dissolution")]
         receivers = listed.groupby("from_ags")["to_ags"].nunique()
@@ -70,12 +129,20 @@ def main() -> None:
               f"{', '.join(f'{a} -> {b}' for a, b in transitions) or '(none: after the last register)'}")
         if truth.empty:
             continue
-        print(f"  inference only:  {score(inferred, truth)}")
-        print(f"  with the lists:  {score(combined, truth)}")
+        print(f"  inference only:            {score(inferred, truth)}")
+        print(f"  inference after the checks: {score(plausible, truth)}")
+        print(f"  with the lists:            {score(combined[territory.usable(combined)], truth)}")
         covered = inferred[inferred[["from_vintage", "to_vintage"]].apply(tuple, axis=1).isin(transitions)]
         unconfirmed = covered[~covered["from_ags"].isin(official["from_ags"])]
         print(f"  inferred steps in these transitions the list does not name: {len(unconfirmed)} "
               f"({unconfirmed['kind'].value_counts().to_dict()})")
+    print(f"\nconsecutive population values (restated to the current territory) changing > {JUMP:.0%} a year:")
+    print("(pairs the index would not score are left out: restated area moved > 2 %, or an excluding flag)")
+    rejected = territory.with_official(inferred, official)  # the crosswalk before the checks
+    for since in (None, "2009-12-31"):
+        print(f" {'all register pairs' if since is None else 'later value from 31.12.2009 on'}:")
+        print_rates("before (area inference + lists)", jump_rates(register, rejected, observations, since))
+        print_rates("with checks and geography      ", jump_rates(register, combined, observations, since))
 
 
 if __name__ == "__main__":

@@ -12,16 +12,21 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from indicators import flags
 from indicators.catalogue import Catalogue, Indicator
 
+# quality_note is English text rendered from the typed columns after it (indicators/flags.py)
 VALUE_COLUMNS = ["ags", "indicator_id", "period", "value", "unit", "source_id", "vintage",
-                 "reference_date", "imputed", "imputation", "quality_note"]
+                 "reference_date", "imputed", "imputation", "quality_note", "territorial_change", "method_break",
+                 "source_level", "excluded_reason", "base_period"]
+NOT_COMPARABLE_SQL = ", ".join(f"'{code}'" for code in sorted(flags.NOT_COMPARABLE))
 
 # Latest observation per (ags, year) of one measure from the indicator's sources, Gemeinden only.
 # For one reference date the source listed first in the catalogue wins, then the latest vintage.
 # Suppressed figures (value NULL) are no observation.
 YEARLY = """
-    SELECT ags, year(reference_date) AS period, reference_date, value, vintage, note, source_id
+    SELECT ags, year(reference_date) AS period, reference_date, value, vintage, source_id,
+           territorial_change, coalesce(source_level, 'gemeinde') AS source_level
     FROM observations
     WHERE list_contains($sources, source_id) AND measure = $measure AND level = 'gemeinde' AND value IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY ags, year(reference_date)
@@ -35,56 +40,88 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
 
     ``generations`` maps source id to the publisher's method generation (sources.yaml);
     a value whose generation differs from the town's previous value is flagged as a method break.
+    The typed columns decide; ``quality_note`` is rendered from them (indicators/flags.py).
     """
     method = {"observed": _observed, "annualised_change": _annualised_change, "ratio": _ratio}[indicator.method]
+    ensure_flag_columns(con)
     values = method(con, indicator)
     values = values.assign(indicator_id=indicator.indicator_id, unit=indicator.unit, imputed=False, imputation=None)
+    for column in ("territorial_change", "base_period"):
+        if column not in values:
+            values[column] = None
+    values["territorial_change"] = values["territorial_change"].astype(object).where(
+        values["territorial_change"].notna(), None)
+    values["excluded_reason"] = [excluded_reason(code) for code in values["territorial_change"]]
+    values["method_break"] = False
+    values["quality_note"] = [
+        flags.render_value_note(code, False, level, base)
+        for code, level, base in zip(values["territorial_change"], values["source_level"], values["base_period"])]
     return flag_method_breaks(values[VALUE_COLUMNS], generations or {})
 
 
+def ensure_flag_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """Add the crosswalk's typed columns (nullable) to an observations table written without them."""
+    present = {row[0] for row in con.execute("DESCRIBE observations").fetchall()}
+    for column in ("territorial_change", "published_ags", "source_level"):
+        if column not in present:
+            con.execute(f"ALTER TABLE observations ADD COLUMN {column} VARCHAR")
+
+
+def excluded_reason(territorial_change) -> str | None:
+    """Why the index must not use a value with this territorial change code (None: it may)."""
+    if territorial_change == "implausible_step":
+        return "implausible_step"
+    return "territorial_change" if territorial_change in flags.NOT_COMPARABLE else None
+
+
 def flag_method_breaks(values: pd.DataFrame, generations: dict[str, str]) -> pd.DataFrame:
-    """Append 'method break: A -> B' to the quality note where a town's series changes generation."""
+    """Set ``method_break`` and append 'method break: A -> B' to the note where a town's series changes generation."""
     ordered = values.sort_values(["ags", "period"]).astype({"quality_note": object})
     generation = ordered["source_id"].map(generations).fillna(ordered["source_id"])
     previous = generation.groupby(ordered["ags"]).shift()
     is_break = previous.notna() & (previous != generation)
-    note = "method break: " + previous.astype(str) + " -> " + generation.astype(str)
+    note = pd.Series([flags.render_method_break(a, b) for a, b in zip(previous.astype(str), generation.astype(str))],
+                     index=ordered.index)
     existing = ordered["quality_note"].fillna("")
     ordered.loc[is_break, "quality_note"] = (existing + "; ").where(existing != "", "")[is_break] + note[is_break]
+    ordered["method_break"] = is_break
     return ordered.sort_index()
 
 
 def _observed(con, indicator: Indicator) -> pd.DataFrame:
-    sql = f"""SELECT ags, period, value, vintage, reference_date, source_id, nullif(note, '') AS quality_note
+    sql = f"""SELECT ags, period, value, vintage, reference_date, source_id, territorial_change, source_level
               FROM ({YEARLY})"""
     return con.execute(sql, {"sources": indicator.sources, "measure": indicator.params["measure"]}).df()
 
 
 def _annualised_change(con, indicator: Indicator) -> pd.DataFrame:
-    """Average yearly change in %; notes the base year and a territorial change (area moved > 2 %, or a
-    partial transfer the crosswalk noted on an observation after the base year)."""
+    """Average yearly change in %, with its base year and a territorial change code: 'area_change' (area
+    moved > 2 %), a change that makes the pair not comparable flagged by the crosswalk on an observation
+    after the base year (partial transfer, split, rejected merger), else the restatement of either end."""
     sql = f"""
         WITH yearly AS ({YEARLY}),
         area AS (SELECT ags, period, value AS area FROM ({YEARLY.replace('$measure', '$area_measure')})),
         pairs AS (
             SELECT now.ags, now.period, now.reference_date, now.vintage, now.source_id, now.value AS now_value,
-                   base.period AS base_period, base.value AS base_value
+                   base.period AS base_period, base.value AS base_value, now.source_level,
+                   -- the restatement of either end (informative); flags that exclude are found below
+                   coalesce(CASE WHEN base.territorial_change NOT IN ({NOT_COMPARABLE_SQL}) THEN base.territorial_change END,
+                            CASE WHEN now.territorial_change NOT IN ({NOT_COMPARABLE_SQL}) THEN now.territorial_change END)
+                       AS restated
             FROM yearly now JOIN yearly base
               ON base.ags = now.ags
              AND now.period - base.period BETWEEN $years - $tolerance AND $years + $tolerance
             QUALIFY row_number() OVER (PARTITION BY now.ags, now.period
                                        ORDER BY abs(now.period - base.period - $years), base.period DESC) = 1
         )
-        SELECT p.ags, p.period, p.reference_date, p.vintage, p.source_id,
+        SELECT p.ags, p.period, p.reference_date, p.vintage, p.source_id, p.base_period, p.source_level,
                round((power(p.now_value / p.base_value, 1.0 / (p.period - p.base_period)) - 1) * 100, 4) AS value,
-               concat('base year ', p.base_period,
-                      CASE WHEN abs(a_now.area / a_base.area - 1) > 0.02
-                           THEN concat('; territorial change: area ', a_base.area, ' -> ', a_now.area, ' km2')
-                           ELSE '' END,
-                      -- a partial transfer noted by the crosswalk between base and end year (area may move < 2 %)
-                      (SELECT '; ' || string_agg(DISTINCT t.note, '; ') FROM yearly t
-                       WHERE t.ags = p.ags AND t.period > p.base_period AND t.period <= p.period
-                         AND t.note LIKE '%territorial change:%')) AS quality_note
+               CASE WHEN abs(a_now.area / a_base.area - 1) > 0.02 THEN 'area_change'
+                    -- a change flagged by the crosswalk between base and end year (area may move < 2 %)
+                    ELSE coalesce((SELECT min(t.territorial_change) FROM yearly t
+                                   WHERE t.ags = p.ags AND t.period > p.base_period AND t.period <= p.period
+                                     AND t.territorial_change IN ({NOT_COMPARABLE_SQL})), p.restated)
+               END AS territorial_change
         FROM pairs p
         LEFT JOIN area a_now ON a_now.ags = p.ags AND a_now.period = p.period
         LEFT JOIN area a_base ON a_base.ags = p.ags AND a_base.period = p.base_period
@@ -101,7 +138,7 @@ def _ratio(con, indicator: Indicator) -> pd.DataFrame:
     denominator = YEARLY.replace("$measure", "$denominator")
     sql = f"""
         SELECT n.ags, n.period, n.reference_date, n.vintage, n.source_id, round(n.value / d.value, 4) AS value,
-               CAST(NULL AS VARCHAR) AS quality_note
+               coalesce(n.territorial_change, d.territorial_change) AS territorial_change, n.source_level
         FROM ({numerator}) n JOIN ({denominator}) d USING (ags, period)
         WHERE d.value > 0
     """
@@ -130,6 +167,9 @@ def carry_forward(con: duckdb.DuckDBPyConnection, observed: pd.DataFrame, period
     limits = pd.DataFrame([(i.indicator_id, i.carry_forward_years) for i in catalogue.indicators.values()],
                           columns=["indicator_id", "max_age"])
     wanted = pd.DataFrame({"period": periods})
+    observed = observed.reindex(columns=VALUE_COLUMNS)  # frames without the typed columns get them empty
+    for column in ("quality_note", "territorial_change", "source_level", "excluded_reason"):
+        observed[column] = observed[column].astype(object)
     sql = """
         WITH targets AS (
             SELECT k.ags, k.indicator_id, w.period
@@ -137,7 +177,8 @@ def carry_forward(con: duckdb.DuckDBPyConnection, observed: pd.DataFrame, period
             ANTI JOIN observed o ON o.ags = k.ags AND o.indicator_id = k.indicator_id AND o.period = w.period
         )
         SELECT t.ags, t.indicator_id, t.period, o.value, o.unit, o.source_id, o.vintage, o.reference_date,
-               TRUE AS imputed, concat('carried forward from ', o.period) AS imputation, o.quality_note
+               TRUE AS imputed, concat('carried forward from ', o.period) AS imputation, o.quality_note,
+               o.territorial_change, FALSE AS method_break, o.source_level, o.excluded_reason, o.base_period
         FROM targets t
         ASOF JOIN observed o ON o.ags = t.ags AND o.indicator_id = t.indicator_id AND o.period <= t.period
         JOIN limits l ON l.indicator_id = t.indicator_id
@@ -159,5 +200,8 @@ def compute_all(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
     """All indicator values: observed ones, plus carried-forward ones for the index periods."""
     observed = pd.concat([compute_indicator(con, i, generations) for i in catalogue.indicators.values()],
                          ignore_index=True)
+    context = [i.indicator_id for i in catalogue.indicators.values() if i.pillar not in catalogue.pillars]
+    observed.loc[observed["indicator_id"].isin(context) & observed["excluded_reason"].isna(),
+                 "excluded_reason"] = "context_indicator"
     periods = index_periods(observed, catalogue)
     return carry_forward(con, observed, periods, catalogue), periods

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from indicators import flags
 from indicators.catalogue import Catalogue
 
 
@@ -39,8 +40,6 @@ def aggregate(scores: pd.DataFrame, weights: dict[str, float], method: str = "ar
     return result.where(total > 0)
 
 
-TERRITORIAL_CHANGE = "territorial change"
-
 # Honest time: an index row is "provisional" when less than this share of its inputs are the
 # period's own data (the rest carried forward from earlier releases). A period is published as
 # "the latest" (latest_ranking, headline of the reports) only when most of the reference group's
@@ -50,13 +49,14 @@ MIN_OWN_DATA_SHARE = 0.5
 
 def index_rows(values: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
     """Which indicator_values rows the index may use: indicators of a declared pillar (no context)
-    and no value computed across a territorial change (it measures the merger, not the town).
+    and no value with an ``excluded_reason`` (e.g. computed across a territorial change: it measures
+    the merger, not the town). Decided on the typed columns, never on note text.
 
     One rule for the published index, the uncertainty analysis and the change contributions.
     """
     indicators = [i.indicator_id for i in catalogue.indicators.values() if i.pillar in catalogue.pillars]
-    notes = values["quality_note"].fillna("") if "quality_note" in values else pd.Series("", index=values.index)
-    return values["indicator_id"].isin(indicators) & ~notes.str.contains(TERRITORIAL_CHANGE, regex=False)
+    excluded = values["excluded_reason"].notna() if "excluded_reason" in values else False
+    return values["indicator_id"].isin(indicators) & ~excluded
 
 
 def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group: set[str],
@@ -64,7 +64,7 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
     """Pillar scores, overall score and rank per (ags, period) for the given index periods.
 
     ``values`` holds indicator_values rows (ags, indicator_id, period, value, imputed,
-    quality_note). A value computed across a territorial change (e.g. population change
+    excluded_reason). A value computed across a territorial change (e.g. population change
     of a town that absorbed a neighbour) is left out: it measures the merger, not the
     town. The overall score needs every pillar; a town missing one gets no score (NaN)
     and the pillar is named in ``missing_pillars``. Ranks compare towns of ``reference_group``;
@@ -92,7 +92,9 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
     result["score"] = aggregate(result[list(catalogue.pillars)], pillar_weights, catalogue.aggregation).where(complete)
     result["missing_pillars"] = result[required].isna().apply(
         lambda row: ", ".join(p for p, missing in row.items() if missing) or None, axis=1)
-    result["notes"] = _optional_pillar_notes(result, catalogue)
+    result["omitted_pillars"] = _omitted_pillars(result, catalogue)
+    sources = {p: sorted({s for i in catalogue.in_pillar(p) for s in i.sources}) for p in catalogue.pillars}
+    result["notes"] = [flags.render_omitted(o, sources) for o in result["omitted_pillars"]]
     imputed = used.groupby(["ags", "period"])["imputed"].mean()
     result["imputed_share"] = imputed.reindex(result.index).round(3)
     dates = input_dates(used).reindex(result.index)
@@ -137,14 +139,12 @@ def period_provisional(result: pd.DataFrame) -> pd.Series:
     return result["period"].map(lambda period: bool(flags.get(period, False))).astype(bool)
 
 
-def _optional_pillar_notes(result: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
-    """Say which optional pillars a score leaves out, and why, instead of inventing values."""
-    notes = pd.Series("", index=result.index)
-    for pillar in set(catalogue.pillars) - set(catalogue.required_pillars):
-        sources = sorted({s for i in catalogue.in_pillar(pillar) for s in i.sources})
-        note = f"{pillar} not scored: no data from {', '.join(sources)} for this period"
-        notes = notes.where(result[pillar].notna(), (notes + "; ").where(notes != "", "") + note)
-    return notes.replace("", None)
+def _omitted_pillars(result: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
+    """Optional pillars a score leaves out for lack of data (comma-separated ids), instead of inventing values."""
+    omitted = pd.Series("", index=result.index)
+    for pillar in sorted(set(catalogue.pillars) - set(catalogue.required_pillars)):
+        omitted = omitted.where(result[pillar].notna(), (omitted + ",").where(omitted != "", "") + pillar)
+    return omitted.replace("", None)
 
 
 def _rank(result: pd.DataFrame) -> pd.Series:

@@ -42,6 +42,7 @@ RECODE_TOLERANCE = 0.01
 MERGER_TOLERANCE = 0.005  # real merger areas add up to within ~0.3 %; wider lets coincidences match
 MAX_PREDECESSORS = 3
 STEP_COLUMNS = ["from_vintage", "to_vintage", "from_ags", "to_ags", "kind", "evidence"]
+MINOR_TRANSFER = 50  # inhabitants: a partial transfer moving at most this many people (1 % of a town of 5,000) is noted, not excluded
 RESTATING_KINDS = {"recode", "merger"}  # the kinds the crosswalk follows; the others only flag
 OFFICIAL = "Destatis Gebietsänderungen"  # evidence of official steps starts with this
 # designation words that say nothing about identity ("Stadt", "Markt", "Gemeinde", "Flecken")
@@ -103,7 +104,8 @@ def official_steps(changes: pd.DataFrame, register: pd.DataFrame) -> pd.DataFram
         known = steps["to_ags"].isin(new_keys) | ~steps["kind"].isin(RESTATING_KINDS)
         keep = steps["from_ags"].isin(old_keys) & known
         frames.append(steps[keep].assign(from_vintage=before, to_vintage=after))
-    return pd.concat(frames, ignore_index=True)[STEP_COLUMNS] if frames else pd.DataFrame(columns=STEP_COLUMNS)
+    columns = [*STEP_COLUMNS, "moved_population"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
 def _steps_of_transition(rows: pd.DataFrame, new_keys: set) -> pd.DataFrame:
@@ -125,9 +127,12 @@ def _steps_of_transition(rows: pd.DataFrame, new_keys: set) -> pd.DataFrame:
             kinds.add(kind)
             trail.append(evidence)
         steps.append((row.from_ags, target, "recode" if kinds == {"recode"} else "merger", "; then ".join(trail)))
+    steps = [(*step, np.nan) for step in steps]
     flags = rows[~rows["kind"].isin(RESTATING_KINDS)]
-    steps += list(zip(flags["from_ags"], flags["to_ags"], flags["kind"], flags["evidence"]))
-    return pd.DataFrame(steps, columns=["from_ags", "to_ags", "kind", "evidence"])
+    moved = pd.to_numeric(flags["population"], errors="coerce") if "population" in flags else np.nan
+    steps += list(zip(flags["from_ags"], flags["to_ags"], flags["kind"], flags["evidence"],
+                      moved if "population" in flags else [np.nan] * len(flags)))
+    return pd.DataFrame(steps, columns=["from_ags", "to_ags", "kind", "evidence", "moved_population"])
 
 
 def _evidence(row) -> str:
@@ -154,7 +159,8 @@ def with_official(inferred: pd.DataFrame, official: pd.DataFrame) -> pd.DataFram
     involved = [(v, a) in concerned or (v, b) in concerned
                 for v, a, b in zip(inferred["from_vintage"], inferred["from_ags"], inferred["to_ags"])]
     kept = inferred[~pd.Series(involved, index=inferred.index, dtype=bool)]
-    return pd.concat([kept, official[STEP_COLUMNS]], ignore_index=True).sort_values(
+    official = official if "moved_population" in official else official.assign(moved_population=np.nan)
+    return pd.concat([kept, official[[*STEP_COLUMNS, "moved_population"]]], ignore_index=True).sort_values(
         ["from_vintage", "from_ags", "to_ags"], ignore_index=True)
 
 
@@ -308,7 +314,7 @@ def crosswalk(register: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     disappears without an explained successor maps to itself (it has no current territory).
     """
     vintages = sorted(register["vintage"].unique())
-    restating = steps[steps["kind"].isin(RESTATING_KINDS)]  # partial transfers and splits only flag
+    restating = steps[usable(steps)]  # partial transfers, splits and implausible steps only flag
     next_key = {(r.from_vintage, r.from_ags): r.to_ags for r in restating.itertuples()}
     rows = []
     for vintage in vintages:
@@ -350,6 +356,9 @@ def restate(observations: pd.DataFrame, walk: pd.DataFrame, measures: dict[str, 
         else f"restated to current territory: sum of {' + '.join(part_list)}"
         for current, part_list in zip(grouped["current_ags"], grouped["part_list"])
     ]
+    grouped["territorial_change"] = [
+        None if not isinstance(part_list, list) else "recode" if len(part_list) == 1 and current not in part_list
+        else "merger" for current, part_list in zip(grouped["current_ags"], grouped["part_list"])]
     grouped = grouped.drop(columns=["missing", "parts", "part_list"])
     grouped["measure"] = grouped["measure"].map(measures)
     grouped = grouped.rename(columns={"current_ags": "ags"}).assign(level="gemeinde")
@@ -357,39 +366,367 @@ def restate(observations: pd.DataFrame, walk: pd.DataFrame, measures: dict[str, 
 
 
 def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.DataFrame,
-                   walk: pd.DataFrame) -> pd.DataFrame:
-    """Note a partial transfer (or a split dissolution) on the restated series it affects.
+                   walk: pd.DataFrame, rejected: bool = True) -> pd.DataFrame:
+    """Flag a partial transfer, a split dissolution or a rejected (implausible) step on the series it affects.
 
-    Such a change moves territory without a key disappearing, so it cannot be restated.
-    The Gemeinden on both sides (today's keys) get 'territorial change: ...' in the note of
-    their restated observations dated in the period of the change (after the earlier
-    register's territorial date, up to the later one's), as an unexplained area change is
-    flagged. Returns ``restated`` with the notes added.
+    Such a change moves territory without being restated. The Gemeinden on both sides (today's
+    keys; for a rejected step the successor only) get the typed code ``territorial_change``
+    ('partial_transfer' | 'split' | 'implausible_step') and a note on their observations dated in
+    the period of the change (after the earlier register's territorial date, up to the later
+    one's). Returns ``restated`` with ``territorial_change`` and ``note`` set there.
+
+    ``rejected=False`` leaves rejected steps out: a level observed at one date (a broadband share)
+    is not produced by a step, only a restated series is.
     """
-    flags = steps[~steps["kind"].isin(RESTATING_KINDS)]
+    restated = restated.copy()
+    if "territorial_change" not in restated:
+        restated["territorial_change"] = None
+    flags = steps[~usable(steps)]
+    # a rejected set whose successor got a usable one instead (found by geography) flags nothing
+    replaced = set(zip(steps.loc[usable(steps), "to_vintage"], steps.loc[usable(steps), "to_ags"]))
+    flags = flags[[k in ("partial_transfer", "split") or (v, a) not in replaced
+                   for k, v, a in zip(flags["kind"], flags["to_vintage"], flags["to_ags"])]]
+    if not rejected:
+        flags = flags[flags["kind"].isin(["partial_transfer", "split"])]
     if flags.empty or restated.empty:
         return restated
     dates = register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp)
     current = dict(zip(zip(walk["vintage"], walk["ags"]), walk["current_ags"]))
-    reference = pd.to_datetime(restated["reference_date"])
-    notes = restated["note"].copy()
-    for row in flags.itertuples():
-        period = (reference > dates[row.from_vintage]) & (reference <= dates[row.to_vintage])
-        sides = [(row.to_ags, f"receives territory from {row.from_ags}"),
-                 (row.from_ags, f"gives territory to {row.to_ags}")]
-        for key, what in sides:
-            hit = period & (restated["ags"] == current.get((row.to_vintage, key), key))
-            note = f"territorial change: {what} ({row.evidence})"
-            notes[hit] = [f"{n}; {note}" if n else note for n in notes[hit]]
-    return restated.assign(note=notes)
+    sides = []
+    for row in flags.itertuples():  # one row per Gemeinde side of a change: few thousand at most
+        code = row.kind if row.kind in ("partial_transfer", "split") else "implausible_step"
+        if code == "partial_transfer" and getattr(row, "moved_population", np.nan) <= MINOR_TRANSFER:
+            code = "minor_transfer"  # a few inhabitants moved: the series stays comparable
+        pairs = [(row.to_ags, f"receives territory from {row.from_ags}")]
+        if code != "implausible_step":  # a rejected predecessor keeps its own key: its series just ends
+            pairs.append((row.from_ags, f"gives territory to {row.to_ags}"))
+        sides += [(current.get((row.to_vintage, key), key), dates[row.from_vintage], dates[row.to_vintage], code,
+                   f"{code}: {what} ({row.evidence})") for key, what in pairs]
+    sides = pd.DataFrame(sides, columns=["ags", "_start", "_end", "_code", "_note"])
+    reference = pd.to_datetime(restated["reference_date"]).astype("datetime64[ns]")
+    rows = pd.DataFrame({"ags": restated["ags"].to_numpy(), "_date": reference.to_numpy(),
+                         "_row": range(len(restated))}).merge(sides, on="ags")
+    rows = rows[(rows["_date"] > rows["_start"]) & (rows["_date"] <= rows["_end"])]
+    if rows.empty:
+        return restated
+    hits = rows.groupby("_row").agg(_code=("_code", "last"), _note=("_note", "; ".join))
+    positions = hits.index.to_numpy()
+    notes = restated["note"].fillna("").astype(object).to_numpy().copy()
+    codes = restated["territorial_change"].astype(object).to_numpy().copy()
+    notes[positions] = [f"{n}; {extra}" if n else extra for n, extra in zip(notes[positions], hits["_note"])]
+    codes[positions] = hits["_code"].to_numpy()
+    return restated.assign(note=notes, territorial_change=codes)
 
 
 def register_vintage_at(observations: pd.DataFrame, register: pd.DataFrame) -> pd.Series:
     """For each observation, the latest register vintage whose territorial date is not after its reference date."""
+    # one resolution on both sides: DuckDB gives microseconds, pandas dates nanoseconds
     dates = (register.groupby("vintage")["territorial_date"].max().reset_index()
-             .assign(territorial_date=lambda f: pd.to_datetime(f["territorial_date"])).sort_values("territorial_date"))
-    keyed = observations[["reference_date"]].assign(reference_date=lambda f: pd.to_datetime(f["reference_date"]),
-                                                    row=range(len(observations)))
+             .assign(territorial_date=lambda f: pd.to_datetime(f["territorial_date"]).astype("datetime64[ns]"))
+             .sort_values("territorial_date"))
+    keyed = observations[["reference_date"]].assign(
+        reference_date=lambda f: pd.to_datetime(f["reference_date"]).astype("datetime64[ns]"),
+        row=range(len(observations)))
     matched = pd.merge_asof(keyed.sort_values("reference_date"), dates, left_on="reference_date",
                             right_on="territorial_date", direction="backward")
     return matched.set_index("row")["vintage"].reindex(range(len(observations))).set_axis(observations.index)
+
+
+# --- plausibility of inferred steps ------------------------------------------------------------
+
+POPULATION_TOLERANCE = 0.05  # |average yearly change| allowed across a step: 99 % of unchanged Gemeinden stay within 5.8 %
+DISTANCE_FACTOR = 2.0        # a predecessor's centre lies within 2 equal-area radii of the successor's ...
+DISTANCE_SLACK_KM = 3.0      # ... plus 3 km (Gemeinden are not circles)
+PLAUSIBILITY_COLUMNS = ["plausibility", "population_before", "population_after", "yearly_change",
+                        "max_distance_km"]
+REJECTED = {"population_jump", "too_far"}
+
+
+def usable(steps: pd.DataFrame) -> pd.Series:
+    """Steps the crosswalk follows: recodes and mergers that are official or passed the plausibility checks."""
+    plausible = ~steps["plausibility"].isin(REJECTED) if "plausibility" in steps else True
+    return steps["kind"].isin(RESTATING_KINDS) & plausible
+
+
+def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
+    """Test every inferred recode and merger before it is used; official steps are marked 'official'.
+
+    ``register``: ags, vintage, territorial_date and (where the register has them, from 2013) lon, lat;
+    ``population``: ags, vintage, population, area_km2 (Gemeindeverzeichnis). Per successor and
+    register transition:
+
+    - population continuity: the predecessors' population (plus the successor's own, if it existed
+      before) must grow or shrink into the successor's by at most POPULATION_TOLERANCE a year;
+    - geography (where both registers give centres): every predecessor's centre lies within
+      DISTANCE_FACTOR equal-area radii of the successor plus DISTANCE_SLACK_KM of its centre.
+
+    Returns ``steps`` with the typed columns PLAUSIBILITY_COLUMNS: plausibility ('official' | 'ok' |
+    'unchecked' | 'population_jump' | 'too_far'), the population sums compared, the yearly change and
+    the largest distance. A rejected step is not followed (``usable``) and flags the successor.
+    """
+    steps = steps.reset_index(drop=True).copy()
+    for column in PLAUSIBILITY_COLUMNS:
+        steps[column] = None if column == "plausibility" else np.nan
+    if steps.empty:
+        return steps
+    official = is_official(steps)
+    steps.loc[official, "plausibility"] = "official"
+    steps.loc[~official & ~steps["kind"].isin(RESTATING_KINDS), "plausibility"] = "unchecked"
+    tested = steps[~official & steps["kind"].isin(RESTATING_KINDS)]
+    if tested.empty:
+        return steps
+    # a set found by geography is tested apart from a set the area inference gave the same successor
+    tested = tested.assign(_set=tested["evidence"].str.startswith("geography").map({True: "geo", False: "area"}))
+    group = ["from_vintage", "to_vintage", "to_ags", "_set"]
+    pop = population[["ags", "vintage", "population", "area_km2"]].drop_duplicates(["ags", "vintage"])
+    rows = tested.reset_index().merge(pop.rename(columns={"ags": "from_ags", "vintage": "from_vintage",
+                                                          "population": "_pred"})[["from_ags", "from_vintage", "_pred"]],
+                                      on=["from_ags", "from_vintage"], how="left")
+    sums = rows.groupby(group).agg(_pred=("_pred", lambda v: v.sum(min_count=len(v))),
+                                   _self_listed=("from_ags", list)).reset_index()
+    own = pop.rename(columns={"ags": "to_ags", "vintage": "from_vintage", "population": "_own"})
+    sums = sums.merge(own[["to_ags", "from_vintage", "_own"]], on=["to_ags", "from_vintage"], how="left")
+    listed = [t in parts for t, parts in zip(sums["to_ags"], sums["_self_listed"])]
+    sums["_own"] = sums["_own"].where(~pd.Series(listed, index=sums.index), 0.0).fillna(0.0)
+    after = pop.rename(columns={"ags": "to_ags", "vintage": "to_vintage", "population": "_after",
+                                "area_km2": "_area"})
+    sums = sums.merge(after[["to_ags", "to_vintage", "_after", "_area"]], on=["to_ags", "to_vintage"], how="left")
+    dates = register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp)
+    years = ((sums["to_vintage"].map(dates) - sums["from_vintage"].map(dates)).dt.days / 365.25).clip(lower=0.5)
+    before = sums["_pred"] + sums["_own"]
+    usable_pop = before.gt(0) & sums["_after"].gt(0)
+    sums["_change"] = ((sums["_after"] / before) ** (1 / years) - 1).where(usable_pop)
+    sums["_before"] = before
+    sums = sums.merge(_distances(tested, register, group), on=group, how="left")
+    allowed = DISTANCE_FACTOR * np.sqrt(sums["_area"] / np.pi) + DISTANCE_SLACK_KM
+    sums["plausibility"] = np.select(
+        [sums["_change"].abs() > POPULATION_TOLERANCE, sums["_distance"] > allowed,
+         sums["_change"].isna() & sums["_distance"].isna()],
+        ["population_jump", "too_far", "unchecked"], "ok")
+    sums["yearly_change"] = (sums["_change"] * 100).round(2)
+    result = rows[["index", *group]].merge(sums, on=group, how="left").set_index("index")
+    steps.loc[result.index, "plausibility"] = result["plausibility"]
+    steps.loc[result.index, "population_before"] = result["_before"]
+    steps.loc[result.index, "population_after"] = result["_after"]
+    steps.loc[result.index, "yearly_change"] = result["yearly_change"]
+    steps.loc[result.index, "max_distance_km"] = result["_distance"]
+    return steps
+
+
+def _distances(tested: pd.DataFrame, register: pd.DataFrame, group: list[str]) -> pd.DataFrame:
+    """Largest predecessor-to-successor centre distance (km) per successor and transition; NaN without centres."""
+    if not {"lon", "lat"} <= set(register.columns):
+        return tested[group].drop_duplicates().assign(_distance=np.nan)
+    coords = register.dropna(subset=["lon", "lat"])[["ags", "vintage", "lon", "lat"]].drop_duplicates(["ags", "vintage"])
+    rows = tested[[*group, "from_ags"]].merge(
+        coords.rename(columns={"ags": "from_ags", "vintage": "from_vintage", "lon": "_plon", "lat": "_plat"}),
+        on=["from_ags", "from_vintage"], how="left").merge(
+        coords.rename(columns={"ags": "to_ags", "vintage": "to_vintage", "lon": "_slon", "lat": "_slat"}),
+        on=["to_ags", "to_vintage"], how="left")
+    # equirectangular approximation: good to well under 1 % over a few dozen km
+    dx = np.radians(rows["_plon"] - rows["_slon"]) * np.cos(np.radians((rows["_plat"] + rows["_slat"]) / 2)) * 6371.0
+    dy = np.radians(rows["_plat"] - rows["_slat"]) * 6371.0
+    rows["_distance"] = np.hypot(dx, dy).round(2)
+    return rows.groupby(group)["_distance"].max().reset_index()
+
+
+# --- every source onto the current territory ----------------------------------------------------
+
+SHARE_UNITS = ("%", "per ")  # units of shares and rates: combined by weighting, not summing
+
+
+def key_vintages(observations: pd.DataFrame, register: pd.DataFrame) -> pd.Series:
+    """The register vintage whose keys an observation uses.
+
+    The register in force at its reference date if the key exists there; otherwise the latest
+    earlier register holding the key (a publisher keying by an older status, e.g. Breitbandatlas
+    2021 with Landkreis Göttingen's pre-2016 keys); otherwise the earliest later one. NaN for
+    keys no register knows.
+    """
+    # a source has few reference dates: find each one's register once, not per row
+    dates = pd.DataFrame({"reference_date": observations["reference_date"].drop_duplicates()})
+    date_vintage = dict(zip(dates["reference_date"], register_vintage_at(dates, register)))
+    at_date = observations["reference_date"].map(date_vintage)
+    held: dict[str, list] = register.groupby("ags")["vintage"].agg(lambda v: sorted(set(v))).to_dict()
+
+    def pick(ags, vintage):
+        vintages = held.get(ags)
+        if not vintages:
+            return np.nan
+        if pd.notna(vintage) and vintage in vintages:
+            return vintage
+        earlier = [v for v in vintages if pd.notna(vintage) and v <= vintage]
+        return earlier[-1] if earlier else vintages[0]
+
+    pairs = pd.DataFrame({"ags": observations["ags"].to_numpy(), "at": at_date.to_numpy()})
+    unique = pairs.drop_duplicates()  # few distinct (key, register) pairs among many measures
+    unique = unique.assign(key_vintage=[pick(a, v) for a, v in zip(unique["ags"], unique["at"])])
+    picked = pairs.merge(unique, on=["ags", "at"], how="left")["key_vintage"]
+    return pd.Series(picked.to_numpy(), index=observations.index, dtype=object)
+
+
+def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
+    """Gemeinde observations of any source moved onto the current territory through the crosswalk.
+
+    ``observations`` carry ``key_vintage`` (``key_vintages``) and optionally ``source_level``;
+    ``walk`` is ``crosswalk()``; ``weights``: ags, vintage, population (Gemeindeverzeichnis) to
+    combine shares. Per current Gemeinde, reference date, measure, vintage and source:
+
+    - one part with the same key: unchanged (``territorial_change`` NULL);
+    - one part under a former key: moved ('recode'), ``published_ags`` keeps the publisher's key;
+    - several parts: counts summed ('merger'); shares and rates (unit starting '%' or 'per ')
+      weighted by the parts' population in their register ('merger_weighted': the right
+      denominator, households or employees, is not at hand for every part, so the weight is
+      approximate). A part without value or weight makes the whole missing.
+
+    Rows whose key no register knows are kept as they are.
+    """
+    frame = observations.copy()
+    if "source_level" not in frame:
+        frame["source_level"] = "gemeinde"
+    mapped = frame.merge(walk.rename(columns={"vintage": "key_vintage", "current_ags": "_current"}),
+                         on=["key_vintage", "ags"], how="left")
+    mapped["_current"] = mapped["_current"].fillna(mapped["ags"])
+    keys = ["_current", "reference_date", "measure", "vintage", "source_id"]
+    parts = mapped.groupby(keys, sort=False)["ags"].transform("size")
+    simple = mapped[parts == 1].copy()
+    simple["published_ags"] = simple["ags"].where(simple["ags"] != simple["_current"])
+    simple["territorial_change"] = np.where(simple["published_ags"].notna(), "recode", None)
+    simple["ags"] = simple["_current"]
+    merged = _combine(mapped[parts > 1], weights, keys)
+    columns = [c for c in frame.columns if c not in ("key_vintage",)] + ["territorial_change", "published_ags"]
+    columns = list(dict.fromkeys(columns))
+    if merged.empty:  # concatenating all-empty columns is slow on millions of rows: skip it
+        return simple.reindex(columns=columns).reset_index(drop=True)
+    return pd.concat([simple.reindex(columns=columns), merged.reindex(columns=columns)], ignore_index=True)
+
+
+def _combine(parts: pd.DataFrame, weights: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Merged territories: counts summed, shares weighted by population (see ``bring_forward``)."""
+    if parts.empty:
+        return parts.assign(territorial_change=None, published_ags=None)
+    parts = parts.merge(weights.rename(columns={"vintage": "key_vintage", "population": "_weight"}),
+                        on=["key_vintage", "ags"], how="left")
+    share = parts["unit"].fillna("").str.startswith(SHARE_UNITS)
+    parts["_w"] = np.where(share, parts["_weight"], 1.0)
+    parts["_wv"] = parts["value"] * parts["_w"]
+    parts["_missing"] = parts["_wv"].isna()
+    grouped = parts.groupby(keys, sort=False).agg(
+        _wv=("_wv", "sum"), _w=("_w", "sum"), _missing=("_missing", "any"), _share=("unit", "first"),
+        unit=("unit", "first"), level=("level", "first"),
+        source_level=("source_level", lambda s: "gemeindeverband" if (s == "gemeindeverband").any() else s.iloc[0]),
+        note=("ags", lambda a: "parts: " + " + ".join(sorted(a)))).reset_index()
+    is_share = grouped["unit"].fillna("").str.startswith(SHARE_UNITS)
+    grouped["value"] = np.where(is_share, grouped["_wv"] / grouped["_w"], grouped["_wv"])
+    grouped.loc[grouped["_missing"], "value"] = np.nan
+    grouped["territorial_change"] = np.where(is_share, "merger_weighted", "merger")
+    return grouped.rename(columns={"_current": "ags"}).assign(published_ags=None)
+
+
+def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
+                 weights: pd.DataFrame, key_vintage: str | None = None) -> pd.DataFrame:
+    """One source's observations with its Gemeinde rows on the current territory (others unchanged).
+
+    ``key_vintage`` names the register whose keys the source uses when known (or a ``key_vintage``
+    column per row, INKAR: the register its Verband was matched in); otherwise ``key_vintages``
+    finds it per key. Partial transfers, splits and
+    rejected steps flag the rows in their period (``flag_transfers``). Adds the typed columns
+    ``territorial_change``, ``published_ags`` and ``source_level``.
+    """
+    frame = observations.copy()
+    if "source_level" not in frame:
+        frame["source_level"] = np.where(frame["level"] == "gemeinde", "gemeinde", None)
+    gemeinden = frame[frame["level"] == "gemeinde"]
+    others = frame[frame["level"] != "gemeinde"].assign(territorial_change=None, published_ags=None)
+    if gemeinden.empty:
+        return others
+    if "key_vintage" not in gemeinden or gemeinden["key_vintage"].isna().all():
+        gemeinden = gemeinden.assign(key_vintage=key_vintage if key_vintage else key_vintages(gemeinden, register))
+    # levels observed at a date: partial transfers and splits flag them, rejected steps produce none of them
+    current = flag_transfers(bring_forward(gemeinden, walk, weights), steps, register, walk, rejected=False)
+    current = current.drop(columns=["key_vintage"], errors="ignore")
+    return current if others.empty else pd.concat([others.drop(columns=["key_vintage"], errors="ignore"), current],
+                                                  ignore_index=True)
+
+
+# --- mergers found by geography (registers with centres) ------------------------------------------
+
+GEO_AREA_TOLERANCE = 0.01  # the nearest vanished Gemeinden must add up to the successor's area (or gain) within 1 %
+
+
+def geographic_mergers(register: pd.DataFrame, areas: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
+    """Mergers the area inference cannot find (more than three predecessors, no shared name, a
+    rejected set), from the centres the registers give from 2013 on.
+
+    For each transition whose registers both have centres: every vanished key that no usable step
+    explains goes to the nearest *target* (a new key no usable step explains, or a Gemeinde whose
+    area grew by more than 0.5 % without a usable step into it) if its centre lies within
+    DISTANCE_FACTOR equal-area radii + DISTANCE_SLACK_KM of the target's. A target whose assigned
+    Gemeinden add up to its area (new key) or its gain (grown Gemeinde) within GEO_AREA_TOLERANCE
+    becomes a merger; the evidence says so. These steps are then tested like every inferred one.
+    """
+    if not {"lon", "lat"} <= set(register.columns):
+        return pd.DataFrame(columns=STEP_COLUMNS)
+    frame = register.merge(areas, on=["ags", "vintage"], how="left").drop_duplicates(["vintage", "ags"])
+    used = steps[usable(steps)] if not steps.empty else steps
+    vintages = sorted(frame["vintage"].unique())
+    rows = []
+    for before, after in zip(vintages, vintages[1:]):
+        old = frame[frame["vintage"] == before].set_index("ags")
+        new = frame[frame["vintage"] == after].set_index("ags")
+        if old["lon"].isna().all() or new["lon"].isna().all():
+            continue
+        done = used[(used["from_vintage"] == before)]
+        free = old.loc[old.index.difference(new.index).difference(done["from_ags"])].dropna(subset=["lon", "area_km2"])
+        targets = _targets(old, new, set(done["to_ags"]))
+        if free.empty or targets.empty:
+            continue
+        rows += _assign_nearest(free, targets, before, after)
+    return pd.DataFrame(rows, columns=STEP_COLUMNS)
+
+
+def _targets(old: pd.DataFrame, new: pd.DataFrame, explained: set) -> pd.DataFrame:
+    """New keys and grown Gemeinden without a usable step into them, with the area they must receive."""
+    appeared = new.loc[new.index.difference(old.index).difference(list(explained))]
+    both = new.index.intersection(old.index).difference(list(explained))
+    gain = new.loc[both, "area_km2"] - old.loc[both, "area_km2"]
+    grown = new.loc[gain[gain > MERGER_TOLERANCE * old.loc[gain.index, "area_km2"]].index]
+    targets = pd.concat([appeared.assign(needed=appeared["area_km2"], kind="new key"),
+                         grown.assign(needed=gain[grown.index], kind="growth")])
+    return targets.dropna(subset=["lon", "lat", "needed"])
+
+
+def _assign_nearest(free: pd.DataFrame, targets: pd.DataFrame, before, after) -> list[tuple]:
+    """Each free Gemeinde to its nearest target within reach; targets whose parts add up become mergers."""
+    lat0 = np.radians(targets["lat"].to_numpy())
+    dx = np.radians(free["lon"].to_numpy()[:, None] - targets["lon"].to_numpy()[None, :]) * np.cos(lat0)[None, :]
+    dy = np.radians(free["lat"].to_numpy()[:, None] - targets["lat"].to_numpy()[None, :])
+    distance = np.hypot(dx, dy) * 6371.0
+    reach = DISTANCE_FACTOR * np.sqrt(targets["area_km2"].to_numpy() / np.pi) + DISTANCE_SLACK_KM
+    nearest = distance.argmin(axis=1)
+    within = distance[np.arange(len(free)), nearest] <= reach[nearest]
+    assigned = pd.DataFrame({"from_ags": free.index, "target": targets.index[nearest], "area": free["area_km2"],
+                             "km": distance[np.arange(len(free)), nearest]})[within]
+    rows = []
+    for target, parts in assigned.groupby("target"):
+        needed, kind = targets.at[target, "needed"], targets.at[target, "kind"]
+        if abs(parts["area"].sum() - needed) <= GEO_AREA_TOLERANCE * needed:
+            evidence = (f"geography: {kind}, nearest vanished Gemeinden {parts['area'].sum():.2f} km² for "
+                        f"{needed:.2f} km², centres within {parts['km'].max():.1f} km")
+            rows += [(before, after, a, target, "merger", evidence) for a in parts["from_ags"]]
+    return rows
+
+
+def build_steps(register: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame,
+                population: pd.DataFrame) -> pd.DataFrame:
+    """The crosswalk's steps as the pipeline uses them: inferred by area, official where the lists
+    reach, tested (``check_plausibility``), then mergers by geography for what is still unexplained,
+    tested as well. ``areas``: ags, vintage, area_km2; ``population``: ags, vintage, population, area_km2."""
+    steps = with_official(transitions(register, areas[["ags", "vintage", "area_km2"]]),
+                          official_steps(changes, register))
+    steps = check_plausibility(steps, register, population)
+    geographic = geographic_mergers(register, areas[["ags", "vintage", "area_km2"]], steps)
+    if geographic.empty:
+        return steps
+    columns = [c for c in steps.columns if c not in PLAUSIBILITY_COLUMNS]
+    return check_plausibility(pd.concat([steps[columns], geographic], ignore_index=True), register, population)

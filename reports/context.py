@@ -73,7 +73,7 @@ def overview(latest: dict | None, history: pd.DataFrame, dates: pd.DataFrame) ->
     last_scored = records(scored.tail(1))[0] if latest["score"] is None and not scored.empty else None
     missing = [pillar_label(p.strip()) for p in (latest["missing_pillars"] or "").split(",") if p.strip()]
     notes = [f"{pillar_label(p)} nicht bewertet: {reason}" for p, reason in
-             not_scored_reasons(latest["notes"]).items()]
+             not_scored_reasons(latest["omitted_pillars"]).items()]
     newer = records(scored[scored["period"] > latest["period"]].tail(1))
     provisional = None
     if newer:
@@ -119,7 +119,7 @@ def pillar_rows(latest: dict | None, data: ReportData | None = None) -> list[dic
     """One row per pillar: value or the reason it is not scored, and the reference group's median."""
     if latest is None:
         return []
-    reasons = not_scored_reasons(latest["notes"])
+    reasons = not_scored_reasons(latest["omitted_pillars"])
     missing = {p.strip() for p in (latest["missing_pillars"] or "").split(",")}
     medians = data.pillar_medians(latest["period"]) if data is not None else {}
     rows = []

@@ -6,6 +6,7 @@ ids (vintages), dates and times. Templates and report code never write German te
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -87,7 +88,6 @@ NOTE_CODES = [
     (re.compile(r"top-10 partners only"), "top_partners_only"),
     (re.compile(r"values under 10 rounded up to 10"), "rounded_up_to_10"),
 ]
-_NOT_SCORED = re.compile(r"(\w+) not scored: no data from (.+) for this period")
 
 
 def code_label(code: str, **params) -> str:
@@ -212,15 +212,18 @@ def german_sort_key(name: str | None) -> tuple:
     return (base, text)
 
 
-def not_scored_reasons(notes: str | None) -> dict[str, str]:
-    """Pillar -> German reason, parsed from readiness_index.notes ('<pillar> not scored: ...')."""
-    reasons = {}
-    for part in (notes or "").split(";"):
-        match = _NOT_SCORED.search(part.strip())
-        if match:
-            sources = ", ".join(source_label(s.strip()) for s in match.group(2).split(","))
-            reasons[match.group(1)] = code_label("pillar_not_scored", sources=sources)
-    return reasons
+def not_scored_reasons(omitted_pillars: str | None) -> dict[str, str]:
+    """Pillar -> German reason, from readiness_index.omitted_pillars (typed pillar ids, not note text)."""
+    sources = _pillar_sources()
+    return {pillar: f"keine Daten aus {', '.join(source_label(s) for s in sources.get(pillar, []))} für diesen Zeitraum"
+            for pillar in (p.strip() for p in (omitted_pillars or "").split(",")) if pillar}
+
+
+@functools.lru_cache(maxsize=1)
+def _pillar_sources() -> dict[str, list[str]]:
+    from indicators.catalogue import load_catalogue  # the catalogue names the sources a pillar needs
+    catalogue = load_catalogue()
+    return {p: sorted({s for i in catalogue.in_pillar(p) for s in i.sources}) for p in catalogue.pillars}
 
 
 def is_missing(value) -> bool:

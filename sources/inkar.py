@@ -56,7 +56,15 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     long["unit"] = long["column"].map(lambda c: COMMUTING_COLUMNS[c][1])
     long["note"] = ""
     names = table[["ags", "level", "name"]].drop_duplicates(["ags", "level"])
-    return {"observations": long[OBSERVATION_COLUMNS].reset_index(drop=True), "region_names": names}
+    return {"observations": long[OBSERVATION_COLUMNS].reset_index(drop=True), "region_names": names,
+            "gemeinden": _gemeinden(regions_file, release.source_id)}
+
+
+def _gemeinden(regions_file, source_id: str) -> pd.DataFrame:
+    """INKAR's own list of Gemeinden (raumbezug 'Gemeinden'): the territorial status of the release."""
+    regions = _read(source_id, regions_file, ["raumbezug", "kennziffer", "name"])
+    rows = regions[(regions["raumbezug"] == "Gemeinden") & regions["kennziffer"].notna()]
+    return pd.DataFrame({"ags": [_key(c, 8) for c in rows["kennziffer"]], "name": rows["name"].to_numpy()})
 
 
 def _read(source_id: str, release_file, columns: list[str]) -> pd.DataFrame:
@@ -87,13 +95,18 @@ def _key(code, digits: int) -> str:
     return str(int(float(code))).zfill(digits)
 
 
-def map_to_gemeinden(commuting: pd.DataFrame, region_names: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
-    """Assign Gemeindeverband observations to the member Gemeinden of the register.
+def map_to_gemeinden(commuting: pd.DataFrame, region_names: pd.DataFrame, register: pd.DataFrame,
+                     inkar_gemeinden: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Assign Gemeindeverband observations to the member Gemeinden, in INKAR's own territorial status.
 
-    INKAR's 8-digit Gemeindeverband codes are its own; they are matched to the
-    Destatis register by Kreis and name. A Verband with one member is that Gemeinde
-    (no note); a Verband with several members passes its value on with the note
-    ``from Gemeindeverband <code>`` so users see the value is not the Gemeinde's own.
+    ``register`` should be the Gemeindeverzeichnis vintage closest to INKAR's status
+    (``closest_register``); ``inkar_gemeinden`` is INKAR's own Gemeinde list of the release
+    (``parse_release()['gemeinden']``). A Verband whose code is one of INKAR's Gemeinde keys is
+    that Gemeinde (a verbandsfreie Gemeinde, e.g. Kirn 07133052 before it joined the
+    Verbandsgemeinde Kirner Land in 2020). Other Verbände are matched to the register's
+    Verbände by Kreis and name; a Verband with one member is that Gemeinde, one with several passes
+    its value on (``source_level`` 'gemeindeverband', note ``from Gemeindeverband <code>``).
+    The keys returned are those of INKAR's status: bring them forward with the crosswalk.
     """
     verband_names = region_names[region_names["level"] == "gemeindeverband"].assign(
         kreis_ags=lambda t: t["ags"].str[:5], key=lambda t: t["name"].map(_name_key)
@@ -104,16 +117,61 @@ def map_to_gemeinden(commuting: pd.DataFrame, region_names: pd.DataFrame, regist
                                   on=["kreis_ags", "key"], suffixes=("_verband", ""))
     # Register names are sometimes abbreviated ("Dießen am Ammersee, M"): a Verband
     # whose code is the AGS of a Gemeinde that forms its own Verband is that Gemeinde.
-    single = members[members["member_count"] == 1]
-    by_code = verband_names.merge(single[["ags", "member_count"]], on="ags").assign(ags_verband=lambda t: t["ags"])
+    single = members[members["member_count"] == 1][["ags", "member_count"]]
+    if inkar_gemeinden is not None:  # INKAR's own status says which Verband codes are Gemeinden
+        single = pd.concat([pd.DataFrame({"ags": inkar_gemeinden["ags"], "member_count": 1}), single])
+    by_code = verband_names.merge(single.drop_duplicates("ags"), on="ags").assign(ags_verband=lambda t: t["ags"])
     matched = pd.concat([by_code, by_name]).drop_duplicates("ags")  # one Verband per Gemeinde
     observations = commuting[commuting["level"] == "gemeindeverband"].merge(
         matched[["ags_verband", "ags", "member_count"]], left_on="ags", right_on="ags_verband", suffixes=("_drop", "")
     )
+    verbaende = sorted(set(observations["ags_verband"]))
     observations["note"] = [
         "" if n == 1 else f"from Gemeindeverband {v}" for n, v in zip(observations["member_count"], observations["ags_verband"])
     ]
-    return observations.assign(level="gemeinde")[OBSERVATION_COLUMNS]
+    observations["source_level"] = ["gemeinde" if n == 1 else "gemeindeverband" for n in observations["member_count"]]
+    result = observations.assign(level="gemeinde")[[*OBSERVATION_COLUMNS, "source_level"]]
+    result.attrs["verbaende"] = verbaende  # which Verbände were matched (map_through_registers)
+    return result
+
+
+def map_through_registers(commuting: pd.DataFrame, region_names: pd.DataFrame, registers: pd.DataFrame,
+                          inkar_gemeinden: pd.DataFrame, release: str | None = None) -> pd.DataFrame:
+    """``map_to_gemeinden`` with the register closest to INKAR's status first, then the older ones.
+
+    INKAR's status (31.12.2019 in release 2022-12) lies between two registers: a Verband
+    reorganised in between (Altenkirchen (Westerwald) before it became Altenkirchen-Flammersfeld
+    in 2020) is found in the earlier one. Each Verband is taken from the first register that knows
+    it; ``key_vintage`` says which, so the crosswalk brings its members' keys forward.
+    ``release`` (e.g. '2022-12'): without INKAR's Gemeinde list (the offline snapshot cuts it), the
+    latest register before the release stands for INKAR's status.
+    """
+    closest = closest_register(registers, inkar_gemeinden, release)
+    order = [closest, *sorted((v for v in registers["vintage"].unique() if v < closest), reverse=True)]
+    frames, done = [], set()
+    for vintage in order:
+        rest = commuting[(commuting["level"] == "gemeindeverband") & ~commuting["ags"].isin(done)]
+        if rest.empty:
+            break
+        mapped = map_to_gemeinden(rest, region_names, registers[registers["vintage"] == vintage],
+                                  inkar_gemeinden if vintage == closest else None)
+        done |= set(mapped.attrs["verbaende"])
+        frames.append(mapped.assign(key_vintage=vintage))
+    if not frames:
+        return pd.DataFrame(columns=[*OBSERVATION_COLUMNS, "source_level", "key_vintage"])
+    # a Gemeinde keeps the value of the Verband found in the register closest to INKAR's status
+    return pd.concat(frames, ignore_index=True).drop_duplicates(["ags", "key_vintage", "reference_date", "measure"])
+
+
+def closest_register(registers: pd.DataFrame, inkar_gemeinden: pd.DataFrame, release: str | None = None) -> str:
+    """The register vintage whose Gemeinde keys differ least from INKAR's own Gemeinde list
+    (without that list: the latest register before ``release``, else the latest)."""
+    if inkar_gemeinden.empty:
+        before = [v for v in registers["vintage"].unique() if release is None or v < release]
+        return max(before or registers["vintage"].unique())
+    keys = set(inkar_gemeinden["ags"])
+    differences = {vintage: len(keys ^ set(group["ags"])) for vintage, group in registers.groupby("vintage")}
+    return min(differences, key=lambda v: (differences[v], v))
 
 
 def _name_key(name: str) -> str:

@@ -15,10 +15,13 @@ CATALOGUE = load_catalogue()
 
 
 def observations(rows) -> duckdb.DuckDBPyConnection:
+    """A table of observations; rows may add the typed territorial_change code as a tenth field."""
     con = duckdb.connect()
+    rows = [(*r, None)[:10] for r in rows]
     frame = pd.DataFrame(rows, columns=["source_id", "vintage", "ags", "level", "reference_date", "measure", "value",
-                                        "unit", "note"])
-    con.execute("CREATE TABLE observations AS SELECT * FROM frame")
+                                        "unit", "note", "territorial_change"]).astype({"territorial_change": object})
+    con.execute("CREATE TABLE observations AS SELECT * EXCLUDE (territorial_change), "
+                "CAST(territorial_change AS VARCHAR) AS territorial_change FROM frame")
     return con
 
 
@@ -44,18 +47,38 @@ def test_annualised_population_change_by_hand():
 def test_territorial_change_is_noted():
     con = observations([gv("A", 2013, "population_total", 10000), gv("A", 2023, "population_total", 14000),
                         gv("A", 2013, "area_km2", 60), gv("A", 2023, "area_km2", 100)])
-    note = compute_indicator(con, CATALOGUE.indicators["population_change_10y"])["quality_note"].iloc[0]
-    assert "territorial change: area 60.0 -> 100.0 km2" in note
+    value = compute_indicator(con, CATALOGUE.indicators["population_change_10y"]).iloc[0]
+    assert value["territorial_change"] == "area_change" and value["excluded_reason"] == "territorial_change"
+    assert value["quality_note"] == ("base year 2013; territorial change: the area changed by more than 2 % "
+                                     "without a known key change")
 
 
 def test_partial_transfer_noted_by_the_crosswalk_flags_the_change_across_it():
-    transfer = "territorial change: receives territory from B (Destatis Gebietsänderungen 2018, Änderungsart 2)"
     rows = [gv("A", year, "population_total", 10000 + 100 * (year - 2013)) for year in (2013, 2018, 2023)]
     rows += [gv("A", year, "area_km2", 50) for year in (2013, 2018, 2023)]
-    rows[1] = rows[1][:-1] + (transfer,)  # the 2018 observation lies in the period of the transfer
+    # the 2018 observation lies in the period of the transfer; its note text must not matter
+    rows[1] = (*rows[1][:-1], "anything", "partial_transfer")
     values = compute_indicator(observations(rows), CATALOGUE.indicators["population_change_5y"]).set_index("period")
-    assert transfer in values.loc[2018, "quality_note"]  # 2013 -> 2018 spans the transfer
+    assert values.loc[2018, "territorial_change"] == "partial_transfer"  # 2013 -> 2018 spans the transfer
+    assert values.loc[2018, "excluded_reason"] == "territorial_change"
+    assert "part of the territory moved" in values.loc[2018, "quality_note"]
     assert values.loc[2023, "quality_note"] == "base year 2018"  # 2018 -> 2023 does not
+    assert pd.isna(values.loc[2023, "excluded_reason"])
+
+
+def test_rejected_merger_and_restatement_codes():
+    """A rejected inferred step excludes the change across it; a merger restatement is used, with its code."""
+    rows = [gv("A", 2013, "population_total", 10000, ) + ("", "merger"),
+            gv("A", 2018, "population_total", 10500) + ("", "implausible_step"),
+            gv("A", 2023, "population_total", 11000)]
+    rows = [r[:8] + r[-2:] if len(r) > 9 else r for r in rows]
+    rows += [gv("A", year, "area_km2", 50) for year in (2013, 2018, 2023)]
+    values = compute_indicator(observations(rows), CATALOGUE.indicators["population_change_5y"]).set_index("period")
+    assert values.loc[2018, ["territorial_change", "excluded_reason"]].tolist() == ["implausible_step",
+                                                                                    "implausible_step"]
+    assert values.loc[2023, "territorial_change"] is None or pd.isna(values.loc[2023, "territorial_change"])
+    ten = compute_indicator(observations(rows), CATALOGUE.indicators["population_change_10y"]).set_index("period")
+    assert ten.loc[2023, "territorial_change"] == "implausible_step"  # 2013 -> 2023 spans the 2018 rejection
 
 
 def test_latest_vintage_wins_for_the_same_reference_date():

@@ -69,8 +69,8 @@ def test_missing_pillar_gives_no_score_and_names_it():
 
 def test_territorial_change_values_are_left_out():
     values = values_for({"00000001": TOWN_A})
-    values.loc[values["indicator_id"] == "population_change_10y", "quality_note"] = \
-        "base year 2013; territorial change: area 63.37 -> 103.99 km2"
+    values.loc[values["indicator_id"] == "population_change_10y", "excluded_reason"] = \
+        "territorial_change"  # typed: the index decides by it, not by note text
     result = readiness_index(values, CATALOGUE, {"00000001"}, [2021]).iloc[0]
     assert result["demographic_dynamics"] == pytest.approx(62.5)  # only the 5-year change is used
 

@@ -95,7 +95,7 @@ def test_composition_row_when_the_optional_pillar_appears():
 def test_territorial_change_values_are_left_out_of_contributions():
     values = values_frame({2018: {"T": TOWN_2018}, 2021: {"T": TOWN_2021}})
     flagged = (values["indicator_id"] == "population_change_5y") & (values["period"] == 2021)
-    values.loc[flagged, "quality_note"] = "base year 2013; territorial change: area 63.37 -> 103.99 km2"
+    values.loc[flagged, "excluded_reason"] = "territorial_change"  # typed: decides, not note text
     result = change_contributions(values, index_of(values), CATALOGUE).set_index("indicator_id")
     assert math.isnan(result.loc["population_change_5y", "value_to"])  # excluded, as in the index
     assert COMPOSITION in result.index

@@ -70,11 +70,13 @@ def test_index_for_pilot_towns_and_periods(warehouse):
         SELECT score, missing_pillars FROM readiness_index WHERE ags = '14628060' AND period = 2023
     """).fetchone()
     assert dippoldiswalde[0] is not None and dippoldiswalde[1] is None
-    note = warehouse.execute("""
-        SELECT quality_note FROM indicator_values
+    value = warehouse.execute("""
+        SELECT quality_note, territorial_change, excluded_reason, base_period FROM indicator_values
         WHERE ags = '14628060' AND indicator_id = 'population_change_10y' AND period = 2023
-    """).fetchone()[0]
-    assert note == "base year 2013"
+    """).fetchone()
+    # typed: the base is restated by a merger and the value is scored; the note is rendered from the codes
+    assert value == ("base year 2013; restated to the current territory: the predecessors' figures summed",
+                     "merger", None, 2013)
 
 
 def test_imputed_values_are_flagged(warehouse):

@@ -130,9 +130,16 @@ def test_official_steps_override_inferred_ones():
     restated = pd.DataFrame({"ags": ["99100001", "99100001", "99100006"], "measure": "population_current_territory",
                              "reference_date": [dt.date(2021, 12, 31), dt.date(2023, 12, 31), dt.date(2023, 12, 31)],
                              "note": ["", "restated to current territory: includes 99100005", ""]})
-    notes = territory.flag_transfers(restated, steps, register, walk)["note"].tolist()
+    flagged = territory.flag_transfers(restated, steps, register, walk)
+    # typed: this decides; 0 inhabitants moved, so the series stays comparable ('minor_transfer') ...
+    assert flagged["territorial_change"].tolist() == [None, "minor_transfer", None]
+    # ... while a transfer of more than MINOR_TRANSFER inhabitants makes it a 'partial_transfer' (not scored)
+    bigger = steps.assign(moved_population=steps["moved_population"].where(steps["kind"] != "partial_transfer", 400))
+    assert territory.flag_transfers(restated, bigger, register, walk)["territorial_change"].tolist() == \
+        [None, "partial_transfer", None]
+    notes = flagged["note"].tolist()
     assert notes[0] == "" and notes[2] == ""
-    assert notes[1].startswith("restated to current territory: includes 99100005; territorial change: "
+    assert notes[1].startswith("restated to current territory: includes 99100005; minor_transfer: "
                                "receives territory from 99100003 (Destatis Gebietsänderungen 2023")
 
 
@@ -169,3 +176,157 @@ def test_2024_dissolutions_from_the_change_list_are_in_the_crosswalk(full_data):
     assert len(into_one) >= 20
     for row in into_one.itertuples():
         assert walk[("2023-12-31", row.from_ags)] == row.to_ags, row.from_name
+
+
+# 2002 -> 2013: "Schmiedeberg" (10 km², 4,000 people) and "Wittenberg" (150 km², 47,000) vanish and a new key
+# "Schmiedeberg" of 160 km² appears with 9,000 people: the areas and a shared name fit, the population does not.
+# "Adorf" -> new key "Adorf" (recode, plausible); "Bstadt" absorbs "Cdorf" (merger, plausible).
+WRONG_MERGER = [
+    ("2002", "99100001", "Schmiedeberg", 10.0, 4000, None, None),
+    ("2002", "99100002", "Wittenberg", 150.0, 47000, None, None),
+    ("2002", "99100003", "Adorf", 20.0, 2000, None, None),
+    ("2002", "99100004", "Bstadt", 30.0, 8000, None, None), ("2002", "99100005", "Cdorf", 5.0, 1000, None, None),
+    ("2013", "99200001", "Schmiedeberg", 160.0, 9000, 12.60, 51.70),
+    ("2013", "99200003", "Adorf", 20.0, 1900, 12.70, 51.80),
+    ("2013", "99100004", "Bstadt", 35.0, 8800, 12.50, 51.90),
+    ("2023", "99200001", "Schmiedeberg", 160.0, 8500, 12.60, 51.70),
+    ("2023", "99200003", "Adorf", 20.0, 1800, 12.70, 51.80),
+    ("2023", "99100004", "Bstadt", 35.0, 8700, 12.50, 51.90),
+]
+
+
+def wrong_merger_case():
+    rows = pd.DataFrame(WRONG_MERGER, columns=["vintage", "ags", "name", "area_km2", "population", "lon", "lat"])
+    register = rows[["ags", "name", "vintage", "lon", "lat"]].assign(
+        territorial_date=rows["vintage"].map(lambda v: dt.date(int(v), 12, 31)))
+    return register, rows[["ags", "vintage", "area_km2"]], rows[["ags", "vintage", "population", "area_km2"]]
+
+
+def test_an_inferred_merger_with_a_population_jump_is_rejected_and_flags_the_successor():
+    register, areas, population = wrong_merger_case()
+    steps = territory.check_plausibility(territory.transitions(register, areas), register, population)
+    by_pair = steps.set_index(["from_ags", "to_ags"])
+    # the area inference pairs Wittenberg with Schmiedeberg ...
+    assert ("99100002", "99200001") in by_pair.index
+    # ... the population check rejects it: 51,000 -> 9,000 in 11 years is -14.6 % a year
+    assert by_pair.loc[("99100002", "99200001"), "plausibility"] == "population_jump"
+    assert by_pair.loc[("99100002", "99200001"), "population_before"] == 51000
+    assert by_pair.loc[("99100002", "99200001"), "yearly_change"] == pytest.approx(-14.58, abs=0.01)
+    assert by_pair.loc[("99100003", "99200003"), "plausibility"] == "ok"  # recode: 2,000 -> 1,900
+    assert by_pair.loc[("99100005", "99100004"), "plausibility"] == "ok"  # 9,000 -> 8,800
+    walk = territory.crosswalk(register, steps).set_index(["vintage", "ags"])["current_ags"]
+    assert walk[("2002", "99100002")] == "99100002" and walk[("2002", "99100001")] == "99100001"  # not followed
+    assert walk[("2002", "99100003")] == "99200003" and walk[("2002", "99100005")] == "99100004"
+    # the successor's value in the period of the rejected step is flagged (not scored downstream)
+    restated = pd.DataFrame({"ags": ["99200001", "99200001"], "measure": "population_current_territory",
+                             "reference_date": [dt.date(2013, 12, 31), dt.date(2023, 12, 31)], "note": ["", ""]})
+    flagged = territory.flag_transfers(restated, steps, register, territory.crosswalk(register, steps))
+    assert flagged["territorial_change"].tolist() == ["implausible_step", None]
+
+
+def test_a_predecessor_far_from_its_successor_is_rejected():
+    register, areas, population = wrong_merger_case()
+    steps = pd.DataFrame([("2013", "2023", "99200003", "99100004", "merger", "area test")],
+                         columns=territory.STEP_COLUMNS)
+    register.loc[(register["ags"] == "99200003") & (register["vintage"] == "2013"), "lon"] = 13.5  # 1° east, 0.1° south: ~69.6 km
+    checked = territory.check_plausibility(steps, register, population.assign(
+        population=population["population"].where(population["ags"] != "99100004", 10600)))
+    assert checked["plausibility"].item() == "too_far"
+    assert checked["max_distance_km"].item() == pytest.approx(69.6, abs=0.5)  # allowed: 2 * sqrt(35/pi) + 3 = 9.7 km
+
+
+def test_every_source_is_brought_onto_the_current_territory():
+    """A recode moves the value; a merger sums counts and weights shares by population."""
+    walk = pd.DataFrame([("2013", "03156002", "03159003"), ("2013", "A", "A"), ("2013", "B", "A"),
+                         ("2013", "C", "C")], columns=["vintage", "ags", "current_ags"])
+    weights = pd.DataFrame([("03156002", "2013", 11000), ("A", "2013", 3000), ("B", "2013", 1000), ("C", "2013", 50)],
+                           columns=["ags", "vintage", "population"])
+    rows = [("03156002", "%", 80.0), ("A", "%", 90.0), ("B", "%", 50.0), ("A", "count", 3.0), ("B", "count", 2.0),
+            ("C", "%", None), ("UNKNOWN", "%", 10.0)]
+    observations = pd.DataFrame([(a, "gemeinde", dt.date(2021, 6, 30), f"m_{u}", v, u, "", "bba", "2021")
+                                 for a, u, v in rows],
+                                columns=["ags", "level", "reference_date", "measure", "value", "unit", "note",
+                                         "source_id", "vintage"])
+    observations["key_vintage"] = ["2013"] * 6 + [float("nan")]
+    result = territory.bring_forward(observations, walk, weights).set_index(["ags", "measure"])
+    assert result.loc[("03159003", "m_%"), ["value", "territorial_change", "published_ags"]].tolist() == \
+        [80.0, "recode", "03156002"]
+    assert result.loc[("A", "m_%"), "value"] == pytest.approx((90 * 3000 + 50 * 1000) / 4000)  # 80.0
+    assert result.loc[("A", "m_%"), "territorial_change"] == "merger_weighted"
+    assert result.loc[("A", "m_count"), ["value", "territorial_change"]].tolist() == [5.0, "merger"]
+    assert pd.isna(result.loc[("C", "m_%"), "territorial_change"])  # unchanged key: no flag
+    assert result.loc[("UNKNOWN", "m_%"), "value"] == 10.0  # a key no register knows stays as it is
+
+
+def test_key_vintages_find_the_register_that_holds_a_publishers_key():
+    register = pd.DataFrame([("03156002", "2013"), ("03159003", "2021"), ("X", "2013"), ("X", "2021")],
+                            columns=["ags", "vintage"]).assign(
+        territorial_date=lambda f: f["vintage"].map(lambda v: dt.date(int(v), 12, 31)))
+    observations = pd.DataFrame({"ags": ["03156002", "03159003", "X", "X"],
+                                 "reference_date": [dt.date(2022, 6, 30), dt.date(2019, 12, 31),
+                                                    dt.date(2022, 6, 30), dt.date(2019, 12, 31)]})
+    # an old key used after its register ended; a new key used before its register; a key in both
+    assert territory.key_vintages(observations, register).tolist() == ["2013", "2021", "2021", "2013"]
+
+
+def test_inkar_verband_keyed_by_a_gemeinde_of_inkars_status_is_that_gemeinde():
+    """Kirn 07133052 is its own Verband in INKAR's status, but a member of Kirner Land in the register."""
+    from sources import inkar
+    commuting = pd.DataFrame([("07133052", "gemeindeverband", dt.date(2019, 12, 31), "out_commuter_share", 69.86,
+                               "%", ""),
+                              ("07133903", "gemeindeverband", dt.date(2019, 12, 31), "out_commuter_share", 80.0,
+                               "%", "")], columns=["ags", "level", "reference_date", "measure", "value", "unit", "note"])
+    names = pd.DataFrame([("07133052", "gemeindeverband", "Kirn, Stadt"),
+                          ("07133903", "gemeindeverband", "Kirn-Land")], columns=["ags", "level", "name"])
+    register = pd.DataFrame([("07133052", "Kirn, Stadt", "07133", "071335009", "Kirner Land"),
+                             ("07133001", "Bärweiler", "07133", "071335009", "Kirner Land")],
+                            columns=["ags", "name", "kreis_ags", "vb_ars", "vb_name"])
+    assert inkar.map_to_gemeinden(commuting, names, register).empty  # register status alone: lost
+    own = pd.DataFrame({"ags": ["07133052", "07133001"], "name": ["Kirn, Stadt", "Bärweiler"]})
+    mapped = inkar.map_to_gemeinden(commuting, names, register, own)
+    assert mapped[["ags", "value", "source_level"]].values.tolist() == [["07133052", 69.86, "gemeinde"]]
+
+
+def test_inkar_verband_reorganised_after_inkars_status_is_found_in_an_older_register():
+    """Altenkirchen (Westerwald): a Verband in INKAR's status, merged into Altenkirchen-Flammersfeld in 2020."""
+    from sources import inkar
+    commuting = pd.DataFrame([("07132901", "gemeindeverband", dt.date(2019, 12, 31), "out_commuter_share", 60.0,
+                               "%", "")], columns=["ags", "level", "reference_date", "measure", "value", "unit", "note"])
+    names = pd.DataFrame([("07132901", "gemeindeverband", "Altenkirchen (Westerwald)")],
+                         columns=["ags", "level", "name"])
+    rows = [("2013", "07132501", "Altenkirchen (Westerwald), Stadt", "071325001", "Altenkirchen (Westerwald)"),
+            ("2013", "07132502", "Almersbach", "071325001", "Altenkirchen (Westerwald)"),
+            ("2021", "07132501", "Altenkirchen (Westerwald), Stadt", "071325010", "Altenkirchen-Flammersfeld"),
+            ("2021", "07132502", "Almersbach", "071325010", "Altenkirchen-Flammersfeld")]
+    registers = pd.DataFrame(rows, columns=["vintage", "ags", "name", "vb_ars", "vb_name"]).assign(
+        kreis_ags="07132")
+    own = pd.DataFrame({"ags": ["07132501", "07132502"], "name": ["Altenkirchen", "Almersbach"]})
+    mapped = inkar.map_through_registers(commuting, names, registers, own)
+    assert sorted(mapped[["ags", "key_vintage", "source_level"]].values.tolist()) == [
+        ["07132501", "2013", "gemeindeverband"], ["07132502", "2013", "gemeindeverband"]]
+
+
+def test_without_inkars_gemeinde_list_the_register_before_the_release_stands_for_its_status():
+    from sources import inkar
+    registers = pd.DataFrame({"vintage": ["2013-12-31", "2021-12-31", "2023-12-31"], "ags": ["A", "A", "A"]})
+    empty = pd.DataFrame(columns=["ags", "name"])
+    assert inkar.closest_register(registers, empty, "2022-12") == "2021-12-31"
+    assert inkar.closest_register(registers, pd.DataFrame({"ags": ["A"], "name": ["a"]}), "2022-12") == "2013-12-31"
+
+
+def test_a_merger_of_more_than_three_is_found_by_geography_and_tested():
+    """Four Gemeinden become 'Neustadt' (no shared name, four parts: the area inference cannot find it);
+    their centres lie around the new key's, their areas add up, their population continues."""
+    parts = [("99100001", "Aa", 10.0, 1000, 10.00, 50.00), ("99100002", "Bb", 12.0, 1200, 10.05, 50.00),
+             ("99100003", "Cc", 8.0, 800, 10.00, 50.05), ("99100004", "Dd", 10.0, 1000, 10.05, 50.05),
+             ("99100009", "Far", 40.0, 900, 11.50, 50.00)]
+    rows = [("2013", *p) for p in parts] + [("2021", "99100010", "Neustadt", 40.2, 3900, 10.02, 50.02),
+                                            ("2021", "99100009", "Far", 40.0, 880, 11.50, 50.00)]
+    frame = pd.DataFrame(rows, columns=["vintage", "ags", "name", "area_km2", "population", "lon", "lat"])
+    register = frame[["ags", "name", "vintage", "lon", "lat"]].assign(
+        territorial_date=frame["vintage"].map(lambda v: dt.date(int(v), 12, 31)))
+    steps = territory.build_steps(register, frame[["ags", "vintage", "area_km2"]], pd.DataFrame(),
+                                  frame[["ags", "vintage", "population", "area_km2"]])
+    assert sorted(steps["from_ags"]) == ["99100001", "99100002", "99100003", "99100004"]
+    assert set(steps["to_ags"]) == {"99100010"} and set(steps["plausibility"]) == {"ok"}
+    assert steps["evidence"].str.startswith("geography: new key").all()

@@ -64,7 +64,10 @@ CREATE TABLE observations (
     measure         VARCHAR NOT NULL,
     value           DOUBLE,            -- NULL: suppressed or missing at the publisher; note says why
     unit            VARCHAR NOT NULL,
-    note            VARCHAR
+    note            VARCHAR,
+    territorial_change VARCHAR,        -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | partial_transfer | split | implausible_step
+    published_ags   VARCHAR,           -- the publisher's key when the crosswalk moved the value to today's key
+    source_level    VARCHAR            -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
 );
 
 CREATE TABLE indicator_catalogue (
@@ -94,7 +97,12 @@ CREATE TABLE indicator_values_history (
     reference_date  DATE NOT NULL,     -- date of the underlying observation
     imputed         BOOLEAN NOT NULL,
     imputation      VARCHAR,           -- how it was imputed, e.g. 'carried forward from 2019'
-    quality_note    VARCHAR,           -- e.g. 'from Gemeindeverband 01058990', 'territorial change'
+    quality_note    VARCHAR,           -- English text rendered from the typed columns (indicators/flags.py)
+    territorial_change VARCHAR,        -- NULL or recode | merger | merger_weighted | minor_transfer | partial_transfer | split | area_change | implausible_step
+    method_break    BOOLEAN,           -- the publisher's method generation changed since the town's previous value
+    source_level    VARCHAR,           -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
+    excluded_reason VARCHAR,           -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator
+    base_period     INTEGER,           -- annualised changes: the base year
     valid_from      TIMESTAMP NOT NULL,
     valid_to        TIMESTAMP,
     PRIMARY KEY (ags, indicator_id, period, vintage, valid_from)
@@ -126,7 +134,8 @@ CREATE TABLE readiness_index_history (
     oldest_input_date       DATE,      -- oldest reference date among the inputs of this row
     newest_input_date       DATE,      -- newest reference date among the inputs of this row
     missing_pillars         VARCHAR,   -- required pillars without data (then score is NULL)
-    notes                   VARCHAR,   -- optional pillars left out and why
+    notes                   VARCHAR,   -- English text rendered from omitted_pillars (indicators/flags.py)
+    omitted_pillars         VARCHAR,   -- optional pillars left out for lack of data (comma-separated pillar ids)
     method_version          VARCHAR NOT NULL,
     valid_from              TIMESTAMP NOT NULL,
     valid_to                TIMESTAMP,
@@ -182,7 +191,13 @@ CREATE TABLE territorial_changes (
     from_ags      VARCHAR NOT NULL,
     to_ags        VARCHAR NOT NULL,
     kind          VARCHAR NOT NULL,  -- recode | merger (restated) | partial_transfer | split (flagged only)
-    evidence      VARCHAR NOT NULL   -- the Destatis change list entry, or the areas compared (inferred)
+    evidence      VARCHAR NOT NULL,  -- the Destatis change list entry, or the areas compared (inferred)
+    plausibility  VARCHAR,           -- official | ok | unchecked | population_jump | too_far (rejected: not followed, flags the successor)
+    population_before DOUBLE,        -- inferred steps: predecessors' (+ the successor's own) population in from_vintage
+    population_after  DOUBLE,        -- the successor's population in to_vintage
+    yearly_change     DOUBLE,        -- average yearly change between the two (%), tolerance ±5 %
+    max_distance_km   DOUBLE,        -- largest predecessor-to-successor centre distance (registers from 2013)
+    moved_population  DOUBLE         -- official partial transfers: inhabitants moved (<= 50: minor_transfer, still comparable)
 );
 
 CREATE TABLE index_sensitivity (

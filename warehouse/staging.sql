@@ -30,5 +30,8 @@ CREATE TABLE IF NOT EXISTS observations (
     measure         VARCHAR NOT NULL,
     value           DOUBLE,            -- NULL: the publisher suppressed or lacks the figure (note says why)
     unit            VARCHAR NOT NULL,
-    note            VARCHAR
+    note            VARCHAR,
+    territorial_change VARCHAR,        -- typed flags of the territorial crosswalk (indicators/flags.py)
+    published_ags   VARCHAR,
+    source_level    VARCHAR
 );

@@ -41,7 +41,7 @@ CREATE VIEW latest_ranking AS
 SELECT r.rank, r.rank_p05, r.rank_median, r.rank_p95, r.compared_towns, m.name, m.kreis_name, m.land, r.ags,
        r.period, r.score, r.score_p05, r.score_p95, r.digital_infrastructure, r.commuting_potential,
        r.demographic_dynamics, r.local_work_infrastructure, r.imputed_share, r.provisional,
-       r.oldest_input_date, r.newest_input_date, r.notes, r.reference_group, r.method_version
+       r.oldest_input_date, r.newest_input_date, r.notes, r.omitted_pillars, r.reference_group, r.method_version
 FROM readiness_index r JOIN municipalities m USING (ags)
 WHERE r.method_version = (SELECT method_version FROM current_method)
   AND r.in_reference_group
@@ -62,7 +62,8 @@ GROUP BY v.ags, v.period, v.source_id;
 -- Every published value of every indicator over time, with its source, vintage and flags.
 CREATE VIEW indicator_history AS
 SELECT m.name, v.ags, c.pillar, v.indicator_id, c.label, v.period, v.value, v.unit, v.imputed, v.imputation,
-       v.quality_note, v.source_id, v.vintage, v.reference_date, v.valid_from AS published_at
+       v.quality_note, v.territorial_change, v.method_break, v.source_level, v.excluded_reason,
+       v.source_id, v.vintage, v.reference_date, v.valid_from AS published_at
 FROM indicator_values v JOIN municipalities m USING (ags) JOIN indicator_catalogue c USING (indicator_id);
 
 -- Source, licence and attribution per source, with its vintages and the latest release.
@@ -76,7 +77,8 @@ GROUP BY source_id, publisher, licence, licence_url, attribution;
 -- A town's latest value of each indicator, with source, vintage and attribution.
 CREATE VIEW town_profile AS
 SELECT m.name, m.kreis_name, l.ags, c.pillar, l.indicator_id, c.label, l.period, l.value, l.unit, c.direction,
-       l.imputed, l.imputation, l.quality_note, l.source_id, l.vintage, l.reference_date,
+       l.imputed, l.imputation, l.quality_note, l.territorial_change, l.method_break, l.source_level,
+       l.excluded_reason, l.source_id, l.vintage, l.reference_date,
        a.publisher, a.licence, a.attribution
 FROM municipalities m
 -- latest value per indicator, per town: LATERAL lets a filter on the town reach the scan before the window

@@ -20,6 +20,8 @@ from warehouse import replace_rows
 
 SOURCES = load_sources()
 PILOT_TOWNS = list(load_catalogue().pilot_towns)
+# the sources the territorial crosswalk is built from: a change re-stages every source it is applied to
+TERRITORY_SOURCES = ("destatis_gemeindeverzeichnis", "regionalstatistik", "destatis_gebietsaenderungen")
 
 
 def parse_all(con, source_id: str) -> list[tuple[str, dict[str, pd.DataFrame]]]:
@@ -86,17 +88,45 @@ def population_area(context: AssetExecutionContext, settings: ReadinessSettings)
     return MaterializeResult(metadata={**observation_metadata(observations), "register_rows": len(register)})
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_breitbandatlas"), AssetKey("raw_gigabit_grundbuch")],
+@asset(group_name="staging", deps=[AssetKey("raw_breitbandatlas"), AssetKey("raw_gigabit_grundbuch"),
+                                   AssetKey("territorial_crosswalk")],
        tags={"stage": "staging"}, owners=["team:data-engineering"],
        description="Share of private households with >= N Mbit/s per technology (all, wired, mobile, DSL, "
                    "CATV, FTTH/B) from every Breitbandatlas vintage (2018–2021; all-zero rows dropped as "
                    "missing) and every Gigabit-Grundbuch workbook (06/2022 on, live mode). The two are "
-                   "different publisher generations: indicators flag the method break.")
-@skip_when_unchanged("breitbandatlas", "gigabit_grundbuch")
+                   "different publisher generations: indicators flag the method break. Gemeinde values "
+                   "are put on the current territory through the territorial crosswalk (recodes moved, "
+                   "mergers weighted by population, typed `territorial_change`).")
+@skip_when_unchanged("breitbandatlas", "gigabit_grundbuch", *TERRITORY_SOURCES)
 def broadband_coverage(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
+    frames = []
     with settings.work() as con:
-        observations = stage_observations(con, ["breitbandatlas", "gigabit_grundbuch"])
-    return MaterializeResult(metadata=observation_metadata(observations))
+        for source_id in ["breitbandatlas", "gigabit_grundbuch"]:
+            observations = onto_current_territory(con, stack(parse_all(con, source_id), "observations", source_id))
+            replace_rows(con, "observations", observations, source_id=source_id)
+            frames.append(observations)
+    observations = concat(frames)
+    return MaterializeResult(metadata={**observation_metadata(observations), **territory_metadata(observations)})
+
+
+
+def onto_current_territory(con, observations: pd.DataFrame, key_vintage: str | None = None) -> pd.DataFrame:
+    """A source's Gemeinde observations moved onto the current territory (indicators/territory.py);
+    the other levels unchanged. Needs the tables the territorial_crosswalk asset wrote."""
+    if observations.empty:
+        return observations
+    register = con.execute("SELECT ags, vintage, territorial_date FROM municipality_register").df()
+    walk = con.execute("SELECT vintage, ags, current_ags FROM territorial_keys").df()
+    steps = con.execute("SELECT * FROM territorial_changes").df()
+    weights = con.execute("""SELECT ags, vintage, value AS population FROM observations
+        WHERE source_id = 'destatis_gemeindeverzeichnis' AND measure = 'population_total' AND level = 'gemeinde'""").df()
+    return territory.onto_current(observations, register, walk, steps, weights, key_vintage)
+
+
+def territory_metadata(observations: pd.DataFrame) -> dict:
+    """How many Gemeinde rows the crosswalk moved, combined or flagged, by code."""
+    codes = observations.get("territorial_change", pd.Series(dtype=object)).dropna()
+    return {"territorial_changes": MetadataValue.json({k: int(v) for k, v in codes.value_counts().items()})}
 
 
 @asset(group_name="staging", deps=[AssetKey("raw_mobilfunk_monitoring")], tags={"stage": "staging"},
@@ -110,20 +140,22 @@ def mobile_coverage(context: AssetExecutionContext, settings: ReadinessSettings)
     return MaterializeResult(metadata=observation_metadata(observations))
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_inkar"), AssetKey("raw_ba_commuting"), AssetKey("population_area")],
+@asset(group_name="staging", deps=[AssetKey("raw_inkar"), AssetKey("raw_ba_commuting"), AssetKey("population_area"),
+                                   AssetKey("territorial_crosswalk")],
        tags={"stage": "staging"}, owners=["team:data-engineering"],
        description="Commuting per Gemeinde: INKAR shares 1997-2019 (in/out-commuter shares, balance, shares "
-                   "commuting >= 50/150/300 km; Gemeindeverband values mapped to member Gemeinden with a note) "
+                   "commuting >= 50/150/300 km; Gemeindeverband values mapped to member Gemeinden in INKAR's own "
+                   "territorial status, `source_level` 'gemeindeverband', then brought onto the current territory) "
                    "and the Bundesagentur für Arbeit counts (employees at residence and workplace, in- and "
                    "out-commuters; suppressed figures kept as missing with the reason) with the out/in-commuter "
                    "shares derived from them. Kreis-to-Kreis flows go to `commuter_flows`.")
-@skip_when_unchanged("inkar", "ba_commuting", "destatis_gemeindeverzeichnis", "regionalstatistik")
+@skip_when_unchanged("inkar", "ba_commuting", *TERRITORY_SOURCES)
 def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         inkar_observations = _stage_inkar(con)
         ba_parsed = parse_all(con, "ba_commuting")
         ba_observations = stack(ba_parsed, "observations", "ba_commuting")
-        ba_observations = concat([ba_observations, commuter_shares(ba_observations)])
+        ba_observations = onto_current_territory(con, concat([ba_observations, commuter_shares(ba_observations)]))
         replace_rows(con, "observations", ba_observations, source_id="ba_commuting")
         flows = stack([(v, t) for v, t in ba_parsed if "commuter_flows" in t], "commuter_flows", "ba_commuting",
                       columns=FLOW_COLUMNS)
@@ -133,30 +165,26 @@ def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> Ma
     return MaterializeResult(metadata={
         **observation_metadata(observations),
         "gemeinden_with_values": int(gemeinde_rows["ags"].nunique()),
-        "gemeinden_with_verband_values": int(gemeinde_rows.loc[gemeinde_rows["note"].fillna("").str.startswith(
-            "from Gemeindeverband"), "ags"].nunique()),
+        "gemeinden_with_verband_values": int(gemeinde_rows.loc[gemeinde_rows["source_level"] == "gemeindeverband",
+                                                               "ags"].nunique()),
+        **territory_metadata(observations),
         "suppressed_values": int(observations["value"].isna().sum()),
         "commuter_flows": len(flows),
     })
 
 
 def _stage_inkar(con) -> pd.DataFrame:
+    """INKAR Verband values onto member Gemeinden (INKAR's own status), then onto the current territory."""
+    registers = con.execute("SELECT * FROM municipality_register").df()
     frames = []
     for vintage, tables in parse_all(con, "inkar"):
-        register = _register_before(con, vintage)
-        mapped = inkar.map_to_gemeinden(tables["observations"], tables["region_names"], register)
-        frames += [tables["observations"].assign(vintage=vintage), mapped.assign(vintage=vintage)]
-    observations = pd.concat(frames, ignore_index=True).assign(source_id="inkar")
+        mapped = inkar.map_through_registers(tables["observations"], tables["region_names"], registers,
+                                             tables["gemeinden"], release=vintage)
+        mapped = onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar"))
+        frames += [tables["observations"].assign(vintage=vintage, source_id="inkar"), mapped]
+    observations = pd.concat(frames, ignore_index=True)
     replace_rows(con, "observations", observations, source_id="inkar")
     return observations
-
-
-def _register_before(con, vintage: str) -> pd.DataFrame:
-    """The Gemeindeverzeichnis register closest before a release (INKAR uses the territory of its data year)."""
-    return con.execute("""
-        SELECT * FROM municipality_register
-        WHERE vintage = (SELECT max(vintage) FROM municipality_register WHERE territorial_date < CAST(? AS DATE))
-    """, [vintage + "-01"]).df()
 
 
 @asset(group_name="staging", deps=[AssetKey("raw_bkg_vg")], tags={"stage": "staging"},
@@ -224,33 +252,42 @@ RESTATED = {"population_total": "population_current_territory", "area_km2": "are
 @skip_when_unchanged("destatis_gemeindeverzeichnis", "regionalstatistik", "destatis_gebietsaenderungen")
 def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
-        register = con.execute("SELECT ags, name, vintage, territorial_date FROM municipality_register").df()
+        register = con.execute("SELECT ags, name, vintage, territorial_date, lon, lat FROM municipality_register").df()
         population = con.execute("""SELECT * EXCLUDE (source_id), source_id FROM observations
             WHERE level = 'gemeinde' AND measure IN ('population_total', 'area_km2')
               AND source_id IN ('destatis_gemeindeverzeichnis', 'regionalstatistik')""").df()
         areas = population[(population["measure"] == "area_km2")
                            & (population["source_id"] == "destatis_gemeindeverzeichnis")]
-        inferred = territory.transitions(register, areas[["ags", "vintage", "value"]].rename(
-            columns={"value": "area_km2"}))
         changes = stack(parse_all(con, "destatis_gebietsaenderungen"), "changes", "destatis_gebietsaenderungen",
                         columns=CHANGE_COLUMNS)
-        steps = territory.with_official(inferred, territory.official_steps(changes, register))
+        steps = territory.build_steps(register, areas[["ags", "vintage", "value"]].rename(columns={"value": "area_km2"}),
+                                      changes, gv_population(population))
         population["register_vintage"] = territory.register_vintage_at(population, register)
         walk = territory.crosswalk(register, steps)
         restated = territory.flag_transfers(territory.restate(population, walk, RESTATED), steps, register, walk)
         replace_rows(con, "territorial_changes", steps)
+        replace_rows(con, "territorial_keys", walk)
         for measure in RESTATED.values():
             replace_rows(con, "observations", restated[restated["measure"] == measure][
-                [*OBSERVATION_COLUMNS, "source_id", "vintage"]], measure=measure)
+                [*OBSERVATION_COLUMNS, "source_id", "vintage", "territorial_change"]], measure=measure)
     official = territory.is_official(steps)
     return MaterializeResult(metadata={
         "official_steps": int(official.sum()), "inferred_steps": int((~official).sum()),
         "change_lists": MetadataValue.json(sorted(changes["vintage"].unique().tolist())),
         "recodes": int((steps["kind"] == "recode").sum()), "mergers": int((steps["kind"] == "merger").sum()),
         "flagged_transfers": int((~steps["kind"].isin(territory.RESTATING_KINDS)).sum()),
-        "towns_with_restated_history": int(restated.loc[restated["note"].str.contains("restated"), "ags"].nunique()),
+        "rejected_steps": int(steps["plausibility"].isin(territory.REJECTED).sum()),
+        "towns_with_restated_history": int(restated.loc[restated["territorial_change"].isin(
+            ["merger", "recode"]), "ags"].nunique()),
         "pilot_changes": MetadataValue.md(steps[steps["to_ags"].isin(PILOT_TOWNS)].to_markdown(index=False) or "none"),
     })
+
+
+def gv_population(observations: pd.DataFrame) -> pd.DataFrame:
+    """ags, vintage, population, area_km2 of every Gemeindeverzeichnis vintage (for the plausibility checks)."""
+    gv = observations[observations["source_id"] == "destatis_gemeindeverzeichnis"]
+    wide = gv.pivot_table(index=["ags", "vintage"], columns="measure", values="value", aggfunc="first")
+    return wide.rename(columns={"population_total": "population"}).reset_index()
 
 
 staging_assets = [population_area, territorial_crosswalk, broadband_coverage, mobile_coverage, commuting, municipality_geometries,

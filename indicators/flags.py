@@ -1,0 +1,127 @@
+"""Typed quality flags: every code the pipeline decides by, with its English and German label.
+
+Decisions (is a value scored? did the territory change?) are taken on the typed columns of
+``observations``, ``indicator_values`` and ``readiness_index`` (``territorial_change``,
+``method_break``, ``source_level``, ``excluded_reason``, ``omitted_pillars``), never on note text.
+The human text is rendered from these codes here and nowhere else: English for the warehouse's
+``quality_note`` / ``notes`` columns, German for the reports (``label(code, lang="de")``).
+"""
+
+from __future__ import annotations
+
+import math
+
+# territorial_change: how the territory behind a value differs from the town's current territory
+TERRITORIAL_CHANGE = {
+    "recode": ("key changed, territory unchanged: value moved to the current key",
+               "Gemeindeschlüssel geändert, Gebiet unverändert: Wert auf den heutigen Schlüssel übertragen"),
+    "merger": ("restated to the current territory: the predecessors' figures summed",
+               "auf den heutigen Gebietsstand umgerechnet: Zahlen der Vorgängergemeinden addiert"),
+    "merger_weighted": ("restated to the current territory: the predecessors' shares weighted by population "
+                        "(approximate weight)",
+                        "auf den heutigen Gebietsstand umgerechnet: Anteile der Vorgängergemeinden nach "
+                        "Einwohnerzahl gewichtet (Näherung)"),
+    "partial_transfer": ("territorial change: part of the territory moved to or from another Gemeinde",
+                         "Gebietsänderung: Gebietsteile an eine andere Gemeinde abgegeben oder übernommen"),
+    "minor_transfer": ("territorial change: a small area with at most 50 inhabitants moved (series comparable)",
+                       "Gebietsänderung: kleiner Gebietsteil mit höchstens 50 Einwohnern umgegliedert (Reihe "
+                       "vergleichbar)"),
+    "split": ("territorial change: a Gemeinde was split over several Gemeinden",
+              "Gebietsänderung: eine Gemeinde wurde auf mehrere Gemeinden aufgeteilt"),
+    "area_change": ("territorial change: the area changed by more than 2 % without a known key change",
+                    "Gebietsänderung: Fläche um mehr als 2 % verändert, ohne bekannte Schlüsseländerung"),
+    "implausible_step": ("territorial change: an inferred merger failed the plausibility checks, not restated",
+                         "Gebietsänderung: eine erschlossene Fusion besteht die Plausibilitätsprüfung nicht, "
+                         "nicht umgerechnet"),
+}
+# territorial changes that make a value not comparable with the current territory: not scored
+NOT_COMPARABLE = {"partial_transfer", "split", "area_change", "implausible_step"}
+
+# source_level: the territorial level the publisher gave the value for
+SOURCE_LEVEL = {
+    "gemeinde": ("value of the Gemeinde", "Wert der Gemeinde"),
+    "gemeindeverband": ("value of the Gemeindeverband (shared by its member Gemeinden)",
+                        "Wert des Gemeindeverbands (für alle Mitgliedsgemeinden gleich)"),
+    "kreis": ("value of the Kreis", "Wert des Kreises"),
+}
+
+# excluded_reason: why the index does not use a value (NULL: used)
+EXCLUDED_REASON = {
+    "territorial_change": ("not scored: computed across a territorial change, it measures the change, not the town",
+                           "nicht bewertet: über eine Gebietsänderung berechnet, misst die Änderung, nicht die Stadt"),
+    "implausible_step": ("not scored: rests on an inferred merger that failed the plausibility checks",
+                         "nicht bewertet: beruht auf einer erschlossenen Fusion, die die Plausibilitätsprüfung "
+                         "nicht besteht"),
+    "context_indicator": ("not scored: context indicator outside the index",
+                          "nicht bewertet: Kontextindikator außerhalb des Index"),
+}
+
+# method_break (boolean) and omitted_pillars (pillar ids) render with these
+OTHER = {
+    "method_break": ("method break: the publisher's method changed since the previous value",
+                     "Methodenwechsel: die Erhebungsmethode des Herausgebers hat sich seit dem Vorwert geändert"),
+    "base_period": ("base year {}", "Basisjahr {}"),
+    "omitted_pillar": ("{} not scored: no data from {} for this period",
+                       "{} nicht bewertet: keine Daten aus {} für diesen Zeitraum"),
+}
+
+# plausibility of a territorial step (territorial_changes.plausibility)
+PLAUSIBILITY = {
+    "official": ("from the Destatis change lists (not tested)", "aus den Destatis-Gebietsänderungslisten"),
+    "ok": ("inferred, population and geography plausible", "erschlossen, Einwohner und Lage plausibel"),
+    "unchecked": ("inferred, no neighbouring population or coordinates to test it",
+                  "erschlossen, ohne Einwohnerzahlen oder Koordinaten zur Prüfung"),
+    "population_jump": ("inferred, rejected: predecessors' population does not continue into the successor's",
+                        "erschlossen, verworfen: Einwohnerzahl der Vorgänger setzt sich beim Nachfolger nicht fort"),
+    "too_far": ("inferred, rejected: a predecessor lies too far from the successor",
+                "erschlossen, verworfen: eine Vorgängergemeinde liegt zu weit vom Nachfolger entfernt"),
+}
+
+CODES = {**TERRITORIAL_CHANGE, **SOURCE_LEVEL, **EXCLUDED_REASON, **OTHER, **PLAUSIBILITY}
+
+
+def label(code: str, lang: str = "de") -> str:
+    """The English or German label of a code; a KeyError names an unknown code (no silent English)."""
+    if lang not in ("de", "en"):
+        raise ValueError(f"lang must be 'de' or 'en', not {lang!r}")
+    english, german = CODES[code]
+    return german if lang == "de" else english
+
+
+def _present(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value)) and value is not False \
+        and value != ""
+
+
+def render_value_note(territorial_change=None, method_break=False, source_level=None, base_period=None,
+                      lang: str = "en") -> str | None:
+    """The note of one indicator value, from its typed columns (None when there is nothing to say)."""
+    parts = []
+    if _present(base_period):
+        parts.append(label("base_period", lang).format(int(base_period)))
+    if _present(source_level) and source_level != "gemeinde":
+        parts.append(label(source_level, lang))
+    if _present(territorial_change):
+        parts.append(label(territorial_change, lang))
+    if _present(method_break) and bool(method_break):
+        parts.append(label("method_break", lang))
+    return "; ".join(parts) or None
+
+
+def render_omitted(omitted_pillars, sources: dict[str, list[str]] | None = None, lang: str = "en",
+                   pillar_names: dict[str, str] | None = None) -> str | None:
+    """The note of an index row from its ``omitted_pillars`` (comma-separated pillar ids).
+
+    ``sources``: pillar -> the source ids it would need; ``pillar_names`` (e.g. German labels) replace the ids.
+    """
+    if not _present(omitted_pillars):
+        return None
+    sources, names = sources or {}, pillar_names or {}
+    pillars = [p.strip() for p in str(omitted_pillars).split(",")]
+    return "; ".join(label("omitted_pillar", lang).format(names.get(p, p), ", ".join(sources.get(p, [])) or "?")
+                     for p in pillars)
+
+
+def render_method_break(previous_generation: str, generation: str) -> str:
+    """English note of a method break between two publisher generations (sources.yaml names them)."""
+    return f"method break: {previous_generation} -> {generation}"

@@ -1,0 +1,45 @@
+"""Typed flags render to English and German from one place (indicators/flags.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from indicators import compute, flags, territory
+
+ENGLISH_WORDS = {"territorial", " change", "value", "merger", "not scored", "weighted", "method ", "the ", " of "}
+
+
+@pytest.mark.parametrize("code", sorted(flags.CODES))
+def test_every_code_has_an_english_and_a_german_label(code: str):
+    english, german = flags.label(code, "en"), flags.label(code, "de")
+    assert english and german and english != german
+    assert not {w for w in ENGLISH_WORDS if w in german.lower()}, german  # no English on German pages
+
+
+def test_every_code_the_pipeline_writes_has_labels():
+    written = {"recode", "merger", "merger_weighted", "partial_transfer", "split", "area_change", "implausible_step"}
+    assert written <= set(flags.TERRITORIAL_CHANGE)
+    assert flags.NOT_COMPARABLE <= set(flags.TERRITORIAL_CHANGE)
+    assert {compute.excluded_reason(c) for c in written} - {None} <= set(flags.EXCLUDED_REASON)
+    assert territory.REJECTED <= set(flags.PLAUSIBILITY)
+    assert {"official", "ok", "unchecked"} <= set(flags.PLAUSIBILITY)
+
+
+def test_notes_are_rendered_from_the_typed_columns_in_both_languages():
+    assert flags.render_value_note(None, False, "gemeinde", None) is None
+    assert flags.render_value_note("merger_weighted", False, "gemeindeverband", 2013.0) == (
+        "base year 2013; value of the Gemeindeverband (shared by its member Gemeinden); restated to the current "
+        "territory: the predecessors' shares weighted by population (approximate weight)")
+    assert flags.render_value_note("area_change", True, "gemeinde", float("nan"), lang="de") == (
+        "Gebietsänderung: Fläche um mehr als 2 % verändert, ohne bekannte Schlüsseländerung; Methodenwechsel: die "
+        "Erhebungsmethode des Herausgebers hat sich seit dem Vorwert geändert")
+    assert flags.render_omitted("local_work_infrastructure", {"local_work_infrastructure": ["osm_coworking"]}) == \
+        "local_work_infrastructure not scored: no data from osm_coworking for this period"
+    assert flags.render_omitted(None) is None
+
+
+def test_unknown_codes_and_languages_fail_loudly():
+    with pytest.raises(KeyError):
+        flags.label("territorial change: area 1 -> 2 km2")
+    with pytest.raises(ValueError):
+        flags.label("merger", lang="fr")
