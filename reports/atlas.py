@@ -10,11 +10,12 @@ SVG text: no matplotlib, so the whole of Germany renders in about a second.
 
 from __future__ import annotations
 
+import gc
 import html
 import re
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import jinja2
@@ -89,27 +90,32 @@ class AtlasData:
         self.in_group = data.towns.loc[self.ags, "in_reference_group"].fillna(False).to_numpy(bool)
         self.period = data.latest_period
         latest = data.index[data.index["period"] == self.period].set_index("ags") if self.period else None
-        self.latest = (latest.reindex(self.ags) if latest is not None
-                       else pd.DataFrame(index=self.ags, columns=["period", *MEASURES, "missing_pillars", "notes"]))
+        latest = (latest.reindex(self.ags) if latest is not None
+                  else pd.DataFrame(index=self.ags, columns=["period", *MEASURES, "missing_pillars", "notes"]))
+        # Plain arrays: value() runs 5 x 11,000 times per map set, pandas' per-cell access was the bottleneck.
+        self.values = {m: latest[m].to_numpy(dtype=float, na_value=np.nan) for m in MEASURES}
+        self.has_row = latest["period"].notna().to_numpy()
+        self.notes = latest["notes"].to_numpy(dtype=object)
+        self.missing_pillars = latest["missing_pillars"].to_numpy(dtype=object)
 
     def value(self, i: int, measure: str) -> TownValue:
         """The value of Gemeinde ``i`` (position) for ``measure``, or why there is none."""
         if not self.in_group[i]:
             return TownValue("outside", None, "nicht im Vergleich")
-        value = self.latest[measure].iat[i]
-        if pd.notna(value):
+        value = self.values[measure][i]
+        if not np.isnan(value):
             return TownValue("value", float(value), de_number(value))
         return TownValue("missing", None, "ohne Wert: " + self._reason(i, measure))
 
     def _reason(self, i: int, measure: str) -> str:
         """German reason why a Gemeinde of the reference group has no value (from the index row)."""
-        if self.period is None or pd.isna(self.latest["period"].iat[i]):
+        if self.period is None or not self.has_row[i]:
             return f"kein Indexwert für {self.period}" if self.period else "kein Indexwert berechnet"
-        reasons = not_scored_reasons(self.latest["notes"].iat[i])
+        reasons = not_scored_reasons(self.notes[i] if isinstance(self.notes[i], str) else None)
         if measure != "score":
             return reasons.get(measure, f"keine Daten für {pillar_label(measure)}")
-        missing = self.latest["missing_pillars"].iat[i]
-        pillars = [p.strip() for p in str(missing).split(",") if p.strip()] if pd.notna(missing) else []
+        missing = self.missing_pillars[i]
+        pillars = [p.strip() for p in missing.split(",") if p.strip()] if isinstance(missing, str) else []
         if pillars:
             return "fehlende Säulen: " + ", ".join(pillar_label(p) for p in pillars)
         return "kein Indexwert berechnet"
@@ -122,12 +128,6 @@ class AtlasData:
             if len(positions):
                 areas.append((slug(name), name, positions))
         return areas
-
-    @cached_property
-    def land_outlines(self) -> dict[str, object]:
-        """Land boundaries (union of its Gemeinden), for the Germany map."""
-        return {code: shapely.union_all(self.geoms[self.land == code], grid_size=1.0)
-                for code in LANDS if (self.land == code).any()}
 
 
 def _project(x, y):
@@ -150,28 +150,43 @@ class Frame:
     def paths(self, geoms: np.ndarray) -> list[str]:
         """SVG path data per (multi)polygon, holes included (fill-rule evenodd), in whole units.
 
-        Vectorised over all rings: per-point Python formatting took most of the time for 10,000 Gemeinden.
-        Points that round onto the previous one are dropped; rings left with fewer than 3 points too."""
-        parts, part_of = shapely.get_parts(geoms, return_index=True)
-        polygons = shapely.get_type_id(parts) == 3
-        rings, ring_part = shapely.get_rings(parts[polygons], return_index=True)
-        ring_geom = part_of[polygons][ring_part]
-        coords, point_ring = shapely.get_coordinates(rings, return_index=True)
+        Vectorised over all rings: the numbers are formatted in one join and cut per ring by their
+        lengths (per-point formatting took most of the time for 10,000 Gemeinden). Points that round onto
+        the previous one are dropped; rings left with fewer than 3 points too."""
+        coords, point_ring, ring_part, part_geom = ring_table(geoms)
         x = np.rint((coords[:, 0] - self.x0) * self.scale).astype(np.int64)
         y = np.rint((self.y1 - coords[:, 1]) * self.scale).astype(np.int64)
         keep = np.ones(len(x), dtype=bool)
         keep[1:] = (x[1:] != x[:-1]) | (y[1:] != y[:-1]) | (point_ring[1:] != point_ring[:-1])
-        last = np.r_[point_ring[1:] != point_ring[:-1], True]
-        keep &= ~last  # the closing point repeats the first: "Z" closes the ring
+        keep &= ~np.r_[point_ring[1:] != point_ring[:-1], True]  # the closing point repeats the first: "Z"
         x, y, point_ring = x[keep], y[keep], point_ring[keep]
-        counts = np.bincount(point_ring, minlength=len(rings))
+        numbers = np.column_stack([x, y]).ravel()
+        text = " ".join(map(str, numbers.tolist()))
+        widths = _digits(numbers) + 1                     # each number and the space after it
+        offsets = np.r_[0, np.cumsum(widths)]
+        counts = np.bincount(point_ring, minlength=len(ring_part))
         ends = np.cumsum(counts)
-        flat = np.column_stack([x, y]).ravel().tolist()
         out = [[] for _ in range(len(geoms))]
-        for ring, (end, count) in enumerate(zip(ends, counts)):
-            if count >= 3:
-                out[ring_geom[ring]].append("M" + " ".join(map(str, flat[2 * (end - count):2 * end])) + "Z")
+        for ring in np.flatnonzero(counts >= 3):
+            first, last = 2 * (ends[ring] - counts[ring]), 2 * ends[ring]
+            out[part_geom[ring_part[ring]]].append("M" + text[offsets[first]:offsets[last] - 1] + "Z")
         return ["".join(rings_of_geom) for rings_of_geom in out]
+
+
+def _digits(numbers: np.ndarray) -> np.ndarray:
+    """Length of each integer written in decimal (minus sign included)."""
+    powers = 10 ** np.arange(1, 19, dtype=np.int64)  # exact integers, no floating-point log10 at 10^k
+    return np.searchsorted(powers, np.abs(numbers), side="right") + 1 + (numbers < 0)
+
+
+def ring_table(geoms: np.ndarray):
+    """All rings of (multi)polygons at once: coordinates, ring of each point, part of each ring, geometry
+    of each part (exterior ring first within a part). Non-polygon parts are left out."""
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    polygons = shapely.get_type_id(parts) == 3
+    rings, ring_part = shapely.get_rings(parts[polygons], return_index=True)
+    coords, point_ring = shapely.get_coordinates(rings, return_index=True)
+    return coords, point_ring, ring_part, part_of[polygons]
 
 
 def simplified(geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
@@ -182,24 +197,47 @@ def simplified(geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
         return shapely.simplify(geoms, tolerance_m, preserve_topology=True)
 
 
-def choropleth_svg(atlas: AtlasData, positions: np.ndarray, area: str, measure: str,
-                   outlines: dict | None = None) -> str:
-    """One standalone SVG map: every Gemeinde of ``positions`` filled by class, with title and legend."""
-    geoms = atlas.geoms[positions]
-    frame = Frame(np.asarray(shapely.total_bounds(geoms)))
-    shapes = simplified(geoms, frame.metres_per_unit * 0.7)
-    paths = []
-    for i, d in zip(positions, frame.paths(shapes)):
-        value = atlas.value(i, measure)
-        if not d:
-            continue
-        fill = (COLOURS[class_of(value.value)] if value.status == "value"
-                else OUTSIDE_COLOUR if value.status == "outside" else "url(#ohne-wert)")
-        title = html.escape(f"{atlas.names[i]} ({atlas.ags[i]}): {value.text}")
-        paths.append(f'<path d="{d}" fill="{fill}" class="{value.status}"><title>{title}</title></path>')
-    lines = shapely.simplify(np.array(list((outlines or {}).values()), dtype=object), frame.metres_per_unit)
-    borders = "".join(f'<path d="{d}"/>' for d in frame.paths(lines) if d)
-    return _svg_document(frame, area, measure, atlas.period, "\n".join(paths), borders)
+class AreaMap:
+    """The shapes of one area drawn once (projection frame, simplified paths, Land borders), reused for
+    every measure: only the fills and tooltips change between the index and its pillars."""
+
+    def __init__(self, atlas: AtlasData, positions, name: str, land_borders: bool = False):
+        self.atlas, self.positions, self.name = atlas, np.asarray(positions), name
+        geoms = atlas.geoms[self.positions]
+        self.frame = Frame(np.asarray(shapely.total_bounds(geoms)))
+        shapes = simplified(geoms, self.frame.metres_per_unit * 0.7)
+        self.paths = self.frame.paths(shapes)
+        self.borders = ""
+        if land_borders:
+            lands = atlas.land[self.positions]
+            outlines = np.array([_union(shapes[lands == code]) for code in np.unique(lands)], dtype=object)
+            self.borders = "".join(f'<path d="{d}"/>' for d in self.frame.paths(outlines) if d)
+
+    def svg(self, measure: str) -> str:
+        """The standalone SVG of ``measure``: every Gemeinde filled by class, with tooltip and legend."""
+        atlas, rows = self.atlas, []
+        for i, d in zip(self.positions, self.paths):
+            if not d:
+                continue
+            value = atlas.value(i, measure)
+            fill = (COLOURS[class_of(value.value)] if value.status == "value"
+                    else OUTSIDE_COLOUR if value.status == "outside" else "url(#ohne-wert)")
+            title = html.escape(f"{atlas.names[i]} ({atlas.ags[i]}): {value.text}")
+            rows.append(f'<path d="{d}" fill="{fill}" class="{value.status}"><title>{title}</title></path>')
+        return _svg_document(self.frame, self.name, measure, atlas.period, "\n".join(rows), self.borders)
+
+
+def _union(shapes: np.ndarray):
+    """Outline of a Land: coverage union of its simplified Gemeinden (fast); a general union if they overlap."""
+    try:
+        return shapely.coverage_union_all(shapes)
+    except shapely.errors.GEOSException:
+        return shapely.union_all(shapes, grid_size=1.0)
+
+
+def choropleth_svg(atlas: AtlasData, positions, area: str, measure: str, land_borders: bool = False) -> str:
+    """One standalone SVG map of ``positions`` (a single measure; build_atlas reuses the shapes instead)."""
+    return AreaMap(atlas, positions, area, land_borders).svg(measure)
 
 
 def _svg_document(frame: Frame, area: str, measure: str, period: int | None, paths: str, borders: str) -> str:
@@ -235,10 +273,14 @@ def _svg_document(frame: Frame, area: str, measure: str, period: int | None, pat
         '</svg>\n')
 
 
-def build_atlas(data: ReportData, out_dir: Path) -> list[Path]:
+def build_atlas(data: ReportData, out_dir: Path, atlas: AtlasData | None = None) -> list[Path]:
     """Write ``atlas/<area>-<measure>.svg`` for Germany and every Land, one HTML page per area; paths."""
-    atlas = AtlasData(data)
-    target = Path(out_dir) / "atlas"
+    with paused_gc():
+        return _build_atlas(atlas or AtlasData(data), Path(out_dir))
+
+
+def _build_atlas(atlas: AtlasData, out_dir: Path) -> list[Path]:
+    target = out_dir / "atlas"
     target.mkdir(parents=True, exist_ok=True)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -246,17 +288,31 @@ def build_atlas(data: ReportData, out_dir: Path) -> list[Path]:
     nav = [{"slug": s, "name": n} for s, n, _ in areas]
     written = []
     for area_slug, name, positions in areas:
-        outlines = atlas.land_outlines if area_slug == "deutschland" else None
+        area = AreaMap(atlas, positions, name, land_borders=area_slug == "deutschland")
         maps = []
         for measure in MEASURES:
             path = target / f"{area_slug}-{measure}.svg"
-            path.write_text(choropleth_svg(atlas, positions, name, measure, outlines), encoding="utf-8")
+            path.write_text(area.svg(measure), encoding="utf-8")
             written.append(path)
             maps.append({"file": path.name, "label": measure_label(measure)})
         page = env.get_template("atlas.html.j2").render(
             area=name, slug=area_slug, maps=maps, nav=nav, period=atlas.period, towns=len(positions))
         written.append(_write(target / f"{area_slug}.html", page))
     return written
+
+
+@contextmanager
+def paused_gc():
+    """No cyclic garbage collection while maps are built: the loaded ReportData holds millions of Python
+    objects, and every collection that the map's many small allocations trigger walks them all (measured:
+    most of the run time on full Germany). Nothing built here forms reference cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _write(path: Path, text: str) -> Path:

@@ -6,7 +6,7 @@
 Leaflet (vendored from the npm registry, see reports/vendor/leaflet-1.9.4/SOURCE.md) draws the Gemeinde
 boundaries as the only layer: no tiles, no request leaves the folder. The boundaries are simplified once
 (coverage simplification in metres, so neighbours keep a shared border) and their coordinates rounded to
-4 decimals (about 10 m) to keep the data file small. The data is a script (``karte-daten.js``), not a
+DECIMALS decimals (3: about 100 m, the detail of VG5000) to keep the data file small. The data is a script (``karte-daten.js``), not a
 .geojson fetched at run time, because browsers refuse fetch() from file:// pages.
 """
 
@@ -22,14 +22,14 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-from reports.atlas import (COLOURS, BREAKS, MEASURES, OUTSIDE_COLOUR, AtlasData, legend_classes,
-                           measure_label, simplified)
+from reports.atlas import (BREAKS, COLOURS, MEASURES, OUTSIDE_COLOUR, AtlasData, legend_classes, measure_label,
+                           paused_gc, ring_table, simplified)
 from reports.data import ReportData
 
 TEMPLATES = Path(__file__).with_name("templates")
 LEAFLET_DIR = Path(__file__).with_name("vendor") / "leaflet-1.9.4"
 SIMPLIFY_M = 150         # boundary detail of the interactive map (metres); VG250 is far finer
-DECIMALS = 4             # 4 decimals of a degree: ~11 m north-south, ~7 m east-west in Germany
+DECIMALS = 3             # 3 decimals of a degree: ~110 m north-south, ~70 m east-west, finer than SIMPLIFY_M
 MISSING_FILL = "#f2f2f2"  # no value: very light grey with a dashed outline (canvas draws no patterns)
 DATA_FILE = "karte-daten.js"
 _TO_DEGREES = Transformer.from_crs("EPSG:3035", "EPSG:4326", always_xy=True)
@@ -37,49 +37,67 @@ _AGS = re.compile(r"^\d{8}$")
 
 
 def geojson(atlas: AtlasData, pages: set[str]) -> dict:
-    """A GeoJSON FeatureCollection (WGS84) of every Gemeinde with its values, German texts and report link.
+    """A GeoJSON FeatureCollection (WGS84) of every Gemeinde with its values and report link.
 
-    ``pages`` are the file names of the town reports that exist; a link is set only for those."""
+    Per feature and measure (order of ``measures``): ``value`` (one decimal) or null, and ``why``: null or
+    the position of the German reason in the collection's ``reasons`` (kept once: the same few texts
+    would otherwise repeat 50,000 times). ``pages`` are the town reports that exist; only those are linked."""
     shapes = shapely.transform(simplified(atlas.geoms, SIMPLIFY_M), _to_degrees, interleaved=False)
     points = shapely.transform(shapely.point_on_surface(atlas.geoms), _to_degrees, interleaved=False)
+    lat, lon = np.round(shapely.get_y(points), DECIMALS), np.round(shapely.get_x(points), DECIMALS)
+    reasons: dict[tuple[str, str], int] = {}
     features = []
-    for i, (ags, geom) in enumerate(zip(atlas.ags, shapes)):
-        geometry = _rounded(shapely.geometry.mapping(geom))
-        if geometry is None:
+    for i, polygons in enumerate(multipolygons(shapes)):
+        if not polygons:
             continue
-        values = [atlas.value(i, m) for m in MEASURES]
+        ags, values = atlas.ags[i], [atlas.value(i, m) for m in MEASURES]
         page = f"{ags}.html"
-        features.append({"type": "Feature", "geometry": geometry, "properties": {
+        features.append({"type": "Feature", "geometry": {"type": "MultiPolygon", "coordinates": polygons},
+                         "properties": {
             "ags": ags, "name": str(atlas.names[i]),
             "href": page if _AGS.match(ags) and page in pages else None,
-            "status": [v.status for v in values],
             "value": [None if v.value is None else round(v.value, 1) for v in values],
-            "text": [v.text for v in values],
-            "point": [round(shapely.get_y(points[i]), DECIMALS), round(shapely.get_x(points[i]), DECIMALS)],
+            "why": [None if v.status == "value" else reasons.setdefault((v.status, v.text), len(reasons))
+                    for v in values],
+            "point": [float(lat[i]), float(lon[i])],
         }})
-    return {"type": "FeatureCollection", "measures": MEASURES, "period": atlas.period, "features": features}
+    return {"type": "FeatureCollection", "measures": MEASURES, "period": atlas.period,
+            "reasons": [{"status": status, "text": text} for status, text in reasons], "features": features}
 
 
 def _to_degrees(x, y):
     return _TO_DEGREES.transform(x, y)
 
 
-def _rounded(geometry: dict) -> dict | None:
-    """The GeoJSON geometry with rounded coordinates; polygons only, None when nothing is left."""
-    def ring(coords):
-        return [[round(x, DECIMALS), round(y, DECIMALS)] for x, y in coords]
-    if geometry["type"] == "Polygon":
-        polygons = [geometry["coordinates"]]
-    elif geometry["type"] == "MultiPolygon":
-        polygons = geometry["coordinates"]
-    elif geometry["type"] == "GeometryCollection":
-        polygons = [g["coordinates"] for g in geometry["geometries"] if g["type"] == "Polygon"]
-    else:
-        return None
-    polygons = [[ring(r) for r in p] for p in polygons if p and len(p[0]) >= 4]
-    if not polygons:
-        return None
-    return {"type": "MultiPolygon", "coordinates": polygons}
+def multipolygons(shapes: np.ndarray) -> list[list]:
+    """GeoJSON MultiPolygon coordinates per geometry, rounded to DECIMALS, vectorised over all rings.
+
+    Points that round onto the previous one are dropped; a ring left with fewer than 4 points (closing
+    point included) is dropped, and with its exterior the whole polygon."""
+    coords, point_ring, ring_part, part_geom = ring_table(shapes)
+    coords = np.round(coords, DECIMALS)
+    keep = np.ones(len(coords), dtype=bool)
+    keep[1:] = (coords[1:] != coords[:-1]).any(axis=1) | (point_ring[1:] != point_ring[:-1])
+    coords, point_ring = coords[keep], point_ring[keep]
+    counts = np.bincount(point_ring, minlength=len(ring_part))
+    ends = np.cumsum(counts)
+    points = coords.tolist()
+    out: list[list] = [[] for _ in range(len(shapes))]
+    previous, dropped = -1, -1
+    for ring, part in enumerate(ring_part):
+        is_exterior = part != previous
+        previous = part
+        if is_exterior and counts[ring] < 4:
+            dropped = part  # and with it the holes that follow
+            continue
+        if part == dropped or counts[ring] < 4:
+            continue
+        ring_points = points[ends[ring] - counts[ring]:ends[ring]]
+        if is_exterior:
+            out[part_geom[part]].append([ring_points])
+        else:
+            out[part_geom[part]][-1].append(ring_points)
+    return out
 
 
 def data_script(collection: dict) -> str:
@@ -91,7 +109,11 @@ def data_script(collection: dict) -> str:
 
 def build_webmap(data: ReportData, out_dir: Path, atlas: AtlasData | None = None) -> list[Path]:
     """Write ``karte.html``, ``karte-daten.js`` and the vendored Leaflet into ``out_dir``; the paths written."""
-    out_dir = Path(out_dir)
+    with paused_gc():
+        return _build_webmap(data, Path(out_dir), atlas)
+
+
+def _build_webmap(data: ReportData, out_dir: Path, atlas: AtlasData | None) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     atlas = atlas or AtlasData(data)
     pages = {p.name for p in out_dir.glob("*.html")}

@@ -14,7 +14,7 @@ from reports.atlas import (COLOURS, MEASURES, OUTSIDE_COLOUR, AtlasData, build_a
 from reports.build import build_town_report
 from reports.data import load
 from reports.labels import de_number
-from reports.webmap import build_webmap, data_script, geojson
+from reports.webmap import DECIMALS, build_webmap, data_script, geojson
 
 PILOTS = load_catalogue().pilot_towns
 SVG = "{http://www.w3.org/2000/svg}"
@@ -99,6 +99,7 @@ def test_names_are_escaped_in_svg_and_map_data(data):
     script = data_script(geojson(atlas, set()))
     assert "<" not in script and ">" not in script and "&" not in script
     decoded = json.loads(script[script.index("{"):script.rindex("}") + 1])
+    assert decoded["features"][0]["type"] == "Feature"
     assert next(f for f in decoded["features"] if f["properties"]["ags"] == target)["properties"]["name"] == evil
 
 
@@ -114,10 +115,16 @@ def test_map_data_links_only_existing_local_reports(data, snapshot_warehouse, pu
     assert {a for a, p in features.items() if p["href"]} == {moelln}
     assert features[moelln]["href"] == f"{moelln}.html"
     for ags, score in published_scores.items():
-        assert features[ags]["value"][0] == round(score, 1) and features[ags]["text"][0] == de_number(score)
-    # Coordinates rounded to 4 decimals, all inside Germany.
+        assert features[ags]["value"][0] == round(score, 1) and features[ags]["why"][0] is None
+    reasons = collection["reasons"]
+    outside = [a for a, p in features.items() if not data.towns.loc[a, "in_reference_group"]]
+    assert outside and all(reasons[features[a]["why"][0]] == {"status": "outside", "text": "nicht im Vergleich"}
+                           for a in outside)
+    coworking = {reasons[features[a]["why"][MEASURES.index("local_work_infrastructure")]]["text"] for a in PILOTS}
+    assert coworking == {"ohne Wert: keine Daten aus Coworking-Spaces (OpenStreetMap) für diesen Zeitraum"}
+    # Coordinates rounded to DECIMALS, all inside Germany.
     coords = [c for f in collection["features"] for poly in f["geometry"]["coordinates"] for ring in poly
               for c in ring]
-    assert all(round(x, 4) == x and round(y, 4) == y and 5 < x < 16 and 47 < y < 56 for x, y in coords)
+    assert all(round(x, DECIMALS) == x and round(y, DECIMALS) == y and 5 < x < 16 and 47 < y < 56 for x, y in coords)
     html = written[0].read_text(encoding="utf-8")
     assert not re.search(r"(src|href)=\"(https?:)?//", html), "the map page must load nothing from the web"
