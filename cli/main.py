@@ -3,6 +3,7 @@
     readiness demo                  run refresh_warehouse on the offline snapshot, print the summary
     readiness profile <town>        a town's score, rank band, pillars, indicators and peers
     readiness report <town>         the town's HTML report; `readiness report --all` for every town
+    readiness karte                 only the maps (atlas/): SVGs of Germany and each Land, karte.html
 
 <town> is an 8-digit AGS or a name: case- and umlaut-insensitive ("moelln"), suffixes such as
 ", Stadt" optional, a unique prefix is enough ("Dießen"). The warehouse is READINESS_WAREHOUSE
@@ -34,6 +35,9 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path,
                         help="output directory (default: READINESS_REPORTS_DIR, else data/reports)")
     report.add_argument("--no-progress", action="store_true", help="no progress bar with --all")
+    karte = commands.add_parser("karte", help="build only the maps: atlas (SVG) and interactive karte.html")
+    karte.add_argument("--out", type=Path,
+                       help="output directory (default: READINESS_REPORTS_DIR, else data/reports)")
     return root
 
 
@@ -63,6 +67,12 @@ def run(args: argparse.Namespace) -> None:
             print(f"{len(paths)} pages (one per town, network, index) written to {paths[0].parent}")
         else:
             print(report_town(args.town, args.out))
+    elif args.command == "karte":
+        from cli.karte import build_karte
+
+        paths = build_karte(args.out)
+        karte = next(p for p in paths if p.name == "karte.html")
+        print(f"Karten geschrieben: {karte} und der Atlas {karte.parent / 'deutschland.html'}")
 
 
 def main(argv: list[str] | None = None) -> int:

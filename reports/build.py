@@ -34,7 +34,8 @@ _JOB = None         # (renderer, out_dir) inherited by forked workers
 def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None,
                   progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Write ``<ags>.html`` for ``towns`` (None: every Gemeinde in ``municipalities``), then
-    ``netzwerk.html`` and ``index.html``; returns the paths written. ``progress(done, total)`` per page."""
+    ``netzwerk.html``, ``index.html`` and the maps (``atlas/``); returns the paths of the pages (maps not
+    counted). ``progress(done, total)`` per page."""
     data = load(published)
     selected = _check_towns(data, towns)
     renderer = Renderer(data)
@@ -47,6 +48,9 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
             progress(done, len(selected))
     written.append(_write(out_dir / "netzwerk.html", renderer.network()))
     written.append(_write(out_dir / "index.html", renderer.index(out_dir)))
+    # Maps last, into atlas/ (not counted as pages): the map links only town pages that exist.
+    from reports.webmap import build_maps
+    build_maps(data, out_dir)
     return written
 
 

@@ -1,13 +1,17 @@
-"""The interactive map page ``karte.html``: every Gemeinde coloured by index or pillar, offline.
+"""The interactive map page ``atlas/karte.html``: every Gemeinde coloured by index or pillar, offline.
 
-    from reports.webmap import build_webmap
-    build_webmap(load(published), out_dir)   # karte.html, karte-daten.js, vendor/leaflet-1.9.4/
+    from reports.webmap import build_maps
+    build_maps(load(published), out_dir)   # <out_dir>/atlas/: karte.html, karte-daten.js,
+                                           # vendor/leaflet-1.9.4/, and the static atlas (reports/atlas.py)
+
+Everything lives in ``atlas/`` beside the town pages (``../<ags>.html``), so the reports folder keeps one
+HTML file per town plus index and network page at its top level.
 
 Leaflet (vendored from the npm registry, see reports/vendor/leaflet-1.9.4/SOURCE.md) draws the Gemeinde
 boundaries as the only layer: no tiles, no request leaves the folder. The boundaries are simplified once
 (coverage simplification in metres, so neighbours keep a shared border) and their coordinates rounded to
-DECIMALS decimals (3: about 100 m, the detail of VG5000) to keep the data file small. The data is a script (``karte-daten.js``), not a
-.geojson fetched at run time, because browsers refuse fetch() from file:// pages.
+DECIMALS places (3: about 100 m, the detail of VG5000) to keep the file small. The GeoJSON is shipped
+as a script (``karte-daten.js``), not a .geojson fetched at run time: browsers refuse fetch() from file://.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-from reports.atlas import (BREAKS, COLOURS, MEASURES, OUTSIDE_COLOUR, AtlasData, legend_classes, measure_label,
-                           paused_gc, ring_table, simplified)
+from reports.atlas import (BREAKS, COLOURS, MEASURES, OUTSIDE_COLOUR, AtlasData, build_atlas, legend_classes,
+                           measure_label, paused_gc, ring_table, simplified)
 from reports.data import ReportData
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -55,7 +59,7 @@ def geojson(atlas: AtlasData, pages: set[str]) -> dict:
         features.append({"type": "Feature", "geometry": {"type": "MultiPolygon", "coordinates": polygons},
                          "properties": {
             "ags": ags, "name": str(atlas.names[i]),
-            "href": page if _AGS.match(ags) and page in pages else None,
+            "href": f"../{page}" if _AGS.match(ags) and page in pages else None,
             "value": [None if v.value is None else round(v.value, 1) for v in values],
             "why": [None if v.status == "value" else reasons.setdefault((v.status, v.text), len(reasons))
                     for v in values],
@@ -108,18 +112,20 @@ def data_script(collection: dict) -> str:
 
 
 def build_webmap(data: ReportData, out_dir: Path, atlas: AtlasData | None = None) -> list[Path]:
-    """Write ``karte.html``, ``karte-daten.js`` and the vendored Leaflet into ``out_dir``; the paths written."""
+    """Write ``atlas/karte.html``, ``atlas/karte-daten.js`` and the vendored Leaflet under the reports folder
+    ``out_dir`` (whose town pages the map links to); the paths written."""
     with paused_gc():
         return _build_webmap(data, Path(out_dir), atlas)
 
 
 def _build_webmap(data: ReportData, out_dir: Path, atlas: AtlasData | None) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / "atlas"
+    target.mkdir(parents=True, exist_ok=True)
     atlas = atlas or AtlasData(data)
     pages = {p.name for p in out_dir.glob("*.html")}
-    vendor = out_dir / "vendor" / LEAFLET_DIR.name
+    vendor = target / "vendor" / LEAFLET_DIR.name
     shutil.copytree(LEAFLET_DIR, vendor, dirs_exist_ok=True)
-    script = out_dir / DATA_FILE
+    script = target / DATA_FILE
     script.write_text(data_script(geojson(atlas, pages)), encoding="utf-8")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -128,7 +134,7 @@ def _build_webmap(data: ReportData, out_dir: Path, atlas: AtlasData | None) -> l
         measures=[{"id": m, "label": measure_label(m)} for m in MEASURES],
         legend=legend_classes(), colours=COLOURS, breaks=BREAKS, outside=OUTSIDE_COLOUR, missing=MISSING_FILL,
         bounds=_bounds(atlas))
-    html_path = out_dir / "karte.html"
+    html_path = target / "karte.html"
     html_path.write_text(page, encoding="utf-8")
     return [html_path, script, vendor]
 
@@ -138,3 +144,12 @@ def _bounds(atlas: AtlasData) -> list[list[float]]:
     x0, y0, x1, y1 = shapely.total_bounds(atlas.geoms)
     (w, e), (s, n) = _TO_DEGREES.transform(np.array([x0, x1]), np.array([y0, y1]))
     return [[round(s, 3), round(w, 3)], [round(n, 3), round(e, 3)]]
+
+
+def build_maps(data: ReportData, out_dir: Path) -> list[Path]:
+    """The atlas (static SVG, Germany and each Land) and the interactive map, sharing one projection.
+
+    Called after the town pages are written: the map links only reports that exist."""
+    with paused_gc():
+        atlas = AtlasData(data)
+    return [*build_atlas(data, out_dir, atlas), *build_webmap(data, out_dir, atlas)]

@@ -107,13 +107,13 @@ def test_map_data_links_only_existing_local_reports(data, snapshot_warehouse, pu
     moelln = next(a for a, n in PILOTS.items() if n == "Mölln")
     build_town_report(snapshot_warehouse, tmp_path, moelln)
     written = build_webmap(data, tmp_path)
-    assert (tmp_path / "vendor" / "leaflet-1.9.4" / "leaflet.js").is_file()
-    assert (tmp_path / "vendor" / "leaflet-1.9.4" / "LICENSE").is_file()
-    script = (tmp_path / "karte-daten.js").read_text(encoding="utf-8")
+    assert (tmp_path / "atlas" / "vendor" / "leaflet-1.9.4" / "leaflet.js").is_file()
+    assert (tmp_path / "atlas" / "vendor" / "leaflet-1.9.4" / "LICENSE").is_file()
+    script = (tmp_path / "atlas" / "karte-daten.js").read_text(encoding="utf-8")
     collection = json.loads(script[script.index("{"):script.rindex("}") + 1])
     features = {f["properties"]["ags"]: f["properties"] for f in collection["features"]}
     assert {a for a, p in features.items() if p["href"]} == {moelln}
-    assert features[moelln]["href"] == f"{moelln}.html"
+    assert features[moelln]["href"] == f"../{moelln}.html"
     for ags, score in published_scores.items():
         assert features[ags]["value"][0] == round(score, 1) and features[ags]["why"][0] is None
     reasons = collection["reasons"]
@@ -128,3 +128,18 @@ def test_map_data_links_only_existing_local_reports(data, snapshot_warehouse, pu
     assert all(round(x, DECIMALS) == x and round(y, DECIMALS) == y and 5 < x < 16 and 47 < y < 56 for x, y in coords)
     html = written[0].read_text(encoding="utf-8")
     assert not re.search(r"(src|href)=\"(https?:)?//", html), "the map page must load nothing from the web"
+
+
+def test_readiness_karte_writes_maps_that_link_existing_reports(snapshot_warehouse, monkeypatch, tmp_path, capsys):
+    from cli.main import main
+
+    monkeypatch.setenv("READINESS_WAREHOUSE", str(snapshot_warehouse))
+    out = tmp_path / "berichte"
+    moelln = next(a for a, n in PILOTS.items() if n == "Mölln")
+    build_town_report(snapshot_warehouse, out, moelln)
+    assert main(["karte", "--out", str(out)]) == 0
+    assert f"Karten geschrieben: {out / 'atlas' / 'karte.html'}" in capsys.readouterr().out
+    page = (out / "atlas" / "deutschland.html").read_text(encoding="utf-8")
+    assert all(f'src="deutschland-{m}.svg"' in page for m in MEASURES)
+    assert 'href="karte.html"' in page and 'href="../index.html"' in page and "Schleswig-Holstein" in page
+    assert f'"href":"../{moelln}.html"' in (out / "atlas" / "karte-daten.js").read_text(encoding="utf-8")
