@@ -4,6 +4,7 @@
     readiness profile <town>        a town's score, rank band, pillars, indicators and peers
     readiness report <town>         the town's HTML report; `readiness report --all` for every town
     readiness compare <town> …      a page with 2 to 8 towns side by side (indicators, pillars, history)
+    readiness karte                 only the maps (atlas/): SVGs of Germany and each Land, karte.html
 
 <town> is an 8-digit AGS or a name: case- and umlaut-insensitive ("moelln"), suffixes such as
 ", Stadt" optional, a unique prefix is enough ("Dießen"). The warehouse is READINESS_WAREHOUSE
@@ -40,6 +41,9 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", type=Path,
                          help="output directory (default: READINESS_REPORTS_DIR, else data/reports)")
     compare.add_argument("--name", help="file name of the page (default: vergleich-<ags>-<ags>….html)")
+    karte = commands.add_parser("karte", help="build only the maps: atlas (SVG) and interactive karte.html")
+    karte.add_argument("--out", type=Path,
+                       help="output directory (default: READINESS_REPORTS_DIR, else data/reports)")
     return root
 
 
@@ -73,6 +77,12 @@ def run(args: argparse.Namespace) -> None:
         from cli.compare import compare_towns
 
         print(compare_towns(args.towns, args.out, args.name))
+    elif args.command == "karte":
+        from cli.karte import build_karte
+
+        paths = build_karte(args.out)
+        karte = next(p for p in paths if p.name == "karte.html")
+        print(f"Karten geschrieben: {karte} und der Atlas {karte.parent / 'deutschland.html'}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,8 +43,8 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
                   progress: Callable[[int, int], None] | None = None, force: bool = False,
                   summary: dict | None = None) -> list[Path]:
     """Write ``<ags>.html`` for ``towns`` (None: every Gemeinde in ``municipalities``), then
-    ``netzwerk.html`` and ``index.html``; returns the paths of all these pages. ``progress(done, total)``
-    per town page.
+    ``netzwerk.html``, ``index.html`` and the maps (``atlas/``); returns the paths of these pages (maps
+    not counted). ``progress(done, total)`` per town page.
 
     Incremental: a page whose content key (hash of the data it shows and of the templates and report
     code, see reports/pages.py) equals the one recorded in ``out_dir/.pages.json`` and whose file exists
@@ -110,6 +110,9 @@ def _build(data: ReportData, selected: list[str], out_dir: Path, progress, manif
             written.append(_write(out_dir / name, render()))
     write_manifest(out_dir, {"pages": dict(recorded, **wanted), "neighbours": keys.neighbour_cache(),
                              "town_pages": _town_pages(out_dir), "towns": selected, **state})
+    # Maps last, into atlas/ (not counted as pages): the map links only town pages that exist.
+    from reports.webmap import build_maps
+    build_maps(data, out_dir)
     return written
 
 
