@@ -91,11 +91,11 @@ class AtlasData:
         self.period = data.latest_period
         latest = data.index[data.index["period"] == self.period].set_index("ags") if self.period else None
         latest = (latest.reindex(self.ags) if latest is not None
-                  else pd.DataFrame(index=self.ags, columns=["period", *MEASURES, "missing_pillars", "notes"]))
+                  else pd.DataFrame(index=self.ags, columns=["period", *MEASURES, "missing_pillars", "omitted_pillars"]))
         # Plain arrays: value() runs 5 x 11,000 times per map set, pandas' per-cell access was the bottleneck.
         self.values = {m: latest[m].to_numpy(dtype=float, na_value=np.nan) for m in MEASURES}
         self.has_row = latest["period"].notna().to_numpy()
-        self.notes = latest["notes"].to_numpy(dtype=object)
+        self.omitted = latest["omitted_pillars"].to_numpy(dtype=object)
         self.missing_pillars = latest["missing_pillars"].to_numpy(dtype=object)
 
     def value(self, i: int, measure: str) -> TownValue:
@@ -111,7 +111,7 @@ class AtlasData:
         """German reason why a Gemeinde of the reference group has no value (from the index row)."""
         if self.period is None or not self.has_row[i]:
             return f"kein Indexwert für {self.period}" if self.period else "kein Indexwert berechnet"
-        reasons = not_scored_reasons(self.notes[i] if isinstance(self.notes[i], str) else None)
+        reasons = not_scored_reasons(self.omitted[i] if isinstance(self.omitted[i], str) else None)
         if measure != "score":
             return reasons.get(measure, f"keine Daten für {pillar_label(measure)}")
         missing = self.missing_pillars[i]

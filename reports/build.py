@@ -11,9 +11,6 @@ internet. Every table can be downloaded as German CSV and .xlsx, written beside 
 from __future__ import annotations
 
 import gc
-import multiprocessing
-import os
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -33,10 +30,7 @@ from reports.pages import PageKeys, read_manifest, write_manifest
 from warehouse import DEFAULT_REPORTS_DIR, REPORTS_DIR_ENV, reports_dir  # noqa: F401 (re-exported)
 
 TEMPLATES = Path(__file__).with_name("templates")
-MAX_WORKERS = 8     # processes rendering town pages
-PARALLEL_FROM = 40  # fewer pages than this render in the calling process
 MAX_COMPARE = 8     # towns side by side on a comparison page (wider does not fit A4 portrait)
-_JOB = None         # (renderer, out_dir) inherited by forked workers
 
 
 def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None,
@@ -155,29 +149,11 @@ def _check_towns(data: ReportData, towns: list[str] | None) -> list[str]:
 
 
 def _render_towns(renderer: Renderer, out_dir: Path, towns: list[str]) -> Iterator[Path]:
-    """Write the town pages, in forked worker processes for large runs.
+    """Write the town pages one after the other, in this process.
 
-    Fork shares the data loaded once by the parent; pages come back in order."""
-    global _JOB
-    workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    # Fork only from a single-threaded process: a child forked while another thread holds a lock
-    # (Dagster's in-process job runs event and log threads) waits on that lock forever.
-    single_threaded = threading.active_count() == 1
-    if (workers < 2 or len(towns) < PARALLEL_FROM or not single_threaded
-            or "fork" not in multiprocessing.get_all_start_methods()):
-        yield from (_write(out_dir / f"{ags}.html", renderer.town(ags, out_dir)) for ags in towns)
-        return
-    _JOB = (renderer, out_dir)
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield from pool.imap(_render_one, towns, chunksize=4)
-    finally:
-        _JOB = None
-
-
-def _render_one(ags: str) -> Path:
-    renderer, out_dir = _JOB
-    return _write(out_dir / f"{ags}.html", renderer.town(ags, out_dir))
+    No worker pool: forking a process that holds DuckDB's and Dagster's native threads deadlocked in
+    tests, and on 2 cores parallel rendering did not pay (docs/performance.md)."""
+    yield from (_write(out_dir / f"{ags}.html", renderer.town(ags, out_dir)) for ags in towns)
 
 
 def _write(path: Path, html: str) -> Path:

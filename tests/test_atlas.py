@@ -27,13 +27,13 @@ def data(snapshot_warehouse):
 
 @pytest.fixture(scope="module")
 def published_scores(snapshot_warehouse):
-    """Latest scored period's score per pilot, straight from readiness_index (not via reports/)."""
+    """The published (latest non-provisional) period's score per pilot, straight from the warehouse
+    (not via reports/): the period of the latest_ranking view."""
     import duckdb
     with duckdb.connect(str(snapshot_warehouse), read_only=True) as con:
         rows = con.execute(
-            "SELECT ags, score FROM readiness_index WHERE method_version = (SELECT max(method_version) "
-            "FROM readiness_index) AND period = (SELECT max(period) FROM readiness_index WHERE score IS NOT NULL "
-            "AND method_version = (SELECT max(method_version) FROM readiness_index))").fetchall()
+            "SELECT ags, score FROM readiness_index WHERE method_version = (SELECT method_version FROM current_method) "
+            "AND period = (SELECT max(period) FROM latest_ranking)").fetchall()
     scores = dict(rows)
     assert set(PILOTS) <= set(scores), "the snapshot must score every pilot"
     return {ags: scores[ags] for ags in PILOTS}

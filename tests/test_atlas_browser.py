@@ -33,8 +33,7 @@ def test_interactive_map_offline_hover_and_click(snapshot_warehouse, warehouse, 
         pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium), as CI does; "
                     "Playwright's own browser download is not used")
     score = warehouse.execute(
-        "SELECT score FROM readiness_index WHERE ags = ? AND score IS NOT NULL AND method_version = "
-        "(SELECT max(method_version) FROM readiness_index) ORDER BY period DESC LIMIT 1", [MOELLN]).fetchone()[0]
+        "SELECT score FROM latest_ranking WHERE ags = ?", [MOELLN]).fetchone()[0]  # the published period
     report = build_town_report(snapshot_warehouse, tmp_path, MOELLN)
     page_path = build_webmap(load(snapshot_warehouse), tmp_path)[0]
     requested, blocked = [], []
