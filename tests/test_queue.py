@@ -208,23 +208,31 @@ def test_a_killed_run_does_not_jam_the_queue_for_the_ui_or_the_cli(tmp_path):
         by_id = {r.run_id: r for r in instance_runs(tmp_path)}
         assert by_id[killed.run_id].status == DagsterRunStatus.FAILURE
 
-        # 3. kill a UI-launched run's worker process, stop the UI (no sensor): the CLI itself fails the dead run
+        # 3. the worker of a UI-launched run is killed: the daemon's sensor marks that run failed too
         second = launch_from_graphql(base, graphql)
         worker = wait_for_tagged_run(tmp_path, set(by_id))
         assert worker.run_id == second
         time.sleep(3)
         os.kill(int(worker.tags[PID_TAG]), signal.SIGKILL)
+        assert wait_until(lambda: _ended(tmp_path, second), 120, "the sensor to fail the killed run", 2) \
+            == DagsterRunStatus.FAILURE
     finally:
         stop_group(ui)
-    assert {r.run_id: r.status for r in instance_runs(tmp_path)}[second] == DagsterRunStatus.STARTED
+
+    # 4. without the UI (no sensor), a killed CLI run is failed by the next CLI run, which succeeds
+    cli, _ = start_cli(tmp_path, "killed-cli-2")
+    third = wait_for_tagged_run(tmp_path, {r.run_id for r in instance_runs(tmp_path)})
+    time.sleep(3)
+    os.killpg(cli.pid, signal.SIGKILL)
+    cli.wait()
     cli, cli_log = start_cli(tmp_path, "cli-after-kill")
     assert cli.wait(timeout=900) == 0, cli_log.read_text()[-3000:]
     text = cli_log.read_text()
-    assert f"run {second} was marked failed" in text
+    assert f"run {third.run_id} was marked failed" in text
     assert_no_lock_errors(text)
     statuses = [r.status for r in instance_runs(tmp_path)]
     assert statuses == [DagsterRunStatus.FAILURE, DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE,
-                        DagsterRunStatus.SUCCESS]
+                        DagsterRunStatus.FAILURE, DagsterRunStatus.SUCCESS]
 
 
 def launch_from_graphql(base: str, graphql) -> str:
