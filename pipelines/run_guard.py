@@ -36,7 +36,8 @@ def hold_warehouse(published: Path, context) -> None:
 
     ``context`` is Dagster's InitResourceContext; a second writer is logged while this run waits.
     """
-    run_id = getattr(context, "run_id", None)
+    run = getattr(context, "run", None)
+    run_id = run.run_id if run is not None else None
     instance = getattr(context, "instance", None)
     if run_id and instance is not None and instance.get_run_by_id(run_id) is not None:
         instance.add_run_tags(run_id, process_tags())
