@@ -208,7 +208,18 @@ def test_a_killed_run_does_not_jam_the_queue_for_the_ui_or_the_cli(tmp_path):
         by_id = {r.run_id: r for r in instance_runs(tmp_path)}
         assert by_id[killed.run_id].status == DagsterRunStatus.FAILURE
 
-        # 3. the worker of a UI-launched run is killed: the daemon's sensor marks that run failed too
+        # 3. a CLI refresh and a UI refresh started at once: both succeed, one after the other
+        known = {r.run_id for r in instance_runs(tmp_path)}
+        cli, cli_log = start_cli(tmp_path, "cli-with-ui")
+        from_ui = launch_from_graphql(base, graphql)
+        assert cli.wait(timeout=900) == 0, cli_log.read_text()[-3000:]
+        assert wait_until(lambda: _ended(tmp_path, from_ui), 900, "the UI run to end", 2) == DagsterRunStatus.SUCCESS
+        assert_no_lock_errors(cli_log.read_text())
+        new = [r for r in instance_runs(tmp_path) if r.run_id not in known]
+        assert len(new) == 2 and all(r.status == DagsterRunStatus.SUCCESS for r in new)
+        by_id = {r.run_id: r for r in instance_runs(tmp_path)}
+
+        # 4. the worker of a UI-launched run is killed: the daemon's sensor marks that run failed too
         second = launch_from_graphql(base, graphql)
         worker = wait_for_tagged_run(tmp_path, set(by_id))
         assert worker.run_id == second
@@ -219,7 +230,7 @@ def test_a_killed_run_does_not_jam_the_queue_for_the_ui_or_the_cli(tmp_path):
     finally:
         stop_group(ui)
 
-    # 4. without the UI (no sensor), a killed CLI run is failed by the next CLI run, which succeeds
+    # 5. without the UI (no sensor), a killed CLI run is failed by the next CLI run, which succeeds
     cli, _ = start_cli(tmp_path, "killed-cli-2")
     third = wait_for_tagged_run(tmp_path, {r.run_id for r in instance_runs(tmp_path)})
     time.sleep(3)
@@ -231,8 +242,9 @@ def test_a_killed_run_does_not_jam_the_queue_for_the_ui_or_the_cli(tmp_path):
     assert f"run {third.run_id} was marked failed" in text
     assert_no_lock_errors(text)
     statuses = [r.status for r in instance_runs(tmp_path)]
-    assert statuses == [DagsterRunStatus.FAILURE, DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE,
-                        DagsterRunStatus.FAILURE, DagsterRunStatus.SUCCESS]
+    assert statuses == [DagsterRunStatus.FAILURE, DagsterRunStatus.SUCCESS, DagsterRunStatus.SUCCESS,
+                        DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.FAILURE,
+                        DagsterRunStatus.SUCCESS]
 
 
 def launch_from_graphql(base: str, graphql) -> str:
