@@ -159,8 +159,12 @@ def test_refresh_schedule_and_daemon_on_a_postgres_instance(postgres_server, tmp
             os.killpg(daemon.pid, signal.SIGKILL)
             daemon.wait()
     # the schedule's state (Dagster's schedule storage: table jobs, the instigator serialised in job_body)
-    states = _query(postgres_server, "SELECT job_type, status FROM jobs WHERE job_body LIKE %s",
-                    ('%"name": "monthly_refresh"%',))
-    assert states == [("SCHEDULE", "RUNNING")], _query(postgres_server, "SELECT job_type, status, job_body FROM jobs")
+    def state(name: str) -> list[tuple]:
+        return _query(postgres_server, "SELECT job_type, status FROM jobs WHERE job_body LIKE %s",
+                      (f'%"job_name": "{name}"%',))
+
+    assert state("monthly_refresh") == [("SCHEDULE", "RUNNING")]
+    # a sensor running by default (declared in code) is recorded as such once the daemon has evaluated it
+    assert state("dead_run_reaper") == [("SENSOR", "DECLARED_IN_CODE")]
     # nothing went to the SQLite storage a local instance would use
     assert not list(home.rglob("*.db")), list(home.rglob("*.db"))
