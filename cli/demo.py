@@ -7,7 +7,9 @@ Like scripts/demo.sh, the run is recorded in the persistent Dagster instance (DA
 from __future__ import annotations
 
 import os
+import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -33,32 +35,78 @@ def prepare_dagster_home() -> Path:
 
 
 def run_refresh(show_progress: bool = True):
-    """Execute refresh_warehouse in this process on the persistent instance; returns the run's result."""
+    """Execute refresh_warehouse in this process on the persistent instance; returns the run's result.
+
+    The same rules as for a run the UI or the schedule starts: runs whose process died are marked
+    failed first (they would jam the queue), then this waits for a run still in progress and for the
+    warehouse's writer lock (warehouse/lock.py), saying whom it waits for; only then is the run created
+    (tagged for the queue, with this process's pid) and executed.
+    """
     prepare_dagster_home()
     # Imported here: loading the code location takes a few seconds that `profile` should not pay.
     from dagster import DagsterInstance
 
+    import warehouse
     from pipelines.definitions import defs
+    from warehouse.lock import WarehouseBusy, describe, writer_lock
 
     job = defs.resolve_job_def(JOB_NAME)
     run_id = str(uuid.uuid4())
+    published = warehouse.published_path()
     with DagsterInstance.get() as instance:
-        done = threading.Event()
-        watcher = threading.Thread(target=_watch, args=(instance, run_id, len(job.graph.node_dict), done,
-                                                        show_progress), daemon=True)
-        watcher.start()
+        wait_for_queue(instance)
         try:
-            result = job.execute_in_process(instance=instance, run_id=run_id, run_config=QUIET_LOGGING,
-                                            raise_on_error=False)
-        finally:
-            done.set()
-            watcher.join()
+            with writer_lock(published, run_id=run_id, by="readiness demo",
+                             on_wait=lambda h: _say(f"waiting: the warehouse {published} is being written by "
+                                                    f"{describe(h)}")):
+                result = _execute(instance, job, run_id, show_progress)
+        except WarehouseBusy as error:
+            raise CliError(str(error)) from None
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         raise CliError(f"Run {run_id} of {JOB_NAME} failed in step(s) {', '.join(failed) or '?'}; "
                        "see its logs in the Dagster UI (scripts/ui.sh) under Runs. "
                        "The published warehouse is unchanged.")
     return result
+
+
+def wait_for_queue(instance, poll_seconds: float = 2.0) -> None:
+    """Fail dead runs, then wait until no run is in progress in the instance (the queue's one slot is free)."""
+    from pipelines.run_guard import fail_dead_runs, in_progress_runs
+
+    announced = set()
+    while True:
+        for run_id in fail_dead_runs(instance):
+            _say(f"run {run_id} was marked failed: its process no longer exists (killed or crashed)")
+        running = in_progress_runs(instance)
+        if not running:
+            return
+        for run in running:
+            if run.run_id not in announced:
+                _say(f"waiting for run {run.run_id} ({run.job_name}, {run.status.value}) to finish; "
+                     "Ctrl-C to stop waiting")
+                announced.add(run.run_id)
+        time.sleep(poll_seconds)
+
+
+def _execute(instance, job, run_id: str, show_progress: bool):
+    """execute_in_process with the progress bar fed from the run's event log."""
+    from pipelines.run_guard import process_tags
+
+    done = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(instance, run_id, len(job.graph.node_dict), done,
+                                                    show_progress), daemon=True)
+    watcher.start()
+    try:
+        return job.execute_in_process(instance=instance, run_id=run_id, run_config=QUIET_LOGGING,
+                                      tags=process_tags(), raise_on_error=False)
+    finally:
+        done.set()
+        watcher.join()
+
+
+def _say(message: str) -> None:
+    print(f"readiness: {message}", file=sys.stderr, flush=True)
 
 
 def _watch(instance, run_id: str, total: int, done: threading.Event, show: bool) -> None:

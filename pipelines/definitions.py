@@ -11,6 +11,7 @@ from pipelines.assets.reports import report_assets
 from pipelines.assets.staging import staging_assets
 from pipelines.checks import asset_checks
 from pipelines.resources import ReadinessSettings
+from pipelines.run_guard import dead_run_reaper
 
 # Every step writes the same DuckDB working file, which allows one writer process:
 # run all steps in one process, and (dagster.yaml) let only one such run execute at a time.
@@ -38,6 +39,7 @@ defs = Definitions(
     asset_checks=asset_checks,
     jobs=[refresh_warehouse],
     schedules=[monthly_refresh],
+    sensors=[dead_run_reaper],  # fails runs whose process died, so the queue never jams
     resources={"settings": ReadinessSettings()},
     executor=in_process_executor,
 )

@@ -98,6 +98,14 @@ class ReadinessSettings(ConfigurableResource):
         return work_path_for(self.published)
 
     @contextmanager
+    def yield_for_execution(self, context):
+        """The whole run holds the warehouse's writer lock (warehouse/lock.py): one writer, whoever started it."""
+        from pipelines.run_guard import hold_warehouse
+
+        with hold_warehouse(self.published, context):
+            yield self
+
+    @contextmanager
     def work(self, read_only: bool = False):
         """Connection to the working database (one writer at a time; the job runs in one process)."""
         con = connect_work(self.work_db, read_only=read_only)

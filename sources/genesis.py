@@ -6,7 +6,8 @@ envelope, often with HTTP 200, so the body decides: zip or csv is the table, JSO
 a status (98 too big: re-send as a job; 99 job created: poll ``catalogue/results`` and
 fetch ``data/resultfile``; 6 too many parallel requests: wait and retry), HTML is an
 error page. Requests are serial, through the shared ``HttpClient`` (it retries 429, 5xx,
-network failures). Credentials go only in the ``username``/``password`` headers and are
+network failures). Credentials go only in the ``username``/``password`` headers, only to the origin
+of ``base_url`` (HttpClient drops them on a redirect elsewhere), and are
 scrubbed from every message; of the responses only the table file is kept.
 """
 
@@ -131,7 +132,8 @@ class _Calls:
     def _fetch(self, url: str, endpoint: str, form: dict) -> Path | dict:
         body = self.workdir / f"{self.stem}.{endpoint.replace('/', '-')}.response"
         try:
-            response = self.client.fetch(url, body, method="POST", data=form, headers=self.credentials.headers())
+            response = self.client.fetch(url, body, method="POST", data=form,
+                                         secret_headers=self.credentials.headers())
         except SourceError as exc:  # add the table, keep the HTTP problem
             raise self.error(exc.problem) from None
         try:

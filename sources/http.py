@@ -7,18 +7,23 @@ unchanged release costs a 304, and turns everything else into a ``SourceError`` 
 names the source, the URL and the problem.
 
 Request headers and bodies are never logged or put into error messages: GENESIS sends
-its credentials in them.
+its credentials in them. Such ``secret_headers`` are bound to the origin (scheme, host,
+port) of the URL they are sent to: a redirect to any other origin goes on without them,
+as ``requests`` does for Authorization (it does not know custom credential headers), and
+they are never sent in clear text to a host other than loopback.
 """
 
 from __future__ import annotations
 
 import email.utils
 import hashlib
+import ipaddress
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
 import requests
 
@@ -70,6 +75,42 @@ class _Retry(Exception):
         self.wait = wait
 
 
+def origin_of(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in: two URLs share credentials only if equal."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(scheme)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+class _OriginBoundSession(requests.Session):
+    """A session whose credential headers of the current request stay with that request's origin.
+
+    requests strips Authorization when a redirect leaves the host (``rebuild_auth``) but keeps every
+    other header; GENESIS sends ``username``/``password`` headers, so they get the same treatment here,
+    stricter: any change of scheme, host or port drops them, and a later redirect back does not restore them.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.secret_origin: tuple | None = None
+        self.secret_names: frozenset[str] = frozenset()
+
+    def rebuild_auth(self, prepared_request, response) -> None:
+        super().rebuild_auth(prepared_request, response)
+        if self.secret_names and origin_of(prepared_request.url) != self.secret_origin:
+            dropped = [name for name in self.secret_names if prepared_request.headers.pop(name, None) is not None]
+            if dropped:  # names only, never values
+                log.warning("redirect from %s://%s:%s to another origin (%s): credential headers %s not sent",
+                            *self.secret_origin, urlsplit(prepared_request.url).netloc, sorted(dropped))
+
+
 class HttpClient:
     """Serial, retrying, hashing HTTP client for one source (one ``requests`` session)."""
 
@@ -78,18 +119,21 @@ class HttpClient:
         self.source_id = source_id
         self.settings = settings
         self.sleep = sleep
-        self.session = requests.Session()
+        self.session = _OriginBoundSession()
         self.session.headers["User-Agent"] = USER_AGENT
 
     def fetch(self, url: str, destination: Path, *, method: str = "GET", data: dict | None = None,
               headers: dict | None = None, etag: str | None = None,
-              last_modified: str | None = None) -> Response:
+              last_modified: str | None = None, secret_headers: dict | None = None) -> Response:
         """Download ``url`` into ``destination`` (written via a ``.part`` file), retrying transient failures.
 
         With ``etag``/``last_modified`` the request is conditional; a 304 returns a Response
         with ``path=None``. Any other non-2xx status, or retries exhausted, raises SourceError.
+        ``secret_headers`` (credentials) go only to the origin of ``url``, never after a redirect
+        elsewhere, and never over plain http except to loopback.
         """
-        request_headers = dict(headers or {})
+        request_headers = {**(headers or {}), **(secret_headers or {})}
+        self._bind_secrets(url, secret_headers or {})
         if etag:
             request_headers["If-None-Match"] = etag
         if last_modified:
@@ -110,6 +154,16 @@ class HttpClient:
                 log.warning("[%s] %s %s: %s; retry %d/%d in %.1f s", self.source_id, method, url, retry.reason,
                             attempt + 1, self.settings.max_attempts, wait)
                 self.sleep(wait)
+
+    def _bind_secrets(self, url: str, secrets: dict) -> None:
+        """Tell the session which headers of this request are credentials, and for which origin."""
+        origin = origin_of(url)
+        if secrets and origin[0] != "https" and not _is_loopback(origin[1]):
+            raise SourceError(self.source_id, url, "refusing to send credentials over plain http to a host other "
+                                                   "than loopback: the GENESIS URL (sources.yaml, or "
+                                                   "READINESS_LIVE_ORIGIN) must be https")
+        self.session.secret_origin = origin
+        self.session.secret_names = frozenset(secrets)
 
     def _attempt(self, url, destination, method, data, headers, attempt) -> Response:
         timeout = (self.settings.connect_timeout, self.settings.read_timeout)

@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from warehouse.history import HISTORY_TABLES, merge_history
+from warehouse.sql import identifier, literal
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
@@ -79,7 +80,7 @@ def connect_work(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnecti
         con.execute("CREATE TABLE IF NOT EXISTS _staging_version (version VARCHAR)")
         if con.execute("SELECT version FROM _staging_version").fetchall() != [(version,)]:
             for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall():
-                con.execute(f'DROP TABLE "{table}"')
+                con.execute(f"DROP TABLE {identifier(table)}")
             con.execute(staging_sql)
             con.execute("CREATE TABLE _staging_version AS SELECT ? AS version", [version])
     return con
@@ -125,10 +126,10 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict) 
     # storage readable by DuckDB >= 1.4 (the oldest duckdb-cli on PyPI), not only by the writing version
     with duckdb.connect(str(candidate), config={"storage_compatibility_version": STORAGE_VERSION}) as con:
         con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
-        con.execute(f"ATTACH '{work_db}' AS work (READ_ONLY)")
+        con.execute(f"ATTACH {literal(work_db)} AS work (READ_ONLY)")  # ATTACH takes no parameter
         previous = "previous" if published.exists() else None
         if previous:
-            con.execute(f"ATTACH '{published}' AS previous (READ_ONLY)")
+            con.execute(f"ATTACH {literal(published)} AS previous (READ_ONLY)")
         for table in CURRENT_TABLES:
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM work.{table}")
         merged = {table: merge_history(con, table, published_at, previous) for table in HISTORY_TABLES}
@@ -176,13 +177,14 @@ def changed_sources(con: duckdb.DuckDBPyConnection, published_at: dt.datetime) -
 
 def row_counts(con: duckdb.DuckDBPyConnection, schema: str | None = None) -> dict[str, int]:
     """Rows per published table and planner view (of an attached schema, e.g. the previous file)."""
-    database = f"'{schema}'" if schema else "current_database()"
-    names = [row[0] for row in con.execute(f"""
-        SELECT table_name FROM duckdb_tables() WHERE database_name = {database} AND NOT temporary
-        UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = {database} AND NOT internal
-    """).fetchall()]
-    prefix = f"{schema}." if schema else ""
-    return {name: con.execute(f"SELECT count(*) FROM {prefix}{name}").fetchone()[0] for name in sorted(names)}
+    names = [row[0] for row in con.execute("""
+        SELECT table_name FROM duckdb_tables() WHERE database_name = coalesce($db, current_database()) AND NOT temporary
+        UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = coalesce($db, current_database())
+                                                         AND NOT internal
+    """, {"db": schema}).fetchall()]
+    prefix = f"{identifier(schema)}." if schema else ""
+    return {name: con.execute(f"SELECT count(*) FROM {prefix}{identifier(name)}").fetchone()[0]
+            for name in sorted(names)}
 
 
 def view_checksums(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

@@ -87,7 +87,9 @@ def write_views(con: duckdb.DuckDBPyConnection, directory: Path) -> dict[str, in
     for view in PLANNER_VIEWS:
         for suffix, options in (("parquet", "FORMAT parquet"), ("csv", "FORMAT csv, HEADER")):
             target = directory / f"{view}.{suffix}"
-            counts[target.name] = con.execute(f"COPY (SELECT * FROM {view}) TO '{target}' ({options})").fetchone()[0]
+            # the target path goes in as a parameter: any character in the exports folder is safe
+            counts[target.name] = con.execute(f"COPY (SELECT * FROM {view}) TO ? ({options})",
+                                              [str(target)]).fetchone()[0]
     return counts
 
 

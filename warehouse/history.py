@@ -73,10 +73,9 @@ def _load_previous(con, table: str, previous_schema: str | None, columns: list[s
 
 def _columns(con, schema: str | None, table: str) -> list[tuple[str, str]]:
     """(name, type) of a table's columns, in order; ``schema`` None = the database being built."""
-    database = f"'{schema}'" if schema else "current_database()"
     return con.execute(
-        f"SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = {database} AND table_name = ? "
-        "ORDER BY column_index", [table]).fetchall()
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = coalesce(?, current_database()) "
+        "AND table_name = ? ORDER BY column_index", [schema, table]).fetchall()
 
 
 def _tables(con, schema: str) -> set[str]:
@@ -85,4 +84,4 @@ def _tables(con, schema: str) -> set[str]:
 
 
 def _quote(column: str) -> str:
-    return f'"{column}"'
+    return '"' + column.replace('"', '""') + '"'
