@@ -14,6 +14,7 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from sources import OBSERVATION_COLUMNS
+from sources.contracts import parse_number
 from sources.errors import SourceError
 from sources.registry import Release
 
@@ -142,9 +143,19 @@ def _records(rows: list[list], header: dict) -> pd.DataFrame:
     return table
 
 
-def _numeric(series: pd.Series) -> pd.Series:
-    text = series.map(lambda v: v if isinstance(v, (int, float)) else _cell(v).replace(",", "."))
-    return pd.to_numeric(text, errors="coerce")
+def _numeric(series: pd.Series, source_id: str = "", name: str = "", first_row: int = 0) -> pd.Series:
+    """Numbers of a column; text cells read in German notation ("19.566" = 19566, "1.234,5" = 1234.5).
+
+    An empty cell or a marker ("-", ".") is missing; any other text fails with its sheet row,
+    never silently: "19.566" was once read as 19.566 people.
+    """
+    def number(position: int, value):
+        try:
+            return parse_number(value)
+        except ValueError as exc:  # position: index in the body below the header (see _records)
+            raise SourceError(source_id, name, f"row {first_row + position + 1}/column {series.name}: {exc}") from None
+
+    return pd.Series([number(i, v) for i, v in series.items()], index=series.index, dtype=float)
 
 
 def _observations(gemeinden: pd.DataFrame, header: dict, source_id: str, name: str) -> pd.DataFrame:
@@ -159,7 +170,7 @@ def _observations(gemeinden: pd.DataFrame, header: dict, source_id: str, name: s
         raise SourceError(source_id, name, f"Gemeinde keys are not 8 digits, e.g. {bad_ags.iloc[0]!r}")
     frames = []
     for measure, (field, unit, reference_date) in measures.items():
-        values = _numeric(gemeinden[field])
+        values = _numeric(gemeinden[field], source_id, name, header["first_data_row"])
         frame = pd.DataFrame({"ags": gemeinden["ags"], "value": values}).dropna(subset=["value"])
         frame = frame.assign(level="gemeinde", reference_date=pd.Timestamp(reference_date).date(),
                              measure=measure, unit=unit, note="")

@@ -2,6 +2,7 @@
 
 
 import importlib
+import re
 
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
@@ -11,7 +12,7 @@ from pipelines.assets.changes import skip_when_unchanged
 from pipelines.assets.raw import landed_releases
 from indicators import territory
 from indicators.catalogue import load_catalogue
-from sources import OBSERVATION_COLUMNS, inkar, osm_coworking
+from sources import OBSERVATION_COLUMNS, contracts, inkar, osm_coworking
 from sources.ba_commuting import FLOW_COLUMNS
 from sources.derived import commuter_shares
 from sources.destatis_changes import CHANGE_COLUMNS
@@ -20,13 +21,41 @@ from warehouse import replace_rows
 
 SOURCES = load_sources()
 PILOT_TOWNS = list(load_catalogue().pilot_towns)
+REGISTER_SOURCE = "destatis_gemeindeverzeichnis"  # its register is what other sources' keys are checked against
 
 
 def parse_all(con, source_id: str) -> list[tuple[str, dict[str, pd.DataFrame]]]:
-    """Run the source's parser (named in sources.yaml) on every landed release; tag it with its vintage label."""
+    """Run the source's parser (named in sources.yaml) on every landed release; tag it with its vintage label.
+
+    Every parsed release must satisfy the source's contract (sources.yaml ``contract:``) before
+    anything of it is written: a violation raises ``[source] file: row/column: problem``.
+    """
     module_name, function_name = SOURCES[source_id].parser.split(":")
     parser = getattr(importlib.import_module(module_name), function_name)
-    return [(release.label, parser(release)) for release in landed_releases(con, source_id)]
+    parsed = [(release, parser(release)) for release in landed_releases(con, source_id)]
+    registers = _registers(con, source_id, parsed)
+    for release, tables in parsed:
+        contracts.check_release(source_id, release, tables, registers)
+    return [(release.label, tables) for release, tables in parsed]
+
+
+def _registers(con, source_id: str, parsed) -> contracts.Registers:
+    """The Gemeindeverzeichnis registers a release is compared with.
+
+    The Gemeindeverzeichnis is checked against its own other vintages (and the official change
+    lists, for its latest vintage); every other source against the registers staged before it.
+    """
+    if source_id == REGISTER_SOURCE:
+        frames = [tables["register"].assign(vintage=release.label) for release, tables in parsed]
+        changes = [tables["changes"] for _, tables in parse_all(con, "destatis_gebietsaenderungen")]
+        return contracts.Registers.from_frame(concat(frames) if frames else pd.DataFrame(columns=["ags", "vintage", "territorial_date"]),
+                                              concat(changes) if changes else None)
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'municipality_register' "
+                         "AND database_name = current_database()").fetchone()[0]
+    if not exists:
+        return contracts.Registers()
+    return contracts.Registers.from_frame(con.execute(
+        "SELECT ags, vintage, territorial_date, kind FROM municipality_register").df())
 
 
 def stack(parsed, key: str, source_id: str, columns: list[str] | None = None) -> pd.DataFrame:
@@ -68,7 +97,8 @@ def observation_metadata(frame: pd.DataFrame) -> dict:
     }
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_destatis_gemeindeverzeichnis"), AssetKey("raw_regionalstatistik")],
+@asset(group_name="staging", deps=[AssetKey("raw_destatis_gemeindeverzeichnis"), AssetKey("raw_regionalstatistik"),
+                                   AssetKey("raw_destatis_gebietsaenderungen")],
        tags={"stage": "staging"}, owners=["team:data-engineering"],
        description="Population (total, male, female) and area per Gemeinde from every Gemeindeverzeichnis "
                    "vintage and the Regionaldatenbank table 12411-01-01-5 (live mode), plus the register of "
@@ -86,7 +116,8 @@ def population_area(context: AssetExecutionContext, settings: ReadinessSettings)
     return MaterializeResult(metadata={**observation_metadata(observations), "register_rows": len(register)})
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_breitbandatlas"), AssetKey("raw_gigabit_grundbuch")],
+@asset(group_name="staging", deps=[AssetKey("raw_breitbandatlas"), AssetKey("raw_gigabit_grundbuch"),
+                                   AssetKey("population_area")],  # keys are checked against the register
        tags={"stage": "staging"}, owners=["team:data-engineering"],
        description="Share of private households with >= N Mbit/s per technology (all, wired, mobile, DSL, "
                    "CATV, FTTH/B) from every Breitbandatlas vintage (2018–2021; all-zero rows dropped as "
@@ -99,7 +130,8 @@ def broadband_coverage(context: AssetExecutionContext, settings: ReadinessSettin
     return MaterializeResult(metadata=observation_metadata(observations))
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_mobilfunk_monitoring")], tags={"stage": "staging"},
+@asset(group_name="staging", deps=[AssetKey("raw_mobilfunk_monitoring"), AssetKey("population_area")],
+       tags={"stage": "staging"},
        owners=["team:data-engineering"],
        description="Mobile coverage (5G, LTE) as % of area by land-use type, Kreise, Länder and Germany "
                    "(Mobilfunk-Monitoring 2021). Context data: Kreis values are not Gemeinde values.")
@@ -152,14 +184,25 @@ def _stage_inkar(con) -> pd.DataFrame:
 
 
 def _register_before(con, vintage: str) -> pd.DataFrame:
-    """The Gemeindeverzeichnis register closest before a release (INKAR uses the territory of its data year)."""
+    """The Gemeindeverzeichnis register closest before a release (INKAR uses the territory of its data year).
+
+    The vintage label may carry a revision ("2022-12-rev2"): its date is the leading year and month.
+    """
     return con.execute("""
         SELECT * FROM municipality_register
         WHERE vintage = (SELECT max(vintage) FROM municipality_register WHERE territorial_date < CAST(? AS DATE))
-    """, [vintage + "-01"]).df()
+    """, [vintage_start(vintage)]).df()
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_bkg_vg")], tags={"stage": "staging"},
+def vintage_start(vintage: str) -> str:
+    """First day of a vintage label: '2022-12' and '2022-12-rev2' -> '2022-12-01', '2023' -> '2023-01-01'."""
+    match = re.match(r"(\d{4})(?:-(\d{2}))?", vintage)
+    if not match:
+        raise ValueError(f"vintage {vintage!r} does not start with a year (YYYY or YYYY-MM)")
+    return f"{match[1]}-{match[2] or '01'}-01"
+
+
+@asset(group_name="staging", deps=[AssetKey("raw_bkg_vg"), AssetKey("population_area")], tags={"stage": "staging"},
        owners=["team:data-engineering"],
        description="Gemeinde geometries (BKG VG5000 in the snapshot, VG250 in production) as WKB in "
                    "EPSG:4326 with the area computed in EPSG:25832, and the names of all Kreise (latest vintage).")
