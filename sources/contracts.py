@@ -92,6 +92,7 @@ class Rule:
     yoy_relative: float | None = None
     yoy_drop_points: float | None = None
     yoy_points: float | None = None
+    yoy_floor: float = 0.0  # absolute changes up to this are never implausible (21 -> 30 people is noise)
 
     @property
     def has_yoy(self) -> bool:
@@ -466,10 +467,11 @@ def year_on_year(con, source_ids: list[str] | None = None, contracts: dict | Non
     """Changes between consecutive releases beyond the declared bounds, not explained by the crosswalk.
 
     ``con`` is the working database (observations, municipality_register, territorial_changes).
-    Per source, key, level and measure the latest vintage of each reference date is compared with
-    the one of the previous reference date. Bounds: ``yoy_relative`` per year between the two dates
+    Per source, key, level and measure each figure is compared with the one before it from another
+    release (an earlier reference date, or the same date in an earlier revision); years within one
+    release (INKAR's series) are not releases. Bounds: ``yoy_relative`` per year between the two dates
     (compounded: 0.15 allows a factor 1.15 a year, both ways), ``yoy_drop_points`` for a share
-    falling, ``yoy_points`` both ways. A Gemeinde named in a territorial change (either end) whose
+    falling, ``yoy_points`` both ways; changes up to ``yoy_floor`` never count. A Gemeinde named in a territorial change (either end) whose
     register interval overlaps the two dates is explained by the crosswalk and not reported.
     """
     frames = []
@@ -478,7 +480,7 @@ def year_on_year(con, source_ids: list[str] | None = None, contracts: dict | Non
             continue
         frames.append(con.execute(_YOY_SQL, {"source": source_id, "pattern": pattern,
                                              "relative": rule.yoy_relative, "drop": rule.yoy_drop_points,
-                                             "points": rule.yoy_points}).df())
+                                             "points": rule.yoy_points, "floor": rule.yoy_floor}).df())
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True)[YOY_COLUMNS] if frames else pd.DataFrame(columns=YOY_COLUMNS)
 
@@ -487,12 +489,11 @@ _YOY_SQL = """
 WITH latest AS (
     SELECT ags, level, measure, reference_date, vintage, value FROM observations
     WHERE source_id = $source AND regexp_full_match(measure, $pattern) AND value IS NOT NULL
-      AND coalesce(note, '') NOT LIKE 'from Gemeindeverband%'  -- a Verband's value, checked at its own level
-    QUALIFY row_number() OVER (PARTITION BY ags, level, measure, reference_date ORDER BY vintage DESC) = 1),
-pairs AS (
+      AND coalesce(note, '') NOT LIKE 'from Gemeindeverband%'),  -- a Verband's value, checked at its own level
+pairs AS (  -- each figure after the figure before it (earlier date, or the same date in an earlier revision)
     SELECT *, lag(value) OVER w AS prev_value, lag(reference_date) OVER w AS prev_date,
            lag(vintage) OVER w AS prev_vintage
-    FROM latest WINDOW w AS (PARTITION BY ags, level, measure ORDER BY reference_date)),
+    FROM latest WINDOW w AS (PARTITION BY ags, level, measure ORDER BY reference_date, vintage)),
 changes AS (  -- territorial changes with the dates of the registers they lie between
     SELECT c.from_ags, c.to_ags, f.territorial_date AS from_date, t.territorial_date AS to_date
     FROM territorial_changes c
@@ -512,7 +513,8 @@ implausible AS (
                 WHEN $points IS NOT NULL AND abs(value - prev_value) > $points
                 THEN format('changed by {:.1f} points (bound {})', value - prev_value, $points)
            END AS bound
-    FROM pairs WHERE prev_value IS NOT NULL)
+    FROM pairs WHERE prev_value IS NOT NULL AND prev_vintage != vintage  -- releases, not years within one
+      AND abs(value - prev_value) > $floor)
 SELECT $source AS source_id, vintage, prev_vintage, ags, level, measure, prev_value, value, bound
 FROM implausible i
 WHERE bound IS NOT NULL

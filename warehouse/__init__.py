@@ -137,6 +137,7 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict) 
         counts = row_counts(con)
         before = row_counts(con, "previous") if previous else {}
         changes = {"published_at": published_at.isoformat(), "sources_changed": changed_sources(con, published_at),
+                   "allowed_changes": run.get("allowed_changes", []),  # allow-list entries used (allowlist.yaml)
                    "history": merged, "rows": counts,
                    "rows_gained": {name: n - before.get(name, 0) for name, n in counts.items()}}
         con.execute("UPDATE publish_log SET changes = ? WHERE published_at = ?", [json.dumps(changes), published_at])
