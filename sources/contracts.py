@@ -112,6 +112,7 @@ class TableContract:
     complete: bool = False
     complete_except_kinds: tuple[str, ...] = ()
     out_of_scope: frozenset[str] = frozenset()
+    territory_of_vintage: bool = False  # a series restated on the territory of its release (INKAR)
     min_rows: int = 0
     measures: tuple[tuple[re.Pattern, Rule], ...] = ()
     values: dict[str, Rule] = field(default_factory=dict)
@@ -133,6 +134,7 @@ def _table(name: str, raw: dict) -> TableContract:
         complete=bool(raw.get("complete", False)),
         complete_except_kinds=tuple(raw.get("complete_except_kinds", [])),
         out_of_scope=frozenset(str(k) for k in raw.get("out_of_scope", [])), min_rows=int(raw.get("min_rows", 0)),
+        territory_of_vintage=bool(raw.get("territory_of_vintage", False)),
         measures=tuple((re.compile(p), _rule(r)) for p, r in (raw.get("measures") or {}).items()),
         values={c: _rule(r) for c, r in (raw.get("values") or {}).items()})
 
@@ -197,6 +199,25 @@ class Violation:
     def where(self) -> str:
         parts = [f"row {self.row}" if self.row is not None else None, f"column {self.column}" if self.column else None]
         return "/".join(p for p in parts if p)
+
+
+REGISTER_SOURCE = "destatis_gemeindeverzeichnis"  # its register is what other sources' keys are checked against
+
+
+def check_source(source_id: str, parsed: list[tuple[Release, dict[str, pd.DataFrame]]],
+                 register: pd.DataFrame | None = None, changes: pd.DataFrame | None = None) -> None:
+    """Check every parsed release of a source; raise SourceError at the first release that breaks the contract.
+
+    ``register``: the staged municipality_register (ags, vintage, territorial_date, kind). The
+    Gemeindeverzeichnis itself is checked against its own other vintages instead, its latest
+    vintage also against the official change lists (``changes``: Gebietsänderungen rows).
+    """
+    if source_id == REGISTER_SOURCE:
+        frames = [tables["register"].assign(vintage=release.label) for release, tables in parsed if "register" in tables]
+        register = pd.concat(frames, ignore_index=True) if frames else None
+    registers = Registers.from_frame(register, changes) if register is not None and len(register) else Registers()
+    for release, tables in parsed:
+        check_release(source_id, release, tables, registers)
 
 
 def check_release(source_id: str, release: Release, tables: dict[str, pd.DataFrame],
@@ -370,6 +391,8 @@ def _registered(contract: TableContract, frame: pd.DataFrame, registers: Registe
     exclude = vintage if contract.table == "register" else None  # the register is not its own witness
     violations = []
     dates = _dates(frame, vintage).fillna(max(registers.by_date))
+    if contract.territory_of_vintage and vintage:
+        dates = pd.Series(dt.date.fromisoformat(vintage_start(vintage)), index=frame.index)
     for date, rows in dates.groupby(dates).groups.items():
         before, after = registers.around(date, exclude)
         gemeinden = frame.loc[rows].loc[levels[rows] == "gemeinde", contract.key].astype(str)
@@ -377,7 +400,18 @@ def _registered(contract: TableContract, frame: pd.DataFrame, registers: Registe
             violations += _unknown(contract, gemeinden, (before or set()) | (after or set()), registers, date)
         if contract.complete and before is not None:
             violations += _lost(contract, gemeinden, before, after, registers, date, latest=exclude and after is None)
+            kreise = frame.loc[rows].loc[levels[rows] == "kreis", contract.key].astype(str)
+            if len(kreise):
+                violations += _lost_kreise(contract, kreise, before, after, date)
     return violations
+
+
+def vintage_start(vintage: str) -> str:
+    """First day of a vintage label: '2022-12' and '2022-12-rev2' -> '2022-12-01', '2023' -> '2023-01-01'."""
+    match = re.match(r"(\d{4})(?:-(\d{2}))?", vintage)
+    if not match:
+        raise ValueError(f"vintage {vintage!r} does not start with a year (YYYY or YYYY-MM)")
+    return f"{match[1]}-{match[2] or '01'}-01"
 
 
 def _dates(frame: pd.DataFrame, vintage: str | None) -> pd.Series:
@@ -415,6 +449,17 @@ def _lost(contract, keys: pd.Series, before: set[str], after: set[str] | None, r
         return []
     return [Violation(contract.table, f"{len(lost)} Gemeinden of the register around {date} are missing, e.g. "
                                       f"{lost[:5]} (a release may not lose Gemeinden)", column=contract.key, key=lost[0])]
+
+
+def _lost_kreise(contract, keys: pd.Series, before: set[str], after: set[str] | None, date) -> list[Violation]:
+    """Kreise of the registers around the date (those of Gemeinden in both) that a Kreis-level release lacks."""
+    # xx000 prefixes are Land-level keys (e.g. gemeindefreie Gebiete of a Land), not Kreise
+    expected = {k[:5] for k in (before & after if after is not None else before) if not k[2:5] == "000"}
+    lost = sorted(expected - set(keys))
+    if not lost:
+        return []
+    return [Violation(contract.table, f"{len(lost)} Kreise of the register around {date} are missing, e.g. "
+                                      f"{lost[:5]} (a release may not lose Kreise)", column=contract.key)]
 
 
 # --- naming the file and line ---------------------------------------------------------------------------

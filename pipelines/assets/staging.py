@@ -2,7 +2,6 @@
 
 
 import importlib
-import re
 
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
@@ -21,7 +20,6 @@ from warehouse import replace_rows
 
 SOURCES = load_sources()
 PILOT_TOWNS = list(load_catalogue().pilot_towns)
-REGISTER_SOURCE = "destatis_gemeindeverzeichnis"  # its register is what other sources' keys are checked against
 
 
 def parse_all(con, source_id: str) -> list[tuple[str, dict[str, pd.DataFrame]]]:
@@ -33,29 +31,22 @@ def parse_all(con, source_id: str) -> list[tuple[str, dict[str, pd.DataFrame]]]:
     module_name, function_name = SOURCES[source_id].parser.split(":")
     parser = getattr(importlib.import_module(module_name), function_name)
     parsed = [(release, parser(release)) for release in landed_releases(con, source_id)]
-    registers = _registers(con, source_id, parsed)
-    for release, tables in parsed:
-        contracts.check_release(source_id, release, tables, registers)
+    register, changes = _register_context(con, source_id)
+    contracts.check_source(source_id, parsed, register, changes)
     return [(release.label, tables) for release, tables in parsed]
 
 
-def _registers(con, source_id: str, parsed) -> contracts.Registers:
-    """The Gemeindeverzeichnis registers a release is compared with.
-
-    The Gemeindeverzeichnis is checked against its own other vintages (and the official change
-    lists, for its latest vintage); every other source against the registers staged before it.
-    """
-    if source_id == REGISTER_SOURCE:
-        frames = [tables["register"].assign(vintage=release.label) for release, tables in parsed]
+def _register_context(con, source_id: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """What a source's keys are checked against: the staged register, or for the Gemeindeverzeichnis
+    itself the official change lists (its own vintages are the registers)."""
+    if source_id == contracts.REGISTER_SOURCE:
         changes = [tables["changes"] for _, tables in parse_all(con, "destatis_gebietsaenderungen")]
-        return contracts.Registers.from_frame(concat(frames) if frames else pd.DataFrame(columns=["ags", "vintage", "territorial_date"]),
-                                              concat(changes) if changes else None)
+        return None, (concat(changes) if changes else None)
     exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'municipality_register' "
                          "AND database_name = current_database()").fetchone()[0]
     if not exists:
-        return contracts.Registers()
-    return contracts.Registers.from_frame(con.execute(
-        "SELECT ags, vintage, territorial_date, kind FROM municipality_register").df())
+        return None, None
+    return con.execute("SELECT ags, vintage, territorial_date, kind FROM municipality_register").df(), None
 
 
 def stack(parsed, key: str, source_id: str, columns: list[str] | None = None) -> pd.DataFrame:
@@ -191,15 +182,7 @@ def _register_before(con, vintage: str) -> pd.DataFrame:
     return con.execute("""
         SELECT * FROM municipality_register
         WHERE vintage = (SELECT max(vintage) FROM municipality_register WHERE territorial_date < CAST(? AS DATE))
-    """, [vintage_start(vintage)]).df()
-
-
-def vintage_start(vintage: str) -> str:
-    """First day of a vintage label: '2022-12' and '2022-12-rev2' -> '2022-12-01', '2023' -> '2023-01-01'."""
-    match = re.match(r"(\d{4})(?:-(\d{2}))?", vintage)
-    if not match:
-        raise ValueError(f"vintage {vintage!r} does not start with a year (YYYY or YYYY-MM)")
-    return f"{match[1]}-{match[2] or '01'}-01"
+    """, [contracts.vintage_start(vintage)]).df()
 
 
 @asset(group_name="staging", deps=[AssetKey("raw_bkg_vg"), AssetKey("population_area")], tags={"stage": "staging"},
