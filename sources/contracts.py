@@ -363,21 +363,21 @@ def _rule_violations(contract, frame, column, rule: Rule, rows) -> list[Violatio
     finite = values.dropna()
     if (~finite.map(math.isfinite)).any():
         i = finite[~finite.map(math.isfinite)].index[0]
-        problems.append((i, f"{label}: {finite[i]} is not a finite number"))
+        problems.append((i, f"{label}: {finite[i]:g} is not a finite number"))
     if rule.integer:
         fractional = finite[finite.map(math.isfinite) & (finite % 1 != 0)]
         if len(fractional):
-            problems.append((fractional.index[0], f"{label}: {fractional.iloc[0]} is not a whole number "
+            problems.append((fractional.index[0], f"{label}: {fractional.iloc[0]:g} is not a whole number "
                                                   f"(a count; German thousands like '19.566' read as a decimal?)"))
     if rule.min is not None:
         low = finite[finite < rule.min]
         if len(low):
-            problems.append((low.index[0], f"{label}: {low.iloc[0]} below the minimum {rule.min} ({len(low)} values)"))
+            problems.append((low.index[0], f"{label}: {low.iloc[0]:g} below the minimum {rule.min:g} ({len(low)} values)"))
     if rule.max is not None:
         high = finite[finite > rule.max + rule.tolerance]
         if len(high):
-            allowed = f"{rule.max} + rounding tolerance {rule.tolerance}" if rule.tolerance else f"{rule.max}"
-            problems.append((high.index[0], f"{label}: {high.iloc[0]} above the maximum {allowed} ({len(high)} values)"))
+            allowed = f"{rule.max:g} + rounding tolerance {rule.tolerance:g}" if rule.tolerance else f"{rule.max:g}"
+            problems.append((high.index[0], f"{label}: {high.iloc[0]:g} above the maximum {allowed} ({len(high)} values)"))
     return [Violation(contract.table, problem, int(i) + 1, column,
                       str(frame.at[i, contract.key]) if contract.key in frame else None) for i, problem in problems]
 
@@ -477,7 +477,6 @@ def _describe(release: Release, violations: list[Violation]) -> tuple[str, str]:
 
 def _locate(release: Release, key: str | None) -> tuple[str, int | None]:
     """The release file whose text holds ``key`` and the 1-based line (text files only)."""
-    names = [f.relative_path for f in release.files]
     if key:
         for release_file in release.files:
             if release_file.path.suffix.lower() not in (".csv", ".txt", ".json"):
@@ -489,7 +488,10 @@ def _locate(release: Release, key: str | None) -> tuple[str, int | None]:
             position = text.find(key)
             if position >= 0:
                 return release_file.relative_path, text.count("\n", 0, position) + 1
-    return (names[0] if len(names) == 1 else ", ".join(names)), None
+    if not release.files:
+        return f"vintage {release.vintage}", None
+    # no text to search: the release's main file (the largest: the data table, the .shp), not every part
+    return max(release.files, key=lambda f: f.size_bytes).relative_path, None
 
 
 CONTRACTS = load_contracts()

@@ -59,7 +59,10 @@ def _data_sheet_rows(workbook: CalamineWorkbook, source_id: str, name: str) -> l
     """The sheet with the Gemeinde records: the first whose name mentions Gemeinde data."""
     for sheet_name in workbook.sheet_names:
         if sheet_name.startswith(("Gemeindedaten", "Onlineprodukt_Gemeinden")):
-            return workbook.get_sheet_by_name(sheet_name).to_python()
+            try:
+                return workbook.get_sheet_by_name(sheet_name).to_python()
+            except Exception as exc:  # calamine's errors for a corrupt sheet (bad XML or deflate stream)
+                raise SourceError(source_id, name, f"not a readable Excel workbook: sheet {sheet_name!r} ({exc})") from exc
     raise SourceError(source_id, name, f"no Gemeinde data sheet among {workbook.sheet_names}")
 
 
