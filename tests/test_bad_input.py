@@ -190,7 +190,7 @@ def run_variant(good_run: Path, tmp_path: Path, mutate):
     """Copy the good run (published, working database, raw landing), damage the source copy, run the job."""
     from tests.conftest import run_refresh
 
-    shutil.copytree(good_run, tmp_path / "run")
+    shutil.copytree(good_run, tmp_path / "run", symlinks=True)  # exports/latest is a symlink
     mutate(tmp_path / "run" / "source")
     published = tmp_path / "run" / "out" / "readiness.duckdb"
     before = sha256(published)
@@ -217,7 +217,7 @@ def test_bad_file_fails_the_run_and_keeps_the_published_warehouse(variant_id, go
 @pytest.mark.slow
 def test_implausible_change_blocks_the_publish_unless_allowed(good_run, tmp_path, monkeypatch):
     """Mölln's population more than doubled in the 2023 register: blocked; an allow-list entry publishes it."""
-    double = bad_input.workbook_edit(bad_input.GV_SHEET, bad_input.gv_set(bad_input.MOELLN, 10, 45000.0))
+    double = bad_input.workbook_edit(bad_input.GV_SHEET + "31122023", bad_input.gv_set(bad_input.MOELLN, 10, 45000.0))
     result, messages, published, before = run_variant(
         good_run, tmp_path, lambda root: double(root / "destatis-gemeindeverzeichnis/31122023_Auszug_GV.xlsx"))
     assert not result.success and sha256(published) == before
