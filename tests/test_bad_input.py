@@ -224,9 +224,12 @@ def test_implausible_change_blocks_the_publish_unless_allowed(good_run, tmp_path
     assert any("implausible changes" in m and "01053090 population_total: 19" in m for m in messages), messages
 
     allowlist = tmp_path / "allow.yaml"
-    allowlist.write_text(Path(contracts.ALLOWLIST_YAML).read_text(encoding="utf-8") + (
-        "  - {source: destatis_gemeindeverzeichnis, release: '2023-12-31', measure: 'population_.+', ags: '01053090',"
-        " reason: 'test: confirmed by the Statistikamt Nord'}\n"), encoding="utf-8")
+    # directory mode lands the edited 2023 file as revision 2; the 2024-Q4 register then repeats the
+    # population of 31.12.2023 as first published, a step back that is implausible too
+    allowlist.write_text(Path(contracts.ALLOWLIST_YAML).read_text(encoding="utf-8") + "".join(
+        f"  - {{source: destatis_gemeindeverzeichnis, release: '{release}', measure: 'population_.+', "
+        "ags: '01053090', reason: 'test: confirmed by the Statistikamt Nord'}\n" for release in ("2023-12-31-rev2", "2024-Q4")),
+        encoding="utf-8")
     monkeypatch.setenv("READINESS_ALLOWLIST", str(allowlist))
     from tests.conftest import run_refresh
     assert run_refresh(tmp_path / "run" / "out", tmp_path / "run" / "source").success
@@ -248,18 +251,23 @@ def test_benign_reorder_and_a_revised_inkar_release_publish_correct_values(good_
     result, messages, published, before = run_variant(good_run, tmp_path, mutate)
     assert result.success, messages
     assert sha256(published) != before
+    query = """SELECT vintage, value FROM observations WHERE source_id = ? AND ags = ? AND measure = ?
+               AND level = 'kreis' ORDER BY reference_date DESC LIMIT 1"""
+    mobile = ["mobilfunk_monitoring", "01053", "area_5g_residential"]
+    commuting = ["inkar", "01053", "out_commuter_share"]
     with duckdb.connect(str(good_run / "out" / "readiness.duckdb"), read_only=True) as con:
-        old = con.execute("""SELECT value FROM observations WHERE source_id = 'mobilfunk_monitoring'
-                             AND ags = '01053' AND measure = 'area_5g_residential'""").fetchall()
+        old_mobile, old_share = con.execute(query, mobile).fetchall(), con.execute(query, commuting).fetchall()
     with duckdb.connect(str(published), read_only=True) as con:
-        new = con.execute("""SELECT value FROM observations WHERE source_id = 'mobilfunk_monitoring'
-                             AND ags = '01053' AND measure = 'area_5g_residential'""").fetchall()
+        new_mobile, new_share = con.execute(query, mobile).fetchall(), con.execute(query, commuting).fetchall()
         revisions = con.execute("""SELECT DISTINCT vintage, revision FROM source_releases
                                    WHERE source_id = 'inkar' ORDER BY ALL""").fetchall()
-        shares = con.execute("""SELECT vintage, value FROM observations WHERE source_id = 'inkar' AND ags = '01053'
-                                AND level = 'kreis' AND measure = 'out_commuter_share'
-                                AND reference_date = DATE '2019-12-31' ORDER BY vintage""").fetchall()
-    assert new == old and len(new) == 1
-    assert revisions == [("2022-12", 1), ("2022-12", 2)]
-    assert [v for v, _ in shares] == ["2022-12", "2022-12-rev2"]
-    assert shares[1][1] == pytest.approx(shares[0][1] + 0.5)
+        history = con.execute("""SELECT DISTINCT vintage FROM indicator_values_history
+                                 WHERE source_id = 'inkar' ORDER BY ALL""").fetchall()
+    # the reordered file is new content, so a new revision, with the same values
+    assert [v for _, v in new_mobile] == [v for _, v in old_mobile] and new_mobile[0][0] == "2021-1-rev2"
+    # the revision replaces the release in the current tables (the source directory holds only it) ...
+    assert revisions == [("2022-12", 2)]
+    assert old_share[0][0] == "2022-12" and new_share[0][0] == "2022-12-rev2"
+    assert new_share[0][1] == pytest.approx(old_share[0][1] + 0.5)
+    # ... and the history keeps the values of the first one
+    assert ("2022-12",) in history and ("2022-12-rev2",) in history
