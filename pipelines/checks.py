@@ -120,14 +120,21 @@ def make_contract_check(asset_name: str, source_id: str, table: str, work_table:
                              f"{sorted(contract.levels) or 'n/a'}, unique {list(contract.unique) or 'n/a'}, "
                              f"declared measures and ranges ({rules}).")
     def contract_check(settings: ReadinessSettings) -> AssetCheckResult:
+        problems, rows = [], 0
         with settings.work(read_only=True) as con:
-            staged = con.execute(f"SELECT * FROM {work_table} WHERE source_id = ?", [source_id]).df() \
-                if "source_id" in _columns(con, work_table) else con.execute(f"SELECT * FROM {work_table}").df()
-        problems = []
-        for vintage, rows in (staged.groupby("vintage") if "vintage" in staged else [("", staged)]):
-            problems += [f"{vintage}: {v.problem}" for v in contracts.check_table(contract, rows, None, vintage)]
+            columns = _columns(con, work_table)
+            scope = "source_id = ?" if "source_id" in columns else "TRUE"
+            params = [source_id] if "source_id" in columns else []
+            vintages = [r[0] for r in con.execute(f"SELECT DISTINCT vintage FROM {work_table} WHERE {scope}",
+                                                  params).fetchall()] if "vintage" in columns else [None]
+            for vintage in vintages:  # one release at a time: Germany-wide tables stay out of memory
+                where = f"{scope} AND vintage = ?" if vintage is not None else scope
+                staged = con.execute(f"SELECT * FROM {work_table} WHERE {where}",
+                                     params + ([vintage] if vintage is not None else [])).df()
+                rows += len(staged)
+                problems += [f"{vintage}: {v.problem}" for v in contracts.check_table(contract, staged, None, vintage)]
         return AssetCheckResult(passed=not problems, severity=AssetCheckSeverity.ERROR,
-                                metadata={"rows": len(staged), "violations": len(problems),
+                                metadata={"rows": rows, "violations": len(problems),
                                           "problems": "; ".join(problems[:10]) or "none"})
 
     return contract_check

@@ -566,7 +566,7 @@ SELECT $source AS source_id, vintage, prev_vintage, ags, level, measure, prev_va
 FROM implausible i
 WHERE bound IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM changes c WHERE (c.from_ags = i.ags OR c.to_ags = i.ags)
-                  AND c.to_date > i.prev_date AND c.from_date < i.reference_date)
+                  AND c.to_date >= i.prev_date AND c.from_date <= i.reference_date)  -- a same-date pair too
 ORDER BY vintage, measure, ags
 """
 
