@@ -5,12 +5,25 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValu
 
 from indicators.catalogue import load_catalogue
 from pipelines.resources import ReadinessSettings
-from warehouse.validation import validate_candidate
+from sources import contracts
+from warehouse.validation import PILLAR_SCORE_COLUMNS, validate_candidate
 
 PILOTS = list(load_catalogue().pilot_towns)
 OBSERVATION_ASSETS = {"population_area": ["destatis_gemeindeverzeichnis", "regionalstatistik"],
                       "broadband_coverage": ["breitbandatlas", "gigabit_grundbuch"],
                       "commuting": ["inkar", "ba_commuting"]}
+# staging asset -> (source, contract table, working table) whose staged rows the generated contract checks re-validate
+CONTRACT_TABLES = {
+    "population_area": [("destatis_gemeindeverzeichnis", "observations", "observations"),
+                        ("destatis_gemeindeverzeichnis", "register", "municipality_register"),
+                        ("regionalstatistik", "observations", "observations")],
+    "broadband_coverage": [("breitbandatlas", "observations", "observations"),
+                           ("gigabit_grundbuch", "observations", "observations")],
+    "mobile_coverage": [("mobilfunk_monitoring", "observations", "observations")],
+    "commuting": [("inkar", "observations", "observations"), ("ba_commuting", "observations", "observations"),
+                  ("ba_commuting", "commuter_flows", "commuter_flows")],
+    "municipality_geometries": [("bkg_vg", "geometries", "municipality_geometries")],
+}
 
 
 def _pilots_missing(con, sql: str, params: list) -> list[str]:
@@ -82,16 +95,73 @@ def make_table_pilot_check(asset_name: str, table: str):
 
 
 @asset_check(asset=AssetKey("readiness_index"), name="scores_within_0_100", blocking=True,
-             description="Index and pillar scores lie within 0-100.")
+             description="Index, every pillar of the catalogue and the uncertainty band lie within 0-100.")
 def scores_in_range(settings: ReadinessSettings) -> AssetCheckResult:
+    condition = " OR ".join(f"NOT coalesce({c} BETWEEN 0 AND 100, TRUE)" for c in PILLAR_SCORE_COLUMNS)
     with settings.work(read_only=True) as con:
-        bad = con.execute("""
-            SELECT count(*) FROM readiness_index
-            WHERE NOT (coalesce(score, 0) BETWEEN 0 AND 100 AND coalesce(digital_infrastructure, 0) BETWEEN 0 AND 100
-                   AND coalesce(commuting_potential, 0) BETWEEN 0 AND 100
-                   AND coalesce(demographic_dynamics, 0) BETWEEN 0 AND 100)
-        """).fetchone()[0]
-    return AssetCheckResult(passed=bad == 0, metadata={"out_of_range": bad})
+        missing = [c for c in PILLAR_SCORE_COLUMNS if c not in _columns(con, "readiness_index")]
+        bad = 0 if missing else con.execute(f"SELECT count(*) FROM readiness_index WHERE {condition}").fetchone()[0]
+    return AssetCheckResult(passed=bad == 0 and not missing,
+                            metadata={"out_of_range": bad, "columns": str(PILLAR_SCORE_COLUMNS),
+                                      "pillar_columns_missing": str(missing)})
+
+
+def make_contract_check(asset_name: str, source_id: str, table: str, work_table: str):
+    """A blocking check generated from the source's contract: the staged rows of each release still satisfy it.
+
+    Parsing already refused a violating release; this re-validates what the working database holds
+    (including rows derived in staging, e.g. INKAR values mapped to Gemeinden) and shows it in the UI.
+    """
+    contract = contracts.CONTRACTS[source_id][table]
+    rules = ", ".join(p.pattern for p, _ in contract.measures) or ", ".join(contract.values) or "keys only"
+
+    @asset_check(asset=AssetKey(asset_name), name=f"{source_id}_{table}_contract", blocking=True,
+                 description=f"Contract of {source_id} / {table} (sources.yaml): key patterns per level "
+                             f"{sorted(contract.levels) or 'n/a'}, unique {list(contract.unique) or 'n/a'}, "
+                             f"declared measures and ranges ({rules}).")
+    def contract_check(settings: ReadinessSettings) -> AssetCheckResult:
+        problems, rows = [], 0
+        with settings.work(read_only=True) as con:
+            columns = _columns(con, work_table)
+            scope = "source_id = ?" if "source_id" in columns else "TRUE"
+            params = [source_id] if "source_id" in columns else []
+            vintages = [r[0] for r in con.execute(f"SELECT DISTINCT vintage FROM {work_table} WHERE {scope}",
+                                                  params).fetchall()] if "vintage" in columns else [None]
+            for vintage in vintages:  # one release at a time: Germany-wide tables stay out of memory
+                where = f"{scope} AND vintage = ?" if vintage is not None else scope
+                staged = con.execute(f"SELECT * FROM {work_table} WHERE {where}",
+                                     params + ([vintage] if vintage is not None else [])).df()
+                rows += len(staged)
+                problems += [f"{vintage}: {v.problem}" for v in contracts.check_table(contract, staged, None, vintage)]
+        return AssetCheckResult(passed=not problems, severity=AssetCheckSeverity.ERROR,
+                                metadata={"rows": rows, "violations": len(problems),
+                                          "problems": "; ".join(problems[:10]) or "none"})
+
+    return contract_check
+
+
+def _columns(con, table: str) -> set[str]:
+    return {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+                                      "AND database_name = current_database()", [table]).fetchall()}
+
+
+def make_year_on_year_check(source_id: str):
+    """Blocking check on the candidate: the source's changes between consecutive releases are plausible.
+
+    Bounds come from the contract; the crosswalk or an allow-list entry (allowlist.yaml) explains a change.
+    """
+    @asset_check(asset=AssetKey("warehouse_candidate"), name=f"{source_id}_year_on_year", blocking=True,
+                 description=f"Changes of {source_id} between consecutive releases within the contract's bounds, "
+                             "unless the territorial crosswalk explains them or allowlist.yaml allows the release.")
+    def yoy_check(settings: ReadinessSettings) -> AssetCheckResult:
+        with settings.work(read_only=True) as con:
+            findings = contracts.year_on_year(con, [source_id])
+        blocking, allowed = contracts.apply_allowlist(findings, contracts.load_allowlist())
+        return AssetCheckResult(passed=blocking.empty, severity=AssetCheckSeverity.ERROR,
+                                metadata={"implausible": len(blocking), "allowed": len(allowed),
+                                          "problems": "; ".join(contracts.describe_yoy(blocking)) or "none"})
+
+    return yoy_check
 
 
 def make_candidate_check(name: str, description: str):
@@ -120,6 +190,8 @@ CANDIDATE_CHECKS = {
 
 asset_checks = [
     *[check for name, source in OBSERVATION_ASSETS.items() for check in make_observation_checks(name, source)],
+    *[make_contract_check(name, *spec) for name, specs in CONTRACT_TABLES.items() for spec in specs],
+    *[make_year_on_year_check(source_id) for source_id in sorted({s for s, _, _ in contracts.yoy_rules()})],
     make_table_pilot_check("municipalities", "municipalities"),
     make_table_pilot_check("indicator_values", "indicator_values"),
     make_table_pilot_check("readiness_index", "readiness_index WHERE score IS NOT NULL"),

@@ -31,6 +31,11 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     # GF=4 rows are land areas; VG files also carry water areas (GF 1/2) with the same AGS.
     if "GF" in layer.columns:
         layer = layer[layer["GF"] == 4] if (layer["GF"] == 4).any() else layer
+    # parts of one Gemeinde share key and name; one key with two names is a broken file, not a multipolygon
+    names = layer.groupby("AGS")["GEN"].nunique()
+    if (names > 1).any():
+        raise SourceError(release.source_id, shp.relative_path, f"AGS {names[names > 1].index[0]!r} occurs more "
+                                                                "than once with different names (GEN)")
     layer = layer.dissolve(by="AGS", aggfunc="first", as_index=False)
     area_km2 = layer.to_crs(AREA_CRS).area / 1e6
     wgs84 = layer.to_crs("EPSG:4326")

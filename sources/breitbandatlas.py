@@ -56,21 +56,23 @@ def _parse_table(source_id: str, name: str, content: bytes, layout: str, referen
         table = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise SourceError(source_id, name, f"cannot be read as CSV with separator {separator!r}: {exc}") from exc
-    key_column = table.columns[0]
-    if key_column.lower() not in KEY_COLUMNS or table.shape[1] < 2:
+    # columns are read by name: the key column anywhere, speed columns by their label, other columns
+    # (a name or Land the publisher adds) ignored
+    key_column = next((c for c in table.columns if c.strip().lower() in KEY_COLUMNS), None)
+    if key_column is None or table.shape[1] < 2:
         raise SourceError(
             source_id, name,
-            f"expected a key column 'AGS', 'ags' or 'staat' followed by speed columns separated by ';' or ',', "
+            f"expected a key column 'AGS', 'ags' or 'staat' and speed columns separated by ';' or ',', "
             f"found header {header_line[:120]!r}",
         )
-    columns = _speed_columns(source_id, name, table.columns[1:], layout)
+    columns = _speed_columns(source_id, name, [c for c in table.columns if c != key_column], layout)
     values = table[list(columns)].apply(lambda col: pd.to_numeric(col.str.strip(), errors="coerce"))
     bad = values.isna() & table[list(columns)].ne("")
     if bad.any().any():
         column = bad.any().idxmax()
         raise SourceError(source_id, name, f"non-numeric value {table.loc[bad[column], column].iloc[0]!r} "
                                            f"in column {column!r}")
-    fixed_key = KEY_COLUMNS[key_column.lower()]
+    fixed_key = KEY_COLUMNS[key_column.strip().lower()]
     keys = table[key_column].str.strip() if fixed_key is None else pd.Series(fixed_key, index=table.index)
     keep = ~(values.fillna(0) == 0).all(axis=1)  # all-zero rows are missing data, not 0 %
     # Key, level and district test per row of the file (one per key), not per value of the long table.
@@ -94,10 +96,15 @@ def _speed_columns(source_id: str, name: str, headers, layout: str) -> dict[str,
     columns = {}
     for header in headers:
         match = pattern.fullmatch(header.strip())
+        if not match and not re.search(r"Mbit|verf_", header):
+            continue  # not a speed column at all (e.g. an added Gemeinde name): read by name, ignored
         if not match or match["tech"] not in technologies:
             raise SourceError(source_id, name, f"unknown column {header!r} (expected e.g. "
                                                f"{'alle Technologien ≥ 1000 Mbit/s' if layout == 'labelled' else 'verf_300_1000'})")
         columns[header] = f"households_{technologies[match['tech']]}_{int(match['speed'])}"
+    if not columns:
+        raise SourceError(source_id, name, f"no speed columns (e.g. 'alle Technologien ≥ 1000 Mbit/s' or "
+                                           f"'verf_300_1000') among {list(headers)[:8]}")
     return columns
 
 

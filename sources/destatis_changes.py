@@ -18,6 +18,7 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from sources.destatis_gv import _cell
+from sources.contracts import parse_number
 from sources.errors import SourceError
 from sources.registry import Release
 
@@ -61,7 +62,10 @@ def _sheet_rows(path, source_id: str, name: str) -> list[list]:
         raise SourceError(source_id, name, f"not a readable Excel workbook ({exc})") from exc
     for sheet_name in workbook.sheet_names:
         if sheet_name.replace("ä", "ae").lower().startswith("gebietsaenderungen"):
-            return workbook.get_sheet_by_name(sheet_name).to_python()
+            try:
+                return workbook.get_sheet_by_name(sheet_name).to_python()
+            except Exception as exc:  # calamine's errors for a corrupt sheet (bad XML or deflate stream)
+                raise SourceError(source_id, name, f"not a readable Excel workbook: sheet {sheet_name!r} ({exc})") from exc
     raise SourceError(source_id, name, f"no sheet 'Gebietsaenderungen' among {workbook.sheet_names}")
 
 
@@ -122,8 +126,9 @@ def _changes(body: list[list], columns: dict[str, int], source_id: str, name: st
     if len(bad_keys):
         raise SourceError(source_id, name, f"Gemeinde rows without 8-digit AGS (Kennziffer {bad_keys.iloc[0]})")
     table["kind"] = table["kind"].map(KINDS)
-    table["area_km2"] = pd.to_numeric(table["area_km2"].map(_cell), errors="coerce") / 1e6  # published in m²
-    table["population"] = pd.to_numeric(table["population"].map(_cell), errors="coerce").astype("Int64")
+    # German notation read explicitly ("62.432.560" m² is not 62.4): parse_number refuses what it cannot read
+    table["area_km2"] = _numbers(table, "area_km2", source_id, name) / 1e6  # published in m²
+    table["population"] = _numbers(table, "population", source_id, name).astype("Int64")
     for column in ("legal_date", "effective_date"):
         table[column] = table[column].map(lambda v: _date(v, source_id, name))
     moves = (table["kind"] != "rename") & (table["from_ags"] != table["to_ags"])
@@ -140,4 +145,19 @@ def _date(value, source_id: str, name: str) -> dt.date:
     if not match:
         raise SourceError(source_id, name, f"Wirksamkeitsdatum {value!r} is not a date (dd.mm.yyyy)")
     day, month, year = (int(g) for g in match.groups())
-    return dt.date(year, month, day)
+    try:
+        return dt.date(year, month, day)
+    except ValueError as exc:  # 31.02.2024: say which file and value, not just "day is out of range"
+        raise SourceError(source_id, name, f"Wirksamkeitsdatum {value!r} is not a valid date ({exc})") from None
+
+
+def _numbers(table: pd.DataFrame, column: str, source_id: str, name: str) -> pd.Series:
+    """A numeric column in German notation; a value that is no number fails with its change id."""
+    def number(change_id, value):
+        try:
+            return parse_number(_cell(value) if not isinstance(value, (int, float)) else value)
+        except ValueError as exc:
+            raise SourceError(source_id, name, f"Kennziffer {change_id} column {column}: {exc}") from None
+
+    return pd.Series([number(c, v) for c, v in zip(table["change_id"], table[column])], index=table.index,
+                     dtype=float)

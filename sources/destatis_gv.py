@@ -15,6 +15,7 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from sources import OBSERVATION_COLUMNS
+from sources.contracts import parse_number
 from sources.errors import SourceError
 from sources.registry import Release
 
@@ -59,7 +60,10 @@ def _data_sheet_rows(workbook: CalamineWorkbook, source_id: str, name: str) -> l
     """The sheet with the Gemeinde records: the first whose name mentions Gemeinde data."""
     for sheet_name in workbook.sheet_names:
         if sheet_name.startswith(("Gemeindedaten", "Onlineprodukt_Gemeinden")):
-            return workbook.get_sheet_by_name(sheet_name).to_python()
+            try:
+                return workbook.get_sheet_by_name(sheet_name).to_python()
+            except Exception as exc:  # calamine's errors for a corrupt sheet (bad XML or deflate stream)
+                raise SourceError(source_id, name, f"not a readable Excel workbook: sheet {sheet_name!r} ({exc})") from exc
     raise SourceError(source_id, name, f"no Gemeinde data sheet among {workbook.sheet_names}")
 
 
@@ -185,15 +189,26 @@ def _grid(rows: list[list]) -> np.ndarray:
     return grid
 
 
-def _numeric(series: pd.Series) -> pd.Series:
-    """Numbers as they are, text with a decimal comma as text with a point, then to_numeric."""
+def _numeric(series: pd.Series, source_id: str = "", name: str = "", first_row: int = 0) -> pd.Series:
+    """Numbers of a column; text cells read in German notation ("19.566" = 19566, "1.234,5" = 1234.5).
+
+    Native numbers pass as they are (vectorised: most cells); only text cells go through
+    ``parse_number``. An empty cell or a marker ("-", ".") is missing; any other text fails with its
+    sheet row, never silently: "19.566" was once read as 19.566 people.
+    """
     values = _object_array(series.to_numpy(dtype=object))
     types = _types(values)
-    kinds = {t: issubclass(t, (int, float)) for t in set(types)}  # isinstance semantics, per distinct type
+    kinds = {t: issubclass(t, (int, float)) and not issubclass(t, bool) for t in set(types)}
     numeric = pd.Series(types, dtype=object).map(kinds).to_numpy(dtype=bool)
-    text = values.copy()
-    text[~numeric] = [s.replace(",", ".") for s in _cells(values[~numeric])]
-    return pd.to_numeric(pd.Series(text, index=series.index), errors="coerce")
+    result = np.full(len(values), np.nan)
+    result[numeric] = values[numeric].astype(float)
+    for position in np.flatnonzero(~numeric):  # position: index in the body below the header (see _records)
+        try:
+            number = parse_number(values[position])
+        except ValueError as exc:
+            raise SourceError(source_id, name, f"row {first_row + position + 1}/column {series.name}: {exc}") from None
+        result[position] = np.nan if number is None else number
+    return pd.Series(result, index=series.index, dtype=float)
 
 
 def _observations(gemeinden: pd.DataFrame, header: dict, source_id: str, name: str) -> pd.DataFrame:
@@ -208,7 +223,7 @@ def _observations(gemeinden: pd.DataFrame, header: dict, source_id: str, name: s
         raise SourceError(source_id, name, f"Gemeinde keys are not 8 digits, e.g. {bad_ags.iloc[0]!r}")
     frames = []
     for measure, (field, unit, reference_date) in measures.items():
-        values = _numeric(gemeinden[field])
+        values = _numeric(gemeinden[field], source_id, name, header["first_data_row"])
         frame = pd.DataFrame({"ags": gemeinden["ags"], "value": values}).dropna(subset=["value"])
         frame = frame.assign(level="gemeinde", reference_date=pd.Timestamp(reference_date).date(),
                              measure=measure, unit=unit, note="")

@@ -46,7 +46,10 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     if table.empty:
         raise SourceError(release.source_id, data_file.relative_path, "no yearly rows for Gemeindeverbände or Kreise")
     table["level"] = table["raumbezug"].map(lambda r: LEVELS[r][0])
-    table["ags"] = [_key(code, LEVELS[r][1]) for code, r in zip(table["kennziffer"], table["raumbezug"])]
+    try:
+        table["ags"] = [_key(code, LEVELS[r][1]) for code, r in zip(table["kennziffer"], table["raumbezug"])]
+    except (TypeError, ValueError) as exc:  # a lettered or empty kennziffer: name the file, not just the value
+        raise SourceError(release.source_id, regions_file.relative_path, f"column kennziffer: {exc}") from None
     table["reference_date"] = pd.to_datetime(table["zeitbezug"] + "-12-31").dt.date
     long = table.melt(
         id_vars=["ags", "level", "reference_date", "name"], value_vars=list(COMMUTING_COLUMNS),

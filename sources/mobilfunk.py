@@ -59,9 +59,12 @@ def _parse_csv(release: Release, release_file: ReleaseFile) -> pd.DataFrame:
         table = pd.read_csv(io.StringIO(content), sep=";", dtype=str, keep_default_na=False)
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
         raise SourceError(source_id, name, f"cannot be read as UTF-8 CSV separated by ';' ({exc})") from exc
-    if [c.strip() for c in table.columns] != CSV_COLUMNS:
-        raise SourceError(source_id, name, f"expected the columns {CSV_COLUMNS}, found {list(table.columns)[:8]}")
-    table.columns = CSV_COLUMNS
+    table.columns = [c.strip() for c in table.columns]
+    missing = [c for c in CSV_COLUMNS if c not in table.columns]
+    if missing:  # read by name: reordered or added columns are fine, a missing or renamed one is not
+        raise SourceError(source_id, name, f"missing the columns {missing}; expected {CSV_COLUMNS}, "
+                                           f"found {list(table.columns)[:8]}")
+    table = table[CSV_COLUMNS]
     for column, known in (("Technologie", TECHNOLOGY), ("Flaechenart", AREA)):
         unknown = sorted(set(table[column].str.strip()) - set(known))
         if unknown:

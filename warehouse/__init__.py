@@ -89,13 +89,17 @@ def connect_work(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnecti
 def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, **key) -> int:
     """Delete the rows matching ``key`` (e.g. source_id='inkar') and insert ``frame``: reruns never duplicate.
 
-    The table is created from the frame's columns on first use.
+    The table is created from the frame's columns on first use. A table of an older layout is
+    migrated: new columns are added, and a column whose type cannot hold the new values (an
+    INTEGER guessed from an empty frame, now receiving 'node') takes the new type.
     """
     con.register("incoming", frame)
     try:
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM incoming LIMIT 0")
         _add_new_columns(con, table)
         where = " AND ".join(f"{column} = ?" for column in key) or "TRUE"
+        if len(frame):  # an empty frame's column types are pandas' guesses: never migrate to them
+            _migrate_types(con, table, key)
         con.execute("BEGIN TRANSACTION")
         con.execute(f"DELETE FROM {table} WHERE {where}", list(key.values()))
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
@@ -111,6 +115,32 @@ def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
     for name, column_type, *_ in con.execute("DESCRIBE incoming").fetchall():
         if name not in existing:
             con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {column_type}')
+
+
+LOSSLESS = {("DOUBLE", "BIGINT"), ("DOUBLE", "INTEGER"), ("BIGINT", "INTEGER"), ("DOUBLE", "FLOAT")}
+
+
+def _migrate_types(con: duckdb.DuckDBPyConnection, table: str, key: dict) -> None:
+    """Give a column the incoming type where its current type would fail or round the new values.
+
+    The rows about to be replaced do not count; when no other rows remain (or all of them cast),
+    the column takes the incoming type, else VARCHAR, which holds both. A VARCHAR column is never
+    narrowed (keys like '01053090' would lose their zeros), and a wider number type is kept.
+    """
+    existing = {row[0]: row[1] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+    incoming = {row[0]: row[1] for row in con.execute("DESCRIBE incoming").fetchall()}
+    # compared as text: the key column itself may be the one of the old type
+    where = " AND ".join(f'CAST("{c}" AS VARCHAR) = CAST(? AS VARCHAR)' for c in key) or "TRUE"
+    params = list(key.values())
+    for name, new_type in incoming.items():
+        old_type = existing.get(name)
+        if old_type in (None, new_type, "VARCHAR") or (old_type, new_type) in LOSSLESS:
+            continue
+        column = f'"{name}"'
+        kept = con.execute(f"""SELECT count(*) FILTER ({column} IS NOT NULL AND TRY_CAST({column} AS {new_type}) IS NULL)
+                               FROM {table} WHERE NOT ({where})""", params).fetchone()[0]
+        target = new_type if kept == 0 else "VARCHAR"
+        con.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET DATA TYPE {target}")
 
 
 def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict) -> dict:
@@ -138,6 +168,7 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict) 
         counts = row_counts(con)
         before = row_counts(con, "previous") if previous else {}
         changes = {"published_at": published_at.isoformat(), "sources_changed": changed_sources(con, published_at),
+                   "allowed_changes": run.get("allowed_changes", []),  # allow-list entries used (allowlist.yaml)
                    "history": merged, "rows": counts,
                    "rows_gained": {name: n - before.get(name, 0) for name, n in counts.items()}}
         con.execute("UPDATE publish_log SET changes = ? WHERE published_at = ?", [json.dumps(changes), published_at])

@@ -38,6 +38,7 @@ def merge_history(con: duckdb.DuckDBPyConnection, table: str, published_at: dt.d
     typed = ", ".join(f"CAST({_quote(c)} AS {types[c]}) AS {_quote(c)}" for c in columns)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE incoming AS
                     SELECT *, {row_hash} AS row_hash FROM (SELECT {typed} FROM work.{work_table})""")
+    _refuse_missing_required(con, table, work_table)
     _load_previous(con, table, previous_schema, columns, row_hash)
     in_scope = " AND ".join(f"p.{c} IN (SELECT {c} FROM incoming)" for c in scope) or "TRUE"
     closed = con.execute(f"""
@@ -56,6 +57,25 @@ def merge_history(con: duckdb.DuckDBPyConnection, table: str, published_at: dt.d
                              FROM {table}""", {"now": published_at}).fetchone()
     con.execute("DROP TABLE incoming; DROP TABLE previous")
     return {"previous_versions": closed, "closed": counts[0], "opened": opened, "current": counts[1]}
+
+
+def _refuse_missing_required(con, table: str, work_table: str) -> None:
+    """Name the rows and their source when a NOT NULL column of the history table would get NULL.
+
+    Without this, DuckDB says only "NOT NULL constraint failed: indicator_values_history.value".
+    """
+    required = [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND table_name = ? "
+        "AND NOT is_nullable", [table]).fetchall() if r[0] not in VERSION_COLUMNS]
+    incoming = {r[0] for r in con.execute("DESCRIBE incoming").fetchall()}
+    for column in (c for c in required if c in incoming):
+        rows = con.execute(f"SELECT * FROM incoming WHERE {_quote(column)} IS NULL LIMIT 3").df()
+        if len(rows):
+            total = con.execute(f"SELECT count(*) FROM incoming WHERE {_quote(column)} IS NULL").fetchone()[0]
+            where = ", ".join(f"{k}={rows.iloc[0][k]}" for k in ("source_id", "vintage", "ags", "indicator_id")
+                              if k in rows.columns)
+            raise ValueError(f"{work_table}: {total} rows without {column} (e.g. {where}); {table} requires it. "
+                             "Check that source's release")
 
 
 def _load_previous(con, table: str, previous_schema: str | None, columns: list[str], row_hash: str) -> None:

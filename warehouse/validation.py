@@ -25,8 +25,17 @@ KEYS = {
     "score_contributions": ["ags", "period_from", "period_to", "indicator_id", "method_version"],
 }
 MAX_SHRINK = 0.10  # a table losing more than 10 % of its rows against the last publish blocks the publish
-SCORE_COLUMNS = ["score", "digital_infrastructure", "commuting_potential", "demographic_dynamics",
-                 "local_work_infrastructure", "score_p05", "score_median", "score_p95"]
+
+
+def pillar_score_columns() -> list[str]:
+    """The index score and every pillar of indicators/catalogue.yaml (generated, never a hand-kept list)."""
+    from indicators.catalogue import load_catalogue
+
+    return ["score", *load_catalogue().pillars]
+
+
+PILLAR_SCORE_COLUMNS = pillar_score_columns()
+SCORE_COLUMNS = [*PILLAR_SCORE_COLUMNS, "score_p05", "score_median", "score_p95"]
 
 
 @dataclass

@@ -4,7 +4,9 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from indicators.catalogue import load_catalogue
+from pipelines.assets.staging import staging_assets
 from pipelines.resources import ReadinessSettings
+from sources import contracts
 from warehouse import build_candidate, swap_in
 from warehouse.exports import export_planner_views
 from warehouse.validation import validate_candidate
@@ -13,9 +15,15 @@ CATALOGUE = load_catalogue()
 PILOTS = list(CATALOGUE.pilot_towns)
 
 
+# Every staging step is upstream of the candidate (and so of the publish): a source whose parse or
+# contract fails stops the run before anything is published, and `source_releases` never lists a
+# file whose data were not published (issue 12: a failed Mobilfunk parse once published anyway).
+STAGING_KEYS = [key for assets_def in staging_assets for key in assets_def.keys]
+
+
 @asset(group_name="publish", deps=[AssetKey("readiness_index"), AssetKey("municipality_geometries"),
                                    AssetKey("index_uncertainty"), AssetKey("index_coherence"),
-                                   AssetKey("score_contributions"), AssetKey("peer_towns")],
+                                   AssetKey("score_contributions"), AssetKey("peer_towns"), *STAGING_KEYS],
        tags={"stage": "publish"}, owners=["team:data-engineering"],
        description="The next warehouse, built in a candidate file next to the published one: current tables "
                    "from the working database, history carried over from the published file (a revised "
@@ -24,7 +32,12 @@ PILOTS = list(CATALOGUE.pilot_towns)
 def warehouse_candidate(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:  # release records become the provenance table planners see
         con.execute("CREATE OR REPLACE TABLE source_releases AS SELECT * EXCLUDE (role, layout, landed_path) FROM releases")
-    run = {"run_id": context.run.run_id, "mode": settings.source_mode, "method_version": CATALOGUE.method_version}
+    blocking, allowed = year_on_year_findings(settings)
+    if not blocking.empty:  # the generated checks say the same; failing here builds no candidate at all
+        raise ValueError("not published: implausible changes between releases: " + "; ".join(
+            contracts.describe_yoy(blocking)))
+    run = {"run_id": context.run.run_id, "mode": settings.source_mode, "method_version": CATALOGUE.method_version,
+           "allowed_changes": allowed_summary(allowed)}
     changes = build_candidate(settings.work_db, settings.published, settings.candidate, run)
     sources = changes["sources_changed"]
     context.log.info(f"candidate {settings.candidate}; sources changed: {sorted(sources) or 'none'}")
@@ -38,6 +51,22 @@ def warehouse_candidate(context: AssetExecutionContext, settings: ReadinessSetti
     })
 
 
+def year_on_year_findings(settings: ReadinessSettings):
+    """(blocking, allowed) implausible changes between consecutive releases of every source."""
+    with settings.work(read_only=True) as con:
+        findings = contracts.year_on_year(con)
+    return contracts.apply_allowlist(findings, contracts.load_allowlist())
+
+
+def allowed_summary(allowed) -> list[dict]:
+    """What the allow-list let through, per source, release and reason (recorded in publish_log.changes)."""
+    if allowed.empty:
+        return []
+    grouped = allowed.groupby(["source_id", "vintage", "reason"])
+    return [{"source_id": s, "release": v, "reason": r, "changes": len(rows),
+             "measures": sorted(rows["measure"].unique().tolist())[:20]} for (s, v, r), rows in grouped]
+
+
 @asset(group_name="publish", deps=[AssetKey("warehouse_candidate")], tags={"stage": "publish"},
        owners=["team:data-engineering"],
        description="The planner-facing DuckDB file (warehouse/readiness.duckdb by default): the validated "
@@ -47,6 +76,7 @@ def published_warehouse(context: AssetExecutionContext, settings: ReadinessSetti
     # the blocking checks ran on the candidate; run them again so a stale or unchecked file is never swapped in
     findings = validate_candidate(settings.candidate, settings.published, PILOTS, settings.allow_shrink)
     problems = [f"{name}: {problem}" for name, f in findings.items() for problem in f.problems]
+    problems += contracts.describe_yoy(year_on_year_findings(settings)[0])
     if problems:
         raise ValueError(f"not published, {settings.candidate} failed validation: " + "; ".join(problems))
     swap_in(settings.candidate, settings.published)

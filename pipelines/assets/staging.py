@@ -11,7 +11,7 @@ from pipelines.assets.changes import skip_when_unchanged
 from pipelines.assets.raw import landed_releases
 from indicators import territory
 from indicators.catalogue import load_catalogue
-from sources import OBSERVATION_COLUMNS, inkar, osm_coworking
+from sources import OBSERVATION_COLUMNS, contracts, inkar, osm_coworking
 from sources.ba_commuting import FLOW_COLUMNS
 from sources.derived import commuter_shares
 from sources.destatis_changes import CHANGE_COLUMNS
@@ -25,10 +25,30 @@ TERRITORY_SOURCES = ("destatis_gemeindeverzeichnis", "regionalstatistik", "desta
 
 
 def parse_all(con, source_id: str) -> list[tuple[str, dict[str, pd.DataFrame]]]:
-    """Run the source's parser (named in sources.yaml) on every landed release; tag it with its vintage label."""
+    """Run the source's parser (named in sources.yaml) on every landed release; tag it with its vintage label.
+
+    Every parsed release must satisfy the source's contract (sources.yaml ``contract:``) before
+    anything of it is written: a violation raises ``[source] file: row/column: problem``.
+    """
     module_name, function_name = SOURCES[source_id].parser.split(":")
     parser = getattr(importlib.import_module(module_name), function_name)
-    return [(release.label, parser(release)) for release in landed_releases(con, source_id)]
+    parsed = [(release, parser(release)) for release in landed_releases(con, source_id)]
+    register, changes = _register_context(con, source_id)
+    contracts.check_source(source_id, parsed, register, changes)
+    return [(release.label, tables) for release, tables in parsed]
+
+
+def _register_context(con, source_id: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """What a source's keys are checked against: the staged register, or for the Gemeindeverzeichnis
+    itself the official change lists (its own vintages are the registers)."""
+    if source_id == contracts.REGISTER_SOURCE:
+        changes = [tables["changes"] for _, tables in parse_all(con, "destatis_gebietsaenderungen")]
+        return None, (concat(changes) if changes else None)
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'municipality_register' "
+                         "AND database_name = current_database()").fetchone()[0]
+    if not exists:
+        return None, None
+    return con.execute("SELECT ags, vintage, territorial_date, kind FROM municipality_register").df(), None
 
 
 def stack(parsed, key: str, source_id: str, columns: list[str] | None = None) -> pd.DataFrame:
@@ -70,7 +90,8 @@ def observation_metadata(frame: pd.DataFrame) -> dict:
     }
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_destatis_gemeindeverzeichnis"), AssetKey("raw_regionalstatistik")],
+@asset(group_name="staging", deps=[AssetKey("raw_destatis_gemeindeverzeichnis"), AssetKey("raw_regionalstatistik"),
+                                   AssetKey("raw_destatis_gebietsaenderungen")],
        tags={"stage": "staging"}, owners=["team:data-engineering"],
        description="Population (total, male, female) and area per Gemeinde from every Gemeindeverzeichnis "
                    "vintage and the Regionaldatenbank table 12411-01-01-5 (live mode), plus the register of "
@@ -89,7 +110,8 @@ def population_area(context: AssetExecutionContext, settings: ReadinessSettings)
 
 
 @asset(group_name="staging", deps=[AssetKey("raw_breitbandatlas"), AssetKey("raw_gigabit_grundbuch"),
-                                   AssetKey("territorial_crosswalk")],
+                                   AssetKey("territorial_crosswalk"),
+                                   AssetKey("population_area")],  # keys are checked against the register
        tags={"stage": "staging"}, owners=["team:data-engineering"],
        description="Share of private households with >= N Mbit/s per technology (all, wired, mobile, DSL, "
                    "CATV, FTTH/B) from every Breitbandatlas vintage (2018–2021; all-zero rows dropped as "
@@ -129,7 +151,8 @@ def territory_metadata(observations: pd.DataFrame) -> dict:
     return {"territorial_changes": MetadataValue.json({k: int(v) for k, v in codes.value_counts().items()})}
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_mobilfunk_monitoring")], tags={"stage": "staging"},
+@asset(group_name="staging", deps=[AssetKey("raw_mobilfunk_monitoring"), AssetKey("population_area")],
+       tags={"stage": "staging"},
        owners=["team:data-engineering"],
        description="Mobile coverage (5G, LTE) as % of area by land-use type, Kreise, Länder and Germany "
                    "(Mobilfunk-Monitoring 2021). Context data: Kreis values are not Gemeinde values.")
@@ -187,7 +210,7 @@ def _stage_inkar(con) -> pd.DataFrame:
     return observations
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_bkg_vg")], tags={"stage": "staging"},
+@asset(group_name="staging", deps=[AssetKey("raw_bkg_vg"), AssetKey("population_area")], tags={"stage": "staging"},
        owners=["team:data-engineering"],
        description="Gemeinde geometries (BKG VG5000 in the snapshot, VG250 in production) as WKB in "
                    "EPSG:4326 with the area computed in EPSG:25832, and the names of all Kreise (latest vintage).")

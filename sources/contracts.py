@@ -1,0 +1,622 @@
+"""Data contracts: what a parsed release must satisfy before any of it is staged or published.
+
+Each source in sources.yaml declares a ``contract:`` once, per output table of its parser
+(``observations``, ``register``, ``commuter_flows``, ``geometries`` ...). The same declarations
+drive three things: ``check_release`` (plain Python, run by the staging steps on every parsed
+release: a violation fails the source with ``[source] file: row N/column C: problem``), the
+blocking Dagster checks generated in pipelines/checks.py, and ``year_on_year`` (plausibility
+of every measure between consecutive releases, run on the candidate before a publish).
+
+A table contract holds (all optional):
+
+  columns:  {name: text|number|integer|date}  columns the table must have, read by name
+  levels:   {level: key regex}                allowed levels and the key pattern of each
+  key:      column holding the region key (default ags); key_level: fixed level for tables without
+            a level column (e.g. Gemeinde geometries)
+  keys:     [{column, pattern}]               further key columns (e.g. both ends of a flow)
+  unique:   [columns]                         one row per these columns within a release
+  known:    [levels]                          keys must be in the Gemeindeverzeichnis register of
+                                              the matching date (a Kreis outside every register is
+                                              out of scope: the snapshot covers a few Kreise)
+  complete: true                              every Gemeinde of the registers around the release's
+                                              date (in the Kreise it covers) has a row
+  min_rows: n                                 fewer rows mean a truncated file
+  measures: {measure regex: rule}             unit, integer, min, max, tolerance (the publisher's
+                                              documented rounding above max), yoy_relative
+                                              (|change| / previous), yoy_drop_points (a share falling
+                                              by more points), yoy_points (either direction)
+  values:   {column: rule}                    the same rules for a plain value column
+
+The declarations are data, so the table registry planned in issue 13 can absorb them as they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import numbers
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from sources.errors import SourceError
+from sources.registry import SOURCES_YAML, Release
+
+MARKERS = {"", "-", ".", "...", "x", "/", "–", "—"}  # German statistical markers: no figure
+INTEGER = re.compile(r"-?\d+")
+GERMAN_THOUSANDS = re.compile(r"-?\d{1,3}(\.\d{3})+(,\d+)?")  # 19.566 or 1.234,5
+DECIMAL_COMMA = re.compile(r"-?\d+,\d+")  # 12,5
+MAX_EXAMPLES = 3  # violations quoted per rule in one error message
+
+
+# --- numbers as German publishers write them ---------------------------------------------------------
+
+def parse_number(cell) -> float | None:
+    """A cell as a number: native numbers as they are; text in German notation read explicitly.
+
+    "19.566" is nineteen thousand five hundred and sixty-six (German thousands), "1.234,5" is
+    1234.5, "12,5" is 12.5; an empty cell or a statistical marker ("-", ".", "x") is None.
+    Anything else, including "12.5" (an English decimal in a German file: ambiguous), raises
+    ValueError so that the caller can name the file, row and column.
+    """
+    if isinstance(cell, bool):
+        raise ValueError(f"{cell!r} is a boolean, not a number")
+    if isinstance(cell, (int, float)):
+        return None if isinstance(cell, float) and math.isnan(cell) else float(cell)
+    text = str(cell).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    if text in MARKERS:
+        return None
+    if INTEGER.fullmatch(text):
+        return float(text)
+    if GERMAN_THOUSANDS.fullmatch(text):
+        return float(text.replace(".", "").replace(",", "."))
+    if DECIMAL_COMMA.fullmatch(text):
+        return float(text.replace(",", "."))
+    raise ValueError(f"{text!r} is not a number in German notation (1.234,5 / 19.566 / 12,5)")
+
+
+# --- declarations ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rule:
+    """Value rule of one measure (or value column)."""
+
+    unit: str | None = None
+    integer: bool = False
+    min: float | None = None
+    max: float | None = None
+    tolerance: float = 0.0
+    yoy_relative: float | None = None
+    yoy_drop_points: float | None = None
+    yoy_points: float | None = None
+    yoy_floor: float = 0.0  # absolute changes up to this are never implausible (21 -> 30 people is noise)
+
+    @property
+    def has_yoy(self) -> bool:
+        return any(v is not None for v in (self.yoy_relative, self.yoy_drop_points, self.yoy_points))
+
+
+@dataclass(frozen=True)
+class TableContract:
+    table: str
+    columns: dict[str, str] = field(default_factory=dict)
+    levels: dict[str, str] = field(default_factory=dict)
+    key: str = "ags"
+    key_level: str | None = None
+    keys: tuple[tuple[str, str], ...] = ()
+    unique: tuple[str, ...] = ()
+    known: tuple[str, ...] = ()
+    complete: bool = False
+    complete_except_kinds: tuple[str, ...] = ()
+    out_of_scope: frozenset[str] = frozenset()
+    territory_of_vintage: bool = False  # a series restated on the territory of its release (INKAR)
+    min_rows: int = 0
+    measures: tuple[tuple[re.Pattern, Rule], ...] = ()
+    values: dict[str, Rule] = field(default_factory=dict)
+
+    def rule_for(self, measure: str) -> Rule | None:
+        """The first declared rule whose pattern matches the whole measure name."""
+        return next((rule for pattern, rule in self.measures if pattern.fullmatch(measure)), None)
+
+
+def _rule(raw: dict) -> Rule:
+    return Rule(**{k: raw[k] for k in Rule.__dataclass_fields__ if k in raw})
+
+
+def _table(name: str, raw: dict) -> TableContract:
+    return TableContract(
+        table=name, columns=raw.get("columns", {}), levels=raw.get("levels", {}), key=raw.get("key", "ags"),
+        key_level=raw.get("key_level"), keys=tuple((k["column"], k["pattern"]) for k in raw.get("keys", [])),
+        unique=tuple(raw.get("unique", [])), known=tuple(raw.get("known", [])),
+        complete=bool(raw.get("complete", False)),
+        complete_except_kinds=tuple(raw.get("complete_except_kinds", [])),
+        out_of_scope=frozenset(str(k) for k in raw.get("out_of_scope", [])), min_rows=int(raw.get("min_rows", 0)),
+        territory_of_vintage=bool(raw.get("territory_of_vintage", False)),
+        measures=tuple((re.compile(p), _rule(r)) for p, r in (raw.get("measures") or {}).items()),
+        values={c: _rule(r) for c, r in (raw.get("values") or {}).items()})
+
+
+def load_contracts(path: Path = SOURCES_YAML) -> dict[str, dict[str, TableContract]]:
+    """source id -> table -> contract, from the ``contract:`` blocks of sources.yaml."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["sources"]
+    return {source_id: {table: _table(table, spec) for table, spec in (entry.get("contract") or {}).items()}
+            for source_id, entry in raw.items()}
+
+
+# --- the registers a release is compared with ----------------------------------------------------------
+
+@dataclass
+class Registers:
+    """Gemeinde keys of every Gemeindeverzeichnis vintage, by territorial date."""
+
+    by_date: dict[dt.date, set[str]] = field(default_factory=dict)
+    labels: dict[dt.date, str] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)  # ags -> kind (Gemeinde, gemeindefreies Gebiet ...)
+    dissolved: set[str] = field(default_factory=set)  # keys the official change lists let vanish
+
+    @classmethod
+    def from_frame(cls, register: pd.DataFrame, changes: pd.DataFrame | None = None) -> "Registers":
+        """From municipality_register rows (ags, vintage, territorial_date, kind) and Gebietsänderungen rows."""
+        registers = cls()
+        for (vintage, date), rows in register.groupby(["vintage", "territorial_date"]):
+            date = pd.Timestamp(date).date()
+            registers.by_date[date] = set(rows["ags"])
+            registers.labels[date] = vintage
+        if "kind" in register:
+            registers.kinds = dict(zip(register["ags"], register["kind"].fillna("")))
+        if changes is not None and len(changes):
+            # a partial transfer moves land, the giving Gemeinde stays; every other kind ends its key
+            registers.dissolved = set(changes.loc[changes["kind"] != "partial_transfer", "from_ags"].dropna())
+        return registers
+
+    def __bool__(self) -> bool:
+        return bool(self.by_date)
+
+    def around(self, date: dt.date, exclude: str | None = None) -> tuple[set[str] | None, set[str] | None]:
+        """Keys of the last register on or before ``date`` and of the first after it."""
+        dates = sorted(d for d in self.by_date if self.labels[d] != exclude)
+        before = [d for d in dates if d <= date]
+        after = [d for d in dates if d > date]
+        return (self.by_date[before[-1]] if before else None, self.by_date[after[0]] if after else None)
+
+    def kreise(self) -> set[str]:
+        return {key[:5] for keys in self.by_date.values() for key in keys}
+
+
+# --- checking one parsed release ----------------------------------------------------------------------
+
+@dataclass
+class Violation:
+    table: str
+    problem: str
+    row: int | None = None  # 1-based row of the parsed table (the file's line where it is found)
+    column: str | None = None
+    key: str | None = None  # region key, used to find the file and line
+
+    def where(self) -> str:
+        parts = [f"row {self.row}" if self.row is not None else None, f"column {self.column}" if self.column else None]
+        return "/".join(p for p in parts if p)
+
+
+REGISTER_SOURCE = "destatis_gemeindeverzeichnis"  # its register is what other sources' keys are checked against
+
+
+def check_source(source_id: str, parsed: list[tuple[Release, dict[str, pd.DataFrame]]],
+                 register: pd.DataFrame | None = None, changes: pd.DataFrame | None = None) -> None:
+    """Check every parsed release of a source; raise SourceError at the first release that breaks the contract.
+
+    ``register``: the staged municipality_register (ags, vintage, territorial_date, kind). The
+    Gemeindeverzeichnis itself is checked against its own other vintages instead, its latest
+    vintage also against the official change lists (``changes``: Gebietsänderungen rows).
+    """
+    if source_id == REGISTER_SOURCE:
+        frames = [tables["register"].assign(vintage=release.label) for release, tables in parsed if "register" in tables]
+        register = pd.concat(frames, ignore_index=True) if frames else None
+    registers = Registers.from_frame(register, changes) if register is not None and len(register) else Registers()
+    for release, tables in parsed:
+        check_release(source_id, release, tables, registers)
+
+
+def check_release(source_id: str, release: Release, tables: dict[str, pd.DataFrame],
+                  registers: Registers | None = None, contracts: dict | None = None) -> None:
+    """Raise SourceError naming source, file, row/column and problem when a parsed release breaks its contract."""
+    contract = (contracts if contracts is not None else CONTRACTS).get(source_id, {})
+    violations = []
+    for name, table_contract in contract.items():
+        if name in tables:
+            violations += check_table(table_contract, tables[name], registers, release.label)
+    if violations:
+        raise SourceError(source_id, *_describe(release, violations))
+
+
+def check_table(contract: TableContract, frame: pd.DataFrame, registers: Registers | None = None,
+                vintage: str | None = None) -> list[Violation]:
+    """Every violation of ``contract`` in one parsed table (empty list: the table is fine)."""
+    missing = [c for c in contract.columns if c not in frame.columns]
+    if missing:  # nothing else can be checked without its columns
+        return [Violation(contract.table, f"parser output lacks the columns {missing}")]
+    frame = frame.reset_index(drop=True)
+    violations = _row_count(contract, frame) + _types(contract, frame) + _keys(contract, frame)
+    violations += _unique(contract, frame) + _values(contract, frame)
+    if registers:
+        violations += _registered(contract, frame, registers, vintage)
+    return violations
+
+
+def _row_count(contract: TableContract, frame: pd.DataFrame) -> list[Violation]:
+    if len(frame) < contract.min_rows:
+        return [Violation(contract.table, f"{len(frame)} rows, expected at least {contract.min_rows} "
+                                          "(truncated or empty file?)")]
+    return []
+
+
+INFERRED = {  # pandas' inferred kinds (computed in C) that satisfy a declared type
+    "text": {"string", "empty"},
+    "number": {"integer", "floating", "mixed-integer-float", "decimal", "empty"},
+    "integer": {"integer", "empty"},
+    "date": {"date", "datetime", "datetime64", "empty"},
+}
+
+
+def _types(contract: TableContract, frame: pd.DataFrame) -> list[Violation]:
+    """Declared column types; the slow per-value test only runs to name the first offending row."""
+    violations = []
+    for column, kind in contract.columns.items():
+        values = frame[column]
+        if pd.api.types.infer_dtype(values, skipna=True) in INFERRED[kind]:
+            continue
+        if kind in ("number", "integer"):
+            wanted = numbers.Integral if kind == "integer" else numbers.Real
+            bad = ~values.map(lambda v: v is None or isinstance(v, wanted) and not isinstance(v, bool))
+        elif kind == "date":
+            bad = ~values.map(lambda v: v is None or isinstance(v, (dt.date, pd.Timestamp)))
+        else:
+            bad = ~values.map(lambda v: v is None or isinstance(v, str))
+        for i in bad[bad].index[:MAX_EXAMPLES]:
+            violations.append(Violation(contract.table, f"{values[i]!r} is not of type {kind}", i + 1, column))
+    return violations
+
+
+def _level_of(contract: TableContract, frame: pd.DataFrame) -> pd.Series:
+    if contract.key_level:
+        return pd.Series(contract.key_level, index=frame.index)
+    return frame["level"] if "level" in frame else pd.Series(None, index=frame.index)
+
+
+def _keys(contract: TableContract, frame: pd.DataFrame) -> list[Violation]:
+    """Key pattern per level (Gemeinde 8 digits, Kreis 5, Land 2, 'DG'), unknown levels."""
+    violations = []
+    if contract.levels and contract.key in frame:
+        levels = _level_of(contract, frame)
+        unknown = ~levels.isin(list(contract.levels))
+        for i in unknown[unknown].index[:MAX_EXAMPLES]:
+            violations.append(Violation(contract.table, f"level {levels[i]!r} not allowed (allowed: "
+                                        f"{sorted(contract.levels)})", i + 1, "level", frame.at[i, contract.key]))
+        for level, pattern in contract.levels.items():
+            keys = frame.loc[levels == level, contract.key].astype(str)
+            bad = keys.isin(_mismatching(keys, pattern))
+            for i in bad[bad].index[:MAX_EXAMPLES]:
+                key = frame.at[i, contract.key]
+                violations.append(Violation(contract.table, f"{level} key {key!r} does not match {pattern}",
+                                            i + 1, contract.key, str(key)))
+    for column, pattern in contract.keys:
+        bad = frame[column].astype(str).isin(_mismatching(frame[column].astype(str), pattern))
+        for i in bad[bad].index[:MAX_EXAMPLES]:
+            violations.append(Violation(contract.table, f"key {frame.at[i, column]!r} does not match {pattern}",
+                                        i + 1, column, str(frame.at[i, column])))
+    return violations
+
+
+def _mismatching(keys: pd.Series, pattern: str) -> set[str]:
+    """The distinct keys not matching ``pattern`` (tested once per key, not once per row)."""
+    compiled = re.compile(pattern)
+    return {key for key in keys.unique() if not compiled.fullmatch(key)}
+
+
+def _unique(contract: TableContract, frame: pd.DataFrame) -> list[Violation]:
+    """One row per key within a release: a duplicated key with another value is never silently kept."""
+    if not contract.unique:
+        return []
+    duplicated = frame.duplicated(list(contract.unique), keep="first")
+    violations = []
+    for i in duplicated[duplicated].index[:MAX_EXAMPLES]:
+        key = {c: frame.at[i, c] for c in contract.unique}
+        violations.append(Violation(contract.table, f"key {_plain(key)} occurs more than once", i + 1,
+                                    contract.key, str(frame.at[i, contract.key]) if contract.key in frame else None))
+    if duplicated.sum() > MAX_EXAMPLES:
+        violations.append(Violation(contract.table, f"{int(duplicated.sum())} duplicated keys in all"))
+    return violations
+
+
+def _plain(values: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items())
+
+
+def _values(contract: TableContract, frame: pd.DataFrame) -> list[Violation]:
+    """Unit, integrality and range of every measure (and declared value columns)."""
+    checks = [(column, rule, frame.index) for column, rule in contract.values.items()]
+    if contract.measures and "measure" in frame:
+        for measure, rows in frame.groupby("measure").groups.items():
+            rule = contract.rule_for(measure)
+            if rule is None:
+                return [Violation(contract.table, f"measure {measure!r} is not declared in the contract",
+                                  int(rows[0]) + 1, "measure")]
+            checks.append(("value", rule, rows))
+    violations = []
+    for column, rule, rows in checks:
+        violations += _rule_violations(contract, frame, column, rule, rows)
+    return violations
+
+
+def _rule_violations(contract, frame, column, rule: Rule, rows) -> list[Violation]:
+    values = pd.to_numeric(frame.loc[rows, column], errors="coerce")
+    label = frame.at[rows[0], "measure"] if "measure" in frame and column == "value" else column
+    problems = []
+    if rule.unit is not None and "unit" in frame:
+        units = frame.loc[rows, "unit"].astype(str)
+        wrong = units[units.isin(_mismatching(units, rule.unit))]  # the declared unit is a pattern
+        if len(wrong):
+            problems.append((wrong.index[0], f"{label}: unit {wrong.iloc[0]!r}, declared {rule.unit!r}"))
+    finite = values.dropna()
+    if (~finite.map(math.isfinite)).any():
+        i = finite[~finite.map(math.isfinite)].index[0]
+        problems.append((i, f"{label}: {finite[i]:g} is not a finite number"))
+    if rule.integer:
+        fractional = finite[finite.map(math.isfinite) & (finite % 1 != 0)]
+        if len(fractional):
+            problems.append((fractional.index[0], f"{label}: {fractional.iloc[0]:g} is not a whole number "
+                                                  f"(a count; German thousands like '19.566' read as a decimal?)"))
+    if rule.min is not None:
+        low = finite[finite < rule.min]
+        if len(low):
+            problems.append((low.index[0], f"{label}: {low.iloc[0]:g} below the minimum {rule.min:g} ({len(low)} values)"))
+    if rule.max is not None:
+        high = finite[finite > rule.max + rule.tolerance]
+        if len(high):
+            allowed = f"{rule.max:g} + rounding tolerance {rule.tolerance:g}" if rule.tolerance else f"{rule.max:g}"
+            problems.append((high.index[0], f"{label}: {high.iloc[0]:g} above the maximum {allowed} ({len(high)} values)"))
+    return [Violation(contract.table, problem, int(i) + 1, column,
+                      str(frame.at[i, contract.key]) if contract.key in frame else None) for i, problem in problems]
+
+
+def _registered(contract: TableContract, frame: pd.DataFrame, registers: Registers,
+                vintage: str | None) -> list[Violation]:
+    """Gemeinde keys known in the register of the release's date; no Gemeinde of that register missing."""
+    if not (contract.known or contract.complete) or contract.key not in frame:
+        return []
+    levels = _level_of(contract, frame)
+    exclude = vintage if contract.table == "register" else None  # the register is not its own witness
+    violations = []
+    dates = _dates(frame, vintage).fillna(max(registers.by_date))
+    if contract.territory_of_vintage and vintage:
+        dates = pd.Series(dt.date.fromisoformat(vintage_start(vintage)), index=frame.index)
+    for date, rows in dates.groupby(dates).groups.items():
+        before, after = registers.around(date, exclude)
+        gemeinden = frame.loc[rows].loc[levels[rows] == "gemeinde", contract.key].astype(str)
+        if "gemeinde" in contract.known:
+            violations += _unknown(contract, gemeinden, (before or set()) | (after or set()), registers, date)
+        if contract.complete and before is not None:
+            violations += _lost(contract, gemeinden, before, after, registers, date, latest=exclude and after is None)
+            kreise = frame.loc[rows].loc[levels[rows] == "kreis", contract.key].astype(str)
+            if len(kreise):
+                violations += _lost_kreise(contract, kreise, before, after, date)
+    return violations
+
+
+def vintage_start(vintage: str) -> str:
+    """First day of a vintage label: '2022-12' and '2022-12-rev2' -> '2022-12-01', '2023' -> '2023-01-01'."""
+    match = re.match(r"(\d{4})(?:-(\d{2}))?", vintage)
+    if not match:
+        raise ValueError(f"vintage {vintage!r} does not start with a year (YYYY or YYYY-MM)")
+    return f"{match[1]}-{match[2] or '01'}-01"
+
+
+def _dates(frame: pd.DataFrame, vintage: str | None) -> pd.Series:
+    """The date each row refers to: its reference or territorial date, else the date in the vintage label."""
+    for column in ("reference_date", "territorial_date"):
+        if column in frame:
+            return pd.to_datetime(frame[column]).dt.date
+    match = re.search(r"\d{4}-\d{2}-\d{2}", vintage or "")
+    return pd.Series(dt.date.fromisoformat(match[0]) if match else None, index=frame.index)
+
+
+def _unknown(contract, keys: pd.Series, known: set[str], registers: Registers, date) -> list[Violation]:
+    """Keys in no register around the date, in a Kreis some register holds, and not listed as out of scope."""
+    in_scope = registers.kreise()
+    unknown = keys[~keys.isin(known) & keys.str[:5].isin(in_scope) & ~keys.isin(contract.out_of_scope)]
+    return [Violation(contract.table, f"Gemeinde {keys[i]} is in no Gemeindeverzeichnis around {date} and "
+                                      "not listed as out of scope", int(i) + 1, contract.key, keys[i])
+            for i in unknown.index[:MAX_EXAMPLES]]
+
+
+def _lost(contract, keys: pd.Series, before: set[str], after: set[str] | None, registers: Registers, date,
+          latest: bool) -> list[Violation]:
+    """Gemeinden the registers around the date hold (in the Kreise the release covers) but the release lacks.
+
+    Expected: the Gemeinden of both the register before and the one after (a key in both existed
+    in between). For the latest register itself, the previous one minus the keys the official
+    change lists end. Whatever the percentage, one lost Gemeinde is a violation.
+    """
+    expected = before & after if after is not None else (before - registers.dissolved if latest else before)
+    present = set(keys)
+    covered = {k[:5] for k in present}
+    exempt = set(contract.complete_except_kinds)
+    lost = sorted(k for k in expected if k[:5] in covered and k not in present and registers.kinds.get(k) not in exempt)
+    if not lost:
+        return []
+    return [Violation(contract.table, f"{len(lost)} Gemeinden of the register around {date} are missing, e.g. "
+                                      f"{lost[:5]} (a release may not lose Gemeinden)", column=contract.key, key=lost[0])]
+
+
+def _lost_kreise(contract, keys: pd.Series, before: set[str], after: set[str] | None, date) -> list[Violation]:
+    """Kreise of the registers around the date (those of Gemeinden in both) that a Kreis-level release lacks."""
+    # xx000 prefixes are Land-level keys (e.g. gemeindefreie Gebiete of a Land), not Kreise
+    expected = {k[:5] for k in (before & after if after is not None else before) if not k[2:5] == "000"}
+    lost = sorted(expected - set(keys))
+    if not lost:
+        return []
+    return [Violation(contract.table, f"{len(lost)} Kreise of the register around {date} are missing, e.g. "
+                                      f"{lost[:5]} (a release may not lose Kreise)", column=contract.key)]
+
+
+# --- naming the file and line ---------------------------------------------------------------------------
+
+def _describe(release: Release, violations: list[Violation]) -> tuple[str, str]:
+    """(file, problem text) for a SourceError: the file that holds the first offending key, its line if text."""
+    first = violations[0]
+    file, line = _locate(release, first.key)
+    row = f"row {line}" if line else (f"row {first.row} of the parsed {first.table}" if first.row else None)
+    where = "/".join(p for p in (row, f"column {first.column}" if first.column else None) if p)
+    problems = [first.problem] + [v.problem + (f" ({v.where()})" if v.where() else "") for v in violations[1:]]
+    text = "; ".join(problems[:6]) + (f"; and {len(problems) - 6} more" if len(problems) > 6 else "")
+    return file, f"{where}: {text}" if where else text
+
+
+def _locate(release: Release, key: str | None) -> tuple[str, int | None]:
+    """The release file whose text holds ``key`` and the 1-based line (text files only)."""
+    if key:
+        for release_file in release.files:
+            if release_file.path.suffix.lower() not in (".csv", ".txt", ".json"):
+                continue
+            try:
+                text = release_file.path.read_text(encoding="utf-8-sig", errors="replace")
+            except OSError:
+                continue
+            position = text.find(key)
+            if position >= 0:
+                return release_file.relative_path, text.count("\n", 0, position) + 1
+    if not release.files:
+        return f"vintage {release.vintage}", None
+    # no text to search: the release's main file (the largest: the data table, the .shp), not every part
+    return max(release.files, key=lambda f: f.size_bytes).relative_path, None
+
+
+CONTRACTS = load_contracts()
+
+
+# --- year-on-year plausibility between consecutive releases --------------------------------------------
+
+ALLOWLIST_YAML = SOURCES_YAML.with_name("allowlist.yaml")
+YOY_COLUMNS = ["source_id", "vintage", "prev_vintage", "ags", "level", "measure", "prev_value", "value", "bound"]
+
+
+def yoy_rules(contracts: dict | None = None) -> list[tuple[str, str, Rule]]:
+    """(source, measure regex, rule) of every measure with a year-on-year bound, as declared."""
+    contracts = contracts if contracts is not None else CONTRACTS
+    return [(source_id, pattern.pattern, rule) for source_id, tables in contracts.items()
+            for table in tables.values() for pattern, rule in table.measures if rule.has_yoy]
+
+
+def year_on_year(con, source_ids: list[str] | None = None, contracts: dict | None = None) -> pd.DataFrame:
+    """Changes between consecutive releases beyond the declared bounds, not explained by the crosswalk.
+
+    ``con`` is the working database (observations, municipality_register, territorial_changes).
+    Per source, key, level and measure each figure is compared with the one before it from another
+    release (an earlier reference date, or the same date in an earlier revision); years within one
+    release (INKAR's series) are not releases. Bounds: ``yoy_relative`` per year between the two dates
+    (compounded: 0.15 allows a factor 1.15 a year, both ways), ``yoy_drop_points`` for a share
+    falling, ``yoy_points`` both ways; changes up to ``yoy_floor`` never count. A Gemeinde named in a territorial change (either end) whose
+    register interval overlaps the two dates is explained by the crosswalk and not reported.
+    """
+    frames = []
+    for source_id, pattern, rule in yoy_rules(contracts):
+        if source_ids is not None and source_id not in source_ids:
+            continue
+        frames.append(con.execute(_YOY_SQL, {"source": source_id, "pattern": pattern,
+                                             "relative": rule.yoy_relative, "drop": rule.yoy_drop_points,
+                                             "points": rule.yoy_points, "floor": rule.yoy_floor}).df())
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True)[YOY_COLUMNS] if frames else pd.DataFrame(columns=YOY_COLUMNS)
+
+
+_YOY_SQL = """
+WITH latest AS (
+    SELECT ags, level, measure, reference_date, vintage, value FROM observations
+    WHERE source_id = $source AND regexp_full_match(measure, $pattern) AND value IS NOT NULL
+      AND coalesce(note, '') NOT LIKE 'from Gemeindeverband%'),  -- a Verband's value, checked at its own level
+pairs AS (  -- each figure after the figure before it (earlier date, or the same date in an earlier revision)
+    SELECT *, lag(value) OVER w AS prev_value, lag(reference_date) OVER w AS prev_date,
+           lag(vintage) OVER w AS prev_vintage
+    FROM latest WINDOW w AS (PARTITION BY ags, level, measure ORDER BY reference_date, vintage)),
+changes AS (  -- territorial changes with the dates of the registers they lie between
+    SELECT c.from_ags, c.to_ags, f.territorial_date AS from_date, t.territorial_date AS to_date
+    FROM territorial_changes c
+    JOIN (SELECT DISTINCT vintage, territorial_date FROM municipality_register) f ON f.vintage = c.from_vintage
+    JOIN (SELECT DISTINCT vintage, territorial_date FROM municipality_register) t ON t.vintage = c.to_vintage),
+implausible AS (
+    SELECT *, greatest(datediff('day', prev_date, reference_date) / 365.25, 1) AS years,
+           CASE WHEN $relative IS NOT NULL AND prev_value > 0 AND value > 0
+                     AND abs(ln(value / prev_value)) > greatest(datediff('day', prev_date, reference_date) / 365.25, 1)
+                                                       * ln(1 + $relative)
+                THEN format('factor {:.3f} in {:.1f} years (bound {}x a year)', value / prev_value,
+                            datediff('day', prev_date, reference_date) / 365.25, 1 + $relative)
+                WHEN $relative IS NOT NULL AND (prev_value > 0) != (value > 0)
+                THEN 'changed sign or to/from zero'
+                WHEN $drop IS NOT NULL AND prev_value - value > $drop
+                THEN format('fell by {:.1f} points (bound {})', prev_value - value, $drop)
+                WHEN $points IS NOT NULL AND abs(value - prev_value) > $points
+                THEN format('changed by {:.1f} points (bound {})', value - prev_value, $points)
+           END AS bound
+    FROM pairs WHERE prev_value IS NOT NULL AND prev_vintage != vintage  -- releases, not years within one
+      AND abs(value - prev_value) > $floor)
+SELECT $source AS source_id, vintage, prev_vintage, ags, level, measure, prev_value, value, bound
+FROM implausible i
+WHERE bound IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM changes c WHERE (c.from_ags = i.ags OR c.to_ags = i.ags)
+                  AND c.to_date >= i.prev_date AND c.from_date <= i.reference_date)  -- a same-date pair too
+ORDER BY vintage, measure, ags
+"""
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """An operator's explicit permission for implausible changes of one source's release."""
+
+    source: str
+    release: str
+    reason: str
+    measure: str = ".*"  # regex over measure names
+    ags: str | None = None  # one region only, else every region
+
+
+def load_allowlist(path: Path | None = None) -> list[Allowance]:
+    """allowlist.yaml (or READINESS_ALLOWLIST): entries with source, release, reason, optional measure/ags."""
+    import os
+
+    path = Path(os.environ.get("READINESS_ALLOWLIST") or path or ALLOWLIST_YAML)
+    if not path.exists():
+        return []
+    entries = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("allow") or []
+    allowances = []
+    for number, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or not all(str(entry.get(k) or "").strip() for k in ("source", "release", "reason")):
+            raise ValueError(f"{path}: entry {number} needs source, release and a reason ({entry!r})")
+        allowances.append(Allowance(source=entry["source"], release=str(entry["release"]), reason=entry["reason"],
+                                    measure=entry.get("measure", ".*"),
+                                    ags=str(entry["ags"]) if entry.get("ags") else None))
+    return allowances
+
+
+def apply_allowlist(findings: pd.DataFrame, allowances: list[Allowance]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(blocking, allowed): findings an allowance covers move to ``allowed`` with its reason."""
+    reason = pd.Series(None, index=findings.index, dtype=object)
+    for allowance in allowances:
+        covered = ((findings["source_id"] == allowance.source) & (findings["vintage"] == allowance.release)
+                   & findings["measure"].str.fullmatch(allowance.measure)
+                   & (findings["ags"] == allowance.ags if allowance.ags else True))
+        reason = reason.where(~(covered & reason.isna()), allowance.reason)
+    allowed = findings[reason.notna()].assign(reason=reason[reason.notna()])
+    return findings[reason.isna()], allowed
+
+
+def describe_yoy(blocking: pd.DataFrame, limit: int = 8) -> list[str]:
+    """One line per finding: '[source] release V (after P): ags/measure: prev -> value: bound'."""
+    lines = [f"[{r.source_id}] release {r.vintage} (after {r.prev_vintage}): {r.ags} {r.measure}: "
+             f"{r.prev_value:g} -> {r.value:g}: {r.bound}" for r in blocking.head(limit).itertuples()]
+    if len(blocking) > limit:
+        lines.append(f"... {len(blocking) - limit} more; allow a release in allowlist.yaml with a reason "
+                     "if the change is real")
+    return lines
