@@ -4,6 +4,7 @@
 from dagster import AssetSelection, Definitions, ScheduleDefinition, define_asset_job, in_process_executor
 
 from pipelines.assets.analysis import analysis_assets
+from pipelines.assets.exports import export_assets, export_checks
 from pipelines.assets.indicators import indicator_assets
 from pipelines.assets.publish import publish_assets
 from pipelines.assets.raw import raw_assets
@@ -34,8 +35,9 @@ monthly_refresh = ScheduleDefinition(
 )
 
 defs = Definitions(
-    assets=[*raw_assets, *staging_assets, *indicator_assets, *analysis_assets, *publish_assets, *report_assets],
-    asset_checks=asset_checks,
+    assets=[*raw_assets, *staging_assets, *indicator_assets, *analysis_assets, *publish_assets, *export_assets,
+            *report_assets],
+    asset_checks=[*asset_checks, *export_checks],
     jobs=[refresh_warehouse],
     schedules=[monthly_refresh],
     resources={"settings": ReadinessSettings()},
