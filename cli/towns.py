@@ -50,6 +50,20 @@ def normalise(name: str) -> str:
     return re.sub(r"\s+", " ", base).strip()
 
 
+def spelled(name: str) -> str:
+    """The whole name with its suffix, case- and umlaut-insensitive, spaces collapsed."""
+    return re.sub(r"\s+", " ", name.casefold().translate(TRANSLITERATION)).strip()
+
+
+def full_names(name: str) -> set[str]:
+    """The normalised name and, for "Wittenberg, Lutherstadt", also "lutherstadt wittenberg" as people say it."""
+    base, _, suffix = name.partition(",")
+    names = {normalise(name)}
+    if suffix.strip():
+        names.add(normalise(f"{suffix.strip()} {base}"))
+    return names
+
+
 def all_towns(con: duckdb.DuckDBPyConnection) -> list[Town]:
     """Every Gemeinde of the published warehouse, ordered by name."""
     rows = con.execute("SELECT ags, name, kreis_name FROM municipalities ORDER BY name, ags").fetchall()
@@ -72,9 +86,11 @@ def resolve(con: duckdb.DuckDBPyConnection, query: str) -> Town:
     wanted = normalise(query)
     if not wanted:
         raise CliError("Bitte einen Gemeindenamen oder einen 8-stelligen AGS angeben.")
-    exact = [t for t in towns if normalise(t.name) == wanted]
-    if len(exact) == 1:
-        return exact[0]
+    exact = [t for t in towns if wanted in full_names(t.name)]
+    # with its suffix the full name picks one: "Mölln, Stadt" among the two Möllns of Germany
+    literal = [t for t in exact if "," in query and spelled(t.name) == spelled(query)]
+    if len(exact) == 1 or len(literal) == 1:
+        return exact[0] if len(exact) == 1 else literal[0]
     if exact:
         raise AmbiguousTown(query, exact, f"'{query}' ist der Name von {len(exact)} Gemeinden.")
     at_boundary = [t for t in towns if re.match(re.escape(wanted) + WORD_BOUNDARY, normalise(t.name))]
