@@ -1,7 +1,8 @@
 """The Dagster code location: `dagster dev` from the repository root loads this module (pyproject.toml)."""
 
 
-from dagster import AssetSelection, Definitions, ScheduleDefinition, define_asset_job, in_process_executor
+from dagster import (AssetSelection, Definitions, ScheduleDefinition, define_asset_job, in_process_executor,
+                     map_asset_specs)
 
 from pipelines.assets.analysis import analysis_assets
 from pipelines.assets.exports import export_assets, export_checks
@@ -10,6 +11,7 @@ from pipelines.assets.publish import publish_assets
 from pipelines.assets.raw import raw_assets
 from pipelines.assets.reports import report_assets
 from pipelines.assets.staging import staging_assets
+from pipelines.catalog import describe
 from pipelines.checks import asset_checks
 from pipelines.resources import ReadinessSettings
 
@@ -35,8 +37,9 @@ monthly_refresh = ScheduleDefinition(
 )
 
 defs = Definitions(
-    assets=[*raw_assets, *staging_assets, *indicator_assets, *analysis_assets, *publish_assets, *export_assets,
-            *report_assets],
+    # kinds, column schemas and freshness policies for the Catalog (pipelines/catalog.py)
+    assets=map_asset_specs(describe, [*raw_assets, *staging_assets, *indicator_assets, *analysis_assets,
+                                      *publish_assets, *export_assets, *report_assets]),
     asset_checks=[*asset_checks, *export_checks],
     jobs=[refresh_warehouse],
     schedules=[monthly_refresh],
