@@ -43,6 +43,6 @@ defs = Definitions(
     asset_checks=[*asset_checks, *export_checks],
     jobs=[refresh_warehouse],
     schedules=[monthly_refresh],
-    resources={"settings": ReadinessSettings()},
+    resources={"settings": ReadinessSettings.from_environment()},
     executor=in_process_executor,
 )

@@ -12,6 +12,14 @@ export DAGSTER_HOME="${DAGSTER_HOME:-$ROOT/.dagster_home}"
 mkdir -p "$DAGSTER_HOME" && ln -sf "$ROOT/dagster.yaml" "$DAGSTER_HOME/dagster.yaml"
 # Started from DAGSTER_HOME, not the repository root: Dagster warns that a dagster.yaml in the current
 # folder "will not be used" whenever the current folder is not DAGSTER_HOME, although it is used (linked).
+# Relative READINESS_* paths mean the repository root, as before the change of directory.
+for var in READINESS_WAREHOUSE READINESS_RAW_DIR READINESS_LIVE_DIR READINESS_EXPORTS_DIR READINESS_REPORTS_DIR \
+           READINESS_SOURCE_DIR; do
+    value="${!var:-}"
+    if [ -n "$value" ] && [ "${value#/}" = "$value" ] && [ "${value#\~}" = "$value" ]; then
+        export "$var=$ROOT/$value"
+    fi
+done
 cd "$DAGSTER_HOME"
 exec "$ROOT/.venv/bin/python" -m pipelines.ui_guard dev -m pipelines.definitions -d "$ROOT" \
     -h 127.0.0.1 -p "${PORT:-3000}"
