@@ -21,5 +21,5 @@ for var in READINESS_WAREHOUSE READINESS_RAW_DIR READINESS_LIVE_DIR READINESS_EX
     fi
 done
 cd "$DAGSTER_HOME"
-exec "$ROOT/.venv/bin/python" -m pipelines.ui_guard dev -m pipelines.definitions -d "$ROOT" \
+exec "$ROOT/.venv/bin/python" -m pipelines.ui_guard dev -w "$ROOT/workspace.yaml" \
     -h 127.0.0.1 -p "${PORT:-3000}"

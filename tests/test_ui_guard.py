@@ -127,6 +127,9 @@ def test_ui_sh_refuses_cross_origin_mutation_and_serves_its_own_origin(ui_sh):
     assert json.loads(runs)["data"]["runsOrError"]["results"] == []  # the refused mutation launched nothing
     assert websocket_status(ui_sh["port"], "http://evil.example") == 403
     assert websocket_status(ui_sh["port"], base) == 101  # the UI's live updates still connect
+    locations = post(base, {"query": "{ workspaceOrError { ... on Workspace { locationEntries { name } } } }"}, {})[1]
+    assert [e["name"] for e in json.loads(locations)["data"]["workspaceOrError"]["locationEntries"]] == \
+        ["kleinstadt_readiness"]  # the location name the UI's links (and the browser test) use
 
 
 def test_ui_sh_starts_without_false_warnings(ui_sh):
