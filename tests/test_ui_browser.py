@@ -149,7 +149,8 @@ def test_launch_refresh_from_the_ui_and_see_it_succeed(chromium, dagster_ui):
             page = new_page(browser)
             page.goto(f"{base}/locations/kleinstadt_readiness/jobs/refresh_warehouse")
             page.get_by_role("button", name="Materialize all").click()
-            expect(page.get_by_text("Launched run")).to_be_visible()
+            # launching builds the execution plan in the code server: seconds on a shared CI machine
+            expect(page.get_by_text("Launched run")).to_be_visible(timeout=60_000)
 
             (run,) = wait_until(lambda: runs(base), 60, "the launched run to be listed")
             status = wait_until(lambda: finished_status(base, run["runId"]), RUN_TIMEOUT, "the run to finish", 2)
