@@ -41,6 +41,16 @@ def table_text(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def german_note(note: str) -> str:
+    """The index note in German ("Säule Lokale Arbeitsinfrastruktur nicht bewertet: keine Daten aus …")."""
+    from reports.labels import not_scored_reasons, pillar_label
+
+    reasons = not_scored_reasons(note)
+    if not reasons:
+        return note
+    return "; ".join(f"Säule {pillar_label(p)} nicht bewertet: {why}" for p, why in reasons.items())
+
+
 def print_summary(path: Path) -> None:
     """Print table row counts, the pilot towns' latest scores and rank bands, and the build's scope."""
     with open_warehouse(path) as con:
@@ -53,7 +63,7 @@ def print_summary(path: Path) -> None:
             SELECT DISTINCT notes FROM town_index_history
             WHERE notes IS NOT NULL AND period = (SELECT max(period) FROM town_index_history)""").fetchall()
         for (note,) in notes:
-            print(f"Hinweis: {note}")
+            print(f"Hinweis: {german_note(note)}")
         modes = con.execute("SELECT string_agg(DISTINCT mode, ', ') FROM source_releases").fetchone()[0]
         towns, kreise = con.execute("""SELECT count(*) FILTER (in_reference_group), count(DISTINCT kreis_ags)
                                        FROM municipalities""").fetchone()

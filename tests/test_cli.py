@@ -174,6 +174,16 @@ def test_wittenberg_on_the_full_register(full_data):
     assert resolve(con, "Mölln, Stadt").ags == "01053090"  # the full name with its suffix picks one
 
 
+def test_summary_is_german(cli_env, capsys):
+    from cli.summary import print_summary
+
+    print_summary(cli_env)
+    out = capsys.readouterr().out
+    assert "Pilotstädte, letztes Jahr mit Indexwert" in out and "Zeilen" in out
+    assert "not scored" not in out  # the index note in German
+    assert "Säule Lokale Arbeitsinfrastruktur nicht bewertet" in out
+
+
 def test_console_script_profile_by_ags(cli_env, warehouse):
     ags = ags_of(warehouse, "Wittenberge")
     done = subprocess.run([str(READINESS), "profile", ags], capture_output=True, text=True,
