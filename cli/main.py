@@ -1,14 +1,16 @@
-"""The `readiness` command line: build the demo warehouse, show a town's profile, build town reports.
+"""Die Kommandozeile `readiness`: Demo-Warehouse bauen, Profil einer Gemeinde zeigen, Gemeindeberichte bauen.
 
-    readiness demo                  run refresh_warehouse on the offline snapshot, print the summary
-    readiness profile <town>        a town's score, rank band, pillars, indicators and peers
-    readiness report <town>         the town's HTML report; `readiness report --all` for every town
-    readiness compare <town> …      a page with 2 to 8 towns side by side (indicators, pillars, history)
-    readiness karte                 only the maps (atlas/): SVGs of Germany and each Land, karte.html
+    readiness demo                      refresh_warehouse auf dem Offline-Snapshot ausführen, Übersicht zeigen
+    readiness profil <Gemeinde>         Indexwert, Rangband, Säulen, Indikatoren, Vergleichsgemeinden
+    readiness bericht <Gemeinde>        HTML-Bericht der Gemeinde; `readiness bericht --alle` für alle
+    readiness vergleich <Gemeinde> …    2 bis 8 Gemeinden nebeneinander (Indikatoren, Säulen, Verlauf)
+    readiness karte                     nur die Karten (atlas/): SVG für Deutschland und jedes Land, karte.html
 
-<town> is an 8-digit AGS or a name: case- and umlaut-insensitive ("moelln"), suffixes such as
-", Stadt" optional, a unique prefix is enough ("Dießen"). The warehouse is READINESS_WAREHOUSE
-(default warehouse/readiness.duckdb), opened read-only.
+Die englischen Befehle `profile` und `report` (mit `--all`) sind gleichwertig. <Gemeinde> ist ein
+8-stelliger AGS oder ein Name: Groß-/Kleinschreibung und Umlaute egal ("moelln"), Zusätze wie
+", Stadt" optional, ein eindeutiger Namensanfang genügt ("Dießen"). Bei Tippfehlern und mehrdeutigen
+Namen fragt der Befehl "Meinten Sie …?" und endet mit Status 2. Das Warehouse ist READINESS_WAREHOUSE
+(Standard warehouse/readiness.duckdb), nur lesend geöffnet.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from cli.format import de_int
 from cli.store import CliError
 
 
@@ -26,29 +29,36 @@ def parser() -> argparse.ArgumentParser:
                                    formatter_class=argparse.RawDescriptionHelpFormatter,
                                    epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     commands = root.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="run the refresh job on the embedded snapshot and print a summary")
-    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
-    profile = commands.add_parser("profile", help="print a town's profile")
-    profile.add_argument("town", help="8-digit AGS or name")
-    report = commands.add_parser("report", help="build a town's HTML report (or --all)")
-    report.add_argument("town", nargs="?", help="8-digit AGS or name")
-    report.add_argument("--all", action="store_true", help="build the reports of all towns")
-    report.add_argument("--out", type=Path,
-                        help="output directory (default: READINESS_REPORTS_DIR, else data/reports)")
-    report.add_argument("--no-progress", action="store_true", help="no progress bar with --all")
-    compare = commands.add_parser("compare", help="write a page comparing 2 to 8 towns side by side")
-    compare.add_argument("towns", nargs="+", help="8-digit AGS or names")
-    compare.add_argument("--out", type=Path,
-                         help="output directory (default: READINESS_REPORTS_DIR, else data/reports)")
-    compare.add_argument("--name", help="file name of the page (default: vergleich-<ags>-<ags>….html)")
-    karte = commands.add_parser("karte", help="build only the maps: atlas (SVG) and interactive karte.html")
-    karte.add_argument("--out", type=Path,
-                       help="output directory (default: READINESS_REPORTS_DIR, else data/reports)")
+    demo = commands.add_parser("demo", help="den Refresh auf dem eingebetteten Snapshot ausführen, Übersicht zeigen")
+    demo.add_argument("--no-progress", "--ohne-fortschritt", action="store_true", help="ohne Fortschrittsbalken")
+    # German names first (what planners type), the English ones stay as aliases for scripts
+    profile = commands.add_parser("profil", aliases=["profile"], help="Profil einer Gemeinde ausgeben")
+    profile.add_argument("town", metavar="Gemeinde", help="8-stelliger AGS oder Name")
+    report = commands.add_parser("bericht", aliases=["report"], help="HTML-Bericht einer Gemeinde bauen (oder --alle)")
+    report.add_argument("town", nargs="?", metavar="Gemeinde", help="8-stelliger AGS oder Name")
+    report.add_argument("--all", "--alle", action="store_true", help="die Berichte aller Gemeinden bauen")
+    report.add_argument("--out", "--ziel", type=Path,
+                        help="Zielverzeichnis (Standard: READINESS_REPORTS_DIR, sonst data/reports)")
+    report.add_argument("--no-progress", "--ohne-fortschritt", action="store_true",
+                        help="ohne Fortschrittsbalken bei --alle")
+    compare = commands.add_parser("vergleich", aliases=["compare"], help="2 bis 8 Gemeinden nebeneinander vergleichen")
+    compare.add_argument("towns", nargs="+", metavar="Gemeinde", help="8-stelliger AGS oder Name")
+    compare.add_argument("--out", "--ziel", type=Path,
+                         help="Zielverzeichnis (Standard: READINESS_REPORTS_DIR, sonst data/reports)")
+    compare.add_argument("--name", help="Dateiname der Seite (Standard: vergleich-<ags>-<ags>….html)")
+    karte = commands.add_parser("karte", help="nur die Karten bauen: Atlas (SVG) und interaktive karte.html")
+    karte.add_argument("--out", "--ziel", type=Path,
+                       help="Zielverzeichnis (Standard: READINESS_REPORTS_DIR, sonst data/reports)")
     return root
+
+
+# The German command names and their English aliases run the same code.
+COMMANDS = {"profil": "profile", "bericht": "report", "vergleich": "compare"}
 
 
 def run(args: argparse.Namespace) -> None:
     """Carry out one parsed command."""
+    args.command = COMMANDS.get(args.command, args.command)
     if args.command == "demo":
         from cli.demo import run_refresh
         from cli.store import warehouse_path
@@ -67,10 +77,10 @@ def run(args: argparse.Namespace) -> None:
         from cli.report import report_all, report_town
 
         if args.all == bool(args.town):
-            raise CliError("Give either a town (name or AGS) or --all.")
+            raise CliError("Bitte entweder eine Gemeinde (Name oder AGS) oder --alle angeben.")
         if args.all:
             paths = report_all(args.out, show_progress=not args.no_progress)
-            print(f"{len(paths)} pages (one per town, network, index) written to {paths[0].parent}")
+            print(f"{de_int(len(paths))} Seiten (je Gemeinde, Netzwerk, Übersicht) geschrieben nach {paths[0].parent}")
         else:
             print(report_town(args.town, args.out))
     elif args.command == "compare":

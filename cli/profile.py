@@ -9,6 +9,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from cli.format import de_number
 from cli.towns import Town
 from indicators.catalogue import load_catalogue
 from reports.labels import data_date_line
@@ -49,7 +50,7 @@ def fmt(value, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, float):
-        return f"{value:.{digits}f}"
+        return de_number(value, digits)  # German: 68,9 and 1.234,5
     return str(value)
 
 

@@ -1,38 +1,72 @@
-"""What a build produced: row counts of the published warehouse and the pilot towns' latest index."""
+"""Was ein Lauf ergeben hat: Zeilen je Tabelle des veröffentlichten Warehouse und der letzte Index der Pilotstädte."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from cli.format import de_int, de_number
 from cli.store import open_warehouse
 
 PILOTS_SQL = """
-    SELECT name, period, round(score, 1) AS score, rank, compared_towns AS of,
-           concat(round(rank_p05)::INT, '–', round(rank_p95)::INT) AS "rank 5–95 %",
-           round(digital_infrastructure, 1) AS digital, round(commuting_potential, 1) AS commuting,
-           round(demographic_dynamics, 1) AS demographic, missing_pillars
+    SELECT name, period, score, rank, compared_towns, rank_p05, rank_p95,
+           digital_infrastructure, commuting_potential, demographic_dynamics, missing_pillars
     FROM town_index_history WHERE ags IN (SELECT ags FROM municipalities WHERE is_pilot)
     QUALIFY period = max(period) OVER (PARTITION BY ags)
     ORDER BY score DESC NULLS LAST
 """
 
+PILOT_HEADERS = ["Gemeinde", "Jahr", "Index", "Rang", "von", "Rang 5–95 %", "Digital", "Pendeln", "Demografie",
+                 "fehlende Säulen"]
+
+
+def pilot_rows(con) -> list[list[str]]:
+    """The pilot towns' latest period, formatted German style (decimal comma, rank band as '2–18')."""
+    rows = []
+    for name, period, score, rank, of, p05, p95, digital, commuting, demographic, missing in \
+            con.execute(PILOTS_SQL).fetchall():
+        band = "–" if p05 is None or p95 is None else f"{round(p05)}–{round(p95)}"
+        rows.append([name, str(period), de_number(score), de_int(rank), de_int(of), band, de_number(digital),
+                     de_number(commuting), de_number(demographic), missing or ""])
+    return rows
+
+
+def table_text(headers: list[str], rows: list[list[str]]) -> str:
+    """A plain text table, numbers right-aligned (the first column, the names, left-aligned)."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    lines = []
+    for row in [headers, *rows]:
+        cells = [str(c).ljust(w) if i in (0, len(row) - 1) else str(c).rjust(w)
+                 for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def german_note(note: str) -> str:
+    """The index note in German ("Säule Lokale Arbeitsinfrastruktur nicht bewertet: keine Daten aus …")."""
+    from reports.labels import not_scored_reasons, pillar_label
+
+    reasons = not_scored_reasons(note)
+    if not reasons:
+        return note
+    return "; ".join(f"Säule {pillar_label(p)} nicht bewertet: {why}" for p, why in reasons.items())
+
 
 def print_summary(path: Path) -> None:
     """Print table row counts, the pilot towns' latest scores and rank bands, and the build's scope."""
     with open_warehouse(path) as con:
-        print(f"\nPublished warehouse: {path}")
+        print(f"\nVeröffentlichtes Warehouse: {path}")
         for (table,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall():
-            print(f"  {table:26s} {con.execute(f'SELECT count(*) FROM {table}').fetchone()[0]:>8,} rows")
-        print("\nPilot towns, latest period with a score:")
-        print(con.execute(PILOTS_SQL).df().to_string(index=False))
+            print(f"  {table:26s} {de_int(con.execute(f'SELECT count(*) FROM {table}').fetchone()[0]):>9} Zeilen")
+        print("\nPilotstädte, letztes Jahr mit Indexwert:")
+        print(table_text(PILOT_HEADERS, pilot_rows(con)))
         notes = con.execute("""
             SELECT DISTINCT notes FROM town_index_history
             WHERE notes IS NOT NULL AND period = (SELECT max(period) FROM town_index_history)""").fetchall()
         for (note,) in notes:
-            print(f"Note: {note}")
+            print(f"Hinweis: {german_note(note)}")
         modes = con.execute("SELECT string_agg(DISTINCT mode, ', ') FROM source_releases").fetchone()[0]
         towns, kreise = con.execute("""SELECT count(*) FILTER (in_reference_group), count(DISTINCT kreis_ags)
                                        FROM municipalities""").fetchone()
-    scope = " (the offline snapshot: five pilot Kreise, not all of Germany)." if modes == "snapshot" else "."
-    print(f"Source mode of this build: {modes}. Ranks compare the {towns} small towns of the reference group "
-          f"found in this build's {kreise} Kreise{scope}")
+    scope = (" (der Offline-Snapshot: fünf Pilotkreise, nicht ganz Deutschland)." if modes == "snapshot" else ".")
+    print(f"Quellmodus dieses Laufs: {modes}. Die Ränge vergleichen die {de_int(towns)} Kleinstädte der "
+          f"Vergleichsgruppe in den {de_int(kreise)} Kreisen dieses Laufs{scope}")

@@ -1,16 +1,29 @@
-"""Find a town in the warehouse by AGS or by name (case-, umlaut- and suffix-insensitive, prefix allowed)."""
+"""Find a town in the warehouse by AGS or by name (case-, umlaut- and suffix-insensitive), or suggest one.
+
+A name resolves silently only when it is unambiguous: an exact name, or the start of exactly one
+name up to a word boundary ("Dießen" → Dießen am Ammersee, "Oestrich" → Oestrich-Winkel) that no
+other town has as a whole word. Anything else is answered with "Meinten Sie …?" and the candidates
+(exit status 2): a prefix that ends inside a word ("Wittenberg" is not silently Wittenberge, since
+Lutherstadt Wittenberg exists too), several matches ("Wentorf"), or a misspelling ("Möln" → Mölln).
+"""
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
 import duckdb
 
+from cli.format import de_int
 from cli.store import CliError
 
 # Umlauts and ß as they are commonly typed without a German keyboard ("Moelln", "Diessen").
 TRANSLITERATION = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+MAX_SUGGESTIONS = 8
+# difflib similarity (0-1) a misspelt name needs to be suggested: "moeln" vs "moelln" is 0.91
+SUGGESTION_CUTOFF = 0.75
+WORD_BOUNDARY = r"[\s\-/(),.]"
 
 
 @dataclass(frozen=True)
@@ -21,12 +34,13 @@ class Town:
 
 
 class AmbiguousTown(CliError):
-    """Several towns match the name given; ``candidates`` lists them."""
+    """The name given does not pick one town; ``candidates`` lists the towns it may mean."""
 
-    def __init__(self, query: str, candidates: list[Town]):
+    def __init__(self, query: str, candidates: list[Town], reason: str):
         self.candidates = candidates
-        lines = [f"'{query}' matches {len(candidates)} towns; give the AGS or a longer name:"]
+        lines = [f"{reason} Meinten Sie:"]
         lines += [f"  {t.ags}  {t.name}  (Kreis {t.kreis_name})" for t in candidates]
+        lines.append("Geben Sie den AGS oder den vollständigen Namen an.")
         super().__init__("\n".join(lines))
 
 
@@ -36,6 +50,20 @@ def normalise(name: str) -> str:
     return re.sub(r"\s+", " ", base).strip()
 
 
+def spelled(name: str) -> str:
+    """The whole name with its suffix, case- and umlaut-insensitive, spaces collapsed."""
+    return re.sub(r"\s+", " ", name.casefold().translate(TRANSLITERATION)).strip()
+
+
+def full_names(name: str) -> set[str]:
+    """The normalised name and, for "Wittenberg, Lutherstadt", also "lutherstadt wittenberg" as people say it."""
+    base, _, suffix = name.partition(",")
+    names = {normalise(name)}
+    if suffix.strip():
+        names.add(normalise(f"{suffix.strip()} {base}"))
+    return names
+
+
 def all_towns(con: duckdb.DuckDBPyConnection) -> list[Town]:
     """Every Gemeinde of the published warehouse, ordered by name."""
     rows = con.execute("SELECT ags, name, kreis_name FROM municipalities ORDER BY name, ags").fetchall()
@@ -43,24 +71,60 @@ def all_towns(con: duckdb.DuckDBPyConnection) -> list[Town]:
 
 
 def resolve(con: duckdb.DuckDBPyConnection, query: str) -> Town:
-    """The one town meaning ``query``: an 8-digit AGS, an exact name, or else a unique name prefix.
+    """The one town meaning ``query``: an 8-digit AGS, an exact name, or an unambiguous start of a name.
 
     An exact name wins over longer names it prefixes ("Lanz" is Lanz, not Lanze).
-    Raises AmbiguousTown listing the candidates, or CliError when nothing matches.
+    Raises AmbiguousTown with the candidates ("Meinten Sie …?"), or CliError when nothing is close.
     """
     towns = all_towns(con)
     query = query.strip()
     if re.fullmatch(r"\d{8}", query):
         match = [t for t in towns if t.ags == query]
         if not match:
-            raise CliError(f"No Gemeinde with AGS {query} in the warehouse.")
+            raise CliError(f"Keine Gemeinde mit dem AGS {query} im Warehouse.")
         return match[0]
     wanted = normalise(query)
-    exact = [t for t in towns if normalise(t.name) == wanted]
-    candidates = exact or [t for t in towns if normalise(t.name).startswith(wanted)]
-    if len(candidates) == 1:
-        return candidates[0]
-    if candidates:
-        raise AmbiguousTown(query, candidates)
-    raise CliError(f"No town named '{query}' in the warehouse (it holds {len(towns)} Gemeinden); "
-                   "try the 8-digit AGS.")
+    if not wanted:
+        raise CliError("Bitte einen Gemeindenamen oder einen 8-stelligen AGS angeben.")
+    exact = [t for t in towns if wanted in full_names(t.name)]
+    # with its suffix the full name picks one: "Mölln, Stadt" among the two Möllns of Germany
+    literal = [t for t in exact if "," in query and spelled(t.name) == spelled(query)]
+    if len(exact) == 1 or len(literal) == 1:
+        return exact[0] if len(exact) == 1 else literal[0]
+    if exact:
+        raise AmbiguousTown(query, exact, f"'{query}' ist der Name von {len(exact)} Gemeinden.")
+    at_boundary = [t for t in towns if re.match(re.escape(wanted) + WORD_BOUNDARY, normalise(t.name))]
+    as_word = [t for t in towns if t not in at_boundary and contains_word(normalise(t.name), wanted)]
+    if len(at_boundary) == 1 and not as_word:
+        return at_boundary[0]
+    if at_boundary or as_word:
+        raise AmbiguousTown(query, (at_boundary + as_word)[:MAX_SUGGESTIONS],
+                            f"'{query}' passt zu mehreren Gemeinden.")
+    close = suggestions(towns, wanted)
+    if close:
+        raise AmbiguousTown(query, close, f"Keine Gemeinde heißt '{query}'.")
+    raise CliError(f"Keine Gemeinde heißt '{query}' (das Warehouse enthält {de_int(len(towns))} Gemeinden); "
+                   "versuchen Sie den 8-stelligen AGS.")
+
+
+def contains_word(name: str, wanted: str) -> bool:
+    """Whether ``wanted`` occurs in ``name`` as whole word(s): "wittenberg" in "lutherstadt wittenberg"."""
+    return re.search(f"(^|{WORD_BOUNDARY})" + re.escape(wanted) + f"($|{WORD_BOUNDARY})", name) is not None
+
+
+def suggestions(towns: list[Town], wanted: str) -> list[Town]:
+    """Towns whose name is close to ``wanted`` (a typo such as "Möln"), or that start with it mid-word.
+
+    Mid-word prefixes ("Wittenberg" → Wittenberge) are suggested, not taken: the user may mean a town
+    whose full name it is. Misspellings are found with difflib, compared with the whole name and
+    with its first word ("Diesen" → Dießen am Ammersee).
+    """
+    starts = [t for t in towns if normalise(t.name).startswith(wanted)]
+    keys: dict[str, list[Town]] = {}
+    for town in towns:
+        name = normalise(town.name)
+        for key in {name, re.split(WORD_BOUNDARY, name)[0]}:
+            keys.setdefault(key, []).append(town)
+    close = difflib.get_close_matches(wanted, list(keys), n=MAX_SUGGESTIONS, cutoff=SUGGESTION_CUTOFF)
+    found = starts + [t for key in close for t in keys[key]]
+    return list(dict.fromkeys(found))[:MAX_SUGGESTIONS]

@@ -1,14 +1,17 @@
 """The Dagster code location: `dagster dev` from the repository root loads this module (pyproject.toml)."""
 
 
-from dagster import AssetSelection, Definitions, ScheduleDefinition, define_asset_job, in_process_executor
+from dagster import (AssetSelection, Definitions, ScheduleDefinition, define_asset_job, in_process_executor,
+                     map_asset_specs)
 
 from pipelines.assets.analysis import analysis_assets
+from pipelines.assets.exports import export_assets, export_checks
 from pipelines.assets.indicators import indicator_assets
 from pipelines.assets.publish import publish_assets
 from pipelines.assets.raw import raw_assets
 from pipelines.assets.reports import report_assets
 from pipelines.assets.staging import staging_assets
+from pipelines.catalog import describe
 from pipelines.checks import asset_checks
 from pipelines.resources import ReadinessSettings
 from pipelines.run_guard import dead_run_reaper
@@ -35,11 +38,13 @@ monthly_refresh = ScheduleDefinition(
 )
 
 defs = Definitions(
-    assets=[*raw_assets, *staging_assets, *indicator_assets, *analysis_assets, *publish_assets, *report_assets],
-    asset_checks=asset_checks,
+    # kinds, column schemas and freshness policies for the Catalog (pipelines/catalog.py)
+    assets=map_asset_specs(describe, [*raw_assets, *staging_assets, *indicator_assets, *analysis_assets,
+                                      *publish_assets, *export_assets, *report_assets]),
+    asset_checks=[*asset_checks, *export_checks],
     jobs=[refresh_warehouse],
     schedules=[monthly_refresh],
     sensors=[dead_run_reaper],  # fails runs whose process died, so the queue never jams
-    resources={"settings": ReadinessSettings()},
+    resources={"settings": ReadinessSettings.from_environment()},
     executor=in_process_executor,
 )

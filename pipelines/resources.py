@@ -4,15 +4,28 @@
 import os
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal, get_args
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, EnvVar
 
 from sources.http import HttpSettings
 from sources.registry import SNAPSHOT_DIR
 import warehouse
 from warehouse import PROJECT_ROOT, candidate_path_for, connect_work, work_path_for
 
-MODES = ("snapshot", "directory", "live")
+SourceMode = Literal["snapshot", "directory", "live"]
+ReportScope = Literal["reference_group", "pilots", "all"]
+MODES = get_args(SourceMode)
+
+# Text settings of the code location given as EnvVar: Dagster resolves them when a run starts, and the
+# UI (Deployment → Resources) shows which environment variable sets each one.
+ENV_TEXT = {"source_dir": "READINESS_SOURCE_DIR", "warehouse_path": "READINESS_WAREHOUSE",
+            "raw_dir": "READINESS_RAW_DIR", "live_dir": "READINESS_LIVE_DIR", "exports_dir": "READINESS_EXPORTS_DIR",
+            "reports_dir": "READINESS_REPORTS_DIR", "live_origin": "READINESS_LIVE_ORIGIN",
+            "live_skip": "READINESS_LIVE_SKIP"}
+# Choices are typed (Literal): EnvVar values are not validated against them, so they are read and checked here.
+ENV_CHOICES = {"source_mode": ("READINESS_SOURCE_MODE", SourceMode),
+               "report_scope": ("READINESS_REPORT_SCOPE", ReportScope)}
 
 
 class ReadinessSettings(ConfigurableResource):
@@ -38,20 +51,36 @@ class ReadinessSettings(ConfigurableResource):
                              credentials for the Regionaldatenbank (read only when it is fetched)
     """
 
-    source_mode: str = os.environ.get("READINESS_SOURCE_MODE", "snapshot")
+    source_mode: SourceMode = os.environ.get("READINESS_SOURCE_MODE", "snapshot")
     source_dir: str = os.environ.get("READINESS_SOURCE_DIR", "")
     warehouse_path: str = str(warehouse.published_path())
     raw_dir: str = os.environ.get("READINESS_RAW_DIR", str(PROJECT_ROOT / "data" / "raw"))
     live_dir: str = os.environ.get("READINESS_LIVE_DIR", str(PROJECT_ROOT / "data" / "live"))
     exports_dir: str = str(warehouse.exports_dir())
     reports_dir: str = str(warehouse.reports_dir())
-    report_scope: str = os.environ.get("READINESS_REPORT_SCOPE", "reference_group")
+    report_scope: ReportScope = os.environ.get("READINESS_REPORT_SCOPE", "reference_group")
     allow_shrink: bool = os.environ.get("READINESS_ALLOW_SHRINK", "") == "1"
     live_origin: str = os.environ.get("READINESS_LIVE_ORIGIN", "")
     live_skip: str = os.environ.get("READINESS_LIVE_SKIP", "")
     http_read_timeout: float = float(os.environ.get("READINESS_HTTP_READ_TIMEOUT", "300"))
     http_backoff_seconds: float = float(os.environ.get("READINESS_HTTP_BACKOFF_SECONDS", "2"))
     http_max_attempts: int = int(os.environ.get("READINESS_HTTP_MAX_ATTEMPTS", "5"))
+
+    @classmethod
+    def from_environment(cls) -> "ReadinessSettings":
+        """The code location's settings: text settings as EnvVar where set, choices checked here; numbers and
+        flags keep the class defaults, which are read from the environment.
+
+        A wrong choice fails when the definitions load, naming the variable and the allowed values.
+        """
+        values: dict = {field: EnvVar(var) for field, var in ENV_TEXT.items() if os.environ.get(var)}
+        for field, (var, choices) in ENV_CHOICES.items():
+            value = os.environ.get(var)
+            if value:
+                if value not in get_args(choices):
+                    raise ValueError(f"{var}={value!r} must be one of {get_args(choices)}")
+                values[field] = value
+        return cls(**values)
 
     def source_root(self) -> Path:
         """The directory of publisher files for this run's mode."""

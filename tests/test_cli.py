@@ -64,7 +64,7 @@ def test_ambiguous_prefix_lists_candidates_with_kreis_and_ags(cli_env, warehouse
 
 def test_unknown_town_and_missing_warehouse(cli_env, monkeypatch, tmp_path, capsys):
     assert main(["profile", "Atlantis"]) == 2
-    assert "No town named 'Atlantis'" in capsys.readouterr().err
+    assert "Keine Gemeinde heißt 'Atlantis'" in capsys.readouterr().err
     assert main(["profile", "99999999"]) == 2
     assert "AGS 99999999" in capsys.readouterr().err
     monkeypatch.setenv("READINESS_WAREHOUSE", str(tmp_path / "missing.duckdb"))
@@ -85,10 +85,10 @@ def test_profile_prints_the_warehouse_values(cli_env, warehouse, capsys):
     period, score, rank, compared, p05, p95, s05, s95, *pillars = row
     # the data dates next to the score (Mölln: broadband mid-2021, commuting 2019)
     assert "Datenstand: Breitband 06/2021, Pendler 2019" in out
-    assert (f"Readiness {period}: score {score:.1f}, rank {rank} of {compared} "
-            f"(5–95 % band: rank {round(p05)}–{round(p95)}, score {s05:.1f}–{s95:.1f})") in out
+    assert (f"Readiness {period}: score {de(score)}, rank {rank} of {compared} "
+            f"(5–95 % band: rank {round(p05)}–{round(p95)}, score {de(s05)}–{de(s95)})") in out
     for value in pillars:
-        assert f"│ {value:5.1f} │" in out
+        assert f"│ {de(value):>5} │" in out
     indicators = warehouse.execute("""
         SELECT value, source_id, vintage FROM indicator_values WHERE ags = ?
         QUALIFY row_number() OVER (PARTITION BY indicator_id ORDER BY period DESC) = 1""", [ags]).fetchall()
@@ -100,6 +100,91 @@ def test_profile_prints_the_warehouse_values(cli_env, warehouse, capsys):
     assert len(peers) == 5
     for name, peer_ags, gap in peers:
         assert name in out and peer_ags in out and fmt(gap) in out
+
+
+def de(value: float, digits: int = 1) -> str:
+    """German decimal comma, written independently of cli.format."""
+    return f"{value:.{digits}f}".replace(".", ",")
+
+
+def test_profile_numbers_are_german(cli_env, warehouse, capsys):
+    assert main(["profil", "Mölln"]) == 0  # the German command name
+    out = capsys.readouterr().out
+    (score,) = warehouse.execute("""SELECT score FROM town_index_history WHERE ags = '01053090'
+                                    AND score IS NOT NULL ORDER BY period DESC LIMIT 1""").fetchone()
+    assert f"score {de(score)}" in out and f"score {score:.1f}" not in out
+    assert main(["profile", "Mölln"]) == 0 and capsys.readouterr().out == out  # the English alias is the same
+
+
+def test_misspelt_town_gets_a_suggestion(cli_env, warehouse, capsys):
+    moelln = ags_of(warehouse, "Mölln,")
+    for typo in ["Möln", "Moeln", "Mlln", "Mölnn"]:
+        with pytest.raises(AmbiguousTown) as error:
+            resolve(warehouse, typo)
+        assert moelln in [t.ags for t in error.value.candidates], typo
+        assert "Meinten Sie" in str(error.value)
+    assert main(["profil", "Möln"]) == 2
+    err = capsys.readouterr().err
+    assert "Keine Gemeinde heißt 'Möln'. Meinten Sie:" in err and f"{moelln}  Mölln, Stadt" in err
+    with pytest.raises(AmbiguousTown) as error:  # "Diesen": the first word of Dießen am Ammersee, misspelt
+        resolve(warehouse, "Diesen")
+    assert [t.name for t in error.value.candidates] == ["Dießen am Ammersee, M"]
+
+
+def test_prefix_inside_a_word_is_not_taken_silently(cli_env, warehouse, capsys):
+    # The snapshot has Wittenberge but not Lutherstadt Wittenberg: "Wittenberg" must not become Wittenberge.
+    wittenberge = ags_of(warehouse, "Wittenberge")
+    assert not warehouse.execute("SELECT 1 FROM municipalities WHERE name LIKE 'Wittenberg,%'").fetchall()
+    with pytest.raises(AmbiguousTown) as error:
+        resolve(warehouse, "Wittenberg")
+    assert [t.ags for t in error.value.candidates] == [wittenberge]
+    assert main(["profil", "Wittenberg"]) == 2
+    assert "Meinten Sie" in capsys.readouterr().err
+    # a prefix ending at a word boundary is still enough, when no other town has it as a whole word
+    assert resolve(warehouse, "Oestrich").name == "Oestrich-Winkel, Stadt"
+    assert resolve(warehouse, "Wittenberge").ags == wittenberge
+
+
+def test_a_word_of_several_names_lists_them(warehouse):
+    names = {n for (n,) in warehouse.execute("SELECT name FROM municipalities WHERE name LIKE '%am Ammersee%'").fetchall()}
+    assert len(names) >= 3
+    with pytest.raises(AmbiguousTown) as error:
+        resolve(warehouse, "am Ammersee")
+    assert {t.name for t in error.value.candidates} == names
+    assert resolve(warehouse, "Ammersee").name == "Ammersee"  # the gemeindefreie Gebiet: an exact name wins
+
+
+def test_wittenberg_on_the_full_register(full_data):
+    """On the Germany-wide Gemeindeverzeichnis "Wittenberg" is Lutherstadt Wittenberg, never Wittenberge."""
+    from sources.destatis_gv import parse_release
+    from sources.registry import Release, ReleaseFile
+
+    path = full_data / "destatis-gemeindeverzeichnis" / "AuszugGV4QAktuell_2024.xlsx"
+    register = parse_release(Release("destatis_gemeindeverzeichnis", "2024",
+                                     [ReleaseFile("workbook", path, path.name, "", 0)]))["register"]
+    con = duckdb.connect()
+    con.register("register_frame", register[["ags", "name", "kreis_name"]])
+    con.execute("CREATE TABLE municipalities AS SELECT * FROM register_frame")
+    assert resolve(con, "Wittenberg").ags == "15091375"  # "Wittenberg, Lutherstadt"
+    assert resolve(con, "Lutherstadt Wittenberg").ags == "15091375"
+    assert resolve(con, "Wittenberge").ags == "12070424"
+    with pytest.raises(AmbiguousTown) as error:
+        resolve(con, "Möln")
+    assert "01053090" in [t.ags for t in error.value.candidates]
+    with pytest.raises(AmbiguousTown) as error:  # Germany has two: Mölln, Stadt and Mölln (Mecklenburg)
+        resolve(con, "Mölln")
+    assert sorted(t.ags for t in error.value.candidates) == ["01053090", "13071102"]
+    assert resolve(con, "Mölln, Stadt").ags == "01053090"  # the full name with its suffix picks one
+
+
+def test_summary_is_german(cli_env, capsys):
+    from cli.summary import print_summary
+
+    print_summary(cli_env)
+    out = capsys.readouterr().out
+    assert "Pilotstädte, letztes Jahr mit Indexwert" in out and "Zeilen" in out
+    assert "not scored" not in out  # the index note in German
+    assert "Säule Lokale Arbeitsinfrastruktur nicht bewertet" in out
 
 
 def test_console_script_profile_by_ags(cli_env, warehouse):
@@ -114,7 +199,7 @@ def test_report_needs_a_town_or_all(cli_env, capsys):
     assert main(["report"]) == 2
     assert "--all" in capsys.readouterr().err
     assert main(["report", "Wentorf"]) == 2  # ambiguity is reported before any report is built
-    assert "matches" in capsys.readouterr().err
+    assert "passt zu mehreren Gemeinden" in capsys.readouterr().err
 
 
 def test_report_of_a_town_by_name(cli_env, warehouse, tmp_path, capsys):
@@ -131,7 +216,7 @@ def test_report_all_to_the_reports_dir(cli_env, warehouse, monkeypatch, tmp_path
     (towns,) = warehouse.execute("SELECT count(*) FROM municipalities").fetchone()
     pages = sorted(p.name for p in (tmp_path / "reports").glob("*.html"))
     assert len(pages) == towns + 2 and "index.html" in pages and "netzwerk.html" in pages
-    assert f"{towns + 2} pages" in capsys.readouterr().out
+    assert f"{towns + 2} Seiten" in capsys.readouterr().out
 
 
 def test_demo_runs_the_job_on_a_persistent_instance(tmp_path):
@@ -144,7 +229,7 @@ def test_demo_runs_the_job_on_a_persistent_instance(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     steps = len(defs.resolve_job_def("refresh_warehouse").graph.node_dict)
     assert f"{steps}/{steps}" in done.stdout  # the progress bar reached every step
-    assert "Pilot towns, latest period with a score" in done.stdout
+    assert "Pilotstädte, letztes Jahr mit Indexwert" in done.stdout
     assert (tmp_path / "dagster_home" / "dagster.yaml").resolve() == Path(__file__).parents[1] / "dagster.yaml"
     with DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
         runs = instance.get_runs()
@@ -153,4 +238,4 @@ def test_demo_runs_the_job_on_a_persistent_instance(tmp_path):
         name, score = con.execute("""SELECT name, score FROM town_index_history WHERE ags IN
                                      (SELECT ags FROM municipalities WHERE is_pilot) AND score IS NOT NULL
                                      ORDER BY period DESC, score DESC LIMIT 1""").fetchone()
-    assert any(name in line and f"{score:.1f}" in line for line in done.stdout.splitlines())
+    assert any(name in line and de(score) in line for line in done.stdout.splitlines())

@@ -1,4 +1,4 @@
-"""Exports of the published warehouse: Parquet, CSV and GeoPackage, written completely or not at all."""
+"""Exports of the published warehouse: Excel, German CSV, Parquet and GeoPackage, written completely or not at all."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from indicators.catalogue import load_catalogue
 from warehouse import exports
-from warehouse.exports import GEOPACKAGE, LATEST, PLANNER_VIEWS, export_planner_views
+from warehouse.exports import GEOPACKAGE, GERMAN_HEADERS, LATEST, PLANNER_VIEWS, export_planner_views
 
 PILOTS = load_catalogue().pilot_towns
 
@@ -35,12 +35,89 @@ def test_each_view_exported_with_the_view_row_count(exported, warehouse, view):
     expected = view_count(warehouse, view)
     assert expected > 0, f"{view} is empty in the snapshot warehouse: nothing to compare"
     parquet_rows = duckdb.sql(f"SELECT count(*) FROM read_parquet('{latest / (view + '.parquet')}')").fetchone()[0]
-    csv = pd.read_csv(latest / f"{view}.csv", dtype=str, keep_default_na=False)
+    csv = read_german_csv(latest / f"{view}.csv")
     assert parquet_rows == expected
     assert len(csv) == expected
-    assert counts[f"{view}.parquet"] == counts[f"{view}.csv"] == expected
+    assert counts[f"{view}.parquet"] == counts[f"{view}.csv"] == counts[f"{view}.xlsx"] == expected
     columns = [row[0] for row in warehouse.execute(f"DESCRIBE {view}").fetchall()]
-    assert list(csv.columns) == columns
+    assert list(csv.columns) == [GERMAN_HEADERS[c] for c in columns], "a column without a German header"
+
+
+def read_german_csv(path):
+    return pd.read_csv(path, sep=";", decimal=",", dtype={"AGS": str, "AGS der Vergleichsgemeinde": str},
+                       true_values=["WAHR"], false_values=["FALSCH"])
+
+
+def test_german_csv_round_trips_through_pandas(exported, warehouse):
+    out_dir, _ = exported
+    path = out_dir / LATEST / "latest_ranking.csv"
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "no UTF-8 BOM: Excel would read the umlauts as Latin-1"
+    assert raw[3:].decode("utf-8").splitlines()[0].split(";")[:3] == ["Rang", "Rang 5-%-Perzentil", "Rang (Median)"]
+    csv = read_german_csv(path).set_index("AGS").sort_index()
+    view = warehouse.execute("SELECT * FROM latest_ranking").fetch_df().set_index("ags").sort_index()
+    assert list(csv.index) == list(view.index) and csv.index.str.fullmatch(r"\d{8}").all()
+    assert csv["Indexwert"].dtype == float  # the decimal comma parsed as a number, not text
+    # pandas' fast float parser may differ in the last bit (float_precision="round_trip" is exact)
+    pd.testing.assert_series_equal(csv["Indexwert"], view["score"], check_names=False, rtol=1e-15, atol=0)
+    pd.testing.assert_series_equal(csv["Rang"], view["rank"], check_names=False, check_dtype=False)
+    assert set(csv["Gemeinde"]) == set(view["name"])  # umlauts survive (Mölln)
+    assert "," in raw.decode("utf-8-sig").splitlines()[1], "no decimal comma in the first data row"
+
+
+def test_xlsx_keeps_types_and_ags_as_text(exported, warehouse):
+    import openpyxl
+
+    out_dir, _ = exported
+    book = openpyxl.load_workbook(out_dir / LATEST / "town_profile.xlsx", read_only=True)
+    assert book.sheetnames == ["Daten", "Quellen und Lizenzen"]
+    rows = list(book["Daten"].iter_rows(values_only=True))
+    header, data = rows[0], rows[1:]
+    view = warehouse.execute("SELECT * FROM town_profile").fetch_df()
+    assert list(header) == [GERMAN_HEADERS[c] for c in view.columns]
+    assert len(data) == len(view)
+    ags = [row[header.index("AGS")] for row in data]
+    assert "01053090" in ags and all(isinstance(a, str) and len(a) == 8 for a in ags)  # Mölln, leading zero kept
+    moelln = [row for row in data if row[header.index("AGS")] == "01053090"]
+    expected = view[view["ags"] == "01053090"].set_index("indicator_id")["value"]
+    for row in moelln:  # values are numbers, equal to the warehouse's to Excel's 15 significant digits
+        value = row[header.index("Wert")]
+        assert isinstance(value, (int, float)) and not isinstance(value, bool)
+        assert value == pytest.approx(expected[row[header.index("Indikator-ID")]], rel=1e-14)
+    assert all(isinstance(row[header.index("geschätzt")], bool) for row in data)
+    assert all(isinstance(row[header.index("Jahr")], int) for row in data)
+    assert {row[header.index("Säule")] for row in data} >= {"Digitale Infrastruktur", "Pendelpotenzial"}
+    dates = {row[header.index("Stichtag")] for row in data}  # a date stays that date (no time-zone shift)
+    assert {d.date() for d in dates} == set(view["reference_date"].dt.date) and all(d.hour == 0 for d in dates)
+    book.close()
+    # the text format "@" is set, so a user editing the cell in Excel keeps the leading zero too
+    cell = openpyxl.load_workbook(out_dir / LATEST / "town_profile.xlsx")["Daten"].cell(row=2, column=3)
+    assert cell.value.isdigit() and cell.data_type == "s" and cell.number_format == "@"
+
+
+def test_xlsx_sources_sheet_lists_every_source_with_its_licence(exported, warehouse):
+    import openpyxl
+
+    out_dir, _ = exported
+    sheet = openpyxl.load_workbook(out_dir / LATEST / "latest_ranking.xlsx", read_only=True)["Quellen und Lizenzen"]
+    rows = [row for row in sheet.iter_rows(values_only=True)]
+    header = rows.index(("Quelle", "Herausgeber", "Lizenz", "Lizenz-URL", "Quellenvermerk"))
+    listed = {row[0]: row for row in rows[header + 1:]}
+    expected = warehouse.execute("SELECT source_id, licence, attribution FROM source_attribution").fetchall()
+    assert expected and set(listed) == {row[0] for row in expected}
+    for source_id, licence, attribution in expected:
+        assert listed[source_id][2] == licence and listed[source_id][4] == attribution
+
+
+def test_every_exported_column_has_a_german_header(warehouse):
+    for view in PLANNER_VIEWS:
+        columns = [row[0] for row in warehouse.execute(f"DESCRIBE {view}").fetchall()]
+        assert [c for c in columns if c not in GERMAN_HEADERS] == [], view
+
+
+def test_export_into_a_path_with_a_quote(snapshot_warehouse, tmp_path):
+    counts = export_planner_views(snapshot_warehouse, tmp_path / "Gemeinde's exports")
+    assert counts["latest_ranking.parquet"] > 0
 
 
 def test_geopackage_has_the_pilots_with_the_warehouse_scores(exported, warehouse):
@@ -71,7 +148,7 @@ def test_latest_points_to_a_complete_export_and_old_ones_are_pruned(snapshot_war
     kept = sorted(p for p in tmp_path.iterdir() if not p.name.startswith(".") and p.name != LATEST)
     assert kept == made[-exports.KEEP_EXPORTS:]
     assert (tmp_path / LATEST).is_symlink() and (tmp_path / LATEST).resolve() == made[-1]
-    expected = {f"{view}.{suffix}" for view in PLANNER_VIEWS for suffix in ("parquet", "csv")} | {GEOPACKAGE}
+    expected = {f"{view}.{suffix}" for view in PLANNER_VIEWS for suffix in ("parquet", "csv", "xlsx")} | {GEOPACKAGE}
     assert {p.name for p in made[-1].iterdir()} == expected
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary files left behind"
 

@@ -186,7 +186,7 @@ def test_definitions_snapshot():
 def test_source_modes():
     from pipelines.resources import ReadinessSettings
     assert ReadinessSettings(source_mode="live", live_dir="/tmp/mirror").source_root() == Path("/tmp/mirror")
-    with pytest.raises(ValueError, match="must be one of"):
+    with pytest.raises(ValueError, match="'snapshot', 'directory' or 'live'"):  # a typed (Literal) field
         ReadinessSettings(source_mode="nonsense").source_root()
     with pytest.raises(FileNotFoundError, match="is not a directory"):
         ReadinessSettings(source_mode="directory", source_dir="/nonexistent").source_root()

@@ -1,7 +1,9 @@
-"""Exports of the published warehouse for planners without DuckDB: Parquet, CSV and a GeoPackage.
+"""Exports of the published warehouse for planners without DuckDB: Excel, German CSV, Parquet, GeoPackage.
 
 After each publish, ``export_planner_views`` writes every planner view (``warehouse.PLANNER_VIEWS``)
-as Parquet and CSV, and ``municipalities.gpkg`` with the towns in scope and their latest index,
+as Parquet (technical column names, for analysts), as ``.xlsx`` and as German CSV (German headers,
+``;`` as separator, decimal comma, UTF-8 with BOM, so Excel with German settings opens it as it is),
+and ``municipalities.gpkg`` with the towns in scope and their latest index,
 into a new directory ``<out_dir>/<UTC timestamp>/``. The directory is filled under a hidden
 temporary name and renamed when complete, then the ``latest`` symlink is repointed atomically,
 so a reader following ``latest`` never sees a half-written export. The last three exports are kept.
@@ -14,14 +16,65 @@ import os
 import shutil
 from pathlib import Path
 
+from zoneinfo import ZoneInfo
+
 import duckdb
+import numpy as np
 import pandas as pd
 
+from indicators.catalogue import load_catalogue
 from warehouse import DEFAULT_EXPORTS_DIR, PLANNER_VIEWS, exports_dir  # noqa: F401 (re-exported)
 
 KEEP_EXPORTS = 3
 LATEST = "latest"
 GEOPACKAGE = "municipalities.gpkg"
+LOCAL_TIME_ZONE = "Europe/Berlin"
+EXCEL_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows per sheet, less the header
+
+# The sheet "Quellen und Lizenzen" of every workbook: what to cite when using the figures.
+SOURCES_SQL = """
+SELECT source_id, publisher, licence, licence_url, attribution FROM source_attribution ORDER BY source_id
+"""
+
+INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+
+# Columns written as text in Excel: keys with leading zeros, never numbers.
+TEXT_COLUMNS = {"ags", "peer_ags", "kreis_ags"}
+
+VIEW_TITLES = {
+    "town_profile": "Gemeindeprofil: letzter Wert jedes Indikators",
+    "town_index_history": "Index je Gemeinde und Jahr",
+    "latest_ranking": "Rangliste des letzten Jahres",
+    "peer_comparison": "Vergleichsgemeinden",
+    "indicator_history": "Indikatorwerte im Zeitverlauf",
+    "source_attribution": "Quellen, Lizenzen und Quellenvermerke",
+}
+
+# German column headers of the .xlsx and CSV exports (Parquet keeps the technical names).
+GERMAN_HEADERS = {
+    "name": "Gemeinde", "ags": "AGS", "kreis_name": "Kreis", "kreis_ags": "Kreis-AGS", "land": "Land",
+    "period": "Jahr", "score": "Indexwert", "rank": "Rang", "rank_median": "Rang (Median)",
+    "rank_p05": "Rang 5-%-Perzentil", "rank_p95": "Rang 95-%-Perzentil",
+    "score_median": "Indexwert (Median)", "score_p05": "Indexwert 5-%-Perzentil",
+    "score_p95": "Indexwert 95-%-Perzentil", "compared_towns": "verglichene Gemeinden",
+    "digital_infrastructure": "Säule Digitale Infrastruktur", "commuting_potential": "Säule Pendelpotenzial",
+    "demographic_dynamics": "Säule Demografische Dynamik",
+    "local_work_infrastructure": "Säule Lokale Arbeitsinfrastruktur",
+    "in_reference_group": "in der Vergleichsgruppe", "reference_group": "Vergleichsgruppe",
+    "imputed_share": "Anteil geschätzter Werte", "missing_pillars": "fehlende Säulen", "notes": "Hinweise",
+    "method_version": "Methodenversion", "published_at": "veröffentlicht (Ortszeit Berlin)",
+    "pillar": "Säule", "indicator_id": "Indikator-ID", "label": "Indikator", "value": "Wert",
+    "unit": "Einheit", "direction": "Wirkungsrichtung", "imputed": "geschätzt", "imputation": "Schätzverfahren",
+    "quality_note": "Qualitätshinweis", "source_id": "Quelle", "vintage": "Datenstand",
+    "reference_date": "Stichtag", "publisher": "Herausgeber", "licence": "Lizenz", "licence_url": "Lizenz-URL",
+    "attribution": "Quellenvermerk", "vintages": "Datenstände", "max_revision": "letzte Revision",
+    "latest_ingested_at": "zuletzt geladen (Ortszeit Berlin)", "files": "Dateien", "mode": "Quellmodus",
+    "peer_rank": "Ähnlichkeitsrang", "peer_name": "Vergleichsgemeinde", "peer_kreis": "Kreis der Vergleichsgemeinde",
+    "peer_ags": "AGS der Vergleichsgemeinde", "similarity": "Ähnlichkeit", "peer_score": "Indexwert Vergleichsgemeinde",
+    "gap_score": "Abstand Indexwert", "gap_digital_infrastructure": "Abstand Digitale Infrastruktur",
+    "gap_commuting_potential": "Abstand Pendelpotenzial", "gap_demographic_dynamics": "Abstand Demografische Dynamik",
+    "gap_local_work_infrastructure": "Abstand Lokale Arbeitsinfrastruktur",
+}
 
 # Towns in scope (the ranked reference group: small towns and the pilots) with the latest period that
 # has a score under the current method version, and the latest geometry (by the date in the vintage;
@@ -82,15 +135,156 @@ def check_views(con: duckdb.DuckDBPyConnection, published: Path) -> None:
 
 
 def write_views(con: duckdb.DuckDBPyConnection, directory: Path) -> dict[str, int]:
-    """COPY each planner view to Parquet and CSV; the count is what COPY reports it wrote."""
+    """Write each planner view as Parquet (COPY), German CSV and .xlsx; the counts are the rows written."""
     counts = {}
+    sources = con.execute(SOURCES_SQL).fetch_df()
     for view in PLANNER_VIEWS:
-        for suffix, options in (("parquet", "FORMAT parquet"), ("csv", "FORMAT csv, HEADER")):
-            target = directory / f"{view}.{suffix}"
-            # the target path goes in as a parameter: any character in the exports folder is safe
-            counts[target.name] = con.execute(f"COPY (SELECT * FROM {view}) TO ? ({options})",
-                                              [str(target)]).fetchone()[0]
+        target = directory / f"{view}.parquet"
+        # the target path goes in as a parameter: any character in the exports folder is safe
+        counts[target.name] = con.execute(f"COPY (SELECT * FROM {view}) TO ? (FORMAT parquet)",
+                                          [str(target)]).fetchone()[0]
+        frame = typed_frame(con, view)
+        counts[f"{view}.csv"] = write_german_csv(frame, directory / f"{view}.csv")
+        counts[f"{view}.xlsx"] = write_xlsx(frame, directory / f"{view}.xlsx", VIEW_TITLES.get(view, view), sources)
     return counts
+
+
+def typed_frame(con: duckdb.DuckDBPyConnection, view: str) -> pd.DataFrame:
+    """The view as a DataFrame whose integer columns stay integers when they have NULLs (pandas' Int64).
+
+    Without this, a rank column with one NULL becomes float and Excel shows ranks as "3,0".
+    """
+    relation = con.sql(f"SELECT * FROM {view}")
+    frame = relation.df()
+    for column, kind in zip(relation.columns, relation.types):
+        if str(kind) in INTEGER_TYPES and frame[column].dtype.kind == "f":
+            frame[column] = frame[column].astype("Int64")
+        elif str(kind) == "DATE":  # a calendar date, not a UTC time: no time-zone conversion later
+            frame[column] = [None if pd.isna(v) else v.date() for v in frame[column]]
+    return frame
+
+
+def german_headers(columns) -> list[str]:
+    """The German header of each column; a column without a translation keeps its technical name."""
+    return [GERMAN_HEADERS.get(column, column) for column in columns]
+
+
+def for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy fit for Excel: German headers, times in Berlin local time, lists as text, AGS columns as text.
+
+    The warehouse stores times as naive UTC; Excel has no time zones, so they become Berlin time (the
+    header says so). Lists (e.g. the vintages of a source) become ``a, b``.
+    """
+    out = frame.copy()
+    if "pillar" in out.columns:  # the pillar's German name ("Digitale Infrastruktur"), not its id
+        labels = {pillar: spec.get("label", pillar) for pillar, spec in load_catalogue().pillars.items()}
+        out["pillar"] = out["pillar"].map(lambda p: labels.get(p, "Kontext" if p == "context" else p))
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            if series.dt.tz is None:
+                series = series.dt.tz_localize("UTC")
+            out[column] = series.dt.tz_convert(LOCAL_TIME_ZONE).dt.tz_localize(None)
+        elif series.dtype == object and series.map(lambda v: isinstance(v, (list, tuple, np.ndarray))).any():
+            out[column] = series.map(lambda v: ", ".join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray)) else v)
+    out.columns = german_headers(frame.columns)
+    return out
+
+
+def write_german_csv(frame: pd.DataFrame, target: Path) -> int:
+    """CSV as German Excel reads it: ``;``, decimal comma, UTF-8 with BOM, booleans WAHR/FALSCH; returns rows.
+
+    Read it back with ``pd.read_csv(path, sep=";", decimal=",", dtype={"AGS": str})``.
+    """
+    out = for_spreadsheet(frame)
+    for column in out.columns:
+        if pd.api.types.is_bool_dtype(out[column]) or _is_boolean_object(out[column]):
+            out[column] = out[column].map({True: "WAHR", False: "FALSCH"})
+    out.to_csv(target, sep=";", decimal=",", index=False, encoding="utf-8-sig", date_format="%Y-%m-%d %H:%M:%S")
+    return len(out)
+
+
+def _is_boolean_object(series: pd.Series) -> bool:
+    """A nullable boolean column that pandas keeps as ``object`` (True/False/None)."""
+    values = series.dropna()
+    return series.dtype == object and not values.empty and values.map(lambda v: isinstance(v, (bool, np.bool_))).all()
+
+
+def write_xlsx(frame: pd.DataFrame, target: Path, title: str, sources: pd.DataFrame | None = None) -> int:
+    """An Excel workbook: the table on sheet "Daten", sources and licences on sheet "Quellen"; returns rows.
+
+    Cells keep their types (numbers, dates, booleans); AGS and other key columns are text cells with
+    the text format "@", so Excel never drops the leading zero of "01053090". Rows beyond Excel's limit
+    continue on further sheets "Daten 2", ...
+    """
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    out = for_spreadsheet(frame)
+    text_columns = {GERMAN_HEADERS.get(c, c) for c in frame.columns if c in TEXT_COLUMNS}
+    book = Workbook(write_only=True)  # streams rows: the full-Germany indicator history is large
+    chunks = [out.iloc[i:i + EXCEL_MAX_ROWS] for i in range(0, len(out), EXCEL_MAX_ROWS)] or [out]
+    for number, chunk in enumerate(chunks, start=1):
+        sheet = book.create_sheet("Daten" if number == 1 else f"Daten {number}")
+        sheet.freeze_panes = "A2"
+        for index, column in enumerate(out.columns, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = min(max(len(str(column)) + 2, 10), 40)
+        sheet.append(list(out.columns))
+        converters = [_converter(sheet, out[c], c in text_columns) for c in out.columns]
+        for row in chunk.itertuples(index=False, name=None):
+            sheet.append([convert(value) for convert, value in zip(converters, row)])
+        sheet.auto_filter.ref = f"A1:{get_column_letter(max(len(out.columns), 1))}{len(chunk) + 1}"
+    _sources_sheet(book.create_sheet("Quellen und Lizenzen"), title, sources)
+    book.save(target)
+    return len(out)
+
+
+def _converter(sheet, series: pd.Series, text: bool):
+    """A function turning one value of ``series`` into a typed cell (or a plain value where that suffices).
+
+    Keys are text cells with the format "@"; decimals get "#,##0.0##" (German Excel shows 1.234,5);
+    whole numbers (years, ranks) stay General so a year is not shown as "2.021"; dates and times get a
+    German date format. Missing values (NULL, NaN, NA) stay empty cells, never 0. One converter per
+    column, because a cell object per value is what makes openpyxl slow.
+    """
+    from openpyxl.cell import WriteOnlyCell
+
+    def styled(number_format: str, cast=lambda v: v):
+        def convert(value):
+            if _missing(value):
+                return None
+            cell = WriteOnlyCell(sheet, value=cast(value))
+            cell.number_format = number_format
+            return cell
+        return convert
+
+    if text:
+        return styled("@", str)
+    if pd.api.types.is_float_dtype(series):
+        return styled("#,##0.0##", float)
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return styled("DD.MM.YYYY HH:MM", lambda v: v.to_pydatetime())
+    if series.map(lambda v: isinstance(v, dt.date) and not isinstance(v, dt.datetime)).any():
+        return styled("DD.MM.YYYY")
+    return lambda value: None if _missing(value) else (value.item() if isinstance(value, np.generic) else value)
+
+
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+
+
+def _sources_sheet(sheet, title: str, sources: pd.DataFrame | None) -> None:
+    """Title, export time and, per source, publisher, licence and the attribution to cite."""
+    sheet.append([title])
+    sheet.append([f"Export aus dem veröffentlichten Warehouse am "
+                  f"{dt.datetime.now(ZoneInfo(LOCAL_TIME_ZONE)):%d.%m.%Y %H:%M} (Ortszeit Berlin)"])
+    sheet.append([])
+    sheet.append(["Quelle", "Herausgeber", "Lizenz", "Lizenz-URL", "Quellenvermerk"])
+    if sources is not None:
+        for row in sources.itertuples(index=False):
+            sheet.append([row.source_id, row.publisher, row.licence, row.licence_url, row.attribution])
+    for letter, width in zip("ABCDE", (26, 40, 30, 50, 80)):
+        sheet.column_dimensions[letter].width = width
 
 
 def write_geopackage(con: duckdb.DuckDBPyConnection, target: Path) -> int:

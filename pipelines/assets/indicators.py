@@ -15,6 +15,7 @@ from indicators.index import readiness_index as compute_index
 from pipelines.assets.raw import landed_releases
 from pipelines.resources import ReadinessSettings
 from sources import inkar
+from pipelines.catalog import score_chart_markdown
 from sources.registry import load_sources
 from warehouse import replace_rows
 
@@ -140,6 +141,7 @@ def readiness_index(context: AssetExecutionContext, settings: ReadinessSettings)
         "rows": len(index), "dagster/row_count": len(index), "scored": int(index["score"].notna().sum()),
         **pilot_metadata(latest, bands=False),
         "pilot_scores_by_period": MetadataValue.md(pilots.astype(str).to_markdown(index=False)),
+        "pilot_score_chart": MetadataValue.md(score_chart_markdown(pilots)),
     })
 
 
@@ -176,6 +178,11 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
+def rounded(value, digits: int = 1):
+    """Floats rounded for display (68.9, not 68.87269841269841); other values unchanged."""
+    return round(value, digits) if isinstance(value, float) else value
+
+
 def pilot_metadata(latest: pd.DataFrame, bands: bool) -> dict:
     """UI metadata of the pilot towns: a table, and one number per town and figure (score_moelln, ...).
 
@@ -183,7 +190,7 @@ def pilot_metadata(latest: pd.DataFrame, bands: bool) -> dict:
     Without ``bands`` (before index_uncertainty ran) the band columns are left out.
     """
     columns = {c: t for c, t in PILOT_COLUMNS.items() if bands or not c.startswith(("rank_p", "score_p"))}
-    records = [TableRecord({c: _plain(row[c]) for c in columns}) for _, row in latest.iterrows()]
+    records = [TableRecord({c: rounded(_plain(row[c])) for c in columns}) for _, row in latest.iterrows()]
     schema = TableSchema(columns=[TableColumn(c, t) for c, t in columns.items()])
     metadata = {"pilot_latest": MetadataValue.table(records, schema=schema)}
     if not latest.empty:
@@ -193,7 +200,7 @@ def pilot_metadata(latest: pd.DataFrame, bands: bool) -> dict:
         for figure in figures:
             value = _plain(row[figure])
             if value is not None:
-                metadata[f"{figure}_{pilot_slug(row['town'])}"] = MetadataValue.float(float(value))
+                metadata[f"{figure}_{pilot_slug(row['town'])}"] = MetadataValue.float(rounded(float(value)))
     return metadata
 
 

@@ -1,4 +1,6 @@
-"""Publish: build a candidate warehouse, let blocking checks validate it, swap it in atomically, export."""
+"""Publish: build a candidate warehouse, let blocking checks validate it, swap it in atomically.
+
+The downloads of the published file are their own asset (pipelines/assets/exports.py)."""
 
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
@@ -8,7 +10,6 @@ from pipelines.assets.staging import staging_assets
 from pipelines.resources import ReadinessSettings
 from sources import contracts
 from warehouse import build_candidate, swap_in
-from warehouse.exports import export_planner_views
 from warehouse.validation import validate_candidate
 
 CATALOGUE = load_catalogue()
@@ -71,7 +72,7 @@ def allowed_summary(allowed) -> list[dict]:
        owners=["team:data-engineering"],
        description="The planner-facing DuckDB file (warehouse/readiness.duckdb by default): the validated "
                    "candidate renamed over it in one atomic step, so readers see the old or the new "
-                   "warehouse, never a mix. Then the planner views are exported (Parquet, CSV, GeoPackage).")
+                   "warehouse, never a mix.")
 def published_warehouse(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     # the blocking checks ran on the candidate; run them again so a stale or unchecked file is never swapped in
     findings = validate_candidate(settings.candidate, settings.published, PILOTS, settings.allow_shrink)
@@ -81,12 +82,7 @@ def published_warehouse(context: AssetExecutionContext, settings: ReadinessSetti
         raise ValueError(f"not published, {settings.candidate} failed validation: " + "; ".join(problems))
     swap_in(settings.candidate, settings.published)
     context.log.info(f"published {settings.published}")
-    exported = export_planner_views(settings.published, settings.exports)
-    return MaterializeResult(metadata={
-        "path": MetadataValue.path(str(settings.published)),
-        "exports": MetadataValue.path(str(settings.exports)),
-        "exported_rows": MetadataValue.json(exported),
-    })
+    return MaterializeResult(metadata={"path": MetadataValue.path(str(settings.published))})
 
 
 publish_assets = [warehouse_candidate, published_warehouse]

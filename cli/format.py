@@ -1,0 +1,28 @@
+"""German number formatting for the command line: decimal comma, dot between thousands, "–" when missing."""
+
+from __future__ import annotations
+
+import math
+
+
+def is_missing(value) -> bool:
+    """NULL, NaN, NaT and pandas' NA are missing values, never 0."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value) or (isinstance(value, float) and math.isnan(value))
+    except (TypeError, ValueError):  # pd.NA cannot be compared to a bool
+        return True
+
+
+def de_number(value, digits: int = 1) -> str:
+    """A number as German readers write it: 1.234,5; missing values as an en dash."""
+    if is_missing(value):
+        return "–"
+    text = f"{float(value):,.{digits}f}"
+    return text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+
+
+def de_int(value) -> str:
+    """A count with a dot between thousands: 10.802."""
+    return "–" if is_missing(value) else de_number(int(value), 0)

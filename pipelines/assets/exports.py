@@ -1,0 +1,102 @@
+"""Downloads for planners: the planner views as Excel, German CSV, Parquet and a GeoPackage (warehouse/exports.py).
+
+An asset of its own, downstream of the published warehouse, so a failed export shows as a failed
+asset with its own checks instead of failing the publish step after the swap.
+"""
+
+
+from pathlib import Path
+
+import duckdb
+from dagster import (AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset,
+                     asset_check)
+
+from pipelines.resources import ReadinessSettings
+from warehouse.exports import GEOPACKAGE, LATEST, PLANNER_VIEWS, export_planner_views
+
+FORMATS = ("parquet", "csv", "xlsx")
+
+
+@asset(group_name="publish", deps=[AssetKey("published_warehouse")], kinds={"excel", "csv", "parquet"},
+       tags={"stage": "publish"}, owners=["team:data-engineering"],
+       description="Downloads of the published warehouse: every planner view as .xlsx (German headers, AGS as "
+                   "text, a sheet of sources and licences), as German CSV (;, decimal comma, UTF-8 with BOM) "
+                   "and as Parquet, and municipalities.gpkg for GIS; in data/exports/latest "
+                   "(READINESS_EXPORTS_DIR).")
+def planner_exports(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
+    counts = export_planner_views(settings.published, settings.exports)
+    latest = (settings.exports / LATEST).resolve()
+    context.log.info(f"exported {len(counts)} files to {latest}")
+    rows = {view: counts[f"{view}.xlsx"] for view in PLANNER_VIEWS}
+    return MaterializeResult(metadata={
+        "path": MetadataValue.path(str(latest)),
+        "files": MetadataValue.int(len(counts)),
+        "rows_per_view": MetadataValue.md("\n".join(["| Sicht | Zeilen |", "|---|---:|"] +
+                                                    [f"| {view} | {n:,} |".replace(",", ".") for view, n in rows.items()])),
+        "geopackage_towns": MetadataValue.int(counts[GEOPACKAGE]),
+    })
+
+
+def _latest(settings: ReadinessSettings) -> Path:
+    return (settings.exports / LATEST).resolve()
+
+
+@asset_check(asset=AssetKey("planner_exports"), name="every_view_complete", blocking=True,
+             description="Each planner view is in the latest export in every format (Parquet, CSV, .xlsx) with "
+                         "as many rows as the view has in the published warehouse.")
+def every_view_complete(settings: ReadinessSettings) -> AssetCheckResult:
+    import openpyxl
+    import pandas as pd
+
+    latest, problems = _latest(settings), []
+    with duckdb.connect(str(settings.published), read_only=True) as con:
+        for view in PLANNER_VIEWS:
+            expected = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
+            missing = [f"{view}.{fmt}" for fmt in FORMATS if not (latest / f"{view}.{fmt}").is_file()]
+            if missing:
+                problems.append(f"missing {', '.join(missing)}")
+                continue
+            found = {
+                "parquet": con.execute("SELECT count(*) FROM read_parquet(?)", [str(latest / f"{view}.parquet")]).fetchone()[0],
+                "csv": len(pd.read_csv(latest / f"{view}.csv", sep=";", decimal=",", dtype=str)),
+                "xlsx": _xlsx_rows(openpyxl, latest / f"{view}.xlsx"),
+            }
+            problems += [f"{view}.{fmt}: {n} rows, the view has {expected}" for fmt, n in found.items() if n != expected]
+    return AssetCheckResult(passed=not problems, metadata={"path": str(latest), "problems": "; ".join(problems) or "none"})
+
+
+def _xlsx_rows(openpyxl, path: Path) -> int:
+    """Data rows of a workbook: every sheet "Daten…" less its header row."""
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        # counted row by row: a streamed workbook records no sheet dimensions
+        return sum(sum(1 for _ in sheet.iter_rows(min_row=2, max_col=1))
+                   for sheet in book.worksheets if sheet.title.startswith("Daten"))
+    finally:
+        book.close()
+
+
+@asset_check(asset=AssetKey("planner_exports"), name="ags_kept_as_text",
+             description="In the .xlsx and CSV downloads every AGS has its 8 digits, leading zero included "
+                         "(e.g. Mölln 01053090): Excel must not turn it into a number.")
+def ags_kept_as_text(settings: ReadinessSettings) -> AssetCheckResult:
+    import openpyxl
+    import pandas as pd
+
+    latest = _latest(settings)
+    book = openpyxl.load_workbook(latest / "latest_ranking.xlsx", read_only=True)
+    try:
+        rows = book["Daten"].iter_rows(values_only=True)
+        header = next(rows)
+        xlsx = [row[header.index("AGS")] for row in rows]
+    finally:
+        book.close()
+    csv = pd.read_csv(latest / "latest_ranking.csv", sep=";", decimal=",", dtype=str)["AGS"].tolist()
+    bad = [a for a in xlsx + csv if not (isinstance(a, str) and len(a) == 8 and a.isdigit())]
+    return AssetCheckResult(passed=bool(xlsx) and not bad,
+                            metadata={"xlsx_ags": len(xlsx), "csv_ags": len(csv), "not_8_digit_text": len(bad),
+                                      "examples": str(bad[:5])})
+
+
+export_assets = [planner_exports]
+export_checks = [every_view_complete, ags_kept_as_text]

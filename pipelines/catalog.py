@@ -1,0 +1,149 @@
+"""What the Dagster Catalog shows about each asset, added in one place: kinds, column schemas, freshness.
+
+Applied in pipelines/definitions.py to every asset with ``dagster.map_asset_specs``, so the asset modules
+stay as they are:
+  - kinds (the icons in the graph and the Catalog's filters) by stage;
+  - the column schema (``dagster/column_schema``) of the warehouse table an asset writes, read from
+    warehouse/schema.sql with its column comments, so the Catalog lists columns, types and meanings;
+  - a freshness policy on each raw-landing asset from the source's cadence in sources.yaml: a source
+    must be checked for new releases at least once per publishing cycle (plus a month of grace for
+    the monthly schedule), else the asset turns "degraded" (warn) and then "failing".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import lru_cache
+
+import duckdb
+from dagster import AssetSpec, FreshnessPolicy, TableColumn, TableSchema
+
+from sources.registry import load_sources
+from warehouse import PROJECT_ROOT
+
+SCHEMA_SQL = PROJECT_ROOT / "warehouse" / "schema.sql"
+
+# The warehouse table each asset writes (its main table; observations are shared by the staging assets).
+ASSET_TABLES = {
+    "population_area": "observations", "broadband_coverage": "observations", "mobile_coverage": "observations",
+    "commuting": "observations", "municipality_geometries": "municipality_geometries",
+    "coworking_spaces": "coworking_spaces", "territorial_crosswalk": "territorial_changes",
+    "municipalities": "municipalities", "indicator_values": "indicator_values_history",
+    "readiness_index": "readiness_index_history", "index_uncertainty": "index_sensitivity",
+    "index_coherence": "index_coherence", "score_contributions": "score_contributions",
+    "peer_towns": "peer_towns",
+}
+RAW_TABLE = "source_releases_history"  # every raw_<source> asset records its releases there
+
+KINDS_BY_GROUP = {
+    "raw_landing": {"python", "duckdb"},
+    "staging": {"pandas", "duckdb"},
+    "indicators": {"pandas", "duckdb"},
+    "index": {"pandas", "duckdb"},
+    "publish": {"duckdb"},
+    "reports": {"html", "python"},
+}
+
+# Shortest publishing cycle named in a sources.yaml cadence, in days (checked in this order).
+CYCLES = [("continuous", 0), ("monthly", 31), ("quarterly", 92), ("half-yearly", 183), ("annual", 365)]
+GRACE = dt.timedelta(days=31)  # the refresh runs monthly: one missed run is a warning, not yet a failure
+
+
+def cadence_days(cadence: str) -> int:
+    """The shortest cycle a cadence text names ("annual (31.12.), quarterly updates" → 92)."""
+    text = cadence.lower()
+    for word, days in CYCLES:
+        if word in text:
+            return days
+    raise ValueError(f"sources.yaml: cadence {cadence!r} names no known cycle ({', '.join(w for w, _ in CYCLES)})")
+
+
+def freshness_for(cadence: str) -> FreshnessPolicy:
+    """Warn after one cycle plus a monthly run, fail after one cycle plus two (continuous: after 1 / 2 months)."""
+    cycle = dt.timedelta(days=cadence_days(cadence))
+    return FreshnessPolicy.time_window(warn_window=cycle + GRACE, fail_window=cycle + 2 * GRACE)
+
+
+@lru_cache(maxsize=1)
+def table_schemas() -> dict[str, TableSchema]:
+    """Every table of warehouse/schema.sql as a TableSchema: column names, types and their comments."""
+    sql = SCHEMA_SQL.read_text(encoding="utf-8")
+    with duckdb.connect() as con:
+        con.execute(sql)
+        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
+        schemas = {}
+        for table in tables:
+            comments = column_comments(sql, table)
+            columns = con.execute(f'DESCRIBE "{table}"').fetchall()
+            schemas[table] = TableSchema(columns=[
+                TableColumn(name=name, type=kind, description=comments.get(name),
+                            constraints=None if nullable == "YES" else _not_null())
+                for name, kind, nullable, *_ in columns])
+    return schemas
+
+
+def _not_null():
+    from dagster import TableColumnConstraints
+
+    return TableColumnConstraints(nullable=False)
+
+
+def column_comments(sql: str, table: str) -> dict[str, str]:
+    """The ``-- comment`` after each column definition of ``CREATE TABLE table (...)``."""
+    match = re.search(rf"CREATE TABLE {re.escape(table)} \((.*?)\n\);", sql, re.S)
+    comments = {}
+    for line in (match.group(1).splitlines() if match else []):
+        found = re.match(r"\s*(\w+)\s+[A-Z].*?--\s*(.+)$", line)
+        if found:
+            comments[found.group(1)] = found.group(2).strip()
+    return comments
+
+
+def describe(spec: AssetSpec) -> AssetSpec:
+    """The spec with kinds, its table's column schema and (raw landing) a freshness policy added."""
+    name = spec.key.to_user_string()
+    table = RAW_TABLE if name.startswith("raw_") else ASSET_TABLES.get(name)
+    metadata = {"dagster/column_schema": table_schemas()[table], "table": table} if table else {}
+    spec = spec.merge_attributes(kinds=KINDS_BY_GROUP.get(spec.group_name or "", set()) - set(spec.kinds),
+                                 metadata=metadata)
+    source = raw_source(name)
+    if source is not None and spec.freshness_policy is None:
+        spec = spec.replace_attributes(freshness_policy=freshness_for(source.cadence))
+    return spec
+
+
+def raw_source(asset_name: str):
+    """The sources.yaml entry of a raw_<source> asset, else None."""
+    if not asset_name.startswith("raw_"):
+        return None
+    return load_sources().get(asset_name.removeprefix("raw_"))
+
+
+BAR_BLOCKS = " ▏▎▍▌▋▊█"  # eighths of a character cell
+
+
+def bar(value: float | None, full: float = 100.0, width: int = 12) -> str:
+    """A horizontal bar of ``width`` characters for ``value`` out of ``full``, in eighth steps."""
+    if value is None or value != value:
+        return "–"
+    eighths = round(max(0.0, min(value, full)) / full * width * 8)
+    return "█" * (eighths // 8) + (BAR_BLOCKS[eighths % 8] if eighths % 8 else "")
+
+
+def score_chart_markdown(scores, town: str = "name", period: str = "period", score: str = "score") -> str:
+    """Each town's score over the index periods as a markdown bar chart (Dagster plots only over runs).
+
+    One row per period and one column per town; each cell is a bar (0-100) and the score, German style.
+    """
+    towns = sorted(scores[town].unique())
+    lines = ["| Jahr | " + " | ".join(towns) + " |", "|---|" + "---|" * len(towns)]
+    for year in sorted(scores[period].unique()):
+        row = scores[scores[period] == year].set_index(town)[score]
+        cells = []
+        for name in towns:
+            value = row.get(name)
+            value = None if value is None or value != value else float(value)
+            cells.append("–" if value is None else f"`{bar(value):<12}` {value:.1f}".replace(".", ","))
+        lines.append(f"| {year} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,180 @@
+"""A snapshot of the Dagster definitions as the UI shows them: keys, groups, kinds, column schemas, checks,
+freshness policies, the schedule, typed settings.
+
+Tolerant to assets other branches add: a known subset of keys and checks is asserted exactly, and
+properties (group, kinds, description, owner) for every asset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import duckdb
+import pandas as pd
+import pytest
+from dagster import AssetKey, EnvVar
+
+from pipelines.catalog import ASSET_TABLES, SCHEMA_SQL, cadence_days, score_chart_markdown
+from pipelines.definitions import defs
+from pipelines.resources import ReadinessSettings
+from sources.registry import load_sources
+
+GROUPS = {
+    "raw_landing": {f"raw_{source_id}" for source_id in load_sources()},
+    "staging": {"population_area", "territorial_crosswalk", "broadband_coverage", "mobile_coverage", "commuting",
+                "municipality_geometries", "coworking_spaces"},
+    "indicators": {"municipalities", "indicator_values"},
+    "index": {"readiness_index", "index_uncertainty", "index_coherence", "score_contributions", "peer_towns"},
+    "publish": {"warehouse_candidate", "published_warehouse", "planner_exports"},
+    "reports": {"town_reports"},
+}
+CHECKS = {("broadband_coverage", "shares_within_0_100"), ("broadband_coverage", "gemeinde_keys_known"),
+          ("readiness_index", "scores_within_0_100"), ("warehouse_candidate", "no_duplicate_keys"),
+          ("warehouse_candidate", "row_counts_not_collapsing"), ("planner_exports", "every_view_complete"),
+          ("planner_exports", "ags_kept_as_text")}
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return defs.resolve_asset_graph()
+
+
+def node(graph, name: str):
+    return graph.get(AssetKey(name))
+
+
+def test_known_assets_in_their_groups(graph):
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    for group, names in GROUPS.items():
+        assert names <= keys, f"missing from the graph: {names - keys}"
+        assert {node(graph, name).group_name for name in names} == {group}
+
+
+def test_every_asset_is_described_with_kinds_and_an_owner(graph):
+    for key in graph.get_all_asset_keys():
+        asset = graph.get(key)
+        assert asset.group_name and asset.group_name != "default", key
+        assert asset.kinds, f"{key.to_user_string()} has no kinds"
+        assert asset.description and len(asset.description) > 40, key
+        assert asset.owners, key
+
+
+def test_kinds_by_stage(graph):
+    assert node(graph, "raw_inkar").kinds == {"python", "duckdb"}
+    assert node(graph, "readiness_index").kinds == {"pandas", "duckdb"}
+    assert node(graph, "planner_exports").kinds >= {"excel", "csv", "parquet"}
+    assert node(graph, "town_reports").kinds == {"html", "python"}
+
+
+def schema_columns(table: str) -> list[tuple[str, str]]:
+    with duckdb.connect() as con:
+        con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
+        return [(name, kind) for name, kind, *_ in con.execute(f"DESCRIBE {table}").fetchall()]
+
+
+@pytest.mark.parametrize("asset_name", sorted(ASSET_TABLES))
+def test_column_schema_is_the_warehouse_table(graph, asset_name):
+    schema = node(graph, asset_name).metadata["dagster/column_schema"]
+    assert [(c.name, c.type) for c in schema.columns] == schema_columns(ASSET_TABLES[asset_name])
+
+
+def test_column_descriptions_come_from_the_schema_comments(graph):
+    columns = {c.name: c for c in node(graph, "readiness_index").metadata["dagster/column_schema"].columns}
+    assert columns["score"].description == "0..100, NULL when a pillar is missing"
+    assert columns["rank"].description.startswith("1 = best")
+    assert columns["ags"].constraints.nullable is False and columns["score"].constraints.nullable is True
+    releases = node(graph, "raw_breitbandatlas").metadata["dagster/column_schema"]
+    assert "sha256" in [c.name for c in releases.columns]
+
+
+def test_checks(graph):
+    checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
+    assert CHECKS <= checks, CHECKS - checks
+    blocking = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys
+                if graph.get_check_spec(k).blocking}
+    assert ("planner_exports", "every_view_complete") in blocking
+    assert ("warehouse_candidate", "no_duplicate_keys") in blocking
+
+
+def test_exports_are_downstream_of_the_published_warehouse(graph):
+    assert AssetKey("published_warehouse") in node(graph, "planner_exports").parent_keys
+
+
+@pytest.mark.parametrize("source_id", sorted(load_sources()))
+def test_raw_freshness_follows_the_cadence(graph, source_id):
+    policy = node(graph, f"raw_{source_id}").freshness_policy
+    cycle = dt.timedelta(days=cadence_days(load_sources()[source_id].cadence))
+    assert policy.warn_window.to_timedelta() == cycle + dt.timedelta(days=31)
+    assert policy.fail_window.to_timedelta() == cycle + dt.timedelta(days=62)
+
+
+def test_cadence_texts():
+    assert cadence_days("annual (31.12.), quarterly updates") == 92
+    assert cadence_days("half-yearly (Datenstand June and December), from 06/2022") == 183
+    assert cadence_days("annual (Stichtag 30.06.)") == 365
+    assert cadence_days("continuous (queried at each refresh)") == 0
+    with pytest.raises(ValueError, match="names no known cycle"):
+        cadence_days("whenever")
+
+
+def test_schedule_and_job():
+    schedules = {s.name: s for s in defs.schedules}
+    monthly = schedules["monthly_refresh"]
+    assert (monthly.cron_schedule, monthly.execution_timezone, monthly.job_name) == \
+        ("0 5 1 * *", "Europe/Berlin", "refresh_warehouse")
+
+
+def test_settings_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("READINESS_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("READINESS_SOURCE_MODE", "directory")
+    settings = ReadinessSettings.from_environment()
+    assert settings.warehouse_path == EnvVar("READINESS_WAREHOUSE") and isinstance(settings.warehouse_path, EnvVar)
+    assert settings.source_mode == "directory"
+    monkeypatch.setenv("READINESS_SOURCE_MODE", "dierctory")
+    with pytest.raises(ValueError, match=r"READINESS_SOURCE_MODE='dierctory' must be one of \('snapshot'"):
+        ReadinessSettings.from_environment()
+    monkeypatch.setenv("READINESS_SOURCE_MODE", "snapshot")
+    monkeypatch.setenv("READINESS_REPORT_SCOPE", "everything")
+    with pytest.raises(ValueError, match="READINESS_REPORT_SCOPE"):
+        ReadinessSettings.from_environment()
+
+
+def test_pilot_metadata_is_rounded():
+    from pipelines.assets.indicators import pilot_metadata
+
+    latest = pd.DataFrame([{"town": "Mölln, Stadt", "ags": "01053090", "period": 2023, "score": 68.87269841269841,
+                            "rank": 7, "compared_towns": 39}])
+    metadata = pilot_metadata(latest, bands=False)
+    assert metadata["score_moelln"].value == 68.9
+    assert metadata["pilot_latest"].value.records[0].data["score"] == 68.9
+
+
+def test_score_chart_over_periods():
+    scores = pd.DataFrame({"name": ["Mölln, Stadt"] * 2 + ["Eutin, Stadt"], "period": [2022, 2023, 2023],
+                           "score": [50.0, 68.87, None]})
+    chart = score_chart_markdown(scores).splitlines()
+    assert chart[0] == "| Jahr | Eutin, Stadt | Mölln, Stadt |"
+    assert re.fullmatch(r"\| 2022 \| – \| `█{6} {6}` 50,0 \|", chart[2])
+    assert chart[3].endswith("68,9 |") and "████████▎" in chart[3]
+
+
+def test_broadband_rounding_quirk_passes_with_a_count(tmp_path):
+    """Shares of 100-101 % (publisher rounding) pass and are counted; 250 % fails."""
+    from dagster import build_asset_check_context
+
+    from pipelines.checks import asset_checks
+    from warehouse import connect_work, work_path_for
+
+    check = next(c for c in asset_checks if c.check_key.name == "shares_within_0_100"
+                 and c.check_key.asset_key == AssetKey("broadband_coverage"))
+    settings = ReadinessSettings(warehouse_path=str(tmp_path / "readiness.duckdb"))
+    row = "('breitbandatlas', '2023-ende', '01053090', 'gemeinde', DATE '2023-12-31', 'gigabit', {}, '% of households', NULL)"
+    with connect_work(work_path_for(settings.published)) as con:
+        con.execute("INSERT INTO observations BY POSITION VALUES " + ", ".join(row.format(v) for v in (99.5, 100.4)))
+    result = check(build_asset_check_context(resources={"settings": settings}))
+    assert result.passed and result.metadata["100_to_101"].value == 1
+    with connect_work(work_path_for(settings.published)) as con:
+        con.execute("INSERT INTO observations BY POSITION VALUES " + row.format(250))
+    result = check(build_asset_check_context(resources={"settings": settings}))
+    assert not result.passed and result.metadata["above_101"].value == 1
