@@ -12,7 +12,8 @@ from rich.table import Table
 from cli.towns import Town
 from indicators.catalogue import load_catalogue
 
-PILLARS = ["digital_infrastructure", "commuting_potential", "demographic_dynamics", "local_work_infrastructure"]
+PILLARS = ["digital_infrastructure", "commuting_potential", "demographic_dynamics", "local_work_infrastructure",
+           "accessibility"]
 
 HISTORY_SQL = f"""
     SELECT period, score, rank, compared_towns, rank_p05, rank_p95, score_p05, score_p95,

@@ -89,7 +89,8 @@ def scores_in_range(settings: ReadinessSettings) -> AssetCheckResult:
             SELECT count(*) FROM readiness_index
             WHERE NOT (coalesce(score, 0) BETWEEN 0 AND 100 AND coalesce(digital_infrastructure, 0) BETWEEN 0 AND 100
                    AND coalesce(commuting_potential, 0) BETWEEN 0 AND 100
-                   AND coalesce(demographic_dynamics, 0) BETWEEN 0 AND 100)
+                   AND coalesce(demographic_dynamics, 0) BETWEEN 0 AND 100
+                   AND coalesce(accessibility, 0) BETWEEN 0 AND 100)
         """).fetchone()[0]
     return AssetCheckResult(passed=bad == 0, metadata={"out_of_range": bad})
 

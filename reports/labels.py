@@ -10,6 +10,7 @@ PILLAR_LABELS = {
     "commuting_potential": "Pendelpotenzial",
     "demographic_dynamics": "Demografische Dynamik",
     "local_work_infrastructure": "Lokale Arbeitsinfrastruktur",
+    "accessibility": "Erreichbarkeit",
 }
 PILLARS = list(PILLAR_LABELS)
 
@@ -20,6 +21,9 @@ UNIT_LABELS = {
     "inhabitants per km²": "Einwohner je km²",
     "count": "Anzahl",
     "persons": "Personen",
+    "minutes by car": "Minuten mit dem Pkw",
+    "m (straight line, population-weighted)": "m Luftlinie (einwohnergewichtet)",
+    "% of residents": "% der Einwohner",
 }
 
 SOURCE_LABELS = {

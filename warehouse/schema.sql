@@ -105,6 +105,7 @@ CREATE TABLE readiness_index_history (
     commuting_potential     DOUBLE,
     demographic_dynamics    DOUBLE,
     local_work_infrastructure DOUBLE,  -- optional pillar: NULL when no coworking data were loaded
+    accessibility           DOUBLE,    -- pillar from method version 0.3.0 (NULL in rows of older versions)
     rank                    INTEGER,   -- 1 = best among the reference group in that period
     rank_median             DOUBLE,    -- Monte Carlo over method choices (index_uncertainty): median rank
     rank_p05                DOUBLE,    -- 5th percentile of the rank (the better end of the band)
@@ -227,6 +228,23 @@ CREATE TABLE peer_towns (
     gap_commuting_potential        DOUBLE,
     gap_demographic_dynamics       DOUBLE,
     gap_local_work_infrastructure  DOUBLE,
+    gap_accessibility              DOUBLE,
     PRIMARY KEY (ags, peer_ags)
 );
 
+
+-- Pendleratlas (Pendlerrechnung of the Statistische Ämter): each Gemeinde's ten main destinations
+-- (direction 'out') and origins ('in') with the straight distance the publisher gives.
+CREATE TABLE commuter_flows_gemeinde (
+    ags             VARCHAR NOT NULL,  -- the Gemeinde whose list this is (8-digit AGS from the 12-digit ARS)
+    direction       VARCHAR NOT NULL,  -- out: ags -> partner (Auspendler); in: partner -> ags (Einpendler)
+    rank            INTEGER NOT NULL,  -- 1..10, 1 = largest flow
+    partner_ags     VARCHAR NOT NULL,  -- destination (out) or origin (in), 8-digit AGS
+    commuters       DOUBLE,            -- employed persons (Erwerbstätige); NULL for a publisher marker
+    distance_km     DOUBLE,            -- as published (AUSP_km / EIP_km)
+    reference_date  DATE NOT NULL,     -- 30.06. of the data year
+    note            VARCHAR,           -- the publisher's marker where a value is not a number
+    source_id       VARCHAR NOT NULL,
+    vintage         VARCHAR NOT NULL,
+    PRIMARY KEY (ags, direction, rank, reference_date, vintage)
+);

@@ -32,3 +32,16 @@ CREATE TABLE IF NOT EXISTS observations (
     unit            VARCHAR NOT NULL,
     note            VARCHAR
 );
+
+CREATE TABLE IF NOT EXISTS commuter_flows_gemeinde (
+    ags             VARCHAR NOT NULL,
+    direction       VARCHAR NOT NULL,
+    rank            INTEGER NOT NULL,
+    partner_ags     VARCHAR NOT NULL,
+    commuters       DOUBLE,
+    distance_km     DOUBLE,
+    reference_date  DATE NOT NULL,
+    note            VARCHAR,
+    source_id       VARCHAR NOT NULL,
+    vintage         VARCHAR NOT NULL
+);

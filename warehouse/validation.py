@@ -26,7 +26,7 @@ KEYS = {
 }
 MAX_SHRINK = 0.10  # a table losing more than 10 % of its rows against the last publish blocks the publish
 SCORE_COLUMNS = ["score", "digital_infrastructure", "commuting_potential", "demographic_dynamics",
-                 "local_work_infrastructure", "score_p05", "score_median", "score_p95"]
+                 "local_work_infrastructure", "accessibility", "score_p05", "score_median", "score_p95"]
 
 
 @dataclass

@@ -11,7 +11,7 @@ from pipelines.assets.changes import skip_when_unchanged
 from pipelines.assets.raw import landed_releases
 from indicators import territory
 from indicators.catalogue import load_catalogue
-from sources import OBSERVATION_COLUMNS, inkar, osm_coworking
+from sources import OBSERVATION_COLUMNS, inkar, osm_coworking, pendleratlas
 from sources.ba_commuting import FLOW_COLUMNS
 from sources.derived import commuter_shares
 from sources.destatis_changes import CHANGE_COLUMNS
@@ -253,5 +253,24 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
     })
 
 
+@asset(group_name="staging", deps=[AssetKey("raw_pendleratlas")], tags={"stage": "staging"},
+       owners=["team:data-engineering"],
+       description="Pendleratlas of the Statistische Ämter (Pendlerrechnung, 2021 on): in- and out-commuters, "
+                   "balance, in/out rates and internal commuters per Gemeinde (employed persons incl. civil "
+                   "servants and the self-employed: a method break against INKAR/BA, flagged in the indicators), "
+                   "publisher markers kept as missing with the marker; each Gemeinde's ten main destinations and "
+                   "origins with distances go to `commuter_flows_gemeinde`. Live or directory mode only.")
+@skip_when_unchanged("pendleratlas")
+def pendleratlas_commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
+    with settings.work() as con:
+        parsed = parse_all(con, "pendleratlas")
+        observations = stack(parsed, "observations", "pendleratlas")
+        replace_rows(con, "observations", observations, source_id="pendleratlas")
+        flows = stack(parsed, "gemeinde_flows", "pendleratlas", columns=pendleratlas.FLOW_COLUMNS)
+        replace_rows(con, "commuter_flows_gemeinde", flows, source_id="pendleratlas")
+    return MaterializeResult(metadata={**observation_metadata(observations), "gemeinde_flows": len(flows),
+                                       "markers": int(observations["value"].isna().sum()) if len(observations) else 0})
+
+
 staging_assets = [population_area, territorial_crosswalk, broadband_coverage, mobile_coverage, commuting, municipality_geometries,
-                  coworking_spaces]
+                  coworking_spaces, pendleratlas_commuting]
