@@ -164,7 +164,19 @@ CREATE TABLE coworking_spaces (
     tags                VARCHAR,           -- all OSM tags as JSON
     osm_base_timestamp  VARCHAR,           -- OSM data as of (Overpass osm3s.timestamp_osm_base)
     ags                 VARCHAR,           -- Gemeinde it lies in (NULL outside Germany's Gemeinden)
-    vintage             VARCHAR NOT NULL,  -- date of the Overpass query
+    sources             VARCHAR,           -- osm_coworking | local_inputs | osm_coworking; local_inputs (merged)
+    locally_reported    BOOLEAN,           -- listed by a town in its own data (local_inputs)
+    located_at_gemeinde BOOLEAN,           -- listed without coordinates: placed at its Gemeinde (approximate)
+    address             VARCHAR,           -- as listed by the town, or from OSM addr:* tags
+    local_kind          VARCHAR,           -- permanent | temporary | trial_day | third_place (town's list)
+    desks               INTEGER,
+    opened              DATE,
+    closed              DATE,
+    reported_by         VARCHAR,           -- who reported the space to the town
+    supplier            VARCHAR,           -- who supplied the list (provenance of the local values)
+    licence             VARCHAR,           -- licence of the list
+    local_file          VARCHAR,           -- file:row of the list entry
+    vintage             VARCHAR NOT NULL,  -- date of the Overpass query, or of the town's delivery without OSM
     PRIMARY KEY (osm_type, osm_id, vintage)
 );
 
@@ -247,4 +259,25 @@ CREATE TABLE commuter_flows_gemeinde (
     source_id       VARCHAR NOT NULL,
     vintage         VARCHAR NOT NULL,
     PRIMARY KEY (ags, direction, rank, reference_date, vintage)
+);
+
+-- The towns' own survey results (local_inputs): the town's evidence on its page, never in the index
+-- (questions, samples and fieldwork differ between towns, so they are not comparable).
+CREATE TABLE local_survey_results (
+    ags             VARCHAR NOT NULL,  -- Gemeinde the result is about
+    question_code   VARCHAR NOT NULL,
+    question        VARCHAR,
+    answer          VARCHAR NOT NULL,
+    share           DOUBLE NOT NULL,   -- % of respondents, 0..100
+    respondents     INTEGER NOT NULL,
+    fieldwork_from  DATE NOT NULL,
+    fieldwork_to    DATE NOT NULL,
+    conducted_by    VARCHAR NOT NULL,
+    supplier        VARCHAR NOT NULL,  -- who supplied the file
+    licence         VARCHAR NOT NULL,
+    supplying_ags   VARCHAR NOT NULL,  -- the town whose file it is (from the file name)
+    file            VARCHAR NOT NULL,
+    row             INTEGER NOT NULL,
+    source_id       VARCHAR NOT NULL,
+    vintage         VARCHAR NOT NULL   -- delivery date
 );

@@ -45,3 +45,22 @@ CREATE TABLE IF NOT EXISTS commuter_flows_gemeinde (
     source_id       VARCHAR NOT NULL,
     vintage         VARCHAR NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS local_survey_results (
+    ags             VARCHAR NOT NULL,
+    question_code   VARCHAR NOT NULL,
+    question        VARCHAR,
+    answer          VARCHAR NOT NULL,
+    share           DOUBLE NOT NULL,
+    respondents     INTEGER NOT NULL,
+    fieldwork_from  DATE NOT NULL,
+    fieldwork_to    DATE NOT NULL,
+    conducted_by    VARCHAR NOT NULL,
+    supplier        VARCHAR NOT NULL,
+    licence         VARCHAR NOT NULL,
+    supplying_ags   VARCHAR NOT NULL,
+    file            VARCHAR NOT NULL,
+    row             INTEGER NOT NULL,
+    source_id       VARCHAR NOT NULL,
+    vintage         VARCHAR NOT NULL
+);
