@@ -4,6 +4,7 @@
 from dagster import AssetSelection, Definitions, ScheduleDefinition, define_asset_job, in_process_executor
 
 from pipelines.assets.analysis import analysis_assets
+from pipelines.assets.coworking import coworking_assets
 from pipelines.assets.indicators import indicator_assets
 from pipelines.assets.publish import publish_assets
 from pipelines.assets.raw import raw_assets
@@ -34,7 +35,7 @@ monthly_refresh = ScheduleDefinition(
 )
 
 defs = Definitions(
-    assets=[*raw_assets, *staging_assets, *indicator_assets, *analysis_assets, *publish_assets, *report_assets],
+    assets=[*raw_assets, *staging_assets, *indicator_assets, *analysis_assets, *coworking_assets, *publish_assets, *report_assets],
     asset_checks=asset_checks,
     jobs=[refresh_warehouse],
     schedules=[monthly_refresh],

@@ -282,7 +282,7 @@ def merge_spaces(osm: pd.DataFrame, local: pd.DataFrame) -> pd.DataFrame:
                    "osm_id": zlib_crc(key), "name": row["name"], "lat": row["lat"], "lon": row["lon"],
                    "kind": f"local:{row['local_kind']}", "ags": row["ags"], "sources": "local_inputs",
                    "located_at_gemeinde": bool(row["located_at_gemeinde"])}
-            merged = pd.concat([merged, pd.DataFrame([new])], ignore_index=True)
+            merged.loc[len(merged)] = [new[c] for c in MERGED_COLUMNS]
         elif merged.at[match, "osm_type"] != "local":  # an OSM space the town reported too
             for column, value in details.items():
                 merged.at[match, column] = value
@@ -357,11 +357,14 @@ def coverage_notes(values: pd.DataFrame, covered: set[str], local: pd.DataFrame,
 
 def active_on(spaces: pd.DataFrame, date) -> pd.DataFrame:
     """Spaces open on ``date``: a closed temporary space or a past trial day stays in the list but is
-    not counted as supply (OSM spaces carry no dates and count as open)."""
+    not counted as supply. A space mapped in OpenStreetMap counts as open at the query date whatever
+    the town's dates for that place say (OSM is the record of the day; the town's dates may be an
+    earlier offer at the same place)."""
     day = pd.Timestamp(date).date()
     opened = spaces["opened"].map(lambda d: d is None or pd.isna(d) or d <= day)
     closed = spaces["closed"].map(lambda d: d is None or pd.isna(d) or d >= day)
-    return spaces[opened & closed]
+    in_osm = spaces["sources"].fillna("").str.contains("osm_coworking")
+    return spaces[in_osm | (opened & closed)]
 
 
 # --- templates (templates/local-inputs/, written by `python -m sources.local_inputs`) ------------------------

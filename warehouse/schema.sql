@@ -281,3 +281,26 @@ CREATE TABLE local_survey_results (
     source_id       VARCHAR NOT NULL,
     vintage         VARCHAR NOT NULL   -- delivery date
 );
+
+-- The coworking gap per town of the reference group and index period (indicators/coworking_gap.py);
+-- parameters and their sources in catalogue.yaml (coworking_gap). Not part of the index.
+CREATE TABLE coworking_gap (
+    ags                                   VARCHAR NOT NULL,
+    period                                INTEGER NOT NULL,
+    long_distance_share                   DOUBLE,   -- INKAR x354: % of employees at residence commuting >= 50 km
+    long_distance_share_year              INTEGER,  -- its data year (latest at or before the period)
+    employed_at_residence                 DOUBLE,   -- Pendleratlas AUSP + IOP, else BA employees at residence
+    long_distance_out_commuters_flows     DOUBLE,   -- Pendleratlas out-flows >= long_distance_km (top 10: lower bound)
+    long_distance_out_commuters_estimate  DOUBLE,   -- share x employed at residence
+    long_distance_out_commuters           DOUBLE,   -- flows where available, else the estimate
+    basis                                 VARCHAR,  -- which of the two, in words; NULL when neither exists
+    nearest_space_km                      DOUBLE,   -- from the Gemeinde boundary; NULL without coworking data
+    spaces_within_reach                   DOUBLE,   -- spaces within reach_km of the boundary
+    coworking_data                        VARCHAR,  -- source and year of the coworking figures
+    desk_demand                           DOUBLE,   -- long-distance out-commuters x the catalogue's factors
+    remote_capable_share                  DOUBLE,
+    remote_days_per_week                  DOUBLE,
+    coworking_share_of_remote_days        DOUBLE,
+    method_version                        VARCHAR NOT NULL,
+    PRIMARY KEY (ags, period, method_version)
+);

@@ -64,3 +64,23 @@ CREATE TABLE IF NOT EXISTS local_survey_results (
     source_id       VARCHAR NOT NULL,
     vintage         VARCHAR NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS coworking_gap (
+    ags                                   VARCHAR NOT NULL,
+    period                                INTEGER NOT NULL,
+    long_distance_share                   DOUBLE,
+    long_distance_share_year              INTEGER,
+    employed_at_residence                 DOUBLE,
+    long_distance_out_commuters_flows     DOUBLE,
+    long_distance_out_commuters_estimate  DOUBLE,
+    long_distance_out_commuters           DOUBLE,
+    basis                                 VARCHAR,
+    nearest_space_km                      DOUBLE,
+    spaces_within_reach                   DOUBLE,
+    coworking_data                        VARCHAR,
+    desk_demand                           DOUBLE,
+    remote_capable_share                  DOUBLE,
+    remote_days_per_week                  DOUBLE,
+    coworking_share_of_remote_days        DOUBLE,
+    method_version                        VARCHAR NOT NULL
+);

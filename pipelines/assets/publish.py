@@ -15,7 +15,8 @@ PILOTS = list(CATALOGUE.pilot_towns)
 
 @asset(group_name="publish", deps=[AssetKey("readiness_index"), AssetKey("municipality_geometries"),
                                    AssetKey("index_uncertainty"), AssetKey("index_coherence"),
-                                   AssetKey("score_contributions"), AssetKey("peer_towns")],
+                                   AssetKey("score_contributions"), AssetKey("peer_towns"),
+                                   AssetKey("coworking_gap")],
        tags={"stage": "publish"}, owners=["team:data-engineering"],
        description="The next warehouse, built in a candidate file next to the published one: current tables "
                    "from the working database, history carried over from the published file (a revised "
