@@ -189,6 +189,9 @@ def with_example(snapshot_copy: Path) -> Path:
 def test_example_delivery_scores_moelln_coworking_pillar(tmp_path, snapshot_copy):
     from tests.conftest import run_refresh
 
+    from tests.publisher_fixtures import write_pendleratlas_folder
+
+    write_pendleratlas_folder(snapshot_copy)  # constructed files in the documented layout (flows for the map)
     assert run_refresh(tmp_path, with_example(snapshot_copy)).success
     con = duckdb.connect(str(tmp_path / "readiness.duckdb"), read_only=True)
     spaces = con.execute("""SELECT name, ags, sources, locally_reported, located_at_gemeinde, supplier, licence
@@ -207,6 +210,29 @@ def test_example_delivery_scores_moelln_coworking_pillar(tmp_path, snapshot_copy
     assert others == 0  # no town without its own list (and without OSM) gets an invented zero
     assert con.execute("SELECT count(*), sum(share) FROM local_survey_results").fetchone() == (3, 100.0)
     assert con.execute("SELECT count(*) FROM readiness_index WHERE ags = '01053090'").fetchone()[0] > 0
+    # the report section (reports/coworking_gap.py + templates/coworking_gap.html.j2): spaces, survey, map
+    html = render_gap_section(con, "01053090")
+    assert html.count('class="gap-space"') == 3 and "von der Stadt gemeldet" in html
+    assert 'id="survey-not-in-index"' in html and "fließen nicht in den Index ein" in html
+    assert "Ja, gelegentlich" in html and "26,0 %" in html
+    assert "<svg" in html and "Lage unbekannt" in html
+    assert html.count('class="gap-destination"') == 3 and "Hamburg" in html  # Pendleratlas flows (constructed)
+
+
+def render_gap_section(con, ags: str) -> str:
+    import jinja2
+
+    from reports.build import TEMPLATES
+    from reports.coworking_gap import coworking_gap_context
+    from reports.labels import de_number
+    from reports.maps import TownGeometries
+
+    geoms = TownGeometries(con.execute("""SELECT ags, geometry_wkb FROM municipality_geometries
+                                          QUALIFY vintage = max(vintage) OVER ()""").df())
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(de=de_number)
+    return env.get_template("coworking_gap.html.j2").render(cowork_gap=coworking_gap_context(con, geoms, ags))
 
 
 @pytest.mark.parametrize("broken", ["future date", "unknown Gemeinde"])

@@ -258,3 +258,16 @@ def test_accessibility_pillar_scored_for_every_pilot_town(warehouse):
         WHERE ags = '01053002' AND indicator_id = 'transit_stop_distance' AND period = 2018
     """).fetchone()[0]
     assert note.startswith("from Gemeindeverband 01053")
+
+
+def test_coworking_gap_for_every_town_in_scope_and_period(warehouse):
+    """Snapshot: no Pendleratlas, BA counts or coworking data, so the gap has INKAR's share only."""
+    missing = warehouse.execute("""
+        SELECT count(*) FROM (SELECT ags, period FROM readiness_index WHERE in_reference_group) r
+        ANTI JOIN coworking_gap g USING (ags, period)
+    """).fetchone()[0]
+    total = warehouse.execute("SELECT count(*) FROM readiness_index WHERE in_reference_group").fetchone()[0]
+    assert missing == 0 and warehouse.execute("SELECT count(*) FROM coworking_gap").fetchone()[0] == total
+    moelln = warehouse.execute("""SELECT long_distance_share, long_distance_share_year, long_distance_out_commuters,
+        nearest_space_km FROM coworking_gap WHERE ags = '01053090' AND period = 2023""").fetchone()
+    assert moelln == (pytest.approx(17.75), 2019, None, None)  # no employed-at-residence base offline: no count
