@@ -80,3 +80,14 @@ SELECT m.name, p.ags, p.rank AS peer_rank, pm.name AS peer_name, pm.kreis_name A
        p.similarity, p.period, p.score, p.peer_score, p.gap_score, p.gap_digital_infrastructure,
        p.gap_commuting_potential, p.gap_demographic_dynamics, p.gap_local_work_infrastructure, p.gap_accessibility
 FROM peer_towns p JOIN municipalities m USING (ags) JOIN municipalities pm ON pm.ags = p.peer_ags;
+
+-- Small towns with the largest coworking gap in the latest index period: estimated desk demand of
+-- long-distance out-commuters, with the coworking supply within reach (NULL: no coworking data).
+CREATE VIEW coworking_gap_ranking AS
+SELECT rank() OVER (ORDER BY g.desk_demand DESC) AS gap_rank, m.name, m.kreis_name, m.land, g.ags, g.period,
+       g.long_distance_out_commuters, g.basis, g.desk_demand, g.spaces_within_reach, g.nearest_space_km,
+       g.coworking_data, g.method_version
+FROM coworking_gap g JOIN municipalities m USING (ags)
+WHERE g.method_version = (SELECT method_version FROM current_method)
+  AND g.period = (SELECT max(period) FROM coworking_gap WHERE desk_demand IS NOT NULL)
+  AND g.desk_demand IS NOT NULL;
