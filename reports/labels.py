@@ -36,6 +36,8 @@ SOURCE_LABELS = {
     "mobilfunk_monitoring": "Mobilfunk-Monitoring",
     "bkg_vg": "Verwaltungsgebiete (VG250/VG5000)",
     "osm_coworking": "Coworking-Spaces (OpenStreetMap)",
+    "pendleratlas": "Pendleratlas (Statistische Ämter)",
+    "local_inputs": "eigene Angaben der Stadt",
 }
 
 # Patterns of the pipeline's English notes, with their German wording (unknown text is shown as is).
@@ -45,6 +47,7 @@ _NOTE_PATTERNS = [
     (re.compile(r"from Gemeindeverband (\d+)"), r"aus Gemeindeverband \1"),
     (re.compile(r"territorial change: area ([\d.]+) -> ([\d.]+) km²"), r"Gebietsänderung: Fläche \1 → \2 km²"),
     (re.compile(r"method break"), "Methodenwechsel"),
+    (re.compile(r"locally reported: includes the town's own list"), "von der Stadt gemeldet: mit der eigenen Liste der Stadt"),
     (re.compile(r"top-10 partners only"), "nur die 10 größten Partnerkreise"),
     (re.compile(r"values under 10 rounded up to 10"), "Werte unter 10 auf 10 aufgerundet"),
 ]

@@ -112,7 +112,8 @@ def test_optional_pillar_without_data_is_named_not_invented():
     """No coworking data (the offline case): score from the required pillars, and a note saying so."""
     without = readiness_index(values_for({"T": TOWN_A}), CATALOGUE, {"T"}, [2021]).iloc[0]
     assert pd.isna(without["local_work_infrastructure"]) and pd.notna(without["score"])
-    assert without["notes"] == "local_work_infrastructure not scored: no data from osm_coworking for this period"
+    assert without["notes"] == ("local_work_infrastructure not scored: no data from local_inputs, osm_coworking "
+                                "for this period")
     assert without["missing_pillars"] is None
     with_coworking = readiness_index(values_for({"T": {**TOWN_A, "coworking_within_10km": 5}}),
                                      CATALOGUE, {"T"}, [2021]).iloc[0]
