@@ -217,6 +217,10 @@ def test_example_delivery_scores_moelln_coworking_pillar(tmp_path, snapshot_copy
     assert "Ja, gelegentlich" in html and "26,0 %" in html
     assert "<svg" in html and "Lage unbekannt" in html
     assert html.count('class="gap-destination"') == 3 and "Hamburg" in html  # Pendleratlas flows (constructed)
+    ranking = con.execute("SELECT gap_rank, ags, desk_demand FROM coworking_gap_ranking ORDER BY gap_rank").fetchall()
+    # only the pilot towns have an employed-at-residence base (the constructed Pendleratlas rows)
+    assert {r[1] for r in ranking} == {"01053090", "06439012", "09181114", "12070424", "14628060"}
+    assert [r[2] for r in ranking] == sorted((r[2] for r in ranking), reverse=True) and ranking[0][0] == 1
 
 
 def render_gap_section(con, ags: str) -> str:

@@ -167,6 +167,8 @@ def test_definitions_snapshot():
         "raw_regionalstatistik": "raw_landing", "raw_ba_commuting": "raw_landing",
         "raw_mobilfunk_monitoring": "raw_landing", "raw_osm_coworking": "raw_landing",
         "raw_destatis_gebietsaenderungen": "raw_landing",
+        "raw_pendleratlas": "raw_landing", "raw_local_inputs": "raw_landing",
+        "pendleratlas_commuting": "staging", "coworking_gap": "index",
         "population_area": "staging", "territorial_crosswalk": "staging", "broadband_coverage": "staging",
         "commuting": "staging",
         "municipality_geometries": "staging", "mobile_coverage": "staging", "coworking_spaces": "staging",
