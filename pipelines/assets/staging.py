@@ -113,7 +113,8 @@ def mobile_coverage(context: AssetExecutionContext, settings: ReadinessSettings)
 @asset(group_name="staging", deps=[AssetKey("raw_inkar"), AssetKey("raw_ba_commuting"), AssetKey("population_area")],
        tags={"stage": "staging"}, owners=["team:data-engineering"],
        description="Commuting per Gemeinde: INKAR shares 1997-2019 (in/out-commuter shares, balance, shares "
-                   "commuting >= 50/150/300 km; Gemeindeverband values mapped to member Gemeinden with a note) "
+                   "commuting >= 50/150/300 km; accessibility x336/x337/x345/x346; Gemeindeverband values "
+                   "mapped to member Gemeinden with a note) "
                    "and the Bundesagentur für Arbeit counts (employees at residence and workplace, in- and "
                    "out-commuters; suppressed figures kept as missing with the reason) with the out/in-commuter "
                    "shares derived from them. Kreis-to-Kreis flows go to `commuter_flows`.")
