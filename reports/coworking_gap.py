@@ -8,17 +8,16 @@ town.html.j2 ``{% include "coworking_gap.html.j2" %}`` plus a link ``#coworking-
 
 from __future__ import annotations
 
+from html import escape
+
 import duckdb
 import numpy as np
 import pandas as pd
 import shapely
-from matplotlib.lines import Line2D
-from matplotlib.patches import PathPatch
 
 from indicators.coworking_gap import gap_parameters
-from reports.charts import figure_svg, new_figure, styled
 from reports.labels import de_number
-from reports.maps import SIMPLIFY_M, TownGeometries, _path, _project, _scale_bar
+from reports.maps import SIMPLIFY_M, TownGeometries, _project
 
 KIND_LABELS = {"permanent": "dauerhaft", "temporary": "temporär", "trial_day": "Probearbeitstag",
                "third_place": "Bibliothek/Dritter Ort"}
@@ -100,36 +99,54 @@ def _parameter_rows() -> list[dict]:
             for key, label in names.items()]
 
 
-@styled
 def coworking_map(geoms: TownGeometries, ags: str, spaces: pd.DataFrame, destinations: list[dict]) -> str:
-    """SVG: the town outlined, spaces within reach (filled: exact place; hollow: placed at the Gemeinde),
-    lines to the main destinations whose Gemeinde geometry is loaded, labelled with the distance in km."""
-    fig = new_figure(6.4, 5.0)
-    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
-    town = geoms.geoms[geoms.position[ags]]
-    ax.add_patch(PathPatch(_path(shapely.simplify(town, SIMPLIFY_M)), facecolor="#e8eef7", edgecolor="#000000",
-                           linewidth=2.0, zorder=2))
+    """Inline SVG (written directly, no plotting library): the town outlined, spaces within reach (filled:
+    exact place; hollow: placed at the Gemeinde), lines to the main destinations whose Gemeinde geometry
+    is loaded, labelled with the distance in km. Only numbers from the data reach the SVG."""
+    town = shapely.simplify(geoms.geoms[geoms.position[ags]], SIMPLIFY_M)
     centre = shapely.centroid(town)
-    for flow in destinations:
-        if not geoms.has(flow["partner_ags"]):
-            continue
-        target = shapely.centroid(geoms.geoms[geoms.position[flow["partner_ags"]]])
-        ax.plot([centre.x, target.x], [centre.y, target.y], color="#c05621", linewidth=1.2, zorder=3)
-        ax.text(target.x, target.y, f"{de_number(flow['distance_km'], 0)} km", fontsize=7, zorder=5)
+    targets = [(shapely.centroid(geoms.geoms[geoms.position[f["partner_ags"]]]), f["distance_km"])
+               for f in destinations if geoms.has(f["partner_ags"])]
+    points = []
     if len(spaces):
-        x, y = _project(spaces["lon"].to_numpy(dtype=float), spaces["lat"].to_numpy(dtype=float))
+        xs, ys = _project(spaces["lon"].to_numpy(dtype=float), spaces["lat"].to_numpy(dtype=float))
         placed = spaces["located_at_gemeinde"].fillna(False).astype(bool).to_numpy()
-        ax.scatter(np.asarray(x)[~placed], np.asarray(y)[~placed], s=36, color="#2b6cb0", zorder=4)
-        ax.scatter(np.asarray(x)[placed], np.asarray(y)[placed], s=36, facecolors="none", edgecolors="#2b6cb0",
-                   zorder=4)
-    ax.set_aspect("equal")
-    ax.autoscale_view()
-    ax.margins(0.08)
-    ax.set_axis_off()
-    _scale_bar(ax)
-    ax.legend(handles=[Line2D([], [], marker="o", linestyle="", color="#2b6cb0", label="Coworking (Lage bekannt)"),
-                       Line2D([], [], marker="o", linestyle="", markerfacecolor="none", color="#2b6cb0",
-                              label="Coworking (an der Gemeinde verortet)"),
-                       Line2D([], [], color="#c05621", label="Hauptziel der Auspendler (km)")],
-              loc="lower right", fontsize=7, frameon=False)
-    return figure_svg(fig, f"gap-map-{ags}", "Karte: Gemeinde, Coworking-Orte und Hauptziele der Auspendler")
+        points = list(zip(np.asarray(xs), np.asarray(ys), placed))
+    x0, y0, x1, y1 = shapely.bounds(town)
+    for x, y in [(t.x, t.y) for t, _ in targets] + [(x, y) for x, y, _ in points]:
+        x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
+    pad = 0.08 * max(x1 - x0, y1 - y0, 1.0)
+    x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
+    scale = min(640 / (x1 - x0), 480 / (y1 - y0))  # fit into 640 x 480 px, keeping the aspect ratio
+    width, height = int((x1 - x0) * scale), int((y1 - y0) * scale) + 20  # + a line for the legend
+
+    def xy(x, y):
+        return (x - x0) * scale, (y1 - y) * scale
+
+    width = max(width, 560)  # room for the legend line
+
+    parts = [f'<path d="{_ring_path(town, xy)}" fill="#e8eef7" stroke="#000000" stroke-width="2" fill-rule="evenodd"/>']
+    cx, cy = xy(centre.x, centre.y)
+    for target, km in targets:
+        tx, ty = xy(target.x, target.y)
+        parts.append(f'<line x1="{cx:.1f}" y1="{cy:.1f}" x2="{tx:.1f}" y2="{ty:.1f}" stroke="#c05621" stroke-width="1.5"/>')
+        parts.append(f'<text x="{tx + 4:.1f}" y="{ty - 4:.1f}" font-size="11">{escape(de_number(km, 0))} km</text>')
+    for x, y, placed in points:
+        px, py = xy(x, y)
+        fill = "none" if placed else "#2b6cb0"
+        parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="5" fill="{fill}" stroke="#2b6cb0" stroke-width="2"/>')
+    parts.append(f'<text x="8" y="{height - 8}" font-size="11">● Coworking (Lage bekannt) ○ an der Gemeinde verortet '
+                 '— Linie: Hauptziel der Auspendler (km)</text>')
+    title = "Karte: Gemeinde, Coworking-Orte und Hauptziele der Auspendler"
+    return (f'<svg role="img" aria-label="{escape(title)}" class="chart" viewBox="0 0 {width} {height}" '
+            f'width="{width}" height="{height}"><title>{escape(title)}</title>{"".join(parts)}</svg>')
+
+
+def _ring_path(geom, xy) -> str:
+    """SVG path data of a (multi)polygon's rings (holes included, even-odd fill)."""
+    commands = []
+    for polygon in getattr(geom, "geoms", [geom]):
+        for ring in [polygon.exterior, *polygon.interiors]:
+            coords = [xy(x, y) for x, y in ring.coords]
+            commands.append("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in coords) + " Z")
+    return " ".join(commands)
