@@ -14,7 +14,8 @@ from cli.towns import Town
 from indicators.catalogue import load_catalogue
 from reports.labels import data_date_line
 
-PILLARS = ["digital_infrastructure", "commuting_potential", "demographic_dynamics", "local_work_infrastructure"]
+PILLARS = ["digital_infrastructure", "commuting_potential", "demographic_dynamics", "local_work_infrastructure",
+           "accessibility"]
 
 HISTORY_SQL = f"""
     SELECT period, score, rank, compared_towns, rank_p05, rank_p95, score_p05, score_p95,

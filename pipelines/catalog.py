@@ -45,12 +45,13 @@ KINDS_BY_GROUP = {
     "reports": {"html", "python"},
 }
 
-# Shortest publishing cycle named in a sources.yaml cadence, in days (checked in this order).
-CYCLES = [("continuous", 0), ("monthly", 31), ("quarterly", 92), ("half-yearly", 183), ("annual", 365)]
+# Shortest publishing cycle named in a sources.yaml cadence, in days (checked in this order);
+# "irregular" (a town delivers when it has news) has no cycle and so no freshness policy.
+CYCLES = [("irregular", None), ("continuous", 0), ("monthly", 31), ("quarterly", 92), ("half-yearly", 183), ("annual", 365)]
 GRACE = dt.timedelta(days=31)  # the refresh runs monthly: one missed run is a warning, not yet a failure
 
 
-def cadence_days(cadence: str) -> int:
+def cadence_days(cadence: str) -> int | None:
     """The shortest cycle a cadence text names ("annual (31.12.), quarterly updates" → 92)."""
     text = cadence.lower()
     for word, days in CYCLES:
@@ -59,9 +60,13 @@ def cadence_days(cadence: str) -> int:
     raise ValueError(f"sources.yaml: cadence {cadence!r} names no known cycle ({', '.join(w for w, _ in CYCLES)})")
 
 
-def freshness_for(cadence: str) -> FreshnessPolicy:
-    """Warn after one cycle plus a monthly run, fail after one cycle plus two (continuous: after 1 / 2 months)."""
-    cycle = dt.timedelta(days=cadence_days(cadence))
+def freshness_for(cadence: str) -> FreshnessPolicy | None:
+    """Warn after one cycle plus a monthly run, fail after one cycle plus two (continuous: after 1 / 2 months);
+    None for an irregular source."""
+    days = cadence_days(cadence)
+    if days is None:
+        return None
+    cycle = dt.timedelta(days=days)
     return FreshnessPolicy.time_window(warn_window=cycle + GRACE, fail_window=cycle + 2 * GRACE)
 
 
@@ -108,8 +113,9 @@ def describe(spec: AssetSpec) -> AssetSpec:
     spec = spec.merge_attributes(kinds=KINDS_BY_GROUP.get(spec.group_name or "", set()) - set(spec.kinds),
                                  metadata=metadata)
     source = raw_source(name)
-    if source is not None and spec.freshness_policy is None:
-        spec = spec.replace_attributes(freshness_policy=freshness_for(source.cadence))
+    policy = freshness_for(source.cadence) if source is not None else None
+    if policy is not None and spec.freshness_policy is None:
+        spec = spec.replace_attributes(freshness_policy=policy)
     return spec
 
 

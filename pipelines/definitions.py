@@ -6,6 +6,7 @@ from dagster import (AssetSelection, Definitions, ScheduleDefinition, define_ass
 
 from pipelines.assets.analysis import analysis_assets
 from pipelines.assets.exports import export_assets, export_checks
+from pipelines.assets.coworking import coworking_assets
 from pipelines.assets.indicators import indicator_assets
 from pipelines.assets.publish import publish_assets
 from pipelines.assets.raw import raw_assets
@@ -39,7 +40,7 @@ monthly_refresh = ScheduleDefinition(
 
 defs = Definitions(
     # kinds, column schemas and freshness policies for the Catalog (pipelines/catalog.py)
-    assets=map_asset_specs(describe, [*raw_assets, *staging_assets, *indicator_assets, *analysis_assets,
+    assets=map_asset_specs(describe, [*raw_assets, *staging_assets, *indicator_assets, *analysis_assets, *coworking_assets,
                                       *publish_assets, *export_assets, *report_assets]),
     asset_checks=[*asset_checks, *export_checks],
     jobs=[refresh_warehouse],

@@ -17,6 +17,7 @@ PILLAR_LABELS = {
     "commuting_potential": "Pendelpotenzial",
     "demographic_dynamics": "Demografische Dynamik",
     "local_work_infrastructure": "Lokale Arbeitsinfrastruktur",
+    "accessibility": "Erreichbarkeit",
 }
 PILLARS = list(PILLAR_LABELS)
 
@@ -27,6 +28,9 @@ UNIT_LABELS = {
     "inhabitants per km²": "Einwohner je km²",
     "count": "Anzahl",
     "persons": "Personen",
+    "minutes by car": "Minuten mit dem Pkw",
+    "m (straight line, population-weighted)": "m Luftlinie (einwohnergewichtet)",
+    "% of residents": "% der Einwohner",
 }
 
 # Short German name of each source (from the title in sources.yaml, shortened; the titles are the
@@ -42,6 +46,8 @@ SOURCE_LABELS = {
     "mobilfunk_monitoring": "Mobilfunk-Monitoring",
     "bkg_vg": "Verwaltungsgebiete (BKG)",
     "osm_coworking": "Coworking-Spaces (OpenStreetMap)",
+    "pendleratlas": "Pendleratlas (Statistische Ämter)",
+    "local_inputs": "eigene Angaben der Stadt",
 }
 
 # German attribution where the one in sources.yaml is a template or has English words; {year} is
@@ -75,6 +81,7 @@ CODE_LABELS_DE = {
     "method_break": "Methodenwechsel",
     "top_partners_only": "nur die 10 größten Partnerkreise",
     "rounded_up_to_10": "Werte unter 10 auf 10 aufgerundet",
+    "locally_reported": "von der Stadt gemeldet: mit der eigenen Liste der Stadt",
     "pillar_not_scored": "keine Daten aus {sources} für diesen Zeitraum",
     "provisional": "vorläufig: überwiegend fortgeschriebene Daten",
 }
@@ -85,6 +92,7 @@ NOTE_CODES = [
     (re.compile(r"territorial change: area (?P<before>[\d.]+) -> (?P<after>[\d.]+) km(?:²|2)"),
      "territorial_change"),
     (re.compile(r"method break"), "method_break"),
+    (re.compile(r"locally reported: includes the town's own list"), "locally_reported"),
     (re.compile(r"top-10 partners only"), "top_partners_only"),
     (re.compile(r"values under 10 rounded up to 10"), "rounded_up_to_10"),
 ]

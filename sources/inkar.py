@@ -1,4 +1,4 @@
-"""INKAR (BBSR) commuting indicators, as re-packaged in parquet by RegioHub/inkr.
+"""INKAR (BBSR) commuting and accessibility indicators, as re-packaged in parquet by RegioHub/inkr.
 
 The data table is wide (``region_id, zeitbezug, x334 ... x356``); the region table maps
 ``region_id`` to level (``raumbezug``) and code (``kennziffer``, numeric in 2022-12, so
@@ -24,6 +24,19 @@ COMMUTING_COLUMNS = {
     "x355": ("commuters_150km_share", "% of employees at residence", "150 km"),
     "x356": ("commuters_300km_share", "% of employees at residence", "300 km"),
 }
+# Accessibility ("Erreichbarkeit"), same release and file. The words are checked against INKAR's
+# own name + short name; the unit words ("Minuten", "Anteil") pin the unit the catalogue assumes.
+# x345 is a population-weighted straight-line distance: INKAR's name gives no unit, the values
+# (e.g. 189 for Mölln, median ~470 over all Gemeindeverbände in 2018) are metres.
+ACCESSIBILITY_COLUMNS = {
+    "x336": ("car_minutes_to_ic_ice_station", "minutes by car", ("IC/ICE-Bahnhof", "Minuten")),
+    "x337": ("car_minutes_to_oberzentrum", "minutes by car", ("Oberzentrum", "Minuten")),
+    "x345": ("distance_to_transit_stop_m", "m (straight line, population-weighted)",
+             ("Haltestelle", "20 Abfahrten", "Luftliniendistanz zur")),
+    "x346": ("residents_within_1km_of_transit_stop_share", "% of residents",
+             ("Haltestelle", "20 Abfahrten", "Anteil Einwohner")),
+}
+MEASURE_COLUMNS = {**COMMUTING_COLUMNS, **ACCESSIBILITY_COLUMNS}
 LEVELS = {  # raumbezug -> (level, digits of the key)
     "Gemeindeverbände": ("gemeindeverband", 8),
     "Kreise": ("kreis", 5),
@@ -33,9 +46,9 @@ LEVELS = {  # raumbezug -> (level, digits of the key)
 
 
 def parse_release(release: Release) -> dict[str, pd.DataFrame]:
-    """Tidy commuting observations for Gemeindeverbände, Kreise, Länder and Germany."""
+    """Tidy commuting and accessibility observations for Gemeindeverbände, Kreise, Länder and Germany."""
     data_file, regions_file = release.file("data"), release.file("regions")
-    data = _read(release.source_id, data_file, ["region_id", "zeitbezug", *COMMUTING_COLUMNS])
+    data = _read(release.source_id, data_file, ["region_id", "zeitbezug", *MEASURE_COLUMNS])
     regions = _read(release.source_id, regions_file, ["id", "raumbezug", "kennziffer", "name"])
     if any(f.role == "catalogue" for f in release.files):
         _check_catalogue(release.source_id, release.file("catalogue"))
@@ -52,11 +65,11 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
         raise SourceError(release.source_id, regions_file.relative_path, f"column kennziffer: {exc}") from None
     table["reference_date"] = pd.to_datetime(table["zeitbezug"] + "-12-31").dt.date
     long = table.melt(
-        id_vars=["ags", "level", "reference_date", "name"], value_vars=list(COMMUTING_COLUMNS),
+        id_vars=["ags", "level", "reference_date", "name"], value_vars=list(MEASURE_COLUMNS),
         var_name="column", value_name="value",
     ).dropna(subset=["value"])
-    long["measure"] = long["column"].map(lambda c: COMMUTING_COLUMNS[c][0])
-    long["unit"] = long["column"].map(lambda c: COMMUTING_COLUMNS[c][1])
+    long["measure"] = long["column"].map(lambda c: MEASURE_COLUMNS[c][0])
+    long["unit"] = long["column"].map(lambda c: MEASURE_COLUMNS[c][1])
     long["note"] = ""
     names = table[["ags", "level", "name"]].drop_duplicates(["ags", "level"])
     return {"observations": long[OBSERVATION_COLUMNS].reset_index(drop=True), "region_names": names,
@@ -83,13 +96,17 @@ def _read(source_id: str, release_file, columns: list[str]) -> pd.DataFrame:
 
 
 def _check_catalogue(source_id: str, catalogue_file) -> None:
-    """INKAR renumbers indicators between releases: make sure x351..x356 still mean commuting."""
+    """INKAR renumbers indicators between releases: make sure x351..x356 still mean commuting and
+    x336, x337, x345, x346 still mean accessibility, in the unit the catalogue assumes."""
     catalogue = pd.read_parquet(catalogue_file.path)
     short_names = dict(zip(catalogue["id"].astype(int), catalogue["name"].fillna("") + " " + catalogue["kurzname"].fillna("")))
-    for column, (_, _, word) in COMMUTING_COLUMNS.items():
-        if word not in short_names.get(int(column[1:]), ""):
+    for column, (_, _, words) in MEASURE_COLUMNS.items():
+        words = (words,) if isinstance(words, str) else words
+        missing = [w for w in words if w not in short_names.get(int(column[1:]), "")]
+        if missing:
             raise SourceError(source_id, catalogue_file.relative_path,
-                              f"indicator {column} is {short_names.get(int(column[1:]))!r}, expected one about {word!r}")
+                              f"indicator {column} is {short_names.get(int(column[1:]))!r}, "
+                              f"expected one about {' / '.join(repr(w) for w in missing)}")
 
 
 def _key(code, digits: int) -> str:

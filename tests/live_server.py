@@ -10,7 +10,9 @@ sources.yaml is answered with a recorded response:
 - Gigabit-Grundbuch and BA workbooks in the publishers' layouts with the real figures known
   from docs/source-formats.md and the 2016 Pendleratlas (tests/publisher_fixtures.py);
 - a GENESIS ffcsv zip built from real Gemeindeverzeichnis values (tests/genesis_responses.py);
-- an Overpass answer in the real shape with constructed elements (tests/osm_responses.py).
+- an Overpass answer in the real shape with constructed elements (tests/osm_responses.py);
+- Pendleratlas CSVs in the layout of docs/source-formats.md section 5: München 2024 totals are the
+  documented check values, every other figure is constructed (tests/publisher_fixtures.py).
 
 Responses carry an ETag (sha256 of the body) and answer ``If-None-Match`` with 304.
 ``fail(url, *responses)`` queues misbehaviour for a URL before the normal answer.
@@ -116,6 +118,8 @@ def _recorded_download(source_id: str, save_as: str, vintage: str) -> tuple[byte
         return body, CONTENT_TYPES[".xlsx"]
     if source_id == "ba_commuting":
         return ba_workbook(name, vintage)
+    if source_id == "pendleratlas":  # constructed files in the documented layout (München 2024 totals real)
+        return publisher_fixtures.pendleratlas_file(vintage), CONTENT_TYPES[".csv"]
     for folder in ("destatis-gemeindeverzeichnis", "breitbandatlas", "inkar"):
         path = SNAPSHOT_DIR / folder / name
         if path.is_file():

@@ -200,3 +200,104 @@ def write_mobilfunk_workbook(target, rows):
         sheet.append(list(row))
     workbook.save(target)
     return target
+
+
+# --- Pendleratlas of the Statistische Ämter (docs/source-formats.md section 5) --------------------------------
+# No real Pendleratlas file exists offline. These files follow the documented layout exactly. REAL figures:
+# only München 2024 totals (the check values of source-formats.md: EIP 529,834; AUSP 248,679; Saldo +281,155;
+# EIP_Quote 45.3; IOP 640,422) and the 501 km of a Berlin resident registered as working in München. Every
+# other figure (the men/women split, München's AUSP_Quote, all pilot-town rows and flows) is CONSTRUCTED for
+# tests and is not publisher data. None of this enters the committed snapshot.
+PENDLERATLAS_YEARS = ["2021", "2022", "2023", "2024"]
+PENDLERATLAS_INDICATORS = ["EIP", "AUSP", "Saldo", "EIP_Quote", "AUSP_Quote", "IOP"]
+MUENCHEN_ARS = "091620000000"
+MUENCHEN_2024 = {"EIP": 529834, "AUSP": 248679, "IOP": 640422}  # real (source-formats.md)
+# constructed: (ARS, EIP, AUSP, IOP) per pilot town; year 2024 adds 2 % to the 2021 figures, step by step
+PENDLERATLAS_PILOTS = [("010530090090", 4100, 6300, 3900), ("064390012012", 2600, 5200, 1400),
+                       ("091810114114", 1900, 4300, 1800), ("120700424424", 3300, 2400, 4100),
+                       ("146280060060", 3700, 4400, 3000)]
+PENDLERATLAS_MARKER = "."  # constructed example of a publisher marker (Dießen's IOP_w in every year)
+
+
+def _pendleratlas_figures(year: str) -> dict[str, dict[str, float]]:
+    """EIP, AUSP, IOP per ARS for a year: München real in 2024 only, pilots constructed."""
+    step = 1 + 0.02 * (int(year) - 2021) / 3
+    figures = {ars: {"EIP": round(e * step), "AUSP": round(a * step), "IOP": round(i * step)}
+               for ars, e, a, i in PENDLERATLAS_PILOTS}
+    if year == "2024":
+        figures[MUENCHEN_ARS] = dict(MUENCHEN_2024)
+    return figures
+
+
+def _pendleratlas_cell(indicator: str, f: dict[str, float]) -> float:
+    if indicator == "Saldo":
+        return f["EIP"] - f["AUSP"]
+    if indicator == "EIP_Quote":  # in-commuters per employed at workplace: 529834 / (529834 + 640422) = 45.3 %
+        return round(f["EIP"] / (f["EIP"] + f["IOP"]) * 100, 1)
+    if indicator == "AUSP_Quote":
+        return round(f["AUSP"] / (f["AUSP"] + f["IOP"]) * 100, 1)
+    return f[indicator]
+
+
+def _number(value: float) -> str:
+    return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
+def pendleratlas_indicator_csv(year: str, indicator: str) -> bytes:
+    """``{year}_{IND}_Karte_L00.csv``: ``ARS;IND;IND_m;IND_w``; men 52 %, women the rest (constructed split)."""
+    lines = [f"ARS;{indicator};{indicator}_m;{indicator}_w"]
+    for ars, figures in _pendleratlas_figures(year).items():
+        total = _pendleratlas_cell(indicator, figures)
+        if isinstance(total, float):  # rates: the same rate for both sexes (constructed)
+            men, women = total, total
+        else:
+            men = round(total * 0.52)
+            women = total - men
+        women_text = PENDLERATLAS_MARKER if ars.startswith("09181") and indicator == "IOP" else _number(women)
+        lines.append(f"{ars};{_number(total)};{_number(men)};{women_text}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+# constructed flows: Land -> [(Rang, ARS, ARS_AO, AUSP_AO, AUSP_km, ARS_WO, EIP_WO, EIP_km)]
+PENDLERATLAS_FLOWS = {
+    "01": [(1, "010530090090", "020000000000", 2100, 46.0, "010530088088", 420, 8.0),
+           (2, "010530090090", "010030000000", 1200, 29.0, "010530003003", 310, 11.0),
+           (3, "010530090090", "010530100100", 480, 9.0, "", "", "")],
+    "09": [(1, MUENCHEN_ARS, "091840000000", 30000, 15.0, "110000000000", 2600, 501.0),  # 501 km: real example
+           (1, "091810114114", MUENCHEN_ARS, 1500, 40.0, "091810113113", 260, 6.0),
+           (2, "091810114114", "091810130130", 650, 19.0, "091880139139", 190, 12.0)],
+    "12": [(1, "120700424424", "110000000000", 600, 127.0, "120700125125", 350, 7.0)],
+}
+
+
+def pendleratlas_flow_csv(year: str, land: str) -> bytes:
+    """``{year}_Verfl_L{LL}.csv``; Länder without constructed rows get the header only."""
+    lines = ["Rang;ARS;ARS_AO;AUSP_AO;AUSP_km;ARS_WO;EIP_WO;EIP_km"]
+    lines += [";".join(_number(v) if isinstance(v, float) else str(v) for v in row)
+              for row in PENDLERATLAS_FLOWS.get(land, [])]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def pendleratlas_file(vintage: str) -> bytes:
+    """The body for a live download ``<year>/<name>`` as declared in sources.yaml."""
+    year, name = vintage.split("/")
+    if "_Verfl_L" in name:
+        return pendleratlas_flow_csv(year, name[-2:])
+    return pendleratlas_indicator_csv(year, name[len(year) + 1:-len("_Karte_L00")])
+
+
+def write_pendleratlas_folder(root: Path, years=PENDLERATLAS_YEARS) -> list[Path]:
+    """A directory-mode folder ``root/pendleratlas/<year>/...`` with every indicator and flow file."""
+    written = []
+    for year in years:
+        folder = root / "pendleratlas" / year
+        folder.mkdir(parents=True, exist_ok=True)
+        for indicator in PENDLERATLAS_INDICATORS:
+            path = folder / f"{year}_{indicator}_Karte_L00.csv"
+            path.write_bytes(pendleratlas_indicator_csv(year, indicator))
+            written.append(path)
+        for land in LAENDER:
+            path = folder / f"{year}_Verfl_L{land}.csv"
+            path.write_bytes(pendleratlas_flow_csv(year, land))
+            written.append(path)
+    return written

@@ -107,8 +107,11 @@ def test_carry_forward_is_flagged_and_bounded():
 
 def test_index_periods_start_when_every_pillar_has_data():
     observed = pd.DataFrame({"indicator_id": ["gigabit_coverage", "out_commuter_share", "population_change_5y",
-                                              "population_change_5y"], "period": [2018, 1997, 2013, 2023]})
+                                              "population_change_5y", "transit_stop_distance"],
+                             "period": [2018, 1997, 2013, 2023, 2018]})
     assert index_periods(observed, CATALOGUE) == list(range(2018, 2024))
+    # without the accessibility pillar (required from method version 0.3.0) there is no index period
+    assert index_periods(observed.iloc[:4], CATALOGUE) == []
 
 
 def test_nearer_base_year_wins_a_tie():

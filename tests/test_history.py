@@ -64,7 +64,7 @@ def three_publishes(tmp_path_factory):
 
 
 STAGING_ASSETS = {"population_area", "broadband_coverage", "mobile_coverage", "commuting", "municipality_geometries",
-                  "coworking_spaces", "territorial_crosswalk"}
+                  "coworking_spaces", "territorial_crosswalk", "pendleratlas_commuting"}
 
 
 def skipped_assets(result) -> set[str]:

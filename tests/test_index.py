@@ -46,7 +46,9 @@ def values_for(town_values: dict[str, dict[str, float]], period: int = 2021) -> 
 
 TOWN_A = {"gigabit_coverage": 90, "broadband_100_coverage": 100, "fibre_coverage": 50,
           "out_commuter_share": 55, "long_distance_commuter_share": 20,
-          "population_change_5y": 0.5, "population_change_10y": -0.5, "population_density": 800}
+          "population_change_5y": 0.5, "population_change_10y": -0.5, "population_density": 800,
+          "ic_ice_station_car_minutes": 15, "oberzentrum_car_minutes": 30, "transit_stop_distance": 500,
+          "transit_stop_within_1km_share": 90}
 
 
 def test_index_of_one_town_by_hand():
@@ -54,10 +56,13 @@ def test_index_of_one_town_by_hand():
     digital = (90 + 100 + 50) / 3          # goalposts 0..100
     commuting = (50 + 50) / 2              # (55-20)/70*100 = 50 ; 20/40*100 = 50
     demographic = (62.5 + 37.5) / 2        # (0.5+2)/4*100 ; (-0.5+2)/4*100
+    # direction negative, reversed: 100 - 15/60*100 = 75 ; 100 - 30/60*100 = 50 ; 100 - 500/2500*100 = 80 ; 90
+    accessibility = (75 + 50 + 80 + 90) / 4
     assert result["digital_infrastructure"] == pytest.approx(digital)
     assert result["commuting_potential"] == pytest.approx(commuting)
     assert result["demographic_dynamics"] == pytest.approx(demographic)
-    assert result["score"] == pytest.approx((digital + commuting + demographic) / 3)
+    assert result["accessibility"] == pytest.approx(accessibility)
+    assert result["score"] == pytest.approx((digital + commuting + demographic + accessibility) / 4)
     assert result["rank"] == 1 and result["missing_pillars"] is None
 
 
@@ -91,12 +96,14 @@ indicator_value = st.floats(min_value=-5, max_value=120, allow_nan=False)
        indicator=st.sampled_from([k for k in TOWN_A if k != "population_density"]),
        raise_by=st.floats(min_value=0.01, max_value=50))
 def test_raising_an_indicator_never_lowers_its_pillar_or_the_score(base, indicator, raise_by):
+    """... for direction positive; for direction negative (travel times) it never raises them."""
     pillar = CATALOGUE.indicators[indicator].pillar
+    sign = -1 if CATALOGUE.indicators[indicator].direction == "negative" else 1
     before = readiness_index(values_for({"T": base}), CATALOGUE, {"T"}, [2021]).iloc[0]
     after = readiness_index(values_for({"T": {**base, indicator: base[indicator] + raise_by}}),
                             CATALOGUE, {"T"}, [2021]).iloc[0]
-    assert after[pillar] >= before[pillar] - 1e-9
-    assert after["score"] >= before["score"] - 1e-9
+    assert sign * (after[pillar] - before[pillar]) >= -1e-9
+    assert sign * (after["score"] - before["score"]) >= -1e-9
     for column in [*CATALOGUE.required_pillars, "score"]:
         assert 0.0 <= after[column] <= 100.0
 
@@ -105,13 +112,14 @@ def test_optional_pillar_without_data_is_named_not_invented():
     """No coworking data (the offline case): score from the required pillars, and a note saying so."""
     without = readiness_index(values_for({"T": TOWN_A}), CATALOGUE, {"T"}, [2021]).iloc[0]
     assert pd.isna(without["local_work_infrastructure"]) and pd.notna(without["score"])
-    assert without["notes"] == "local_work_infrastructure not scored: no data from osm_coworking for this period"
+    assert without["notes"] == ("local_work_infrastructure not scored: no data from local_inputs, osm_coworking "
+                                "for this period")
     assert without["missing_pillars"] is None
     with_coworking = readiness_index(values_for({"T": {**TOWN_A, "coworking_within_10km": 5}}),
                                      CATALOGUE, {"T"}, [2021]).iloc[0]
     assert with_coworking["local_work_infrastructure"] == 100.0 and with_coworking["notes"] is None
-    # four equally weighted pillars now, the fourth at 100
-    assert with_coworking["score"] == pytest.approx((3 * without["score"] + 100) / 4)
+    # five equally weighted pillars now, the optional one at 100
+    assert with_coworking["score"] == pytest.approx((4 * without["score"] + 100) / 5)
 
 
 def test_pillar_and_indicator_weights_are_positive_and_declared():

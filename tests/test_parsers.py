@@ -177,6 +177,36 @@ def test_inkar_renumbered_indicator_is_caught(tmp_path):
         inkar.parse_release(Release("inkar", "2022-12", files))
 
 
+def test_inkar_accessibility_indicators_of_the_pilot_towns():
+    """x336/x337 (2020, car minutes) and x345/x346 (2018, stop distance in m, share within 1 km) per Verband."""
+    observations = inkar.parse_release(releases("inkar")["2022-12"])["observations"]
+    assert value(observations, "01053090", "car_minutes_to_ic_ice_station", "2020-12-31") == pytest.approx(24.21)
+    assert value(observations, "12070424", "car_minutes_to_ic_ice_station", "2020-12-31") == 0.0  # ICE stop
+    assert value(observations, "12070424", "car_minutes_to_oberzentrum", "2020-12-31") == pytest.approx(70.69)
+    assert value(observations, "14628060", "distance_to_transit_stop_m", "2018-12-31") == 532.0
+    assert value(observations, "09181114", "residents_within_1km_of_transit_stop_share", "2018-12-31") == 96.0
+    units = observations.drop_duplicates("measure").set_index("measure")["unit"]
+    assert units["car_minutes_to_oberzentrum"] == "minutes by car" and units[
+        "distance_to_transit_stop_m"].startswith("m ")
+    pilots = observations[observations["ags"].isin(["01053090", "06439012", "09181114", "12070424", "14628060"])
+                          & observations["measure"].isin([m for m, _, _ in inkar.ACCESSIBILITY_COLUMNS.values()])]
+    assert len(pilots) == 20 and set(pilots["level"]) == {"gemeindeverband"}
+
+
+def test_inkar_renumbered_accessibility_indicator_is_caught(tmp_path):
+    """x346 swapped for the supermarket share (x340): same unit, other meaning; must fail, naming the word."""
+    release = releases("inkar")["2022-12"]
+    catalogue = pd.read_parquet(release.file("catalogue").path)
+    supermarket = catalogue.loc[catalogue["id"] == 340, ["name", "kurzname"]].to_numpy()[0]
+    catalogue.loc[catalogue["id"] == 346, ["name", "kurzname"]] = supermarket
+    broken = tmp_path / "_indikatoren_2022-12.parquet"
+    catalogue.to_parquet(broken)
+    files = [f for f in release.files if f.role != "catalogue"]
+    files.append(ReleaseFile("catalogue", broken, broken.name, "0" * 64, 1))
+    with pytest.raises(SourceError, match="indicator x346 is .*Supermarkt.*expected one about 'Haltestelle'"):
+        inkar.parse_release(Release("inkar", "2022-12", files))
+
+
 # --- BKG geometries ---------------------------------------------------------------------------
 
 def test_vg5000_geometries_of_the_snapshot():

@@ -169,6 +169,8 @@ def test_definitions_snapshot():
         "raw_regionalstatistik": "raw_landing", "raw_ba_commuting": "raw_landing",
         "raw_mobilfunk_monitoring": "raw_landing", "raw_osm_coworking": "raw_landing",
         "raw_destatis_gebietsaenderungen": "raw_landing",
+        "raw_pendleratlas": "raw_landing", "raw_local_inputs": "raw_landing",
+        "pendleratlas_commuting": "staging", "coworking_gap": "index",
         "population_area": "staging", "territorial_crosswalk": "staging", "broadband_coverage": "staging",
         "commuting": "staging",
         "municipality_geometries": "staging", "mobile_coverage": "staging", "coworking_spaces": "staging",
@@ -233,3 +235,43 @@ def test_every_pilot_town_and_period_has_band_contributions_and_peers(warehouse)
     assert {"indicator_pillar", "pillar_score"} <= kinds
     choices = {c for (c,) in warehouse.execute("SELECT DISTINCT choice FROM index_sensitivity").fetchall()}
     assert {"normalisation", "imputation", "aggregation"} <= choices
+
+
+def test_accessibility_pillar_scored_for_every_pilot_town(warehouse):
+    """INKAR x336/x337 (2020) and x345/x346 (2018) carried to 2023 (flagged), pillar scored for all five pilots."""
+    pillar = dict(warehouse.execute("""
+        SELECT ags, accessibility FROM readiness_index
+        WHERE period = 2023 AND ags IN (SELECT ags FROM municipalities WHERE is_pilot)
+    """).fetchall())
+    assert len(pillar) == 5 and all(0 <= v <= 100 for v in pillar.values())
+    # Wittenberge: ICE station in town (0 min) -> 100, Oberzentrum 70.69 min -> 0, stop 361 m -> 85.56, 95 %
+    assert pillar["12070424"] == pytest.approx((100 + 0 + (1 - 361 / 2500) * 100 + 95) / 4)
+    rows = warehouse.execute("""
+        SELECT indicator_id, imputation FROM indicator_values
+        WHERE ags = '12070424' AND period = 2023 AND indicator_id IN ('ic_ice_station_car_minutes',
+              'oberzentrum_car_minutes', 'transit_stop_distance', 'transit_stop_within_1km_share')
+        ORDER BY 1
+    """).fetchall()
+    assert rows == [("ic_ice_station_car_minutes", "carried forward from 2020"),
+                    ("oberzentrum_car_minutes", "carried forward from 2020"),
+                    ("transit_stop_distance", "carried forward from 2018"),
+                    ("transit_stop_within_1km_share", "carried forward from 2018")]
+    # a member of a Verband with several members carries the Verband's value, marked as such
+    note = warehouse.execute("""
+        SELECT quality_note FROM indicator_values
+        WHERE ags = '01053002' AND indicator_id = 'transit_stop_distance' AND period = 2018
+    """).fetchone()[0]
+    assert note.startswith("from Gemeindeverband 01053")
+
+
+def test_coworking_gap_for_every_town_in_scope_and_period(warehouse):
+    """Snapshot: no Pendleratlas, BA counts or coworking data, so the gap has INKAR's share only."""
+    missing = warehouse.execute("""
+        SELECT count(*) FROM (SELECT ags, period FROM readiness_index WHERE in_reference_group) r
+        ANTI JOIN coworking_gap g USING (ags, period)
+    """).fetchone()[0]
+    total = warehouse.execute("SELECT count(*) FROM readiness_index WHERE in_reference_group").fetchone()[0]
+    assert missing == 0 and warehouse.execute("SELECT count(*) FROM coworking_gap").fetchone()[0] == total
+    moelln = warehouse.execute("""SELECT long_distance_share, long_distance_share_year, long_distance_out_commuters,
+        nearest_space_km FROM coworking_gap WHERE ags = '01053090' AND period = 2023""").fetchone()
+    assert moelln == (pytest.approx(17.75), 2019, None, None)  # no employed-at-residence base offline: no count

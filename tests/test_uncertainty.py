@@ -24,7 +24,9 @@ PUBLISHED = published_choices(CATALOGUE)
 
 TOWN_A = {"gigabit_coverage": 90, "broadband_100_coverage": 100, "fibre_coverage": 50,
           "out_commuter_share": 55, "long_distance_commuter_share": 20,
-          "population_change_5y": 0.5, "population_change_10y": -0.5, "population_density": 800}
+          "population_change_5y": 0.5, "population_change_10y": -0.5, "population_density": 800,
+          "ic_ice_station_car_minutes": 15, "oberzentrum_car_minutes": 30, "transit_stop_distance": 500,
+          "transit_stop_within_1km_share": 90}
 
 
 def values_for(town_values: dict[str, dict[str, float]], period: int = 2021,
@@ -71,7 +73,7 @@ def test_dirichlet_weights_are_centred_on_the_catalogue_and_vary():
     drawn = sample_configurations(CATALOGUE, 2000, seed=1)
     gigabit = np.array([c.indicator_weights["gigabit_coverage"] for c in drawn])
     digital = np.array([c.pillar_weights["digital_infrastructure"] for c in drawn])
-    assert gigabit.mean() == pytest.approx(1 / 3, abs=0.01) and digital.mean() == pytest.approx(1 / 4, abs=0.01)
+    assert gigabit.mean() == pytest.approx(1 / 3, abs=0.01) and digital.mean() == pytest.approx(1 / 5, abs=0.01)
     # concentration 10: sd = sqrt(w (1 - w) / 11)
     assert gigabit.std() == pytest.approx(math.sqrt(2 / 9 / 11), rel=0.1)
     assert all(c.indicator_weights["coworking_within_10km"] == 1.0 for c in drawn)  # one-indicator pillar
@@ -81,7 +83,7 @@ def test_dirichlet_weights_are_centred_on_the_catalogue_and_vary():
 
 def test_fixed_configuration_is_the_normalised_catalogue():
     configuration = sample_configuration(np.random.default_rng(0), CATALOGUE, concentration=None, choices=PUBLISHED)
-    assert configuration.pillar_weights == {p: 0.25 for p in CATALOGUE.pillars}
+    assert configuration.pillar_weights == {p: 0.2 for p in CATALOGUE.pillars}
     assert configuration.indicator_weights["fibre_coverage"] == pytest.approx(1 / 3)
     assert (configuration.normalisation, configuration.imputation, configuration.aggregation) == \
         ("goalposts", "carry-forward", CATALOGUE.aggregation)
@@ -210,7 +212,9 @@ def test_rank_bands_are_ordered_and_within_the_compared_towns(towns, seed):
 @given(towns=st.lists(st.fixed_dictionaries({k: st.floats(-5, 120) for k in TOWN_A}), min_size=1, max_size=6),
        margin=st.floats(0.01, 20), seed=st.integers(0, 1000))
 def test_a_town_dominating_every_indicator_is_first_in_every_draw(towns, margin, seed):
-    best = {k: max(t[k] for t in towns) + margin for k in TOWN_A}
+    # best in every indicator: highest where higher is better, lowest for the travel times (direction negative)
+    best = {k: min(t[k] for t in towns) - margin if CATALOGUE.indicators[k].direction == "negative"
+            else max(t[k] for t in towns) + margin for k in TOWN_A}
     values, named = frame_of([*towns, best])
     bands, _ = monte_carlo(values, CATALOGUE, set(named), [2021], draws=30, seed=seed)
     top = bands.set_index("ags").loc[max(named)]
@@ -279,7 +283,8 @@ def test_imputation_none_drops_imputed_rows_and_can_change_the_rank():
     ranks = without.set_index("ags")["rank_median"].to_dict()
     assert ranks == {"B": 1, "A": 2}  # C is not scored in any draw: no band
     digital_a = (60 + 10) / 2  # gigabit dropped, the pillar averages the remaining two
-    score_a = (digital_a + (50 + 50) / 2 + (62.5 + 37.5) / 2) / 3
+    accessibility = (75 + 50 + 80 + 90) / 4  # 15 and 30 min of 60, 500 of 2500 m reversed; 90 %
+    score_a = (digital_a + (50 + 50) / 2 + (62.5 + 37.5) / 2 + accessibility) / 4
     assert without.set_index("ags").loc["A", "score_median"] == pytest.approx(score_a)
     none_row = sensitivity[(sensitivity["choice"] == "imputation") & (sensitivity["option"] == "none")].iloc[0]
     assert none_row["scored_share"] == pytest.approx(2 / 3)  # A and B of the three published-ranked towns
@@ -297,7 +302,7 @@ def test_sensitivity_has_a_row_per_choice_and_option_with_effects_in_0_1():
     assert pillar_rows.groupby("choice").size().eq(3).all()
     indicator_rows = sensitivity[sensitivity["choice"].str.startswith("indicator_weight:")]
     assert "indicator_weight:coworking_within_10km" not in set(indicator_rows["choice"])  # alone in its pillar
-    assert len(set(indicator_rows["choice"])) == 7
+    assert len(set(indicator_rows["choice"])) == 11  # 3 broadband + 2 commuting + 2 population + 4 accessibility
     assert sensitivity["first_order"].between(0, 1).all()
     assert sensitivity.groupby("choice")["draws"].sum().eq(60).all()
     assert (sensitivity["mean_abs_rank_shift"].dropna() >= 0).all()

@@ -33,7 +33,8 @@ REPORTS_DIR_ENV = "READINESS_REPORTS_DIR"
 # tables published as the working database holds them now (history tables: warehouse/history.py)
 CURRENT_TABLES = ["municipalities", "observations", "indicator_catalogue", "municipality_geometries", "kreise",
                   "commuter_flows", "coworking_spaces", "territorial_changes", "index_sensitivity",
-                  "index_coherence", "score_contributions", "peer_towns"]
+                  "index_coherence", "score_contributions", "peer_towns", "commuter_flows_gemeinde",
+                  "local_survey_results", "coworking_gap"]
 # the views of warehouse/views.sql that planners use; exported after each publish
 PLANNER_VIEWS = ["town_profile", "town_index_history", "latest_ranking", "peer_comparison", "indicator_history",
                  "source_attribution"]

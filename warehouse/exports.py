@@ -91,6 +91,7 @@ WITH latest_index AS (
 SELECT m.ags, m.name, m.kreis_ags, m.kreis_name, m.land, m.is_pilot, m.population,
        i.period, i.score, i.rank, i.compared_towns, i.rank_median, i.rank_p05, i.rank_p95,
        i.digital_infrastructure, i.commuting_potential, i.demographic_dynamics, i.local_work_infrastructure,
+       i.accessibility,
        i.imputed_share, i.missing_pillars, i.method_version, g.geometry_vintage, g.geometry_wkb
 FROM municipalities m
 LEFT JOIN latest_index i USING (ags)

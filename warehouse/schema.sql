@@ -116,6 +116,7 @@ CREATE TABLE readiness_index_history (
     commuting_potential     DOUBLE,
     demographic_dynamics    DOUBLE,
     local_work_infrastructure DOUBLE,  -- optional pillar: NULL when no coworking data were loaded
+    accessibility           DOUBLE,    -- pillar from method version 0.3.0 (NULL in rows of older versions)
     rank                    INTEGER,   -- 1 = best among the reference group in that period
     rank_median             DOUBLE,    -- Monte Carlo over method choices (index_uncertainty): median rank
     rank_p05                DOUBLE,    -- 5th percentile of the rank (the better end of the band)
@@ -181,7 +182,19 @@ CREATE TABLE coworking_spaces (
     tags                VARCHAR,           -- all OSM tags as JSON
     osm_base_timestamp  VARCHAR,           -- OSM data as of (Overpass osm3s.timestamp_osm_base)
     ags                 VARCHAR,           -- Gemeinde it lies in (NULL outside Germany's Gemeinden)
-    vintage             VARCHAR NOT NULL,  -- date of the Overpass query
+    sources             VARCHAR,           -- osm_coworking | local_inputs | osm_coworking; local_inputs (merged)
+    locally_reported    BOOLEAN,           -- listed by a town in its own data (local_inputs)
+    located_at_gemeinde BOOLEAN,           -- listed without coordinates: placed at its Gemeinde (approximate)
+    address             VARCHAR,           -- as listed by the town, or from OSM addr:* tags
+    local_kind          VARCHAR,           -- permanent | temporary | trial_day | third_place (town's list)
+    desks               INTEGER,
+    opened              DATE,
+    closed              DATE,
+    reported_by         VARCHAR,           -- who reported the space to the town
+    supplier            VARCHAR,           -- who supplied the list (provenance of the local values)
+    licence             VARCHAR,           -- licence of the list
+    local_file          VARCHAR,           -- file:row of the list entry
+    vintage             VARCHAR NOT NULL,  -- date of the Overpass query, or of the town's delivery without OSM
     PRIMARY KEY (osm_type, osm_id, vintage)
 );
 
@@ -251,6 +264,67 @@ CREATE TABLE peer_towns (
     gap_commuting_potential        DOUBLE,
     gap_demographic_dynamics       DOUBLE,
     gap_local_work_infrastructure  DOUBLE,
+    gap_accessibility              DOUBLE,
     PRIMARY KEY (ags, peer_ags)
 );
 
+
+-- Pendleratlas (Pendlerrechnung of the Statistische Ämter): each Gemeinde's ten main destinations
+-- (direction 'out') and origins ('in') with the straight distance the publisher gives.
+CREATE TABLE commuter_flows_gemeinde (
+    ags             VARCHAR NOT NULL,  -- the Gemeinde whose list this is (8-digit AGS from the 12-digit ARS)
+    direction       VARCHAR NOT NULL,  -- out: ags -> partner (Auspendler); in: partner -> ags (Einpendler)
+    rank            INTEGER NOT NULL,  -- 1..10, 1 = largest flow
+    partner_ags     VARCHAR NOT NULL,  -- destination (out) or origin (in), 8-digit AGS
+    commuters       DOUBLE,            -- employed persons (Erwerbstätige); NULL for a publisher marker
+    distance_km     DOUBLE,            -- as published (AUSP_km / EIP_km)
+    reference_date  DATE NOT NULL,     -- 30.06. of the data year
+    note            VARCHAR,           -- the publisher's marker where a value is not a number
+    source_id       VARCHAR NOT NULL,
+    vintage         VARCHAR NOT NULL,
+    PRIMARY KEY (ags, direction, rank, reference_date, vintage)
+);
+
+-- The towns' own survey results (local_inputs): the town's evidence on its page, never in the index
+-- (questions, samples and fieldwork differ between towns, so they are not comparable).
+CREATE TABLE local_survey_results (
+    ags             VARCHAR NOT NULL,  -- Gemeinde the result is about
+    question_code   VARCHAR NOT NULL,
+    question        VARCHAR,
+    answer          VARCHAR NOT NULL,
+    share           DOUBLE NOT NULL,   -- % of respondents, 0..100
+    respondents     INTEGER NOT NULL,
+    fieldwork_from  DATE NOT NULL,
+    fieldwork_to    DATE NOT NULL,
+    conducted_by    VARCHAR NOT NULL,
+    supplier        VARCHAR NOT NULL,  -- who supplied the file
+    licence         VARCHAR NOT NULL,
+    supplying_ags   VARCHAR NOT NULL,  -- the town whose file it is (from the file name)
+    file            VARCHAR NOT NULL,
+    row             INTEGER NOT NULL,
+    source_id       VARCHAR NOT NULL,
+    vintage         VARCHAR NOT NULL   -- delivery date
+);
+
+-- The coworking gap per town of the reference group and index period (indicators/coworking_gap.py);
+-- parameters and their sources in catalogue.yaml (coworking_gap). Not part of the index.
+CREATE TABLE coworking_gap (
+    ags                                   VARCHAR NOT NULL,
+    period                                INTEGER NOT NULL,
+    long_distance_share                   DOUBLE,   -- INKAR x354: % of employees at residence commuting >= 50 km
+    long_distance_share_year              INTEGER,  -- its data year (latest at or before the period)
+    employed_at_residence                 DOUBLE,   -- Pendleratlas AUSP + IOP, else BA employees at residence
+    long_distance_out_commuters_flows     DOUBLE,   -- Pendleratlas out-flows >= long_distance_km (top 10: lower bound)
+    long_distance_out_commuters_estimate  DOUBLE,   -- share x employed at residence
+    long_distance_out_commuters           DOUBLE,   -- flows where available, else the estimate
+    basis                                 VARCHAR,  -- which of the two, in words; NULL when neither exists
+    nearest_space_km                      DOUBLE,   -- from the Gemeinde boundary; NULL without coworking data
+    spaces_within_reach                   DOUBLE,   -- spaces within reach_km of the boundary
+    coworking_data                        VARCHAR,  -- source and year of the coworking figures
+    desk_demand                           DOUBLE,   -- long-distance out-commuters x the catalogue's factors
+    remote_capable_share                  DOUBLE,
+    remote_days_per_week                  DOUBLE,
+    coworking_share_of_remote_days        DOUBLE,
+    method_version                        VARCHAR NOT NULL,
+    PRIMARY KEY (ags, period, method_version)
+);

@@ -35,3 +35,55 @@ CREATE TABLE IF NOT EXISTS observations (
     published_ags   VARCHAR,
     source_level    VARCHAR
 );
+
+CREATE TABLE IF NOT EXISTS commuter_flows_gemeinde (
+    ags             VARCHAR NOT NULL,
+    direction       VARCHAR NOT NULL,
+    rank            INTEGER NOT NULL,
+    partner_ags     VARCHAR NOT NULL,
+    commuters       DOUBLE,
+    distance_km     DOUBLE,
+    reference_date  DATE NOT NULL,
+    note            VARCHAR,
+    source_id       VARCHAR NOT NULL,
+    vintage         VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS local_survey_results (
+    ags             VARCHAR NOT NULL,
+    question_code   VARCHAR NOT NULL,
+    question        VARCHAR,
+    answer          VARCHAR NOT NULL,
+    share           DOUBLE NOT NULL,
+    respondents     INTEGER NOT NULL,
+    fieldwork_from  DATE NOT NULL,
+    fieldwork_to    DATE NOT NULL,
+    conducted_by    VARCHAR NOT NULL,
+    supplier        VARCHAR NOT NULL,
+    licence         VARCHAR NOT NULL,
+    supplying_ags   VARCHAR NOT NULL,
+    file            VARCHAR NOT NULL,
+    row             INTEGER NOT NULL,
+    source_id       VARCHAR NOT NULL,
+    vintage         VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS coworking_gap (
+    ags                                   VARCHAR NOT NULL,
+    period                                INTEGER NOT NULL,
+    long_distance_share                   DOUBLE,
+    long_distance_share_year              INTEGER,
+    employed_at_residence                 DOUBLE,
+    long_distance_out_commuters_flows     DOUBLE,
+    long_distance_out_commuters_estimate  DOUBLE,
+    long_distance_out_commuters           DOUBLE,
+    basis                                 VARCHAR,
+    nearest_space_km                      DOUBLE,
+    spaces_within_reach                   DOUBLE,
+    coworking_data                        VARCHAR,
+    desk_demand                           DOUBLE,
+    remote_capable_share                  DOUBLE,
+    remote_days_per_week                  DOUBLE,
+    coworking_share_of_remote_days        DOUBLE,
+    method_version                        VARCHAR NOT NULL
+);

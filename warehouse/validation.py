@@ -21,6 +21,8 @@ KEYS = {
     "source_releases": ["source_id", "vintage", "revision", "file"],
     "municipality_geometries": ["ags", "vintage"],
     "peer_towns": ["ags", "peer_ags"],
+    "coworking_gap": ["ags", "period", "method_version"],
+    "commuter_flows_gemeinde": ["ags", "direction", "rank", "reference_date", "vintage"],
     "coworking_spaces": ["osm_type", "osm_id", "vintage"],
     "score_contributions": ["ags", "period_from", "period_to", "indicator_id", "method_version"],
 }

@@ -40,7 +40,7 @@ WHERE r.method_version = (SELECT method_version FROM current_method);
 CREATE VIEW latest_ranking AS
 SELECT r.rank, r.rank_p05, r.rank_median, r.rank_p95, r.compared_towns, m.name, m.kreis_name, m.land, r.ags,
        r.period, r.score, r.score_p05, r.score_p95, r.digital_infrastructure, r.commuting_potential,
-       r.demographic_dynamics, r.local_work_infrastructure, r.imputed_share, r.provisional,
+       r.demographic_dynamics, r.local_work_infrastructure, r.accessibility, r.imputed_share, r.provisional,
        r.oldest_input_date, r.newest_input_date, r.notes, r.omitted_pillars, r.reference_group, r.method_version
 FROM readiness_index r JOIN municipalities m USING (ags)
 WHERE r.method_version = (SELECT method_version FROM current_method)
@@ -91,5 +91,16 @@ LEFT JOIN source_attribution a ON a.source_id = l.source_id;
 CREATE VIEW peer_comparison AS
 SELECT m.name, p.ags, p.rank AS peer_rank, pm.name AS peer_name, pm.kreis_name AS peer_kreis, p.peer_ags,
        p.similarity, p.period, p.score, p.peer_score, p.gap_score, p.gap_digital_infrastructure,
-       p.gap_commuting_potential, p.gap_demographic_dynamics, p.gap_local_work_infrastructure
+       p.gap_commuting_potential, p.gap_demographic_dynamics, p.gap_local_work_infrastructure, p.gap_accessibility
 FROM peer_towns p JOIN municipalities m USING (ags) JOIN municipalities pm ON pm.ags = p.peer_ags;
+
+-- Small towns with the largest coworking gap in the latest index period: estimated desk demand of
+-- long-distance out-commuters, with the coworking supply within reach (NULL: no coworking data).
+CREATE VIEW coworking_gap_ranking AS
+SELECT rank() OVER (ORDER BY g.desk_demand DESC) AS gap_rank, m.name, m.kreis_name, m.land, g.ags, g.period,
+       g.long_distance_out_commuters, g.basis, g.desk_demand, g.spaces_within_reach, g.nearest_space_km,
+       g.coworking_data, g.method_version
+FROM coworking_gap g JOIN municipalities m USING (ags)
+WHERE g.method_version = (SELECT method_version FROM current_method)
+  AND g.period = (SELECT max(period) FROM coworking_gap WHERE desk_demand IS NOT NULL)
+  AND g.desk_demand IS NOT NULL;

@@ -84,6 +84,7 @@ def central_places_on_territory(con, current: pd.Series) -> pd.DataFrame:
 @asset(group_name="indicators", deps=[AssetKey("population_area"), AssetKey("territorial_crosswalk"),
                                       AssetKey("broadband_coverage"),
                                       AssetKey("commuting"), AssetKey("coworking_spaces"),
+                                      AssetKey("pendleratlas_commuting"),
                                       AssetKey("municipalities")],
        tags={"stage": "indicators"}, owners=["team:data-engineering"],
        description="Every catalogue indicator per Gemeinde and year, with source, vintage and reference "

@@ -24,7 +24,7 @@ STAGING_KEYS = [key for assets_def in staging_assets for key in assets_def.keys]
 
 @asset(group_name="publish", deps=[AssetKey("readiness_index"), AssetKey("municipality_geometries"),
                                    AssetKey("index_uncertainty"), AssetKey("index_coherence"),
-                                   AssetKey("score_contributions"), AssetKey("peer_towns"), *STAGING_KEYS],
+                                   AssetKey("score_contributions"), AssetKey("peer_towns"), AssetKey("coworking_gap"), *STAGING_KEYS],
        tags={"stage": "publish"}, owners=["team:data-engineering"],
        description="The next warehouse, built in a candidate file next to the published one: current tables "
                    "from the working database, history carried over from the published file (a revised "

@@ -33,8 +33,12 @@ def raw_asset(spec: SourceSpec) -> AssetsDefinition:
     )
     def _raw(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
         root = settings.source_root()
-        live = settings.source_mode == "live" and not settings.skips(spec)
-        if settings.source_mode == "live" and not live:
+        # a source without a publisher to fetch from (the town's own files) is read from the mirror folder
+        fetchable = spec.live is not None
+        live = settings.source_mode == "live" and fetchable and not settings.skips(spec)
+        if settings.source_mode == "live" and not fetchable:
+            context.log.info(f"{spec.source_id}: nothing to fetch (no 'live' section); reading files in {root}")
+        elif settings.source_mode == "live" and not live:
             context.log.warning(f"{spec.source_id}: not fetched (READINESS_LIVE_SKIP); using files already in {root}")
         fetched = fetch_live(context, spec, settings) if live else []
         releases = discover_releases(spec, root)

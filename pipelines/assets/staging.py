@@ -11,7 +11,7 @@ from pipelines.assets.changes import skip_when_unchanged
 from pipelines.assets.raw import landed_releases
 from indicators import territory
 from indicators.catalogue import load_catalogue
-from sources import OBSERVATION_COLUMNS, contracts, inkar, osm_coworking
+from sources import OBSERVATION_COLUMNS, contracts, inkar, local_inputs, osm_coworking, pendleratlas
 from sources.ba_commuting import FLOW_COLUMNS
 from sources.derived import commuter_shares
 from sources.destatis_changes import CHANGE_COLUMNS
@@ -167,7 +167,7 @@ def mobile_coverage(context: AssetExecutionContext, settings: ReadinessSettings)
                                    AssetKey("territorial_crosswalk")],
        tags={"stage": "staging"}, owners=["team:data-engineering"],
        description="Commuting per Gemeinde: INKAR shares 1997-2019 (in/out-commuter shares, balance, shares "
-                   "commuting >= 50/150/300 km; Gemeindeverband values mapped to member Gemeinden in INKAR's own "
+                   "commuting >= 50/150/300 km; accessibility x336/x337/x345/x346; Gemeindeverband values mapped to member Gemeinden in INKAR's own "
                    "territorial status, `source_level` 'gemeindeverband', then brought onto the current territory) "
                    "and the Bundesagentur für Arbeit counts (employees at residence and workplace, in- and "
                    "out-commuters; suppressed figures kept as missing with the reason) with the out/in-commuter "
@@ -226,38 +226,77 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
                                        "vintages": MetadataValue.json(sorted(geometries["vintage"].unique().tolist()))})
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_osm_coworking"), AssetKey("municipality_geometries")],
+@asset(group_name="staging", deps=[AssetKey("raw_osm_coworking"), AssetKey("raw_local_inputs"),
+                                   AssetKey("municipality_geometries")],
        tags={"stage": "staging"}, owners=["team:data-engineering"],
        description="Coworking spaces from OpenStreetMap (amenity=coworking_space, office=coworking; live mode "
-                   "only: no stored copy exists), assigned to Gemeinden by point-in-polygon on the latest "
-                   "geometries, with per-Gemeinde counts inside and within 10 km and the distance to the "
-                   "nearest space. Without OSM data the tables stay empty and the index says so.")
-@skip_when_unchanged("osm_coworking", "bkg_vg")
+                   "only: no stored copy exists) merged with the towns' own lists (local_inputs: permanent and "
+                   "temporary spaces, trial days, libraries/third places) without double counting (same place "
+                   "within 100 m, or same name and address), each space keeping its sources; a listed space "
+                   "without coordinates is placed at its Gemeinde and flagged. Per-Gemeinde counts inside and "
+                   "within 10 km and the distance to the nearest space: for every Gemeinde where OSM was loaded, "
+                   "otherwise only for the towns that supplied a list. The towns' survey results go to "
+                   "`local_survey_results` (shown on their pages, never in the index).")
+@skip_when_unchanged("osm_coworking", "local_inputs", "bkg_vg")
 def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         parsed = parse_all(con, "osm_coworking")
-        if not parsed:
-            replace_rows(con, "coworking_spaces", pd.DataFrame(columns=[*osm_coworking.SPACE_COLUMNS, "ags", "vintage"]))
-            replace_rows(con, "observations", stack([], "observations", "osm_coworking"), source_id="osm_coworking")
-            return MaterializeResult(metadata={"rows": 0, "summary": "absent: no OpenStreetMap release in this run"})
+        local_parsed = parse_all(con, "local_inputs")
+        if not parsed and not local_parsed:
+            replace_rows(con, "coworking_spaces", pd.DataFrame(columns=[*local_inputs.MERGED_COLUMNS, "vintage"]))
+            replace_rows(con, "local_survey_results", stack([], "survey_results", "local_inputs",
+                                                            columns=local_inputs.SURVEY_COLUMNS))
+            for source_id in ("osm_coworking", "local_inputs"):
+                replace_rows(con, "observations", stack([], "observations", source_id), source_id=source_id)
+            return MaterializeResult(metadata={"rows": 0, "summary": "absent: no OpenStreetMap release and no "
+                                                                     "local list in this run"})
         gemeinden = osm_coworking.gemeinden_from_wkb(con.execute("""
             SELECT * FROM municipality_geometries
             QUALIFY vintage = max(vintage) OVER ()""").df())
+        surveys = stack(local_parsed, "survey_results", "local_inputs", columns=local_inputs.SURVEY_COLUMNS)
+        local_inputs.check_known_ags(surveys, set(gemeinden["ags"]))
+        deliveries = {v: local_inputs.place_spaces(t["local_spaces"], gemeinden) for v, t in local_parsed}
         spaces, observations = [], []
-        for vintage, tables in parsed:  # each Overpass release is a full snapshot of its day
-            located = osm_coworking.assign_to_gemeinden(tables["coworking_spaces"], gemeinden).assign(vintage=vintage)
-            spaces.append(located)
-            observations.append(osm_coworking.coworking_indicators(located, gemeinden, vintage).assign(
-                vintage=vintage, source_id="osm_coworking"))
+        for vintage, source_id, osm, local in _coworking_batches(parsed, deliveries):
+            located = osm_coworking.assign_to_gemeinden(osm, gemeinden) if len(osm) else osm.assign(ags=None)
+            merged = local_inputs.merge_spaces(located, local).assign(vintage=vintage)
+            covered = set(local["supplying_ags"]) if len(local) else set()
+            # without OSM only the supplying towns are measured: elsewhere a zero would not be a real zero
+            measured = gemeinden if len(osm) or source_id == "osm_coworking" else gemeinden[gemeinden["ags"].isin(covered)]
+            values = osm_coworking.coworking_indicators(local_inputs.active_on(merged, vintage), measured, vintage)
+            values["note"] = local_inputs.coverage_notes(values, covered, local, source_id)
+            spaces.append(merged)
+            observations.append(values.assign(vintage=vintage, source_id=source_id))
         spaces, observations = pd.concat(spaces, ignore_index=True), pd.concat(observations, ignore_index=True)
         replace_rows(con, "coworking_spaces", spaces)
-        replace_rows(con, "observations", observations, source_id="osm_coworking")
+        replace_rows(con, "local_survey_results", surveys)
+        for source_id in ("osm_coworking", "local_inputs"):
+            replace_rows(con, "observations", observations[observations["source_id"] == source_id],
+                         source_id=source_id)
     latest = spaces[spaces["vintage"] == spaces["vintage"].max()]
     return MaterializeResult(metadata={
         "rows": len(spaces), "vintages": MetadataValue.json(sorted(spaces["vintage"].unique().tolist())),
         "spaces_latest": len(latest), "in_germany_latest": int(latest["ags"].notna().sum()),
         "gemeinden_with_space_latest": int(latest["ags"].nunique()),
+        "locally_reported_latest": int(latest["locally_reported"].fillna(False).astype(bool).sum()),
+        "placed_at_gemeinde_latest": int(latest["located_at_gemeinde"].fillna(False).astype(bool).sum()),
+        "survey_rows": len(surveys),
     })
+
+
+def _coworking_batches(osm_parsed, deliveries: dict[str, pd.DataFrame]):
+    """(vintage, source_id, OSM spaces, local spaces) to merge: each OSM snapshot with the latest local
+    delivery not after it; without OSM, each local delivery alone (vintage = delivery date)."""
+    empty_local = pd.DataFrame(columns=[*local_inputs.SPACE_COLUMNS, "located_at_gemeinde"])
+    if not osm_parsed:
+        return [(vintage, "local_inputs", pd.DataFrame(columns=osm_coworking.SPACE_COLUMNS), local)
+                for vintage, local in sorted(deliveries.items())]
+    batches = []
+    for vintage, tables in osm_parsed:
+        earlier = [v for v in sorted(deliveries) if v <= vintage]
+        batches.append((vintage, "osm_coworking", tables["coworking_spaces"],
+                        deliveries[earlier[-1]] if earlier else empty_local))
+    return batches
 
 
 RESTATED = {"population_total": "population_current_territory", "area_km2": "area_current_territory"}
@@ -313,5 +352,25 @@ def gv_population(observations: pd.DataFrame) -> pd.DataFrame:
     return wide.rename(columns={"population_total": "population"}).reset_index()
 
 
+@asset(group_name="staging", deps=[AssetKey("raw_pendleratlas"), AssetKey("territorial_crosswalk")], tags={"stage": "staging"},
+       owners=["team:data-engineering"],
+       description="Pendleratlas of the Statistische Ämter (Pendlerrechnung, 2021 on): in- and out-commuters, "
+                   "balance, in/out rates and internal commuters per Gemeinde (employed persons incl. civil "
+                   "servants and the self-employed: a method break against INKAR/BA, flagged in the indicators), "
+                   "publisher markers kept as missing with the marker; each Gemeinde's ten main destinations and "
+                   "origins with distances go to `commuter_flows_gemeinde`. Gemeinde values are put on the current "
+                   "territory through the crosswalk. Live or directory mode only.")
+@skip_when_unchanged("pendleratlas", *TERRITORY_SOURCES)
+def pendleratlas_commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
+    with settings.work() as con:
+        parsed = parse_all(con, "pendleratlas")
+        observations = onto_current_territory(con, stack(parsed, "observations", "pendleratlas"))
+        replace_rows(con, "observations", observations, source_id="pendleratlas")
+        flows = stack(parsed, "gemeinde_flows", "pendleratlas", columns=pendleratlas.FLOW_COLUMNS)
+        replace_rows(con, "commuter_flows_gemeinde", flows, source_id="pendleratlas")
+    return MaterializeResult(metadata={**observation_metadata(observations), "gemeinde_flows": len(flows),
+                                       "markers": int(observations["value"].isna().sum()) if len(observations) else 0})
+
+
 staging_assets = [population_area, territorial_crosswalk, broadband_coverage, mobile_coverage, commuting, municipality_geometries,
-                  coworking_spaces]
+                  coworking_spaces, pendleratlas_commuting]

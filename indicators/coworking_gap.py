@@ -1,0 +1,120 @@
+"""The coworking gap per Gemeinde and period: who commutes far, and is there a coworking space within reach?
+
+Plain DuckDB SQL over the working tables (observations, commuter_flows_gemeinde). For each town of
+the reference group and index period (the rows of ``readiness_index``), the latest value at or
+before the period of:
+
+- ``long_distance_share``: INKAR x354, % of employees at residence commuting 50 km or more;
+- ``employed_at_residence``: Pendleratlas out-commuters + internal commuters (employed persons
+  living in the town), else the BA's employees at residence;
+- ``long_distance_out_commuters_flows``: Pendleratlas out-flows of at least ``long_distance_km``
+  among the town's ten main destinations (a lower bound: the top ten hold about 73 % of
+  out-commuters);
+- ``long_distance_out_commuters_estimate``: share x employed at residence;
+- ``nearest_space_km`` and ``spaces_within_reach`` from the coworking observations (OSM and/or
+  the towns' own lists), NULL where no coworking data cover the town.
+
+``long_distance_out_commuters`` is the larger of the two where both exist (the flows are a lower
+bound; the estimate applies an older share to the current base), else the one that exists;
+``basis`` says which. ``desk_demand`` applies the catalogue's parameters (each with its
+source in catalogue.yaml): out-commuters x remote-capable share x remote days per week /
+workdays per week x share of remote days spent coworking.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import yaml
+
+from indicators.catalogue import CATALOGUE_YAML
+
+PARAMETERS = ["long_distance_km", "reach_km", "remote_capable_share", "remote_days_per_week",
+              "workdays_per_week", "coworking_share_of_remote_days"]
+GAP_COLUMNS = ["ags", "period", "long_distance_share", "long_distance_share_year", "employed_at_residence",
+               "long_distance_out_commuters_flows", "long_distance_out_commuters_estimate",
+               "long_distance_out_commuters", "basis", "nearest_space_km", "spaces_within_reach",
+               "coworking_data", "desk_demand", "remote_capable_share", "remote_days_per_week",
+               "coworking_share_of_remote_days", "method_version"]
+
+
+def gap_parameters(path=CATALOGUE_YAML) -> dict:
+    """The ``coworking_gap`` section of the catalogue; every parameter needs a value and a stated source."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    section = raw.get("coworking_gap") or {}
+    problems = [p for p in PARAMETERS if not isinstance(section.get(p), (int, float))]
+    problems += [f"{p}_source" for p in PARAMETERS[2:] if not str(section.get(f"{p}_source") or "").strip()]
+    if problems:
+        raise ValueError(f"catalogue coworking_gap: missing or invalid {problems}")
+    return {**section, "method_version": str(raw["method_version"])}
+
+
+def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFrame:
+    """One row per (ags, period) of ``readiness_index`` in the reference group (GAP_COLUMNS)."""
+    within = f"coworking_spaces_within_{parameters['reach_km']:g}km"
+    sql = """
+        WITH towns AS (SELECT DISTINCT ags, period FROM readiness_index WHERE in_reference_group),
+        yearly AS (
+            SELECT ags, measure, source_id, year(reference_date) AS year, value
+            FROM observations WHERE level = 'gemeinde' AND value IS NOT NULL
+        ),
+        latest AS (  -- the latest value of a measure (from given sources) at or before the period
+            SELECT t.ags, t.period, y.measure, y.source_id, y.year, y.value
+            FROM towns t JOIN yearly y ON y.ags = t.ags AND y.year <= t.period
+            QUALIFY row_number() OVER (PARTITION BY t.ags, t.period, y.measure, y.source_id ORDER BY y.year DESC) = 1
+        ),
+        flows AS (
+            SELECT ags, year(reference_date) AS year, sum(commuters) AS far
+            FROM commuter_flows_gemeinde
+            WHERE direction = 'out' AND distance_km >= $km AND commuters IS NOT NULL
+            GROUP BY ALL
+        ),
+        flow_years AS (SELECT DISTINCT ags, year(reference_date) AS year FROM commuter_flows_gemeinde
+                       WHERE direction = 'out'),
+        town_flows AS (
+            SELECT t.ags, t.period, coalesce(f.far, 0) AS far
+            FROM towns t JOIN flow_years fy ON fy.ags = t.ags AND fy.year <= t.period
+            LEFT JOIN flows f ON f.ags = fy.ags AND f.year = fy.year
+            QUALIFY row_number() OVER (PARTITION BY t.ags, t.period ORDER BY fy.year DESC) = 1
+        ),
+        pick AS (
+            SELECT t.ags, t.period,
+                   (SELECT value FROM latest l WHERE l.ags = t.ags AND l.period = t.period
+                      AND l.measure = 'commuters_50km_share' AND l.source_id = 'inkar') AS share,
+                   (SELECT year FROM latest l WHERE l.ags = t.ags AND l.period = t.period
+                      AND l.measure = 'commuters_50km_share' AND l.source_id = 'inkar') AS share_year,
+                   coalesce(
+                     (SELECT sum(value) FROM latest l WHERE l.ags = t.ags AND l.period = t.period
+                        AND l.source_id = 'pendleratlas' AND l.measure IN ('out_commuters', 'internal_commuters')
+                        HAVING count(*) = 2),
+                     (SELECT value FROM latest l WHERE l.ags = t.ags AND l.period = t.period
+                        AND l.source_id = 'ba_commuting' AND l.measure = 'employees_residence')) AS employed,
+                   (SELECT value FROM latest l WHERE l.ags = t.ags AND l.period = t.period
+                      AND l.measure = 'coworking_nearest_km' ORDER BY l.year DESC LIMIT 1) AS nearest,
+                   (SELECT value FROM latest l WHERE l.ags = t.ags AND l.period = t.period
+                      AND l.measure = $within ORDER BY l.year DESC LIMIT 1) AS within_reach,
+                   (SELECT string_agg(DISTINCT l.source_id || ' ' || l.year, ', ') FROM latest l
+                      WHERE l.ags = t.ags AND l.period = t.period AND l.measure = $within) AS coworking_data
+            FROM towns t
+        )
+        SELECT p.ags, p.period, p.share AS long_distance_share, p.share_year AS long_distance_share_year,
+               p.employed AS employed_at_residence, f.far AS long_distance_out_commuters_flows,
+               round(p.share / 100 * p.employed) AS long_distance_out_commuters_estimate,
+               CASE WHEN f.far IS NULL OR round(p.share / 100 * p.employed) >= f.far
+                    THEN round(p.share / 100 * p.employed) ELSE f.far END AS long_distance_out_commuters,
+               CASE WHEN f.far IS NOT NULL AND (p.share IS NULL OR p.employed IS NULL OR f.far > round(p.share / 100 * p.employed))
+                    THEN 'pendleratlas flows >= ' || CAST($km AS INTEGER) || ' km (top-10 destinations: lower bound)'
+                    WHEN p.share IS NOT NULL AND p.employed IS NOT NULL
+                    THEN 'INKAR share >= 50 km (' || p.share_year || ') x employed at residence'
+                    END AS basis,
+               p.nearest AS nearest_space_km, p.within_reach AS spaces_within_reach, p.coworking_data
+        FROM pick p LEFT JOIN town_flows f USING (ags, period)
+        ORDER BY p.ags, p.period
+    """
+    gap = con.execute(sql, {"km": float(parameters["long_distance_km"]), "within": within}).df()
+    factor = (parameters["remote_capable_share"] * parameters["remote_days_per_week"]
+              / parameters["workdays_per_week"] * parameters["coworking_share_of_remote_days"])
+    gap["desk_demand"] = (gap["long_distance_out_commuters"] * factor).round(1)
+    for name in ("remote_capable_share", "remote_days_per_week", "coworking_share_of_remote_days", "method_version"):
+        gap[name] = parameters[name]
+    return gap[GAP_COLUMNS]

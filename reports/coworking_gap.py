@@ -1,0 +1,152 @@
+"""The report section "Coworking-Lücke": long-distance commuters, spaces within reach, main destinations,
+the town's own survey results, and a map. Context for templates/coworking_gap.html.j2.
+
+Reads the published warehouse (read-only connection). Wiring (reports engineer): in
+``Renderer.town`` add ``context["cowork_gap"] = coworking_gap_context(con, self.geoms, ags)`` and in
+town.html.j2 ``{% include "coworking_gap.html.j2" %}`` plus a link ``#coworking-luecke`` in the nav.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import duckdb
+import numpy as np
+import pandas as pd
+import shapely
+
+from indicators.coworking_gap import gap_parameters
+from reports.labels import de_number
+from reports.maps import SIMPLIFY_M, TownGeometries, _project
+
+KIND_LABELS = {"permanent": "dauerhaft", "temporary": "temporär", "trial_day": "Probearbeitstag",
+               "third_place": "Bibliothek/Dritter Ort"}
+SOURCE_LABELS = {"osm_coworking": "OpenStreetMap", "local_inputs": "eigene Angaben der Stadt",
+                 "osm_coworking; local_inputs": "OpenStreetMap und eigene Angaben der Stadt"}
+
+
+def coworking_gap_context(con: duckdb.DuckDBPyConnection, geoms: TownGeometries, ags: str) -> dict:
+    """Everything the section shows for one town; empty parts say why they are empty."""
+    reach_km = gap_parameters()["reach_km"]
+    gap = _latest_gap(con, ags)
+    spaces = _spaces_within_reach(con, geoms, ags, reach_km)
+    destinations = _destinations(con, geoms, ags)
+    return {
+        "gap": gap, "reach_km": reach_km, "spaces": spaces.to_dict("records"), "destinations": destinations,
+        "surveys": _surveys(con, ags), "parameters": _parameter_rows(),
+        "map": coworking_map(geoms, ags, spaces, destinations) if geoms.has(ags) else None,
+    }
+
+
+def _latest_gap(con, ags: str) -> dict | None:
+    frame = con.execute("""SELECT * FROM coworking_gap WHERE ags = ? ORDER BY period DESC LIMIT 1""", [ags]).df()
+    if frame.empty:
+        return None
+    row = frame.iloc[0].to_dict()
+    return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+
+
+def _spaces_within_reach(con, geoms: TownGeometries, ags: str, reach_km: float) -> pd.DataFrame:
+    spaces = con.execute("""SELECT name, lat, lon, local_kind, sources, locally_reported, located_at_gemeinde,
+                                   supplier, licence, desks, opened, closed, vintage
+                            FROM coworking_spaces QUALIFY vintage = max(vintage) OVER ()""").df()
+    if spaces.empty or not geoms.has(ags):
+        return spaces.assign(distance_km=[], kind_de=[], sources_de=[])
+    spaces["distance_km"] = (geoms.distances_m(ags, spaces["lon"], spaces["lat"]) / 1000).round(1)
+    spaces = spaces[spaces["distance_km"] <= reach_km].sort_values(["distance_km", "name"])
+    spaces["kind_de"] = spaces["local_kind"].map(KIND_LABELS).fillna("Coworking-Space")
+    spaces["sources_de"] = spaces["sources"].map(SOURCE_LABELS).fillna(spaces["sources"])
+    return spaces
+
+
+def _destinations(con, geoms: TownGeometries, ags: str) -> list[dict]:
+    """The ten main destinations of the latest Pendleratlas year, named where the register knows them."""
+    flows = con.execute("""
+        SELECT f.rank, f.partner_ags, coalesce(m.name, k.name, f.partner_ags) AS name, f.commuters, f.distance_km,
+               f.vintage
+        FROM commuter_flows_gemeinde f
+        LEFT JOIN municipalities m ON m.ags = f.partner_ags
+        LEFT JOIN kreise k ON k.ags = substr(f.partner_ags, 1, 5) AND f.partner_ags LIKE '%000'
+        WHERE f.ags = ? AND f.direction = 'out'
+        QUALIFY f.vintage = max(f.vintage) OVER ()
+        ORDER BY f.rank""", [ags]).df()
+    return flows.to_dict("records")
+
+
+def _surveys(con, ags: str) -> list[dict]:
+    """Survey results per question, with who ran the survey and supplied the file."""
+    rows = con.execute("""SELECT question_code, question, answer, share, respondents, fieldwork_from, fieldwork_to,
+                                 conducted_by, supplier, licence
+                          FROM local_survey_results WHERE ags = ? ORDER BY question_code, row""", [ags]).df()
+    questions = []
+    for code, group in rows.groupby("question_code", sort=False):
+        first = group.iloc[0]
+        questions.append({"code": code, "question": first["question"], "respondents": int(first["respondents"]),
+                          "fieldwork": f"{first['fieldwork_from']:%d.%m.%Y}–{first['fieldwork_to']:%d.%m.%Y}",
+                          "conducted_by": first["conducted_by"], "supplier": first["supplier"],
+                          "licence": first["licence"],
+                          "answers": [{"answer": a, "share": de_number(s)} for a, s in zip(group["answer"], group["share"])]})
+    return questions
+
+
+def _parameter_rows() -> list[dict]:
+    parameters = gap_parameters()
+    names = {"remote_capable_share": "Anteil Beschäftigter mit homeoffice-fähiger Tätigkeit",
+             "remote_days_per_week": "Tage mobil/remote je Woche",
+             "workdays_per_week": "Arbeitstage je Woche",
+             "coworking_share_of_remote_days": "Anteil der Remote-Tage im Coworking"}
+    return [{"label": label, "value": de_number(parameters[key]), "source": parameters[f"{key}_source"]}
+            for key, label in names.items()]
+
+
+def coworking_map(geoms: TownGeometries, ags: str, spaces: pd.DataFrame, destinations: list[dict]) -> str:
+    """Inline SVG (written directly, no plotting library): the town outlined, spaces within reach (filled:
+    exact place; hollow: placed at the Gemeinde), lines to the main destinations whose Gemeinde geometry
+    is loaded, labelled with the distance in km. Only numbers from the data reach the SVG."""
+    town = shapely.simplify(geoms.geoms[geoms.position[ags]], SIMPLIFY_M)
+    centre = shapely.centroid(town)
+    targets = [(shapely.centroid(geoms.geoms[geoms.position[f["partner_ags"]]]), f["distance_km"])
+               for f in destinations if geoms.has(f["partner_ags"])]
+    points = []
+    if len(spaces):
+        xs, ys = _project(spaces["lon"].to_numpy(dtype=float), spaces["lat"].to_numpy(dtype=float))
+        placed = spaces["located_at_gemeinde"].fillna(False).astype(bool).to_numpy()
+        points = list(zip(np.asarray(xs), np.asarray(ys), placed))
+    x0, y0, x1, y1 = shapely.bounds(town)
+    for x, y in [(t.x, t.y) for t, _ in targets] + [(x, y) for x, y, _ in points]:
+        x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
+    pad = 0.08 * max(x1 - x0, y1 - y0, 1.0)
+    x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
+    scale = min(640 / (x1 - x0), 480 / (y1 - y0))  # fit into 640 x 480 px, keeping the aspect ratio
+    width, height = int((x1 - x0) * scale), int((y1 - y0) * scale) + 20  # + a line for the legend
+
+    def xy(x, y):
+        return (x - x0) * scale, (y1 - y) * scale
+
+    width = max(width, 560)  # room for the legend line
+
+    parts = [f'<path d="{_ring_path(town, xy)}" fill="#e8eef7" stroke="#000000" stroke-width="2" fill-rule="evenodd"/>']
+    cx, cy = xy(centre.x, centre.y)
+    for target, km in targets:
+        tx, ty = xy(target.x, target.y)
+        parts.append(f'<line x1="{cx:.1f}" y1="{cy:.1f}" x2="{tx:.1f}" y2="{ty:.1f}" stroke="#c05621" stroke-width="1.5"/>')
+        parts.append(f'<text x="{tx + 4:.1f}" y="{ty - 4:.1f}" font-size="11">{escape(de_number(km, 0))} km</text>')
+    for x, y, placed in points:
+        px, py = xy(x, y)
+        fill = "none" if placed else "#2b6cb0"
+        parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="5" fill="{fill}" stroke="#2b6cb0" stroke-width="2"/>')
+    parts.append(f'<text x="8" y="{height - 8}" font-size="11">● Coworking (Lage bekannt) ○ an der Gemeinde verortet '
+                 '— Linie: Hauptziel der Auspendler (km)</text>')
+    title = "Karte: Gemeinde, Coworking-Orte und Hauptziele der Auspendler"
+    return (f'<svg role="img" aria-label="{escape(title)}" class="chart" viewBox="0 0 {width} {height}" '
+            f'width="{width}" height="{height}"><title>{escape(title)}</title>{"".join(parts)}</svg>')
+
+
+def _ring_path(geom, xy) -> str:
+    """SVG path data of a (multi)polygon's rings (holes included, even-odd fill)."""
+    commands = []
+    for polygon in getattr(geom, "geoms", [geom]):
+        for ring in [polygon.exterior, *polygon.interiors]:
+            coords = [xy(x, y) for x, y in ring.coords]
+            commands.append("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in coords) + " Z")
+    return " ".join(commands)

@@ -1,0 +1,422 @@
+"""The town's own data: coworking spaces and offers, and survey results (docs/local-inputs.md).
+
+A delivery is a folder ``local-inputs/<YYYY-MM-DD>/`` holding files ``coworking*.csv|xlsx`` and
+``umfrage*.csv|xlsx`` in the template layout (templates/local-inputs/): German headers, one row
+per space or per answer, and in every row who supplied the file (``Lieferant``) and under which
+licence (``Lizenz``), so that every value keeps its provenance. CSV files are semicolon-separated
+UTF-8 (a German spreadsheet's cp1252 export is read too); XLSX files use their first sheet.
+
+Validation is strict because the values are published: a wrong AGS, an unknown kind, a date
+in the future, a share outside 0–100 or a missing required value fails the release with a
+message naming file, row and column; the run then publishes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+
+import pandas as pd
+
+from sources import OBSERVATION_COLUMNS
+from sources.errors import SourceError
+from sources.registry import Release, ReleaseFile
+
+# German header -> column; (required, kind of check)
+SPACE_HEADERS = {
+    "Name": ("name", True, "text"),
+    "Adresse": ("address", True, "text"),
+    "AGS": ("ags", True, "ags"),
+    "Breitengrad": ("lat", False, "lat"),
+    "Längengrad": ("lon", False, "lon"),
+    "Art": ("local_kind", True, "kind"),
+    "Arbeitsplätze": ("desks", False, "count"),
+    "Eröffnet am": ("opened", False, "date"),
+    "Geschlossen am": ("closed", False, "date"),
+    "Gemeldet von": ("reported_by", True, "text"),
+    "Lieferant": ("supplier", True, "text"),
+    "Lizenz": ("licence", True, "text"),
+}
+SURVEY_HEADERS = {
+    "AGS": ("ags", True, "ags"),
+    "Fragecode": ("question_code", True, "text"),
+    "Frage": ("question", False, "text"),
+    "Antwort": ("answer", True, "text"),
+    "Anteil (%)": ("share", True, "share"),
+    "Befragte": ("respondents", True, "count"),
+    "Feldzeit von": ("fieldwork_from", True, "date"),
+    "Feldzeit bis": ("fieldwork_to", True, "date"),
+    "Durchgeführt von": ("conducted_by", True, "text"),
+    "Lieferant": ("supplier", True, "text"),
+    "Lizenz": ("licence", True, "text"),
+}
+KIND_LABELS = ["dauerhaft", "temporär", "Probearbeitstag", "Bibliothek/Dritter Ort"]
+KINDS = {  # German label in the template (any case) -> stored kind
+    "dauerhaft": "permanent",
+    "temporär": "temporary",
+    "probearbeitstag": "trial_day",
+    "bibliothek/dritter ort": "third_place",
+}
+SPACE_COLUMNS = [c for c, _, _ in SPACE_HEADERS.values()] + ["supplying_ags", "file", "row"]
+SURVEY_COLUMNS = [c for c, _, _ in SURVEY_HEADERS.values()] + ["supplying_ags", "file", "row"]
+
+
+def parse_release(release: Release, today: dt.date | None = None) -> dict[str, pd.DataFrame]:
+    """``local_spaces`` and ``survey_results`` of one delivery; no index observations (see module doc)."""
+    today = today or dt.date.today()
+    spaces = [_read(release.source_id, f, SPACE_HEADERS, today) for f in release.files if f.role == "coworking"]
+    surveys = [_read(release.source_id, f, SURVEY_HEADERS, today) for f in release.files if f.role == "survey"]
+    spaces = _frame(spaces, SPACE_COLUMNS)
+    surveys = _frame(surveys, SURVEY_COLUMNS)
+    _check_dates_in_order(release.source_id, spaces, "opened", "closed", "Geschlossen am")
+    _check_dates_in_order(release.source_id, surveys, "fieldwork_from", "fieldwork_to", "Feldzeit bis")
+    return {"local_spaces": spaces, "survey_results": surveys,
+            "observations": pd.DataFrame(columns=OBSERVATION_COLUMNS)}
+
+
+def supplying_town(source_id: str, release_file: ReleaseFile) -> str:
+    """The AGS in the file name (``coworking_01053090[_text].csv``): the town whose own list this is.
+
+    A list covers that town: its coworking indicator is computed from the list (and OSM, where
+    loaded); a neighbour named in the list is not covered by it.
+    """
+    match = re.match(r"(?:coworking|umfrage)_(\d{8})(?:_[^/]*)?\.(?:csv|xlsx)$", release_file.path.name)
+    if not match:
+        raise SourceError(source_id, release_file.relative_path,
+                          "file name must be coworking_<AGS>[_text].csv|xlsx or umfrage_<AGS>[_text].csv|xlsx "
+                          "with the 8-digit AGS of the supplying town")
+    return match.group(1)
+
+
+def _read(source_id: str, release_file: ReleaseFile, headers: dict, today: dt.date) -> pd.DataFrame:
+    """Rows of one template file, validated cell by cell; rows numbered as the user sees them (header = 1)."""
+    town = supplying_town(source_id, release_file)
+    table = _table(source_id, release_file)
+    if not table:
+        raise SourceError(source_id, release_file.relative_path, "empty file: expected the template's header row")
+    header = [str(h or "").strip() for h in table[0]]
+    missing = [h for h in headers if h not in header]
+    unknown = [h for h in header if h and h not in headers]
+    if missing or unknown:
+        raise SourceError(source_id, release_file.relative_path,
+                          f"header does not match the template: missing {missing}, unknown {unknown}")
+    records = []
+    for number, row in enumerate(table[1:], start=2):
+        cells = dict(zip(header, list(row) + [None] * (len(header) - len(row))))
+        if all(_blank(v) for v in cells.values()):
+            continue  # trailing empty rows of a spreadsheet
+        record = {"file": release_file.relative_path, "row": number, "supplying_ags": town}
+        for heading, (column, required, check) in headers.items():
+            where = f"row {number}, column '{heading}'"
+            record[column] = _cell(source_id, release_file.relative_path, where, cells[heading], required, check, today)
+        if "lat" in record and (record["lat"] is None) != (record["lon"] is None):
+            given, other = ("Breitengrad", "Längengrad") if record["lat"] is not None else ("Längengrad", "Breitengrad")
+            raise SourceError(source_id, release_file.relative_path,
+                              f"row {number}, column '{other}': required when '{given}' is given")
+        records.append(record)
+    if not records:
+        raise SourceError(source_id, release_file.relative_path, "no data rows below the header")
+    return pd.DataFrame(records)
+
+
+def _table(source_id: str, release_file: ReleaseFile) -> list[list]:
+    if release_file.path.suffix.lower() == ".xlsx":
+        try:
+            from openpyxl import load_workbook
+            sheet = load_workbook(release_file.path, read_only=True, data_only=True).worksheets[0]
+            return [list(r) for r in sheet.iter_rows(values_only=True)]
+        except Exception as exc:  # openpyxl raises several types for a broken workbook
+            raise SourceError(source_id, release_file.relative_path, f"not a readable xlsx workbook ({exc})") from exc
+    raw = release_file.path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")
+    first = text.splitlines()[0] if text.strip() else ""
+    if ";" not in first:
+        raise SourceError(source_id, release_file.relative_path,
+                          "header row has no ';': the template's CSV is semicolon-separated")
+    return [row for row in csv.reader(io.StringIO(text), delimiter=";")]
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _cell(source_id, file, where, value, required, check, today):
+    """One validated cell; a problem raises SourceError naming file, row and column."""
+    if _blank(value):
+        if required:
+            raise SourceError(source_id, file, f"{where}: a value is required")
+        return None
+    text = value.strip() if isinstance(value, str) else value
+    problem = None
+    if check == "text":
+        return str(text)
+    if check == "ags":
+        text = str(text).zfill(8) if isinstance(text, int) else str(text)
+        if not re.fullmatch(r"\d{8}", text):
+            problem = f"{text!r} is not an 8-digit AGS (Amtlicher Gemeindeschlüssel)"
+        else:
+            return text
+    elif check == "kind":
+        kind = KINDS.get(str(text).strip().lower())
+        if kind is None:
+            problem = f"unknown kind {text!r}; allowed: {', '.join(KIND_LABELS)}"
+        else:
+            return kind
+    elif check in {"lat", "lon", "share", "count"}:
+        number = _number(text)
+        bounds = {"lat": (47.0, 55.2), "lon": (5.8, 15.1), "share": (0, 100), "count": (0, None)}[check]
+        if number is None:
+            problem = f"{text!r} is not a number"
+        elif number < bounds[0] or (bounds[1] is not None and number > bounds[1]):
+            problem = {"lat": f"latitude {number} is outside Germany (47.0–55.2)",
+                       "lon": f"longitude {number} is outside Germany (5.8–15.1)",
+                       "share": f"share {number} is outside 0–100",
+                       "count": f"{number} is negative"}[check]
+        elif check == "count" and number != int(number):
+            problem = f"{number} is not a whole number"
+        else:
+            return int(number) if check == "count" else number
+    elif check == "date":
+        date = _date(text)
+        if date is None:
+            problem = f"{text!r} is not a date (TT.MM.JJJJ or JJJJ-MM-TT)"
+        elif date > today:
+            problem = f"date {date.isoformat()} is in the future"
+        else:
+            return date
+    raise SourceError(source_id, file, f"{where}: {problem}")
+
+
+def _number(value) -> float | None:
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value).replace(",", "."))
+    except ValueError:
+        return None
+
+
+def _date(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    for pattern in ("%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(str(value), pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _check_dates_in_order(source_id: str, frame: pd.DataFrame, start: str, end: str, heading: str) -> None:
+    if frame.empty:
+        return
+    wrong = frame[frame[start].notna() & frame[end].notna() & (frame[end] < frame[start])]
+    if len(wrong):
+        first = wrong.iloc[0]
+        raise SourceError(source_id, first["file"], f"row {first['row']}, column '{heading}': "
+                                                    f"{first[end]} is before {first[start]}")
+
+
+def _frame(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+# --- merging with OpenStreetMap ----------------------------------------------------------------------------
+
+SAME_PLACE_M = 100  # two entries within this distance are the same space
+MERGED_COLUMNS = ["osm_type", "osm_id", "name", "lat", "lon", "kind", "website", "operator", "tags",
+                  "osm_base_timestamp", "ags", "sources", "locally_reported", "located_at_gemeinde", "address",
+                  "local_kind", "desks", "opened", "closed", "reported_by", "supplier", "licence", "local_file"]
+
+
+def place_spaces(local: pd.DataFrame, gemeinden, check_ags: bool = True) -> pd.DataFrame:
+    """Local rows with coordinates; a row without them is placed at its Gemeinde's representative point
+    (inside the polygon) and flagged ``located_at_gemeinde``. An AGS not among the Gemeinden fails."""
+    from sources.osm_coworking import METRIC_CRS
+
+    known = set(gemeinden["ags"])
+    if check_ags:
+        for _, row in local.iterrows():
+            for column, heading in (("ags", "AGS"), ("supplying_ags", "file name")):
+                if row[column] not in known:
+                    raise SourceError("local_inputs", row["file"], f"row {row['row']}, column '{heading}': AGS "
+                                      f"{row[column]} is not a Gemeinde of the register")
+    centres = gemeinden.to_crs(METRIC_CRS).set_index("ags").geometry.representative_point().to_crs("EPSG:4326")
+    placed = local.copy()
+    placed["located_at_gemeinde"] = placed["lat"].isna()
+    placed.loc[placed["located_at_gemeinde"], "lat"] = placed.loc[placed["located_at_gemeinde"], "ags"].map(centres.y)
+    placed.loc[placed["located_at_gemeinde"], "lon"] = placed.loc[placed["located_at_gemeinde"], "ags"].map(centres.x)
+    return placed
+
+
+def merge_spaces(osm: pd.DataFrame, local: pd.DataFrame) -> pd.DataFrame:
+    """One row per space (MERGED_COLUMNS): OSM spaces, plus local ones that match none of them.
+
+    Same space: within SAME_PLACE_M metres (coordinates given, not placed at the Gemeinde), or the
+    same name and address (case, spaces and punctuation ignored). A matched OSM space takes the
+    local details and lists both sources; a local row matching an earlier local row is dropped.
+    """
+    merged = osm.assign(sources="osm_coworking", locally_reported=False, located_at_gemeinde=False,
+                        address=osm["tags"].map(_osm_address) if len(osm) else None)
+    for column in MERGED_COLUMNS:
+        if column not in merged:
+            merged[column] = None
+    merged = merged[MERGED_COLUMNS].reset_index(drop=True)
+    for _, row in local.iterrows():
+        match = _same_space(merged, row)
+        details = {"address": row["address"], "local_kind": row["local_kind"], "desks": row["desks"],
+                   "opened": row["opened"], "closed": row["closed"], "reported_by": row["reported_by"],
+                   "supplier": row["supplier"], "licence": row["licence"], "local_file": f"{row['file']}:{row['row']}",
+                   "locally_reported": True}
+        if match is None:
+            key = f"{_key(row['name'])}|{_key(row['address'])}|{row['ags']}"
+            new = {**dict.fromkeys(MERGED_COLUMNS), **details, "osm_type": "local",
+                   "osm_id": zlib_crc(key), "name": row["name"], "lat": row["lat"], "lon": row["lon"],
+                   "kind": f"local:{row['local_kind']}", "ags": row["ags"], "sources": "local_inputs",
+                   "located_at_gemeinde": bool(row["located_at_gemeinde"])}
+            merged.loc[len(merged)] = [new[c] for c in MERGED_COLUMNS]
+        elif merged.at[match, "osm_type"] != "local":  # an OSM space the town reported too
+            for column, value in details.items():
+                merged.at[match, column] = value
+            merged.at[match, "sources"] = "osm_coworking; local_inputs"
+    return merged.astype({"lat": float, "lon": float})
+
+
+def _same_space(merged: pd.DataFrame, row) -> int | None:
+    if merged.empty:
+        return None
+    if not row["located_at_gemeinde"]:
+        distance = _metres(merged["lat"].astype(float), merged["lon"].astype(float), row["lat"], row["lon"])
+        near = distance[(distance <= SAME_PLACE_M) & ~merged["located_at_gemeinde"].astype(bool)]
+        if len(near):
+            return int(near.idxmin())
+    same = merged[(merged["name"].map(_key) == _key(row["name"])) & (merged["address"].map(_key) == _key(row["address"]))
+                  & (merged["address"].map(_key) != "")]
+    return int(same.index[0]) if len(same) else None
+
+
+def _metres(lat, lon, lat0, lon0):
+    """Great-circle distance in metres (haversine), vectorised over the first two arguments."""
+    import numpy as np
+
+    phi, phi0 = np.radians(lat), np.radians(lat0)
+    a = np.sin((phi - phi0) / 2) ** 2 + np.cos(phi) * np.cos(phi0) * np.sin(np.radians(lon - lon0) / 2) ** 2
+    return 2 * 6_371_000 * np.arcsin(np.sqrt(a))
+
+
+def _osm_address(tags_json) -> str | None:
+    import json
+
+    tags = json.loads(tags_json) if isinstance(tags_json, str) else {}
+    street = " ".join(t for t in (tags.get("addr:street"), tags.get("addr:housenumber")) if t)
+    place = " ".join(t for t in (tags.get("addr:postcode"), tags.get("addr:city")) if t)
+    return ", ".join(t for t in (street, place) if t) or None
+
+
+def _key(text) -> str:
+    """Names and addresses compared without case, spaces and punctuation; 'Straße' = 'Str'."""
+    text = str(text or "").lower().replace("straße", "str").replace("strasse", "str")
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def zlib_crc(text: str) -> int:
+    """A stable id for a local space (same name, address and AGS in every run)."""
+    import zlib
+
+    return zlib.crc32(text.encode("utf-8"))
+
+
+def check_known_ags(surveys: pd.DataFrame, known: set[str]) -> None:
+    """Survey rows must name Gemeinden of the register (the file name's AGS and the AGS column)."""
+    for _, row in surveys.iterrows():
+        for column, heading in (("ags", "AGS"), ("supplying_ags", "file name")):
+            if row[column] not in known:
+                raise SourceError("local_inputs", row["file"], f"row {row['row']}, column '{heading}': AGS "
+                                                               f"{row[column]} is not a Gemeinde of the register")
+
+
+def coverage_notes(values: pd.DataFrame, covered: set[str], local: pd.DataFrame, source_id: str) -> pd.Series:
+    """The observation note: OSM's caveat, and for a town that supplied its own list, that it did."""
+    from sources.osm_coworking import NOTE
+
+    base = NOTE if source_id == "osm_coworking" else ""
+    suppliers = local.groupby("supplying_ags")["supplier"].first() if len(local) else pd.Series(dtype=object)
+    own = values["ags"].map(lambda a: f"locally reported: includes the town's own list (supplier: {suppliers[a]})"
+                            if a in covered else "")
+    return pd.Series([("; ".join(t for t in (b, o) if t)) for b, o in zip([base] * len(values), own)],
+                     index=values.index)
+
+
+def active_on(spaces: pd.DataFrame, date) -> pd.DataFrame:
+    """Spaces open on ``date``: a closed temporary space or a past trial day stays in the list but is
+    not counted as supply. A space mapped in OpenStreetMap counts as open at the query date whatever
+    the town's dates for that place say (OSM is the record of the day; the town's dates may be an
+    earlier offer at the same place)."""
+    day = pd.Timestamp(date).date()
+    opened = spaces["opened"].map(lambda d: d is None or pd.isna(d) or d <= day)
+    closed = spaces["closed"].map(lambda d: d is None or pd.isna(d) or d >= day)
+    in_osm = spaces["sources"].fillna("").str.contains("osm_coworking")
+    return spaces[in_osm | (opened & closed)]
+
+
+# --- templates (templates/local-inputs/, written by `python -m sources.local_inputs`) ------------------------
+
+TEMPLATE_NOTES = {
+    "coworking": [
+        "Eine Zeile je Coworking-Ort oder -Angebot (auch temporäre Orte und Probearbeitstage).",
+        "Dateiname: coworking_<AGS Ihrer Stadt>[_Text].csv oder .xlsx, in einem Ordner local-inputs/<JJJJ-MM-TT>/.",
+        "AGS: 8-stelliger Amtlicher Gemeindeschlüssel der Gemeinde, in der der Ort liegt.",
+        "Breitengrad/Längengrad: WGS84 in Dezimalgrad (z. B. 53,6270 / 10,6890); leer lassen, wenn unbekannt "
+        "(der Ort wird dann am Gemeindemittelpunkt verortet und so gekennzeichnet).",
+        f"Art: {', '.join(KIND_LABELS)}.",
+        "Datumsangaben TT.MM.JJJJ; nicht in der Zukunft.",
+        "Lieferant und Lizenz in jeder Zeile (z. B. 'Stadt Mölln' und 'dl-de/by-2-0').",
+    ],
+    "umfrage": [
+        "Eine Zeile je Antwortoption einer Frage.",
+        "Dateiname: umfrage_<AGS Ihrer Stadt>[_Text].csv oder .xlsx, in einem Ordner local-inputs/<JJJJ-MM-TT>/.",
+        "Anteil (%): Anteil der Befragten mit dieser Antwort, 0 bis 100.",
+        "Feldzeit von/bis: TT.MM.JJJJ; nicht in der Zukunft.",
+        "Umfrageergebnisse erscheinen im Bericht der Stadt als eigene Angaben; sie gehen nicht in den Index ein.",
+    ],
+}
+
+
+def write_templates(folder) -> list:
+    """CSV (header only, semicolons, UTF-8) and XLSX (header row + a sheet 'Hinweise') per kind."""
+    from pathlib import Path
+
+    from openpyxl import Workbook
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind, headers in (("coworking", SPACE_HEADERS), ("umfrage", SURVEY_HEADERS)):
+        csv_path = folder / f"{kind}_vorlage.csv"
+        csv_path.write_text(";".join(headers) + "\n", encoding="utf-8")
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.title = kind.capitalize()
+        sheet.append(list(headers))
+        notes = workbook.create_sheet("Hinweise")
+        for line in TEMPLATE_NOTES[kind]:
+            notes.append([line])
+        xlsx_path = folder / f"{kind}_vorlage.xlsx"
+        workbook.save(xlsx_path)
+        written += [csv_path, xlsx_path]
+    return written
+
+
+if __name__ == "__main__":
+    import sys
+
+    for path in write_templates(sys.argv[1] if len(sys.argv) > 1 else "templates/local-inputs"):
+        print(path)

@@ -1,0 +1,163 @@
+"""Pendleratlas of the Statistische Ämter des Bundes und der Länder (Pendlerrechnung, Gemeinden).
+
+Layout as documented in ../shared/docs/source-formats.md section 5 (no real file could be
+obtained offline: the layout is what two public readers of the portal expect, so anything
+else fails here with a message naming file, row and column):
+
+- Germany-wide indicator files ``{year}_{IND}_Karte_L00.csv``: ``ARS;<IND>;<IND>_m;<IND>_w``,
+  semicolon-separated, key the 12-digit ARS (AGS-8 = ARS[0:5] + ARS[9:12]);
+- per-Land flow files ``{year}_Verfl_L{LL}.csv``: ``Rang;ARS;ARS_AO;AUSP_AO;AUSP_km;ARS_WO;EIP_WO;EIP_km``,
+  the ten main destinations (AO) and origins (WO) of each Gemeinde with distances in km.
+
+A value that does not start with a digit or ``-`` followed by a digit is a marker (suppressed
+or missing): the observation is kept with value NULL and the marker in ``note``. The concept
+is all employed persons (Erwerbstätige, including civil servants and the self-employed), not
+the BA's employees subject to social insurance: a separate source generation.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+
+import pandas as pd
+
+from sources import OBSERVATION_COLUMNS
+from sources.errors import SourceError
+from sources.registry import Release, ReleaseFile
+
+# indicator code -> (measure, unit). The rates get the measure names of the BA/INKAR shares so that the
+# indicator out_commuter_share continues its series; sources.yaml `generation` flags the method break.
+INDICATORS = {
+    "EIP": ("in_commuters", "employed persons"),
+    "AUSP": ("out_commuters", "employed persons"),
+    "Saldo": ("commuter_balance", "employed persons"),
+    "EIP_Quote": ("in_commuter_share", "% of employed persons at workplace"),
+    "AUSP_Quote": ("out_commuter_share", "% of employed persons at residence"),
+    "IOP": ("internal_commuters", "employed persons"),
+}
+SEX_SUFFIXES = {"": "", "_m": "_men", "_w": "_women"}
+FLOW_HEADER = ["Rang", "ARS", "ARS_AO", "AUSP_AO", "AUSP_km", "ARS_WO", "EIP_WO", "EIP_km"]
+FLOW_COLUMNS = ["ags", "direction", "rank", "partner_ags", "commuters", "distance_km", "reference_date", "note"]
+NUMBER = re.compile(r"-?\d")
+ARS = re.compile(r"\d{12}")
+
+
+def parse_release(release: Release) -> dict[str, pd.DataFrame]:
+    """Tidy observations from the indicator files and Gemeinde flows from the Land flow files of one year."""
+    reference_date = _reference_date(release)
+    indicator_files = [f for f in release.files if f.role == "indicator"]
+    flow_files = [f for f in release.files if f.role == "flows"]
+    if not indicator_files and not flow_files:
+        raise SourceError(release.source_id, release.vintage, "no Pendleratlas indicator or flow file in this release")
+    observations = [_indicator_file(release.source_id, f, reference_date) for f in indicator_files]
+    flows = [_flow_file(release.source_id, f, reference_date) for f in flow_files]
+    return {
+        "observations": _concat(observations, OBSERVATION_COLUMNS),
+        "gemeinde_flows": _concat(flows, FLOW_COLUMNS),
+    }
+
+
+def ars_to_ags(source_id: str, file: str, row: int, column: str, ars: str) -> str:
+    """12-digit ARS (Land 2, RB 1, Kreis 2, Verband 4, Gemeinde 3) -> 8-digit AGS."""
+    ars = ars.strip()
+    if not ARS.fullmatch(ars):
+        raise SourceError(source_id, file, f"row {row}, column {column}: {ars!r} is not a 12-digit ARS")
+    return ars[:5] + ars[9:]
+
+
+def parse_value(source_id: str, file: str, row: int, column: str, text: str) -> tuple[float | None, str]:
+    """(number, '') for a figure, (None, 'marker ...') for a marker; a malformed number fails."""
+    text = text.strip()
+    if not NUMBER.match(text):
+        return None, f"marker {text!r}" if text else "marker '' (empty)"
+    try:
+        # the portal writes plain numbers; a decimal comma is read as a decimal point
+        return float(text.replace(",", ".")), ""
+    except ValueError:
+        raise SourceError(source_id, file, f"row {row}, column {column}: {text!r} is not a number") from None
+
+
+def _reference_date(release: Release) -> dt.date:
+    if not re.fullmatch(r"\d{4}", release.vintage):
+        raise SourceError(release.source_id, release.vintage, "a Pendleratlas vintage is a year, e.g. 2024")
+    # The Pendlerrechnung counts commuters on 30 June of the year (as the BA statistics it builds on).
+    return dt.date(int(release.vintage), 6, 30)
+
+
+def _rows(source_id: str, release_file: ReleaseFile, expected: list[str]) -> list[list[str]]:
+    """The data rows of a semicolon CSV whose header must be exactly ``expected``."""
+    raw = release_file.path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")  # an export from a German spreadsheet
+    if text.lstrip().lower().startswith(("<!doctype html", "<html")):
+        raise SourceError(source_id, release_file.relative_path, "an HTML page, not a Pendleratlas CSV")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    header = [c.strip() for c in rows[0]] if rows else []
+    if header != expected:
+        raise SourceError(source_id, release_file.relative_path,
+                          f"header {';'.join(header)!r}, expected {';'.join(expected)!r}")
+    for number, row in enumerate(rows[1:], start=2):
+        if row and len(row) != len(expected):
+            raise SourceError(source_id, release_file.relative_path,
+                              f"row {number}: {len(row)} fields, expected {len(expected)}")
+    return [row for row in rows[1:] if row]
+
+
+def _indicator_file(source_id: str, release_file: ReleaseFile, reference_date: dt.date) -> pd.DataFrame:
+    code = _indicator_code(source_id, release_file)
+    measure, unit = INDICATORS[code]
+    columns = [code, f"{code}_m", f"{code}_w"]
+    records = []
+    for number, row in enumerate(_rows(source_id, release_file, ["ARS", *columns]), start=2):
+        ags = ars_to_ags(source_id, release_file.relative_path, number, "ARS", row[0])
+        for column, text in zip(columns, row[1:]):
+            value, note = parse_value(source_id, release_file.relative_path, number, column, text)
+            records.append((ags, measure + SEX_SUFFIXES[column[len(code):]], value, note))
+    frame = pd.DataFrame(records, columns=["ags", "measure", "value", "note"])
+    if frame.duplicated(["ags", "measure"]).any():
+        twice = frame.loc[frame.duplicated(["ags", "measure"]), "ags"].iloc[0]
+        raise SourceError(source_id, release_file.relative_path, f"Gemeinde {twice} appears twice")
+    return frame.assign(level="gemeinde", reference_date=reference_date, unit=unit)[OBSERVATION_COLUMNS]
+
+
+def _indicator_code(source_id: str, release_file: ReleaseFile) -> str:
+    match = re.search(r"_(EIP_Quote|AUSP_Quote|EIP|AUSP|Saldo|IOP)_Karte_L00\.csv$", release_file.relative_path)
+    if not match:
+        raise SourceError(source_id, release_file.relative_path, f"unknown indicator file; known: {sorted(INDICATORS)}")
+    return match.group(1)
+
+
+def _flow_file(source_id: str, release_file: ReleaseFile, reference_date: dt.date) -> pd.DataFrame:
+    """Each row holds rank r of a Gemeinde's destinations (out) and of its origins (in): two flow rows."""
+    name = release_file.relative_path
+    records = []
+    for number, row in enumerate(_rows(source_id, release_file, FLOW_HEADER), start=2):
+        cell = dict(zip(FLOW_HEADER, row))
+        rank, _ = parse_value(source_id, name, number, "Rang", cell["Rang"])
+        if rank is None or not 1 <= rank <= 10:
+            raise SourceError(source_id, name, f"row {number}, column Rang: {cell['Rang']!r} is not a rank 1-10")
+        ags = ars_to_ags(source_id, name, number, "ARS", cell["ARS"])
+        for direction, partner, count, km in (("out", "ARS_AO", "AUSP_AO", "AUSP_km"),
+                                              ("in", "ARS_WO", "EIP_WO", "EIP_km")):
+            if not cell[partner].strip():  # fewer than `rank` partners in this direction
+                continue
+            partner_ags = ars_to_ags(source_id, name, number, partner, cell[partner])
+            commuters, note = parse_value(source_id, name, number, count, cell[count])
+            distance, distance_note = parse_value(source_id, name, number, km, cell[km])
+            records.append((ags, direction, int(rank), partner_ags, commuters, distance,
+                            "; ".join(n for n in (note, distance_note) if n)))
+    frame = pd.DataFrame(records, columns=[c for c in FLOW_COLUMNS if c != "reference_date"])
+    if frame.duplicated(["ags", "direction", "rank"]).any():
+        twice = frame[frame.duplicated(["ags", "direction", "rank"])].iloc[0]
+        raise SourceError(source_id, name, f"Gemeinde {twice['ags']} has rank {twice['rank']} twice ({twice['direction']})")
+    return frame.assign(reference_date=reference_date)[FLOW_COLUMNS]
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)

@@ -1,0 +1,78 @@
+"""The coworking gap against hand-computed values on a small working database, and its parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+import yaml
+
+from indicators.catalogue import CATALOGUE_YAML
+from indicators.coworking_gap import GAP_COLUMNS, compute_gap, gap_parameters
+
+PARAMETERS = {"long_distance_km": 50, "reach_km": 10, "remote_capable_share": 0.5, "remote_days_per_week": 2,
+              "workdays_per_week": 5, "coworking_share_of_remote_days": 0.25, "method_version": "test"}
+
+
+def obs(ags, source, measure, year, value):
+    return (ags, "gemeinde", source, measure, dt.date(year, 6, 30), value)
+
+
+@pytest.fixture
+def con():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE readiness_index (ags VARCHAR, period INTEGER, in_reference_group BOOLEAN)")
+    con.execute("INSERT INTO readiness_index VALUES ('A', 2021, TRUE), ('A', 2023, TRUE), ('B', 2023, TRUE), "
+                "('C', 2023, FALSE)")
+    con.execute("CREATE TABLE observations (ags VARCHAR, level VARCHAR, source_id VARCHAR, measure VARCHAR, "
+                "reference_date DATE, value DOUBLE)")
+    con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?)", [
+        obs("A", "inkar", "commuters_50km_share", 2019, 20.0),
+        obs("A", "pendleratlas", "out_commuters", 2022, 6000), obs("A", "pendleratlas", "internal_commuters", 2022, 4000),
+        obs("A", "osm_coworking", "coworking_nearest_km", 2023, 3.5),
+        obs("A", "osm_coworking", "coworking_spaces_within_10km", 2023, 2),
+        obs("B", "inkar", "commuters_50km_share", 2019, 10.0),
+        obs("B", "pendleratlas", "out_commuters", 2023, 900), obs("B", "pendleratlas", "internal_commuters", 2023, 100),
+    ])
+    con.execute("CREATE TABLE commuter_flows_gemeinde (ags VARCHAR, direction VARCHAR, rank INTEGER, "
+                "partner_ags VARCHAR, commuters DOUBLE, distance_km DOUBLE, reference_date DATE)")
+    con.executemany("INSERT INTO commuter_flows_gemeinde VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        ("A", "out", 1, "X", 1500, 45.0, dt.date(2022, 6, 30)),  # under 50 km: not far
+        ("A", "out", 2, "Y", 700, 80.0, dt.date(2022, 6, 30)),
+        ("A", "in", 1, "Y", 9999, 80.0, dt.date(2022, 6, 30)),   # in-commuters: not residents
+        ("B", "out", 1, "Z", 300, 120.0, dt.date(2023, 6, 30)),
+    ])
+    return con
+
+
+def test_gap_by_hand(con):
+    gap = compute_gap(con, PARAMETERS).set_index(["ags", "period"])
+    assert list(gap.reset_index().columns) == GAP_COLUMNS
+    assert sorted(gap.index) == [("A", 2021), ("A", 2023), ("B", 2023)]  # only the reference group
+    a21 = gap.loc[("A", 2021)]
+    # 2021: no Pendleratlas yet (2022), INKAR share only: no count, no coworking data
+    assert a21["long_distance_share"] == 20.0 and a21["long_distance_share_year"] == 2019
+    assert a21[["employed_at_residence", "long_distance_out_commuters", "nearest_space_km"]].isna().all()
+    a23 = gap.loc[("A", 2023)]
+    # employed 6000 + 4000; estimate 20 % x 10000 = 2000 > flows >= 50 km 700: the estimate
+    assert (a23["employed_at_residence"], a23["long_distance_out_commuters_flows"],
+            a23["long_distance_out_commuters_estimate"], a23["long_distance_out_commuters"]) == (10000, 700, 2000, 2000)
+    assert a23["basis"] == "INKAR share >= 50 km (2019) x employed at residence"
+    assert (a23["nearest_space_km"], a23["spaces_within_reach"], a23["coworking_data"]) == (3.5, 2, "osm_coworking 2023")
+    assert a23["desk_demand"] == pytest.approx(2000 * 0.5 * 2 / 5 * 0.25)  # 100 desks
+    b23 = gap.loc[("B", 2023)]
+    # estimate 10 % x 1000 = 100 < flows 300 (a lower bound): the flows
+    assert (b23["long_distance_out_commuters"], b23["desk_demand"]) == (300, pytest.approx(15.0))
+    assert b23["basis"] == "pendleratlas flows >= 50 km (top-10 destinations: lower bound)"
+
+
+def test_catalogue_parameters_have_values_and_sources(tmp_path):
+    parameters = gap_parameters()
+    assert parameters["long_distance_km"] == 50 and 0 < parameters["remote_capable_share"] <= 1
+    raw = yaml.safe_load(CATALOGUE_YAML.read_text(encoding="utf-8"))
+    del raw["coworking_gap"]["remote_days_per_week_source"]
+    broken = tmp_path / "catalogue.yaml"
+    broken.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match="remote_days_per_week_source"):
+        gap_parameters(broken)
