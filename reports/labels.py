@@ -67,6 +67,8 @@ DATA_FAMILIES = {
     "destatis_gemeindeverzeichnis": ("Bevölkerung", "%d.%m.%Y"),
     "regionalstatistik": ("Bevölkerung", "%d.%m.%Y"),
     "osm_coworking": ("Coworking", "%d.%m.%Y"),
+    "local_inputs": ("Coworking", "%d.%m.%Y"),
+    "pendleratlas": ("Pendler", "%Y"),
 }
 FAMILY_ORDER = ["Breitband", "Pendler", "Bevölkerung", "Coworking"]
 

@@ -203,6 +203,8 @@ def _numeric(series: pd.Series, source_id: str = "", name: str = "", first_row: 
     result = np.full(len(values), np.nan)
     result[numeric] = values[numeric].astype(float)
     for position in np.flatnonzero(~numeric):  # position: index in the body below the header (see _records)
+        if values[position] is None:  # an empty cell is missing
+            continue
         try:
             number = parse_number(values[position])
         except ValueError as exc:

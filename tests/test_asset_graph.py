@@ -166,7 +166,7 @@ def test_score_chart_over_periods():
 
 def test_broadband_rounding_quirk_passes_with_a_count(tmp_path):
     """Shares of 100-101 % (publisher rounding) pass and are counted; 250 % fails."""
-    from dagster import build_asset_check_context
+    from dagster import ResourceDefinition, build_asset_check_context
 
     from pipelines.checks import asset_checks
     from warehouse import connect_work, work_path_for
@@ -174,12 +174,14 @@ def test_broadband_rounding_quirk_passes_with_a_count(tmp_path):
     check = next(c for c in asset_checks if c.check_key.name == "shares_within_0_100"
                  and c.check_key.asset_key == AssetKey("broadband_coverage"))
     settings = ReadinessSettings(warehouse_path=str(tmp_path / "readiness.duckdb"))
+    INSERT = "INSERT INTO observations (source_id, vintage, ags, level, reference_date, measure, value, unit, note) VALUES "
     row = "('breitbandatlas', '2023-ende', '01053090', 'gemeinde', DATE '2023-12-31', 'gigabit', {}, '% of households', NULL)"
     with connect_work(work_path_for(settings.published)) as con:
-        con.execute("INSERT INTO observations BY POSITION VALUES " + ", ".join(row.format(v) for v in (99.5, 100.4)))
-    result = check(build_asset_check_context(resources={"settings": settings}))
+        con.execute(INSERT + ", ".join(row.format(v) for v in (99.5, 100.4)))
+    # hard-coded: the resource itself would take the warehouse writer lock for a whole run
+    result = check(build_asset_check_context(resources={"settings": ResourceDefinition.hardcoded_resource(settings)}))
     assert result.passed and result.metadata["100_to_101"].value == 1
     with connect_work(work_path_for(settings.published)) as con:
-        con.execute("INSERT INTO observations BY POSITION VALUES " + row.format(250))
-    result = check(build_asset_check_context(resources={"settings": settings}))
+        con.execute(INSERT + row.format(250))
+    result = check(build_asset_check_context(resources={"settings": ResourceDefinition.hardcoded_resource(settings)}))
     assert not result.passed and result.metadata["above_101"].value == 1

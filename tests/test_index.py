@@ -140,17 +140,18 @@ def test_town_of_the_reference_group_without_data_gets_unscored_rows():
 def test_provisional_rows_periods_and_input_dates_by_hand():
     """Honest time: a row is provisional when less than half its inputs are the period's own data;
     a period is provisional when most scored reference-group rows are; input dates span the inputs."""
-    inputs = {k: v for k, v in TOWN_A.items() if k != "population_density"}  # the 7 pillar indicators
+    inputs = {k: v for k, v in TOWN_A.items() if k != "population_density"}  # the 11 pillar indicators (5 pillars)
     own = values_for({"A": inputs, "B": inputs, "C": inputs}, period=2021).assign(reference_date=pd.Timestamp("2021-12-31"))
     later = own.assign(period=2023)
-    # in 2023: A has 4 of 7 inputs carried forward (3 own: provisional), B 3 of 7 (4 own: not), C none
-    carried = {"A": 4, "B": 3, "C": 0}
+    # in 2023: A has 6 of 11 inputs carried forward (5 own, 5/11 < 1/2: provisional; 6/11 = 0.545),
+    # B 5 of 11 (6 own, 6/11 >= 1/2: not; 5/11 = 0.455), C none
+    carried = {"A": 6, "B": 5, "C": 0}
     later["imputed"] = later.groupby("ags").cumcount() < later["ags"].map(carried)
     later.loc[later["imputed"], "reference_date"] = pd.Timestamp("2019-06-30")
     later.loc[~later["imputed"], "reference_date"] = pd.Timestamp("2023-12-31")
     result = readiness_index(pd.concat([own, later]), CATALOGUE, {"A", "B", "C"}, [2021, 2023]).set_index(["ags", "period"])
-    assert result.loc[("A", 2023), "imputed_share"] == 0.571 and result.loc[("A", 2023), "provisional"]
-    assert result.loc[("B", 2023), "imputed_share"] == 0.429 and not result.loc[("B", 2023), "provisional"]
+    assert result.loc[("A", 2023), "imputed_share"] == 0.545 and result.loc[("A", 2023), "provisional"]
+    assert result.loc[("B", 2023), "imputed_share"] == 0.455 and not result.loc[("B", 2023), "provisional"]
     assert not result.loc[("C", 2023), "provisional"]
     # one of three scored towns provisional in 2023: the period as a whole is not
     assert not result.xs(2023, level="period")["period_provisional"].any()

@@ -199,9 +199,10 @@ def test_example_delivery_scores_moelln_coworking_pillar(tmp_path, snapshot_copy
     assert len(spaces) == 3 and all(s[2] == "local_inputs" and s[3] for s in spaces)
     assert [s[4] for s in spaces] == [True, True, False]  # library and trial day placed at their Gemeinde
     assert {s[5] for s in spaces} == {"BEISPIELDATEN (Testfixture, keine echten Angaben)"}
-    value, note = con.execute("""SELECT value, quality_note FROM indicator_values
+    value, source = con.execute("""SELECT value, source_id FROM indicator_values
         WHERE ags = '01053090' AND indicator_id = 'coworking_within_10km' AND period = 2023""").fetchone()
-    assert value == 1.0 and note.startswith("locally reported")  # only the library is open on 2023-11-20
+    # only the library is open on 2023-11-20; the value is marked as the town's own (typed source_id)
+    assert value == 1.0 and source == "local_inputs"
     pillar, notes = con.execute("""SELECT local_work_infrastructure, notes FROM readiness_index
         WHERE ags = '01053090' AND period = 2023""").fetchone()
     assert pillar == 20.0 and notes is None

@@ -9,6 +9,8 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+
+from sources.errors import SourceError
 from python_calamine import CalamineWorkbook
 
 from sources import OBSERVATION_COLUMNS, breitbandatlas, destatis_gv
@@ -76,8 +78,16 @@ def test_cell_cleaning_equals_reference_on_edge_values():
     values = [None, 60.0, 60, "  Mölln, Stadt ", 1.5, float("nan"), float("inf"), -0.0, 1e20, True, "",
               np.float64(7.0), "3,5", 12.25]
     assert list(_cells(values)) == [_cell(v) for v in values]
-    series = pd.Series(values, dtype=object)
-    pd.testing.assert_series_equal(_numeric(series), numeric_reference(series), check_exact=True)
+    # numbers: native ones as they are, text in German notation, empty cells missing; since the
+    # contracts (issue 12) other text is refused instead of silently becoming NaN
+    numbers = pd.Series([None, 60.0, 60, 1.5, float("nan"), float("inf"), -0.0, 1e20, "", np.float64(7.0),
+                         "3,5", "19.566", 12.25], dtype=object)
+    expected = pd.Series([np.nan, 60.0, 60.0, 1.5, np.nan, float("inf"), -0.0, 1e20, np.nan, 7.0, 3.5, 19566.0,
+                          12.25])
+    pd.testing.assert_series_equal(_numeric(numbers), expected, check_exact=True)
+    for refused in ("  Mölln, Stadt ", True):
+        with pytest.raises(SourceError, match="row 2/column"):
+            _numeric(pd.Series([1.0, refused], dtype=object))
 
 
 @pytest.mark.slow

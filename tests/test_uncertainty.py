@@ -364,9 +364,11 @@ def test_geometric_pillars_is_arithmetic_within_and_geometric_across_pillars():
     fixed = {"normalisation": ["goalposts"], "imputation": ["carry-forward"], "aggregation": ["geometric-pillars"]}
     bands, _ = monte_carlo(values, CATALOGUE, {"A", "B"}, [2021], draws=3, concentration=None, choices=fixed)
     a = bands.set_index("ags").loc["A"]
-    # pillars of A (arithmetic within): digital (90+100+50)/3 = 80, commuting 50, demographic (62.5+37.5)/2 = 50
-    assert a["score_published"] == pytest.approx(60.0)
-    assert a["score_median"] == pytest.approx((80 * 50 * 50) ** (1 / 3))
+    # pillars of A (arithmetic within): digital (90+100+50)/3 = 80, commuting 50, demographic (62.5+37.5)/2 = 50,
+    # accessibility (75+50+80+90)/4 = 73.75 (15, 30 min of 0..60 and 500 m of 0..2500 reversed; 90 % of 0..100)
+    # published (arithmetic across): (80+50+50+73.75)/4 = 253.75/4 = 63.4375
+    assert a["score_published"] == pytest.approx(63.4375)
+    assert a["score_median"] == pytest.approx((80 * 50 * 50 * 73.75) ** (1 / 4))  # geometric across: 61.97
 
 
 def test_score_band_uses_the_draws_on_the_published_scale():
@@ -378,8 +380,12 @@ def test_score_band_uses_the_draws_on_the_published_scale():
     assert np.allclose(bands["score_p95"], bands["score_published"])
     only_percentile, _ = monte_carlo(VALUES, CATALOGUE, GROUP, [2021], draws=10, seed=5, concentration=None,
                                      choices={**choices, "normalisation": ["rank-percentile"]})
-    # no draw on the published scale: the band falls back to all draws (here rank-percentile scores 0..100)
-    assert sorted(only_percentile["score_median"].round(6)) == [0.0, 25.0, 50.0, 75.0, 100.0]
+    # no draw on the published scale: the band falls back to all draws. Rank-percentile over the five towns
+    # (every raw value rises with n): a town of rank r in {0, 25, 50, 75, 100} scores r in digital, commuting
+    # and demographic; in accessibility its three travel-time/distance indicators (direction negative) score
+    # 100 - r and the 1-km share r, so (3 (100 - r) + r) / 4 = 75 - r/2. Score (3 r + 75 - r/2) / 4 = 18.75 + 0.625 r:
+    # 18.75, 34.375, 50, 65.625, 81.25
+    assert sorted(only_percentile["score_median"].round(6)) == [18.75, 34.375, 50.0, 65.625, 81.25]
 
 
 def test_catalogue_settings_are_what_the_pipeline_samples():
