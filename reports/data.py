@@ -125,6 +125,10 @@ class ReportData:
     releases: pd.DataFrame         # one row per source and vintage
     geometries: pd.DataFrame       # ags, vintage, name, geometry_wkb (latest vintage per ags)
     coworking: pd.DataFrame
+    # read by the "Coworking-Lücke" section per town (reports/coworking_gap.py); held here so that the
+    # page keys (reports/pages.py) change when they change
+    coworking_gap: pd.DataFrame
+    gap_inputs: pd.DataFrame       # local_survey_results and commuter_flows_gemeinde rows, as text
     kreis_commuting: pd.DataFrame  # kreis_ags, reference_date, measure, value
     group_medians: pd.DataFrame    # indicator_id, period, median, towns (reference group)
     references: dict               # (indicator_id, level, ags) -> frame of reference_date, value (sorted)
@@ -202,6 +206,9 @@ def load(published: Path) -> ReportData:
             towns=con.execute(MUNICIPALITIES).df().set_index("ags", drop=False),
             index=index, releases=con.execute(RELEASES).df(),
             geometries=con.execute(GEOMETRIES).df(), coworking=con.execute(COWORKING).df(),
+            coworking_gap=con.execute("SELECT * FROM coworking_gap").df(),
+            gap_inputs=con.execute("""SELECT 'survey' AS kind, CAST(s AS VARCHAR) AS row FROM local_survey_results s
+                                      UNION ALL SELECT 'flow', CAST(f AS VARCHAR) FROM commuter_flows_gemeinde f""").df(),
             kreis_commuting=con.execute(KREIS_COMMUTING).df(),
             kreise=con.execute("SELECT ags, name FROM kreise").df(),
             group_medians=con.execute(GROUP_MEDIANS).df(), references=_reference_values(con),
