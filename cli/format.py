@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from reports import labels
+
 
 def is_missing(value) -> bool:
     """NULL, NaN, NaT and pandas' NA are missing values, never 0."""
@@ -16,11 +18,9 @@ def is_missing(value) -> bool:
 
 
 def de_number(value, digits: int = 1) -> str:
-    """A number as German readers write it: 1.234,5; missing values as an en dash."""
-    if is_missing(value):
-        return "–"
-    text = f"{float(value):,.{digits}f}"
-    return text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+    """A number as German readers write it: 1.234,5 (the reports' format); missing values (also pandas'
+    NA and NaT, which the reports never pass) as an en dash."""
+    return "–" if is_missing(value) else labels.de_number(float(value), digits)
 
 
 def de_int(value) -> str:

@@ -5,28 +5,28 @@ from __future__ import annotations
 from pathlib import Path
 
 from cli.format import de_int, de_number
+from reports.labels import not_scored_reasons, pillar_label
 from cli.store import open_warehouse
 
 PILOTS_SQL = """
     SELECT name, period, score, rank, compared_towns, rank_p05, rank_p95,
-           digital_infrastructure, commuting_potential, demographic_dynamics, missing_pillars
+           digital_infrastructure, commuting_potential, demographic_dynamics, accessibility, missing_pillars
     FROM town_index_history WHERE ags IN (SELECT ags FROM municipalities WHERE is_pilot)
-    QUALIFY period = max(period) OVER (PARTITION BY ags)
+      AND period = (SELECT max(period) FROM latest_ranking)  -- the published year (not a provisional one)
     ORDER BY score DESC NULLS LAST
 """
 
 PILOT_HEADERS = ["Gemeinde", "Jahr", "Index", "Rang", "von", "Rang 5–95 %", "Digital", "Pendeln", "Demografie",
-                 "fehlende Säulen"]
+                 "Erreichbarkeit", "fehlende Säulen"]
 
 
 def pilot_rows(con) -> list[list[str]]:
-    """The pilot towns' latest period, formatted German style (decimal comma, rank band as '2–18')."""
+    """The pilot towns in the published year, formatted German style (decimal comma, rank band as '2–18')."""
     rows = []
-    for name, period, score, rank, of, p05, p95, digital, commuting, demographic, missing in \
-            con.execute(PILOTS_SQL).fetchall():
+    for name, period, score, rank, of, p05, p95, *pillars, missing in con.execute(PILOTS_SQL).fetchall():
         band = "–" if p05 is None or p95 is None else f"{round(p05)}–{round(p95)}"
-        rows.append([name, str(period), de_number(score), de_int(rank), de_int(of), band, de_number(digital),
-                     de_number(commuting), de_number(demographic), missing or ""])
+        rows.append([name, str(period), de_number(score), de_int(rank), de_int(of), band,
+                     *(de_number(p) for p in pillars), missing or ""])
     return rows
 
 
@@ -41,29 +41,20 @@ def table_text(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def german_note(note: str) -> str:
-    """The index note in German ("Säule Lokale Arbeitsinfrastruktur nicht bewertet: keine Daten aus …")."""
-    from reports.labels import not_scored_reasons, pillar_label
-
-    reasons = not_scored_reasons(note)
-    if not reasons:
-        return note
-    return "; ".join(f"Säule {pillar_label(p)} nicht bewertet: {why}" for p, why in reasons.items())
-
-
 def print_summary(path: Path) -> None:
     """Print table row counts, the pilot towns' latest scores and rank bands, and the build's scope."""
     with open_warehouse(path) as con:
         print(f"\nVeröffentlichtes Warehouse: {path}")
         for (table,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall():
             print(f"  {table:26s} {de_int(con.execute(f'SELECT count(*) FROM {table}').fetchone()[0]):>9} Zeilen")
-        print("\nPilotstädte, letztes Jahr mit Indexwert:")
+        print("\nPilotstädte, veröffentlichtes Jahr (das letzte, das überwiegend auf eigenen Daten beruht):")
         print(table_text(PILOT_HEADERS, pilot_rows(con)))
-        notes = con.execute("""
-            SELECT DISTINCT notes FROM town_index_history
-            WHERE notes IS NOT NULL AND period = (SELECT max(period) FROM town_index_history)""").fetchall()
-        for (note,) in notes:
-            print(f"Hinweis: {german_note(note)}")
+        # which optional pillars the published year leaves out, from the typed column (never from note text)
+        omitted = con.execute("""
+            SELECT DISTINCT omitted_pillars FROM town_index_history
+            WHERE omitted_pillars IS NOT NULL AND period = (SELECT max(period) FROM latest_ranking)""").fetchall()
+        for pillar, reason in sorted({item for (o,) in omitted for item in not_scored_reasons(o).items()}):
+            print(f"Hinweis: Säule {pillar_label(pillar)} nicht bewertet: {reason}")
         modes = con.execute("SELECT string_agg(DISTINCT mode, ', ') FROM source_releases").fetchone()[0]
         towns, kreise = con.execute("""SELECT count(*) FILTER (in_reference_group), count(DISTINCT kreis_ags)
                                        FROM municipalities""").fetchone()

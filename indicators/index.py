@@ -40,8 +40,8 @@ def aggregate(scores: pd.DataFrame, weights: dict[str, float], method: str = "ar
     return result.where(total > 0)
 
 
-# Honest time: an index row is "provisional" when less than this share of its inputs are the
-# period's own data (the rest carried forward from earlier releases). A period is published as
+# Honest time: an index row is "provisional" when less than this share of its score's weight rests on
+# the period's own data (the rest carried forward from earlier releases; carried_weight_share). A period is published as
 # "the latest" (latest_ranking, headline of the reports) only when most of the reference group's
 # scored rows of that period are not provisional; later periods are shown as provisional carry-forwards.
 MIN_OWN_DATA_SHARE = 0.5
@@ -95,8 +95,7 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
     result["omitted_pillars"] = _omitted_pillars(result, catalogue)
     sources = {p: sorted({s for i in catalogue.in_pillar(p) for s in i.sources}) for p in catalogue.pillars}
     result["notes"] = [flags.render_omitted(o, sources) for o in result["omitted_pillars"]]
-    imputed = used.groupby(["ags", "period"])["imputed"].mean()
-    result["imputed_share"] = imputed.reindex(result.index).round(3)
+    result["imputed_share"] = carried_weight_share(used, indicators, pillar_weights).reindex(result.index).round(3)
     dates = input_dates(used).reindex(result.index)
     result["oldest_input_date"] = dates["oldest_input_date"]
     result["newest_input_date"] = dates["newest_input_date"]
@@ -120,6 +119,24 @@ def input_dates(used: pd.DataFrame) -> pd.DataFrame:
                              "newest_input_date": pd.Series(dtype="datetime64[ns]")}, index=empty)
     dates = pd.to_datetime(used["reference_date"]).groupby([used["ags"], used["period"]])
     return pd.DataFrame({"oldest_input_date": dates.min(), "newest_input_date": dates.max()})
+
+
+def carried_weight_share(used: pd.DataFrame, indicators: dict, pillar_weights: dict[str, float]) -> pd.Series:
+    """Share (0-1) of each (ags, period) score's weight that rests on carried-forward values.
+
+    Each input counts with the weight it has in the score (pillar weight times its share of the
+    pillar's indicator weights), not one vote per indicator: four slowly changing accessibility
+    indicators of 2018/2020 must not outvote the three broadband figures of the period itself.
+    """
+    frame = pd.DataFrame({"ags": used["ags"], "period": used["period"], "imputed": used["imputed"].astype(float),
+                          "pillar": used["indicator_id"].map(lambda i: indicators[i].pillar),
+                          "weight": used["indicator_id"].map(lambda i: float(indicators[i].weight))})
+    keys = ["ags", "period", "pillar"]
+    in_pillar = frame["weight"] / frame.groupby(keys)["weight"].transform("sum")
+    frame["weight"] = (in_pillar * frame["pillar"].map(pillar_weights)).fillna(0.0)
+    frame["carried"] = frame["weight"] * frame["imputed"]
+    sums = frame.groupby(["ags", "period"])[["carried", "weight"]].sum()
+    return (sums["carried"] / sums["weight"]).where(sums["weight"] > 0)
 
 
 def provisional(imputed_share: pd.Series) -> pd.Series:

@@ -26,7 +26,7 @@ COPYRIGHT = ("The data included in this document is from www.openstreetmap.org. 
              "The data is made available under ODbL.")
 PILOT_TOWNS = {"01053090": "Mölln", "06439012": "Oestrich-Winkel", "09181114": "Dießen am Ammersee",
                "12070424": "Wittenberge", "14628060": "Dippoldiswalde"}
-VIENNA = (48.2082, 16.3738)  # Stephansplatz, outside Germany
+OUTSIDE_GERMANY = (47.8095, 13.0550)  # Salzburg, Residenzplatz: outside Germany, inside the contract's bounding box
 
 
 @lru_cache(maxsize=1)
@@ -71,7 +71,7 @@ def coworking_elements() -> list[dict]:
             "amenity": "coworking_space", "office": "coworking", "name": "Testraum Oestrich-Winkel (constructed)"}),
         _centered("relation", 9000000005, *p["09181114"], {
             "amenity": "coworking_space", "type": "multipolygon", "name": "Testhof Dießen (constructed)"}),
-        _node(9000000006, *VIENNA, {"amenity": "coworking_space", "name": "Testraum Wien (constructed)"}),
+        _node(9000000006, *OUTSIDE_GERMANY, {"amenity": "coworking_space", "name": "Testraum Salzburg (constructed)"}),
         {"type": "relation", "id": 9000000007, "tags": {"amenity": "coworking_space"}},  # no center: dropped
         dict(moelln),  # the same node twice
     ]

@@ -28,9 +28,9 @@ GEMBAND_REAL_ROWS = [  # (key, name, SvB Wohnort, SvB Arbeitsort, Wohnort = Arbe
     ("08", "Baden-Württemberg", None, None, None, None, None),  # aggregate, values unknown
     ("08111", "Stuttgart, Stadtkreis", 267688, 442289, 165914, 276247, 101756),  # kreisfrei: same as the city
     STUTTGART_2024,
-    ("99999001", "Markerprobe A (fictitious)", "*", "*", "*", "*", "*"),  # marker rows: no real Gemeinde
-    ("99999002", "Markerprobe B (fictitious)", "-", "-", "-", "-", "-"),
-    ("99999003", "Markerprobe C (fictitious)", ".", ".", ".", ".", "."),
+    ("08111901", "Markerprobe A (fictitious)", "*", "*", "*", "*", "*"),  # marker rows: fictitious keys of a well-formed pattern (no such Gemeinde)
+    ("08111902", "Markerprobe B (fictitious)", "-", "-", "-", "-", "-"),
+    ("08111903", "Markerprobe C (fictitious)", ".", ".", ".", ".", "."),
 ]
 PILOT_KREISE = ["01053", "06439", "09181", "12070", "14628"]
 LAENDER = {"01": "Schleswig-Holstein", "02": "Hamburg", "03": "Niedersachsen", "04": "Bremen",

@@ -143,15 +143,17 @@ def test_provisional_rows_periods_and_input_dates_by_hand():
     inputs = {k: v for k, v in TOWN_A.items() if k != "population_density"}  # the 11 pillar indicators (5 pillars)
     own = values_for({"A": inputs, "B": inputs, "C": inputs}, period=2021).assign(reference_date=pd.Timestamp("2021-12-31"))
     later = own.assign(period=2023)
-    # in 2023: A has 6 of 11 inputs carried forward (5 own, 5/11 < 1/2: provisional; 6/11 = 0.545),
-    # B 5 of 11 (6 own, 6/11 >= 1/2: not; 5/11 = 0.455), C none
+    # in 2023 (inputs in TOWN_A order; every weight 1, four pillars): A carries its first 6 inputs:
+    # digital 3/3, commuting 2/2, demography 1/2, accessibility 0/4 -> (1 + 1 + 0.5 + 0) / 4 = 0.625
+    # of the score's weight carried (own 0.375 < 1/2: provisional); B its first 5: (1 + 1 + 0 + 0) / 4
+    # = 0.5 (own 0.5: not provisional); C none
     carried = {"A": 6, "B": 5, "C": 0}
     later["imputed"] = later.groupby("ags").cumcount() < later["ags"].map(carried)
     later.loc[later["imputed"], "reference_date"] = pd.Timestamp("2019-06-30")
     later.loc[~later["imputed"], "reference_date"] = pd.Timestamp("2023-12-31")
     result = readiness_index(pd.concat([own, later]), CATALOGUE, {"A", "B", "C"}, [2021, 2023]).set_index(["ags", "period"])
-    assert result.loc[("A", 2023), "imputed_share"] == 0.545 and result.loc[("A", 2023), "provisional"]
-    assert result.loc[("B", 2023), "imputed_share"] == 0.455 and not result.loc[("B", 2023), "provisional"]
+    assert result.loc[("A", 2023), "imputed_share"] == 0.625 and result.loc[("A", 2023), "provisional"]
+    assert result.loc[("B", 2023), "imputed_share"] == 0.5 and not result.loc[("B", 2023), "provisional"]
     assert not result.loc[("C", 2023), "provisional"]
     # one of three scored towns provisional in 2023: the period as a whole is not
     assert not result.xs(2023, level="period")["period_provisional"].any()

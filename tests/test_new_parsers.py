@@ -215,7 +215,7 @@ def test_gemband_real_stuttgart_2024(tmp_path):
 
 def test_gemband_markers_are_missing_never_zero(tmp_path):
     observations = gemband(write_ba_gemband_workbook(tmp_path / "gemband-dlk-0-202406-xlsx.xlsx"))
-    for ags, marker in (("99999001", "'*'"), ("99999002", "'-'"), ("99999003", "'.'")):
+    for ags, marker in (("08111901", "'*'"), ("08111902", "'-'"), ("08111903", "'.'")):
         marked = observations[observations["ags"] == ags]
         assert len(marked) == 5 and marked["value"].isna().all()
         assert marked["note"].str.contains(marker, regex=False).all()

@@ -156,7 +156,7 @@ def test_assign_to_gemeinden_puts_points_into_the_right_ags(spaces):
     assigned = assign_to_gemeinden(spaces, responses.snapshot_gemeinden())
     assert len(assigned) == len(spaces)
     got = {(t, i): a for t, i, a in zip(assigned["osm_type"], assigned["osm_id"], assigned["ags"])}
-    assert got == responses.EXPECTED_AGS  # Vienna -> None
+    assert got == responses.EXPECTED_AGS  # Salzburg -> None
 
 
 def test_point_on_a_shared_boundary_goes_to_one_gemeinde():
@@ -179,7 +179,7 @@ def test_coworking_indicators(spaces):
     assert value[("01053002", "coworking_spaces")] == 0  # Alt-Mölln, next to Mölln
     assert value[("01053002", "coworking_spaces_within_10km")] >= 1
     assert value[("01053002", "coworking_nearest_km")] == pytest.approx(1.495, abs=0.002)  # border to the point
-    assert observations.groupby("measure")["value"].sum()["coworking_spaces"] == 5  # Vienna is in no Gemeinde
+    assert observations.groupby("measure")["value"].sum()["coworking_spaces"] == 5  # Salzburg is in no Gemeinde
     assert set(observations["unit"]) == {"count", "km"} and set(observations["level"]) == {"gemeinde"}
     assert set(observations["reference_date"]) == {dt.date(2024, 5, 14)}
     assert observations["note"].str.contains("ODbL").all()

@@ -102,6 +102,13 @@ def test_cell_cleaning_equals_reference_on_every_workbook_column(full_data):
             column = grid[:, j]
             assert list(_cells(column)) == [_cell(v) for v in column], f"{path.name} column {j}"
             series = pd.Series(column, dtype=object)
-            pd.testing.assert_series_equal(_numeric(series), numeric_reference(series), check_exact=True)
+            try:
+                numbers = _numeric(series)
+            except SourceError:
+                # whole-sheet columns hold titles and footnotes: text the old code silently made NaN is
+                # refused now (contracts, issue 12); the data rows are checked by the parser tests
+                assert numeric_reference(series).isna().any(), f"{path.name} column {j}"
+            else:
+                pd.testing.assert_series_equal(numbers, numeric_reference(series), check_exact=True)
             cells += len(column)
     assert cells > 1_000_000
