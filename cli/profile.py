@@ -26,7 +26,7 @@ HISTORY_SQL = f"""
 
 # What each index period rests on: per source the oldest reference date of the inputs (index_data_dates).
 DATES_SQL = """
-    SELECT period, source_id, oldest_reference_date FROM index_data_dates WHERE ags = ? ORDER BY period
+    SELECT period, pillar, source_id, oldest_reference_date FROM index_data_dates WHERE ags = ? ORDER BY period
 """
 
 # Per indicator the row of the latest period, carried-forward or not (the flag says which).
@@ -78,7 +78,7 @@ def headline_row(history: pd.DataFrame) -> pd.Series | None:
 def data_dates(dates: pd.DataFrame, period) -> str:
     """'Breitband 06/2021, Pendler 2019, Bevölkerung 31.12.2023': the data an index period rests on."""
     rows = dates[dates["period"] == period]
-    return data_date_line(zip(rows["source_id"], pd.to_datetime(rows["oldest_reference_date"])))
+    return data_date_line(zip(rows["pillar"], pd.to_datetime(rows["oldest_reference_date"])))
 
 
 def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console | None = None) -> None:

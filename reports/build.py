@@ -260,7 +260,7 @@ def town_summary(data: ReportData, ags: str) -> dict:
     """Town, headline index row, score history (with the provisional flag) and latest indicators."""
     frame = data.town_frame("index", ags, INDEX_COLUMNS)
     latest = headline_row(frame, data.latest_period)
-    dates = data.town_frame("input_dates", ags, ["period", "source_id", "reference_date"])
+    dates = data.town_frame("input_dates", ags, ["period", "pillar", "source_id", "reference_date"])
     town = data.towns.loc[ags].to_dict()
     # the values of the published period, the ones its score rests on (not each indicator's newest)
     indicators = indicator_rows(data.town_frame("period_indicators", ags, []), data, town)

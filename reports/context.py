@@ -27,7 +27,7 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
     """Everything the town template shows for ``ags``."""
     town = data.towns.loc[ags].to_dict()
     history = data.town_frame("index", ags, INDEX_COLUMNS)
-    dates = data.town_frame("input_dates", ags, ["period", "source_id", "reference_date"])
+    dates = data.town_frame("input_dates", ags, ["period", "pillar", "source_id", "reference_date"])
     headline = headline_row(history, data.latest_period)
     peers = peer_rows(data.town_frame("peers", ags, []))
     pillars = pillar_rows(headline, data)
@@ -61,7 +61,7 @@ def headline_row(history: pd.DataFrame, published_period: int | None) -> dict | 
 def data_dates(dates: pd.DataFrame, period) -> str:
     """'Breitband 06/2021, Pendler 2019, Bevölkerung 31.12.2023' for one index period of a town."""
     rows = dates[dates["period"] == period]
-    return data_date_line(zip(rows["source_id"], pd.to_datetime(rows["reference_date"])))
+    return data_date_line(zip(rows["pillar"], pd.to_datetime(rows["reference_date"])))
 
 
 def overview(latest: dict | None, history: pd.DataFrame, dates: pd.DataFrame) -> dict | None:

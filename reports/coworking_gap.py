@@ -43,7 +43,29 @@ def _latest_gap(con, ags: str) -> dict | None:
     if frame.empty:
         return None
     row = frame.iloc[0].to_dict()
-    return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+    row = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+    return {**row, "basis_de": _basis_de(row), "coworking_data_de": _coworking_data_de(row.get("coworking_data"))}
+
+
+def _basis_de(row: dict) -> str | None:
+    """German wording of which figure the long-distance count rests on, from the typed columns
+    (the same choice indicators/coworking_gap.py makes: the larger of flows and estimate)."""
+    flows, estimate = row.get("long_distance_out_commuters_flows"), row.get("long_distance_out_commuters_estimate")
+    if flows is not None and (estimate is None or flows > estimate):
+        km = de_number(gap_parameters()["long_distance_km"], 0)
+        return f"Pendleratlas-Ströme ab {km} km (nur die 10 wichtigsten Ziele: eine Untergrenze)"
+    if estimate is not None:
+        return (f"INKAR-Anteil der Arbeitswege ab 50 km ({row.get('long_distance_share_year')}) "
+                "× Erwerbstätige am Wohnort")
+    return None
+
+
+def _coworking_data_de(text: str | None) -> str | None:
+    """'local_inputs 2023, osm_coworking 2024' with the German source names (display only)."""
+    if not text:
+        return None
+    return ", ".join(f"{SOURCE_LABELS.get(part.rsplit(' ', 1)[0], part.rsplit(' ', 1)[0])} {part.rsplit(' ', 1)[-1]}"
+                     for part in str(text).split(", "))
 
 
 def _spaces_within_reach(con, geoms: TownGeometries, ags: str, reach_km: float) -> pd.DataFrame:
@@ -95,8 +117,22 @@ def _parameter_rows() -> list[dict]:
              "remote_days_per_week": "Tage mobil/remote je Woche",
              "workdays_per_week": "Arbeitstage je Woche",
              "coworking_share_of_remote_days": "Anteil der Remote-Tage im Coworking"}
-    return [{"label": label, "value": de_number(parameters[key]), "source": parameters[f"{key}_source"]}
+    return [{"label": label, "value": de_number(parameters[key], 2), "source": PARAMETER_SOURCES_DE[key]}
             for key, label in names.items()]
+
+
+# German wording of the parameters' sources (the catalogue's English text is the reference; titles of
+# the publications are left out so no English reaches the German page).
+PARAMETER_SOURCES_DE = {
+    "remote_capable_share": "Alipour, Falck, Schüller (2020), CESifo WP 8227 / IZA DP 13152: bis zu 56 % der "
+                            "Beschäftigten haben Tätigkeiten, die sich zumindest teilweise zu Hause erledigen lassen",
+    "remote_days_per_week": "Aksoy, Barrero, Bloom, Davis, Dolls, Zarate (2022), Brookings Papers: im Mittel der "
+                            "befragten Länder etwa 1,5 bezahlte Homeoffice-Tage je Woche",
+    "workdays_per_week": "Konvention (Vollzeitwoche)",
+    "coworking_share_of_remote_days": "Annahme des Projekts (keine veröffentlichte Quelle): einer von fünf "
+                                      "Remote-Tagen im Coworking statt zu Hause; wo die Stadt eine eigene "
+                                      "Umfrage hat, deren Ergebnis verwenden",
+}
 
 
 def coworking_map(geoms: TownGeometries, ags: str, spaces: pd.DataFrame, destinations: list[dict]) -> str:

@@ -81,7 +81,7 @@ QUALIFY reference_date = max(reference_date) OVER (PARTITION BY ags)"""
 # What each index row rests on: per town, period and source the oldest reference date of the inputs
 # (pillar indicators only, the same rows as the index_data_dates view).
 INPUT_DATES = """
-SELECT v.ags, v.period, v.source_id, min(v.reference_date) AS reference_date,
+SELECT v.ags, v.period, c.pillar, v.source_id, min(v.reference_date) AS reference_date,
        count(*) FILTER (v.imputed) AS carried_forward, count(*) AS inputs
 FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
 WHERE c.pillar <> 'context'

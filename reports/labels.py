@@ -70,7 +70,15 @@ DATA_FAMILIES = {
     "local_inputs": ("Coworking", "%d.%m.%Y"),
     "pendleratlas": ("Pendler", "%Y"),
 }
-FAMILY_ORDER = ["Breitband", "Pendler", "Bevölkerung", "Coworking"]
+FAMILY_ORDER = ["Breitband", "Pendler", "Bevölkerung", "Erreichbarkeit", "Coworking"]
+# The same by pillar (what the Datenstand line groups by: INKAR gives both commuting and accessibility)
+PILLAR_FAMILIES = {
+    "digital_infrastructure": ("Breitband", "%m/%Y"),
+    "commuting_potential": ("Pendler", "%Y"),
+    "demographic_dynamics": ("Bevölkerung", "%d.%m.%Y"),
+    "accessibility": ("Erreichbarkeit", "%Y"),
+    "local_work_infrastructure": ("Coworking", "%d.%m.%Y"),
+}
 
 # Codes of the pipeline's flags and notes -> German text. The warehouse still writes English notes;
 # NOTE_CODES below recognises them and turns them into (code, parameters). When indicators/flags.py
@@ -184,12 +192,12 @@ def vintage_label(vintage: str | None) -> str:
 
 
 def data_date_line(rows) -> str:
-    """'Breitband 06/2021, Pendler 2019, Bevölkerung 31.12.2023' from (source_id, oldest reference date) pairs.
+    """'Breitband 06/2021, Pendler 2019, Bevölkerung 31.12.2023' from (pillar or source_id, oldest reference date) pairs.
 
     Per kind of data the oldest date counts: the score rests on data at least that old."""
     oldest: dict[str, tuple] = {}
     for source_id, date in rows:
-        family = DATA_FAMILIES.get(source_id)
+        family = PILLAR_FAMILIES.get(source_id) or DATA_FAMILIES.get(source_id)
         if family is None or is_missing(date) or date is None:
             continue
         label, fmt = family

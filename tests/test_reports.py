@@ -287,9 +287,11 @@ def test_moelln_shows_the_data_dates_and_the_carried_forward_share(pilot_reports
     newest = warehouse.execute("SELECT max(period) FROM readiness_index WHERE score IS NOT NULL").fetchone()[0]
     html, text = page(pilot_reports, f"{MOELLN}.html")
     line = text["data-dates"]
-    # Mölln's broadband is the mid-2021 Breitbandatlas, commuting INKAR 2019 (publisher files)
+    # Mölln's broadband is the mid-2021 Breitbandatlas, commuting INKAR 2019, accessibility INKAR 2018
+    # (the oldest of its four indicators; publisher files)
     assert line.startswith(f"Index {period} · Datenstand: Breitband 06/2021, Pendler 2019, Bevölkerung 31.12.")
-    assert f"{german(100 * share, 0)} % der Eingangswerte" in line and not provisional
+    assert "Erreichbarkeit 2018" in line
+    assert f"{german(100 * share, 0)} % des Gewichts der Eingangswerte" in line and not provisional
     # 2023 rests mostly on carried-forward data: shown apart, as provisional, with its own data dates
     assert newest > period
     note = text["provisional-note"]
