@@ -6,6 +6,7 @@ Like scripts/demo.sh, the run is recorded in the persistent Dagster instance (DA
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
 import threading
@@ -30,8 +31,23 @@ def prepare_dagster_home() -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.symlink_to(PROJECT_ROOT / "dagster.yaml")
+        try:
+            config.symlink_to(PROJECT_ROOT / "dagster.yaml")
+        except FileExistsError:  # another `readiness demo` started at the same moment made it
+            pass
     return home
+
+
+def open_instance(home: Path):
+    """The Dagster instance of ``home``, opened under a file lock: two CLI runs started at once on a
+    fresh DAGSTER_HOME would both create the SQLite tables ("table runs already exists")."""
+    from dagster import DagsterInstance
+
+    with open(home / ".instance-setup.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        instance = DagsterInstance.get()
+        instance.get_runs(limit=1)  # creates the run storage now, inside the lock
+    return instance
 
 
 def run_refresh(show_progress: bool = True):
@@ -42,10 +58,8 @@ def run_refresh(show_progress: bool = True):
     warehouse's writer lock (warehouse/lock.py), saying whom it waits for; only then is the run created
     (tagged for the queue, with this process's pid) and executed.
     """
-    prepare_dagster_home()
+    home = prepare_dagster_home()
     # Imported here: loading the code location takes a few seconds that `profile` should not pay.
-    from dagster import DagsterInstance
-
     import warehouse
     from pipelines.definitions import defs
     from warehouse.lock import WarehouseBusy, describe, writer_lock
@@ -53,7 +67,7 @@ def run_refresh(show_progress: bool = True):
     job = defs.resolve_job_def(JOB_NAME)
     run_id = str(uuid.uuid4())
     published = warehouse.published_path()
-    with DagsterInstance.get() as instance:
+    with open_instance(home) as instance:
         wait_for_queue(instance)
         try:
             with writer_lock(published, run_id=run_id, by="readiness demo",
