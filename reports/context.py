@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from indicators import flags
 from reports import charts
 from reports.data import INDEX_COLUMNS, ReportData
-from reports.labels import (PILLARS, attribution_label, data_date_line, de_number, de_signed, is_missing, not_scored_reasons,
+from reports.labels import (PILLARS, attribution_label, code_label, data_date_line, de_number, de_signed, is_missing, not_scored_reasons,
                             pillar_label, safe_url, source_label, translate_note, unit_label, vintage_label)
 from reports.maps import COWORKING_RADIUS_M, TownGeometries, town_map
 
@@ -157,6 +158,17 @@ def _change(rows: list[dict], key: str) -> dict:
             "change": first["score_to"] - first["score_from"]}
 
 
+def imputation_de(row: dict) -> str:
+    """'fortgeschrieben aus 2019' from the typed columns (a carried value keeps its own reference date)."""
+    return code_label("carried_forward", year=str(row["reference_date"].year)) if row.get("imputed") else ""
+
+
+def quality_de(row: dict) -> str:
+    """The German note of an indicator value, rendered from its typed flags (indicators/flags.py)."""
+    return flags.render_value_note(row.get("territorial_change"), row.get("method_break"), row.get("source_level"),
+                                   row.get("base_period"), lang="de") or ""
+
+
 def indicator_rows(frame: pd.DataFrame, data: ReportData | None = None, town: dict | None = None) -> list[dict]:
     """The town's latest value of each indicator with provenance and reference values, in pillar order."""
     order = {p: i for i, p in enumerate(PILLARS)}
@@ -165,7 +177,7 @@ def indicator_rows(frame: pd.DataFrame, data: ReportData | None = None, town: di
         row.update(pillar_label=pillar_label(row["pillar"]) if row["pillar"] in order else "Kontext",
                    unit_de=unit_label(row["unit"]), source_de=source_label(row["source_id"]),
                    vintage_de=vintage_label(row["vintage"]),
-                   imputation_de=translate_note(row["imputation"]), quality_de=translate_note(row["quality_note"]),
+                   imputation_de=imputation_de(row), quality_de=quality_de(row),
                    attribution=attribution_label(row["source_id"], row["attribution"], row["vintage"]))
         row.update(reference_values(data, town, row) if data is not None and town is not None else {})
     return sorted(rows, key=lambda r: (order.get(r["pillar"], len(order)), r["label"]))

@@ -40,23 +40,21 @@ SELECT source_id, vintage, max(ingested_at) AS ingested_at, any_value(publisher)
        any_value(attribution) AS attribution
 FROM source_releases GROUP BY source_id, vintage"""
 
-INDICATORS = f"""
+# One indicator value per row with its provenance and typed flags (German text is rendered from them).
+_INDICATOR_VALUES = f"""
 SELECT v.ags, v.indicator_id, c.label, c.pillar, v.period, v.value, v.unit, v.source_id, v.vintage,
        v.reference_date, v.imputed, v.imputation, v.quality_note,
+       v.territorial_change, v.method_break, v.source_level, v.base_period,
        r.publisher, r.licence, r.licence_url, r.attribution
 FROM indicator_values v
 JOIN indicator_catalogue c ON c.indicator_id = v.indicator_id
-LEFT JOIN ({RELEASES}) r ON r.source_id = v.source_id AND r.vintage = v.vintage
+LEFT JOIN ({RELEASES}) r ON r.source_id = v.source_id AND r.vintage = v.vintage"""
+
+INDICATORS = _INDICATOR_VALUES + """
 QUALIFY row_number() OVER (PARTITION BY v.ags, v.indicator_id ORDER BY v.period DESC) = 1"""
 
 # The values of one index period (the published one): what the comparison pages put beside the scores.
-PERIOD_INDICATORS = f"""
-SELECT v.ags, v.indicator_id, c.label, c.pillar, v.period, v.value, v.unit, v.source_id, v.vintage,
-       v.reference_date, v.imputed, v.imputation, v.quality_note,
-       r.publisher, r.licence, r.licence_url, r.attribution
-FROM indicator_values v
-JOIN indicator_catalogue c ON c.indicator_id = v.indicator_id
-LEFT JOIN ({RELEASES}) r ON r.source_id = v.source_id AND r.vintage = v.vintage
+PERIOD_INDICATORS = _INDICATOR_VALUES + """
 WHERE v.period = $period"""
 
 PEERS = f"""
