@@ -93,7 +93,7 @@ def test_unknown_choice_or_option_is_rejected():
     with pytest.raises(ValueError, match="unknown choice"):
         sample_configurations(CATALOGUE, 1, choices={"weighting": ["x"]})
     with pytest.raises(ValueError, match="subset"):
-        sample_configurations(CATALOGUE, 1, choices={"normalisation": ["z-score"]})
+        sample_configurations(CATALOGUE, 1, choices={"normalisation": ["decimal-scaling"]})
 
 
 # --- helpers by hand -----------------------------------------------------------------------------------------
