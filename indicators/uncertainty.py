@@ -6,7 +6,8 @@ the index is recomputed many times with randomly drawn choices, and the spread o
 rank shows how much the published rank depends on those choices (uncertainty analysis); the
 share of rank variance each choice explains shows which choice matters most (sensitivity
 analysis). Plain numpy/pandas, no Dagster; everything is a pure function of its arguments and
-the seed.
+the seed. Every draw is scored by :mod:`indicators.engine`, the same engine that computes the
+published index: the published configuration is the draw with the catalogue's choices.
 
 Uncertain inputs, drawn independently in every draw
 ----------------------------------------------------
@@ -27,7 +28,10 @@ defended and why the others are implemented but not sampled.
    of that period, clipped; the full range when the two coincide), ``min-max`` (``(x - min) / (max -
    min) * 100`` with min and max over the reference-group towns with a value in that period; 50 for
    every town when max == min), or ``rank-percentile`` (``(r - 1) / (n - 1) * 100`` with r the average
-   rank of the value among the n reference-group values of that period, 1 = lowest; 50 when n == 1).
+   rank of the value among the n reference-group values of that period, 1 = lowest; 50 when n == 1),
+   or ``z-score`` (values winsorised at the 5th/95th percentile as for ``percentile-goalposts``,
+   then standardised over the reference group of the period and rescaled to mean 50, sd 10, so
+   they stay positive for the geometric means).
    All are reversed (``100 - x``) for direction ``negative``.
 3. **imputation** – ``carry-forward`` (imputed rows used as published), ``nearest`` (a missing
    value is taken from the town's nearest observed period, earlier *or later*, within the
@@ -44,8 +48,8 @@ defended and why the others are implemented but not sampled.
    geometric scores floored at 0.01.
 
 The discrete options are drawn with equal probability; ``choices`` restricts them (a choice with a
-single allowed option is fixed). As in :func:`indicators.index.readiness_index`, values whose
-``quality_note`` contains ``territorial change`` and context indicators are never used, a town
+single allowed option is fixed). As in :func:`indicators.index.readiness_index` (one engine),
+values with an ``excluded_reason`` (e.g. a territorial change) and context indicators are never used, a town
 needs every required pillar for a score while optional pillars count where present, and ranks
 (1 = best, ties share the lowest rank, ``min``) compare the scored reference-group towns of the
 period. Only reference-group towns enter the computation (they alone are ranked, and they are the
@@ -60,7 +64,7 @@ in which the town is scored (numpy's default linear interpolation, so a percenti
 fractional); ``compared_towns_median`` is the median, over the same draws, of the number of
 ranked towns of the period. ``rank_published`` / ``score_published`` are the rank and score under
 the published configuration (catalogue weights, goalposts, carry-forward, the catalogue's
-aggregation), computed here the same way as :func:`indicators.index.readiness_index`. Scores of
+aggregation), computed by the same engine call as :func:`indicators.index.readiness_index`. Scores of
 different normalisations are on different scales, so the score quantiles are taken over the draws
 that keep the published goalposts (the scale the score is published on; all draws only when no
 draw does); rank quantiles are taken over all draws.
