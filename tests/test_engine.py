@@ -27,8 +27,11 @@ def oracle_index(values: pd.DataFrame, group: set[str], periods: list[int]) -> p
     indicators = {i.indicator_id: i for i in CATALOGUE.indicators.values() if i.pillar in CATALOGUE.pillars}
     used = values[values["indicator_id"].isin(indicators) & values["excluded_reason"].isna()
                   & values["period"].isin(periods)].copy()
-    used["scaled"] = [min(max((v - indicators[i].goalposts[0]) / (indicators[i].goalposts[1] - indicators[i].goalposts[0])
-                               * 100.0, 0.0), 100.0) for v, i in zip(used["value"], used["indicator_id"])]
+    def scaled(value, indicator):
+        low, high = indicators[indicator].goalposts
+        return min(max((value - low) / (high - low) * 100.0, 0.0), 100.0)
+
+    used["scaled"] = [scaled(v, i) for v, i in zip(used["value"], used["indicator_id"])]
     used.loc[used["indicator_id"].map(lambda i: indicators[i].direction) == "negative", "scaled"] = \
         100.0 - used["scaled"]
     used["pillar"] = used["indicator_id"].map(lambda i: indicators[i].pillar)
