@@ -24,7 +24,8 @@ From the published file it loads ``indicator_values``, the reference group
   - band widths (rank_p95 - rank_p05): median and 90th percentile, as ranks and as a share of the
     compared towns, per period, and the planner statements (indicators.bands) of the latest period,
   - a one-at-a-time decomposition: the same band widths when only one choice varies (the others at
-    the published configuration), and under the earlier design (Dirichlet weights, min-max and
+    the published configuration), without the z-score normalisation, with weights within +-50 %
+    instead of +-25 %, and under the earlier design (Dirichlet weights, min-max and
     rank-percentile normalisation, geometric aggregation at both levels) for comparison,
   - the rank and score bands of the five pilot towns with their statements.
 
@@ -158,6 +159,16 @@ def report(published: Path, draws: int, seed: int) -> float:
                               concentration=concentration, weight_spread=spread)
         rows.append(width_table(part, ends_only=True).assign(varying=name))
     rows.append(width_table(bands, ends_only=True).assign(varying="all defended choices"))
+    if "z-score" in settings["choices"].get("normalisation", ()):
+        # the same design without the z-score normalisation added in the review of issue 11
+        without_z = {**settings["choices"],
+                     "normalisation": tuple(n for n in settings["choices"]["normalisation"] if n != "z-score")}
+        part, _ = monte_carlo(values, catalogue, group, periods, **{**settings, "choices": without_z})
+        rows.append(width_table(part, ends_only=True).assign(varying="defended choices without z-score"))
+    if settings["weight_spread"] is not None:
+        # what the weight spread costs: the same design with weights within +-50 % instead
+        part, _ = monte_carlo(values, catalogue, group, periods, **{**settings, "weight_spread": 0.5})
+        rows.append(width_table(part, ends_only=True).assign(varying="defended choices, weights +-50 %"))
     earlier, _ = monte_carlo(values, catalogue, group, periods, draws=draws, seed=seed,
                              choices={"imputation": settings["choices"].get("imputation", ("carry-forward",)),
                                       "normalisation": ("goalposts", "min-max", "rank-percentile"),

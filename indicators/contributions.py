@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from indicators.catalogue import Catalogue
+from indicators.engine import GEOMETRIC_FLOOR  # the engine's floor: decomposes what the engine scored
 from indicators.index import index_rows, normalise
 
 COMPOSITION = "composition"
@@ -44,7 +45,6 @@ OUTPUT_COLUMNS = ["ags", "period_from", "period_to", "indicator_id", "pillar", "
 # The index is recomputed from the values to get the weights; a larger gap means the two inputs
 # do not belong together (other catalogue, other run) and the decomposition would be wrong.
 TOLERANCE = 1e-6
-GEOMETRIC_FLOOR = 0.01  # same floor as indicators.index.aggregate
 
 
 def current_version(index: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:

@@ -1,7 +1,10 @@
-"""Normalisation with fixed goalposts, weighted aggregation into pillars and the index, ranking.
+"""The published index: pillar scores, overall score, rank and the honest-time columns per town and period.
 
-All functions are pure (pandas/numpy in, pandas/numpy out) and tested against
-hand-computed values in tests/test_index.py.
+The scoring itself is :mod:`indicators.engine` with the catalogue's choices (the same engine the
+Monte Carlo of indicators/uncertainty.py draws from); this module adds what a published row
+says besides its score: missing and omitted pillars, the carried-forward share, input dates,
+rank, provisional flags. All functions are pure (pandas/numpy in, pandas/numpy out) and tested
+against hand-computed values in tests/test_index.py.
 """
 
 from __future__ import annotations
@@ -9,35 +12,29 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from indicators import flags
+from indicators import engine, flags
 from indicators.catalogue import Catalogue
+from indicators.engine import index_rows  # noqa: F401  (one rule for every user of the index)
 
 
 def normalise(values, low: float, high: float, direction: str = "positive"):
-    """Min-max with fixed goalposts, clipped to 0..100; reversed for direction 'negative'."""
-    scaled = (np.asarray(values, dtype=float) - low) / (high - low) * 100.0
-    scaled = np.clip(scaled, 0.0, 100.0)
-    return 100.0 - scaled if direction == "negative" else scaled
+    """Min-max with fixed goalposts, clipped to 0..100; reversed for direction 'negative' (the engine's goalposts)."""
+    return engine.goalpost_scale(values, low, high, direction)
 
 
 def aggregate(scores: pd.DataFrame, weights: dict[str, float], method: str = "arithmetic") -> pd.Series:
     """Weighted mean across columns, renormalising weights over the non-missing columns of each row.
 
     ``geometric`` uses the weighted geometric mean (scores floored at 0.01 so one zero
-    does not wipe out the rest). A row with no value at all gives NaN.
+    does not wipe out the rest). A row with no value at all gives NaN. The engine's
+    :func:`indicators.engine.weighted_mean` for one weight set, on a DataFrame.
     """
-    weight_row = pd.Series(weights, dtype=float)[scores.columns]
-    present = scores.notna()
-    total = (present * weight_row).sum(axis=1)
-    if method == "arithmetic":
-        weighted = (scores.fillna(0.0) * weight_row).sum(axis=1)
-        result = weighted / total
-    elif method == "geometric":
-        logs = np.log(scores.clip(lower=0.01)).fillna(0.0)
-        result = np.exp((logs * weight_row).sum(axis=1) / total)
-    else:
+    if method not in ("arithmetic", "geometric"):
         raise ValueError(f"aggregation {method!r} must be 'arithmetic' or 'geometric'")
-    return result.where(total > 0)
+    matrix = scores.to_numpy(dtype=float).T
+    weight_column = np.array([[float(weights[c])] for c in scores.columns]).reshape(len(scores.columns), 1)
+    mean, _ = engine.weighted_mean(matrix, ~np.isnan(matrix), weight_column, method)
+    return pd.Series(mean[:, 0], index=scores.index)
 
 
 # Honest time: an index row is "provisional" when less than this share of its score's weight rests on
@@ -45,18 +42,6 @@ def aggregate(scores: pd.DataFrame, weights: dict[str, float], method: str = "ar
 # "the latest" (latest_ranking, headline of the reports) only when most of the reference group's
 # scored rows of that period are not provisional; later periods are shown as provisional carry-forwards.
 MIN_OWN_DATA_SHARE = 0.5
-
-
-def index_rows(values: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
-    """Which indicator_values rows the index may use: indicators of a declared pillar (no context)
-    and no value with an ``excluded_reason`` (e.g. computed across a territorial change: it measures
-    the merger, not the town). Decided on the typed columns, never on note text.
-
-    One rule for the published index, the uncertainty analysis and the change contributions.
-    """
-    indicators = [i.indicator_id for i in catalogue.indicators.values() if i.pillar in catalogue.pillars]
-    excluded = values["excluded_reason"].notna() if "excluded_reason" in values else False
-    return values["indicator_id"].isin(indicators) & ~excluded
 
 
 def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group: set[str],
@@ -72,24 +57,19 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
     """
     indicators = {i.indicator_id: i for i in catalogue.indicators.values() if i.pillar in catalogue.pillars}
     used = values[index_rows(values, catalogue) & values["period"].isin(periods)].copy()
-    used["normalised"] = [
-        float(normalise(v, *indicators[i].goalposts, indicators[i].direction))
-        for v, i in zip(used["value"], used["indicator_id"])
-    ]
-    wide = used.pivot_table(index=["ags", "period"], columns="indicator_id", values="normalised")
-    # every town of the reference group gets a row per period, without a score where it lacks data
-    wanted = pd.MultiIndex.from_product([sorted(reference_group), periods], names=["ags", "period"])
-    wide = wide.reindex(wide.index.union(wanted))
-    result = pd.DataFrame(index=wide.index)
-    for pillar in catalogue.pillars:
-        members = [i.indicator_id for i in catalogue.in_pillar(pillar) if i.indicator_id in wide.columns]
-        weights = {m: indicators[m].weight for m in members}
-        result[pillar] = aggregate(wide[members], weights, catalogue.aggregation) if members else np.nan
+    # the engine with the catalogue's choices: the published score is one Monte Carlo draw
+    inputs = engine.prepare(values, catalogue, set(used["ags"]) | set(reference_group), periods)
+    pillar_cube, overall = engine.score_method(inputs, catalogue, engine.published_method(catalogue))
+    rows = pd.MultiIndex.from_product([inputs.periods, inputs.towns], names=["period", "ags"])
+    result = pd.DataFrame({pillar: pillar_cube[:, k, :].ravel() for k, pillar in enumerate(catalogue.pillars)},
+                          index=rows)
+    result["score"] = overall.ravel()
+    result = result.swaplevel().sort_index()
+    # a row per reference-group town and period, and per other town only where it has data that period
+    result = result[result.index.isin(pd.MultiIndex.from_frame(used[["ags", "period"]]))
+                    | result.index.get_level_values("ags").isin(set(reference_group))]
     pillar_weights = {p: float(spec["weight"]) for p, spec in catalogue.pillars.items()}
     required = catalogue.required_pillars
-    complete = result[required].notna().all(axis=1)
-    # Optional pillars (e.g. coworking from OSM, absent offline) count where they have a value.
-    result["score"] = aggregate(result[list(catalogue.pillars)], pillar_weights, catalogue.aggregation).where(complete)
     result["missing_pillars"] = result[required].isna().apply(
         lambda row: ", ".join(p for p, missing in row.items() if missing) or None, axis=1)
     result["omitted_pillars"] = _omitted_pillars(result, catalogue)
@@ -165,6 +145,9 @@ def _omitted_pillars(result: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
 
 
 def _rank(result: pd.DataFrame) -> pd.Series:
-    """Rank 1 = best score among reference-group towns with a score in the same period."""
-    eligible = result["score"].where(result["in_reference_group"])
-    return eligible.groupby(result["period"]).rank(ascending=False, method="min").astype("Int64")
+    """Rank 1 = best score among reference-group towns with a score in the same period (the engine's ranking)."""
+    eligible = result["score"].where(result["in_reference_group"]).to_numpy(dtype=float)
+    ranks = np.full(len(result), np.nan)
+    for _, rows in result.groupby("period").indices.items():
+        ranks[rows] = engine.rank_matrix(eligible[rows])
+    return pd.Series(ranks, index=result.index).round().astype("Int64")

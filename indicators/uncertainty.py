@@ -6,7 +6,8 @@ the index is recomputed many times with randomly drawn choices, and the spread o
 rank shows how much the published rank depends on those choices (uncertainty analysis); the
 share of rank variance each choice explains shows which choice matters most (sensitivity
 analysis). Plain numpy/pandas, no Dagster; everything is a pure function of its arguments and
-the seed.
+the seed. Every draw is scored by :mod:`indicators.engine`, the same engine that computes the
+published index: the published configuration is the draw with the catalogue's choices.
 
 Uncertain inputs, drawn independently in every draw
 ----------------------------------------------------
@@ -27,7 +28,10 @@ defended and why the others are implemented but not sampled.
    of that period, clipped; the full range when the two coincide), ``min-max`` (``(x - min) / (max -
    min) * 100`` with min and max over the reference-group towns with a value in that period; 50 for
    every town when max == min), or ``rank-percentile`` (``(r - 1) / (n - 1) * 100`` with r the average
-   rank of the value among the n reference-group values of that period, 1 = lowest; 50 when n == 1).
+   rank of the value among the n reference-group values of that period, 1 = lowest; 50 when n == 1),
+   or ``z-score`` (values winsorised at the 5th/95th percentile as for ``percentile-goalposts``,
+   then standardised over the reference group of the period and rescaled to mean 50, sd 10, so
+   they stay positive for the geometric means).
    All are reversed (``100 - x``) for direction ``negative``.
 3. **imputation** – ``carry-forward`` (imputed rows used as published), ``nearest`` (a missing
    value is taken from the town's nearest observed period, earlier *or later*, within the
@@ -44,8 +48,8 @@ defended and why the others are implemented but not sampled.
    geometric scores floored at 0.01.
 
 The discrete options are drawn with equal probability; ``choices`` restricts them (a choice with a
-single allowed option is fixed). As in :func:`indicators.index.readiness_index`, values whose
-``quality_note`` contains ``territorial change`` and context indicators are never used, a town
+single allowed option is fixed). As in :func:`indicators.index.readiness_index` (one engine),
+values with an ``excluded_reason`` (e.g. a territorial change) and context indicators are never used, a town
 needs every required pillar for a score while optional pillars count where present, and ranks
 (1 = best, ties share the lowest rank, ``min``) compare the scored reference-group towns of the
 period. Only reference-group towns enter the computation (they alone are ranked, and they are the
@@ -60,7 +64,7 @@ in which the town is scored (numpy's default linear interpolation, so a percenti
 fractional); ``compared_towns_median`` is the median, over the same draws, of the number of
 ranked towns of the period. ``rank_published`` / ``score_published`` are the rank and score under
 the published configuration (catalogue weights, goalposts, carry-forward, the catalogue's
-aggregation), computed here the same way as :func:`indicators.index.readiness_index`. Scores of
+aggregation), computed by the same engine call as :func:`indicators.index.readiness_index`. Scores of
 different normalisations are on different scales, so the score quantiles are taken over the draws
 that keep the published goalposts (the scale the score is published on; all draws only when no
 draw does); rank quantiles are taken over all draws.
@@ -109,41 +113,28 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from indicators import engine
 from indicators.catalogue import Catalogue
-from indicators.index import index_rows
+# The scoring itself is indicators/engine.py, shared with the published index; re-exported here
+# because a draw is "the engine with these choices".
+from indicators.engine import (  # noqa: F401
+    AGGREGATION_LEVELS, GEOMETRIC_FLOOR, PERCENTILE_GOALPOSTS, index_indicators, nearest_values, normalise_matrix,
+    overall_scores, pillar_scores, rank_matrix, weighted_mean,
+)
 
 DEFAULT_SEED = 20261124
 DEFAULT_CONCENTRATION = 10.0
-GEOMETRIC_FLOOR = 0.01  # as indicators.index.aggregate
 CHOICES: dict[str, tuple[str, ...]] = {
-    "normalisation": ("goalposts", "min-max", "rank-percentile", "percentile-goalposts"),
-    "imputation": ("carry-forward", "nearest", "none"),
-    "aggregation": ("arithmetic", "geometric", "geometric-pillars"),
+    "normalisation": engine.NORMALISATIONS,
+    "imputation": engine.IMPUTATIONS,
+    "aggregation": tuple(engine.AGGREGATION_LEVELS),
 }
-# aggregation option -> (rule within pillars, rule across pillars)
-AGGREGATION_LEVELS = {"arithmetic": ("arithmetic", "arithmetic"), "geometric": ("geometric", "geometric"),
-                      "geometric-pillars": ("arithmetic", "geometric")}
-PERCENTILE_GOALPOSTS = (5.0, 95.0)  # percentile-goalposts: data goalposts at these percentiles of the period
 QUANTILES = (0.5, 0.05, 0.95)
 BAND_COLUMNS = ["ags", "period", "rank_published", "score_published", "rank_median", "rank_p05", "rank_p95",
                 "score_median", "score_p05", "score_p95", "draws_scored", "compared_towns_median"]
 SENSITIVITY_COLUMNS = ["choice", "option", "draws", "scored_share", "mean_abs_rank_shift", "first_order"]
-
-
-@dataclass(frozen=True)
-class Configuration:
-    """One draw: weights (each set summing to one) and the three discrete method choices."""
-
-    indicator_weights: dict[str, float]  # indicator_id -> weight within its pillar
-    pillar_weights: dict[str, float]     # pillar -> weight
-    normalisation: str
-    imputation: str
-    aggregation: str
-
-
-def index_indicators(catalogue: Catalogue) -> list[str]:
-    """Indicators that enter the index (pillar declared under ``pillars``), in catalogue order."""
-    return [i.indicator_id for i in catalogue.indicators.values() if i.pillar in catalogue.pillars]
+# One draw is one engine.Method: weights (each set summing to one) and the three discrete choices.
+Configuration = engine.Method
 
 
 def published_choices(catalogue: Catalogue) -> dict[str, tuple[str, ...]]:
@@ -263,116 +254,6 @@ def catalogue_settings(catalogue: Catalogue) -> dict:
             "weight_spread": float(weights["spread"]) if weights["method"] == "uniform" else None}
 
 
-def normalise_matrix(values: np.ndarray, method: str, goalposts: Sequence[tuple[float, float]],
-                     directions: Sequence[str]) -> np.ndarray:
-    """Normalise a towns x indicators matrix (NaN = no value) column by column to 0..100.
-
-    ``goalposts`` uses the fixed [low, high] per indicator exactly as :func:`indicators.index.normalise`;
-    ``min-max`` and ``rank-percentile`` refer to the non-missing values of each column (the
-    reference group of one period). NaN stays NaN. Direction ``negative`` gives ``100 - x``.
-    """
-    values = np.asarray(values, dtype=float)
-    out = np.full(values.shape, np.nan)
-    for j, ((low, high), direction) in enumerate(zip(goalposts, directions)):
-        column = values[:, j]
-        present = ~np.isnan(column)
-        if not present.any():
-            continue
-        x = column[present]
-        if method == "goalposts":
-            scaled = np.clip((x - low) / (high - low) * 100.0, 0.0, 100.0)
-        elif method == "min-max":
-            lo, hi = x.min(), x.max()
-            scaled = np.full(x.shape, 50.0) if hi == lo else (x - lo) / (hi - lo) * 100.0
-        elif method == "percentile-goalposts":
-            lo, hi = np.percentile(x, PERCENTILE_GOALPOSTS)
-            if hi == lo:  # more than 90 % equal values: fall back to the full range
-                lo, hi = x.min(), x.max()
-            scaled = np.full(x.shape, 50.0) if hi == lo else np.clip((x - lo) / (hi - lo) * 100.0, 0.0, 100.0)
-        elif method == "rank-percentile":
-            ranks = pd.Series(x).rank(method="average").to_numpy()
-            scaled = np.full(x.shape, 50.0) if len(x) == 1 else (ranks - 1.0) / (len(x) - 1.0) * 100.0
-        else:
-            raise ValueError(f"normalisation {method!r} must be one of {CHOICES['normalisation']}")
-        out[present, j] = 100.0 - scaled if direction == "negative" else scaled
-    return out
-
-
-def weighted_mean(scores: np.ndarray, present: np.ndarray, weights: np.ndarray,
-                  method: str = "arithmetic") -> tuple[np.ndarray, np.ndarray]:
-    """Weighted mean over components for many weight sets at once, as :func:`indicators.index.aggregate`.
-
-    ``scores`` and ``present`` are (components, towns) or (components, towns, draws); ``weights`` is
-    (components, draws). Returns (mean, total weight present), both (towns, draws); the mean is
-    NaN where the total is 0. Components are added one after the other in their given order.
-    """
-    if method not in ("arithmetic", "geometric"):
-        raise ValueError(f"aggregation {method!r} must be 'arithmetic' or 'geometric'")
-    weights = np.asarray(weights, dtype=float)
-    shape = (scores.shape[1], weights.shape[1])
-    num, den = np.zeros(shape), np.zeros(shape)
-    for c in range(scores.shape[0]):
-        s, p = scores[c], present[c]
-        if s.ndim == 1:
-            s, p = s[:, None], p[:, None]
-        if method == "geometric":
-            s = np.log(np.clip(np.where(p, s, 1.0), GEOMETRIC_FLOOR, None))
-        term = np.where(p, s, 0.0)
-        num = num + term * weights[c]
-        den = den + p * weights[c]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = num / den
-    if method == "geometric":
-        mean = np.exp(mean)
-    return np.where(den > 0, mean, np.nan), den
-
-
-def pillar_scores(normalised: np.ndarray, pillar_of: Sequence[str], pillars: Sequence[str],
-                  indicator_weights: np.ndarray, method: str = "arithmetic") -> np.ndarray:
-    """Pillar scores (pillars, towns, draws) from a towns x indicators matrix of normalised scores.
-
-    ``pillar_of[j]`` names the pillar of column j; ``indicator_weights`` is (indicators, draws).
-    A pillar with no present indicator (or only zero weights) is NaN.
-    """
-    present = ~np.isnan(normalised)
-    out = np.full((len(pillars), normalised.shape[0], indicator_weights.shape[1]), np.nan)
-    for k, pillar in enumerate(pillars):
-        members = [j for j, p in enumerate(pillar_of) if p == pillar]
-        if members:
-            out[k], _ = weighted_mean(normalised[:, members].T, present[:, members].T,
-                                      indicator_weights[members], method)
-    return out
-
-
-def overall_scores(pillar_matrix: np.ndarray, pillar_weights: np.ndarray, required: Sequence[bool],
-                   method: str = "arithmetic") -> np.ndarray:
-    """Overall score (towns, draws): weighted mean of the present pillars; NaN unless every required one is present."""
-    present = ~np.isnan(pillar_matrix)
-    score, _ = weighted_mean(pillar_matrix, present, pillar_weights, method)
-    required_idx = [k for k, r in enumerate(required) if r]
-    complete = present[required_idx].all(axis=0) if required_idx else np.ones(score.shape, bool)
-    return np.where(complete, score, np.nan)
-
-
-def rank_matrix(scores: np.ndarray) -> np.ndarray:
-    """Rank towns (axis 0) in every column: 1 = highest score, ties share the lowest rank ('min'), NaN stays NaN."""
-    scores = np.asarray(scores, dtype=float)
-    if scores.ndim == 1:
-        return rank_matrix(scores[:, None])[:, 0]
-    missing = np.isnan(scores)
-    key = np.where(missing, np.inf, -scores)
-    order = np.argsort(key, axis=0, kind="stable")
-    ordered = np.take_along_axis(key, order, axis=0)
-    position = np.broadcast_to(np.arange(scores.shape[0])[:, None], scores.shape)
-    new_run = np.ones(scores.shape, dtype=bool)
-    new_run[1:] = ordered[1:] != ordered[:-1]
-    run_start = np.maximum.accumulate(np.where(new_run, position, 0), axis=0)
-    ranks = np.empty(scores.shape)
-    np.put_along_axis(ranks, order, run_start + 1.0, axis=0)
-    ranks[missing] = np.nan
-    return ranks
-
-
 def masked_quantiles(matrix: np.ndarray, quantiles: Iterable[float]) -> tuple[np.ndarray, np.ndarray]:
     """Quantiles of every row over its non-NaN entries (linear interpolation, as numpy's default).
 
@@ -391,82 +272,6 @@ def masked_quantiles(matrix: np.ndarray, quantiles: Iterable[float]) -> tuple[np
         value = low_val + (up_val - low_val) * (position - lower)
         out[has, q_i] = value[has]
     return out, count
-
-
-@dataclass
-class _Inputs:
-    towns: np.ndarray                 # ags of the reference-group towns with any usable value
-    periods: list[int]
-    indicators: list[str]
-    matrices: dict[tuple[str, str], np.ndarray]  # (normalisation, imputation) -> (periods, towns, indicators)
-
-
-def prepare_inputs(values: pd.DataFrame, catalogue: Catalogue, reference_group: set[str],
-                   periods: Sequence[int], normalisations: Iterable[str] = CHOICES["normalisation"],
-                   imputations: Iterable[str] = CHOICES["imputation"]) -> _Inputs:
-    """Normalised towns x indicators matrices per period for every (normalisation, imputation) variant.
-
-    Only reference-group towns, index indicators and the given periods; values with a territorial
-    change note are dropped first, exactly like :func:`indicators.index.readiness_index`.
-    """
-    indicators = index_indicators(catalogue)
-    imputed = (values["imputed"].fillna(False).astype(bool) if "imputed" in values
-               else pd.Series(False, index=values.index))
-    keep_all = index_rows(values, catalogue) & values["ags"].isin(reference_group)
-    keep = keep_all & values["period"].isin(list(periods))
-    used = values.loc[keep, ["ags", "indicator_id", "period", "value"]].assign(imputed=imputed[keep].to_numpy())
-    used["value"] = used["value"].astype(float)
-    towns = np.array(sorted(used["ags"].unique()), dtype=object)
-    goalposts = [catalogue.indicators[i].goalposts for i in indicators]
-    directions = [catalogue.indicators[i].direction for i in indicators]
-    raw = {}
-    for imputation in imputations:
-        rows = {"carry-forward": used, "none": used[~used["imputed"]]}.get(imputation)
-        if rows is None:  # nearest: from every observed period, not only the index periods
-            observed = values.loc[keep_all & ~imputed, ["ags", "indicator_id", "period", "value"]]
-            rows = nearest_values(observed.astype({"value": float}), list(periods), catalogue)
-        wide = rows.pivot_table(index=["period", "ags"], columns="indicator_id", values="value", aggfunc="mean")
-        full = pd.MultiIndex.from_product([list(periods), towns], names=["period", "ags"])
-        wide = wide.reindex(index=full, columns=indicators)
-        raw[imputation] = wide.to_numpy(dtype=float).reshape(len(periods), len(towns), len(indicators))
-    matrices = {}
-    for imputation, cube in raw.items():
-        for normalisation in normalisations:
-            matrices[(normalisation, imputation)] = np.stack(
-                [normalise_matrix(cube[p], normalisation, goalposts, directions) for p in range(len(periods))]
-            ) if len(periods) else cube.copy()
-    return _Inputs(towns, list(periods), indicators, matrices)
-
-
-def nearest_values(observed: pd.DataFrame, periods: list[int], catalogue: Catalogue) -> pd.DataFrame:
-    """For every (town, indicator, period): the observed value of the nearest period within the
-    indicator's carry_forward_years, earlier or later (ties: earlier). Columns ags, indicator_id, period, value."""
-    max_age = {i.indicator_id: i.carry_forward_years for i in catalogue.indicators.values()}
-    frames = []
-    for period in periods:
-        near = observed.assign(gap=(observed["period"] - period).abs(), later=observed["period"] > period,
-                               target=period)
-        near = near[near["gap"] <= near["indicator_id"].map(max_age)]
-        frames.append(near.sort_values(["gap", "later"]).drop_duplicates(["ags", "indicator_id"]))
-    if not frames:
-        return pd.DataFrame(columns=["ags", "indicator_id", "period", "value"])
-    found = pd.concat(frames, ignore_index=True)
-    return found.drop(columns="period").rename(columns={"target": "period"})[["ags", "indicator_id", "period", "value"]]
-
-
-def _scores(inputs: _Inputs, catalogue: Catalogue, normalisation: str, imputation: str, aggregation: str,
-            indicator_weights: np.ndarray, pillar_weights: np.ndarray) -> np.ndarray:
-    """Overall scores (periods, towns, draws) for one method combination and a batch of weight sets."""
-    pillars = list(catalogue.pillars)
-    pillar_of = [catalogue.indicators[i].pillar for i in inputs.indicators]
-    required = [p in catalogue.required_pillars for p in pillars]
-    cube = inputs.matrices[(normalisation, imputation)]
-    within, across = AGGREGATION_LEVELS[aggregation]
-    out = np.empty((len(inputs.periods), len(inputs.towns), indicator_weights.shape[1]))
-    for p in range(len(inputs.periods)):
-        pillar_matrix = pillar_scores(cube[p], pillar_of, pillars, indicator_weights, within)
-        out[p] = overall_scores(pillar_matrix, pillar_weights, required, across)
-    return out
 
 
 @dataclass
@@ -547,17 +352,14 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
     pillars = list(catalogue.pillars)
     needed_norm = set(allowed["normalisation"]) | {"goalposts"}
     needed_imp = set(allowed["imputation"]) | {"carry-forward"}
-    inputs = prepare_inputs(values, catalogue, reference_group, periods,
+    inputs = engine.prepare(values, catalogue, reference_group, periods,
                             [n for n in CHOICES["normalisation"] if n in needed_norm],
                             [i for i in CHOICES["imputation"] if i in needed_imp])
     indicators = inputs.indicators
     n_periods, n_towns = len(inputs.periods), len(inputs.towns)
 
-    # Published configuration: raw catalogue weights, as readiness_index uses them.
-    published_iw = np.array([[float(catalogue.indicators[i].weight)] for i in indicators])
-    published_pw = np.array([[float(catalogue.pillars[p]["weight"])] for p in pillars])
-    published_score = _scores(inputs, catalogue, "goalposts", "carry-forward", catalogue.aggregation,
-                              published_iw, published_pw)[:, :, 0]
+    # Published configuration: the engine with the catalogue's choices, exactly as readiness_index.
+    _, published_score = engine.score_method(inputs, catalogue, engine.published_method(catalogue))
     published_rank = np.stack([rank_matrix(published_score[p]) for p in range(n_periods)]) if n_periods \
         else np.empty((0, n_towns))
 
@@ -569,7 +371,7 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
     scores = np.empty((n_periods, n_towns, draws))
     for key in sorted(set(combo)):
         idx = np.array([d for d, k in enumerate(combo) if k == key])
-        scores[:, :, idx] = _scores(inputs, catalogue, *key, iw[:, idx], pw[:, idx])
+        scores[:, :, idx] = engine.score(inputs, catalogue, *key, iw[:, idx], pw[:, idx])[1]
     ranks = np.stack([rank_matrix(scores[p]) for p in range(n_periods)]) if n_periods else scores.copy()
     compared = (~np.isnan(ranks)).sum(axis=1)  # (periods, draws)
 

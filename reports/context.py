@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from indicators import flags
+from indicators.bands import band_category
 from reports import charts
 from reports.data import INDEX_COLUMNS, ReportData
 from reports.labels import (PILLARS, attribution_label, code_label, data_date_line, de_number, de_signed, is_missing, not_scored_reasons,
@@ -79,8 +80,11 @@ def overview(latest: dict | None, history: pd.DataFrame, dates: pd.DataFrame) ->
     provisional = None
     if newer:
         provisional = {**newer[0], "data_dates": data_dates(dates, newer[0]["period"])}
+    # the rank band in words (indicators.bands), next to the numbers: what a planner can say
+    band = band_category(latest.get("rank_p05"), latest.get("rank_p95"), latest.get("compared_towns"))
     return {**latest, "missing": missing, "notes_de": notes, "last_scored": last_scored,
-            "data_dates": data_dates(dates, latest["period"]), "provisional_row": provisional}
+            "data_dates": data_dates(dates, latest["period"]), "provisional_row": provisional,
+            "band_de": band.de if band.code != "not_ranked" else None}
 
 
 def summary(pillars: list[dict], peers: list[dict]) -> dict:

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 from dagster import materialize
 
+from indicators.bands import band_category
 from indicators.catalogue import load_catalogue
 from pipelines.assets.reports import town_reports
 from pipelines.resources import ReadinessSettings
@@ -110,6 +111,9 @@ def test_overview_figures_equal_the_warehouse(pilot_reports, warehouse, ags):
         assert text["rank"] == str(rank)
         assert text["compared-towns"] == str(compared)
         assert text["rank-band"] == f"{german_rank(p05)}–{german_rank(p95)}"
+        # the band in words (indicators.bands) next to the numbers, e.g. "... unter den besten 25 %"
+        words = band_category(p05, p95, compared).de
+        assert text["rank-band-words"] == words and words.startswith(("mit hoher Wahrscheinlichkeit", "nicht sicher"))
     assert text["period"] == str(period) and text["method-version"] == method
     assert coworking is None and "nicht bewertet" in text["pillar-local_work_infrastructure"]
 

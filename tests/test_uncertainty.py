@@ -93,7 +93,7 @@ def test_unknown_choice_or_option_is_rejected():
     with pytest.raises(ValueError, match="unknown choice"):
         sample_configurations(CATALOGUE, 1, choices={"weighting": ["x"]})
     with pytest.raises(ValueError, match="subset"):
-        sample_configurations(CATALOGUE, 1, choices={"normalisation": ["z-score"]})
+        sample_configurations(CATALOGUE, 1, choices={"normalisation": ["decimal-scaling"]})
 
 
 # --- helpers by hand -----------------------------------------------------------------------------------------
@@ -390,7 +390,7 @@ def test_score_band_uses_the_draws_on_the_published_scale():
 
 def test_catalogue_settings_are_what_the_pipeline_samples():
     settings_ = catalogue_settings(CATALOGUE)
-    assert settings_["choices"] == {"normalisation": ("goalposts", "percentile-goalposts"),
+    assert settings_["choices"] == {"normalisation": ("goalposts", "percentile-goalposts", "z-score"),
                                     "imputation": ("carry-forward", "nearest"),
                                     "aggregation": ("arithmetic", "geometric-pillars")}
     assert settings_["weight_spread"] == 0.25 and settings_["draws"] == 1000 and settings_["seed"] == 20261124
@@ -399,5 +399,5 @@ def test_catalogue_settings_are_what_the_pipeline_samples():
         catalogue_settings(wrong)
     drawn = sample_configurations(CATALOGUE, 200, settings_["seed"], settings_["concentration"], settings_["choices"],
                                   settings_["weight_spread"])
-    assert {c.normalisation for c in drawn} == {"goalposts", "percentile-goalposts"}
+    assert {c.normalisation for c in drawn} == {"goalposts", "percentile-goalposts", "z-score"}
     assert {c.aggregation for c in drawn} == {"arithmetic", "geometric-pillars"}
