@@ -80,6 +80,18 @@ PILLAR_FAMILIES = {
     "local_work_infrastructure": ("Coworking", "%d.%m.%Y"),
 }
 
+# Mobilfunk-Monitoring (Kreis context on the town page): the publisher's technology classes, shown with
+# the publisher's own codes (its file does not define LTE2/LTE6/LTE10 further), and the area types in the
+# order the page lists them (measure ``area_<technology>_<area>``, sources/mobilfunk.py).
+MOBILE_TECHNOLOGIES = {"5g": "5G2", "lte10": "LTE10", "lte6": "LTE6", "lte2": "LTE2",
+                       "mobile_all": "alle Technologien"}
+MOBILE_AREAS = {
+    "residential": "Wohnbaufläche", "commercial": "Gewerbliche Nutzfläche",
+    "agricultural": "Landwirtschaftliche Flächen", "forest_meadow": "Wald- und Wiesenflächen", "water": "Gewässer",
+    "motorway": "Autobahnen", "federal_road": "Bundesstraßen", "state_road": "Landesstraßen",
+    "district_road": "Kreisstraßen", "railway": "Bahnstrecken", "waterway": "Wasserstraßen",
+}
+
 # Codes of the pipeline's flags and notes -> German text. The warehouse still writes English notes;
 # NOTE_CODES below recognises them and turns them into (code, parameters). When indicators/flags.py
 # (typed codes) is merged, only NOTE_CODES goes: the codes and their German text stay here.
