@@ -262,6 +262,24 @@ def test_no_english_words_on_german_pages(pilot_reports, name):
     assert found == [], f"{name}: English words on a German page: {found}"
 
 
+def english_words(path: Path) -> list[str]:
+    words = re.findall(r"[A-Za-zÄÖÜäöüß]+(?: production)?", visible_text(path.read_text("utf-8")))
+    return sorted({w for w in words if w.lower() in ENGLISH_WORDS})
+
+
+def test_no_english_words_on_any_generated_page(pilot_reports, snapshot_warehouse, tmp_path):
+    """Every page the build writes (town, network, index, coworking-gap ranking, atlas and interactive
+    map) and a comparison page of eight towns (issue 16: the check covers the new pages)."""
+    comparison = build_comparison(snapshot_warehouse, tmp_path, PILOTS + ["01053100", "01053032", "12070296"])
+    generated = sorted(pilot_reports.rglob("*.html"))
+    names = {p.relative_to(pilot_reports).as_posix() for p in generated}
+    assert {"coworking-luecke.html", "index.html", "netzwerk.html", "atlas/karte.html",
+            "atlas/deutschland.html"} <= names, names
+    assert len(names) > len(PILOTS) + 4  # the Land maps too
+    for path in [*generated, comparison]:
+        assert english_words(path) == [], f"{path.name}: English words on a German page"
+
+
 def test_no_english_words_for_any_note_code(snapshot_warehouse, warehouse, tmp_path):
     """Beyond the pilots: one page per kind of note in the warehouse (notes with their numbers
     masked), a town outside the reference group, and the index of all towns."""
