@@ -23,7 +23,7 @@ from reports.coworking_gap import RANKING_PAGE, coworking_gap_context, ranking_c
 from reports.data import INDEX_COLUMNS, ReportData, connect, load
 from reports.downloads import write_downloads
 from reports.labels import (PILLARS, attribution_label, berlin_time, de_number, de_rank, de_signed,
-                            german_sort_key, pillar_label, source_label, vintage_label)
+                            german_sort_key, pillar_label, release_text, source_label, vintage_label)
 from reports.tables import comparison_tables, index_table, releases_table, town_tables
 from reports.maps import TownGeometries
 from reports import pages
@@ -260,6 +260,8 @@ class Renderer:
             publisher=("publisher", "last"), licence=("licence", "last"), licence_url=("licence_url", "last"),
             attribution=("attribution", "last")).reset_index()
         summary["label"] = summary["source_id"].map(source_label)
+        for field in ("publisher", "licence"):
+            summary[field] = [release_text(s, field, v) for s, v in zip(summary["source_id"], summary[field])]
         summary["attribution_de"] = [attribution_label(s, a, v) for s, a, v in
                                      zip(summary["source_id"], summary["attribution"], summary["vintage"])]
         rows = records(summary)

@@ -8,7 +8,7 @@ from indicators import flags
 from reports import charts
 from reports.data import INDEX_COLUMNS, ReportData
 from reports.labels import (MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS, attribution_label, code_label, data_date_line, de_number, de_signed, is_missing, not_scored_reasons,
-                            pillar_label, safe_url, source_label, translate_note, unit_label, vintage_label)
+                            pillar_label, release_text, safe_url, source_label, translate_note, unit_label, vintage_label)
 from reports.maps import COWORKING_RADIUS_M, TownGeometries, town_map
 
 TOP_FLOWS = 10
@@ -179,7 +179,9 @@ def indicator_rows(frame: pd.DataFrame, data: ReportData | None = None, town: di
                    unit_de=unit_label(row["unit"]), source_de=source_label(row["source_id"]),
                    vintage_de=vintage_label(row["vintage"]),
                    imputation_de=imputation_de(row), quality_de=quality_de(row),
-                   attribution=attribution_label(row["source_id"], row["attribution"], row["vintage"]))
+                   attribution=attribution_label(row["source_id"], row["attribution"], row["vintage"]),
+                   licence=release_text(row["source_id"], "licence", row.get("licence")),
+                   publisher=release_text(row["source_id"], "publisher", row.get("publisher")))
         row.update(reference_values(data, town, row) if data is not None and town is not None else {})
     return sorted(rows, key=lambda r: (order.get(r["pillar"], len(order)), r["label"]))
 

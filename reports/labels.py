@@ -55,6 +55,13 @@ SOURCE_LABELS = {
 ATTRIBUTION_DE = {
     "bkg_vg": "© GeoBasis-DE / BKG ({year}), Daten verändert",
     "inkar": "© BBSR Bonn 2022, INKAR (aufbereitet von RegioHub/inkr)",
+    "local_inputs": "wie je Datei angegeben (Lieferant, Lizenz; siehe Abschnitt „Coworking-Lücke“)",
+}
+# German publisher and licence where sources.yaml describes them in English (the towns' own files:
+# both are given per file, and each value keeps its own in the warehouse).
+RELEASE_TEXT_DE = {
+    "local_inputs": {"publisher": "die liefernde Stadt (je Datei in der Spalte „Lieferant“)",
+                     "licence": "je Datei (Spalte „Lizenz“), z. B. dl-de/by-2-0"},
 }
 
 # The "Datenstand" next to a score: which kind of data a source gives and how its dates are written
@@ -139,6 +146,11 @@ def unit_label(unit: str | None) -> str:
 
 def source_label(source_id: str) -> str:
     return SOURCE_LABELS.get(source_id, source_id)
+
+
+def release_text(source_id: str, field: str, value: str | None) -> str | None:
+    """The German publisher or licence text of a source where sources.yaml's is English, else ``value``."""
+    return RELEASE_TEXT_DE.get(source_id, {}).get(field, value)
 
 
 def attribution_label(source_id: str, attribution: str | None, vintage: str | None) -> str:

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from dagster import materialize
 
@@ -422,3 +423,26 @@ def test_every_source_and_catalogue_code_has_a_german_label():
     for indicator in catalogue.indicators.values():
         assert indicator.unit in UNIT_LABELS, indicator.unit
         assert all(s in DATA_FAMILIES for s in indicator.sources), indicator.sources
+
+
+# 5G (5G2) on Wohnbaufläche per pilot Kreis, 2021-1: the check values of shared/docs/source-formats.md (1.3)
+MOBILE_5G_RESIDENTIAL = {"01053": 67.94, "06439": 69.24, "09181": 67.91, "12070": 35.45, "14628": 44.19}
+
+
+@pytest.mark.parametrize("ags", PILOTS)
+def test_mobile_coverage_is_shown_as_the_kreis_value_not_in_the_index(pilot_reports, ags):
+    """Issue 14.6: the Mobilfunk-Monitoring Kreis values are context on the town page, clearly labelled
+    as the Kreis value, with date, publisher and licence; they are no indicator of the index."""
+    html, text = page(pilot_reports, f"{ags}.html")
+    section = section_html(html, "mobilfunk")
+    assert text["mobilfunk-kreiswert"].startswith("Kreiswert, nicht der Wert von")
+    assert "gehen nicht in den Index ein" in text["mobilfunk-kreiswert"]
+    row = re.search(r"<tr><td>Wohnbaufläche</td><td class=\"num\">([^<]+)</td>", section).group(1)
+    assert row == german(MOBILE_5G_RESIDENTIAL[ags[:5]]) + " %"
+    assert "Stichtag 30.06.2021" in section and "Bundesnetzagentur" in section
+    assert '<a href="https://www.govdata.de/dl-de/by-2-0" rel="noopener noreferrer">dl-de/by-2-0</a>' in section
+    assert "Mobilfunk" not in section_html(html, "indikatoren")  # context, not an indicator
+    frame = pd.read_csv(pilot_reports / f"{ags}-mobilfunk.csv", sep=";", decimal=",", encoding="utf-8-sig",
+                        dtype={"Kreis-AGS": str})
+    residential = frame[frame["Flächenart"] == "Wohnbaufläche"].iloc[0]
+    assert residential["Kreis-AGS"] == ags[:5] and residential["5G2 (% der Fläche)"] == MOBILE_5G_RESIDENTIAL[ags[:5]]
