@@ -39,7 +39,8 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
                   summary: dict | None = None) -> list[Path]:
     """Write ``<ags>.html`` for ``towns`` (None: every Gemeinde in ``municipalities``), then
     ``netzwerk.html``, ``index.html``, the coworking-gap ranking (``coworking-luecke.html``) and the maps
-    (``atlas/``); returns the paths of the town, network and index pages (ranking and maps not counted). ``progress(done, total)`` per town page.
+    (``atlas/``); returns the paths of the town, network and index pages (ranking and maps not counted).
+    ``progress(done, total)`` per town page.
 
     Incremental: a page whose content key (hash of the data it shows and of the templates and report
     code, see reports/pages.py) equals the one recorded in ``out_dir/.pages.json`` and whose file exists
@@ -104,7 +105,7 @@ def _build(data: ReportData, selected: list[str], out_dir: Path, progress, manif
         if not _current(out_dir, name, wanted, manifest):
             written.append(_write(out_dir / name, render()))
     # the ranking links the town pages that exist, like the index; not counted as a page (as the maps)
-    wanted[RANKING_PAGE] = keys.index(_town_pages(out_dir))
+    wanted[RANKING_PAGE] = keys.ranking(_town_pages(out_dir))
     if not _current(out_dir, RANKING_PAGE, wanted, manifest):
         _write(out_dir / RANKING_PAGE, renderer.ranking(out_dir))
     write_manifest(out_dir, {"pages": dict(recorded, **wanted), "neighbours": keys.neighbour_cache(),

@@ -232,7 +232,7 @@ def test_asset_writes_a_page_per_town_in_scope(snapshot_warehouse, warehouse, tm
         "SELECT ags FROM municipalities WHERE in_reference_group OR is_pilot").fetchall()}
     assert len(towns) < warehouse.execute("SELECT count(*) FROM municipalities").fetchone()[0]
     written = {p.stem for p in (tmp_path / "reports").glob("*.html")}
-    assert written == towns | {"index", "netzwerk"}
+    assert written == towns | {"index", "netzwerk", "coworking-luecke"}
     metadata = result.asset_materializations_for_node("town_reports")[0].metadata
     assert metadata["pages"].value == len(towns) + 2
     assert metadata["moelln"].value.endswith(f"/{MOELLN}.html")
