@@ -262,8 +262,8 @@ def mobile_kreis(data: ReportData, kreis_ags: str) -> dict:
 
     Context only (not in the index): the publisher gives Kreis values, which say little about one
     Gemeinde; the page labels them as the Kreis value with date, source and licence of the release."""
-    frame = data.mobile_kreis[data.mobile_kreis["kreis_ags"] == kreis_ags]
-    if frame.empty:
+    frame = data.mobile_by_kreis.get(kreis_ags)
+    if frame is None:
         return {"rows": [], "kreis_ags": kreis_ags}
     values = {}
     for measure, value in zip(frame["measure"], frame["value"]):

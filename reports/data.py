@@ -103,7 +103,7 @@ MOBILE_KREIS = """
 SELECT ags AS kreis_ags, vintage, reference_date, measure, value
 FROM observations
 WHERE source_id = 'mobilfunk_monitoring' AND level = 'kreis'
-QUALIFY reference_date = max(reference_date) OVER (PARTITION BY ags)"""
+QUALIFY rank() OVER (PARTITION BY ags ORDER BY reference_date DESC, vintage DESC) = 1"""
 
 COWORKING = """
 SELECT osm_type, osm_id, name, lat, lon, kind, website, operator, ags, vintage, osm_base_timestamp
@@ -173,6 +173,11 @@ class ReportData:
         medians = group.groupby("period")[PILLARS + ["score"]].median()
         return {int(p): {k: (None if pd.isna(v) else float(v)) for k, v in row.items()}
                 for p, row in medians.iterrows()}
+
+    @cached_property
+    def mobile_by_kreis(self) -> dict[str, pd.DataFrame]:
+        """Mobilfunk-Monitoring rows per Kreis AGS (looked up once per town page)."""
+        return _split(self.mobile_kreis, "kreis_ags")
 
     @cached_property
     def kreis_names(self) -> pd.Series:
