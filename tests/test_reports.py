@@ -360,7 +360,8 @@ def test_downloads_open_in_pandas_and_openpyxl(pilot_reports, warehouse):
     csvs = sorted({link for link in links if link.endswith(".csv")})
     # every table shown has its download (no coworking table offline: no OSM data in the snapshot)
     assert csvs == sorted(f"{MOELLN}-{key}.csv" for key in ["indexverlauf", "saeulen", "treiber", "indikatoren",
-                                                           "vergleichsstaedte", "pendlerstroeme", "datenstand"])
+                                                           "vergleichsstaedte", "pendlerstroeme", "mobilfunk",
+                                                           "datenstand"])
     assert set(links) - set(csvs) == {f"{MOELLN}.xlsx"}
     assert all((pilot_reports / link).is_file() for link in links)
     raw = (pilot_reports / f"{MOELLN}-indikatoren.csv").read_bytes()
