@@ -447,3 +447,13 @@ def test_mobile_coverage_is_shown_as_the_kreis_value_not_in_the_index(pilot_repo
                         dtype={"Kreis-AGS": str})
     residential = frame[frame["Flächenart"] == "Wohnbaufläche"].iloc[0]
     assert residential["Kreis-AGS"] == ags[:5] and residential["5G2 (% der Fläche)"] == MOBILE_5G_RESIDENTIAL[ags[:5]]
+
+
+def test_ranking_page_on_the_snapshot_says_why_it_is_empty(pilot_reports, warehouse):
+    """The snapshot has no employed-at-residence base (no Pendleratlas files), so the view is empty and the
+    page says so instead of showing an empty table (the filled page: tests/test_local_inputs.py)."""
+    assert warehouse.execute("SELECT count(*) FROM coworking_gap_ranking").fetchone()[0] == 0
+    html, text = page(pilot_reports, "coworking-luecke.html")
+    assert 'id="gap-ranking"' not in html and "Für keine Kleinstadt ließ sich ein Bedarf schätzen" in text["rangliste"]
+    assert 'id="ohne-angebot"' not in html and "keine Fahrzeit" in text["reichweite"]
+    assert 'href="coworking-luecke.html"' in (pilot_reports / "index.html").read_text(encoding="utf-8")
