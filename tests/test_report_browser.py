@@ -47,7 +47,7 @@ PRINT_CHECK = """() => {
 }"""
 MOELLN = next(ags for ags, name in load_catalogue().pilot_towns.items() if name == "Mölln")
 SECTIONS = ["ueberblick", "indexverlauf", "saeulen", "treiber", "indikatoren", "vergleichsstaedte", "karte",
-            "pendlerstroeme", "coworking", "datenstand"]
+            "pendlerstroeme", "coworking", "coworking-luecke", "mobilfunk", "datenstand"]
 
 
 def test_moelln_report_in_chromium(snapshot_warehouse, warehouse, tmp_path):
