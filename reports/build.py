@@ -19,11 +19,11 @@ import jinja2
 
 from reports import charts
 from reports.context import data_dates, headline_row, indicator_rows, pillar_chart, records, town_context
-from reports.coworking_gap import coworking_gap_context
+from reports.coworking_gap import RANKING_PAGE, coworking_gap_context, ranking_context, ranking_table
 from reports.data import INDEX_COLUMNS, ReportData, connect, load
 from reports.downloads import write_downloads
 from reports.labels import (PILLARS, attribution_label, berlin_time, de_number, de_rank, de_signed,
-                            german_sort_key, pillar_label, source_label, vintage_label)
+                            german_sort_key, pillar_label, release_text, source_label, vintage_label)
 from reports.tables import comparison_tables, index_table, releases_table, town_tables
 from reports.maps import TownGeometries
 from reports import pages
@@ -38,8 +38,9 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
                   progress: Callable[[int, int], None] | None = None, force: bool = False,
                   summary: dict | None = None) -> list[Path]:
     """Write ``<ags>.html`` for ``towns`` (None: every Gemeinde in ``municipalities``), then
-    ``netzwerk.html``, ``index.html`` and the maps (``atlas/``); returns the paths of these pages (maps
-    not counted). ``progress(done, total)`` per town page.
+    ``netzwerk.html``, ``index.html``, the coworking-gap ranking (``coworking-luecke.html``) and the maps
+    (``atlas/``); returns the paths of the town, network and index pages (ranking and maps not counted).
+    ``progress(done, total)`` per town page.
 
     Incremental: a page whose content key (hash of the data it shows and of the templates and report
     code, see reports/pages.py) equals the one recorded in ``out_dir/.pages.json`` and whose file exists
@@ -79,7 +80,7 @@ def _nothing_changed(manifest: dict, state: dict, towns: list[str], out_dir: Pat
     return (state["published"] is not None and all(manifest.get(k) == v for k, v in state.items())
             and set(towns) <= built
             and all((out_dir / name).is_file() for name in [*(f"{ags}.html" for ags in towns), "netzwerk.html",
-                                                            "index.html"])
+                                                            "index.html", RANKING_PAGE])
             and manifest.get("town_pages") == _town_pages(out_dir))
 
 
@@ -103,6 +104,10 @@ def _build(data: ReportData, selected: list[str], out_dir: Path, progress, manif
                          ("index.html", lambda: renderer.index(out_dir))):
         if not _current(out_dir, name, wanted, manifest):
             written.append(_write(out_dir / name, render()))
+    # the ranking links the town pages that exist, like the index; not counted as a page (as the maps)
+    wanted[RANKING_PAGE] = keys.ranking(_town_pages(out_dir))
+    if not _current(out_dir, RANKING_PAGE, wanted, manifest):
+        _write(out_dir / RANKING_PAGE, renderer.ranking(out_dir))
     write_manifest(out_dir, {"pages": dict(recorded, **wanted), "neighbours": keys.neighbour_cache(),
                              "town_pages": _town_pages(out_dir), "towns": selected, **state})
     # Maps last, into atlas/ (not counted as pages): the map links only town pages that exist.
@@ -112,7 +117,7 @@ def _build(data: ReportData, selected: list[str], out_dir: Path, progress, manif
 
 
 def _town_pages(out_dir: Path) -> list[str]:
-    return sorted(p.name for p in out_dir.glob("*.html") if p.name not in ("index.html", "netzwerk.html"))
+    return sorted(p.name for p in out_dir.glob("*.html") if p.name not in ("index.html", "netzwerk.html", RANKING_PAGE))
 
 
 def _current(out_dir: Path, name: str, wanted: dict[str, str], manifest: dict) -> bool:
@@ -239,6 +244,12 @@ class Renderer:
         downloads = write_downloads(out_dir, "index", [index_table(rows)])
         return self._render("index.html.j2", {"rows": rows, "downloads": downloads})
 
+    def ranking(self, out_dir: Path) -> str:
+        """Germany-wide ranking of the small towns with the largest coworking gap (view coworking_gap_ranking)."""
+        context = ranking_context(self._connection(), set(_town_pages(out_dir)))
+        context["downloads"] = write_downloads(out_dir, Path(RANKING_PAGE).stem, [ranking_table(context)])
+        return self._render("coworking_luecke.html.j2", context)
+
     def _render(self, template: str, context: dict) -> str:
         return self.env.get_template(template).render(**self.common, **context)
 
@@ -250,6 +261,8 @@ class Renderer:
             publisher=("publisher", "last"), licence=("licence", "last"), licence_url=("licence_url", "last"),
             attribution=("attribution", "last")).reset_index()
         summary["label"] = summary["source_id"].map(source_label)
+        for field in ("publisher", "licence"):
+            summary[field] = [release_text(s, field, v) for s, v in zip(summary["source_id"], summary[field])]
         summary["attribution_de"] = [attribution_label(s, a, v) for s, a, v in
                                      zip(summary["source_id"], summary["attribution"], summary["vintage"])]
         rows = records(summary)

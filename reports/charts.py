@@ -13,7 +13,10 @@ import pandas as pd
 
 from reports.labels import de_number, de_signed, is_missing
 
-PILOT_COLOURS = ["#1b6ca8", "#d1495b", "#edae49", "#00798c", "#66a182"]
+# One colour per town on the comparison page (up to reports.build.MAX_COMPARE = 8): the Okabe–Ito palette,
+# chosen to stay distinguishable with red-green colour blindness (tests/test_report_svg.py simulates it);
+# yellow last, as it is the weakest on white and only needed for the eighth town.
+PILOT_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 SCORE_COLOUR = "#1b6ca8"
 GRID_COLOUR = "#dddddd"
 PROVISIONAL_LABEL = "vorläufig/fortgeschrieben (hohl, gestrichelt)"
@@ -163,11 +166,13 @@ def _legend_row(items: list[tuple[str, str]], x: float, y: float) -> list[str]:
 
 def network_chart(series: dict[str, object], prefix: str) -> str:
     """Score history of several towns in one chart (``series``: town name -> frame with period, score)."""
+    if len(series) > len(PILOT_COLOURS):  # a repeated colour would make two towns indistinguishable
+        raise ValueError(f"network chart: {len(series)} towns, but only {len(PILOT_COLOURS)} distinguishable colours")
     periods = sorted({int(p) for frame in series.values() for p in frame["period"]})
     frame = Frame(periods, left=48, top=14, width=460, height=260)
     parts = frame.axes(periods)
     provisional = False
-    for i, (colour, (name, data)) in enumerate(zip(PILOT_COLOURS * 4, series.items())):
+    for i, (colour, (name, data)) in enumerate(zip(PILOT_COLOURS, series.items())):
         own, flags = [int(p) for p in data["period"]], _flags(data, "provisional")
         parts += _score_line(frame, own, _floats(data["score"]), flags, colour)
         provisional |= any(flags)

@@ -8,8 +8,8 @@ from indicators import flags
 from indicators.bands import band_category
 from reports import charts
 from reports.data import INDEX_COLUMNS, ReportData
-from reports.labels import (PILLARS, attribution_label, code_label, data_date_line, de_number, de_signed, is_missing, not_scored_reasons,
-                            pillar_label, safe_url, source_label, translate_note, unit_label, vintage_label)
+from reports.labels import (MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS, attribution_label, code_label, data_date_line, de_number, de_signed, is_missing, not_scored_reasons,
+                            pillar_label, release_text, safe_url, source_label, translate_note, unit_label, vintage_label)
 from reports.maps import COWORKING_RADIUS_M, TownGeometries, town_map
 
 TOP_FLOWS = 10
@@ -45,6 +45,7 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
         "map": map_section(data, geoms, ags, town["name"]),
         "commuting": commuting(data, town["kreis_ags"]),
         "coworking": coworking(data, geoms, ags),
+        "mobile": mobile_kreis(data, town["kreis_ags"]),
     }
 
 
@@ -182,7 +183,9 @@ def indicator_rows(frame: pd.DataFrame, data: ReportData | None = None, town: di
                    unit_de=unit_label(row["unit"]), source_de=source_label(row["source_id"]),
                    vintage_de=vintage_label(row["vintage"]),
                    imputation_de=imputation_de(row), quality_de=quality_de(row),
-                   attribution=attribution_label(row["source_id"], row["attribution"], row["vintage"]))
+                   attribution=attribution_label(row["source_id"], row["attribution"], row["vintage"]),
+                   licence=release_text(row["source_id"], "licence", row.get("licence")),
+                   publisher=release_text(row["source_id"], "publisher", row.get("publisher")))
         row.update(reference_values(data, town, row) if data is not None and town is not None else {})
     return sorted(rows, key=lambda r: (order.get(r["pillar"], len(order)), r["label"]))
 
@@ -256,3 +259,30 @@ def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
         row["website_url"] = safe_url(row["website"])  # only http(s) becomes a link
     return {"loaded": True, "rows": rows, "vintage": spaces["vintage"].iloc[0],
             "osm_base": spaces["osm_base_timestamp"].iloc[0], "radius_km": COWORKING_RADIUS_M // 1000}
+
+
+def mobile_kreis(data: ReportData, kreis_ags: str) -> dict:
+    """Mobilfunk-Monitoring of the town's Kreis: % of each area type covered, per technology class.
+
+    Context only (not in the index): the publisher gives Kreis values, which say little about one
+    Gemeinde; the page labels them as the Kreis value with date, source and licence of the release."""
+    frame = data.mobile_by_kreis.get(kreis_ags)
+    if frame is None:
+        return {"rows": [], "kreis_ags": kreis_ags}
+    values = {}
+    for measure, value in zip(frame["measure"], frame["value"]):
+        for tech in MOBILE_TECHNOLOGIES:  # measure area_<technology>_<area>; "mobile_all" has an underscore
+            if measure.startswith(f"area_{tech}_") and measure[len(f"area_{tech}_"):] in MOBILE_AREAS:
+                values[(tech, measure[len(f"area_{tech}_"):])] = None if is_missing(value) else float(value)
+    techs = [t for t in MOBILE_TECHNOLOGIES if any(k[0] == t for k in values)]
+    rows = [{"area": label, "values": [values.get((t, area)) for t in techs]}
+            for area, label in MOBILE_AREAS.items() if any((t, area) in values for t in techs)]
+    vintage = frame["vintage"].max()
+    release = data.releases[(data.releases["source_id"] == "mobilfunk_monitoring") & (data.releases["vintage"] == vintage)]
+    release = records(release.tail(1))[0] if not release.empty else {}
+    return {"rows": rows, "kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags),
+            "technologies": [MOBILE_TECHNOLOGIES[t] for t in techs],
+            "reference_date": pd.Timestamp(frame["reference_date"].max()), "vintage_de": vintage_label(vintage),
+            "source_de": source_label("mobilfunk_monitoring"), "publisher": release.get("publisher"),
+            "attribution": attribution_label("mobilfunk_monitoring", release.get("attribution"), vintage),
+            "licence": release.get("licence"), "licence_url": release.get("licence_url")}

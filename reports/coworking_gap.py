@@ -16,7 +16,8 @@ import pandas as pd
 import shapely
 
 from indicators.coworking_gap import gap_parameters
-from reports.labels import de_number
+from reports.downloads import Table
+from reports.labels import de_number, german_sort_key
 from reports.maps import SIMPLIFY_M, TownGeometries, _project
 
 KIND_LABELS = {"permanent": "dauerhaft", "temporary": "temporär", "trial_day": "Probearbeitstag",
@@ -133,6 +134,60 @@ PARAMETER_SOURCES_DE = {
                                       "Remote-Tagen im Coworking statt zu Hause; wo die Stadt eine eigene "
                                       "Umfrage hat, deren Ergebnis verwenden",
 }
+
+
+RANKING_PAGE = "coworking-luecke.html"
+
+# The planners' view (warehouse/views.sql) with the two counts behind the chosen figure, for the German
+# wording of its basis (the view's ``basis`` is English text, never parsed).
+RANKING = """
+SELECT r.gap_rank, r.name, r.kreis_name, r.land, r.ags, r.period, r.long_distance_out_commuters, r.desk_demand,
+       r.spaces_within_reach, r.nearest_space_km, r.coworking_data, g.long_distance_out_commuters_flows,
+       g.long_distance_out_commuters_estimate, g.long_distance_share, g.long_distance_share_year
+FROM coworking_gap_ranking r
+JOIN coworking_gap g ON g.ags = r.ags AND g.period = r.period AND g.method_version = r.method_version
+ORDER BY r.gap_rank, r.name"""
+
+
+def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str]) -> dict:
+    """The Germany-wide ranking page: small towns (reference group) by estimated desk demand of their
+    long-distance out-commuters, with the coworking supply within reach where known."""
+    frame = con.execute(RANKING).df()
+    rows = []
+    for row in frame.to_dict("records"):
+        row = {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in row.items()}
+        row["basis_short_de"] = _basis_short_de(row)
+        row["coworking_data_de"] = _coworking_data_de(row["coworking_data"]) or "keine Daten"
+        row["has_page"] = f"{row['ags']}.html" in town_pages
+        rows.append(row)
+    # German collation precomputed for the sort script, as on the index page
+    for order, i in enumerate(sorted(range(len(rows)), key=lambda i: german_sort_key(rows[i]["name"]))):
+        rows[i]["name_order"] = order
+    parameters = gap_parameters()
+    return {"rows": rows, "period": rows[0]["period"] if rows else None, "reach_km": parameters["reach_km"],
+            "long_distance_km": parameters["long_distance_km"], "parameters": _parameter_rows(),
+            "with_supply_data": sum(r["spaces_within_reach"] is not None for r in rows)}
+
+
+def _basis_short_de(row: dict) -> str | None:
+    """Short German basis of the long-distance count for a table cell (same rule as ``_basis_de``)."""
+    flows, estimate = row.get("long_distance_out_commuters_flows"), row.get("long_distance_out_commuters_estimate")
+    if flows is not None and (estimate is None or flows > estimate):
+        return "Pendleratlas-Ströme (Untergrenze)"
+    if estimate is not None:
+        return f"INKAR-Anteil {row.get('long_distance_share_year')}"
+    return None
+
+
+def ranking_table(context: dict):
+    """The ranking as a download (German headers, unrounded numbers, AGS as text)."""
+    return Table("rangliste", "Coworking-Lücke", pd.DataFrame([{
+        "Rang": r["gap_rank"], "AGS": r["ags"], "Gemeinde": r["name"], "Kreis": r["kreis_name"], "Land": r["land"],
+        "Jahr": r["period"], f"Auspendler ab {context['long_distance_km']} km": r["long_distance_out_commuters"],
+        "Grundlage": r["basis_short_de"], "Geschätzter Bedarf (Arbeitsplätze je Tag)": r["desk_demand"],
+        f"Coworking-Orte bis {context['reach_km']} km": r["spaces_within_reach"],
+        "Nächster Coworking-Ort (km)": r["nearest_space_km"], "Coworking-Daten": r["coworking_data_de"]}
+        for r in context["rows"]]))
 
 
 def coworking_map(geoms: TownGeometries, ags: str, spaces: pd.DataFrame, destinations: list[dict]) -> str:

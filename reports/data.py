@@ -97,6 +97,14 @@ SELECT m.indicator_id, o.level, o.ags, o.reference_date, o.value
 FROM observations o JOIN measures m ON m.source_id = o.source_id AND m.measure = o.measure
 WHERE o.level IN ('kreis', 'land', 'bund') AND o.value IS NOT NULL"""
 
+# Mobilfunk-Monitoring at Kreis level (the latest date per Kreis): context on the town page, not in the index
+# (issue 14.6: the Kreis value is all the publisher gives for most of Germany).
+MOBILE_KREIS = """
+SELECT ags AS kreis_ags, vintage, reference_date, measure, value
+FROM observations
+WHERE source_id = 'mobilfunk_monitoring' AND level = 'kreis'
+QUALIFY rank() OVER (PARTITION BY ags ORDER BY reference_date DESC, vintage DESC) = 1"""
+
 COWORKING = """
 SELECT osm_type, osm_id, name, lat, lon, kind, website, operator, ags, vintage, osm_base_timestamp
 FROM coworking_spaces
@@ -128,6 +136,7 @@ class ReportData:
     coworking_gap: pd.DataFrame
     gap_inputs: pd.DataFrame       # local_survey_results and commuter_flows_gemeinde rows, as text
     kreis_commuting: pd.DataFrame  # kreis_ags, reference_date, measure, value
+    mobile_kreis: pd.DataFrame     # kreis_ags, vintage, reference_date, measure, value (Mobilfunk-Monitoring)
     group_medians: pd.DataFrame    # indicator_id, period, median, towns (reference group)
     references: dict               # (indicator_id, level, ags) -> frame of reference_date, value (sorted)
     by_town: dict[str, dict[str, pd.DataFrame]]
@@ -164,6 +173,11 @@ class ReportData:
         medians = group.groupby("period")[PILLARS + ["score"]].median()
         return {int(p): {k: (None if pd.isna(v) else float(v)) for k, v in row.items()}
                 for p, row in medians.iterrows()}
+
+    @cached_property
+    def mobile_by_kreis(self) -> dict[str, pd.DataFrame]:
+        """Mobilfunk-Monitoring rows per Kreis AGS (looked up once per town page)."""
+        return _split(self.mobile_kreis, "kreis_ags")
 
     @cached_property
     def kreis_names(self) -> pd.Series:
@@ -208,6 +222,7 @@ def load(published: Path) -> ReportData:
             gap_inputs=con.execute("""SELECT 'survey' AS kind, CAST(s AS VARCHAR) AS row FROM local_survey_results s
                                       UNION ALL SELECT 'flow', CAST(f AS VARCHAR) FROM commuter_flows_gemeinde f""").df(),
             kreis_commuting=con.execute(KREIS_COMMUTING).df(),
+            mobile_kreis=con.execute(MOBILE_KREIS).df(),
             kreise=con.execute("SELECT ags, name FROM kreise").df(),
             group_medians=con.execute(GROUP_MEDIANS).df(), references=_reference_values(con),
             by_town={kind: _split(frame, "ags") for kind, frame in frames.items()},

@@ -55,6 +55,13 @@ SOURCE_LABELS = {
 ATTRIBUTION_DE = {
     "bkg_vg": "© GeoBasis-DE / BKG ({year}), Daten verändert",
     "inkar": "© BBSR Bonn 2022, INKAR (aufbereitet von RegioHub/inkr)",
+    "local_inputs": "wie je Datei angegeben (Lieferant, Lizenz; siehe Abschnitt „Coworking-Lücke“)",
+}
+# German publisher and licence where sources.yaml describes them in English (the towns' own files:
+# both are given per file, and each value keeps its own in the warehouse).
+RELEASE_TEXT_DE = {
+    "local_inputs": {"publisher": "die liefernde Stadt (je Datei in der Spalte „Lieferant“)",
+                     "licence": "je Datei (Spalte „Lizenz“), z. B. dl-de/by-2-0"},
 }
 
 # The "Datenstand" next to a score: which kind of data a source gives and how its dates are written
@@ -78,6 +85,18 @@ PILLAR_FAMILIES = {
     "demographic_dynamics": ("Bevölkerung", "%d.%m.%Y"),
     "accessibility": ("Erreichbarkeit", "%Y"),
     "local_work_infrastructure": ("Coworking", "%d.%m.%Y"),
+}
+
+# Mobilfunk-Monitoring (Kreis context on the town page): the publisher's technology classes, shown with
+# the publisher's own codes (its file does not define LTE2/LTE6/LTE10 further), and the area types in the
+# order the page lists them (measure ``area_<technology>_<area>``, sources/mobilfunk.py).
+MOBILE_TECHNOLOGIES = {"5g": "5G2", "lte10": "LTE10", "lte6": "LTE6", "lte2": "LTE2",
+                       "mobile_all": "alle Technologien"}
+MOBILE_AREAS = {
+    "residential": "Wohnbaufläche", "commercial": "Gewerbliche Nutzfläche",
+    "agricultural": "Landwirtschaftliche Flächen", "forest_meadow": "Wald- und Wiesenflächen", "water": "Gewässer",
+    "motorway": "Autobahnen", "federal_road": "Bundesstraßen", "state_road": "Landesstraßen",
+    "district_road": "Kreisstraßen", "railway": "Bahnstrecken", "waterway": "Wasserstraßen",
 }
 
 # Codes of the pipeline's flags and notes -> German text. The warehouse still writes English notes;
@@ -127,6 +146,11 @@ def unit_label(unit: str | None) -> str:
 
 def source_label(source_id: str) -> str:
     return SOURCE_LABELS.get(source_id, source_id)
+
+
+def release_text(source_id: str, field: str, value: str | None) -> str | None:
+    """The German publisher or licence text of a source where sources.yaml's is English, else ``value``."""
+    return RELEASE_TEXT_DE.get(source_id, {}).get(field, value)
 
 
 def attribution_label(source_id: str, attribution: str | None, vintage: str | None) -> str:

@@ -131,6 +131,13 @@ class PageKeys:
         return _sha([self.common, frame_digest(towns.reset_index(drop=True)), frame_digest(self.data.index), *pages])
 
 
+    def ranking(self, pages: list[str]) -> str:
+        """The coworking-gap ranking: its rows (coworking_gap, in ``common``), the names and the town pages
+        it links; not the index scores, so a changed score does not rewrite it."""
+        towns = self.data.towns[["ags", "name", "kreis_name", "land"]]
+        return _sha([self.common, "ranking", frame_digest(towns.reset_index(drop=True)), *pages])
+
+
 def published_fingerprint(published: Path) -> str:
     """Digest of every table (rows, order-independent) and view definition of the published file.
 

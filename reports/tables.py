@@ -54,6 +54,10 @@ def town_tables(context: dict, releases: list[dict]) -> list[Table]:
         Table("coworking", "Coworking", pd.DataFrame([{
             "Name": r["name"], "Lage": r["distance_de"], "Betreiber": r["operator"], "Website": r["website_url"]}
             for r in context["coworking"]["rows"]])),
+        Table("mobilfunk", "Mobilfunk im Kreis", pd.DataFrame([{
+            "Kreis-AGS": context["mobile"]["kreis_ags"], "Flächenart": r["area"],
+            **{f"{t} (% der Fläche)": v for t, v in zip(context["mobile"]["technologies"], r["values"])},
+            "Stichtag": _date(context["mobile"]["reference_date"])} for r in context["mobile"]["rows"]])),
         releases_table(releases),
     ]
     return tables

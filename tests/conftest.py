@@ -62,6 +62,22 @@ def snapshot_warehouse(tmp_path_factory) -> Path:
     return tmp / "readiness.duckdb"
 
 
+@pytest.fixture(scope="session")
+def example_warehouse(tmp_path_factory) -> Path:
+    """Built once per session: the snapshot plus the EXAMPLE local-input files for Mölln
+    (tests/fixtures/local-inputs) and constructed Pendleratlas files (tests/publisher_fixtures.py), in
+    directory mode. Never the default demo: the snapshot itself holds no local inputs."""
+    from tests.publisher_fixtures import write_pendleratlas_folder
+
+    tmp = tmp_path_factory.mktemp("example_run")
+    source = tmp / "source"
+    shutil.copytree(SNAPSHOT_DIR, source)
+    shutil.copytree(Path(__file__).parent / "fixtures" / "local-inputs", source / "local-inputs")
+    write_pendleratlas_folder(source)
+    assert run_refresh(tmp, source).success
+    return tmp / "readiness.duckdb"
+
+
 @pytest.fixture
 def warehouse(snapshot_warehouse):
     con = duckdb.connect(str(snapshot_warehouse), read_only=True)

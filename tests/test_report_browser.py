@@ -47,7 +47,7 @@ PRINT_CHECK = """() => {
 }"""
 MOELLN = next(ags for ags, name in load_catalogue().pilot_towns.items() if name == "Mölln")
 SECTIONS = ["ueberblick", "indexverlauf", "saeulen", "treiber", "indikatoren", "vergleichsstaedte", "karte",
-            "pendlerstroeme", "coworking", "datenstand"]
+            "pendlerstroeme", "coworking", "coworking-luecke", "mobilfunk", "datenstand"]
 
 
 def test_moelln_report_in_chromium(snapshot_warehouse, warehouse, tmp_path):
@@ -154,3 +154,52 @@ def test_network_page_shows_all_five_pilots(snapshot_warehouse, tmp_path):
             assert [float(v) for v in populations] == sorted(float(v) for v in populations)
         finally:
             browser.close()
+
+
+def test_coworking_gap_ranking_page_sorts_filters_and_prints_on_a4(example_warehouse, tmp_path):
+    """The Germany-wide ranking (from the example run: the snapshot's own ranking is empty) in the browser:
+    loads offline, sorts by a click on a header, filters, and prints on A4 portrait with no cut column."""
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
+    build_reports(example_warehouse, tmp_path, towns=PILOTS)
+    requested = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto((tmp_path / "index.html").as_uri(), wait_until="load")
+            page.click("text=Rangliste Coworking-Lücke")  # linked from the index page
+            page.wait_for_load_state("load")
+            assert page.url.endswith("/coworking-luecke.html")
+            rows = page.locator("#gap-ranking tbody tr")
+            assert rows.count() == 5 and page.locator("#shown").inner_text() == "5 von 5 Kleinstädten"
+
+            def column(n: int) -> list[str]:
+                return page.eval_on_selector_all(f"#gap-ranking tbody tr td:nth-child({n})",
+                                                 "cells => cells.map(c => c.dataset.value ?? c.textContent.trim())")
+
+            demand = [float(v) for v in column(6)]
+            assert demand == sorted(demand, reverse=True)  # as published: largest gap first
+            page.click("#gap-ranking th:nth-child(6)")  # Bedarf ascending
+            assert [float(v) for v in column(6)] == sorted(demand)
+            page.click("#gap-ranking th:nth-child(2)")  # Gemeinde, German order
+            names = page.eval_on_selector_all("#gap-ranking tbody tr td:nth-child(2) a", "a => a.map(x => x.textContent)")
+            assert names == sorted(names, key=lambda n: n.replace("ö", "o").replace("ß", "ss").lower())
+            page.fill("#filter", "Prignitz")  # the Kreis in the name cell is searched too
+            assert page.locator("#gap-ranking tbody tr:visible").count() == 1
+            page.fill("#filter", "")
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "coworking-luecke.png"), full_page=True)
+            page.set_viewport_size({"width": A4_CONTENT_PX, "height": 1000})
+            page.emulate_media(media="print")
+            assert page.evaluate(PRINT_CHECK) == []
+            last = page.locator("#gap-ranking th").last.bounding_box()
+            assert last and last["x"] + last["width"] <= A4_CONTENT_PX + 1
+            pdf = page.pdf(format="A4", print_background=True)
+            (ARTIFACTS / "coworking-luecke-a4.pdf").write_bytes(pdf)
+            boxes = [tuple(map(float, b.split())) for b in re.findall(rb"/MediaBox \[([\d. ]+)\]", pdf)]
+            assert boxes and all(abs(w - 595.28) < 2 and abs(h - 841.89) < 2 for _, _, w, h in boxes), boxes
+        finally:
+            browser.close()
+    assert [url for url in requested if not url.startswith("file://")] == []

@@ -65,6 +65,53 @@ def test_network_chart_escapes_town_names():
     assert EVIL in texts(parse(svg))
 
 
+# Colour-vision deficiency simulation (Viénot, Brettel, Mollon 1999, in linear RGB) and CIE76 colour
+# distance: written here independently of the report code, so the palette check can fail.
+CVD = {"normal": np.eye(3),
+       "protan": np.array([[0.11238, 0.88762, 0.0], [0.11238, 0.88762, 0.0], [0.00401, -0.00401, 1.0]]),
+       "deutan": np.array([[0.29275, 0.70725, 0.0], [0.29275, 0.70725, 0.0], [-0.02234, 0.02234, 1.0]])}
+
+
+def lab(hex_colour: str, deficiency: str) -> np.ndarray:
+    srgb = np.array([int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    linear = np.clip(CVD[deficiency] @ linear, 0, 1)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    xyz /= np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def closest(palette: list[str], deficiency: str) -> float:
+    """The smallest colour distance (ΔE) between two colours of ``palette`` as seen with ``deficiency``."""
+    points = [lab(c, deficiency) for c in palette]
+    return min(float(np.linalg.norm(a - b)) for i, a in enumerate(points) for b in points[i + 1:])
+
+
+def test_eight_comparison_colours_stay_apart_with_colour_blindness():
+    """Issue 16: the comparison page shows up to 8 towns; their colours differ for normal vision and
+    with red-green colour blindness (no pair closer than ΔE 15 after simulation), and none is white-ish."""
+    from reports.build import MAX_COMPARE
+    assert len(set(charts.PILOT_COLOURS)) == len(charts.PILOT_COLOURS) >= MAX_COMPARE
+    for deficiency in CVD:
+        assert closest(charts.PILOT_COLOURS, deficiency) >= 15, deficiency
+    assert all(lab(c, "normal")[0] < 92 for c in charts.PILOT_COLOURS)  # visible on white paper
+
+
+def test_colour_blindness_check_catches_a_red_green_pair():
+    # the check above can fail: a common red and green, far apart for normal vision, merge for a deuteranope
+    assert closest(["#d62728", "#2ca02c"], "normal") > 100 and closest(["#d62728", "#2ca02c"], "deutan") < 15
+
+
+def test_network_chart_draws_eight_towns_in_eight_colours_and_refuses_nine():
+    towns = {f"Stadt {i}": history() for i in range(8)}
+    root = parse(charts.network_chart(towns, "acht"))
+    strokes = {line.get("stroke") for line in root.iter("line") if line.get("stroke-width") == "1.8"}
+    assert strokes == set(charts.PILOT_COLOURS)
+    with pytest.raises(ValueError, match="9 towns, but only 8"):
+        charts.network_chart({**towns, "Stadt 9": history()}, "neun")
+
+
 def square(x0: float, y0: float, size: float = 0.05) -> shapely.Polygon:
     return shapely.box(x0, y0, x0 + size, y0 + size)
 

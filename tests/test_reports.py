@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from dagster import materialize
 
@@ -235,7 +236,7 @@ def test_asset_writes_a_page_per_town_in_scope(snapshot_warehouse, warehouse, tm
         "SELECT ags FROM municipalities WHERE in_reference_group OR is_pilot").fetchall()}
     assert len(towns) < warehouse.execute("SELECT count(*) FROM municipalities").fetchone()[0]
     written = {p.stem for p in (tmp_path / "reports").glob("*.html")}
-    assert written == towns | {"index", "netzwerk"}
+    assert written == towns | {"index", "netzwerk", "coworking-luecke"}
     metadata = result.asset_materializations_for_node("town_reports")[0].metadata
     assert metadata["pages"].value == len(towns) + 2
     assert metadata["moelln"].value.endswith(f"/{MOELLN}.html")
@@ -264,6 +265,24 @@ def test_no_english_words_on_german_pages(pilot_reports, name):
     words = re.findall(r"[A-Za-zÄÖÜäöüß]+(?: production)?", visible_text((pilot_reports / name).read_text("utf-8")))
     found = sorted({w for w in words if w.lower() in ENGLISH_WORDS})
     assert found == [], f"{name}: English words on a German page: {found}"
+
+
+def english_words(path: Path) -> list[str]:
+    words = re.findall(r"[A-Za-zÄÖÜäöüß]+(?: production)?", visible_text(path.read_text("utf-8")))
+    return sorted({w for w in words if w.lower() in ENGLISH_WORDS})
+
+
+def test_no_english_words_on_any_generated_page(pilot_reports, snapshot_warehouse, tmp_path):
+    """Every page the build writes (town, network, index, coworking-gap ranking, atlas and interactive
+    map) and a comparison page of eight towns (issue 16: the check covers the new pages)."""
+    comparison = build_comparison(snapshot_warehouse, tmp_path, PILOTS + ["01053100", "01053032", "12070296"])
+    generated = sorted(pilot_reports.rglob("*.html"))
+    names = {p.relative_to(pilot_reports).as_posix() for p in generated}
+    assert {"coworking-luecke.html", "index.html", "netzwerk.html", "atlas/karte.html",
+            "atlas/deutschland.html"} <= names, names
+    assert len(names) > len(PILOTS) + 4  # the Land maps too
+    for path in [*generated, comparison]:
+        assert english_words(path) == [], f"{path.name}: English words on a German page"
 
 
 def test_no_english_words_for_any_note_code(snapshot_warehouse, warehouse, tmp_path):
@@ -345,7 +364,8 @@ def test_downloads_open_in_pandas_and_openpyxl(pilot_reports, warehouse):
     csvs = sorted({link for link in links if link.endswith(".csv")})
     # every table shown has its download (no coworking table offline: no OSM data in the snapshot)
     assert csvs == sorted(f"{MOELLN}-{key}.csv" for key in ["indexverlauf", "saeulen", "treiber", "indikatoren",
-                                                           "vergleichsstaedte", "pendlerstroeme", "datenstand"])
+                                                           "vergleichsstaedte", "pendlerstroeme", "mobilfunk",
+                                                           "datenstand"])
     assert set(links) - set(csvs) == {f"{MOELLN}.xlsx"}
     assert all((pilot_reports / link).is_file() for link in links)
     raw = (pilot_reports / f"{MOELLN}-indikatoren.csv").read_bytes()
@@ -408,3 +428,36 @@ def test_every_source_and_catalogue_code_has_a_german_label():
     for indicator in catalogue.indicators.values():
         assert indicator.unit in UNIT_LABELS, indicator.unit
         assert all(s in DATA_FAMILIES for s in indicator.sources), indicator.sources
+
+
+# 5G (5G2) on Wohnbaufläche per pilot Kreis, 2021-1: the check values of shared/docs/source-formats.md (1.3)
+MOBILE_5G_RESIDENTIAL = {"01053": 67.94, "06439": 69.24, "09181": 67.91, "12070": 35.45, "14628": 44.19}
+
+
+@pytest.mark.parametrize("ags", PILOTS)
+def test_mobile_coverage_is_shown_as_the_kreis_value_not_in_the_index(pilot_reports, ags):
+    """Issue 14.6: the Mobilfunk-Monitoring Kreis values are context on the town page, clearly labelled
+    as the Kreis value, with date, publisher and licence; they are no indicator of the index."""
+    html, text = page(pilot_reports, f"{ags}.html")
+    section = section_html(html, "mobilfunk")
+    assert text["mobilfunk-kreiswert"].startswith("Kreiswert, nicht der Wert von")
+    assert "gehen nicht in den Index ein" in text["mobilfunk-kreiswert"]
+    row = re.search(r"<tr><td>Wohnbaufläche</td><td class=\"num\">([^<]+)</td>", section).group(1)
+    assert row == german(MOBILE_5G_RESIDENTIAL[ags[:5]]) + " %"
+    assert "Stichtag 30.06.2021" in section and "Bundesnetzagentur" in section
+    assert '<a href="https://www.govdata.de/dl-de/by-2-0" rel="noopener noreferrer">dl-de/by-2-0</a>' in section
+    assert "Mobilfunk" not in section_html(html, "indikatoren")  # context, not an indicator
+    frame = pd.read_csv(pilot_reports / f"{ags}-mobilfunk.csv", sep=";", decimal=",", encoding="utf-8-sig",
+                        dtype={"Kreis-AGS": str})
+    residential = frame[frame["Flächenart"] == "Wohnbaufläche"].iloc[0]
+    assert residential["Kreis-AGS"] == ags[:5] and residential["5G2 (% der Fläche)"] == MOBILE_5G_RESIDENTIAL[ags[:5]]
+
+
+def test_ranking_page_on_the_snapshot_says_why_it_is_empty(pilot_reports, warehouse):
+    """The snapshot has no employed-at-residence base (no Pendleratlas files), so the view is empty and the
+    page says so instead of showing an empty table (the filled page: tests/test_local_inputs.py)."""
+    assert warehouse.execute("SELECT count(*) FROM coworking_gap_ranking").fetchone()[0] == 0
+    html, text = page(pilot_reports, "coworking-luecke.html")
+    assert 'id="gap-ranking"' not in html and "Für keine Kleinstadt ließ sich ein Bedarf schätzen" in text["rangliste"]
+    assert 'id="ohne-angebot"' not in html and "keine Fahrzeit" in text["reichweite"]
+    assert 'href="coworking-luecke.html"' in (pilot_reports / "index.html").read_text(encoding="utf-8")
