@@ -201,7 +201,7 @@ def test_a_killed_run_does_not_jam_the_queue_for_the_ui_or_the_cli(tmp_path):
                           env=refresh_env(tmp_path), stdout=ui_log.open("w"), stderr=subprocess.STDOUT,
                           start_new_session=True)
     try:
-        wait_until(lambda: ui.poll() is not None or location_loaded(base), 300, "dagster dev to load")
+        wait_until(lambda: ui.poll() is not None or location_loaded(base), 300, "dg dev to load")
         launched = launch_from_graphql(base, graphql)
         status = wait_until(lambda: _ended(tmp_path, launched), 900, "the UI-launched run to end", 2)
         assert status == DagsterRunStatus.SUCCESS, ui_log.read_text()[-3000:]
