@@ -183,7 +183,7 @@ def test_two_cli_refreshes_at_once_both_succeed_one_after_the_other(tmp_path):
 
 @pytest.mark.slow
 def test_a_killed_run_does_not_jam_the_queue_for_the_ui_or_the_cli(tmp_path):
-    from tests.test_ui_browser import DAGSTER, free_port, graphql, location_loaded, stop_group, wait_until
+    from tests.test_ui_browser import DG, free_port, graphql, location_loaded, stop_group, wait_until
 
     # 1. a CLI run killed while it writes stays STARTED in the instance: the queue would launch nothing
     cli, _ = start_cli(tmp_path, "killed-cli")
@@ -197,7 +197,7 @@ def test_a_killed_run_does_not_jam_the_queue_for_the_ui_or_the_cli(tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     ui_log = tmp_path / "dagster-dev.log"
-    ui = subprocess.Popen([str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(port)], cwd=ROOT,
+    ui = subprocess.Popen([str(DG), "dev", "-h", "127.0.0.1", "-p", str(port)], cwd=ROOT,
                           env=refresh_env(tmp_path), stdout=ui_log.open("w"), stderr=subprocess.STDOUT,
                           start_new_session=True)
     try:

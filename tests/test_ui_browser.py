@@ -23,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
-DAGSTER = Path(sys.executable).with_name("dagster")
+DG = Path(sys.executable).with_name("dg")  # dg dev, dg launch (dagster-dg-cli)
 RUN_TIMEOUT = 600  # seconds: the job takes ~15 s on an idle machine, CI machines are shared
 END_STATES = {"SUCCESS", "FAILURE", "CANCELED"}
 
