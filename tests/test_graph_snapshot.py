@@ -10,6 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 from dagster import (AssetCheckResult, Definitions, FreshnessPolicy, TableColumn, TableColumnConstraints, TableSchema,
                      asset, asset_check)
@@ -17,6 +20,8 @@ from dagster import (AssetCheckResult, Definitions, FreshnessPolicy, TableColumn
 from pipelines.graph_snapshot import SNAPSHOT_PATH, build_snapshot, render
 
 REGENERATE = ".venv/bin/python -m pipelines.graph_snapshot"
+ROOT = Path(__file__).resolve().parents[1]
+DG = Path(sys.executable).with_name("dg")
 
 
 def test_definitions_match_the_committed_snapshot():
@@ -67,3 +72,20 @@ def test_snapshot_records_what_the_ui_shows():
     }
     assert snapshot["jobs"] == [] and snapshot["schedules"] == {} and snapshot["sensors"] == {}
     assert json.loads(render(snapshot)) == snapshot  # the file holds exactly what was built
+
+
+def test_dg_project_lists_the_snapshot_definitions():
+    """`dg list defs` finds the code location through [tool.dg] in pyproject.toml, with the snapshot's assets."""
+    done = subprocess.run([str(DG), "list", "defs", "--json"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    listed = json.loads(done.stdout)
+    snapshot = json.loads(SNAPSHOT_PATH.read_text(encoding="utf-8"))
+    assert {a["asset_key"]: (a["group_name"], sorted(a["kinds"]), sorted(a["dependency_keys"]))
+            for a in listed["assets"]} == \
+        {key: (a["group"], a["kinds"], a["upstream"]) for key, a in snapshot["assets"].items()}
+    assert len(listed["asset_checks"]) == sum(len(names) for a in snapshot["assets"].values()
+                                              for names in a["checks"].values())
+    assert sorted(j["name"] for j in listed["jobs"]) == snapshot["jobs"]
+    assert sorted(s["name"] for s in listed["schedules"]) == sorted(snapshot["schedules"])
+    assert sorted(s["name"] for s in listed["sensors"]) == sorted(snapshot["sensors"])
