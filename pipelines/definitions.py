@@ -1,4 +1,4 @@
-"""The Dagster code location: `dagster dev` from the repository root loads this module (pyproject.toml)."""
+"""The Dagster code location: `dg dev` / `dg launch` load this module ([tool.dg] in pyproject.toml)."""
 
 
 from dagster import (AssetSelection, Definitions, ScheduleDefinition, define_asset_job, in_process_executor,

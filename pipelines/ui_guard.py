@@ -3,7 +3,7 @@
 `dagster dev` / `dg dev` bind the UI to 127.0.0.1, but a loopback bind does not stop a browser: a page
 of another origin can POST GraphQL mutations to it (CSRF, e.g. launch or wipe runs), and a page whose
 DNS name is rebound to 127.0.0.1 talks to it as "same origin". Dagster's webserver checks neither the
-Host nor the Origin header (Dagster calls `dagster dev` a development server without CSRF protection).
+Host nor the Origin header (Dagster calls `dg dev` a development server without CSRF protection).
 
 ``HostOriginGuard`` is a plain ASGI middleware wrapped around the webserver's app:
   - a request (HTTP or WebSocket) whose Host is not one of the allowed names is refused (421/403):
@@ -12,8 +12,8 @@ Host nor the Origin header (Dagster calls `dagster dev` a development server wit
     requests and WebSocket connections. Requests without an Origin (curl, Python clients, the
     daemon) are not browser cross-origin requests and pass.
 
-Run it instead of ``dagster dev`` or ``dagster-webserver`` (same options):
-    python -m pipelines.ui_guard dev -h 127.0.0.1 -p 3000      # dagster dev: webserver + daemon, guarded
+Run it instead of ``dg dev`` or ``dagster-webserver`` (same options):
+    python -m pipelines.ui_guard dev -h 127.0.0.1 -p 3000      # dg dev: webserver + daemon, guarded
     python -m pipelines.ui_guard -h 127.0.0.1 -p 3000 -m pipelines.definitions   # the webserver alone
 Allowed hosts: 127.0.0.1, localhost and [::1] with the port, plus READINESS_UI_ALLOWED_HOSTS
 (comma-separated ``name[:port]``, for a server behind a reverse proxy; see docs/ui.md).
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from urllib.parse import urlsplit
 
 ALLOWED_HOSTS_ENV = "READINESS_UI_ALLOWED_HOSTS"
@@ -89,13 +88,14 @@ def port_from_argv(argv: list[str], default: int = 3000) -> int:
 
 
 def dev() -> None:
-    """`dagster dev` whose webserver process is this module (so guarded); code server and daemon as usual.
+    """`dg dev` whose webserver process is this module (so guarded); code server and daemon as usual.
 
-    `dagster dev` starts the webserver as ``python -m dagster_webserver ...``: the start is redirected
-    to ``python -m pipelines.ui_guard ...`` with the same arguments, shutdown pipe included.
+    `dg dev` runs Dagster's dev server in this process (``dagster._cli.dev.dev_command_impl``), which
+    starts the webserver as ``python -m dagster_webserver ...``: that start is redirected to
+    ``python -m pipelines.ui_guard ...`` with the same arguments, shutdown pipe included.
     """
     import dagster._cli.dev as dagster_dev
-    from dagster._cli import main as dagster_main
+    from dagster_dg_cli.cli import main as dg_main
 
     open_subprocess = dagster_dev.open_ipc_subprocess
 
@@ -105,11 +105,8 @@ def dev() -> None:
         return open_subprocess(command, *args, **kwargs)
 
     dagster_dev.open_ipc_subprocess = open_guarded
-    # `dagster dev` says "use dg dev": dg (dagster-dg-cli) has no release matching the pinned dagster
-    # (docs/ui.md), and `dg dev` would start the unguarded webserver
-    warnings.filterwarnings("ignore", message=".*dev_command.*superseded")
-    sys.argv = ["dagster", "dev", *sys.argv[2:]]
-    dagster_main()
+    sys.argv = ["dg", "dev", *sys.argv[2:]]
+    sys.exit(dg_main())
 
 
 def main() -> None:

@@ -8,9 +8,6 @@ PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -c requirements.lock -e ".[dev,deploy]"
-# The PostgreSQL instance storage of deploy/ (pyproject.toml, extra "deploy", says why --no-deps)
-.venv/bin/python -c 'import dagster_postgres' 2>/dev/null ||
-    .venv/bin/python -m pip install --quiet --no-deps -c requirements.lock dagster-postgres
 # The oldest DuckDB command-line client on PyPI, to check that planners on DuckDB 1.4 can open the
 # published file (warehouse storage compatibility v1.4.0; the pinned 1.5 client comes with the dev extras)
 OLD_CLI=.venv/opt/duckdb-cli-1.4.4
@@ -18,6 +15,6 @@ if [ ! -x "$OLD_CLI/bin/duckdb" ]; then
     .venv/bin/python -m pip install --quiet --no-deps --target "$OLD_CLI" duckdb-cli==1.4.4
     chmod +x "$OLD_CLI/bin/duckdb"
 fi
-# Dagster's local instance: SQLite storage and the run queue from dagster.yaml
+# Dagster's local instance: SQLite storage and the run queue from instance/dagster.yaml
 mkdir -p .dagster_home
-ln -sf ../dagster.yaml .dagster_home/dagster.yaml
+ln -sf ../instance/dagster.yaml .dagster_home/dagster.yaml

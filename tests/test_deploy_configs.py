@@ -14,6 +14,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,7 @@ from dagster._serdes.config_class import ConfigurableClassData, class_from_code_
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
-INSTANCE_FILES = [ROOT / "dagster.yaml", DEPLOY / "dagster.yaml", DEPLOY / "k8s" / "dagster.yaml"]
+INSTANCE_FILES = [ROOT / "instance" / "dagster.yaml", DEPLOY / "dagster.yaml", DEPLOY / "k8s" / "dagster.yaml"]
 PG_ENV = {"DAGSTER_PG_USERNAME": "u", "DAGSTER_PG_PASSWORD": "p", "DAGSTER_PG_HOST": "db.example",
           "DAGSTER_PG_DB": "dagster", "DAGSTER_PG_PORT": "5432", "DAGSTER_COMPUTE_LOG_DIR": "/tmp/logs"}
 # classes whose package is not installed here (validated by the instance schema only): dagster-k8s
@@ -126,7 +128,11 @@ def test_compose_file_services_and_references():
 
 def test_dockerfile_installs_the_locked_deploy_extra_and_links_the_instance_file():
     text = (DEPLOY / "Dockerfile").read_text()
-    assert "-c requirements.lock" in text and '".[deploy]"' in text and "dagster-postgres" in text
+    assert "-c requirements.lock" in text and '".[deploy]"' in text and "--no-deps" not in text
+    # dagster-postgres comes with the deploy extra, at the release of the pinned dagster (no mismatch warning)
+    deploy = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["deploy"]
+    assert any(pin.startswith("dagster-postgres==") for pin in deploy)
+    assert f"dagster=={metadata.version('dagster')}" in metadata.requires("dagster-postgres")
     assert "deploy/dagster.yaml" in text
 
 
@@ -137,7 +143,7 @@ def test_docs_show_only_shipped_and_checked_files():
     assert blocks
     for language, body in blocks:
         first, _, rest = body.partition("\n")
-        match = re.match(r"# (deploy/\S+|dagster\.yaml)", first)
+        match = re.match(r"# (deploy/\S+|instance/dagster\.yaml)", first)
         assert match, f"a {language} block in docs/deploy.md does not name its shipped file: {first!r}"
         shipped = ROOT / match.group(1)
         assert shipped.is_file(), f"docs/deploy.md shows {match.group(1)}, which is not shipped"

@@ -121,7 +121,7 @@ def refresh_env(tmp: Path) -> dict[str, str]:
     home = tmp / "dagster_home"
     home.mkdir(exist_ok=True)
     if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
+        (home / "dagster.yaml").symlink_to(ROOT / "instance" / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(home), "READINESS_WAREHOUSE": str(tmp / "readiness.duckdb"),
            "READINESS_RAW_DIR": str(tmp / "raw"), "READINESS_EXPORTS_DIR": str(tmp / "exports"),
            "READINESS_REPORTS_DIR": str(tmp / "reports"), "READINESS_REPORT_SCOPE": "pilots"}
@@ -183,7 +183,7 @@ def test_two_cli_refreshes_at_once_both_succeed_one_after_the_other(tmp_path):
 
 @pytest.mark.slow
 def test_a_killed_run_does_not_jam_the_queue_for_the_ui_or_the_cli(tmp_path):
-    from tests.test_ui_browser import DAGSTER, free_port, graphql, location_loaded, stop_group, wait_until
+    from tests.test_ui_browser import DG, free_port, graphql, location_loaded, stop_group, wait_until
 
     # 1. a CLI run killed while it writes stays STARTED in the instance: the queue would launch nothing
     cli, _ = start_cli(tmp_path, "killed-cli")
@@ -197,11 +197,11 @@ def test_a_killed_run_does_not_jam_the_queue_for_the_ui_or_the_cli(tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     ui_log = tmp_path / "dagster-dev.log"
-    ui = subprocess.Popen([str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(port)], cwd=ROOT,
+    ui = subprocess.Popen([str(DG), "dev", "-h", "127.0.0.1", "-p", str(port)], cwd=ROOT,
                           env=refresh_env(tmp_path), stdout=ui_log.open("w"), stderr=subprocess.STDOUT,
                           start_new_session=True)
     try:
-        wait_until(lambda: ui.poll() is not None or location_loaded(base), 300, "dagster dev to load")
+        wait_until(lambda: ui.poll() is not None or location_loaded(base), 300, "dg dev to load")
         launched = launch_from_graphql(base, graphql)
         status = wait_until(lambda: _ended(tmp_path, launched), 900, "the UI-launched run to end", 2)
         assert status == DagsterRunStatus.SUCCESS, ui_log.read_text()[-3000:]

@@ -23,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
-DAGSTER = Path(sys.executable).with_name("dagster")
+DG = Path(sys.executable).with_name("dg")  # dg dev, dg launch (dagster-dg-cli)
 RUN_TIMEOUT = 600  # seconds: the job takes ~15 s on an idle machine, CI machines are shared
 END_STATES = {"SUCCESS", "FAILURE", "CANCELED"}
 
@@ -85,10 +85,10 @@ def chromium() -> Path:
 
 @pytest.fixture(scope="module")
 def dagster_ui(tmp_path_factory):
-    """scripts/ui.sh (dagster dev behind the UI guard) on a free loopback port, with its own instance,
+    """scripts/ui.sh (dg dev behind the UI guard) on a free loopback port, with its own instance,
     warehouse and raw landing: the browser goes through the guard as a user's does."""
     tmp = tmp_path_factory.mktemp("ui")
-    home = tmp / "dagster_home"  # ui.sh links dagster.yaml (the run queue) into it
+    home = tmp / "dagster_home"  # ui.sh links instance/dagster.yaml (the run queue) into it
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "READINESS_WAREHOUSE": str(tmp / "readiness.duckdb"),
            "READINESS_RAW_DIR": str(tmp / "raw"), "READINESS_REPORTS_DIR": str(tmp / "reports"),
@@ -99,8 +99,8 @@ def dagster_ui(tmp_path_factory):
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: process.poll() is not None or location_loaded(base), 300, "dagster dev to load")
-        assert process.poll() is None, f"dagster dev exited: see {tmp / 'dagster-dev.log'}"
+        wait_until(lambda: process.poll() is not None or location_loaded(base), 300, "dg dev to load")
+        assert process.poll() is None, f"dg dev exited: see {tmp / 'dagster-dev.log'}"
         yield {"base": base, "warehouse": tmp / "readiness.duckdb", "log": tmp / "dagster-dev.log"}
     finally:
         stop_group(process)
@@ -108,9 +108,9 @@ def dagster_ui(tmp_path_factory):
 
 
 def stop_group(process: subprocess.Popen) -> None:
-    """End dagster dev with its webserver, daemon and code servers (one process group).
+    """End dg dev with its webserver, daemon and code servers (one process group).
 
-    Ctrl-C (SIGINT) is how dagster dev expects to be stopped; what is left after a grace period is killed.
+    Ctrl-C (SIGINT) is how dg dev expects to be stopped; what is left after a grace period is killed.
     """
     for sig, grace in ((signal.SIGINT, 30), (signal.SIGKILL, 30)):
         try:
@@ -121,7 +121,7 @@ def stop_group(process: subprocess.Popen) -> None:
             process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             continue
-        try:  # children can outlive dagster dev itself
+        try:  # children can outlive dg dev itself
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass

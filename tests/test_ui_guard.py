@@ -133,7 +133,10 @@ def test_ui_sh_refuses_cross_origin_mutation_and_serves_its_own_origin(ui_sh):
 
 
 def test_ui_sh_starts_without_false_warnings(ui_sh):
+    """`dg dev` (its project check runs first) serves on loopback only, with no warning about dagster.yaml."""
     log = ui_sh["log"].read_text()
+    assert "All component YAML validated successfully" in log  # printed by `dg dev`, not by `dagster dev`
+    assert f"Serving dagster-webserver on http://127.0.0.1:{ui_sh['port']}" in log
     assert "will not be used" not in log and "No dagster instance configuration file" not in log
     assert "superseded" not in log
-    assert (ui_sh["home"] / "dagster.yaml").resolve() == ROOT / "dagster.yaml"
+    assert (ui_sh["home"] / "dagster.yaml").resolve() == ROOT / "instance" / "dagster.yaml"
