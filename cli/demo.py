@@ -26,15 +26,15 @@ QUIET_LOGGING = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 def prepare_dagster_home() -> Path:
-    """DAGSTER_HOME (default .dagster_home) exists and uses the project's instance/dagster.yaml (run queue)."""
+    """DAGSTER_HOME (default .dagster_home) exists and uses the project's dagster.yaml (run queue)."""
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home"))).resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if config.is_symlink() and not config.exists():  # a link to the former ./dagster.yaml (now instance/)
+    if config.is_symlink() and not config.exists():  # a link to a file that moved or is gone
         config.unlink(missing_ok=True)
     if not config.exists():
         try:
-            config.symlink_to(PROJECT_ROOT / "instance" / "dagster.yaml")
+            config.symlink_to(PROJECT_ROOT / "dagster.yaml")
         except FileExistsError:  # another `readiness demo` started at the same moment made it
             pass
     return home

@@ -21,8 +21,10 @@ Allowed hosts: 127.0.0.1, localhost and [::1] with the port, plus READINESS_UI_A
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
 ALLOWED_HOSTS_ENV = "READINESS_UI_ALLOWED_HOSTS"
@@ -87,6 +89,22 @@ def port_from_argv(argv: list[str], default: int = 3000) -> int:
     return default
 
 
+class SameInstanceFile(logging.Filter):
+    """Drops Dagster's start-up warning that the project's dagster.yaml "will not be used" when it is false.
+
+    `dg dev` runs from the project root; Dagster warns whenever a dagster.yaml lies there and DAGSTER_HOME is
+    another folder. The scripts link exactly that file into DAGSTER_HOME, so it *is* used: the warning is
+    dropped only when both paths resolve to the same file, and kept otherwise.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        home = os.environ.get("DAGSTER_HOME")
+        if not home or record.levelno != logging.WARNING:
+            return True
+        same = (Path(home) / "dagster.yaml").resolve() == (Path.cwd() / "dagster.yaml").resolve()
+        return not (same and "dagster.yaml" in record.getMessage())
+
+
 def dev() -> None:
     """`dg dev` whose webserver process is this module (so guarded); code server and daemon as usual.
 
@@ -105,6 +123,7 @@ def dev() -> None:
         return open_subprocess(command, *args, **kwargs)
 
     dagster_dev.open_ipc_subprocess = open_guarded
+    logging.getLogger("dagster").addFilter(SameInstanceFile())
     sys.argv = ["dg", "dev", *sys.argv[2:]]
     sys.exit(dg_main())
 

@@ -15,6 +15,6 @@ if [ ! -x "$OLD_CLI/bin/duckdb" ]; then
     .venv/bin/python -m pip install --quiet --no-deps --target "$OLD_CLI" duckdb-cli==1.4.4
     chmod +x "$OLD_CLI/bin/duckdb"
 fi
-# Dagster's local instance: SQLite storage and the run queue from instance/dagster.yaml
+# Dagster's local instance: SQLite storage and the run queue from dagster.yaml
 mkdir -p .dagster_home
-ln -sf ../instance/dagster.yaml .dagster_home/dagster.yaml
+ln -sf ../dagster.yaml .dagster_home/dagster.yaml

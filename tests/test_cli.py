@@ -231,7 +231,7 @@ def test_demo_runs_the_job_on_a_persistent_instance(tmp_path):
     steps = len(defs.resolve_job_def("refresh_warehouse").graph.node_dict)
     assert f"{steps}/{steps}" in done.stdout  # the progress bar reached every step
     assert "Pilotstädte, veröffentlichtes Jahr" in done.stdout
-    assert (tmp_path / "dagster_home" / "dagster.yaml").resolve() == Path(__file__).parents[1] / "instance" / "dagster.yaml"
+    assert (tmp_path / "dagster_home" / "dagster.yaml").resolve() == Path(__file__).parents[1] / "dagster.yaml"
     with DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
         runs = instance.get_runs()
         assert [(r.job_name, r.is_success) for r in runs] == [("refresh_warehouse", True)]
@@ -243,8 +243,8 @@ def test_demo_runs_the_job_on_a_persistent_instance(tmp_path):
     assert any(name in line and de(score) in line for line in done.stdout.splitlines())
 
 
-def test_demo_relinks_an_instance_file_left_dangling_by_the_move_to_instance(tmp_path, monkeypatch):
-    """A DAGSTER_HOME made before dagster.yaml moved to instance/ links to a file that is gone: relinked."""
+def test_demo_relinks_a_dangling_instance_file(tmp_path, monkeypatch):
+    """A DAGSTER_HOME whose dagster.yaml links to a file that is gone (a moved clone) is relinked."""
     from cli.demo import prepare_dagster_home
 
     home = tmp_path / "home"
@@ -252,4 +252,4 @@ def test_demo_relinks_an_instance_file_left_dangling_by_the_move_to_instance(tmp
     (home / "dagster.yaml").symlink_to(tmp_path / "gone" / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     assert prepare_dagster_home() == home
-    assert (home / "dagster.yaml").resolve() == Path(__file__).parents[1] / "instance" / "dagster.yaml"
+    assert (home / "dagster.yaml").resolve() == Path(__file__).parents[1] / "dagster.yaml"

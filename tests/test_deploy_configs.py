@@ -27,7 +27,7 @@ from dagster._serdes.config_class import ConfigurableClassData, class_from_code_
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
-INSTANCE_FILES = [ROOT / "instance" / "dagster.yaml", DEPLOY / "dagster.yaml", DEPLOY / "k8s" / "dagster.yaml"]
+INSTANCE_FILES = [ROOT / "dagster.yaml", DEPLOY / "dagster.yaml", DEPLOY / "k8s" / "dagster.yaml"]
 PG_ENV = {"DAGSTER_PG_USERNAME": "u", "DAGSTER_PG_PASSWORD": "p", "DAGSTER_PG_HOST": "db.example",
           "DAGSTER_PG_DB": "dagster", "DAGSTER_PG_PORT": "5432", "DAGSTER_COMPUTE_LOG_DIR": "/tmp/logs"}
 # classes whose package is not installed here (validated by the instance schema only): dagster-k8s
@@ -143,7 +143,7 @@ def test_docs_show_only_shipped_and_checked_files():
     assert blocks
     for language, body in blocks:
         first, _, rest = body.partition("\n")
-        match = re.match(r"# (deploy/\S+|instance/dagster\.yaml)", first)
+        match = re.match(r"# (deploy/\S+|dagster\.yaml)", first)
         assert match, f"a {language} block in docs/deploy.md does not name its shipped file: {first!r}"
         shipped = ROOT / match.group(1)
         assert shipped.is_file(), f"docs/deploy.md shows {match.group(1)}, which is not shipped"

@@ -195,16 +195,16 @@ def test_source_modes():
 
 
 def test_local_instance_queues_one_warehouse_run_at_a_time(tmp_path):
-    """instance/dagster.yaml: SQLite storage in DAGSTER_HOME and a queue that lets one warehouse run execute."""
+    """dagster.yaml: SQLite storage in DAGSTER_HOME and a queue that lets one warehouse run execute."""
     import shutil
 
     import yaml
     from dagster import DagsterInstance
 
     from warehouse import PROJECT_ROOT
-    config = yaml.safe_load((PROJECT_ROOT / "instance" / "dagster.yaml").read_text())
+    config = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
     assert config["run_coordinator"]["config"]["max_concurrent_runs"] == 1
-    shutil.copy(PROJECT_ROOT / "instance" / "dagster.yaml", tmp_path / "dagster.yaml")
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
     instance = DagsterInstance.from_config(str(tmp_path))
     assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
     assert "sqlite" in type(instance.run_storage).__name__.lower()

@@ -121,7 +121,7 @@ def refresh_env(tmp: Path) -> dict[str, str]:
     home = tmp / "dagster_home"
     home.mkdir(exist_ok=True)
     if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").symlink_to(ROOT / "instance" / "dagster.yaml")
+        (home / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(home), "READINESS_WAREHOUSE": str(tmp / "readiness.duckdb"),
            "READINESS_RAW_DIR": str(tmp / "raw"), "READINESS_EXPORTS_DIR": str(tmp / "exports"),
            "READINESS_REPORTS_DIR": str(tmp / "reports"), "READINESS_REPORT_SCOPE": "pilots"}

@@ -88,7 +88,7 @@ def dagster_ui(tmp_path_factory):
     """scripts/ui.sh (dg dev behind the UI guard) on a free loopback port, with its own instance,
     warehouse and raw landing: the browser goes through the guard as a user's does."""
     tmp = tmp_path_factory.mktemp("ui")
-    home = tmp / "dagster_home"  # ui.sh links instance/dagster.yaml (the run queue) into it
+    home = tmp / "dagster_home"  # ui.sh links dagster.yaml (the run queue) into it
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "READINESS_WAREHOUSE": str(tmp / "readiness.duckdb"),
            "READINESS_RAW_DIR": str(tmp / "raw"), "READINESS_REPORTS_DIR": str(tmp / "reports"),

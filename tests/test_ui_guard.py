@@ -139,4 +139,4 @@ def test_ui_sh_starts_without_false_warnings(ui_sh):
     assert f"Serving dagster-webserver on http://127.0.0.1:{ui_sh['port']}" in log
     assert "will not be used" not in log and "No dagster instance configuration file" not in log
     assert "superseded" not in log
-    assert (ui_sh["home"] / "dagster.yaml").resolve() == ROOT / "instance" / "dagster.yaml"
+    assert (ui_sh["home"] / "dagster.yaml").resolve() == ROOT / "dagster.yaml"
