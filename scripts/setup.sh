@@ -7,7 +7,7 @@ PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version)'
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -c requirements.lock -e ".[dev,deploy]"
+.venv/bin/python -m pip install --quiet -c requirements.lock -e ".[dev,deploy,lake]"
 # The PostgreSQL instance storage of deploy/ (pyproject.toml, extra "deploy", says why --no-deps)
 .venv/bin/python -c 'import dagster_postgres' 2>/dev/null ||
     .venv/bin/python -m pip install --quiet --no-deps -c requirements.lock dagster-postgres
