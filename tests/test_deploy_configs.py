@@ -126,7 +126,7 @@ def test_compose_file_services_and_references():
 
 def test_dockerfile_installs_the_locked_deploy_extra_and_links_the_instance_file():
     text = (DEPLOY / "Dockerfile").read_text()
-    assert "-c requirements.lock" in text and '".[deploy]"' in text and "dagster-postgres" in text
+    assert "-c requirements.lock" in text and '".[deploy,lake]"' in text and "dagster-postgres" in text
     assert "deploy/dagster.yaml" in text
 
 
