@@ -11,7 +11,8 @@ One `dagster dev` (webserver + daemon, the project's dagster.yaml with its run q
 (``launchRun``, as the UI's "Materialize all" sends it), then waits for both to end. Per trial it
 records the two runs' end states, whether any failure was a lock error ("Conflicting lock", "Could not
 set lock", WarehouseBusy) or showed a stack trace in the CLI's output, which run went first and whether
-their writing overlapped, and then checks the published warehouse: it opens read-only, every table and
+the second started before the first ended ("overlap": it was launched and then waited for the writer
+lock, warehouse/lock.py; the writing itself never overlaps), and then checks the published warehouse: it opens read-only, every table and
 view can be counted, the row counts equal those after the first trial, and publish_log gained exactly
 one row per successful run. Printed: one line per trial and the totals. Exit status 1 when any run
 failed or a warehouse check failed.

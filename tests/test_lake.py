@@ -192,6 +192,8 @@ def test_the_refresh_job_publishes_to_a_postgres_lake_twice(pg_lake, tmp_path):
                                  reports_dir=str(tmp_path / "reports"), report_scope="pilots",
                                  lake_catalog=pg_lake.catalog, lake_data_path=pg_lake.data_path)
     first = run_job(settings)
+    # the local file gone (another machine, a new volume): the second publish continues the lake's history
+    (tmp_path / "readiness.duckdb").unlink()
     second = run_job(settings)
     snapshot_ids = []
     for result in (first, second):
@@ -201,7 +203,7 @@ def test_the_refresh_job_publishes_to_a_postgres_lake_twice(pg_lake, tmp_path):
     assert snapshot_ids[1] > snapshot_ids[0]
     with lakes.connect(pg_lake) as con:
         runs = [r for (r,) in con.execute("SELECT run_id FROM publish_log ORDER BY published_at").fetchall()]
-        assert runs == [first.run_id, second.run_id]  # the second publish continued the lake's history
+        assert runs == [first.run_id, second.run_id]  # history from the lake, not from the (deleted) file
         assert con.execute(f"SELECT count(*) FROM publish_log AT (VERSION => {snapshot_ids[0]})").fetchone()[0] == 1
         lake_counts = counts(con, "municipalities", "observations", "readiness_index_history", "town_profile")
     # the local file (read by exports, reports and the CLI) holds the same warehouse

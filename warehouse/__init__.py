@@ -180,7 +180,8 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, 
 
 
 def _attach_previous(con: duckdb.DuckDBPyConnection, published: Path, lake) -> str | None:
-    """Attach the previous warehouse as ``previous`` (the lake, else the published file); None on a first publish."""
+    """Attach the previous warehouse as ``previous``: the lake's current snapshot when there is a lake that
+    holds one, else the published file (so switching a lake on keeps the history so far); None on a first publish."""
     if lake is not None:
         from warehouse import lake as lakes
 
@@ -188,7 +189,6 @@ def _attach_previous(con: duckdb.DuckDBPyConnection, published: Path, lake) -> s
         if lakes.has_warehouse(con, "previous"):
             return "previous"
         con.execute("DETACH previous")
-        return None
     if not published.exists():
         return None
     con.execute(f"ATTACH {literal(published)} AS previous (READ_ONLY)")

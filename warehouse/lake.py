@@ -68,7 +68,7 @@ class Lake:
         return self.catalog.startswith("postgres:")
 
     def describe(self) -> str:
-        """For logs and metadata: the catalog without anything after a 'user=' (no secrets are in it anyway)."""
+        """For logs and metadata (no secret is in it: from_settings refuses a password in the catalog)."""
         return f"ducklake:{self.catalog} (data {self.data_path})"
 
 

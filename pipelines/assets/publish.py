@@ -73,7 +73,8 @@ def allowed_summary(allowed) -> list[dict]:
        owners=["team:data-engineering"],
        description="The planner-facing DuckDB file (warehouse/readiness.duckdb by default): the validated "
                    "candidate renamed over it in one atomic step, so readers see the old or the new "
-                   "warehouse, never a mix.")
+                   "warehouse, never a mix. With READINESS_LAKE_CATALOG set, the candidate is first committed to "
+                   "that DuckLake as one snapshot (warehouse/lake.py, docs/deploy.md).")
 def published_warehouse(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     # the blocking checks ran on the candidate; run them again so a stale or unchecked file is never swapped in
     findings = validate_candidate(settings.candidate, settings.published, PILOTS, settings.allow_shrink)
