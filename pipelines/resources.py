@@ -145,6 +145,7 @@ class ReadinessSettings(ConfigurableResource):
         """The whole run holds the warehouse's writer lock (warehouse/lock.py): one writer, whoever started it."""
         from pipelines.run_guard import hold_warehouse
 
+        self.lake  # a misconfigured lake (READINESS_LAKE_*) fails the run at its start, not after staging
         with hold_warehouse(self.published, context):
             yield self
 

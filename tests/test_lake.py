@@ -88,7 +88,7 @@ def counts(path_or_con, *tables: str) -> list[int]:
 
 def test_no_catalog_means_the_single_file_and_a_catalog_needs_a_data_path(tmp_path):
     assert Lake.from_settings("", "") is None and Lake.from_settings("  ", str(tmp_path)) is None
-    with pytest.raises(LakeError, match="READINESS_LAKE_DATA_PATH is not"):
+    with pytest.raises(LakeError, match="READINESS_LAKE_DATA_PATH is not set"):
         Lake.from_settings(str(tmp_path / "c.ducklake"), "")
     with pytest.raises(LakeError, match="must not contain a password.*PGPASSWORD"):
         Lake.from_settings("postgres:dbname=lake password=secret", str(tmp_path))
@@ -209,3 +209,18 @@ def test_the_refresh_job_publishes_to_a_postgres_lake_twice(pg_lake, tmp_path):
     # the local file (read by exports, reports and the CLI) holds the same warehouse
     assert counts(tmp_path / "readiness.duckdb", "municipalities", "observations", "readiness_index_history",
                   "town_profile") == lake_counts
+
+
+def test_a_lake_without_data_path_fails_the_run_at_its_start_naming_the_variable(tmp_path):
+    from pipelines.resources import ReadinessSettings
+    from tests.conftest import run_job
+
+    settings = ReadinessSettings(warehouse_path=str(tmp_path / "readiness.duckdb"), raw_dir=str(tmp_path / "raw"),
+                                 lake_catalog=str(tmp_path / "catalog.ducklake"))
+    started = time.monotonic()
+    with pytest.raises(Exception) as raised:
+        run_job(settings)
+    cause = raised.value.__cause__  # Dagster wraps the resource's error; the user sees both
+    assert isinstance(cause, LakeError) and "READINESS_LAKE_DATA_PATH is not set" in str(cause)
+    assert not (tmp_path / "raw").exists() and not (tmp_path / "readiness.work.duckdb").exists()  # nothing ran
+    assert time.monotonic() - started < 120

@@ -53,7 +53,7 @@ class Lake:
         if not catalog:
             return None
         if not data_path:
-            raise LakeError(f"{CATALOG_ENV}={catalog!r} is set but {DATA_PATH_ENV} is not: "
+            raise LakeError(f"{CATALOG_ENV}={catalog!r} is set but {DATA_PATH_ENV} is not set: "
                             "say where the lake's Parquet files go")
         if "password" in catalog.lower():  # credentials belong in PGPASSWORD/~/.pgpass, not in a setting the UI shows
             raise LakeError(f"{CATALOG_ENV} must not contain a password: set PGPASSWORD or use ~/.pgpass")
