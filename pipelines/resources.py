@@ -22,7 +22,8 @@ MODES = get_args(SourceMode)
 ENV_TEXT = {"source_dir": "READINESS_SOURCE_DIR", "warehouse_path": "READINESS_WAREHOUSE",
             "raw_dir": "READINESS_RAW_DIR", "live_dir": "READINESS_LIVE_DIR", "exports_dir": "READINESS_EXPORTS_DIR",
             "reports_dir": "READINESS_REPORTS_DIR", "live_origin": "READINESS_LIVE_ORIGIN",
-            "live_skip": "READINESS_LIVE_SKIP"}
+            "live_skip": "READINESS_LIVE_SKIP", "lake_catalog": "READINESS_LAKE_CATALOG",
+            "lake_data_path": "READINESS_LAKE_DATA_PATH"}
 # Choices are typed (Literal): EnvVar values are not validated against them, so they are read and checked here.
 ENV_CHOICES = {"source_mode": ("READINESS_SOURCE_MODE", SourceMode),
                "report_scope": ("READINESS_REPORT_SCOPE", ReportScope)}
@@ -46,6 +47,10 @@ class ReadinessSettings(ConfigurableResource):
       READINESS_REPORT_SCOPE reference_group (default: the small towns and the pilot towns) | pilots | all
       READINESS_ALLOW_SHRINK 1 = publish even when a table lost more than 10 % of its rows (a deliberate
                              change of scope, e.g. from the full data back to the snapshot)
+      READINESS_LAKE_CATALOG also publish to a DuckLake (warehouse/lake.py, docs/deploy.md): a DuckDB catalog file
+                             or 'postgres:<libpq connection string>' (password: PGPASSWORD or ~/.pgpass); unset = the
+                             single DuckDB file only (the default)
+      READINESS_LAKE_DATA_PATH the lake's Parquet folder (required with READINESS_LAKE_CATALOG)
       READINESS_HTTP_READ_TIMEOUT, READINESS_HTTP_BACKOFF_SECONDS, READINESS_HTTP_MAX_ATTEMPTS
       READINESS_GENESIS_USERNAME / READINESS_GENESIS_PASSWORD or READINESS_GENESIS_TOKEN
                              credentials for the Regionaldatenbank (read only when it is fetched)
@@ -62,6 +67,8 @@ class ReadinessSettings(ConfigurableResource):
     allow_shrink: bool = os.environ.get("READINESS_ALLOW_SHRINK", "") == "1"
     live_origin: str = os.environ.get("READINESS_LIVE_ORIGIN", "")
     live_skip: str = os.environ.get("READINESS_LIVE_SKIP", "")
+    lake_catalog: str = os.environ.get("READINESS_LAKE_CATALOG", "")
+    lake_data_path: str = os.environ.get("READINESS_LAKE_DATA_PATH", "")
     http_read_timeout: float = float(os.environ.get("READINESS_HTTP_READ_TIMEOUT", "300"))
     http_backoff_seconds: float = float(os.environ.get("READINESS_HTTP_BACKOFF_SECONDS", "2"))
     http_max_attempts: int = int(os.environ.get("READINESS_HTTP_MAX_ATTEMPTS", "5"))
@@ -123,6 +130,13 @@ class ReadinessSettings(ConfigurableResource):
         return Path(self.reports_dir).expanduser().resolve()
 
     @property
+    def lake(self):
+        """The DuckLake to publish to (warehouse/lake.py), None for the single-file default."""
+        from warehouse.lake import Lake
+
+        return Lake.from_settings(self.lake_catalog, self.lake_data_path)
+
+    @property
     def work_db(self) -> Path:
         return work_path_for(self.published)
 
@@ -131,6 +145,7 @@ class ReadinessSettings(ConfigurableResource):
         """The whole run holds the warehouse's writer lock (warehouse/lock.py): one writer, whoever started it."""
         from pipelines.run_guard import hold_warehouse
 
+        self.lake  # a misconfigured lake (READINESS_LAKE_*) fails the run at its start, not after staging
         with hold_warehouse(self.published, context):
             yield self
 

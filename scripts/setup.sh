@@ -7,7 +7,7 @@ PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version)'
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -c requirements.lock -e ".[dev,deploy]"
+.venv/bin/python -m pip install --quiet -c requirements.lock -e ".[dev,deploy,lake]"
 # The oldest DuckDB command-line client on PyPI, to check that planners on DuckDB 1.4 can open the
 # published file (warehouse storage compatibility v1.4.0; the pinned 1.5 client comes with the dev extras)
 OLD_CLI=.venv/opt/duckdb-cli-1.4.4

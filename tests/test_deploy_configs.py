@@ -128,7 +128,7 @@ def test_compose_file_services_and_references():
 
 def test_dockerfile_installs_the_locked_deploy_extra_and_links_the_instance_file():
     text = (DEPLOY / "Dockerfile").read_text()
-    assert "-c requirements.lock" in text and '".[deploy]"' in text and "--no-deps" not in text
+    assert "-c requirements.lock" in text and '".[deploy,lake]"' in text and "--no-deps" not in text
     # dagster-postgres comes with the deploy extra, at the release of the pinned dagster (no mismatch warning)
     deploy = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["deploy"]
     assert any(pin.startswith("dagster-postgres==") for pin in deploy)

@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "docs" / "planner-guide.md", ROOT / "README.md"]
 CLIENTS = {  # version: executable
-    "1.5.6": ROOT / ".venv" / "bin" / "duckdb",
+    "1.5.5": ROOT / ".venv" / "bin" / "duckdb",
     "1.4.4": ROOT / ".venv" / "opt" / "duckdb-cli-1.4.4" / "bin" / "duckdb",
 }
 SQL_BLOCK = re.compile(r"^```sql[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)

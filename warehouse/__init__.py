@@ -144,13 +144,14 @@ def _migrate_types(con: duckdb.DuckDBPyConnection, table: str, key: dict) -> Non
         con.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET DATA TYPE {target}")
 
 
-def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict) -> dict:
+def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, lake=None) -> dict:
     """Build the next warehouse in ``candidate``: current tables from the working database, history
     tables merged with the previous published file, views, and a publish_log row.
 
-    ``run`` gives ``run_id``, ``mode`` and ``method_version``. The previous file is only read. Returns
-    what changed: history merge counts, sources with new releases, rows per table and view, and the
-    gain against the previous publish.
+    ``run`` gives ``run_id``, ``mode`` and ``method_version``. The previous file is only read. With a
+    ``lake`` (warehouse/lake.py) the previous warehouse is the lake's current snapshot instead: it is
+    the shared one that every publishing machine continues. Returns what changed: history merge
+    counts, sources with new releases, rows per table and view, and the gain against the previous publish.
     """
     candidate.unlink(missing_ok=True)
     published_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
@@ -158,9 +159,7 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict) 
     with duckdb.connect(str(candidate), config={"storage_compatibility_version": STORAGE_VERSION}) as con:
         con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
         con.execute(f"ATTACH {literal(work_db)} AS work (READ_ONLY)")  # ATTACH takes no parameter
-        previous = "previous" if published.exists() else None
-        if previous:
-            con.execute(f"ATTACH {literal(published)} AS previous (READ_ONLY)")
+        previous = _attach_previous(con, published, lake)
         for table in CURRENT_TABLES:
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM work.{table}")
         merged = {table: merge_history(con, table, published_at, previous) for table in HISTORY_TABLES}
@@ -178,6 +177,22 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict) 
                 con.execute(f"DETACH {schema}")
         con.execute("CHECKPOINT")
     return changes
+
+
+def _attach_previous(con: duckdb.DuckDBPyConnection, published: Path, lake) -> str | None:
+    """Attach the previous warehouse as ``previous``: the lake's current snapshot when there is a lake that
+    holds one, else the published file (so switching a lake on keeps the history so far); None on a first publish."""
+    if lake is not None:
+        from warehouse import lake as lakes
+
+        lakes.attach(con, lake, alias="previous")  # not READ_ONLY: a new lake's catalog is created here
+        if lakes.has_warehouse(con, "previous"):
+            return "previous"
+        con.execute("DETACH previous")
+    if not published.exists():
+        return None
+    con.execute(f"ATTACH {literal(published)} AS previous (READ_ONLY)")
+    return "previous"
 
 
 def swap_in(candidate: Path, published: Path) -> None:

@@ -10,6 +10,7 @@ from pipelines.assets.staging import staging_assets
 from pipelines.resources import ReadinessSettings
 from sources import contracts
 from warehouse import build_candidate, swap_in
+from warehouse import lake as lakes
 from warehouse.validation import validate_candidate
 
 CATALOGUE = load_catalogue()
@@ -39,7 +40,7 @@ def warehouse_candidate(context: AssetExecutionContext, settings: ReadinessSetti
             contracts.describe_yoy(blocking)))
     run = {"run_id": context.run.run_id, "mode": settings.source_mode, "method_version": CATALOGUE.method_version,
            "allowed_changes": allowed_summary(allowed)}
-    changes = build_candidate(settings.work_db, settings.published, settings.candidate, run)
+    changes = build_candidate(settings.work_db, settings.published, settings.candidate, run, lake=settings.lake)
     sources = changes["sources_changed"]
     context.log.info(f"candidate {settings.candidate}; sources changed: {sorted(sources) or 'none'}")
     return MaterializeResult(metadata={
@@ -72,7 +73,8 @@ def allowed_summary(allowed) -> list[dict]:
        owners=["team:data-engineering"],
        description="The planner-facing DuckDB file (warehouse/readiness.duckdb by default): the validated "
                    "candidate renamed over it in one atomic step, so readers see the old or the new "
-                   "warehouse, never a mix.")
+                   "warehouse, never a mix. With READINESS_LAKE_CATALOG set, the candidate is first committed to "
+                   "that DuckLake as one snapshot (warehouse/lake.py, docs/deploy.md).")
 def published_warehouse(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     # the blocking checks ran on the candidate; run them again so a stale or unchecked file is never swapped in
     findings = validate_candidate(settings.candidate, settings.published, PILOTS, settings.allow_shrink)
@@ -80,9 +82,16 @@ def published_warehouse(context: AssetExecutionContext, settings: ReadinessSetti
     problems += contracts.describe_yoy(year_on_year_findings(settings)[0])
     if problems:
         raise ValueError(f"not published, {settings.candidate} failed validation: " + "; ".join(problems))
+    metadata = {"path": MetadataValue.path(str(settings.published))}
+    lake = settings.lake
+    if lake is not None:  # the lake first: if its commit fails, the local file stays as it was too
+        published = lakes.publish(settings.candidate, lake, context.run.run_id)
+        context.log.info(f"published to {lake.describe()} as snapshot {published['snapshot_id']}")
+        metadata.update(lake=lake.describe(), lake_snapshot_id=published["snapshot_id"])
+    # the local file stays the run's own copy: exports, reports and the CLI read it (docs/deploy.md)
     swap_in(settings.candidate, settings.published)
     context.log.info(f"published {settings.published}")
-    return MaterializeResult(metadata={"path": MetadataValue.path(str(settings.published))})
+    return MaterializeResult(metadata=metadata)
 
 
 publish_assets = [warehouse_candidate, published_warehouse]
