@@ -6,7 +6,8 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValu
 from indicators.catalogue import load_catalogue
 from pipelines.resources import ReadinessSettings
 from sources import contracts
-from warehouse.validation import PILLAR_SCORE_COLUMNS, validate_candidate
+from warehouse.registry import Table, registry, violation_queries
+from warehouse.validation import validate_candidate
 
 PILOTS = list(load_catalogue().pilot_towns)
 OBSERVATION_ASSETS = {"population_area": ["destatis_gemeindeverzeichnis", "regionalstatistik"],
@@ -95,16 +96,36 @@ def make_table_pilot_check(asset_name: str, table: str):
     return pilots_present
 
 
-@asset_check(asset=AssetKey("readiness_index"), name="scores_within_0_100", blocking=True,
-             description="Index, every pillar of the catalogue and the uncertainty band lie within 0-100.")
-def scores_in_range(settings: ReadinessSettings) -> AssetCheckResult:
-    condition = " OR ".join(f"NOT coalesce({c} BETWEEN 0 AND 100, TRUE)" for c in PILLAR_SCORE_COLUMNS)
-    with settings.work(read_only=True) as con:
-        missing = [c for c in PILLAR_SCORE_COLUMNS if c not in _columns(con, "readiness_index")]
-        bad = 0 if missing else con.execute(f"SELECT count(*) FROM readiness_index WHERE {condition}").fetchone()[0]
-    return AssetCheckResult(passed=bad == 0 and not missing,
-                            metadata={"out_of_range": bad, "columns": str(PILLAR_SCORE_COLUMNS),
-                                      "pillar_columns_missing": str(missing)})
+def make_column_check(table: Table):
+    """A blocking check generated from the table registry (warehouse/tables.yaml) on the table's writer:
+    not-null, pattern, range and enum rules of every column and the primary key's uniqueness.
+
+    Ranges of the pillar scores come from the pillars of catalogue.yaml, so every pillar is covered.
+    """
+    queries = violation_queries(table)
+    rules = sorted({rule.split(":")[1] for rule in queries})
+
+    @asset_check(asset=AssetKey(table.writer), name=f"{table.name}_columns", blocking=True,
+                 description=f"Columns of {table.name} as declared in warehouse/tables.yaml ({', '.join(rules)}; "
+                             f"{len(queries)} rules); a violation blocks the run.")
+    def column_check(settings: ReadinessSettings) -> AssetCheckResult:
+        with settings.work(read_only=True) as con:
+            present = _columns(con, table.name)
+            missing = sorted({c.name for c in table.columns} - present) if present else ["(table)"]
+            counts = {} if missing else {rule: con.execute(sql).fetchone()[0] for rule, sql in queries.items()}
+        broken = {rule: int(n) for rule, n in counts.items() if n}
+        return AssetCheckResult(passed=not missing and not broken, severity=AssetCheckSeverity.ERROR,
+                                metadata={"rules": len(queries), "violations": MetadataValue.json(broken),
+                                          "missing_columns": str(missing)})
+
+    return column_check
+
+
+def column_checks() -> list:
+    """One generated check per working table that a single asset writes (shared tables are checked per slice
+    by the hand-written observation checks)."""
+    return [make_column_check(t) for t in registry().in_database("working")
+            if t.writer and t.writer.isidentifier()]
 
 
 def make_contract_check(asset_name: str, source_id: str, table: str, work_table: str):
@@ -196,6 +217,6 @@ asset_checks = [
     make_table_pilot_check("municipalities", "municipalities"),
     make_table_pilot_check("indicator_values", "indicator_values"),
     make_table_pilot_check("readiness_index", "readiness_index WHERE score IS NOT NULL"),
-    scores_in_range,
+    *column_checks(),
     *[make_candidate_check(name, description) for name, description in CANDIDATE_CHECKS.items()],
 ]

@@ -16,7 +16,7 @@ from sources.ba_commuting import FLOW_COLUMNS
 from sources.derived import commuter_shares
 from sources.destatis_changes import CHANGE_COLUMNS
 from sources.registry import load_sources
-from warehouse import replace_rows
+from warehouse import store
 
 SOURCES = load_sources()
 PILOT_TOWNS = list(load_catalogue().pilot_towns)
@@ -62,12 +62,18 @@ def stack(parsed, key: str, source_id: str, columns: list[str] | None = None) ->
     return concat(frames)
 
 
-def stage_observations(con, source_ids: list[str]) -> pd.DataFrame:
-    """Parse and store the observations of each source (delete-then-insert per source)."""
+def observations_table(source_id: str) -> str:
+    """Each source's observations are their own staging table; the working view `observations` unions them
+    (warehouse/tables.yaml), so no staging asset deletes or inserts rows of another asset's table."""
+    return f"stg_{source_id}__observations"
+
+
+def stage_observations(con, source_ids: list[str], writer: str) -> pd.DataFrame:
+    """Parse and store the observations of each source into its own table (delete-then-insert)."""
     frames = []
     for source_id in source_ids:
         observations = stack(parse_all(con, source_id), "observations", source_id)
-        replace_rows(con, "observations", observations, source_id=source_id)
+        store(con, writer, observations_table(source_id), observations, source_id=source_id)
         frames.append(observations)
     return concat(frames)
 
@@ -102,10 +108,10 @@ def population_area(context: AssetExecutionContext, settings: ReadinessSettings)
     with settings.work() as con:
         parsed = parse_all(con, source_id)
         register = stack(parsed, "register", source_id)
-        replace_rows(con, "municipality_register", register, source_id=source_id)
+        store(con, "population_area", "municipality_register", register, source_id=source_id)
         gv = stack(parsed, "observations", source_id)
-        replace_rows(con, "observations", gv, source_id=source_id)
-        observations = concat([gv, stage_observations(con, ["regionalstatistik"])])
+        store(con, "population_area", observations_table(source_id), gv, source_id=source_id)
+        observations = concat([gv, stage_observations(con, ["regionalstatistik"], "population_area")])
     return MaterializeResult(metadata={**observation_metadata(observations), "register_rows": len(register)})
 
 
@@ -125,7 +131,7 @@ def broadband_coverage(context: AssetExecutionContext, settings: ReadinessSettin
     with settings.work() as con:
         for source_id in ["breitbandatlas", "gigabit_grundbuch"]:
             observations = onto_current_territory(con, stack(parse_all(con, source_id), "observations", source_id))
-            replace_rows(con, "observations", observations, source_id=source_id)
+            store(con, "broadband_coverage", observations_table(source_id), observations, source_id=source_id)
             frames.append(observations)
     observations = concat(frames)
     return MaterializeResult(metadata={**observation_metadata(observations), **territory_metadata(observations)})
@@ -159,7 +165,7 @@ def territory_metadata(observations: pd.DataFrame) -> dict:
 @skip_when_unchanged("mobilfunk_monitoring")
 def mobile_coverage(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
-        observations = stage_observations(con, ["mobilfunk_monitoring"])
+        observations = stage_observations(con, ["mobilfunk_monitoring"], "mobile_coverage")
     return MaterializeResult(metadata=observation_metadata(observations))
 
 
@@ -179,10 +185,10 @@ def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> Ma
         ba_parsed = parse_all(con, "ba_commuting")
         ba_observations = stack(ba_parsed, "observations", "ba_commuting")
         ba_observations = onto_current_territory(con, concat([ba_observations, commuter_shares(ba_observations)]))
-        replace_rows(con, "observations", ba_observations, source_id="ba_commuting")
+        store(con, "commuting", observations_table("ba_commuting"), ba_observations, source_id="ba_commuting")
         flows = stack([(v, t) for v, t in ba_parsed if "commuter_flows" in t], "commuter_flows", "ba_commuting",
                       columns=FLOW_COLUMNS)
-        replace_rows(con, "commuter_flows", flows[[*FLOW_COLUMNS, "source_id", "vintage"]], source_id="ba_commuting")
+        store(con, "commuting", "commuter_flows", flows[[*FLOW_COLUMNS, "source_id", "vintage"]], source_id="ba_commuting")
     observations = concat([inkar_observations, ba_observations])
     gemeinde_rows = observations[observations["level"] == "gemeinde"]
     return MaterializeResult(metadata={
@@ -206,7 +212,7 @@ def _stage_inkar(con) -> pd.DataFrame:
         mapped = onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar"))
         frames += [tables["observations"].assign(vintage=vintage, source_id="inkar"), mapped]
     observations = pd.concat(frames, ignore_index=True)
-    replace_rows(con, "observations", observations, source_id="inkar")
+    store(con, "commuting", observations_table("inkar"), observations, source_id="inkar")
     return observations
 
 
@@ -219,9 +225,9 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
     with settings.work() as con:
         parsed = parse_all(con, "bkg_vg")
         geometries = pd.concat([tables["geometries"] for _, tables in parsed], ignore_index=True)
-        replace_rows(con, "municipality_geometries", geometries)
+        store(con, "municipality_geometries", "municipality_geometries", geometries)
         kreise = concat([tables["kreise"] for _, tables in parsed])
-        replace_rows(con, "kreise", kreise.sort_values("vintage").drop_duplicates("ags", keep="last"))
+        store(con, "municipality_geometries", "kreise", kreise.sort_values("vintage").drop_duplicates("ags", keep="last"))
     return MaterializeResult(metadata={"rows": len(geometries),
                                        "vintages": MetadataValue.json(sorted(geometries["vintage"].unique().tolist()))})
 
@@ -243,11 +249,12 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
         parsed = parse_all(con, "osm_coworking")
         local_parsed = parse_all(con, "local_inputs")
         if not parsed and not local_parsed:
-            replace_rows(con, "coworking_spaces", pd.DataFrame(columns=[*local_inputs.MERGED_COLUMNS, "vintage"]))
-            replace_rows(con, "local_survey_results", stack([], "survey_results", "local_inputs",
+            store(con, "coworking_spaces", "coworking_spaces", pd.DataFrame(columns=[*local_inputs.MERGED_COLUMNS, "vintage"]))
+            store(con, "coworking_spaces", "local_survey_results", stack([], "survey_results", "local_inputs",
                                                             columns=local_inputs.SURVEY_COLUMNS))
             for source_id in ("osm_coworking", "local_inputs"):
-                replace_rows(con, "observations", stack([], "observations", source_id), source_id=source_id)
+                store(con, "coworking_spaces", observations_table(source_id), stack([], "observations", source_id),
+                      source_id=source_id)
             return MaterializeResult(metadata={"rows": 0, "summary": "absent: no OpenStreetMap release and no "
                                                                      "local list in this run"})
         gemeinden = osm_coworking.gemeinden_from_wkb(con.execute("""
@@ -268,10 +275,10 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
             spaces.append(merged)
             observations.append(values.assign(vintage=vintage, source_id=source_id))
         spaces, observations = pd.concat(spaces, ignore_index=True), pd.concat(observations, ignore_index=True)
-        replace_rows(con, "coworking_spaces", spaces)
-        replace_rows(con, "local_survey_results", surveys)
+        store(con, "coworking_spaces", "coworking_spaces", spaces)
+        store(con, "coworking_spaces", "local_survey_results", surveys)
         for source_id in ("osm_coworking", "local_inputs"):
-            replace_rows(con, "observations", observations[observations["source_id"] == source_id],
+            store(con, "coworking_spaces", observations_table(source_id), observations[observations["source_id"] == source_id],
                          source_id=source_id)
     latest = spaces[spaces["vintage"] == spaces["vintage"].max()]
     return MaterializeResult(metadata={
@@ -327,11 +334,12 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
         population["register_vintage"] = territory.register_vintage_at(population, register)
         walk = territory.crosswalk(register, steps)
         restated = territory.flag_transfers(territory.restate(population, walk, RESTATED), steps, register, walk)
-        replace_rows(con, "territorial_changes", steps)
-        replace_rows(con, "territorial_keys", walk)
+        store(con, "territorial_crosswalk", "territorial_changes", steps)
+        store(con, "territorial_crosswalk", "territorial_keys", walk)
         for measure in RESTATED.values():
-            replace_rows(con, "observations", restated[restated["measure"] == measure][
-                [*OBSERVATION_COLUMNS, "source_id", "vintage", "territorial_change"]], measure=measure)
+            rows = restated[restated["measure"] == measure][
+                [*OBSERVATION_COLUMNS, "source_id", "vintage", "territorial_change"]]
+            store(con, "territorial_crosswalk", "int_current_territory__observations", rows, measure=measure)
     official = territory.is_official(steps)
     return MaterializeResult(metadata={
         "official_steps": int(official.sum()), "inferred_steps": int((~official).sum()),
@@ -365,9 +373,9 @@ def pendleratlas_commuting(context: AssetExecutionContext, settings: ReadinessSe
     with settings.work() as con:
         parsed = parse_all(con, "pendleratlas")
         observations = onto_current_territory(con, stack(parsed, "observations", "pendleratlas"))
-        replace_rows(con, "observations", observations, source_id="pendleratlas")
+        store(con, "pendleratlas_commuting", observations_table("pendleratlas"), observations, source_id="pendleratlas")
         flows = stack(parsed, "gemeinde_flows", "pendleratlas", columns=pendleratlas.FLOW_COLUMNS)
-        replace_rows(con, "commuter_flows_gemeinde", flows, source_id="pendleratlas")
+        store(con, "pendleratlas_commuting", "commuter_flows_gemeinde", flows, source_id="pendleratlas")
     return MaterializeResult(metadata={**observation_metadata(observations), "gemeinde_flows": len(flows),
                                        "markers": int(observations["value"].isna().sum()) if len(observations) else 0})
 
