@@ -6,24 +6,45 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValu
 from indicators.catalogue import load_catalogue
 from pipelines.resources import ReadinessSettings
 from sources import contracts
+from sources.registry import load_sources
 from warehouse.registry import Table, registry, violation_queries
 from warehouse.validation import validate_candidate
 
 PILOTS = list(load_catalogue().pilot_towns)
+SOURCES = load_sources()
+
+
+def staged_observation_sources() -> dict[str, list[str]]:
+    """Generated staging assets whose sources.yaml `stage:` asks for the observation checks (checks: [observations])."""
+    assets: dict[str, list[str]] = {}
+    for spec in SOURCES.values():
+        if spec.stage and "observations" in spec.stage.get("checks", []):
+            assets.setdefault(spec.stage["asset"], []).append(spec.source_id)
+    return assets
+
+
+def staged_contract_tables() -> dict[str, list[tuple[str, str, str]]]:
+    """Generated staging assets: every contract table of their sources, with the table it is staged in."""
+    assets: dict[str, list[tuple[str, str, str]]] = {}
+    for spec in SOURCES.values():
+        for table in contracts.CONTRACTS.get(spec.source_id, {}) if spec.stage else []:
+            work = "observations" if table == "observations" else spec.stage.get("tables", {})[table]
+            assets.setdefault(spec.stage["asset"], []).append((spec.source_id, table, work))
+    return assets
+
+
+# the bespoke staging assets' observation checks, then the generated ones
 OBSERVATION_ASSETS = {"population_area": ["destatis_gemeindeverzeichnis", "regionalstatistik"],
-                      "broadband_coverage": ["breitbandatlas", "gigabit_grundbuch"],
-                      "commuting": ["inkar", "ba_commuting"]}
+                      "commuting": ["inkar", "ba_commuting"], **staged_observation_sources()}
 # staging asset -> (source, contract table, working table) whose staged rows the generated contract checks re-validate
 CONTRACT_TABLES = {
     "population_area": [("destatis_gemeindeverzeichnis", "observations", "observations"),
                         ("destatis_gemeindeverzeichnis", "register", "municipality_register"),
                         ("regionalstatistik", "observations", "observations")],
-    "broadband_coverage": [("breitbandatlas", "observations", "observations"),
-                           ("gigabit_grundbuch", "observations", "observations")],
-    "mobile_coverage": [("mobilfunk_monitoring", "observations", "observations")],
     "commuting": [("inkar", "observations", "observations"), ("ba_commuting", "observations", "observations"),
                   ("ba_commuting", "commuter_flows", "commuter_flows")],
     "municipality_geometries": [("bkg_vg", "geometries", "municipality_geometries")],
+    **staged_contract_tables(),
 }
 
 
@@ -111,7 +132,7 @@ def make_column_check(table: Table):
     def column_check(settings: ReadinessSettings) -> AssetCheckResult:
         with settings.work(read_only=True) as con:
             present = _columns(con, table.name)
-            missing = sorted({c.name for c in table.columns} - present) if present else ["(table)"]
+            missing = sorted({c.name for c in table.own_columns} - present) if present else ["(table)"]
             counts = {} if missing else {rule: con.execute(sql).fetchone()[0] for rule, sql in queries.items()}
         broken = {rule: int(n) for rule, n in counts.items() if n}
         return AssetCheckResult(passed=not missing and not broken, severity=AssetCheckSeverity.ERROR,

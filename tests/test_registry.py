@@ -137,6 +137,8 @@ def _store_calls() -> list[tuple[str, str, str]]:
                     argument = table.args[0]
                     name = argument.value if isinstance(argument, ast.Constant) else "<source>"
                     table = ast.Constant(f"stg_{name}__observations")
+                elif not isinstance(table, ast.Constant):  # a variable (the generated stage assets)
+                    table = ast.Constant("<parameter>")
                 if isinstance(writer, ast.JoinedStr):  # f"raw_{spec.source_id}" -> raw_<source>
                     writer = "".join(v.value if isinstance(v, ast.Constant) else "<source>" for v in writer.values)
                 elif isinstance(writer, ast.Constant):

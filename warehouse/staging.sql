@@ -35,54 +35,6 @@ CREATE TABLE IF NOT EXISTS stg_regionalstatistik__observations (
     source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
 );
 
--- Breitbandatlas household coverage, on the current territory: observations of source `breitbandatlas`
-CREATE TABLE IF NOT EXISTS stg_breitbandatlas__observations (
-    source_id VARCHAR NOT NULL,
-    vintage VARCHAR NOT NULL,     -- source release; a publisher revision is a new vintage ('2023-rev2')
-    ags VARCHAR NOT NULL,         -- Gemeinde (8), Kreis (5), Land (2), 'DG' Germany; Gemeindeverband (8)
-    level VARCHAR NOT NULL,
-    reference_date DATE NOT NULL,
-    measure VARCHAR NOT NULL,
-    value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
-    unit VARCHAR NOT NULL,
-    note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | partial_transfer | split | implausible_step
-    published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
-    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
-);
-
--- Gigabit-Grundbuch household coverage (live mode), on the current territory: observations of source `gigabit_grundbuch`
-CREATE TABLE IF NOT EXISTS stg_gigabit_grundbuch__observations (
-    source_id VARCHAR NOT NULL,
-    vintage VARCHAR NOT NULL,     -- source release; a publisher revision is a new vintage ('2023-rev2')
-    ags VARCHAR NOT NULL,         -- Gemeinde (8), Kreis (5), Land (2), 'DG' Germany; Gemeindeverband (8)
-    level VARCHAR NOT NULL,
-    reference_date DATE NOT NULL,
-    measure VARCHAR NOT NULL,
-    value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
-    unit VARCHAR NOT NULL,
-    note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | partial_transfer | split | implausible_step
-    published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
-    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
-);
-
--- Mobilfunk-Monitoring area coverage (Kreise, Länder, Germany): observations of source `mobilfunk_monitoring`
-CREATE TABLE IF NOT EXISTS stg_mobilfunk_monitoring__observations (
-    source_id VARCHAR NOT NULL,
-    vintage VARCHAR NOT NULL,     -- source release; a publisher revision is a new vintage ('2023-rev2')
-    ags VARCHAR NOT NULL,         -- Gemeinde (8), Kreis (5), Land (2), 'DG' Germany; Gemeindeverband (8)
-    level VARCHAR NOT NULL,
-    reference_date DATE NOT NULL,
-    measure VARCHAR NOT NULL,
-    value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
-    unit VARCHAR NOT NULL,
-    note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | partial_transfer | split | implausible_step
-    published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
-    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
-);
-
 -- INKAR commuting and accessibility, Verband values mapped to member Gemeinden: observations of source `inkar`
 CREATE TABLE IF NOT EXISTS stg_inkar__observations (
     source_id VARCHAR NOT NULL,
@@ -133,22 +85,6 @@ CREATE TABLE IF NOT EXISTS stg_osm_coworking__observations (
 
 -- coworking spaces per supplying town from the towns’ own lists (no OSM): observations of source `local_inputs`
 CREATE TABLE IF NOT EXISTS stg_local_inputs__observations (
-    source_id VARCHAR NOT NULL,
-    vintage VARCHAR NOT NULL,     -- source release; a publisher revision is a new vintage ('2023-rev2')
-    ags VARCHAR NOT NULL,         -- Gemeinde (8), Kreis (5), Land (2), 'DG' Germany; Gemeindeverband (8)
-    level VARCHAR NOT NULL,
-    reference_date DATE NOT NULL,
-    measure VARCHAR NOT NULL,
-    value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
-    unit VARCHAR NOT NULL,
-    note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | partial_transfer | split | implausible_step
-    published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
-    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
-);
-
--- Pendleratlas commuting per Gemeinde, on the current territory: observations of source `pendleratlas`
-CREATE TABLE IF NOT EXISTS stg_pendleratlas__observations (
     source_id VARCHAR NOT NULL,
     vintage VARCHAR NOT NULL,     -- source release; a publisher revision is a new vintage ('2023-rev2')
     ags VARCHAR NOT NULL,         -- Gemeinde (8), Kreis (5), Land (2), 'DG' Germany; Gemeindeverband (8)
@@ -268,17 +204,75 @@ CREATE TABLE IF NOT EXISTS releases (
     origin VARCHAR                  -- source directory, or the URL it was downloaded from
 );
 
+-- observations of source `breitbandatlas` (declared by its `stage:` in sources.yaml)
+CREATE TABLE IF NOT EXISTS stg_breitbandatlas__observations (
+    source_id VARCHAR NOT NULL,
+    vintage VARCHAR NOT NULL,     -- source release; a publisher revision is a new vintage ('2023-rev2')
+    ags VARCHAR NOT NULL,         -- Gemeinde (8), Kreis (5), Land (2), 'DG' Germany; Gemeindeverband (8)
+    level VARCHAR NOT NULL,
+    reference_date DATE NOT NULL,
+    measure VARCHAR NOT NULL,
+    value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
+    unit VARCHAR NOT NULL,
+    note VARCHAR,
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | partial_transfer | split | implausible_step
+    published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
+    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
+);
+
+-- observations of source `gigabit_grundbuch` (declared by its `stage:` in sources.yaml)
+CREATE TABLE IF NOT EXISTS stg_gigabit_grundbuch__observations (
+    source_id VARCHAR NOT NULL,
+    vintage VARCHAR NOT NULL,     -- source release; a publisher revision is a new vintage ('2023-rev2')
+    ags VARCHAR NOT NULL,         -- Gemeinde (8), Kreis (5), Land (2), 'DG' Germany; Gemeindeverband (8)
+    level VARCHAR NOT NULL,
+    reference_date DATE NOT NULL,
+    measure VARCHAR NOT NULL,
+    value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
+    unit VARCHAR NOT NULL,
+    note VARCHAR,
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | partial_transfer | split | implausible_step
+    published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
+    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
+);
+
+-- observations of source `mobilfunk_monitoring` (declared by its `stage:` in sources.yaml)
+CREATE TABLE IF NOT EXISTS stg_mobilfunk_monitoring__observations (
+    source_id VARCHAR NOT NULL,
+    vintage VARCHAR NOT NULL,     -- source release; a publisher revision is a new vintage ('2023-rev2')
+    ags VARCHAR NOT NULL,         -- Gemeinde (8), Kreis (5), Land (2), 'DG' Germany; Gemeindeverband (8)
+    level VARCHAR NOT NULL,
+    reference_date DATE NOT NULL,
+    measure VARCHAR NOT NULL,
+    value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
+    unit VARCHAR NOT NULL,
+    note VARCHAR,
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | partial_transfer | split | implausible_step
+    published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
+    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
+);
+
+-- observations of source `pendleratlas` (declared by its `stage:` in sources.yaml)
+CREATE TABLE IF NOT EXISTS stg_pendleratlas__observations (
+    source_id VARCHAR NOT NULL,
+    vintage VARCHAR NOT NULL,     -- source release; a publisher revision is a new vintage ('2023-rev2')
+    ags VARCHAR NOT NULL,         -- Gemeinde (8), Kreis (5), Land (2), 'DG' Germany; Gemeindeverband (8)
+    level VARCHAR NOT NULL,
+    reference_date DATE NOT NULL,
+    measure VARCHAR NOT NULL,
+    value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
+    unit VARCHAR NOT NULL,
+    note VARCHAR,
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | partial_transfer | split | implausible_step
+    published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
+    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
+);
+
 -- tidy source figures: one table per writer
 CREATE OR REPLACE VIEW observations AS
 SELECT * FROM stg_destatis_gemeindeverzeichnis__observations
 UNION ALL BY NAME
 SELECT * FROM stg_regionalstatistik__observations
-UNION ALL BY NAME
-SELECT * FROM stg_breitbandatlas__observations
-UNION ALL BY NAME
-SELECT * FROM stg_gigabit_grundbuch__observations
-UNION ALL BY NAME
-SELECT * FROM stg_mobilfunk_monitoring__observations
 UNION ALL BY NAME
 SELECT * FROM stg_inkar__observations
 UNION ALL BY NAME
@@ -288,6 +282,12 @@ SELECT * FROM stg_osm_coworking__observations
 UNION ALL BY NAME
 SELECT * FROM stg_local_inputs__observations
 UNION ALL BY NAME
-SELECT * FROM stg_pendleratlas__observations
+SELECT * FROM int_current_territory__observations
 UNION ALL BY NAME
-SELECT * FROM int_current_territory__observations;
+SELECT * FROM stg_breitbandatlas__observations
+UNION ALL BY NAME
+SELECT * FROM stg_gigabit_grundbuch__observations
+UNION ALL BY NAME
+SELECT * FROM stg_mobilfunk_monitoring__observations
+UNION ALL BY NAME
+SELECT * FROM stg_pendleratlas__observations;

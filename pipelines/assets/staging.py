@@ -4,19 +4,20 @@
 import importlib
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
 from pipelines.resources import ReadinessSettings
 from pipelines.assets.changes import skip_when_unchanged
 from pipelines.assets.raw import landed_releases
 from indicators import territory
 from indicators.catalogue import load_catalogue
-from sources import OBSERVATION_COLUMNS, contracts, inkar, local_inputs, osm_coworking, pendleratlas
+from sources import OBSERVATION_COLUMNS, contracts, inkar, local_inputs, osm_coworking
 from sources.ba_commuting import FLOW_COLUMNS
 from sources.derived import commuter_shares
 from sources.destatis_changes import CHANGE_COLUMNS
 from sources.registry import load_sources
 from warehouse import store
+from warehouse.registry import registry
 
 SOURCES = load_sources()
 PILOT_TOWNS = list(load_catalogue().pilot_towns)
@@ -115,29 +116,6 @@ def population_area(context: AssetExecutionContext, settings: ReadinessSettings)
     return MaterializeResult(metadata={**observation_metadata(observations), "register_rows": len(register)})
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_breitbandatlas"), AssetKey("raw_gigabit_grundbuch"),
-                                   AssetKey("territorial_crosswalk"),
-                                   AssetKey("population_area")],  # keys are checked against the register
-       tags={"stage": "staging"}, owners=["team:data-engineering"],
-       description="Share of private households with >= N Mbit/s per technology (all, wired, mobile, DSL, "
-                   "CATV, FTTH/B) from every Breitbandatlas vintage (2018–2021; all-zero rows dropped as "
-                   "missing) and every Gigabit-Grundbuch workbook (06/2022 on, live mode). The two are "
-                   "different publisher generations: indicators flag the method break. Gemeinde values "
-                   "are put on the current territory through the territorial crosswalk (recodes moved, "
-                   "mergers weighted by population, typed `territorial_change`).")
-@skip_when_unchanged("breitbandatlas", "gigabit_grundbuch", *TERRITORY_SOURCES)
-def broadband_coverage(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
-    frames = []
-    with settings.work() as con:
-        for source_id in ["breitbandatlas", "gigabit_grundbuch"]:
-            observations = onto_current_territory(con, stack(parse_all(con, source_id), "observations", source_id))
-            store(con, "broadband_coverage", observations_table(source_id), observations, source_id=source_id)
-            frames.append(observations)
-    observations = concat(frames)
-    return MaterializeResult(metadata={**observation_metadata(observations), **territory_metadata(observations)})
-
-
-
 def onto_current_territory(con, observations: pd.DataFrame, key_vintage: str | None = None) -> pd.DataFrame:
     """A source's Gemeinde observations moved onto the current territory (indicators/territory.py);
     the other levels unchanged. Needs the tables the territorial_crosswalk asset wrote."""
@@ -155,18 +133,6 @@ def territory_metadata(observations: pd.DataFrame) -> dict:
     """How many Gemeinde rows the crosswalk moved, combined or flagged, by code."""
     codes = observations.get("territorial_change", pd.Series(dtype=object)).dropna()
     return {"territorial_changes": MetadataValue.json({k: int(v) for k, v in codes.value_counts().items()})}
-
-
-@asset(group_name="staging", deps=[AssetKey("raw_mobilfunk_monitoring"), AssetKey("population_area")],
-       tags={"stage": "staging"},
-       owners=["team:data-engineering"],
-       description="Mobile coverage (5G, LTE) as % of area by land-use type, Kreise, Länder and Germany "
-                   "(Mobilfunk-Monitoring 2021). Context data: Kreis values are not Gemeinde values.")
-@skip_when_unchanged("mobilfunk_monitoring")
-def mobile_coverage(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
-    with settings.work() as con:
-        observations = stage_observations(con, ["mobilfunk_monitoring"], "mobile_coverage")
-    return MaterializeResult(metadata=observation_metadata(observations))
 
 
 @asset(group_name="staging", deps=[AssetKey("raw_inkar"), AssetKey("raw_ba_commuting"), AssetKey("population_area"),
@@ -360,25 +326,61 @@ def gv_population(observations: pd.DataFrame) -> pd.DataFrame:
     return wide.rename(columns={"population_total": "population"}).reset_index()
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_pendleratlas"), AssetKey("territorial_crosswalk")], tags={"stage": "staging"},
-       owners=["team:data-engineering"],
-       description="Pendleratlas of the Statistische Ämter (Pendlerrechnung, 2021 on): in- and out-commuters, "
-                   "balance, in/out rates and internal commuters per Gemeinde (employed persons incl. civil "
-                   "servants and the self-employed: a method break against INKAR/BA, flagged in the indicators), "
-                   "publisher markers kept as missing with the marker; each Gemeinde's ten main destinations and "
-                   "origins with distances go to `commuter_flows_gemeinde`. Gemeinde values are put on the current "
-                   "territory through the crosswalk. Live or directory mode only.")
-@skip_when_unchanged("pendleratlas", *TERRITORY_SOURCES)
-def pendleratlas_commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
-    with settings.work() as con:
-        parsed = parse_all(con, "pendleratlas")
-        observations = onto_current_territory(con, stack(parsed, "observations", "pendleratlas"))
-        store(con, "pendleratlas_commuting", observations_table("pendleratlas"), observations, source_id="pendleratlas")
-        flows = stack(parsed, "gemeinde_flows", "pendleratlas", columns=pendleratlas.FLOW_COLUMNS)
-        store(con, "pendleratlas_commuting", "commuter_flows_gemeinde", flows, source_id="pendleratlas")
-    return MaterializeResult(metadata={**observation_metadata(observations), "gemeinde_flows": len(flows),
-                                       "markers": int(observations["value"].isna().sum()) if len(observations) else 0})
+TERRITORY_NOTE = ("Gemeinde values are put on the current territory through the territorial crosswalk (recodes "
+                  "moved, mergers weighted by population, typed `territorial_change`).")
 
 
-staging_assets = [population_area, territorial_crosswalk, broadband_coverage, mobile_coverage, commuting, municipality_geometries,
-                  coworking_spaces, pendleratlas_commuting]
+def make_stage_asset(name: str, specs: list) -> AssetsDefinition:
+    """A staging asset generated from the ``stage:`` declarations of sources.yaml (docs/sources.md).
+
+    For each source: parse every landed release (contract-checked), put the Gemeinde values onto the
+    current territory when ``territory: true``, store the observations in the source's own table
+    (``stg_<source>__observations``) and each further parsed table named under ``tables:``. Sources
+    naming the same asset are staged together; adding a plain source is one sources.yaml entry and
+    one parser. Bespoke staging (register, crosswalk, INKAR, BA, geometries, coworking) stays above.
+    """
+    source_ids = [spec.source_id for spec in specs]
+    on_territory = any(spec.stage.get("territory") for spec in specs)
+    deps = [f"raw_{s}" for s in source_ids] + [d for spec in specs for d in spec.stage.get("deps", [])]
+    description = " ".join(spec.stage["description"].strip() for spec in specs)
+    description += (" " + TERRITORY_NOTE) if on_territory else ""
+
+    def compute(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
+        frames, counts = [], {}
+        with settings.work() as con:
+            for spec in specs:
+                parsed = parse_all(con, spec.source_id)
+                observations = stack(parsed, "observations", spec.source_id)
+                if spec.stage.get("territory"):
+                    observations = onto_current_territory(con, observations)
+                store(con, name, observations_table(spec.source_id), observations, source_id=spec.source_id)
+                frames.append(observations)
+                for key, table in spec.stage.get("tables", {}).items():
+                    columns = [c.name for c in registry()[table].own_columns if c.name not in ("source_id", "vintage")]
+                    rows = stack([(v, t) for v, t in parsed if key in t], key, spec.source_id, columns=columns)
+                    store(con, name, table, rows, source_id=spec.source_id)
+                    counts[table] = counts.get(table, 0) + len(rows)
+        observations = concat(frames)
+        metadata = {**observation_metadata(observations), **counts,
+                    "missing_values": int(observations["value"].isna().sum()) if len(observations) else 0}
+        return MaterializeResult(metadata={**metadata, **(territory_metadata(observations) if on_territory else {})})
+
+    compute.__name__ = name  # the skip bookkeeping records the asset under its name
+    watched = (*source_ids, *TERRITORY_SOURCES) if on_territory else tuple(source_ids)
+    return asset(name=name, group_name="staging", deps=[AssetKey(d) for d in dict.fromkeys(deps)],
+                 tags={"stage": "staging"}, owners=["team:data-engineering"],
+                 description=description)(skip_when_unchanged(*watched)(compute))
+
+
+def declared_stages() -> dict[str, list]:
+    """asset name -> the sources.yaml entries whose ``stage:`` names it, in sources.yaml order."""
+    stages: dict[str, list] = {}
+    for spec in SOURCES.values():
+        if spec.stage:
+            stages.setdefault(spec.stage["asset"], []).append(spec)
+    return stages
+
+
+generated_stage_assets = [make_stage_asset(name, specs) for name, specs in declared_stages().items()]
+staging_assets = [population_area, territorial_crosswalk, commuting, municipality_geometries, coworking_spaces,
+                  *generated_stage_assets]
