@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from indicators.catalogue import load_catalogue
+from sources.registry import load_sources
 from warehouse import docs, work_path_for
 from warehouse.registry import PUBLISHED, WORKING, load_registry, published_ddl, registry, violation_queries
 
@@ -159,6 +160,12 @@ def test_each_asset_writes_only_the_tables_the_registry_gives_it():
     wrong = [(f, w, t) for f, w, t in static if not (t in reg.tables and reg[t].is_writer(w))]
     assert not wrong, f"writes the registry does not allow: {wrong}"
     written = {(w, t) for _, w, t in calls}
+    for spec in load_sources().values():  # the generated stage assets write what sources.yaml `stage:` names
+        if spec.stage:
+            asset = spec.stage["asset"]
+            written |= {(asset, f"stg_{spec.source_id}__observations")}
+            written |= {(asset, table) for table in spec.stage.get("tables", {}).values()}
+            assert all(reg[t].is_writer(asset) for a, t in written if a == asset), asset
     for table in reg.in_database(WORKING):
         if table.writer and table.writer.isidentifier():
             dynamic = table.part_of == "observations" and bool(
