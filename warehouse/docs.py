@@ -58,11 +58,13 @@ def index_block(reg: Registry, documented: set[str]) -> str:
     for t in reg.tables.values():
         writer = ", ".join(f"`{w}`" for w in t.writers)
         key = ", ".join(t.primary_key) or "–"
-        rows.append(f"| `{t.published_name if PUBLISHED in t.databases else t.name}` | {t.layer} | "
+        name = f"`{t.name}`" + (f" (published: `{t.published_name}`)" if t.history else "")
+        rows.append(f"| {name} | {t.layer} | "
                     f"{', '.join(t.databases)} | {writer} | {key} | {_cell(t.description)} |")
     extra = [t for t in reg.tables.values() if t.name not in documented]
     for t in extra:
-        rows += ["", f"#### `{t.name}` ({', '.join(t.databases)})", "", column_table(t)]
+        body = f"Columns as `{t.columns_like}`." if t.columns_like else column_table(t)
+        rows += ["", f"#### `{t.name}` ({', '.join(t.databases)})", "", body]
     return "\n".join(rows)
 
 

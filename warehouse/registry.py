@@ -61,6 +61,7 @@ class Table:
     working_ddl: bool = False
     working_view: bool = False  # in the working database: UNION ALL of the tables that are part_of it
     part_of: str | None = None
+    columns_like: str | None = None
 
     @property
     def writer(self) -> str | None:
@@ -167,7 +168,7 @@ def _table(name: str, spec: dict) -> Table:
                  description=spec.get("description", ""), columns=tuple(columns),
                  primary_key=tuple(spec.get("primary_key", [])), history=bool(spec.get("history")),
                  working_ddl=bool(spec.get("working_ddl")), working_view=bool(spec.get("working_view")),
-                 part_of=spec.get("part_of"))
+                 part_of=spec.get("part_of"), columns_like=spec.get("columns_like"))
 
 
 def _columns(name: str, spec: dict) -> list[Column]:

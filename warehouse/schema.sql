@@ -210,7 +210,7 @@ CREATE TABLE coworking_spaces (
     PRIMARY KEY (osm_type, osm_id, vintage)
 );
 
--- 
+-- territorial crosswalk steps between Gemeindeverzeichnis vintages (official or inferred)
 CREATE TABLE territorial_changes (
     from_vintage VARCHAR NOT NULL, -- Gemeindeverzeichnis vintage before the change
     to_vintage VARCHAR NOT NULL,   -- vintage after it
@@ -226,7 +226,7 @@ CREATE TABLE territorial_changes (
     moved_population DOUBLE        -- official partial transfers: inhabitants moved (<= 50: minor_transfer, still comparable)
 );
 
--- 
+-- which Monte Carlo method choice moves the ranks most
 CREATE TABLE index_sensitivity (
     choice VARCHAR NOT NULL,         -- normalisation | imputation | aggregation | pillar_weight:<p> | indicator_weight:<i>
     option VARCHAR NOT NULL,
@@ -237,7 +237,7 @@ CREATE TABLE index_sensitivity (
     method_version VARCHAR NOT NULL
 );
 
--- 
+-- Spearman correlations between indicators, pillars and the score per period
 CREATE TABLE index_coherence (
     period INTEGER NOT NULL,
     item_a VARCHAR NOT NULL,
@@ -248,7 +248,7 @@ CREATE TABLE index_coherence (
     method_version VARCHAR NOT NULL
 );
 
--- 
+-- a town's score change between periods decomposed into indicator contributions
 CREATE TABLE score_contributions (
     ags VARCHAR NOT NULL,
     period_from INTEGER NOT NULL,
@@ -267,7 +267,7 @@ CREATE TABLE score_contributions (
     method_version VARCHAR NOT NULL
 );
 
--- 
+-- the five structurally most similar towns of each reference-group town, with pillar gaps
 CREATE TABLE peer_towns (
     ags VARCHAR NOT NULL,
     peer_ags VARCHAR NOT NULL,

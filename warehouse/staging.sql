@@ -183,7 +183,7 @@ CREATE TABLE IF NOT EXISTS coworking_gap (
     method_version VARCHAR NOT NULL
 );
 
--- 
+-- every landed publisher file with its provenance (published as source_releases)
 CREATE TABLE IF NOT EXISTS releases (
     source_id VARCHAR NOT NULL,
     vintage VARCHAR NOT NULL,       -- the publisher's vintage
