@@ -24,7 +24,8 @@ from warehouse import PROJECT_ROOT
 
 SCHEMA_SQL = PROJECT_ROOT / "warehouse" / "schema.sql"
 
-# The warehouse table each asset writes (its main table; observations are shared by the staging assets).
+# The published table each asset's rows end up in (its column schema in the UI; the staging assets write their
+# own stg_ tables, which the observations table unions: warehouse/tables.yaml has every table and its writer).
 ASSET_TABLES = {
     "population_area": "observations", "broadband_coverage": "observations", "mobile_coverage": "observations",
     "commuting": "observations", "municipality_geometries": "municipality_geometries",

@@ -6,23 +6,45 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValu
 from indicators.catalogue import load_catalogue
 from pipelines.resources import ReadinessSettings
 from sources import contracts
-from warehouse.validation import PILLAR_SCORE_COLUMNS, validate_candidate
+from sources.registry import load_sources
+from warehouse.registry import Table, registry, violation_queries
+from warehouse.validation import validate_candidate
 
 PILOTS = list(load_catalogue().pilot_towns)
+SOURCES = load_sources()
+
+
+def staged_observation_sources() -> dict[str, list[str]]:
+    """Generated staging assets whose sources.yaml `stage:` asks for the observation checks (checks: [observations])."""
+    assets: dict[str, list[str]] = {}
+    for spec in SOURCES.values():
+        if spec.stage and "observations" in spec.stage.get("checks", []):
+            assets.setdefault(spec.stage["asset"], []).append(spec.source_id)
+    return assets
+
+
+def staged_contract_tables() -> dict[str, list[tuple[str, str, str]]]:
+    """Generated staging assets: every contract table of their sources, with the table it is staged in."""
+    assets: dict[str, list[tuple[str, str, str]]] = {}
+    for spec in SOURCES.values():
+        for table in contracts.CONTRACTS.get(spec.source_id, {}) if spec.stage else []:
+            work = "observations" if table == "observations" else spec.stage.get("tables", {})[table]
+            assets.setdefault(spec.stage["asset"], []).append((spec.source_id, table, work))
+    return assets
+
+
+# the bespoke staging assets' observation checks, then the generated ones
 OBSERVATION_ASSETS = {"population_area": ["destatis_gemeindeverzeichnis", "regionalstatistik"],
-                      "broadband_coverage": ["breitbandatlas", "gigabit_grundbuch"],
-                      "commuting": ["inkar", "ba_commuting"]}
+                      "commuting": ["inkar", "ba_commuting"], **staged_observation_sources()}
 # staging asset -> (source, contract table, working table) whose staged rows the generated contract checks re-validate
 CONTRACT_TABLES = {
     "population_area": [("destatis_gemeindeverzeichnis", "observations", "observations"),
                         ("destatis_gemeindeverzeichnis", "register", "municipality_register"),
                         ("regionalstatistik", "observations", "observations")],
-    "broadband_coverage": [("breitbandatlas", "observations", "observations"),
-                           ("gigabit_grundbuch", "observations", "observations")],
-    "mobile_coverage": [("mobilfunk_monitoring", "observations", "observations")],
     "commuting": [("inkar", "observations", "observations"), ("ba_commuting", "observations", "observations"),
                   ("ba_commuting", "commuter_flows", "commuter_flows")],
     "municipality_geometries": [("bkg_vg", "geometries", "municipality_geometries")],
+    **staged_contract_tables(),
 }
 
 
@@ -95,16 +117,36 @@ def make_table_pilot_check(asset_name: str, table: str):
     return pilots_present
 
 
-@asset_check(asset=AssetKey("readiness_index"), name="scores_within_0_100", blocking=True,
-             description="Index, every pillar of the catalogue and the uncertainty band lie within 0-100.")
-def scores_in_range(settings: ReadinessSettings) -> AssetCheckResult:
-    condition = " OR ".join(f"NOT coalesce({c} BETWEEN 0 AND 100, TRUE)" for c in PILLAR_SCORE_COLUMNS)
-    with settings.work(read_only=True) as con:
-        missing = [c for c in PILLAR_SCORE_COLUMNS if c not in _columns(con, "readiness_index")]
-        bad = 0 if missing else con.execute(f"SELECT count(*) FROM readiness_index WHERE {condition}").fetchone()[0]
-    return AssetCheckResult(passed=bad == 0 and not missing,
-                            metadata={"out_of_range": bad, "columns": str(PILLAR_SCORE_COLUMNS),
-                                      "pillar_columns_missing": str(missing)})
+def make_column_check(table: Table):
+    """A blocking check generated from the table registry (warehouse/tables.yaml) on the table's writer:
+    not-null, pattern, range and enum rules of every column and the primary key's uniqueness.
+
+    Ranges of the pillar scores come from the pillars of catalogue.yaml, so every pillar is covered.
+    """
+    queries = violation_queries(table)
+    rules = sorted({rule.split(":")[1] for rule in queries})
+
+    @asset_check(asset=AssetKey(table.writer), name=f"{table.name}_columns", blocking=True,
+                 description=f"Columns of {table.name} as declared in warehouse/tables.yaml ({', '.join(rules)}; "
+                             f"{len(queries)} rules); a violation blocks the run.")
+    def column_check(settings: ReadinessSettings) -> AssetCheckResult:
+        with settings.work(read_only=True) as con:
+            present = _columns(con, table.name)
+            missing = sorted({c.name for c in table.own_columns} - present) if present else ["(table)"]
+            counts = {} if missing else {rule: con.execute(sql).fetchone()[0] for rule, sql in queries.items()}
+        broken = {rule: int(n) for rule, n in counts.items() if n}
+        return AssetCheckResult(passed=not missing and not broken, severity=AssetCheckSeverity.ERROR,
+                                metadata={"rules": len(queries), "violations": MetadataValue.json(broken),
+                                          "missing_columns": str(missing)})
+
+    return column_check
+
+
+def column_checks() -> list:
+    """One generated check per working table that a single asset writes (shared tables are checked per slice
+    by the hand-written observation checks)."""
+    return [make_column_check(t) for t in registry().in_database("working")
+            if t.writer and t.writer.isidentifier()]
 
 
 def make_contract_check(asset_name: str, source_id: str, table: str, work_table: str):
@@ -196,6 +238,6 @@ asset_checks = [
     make_table_pilot_check("municipalities", "municipalities"),
     make_table_pilot_check("indicator_values", "indicator_values"),
     make_table_pilot_check("readiness_index", "readiness_index WHERE score IS NOT NULL"),
-    scores_in_range,
+    *column_checks(),
     *[make_candidate_check(name, description) for name, description in CANDIDATE_CHECKS.items()],
 ]

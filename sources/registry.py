@@ -43,6 +43,7 @@ class SourceSpec:
     live: dict | None = None  # how live mode fetches releases (sources/live.py)
     required: bool = True  # False: a run without files of this source is not an error (the index says so)
     generation: str | None = None  # publisher method generation; a change between sources is a method break
+    stage: dict | None = None  # plain staging generated from this (pipelines/assets/staging.py make_stage_asset)
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
         )
         fields = {k: entry.get(k) for k in ("title", "publisher", "licence", "licence_url", "attribution",
                                             "cadence", "format", "parser", "url", "url_template", "live",
-                                            "generation")}
+                                            "generation", "stage")}
         specs[source_id] = SourceSpec(source_id=source_id, files=patterns, required=entry.get("required", True),
                                       **fields)
     return specs

@@ -30,7 +30,7 @@ GROUPS = {
     "reports": {"town_reports"},
 }
 CHECKS = {("broadband_coverage", "shares_within_0_100"), ("broadband_coverage", "gemeinde_keys_known"),
-          ("readiness_index", "scores_within_0_100"), ("warehouse_candidate", "no_duplicate_keys"),
+          ("readiness_index", "readiness_index_columns"), ("warehouse_candidate", "no_duplicate_keys"),
           ("warehouse_candidate", "row_counts_not_collapsing"), ("planner_exports", "every_view_complete"),
           ("planner_exports", "ags_kept_as_text")}
 
@@ -174,7 +174,7 @@ def test_broadband_rounding_quirk_passes_with_a_count(tmp_path):
     check = next(c for c in asset_checks if c.check_key.name == "shares_within_0_100"
                  and c.check_key.asset_key == AssetKey("broadband_coverage"))
     settings = ReadinessSettings(warehouse_path=str(tmp_path / "readiness.duckdb"))
-    INSERT = "INSERT INTO observations (source_id, vintage, ags, level, reference_date, measure, value, unit, note) VALUES "
+    INSERT = "INSERT INTO stg_breitbandatlas__observations (source_id, vintage, ags, level, reference_date, measure, value, unit, note) VALUES "
     row = "('breitbandatlas', '2023-ende', '01053090', 'gemeinde', DATE '2023-12-31', 'gigabit', {}, '% of households', NULL)"
     with connect_work(work_path_for(settings.published)) as con:
         con.execute(INSERT + ", ".join(row.format(v) for v in (99.5, 100.4)))

@@ -80,6 +80,9 @@ def connect_work(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnecti
     if not read_only:
         con.execute("CREATE TABLE IF NOT EXISTS _staging_version (version VARCHAR)")
         if con.execute("SELECT version FROM _staging_version").fetchall() != [(version,)]:
+            for (view,) in con.execute("SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
+                                       "AND NOT internal").fetchall():
+                con.execute(f"DROP VIEW {identifier(view)}")
             for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall():
                 con.execute(f"DROP TABLE {identifier(table)}")
             con.execute(staging_sql)
@@ -108,6 +111,36 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     finally:
         con.unregister("incoming")
     return len(frame)
+
+
+# empty columns a writer did not produce get the registry's type (pandas would guess from no values)
+NULL_DTYPES = {"DOUBLE": "float64", "BIGINT": "Int64", "INTEGER": "Int64", "SMALLINT": "Int64", "BOOLEAN": "boolean"}
+
+
+def store(con: duckdb.DuckDBPyConnection, writer: str, table: str, frame: pd.DataFrame, **key) -> int:
+    """The one way assets write the working database: ``replace_rows`` after checking the table registry.
+
+    The table must be declared in warehouse/tables.yaml with ``writer`` among its writers (an asset
+    writing another asset's table fails loudly), and the frame may hold only declared columns; a
+    declared column the writer did not produce (e.g. no official change list in this run) is added empty.
+    """
+    from warehouse.registry import registry
+
+    declared = registry().tables.get(table)
+    if declared is None:
+        raise ValueError(f"{writer}: table {table!r} is not declared in warehouse/tables.yaml")
+    if not declared.is_writer(writer):
+        raise ValueError(f"{writer}: may not write {table!r}: warehouse/tables.yaml names its writer(s) "
+                         f"{list(declared.writers)}")
+    columns = [c.name for c in declared.own_columns]  # joined columns are another table's
+    extra = [c for c in frame.columns if c not in columns]
+    if extra:
+        raise ValueError(f"{writer}: columns {extra} of {table!r} are not declared in warehouse/tables.yaml")
+    for column in declared.own_columns:
+        if column.name not in frame.columns:
+            frame = frame.assign(**{column.name: pd.Series(None, index=frame.index,
+                                                           dtype=NULL_DTYPES.get(column.type, "object"))})
+    return replace_rows(con, table, frame[[c for c in columns if c in frame.columns]], **key)
 
 
 def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:

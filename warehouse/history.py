@@ -16,11 +16,14 @@ import duckdb
 # published history table -> (working table, scope columns). A current row is closed only when the
 # new data cover its scope: readiness_index rows of a method version not computed any more stay current.
 HISTORY_TABLES = {
-    "source_releases_history": ("source_releases", []),
+    "source_releases_history": ("releases", []),  # the raw assets' release records (landing columns left out)
     "indicator_values_history": ("indicator_values", []),
     "readiness_index_history": ("readiness_index", ["method_version"]),
 }
 VERSION_COLUMNS = ("valid_from", "valid_to")
+# working tables whose published rows join another asset's table: (table, key). The index_uncertainty
+# asset writes its bands into its own table; the published readiness_index carries them as columns.
+JOINS = {"readiness_index": ("index_bands", ["ags", "period", "method_version"])}
 
 
 def merge_history(con: duckdb.DuckDBPyConnection, table: str, published_at: dt.datetime,
@@ -32,12 +35,13 @@ def merge_history(con: duckdb.DuckDBPyConnection, table: str, published_at: dt.d
     """
     work_table, scope = HISTORY_TABLES[table]
     types = dict(_columns(con, None, table))
-    columns = [c for c, _ in _columns(con, "work", work_table) if c in types]
+    source, available = _work_source(con, work_table)
+    columns = [c for c in available if c in types]
     row_hash = f"md5(CAST(ROW({', '.join(_quote(c) for c in columns)}) AS VARCHAR))"
     # cast to the published types first, so equal values hash equally whatever type the working table has
     typed = ", ".join(f"CAST({_quote(c)} AS {types[c]}) AS {_quote(c)}" for c in columns)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE incoming AS
-                    SELECT *, {row_hash} AS row_hash FROM (SELECT {typed} FROM work.{work_table})""")
+                    SELECT *, {row_hash} AS row_hash FROM (SELECT {typed} FROM {source})""")
     _refuse_missing_required(con, table, work_table)
     _load_previous(con, table, previous_schema, columns, row_hash)
     in_scope = " AND ".join(f"p.{c} IN (SELECT {c} FROM incoming)" for c in scope) or "TRUE"
@@ -57,6 +61,19 @@ def merge_history(con: duckdb.DuckDBPyConnection, table: str, published_at: dt.d
                              FROM {table}""", {"now": published_at}).fetchone()
     con.execute("DROP TABLE incoming; DROP TABLE previous")
     return {"previous_versions": closed, "closed": counts[0], "opened": opened, "current": counts[1]}
+
+
+def _work_source(con, work_table: str) -> tuple[str, list[str]]:
+    """The relation the history rows come from and its columns: the working table, joined with the
+    table that holds the rest of its published columns (JOINS)."""
+    own = [c for c, _ in _columns(con, "work", work_table)]
+    if work_table not in JOINS:
+        return f"work.{work_table}", own
+    other, key = JOINS[work_table]
+    extra = [c for c, _ in _columns(con, "work", other) if c not in own]
+    select = ", ".join([*(f"w.{_quote(c)}" for c in own), *(f"j.{_quote(c)}" for c in extra)])
+    using = ", ".join(_quote(c) for c in key)
+    return f"(SELECT {select} FROM work.{work_table} w LEFT JOIN work.{other} j USING ({using}))", own + extra
 
 
 def _refuse_missing_required(con, table: str, work_table: str) -> None:

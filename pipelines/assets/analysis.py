@@ -13,7 +13,7 @@ from indicators.bands import band_categories
 from indicators.catalogue import load_catalogue
 from pipelines.assets.indicators import pilot_latest, pilot_metadata
 from pipelines.resources import ReadinessSettings
-from warehouse import replace_rows
+from warehouse import store
 
 CATALOGUE = load_catalogue()
 PILOTS = list(CATALOGUE.pilot_towns)
@@ -31,7 +31,7 @@ def _inputs(con):
        owners=["team:data-engineering"],
        description="Monte Carlo uncertainty analysis (draws and seed in the catalogue): weights, normalisation, "
                    "imputation and aggregation drawn at random; per town and period the median rank and its "
-                   "5-95 % band are written into readiness_index, and index_sensitivity says which choice "
+                   "5-95 % band go to index_bands (joined into the published readiness_index), and index_sensitivity says which choice "
                    "moves ranks most.")
 def index_uncertainty(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     config = uncertainty.catalogue_settings(CATALOGUE)
@@ -39,12 +39,11 @@ def index_uncertainty(context: AssetExecutionContext, settings: ReadinessSetting
         values, index, group = _inputs(con)
         periods = sorted(index.loc[index["score"].notna(), "period"].unique().tolist())
         bands, sensitivity = uncertainty.monte_carlo(values, CATALOGUE, group, periods, **config)
-        con.register("bands", bands)
-        con.execute(f"""UPDATE readiness_index r SET {', '.join(f'{c} = b.{c}' for c in BAND_COLUMNS)}
-                        FROM bands b WHERE r.ags = b.ags AND r.period = b.period AND r.method_version = ?""",
-                    [CATALOGUE.method_version])
-        con.unregister("bands")
-        replace_rows(con, "index_sensitivity", sensitivity.assign(method_version=CATALOGUE.method_version),
+        # its own table: readiness_index stays the readiness_index asset's; the bands are joined in at publish
+        store(con, "index_uncertainty", "index_bands",
+              bands[["ags", "period", *BAND_COLUMNS]].assign(method_version=CATALOGUE.method_version),
+              method_version=CATALOGUE.method_version)
+        store(con, "index_uncertainty", "index_sensitivity", sensitivity.assign(method_version=CATALOGUE.method_version),
                      method_version=CATALOGUE.method_version)
         latest = pilot_latest(con)
     pilot_bands = bands[bands["ags"].isin(PILOTS)].round(1)
@@ -82,7 +81,7 @@ def index_coherence(context: AssetExecutionContext, settings: ReadinessSettings)
         periods = sorted(index.loc[index["score"].notna(), "period"].unique().tolist())
         frames = [coherence.coherence(values, index, CATALOGUE, group, period) for period in periods]
         table = pd.concat(frames, ignore_index=True).assign(method_version=CATALOGUE.method_version)
-        replace_rows(con, "index_coherence", table, method_version=CATALOGUE.method_version)
+        store(con, "index_coherence", "index_coherence", table, method_version=CATALOGUE.method_version)
     against = coherence.counteracting(table)
     return MaterializeResult(metadata={
         "rows": len(table), "dagster/row_count": len(table), "counteracting_indicators": len(against),
@@ -100,7 +99,7 @@ def score_contributions(context: AssetExecutionContext, settings: ReadinessSetti
         values, index, _ = _inputs(con)
         table = contributions.change_contributions(values, index, CATALOGUE, pairs="both")
         table = table.assign(method_version=CATALOGUE.method_version)
-        replace_rows(con, "score_contributions", table, method_version=CATALOGUE.method_version)
+        store(con, "score_contributions", "score_contributions", table, method_version=CATALOGUE.method_version)
     pilots = table[table["ags"].isin(PILOTS)]
     latest = pilots[pilots["period_to"] == pilots["period_to"].max()]
     return MaterializeResult(metadata={
@@ -127,7 +126,7 @@ def peer_towns(context: AssetExecutionContext, settings: ReadinessSettings) -> M
             QUALIFY row_number() OVER (PARTITION BY ags ORDER BY reference_date DESC, vintage DESC) = 1
         """).df()
         table = peers.peer_towns(municipalities, centrality, index, CATALOGUE, k=5)
-        replace_rows(con, "peer_towns", table)
+        store(con, "peer_towns", "peer_towns", table)
     names = municipalities.set_index("ags")["name"]
     pilots = table[table["ags"].isin(PILOTS)].assign(town=lambda f: f["ags"].map(names),
                                                      peer=lambda f: f["peer_ags"].map(names))

@@ -4,7 +4,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from indicators.coworking_gap import compute_gap, gap_parameters
 from pipelines.resources import ReadinessSettings
-from warehouse import replace_rows
+from warehouse import store
 
 
 @asset(group_name="index", deps=[AssetKey("readiness_index"), AssetKey("coworking_spaces"),
@@ -19,7 +19,7 @@ def coworking_gap(context: AssetExecutionContext, settings: ReadinessSettings) -
     parameters = gap_parameters()
     with settings.work() as con:
         gap = compute_gap(con, parameters)
-        replace_rows(con, "coworking_gap", gap)
+        store(con, "coworking_gap", "coworking_gap", gap)
     latest = gap[gap["period"] == gap["period"].max()] if len(gap) else gap
     return MaterializeResult(metadata={
         "rows": len(gap), "periods": MetadataValue.json(sorted(int(p) for p in gap["period"].unique())),

@@ -17,7 +17,7 @@ from pipelines.resources import ReadinessSettings
 from sources import inkar
 from pipelines.catalog import score_chart_markdown
 from sources.registry import load_sources
-from warehouse import replace_rows
+from warehouse import store
 
 CATALOGUE = load_catalogue()
 GENERATIONS = {source_id: spec.generation for source_id, spec in load_sources().items() if spec.generation}
@@ -58,7 +58,7 @@ def municipalities(context: AssetExecutionContext, settings: ReadinessSettings) 
         table = table.merge(central_places_on_territory(con, table["ags"]), on="ags", how="left")
         table["town_type"] = town_type.town_type(table["population"], table["central_place"])
         table["in_reference_group"] = town_type.in_reference_group(table, group)
-        replace_rows(con, "municipalities", table)
+        store(con, "municipalities", "municipalities", table)
     pilots = table[table["is_pilot"]][["ags", "name", "kind", "kreis_name", "population", "population_date"]]
     return MaterializeResult(metadata={
         "rows": len(table), "dagster/row_count": len(table),
@@ -94,9 +94,9 @@ def indicator_values(context: AssetExecutionContext, settings: ReadinessSettings
         values, periods = compute_all(con, CATALOGUE, GENERATIONS)
         in_scope = set(con.execute("SELECT ags FROM municipalities").df()["ags"])
         values = values[values["ags"].isin(in_scope)]
-        replace_rows(con, "indicator_values", values)
+        store(con, "indicator_values", "indicator_values", values)
         catalogue_rows = catalogue_table()
-        replace_rows(con, "indicator_catalogue", catalogue_rows)
+        store(con, "indicator_values", "indicator_catalogue", catalogue_rows)
     summary = values.groupby("indicator_id").agg(rows=("value", "size"), first=("period", "min"),
                                                  last=("period", "max"), imputed=("imputed", "sum"))
     return MaterializeResult(metadata={
@@ -129,9 +129,7 @@ def readiness_index(context: AssetExecutionContext, settings: ReadinessSettings)
         index = compute_index(values, CATALOGUE, group, periods)
         index["reference_group_rule"] = CATALOGUE.reference_group.get("rule", "bbsr_kleinstadt")
         index["reference_group"] = town_type.reference_group_label(CATALOGUE.reference_group)
-        for column in ["rank_median", "rank_p05", "rank_p95", "score_median", "score_p05", "score_p95"]:
-            index[column] = float("nan")  # filled by the index_uncertainty asset
-        replace_rows(con, "readiness_index", index, method_version=CATALOGUE.method_version)
+        store(con, "readiness_index", "readiness_index", index, method_version=CATALOGUE.method_version)
         pilots = con.execute("""
             SELECT m.name, r.period, round(r.score, 1) AS score, r.rank, r.compared_towns
             FROM readiness_index r JOIN municipalities m USING (ags)
@@ -149,8 +147,9 @@ def readiness_index(context: AssetExecutionContext, settings: ReadinessSettings)
 # The pilot towns in the latest index period with a score: the figures the UI shows per materialization.
 PILOT_LATEST_SQL = """
     SELECT m.name AS town, r.ags, r.period, r.score, r.rank, r.compared_towns,
-           r.rank_p05, r.rank_p95, r.score_p05, r.score_p95
+           b.rank_p05, b.rank_p95, b.score_p05, b.score_p95
     FROM readiness_index r JOIN municipalities m USING (ags)
+    LEFT JOIN index_bands b USING (ags, period, method_version)  -- written by index_uncertainty
     WHERE m.is_pilot AND r.method_version = $version
       AND r.period = (SELECT max(period) FROM readiness_index WHERE score IS NOT NULL AND method_version = $version)
     ORDER BY r.score DESC NULLS LAST, m.name

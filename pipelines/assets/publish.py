@@ -32,8 +32,8 @@ STAGING_KEYS = [key for assets_def in staging_assets for key in assets_def.keys]
                    "figure adds a version, nothing is dropped), planner views. Blocking checks validate it "
                    "before it may replace the published file.")
 def warehouse_candidate(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
-    with settings.work() as con:  # release records become the provenance table planners see
-        con.execute("CREATE OR REPLACE TABLE source_releases AS SELECT * EXCLUDE (role, layout, landed_path) FROM releases")
+    # the release records (working table `releases`) become source_releases_history in the candidate:
+    # publishing writes only the candidate file, never the working database
     blocking, allowed = year_on_year_findings(settings)
     if not blocking.empty:  # the generated checks say the same; failing here builds no candidate at all
         raise ValueError("not published: implausible changes between releases: " + "; ".join(

@@ -13,7 +13,7 @@ from sources.errors import SourceError
 from sources.landing import land_release
 from sources.live import FetchOutcome, fetch_source, outcome_rows
 from sources.registry import Release, ReleaseFile, SourceSpec, discover_releases, load_sources
-from warehouse import replace_rows
+from warehouse import store
 
 
 RELEASE_COLUMNS = ["source_id", "vintage", "revision", "file", "role", "layout", "sha256", "size_bytes", "landed_path",
@@ -49,7 +49,7 @@ def raw_asset(spec: SourceSpec) -> AssetsDefinition:
         records = release_records(spec, landed, settings.source_mode, origins(fetched, root))
         with settings.work() as con:
             before = release_fingerprint(con, [spec.source_id])
-            replace_rows(con, "releases", records, source_id=spec.source_id)
+            store(con, f"raw_{spec.source_id}", "releases", records, source_id=spec.source_id)
             changed = release_fingerprint(con, [spec.source_id]) != before
         summary = f"{len(landed)} releases from {root}" if landed else f"absent: no files in {root} (optional source)"
         since = "changed since the last run" if changed else "unchanged since the last run"

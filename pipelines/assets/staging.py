@@ -4,19 +4,20 @@
 import importlib
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
 from pipelines.resources import ReadinessSettings
 from pipelines.assets.changes import skip_when_unchanged
 from pipelines.assets.raw import landed_releases
 from indicators import territory
 from indicators.catalogue import load_catalogue
-from sources import OBSERVATION_COLUMNS, contracts, inkar, local_inputs, osm_coworking, pendleratlas
+from sources import OBSERVATION_COLUMNS, contracts, inkar, local_inputs, osm_coworking
 from sources.ba_commuting import FLOW_COLUMNS
 from sources.derived import commuter_shares
 from sources.destatis_changes import CHANGE_COLUMNS
 from sources.registry import load_sources
-from warehouse import replace_rows
+from warehouse import store
+from warehouse.registry import registry
 
 SOURCES = load_sources()
 PILOT_TOWNS = list(load_catalogue().pilot_towns)
@@ -62,12 +63,18 @@ def stack(parsed, key: str, source_id: str, columns: list[str] | None = None) ->
     return concat(frames)
 
 
-def stage_observations(con, source_ids: list[str]) -> pd.DataFrame:
-    """Parse and store the observations of each source (delete-then-insert per source)."""
+def observations_table(source_id: str) -> str:
+    """Each source's observations are their own staging table; the working view `observations` unions them
+    (warehouse/tables.yaml), so no staging asset deletes or inserts rows of another asset's table."""
+    return f"stg_{source_id}__observations"
+
+
+def stage_observations(con, source_ids: list[str], writer: str) -> pd.DataFrame:
+    """Parse and store the observations of each source into its own table (delete-then-insert)."""
     frames = []
     for source_id in source_ids:
         observations = stack(parse_all(con, source_id), "observations", source_id)
-        replace_rows(con, "observations", observations, source_id=source_id)
+        store(con, writer, observations_table(source_id), observations, source_id=source_id)
         frames.append(observations)
     return concat(frames)
 
@@ -102,34 +109,11 @@ def population_area(context: AssetExecutionContext, settings: ReadinessSettings)
     with settings.work() as con:
         parsed = parse_all(con, source_id)
         register = stack(parsed, "register", source_id)
-        replace_rows(con, "municipality_register", register, source_id=source_id)
+        store(con, "population_area", "municipality_register", register, source_id=source_id)
         gv = stack(parsed, "observations", source_id)
-        replace_rows(con, "observations", gv, source_id=source_id)
-        observations = concat([gv, stage_observations(con, ["regionalstatistik"])])
+        store(con, "population_area", observations_table(source_id), gv, source_id=source_id)
+        observations = concat([gv, stage_observations(con, ["regionalstatistik"], "population_area")])
     return MaterializeResult(metadata={**observation_metadata(observations), "register_rows": len(register)})
-
-
-@asset(group_name="staging", deps=[AssetKey("raw_breitbandatlas"), AssetKey("raw_gigabit_grundbuch"),
-                                   AssetKey("territorial_crosswalk"),
-                                   AssetKey("population_area")],  # keys are checked against the register
-       tags={"stage": "staging"}, owners=["team:data-engineering"],
-       description="Share of private households with >= N Mbit/s per technology (all, wired, mobile, DSL, "
-                   "CATV, FTTH/B) from every Breitbandatlas vintage (2018–2021; all-zero rows dropped as "
-                   "missing) and every Gigabit-Grundbuch workbook (06/2022 on, live mode). The two are "
-                   "different publisher generations: indicators flag the method break. Gemeinde values "
-                   "are put on the current territory through the territorial crosswalk (recodes moved, "
-                   "mergers weighted by population, typed `territorial_change`).")
-@skip_when_unchanged("breitbandatlas", "gigabit_grundbuch", *TERRITORY_SOURCES)
-def broadband_coverage(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
-    frames = []
-    with settings.work() as con:
-        for source_id in ["breitbandatlas", "gigabit_grundbuch"]:
-            observations = onto_current_territory(con, stack(parse_all(con, source_id), "observations", source_id))
-            replace_rows(con, "observations", observations, source_id=source_id)
-            frames.append(observations)
-    observations = concat(frames)
-    return MaterializeResult(metadata={**observation_metadata(observations), **territory_metadata(observations)})
-
 
 
 def onto_current_territory(con, observations: pd.DataFrame, key_vintage: str | None = None) -> pd.DataFrame:
@@ -151,18 +135,6 @@ def territory_metadata(observations: pd.DataFrame) -> dict:
     return {"territorial_changes": MetadataValue.json({k: int(v) for k, v in codes.value_counts().items()})}
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_mobilfunk_monitoring"), AssetKey("population_area")],
-       tags={"stage": "staging"},
-       owners=["team:data-engineering"],
-       description="Mobile coverage (5G, LTE) as % of area by land-use type, Kreise, Länder and Germany "
-                   "(Mobilfunk-Monitoring 2021). Context data: Kreis values are not Gemeinde values.")
-@skip_when_unchanged("mobilfunk_monitoring")
-def mobile_coverage(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
-    with settings.work() as con:
-        observations = stage_observations(con, ["mobilfunk_monitoring"])
-    return MaterializeResult(metadata=observation_metadata(observations))
-
-
 @asset(group_name="staging", deps=[AssetKey("raw_inkar"), AssetKey("raw_ba_commuting"), AssetKey("population_area"),
                                    AssetKey("territorial_crosswalk")],
        tags={"stage": "staging"}, owners=["team:data-engineering"],
@@ -179,10 +151,10 @@ def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> Ma
         ba_parsed = parse_all(con, "ba_commuting")
         ba_observations = stack(ba_parsed, "observations", "ba_commuting")
         ba_observations = onto_current_territory(con, concat([ba_observations, commuter_shares(ba_observations)]))
-        replace_rows(con, "observations", ba_observations, source_id="ba_commuting")
+        store(con, "commuting", observations_table("ba_commuting"), ba_observations, source_id="ba_commuting")
         flows = stack([(v, t) for v, t in ba_parsed if "commuter_flows" in t], "commuter_flows", "ba_commuting",
                       columns=FLOW_COLUMNS)
-        replace_rows(con, "commuter_flows", flows[[*FLOW_COLUMNS, "source_id", "vintage"]], source_id="ba_commuting")
+        store(con, "commuting", "commuter_flows", flows[[*FLOW_COLUMNS, "source_id", "vintage"]], source_id="ba_commuting")
     observations = concat([inkar_observations, ba_observations])
     gemeinde_rows = observations[observations["level"] == "gemeinde"]
     return MaterializeResult(metadata={
@@ -206,7 +178,7 @@ def _stage_inkar(con) -> pd.DataFrame:
         mapped = onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar"))
         frames += [tables["observations"].assign(vintage=vintage, source_id="inkar"), mapped]
     observations = pd.concat(frames, ignore_index=True)
-    replace_rows(con, "observations", observations, source_id="inkar")
+    store(con, "commuting", observations_table("inkar"), observations, source_id="inkar")
     return observations
 
 
@@ -219,9 +191,9 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
     with settings.work() as con:
         parsed = parse_all(con, "bkg_vg")
         geometries = pd.concat([tables["geometries"] for _, tables in parsed], ignore_index=True)
-        replace_rows(con, "municipality_geometries", geometries)
+        store(con, "municipality_geometries", "municipality_geometries", geometries)
         kreise = concat([tables["kreise"] for _, tables in parsed])
-        replace_rows(con, "kreise", kreise.sort_values("vintage").drop_duplicates("ags", keep="last"))
+        store(con, "municipality_geometries", "kreise", kreise.sort_values("vintage").drop_duplicates("ags", keep="last"))
     return MaterializeResult(metadata={"rows": len(geometries),
                                        "vintages": MetadataValue.json(sorted(geometries["vintage"].unique().tolist()))})
 
@@ -243,11 +215,12 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
         parsed = parse_all(con, "osm_coworking")
         local_parsed = parse_all(con, "local_inputs")
         if not parsed and not local_parsed:
-            replace_rows(con, "coworking_spaces", pd.DataFrame(columns=[*local_inputs.MERGED_COLUMNS, "vintage"]))
-            replace_rows(con, "local_survey_results", stack([], "survey_results", "local_inputs",
+            store(con, "coworking_spaces", "coworking_spaces", pd.DataFrame(columns=[*local_inputs.MERGED_COLUMNS, "vintage"]))
+            store(con, "coworking_spaces", "local_survey_results", stack([], "survey_results", "local_inputs",
                                                             columns=local_inputs.SURVEY_COLUMNS))
             for source_id in ("osm_coworking", "local_inputs"):
-                replace_rows(con, "observations", stack([], "observations", source_id), source_id=source_id)
+                store(con, "coworking_spaces", observations_table(source_id), stack([], "observations", source_id),
+                      source_id=source_id)
             return MaterializeResult(metadata={"rows": 0, "summary": "absent: no OpenStreetMap release and no "
                                                                      "local list in this run"})
         gemeinden = osm_coworking.gemeinden_from_wkb(con.execute("""
@@ -268,10 +241,10 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
             spaces.append(merged)
             observations.append(values.assign(vintage=vintage, source_id=source_id))
         spaces, observations = pd.concat(spaces, ignore_index=True), pd.concat(observations, ignore_index=True)
-        replace_rows(con, "coworking_spaces", spaces)
-        replace_rows(con, "local_survey_results", surveys)
+        store(con, "coworking_spaces", "coworking_spaces", spaces)
+        store(con, "coworking_spaces", "local_survey_results", surveys)
         for source_id in ("osm_coworking", "local_inputs"):
-            replace_rows(con, "observations", observations[observations["source_id"] == source_id],
+            store(con, "coworking_spaces", observations_table(source_id), observations[observations["source_id"] == source_id],
                          source_id=source_id)
     latest = spaces[spaces["vintage"] == spaces["vintage"].max()]
     return MaterializeResult(metadata={
@@ -327,11 +300,12 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
         population["register_vintage"] = territory.register_vintage_at(population, register)
         walk = territory.crosswalk(register, steps)
         restated = territory.flag_transfers(territory.restate(population, walk, RESTATED), steps, register, walk)
-        replace_rows(con, "territorial_changes", steps)
-        replace_rows(con, "territorial_keys", walk)
+        store(con, "territorial_crosswalk", "territorial_changes", steps)
+        store(con, "territorial_crosswalk", "territorial_keys", walk)
         for measure in RESTATED.values():
-            replace_rows(con, "observations", restated[restated["measure"] == measure][
-                [*OBSERVATION_COLUMNS, "source_id", "vintage", "territorial_change"]], measure=measure)
+            rows = restated[restated["measure"] == measure][
+                [*OBSERVATION_COLUMNS, "source_id", "vintage", "territorial_change"]]
+            store(con, "territorial_crosswalk", "int_current_territory__observations", rows, measure=measure)
     official = territory.is_official(steps)
     return MaterializeResult(metadata={
         "official_steps": int(official.sum()), "inferred_steps": int((~official).sum()),
@@ -352,25 +326,61 @@ def gv_population(observations: pd.DataFrame) -> pd.DataFrame:
     return wide.rename(columns={"population_total": "population"}).reset_index()
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_pendleratlas"), AssetKey("territorial_crosswalk")], tags={"stage": "staging"},
-       owners=["team:data-engineering"],
-       description="Pendleratlas of the Statistische Ämter (Pendlerrechnung, 2021 on): in- and out-commuters, "
-                   "balance, in/out rates and internal commuters per Gemeinde (employed persons incl. civil "
-                   "servants and the self-employed: a method break against INKAR/BA, flagged in the indicators), "
-                   "publisher markers kept as missing with the marker; each Gemeinde's ten main destinations and "
-                   "origins with distances go to `commuter_flows_gemeinde`. Gemeinde values are put on the current "
-                   "territory through the crosswalk. Live or directory mode only.")
-@skip_when_unchanged("pendleratlas", *TERRITORY_SOURCES)
-def pendleratlas_commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
-    with settings.work() as con:
-        parsed = parse_all(con, "pendleratlas")
-        observations = onto_current_territory(con, stack(parsed, "observations", "pendleratlas"))
-        replace_rows(con, "observations", observations, source_id="pendleratlas")
-        flows = stack(parsed, "gemeinde_flows", "pendleratlas", columns=pendleratlas.FLOW_COLUMNS)
-        replace_rows(con, "commuter_flows_gemeinde", flows, source_id="pendleratlas")
-    return MaterializeResult(metadata={**observation_metadata(observations), "gemeinde_flows": len(flows),
-                                       "markers": int(observations["value"].isna().sum()) if len(observations) else 0})
+TERRITORY_NOTE = ("Gemeinde values are put on the current territory through the territorial crosswalk (recodes "
+                  "moved, mergers weighted by population, typed `territorial_change`).")
 
 
-staging_assets = [population_area, territorial_crosswalk, broadband_coverage, mobile_coverage, commuting, municipality_geometries,
-                  coworking_spaces, pendleratlas_commuting]
+def make_stage_asset(name: str, specs: list) -> AssetsDefinition:
+    """A staging asset generated from the ``stage:`` declarations of sources.yaml (docs/sources.md).
+
+    For each source: parse every landed release (contract-checked), put the Gemeinde values onto the
+    current territory when ``territory: true``, store the observations in the source's own table
+    (``stg_<source>__observations``) and each further parsed table named under ``tables:``. Sources
+    naming the same asset are staged together; adding a plain source is one sources.yaml entry and
+    one parser. Bespoke staging (register, crosswalk, INKAR, BA, geometries, coworking) stays above.
+    """
+    source_ids = [spec.source_id for spec in specs]
+    on_territory = any(spec.stage.get("territory") for spec in specs)
+    deps = [f"raw_{s}" for s in source_ids] + [d for spec in specs for d in spec.stage.get("deps", [])]
+    description = " ".join(spec.stage["description"].strip() for spec in specs)
+    description += (" " + TERRITORY_NOTE) if on_territory else ""
+
+    def compute(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
+        frames, counts = [], {}
+        with settings.work() as con:
+            for spec in specs:
+                parsed = parse_all(con, spec.source_id)
+                observations = stack(parsed, "observations", spec.source_id)
+                if spec.stage.get("territory"):
+                    observations = onto_current_territory(con, observations)
+                store(con, name, observations_table(spec.source_id), observations, source_id=spec.source_id)
+                frames.append(observations)
+                for key, table in spec.stage.get("tables", {}).items():
+                    columns = [c.name for c in registry()[table].own_columns if c.name not in ("source_id", "vintage")]
+                    rows = stack([(v, t) for v, t in parsed if key in t], key, spec.source_id, columns=columns)
+                    store(con, name, table, rows, source_id=spec.source_id)
+                    counts[table] = counts.get(table, 0) + len(rows)
+        observations = concat(frames)
+        metadata = {**observation_metadata(observations), **counts,
+                    "missing_values": int(observations["value"].isna().sum()) if len(observations) else 0}
+        return MaterializeResult(metadata={**metadata, **(territory_metadata(observations) if on_territory else {})})
+
+    compute.__name__ = name  # the skip bookkeeping records the asset under its name
+    watched = (*source_ids, *TERRITORY_SOURCES) if on_territory else tuple(source_ids)
+    return asset(name=name, group_name="staging", deps=[AssetKey(d) for d in dict.fromkeys(deps)],
+                 tags={"stage": "staging"}, owners=["team:data-engineering"],
+                 description=description)(skip_when_unchanged(*watched)(compute))
+
+
+def declared_stages() -> dict[str, list]:
+    """asset name -> the sources.yaml entries whose ``stage:`` names it, in sources.yaml order."""
+    stages: dict[str, list] = {}
+    for spec in SOURCES.values():
+        if spec.stage:
+            stages.setdefault(spec.stage["asset"], []).append(spec)
+    return stages
+
+
+generated_stage_assets = [make_stage_asset(name, specs) for name, specs in declared_stages().items()]
+staging_assets = [population_area, territorial_crosswalk, commuting, municipality_geometries, coworking_spaces,
+                  *generated_stage_assets]

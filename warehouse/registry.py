@@ -1,0 +1,313 @@
+"""The table registry (warehouse/tables.yaml): every table of the working and the published warehouse.
+
+One place declares each table's layer, writer, key and columns with type, unit and constraints.
+The DDL (schema.sql, staging.sql), the data dictionary's column tables (warehouse/docs.py) and the
+blocking column checks (pipelines/checks.py) are generated from it, so they cannot drift apart.
+Plain Python: no Dagster import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+TABLES_YAML = Path(__file__).with_name("tables.yaml")
+WORKING, PUBLISHED = "working", "published"
+HISTORY_COLUMNS = (("valid_from", "TIMESTAMP NOT NULL"), ("valid_to", "TIMESTAMP"))
+RULE_KEYS = ("pattern", "min", "max", "enum")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    not_null: bool = False
+    unit: str | None = None
+    pattern: str | None = None
+    min: float | None = None
+    max: float | None = None
+    enum: tuple | None = None
+    comment: str | None = None
+    description: str | None = None
+    joined_from: str | None = None  # declared in that table, joined in at publish
+
+    def rules(self) -> list[str]:
+        """The constraints in words, for the data dictionary."""
+        words = ["not null"] if self.not_null else []
+        if self.pattern:
+            words.append(f"matches `{self.pattern}`")
+        if self.min is not None or self.max is not None:
+            low = "" if self.min is None else f"{self.min:g}"
+            high = "" if self.max is None else f"{self.max:g}"
+            words.append(f"{low}..{high}")
+        if self.enum:
+            words.append("one of " + ", ".join(f"`{v}`" for v in self.enum))
+        return words
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    layer: str
+    databases: tuple[str, ...]
+    writers: tuple[str, ...]
+    description: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    history: bool = False
+    working_ddl: bool = False
+    working_view: bool = False  # in the working database: UNION ALL of the tables that are part_of it
+    part_of: str | None = None
+    columns_like: str | None = None
+
+    @property
+    def writer(self) -> str | None:
+        """The one asset that writes the table; None while several write slices of it."""
+        return self.writers[0] if len(self.writers) == 1 else None
+
+    def is_writer(self, asset: str) -> bool:
+        """Whether ``asset`` may write the table (``raw_<source>`` stands for every raw landing asset)."""
+        return any(asset == w or (w.endswith(">") and asset.startswith(w.split("<")[0])) for w in self.writers)
+
+    @property
+    def published_name(self) -> str:
+        """The table's name in the published file: versioned tables keep their rows in <name>_history."""
+        return f"{self.name}_history" if self.history else self.name
+
+    @property
+    def own_columns(self) -> tuple[Column, ...]:
+        """The columns the writer stores (the working table); joined columns are another table's."""
+        return tuple(c for c in self.columns if c.joined_from is None)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass
+class Registry:
+    tables: dict[str, Table] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Table:
+        return self.tables[name]
+
+    def in_database(self, database: str) -> list[Table]:
+        return [t for t in self.tables.values() if database in t.databases]
+
+    def declared_names(self, database: str) -> set[str]:
+        """Table and view names the registry allows in a database (history tables and their current-row views)."""
+        names = set()
+        for table in self.in_database(database):
+            names.add(table.name)
+            if database == PUBLISHED and table.history:
+                names.add(table.published_name)
+        return names
+
+    def parts(self, name: str) -> list[Table]:
+        """The tables whose UNION ALL is the working view ``name`` (e.g. one per source for observations)."""
+        return [t for t in self.tables.values() if t.part_of == name]
+
+    def written_by(self, asset: str) -> list[str]:
+        return [t.name for t in self.tables.values() if asset in t.writers]
+
+
+def load_registry(path: Path = TABLES_YAML) -> Registry:
+    """Read tables.yaml, expanding the per-pillar columns from the catalogue and the flag enums."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["tables"]
+    if "observations" in raw:  # a registry without the observations table (a test's) has no staging tables
+        raw.update({name: spec for name, spec in staged_tables().items() if name not in raw})
+    for name, spec in raw.items():  # columns_like: the same columns as another table (declared once)
+        if "columns_like" in spec:
+            spec["columns"] = raw[spec["columns_like"]]["columns"]
+    tables = {name: _table(name, spec) for name, spec in raw.items()}
+    return Registry({name: _resolve_joins(table, tables) for name, table in tables.items()})
+
+
+def _resolve_joins(table: Table, tables: dict[str, Table]) -> Table:
+    """``from: <table>`` columns take the declaration of that table's column (declared once)."""
+    columns = []
+    for column in table.columns:
+        if column.joined_from:
+            source = tables.get(column.joined_from)
+            if source is None or column.name not in {c.name for c in source.columns}:
+                raise ValueError(f"warehouse/tables.yaml: {table.name}.{column.name}: from {column.joined_from!r} "
+                                 "names no declared column")
+            column = replace(source.column(column.name), joined_from=column.joined_from)
+        columns.append(column)
+    return replace(table, columns=tuple(columns))
+
+
+def staged_tables() -> dict[str, dict]:
+    """The observation table of every source with a ``stage:`` in sources.yaml (its staging asset is
+    generated, pipelines/assets/staging.py): adding a plain source needs no entry here."""
+    from sources.registry import load_sources
+
+    return {f"stg_{spec.source_id}__observations": {
+        "layer": "staging", "databases": [WORKING], "working_ddl": True, "writer": spec.stage["asset"],
+        "part_of": "observations", "columns_like": "observations",
+        "description": f"observations of source `{spec.source_id}` (declared by its `stage:` in sources.yaml)"}
+        for spec in load_sources().values() if spec.stage}
+
+
+@lru_cache(maxsize=1)
+def registry() -> Registry:
+    """The project's registry, loaded once per process."""
+    return load_registry()
+
+
+def _table(name: str, spec: dict) -> Table:
+    writers = spec["writer"] if isinstance(spec["writer"], list) else [spec["writer"]]
+    columns = [column for cname, cspec in spec["columns"].items() for column in _columns(cname, cspec)]
+    names = {c.name for c in columns}
+    missing = [k for k in spec.get("primary_key", []) if k not in names]
+    if missing:
+        raise ValueError(f"warehouse/tables.yaml: {name}: primary key columns {missing} are not declared")
+    return Table(name=name, layer=spec["layer"], databases=tuple(spec["databases"]), writers=tuple(writers),
+                 description=spec.get("description", ""), columns=tuple(columns),
+                 primary_key=tuple(spec.get("primary_key", [])), history=bool(spec.get("history")),
+                 working_ddl=bool(spec.get("working_ddl")), working_view=bool(spec.get("working_view")),
+                 part_of=spec.get("part_of"), columns_like=spec.get("columns_like"))
+
+
+def _columns(name: str, spec: dict) -> list[Column]:
+    """One column, or one per catalogue pillar for ``for_each: pillar`` (pillars are declared only there)."""
+    spec = dict(spec)
+    if "from" in spec:
+        return [Column(name=name, type="", joined_from=spec["from"])]
+    enum = _enum(spec.pop("enum_from", None)) or spec.pop("enum", None)
+    spec.pop("enum", None)
+    if spec.pop("for_each", None) != "pillar":
+        return [Column(name=name, enum=tuple(enum) if enum else None, **spec)]
+    from indicators.catalogue import load_catalogue
+
+    columns = []
+    for pillar, pillar_spec in load_catalogue().pillars.items():
+        fill = {"pillar": pillar, "label": pillar_spec.get("label", pillar),
+                "required": "required" if pillar_spec.get("required", True) else "optional"}
+        texts = {k: spec[k].format(**fill) for k in ("comment", "description") if spec.get(k)}
+        columns.append(Column(name=name.format(**fill), enum=tuple(enum) if enum else None, **{**spec, **texts}))
+    return columns
+
+
+def _enum(source: str | None) -> list | None:
+    """Allowed values from the code that owns them: ``flags.<DICT>`` or ``catalogue.pillars(+context)``."""
+    if source is None:
+        return None
+    if source.startswith("flags."):
+        from indicators import flags
+
+        return list(getattr(flags, source.removeprefix("flags.")))
+    if source.startswith("catalogue.pillars"):
+        from indicators.catalogue import load_catalogue
+
+        extra = ["context"] if source.endswith("+context") else []
+        return [*load_catalogue().pillars, *extra]
+    raise ValueError(f"warehouse/tables.yaml: unknown enum_from {source!r}")
+
+
+# --- DDL ---------------------------------------------------------------------------------------------
+
+SCHEMA_HEADER = """\
+-- GENERATED from warehouse/tables.yaml by `python -m warehouse.docs`: edit the registry, not this file.
+--
+-- Published warehouse (warehouse/readiness.duckdb): the tables and views planners query.
+-- Built by warehouse.build_candidate() into a candidate file from the working database and the
+-- previous published file (history), validated by blocking checks, then renamed over the
+-- published file. Column meanings: docs/data-dictionary.md; example queries: docs/planner-guide.md.
+--
+-- History: *_history tables keep every version of a row. valid_from is the publish that first
+-- showed it, valid_to the publish that replaced it (NULL: current). The views without the
+-- suffix show the current rows; the *_as_of(timestamp) macros show the warehouse as it was.
+"""
+STAGING_HEADER = """\
+-- GENERATED from warehouse/tables.yaml by `python -m warehouse.docs`: edit the registry, not this file.
+--
+-- Working database (warehouse/readiness.work.duckdb): staging tables written by the pipeline.
+-- Tables not declared here (working_ddl in the registry) are created from the first frame written to them.
+"""
+
+
+def published_ddl(reg: Registry | None = None) -> str:
+    """schema.sql: every published table, history tables with valid_from/valid_to."""
+    reg = reg or registry()
+    blocks = [_create(t, history=t.history, if_not_exists=False) for t in reg.in_database(PUBLISHED)]
+    return SCHEMA_HEADER + "\n" + "\n\n".join(blocks) + "\n"
+
+
+def working_ddl(reg: Registry | None = None) -> str:
+    """staging.sql: the working tables declared up front."""
+    reg = reg or registry()
+    # no key constraint: the writer's delete-and-insert stays as it is; the generated check tests the key
+    blocks = [_create(t, history=False, if_not_exists=True, keys=False)
+              for t in reg.in_database(WORKING) if t.working_ddl]
+    blocks += [_union_view(t, reg.parts(t.name)) for t in reg.in_database(WORKING) if t.working_view]
+    return STAGING_HEADER + "\n" + "\n\n".join(blocks) + "\n"
+
+
+def _union_view(table: Table, parts: list[Table]) -> str:
+    """The working view over the tables each writer stores its part in (no asset writes another's table)."""
+    if not parts:
+        raise ValueError(f"warehouse/tables.yaml: {table.name} is a working view but no table is part_of it")
+    union = "\nUNION ALL BY NAME\n".join(f"SELECT * FROM {p.name}" for p in parts)
+    return f"-- {table.description}: one table per writer\nCREATE OR REPLACE VIEW {table.name} AS\n{union};"
+
+
+def _create(table: Table, history: bool, if_not_exists: bool, keys: bool = True) -> str:
+    """One CREATE TABLE with aligned columns and the registry's comments."""
+    key = (list(table.primary_key) + (["valid_from"] if history else [])) if keys else []
+    single_key = key[0] if len(key) == 1 else None
+    lines = []
+    for column in table.columns:
+        null = " NOT NULL" if column.not_null and column.name != single_key else ""
+        pk = " PRIMARY KEY" if column.name == single_key else ""
+        lines.append((f"{column.name} {column.type}{null}{pk}", column.comment))
+    if history:
+        lines += [(f"{name} {sql}", None) for name, sql in HISTORY_COLUMNS]
+    if key and not single_key:
+        lines.append((f"PRIMARY KEY ({', '.join(key)})", None))
+    width = max(len(code) for code, _ in lines) + 1
+    body = []
+    for i, (code, comment) in enumerate(lines):
+        code += "," if i < len(lines) - 1 else ""
+        body.append(f"    {code:<{width}} -- {comment}".rstrip() if comment else f"    {code}")
+    exists = "IF NOT EXISTS " if if_not_exists else ""
+    name = table.published_name if history else table.name
+    return f"-- {table.description}\nCREATE TABLE {exists}{name} (\n" + "\n".join(body) + "\n);"
+
+
+# --- column checks -----------------------------------------------------------------------------------
+
+def violation_queries(table: Table, relation: str | None = None) -> dict[str, str]:
+    """rule name -> SQL counting the rows of ``relation`` (default: the table) that break the rule.
+
+    Plain SQL over DuckDB; the checks in pipelines/checks.py run these on the working database.
+    """
+    from warehouse.sql import identifier, literal
+
+    relation = relation or identifier(table.name)
+    queries = {}
+    for column in table.own_columns:
+        ref = identifier(column.name)
+        conditions = {}
+        if column.not_null:
+            conditions["not_null"] = f"{ref} IS NULL"
+        if column.pattern:
+            conditions["pattern"] = f"NOT regexp_full_match(CAST({ref} AS VARCHAR), {literal(column.pattern)})"
+        if column.min is not None:
+            conditions["min"] = f"{ref} < {column.min!r}"
+        if column.max is not None:
+            conditions["max"] = f"{ref} > {column.max!r}"
+        if column.enum and all(isinstance(v, (int, float)) for v in column.enum):
+            conditions["enum"] = f"{ref} NOT IN ({', '.join(repr(v) for v in column.enum)})"
+        elif column.enum:
+            values = ", ".join(literal(str(v)) for v in column.enum)
+            conditions["enum"] = f"CAST({ref} AS VARCHAR) NOT IN ({values})"
+        for rule, condition in conditions.items():
+            queries[f"{column.name}:{rule}"] = f"SELECT count(*) FROM {relation} WHERE {condition}"
+    if table.primary_key:
+        key = ", ".join(identifier(c) for c in table.primary_key)
+        queries["primary_key:unique"] = (f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {relation} "
+                                         f"GROUP BY {key} HAVING count(*) > 1)")
+    return queries
