@@ -395,7 +395,8 @@ def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
     sides = []
     for row in flags.itertuples():  # one row per Gemeinde side of a change: few thousand at most
         code = row.kind if row.kind in ("partial_transfer", "split") else "implausible_step"
-        if code == "partial_transfer" and getattr(row, "moved_population", np.nan) <= MINOR_TRANSFER:
+        # a transfer or a split part moving a few inhabitants (0: an uninhabited area divided up)
+        if code in ("partial_transfer", "split") and getattr(row, "moved_population", np.nan) <= MINOR_TRANSFER:
             code = "minor_transfer"  # a few inhabitants moved: the series stays comparable
         pairs = [(row.to_ags, f"receives territory from {row.from_ags}")]
         if code != "implausible_step":  # a rejected predecessor keeps its own key: its series just ends
@@ -730,3 +731,60 @@ def build_steps(register: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFra
         return steps
     columns = [c for c in steps.columns if c not in PLAUSIBILITY_COLUMNS]
     return check_plausibility(pd.concat([steps[columns], geographic], ignore_index=True), register, population)
+
+
+# --- area gained from uninhabited land (gemeindefreie Gebiete) -------------------------------------
+
+NOISE_SHARE = 0.01  # an area change within 1 % of a Gemeinde's area is re-measurement, not a transfer
+
+
+def uninhabited_gains(gv: pd.DataFrame) -> pd.DataFrame:
+    """Area a Gemeinde gained from land without inhabitants, per register transition.
+
+    ``gv``: ags (current-territory key), vintage, area, population (the restated
+    Gemeindeverzeichnis measures of every register vintage, uninhabited units included).
+    Bavaria's gemeindefreie Gebiete (forests, lakes; population 0) are handed to neighbouring
+    Gemeinden, often split and renumbered at once (09272444 of 2013 became eleven keys by 2021
+    while Spiegelau grew by 6.60 km²). Such a gain moves no inhabitant, so a population change
+    across it still measures the town. It is only accepted when the Kreis balances: per Kreis and
+    transition, the land of units with population 0 shrinks by what the inhabited Gemeinden gain
+    (within 5 % of the gain plus the re-measurement noise), and no inhabited Gemeinde of the Kreis
+    loses more than NOISE_SHARE of its area, vanishes or appears. Otherwise the gain could be
+    inhabited land and stays an unexplained area change.
+
+    Returns ags, from_vintage, to_vintage, gain (km²) for every inhabited Gemeinde that grew so.
+    """
+    frame = gv.dropna(subset=["area"]).drop_duplicates(["vintage", "ags"])
+    vintages = sorted(frame["vintage"].unique())
+    frames = [_kreis_balance(frame[frame["vintage"] == before], frame[frame["vintage"] == after], before, after)
+              for before, after in zip(vintages, vintages[1:])]
+    columns = ["ags", "from_vintage", "to_vintage", "gain"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+def _kreis_balance(old: pd.DataFrame, new: pd.DataFrame, before, after) -> pd.DataFrame:
+    """Gains of inhabited Gemeinden in the Kreise whose gains all come from uninhabited land (see above)."""
+    both = old[["ags", "area", "population"]].merge(new[["ags", "area", "population"]], on="ags", how="outer",
+                                                    suffixes=("_old", "_new"))
+    both["kreis"] = both["ags"].str[:5]
+    empty_old, empty_new = both["population_old"].eq(0), both["population_new"].eq(0)
+    inhabited_old = both["area_old"].notna() & ~empty_old
+    inhabited_new = both["area_new"].notna() & ~empty_new
+    delta = both["area_new"] - both["area_old"]
+    stable = inhabited_old & inhabited_new
+    noise = stable & (delta.abs() <= NOISE_SHARE * both["area_old"])
+    gain = stable & ~noise & (delta > 0)
+    parts = pd.DataFrame({
+        "kreis": both["kreis"],
+        "released": both["area_old"].where(empty_old, 0.0) - both["area_new"].where(empty_new, 0.0).fillna(0.0),
+        # an inhabited Gemeinde vanished, appeared or gave land away: the gains may hold inhabitants
+        "broken": (inhabited_old != inhabited_new) | (stable & ~noise & (delta < 0)),
+        "gained": delta.where(gain, 0.0), "noise": delta.abs().where(noise, 0.0)})
+    kreise = parts.groupby("kreis").agg(released=("released", "sum"), broken=("broken", "any"),
+                                        gained=("gained", "sum"), noise=("noise", "sum"))
+    balanced = kreise[~kreise["broken"] & (kreise["gained"] > 0) & (kreise["released"] > 0)
+                      & ((kreise["released"] - kreise["gained"]).abs()
+                         <= 0.05 * kreise["gained"] + kreise["noise"])].index
+    rows = both[gain & both["kreis"].isin(balanced)]
+    return pd.DataFrame({"ags": rows["ags"], "from_vintage": before, "to_vintage": after,
+                         "gain": delta[rows.index].round(4)})
