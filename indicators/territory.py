@@ -384,8 +384,9 @@ def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
     flags = steps[~usable(steps)]
     # a rejected set whose successor got a usable one instead (found by geography) flags nothing
     replaced = set(zip(steps.loc[usable(steps), "to_vintage"], steps.loc[usable(steps), "to_ags"]))
-    flags = flags[[k in ("partial_transfer", "split") or (v, a) not in replaced
-                   for k, v, a in zip(flags["kind"], flags["to_vintage"], flags["to_ags"])]]
+    flags = flags[pd.Series([k in ("partial_transfer", "split") or (v, a) not in replaced
+                             for k, v, a in zip(flags["kind"], flags["to_vintage"], flags["to_ags"])],
+                            index=flags.index, dtype=bool)]  # a Series: an empty list would select columns
     if not rejected:
         flags = flags[flags["kind"].isin(["partial_transfer", "split"])]
     if flags.empty or restated.empty:
