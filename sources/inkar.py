@@ -186,8 +186,28 @@ def map_through_registers(commuting: pd.DataFrame, region_names: pd.DataFrame, r
         frames.append(mapped.assign(key_vintage=vintage))
     if not frames:
         return pd.DataFrame(columns=[*OBSERVATION_COLUMNS, "source_level", "key_vintage"])
+    if len(order) > 1 and not inkar_gemeinden.empty:
+        frames.append(_left_members(commuting, region_names, registers[registers["vintage"] == order[1]],
+                                    inkar_gemeinden, pd.concat(frames)["ags"]).assign(key_vintage=order[1]))
     # a Gemeinde keeps the value of the Verband found in the register closest to INKAR's status
     return pd.concat(frames, ignore_index=True).drop_duplicates(["ags", "key_vintage", "reference_date", "measure"])
+
+
+def _left_members(commuting: pd.DataFrame, region_names: pd.DataFrame, register: pd.DataFrame,
+                  inkar_gemeinden: pd.DataFrame, covered: pd.Series) -> pd.DataFrame:
+    """Gemeinden of INKAR's status that no Verband reached, through their Verband in the register
+    before that status.
+
+    Rain (Lech) 09779201 is a Gemeinde in INKAR 2022-12 and no Verband of its own; in the 2021
+    register it has left the VGem Rain, so matching that Verband there passes its value to the other
+    members only. In the 2013 register Rain is a member of 'Rain (VGem)', INKAR's 09779925: the
+    Verband INKAR's value is for. Only Gemeinden still without a value are taken from there.
+    """
+    left = set(inkar_gemeinden["ags"]) - set(covered)
+    if not left or register.empty:
+        return pd.DataFrame(columns=[*OBSERVATION_COLUMNS, "source_level"])
+    mapped = map_to_gemeinden(commuting, region_names, register)
+    return mapped[mapped["ags"].isin(left)]
 
 
 def closest_register(registers: pd.DataFrame, inkar_gemeinden: pd.DataFrame, release: str | None = None) -> str:

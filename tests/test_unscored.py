@@ -134,3 +134,22 @@ def test_a_key_the_given_register_lacks_is_taken_from_the_register_that_holds_it
     moved = territory.onto_current(obs, register, walk, steps, weights)
     assert moved[["ags", "territorial_change"]].values.tolist() == [["06633030", "merger_weighted"]]
     assert moved["value"].iloc[0] == pytest.approx(76.0)  # (80 * 3000 + 70 * 2000) / 5000
+
+
+def test_a_gemeinde_that_left_its_verband_after_inkars_status_gets_that_verbands_value():
+    """Rain (Lech): in INKAR 2022-12 a Gemeinde and a member of 'Rain (VGem)' 09779925; the 2021
+    register has it on its own, the 2013 register in the VGem. The other members keep the 2021 match."""
+    from sources import inkar
+    commuting = pd.DataFrame([("09779925", "gemeindeverband", dt.date(2019, 12, 31), "out_commuter_share", 69.76,
+                               "%", "")], columns=["ags", "level", "reference_date", "measure", "value", "unit", "note"])
+    names = pd.DataFrame([("09779925", "gemeindeverband", "Rain (VGem)")], columns=["ags", "level", "name"])
+    rows = [("2013", "09779201", "Rain, St", "097795725", "Rain (VGem)"),
+            ("2013", "09779149", "Genderkingen", "097795725", "Rain (VGem)"),
+            ("2013", "09779998", "Merged away", "097795725", "Rain (VGem)"),  # gone before INKAR's status
+            ("2021", "09779201", "Rain, St", "097790201", "Rain, St"),
+            ("2021", "09779149", "Genderkingen", "097795725", "Rain (VGem)")]
+    registers = pd.DataFrame(rows, columns=["vintage", "ags", "name", "vb_ars", "vb_name"]).assign(kreis_ags="09779")
+    own = pd.DataFrame({"ags": ["09779201", "09779149"], "name": ["Rain, Stadt", "Genderkingen"]})
+    mapped = inkar.map_through_registers(commuting, names, registers, own)
+    assert sorted(mapped[["ags", "key_vintage", "value"]].values.tolist()) == [
+        ["09779149", "2021", 69.76], ["09779201", "2013", 69.76]]
