@@ -33,6 +33,7 @@ indicator SQL flags it as a territorial change (left out of the index).
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -743,8 +744,9 @@ def _unique_subsets(free: pd.DataFrame, targets: pd.DataFrame, before, after) ->
     return rows
 
 
+@functools.lru_cache(maxsize=None)
 def _all_subsets(n: int) -> np.ndarray:
-    """Boolean matrix of every non-empty subset of n items (2^n - 1 rows)."""
+    """Boolean matrix of every non-empty subset of n items (2^n - 1 rows); cached, never modified."""
     masks = np.arange(1, 2 ** n)
     return ((masks[:, None] >> np.arange(n)) & 1).astype(bool)
 
