@@ -32,6 +32,7 @@ import resource
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source-dir", type=Path, default=DEFAULT_SOURCE_DIR,
                         help=f"folder of publisher files (default: {DEFAULT_SOURCE_DIR})")
+    parser.add_argument("--keep", type=Path,
+                        help="write into this new directory and keep it (to query the built warehouse)")
     args = parser.parse_args(argv)
     source_dir = args.source_dir.expanduser().resolve()
     if not source_dir.is_dir():
@@ -122,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import_seconds = time.perf_counter() - script_start
 
-    with tempfile.TemporaryDirectory(prefix="readiness-bench-") as tmp:
+    if args.keep:
+        # A new directory only: never write over a warehouse someone else is querying.
+        args.keep.mkdir(parents=True)
+    with (nullcontext(str(args.keep)) if args.keep
+          else tempfile.TemporaryDirectory(prefix="readiness-bench-")) as tmp:
         tmp_path = Path(tmp)
         published = tmp_path / "warehouse" / "readiness.duckdb"
         settings_config = {

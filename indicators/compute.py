@@ -12,7 +12,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from indicators import flags
+from indicators import flags, territory
 from indicators.catalogue import Catalogue, Indicator
 
 # quality_note is English text rendered from the typed columns after it (indicators/flags.py)
@@ -100,7 +100,11 @@ def _annualised_change(con, indicator: Indicator) -> pd.DataFrame:
     after the base year (partial transfer, split, rejected merger), else the restatement of either end."""
     sql = f"""
         WITH yearly AS ({YEARLY}),
-        area AS (SELECT ags, period, value AS area FROM ({YEARLY.replace('$measure', '$area_measure')})),
+        area AS (SELECT a.ags, a.period, a.value AS area,
+                        -- land without inhabitants gained up to this register (territory.uninhabited_gains)
+                        a.value - coalesce(o.gain, 0) AS inhabited_area
+                 FROM ({YEARLY.replace('$measure', '$area_measure')}) a
+                 LEFT JOIN uninhabited_offsets o ON o.ags = a.ags AND o.vintage = a.vintage),
         pairs AS (
             SELECT now.ags, now.period, now.reference_date, now.vintage, now.source_id, now.value AS now_value,
                    base.period AS base_period, base.value AS base_value, now.source_level,
@@ -116,11 +120,14 @@ def _annualised_change(con, indicator: Indicator) -> pd.DataFrame:
         )
         SELECT p.ags, p.period, p.reference_date, p.vintage, p.source_id, p.base_period, p.source_level,
                round((power(p.now_value / p.base_value, 1.0 / (p.period - p.base_period)) - 1) * 100, 4) AS value,
-               CASE WHEN abs(a_now.area / a_base.area - 1) > 0.02 THEN 'area_change'
+               CASE WHEN abs(a_now.inhabited_area / a_base.inhabited_area - 1) > 0.02 THEN 'area_change'
                     -- a change flagged by the crosswalk between base and end year (area may move < 2 %)
                     ELSE coalesce((SELECT min(t.territorial_change) FROM yearly t
                                    WHERE t.ags = p.ags AND t.period > p.base_period AND t.period <= p.period
-                                     AND t.territorial_change IN ({NOT_COMPARABLE_SQL})), p.restated)
+                                     AND t.territorial_change IN ({NOT_COMPARABLE_SQL})),
+                                  -- grown only by uninhabited land: comparable, flagged for the reader
+                                  CASE WHEN abs(a_now.area / a_base.area - 1) > 0.02 THEN 'uninhabited_gain' END,
+                                  p.restated)
                END AS territorial_change
         FROM pairs p
         LEFT JOIN area a_now ON a_now.ags = p.ags AND a_now.period = p.period
@@ -130,7 +137,36 @@ def _annualised_change(con, indicator: Indicator) -> pd.DataFrame:
     params = {"sources": indicator.sources, "measure": indicator.params["measure"],
               "years": indicator.params["years"], "tolerance": indicator.params["tolerance_years"],
               "area_measure": indicator.params.get("area_measure", "area_km2")}
-    return con.execute(sql, params).df()
+    offsets = uninhabited_offsets(con, params["area_measure"], params["measure"], indicator.sources)
+    con.register("uninhabited_offsets", offsets)
+    try:
+        return con.execute(sql, params).df()
+    finally:
+        con.unregister("uninhabited_offsets")
+
+
+def uninhabited_offsets(con: duckdb.DuckDBPyConnection, area_measure: str, population_measure: str,
+                        sources: list[str]) -> pd.DataFrame:
+    """Per (ags, vintage): the land without inhabitants the Gemeinde gained up to that register (km²).
+
+    Subtracted from both areas before the 2 % test, so that a town that took over part of a
+    gemeindefreies Gebiet keeps a comparable population change (territory.uninhabited_gains says
+    when a gain counts as uninhabited). Register vintages sort in time order as text.
+    """
+    gv = con.execute("""
+        SELECT ags, vintage, max(value) FILTER (WHERE measure = $area) AS area,
+               max(value) FILTER (WHERE measure = $population) AS population
+        FROM observations
+        WHERE list_contains($sources, source_id) AND level = 'gemeinde' AND measure IN ($area, $population)
+        GROUP BY ags, vintage""", {"area": area_measure, "population": population_measure,
+                                   "sources": sources}).df()
+    gains = territory.uninhabited_gains(gv)
+    if gains.empty:
+        return pd.DataFrame({"ags": pd.Series(dtype=str), "vintage": pd.Series(dtype=str),
+                             "gain": pd.Series(dtype=float)})
+    keys = gv[["ags", "vintage"]].drop_duplicates().merge(gains[["ags", "to_vintage", "gain"]], on="ags")
+    keys = keys[keys["to_vintage"] <= keys["vintage"]]
+    return keys.groupby(["ags", "vintage"], as_index=False)["gain"].sum()
 
 
 def _ratio(con, indicator: Indicator) -> pd.DataFrame:

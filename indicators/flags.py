@@ -26,6 +26,10 @@ TERRITORIAL_CHANGE = {
     "minor_transfer": ("territorial change: a small area with at most 50 inhabitants moved (series comparable)",
                        "Gebietsänderung: kleiner Gebietsteil mit höchstens 50 Einwohnern umgegliedert (Reihe "
                        "vergleichbar)"),
+    "uninhabited_gain": ("territorial change: the area grew by land without inhabitants (gemeindefreies Gebiet); "
+                         "series comparable",
+                         "Gebietsänderung: Fläche um unbewohntes Gebiet (gemeindefreies Gebiet) gewachsen; Reihe "
+                         "vergleichbar"),
     "split": ("territorial change: a Gemeinde was split over several Gemeinden",
               "Gebietsänderung: eine Gemeinde wurde auf mehrere Gemeinden aufgeteilt"),
     "area_change": ("territorial change: the area changed by more than 2 % without a known key change",

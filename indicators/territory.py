@@ -33,6 +33,7 @@ indicator SQL flags it as a territorial change (left out of the index).
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -384,8 +385,9 @@ def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
     flags = steps[~usable(steps)]
     # a rejected set whose successor got a usable one instead (found by geography) flags nothing
     replaced = set(zip(steps.loc[usable(steps), "to_vintage"], steps.loc[usable(steps), "to_ags"]))
-    flags = flags[[k in ("partial_transfer", "split") or (v, a) not in replaced
-                   for k, v, a in zip(flags["kind"], flags["to_vintage"], flags["to_ags"])]]
+    flags = flags[pd.Series([k in ("partial_transfer", "split") or (v, a) not in replaced
+                             for k, v, a in zip(flags["kind"], flags["to_vintage"], flags["to_ags"])],
+                            index=flags.index, dtype=bool)]  # a Series: an empty list would select columns
     if not rejected:
         flags = flags[flags["kind"].isin(["partial_transfer", "split"])]
     if flags.empty or restated.empty:
@@ -395,7 +397,8 @@ def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
     sides = []
     for row in flags.itertuples():  # one row per Gemeinde side of a change: few thousand at most
         code = row.kind if row.kind in ("partial_transfer", "split") else "implausible_step"
-        if code == "partial_transfer" and getattr(row, "moved_population", np.nan) <= MINOR_TRANSFER:
+        # a transfer or a split part moving a few inhabitants (0: an uninhabited area divided up)
+        if code in ("partial_transfer", "split") and getattr(row, "moved_population", np.nan) <= MINOR_TRANSFER:
             code = "minor_transfer"  # a few inhabitants moved: the series stays comparable
         pairs = [(row.to_ags, f"receives territory from {row.from_ags}")]
         if code != "implausible_step":  # a rejected predecessor keeps its own key: its series just ends
@@ -483,7 +486,8 @@ def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: 
                                                           "population": "_pred"})[["from_ags", "from_vintage", "_pred"]],
                                       on=["from_ags", "from_vintage"], how="left")
     sums = rows.groupby(group).agg(_pred=("_pred", lambda v: v.sum(min_count=len(v))),
-                                   _self_listed=("from_ags", list)).reset_index()
+                                   _self_listed=("from_ags", list),
+                                   _recode=("kind", lambda k: bool((k == "recode").all()))).reset_index()
     own = pop.rename(columns={"ags": "to_ags", "vintage": "from_vintage", "population": "_own"})
     sums = sums.merge(own[["to_ags", "from_vintage", "_own"]], on=["to_ags", "from_vintage"], how="left")
     listed = [t in parts for t, parts in zip(sums["to_ags"], sums["_self_listed"])]
@@ -499,8 +503,11 @@ def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: 
     sums["_before"] = before
     sums = sums.merge(_distances(tested, register, group), on=group, how="left")
     allowed = DISTANCE_FACTOR * np.sqrt(sums["_area"] / np.pi) + DISTANCE_SLACK_KM
+    # a recode (same name, same area) whose centre stays put is the same Gemeinde under a new key: a
+    # population jump is then the town's own (Friedland's transit camp), not a sign of a wrong match
+    same_place = sums["_recode"] & (sums["_distance"] <= DISTANCE_SLACK_KM)
     sums["plausibility"] = np.select(
-        [sums["_change"].abs() > POPULATION_TOLERANCE, sums["_distance"] > allowed,
+        [(sums["_change"].abs() > POPULATION_TOLERANCE) & ~same_place, sums["_distance"] > allowed,
          sums["_change"].isna() & sums["_distance"].isna()],
         ["population_jump", "too_far", "unchecked"], "ok")
     sums["yearly_change"] = (sums["_change"] * 100).round(2)
@@ -642,6 +649,13 @@ def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.Da
         return others
     if "key_vintage" not in gemeinden or gemeinden["key_vintage"].isna().all():
         gemeinden = gemeinden.assign(key_vintage=key_vintage if key_vintage else key_vintages(gemeinden, register))
+    else:  # a key the given register does not hold (INKAR's Oberweser, gone from the 2021 register) is
+        # taken from the registers that hold it, as for a source without a known status
+        held = set(zip(register["vintage"], register["ags"]))
+        missing = [(v, a) not in held for v, a in zip(gemeinden["key_vintage"], gemeinden["ags"])]
+        if any(missing):
+            gemeinden = gemeinden.copy()
+            gemeinden.loc[missing, "key_vintage"] = key_vintages(gemeinden[missing], register).to_numpy()
     # levels observed at a date: partial transfers and splits flag them, rejected steps produce none of them
     current = flag_transfers(bring_forward(gemeinden, walk, weights), steps, register, walk, rejected=False)
     current = current.drop(columns=["key_vintage"], errors="ignore")
@@ -681,8 +695,60 @@ def geographic_mergers(register: pd.DataFrame, areas: pd.DataFrame, steps: pd.Da
         targets = _targets(old, new, set(done["to_ags"]))
         if free.empty or targets.empty:
             continue
-        rows += _assign_nearest(free, targets, before, after)
+        found = _assign_nearest(free, targets, before, after)
+        taken = {row[2] for row in found}
+        rows += found + _unique_subsets(free.drop(list(taken)), targets.drop(list({row[3] for row in found})),
+                                        before, after)
     return pd.DataFrame(rows, columns=STEP_COLUMNS)
+
+
+GEO_MAX_CANDIDATES = 12  # nearest free Gemeinden per target tried in every combination (2^12 sets)
+
+
+def _unique_subsets(free: pd.DataFrame, targets: pd.DataFrame, before, after) -> list[tuple]:
+    """Targets the nearest-assignment left open: the one set of free Gemeinden within reach whose areas
+    add up to the target's area (new key) or gain (grown Gemeinde) within MERGER_TOLERANCE.
+
+    Four Gemeinden joining a town (Langelsheim + Lutter am Barenberge + Hahausen + Wallmoden in
+    2021) are beyond the area inference (at most three, often a coincidental triple wins) and the
+    nearest-assignment (a predecessor nearer to another target). A target is only matched when
+    exactly one set fits and none of its Gemeinden fits another target too: an ambiguous fit is no
+    evidence. The steps are then tested like every inferred one (population, distance).
+    """
+    if free.empty or targets.empty:
+        return []
+    fits = []
+    for target, row in targets.iterrows():
+        dx = np.radians(free["lon"] - row["lon"]) * np.cos(np.radians(row["lat"])) * 6371.0
+        dy = np.radians(free["lat"] - row["lat"]) * 6371.0
+        distance = np.hypot(dx, dy)
+        reach = DISTANCE_FACTOR * np.sqrt(row["area_km2"] / np.pi) + DISTANCE_SLACK_KM
+        near = free.assign(_km=distance)[(distance <= reach) & (free["area_km2"] <= row["needed"] * 1.005)]
+        near = near.sort_values("_km").head(GEO_MAX_CANDIDATES)
+        if near.empty:
+            continue
+        members = _all_subsets(len(near))
+        sums = members @ near["area_km2"].to_numpy()
+        fitting = np.abs(sums - row["needed"]) <= MERGER_TOLERANCE * row["needed"]
+        if fitting.sum() == 1:
+            chosen = near[members[fitting][0]]
+            fits.append((target, row["kind"], row["needed"], chosen))
+    claims = pd.Series([a for *_, chosen in fits for a in chosen.index]).value_counts()
+    rows = []
+    for target, kind, needed, chosen in fits:
+        if (claims[chosen.index] > 1).any():
+            continue  # a Gemeinde that fits two targets belongs to neither with certainty
+        evidence = (f"geography: {kind}, the only set of nearby vanished Gemeinden that fits: "
+                    f"{chosen['area_km2'].sum():.2f} km² for {needed:.2f} km², centres within {chosen['_km'].max():.1f} km")
+        rows += [(before, after, a, target, "merger", evidence) for a in chosen.index]
+    return rows
+
+
+@functools.lru_cache(maxsize=None)
+def _all_subsets(n: int) -> np.ndarray:
+    """Boolean matrix of every non-empty subset of n items (2^n - 1 rows); cached, never modified."""
+    masks = np.arange(1, 2 ** n)
+    return ((masks[:, None] >> np.arange(n)) & 1).astype(bool)
 
 
 def _targets(old: pd.DataFrame, new: pd.DataFrame, explained: set) -> pd.DataFrame:
@@ -730,3 +796,60 @@ def build_steps(register: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFra
         return steps
     columns = [c for c in steps.columns if c not in PLAUSIBILITY_COLUMNS]
     return check_plausibility(pd.concat([steps[columns], geographic], ignore_index=True), register, population)
+
+
+# --- area gained from uninhabited land (gemeindefreie Gebiete) -------------------------------------
+
+NOISE_SHARE = 0.01  # an area change within 1 % of a Gemeinde's area is re-measurement, not a transfer
+
+
+def uninhabited_gains(gv: pd.DataFrame) -> pd.DataFrame:
+    """Area a Gemeinde gained from land without inhabitants, per register transition.
+
+    ``gv``: ags (current-territory key), vintage, area, population (the restated
+    Gemeindeverzeichnis measures of every register vintage, uninhabited units included).
+    Bavaria's gemeindefreie Gebiete (forests, lakes; population 0) are handed to neighbouring
+    Gemeinden, often split and renumbered at once (09272444 of 2013 became eleven keys by 2021
+    while Spiegelau grew by 6.60 km²). Such a gain moves no inhabitant, so a population change
+    across it still measures the town. It is only accepted when the Kreis balances: per Kreis and
+    transition, the land of units with population 0 shrinks by what the inhabited Gemeinden gain
+    (within 5 % of the gain plus the re-measurement noise), and no inhabited Gemeinde of the Kreis
+    loses more than NOISE_SHARE of its area, vanishes or appears. Otherwise the gain could be
+    inhabited land and stays an unexplained area change.
+
+    Returns ags, from_vintage, to_vintage, gain (km²) for every inhabited Gemeinde that grew so.
+    """
+    frame = gv.dropna(subset=["area"]).drop_duplicates(["vintage", "ags"])
+    vintages = sorted(frame["vintage"].unique())
+    frames = [_kreis_balance(frame[frame["vintage"] == before], frame[frame["vintage"] == after], before, after)
+              for before, after in zip(vintages, vintages[1:])]
+    columns = ["ags", "from_vintage", "to_vintage", "gain"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+def _kreis_balance(old: pd.DataFrame, new: pd.DataFrame, before, after) -> pd.DataFrame:
+    """Gains of inhabited Gemeinden in the Kreise whose gains all come from uninhabited land (see above)."""
+    both = old[["ags", "area", "population"]].merge(new[["ags", "area", "population"]], on="ags", how="outer",
+                                                    suffixes=("_old", "_new"))
+    both["kreis"] = both["ags"].str[:5]
+    empty_old, empty_new = both["population_old"].eq(0), both["population_new"].eq(0)
+    inhabited_old = both["area_old"].notna() & ~empty_old
+    inhabited_new = both["area_new"].notna() & ~empty_new
+    delta = both["area_new"] - both["area_old"]
+    stable = inhabited_old & inhabited_new
+    noise = stable & (delta.abs() <= NOISE_SHARE * both["area_old"])
+    gain = stable & ~noise & (delta > 0)
+    parts = pd.DataFrame({
+        "kreis": both["kreis"],
+        "released": both["area_old"].where(empty_old, 0.0) - both["area_new"].where(empty_new, 0.0).fillna(0.0),
+        # an inhabited Gemeinde vanished, appeared or gave land away: the gains may hold inhabitants
+        "broken": (inhabited_old != inhabited_new) | (stable & ~noise & (delta < 0)),
+        "gained": delta.where(gain, 0.0), "noise": delta.abs().where(noise, 0.0)})
+    kreise = parts.groupby("kreis").agg(released=("released", "sum"), broken=("broken", "any"),
+                                        gained=("gained", "sum"), noise=("noise", "sum"))
+    balanced = kreise[~kreise["broken"] & (kreise["gained"] > 0) & (kreise["released"] > 0)
+                      & ((kreise["released"] - kreise["gained"]).abs()
+                         <= 0.05 * kreise["gained"] + kreise["noise"])].index
+    rows = both[gain & both["kreis"].isin(balanced)]
+    return pd.DataFrame({"ags": rows["ags"], "from_vintage": before, "to_vintage": after,
+                         "gain": delta[rows.index].round(4)})

@@ -9,6 +9,9 @@ Gemeinden with a note.
 
 from __future__ import annotations
 
+import difflib
+import re
+
 import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
@@ -135,6 +138,10 @@ def map_to_gemeinden(commuting: pd.DataFrame, region_names: pd.DataFrame, regist
     members["member_count"] = members.groupby("vb_ars")["ags"].transform("count")
     by_name = verband_names.merge(members[["ags", "kreis_ags", "key", "member_count"]],
                                   on=["kreis_ags", "key"], suffixes=("_verband", ""))
+    slips = _close_names(verband_names, members, set(by_name["ags_verband"]) | set(by_name["ags"]))
+    if not slips.empty:
+        by_name = pd.concat([by_name, slips.merge(members[["ags", "kreis_ags", "key", "member_count"]],
+                                                  on=["kreis_ags", "key"], suffixes=("_verband", ""))])
     # Register names are sometimes abbreviated ("Dießen am Ammersee, M"): a Verband
     # whose code is the AGS of a Gemeinde that forms its own Verband is that Gemeinde.
     single = members[members["member_count"] == 1][["ags", "member_count"]]
@@ -179,8 +186,28 @@ def map_through_registers(commuting: pd.DataFrame, region_names: pd.DataFrame, r
         frames.append(mapped.assign(key_vintage=vintage))
     if not frames:
         return pd.DataFrame(columns=[*OBSERVATION_COLUMNS, "source_level", "key_vintage"])
+    if len(order) > 1 and not inkar_gemeinden.empty:
+        frames.append(_left_members(commuting, region_names, registers[registers["vintage"] == order[1]],
+                                    inkar_gemeinden, pd.concat(frames)["ags"]).assign(key_vintage=order[1]))
     # a Gemeinde keeps the value of the Verband found in the register closest to INKAR's status
     return pd.concat(frames, ignore_index=True).drop_duplicates(["ags", "key_vintage", "reference_date", "measure"])
+
+
+def _left_members(commuting: pd.DataFrame, region_names: pd.DataFrame, register: pd.DataFrame,
+                  inkar_gemeinden: pd.DataFrame, covered: pd.Series) -> pd.DataFrame:
+    """Gemeinden of INKAR's status that no Verband reached, through their Verband in the register
+    before that status.
+
+    Rain (Lech) 09779201 is a Gemeinde in INKAR 2022-12 and no Verband of its own; in the 2021
+    register it has left the VGem Rain, so matching that Verband there passes its value to the other
+    members only. In the 2013 register Rain is a member of 'Rain (VGem)', INKAR's 09779925: the
+    Verband INKAR's value is for. Only Gemeinden still without a value are taken from there.
+    """
+    left = set(inkar_gemeinden["ags"]) - set(covered)
+    if not left or register.empty:
+        return pd.DataFrame(columns=[*OBSERVATION_COLUMNS, "source_level"])
+    mapped = map_to_gemeinden(commuting, region_names, register)
+    return mapped[mapped["ags"].isin(left)]
 
 
 def closest_register(registers: pd.DataFrame, inkar_gemeinden: pd.DataFrame, release: str | None = None) -> str:
@@ -195,8 +222,25 @@ def closest_register(registers: pd.DataFrame, inkar_gemeinden: pd.DataFrame, rel
 
 
 def _name_key(name: str) -> str:
-    """Names compared without case, spaces and the '(VGem)'-style suffix differences."""
-    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+    """Names compared without case, spaces and the '(VGem)'-style suffix differences, and without
+    INKAR's 'EG ' prefix of a Thuringian erfüllende Gemeinde ('EG Nobitz' is the register's 'Nobitz')."""
+    return "".join(ch for ch in re.sub(r"^EG\s+", "", str(name)).lower() if ch.isalnum())
+
+
+def _close_names(verband_names: pd.DataFrame, members: pd.DataFrame, matched: set) -> pd.DataFrame:
+    """Verbände still unmatched whose name is one spelling slip from exactly one unmatched register
+    Verband of the same Kreis (INKAR 2022-12 spells 07332907 'Leinigerland' for Leiningerland).
+
+    Returns the rows of ``verband_names`` with ``key`` replaced by the register's key."""
+    open_names = verband_names[~verband_names["ags"].isin(matched)]
+    taken = set(members.loc[members["ags"].isin(matched), "key"])
+    rows = []
+    for row in open_names.itertuples(index=False):
+        pool = sorted(set(members.loc[members["kreis_ags"] == row.kreis_ags, "key"]) - taken)
+        close = difflib.get_close_matches(row.key, pool, n=2, cutoff=0.9)
+        if len(close) == 1:
+            rows.append(row._replace(key=close[0]))
+    return pd.DataFrame(rows, columns=verband_names.columns)
 
 
 # --- central-place function per Gemeinde (BBSR Stadt- und Gemeindetyp, reference group) -------------------
