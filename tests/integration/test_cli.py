@@ -230,7 +230,7 @@ def test_demo_runs_the_job_on_a_persistent_instance(tmp_path):
     steps = len(defs.resolve_job_def("refresh_warehouse").graph.node_dict)
     assert f"{steps}/{steps}" in done.stdout  # the progress bar reached every step
     assert "Pilotstädte, veröffentlichtes Jahr" in done.stdout
-    assert (tmp_path / "dagster_home" / "dagster.yaml").resolve() == Path(__file__).parents[1] / "dagster.yaml"
+    assert (tmp_path / "dagster_home" / "dagster.yaml").resolve() == Path(__file__).parents[2] / "dagster.yaml"
     with DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
         runs = instance.get_runs()
         assert [(r.job_name, r.is_success) for r in runs] == [("refresh_warehouse", True)]

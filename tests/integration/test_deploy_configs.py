@@ -22,7 +22,7 @@ from dagster._config import process_config, resolve_to_config_type
 from dagster._core.instance.config import dagster_instance_config
 from dagster._serdes.config_class import ConfigurableClassData, class_from_code_pointer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
 INSTANCE_FILES = [ROOT / "dagster.yaml", DEPLOY / "dagster.yaml", DEPLOY / "k8s" / "dagster.yaml"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [ROOT / "docs" / "planner-guide.md", ROOT / "README.md"]
 CLIENTS = {  # version: executable
     "1.5.6": ROOT / ".venv" / "bin" / "duckdb",

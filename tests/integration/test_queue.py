@@ -25,7 +25,7 @@ from dagster._core.storage.dagster_run import DagsterRun
 from pipelines.run_guard import HOST_TAG, PID_TAG, fail_dead_runs
 from warehouse.lock import WarehouseBusy, holder, lock_path_for, writer_lock
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 HOLD = textwrap.dedent("""
     import sys, time
@@ -152,7 +152,7 @@ def instance_runs(tmp: Path) -> list[DagsterRun]:
 
 def wait_for_tagged_run(tmp: Path, known: set[str], timeout: float = 300) -> DagsterRun:
     """A new run that has started writing (it carries its process's pid tag)."""
-    from tests.test_ui_browser import wait_until
+    from tests.integration.test_ui_browser import wait_until
 
     return wait_until(lambda: next((r for r in instance_runs(tmp) if r.run_id not in known
                                     and PID_TAG in r.tags and r.status == DagsterRunStatus.STARTED), None),
@@ -183,7 +183,7 @@ def test_two_cli_refreshes_at_once_both_succeed_one_after_the_other(tmp_path):
 
 @pytest.mark.slow
 def test_a_killed_run_does_not_jam_the_queue_for_the_ui_or_the_cli(tmp_path):
-    from tests.test_ui_browser import DAGSTER, free_port, graphql, location_loaded, stop_group, wait_until
+    from tests.integration.test_ui_browser import DAGSTER, free_port, graphql, location_loaded, stop_group, wait_until
 
     # 1. a CLI run killed while it writes stays STARTED in the instance: the queue would launch nothing
     cli, _ = start_cli(tmp_path, "killed-cli")

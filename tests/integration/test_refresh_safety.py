@@ -4,7 +4,7 @@ Real refresh runs on the snapshot in subprocesses: readers query the published f
 refresh replaces it, and refreshes are killed with SIGKILL while landing raw files, while
 computing in the working database and while building the new published file.
 
-This module is also the subprocesses' entry point (``python -m tests.test_refresh_safety``):
+This module is also the subprocesses' entry point (``python -m tests.integration.test_refresh_safety``):
 ``refresh <published> <raw dir> [<source dir>]`` runs the job, ``reader <published> <out> <stop>``
 queries the published file until the file ``<stop>`` exists.
 """
@@ -27,7 +27,7 @@ import pytest
 
 from warehouse import candidate_path_for
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STAGE_TIMEOUT = 300  # seconds a refresh may take to reach a kill point or to finish (a loaded 2-core machine)
 POLL = 0.001  # seconds between file-system polls: the publish window can be short
 PILOT = "01053090"  # Mölln: its broadband figure is corrected in the edited release
@@ -96,7 +96,7 @@ def start(role: str, *args, log: Path) -> subprocess.Popen:
                READINESS_REPORTS_DIR=str(log.parent / "reports"), READINESS_REPORT_SCOPE="pilots",
                PYTHONUNBUFFERED="1")
     with open(log, "ab") as output:
-        return subprocess.Popen([sys.executable, "-m", "tests.test_refresh_safety", role, *map(str, args)],
+        return subprocess.Popen([sys.executable, "-m", "tests.integration.test_refresh_safety", role, *map(str, args)],
                                 cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from pipelines.ui_guard import HostOriginGuard, allowed_hosts, port_from_argv
-from tests.test_ui_browser import free_port, location_loaded, stop_group, wait_until
+from tests.integration.test_ui_browser import free_port, location_loaded, stop_group, wait_until
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MUTATION = 'mutation { launchPipelineExecution(executionParams: {selector: {pipelineName: "refresh_warehouse", ' \
            'repositoryLocationName: "kleinstadt_readiness", repositoryName: "__repository__"}}) { __typename } }'
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ["indicators", "pipelines", "reports", "cli", "warehouse"]
 SEARCH_METHODS = {"contains", "startswith", "endswith", "search", "match", "fullmatch", "find", "rfind", "index",
                   "count", "split", "rsplit", "partition", "findall", "extract"}
