@@ -1,7 +1,7 @@
 """Normalisation with fixed goalposts, weighted aggregation into pillars and the index, ranking.
 
 All functions are pure (pandas/numpy in, pandas/numpy out) and tested against
-hand-computed values in tests/test_index.py.
+hand-computed values in tests/unit/indicators/test_index.py.
 """
 
 from __future__ import annotations

@@ -112,7 +112,7 @@ def test_second_run_downloads_nothing_and_reports_unchanged(first_run, publisher
 
 def drop_connection(request):
     """Shut the TCP connection down before answering (the client sees the connection end
-    without a response; a true RST is tested on the client in tests/test_http.py)."""
+    without a response; a true RST is tested on the client in tests/unit/sources/test_http.py)."""
     request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
     return Response("never sent")
 

@@ -31,7 +31,7 @@ TOWN_A = {"gigabit_coverage": 90, "broadband_100_coverage": 100, "fibre_coverage
 
 def values_for(town_values: dict[str, dict[str, float]], period: int = 2021,
                imputed: set[tuple[str, str]] = frozenset()) -> pd.DataFrame:
-    """indicator_values rows as tests/test_index.py builds them; (ags, indicator) in ``imputed`` are carried forward."""
+    """indicator_values rows as tests/unit/indicators/test_index.py builds them; (ags, indicator) in ``imputed`` are carried forward."""
     rows = [{"ags": ags, "indicator_id": i, "period": period, "value": v, "imputed": (ags, i) in imputed,
              "imputation": f"carried forward from {period - 1}" if (ags, i) in imputed else None,
              "quality_note": None}

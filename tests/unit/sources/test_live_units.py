@@ -1,6 +1,6 @@
 """Live mode unit by unit (sources/live.py), against one tiny publisher on 127.0.0.1.
 
-tests/test_live.py runs the whole pipeline against every publisher; here each rule of
+tests/integration/test_live.py runs the whole pipeline against every publisher; here each rule of
 ``fetch_source`` is checked on its own with a synthetic source: the origin rewrite,
 the state file, conditional requests (304) and the sha256 fallback, replacement of
 changed files, rejection of HTML pages, zip extraction into the mirror, and, for
