@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
+import os
 import shutil
 import socket
 from pathlib import Path
@@ -37,7 +39,7 @@ def run_refresh(tmp: Path, source_dir: Path | None = None, raise_on_error: bool 
         raw_dir=str(tmp / "raw"),
         exports_dir=str(tmp / "exports"),
         reports_dir=str(tmp / "reports"),
-        report_scope="pilots",  # the reference group's pages are built by tests/test_reports.py
+        report_scope="pilots",  # the reference group's pages are built by tests/integration/test_reports.py
     )
     return run_job(settings, raise_on_error)
 
@@ -55,10 +57,23 @@ def run_job(settings: ReadinessSettings, raise_on_error: bool = True):
 
 @pytest.fixture(scope="session")
 def snapshot_warehouse(tmp_path_factory) -> Path:
-    """A warehouse built once per test session from the committed snapshot."""
-    tmp = tmp_path_factory.mktemp("snapshot_run")
-    result = run_refresh(tmp)
-    assert result.success
+    """A warehouse built once per test session from the committed snapshot; tests only read it (or copy it).
+
+    Under pytest-xdist the workers share one build: the first to take the lock builds it into the
+    session's common temporary folder, the others wait and read the same file.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        tmp = tmp_path_factory.mktemp("snapshot_run")
+        assert run_refresh(tmp).success
+        return tmp / "readiness.duckdb"
+    shared = tmp_path_factory.getbasetemp().parent  # pytest-N/, the parent of every worker's popen-gwK/
+    tmp, done = shared / "snapshot_run", shared / "snapshot_run.done"
+    with open(shared / "snapshot_run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the build fails
+        if not done.exists():
+            shutil.rmtree(tmp, ignore_errors=True)  # a build that failed in another worker is redone
+            assert run_refresh(tmp).success
+            done.touch()
     return tmp / "readiness.duckdb"
 
 
@@ -67,6 +82,15 @@ def warehouse(snapshot_warehouse):
     con = duckdb.connect(str(snapshot_warehouse), read_only=True)
     yield con
     con.close()
+
+
+@pytest.fixture
+def published_copy(snapshot_warehouse, tmp_path) -> Path:
+    """A private copy of the session's snapshot warehouse directory (published file, working database, raw
+    landing): the last good publish for a test that refreshes or breaks it, without running the job again."""
+    target = tmp_path / "warehouse"
+    shutil.copytree(snapshot_warehouse.parent, target, ignore=shutil.ignore_patterns("exports", "reports"))
+    return target / snapshot_warehouse.name
 
 
 @pytest.fixture

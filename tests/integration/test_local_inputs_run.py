@@ -76,9 +76,8 @@ def render_gap_section(con, ags: str) -> str:
 
 
 @pytest.mark.parametrize("broken", ["future date", "unknown Gemeinde"])
-def test_malformed_delivery_publishes_nothing(tmp_path, snapshot_copy, broken):
-    assert run_refresh(tmp_path, snapshot_copy).success  # the last good publish, without any local data
-    published = tmp_path / "readiness.duckdb"
+def test_malformed_delivery_publishes_nothing(published_copy, snapshot_copy, broken):
+    published = published_copy  # the last good publish (the session's, from the snapshot), without any local data
     before = published.read_bytes()
     folder = with_example(snapshot_copy) / DELIVERY
     if broken == "future date":
@@ -87,7 +86,7 @@ def test_malformed_delivery_publishes_nothing(tmp_path, snapshot_copy, broken):
     else:  # a well-formed AGS that is no Gemeinde: checked against the register in staging
         replace_cell(folder, SPACES_FILE, 3, "AGS", "01053999")
         expected = f"{DELIVERY}/{SPACES_FILE}: row 3, column 'AGS': AGS 01053999 is not a Gemeinde of the register"
-    result = run_refresh(tmp_path, snapshot_copy, raise_on_error=False)
+    result = run_refresh(published.parent, snapshot_copy, raise_on_error=False)
     assert not result.success
     messages = "\n".join(e.event_specific_data.error.to_string() for e in result.all_events
                          if e.event_type_value == "STEP_FAILURE")

@@ -131,15 +131,7 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-# --- fixtures ----------------------------------------------------------------------------------------
-
-@pytest.fixture
-def published_copy(snapshot_warehouse, tmp_path) -> Path:
-    """A copy of the session's snapshot warehouse directory (published file, working database, raw landing)."""
-    target = tmp_path / "warehouse"
-    shutil.copytree(snapshot_warehouse.parent, target, ignore=shutil.ignore_patterns("exports", "reports"))
-    return target / snapshot_warehouse.name
-
+# --- fixtures (published_copy, the session's warehouse copied, is in tests/conftest.py) ---------------------
 
 def correct_release(source: Path) -> Path:
     """The publisher re-issues the latest Breitbandatlas Gemeinde release with one corrected figure."""
