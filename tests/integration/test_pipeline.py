@@ -150,12 +150,14 @@ def test_failed_blocking_check_stops_the_publish_and_says_why(published_copy, sn
     assert published.read_bytes() != before
 
 
-def test_raw_landing_is_content_addressed_and_kept(tmp_path, snapshot_copy):
-    assert run_refresh(tmp_path, snapshot_copy).success
-    landed = sorted(p.relative_to(tmp_path / "raw").as_posix() for p in (tmp_path / "raw").rglob("*.csv"))
+def test_raw_landing_is_content_addressed_and_kept(snapshot_warehouse):
+    """The session's run lands the snapshot's files (snapshot and directory mode land alike: only the
+    folder read differs, ReadinessSettings.source_root)."""
+    raw = snapshot_warehouse.parent / "raw"
+    landed = sorted(p.relative_to(raw).as_posix() for p in raw.rglob("*.csv"))
     assert any(p.startswith("breitbandatlas/2021-mitte/") and p.endswith("gemeinde_bezirke_privat_2021_mitte.csv")
                for p in landed)
-    shapefile_parts = list((tmp_path / "raw" / "bkg_vg").rglob("VG5000_GEM.*"))
+    shapefile_parts = list((raw / "bkg_vg").rglob("VG5000_GEM.*"))
     assert len({p.parent for p in shapefile_parts}) == 1 and len(shapefile_parts) == 5
 
 
