@@ -7,7 +7,7 @@ Run on a published warehouse kept by ``benchmarks/full_germany.py --keep DIR``::
 Prints the digital pillar of Bad Lauterberg im Harz, Herzberg am Harz and Rosdorf (Landkreis
 Göttingen, Breitbandatlas values under their pre-2016 keys), Bad Lauterberg's moved gigabit
 values, Kirn's INKAR out-commuter share and commuting pillar, Bad Schmiedeberg's restated
-population and population changes, the pilot acceptance values of tests/test_pipeline.py, and the
+population and population changes, the pilot acceptance values of tests/integration/test_pipeline.py, and the
 number of reference-group towns without a 2023 score (all and 5,000 to under 20,000 inhabitants).
 """
 

@@ -37,8 +37,8 @@ if str(REPO_ROOT) not in sys.path:
 import duckdb  # noqa: E402
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus  # noqa: E402
 
-from tests.test_queue import launch_from_graphql, refresh_env  # noqa: E402
-from tests.test_ui_browser import DAGSTER, free_port, graphql, location_loaded, stop_group, wait_until  # noqa: E402
+from tests.integration.test_queue import launch_from_graphql, refresh_env  # noqa: E402
+from tests.integration.test_ui_browser import DG, free_port, graphql, location_loaded, stop_group, wait_until  # noqa: E402
 from warehouse import row_counts  # noqa: E402
 
 LOCK_ERRORS = ("Conflicting lock", "Could not set lock", "WarehouseBusy", "being written by")
@@ -134,14 +134,14 @@ def benchmark(tmp: Path, trials: int) -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     ui_log = tmp / "dagster-dev.log"
-    ui = subprocess.Popen([str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(port)], cwd=REPO_ROOT, env=env,
+    ui = subprocess.Popen([str(DG), "dev", "-h", "127.0.0.1", "-p", str(port)], cwd=REPO_ROOT, env=env,
                           stdout=ui_log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
     results, expected, intact_all = [], None, True
     try:
-        wait_until(lambda: ui.poll() is not None or location_loaded(base), 600, "dagster dev to load")
+        wait_until(lambda: ui.poll() is not None or location_loaded(base), 600, "dg dev to load")
         if ui.poll() is not None:
-            raise SystemExit(f"dagster dev exited: {ui_log.read_text()[-2000:]}")
-        print(f"dagster dev on {base}; instance, warehouse and logs in {tmp}", flush=True)
+            raise SystemExit(f"dg dev exited: {ui_log.read_text()[-2000:]}")
+        print(f"dg dev on {base}; instance, warehouse and logs in {tmp}", flush=True)
         with instance_for(tmp) as instance:
             successes = 0
             for number in range(1, trials + 1):

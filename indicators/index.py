@@ -4,7 +4,7 @@ The scoring itself is :mod:`indicators.engine` with the catalogue's choices (the
 Monte Carlo of indicators/uncertainty.py draws from); this module adds what a published row
 says besides its score: missing and omitted pillars, the carried-forward share, input dates,
 rank, provisional flags. All functions are pure (pandas/numpy in, pandas/numpy out) and tested
-against hand-computed values in tests/test_index.py.
+against hand-computed values in tests/unit/indicators/test_index.py.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Asset keys, groups, kinds, upstream keys, column schemas (the *Columns* tab), freshness policies, asset
 checks, jobs, schedules and sensors: what a user of the UI (and anything referring to asset keys) sees.
-tests/test_graph_snapshot.py compares the loaded definitions with the committed file, so a renamed asset,
+tests/integration/test_graph_snapshot.py compares the loaded definitions with the committed file, so a renamed asset,
 a lost column or a dropped check shows as a diff in review instead of going unnoticed.
 
 Regenerate after a deliberate change (one command, from the repository root):

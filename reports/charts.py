@@ -14,7 +14,7 @@ import pandas as pd
 from reports.labels import de_number, de_signed, is_missing
 
 # One colour per town on the comparison page (up to reports.build.MAX_COMPARE = 8): the Okabe–Ito palette,
-# chosen to stay distinguishable with red-green colour blindness (tests/test_report_svg.py simulates it);
+# chosen to stay distinguishable with red-green colour blindness (tests/unit/reports/test_report_svg.py simulates it);
 # yellow last, as it is the weakest on white and only needed for the eighth town.
 PILOT_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 SCORE_COLOUR = "#1b6ca8"

@@ -5,5 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/install_chromium.sh || echo "test.sh: Chromium could not be installed; tests/test_ui_browser.py will fail" >&2
-.venv/bin/python -m pytest "$@"
+bash scripts/install_chromium.sh || echo "test.sh: Chromium could not be installed; tests/integration/test_ui_browser.py will fail" >&2
+# PYTEST_WORKERS=2 runs on both cores (pytest-xdist): the tests of one file stay in one worker (--dist loadfile),
+# so a module's own runs (a good publish, a live baseline) are built once, and the session's snapshot warehouse
+# is built once for both workers (tests/conftest.py). Default 0: one process, as CI has always run it.
+.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-0}" --dist loadfile "$@"

@@ -1,4 +1,4 @@
-"""Malformed variants of the snapshot's publisher files, for tests/test_bad_input.py.
+"""Malformed variants of the snapshot's publisher files, for tests/unit/sources/test_bad_input.py.
 
 Each ``Variant`` rewrites one file of a copy of the snapshot in place (``apply(root)``) the way
 real downloads go wrong: truncated, empty, an HTML error page, garbage bytes, another delimiter or

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
+import os
 import shutil
 import socket
 from pathlib import Path
@@ -37,7 +39,7 @@ def run_refresh(tmp: Path, source_dir: Path | None = None, raise_on_error: bool 
         raw_dir=str(tmp / "raw"),
         exports_dir=str(tmp / "exports"),
         reports_dir=str(tmp / "reports"),
-        report_scope="pilots",  # the reference group's pages are built by tests/test_reports.py
+        report_scope="pilots",  # the reference group's pages are built by tests/integration/test_reports.py
     )
     return run_job(settings, raise_on_error)
 
@@ -55,10 +57,23 @@ def run_job(settings: ReadinessSettings, raise_on_error: bool = True):
 
 @pytest.fixture(scope="session")
 def snapshot_warehouse(tmp_path_factory) -> Path:
-    """A warehouse built once per test session from the committed snapshot."""
-    tmp = tmp_path_factory.mktemp("snapshot_run")
-    result = run_refresh(tmp)
-    assert result.success
+    """A warehouse built once per test session from the committed snapshot; tests only read it (or copy it).
+
+    Under pytest-xdist the workers share one build: the first to take the lock builds it into the
+    session's common temporary folder, the others wait and read the same file.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        tmp = tmp_path_factory.mktemp("snapshot_run")
+        assert run_refresh(tmp).success
+        return tmp / "readiness.duckdb"
+    shared = tmp_path_factory.getbasetemp().parent  # pytest-N/, the parent of every worker's popen-gwK/
+    tmp, done = shared / "snapshot_run", shared / "snapshot_run.done"
+    with open(shared / "snapshot_run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the build fails
+        if not done.exists():
+            shutil.rmtree(tmp, ignore_errors=True)  # a build that failed in another worker is redone
+            assert run_refresh(tmp).success
+            done.touch()
     return tmp / "readiness.duckdb"
 
 
@@ -86,6 +101,15 @@ def warehouse(snapshot_warehouse):
 
 
 @pytest.fixture
+def published_copy(snapshot_warehouse, tmp_path) -> Path:
+    """A private copy of the session's snapshot warehouse directory (published file, working database, raw
+    landing): the last good publish for a test that refreshes or breaks it, without running the job again."""
+    target = tmp_path / "warehouse"
+    shutil.copytree(snapshot_warehouse.parent, target, ignore=shutil.ignore_patterns("exports", "reports"))
+    return target / snapshot_warehouse.name
+
+
+@pytest.fixture
 def snapshot_copy(tmp_path) -> Path:
     """A writable copy of the snapshot, for tests that corrupt a publisher file."""
     target = tmp_path / "source"
@@ -107,13 +131,31 @@ def loopback_only(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
 
 
+INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"
+
+
 def pytest_collection_modifyitems(items):
-    """Mark ``slow`` every test that runs the refresh job (``run_job``/``run_refresh``, or the session's
-    ``snapshot_warehouse``) or reads the Germany-wide files, so ``-m "not slow"`` runs the unit tests only."""
-    heavy_fixtures = {"snapshot_warehouse", "full_data"}
+    """Mark ``slow`` everything under tests/integration/ (the job, the snapshot warehouse, servers, browsers,
+    Dagster itself), and elsewhere every test that runs the refresh job or reads the Germany-wide files, so
+    ``-m "not slow"`` runs the unit tests only. The second rule keeps tests that other branches still add at
+    the root of tests/ right until they are moved."""
     for item in items:
-        module = getattr(item, "module", None)
-        runs_job = module is not None and any(getattr(module, name, None) in (run_job, run_refresh)
-                                              for name in ("run_job", "run_refresh"))
-        if runs_job or heavy_fixtures & set(getattr(item, "fixturenames", ())):
+        if is_slow(item):
             item.add_marker(pytest.mark.slow)
+
+
+def is_slow(item) -> bool:
+    """True for an integration test, a test using the session warehouse or the Germany-wide files, or a
+    test that calls ``run_refresh``/``run_job`` (imported at module level or inside the test)."""
+    if INTEGRATION_DIR in Path(str(item.path)).resolve().parents:
+        return True
+    if {"snapshot_warehouse", "full_data"} & set(getattr(item, "fixturenames", ())):
+        return True
+    module = getattr(item, "module", None)
+    if module is not None and any(getattr(module, name, None) in (run_job, run_refresh)
+                                  for name in ("run_job", "run_refresh")):
+        return True
+    function = getattr(item, "function", None)
+    code = getattr(function, "__code__", None)
+    # a lazy ``from tests.conftest import run_refresh`` inside the test shows as a name it uses
+    return code is not None and bool({"run_refresh", "run_job"} & set(code.co_names))

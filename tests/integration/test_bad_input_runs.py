@@ -1,0 +1,130 @@
+"""Bad publisher input never becomes published data (issue 12): whole refresh runs.
+
+A representative subset of the variants of tests/bad_input.py runs the whole refresh job in
+directory mode against a good published warehouse: the run fails, names source and file, and the
+published file stays byte-identical. Every variant is parsed and contract-checked without the job in
+tests/unit/sources/test_bad_input.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from sources import contracts
+from sources.registry import SNAPSHOT_DIR
+from tests import bad_input
+from tests.conftest import run_refresh
+
+VARIANTS = bad_input.all_variants()
+
+
+# --- whole refresh runs (slow): a good published warehouse, then one bad file per run ---------------------
+
+JOB_VARIANTS = ["mobilfunk_monitoring-truncated", "breitbandatlas-duplicated_key", "breitbandatlas-out_of_range",
+                "destatis_gemeindeverzeichnis-missing_gemeinden", "bkg_vg-truncated", "inkar-out_of_range",
+                "ba_commuting-german_thousands", "destatis_gebietsaenderungen-invalid_date"]
+BY_ID = {v.id: v for v in VARIANTS}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory) -> Path:
+    """A good published warehouse from the snapshot in directory mode (what every job variant starts from)."""
+    base = tmp_path_factory.mktemp("good_run")
+    shutil.copytree(SNAPSHOT_DIR, base / "source")
+    assert run_refresh(base / "out", base / "source").success
+    return base
+
+
+def run_variant(good_run: Path, tmp_path: Path, mutate):
+    """Copy the good run (published, working database, raw landing), damage the source copy, run the job."""
+    shutil.copytree(good_run, tmp_path / "run", symlinks=True)  # exports/latest is a symlink
+    mutate(tmp_path / "run" / "source")
+    published = tmp_path / "run" / "out" / "readiness.duckdb"
+    before = sha256(published)
+    result = run_refresh(tmp_path / "run" / "out", tmp_path / "run" / "source", raise_on_error=False)
+    failures = [e.event_specific_data.error for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    messages = [(error.cause or error).message for error in failures]
+    return result, messages, published, before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant_id", JOB_VARIANTS)
+def test_bad_file_fails_the_run_and_keeps_the_published_warehouse(variant_id, good_run, tmp_path):
+    variant = BY_ID[variant_id]
+    result, messages, published, before = run_variant(good_run, tmp_path, variant.apply)
+    assert not result.success
+    assert "published_warehouse" not in {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+    assert sha256(published) == before  # byte-identical: nothing of the run was published
+    assert any(f"[{variant.source_id}] " in m and re.search(variant.expect, m) for m in messages), messages
+    with duckdb.connect(str(published), read_only=True) as con:  # the releases listed are the published ones
+        listed = {r[0] for r in con.execute("SELECT DISTINCT sha256 FROM source_releases").fetchall()}
+    assert hashlib.sha256((tmp_path / "run" / "source" / variant.file).read_bytes()).hexdigest() not in listed
+
+
+@pytest.mark.slow
+def test_implausible_change_blocks_the_publish_unless_allowed(good_run, tmp_path, monkeypatch):
+    """Mölln's population more than doubled in the 2023 register: blocked; an allow-list entry publishes it."""
+    double = bad_input.workbook_edit(bad_input.GV_SHEET + "31122023", bad_input.gv_set(bad_input.MOELLN, 10, 45000.0))
+    result, messages, published, before = run_variant(
+        good_run, tmp_path, lambda root: double(root / "destatis-gemeindeverzeichnis/31122023_Auszug_GV.xlsx"))
+    assert not result.success and sha256(published) == before
+    assert any("implausible changes" in m and "01053090 population_total: 19" in m for m in messages), messages
+
+    allowlist = tmp_path / "allow.yaml"
+    # directory mode lands the edited 2023 file as revision 2; the 2024-Q4 register then repeats the
+    # population of 31.12.2023 as first published, a step back that is implausible too
+    allowlist.write_text(Path(contracts.ALLOWLIST_YAML).read_text(encoding="utf-8") + "".join(
+        f"  - {{source: destatis_gemeindeverzeichnis, release: '{release}', measure: 'population_.+', "
+        "ags: '01053090', reason: 'test: confirmed by the Statistikamt Nord'}\n" for release in ("2023-12-31-rev2", "2024-Q4")),
+        encoding="utf-8")
+    monkeypatch.setenv("READINESS_ALLOWLIST", str(allowlist))
+    assert run_refresh(tmp_path / "run" / "out", tmp_path / "run" / "source").success
+    with duckdb.connect(str(published), read_only=True) as con:
+        changes = con.execute("SELECT changes FROM publish_log ORDER BY published_at DESC LIMIT 1").fetchone()[0]
+    assert "confirmed by the Statistikamt Nord" in changes
+
+
+@pytest.mark.slow
+def test_benign_reorder_and_a_revised_inkar_release_publish_correct_values(good_run, tmp_path):
+    """Reordered Mobilfunk columns read by name; a revised INKAR file lands as vintage 2022-12-rev2."""
+    def mutate(root: Path) -> None:
+        BY_ID["mobilfunk_monitoring-reordered_columns"].apply(root)
+        data = root / bad_input.INKAR
+        table = pd.read_parquet(data)
+        table["x352"] = table["x352"] + 0.5  # the publisher's revision: every out-commuter share +0.5 points
+        table.to_parquet(data, index=False)
+
+    result, messages, published, before = run_variant(good_run, tmp_path, mutate)
+    assert result.success, messages
+    assert sha256(published) != before
+    query = """SELECT vintage, value FROM observations WHERE source_id = ? AND ags = ? AND measure = ?
+               AND level = 'kreis' ORDER BY reference_date DESC LIMIT 1"""
+    mobile = ["mobilfunk_monitoring", "01053", "area_5g_residential"]
+    commuting = ["inkar", "01053", "out_commuter_share"]
+    with duckdb.connect(str(good_run / "out" / "readiness.duckdb"), read_only=True) as con:
+        old_mobile, old_share = con.execute(query, mobile).fetchall(), con.execute(query, commuting).fetchall()
+    with duckdb.connect(str(published), read_only=True) as con:
+        new_mobile, new_share = con.execute(query, mobile).fetchall(), con.execute(query, commuting).fetchall()
+        revisions = con.execute("""SELECT DISTINCT vintage, revision FROM source_releases
+                                   WHERE source_id = 'inkar' ORDER BY ALL""").fetchall()
+        history = con.execute("""SELECT DISTINCT vintage FROM indicator_values_history
+                                 WHERE source_id = 'inkar' ORDER BY ALL""").fetchall()
+    # the reordered file is new content, so a new revision, with the same values
+    assert [v for _, v in new_mobile] == [v for _, v in old_mobile] and new_mobile[0][0] == "2021-1-rev2"
+    # the revision replaces the release in the current tables (the source directory holds only it) ...
+    assert revisions == [("2022-12", 2)]
+    assert old_share[0][0] == "2022-12" and new_share[0][0] == "2022-12-rev2"
+    assert new_share[0][1] == pytest.approx(old_share[0][1] + 0.5)
+    # ... and the history keeps the values of the first one
+    assert ("2022-12",) in history and ("2022-12-rev2",) in history

@@ -1,0 +1,255 @@
+"""The `readiness` command line against a warehouse built from the snapshot (READINESS_WAREHOUSE)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterInstance
+
+from cli.main import main
+from cli.profile import fmt
+from cli.towns import AmbiguousTown, normalise, resolve
+from pipelines.definitions import defs
+
+READINESS = Path(sys.executable).with_name("readiness")  # the console script declared in pyproject.toml
+
+
+@pytest.fixture
+def cli_env(monkeypatch, snapshot_warehouse):
+    """The CLI reads the snapshot warehouse; a wide terminal so rich does not wrap numbers."""
+    monkeypatch.setenv("READINESS_WAREHOUSE", str(snapshot_warehouse))
+    monkeypatch.setenv("COLUMNS", "220")
+    return snapshot_warehouse
+
+
+def ags_of(warehouse, name_prefix: str) -> str:
+    (ags,) = warehouse.execute("SELECT ags FROM municipalities WHERE name LIKE ? || '%'", [name_prefix]).fetchone()
+    return ags
+
+
+def test_resolve_by_ags_name_umlaut_and_prefix(warehouse):
+    moelln = ags_of(warehouse, "Mölln,")
+    diessen = ags_of(warehouse, "Dießen am Ammersee")
+    assert resolve(warehouse, moelln).ags == moelln
+    for query in ["Mölln", "mölln", "MOELLN", "Moelln", "Mölln, Stadt", "  moelln "]:
+        assert resolve(warehouse, query).ags == moelln, query
+    for query in ["Dießen", "diessen", "Dießen am Ammersee", "Diessen am"]:
+        assert resolve(warehouse, query).ags == diessen, query
+
+
+def test_exact_name_wins_over_longer_names_it_prefixes(warehouse):
+    names = [n for (n,) in warehouse.execute("SELECT name FROM municipalities").fetchall()]
+    pairs = [(a, b) for a in names for b in names if normalise(a) != normalise(b) and normalise(b).startswith(normalise(a))]
+    assert pairs, "the snapshot has names that prefix others (e.g. Lanz / Lanze)"
+    for short, _ in pairs:
+        assert resolve(warehouse, short).name == short
+
+
+def test_ambiguous_prefix_lists_candidates_with_kreis_and_ags(cli_env, warehouse, capsys):
+    rows = warehouse.execute("SELECT ags, name, kreis_name FROM municipalities WHERE name LIKE 'Wentorf%'").fetchall()
+    assert len(rows) >= 2  # Wentorf bei Hamburg and Wentorf (Amt Sandesneben)
+    with pytest.raises(AmbiguousTown) as error:
+        resolve(warehouse, "wentorf")
+    assert sorted(t.ags for t in error.value.candidates) == sorted(r[0] for r in rows)
+    assert main(["profile", "Wentorf"]) == 2
+    message = capsys.readouterr().err
+    for ags, name, kreis in rows:
+        assert ags in message and name in message and kreis in message
+
+
+def test_unknown_town_and_missing_warehouse(cli_env, monkeypatch, tmp_path, capsys):
+    assert main(["profile", "Atlantis"]) == 2
+    assert "Keine Gemeinde heißt 'Atlantis'" in capsys.readouterr().err
+    assert main(["profile", "99999999"]) == 2
+    assert "AGS 99999999" in capsys.readouterr().err
+    monkeypatch.setenv("READINESS_WAREHOUSE", str(tmp_path / "missing.duckdb"))
+    assert main(["profile", "Mölln"]) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "missing.duckdb") in err and "readiness demo" in err
+
+
+def test_profile_prints_the_warehouse_values(cli_env, warehouse, capsys):
+    ags = ags_of(warehouse, "Mölln,")
+    assert main(["profile", "moelln"]) == 0
+    out = capsys.readouterr().out
+    row = warehouse.execute("""
+        SELECT period, score, rank, compared_towns, rank_p05, rank_p95, score_p05, score_p95,
+               digital_infrastructure, commuting_potential, demographic_dynamics
+        FROM town_index_history WHERE ags = ? AND score IS NOT NULL AND NOT period_provisional
+        ORDER BY period DESC LIMIT 1""", [ags]).fetchone()
+    period, score, rank, compared, p05, p95, s05, s95, *pillars = row
+    # the data dates next to the score (which year is published depends on the honest-time rule)
+    assert "Datenstand: Breitband " in out and ", Pendler " in out
+    assert (f"Readiness {period}: score {de(score)}, rank {rank} of {compared} "
+            f"(5–95 % band: rank {round(p05)}–{round(p95)}, score {de(s05)}–{de(s95)})") in out
+    for value in pillars:
+        assert f"│ {de(value):>5} │" in out
+    indicators = warehouse.execute("""
+        SELECT value, source_id, vintage FROM indicator_values WHERE ags = ?
+        QUALIFY row_number() OVER (PARTITION BY indicator_id ORDER BY period DESC) = 1""", [ags]).fetchall()
+    assert indicators
+    for value, source, vintage in indicators:
+        assert fmt(value, 2) in out and vintage in out and source[:15] in out
+    peers = warehouse.execute("""SELECT m.name, p.peer_ags, p.gap_score FROM peer_towns p
+                                 JOIN municipalities m ON m.ags = p.peer_ags WHERE p.ags = ?""", [ags]).fetchall()
+    assert len(peers) == 5
+    for name, peer_ags, gap in peers:
+        assert name in out and peer_ags in out and fmt(gap) in out
+
+
+def de(value: float, digits: int = 1) -> str:
+    """German decimal comma, written independently of cli.format."""
+    return f"{value:.{digits}f}".replace(".", ",")
+
+
+def test_profile_numbers_are_german(cli_env, warehouse, capsys):
+    assert main(["profil", "Mölln"]) == 0  # the German command name
+    out = capsys.readouterr().out
+    (score,) = warehouse.execute("""SELECT score FROM town_index_history WHERE ags = '01053090'
+                                    AND score IS NOT NULL ORDER BY period DESC LIMIT 1""").fetchone()
+    assert f"score {de(score)}" in out and f"score {score:.1f}" not in out
+    assert main(["profile", "Mölln"]) == 0 and capsys.readouterr().out == out  # the English alias is the same
+
+
+def test_misspelt_town_gets_a_suggestion(cli_env, warehouse, capsys):
+    moelln = ags_of(warehouse, "Mölln,")
+    for typo in ["Möln", "Moeln", "Mlln", "Mölnn"]:
+        with pytest.raises(AmbiguousTown) as error:
+            resolve(warehouse, typo)
+        assert moelln in [t.ags for t in error.value.candidates], typo
+        assert "Meinten Sie" in str(error.value)
+    assert main(["profil", "Möln"]) == 2
+    err = capsys.readouterr().err
+    assert "Keine Gemeinde heißt 'Möln'. Meinten Sie:" in err and f"{moelln}  Mölln, Stadt" in err
+    with pytest.raises(AmbiguousTown) as error:  # "Diesen": the first word of Dießen am Ammersee, misspelt
+        resolve(warehouse, "Diesen")
+    assert [t.name for t in error.value.candidates] == ["Dießen am Ammersee, M"]
+
+
+def test_prefix_inside_a_word_is_not_taken_silently(cli_env, warehouse, capsys):
+    # The snapshot has Wittenberge but not Lutherstadt Wittenberg: "Wittenberg" must not become Wittenberge.
+    wittenberge = ags_of(warehouse, "Wittenberge")
+    assert not warehouse.execute("SELECT 1 FROM municipalities WHERE name LIKE 'Wittenberg,%'").fetchall()
+    with pytest.raises(AmbiguousTown) as error:
+        resolve(warehouse, "Wittenberg")
+    assert [t.ags for t in error.value.candidates] == [wittenberge]
+    assert main(["profil", "Wittenberg"]) == 2
+    assert "Meinten Sie" in capsys.readouterr().err
+    # a prefix ending at a word boundary is still enough, when no other town has it as a whole word
+    assert resolve(warehouse, "Oestrich").name == "Oestrich-Winkel, Stadt"
+    assert resolve(warehouse, "Wittenberge").ags == wittenberge
+
+
+def test_a_word_of_several_names_lists_them(warehouse):
+    names = {n for (n,) in warehouse.execute("SELECT name FROM municipalities WHERE name LIKE '%am Ammersee%'").fetchall()}
+    assert len(names) >= 3
+    with pytest.raises(AmbiguousTown) as error:
+        resolve(warehouse, "am Ammersee")
+    assert {t.name for t in error.value.candidates} == names
+    assert resolve(warehouse, "Ammersee").name == "Ammersee"  # the gemeindefreie Gebiet: an exact name wins
+
+
+def test_wittenberg_on_the_full_register(full_data):
+    """On the Germany-wide Gemeindeverzeichnis "Wittenberg" is Lutherstadt Wittenberg, never Wittenberge."""
+    from sources.destatis_gv import parse_release
+    from sources.registry import Release, ReleaseFile
+
+    path = full_data / "destatis-gemeindeverzeichnis" / "AuszugGV4QAktuell_2024.xlsx"
+    register = parse_release(Release("destatis_gemeindeverzeichnis", "2024",
+                                     [ReleaseFile("workbook", path, path.name, "", 0)]))["register"]
+    con = duckdb.connect()
+    con.register("register_frame", register[["ags", "name", "kreis_name"]])
+    con.execute("CREATE TABLE municipalities AS SELECT * FROM register_frame")
+    assert resolve(con, "Wittenberg").ags == "15091375"  # "Wittenberg, Lutherstadt"
+    assert resolve(con, "Lutherstadt Wittenberg").ags == "15091375"
+    assert resolve(con, "Wittenberge").ags == "12070424"
+    with pytest.raises(AmbiguousTown) as error:
+        resolve(con, "Möln")
+    assert "01053090" in [t.ags for t in error.value.candidates]
+    with pytest.raises(AmbiguousTown) as error:  # Germany has two: Mölln, Stadt and Mölln (Mecklenburg)
+        resolve(con, "Mölln")
+    assert sorted(t.ags for t in error.value.candidates) == ["01053090", "13071102"]
+    assert resolve(con, "Mölln, Stadt").ags == "01053090"  # the full name with its suffix picks one
+
+
+def test_summary_is_german(cli_env, capsys):
+    from cli.summary import print_summary
+
+    print_summary(cli_env)
+    out = capsys.readouterr().out
+    assert "Pilotstädte, veröffentlichtes Jahr" in out and "Zeilen" in out
+    assert "not scored" not in out  # the index note in German
+    assert "Säule Lokale Arbeitsinfrastruktur nicht bewertet" in out
+
+
+def test_console_script_profile_by_ags(cli_env, warehouse):
+    ags = ags_of(warehouse, "Wittenberge")
+    done = subprocess.run([str(READINESS), "profile", ags], capture_output=True, text=True,
+                          env={**os.environ}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Wittenberge, Stadt" in done.stdout and ags in done.stdout
+
+
+def test_report_needs_a_town_or_all(cli_env, capsys):
+    assert main(["report"]) == 2
+    assert "--all" in capsys.readouterr().err
+    assert main(["report", "Wentorf"]) == 2  # ambiguity is reported before any report is built
+    assert "passt zu mehreren Gemeinden" in capsys.readouterr().err
+
+
+def test_report_of_a_town_by_name(cli_env, warehouse, tmp_path, capsys):
+    ags = ags_of(warehouse, "Oestrich-Winkel")
+    assert main(["report", "oestrich", "--out", str(tmp_path)]) == 0
+    path = Path(capsys.readouterr().out.strip())
+    assert path == tmp_path / f"{ags}.html"
+    assert "Oestrich-Winkel" in path.read_text(encoding="utf-8")
+
+
+def test_report_all_to_the_reports_dir(cli_env, warehouse, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("READINESS_REPORTS_DIR", str(tmp_path / "reports"))
+    assert main(["report", "--all", "--no-progress"]) == 0
+    (towns,) = warehouse.execute("SELECT count(*) FROM municipalities").fetchone()
+    pages = sorted(p.name for p in (tmp_path / "reports").glob("*.html"))
+    # the town pages, index, network and the coworking-gap ranking (not counted as a page, as the maps)
+    assert len(pages) == towns + 3 and {"index.html", "netzwerk.html", "coworking-luecke.html"} <= set(pages)
+    assert f"{towns + 2} Seiten" in capsys.readouterr().out
+
+
+def test_demo_runs_the_job_on_a_persistent_instance(tmp_path):
+    """`readiness demo` as a user runs it: the run lands in DAGSTER_HOME and the summary is printed."""
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home"), "COLUMNS": "200",
+           "READINESS_WAREHOUSE": str(tmp_path / "readiness.duckdb"), "READINESS_RAW_DIR": str(tmp_path / "raw"),
+           "READINESS_REPORTS_DIR": str(tmp_path / "reports")}
+    env.pop("READINESS_SOURCE_MODE", None)
+    done = subprocess.run([str(READINESS), "demo"], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    steps = len(defs.resolve_job_def("refresh_warehouse").graph.node_dict)
+    assert f"{steps}/{steps}" in done.stdout  # the progress bar reached every step
+    assert "Pilotstädte, veröffentlichtes Jahr" in done.stdout
+    assert (tmp_path / "dagster_home" / "dagster.yaml").resolve() == Path(__file__).parents[2] / "dagster.yaml"
+    with DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+        runs = instance.get_runs()
+        assert [(r.job_name, r.is_success) for r in runs] == [("refresh_warehouse", True)]
+    with duckdb.connect(str(tmp_path / "readiness.duckdb"), read_only=True) as con:
+        name, score = con.execute("""SELECT name, score FROM town_index_history WHERE ags IN
+                                     (SELECT ags FROM municipalities WHERE is_pilot) AND score IS NOT NULL
+                                     AND period = (SELECT max(period) FROM latest_ranking)
+                                     ORDER BY score DESC LIMIT 1""").fetchone()
+    assert any(name in line and de(score) in line for line in done.stdout.splitlines())
+
+
+def test_demo_relinks_a_dangling_instance_file(tmp_path, monkeypatch):
+    """A DAGSTER_HOME whose dagster.yaml links to a file that is gone (a moved clone) is relinked."""
+    from cli.demo import prepare_dagster_home
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").symlink_to(tmp_path / "gone" / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert prepare_dagster_home() == home
+    assert (home / "dagster.yaml").resolve() == Path(__file__).parents[1] / "dagster.yaml"

@@ -1,0 +1,139 @@
+"""History: releases accumulate, a publisher's revision becomes a new vintage, nothing published is lost.
+
+Three refreshes into one warehouse from a copy of the snapshot: first without the latest
+Breitbandatlas and Gemeindeverzeichnis releases, then with them, then with a revised copy of
+the Breitbandatlas release (same file name, Mölln's figures changed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import duckdb
+import pytest
+
+from tests.conftest import run_refresh
+from warehouse import view_checksums
+
+MOELLN = "01053090"
+BBA_2021 = "breitbandatlas/gemeinde_bezirke_privat_2021_mitte.csv"
+GV_2024 = "destatis-gemeindeverzeichnis/AuszugGV4QAktuell_2024.xlsx"
+
+
+def revise_moelln(csv_path, old: str, new: str) -> None:
+    """The publisher corrects Mölln's row: every occurrence of ``old`` in it becomes ``new``."""
+    lines = csv_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    field = re.compile(rf"(?<=,){re.escape(old)}(?=,|\s*$)")
+    revised = [field.sub(new, line) if line.startswith(f'"{MOELLN}"') else line for line in lines]
+    assert revised != lines, "Mölln's row did not contain the figure to revise"
+    csv_path.write_text("".join(revised), encoding="utf-8")
+
+
+def published_times(con) -> list:
+    return [row[0] for row in con.execute("SELECT published_at FROM publish_log ORDER BY published_at").fetchall()]
+
+
+@pytest.fixture(scope="module")
+def three_publishes(tmp_path_factory):
+    """Run the three refreshes; return the warehouse path and what the tests compare."""
+    from sources.registry import SNAPSHOT_DIR
+
+    tmp = tmp_path_factory.mktemp("history")
+    source = tmp / "source"
+    shutil.copytree(SNAPSHOT_DIR, source)
+    held_back = tmp / "held_back"
+    held_back.mkdir()
+    for name in (BBA_2021, GV_2024):
+        shutil.move(source / name, held_back / name.split("/")[1])
+
+    assert run_refresh(tmp, source).success
+    for name in (BBA_2021, GV_2024):
+        shutil.copy(held_back / name.split("/")[1], source / name)
+    assert run_refresh(tmp, source).success
+    with duckdb.connect(str(tmp / "readiness.duckdb"), read_only=True) as con:
+        gigabit_2021 = con.execute("""SELECT value FROM indicator_values
+            WHERE ags = ? AND indicator_id = 'gigabit_coverage' AND period = 2021""", [MOELLN]).fetchone()[0]
+    revise_moelln(source / BBA_2021, f"{gigabit_2021:.2f}", "97.50")
+    revision_run = run_refresh(tmp, source)
+    assert revision_run.success
+    # only the revised source was parsed again
+    assert skipped_assets(revision_run) == STAGING_ASSETS - {"broadband_coverage"}
+    return tmp / "readiness.duckdb", gigabit_2021
+
+
+STAGING_ASSETS = {"population_area", "broadband_coverage", "mobile_coverage", "commuting", "municipality_geometries",
+                  "coworking_spaces", "territorial_crosswalk", "pendleratlas_commuting"}
+
+
+def skipped_assets(result) -> set[str]:
+    """Staging assets that reported 'skipped' because their sources' releases did not change."""
+    return {event.asset_key.path[-1] for event in result.get_asset_materialization_events()
+            if (skipped := event.materialization.metadata.get("skipped")) is not None and skipped.value}
+
+
+def test_history_keeps_every_release_and_the_views_show_the_latest(three_publishes):
+    path, _ = three_publishes
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert len(published_times(con)) == 3
+        releases = con.execute("""SELECT vintage, revision, valid_to IS NULL FROM source_releases_history
+                                  WHERE source_id = 'breitbandatlas' AND vintage = '2021-mitte' ORDER BY revision""").fetchall()
+        gv_vintages = {row[0] for row in con.execute(
+            "SELECT vintage FROM source_releases WHERE source_id = 'destatis_gemeindeverzeichnis'").fetchall()}
+        latest_register = con.execute("SELECT max(territorial_date) FROM municipalities").fetchone()[0]
+    # the original release is kept (closed), the revision is current
+    assert releases == [("2021-mitte", 1, False), ("2021-mitte", 2, True)]
+    assert {"2023-12-31", "2024-Q4"} <= gv_vintages
+    assert str(latest_register) >= "2024-12-31"
+
+
+def test_revision_is_a_new_vintage_and_as_of_shows_the_earlier(three_publishes):
+    path, original = three_publishes
+    query = """SELECT value, vintage FROM {source}
+               WHERE ags = ? AND indicator_id = 'gigabit_coverage' AND period = 2021"""
+    with duckdb.connect(str(path), read_only=True) as con:
+        first, second, third = published_times(con)
+        latest = con.execute(query.format(source="indicator_values"), [MOELLN]).fetchall()
+        as_of_second = con.execute(query.format(source=f"indicator_values_as_of(TIMESTAMP '{second}')"),
+                                   [MOELLN]).fetchall()
+        as_of_first = con.execute(query.format(source=f"indicator_values_as_of(TIMESTAMP '{first}')"),
+                                  [MOELLN]).fetchall()
+        history = con.execute(query.format(source="indicator_values_history") + " ORDER BY valid_from",
+                              [MOELLN]).fetchall()
+        index_then = con.execute("SELECT score FROM readiness_index_as_of(?) WHERE ags = ? AND period = 2021",
+                                 [second, MOELLN]).fetchone()[0]
+        index_now = con.execute("SELECT score FROM readiness_index WHERE ags = ? AND period = 2021",
+                                [MOELLN]).fetchone()[0]
+    assert latest == [(97.5, "2021-mitte-rev2")]
+    assert as_of_second == [(original, "2021-mitte")]
+    # before the 2021 release was loaded, 2021 carried the 2020 figure forward
+    assert [vintage for _, vintage in as_of_first] == ["2020-ende"]
+    assert history == [*as_of_first, (original, "2021-mitte"), (97.5, "2021-mitte-rev2")]
+    assert index_now > index_then  # the revision raised Mölln's gigabit share, so its 2021 score
+
+
+def test_publish_log_reports_changed_sources_and_rows_gained(three_publishes):
+    path, _ = three_publishes
+    with duckdb.connect(str(path), read_only=True) as con:
+        changes = [json.loads(row[0]) for row in con.execute("SELECT changes FROM publish_log ORDER BY published_at").fetchall()]
+    assert changes[1]["sources_changed"]["breitbandatlas"]["new"] == ["2021-mitte"]
+    assert changes[1]["sources_changed"]["destatis_gemeindeverzeichnis"]["new"] == ["2024-Q4"]
+    assert changes[1]["rows_gained"]["indicator_values"] > 0
+    assert changes[2]["sources_changed"] == {"breitbandatlas": {"new": ["2021-mitte-rev2"], "withdrawn": ["2021-mitte"]}}
+
+
+def test_identical_refreshes_give_identical_views(published_copy):
+    """The first refresh is the session's (a copy of it); the second one, identical, runs here."""
+    with duckdb.connect(str(published_copy), read_only=True) as con:
+        first = view_checksums(con)
+        history_rows = con.execute("SELECT count(*) FROM indicator_values_history").fetchone()[0]
+    second = run_refresh(published_copy.parent)
+    assert second.success
+    assert skipped_assets(second) == STAGING_ASSETS
+    with duckdb.connect(str(published_copy), read_only=True) as con:
+        assert view_checksums(con) == first
+        assert con.execute("SELECT count(*) FROM indicator_values_history").fetchone()[0] == history_rows
+        last = json.loads(con.execute("SELECT changes FROM publish_log ORDER BY published_at DESC LIMIT 1").fetchone()[0])
+    assert last["sources_changed"] == {}
+    assert {name: n for name, n in last["rows_gained"].items() if n} == {"publish_log": 1}

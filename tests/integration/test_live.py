@@ -1,0 +1,206 @@
+"""Live mode end to end against local publishers on 127.0.0.1 (tests/live_server.py).
+
+A first live run fetches every source and publishes; a second one downloads nothing new
+and says "unchanged". Each failure case then runs on a copy of that state: the run either
+recovers (retries) or fails with the documented message, and the published warehouse,
+the raw landing and the live mirror stay as they were.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from werkzeug import Response
+
+from pipelines.resources import ReadinessSettings
+from sources.registry import load_sources
+from tests import genesis_responses, osm_responses
+from tests.conftest import run_job
+from tests.live_server import PublisherServer, vg250_zip
+
+SECRET = "s3cr3t-PW-4711"
+SOURCES = load_sources()
+# sources with a publisher to fetch from; local_inputs (the towns' own files) has none
+FETCHED = {source_id for source_id, spec in SOURCES.items() if spec.live}
+GV_2023 = SOURCES["destatis_gemeindeverzeichnis"].live["downloads"][0]["url"].format(vintage="31122023")
+VG250 = SOURCES["bkg_vg"].live["downloads"][0]["url"].format(vintage="2025")
+GENESIS = SOURCES["regionalstatistik"].live["base_url"] + "data/tablefile"
+OVERPASS = SOURCES["osm_coworking"].live["url"]
+
+
+@pytest.fixture
+def publishers(httpserver, monkeypatch):
+    monkeypatch.setenv("READINESS_GENESIS_USERNAME", "analyst")
+    monkeypatch.setenv("READINESS_GENESIS_PASSWORD", SECRET)
+    return PublisherServer(httpserver)
+
+
+def live_settings(root: Path, publishers: PublisherServer, **overrides) -> ReadinessSettings:
+    return ReadinessSettings(**{
+        "source_mode": "live", "live_dir": str(root / "live"), "live_origin": publishers.origin,
+        "warehouse_path": str(root / "warehouse" / "readiness.duckdb"), "raw_dir": str(root / "raw"),
+        "http_backoff_seconds": 0.01, "http_read_timeout": 1.0, "http_max_attempts": 3, **overrides})
+
+
+def materialization(result, asset: str) -> dict:
+    [event] = result.asset_materializations_for_node(asset)
+    return {key: value.value for key, value in event.metadata.items()}
+
+
+def failure_messages(result) -> str:
+    return "\n".join(e.event_specific_data.error.to_string() for e in result.all_events
+                     if e.event_type_value == "STEP_FAILURE")
+
+
+def files_under(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory):
+    """State after one successful live run; each test copies it."""
+    return tmp_path_factory.mktemp("live_baseline")
+
+
+@pytest.fixture
+def first_run(baseline, publishers):
+    """Run live once into the baseline (first test only), then hand out a private copy of it."""
+    if not (baseline / "warehouse" / "readiness.duckdb").exists():
+        result = run_job(live_settings(baseline, publishers), raise_on_error=False)
+        assert result.success, failure_messages(result)
+        publishers.requests.clear()  # tests count only their own run's requests
+    copy = baseline.parent / f"{baseline.name}_{time.monotonic_ns()}"
+    shutil.copytree(baseline, copy)
+    for state in (copy / "live" / ".state").glob("*.json"):  # the mirror moved with the copy; paths are relative
+        assert str(baseline) not in state.read_text()
+    return copy
+
+
+def test_live_run_fetches_every_source_and_builds_the_warehouse(first_run):
+    con = duckdb.connect(str(first_run / "warehouse" / "readiness.duckdb"), read_only=True)
+    releases = con.execute("SELECT source_id, count(*), min(mode), max(origin) FROM source_releases "
+                           "GROUP BY source_id").fetchall()
+    assert {r[0] for r in releases} == FETCHED
+    assert all(mode == "live" and origin.startswith("https://") for _, _, mode, origin in releases)
+    mölln_2023 = con.execute("""SELECT value FROM observations WHERE source_id = 'regionalstatistik'
+        AND ags = '01053090' AND measure = 'population_total' AND reference_date = '2023-12-31'""").fetchone()
+    assert mölln_2023 == (19566,)
+    spaces = con.execute("SELECT ags FROM coworking_spaces WHERE ags IS NOT NULL ORDER BY ags").fetchall()
+    assert ("01053090",) in spaces
+    index = con.execute("""SELECT local_work_infrastructure, notes FROM readiness_index
+        WHERE ags = '01053090' AND period = (SELECT max(period) FROM readiness_index)""").fetchone()
+    assert index[0] is not None and index[1] is None
+    flows = con.execute("SELECT count(*) FROM commuter_flows WHERE home_kreis = '01053'").fetchone()[0]
+    assert flows > 0
+    assert (first_run / "raw" / "osm_coworking").is_dir() and (first_run / "raw" / "regionalstatistik").is_dir()
+
+
+def test_second_run_downloads_nothing_and_reports_unchanged(first_run, publishers):
+    raw_before = files_under(first_run / "raw")
+    result = run_job(live_settings(first_run, publishers), raise_on_error=False)
+    assert result.success, failure_messages(result)
+    for source_id in FETCHED:
+        assert materialization(result, f"raw_{source_id}")["change"].startswith("unchanged"), source_id
+    assert publishers.count(GV_2023, 304) == 1 and publishers.count(GV_2023, 200) == 0
+    assert files_under(first_run / "raw") == raw_before  # nothing new landed
+
+
+def drop_connection(request):
+    """Shut the TCP connection down before answering (the client sees the connection end
+    without a response; a true RST is tested on the client in tests/unit/sources/test_http.py)."""
+    request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+    return Response("never sent")
+
+
+def slow(request):
+    time.sleep(1.2)  # longer than the read timeout of 1 s; short enough that the retry gets its answer
+    return Response("late")
+
+
+def truncated_vg250():
+    whole = vg250_zip()
+    return Response(whole[: len(whole) // 2], content_type="application/zip")
+
+
+HTML_PAGE = ("<!DOCTYPE html><html><head><title>Wartungsarbeiten</title></head>"
+             "<body>Die Seite ist vorübergehend nicht erreichbar.</body></html>")
+
+RECOVERS = {
+    "429 with Retry-After": (GV_2023, [Response("rate limited", status=429, headers={"Retry-After": "1"})]),
+    "503 then success": (GV_2023, [Response("busy", status=503)]),
+    "connection dropped once": (GV_2023, [drop_connection]),
+    "read timeout once": (GV_2023, [slow]),
+}
+
+FAILS = {
+    "read timeout": (GV_2023, [slow] * 3, "gave up after 3 attempts: timed out"),
+    "connection dropped": (GV_2023, [drop_connection] * 3, "gave up after 3 attempts: connection failed"),
+    "truncated zip": (VG250, [lambda request: truncated_vg250()], "download is not one; it may be truncated"),
+    "HTML page with 200": (GV_2023, [Response(HTML_PAGE, content_type="text/html")],
+                           "got an HTML page instead of xlsx"),
+    "GENESIS error envelope with 200": (GENESIS, [Response(genesis_responses.nothing_found_104(),
+                                                           content_type="application/json")], "104"),
+    "Overpass remark": (OVERPASS, [Response(osm_responses.runtime_error_response(), content_type="application/json")],
+                        "runtime error"),
+}
+
+
+@pytest.mark.parametrize("case", list(RECOVERS))
+def test_transient_failures_are_retried(case, first_run, publishers):
+    url, responses = RECOVERS[case]
+    publishers.fail(url, *responses)
+    result = run_job(live_settings(first_run, publishers), raise_on_error=False)
+    assert result.success, failure_messages(result)
+    assert publishers.count(url) == len(responses) + 1
+
+
+@pytest.mark.parametrize("case", list(FAILS))
+def test_failures_keep_the_last_good_warehouse(case, first_run, publishers):
+    url, responses, message = FAILS[case]
+    published = first_run / "warehouse" / "readiness.duckdb"
+    before = published.read_bytes(), files_under(first_run / "raw"), files_under(first_run / "live")
+    publishers.fail(url, *responses)
+    result = run_job(live_settings(first_run, publishers), raise_on_error=False)
+    assert not result.success
+    messages = failure_messages(result)
+    assert message in messages
+    assert SECRET not in messages
+    after = published.read_bytes(), files_under(first_run / "raw"), files_under(first_run / "live")
+    assert after[0] == before[0], "published warehouse changed"
+    assert after[1] == before[1], "raw landing changed"
+    assert {k: v for k, v in after[2].items() if not k.startswith(".state")} == \
+        {k: v for k, v in before[2].items() if not k.startswith(".state")}, "live mirror changed"
+
+
+def test_credentials_never_leave_the_environment(first_run, publishers):
+    result = run_job(live_settings(first_run, publishers), raise_on_error=False)
+    assert result.success
+    logs = "\n".join(str(e.message) + str(getattr(e, "event_specific_data", "")) for e in result.all_events)
+    assert SECRET not in logs
+    for path in first_run.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+    [tablefile_request] = [r for r, _ in publishers.httpserver.log if r.path.endswith("data/tablefile")][:1]
+    assert tablefile_request.headers["password"] == SECRET and SECRET not in tablefile_request.get_data(as_text=True)
+
+
+def test_without_genesis_account_the_source_fails_clearly_or_is_skipped(first_run, publishers, monkeypatch):
+    monkeypatch.delenv("READINESS_GENESIS_USERNAME")
+    monkeypatch.delenv("READINESS_GENESIS_PASSWORD")
+    published = (first_run / "warehouse" / "readiness.duckdb").read_bytes()
+    failed = run_job(live_settings(first_run, publishers), raise_on_error=False)
+    assert not failed.success
+    assert "READINESS_LIVE_SKIP=regionalstatistik" in failure_messages(failed)
+    assert (first_run / "warehouse" / "readiness.duckdb").read_bytes() == published
+    skipping = live_settings(first_run, publishers, live_skip="regionalstatistik")
+    result = run_job(skipping, raise_on_error=False)
+    assert result.success, failure_messages(result)
+    assert publishers.count(GENESIS) == 0  # credentials are checked before any request; skipping sends none
+    assert "change" not in materialization(result, "raw_regionalstatistik")  # nothing fetched, mirror files used
+    with pytest.raises(ValueError, match="required source"):
+        live_settings(first_run, publishers, live_skip="inkar").skips(SOURCES["inkar"])

@@ -1,0 +1,167 @@
+"""The town's own data (local_inputs) in a whole refresh: the example delivery on top of the snapshot
+(tests/conftest.py: example_warehouse), Mölln's report and the coworking-gap ranking from it, and ten
+malformed deliveries run through the job.
+
+Templates, validation and merging are tested in tests/unit/sources/test_local_inputs.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sources.registry import SNAPSHOT_DIR
+from tests.unit.sources.test_local_inputs import (DELIVERY, FIXTURES, MALFORMED, SPACES_FILE, SURVEY_FILE,
+                                                  replace_cell)
+
+
+
+# --- the whole job: the example delivery on top of the snapshot -------------------------------------------------
+
+def with_example(snapshot_copy: Path) -> Path:
+    shutil.copytree(FIXTURES / "local-inputs", snapshot_copy / "local-inputs")
+    return snapshot_copy
+
+
+def test_example_delivery_scores_moelln_coworking_pillar(example_warehouse):
+    # example_warehouse (tests/conftest.py): the snapshot, the example delivery and constructed
+    # Pendleratlas files in the documented layout (flows for the map)
+    con = duckdb.connect(str(example_warehouse), read_only=True)
+    spaces = con.execute("""SELECT name, ags, sources, locally_reported, located_at_gemeinde, supplier, licence
+                            FROM coworking_spaces ORDER BY name""").fetchall()
+    assert len(spaces) == 3 and all(s[2] == "local_inputs" and s[3] for s in spaces)
+    assert [s[4] for s in spaces] == [True, True, False]  # library and trial day placed at their Gemeinde
+    assert {s[5] for s in spaces} == {"BEISPIELDATEN (Testfixture, keine echten Angaben)"}
+    value, source = con.execute("""SELECT value, source_id FROM indicator_values
+        WHERE ags = '01053090' AND indicator_id = 'coworking_within_10km' AND period = 2023""").fetchone()
+    # only the library is open on 2023-11-20; the value is marked as the town's own (typed source_id)
+    assert value == 1.0 and source == "local_inputs"
+    pillar, notes = con.execute("""SELECT local_work_infrastructure, notes FROM readiness_index
+        WHERE ags = '01053090' AND period = 2023""").fetchone()
+    assert pillar == 20.0 and notes is None
+    others = con.execute("""SELECT count(*) FROM indicator_values WHERE indicator_id = 'coworking_within_10km'
+                            AND ags <> '01053090'""").fetchone()[0]
+    assert others == 0  # no town without its own list (and without OSM) gets an invented zero
+    assert con.execute("SELECT count(*), sum(share) FROM local_survey_results").fetchone() == (3, 100.0)
+    assert con.execute("SELECT count(*) FROM readiness_index WHERE ags = '01053090'").fetchone()[0] > 0
+    # the report section (reports/coworking_gap.py + templates/coworking_gap.html.j2): spaces, survey, map
+    html = render_gap_section(con, "01053090")
+    assert html.count('class="gap-space"') == 3 and "von der Stadt gemeldet" in html
+    assert 'id="survey-not-in-index"' in html and "fließen nicht in den Index ein" in html
+    assert "Ja, gelegentlich" in html and "26,0 %" in html
+    assert "<svg" in html and "Lage unbekannt" in html
+    assert html.count('class="gap-destination"') == 3 and "Hamburg" in html  # Pendleratlas flows (constructed)
+    ranking = con.execute("SELECT gap_rank, ags, desk_demand FROM coworking_gap_ranking ORDER BY gap_rank").fetchall()
+    # only the pilot towns have an employed-at-residence base (the constructed Pendleratlas rows)
+    assert {r[1] for r in ranking} == {"01053090", "06439012", "09181114", "12070424", "14628060"}
+    assert [r[2] for r in ranking] == sorted((r[2] for r in ranking), reverse=True) and ranking[0][0] == 1
+
+
+MOELLN = "01053090"
+PILOTS = ["01053090", "06439012", "09181114", "12070424", "14628060"]
+
+
+def test_moelln_report_and_the_ranking_page_from_the_example(example_warehouse, tmp_path):
+    """The whole site built from the example run: Mölln's page carries the gap section with its map,
+    the town's spaces and the survey block; the Germany-wide ranking equals the planners' view."""
+    from reports.build import build_reports
+
+    out = tmp_path / "site"
+    build_reports(example_warehouse, out, towns=PILOTS)
+    html = (out / f"{MOELLN}.html").read_text(encoding="utf-8")
+    start = html.index('<section id="coworking-luecke">')
+    section = html[start:html.index("</section>", start)]
+    assert '<a href="#coworking-luecke">' in html and "<svg" in section and "Hauptziele der Auspendler" in section
+    assert section.count('class="gap-space"') == 3 and "von der Stadt gemeldet" in section
+    assert 'id="survey-not-in-index"' in section and "Ja, gelegentlich" in section and "26,0 %" in section
+    # the ranking page, linked from the index, row for row the view coworking_gap_ranking
+    assert 'href="coworking-luecke.html"' in (out / "index.html").read_text(encoding="utf-8")
+    ranking = (out / "coworking-luecke.html").read_text(encoding="utf-8")
+    with duckdb.connect(str(example_warehouse), read_only=True) as con:
+        view = con.execute("SELECT ags, gap_rank, desk_demand FROM coworking_gap_ranking ORDER BY gap_rank").fetchall()
+    assert [a for a, _, _ in view] == re.findall(r'<tr id="gap-(\d{8})">', ranking) and len(view) == 5
+    for ags, rank, demand in view:
+        row = ranking[ranking.index(f'<tr id="gap-{ags}">'):]
+        row = row[:row.index("</tr>")]
+        assert f'<td class="num" data-value="{rank}">{rank}</td>' in row
+        assert f'href="{ags}.html#coworking-luecke"' in row
+        assert f"{demand:.1f}".replace(".", ",") in row
+    assert 'id="reichweite"' in ranking and "keine Fahrzeit" in ranking  # honest about the reach
+    assert "Alipour, Falck, Schüller (2020)" in ranking  # each parameter with its source
+    from tests.integration.test_reports import english_words
+    assert english_words(out / "coworking-luecke.html") == [] and english_words(out / f"{MOELLN}.html") == []
+    frame = pd.read_csv(out / "coworking-luecke-rangliste.csv", sep=";", decimal=",", dtype={"AGS": str},
+                        encoding="utf-8-sig")
+    assert list(frame["AGS"]) == [a for a, _, _ in view]
+    assert list(frame["Geschätzter Bedarf (Arbeitsplätze je Tag)"]) == pytest.approx([d for _, _, d in view])
+    from openpyxl import load_workbook
+    sheet = load_workbook(out / "coworking-luecke.xlsx", read_only=True)["Coworking-Lücke"]
+    assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == [a for a, _, _ in view]
+
+
+def test_ranking_page_escapes_names(example_warehouse, tmp_path):
+    from reports.build import Renderer
+    from reports.data import load
+
+    published = tmp_path / "readiness.duckdb"
+    shutil.copyfile(example_warehouse, published)
+    evil = '<script>alert("x")</script> & Co'
+    with duckdb.connect(str(published)) as con:
+        con.execute("UPDATE municipalities SET name = ?, kreis_name = ? WHERE ags = ?", [evil, evil, MOELLN])
+    html = Renderer(load(published)).ranking(tmp_path)
+    assert evil not in html and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in html
+
+
+def test_default_demo_publishes_no_local_inputs(warehouse):
+    """The example delivery is a test fixture: the snapshot's published warehouse holds none of it."""
+    assert warehouse.execute("SELECT count(*) FROM local_survey_results").fetchone()[0] == 0
+    assert warehouse.execute("SELECT count(*) FROM coworking_spaces WHERE locally_reported").fetchone()[0] == 0
+    assert warehouse.execute("SELECT count(*) FROM source_releases WHERE source_id = 'local_inputs'").fetchone()[0] == 0
+
+
+def render_gap_section(con, ags: str) -> str:
+    import jinja2
+
+    from reports.build import TEMPLATES
+    from reports.coworking_gap import coworking_gap_context
+    from reports.labels import de_number
+    from reports.maps import TownGeometries
+
+    geoms = TownGeometries(con.execute("""SELECT ags, geometry_wkb FROM municipality_geometries
+                                          QUALIFY vintage = max(vintage) OVER ()""").df())
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(de=de_number)
+    return env.get_template("coworking_gap.html.j2").render(cowork_gap=coworking_gap_context(con, geoms, ags))
+
+
+# Ten malformed deliveries run through the whole job (issue 14 acceptance): nine cell errors the parser
+# finds (MALFORMED above) and a well-formed AGS that is no Gemeinde, which only staging can check against
+# the register. The last good publish is the example run (tests/conftest.py: example_warehouse).
+JOB_VARIANTS = [MALFORMED[i] for i in (0, 1, 2, 3, 4, 5, 6, 8, 10)] + [
+    (SPACES_FILE, 3, "AGS", "01053999", "row 3, column 'AGS': AGS 01053999 is not a Gemeinde of the register")]
+
+
+@pytest.mark.parametrize("name, row, column, value, message", JOB_VARIANTS,
+                         ids=[f"{n.split('_')[0]}-{c}-{v or 'leer'}" for n, _, c, v, _ in JOB_VARIANTS])
+def test_malformed_delivery_fails_and_publishes_nothing(example_warehouse, tmp_path, name, row, column, value,
+                                                        message):
+    from tests.conftest import run_refresh
+
+    assert len(JOB_VARIANTS) == 10
+    published = tmp_path / "readiness.duckdb"
+    shutil.copyfile(example_warehouse, published)  # the last good publish, with the example's spaces
+    before = published.read_bytes()
+    source = tmp_path / "source"
+    shutil.copytree(example_warehouse.parent / "source", source)
+    replace_cell(source / DELIVERY, name, row, column, value)
+    result = run_refresh(tmp_path, source, raise_on_error=False)
+    assert not result.success
+    messages = "\n".join(e.event_specific_data.error.to_string() for e in result.all_events
+                         if e.event_type_value == "STEP_FAILURE")
+    assert f"[local_inputs] {DELIVERY}/{name}: {message}" in messages
+    assert published.read_bytes() == before
+    assert SNAPSHOT_DIR.joinpath("local-inputs").exists() is False  # the example never enters the snapshot

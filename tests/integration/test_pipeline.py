@@ -1,0 +1,279 @@
+"""The whole Dagster job on the committed snapshot: real values, idempotent reruns, safe failures."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from indicators.catalogue import load_catalogue
+from pipelines.definitions import defs
+from pipelines.resources import ReadinessSettings
+from tests.conftest import run_job, run_refresh
+
+
+def test_acceptance_values_in_the_warehouse(warehouse):
+    population = warehouse.execute("""
+        SELECT reference_date::VARCHAR, value FROM observations
+        WHERE ags = '01053090' AND measure = 'population_total' AND source_id = 'destatis_gemeindeverzeichnis'
+          AND vintage IN ('2021-12-31', '2023-12-31') ORDER BY 1
+    """).fetchall()
+    assert population == [("2021-12-31", 19329.0), ("2023-12-31", 19566.0)]
+    gigabit = dict(warehouse.execute("""
+        SELECT ags, round(value, 1) FROM indicator_values
+        WHERE indicator_id = 'gigabit_coverage' AND period = 2021 AND reference_date = DATE '2021-06-30'
+          AND ags IN ('01053090', '06439012')
+    """).fetchall())
+    assert gigabit == {"01053090": 91.0, "06439012": 7.0}
+
+
+def test_municipalities_and_pilots(warehouse):
+    pilots = warehouse.execute("""
+        SELECT ags, kind, kreis_ags, population, population_date::VARCHAR, in_reference_group
+        FROM municipalities WHERE is_pilot ORDER BY ags
+    """).fetchall()
+    assert [p[0] for p in pilots] == ["01053090", "06439012", "09181114", "12070424", "14628060"]
+    assert pilots[0] == ("01053090", "Stadt", "01053", 19566, "2023-12-31", True)
+    assert pilots[2][1] == "Markt"
+    assert warehouse.execute("SELECT count(*) FROM municipalities").fetchone()[0] == 244
+    assert warehouse.execute("SELECT count(*) FROM municipalities WHERE NOT regexp_full_match(ags, '\\d{8}')"
+                             ).fetchone()[0] == 0
+
+
+def test_index_for_pilot_towns_and_periods(warehouse):
+    scored = warehouse.execute("""
+        SELECT ags, period, score, rank, compared_towns, method_version FROM readiness_index
+        WHERE ags IN ('01053090', '06439012', '09181114', '12070424') AND period IN (2018, 2021, 2023)
+    """).df()
+    assert len(scored) == 12 and scored["score"].between(0, 100).all()
+    assert (scored["rank"] >= 1).all() and (scored["rank"] <= scored["compared_towns"]).all()
+    assert set(scored["method_version"]) == {load_catalogue().method_version}
+    # Dippoldiswalde was renumbered with a merger in 2008 (14290080 + 14290280 -> 14628060) and absorbed
+    # Schmiedeberg in 2014: the crosswalk restates its history on today's territory, so it is scored
+    steps = warehouse.execute("""
+        SELECT from_vintage, from_ags, kind FROM territorial_changes WHERE to_ags = '14628060' ORDER BY 1, 2
+    """).fetchall()
+    assert steps == [("2002-12-31", "14290080", "merger"), ("2002-12-31", "14290280", "merger"),
+                     ("2013-12-31", "14628350", "merger")]
+    restated = warehouse.execute("""
+        SELECT value, note FROM observations WHERE ags = '14628060' AND measure = 'population_current_territory'
+          AND vintage = '2013-12-31'
+    """).fetchone()
+    parts = warehouse.execute("""
+        SELECT sum(value) FROM observations WHERE ags IN ('14628060', '14628350') AND measure = 'population_total'
+          AND vintage = '2013-12-31'
+    """).fetchone()[0]
+    assert restated == (parts, "restated to current territory: includes 14628350")
+    dippoldiswalde = warehouse.execute("""
+        SELECT score, missing_pillars FROM readiness_index WHERE ags = '14628060' AND period = 2023
+    """).fetchone()
+    assert dippoldiswalde[0] is not None and dippoldiswalde[1] is None
+    value = warehouse.execute("""
+        SELECT quality_note, territorial_change, excluded_reason, base_period FROM indicator_values
+        WHERE ags = '14628060' AND indicator_id = 'population_change_10y' AND period = 2023
+    """).fetchone()
+    # typed: the base is restated by a merger and the value is scored; the note is rendered from the codes
+    assert value == ("base year 2013; restated to the current territory: the predecessors' figures summed",
+                     "merger", None, 2013)
+
+
+def test_imputed_values_are_flagged(warehouse):
+    row = warehouse.execute("""
+        SELECT imputed, imputation, reference_date::VARCHAR FROM indicator_values
+        WHERE ags = '01053090' AND indicator_id = 'out_commuter_share' AND period = 2023
+    """).fetchone()
+    assert row == (True, "carried forward from 2019", "2019-12-31")
+
+
+def test_source_releases_carry_provenance(warehouse):
+    releases = warehouse.execute("""
+        SELECT source_id, count(DISTINCT vintage), min(licence), min(attribution) FROM source_releases GROUP BY 1
+    """).df().set_index("source_id")
+    assert releases.loc["destatis_gemeindeverzeichnis", "count(DISTINCT vintage)"] == 11
+    assert releases.loc["breitbandatlas", "min(licence)"] == "dl-de/by-2-0"
+    # live-only sources (GENESIS, Gigabit-Grundbuch, BA Gemeindeband, OSM) have no snapshot files
+    assert set(releases.index) == {"destatis_gemeindeverzeichnis", "breitbandatlas", "inkar", "bkg_vg",
+                                   "ba_commuting", "mobilfunk_monitoring", "destatis_gebietsaenderungen"}
+    assert warehouse.execute("SELECT count(*) FROM source_releases WHERE length(sha256) <> 64").fetchone()[0] == 0
+
+
+def checksums(path) -> dict[str, str]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {t: hashlib.sha256(con.execute(f"SELECT * FROM {t} ORDER BY ALL").df()
+                                  .to_csv().encode()).hexdigest()
+                for t in ["municipalities", "observations", "indicator_values", "readiness_index"]} | {
+            "source_releases": hashlib.sha256(con.execute(
+                "SELECT * EXCLUDE (ingested_at) FROM source_releases ORDER BY ALL").df().to_csv().encode()).hexdigest()}
+
+
+def test_rerun_is_idempotent_and_failed_run_keeps_published_warehouse(tmp_path, snapshot_copy):
+    assert run_refresh(tmp_path, snapshot_copy).success
+    published = tmp_path / "readiness.duckdb"
+    first = checksums(published)
+    assert run_refresh(tmp_path, snapshot_copy).success
+    assert checksums(published) == first  # no duplicates, same content
+
+    before = published.read_bytes()
+    broken = snapshot_copy / "breitbandatlas" / "gemeinde_bezirke_privat_2021_mitte.csv"
+    broken.write_text(broken.read_text(encoding="utf-8").replace(",", ";").replace("AGS", "Gemeinde"),
+                      encoding="utf-8")
+    result = run_refresh(tmp_path, snapshot_copy, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.event_specific_data.error.cause.message
+    assert "[breitbandatlas] breitbandatlas/gemeinde_bezirke_privat_2021_mitte.csv: expected a key column" in message
+    assert published.read_bytes() == before
+
+
+def test_failed_blocking_check_stops_the_publish_and_says_why(published_copy, snapshot_copy):
+    """A refresh that would drop the older population history is not published; allowing the shrink publishes it.
+    The last good publish is the session's (a copy of it)."""
+    published, tmp_path = published_copy, published_copy.parent
+    before = published.read_bytes()
+    for year in (1983, 1987, 1990, 1994):
+        (snapshot_copy / "destatis-gemeindeverzeichnis" / f"3112{year}_Auszug_GV.xlsx").unlink()
+    result = run_refresh(tmp_path, snapshot_copy, raise_on_error=False)
+    check = next(e.event_specific_data for e in result.all_events
+                 if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                 and e.event_specific_data.check_name == "row_counts_not_collapsing")
+    assert not check.passed
+    assert "rows, was" in check.metadata["problems"].value
+    assert "published_warehouse" not in {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+    assert published.read_bytes() == before
+
+    settings = ReadinessSettings(source_mode="directory", source_dir=str(snapshot_copy), allow_shrink=True,
+                                 warehouse_path=str(published), raw_dir=str(tmp_path / "raw"),
+                                 exports_dir=str(tmp_path / "exports"))
+    assert run_job(settings).success
+    assert published.read_bytes() != before
+
+
+def test_raw_landing_is_content_addressed_and_kept(snapshot_warehouse):
+    """The session's run lands the snapshot's files (snapshot and directory mode land alike: only the
+    folder read differs, ReadinessSettings.source_root)."""
+    raw = snapshot_warehouse.parent / "raw"
+    landed = sorted(p.relative_to(raw).as_posix() for p in raw.rglob("*.csv"))
+    assert any(p.startswith("breitbandatlas/2021-mitte/") and p.endswith("gemeinde_bezirke_privat_2021_mitte.csv")
+               for p in landed)
+    shapefile_parts = list((raw / "bkg_vg").rglob("VG5000_GEM.*"))
+    assert len({p.parent for p in shapefile_parts}) == 1 and len(shapefile_parts) == 5
+
+
+def test_definitions_snapshot():
+    """Asset keys, groups, jobs and schedules: a change here is a deliberate change of the pipeline."""
+    graph = defs.resolve_asset_graph()
+    groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert groups == {
+        "raw_destatis_gemeindeverzeichnis": "raw_landing", "raw_breitbandatlas": "raw_landing",
+        "raw_inkar": "raw_landing", "raw_bkg_vg": "raw_landing", "raw_gigabit_grundbuch": "raw_landing",
+        "raw_regionalstatistik": "raw_landing", "raw_ba_commuting": "raw_landing",
+        "raw_mobilfunk_monitoring": "raw_landing", "raw_osm_coworking": "raw_landing",
+        "raw_destatis_gebietsaenderungen": "raw_landing",
+        "raw_pendleratlas": "raw_landing", "raw_local_inputs": "raw_landing",
+        "pendleratlas_commuting": "staging", "coworking_gap": "index",
+        "population_area": "staging", "territorial_crosswalk": "staging", "broadband_coverage": "staging",
+        "commuting": "staging",
+        "municipality_geometries": "staging", "mobile_coverage": "staging", "coworking_spaces": "staging",
+        "municipalities": "indicators", "indicator_values": "indicators",
+        "readiness_index": "index", "index_uncertainty": "index", "index_coherence": "index",
+        "score_contributions": "index", "peer_towns": "index", "warehouse_candidate": "publish",
+        "published_warehouse": "publish", "planner_exports": "publish", "town_reports": "reports",
+    }
+    schedule = defs.get_schedule_def("monthly_refresh")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 5 1 * *", "Europe/Berlin")
+    assert schedule.job_name == "refresh_warehouse"
+    assert defs.resolve_job_def("refresh_warehouse").tags.get("warehouse") == "readiness"
+
+
+def test_source_modes():
+    from pipelines.resources import ReadinessSettings
+    assert ReadinessSettings(source_mode="live", live_dir="/tmp/mirror").source_root() == Path("/tmp/mirror")
+    with pytest.raises(ValueError, match="'snapshot', 'directory' or 'live'"):  # a typed (Literal) field
+        ReadinessSettings(source_mode="nonsense").source_root()
+    with pytest.raises(FileNotFoundError, match="is not a directory"):
+        ReadinessSettings(source_mode="directory", source_dir="/nonexistent").source_root()
+
+
+def test_local_instance_queues_one_warehouse_run_at_a_time(tmp_path):
+    """dagster.yaml: SQLite storage in DAGSTER_HOME and a queue that lets one warehouse run execute."""
+    import shutil
+
+    import yaml
+    from dagster import DagsterInstance
+
+    from warehouse import PROJECT_ROOT
+    config = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
+    assert config["run_coordinator"]["config"]["max_concurrent_runs"] == 1
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    instance = DagsterInstance.from_config(str(tmp_path))
+    assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+    assert "sqlite" in type(instance.run_storage).__name__.lower()
+
+
+def test_every_pilot_town_and_period_has_band_contributions_and_peers(warehouse):
+    """Issue 4 acceptance on the snapshot: score, pillars, rank band, imputation flags, change, peers."""
+    scored = warehouse.execute("""
+        SELECT ags, period, score, rank, rank_median, rank_p05, rank_p95, imputed_share
+        FROM readiness_index WHERE ags IN (SELECT ags FROM municipalities WHERE is_pilot) AND score IS NOT NULL
+    """).df()
+    assert set(scored["ags"]) == set(load_catalogue().pilot_towns)
+    assert scored[["rank_median", "rank_p05", "rank_p95", "imputed_share"]].notna().all().all()
+    assert ((scored["rank_p05"] <= scored["rank_median"]) & (scored["rank_median"] <= scored["rank_p95"])).all()
+    changes = warehouse.execute("""
+        SELECT ags, period_from, period_to, sum(contribution) AS total, any_value(score_to - score_from) AS change
+        FROM score_contributions WHERE ags IN (SELECT ags FROM municipalities WHERE is_pilot)
+        GROUP BY ALL
+    """).df()
+    assert set(changes["ags"]) == set(load_catalogue().pilot_towns)
+    assert (changes["total"] - changes["change"]).abs().max() < 1e-9
+    peers = warehouse.execute("""
+        SELECT ags, count(*) AS n, bool_or(peer_ags = ags) AS self FROM peer_towns
+        WHERE ags IN (SELECT ags FROM municipalities WHERE is_pilot) GROUP BY ags
+    """).df()
+    assert len(peers) == 5 and (peers["n"] == 5).all() and not peers["self"].any()
+    kinds = {k for (k,) in warehouse.execute("SELECT DISTINCT kind FROM index_coherence").fetchall()}
+    assert {"indicator_pillar", "pillar_score"} <= kinds
+    choices = {c for (c,) in warehouse.execute("SELECT DISTINCT choice FROM index_sensitivity").fetchall()}
+    assert {"normalisation", "imputation", "aggregation"} <= choices
+
+
+def test_accessibility_pillar_scored_for_every_pilot_town(warehouse):
+    """INKAR x336/x337 (2020) and x345/x346 (2018) carried to 2023 (flagged), pillar scored for all five pilots."""
+    pillar = dict(warehouse.execute("""
+        SELECT ags, accessibility FROM readiness_index
+        WHERE period = 2023 AND ags IN (SELECT ags FROM municipalities WHERE is_pilot)
+    """).fetchall())
+    assert len(pillar) == 5 and all(0 <= v <= 100 for v in pillar.values())
+    # Wittenberge: ICE station in town (0 min) -> 100, Oberzentrum 70.69 min -> 0, stop 361 m -> 85.56, 95 %
+    assert pillar["12070424"] == pytest.approx((100 + 0 + (1 - 361 / 2500) * 100 + 95) / 4)
+    rows = warehouse.execute("""
+        SELECT indicator_id, imputation FROM indicator_values
+        WHERE ags = '12070424' AND period = 2023 AND indicator_id IN ('ic_ice_station_car_minutes',
+              'oberzentrum_car_minutes', 'transit_stop_distance', 'transit_stop_within_1km_share')
+        ORDER BY 1
+    """).fetchall()
+    assert rows == [("ic_ice_station_car_minutes", "carried forward from 2020"),
+                    ("oberzentrum_car_minutes", "carried forward from 2020"),
+                    ("transit_stop_distance", "carried forward from 2018"),
+                    ("transit_stop_within_1km_share", "carried forward from 2018")]
+    # a member of a Verband with several members carries the Verband's value, marked as such
+    level = warehouse.execute("""
+        SELECT source_level FROM indicator_values
+        WHERE ags = '01053002' AND indicator_id = 'transit_stop_distance' AND period = 2018
+    """).fetchone()[0]
+    assert level == "gemeindeverband"  # typed (indicators/flags.py renders the note from it)
+
+
+def test_coworking_gap_for_every_town_in_scope_and_period(warehouse):
+    """Snapshot: no Pendleratlas, BA counts or coworking data, so the gap has INKAR's share only."""
+    missing = warehouse.execute("""
+        SELECT count(*) FROM (SELECT ags, period FROM readiness_index WHERE in_reference_group) r
+        ANTI JOIN coworking_gap g USING (ags, period)
+    """).fetchone()[0]
+    total = warehouse.execute("SELECT count(*) FROM readiness_index WHERE in_reference_group").fetchone()[0]
+    assert missing == 0 and warehouse.execute("SELECT count(*) FROM coworking_gap").fetchone()[0] == total
+    moelln = warehouse.execute("""SELECT long_distance_share, long_distance_share_year, long_distance_out_commuters,
+        nearest_space_km FROM coworking_gap WHERE ags = '01053090' AND period = 2023""").fetchone()
+    assert moelln == (pytest.approx(17.75), 2019, None, None)  # no employed-at-residence base offline: no count

@@ -1,0 +1,263 @@
+"""One writer at a time, and no stuck queue (issues 12.5 and 15.1).
+
+Fast tests: the OS-level writer lock (warehouse/lock.py) between real processes, and the detection of
+runs whose process died (pipelines/run_guard.py). Slow tests (marked ``slow``): real refreshes started
+at once from two CLIs, and a SIGKILLed run followed by runs launched from GraphQL and from the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterInstance, DagsterRunStatus
+from dagster._core.storage.dagster_run import DagsterRun
+
+from pipelines.run_guard import HOST_TAG, PID_TAG, fail_dead_runs
+from warehouse.lock import WarehouseBusy, holder, lock_path_for, writer_lock
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+HOLD = textwrap.dedent("""
+    import sys, time
+    from warehouse.lock import writer_lock
+    with writer_lock(sys.argv[1], run_id=sys.argv[2], by="test holder"):
+        print("held", flush=True)
+        time.sleep(600)
+""")
+
+
+@pytest.fixture
+def held_lock(tmp_path):
+    """A second process holding the writer lock of tmp_path/readiness.duckdb as run 'run-A'."""
+    published = tmp_path / "readiness.duckdb"
+    process = subprocess.Popen([sys.executable, "-c", HOLD, str(published), "run-A"], cwd=ROOT,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "held"
+        yield published, process
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_second_writer_is_refused_naming_the_run_that_holds_the_warehouse(held_lock):
+    published, process = held_lock
+    info = holder(published)
+    assert info["run_id"] == "run-A" and info["pid"] == process.pid and info["by"] == "test holder"
+    waits = []
+    started = time.monotonic()
+    with pytest.raises(WarehouseBusy, match=r"being written by run run-A \(pid \d+ on .*test holder\)"):
+        with writer_lock(published, run_id="run-B", timeout=1.0, on_wait=waits.append):
+            pass
+    assert time.monotonic() - started >= 1.0
+    assert waits and waits[0]["run_id"] == "run-A"  # the waiting writer was told whom it waits for
+
+
+def test_the_lock_of_a_killed_writer_is_free_at_once(held_lock):
+    published, process = held_lock
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert holder(published) is None  # the kernel released the flock with the process
+    with writer_lock(published, run_id="run-B", timeout=0) as info:
+        assert info["run_id"] == "run-B" and holder(published)["run_id"] == "run-B"
+    assert holder(published) is None and lock_path_for(published).read_text() == ""
+
+
+def test_the_processes_and_steps_of_one_run_share_its_lock(held_lock):
+    published, _ = held_lock
+    with writer_lock(published, run_id="run-A", timeout=0):  # e.g. a step worker of the same run
+        pass
+    other = published.with_name("other.duckdb")
+    with writer_lock(other, run_id="x", timeout=0):
+        with writer_lock(other, run_id="x", timeout=0):  # re-entrant in one process
+            assert holder(other)["run_id"] == "x"
+        assert holder(other)["run_id"] == "x"
+    assert holder(other) is None
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_runs_whose_process_died_are_marked_failed_and_only_those(tmp_path):
+    with DagsterInstance.local_temp(str(tmp_path)) as instance:
+        here = socket.gethostname()
+        runs = {
+            "dead": {PID_TAG: str(_dead_pid()), HOST_TAG: here},
+            "alive": {PID_TAG: str(os.getpid()), HOST_TAG: here},
+            "elsewhere": {PID_TAG: str(_dead_pid()), HOST_TAG: here + "-other-host"},
+            "unknown": {},
+        }
+        ids = {}
+        for name, tags in runs.items():
+            run = instance.add_run(DagsterRun(job_name="refresh_warehouse", run_id=str(uuid.uuid4()),
+                                              status=DagsterRunStatus.STARTED, tags=tags))
+            ids[name] = run.run_id
+        assert fail_dead_runs(instance) == [ids["dead"]]
+        status = {name: instance.get_run_by_id(run_id).status for name, run_id in ids.items()}
+        assert status == {"dead": DagsterRunStatus.FAILURE, "alive": DagsterRunStatus.STARTED,
+                          "elsewhere": DagsterRunStatus.STARTED, "unknown": DagsterRunStatus.STARTED}
+        failure = instance.all_logs(ids["dead"])[-1]
+        assert "no longer exists" in failure.message or "no longer exists" in str(failure.dagster_event)
+        assert fail_dead_runs(instance) == []  # idempotent
+
+
+# ---- slow: real refreshes, real processes -------------------------------------------------------------
+
+def refresh_env(tmp: Path) -> dict[str, str]:
+    """Environment of an entry point writing into ``tmp``: its own instance (the project's dagster.yaml)."""
+    home = tmp / "dagster_home"
+    home.mkdir(exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "READINESS_WAREHOUSE": str(tmp / "readiness.duckdb"),
+           "READINESS_RAW_DIR": str(tmp / "raw"), "READINESS_EXPORTS_DIR": str(tmp / "exports"),
+           "READINESS_REPORTS_DIR": str(tmp / "reports"), "READINESS_REPORT_SCOPE": "pilots"}
+    env.pop("READINESS_SOURCE_MODE", None)
+    return env
+
+
+def start_cli(tmp: Path, name: str) -> tuple[subprocess.Popen, Path]:
+    log = tmp / f"{name}.log"
+    process = subprocess.Popen([str(BIN / "readiness"), "demo", "--no-progress"], cwd=ROOT, env=refresh_env(tmp),
+                               stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    return process, log
+
+
+def instance_runs(tmp: Path) -> list[DagsterRun]:
+    """The runs of the test's instance, oldest first."""
+    old = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(tmp / "dagster_home")
+    try:
+        with DagsterInstance.get() as instance:
+            return list(reversed(instance.get_runs()))
+    finally:
+        if old is None:
+            del os.environ["DAGSTER_HOME"]
+        else:
+            os.environ["DAGSTER_HOME"] = old
+
+
+def wait_for_tagged_run(tmp: Path, known: set[str], timeout: float = 300) -> DagsterRun:
+    """A new run that has started writing (it carries its process's pid tag)."""
+    from tests.integration.test_ui_browser import wait_until
+
+    return wait_until(lambda: next((r for r in instance_runs(tmp) if r.run_id not in known
+                                    and PID_TAG in r.tags and r.status == DagsterRunStatus.STARTED), None),
+                      timeout, "a run to start writing", 0.5)
+
+
+def assert_no_lock_errors(*texts: str) -> None:
+    for text in texts:
+        assert "Conflicting lock" not in text and "Could not set lock" not in text
+        assert "Traceback" not in text
+
+
+@pytest.mark.slow
+def test_two_cli_refreshes_at_once_both_succeed_one_after_the_other(tmp_path):
+    first, first_log = start_cli(tmp_path, "first")
+    second, second_log = start_cli(tmp_path, "second")
+    assert first.wait(timeout=900) == 0 and second.wait(timeout=900) == 0, \
+        first_log.read_text()[-2000:] + second_log.read_text()[-2000:]
+    logs = first_log.read_text(), second_log.read_text()
+    assert_no_lock_errors(*logs)
+    assert any("waiting" in log for log in logs)  # the later one said whom it waited for
+    runs = instance_runs(tmp_path)
+    assert [r.status for r in runs] == [DagsterRunStatus.SUCCESS] * 2
+    with duckdb.connect(str(tmp_path / "readiness.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM publish_log").fetchone()[0] == 2
+        assert con.execute("SELECT count(DISTINCT run_id) FROM publish_log").fetchone()[0] == 2
+
+
+@pytest.mark.slow
+def test_a_killed_run_does_not_jam_the_queue_for_the_ui_or_the_cli(tmp_path):
+    from tests.integration.test_ui_browser import DG, free_port, graphql, location_loaded, stop_group, wait_until
+
+    # 1. a CLI run killed while it writes stays STARTED in the instance: the queue would launch nothing
+    cli, _ = start_cli(tmp_path, "killed-cli")
+    killed = wait_for_tagged_run(tmp_path, set())
+    time.sleep(3)
+    os.killpg(cli.pid, signal.SIGKILL)
+    cli.wait()
+    assert instance_runs(tmp_path)[-1].status == DagsterRunStatus.STARTED
+
+    # 2. a run launched from the UI's GraphQL API starts and succeeds (the daemon's sensor fails the dead run)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    ui_log = tmp_path / "dagster-dev.log"
+    ui = subprocess.Popen([str(DG), "dev", "-h", "127.0.0.1", "-p", str(port)], cwd=ROOT,
+                          env=refresh_env(tmp_path), stdout=ui_log.open("w"), stderr=subprocess.STDOUT,
+                          start_new_session=True)
+    try:
+        wait_until(lambda: ui.poll() is not None or location_loaded(base), 300, "dg dev to load")
+        launched = launch_from_graphql(base, graphql)
+        status = wait_until(lambda: _ended(tmp_path, launched), 900, "the UI-launched run to end", 2)
+        assert status == DagsterRunStatus.SUCCESS, ui_log.read_text()[-3000:]
+        by_id = {r.run_id: r for r in instance_runs(tmp_path)}
+        assert by_id[killed.run_id].status == DagsterRunStatus.FAILURE
+
+        # 3. a CLI refresh and a UI refresh started at once: both succeed, one after the other
+        known = {r.run_id for r in instance_runs(tmp_path)}
+        cli, cli_log = start_cli(tmp_path, "cli-with-ui")
+        from_ui = launch_from_graphql(base, graphql)
+        assert cli.wait(timeout=900) == 0, cli_log.read_text()[-3000:]
+        assert wait_until(lambda: _ended(tmp_path, from_ui), 900, "the UI run to end", 2) == DagsterRunStatus.SUCCESS
+        assert_no_lock_errors(cli_log.read_text())
+        new = [r for r in instance_runs(tmp_path) if r.run_id not in known]
+        assert len(new) == 2 and all(r.status == DagsterRunStatus.SUCCESS for r in new)
+        by_id = {r.run_id: r for r in instance_runs(tmp_path)}
+
+        # 4. the worker of a UI-launched run is killed: the daemon's sensor marks that run failed too
+        second = launch_from_graphql(base, graphql)
+        worker = wait_for_tagged_run(tmp_path, set(by_id))
+        assert worker.run_id == second
+        time.sleep(3)
+        os.kill(int(worker.tags[PID_TAG]), signal.SIGKILL)
+        assert wait_until(lambda: _ended(tmp_path, second), 120, "the sensor to fail the killed run", 2) \
+            == DagsterRunStatus.FAILURE
+    finally:
+        stop_group(ui)
+
+    # 5. without the UI (no sensor), a killed CLI run is failed by the next CLI run, which succeeds
+    cli, _ = start_cli(tmp_path, "killed-cli-2")
+    third = wait_for_tagged_run(tmp_path, {r.run_id for r in instance_runs(tmp_path)})
+    time.sleep(3)
+    os.killpg(cli.pid, signal.SIGKILL)
+    cli.wait()
+    cli, cli_log = start_cli(tmp_path, "cli-after-kill")
+    assert cli.wait(timeout=900) == 0, cli_log.read_text()[-3000:]
+    text = cli_log.read_text()
+    assert f"run {third.run_id} was marked failed" in text
+    assert_no_lock_errors(text)
+    statuses = [r.status for r in instance_runs(tmp_path)]
+    assert statuses == [DagsterRunStatus.FAILURE, DagsterRunStatus.SUCCESS, DagsterRunStatus.SUCCESS,
+                        DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.FAILURE,
+                        DagsterRunStatus.SUCCESS]
+
+
+def launch_from_graphql(base: str, graphql) -> str:
+    """launchRun as the UI's 'Materialize all' sends it; returns the run id (the run is queued)."""
+    data = graphql(base, """mutation { launchRun(executionParams: {
+        selector: {repositoryLocationName: "kleinstadt_readiness", repositoryName: "__repository__",
+                   jobName: "refresh_warehouse"}, runConfigData: {}}) {
+        __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""")
+    assert data["launchRun"]["__typename"] == "LaunchRunSuccess", data
+    return data["launchRun"]["run"]["runId"]
+
+
+def _ended(tmp: Path, run_id: str) -> DagsterRunStatus | None:
+    status = {r.run_id: r.status for r in instance_runs(tmp)}.get(run_id)
+    return status if status in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE,
+                                DagsterRunStatus.CANCELED) else None

@@ -1,0 +1,463 @@
+"""Town reports built from the snapshot warehouse: sections present, figures equal to the warehouse, offline."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from dagster import materialize
+
+from indicators.bands import band_category
+from indicators.catalogue import load_catalogue
+from pipelines.assets.reports import town_reports
+from pipelines.resources import ReadinessSettings
+from reports.build import REPORTS_DIR_ENV, build_comparison, build_reports, build_town_report, reports_dir
+from reports.labels import vintage_label
+
+PILOTS = list(load_catalogue().pilot_towns)
+MOELLN = next(ags for ags, name in load_catalogue().pilot_towns.items() if name == "Mölln")
+SECTIONS = ["ueberblick", "indexverlauf", "saeulen", "treiber", "indikatoren", "vergleichsstaedte", "karte",
+            "pendlerstroeme", "coworking", "datenstand"]
+PILLAR_LABELS = ["Digitale Infrastruktur", "Pendelpotenzial", "Demografische Dynamik", "Lokale Arbeitsinfrastruktur"]
+LATEST_INDEX = """
+SELECT score, rank, rank_p05, rank_p95, compared_towns, period, method_version, local_work_infrastructure
+FROM readiness_index WHERE ags = ? AND method_version = (SELECT max(method_version) FROM readiness_index)
+  AND score IS NOT NULL AND NOT period_provisional
+ORDER BY period DESC LIMIT 1"""
+
+
+class ElementText(HTMLParser):
+    """Text content of every element with an id (void and self-closing elements have none)."""
+
+    VOID = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "source", "wbr"}
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.stack: list[tuple[str, str | None]] = []
+        self.texts: dict[str, list[str]] = {}
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        element_id = dict(attrs).get("id")
+        self.stack.append((tag, element_id))
+        if element_id:
+            self.texts.setdefault(element_id, [])
+
+    def handle_endtag(self, tag):
+        while self.stack and self.stack.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data):
+        for _, element_id in self.stack:
+            if element_id:
+                self.texts[element_id].append(data)
+
+    def __getitem__(self, element_id: str) -> str:
+        return " ".join("".join(self.texts[element_id]).split())
+
+
+def german(value: float, digits: int = 1) -> str:
+    """German number format, written independently of reports.labels."""
+    return f"{value:,.{digits}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+
+
+def german_rank(value: float) -> str:
+    return german(value, 0 if float(value).is_integer() else 1)
+
+
+@pytest.fixture(scope="module")
+def pilot_reports(snapshot_warehouse, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("reports")
+    paths = build_reports(snapshot_warehouse, out, towns=PILOTS)
+    assert sorted(p.name for p in paths) == sorted([f"{a}.html" for a in PILOTS] + ["netzwerk.html", "index.html"])
+    return out
+
+
+def section_html(html: str, section: str) -> str:
+    start = html.index(f'<section id="{section}">')
+    return html[start:html.index("</section>", start)]
+
+
+def page(out: Path, name: str) -> tuple[str, ElementText]:
+    html = (out / name).read_text(encoding="utf-8")
+    return html, ElementText(html)
+
+
+@pytest.mark.parametrize("ags", PILOTS)
+def test_every_section_is_there(pilot_reports, ags):
+    html, text = page(pilot_reports, f"{ags}.html")
+    for section in SECTIONS:
+        assert f'<section id="{section}">' in html, f"{ags}: section {section} missing"
+        assert text[section], f"{ags}: section {section} is empty"
+    for label in ["Überblick", "Indexverlauf", "Säulen", "Treiber der Veränderung", "Indikatoren",
+                  "Vergleichsstädte", "Karte", "Pendlerströme", "Coworking", "Datenstand", *PILLAR_LABELS]:
+        assert label in html, f"{ags}: German label {label!r} missing"
+    for section in ["indexverlauf", "saeulen", "karte"]:
+        assert "<svg" in section_html(html, section), f"{ags}: no chart in {section}"
+
+
+@pytest.mark.parametrize("ags", PILOTS)
+def test_overview_figures_equal_the_warehouse(pilot_reports, warehouse, ags):
+    score, rank, p05, p95, compared, period, method, coworking = warehouse.execute(LATEST_INDEX, [ags]).fetchone()
+    _, text = page(pilot_reports, f"{ags}.html")
+    assert text["score"] == (german(score) if score is not None else "nicht bewertet")
+    if rank is not None:
+        assert text["rank"] == str(rank)
+        assert text["compared-towns"] == str(compared)
+        assert text["rank-band"] == f"{german_rank(p05)}–{german_rank(p95)}"
+        # the band in words (indicators.bands) next to the numbers, e.g. "... unter den besten 25 %"
+        words = band_category(p05, p95, compared).de
+        assert text["rank-band-words"] == words and words.startswith(("mit hoher Wahrscheinlichkeit", "nicht sicher"))
+    assert text["period"] == str(period) and text["method-version"] == method
+    assert coworking is None and "nicht bewertet" in text["pillar-local_work_infrastructure"]
+
+
+@pytest.mark.parametrize("ags", PILOTS)
+def test_indicator_values_and_provenance_equal_the_warehouse(pilot_reports, warehouse, ags):
+    rows = warehouse.execute("""
+        SELECT v.indicator_id, v.value, v.period, v.vintage, r.licence
+        FROM indicator_values v JOIN (SELECT DISTINCT source_id, vintage, licence FROM source_releases) r
+          USING (source_id, vintage)
+        WHERE v.ags = ? QUALIFY row_number() OVER (PARTITION BY v.indicator_id ORDER BY v.period DESC) = 1""",
+                             [ags]).fetchall()
+    assert rows
+    _, text = page(pilot_reports, f"{ags}.html")
+    for indicator, value, period, vintage, licence in rows:
+        cells = text[f"indicator-{indicator}"]
+        assert german(value, 2) in cells and str(period) in cells and vintage_label(vintage) in cells
+        assert licence in cells
+
+
+@pytest.mark.parametrize("ags", PILOTS)
+def test_peers_and_flows_equal_the_warehouse(pilot_reports, warehouse, ags):
+    _, text = page(pilot_reports, f"{ags}.html")
+    peers = warehouse.execute("SELECT m.name, p.similarity FROM peer_towns p JOIN municipalities m "
+                              "ON m.ags = p.peer_ags WHERE p.ags = ? ORDER BY p.rank", [ags]).fetchall()
+    for name, similarity in peers:
+        assert name in text["vergleichsstaedte"] and german(similarity, 2) in text["vergleichsstaedte"]
+    top = warehouse.execute("""
+        SELECT f.commuters, k.name FROM commuter_flows f JOIN municipalities m ON m.kreis_ags = f.home_kreis
+        JOIN kreise k ON k.ags = f.work_kreis
+        WHERE m.ags = ? ORDER BY f.reference_date DESC, f.commuters DESC LIMIT 1""", [ags]).fetchone()
+    assert "Kreisebene" in text["pendlerstroeme"]
+    assert german(top[0], 0) in text["pendlerstroeme"]
+    assert top[1] in text["pendlerstroeme"]  # named from the BKG Kreis layer, also outside the pilot Kreise
+
+
+def test_coworking_note_when_no_spaces_were_loaded(pilot_reports, warehouse):
+    assert warehouse.execute("SELECT count(*) FROM coworking_spaces").fetchone()[0] == 0  # offline snapshot
+    for ags in PILOTS:
+        _, text = page(pilot_reports, f"{ags}.html")
+        assert "Keine Daten aus OpenStreetMap geladen" in text["coworking-note"]
+
+
+def test_coworking_spaces_near_the_town_are_listed(snapshot_warehouse, tmp_path):
+    copy = tmp_path / "with_osm.duckdb"
+    shutil.copy(snapshot_warehouse, copy)
+    moelln = MOELLN
+    with duckdb.connect(str(copy)) as con:
+        lon, lat = con.execute("SELECT lon, lat FROM municipalities WHERE ags = ?", [moelln]).fetchone()
+        con.execute("""INSERT INTO coworking_spaces (osm_type, osm_id, name, lat, lon, kind, ags, vintage)
+                       VALUES ('node', 1, 'Werkraum am Markt', ?, ?, 'amenity=coworking_space', ?, '2026-11-01'),
+                              ('node', 2, 'Weit weg', ?, ?, 'office=coworking', NULL, '2026-11-01')""",
+                    [lat, lon, moelln, lat + 1.0, lon])
+    html = build_town_report(copy, tmp_path / "out", moelln).read_text(encoding="utf-8")
+    coworking = ElementText(html)["coworking"]
+    assert "Werkraum am Markt" in coworking and "in der Gemeinde" in coworking
+    assert "Weit weg" not in coworking  # about 110 km north
+    assert "Keine Daten aus OpenStreetMap geladen" not in html
+
+
+@pytest.mark.parametrize("name", [f"{a}.html" for a in PILOTS] + ["netzwerk.html", "index.html"])
+def test_pages_load_nothing_from_elsewhere(pilot_reports, name):
+    html, _ = page(pilot_reports, name)
+    assert not re.search(r"<(link|img|iframe|object|embed)\b", html, re.I)
+    # the only script is the index page's inline sort/filter script, never one loaded from a file or address
+    assert not re.search(r"<script\b[^>]*\bsrc=", html, re.I)
+    assert (name == "index.html") == bool(re.search(r"<script\b", html, re.I))
+    assert "@import" not in html and not re.search(r"url\(\s*['\"]?(https?:)?//", html)
+    # The only http(s) addresses are licence links a reader may follow, never something the page loads.
+    for match in re.finditer(r"https?://", html):
+        before = html[max(0, match.start() - 9):match.start()]
+        assert before.endswith('<a href="') or before.endswith(' href="'), \
+            f"{name}: external reference outside a link: {html[match.start() - 60:match.start() + 60]!r}"
+        assert re.search(r"<a [^>]*$", html[max(0, match.start() - 200):match.start()])
+
+
+def test_datenstand_names_every_source(pilot_reports, warehouse):
+    _, text = page(pilot_reports, f"{MOELLN}.html")
+    for source, vintage, licence in warehouse.execute(
+            "SELECT source_id, max(vintage), any_value(licence) FROM source_releases GROUP BY source_id").fetchall():
+        row = text[f"source-{source}"]
+        assert vintage_label(vintage) in row and licence in row
+
+
+def test_network_page_shows_the_pilots_side_by_side(pilot_reports, warehouse):
+    _, text = page(pilot_reports, "netzwerk.html")
+    for ags in PILOTS:
+        score = warehouse.execute(LATEST_INDEX, [ags]).fetchone()[0]
+        assert text[f"score-{ags}"] == (german(score) if score is not None else "nicht bewertet")
+
+
+def test_index_lists_every_town_and_links_the_pages_built(pilot_reports, warehouse):
+    html, text = page(pilot_reports, "index.html")
+    towns = warehouse.execute("SELECT ags, name FROM municipalities").fetchall()
+    for ags, name in towns:
+        assert name in text[f"town-{ags}"]
+    assert sorted(re.findall(r'href="(\d{8})\.html"', html)) == sorted(PILOTS)
+
+
+def test_unknown_town_and_missing_warehouse_are_named(snapshot_warehouse, tmp_path):
+    with pytest.raises(ValueError, match="01053999"):
+        build_reports(snapshot_warehouse, tmp_path, towns=["01053999"])
+    with pytest.raises(FileNotFoundError, match="nothere.duckdb"):
+        build_town_report(tmp_path / "nothere.duckdb", tmp_path, MOELLN)
+
+
+def test_reports_dir_default_and_override(monkeypatch, tmp_path):
+    monkeypatch.delenv(REPORTS_DIR_ENV, raising=False)
+    assert reports_dir().parts[-2:] == ("data", "reports")
+    monkeypatch.setenv(REPORTS_DIR_ENV, str(tmp_path / "elsewhere"))
+    assert reports_dir() == (tmp_path / "elsewhere").resolve()
+
+
+def test_asset_writes_a_page_per_town_in_scope(snapshot_warehouse, warehouse, tmp_path):
+    result = materialize([town_reports], resources={"settings": ReadinessSettings(
+        warehouse_path=str(snapshot_warehouse), reports_dir=str(tmp_path / "reports"))})
+    assert result.success
+    towns = {row[0] for row in warehouse.execute(
+        "SELECT ags FROM municipalities WHERE in_reference_group OR is_pilot").fetchall()}
+    assert len(towns) < warehouse.execute("SELECT count(*) FROM municipalities").fetchone()[0]
+    written = {p.stem for p in (tmp_path / "reports").glob("*.html")}
+    assert written == towns | {"index", "netzwerk", "coworking-luecke"}
+    metadata = result.asset_materializations_for_node("town_reports")[0].metadata
+    assert metadata["pages"].value == len(towns) + 2
+    assert metadata["moelln"].value.endswith(f"/{MOELLN}.html")
+
+
+# --- honest time, German pages, downloads, index order, comparison (issues 11.4, 12.6, 16.1, 16.2) ---
+
+# Common English words that must not appear on a German page (proper names, licence ids and the
+# source titles of publishers are excepted by not being in this list).
+ENGLISH_WORDS = {"the", "and", "of", "from", "for", "with", "not", "no", "data", "scored", "carried", "forward",
+                 "year", "vintage", "territorial", "change", "area", "base", "method", "break", "partners",
+                 "only", "values", "rounded", "under", "period", "this", "contributors", "rank", "score",
+                 "town", "towns", "missing", "note", "source", "share", "as", "by", "in production", "snapshot",
+                 "households", "employees", "per", "inhabitants", "count", "persons", "none", "nan", "true", "false"}
+
+
+def visible_text(html: str) -> str:
+    """Text a reader sees: without script, style and SVG internals, tags removed."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S | re.I)
+    html = re.sub(r"<[^>]+>", " ", html)
+    return re.sub(r"dl-de/by-\d-\d", " ", html)  # licence ids (Datenlizenz Deutschland) are names
+
+
+@pytest.mark.parametrize("name", [f"{a}.html" for a in PILOTS] + ["netzwerk.html", "index.html"])
+def test_no_english_words_on_german_pages(pilot_reports, name):
+    words = re.findall(r"[A-Za-zÄÖÜäöüß]+(?: production)?", visible_text((pilot_reports / name).read_text("utf-8")))
+    found = sorted({w for w in words if w.lower() in ENGLISH_WORDS})
+    assert found == [], f"{name}: English words on a German page: {found}"
+
+
+def english_words(path: Path) -> list[str]:
+    words = re.findall(r"[A-Za-zÄÖÜäöüß]+(?: production)?", visible_text(path.read_text("utf-8")))
+    return sorted({w for w in words if w.lower() in ENGLISH_WORDS})
+
+
+def test_no_english_words_on_any_generated_page(pilot_reports, snapshot_warehouse, tmp_path):
+    """Every page the build writes (town, network, index, coworking-gap ranking, atlas and interactive
+    map) and a comparison page of eight towns (issue 16: the check covers the new pages)."""
+    comparison = build_comparison(snapshot_warehouse, tmp_path, PILOTS + ["01053100", "01053032", "12070296"])
+    generated = sorted(pilot_reports.rglob("*.html"))
+    names = {p.relative_to(pilot_reports).as_posix() for p in generated}
+    assert {"coworking-luecke.html", "index.html", "netzwerk.html", "atlas/karte.html",
+            "atlas/deutschland.html"} <= names, names
+    assert len(names) > len(PILOTS) + 4  # the Land maps too
+    for path in [*generated, comparison]:
+        assert english_words(path) == [], f"{path.name}: English words on a German page"
+
+
+def test_no_english_words_for_any_note_code(snapshot_warehouse, warehouse, tmp_path):
+    """Beyond the pilots: one page per kind of note in the warehouse (notes with their numbers
+    masked), a town outside the reference group, and the index of all towns."""
+    towns = {ags for ags, in warehouse.execute("""
+        SELECT min(ags) FROM indicator_values
+        GROUP BY regexp_replace(coalesce(quality_note, '') || '|' || coalesce(imputation, ''), '[0-9][0-9.]*', '#', 'g')
+        UNION ALL SELECT min(ags) FROM municipalities WHERE NOT in_reference_group AND NOT is_pilot""").fetchall()}
+    assert len(towns) >= 3  # snapshot: one town carries most kinds of note, two the territorial changes
+    for path in build_reports(snapshot_warehouse, tmp_path, towns=sorted(towns)):
+        words = re.findall(r"[A-Za-zÄÖÜäöüß]+", visible_text(path.read_text("utf-8")))
+        assert sorted({w for w in words if w.lower() in ENGLISH_WORDS}) == [], path.name
+
+
+def test_english_word_check_catches_an_untranslated_note(pilot_reports):
+    # the check above must be able to fail: an English note as the warehouse writes it
+    words = re.findall(r"[A-Za-z]+", visible_text("<td>carried forward from 2019</td>"))
+    assert {w for w in words if w.lower() in ENGLISH_WORDS} == {"carried", "forward", "from"}
+
+
+def test_moelln_shows_the_data_dates_and_the_carried_forward_share(pilot_reports, warehouse):
+    period, share, provisional = warehouse.execute(
+        "SELECT period, imputed_share, provisional FROM latest_ranking WHERE ags = ?", [MOELLN]).fetchone()
+    newest = warehouse.execute("SELECT max(period) FROM readiness_index WHERE score IS NOT NULL").fetchone()[0]
+    html, text = page(pilot_reports, f"{MOELLN}.html")
+    line = text["data-dates"]
+    # Mölln's broadband is the mid-2021 Breitbandatlas, commuting INKAR 2019, accessibility INKAR 2018
+    # (the oldest of its four indicators; publisher files)
+    assert line.startswith(f"Index {period} · Datenstand: Breitband 06/2021, Pendler 2019, Bevölkerung 31.12.")
+    assert "Erreichbarkeit 2018" in line
+    assert f"{german(100 * share, 0)} % des Gewichts der Eingangswerte" in line and not provisional
+    # 2023 rests mostly on carried-forward data: shown apart, as provisional, with its own data dates
+    assert newest > period
+    note = text["provisional-note"]
+    assert f"Für {newest} gibt es einen vorläufigen Wert" in note and "Bevölkerung 31.12.2023" in note
+    assert "vorläufig" in text[f"history-{newest}"] and "vorläufig" not in text[f"history-{period}"]
+
+
+def test_history_chart_gets_the_provisional_flag(snapshot_warehouse, tmp_path, monkeypatch):
+    from reports import charts
+    seen = {}
+    original = charts.history_chart
+
+    def spy(history, prefix):
+        seen["frame"] = history.copy()
+        return original(history, prefix)
+
+    monkeypatch.setattr(charts, "history_chart", spy)
+    build_town_report(snapshot_warehouse, tmp_path, MOELLN)
+    frame = seen["frame"].set_index("period")
+    assert frame["provisional"].dtype == bool
+    assert frame.loc[2023, "provisional"] and not frame.loc[2021, "provisional"]
+
+
+def test_javascript_website_is_not_a_link(snapshot_warehouse, tmp_path):
+    copy = tmp_path / "xss.duckdb"
+    shutil.copy(snapshot_warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        lon, lat = con.execute("SELECT lon, lat FROM municipalities WHERE ags = ?", [MOELLN]).fetchone()
+        con.execute("""INSERT INTO coworking_spaces (osm_type, osm_id, name, lat, lon, kind, website, ags, vintage)
+                       VALUES ('node', 1, 'Böse', ?, ?, 'office=coworking', 'javascript:alert(document.cookie)', ?, '2026-11-01'),
+                              ('node', 2, 'Gut <b>', ?, ?, 'office=coworking', 'https://example.org/a?b=1&c=2', ?, '2026-11-01')""",
+                    [lat, lon, MOELLN, lat, lon, MOELLN])
+    html = build_town_report(copy, tmp_path / "out", MOELLN).read_text(encoding="utf-8")
+    assert 'href="javascript:' not in html.lower()
+    assert "javascript:alert(document.cookie)" in ElementText(html)["coworking"]  # shown as text only
+    assert '<a href="https://example.org/a?b=1&amp;c=2" rel="noopener noreferrer">' in html
+    assert "Gut &lt;b&gt;" in html  # escaped
+    for href in re.findall(r'<a [^>]*href="([^"]+)"', html):
+        assert re.match(r"(https?://|#|[\w.-]+\.(html|csv|xlsx)$)", href), href
+
+
+def test_downloads_open_in_pandas_and_openpyxl(pilot_reports, warehouse):
+    import openpyxl
+    import pandas as pd
+    html, _ = page(pilot_reports, f"{MOELLN}.html")
+    links = re.findall(r'href="([^"]+\.(?:csv|xlsx))"', html)
+    csvs = sorted({link for link in links if link.endswith(".csv")})
+    # every table shown has its download (no coworking table offline: no OSM data in the snapshot)
+    assert csvs == sorted(f"{MOELLN}-{key}.csv" for key in ["indexverlauf", "saeulen", "treiber", "indikatoren",
+                                                           "vergleichsstaedte", "pendlerstroeme", "mobilfunk",
+                                                           "datenstand"])
+    assert set(links) - set(csvs) == {f"{MOELLN}.xlsx"}
+    assert all((pilot_reports / link).is_file() for link in links)
+    raw = (pilot_reports / f"{MOELLN}-indikatoren.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel
+    frame = pd.read_csv(pilot_reports / f"{MOELLN}-indikatoren.csv", sep=";", decimal=",", encoding="utf-8-sig",
+                        dtype={"AGS": str})
+    value, label = warehouse.execute("""SELECT v.value, c.label FROM indicator_values v JOIN indicator_catalogue c
+        USING (indicator_id) WHERE v.ags = ? AND indicator_id = 'gigabit_coverage'
+        ORDER BY period DESC LIMIT 1""", [MOELLN]).fetchone()
+    assert frame["AGS"].eq(MOELLN).all()
+    assert frame.loc[frame["Indikator"] == label, "Wert"].iloc[0] == pytest.approx(value)
+    book = openpyxl.load_workbook(pilot_reports / f"{MOELLN}.xlsx")
+    assert "Indikatoren" in book.sheetnames and "Vergleichsstädte" in book.sheetnames
+    sheet = book["Indikatoren"]
+    assert sheet["A1"].value == "AGS" and sheet["A2"].value == MOELLN and sheet["A2"].data_type == "s"
+
+
+def test_index_lists_ranked_towns_first_in_german_order(pilot_reports, warehouse):
+    html, _ = page(pilot_reports, "index.html")
+    order = re.findall(r'<tr id="town-(\d{8})">', html)
+    ranked = [a for a, in warehouse.execute("SELECT ags FROM latest_ranking ORDER BY rank, name").fetchall()]
+    assert order[:len(ranked)] == ranked  # every ranked town above every unranked one
+    names = dict(warehouse.execute("SELECT ags, name FROM municipalities").fetchall())
+    rest = [names[a] for a in order[len(ranked):]]
+    key = lambda n: n.lower().replace("ä", "a").replace("ö", "o").replace("ü", "u").replace("ß", "ss")
+    assert rest == sorted(rest, key=key)
+    assert "Bäk" in rest and rest.index("Bäk") < rest.index("Buchhorst")
+
+
+def test_comparison_page_of_the_five_pilots(snapshot_warehouse, warehouse, tmp_path, monkeypatch):
+    from cli.main import main
+    monkeypatch.setenv("READINESS_WAREHOUSE", str(snapshot_warehouse))
+    assert main(["compare", "Mölln", "Wittenberge", "Dießen", "Dippoldiswalde", "Oestrich-Winkel",
+                 "--out", str(tmp_path), "--name", "pilots.html"]) == 0
+    html = (tmp_path / "pilots.html").read_text(encoding="utf-8")
+    text = ElementText(html)
+    for ags in PILOTS:
+        score = warehouse.execute(LATEST_INDEX, [ags]).fetchone()[0]
+        assert text[f"score-{ags}"] == german(score)
+        assert f'href="{ags}.html"' in html
+    assert "<svg" in section_html(html, "verlauf")
+    median = warehouse.execute("""SELECT median(value) FROM indicator_values v JOIN municipalities m USING (ags)
+        WHERE m.in_reference_group AND indicator_id = 'gigabit_coverage'
+          AND period = (SELECT max(period) FROM latest_ranking)""").fetchone()[0]
+    assert german(median) in text["indicator-gigabit_coverage"]
+    assert main(["compare", "Mölln", "--out", str(tmp_path)]) == 2
+    with pytest.raises(ValueError, match="2 to 8"):
+        build_comparison(snapshot_warehouse, tmp_path, PILOTS[:1])
+
+
+def test_every_source_and_catalogue_code_has_a_german_label():
+    """A new source, pillar or unit never shows up on a page as a raw id ("destatis_gebietsaenderungen")."""
+    import yaml
+    from reports.labels import DATA_FAMILIES, PILLAR_LABELS, SOURCE_LABELS, UNIT_LABELS
+    from warehouse import PROJECT_ROOT
+    sources = yaml.safe_load((PROJECT_ROOT / "sources.yaml").read_text(encoding="utf-8"))["sources"]
+    assert set(sources) <= set(SOURCE_LABELS), set(sources) - set(SOURCE_LABELS)
+    catalogue = load_catalogue()
+    assert set(catalogue.pillars) <= set(PILLAR_LABELS)
+    for indicator in catalogue.indicators.values():
+        assert indicator.unit in UNIT_LABELS, indicator.unit
+        assert all(s in DATA_FAMILIES for s in indicator.sources), indicator.sources
+
+
+# 5G (5G2) on Wohnbaufläche per pilot Kreis, 2021-1: the check values of shared/docs/source-formats.md (1.3)
+MOBILE_5G_RESIDENTIAL = {"01053": 67.94, "06439": 69.24, "09181": 67.91, "12070": 35.45, "14628": 44.19}
+
+
+@pytest.mark.parametrize("ags", PILOTS)
+def test_mobile_coverage_is_shown_as_the_kreis_value_not_in_the_index(pilot_reports, ags):
+    """Issue 14.6: the Mobilfunk-Monitoring Kreis values are context on the town page, clearly labelled
+    as the Kreis value, with date, publisher and licence; they are no indicator of the index."""
+    html, text = page(pilot_reports, f"{ags}.html")
+    section = section_html(html, "mobilfunk")
+    assert text["mobilfunk-kreiswert"].startswith("Kreiswert, nicht der Wert von")
+    assert "gehen nicht in den Index ein" in text["mobilfunk-kreiswert"]
+    row = re.search(r"<tr><td>Wohnbaufläche</td><td class=\"num\">([^<]+)</td>", section).group(1)
+    assert row == german(MOBILE_5G_RESIDENTIAL[ags[:5]]) + " %"
+    assert "Stichtag 30.06.2021" in section and "Bundesnetzagentur" in section
+    assert '<a href="https://www.govdata.de/dl-de/by-2-0" rel="noopener noreferrer">dl-de/by-2-0</a>' in section
+    assert "Mobilfunk" not in section_html(html, "indikatoren")  # context, not an indicator
+    frame = pd.read_csv(pilot_reports / f"{ags}-mobilfunk.csv", sep=";", decimal=",", encoding="utf-8-sig",
+                        dtype={"Kreis-AGS": str})
+    residential = frame[frame["Flächenart"] == "Wohnbaufläche"].iloc[0]
+    assert residential["Kreis-AGS"] == ags[:5] and residential["5G2 (% der Fläche)"] == MOBILE_5G_RESIDENTIAL[ags[:5]]
+
+
+def test_ranking_page_on_the_snapshot_says_why_it_is_empty(pilot_reports, warehouse):
+    """The snapshot has no employed-at-residence base (no Pendleratlas files), so the view is empty and the
+    page says so instead of showing an empty table (the filled page: tests/unit/sources/test_local_inputs.py)."""
+    assert warehouse.execute("SELECT count(*) FROM coworking_gap_ranking").fetchone()[0] == 0
+    html, text = page(pilot_reports, "coworking-luecke.html")
+    assert 'id="gap-ranking"' not in html and "Für keine Kleinstadt ließ sich ein Bedarf schätzen" in text["rangliste"]
+    assert 'id="ohne-angebot"' not in html and "keine Fahrzeit" in text["reichweite"]
+    assert 'href="coworking-luecke.html"' in (pilot_reports / "index.html").read_text(encoding="utf-8")

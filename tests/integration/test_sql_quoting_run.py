@@ -1,0 +1,36 @@
+"""Paths reach SQL only as parameters or quoted literals/identifiers (issue 12.6): a whole refresh.
+
+A warehouse under a folder with a quote in its name (``Kreis o'Brien``) is built, published over a previous
+one (ATTACH of the working and the previous file) and exported (COPY): no SQL error, nothing injected.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from tests.conftest import run_refresh
+from warehouse import build_candidate, candidate_path_for, swap_in, work_path_for
+from warehouse.exports import export_planner_views
+
+
+def test_refresh_publish_and_export_under_a_folder_with_quotes(tmp_path):
+    folder = tmp_path / "Kreis o'Brien; \"quoted\""
+    assert run_refresh(folder).success
+    published = folder / "readiness.duckdb"
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM publish_log").fetchone()[0] == 1
+        towns = con.execute("SELECT count(*) FROM latest_ranking").fetchone()[0]
+        method = con.execute("SELECT method_version FROM publish_log").fetchone()[0]
+    assert towns > 0
+    # a second publish attaches the previous file as well (its path carries the quote)
+    candidate = candidate_path_for(published)
+    build_candidate(work_path_for(published), published, candidate,
+                    {"run_id": "second", "mode": "snapshot", "method_version": method})
+    swap_in(candidate, published)
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert [r[0] for r in con.execute("SELECT run_id FROM publish_log ORDER BY published_at").fetchall()][-1] \
+            == "second"
+        assert con.execute("SELECT count(*) FROM latest_ranking").fetchone()[0] == towns
+    counts = export_planner_views(published, folder / "exports 'x'")
+    assert counts["latest_ranking.csv"] == towns
+    assert (folder / "exports 'x'" / "latest" / "latest_ranking.parquet").is_file()

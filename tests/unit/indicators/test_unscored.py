@@ -1,0 +1,155 @@
+"""Reference-group towns the index left unscored for a defect of ours (issue 11): land without
+inhabitants, mergers of more than three Gemeinden, recodes with a real population jump, INKAR
+Verband names; on hand-made tables and on the Germany-wide Gemeindeverzeichnis."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from indicators import territory
+from tests.unit.indicators.test_compute import CATALOGUE, gv, observations
+
+
+def registers(full_data, vintages: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Register rows and (ags, vintage, area_km2, population) of the Gemeindeverzeichnis vintages asked for."""
+    from sources import destatis_gv
+    from sources.registry import discover_releases, load_sources
+    frames, values = [], []
+    for release in discover_releases(load_sources()["destatis_gemeindeverzeichnis"], full_data):
+        if release.vintage not in vintages:
+            continue
+        tables = destatis_gv.parse_release(release)
+        frames.append(tables["register"].assign(vintage=release.vintage))
+        obs = tables["observations"].query("level == 'gemeinde' and measure in ('area_km2', 'population_total')")
+        wide = obs.pivot_table(index="ags", columns="measure", values="value", aggfunc="first").reset_index()
+        values.append(wide.rename(columns={"population_total": "population"}).assign(vintage=release.vintage))
+    return pd.concat(frames, ignore_index=True), pd.concat(values, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def gv_2013_2021(full_data):
+    return registers(full_data, {"2013-12-31", "2021-12-31"})
+
+
+def test_land_of_a_gemeindefreies_gebiet_is_an_uninhabited_gain(gv_2013_2021):
+    """Kreis Freyung-Grafenau: the forest of 09272444 (2013) was divided up by 2021; Spiegelau grew by
+    6.60 km² of it. Kreis Ilm-Kreis: Stadtilm grew by inhabited Gemeinden, which is no such gain."""
+    _, values = gv_2013_2021
+    gains = territory.uninhabited_gains(values.rename(columns={"area_km2": "area"}))
+    by_town = gains.set_index("ags")["gain"]
+    assert by_town["09272149"] == pytest.approx(6.60, abs=0.005)  # Spiegelau
+    assert by_town["09273172"] == pytest.approx(2.27, abs=0.005)  # Siegenburg
+    assert "16070048" not in by_town.index  # Stadtilm: Ilmtal and others joined it
+    assert not gains["ags"].str.startswith("16070").any()
+
+
+def test_population_change_across_uninhabited_land_is_scored_and_flagged():
+    """A town that grew by 10 km² of an uninhabited unit keeps a comparable change; one that grew by
+    a neighbour with inhabitants does not."""
+    rows = [gv("A", 2013, "population_total", 5000), gv("A", 2023, "population_total", 5100),
+            gv("A", 2013, "area_km2", 40), gv("A", 2023, "area_km2", 50),
+            gv("F", 2013, "population_total", 0), gv("F", 2013, "area_km2", 10),  # gemeindefreies Gebiet
+            gv("B", 2013, "population_total", 5000), gv("B", 2023, "population_total", 6000),
+            gv("B", 2013, "area_km2", 40), gv("B", 2023, "area_km2", 50),
+            gv("C", 2013, "population_total", 900), gv("C", 2013, "area_km2", 10)]  # inhabited, vanished
+    rows = [(*r[:2], {"A": "99001001", "F": "99001444", "B": "99002001", "C": "99002002"}[r[2]], *r[3:])
+            for r in rows]
+    values = compute_change(rows)
+    assert values.loc["99001001", "territorial_change"] == "uninhabited_gain"
+    assert values.loc["99001001", "excluded_reason"] is None
+    assert values.loc["99002001", "territorial_change"] == "area_change"
+    assert values.loc["99002001", "excluded_reason"] == "territorial_change"
+
+
+def compute_change(rows) -> pd.DataFrame:
+    from indicators.compute import compute_indicator
+    values = compute_indicator(observations(rows), CATALOGUE.indicators["population_change_10y"])
+    return values[values["period"] == 2023].set_index("ags")
+
+
+def test_four_gemeinden_joining_langelsheim_are_found_by_geography(full_data, gv_2013_2021):
+    """Langelsheim + Lutter am Barenberge + Hahausen + Wallmoden became 03153019 in 2021 (four parts:
+    beyond the area inference); Friedland's recode keeps its transit camp's population jump."""
+    register, values = gv_2013_2021
+    register = register.assign(territorial_date=register["vintage"].map(lambda v: dt.date(int(v[:4]), 12, 31)))
+    steps = territory.build_steps(register, values[["ags", "vintage", "area_km2"]], pd.DataFrame(),
+                                  values[["ags", "vintage", "population", "area_km2"]])
+    langelsheim = steps[steps["to_ags"] == "03153019"]
+    assert sorted(langelsheim["from_ags"]) == ["03153006", "03153007", "03153009", "03153014"]
+    assert set(langelsheim["plausibility"]) == {"ok"}
+    assert langelsheim["evidence"].str.contains("the only set of nearby vanished Gemeinden").all()
+    friedland = steps[steps["to_ags"] == "03159013"]
+    assert friedland[["from_ags", "kind", "plausibility"]].values.tolist() == [["03152009", "recode", "ok"]]
+    assert friedland["yearly_change"].iloc[0] > territory.POPULATION_TOLERANCE * 100  # the jump is real
+
+
+def test_an_ambiguous_set_is_not_used():
+    """Two different sets of nearby vanished Gemeinden fit the new key's area: no evidence, no step."""
+    free = pd.DataFrame({"area_km2": [10.0, 5.0, 5.0, 20.0], "lon": [10.0, 10.01, 10.02, 10.03],
+                         "lat": [50.0] * 4}, index=["99100001", "99100002", "99100003", "99100004"])
+    target = pd.DataFrame({"area_km2": [20.0], "needed": [20.0], "kind": ["new key"], "lon": [10.0],
+                           "lat": [50.0]}, index=["99100010"])
+    assert territory._unique_subsets(free, target, "2013", "2021") == []
+    unique = territory._unique_subsets(free.drop("99100004"), target, "2013", "2021")
+    assert sorted(row[2] for row in unique) == ["99100001", "99100002", "99100003"]
+
+
+def test_inkar_names_with_the_eg_prefix_or_one_slip_find_the_register_verband():
+    """INKAR 2022-12 names 16077951 'EG Nobitz' and 07332907 'Leinigerland' (for Leiningerland)."""
+    from sources import inkar
+    commuting = pd.DataFrame([(code, "gemeindeverband", dt.date(2019, 12, 31), "out_commuter_share", value, "%", "")
+                              for code, value in (("16077951", 82.97), ("07332907", 75.0))],
+                             columns=["ags", "level", "reference_date", "measure", "value", "unit", "note"])
+    names = pd.DataFrame([("16077951", "gemeindeverband", "EG Nobitz"),
+                          ("07332907", "gemeindeverband", "Leinigerland")], columns=["ags", "level", "name"])
+    register = pd.DataFrame([("16077036", "Nobitz", "16077", "160775051", "Nobitz"),
+                             ("16077014", "Göpfersdorf", "16077", "160775051", "Nobitz"),
+                             ("07332027", "Hettenleidelheim", "07332", "073325007", "Leiningerland"),
+                             ("07332003", "Altleiningen", "07332", "073325007", "Leiningerland"),
+                             ("07332025", "Haßloch", "07332", "073320025", "Haßloch")],
+                            columns=["ags", "name", "kreis_ags", "vb_ars", "vb_name"])
+    mapped = inkar.map_to_gemeinden(commuting, names, register).set_index("ags")
+    assert mapped.loc["16077036", "value"] == 82.97 and mapped.loc["16077036", "source_level"] == "gemeindeverband"
+    assert mapped.loc["07332027", "value"] == 75.0
+    assert "07332025" not in mapped.index  # Haßloch is not a slip of Leinigerland
+
+
+def test_a_key_the_given_register_lacks_is_taken_from_the_register_that_holds_it():
+    """INKAR's Oberweser 06633021 (status 2019) matched while the 2021 register stood for that status;
+    the key is only in the 2013 register, whose crosswalk brings it into Wesertal 06633030."""
+    register = pd.DataFrame({"ags": ["06633021", "06633027", "06633030"], "vintage": ["2013", "2013", "2021"],
+                             "territorial_date": [dt.date(2013, 12, 31)] * 2 + [dt.date(2021, 12, 31)]})
+    walk = pd.DataFrame({"vintage": ["2013", "2013", "2021"], "ags": ["06633021", "06633027", "06633030"],
+                         "current_ags": ["06633030", "06633030", "06633030"]})
+    steps = pd.DataFrame({"from_vintage": ["2013", "2013"], "to_vintage": ["2021", "2021"],
+                          "from_ags": ["06633021", "06633027"], "to_ags": ["06633030", "06633030"],
+                          "kind": ["merger", "merger"], "evidence": ["", ""], "plausibility": ["ok", "ok"]})
+    weights = pd.DataFrame({"ags": ["06633021", "06633027"], "vintage": ["2013", "2013"], "population": [3000, 2000]})
+    obs = pd.DataFrame({"ags": ["06633021", "06633027"], "level": "gemeinde", "reference_date": dt.date(2019, 12, 31),
+                        "measure": "out_commuter_share", "value": [80.0, 70.0], "unit": "%", "note": "",
+                        "vintage": "2022-12", "source_id": "inkar", "key_vintage": "2021"})
+    moved = territory.onto_current(obs, register, walk, steps, weights)
+    assert moved[["ags", "territorial_change"]].values.tolist() == [["06633030", "merger_weighted"]]
+    assert moved["value"].iloc[0] == pytest.approx(76.0)  # (80 * 3000 + 70 * 2000) / 5000
+
+
+def test_a_gemeinde_that_left_its_verband_after_inkars_status_gets_that_verbands_value():
+    """Rain (Lech): in INKAR 2022-12 a Gemeinde and a member of 'Rain (VGem)' 09779925; the 2021
+    register has it on its own, the 2013 register in the VGem. The other members keep the 2021 match."""
+    from sources import inkar
+    commuting = pd.DataFrame([("09779925", "gemeindeverband", dt.date(2019, 12, 31), "out_commuter_share", 69.76,
+                               "%", "")], columns=["ags", "level", "reference_date", "measure", "value", "unit", "note"])
+    names = pd.DataFrame([("09779925", "gemeindeverband", "Rain (VGem)")], columns=["ags", "level", "name"])
+    rows = [("2013", "09779201", "Rain, St", "097795725", "Rain (VGem)"),
+            ("2013", "09779149", "Genderkingen", "097795725", "Rain (VGem)"),
+            ("2013", "09779998", "Merged away", "097795725", "Rain (VGem)"),  # gone before INKAR's status
+            ("2021", "09779201", "Rain, St", "097790201", "Rain, St"),
+            ("2021", "09779149", "Genderkingen", "097795725", "Rain (VGem)")]
+    registers = pd.DataFrame(rows, columns=["vintage", "ags", "name", "vb_ars", "vb_name"]).assign(kreis_ags="09779")
+    own = pd.DataFrame({"ags": ["09779201", "09779149"], "name": ["Rain, Stadt", "Genderkingen"]})
+    mapped = inkar.map_through_registers(commuting, names, registers, own)
+    assert sorted(mapped[["ags", "key_vintage", "value"]].values.tolist()) == [
+        ["09779149", "2021", 69.76], ["09779201", "2013", 69.76]]

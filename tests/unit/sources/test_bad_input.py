@@ -1,0 +1,160 @@
+"""Bad publisher input never becomes published data (issue 12).
+
+Every variant of tests/bad_input.py (at least ten per kind of publisher file, generated from the
+snapshot) is parsed and contract-checked exactly as the staging steps do (``parse_all`` ->
+``contracts.check_source``): a broken file must fail with ``[source] file: ... problem``, a benign
+one (reordered or extra columns, German notation) must give the good file's values. A
+representative subset runs the whole refresh job (tests/integration/test_bad_input_runs.py).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from sources import contracts
+from sources.errors import SourceError
+from sources.registry import SNAPSHOT_DIR, discover_releases, load_sources
+from tests import bad_input
+
+SOURCES = load_sources()
+VARIANTS = bad_input.all_variants()
+
+
+def parse_source(root: Path, source_id: str, register: pd.DataFrame | None) -> list:
+    """Parse every release of a source under ``root`` and check its contract, as staging does."""
+    module, function = SOURCES[source_id].parser.split(":")
+    parser = getattr(importlib.import_module(module), function)
+    parsed = [(release, parser(release)) for release in discover_releases(SOURCES[source_id], root)]
+    changes = None
+    if source_id == contracts.REGISTER_SOURCE:
+        changes = pd.concat([t["changes"] for _, t in parse_source(root, "destatis_gebietsaenderungen", None)])
+    contracts.check_source(source_id, parsed, register, changes)
+    return parsed
+
+
+def probe(parsed: list, ags: str, measure: str) -> list:
+    """Every value of ``measure`` for ``ags`` in the parsed releases (a measure row or a column)."""
+    values = []
+    for _, tables in parsed:
+        for frame in tables.values():
+            if {"ags", "measure", "value"} <= set(frame.columns):
+                values += frame.loc[(frame["ags"] == ags) & (frame["measure"] == measure), "value"].tolist()
+            elif measure in frame.columns:
+                key = "ags" if "ags" in frame.columns else "from_ags"
+                values += frame.loc[frame[key] == ags, measure].tolist()
+    return sorted(values)
+
+
+@pytest.fixture(scope="module")
+def register() -> pd.DataFrame:
+    """The snapshot's Gemeindeverzeichnis registers, as staged (the other sources are checked against them)."""
+    parsed = parse_source(SNAPSHOT_DIR, contracts.REGISTER_SOURCE, None)
+    return pd.concat([t["register"].assign(vintage=r.label) for r, t in parsed], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def good(register) -> dict:
+    return {source_id: parse_source(SNAPSHOT_DIR, source_id, register)
+            for source_id in sorted({v.source_id for v in VARIANTS})}
+
+
+def test_every_kind_of_file_has_at_least_ten_variants():
+    files = pd.Series([Path(v.file).suffix for v in VARIANTS]).value_counts()
+    assert set(files.index) == {".xlsx", ".csv", ".parquet", ".shp", ".json"}
+    per_file = pd.Series([v.file for v in VARIANTS]).value_counts()
+    assert (per_file[per_file.index != bad_input.INKAR_REGIONS] >= 10).all(), per_file
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
+def test_variant_fails_clearly_or_reads_right(variant, tmp_path, register, good):
+    root = tmp_path / "source"
+    shutil.copytree(SNAPSHOT_DIR, root)
+    variant.apply(root)
+    if variant.expect is None:
+        parsed = parse_source(root, variant.source_id, register)
+        ags, measure = variant.probe
+        expected = probe(good[variant.source_id], ags, measure)
+        assert expected, f"probe {variant.probe} not in the good file"
+        assert probe(parsed, ags, measure) == expected
+        return
+    with pytest.raises(SourceError) as raised:
+        parse_source(root, variant.source_id, register)
+    message = str(raised.value)
+    assert message.startswith(f"[{variant.source_id}] "), message
+    assert Path(variant.file).stem.split("_")[0] in message.split(":")[0], message  # names the file
+    assert re.search(variant.expect, message), message
+
+
+def test_german_number_notation_is_read_or_refused_never_guessed():
+    assert contracts.parse_number("19.566") == 19566
+    assert contracts.parse_number("1.234,5") == 1234.5
+    assert contracts.parse_number("12,5") == 12.5
+    assert contracts.parse_number(" 3 ") == 3
+    assert contracts.parse_number("-") is None and contracts.parse_number("") is None
+    for ambiguous in ("12.5", "1,234.5", "19566x", "1.23.4"):
+        with pytest.raises(ValueError, match="not a number in German notation"):
+            contracts.parse_number(ambiguous)
+
+
+def test_year_on_year_blocks_unless_the_crosswalk_or_the_allowlist_explains(tmp_path):
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE observations AS SELECT * FROM (VALUES
+        ('destatis_gemeindeverzeichnis', '2021-12-31', '01053090', 'gemeinde', DATE '2021-12-31', 'population_total', 19329.0, 'persons', ''),
+        ('destatis_gemeindeverzeichnis', '2023-12-31', '01053090', 'gemeinde', DATE '2023-12-31', 'population_total', 45000.0, 'persons', ''),
+        ('destatis_gemeindeverzeichnis', '2021-12-31', '01053001', 'gemeinde', DATE '2021-12-31', 'population_total', 1000.0, 'persons', ''),
+        ('destatis_gemeindeverzeichnis', '2023-12-31', '01053001', 'gemeinde', DATE '2023-12-31', 'population_total', 1050.0, 'persons', ''),
+        ('destatis_gemeindeverzeichnis', '2021-12-31', '01053002', 'gemeinde', DATE '2021-12-31', 'population_total', 1000.0, 'persons', ''),
+        ('destatis_gemeindeverzeichnis', '2023-12-31', '01053002', 'gemeinde', DATE '2023-12-31', 'population_total', 3000.0, 'persons', ''),
+        ('breitbandatlas', '2019-ende', '01053090', 'gemeinde', DATE '2019-12-31', 'households_all_50', 90.0, '% of households', ''),
+        ('breitbandatlas', '2020-ende', '01053090', 'gemeinde', DATE '2020-12-31', 'households_all_50', 50.0, '% of households', ''))
+        t(source_id, vintage, ags, level, reference_date, measure, value, unit, note)""")
+    con.execute("""CREATE TABLE municipality_register AS SELECT * FROM (VALUES
+        ('01053002', '2021-12-31', DATE '2021-12-31'), ('01053002', '2023-12-31', DATE '2023-12-31'))
+        t(ags, vintage, territorial_date)""")
+    con.execute("""CREATE TABLE territorial_changes AS SELECT * FROM (VALUES
+        ('2021-12-31', '2023-12-31', '01053099', '01053002', 'merger', 'test'))
+        t(from_vintage, to_vintage, from_ags, to_ags, kind, evidence)""")
+    findings = contracts.year_on_year(con)
+    # Mölln x2.3 in two years and a 40-point fall block; 01053001 (+5 %) is fine, 01053002 merged
+    assert sorted(zip(findings["ags"], findings["measure"])) == [
+        ("01053090", "households_all_50"), ("01053090", "population_total")]
+    allowlist = tmp_path / "allow.yaml"
+    allowlist.write_text("allow:\n  - {source: breitbandatlas, release: 2020-ende, measure: 'households_.+', "
+                         "reason: test}\n", encoding="utf-8")
+    blocking, allowed = contracts.apply_allowlist(findings, contracts.load_allowlist(allowlist))
+    assert blocking["measure"].tolist() == ["population_total"]
+    assert allowed["reason"].tolist() == ["test"]
+    allowlist.write_text("allow:\n  - {source: breitbandatlas, release: 2020-ende}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="needs source, release and a reason"):
+        contracts.load_allowlist(allowlist)
+
+
+def test_an_older_working_database_is_migrated_not_broken():
+    """coworking_spaces created from an empty frame (osm_type INTEGER) then receives real OSM rows."""
+    from warehouse import replace_rows
+
+    con = duckdb.connect()
+    replace_rows(con, "coworking_spaces", pd.DataFrame(columns=["osm_type", "osm_id", "lat", "vintage"]))
+    assert dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() "
+                            "WHERE table_name = 'coworking_spaces'").fetchall())["osm_type"] == "INTEGER"
+    replace_rows(con, "coworking_spaces", pd.DataFrame({"osm_type": ["node"], "osm_id": [42], "lat": [53.63],
+                                                        "vintage": ["2025-01-01"]}))
+    assert con.execute("SELECT osm_type, lat FROM coworking_spaces").fetchall() == [("node", 53.63)]
+    # a kept row of the old type is not lost: the column becomes text
+    con.execute("CREATE TABLE old (ags INTEGER, value INTEGER, source_id VARCHAR)")
+    con.execute("INSERT INTO old VALUES (1053, 7, 'a')")
+    replace_rows(con, "old", pd.DataFrame({"ags": ["01053090"], "value": [2.5], "source_id": ["b"]}), source_id="b")
+    assert sorted(con.execute("SELECT ags, value FROM old").fetchall()) == [("01053090", 2.5), ("1053", 7.0)]
+
+
+def test_revision_vintage_labels_have_a_start_date():
+    assert contracts.vintage_start("2022-12-rev2") == "2022-12-01"
+    assert contracts.vintage_start("2023") == "2023-01-01"
+    assert contracts.vintage_start("2021-mitte") == "2021-01-01"

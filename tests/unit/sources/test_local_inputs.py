@@ -1,0 +1,179 @@
+"""The town's own data (local_inputs): templates, validation naming file/row/column, merging with OSM.
+
+The Mölln files under tests/fixtures/local-inputs/ are an EXAMPLE (every name starts with BEISPIEL,
+the supplier says "BEISPIELDATEN"): they are not the town's data and never part of the snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from sources import local_inputs
+from sources.errors import SourceError
+from sources.registry import PROJECT_ROOT, discover_releases, load_sources
+
+SPEC = load_sources()["local_inputs"]
+FIXTURES = Path(__file__).parents[2] / "fixtures"
+DELIVERY = "local-inputs/2023-11-20"
+SPACES_FILE = "coworking_01053090_beispiel.csv"
+SURVEY_FILE = "umfrage_01053090_beispiel.csv"
+TEMPLATES = PROJECT_ROOT / "templates" / "local-inputs"
+
+
+def parse(root: Path, today=dt.date(2026, 12, 1)):
+    [release] = discover_releases(SPEC, root)
+    return local_inputs.parse_release(release, today=today)
+
+
+@pytest.fixture
+def delivery(tmp_path) -> Path:
+    shutil.copytree(FIXTURES / "local-inputs", tmp_path / "local-inputs")
+    return tmp_path
+
+
+def test_templates_are_the_documented_headers_and_regenerate_identically(tmp_path):
+    assert (TEMPLATES / "coworking_vorlage.csv").read_text(encoding="utf-8").strip().split(";") == \
+        list(local_inputs.SPACE_HEADERS)
+    assert (TEMPLATES / "umfrage_vorlage.csv").read_text(encoding="utf-8").strip().split(";") == \
+        list(local_inputs.SURVEY_HEADERS)
+    local_inputs.write_templates(tmp_path)
+    for name in ("coworking_vorlage.csv", "umfrage_vorlage.csv"):
+        assert (tmp_path / name).read_bytes() == (TEMPLATES / name).read_bytes()
+    from openpyxl import load_workbook
+    for kind, headers in (("coworking", local_inputs.SPACE_HEADERS), ("umfrage", local_inputs.SURVEY_HEADERS)):
+        workbook = load_workbook(TEMPLATES / f"{kind}_vorlage.xlsx", read_only=True)
+        assert next(workbook.worksheets[0].iter_rows(values_only=True)) == tuple(headers)
+        assert workbook.sheetnames[1] == "Hinweise"
+
+
+def test_example_delivery_is_parsed_with_provenance(delivery):
+    parsed = parse(delivery)
+    spaces, surveys = parsed["local_spaces"], parsed["survey_results"]
+    assert len(spaces) == 4 and set(spaces["local_kind"]) == {"temporary", "third_place", "trial_day"}
+    first = spaces.iloc[0]
+    assert (first["lat"], first["lon"], first["desks"], first["opened"]) == (53.6275, 10.6895, 12, dt.date(2022, 10, 1))
+    assert (first["supplier"], first["licence"], first["row"]) == (
+        "BEISPIELDATEN (Testfixture, keine echten Angaben)", "dl-de/by-2-0", 2)
+    assert set(spaces["supplying_ags"]) == {"01053090"} and spaces["name"].str.startswith("BEISPIEL").all()
+    assert surveys["share"].sum() == pytest.approx(100.0) and set(surveys["respondents"]) == {200}
+
+
+def test_xlsx_delivery_reads_like_the_csv(delivery):
+    from openpyxl import Workbook
+    folder = delivery / DELIVERY
+    csv_rows = [line.split(";") for line in (folder / SPACES_FILE).read_text(encoding="utf-8").splitlines()]
+    workbook = Workbook()
+    for row in csv_rows:
+        workbook.active.append(row)
+    (folder / SPACES_FILE).unlink()
+    workbook.save(folder / "coworking_01053090_beispiel.xlsx")
+    assert len(parse(delivery)["local_spaces"]) == 4
+
+
+def replace_cell(folder: Path, name: str, row: int, column: str, value: str) -> None:
+    path = folder / name
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(";")
+    cells = lines[row - 1].split(";")
+    cells[header.index(column)] = value
+    lines[row - 1] = ";".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+MALFORMED = [  # (file, row, column, new value, expected message)
+    (SPACES_FILE, 2, "AGS", "1053090", "row 2, column 'AGS': '1053090' is not an 8-digit AGS"),
+    (SPACES_FILE, 3, "Art", "Homeoffice", "row 3, column 'Art': unknown kind 'Homeoffice'; allowed: dauerhaft"),
+    (SPACES_FILE, 2, "Eröffnet am", "01.01.2099", "row 2, column 'Eröffnet am': date 2099-01-01 is in the future"),
+    (SURVEY_FILE, 3, "Anteil (%)", "120", "row 3, column 'Anteil (%)': share 120.0 is outside 0–100"),
+    (SURVEY_FILE, 4, "Anteil (%)", "-5", "row 4, column 'Anteil (%)': share -5.0 is outside 0–100"),
+    (SPACES_FILE, 4, "Lizenz", "", "row 4, column 'Lizenz': a value is required"),
+    (SPACES_FILE, 2, "Breitengrad", "5,36", "row 2, column 'Breitengrad': latitude 5.36 is outside Germany"),
+    (SPACES_FILE, 3, "Breitengrad", "53,61", "row 3, column 'Längengrad': required when 'Breitengrad' is given"),
+    (SPACES_FILE, 2, "Geschlossen am", "01.09.2022", "row 2, column 'Geschlossen am': 2022-09-01 is before 2022-10-01"),
+    (SURVEY_FILE, 2, "Befragte", "viele", "row 2, column 'Befragte': 'viele' is not a number"),
+    (SURVEY_FILE, 2, "Feldzeit bis", "31.31.2022", "row 2, column 'Feldzeit bis': '31.31.2022' is not a date"),
+]
+
+
+@pytest.mark.parametrize("name, row, column, value, message", MALFORMED)
+def test_malformed_cells_fail_naming_file_row_and_column(delivery, name, row, column, value, message):
+    replace_cell(delivery / DELIVERY, name, row, column, value)
+    with pytest.raises(SourceError) as error:
+        parse(delivery)
+    assert str(error.value).startswith(f"[local_inputs] {DELIVERY}/{name}: ")
+    assert message in str(error.value)
+
+
+def test_wrong_header_and_file_name_fail(delivery):
+    folder = delivery / DELIVERY
+    text = (folder / SPACES_FILE).read_text(encoding="utf-8")
+    (folder / SPACES_FILE).write_text(text.replace(";Lizenz", ";Licence", 1), encoding="utf-8")
+    with pytest.raises(SourceError, match=r"header does not match the template: missing \['Lizenz'\], "
+                                          r"unknown \['Licence'\]"):
+        parse(delivery)
+    (folder / SPACES_FILE).write_text(text, encoding="utf-8")
+    (folder / SPACES_FILE).rename(folder / "coworking_moelln.csv")
+    with pytest.raises(SourceError, match="coworking_moelln.csv: file name must be coworking_<AGS>"):
+        parse(delivery)
+
+
+def gemeinden_frame() -> gpd.GeoDataFrame:
+    """Two square 'Gemeinden' around Mölln and Ratzeburg (test geometry, not the real boundaries)."""
+    return gpd.GeoDataFrame({"ags": ["01053090", "01053100"]},
+                            geometry=[box(10.60, 53.58, 10.76, 53.66), box(10.70, 53.67, 10.80, 53.74)],
+                            crs="EPSG:4326")
+
+
+def test_unknown_gemeinde_fails_and_space_without_coordinates_is_placed_and_flagged(delivery):
+    spaces = parse(delivery)["local_spaces"]
+    placed = local_inputs.place_spaces(spaces, gemeinden_frame())
+    library = placed[placed["name"].str.contains("Stadtbücherei")].iloc[0]
+    assert library["located_at_gemeinde"] and box(10.60, 53.58, 10.76, 53.66).contains(
+        gpd.points_from_xy([library["lon"]], [library["lat"]])[0])
+    assert not placed.iloc[0]["located_at_gemeinde"]
+    with pytest.raises(SourceError, match=r"coworking_01053090_beispiel.csv: row 4, column 'AGS': AGS 01053100 "
+                                          r"is not a Gemeinde of the register"):
+        local_inputs.place_spaces(spaces, gemeinden_frame().iloc[:1])
+
+
+def osm_space(osm_id, name, lat, lon, tags=None):
+    return {"osm_type": "node", "osm_id": osm_id, "name": name, "lat": lat, "lon": lon,
+            "kind": "amenity=coworking_space", "website": None, "operator": None,
+            "tags": json.dumps(tags or {"name": name}), "osm_base_timestamp": "2026-11-30T00:00:00Z",
+            "ags": "01053090"}
+
+
+def test_merge_counts_each_space_once_and_keeps_its_sources(delivery):
+    local = local_inputs.place_spaces(parse(delivery)["local_spaces"], gemeinden_frame())
+    osm = pd.DataFrame([
+        osm_space(1, "Coworking am Markt", 53.6280, 10.6900),  # 61 m from the temporary space: the same place
+        osm_space(2, "BEISPIEL Stadtbücherei als Dritter Ort", 53.6301, 10.6801,  # same name and address
+                  {"addr:street": "Beispielstrasse", "addr:housenumber": "3", "addr:postcode": "23879",
+                   "addr:city": "Mölln"}),
+        osm_space(3, "Ganz woanders", 53.70, 10.60),
+    ])
+    merged = local_inputs.merge_spaces(osm, local)
+    assert len(merged) == 4  # 3 OSM + the trial day; the duplicate local row and two matches absorbed
+    by_name = merged.set_index("name")
+    assert by_name.loc["Coworking am Markt", "sources"] == "osm_coworking; local_inputs"
+    assert by_name.loc["Coworking am Markt", "local_kind"] == "temporary"
+    assert by_name.loc["BEISPIEL Stadtbücherei als Dritter Ort", "sources"] == "osm_coworking; local_inputs"
+    assert by_name.loc["Ganz woanders", "sources"] == "osm_coworking" and not by_name.loc["Ganz woanders",
+                                                                                        "locally_reported"]
+    trial = by_name.loc["BEISPIEL Probearbeitstag im Nachbarort"]
+    assert (trial["osm_type"], trial["sources"], trial["located_at_gemeinde"]) == ("local", "local_inputs", True)
+    assert trial["local_file"] == f"{DELIVERY}/{SPACES_FILE}:4"
+    # the merged supply counts only spaces open on the date (OSM-mapped ones are open at the query date):
+    # a past trial day stays listed but is not supply
+    active = local_inputs.active_on(merged, "2023-11-20")
+    assert set(active["name"]) == {"Coworking am Markt", "BEISPIEL Stadtbücherei als Dritter Ort", "Ganz woanders"}
+    assert "BEISPIEL Probearbeitstag im Nachbarort" in set(local_inputs.active_on(merged, "2023-05-15")["name"])

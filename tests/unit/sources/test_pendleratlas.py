@@ -1,0 +1,150 @@
+"""Pendleratlas (Pendlerrechnung): parser on files in the documented layout, check values, failures.
+
+The files are built by tests/publisher_fixtures.py: München 2024 totals are the check values of
+docs/source-formats.md section 5, every other figure is constructed (no real file exists offline).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sources import pendleratlas
+from sources.errors import SourceError
+from sources.registry import discover_releases, load_sources
+from tests import publisher_fixtures
+
+SPEC = load_sources()["pendleratlas"]
+
+
+@pytest.fixture
+def folder(tmp_path):
+    publisher_fixtures.write_pendleratlas_folder(tmp_path)
+    return tmp_path
+
+
+def release_of(folder, year="2024"):
+    return {r.vintage: r for r in discover_releases(SPEC, folder)}[year]
+
+
+def value(observations, ags, measure):
+    rows = observations[(observations["ags"] == ags) & (observations["measure"] == measure)]
+    assert len(rows) == 1, rows
+    return rows.iloc[0]
+
+
+def test_discovery_finds_four_years_with_all_files(folder):
+    releases = discover_releases(SPEC, folder)
+    assert [r.vintage for r in releases] == ["2021", "2022", "2023", "2024"]
+    roles = [f.role for f in releases[-1].files]
+    assert roles.count("indicator") == 6 and roles.count("flows") == 16
+
+
+def test_check_values_for_muenchen_2024(folder):
+    observations = pendleratlas.parse_release(release_of(folder))["observations"]
+    muenchen = "09162000"  # ARS 091620000000 -> AGS ARS[0:5] + ARS[9:12]
+    assert value(observations, muenchen, "in_commuters")["value"] == 529834
+    assert value(observations, muenchen, "out_commuters")["value"] == 248679
+    assert value(observations, muenchen, "commuter_balance")["value"] == 281155
+    assert value(observations, muenchen, "in_commuter_share")["value"] == 45.3
+    assert value(observations, muenchen, "internal_commuters")["value"] == 640422
+    row = value(observations, muenchen, "in_commuters")
+    assert (row["level"], row["reference_date"], row["unit"]) == ("gemeinde", dt.date(2024, 6, 30), "employed persons")
+    assert value(observations, muenchen, "in_commuters_men")["value"] + \
+        value(observations, muenchen, "in_commuters_women")["value"] == 529834
+
+
+def test_marker_is_kept_as_missing_with_the_marker(folder):
+    observations = pendleratlas.parse_release(release_of(folder))["observations"]
+    row = value(observations, "09181114", "internal_commuters_women")
+    assert row["value"] is None or row["value"] != row["value"]  # NULL
+    assert row["note"] == "marker '.'"
+    assert value(observations, "09181114", "internal_commuters")["note"] == ""
+
+
+def test_flows_with_distances_and_both_directions(folder):
+    flows = pendleratlas.parse_release(release_of(folder))["gemeinde_flows"]
+    moelln = flows[(flows["ags"] == "01053090") & (flows["direction"] == "out")].set_index("rank")
+    assert moelln.loc[1, ["partner_ags", "commuters", "distance_km"]].tolist() == ["02000000", 2100, 46.0]
+    assert len(moelln) == 3
+    assert len(flows[(flows["ags"] == "01053090") & (flows["direction"] == "in")]) == 2  # rank 3 has no origin
+    berlin = flows[(flows["ags"] == "09162000") & (flows["direction"] == "in")].iloc[0]
+    assert (berlin["partner_ags"], berlin["distance_km"]) == ("11000000", 501.0)
+
+
+def test_ars_and_values_helpers():
+    assert pendleratlas.ars_to_ags("pendleratlas", "f.csv", 2, "ARS", "010530090090") == "01053090"
+    with pytest.raises(SourceError, match=r"f.csv: row 7, column ARS: '01053090' is not a 12-digit ARS"):
+        pendleratlas.ars_to_ags("pendleratlas", "f.csv", 7, "ARS", "01053090")
+    assert pendleratlas.parse_value("p", "f", 2, "EIP", "-1234") == (-1234.0, "")
+    assert pendleratlas.parse_value("p", "f", 2, "EIP", "45,3") == (45.3, "")
+    assert pendleratlas.parse_value("p", "f", 2, "EIP", "-") == (None, "marker '-'")
+    with pytest.raises(SourceError, match="row 3, column EIP_w: '12a' is not a number"):
+        pendleratlas.parse_value("p", "f", 3, "EIP_w", "12a")
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("2024_EIP_Karte_L00.csv", "AGS;EIP;EIP_m;EIP_w\n09162000;1;1;0\n",
+     "header 'AGS;EIP;EIP_m;EIP_w', expected 'ARS;EIP;EIP_m;EIP_w'"),
+    ("2024_EIP_Karte_L00.csv", "ARS;EIP;EIP_m;EIP_w\n091620000000;1;1\n", "row 2: 3 fields, expected 4"),
+    ("2024_EIP_Karte_L00.csv", "ARS;EIP;EIP_m;EIP_w\n9162000;1;1;0\n", "row 2, column ARS: '9162000' is not"),
+    ("2024_EIP_Karte_L00.csv", "ARS;EIP;EIP_m;EIP_w\n091620000000;1;1;0\n091620000000;2;1;1\n",
+     "Gemeinde 09162000 appears twice"),
+    ("2024_EIP_Karte_L00.csv", "<!DOCTYPE html><html><title>Wartung</title></html>", "an HTML page"),
+    ("2024_Verfl_L09.csv", "Rang;ARS;ARS_AO;AUSP_AO;AUSP_km;ARS_WO;EIP_WO;EIP_km\n11;091620000000;091840000000;1;1;;;\n",
+     "row 2, column Rang: '11' is not a rank 1-10"),
+    ("2024_Verfl_L09.csv", "Rang;ARS;Ziel;AUSP_AO;AUSP_km;ARS_WO;EIP_WO;EIP_km\n", "expected 'Rang;ARS;ARS_AO"),
+])
+def test_layout_differences_fail_naming_file_row_and_column(folder, name, content, message):
+    (folder / "pendleratlas" / "2024" / name).write_text(content, encoding="utf-8")
+    with pytest.raises(SourceError, match=f"pendleratlas/2024/{name}: .*{message}".replace("(", r"\(")):
+        pendleratlas.parse_release(release_of(folder))
+
+
+# --- live mode against the local publisher (tests/live_server.py) and directory mode -------------------------
+
+def http_settings():
+    from sources.http import HttpSettings
+    return HttpSettings(backoff_seconds=0.01, read_timeout=2.0, max_attempts=2)
+
+
+def test_live_fetch_then_unchanged_then_parsed_like_directory_mode(httpserver, tmp_path):
+    from sources.live import fetch_source
+    from tests.live_server import PublisherServer
+
+    publishers = PublisherServer(httpserver)
+    mirror = tmp_path / "live"
+    first = fetch_source(SPEC, mirror, http_settings(), origin=publishers.origin)
+    assert len(first) == 6 * 4 + 16 * 4 and {o.status for o in first} == {"new"}
+    assert (mirror / "pendleratlas" / "2024" / "2024_EIP_Karte_L00.csv").is_file()
+    second = fetch_source(SPEC, mirror, http_settings(), origin=publishers.origin)
+    assert {o.status for o in second} == {"unchanged"}
+    assert {o.reason for o in second} == {"HTTP 304 Not Modified"}
+    # the mirror is a directory of publisher files: discovery and parsing as in directory mode
+    directory = tmp_path / "directory"
+    publisher_fixtures.write_pendleratlas_folder(directory)
+    from_live = pendleratlas.parse_release(release_of(mirror))["observations"]
+    from_directory = pendleratlas.parse_release(release_of(directory))["observations"]
+    assert from_live.equals(from_directory)
+    assert value(from_live, "09162000", "in_commuters")["value"] == 529834
+
+
+@pytest.mark.parametrize("failure, message", [
+    (lambda r: __import__("werkzeug").Response("<!DOCTYPE html><html><head><title>Seite nicht gefunden</title>"
+                                               "</head></html>", content_type="text/html"),
+     "got an HTML page instead of csv: 'Seite nicht gefunden'"),
+    (lambda r: __import__("werkzeug").Response("gone", status=404), "404"),
+])
+def test_live_failures_name_source_and_url(httpserver, tmp_path, failure, message):
+    from sources.live import fetch_source
+    from tests.live_server import PublisherServer
+
+    publishers = PublisherServer(httpserver)
+    url = "https://pendleratlas.statistikportal.de/data/csv/2023/2023_Verfl_L12.csv"
+    publishers.fail(url, failure, failure)
+    with pytest.raises(SourceError) as error:
+        fetch_source(SPEC, tmp_path / "live", http_settings(), origin=publishers.origin)
+    assert error.value.source_id == "pendleratlas" and message in str(error.value)
+    assert "2023_Verfl_L12.csv" in str(error.value)
+    assert not (tmp_path / "live" / "pendleratlas" / "2023" / "2023_Verfl_L12.csv").exists()

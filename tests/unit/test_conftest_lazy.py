@@ -1,0 +1,30 @@
+"""Unit tests don't pay for importing Dagster: the root conftest imports it only when a job runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_conftest_does_not_import_dagster():
+    code = "import sys, tests.conftest; print('dagster' in sys.modules, 'pipelines.definitions' in sys.modules)"
+    shown = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.split() == ["False", "False"]
+
+
+def test_unit_test_modules_do_not_import_dagster():
+    """tests/unit/ stays free of Dagster (and of the pipeline definitions): importing every unit test module,
+    and with it everything they import at module level, must leave both out of ``sys.modules``."""
+    modules = sorted(".".join(path.relative_to(ROOT).with_suffix("").parts)
+                     for path in (ROOT / "tests" / "unit").rglob("test_*.py"))
+    assert len(modules) > 20, modules  # the glob found the unit tests
+    code = ("import importlib, sys\n"
+            f"for name in {modules!r}: importlib.import_module(name)\n"
+            "print(sorted(m for m in ('dagster', 'pipelines.definitions') if m in sys.modules))")
+    shown = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.split() == ["[]"], f"a unit test module imports {shown.stdout.strip()}"
