@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+
 import pandas as pd
 
 from indicators import flags
@@ -145,8 +147,10 @@ def drivers(frame: pd.DataFrame) -> list[dict]:
     """Score points each indicator contributed to the changes ending in the latest period (newest start first)."""
     if frame.empty:
         return []
+    # indicator_id breaks ties (many changes are 0.00): the query's row order varies between runs, and
+    # the same data must give the same page, byte for byte
     frame = frame.assign(size=frame["contribution"].abs()).sort_values(
-        ["period_from", "size"], ascending=[False, False], na_position="last")
+        ["period_from", "size", "indicator_id"], ascending=[False, False, True], na_position="last", kind="stable")
     return [_change(records(pair), f"{ags}-{start}") for (ags, start), pair in
             frame.groupby(["ags", "period_from"], sort=False)]
 
@@ -193,9 +197,9 @@ def reference_values(data: ReportData, town: dict, row: dict) -> dict:
     date = pd.Timestamp(row["reference_date"])
     result = {}
     for level, key in (("kreis", town["kreis_ags"]), ("land", str(town["ags"])[:2]), ("bund", "DG")):
-        series = data.references.get((row["indicator_id"], level, key))
-        match = series[series["reference_date"] <= date] if series is not None else None
-        result[f"ref_{level}"] = float(match["value"].iloc[-1]) if match is not None and not match.empty else None
+        dates, values = data.references.get((row["indicator_id"], level, key), ((), ()))
+        found = 0 if date is pd.NaT else bisect.bisect_right(dates, date)  # last release not newer than the value
+        result[f"ref_{level}"] = float(values[found - 1]) if found else None
     result["ref_group"] = data.group_median(row["indicator_id"], row["period"])
     return result
 
