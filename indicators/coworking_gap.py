@@ -23,6 +23,9 @@ workdays per week x share of remote days spent coworking.
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import duckdb
 import pandas as pd
 import yaml
@@ -40,6 +43,15 @@ GAP_COLUMNS = ["ags", "period", "long_distance_share", "long_distance_share_year
 
 def gap_parameters(path=CATALOGUE_YAML) -> dict:
     """The ``coworking_gap`` section of the catalogue; every parameter needs a value and a stated source."""
+    stat = Path(path).stat()
+    # cached per file version: the town reports ask for it on every page, and parsing the whole
+    # catalogue took ~2/3 of a page's time; a changed file (mtime, size) is read again
+    return dict(_gap_parameters(Path(path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _gap_parameters(path: Path, _mtime_ns: int, _size: int) -> dict:
+    """gap_parameters for one version of the file (the unused arguments are the cache key)."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     section = raw.get("coworking_gap") or {}
     problems = [p for p in PARAMETERS if not isinstance(section.get(p), (int, float))]

@@ -19,7 +19,7 @@ import jinja2
 
 from reports import charts
 from reports.context import data_dates, headline_row, indicator_rows, pillar_chart, records, town_context
-from reports.coworking_gap import RANKING_PAGE, coworking_gap_context, ranking_context, ranking_table
+from reports.coworking_gap import RANKING_PAGE, coworking_gap_context, load_spaces, ranking_context, ranking_table
 from reports.data import INDEX_COLUMNS, ReportData, connect, load
 from reports.downloads import write_downloads
 from reports.labels import (PILLARS, attribution_label, berlin_time, de_number, de_rank, de_signed,
@@ -186,7 +186,7 @@ class Renderer:
         """The town page; with ``out_dir`` its tables are written beside it as CSV and .xlsx."""
         context = town_context(self.data, self.geoms, ags)
         context["pillar_chart"] = pillar_chart(context["pillars"])
-        context["cowork_gap"] = coworking_gap_context(self._connection(), self.geoms, ags)
+        context["cowork_gap"] = coworking_gap_context(self._connection(), self.geoms, ags, self._spaces())
         context["downloads"] = (write_downloads(out_dir, ags, town_tables(context, self.common["releases"]))
                                 if out_dir is not None else {})
         return self._render("town.html.j2", context)
@@ -196,6 +196,12 @@ class Renderer:
         if getattr(self, "_con", None) is None:
             self._con = connect(self.data.path)
         return self._con
+
+    def _spaces(self):
+        """The coworking spaces, queried once for all pages (the same frame for every town)."""
+        if getattr(self, "_cowork_spaces", None) is None:
+            self._cowork_spaces = load_spaces(self._connection())
+        return self._cowork_spaces
 
     def network(self, out_dir: Path | None = None) -> str:
         """The pilot network page: the comparison page of the pilot towns."""

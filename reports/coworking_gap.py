@@ -26,11 +26,13 @@ SOURCE_LABELS = {"osm_coworking": "OpenStreetMap", "local_inputs": "eigene Angab
                  "osm_coworking; local_inputs": "OpenStreetMap und eigene Angaben der Stadt"}
 
 
-def coworking_gap_context(con: duckdb.DuckDBPyConnection, geoms: TownGeometries, ags: str) -> dict:
-    """Everything the section shows for one town; empty parts say why they are empty."""
+def coworking_gap_context(con: duckdb.DuckDBPyConnection, geoms: TownGeometries, ags: str,
+                          spaces: pd.DataFrame | None = None) -> dict:
+    """Everything the section shows for one town; empty parts say why they are empty. ``spaces``:
+    load_spaces(con), passed in when many pages are rendered (it is the same for every town)."""
     reach_km = gap_parameters()["reach_km"]
     gap = _latest_gap(con, ags)
-    spaces = _spaces_within_reach(con, geoms, ags, reach_km)
+    spaces = _spaces_within_reach(load_spaces(con) if spaces is None else spaces, geoms, ags, reach_km)
     destinations = _destinations(con, geoms, ags)
     return {
         "gap": gap, "reach_km": reach_km, "spaces": spaces.to_dict("records"), "destinations": destinations,
@@ -69,12 +71,17 @@ def _coworking_data_de(text: str | None) -> str | None:
                      for part in str(text).split(", "))
 
 
-def _spaces_within_reach(con, geoms: TownGeometries, ags: str, reach_km: float) -> pd.DataFrame:
-    spaces = con.execute("""SELECT name, lat, lon, local_kind, sources, locally_reported, located_at_gemeinde,
-                                   supplier, licence, desks, opened, closed, vintage
-                            FROM coworking_spaces QUALIFY vintage = max(vintage) OVER ()""").df()
+def load_spaces(con) -> pd.DataFrame:
+    """The coworking spaces of the latest vintage (every town's section filters the same frame)."""
+    return con.execute("""SELECT name, lat, lon, local_kind, sources, locally_reported, located_at_gemeinde,
+                                 supplier, licence, desks, opened, closed, vintage
+                          FROM coworking_spaces QUALIFY vintage = max(vintage) OVER ()""").df()
+
+
+def _spaces_within_reach(spaces: pd.DataFrame, geoms: TownGeometries, ags: str, reach_km: float) -> pd.DataFrame:
     if spaces.empty or not geoms.has(ags):
-        return spaces.assign(distance_km=[], kind_de=[], sources_de=[])
+        return spaces.head(0).assign(distance_km=[], kind_de=[], sources_de=[])
+    spaces = spaces.copy()  # the shared frame stays as loaded
     spaces["distance_km"] = (geoms.distances_m(ags, spaces["lon"], spaces["lat"]) / 1000).round(1)
     spaces = spaces[spaces["distance_km"] <= reach_km].sort_values(["distance_km", "name"])
     spaces["kind_de"] = spaces["local_kind"].map(KIND_LABELS).fillna("Coworking-Space")

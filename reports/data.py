@@ -138,7 +138,7 @@ class ReportData:
     kreis_commuting: pd.DataFrame  # kreis_ags, reference_date, measure, value
     mobile_kreis: pd.DataFrame     # kreis_ags, vintage, reference_date, measure, value (Mobilfunk-Monitoring)
     group_medians: pd.DataFrame    # indicator_id, period, median, towns (reference group)
-    references: dict               # (indicator_id, level, ags) -> frame of reference_date, value (sorted)
+    references: dict               # (indicator_id, level, ags) -> (reference dates, values), sorted by date
     by_town: dict[str, dict[str, pd.DataFrame]]
     flows_by_kreis: dict[str, pd.DataFrame]
 
@@ -243,7 +243,9 @@ def _reference_values(con: duckdb.DuckDBPyConnection) -> dict:
     finally:
         con.unregister("measures")
     frame["reference_date"] = pd.to_datetime(frame["reference_date"])
-    return {key: group.sort_values("reference_date")[["reference_date", "value"]].reset_index(drop=True)
+    # plain sorted lists: each page looks up ~10 indicators x 3 levels with bisect, not pandas filters
+    frame = frame.sort_values("reference_date", kind="stable")
+    return {key: (group["reference_date"].tolist(), group["value"].tolist())
             for key, group in frame.groupby(["indicator_id", "level", "ags"])}
 
 

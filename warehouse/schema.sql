@@ -341,3 +341,37 @@ CREATE TABLE coworking_gap (
     method_version VARCHAR NOT NULL,
     PRIMARY KEY (ags, period, method_version)
 );
+
+-- each town's latest value of each indicator (current rows), filled once per publish by warehouse/views.sql in AGS order, so that `town_profile` reads a few rows per town (docs/performance.md)
+CREATE TABLE indicator_values_latest (
+    ags VARCHAR NOT NULL,
+    indicator_id VARCHAR NOT NULL,
+    period INTEGER NOT NULL,         -- calendar year
+    value DOUBLE NOT NULL,
+    unit VARCHAR NOT NULL,
+    source_id VARCHAR NOT NULL,
+    vintage VARCHAR NOT NULL,        -- source release; a publisher revision is a new vintage ('2023-rev2')
+    reference_date DATE NOT NULL,    -- date of the underlying observation
+    imputed BOOLEAN NOT NULL,
+    imputation VARCHAR,              -- how it was imputed, e.g. 'carried forward from 2019'
+    quality_note VARCHAR,            -- English text rendered from the typed columns (indicators/flags.py)
+    territorial_change VARCHAR,      -- NULL or recode | merger | merger_weighted | minor_transfer | partial_transfer | split | area_change | implausible_step
+    method_break BOOLEAN,            -- the publisher's method generation changed since the town's previous value
+    source_level VARCHAR,            -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
+    excluded_reason VARCHAR,         -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator
+    base_period INTEGER,             -- annualised changes: the base year
+    PRIMARY KEY (ags, indicator_id)
+);
+
+-- per town, period, pillar and source the reference dates the index row rests on and how many inputs are carried forward; filled once per publish by warehouse/views.sql, read by the view `index_data_dates`
+CREATE TABLE index_data_dates_by_town (
+    ags VARCHAR NOT NULL,
+    period INTEGER NOT NULL,                      -- calendar year of the index row
+    pillar VARCHAR NOT NULL,                      -- pillar of the indicators (catalogue)
+    source_id VARCHAR NOT NULL,                   -- source of the values (sources.yaml)
+    oldest_reference_date DATE,                   -- oldest reference date of these inputs
+    newest_reference_date DATE,                   -- newest reference date of these inputs
+    inputs BIGINT NOT NULL,                       -- number of indicator values
+    carried_forward BIGINT NOT NULL,              -- of which carried forward from an earlier period
+    PRIMARY KEY (ags, period, pillar, source_id)
+);

@@ -1,0 +1,33 @@
+"""The tables views.sql computes once per publish hold what their defining queries give on the published data."""
+
+from __future__ import annotations
+
+LATEST = """SELECT * EXCLUDE (valid_from, valid_to) FROM indicator_values
+            QUALIFY row_number() OVER (PARTITION BY ags, indicator_id ORDER BY period DESC) = 1"""
+
+DATA_DATES = """
+SELECT v.ags, v.period, c.pillar, v.source_id, min(v.reference_date) AS oldest_reference_date,
+       max(v.reference_date) AS newest_reference_date, count(*) AS inputs,
+       count(*) FILTER (v.imputed) AS carried_forward
+FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
+WHERE c.pillar <> 'context'
+GROUP BY v.ags, v.period, c.pillar, v.source_id"""
+
+
+def _rows(con, sql: str) -> list[tuple]:
+    return sorted(con.execute(sql).fetchall(), key=repr)
+
+
+def test_indicator_values_latest_is_the_newest_period_per_town_and_indicator(warehouse):
+    stored = _rows(warehouse, "SELECT * FROM indicator_values_latest")
+    assert len(stored) > 1000 and stored == _rows(warehouse, LATEST)
+    keys = warehouse.execute("SELECT count(*), count(DISTINCT (ags, indicator_id)) FROM indicator_values_latest").fetchone()
+    assert keys[0] == keys[1]
+
+
+def test_index_data_dates_equals_the_aggregate_over_indicator_values(warehouse):
+    stored = _rows(warehouse, "SELECT * FROM index_data_dates")
+    assert len(stored) > 1000 and stored == _rows(warehouse, DATA_DATES)
+    assert [r[0] for r in warehouse.execute("DESCRIBE index_data_dates").fetchall()] == [
+        "ags", "period", "pillar", "source_id", "oldest_reference_date", "newest_reference_date", "inputs",
+        "carried_forward"]
