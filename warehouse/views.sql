@@ -85,7 +85,7 @@ GROUP BY source_id, publisher, licence, licence_url, attribution;
 -- in AGS order, so a town filter skips most of it; town_profile reads these ~130 k rows instead of
 -- ranking ~1 M history rows on every query (p95 104 -> ~30 ms, docs/performance.md).
 INSERT INTO indicator_values_latest BY NAME  -- declared in warehouse/tables.yaml (schema.sql)
-SELECT * EXCLUDE (valid_from, valid_to) FROM indicator_values
+SELECT * EXCLUDE (valid_from) FROM indicator_values
 QUALIFY row_number() OVER (PARTITION BY ags, indicator_id ORDER BY period DESC) = 1
 ORDER BY ags, indicator_id;
 

@@ -7,14 +7,16 @@ Templates, validation and merging are tested in tests/unit/sources/test_local_in
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from sources.registry import SNAPSHOT_DIR
-from tests.unit.sources.test_local_inputs import (DELIVERY, FIXTURES, MALFORMED, SPACES_FILE, SURVEY_FILE,
+from tests.unit.sources.test_local_inputs import (DELIVERY, FIXTURES, MALFORMED, SPACES_FILE,
                                                   replace_cell)
 
 

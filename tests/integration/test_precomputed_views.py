@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-LATEST = """SELECT * EXCLUDE (valid_from, valid_to) FROM indicator_values
+LATEST = """SELECT * EXCLUDE (valid_from) FROM indicator_values
             QUALIFY row_number() OVER (PARTITION BY ags, indicator_id ORDER BY period DESC) = 1"""
 
 DATA_DATES = """
