@@ -7,7 +7,6 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from pipelines.resources import ReadinessSettings
-from pipelines.assets.changes import skip_when_unchanged
 from pipelines.assets.raw import landed_releases
 from indicators import territory
 from indicators.catalogue import load_catalogue
@@ -96,7 +95,6 @@ def observation_metadata(frame: pd.DataFrame) -> dict:
        description="Population (total, male, female) and area per Gemeinde from every Gemeindeverzeichnis "
                    "vintage and the Regionaldatenbank table 12411-01-01-5 (live mode), plus the register of "
                    "names, Kreise, Länder, kinds and Gemeindeverbände.")
-@skip_when_unchanged("destatis_gemeindeverzeichnis", "regionalstatistik")
 def population_area(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     source_id = "destatis_gemeindeverzeichnis"
     with settings.work() as con:
@@ -119,7 +117,6 @@ def population_area(context: AssetExecutionContext, settings: ReadinessSettings)
                    "different publisher generations: indicators flag the method break. Gemeinde values "
                    "are put on the current territory through the territorial crosswalk (recodes moved, "
                    "mergers weighted by population, typed `territorial_change`).")
-@skip_when_unchanged("breitbandatlas", "gigabit_grundbuch", *TERRITORY_SOURCES)
 def broadband_coverage(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     frames = []
     with settings.work() as con:
@@ -156,7 +153,6 @@ def territory_metadata(observations: pd.DataFrame) -> dict:
        owners=["team:data-engineering"],
        description="Mobile coverage (5G, LTE) as % of area by land-use type, Kreise, Länder and Germany "
                    "(Mobilfunk-Monitoring 2021). Context data: Kreis values are not Gemeinde values.")
-@skip_when_unchanged("mobilfunk_monitoring")
 def mobile_coverage(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         observations = stage_observations(con, ["mobilfunk_monitoring"])
@@ -172,7 +168,6 @@ def mobile_coverage(context: AssetExecutionContext, settings: ReadinessSettings)
                    "and the Bundesagentur für Arbeit counts (employees at residence and workplace, in- and "
                    "out-commuters; suppressed figures kept as missing with the reason) with the out/in-commuter "
                    "shares derived from them. Kreis-to-Kreis flows go to `commuter_flows`.")
-@skip_when_unchanged("inkar", "ba_commuting", *TERRITORY_SOURCES)
 def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         inkar_observations = _stage_inkar(con)
@@ -214,7 +209,6 @@ def _stage_inkar(con) -> pd.DataFrame:
        owners=["team:data-engineering"],
        description="Gemeinde geometries (BKG VG5000 in the snapshot, VG250 in production) as WKB in "
                    "EPSG:4326 with the area computed in EPSG:25832, and the names of all Kreise (latest vintage).")
-@skip_when_unchanged("bkg_vg")
 def municipality_geometries(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         parsed = parse_all(con, "bkg_vg")
@@ -237,7 +231,6 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
                    "within 10 km and the distance to the nearest space: for every Gemeinde where OSM was loaded, "
                    "otherwise only for the towns that supplied a list. The towns' survey results go to "
                    "`local_survey_results` (shown on their pages, never in the index).")
-@skip_when_unchanged("osm_coworking", "local_inputs", "bkg_vg")
 def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         parsed = parse_all(con, "osm_coworking")
@@ -311,7 +304,6 @@ RESTATED = {"population_total": "population_current_territory", "area_km2": "are
                    "restated onto the current territory (`population_current_territory`, "
                    "`area_current_territory`) so that a town's population change does not measure a merger. "
                    "Partial transfers and unexplained area changes stay flagged.")
-@skip_when_unchanged("destatis_gemeindeverzeichnis", "regionalstatistik", "destatis_gebietsaenderungen")
 def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         register = con.execute("SELECT ags, name, vintage, territorial_date, lon, lat FROM municipality_register").df()
@@ -360,7 +352,6 @@ def gv_population(observations: pd.DataFrame) -> pd.DataFrame:
                    "publisher markers kept as missing with the marker; each Gemeinde's ten main destinations and "
                    "origins with distances go to `commuter_flows_gemeinde`. Gemeinde values are put on the current "
                    "territory through the crosswalk. Live or directory mode only.")
-@skip_when_unchanged("pendleratlas", *TERRITORY_SOURCES)
 def pendleratlas_commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         parsed = parse_all(con, "pendleratlas")
