@@ -57,7 +57,7 @@ monthly_refresh = ScheduleDefinition(
                                "missing assets and their descendants, or none when nothing changed.")
 def refresh_when_stale(context: RunStatusSensorContext, settings: ReadinessSettings):
     """The schedule's second half: plan with Dagster's staleness (pipelines/incremental.py)."""
-    plan = plan_refresh(context.instance, context.repository_def.asset_graph, outputs_missing(settings))
+    plan = plan_refresh(context.instance, context.repository_def.asset_graph, outputs_missing(settings.published))
     context.log.info(plan.describe())
     if plan.nothing_changed:
         return SkipReason(plan.describe())

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dagster import AssetKey, AssetSelection, DagsterInstance
 from dagster._core.definitions.data_version import StaleStatus
@@ -50,7 +51,7 @@ class Plan:
             by_reason.setdefault(why, []).append(name)
         causes = "; ".join(f"{', '.join(names[:4])}{f' and {len(names) - 4} more' if len(names) > 4 else ''}: {why}"
                            for why, names in by_reason.items())
-        return f"{len(self.selection)} assets to materialise (stale or missing ones and what is downstream):  {causes}"
+        return f"{len(self.selection)} assets to materialise (stale or missing ones and what is downstream): {causes}"
 
 
 def observe_sources(instance: DagsterInstance, defs, resources: dict | None = None, **run_args):
@@ -59,11 +60,11 @@ def observe_sources(instance: DagsterInstance, defs, resources: dict | None = No
                                                                  **run_args)
 
 
-def plan_refresh(instance: DagsterInstance, asset_graph, outputs_missing: bool = False) -> Plan:
-    """The stale or missing materialisable assets plus their descendants (all of them if ``outputs_missing``).
+def plan_refresh(instance: DagsterInstance, asset_graph, rebuild_all: bool = False) -> Plan:
+    """The stale or missing materialisable assets plus their descendants (all of them if ``rebuild_all``).
 
     ``asset_graph``: ``defs.resolve_asset_graph()`` or a sensor's ``repository_def.asset_graph``.
-    ``outputs_missing``: the warehouse files are gone although the instance remembers them, so
+    ``rebuild_all``: the warehouse files are gone although the instance remembers them, so
     everything is rebuilt.
     """
     keys = set(asset_graph.materializable_asset_keys)
@@ -71,7 +72,7 @@ def plan_refresh(instance: DagsterInstance, asset_graph, outputs_missing: bool =
     reasons = {}
     for key in sorted(keys):
         status = resolver.get_status(key)
-        if outputs_missing:
+        if rebuild_all:
             reasons[key.to_user_string()] = "the published or working warehouse file is missing"
         elif status == StaleStatus.MISSING:
             reasons[key.to_user_string()] = "never materialised"
@@ -116,9 +117,20 @@ def last_materialization(instance: DagsterInstance, keys) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(latest, dt.timezone.utc) if latest is not None else None
 
 
-def outputs_missing(settings) -> bool:
+def outputs_missing(published: Path) -> bool:
     """The warehouse files a partial run builds on are gone (deleted, or another READINESS_WAREHOUSE)."""
-    return not (settings.published.exists() and settings.work_db.exists())
+    from warehouse import work_path_for
+
+    return not (Path(published).exists() and work_path_for(Path(published)).exists())
+
+
+def selected_job(defs, plan: Plan):
+    """refresh_warehouse reduced to the plan's assets (and their checks).
+
+    Subset here, not with execute_in_process(asset_selection=...): that refuses resources given next to
+    the assets' own.
+    """
+    return defs.resolve_job_def(REFRESH_JOB).get_subset(asset_selection=plan.selection)
 
 
 def refresh(instance: DagsterInstance, defs, settings, **run_args):
@@ -126,10 +138,8 @@ def refresh(instance: DagsterInstance, defs, settings, **run_args):
     observed = observe_sources(instance, defs, resources={"settings": settings}, raise_on_error=False)
     if not observed.success:
         return None, observed
-    plan = plan_refresh(instance, defs.resolve_asset_graph(), outputs_missing(settings))
+    plan = plan_refresh(instance, defs.resolve_asset_graph(), outputs_missing(settings.published))
     if plan.nothing_changed:
         return plan, None
-    # subset first: execute_in_process(asset_selection=...) refuses resources given next to the assets' own
-    job = defs.resolve_job_def(REFRESH_JOB).get_subset(asset_selection=plan.selection)
-    result = job.execute_in_process(instance=instance, resources={"settings": settings}, **run_args)
+    result = selected_job(defs, plan).execute_in_process(instance=instance, resources={"settings": settings}, **run_args)
     return plan, result
