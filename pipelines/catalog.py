@@ -39,6 +39,7 @@ ASSET_TABLES = {
 RAW_TABLE = "source_releases_history"  # every raw_<source> asset records its releases there
 
 KINDS_BY_GROUP = {
+    "sources": {"file", "python"},  # the observed publisher files (pipelines/assets/raw.py source_files)
     "raw_landing": {"python", "duckdb"},
     "staging": {"pandas", "duckdb"},
     "indicators": {"pandas", "duckdb"},

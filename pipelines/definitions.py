@@ -10,7 +10,7 @@ from pipelines.assets.exports import export_assets, export_checks
 from pipelines.assets.coworking import coworking_assets
 from pipelines.assets.indicators import indicator_assets
 from pipelines.assets.publish import publish_assets
-from pipelines.assets.raw import raw_assets
+from pipelines.assets.raw import raw_assets, source_files
 from pipelines.assets.reports import report_assets
 from pipelines.assets.staging import staging_assets
 from pipelines.catalog import describe
@@ -36,15 +36,20 @@ refresh_warehouse = define_asset_job(
 # the sensor below starts a run of only the stale assets, or none when nothing changed.
 observe_sources = define_asset_job(
     name=OBSERVE_JOB,
-    selection=AssetSelection.groups("sources"),
+    selection=AssetSelection.assets(*source_files.keys),
     description="Observe every source (live mode: fetch it): hash its release files as its data version.",
     tags=WAREHOUSE_TAGS,
     executor_def=in_process_executor,
 )
 
+# Only observations carrying this tag are followed by a refresh: the CLI observes in its own runs and
+# refreshes itself. To refresh from the UI only what changed, launch observe_sources with this tag.
+THEN_REFRESH = {"readiness/then": "refresh"}
+
 monthly_refresh = ScheduleDefinition(
     name="monthly_refresh",
     job=observe_sources,
+    tags=THEN_REFRESH,
     cron_schedule="0 5 1 * *",  # 1st of the month, 05:00
     execution_timezone="Europe/Berlin",
     description="Monthly: observe every source; refresh_when_stale then refreshes only what changed.",
@@ -53,10 +58,13 @@ monthly_refresh = ScheduleDefinition(
 
 @run_status_sensor(run_status=DagsterRunStatus.SUCCESS, monitored_jobs=[observe_sources],
                    request_job=refresh_warehouse, name="refresh_when_stale", default_status=DefaultSensorStatus.RUNNING,
-                   description="After the sources were observed: a run of refresh_warehouse over only the stale or "
+                   description="After the schedule observed the sources: a run of refresh_warehouse over only the stale or "
                                "missing assets and their descendants, or none when nothing changed.")
 def refresh_when_stale(context: RunStatusSensorContext, settings: ReadinessSettings):
     """The schedule's second half: plan with Dagster's staleness (pipelines/incremental.py)."""
+    if not THEN_REFRESH.items() <= context.dagster_run.tags.items():
+        return SkipReason(f"run {context.dagster_run.run_id} has no tag readiness/then=refresh (the CLI's "
+                          "observations are followed by the CLI's own refresh)")
     plan = plan_refresh(context.instance, context.repository_def.asset_graph, outputs_missing(settings.published))
     context.log.info(plan.describe())
     if plan.nothing_changed:

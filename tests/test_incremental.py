@@ -104,13 +104,13 @@ def test_a_new_release_of_one_source_rematerialises_only_its_descendants(refresh
 
 def test_the_sensor_after_the_scheduled_observation_requests_only_stale_assets(refreshed):
     """refresh_when_stale (the monthly schedule's second half): skip when nothing changed, else the plan."""
-    from pipelines.definitions import defs, refresh_when_stale
+    from pipelines.definitions import THEN_REFRESH, defs, refresh_when_stale
     from pipelines.incremental import observe_sources
 
     tmp = refreshed["tmp"]
     settings = refresh_settings(tmp, refreshed["source"])
     with instance_of(tmp) as instance:
-        observed = observe_sources(instance, defs, resources={"settings": settings})
+        observed = observe_sources(instance, defs, resources={"settings": settings}, tags=THEN_REFRESH)
         context = build_run_status_sensor_context(
             sensor_name="refresh_when_stale", dagster_instance=instance, dagster_run=observed.dagster_run,
             dagster_event=observed.get_run_success_event(), repository_def=defs.get_repository_def(),
@@ -119,7 +119,7 @@ def test_the_sensor_after_the_scheduled_observation_requests_only_stale_assets(r
         assert isinstance(skipped, SkipReason) and "nothing changed since" in skipped.skip_message
         (refreshed["source"] / NEW_FILE).write_text((refreshed["source"] / NEW_FILE).read_text(encoding="utf-8")
                                                     .replace("Mölln", "Moelln"), encoding="utf-8")
-        observed = observe_sources(instance, defs, resources={"settings": settings})
+        observed = observe_sources(instance, defs, resources={"settings": settings}, tags=THEN_REFRESH)
         context = build_run_status_sensor_context(
             sensor_name="refresh_when_stale", dagster_instance=instance, dagster_run=observed.dagster_run,
             dagster_event=observed.get_run_success_event(), repository_def=defs.get_repository_def(),

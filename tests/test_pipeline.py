@@ -181,7 +181,7 @@ def test_definitions_snapshot():
     }
     schedule = defs.get_schedule_def("monthly_refresh")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 5 1 * *", "Europe/Berlin")
-    assert schedule.job_name == "refresh_warehouse"
+    assert schedule.job_name == "observe_sources"  # then the sensor refresh_when_stale runs what is stale
     assert defs.resolve_job_def("refresh_warehouse").tags.get("warehouse") == "readiness"
 
 
