@@ -18,6 +18,7 @@ from pipelines.checks import asset_checks
 from pipelines.incremental import OBSERVE_JOB, outputs_missing, plan_refresh
 from pipelines.resources import ReadinessSettings
 from pipelines.run_guard import dead_run_reaper
+from warehouse import published_path
 
 # Every step writes the same DuckDB working file, which allows one writer process:
 # run all steps in one process, and (dagster.yaml) let only one such run execute at a time.
@@ -60,12 +61,16 @@ monthly_refresh = ScheduleDefinition(
                    request_job=refresh_warehouse, name="refresh_when_stale", default_status=DefaultSensorStatus.RUNNING,
                    description="After the schedule observed the sources: a run of refresh_warehouse over only the stale or "
                                "missing assets and their descendants, or none when nothing changed.")
-def refresh_when_stale(context: RunStatusSensorContext, settings: ReadinessSettings):
-    """The schedule's second half: plan with Dagster's staleness (pipelines/incremental.py)."""
+def refresh_when_stale(context: RunStatusSensorContext):
+    """The schedule's second half: plan with Dagster's staleness (pipelines/incremental.py).
+
+    No settings resource here: initialising it takes the warehouse's writer lock (a tick would wait for a
+    run in progress); the published path comes from the same environment (READINESS_WAREHOUSE).
+    """
     if not THEN_REFRESH.items() <= context.dagster_run.tags.items():
         return SkipReason(f"run {context.dagster_run.run_id} has no tag readiness/then=refresh (the CLI's "
                           "observations are followed by the CLI's own refresh)")
-    plan = plan_refresh(context.instance, context.repository_def.asset_graph, outputs_missing(settings.published))
+    plan = plan_refresh(context.instance, context.repository_def.asset_graph, outputs_missing(published_path()))
     context.log.info(plan.describe())
     if plan.nothing_changed:
         return SkipReason(plan.describe())

@@ -130,6 +130,7 @@ def test_schedule_and_job():
     # the schedule observes the sources; its sensor then refreshes only what is stale (pipelines/incremental.py)
     assert (monthly.cron_schedule, monthly.execution_timezone, monthly.job_name) == \
         ("0 5 1 * *", "Europe/Berlin", "observe_sources")
+    assert monthly.tags == {"readiness/then": "refresh"}  # the sensor follows only these observations
     sensor = {s.name: s for s in defs.sensors}["refresh_when_stale"]
     assert [job.name for job in sensor.jobs] == ["refresh_warehouse"]
     observed = defs.resolve_job_def("observe_sources").asset_layer.executable_asset_keys

@@ -102,19 +102,24 @@ def test_a_new_release_of_one_source_rematerialises_only_its_descendants(refresh
     assert plan.reasons == {"raw_osm_coworking": "has a new dependency data version source_osm_coworking"}
 
 
-def test_the_sensor_after_the_scheduled_observation_requests_only_stale_assets(refreshed):
+def test_the_sensor_after_the_scheduled_observation_requests_only_stale_assets(refreshed, monkeypatch):
     """refresh_when_stale (the monthly schedule's second half): skip when nothing changed, else the plan."""
     from pipelines.definitions import THEN_REFRESH, defs, refresh_when_stale
     from pipelines.incremental import observe_sources
 
     tmp = refreshed["tmp"]
     settings = refresh_settings(tmp, refreshed["source"])
+    monkeypatch.setenv("READINESS_WAREHOUSE", str(settings.published))  # the code location's environment
     with instance_of(tmp) as instance:
+        untagged = observe_sources(instance, defs, resources={"settings": settings})  # as the CLI observes
+        ignored = refresh_when_stale(build_run_status_sensor_context(
+            sensor_name="refresh_when_stale", dagster_instance=instance, dagster_run=untagged.dagster_run,
+            dagster_event=untagged.get_run_success_event(), repository_def=defs.get_repository_def()))
+        assert isinstance(ignored, SkipReason) and "readiness/then=refresh" in ignored.skip_message
         observed = observe_sources(instance, defs, resources={"settings": settings}, tags=THEN_REFRESH)
         context = build_run_status_sensor_context(
             sensor_name="refresh_when_stale", dagster_instance=instance, dagster_run=observed.dagster_run,
-            dagster_event=observed.get_run_success_event(), repository_def=defs.get_repository_def(),
-            resources={"settings": settings})
+            dagster_event=observed.get_run_success_event(), repository_def=defs.get_repository_def())
         skipped = refresh_when_stale(context)
         assert isinstance(skipped, SkipReason) and "nothing changed since" in skipped.skip_message
         (refreshed["source"] / NEW_FILE).write_text((refreshed["source"] / NEW_FILE).read_text(encoding="utf-8")
@@ -122,8 +127,7 @@ def test_the_sensor_after_the_scheduled_observation_requests_only_stale_assets(r
         observed = observe_sources(instance, defs, resources={"settings": settings}, tags=THEN_REFRESH)
         context = build_run_status_sensor_context(
             sensor_name="refresh_when_stale", dagster_instance=instance, dagster_run=observed.dagster_run,
-            dagster_event=observed.get_run_success_event(), repository_def=defs.get_repository_def(),
-            resources={"settings": settings})
+            dagster_event=observed.get_run_success_event(), repository_def=defs.get_repository_def())
         request = refresh_when_stale(context)
     graph = defs.resolve_asset_graph()
     assert isinstance(request, RunRequest)
@@ -150,7 +154,7 @@ def test_a_code_version_bump_marks_the_asset_stale_and_plans_it_with_its_descend
     graph = edited.resolve_asset_graph()
     assert plan.selection == AssetSelection.assets("index_uncertainty").downstream().resolve(graph)
     assert "readiness_index" not in {k.to_user_string() for k in plan.selection}
-    assert plan.reasons == {"index_uncertainty": "code version changed"}
+    assert plan.reasons == {"index_uncertainty": "has a new code version"}
 
 
 def test_code_versions_follow_the_files_of_the_stage(tmp_path, monkeypatch):
