@@ -105,7 +105,7 @@ def test_a_new_release_of_one_source_rematerialises_only_its_descendants(refresh
 def test_the_sensor_after_the_scheduled_observation_requests_only_stale_assets(refreshed, monkeypatch):
     """refresh_when_stale (the monthly schedule's second half): skip when nothing changed, else the plan."""
     from pipelines.definitions import THEN_REFRESH, defs, refresh_when_stale
-    from pipelines.incremental import observe_sources
+    from pipelines.incremental import observe_sources, plan_refresh
 
     tmp = refreshed["tmp"]
     settings = refresh_settings(tmp, refreshed["source"])
@@ -122,13 +122,17 @@ def test_the_sensor_after_the_scheduled_observation_requests_only_stale_assets(r
             dagster_event=observed.get_run_success_event(), repository_def=defs.get_repository_def())
         skipped = refresh_when_stale(context)
         assert isinstance(skipped, SkipReason) and "nothing changed since" in skipped.skip_message
-        (refreshed["source"] / NEW_FILE).write_text((refreshed["source"] / NEW_FILE).read_text(encoding="utf-8")
-                                                    .replace("Mölln", "Moelln"), encoding="utf-8")
+        original = (refreshed["source"] / NEW_FILE).read_text(encoding="utf-8")
+        (refreshed["source"] / NEW_FILE).write_text(original.replace("Mölln", "Moelln"), encoding="utf-8")
         observed = observe_sources(instance, defs, resources={"settings": settings}, tags=THEN_REFRESH)
         context = build_run_status_sensor_context(
             sensor_name="refresh_when_stale", dagster_instance=instance, dagster_run=observed.dagster_run,
             dagster_event=observed.get_run_success_event(), repository_def=defs.get_repository_def())
         request = refresh_when_stale(context)
+        # the publisher withdraws the edit: the file's old data version is the one landed, nothing is stale
+        (refreshed["source"] / NEW_FILE).write_text(original, encoding="utf-8")
+        observe_sources(instance, defs, resources={"settings": settings})
+        assert plan_refresh(instance, defs.resolve_asset_graph()).nothing_changed
     graph = defs.resolve_asset_graph()
     assert isinstance(request, RunRequest)
     assert set(request.asset_selection) == AssetSelection.assets(f"raw_{NEW_SOURCE}").downstream().resolve(graph)
