@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     if not source_dir.is_dir():
         print(f"source directory {source_dir} does not exist", file=sys.stderr)
         return 2
-    print(f"Refresh twice: job refresh_warehouse, directory mode, {source_dir}")
+    print(f"Refresh twice: incremental refresh (observe, then the stale part of refresh_warehouse), "
+          f"directory mode, {source_dir}")
     results = []
     if args.keep:
         args.keep.mkdir(parents=True)
