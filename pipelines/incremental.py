@@ -99,6 +99,8 @@ def stale_status_resolver(instance: DagsterInstance, asset_graph):
 
     view = AssetGraphView(temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
                           instance=instance, asset_graph=asset_graph)
+    # one query for the records of every asset instead of one per asset and question
+    view.get_inner_queryer_for_back_compat().prefetch_asset_records(asset_graph.get_all_asset_keys())
     return CachingStaleStatusResolver(instance=instance, asset_graph=asset_graph, loading_context=view)
 
 
@@ -109,12 +111,9 @@ def _cause_text(cause) -> str:
 
 def last_materialization(instance: DagsterInstance, keys) -> dt.datetime | None:
     """When the latest of ``keys`` was last materialised (UTC)."""
-    latest = None
-    for key in keys:
-        event = instance.get_latest_materialization_event(key)
-        if event is not None and (latest is None or event.timestamp > latest):
-            latest = event.timestamp
-    return dt.datetime.fromtimestamp(latest, dt.timezone.utc) if latest is not None else None
+    events = instance.get_latest_materialization_events(list(keys)).values()  # one query for all keys
+    stamps = [event.timestamp for event in events if event is not None]
+    return dt.datetime.fromtimestamp(max(stamps), dt.timezone.utc) if stamps else None
 
 
 def outputs_missing(published: Path) -> bool:
