@@ -5,9 +5,10 @@ Run on demand from the repository root (a benchmark, not a test)::
     .venv/bin/python benchmarks/refresh_twice.py
     .venv/bin/python benchmarks/refresh_twice.py --source-dir /path/to/publisher/files
 
-Each run of the `refresh_warehouse` job (directory mode) is its own subprocess, so its wall
+Each run is an incremental refresh (pipelines/incremental.py: observe the sources, then run only the
+stale assets of `refresh_warehouse`; directory mode) in its own subprocess, on one Dagster instance, so its wall
 time and peak RSS (os.wait4) are its own. The second run reads the same sources into the same
-warehouse: it must publish the same planner views (equal checksums = idempotent). Printed per
+warehouse: it must leave the same planner views (equal checksums; with nothing changed it starts no run). Printed per
 run: wall time, peak RSS, size of the published file, rows and checksum of every planner view,
 and at the end whether the checksums are identical. Nothing outside a temporary directory is
 written (warehouse, raw landing, exports, reports; ``--keep DIR`` keeps them in DIR). Exit status 1 when
@@ -35,17 +36,23 @@ from benchmarks.full_germany import DEFAULT_SOURCE_DIR, check_results, failures,
 
 
 def run_job(published: str, raw_dir: str, source_dir: str) -> int:
-    """In the child: run the job once with an ephemeral Dagster instance; 0 on success."""
+    """In the child: one incremental refresh (observe, run only what is stale) on a Dagster instance kept
+    next to the warehouse, so the second run sees what the first did; 0 on success."""
     from dagster import DagsterInstance
 
     from pipelines.definitions import defs
+    from pipelines.incremental import refresh
     from pipelines.resources import ReadinessSettings
 
     settings = ReadinessSettings(source_mode="directory", source_dir=source_dir, warehouse_path=published,
                                  raw_dir=raw_dir)
-    with DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
-            resources={"settings": settings}, instance=instance, raise_on_error=False)
+    home = Path(published).parent / "dagster_home"
+    home.mkdir(exist_ok=True)
+    with DagsterInstance.local_temp(str(home)) as instance:
+        plan, result = refresh(instance, defs, settings, raise_on_error=False)
+        print(f"PLAN {plan.describe() if plan is not None else 'observing the sources failed'}")
+        if result is None:
+            return 0 if plan is not None else 1
         steps = sorted((s for s in step_durations(instance, result.run_id) if s[2] is not None), key=lambda s: -s[2])
     print("SLOWEST " + ", ".join(f"{key} {seconds:.1f} s" for key, _, seconds in steps[:5]))
     # the last lines of the child's log say why a run failed (the parent prints them)
@@ -90,6 +97,8 @@ def report(number: int, status: int, seconds: float, peak: float, published: Pat
         print("  " + "\n  ".join([line for line in lines if line.startswith("NOT PASSED")] or lines[-15:]))
         return None
     print(f"  published file   {published.stat().st_size / 2**20:8.1f} MiB")
+    print("  plan             " + next((line[len("PLAN "):] for line in log.read_text(errors="replace").splitlines()
+                                          if line.startswith("PLAN ")), "?")[:200])
     print("  slowest steps    " + next((line[len("SLOWEST "):] for line in log.read_text(errors="replace").splitlines()
                                           if line.startswith("SLOWEST ")), "?"))
     rows, sums = describe(published)
@@ -109,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     if not source_dir.is_dir():
         print(f"source directory {source_dir} does not exist", file=sys.stderr)
         return 2
-    print(f"Refresh twice: job refresh_warehouse, directory mode, {source_dir}")
+    print(f"Refresh twice: incremental refresh (observe, then the stale part of refresh_warehouse), "
+          f"directory mode, {source_dir}")
     results = []
     if args.keep:
         args.keep.mkdir(parents=True)

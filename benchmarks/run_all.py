@@ -9,10 +9,11 @@ Phases, each in its own child process (so wall time and peak RSS are its own, vi
 
   parse floor      every parser of sources.yaml on every release found in the source directory, once
                    (the work no refresh can avoid: reading and parsing the publisher files)
-  cold refresh     the refresh_warehouse job (directory mode, default report scope: reference group and
-                   pilot towns) into an empty temporary folder; also the time until the published
+  cold refresh     the incremental refresh (pipelines/incremental.py; directory mode, default report
+                   scope: reference group and pilot towns) into an empty temporary folder, so everything; also the time until the published
                    warehouse is written (run start to the end of the published_warehouse step)
-  no-change        the same job again on the same files into the same folder
+  no-change        the same incremental refresh again on the same files into the same folder and the same
+                   Dagster instance: the sources are observed, nothing is stale, so no run is started
   reports          every page of the report scope rendered in memory (per-page time, data loaded once),
                    then build_reports cold into a new folder and again with nothing changed
   planner queries  every ```sql statement of docs/planner-guide.md, 20 runs each on the published
@@ -75,10 +76,12 @@ def child_parse(source_dir: str) -> dict:
 
 
 def child_refresh(tmp: str, source_dir: str) -> dict:
-    """One run of the job into ``tmp``; times from Dagster's step stats."""
+    """One incremental refresh into ``tmp`` (pipelines/incremental.py: observe the sources, run only what is
+    stale) on a Dagster instance kept in ``tmp/dagster_home``; times from Dagster's step stats."""
     from dagster import DagsterInstance
 
     from pipelines.definitions import defs
+    from pipelines.incremental import refresh
     from pipelines.resources import ReadinessSettings
 
     tmp_path = Path(tmp)
@@ -87,15 +90,17 @@ def child_refresh(tmp: str, source_dir: str) -> dict:
                                  raw_dir=str(tmp_path / "raw"), exports_dir=str(tmp_path / "exports"),
                                  reports_dir=str(tmp_path / "reports"), report_scope="reference_group")
     (tmp_path / "warehouse").mkdir(exist_ok=True)
+    (tmp_path / "dagster_home").mkdir(exist_ok=True)
     start = time.time()
-    with DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
-            resources={"settings": settings}, instance=instance, raise_on_error=False)
-        stats = instance.get_run_step_stats(result.run_id)
+    with DagsterInstance.local_temp(str(tmp_path / "dagster_home")) as instance:
+        plan, result = refresh(instance, defs, settings, raise_on_error=False)
+        stats = instance.get_run_step_stats(result.run_id) if result is not None else []
     steps = {s.step_key: (s.start_time - start, s.end_time - start) for s in stats if s.start_time and s.end_time}
     published = steps.get("published_warehouse", (None, None))[1]
     slowest = sorted(((key, end - begin) for key, (begin, end) in steps.items()), key=lambda s: -s[1])[:6]
-    return {"success": result.success, "seconds": time.time() - start, "published_s": published,
+    return {"success": result is None or result.success, "seconds": time.time() - start, "published_s": published,
+            "materialised": len(result.get_asset_materialization_events()) if result is not None else 0,
+            "plan": plan.describe() if plan is not None else "observation failed",
             "slowest": [f"{key} {sec:.1f} s" for key, sec in slowest]}
 
 
@@ -197,8 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         cold, cold_wall, cold_rss = run_child("refresh", tmp, source_dir, log=tmp_path / "refresh1.log")
         warm, warm_wall, warm_rss = run_child("refresh", tmp, source_dir, log=tmp_path / "refresh2.log")
         for label, run in (("cold", cold), ("no-change", warm)):
-            print(f"{label} refresh: {'success' if run['success'] else 'FAILED'}; slowest steps: "
-                  + ", ".join(run["slowest"]))
+            print(f"{label} refresh: {'success' if run['success'] else 'FAILED'}; {run['materialised']} assets "
+                  f"materialised; {run['plan'][:160]}; slowest steps: " + (", ".join(run["slowest"]) or "none"))
         reports, _, reports_rss = run_child("reports", tmp, log=tmp_path / "reports.log")
         queries = planner_queries(tmp_path / "warehouse" / "readiness.duckdb")
         load_now = os.getloadavg()[0]

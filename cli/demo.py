@@ -2,6 +2,10 @@
 
 Like scripts/demo.sh, the run is recorded in the persistent Dagster instance (DAGSTER_HOME, default
 .dagster_home), so it shows in the UI (scripts/ui.sh) with its logs, metadata and checks.
+
+The refresh is incremental (pipelines/incremental.py): the sources are observed first, then only the
+assets Dagster reports stale or missing are materialised, with what is downstream of them. On a fresh
+instance that is everything; when nothing changed no run is started and the CLI says since when.
 """
 
 from __future__ import annotations
@@ -52,8 +56,11 @@ def open_instance(home: Path):
     return instance
 
 
-def run_refresh(show_progress: bool = True):
-    """Execute refresh_warehouse in this process on the persistent instance; returns the run's result.
+def run_refresh(show_progress: bool = True, full: bool = False):
+    """Execute refresh_warehouse in this process on the persistent instance, over only the stale or missing
+    assets; returns the run's result, or None when nothing changed (then no run was started).
+    ``full``: every asset, whatever changed (the sources are still observed first, so that the next
+    refresh compares with what this one read).
 
     The same rules as for a run the UI or the schedule starts: runs whose process died are marked
     failed first (they would jam the queue), then this waits for a run still in progress and for the
@@ -66,7 +73,6 @@ def run_refresh(show_progress: bool = True):
     from pipelines.definitions import defs
     from warehouse.lock import WarehouseBusy, describe, writer_lock
 
-    job = defs.resolve_job_def(JOB_NAME)
     run_id = str(uuid.uuid4())
     published = warehouse.published_path()
     with open_instance(home) as instance:
@@ -75,6 +81,9 @@ def run_refresh(show_progress: bool = True):
             with writer_lock(published, run_id=run_id, by="readiness demo",
                              on_wait=lambda h: _say(f"waiting: the warehouse {published} is being written by "
                                                     f"{describe(h)}")):
+                job = _plan(instance, defs, published, full)
+                if job is None:
+                    return None
                 result = _execute(instance, job, run_id, show_progress)
         except WarehouseBusy as error:
             raise CliError(str(error)) from None
@@ -84,6 +93,24 @@ def run_refresh(show_progress: bool = True):
                        "see its logs in the Dagster UI (scripts/ui.sh) under Runs. "
                        "The published warehouse is unchanged.")
     return result
+
+
+def _plan(instance, defs, published: Path, full: bool = False):
+    """Observe the sources and plan; the refresh job reduced to what is stale, or None when nothing changed
+    (``full``: the whole refresh job)."""
+    from pipelines.incremental import observe_sources, outputs_missing, plan_refresh, selected_job
+    from pipelines.run_guard import process_tags
+
+    observed = observe_sources(instance, defs, run_config=QUIET_LOGGING, tags=process_tags(), raise_on_error=False)
+    if not observed.success:
+        raise CliError(f"Observing the sources failed (run {observed.run_id} of observe_sources); see its logs in "
+                       "the Dagster UI (scripts/ui.sh) under Runs. Nothing was refreshed.")
+    if full:
+        print("readiness: full refresh requested (--alles-neu): every asset is materialised", flush=True)
+        return defs.resolve_job_def(JOB_NAME)
+    plan = plan_refresh(instance, defs.resolve_asset_graph(), outputs_missing(published))
+    print(f"readiness: {plan.describe()}", flush=True)  # stdout: part of what the command reports
+    return None if plan.nothing_changed else selected_job(defs, plan)
 
 
 def wait_for_queue(instance, poll_seconds: float = 2.0) -> None:

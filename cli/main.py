@@ -1,6 +1,7 @@
 """Die Kommandozeile `readiness`: Demo-Warehouse bauen, Profil einer Gemeinde zeigen, Gemeindeberichte bauen.
 
-    readiness demo                      refresh_warehouse auf dem Offline-Snapshot ausführen, Übersicht zeigen
+    readiness demo                      refresh_warehouse auf dem Offline-Snapshot ausführen (nur was sich
+                                        geändert hat; --alles-neu: alles), Übersicht zeigen
     readiness profil <Gemeinde>         Indexwert, Rangband, Säulen, Indikatoren, Vergleichsgemeinden
     readiness bericht <Gemeinde>        HTML-Bericht der Gemeinde; `readiness bericht --alle` für alle
     readiness vergleich <Gemeinde> …    2 bis 8 Gemeinden nebeneinander (Indikatoren, Säulen, Verlauf)
@@ -31,6 +32,9 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="den Refresh auf dem eingebetteten Snapshot ausführen, Übersicht zeigen")
     demo.add_argument("--no-progress", "--ohne-fortschritt", action="store_true", help="ohne Fortschrittsbalken")
+    demo.add_argument("--alles-neu", "--full", dest="full", action="store_true",
+                      help="alles neu berechnen, auch wenn sich weder Quellen noch Code geändert haben "
+                           "(sonst nur, was sich geändert hat)")
     # German names first (what planners type), the English ones stay as aliases for scripts
     profile = commands.add_parser("profil", aliases=["profile"], help="Profil einer Gemeinde ausgeben")
     profile.add_argument("town", metavar="Gemeinde", help="8-stelliger AGS oder Name")
@@ -64,7 +68,7 @@ def run(args: argparse.Namespace) -> None:
         from cli.store import warehouse_path
         from cli.summary import print_summary
 
-        run_refresh(show_progress=not args.no_progress)
+        run_refresh(show_progress=not args.no_progress, full=args.full)
         print_summary(warehouse_path())
     elif args.command == "profile":
         from cli.profile import print_profile

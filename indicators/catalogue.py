@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 CATALOGUE_YAML = Path(__file__).with_name("catalogue.yaml")
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the same result, ~10x faster
 METHODS = {"observed", "annualised_change", "ratio"}
 
 
@@ -54,7 +55,7 @@ class Catalogue:
 
 def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
     """Read catalogue.yaml; raise ValueError naming the indicator and field on a bad entry."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     known = {"label", "pillar", "unit", "direction", "source", "method", "goalposts", "weight",
              "carry_forward_years", "definition", "why"}
     indicators = {}

@@ -5,6 +5,7 @@ stay as they are:
   - kinds (the icons in the graph and the Catalog's filters) by stage;
   - the column schema (``dagster/column_schema``) of the warehouse table an asset writes, read from
     warehouse/schema.sql with its column comments, so the Catalog lists columns, types and meanings;
+  - the code version (pipelines/versions.py), which makes an asset stale when its code changes;
   - a freshness policy on each raw-landing asset from the source's cadence in sources.yaml: a source
     must be checked for new releases at least once per publishing cycle (plus a month of grace for
     the monthly schedule), else the asset turns "degraded" (warn) and then "failing".
@@ -19,6 +20,7 @@ from functools import lru_cache
 import duckdb
 from dagster import AssetSpec, FreshnessPolicy, TableColumn, TableSchema
 
+from pipelines.versions import code_version
 from sources.registry import load_sources
 from warehouse import PROJECT_ROOT
 
@@ -38,6 +40,7 @@ ASSET_TABLES = {
 RAW_TABLE = "source_releases_history"  # every raw_<source> asset records its releases there
 
 KINDS_BY_GROUP = {
+    "sources": {"file", "python"},  # the observed publisher files (pipelines/assets/raw.py source_files)
     "raw_landing": {"python", "duckdb"},
     "staging": {"pandas", "duckdb"},
     "indicators": {"pandas", "duckdb"},
@@ -107,12 +110,14 @@ def column_comments(sql: str, table: str) -> dict[str, str]:
 
 
 def describe(spec: AssetSpec) -> AssetSpec:
-    """The spec with kinds, its table's column schema and (raw landing) a freshness policy added."""
+    """The spec with kinds, its table's column schema, its code version and (raw landing) a freshness policy added."""
     name = spec.key.to_user_string()
     table = RAW_TABLE if name.startswith("raw_") else ASSET_TABLES.get(name)
     metadata = {"dagster/column_schema": table_schemas()[table], "table": table} if table else {}
     spec = spec.merge_attributes(kinds=KINDS_BY_GROUP.get(spec.group_name or "", set()) - set(spec.kinds),
                                  metadata=metadata)
+    if spec.code_version is None:  # the central table of pipelines/versions.py, so no decorator repeats it
+        spec = spec.replace_attributes(code_version=code_version(name, spec.group_name))
     source = raw_source(name)
     policy = freshness_for(source.cadence) if source is not None else None
     if policy is not None and spec.freshness_policy is None:
@@ -124,7 +129,14 @@ def raw_source(asset_name: str):
     """The sources.yaml entry of a raw_<source> asset, else None."""
     if not asset_name.startswith("raw_"):
         return None
-    return load_sources().get(asset_name.removeprefix("raw_"))
+    return _sources().get(asset_name.removeprefix("raw_"))
+
+
+@lru_cache(maxsize=1)
+def _sources():
+    """sources.yaml parsed once per process: describe() runs for every asset while the definitions load
+    (parsing it per asset cost 12 parses, 1-10 s depending on the machine's load)."""
+    return load_sources()
 
 
 BAR_BLOCKS = " ▏▎▍▌▋▊█"  # eighths of a character cell

@@ -1,21 +1,24 @@
 """The Dagster code location: `dg dev` / `dg launch` load this module ([tool.dg] in pyproject.toml)."""
 
 
-from dagster import (AssetSelection, Definitions, ScheduleDefinition, define_asset_job, in_process_executor,
-                     map_asset_specs)
+from dagster import (AssetSelection, DagsterRunStatus, Definitions, DefaultSensorStatus, RunRequest,
+                     RunStatusSensorContext, ScheduleDefinition, SkipReason, define_asset_job, in_process_executor,
+                     map_asset_specs, run_status_sensor)
 
 from pipelines.assets.analysis import analysis_assets
 from pipelines.assets.exports import export_assets, export_checks
 from pipelines.assets.coworking import coworking_assets
 from pipelines.assets.indicators import indicator_assets
 from pipelines.assets.publish import publish_assets
-from pipelines.assets.raw import raw_assets
+from pipelines.assets.raw import raw_assets, source_files
 from pipelines.assets.reports import report_assets
 from pipelines.assets.staging import staging_assets
 from pipelines.catalog import describe
 from pipelines.checks import asset_checks
+from pipelines.incremental import OBSERVE_JOB, outputs_missing, plan_refresh
 from pipelines.resources import ReadinessSettings
 from pipelines.run_guard import dead_run_reaper
+from warehouse import published_path
 
 # Every step writes the same DuckDB working file, which allows one writer process:
 # run all steps in one process, and (dagster.yaml) let only one such run execute at a time.
@@ -30,22 +33,59 @@ refresh_warehouse = define_asset_job(
     executor_def=in_process_executor,
 )
 
+# The monthly refresh is incremental (pipelines/incremental.py): the schedule observes the sources, then
+# the sensor below starts a run of only the stale assets, or none when nothing changed.
+observe_sources = define_asset_job(
+    name=OBSERVE_JOB,
+    selection=AssetSelection.assets(*source_files.keys),
+    description="Observe every source (live mode: fetch it): hash its release files as its data version.",
+    tags=WAREHOUSE_TAGS,
+    executor_def=in_process_executor,
+)
+
+# Only observations carrying this tag are followed by a refresh: the CLI observes in its own runs and
+# refreshes itself. To refresh from the UI only what changed, launch observe_sources with this tag.
+THEN_REFRESH = {"readiness/then": "refresh"}
+
 monthly_refresh = ScheduleDefinition(
     name="monthly_refresh",
-    job=refresh_warehouse,
+    job=observe_sources,
+    tags=THEN_REFRESH,
     cron_schedule="0 5 1 * *",  # 1st of the month, 05:00
     execution_timezone="Europe/Berlin",
-    description="Monthly refresh of every source and the published warehouse.",
+    description="Monthly: observe every source; refresh_when_stale then refreshes only what changed.",
 )
+
+
+@run_status_sensor(run_status=DagsterRunStatus.SUCCESS, monitored_jobs=[observe_sources],
+                   request_job=refresh_warehouse, name="refresh_when_stale", default_status=DefaultSensorStatus.RUNNING,
+                   description="After the schedule observed the sources: a run of refresh_warehouse over only the stale or "
+                               "missing assets and their descendants, or none when nothing changed.")
+def refresh_when_stale(context: RunStatusSensorContext):
+    """The schedule's second half: plan with Dagster's staleness (pipelines/incremental.py).
+
+    No settings resource here: initialising it takes the warehouse's writer lock (a tick would wait for a
+    run in progress); the published path comes from the same environment (READINESS_WAREHOUSE).
+    """
+    if not THEN_REFRESH.items() <= context.dagster_run.tags.items():
+        return SkipReason(f"run {context.dagster_run.run_id} has no tag readiness/then=refresh (the CLI's "
+                          "observations are followed by the CLI's own refresh)")
+    plan = plan_refresh(context.instance, context.repository_def.asset_graph, outputs_missing(published_path()))
+    context.log.info(plan.describe())
+    if plan.nothing_changed:
+        return SkipReason(plan.describe())
+    return RunRequest(run_key=context.dagster_run.run_id, asset_selection=sorted(plan.selection),
+                      tags={"readiness/plan": plan.describe()[:500]})
 
 defs = Definitions(
     # kinds, column schemas and freshness policies for the Catalog (pipelines/catalog.py)
     assets=map_asset_specs(describe, [*raw_assets, *staging_assets, *indicator_assets, *analysis_assets, *coworking_assets,
                                       *publish_assets, *export_assets, *report_assets]),
     asset_checks=[*asset_checks, *export_checks],
-    jobs=[refresh_warehouse],
+    jobs=[refresh_warehouse, observe_sources],
     schedules=[monthly_refresh],
-    sensors=[dead_run_reaper],  # fails runs whose process died, so the queue never jams
+    sensors=[dead_run_reaper,  # fails runs whose process died, so the queue never jams
+             refresh_when_stale],
     resources={"settings": ReadinessSettings.from_environment()},
     executor=in_process_executor,
 )

@@ -11,6 +11,10 @@ import yaml
 
 from sources.errors import SourceError
 
+# libyaml's safe loader where PyYAML has it: the same documents, parsed ~10x faster than in pure Python
+# (sources.yaml is read several times while the Dagster definitions load)
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SOURCES_YAML = PROJECT_ROOT / "sources.yaml"
 SNAPSHOT_DIR = PROJECT_ROOT / "snapshot"
@@ -88,7 +92,7 @@ class Release:
 
 def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
     """Parse sources.yaml into SourceSpec objects, keyed by source id."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     specs = {}
     for source_id, entry in raw["sources"].items():
         patterns = tuple(

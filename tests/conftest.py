@@ -30,9 +30,27 @@ def full_data() -> Path:
 
 def run_refresh(tmp: Path, source_dir: Path | None = None, raise_on_error: bool = True):
     """Run the refresh job into ``tmp`` (warehouse and raw landing), from the snapshot or a directory."""
+    return run_job(refresh_settings(tmp, source_dir), raise_on_error)
+
+
+def run_incremental(tmp: Path, source_dir: Path | None = None):
+    """The incremental refresh (pipelines/incremental.py) into ``tmp`` on a persistent instance in
+    ``tmp/dagster_home``: observe, then run only what is stale; returns (plan, result or None)."""
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs
+    from pipelines.incremental import refresh
+
+    (tmp / "dagster_home").mkdir(exist_ok=True)
+    with DagsterInstance.local_temp(str(tmp / "dagster_home")) as instance:
+        return refresh(instance, defs, refresh_settings(tmp, source_dir))
+
+
+def refresh_settings(tmp: Path, source_dir: Path | None = None):
+    """Settings writing into ``tmp``, reading the snapshot or ``source_dir``; pilot pages only."""
     from pipelines.resources import ReadinessSettings
 
-    settings = ReadinessSettings(
+    return ReadinessSettings(
         source_mode="directory" if source_dir else "snapshot",
         source_dir=str(source_dir or ""),
         warehouse_path=str(tmp / "readiness.duckdb"),
@@ -41,7 +59,6 @@ def run_refresh(tmp: Path, source_dir: Path | None = None, raise_on_error: bool 
         reports_dir=str(tmp / "reports"),
         report_scope="pilots",  # the reference group's pages are built by tests/integration/test_reports.py
     )
-    return run_job(settings, raise_on_error)
 
 
 def run_job(settings: ReadinessSettings, raise_on_error: bool = True):

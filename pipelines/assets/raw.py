@@ -1,14 +1,22 @@
-"""Raw landing: one asset per source in sources.yaml; finds every release and lands it unchanged."""
+"""Raw landing: one asset per source in sources.yaml; finds every release and lands it unchanged.
+
+Upstream of each raw asset is an observable source asset ``source_<id>``: observing it (before every
+refresh, pipelines/incremental.py) hashes the release files found, which is its data version. A raw asset
+records the data version it landed from; a new one makes it stale, and Dagster's staleness carries that
+to its descendants. The raw asset's own data version is the fingerprint of its release records, so
+landing the same files again changes nothing downstream.
+"""
 
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset
+from dagster import (AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec, DataVersion, MaterializeResult,
+                     MetadataValue, ObserveResult, asset, multi_observable_source_asset)
 
 from pipelines.resources import ReadinessSettings
-from pipelines.assets.changes import release_fingerprint
 from sources.errors import SourceError
 from sources.landing import land_release
 from sources.live import FetchOutcome, fetch_source, outcome_rows
@@ -25,6 +33,7 @@ def raw_asset(spec: SourceSpec) -> AssetsDefinition:
 
     @asset(
         name=f"raw_{spec.source_id}",
+        deps=[source_key(spec.source_id)],
         group_name="raw_landing",
         description=f"Every release of '{spec.title}' ({spec.publisher}, {spec.licence}) found in the source "
                     f"directory, copied unchanged into the content-addressed raw landing, with a release record.",
@@ -48,9 +57,10 @@ def raw_asset(spec: SourceSpec) -> AssetsDefinition:
         landed = [land_release(release, Path(settings.raw_dir), settings.source_mode) for release in releases]
         records = release_records(spec, landed, settings.source_mode, origins(fetched, root))
         with settings.work() as con:
-            before = release_fingerprint(con, [spec.source_id])
+            before = release_fingerprint(con, spec.source_id)
             store(con, f"raw_{spec.source_id}", "releases", records, source_id=spec.source_id)
-            changed = release_fingerprint(con, [spec.source_id]) != before
+            fingerprint = release_fingerprint(con, spec.source_id)
+        changed = fingerprint != before
         summary = f"{len(landed)} releases from {root}" if landed else f"absent: no files in {root} (optional source)"
         since = "changed since the last run" if changed else "unchanged since the last run"
         context.log.info(f"{spec.source_id}: {summary}; {since}")
@@ -64,9 +74,17 @@ def raw_asset(spec: SourceSpec) -> AssetsDefinition:
             metadata["change"] = change_summary(fetched)
             metadata["downloads"] = MetadataValue.md(pd.DataFrame(outcome_rows(fetched))[
                 ["status", "reason", "url", "files"]].to_markdown(index=False))
-        return MaterializeResult(metadata=metadata)
+        # the same releases give the same data version: descendants stay up to date
+        return MaterializeResult(metadata=metadata, data_version=DataVersion(fingerprint))
 
     return _raw
+
+
+def release_fingerprint(con, source_id: str) -> str:
+    """sha256 over the release records (vintage, revision, file, content hash) of one source."""
+    rows = con.execute("""SELECT vintage, revision, file, sha256 FROM releases
+                          WHERE source_id = ? ORDER BY ALL""", [source_id]).fetchall()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
 def fetch_live(context: AssetExecutionContext, spec: SourceSpec, settings: ReadinessSettings) -> list[FetchOutcome]:
@@ -116,4 +134,51 @@ def landed_releases(con, source_id: str) -> list[Release]:
     return list(releases.values())
 
 
-raw_assets = [raw_asset(spec) for spec in load_sources().values()]
+def source_key(source_id: str) -> AssetKey:
+    return AssetKey(f"source_{source_id}")
+
+
+def source_spec(spec: SourceSpec) -> AssetSpec:
+    """The observable source asset of one source: its files as the publisher (or the source folder) offers them."""
+    return AssetSpec(source_key(spec.source_id), group_name="sources", owners=["team:data-engineering"],
+                     tags={"stage": "source", "source": spec.source_id},
+                     description=f"The release files of '{spec.title}' ({spec.publisher}) in the source directory "
+                                 f"(live mode: after fetching them). Observed before each refresh; its data version "
+                                 f"is a hash of every file found, so a new, revised or withdrawn file makes "
+                                 f"raw_{spec.source_id} and everything downstream stale.")
+
+
+def settings_fingerprint(settings: ReadinessSettings) -> str:
+    """What else a result depends on besides the files: where it is read from and written to, and the report
+    scope. Another warehouse, folder or scope gives every source a new data version: everything is rebuilt."""
+    return repr([settings.source_mode, str(settings.source_root()), str(settings.published), settings.raw_dir,
+                 str(settings.exports), str(settings.reports), settings.report_scope])
+
+
+def files_fingerprint(releases: list[Release], settings: ReadinessSettings) -> str:
+    """The data version of a source: sha256 over the settings and every release file (vintage, path, content hash)."""
+    files = [(r.vintage, f.relative_path, f.sha256) for r in releases for f in r.files]
+    return hashlib.sha256(repr([settings_fingerprint(settings), sorted(files)]).encode()).hexdigest()
+
+
+SOURCE_SPECS = load_sources()
+
+
+@multi_observable_source_asset(specs=[source_spec(spec) for spec in SOURCE_SPECS.values()], name="source_files",
+                               required_resource_keys={"settings"},
+                               description="Hash the release files of every source (live mode: fetch them first).")
+def source_files(context):
+    """One observation per source: data version = hash of its release files (pipelines/incremental.py)."""
+    settings: ReadinessSettings = context.resources.settings
+    root = settings.source_root()
+    for spec in SOURCE_SPECS.values():
+        if settings.source_mode == "live" and spec.live is not None and not settings.skips(spec):
+            fetch_live(context, spec, settings)
+        releases = discover_releases(spec, root)
+        yield ObserveResult(asset_key=source_key(spec.source_id),
+                            data_version=DataVersion(files_fingerprint(releases, settings)),
+                            metadata={"source_dir": str(root), "files": sum(len(r.files) for r in releases),
+                                      "vintages": MetadataValue.json([r.vintage for r in releases])})
+
+
+raw_assets = [source_files, *(raw_asset(spec) for spec in SOURCE_SPECS.values())]

@@ -7,7 +7,6 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
 from pipelines.resources import ReadinessSettings
-from pipelines.assets.changes import skip_when_unchanged
 from pipelines.assets.raw import landed_releases
 from indicators import territory
 from indicators.catalogue import load_catalogue
@@ -103,7 +102,6 @@ def observation_metadata(frame: pd.DataFrame) -> dict:
        description="Population (total, male, female) and area per Gemeinde from every Gemeindeverzeichnis "
                    "vintage and the Regionaldatenbank table 12411-01-01-5 (live mode), plus the register of "
                    "names, Kreise, Länder, kinds and Gemeindeverbände.")
-@skip_when_unchanged("destatis_gemeindeverzeichnis", "regionalstatistik")
 def population_area(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     source_id = "destatis_gemeindeverzeichnis"
     with settings.work() as con:
@@ -144,7 +142,6 @@ def territory_metadata(observations: pd.DataFrame) -> dict:
                    "and the Bundesagentur für Arbeit counts (employees at residence and workplace, in- and "
                    "out-commuters; suppressed figures kept as missing with the reason) with the out/in-commuter "
                    "shares derived from them. Kreis-to-Kreis flows go to `commuter_flows`.")
-@skip_when_unchanged("inkar", "ba_commuting", *TERRITORY_SOURCES)
 def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         inkar_observations = _stage_inkar(con)
@@ -186,7 +183,6 @@ def _stage_inkar(con) -> pd.DataFrame:
        owners=["team:data-engineering"],
        description="Gemeinde geometries (BKG VG5000 in the snapshot, VG250 in production) as WKB in "
                    "EPSG:4326 with the area computed in EPSG:25832, and the names of all Kreise (latest vintage).")
-@skip_when_unchanged("bkg_vg")
 def municipality_geometries(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         parsed = parse_all(con, "bkg_vg")
@@ -209,7 +205,6 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
                    "within 10 km and the distance to the nearest space: for every Gemeinde where OSM was loaded, "
                    "otherwise only for the towns that supplied a list. The towns' survey results go to "
                    "`local_survey_results` (shown on their pages, never in the index).")
-@skip_when_unchanged("osm_coworking", "local_inputs", "bkg_vg")
 def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         parsed = parse_all(con, "osm_coworking")
@@ -284,7 +279,6 @@ RESTATED = {"population_total": "population_current_territory", "area_km2": "are
                    "restated onto the current territory (`population_current_territory`, "
                    "`area_current_territory`) so that a town's population change does not measure a merger. "
                    "Partial transfers and unexplained area changes stay flagged.")
-@skip_when_unchanged("destatis_gemeindeverzeichnis", "regionalstatistik", "destatis_gebietsaenderungen")
 def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         register = con.execute("SELECT ags, name, vintage, territorial_date, lon, lat FROM municipality_register").df()
@@ -365,11 +359,10 @@ def make_stage_asset(name: str, specs: list) -> AssetsDefinition:
                     "missing_values": int(observations["value"].isna().sum()) if len(observations) else 0}
         return MaterializeResult(metadata={**metadata, **(territory_metadata(observations) if on_territory else {})})
 
-    compute.__name__ = name  # the skip bookkeeping records the asset under its name
-    watched = (*source_ids, *TERRITORY_SOURCES) if on_territory else tuple(source_ids)
+    compute.__name__ = name
     return asset(name=name, group_name="staging", deps=[AssetKey(d) for d in dict.fromkeys(deps)],
                  tags={"stage": "staging"}, owners=["team:data-engineering"],
-                 description=description)(skip_when_unchanged(*watched)(compute))
+                 description=description)(compute)
 
 
 def declared_stages() -> dict[str, list]:

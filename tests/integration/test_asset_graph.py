@@ -21,6 +21,7 @@ from pipelines.resources import ReadinessSettings
 from sources.registry import load_sources
 
 GROUPS = {
+    "sources": {f"source_{source_id}" for source_id in load_sources()},
     "raw_landing": {f"raw_{source_id}" for source_id in load_sources()},
     "staging": {"population_area", "territorial_crosswalk", "broadband_coverage", "mobile_coverage", "commuting",
                 "municipality_geometries", "coworking_spaces"},
@@ -126,8 +127,14 @@ def test_cadence_texts():
 def test_schedule_and_job():
     schedules = {s.name: s for s in defs.schedules}
     monthly = schedules["monthly_refresh"]
+    # the schedule observes the sources; its sensor then refreshes only what is stale (pipelines/incremental.py)
     assert (monthly.cron_schedule, monthly.execution_timezone, monthly.job_name) == \
-        ("0 5 1 * *", "Europe/Berlin", "refresh_warehouse")
+        ("0 5 1 * *", "Europe/Berlin", "observe_sources")
+    assert monthly.tags == {"readiness/then": "refresh"}  # the sensor follows only these observations
+    sensor = {s.name: s for s in defs.sensors}["refresh_when_stale"]
+    assert [job.name for job in sensor.jobs] == ["refresh_warehouse"]
+    observed = defs.resolve_job_def("observe_sources").asset_layer.executable_asset_keys
+    assert {key.to_user_string() for key in observed} == GROUPS["sources"]
 
 
 def test_settings_from_the_environment(monkeypatch, tmp_path):

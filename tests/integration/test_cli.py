@@ -233,8 +233,15 @@ def test_demo_runs_the_job_on_a_persistent_instance(tmp_path):
     assert "Pilotstädte, veröffentlichtes Jahr" in done.stdout
     assert (tmp_path / "dagster_home" / "dagster.yaml").resolve() == Path(__file__).parents[2] / "dagster.yaml"
     with DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
-        runs = instance.get_runs()
-        assert [(r.job_name, r.is_success) for r in runs] == [("refresh_warehouse", True)]
+        runs = instance.get_runs()  # newest first: the sources observed, then everything built (fresh instance)
+        assert [(r.job_name, r.is_success) for r in runs] == [("refresh_warehouse", True), ("observe_sources", True)]
+    # again with nothing changed: the sources are observed, no refresh run, the summary still printed
+    again = subprocess.run([str(READINESS), "demo", "--no-progress"], capture_output=True, text=True, env=env,
+                           timeout=600)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "readiness: nothing changed since " in again.stdout and "Pilotstädte, veröffentlichtes Jahr" in again.stdout
+    with DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+        assert [r.job_name for r in instance.get_runs()] == ["observe_sources", "refresh_warehouse", "observe_sources"]
     with duckdb.connect(str(tmp_path / "readiness.duckdb"), read_only=True) as con:
         name, score = con.execute("""SELECT name, score FROM town_index_history WHERE ags IN
                                      (SELECT ags FROM municipalities WHERE is_pilot) AND score IS NOT NULL

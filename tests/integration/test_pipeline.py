@@ -11,6 +11,7 @@ import pytest
 from indicators.catalogue import load_catalogue
 from pipelines.definitions import defs
 from pipelines.resources import ReadinessSettings
+from sources.registry import load_sources
 from tests.conftest import run_job, run_refresh
 
 
@@ -180,10 +181,12 @@ def test_definitions_snapshot():
         "readiness_index": "index", "index_uncertainty": "index", "index_coherence": "index",
         "score_contributions": "index", "peer_towns": "index", "warehouse_candidate": "publish",
         "published_warehouse": "publish", "planner_exports": "publish", "town_reports": "reports",
+        # the observable source assets the incremental refresh observes (pipelines/incremental.py)
+        **{f"source_{source_id}": "sources" for source_id in load_sources()},
     }
     schedule = defs.get_schedule_def("monthly_refresh")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 5 1 * *", "Europe/Berlin")
-    assert schedule.job_name == "refresh_warehouse"
+    assert schedule.job_name == "observe_sources"  # then the sensor refresh_when_stale runs what is stale
     assert defs.resolve_job_def("refresh_warehouse").tags.get("warehouse") == "readiness"
 
 

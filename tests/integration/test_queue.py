@@ -131,18 +131,20 @@ def refresh_env(tmp: Path) -> dict[str, str]:
 
 def start_cli(tmp: Path, name: str) -> tuple[subprocess.Popen, Path]:
     log = tmp / f"{name}.log"
-    process = subprocess.Popen([str(BIN / "readiness"), "demo", "--no-progress"], cwd=ROOT, env=refresh_env(tmp),
+    # --alles-neu: every CLI refresh writes the warehouse, even when an earlier one left nothing stale
+    process = subprocess.Popen([str(BIN / "readiness"), "demo", "--no-progress", "--alles-neu"], cwd=ROOT,
+                               env=refresh_env(tmp),
                                stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
     return process, log
 
 
 def instance_runs(tmp: Path) -> list[DagsterRun]:
-    """The runs of the test's instance, oldest first."""
+    """The refresh runs of the test's instance, oldest first (not the CLI's short runs observing the sources)."""
     old = os.environ.get("DAGSTER_HOME")
     os.environ["DAGSTER_HOME"] = str(tmp / "dagster_home")
     try:
         with DagsterInstance.get() as instance:
-            return list(reversed(instance.get_runs()))
+            return [r for r in reversed(instance.get_runs()) if r.job_name == "refresh_warehouse"]
     finally:
         if old is None:
             del os.environ["DAGSTER_HOME"]

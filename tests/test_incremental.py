@@ -1,0 +1,179 @@
+"""The incremental refresh (pipelines/incremental.py): Dagster's data and code versions decide what runs.
+
+One persistent Dagster instance and one warehouse in a temporary folder, refreshed from a copy of the
+snapshot: first everything, then with nothing changed (no run, no page or export rewritten, every asset
+up to date in Dagster's stale status), then with a new release of one source (only its descendants run).
+The code-version tests only plan, they run nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from dagster import (AssetKey, AssetSelection, DagsterInstance, Definitions, SkipReason, RunRequest,
+                     build_run_status_sensor_context, map_asset_specs)
+
+from tests.conftest import refresh_settings, run_incremental
+
+NEW_SOURCE = "osm_coworking"   # absent from the snapshot: a first release of it is a change of one source
+NEW_FILE = "osm-coworking/coworking_2026-11-01.json"
+
+
+def file_states(*folders: Path) -> dict[str, tuple[int, str]]:
+    """Every file under the folders: (mtime in ns, sha256), to prove nothing was rewritten."""
+    return {str(p): (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
+            for folder in folders for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def materialized(result) -> set[str]:
+    return {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+
+
+def instance_of(tmp: Path) -> DagsterInstance:
+    return DagsterInstance.local_temp(str(tmp / "dagster_home"))
+
+
+@pytest.fixture(scope="module")
+def refreshed(tmp_path_factory):
+    """Three incremental refreshes of one folder: cold, unchanged, one new source release."""
+    from sources.registry import SNAPSHOT_DIR
+    from tests.osm_responses import coworking_response
+
+    tmp = tmp_path_factory.mktemp("incremental")
+    source = tmp / "source"
+    shutil.copytree(SNAPSHOT_DIR, source)
+    outputs = (tmp / "reports", tmp / "exports", tmp / "warehouse")
+    cold_plan, cold = run_incremental(tmp, source)
+    assert cold.success
+    before = file_states(*outputs[:2]) | file_states(tmp / "readiness.duckdb")
+    same_plan, same = run_incremental(tmp, source)
+    after = file_states(*outputs[:2]) | file_states(tmp / "readiness.duckdb")
+    with instance_of(tmp) as instance:
+        from pipelines.definitions import defs
+        from pipelines.incremental import stale_status_resolver
+
+        resolver = stale_status_resolver(instance, defs.resolve_asset_graph())
+        statuses = {key.to_user_string(): resolver.get_status(key).value
+                    for key in defs.resolve_asset_graph().materializable_asset_keys}
+        runs = [r.job_name for r in instance.get_runs()]
+    (source / NEW_FILE).parent.mkdir()
+    (source / NEW_FILE).write_text(coworking_response(), encoding="utf-8")
+    changed_plan, changed = run_incremental(tmp, source)
+    assert changed.success
+    return {"tmp": tmp, "source": source, "cold": (cold_plan, cold), "same": (same_plan, same),
+            "changed": (changed_plan, changed), "before": before, "after": after, "statuses": statuses,
+            "runs": runs}
+
+
+def test_first_refresh_on_a_fresh_instance_builds_everything(refreshed):
+    from pipelines.definitions import defs
+
+    plan, result = refreshed["cold"]
+    everything = {k.to_user_string() for k in defs.resolve_asset_graph().materializable_asset_keys}
+    assert materialized(result) == everything
+    assert set(plan.reasons.values()) == {"the published or working warehouse file is missing"}
+
+
+def test_no_change_refresh_materialises_nothing_and_rewrites_no_file(refreshed):
+    plan, result = refreshed["same"]
+    assert result is None and plan.nothing_changed
+    assert plan.describe().startswith("nothing changed since ")
+    # the instance holds the cold refresh and two observations, no second refresh run
+    assert sorted(refreshed["runs"]) == ["observe_sources", "observe_sources", "refresh_warehouse"]
+    assert refreshed["before"] and refreshed["after"] == refreshed["before"]  # pages, exports, warehouse
+    assert set(refreshed["statuses"].values()) == {"FRESH"}, refreshed["statuses"]  # the UI's "up to date"
+
+
+def test_a_new_release_of_one_source_rematerialises_only_its_descendants(refreshed):
+    from pipelines.definitions import defs
+
+    plan, result = refreshed["changed"]
+    graph = defs.resolve_asset_graph()
+    downstream = AssetSelection.assets(f"raw_{NEW_SOURCE}").downstream().resolve(graph)
+    assert materialized(result) == {key.to_user_string() for key in downstream}
+    assert {"raw_osm_coworking", "coworking_spaces", "coworking_gap", "published_warehouse",
+            "town_reports", "planner_exports"} <= materialized(result)
+    # nothing of the other sources ran again (the indicators and the index are downstream of coworking)
+    assert not {"population_area", "territorial_crosswalk", "broadband_coverage", "mobile_coverage", "commuting",
+                "municipality_geometries", "raw_breitbandatlas", "raw_bkg_vg"} & materialized(result)
+    assert plan.reasons == {"raw_osm_coworking": "has a new dependency data version source_osm_coworking"}
+
+
+def test_the_sensor_after_the_scheduled_observation_requests_only_stale_assets(refreshed, monkeypatch):
+    """refresh_when_stale (the monthly schedule's second half): skip when nothing changed, else the plan."""
+    from pipelines.definitions import THEN_REFRESH, defs, refresh_when_stale
+    from pipelines.incremental import observe_sources, plan_refresh
+
+    tmp = refreshed["tmp"]
+    settings = refresh_settings(tmp, refreshed["source"])
+    monkeypatch.setenv("READINESS_WAREHOUSE", str(settings.published))  # the code location's environment
+    with instance_of(tmp) as instance:
+        untagged = observe_sources(instance, defs, resources={"settings": settings})  # as the CLI observes
+        ignored = refresh_when_stale(build_run_status_sensor_context(
+            sensor_name="refresh_when_stale", dagster_instance=instance, dagster_run=untagged.dagster_run,
+            dagster_event=untagged.get_run_success_event(), repository_def=defs.get_repository_def()))
+        assert isinstance(ignored, SkipReason) and "readiness/then=refresh" in ignored.skip_message
+        observed = observe_sources(instance, defs, resources={"settings": settings}, tags=THEN_REFRESH)
+        context = build_run_status_sensor_context(
+            sensor_name="refresh_when_stale", dagster_instance=instance, dagster_run=observed.dagster_run,
+            dagster_event=observed.get_run_success_event(), repository_def=defs.get_repository_def())
+        skipped = refresh_when_stale(context)
+        assert isinstance(skipped, SkipReason) and "nothing changed since" in skipped.skip_message
+        original = (refreshed["source"] / NEW_FILE).read_text(encoding="utf-8")
+        (refreshed["source"] / NEW_FILE).write_text(original.replace("Mölln", "Moelln"), encoding="utf-8")
+        observed = observe_sources(instance, defs, resources={"settings": settings}, tags=THEN_REFRESH)
+        context = build_run_status_sensor_context(
+            sensor_name="refresh_when_stale", dagster_instance=instance, dagster_run=observed.dagster_run,
+            dagster_event=observed.get_run_success_event(), repository_def=defs.get_repository_def())
+        request = refresh_when_stale(context)
+        # the publisher withdraws the edit: the file's old data version is the one landed, nothing is stale
+        (refreshed["source"] / NEW_FILE).write_text(original, encoding="utf-8")
+        observe_sources(instance, defs, resources={"settings": settings})
+        assert plan_refresh(instance, defs.resolve_asset_graph()).nothing_changed
+    graph = defs.resolve_asset_graph()
+    assert isinstance(request, RunRequest)
+    assert set(request.asset_selection) == AssetSelection.assets(f"raw_{NEW_SOURCE}").downstream().resolve(graph)
+
+
+def bumped(defs, name: str) -> Definitions:
+    """The definitions with one asset's code version changed, as an edit of its code would."""
+    def bump(spec):
+        return spec.replace_attributes(code_version="edited") if spec.key == AssetKey(name) else spec
+    return Definitions(assets=map_asset_specs(bump, list(defs.assets)), asset_checks=list(defs.asset_checks or []),
+                       resources=defs.resources)
+
+
+def test_a_code_version_bump_marks_the_asset_stale_and_plans_it_with_its_descendants(refreshed):
+    from pipelines.definitions import defs
+    from pipelines.incremental import plan_refresh
+
+    edited = bumped(defs, "index_uncertainty")
+    with instance_of(refreshed["tmp"]) as instance:
+        plan = plan_refresh(instance, edited.resolve_asset_graph())
+        unchanged = plan_refresh(instance, defs.resolve_asset_graph())
+    assert unchanged.nothing_changed
+    graph = edited.resolve_asset_graph()
+    assert plan.selection == AssetSelection.assets("index_uncertainty").downstream().resolve(graph)
+    assert "readiness_index" not in {k.to_user_string() for k in plan.selection}
+    assert plan.reasons == {"index_uncertainty": "has a new code version"}
+
+
+def test_code_versions_follow_the_files_of_the_stage(tmp_path, monkeypatch):
+    """Editing a report module changes the reports' code version, not the staging one."""
+    from pipelines import versions
+
+    for name in ("reports/build.py", "sources/breitbandatlas.py", "pipelines/resources.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("# v1\n")
+    monkeypatch.setattr(versions, "PROJECT_ROOT", tmp_path)
+    versions.files_hash.cache_clear()
+    before = versions.code_version("town_reports", "reports"), versions.code_version("broadband_coverage", "staging")
+    (tmp_path / "reports/build.py").write_text("# v2\n")
+    versions.files_hash.cache_clear()
+    after = versions.code_version("town_reports", "reports"), versions.code_version("broadband_coverage", "staging")
+    versions.files_hash.cache_clear()
+    assert after[0] != before[0] and after[1] == before[1]
+    assert versions.code_version("something_new", None) is None
