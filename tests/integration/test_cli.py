@@ -259,4 +259,4 @@ def test_demo_relinks_a_dangling_instance_file(tmp_path, monkeypatch):
     (home / "dagster.yaml").symlink_to(tmp_path / "gone" / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     assert prepare_dagster_home() == home
-    assert (home / "dagster.yaml").resolve() == Path(__file__).parents[1] / "dagster.yaml"
+    assert (home / "dagster.yaml").resolve() == Path(__file__).parents[2] / "dagster.yaml"
