@@ -5,7 +5,7 @@ Run on demand from the repository root (a benchmark, not a test; it takes a few 
     .venv/bin/python benchmarks/parallel_refreshes.py              # 10 trials on the embedded snapshot
     .venv/bin/python benchmarks/parallel_refreshes.py --trials 3 --keep /tmp/parallel
 
-One `dagster dev` (webserver + daemon, the project's dagster.yaml with its run queue) runs on a free
+One `dg dev` (webserver + daemon, the project's dagster.yaml with its run queue) runs on a free
 127.0.0.1 port with its own DAGSTER_HOME and warehouse in a temporary folder. Each trial starts
 `readiness demo` and, at the same moment, launches `refresh_warehouse` through the UI's GraphQL API
 (``launchRun``, as the UI's "Materialize all" sends it), then waits for both to end. Per trial it
@@ -47,7 +47,7 @@ RUN_TIMEOUT = 1800  # seconds per run; the machine is shared
 
 
 def instance_for(tmp: Path) -> DagsterInstance:
-    """The benchmark's Dagster instance (the one `dagster dev` and `readiness demo` use)."""
+    """The benchmark's Dagster instance (the one `dg dev` and `readiness demo` use)."""
     os.environ["DAGSTER_HOME"] = str(tmp / "dagster_home")
     return DagsterInstance.get()
 
@@ -177,7 +177,7 @@ def summary(results: list[dict], intact_all: bool, dagster_dev_lock: bool) -> in
     bad = sum(not result["intact"] for result in results)
     traces = sum(result["cli_traceback"] for result in results)
     print(f"\n{len(results)} trials, {len(runs)} runs: {succeeded} succeeded, {failed} failed, "
-          f"{lock} failed with a lock error; CLI stack traces: {traces}; lock error in the dagster dev log: "
+          f"{lock} failed with a lock error; CLI stack traces: {traces}; lock error in the dg dev log: "
           f"{dagster_dev_lock}; warehouse checks failed: {bad} of {len(results)}; "
           f"runs overlapping in time: {sum(result['overlap'] for result in results)}")
     return 0 if failed == 0 and intact_all and not dagster_dev_lock and len(runs) == 2 * len(results) else 1

@@ -1,4 +1,4 @@
-"""`readiness demo`: run the refresh job on the embedded snapshot with a progress bar, then print the summary.
+"""`readiness demo`: refresh the warehouse (default: from the embedded snapshot) with a progress bar, print the summary.
 
 Like scripts/demo.sh, the run is recorded in the persistent Dagster instance (DAGSTER_HOME, default
 .dagster_home), so it shows in the UI (scripts/ui.sh) with its logs, metadata and checks.

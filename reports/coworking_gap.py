@@ -1,9 +1,9 @@
 """The report section "Coworking-Lücke": long-distance commuters, spaces within reach, main destinations,
 the town's own survey results, and a map. Context for templates/coworking_gap.html.j2.
 
-Reads the published warehouse (read-only connection). Wiring (reports engineer): in
-``Renderer.town`` add ``context["cowork_gap"] = coworking_gap_context(con, self.geoms, ags)`` and in
-town.html.j2 ``{% include "coworking_gap.html.j2" %}`` plus a link ``#coworking-luecke`` in the nav.
+Reads the published warehouse (read-only connection). Wired in reports/build.py: ``Renderer.town`` sets
+``context["cowork_gap"]`` from ``coworking_gap_context``, town.html.j2 includes coworking_gap.html.j2 (nav
+link ``#coworking-luecke``); ``ranking_context`` feeds the Germany-wide ranking page coworking-luecke.html.
 """
 
 from __future__ import annotations

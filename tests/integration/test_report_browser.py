@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,25 @@ PRINT_CHECK = """() => {
   return problems;
 }"""
 MOELLN = next(ags for ags, name in load_catalogue().pilot_towns.items() if name == "Mölln")
+
+
+@contextmanager
+def page_recording_requests(url: str):
+    """Chromium with one 1280x900 page at ``url``; yields the page and the list of every URL it requested.
+
+    The list keeps filling while the test drives the page, so a test can check after the ``with`` that the
+    page stayed offline (nothing but file:// requested). The browser is closed however the test ends.
+    """
+    requested: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(url, wait_until="load")
+            yield page, requested
+        finally:
+            browser.close()
 SECTIONS = ["ueberblick", "indexverlauf", "saeulen", "treiber", "indikatoren", "vergleichsstaedte", "karte",
             "pendlerstroeme", "coworking", "coworking-luecke", "mobilfunk", "datenstand"]
 
@@ -59,25 +79,17 @@ def test_moelln_report_in_chromium(snapshot_warehouse, warehouse, tmp_path):
         "(SELECT max(method_version) FROM readiness_index) AND score IS NOT NULL AND NOT period_provisional "
         "ORDER BY period DESC LIMIT 1", [MOELLN]).fetchone()[0]
     report = build_town_report(snapshot_warehouse, tmp_path, MOELLN)
-    requested = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("request", lambda request: requested.append(request.url))
-            page.goto(report.as_uri(), wait_until="load")
-            for section in SECTIONS:
-                assert page.locator(f"#{section}").is_visible(), f"section {section} not visible"
-            assert page.locator("#score").inner_text() == f"{score:.1f}".replace(".", ",")
-            assert page.locator("h1").inner_text() == "Mölln, Stadt"
-            # Charts and map are drawn: each inline SVG has a real size on the page.
-            for section in ["indexverlauf", "saeulen", "karte"]:
-                box = page.locator(f"#{section} svg").first.bounding_box()
-                assert box and box["width"] > 200 and box["height"] > 50, f"{section}: chart not rendered"
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-        finally:
-            browser.close()
+    with page_recording_requests(report.as_uri()) as (page, requested):
+        for section in SECTIONS:
+            assert page.locator(f"#{section}").is_visible(), f"section {section} not visible"
+        assert page.locator("#score").inner_text() == f"{score:.1f}".replace(".", ",")
+        assert page.locator("h1").inner_text() == "Mölln, Stadt"
+        # Charts and map are drawn: each inline SVG has a real size on the page.
+        for section in ["indexverlauf", "saeulen", "karte"]:
+            box = page.locator(f"#{section} svg").first.bounding_box()
+            assert box and box["width"] > 200 and box["height"] > 50, f"{section}: chart not rendered"
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert [url for url in requested if not url.startswith("file://")] == []
     assert SCREENSHOT.stat().st_size > 50_000
 
@@ -162,44 +174,36 @@ def test_coworking_gap_ranking_page_sorts_filters_and_prints_on_a4(example_wareh
     if not CHROMIUM.is_file():
         pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
     build_reports(example_warehouse, tmp_path, towns=PILOTS)
-    requested = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("request", lambda request: requested.append(request.url))
-            page.goto((tmp_path / "index.html").as_uri(), wait_until="load")
-            page.click("text=Rangliste Coworking-Lücke")  # linked from the index page
-            page.wait_for_load_state("load")
-            assert page.url.endswith("/coworking-luecke.html")
-            rows = page.locator("#gap-ranking tbody tr")
-            assert rows.count() == 5 and page.locator("#shown").inner_text() == "5 von 5 Kleinstädten"
+    with page_recording_requests((tmp_path / "index.html").as_uri()) as (page, requested):
+        page.click("text=Rangliste Coworking-Lücke")  # linked from the index page
+        page.wait_for_load_state("load")
+        assert page.url.endswith("/coworking-luecke.html")
+        rows = page.locator("#gap-ranking tbody tr")
+        assert rows.count() == 5 and page.locator("#shown").inner_text() == "5 von 5 Kleinstädten"
 
-            def column(n: int) -> list[str]:
-                return page.eval_on_selector_all(f"#gap-ranking tbody tr td:nth-child({n})",
-                                                 "cells => cells.map(c => c.dataset.value ?? c.textContent.trim())")
+        def column(n: int) -> list[str]:
+            return page.eval_on_selector_all(f"#gap-ranking tbody tr td:nth-child({n})",
+                                             "cells => cells.map(c => c.dataset.value ?? c.textContent.trim())")
 
-            demand = [float(v) for v in column(6)]
-            assert demand == sorted(demand, reverse=True)  # as published: largest gap first
-            page.click("#gap-ranking th:nth-child(6)")  # Bedarf ascending
-            assert [float(v) for v in column(6)] == sorted(demand)
-            page.click("#gap-ranking th:nth-child(2)")  # Gemeinde, German order
-            names = page.eval_on_selector_all("#gap-ranking tbody tr td:nth-child(2) a", "a => a.map(x => x.textContent)")
-            assert names == sorted(names, key=lambda n: n.replace("ö", "o").replace("ß", "ss").lower())
-            page.fill("#filter", "Prignitz")  # the Kreis in the name cell is searched too
-            assert page.locator("#gap-ranking tbody tr:visible").count() == 1
-            page.fill("#filter", "")
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "coworking-luecke.png"), full_page=True)
-            page.set_viewport_size({"width": A4_CONTENT_PX, "height": 1000})
-            page.emulate_media(media="print")
-            assert page.evaluate(PRINT_CHECK) == []
-            last = page.locator("#gap-ranking th").last.bounding_box()
-            assert last and last["x"] + last["width"] <= A4_CONTENT_PX + 1
-            pdf = page.pdf(format="A4", print_background=True)
-            (ARTIFACTS / "coworking-luecke-a4.pdf").write_bytes(pdf)
-            boxes = [tuple(map(float, b.split())) for b in re.findall(rb"/MediaBox \[([\d. ]+)\]", pdf)]
-            assert boxes and all(abs(w - 595.28) < 2 and abs(h - 841.89) < 2 for _, _, w, h in boxes), boxes
-        finally:
-            browser.close()
+        demand = [float(v) for v in column(6)]
+        assert demand == sorted(demand, reverse=True)  # as published: largest gap first
+        page.click("#gap-ranking th:nth-child(6)")  # Bedarf ascending
+        assert [float(v) for v in column(6)] == sorted(demand)
+        page.click("#gap-ranking th:nth-child(2)")  # Gemeinde, German order
+        names = page.eval_on_selector_all("#gap-ranking tbody tr td:nth-child(2) a", "a => a.map(x => x.textContent)")
+        assert names == sorted(names, key=lambda n: n.replace("ö", "o").replace("ß", "ss").lower())
+        page.fill("#filter", "Prignitz")  # the Kreis in the name cell is searched too
+        assert page.locator("#gap-ranking tbody tr:visible").count() == 1
+        page.fill("#filter", "")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "coworking-luecke.png"), full_page=True)
+        page.set_viewport_size({"width": A4_CONTENT_PX, "height": 1000})
+        page.emulate_media(media="print")
+        assert page.evaluate(PRINT_CHECK) == []
+        last = page.locator("#gap-ranking th").last.bounding_box()
+        assert last and last["x"] + last["width"] <= A4_CONTENT_PX + 1
+        pdf = page.pdf(format="A4", print_background=True)
+        (ARTIFACTS / "coworking-luecke-a4.pdf").write_bytes(pdf)
+        boxes = [tuple(map(float, b.split())) for b in re.findall(rb"/MediaBox \[([\d. ]+)\]", pdf)]
+        assert boxes and all(abs(w - 595.28) < 2 and abs(h - 841.89) < 2 for _, _, w, h in boxes), boxes
     assert [url for url in requested if not url.startswith("file://")] == []
