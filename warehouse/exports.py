@@ -239,64 +239,73 @@ def write_xlsx(frame: pd.DataFrame, target: Path, title: str, sources: pd.DataFr
         header_format = book.add_format({"bold": True})
         for number, first in enumerate(range(0, max(len(out), 1), EXCEL_MAX_ROWS), start=1):
             sheet = book.add_worksheet("Daten" if number == 1 else f"Daten {number}")
-            rows = range(first, min(first + EXCEL_MAX_ROWS, len(out)))
-            _data_sheet(sheet, list(out.columns), columns, rows, header_format)
+            _data_sheet(sheet, out, columns, first, min(first + EXCEL_MAX_ROWS, len(out)), header_format)
         _sources_sheet(book.add_worksheet("Quellen und Lizenzen"), title, sources)
     finally:
         book.close()
     return len(out)
 
 
-def _data_sheet(sheet, headers: list[str], columns: list, rows: range, header_format) -> None:
-    """Header, the given rows of every column (row by row, as constant_memory needs), filter and frozen header."""
+XLSX_BLOCK_ROWS = 50_000  # rows converted to Python values at a time: bounds the memory of the conversion
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's serial dates (exact from 1 March 1900 on)
+
+
+def _data_sheet(sheet, out: pd.DataFrame, columns: list, first: int, stop: int, header_format) -> None:
+    """Header, rows ``first`` to ``stop`` (row by row, as constant_memory needs), filter and frozen header."""
     sheet.freeze_panes(1, 0)
-    for index, header in enumerate(headers):
-        sheet.set_column(index, index, min(max(len(header) + 2, 10), 40))
-        sheet.write_string(0, index, header, header_format)
-    sheet.autofilter(0, 0, len(rows), max(len(headers), 1) - 1)
-    columns = [(values, getattr(sheet, method), cell_format) for values, method, cell_format in columns]
-    for excel_row, row in enumerate(rows, start=1):
-        for index, (values, write, cell_format) in enumerate(columns):
-            value = values[row]
-            if value is not None:  # missing values (NULL, NaN, NA) stay empty cells, never 0
-                write(excel_row, index, value, cell_format)
+    for index, header in enumerate(out.columns):
+        sheet.set_column(index, index, min(max(len(str(header)) + 2, 10), 40))
+        sheet.write_string(0, index, str(header), header_format)
+    sheet.autofilter(0, 0, stop - first, max(len(out.columns), 1) - 1)
+    methods = [(getattr(sheet, method), cell_format) for _, method, cell_format in columns]
+    for start in range(first, stop, XLSX_BLOCK_ROWS):
+        end = min(start + XLSX_BLOCK_ROWS, stop)
+        block = [convert(out.iloc[start:end, index]) for index, (convert, _, _) in enumerate(columns)]
+        for excel_row, row in enumerate(zip(*block), start=start - first + 1):
+            for index, value in enumerate(row):
+                if value is not None:  # missing values (NULL, NaN, NA) stay empty cells, never 0
+                    write, cell_format = methods[index]
+                    write(excel_row, index, value, cell_format)
 
 
-def _xlsx_column(book, series: pd.Series, text: bool) -> tuple[list, str, object]:
-    """(values as a list with None for missing, the name of the typed write method, its format) for one column.
+def _xlsx_column(book, series: pd.Series, text: bool) -> tuple:
+    """(converter of a slice of the column to Python values with None for missing, write method, format).
 
-    The values are converted once per column (vectorised), not per cell. Keys are text cells with the
-    format "@"; decimals get "#,##0.0##" (German Excel shows 1.234,5); whole numbers (years, ranks) stay
-    General so a year is not shown as "2.021"; dates and times get a German date format.
+    The type is decided once per column and values are converted per block of rows, vectorised, not
+    per cell. Keys are text cells with the format "@"; decimals get "#,##0.0##" (German Excel shows
+    1.234,5); whole numbers (years, ranks) stay General so a year is not shown as "2.021"; dates and
+    times are Excel serial numbers (what Excel stores) with a German date format.
     """
-    missing = series.isna().to_numpy()
     if text:
-        return _with_none(series.astype(object).map(str, na_action="ignore"), missing), "write_string", \
-            book.add_format({"num_format": "@"})
+        return (lambda part: _with_none(part.astype(object).map(str, na_action="ignore")), "write_string",
+                book.add_format({"num_format": "@"}))
     if pd.api.types.is_float_dtype(series):
-        return _with_none(series, missing), "write_number", book.add_format({"num_format": "#,##0.0##"})
+        return _with_none, "write_number", book.add_format({"num_format": "#,##0.0##"})
     if pd.api.types.is_datetime64_any_dtype(series):
-        # as objects these are pandas Timestamps, which are datetimes to XlsxWriter
-        return _with_none(series, missing), "write_datetime", \
-            book.add_format({"num_format": "DD.MM.YYYY HH:MM"})
-    values = _with_none(series, missing)
-    present = [v for v in values if v is not None]
-    if present and all(isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in present):
-        return values, "write_datetime", book.add_format({"num_format": "DD.MM.YYYY"})
-    if pd.api.types.is_bool_dtype(series) or (present and all(isinstance(v, bool) for v in present)):
-        return values, "write_boolean", None
+        return _excel_serial, "write_number", book.add_format({"num_format": "DD.MM.YYYY HH:MM"})
+    present = series.dropna()
+    if not present.empty and present.map(lambda v: isinstance(v, dt.date) and not isinstance(v, dt.datetime)).all():
+        return (lambda part: _excel_serial(pd.to_datetime(part))), "write_number", \
+            book.add_format({"num_format": "DD.MM.YYYY"})
+    if pd.api.types.is_bool_dtype(series) or (not present.empty and present.map(lambda v: isinstance(v, bool)).all()):
+        return _with_none, "write_boolean", None
     if pd.api.types.is_numeric_dtype(series):  # integers, also pandas' Int64 with NA
-        return values, "write_number", None
-    if all(isinstance(v, str) for v in present):
-        return values, "write_string", None
+        return _with_none, "write_number", None
+    if present.map(lambda v: isinstance(v, str)).all():
+        return _with_none, "write_string", None
     # anything else: XlsxWriter's write() by type; the workbook options keep strings as strings
-    return values, "write", None
+    return _with_none, "write", None
 
 
-def _with_none(series: pd.Series, missing: np.ndarray) -> list:
-    """The column as Python values (numpy scalars would be slow and not all are accepted), None where missing."""
-    values = series.astype(object).to_numpy(copy=True)
-    values[missing] = None
+def _excel_serial(part: pd.Series) -> list:
+    """Times as Excel serial days (float), computed for the whole slice at once; None where missing."""
+    return _with_none((part - EXCEL_EPOCH) / pd.Timedelta(days=1))
+
+
+def _with_none(part: pd.Series) -> list:
+    """The values as Python objects (numpy scalars would be slow and not all are accepted), None where missing."""
+    values = part.astype(object).to_numpy(copy=True)
+    values[part.isna().to_numpy()] = None
     return [v.item() if isinstance(v, np.generic) else v for v in values.tolist()]
 
 
