@@ -239,7 +239,10 @@ def write_xlsx(frame: pd.DataFrame, target: Path, title: str, sources: pd.DataFr
         header_format = book.add_format({"bold": True})
         for number, first in enumerate(range(0, max(len(out), 1), EXCEL_MAX_ROWS), start=1):
             sheet = book.add_worksheet("Daten" if number == 1 else f"Daten {number}")
-            _data_sheet(sheet, out, columns, first, min(first + EXCEL_MAX_ROWS, len(out)), header_format)
+            try:
+                _data_sheet(sheet, out, columns, first, min(first + EXCEL_MAX_ROWS, len(out)), header_format)
+            except ValueError as error:
+                raise ValueError(f"cannot write {target}: {error}") from error
         _sources_sheet(book.add_worksheet("Quellen und Lizenzen"), title, sources)
     finally:
         book.close()
@@ -265,7 +268,11 @@ def _data_sheet(sheet, out: pd.DataFrame, columns: list, first: int, stop: int, 
             for index, value in enumerate(row):
                 if value is not None:  # missing values (NULL, NaN, NA) stay empty cells, never 0
                     write, cell_format = methods[index]
-                    write(excel_row, index, value, cell_format)
+                    try:
+                        write(excel_row, index, value, cell_format)
+                    except TypeError as error:  # XlsxWriter refuses infinities (Excel has none)
+                        raise ValueError(f"sheet {sheet.name!r}, row {excel_row + 1}, column "
+                                         f"{out.columns[index]!r}: {value!r} cannot be written ({error})") from error
 
 
 def _xlsx_column(book, series: pd.Series, text: bool) -> tuple:
