@@ -42,18 +42,26 @@ def main() -> None:
         start = time.perf_counter()
         frame = exports.typed_frame(con, "big")
         timings["frame"] = time.perf_counter() - start
+        peaks = {"frame": _peak_mib()}
         start = time.perf_counter()
         exports.write_german_csv(frame, Path(tmp) / "big.csv")
         timings["csv"] = time.perf_counter() - start
+        peaks["csv"] = _peak_mib()
         start = time.perf_counter()
         rows = exports.write_xlsx(frame, Path(tmp) / "big.xlsx", "benchmark", sources)
         timings["xlsx"] = time.perf_counter() - start
+        peaks["xlsx"] = _peak_mib()
         sizes = {p.name: p.stat().st_size for p in Path(tmp).iterdir()}
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(f"rows={rows:,} columns={len(frame.columns)} " +
           " ".join(f"{phase}={seconds:.1f}s" for phase, seconds in timings.items()) +
-          f" total={sum(timings.values()):.1f}s peak_rss={peak:.0f}MiB " +
+          f" total={sum(timings.values()):.1f}s peak_rss_after " +
+          " ".join(f"{phase}={mib:.0f}MiB" for phase, mib in peaks.items()) + " " +
           " ".join(f"{name}={size / 2**20:.1f}MiB" for name, size in sorted(sizes.items())))
+
+
+def _peak_mib() -> float:
+    """The process's peak RSS so far (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":
