@@ -93,3 +93,14 @@ def test_infinite_number_is_an_error_naming_file_row_and_column(tmp_path, value)
         exports.write_xlsx(bad, tmp_path / "t.xlsx", "Titel", None)
     message = str(error.value)
     assert str(tmp_path / "t.xlsx") in message and "row 4" in message and "'Wert'" in message
+
+
+def test_export_check_counts_the_rows_of_every_data_sheet(tmp_path, monkeypatch):
+    from pipelines.assets.exports import _xlsx_rows
+
+    monkeypatch.setattr(exports, "EXCEL_MAX_ROWS", 4)
+    target = tmp_path / "t.xlsx"
+    exports.write_xlsx(pd.concat([frame()] * 3, ignore_index=True), target, "Titel", None)  # 9 rows: 4 + 4 + 1
+    assert _xlsx_rows(target) == 9
+    exports.write_xlsx(frame().iloc[0:0], target, "Titel", None)
+    assert _xlsx_rows(target) == 0
