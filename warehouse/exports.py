@@ -223,57 +223,97 @@ def write_xlsx(frame: pd.DataFrame, target: Path, title: str, sources: pd.DataFr
     Cells keep their types (numbers, dates, booleans); AGS and other key columns are text cells with
     the text format "@", so Excel never drops the leading zero of "01053090". Rows beyond Excel's limit
     continue on further sheets "Daten 2", ...
+
+    Written with XlsxWriter in ``constant_memory`` mode (each row goes to disk when the next starts):
+    openpyxl needed a cell object per value and took minutes for the full-Germany indicator history.
     """
-    from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
+    import xlsxwriter
 
     out = for_spreadsheet(frame)
     text_columns = {GERMAN_HEADERS.get(c, c) for c in frame.columns if c in TEXT_COLUMNS}
-    book = Workbook(write_only=True)  # streams rows: the full-Germany indicator history is large
-    chunks = [out.iloc[i:i + EXCEL_MAX_ROWS] for i in range(0, len(out), EXCEL_MAX_ROWS)] or [out]
-    for number, chunk in enumerate(chunks, start=1):
-        sheet = book.create_sheet("Daten" if number == 1 else f"Daten {number}")
-        sheet.freeze_panes = "A2"
-        for index, column in enumerate(out.columns, start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = min(max(len(str(column)) + 2, 10), 40)
-        sheet.append(list(out.columns))
-        converters = [_converter(sheet, out[c], c in text_columns) for c in out.columns]
-        for row in chunk.itertuples(index=False, name=None):
-            sheet.append([convert(value) for convert, value in zip(converters, row)])
-        sheet.auto_filter.ref = f"A1:{get_column_letter(max(len(out.columns), 1))}{len(chunk) + 1}"
-    _sources_sheet(book.create_sheet("Quellen und Lizenzen"), title, sources)
-    book.save(target)
+    # strings stay strings: a publisher's text beginning with "=" or "http" is no formula and no link
+    book = xlsxwriter.Workbook(str(target), {"constant_memory": True, "strings_to_formulas": False,
+                                             "strings_to_urls": False, "strings_to_numbers": False})
+    try:
+        columns = [_xlsx_column(book, out[c], c in text_columns) for c in out.columns]
+        header_format = book.add_format({"bold": True})
+        for number, first in enumerate(range(0, max(len(out), 1), EXCEL_MAX_ROWS), start=1):
+            sheet = book.add_worksheet("Daten" if number == 1 else f"Daten {number}")
+            try:
+                _data_sheet(sheet, out, columns, first, min(first + EXCEL_MAX_ROWS, len(out)), header_format)
+            except ValueError as error:
+                raise ValueError(f"cannot write {target}: {error}") from error
+        _sources_sheet(book.add_worksheet("Quellen und Lizenzen"), title, sources)
+    finally:
+        book.close()
     return len(out)
 
 
-def _converter(sheet, series: pd.Series, text: bool):
-    """A function turning one value of ``series`` into a typed cell (or a plain value where that suffices).
+XLSX_BLOCK_ROWS = 50_000  # rows converted to Python values at a time: bounds the memory of the conversion
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's serial dates (exact from 1 March 1900 on)
 
-    Keys are text cells with the format "@"; decimals get "#,##0.0##" (German Excel shows 1.234,5);
-    whole numbers (years, ranks) stay General so a year is not shown as "2.021"; dates and times get a
-    German date format. Missing values (NULL, NaN, NA) stay empty cells, never 0. One converter per
-    column, because a cell object per value is what makes openpyxl slow.
+
+def _data_sheet(sheet, out: pd.DataFrame, columns: list, first: int, stop: int, header_format) -> None:
+    """Header, rows ``first`` to ``stop`` (row by row, as constant_memory needs), filter and frozen header."""
+    sheet.freeze_panes(1, 0)
+    for index, header in enumerate(out.columns):
+        sheet.set_column(index, index, min(max(len(str(header)) + 2, 10), 40))
+        sheet.write_string(0, index, str(header), header_format)
+    sheet.autofilter(0, 0, stop - first, max(len(out.columns), 1) - 1)
+    methods = [(getattr(sheet, method), cell_format) for _, method, cell_format in columns]
+    for start in range(first, stop, XLSX_BLOCK_ROWS):
+        end = min(start + XLSX_BLOCK_ROWS, stop)
+        block = [convert(out.iloc[start:end, index]) for index, (convert, _, _) in enumerate(columns)]
+        for excel_row, row in enumerate(zip(*block), start=start - first + 1):
+            for index, value in enumerate(row):
+                if value is not None:  # missing values (NULL, NaN, NA) stay empty cells, never 0
+                    write, cell_format = methods[index]
+                    try:
+                        write(excel_row, index, value, cell_format)
+                    except TypeError as error:  # XlsxWriter refuses infinities (Excel has none)
+                        raise ValueError(f"sheet {sheet.name!r}, row {excel_row + 1}, column "
+                                         f"{out.columns[index]!r}: {value!r} cannot be written ({error})") from error
+
+
+def _xlsx_column(book, series: pd.Series, text: bool) -> tuple:
+    """(converter of a slice of the column to Python values with None for missing, write method, format).
+
+    The type is decided once per column and values are converted per block of rows, vectorised, not
+    per cell. Keys are text cells with the format "@"; decimals get "#,##0.0##" (German Excel shows
+    1.234,5); whole numbers (years, ranks) stay General so a year is not shown as "2.021"; dates and
+    times are Excel serial numbers (what Excel stores) with a German date format.
     """
-    from openpyxl.cell import WriteOnlyCell
-
-    def styled(number_format: str, cast=lambda v: v):
-        def convert(value):
-            if _missing(value):
-                return None
-            cell = WriteOnlyCell(sheet, value=cast(value))
-            cell.number_format = number_format
-            return cell
-        return convert
-
     if text:
-        return styled("@", str)
+        return (lambda part: _with_none(part.astype(object).map(str, na_action="ignore")), "write_string",
+                book.add_format({"num_format": "@"}))
     if pd.api.types.is_float_dtype(series):
-        return styled("#,##0.0##", float)
+        return _with_none, "write_number", book.add_format({"num_format": "#,##0.0##"})
     if pd.api.types.is_datetime64_any_dtype(series):
-        return styled("DD.MM.YYYY HH:MM", lambda v: v.to_pydatetime())
-    if series.map(lambda v: isinstance(v, dt.date) and not isinstance(v, dt.datetime)).any():
-        return styled("DD.MM.YYYY")
-    return lambda value: None if _missing(value) else (value.item() if isinstance(value, np.generic) else value)
+        return _excel_serial, "write_number", book.add_format({"num_format": "DD.MM.YYYY HH:MM"})
+    present = series.dropna()
+    if not present.empty and present.map(lambda v: isinstance(v, dt.date) and not isinstance(v, dt.datetime)).all():
+        return (lambda part: _excel_serial(pd.to_datetime(part))), "write_number", \
+            book.add_format({"num_format": "DD.MM.YYYY"})
+    if pd.api.types.is_bool_dtype(series) or (not present.empty and present.map(lambda v: isinstance(v, bool)).all()):
+        return _with_none, "write_boolean", None
+    if pd.api.types.is_numeric_dtype(series):  # integers, also pandas' Int64 with NA
+        return _with_none, "write_number", None
+    if present.map(lambda v: isinstance(v, str)).all():
+        return _with_none, "write_string", None
+    # anything else: XlsxWriter's write() by type; the workbook options keep strings as strings
+    return _with_none, "write", None
+
+
+def _excel_serial(part: pd.Series) -> list:
+    """Times as Excel serial days (float), computed for the whole slice at once; None where missing."""
+    return _with_none((part - EXCEL_EPOCH) / pd.Timedelta(days=1))
+
+
+def _with_none(part: pd.Series) -> list:
+    """The values as Python objects (numpy scalars would be slow and not all are accepted), None where missing."""
+    values = part.astype(object).to_numpy(copy=True)
+    values[part.isna().to_numpy()] = None
+    return [v.item() if isinstance(v, np.generic) else v for v in values.tolist()]
 
 
 def _missing(value) -> bool:
@@ -282,16 +322,18 @@ def _missing(value) -> bool:
 
 def _sources_sheet(sheet, title: str, sources: pd.DataFrame | None) -> None:
     """Title, export time and, per source, publisher, licence and the attribution to cite."""
-    sheet.append([title])
-    sheet.append([f"Export aus dem veröffentlichten Warehouse am "
-                  f"{dt.datetime.now(ZoneInfo(LOCAL_TIME_ZONE)):%d.%m.%Y %H:%M} (Ortszeit Berlin)"])
-    sheet.append([])
-    sheet.append(["Quelle", "Herausgeber", "Lizenz", "Lizenz-URL", "Quellenvermerk"])
-    if sources is not None:
-        for row in sources.itertuples(index=False):
-            sheet.append([row.source_id, row.publisher, row.licence, row.licence_url, row.attribution])
     for letter, width in zip("ABCDE", (26, 40, 30, 50, 80)):
-        sheet.column_dimensions[letter].width = width
+        sheet.set_column(f"{letter}:{letter}", width)
+    sheet.write_string(0, 0, title)
+    sheet.write_string(1, 0, f"Export aus dem veröffentlichten Warehouse am "
+                             f"{dt.datetime.now(ZoneInfo(LOCAL_TIME_ZONE)):%d.%m.%Y %H:%M} (Ortszeit Berlin)")
+    for column, header in enumerate(["Quelle", "Herausgeber", "Lizenz", "Lizenz-URL", "Quellenvermerk"]):
+        sheet.write_string(3, column, header)
+    rows = [] if sources is None else sources.itertuples(index=False)
+    for number, row in enumerate(rows, start=4):
+        for column, value in enumerate([row.source_id, row.publisher, row.licence, row.licence_url, row.attribution]):
+            if not _missing(value):
+                sheet.write_string(number, column, str(value))
 
 
 def write_geopackage(con: duckdb.DuckDBPyConnection, target: Path) -> int:

@@ -45,7 +45,6 @@ def _latest(settings: ReadinessSettings) -> Path:
              description="Each planner view is in the latest export in every format (Parquet, CSV, .xlsx) with "
                          "as many rows as the view has in the published warehouse.")
 def every_view_complete(settings: ReadinessSettings) -> AssetCheckResult:
-    import openpyxl
     import pandas as pd
 
     latest, problems = _latest(settings), []
@@ -59,19 +58,24 @@ def every_view_complete(settings: ReadinessSettings) -> AssetCheckResult:
             found = {
                 "parquet": con.execute("SELECT count(*) FROM read_parquet(?)", [str(latest / f"{view}.parquet")]).fetchone()[0],
                 "csv": len(pd.read_csv(latest / f"{view}.csv", sep=";", decimal=",", dtype=str)),
-                "xlsx": _xlsx_rows(openpyxl, latest / f"{view}.xlsx"),
+                "xlsx": _xlsx_rows(latest / f"{view}.xlsx"),
             }
             problems += [f"{view}.{fmt}: {n} rows, the view has {expected}" for fmt, n in found.items() if n != expected]
     return AssetCheckResult(passed=not problems, metadata={"path": str(latest), "problems": "; ".join(problems) or "none"})
 
 
-def _xlsx_rows(openpyxl, path: Path) -> int:
-    """Data rows of a workbook: every sheet "Daten…" less its header row."""
-    book = openpyxl.load_workbook(path, read_only=True)
+def _xlsx_rows(path: Path) -> int:
+    """Data rows of a workbook: every sheet "Daten…" less its header row.
+
+    Read with calamine (Rust): openpyxl took about 15 s per 120,000 rows, two minutes for the
+    full-Germany indicator history. ``height`` is the used range from the header to the last row.
+    """
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(path))
     try:
-        # counted row by row: a streamed workbook records no sheet dimensions
-        return sum(sum(1 for _ in sheet.iter_rows(min_row=2, max_col=1))
-                   for sheet in book.worksheets if sheet.title.startswith("Daten"))
+        return sum(max(book.get_sheet_by_name(name).height - 1, 0)
+                   for name in book.sheet_names if name.startswith("Daten"))
     finally:
         book.close()
 

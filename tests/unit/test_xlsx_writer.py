@@ -1,0 +1,106 @@
+"""The .xlsx writer of the exports (XlsxWriter, constant_memory) on a small frame with every column kind."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from warehouse import exports
+
+
+def frame() -> pd.DataFrame:
+    """Three rows as typed_frame returns them: text key, Int64 with NA, floats with NaN, booleans, dates, times."""
+    return pd.DataFrame({
+        "ags": ["01053090", "09162000", None],
+        "rank": pd.array([1, None, 3], dtype="Int64"),
+        "value": [1234.5, float("nan"), 0.1],
+        "imputed": [True, False, None],
+        "reference_date": [dt.date(2023, 12, 31), None, dt.date(2024, 1, 1)],
+        "published_at": pd.to_datetime(["2026-07-01 10:30:00", None, "2026-01-15 23:15:00"]),  # naive UTC
+        "notes": ["=HYPERLINK(\"http://x\")", "https://example.org", "Mölln <&>"],
+        "vintages": [["a", "b"], [], None],
+    })
+
+
+def read(path, sheet="Daten"):
+    book = openpyxl.load_workbook(path)
+    return book, list(book[sheet].iter_rows(values_only=True))
+
+
+def test_every_kind_keeps_its_type_and_missing_values_stay_empty(tmp_path):
+    target = tmp_path / "t.xlsx"
+    assert exports.write_xlsx(frame(), target, "Titel", None) == 3
+    book, rows = read(target)
+    assert book.sheetnames == ["Daten", "Quellen und Lizenzen"]
+    assert rows[0] == tuple(exports.german_headers(frame().columns))
+    assert rows[1][:5] == ("01053090", 1, 1234.5, True, dt.datetime(2023, 12, 31))
+    assert rows[2][:5] == ("09162000", None, None, False, None)
+    assert rows[3][:5] == (None, 3, 0.1, None, dt.datetime(2024, 1, 1))
+    # naive UTC shown in Berlin time: summer +2 h, winter +1 h (23:15 UTC is the next day in Berlin)
+    assert rows[1][5] == dt.datetime(2026, 7, 1, 12, 30) and rows[3][5] == dt.datetime(2026, 1, 16, 0, 15)
+    assert rows[2][5] is None
+    # text from a source is never a formula or a link; escaping survives
+    assert rows[1][6] == "=HYPERLINK(\"http://x\")" and book["Daten"]["G2"].data_type == "s"
+    assert rows[2][6] == "https://example.org" and book["Daten"]["G3"].hyperlink is None
+    assert rows[3][6] == "Mölln <&>"
+    assert rows[1][7] == "a, b"
+    sheet = book["Daten"]
+    assert sheet["A2"].number_format == "@" and sheet["C2"].number_format == "#,##0.0##"
+    assert sheet["E2"].number_format == "DD.MM.YYYY" and sheet["F2"].number_format == "DD.MM.YYYY HH:MM"
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:H4"
+
+
+def test_rows_beyond_the_sheet_limit_continue_on_further_sheets(tmp_path, monkeypatch):
+    monkeypatch.setattr(exports, "EXCEL_MAX_ROWS", 2)
+    monkeypatch.setattr(exports, "XLSX_BLOCK_ROWS", 1)  # blocks smaller than a sheet, as on the full data
+    big = pd.concat([frame()] * 2, ignore_index=True)  # 6 rows: 3 sheets of 2
+    target = tmp_path / "t.xlsx"
+    assert exports.write_xlsx(big, target, "Titel", None) == 6
+    book = openpyxl.load_workbook(target)
+    assert book.sheetnames == ["Daten", "Daten 2", "Daten 3", "Quellen und Lizenzen"]
+    ags = [row[0] for name in book.sheetnames[:3] for row in book[name].iter_rows(min_row=2, values_only=True)]
+    assert ags == big["ags"].where(big["ags"].notna(), None).tolist()
+    assert all(book[name]["A1"].value == "AGS" for name in book.sheetnames[:3])
+
+
+def test_empty_view_gives_a_header_only_sheet(tmp_path):
+    target = tmp_path / "t.xlsx"
+    assert exports.write_xlsx(frame().iloc[0:0], target, "Titel", None) == 0
+    _, rows = read(target)
+    assert rows == [tuple(exports.german_headers(frame().columns))]
+
+
+def test_sources_sheet_has_title_and_each_source(tmp_path):
+    sources = pd.DataFrame({"source_id": ["destatis"], "publisher": ["Statistisches Bundesamt"],
+                            "licence": ["dl-de/by-2-0"], "licence_url": ["https://www.govdata.de/dl-de/by-2-0"],
+                            "attribution": ["=Quelle: Destatis"]})
+    target = tmp_path / "t.xlsx"
+    exports.write_xlsx(frame(), target, "Indikatorwerte", sources)
+    _, rows = read(target, "Quellen und Lizenzen")
+    assert rows[0][0] == "Indikatorwerte" and rows[1][0].startswith("Export aus dem veröffentlichten Warehouse")
+    assert rows[3] == ("Quelle", "Herausgeber", "Lizenz", "Lizenz-URL", "Quellenvermerk")
+    assert rows[4] == ("destatis", "Statistisches Bundesamt", "dl-de/by-2-0", "https://www.govdata.de/dl-de/by-2-0",
+                       "=Quelle: Destatis")
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf")])
+def test_infinite_number_is_an_error_naming_file_row_and_column(tmp_path, value):
+    bad = frame().assign(value=[1.0, 2.0, value])
+    with pytest.raises(ValueError) as error:
+        exports.write_xlsx(bad, tmp_path / "t.xlsx", "Titel", None)
+    message = str(error.value)
+    assert str(tmp_path / "t.xlsx") in message and "row 4" in message and "'Wert'" in message
+
+
+def test_export_check_counts_the_rows_of_every_data_sheet(tmp_path, monkeypatch):
+    from pipelines.assets.exports import _xlsx_rows
+
+    monkeypatch.setattr(exports, "EXCEL_MAX_ROWS", 4)
+    target = tmp_path / "t.xlsx"
+    exports.write_xlsx(pd.concat([frame()] * 3, ignore_index=True), target, "Titel", None)  # 9 rows: 4 + 4 + 1
+    assert _xlsx_rows(target) == 9
+    exports.write_xlsx(frame().iloc[0:0], target, "Titel", None)
+    assert _xlsx_rows(target) == 0
