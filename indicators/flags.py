@@ -66,7 +66,7 @@ OTHER = {
                      "Methodenwechsel: die Erhebungsmethode des Herausgebers hat sich seit dem Vorwert geändert"),
     "base_period": ("base year {}", "Basisjahr {}"),
     "omitted_pillar": ("{} not scored: no data from {} for this period",
-                       "{} nicht bewertet: keine Daten aus {} für diesen Zeitraum"),
+                       "{} nicht bewertet: keine Daten (Quellen: {}) für diesen Zeitraum"),
 }
 
 # plausibility of a territorial step (territorial_changes.plausibility)

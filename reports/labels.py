@@ -111,7 +111,7 @@ CODE_LABELS_DE = {
     "top_partners_only": "nur die 10 größten Partnerkreise",
     "rounded_up_to_10": "Werte unter 10 auf 10 aufgerundet",
     "locally_reported": "von der Stadt gemeldet: mit der eigenen Liste der Stadt",
-    "pillar_not_scored": "keine Daten aus {sources} für diesen Zeitraum",
+    "pillar_not_scored": "keine Daten (Quellen: {sources}) für diesen Zeitraum",
     "provisional": "vorläufig: überwiegend fortgeschriebene Daten",
 }
 NOTE_CODES = [
@@ -257,7 +257,7 @@ def german_sort_key(name: str | None) -> tuple:
 def not_scored_reasons(omitted_pillars: str | None) -> dict[str, str]:
     """Pillar -> German reason, from readiness_index.omitted_pillars (typed pillar ids, not note text)."""
     sources = _pillar_sources()
-    return {pillar: f"keine Daten aus {', '.join(source_label(s) for s in sources.get(pillar, []))} für diesen Zeitraum"
+    return {pillar: f"keine Daten (Quellen: {', '.join(source_label(s) for s in sources.get(pillar, []))}) für diesen Zeitraum"
             for pillar in (p.strip() for p in (omitted_pillars or "").split(",")) if pillar}
 
 

@@ -83,7 +83,7 @@ def test_towns_outside_the_group_are_grey_and_towns_without_value_hatched_with_r
     for ags in PILOTS:
         fill, text = shown[ags]
         assert fill == "url(#ohne-wert)"
-        assert text.endswith("ohne Wert: keine Daten aus eigene Angaben der Stadt, Coworking-Spaces (OpenStreetMap) für diesen Zeitraum")
+        assert text.endswith("ohne Wert: keine Daten (Quellen: eigene Angaben der Stadt, Coworking-Spaces (OpenStreetMap)) für diesen Zeitraum")
 
 
 def test_names_are_escaped_in_svg_and_map_data(data):
@@ -121,7 +121,7 @@ def test_map_data_links_only_existing_local_reports(data, snapshot_warehouse, pu
     assert outside and all(reasons[features[a]["why"][0]] == {"status": "outside", "text": "nicht im Vergleich"}
                            for a in outside)
     coworking = {reasons[features[a]["why"][MEASURES.index("local_work_infrastructure")]]["text"] for a in PILOTS}
-    assert coworking == {"ohne Wert: keine Daten aus eigene Angaben der Stadt, Coworking-Spaces (OpenStreetMap) für diesen Zeitraum"}
+    assert coworking == {"ohne Wert: keine Daten (Quellen: eigene Angaben der Stadt, Coworking-Spaces (OpenStreetMap)) für diesen Zeitraum"}
     # Coordinates rounded to DECIMALS, all inside Germany.
     coords = [c for f in collection["features"] for poly in f["geometry"]["coordinates"] for ring in poly
               for c in ring]
