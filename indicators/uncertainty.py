@@ -115,12 +115,8 @@ import pandas as pd
 
 from indicators import engine
 from indicators.catalogue import Catalogue
-# The scoring itself is indicators/engine.py, shared with the published index; re-exported here
-# because a draw is "the engine with these choices".
-from indicators.engine import (  # noqa: F401
-    AGGREGATION_LEVELS, GEOMETRIC_FLOOR, PERCENTILE_GOALPOSTS, index_indicators, nearest_values, normalise_matrix,
-    overall_scores, pillar_scores, rank_matrix, weighted_mean,
-)
+# The scoring itself is indicators/engine.py, shared with the published index.
+from indicators.engine import rank_matrix
 
 DEFAULT_SEED = 20261124
 DEFAULT_CONCENTRATION = 10.0

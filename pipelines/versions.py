@@ -25,8 +25,8 @@ COMMON = ["pipelines/resources.py", "warehouse/__init__.py", "warehouse/sql.py",
 GROUP_CODE = {
     "raw_landing": ["pipelines/assets/raw.py", "sources/registry.py", "sources/landing.py", "sources/live.py",
                     "sources/http.py", "sources/archives.py", "sources.yaml"],
-    # the parsers, their contracts, the territorial crosswalk and a future staging/ package
-    "staging": ["pipelines/assets/staging.py", "sources/*.py", "sources.yaml", "staging/**/*.py",
+    # the parsers, their contracts, the territorial crosswalk
+    "staging": ["pipelines/assets/staging.py", "sources/*.py", "sources.yaml",
                 "indicators/territory.py", "warehouse/staging.sql"],
     "indicators": ["pipelines/assets/indicators.py", "indicators/*.py", "indicators/catalogue.yaml"],
     "index": ["pipelines/assets/indicators.py", "pipelines/assets/analysis.py", "pipelines/assets/coworking.py",

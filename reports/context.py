@@ -11,7 +11,7 @@ from indicators import flags
 from indicators.bands import band_category
 from reports import charts
 from reports.data import INDEX_COLUMNS, ReportData
-from reports.labels import (MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS, attribution_label, code_label, data_date_line, de_number, de_signed, is_missing, not_scored_reasons,
+from reports.labels import (MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS, attribution_label, code_label, data_date_line, de_number, is_missing, not_scored_reasons,
                             pillar_label, release_text, safe_url, source_label, translate_note, unit_label, vintage_label)
 from reports.maps import COWORKING_RADIUS_M, TownGeometries, town_map
 

@@ -19,7 +19,7 @@ import re
 import sys
 from pathlib import Path
 
-from warehouse.registry import PUBLISHED, WORKING, Registry, Table, published_ddl, registry, working_ddl
+from warehouse.registry import Registry, Table, published_ddl, registry, working_ddl
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_SQL = ROOT / "warehouse" / "schema.sql"

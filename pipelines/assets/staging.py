@@ -20,8 +20,6 @@ from warehouse.registry import registry
 
 SOURCES = load_sources()
 PILOT_TOWNS = list(load_catalogue().pilot_towns)
-# the sources the territorial crosswalk is built from: a change re-stages every source it is applied to
-TERRITORY_SOURCES = ("destatis_gemeindeverzeichnis", "regionalstatistik", "destatis_gebietsaenderungen")
 
 
 def parse_all(con, source_id: str) -> list[tuple[str, dict[str, pd.DataFrame]]]:
@@ -359,7 +357,6 @@ def make_stage_asset(name: str, specs: list) -> AssetsDefinition:
                     "missing_values": int(observations["value"].isna().sum()) if len(observations) else 0}
         return MaterializeResult(metadata={**metadata, **(territory_metadata(observations) if on_territory else {})})
 
-    compute.__name__ = name
     return asset(name=name, group_name="staging", deps=[AssetKey(d) for d in dict.fromkeys(deps)],
                  tags={"stage": "staging"}, owners=["team:data-engineering"],
                  description=description)(compute)

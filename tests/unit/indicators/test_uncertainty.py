@@ -12,10 +12,10 @@ from hypothesis import given, settings, strategies as st
 
 from indicators.catalogue import load_catalogue
 from indicators.index import normalise, readiness_index
+from indicators.engine import nearest_values, normalise_matrix, overall_scores, pillar_scores, rank_matrix
 from indicators.uncertainty import (
-    CHOICES, catalogue_settings, first_order_effect, masked_quantiles, monte_carlo, nearest_values, normalise_matrix, overall_scores,
-    pillar_scores,
-    published_choices, rank_matrix, sample_configuration, sample_configurations, uniform_weights,
+    CHOICES, catalogue_settings, first_order_effect, masked_quantiles, monte_carlo, published_choices,
+    sample_configuration, sample_configurations, uniform_weights,
 )
 
 CATALOGUE = load_catalogue()
