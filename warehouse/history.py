@@ -13,13 +13,11 @@ import datetime as dt
 
 import duckdb
 
-# published history table -> (working table, scope columns). A current row is closed only when the
-# new data cover its scope: readiness_index rows of a method version not computed any more stay current.
-HISTORY_TABLES = {
-    "source_releases_history": ("releases", []),  # the raw assets' release records (landing columns left out)
-    "indicator_values_history": ("indicator_values", []),
-    "readiness_index_history": ("readiness_index", ["method_version"]),
-}
+from warehouse.registry import registry
+
+# published history table -> (working table, scope columns), from warehouse/tables.yaml (history_from,
+# history_scope): readiness_index rows of a method version not computed any more stay current.
+HISTORY_TABLES = registry().history_tables()
 VERSION_COLUMNS = ("valid_from", "valid_to")
 # working tables whose published rows join another asset's table: (table, key). The index_uncertainty
 # asset writes its bands into its own table; the published readiness_index carries them as columns.

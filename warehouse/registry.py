@@ -62,6 +62,8 @@ class Table:
     working_view: bool = False  # in the working database: UNION ALL of the tables that are part_of it
     part_of: str | None = None
     columns_like: str | None = None
+    history_from: str | None = None  # the working table whose rows a history table versions (default: its own name)
+    history_scope: tuple[str, ...] = ()  # a current row is closed only when the new data cover its scope
 
     @property
     def writer(self) -> str | None:
@@ -108,6 +110,15 @@ class Registry:
     def parts(self, name: str) -> list[Table]:
         """The tables whose UNION ALL is the working view ``name`` (e.g. one per source for observations)."""
         return [t for t in self.tables.values() if t.part_of == name]
+
+    def history_tables(self) -> dict[str, tuple[str, list[str]]]:
+        """Published history table -> (working table it versions, scope columns), in declaration order."""
+        return {t.published_name: (t.history_from or t.name, list(t.history_scope))
+                for t in self.in_database(PUBLISHED) if t.history}
+
+    def published_keys(self) -> dict[str, list[str]]:
+        """Published table (current rows) -> primary key, for the candidate's duplicate-key check."""
+        return {t.name: list(t.primary_key) for t in self.in_database(PUBLISHED) if t.primary_key}
 
     def written_by(self, asset: str) -> list[str]:
         return [t.name for t in self.tables.values() if asset in t.writers]
@@ -168,7 +179,8 @@ def _table(name: str, spec: dict) -> Table:
                  description=spec.get("description", ""), columns=tuple(columns),
                  primary_key=tuple(spec.get("primary_key", [])), history=bool(spec.get("history")),
                  working_ddl=bool(spec.get("working_ddl")), working_view=bool(spec.get("working_view")),
-                 part_of=spec.get("part_of"), columns_like=spec.get("columns_like"))
+                 part_of=spec.get("part_of"), columns_like=spec.get("columns_like"),
+                 history_from=spec.get("history_from"), history_scope=tuple(spec.get("history_scope", [])))
 
 
 def _columns(name: str, spec: dict) -> list[Column]:

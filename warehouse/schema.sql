@@ -97,23 +97,23 @@ CREATE TABLE indicator_catalogue (
 CREATE TABLE indicator_values_history (
     ags VARCHAR NOT NULL,
     indicator_id VARCHAR NOT NULL,
-    period INTEGER NOT NULL,                                      -- calendar year
+    period INTEGER NOT NULL,                             -- calendar year
     value DOUBLE NOT NULL,
     unit VARCHAR NOT NULL,
     source_id VARCHAR NOT NULL,
-    vintage VARCHAR NOT NULL,                                     -- source release; a publisher revision is a new vintage ('2023-rev2')
-    reference_date DATE NOT NULL,                                 -- date of the underlying observation
+    vintage VARCHAR NOT NULL,                            -- source release; a publisher revision is a new vintage ('2023-rev2')
+    reference_date DATE NOT NULL,                        -- date of the underlying observation
     imputed BOOLEAN NOT NULL,
-    imputation VARCHAR,                                           -- how it was imputed, e.g. 'carried forward from 2019'
-    quality_note VARCHAR,                                         -- English text rendered from the typed columns (indicators/flags.py)
-    territorial_change VARCHAR,                                   -- NULL or recode | merger | merger_weighted | minor_transfer | partial_transfer | split | area_change | implausible_step
-    method_break BOOLEAN,                                         -- the publisher's method generation changed since the town's previous value
-    source_level VARCHAR,                                         -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
-    excluded_reason VARCHAR,                                      -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator
-    base_period INTEGER,                                          -- annualised changes: the base year
+    imputation VARCHAR,                                  -- how it was imputed, e.g. 'carried forward from 2019'
+    quality_note VARCHAR,                                -- English text rendered from the typed columns (indicators/flags.py)
+    territorial_change VARCHAR,                          -- NULL or recode | merger | merger_weighted | minor_transfer | partial_transfer | split | area_change | implausible_step
+    method_break BOOLEAN,                                -- the publisher's method generation changed since the town's previous value
+    source_level VARCHAR,                                -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
+    excluded_reason VARCHAR,                             -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator
+    base_period INTEGER,                                 -- annualised changes: the base year
     valid_from TIMESTAMP NOT NULL,
     valid_to TIMESTAMP,
-    PRIMARY KEY (ags, indicator_id, period, vintage, valid_from)
+    PRIMARY KEY (ags, indicator_id, period, valid_from)
 );
 
 -- the index (versioned)
@@ -253,18 +253,19 @@ CREATE TABLE score_contributions (
     ags VARCHAR NOT NULL,
     period_from INTEGER NOT NULL,
     period_to INTEGER NOT NULL,
-    indicator_id VARCHAR NOT NULL,   -- or 'composition': indicators entering/leaving and reweighting
+    indicator_id VARCHAR NOT NULL,                                           -- or 'composition': indicators entering/leaving and reweighting
     pillar VARCHAR,
     value_from DOUBLE,
     value_to DOUBLE,
     normalised_from DOUBLE,
     normalised_to DOUBLE,
-    contribution DOUBLE,             -- score points; the rows of a pair sum to score_to - score_from
+    contribution DOUBLE,                                                     -- score points; the rows of a pair sum to score_to - score_from
     score_from DOUBLE NOT NULL,
     score_to DOUBLE NOT NULL,
-    weight_from DOUBLE,              -- the indicator's effective weight in the score
+    weight_from DOUBLE,                                                      -- the indicator's effective weight in the score
     weight_to DOUBLE,
-    method_version VARCHAR NOT NULL
+    method_version VARCHAR NOT NULL,
+    PRIMARY KEY (ags, period_from, period_to, indicator_id, method_version)
 );
 
 -- the five structurally most similar towns of each reference-group town, with pillar gaps

@@ -12,20 +12,10 @@ from pathlib import Path
 
 import duckdb
 
-# current rows of these views/tables must be unique per key
-KEYS = {
-    "municipalities": ["ags"],
-    "kreise": ["ags"],
-    "indicator_values": ["ags", "indicator_id", "period"],
-    "readiness_index": ["ags", "period", "method_version"],
-    "source_releases": ["source_id", "vintage", "revision", "file"],
-    "municipality_geometries": ["ags", "vintage"],
-    "peer_towns": ["ags", "peer_ags"],
-    "coworking_gap": ["ags", "period", "method_version"],
-    "commuter_flows_gemeinde": ["ags", "direction", "rank", "reference_date", "vintage"],
-    "coworking_spaces": ["osm_type", "osm_id", "vintage"],
-    "score_contributions": ["ags", "period_from", "period_to", "indicator_id", "method_version"],
-}
+from warehouse.registry import registry
+
+# current rows of these views/tables must be unique per key: the primary keys of warehouse/tables.yaml
+KEYS = registry().published_keys()
 MAX_SHRINK = 0.10  # a table losing more than 10 % of its rows against the last publish blocks the publish
 
 
