@@ -430,7 +430,7 @@ def _cell_sql(expression: str, kind: str, index: int, formats: dict) -> str:
                  f"THEN ' xml:space=\"preserve\"' ELSE '' END")
         body = f"'<c r=\"{reference}\"{style} t=\"inlineStr\"><is><t' || {space} || '>' || {text} || '</t></is></c>'"
     elif kind == "boolean":
-        body = f"'<c r=\"{reference}\"{style} t=\"b\"><v>' || CASE WHEN {value} THEN '1' ELSE '0' END || '</v></c>'"
+        body = f"'<c r=\"{reference}\"{style} t=\"b\"><v>' || CASE WHEN {value} THEN '1' WHEN NOT {value} THEN '0' END || '</v></c>'"
     elif kind in ("decimal", "time"):
         body = (f"CASE WHEN isinf({value}) THEN '{INFINITE}{index}{INFINITE}' ELSE "
                 f"'<c r=\"{reference}\"{style}><v>' || CAST({value} AS VARCHAR) || '</v></c>' END")
