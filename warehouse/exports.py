@@ -7,6 +7,13 @@ and ``municipalities.gpkg`` with the towns in scope and their latest index,
 into a new directory ``<out_dir>/<UTC timestamp>/``. The directory is filled under a hidden
 temporary name and renamed when complete, then the ``latest`` symlink is repointed atomically,
 so a reader following ``latest`` never sees a half-written export. The last three exports are kept.
+
+Everything streams from DuckDB, nothing is loaded whole into Python: Parquet and CSV by ``COPY``
+(the German text of numbers, booleans and times is shaped in SQL), the ``.xlsx`` rows as
+SpreadsheetML built in SQL and written in batches (``write_xlsx_query``). A view above one Excel
+sheet gets its latest period as ``.xlsx`` (``xlsx_plan``; the full history stays in CSV and Parquet).
+``manifest.json`` records each file's rows and its view's fingerprint; a view whose fingerprint is
+unchanged since the previous export is hard-linked from there instead of written again.
 """
 
 from __future__ import annotations
