@@ -327,8 +327,9 @@ def xlsx_plan(con: duckdb.DuckDBPyConnection, view: str) -> tuple[str, str | Non
     if rows <= XLSX_ROW_LIMIT or "period" not in columns:
         return query, None
     latest = con.execute(f"SELECT max(period) FROM {view}").fetchone()[0]
-    note = (f"Diese Arbeitsmappe enthält nur das Jahr {latest} ({view} hat {rows:,} Zeilen, mehr als ein "
-            f"Excel-Blatt fasst). Alle Jahre: {view}.csv und {view}.parquet im selben Ordner.").replace(",", ".")
+    german_rows = f"{rows:,}".replace(",", ".")  # 1.076.593
+    note = (f"Diese Arbeitsmappe enthält nur das Jahr {latest} ({view} hat {german_rows} Zeilen, mehr als ein "
+            f"Excel-Blatt fasst). Alle Jahre: {view}.csv und {view}.parquet im selben Ordner.")
     return f"SELECT * FROM {view} WHERE period = {int(latest)}", note
 
 

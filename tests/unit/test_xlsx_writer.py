@@ -141,7 +141,8 @@ def test_view_above_one_sheet_gets_its_latest_period_and_a_note(tmp_path, monkey
     assert rows[0] == ("AGS", "Jahr", "Wert") and {row[1] for row in rows[1:]} == {2003} and len(rows) == 5
     assert [row[0] for row in rows[1:]] == ["00000002", "00000005", "00000008", "00000011"]  # text, zeros kept
     note = book["Quellen und Lizenzen"]["A2"].value
-    assert "nur das Jahr 2003" in note and "v.csv" in note and "v.parquet" in note
+    assert "nur das Jahr 2003 (v hat 12 Zeilen, mehr als ein Excel-Blatt fasst)" in note
+    assert "v.csv" in note and "v.parquet" in note
     # a view that fits one sheet is written whole, without the note
     assert exports.write_view_xlsx(con_with(9, 3), "v", target, []) == 9
     assert "nur das Jahr" not in openpyxl.load_workbook(target)["Quellen und Lizenzen"]["A2"].value
