@@ -7,11 +7,20 @@ and ``municipalities.gpkg`` with the towns in scope and their latest index,
 into a new directory ``<out_dir>/<UTC timestamp>/``. The directory is filled under a hidden
 temporary name and renamed when complete, then the ``latest`` symlink is repointed atomically,
 so a reader following ``latest`` never sees a half-written export. The last three exports are kept.
+
+Everything streams from DuckDB, nothing is loaded whole into Python: Parquet and CSV by ``COPY``
+(the German text of numbers, booleans and times is shaped in SQL), the ``.xlsx`` rows as
+SpreadsheetML built in SQL and written in batches (``write_xlsx_query``). A view above one Excel
+sheet gets its latest period as ``.xlsx`` (``xlsx_plan``; the full history stays in CSV and Parquet).
+``manifest.json`` records each file's rows and its view's fingerprint; a view whose fingerprint is
+unchanged since the previous export is hard-linked from there instead of written again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -19,7 +28,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from indicators.catalogue import load_catalogue
@@ -29,14 +37,14 @@ KEEP_EXPORTS = 3
 LATEST = "latest"
 GEOPACKAGE = "municipalities.gpkg"
 LOCAL_TIME_ZONE = "Europe/Berlin"
+MANIFEST = "manifest.json"
+EXPORT_VERSION = "2"  # raise when a file's layout changes: files of unchanged views are then written again
 EXCEL_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows per sheet, less the header
 
 # The sheet "Quellen und Lizenzen" of every workbook: what to cite when using the figures.
 SOURCES_SQL = """
 SELECT source_id, publisher, licence, licence_url, attribution FROM source_attribution ORDER BY source_id
 """
-
-INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
 
 # Columns written as text in Excel: keys with leading zeros, never numbers.
 TEXT_COLUMNS = {"ags", "peer_ags", "kreis_ags"}
@@ -108,8 +116,10 @@ ORDER BY m.ags
 
 
 def export_planner_views(published: Path, out_dir: Path | None = None) -> dict[str, int]:
-    """Export every planner view (Parquet, CSV) and the towns' GeoPackage; return the rows per export file.
+    """Export every planner view (Parquet, CSV, .xlsx) and the towns' GeoPackage; return the rows per export file.
 
+    A file whose view content (and export version) is the same as in the previous export is hard-linked
+    from there instead of being written again (``manifest.json`` holds each view's fingerprint).
     Raises ValueError naming the view and the file when a planner view is missing from ``published``.
     """
     published = Path(published)
@@ -120,9 +130,11 @@ def export_planner_views(published: Path, out_dir: Path | None = None) -> dict[s
     staging.mkdir()
     try:
         with duckdb.connect(str(published), read_only=True) as con:
+            con.execute("SET enable_progress_bar = false")  # no progress bars on the asset's stderr
             check_views(con, published)
-            counts = write_views(con, staging)
-            counts[GEOPACKAGE] = write_geopackage(con, staging / GEOPACKAGE)
+            manifest = write_views(con, staging, read_manifest(out_dir / LATEST))
+            manifest[GEOPACKAGE] = {"rows": write_geopackage(con, staging / GEOPACKAGE)}
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         final = out_dir / stamp
         staging.rename(final)
     except BaseException:
@@ -130,7 +142,7 @@ def export_planner_views(published: Path, out_dir: Path | None = None) -> dict[s
         raise
     point_latest(out_dir, final)
     prune(out_dir, KEEP_EXPORTS)
-    return counts
+    return {name: entry["rows"] for name, entry in manifest.items()}
 
 
 def check_views(con: duckdb.DuckDBPyConnection, published: Path) -> None:
@@ -141,34 +153,68 @@ def check_views(con: duckdb.DuckDBPyConnection, published: Path) -> None:
         raise ValueError(f"cannot export {published}: planner view(s) {', '.join(missing)} missing from the file")
 
 
-def write_views(con: duckdb.DuckDBPyConnection, directory: Path) -> dict[str, int]:
-    """Write each planner view as Parquet (COPY), German CSV and .xlsx; the counts are the rows written."""
-    counts = {}
-    sources = con.execute(SOURCES_SQL).fetch_df()
-    for view in PLANNER_VIEWS:
-        target = directory / f"{view}.parquet"
-        # the target path goes in as a parameter: any character in the exports folder is safe
-        counts[target.name] = con.execute(f"COPY (SELECT * FROM {view}) TO ? (FORMAT parquet)",
-                                          [str(target)]).fetchone()[0]
-        frame = typed_frame(con, view)
-        counts[f"{view}.csv"] = write_german_csv(frame, directory / f"{view}.csv")
-        counts[f"{view}.xlsx"] = write_xlsx(frame, directory / f"{view}.xlsx", VIEW_TITLES.get(view, view), sources)
-    return counts
+def read_manifest(directory: Path) -> dict:
+    """The manifest of an earlier export (``{}`` when there is none or it is unreadable: then all is written)."""
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {name: dict(entry, directory=str(directory.resolve())) for name, entry in manifest.items()
+            if isinstance(entry, dict)}
 
 
-def typed_frame(con: duckdb.DuckDBPyConnection, view: str) -> pd.DataFrame:
-    """The view as a DataFrame whose integer columns stay integers when they have NULLs (pandas' Int64).
+def view_fingerprint(con: duckdb.DuckDBPyConnection, view: str, common: str) -> str:
+    """Digest of the view's rows (order-independent, DuckDB hashes in parallel), its columns and ``common``.
 
-    Without this, a rank column with one NULL becomes float and Excel shows ranks as "3,0".
+    ``common`` carries what every file of a view also shows: the export version, the sources sheet and
+    the pillar labels. Equal fingerprint, equal files: the earlier files can be reused.
     """
-    relation = con.sql(f"SELECT * FROM {view}")
-    frame = relation.df()
-    for column, kind in zip(relation.columns, relation.types):
-        if str(kind) in INTEGER_TYPES and frame[column].dtype.kind == "f":
-            frame[column] = frame[column].astype("Int64")
-        elif str(kind) == "DATE":  # a calendar date, not a UTC time: no time-zone conversion later
-            frame[column] = [None if pd.isna(v) else v.date() for v in frame[column]]
-    return frame
+    count, total = con.execute(f"SELECT count(*), sum(hash(v)::HUGEINT) FROM {view} v").fetchone()
+    columns = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {view})").fetchall()
+    return hashlib.sha256(repr([EXPORT_VERSION, common, count, str(total), columns]).encode()).hexdigest()[:32]
+
+
+def write_views(con: duckdb.DuckDBPyConnection, directory: Path, previous: dict | None = None) -> dict[str, dict]:
+    """Write each planner view as Parquet, German CSV and .xlsx; return the manifest (rows, fingerprint per file).
+
+    All three stream from DuckDB (COPY for Parquet and CSV, record batches for .xlsx), so memory does
+    not grow with the view. A file whose fingerprint equals the one in ``previous`` is hard-linked.
+    """
+    previous = previous or {}
+    manifest = {}
+    sources = con.execute(SOURCES_SQL).fetchall()
+    common = repr([sources, sorted(pillar_labels().items())])
+    for view in PLANNER_VIEWS:
+        fingerprint = view_fingerprint(con, view, common)
+        writers = {
+            f"{view}.parquet": lambda target: con.execute(
+                f"COPY (SELECT * FROM {view}) TO ? (FORMAT parquet)", [str(target)]).fetchone()[0],
+            f"{view}.csv": lambda target: write_german_csv(con, f"SELECT * FROM {view}", target),
+            f"{view}.xlsx": lambda target: write_view_xlsx(con, view, target, sources),
+        }
+        for name, write in writers.items():
+            entry = manifest[name] = {"rows": None, "view": view, "fingerprint": fingerprint}
+            entry["rows"] = _reuse(previous.get(name), fingerprint, directory / name)
+            if entry["rows"] is None:
+                entry["rows"] = write(directory / name)
+    return manifest
+
+
+def _reuse(entry: dict | None, fingerprint: str, target: Path) -> int | None:
+    """Hard-link the earlier file when its fingerprint matches; its rows, or None when it must be written."""
+    if not entry or entry.get("fingerprint") != fingerprint or entry.get("rows") is None:
+        return None
+    try:  # a link, not a copy: no bytes written, and pruning the old directory leaves this file intact
+        os.link(Path(entry["directory"]) / target.name, target)
+    except OSError:  # gone, or another file system: write it again
+        return None
+    return entry["rows"]
+
+
+def pillar_labels() -> dict[str, str]:
+    """Pillar id -> German name ("Digitale Infrastruktur"), and "Kontext" for context indicators."""
+    labels = {pillar: spec.get("label", pillar) for pillar, spec in load_catalogue().pillars.items()}
+    return {"context": "Kontext", **labels}
 
 
 def german_headers(columns) -> list[str]:
@@ -176,162 +222,311 @@ def german_headers(columns) -> list[str]:
     return [GERMAN_HEADERS.get(column, column) for column in columns]
 
 
-def for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy fit for Excel: German headers, times in Berlin local time, lists as text, AGS columns as text.
+def _literal(text: str) -> str:
+    """A SQL string literal (quotes doubled): labels and headers are spliced into the export SQL."""
+    return "'" + str(text).replace("'", "''") + "'"
 
-    The warehouse stores times as naive UTC; Excel has no time zones, so they become Berlin time (the
-    header says so). Lists (e.g. the vintages of a source) become ``a, b``.
+
+def _identifier(text: str) -> str:
+    return '"' + str(text).replace('"', '""') + '"'
+
+
+def _pillar_expression(column: str) -> str:
+    """SQL mapping a pillar id to its German name; an unknown id stays as it is."""
+    cases = " ".join(f"WHEN {_literal(pillar)} THEN {_literal(label)}" for pillar, label in pillar_labels().items())
+    return f"CASE {column} {cases} ELSE {column} END"
+
+
+def _local_time(column: str, kind) -> str:
+    """A stored time as Berlin local time (TIMESTAMP): the warehouse keeps naive UTC, Excel has no zones."""
+    if kind.id == "timestamp with time zone":
+        return f"timezone({_literal(LOCAL_TIME_ZONE)}, {column})"
+    return f"timezone({_literal(LOCAL_TIME_ZONE)}, CAST({column} AS TIMESTAMP) AT TIME ZONE 'UTC')"
+
+
+TIME_TYPES = {"timestamp", "timestamp_ns", "timestamp_ms", "timestamp_s", "timestamp with time zone"}
+DECIMAL_TYPES = {"double", "float", "decimal"}
+
+
+def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -> list[tuple[str, str, str]]:
+    """(SQL expression, German header, kind) per column of ``query``, shaped for the CSV or the .xlsx.
+
+    The shaping happens in DuckDB, so rows stream: times in Berlin local time, lists as ``a, b``,
+    pillars by their German name. For the CSV also the German number and boolean text (DuckDB's
+    COPY writes no decimal comma: ``DECIMAL_SEPARATOR`` is a read option only in 1.5); for the .xlsx
+    dates and times as Excel serial days. ``kind`` is what the .xlsx writer needs: text, decimal,
+    integer, boolean, date, time or key (AGS-like text kept as text in Excel).
     """
-    out = frame.copy()
-    if "pillar" in out.columns:  # the pillar's German name ("Digitale Infrastruktur"), not its id
-        labels = {pillar: spec.get("label", pillar) for pillar, spec in load_catalogue().pillars.items()}
-        out["pillar"] = out["pillar"].map(lambda p: labels.get(p, "Kontext" if p == "context" else p))
-    for column in out.columns:
-        series = out[column]
-        if pd.api.types.is_datetime64_any_dtype(series):
-            if series.dt.tz is None:
-                series = series.dt.tz_localize("UTC")
-            out[column] = series.dt.tz_convert(LOCAL_TIME_ZONE).dt.tz_localize(None)
-        elif series.dtype == object and series.map(lambda v: isinstance(v, (list, tuple, np.ndarray))).any():
-            out[column] = series.map(lambda v: ", ".join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray)) else v)
-    out.columns = german_headers(frame.columns)
-    return out
+    relation = con.sql(query)
+    shaped = []
+    for name, kind in zip(relation.columns, relation.types):
+        column, header = _identifier(name), GERMAN_HEADERS.get(name, name)
+        if name in TEXT_COLUMNS:
+            shaped.append((f"CAST({column} AS VARCHAR)", header, "key"))
+        elif name == "pillar":
+            shaped.append((_pillar_expression(column), header, "text"))
+        elif kind.id in DECIMAL_TYPES:
+            # shortest round-trip digits (0.1 stays 0,1), point swapped for the comma; NaN written empty
+            number = f"CASE WHEN isnan(CAST({column} AS DOUBLE)) THEN NULL ELSE CAST({column} AS DOUBLE) END"
+            shaped.append((f"replace(CAST({number} AS VARCHAR), '.', ',')" if csv else number, header, "decimal"))
+        elif kind.id == "boolean":
+            shaped.append((f"CASE WHEN {column} THEN 'WAHR' WHEN NOT {column} THEN 'FALSCH' END" if csv else column,
+                           header, "boolean"))
+        elif kind.id in TIME_TYPES:
+            local = _local_time(column, kind)
+            shaped.append((f"strftime({local}, '%Y-%m-%d %H:%M:%S')" if csv
+                           else f"epoch_us({local}) / 86400e6 + {EXCEL_EPOCH_DAYS}", header, "time"))
+        elif kind.id == "date":
+            shaped.append((f"strftime({column}, '%Y-%m-%d')" if csv
+                           else f"CAST({column} - DATE '1899-12-30' AS BIGINT)", header, "date"))
+        elif kind.id == "list":
+            shaped.append((f"array_to_string({column}, ', ')", header, "text"))
+        elif kind.id in INTEGER_KINDS:
+            shaped.append((column, header, "integer"))
+        elif kind.id == "varchar":
+            shaped.append((column, header, "text"))
+        else:  # anything else (intervals, structs, huge integers) as DuckDB prints it
+            shaped.append((f"CAST({column} AS VARCHAR)", header, "text"))
+    return shaped
 
 
-def write_german_csv(frame: pd.DataFrame, target: Path) -> int:
+INTEGER_KINDS = {"tinyint", "smallint", "integer", "bigint", "utinyint", "usmallint", "uinteger", "ubigint"}
+EXCEL_EPOCH_DAYS = 25569  # 1970-01-01 as an Excel serial day (day 0 is 1899-12-30, exact from March 1900 on)
+
+
+def write_german_csv(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> int:
     """CSV as German Excel reads it: ``;``, decimal comma, UTF-8 with BOM, booleans WAHR/FALSCH; returns rows.
 
+    Written by DuckDB's COPY straight from SQL (streaming, no DataFrame). The BOM is the first
+    character of the first header: COPY has no BOM option, and a header ``\ufeffGemeinde`` puts the
+    three bytes at the very start of the file without a second pass over it.
     Read it back with ``pd.read_csv(path, sep=";", decimal=",", dtype={"AGS": str})``.
     """
-    out = for_spreadsheet(frame)
-    for column in out.columns:
-        if pd.api.types.is_bool_dtype(out[column]) or _is_boolean_object(out[column]):
-            out[column] = out[column].map({True: "WAHR", False: "FALSCH"})
-    out.to_csv(target, sep=";", decimal=",", index=False, encoding="utf-8-sig", date_format="%Y-%m-%d %H:%M:%S")
-    return len(out)
+    shaped = spreadsheet_columns(con, query, csv=True)
+    select = ", ".join(f"{expression} AS {_identifier(BOM + header if index == 0 else header)}"
+                       for index, (expression, header, _) in enumerate(shaped))
+    return con.execute(f"COPY (SELECT {select} FROM ({query})) TO ? (FORMAT csv, DELIMITER ';', HEADER)",
+                       [str(target)]).fetchone()[0]
 
 
-def _is_boolean_object(series: pd.Series) -> bool:
-    """A nullable boolean column that pandas keeps as ``object`` (True/False/None)."""
-    values = series.dropna()
-    return series.dtype == object and not values.empty and values.map(lambda v: isinstance(v, (bool, np.bool_))).all()
+BOM = "\ufeff"
 
 
-def write_xlsx(frame: pd.DataFrame, target: Path, title: str, sources: pd.DataFrame | None = None) -> int:
-    """An Excel workbook: the table on sheet "Daten", sources and licences on sheet "Quellen"; returns rows.
+def xlsx_plan(con: duckdb.DuckDBPyConnection, view: str) -> tuple[str, str | None]:
+    """(query, note) of the view's .xlsx: the whole view when it fits one Excel sheet, else its latest period.
+
+    A view above Excel's 1,048,576 rows per sheet (on the full data only ``indicator_history``,
+    ~1 M rows of all Gemeinden and years) gets as .xlsx the rows of its latest period, on one
+    sheet (filters and pivot tables work on one sheet only), and the note on the sources sheet points to
+    the full history in the CSV and Parquet of the same view. A view without a ``period`` column that
+    is too large continues on further sheets ("Daten 2", ...).
+    """
+    query = f"SELECT * FROM {view}"
+    rows = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
+    columns = {row[0] for row in con.execute(f"DESCRIBE {view}").fetchall()}
+    if rows <= XLSX_ROW_LIMIT or "period" not in columns:
+        return query, None
+    latest = con.execute(f"SELECT max(period) FROM {view}").fetchone()[0]
+    german_rows = f"{rows:,}".replace(",", ".")  # 1.076.593
+    note = (f"Diese Arbeitsmappe enthält nur das Jahr {latest} ({view} hat {german_rows} Zeilen, mehr als ein "
+            f"Excel-Blatt fasst). Alle Jahre: {view}.csv und {view}.parquet im selben Ordner.")
+    return f"SELECT * FROM {view} WHERE period = {int(latest)}", note
+
+
+XLSX_ROW_LIMIT = 1_048_575  # rows of one Excel sheet less its header: larger views get their latest period
+
+
+def write_view_xlsx(con: duckdb.DuckDBPyConnection, view: str, target: Path, sources: list | None = None) -> int:
+    """The view's .xlsx (see ``xlsx_plan`` for views above one sheet); returns the data rows written."""
+    query, note = xlsx_plan(con, view)
+    return write_xlsx_query(con, query, target, VIEW_TITLES.get(view, view), sources, note)
+
+
+def write_xlsx(frame: pd.DataFrame, target: Path, title: str, sources=None) -> int:
+    """A DataFrame as .xlsx (as ``write_xlsx_query``): for callers that already hold a small frame."""
+    con = duckdb.connect()
+    try:
+        con.register("frame", frame)
+        if isinstance(sources, pd.DataFrame):
+            sources = list(sources[["source_id", "publisher", "licence", "licence_url", "attribution"]]
+                           .itertuples(index=False, name=None))
+        return write_xlsx_query(con, "SELECT * FROM frame", target, title, sources)
+    finally:
+        con.close()
+
+
+def write_xlsx_query(con: duckdb.DuckDBPyConnection, query: str, target: Path, title: str,
+                     sources: list | None = None, note: str | None = None) -> int:
+    """An Excel workbook: the rows of ``query`` on sheet "Daten", sources and licences on "Quellen und Lizenzen".
 
     Cells keep their types (numbers, dates, booleans); AGS and other key columns are text cells with
-    the text format "@", so Excel never drops the leading zero of "01053090". Rows beyond Excel's limit
-    continue on further sheets "Daten 2", ...
+    the text format "@", so Excel never drops the leading zero of "01053090". Rows beyond one sheet
+    continue on further sheets "Daten 2", ... Returns the data rows written.
 
-    Written with XlsxWriter in ``constant_memory`` mode (each row goes to disk when the next starts):
-    openpyxl needed a cell object per value and took minutes for the full-Germany indicator history.
+    XlsxWriter (``constant_memory``) writes the workbook: styles, header, frozen pane, filter, the
+    sources sheet. The data rows are the one part it does not write: XlsxWriter spends ~20 µs per cell
+    in Python (minutes for the 20 M cells of the full indicator history), so DuckDB builds each row's
+    SpreadsheetML (``<row><c>…</c></row>``, the same cells XlsxWriter writes) vectorised in SQL, and the
+    rows stream in Arrow batches into the worksheet's row file, which XlsxWriter copies into the sheet
+    at ``close()``. Memory stays flat whatever the size of the view.
     """
     import xlsxwriter
 
-    out = for_spreadsheet(frame)
-    text_columns = {GERMAN_HEADERS.get(c, c) for c in frame.columns if c in TEXT_COLUMNS}
+    shaped = spreadsheet_columns(con, query, csv=False)
     # strings stay strings: a publisher's text beginning with "=" or "http" is no formula and no link
     book = xlsxwriter.Workbook(str(target), {"constant_memory": True, "strings_to_formulas": False,
                                              "strings_to_urls": False, "strings_to_numbers": False})
     try:
-        columns = [_xlsx_column(book, out[c], c in text_columns) for c in out.columns]
-        header_format = book.add_format({"bold": True})
-        for number, first in enumerate(range(0, max(len(out), 1), EXCEL_MAX_ROWS), start=1):
-            sheet = book.add_worksheet("Daten" if number == 1 else f"Daten {number}")
-            try:
-                _data_sheet(sheet, out, columns, first, min(first + EXCEL_MAX_ROWS, len(out)), header_format)
-            except ValueError as error:
-                raise ValueError(f"cannot write {target}: {error}") from error
-        _sources_sheet(book.add_worksheet("Quellen und Lizenzen"), title, sources)
+        formats = {kind: book.add_format(spec) for kind, spec in CELL_FORMATS.items()}
+        formats["header"] = book.add_format({"bold": True})
+        row_sql = _row_xml_sql(shaped, formats)
+        reader = con.execute(f"SELECT {row_sql} AS x FROM ({query})").to_arrow_reader(XLSX_BLOCK_ROWS)
+        rows = _data_sheets(book, reader, [header for _, header, _ in shaped], formats, target)
+        _sources_sheet(book.add_worksheet("Quellen und Lizenzen"), title, sources, note)
     finally:
         book.close()
-    return len(out)
+    return rows
 
 
-XLSX_BLOCK_ROWS = 50_000  # rows converted to Python values at a time: bounds the memory of the conversion
-EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's serial dates (exact from 1 March 1900 on)
+XLSX_BLOCK_ROWS = 5_000  # rows fetched from DuckDB at a time (~6 MiB of row XML): bounds the memory
+# Keys: text format "@"; decimals "#,##0.0##" (German Excel shows 1.234,5); whole numbers (years, ranks)
+# General, so a year is not shown as "2.021"; dates and times as serial days with a German format.
+CELL_FORMATS = {"key": {"num_format": "@"}, "decimal": {"num_format": "#,##0.0##"},
+                "date": {"num_format": "DD.MM.YYYY"}, "time": {"num_format": "DD.MM.YYYY HH:MM"}}
+ROW = "\x01"  # placeholder for the row number in the cell references, filled in per row in Python
+INFINITE = "\x02"  # marks a cell holding ±infinity, which Excel cannot store: an error naming row and column
 
 
-def _data_sheet(sheet, out: pd.DataFrame, columns: list, first: int, stop: int, header_format) -> None:
-    """Header, rows ``first`` to ``stop`` (row by row, as constant_memory needs), filter and frozen header."""
-    sheet.freeze_panes(1, 0)
-    for index, header in enumerate(out.columns):
-        sheet.set_column(index, index, min(max(len(str(header)) + 2, 10), 40))
-        sheet.write_string(0, index, str(header), header_format)
-    sheet.autofilter(0, 0, stop - first, max(len(out.columns), 1) - 1)
-    methods = [(getattr(sheet, method), cell_format) for _, method, cell_format in columns]
-    for start in range(first, stop, XLSX_BLOCK_ROWS):
-        end = min(start + XLSX_BLOCK_ROWS, stop)
-        block = [convert(out.iloc[start:end, index]) for index, (convert, _, _) in enumerate(columns)]
-        for excel_row, row in enumerate(zip(*block), start=start - first + 1):
-            for index, value in enumerate(row):
-                if value is not None:  # missing values (NULL, NaN, NA) stay empty cells, never 0
-                    write, cell_format = methods[index]
-                    try:
-                        write(excel_row, index, value, cell_format)
-                    except TypeError as error:  # XlsxWriter refuses infinities (Excel has none)
-                        raise ValueError(f"sheet {sheet.name!r}, row {excel_row + 1}, column "
-                                         f"{out.columns[index]!r}: {value!r} cannot be written ({error})") from error
+def _column_letter(index: int) -> str:
+    """Excel's column name: 0 -> A, 25 -> Z, 26 -> AA."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(65 + rest) + name
+    return name
 
 
-def _xlsx_column(book, series: pd.Series, text: bool) -> tuple:
-    """(converter of a slice of the column to Python values with None for missing, write method, format).
+def _xml_text(expression: str) -> str:
+    """SQL escaping a text for SpreadsheetML as XlsxWriter does: &, <, >; control characters (not allowed
+    in XML) as _xHHHH_; a literal "_xHHHH_" protected so Excel does not decode it.
 
-    The type is decided once per column and values are converted per block of rows, vectorised, not
-    per cell. Keys are text cells with the format "@"; decimals get "#,##0.0##" (German Excel shows
-    1.234,5); whole numbers (years, ranks) stay General so a year is not shown as "2.021"; dates and
-    times are Excel serial numbers (what Excel stores) with a German date format.
+    One regular expression tests whether a text needs any of it (a few in a hundred thousand do); the
+    replacements run only for those, which keeps the ~3 M text cells of the full data at ~1 µs each.
     """
-    if text:
-        return (lambda part: _with_none(part.astype(object).map(str, na_action="ignore")), "write_string",
-                book.add_format({"num_format": "@"}))
-    if pd.api.types.is_float_dtype(series):
-        return _with_none, "write_number", book.add_format({"num_format": "#,##0.0##"})
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return _excel_serial, "write_number", book.add_format({"num_format": "DD.MM.YYYY HH:MM"})
-    present = series.dropna()
-    if not present.empty and present.map(lambda v: isinstance(v, dt.date) and not isinstance(v, dt.datetime)).all():
-        return (lambda part: _excel_serial(pd.to_datetime(part))), "write_number", \
-            book.add_format({"num_format": "DD.MM.YYYY"})
-    if pd.api.types.is_bool_dtype(series) or (not present.empty and present.map(lambda v: isinstance(v, bool)).all()):
-        return _with_none, "write_boolean", None
-    if pd.api.types.is_numeric_dtype(series):  # integers, also pandas' Int64 with NA
-        return _with_none, "write_number", None
-    if present.map(lambda v: isinstance(v, str)).all():
-        return _with_none, "write_string", None
-    # anything else: XlsxWriter's write() by type; the workbook options keep strings as strings
-    return _with_none, "write", None
+    escaped = f"replace(replace(replace({expression}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+    escaped = f"regexp_replace({escaped}, '_(x[0-9A-Fa-f]{{4}}_)', '_x005F_\\1', 'g')"
+    for code in CONTROL_CHARACTERS:
+        escaped = f"replace({escaped}, chr({code}), '_x{code:04X}_')"
+    return f"CASE WHEN regexp_matches({expression}, '{NEEDS_ESCAPE}') THEN {escaped} ELSE {expression} END"
 
 
-def _excel_serial(part: pd.Series) -> list:
-    """Times as Excel serial days (float), computed for the whole slice at once; None where missing."""
-    return _with_none((part - EXCEL_EPOCH) / pd.Timedelta(days=1))
+NEEDS_ESCAPE = "[&<>\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F]|_x[0-9A-Fa-f]{4}_"
+CONTROL_CHARACTERS = [code for code in range(0x20) if code not in (0x09, 0x0A, 0x0D)]
 
 
-def _with_none(part: pd.Series) -> list:
-    """The values as Python objects (numpy scalars would be slow and not all are accepted), None where missing."""
-    values = part.astype(object).to_numpy(copy=True)
-    values[part.isna().to_numpy()] = None
-    return [v.item() if isinstance(v, np.generic) else v for v in values.tolist()]
+def _cell_sql(expression: str, kind: str, index: int, formats: dict) -> str:
+    """SQL giving one cell's SpreadsheetML, NULL for a missing value (it stays an empty cell, never 0)."""
+    reference = f"{_column_letter(index)}{ROW}"
+    cell_format = formats.get(kind)
+    style = f' s="{cell_format._get_xf_index()}"' if cell_format is not None else ""  # XlsxWriter's own index
+    value = f"({expression})"
+    if kind in ("key", "text"):
+        text = _xml_text(f"CAST({value} AS VARCHAR)")
+        # leading or trailing white space (tab, newline, CR, space) is kept only with xml:space="preserve"
+        space = (f"CASE WHEN ascii({value}) IN (9, 10, 13, 32) OR ascii(right({value}, 1)) IN (9, 10, 13, 32) "
+                 f"THEN ' xml:space=\"preserve\"' ELSE '' END")
+        body = f"'<c r=\"{reference}\"{style} t=\"inlineStr\"><is><t' || {space} || '>' || {text} || '</t></is></c>'"
+    elif kind == "boolean":
+        body = f"'<c r=\"{reference}\"{style} t=\"b\"><v>' || CASE WHEN {value} THEN '1' WHEN NOT {value} THEN '0' END || '</v></c>'"
+    elif kind in ("decimal", "time"):
+        body = (f"CASE WHEN isinf({value}) THEN '{INFINITE}{index}{INFINITE}' ELSE "
+                f"'<c r=\"{reference}\"{style}><v>' || CAST({value} AS VARCHAR) || '</v></c>' END")
+    else:  # integer, date (serial days)
+        body = f"'<c r=\"{reference}\"{style}><v>' || CAST({value} AS VARCHAR) || '</v></c>'"
+    return body  # NULL when the value is NULL: concat() in the row skips it, the cell stays empty
+
+
+def _row_xml_sql(shaped: list[tuple[str, str, str]], formats: dict) -> str:
+    """SQL concatenating the cells of one row (without the <row> element, added with its number in Python)."""
+    if not shaped:
+        return "''"
+    # one concat() over all cells: it skips NULL cells, and a chain of || copied the growing row 20 times
+    return "concat(" + ", ".join(_cell_sql(expression, kind, index, formats)
+                                 for index, (expression, _, kind) in enumerate(shaped)) + ")"
+
+
+def _data_sheets(book, reader, headers: list[str], formats: dict, target: Path) -> int:
+    """Write the rows' XML in batches, a new sheet "Daten 2", ... each ``EXCEL_MAX_ROWS`` rows."""
+    sheet, sheet_row, total, number = None, 0, 0, 0
+    for batch in reader:
+        rows = batch.column(0).to_pylist()
+        position = 0
+        while position < len(rows):
+            if sheet is None or sheet_row == EXCEL_MAX_ROWS:
+                if sheet is not None:
+                    _close_sheet(sheet, sheet_row, len(headers))
+                number += 1
+                sheet, sheet_row = _new_sheet(book, number, headers, formats), 0
+            part = rows[position:position + EXCEL_MAX_ROWS - sheet_row]
+            first = sheet_row + 2  # Excel rows are 1-based and row 1 is the header
+            xml = "".join([f'<row r="{n}">{cells.replace(ROW, str(n))}</row>' for n, cells in enumerate(part, first)])
+            if INFINITE in xml:  # one scan of the batch, not one per row
+                _infinite_error(part, first, headers, sheet.name, target)
+            sheet.row_data_fh.write(xml)
+            sheet_row += len(part)
+            position += len(part)
+            total += len(part)
+    if sheet is None:  # an empty view: a header-only sheet
+        sheet = _new_sheet(book, 1, headers, formats)
+    _close_sheet(sheet, sheet_row, len(headers))
+    return total
+
+
+def _infinite_error(part: list[str], first: int, headers: list[str], sheet: str, target: Path) -> None:
+    """Raise the error naming file, sheet, row and column of the first infinite number in ``part``."""
+    for number, cells in enumerate(part, first):
+        if INFINITE in cells:
+            column = int(cells.split(INFINITE)[1])
+            raise ValueError(f"cannot write {target}: sheet {sheet!r}, row {number}, column {headers[column]!r}: "
+                             f"an infinite number cannot be written (Excel has none)")
+
+
+def _close_sheet(sheet, rows: int, columns: int) -> None:
+    """The sheet's used range (XlsxWriter's dimension, which it did not see grow) and the filter over it."""
+    if rows:
+        sheet.dim_rowmax = rows
+        sheet.previous_row = rows  # rows up to here are on disk: XlsxWriter must not write before them
+    sheet.autofilter(0, 0, rows, max(columns, 1) - 1)
+
+
+def _new_sheet(book, number: int, headers: list[str], formats: dict):
+    """Sheet "Daten" (then "Daten 2", ...) with the bold German header row frozen, already on disk."""
+    sheet = book.add_worksheet("Daten" if number == 1 else f"Daten {number}")
+    sheet.freeze_panes(1, 0)
+    for index, header in enumerate(headers):
+        sheet.set_column(index, index, min(max(len(str(header)) + 2, 10), 40))
+        sheet.write_string(0, index, str(header), formats["header"])
+    sheet._write_single_row(1)  # XlsxWriter writes a row when the next begins: the header goes out now
+    return sheet
 
 
 def _missing(value) -> bool:
     return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
-def _sources_sheet(sheet, title: str, sources: pd.DataFrame | None) -> None:
-    """Title, export time and, per source, publisher, licence and the attribution to cite."""
+def _sources_sheet(sheet, title: str, sources: list | None, note: str | None = None) -> None:
+    """Title, export time, a note on what the workbook holds, and per source publisher, licence, attribution."""
     for letter, width in zip("ABCDE", (26, 40, 30, 50, 80)):
         sheet.set_column(f"{letter}:{letter}", width)
     sheet.write_string(0, 0, title)
-    sheet.write_string(1, 0, f"Export aus dem veröffentlichten Warehouse am "
-                             f"{dt.datetime.now(ZoneInfo(LOCAL_TIME_ZONE)):%d.%m.%Y %H:%M} (Ortszeit Berlin)")
+    stamp = (f"Export aus dem veröffentlichten Warehouse am "
+             f"{dt.datetime.now(ZoneInfo(LOCAL_TIME_ZONE)):%d.%m.%Y %H:%M} (Ortszeit Berlin)")
+    sheet.write_string(1, 0, stamp + (f". {note}" if note else ""))
     for column, header in enumerate(["Quelle", "Herausgeber", "Lizenz", "Lizenz-URL", "Quellenvermerk"]):
         sheet.write_string(3, column, header)
-    rows = [] if sources is None else sources.itertuples(index=False)
-    for number, row in enumerate(rows, start=4):
-        for column, value in enumerate([row.source_id, row.publisher, row.licence, row.licence_url, row.attribution]):
+    for number, row in enumerate(sources or [], start=4):
+        for column, value in enumerate(row[:5]):
             if not _missing(value):
                 sheet.write_string(number, column, str(value))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import duckdb
@@ -148,7 +149,8 @@ def test_latest_points_to_a_complete_export_and_old_ones_are_pruned(snapshot_war
     kept = sorted(p for p in tmp_path.iterdir() if not p.name.startswith(".") and p.name != LATEST)
     assert kept == made[-exports.KEEP_EXPORTS:]
     assert (tmp_path / LATEST).is_symlink() and (tmp_path / LATEST).resolve() == made[-1]
-    expected = {f"{view}.{suffix}" for view in PLANNER_VIEWS for suffix in ("parquet", "csv", "xlsx")} | {GEOPACKAGE}
+    expected = {f"{view}.{suffix}" for view in PLANNER_VIEWS for suffix in ("parquet", "csv", "xlsx")} | {GEOPACKAGE,
+                                                                                                   exports.MANIFEST}
     assert {p.name for p in made[-1].iterdir()} == expected
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary files left behind"
 
@@ -181,3 +183,26 @@ def test_town_without_geometry_is_exported_without_one(snapshot_warehouse, tmp_p
     assert len(towns) == counts[GEOPACKAGE] and ags in towns.index
     assert towns.loc[ags].geometry is None or towns.loc[ags].geometry.is_empty
     assert towns.drop(index=ags).geometry.notna().all()
+
+
+def test_unchanged_views_are_linked_not_rewritten_and_a_changed_one_is_rewritten(snapshot_warehouse, tmp_path):
+    copy = tmp_path / snapshot_warehouse.name
+    shutil.copyfile(snapshot_warehouse, copy)
+    out_dir = tmp_path / "out"
+    first_counts = export_planner_views(copy, out_dir)
+    first = (out_dir / LATEST).resolve()
+    with duckdb.connect(str(copy)) as con:  # one town's name changes: every view showing names changes
+        con.execute("UPDATE municipalities SET name = name || ' (neu)' WHERE ags = '01053090'")
+    second_counts = export_planner_views(copy, out_dir)
+    second = (out_dir / LATEST).resolve()
+    assert second != first and second_counts == first_counts
+    inode = {name: ((first / name).stat().st_ino, (second / name).stat().st_ino)
+             for name in first_counts if name != GEOPACKAGE}
+    # source_attribution shows no town names: its files are the same files (hard links), not rewritten
+    assert all(a == b for name, (a, b) in inode.items() if name.startswith("source_attribution."))
+    for view in ("town_profile", "latest_ranking", "indicator_history"):
+        assert all(inode[f"{view}.{suffix}"][0] != inode[f"{view}.{suffix}"][1] for suffix in ("csv", "xlsx", "parquet"))
+    csv = read_german_csv(second / "latest_ranking.csv").set_index("AGS")
+    assert csv.loc["01053090", "Gemeinde"].startswith("Mölln") and csv.loc["01053090", "Gemeinde"].endswith(" (neu)")
+    manifest = json.loads((second / exports.MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["latest_ranking.csv"]["rows"] == first_counts["latest_ranking.csv"]

@@ -104,3 +104,66 @@ def test_export_check_counts_the_rows_of_every_data_sheet(tmp_path, monkeypatch)
     assert _xlsx_rows(target) == 9
     exports.write_xlsx(frame().iloc[0:0], target, "Titel", None)
     assert _xlsx_rows(target) == 0
+
+
+def test_texts_are_escaped_as_excel_reads_them(tmp_path):
+    """Markup, control characters, a literal _xHHHH_ and edge white space come back as written (calamine
+    decodes like Excel; openpyxl does not decode _xHHHH_)."""
+    from python_calamine import CalamineWorkbook
+
+    texts = ["<b>Mölln & Co</b>", "a\x01b", "_x0041_", " lead", "trail\n", "x\ty", "=1+1"]
+    target = tmp_path / "t.xlsx"
+    exports.write_xlsx(pd.DataFrame({"notes": texts}), target, "Titel", None)
+    book = CalamineWorkbook.from_path(str(target))
+    assert [row[0] for row in book.get_sheet_by_name("Daten").to_python()[1:]] == texts
+
+
+def con_with(rows: int, periods: int):
+    """An in-memory DuckDB with a view ``v`` of ``rows`` rows spread over ``periods`` periods (2001, 2002, ...)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE source_attribution AS SELECT 'destatis' AS source_id, 'Destatis' AS publisher, "
+                "'dl-de/by-2-0' AS licence, 'https://www.govdata.de/dl-de/by-2-0' AS licence_url, 'Destatis' AS attribution")
+    con.execute(f"CREATE VIEW v AS SELECT printf('%08d', i) AS ags, 2001 + i % {periods} AS period, i / 4 AS value "
+                f"FROM range({rows}) t(i)")
+    return con
+
+
+def test_view_above_one_sheet_gets_its_latest_period_and_a_note(tmp_path, monkeypatch):
+    monkeypatch.setattr(exports, "XLSX_ROW_LIMIT", 9)
+    con = con_with(12, 3)  # 12 rows > 9: only the 4 rows of 2003 go to the workbook
+    target = tmp_path / "v.xlsx"
+    assert exports.write_view_xlsx(con, "v", target, con.execute(exports.SOURCES_SQL).fetchall()) == 4
+    book = openpyxl.load_workbook(target)
+    assert book.sheetnames == ["Daten", "Quellen und Lizenzen"]
+    rows = list(book["Daten"].iter_rows(values_only=True))
+    assert rows[0] == ("AGS", "Jahr", "Wert") and {row[1] for row in rows[1:]} == {2003} and len(rows) == 5
+    assert [row[0] for row in rows[1:]] == ["00000002", "00000005", "00000008", "00000011"]  # text, zeros kept
+    note = book["Quellen und Lizenzen"]["A2"].value
+    assert "nur das Jahr 2003 (v hat 12 Zeilen, mehr als ein Excel-Blatt fasst)" in note
+    assert "v.csv" in note and "v.parquet" in note
+    # a view that fits one sheet is written whole, without the note
+    assert exports.write_view_xlsx(con_with(9, 3), "v", target, []) == 9
+    assert "nur das Jahr" not in openpyxl.load_workbook(target)["Quellen und Lizenzen"]["A2"].value
+
+
+def test_german_csv_round_trips_through_pandas(tmp_path):
+    """COPY with the shaping SQL: ;, decimal comma, BOM, AGS as text, WAHR/FALSCH, Berlin time, lists as text."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("f", frame())
+    target = tmp_path / "f.csv"
+    assert exports.write_german_csv(con, "SELECT * FROM f", target) == 3
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfAGS;Rang;Wert;") and "1234,5" in raw.decode("utf-8")
+    back = pd.read_csv(target, sep=";", decimal=",", dtype={"AGS": str}, true_values=["WAHR"],
+                       false_values=["FALSCH"], keep_default_na=False, na_values=[""])
+    assert list(back.columns) == exports.german_headers(frame().columns)
+    assert back["AGS"].tolist()[:2] == ["01053090", "09162000"] and pd.isna(back["AGS"][2])
+    assert back["Wert"].tolist()[0] == 1234.5 and pd.isna(back["Wert"][1]) and back["Wert"].tolist()[2] == 0.1
+    assert back["Rang"].tolist()[0] == 1 and back["geschätzt"].tolist()[:2] == [True, False]
+    assert back["Stichtag"].tolist()[0] == "2023-12-31"
+    assert back["veröffentlicht (Ortszeit Berlin)"].tolist()[0] == "2026-07-01 12:30:00"  # 10:30 UTC in summer
+    assert back["Hinweise"].tolist()[2] == "Mölln <&>" and back["Datenstände"].tolist()[0] == "a, b"
