@@ -69,10 +69,7 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
 
 def _per_kreis(data: ReportData, section: str, kreis_ags: str, build) -> dict:
     """A section that depends only on the Kreis, built once per Kreis and run (pages only read it)."""
-    key = (section, kreis_ags)
-    if key not in data.memo:
-        data.memo[key] = build(data, kreis_ags)
-    return data.memo[key]
+    return _memo(data, (section, kreis_ags), lambda: build(data, kreis_ags))
 
 
 def headline_row(history: list[dict], published_period: int | None) -> dict | None:
@@ -271,28 +268,41 @@ def map_section(data: ReportData, geoms: TownGeometries, ags: str, name: str) ->
         return {"svg": None, "neighbours": []}
     neighbours = geoms.neighbours(ags)
     svg = town_map(geoms, ags, name, data.latest_scores, data.latest_period)
-    if "names" not in data.memo:  # one dict instead of a pandas lookup per neighbour
-        data.memo["names"] = dict(zip(data.towns.index, data.towns["name"]))
-    names = data.memo["names"]
+    # one dict instead of a pandas lookup per neighbour
+    names = _memo(data, "names", lambda: dict(zip(data.towns.index, data.towns["name"])))
     return {"svg": svg, "neighbours": [names[n] if n in names else n for n in neighbours]}
 
 
 def commuting(data: ReportData, kreis_ags: str) -> dict:
     """Where employees living in the town's Kreis work (Kreis-level flows, the latest reference date)."""
     flows = data.flows_by_kreis.get(kreis_ags, pd.DataFrame())
-    names = data.kreis_names
+    names = _memo(data, "kreis_names", lambda: dict(zip(data.kreis_names.index, data.kreis_names)))
     rows = records(flows.head(TOP_FLOWS))
     peak = max([r["commuters"] or 0 for r in rows] + [1])
     for row in rows:
         row["work_name"] = names.get(row["work_kreis"])
         row["bar"] = round(100 * (row["commuters"] or 0) / peak, 1)
         row["note_de"] = translate_note(row["note"])
-    totals = data.kreis_commuting[data.kreis_commuting["kreis_ags"] == kreis_ags]
-    measures = dict(zip(totals["measure"], totals["value"]))
+    measures = _memo(data, "kreis_totals", lambda: _kreis_totals(data.kreis_commuting)).get(kreis_ags, {})
     return {"kreis_ags": kreis_ags, "kreis_name": names.get(kreis_ags), "rows": rows,
             "reference_date": rows[0]["reference_date"] if rows else None,
             "out_commuters": measures.get("out_commuters"), "employees": measures.get("employees_residence"),
             "notes": sorted({r["note_de"] for r in rows if r["note_de"]})}
+
+
+def _memo(data: ReportData, key: str, build):
+    """A lookup built once per run from the loaded frames."""
+    if key not in data.memo:
+        data.memo[key] = build()
+    return data.memo[key]
+
+
+def _kreis_totals(frame: pd.DataFrame) -> dict[str, dict]:
+    """{Kreis AGS: {measure: value}} of the BA commuting totals (a later row of a measure wins, as before)."""
+    totals: dict[str, dict] = {}
+    for kreis, measure, value in zip(frame["kreis_ags"], frame["measure"], frame["value"]):
+        totals.setdefault(kreis, {})[measure] = value
+    return totals
 
 
 def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
@@ -315,6 +325,12 @@ def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
             "osm_base": spaces["osm_base_timestamp"].iloc[0], "radius_km": COWORKING_RADIUS_M // 1000}
 
 
+def _mobile_release(releases: pd.DataFrame, vintage) -> dict:
+    """The source_releases record of one Mobilfunk-Monitoring vintage ({} when it is not there)."""
+    release = releases[(releases["source_id"] == "mobilfunk_monitoring") & (releases["vintage"] == vintage)]
+    return records(release.tail(1))[0] if not release.empty else {}
+
+
 def mobile_kreis(data: ReportData, kreis_ags: str) -> dict:
     """Mobilfunk-Monitoring of the town's Kreis: % of each area type covered, per technology class.
 
@@ -332,8 +348,7 @@ def mobile_kreis(data: ReportData, kreis_ags: str) -> dict:
     rows = [{"area": label, "values": [values.get((t, area)) for t in techs]}
             for area, label in MOBILE_AREAS.items() if any((t, area) in values for t in techs)]
     vintage = frame["vintage"].max()
-    release = data.releases[(data.releases["source_id"] == "mobilfunk_monitoring") & (data.releases["vintage"] == vintage)]
-    release = records(release.tail(1))[0] if not release.empty else {}
+    release = _memo(data, ("mobile_release", vintage), lambda: _mobile_release(data.releases, vintage))
     return {"rows": rows, "kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags),
             "technologies": [MOBILE_TECHNOLOGIES[t] for t in techs],
             "reference_date": pd.Timestamp(frame["reference_date"].max()), "vintage_de": vintage_label(vintage),

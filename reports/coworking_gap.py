@@ -80,7 +80,7 @@ def coworking_gap_context(con: duckdb.DuckDBPyConnection, geoms: TownGeometries,
     spaces = _spaces_within_reach(load_spaces(con) if spaces is None else spaces, geoms, ags, reach_km)
     destinations = [dict(row) for row in tables.destinations.get(ags, [])]
     return {
-        "gap": gap, "reach_km": reach_km, "spaces": spaces.to_dict("records"), "destinations": destinations,
+        "gap": gap, "reach_km": reach_km, "spaces": spaces.to_dict("records") if len(spaces) else [], "destinations": destinations,
         "surveys": _surveys(tables.surveys.get(ags, [])), "parameters": _parameter_rows(),
         "map": coworking_map(geoms, ags, spaces, destinations) if geoms.has(ags) else None,
     }
