@@ -71,7 +71,7 @@ def _write_cell(sheet, row: int, column: int, value, date_format) -> None:
 
 
 def _plain(value):
-    """A cell value openpyxl accepts: None for missing, plain Python numbers and strings."""
+    """A plain cell value: None for missing, Python numbers and strings instead of numpy scalars."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     return value.item() if hasattr(value, "item") else value
