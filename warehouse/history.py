@@ -58,7 +58,7 @@ def merge_history(con: duckdb.DuckDBPyConnection, table: str, published_at: dt.d
     now = f"CAST($now AS {types['valid_from']})"
     # previous versions (the current ones the new data no longer contain closed) and the new versions,
     # written in one ordered insert so the table is stored in HISTORY_ORDER
-    closed = con.execute("SELECT count(*) FROM previous").fetchone()[0]
+    previous_versions = con.execute("SELECT count(*) FROM previous").fetchone()[0]
     inserted = con.execute(f"""
         INSERT INTO {table} BY NAME
         SELECT * FROM (
@@ -71,11 +71,11 @@ def merge_history(con: duckdb.DuckDBPyConnection, table: str, published_at: dt.d
             WHERE i.row_hash NOT IN (SELECT row_hash FROM previous WHERE valid_to IS NULL))
         ORDER BY {order}
     """, {"now": published_at}).fetchone()[0]
-    opened = inserted - closed
+    opened = inserted - previous_versions
     counts = con.execute(f"""SELECT count(*) FILTER (valid_to = $now), count(*) FILTER (valid_to IS NULL)
                              FROM {table}""", {"now": published_at}).fetchone()
     con.execute("DROP TABLE incoming; DROP TABLE previous")
-    return {"previous_versions": closed, "closed": counts[0], "opened": opened, "current": counts[1]}
+    return {"previous_versions": previous_versions, "closed": counts[0], "opened": opened, "current": counts[1]}
 
 
 def _work_source(con, work_table: str) -> tuple[str, list[str]]:
