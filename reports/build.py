@@ -19,7 +19,7 @@ import jinja2
 
 from reports import charts
 from reports.context import data_dates, headline_row, indicator_rows, pillar_chart, records, town_context
-from reports.coworking_gap import RANKING_PAGE, coworking_gap_context, load_spaces, ranking_context, ranking_table
+from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context, load_spaces, ranking_context, ranking_table
 from reports.data import INDEX_COLUMNS, ReportData, connect, load
 from reports.downloads import write_downloads
 from reports.labels import (PILLARS, attribution_label, berlin_time, de_number, de_rank, de_signed,
@@ -186,7 +186,8 @@ class Renderer:
         """The town page; with ``out_dir`` its tables are written beside it as CSV and .xlsx."""
         context = town_context(self.data, self.geoms, ags)
         context["pillar_chart"] = pillar_chart(context["pillars"])
-        context["cowork_gap"] = coworking_gap_context(self._connection(), self.geoms, ags, self._spaces())
+        context["cowork_gap"] = coworking_gap_context(self._connection(), self.geoms, ags, self._spaces(),
+                                                      self._gap_tables())
         context["downloads"] = (write_downloads(out_dir, ags, town_tables(context, self.common["releases"]))
                                 if out_dir is not None else {})
         return self._render("town.html.j2", context)
@@ -202,6 +203,12 @@ class Renderer:
         if getattr(self, "_cowork_spaces", None) is None:
             self._cowork_spaces = load_spaces(self._connection())
         return self._cowork_spaces
+
+    def _gap_tables(self) -> GapTables:
+        """The coworking-gap section's per-town rows, queried once for all pages."""
+        if getattr(self, "_gap", None) is None:
+            self._gap = GapTables(self._connection())
+        return self._gap
 
     def network(self, out_dir: Path | None = None) -> str:
         """The pilot network page: the comparison page of the pilot towns."""
@@ -278,11 +285,11 @@ class Renderer:
 def town_summary(data: ReportData, ags: str) -> dict:
     """Town, headline index row, score history (with the provisional flag) and latest indicators."""
     frame = data.town_frame("index", ags, INDEX_COLUMNS)
-    latest = headline_row(frame, data.latest_period)
-    dates = data.town_frame("input_dates", ags, ["period", "pillar", "source_id", "reference_date"])
+    latest = headline_row(data.town_rows("index", ags), data.latest_period)
+    dates = data.town_rows("input_dates", ags)
     town = data.towns.loc[ags].to_dict()
     # the values of the published period, the ones its score rests on (not each indicator's newest)
-    indicators = indicator_rows(data.town_frame("period_indicators", ags, []), data, town)
+    indicators = indicator_rows(data.town_rows("period_indicators", ags), data, town)
     history = None
     if not frame.empty:
         history = frame[["period", "score"]].assign(provisional=frame["provisional"].fillna(False).astype(bool))

@@ -64,10 +64,10 @@ def _floats(series) -> list[float | None]:
     return [None if pd.isna(v) else float(v) for v in series]
 
 
-def _flags(history: pd.DataFrame, column: str) -> list[bool]:
+def _flags(history, column: str) -> list[bool]:
     """A boolean column as plain bools (absent column or NA: False)."""
-    if column not in history.columns:
-        return [False] * len(history)
+    if column not in history:  # a frame's columns or a dict's keys
+        return [False] * len(history["period"])
     return [bool(v) if not pd.isna(v) else False for v in history[column]]
 
 
@@ -83,10 +83,10 @@ def _runs(valid: list[bool]) -> list[list[int]]:
     return runs + ([current] if current else [])
 
 
-def history_chart(history: pd.DataFrame, prefix: str) -> str:
-    """Score per period with its 5–95 % Monte Carlo band (``history``: period, score, score_p05, score_p95,
-    optionally a boolean ``provisional``: carried-forward or provisional periods get hollow markers and
-    dashed line segments)."""
+def history_chart(history, prefix: str) -> str:
+    """Score per period with its 5–95 % Monte Carlo band (``history``: a frame or a dict of column lists
+    with period, score, score_p05, score_p95, optionally a boolean ``provisional``: carried-forward or
+    provisional periods get hollow markers and dashed line segments)."""
     periods = [int(p) for p in history["period"]]
     score, low, high = (_floats(history[c]) for c in ("score", "score_p05", "score_p95"))
     provisional = _flags(history, "provisional")

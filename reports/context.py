@@ -10,7 +10,7 @@ from pandas.core.dtypes.cast import maybe_box_native  # what to_dict uses (panda
 from indicators import flags
 from indicators.bands import band_category
 from reports import charts
-from reports.data import INDEX_COLUMNS, ReportData
+from reports.data import ReportData
 from reports.labels import (MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS, attribution_label, code_label, data_date_line, de_number, is_missing, not_scored_reasons,
                             pillar_label, release_text, safe_url, source_label, translate_note, unit_label, vintage_label)
 from reports.maps import COWORKING_RADIUS_M, TownGeometries, town_map
@@ -41,12 +41,15 @@ def records(frame: pd.DataFrame) -> list[dict]:
 
 
 def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
-    """Everything the town template shows for ``ags``."""
+    """Everything the town template shows for ``ags``.
+
+    Built from plain row dicts (``ReportData.town_rows``, columns prepared once per run), not from
+    per-town pandas frames: pandas' per-call overhead was most of a page's time."""
     town = data.towns.loc[ags].to_dict()
-    history = data.town_frame("index", ags, INDEX_COLUMNS)
-    dates = data.town_frame("input_dates", ags, ["period", "pillar", "source_id", "reference_date"])
+    history = data.town_rows("index", ags)
+    dates = DataDates(data.town_rows("input_dates", ags))
     headline = headline_row(history, data.latest_period)
-    peers = peer_rows(data.town_frame("peers", ags, []))
+    peers = peer_rows(data.town_rows("peers", ags))
     pillars = pillar_rows(headline, data)
     return {
         "town": town,
@@ -54,45 +57,64 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
         "summary": summary(pillars, peers),
         "history": history_section(history, dates, ags),
         "pillars": pillars,
-        "drivers": drivers(data.town_frame("contributions", ags, [])),
-        "indicators": indicator_rows(data.town_frame("indicators", ags, []), data, town),
+        "drivers": drivers(data.town_rows("contributions", ags)),
+        "indicators": indicator_rows(data.town_rows("indicators", ags), data, town),
         "peers": peers,
         "map": map_section(data, geoms, ags, town["name"]),
-        "commuting": commuting(data, town["kreis_ags"]),
+        "commuting": _per_kreis(data, "commuting", town["kreis_ags"], commuting),
         "coworking": coworking(data, geoms, ags),
-        "mobile": mobile_kreis(data, town["kreis_ags"]),
+        "mobile": _per_kreis(data, "mobile", town["kreis_ags"], mobile_kreis),
     }
 
 
-def headline_row(history: pd.DataFrame, published_period: int | None) -> dict | None:
+def _per_kreis(data: ReportData, section: str, kreis_ags: str, build) -> dict:
+    """A section that depends only on the Kreis, built once per Kreis and run (pages only read it)."""
+    return _memo(data, (section, kreis_ags), lambda: build(data, kreis_ags))
+
+
+def headline_row(history: list[dict], published_period: int | None) -> dict | None:
     """The row the page leads with: the period published as "the latest" (not provisional), else the
-    newest scored row, else the newest row."""
-    if history.empty:
-        return None
-    for rows in (history[(history["period"] == published_period) & history["score"].notna()],
-                 history[history["score"].notna()], history):
-        if not rows.empty:
-            return records(rows.tail(1))[0]
+    newest scored row, else the newest row (``history``: the town's index rows in period order)."""
+    for rows in ([r for r in history if r["period"] == published_period and r["score"] is not None],
+                 [r for r in history if r["score"] is not None], history):
+        if rows:
+            return dict(rows[-1])
     return None
 
 
-def data_dates(dates: pd.DataFrame, period) -> str:
-    """'Breitband 06/2021, Pendler 2019, Bevölkerung 31.12.2023' for one index period of a town."""
-    rows = dates[dates["period"] == period]
-    return data_date_line(zip(rows["pillar"], pd.to_datetime(rows["reference_date"])))
+class DataDates:
+    """'Breitband 06/2021, Pendler 2019, Bevölkerung 31.12.2023' per index period of one town, from its
+    ``input_dates`` rows (pillar, reference date), each period's line computed once."""
+
+    def __init__(self, rows: list[dict]):
+        self.by_period: dict = {}
+        for row in rows:
+            self.by_period.setdefault(row["period"], []).append((row["pillar"], row["reference_date"]))
+        self.lines: dict = {}
+
+    def __call__(self, period) -> str:
+        if period not in self.lines:
+            pairs = [(p, None if d is None else pd.Timestamp(d)) for p, d in self.by_period.get(period, [])]
+            self.lines[period] = data_date_line(pairs)
+        return self.lines[period]
 
 
-def overview(latest: dict | None, history: pd.DataFrame, dates: pd.DataFrame) -> dict | None:
+def data_dates(dates: "DataDates | list[dict]", period) -> str:
+    """The data-date line of one index period of a town (``dates``: its input_dates rows or a DataDates)."""
+    return (dates if isinstance(dates, DataDates) else DataDates(dates))(period)
+
+
+def overview(latest: dict | None, history: list[dict], dates: DataDates) -> dict | None:
     """The headline row with its data dates, the last scored period when it has no score, and the
     newer provisional (mostly carried-forward) periods shown apart from it."""
     if latest is None:
         return None
-    scored = history[history["score"].notna()]
-    last_scored = records(scored.tail(1))[0] if latest["score"] is None and not scored.empty else None
+    scored = [r for r in history if r["score"] is not None]
+    last_scored = dict(scored[-1]) if latest["score"] is None and scored else None
     missing = [pillar_label(p.strip()) for p in (latest["missing_pillars"] or "").split(",") if p.strip()]
     notes = [f"{pillar_label(p)} nicht bewertet: {reason}" for p, reason in
              not_scored_reasons(latest["omitted_pillars"]).items()]
-    newer = records(scored[scored["period"] > latest["period"]].tail(1))
+    newer = [dict(r) for r in scored if r["period"] > latest["period"]][-1:]
     provisional = None
     if newer:
         provisional = {**newer[0], "data_dates": data_dates(dates, newer[0]["period"])}
@@ -123,17 +145,23 @@ def summary(pillars: list[dict], peers: list[dict]) -> dict:
             "has_peers": bool(peers)}
 
 
-def history_section(history: pd.DataFrame, dates: pd.DataFrame, ags: str) -> dict:
+HISTORY_COLUMNS = ["period", "score", "score_p05", "score_p95", "rank", "rank_p05", "rank_p95",
+                   "compared_towns", "imputed_share", "provisional"]
+
+
+def history_section(history: list[dict], dates: DataDates, ags: str) -> dict:
     """The history table and chart; provisional periods (mostly carried-forward data) are flagged in
-    the frame passed to the chart (column ``provisional``) and in the table."""
-    frame = history.assign(provisional=history["provisional"].fillna(False).astype(bool))
-    rows = records(frame[["period", "score", "score_p05", "score_p95", "rank", "rank_p05", "rank_p95",
-                          "compared_towns", "imputed_share", "provisional"]])
-    for row in rows:
-        row["data_dates"] = data_dates(dates, row["period"])
-    has_scores = history["score"].notna().any()
-    chart = charts.history_chart(frame, f"hist-{ags}") if has_scores else None
-    return {"rows": rows, "chart": chart, "any_provisional": bool(frame["provisional"].any())}
+    the columns passed to the chart (``provisional``, missing = False) and in the table."""
+    rows = []
+    for source in history:
+        row = {c: source[c] for c in HISTORY_COLUMNS}
+        row["provisional"] = bool(row["provisional"]) if row["provisional"] is not None else False
+        row["data_dates"] = dates(row["period"])
+        rows.append(row)
+    columns = {c: [r[c] for r in rows] for c in ("period", "score", "score_p05", "score_p95", "provisional")}
+    has_scores = any(r["score"] is not None for r in rows)
+    chart = charts.history_chart(columns, f"hist-{ags}") if has_scores else None
+    return {"rows": rows, "chart": chart, "any_provisional": any(columns["provisional"])}
 
 
 def pillar_rows(latest: dict | None, data: ReportData | None = None) -> list[dict]:
@@ -157,16 +185,20 @@ def pillar_chart(rows: list[dict]) -> str:
     return charts.bar_chart([(r["label"], r["value"]) for r in rows], "Säulen des Index (0–100)")
 
 
-def drivers(frame: pd.DataFrame) -> list[dict]:
-    """Score points each indicator contributed to the changes ending in the latest period (newest start first)."""
-    if frame.empty:
-        return []
+def drivers(rows: list[dict]) -> list[dict]:
+    """Score points each indicator contributed to the changes ending in the latest period (newest start
+    first; within a change the largest contributions first). ``rows``: the town's contribution rows."""
+    for row in rows:
+        row["size"] = None if row["contribution"] is None else abs(row["contribution"])
     # indicator_id breaks ties (many changes are 0.00): the query's row order varies between runs, and
-    # the same data must give the same page, byte for byte
-    frame = frame.assign(size=frame["contribution"].abs()).sort_values(
-        ["period_from", "size", "indicator_id"], ascending=[False, False, True], na_position="last", kind="stable")
-    return [_change(records(pair), f"{ags}-{start}") for (ags, start), pair in
-            frame.groupby(["ags", "period_from"], sort=False)]
+    # the same data must give the same page, byte for byte; missing values last, as pandas sorts them
+    rows = sorted(rows, key=lambda r: (r["period_from"] is None, -(r["period_from"] or 0), r["size"] is None,
+                                       -(r["size"] or 0.0), r["indicator_id"] is None, r["indicator_id"] or ""))
+    changes: dict = {}
+    for row in rows:
+        if row["period_from"] is not None:  # as groupby, which leaves out missing keys
+            changes.setdefault((row["ags"], row["period_from"]), []).append(row)
+    return [_change(pair, f"{ags}-{start}") for (ags, start), pair in changes.items()]
 
 
 def _change(rows: list[dict], key: str) -> dict:
@@ -191,10 +223,10 @@ def quality_de(row: dict) -> str:
                                    row.get("base_period"), lang="de") or ""
 
 
-def indicator_rows(frame: pd.DataFrame, data: ReportData | None = None, town: dict | None = None) -> list[dict]:
-    """The town's latest value of each indicator with provenance and reference values, in pillar order."""
+def indicator_rows(rows: list[dict], data: ReportData | None = None, town: dict | None = None) -> list[dict]:
+    """The town's latest value of each indicator with provenance and reference values, in pillar order
+    (``rows``: the town's indicator value rows as dicts, completed in place)."""
     order = {p: i for i, p in enumerate(PILLARS)}
-    rows = records(frame)
     for row in rows:
         row.update(pillar_label=pillar_label(row["pillar"]) if row["pillar"] in order else "Kontext",
                    unit_de=unit_label(row["unit"]), source_de=source_label(row["source_id"]),
@@ -220,9 +252,9 @@ def reference_values(data: ReportData, town: dict, row: dict) -> dict:
     return result
 
 
-def peer_rows(frame: pd.DataFrame) -> list[dict]:
-    """Similar towns with their score and the gap per pillar (peer minus town: positive = learn from them)."""
-    rows = records(frame)
+def peer_rows(rows: list[dict]) -> list[dict]:
+    """Similar towns with their score and the gap per pillar (peer minus town: positive = learn from them);
+    ``rows``: the town's peer rows as dicts, completed in place."""
     for row in rows:
         gaps = [(p, row[f"gap_{p}"]) for p in PILLARS]
         row["gaps"] = [{"pillar": p, "label": pillar_label(p), "value": v} for p, v in gaps]
@@ -236,26 +268,41 @@ def map_section(data: ReportData, geoms: TownGeometries, ags: str, name: str) ->
         return {"svg": None, "neighbours": []}
     neighbours = geoms.neighbours(ags)
     svg = town_map(geoms, ags, name, data.latest_scores, data.latest_period)
-    return {"svg": svg, "neighbours": [data.towns.loc[n, "name"] if n in data.towns.index else n
-                                       for n in neighbours]}
+    # one dict instead of a pandas lookup per neighbour
+    names = _memo(data, "names", lambda: dict(zip(data.towns.index, data.towns["name"])))
+    return {"svg": svg, "neighbours": [names[n] if n in names else n for n in neighbours]}
 
 
 def commuting(data: ReportData, kreis_ags: str) -> dict:
     """Where employees living in the town's Kreis work (Kreis-level flows, the latest reference date)."""
     flows = data.flows_by_kreis.get(kreis_ags, pd.DataFrame())
-    names = data.kreis_names
+    names = _memo(data, "kreis_names", lambda: dict(zip(data.kreis_names.index, data.kreis_names)))
     rows = records(flows.head(TOP_FLOWS))
     peak = max([r["commuters"] or 0 for r in rows] + [1])
     for row in rows:
         row["work_name"] = names.get(row["work_kreis"])
         row["bar"] = round(100 * (row["commuters"] or 0) / peak, 1)
         row["note_de"] = translate_note(row["note"])
-    totals = data.kreis_commuting[data.kreis_commuting["kreis_ags"] == kreis_ags]
-    measures = dict(zip(totals["measure"], totals["value"]))
+    measures = _memo(data, "kreis_totals", lambda: _kreis_totals(data.kreis_commuting)).get(kreis_ags, {})
     return {"kreis_ags": kreis_ags, "kreis_name": names.get(kreis_ags), "rows": rows,
             "reference_date": rows[0]["reference_date"] if rows else None,
             "out_commuters": measures.get("out_commuters"), "employees": measures.get("employees_residence"),
             "notes": sorted({r["note_de"] for r in rows if r["note_de"]})}
+
+
+def _memo(data: ReportData, key: str, build):
+    """A lookup built once per run from the loaded frames."""
+    if key not in data.memo:
+        data.memo[key] = build()
+    return data.memo[key]
+
+
+def _kreis_totals(frame: pd.DataFrame) -> dict[str, dict]:
+    """{Kreis AGS: {measure: value}} of the BA commuting totals (a later row of a measure wins, as before)."""
+    totals: dict[str, dict] = {}
+    for kreis, measure, value in zip(frame["kreis_ags"], frame["measure"], frame["value"]):
+        totals.setdefault(kreis, {})[measure] = value
+    return totals
 
 
 def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
@@ -278,14 +325,20 @@ def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
             "osm_base": spaces["osm_base_timestamp"].iloc[0], "radius_km": COWORKING_RADIUS_M // 1000}
 
 
+def _mobile_release(releases: pd.DataFrame, vintage) -> dict:
+    """The source_releases record of one Mobilfunk-Monitoring vintage ({} when it is not there)."""
+    release = releases[(releases["source_id"] == "mobilfunk_monitoring") & (releases["vintage"] == vintage)]
+    return records(release.tail(1))[0] if not release.empty else {}
+
+
 def mobile_kreis(data: ReportData, kreis_ags: str) -> dict:
     """Mobilfunk-Monitoring of the town's Kreis: % of each area type covered, per technology class.
 
     Context only (not in the index): the publisher gives Kreis values, which say little about one
     Gemeinde; the page labels them as the Kreis value with date, source and licence of the release."""
     frame = data.mobile_by_kreis.get(kreis_ags)
-    if frame is None:
-        return {"rows": [], "kreis_ags": kreis_ags}
+    if frame is None:  # the heading names the Kreis also when the publisher has no rows for it
+        return {"rows": [], "kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags)}
     values = {}
     for measure, value in zip(frame["measure"], frame["value"]):
         for tech in MOBILE_TECHNOLOGIES:  # measure area_<technology>_<area>; "mobile_all" has an underscore
@@ -295,8 +348,7 @@ def mobile_kreis(data: ReportData, kreis_ags: str) -> dict:
     rows = [{"area": label, "values": [values.get((t, area)) for t in techs]}
             for area, label in MOBILE_AREAS.items() if any((t, area) in values for t in techs)]
     vintage = frame["vintage"].max()
-    release = data.releases[(data.releases["source_id"] == "mobilfunk_monitoring") & (data.releases["vintage"] == vintage)]
-    release = records(release.tail(1))[0] if not release.empty else {}
+    release = _memo(data, ("mobile_release", vintage), lambda: _mobile_release(data.releases, vintage))
     return {"rows": rows, "kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags),
             "technologies": [MOBILE_TECHNOLOGIES[t] for t in techs],
             "reference_date": pd.Timestamp(frame["reference_date"].max()), "vintage_de": vintage_label(vintage),

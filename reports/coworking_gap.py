@@ -26,26 +26,70 @@ SOURCE_LABELS = {"osm_coworking": "OpenStreetMap", "local_inputs": "eigene Angab
                  "osm_coworking; local_inputs": "OpenStreetMap und eigene Angaben der Stadt"}
 
 
+class GapTables:
+    """The section's per-town rows (latest gap, main destinations, survey answers), read with one query
+    each for all towns (``ags`` None) or for one town, and looked up per page.
+
+    Why: three queries per page were a quarter of a page's time. Rows are fetched as Python values
+    (NULL = None), which is what the section showed from the per-town frames."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, ags: str | None = None):
+        self.gaps = {row["ags"]: row for row in _dicts(con, LATEST_GAP, ags)}
+        self.destinations: dict[str, list[dict]] = {}
+        for row in _dicts(con, DESTINATIONS, ags):
+            self.destinations.setdefault(row.pop("ags"), []).append(row)
+        self.surveys: dict[str, list[dict]] = {}
+        for row in _dicts(con, SURVEYS, ags):
+            self.surveys.setdefault(row.pop("ags"), []).append(row)
+
+
+# the newest period per town; ties (none in the data: ags and period identify a row) by method version
+LATEST_GAP = """SELECT * FROM coworking_gap WHERE $ags IS NULL OR ags = $ags
+                QUALIFY row_number() OVER (PARTITION BY ags ORDER BY period DESC, method_version DESC) = 1"""
+
+# the ten main destinations of each town's latest Pendleratlas year, named where the register knows them
+DESTINATIONS = """
+SELECT f.ags, f.rank, f.partner_ags, coalesce(m.name, k.name, f.partner_ags) AS name, f.commuters, f.distance_km,
+       f.vintage
+FROM commuter_flows_gemeinde f
+LEFT JOIN municipalities m ON m.ags = f.partner_ags
+LEFT JOIN kreise k ON k.ags = substr(f.partner_ags, 1, 5) AND f.partner_ags LIKE '%000'
+WHERE f.direction = 'out' AND ($ags IS NULL OR f.ags = $ags)
+QUALIFY f.vintage = max(f.vintage) OVER (PARTITION BY f.ags)
+ORDER BY f.ags, f.rank"""
+
+SURVEYS = """SELECT ags, question_code, question, answer, share, respondents, fieldwork_from, fieldwork_to,
+                    conducted_by, supplier, licence
+             FROM local_survey_results WHERE $ags IS NULL OR ags = $ags ORDER BY ags, question_code, row"""
+
+
+def _dicts(con, sql: str, ags: str | None) -> list[dict]:
+    cursor = con.execute(sql, {"ags": ags})
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
 def coworking_gap_context(con: duckdb.DuckDBPyConnection, geoms: TownGeometries, ags: str,
-                          spaces: pd.DataFrame | None = None) -> dict:
-    """Everything the section shows for one town; empty parts say why they are empty. ``spaces``:
-    load_spaces(con), passed in when many pages are rendered (it is the same for every town)."""
+                          spaces: pd.DataFrame | None = None, tables: GapTables | None = None) -> dict:
+    """Everything the section shows for one town; empty parts say why they are empty. ``spaces``
+    (load_spaces(con)) and ``tables`` (GapTables(con)) are passed in when many pages are rendered:
+    they are read once for all towns."""
     reach_km = gap_parameters()["reach_km"]
-    gap = _latest_gap(con, ags)
+    tables = GapTables(con, ags) if tables is None else tables
+    gap = _latest_gap(tables, ags)
     spaces = _spaces_within_reach(load_spaces(con) if spaces is None else spaces, geoms, ags, reach_km)
-    destinations = _destinations(con, geoms, ags)
+    destinations = [dict(row) for row in tables.destinations.get(ags, [])]
     return {
-        "gap": gap, "reach_km": reach_km, "spaces": spaces.to_dict("records"), "destinations": destinations,
-        "surveys": _surveys(con, ags), "parameters": _parameter_rows(),
+        "gap": gap, "reach_km": reach_km, "spaces": spaces.to_dict("records") if len(spaces) else [], "destinations": destinations,
+        "surveys": _surveys(tables.surveys.get(ags, [])), "parameters": _parameter_rows(),
         "map": coworking_map(geoms, ags, spaces, destinations) if geoms.has(ags) else None,
     }
 
 
-def _latest_gap(con, ags: str) -> dict | None:
-    frame = con.execute("""SELECT * FROM coworking_gap WHERE ags = ? ORDER BY period DESC LIMIT 1""", [ags]).df()
-    if frame.empty:
+def _latest_gap(tables: GapTables, ags: str) -> dict | None:
+    row = tables.gaps.get(ags)
+    if row is None:
         return None
-    row = frame.iloc[0].to_dict()
     row = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
     return {**row, "basis_de": _basis_de(row), "coworking_data_de": _coworking_data_de(row.get("coworking_data"))}
 
@@ -78,9 +122,15 @@ def load_spaces(con) -> pd.DataFrame:
                           FROM coworking_spaces QUALIFY vintage = max(vintage) OVER ()""").df()
 
 
+_EMPTY_SPACES: dict[tuple, pd.DataFrame] = {}  # read only by the callers
+
+
 def _spaces_within_reach(spaces: pd.DataFrame, geoms: TownGeometries, ags: str, reach_km: float) -> pd.DataFrame:
     if spaces.empty or not geoms.has(ags):
-        return spaces.head(0).assign(distance_km=[], kind_de=[], sources_de=[])
+        key = tuple(spaces.columns)  # the same empty frame for every such page (building it cost ~2 ms)
+        if key not in _EMPTY_SPACES:
+            _EMPTY_SPACES[key] = spaces.head(0).assign(distance_km=[], kind_de=[], sources_de=[])
+        return _EMPTY_SPACES[key]
     spaces = spaces.copy()  # the shared frame stays as loaded
     spaces["distance_km"] = (geoms.distances_m(ags, spaces["lon"], spaces["lat"]) / 1000).round(1)
     spaces = spaces[spaces["distance_km"] <= reach_km].sort_values(["distance_km", "name"])
@@ -89,33 +139,20 @@ def _spaces_within_reach(spaces: pd.DataFrame, geoms: TownGeometries, ags: str, 
     return spaces
 
 
-def _destinations(con, geoms: TownGeometries, ags: str) -> list[dict]:
-    """The ten main destinations of the latest Pendleratlas year, named where the register knows them."""
-    flows = con.execute("""
-        SELECT f.rank, f.partner_ags, coalesce(m.name, k.name, f.partner_ags) AS name, f.commuters, f.distance_km,
-               f.vintage
-        FROM commuter_flows_gemeinde f
-        LEFT JOIN municipalities m ON m.ags = f.partner_ags
-        LEFT JOIN kreise k ON k.ags = substr(f.partner_ags, 1, 5) AND f.partner_ags LIKE '%000'
-        WHERE f.ags = ? AND f.direction = 'out'
-        QUALIFY f.vintage = max(f.vintage) OVER ()
-        ORDER BY f.rank""", [ags]).df()
-    return flows.to_dict("records")
-
-
-def _surveys(con, ags: str) -> list[dict]:
-    """Survey results per question, with who ran the survey and supplied the file."""
-    rows = con.execute("""SELECT question_code, question, answer, share, respondents, fieldwork_from, fieldwork_to,
-                                 conducted_by, supplier, licence
-                          FROM local_survey_results WHERE ags = ? ORDER BY question_code, row""", [ags]).df()
+def _surveys(rows: list[dict]) -> list[dict]:
+    """Survey results per question (``rows``: the town's answers ordered by question and row), with who
+    ran the survey and supplied the file."""
+    by_code: dict[str, list[dict]] = {}
+    for row in rows:
+        by_code.setdefault(row["question_code"], []).append(row)
     questions = []
-    for code, group in rows.groupby("question_code", sort=False):
-        first = group.iloc[0]
+    for code, group in by_code.items():
+        first = group[0]
         questions.append({"code": code, "question": first["question"], "respondents": int(first["respondents"]),
                           "fieldwork": f"{first['fieldwork_from']:%d.%m.%Y}–{first['fieldwork_to']:%d.%m.%Y}",
                           "conducted_by": first["conducted_by"], "supplier": first["supplier"],
                           "licence": first["licence"],
-                          "answers": [{"answer": a, "share": de_number(s)} for a, s in zip(group["answer"], group["share"])]})
+                          "answers": [{"answer": r["answer"], "share": de_number(r["share"])} for r in group]})
     return questions
 
 

@@ -6,15 +6,18 @@ columns), and only the latest method version of the index is used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
+from pandas.core.dtypes.cast import maybe_box_native  # what to_dict uses (pandas pinned)
 
 from indicators.catalogue import load_catalogue
-from reports.labels import PILLARS
+from reports.labels import PILLARS, is_missing
 
 INDEX_COLUMNS = ["ags", "period", "score", *PILLARS, "rank", "rank_median", "rank_p05", "rank_p95",
                  "score_median", "score_p05", "score_p95", "compared_towns", "in_reference_group",
@@ -139,8 +142,21 @@ class ReportData:
     mobile_kreis: pd.DataFrame     # kreis_ags, vintage, reference_date, measure, value (Mobilfunk-Monitoring)
     group_medians: pd.DataFrame    # indicator_id, period, median, towns (reference group)
     references: dict               # (indicator_id, level, ags) -> (reference dates, values), sorted by date
-    by_town: dict[str, dict[str, pd.DataFrame]]
+    by_town: dict[str, TownSplit]    # per-town rows of index, indicators, contributions, peers, ...
     flows_by_kreis: dict[str, pd.DataFrame]
+    # sections and lookups computed once per run (per Kreis, name per AGS): not data, not hashed by the page keys
+    memo: dict = field(default_factory=dict, repr=False)
+
+    def town_rows(self, kind: str, ags: str) -> list[dict]:
+        """The rows of ``kind`` for one town as fresh dicts (the values ``records`` gives for its frame),
+        without pandas per town: the columns are prepared once per run (``Columns``)."""
+        return self._columns(kind).rows(ags)
+
+    def _columns(self, kind: str) -> "Columns":
+        prepared = self.__dict__.setdefault("_prepared_columns", {})
+        if kind not in prepared:
+            prepared[kind] = Columns(self.by_town[kind].frame, self.by_town[kind].positions)
+        return prepared[kind]
 
     def town_frame(self, kind: str, ags: str, columns: list[str]) -> pd.DataFrame:
         """The rows of ``kind`` (index, indicators, contributions, peers) for one town."""
@@ -186,6 +202,69 @@ class ReportData:
         return self.kreise.set_index("ags")["name"].combine_first(register)
 
 
+class TownSplit(Mapping):
+    """A frame's rows per key (AGS), read like a dict of per-key frames but split lazily.
+
+    Why: splitting the report frames into ~10,800 small frames at load took tens of seconds, and the
+    page context no longer needs frames (``ReportData.town_rows``); comparison pages still ask for a
+    few. ``frame`` is the whole frame (the page keys hash it in one go)."""
+
+    def __init__(self, frame: pd.DataFrame, key: str):
+        self.frame = frame
+        self.positions = frame.groupby(key, sort=False).indices if len(frame) else {}
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, key: str) -> pd.DataFrame:
+        if key not in self._frames:
+            # rows in the frame's order, index 0..n-1: what groupby iteration gave before
+            self._frames[key] = self.frame.iloc[self.positions[key]].reset_index(drop=True)
+        return self._frames[key]
+
+    def __iter__(self):
+        return iter(self.positions)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __contains__(self, key) -> bool:
+        return key in self.positions
+
+
+class Columns:
+    """One ``TownSplit`` held as whole columns: a town's rows as dicts without pandas per town.
+
+    Why: pandas operations on a town's small frame cost 0.1-1 ms each and a page did dozens; indexing
+    prepared arrays and building the dicts directly costs microseconds. The values are those of
+    ``reports.context.records`` on the town's frame (Python scalars, Timestamps, None for missing)."""
+
+    def __init__(self, frame: pd.DataFrame, positions: dict):
+        self.positions = positions
+        self.names = list(frame.columns)
+        self.arrays, self.boxed = [], []
+        for _, series in frame.items():
+            if isinstance(series.dtype, np.dtype) and series.dtype.kind in "biuf":
+                array = series.to_numpy()  # tolist() of a selection gives Python scalars, as Series.tolist
+            else:  # object, datetime and nullable columns: the Python values Series.tolist gives
+                array = np.empty(len(series), dtype=object)
+                array[:] = series.tolist()
+            self.arrays.append(array)
+            self.boxed.append(series.dtype == object)  # numpy scalars inside become Python ones, as in to_dict
+
+    def rows(self, ags: str) -> list[dict]:
+        """The town's rows as new dicts (callers may add keys); [] for a town without rows."""
+        positions = self.positions.get(ags)
+        return [] if positions is None else self.rows_at(positions)
+
+    def rows_at(self, positions) -> list[dict]:
+        """The rows at these positions of the frame, in this order, as new dicts."""
+        columns = []
+        for array, boxed in zip(self.arrays, self.boxed):
+            values = array[positions].tolist()
+            columns.append([maybe_box_native(v) for v in values] if boxed else values)
+        return [{k: (None if v is pd.NaT or v is pd.NA or is_missing(v) else v) for k, v in zip(self.names, row)}
+                for row in zip(*columns)]
+
+
 def connect(published: Path) -> duckdb.DuckDBPyConnection:
     """Open the published warehouse read-only, with a clear error when it is not there."""
     if not Path(published).is_file():
@@ -225,7 +304,7 @@ def load(published: Path) -> ReportData:
             mobile_kreis=con.execute(MOBILE_KREIS).df(),
             kreise=con.execute("SELECT ags, name FROM kreise").df(),
             group_medians=con.execute(GROUP_MEDIANS).df(), references=_reference_values(con),
-            by_town={kind: _split(frame, "ags") for kind, frame in frames.items()},
+            by_town={kind: TownSplit(frame, "ags") for kind, frame in frames.items()},
             flows_by_kreis=_split(flows, "home_kreis"),
         )
     return data

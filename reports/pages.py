@@ -93,8 +93,8 @@ class PageKeys:
 
     @cached_property
     def _by_town(self) -> dict[str, dict[str, str]]:
-        kinds = {kind: per_key_digests(pd.concat(frames.values()) if frames else pd.DataFrame(), "ags")
-                 for kind, frames in self.data.by_town.items()}
+        # the whole frame of each kind: the same per-town digests as its per-town parts (order-independent)
+        kinds = {kind: per_key_digests(split.frame, "ags") for kind, split in self.data.by_town.items()}
         kinds["towns"] = per_key_digests(self.data.towns.reset_index(drop=True), "ags")
         return kinds
 

@@ -137,3 +137,25 @@ def test_identical_refreshes_give_identical_views(published_copy):
         last = json.loads(con.execute("SELECT changes FROM publish_log ORDER BY published_at DESC LIMIT 1").fetchone()[0])
     assert last["sources_changed"] == {}
     assert {name: n for name, n in last["rows_gained"].items() if n} == {"publish_log": 1}
+
+
+def test_history_tables_are_stored_in_town_order(three_publishes):
+    """After three publishes (previous versions, closed ones and new ones together) every history table
+    is stored in warehouse.history.HISTORY_ORDER, so a filter on one town skips the other row groups;
+    the merge counts of the last publish add up to the table's rows."""
+    from warehouse.history import HISTORY_ORDER
+
+    path, _ = three_publishes
+    with duckdb.connect(str(path), read_only=True) as con:
+        for table, key in HISTORY_ORDER.items():
+            columns = ", ".join([*key, "valid_from"])
+            out_of_order = con.execute(f"""SELECT count(*) FROM (
+                SELECT row_number() OVER (ORDER BY {columns}, rowid) AS sorted, row_number() OVER (ORDER BY rowid) AS stored
+                FROM {table}) WHERE sorted <> stored""").fetchone()[0]
+            assert out_of_order == 0, table
+        last = json.loads(con.execute("SELECT changes FROM publish_log ORDER BY published_at DESC LIMIT 1").fetchone()[0])
+        merged = last["history"]["indicator_values_history"]
+        total, current = con.execute("""SELECT count(*), count(*) FILTER (valid_to IS NULL)
+                                        FROM indicator_values_history""").fetchone()
+    assert merged["previous_versions"] + merged["opened"] == total and merged["opened"] > 0
+    assert merged["current"] == current

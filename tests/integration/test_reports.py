@@ -328,7 +328,7 @@ def test_history_chart_gets_the_provisional_flag(snapshot_warehouse, tmp_path, m
     original = charts.history_chart
 
     def spy(history, prefix):
-        seen["frame"] = history.copy()
+        seen["frame"] = pd.DataFrame(history)  # a dict of column lists (or a frame)
         return original(history, prefix)
 
     monkeypatch.setattr(charts, "history_chart", spy)

@@ -1,0 +1,86 @@
+"""Time (and optionally profile or dump) town pages rendered in memory from a published warehouse.
+
+    .venv/bin/python benchmarks/report_pages.py PUBLISHED.duckdb [--pages 200] [--dump DIR] [--profile FILE]
+
+The render loop of docs/performance.md: load the report data once (``reports.data.load``),
+``gc.freeze()``, render 20 pages to warm up, then time ``Renderer.town(ags)`` for an evenly spaced
+sample of the report scope (reference group and pilots, in AGS order). ``--dump DIR`` writes the
+timed pages to ``DIR/<ags>.html`` after timing (to compare two versions byte for byte with
+``diff -rq``); the "generated" timestamp is fixed so only content differences remain.
+Read-only on the warehouse; prints the load average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+WARM_UP = 20
+
+
+def report_scope(published: Path) -> list[str]:
+    """AGS of the towns that get a page in the benchmark: reference group and pilots."""
+    import duckdb
+
+    with duckdb.connect(str(published), read_only=True) as con:
+        return [a for (a,) in con.execute(
+            "SELECT ags FROM municipalities WHERE in_reference_group OR is_pilot ORDER BY ags").fetchall()]
+
+
+def sample(towns: list[str], pages: int) -> list[str]:
+    """Every n-th town so that about ``pages`` towns spread over all Länder are timed."""
+    step = max(1, len(towns) // pages)
+    return towns[::step][:pages]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("published", type=Path)
+    parser.add_argument("--pages", type=int, default=200)
+    parser.add_argument("--dump", type=Path, help="write the timed pages here (fixed timestamp)")
+    parser.add_argument("--profile", type=Path, help="write cProfile stats of the timed loop here")
+    args = parser.parse_args(argv)
+
+    from reports.build import Renderer
+    from reports.data import load
+
+    print(f"load average at start {os.getloadavg()[0]:.1f}")
+    towns = sample(report_scope(args.published), args.pages)
+    start = time.perf_counter()
+    data = load(args.published)
+    print(f"report data load {time.perf_counter() - start:.1f} s")
+    gc.freeze()
+    renderer = Renderer(data)
+    renderer.common["generated"] = "01.01.2000, 00:00 Uhr"  # pages of two runs differ only in content
+    for ags in towns[:WARM_UP]:
+        renderer.town(ags)
+    profiler = cProfile.Profile() if args.profile else None
+    pages = {}
+    start = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    for ags in towns:
+        pages[ags] = renderer.town(ags)
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(str(args.profile))
+    seconds = time.perf_counter() - start
+    print(f"{len(towns)} pages: {1000 * seconds / len(towns):.1f} ms per page"
+          f"{' (under cProfile)' if profiler else ''}; load average at end {os.getloadavg()[0]:.1f}")
+    if args.dump:
+        args.dump.mkdir(parents=True, exist_ok=True)
+        for ags, html in pages.items():
+            (args.dump / f"{ags}.html").write_text(html, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""The page context's plain rows (reports/data.py Columns, TownSplit) hold the values the per-town
+pandas frames gave (reports.context.records), and the drivers keep their order without pandas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from reports.context import drivers, records
+from reports.data import Columns, TownSplit
+
+
+def mixed_frame() -> pd.DataFrame:
+    """Every dtype the report queries return: float with NaN, int, bool, nullable boolean and Int64,
+    datetimes with NaT, text with None, and numpy scalars inside an object column."""
+    return pd.DataFrame({
+        "ags": ["01000002", "01000001", "01000002", "01000001", "01000003"],
+        "period": [2020, 2020, 2021, 2021, 2021],
+        "score": [50.5, np.nan, 61.0, 40.25, np.nan],
+        "flag": [True, False, True, False, True],
+        "provisional": pd.array([True, None, False, None, True], dtype="boolean"),
+        "rank": pd.array([3, None, 1, 7, None], dtype="Int64"),
+        "reference_date": pd.to_datetime(["2020-12-31", None, "2021-06-30", "2021-12-31", "2019-01-01"]),
+        "label": ["a", None, "c", "d", "e"],
+        "mixed": pd.Series([np.int64(4), np.float64(2.5), "x", None, np.float64("nan")], dtype=object),
+    })
+
+
+def test_rows_equal_records_of_each_towns_frame():
+    frame = mixed_frame()
+    split = TownSplit(frame, "ags")
+    columns = Columns(split.frame, split.positions)
+    for ags, group in frame.groupby("ags", sort=False):
+        expected = records(group.reset_index(drop=True))
+        got = columns.rows(ags)
+        assert got == expected
+        # the same Python types, not only equal values (a numpy float renders differently in places)
+        assert [[type(v) for v in row.values()] for row in got] == [[type(v) for v in row.values()] for row in expected]
+        assert list(got[0]) == list(frame.columns)
+        pd.testing.assert_frame_equal(split[ags], group.reset_index(drop=True))
+    assert columns.rows("09999999") == []
+    assert columns.rows("01000002")[0] is not columns.rows("01000002")[0]  # fresh dicts: callers add keys
+
+
+def test_drivers_order_largest_change_first_ties_by_indicator():
+    rows = [{"ags": "1", "period_from": 2020, "period_to": 2022, "indicator_id": i, "label": i, "pillar": "p",
+             "contribution": c, "score_from": 50.0, "score_to": 52.0, "value_from": 1.0, "value_to": 2.0}
+            for i, c in [("b", 0.0), ("a", 0.0), ("c", -3.0), ("d", None), ("e", 1.5)]]
+    rows.append({**rows[0], "period_from": 2021, "indicator_id": "z", "label": "z", "contribution": 0.5})
+    changes = drivers(rows)
+    assert [c["key"] for c in changes] == ["1-2021", "1-2020"]  # newest start first
+    assert [r["indicator_id"] for r in changes[1]["rows"]] == ["c", "e", "a", "b", "d"]  # |size|, then id, missing last
+    assert changes[1]["change"] == 2.0
