@@ -553,26 +553,22 @@ def key_vintages(observations: pd.DataFrame, register: pd.DataFrame) -> pd.Serie
     dates = pd.DataFrame({"reference_date": observations["reference_date"].drop_duplicates()})
     date_vintage = dict(zip(dates["reference_date"], register_vintage_at(dates, register)))
     at_date = observations["reference_date"].map(date_vintage)
+    held: dict[str, list] = register.groupby("ags")["vintage"].agg(lambda v: sorted(set(v))).to_dict()
+
+    def pick(ags, vintage):
+        vintages = held.get(ags)
+        if not vintages:
+            return np.nan
+        if pd.notna(vintage) and vintage in vintages:
+            return vintage
+        earlier = [v for v in vintages if pd.notna(vintage) and v <= vintage]
+        return earlier[-1] if earlier else vintages[0]
+
     pairs = pd.DataFrame({"ags": observations["ags"].to_numpy(), "at": at_date.to_numpy()})
     unique = pairs.drop_duplicates()  # few distinct (key, register) pairs among many measures
-    unique = unique.assign(key_vintage=_held_vintage(unique["ags"], unique["at"], register).to_numpy())
+    unique = unique.assign(key_vintage=[pick(a, v) for a, v in zip(unique["ags"], unique["at"])])
     picked = pairs.merge(unique, on=["ags", "at"], how="left")["key_vintage"]
     return pd.Series(picked.to_numpy(), index=observations.index, dtype=object)
-
-
-def _held_vintage(ags: pd.Series, at: pd.Series, register: pd.DataFrame) -> pd.Series:
-    """Per (ags, at): the latest register vintage not after ``at`` that holds the key (``at`` itself when it
-    does), else the key's earliest register; NaN for keys no register holds. Set-based: a per-pair Python
-    lookup over a per-key list took seconds on the Breitbandatlas' ~60,000 (key, register) pairs."""
-    pairs = pd.DataFrame({"ags": ags.to_numpy(), "at": at.to_numpy(), "_row": range(len(ags))})
-    held = register[["ags", "vintage"]].drop_duplicates()
-    both = pairs.merge(held, on="ags")
-    known_at = both["at"].notna()
-    earlier = both[known_at.to_numpy() & (both["vintage"].where(known_at, "") <= both["at"].where(known_at, "")).to_numpy()]
-    latest_earlier = earlier.groupby("_row")["vintage"].max()
-    first_held = both.groupby("_row")["vintage"].min()
-    result = latest_earlier.reindex(range(len(pairs))).fillna(first_held.reindex(range(len(pairs))))
-    return result.astype(object).where(result.notna(), np.nan)
 
 
 def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
