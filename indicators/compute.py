@@ -10,6 +10,7 @@ vintage (a publisher's later release of the same figure).
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from indicators import flags, territory
@@ -53,10 +54,21 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
         values["territorial_change"].notna(), None)
     values["excluded_reason"] = [excluded_reason(code) for code in values["territorial_change"]]
     values["method_break"] = False
-    values["quality_note"] = [
-        flags.render_value_note(code, False, level, base)
-        for code, level, base in zip(values["territorial_change"], values["source_level"], values["base_period"])]
+    values["quality_note"] = rendered_notes(values["territorial_change"], values["source_level"], values["base_period"])
     return flag_method_breaks(values[VALUE_COLUMNS], generations or {})
+
+
+def rendered_notes(codes: pd.Series, levels: pd.Series, bases: pd.Series) -> np.ndarray:
+    """``flags.render_value_note(code, False, level, base)`` per row, rendered once per distinct combination
+    (a few dozen among ~700,000 values: the per-row call was seconds of the indicator step)."""
+    keys = pd.DataFrame({"code": codes.to_numpy(), "level": levels.to_numpy(), "base": bases.to_numpy()})
+    group = keys.groupby(["code", "level", "base"], dropna=False, sort=False).ngroup().to_numpy()
+    first = pd.Series(group).drop_duplicates()  # index: a row of each combination, value: its number
+    rendered = np.empty(len(first), dtype=object)
+    for row, number in first.items():
+        rendered[number] = flags.render_value_note(keys.at[row, "code"], False, keys.at[row, "level"],
+                                                   keys.at[row, "base"])
+    return rendered[group] if len(group) else np.array([], dtype=object)
 
 
 def ensure_flag_columns(con: duckdb.DuckDBPyConnection) -> None:
@@ -80,10 +92,12 @@ def flag_method_breaks(values: pd.DataFrame, generations: dict[str, str]) -> pd.
     generation = ordered["source_id"].map(generations).fillna(ordered["source_id"])
     previous = generation.groupby(ordered["ags"]).shift()
     is_break = previous.notna() & (previous != generation)
-    note = pd.Series([flags.render_method_break(a, b) for a, b in zip(previous.astype(str), generation.astype(str))],
-                     index=ordered.index)
+    # rendered for the breaks only (a handful), not for every value
+    note = pd.Series([flags.render_method_break(a, b) for a, b in zip(previous[is_break].astype(str),
+                                                                      generation[is_break].astype(str))],
+                     index=ordered.index[is_break.to_numpy()], dtype=object)
     existing = ordered["quality_note"].fillna("")
-    ordered.loc[is_break, "quality_note"] = (existing + "; ").where(existing != "", "")[is_break] + note[is_break]
+    ordered.loc[is_break, "quality_note"] = (existing + "; ").where(existing != "", "")[is_break] + note
     ordered["method_break"] = is_break
     return ordered.sort_index()
 

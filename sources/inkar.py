@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 
+import numpy as np
 import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
@@ -153,10 +154,10 @@ def map_to_gemeinden(commuting: pd.DataFrame, region_names: pd.DataFrame, regist
         matched[["ags_verband", "ags", "member_count"]], left_on="ags", right_on="ags_verband", suffixes=("_drop", "")
     )
     verbaende = sorted(set(observations["ags_verband"]))
-    observations["note"] = [
-        "" if n == 1 else f"from Gemeindeverband {v}" for n, v in zip(observations["member_count"], observations["ags_verband"])
-    ]
-    observations["source_level"] = ["gemeinde" if n == 1 else "gemeindeverband" for n in observations["member_count"]]
+    # whole columns at once, not a Python expression per row (a million rows per release)
+    single_member = (observations["member_count"] == 1).to_numpy()
+    observations["note"] = np.where(single_member, "", "from Gemeindeverband " + observations["ags_verband"].astype(str))
+    observations["source_level"] = np.where(single_member, "gemeinde", "gemeindeverband")
     result = observations.assign(level="gemeinde")[[*OBSERVATION_COLUMNS, "source_level"]]
     result.attrs["verbaende"] = verbaende  # which Verbände were matched (map_through_registers)
     return result
@@ -234,9 +235,10 @@ def _close_names(verband_names: pd.DataFrame, members: pd.DataFrame, matched: se
     Returns the rows of ``verband_names`` with ``key`` replaced by the register's key."""
     open_names = verband_names[~verband_names["ags"].isin(matched)]
     taken = set(members.loc[members["ags"].isin(matched), "key"])
+    by_kreis = members.groupby("kreis_ags")["key"].agg(set).to_dict()  # once, not a scan of all members per Verband
     rows = []
     for row in open_names.itertuples(index=False):
-        pool = sorted(set(members.loc[members["kreis_ags"] == row.kreis_ags, "key"]) - taken)
+        pool = sorted(by_kreis.get(row.kreis_ags, set()) - taken)
         close = difflib.get_close_matches(row.key, pool, n=2, cutoff=0.9)
         if len(close) == 1:
             rows.append(row._replace(key=close[0]))

@@ -126,3 +126,16 @@ def test_indicator_docs_are_generated_from_the_catalogue():
     import sys
     check = subprocess.run([sys.executable, "-m", "indicators.docs", "--check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_rendered_notes_equal_the_note_of_each_row():
+    """Rendered once per combination, every row gets exactly what render_value_note gives it (None included)."""
+    from indicators import compute, flags
+
+    codes = pd.Series(["merger", None, "merger", "recode", None, float("nan")], dtype=object)
+    levels = pd.Series(["gemeinde", "gemeindeverband", "gemeinde", None, "gemeinde", "gemeinde"], dtype=object)
+    bases = pd.Series([2015, None, 2015, 2016.0, None, None], dtype=object)
+    expected = [flags.render_value_note(c, False, lv, b) for c, lv, b in zip(codes, levels, bases)]
+    assert compute.rendered_notes(codes, levels, bases).tolist() == expected
+    assert expected[1] is not None and expected[4] is None  # both kinds occur
+    assert compute.rendered_notes(codes[:0], levels[:0], bases[:0]).tolist() == []

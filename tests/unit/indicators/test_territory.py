@@ -330,3 +330,32 @@ def test_a_merger_of_more_than_three_is_found_by_geography_and_tested():
     assert sorted(steps["from_ags"]) == ["99100001", "99100002", "99100003", "99100004"]
     assert set(steps["to_ags"]) == {"99100010"} and set(steps["plausibility"]) == {"ok"}
     assert steps["evidence"].str.startswith("geography: new key").all()
+
+
+def test_merged_parts_are_noted_in_key_order_and_a_verband_part_marks_the_whole():
+    """_combine's note lists the parts sorted ('parts: a + b + c' whatever their row order); source_level is
+    'gemeindeverband' when any part has it, else the first part's (a missing level stays missing)."""
+    walk = pd.DataFrame([("2013", k, "M") for k in ("Z", "B", "Y")] + [("2013", k, "N") for k in ("Q", "P")],
+                        columns=["vintage", "ags", "current_ags"])
+    weights = pd.DataFrame([(k, "2013", 100) for k in ("Z", "B", "Y", "Q", "P")], columns=["ags", "vintage", "population"])
+    rows = [("Z", "gemeinde"), ("B", "gemeindeverband"), ("Y", "gemeinde"), ("Q", None), ("P", "gemeinde")]
+    observations = pd.DataFrame([(a, "gemeinde", dt.date(2021, 6, 30), "m", 1.0, "count", "", "bba", "2021", "2013", lvl)
+                                 for a, lvl in rows],
+                                columns=["ags", "level", "reference_date", "measure", "value", "unit", "note",
+                                         "source_id", "vintage", "key_vintage", "source_level"])
+    result = territory.bring_forward(observations, walk, weights).set_index("ags")
+    assert result.loc["M", ["note", "source_level", "value"]].tolist() == ["parts: B + Y + Z", "gemeindeverband", 3.0]
+    assert result.loc["N", "note"] == "parts: P + Q"
+    assert result.loc["N", "source_level"] is None  # the first part's (Q) level, not the second's
+
+
+def test_key_vintages_of_unknown_keys_and_dates_before_every_register():
+    """A key no register holds gets no register; a date before every register takes the key's earliest."""
+    register = pd.DataFrame([("A", "2013"), ("A", "2021"), ("B", "2021")], columns=["ags", "vintage"]).assign(
+        territorial_date=lambda f: f["vintage"].map(lambda v: dt.date(int(v), 12, 31)))
+    observations = pd.DataFrame({"ags": ["A", "B", "C", "A"],
+                                 "reference_date": [dt.date(2001, 6, 30), dt.date(2001, 6, 30),
+                                                    dt.date(2022, 6, 30), dt.date(2022, 6, 30)]})
+    found = territory.key_vintages(observations, register)
+    assert found.iloc[[0, 1, 3]].tolist() == ["2013", "2021", "2021"]
+    assert pd.isna(found.iloc[2])

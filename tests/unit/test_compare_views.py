@@ -1,0 +1,37 @@
+"""benchmarks/compare_views.py: the check that a speed-up changed no published row."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import duckdb
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "compare_views.py"
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("compare_views", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _warehouse(path: Path, values: list[float], published_at: str) -> Path:
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE t (ags VARCHAR, value DOUBLE, published_at TIMESTAMP)")
+        con.executemany("INSERT INTO t VALUES (?, ?, ?)", [("01053090", v, published_at) for v in values])
+        con.execute("CREATE VIEW town_profile AS SELECT * FROM t")
+    return path
+
+
+def test_publish_times_do_not_count_but_one_changed_or_duplicated_row_does(tmp_path):
+    compare = _module().compare
+    before = _warehouse(tmp_path / "a.duckdb", [19566.0, 91.0], "2026-12-01 22:11:00")
+    same = _warehouse(tmp_path / "b.duckdb", [91.0, 19566.0], "2026-12-01 22:43:00")
+    changed = _warehouse(tmp_path / "c.duckdb", [19566.0, 91.00000000000001], "2026-12-01 22:43:00")
+    doubled = _warehouse(tmp_path / "d.duckdb", [19566.0, 91.0, 91.0], "2026-12-01 22:43:00")
+    assert compare(before, same) == [("town_profile", 2, 2, 0, 0)]
+    assert compare(before, changed) == [("town_profile", 2, 2, 1, 1)]
+    assert compare(before, doubled) == [("town_profile", 2, 3, 0, 1)]  # EXCEPT ALL: multisets
+    assert _module().main([str(before), str(changed)]) == 1
