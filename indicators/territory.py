@@ -784,18 +784,123 @@ def _assign_nearest(free: pd.DataFrame, targets: pd.DataFrame, before, after) ->
 
 
 def build_steps(register: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame,
-                population: pd.DataFrame) -> pd.DataFrame:
+                population: pd.DataFrame, geometries: pd.DataFrame | None = None) -> pd.DataFrame:
     """The crosswalk's steps as the pipeline uses them: inferred by area, official where the lists
-    reach, tested (``check_plausibility``), then mergers by geography for what is still unexplained,
-    tested as well. ``areas``: ags, vintage, area_km2; ``population``: ags, vintage, population, area_km2."""
+    reach, tested (``check_plausibility``), then mergers by boundary polygon (``polygon_mergers``,
+    when ``geometries`` are given) and by centre distance for what is still unexplained, tested as
+    well. ``areas``: ags, vintage, area_km2; ``population``: ags, vintage, population, area_km2;
+    ``geometries``: ags, vintage, geometry_wkb (EPSG:4326) of the BKG VG releases."""
     steps = with_official(transitions(register, areas[["ags", "vintage", "area_km2"]]),
                           official_steps(changes, register))
     steps = check_plausibility(steps, register, population)
+    if geometries is not None and not geometries.empty:
+        polygons = polygon_mergers(register, areas[["ags", "vintage", "area_km2"]], steps, geometries)
+        if not polygons.empty:
+            steps = check_plausibility(_superseded_by(steps, polygons), register, population)
     geographic = geographic_mergers(register, areas[["ags", "vintage", "area_km2"]], steps)
     if geographic.empty:
         return steps
     columns = [c for c in steps.columns if c not in PLAUSIBILITY_COLUMNS]
     return check_plausibility(pd.concat([steps[columns], geographic], ignore_index=True), register, population)
+
+
+# --- mergers found by boundary polygons (BKG VG geometries) ----------------------------------------
+
+POLYGON_AREA_TOLERANCE = 0.01  # the Gemeinden whose centres lie inside add up to the polygon Gemeinde's register area within 1 %
+POLYGON_EVIDENCE = "geography: polygon"  # evidence prefix; 'geography' keeps the set apart in check_plausibility
+
+
+def polygon_mergers(register: pd.DataFrame, areas: pd.DataFrame, steps: pd.DataFrame,
+                    geometries: pd.DataFrame) -> pd.DataFrame:
+    """Mergers read off the boundaries: the earlier register's Gemeinden whose centres lie inside a
+    later Gemeinde's polygon (BKG VG, Stand 01.01. of its vintage year).
+
+    Used for the register transition whose dates enclose the geometry's date (VG5000 2021 lies
+    between the registers of 31.12.2013 and 31.12.2021: the Thuringian and Mecklenburg reforms of
+    2014-2019 that neither a change list nor the area inference explains). A later Gemeinde X
+    without an official step into it (a new key, or one that grew by more than MERGER_TOLERANCE) is
+    a merger of the Gemeinden S whose centres lie inside its polygon when every member of S vanished
+    (or is X itself), none is named by an official step, and S's areas add up to X's register area
+    within POLYGON_AREA_TOLERANCE. A partial transfer or a mis-placed centre fails the area sum and
+    stays unexplained. Such a set replaces the inferred steps it contradicts (``_superseded_by``);
+    the steps are then tested like every inferred one.
+    """
+    import geopandas as gpd  # only here: the rest of the crosswalk needs no spatial library
+    import shapely
+
+    frame = register.merge(areas, on=["ags", "vintage"], how="left").drop_duplicates(["vintage", "ags"])
+    dates = register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp).sort_values()
+    used = steps[usable(steps)] if not steps.empty else steps
+    rows = []
+    for geo_vintage, polygons in geometries.groupby("vintage"):
+        stand = pd.Timestamp(f"{str(geo_vintage)[:4]}-01-01")
+        enclosing = [(b, a) for (b, start), (a, end) in zip(dates.items(), list(dates.items())[1:])
+                     if start < stand <= end]
+        if not enclosing:
+            continue
+        before, after = enclosing[0]
+        old = frame[frame["vintage"] == before].set_index("ags")
+        new = frame[frame["vintage"] == after].set_index("ags")
+        if old["lon"].isna().all():
+            continue
+        done = used[used["from_vintage"] == before]
+        # official steps stand; an inferred set the polygon contradicts gives way (area sums alone can
+        # pair coincidental Gemeinden, a centre inside the boundary cannot)
+        # (a recode, same name and area, is kept too)
+        firm = is_official(done) | (done["kind"] == "recode")
+        explained, taken = set(done.loc[firm, "to_ags"]), set(done.loc[firm, "from_ags"])
+        inferred = done[~firm].groupby("to_ags")["from_ags"].apply(set).to_dict()
+        shapes = gpd.GeoDataFrame(polygons[["ags"]].reset_index(drop=True), crs="EPSG:4326",
+                                  geometry=shapely.from_wkb([bytes(b) for b in polygons["geometry_wkb"]]))
+        centres = old.dropna(subset=["lon", "lat", "area_km2"])
+        points = gpd.GeoDataFrame({"member": centres.index}, crs="EPSG:4326",
+                                  geometry=gpd.points_from_xy(centres["lon"], centres["lat"]))
+        inside = gpd.sjoin(points, shapes, predicate="within").groupby("ags")["member"].apply(sorted)
+        rows += _polygon_sets(inside, old, new, explained, taken, inferred, before, after, geo_vintage)
+    return pd.DataFrame(rows, columns=STEP_COLUMNS)
+
+
+def _polygon_sets(inside: pd.Series, old: pd.DataFrame, new: pd.DataFrame, explained: set, taken: set,
+                  inferred: dict, before, after, geo_vintage) -> list[tuple]:
+    """Merger rows for the polygons whose inside Gemeinden pass the conditions of ``polygon_mergers``
+    (none where a usable inferred step already gives the same set)."""
+    rows = []
+    for target, members in inside.items():
+        if target not in new.index or target in explained or pd.isna(new.at[target, "area_km2"]):
+            continue
+        area_after = new.at[target, "area_km2"]
+        if target in old.index and not area_after - old.at[target, "area_km2"] > MERGER_TOLERANCE * old.at[target, "area_km2"]:
+            continue  # not grown: nothing to explain
+        parts = [m for m in members if m != target]
+        # a member still in the later register was not merged (its centre lies inside a neighbour's polygon)
+        if not parts or any(m in new.index or m in taken for m in parts):
+            continue
+        if (target in old.index) != (target in members):
+            continue  # a surviving Gemeinde whose own centre lies elsewhere: the polygon is not its territory
+        total = old.loc[members, "area_km2"].sum()
+        if abs(total - area_after) > POLYGON_AREA_TOLERANCE * area_after or inferred.get(target) == set(parts):
+            continue
+        evidence = (f"{POLYGON_EVIDENCE}: centres of {len(members)} Gemeinden of {before} inside the VG {geo_vintage} "
+                    f"polygon, {total:.2f} km² for {area_after:.2f} km²")
+        rows += [(before, after, m, target, "merger", evidence) for m in parts]
+    return rows
+
+
+def _superseded_by(steps: pd.DataFrame, polygons: pd.DataFrame) -> pd.DataFrame:
+    """Steps with the polygon mergers added and the inferred sets they replace dropped: every
+    inferred set into a polygon's successor or holding one of its predecessors (in that
+    transition). A set tested together with the polygon's would mix two explanations, and a set
+    re-tested without a member could pass by coincidence; its successor is then unexplained unless
+    its own polygon explains it."""
+    columns = [c for c in steps.columns if c not in PLAUSIBILITY_COLUMNS]
+    out_of = set(zip(polygons["from_vintage"], polygons["from_ags"]))
+    inferred = ~is_official(steps) & (steps["kind"] == "merger")
+    losing = [(v, b) for v, a, b, i in zip(steps["from_vintage"], steps["from_ags"], steps["to_ags"], inferred)
+              if i and (v, a) in out_of]
+    into = set(zip(polygons["from_vintage"], polygons["to_ags"])) | set(losing)
+    replaced = [(v, b) in into and i for v, b, i in zip(steps["from_vintage"], steps["to_ags"], inferred)]
+    kept = steps.loc[~pd.Series(replaced, index=steps.index, dtype=bool), columns]
+    return pd.concat([kept, polygons], ignore_index=True)
 
 
 # --- area gained from uninhabited land (gemeindefreie Gebiete) -------------------------------------
