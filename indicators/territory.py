@@ -833,7 +833,7 @@ def polygon_mergers(register: pd.DataFrame, areas: pd.DataFrame, steps: pd.DataF
     used = steps[usable(steps)] if not steps.empty else steps
     rows = []
     for geo_vintage, polygons in geometries.groupby("vintage"):
-        stand = pd.Timestamp(f"{str(geo_vintage)[:4]}-01-01")
+        stand = _geometry_date(geo_vintage)
         enclosing = [(b, a) for (b, start), (a, end) in zip(dates.items(), list(dates.items())[1:])
                      if start < stand <= end]
         if not enclosing:
@@ -858,6 +858,17 @@ def polygon_mergers(register: pd.DataFrame, areas: pd.DataFrame, steps: pd.DataF
         inside = gpd.sjoin(points, shapes, predicate="within").groupby("ags")["member"].apply(sorted)
         rows += _polygon_sets(inside, old, new, explained, taken, inferred, before, after, geo_vintage)
     return pd.DataFrame(rows, columns=STEP_COLUMNS)
+
+
+def _geometry_date(vintage) -> pd.Timestamp:
+    """The territorial date of a VG release from its vintage ('vg5000-2021-01-01', '2025'): Stand 01.01."""
+    found = re.search(r"(\d{4})-(\d{2})-(\d{2})", str(vintage))
+    if found:
+        return pd.Timestamp(*map(int, found.groups()))
+    years = re.findall(r"\d{4}", str(vintage))  # the product's scale ('vg5000') comes first
+    if not years:
+        raise ValueError(f"bkg_vg vintage {vintage!r} names no year")
+    return pd.Timestamp(int(years[-1]), 1, 1)
 
 
 def _polygon_sets(inside: pd.Series, old: pd.DataFrame, new: pd.DataFrame, explained: set, taken: set,
