@@ -223,7 +223,8 @@ CREATE TABLE territorial_changes (
     population_after DOUBLE,       -- the successor's population in to_vintage
     yearly_change DOUBLE,          -- average yearly change between the two (%), tolerance ±5 %
     max_distance_km DOUBLE,        -- largest predecessor-to-successor centre distance (registers from 2013)
-    moved_population DOUBLE        -- official partial transfers: inhabitants moved (<= 50: minor_transfer, still comparable)
+    moved_population DOUBLE,       -- official partial transfers: inhabitants moved (<= 50: minor_transfer, still comparable)
+    moved_share DOUBLE             -- moved_population as % of the smaller Gemeinde's population before the change (<= 1 %: minor_transfer)
 );
 
 -- which Monte Carlo method choice moves the ranks most
