@@ -137,6 +137,16 @@ def test_official_steps_override_inferred_ones():
     bigger = steps.assign(moved_population=steps["moved_population"].where(steps["kind"] != "partial_transfer", 400))
     assert territory.flag_transfers(restated, bigger, register, walk)["territorial_change"].tolist() == \
         [None, "partial_transfer", None]
+    # ... unless it is at most 1 % of the smaller Gemeinde (typed moved_share): 400 of 50,000 and 41,000
+    population = pd.DataFrame({"ags": ["99100003", "99100001"], "vintage": "2021", "population": [50_000, 41_000]})
+    shared = territory.moved_share(bigger, population)
+    assert shared.loc[shared["kind"] == "partial_transfer", "moved_share"].tolist() == [pytest.approx(0.976, abs=1e-3)]
+    assert shared.loc[shared["kind"] != "partial_transfer", "moved_share"].isna().all()  # restating steps: none
+    assert territory.flag_transfers(restated, shared, register, walk)["territorial_change"].tolist() == \
+        [None, "minor_transfer", None]
+    small_town = territory.moved_share(bigger, population.assign(population=[50_000, 30_000]))  # 1.33 %
+    assert territory.flag_transfers(restated, small_town, register, walk)["territorial_change"].tolist() == \
+        [None, "partial_transfer", None]
     notes = flagged["note"].tolist()
     assert notes[0] == "" and notes[2] == ""
     assert notes[1].startswith("restated to current territory: includes 99100005; minor_transfer: "
