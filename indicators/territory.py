@@ -44,6 +44,7 @@ MERGER_TOLERANCE = 0.005  # real merger areas add up to within ~0.3 %; wider let
 MAX_PREDECESSORS = 3
 STEP_COLUMNS = ["from_vintage", "to_vintage", "from_ags", "to_ags", "kind", "evidence"]
 MINOR_TRANSFER = 50  # inhabitants: a partial transfer moving at most this many people (1 % of a town of 5,000) is noted, not excluded
+MOVED_COLUMNS = ["moved_population", "moved_area_km2"]  # official partial transfers and split parts: what the list says moved
 MINOR_TRANSFER_SHARE = 1.0  # ... or at most this share (%) of the smaller Gemeinde's population: the same 1 % for larger towns
 RESTATING_KINDS = {"recode", "merger"}  # the kinds the crosswalk follows; the others only flag
 OFFICIAL = "Destatis Gebietsänderungen"  # evidence of official steps starts with this
@@ -106,7 +107,7 @@ def official_steps(changes: pd.DataFrame, register: pd.DataFrame) -> pd.DataFram
         known = steps["to_ags"].isin(new_keys) | ~steps["kind"].isin(RESTATING_KINDS)
         keep = steps["from_ags"].isin(old_keys) & known
         frames.append(steps[keep].assign(from_vintage=before, to_vintage=after))
-    columns = [*STEP_COLUMNS, "moved_population"]
+    columns = [*STEP_COLUMNS, *MOVED_COLUMNS]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
@@ -129,12 +130,13 @@ def _steps_of_transition(rows: pd.DataFrame, new_keys: set) -> pd.DataFrame:
             kinds.add(kind)
             trail.append(evidence)
         steps.append((row.from_ags, target, "recode" if kinds == {"recode"} else "merger", "; then ".join(trail)))
-    steps = [(*step, np.nan) for step in steps]
+    steps = [(*step, np.nan, np.nan) for step in steps]
     flags = rows[~rows["kind"].isin(RESTATING_KINDS)]
-    moved = pd.to_numeric(flags["population"], errors="coerce") if "population" in flags else np.nan
-    steps += list(zip(flags["from_ags"], flags["to_ags"], flags["kind"], flags["evidence"],
-                      moved if "population" in flags else [np.nan] * len(flags)))
-    return pd.DataFrame(steps, columns=["from_ags", "to_ags", "kind", "evidence", "moved_population"])
+    missing = [np.nan] * len(flags)
+    moved = pd.to_numeric(flags["population"], errors="coerce") if "population" in flags else missing
+    area = pd.to_numeric(flags["area_km2"], errors="coerce") if "area_km2" in flags else missing
+    steps += list(zip(flags["from_ags"], flags["to_ags"], flags["kind"], flags["evidence"], moved, area))
+    return pd.DataFrame(steps, columns=["from_ags", "to_ags", "kind", "evidence", *MOVED_COLUMNS])
 
 
 def _evidence(row) -> str:
@@ -161,8 +163,8 @@ def with_official(inferred: pd.DataFrame, official: pd.DataFrame) -> pd.DataFram
     involved = [(v, a) in concerned or (v, b) in concerned
                 for v, a, b in zip(inferred["from_vintage"], inferred["from_ags"], inferred["to_ags"])]
     kept = inferred[~pd.Series(involved, index=inferred.index, dtype=bool)]
-    official = official if "moved_population" in official else official.assign(moved_population=np.nan)
-    return pd.concat([kept, official[[*STEP_COLUMNS, "moved_population"]]], ignore_index=True).sort_values(
+    official = official.assign(**{c: np.nan for c in MOVED_COLUMNS if c not in official})
+    return pd.concat([kept, official[[*STEP_COLUMNS, *MOVED_COLUMNS]]], ignore_index=True).sort_values(
         ["from_vintage", "from_ags", "to_ags"], ignore_index=True)
 
 
@@ -965,6 +967,25 @@ def uninhabited_gains(gv: pd.DataFrame) -> pd.DataFrame:
               for before, after in zip(vintages, vintages[1:])]
     columns = ["ags", "from_vintage", "to_vintage", "gain"]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+def official_uninhabited_gains(steps: pd.DataFrame) -> pd.DataFrame:
+    """Land without inhabitants a Gemeinde received by an official partial transfer or split part
+    (the change list gives 0 inhabitants and the area), per register transition.
+
+    The Kreis balance of ``uninhabited_gains`` cannot see a gemeindefreies Gebiet divided across a
+    Kreis border: the 2023 list gives Kirchenthumbach 3.97 km² of 09374451 (Kreis Neustadt a.d.
+    Waldnaab) with 0 inhabitants, the other 1.91 km² went to two Gemeinden of Kreis Bayreuth. The
+    list itself says no one moved. Returns ags, from_vintage, to_vintage, gain like
+    ``uninhabited_gains``."""
+    columns = ["ags", "from_vintage", "to_vintage", "gain"]
+    if steps.empty or not set(MOVED_COLUMNS) <= set(steps.columns):
+        return pd.DataFrame(columns=columns)
+    moved = pd.to_numeric(steps["moved_population"], errors="coerce")
+    area = pd.to_numeric(steps["moved_area_km2"], errors="coerce")
+    rows = steps[is_official(steps) & steps["kind"].isin(["partial_transfer", "split"]) & moved.eq(0) & area.gt(0)]
+    gains = rows.assign(ags=rows["to_ags"], gain=area[rows.index])
+    return gains.groupby(["ags", "from_vintage", "to_vintage"], as_index=False)["gain"].sum()[columns]
 
 
 def _kreis_balance(old: pd.DataFrame, new: pd.DataFrame, before, after) -> pd.DataFrame:

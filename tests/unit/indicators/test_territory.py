@@ -162,6 +162,23 @@ def test_a_dissolution_split_over_two_gemeinden_only_flags():
     assert territory.crosswalk(register, official).query("ags == '99100005'")["current_ags"].eq("99100005").all()
 
 
+def test_a_split_part_without_inhabitants_is_an_uninhabited_gain_of_its_receiver():
+    """The list's area and 0 inhabitants are kept typed (moved_area_km2); such a part counts as land
+    without inhabitants for the receiver (Kirchenthumbach's 3.97 km² of 09374451 in 2023), a part
+    with inhabitants does not."""
+    register, _ = hand_register(OFFICIAL_CASE)
+    changes = pd.DataFrame([change("99100005", "99100001", "dissolution", 3.0, 0),
+                            change("99100005", "99100006", "dissolution", 2.01, 100)])
+    official = territory.official_steps(changes, register)
+    assert official[["to_ags", "moved_population", "moved_area_km2"]].values.tolist() == [
+        ["99100001", 0, 3.0], ["99100006", 100, 2.01]]
+    steps = territory.check_plausibility(official, register, pd.DataFrame(columns=["ags", "vintage", "population",
+                                                                                    "area_km2"]))
+    gains = territory.official_uninhabited_gains(steps)
+    assert gains.values.tolist() == [["99100001", "2021", "2023", 3.0]]
+    assert territory.official_uninhabited_gains(steps.drop(columns="moved_area_km2")).empty
+
+
 def test_2024_dissolutions_from_the_change_list_are_in_the_crosswalk(full_data):
     """Germany-wide: every Gemeinde the 2024 list dissolves into one other is mapped to it."""
     from sources import destatis_changes, destatis_gv

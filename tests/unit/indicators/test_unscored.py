@@ -204,3 +204,25 @@ def test_a_polygon_set_needs_vanished_members_and_the_area_to_add_up():
     assert territory._polygon_sets(inside, old, merged, set(), {"99100002"}, {}, "2013", "2021", "2021") == []
     same = {"99100001": {"99100002"}}  # an inferred step already says so: nothing to add
     assert territory._polygon_sets(inside, old, merged, set(), set(), same, "2013", "2021", "2021") == []
+
+
+def test_land_a_change_list_moved_without_inhabitants_keeps_the_change_comparable():
+    """Kirchenthumbach: 3.97 km² of a gemeindefreies Gebiet of its Kreis, the rest of which went to
+    another Kreis (the Kreis balance cannot see it); the 2023 list says 0 inhabitants moved."""
+    from indicators.compute import compute_indicator
+    rows = [gv("A", 2013, "population_total", 3264), gv("A", 2023, "population_total", 3230),
+            gv("A", 2013, "area_km2", 67.43), gv("A", 2023, "area_km2", 71.39)]
+    rows = [(*r[:2], "99374129", *r[3:]) for r in rows]
+    con = observations(rows)
+    before = compute_indicator(con, CATALOGUE.indicators["population_change_10y"]).set_index("period")
+    assert before.loc[2023, "territorial_change"] == "area_change"
+    steps = pd.DataFrame({"from_vintage": ["2021-12-31"], "to_vintage": ["2023-12-31"], "from_ags": ["99374451"],
+                          "to_ags": ["99374129"], "kind": ["split"], "plausibility": ["official"],
+                          "evidence": [f"{territory.OFFICIAL} 2023 (x), Änderungsart 1"],
+                          "moved_population": [0.0], "moved_area_km2": [3.97]})
+    con.register("steps", steps)
+    con.execute("CREATE TABLE territorial_changes AS SELECT * FROM steps")
+    after = compute_indicator(con, CATALOGUE.indicators["population_change_10y"]).set_index("period")
+    assert after.loc[2023, "territorial_change"] == "uninhabited_gain"
+    assert after.loc[2023, "excluded_reason"] is None
+    assert after.loc[2023, "value"] == pytest.approx(((3230 / 3264) ** 0.1 - 1) * 100, abs=1e-3)
