@@ -465,7 +465,8 @@ def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: 
     - population continuity: the predecessors' population (plus the successor's own, if it existed
       before) must grow or shrink into the successor's by at most POPULATION_TOLERANCE a year;
     - geography (where both registers give centres): every predecessor's centre lies within
-      DISTANCE_FACTOR equal-area radii of the successor plus DISTANCE_SLACK_KM of its centre.
+      DISTANCE_FACTOR equal-area radii of the successor plus DISTANCE_SLACK_KM of its centre (not for
+      a set read off the boundaries: its centres lie inside the successor's polygon).
 
     Returns ``steps`` with the typed columns PLAUSIBILITY_COLUMNS: plausibility ('official' | 'ok' |
     'unchecked' | 'population_jump' | 'too_far'), the population sums compared, the yearly change and
@@ -483,7 +484,8 @@ def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: 
     if tested.empty:
         return steps
     # a set found by geography is tested apart from a set the area inference gave the same successor
-    tested = tested.assign(_set=tested["evidence"].str.startswith("geography").map({True: "geo", False: "area"}))
+    tested = tested.assign(_set=tested["evidence"].str.startswith("geography").map({True: "geo", False: "area"}),
+                           _polygon=tested["evidence"].str.startswith(POLYGON_EVIDENCE))
     group = ["from_vintage", "to_vintage", "to_ags", "_set"]
     pop = population[["ags", "vintage", "population", "area_km2"]].drop_duplicates(["ags", "vintage"])
     rows = tested.reset_index().merge(pop.rename(columns={"ags": "from_ags", "vintage": "from_vintage",
@@ -491,7 +493,8 @@ def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: 
                                       on=["from_ags", "from_vintage"], how="left")
     sums = rows.groupby(group).agg(_pred=("_pred", lambda v: v.sum(min_count=len(v))),
                                    _self_listed=("from_ags", list),
-                                   _recode=("kind", lambda k: bool((k == "recode").all()))).reset_index()
+                                   _recode=("kind", lambda k: bool((k == "recode").all())),
+                                   _polygon=("_polygon", "all")).reset_index()
     own = pop.rename(columns={"ags": "to_ags", "vintage": "from_vintage", "population": "_own"})
     sums = sums.merge(own[["to_ags", "from_vintage", "_own"]], on=["to_ags", "from_vintage"], how="left")
     listed = [t in parts for t, parts in zip(sums["to_ags"], sums["_self_listed"])]
@@ -510,8 +513,9 @@ def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: 
     # a recode (same name, same area) whose centre stays put is the same Gemeinde under a new key: a
     # population jump is then the town's own (Friedland's transit camp), not a sign of a wrong match
     same_place = sums["_recode"] & (sums["_distance"] <= DISTANCE_SLACK_KM)
+    # a centre inside the successor's boundary (polygon_mergers) is what the distance test approximates
     sums["plausibility"] = np.select(
-        [(sums["_change"].abs() > POPULATION_TOLERANCE) & ~same_place, sums["_distance"] > allowed,
+        [(sums["_change"].abs() > POPULATION_TOLERANCE) & ~same_place, (sums["_distance"] > allowed) & ~sums["_polygon"],
          sums["_change"].isna() & sums["_distance"].isna()],
         ["population_jump", "too_far", "unchecked"], "ok")
     sums["yearly_change"] = (sums["_change"] * 100).round(2)
@@ -1009,8 +1013,36 @@ def _kreis_balance(old: pd.DataFrame, new: pd.DataFrame, before, after) -> pd.Da
     kreise = parts.groupby("kreis").agg(released=("released", "sum"), broken=("broken", "any"),
                                         gained=("gained", "sum"), noise=("noise", "sum"))
     balanced = kreise[~kreise["broken"] & (kreise["gained"] > 0) & (kreise["released"] > 0)
-                      & ((kreise["released"] - kreise["gained"]).abs()
-                         <= 0.05 * kreise["gained"] + kreise["noise"])].index
+                      & _balances(kreise)].index
+    balanced = balanced.union(_balanced_pairs(kreise.drop(balanced)))
     rows = both[gain & both["kreis"].isin(balanced)]
     return pd.DataFrame({"ags": rows["ags"], "from_vintage": before, "to_vintage": after,
                          "gain": delta[rows.index].round(4)})
+
+
+def _balances(kreise: pd.DataFrame) -> pd.Series:
+    """Released uninhabited land equals the inhabited Gemeinden's gains (5 % of the gains plus noise)."""
+    return (kreise["released"] - kreise["gained"]).abs() <= 0.05 * kreise["gained"] + kreise["noise"]
+
+
+def _balanced_pairs(kreise: pd.DataFrame) -> pd.Index:
+    """Kreise that balance only together with one neighbour of the same Land: a gemeindefreies Gebiet
+    divided across a Kreis border (09376444 of Kreis Schwandorf, 22.32 km² in 2013, went to Bruck
+    i.d.OPf. and a neighbour in its own Kreis and to Roding and a neighbour in Kreis Cham, 15.78 km²
+    gained for 15.71 km² released). Both Kreise must be unbroken and unbalanced alone, one must
+    release land, and the pair must be the only balancing pair for either Kreis (a coincidence
+    between two unrelated Kreise is no evidence)."""
+    open_ = kreise[~kreise["broken"] & ((kreise["gained"] > 0) | (kreise["released"] > 0))]
+    names = list(open_.index)
+    pairs = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if a[:2] != b[:2]:
+                continue  # gemeindefreie Gebiete do not cross a Land border
+            both = open_.loc[[a, b]].sum()
+            if both["gained"] > 0 and both["released"] > 0 and _balances(both.to_frame().T).iloc[0]:
+                pairs.append((a, b))
+    counts = pd.Series([k for pair in pairs for k in pair]).value_counts()
+    unique = [pair for pair in pairs if counts[pair[0]] == 1 and counts[pair[1]] == 1]
+    return pd.Index([k for pair in unique for k in pair])
+

@@ -43,6 +43,9 @@ def test_land_of_a_gemeindefreies_gebiet_is_an_uninhabited_gain(gv_2013_2021):
     assert by_town["09272149"] == pytest.approx(6.60, abs=0.005)  # Spiegelau
     assert by_town["09273172"] == pytest.approx(2.27, abs=0.005)  # Siegenburg
     assert "16070048" not in by_town.index  # Stadtilm: Ilmtal and others joined it
+    # the forest 09376444 of Kreis Schwandorf went to Gemeinden of two Kreise: balanced as a pair
+    assert by_town["09372153"] == pytest.approx(5.92, abs=0.005)  # Roding (Kreis Cham)
+    assert by_town["09376117"] == pytest.approx(8.07, abs=0.005)  # Bruck i.d.OPf. (Kreis Schwandorf)
     assert not gains["ags"].str.startswith("16070").any()
 
 
@@ -186,6 +189,10 @@ def test_thuringian_mergers_are_read_off_the_vg_boundaries(full_data, gv_2013_20
     geratal = polygon[polygon["to_ags"] == "16070057"]
     assert len(geratal) == 6 and set(geratal["plausibility"]) == {"ok"}
     assert not steps[steps["to_ags"] == "16070029"]["from_ags"].isin(["16070019", "16070056"]).any()
+    # Steesow's centre lies 13.5 km from Grabow's, beyond the distance test, but inside Grabow's polygon
+    grabow = steps[steps["to_ags"] == "13076050"]
+    assert grabow[["from_ags", "plausibility"]].values.tolist() == [["13076127", "ok"]]
+    assert grabow["max_distance_km"].iloc[0] > territory.DISTANCE_FACTOR * (72.27 / 3.1416) ** 0.5 + 3
 
 
 def test_a_polygon_set_needs_vanished_members_and_the_area_to_add_up():
