@@ -24,7 +24,9 @@ row and flags the series of the Gemeinden involved for that period (``flag_trans
 
 Among the sets within tolerance the best-fitting one wins (smallest area residual, fewer
 predecessors on a tie); survivors are served largest gain first. Mergers of more than three
-Gemeinden or across Kreis borders are not found. docs/methodology.md (section 2.4) reports how
+Gemeinden or across Kreis borders are not found by area; with the BKG VG geometries,
+``polygon_mergers`` reads them off the boundaries (earlier centres inside a later polygon) and
+replaces the area sets they contradict. docs/methodology.md (section 2.4) reports how
 the inference compares with the official 2024 list (benchmarks/crosswalk_validation.py).
 
 A change that cannot be explained either way stays visible: its area differs, and the
