@@ -24,7 +24,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from indicators import flags, territory  # noqa: E402
-from sources import destatis_changes, destatis_gv  # noqa: E402
+from sources import bkg_vg, destatis_changes, destatis_gv  # noqa: E402
 from sources.registry import discover_releases, load_sources  # noqa: E402
 
 
@@ -98,6 +98,14 @@ def print_rates(label: str, rates: dict[str, tuple[int, int]]) -> None:
     print(f"  {label}: " + "; ".join(parts))
 
 
+def geometries(source_dir: Path) -> pd.DataFrame:
+    """ags, vintage, geometry_wkb of the BKG VG releases on hand (the pipeline's municipality_geometries)."""
+    frames = [bkg_vg.parse_release(release)["geometries"]
+              for release in discover_releases(load_sources()["bkg_vg"], source_dir)]
+    columns = ["ags", "vintage", "geometry_wkb"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -107,7 +115,8 @@ def main() -> None:
                                           aggfunc="first").rename(columns={"population_total": "population"})
     inferred = territory.transitions(register, areas)
     official = territory.official_steps(changes, register)
-    combined = territory.build_steps(register, areas, changes, population.reset_index())  # as the pipeline
+    combined = territory.build_steps(register, areas, changes, population.reset_index(),
+                                     geometries(source_dir))  # as the pipeline
     checked_inferred = territory.check_plausibility(inferred, register, population.reset_index())
     plausible = checked_inferred[territory.usable(checked_inferred)]
     print(f"register vintages: {', '.join(sorted(register['vintage'].unique()))}")
@@ -115,6 +124,10 @@ def main() -> None:
     geographic = combined["evidence"].str.startswith("geography")
     print(f"mergers found by geography: {int(geographic.sum())} rows onto {combined.loc[geographic, 'to_ags'].nunique()}"
           f" successors, {combined.loc[geographic, 'plausibility'].value_counts().to_dict()}")
+    polygon = combined["evidence"].str.startswith(territory.POLYGON_EVIDENCE)
+    print(f"  of which read off the VG boundaries: {int(polygon.sum())} rows onto "
+          f"{combined.loc[polygon, 'to_ags'].nunique()} successors, "
+          f"{combined.loc[polygon, 'plausibility'].value_counts().to_dict()}")
     print(f"plausibility of the pipeline's steps: {combined['plausibility'].value_counts().to_dict()} "
           f"(tolerance ±{territory.POPULATION_TOLERANCE:.0%} a year; centres within {territory.DISTANCE_FACTOR} "
           f"equal-area radii + {territory.DISTANCE_SLACK_KM} km)")

@@ -175,6 +175,12 @@ def uninhabited_offsets(con: duckdb.DuckDBPyConnection, area_measure: str, popul
         GROUP BY ags, vintage""", {"area": area_measure, "population": population_measure,
                                    "sources": sources}).df()
     gains = territory.uninhabited_gains(gv)
+    if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'territorial_changes'").fetchone()[0]:
+        # land a change list says moved without inhabitants, where the Kreis balance did not already count it
+        listed = territory.official_uninhabited_gains(con.execute("SELECT * FROM territorial_changes").df())
+        known = set(zip(gains["ags"], gains["to_vintage"]))
+        listed = listed[[(a, v) not in known for a, v in zip(listed["ags"], listed["to_vintage"])]]
+        gains = pd.concat([gains, listed], ignore_index=True) if len(listed) else gains
     if gains.empty:
         return pd.DataFrame({"ags": pd.Series(dtype=str), "vintage": pd.Series(dtype=str),
                              "gain": pd.Series(dtype=float)})

@@ -23,9 +23,10 @@ TERRITORIAL_CHANGE = {
                         "Einwohnerzahl gewichtet (Näherung)"),
     "partial_transfer": ("territorial change: part of the territory moved to or from another Gemeinde",
                          "Gebietsänderung: Gebietsteile an eine andere Gemeinde abgegeben oder übernommen"),
-    "minor_transfer": ("territorial change: a small area with at most 50 inhabitants moved (series comparable)",
-                       "Gebietsänderung: kleiner Gebietsteil mit höchstens 50 Einwohnern umgegliedert (Reihe "
-                       "vergleichbar)"),
+    "minor_transfer": ("territorial change: a small area with at most 50 inhabitants or 1 % of the population "
+                       "moved (series comparable)",
+                       "Gebietsänderung: kleiner Gebietsteil mit höchstens 50 Einwohnern oder 1 % der Bevölkerung "
+                       "umgegliedert (Reihe vergleichbar)"),
     "uninhabited_gain": ("territorial change: the area grew by land without inhabitants (gemeindefreies Gebiet); "
                          "series comparable",
                          "Gebietsänderung: Fläche um unbewohntes Gebiet (gemeindefreies Gebiet) gewachsen; Reihe "

@@ -268,12 +268,14 @@ def _coworking_batches(osm_parsed, deliveries: dict[str, pd.DataFrame]):
 RESTATED = {"population_total": "population_current_territory", "area_km2": "area_current_territory"}
 
 
-@asset(group_name="staging", deps=[AssetKey("population_area"), AssetKey("raw_destatis_gebietsaenderungen")],
+@asset(group_name="staging", deps=[AssetKey("population_area"), AssetKey("raw_destatis_gebietsaenderungen"),
+                                   AssetKey("municipality_geometries")],
        tags={"stage": "staging"}, owners=["team:data-engineering"],
        description="Territorial crosswalk: key changes between Gemeindeverzeichnis vintages, from the Destatis "
                    "lists of territorial changes where they reach (official, they override the inference for "
                    "the Gemeinden they name) and otherwise inferred from the registers (recodes: same name and "
-                   "area; mergers: a Gemeinde grows by the best-fitting 1-3 vanished ones). Population and area "
+                   "area; mergers: a Gemeinde grows by the best-fitting 1-3 vanished ones, or the vanished "
+                   "Gemeinden whose centres lie inside its BKG VG polygon). Population and area "
                    "restated onto the current territory (`population_current_territory`, "
                    "`area_current_territory`) so that a town's population change does not measure a merger. "
                    "Partial transfers and unexplained area changes stay flagged.")
@@ -287,8 +289,10 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
                            & (population["source_id"] == "destatis_gemeindeverzeichnis")]
         changes = stack(parse_all(con, "destatis_gebietsaenderungen"), "changes", "destatis_gebietsaenderungen",
                         columns=CHANGE_COLUMNS)
+        # boundaries: the predecessors whose centres lie inside a successor's polygon (territory.polygon_mergers)
+        geometries = con.execute("SELECT ags, vintage, geometry_wkb FROM municipality_geometries").df()
         steps = territory.build_steps(register, areas[["ags", "vintage", "value"]].rename(columns={"value": "area_km2"}),
-                                      changes, gv_population(population))
+                                      changes, gv_population(population), geometries)
         population["register_vintage"] = territory.register_vintage_at(population, register)
         walk = territory.crosswalk(register, steps)
         restated = territory.flag_transfers(territory.restate(population, walk, RESTATED), steps, register, walk)

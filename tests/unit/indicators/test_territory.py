@@ -137,6 +137,16 @@ def test_official_steps_override_inferred_ones():
     bigger = steps.assign(moved_population=steps["moved_population"].where(steps["kind"] != "partial_transfer", 400))
     assert territory.flag_transfers(restated, bigger, register, walk)["territorial_change"].tolist() == \
         [None, "partial_transfer", None]
+    # ... unless it is at most 1 % of the smaller Gemeinde (typed moved_share): 400 of 50,000 and 41,000
+    population = pd.DataFrame({"ags": ["99100003", "99100001"], "vintage": "2021", "population": [50_000, 41_000]})
+    shared = territory.moved_share(bigger, population)
+    assert shared.loc[shared["kind"] == "partial_transfer", "moved_share"].tolist() == [pytest.approx(0.976, abs=1e-3)]
+    assert shared.loc[shared["kind"] != "partial_transfer", "moved_share"].isna().all()  # restating steps: none
+    assert territory.flag_transfers(restated, shared, register, walk)["territorial_change"].tolist() == \
+        [None, "minor_transfer", None]
+    small_town = territory.moved_share(bigger, population.assign(population=[50_000, 30_000]))  # 1.33 %
+    assert territory.flag_transfers(restated, small_town, register, walk)["territorial_change"].tolist() == \
+        [None, "partial_transfer", None]
     notes = flagged["note"].tolist()
     assert notes[0] == "" and notes[2] == ""
     assert notes[1].startswith("restated to current territory: includes 99100005; minor_transfer: "
@@ -150,6 +160,23 @@ def test_a_dissolution_split_over_two_gemeinden_only_flags():
     official = territory.official_steps(changes, register)
     assert official["kind"].tolist() == ["split", "split"]
     assert territory.crosswalk(register, official).query("ags == '99100005'")["current_ags"].eq("99100005").all()
+
+
+def test_a_split_part_without_inhabitants_is_an_uninhabited_gain_of_its_receiver():
+    """The list's area and 0 inhabitants are kept typed (moved_area_km2); such a part counts as land
+    without inhabitants for the receiver (Kirchenthumbach's 3.97 km² of 09374451 in 2023), a part
+    with inhabitants does not."""
+    register, _ = hand_register(OFFICIAL_CASE)
+    changes = pd.DataFrame([change("99100005", "99100001", "dissolution", 3.0, 0),
+                            change("99100005", "99100006", "dissolution", 2.01, 100)])
+    official = territory.official_steps(changes, register)
+    assert official[["to_ags", "moved_population", "moved_area_km2"]].values.tolist() == [
+        ["99100001", 0, 3.0], ["99100006", 100, 2.01]]
+    steps = territory.check_plausibility(official, register, pd.DataFrame(columns=["ags", "vintage", "population",
+                                                                                    "area_km2"]))
+    gains = territory.official_uninhabited_gains(steps)
+    assert gains.values.tolist() == [["99100001", "2021", "2023", 3.0]]
+    assert territory.official_uninhabited_gains(steps.drop(columns="moved_area_km2")).empty
 
 
 def test_2024_dissolutions_from_the_change_list_are_in_the_crosswalk(full_data):

@@ -43,6 +43,9 @@ def test_land_of_a_gemeindefreies_gebiet_is_an_uninhabited_gain(gv_2013_2021):
     assert by_town["09272149"] == pytest.approx(6.60, abs=0.005)  # Spiegelau
     assert by_town["09273172"] == pytest.approx(2.27, abs=0.005)  # Siegenburg
     assert "16070048" not in by_town.index  # Stadtilm: Ilmtal and others joined it
+    # the forest 09376444 of Kreis Schwandorf went to Gemeinden of two Kreise: balanced as a pair
+    assert by_town["09372153"] == pytest.approx(5.92, abs=0.005)  # Roding (Kreis Cham)
+    assert by_town["09376117"] == pytest.approx(8.07, abs=0.005)  # Bruck i.d.OPf. (Kreis Schwandorf)
     assert not gains["ags"].str.startswith("16070").any()
 
 
@@ -153,3 +156,80 @@ def test_a_gemeinde_that_left_its_verband_after_inkars_status_gets_that_verbands
     mapped = inkar.map_through_registers(commuting, names, registers, own)
     assert sorted(mapped[["ags", "key_vintage", "value"]].values.tolist()) == [
         ["09779149", "2021", 69.76], ["09779201", "2013", 69.76]]
+
+
+def vg_geometries(full_data) -> pd.DataFrame:
+    """ags, vintage, geometry_wkb of the BKG VG releases on hand, parsed as the pipeline does."""
+    from sources import bkg_vg
+    from sources.registry import discover_releases, load_sources
+    frames = [bkg_vg.parse_release(release)["geometries"]
+              for release in discover_releases(load_sources()["bkg_vg"], full_data)]
+    return pd.concat(frames, ignore_index=True)[["ags", "vintage", "geometry_wkb"]]
+
+
+def test_thuringian_mergers_are_read_off_the_vg_boundaries(full_data, gv_2013_2021):
+    """The 2019 Thuringian reform, between the registers of 2013 and 2021 and in no change list:
+    Benshausen joined Zella-Mehlis and Viernau Steinbach-Hallenberg (the area inference had paired
+    Viernau with Zella-Mehlis), Ilmtal joined Stadtilm and Geraberg the new Geratal (both given to
+    Ilmenau by area sums), Bernterode Heilbad Heiligenstadt. Each predecessor's 2013 centre lies in
+    its successor's VG5000 2021 polygon and the areas add up within 1 %."""
+    register, values = gv_2013_2021
+    register = register.assign(territorial_date=register["vintage"].map(lambda v: dt.date(int(v[:4]), 12, 31)))
+    args = (register, values[["ags", "vintage", "area_km2"]], pd.DataFrame(),
+            values[["ags", "vintage", "population", "area_km2"]])
+    without = territory.build_steps(*args)
+    steps = territory.build_steps(*args, vg_geometries(full_data))
+    used = steps[territory.usable(steps)].set_index("from_ags")["to_ags"]
+    used_before = without[territory.usable(without)].set_index("from_ags")["to_ags"]
+    expected = {"16066006": "16066092", "16066082": "16066069", "16070056": "16070048",
+                "16070019": "16070057", "16061004": "16061045"}
+    assert {a: used.get(a) for a in expected} == expected
+    assert used_before.get("16066082") == "16066092" and used_before.get("16070056") == "16070029"  # the old pairs
+    polygon = steps[steps["evidence"].str.startswith(territory.POLYGON_EVIDENCE)]
+    geratal = polygon[polygon["to_ags"] == "16070057"]
+    assert len(geratal) == 6 and set(geratal["plausibility"]) == {"ok"}
+    assert not steps[steps["to_ags"] == "16070029"]["from_ags"].isin(["16070019", "16070056"]).any()
+    # Steesow's centre lies 13.5 km from Grabow's, beyond the distance test, but inside Grabow's polygon
+    grabow = steps[steps["to_ags"] == "13076050"]
+    assert grabow[["from_ags", "plausibility"]].values.tolist() == [["13076127", "ok"]]
+    assert grabow["max_distance_km"].iloc[0] > territory.DISTANCE_FACTOR * (72.27 / 3.1416) ** 0.5 + 3
+
+
+def test_a_polygon_set_needs_vanished_members_and_the_area_to_add_up():
+    """Centres inside a polygon are a merger only when every other member vanished and the areas add
+    up to the later Gemeinde's within 1 %; a surviving neighbour whose centre lies inside (coarse
+    boundaries) or a partial transfer (area short) gives no step."""
+    old = pd.DataFrame({"area_km2": [20.0, 10.0, 5.0]}, index=["99100001", "99100002", "99100003"])
+    inside = pd.Series({"99100001": ["99100001", "99100002"]})
+    merged = pd.DataFrame({"area_km2": [30.1]}, index=["99100001"])
+    rows = territory._polygon_sets(inside, old, merged, set(), set(), {}, "2013", "2021", "2021")
+    assert [(r[2], r[3], r[4]) for r in rows] == [("99100002", "99100001", "merger")]
+    short = pd.DataFrame({"area_km2": [26.0]}, index=["99100001"])  # only part of 99100002 came
+    assert territory._polygon_sets(inside, old, short, set(), set(), {}, "2013", "2021", "2021") == []
+    survivor = pd.DataFrame({"area_km2": [30.1, 10.0]}, index=["99100001", "99100002"])
+    assert territory._polygon_sets(inside, old, survivor, set(), set(), {}, "2013", "2021", "2021") == []
+    assert territory._polygon_sets(inside, old, merged, set(), {"99100002"}, {}, "2013", "2021", "2021") == []
+    same = {"99100001": {"99100002"}}  # an inferred step already says so: nothing to add
+    assert territory._polygon_sets(inside, old, merged, set(), set(), same, "2013", "2021", "2021") == []
+
+
+def test_land_a_change_list_moved_without_inhabitants_keeps_the_change_comparable():
+    """Kirchenthumbach: 3.97 km² of a gemeindefreies Gebiet of its Kreis, the rest of which went to
+    another Kreis (the Kreis balance cannot see it); the 2023 list says 0 inhabitants moved."""
+    from indicators.compute import compute_indicator
+    rows = [gv("A", 2013, "population_total", 3264), gv("A", 2023, "population_total", 3230),
+            gv("A", 2013, "area_km2", 67.43), gv("A", 2023, "area_km2", 71.39)]
+    rows = [(*r[:2], "99374129", *r[3:]) for r in rows]
+    con = observations(rows)
+    before = compute_indicator(con, CATALOGUE.indicators["population_change_10y"]).set_index("period")
+    assert before.loc[2023, "territorial_change"] == "area_change"
+    steps = pd.DataFrame({"from_vintage": ["2021-12-31"], "to_vintage": ["2023-12-31"], "from_ags": ["99374451"],
+                          "to_ags": ["99374129"], "kind": ["split"], "plausibility": ["official"],
+                          "evidence": [f"{territory.OFFICIAL} 2023 (x), Änderungsart 1"],
+                          "moved_population": [0.0], "moved_area_km2": [3.97]})
+    con.register("steps", steps)
+    con.execute("CREATE TABLE territorial_changes AS SELECT * FROM steps")
+    after = compute_indicator(con, CATALOGUE.indicators["population_change_10y"]).set_index("period")
+    assert after.loc[2023, "territorial_change"] == "uninhabited_gain"
+    assert after.loc[2023, "excluded_reason"] is None
+    assert after.loc[2023, "value"] == pytest.approx(((3230 / 3264) ** 0.1 - 1) * 100, abs=1e-3)
