@@ -113,7 +113,10 @@ def describe(spec: AssetSpec) -> AssetSpec:
     """The spec with kinds, its table's column schema, its code version and (raw landing) a freshness policy added."""
     name = spec.key.to_user_string()
     table = RAW_TABLE if name.startswith("raw_") else ASSET_TABLES.get(name)
-    metadata = {"dagster/column_schema": table_schemas()[table], "table": table} if table else {}
+    # the registry name: the UI shows the short key of pipelines/names.py, the code and tables.yaml this name
+    metadata = {"registry_name": name}
+    if table:
+        metadata.update({"dagster/column_schema": table_schemas()[table], "table": table, "dagster/table_name": table})
     spec = spec.merge_attributes(kinds=KINDS_BY_GROUP.get(spec.group_name or "", set()) - set(spec.kinds),
                                  metadata=metadata)
     if spec.code_version is None:  # the central table of pipelines/versions.py, so no decorator repeats it
