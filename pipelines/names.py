@@ -116,3 +116,38 @@ def registry_name(key: AssetKey, replacements: dict[AssetKey, AssetKey]) -> str:
     """The registry name of a UI key (the reverse of the mapping), for messages that name code and tables."""
     reverse = {new: old for old, new in replacements.items()}
     return reverse.get(key, key).to_user_string()
+
+
+def names_over(keys: Iterable[AssetKey], limit: int) -> list[str]:
+    """The keys whose displayed name (the last component, which the graph shows) is longer than ``limit``."""
+    return sorted(key.to_user_string() for key in keys if len(key.path[-1]) > limit)
+
+
+def graph_label_limits() -> dict[str, int]:
+    """How many characters of an asset's name the installed Dagster UI shows before cutting it, read from the
+    TypeScript sources in dagster-webserver's source maps: ``minimal`` for the zoomed-out graph (the global
+    graph fitted on screen), ``full`` for the zoomed-in node. Raises LookupError when the bundle changed shape."""
+    import json
+    import re
+    from pathlib import Path
+
+    import dagster_webserver
+
+    chunks = Path(dagster_webserver.__file__).parent / "webapp" / "build" / "_next" / "static" / "chunks"
+    sources = {}
+    for path in sorted(chunks.glob("*.js.map")):
+        raw = path.read_bytes()
+        if b"ASSET_NODE_NAME_MAX_LENGTH" not in raw:  # skip the other 40-odd maps without parsing them
+            continue
+        bundle = json.loads(raw)
+        for name, text in zip(bundle["sources"], bundle.get("sourcesContent") or []):
+            if name.endswith(("asset-graph/AssetNode.tsx", "asset-graph/layout.ts")) and text:
+                sources[name.rsplit("/", 1)[-1]] = text
+    full = re.search(r"ASSET_NODE_NAME_MAX_LENGTH = (\d+)", sources.get("layout.ts", ""))
+    node = sources.get("AssetNode.tsx", "")
+    # the minimal node comes in variants (with and without health): the shortest limit counts
+    minimal = [int(n) for n in re.findall(r"withMiddleTruncation\(displayName, \{maxLength: (\d+)\}\)",
+                                          node[node.find("const AssetNodeMinimal"):])]
+    if not (full and minimal and "const AssetNodeMinimal" in node):
+        raise LookupError(f"{chunks}: no asset-graph/layout.ts or AssetNode.tsx with the name limits in the source maps")
+    return {"minimal": min(minimal), "full": int(full.group(1))}

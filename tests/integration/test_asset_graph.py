@@ -16,7 +16,8 @@ import pytest
 from dagster import AssetKey, EnvVar
 
 from pipelines.catalog import ASSET_TABLES, SCHEMA_SQL, cadence_days, score_chart_markdown
-from pipelines.definitions import defs
+from pipelines.definitions import SHORT_KEYS, defs
+from pipelines.names import registry_name
 from pipelines.resources import ReadinessSettings
 from sources.registry import load_sources
 
@@ -42,11 +43,17 @@ def graph():
 
 
 def node(graph, name: str):
-    return graph.get(AssetKey(name))
+    """The asset with registry name ``name`` (its key in the UI is the short one of pipelines/names.py)."""
+    return graph.get(SHORT_KEYS[AssetKey(name)])
+
+
+def named(key) -> str:
+    """The registry name of a UI key."""
+    return registry_name(key, SHORT_KEYS)
 
 
 def test_known_assets_in_their_groups(graph):
-    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    keys = {named(key) for key in graph.get_all_asset_keys()}
     for group, names in GROUPS.items():
         assert names <= keys, f"missing from the graph: {names - keys}"
         assert {node(graph, name).group_name for name in names} == {group}
@@ -90,16 +97,16 @@ def test_column_descriptions_come_from_the_schema_comments(graph):
 
 
 def test_checks(graph):
-    checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
+    checks = {(named(key.asset_key), key.name) for key in graph.asset_check_keys}
     assert CHECKS <= checks, CHECKS - checks
-    blocking = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys
+    blocking = {(named(k.asset_key), k.name) for k in graph.asset_check_keys
                 if graph.get_check_spec(k).blocking}
     assert ("planner_exports", "every_view_complete") in blocking
     assert ("warehouse_candidate", "no_duplicate_keys") in blocking
 
 
 def test_exports_are_downstream_of_the_published_warehouse(graph):
-    assert AssetKey("published_warehouse") in node(graph, "planner_exports").parent_keys
+    assert SHORT_KEYS[AssetKey("published_warehouse")] in node(graph, "planner_exports").parent_keys
 
 
 @pytest.mark.parametrize("source_id", sorted(load_sources()))
@@ -134,7 +141,7 @@ def test_schedule_and_job():
     sensor = {s.name: s for s in defs.sensors}["refresh_when_stale"]
     assert [job.name for job in sensor.jobs] == ["refresh_warehouse"]
     observed = defs.resolve_job_def("observe_sources").asset_layer.executable_asset_keys
-    assert {key.to_user_string() for key in observed} == GROUPS["sources"]
+    assert {named(key) for key in observed} == GROUPS["sources"]
 
 
 def test_settings_from_the_environment(monkeypatch, tmp_path):
