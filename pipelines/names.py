@@ -82,7 +82,10 @@ def key_replacements(assets: Iterable) -> dict[AssetKey, AssetKey]:
     replacements: dict[AssetKey, AssetKey] = {}
     for assets_def in assets:
         for spec in assets_def.specs:
-            replacements[spec.key] = short_key(spec.key.to_user_string(), spec.group_name)
+            # a key with a layer already (source_key in pipelines/assets/raw.py, whose observations name it at
+            # run time, when the replacement no longer applies) stays as it is
+            layered = len(spec.key.path) > 1
+            replacements[spec.key] = spec.key if layered else short_key(spec.key.to_user_string(), spec.group_name)
     by_new: dict[AssetKey, list[str]] = {}
     for old, new in replacements.items():
         by_new.setdefault(new, []).append(old.to_user_string())

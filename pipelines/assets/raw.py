@@ -16,6 +16,7 @@ import pandas as pd
 from dagster import (AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec, DataVersion, MaterializeResult,
                      MetadataValue, ObserveResult, asset, multi_observable_source_asset)
 
+from pipelines.names import short_key
 from pipelines.resources import ReadinessSettings
 from sources.errors import SourceError
 from sources.landing import land_release
@@ -135,7 +136,9 @@ def landed_releases(con, source_id: str) -> list[Release]:
 
 
 def source_key(source_id: str) -> AssetKey:
-    return AssetKey(f"source_{source_id}")
+    """The key of a source's observable asset, already the UI's short one (source/<source>, pipelines/names.py):
+    source_files reports its observations under this key while it runs, after the keys were replaced."""
+    return short_key(f"source_{source_id}", "sources")
 
 
 def source_spec(spec: SourceSpec) -> AssetSpec:

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, EnvVar
 
+from pipelines.assets.raw import source_key
 from pipelines.catalog import ASSET_TABLES, SCHEMA_SQL, cadence_days, score_chart_markdown
 from pipelines.definitions import SHORT_KEYS, defs
 from pipelines.names import registry_name
@@ -22,7 +23,7 @@ from pipelines.resources import ReadinessSettings
 from sources.registry import load_sources
 
 GROUPS = {
-    "sources": {f"source_{source_id}" for source_id in load_sources()},
+    "sources": {source_key(source_id).to_user_string() for source_id in load_sources()},  # source/<source>
     "raw_landing": {f"raw_{source_id}" for source_id in load_sources()},
     "staging": {"population_area", "territorial_crosswalk", "broadband_coverage", "mobile_coverage", "commuting",
                 "municipality_geometries", "coworking_spaces"},
@@ -44,7 +45,7 @@ def graph():
 
 def node(graph, name: str):
     """The asset with registry name ``name`` (its key in the UI is the short one of pipelines/names.py)."""
-    return graph.get(SHORT_KEYS[AssetKey(name)])
+    return graph.get(SHORT_KEYS[AssetKey.from_user_string(name)])
 
 
 def named(key) -> str:
