@@ -200,3 +200,30 @@ def test_broadband_rounding_quirk_passes_with_a_count(tmp_path):
         con.execute(INSERT + row.format(250))
     result = check(build_asset_check_context(resources={"settings": ResourceDefinition.hardcoded_resource(settings)}))
     assert not result.passed and result.metadata["above_101"].value == 1
+
+
+def test_pilot_scores_are_materialized_per_period(tmp_path):
+    """readiness_index reports one materialization of int/pilot_scores per index period (its partitions), so
+    the Plots tab has the years on its x axis; a period seen before is not added twice."""
+    from dagster import AssetsDefinition, DagsterInstance, asset, materialize
+
+    from pipelines.assets.indicators import INDEX_PERIODS, PILOT_SCORES, log_period_scores
+
+    pilots = pd.DataFrame({"name": ["Mölln, Stadt", "Mölln, Stadt", "Eutin, Stadt", "Eutin, Stadt"],
+                           "period": [2022, 2023, 2022, 2023], "score": [50.04, 68.87269841269841, None, 55.0],
+                           "rank": [12, 7, None, 20], "compared_towns": [39] * 4})
+
+    @asset
+    def index_step(context):
+        log_period_scores(context, pilots)
+
+    with DagsterInstance.ephemeral() as instance:
+        for _ in range(2):
+            result = materialize([index_step, AssetsDefinition(specs=[PILOT_SCORES])], instance=instance,
+                                 selection=[index_step.key])
+            assert result.success
+        assert instance.get_dynamic_partitions(INDEX_PERIODS.name) == ["2022", "2023"]
+        events = [e for e in result.get_asset_materialization_events() if e.asset_key == PILOT_SCORES.key]
+    by_period = {e.partition: {k: v.value for k, v in e.materialization.metadata.items()} for e in events}
+    assert by_period == {"2022": {"score_moelln": 50.0, "rank_moelln": 12.0},
+                         "2023": {"score_moelln": 68.9, "rank_moelln": 7.0, "score_eutin": 55.0, "rank_eutin": 20.0}}

@@ -181,6 +181,7 @@ def test_definitions_snapshot():
         "stg/geometries": "staging", "stg/mobile": "staging", "stg/coworking_spaces": "staging",
         "int/municipalities": "indicators", "int/indicator_values": "indicators",
         "int/readiness_index": "index", "int/uncertainty": "index", "int/coherence": "index",
+        "int/pilot_scores": "index",  # external, partitioned by period: the Plots tab over years
         "int/contributions": "index", "int/peer_towns": "index", "out/candidate": "publish",
         "out/warehouse": "publish", "out/planner_exports": "publish", "out/town_reports": "reports",
         # the observable source assets the incremental refresh observes (pipelines/incremental.py), the
