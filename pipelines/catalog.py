@@ -154,7 +154,8 @@ def bar(value: float | None, full: float = 100.0, width: int = 12) -> str:
 
 
 def score_chart_markdown(scores, town: str = "name", period: str = "period", score: str = "score") -> str:
-    """Each town's score over the index periods as a markdown bar chart (Dagster plots only over runs).
+    """Each town's score over the index periods as a markdown bar chart (the plots over periods are the
+    partitions of int/pilot_scores, pipelines/assets/indicators.py).
 
     One row per period and one column per town; each cell is a bar (0-100) and the score, German style.
     """

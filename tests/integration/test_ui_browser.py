@@ -157,6 +157,14 @@ def test_launch_refresh_from_the_ui_and_see_it_succeed(chromium, dagster_ui):
             expect(page.get_by_text(re.compile(r"out\s*/\s*warehouse")).first).to_be_visible()  # the UI's "out / warehouse"
             page.screenshot(path=str(ARTIFACTS / "ui-run.png"))
 
+            # each pilot town's score over the index periods: int/pilot_scores is partitioned by period, so
+            # its plots have the years on the x axis (pipelines/assets/indicators.py PILOT_SCORES)
+            page.goto(f"{base}/assets/int/pilot_scores?view=events")
+            page.get_by_role("button", name="Plots").click()
+            expect(page.get_by_text("score_moelln").first).to_be_visible()
+            page.wait_for_timeout(2000)  # not an assertion: the charts draw
+            page.screenshot(path=str(ARTIFACTS / "ui-pilot-scores.png"))
+
             show_lineage(page, base)
             for group in ["sources", "raw_landing", "staging", "indicators", "index", "publish", "reports"]:
                 expect(page.get_by_text(group, exact=True).first).to_be_visible()
