@@ -1,6 +1,6 @@
 """Raw landing: one asset per source in sources.yaml; finds every release and lands it unchanged.
 
-Upstream of each raw asset is an observable source asset ``source_<id>``: observing it (before every
+Upstream of each raw asset is an observable source asset ``source/<source>``: observing it (before every
 refresh, pipelines/incremental.py) hashes the release files found, which is its data version. A raw asset
 records the data version it landed from; a new one makes it stale, and Dagster's staleness carries that
 to its descendants. The raw asset's own data version is the fingerprint of its release records, so
@@ -148,7 +148,7 @@ def source_spec(spec: SourceSpec) -> AssetSpec:
                      description=f"The release files of '{spec.title}' ({spec.publisher}) in the source directory "
                                  f"(live mode: after fetching them). Observed before each refresh; its data version "
                                  f"is a hash of every file found, so a new, revised or withdrawn file makes "
-                                 f"raw_{spec.source_id} and everything downstream stale.")
+                                 f"{short_key(f'raw_{spec.source_id}', 'raw_landing').to_user_string()} and everything downstream stale.")
 
 
 def settings_fingerprint(settings: ReadinessSettings) -> str:
