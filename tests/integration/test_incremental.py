@@ -135,7 +135,9 @@ def test_the_sensor_after_the_scheduled_observation_requests_only_stale_assets(r
         assert plan_refresh(instance, defs.resolve_asset_graph()).nothing_changed
     graph = defs.resolve_asset_graph()
     assert isinstance(request, RunRequest)
-    assert set(request.asset_selection) == AssetSelection.assets(AssetKey(["raw", NEW_SOURCE])).downstream().resolve(graph)
+    # the materialisable ones: int/pilot_scores below the index is reported by readiness_index, not run
+    assert set(request.asset_selection) == \
+        AssetSelection.assets(AssetKey(["raw", NEW_SOURCE])).downstream().resolve(graph) & graph.materializable_asset_keys
 
 
 def bumped(defs, name: str) -> Definitions:
