@@ -158,8 +158,9 @@ def test_launch_refresh_from_the_ui_and_see_it_succeed(chromium, dagster_ui):
 
             # each pilot town's score over the index periods: int/pilot_scores is partitioned by period, so
             # its plots have the years on the x axis (pipelines/assets/indicators.py PILOT_SCORES)
-            page.goto(f"{base}/assets/int/pilot_scores?view=events")
+            page.goto(f"{base}/assets/int/pilot_scores")  # Overview: its metadata as Table or Plots
             page.get_by_role("button", name="Plots").click()
+            page.get_by_role("button", name="Partitions").click()  # x axis: the partitions, not the events
             expect(page.get_by_text("score_moelln").first).to_be_visible()
             page.wait_for_timeout(2000)  # not an assertion: the charts draw
             page.screenshot(path=str(ARTIFACTS / "ui-pilot-scores.png"))
