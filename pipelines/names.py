@@ -1,10 +1,11 @@
 """Short asset keys for the Dagster UI, from one mapping: ``<layer>/<short name>``.
 
 The asset graph shows only the LAST component of an asset key and cuts it in the middle ("raw_des…eichnis")
-beyond a fixed number of characters: 18 in the zoomed-out graph, where 44 assets fit on the screen, 31 in the
+beyond a fixed number of characters: 18 in the zoomed-out graph (the whole lineage on one screen), 31 in the
 zoomed-in one (dagster-webserver 1.13: ``withMiddleTruncation(displayName, {maxLength: 18})`` in
-``AssetNodeMinimal`` and ``ASSET_NODE_NAME_MAX_LENGTH = 31`` in asset-graph/layout.ts; read from the installed
-bundle in tests/integration/test_ui_browser.py). So every key is a layer prefix plus a short last component:
+``AssetNodeMinimal`` and ``ASSET_NODE_NAME_MAX_LENGTH = 31`` in asset-graph/layout.ts; graph_label_limits below
+reads them from the installed bundle for tests/integration/test_asset_names.py). So every key is a layer prefix
+plus a short last component:
 
     source/breitbandatlas   raw/breitbandatlas   stg/broadband   int/readiness_index   out/warehouse
 
@@ -12,7 +13,7 @@ The code keeps its names (the *registry names*: asset names in warehouse/tables.
 entries of sources.yaml, pipelines/versions.py, pipelines/catalog.py and the checks); only the keys the UI,
 the jobs, the sensor and the run records see are replaced, in pipelines/definitions.py with
 ``AssetsDefinition.with_attributes(asset_key_replacements=...)``, which carries the dependencies and the
-asset checks over to the new keys. Each asset's metadata keeps its registry name (``registry_name``) and
+asset checks over to the new keys. The ops (step names on the run page) keep the registry names. Each asset's metadata keeps its registry name (``registry_name``) and
 its warehouse table (``dagster/table_name``; pipelines/catalog.py), so the Catalog still leads to both.
 """
 
