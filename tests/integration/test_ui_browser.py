@@ -168,7 +168,7 @@ def test_launch_refresh_from_the_ui_and_see_it_succeed(chromium, dagster_ui):
             show_lineage(page, base)
             for group in ["sources", "raw_landing", "staging", "indicators", "index", "publish", "reports"]:
                 expect(page.get_by_text(group, exact=True).first).to_be_visible()
-            # With all 44 assets the fitted graph is drawn too small for labels (test_every_asset_name_whole...):
+            # With all 45 assets the fitted graph is drawn too small to read (test_every_asset_name_whole...):
             # the groups in the tree list the names at full size.
             for group, asset in [("index", "readiness_index"), ("publish", "warehouse")]:
                 page.locator(f'div[data-index]:has([title="{group}"]) button:has([aria-label="arrow_drop_down"])').click()
