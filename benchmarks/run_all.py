@@ -99,7 +99,9 @@ def child_refresh(tmp: str, source_dir: str) -> dict:
     published = steps.get("published_warehouse", (None, None))[1]
     slowest = sorted(((key, end - begin) for key, (begin, end) in steps.items()), key=lambda s: -s[1])[:6]
     return {"success": result is None or result.success, "seconds": time.time() - start, "published_s": published,
-            "materialised": len(result.get_asset_materialization_events()) if result is not None else 0,
+            # assets run, not the per-period materializations readiness_index reports for int/pilot_scores
+            "materialised": len({e.asset_key for e in result.get_asset_materialization_events() if e.partition is None})
+                            if result is not None else 0,
             "plan": plan.describe() if plan is not None else "observation failed",
             "slowest": [f"{key} {sec:.1f} s" for key, sec in slowest]}
 

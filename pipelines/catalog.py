@@ -113,7 +113,10 @@ def describe(spec: AssetSpec) -> AssetSpec:
     """The spec with kinds, its table's column schema, its code version and (raw landing) a freshness policy added."""
     name = spec.key.to_user_string()
     table = RAW_TABLE if name.startswith("raw_") else ASSET_TABLES.get(name)
-    metadata = {"dagster/column_schema": table_schemas()[table], "table": table} if table else {}
+    # the registry name: the UI shows the short key of pipelines/names.py, the code and tables.yaml this name
+    metadata = {"registry_name": name}
+    if table:
+        metadata.update({"dagster/column_schema": table_schemas()[table], "table": table, "dagster/table_name": table})
     spec = spec.merge_attributes(kinds=KINDS_BY_GROUP.get(spec.group_name or "", set()) - set(spec.kinds),
                                  metadata=metadata)
     if spec.code_version is None:  # the central table of pipelines/versions.py, so no decorator repeats it
@@ -151,7 +154,8 @@ def bar(value: float | None, full: float = 100.0, width: int = 12) -> str:
 
 
 def score_chart_markdown(scores, town: str = "name", period: str = "period", score: str = "score") -> str:
-    """Each town's score over the index periods as a markdown bar chart (Dagster plots only over runs).
+    """Each town's score over the index periods as a markdown bar chart (the plots over periods are the
+    partitions of int/pilot_scores, pipelines/assets/indicators.py).
 
     One row per period and one column per town; each cell is a bar (0-100) and the score, German style.
     """

@@ -16,6 +16,7 @@ from pipelines.assets.staging import staging_assets
 from pipelines.catalog import describe
 from pipelines.checks import asset_checks
 from pipelines.incremental import OBSERVE_JOB, outputs_missing, plan_refresh
+from pipelines.names import key_replacements, with_short_keys
 from pipelines.resources import ReadinessSettings
 from pipelines.run_guard import dead_run_reaper
 from warehouse import published_path
@@ -23,6 +24,14 @@ from warehouse import published_path
 # Every step writes the same DuckDB working file, which allows one writer process:
 # run all steps in one process, and (dagster.yaml) let only one such run execute at a time.
 WAREHOUSE_TAGS = {"warehouse": "readiness"}
+
+# kinds, column schemas and freshness policies for the Catalog (pipelines/catalog.py), then the short keys
+# the graph shows whole (pipelines/names.py): the code keeps its registry names, the UI sees layer/name
+CATALOGUED = map_asset_specs(describe, [*raw_assets, *staging_assets, *indicator_assets, *analysis_assets,
+                                        *coworking_assets, *publish_assets, *export_assets, *report_assets])
+SHORT_KEYS = key_replacements(CATALOGUED)
+ASSETS = with_short_keys(CATALOGUED, SHORT_KEYS)
+ASSET_CHECKS = with_short_keys([*asset_checks, *export_checks], SHORT_KEYS)
 
 refresh_warehouse = define_asset_job(
     name="refresh_warehouse",
@@ -37,7 +46,7 @@ refresh_warehouse = define_asset_job(
 # the sensor below starts a run of only the stale assets, or none when nothing changed.
 observe_sources = define_asset_job(
     name=OBSERVE_JOB,
-    selection=AssetSelection.assets(*source_files.keys),
+    selection=AssetSelection.assets(*(SHORT_KEYS[key] for key in source_files.keys)),
     description="Observe every source (live mode: fetch it): hash its release files as its data version.",
     tags=WAREHOUSE_TAGS,
     executor_def=in_process_executor,
@@ -78,10 +87,8 @@ def refresh_when_stale(context: RunStatusSensorContext):
                       tags={"readiness/plan": plan.describe()[:500]})
 
 defs = Definitions(
-    # kinds, column schemas and freshness policies for the Catalog (pipelines/catalog.py)
-    assets=map_asset_specs(describe, [*raw_assets, *staging_assets, *indicator_assets, *analysis_assets, *coworking_assets,
-                                      *publish_assets, *export_assets, *report_assets]),
-    asset_checks=[*asset_checks, *export_checks],
+    assets=ASSETS,
+    asset_checks=ASSET_CHECKS,
     jobs=[refresh_warehouse, observe_sources],
     schedules=[monthly_refresh],
     sensors=[dead_run_reaper,  # fails runs whose process died, so the queue never jams

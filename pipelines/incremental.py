@@ -1,7 +1,7 @@
 """The incremental refresh: observe the sources, then materialise only what Dagster reports stale or missing.
 
 Dagster's own mechanisms decide, no hand-made skip:
-  - the observable source assets ``source_<id>`` (pipelines/assets/raw.py) get a data version = hash of
+  - the observable source assets ``source/<source>`` (pipelines/assets/raw.py) get a data version = hash of
     their release files; a raw asset that landed another version is stale ("has a new dependency data
     version");
   - every asset has a code version (pipelines/versions.py): changed code makes it stale;

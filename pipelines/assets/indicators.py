@@ -5,7 +5,8 @@ import math
 import re
 
 import pandas as pd
-from dagster import (AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, TableColumn, TableRecord,
+from dagster import (AssetExecutionContext, AssetKey, AssetMaterialization, AssetsDefinition, AssetSpec,
+                     DynamicPartitionsDefinition, MaterializeResult, MetadataValue, TableColumn, TableRecord,
                      TableSchema, asset)
 
 from indicators.catalogue import load_catalogue
@@ -13,6 +14,7 @@ from indicators.compute import compute_all, index_periods
 from indicators import town_type
 from indicators.index import readiness_index as compute_index
 from pipelines.assets.raw import landed_releases
+from pipelines.names import short_key
 from pipelines.resources import ReadinessSettings
 from sources import inkar
 from pipelines.catalog import score_chart_markdown
@@ -136,6 +138,7 @@ def readiness_index(context: AssetExecutionContext, settings: ReadinessSettings)
             WHERE m.is_pilot AND r.method_version = ? ORDER BY m.name, r.period
         """, [CATALOGUE.method_version]).df()
         latest = pilot_latest(con)
+    log_period_scores(context, pilots)
     return MaterializeResult(metadata={
         "rows": len(index), "dagster/row_count": len(index), "scored": int(index["score"].notna().sum()),
         **pilot_metadata(latest, bands=False),
@@ -204,4 +207,30 @@ def pilot_metadata(latest: pd.DataFrame, bands: bool) -> dict:
     return metadata
 
 
-indicator_assets = [municipalities, indicator_values, readiness_index]
+# The pilot towns' scores by index period, for Dagster's *Plots* tab: it plots a partitioned asset over its
+# partitions (years on the x axis), an unpartitioned one over runs. Not computed by a step of its own (an
+# asset of another partitioning could not share the refresh job, and the incremental plan would have to
+# track each period): readiness_index reports one materialization per period of this external asset, and
+# the index periods become its partitions as they appear (a dynamic partitions definition, in order).
+INDEX_PERIODS = DynamicPartitionsDefinition(name="index_period")
+PILOT_SCORES = AssetSpec(
+    short_key("pilot_scores", "index"), group_name="index", partitions_def=INDEX_PERIODS,
+    deps=[AssetKey("readiness_index")], owners=["team:data-engineering"], tags={"stage": "index"},
+    description="The pilot towns' score and rank in each index period (one partition per year), reported by "
+                "readiness_index at every run: tab Plots shows each town's score over the years.")
+
+
+def log_period_scores(context: AssetExecutionContext, pilots: pd.DataFrame) -> None:
+    """One materialization of PILOT_SCORES per index period: score_<town> and rank_<town> of each pilot town."""
+    periods = [str(p) for p in sorted(pilots["period"].unique())]
+    new = [p for p in periods if not context.instance.has_dynamic_partition(INDEX_PERIODS.name, p)]
+    if new:
+        context.instance.add_dynamic_partitions(INDEX_PERIODS.name, new)
+    for period in periods:
+        rows = pilots[pilots["period"].astype(str) == period]
+        metadata = {f"{figure}_{pilot_slug(row['name'])}": MetadataValue.float(rounded(float(row[figure])))
+                    for _, row in rows.iterrows() for figure in ("score", "rank") if _plain(row[figure]) is not None}
+        context.log_event(AssetMaterialization(asset_key=PILOT_SCORES.key, partition=period, metadata=metadata))
+
+
+indicator_assets = [municipalities, indicator_values, readiness_index, AssetsDefinition(specs=[PILOT_SCORES])]

@@ -1,6 +1,6 @@
 """Raw landing: one asset per source in sources.yaml; finds every release and lands it unchanged.
 
-Upstream of each raw asset is an observable source asset ``source_<id>``: observing it (before every
+Upstream of each raw asset is an observable source asset ``source/<source>``: observing it (before every
 refresh, pipelines/incremental.py) hashes the release files found, which is its data version. A raw asset
 records the data version it landed from; a new one makes it stale, and Dagster's staleness carries that
 to its descendants. The raw asset's own data version is the fingerprint of its release records, so
@@ -16,6 +16,7 @@ import pandas as pd
 from dagster import (AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec, DataVersion, MaterializeResult,
                      MetadataValue, ObserveResult, asset, multi_observable_source_asset)
 
+from pipelines.names import short_key
 from pipelines.resources import ReadinessSettings
 from sources.errors import SourceError
 from sources.landing import land_release
@@ -135,7 +136,9 @@ def landed_releases(con, source_id: str) -> list[Release]:
 
 
 def source_key(source_id: str) -> AssetKey:
-    return AssetKey(f"source_{source_id}")
+    """The key of a source's observable asset, already the UI's short one (source/<source>, pipelines/names.py):
+    source_files reports its observations under this key while it runs, after the keys were replaced."""
+    return short_key(f"source_{source_id}", "sources")
 
 
 def source_spec(spec: SourceSpec) -> AssetSpec:
@@ -145,7 +148,7 @@ def source_spec(spec: SourceSpec) -> AssetSpec:
                      description=f"The release files of '{spec.title}' ({spec.publisher}) in the source directory "
                                  f"(live mode: after fetching them). Observed before each refresh; its data version "
                                  f"is a hash of every file found, so a new, revised or withdrawn file makes "
-                                 f"raw_{spec.source_id} and everything downstream stale.")
+                                 f"{short_key(f'raw_{spec.source_id}', 'raw_landing').to_user_string()} and everything downstream stale.")
 
 
 def settings_fingerprint(settings: ReadinessSettings) -> str:

@@ -15,13 +15,15 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, EnvVar
 
+from pipelines.assets.raw import source_key
 from pipelines.catalog import ASSET_TABLES, SCHEMA_SQL, cadence_days, score_chart_markdown
-from pipelines.definitions import defs
+from pipelines.definitions import SHORT_KEYS, defs
+from pipelines.names import registry_name
 from pipelines.resources import ReadinessSettings
 from sources.registry import load_sources
 
 GROUPS = {
-    "sources": {f"source_{source_id}" for source_id in load_sources()},
+    "sources": {source_key(source_id).to_user_string() for source_id in load_sources()},  # source/<source>
     "raw_landing": {f"raw_{source_id}" for source_id in load_sources()},
     "staging": {"population_area", "territorial_crosswalk", "broadband_coverage", "mobile_coverage", "commuting",
                 "municipality_geometries", "coworking_spaces"},
@@ -42,11 +44,17 @@ def graph():
 
 
 def node(graph, name: str):
-    return graph.get(AssetKey(name))
+    """The asset with registry name ``name`` (its key in the UI is the short one of pipelines/names.py)."""
+    return graph.get(SHORT_KEYS[AssetKey.from_user_string(name)])
+
+
+def named(key) -> str:
+    """The registry name of a UI key."""
+    return registry_name(key, SHORT_KEYS)
 
 
 def test_known_assets_in_their_groups(graph):
-    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    keys = {named(key) for key in graph.get_all_asset_keys()}
     for group, names in GROUPS.items():
         assert names <= keys, f"missing from the graph: {names - keys}"
         assert {node(graph, name).group_name for name in names} == {group}
@@ -90,16 +98,16 @@ def test_column_descriptions_come_from_the_schema_comments(graph):
 
 
 def test_checks(graph):
-    checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
+    checks = {(named(key.asset_key), key.name) for key in graph.asset_check_keys}
     assert CHECKS <= checks, CHECKS - checks
-    blocking = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys
+    blocking = {(named(k.asset_key), k.name) for k in graph.asset_check_keys
                 if graph.get_check_spec(k).blocking}
     assert ("planner_exports", "every_view_complete") in blocking
     assert ("warehouse_candidate", "no_duplicate_keys") in blocking
 
 
 def test_exports_are_downstream_of_the_published_warehouse(graph):
-    assert AssetKey("published_warehouse") in node(graph, "planner_exports").parent_keys
+    assert SHORT_KEYS[AssetKey("published_warehouse")] in node(graph, "planner_exports").parent_keys
 
 
 @pytest.mark.parametrize("source_id", sorted(load_sources()))
@@ -134,7 +142,7 @@ def test_schedule_and_job():
     sensor = {s.name: s for s in defs.sensors}["refresh_when_stale"]
     assert [job.name for job in sensor.jobs] == ["refresh_warehouse"]
     observed = defs.resolve_job_def("observe_sources").asset_layer.executable_asset_keys
-    assert {key.to_user_string() for key in observed} == GROUPS["sources"]
+    assert {named(key) for key in observed} == GROUPS["sources"]
 
 
 def test_settings_from_the_environment(monkeypatch, tmp_path):
@@ -192,3 +200,30 @@ def test_broadband_rounding_quirk_passes_with_a_count(tmp_path):
         con.execute(INSERT + row.format(250))
     result = check(build_asset_check_context(resources={"settings": ResourceDefinition.hardcoded_resource(settings)}))
     assert not result.passed and result.metadata["above_101"].value == 1
+
+
+def test_pilot_scores_are_materialized_per_period(tmp_path):
+    """readiness_index reports one materialization of int/pilot_scores per index period (its partitions), so
+    the Plots tab has the years on its x axis; a period seen before is not added twice."""
+    from dagster import AssetsDefinition, DagsterInstance, asset, materialize
+
+    from pipelines.assets.indicators import INDEX_PERIODS, PILOT_SCORES, log_period_scores
+
+    pilots = pd.DataFrame({"name": ["Mölln, Stadt", "Mölln, Stadt", "Eutin, Stadt", "Eutin, Stadt"],
+                           "period": [2022, 2023, 2022, 2023], "score": [50.04, 68.87269841269841, None, 55.0],
+                           "rank": [12, 7, None, 20], "compared_towns": [39] * 4})
+
+    @asset
+    def index_step(context):
+        log_period_scores(context, pilots)
+
+    with DagsterInstance.ephemeral() as instance:
+        for _ in range(2):
+            result = materialize([index_step, AssetsDefinition(specs=[PILOT_SCORES])], instance=instance,
+                                 selection=[index_step.key])
+            assert result.success
+        assert instance.get_dynamic_partitions(INDEX_PERIODS.name) == ["2022", "2023"]
+        events = [e for e in result.get_asset_materialization_events() if e.asset_key == PILOT_SCORES.key]
+    by_period = {e.partition: {k: v.value for k, v in e.materialization.metadata.items()} for e in events}
+    assert by_period == {"2022": {"score_moelln": 50.0, "rank_moelln": 12.0},
+                         "2023": {"score_moelln": 68.9, "rank_moelln": 7.0, "score_eutin": 55.0, "rank_eutin": 20.0}}

@@ -60,12 +60,12 @@ def three_publishes(tmp_path_factory):
     _, revision_run = run_incremental(tmp, source)
     assert revision_run.success
     # only the revised source was parsed again: Dagster found the other staging assets up to date
-    assert materialized(revision_run) & STAGING_ASSETS == {"broadband_coverage"}
+    assert materialized(revision_run) & STAGING_ASSETS == {"stg/broadband"}
     return tmp / "readiness.duckdb", gigabit_2021
 
 
-STAGING_ASSETS = {"population_area", "broadband_coverage", "mobile_coverage", "commuting", "municipality_geometries",
-                  "coworking_spaces", "territorial_crosswalk", "pendleratlas_commuting"}
+STAGING_ASSETS = {"stg/population_area", "stg/broadband", "stg/mobile", "stg/commuting", "stg/geometries",
+                  "stg/coworking_spaces", "stg/crosswalk", "stg/pendleratlas"}
 
 
 def materialized(result) -> set[str]:

@@ -198,7 +198,7 @@ def test_the_refresh_job_publishes_to_a_postgres_lake_twice(pg_lake, tmp_path):
     snapshot_ids = []
     for result in (first, second):
         (event,) = [e for e in result.get_asset_materialization_events()
-                    if e.asset_key.to_user_string() == "published_warehouse"]
+                    if e.asset_key.to_user_string() == "out/warehouse"]
         snapshot_ids.append(event.materialization.metadata["lake_snapshot_id"].value)
     assert snapshot_ids[1] > snapshot_ids[0]
     with lakes.connect(pg_lake) as con:

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import AssetKey
 
 from indicators.catalogue import load_catalogue
 from pipelines.definitions import defs
+from pipelines.names import SHORT_SOURCE_IDS
 from pipelines.resources import ReadinessSettings
 from sources.registry import load_sources
 from tests.conftest import run_job, run_refresh
@@ -141,7 +143,7 @@ def test_failed_blocking_check_stops_the_publish_and_says_why(published_copy, sn
                  and e.event_specific_data.check_name == "row_counts_not_collapsing")
     assert not check.passed
     assert "rows, was" in check.metadata["problems"].value
-    assert "published_warehouse" not in {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+    assert AssetKey(["out", "warehouse"]) not in {e.asset_key for e in result.get_asset_materialization_events()}
     assert published.read_bytes() == before
 
     settings = ReadinessSettings(source_mode="directory", source_dir=str(snapshot_copy), allow_shrink=True,
@@ -167,22 +169,24 @@ def test_definitions_snapshot():
     graph = defs.resolve_asset_graph()
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups == {
-        "raw_destatis_gemeindeverzeichnis": "raw_landing", "raw_breitbandatlas": "raw_landing",
-        "raw_inkar": "raw_landing", "raw_bkg_vg": "raw_landing", "raw_gigabit_grundbuch": "raw_landing",
-        "raw_regionalstatistik": "raw_landing", "raw_ba_commuting": "raw_landing",
-        "raw_mobilfunk_monitoring": "raw_landing", "raw_osm_coworking": "raw_landing",
-        "raw_destatis_gebietsaenderungen": "raw_landing",
-        "raw_pendleratlas": "raw_landing", "raw_local_inputs": "raw_landing",
-        "pendleratlas_commuting": "staging", "coworking_gap": "index",
-        "population_area": "staging", "territorial_crosswalk": "staging", "broadband_coverage": "staging",
-        "commuting": "staging",
-        "municipality_geometries": "staging", "mobile_coverage": "staging", "coworking_spaces": "staging",
-        "municipalities": "indicators", "indicator_values": "indicators",
-        "readiness_index": "index", "index_uncertainty": "index", "index_coherence": "index",
-        "score_contributions": "index", "peer_towns": "index", "warehouse_candidate": "publish",
-        "published_warehouse": "publish", "planner_exports": "publish", "town_reports": "reports",
-        # the observable source assets the incremental refresh observes (pipelines/incremental.py)
-        **{f"source_{source_id}": "sources" for source_id in load_sources()},
+        "raw/gemeindeverz": "raw_landing", "raw/breitbandatlas": "raw_landing",
+        "raw/inkar": "raw_landing", "raw/bkg_vg": "raw_landing", "raw/gigabit_grundbuch": "raw_landing",
+        "raw/regionalstatistik": "raw_landing", "raw/ba_commuting": "raw_landing",
+        "raw/mobilfunk": "raw_landing", "raw/osm_coworking": "raw_landing",
+        "raw/gebietsaenderung": "raw_landing",
+        "raw/pendleratlas": "raw_landing", "raw/local_inputs": "raw_landing",
+        "stg/pendleratlas": "staging", "int/coworking_gap": "index",
+        "stg/population_area": "staging", "stg/crosswalk": "staging", "stg/broadband": "staging",
+        "stg/commuting": "staging",
+        "stg/geometries": "staging", "stg/mobile": "staging", "stg/coworking_spaces": "staging",
+        "int/municipalities": "indicators", "int/indicator_values": "indicators",
+        "int/readiness_index": "index", "int/uncertainty": "index", "int/coherence": "index",
+        "int/pilot_scores": "index",  # external, partitioned by period: the Plots tab over years
+        "int/contributions": "index", "int/peer_towns": "index", "out/candidate": "publish",
+        "out/warehouse": "publish", "out/planner_exports": "publish", "out/town_reports": "reports",
+        # the observable source assets the incremental refresh observes (pipelines/incremental.py), the
+        # long source ids shortened for the graph (pipelines/names.py)
+        **{f"source/{SHORT_SOURCE_IDS.get(source_id, source_id)}": "sources" for source_id in load_sources()},
     }
     schedule = defs.get_schedule_def("monthly_refresh")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 5 1 * *", "Europe/Berlin")

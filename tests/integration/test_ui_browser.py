@@ -153,15 +153,24 @@ def test_launch_refresh_from_the_ui_and_see_it_succeed(chromium, dagster_ui):
 
             page.goto(f"{base}/runs/{run['runId']}")
             expect(page.get_by_text("Success", exact=True).first).to_be_visible()
-            expect(page.get_by_text("published_warehouse").first).to_be_visible()
+            expect(page.get_by_text("published_warehouse").first).to_be_visible()  # the step (op) keeps the registry name
             page.screenshot(path=str(ARTIFACTS / "ui-run.png"))
+
+            # each pilot town's score over the index periods: int/pilot_scores is partitioned by period, so
+            # its plots have the years on the x axis (pipelines/assets/indicators.py PILOT_SCORES)
+            page.goto(f"{base}/assets/int/pilot_scores")  # Overview: its metadata as Table or Plots
+            page.get_by_role("button", name="Plots").click()
+            page.get_by_role("button", name="Partitions").click()  # x axis: the partitions, not the events
+            expect(page.get_by_text("score_moelln").first).to_be_visible()
+            page.wait_for_timeout(2000)  # not an assertion: the charts draw
+            page.screenshot(path=str(ARTIFACTS / "ui-pilot-scores.png"))
 
             show_lineage(page, base)
             for group in ["sources", "raw_landing", "staging", "indicators", "index", "publish", "reports"]:
                 expect(page.get_by_text(group, exact=True).first).to_be_visible()
-            # With all 44 assets the fitted graph is drawn too small for labels, and it shortens long names
-            # ("publish…_warehouse"): open the groups in the tree for the full ones.
-            for group, asset in [("index", "readiness_index"), ("publish", "published_warehouse")]:
+            # With all 45 assets the fitted graph is drawn too small to read (test_every_asset_name_whole...):
+            # the groups in the tree list the names at full size.
+            for group, asset in [("index", "readiness_index"), ("publish", "warehouse")]:
                 page.locator(f'div[data-index]:has([title="{group}"]) button:has([aria-label="arrow_drop_down"])').click()
                 expect(page.get_by_title(asset).first).to_be_visible()
             page.wait_for_timeout(3000)  # not an assertion: lets the graph colour every node by its status
@@ -185,3 +194,47 @@ def show_lineage(page, base: str) -> None:
     page.reload()  # the graph is fitted to the window when it loads; the options above are kept
     page.get_by_role("button", name="Hide navigation").click()
     page.get_by_text("raw_landing", exact=True).first.wait_for()
+
+
+def test_every_asset_name_whole_in_the_lineage(chromium, dagster_ui):
+    """The global lineage with every group expanded, as the UI fits it to the window's width: each asset's
+    label is its key's last component, uncut (pipelines/names.py), for all assets of the definitions."""
+    from collections import Counter
+
+    from playwright.sync_api import sync_playwright
+
+    from pipelines.definitions import defs
+    from pipelines.names import graph_label_limits
+
+    names = Counter(key.path[-1] for key in defs.resolve_asset_graph().get_all_asset_keys())
+    assert max(map(len, names)) <= graph_label_limits()["minimal"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+        try:
+            page = new_page(browser)
+            page.goto(f"{dagster_ui['base']}/asset-groups")
+            page.get_by_text("raw_landing", exact=True).first.wait_for()
+            settings = page.locator('button:has([aria-label="settings"])').last
+            settings.click()
+            page.get_by_role("menuitem", name="Expand all groups").click()
+            page.keyboard.press("Escape")
+            page.reload()  # fitted to the window's width when it loads
+            page.get_by_text("raw_landing", exact=True).first.wait_for()
+            page.wait_for_timeout(3000)  # not an assertion: the layout settles and the nodes are drawn
+            page.screenshot(path=str(ARTIFACTS / "ui-asset-names.png"))
+            # The UI draws only the nodes inside the window; the fit depends on the width alone, so a taller
+            # window shows every node at the same scale.
+            page.set_viewport_size({"width": 1600, "height": 4000})
+            page.reload()
+            page.get_by_text("raw_landing", exact=True).first.wait_for()
+            page.wait_for_timeout(3000)
+            labels = page.eval_on_selector_all('[class*="minimalName"]', "els => els.map(e => e.textContent)")
+            page.screenshot(path=str(ARTIFACTS / "ui-asset-names-all.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "ui-failure.png"))
+            raise
+        finally:
+            browser.close()
+    assert Counter(labels) == names, f"labels drawn: {sorted(labels)}"
+    assert not [label for label in labels if "…" in label]
