@@ -22,10 +22,10 @@ import jinja2
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
 
 from reports.data import ReportData
 from reports.labels import PILLARS, de_number, not_scored_reasons, pillar_label
+from reports.maps import to_metres
 
 TEMPLATES = Path(__file__).with_name("templates")
 MEASURES = ["score", *PILLARS]
@@ -39,7 +39,6 @@ LANDS = {"01": "Schleswig-Holstein", "02": "Hamburg", "03": "Niedersachsen", "04
          "05": "Nordrhein-Westfalen", "06": "Hessen", "07": "Rheinland-Pfalz", "08": "Baden-Württemberg",
          "09": "Bayern", "10": "Saarland", "11": "Berlin", "12": "Brandenburg", "13": "Mecklenburg-Vorpommern",
          "14": "Sachsen", "15": "Sachsen-Anhalt", "16": "Thüringen"}
-_TO_METRES = Transformer.from_crs("EPSG:4326", "EPSG:3035", always_xy=True)
 
 
 def measure_label(measure: str) -> str:
@@ -84,7 +83,7 @@ class AtlasData:
         geometries = data.geometries[data.geometries["ags"].isin(data.towns.index)].reset_index(drop=True)
         self.ags = geometries["ags"].to_numpy()
         geoms = shapely.from_wkb(geometries["geometry_wkb"].map(bytes).to_numpy())
-        self.geoms = shapely.make_valid(shapely.transform(geoms, _project, interleaved=False))
+        self.geoms = shapely.make_valid(shapely.transform(geoms, to_metres, interleaved=False))
         self.names = data.towns.loc[self.ags, "name"].to_numpy()
         self.land = np.array([a[:2] for a in self.ags])
         self.in_group = data.towns.loc[self.ags, "in_reference_group"].fillna(False).to_numpy(bool)
@@ -128,10 +127,6 @@ class AtlasData:
             if len(positions):
                 areas.append((slug(name), name, positions))
         return areas
-
-
-def _project(x, y):
-    return _TO_METRES.transform(x, y)
 
 
 class Frame:

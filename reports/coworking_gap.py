@@ -18,7 +18,7 @@ import shapely
 from indicators.coworking_gap import gap_parameters
 from reports.downloads import Table
 from reports.labels import de_number, german_sort_key
-from reports.maps import SIMPLIFY_M, TownGeometries, _project
+from reports.maps import SIMPLIFY_M, TownGeometries, to_metres
 
 KIND_LABELS = {"permanent": "dauerhaft", "temporary": "temporär", "trial_day": "Probearbeitstag",
                "third_place": "Bibliothek/Dritter Ort"}
@@ -244,7 +244,7 @@ def coworking_map(geoms: TownGeometries, ags: str, spaces: pd.DataFrame, destina
                for f in destinations if geoms.has(f["partner_ags"])]
     points = []
     if len(spaces):
-        xs, ys = _project(spaces["lon"].to_numpy(dtype=float), spaces["lat"].to_numpy(dtype=float))
+        xs, ys = to_metres(spaces["lon"].to_numpy(dtype=float), spaces["lat"].to_numpy(dtype=float))
         placed = spaces["located_at_gemeinde"].fillna(False).astype(bool).to_numpy()
         points = list(zip(np.asarray(xs), np.asarray(ys), placed))
     x0, y0, x1, y1 = shapely.bounds(town)

@@ -34,7 +34,7 @@ class TownGeometries:
 
     def __init__(self, geometries: pd.DataFrame):
         geoms = shapely.from_wkb(geometries["geometry_wkb"].map(bytes).to_numpy())
-        self.geoms = shapely.transform(geoms, _project, interleaved=False)
+        self.geoms = shapely.transform(geoms, to_metres, interleaved=False)
         self.ags = geometries["ags"].to_numpy()
         self.names = (geometries["name"] if "name" in geometries else geometries["ags"]).to_numpy()
         self.position = {ags: i for i, ags in enumerate(self.ags)}
@@ -57,7 +57,7 @@ class TownGeometries:
 
     def distances_m(self, ags: str, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Distance in metres from the town's area to each point (0 inside the town)."""
-        x, y = _project(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+        x, y = to_metres(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
         return shapely.distance(self.geoms[self.position[ags]], shapely.points(x, y))
 
     def shape(self, ags: str) -> tuple[str, tuple[float, float, float, float], tuple[float, float]]:
@@ -71,7 +71,8 @@ class TownGeometries:
         return self._shapes[i]
 
 
-def _project(x, y):
+def to_metres(x, y):
+    """Longitude/latitude (EPSG:4326) to metres in EPSG:3035, the projection of every map."""
     return _TO_METRES.transform(x, y)
 
 

@@ -53,6 +53,17 @@ DECIMAL_COMMA = re.compile(r"-?\d+,\d+")  # 12,5
 MAX_EXAMPLES = 3  # violations quoted per rule in one error message
 
 
+# --- cells as workbook readers return them ----------------------------------------------------------
+
+def clean_cell(value) -> str:
+    """Cell as clean text: 60.0 -> '60', None -> '' (calamine returns whole numbers as floats)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
 # --- numbers as German publishers write them ---------------------------------------------------------
 
 def parse_number(cell) -> float | None:

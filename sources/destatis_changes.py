@@ -17,8 +17,7 @@ import re
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
-from sources.destatis_gv import _cell
-from sources.contracts import parse_number
+from sources.contracts import clean_cell, parse_number
 from sources.errors import SourceError
 from sources.registry import Release
 
@@ -71,13 +70,13 @@ def _sheet_rows(path, source_id: str, name: str) -> list[list]:
 
 def _label(value) -> str:
     """Header text without soft hyphens and line breaks ('Änderungs-art 1)' -> 'Änderungsart 1)')."""
-    return re.sub(r"-\s*|\s+", lambda m: "" if m.group().startswith("-") else " ", _cell(value))
+    return re.sub(r"-\s*|\s+", lambda m: "" if m.group().startswith("-") else " ", clean_cell(value))
 
 
 def _locate_header(rows: list[list], source_id: str, name: str) -> tuple[int, dict[str, int]]:
     """The upper header row (starting 'Kennziffer') and the column of every field."""
     for i, row in enumerate(rows[:20]):
-        if _cell(row[0]) == "Kennziffer" and i + 1 < len(rows):
+        if clean_cell(row[0]) == "Kennziffer" and i + 1 < len(rows):
             break
     else:
         raise SourceError(source_id, name, "header row starting with 'Kennziffer' not found in the first 20 rows "
@@ -102,7 +101,7 @@ def _locate_header(rows: list[list], source_id: str, name: str) -> tuple[int, di
 def _period(title_rows: list[list], source_id: str, name: str) -> tuple[dt.date, dt.date]:
     """The period from the title 'Gebietsänderungen vom 01.01. - 31.12.2024' (start year = end year if left out)."""
     for row in title_rows:
-        match = PERIOD.search(" ".join(_cell(c) for c in row))
+        match = PERIOD.search(" ".join(clean_cell(c) for c in row))
         if match:
             d1, m1, y1, d2, m2, y2 = match.groups()
             return dt.date(int(y1 or y2), int(m1), int(d1)), dt.date(int(y2), int(m2), int(d2))
@@ -113,11 +112,11 @@ def _changes(body: list[list], columns: dict[str, int], source_id: str, name: st
     records = [[r[columns[f]] if columns[f] < len(r) else None for f in ["unit", *CHANGE_COLUMNS]]
                for r in body if len(r) >= 2]
     table = pd.DataFrame(records, columns=["unit", *CHANGE_COLUMNS])
-    table = table[table["unit"].map(_cell) == "Gemeinde"].drop(columns="unit")
+    table = table[table["unit"].map(clean_cell) == "Gemeinde"].drop(columns="unit")
     if table.empty:
         return pd.DataFrame(columns=CHANGE_COLUMNS)
     for column in ("change_id", "from_ags", "from_name", "to_ags", "to_name", "kind"):
-        table[column] = table[column].map(_cell)
+        table[column] = table[column].map(clean_cell)
     unknown = sorted(set(table["kind"]) - set(KINDS))
     if unknown:
         raise SourceError(source_id, name, f"unknown Änderungsart {unknown} (expected 1-4)")
@@ -141,7 +140,7 @@ def _date(value, source_id: str, name: str) -> dt.date:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    match = DATE.fullmatch(_cell(value))
+    match = DATE.fullmatch(clean_cell(value))
     if not match:
         raise SourceError(source_id, name, f"Wirksamkeitsdatum {value!r} is not a date (dd.mm.yyyy)")
     day, month, year = (int(g) for g in match.groups())
@@ -155,7 +154,7 @@ def _numbers(table: pd.DataFrame, column: str, source_id: str, name: str) -> pd.
     """A numeric column in German notation; a value that is no number fails with its change id."""
     def number(change_id, value):
         try:
-            return parse_number(_cell(value) if not isinstance(value, (int, float)) else value)
+            return parse_number(clean_cell(value) if not isinstance(value, (int, float)) else value)
         except ValueError as exc:
             raise SourceError(source_id, name, f"Kennziffer {change_id} column {column}: {exc}") from None
 

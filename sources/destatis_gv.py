@@ -15,7 +15,7 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from sources import OBSERVATION_COLUMNS
-from sources.contracts import parse_number
+from sources.contracts import clean_cell, parse_number
 from sources.errors import SourceError
 from sources.registry import Release
 
@@ -67,22 +67,13 @@ def _data_sheet_rows(workbook: CalamineWorkbook, source_id: str, name: str) -> l
     raise SourceError(source_id, name, f"no Gemeinde data sheet among {workbook.sheet_names}")
 
 
-def _cell(value) -> str:
-    """Cell as clean text: 60.0 -> '60', None -> ''."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def _types(values: np.ndarray) -> np.ndarray:
     """The exact type of every cell (``type``, not ``isinstance``: bool is an int, numpy floats are floats)."""
     return np.fromiter(map(type, values), dtype=object, count=len(values))
 
 
 def _cells(values) -> np.ndarray:
-    """``_cell`` of every value, by type in bulk (one Python call per workbook column, not per cell)."""
+    """``clean_cell`` of every value, by type in bulk (one Python call per workbook column, not per cell)."""
     values = _object_array(values)
     types = _types(values)
     out = np.full(len(values), "", dtype=object)
@@ -98,7 +89,7 @@ def _cells(values) -> np.ndarray:
     cleaned[~whole] = [str(v).strip() for v in cleaned[~whole]]
     out[floats] = cleaned
     other = ~(text | floats | (types == type(None)))
-    out[other] = [_cell(v) for v in values[other]]  # ints, dates, ...: rare, the reference function
+    out[other] = [clean_cell(v) for v in values[other]]  # ints, dates, ...: rare, the reference function
     return out
 
 
@@ -112,8 +103,8 @@ def _object_array(values) -> np.ndarray:
 def _locate_header(rows: list[list], source_id: str, name: str) -> dict:
     """Find the two header rows and the column of every field by its label."""
     for i, row in enumerate(rows[:15]):
-        if _cell(row[0]).replace("-", "").replace("\n", "").lower().startswith("satzart"):
-            top, sub, dates = ([_cell(c) for c in r] for r in rows[i : i + 3])
+        if clean_cell(row[0]).replace("-", "").replace("\n", "").lower().startswith("satzart"):
+            top, sub, dates = ([clean_cell(c) for c in r] for r in rows[i : i + 3])
             break
     else:
         raise SourceError(source_id, name, "header row starting with 'Satzart' not found in the first 15 rows")
@@ -145,10 +136,10 @@ def _locate_header(rows: list[list], source_id: str, name: str) -> dict:
         fields["stadtrechte"] = column(top, "Stadtrechte", startswith=True)
     if "Längengrad" in sub:
         fields["lon"], fields["lat"] = sub.index("Längengrad"), sub.index("Breitengrad")
-    population_date = _first_date(dates[fields["population"]], dates[fields["area"]], _cell(rows[0][0]))
+    population_date = _first_date(dates[fields["population"]], dates[fields["area"]], clean_cell(rows[0][0]))
     if population_date is None:
         raise SourceError(source_id, name, "no reference date (dd.mm.yyyy) found above the population column")
-    area_date = _first_date(dates[fields["area"]], _cell(rows[0][0])) or population_date
+    area_date = _first_date(dates[fields["area"]], clean_cell(rows[0][0])) or population_date
     territorial_date = _first_date(dates[fields["land"]]) or area_date
     return {"first_data_row": i + 4, "fields": fields, "new_layout": new_layout,
             "population_date": population_date, "area_date": area_date, "territorial_date": territorial_date}

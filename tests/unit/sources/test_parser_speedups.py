@@ -15,7 +15,8 @@ from python_calamine import CalamineWorkbook
 
 from sources import OBSERVATION_COLUMNS, breitbandatlas, destatis_gv
 from sources.breitbandatlas import _level, _normalise_key
-from sources.destatis_gv import _cell, _cells, _numeric
+from sources.contracts import clean_cell
+from sources.destatis_gv import _cells, _numeric
 from sources.registry import discover_releases, load_sources
 
 
@@ -70,14 +71,14 @@ def test_breitbandatlas_districts_and_short_keys():
 
 
 def numeric_reference(series: pd.Series) -> pd.Series:
-    text = series.map(lambda v: v if isinstance(v, (int, float)) else _cell(v).replace(",", "."))
+    text = series.map(lambda v: v if isinstance(v, (int, float)) else clean_cell(v).replace(",", "."))
     return pd.to_numeric(text, errors="coerce")
 
 
 def test_cell_cleaning_equals_reference_on_edge_values():
     values = [None, 60.0, 60, "  Mölln, Stadt ", 1.5, float("nan"), float("inf"), -0.0, 1e20, True, "",
               np.float64(7.0), "3,5", 12.25]
-    assert list(_cells(values)) == [_cell(v) for v in values]
+    assert list(_cells(values)) == [clean_cell(v) for v in values]
     # numbers: native ones as they are, text in German notation, empty cells missing; since the
     # contracts (issue 12) other text is refused instead of silently becoming NaN
     numbers = pd.Series([None, 60.0, 60, 1.5, float("nan"), float("inf"), -0.0, 1e20, "", np.float64(7.0),
@@ -100,7 +101,7 @@ def test_cell_cleaning_equals_reference_on_every_workbook_column(full_data):
         grid = destatis_gv._grid(rows)
         for j in range(grid.shape[1]):
             column = grid[:, j]
-            assert list(_cells(column)) == [_cell(v) for v in column], f"{path.name} column {j}"
+            assert list(_cells(column)) == [clean_cell(v) for v in column], f"{path.name} column {j}"
             series = pd.Series(column, dtype=object)
             try:
                 numbers = _numeric(series)
