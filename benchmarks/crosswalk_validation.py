@@ -1,10 +1,10 @@
 """How well the territorial crosswalk matches the change lists, and whether its restated histories are plausible.
 
 For every Gemeinde the lists say was dissolved into exactly one other Gemeinde, compare the
-step the register inference (indicators.territory.transitions) gives for the same register
+step the register inference (staging.crosswalk.transitions) gives for the same register
 transition: right (same successor key), wrong (another key) or missed (no step); the same after
-the plausibility checks (territory.check_plausibility drops rejected steps), and with the
-official lists applied (territory.with_official), as the pipeline does.
+the plausibility checks (crosswalk.check_plausibility drops rejected steps), and with the
+official lists applied (crosswalk.with_official), as the pipeline does.
 
 Then the population series restated onto the current territory (as the pipeline restates them,
 without and with the plausibility checks): the share of consecutive register pairs whose average
@@ -23,7 +23,8 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from indicators import flags, territory  # noqa: E402
+from indicators import flags
+from staging import crosswalk  # noqa: E402
 from sources import bkg_vg, destatis_changes, destatis_gv  # noqa: E402
 from sources.registry import discover_releases, load_sources  # noqa: E402
 
@@ -53,7 +54,7 @@ def load(source_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd
 
 def score(steps: pd.DataFrame, truth: pd.DataFrame) -> dict[str, int]:
     """right / wrong / missed among the true (from_vintage, from_ags -> to_ags) merger steps."""
-    merged = truth.merge(steps[steps["kind"].isin(territory.RESTATING_KINDS)], how="left",
+    merged = truth.merge(steps[steps["kind"].isin(crosswalk.RESTATING_KINDS)], how="left",
                          on=["from_vintage", "from_ags"], suffixes=("", "_found"))
     return {"right": int((merged["to_ags_found"] == merged["to_ags"]).sum()),
             "wrong": int((merged["to_ags_found"].notna() & (merged["to_ags_found"] != merged["to_ags"])).sum()),
@@ -68,10 +69,10 @@ def jump_rates(register: pd.DataFrame, steps: pd.DataFrame, observations: pd.Dat
     that moves by more than 2 % (an unexplained change) or a flag that excludes (partial transfer,
     split, rejected step). ``since``: only pairs whose later value is from this date on.
     """
-    walk = territory.crosswalk(register, steps)
-    observations = observations.assign(register_vintage=territory.register_vintage_at(observations, register))
-    restated = territory.restate(observations, walk, {"population_total": "population", "area_km2": "area"})
-    restated = territory.flag_transfers(restated, steps, register, walk)
+    walk = crosswalk.crosswalk(register, steps)
+    observations = observations.assign(register_vintage=crosswalk.register_vintage_at(observations, register))
+    restated = crosswalk.restate(observations, walk, {"population_total": "population", "area_km2": "area"})
+    restated = crosswalk.flag_transfers(restated, steps, register, walk)
     flagged = restated["territorial_change"].isin(flags.NOT_COMPARABLE)
     restated = restated.assign(restated=restated["territorial_change"].isin(["merger", "recode"]), flagged=flagged)
     wide = restated.pivot_table(index=["ags", "reference_date"], columns="measure",
@@ -113,29 +114,29 @@ def main() -> None:
     register, areas, changes, observations = load(source_dir)
     population = observations.pivot_table(index=["ags", "vintage"], columns="measure", values="value",
                                           aggfunc="first").rename(columns={"population_total": "population"})
-    inferred = territory.transitions(register, areas)
-    official = territory.official_steps(changes, register)
-    combined = territory.build_steps(register, areas, changes, population.reset_index(),
+    inferred = crosswalk.transitions(register, areas)
+    official = crosswalk.official_steps(changes, register)
+    combined = crosswalk.build_steps(register, areas, changes, population.reset_index(),
                                      geometries(source_dir))  # as the pipeline
-    checked_inferred = territory.check_plausibility(inferred, register, population.reset_index())
-    plausible = checked_inferred[territory.usable(checked_inferred)]
+    checked_inferred = crosswalk.check_plausibility(inferred, register, population.reset_index())
+    plausible = checked_inferred[crosswalk.usable(checked_inferred)]
     print(f"register vintages: {', '.join(sorted(register['vintage'].unique()))}")
     print(f"official steps by kind: {official['kind'].value_counts().to_dict()}")
     geographic = combined["evidence"].str.startswith("geography")
     print(f"mergers found by geography: {int(geographic.sum())} rows onto {combined.loc[geographic, 'to_ags'].nunique()}"
           f" successors, {combined.loc[geographic, 'plausibility'].value_counts().to_dict()}")
-    polygon = combined["evidence"].str.startswith(territory.POLYGON_EVIDENCE)
+    polygon = combined["evidence"].str.startswith(crosswalk.POLYGON_EVIDENCE)
     print(f"  of which read off the VG boundaries: {int(polygon.sum())} rows onto "
           f"{combined.loc[polygon, 'to_ags'].nunique()} successors, "
           f"{combined.loc[polygon, 'plausibility'].value_counts().to_dict()}")
     print(f"plausibility of the pipeline's steps: {combined['plausibility'].value_counts().to_dict()} "
-          f"(tolerance ±{territory.POPULATION_TOLERANCE:.0%} a year; centres within {territory.DISTANCE_FACTOR} "
-          f"equal-area radii + {territory.DISTANCE_SLACK_KM} km)")
+          f"(tolerance ±{crosswalk.POPULATION_TOLERANCE:.0%} a year; centres within {crosswalk.DISTANCE_FACTOR} "
+          f"equal-area radii + {crosswalk.DISTANCE_SLACK_KM} km)")
     for year in sorted(changes["vintage"].unique()):
         listed = changes[(changes["vintage"] == year) & (changes["kind"] == "dissolution")]
         receivers = listed.groupby("from_ags")["to_ags"].nunique()
         truth = official[(official["kind"] == "merger")
-                         & official["evidence"].str.contains(f"{territory.OFFICIAL} {year} ", regex=False)]
+                         & official["evidence"].str.contains(f"{crosswalk.OFFICIAL} {year} ", regex=False)]
         transitions = sorted(set(zip(truth["from_vintage"], truth["to_vintage"])))
         print(f"\nlist {year}: {receivers.size} Gemeinden dissolved, {int((receivers == 1).sum())} into one "
               f"Gemeinde, {int((receivers > 1).sum())} split; {len(truth)} of them between register vintages "
@@ -144,14 +145,14 @@ def main() -> None:
             continue
         print(f"  inference only:            {score(inferred, truth)}")
         print(f"  inference after the checks: {score(plausible, truth)}")
-        print(f"  with the lists:            {score(combined[territory.usable(combined)], truth)}")
+        print(f"  with the lists:            {score(combined[crosswalk.usable(combined)], truth)}")
         covered = inferred[inferred[["from_vintage", "to_vintage"]].apply(tuple, axis=1).isin(transitions)]
         unconfirmed = covered[~covered["from_ags"].isin(official["from_ags"])]
         print(f"  inferred steps in these transitions the list does not name: {len(unconfirmed)} "
               f"({unconfirmed['kind'].value_counts().to_dict()})")
     print(f"\nconsecutive population values (restated to the current territory) changing > {JUMP:.0%} a year:")
     print("(pairs the index would not score are left out: restated area moved > 2 %, or an excluding flag)")
-    rejected = territory.with_official(inferred, official)  # the crosswalk before the checks
+    rejected = crosswalk.with_official(inferred, official)  # the crosswalk before the checks
     for since in (None, "2009-12-31"):
         print(f" {'all register pairs' if since is None else 'later value from 31.12.2009 on'}:")
         print_rates("before (area inference + lists)", jump_rates(register, rejected, observations, since))

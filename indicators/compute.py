@@ -13,8 +13,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from indicators import flags, territory
+from indicators import flags
 from indicators.catalogue import Catalogue, Indicator
+from staging import crosswalk
 
 # quality_note is English text rendered from the typed columns after it (indicators/flags.py)
 VALUE_COLUMNS = ["ags", "indicator_id", "period", "value", "unit", "source_id", "vintage",
@@ -115,7 +116,7 @@ def _annualised_change(con, indicator: Indicator) -> pd.DataFrame:
     sql = f"""
         WITH yearly AS ({YEARLY}),
         area AS (SELECT a.ags, a.period, a.value AS area,
-                        -- land without inhabitants gained up to this register (territory.uninhabited_gains)
+                        -- land without inhabitants gained up to this register (crosswalk.uninhabited_gains)
                         a.value - coalesce(o.gain, 0) AS inhabited_area
                  FROM ({YEARLY.replace('$measure', '$area_measure')}) a
                  LEFT JOIN uninhabited_offsets o ON o.ags = a.ags AND o.vintage = a.vintage),
@@ -164,7 +165,7 @@ def uninhabited_offsets(con: duckdb.DuckDBPyConnection, area_measure: str, popul
     """Per (ags, vintage): the land without inhabitants the Gemeinde gained up to that register (km²).
 
     Subtracted from both areas before the 2 % test, so that a town that took over part of a
-    gemeindefreies Gebiet keeps a comparable population change (territory.uninhabited_gains says
+    gemeindefreies Gebiet keeps a comparable population change (crosswalk.uninhabited_gains says
     when a gain counts as uninhabited). Register vintages sort in time order as text.
     """
     gv = con.execute("""
@@ -174,10 +175,10 @@ def uninhabited_offsets(con: duckdb.DuckDBPyConnection, area_measure: str, popul
         WHERE list_contains($sources, source_id) AND level = 'gemeinde' AND measure IN ($area, $population)
         GROUP BY ags, vintage""", {"area": area_measure, "population": population_measure,
                                    "sources": sources}).df()
-    gains = territory.uninhabited_gains(gv)
+    gains = crosswalk.uninhabited_gains(gv)
     if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'territorial_changes'").fetchone()[0]:
         # land a change list says moved without inhabitants, where the Kreis balance did not already count it
-        listed = territory.official_uninhabited_gains(con.execute("SELECT * FROM territorial_changes").df())
+        listed = crosswalk.official_uninhabited_gains(con.execute("SELECT * FROM territorial_changes").df())
         known = set(zip(gains["ags"], gains["to_vintage"]))
         listed = listed[[(a, v) not in known for a, v in zip(listed["ags"], listed["to_vintage"])]]
         gains = pd.concat([gains, listed], ignore_index=True) if len(listed) else gains

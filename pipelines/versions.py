@@ -25,10 +25,11 @@ COMMON = ["pipelines/resources.py", "warehouse/__init__.py", "warehouse/sql.py",
 GROUP_CODE = {
     "raw_landing": ["pipelines/assets/raw.py", "sources/registry.py", "sources/landing.py", "sources/live.py",
                     "sources/http.py", "sources/archives.py", "sources.yaml"],
-    # the parsers, their contracts, the territorial crosswalk
+    # the parsers, their contracts, the staging logic (territorial crosswalk, derived shares, coworking)
     "staging": ["pipelines/assets/staging.py", "sources/*.py", "sources.yaml",
-                "indicators/territory.py", "warehouse/staging.sql"],
-    "indicators": ["pipelines/assets/indicators.py", "indicators/*.py", "indicators/catalogue.yaml"],
+                "staging/*.py", "warehouse/staging.sql"],
+    # indicators/compute.py reads the crosswalk's uninhabited-land rules
+    "indicators": ["pipelines/assets/indicators.py", "indicators/*.py", "indicators/catalogue.yaml", "staging/*.py"],
     "index": ["pipelines/assets/indicators.py", "pipelines/assets/analysis.py", "pipelines/assets/coworking.py",
               "indicators/*.py", "indicators/catalogue.yaml"],
     "publish": ["pipelines/assets/publish.py", "pipelines/checks.py", "warehouse/*.py", "warehouse/*.sql",

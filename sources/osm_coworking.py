@@ -30,8 +30,8 @@ _LIVE = load_sources()[SOURCE_ID].live  # the query and endpoint are declared in
 OVERPASS_URL = _LIVE["url"]
 COWORKING_QUERY = _LIVE["query"]
 KINDS = (("amenity", "coworking_space"), ("office", "coworking"))
-FATAL_REMARKS = ("runtime error", "timed out", "out of memory")
 METRIC_CRS = "EPSG:25832"  # ETRS89 / UTM 32N, metres
+FATAL_REMARKS = ("runtime error", "timed out", "out of memory")
 NOTE = "OpenStreetMap (ODbL), © OpenStreetMap contributors; completeness of OSM tagging varies"
 SPACE_COLUMNS = ["osm_type", "osm_id", "name", "lat", "lon", "kind", "website", "operator", "tags",
                  "osm_base_timestamp"]
@@ -129,50 +129,3 @@ def gemeinden_from_wkb(geometries: pd.DataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(geometries.drop(columns="geometry_wkb"),
                             geometry=gpd.GeoSeries.from_wkb([bytes(b) for b in geometries["geometry_wkb"]],
                                                             index=geometries.index), crs="EPSG:4326")
-
-
-def _points(spaces: pd.DataFrame) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(spaces, geometry=gpd.points_from_xy(spaces["lon"], spaces["lat"]), crs="EPSG:4326")
-
-
-def assign_to_gemeinden(spaces: pd.DataFrame, gemeinden: gpd.GeoDataFrame) -> pd.DataFrame:
-    """``spaces`` plus column ``ags``: the Gemeinde polygon each point lies in (None outside all of them).
-
-    The join uses ``intersects``, not ``within``: a point exactly on a boundary is not *within*
-    either neighbour and would be lost; here it goes to the first match, keeping one row per space.
-    """
-    polygons = gemeinden[["ags", "geometry"]].to_crs("EPSG:4326")
-    joined = gpd.sjoin(_points(spaces[["lat", "lon"]]), polygons, how="left", predicate="intersects")
-    joined = joined[~joined.index.duplicated(keep="first")]
-    result = spaces.copy()
-    result["ags"] = joined["ags"].reindex(spaces.index).astype(object)
-    result["ags"] = result["ags"].where(result["ags"].notna(), None)
-    return result
-
-
-def coworking_indicators(spaces_with_ags: pd.DataFrame, gemeinden: gpd.GeoDataFrame, reference_date,
-                         radius_km: float = 10) -> pd.DataFrame:
-    """Tidy observations per Gemeinde of ``gemeinden`` (OBSERVATION_COLUMNS).
-
-    ``coworking_spaces``: spaces whose ``ags`` is the Gemeinde (0 is a real zero: OSM was queried
-    for all of Germany). ``coworking_spaces_within_10km`` (name follows ``radius_km``): spaces at
-    most ``radius_km`` from the Gemeinde polygon, those inside included, wherever they lie.
-    ``coworking_nearest_km``: distance from the polygon to the nearest space, 0 if one is inside,
-    NaN if there are no spaces at all. Distances are computed in EPSG:25832.
-    """
-    polygons = gemeinden[["ags", "geometry"]].to_crs(METRIC_CRS).reset_index(drop=True)
-    points = _points(spaces_with_ags[["lat", "lon"]].reset_index(drop=True)).to_crs(METRIC_CRS)
-    inside = spaces_with_ags["ags"].dropna().value_counts()
-    near = gpd.sjoin(polygons, points, predicate="dwithin", distance=radius_km * 1000).groupby("ags").size()
-    nearest = gpd.sjoin_nearest(polygons, points, distance_col="distance_m").groupby("ags")["distance_m"].min()
-    ags = polygons["ags"]
-    measures = {
-        "coworking_spaces": ("count", ags.map(inside).fillna(0)),
-        f"coworking_spaces_within_{radius_km:g}km": ("count", ags.map(near).fillna(0)),
-        "coworking_nearest_km": ("km", (ags.map(nearest) / 1000).round(3)),
-    }
-    date = pd.Timestamp(reference_date).date()
-    frames = [pd.DataFrame({"ags": ags, "level": "gemeinde", "reference_date": date, "measure": measure,
-                            "value": values.astype(float), "unit": unit, "note": NOTE})
-              for measure, (unit, values) in measures.items()]
-    return pd.concat(frames, ignore_index=True)[OBSERVATION_COLUMNS]

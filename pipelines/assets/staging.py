@@ -8,13 +8,13 @@ from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Materiali
 
 from pipelines.resources import ReadinessSettings
 from pipelines.assets.raw import landed_releases
-from indicators import territory
 from indicators.catalogue import load_catalogue
 from sources import OBSERVATION_COLUMNS, contracts, inkar, local_inputs, osm_coworking
 from sources.ba_commuting import FLOW_COLUMNS
-from sources.derived import commuter_shares
 from sources.destatis_changes import CHANGE_COLUMNS
 from sources.registry import load_sources
+from staging import coworking, crosswalk
+from staging.derived import commuter_shares
 from warehouse import store
 from warehouse.registry import registry
 
@@ -113,7 +113,7 @@ def population_area(context: AssetExecutionContext, settings: ReadinessSettings)
 
 
 def onto_current_territory(con, observations: pd.DataFrame, key_vintage: str | None = None) -> pd.DataFrame:
-    """A source's Gemeinde observations moved onto the current territory (indicators/territory.py);
+    """A source's Gemeinde observations moved onto the current territory (staging/crosswalk.py);
     the other levels unchanged. Needs the tables the territorial_crosswalk asset wrote."""
     if observations.empty:
         return observations
@@ -122,7 +122,7 @@ def onto_current_territory(con, observations: pd.DataFrame, key_vintage: str | N
     steps = con.execute("SELECT * FROM territorial_changes").df()
     weights = con.execute("""SELECT ags, vintage, value AS population FROM observations
         WHERE source_id = 'destatis_gemeindeverzeichnis' AND measure = 'population_total' AND level = 'gemeinde'""").df()
-    return territory.onto_current(observations, register, walk, steps, weights, key_vintage)
+    return crosswalk.onto_current(observations, register, walk, steps, weights, key_vintage)
 
 
 def territory_metadata(observations: pd.DataFrame) -> dict:
@@ -224,12 +224,12 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
         deliveries = {v: local_inputs.place_spaces(t["local_spaces"], gemeinden) for v, t in local_parsed}
         spaces, observations = [], []
         for vintage, source_id, osm, local in _coworking_batches(parsed, deliveries):
-            located = osm_coworking.assign_to_gemeinden(osm, gemeinden) if len(osm) else osm.assign(ags=None)
+            located = coworking.assign_to_gemeinden(osm, gemeinden) if len(osm) else osm.assign(ags=None)
             merged = local_inputs.merge_spaces(located, local).assign(vintage=vintage)
             covered = set(local["supplying_ags"]) if len(local) else set()
             # without OSM only the supplying towns are measured: elsewhere a zero would not be a real zero
             measured = gemeinden if len(osm) or source_id == "osm_coworking" else gemeinden[gemeinden["ags"].isin(covered)]
-            values = osm_coworking.coworking_indicators(local_inputs.active_on(merged, vintage), measured, vintage)
+            values = coworking.coworking_indicators(local_inputs.active_on(merged, vintage), measured, vintage)
             values["note"] = local_inputs.coverage_notes(values, covered, local, source_id)
             spaces.append(merged)
             observations.append(values.assign(vintage=vintage, source_id=source_id))
@@ -289,26 +289,26 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
                            & (population["source_id"] == "destatis_gemeindeverzeichnis")]
         changes = stack(parse_all(con, "destatis_gebietsaenderungen"), "changes", "destatis_gebietsaenderungen",
                         columns=CHANGE_COLUMNS)
-        # boundaries: the predecessors whose centres lie inside a successor's polygon (territory.polygon_mergers)
+        # boundaries: the predecessors whose centres lie inside a successor's polygon (crosswalk.polygon_mergers)
         geometries = con.execute("SELECT ags, vintage, geometry_wkb FROM municipality_geometries").df()
-        steps = territory.build_steps(register, areas[["ags", "vintage", "value"]].rename(columns={"value": "area_km2"}),
+        steps = crosswalk.build_steps(register, areas[["ags", "vintage", "value"]].rename(columns={"value": "area_km2"}),
                                       changes, gv_population(population), geometries)
-        population["register_vintage"] = territory.register_vintage_at(population, register)
-        walk = territory.crosswalk(register, steps)
-        restated = territory.flag_transfers(territory.restate(population, walk, RESTATED), steps, register, walk)
+        population["register_vintage"] = crosswalk.register_vintage_at(population, register)
+        walk = crosswalk.crosswalk(register, steps)
+        restated = crosswalk.flag_transfers(crosswalk.restate(population, walk, RESTATED), steps, register, walk)
         store(con, "territorial_crosswalk", "territorial_changes", steps)
         store(con, "territorial_crosswalk", "territorial_keys", walk)
         for measure in RESTATED.values():
             rows = restated[restated["measure"] == measure][
                 [*OBSERVATION_COLUMNS, "source_id", "vintage", "territorial_change"]]
             store(con, "territorial_crosswalk", "int_current_territory__observations", rows, measure=measure)
-    official = territory.is_official(steps)
+    official = crosswalk.is_official(steps)
     return MaterializeResult(metadata={
         "official_steps": int(official.sum()), "inferred_steps": int((~official).sum()),
         "change_lists": MetadataValue.json(sorted(changes["vintage"].unique().tolist())),
         "recodes": int((steps["kind"] == "recode").sum()), "mergers": int((steps["kind"] == "merger").sum()),
-        "flagged_transfers": int((~steps["kind"].isin(territory.RESTATING_KINDS)).sum()),
-        "rejected_steps": int(steps["plausibility"].isin(territory.REJECTED).sum()),
+        "flagged_transfers": int((~steps["kind"].isin(crosswalk.RESTATING_KINDS)).sum()),
+        "rejected_steps": int(steps["plausibility"].isin(crosswalk.REJECTED).sum()),
         "towns_with_restated_history": int(restated.loc[restated["territorial_change"].isin(
             ["merger", "recode"]), "ags"].nunique()),
         "pilot_changes": MetadataValue.md(steps[steps["to_ags"].isin(PILOT_TOWNS)].to_markdown(index=False) or "none"),

@@ -25,7 +25,7 @@ def observations(rows) -> duckdb.DuckDBPyConnection:
     return con
 
 
-# population change reads the series restated to the current territory (indicators/territory.py)
+# population change reads the series restated to the current territory (staging/crosswalk.py)
 ON_CURRENT_TERRITORY = {"population_total": "population_current_territory", "area_km2": "area_current_territory"}
 
 

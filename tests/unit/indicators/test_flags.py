@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from indicators import compute, flags, territory
+from indicators import compute, flags
+from staging import crosswalk
 
 ENGLISH_WORDS = {"territorial", " change", "value", "merger", "not scored", "weighted", "method ", "the ", " of "}
 
@@ -21,7 +22,7 @@ def test_every_code_the_pipeline_writes_has_labels():
     assert written <= set(flags.TERRITORIAL_CHANGE)
     assert flags.NOT_COMPARABLE <= set(flags.TERRITORIAL_CHANGE)
     assert {compute.excluded_reason(c) for c in written} - {None} <= set(flags.EXCLUDED_REASON)
-    assert territory.REJECTED <= set(flags.PLAUSIBILITY)
+    assert crosswalk.REJECTED <= set(flags.PLAUSIBILITY)
     assert {"official", "ok", "unchecked"} <= set(flags.PLAUSIBILITY)
 
 

@@ -9,7 +9,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from indicators import territory
+from staging import crosswalk
 from tests.unit.indicators.test_compute import CATALOGUE, gv, observations
 
 
@@ -38,7 +38,7 @@ def test_land_of_a_gemeindefreies_gebiet_is_an_uninhabited_gain(gv_2013_2021):
     """Kreis Freyung-Grafenau: the forest of 09272444 (2013) was divided up by 2021; Spiegelau grew by
     6.60 km² of it. Kreis Ilm-Kreis: Stadtilm grew by inhabited Gemeinden, which is no such gain."""
     _, values = gv_2013_2021
-    gains = territory.uninhabited_gains(values.rename(columns={"area_km2": "area"}))
+    gains = crosswalk.uninhabited_gains(values.rename(columns={"area_km2": "area"}))
     by_town = gains.set_index("ags")["gain"]
     assert by_town["09272149"] == pytest.approx(6.60, abs=0.005)  # Spiegelau
     assert by_town["09273172"] == pytest.approx(2.27, abs=0.005)  # Siegenburg
@@ -78,7 +78,7 @@ def test_four_gemeinden_joining_langelsheim_are_found_by_geography(full_data, gv
     beyond the area inference); Friedland's recode keeps its transit camp's population jump."""
     register, values = gv_2013_2021
     register = register.assign(territorial_date=register["vintage"].map(lambda v: dt.date(int(v[:4]), 12, 31)))
-    steps = territory.build_steps(register, values[["ags", "vintage", "area_km2"]], pd.DataFrame(),
+    steps = crosswalk.build_steps(register, values[["ags", "vintage", "area_km2"]], pd.DataFrame(),
                                   values[["ags", "vintage", "population", "area_km2"]])
     langelsheim = steps[steps["to_ags"] == "03153019"]
     assert sorted(langelsheim["from_ags"]) == ["03153006", "03153007", "03153009", "03153014"]
@@ -86,7 +86,7 @@ def test_four_gemeinden_joining_langelsheim_are_found_by_geography(full_data, gv
     assert langelsheim["evidence"].str.contains("the only set of nearby vanished Gemeinden").all()
     friedland = steps[steps["to_ags"] == "03159013"]
     assert friedland[["from_ags", "kind", "plausibility"]].values.tolist() == [["03152009", "recode", "ok"]]
-    assert friedland["yearly_change"].iloc[0] > territory.POPULATION_TOLERANCE * 100  # the jump is real
+    assert friedland["yearly_change"].iloc[0] > crosswalk.POPULATION_TOLERANCE * 100  # the jump is real
 
 
 def test_an_ambiguous_set_is_not_used():
@@ -95,8 +95,8 @@ def test_an_ambiguous_set_is_not_used():
                          "lat": [50.0] * 4}, index=["99100001", "99100002", "99100003", "99100004"])
     target = pd.DataFrame({"area_km2": [20.0], "needed": [20.0], "kind": ["new key"], "lon": [10.0],
                            "lat": [50.0]}, index=["99100010"])
-    assert territory._unique_subsets(free, target, "2013", "2021") == []
-    unique = territory._unique_subsets(free.drop("99100004"), target, "2013", "2021")
+    assert crosswalk._unique_subsets(free, target, "2013", "2021") == []
+    unique = crosswalk._unique_subsets(free.drop("99100004"), target, "2013", "2021")
     assert sorted(row[2] for row in unique) == ["99100001", "99100002", "99100003"]
 
 
@@ -134,7 +134,7 @@ def test_a_key_the_given_register_lacks_is_taken_from_the_register_that_holds_it
     obs = pd.DataFrame({"ags": ["06633021", "06633027"], "level": "gemeinde", "reference_date": dt.date(2019, 12, 31),
                         "measure": "out_commuter_share", "value": [80.0, 70.0], "unit": "%", "note": "",
                         "vintage": "2022-12", "source_id": "inkar", "key_vintage": "2021"})
-    moved = territory.onto_current(obs, register, walk, steps, weights)
+    moved = crosswalk.onto_current(obs, register, walk, steps, weights)
     assert moved[["ags", "territorial_change"]].values.tolist() == [["06633030", "merger_weighted"]]
     assert moved["value"].iloc[0] == pytest.approx(76.0)  # (80 * 3000 + 70 * 2000) / 5000
 
@@ -177,22 +177,22 @@ def test_thuringian_mergers_are_read_off_the_vg_boundaries(full_data, gv_2013_20
     register = register.assign(territorial_date=register["vintage"].map(lambda v: dt.date(int(v[:4]), 12, 31)))
     args = (register, values[["ags", "vintage", "area_km2"]], pd.DataFrame(),
             values[["ags", "vintage", "population", "area_km2"]])
-    without = territory.build_steps(*args)
-    steps = territory.build_steps(*args, vg_geometries(full_data))
-    used = steps[territory.usable(steps)].set_index("from_ags")["to_ags"]
-    used_before = without[territory.usable(without)].set_index("from_ags")["to_ags"]
+    without = crosswalk.build_steps(*args)
+    steps = crosswalk.build_steps(*args, vg_geometries(full_data))
+    used = steps[crosswalk.usable(steps)].set_index("from_ags")["to_ags"]
+    used_before = without[crosswalk.usable(without)].set_index("from_ags")["to_ags"]
     expected = {"16066006": "16066092", "16066082": "16066069", "16070056": "16070048",
                 "16070019": "16070057", "16061004": "16061045"}
     assert {a: used.get(a) for a in expected} == expected
     assert used_before.get("16066082") == "16066092" and used_before.get("16070056") == "16070029"  # the old pairs
-    polygon = steps[steps["evidence"].str.startswith(territory.POLYGON_EVIDENCE)]
+    polygon = steps[steps["evidence"].str.startswith(crosswalk.POLYGON_EVIDENCE)]
     geratal = polygon[polygon["to_ags"] == "16070057"]
     assert len(geratal) == 6 and set(geratal["plausibility"]) == {"ok"}
     assert not steps[steps["to_ags"] == "16070029"]["from_ags"].isin(["16070019", "16070056"]).any()
     # Steesow's centre lies 13.5 km from Grabow's, beyond the distance test, but inside Grabow's polygon
     grabow = steps[steps["to_ags"] == "13076050"]
     assert grabow[["from_ags", "plausibility"]].values.tolist() == [["13076127", "ok"]]
-    assert grabow["max_distance_km"].iloc[0] > territory.DISTANCE_FACTOR * (72.27 / 3.1416) ** 0.5 + 3
+    assert grabow["max_distance_km"].iloc[0] > crosswalk.DISTANCE_FACTOR * (72.27 / 3.1416) ** 0.5 + 3
 
 
 def test_a_polygon_set_needs_vanished_members_and_the_area_to_add_up():
@@ -202,15 +202,15 @@ def test_a_polygon_set_needs_vanished_members_and_the_area_to_add_up():
     old = pd.DataFrame({"area_km2": [20.0, 10.0, 5.0]}, index=["99100001", "99100002", "99100003"])
     inside = pd.Series({"99100001": ["99100001", "99100002"]})
     merged = pd.DataFrame({"area_km2": [30.1]}, index=["99100001"])
-    rows = territory._polygon_sets(inside, old, merged, set(), set(), {}, "2013", "2021", "2021")
+    rows = crosswalk._polygon_sets(inside, old, merged, set(), set(), {}, "2013", "2021", "2021")
     assert [(r[2], r[3], r[4]) for r in rows] == [("99100002", "99100001", "merger")]
     short = pd.DataFrame({"area_km2": [26.0]}, index=["99100001"])  # only part of 99100002 came
-    assert territory._polygon_sets(inside, old, short, set(), set(), {}, "2013", "2021", "2021") == []
+    assert crosswalk._polygon_sets(inside, old, short, set(), set(), {}, "2013", "2021", "2021") == []
     survivor = pd.DataFrame({"area_km2": [30.1, 10.0]}, index=["99100001", "99100002"])
-    assert territory._polygon_sets(inside, old, survivor, set(), set(), {}, "2013", "2021", "2021") == []
-    assert territory._polygon_sets(inside, old, merged, set(), {"99100002"}, {}, "2013", "2021", "2021") == []
+    assert crosswalk._polygon_sets(inside, old, survivor, set(), set(), {}, "2013", "2021", "2021") == []
+    assert crosswalk._polygon_sets(inside, old, merged, set(), {"99100002"}, {}, "2013", "2021", "2021") == []
     same = {"99100001": {"99100002"}}  # an inferred step already says so: nothing to add
-    assert territory._polygon_sets(inside, old, merged, set(), set(), same, "2013", "2021", "2021") == []
+    assert crosswalk._polygon_sets(inside, old, merged, set(), set(), same, "2013", "2021", "2021") == []
 
 
 def test_land_a_change_list_moved_without_inhabitants_keeps_the_change_comparable():
@@ -225,7 +225,7 @@ def test_land_a_change_list_moved_without_inhabitants_keeps_the_change_comparabl
     assert before.loc[2023, "territorial_change"] == "area_change"
     steps = pd.DataFrame({"from_vintage": ["2021-12-31"], "to_vintage": ["2023-12-31"], "from_ags": ["99374451"],
                           "to_ags": ["99374129"], "kind": ["split"], "plausibility": ["official"],
-                          "evidence": [f"{territory.OFFICIAL} 2023 (x), Änderungsart 1"],
+                          "evidence": [f"{crosswalk.OFFICIAL} 2023 (x), Änderungsart 1"],
                           "moved_population": [0.0], "moved_area_km2": [3.97]})
     con.register("steps", steps)
     con.execute("CREATE TABLE territorial_changes AS SELECT * FROM steps")

@@ -18,9 +18,9 @@ import shapely
 from sources import OBSERVATION_COLUMNS
 from sources.errors import SourceError
 from sources.http import HttpClient, HttpSettings
-from sources.osm_coworking import (COWORKING_QUERY, assign_to_gemeinden, coworking_indicators, parse_release,
-                                   run_query)
+from sources.osm_coworking import COWORKING_QUERY, parse_release, run_query
 from sources.registry import Release, ReleaseFile
+from staging.coworking import assign_to_gemeinden, coworking_indicators
 from tests import osm_responses as responses
 
 PATH = "/api/interpreter"

@@ -1,6 +1,6 @@
 """Derived measures and method-break flags on small hand-written frames.
 
-``sources.derived.commuter_shares`` turns BA counts into out-/in-commuter shares per region
+``staging.derived.commuter_shares`` turns BA counts into out-/in-commuter shares per region
 and date (never crossing regions, dates or vintages, keeping the reason of a missing count);
 ``indicators.compute.flag_method_breaks`` notes where a town's series moves from one
 publisher method generation to another.
@@ -16,7 +16,7 @@ import pytest
 
 from indicators.compute import flag_method_breaks
 from sources import OBSERVATION_COLUMNS
-from sources.derived import commuter_shares
+from staging.derived import commuter_shares
 
 SUPPRESSED = "suppressed by publisher ('*': data protection)"
 JUNE_2023, JUNE_2024 = dt.date(2023, 6, 30), dt.date(2024, 6, 30)

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from indicators import territory
+from staging import crosswalk
 
 # (vintage, ags, name, area) ; 2002 -> 2009: Kreis reform renumbers 99100 -> 99200, "A" recoded,
 # "Buchholz" and "Cammin" become the new "Buchholz-Cammin", while "G" and "H" vanish into a new "Zeta"
@@ -31,7 +31,7 @@ def frames():
 
 
 def test_recodes_mergers_and_new_keys_are_inferred(frames):
-    steps = territory.transitions(*frames).sort_values(["from_vintage", "from_ags"])
+    steps = crosswalk.transitions(*frames).sort_values(["from_vintage", "from_ags"])
     assert steps[["from_ags", "to_ags", "kind"]].values.tolist() == [
         ["99100001", "99200001", "recode"],   # same name, area within 1 %
         ["99100002", "99200002", "merger"],   # new key Buchholz-Cammin = Buchholz + Cammin
@@ -45,7 +45,7 @@ def test_recodes_mergers_and_new_keys_are_inferred(frames):
 
 def test_history_is_restated_onto_the_current_territory(frames):
     register, areas = frames
-    walk = territory.crosswalk(register, territory.transitions(register, areas))
+    walk = crosswalk.crosswalk(register, crosswalk.transitions(register, areas))
     population = pd.DataFrame({
         "ags": ["99100004", "99100005", "99100002", "99100003", "99200004"],
         "vintage": ["2002", "2002", "2002", "2002", "2013"],
@@ -53,8 +53,8 @@ def test_history_is_restated_onto_the_current_territory(frames):
         "measure": "population_total", "value": [1000.0, 200.0, 300.0, None, 1250.0], "unit": "persons",
         "level": "gemeinde", "source_id": "gv", "note": "",
     })
-    population["register_vintage"] = territory.register_vintage_at(population, register)
-    restated = territory.restate(population, walk, {"population_total": "population_current_territory"})
+    population["register_vintage"] = crosswalk.register_vintage_at(population, register)
+    restated = crosswalk.restate(population, walk, {"population_total": "population_current_territory"})
     by_key = restated.set_index(["ags", "reference_date"])
     d_2002 = by_key.loc[("99200004", dt.date(2002, 12, 31))]
     assert d_2002["value"] == 1200.0
@@ -80,7 +80,7 @@ def test_best_fitting_predecessors_win_over_the_first_fitting():
         ("2021", "99100004", "Cham", 6.0), ("2021", "99100005", "Dorf", 6.96),
         ("2023", "99100001", "Sonnenberg", 30.0),
     ])
-    steps = territory.transitions(register, areas)
+    steps = crosswalk.transitions(register, areas)
     assert steps[["from_ags", "to_ags", "kind"]].values.tolist() == [
         ["99100003", "99100001", "merger"], ["99100004", "99100001", "merger"]]
 
@@ -106,46 +106,46 @@ def change(from_ags: str, to_ags: str, kind: str, area: float, people: int) -> d
 
 def test_official_steps_override_inferred_ones():
     register, areas = hand_register(OFFICIAL_CASE)
-    inferred = territory.transitions(register, areas)
+    inferred = crosswalk.transitions(register, areas)
     assert set(zip(inferred["from_ags"], inferred["to_ags"])) >= {("99100005", "99100006"), ("99100002", "99100001")}
     changes = pd.DataFrame([change("99100005", "99100001", "dissolution", 5.01, 400),
                             change("99100002", "99100006", "dissolution", 3.0, 200),
                             change("99100004", "99100006", "dissolution", 2.0, 100),
                             change("99100003", "99100001", "partial_transfer", 0.1, 0)])
-    official = territory.official_steps(changes, register)
-    steps = territory.with_official(inferred, official)
-    keyed = steps[steps["kind"].isin(territory.RESTATING_KINDS)]
+    official = crosswalk.official_steps(changes, register)
+    steps = crosswalk.with_official(inferred, official)
+    keyed = steps[steps["kind"].isin(crosswalk.RESTATING_KINDS)]
     assert sorted(zip(keyed["from_vintage"], keyed["from_ags"], keyed["to_ags"], keyed["kind"])) == [
         ("2013", "99000009", "99100009", "recode"),  # older period: inferred
         ("2021", "99100002", "99100006", "merger"), ("2021", "99100004", "99100006", "merger"),
         ("2021", "99100005", "99100001", "merger")]
-    assert territory.is_official(keyed).tolist() == [False, True, True, True]
+    assert crosswalk.is_official(keyed).tolist() == [False, True, True, True]
     assert keyed.loc[keyed["from_ags"] == "99100005", "evidence"].item() == (
         "Destatis Gebietsänderungen 2023 (99/2023/0001-R), Änderungsart 1, wirksam 2023-01-01, 5.01 km², "
         "400 inhabitants")
     # the partial transfer is kept as a flag, not followed by the crosswalk ...
-    walk = territory.crosswalk(register, steps)
+    walk = crosswalk.crosswalk(register, steps)
     assert walk.set_index(["vintage", "ags"]).loc[("2021", "99100003"), "current_ags"] == "99100003"
     # ... and notes the series of both Gemeinden in the period of the change
     restated = pd.DataFrame({"ags": ["99100001", "99100001", "99100006"], "measure": "population_current_territory",
                              "reference_date": [dt.date(2021, 12, 31), dt.date(2023, 12, 31), dt.date(2023, 12, 31)],
                              "note": ["", "restated to current territory: includes 99100005", ""]})
-    flagged = territory.flag_transfers(restated, steps, register, walk)
+    flagged = crosswalk.flag_transfers(restated, steps, register, walk)
     # typed: this decides; 0 inhabitants moved, so the series stays comparable ('minor_transfer') ...
     assert flagged["territorial_change"].tolist() == [None, "minor_transfer", None]
     # ... while a transfer of more than MINOR_TRANSFER inhabitants makes it a 'partial_transfer' (not scored)
     bigger = steps.assign(moved_population=steps["moved_population"].where(steps["kind"] != "partial_transfer", 400))
-    assert territory.flag_transfers(restated, bigger, register, walk)["territorial_change"].tolist() == \
+    assert crosswalk.flag_transfers(restated, bigger, register, walk)["territorial_change"].tolist() == \
         [None, "partial_transfer", None]
     # ... unless it is at most 1 % of the smaller Gemeinde (typed moved_share): 400 of 50,000 and 41,000
     population = pd.DataFrame({"ags": ["99100003", "99100001"], "vintage": "2021", "population": [50_000, 41_000]})
-    shared = territory.moved_share(bigger, population)
+    shared = crosswalk.moved_share(bigger, population)
     assert shared.loc[shared["kind"] == "partial_transfer", "moved_share"].tolist() == [pytest.approx(0.976, abs=1e-3)]
     assert shared.loc[shared["kind"] != "partial_transfer", "moved_share"].isna().all()  # restating steps: none
-    assert territory.flag_transfers(restated, shared, register, walk)["territorial_change"].tolist() == \
+    assert crosswalk.flag_transfers(restated, shared, register, walk)["territorial_change"].tolist() == \
         [None, "minor_transfer", None]
-    small_town = territory.moved_share(bigger, population.assign(population=[50_000, 30_000]))  # 1.33 %
-    assert territory.flag_transfers(restated, small_town, register, walk)["territorial_change"].tolist() == \
+    small_town = crosswalk.moved_share(bigger, population.assign(population=[50_000, 30_000]))  # 1.33 %
+    assert crosswalk.flag_transfers(restated, small_town, register, walk)["territorial_change"].tolist() == \
         [None, "partial_transfer", None]
     notes = flagged["note"].tolist()
     assert notes[0] == "" and notes[2] == ""
@@ -157,9 +157,9 @@ def test_a_dissolution_split_over_two_gemeinden_only_flags():
     register, _ = hand_register(OFFICIAL_CASE)
     changes = pd.DataFrame([change("99100005", "99100001", "dissolution", 3.0, 300),
                             change("99100005", "99100006", "dissolution", 2.01, 100)])
-    official = territory.official_steps(changes, register)
+    official = crosswalk.official_steps(changes, register)
     assert official["kind"].tolist() == ["split", "split"]
-    assert territory.crosswalk(register, official).query("ags == '99100005'")["current_ags"].eq("99100005").all()
+    assert crosswalk.crosswalk(register, official).query("ags == '99100005'")["current_ags"].eq("99100005").all()
 
 
 def test_a_split_part_without_inhabitants_is_an_uninhabited_gain_of_its_receiver():
@@ -169,14 +169,14 @@ def test_a_split_part_without_inhabitants_is_an_uninhabited_gain_of_its_receiver
     register, _ = hand_register(OFFICIAL_CASE)
     changes = pd.DataFrame([change("99100005", "99100001", "dissolution", 3.0, 0),
                             change("99100005", "99100006", "dissolution", 2.01, 100)])
-    official = territory.official_steps(changes, register)
+    official = crosswalk.official_steps(changes, register)
     assert official[["to_ags", "moved_population", "moved_area_km2"]].values.tolist() == [
         ["99100001", 0, 3.0], ["99100006", 100, 2.01]]
-    steps = territory.check_plausibility(official, register, pd.DataFrame(columns=["ags", "vintage", "population",
+    steps = crosswalk.check_plausibility(official, register, pd.DataFrame(columns=["ags", "vintage", "population",
                                                                                     "area_km2"]))
-    gains = territory.official_uninhabited_gains(steps)
+    gains = crosswalk.official_uninhabited_gains(steps)
     assert gains.values.tolist() == [["99100001", "2021", "2023", 3.0]]
-    assert territory.official_uninhabited_gains(steps.drop(columns="moved_area_km2")).empty
+    assert crosswalk.official_uninhabited_gains(steps.drop(columns="moved_area_km2")).empty
 
 
 def test_2024_dissolutions_from_the_change_list_are_in_the_crosswalk(full_data):
@@ -196,8 +196,8 @@ def test_2024_dissolutions_from_the_change_list_are_in_the_crosswalk(full_data):
     lists = {r.vintage: destatis_changes.parse_release(r) for r in
              discover_releases(specs["destatis_gebietsaenderungen"], full_data)}
     changes = pd.concat([t["changes"].assign(vintage=v) for v, t in lists.items()])
-    steps = territory.with_official(territory.transitions(register, areas), territory.official_steps(changes, register))
-    walk = territory.crosswalk(register, steps).set_index(["vintage", "ags"])["current_ags"]
+    steps = crosswalk.with_official(crosswalk.transitions(register, areas), crosswalk.official_steps(changes, register))
+    walk = crosswalk.crosswalk(register, steps).set_index(["vintage", "ags"])["current_ags"]
     dissolved = lists["2024"]["changes"].query("kind == 'dissolution'")
     into_one = dissolved.groupby("from_ags").filter(lambda g: g["to_ags"].nunique() == 1)
     assert len(into_one) >= 20
@@ -231,7 +231,7 @@ def wrong_merger_case():
 
 def test_an_inferred_merger_with_a_population_jump_is_rejected_and_flags_the_successor():
     register, areas, population = wrong_merger_case()
-    steps = territory.check_plausibility(territory.transitions(register, areas), register, population)
+    steps = crosswalk.check_plausibility(crosswalk.transitions(register, areas), register, population)
     by_pair = steps.set_index(["from_ags", "to_ags"])
     # the area inference pairs Wittenberg with Schmiedeberg ...
     assert ("99100002", "99200001") in by_pair.index
@@ -241,22 +241,22 @@ def test_an_inferred_merger_with_a_population_jump_is_rejected_and_flags_the_suc
     assert by_pair.loc[("99100002", "99200001"), "yearly_change"] == pytest.approx(-14.58, abs=0.01)
     assert by_pair.loc[("99100003", "99200003"), "plausibility"] == "ok"  # recode: 2,000 -> 1,900
     assert by_pair.loc[("99100005", "99100004"), "plausibility"] == "ok"  # 9,000 -> 8,800
-    walk = territory.crosswalk(register, steps).set_index(["vintage", "ags"])["current_ags"]
+    walk = crosswalk.crosswalk(register, steps).set_index(["vintage", "ags"])["current_ags"]
     assert walk[("2002", "99100002")] == "99100002" and walk[("2002", "99100001")] == "99100001"  # not followed
     assert walk[("2002", "99100003")] == "99200003" and walk[("2002", "99100005")] == "99100004"
     # the successor's value in the period of the rejected step is flagged (not scored downstream)
     restated = pd.DataFrame({"ags": ["99200001", "99200001"], "measure": "population_current_territory",
                              "reference_date": [dt.date(2013, 12, 31), dt.date(2023, 12, 31)], "note": ["", ""]})
-    flagged = territory.flag_transfers(restated, steps, register, territory.crosswalk(register, steps))
+    flagged = crosswalk.flag_transfers(restated, steps, register, crosswalk.crosswalk(register, steps))
     assert flagged["territorial_change"].tolist() == ["implausible_step", None]
 
 
 def test_a_predecessor_far_from_its_successor_is_rejected():
     register, areas, population = wrong_merger_case()
     steps = pd.DataFrame([("2013", "2023", "99200003", "99100004", "merger", "area test")],
-                         columns=territory.STEP_COLUMNS)
+                         columns=crosswalk.STEP_COLUMNS)
     register.loc[(register["ags"] == "99200003") & (register["vintage"] == "2013"), "lon"] = 13.5  # 1° east, 0.1° south: ~69.6 km
-    checked = territory.check_plausibility(steps, register, population.assign(
+    checked = crosswalk.check_plausibility(steps, register, population.assign(
         population=population["population"].where(population["ags"] != "99100004", 10600)))
     assert checked["plausibility"].item() == "too_far"
     assert checked["max_distance_km"].item() == pytest.approx(69.6, abs=0.5)  # allowed: 2 * sqrt(35/pi) + 3 = 9.7 km
@@ -275,7 +275,7 @@ def test_every_source_is_brought_onto_the_current_territory():
                                 columns=["ags", "level", "reference_date", "measure", "value", "unit", "note",
                                          "source_id", "vintage"])
     observations["key_vintage"] = ["2013"] * 6 + [float("nan")]
-    result = territory.bring_forward(observations, walk, weights).set_index(["ags", "measure"])
+    result = crosswalk.bring_forward(observations, walk, weights).set_index(["ags", "measure"])
     assert result.loc[("03159003", "m_%"), ["value", "territorial_change", "published_ags"]].tolist() == \
         [80.0, "recode", "03156002"]
     assert result.loc[("A", "m_%"), "value"] == pytest.approx((90 * 3000 + 50 * 1000) / 4000)  # 80.0
@@ -293,7 +293,7 @@ def test_key_vintages_find_the_register_that_holds_a_publishers_key():
                                  "reference_date": [dt.date(2022, 6, 30), dt.date(2019, 12, 31),
                                                     dt.date(2022, 6, 30), dt.date(2019, 12, 31)]})
     # an old key used after its register ended; a new key used before its register; a key in both
-    assert territory.key_vintages(observations, register).tolist() == ["2013", "2021", "2021", "2013"]
+    assert crosswalk.key_vintages(observations, register).tolist() == ["2013", "2021", "2021", "2013"]
 
 
 def test_inkar_verband_keyed_by_a_gemeinde_of_inkars_status_is_that_gemeinde():
@@ -352,7 +352,7 @@ def test_a_merger_of_more_than_three_is_found_by_geography_and_tested():
     frame = pd.DataFrame(rows, columns=["vintage", "ags", "name", "area_km2", "population", "lon", "lat"])
     register = frame[["ags", "name", "vintage", "lon", "lat"]].assign(
         territorial_date=frame["vintage"].map(lambda v: dt.date(int(v), 12, 31)))
-    steps = territory.build_steps(register, frame[["ags", "vintage", "area_km2"]], pd.DataFrame(),
+    steps = crosswalk.build_steps(register, frame[["ags", "vintage", "area_km2"]], pd.DataFrame(),
                                   frame[["ags", "vintage", "population", "area_km2"]])
     assert sorted(steps["from_ags"]) == ["99100001", "99100002", "99100003", "99100004"]
     assert set(steps["to_ags"]) == {"99100010"} and set(steps["plausibility"]) == {"ok"}
@@ -370,7 +370,7 @@ def test_merged_parts_are_noted_in_key_order_and_a_verband_part_marks_the_whole(
                                  for a, lvl in rows],
                                 columns=["ags", "level", "reference_date", "measure", "value", "unit", "note",
                                          "source_id", "vintage", "key_vintage", "source_level"])
-    result = territory.bring_forward(observations, walk, weights).set_index("ags")
+    result = crosswalk.bring_forward(observations, walk, weights).set_index("ags")
     assert result.loc["M", ["note", "source_level", "value"]].tolist() == ["parts: B + Y + Z", "gemeindeverband", 3.0]
     assert result.loc["N", "note"] == "parts: P + Q"
     assert result.loc["N", "source_level"] is None  # the first part's (Q) level, not the second's
@@ -383,6 +383,6 @@ def test_key_vintages_of_unknown_keys_and_dates_before_every_register():
     observations = pd.DataFrame({"ags": ["A", "B", "C", "A"],
                                  "reference_date": [dt.date(2001, 6, 30), dt.date(2001, 6, 30),
                                                     dt.date(2022, 6, 30), dt.date(2022, 6, 30)]})
-    found = territory.key_vintages(observations, register)
+    found = crosswalk.key_vintages(observations, register)
     assert found.iloc[[0, 1, 3]].tolist() == ["2013", "2021", "2021"]
     assert pd.isna(found.iloc[2])
