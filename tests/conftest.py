@@ -63,15 +63,17 @@ def refresh_settings(tmp: Path, source_dir: Path | None = None):
     )
 
 
-def run_job(settings: ReadinessSettings, raise_on_error: bool = True):
-    """Execute the refresh job in process with ``settings`` and an ephemeral Dagster instance."""
-    from dagster import DagsterInstance
+def run_job(settings: ReadinessSettings, raise_on_error: bool = True, assets: list[str] | None = None):
+    """Execute the refresh job in process with ``settings`` and an ephemeral Dagster instance; ``assets``:
+    only these steps of it (a test of one step need not pay for the whole job)."""
+    from dagster import AssetKey, DagsterInstance
 
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def("refresh_warehouse")
+    selection = [AssetKey(name) for name in assets] if assets else None
     return job.execute_in_process(resources={"settings": settings}, instance=DagsterInstance.ephemeral(),
-                                  raise_on_error=raise_on_error)
+                                  raise_on_error=raise_on_error, asset_selection=selection)
 
 
 @pytest.fixture(scope="session")
