@@ -44,11 +44,13 @@ def sha256(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def good_run(tmp_path_factory) -> Path:
-    """A good published warehouse from the snapshot in directory mode (what every job variant starts from)."""
+def good_run(snapshot_warehouse, tmp_path_factory) -> Path:
+    """What every job variant starts from: the session's good publish of the snapshot (a copy of its folder:
+    published file, working database, raw landing) as ``out`` and a copy of the snapshot as ``source``, which
+    the variants damage and read in directory mode (the same files, so the same landed releases)."""
     base = tmp_path_factory.mktemp("good_run")
     shutil.copytree(SNAPSHOT_DIR, base / "source")
-    assert run_refresh(base / "out", base / "source").success
+    shutil.copytree(snapshot_warehouse.parent, base / "out", ignore=shutil.ignore_patterns("exports", "reports"))
     return base
 
 
