@@ -71,9 +71,10 @@ def run_job(settings: ReadinessSettings, raise_on_error: bool = True, assets: li
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def("refresh_warehouse")
-    selection = [AssetKey(name) for name in assets] if assets else None
+    if assets:  # a subset job, as pipelines/incremental.py runs one (asset_selection= refuses our resources)
+        job = job.get_subset(asset_selection={AssetKey(name) for name in assets})
     return job.execute_in_process(resources={"settings": settings}, instance=DagsterInstance.ephemeral(),
-                                  raise_on_error=raise_on_error, asset_selection=selection)
+                                  raise_on_error=raise_on_error)
 
 
 @pytest.fixture(scope="session")
