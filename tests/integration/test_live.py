@@ -41,9 +41,12 @@ def publishers(httpserver, monkeypatch):
 
 
 def live_settings(root: Path, publishers: PublisherServer, **overrides) -> ReadinessSettings:
+    """Every output under ``root``: exports and pages too (the defaults are the repository's data/), and
+    the pilots' pages only (the reference group's are tests/integration/test_reports.py's)."""
     return ReadinessSettings(**{
         "source_mode": "live", "live_dir": str(root / "live"), "live_origin": publishers.origin,
         "warehouse_path": str(root / "warehouse" / "readiness.duckdb"), "raw_dir": str(root / "raw"),
+        "exports_dir": str(root / "exports"), "reports_dir": str(root / "reports"), "report_scope": "pilots",
         "http_backoff_seconds": 0.01, "http_read_timeout": 1.0, "http_max_attempts": 3, **overrides})
 
 

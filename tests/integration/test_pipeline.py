@@ -147,7 +147,8 @@ def test_failed_blocking_check_stops_the_publish_and_says_why(published_copy, sn
 
     settings = ReadinessSettings(source_mode="directory", source_dir=str(snapshot_copy), allow_shrink=True,
                                  warehouse_path=str(published), raw_dir=str(tmp_path / "raw"),
-                                 exports_dir=str(tmp_path / "exports"))
+                                 exports_dir=str(tmp_path / "exports"), reports_dir=str(tmp_path / "reports"),
+                                 report_scope="pilots")  # never the repository's data/reports
     assert run_job(settings).success
     assert published.read_bytes() != before
 
