@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -154,6 +155,15 @@ def loopback_only(monkeypatch):
 
 
 INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"
+
+
+def pytest_configure(config):
+    """Exports and town pages of a run whose settings (or a subprocess's environment) name no folder go to a
+    temporary one, never into the repository's data/ (the defaults; live runs and `readiness demo` in the tests
+    wrote there). Set before collection imports pipelines.resources, whose defaults read the environment."""
+    base = Path(tempfile.mkdtemp(prefix="readiness-tests-"))
+    os.environ.setdefault("READINESS_EXPORTS_DIR", str(base / "exports"))
+    os.environ.setdefault("READINESS_REPORTS_DIR", str(base / "reports"))
 
 
 def pytest_ignore_collect(collection_path: Path, config) -> bool | None:

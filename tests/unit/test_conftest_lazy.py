@@ -40,3 +40,11 @@ def test_not_slow_skips_collecting_the_integration_tests():
     for expression in ("", "slow", "browser", "not browser", "slow or browser", "not slow or browser",
                        "not (slow and browser)"):
         assert not deselects_slow(expression), expression
+
+
+def test_outputs_without_a_folder_never_go_to_the_repository_data():
+    """A run whose settings name no exports or reports folder writes under a temporary one (pytest_configure)."""
+    from warehouse import exports_dir, reports_dir
+
+    for folder in (exports_dir(), reports_dir()):
+        assert ROOT / "data" not in folder.resolve().parents, folder
