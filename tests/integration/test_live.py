@@ -78,7 +78,7 @@ def first_run(baseline, publishers):
         assert result.success, failure_messages(result)
         publishers.requests.clear()  # tests count only their own run's requests
     copy = baseline.parent / f"{baseline.name}_{time.monotonic_ns()}"
-    shutil.copytree(baseline, copy)
+    shutil.copytree(baseline, copy, symlinks=True)  # exports/latest is a (relative) symlink
     for state in (copy / "live" / ".state").glob("*.json"):  # the mirror moved with the copy; paths are relative
         assert str(baseline) not in state.read_text()
     return copy
