@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import fcntl
 import ipaddress
+import itertools
 import os
+import re
 import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -61,13 +64,16 @@ def refresh_settings(tmp: Path, source_dir: Path | None = None):
     )
 
 
-def run_job(settings: ReadinessSettings, raise_on_error: bool = True):
-    """Execute the refresh job in process with ``settings`` and an ephemeral Dagster instance."""
-    from dagster import DagsterInstance
+def run_job(settings: ReadinessSettings, raise_on_error: bool = True, assets: list[str] | None = None):
+    """Execute the refresh job in process with ``settings`` and an ephemeral Dagster instance; ``assets``:
+    only these steps of it (a test of one step need not pay for the whole job)."""
+    from dagster import AssetKey, DagsterInstance
 
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def("refresh_warehouse")
+    if assets:  # a subset job, as pipelines/incremental.py runs one (asset_selection= refuses our resources)
+        job = job.get_subset(asset_selection={AssetKey(name) for name in assets})
     return job.execute_in_process(resources={"settings": settings}, instance=DagsterInstance.ephemeral(),
                                   raise_on_error=raise_on_error)
 
@@ -149,6 +155,39 @@ def loopback_only(monkeypatch):
 
 
 INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"
+
+
+def pytest_configure(config):
+    """Exports and town pages of a run whose settings (or a subprocess's environment) name no folder go to a
+    temporary one, never into the repository's data/ (the defaults; live runs and `readiness demo` in the tests
+    wrote there). Set before collection imports pipelines.resources, whose defaults read the environment."""
+    base = Path(tempfile.mkdtemp(prefix="readiness-tests-"))
+    os.environ.setdefault("READINESS_EXPORTS_DIR", str(base / "exports"))
+    os.environ.setdefault("READINESS_REPORTS_DIR", str(base / "reports"))
+
+
+def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
+    """Skip tests/integration/ entirely when the mark expression deselects every ``slow`` test
+    (``-m "not slow"``): deselection happens only after collection, and importing those modules (Dagster,
+    the definitions, the asset graph) cost about half of the unit run's time."""
+    if collection_path.resolve() == INTEGRATION_DIR and deselects_slow(config.option.markexpr):
+        return True
+    return None
+
+
+def deselects_slow(markexpr: str) -> bool:
+    """True when ``markexpr`` is false for a test marked ``slow`` whatever other marks it carries (tried for
+    every combination of the other names in it, so ``-m "slow or x"`` or ``-m "not (slow and x)"`` keep it)."""
+    if not markexpr:
+        return False
+    from _pytest.mark.expression import Expression
+
+    others = sorted(set(re.findall(r"[A-Za-z_]\w*", markexpr)) - {"and", "or", "not", "slow"})
+    if len(others) > 8:
+        return False  # not worth enumerating: collect everything and let pytest deselect
+    expression = Expression.compile(markexpr)
+    return not any(expression.evaluate(lambda name, /, **kwargs: name == "slow" or name in chosen)
+                   for n in range(len(others) + 1) for chosen in itertools.combinations(others, n))
 
 
 def pytest_collection_modifyitems(items):

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import duckdb
 
-from tests import publisher_fixtures
-from tests.conftest import run_refresh
 
-
-def test_directory_mode_stages_flows_and_flags_the_method_break(tmp_path, snapshot_copy):
+def test_directory_mode_stages_flows_and_flags_the_method_break(example_warehouse):
     """Snapshot + a Pendleratlas folder: the out-commuter series passes from INKAR (to 2019) to the
-    Pendleratlas (2021 on) and the first Pendleratlas year is flagged as a method break."""
-    publisher_fixtures.write_pendleratlas_folder(snapshot_copy)
-    assert run_refresh(tmp_path, snapshot_copy).success
-    con = duckdb.connect(str(tmp_path / "readiness.duckdb"), read_only=True)
+    Pendleratlas (2021 on) and the first Pendleratlas year is flagged as a method break.
+    The run is the session's example run (tests/conftest.py: the snapshot, the folder written by
+    publisher_fixtures.write_pendleratlas_folder, and Mölln's example local inputs, which touch only the
+    coworking figures), in directory mode."""
+    con = duckdb.connect(str(example_warehouse), read_only=True)
     rows = con.execute("""
         SELECT period, source_id, imputed, quality_note FROM indicator_values
         WHERE ags = '01053090' AND indicator_id = 'out_commuter_share' AND period BETWEEN 2019 AND 2024

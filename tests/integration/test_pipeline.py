@@ -111,11 +111,12 @@ def checksums(path) -> dict[str, str]:
                 "SELECT * EXCLUDE (ingested_at) FROM source_releases ORDER BY ALL").df().to_csv().encode()).hexdigest()}
 
 
-def test_rerun_is_idempotent_and_failed_run_keeps_published_warehouse(tmp_path, snapshot_copy):
-    assert run_refresh(tmp_path, snapshot_copy).success
-    published = tmp_path / "readiness.duckdb"
+def test_rerun_is_idempotent_and_failed_run_keeps_published_warehouse(published_copy, snapshot_copy):
+    """The first run is the session's (a private copy of its folder: published file, working database, raw
+    landing); the same refresh again over it must leave the content as it was."""
+    published, tmp_path = published_copy, published_copy.parent
     first = checksums(published)
-    assert run_refresh(tmp_path, snapshot_copy).success
+    assert run_refresh(tmp_path).success  # from the snapshot, as the session's run
     assert checksums(published) == first  # no duplicates, same content
 
     before = published.read_bytes()
@@ -148,7 +149,8 @@ def test_failed_blocking_check_stops_the_publish_and_says_why(published_copy, sn
 
     settings = ReadinessSettings(source_mode="directory", source_dir=str(snapshot_copy), allow_shrink=True,
                                  warehouse_path=str(published), raw_dir=str(tmp_path / "raw"),
-                                 exports_dir=str(tmp_path / "exports"))
+                                 exports_dir=str(tmp_path / "exports"), reports_dir=str(tmp_path / "reports"),
+                                 report_scope="pilots")  # never the repository's data/reports
     assert run_job(settings).success
     assert published.read_bytes() != before
 

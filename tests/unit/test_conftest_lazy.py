@@ -28,3 +28,23 @@ def test_unit_test_modules_do_not_import_dagster():
     shown = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.split() == ["[]"], f"a unit test module imports {shown.stdout.strip()}"
+
+
+def test_not_slow_skips_collecting_the_integration_tests():
+    """``-m "not slow"`` must not even import tests/integration/ (Dagster, the definitions); any expression
+    that could still select a slow test must collect it."""
+    from tests.conftest import deselects_slow
+
+    for expression in ("not slow", "not slow and not browser", "(not slow)", "not (slow or browser)"):
+        assert deselects_slow(expression), expression
+    for expression in ("", "slow", "browser", "not browser", "slow or browser", "not slow or browser",
+                       "not (slow and browser)"):
+        assert not deselects_slow(expression), expression
+
+
+def test_outputs_without_a_folder_never_go_to_the_repository_data():
+    """A run whose settings name no exports or reports folder writes under a temporary one (pytest_configure)."""
+    from warehouse import exports_dir, reports_dir
+
+    for folder in (exports_dir(), reports_dir()):
+        assert ROOT / "data" not in folder.resolve().parents, folder

@@ -160,7 +160,9 @@ def scored_town(draw) -> dict[str, float]:
     return town
 
 
-@settings(max_examples=100, deadline=None)
+# 40 examples (was 100, 9 s of the unit run's ~60): every one builds two index frames in pandas; the
+# hand-computed cases above pin the arithmetic, this property sweeps compositions and both aggregations.
+@settings(max_examples=40, deadline=None)
 @given(first=scored_town(), second=scored_town(), geometric=st.booleans())
 def test_contributions_sum_to_the_score_change(first, second, geometric):
     catalogue = GEOMETRIC if geometric else CATALOGUE
