@@ -126,7 +126,7 @@ def write_workbook(tables: list[Table], path: Path) -> Path:
 def _write_cell(sheet, row: int, column: int, value, date_format) -> None:
     """A typed cell: nothing for missing, dates and times as Excel dates, else by type (str, bool, number).
     The common types go to their own write call: ``sheet.write`` would test every type in turn."""
-    if _missing(value) or value is pd.NaT:
+    if _missing(value) or value is pd.NaT or value is pd.NA:
         return
     kind = type(value)
     if kind is str:
