@@ -1,12 +1,21 @@
 """Time (and optionally profile or dump) town pages rendered in memory from a published warehouse.
 
     .venv/bin/python benchmarks/report_pages.py PUBLISHED.duckdb [--pages 200] [--dump DIR] [--profile FILE]
+    .venv/bin/python benchmarks/report_pages.py PUBLISHED.duckdb --pages 100 --build DIR
+    .venv/bin/python benchmarks/report_pages.py PUBLISHED.duckdb --pages 30 --parts DIR
+
 
 The render loop of docs/performance.md: load the report data once (``reports.data.load``),
 ``gc.freeze()``, render 20 pages to warm up, then time ``Renderer.town(ags)`` for an evenly spaced
 sample of the report scope (reference group and pilots, in AGS order). ``--dump DIR`` writes the
 timed pages to ``DIR/<ags>.html`` after timing (to compare two versions byte for byte with
 ``diff -rq``); the "generated" timestamp is fixed so only content differences remain.
+``--build DIR`` times instead what a report build does per page: ``build_reports(..., force=True)``
+for the sample into DIR, each page written with its downloads (CSV per table and the page's .xlsx);
+the time per page is measured between the first and the last page's progress call (the data load,
+index, network, ranking and maps are not in it, the total is printed apart).
+``--parts DIR`` times the three parts of a page's downloads apart for the sample (contexts built
+first, untimed): the download tables (``town_tables``), the CSV files and the workbook, into DIR.
 Read-only on the warehouse; prints the load average before and after.
 """
 
@@ -47,7 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=200)
     parser.add_argument("--dump", type=Path, help="write the timed pages here (fixed timestamp)")
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the timed loop here")
+    parser.add_argument("--build", type=Path, help="time build_reports(force=True) of the sample into this folder")
+    parser.add_argument("--parts", type=Path, help="time the downloads' parts apart, files into this folder")
     args = parser.parse_args(argv)
+    if args.build:
+        return build(args.published, args.build, args.pages)
+    if args.parts:
+        return download_parts(args.published, args.parts, args.pages)
 
     from reports.build import Renderer
     from reports.data import load
@@ -79,6 +94,55 @@ def main(argv: list[str] | None = None) -> int:
         args.dump.mkdir(parents=True, exist_ok=True)
         for ags, html in pages.items():
             (args.dump / f"{ags}.html").write_text(html, encoding="utf-8")
+    return 0
+
+
+def build(published: Path, out_dir: Path, pages: int) -> int:
+    """Time the pages of a forced report build (with their downloads) for the sample into ``out_dir``."""
+    from reports.build import build_reports
+
+    towns = sample(report_scope(published), pages)
+    stamps = []
+    print(f"load average at start {os.getloadavg()[0]:.1f}")
+    start = time.perf_counter()
+    build_reports(published, out_dir, towns=towns, force=True,
+                  progress=lambda done, total: stamps.append(time.perf_counter()))
+    total = time.perf_counter() - start
+    per_page = (stamps[-1] - stamps[0]) / max(1, len(stamps) - 1)
+    print(f"{len(towns)} pages with downloads: {1000 * per_page:.1f} ms per page; whole build {total:.1f} s; "
+          f"load average at end {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+def download_parts(published: Path, out_dir: Path, pages: int) -> int:
+    """Milliseconds per page for the download tables, the CSV files and the workbook of the sample."""
+    from reports.build import Renderer
+    from reports.context import town_context
+    from reports.data import load
+    from reports.downloads import german_csv, write_workbook
+    from reports.tables import town_tables
+
+    towns = sample(report_scope(published), pages)
+    data = load(published)
+    gc.freeze()
+    renderer = Renderer(data)
+    contexts = {ags: town_context(data, renderer.geoms, ags) for ags in towns}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    print(f"load average at start {os.getloadavg()[0]:.1f}")
+    parts = {"tables": 0.0, "csv": 0.0, "xlsx": 0.0}
+    for ags, context in contexts.items():
+        start = time.perf_counter()
+        tables = town_tables(context, renderer.common["releases"])
+        parts["tables"] += time.perf_counter() - start
+        start = time.perf_counter()
+        for table in tables:
+            german_csv(table, out_dir / f"{ags}-{table.key}.csv")
+        parts["csv"] += time.perf_counter() - start
+        start = time.perf_counter()
+        write_workbook(tables, out_dir / f"{ags}.xlsx")
+        parts["xlsx"] += time.perf_counter() - start
+    print(", ".join(f"{name} {1000 * seconds / len(towns):.1f} ms" for name, seconds in parts.items()),
+          f"per page ({len(towns)} pages); load average at end {os.getloadavg()[0]:.1f}")
     return 0
 
 

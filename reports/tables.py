@@ -1,4 +1,4 @@
-"""The tables of the report pages as frames with German headers, for the downloads (reports/downloads.py).
+"""The tables of the report pages as row dicts with German headers, for the downloads (reports/downloads.py).
 
 Built from the same context dicts the templates render, so a download holds what the page shows
 (numbers unrounded, as in the warehouse)."""
@@ -23,51 +23,51 @@ def town_tables(context: dict, releases: list[dict]) -> list[Table]:
     """Every table of a town page."""
     town = context["town"]
     tables = [
-        Table("indexverlauf", "Indexverlauf", pd.DataFrame([{
+        Table("indexverlauf", "Indexverlauf", [{
             "AGS": town["ags"], "Gemeinde": town["name"], "Jahr": r["period"], "Indexwert": r["score"],
             "Band 5 %": r["score_p05"], "Band 95 %": r["score_p95"], "Rang": r["rank"],
             "Rangband 5 %": r["rank_p05"], "Rangband 95 %": r["rank_p95"], "verglichene Städte": r["compared_towns"],
             "Anteil fortgeschrieben (%)": None if r["imputed_share"] is None else 100 * r["imputed_share"],
-            "vorläufig": _yes(r["provisional"]), "Datenstand": r["data_dates"]} for r in context["history"]["rows"]])),
-        Table("saeulen", "Säulen", pd.DataFrame([{
+            "vorläufig": _yes(r["provisional"]), "Datenstand": r["data_dates"]} for r in context["history"]["rows"]]),
+        Table("saeulen", "Säulen", [{
             "Säule": p["label"], "Wert (0–100)": p["value"], "Median Vergleichsgruppe": p["median"],
-            "Hinweis": p["reason"]} for p in context["pillars"]])),
-        Table("treiber", "Treiber", pd.DataFrame([{
+            "Hinweis": p["reason"]} for p in context["pillars"]]),
+        Table("treiber", "Treiber", [{
             "von": d["period_from"], "bis": d["period_to"], "Indikator": r["label"], "Säule": r["pillar_label"],
             "Wert von": r["value_from"], "Wert bis": r["value_to"], "Beitrag (Punkte)": r["contribution"]}
-            for d in context["drivers"] for r in d["rows"]])),
-        Table("indikatoren", "Indikatoren", pd.DataFrame([{
+            for d in context["drivers"] for r in d["rows"]]),
+        Table("indikatoren", "Indikatoren", [{
             "AGS": town["ags"], "Indikator": r["label"], "Säule": r["pillar_label"], "Wert": r["value"],
             "Einheit": r["unit_de"], "Jahr": r["period"], "Kreis": r.get("ref_kreis"), "Land": r.get("ref_land"),
             "Bund": r.get("ref_bund"), "Median Vergleichsgruppe": r.get("ref_group"), "Quelle": r["source_de"],
             "Stand": r["vintage_de"], "Stichtag": _date(r["reference_date"]), "fortgeschrieben": _yes(r["imputed"]),
             "Hinweis": "; ".join(t for t in (r["imputation_de"], r["quality_de"]) if t)}
-            for r in context["indicators"]])),
-        Table("vergleichsstaedte", "Vergleichsstädte", pd.DataFrame([{
+            for r in context["indicators"]]),
+        Table("vergleichsstaedte", "Vergleichsstädte", [{
             "Nr.": r["rank"], "Stadt": r["peer_name"], "AGS": r["peer_ags"], "Kreis": r["peer_kreis"],
             "Ähnlichkeit": r["similarity"], "Indexwert": r["peer_score"], "Abstand": r["gap_score"],
-            **{f"Abstand {pillar_label(p)}": r[f"gap_{p}"] for p in PILLARS}} for r in context["peers"]])),
-        Table("pendlerstroeme", "Pendlerströme", pd.DataFrame([{
+            **{f"Abstand {pillar_label(p)}": r[f"gap_{p}"] for p in PILLARS}} for r in context["peers"]]),
+        Table("pendlerstroeme", "Pendlerströme", [{
             "Wohnort (Kreis-AGS)": context["commuting"]["kreis_ags"], "Arbeitsort (Kreis)": r["work_name"],
             "Arbeitsort (Kreis-AGS)": r["work_kreis"], "Auspendler": r["commuters"],
-            "Stichtag": _date(r["reference_date"])} for r in context["commuting"]["rows"]])),
-        Table("coworking", "Coworking", pd.DataFrame([{
+            "Stichtag": _date(r["reference_date"])} for r in context["commuting"]["rows"]]),
+        Table("coworking", "Coworking", [{
             "Name": r["name"], "Lage": r["distance_de"], "Betreiber": r["operator"], "Website": r["website_url"]}
-            for r in context["coworking"]["rows"]])),
-        Table("mobilfunk", "Mobilfunk im Kreis", pd.DataFrame([{
+            for r in context["coworking"]["rows"]]),
+        Table("mobilfunk", "Mobilfunk im Kreis", [{
             "Kreis-AGS": context["mobile"]["kreis_ags"], "Flächenart": r["area"],
             **{f"{t} (% der Fläche)": v for t, v in zip(context["mobile"]["technologies"], r["values"])},
-            "Stichtag": _date(context["mobile"]["reference_date"])} for r in context["mobile"]["rows"]])),
+            "Stichtag": _date(context["mobile"]["reference_date"])} for r in context["mobile"]["rows"]]),
         releases_table(releases),
     ]
     return tables
 
 
 def releases_table(releases: list[dict]) -> Table:
-    return Table("datenstand", "Datenstand", pd.DataFrame([{
+    return Table("datenstand", "Datenstand", [{
         "Quelle": r["label"], "Herausgeber": r["publisher"], "Neuester Stand": vintage_label(r["vintage"]),
         "Stände": r["vintages"], "Eingelesen": berlin_time(r["ingested_at"]), "Quellenangabe": r["attribution_de"],
-        "Lizenz": r["licence"]} for r in releases]))
+        "Lizenz": r["licence"]} for r in releases])
 
 
 def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]]) -> list[Table]:
@@ -80,11 +80,11 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]]) -
              for p in PILLARS]
     rows += [{"Merkmal": label, **{t["town"]["name"]: t["indicators"].get(i, {}).get("value") for t in towns}}
              for i, label in indicator_ids]
-    return [Table("vergleich", "Vergleich", pd.DataFrame(rows))]
+    return [Table("vergleich", "Vergleich", rows)]
 
 
 def index_table(rows: list[dict]) -> Table:
-    return Table("gemeinden", "Gemeinden", pd.DataFrame([{
+    return Table("gemeinden", "Gemeinden", [{
         "AGS": r["ags"], "Gemeinde": r["name"], "Kreis": r["kreis_name"], "Land": r["land"],
         "Einwohner": r["population"], "Jahr": r["period"], "Indexwert": r["score"], "Rang": r["rank"],
-        "Pilotstadt": _yes(r["is_pilot"])} for r in rows]))
+        "Pilotstadt": _yes(r["is_pilot"])} for r in rows])
