@@ -67,6 +67,8 @@ def _column_kind(values: list) -> str | None:
         return "bool" if len(present) == len(values) else None
     if types <= {int, float}:  # bool is no subclass match here: type(True) is bool, not int
         return "int" if types == {int} and len(present) == len(values) else "float"
+    if types <= {str, int, float}:  # a transposed table (the comparison): each cell by its own type,
+        return "mixed"               # floats with a decimal comma (pandas would write a decimal point)
     return None
 
 
@@ -74,7 +76,7 @@ def _csv_cell(value, kind: str) -> str:
     """A cell as pandas' to_csv writes it with ``decimal=","``: floats as ``str`` with a decimal comma."""
     if _missing(value):
         return ""
-    if kind == "float":
+    if kind == "float" or (kind == "mixed" and type(value) is float):
         return str(float(value)).replace(".", ",", 1)
     return str(value)
 

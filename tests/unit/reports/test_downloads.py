@@ -26,9 +26,10 @@ CASES = {
     "keys of later rows appended": [{"a": 1}, {"a": 2, "b": "x"}],
     "bools with a gap (pandas path)": [{"a": True}, {"a": None}],
     "dates (pandas path)": [{"a": pd.Timestamp("2024-06-30")}, {"a": None}],
-    "text and numbers in one column (pandas path)": [{"Merkmal": "AGS", "Mölln": "01053090"},
-                                                     {"Merkmal": "Indexwert", "Mölln": 61.25}],
 }
+# one column per town, one row per figure (the comparison table): text and numbers in one column
+TRANSPOSED = [{"Merkmal": "AGS", "Mölln": "01053090"}, {"Merkmal": "Indexwert", "Mölln": 61.25},
+              {"Merkmal": "Rang", "Mölln": 3}, {"Merkmal": "Anteil", "Mölln": None}]
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -39,6 +40,15 @@ def test_csv_bytes_equal_pandas(tmp_path, name):
                               date_format="%d.%m.%Y")
     written = german_csv(Table("t", "T", rows), tmp_path / "rows.csv")
     assert written.read_bytes() == expected.read_bytes()
+
+
+def test_text_and_numbers_in_one_column_get_a_decimal_comma(tmp_path):
+    """pandas writes such an object column with a decimal point; a German spreadsheet reads 61.25 as a date."""
+    path = german_csv(Table("t", "T", TRANSPOSED), tmp_path / "t.csv")
+    assert path.read_text(encoding="utf-8-sig").splitlines() == [
+        "Merkmal;Mölln", "AGS;01053090", "Indexwert;61,25", "Rang;3", "Anteil;"]
+    frame = pd.read_csv(path, sep=";", decimal=",", encoding="utf-8-sig", dtype=str).set_index("Merkmal")
+    assert frame.loc["AGS", "Mölln"] == "01053090" and float(frame.loc["Indexwert", "Mölln"].replace(",", ".")) == 61.25
 
 
 def test_csv_reads_back_german_style(tmp_path):
