@@ -1,9 +1,11 @@
 """The Dagster code location: `dg dev` / `dg launch` load this module ([tool.dg] in pyproject.toml)."""
 
 
+import os
+
 from dagster import (AssetSelection, DagsterRunStatus, Definitions, DefaultSensorStatus, RunRequest,
                      RunStatusSensorContext, ScheduleDefinition, SkipReason, define_asset_job, in_process_executor,
-                     map_asset_specs, run_status_sensor)
+                     map_asset_specs, multiprocess_executor, run_status_sensor)
 
 from pipelines.assets.analysis import analysis_assets
 from pipelines.assets.exports import export_assets, export_checks
@@ -20,9 +22,30 @@ from pipelines.resources import ReadinessSettings
 from pipelines.run_guard import dead_run_reaper
 from warehouse import published_path
 
-# Every step writes the same DuckDB working file, which allows one writer process:
-# run all steps in one process, and (dagster.yaml) let only one such run execute at a time.
+# (dagster.yaml) Only one run that writes the warehouse executes at a time.
 WAREHOUSE_TAGS = {"warehouse": "readiness"}
+EXECUTOR_ENV = "READINESS_EXECUTOR"  # in_process (default) | multiprocess
+MAX_CONCURRENT_ENV = "READINESS_MAX_CONCURRENT"
+
+
+def refresh_executor():
+    """The refresh job's executor, chosen by READINESS_EXECUTOR.
+
+    in_process (default): one process runs every step; fastest on a small machine, since a step process
+    costs start-up and the steps after staging take turns on the shared working file anyway.
+    multiprocess: one process per step, at most READINESS_MAX_CONCURRENT (default 2, the cores here) at a
+    time; staging assets of independent sources write their own files and run side by side. Processes
+    come from a forkserver that has imported the pipeline once. Needs a persistent instance (dagster dev,
+    the daemon); the CLI's runs (execute_in_process) are always in-process.
+    """
+    choice = os.environ.get(EXECUTOR_ENV) or "in_process"
+    if choice == "in_process":
+        return in_process_executor
+    if choice != "multiprocess":
+        raise ValueError(f"{EXECUTOR_ENV}={choice!r} must be one of ('in_process', 'multiprocess')")
+    return multiprocess_executor.configured(
+        {"max_concurrent": int(os.environ.get(MAX_CONCURRENT_ENV) or 2),
+         "start_method": {"forkserver": {"preload_modules": ["pipelines.definitions"]}}}, name="multiprocess")
 
 refresh_warehouse = define_asset_job(
     name="refresh_warehouse",
@@ -30,7 +53,7 @@ refresh_warehouse = define_asset_job(
     description="Land every source, parse, compute indicators and the index, publish the warehouse, "
                 "export the planner views and write the town reports.",
     tags=WAREHOUSE_TAGS,
-    executor_def=in_process_executor,
+    executor_def=refresh_executor(),
 )
 
 # The monthly refresh is incremental (pipelines/incremental.py): the schedule observes the sources, then
