@@ -3,9 +3,9 @@
 
 import os
 
-from dagster import (AssetSelection, DagsterRunStatus, Definitions, DefaultSensorStatus, RunRequest,
-                     RunStatusSensorContext, ScheduleDefinition, SkipReason, define_asset_job, in_process_executor,
-                     map_asset_specs, multiprocess_executor, run_status_sensor)
+from dagster import (AssetSelection, DagsterRunStatus, Definitions, DefaultSensorStatus, Field, RunRequest,
+                     RunStatusSensorContext, ScheduleDefinition, SkipReason, define_asset_job, executor,
+                     in_process_executor, map_asset_specs, multi_or_in_process_executor, run_status_sensor)
 
 from pipelines.assets.analysis import analysis_assets
 from pipelines.assets.exports import export_assets, export_checks
@@ -26,26 +26,38 @@ from warehouse import published_path
 WAREHOUSE_TAGS = {"warehouse": "readiness"}
 EXECUTOR_ENV = "READINESS_EXECUTOR"  # in_process (default) | multiprocess
 MAX_CONCURRENT_ENV = "READINESS_MAX_CONCURRENT"
+# the step processes come from a forkserver that imported the pipeline once (spawn would import it per step)
+FORKSERVER = {"forkserver": {"preload_modules": ["pipelines.definitions"]}}
 
 
-def refresh_executor():
-    """The refresh job's executor, chosen by READINESS_EXECUTOR.
+def executor_config(choice: str | None = None, max_concurrent: int | None = None) -> dict:
+    """Run config of the refresh executor: ``in_process`` or ``multiprocess`` (at most ``max_concurrent`` steps).
 
-    in_process (default): one process runs every step; fastest on a small machine, since a step process
-    costs start-up and the steps after staging take turns on the shared working file anyway.
-    multiprocess: one process per step, at most READINESS_MAX_CONCURRENT (default 2, the cores here) at a
-    time; staging assets of independent sources write their own files and run side by side. Processes
-    come from a forkserver that has imported the pipeline once. Needs a persistent instance (dagster dev,
-    the daemon); the CLI's runs (execute_in_process) are always in-process.
+    in_process is the default: one process runs every step, fastest on a small machine, since each step
+    process costs start-up and the steps after staging take turns on the shared working file anyway.
+    multiprocess: staging assets of independent sources write their own files and run side by side; default
+    2 processes (the cores of the project's machine). Needs a persistent instance (dagster dev, the daemon);
+    the CLI's runs (execute_in_process) are always in-process, whatever is configured here.
     """
-    choice = os.environ.get(EXECUTOR_ENV) or "in_process"
+    choice = choice or os.environ.get(EXECUTOR_ENV) or "in_process"
     if choice == "in_process":
-        return in_process_executor
+        return {"in_process": {}}
     if choice != "multiprocess":
         raise ValueError(f"{EXECUTOR_ENV}={choice!r} must be one of ('in_process', 'multiprocess')")
-    return multiprocess_executor.configured(
-        {"max_concurrent": int(os.environ.get(MAX_CONCURRENT_ENV) or 2),
-         "start_method": {"forkserver": {"preload_modules": ["pipelines.definitions"]}}}, name="multiprocess")
+    return {"multiprocess": {"max_concurrent": max_concurrent or int(os.environ.get(MAX_CONCURRENT_ENV) or 2),
+                             "start_method": FORKSERVER}}
+
+
+@executor(name="readiness_executor",
+          config_schema=Field(multi_or_in_process_executor.config_schema.as_field().config_type,
+                              default_value=executor_config(),
+                              description="in_process (default; READINESS_EXECUTOR sets it) or multiprocess"),
+          requirements=multi_or_in_process_executor.get_requirements)
+def readiness_executor(init_context):
+    """Dagster's multi_or_in_process executor with the project's default (READINESS_EXECUTOR): a run may
+    choose either in its config (launchpad: execution.config.multiprocess.max_concurrent: 2)."""
+    return multi_or_in_process_executor.executor_creation_fn(init_context)
+
 
 refresh_warehouse = define_asset_job(
     name="refresh_warehouse",
@@ -53,7 +65,7 @@ refresh_warehouse = define_asset_job(
     description="Land every source, parse, compute indicators and the index, publish the warehouse, "
                 "export the planner views and write the town reports.",
     tags=WAREHOUSE_TAGS,
-    executor_def=refresh_executor(),
+    executor_def=readiness_executor,
 )
 
 # The monthly refresh is incremental (pipelines/incremental.py): the schedule observes the sources, then

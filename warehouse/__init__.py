@@ -153,6 +153,8 @@ def attach_working(con: duckdb.DuckDBPyConnection, work_db: Path, default: str |
         try:
             _wait_for_lock(file, lambda: con.execute(attach), wait=key == MAIN)
         except FileLocked:
+            if key == MAIN:
+                raise
             continue
         for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]).fetchall():
             if name not in relations and not name.startswith("_"):
