@@ -27,7 +27,7 @@ WAREHOUSE_TAGS = {"warehouse": "readiness"}
 EXECUTOR_ENV = "READINESS_EXECUTOR"  # in_process (default) | multiprocess
 MAX_CONCURRENT_ENV = "READINESS_MAX_CONCURRENT"
 # the step processes come from a forkserver that imported the pipeline once (spawn would import it per step)
-FORKSERVER = {"forkserver": {"preload_modules": ["pipelines.definitions"]}}
+FORKSERVER = {"forkserver": {"preload_modules": ["pipelines.step_worker"]}}
 
 
 def executor_config(choice: str | None = None, max_concurrent: int | None = None) -> dict:

@@ -188,6 +188,11 @@ class FileLocked(RuntimeError):
     """Another process holds a working file (DuckDB: one writing process per file)."""
 
 
+def _being_created(file: Path, error: Exception) -> bool:
+    """Another process has just created the file and not yet written DuckDB's header (3 blocks of 4 KiB)."""
+    return "not a valid DuckDB database file" in str(error) and file.exists() and file.stat().st_size < 3 * 4096
+
+
 def _wait_for_lock(file: Path, open_file, wait: bool = True):
     """``open_file()``, retried while another process holds ``file`` (multiprocess executor: another step).
 
@@ -200,7 +205,7 @@ def _wait_for_lock(file: Path, open_file, wait: bool = True):
         try:
             return open_file()
         except duckdb.IOException as error:
-            if "Could not set lock" not in str(error):
+            if "Could not set lock" not in str(error) and not _being_created(file, error):
                 raise
             if not wait or time.monotonic() > deadline:
                 raise FileLocked(f"working file {file} is held by another process"
