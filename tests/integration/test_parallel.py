@@ -45,7 +45,7 @@ def test_multiprocess_refresh_publishes_what_the_in_process_run_publishes(tmp_pa
             failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
             assert result.success, f"failed steps: {failed}"
             stats = instance.get_run_step_stats(result.run_id)
-            step_pids = {e.pid for e in instance.all_logs(result.run_id) if e.dagster_event
+            step_pids = {e.dagster_event.pid for e in instance.all_logs(result.run_id) if e.dagster_event
                          and e.dagster_event.event_type_value == "STEP_START"}
     assert len(step_pids) > 2  # one process per step
     staging = set(registry().own_files())
