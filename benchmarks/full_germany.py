@@ -138,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="in_process, multiprocess, or both one after the other, side by side (default)")
     parser.add_argument("--max-concurrent", type=int, default=2,
                         help="multiprocess: step processes at a time (default 2, the cores of the project's machine)")
+    parser.add_argument("--report-scope", choices=["reference_group", "pilots", "all"], default="reference_group",
+                        help="town reports to write (default reference_group; pilots: 5 pages, to time the steps "
+                             "up to the warehouse without the single report step)")
     parser.add_argument("--summary-json", type=Path, help=argparse.SUPPRESS)  # written for --executor both
     args = parser.parse_args(argv)
     source_dir = args.source_dir.expanduser().resolve()
@@ -148,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep:
             print("--keep needs one --executor (in_process or multiprocess)", file=sys.stderr)
             return 2
-        return side_by_side(source_dir, args.max_concurrent)
+        return side_by_side(source_dir, args.max_concurrent, args.report_scope)
 
     script_start = time.perf_counter()
     from dagster import DagsterInstance
@@ -170,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
             "source_dir": str(source_dir),
             "warehouse_path": str(published),
             "raw_dir": str(tmp_path / "raw"),
+            "exports_dir": str(tmp_path / "exports"),  # never the repository's data/
+            "reports_dir": str(tmp_path / "reports"),
+            "report_scope": args.report_scope,
         }
         (tmp_path / "dagster_home").mkdir()
         with DagsterInstance.local_temp(str(tmp_path / "dagster_home")) as instance:
@@ -231,20 +237,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if result.success else 1
 
 
-def side_by_side(source_dir: Path, max_concurrent: int) -> int:
+def side_by_side(source_dir: Path, max_concurrent: int, report_scope: str) -> int:
     """A cold refresh with each executor, one after the other in a fresh process each; both figures side by side."""
     summaries = []
     with tempfile.TemporaryDirectory(prefix="readiness-bench-summary-") as tmp:
         for executor in EXECUTORS:
             out = Path(tmp) / f"{executor}.json"
             code = subprocess.call([sys.executable, __file__, "--source-dir", str(source_dir), "--executor", executor,
-                                    "--max-concurrent", str(max_concurrent), "--summary-json", str(out)])
+                                    "--max-concurrent", str(max_concurrent), "--report-scope", report_scope,
+                                    "--summary-json", str(out)])
             summaries.append(json.loads(out.read_text(encoding="utf-8")) if out.exists()
                              else {"executor": executor, "success": False})
             print(f"[{executor}: exit status {code}]", flush=True)
     print()
     print(f"Cold full-Germany refresh, side by side ({os.cpu_count()} cores; multiprocess: at most "
-          f"{max_concurrent} step processes)")
+          f"{max_concurrent} step processes; reports: {report_scope})")
     rows = [("run status", lambda s: "SUCCESS" if s.get("success") else "FAILURE"),
             ("wall time (job)", lambda s: f"{s['job_seconds']:.1f} s"),
             ("steps", lambda s: str(s["steps"])),
