@@ -27,7 +27,7 @@ def content(published) -> dict[str, tuple[int, str]]:
                                                 "AND data_type LIKE 'TIMESTAMP%'", [view]).fetchall()]
             exclude = f" EXCLUDE ({', '.join(stamps)})" if stamps else ""
             result[view] = con.execute(f"""SELECT count(*), md5(coalesce(string_agg(h, ',' ORDER BY h), '')) FROM
-                (SELECT md5(CAST(ROW(v.*) AS VARCHAR)) AS h FROM (SELECT *{exclude} FROM {view}) v)""").fetchone()
+                (SELECT md5(CAST(v AS VARCHAR)) AS h FROM (SELECT *{exclude} FROM {view}) v)""").fetchone()
     return result
 
 
