@@ -2,19 +2,29 @@
 
 Run on demand from the repository root (it is a benchmark, not a test)::
 
-    .venv/bin/python benchmarks/full_germany.py
+    .venv/bin/python benchmarks/full_germany.py                      # both executors, side by side
+    .venv/bin/python benchmarks/full_germany.py --executor in_process  # one of them
     .venv/bin/python benchmarks/full_germany.py --source-dir /path/to/publisher/files
 
 It runs every asset and asset check of the Dagster job `refresh_warehouse` in
 directory mode against the source directory (default ``../shared/data`` relative to
 the repository root). The working and published DuckDB files and the raw landing are
 written into a temporary directory that is deleted afterwards, so the repository's own
-warehouse (warehouse/*.duckdb, data/raw) is never touched. The run uses an ephemeral
-Dagster instance, so nothing is recorded in .dagster_home either.
+warehouse (warehouse/*.duckdb, data/raw) is never touched. The run is launched as Dagster
+launches it (pipelines/launch.py) on a temporary instance inside that directory, so nothing is
+recorded in .dagster_home either.
+
+Executors (pipelines/definitions.py): ``in_process`` runs every step in one process;
+``multiprocess`` runs each step in its own process, at most 2 at a time (``--max-concurrent``),
+staging assets of independent sources side by side (each writes its own DuckDB file). With
+``--executor both`` (the default) the script runs itself once per executor, one after the
+other (a cold refresh each, into its own temporary directory), and prints both figures side by
+side with the load average before and after each run: on a shared machine the load decides
+much of the wall time, so compare runs taken at similar load.
 
 It prints:
   - total wall time of the job and of the whole script,
-  - peak RSS memory of the process (resource.getrusage),
+  - peak RSS memory of the process (resource.getrusage) and of the largest step process,
   - the duration and status of every step (assets and asset checks) from the run's step stats,
   - row counts of the main published tables (municipalities, observations,
     indicator_values, readiness_index), read from the published DuckDB file,
@@ -28,7 +38,10 @@ The script exits with status 1 when the run fails (failed steps are listed).
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,10 +57,19 @@ MAIN_TABLES = ["municipalities", "observations", "indicator_values", "readiness_
 TARGET_SECONDS = 60
 
 
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process in MiB (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+EXECUTORS = ("in_process", "multiprocess")
+
+
+def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident set size in MiB of this process (or the largest waited-for child process, RUSAGE_CHILDREN;
+    ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(who).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load average of the machine."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def step_durations(instance, run_id: str) -> list[tuple[str, str, float | None]]:
@@ -112,18 +134,32 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"folder of publisher files (default: {DEFAULT_SOURCE_DIR})")
     parser.add_argument("--keep", type=Path,
                         help="write into this new directory and keep it (to query the built warehouse)")
+    parser.add_argument("--executor", choices=[*EXECUTORS, "both"], default="both",
+                        help="in_process, multiprocess, or both one after the other, side by side (default)")
+    parser.add_argument("--max-concurrent", type=int, default=2,
+                        help="multiprocess: step processes at a time (default 2, the cores of the project's machine)")
+    parser.add_argument("--report-scope", choices=["reference_group", "pilots", "all"], default="reference_group",
+                        help="town reports to write (default reference_group; pilots: 5 pages, to time the steps "
+                             "up to the warehouse without the single report step)")
+    parser.add_argument("--summary-json", type=Path, help=argparse.SUPPRESS)  # written for --executor both
     args = parser.parse_args(argv)
     source_dir = args.source_dir.expanduser().resolve()
     if not source_dir.is_dir():
         print(f"source directory {source_dir} does not exist", file=sys.stderr)
         return 2
+    if args.executor == "both":
+        if args.keep:
+            print("--keep needs one --executor (in_process or multiprocess)", file=sys.stderr)
+            return 2
+        return side_by_side(source_dir, args.max_concurrent, args.report_scope)
 
     script_start = time.perf_counter()
     from dagster import DagsterInstance
 
-    from pipelines.definitions import defs
+    from pipelines.launch import launch_refresh
 
     import_seconds = time.perf_counter() - script_start
+    load_before = load_average()
 
     if args.keep:
         # A new directory only: never write over a warehouse someone else is querying.
@@ -137,26 +173,32 @@ def main(argv: list[str] | None = None) -> int:
             "source_dir": str(source_dir),
             "warehouse_path": str(published),
             "raw_dir": str(tmp_path / "raw"),
+            "exports_dir": str(tmp_path / "exports"),  # never the repository's data/
+            "reports_dir": str(tmp_path / "reports"),
+            "report_scope": args.report_scope,
         }
-        job = defs.get_job_def("refresh_warehouse")
-        with DagsterInstance.ephemeral() as instance:
+        (tmp_path / "dagster_home").mkdir()
+        with DagsterInstance.local_temp(str(tmp_path / "dagster_home")) as instance:
             run_start = time.perf_counter()
-            result = job.execute_in_process(
-                run_config={"resources": {"settings": {"config": settings_config}}},
-                instance=instance,
-                raise_on_error=False,
-            )
-            run_seconds = time.perf_counter() - run_start
-            steps = step_durations(instance, result.run_id)
-            failed = failures(result)
-            not_passed = check_results(result)
+            with launch_refresh(instance, settings_config, args.executor, args.max_concurrent) as result:
+                run_seconds = time.perf_counter() - run_start
+                steps = step_durations(instance, result.run_id)
+                failed = failures(result)
+                not_passed = check_results(result)
+        load_after = load_average()
 
-        print("Full-Germany benchmark: job refresh_warehouse (directory mode)")
+        print(f"Full-Germany benchmark: job refresh_warehouse (directory mode), executor {args.executor}")
         print(f"source dir            {source_dir}")
         print(f"run status            {'SUCCESS' if result.success else 'FAILURE'}")
         print(f"wall time (job)       {run_seconds:8.1f} s   (target ~{TARGET_SECONDS} s on 2 cores)")
         print(f"wall time (imports)   {import_seconds:8.1f} s")
-        print(f"peak RSS              {peak_rss_mib():8.0f} MiB")
+        print(f"peak RSS              {peak_rss_mib():8.0f} MiB (this process), "
+              f"{peak_rss_mib(resource.RUSAGE_CHILDREN):.0f} MiB (largest step process)")
+        print(f"load average          {load_before} before, {load_after} after (1, 5, 15 min)")
+        summary = {"executor": args.executor, "success": result.success, "job_seconds": run_seconds,
+                   "steps": len(steps), "step_seconds": sum(s for _, _, s in steps if s is not None),
+                   "peak_rss_mib": peak_rss_mib(), "peak_child_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN),
+                   "load_before": load_before, "load_after": load_after}
         print()
         print("step durations")
         width = max((len(key) for key, _, _ in steps), default=10)
@@ -190,7 +232,43 @@ def main(argv: list[str] | None = None) -> int:
             print("no published warehouse (the run did not reach or pass publishing)")
 
     print(f"wall time (total)     {time.perf_counter() - script_start:8.1f} s")
+    if args.summary_json:
+        args.summary_json.write_text(json.dumps(summary), encoding="utf-8")
     return 0 if result.success else 1
+
+
+def side_by_side(source_dir: Path, max_concurrent: int, report_scope: str) -> int:
+    """A cold refresh with each executor, one after the other in a fresh process each; both figures side by side."""
+    summaries = []
+    with tempfile.TemporaryDirectory(prefix="readiness-bench-summary-") as tmp:
+        for executor in EXECUTORS:
+            out = Path(tmp) / f"{executor}.json"
+            code = subprocess.call([sys.executable, __file__, "--source-dir", str(source_dir), "--executor", executor,
+                                    "--max-concurrent", str(max_concurrent), "--report-scope", report_scope,
+                                    "--summary-json", str(out)])
+            summaries.append(json.loads(out.read_text(encoding="utf-8")) if out.exists()
+                             else {"executor": executor, "success": False})
+            print(f"[{executor}: exit status {code}]", flush=True)
+    print()
+    print(f"Cold full-Germany refresh, side by side ({os.cpu_count()} cores; multiprocess: at most "
+          f"{max_concurrent} step processes; reports: {report_scope})")
+    rows = [("run status", lambda s: "SUCCESS" if s.get("success") else "FAILURE"),
+            ("wall time (job)", lambda s: f"{s['job_seconds']:.1f} s"),
+            ("steps", lambda s: str(s["steps"])),
+            ("sum of step times", lambda s: f"{s['step_seconds']:.1f} s"),
+            ("peak RSS (largest process)", lambda s: f"{max(s['peak_rss_mib'], s['peak_child_rss_mib']):.0f} MiB"),
+            ("load average before", lambda s: s["load_before"]),
+            ("load average after", lambda s: s["load_after"])]
+    print(f"  {'':<28}" + "".join(f"{s['executor']:>22}" for s in summaries))
+    for label, value in rows:
+        cells = []
+        for summary in summaries:
+            try:
+                cells.append(value(summary))
+            except KeyError:
+                cells.append("-")
+        print(f"  {label:<28}" + "".join(f"{c:>22}" for c in cells))
+    return 0 if all(s.get("success") for s in summaries) else 1
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from indicators.catalogue import load_catalogue
 from pipelines.resources import ReadinessSettings
 from sources import contracts
 from sources.registry import load_sources
+from warehouse import relation_columns
 from warehouse.registry import Table, registry, violation_queries
 from warehouse.validation import validate_candidate
 
@@ -184,8 +185,8 @@ def make_contract_check(asset_name: str, source_id: str, table: str, work_table:
 
 
 def _columns(con, table: str) -> set[str]:
-    return {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
-                                      "AND database_name = current_database()", [table]).fetchall()}
+    """The table's columns, wherever the working files keep it (a staging asset's own file: a temp view)."""
+    return relation_columns(con, table)
 
 
 def make_year_on_year_check(source_id: str):

@@ -1,9 +1,11 @@
 """The Dagster code location: `dg dev` / `dg launch` load this module ([tool.dg] in pyproject.toml)."""
 
 
-from dagster import (AssetSelection, DagsterRunStatus, Definitions, DefaultSensorStatus, RunRequest,
-                     RunStatusSensorContext, ScheduleDefinition, SkipReason, define_asset_job, in_process_executor,
-                     map_asset_specs, run_status_sensor)
+import os
+
+from dagster import (AssetSelection, DagsterRunStatus, Definitions, DefaultSensorStatus, Field, RunRequest,
+                     RunStatusSensorContext, ScheduleDefinition, SkipReason, define_asset_job, executor,
+                     in_process_executor, map_asset_specs, multi_or_in_process_executor, run_status_sensor)
 
 from pipelines.assets.analysis import analysis_assets
 from pipelines.assets.exports import export_assets, export_checks
@@ -21,9 +23,42 @@ from pipelines.resources import ReadinessSettings
 from pipelines.run_guard import dead_run_reaper
 from warehouse import published_path
 
-# Every step writes the same DuckDB working file, which allows one writer process:
-# run all steps in one process, and (dagster.yaml) let only one such run execute at a time.
+# (dagster.yaml) Only one run that writes the warehouse executes at a time.
 WAREHOUSE_TAGS = {"warehouse": "readiness"}
+EXECUTOR_ENV = "READINESS_EXECUTOR"  # in_process (default) | multiprocess
+MAX_CONCURRENT_ENV = "READINESS_MAX_CONCURRENT"
+# the step processes come from a forkserver that imported the pipeline once (spawn would import it per step)
+FORKSERVER = {"forkserver": {"preload_modules": ["pipelines.step_worker"]}}
+
+
+def executor_config(choice: str | None = None, max_concurrent: int | None = None) -> dict:
+    """Run config of the refresh executor: ``in_process`` or ``multiprocess`` (at most ``max_concurrent`` steps).
+
+    in_process is the default: one process runs every step, fastest on a small machine, since each step
+    process costs start-up and the steps after staging take turns on the shared working file anyway.
+    multiprocess: staging assets of independent sources write their own files and run side by side; default
+    2 processes (the cores of the project's machine). Needs a persistent instance (dagster dev, the daemon);
+    the CLI's runs (execute_in_process) are always in-process, whatever is configured here.
+    """
+    choice = choice or os.environ.get(EXECUTOR_ENV) or "in_process"
+    if choice == "in_process":
+        return {"in_process": {}}
+    if choice != "multiprocess":
+        raise ValueError(f"{EXECUTOR_ENV}={choice!r} must be one of ('in_process', 'multiprocess')")
+    return {"multiprocess": {"max_concurrent": max_concurrent or int(os.environ.get(MAX_CONCURRENT_ENV) or 2),
+                             "start_method": FORKSERVER}}
+
+
+@executor(name="readiness_executor",
+          config_schema=Field(multi_or_in_process_executor.config_schema.as_field().config_type,
+                              default_value=executor_config(),
+                              description="in_process (default; READINESS_EXECUTOR sets it) or multiprocess"),
+          requirements=multi_or_in_process_executor.get_requirements)
+def readiness_executor(init_context):
+    """Dagster's multi_or_in_process executor with the project's default (READINESS_EXECUTOR): a run may
+    choose either in its config (launchpad: execution.config.multiprocess.max_concurrent: 2)."""
+    return multi_or_in_process_executor.executor_creation_fn(init_context)
+
 
 # kinds, column schemas and freshness policies for the Catalog (pipelines/catalog.py), then the short keys
 # the graph shows whole (pipelines/names.py): the code keeps its registry names, the UI sees layer/name
@@ -39,7 +74,7 @@ refresh_warehouse = define_asset_job(
     description="Land every source, parse, compute indicators and the index, publish the warehouse, "
                 "export the planner views and write the town reports.",
     tags=WAREHOUSE_TAGS,
-    executor_def=in_process_executor,
+    executor_def=readiness_executor,
 )
 
 # The monthly refresh is incremental (pipelines/incremental.py): the schedule observes the sources, then

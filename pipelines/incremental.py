@@ -118,9 +118,11 @@ def last_materialization(instance: DagsterInstance, keys) -> dt.datetime | None:
 
 def outputs_missing(published: Path) -> bool:
     """The warehouse files a partial run builds on are gone (deleted, or another READINESS_WAREHOUSE)."""
-    from warehouse import work_path_for
+    from warehouse import stage_dir_for, work_path_for
 
-    return not (Path(published).exists() and work_path_for(Path(published)).exists())
+    work = work_path_for(Path(published))
+    # the staging assets' own files are working files too (warehouse.stage_path)
+    return not (Path(published).exists() and work.exists() and stage_dir_for(work).is_dir())
 
 
 def selected_job(defs, plan: Plan):

@@ -150,9 +150,13 @@ class ReadinessSettings(ConfigurableResource):
             yield self
 
     @contextmanager
-    def work(self, read_only: bool = False):
-        """Connection to the working database (one writer at a time; the job runs in one process)."""
-        con = connect_work(self.work_db, read_only=read_only)
+    def work(self, read_only: bool = False, own: str | None = None):
+        """Connection to the working database; a staging asset passes ``own`` (its name) to write its own file.
+
+        DuckDB allows one writing process per file: staging assets of independent sources write their own
+        files side by side (multiprocess executor), the other steps take turns on the shared one.
+        """
+        con = connect_work(self.work_db, read_only=read_only, own=own)
         try:
             yield con
         finally:

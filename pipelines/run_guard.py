@@ -10,6 +10,7 @@ every run records its pid and host as tags, and every entry point (the CLI, the 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import socket
 from contextlib import contextmanager
@@ -39,7 +40,10 @@ def hold_warehouse(published: Path, context) -> None:
     run = getattr(context, "run", None)
     run_id = run.run_id if run is not None else None
     instance = getattr(context, "instance", None)
-    if run_id and instance is not None and instance.get_run_by_id(run_id) is not None:
+    # a step process of the multiprocess executor ends with its step, the run goes on: not the run's process
+    # (the executor's start event names the run's pid, which _run_process reads when there is no tag)
+    step_process = multiprocessing.parent_process() is not None
+    if run_id and instance is not None and not step_process and instance.get_run_by_id(run_id) is not None:
         instance.add_run_tags(run_id, process_tags())
 
     def report(holder: dict | None) -> None:

@@ -118,7 +118,8 @@ GEOMETRIES = """
 SELECT ags, vintage, name, geometry_wkb
 FROM municipality_geometries
 QUALIFY row_number() OVER (PARTITION BY ags ORDER BY regexp_extract(vintage, '(\\d{4}-\\d{2}-\\d{2})$') DESC,
-                                                  vintage LIKE 'vg250%' DESC) = 1"""
+                                                  vintage LIKE 'vg250%' DESC) = 1
+ORDER BY ags"""  # a fixed order: the coverage simplification of the maps depends on it (same data, same SVG)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The DuckDB warehouse: a working database the pipeline writes, and a published one planners read.
 
-The working database (``<published>.work.duckdb``) holds staging tables and is written
-by one process at a time. ``build_candidate`` builds the next warehouse in a separate
+The working database (``<published>.work.duckdb``) holds the pipeline's derived tables; each
+staging asset writes its own file beside it (``<published>.staging/<asset>.duckdb``, the registry says
+which tables), so staging assets of independent sources can run in separate processes. ``build_candidate`` builds the next warehouse in a separate
 candidate file (schema.sql, views.sql, history carried over from the published file);
 blocking checks validate it (warehouse/validation.py); ``swap_in`` renames it over the
 published file. Planners never see a half-built warehouse, readers are never blocked, and
@@ -14,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 import duckdb
@@ -67,27 +69,148 @@ def work_path_for(published: Path) -> Path:
     return published.with_name(published.stem + ".work.duckdb")
 
 
-def connect_work(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the working database, creating the declared staging tables on first use.
+def stage_dir_for(work_db: Path) -> Path:
+    """The folder of the staging assets' own files, next to the working database (readiness.staging/)."""
+    return work_db.with_name(work_db.name.split(".")[0] + ".staging")
 
-    The working database only holds what the pipeline derives from the raw landing, so
-    when staging.sql changed since it was created it is rebuilt rather than migrated.
+
+def stage_path(work_db: Path, writer: str) -> Path:
+    """The own working file of a staging asset (warehouse/registry.py ``Table.own_file``)."""
+    return stage_dir_for(work_db) / f"{writer}.duckdb"
+
+
+MAIN = "work"  # the key and ATTACH alias of the shared working file among the working files
+FILE_LOCK_ENV = "READINESS_FILE_LOCK_TIMEOUT"  # seconds a step waits for a working file another step holds
+FILE_LOCK_SECONDS = 1800.0
+LOCK_POLL_SECONDS = 0.1
+
+
+def connect_work(path: Path, read_only: bool = False, own: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the working database: the shared file ``path``, or with ``own`` that staging asset's own file.
+
+    Every other working file is attached read-only and its tables made visible by name (temp views), and
+    ``observations`` is the union over all files (``attach_working``), so queries read as if it were one
+    database while each process writes only its file. A file is rebuilt, not migrated, when its declared
+    tables changed since it was created (it only holds what the pipeline derives from the raw landing).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging_sql = STAGING_SQL.read_text(encoding="utf-8")
-    version = hashlib.sha256(staging_sql.encode()).hexdigest()[:16]
-    con = duckdb.connect(str(path), read_only=read_only)
-    if not read_only:
-        con.execute("CREATE TABLE IF NOT EXISTS _staging_version (version VARCHAR)")
-        if con.execute("SELECT version FROM _staging_version").fetchall() != [(version,)]:
-            for (view,) in con.execute("SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
-                                       "AND NOT internal").fetchall():
-                con.execute(f"DROP VIEW {identifier(view)}")
-            for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall():
-                con.execute(f"DROP TABLE {identifier(table)}")
-            con.execute(staging_sql)
-            con.execute("CREATE TABLE _staging_version AS SELECT ? AS version", [version])
+    from warehouse.registry import file_ddl, registry
+
+    if own is not None and own not in registry().own_files():
+        raise ValueError(f"{own}: writes no table of its own file (warehouse/tables.yaml, layers with own files)")
+    target = stage_path(path, own) if own else path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    con = _wait_for_lock(target, lambda: duckdb.connect(str(target), read_only=read_only))
+    try:
+        if not read_only:
+            _create_declared(con, file_ddl(own))
+        attach_working(con, path, default=own or MAIN)
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def _create_declared(con: duckdb.DuckDBPyConnection, ddl: str) -> None:
+    """Create a working file's declared tables; drop everything first when the declaration changed."""
+    version = hashlib.sha256(ddl.encode()).hexdigest()[:16]
+    con.execute("CREATE TABLE IF NOT EXISTS _staging_version (version VARCHAR)")
+    if con.execute("SELECT version FROM _staging_version").fetchall() == [(version,)]:
+        return
+    for (view,) in con.execute("SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
+                               "AND NOT internal").fetchall():
+        con.execute(f"DROP VIEW {identifier(view)}")
+    for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall():
+        con.execute(f"DROP TABLE {identifier(table)}")
+    if ddl:
+        con.execute(ddl)
+    con.execute("CREATE TABLE _staging_version AS SELECT ? AS version", [version])
+
+
+def attach_working(con: duckdb.DuckDBPyConnection, work_db: Path, default: str | None,
+                   views: bool = True) -> dict[str, str]:
+    """Attach the working files other than ``default`` (the connection's own: MAIN or a writer) read-only.
+
+    Returns table -> relation to read it by (``work.releases``, ``"stage_commuting".commuter_flows``; the
+    union views as a parenthesised query). With ``views`` the attached tables also get temp views of
+    their name and each working view (``observations``) a temp view, so asset SQL stays unqualified.
+
+    The shared file is waited for when another step writes it. A staging file another process holds for
+    writing is skipped: its asset is running beside this step, so by the asset graph it is not upstream
+    and this step does not read it (waiting could deadlock two staging steps that each hold their own).
+    """
+    from warehouse.registry import registry
+
+    reg = registry()
+    relations = {} if default is None else {name: identifier(name) for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
+    relations.pop("_staging_version", None)
+    files = {MAIN: work_db, **{writer: stage_path(work_db, writer) for writer in reg.own_files()}}
+    for key, file in files.items():
+        if key == default or not file.exists():
+            continue
+        alias = MAIN if key == MAIN else f"stage_{key}"
+        attach = f"ATTACH {literal(file)} AS {identifier(alias)} (READ_ONLY)"  # ATTACH takes no parameter
+        try:
+            _wait_for_lock(file, lambda: con.execute(attach), wait=key == MAIN)
+        except FileLocked:
+            if key == MAIN:
+                raise
+            continue
+        for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]).fetchall():
+            if name not in relations and not name.startswith("_"):
+                relations[name] = f"{identifier(alias)}.{identifier(name)}"
+                if views:
+                    con.execute(f"CREATE TEMP VIEW {identifier(name)} AS SELECT * FROM {relations[name]}")
+    for view in reg.working_views():
+        parts = [relations[p.name] for p in reg.parts(view.name) if p.name in relations]
+        if parts:
+            relations[view.name] = "(" + " UNION ALL BY NAME ".join(f"SELECT * FROM {p}" for p in parts) + ")"
+            if views:
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {identifier(view.name)} AS SELECT * FROM {relations[view.name]}")
+    return relations
+
+
+def visible_relations(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Tables and views a working connection reads by name: its own file's and the temp views over the others."""
+    return {name for (name,) in con.execute("""
+        SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()
+        UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name IN (current_database(), 'temp')
+                                                         AND NOT internal""").fetchall()}
+
+
+def relation_columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
+    """Column names of a table or view a working connection reads by name (empty when there is none)."""
+    return {row[0] for row in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+                                          "AND database_name IN (current_database(), 'temp')", [name]).fetchall()}
+
+
+class FileLocked(RuntimeError):
+    """Another process holds a working file (DuckDB: one writing process per file)."""
+
+
+def _being_created(file: Path, error: Exception) -> bool:
+    """Another process has just created the file and not yet written DuckDB's header (3 blocks of 4 KiB)."""
+    return "not a valid DuckDB database file" in str(error) and file.exists() and file.stat().st_size < 3 * 4096
+
+
+def _wait_for_lock(file: Path, open_file, wait: bool = True):
+    """``open_file()``, retried while another process holds ``file`` (multiprocess executor: another step).
+
+    Raises FileLocked at once when not ``wait``, else after READINESS_FILE_LOCK_TIMEOUT seconds (default 1800),
+    naming the file and DuckDB's message (which names the holding process).
+    """
+    limit = float(os.environ.get(FILE_LOCK_ENV) or FILE_LOCK_SECONDS)
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            return open_file()
+        except duckdb.IOException as error:
+            if "Could not set lock" not in str(error) and not _being_created(file, error):
+                raise
+            if not wait or time.monotonic() > deadline:
+                raise FileLocked(f"working file {file} is held by another process"
+                                 f"{'' if not wait else f' for more than {limit:g} s'}: {error}") from error
+            time.sleep(LOCK_POLL_SECONDS)
 
 
 def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, **key) -> int:
@@ -191,10 +314,11 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, 
     # storage readable by DuckDB >= 1.4 (the oldest duckdb-cli on PyPI), not only by the writing version
     with duckdb.connect(str(candidate), config={"storage_compatibility_version": STORAGE_VERSION}) as con:
         con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
-        con.execute(f"ATTACH {literal(work_db)} AS work (READ_ONLY)")  # ATTACH takes no parameter
+        # the shared working file as `work` (history reads it there), the staging assets' files beside it
+        relations = attach_working(con, work_db, default=None, views=False)
         previous = _attach_previous(con, published, lake)
         for table in CURRENT_TABLES:
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM work.{table}")
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {relations[table]}")
         merged = {table: merge_history(con, table, published_at, previous) for table in HISTORY_TABLES}
         con.execute(VIEWS_SQL.read_text(encoding="utf-8"))
         _log_publish(con, previous, published_at, run)  # before counting: views show the method it names
@@ -205,7 +329,8 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, 
                    "history": merged, "rows": counts,
                    "rows_gained": {name: n - before.get(name, 0) for name, n in counts.items()}}
         con.execute("UPDATE publish_log SET changes = ? WHERE published_at = ?", [json.dumps(changes), published_at])
-        for schema in ("work", previous):
+        attached = {r.split(".")[0] for r in relations.values() if not r.startswith("(")}
+        for schema in sorted(attached) + [previous]:
             if schema:
                 con.execute(f"DETACH {schema}")
         con.execute("CHECKPOINT")

@@ -18,6 +18,10 @@ TABLES_YAML = Path(__file__).with_name("tables.yaml")
 WORKING, PUBLISHED = "working", "published"
 HISTORY_COLUMNS = (("valid_from", "TIMESTAMP NOT NULL"), ("valid_to", "TIMESTAMP"))
 RULE_KEYS = ("pattern", "min", "max", "enum")
+# Tables of these layers live in their writer's own DuckDB file (warehouse.stage_path), the others in the one
+# working file. DuckDB lets one process write a file: staging assets of independent sources then write
+# different files and can run side by side in the multiprocess executor (pipelines/definitions.py).
+OWN_FILE_LAYERS = ("staging",)
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,13 @@ class Table:
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
+    @property
+    def own_file(self) -> str | None:
+        """The writer whose own working file holds the table (staging layer); None: the shared working file."""
+        if WORKING not in self.databases or self.layer not in OWN_FILE_LAYERS or self.working_view:
+            return None
+        return self.writer if self.writer and self.writer.isidentifier() else None
+
 
 @dataclass
 class Registry:
@@ -122,6 +133,18 @@ class Registry:
 
     def written_by(self, asset: str) -> list[str]:
         return [t.name for t in self.tables.values() if asset in t.writers]
+
+    def own_files(self) -> list[str]:
+        """The writers with a working file of their own (one per staging asset), in registry order."""
+        return list(dict.fromkeys(t.own_file for t in self.tables.values() if t.own_file))
+
+    def in_file(self, own_file: str | None) -> list[Table]:
+        """The working tables stored in ``own_file`` (a writer's own file; None: the shared working file)."""
+        return [t for t in self.in_database(WORKING) if t.own_file == own_file and not t.working_view]
+
+    def working_views(self) -> list[Table]:
+        """The working views (UNION ALL of their parts), built per connection over every file (warehouse.attach_working)."""
+        return [t for t in self.in_database(WORKING) if t.working_view]
 
 
 def load_registry(path: Path = TABLES_YAML) -> Registry:
@@ -236,7 +259,9 @@ SCHEMA_HEADER = """\
 STAGING_HEADER = """\
 -- GENERATED from warehouse/tables.yaml by `python -m warehouse.docs`: edit the registry, not this file.
 --
--- Working database (warehouse/readiness.work.duckdb): staging tables written by the pipeline.
+-- Working database: staging tables written by the pipeline, shown here as one database. On disk the
+-- staging-layer tables live in their writer's own file (warehouse/readiness.staging/<asset>.duckdb), the
+-- others in warehouse/readiness.work.duckdb; `observations` is built per connection over all files.
 -- Tables not declared here (working_ddl in the registry) are created from the first frame written to them.
 """
 
@@ -249,7 +274,7 @@ def published_ddl(reg: Registry | None = None) -> str:
 
 
 def working_ddl(reg: Registry | None = None) -> str:
-    """staging.sql: the working tables declared up front."""
+    """staging.sql: the working tables declared up front, as one database (the files' DDL: ``file_ddl``)."""
     reg = reg or registry()
     # no key constraint: the writer's delete-and-insert stays as it is; the generated check tests the key
     blocks = [_create(t, history=False, if_not_exists=True, keys=False)
@@ -258,12 +283,25 @@ def working_ddl(reg: Registry | None = None) -> str:
     return STAGING_HEADER + "\n" + "\n\n".join(blocks) + "\n"
 
 
+def file_ddl(own_file: str | None, reg: Registry | None = None) -> str:
+    """The declared tables of one working file: a writer's own file, or (None) the shared one. No views:
+    the union views span files and are built per connection (warehouse.attach_working)."""
+    reg = reg or registry()
+    return "\n\n".join(_create(t, history=False, if_not_exists=True, keys=False)
+                       for t in reg.in_file(own_file) if t.working_ddl)
+
+
+def union_view_sql(table: Table, parts: list[str], temporary: bool = False) -> str:
+    """CREATE VIEW ``table`` as the UNION ALL BY NAME of the relations ``parts`` (one per writer)."""
+    union = "\nUNION ALL BY NAME\n".join(f"SELECT * FROM {p}" for p in parts)
+    return f"CREATE OR REPLACE {'TEMP ' if temporary else ''}VIEW {table.name} AS\n{union};"
+
+
 def _union_view(table: Table, parts: list[Table]) -> str:
     """The working view over the tables each writer stores its part in (no asset writes another's table)."""
     if not parts:
         raise ValueError(f"warehouse/tables.yaml: {table.name} is a working view but no table is part_of it")
-    union = "\nUNION ALL BY NAME\n".join(f"SELECT * FROM {p.name}" for p in parts)
-    return f"-- {table.description}: one table per writer\nCREATE OR REPLACE VIEW {table.name} AS\n{union};"
+    return f"-- {table.description}: one table per writer\n" + union_view_sql(table, [p.name for p in parts])
 
 
 def _create(table: Table, history: bool, if_not_exists: bool, keys: bool = True) -> str:

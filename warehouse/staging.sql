@@ -1,6 +1,8 @@
 -- GENERATED from warehouse/tables.yaml by `python -m warehouse.docs`: edit the registry, not this file.
 --
--- Working database (warehouse/readiness.work.duckdb): staging tables written by the pipeline.
+-- Working database: staging tables written by the pipeline, shown here as one database. On disk the
+-- staging-layer tables live in their writer's own file (warehouse/readiness.staging/<asset>.duckdb), the
+-- others in warehouse/readiness.work.duckdb; `observations` is built per connection over all files.
 -- Tables not declared here (working_ddl in the registry) are created from the first frame written to them.
 
 -- Gemeindeverzeichnis population and area per Gemeinde, every vintage: observations of source `destatis_gemeindeverzeichnis`

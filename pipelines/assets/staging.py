@@ -15,7 +15,7 @@ from sources.destatis_changes import CHANGE_COLUMNS
 from sources.registry import load_sources
 from staging import coworking, crosswalk
 from staging.derived import commuter_shares
-from warehouse import store
+from warehouse import store, visible_relations
 from warehouse.registry import registry
 
 SOURCES = load_sources()
@@ -42,9 +42,7 @@ def _register_context(con, source_id: str) -> tuple[pd.DataFrame | None, pd.Data
     if source_id == contracts.REGISTER_SOURCE:
         changes = [tables["changes"] for _, tables in parse_all(con, "destatis_gebietsaenderungen")]
         return None, (concat(changes) if changes else None)
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'municipality_register' "
-                         "AND database_name = current_database()").fetchone()[0]
-    if not exists:
+    if "municipality_register" not in visible_relations(con):
         return None, None
     return con.execute("SELECT ags, vintage, territorial_date, kind FROM municipality_register").df(), None
 
@@ -102,7 +100,7 @@ def observation_metadata(frame: pd.DataFrame) -> dict:
                    "names, Kreise, Länder, kinds and Gemeindeverbände.")
 def population_area(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     source_id = "destatis_gemeindeverzeichnis"
-    with settings.work() as con:
+    with settings.work(own="population_area") as con:
         parsed = parse_all(con, source_id)
         register = stack(parsed, "register", source_id)
         store(con, "population_area", "municipality_register", register, source_id=source_id)
@@ -141,7 +139,7 @@ def territory_metadata(observations: pd.DataFrame) -> dict:
                    "out-commuters; suppressed figures kept as missing with the reason) with the out/in-commuter "
                    "shares derived from them. Kreis-to-Kreis flows go to `commuter_flows`.")
 def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
-    with settings.work() as con:
+    with settings.work(own="commuting") as con:
         inkar_observations = _stage_inkar(con)
         ba_parsed = parse_all(con, "ba_commuting")
         ba_observations = stack(ba_parsed, "observations", "ba_commuting")
@@ -182,7 +180,7 @@ def _stage_inkar(con) -> pd.DataFrame:
        description="Gemeinde geometries (BKG VG5000 in the snapshot, VG250 in production) as WKB in "
                    "EPSG:4326 with the area computed in EPSG:25832, and the names of all Kreise (latest vintage).")
 def municipality_geometries(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
-    with settings.work() as con:
+    with settings.work(own="municipality_geometries") as con:
         parsed = parse_all(con, "bkg_vg")
         geometries = pd.concat([tables["geometries"] for _, tables in parsed], ignore_index=True)
         store(con, "municipality_geometries", "municipality_geometries", geometries)
@@ -204,7 +202,7 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
                    "otherwise only for the towns that supplied a list. The towns' survey results go to "
                    "`local_survey_results` (shown on their pages, never in the index).")
 def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
-    with settings.work() as con:
+    with settings.work(own="coworking_spaces") as con:
         parsed = parse_all(con, "osm_coworking")
         local_parsed = parse_all(con, "local_inputs")
         if not parsed and not local_parsed:
@@ -280,7 +278,7 @@ RESTATED = {"population_total": "population_current_territory", "area_km2": "are
                    "`area_current_territory`) so that a town's population change does not measure a merger. "
                    "Partial transfers and unexplained area changes stay flagged.")
 def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
-    with settings.work() as con:
+    with settings.work(own="territorial_crosswalk") as con:
         register = con.execute("SELECT ags, name, vintage, territorial_date, lon, lat FROM municipality_register").df()
         population = con.execute("""SELECT * EXCLUDE (source_id), source_id FROM observations
             WHERE level = 'gemeinde' AND measure IN ('population_total', 'area_km2')
@@ -343,7 +341,7 @@ def make_stage_asset(name: str, specs: list) -> AssetsDefinition:
 
     def compute(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
         frames, counts = [], {}
-        with settings.work() as con:
+        with settings.work(own=name) as con:
             for spec in specs:
                 parsed = parse_all(con, spec.source_id)
                 observations = stack(parsed, "observations", spec.source_id)

@@ -191,12 +191,13 @@ def test_broadband_rounding_quirk_passes_with_a_count(tmp_path):
     settings = ReadinessSettings(warehouse_path=str(tmp_path / "readiness.duckdb"))
     INSERT = "INSERT INTO stg_breitbandatlas__observations (source_id, vintage, ags, level, reference_date, measure, value, unit, note) VALUES "
     row = "('breitbandatlas', '2023-ende', '01053090', 'gemeinde', DATE '2023-12-31', 'gigabit', {}, '% of households', NULL)"
-    with connect_work(work_path_for(settings.published)) as con:
+    connect_work(work_path_for(settings.published)).close()  # the shared working file, as the raw assets create it
+    with connect_work(work_path_for(settings.published), own="broadband_coverage") as con:  # its own file
         con.execute(INSERT + ", ".join(row.format(v) for v in (99.5, 100.4)))
     # hard-coded: the resource itself would take the warehouse writer lock for a whole run
     result = check(build_asset_check_context(resources={"settings": ResourceDefinition.hardcoded_resource(settings)}))
     assert result.passed and result.metadata["100_to_101"].value == 1
-    with connect_work(work_path_for(settings.published)) as con:
+    with connect_work(work_path_for(settings.published), own="broadband_coverage") as con:  # its own file
         con.execute(INSERT + row.format(250))
     result = check(build_asset_check_context(resources={"settings": ResourceDefinition.hardcoded_resource(settings)}))
     assert not result.passed and result.metadata["above_101"].value == 1

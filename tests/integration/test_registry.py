@@ -12,7 +12,7 @@ import pytest
 
 from indicators.catalogue import load_catalogue
 from sources.registry import load_sources
-from warehouse import docs, work_path_for
+from warehouse import connect_work, docs, stage_path, visible_relations, work_path_for
 from warehouse.registry import PUBLISHED, WORKING, load_registry, published_ddl, registry, violation_queries
 
 
@@ -104,11 +104,20 @@ def _names(con, tables_only: bool = False) -> dict[str, set[str]]:
 def test_every_table_of_the_built_warehouse_is_declared(snapshot_warehouse):
     """Every table of the working and the published file is in the registry with exactly its columns."""
     reg = registry()
-    with duckdb.connect(str(work_path_for(snapshot_warehouse)), read_only=True) as con:
-        working = _names(con)
+    work_db = work_path_for(snapshot_warehouse)
+    working = {}
+    # the shared working file and each staging asset's own file hold exactly the tables the registry puts there
+    for own in [None, *reg.own_files()]:
+        with duckdb.connect(str(stage_path(work_db, own) if own else work_db), read_only=True) as con:
+            names = _names(con)
+        misplaced = sorted(n for n in names if n in reg.tables and n != "_staging_version" and reg[n].own_file != own)
+        assert not misplaced, f"{own or 'shared working file'} holds {misplaced}"
+        working.update(names)
     undeclared = set(working) - reg.declared_names(WORKING)
     assert not undeclared, f"working tables missing from warehouse/tables.yaml: {sorted(undeclared)}"
-    assert "observations" in working and "stg_breitbandatlas__observations" in working
+    assert "stg_breitbandatlas__observations" in working
+    with connect_work(work_db, read_only=True) as con:  # the union over the files
+        assert {"observations", "stg_breitbandatlas__observations", "releases"} <= visible_relations(con)
     for name, columns in working.items():
         assert columns == {c.name for c in reg[name].own_columns}, name
     with duckdb.connect(str(snapshot_warehouse), read_only=True) as con:
