@@ -80,7 +80,7 @@ def describe(published: Path) -> tuple[dict[str, int], dict[str, str]]:
     """Rows and checksum of every planner view of the published file."""
     import duckdb
 
-    from warehouse import PLANNER_VIEWS, view_checksums
+    from warehouse.publish import PLANNER_VIEWS, view_checksums
 
     with duckdb.connect(str(published), read_only=True) as con:
         rows = {view: con.execute(f"SELECT count(*) FROM {view}").fetchone()[0] for view in PLANNER_VIEWS}

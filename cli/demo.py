@@ -21,7 +21,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.store import CliError
-from warehouse import PROJECT_ROOT
+from warehouse.paths import PROJECT_ROOT
 
 JOB_NAME = "refresh_warehouse"
 POLL_SECONDS = 0.3
@@ -69,12 +69,12 @@ def run_refresh(show_progress: bool = True, full: bool = False):
     """
     home = prepare_dagster_home()
     # Imported here: loading the code location takes a few seconds that `profile` should not pay.
-    import warehouse
+    import warehouse.paths
     from pipelines.definitions import defs
     from warehouse.lock import WarehouseBusy, describe, writer_lock
 
     run_id = str(uuid.uuid4())
-    published = warehouse.published_path()
+    published = warehouse.paths.published_path()
     with open_instance(home) as instance:
         wait_for_queue(instance)
         try:

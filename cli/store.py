@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse import published_path
+from warehouse.paths import published_path
 
 
 class CliError(Exception):

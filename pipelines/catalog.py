@@ -22,7 +22,7 @@ from dagster import AssetSpec, FreshnessPolicy, TableColumn, TableSchema
 
 from pipelines.versions import code_version
 from sources.registry import load_sources
-from warehouse import PROJECT_ROOT
+from warehouse.paths import PROJECT_ROOT
 
 SCHEMA_SQL = PROJECT_ROOT / "warehouse" / "schema.sql"
 

@@ -7,7 +7,7 @@ from indicators.catalogue import load_catalogue
 from pipelines.resources import ReadinessSettings
 from sources import contracts
 from sources.registry import load_sources
-from warehouse import relation_columns
+from warehouse.workdb import relation_columns
 from warehouse.registry import Table, registry, violation_queries
 from warehouse.validation import validate_candidate
 

@@ -21,7 +21,7 @@ from pipelines.incremental import OBSERVE_JOB, outputs_missing, plan_refresh
 from pipelines.names import key_replacements, with_short_keys
 from pipelines.resources import ReadinessSettings
 from pipelines.run_guard import dead_run_reaper
-from warehouse import published_path
+from warehouse.paths import published_path
 
 # (dagster.yaml) Only one run that writes the warehouse executes at a time.
 WAREHOUSE_TAGS = {"warehouse": "readiness"}

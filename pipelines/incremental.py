@@ -118,7 +118,7 @@ def last_materialization(instance: DagsterInstance, keys) -> dt.datetime | None:
 
 def outputs_missing(published: Path) -> bool:
     """The warehouse files a partial run builds on are gone (deleted, or another READINESS_WAREHOUSE)."""
-    from warehouse import stage_dir_for, work_path_for
+    from warehouse.paths import stage_dir_for, work_path_for
 
     work = work_path_for(Path(published))
     # the staging assets' own files are working files too (warehouse.stage_path)

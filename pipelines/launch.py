@@ -8,7 +8,7 @@ from dagster._core.definitions.reconstruct import ReconstructableRepository
 
 from pipelines.definitions import executor_config
 from pipelines.incremental import REFRESH_JOB
-from warehouse import PROJECT_ROOT
+from warehouse.paths import PROJECT_ROOT
 
 
 def refresh_job():

@@ -10,8 +10,9 @@ from dagster import ConfigurableResource, EnvVar
 
 from sources.http import HttpSettings
 from sources.registry import SNAPSHOT_DIR
-import warehouse
-from warehouse import PROJECT_ROOT, candidate_path_for, connect_work, work_path_for
+import warehouse.paths
+from warehouse.paths import PROJECT_ROOT, candidate_path_for, work_path_for
+from warehouse.workdb import connect_work
 
 SourceMode = Literal["snapshot", "directory", "live"]
 ReportScope = Literal["reference_group", "pilots", "all"]
@@ -58,11 +59,11 @@ class ReadinessSettings(ConfigurableResource):
 
     source_mode: SourceMode = os.environ.get("READINESS_SOURCE_MODE", "snapshot")
     source_dir: str = os.environ.get("READINESS_SOURCE_DIR", "")
-    warehouse_path: str = str(warehouse.published_path())
+    warehouse_path: str = str(warehouse.paths.published_path())
     raw_dir: str = os.environ.get("READINESS_RAW_DIR", str(PROJECT_ROOT / "data" / "raw"))
     live_dir: str = os.environ.get("READINESS_LIVE_DIR", str(PROJECT_ROOT / "data" / "live"))
-    exports_dir: str = str(warehouse.exports_dir())
-    reports_dir: str = str(warehouse.reports_dir())
+    exports_dir: str = str(warehouse.paths.exports_dir())
+    reports_dir: str = str(warehouse.paths.reports_dir())
     report_scope: ReportScope = os.environ.get("READINESS_REPORT_SCOPE", "reference_group")
     allow_shrink: bool = os.environ.get("READINESS_ALLOW_SHRINK", "") == "1"
     live_origin: str = os.environ.get("READINESS_LIVE_ORIGIN", "")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
-from warehouse import PROJECT_ROOT
+from warehouse.paths import PROJECT_ROOT
 
 # Read by every step: settings, the working database, the warehouse DDL.
 COMMON = ["pipelines/resources.py", "warehouse/__init__.py", "warehouse/sql.py", "warehouse/schema.sql"]

@@ -28,7 +28,7 @@ from reports.tables import comparison_tables, index_table, releases_table, town_
 from reports.maps import TownGeometries
 from reports import pages
 from reports.pages import PageKeys, read_manifest, write_manifest
-from warehouse import DEFAULT_REPORTS_DIR, REPORTS_DIR_ENV, reports_dir  # noqa: F401 (re-exported)
+from warehouse.paths import DEFAULT_REPORTS_DIR, REPORTS_DIR_ENV, reports_dir  # noqa: F401 (re-exported)
 
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_COMPARE = 8     # towns side by side on a comparison page (wider does not fit A4 portrait)

@@ -1,6 +1,6 @@
 """Exports of the published warehouse for planners without DuckDB: Excel, German CSV, Parquet, GeoPackage.
 
-After each publish, ``export_planner_views`` writes every planner view (``warehouse.PLANNER_VIEWS``)
+After each publish, ``export_planner_views`` writes every planner view (``warehouse.publish.PLANNER_VIEWS``)
 as Parquet (technical column names, for analysts), as ``.xlsx`` and as German CSV (German headers,
 ``;`` as separator, decimal comma, UTF-8 with BOM, so Excel with German settings opens it as it is),
 and ``municipalities.gpkg`` with the towns in scope and their latest index,
@@ -31,7 +31,8 @@ import duckdb
 import pandas as pd
 
 from indicators.catalogue import load_catalogue
-from warehouse import DEFAULT_EXPORTS_DIR, PLANNER_VIEWS, exports_dir  # noqa: F401 (re-exported)
+from warehouse.paths import DEFAULT_EXPORTS_DIR, exports_dir  # noqa: F401 (re-exported)
+from warehouse.publish import PLANNER_VIEWS
 
 KEEP_EXPORTS = 3
 LATEST = "latest"

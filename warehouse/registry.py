@@ -143,7 +143,7 @@ class Registry:
         return [t for t in self.in_database(WORKING) if t.own_file == own_file and not t.working_view]
 
     def working_views(self) -> list[Table]:
-        """The working views (UNION ALL of their parts), built per connection over every file (warehouse.attach_working)."""
+        """The working views (UNION ALL of their parts), built per connection over every file (warehouse.workdb.attach_working)."""
         return [t for t in self.in_database(WORKING) if t.working_view]
 
 
@@ -248,7 +248,7 @@ SCHEMA_HEADER = """\
 -- GENERATED from warehouse/tables.yaml by `python -m warehouse.docs`: edit the registry, not this file.
 --
 -- Published warehouse (warehouse/readiness.duckdb): the tables and views planners query.
--- Built by warehouse.build_candidate() into a candidate file from the working database and the
+-- Built by warehouse.publish.build_candidate() into a candidate file from the working database and the
 -- previous published file (history), validated by blocking checks, then renamed over the
 -- published file. Column meanings: docs/data-dictionary.md; example queries: docs/planner-guide.md.
 --
@@ -285,7 +285,7 @@ def working_ddl(reg: Registry | None = None) -> str:
 
 def file_ddl(own_file: str | None, reg: Registry | None = None) -> str:
     """The declared tables of one working file: a writer's own file, or (None) the shared one. No views:
-    the union views span files and are built per connection (warehouse.attach_working)."""
+    the union views span files and are built per connection (warehouse.workdb.attach_working)."""
     reg = reg or registry()
     return "\n\n".join(_create(t, history=False, if_not_exists=True, keys=False)
                        for t in reg.in_file(own_file) if t.working_ddl)

@@ -1,7 +1,7 @@
 -- GENERATED from warehouse/tables.yaml by `python -m warehouse.docs`: edit the registry, not this file.
 --
 -- Published warehouse (warehouse/readiness.duckdb): the tables and views planners query.
--- Built by warehouse.build_candidate() into a candidate file from the working database and the
+-- Built by warehouse.publish.build_candidate() into a candidate file from the working database and the
 -- previous published file (history), validated by blocking checks, then renamed over the
 -- published file. Column meanings: docs/data-dictionary.md; example queries: docs/planner-guide.md.
 --

@@ -109,7 +109,7 @@ def row_counts_not_collapsing(candidate: dict[str, int], previous: dict[str, int
 def validate_candidate(candidate: Path, published: Path, pilot_towns: list[str],
                        allow_shrink: bool = False) -> dict[str, Finding]:
     """Every check on the candidate file (read-only), the row counts against the published file."""
-    from warehouse import row_counts
+    from warehouse.publish import row_counts
 
     with duckdb.connect(str(candidate), read_only=True) as con:
         findings = {"no_duplicate_keys": no_duplicate_keys(con),

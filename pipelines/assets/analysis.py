@@ -13,7 +13,7 @@ from indicators.bands import band_categories
 from indicators.catalogue import load_catalogue
 from pipelines.assets.indicators import pilot_latest, pilot_metadata
 from pipelines.resources import ReadinessSettings
-from warehouse import store
+from warehouse.workdb import store
 
 CATALOGUE = load_catalogue()
 PILOTS = list(CATALOGUE.pilot_towns)

@@ -4,7 +4,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from indicators.coworking_gap import compute_gap, gap_parameters
 from pipelines.resources import ReadinessSettings
-from warehouse import store
+from warehouse.workdb import store
 
 
 @asset(group_name="index", deps=[AssetKey("readiness_index"), AssetKey("coworking_spaces"),

@@ -19,7 +19,7 @@ from pipelines.resources import ReadinessSettings
 from sources import inkar
 from pipelines.catalog import score_chart_markdown
 from sources.registry import load_sources
-from warehouse import store
+from warehouse.workdb import store
 
 CATALOGUE = load_catalogue()
 GENERATIONS = {source_id: spec.generation for source_id, spec in load_sources().items() if spec.generation}

@@ -9,7 +9,7 @@ from indicators.catalogue import load_catalogue
 from pipelines.assets.staging import staging_assets
 from pipelines.resources import ReadinessSettings
 from sources import contracts
-from warehouse import build_candidate, swap_in
+from warehouse.publish import build_candidate, swap_in
 from warehouse import lake as lakes
 from warehouse.validation import validate_candidate
 

@@ -22,7 +22,7 @@ from sources.errors import SourceError
 from sources.landing import land_release
 from sources.live import FetchOutcome, fetch_source, outcome_rows
 from sources.registry import Release, ReleaseFile, SourceSpec, discover_releases, load_sources
-from warehouse import store
+from warehouse.workdb import store
 
 
 RELEASE_COLUMNS = ["source_id", "vintage", "revision", "file", "role", "layout", "sha256", "size_bytes", "landed_path",

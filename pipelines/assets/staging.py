@@ -15,7 +15,7 @@ from sources.destatis_changes import CHANGE_COLUMNS
 from sources.registry import load_sources
 from staging import coworking, crosswalk
 from staging.derived import commuter_shares
-from warehouse import store, visible_relations
+from warehouse.workdb import store, visible_relations
 from warehouse.registry import registry
 
 SOURCES = load_sources()

@@ -184,7 +184,8 @@ def test_broadband_rounding_quirk_passes_with_a_count(tmp_path):
     from dagster import ResourceDefinition, build_asset_check_context
 
     from pipelines.checks import asset_checks
-    from warehouse import connect_work, work_path_for
+    from warehouse.paths import work_path_for
+    from warehouse.workdb import connect_work
 
     check = next(c for c in asset_checks if c.check_key.name == "shares_within_0_100"
                  and c.check_key.asset_key == AssetKey("broadband_coverage"))

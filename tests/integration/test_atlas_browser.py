@@ -13,7 +13,7 @@ from reports.build import build_town_report
 from reports.data import load
 from reports.labels import de_number
 from reports.webmap import build_webmap
-from warehouse import PROJECT_ROOT
+from warehouse.paths import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from tests.conftest import run_incremental, run_refresh
-from warehouse import view_checksums
+from warehouse.publish import view_checksums
 
 MOELLN = "01053090"
 BBA_2021 = "breitbandatlas/gemeinde_bezirke_privat_2021_mitte.csv"

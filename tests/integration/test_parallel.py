@@ -8,7 +8,8 @@ import pytest
 from dagster import DagsterInstance
 
 from pipelines.launch import launch_refresh
-from warehouse import PLANNER_VIEWS, stage_path, work_path_for
+from warehouse.paths import stage_path, work_path_for
+from warehouse.publish import PLANNER_VIEWS
 from warehouse.registry import registry
 
 

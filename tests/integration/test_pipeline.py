@@ -212,7 +212,7 @@ def test_local_instance_queues_one_warehouse_run_at_a_time(tmp_path):
     import yaml
     from dagster import DagsterInstance
 
-    from warehouse import PROJECT_ROOT
+    from warehouse.paths import PROJECT_ROOT
     config = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
     assert config["run_coordinator"]["config"]["max_concurrent_runs"] == 1
     shutil.copy(PROJECT_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from warehouse import candidate_path_for
+from warehouse.paths import candidate_path_for
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGE_TIMEOUT = 300  # seconds a refresh may take to reach a kill point or to finish (a loaded 2-core machine)

@@ -12,7 +12,9 @@ import pytest
 
 from indicators.catalogue import load_catalogue
 from sources.registry import load_sources
-from warehouse import connect_work, docs, stage_path, visible_relations, work_path_for
+from warehouse import docs
+from warehouse.paths import stage_path, work_path_for
+from warehouse.workdb import connect_work, visible_relations
 from warehouse.registry import PUBLISHED, WORKING, load_registry, published_ddl, registry, violation_queries
 
 
@@ -183,7 +185,7 @@ def test_each_asset_writes_only_the_tables_the_registry_gives_it():
 
 
 def test_assets_write_only_through_the_registry_helper():
-    """No asset module writes SQL tables directly: every write goes through warehouse.store."""
+    """No asset module writes SQL tables directly: every write goes through warehouse.workdb.store."""
     direct = re.compile(r"replace_rows\(|\bUPDATE\s+\w+|CREATE (OR REPLACE )?TABLE|INSERT INTO|DELETE FROM", re.I)
     modules = list(ASSETS_DIR.glob("*.py"))
     offenders = {path.name: [m.group(0) for m in direct.finditer(path.read_text(encoding="utf-8"))]
@@ -194,7 +196,7 @@ def test_assets_write_only_through_the_registry_helper():
 def test_store_refuses_a_wrong_writer_and_undeclared_columns():
     import pandas as pd
 
-    from warehouse import store
+    from warehouse.workdb import store
 
     with duckdb.connect() as con:
         frame = pd.DataFrame({"choice": ["normalisation"], "option": ["minmax"], "draws": [10],

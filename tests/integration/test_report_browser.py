@@ -11,7 +11,7 @@ from playwright.sync_api import sync_playwright
 
 from indicators.catalogue import load_catalogue
 from reports.build import build_comparison, build_reports, build_town_report
-from warehouse import PROJECT_ROOT
+from warehouse.paths import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"

@@ -420,7 +420,7 @@ def test_every_source_and_catalogue_code_has_a_german_label():
     """A new source, pillar or unit never shows up on a page as a raw id ("destatis_gebietsaenderungen")."""
     import yaml
     from reports.labels import DATA_FAMILIES, PILLAR_LABELS, SOURCE_LABELS, UNIT_LABELS
-    from warehouse import PROJECT_ROOT
+    from warehouse.paths import PROJECT_ROOT
     sources = yaml.safe_load((PROJECT_ROOT / "sources.yaml").read_text(encoding="utf-8"))["sources"]
     assert set(sources) <= set(SOURCE_LABELS), set(sources) - set(SOURCE_LABELS)
     catalogue = load_catalogue()

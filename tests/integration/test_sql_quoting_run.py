@@ -9,7 +9,8 @@ from __future__ import annotations
 import duckdb
 
 from tests.conftest import run_refresh
-from warehouse import build_candidate, candidate_path_for, swap_in, work_path_for
+from warehouse.paths import candidate_path_for, work_path_for
+from warehouse.publish import build_candidate, swap_in
 from warehouse.exports import export_planner_views
 
 

@@ -44,7 +44,7 @@ def test_not_slow_skips_collecting_the_integration_tests():
 
 def test_outputs_without_a_folder_never_go_to_the_repository_data():
     """A run whose settings name no exports or reports folder writes under a temporary one (pytest_configure)."""
-    from warehouse import exports_dir, reports_dir
+    from warehouse.paths import exports_dir, reports_dir
 
     for folder in (exports_dir(), reports_dir()):
         assert ROOT / "data" not in folder.resolve().parents, folder

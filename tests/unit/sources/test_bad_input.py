@@ -155,7 +155,7 @@ def test_year_on_year_blocks_unless_the_crosswalk_or_the_allowlist_explains(tmp_
 
 def test_an_older_working_database_is_migrated_not_broken():
     """coworking_spaces created from an empty frame (osm_type INTEGER) then receives real OSM rows."""
-    from warehouse import replace_rows
+    from warehouse.workdb import replace_rows
 
     con = duckdb.connect()
     replace_rows(con, "coworking_spaces", pd.DataFrame(columns=["osm_type", "osm_id", "lat", "vintage"]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from warehouse import replace_rows
+from warehouse.workdb import replace_rows
 
 
 def test_replace_rows_never_duplicates_and_adds_new_columns():

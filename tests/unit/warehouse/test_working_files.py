@@ -11,7 +11,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from warehouse import FILE_LOCK_ENV, FileLocked, connect_work, stage_dir_for, stage_path, store, visible_relations
+from warehouse.paths import stage_dir_for, stage_path
+from warehouse.workdb import FILE_LOCK_ENV, FileLocked, connect_work, store, visible_relations
 from warehouse.registry import WORKING, registry
 
 

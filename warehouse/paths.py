@@ -1,0 +1,59 @@
+"""Where the warehouse's files live: the published file, the working files, exports and reports.
+
+The one place the output paths are read from the environment: the pipeline's settings
+(pipelines/resources.py) and the CLI, reports and exports, which must start without Dagster.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+STAGING_SQL = Path(__file__).with_name("staging.sql")
+VIEWS_SQL = Path(__file__).with_name("views.sql")
+DEFAULT_PUBLISHED = PROJECT_ROOT / "warehouse" / "readiness.duckdb"
+DEFAULT_EXPORTS_DIR = PROJECT_ROOT / "data" / "exports"
+DEFAULT_REPORTS_DIR = PROJECT_ROOT / "data" / "reports"
+REPORTS_DIR_ENV = "READINESS_REPORTS_DIR"
+
+def _env_path(variable: str, default: Path) -> Path:
+    return Path(os.environ.get(variable) or default).expanduser().resolve()
+
+
+# The one place the output paths are read from the environment: the pipeline's settings
+# (pipelines/resources.py) and the CLI, reports and exports, which must start without Dagster.
+def published_path() -> Path:
+    """The published warehouse: READINESS_WAREHOUSE, else warehouse/readiness.duckdb."""
+    return _env_path("READINESS_WAREHOUSE", DEFAULT_PUBLISHED)
+
+
+def exports_dir() -> Path:
+    """Where exports go: READINESS_EXPORTS_DIR, else data/exports."""
+    return _env_path("READINESS_EXPORTS_DIR", DEFAULT_EXPORTS_DIR)
+
+
+def reports_dir() -> Path:
+    """Where town reports go: READINESS_REPORTS_DIR, else data/reports."""
+    return _env_path(REPORTS_DIR_ENV, DEFAULT_REPORTS_DIR)
+
+
+def work_path_for(published: Path) -> Path:
+    """The working database lives next to the published file (same filesystem, so renames are atomic)."""
+    return published.with_name(published.stem + ".work.duckdb")
+
+
+def stage_dir_for(work_db: Path) -> Path:
+    """The folder of the staging assets' own files, next to the working database (readiness.staging/)."""
+    return work_db.with_name(work_db.name.split(".")[0] + ".staging")
+
+
+def stage_path(work_db: Path, writer: str) -> Path:
+    """The own working file of a staging asset (warehouse/registry.py ``Table.own_file``)."""
+    return stage_dir_for(work_db) / f"{writer}.duckdb"
+
+
+def candidate_path_for(published: Path) -> Path:
+    """The candidate is built next to the published file (same filesystem, so the swap is a rename)."""
+    return published.with_name(published.stem + ".candidate.duckdb")

@@ -1,0 +1,135 @@
+"""Publishing: the candidate warehouse built from the working files, checked, then swapped in.
+
+``build_candidate`` builds the next warehouse in a separate candidate file (schema.sql, views.sql,
+history carried over from the published file); blocking checks validate it
+(warehouse/validation.py); ``swap_in`` renames it over the published file. Planners never see a
+half-built warehouse, readers are never blocked, and a failed or killed run leaves the last good
+one in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import duckdb
+
+from warehouse.history import HISTORY_TABLES, merge_history
+from warehouse.paths import SCHEMA_SQL, VIEWS_SQL
+from warehouse.sql import identifier, literal
+from warehouse.workdb import attach_working
+
+# tables published as the working database holds them now (history tables: warehouse/history.py)
+CURRENT_TABLES = ["municipalities", "observations", "indicator_catalogue", "municipality_geometries", "kreise",
+                  "commuter_flows", "coworking_spaces", "territorial_changes", "index_sensitivity",
+                  "index_coherence", "score_contributions", "peer_towns", "commuter_flows_gemeinde",
+                  "local_survey_results", "coworking_gap"]
+# the views of warehouse/views.sql that planners use; exported after each publish
+PLANNER_VIEWS = ["town_profile", "town_index_history", "latest_ranking", "peer_comparison", "indicator_history",
+                 "source_attribution"]
+STORAGE_VERSION = "v1.4.0"
+
+
+def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, lake=None) -> dict:
+    """Build the next warehouse in ``candidate``: current tables from the working database, history
+    tables merged with the previous published file, views, and a publish_log row.
+
+    ``run`` gives ``run_id``, ``mode`` and ``method_version``. The previous file is only read. With a
+    ``lake`` (warehouse/lake.py) the previous warehouse is the lake's current snapshot instead: it is
+    the shared one that every publishing machine continues. Returns what changed: history merge
+    counts, sources with new releases, rows per table and view, and the gain against the previous publish.
+    """
+    candidate.unlink(missing_ok=True)
+    published_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    # storage readable by DuckDB >= 1.4 (the oldest duckdb-cli on PyPI), not only by the writing version
+    with duckdb.connect(str(candidate), config={"storage_compatibility_version": STORAGE_VERSION}) as con:
+        con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
+        # the shared working file as `work` (history reads it there), the staging assets' files beside it
+        relations = attach_working(con, work_db, default=None, views=False)
+        previous = _attach_previous(con, published, lake)
+        for table in CURRENT_TABLES:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {relations[table]}")
+        merged = {table: merge_history(con, table, published_at, previous) for table in HISTORY_TABLES}
+        con.execute(VIEWS_SQL.read_text(encoding="utf-8"))
+        _log_publish(con, previous, published_at, run)  # before counting: views show the method it names
+        counts = row_counts(con)
+        before = row_counts(con, "previous") if previous else {}
+        changes = {"published_at": published_at.isoformat(), "sources_changed": changed_sources(con, published_at),
+                   "allowed_changes": run.get("allowed_changes", []),  # allow-list entries used (allowlist.yaml)
+                   "history": merged, "rows": counts,
+                   "rows_gained": {name: n - before.get(name, 0) for name, n in counts.items()}}
+        con.execute("UPDATE publish_log SET changes = ? WHERE published_at = ?", [json.dumps(changes), published_at])
+        attached = {r.split(".")[0] for r in relations.values() if not r.startswith("(")}
+        for schema in sorted(attached) + [previous]:
+            if schema:
+                con.execute(f"DETACH {schema}")
+        con.execute("CHECKPOINT")
+    return changes
+
+
+def _attach_previous(con: duckdb.DuckDBPyConnection, published: Path, lake) -> str | None:
+    """Attach the previous warehouse as ``previous``: the lake's current snapshot when there is a lake that
+    holds one, else the published file (so switching a lake on keeps the history so far); None on a first publish."""
+    if lake is not None:
+        from warehouse import lake as lakes
+
+        lakes.attach(con, lake, alias="previous")  # not READ_ONLY: a new lake's catalog is created here
+        if lakes.has_warehouse(con, "previous"):
+            return "previous"
+        con.execute("DETACH previous")
+    if not published.exists():
+        return None
+    con.execute(f"ATTACH {literal(published)} AS previous (READ_ONLY)")
+    return "previous"
+
+
+def swap_in(candidate: Path, published: Path) -> None:
+    """Replace the published file by the validated candidate in one atomic rename.
+
+    A reader that opened the old file keeps reading it; the next connection sees the new one.
+    """
+    if not candidate.exists():
+        raise FileNotFoundError(f"no candidate warehouse at {candidate}: build it (warehouse_candidate) first")
+    os.replace(candidate, published)
+
+
+
+def changed_sources(con: duckdb.DuckDBPyConnection, published_at: dt.datetime) -> dict[str, list[str]]:
+    """Sources whose set of releases changed in this publish: new (or revised) and withdrawn vintages."""
+    rows = con.execute("""
+        SELECT source_id, list(DISTINCT vintage || CASE WHEN revision > 1 THEN '-rev' || revision ELSE '' END
+                               ORDER BY 1) FILTER (valid_from = $now) AS new,
+               list(DISTINCT vintage ORDER BY 1) FILTER (valid_to = $now) AS withdrawn
+        FROM source_releases_history GROUP BY source_id
+        HAVING count(*) FILTER (valid_from = $now OR valid_to = $now) > 0 ORDER BY source_id
+    """, {"now": published_at}).fetchall()
+    return {source: {"new": new or [], "withdrawn": withdrawn or []} for source, new, withdrawn in rows}
+
+
+def row_counts(con: duckdb.DuckDBPyConnection, schema: str | None = None) -> dict[str, int]:
+    """Rows per published table and planner view (of an attached schema, e.g. the previous file)."""
+    names = [row[0] for row in con.execute("""
+        SELECT table_name FROM duckdb_tables() WHERE database_name = coalesce($db, current_database()) AND NOT temporary
+        UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = coalesce($db, current_database())
+                                                         AND NOT internal
+    """, {"db": schema}).fetchall()]
+    prefix = f"{identifier(schema)}." if schema else ""
+    return {name: con.execute(f"SELECT count(*) FROM {prefix}{identifier(name)}").fetchone()[0]
+            for name in sorted(names)}
+
+
+def view_checksums(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """md5 per planner view over its rows in a stable order: equal checksums, equal content."""
+    return {view: con.execute(f"""SELECT md5(coalesce(string_agg(h, ',' ORDER BY h), ''))
+                                  FROM (SELECT md5(CAST(v AS VARCHAR)) AS h FROM {view} v)""").fetchone()[0]
+            for view in PLANNER_VIEWS}
+
+
+def _log_publish(con, previous: str | None, published_at: dt.datetime, run: dict) -> None:
+    if previous and "publish_log" in {r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'previous'").fetchall()}:
+        con.execute("INSERT INTO publish_log BY NAME SELECT * FROM previous.publish_log")
+    con.execute("INSERT INTO publish_log VALUES (?, ?, ?, ?, ?)",
+                [published_at, run.get("run_id"), run["mode"], run["method_version"], "{}"])
