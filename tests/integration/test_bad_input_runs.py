@@ -30,10 +30,12 @@ VARIANTS = bad_input.all_variants()
 
 # Variants damaging sources that separate staging steps read share one run: a failing step only skips its
 # own descendants, so each still fails with its own message. Two variants of one step (Breitbandatlas twice;
-# INKAR and the BA commuting file are both read by ``commuting``) go to different runs, and the register
-# (Gemeindeverzeichnis, Gebietsänderungen: ``population_area``, upstream of every other staging step) runs alone.
-JOB_RUNS = [["mobilfunk_monitoring-truncated", "breitbandatlas-duplicated_key", "bkg_vg-truncated", "inkar-out_of_range"],
+# INKAR and the BA commuting file are both read by ``commuting``) go to different runs; the register
+# (Gemeindeverzeichnis, Gebietsänderungen: ``population_area``, upstream of every other staging step) and the
+# geometries (BKG VG: the crosswalk reads the boundaries, so broadband and commuting are downstream) run alone.
+JOB_RUNS = [["mobilfunk_monitoring-truncated", "breitbandatlas-duplicated_key", "inkar-out_of_range"],
             ["breitbandatlas-out_of_range", "ba_commuting-german_thousands"],
+            ["bkg_vg-truncated"],
             ["destatis_gemeindeverzeichnis-missing_gemeinden"],
             ["destatis_gebietsaenderungen-invalid_date"]]
 JOB_VARIANTS = [variant_id for run in JOB_RUNS for variant_id in run]
