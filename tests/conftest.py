@@ -66,14 +66,15 @@ def refresh_settings(tmp: Path, source_dir: Path | None = None):
 
 def run_job(settings: ReadinessSettings, raise_on_error: bool = True, assets: list[str] | None = None):
     """Execute the refresh job in process with ``settings`` and an ephemeral Dagster instance; ``assets``:
-    only these steps of it (a test of one step need not pay for the whole job)."""
+    only these asset keys of it, as the UI writes them (``raw/gemeindeverz``; a test of one step need not pay
+    for the whole job)."""
     from dagster import AssetKey, DagsterInstance
 
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def("refresh_warehouse")
     if assets:  # a subset job, as pipelines/incremental.py runs one (asset_selection= refuses our resources)
-        job = job.get_subset(asset_selection={AssetKey(name) for name in assets})
+        job = job.get_subset(asset_selection={AssetKey.from_user_string(key) for key in assets})  # "raw/gemeindeverz"
     return job.execute_in_process(resources={"settings": settings}, instance=DagsterInstance.ephemeral(),
                                   raise_on_error=raise_on_error)
 

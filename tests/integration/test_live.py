@@ -161,7 +161,7 @@ def test_transient_failures_are_retried(case, first_run, publishers):
     assert url == GV_2023
     publishers.fail(url, *responses)
     result = run_job(live_settings(first_run, publishers), raise_on_error=False,
-                     assets=["raw_destatis_gemeindeverzeichnis"])
+                     assets=["raw/gemeindeverz"])
     assert result.success, failure_messages(result)
     assert materialization(result, "raw_destatis_gemeindeverzeichnis")["change"].startswith("unchanged")
     assert publishers.count(url) == len(responses) + 1
