@@ -10,7 +10,6 @@ every run records its pid and host as tags, and every entry point (the CLI, the 
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import socket
 from contextlib import contextmanager
@@ -31,6 +30,15 @@ def process_tags() -> dict[str, str]:
     return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
 
 
+def multiprocess_run(run) -> bool:
+    """Whether the run's steps run in processes of their own (the multiprocess executor): its run config's
+    ``execution`` names it, or, when the run gives none, READINESS_EXECUTOR (pipelines/definitions.py) does."""
+    execution = ((getattr(run, "run_config", None) or {}).get("execution") or {}).get("config") or {}
+    if execution:
+        return "multiprocess" in execution
+    return os.environ.get("READINESS_EXECUTOR", "in_process") == "multiprocess"
+
+
 @contextmanager
 def hold_warehouse(published: Path, context) -> None:
     """For a run's resource: tag the run with this process, then hold the writer lock until the run ends.
@@ -41,8 +49,10 @@ def hold_warehouse(published: Path, context) -> None:
     run_id = run.run_id if run is not None else None
     instance = getattr(context, "instance", None)
     # a step process of the multiprocess executor ends with its step, the run goes on: not the run's process
-    # (the executor's start event names the run's pid, which _run_process reads when there is no tag)
-    step_process = multiprocessing.parent_process() is not None
+    # (the executor's start event names the run's pid, which _run_process reads when there is no tag). Decided
+    # by the run's executor, not by the process tree: a run launched from the UI runs in a process that
+    # Dagster's code server started with multiprocessing, and that process is the run's.
+    step_process = multiprocess_run(run)
     if run_id and instance is not None and not step_process and instance.get_run_by_id(run_id) is not None:
         instance.add_run_tags(run_id, process_tags())
 
