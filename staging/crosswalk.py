@@ -198,10 +198,15 @@ def _mergers(old: pd.DataFrame, new: pd.DataFrame, gone: set, area: dict) -> lis
         if match:
             evidence = (f"area {old.at[successor, 'area_km2']} -> {new.at[successor, 'area_km2']} km², "
                         f"gain {area_gain:.2f} = predecessors {sum(area[a] for a in match):.2f}")
-            found += [(a, successor, evidence) for a in match]
-            for a in match:
-                by_kreis[a[:5]].remove(a)
+            found += _claim(by_kreis, match, successor, evidence)
     return found
+
+
+def _claim(by_kreis: dict[str, list], match: list[str], successor: str, evidence: str) -> list[tuple[str, str, str]]:
+    """The steps of a found set; its members leave the pool, so no later successor claims them again."""
+    for a in match:
+        by_kreis[a[:5]].remove(a)
+    return [(a, successor, evidence) for a in match]
 
 
 def _new_keys(old: pd.DataFrame, new: pd.DataFrame, gone: set, recodes: dict[str, str],
@@ -224,9 +229,7 @@ def _new_keys(old: pd.DataFrame, new: pd.DataFrame, gone: set, recodes: dict[str
         if match:
             evidence = (f"new key, area {target} km² = predecessors {sum(area[a] for a in match):.2f}, "
                         f"name shared with {', '.join(old.at[a, 'name'] for a in match)}")
-            found += [(a, successor, evidence) for a in match]
-            for a in match:
-                by_kreis[a[:5]].remove(a)
+            found += _claim(by_kreis, match, successor, evidence)
     return found
 
 
