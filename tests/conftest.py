@@ -79,6 +79,26 @@ def run_job(settings: ReadinessSettings, raise_on_error: bool = True, assets: li
                                   raise_on_error=raise_on_error)
 
 
+def downstream_of(*keys: str) -> list[str]:
+    """``keys`` and every asset of the refresh job downstream of them (UI spelling, ``raw/bkg_vg``): the part
+    of the job that a failure in ``keys`` decides. A failing step skips exactly these, the publish among them;
+    the rest of the job runs beside them and cannot change that, so a failure test need not pay for it."""
+    from dagster import AssetKey, AssetSelection
+
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    selected = AssetSelection.assets(*(AssetKey.from_user_string(key) for key in keys)).downstream().resolve(graph)
+    return sorted(key.to_user_string() for key in selected if graph.get(key).is_materializable)
+
+
+def skipped_steps(result) -> set[str]:
+    """The steps of a run's job that never started: those downstream of a failed step (Dagster logs no event
+    for them, not even STEP_SKIPPED, so they are the job's nodes minus the steps that started)."""
+    started = {event.step_key for event in result.all_events if event.event_type_value == "STEP_START"}
+    return set(result.job_def.graph.node_dict) - started
+
+
 @pytest.fixture(scope="session")
 def snapshot_warehouse(tmp_path_factory) -> Path:
     """A warehouse built once per test session from the committed snapshot; tests only read it (or copy it).

@@ -18,10 +18,11 @@ import pandas as pd
 import pytest
 from dagster import AssetKey
 
+from pipelines.names import SHORT_SOURCE_IDS
 from sources import contracts
 from sources.registry import SNAPSHOT_DIR
 from tests import bad_input
-from tests.conftest import run_refresh
+from tests.conftest import downstream_of, refresh_settings, run_job, run_refresh, skipped_steps
 
 VARIANTS = bad_input.all_variants()
 
@@ -57,13 +58,15 @@ def good_run(tmp_path_factory) -> Path:
     return base
 
 
-def run_variant(good_run: Path, tmp_path: Path, mutate):
-    """Copy the good run (published, working database, raw landing), damage the source copy, run the job."""
+def run_variant(good_run: Path, tmp_path: Path, mutate, assets: list[str] | None = None):
+    """Copy the good run (published, working database, raw landing), damage the source copy, run the job
+    (only ``assets`` of it when given)."""
     shutil.copytree(good_run, tmp_path / "run", symlinks=True)  # exports/latest is a symlink
     mutate(tmp_path / "run" / "source")
     published = tmp_path / "run" / "out" / "readiness.duckdb"
     before = sha256(published)
-    result = run_refresh(tmp_path / "run" / "out", tmp_path / "run" / "source", raise_on_error=False)
+    result = run_job(refresh_settings(tmp_path / "run" / "out", tmp_path / "run" / "source"), raise_on_error=False,
+                     assets=assets)
     failures = [e.event_specific_data.error for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     messages = [(error.cause or error).message for error in failures]
     return result, messages, published, before
@@ -78,7 +81,12 @@ def job_runs(good_run, tmp_path_factory):
         if variant_id not in done:
             [group] = [run for run in JOB_RUNS if variant_id in run]
             tmp = tmp_path_factory.mktemp("bad_run")
-            outcome = run_variant(good_run, tmp, lambda root: [BY_ID[v].apply(root) for v in group])
+            # the part of the job the damaged sources decide: their raw landing and everything after it, the
+            # publish among them (the other sources' staging, which the whole job runs beside it, cannot
+            # change whether a step fails or the publish is skipped)
+            raw = {f"raw/{SHORT_SOURCE_IDS.get(BY_ID[v].source_id, BY_ID[v].source_id)}" for v in group}
+            outcome = run_variant(good_run, tmp, lambda root: [BY_ID[v].apply(root) for v in group],
+                                  assets=downstream_of(*raw))
             done.update({v: (*outcome, tmp / "run") for v in group})
         return done[variant_id]
     return run_of
@@ -90,6 +98,7 @@ def test_bad_file_fails_the_run_and_keeps_the_published_warehouse(variant_id, jo
     variant = BY_ID[variant_id]
     result, messages, published, before, run = job_runs(variant_id)
     assert not result.success
+    assert "published_warehouse" in skipped_steps(result)  # the publish was in the run, and skipped
     assert AssetKey(["out", "warehouse"]) not in {e.asset_key for e in result.get_asset_materialization_events()}
     assert sha256(published) == before  # byte-identical: nothing of the run was published
     assert any(f"[{variant.source_id}] " in m and re.search(variant.expect, m) for m in messages), messages

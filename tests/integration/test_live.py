@@ -20,7 +20,7 @@ from werkzeug import Response
 from pipelines.resources import ReadinessSettings
 from sources.registry import load_sources
 from tests import genesis_responses, osm_responses
-from tests.conftest import run_job
+from tests.conftest import downstream_of, run_job, skipped_steps
 from tests.live_server import PublisherServer, vg250_zip
 
 SECRET = "s3cr3t-PW-4711"
@@ -167,14 +167,23 @@ def test_transient_failures_are_retried(case, first_run, publishers):
     assert publishers.count(url) == len(responses) + 1
 
 
+# The raw asset fetching each URL that FAILS breaks: a failure case runs it and everything downstream of it
+# (tests/conftest.py: downstream_of), the publish among them; the other sources' fetches and staging, which the
+# whole job runs beside them, cannot change whether the run fails or publishes (their unchanged second fetch is
+# test_second_run_downloads_nothing_and_reports_unchanged's).
+RAW_ASSET = {GV_2023: "raw/gemeindeverz", VG250: "raw/bkg_vg", GENESIS: "raw/regionalstatistik",
+             OVERPASS: "raw/osm_coworking"}
+
+
 @pytest.mark.parametrize("case", list(FAILS))
 def test_failures_keep_the_last_good_warehouse(case, first_run, publishers):
     url, responses, message = FAILS[case]
     published = first_run / "warehouse" / "readiness.duckdb"
     before = published.read_bytes(), files_under(first_run / "raw"), files_under(first_run / "live")
     publishers.fail(url, *responses)
-    result = run_job(live_settings(first_run, publishers), raise_on_error=False)
+    result = run_job(live_settings(first_run, publishers), raise_on_error=False, assets=downstream_of(RAW_ASSET[url]))
     assert not result.success
+    assert {"warehouse_candidate", "published_warehouse"} <= skipped_steps(result)  # in the run, and skipped
     messages = failure_messages(result)
     assert message in messages
     assert SECRET not in messages
@@ -201,8 +210,10 @@ def test_without_genesis_account_the_source_fails_clearly_or_is_skipped(first_ru
     monkeypatch.delenv("READINESS_GENESIS_USERNAME")
     monkeypatch.delenv("READINESS_GENESIS_PASSWORD")
     published = (first_run / "warehouse" / "readiness.duckdb").read_bytes()
-    failed = run_job(live_settings(first_run, publishers), raise_on_error=False)
+    failed = run_job(live_settings(first_run, publishers), raise_on_error=False,
+                     assets=downstream_of("raw/regionalstatistik"))  # as in the failure cases above
     assert not failed.success
+    assert "published_warehouse" in skipped_steps(failed)
     assert "READINESS_LIVE_SKIP=regionalstatistik" in failure_messages(failed)
     assert (first_run / "warehouse" / "readiness.duckdb").read_bytes() == published
     skipping = live_settings(first_run, publishers, live_skip="regionalstatistik")
