@@ -8,7 +8,11 @@ its peak: the VmHWM of the step's own process (multiprocess: one process per ste
 records in the step's start event) or, when all steps share one process (in-process executor), the highest
 sampled RSS within the step's start and end and how much it rose above the RSS at the start.
 
-Linux only (/proc); elsewhere the sampler records nothing and the figures are empty.
+``memory_hooks`` are the refresh job's hooks: after every step the garbage is collected and the C heap's
+free pages go back to the system (``release_memory``), and the run log gets the process's RSS and peak.
+
+Linux only (/proc, glibc); elsewhere the sampler records nothing and the release only collects garbage.
+No Dagster import at module level: unit tests and benchmarks use the sampler without it.
 """
 
 from __future__ import annotations
@@ -19,8 +23,6 @@ import os
 import threading
 import time
 from pathlib import Path
-
-from dagster import HookContext, failure_hook, success_hook
 
 PROC = Path("/proc")
 
@@ -195,23 +197,26 @@ def memory_line(step_key: str) -> str:
             f"process peak so far {status.get('VmHWM', 0) / 1024:.0f} MiB (pid {os.getpid()})")
 
 
-@success_hook(name="release_memory_after_success")
-def release_memory_after_success(context: HookContext) -> None:
-    """Every successful step: ``release_memory`` and log the process's RSS and peak (the UI's run log)."""
-    _after_step(context)
+def memory_hooks() -> set:
+    """The hooks of the refresh job (pipelines/definitions.py): after every step, successful or failed,
+    ``release_memory`` and a line with the process's RSS and peak in the run's log (the UI shows it).
 
+    Built here on demand so that this module imports without Dagster (the benchmarks' sampler, unit tests).
+    """
+    from dagster import HookContext, failure_hook, success_hook
 
-@failure_hook(name="release_memory_after_failure")
-def release_memory_after_failure(context: HookContext) -> None:
-    """Every failed step too: a failed step's frames are as large as a successful one's."""
-    _after_step(context)
+    def after_step(context: HookContext) -> None:
+        release_memory()
+        line = memory_line(context.step_key)
+        if line:
+            context.log.info(line)
 
+    @success_hook(name="release_memory_after_success")
+    def release_memory_after_success(context: HookContext) -> None:
+        after_step(context)
 
-def _after_step(context: HookContext) -> None:
-    release_memory()
-    line = memory_line(context.step_key)
-    if line:
-        context.log.info(line)
+    @failure_hook(name="release_memory_after_failure")
+    def release_memory_after_failure(context: HookContext) -> None:
+        after_step(context)  # a failed step's frames are as large as a successful one's
 
-
-MEMORY_HOOKS = {release_memory_after_success, release_memory_after_failure}
+    return {release_memory_after_success, release_memory_after_failure}
