@@ -24,7 +24,11 @@ much of the wall time, so compare runs taken at similar load.
 
 It prints:
   - total wall time of the job and of the whole script,
-  - peak RSS memory of the process (resource.getrusage) and of the largest step process,
+  - peak RSS memory of the process (resource.getrusage), of the largest step process and of all processes
+    together (pipelines/memory.py samples /proc every 0.1 s: the multiprocess executor's step processes are
+    grandchildren under Dagster's forkserver, which RUSAGE_CHILDREN never sees),
+  - the 15 steps with the highest peak RSS (the step process's own peak, or in one process the highest RSS
+    sampled during the step and its rise above the RSS at the step's start),
   - the duration and status of every step (assets and asset checks) from the run's step stats,
   - row counts of the main published tables (municipalities, observations,
     indicator_values, readiness_index), read from the published DuckDB file,
