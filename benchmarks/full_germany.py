@@ -24,7 +24,11 @@ much of the wall time, so compare runs taken at similar load.
 
 It prints:
   - total wall time of the job and of the whole script,
-  - peak RSS memory of the process (resource.getrusage) and of the largest step process,
+  - peak RSS memory of the process (resource.getrusage), of the largest step process and of all processes
+    together (pipelines/memory.py samples /proc every 0.1 s: the multiprocess executor's step processes are
+    grandchildren under Dagster's forkserver, which RUSAGE_CHILDREN never sees),
+  - the 15 steps with the highest peak RSS (the step process's own peak, or in one process the highest RSS
+    sampled during the step and its rise above the RSS at the step's start),
   - the duration and status of every step (assets and asset checks) from the run's step stats,
   - row counts of the main published tables (municipalities, observations,
     indicator_values, readiness_index), read from the published DuckDB file,
@@ -128,6 +132,15 @@ def published_counts(published: Path) -> tuple[dict[str, int], int | None, int]:
     return counts, latest, scored
 
 
+def print_memory(memory: list[dict], top: int = 15) -> None:
+    """The steps with the highest peak RSS: peak, rise during the step (one process) and duration."""
+    print(f"peak RSS per step (the {top} highest; rise = above the process's RSS at the step's start)")
+    width = max((len(row["step"]) for row in memory), default=10)
+    for row in sorted(memory, key=lambda r: -r["peak_mib"])[:top]:
+        rise = "" if row["rise_mib"] is None else f"  rise {row['rise_mib']:7.0f} MiB"
+        print(f"  {row['step']:<{width}}  {row['peak_mib']:7.0f} MiB{rise}  {row['seconds']:7.1f} s")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source-dir", type=Path, default=DEFAULT_SOURCE_DIR,
@@ -157,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     from dagster import DagsterInstance
 
     from pipelines.launch import launch_refresh
+    from pipelines.memory import RssSampler, step_peaks
 
     import_seconds = time.perf_counter() - script_start
     load_before = load_average()
@@ -180,9 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         (tmp_path / "dagster_home").mkdir()
         with DagsterInstance.local_temp(str(tmp_path / "dagster_home")) as instance:
             run_start = time.perf_counter()
-            with launch_refresh(instance, settings_config, args.executor, args.max_concurrent) as result:
+            with RssSampler() as sampler, \
+                    launch_refresh(instance, settings_config, args.executor, args.max_concurrent) as result:
                 run_seconds = time.perf_counter() - run_start
                 steps = step_durations(instance, result.run_id)
+                memory = step_peaks(sampler, instance, result.run_id)
                 failed = failures(result)
                 not_passed = check_results(result)
         load_after = load_average()
@@ -193,11 +209,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wall time (job)       {run_seconds:8.1f} s   (target ~{TARGET_SECONDS} s on 2 cores)")
         print(f"wall time (imports)   {import_seconds:8.1f} s")
         print(f"peak RSS              {peak_rss_mib():8.0f} MiB (this process), "
-              f"{peak_rss_mib(resource.RUSAGE_CHILDREN):.0f} MiB (largest step process)")
+              f"{sampler.peak_children():.0f} MiB (largest step process, sampled from /proc), "
+              f"{sampler.peak_total():.0f} MiB (all processes together, sampled every 0.1 s)")
         print(f"load average          {load_before} before, {load_after} after (1, 5, 15 min)")
         summary = {"executor": args.executor, "success": result.success, "job_seconds": run_seconds,
                    "steps": len(steps), "step_seconds": sum(s for _, _, s in steps if s is not None),
-                   "peak_rss_mib": peak_rss_mib(), "peak_child_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN),
+                   "peak_rss_mib": peak_rss_mib(), "peak_child_rss_mib": sampler.peak_children(),
+                   "peak_total_rss_mib": sampler.peak_total(), "step_memory": memory,
                    "load_before": load_before, "load_after": load_after}
         print()
         print("step durations")
@@ -208,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         slowest = sorted((s for s in steps if s[2] is not None), key=lambda s: -s[2])[:3]
         if slowest:
             print("  slowest: " + ", ".join(f"{k} ({s:.1f} s)" for k, _, s in slowest))
+
+        print()
+        print_memory(memory)
 
         if not_passed:
             print()
@@ -257,6 +278,7 @@ def side_by_side(source_dir: Path, max_concurrent: int, report_scope: str) -> in
             ("steps", lambda s: str(s["steps"])),
             ("sum of step times", lambda s: f"{s['step_seconds']:.1f} s"),
             ("peak RSS (largest process)", lambda s: f"{max(s['peak_rss_mib'], s['peak_child_rss_mib']):.0f} MiB"),
+            ("peak RSS (all processes)", lambda s: f"{s['peak_total_rss_mib']:.0f} MiB"),
             ("load average before", lambda s: s["load_before"]),
             ("load average after", lambda s: s["load_after"])]
     print(f"  {'':<28}" + "".join(f"{s['executor']:>22}" for s in summaries))

@@ -250,14 +250,29 @@ def catalogue_settings(catalogue: Catalogue) -> dict:
             "weight_spread": float(weights["spread"]) if weights["method"] == "uniform" else None}
 
 
+QUANTILE_BLOCK_ROWS = 4096  # rows sorted at a time: 4,096 x 1,000 draws = 31 MiB instead of a copy of the matrix
+
+
 def masked_quantiles(matrix: np.ndarray, quantiles: Iterable[float]) -> tuple[np.ndarray, np.ndarray]:
     """Quantiles of every row over its non-NaN entries (linear interpolation, as numpy's default).
 
-    Returns (rows x quantiles, count of non-NaN per row); rows without a value give NaN.
+    Returns (rows x quantiles, count of non-NaN per row); rows without a value give NaN. Rows are
+    independent, so they are taken in blocks: the sorted copy of a full-Germany matrix (66,000 rows x
+    1,000 draws) would take another 0.5 GiB at once.
     """
+    quantiles = tuple(quantiles)
+    if len(matrix) <= QUANTILE_BLOCK_ROWS:
+        return _block_quantiles(matrix, quantiles)
+    blocks = [_block_quantiles(matrix[start:start + QUANTILE_BLOCK_ROWS], quantiles)
+              for start in range(0, len(matrix), QUANTILE_BLOCK_ROWS)]
+    return np.concatenate([out for out, _ in blocks]), np.concatenate([count for _, count in blocks])
+
+
+def _block_quantiles(matrix: np.ndarray, quantiles: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """``masked_quantiles`` of one block of rows."""
     ordered = np.sort(matrix, axis=1)  # NaN sorts last
     count = (~np.isnan(matrix)).sum(axis=1)
-    out = np.full((matrix.shape[0], len(tuple(quantiles))), np.nan)
+    out = np.full((matrix.shape[0], len(quantiles)), np.nan)
     has = count > 0
     for q_i, q in enumerate(quantiles):
         position = q * (np.maximum(count, 1) - 1)
@@ -288,7 +303,10 @@ class _RankMoments:
         n = valid.sum(axis=1)
         filled = np.where(valid, ranks, 0.0)
         mean = filled.sum(axis=1) / n
-        total = np.where(valid, (ranks - mean[:, None]) ** 2, 0.0).sum(axis=1) / n
+        # in blocks of rows: the squared deviations of all rows at once were two more matrices of 0.5 GiB
+        total = np.concatenate([
+            np.where(valid[i:i + QUANTILE_BLOCK_ROWS], (ranks[i:i + QUANTILE_BLOCK_ROWS] - mean[i:i + QUANTILE_BLOCK_ROWS, None]) ** 2,
+                     0.0).sum(axis=1) for i in range(0, len(ranks), QUANTILE_BLOCK_ROWS)]) / n if len(ranks) else mean
         return cls(valid.astype(float), filled, n, mean, total)
 
 
@@ -379,8 +397,9 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
     # published goalposts (all draws when none does, e.g. a restricted analysis).
     on_scale = np.array([c.normalisation == "goalposts" for c in configurations])
     score_q, _ = masked_quantiles(flat_scores[:, on_scale] if on_scale.any() else flat_scores, QUANTILES)
-    compared_matrix = np.where(np.isnan(ranks), np.nan, compared[:, None, :].astype(float))
-    compared_q, _ = masked_quantiles(compared_matrix.reshape(n_periods * n_towns, draws), (0.5,))
+    # per period: the (period, town, draw) matrix of compared towns would be another 0.5 GiB at once
+    compared_q = np.concatenate([masked_quantiles(np.where(np.isnan(ranks[p]), np.nan, compared[p][None, :].astype(float)),
+                                                  (0.5,))[0] for p in range(n_periods)]) if n_periods else np.empty((0, 1))
     bands = pd.DataFrame({
         "ags": np.tile(inputs.towns, n_periods),
         "period": np.repeat(np.asarray(inputs.periods, dtype=int), n_towns),
@@ -394,7 +413,7 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
     })
     bands.loc[np.isnan(published_rank).ravel(), "rank_published"] = pd.NA
     bands = bands[bands["draws_scored"] > 0].sort_values(["period", "ags"]).reset_index(drop=True)[BAND_COLUMNS]
-    del flat_scores, compared_matrix, scores
+    del flat_scores, scores
 
     # Sensitivity: option of every draw per choice; shifts against the published rank.
     shift_sum, shift_count = np.zeros(draws), np.zeros(draws, dtype=int)

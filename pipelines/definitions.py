@@ -18,6 +18,7 @@ from pipelines.assets.staging import staging_assets
 from pipelines.catalog import describe
 from pipelines.checks import asset_checks
 from pipelines.incremental import OBSERVE_JOB, outputs_missing, plan_refresh
+from pipelines.memory import memory_hooks
 from pipelines.names import key_replacements, with_short_keys
 from pipelines.resources import ReadinessSettings
 from pipelines.run_guard import dead_run_reaper
@@ -75,6 +76,7 @@ refresh_warehouse = define_asset_job(
                 "export the planner views and write the town reports.",
     tags=WAREHOUSE_TAGS,
     executor_def=readiness_executor,
+    hooks=memory_hooks(),  # after every step: free memory back to the system, RSS in the run log (pipelines/memory.py)
 )
 
 # The monthly refresh is incremental (pipelines/incremental.py): the schedule observes the sources, then

@@ -7,6 +7,7 @@ The one place the output paths are read from the environment: the pipeline's set
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +18,12 @@ DEFAULT_PUBLISHED = PROJECT_ROOT / "warehouse" / "readiness.duckdb"
 DEFAULT_EXPORTS_DIR = PROJECT_ROOT / "data" / "exports"
 DEFAULT_REPORTS_DIR = PROJECT_ROOT / "data" / "reports"
 REPORTS_DIR_ENV = "READINESS_REPORTS_DIR"
+# DuckDB keeps up to 80 % of the machine's memory for its buffers by default (18.8 GiB on a 24 GiB machine):
+# the pipeline's connections get a limit of their own, so one refresh stays within the memory it needs
+DUCKDB_MEMORY_ENV = "READINESS_DUCKDB_MEMORY_LIMIT"
+DEFAULT_DUCKDB_MEMORY = "1GB"
+DUCKDB_THREADS_ENV = "READINESS_DUCKDB_THREADS"
+MEMORY_PATTERN = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 def _env_path(variable: str, default: Path) -> Path:
     return Path(os.environ.get(variable) or default).expanduser().resolve()
@@ -57,3 +64,22 @@ def stage_path(work_db: Path, writer: str) -> Path:
 def candidate_path_for(published: Path) -> Path:
     """The candidate is built next to the published file (same filesystem, so the swap is a rename)."""
     return published.with_name(published.stem + ".candidate.duckdb")
+
+
+def duckdb_config() -> dict[str, str]:
+    """Settings of the DuckDB connections the pipeline opens on its working and candidate files.
+
+    READINESS_DUCKDB_MEMORY_LIMIT (default 1GB): DuckDB's buffer limit per database; beyond it DuckDB
+    spills to a temporary folder beside the file instead of growing. READINESS_DUCKDB_THREADS (default:
+    DuckDB's, one per core). A malformed value fails naming the variable.
+    """
+    memory = (os.environ.get(DUCKDB_MEMORY_ENV) or DEFAULT_DUCKDB_MEMORY).strip()
+    if not MEMORY_PATTERN.match(memory):
+        raise ValueError(f"{DUCKDB_MEMORY_ENV}={memory!r} is not a memory size like 1GB, 512MB or 2GiB")
+    config = {"memory_limit": memory}
+    threads = (os.environ.get(DUCKDB_THREADS_ENV) or "").strip()
+    if threads:
+        if not threads.isdigit() or int(threads) < 1:
+            raise ValueError(f"{DUCKDB_THREADS_ENV}={threads!r} must be a whole number of threads, at least 1")
+        config["threads"] = threads
+    return config

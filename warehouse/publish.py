@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.history import HISTORY_TABLES, merge_history
-from warehouse.paths import SCHEMA_SQL, VIEWS_SQL
+from warehouse.paths import SCHEMA_SQL, VIEWS_SQL, duckdb_config
 from warehouse.sql import identifier, literal
 from warehouse.workdb import attach_working
 
@@ -44,7 +44,8 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, 
     candidate.unlink(missing_ok=True)
     published_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     # storage readable by DuckDB >= 1.4 (the oldest duckdb-cli on PyPI), not only by the writing version
-    with duckdb.connect(str(candidate), config={"storage_compatibility_version": STORAGE_VERSION}) as con:
+    with duckdb.connect(str(candidate), config={"storage_compatibility_version": STORAGE_VERSION,
+                                                **duckdb_config()}) as con:
         con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
         # the shared working file as `work` (history reads it there), the staging assets' files beside it
         relations = attach_working(con, work_db, default=None, views=False)

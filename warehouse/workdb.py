@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from warehouse.paths import stage_path
+from warehouse.paths import duckdb_config, stage_path
 from warehouse.sql import identifier, literal
 
 MAIN = "work"  # the key and ATTACH alias of the shared working file among the working files
@@ -39,7 +39,8 @@ def connect_work(path: Path, read_only: bool = False, own: str | None = None) ->
         raise ValueError(f"{own}: writes no table of its own file (warehouse/tables.yaml, layers with own files)")
     target = stage_path(path, own) if own else path
     target.parent.mkdir(parents=True, exist_ok=True)
-    con = _wait_for_lock(target, lambda: duckdb.connect(str(target), read_only=read_only))
+    config = duckdb_config()  # read before waiting: a malformed setting fails at once
+    con = _wait_for_lock(target, lambda: duckdb.connect(str(target), read_only=read_only, config=config))
     try:
         if not read_only:
             _create_declared(con, file_ddl(own))

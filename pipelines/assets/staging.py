@@ -345,6 +345,8 @@ def make_stage_asset(name: str, specs: list) -> AssetsDefinition:
             for spec in specs:
                 parsed = parse_all(con, spec.source_id)
                 observations = stack(parsed, "observations", spec.source_id)
+                # the parsed observations are stacked: let them go before the crosswalk copies them again
+                parsed = [(v, {k: t for k, t in tables.items() if k != "observations"}) for v, tables in parsed]
                 if spec.stage.get("territory"):
                     observations = onto_current_territory(con, observations)
                 store(con, name, observations_table(spec.source_id), observations, source_id=spec.source_id)

@@ -1,0 +1,222 @@
+"""Peak memory of a refresh, per step: a sampling thread over /proc, cheap enough for benchmarks.
+
+``RssSampler`` reads the resident set size (VmRSS) of this process and of every process below it (the
+multiprocess executor's step processes are grandchildren under Dagster's forkserver, which
+``RUSAGE_CHILDREN`` never sees) every ``interval`` seconds, and keeps each process's high-water mark (VmHWM,
+exact: the kernel records it, the sampling cannot miss it). ``step_peaks`` then gives every step of a run
+its peak: the VmHWM of the step's own process (multiprocess: one process per step, found by the pid Dagster
+records in the step's start event) or, when all steps share one process (in-process executor), the highest
+sampled RSS within the step's start and end and how much it rose above the RSS at the start.
+
+``memory_hooks`` are the refresh job's hooks: after every step the garbage is collected and the C heap's
+free pages go back to the system (``release_memory``), and the run log gets the process's RSS and peak.
+
+Linux only (/proc, glibc); elsewhere the sampler records nothing and the release only collects garbage.
+No Dagster import at module level: unit tests and benchmarks use the sampler without it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import threading
+import time
+from pathlib import Path
+
+PROC = Path("/proc")
+
+
+def _status_kib(pid: int | str, fields: tuple[str, ...] = ("VmRSS", "VmHWM")) -> dict[str, int]:
+    """The named /proc/<pid>/status fields in KiB (empty when the process is gone or not Linux)."""
+    values = {}
+    try:
+        with open(PROC / str(pid) / "status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                name, _, rest = line.partition(":")
+                if name in fields:
+                    values[name] = int(rest.split()[0])
+    except (OSError, ValueError, IndexError):
+        return {}
+    return values
+
+
+def descendants(root: int) -> list[int]:
+    """Pids of every living process below ``root`` (children, grandchildren, ...), from /proc/<pid>/stat."""
+    parents: dict[int, int] = {}
+    try:
+        entries = [e for e in os.listdir(PROC) if e.isdigit()]
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            with open(PROC / entry / "stat", encoding="ascii", errors="replace") as stat:
+                # the command name may hold spaces and parentheses: the fields after the last ')' are safe
+                parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found, frontier = [], [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        found.extend(children)
+        frontier.extend(children)
+    return found
+
+
+class RssSampler:
+    """Context manager: samples this process's RSS and its descendants' until it exits.
+
+    ``samples`` are (monotonic-free wall time, own RSS MiB, sum of descendants' RSS MiB); ``peaks`` maps every
+    pid seen to its highest VmHWM in MiB (this process's included).
+    """
+
+    def __init__(self, interval: float = 0.1, children: bool = True):
+        self.interval = interval
+        self.children = children
+        self.samples: list[tuple[float, float, float]] = []
+        self.peaks: dict[int, float] = {}
+        self._known: list[int] = []
+        self._count = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()  # the last state, so a short run still has one sample
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval)
+
+    def _sample(self) -> None:
+        me = os.getpid()
+        own = _status_kib(me)
+        if not own:
+            return
+        self.peaks[me] = max(self.peaks.get(me, 0.0), own.get("VmHWM", 0) / 1024)
+        others = 0.0
+        if self.children:
+            # walking all of /proc costs far more than reading a few status files: new processes are
+            # looked for every 5th sample (a step process lives for seconds; its VmHWM keeps its peak)
+            if self._count % 5 == 0:
+                self._known = descendants(me)
+            self._count += 1
+            for pid in self._known:
+                status = _status_kib(pid)
+                if status:
+                    others += status.get("VmRSS", 0) / 1024
+                    self.peaks[pid] = max(self.peaks.get(pid, 0.0), status.get("VmHWM", 0) / 1024)
+        self.samples.append((time.time(), own.get("VmRSS", 0) / 1024, others))
+
+    def peak_own(self) -> float:
+        """Highest RSS of this process in MiB (its VmHWM)."""
+        return self.peaks.get(os.getpid(), 0.0)
+
+    def peak_children(self) -> float:
+        """Highest RSS of any one descendant process in MiB (0 when there was none)."""
+        me = os.getpid()
+        return max((mib for pid, mib in self.peaks.items() if pid != me), default=0.0)
+
+    def peak_total(self) -> float:
+        """Highest sampled sum of this process and all its descendants in MiB (what the machine had to hold)."""
+        return max((own + others for _, own, others in self.samples), default=0.0)
+
+    def window(self, start: float, end: float) -> tuple[float, float]:
+        """(highest sampled own RSS within [start, end], own RSS at start) in MiB; (0, 0) without samples."""
+        before = [own for t, own, _ in self.samples if t <= start]
+        inside = [own for t, own, _ in self.samples if start <= t <= end]
+        at_start = before[-1] if before else (inside[0] if inside else 0.0)
+        return max(inside, default=at_start), at_start
+
+
+def step_peaks(sampler: RssSampler, instance, run_id: str) -> list[dict]:
+    """Every step of the run with its peak RSS: ``step``, ``seconds``, ``pid``, ``peak_mib``, ``rise_mib``.
+
+    A step in a process of its own (multiprocess executor) gets that process's VmHWM and no rise; a step in
+    the run's process gets the highest RSS sampled during it and the rise over the RSS at its start.
+    """
+    from dagster import DagsterEventType
+
+    pids = {}
+    for record in instance.get_records_for_run(run_id, of_type=DagsterEventType.STEP_START).records:
+        event = record.event_log_entry.dagster_event
+        pids[event.step_key] = event.pid
+    rows = []
+    for stats in instance.get_run_step_stats(run_id):
+        if not (stats.start_time and stats.end_time):
+            continue
+        pid = pids.get(stats.step_key)
+        if pid is not None and pid != os.getpid() and pid in sampler.peaks:
+            peak, rise = sampler.peaks[pid], None
+        else:
+            peak, at_start = sampler.window(stats.start_time, stats.end_time)
+            rise = peak - at_start
+        rows.append({"step": stats.step_key, "start": stats.start_time, "seconds": stats.end_time - stats.start_time,
+                     "pid": pid, "peak_mib": peak, "rise_mib": rise})
+    return sorted(rows, key=lambda row: row["start"])
+
+
+# --- after every step: give freed memory back, and say how much the step's process holds ----------------
+
+def release_memory() -> None:
+    """Collect garbage and hand the C heap's free pages back to the system (glibc ``malloc_trim``).
+
+    Why: in the in-process executor every step runs in the run's process; the frames a step freed stay
+    in the C heap (pandas' and DuckDB's allocations below the mmap threshold), so the next step starts
+    from the last one's high water instead of from what is still in use. Without glibc nothing is trimmed.
+    """
+    gc.collect()
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def _libc():
+    """glibc through ctypes when this is a glibc system (None on macOS, musl, Windows)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018 - AttributeError when the C library has no malloc_trim
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+def memory_line(step_key: str) -> str:
+    """'step X: RSS now N MiB, process peak so far M MiB' for the run's log (empty without /proc)."""
+    status = _status_kib(os.getpid())
+    if not status:
+        return ""
+    return (f"memory after step {step_key}: RSS {status.get('VmRSS', 0) / 1024:.0f} MiB after releasing, "
+            f"process peak so far {status.get('VmHWM', 0) / 1024:.0f} MiB (pid {os.getpid()})")
+
+
+def memory_hooks() -> set:
+    """The hooks of the refresh job (pipelines/definitions.py): after every step, successful or failed,
+    ``release_memory`` and a line with the process's RSS and peak in the run's log (the UI shows it).
+
+    Built here on demand so that this module imports without Dagster (the benchmarks' sampler, unit tests).
+    """
+    from dagster import HookContext, failure_hook, success_hook
+
+    def after_step(context: HookContext) -> None:
+        release_memory()
+        line = memory_line(context.step_key)
+        if line:
+            context.log.info(line)
+
+    @success_hook(name="release_memory_after_success")
+    def release_memory_after_success(context: HookContext) -> None:
+        after_step(context)
+
+    @failure_hook(name="release_memory_after_failure")
+    def release_memory_after_failure(context: HookContext) -> None:
+        after_step(context)  # a failed step's frames are as large as a successful one's
+
+    return {release_memory_after_success, release_memory_after_failure}

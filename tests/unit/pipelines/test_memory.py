@@ -1,0 +1,94 @@
+"""Peak memory per step (pipelines/memory.py) and the DuckDB settings of the pipeline's connections
+(warehouse/paths.py ``duckdb_config``, applied in warehouse/workdb.py): issue 13, peak RSS."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import duckdb
+import numpy as np
+import pytest
+
+from pipelines.memory import RssSampler, descendants, memory_line, release_memory
+from warehouse.paths import DUCKDB_MEMORY_ENV, DUCKDB_THREADS_ENV, duckdb_config
+from warehouse.workdb import connect_work
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+@linux_only
+def test_the_sampler_sees_a_rise_within_its_window():
+    with RssSampler(interval=0.02, children=False) as sampler:
+        time.sleep(0.1)
+        start = time.time()
+        block = np.ones(200 * 1024 * 1024 // 8)  # 200 MiB, touched
+        time.sleep(0.2)
+        end = time.time()
+        del block
+    peak, at_start = sampler.window(start, end)
+    assert peak - at_start > 150
+    assert sampler.peak_own() >= peak
+
+
+@linux_only
+def test_the_sampler_sees_a_grandchild_that_rusage_children_cannot():
+    # a child that starts a grandchild holding 150 MiB: RUSAGE_CHILDREN never sees the grandchild
+    code = ("import subprocess, sys; subprocess.run([sys.executable, '-c', "
+            "'import time; b = bytearray(150 * 1024 * 1024); time.sleep(30)'])")
+    with RssSampler(interval=0.05) as sampler:
+        child = subprocess.Popen([sys.executable, "-c", code])
+        try:
+            deadline = time.monotonic() + 60  # python starts slowly on a loaded machine
+            while sampler.peak_children() <= 140 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            below = descendants(os.getpid())
+        finally:
+            for pid in descendants(os.getpid()):
+                os.kill(pid, 9)
+            child.wait()
+    assert len(below) >= 2  # the child and its grandchild
+    assert sampler.peak_children() > 140
+    assert max(others for _, _, others in sampler.samples) > 140  # the sum over the processes below
+
+
+@linux_only
+def test_release_memory_and_the_log_line():
+    release_memory()  # collects and trims without error, also with nothing to free
+    line = memory_line("some_step")
+    assert line.startswith("memory after step some_step: RSS ") and "process peak so far" in line
+
+
+def test_duckdb_settings_from_the_environment(monkeypatch):
+    monkeypatch.delenv(DUCKDB_MEMORY_ENV, raising=False)
+    monkeypatch.delenv(DUCKDB_THREADS_ENV, raising=False)
+    assert duckdb_config() == {"memory_limit": "1GB"}
+    monkeypatch.setenv(DUCKDB_MEMORY_ENV, "300MB")
+    monkeypatch.setenv(DUCKDB_THREADS_ENV, "1")
+    assert duckdb_config() == {"memory_limit": "300MB", "threads": "1"}
+
+
+@pytest.mark.parametrize("variable, value", [(DUCKDB_MEMORY_ENV, "lots"), (DUCKDB_MEMORY_ENV, "80%"),
+                                             (DUCKDB_THREADS_ENV, "0"), (DUCKDB_THREADS_ENV, "two")])
+def test_a_malformed_duckdb_setting_names_its_variable(monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValueError, match=variable):
+        duckdb_config()
+
+
+def test_working_connections_get_the_memory_limit(tmp_path, monkeypatch):
+    monkeypatch.setenv(DUCKDB_MEMORY_ENV, "300MB")
+    monkeypatch.setenv(DUCKDB_THREADS_ENV, "1")
+    with duckdb.connect(config={"memory_limit": "300MB"}) as reference:
+        expected = reference.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con = connect_work(tmp_path / "readiness.work.duckdb")
+    try:
+        assert con.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchone() \
+            == (expected, 1)
+    finally:
+        con.close()
+    monkeypatch.setenv(DUCKDB_MEMORY_ENV, "lots")
+    with pytest.raises(ValueError, match=DUCKDB_MEMORY_ENV):
+        connect_work(tmp_path / "readiness.work.duckdb")
