@@ -11,6 +11,7 @@ from dagster import (AssetExecutionContext, AssetKey, AssetMaterialization, Asse
 
 from indicators.catalogue import load_catalogue
 from indicators.compute import compute_all, index_periods
+from indicators.engine import index_indicators
 from indicators import town_type
 from indicators.index import readiness_index as compute_index
 from pipelines.assets.raw import landed_releases
@@ -107,6 +108,26 @@ def indicator_values(context: AssetExecutionContext, settings: ReadinessSettings
     })
 
 
+# The indicator values the index and its analyses may use (engine.index_rows, as SQL): indicators of a
+# declared pillar without an excluded_reason, and only the columns they read. Insertion order is kept
+# (filters only, no join), so every sum over these rows adds in the same order as over the whole table.
+INDEX_VALUES_SQL = """
+    SELECT ags, indicator_id, period, value, imputed, excluded_reason, reference_date FROM indicator_values
+    WHERE list_contains($indicators, indicator_id) AND excluded_reason IS NULL
+      AND ($periods IS NULL OR list_contains($periods, period)) AND ($towns IS NULL OR list_contains($towns, ags))
+"""
+
+
+def index_values(con, catalogue, periods: list[int] | None = None, group_only: bool = False) -> pd.DataFrame:
+    """indicator_values rows the index may use (of ``periods`` and of the reference group when given)."""
+    towns = None
+    if group_only:
+        towns = [a for (a,) in con.execute("SELECT ags FROM municipalities WHERE in_reference_group").fetchall()]
+    return con.execute(INDEX_VALUES_SQL, {"indicators": index_indicators(catalogue),
+                                          "periods": [int(p) for p in periods] if periods is not None else None,
+                                          "towns": towns}).df()
+
+
 def catalogue_table() -> pd.DataFrame:
     """The catalogue as a table, so planners can read definitions next to the values."""
     return pd.DataFrame([
@@ -125,9 +146,11 @@ def catalogue_table() -> pd.DataFrame:
                    "goalposts, equal weights), rank among the reference group of small towns, method_version.")
 def readiness_index(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
-        values = con.execute("SELECT * FROM indicator_values").df()
         group = set(con.execute("SELECT ags FROM municipalities WHERE in_reference_group").df()["ags"])
-        periods = index_periods(values[~values["imputed"]], CATALOGUE)
+        # the periods come from every observed value (context and excluded ones too): one row per pair suffices
+        observed = con.execute("SELECT DISTINCT indicator_id, period FROM indicator_values WHERE NOT imputed").df()
+        periods = index_periods(observed, CATALOGUE)
+        values = index_values(con, CATALOGUE, periods=periods)  # the index reads no other period
         index = compute_index(values, CATALOGUE, group, periods)
         index["reference_group_rule"] = CATALOGUE.reference_group.get("rule", "bbsr_kleinstadt")
         index["reference_group"] = town_type.reference_group_label(CATALOGUE.reference_group)
