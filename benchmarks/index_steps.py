@@ -47,8 +47,9 @@ def copy_warehouse(folder: Path, tmp: Path) -> Path:
     return tmp / "readiness.duckdb"
 
 
-def run_steps(published: Path, steps: list[str]) -> list[tuple[str, float]]:
-    """Run ``steps`` one subset job each (in order); returns (step, seconds) as Dagster timed the op."""
+def run_steps(published: Path, steps: list[str]) -> list[tuple[str, float, float, float]]:
+    """Run ``steps`` one subset job each (in order); returns (step, op seconds as Dagster timed it, seconds of
+    the whole subset job, CPU seconds of this process over the job: all threads, less sensitive to load)."""
     from dagster import DagsterInstance
 
     from pipelines.definitions import defs
@@ -65,13 +66,15 @@ def run_steps(published: Path, steps: list[str]) -> list[tuple[str, float]]:
     for step in steps:
         key = keys.get(step) or keys[short_key(step, "index").path[-1]]
         with DagsterInstance.ephemeral() as instance:
+            cpu = time.process_time()
             started = time.perf_counter()
             result = job.get_subset(asset_selection={key}).execute_in_process(
                 resources={"settings": settings}, instance=instance)
             wall = time.perf_counter() - started
+            cpu = time.process_time() - cpu
             stats = [s for s in instance.get_run_step_stats(result.run_id) if s.step_key == step]
         op = stats[0].end_time - stats[0].start_time if stats else float("nan")
-        times.append((step, op, wall))
+        times.append((step, op, wall, cpu))
     return times
 
 
@@ -129,10 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         times = run_steps(published, args.steps)
         print(f"index steps on a copy of {args.warehouse} ({os.cpu_count()} CPUs, load average before "
               f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after {os.getloadavg()[0]:.2f})")
-        print(f"  {'step':22} {'op s':>7} {'job s':>7}")
-        for step, op, wall in times:
-            print(f"  {step:22} {op:7.2f} {wall:7.2f}")
-        print(f"  {'total':22} {sum(t[1] for t in times):7.2f} {sum(t[2] for t in times):7.2f}")
+        print(f"  {'step':22} {'op s':>7} {'job s':>7} {'CPU s':>7}")
+        for step, op, wall, cpu in times:
+            print(f"  {step:22} {op:7.2f} {wall:7.2f} {cpu:7.2f}")
+        print(f"  {'total':22} {sum(t[1] for t in times):7.2f} {sum(t[2] for t in times):7.2f} "
+              f"{sum(t[3] for t in times):7.2f}")
         if not args.no_compare:
             tables = [t for step in args.steps for t in STEPS[step]]
             print(f"tables against the reference (floats within {args.tolerance:g} relative):")
