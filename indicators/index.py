@@ -108,8 +108,8 @@ def carried_weight_share(used: pd.DataFrame, indicators: dict, pillar_weights: d
     indicators of 2018/2020 must not outvote the three broadband figures of the period itself.
     """
     frame = pd.DataFrame({"ags": used["ags"], "period": used["period"], "imputed": used["imputed"].astype(float),
-                          "pillar": used["indicator_id"].map(lambda i: indicators[i].pillar),
-                          "weight": used["indicator_id"].map(lambda i: float(indicators[i].weight))})
+                          "pillar": used["indicator_id"].map({k: i.pillar for k, i in indicators.items()}),
+                          "weight": used["indicator_id"].map({k: float(i.weight) for k, i in indicators.items()})})
     keys = ["ags", "period", "pillar"]
     in_pillar = frame["weight"] / frame.groupby(keys)["weight"].transform("sum")
     frame["weight"] = (in_pillar * frame["pillar"].map(pillar_weights)).fillna(0.0)
