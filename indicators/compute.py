@@ -15,6 +15,7 @@ import pandas as pd
 
 from indicators import flags
 from indicators.catalogue import Catalogue, Indicator
+from indicators.engine import index_indicators
 from staging import crosswalk
 
 # quality_note is English text rendered from the typed columns after it (indicators/flags.py)
@@ -220,6 +221,28 @@ def index_periods(observed: pd.DataFrame, catalogue: Catalogue) -> list[int]:
         return []
     start, end = int(first_years[pillars].max()), int(observed["period"].max())
     return list(range(start, end + 1))
+
+
+# The indicator values the index and its analyses may use (engine.index_rows, as SQL): indicators of a
+# declared pillar without an excluded_reason, and only the columns they read. Insertion order is kept
+# (filters only, no join), so every sum over these rows adds in the same order as over the whole table.
+INDEX_VALUES_SQL = """
+    SELECT ags, indicator_id, period, value, imputed, excluded_reason, reference_date FROM indicator_values
+    WHERE list_contains($indicators, indicator_id) AND excluded_reason IS NULL
+      AND ($periods IS NULL OR list_contains($periods, period))
+"""
+
+
+def index_values(con, catalogue, periods: list[int] | None = None, group_only: bool = False) -> pd.DataFrame:
+    """indicator_values rows the index may use (of ``periods`` and of the reference group when given)."""
+    values = con.execute(INDEX_VALUES_SQL, {"indicators": index_indicators(catalogue),
+                                            "periods": [int(p) for p in periods] if periods is not None else None
+                                            }).df()
+    if not group_only:
+        return values
+    # filtered here, not in SQL: list_contains over ~3,000 towns per row was slow, and a join reorders rows
+    group = con.execute("SELECT ags FROM municipalities WHERE in_reference_group").df()["ags"]
+    return values[values["ags"].isin(set(group))].reset_index(drop=True)
 
 
 def carry_forward(con: duckdb.DuckDBPyConnection, observed: pd.DataFrame, periods: list[int],

@@ -11,7 +11,8 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from indicators import coherence, contributions, peers, uncertainty
 from indicators.bands import band_categories
 from indicators.catalogue import load_catalogue
-from pipelines.assets.indicators import index_values, pilot_latest, pilot_metadata
+from indicators.compute import index_values
+from pipelines.assets.indicators import pilot_latest, pilot_metadata
 from pipelines.resources import ReadinessSettings
 from warehouse.workdb import store
 

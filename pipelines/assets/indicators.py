@@ -10,8 +10,7 @@ from dagster import (AssetExecutionContext, AssetKey, AssetMaterialization, Asse
                      TableSchema, asset)
 
 from indicators.catalogue import load_catalogue
-from indicators.compute import compute_all, index_periods
-from indicators.engine import index_indicators
+from indicators.compute import compute_all, index_periods, index_values
 from indicators import town_type
 from indicators.index import readiness_index as compute_index
 from pipelines.assets.raw import landed_releases
@@ -106,28 +105,6 @@ def indicator_values(context: AssetExecutionContext, settings: ReadinessSettings
         "rows": len(values), "dagster/row_count": len(values), "index_periods": MetadataValue.json(periods),
         "by_indicator": MetadataValue.md(summary.reset_index().to_markdown(index=False)),
     })
-
-
-# The indicator values the index and its analyses may use (engine.index_rows, as SQL): indicators of a
-# declared pillar without an excluded_reason, and only the columns they read. Insertion order is kept
-# (filters only, no join), so every sum over these rows adds in the same order as over the whole table.
-INDEX_VALUES_SQL = """
-    SELECT ags, indicator_id, period, value, imputed, excluded_reason, reference_date FROM indicator_values
-    WHERE list_contains($indicators, indicator_id) AND excluded_reason IS NULL
-      AND ($periods IS NULL OR list_contains($periods, period))
-"""
-
-
-def index_values(con, catalogue, periods: list[int] | None = None, group_only: bool = False) -> pd.DataFrame:
-    """indicator_values rows the index may use (of ``periods`` and of the reference group when given)."""
-    values = con.execute(INDEX_VALUES_SQL, {"indicators": index_indicators(catalogue),
-                                            "periods": [int(p) for p in periods] if periods is not None else None
-                                            }).df()
-    if not group_only:
-        return values
-    # filtered here, not in SQL: list_contains over ~3,000 towns per row was slow, and a join reorders rows
-    group = con.execute("SELECT ags FROM municipalities WHERE in_reference_group").df()["ags"]
-    return values[values["ags"].isin(set(group))].reset_index(drop=True)
 
 
 def catalogue_table() -> pd.DataFrame:
