@@ -15,6 +15,7 @@ import pandas as pd
 
 from indicators import flags
 from indicators.catalogue import Catalogue, Indicator
+from indicators.engine import index_indicators
 from staging import crosswalk
 
 # quality_note is English text rendered from the typed columns after it (indicators/flags.py)
@@ -37,16 +38,18 @@ YEARLY = """
 
 
 def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
-                      generations: dict[str, str] | None = None) -> pd.DataFrame:
+                      generations: dict[str, str] | None = None, cache: dict | None = None) -> pd.DataFrame:
     """Observed values of one indicator for every Gemeinde and year with data.
 
     ``generations`` maps source id to the publisher's method generation (sources.yaml);
     a value whose generation differs from the town's previous value is flagged as a method break.
     The typed columns decide; ``quality_note`` is rendered from them (indicators/flags.py).
+    ``cache`` (a dict kept by the caller for one run) shares intermediate tables between indicators.
     """
     method = {"observed": _observed, "annualised_change": _annualised_change, "ratio": _ratio}[indicator.method]
     ensure_flag_columns(con)
-    values = method(con, indicator)
+    values = _annualised_change(con, indicator, cache) if indicator.method == "annualised_change" \
+        else method(con, indicator)
     values = values.assign(indicator_id=indicator.indicator_id, unit=indicator.unit, imputed=False, imputation=None)
     for column in ("territorial_change", "base_period"):
         if column not in values:
@@ -109,7 +112,7 @@ def _observed(con, indicator: Indicator) -> pd.DataFrame:
     return con.execute(sql, {"sources": indicator.sources, "measure": indicator.params["measure"]}).df()
 
 
-def _annualised_change(con, indicator: Indicator) -> pd.DataFrame:
+def _annualised_change(con, indicator: Indicator, cache: dict | None = None) -> pd.DataFrame:
     """Average yearly change in %, with its base year and a territorial change code: 'area_change' (area
     moved > 2 %), a change that makes the pair not comparable flagged by the crosswalk on an observation
     after the base year (partial transfer, split, rejected merger), else the restatement of either end."""
@@ -152,7 +155,12 @@ def _annualised_change(con, indicator: Indicator) -> pd.DataFrame:
     params = {"sources": indicator.sources, "measure": indicator.params["measure"],
               "years": indicator.params["years"], "tolerance": indicator.params["tolerance_years"],
               "area_measure": indicator.params.get("area_measure", "area_km2")}
-    offsets = uninhabited_offsets(con, params["area_measure"], params["measure"], indicator.sources)
+    # the same for every change indicator of one population measure (5- and 10-year change): computed once
+    key = ("uninhabited_offsets", params["area_measure"], params["measure"], tuple(indicator.sources))
+    cache = {} if cache is None else cache
+    if key not in cache:
+        cache[key] = uninhabited_offsets(con, params["area_measure"], params["measure"], indicator.sources)
+    offsets = cache[key]
     con.register("uninhabited_offsets", offsets)
     try:
         return con.execute(sql, params).df()
@@ -215,47 +223,76 @@ def index_periods(observed: pd.DataFrame, catalogue: Catalogue) -> list[int]:
     return list(range(start, end + 1))
 
 
+# The indicator values the index and its analyses may use (engine.index_rows, as SQL): indicators of a
+# declared pillar without an excluded_reason, and only the columns they read. Insertion order is kept
+# (filters only, no join), so every sum over these rows adds in the same order as over the whole table.
+INDEX_VALUES_SQL = """
+    SELECT ags, indicator_id, period, value, imputed, excluded_reason, reference_date FROM indicator_values
+    WHERE list_contains($indicators, indicator_id) AND excluded_reason IS NULL
+      AND ($periods IS NULL OR list_contains($periods, period))
+"""
+
+
+def index_values(con, catalogue, periods: list[int] | None = None, group_only: bool = False) -> pd.DataFrame:
+    """indicator_values rows the index may use (of ``periods`` and of the reference group when given)."""
+    values = con.execute(INDEX_VALUES_SQL, {"indicators": index_indicators(catalogue),
+                                            "periods": [int(p) for p in periods] if periods is not None else None
+                                            }).df()
+    if not group_only:
+        return values
+    # filtered here, not in SQL: list_contains over ~3,000 towns per row was slow, and a join reorders rows
+    group = con.execute("SELECT ags FROM municipalities WHERE in_reference_group").df()["ags"]
+    return values[values["ags"].isin(set(group))].reset_index(drop=True)
+
+
 def carry_forward(con: duckdb.DuckDBPyConnection, observed: pd.DataFrame, periods: list[int],
                   catalogue: Catalogue) -> pd.DataFrame:
     """Fill index periods without a value from the latest earlier value within carry_forward_years.
 
     Filled rows are flagged ``imputed`` with ``imputation = 'carried forward from <year>'``.
     """
-    limits = pd.DataFrame([(i.indicator_id, i.carry_forward_years) for i in catalogue.indicators.values()],
-                          columns=["indicator_id", "max_age"])
-    wanted = pd.DataFrame({"period": periods})
+    max_age = {i.indicator_id: i.carry_forward_years for i in catalogue.indicators.values()}
+    wanted = pd.DataFrame({"period": pd.Series(periods, dtype="int64")})
     observed = observed.reindex(columns=VALUE_COLUMNS)  # frames without the typed columns get them empty
     for column in ("quality_note", "territorial_change", "source_level", "excluded_reason"):
         observed[column] = observed[column].astype(object)
+    # DuckDB finds which observed row fills which (town, indicator, period) on integer keys only (town and
+    # indicator as codes, the row as its position); the filled rows are then taken from the frame. Scanning
+    # the whole frame's text columns into DuckDB and back cost about a fifth of the indicator step.
+    keys = pd.DataFrame({"a": pd.factorize(observed["ags"])[0], "i": pd.factorize(observed["indicator_id"])[0],
+                         "period": observed["period"].astype("int64"), "row": np.arange(len(observed)),
+                         "max_age": observed["indicator_id"].map(max_age).astype(float)})
     sql = """
         WITH targets AS (
-            SELECT k.ags, k.indicator_id, w.period
-            FROM (SELECT DISTINCT ags, indicator_id FROM observed) k CROSS JOIN wanted w
-            ANTI JOIN observed o ON o.ags = k.ags AND o.indicator_id = k.indicator_id AND o.period = w.period
+            SELECT k.a, k.i, w.period
+            FROM (SELECT DISTINCT a, i FROM keys) k CROSS JOIN wanted w
+            ANTI JOIN keys o ON o.a = k.a AND o.i = k.i AND o.period = w.period
         )
-        SELECT t.ags, t.indicator_id, t.period, o.value, o.unit, o.source_id, o.vintage, o.reference_date,
-               TRUE AS imputed, concat('carried forward from ', o.period) AS imputation, o.quality_note,
-               o.territorial_change, FALSE AS method_break, o.source_level, o.excluded_reason, o.base_period
+        SELECT t.period, o.row, o.period AS from_period
         FROM targets t
-        ASOF JOIN observed o ON o.ags = t.ags AND o.indicator_id = t.indicator_id AND o.period <= t.period
-        JOIN limits l ON l.indicator_id = t.indicator_id
-        WHERE t.period - o.period <= l.max_age
+        ASOF JOIN keys o ON o.a = t.a AND o.i = t.i AND o.period <= t.period
+        WHERE t.period - o.period <= o.max_age
     """
-    con.register("observed", observed)
+    con.register("keys", keys)
     con.register("wanted", wanted)
-    con.register("limits", limits)
     try:
-        filled = con.execute(sql).df()
+        found = con.execute(sql).df()
     finally:
-        for name in ("observed", "wanted", "limits"):
+        for name in ("keys", "wanted"):
             con.unregister(name)
+    filled = observed.iloc[found["row"].to_numpy()].reset_index(drop=True)
+    filled["period"] = found["period"].to_numpy()
+    filled["imputed"] = True
+    filled["imputation"] = ("carried forward from " + found["from_period"].astype("int64").astype(str)).to_numpy()
+    filled["method_break"] = False
     return pd.concat([observed, filled[VALUE_COLUMNS]], ignore_index=True)
 
 
 def compute_all(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
                 generations: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[int]]:
     """All indicator values: observed ones, plus carried-forward ones for the index periods."""
-    observed = pd.concat([compute_indicator(con, i, generations) for i in catalogue.indicators.values()],
+    cache: dict = {}
+    observed = pd.concat([compute_indicator(con, i, generations, cache) for i in catalogue.indicators.values()],
                          ignore_index=True)
     context = [i.indicator_id for i in catalogue.indicators.values() if i.pillar not in catalogue.pillars]
     observed.loc[observed["indicator_id"].isin(context) & observed["excluded_reason"].isna(),

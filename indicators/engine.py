@@ -149,8 +149,9 @@ def weighted_mean(scores: np.ndarray, present: np.ndarray, weights: np.ndarray,
             s, p = s[:, None], p[:, None]
         if method == "geometric":
             s = np.log(np.clip(np.where(p, s, 1.0), GEOMETRIC_FLOOR, None))
-        num = num + np.where(p, s, 0.0) * weights[c]
-        den = den + p * weights[c]
+        # in place: the same sums in the same order, without two new (towns x draws) arrays per component
+        num += np.where(p, s, 0.0) * weights[c]
+        den += p * weights[c]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = num / den
     if method == "geometric":

@@ -95,14 +95,17 @@ def peer_towns(municipalities: pd.DataFrame, features: pd.DataFrame | None, inde
     # In blocks, so that the full distance matrix of ~3,000 German small towns is never held at
     # once in (towns x towns x features) form; direct differences keep identical towns at exactly 0.
     block = 256
+    codes = np.unique(ags, return_inverse=True)[1].reshape(-1)  # AGS order as integers, for the tie-break
+    take = min(k, len(points) - 1)
     for start in range(0, len(points), block):
         chunk = points[start:start + block]
         distance = np.sqrt(((chunk[:, None, :] - points[None, :, :]) ** 2).sum(axis=2))
-        for offset, row in enumerate(distance):
+        rounded = np.round(distance, DISTANCE_DECIMALS)
+        rounded[np.arange(len(chunk)), start + np.arange(len(chunk))] = np.inf  # never its own peer
+        # lexsort: last key first -> sort by rounded distance, then by peer AGS; all rows of the block at once
+        nearest = np.lexsort((np.broadcast_to(codes, rounded.shape), rounded), axis=-1)[:, :take]
+        for offset, (row, order) in enumerate(zip(distance, nearest)):
             own = start + offset
-            others = np.delete(np.arange(len(points)), own)
-            # lexsort: last key first -> sort by rounded distance, then by peer AGS
-            order = others[np.lexsort((ags[others], np.round(row[others], DISTANCE_DECIMALS)))][:k]
             for rank, peer in enumerate(order, start=1):
                 rows.append((ags[own], ags[peer], round(1.0 / (1.0 + row[peer]), 9), rank))  # stable across runs
     peers = pd.DataFrame(rows, columns=["ags", "peer_ags", "similarity", "rank"])

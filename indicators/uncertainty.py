@@ -311,22 +311,23 @@ class _RankMoments:
 
 
 def first_order_effect(ranks: np.ndarray, option_of_draw: np.ndarray, n_options: int | None = None,
-                       moments: _RankMoments | None = None) -> float:
+                       moments: _RankMoments | None = None,
+                       totals: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """First-order effect of a choice on ranks: mean over rows with Var(rank) > 0 of Var(E[rank | option]) / Var(rank).
 
     ``ranks`` is (rows, draws) with NaN where the row's town is not ranked; ``option_of_draw`` gives
     the option index (0..n_options-1) each draw used. Per row only its ranked draws count: with n_o
     of its N draws using option o, conditional means m_o and overall mean m, the between-option
     variance is sum_o (n_o / N) (m_o - m)^2 and the total variance mean((R - m)^2). Rows whose rank
-    never varies are left out; 0.0 when no row varies.
+    never varies are left out; 0.0 when no row varies. ``totals``: (counts, sums) per row and option
+    already computed by :func:`_option_totals`.
     """
     moments = moments or _RankMoments.of(np.asarray(ranks, dtype=float))
-    option_of_draw = np.asarray(option_of_draw, dtype=int)
-    n_options = int(option_of_draw.max()) + 1 if n_options is None else n_options
-    onehot = np.zeros((len(option_of_draw), n_options))
-    onehot[np.arange(len(option_of_draw)), option_of_draw] = 1.0
-    counts = moments.valid @ onehot
-    sums = moments.filled @ onehot
+    if totals is None:
+        option_of_draw = np.asarray(option_of_draw, dtype=int)
+        n_options = int(option_of_draw.max()) + 1 if n_options is None else n_options
+        totals = _option_totals(moments, [(option_of_draw, n_options)])[0]
+    counts, sums = totals
     with np.errstate(invalid="ignore", divide="ignore"):
         conditional = sums / counts
         between = np.where(counts > 0, counts / moments.n[:, None] * (conditional - moments.mean[:, None]) ** 2,
@@ -335,6 +336,25 @@ def first_order_effect(ranks: np.ndarray, option_of_draw: np.ndarray, n_options:
     if not varies.any():
         return 0.0
     return float(np.clip(between[varies] / moments.total[varies], 0.0, 1.0).mean())
+
+
+def _option_totals(moments: _RankMoments, choices: list[tuple[np.ndarray, int]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per choice (option of every draw, number of options): ranked draws and rank sums per row and option.
+
+    One product over all choices' indicator columns at once: the (rows x draws) matrices are read twice
+    in all, not twice per choice (19 choices: most of the sensitivity analysis' time). Ranks are whole
+    numbers, so the sums are exact in any order of addition and equal to one product per choice.
+    """
+    width = sum(n for _, n in choices)
+    onehot = np.zeros((moments.valid.shape[1], width))
+    start = 0
+    for option_of_draw, n_options in choices:
+        option_of_draw = np.asarray(option_of_draw, dtype=int)
+        onehot[np.arange(len(option_of_draw)), start + option_of_draw] = 1.0
+        start += n_options
+    counts, sums = moments.valid @ onehot, moments.filled @ onehot
+    edges = np.cumsum([0, *[n for _, n in choices]])
+    return [(counts[:, a:b], sums[:, a:b]) for a, b in zip(edges[:-1], edges[1:])]
 
 
 def _weight_bins(drawn: np.ndarray, bins: int) -> tuple[np.ndarray, list[str]]:
@@ -436,9 +456,10 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
             for j in members:
                 per_choice.append((f"indicator_weight:{indicators[j]}", *_weight_bins(iw[j], weight_bins)))
     moments = _RankMoments.of(flat_ranks)
+    totals = _option_totals(moments, [(option_of_draw, len(labels)) for _, option_of_draw, labels in per_choice])
     rows = []
-    for choice, option_of_draw, labels in per_choice:
-        effect = first_order_effect(flat_ranks, option_of_draw, len(labels), moments)
+    for (choice, option_of_draw, labels), choice_totals in zip(per_choice, totals):
+        effect = first_order_effect(flat_ranks, option_of_draw, len(labels), moments, choice_totals)
         for o, label in enumerate(labels):
             used = option_of_draw == o
             count = shift_count[used].sum()

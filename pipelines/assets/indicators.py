@@ -10,7 +10,7 @@ from dagster import (AssetExecutionContext, AssetKey, AssetMaterialization, Asse
                      TableSchema, asset)
 
 from indicators.catalogue import load_catalogue
-from indicators.compute import compute_all, index_periods
+from indicators.compute import compute_all, index_periods, index_values
 from indicators import town_type
 from indicators.index import readiness_index as compute_index
 from pipelines.assets.raw import landed_releases
@@ -125,9 +125,11 @@ def catalogue_table() -> pd.DataFrame:
                    "goalposts, equal weights), rank among the reference group of small towns, method_version.")
 def readiness_index(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
-        values = con.execute("SELECT * FROM indicator_values").df()
         group = set(con.execute("SELECT ags FROM municipalities WHERE in_reference_group").df()["ags"])
-        periods = index_periods(values[~values["imputed"]], CATALOGUE)
+        # the periods come from every observed value (context and excluded ones too): one row per pair suffices
+        observed = con.execute("SELECT DISTINCT indicator_id, period FROM indicator_values WHERE NOT imputed").df()
+        periods = index_periods(observed, CATALOGUE)
+        values = index_values(con, CATALOGUE, periods=periods)  # the index reads no other period
         index = compute_index(values, CATALOGUE, group, periods)
         index["reference_group_rule"] = CATALOGUE.reference_group.get("rule", "bbsr_kleinstadt")
         index["reference_group"] = town_type.reference_group_label(CATALOGUE.reference_group)

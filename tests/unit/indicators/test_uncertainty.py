@@ -14,7 +14,7 @@ from indicators.catalogue import load_catalogue
 from indicators.index import normalise, readiness_index
 from indicators.engine import nearest_values, normalise_matrix, overall_scores, pillar_scores, rank_matrix
 from indicators.uncertainty import (
-    CHOICES, catalogue_settings, first_order_effect, masked_quantiles, monte_carlo, published_choices,
+    CHOICES, _option_totals, _RankMoments, catalogue_settings, first_order_effect, masked_quantiles, monte_carlo, published_choices,
     sample_configuration, sample_configurations, uniform_weights,
 )
 
@@ -169,6 +169,20 @@ def test_first_order_effect_by_hand():
     assert first_order_effect(np.array([[1.0, 1.0, 1.0, 3.0]]), options) == pytest.approx(1 / 3)
     # a row that never varies is left out; an unranked draw (NaN) does not count
     assert first_order_effect(np.array([[2.0, 2.0, 2.0, 2.0], [1.0, np.nan, 3.0, 3.0]]), options) == pytest.approx(1.0)
+
+
+def test_option_totals_of_all_choices_at_once_give_the_effects_of_one_choice_at_a_time():
+    # whole-number ranks with unranked draws, three choices of 3, 2 and 4 options over 200 draws
+    rng = np.random.default_rng(3)
+    ranks = rng.integers(1, 40, size=(50, 200)).astype(float)
+    ranks[rng.random(ranks.shape) < 0.1] = np.nan
+    choices = [(rng.integers(0, n, size=200), n) for n in (3, 2, 4)]
+    moments = _RankMoments.of(ranks)
+    batched = _option_totals(moments, choices)
+    for (option_of_draw, n), totals in zip(choices, batched):
+        alone = first_order_effect(ranks, option_of_draw, n)
+        assert first_order_effect(ranks, option_of_draw, n, moments, totals) == alone  # exact, not approx
+        assert 0.0 < alone < 1.0
 
 
 # --- monte_carlo ---------------------------------------------------------------------------------------------
