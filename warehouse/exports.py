@@ -135,6 +135,9 @@ def export_planner_views(published: Path, out_dir: Path | None = None) -> dict[s
             check_views(con, published)
             manifest = write_views(con, staging, read_manifest(out_dir / LATEST))
             manifest[GEOPACKAGE] = {"rows": write_geopackage(con, staging / GEOPACKAGE)}
+            published_at = latest_publish(con)[0]
+        for name, entry in manifest.items():  # what the check verifies instead of reading every file again
+            entry.update(file_digest(staging / name), published_at=published_at)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         final = out_dir / stamp
         staging.rename(final)
@@ -144,6 +147,73 @@ def export_planner_views(published: Path, out_dir: Path | None = None) -> dict[s
     point_latest(out_dir, final)
     prune(out_dir, KEEP_EXPORTS)
     return {name: entry["rows"] for name, entry in manifest.items()}
+
+
+def file_digest(path: Path) -> dict:
+    """Size and SHA-256 of an export file, recorded in the manifest: a later check proves the file is the one
+    written (and so holds the rows the writer counted) without parsing it again."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def latest_publish(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict]:
+    """(published_at as ISO text, rows per table and view) of the file's latest publish, from publish_log.
+
+    ``build_candidate`` counts every table and view into ``changes.rows``; the published file is never
+    written after it is swapped in, so those counts are the file's. ({} for a file without them.)
+    """
+    row = con.execute("SELECT published_at, changes FROM publish_log ORDER BY published_at DESC LIMIT 1").fetchone()
+    if row is None:
+        return None, {}
+    try:
+        rows = json.loads(row[1] or "{}").get("rows") or {}
+    except ValueError:
+        rows = {}
+    return row[0].isoformat(), rows
+
+
+def verify_export(published: Path, directory: Path) -> list[str]:
+    """Problems of the export in ``directory`` against the published warehouse (empty: complete).
+
+    Every planner view must be there in every format, as the file the export wrote (size and SHA-256 in
+    manifest.json), of the latest publish, with as many rows as the view has (the .xlsx of a view above
+    one Excel sheet: as many as its latest period). The rows are those each writer counted; the view's
+    rows come from the counts the publish recorded (publish_log), counted here only when missing.
+    """
+    manifest = read_manifest(directory)
+    problems = []
+    with duckdb.connect(str(published), read_only=True) as con:
+        con.execute("SET enable_progress_bar = false")
+        published_at, counts = latest_publish(con)
+        for view in PLANNER_VIEWS:
+            expected = counts.get(view)
+            if expected is None:
+                expected = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
+            expected_xlsx = expected if expected <= XLSX_ROW_LIMIT else con.execute(
+                f"SELECT count(*) FROM ({xlsx_plan(con, view)[0]})").fetchone()[0]
+            for fmt, wanted in (("parquet", expected), ("csv", expected), ("xlsx", expected_xlsx)):
+                problems += _file_problems(directory, manifest.get(f"{view}.{fmt}"), f"{view}.{fmt}", wanted,
+                                           published_at)
+    return problems
+
+
+def _file_problems(directory: Path, entry: dict | None, name: str, rows: int, published_at: str | None) -> list[str]:
+    """What is wrong with one export file against its manifest entry and the rows it must hold."""
+    path = directory / name
+    if not path.is_file():
+        return [f"missing {name}"]
+    if entry is None or "sha256" not in entry:
+        return [f"{name}: not in {directory / MANIFEST} (rows, size and SHA-256 of each file)"]
+    if entry.get("published_at") != published_at:
+        return [f"{name}: exported from the publish of {entry.get('published_at')}, the warehouse is of {published_at}"]
+    if path.stat().st_size != entry["bytes"] or file_digest(path)["sha256"] != entry["sha256"]:
+        return [f"{name}: changed since it was written (size or SHA-256 differ from {MANIFEST})"]
+    if entry["rows"] != rows:
+        return [f"{name}: {entry['rows']} rows, expected {rows}"]
+    return []
 
 
 def check_views(con: duckdb.DuckDBPyConnection, published: Path) -> None:

@@ -19,6 +19,7 @@ import duckdb
 from warehouse.history import HISTORY_TABLES, merge_history
 from warehouse.paths import SCHEMA_SQL, VIEWS_SQL
 from warehouse.sql import identifier, literal
+from warehouse.validation import validation_record
 from warehouse.workdb import attach_working
 
 # tables published as the working database holds them now (history tables: warehouse/history.py)
@@ -42,6 +43,7 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, 
     counts, sources with new releases, rows per table and view, and the gain against the previous publish.
     """
     candidate.unlink(missing_ok=True)
+    validation_record(candidate).unlink(missing_ok=True)  # the findings of an earlier candidate
     published_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     # storage readable by DuckDB >= 1.4 (the oldest duckdb-cli on PyPI), not only by the writing version
     with duckdb.connect(str(candidate), config={"storage_compatibility_version": STORAGE_VERSION}) as con:
@@ -93,6 +95,7 @@ def swap_in(candidate: Path, published: Path) -> None:
     if not candidate.exists():
         raise FileNotFoundError(f"no candidate warehouse at {candidate}: build it (warehouse_candidate) first")
     os.replace(candidate, published)
+    validation_record(candidate).unlink(missing_ok=True)
 
 
 
