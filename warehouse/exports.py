@@ -33,6 +33,7 @@ import pandas as pd
 from indicators.catalogue import load_catalogue
 from warehouse.paths import DEFAULT_EXPORTS_DIR, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
+from warehouse.registry import registry
 
 KEEP_EXPORTS = 3
 LATEST = "latest"
@@ -50,14 +51,7 @@ SELECT source_id, publisher, licence, licence_url, attribution FROM source_attri
 # Columns written as text in Excel: keys with leading zeros, never numbers.
 TEXT_COLUMNS = {"ags", "peer_ags", "kreis_ags"}
 
-VIEW_TITLES = {
-    "town_profile": "Gemeindeprofil: letzter Wert jedes Indikators",
-    "town_index_history": "Index je Gemeinde und Jahr",
-    "latest_ranking": "Rangliste des letzten Jahres",
-    "peer_comparison": "Vergleichsgemeinden",
-    "indicator_history": "Indikatorwerte im Zeitverlauf",
-    "source_attribution": "Quellen, Lizenzen und Quellenvermerke",
-}
+VIEW_TITLES = registry().planner_views  # the German title of each view's workbook (warehouse/tables.yaml)
 
 # German column headers of the .xlsx and CSV exports (Parquet keeps the technical names).
 GERMAN_HEADERS = {

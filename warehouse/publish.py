@@ -18,18 +18,15 @@ import duckdb
 
 from warehouse.history import HISTORY_TABLES, merge_history
 from warehouse.paths import SCHEMA_SQL, VIEWS_SQL
+from warehouse.registry import registry
 from warehouse.sql import identifier, literal
 from warehouse.validation import validation_record
 from warehouse.workdb import attach_working
 
-# tables published as the working database holds them now (history tables: warehouse/history.py)
-CURRENT_TABLES = ["municipalities", "observations", "indicator_catalogue", "municipality_geometries", "kreise",
-                  "commuter_flows", "coworking_spaces", "territorial_changes", "index_sensitivity",
-                  "index_coherence", "score_contributions", "peer_towns", "commuter_flows_gemeinde",
-                  "local_survey_results", "coworking_gap"]
-# the views of warehouse/views.sql that planners use; exported after each publish
-PLANNER_VIEWS = ["town_profile", "town_index_history", "latest_ranking", "peer_comparison", "indicator_history",
-                 "source_attribution"]
+# tables published as the working database holds them now (history tables: warehouse/history.py) and the
+# views of warehouse/views.sql that planners use (exported after each publish): from warehouse/tables.yaml
+CURRENT_TABLES = registry().current_tables()
+PLANNER_VIEWS = list(registry().planner_views)
 STORAGE_VERSION = "v1.4.0"
 
 
