@@ -12,8 +12,10 @@ Everything streams from DuckDB, nothing is loaded whole into Python: Parquet and
 (the German text of numbers, booleans and times is shaped in SQL), the ``.xlsx`` rows as
 SpreadsheetML built in SQL and written in batches (``write_xlsx_query``). A view above one Excel
 sheet gets its latest period as ``.xlsx`` (``xlsx_plan``; the full history stays in CSV and Parquet).
-``manifest.json`` records each file's rows and its view's fingerprint; a view whose fingerprint is
-unchanged since the previous export is hard-linked from there instead of written again.
+``manifest.json`` records each file's rows, size, SHA-256, the publish it was exported from and its view's
+fingerprint; a view whose fingerprint is unchanged since the previous export is hard-linked from there
+instead of written again, and the export's check (``verify_export``) verifies the manifest instead of
+parsing every file again.
 """
 
 from __future__ import annotations

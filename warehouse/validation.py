@@ -2,7 +2,9 @@
 
 Each check returns a ``Finding``: whether it passed, the problems (named so an analyst can act),
 and figures for the Dagster UI. The blocking asset checks in pipelines/checks.py run them on
-the candidate; the swap runs them again, so nothing unchecked is ever published.
+the candidate; the swap runs them again, so nothing unchecked is ever published. The findings are
+computed once per candidate and recorded beside it (``validate_candidate``): the other checks and the
+swap reuse them only while the candidate and the published file are exactly the files they were made for.
 """
 
 from __future__ import annotations
