@@ -12,8 +12,10 @@ Everything streams from DuckDB, nothing is loaded whole into Python: Parquet and
 (the German text of numbers, booleans and times is shaped in SQL), the ``.xlsx`` rows as
 SpreadsheetML built in SQL and written in batches (``write_xlsx_query``). A view above one Excel
 sheet gets its latest period as ``.xlsx`` (``xlsx_plan``; the full history stays in CSV and Parquet).
-``manifest.json`` records each file's rows and its view's fingerprint; a view whose fingerprint is
-unchanged since the previous export is hard-linked from there instead of written again.
+``manifest.json`` records each file's rows, size, SHA-256, the publish it was exported from and its view's
+fingerprint; a view whose fingerprint is unchanged since the previous export is hard-linked from there
+instead of written again, and the export's check (``verify_export``) verifies the manifest instead of
+parsing every file again.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import pandas as pd
 from indicators.catalogue import load_catalogue
 from warehouse.paths import DEFAULT_EXPORTS_DIR, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
+from warehouse.registry import registry
 
 KEEP_EXPORTS = 3
 LATEST = "latest"
@@ -50,14 +53,7 @@ SELECT source_id, publisher, licence, licence_url, attribution FROM source_attri
 # Columns written as text in Excel: keys with leading zeros, never numbers.
 TEXT_COLUMNS = {"ags", "peer_ags", "kreis_ags"}
 
-VIEW_TITLES = {
-    "town_profile": "Gemeindeprofil: letzter Wert jedes Indikators",
-    "town_index_history": "Index je Gemeinde und Jahr",
-    "latest_ranking": "Rangliste des letzten Jahres",
-    "peer_comparison": "Vergleichsgemeinden",
-    "indicator_history": "Indikatorwerte im Zeitverlauf",
-    "source_attribution": "Quellen, Lizenzen und Quellenvermerke",
-}
+VIEW_TITLES = registry().planner_views  # the German title of each view's workbook (warehouse/tables.yaml)
 
 # German column headers of the .xlsx and CSV exports (Parquet keeps the technical names).
 GERMAN_HEADERS = {
@@ -135,6 +131,9 @@ def export_planner_views(published: Path, out_dir: Path | None = None) -> dict[s
             check_views(con, published)
             manifest = write_views(con, staging, read_manifest(out_dir / LATEST))
             manifest[GEOPACKAGE] = {"rows": write_geopackage(con, staging / GEOPACKAGE)}
+            published_at = latest_publish(con)[0]
+        for name, entry in manifest.items():  # what the check verifies instead of reading every file again
+            entry.update(file_digest(staging / name), published_at=published_at)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         final = out_dir / stamp
         staging.rename(final)
@@ -144,6 +143,73 @@ def export_planner_views(published: Path, out_dir: Path | None = None) -> dict[s
     point_latest(out_dir, final)
     prune(out_dir, KEEP_EXPORTS)
     return {name: entry["rows"] for name, entry in manifest.items()}
+
+
+def file_digest(path: Path) -> dict:
+    """Size and SHA-256 of an export file, recorded in the manifest: a later check proves the file is the one
+    written (and so holds the rows the writer counted) without parsing it again."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def latest_publish(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict]:
+    """(published_at as ISO text, rows per table and view) of the file's latest publish, from publish_log.
+
+    ``build_candidate`` counts every table and view into ``changes.rows``; the published file is never
+    written after it is swapped in, so those counts are the file's. ({} for a file without them.)
+    """
+    row = con.execute("SELECT published_at, changes FROM publish_log ORDER BY published_at DESC LIMIT 1").fetchone()
+    if row is None:
+        return None, {}
+    try:
+        rows = json.loads(row[1] or "{}").get("rows") or {}
+    except ValueError:
+        rows = {}
+    return row[0].isoformat(), rows
+
+
+def verify_export(published: Path, directory: Path) -> list[str]:
+    """Problems of the export in ``directory`` against the published warehouse (empty: complete).
+
+    Every planner view must be there in every format, as the file the export wrote (size and SHA-256 in
+    manifest.json), of the latest publish, with as many rows as the view has (the .xlsx of a view above
+    one Excel sheet: as many as its latest period). The rows are those each writer counted; the view's
+    rows come from the counts the publish recorded (publish_log), counted here only when missing.
+    """
+    manifest = read_manifest(directory)
+    problems = []
+    with duckdb.connect(str(published), read_only=True) as con:
+        con.execute("SET enable_progress_bar = false")
+        published_at, counts = latest_publish(con)
+        for view in PLANNER_VIEWS:
+            expected = counts.get(view)
+            if expected is None:
+                expected = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
+            expected_xlsx = expected if expected <= XLSX_ROW_LIMIT else con.execute(
+                f"SELECT count(*) FROM ({xlsx_plan(con, view)[0]})").fetchone()[0]
+            for fmt, wanted in (("parquet", expected), ("csv", expected), ("xlsx", expected_xlsx)):
+                problems += _file_problems(directory, manifest.get(f"{view}.{fmt}"), f"{view}.{fmt}", wanted,
+                                           published_at)
+    return problems
+
+
+def _file_problems(directory: Path, entry: dict | None, name: str, rows: int, published_at: str | None) -> list[str]:
+    """What is wrong with one export file against its manifest entry and the rows it must hold."""
+    path = directory / name
+    if not path.is_file():
+        return [f"missing {name}"]
+    if entry is None or "sha256" not in entry:
+        return [f"{name}: not in {directory / MANIFEST} (rows, size and SHA-256 of each file)"]
+    if entry.get("published_at") != published_at:
+        return [f"{name}: exported from the publish of {entry.get('published_at')}, the warehouse is of {published_at}"]
+    if path.stat().st_size != entry["bytes"] or file_digest(path)["sha256"] != entry["sha256"]:
+        return [f"{name}: changed since it was written (size or SHA-256 differ from {MANIFEST})"]
+    if entry["rows"] != rows:
+        return [f"{name}: {entry['rows']} rows, expected {rows}"]
+    return []
 
 
 def check_views(con: duckdb.DuckDBPyConnection, published: Path) -> None:

@@ -18,17 +18,15 @@ import duckdb
 
 from warehouse.history import HISTORY_TABLES, merge_history
 from warehouse.paths import SCHEMA_SQL, VIEWS_SQL, duckdb_config
+from warehouse.registry import registry
 from warehouse.sql import identifier, literal
+from warehouse.validation import validation_record
 from warehouse.workdb import attach_working
 
-# tables published as the working database holds them now (history tables: warehouse/history.py)
-CURRENT_TABLES = ["municipalities", "observations", "indicator_catalogue", "municipality_geometries", "kreise",
-                  "commuter_flows", "coworking_spaces", "territorial_changes", "index_sensitivity",
-                  "index_coherence", "score_contributions", "peer_towns", "commuter_flows_gemeinde",
-                  "local_survey_results", "coworking_gap"]
-# the views of warehouse/views.sql that planners use; exported after each publish
-PLANNER_VIEWS = ["town_profile", "town_index_history", "latest_ranking", "peer_comparison", "indicator_history",
-                 "source_attribution"]
+# tables published as the working database holds them now (history tables: warehouse/history.py) and the
+# views of warehouse/views.sql that planners use (exported after each publish): from warehouse/tables.yaml
+CURRENT_TABLES = registry().current_tables()
+PLANNER_VIEWS = list(registry().planner_views)
 STORAGE_VERSION = "v1.4.0"
 
 
@@ -42,6 +40,7 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, 
     counts, sources with new releases, rows per table and view, and the gain against the previous publish.
     """
     candidate.unlink(missing_ok=True)
+    validation_record(candidate).unlink(missing_ok=True)  # the findings of an earlier candidate
     published_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     # storage readable by DuckDB >= 1.4 (the oldest duckdb-cli on PyPI), not only by the writing version
     with duckdb.connect(str(candidate), config={"storage_compatibility_version": STORAGE_VERSION,
@@ -94,6 +93,7 @@ def swap_in(candidate: Path, published: Path) -> None:
     if not candidate.exists():
         raise FileNotFoundError(f"no candidate warehouse at {candidate}: build it (warehouse_candidate) first")
     os.replace(candidate, published)
+    validation_record(candidate).unlink(missing_ok=True)
 
 
 

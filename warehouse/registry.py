@@ -102,6 +102,7 @@ class Table:
 @dataclass
 class Registry:
     tables: dict[str, Table] = field(default_factory=dict)
+    planner_views: dict[str, str] = field(default_factory=dict)  # view of views.sql -> German title, export order
 
     def __getitem__(self, name: str) -> Table:
         return self.tables[name]
@@ -127,6 +128,11 @@ class Registry:
         return {t.published_name: (t.history_from or t.name, list(t.history_scope))
                 for t in self.in_database(PUBLISHED) if t.history}
 
+    def current_tables(self) -> list[str]:
+        """Published tables copied from the working database as they are (the versioned ones are merged with
+        their history instead, ``history_tables``; publish-only tables are filled by the candidate itself)."""
+        return [t.name for t in self.in_database(PUBLISHED) if WORKING in t.databases and not t.history]
+
     def published_keys(self) -> dict[str, list[str]]:
         """Published table (current rows) -> primary key, for the candidate's duplicate-key check."""
         return {t.name: list(t.primary_key) for t in self.in_database(PUBLISHED) if t.primary_key}
@@ -149,14 +155,16 @@ class Registry:
 
 def load_registry(path: Path = TABLES_YAML) -> Registry:
     """Read tables.yaml, expanding the per-pillar columns from the catalogue and the flag enums."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["tables"]
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = document["tables"]
     if "observations" in raw:  # a registry without the observations table (a test's) has no staging tables
         raw.update({name: spec for name, spec in staged_tables().items() if name not in raw})
     for name, spec in raw.items():  # columns_like: the same columns as another table (declared once)
         if "columns_like" in spec:
             spec["columns"] = raw[spec["columns_like"]]["columns"]
     tables = {name: _table(name, spec) for name, spec in raw.items()}
-    return Registry({name: _resolve_joins(table, tables) for name, table in tables.items()})
+    return Registry({name: _resolve_joins(table, tables) for name, table in tables.items()},
+                    dict(document.get("planner_views") or {}))
 
 
 def _resolve_joins(table: Table, tables: dict[str, Table]) -> Table:

@@ -2,15 +2,20 @@
 
 Each check returns a ``Finding``: whether it passed, the problems (named so an analyst can act),
 and figures for the Dagster UI. The blocking asset checks in pipelines/checks.py run them on
-the candidate; the swap runs them again, so nothing unchecked is ever published.
+the candidate; the swap runs them again, so nothing unchecked is ever published. The findings are
+computed once per candidate and recorded beside it (``validate_candidate``): the other checks and the
+swap reuse them only while the candidate and the published file are exactly the files they were made for.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import os
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from warehouse.registry import registry
 
@@ -108,7 +113,25 @@ def row_counts_not_collapsing(candidate: dict[str, int], previous: dict[str, int
 
 def validate_candidate(candidate: Path, published: Path, pilot_towns: list[str],
                        allow_shrink: bool = False) -> dict[str, Finding]:
-    """Every check on the candidate file (read-only), the row counts against the published file."""
+    """Every check on the candidate file (read-only), the row counts against the published file.
+
+    All findings are computed in one pass and recorded beside the candidate (``validation_record``),
+    keyed by the identity of both files and the inputs; the next caller (the other candidate checks, the
+    swap) reuses them while neither file has changed since, and computes them again otherwise.
+    """
+    key = _validation_key(candidate, published, pilot_towns, allow_shrink)
+    record = validation_record(candidate)
+    cached = _read_record(record, key)
+    if cached is not None:
+        return cached
+    findings = _compute_findings(candidate, published, pilot_towns, allow_shrink)
+    _write_record(record, key, findings)
+    return findings
+
+
+def _compute_findings(candidate: Path, published: Path, pilot_towns: list[str],
+                      allow_shrink: bool) -> dict[str, Finding]:
+    """The four findings, each query run once."""
     from warehouse.publish import row_counts
 
     with duckdb.connect(str(candidate), read_only=True) as con:
@@ -122,3 +145,84 @@ def validate_candidate(candidate: Path, published: Path, pilot_towns: list[str],
             previous_counts = row_counts(con)
     findings["row_counts_not_collapsing"] = row_counts_not_collapsing(new_counts, previous_counts, allow_shrink)
     return findings
+
+
+def validation_record(candidate: Path) -> Path:
+    """Where the findings of ``candidate`` are recorded (ignored by git like the other working files)."""
+    return candidate.with_name(candidate.name + ".validation.tmp")
+
+
+def file_identity(path: Path) -> list | None:
+    """What changes when a file is rewritten or replaced: inode, size, modification time (None: no file).
+
+    A DuckDB file opened read-only is not written, so reading it keeps its identity; building a new
+    candidate (unlink, create) or publishing (rename) changes it.
+    """
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+
+
+def _validation_key(candidate: Path, published: Path, pilot_towns: list[str], allow_shrink: bool) -> dict:
+    return {"candidate": [str(candidate.resolve()), file_identity(candidate)],
+            "published": [str(published.resolve()), file_identity(published)],
+            "pilot_towns": sorted(pilot_towns), "allow_shrink": allow_shrink, "max_shrink": MAX_SHRINK}
+
+
+def _read_record(record: Path, key: dict) -> dict[str, Finding] | None:
+    """The recorded findings when they were made for exactly these files and inputs, else None."""
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if data.get("key") != key:
+        return None
+    return {name: Finding(**finding) for name, finding in data["findings"].items()}
+
+
+def _write_record(record: Path, key: dict, findings: dict[str, Finding]) -> None:
+    """Record the findings atomically (a concurrent check process reads the old record or the new one)."""
+    if key["candidate"][1] is None:
+        return
+    temporary = record.with_name(f".{record.name}.{os.getpid()}")
+    temporary.write_text(json.dumps({"key": key, "findings": {n: asdict(f) for n, f in findings.items()}},
+                                    default=int), encoding="utf-8")
+    os.replace(temporary, record)
+
+
+def working_identity(work_db: Path) -> list:
+    """The identity of every working file (the shared one, each staging asset's, their WALs): equal
+    identities, equal working data, so figures computed from them can be reused."""
+    from warehouse.paths import stage_dir_for
+
+    stage_dir = stage_dir_for(work_db)
+    files = [work_db, work_db.with_name(work_db.name + ".wal")]
+    files += sorted(stage_dir.iterdir()) if stage_dir.is_dir() else []
+    return [[str(path.resolve()), file_identity(path)] for path in files]
+
+
+def recorded_frame(record: Path, key: dict) -> pd.DataFrame | None:
+    """A table recorded by ``record_frame`` under exactly ``key``, else None (then it is computed again)."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(record)
+    except (OSError, ValueError):
+        return None
+    if json.loads((table.schema.metadata or {}).get(b"readiness_key", b"null")) != key:
+        return None
+    return table.to_pandas()
+
+
+def record_frame(record: Path, key: dict, frame: pd.DataFrame) -> None:
+    """Record ``frame`` as Parquet (exact types and values) with ``key`` in its metadata, atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"readiness_key": json.dumps(key)})
+    temporary = record.with_name(f".{record.name}.{os.getpid()}")
+    pq.write_table(table, temporary)
+    os.replace(temporary, record)

@@ -206,3 +206,24 @@ def test_unchanged_views_are_linked_not_rewritten_and_a_changed_one_is_rewritten
     assert csv.loc["01053090", "Gemeinde"].startswith("Mölln") and csv.loc["01053090", "Gemeinde"].endswith(" (neu)")
     manifest = json.loads((second / exports.MANIFEST).read_text(encoding="utf-8"))
     assert manifest["latest_ranking.csv"]["rows"] == first_counts["latest_ranking.csv"]
+
+
+def test_the_check_verifies_the_manifest_and_names_each_broken_file(exported, snapshot_warehouse, tmp_path):
+    """every_view_complete's verification: complete as written; a changed, a missing file and a wrong
+    row count are each named (without reading the files' rows again)."""
+    out_dir, _ = exported
+    copy = tmp_path / "export"
+    shutil.copytree(out_dir / LATEST, copy)
+    assert exports.verify_export(snapshot_warehouse, copy) == []
+    manifest = json.loads((copy / exports.MANIFEST).read_text(encoding="utf-8"))
+    assert {"bytes", "sha256", "published_at"} <= set(manifest["latest_ranking.csv"])
+    with (copy / "latest_ranking.csv").open("a", encoding="utf-8") as handle:
+        handle.write("01053090;extra\n")
+    (copy / "peer_comparison.parquet").unlink()
+    manifest["town_index_history.xlsx"]["rows"] += 1
+    (copy / exports.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    problems = exports.verify_export(snapshot_warehouse, copy)
+    assert len(problems) == 3, problems
+    assert any("latest_ranking.csv: changed since it was written" in p for p in problems)
+    assert "missing peer_comparison.parquet" in problems
+    assert any(p.startswith("town_index_history.xlsx: ") and "rows, expected" in p for p in problems)

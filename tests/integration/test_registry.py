@@ -133,6 +133,22 @@ def test_every_table_of_the_built_warehouse_is_declared(snapshot_warehouse):
         assert columns == {c.name for c in tables[name].columns} | extra, name
     # views: the current rows of every history table plus the planner views of views.sql
     assert {t.name for t in tables.values() if t.history} <= views
+    assert set(reg.planner_views) <= views  # the exported views (warehouse/tables.yaml planner_views)
+
+
+def test_the_candidate_fills_every_published_table_in_exactly_one_way():
+    """Copied from the working database (publish.CURRENT_TABLES), merged with its history, or written by the
+    candidate step itself: each published table in exactly one of the three, derived from the registry."""
+    from warehouse.publish import CURRENT_TABLES
+
+    reg = registry()
+    copied = set(CURRENT_TABLES)
+    versioned = set(reg.history_tables())
+    own = {t.published_name for t in reg.in_database(PUBLISHED) if t.writer == "warehouse_candidate" and not t.history}
+    assert not (copied & versioned or copied & own or versioned & own)
+    assert copied | versioned | own == {t.published_name for t in reg.in_database(PUBLISHED)}
+    assert {"observations", "municipalities", "score_contributions"} <= copied
+    assert "indicator_values_latest" in own and "indicator_values_history" in versioned
 
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "assets"
