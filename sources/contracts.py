@@ -258,6 +258,13 @@ def check_table(contract: TableContract, frame: pd.DataFrame, registers: Registe
     return violations
 
 
+def columns_checked(contract: TableContract) -> set[str]:
+    """The columns ``check_table`` reads without registers: a staged table need not load its others
+    (notes, vintages, crosswalk columns of 2 M rows) to be checked again."""
+    return ({*contract.columns, contract.key, "level", "measure", "value", "unit", *contract.unique,
+             *(column for column, _ in contract.keys), *contract.values})
+
+
 def _row_count(contract: TableContract, frame: pd.DataFrame) -> list[Violation]:
     if len(frame) < contract.min_rows:
         return [Violation(contract.table, f"{len(frame)} rows, expected at least {contract.min_rows} "
