@@ -495,10 +495,14 @@ def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: 
     rows = tested.reset_index().merge(pop.rename(columns={"ags": "from_ags", "vintage": "from_vintage",
                                                           "population": "_pred"})[["from_ags", "from_vintage", "_pred"]],
                                       on=["from_ags", "from_vintage"], how="left")
-    sums = rows.groupby(group).agg(_pred=("_pred", lambda v: v.sum(min_count=len(v))),
+    # built-in aggregations, not a Python lambda per group (28,000 groups on the full data): a sum that
+    # is missing when any part is (as sum(min_count=len)); populations are whole numbers, so exact in any order
+    rows = rows.assign(_pred_missing=rows["_pred"].isna(), _is_recode=rows["kind"] == "recode")
+    sums = rows.groupby(group).agg(_pred=("_pred", "sum"), _pred_missing=("_pred_missing", "any"),
                                    _self_listed=("from_ags", list),
-                                   _recode=("kind", lambda k: bool((k == "recode").all())),
+                                   _recode=("_is_recode", "all"),
                                    _polygon=("_polygon", "all")).reset_index()
+    sums["_pred"] = sums["_pred"].mask(sums.pop("_pred_missing"))
     own = pop.rename(columns={"ags": "to_ags", "vintage": "from_vintage", "population": "_own"})
     sums = sums.merge(own[["to_ags", "from_vintage", "_own"]], on=["to_ags", "from_vintage"], how="left")
     listed = [t in parts for t, parts in zip(sums["to_ags"], sums["_self_listed"])]
@@ -782,21 +786,25 @@ def _unique_subsets(free: pd.DataFrame, targets: pd.DataFrame, before, after) ->
     if free.empty or targets.empty:
         return []
     fits = []
-    for target, row in targets.iterrows():
-        dx = np.radians(free["lon"] - row["lon"]) * np.cos(np.radians(row["lat"])) * 6371.0
-        dy = np.radians(free["lat"] - row["lat"]) * 6371.0
+    # numpy arrays, not pandas selections per target (thousands of targets on the full data); the same
+    # arithmetic in the same order, and the same sort (quicksort) of the same distances
+    lon, lat, area = (free[c].to_numpy(dtype=float) for c in ("lon", "lat", "area_km2"))
+    for target, t_lon, t_lat, t_area, needed, kind in zip(
+            targets.index, targets["lon"], targets["lat"], targets["area_km2"], targets["needed"], targets["kind"]):
+        dx = np.radians(lon - t_lon) * np.cos(np.radians(t_lat)) * 6371.0
+        dy = np.radians(lat - t_lat) * 6371.0
         distance = np.hypot(dx, dy)
-        reach = DISTANCE_FACTOR * np.sqrt(row["area_km2"] / np.pi) + DISTANCE_SLACK_KM
-        near = free.assign(_km=distance)[(distance <= reach) & (free["area_km2"] <= row["needed"] * 1.005)]
-        near = near.sort_values("_km").head(GEO_MAX_CANDIDATES)
-        if near.empty:
+        reach = DISTANCE_FACTOR * np.sqrt(t_area / np.pi) + DISTANCE_SLACK_KM
+        near = np.flatnonzero((distance <= reach) & (area <= needed * 1.005))
+        near = near[distance[near].argsort(kind="quicksort")[:GEO_MAX_CANDIDATES]]
+        if not len(near):
             continue
         members = _all_subsets(len(near))
-        sums = members @ near["area_km2"].to_numpy()
-        fitting = np.abs(sums - row["needed"]) <= MERGER_TOLERANCE * row["needed"]
+        sums = members @ area[near]
+        fitting = np.abs(sums - needed) <= MERGER_TOLERANCE * needed
         if fitting.sum() == 1:
-            chosen = near[members[fitting][0]]
-            fits.append((target, row["kind"], row["needed"], chosen))
+            picked = near[members[fitting][0]]
+            fits.append((target, kind, needed, free.iloc[picked].assign(_km=distance[picked])))
     claims = pd.Series([a for *_, chosen in fits for a in chosen.index]).value_counts()
     rows = []
     for target, kind, needed, chosen in fits:
