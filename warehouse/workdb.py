@@ -167,34 +167,13 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
         where = " AND ".join(f"{column} = ?" for column in key) or "TRUE"
         if len(frame):  # an empty frame's column types are pandas' guesses: never migrate to them
             _migrate_types(con, table, key)
-        rows = _as_arrow(frame)
-        con.register("incoming_rows", rows if rows is not None else frame)
         con.execute("BEGIN TRANSACTION")
         con.execute(f"DELETE FROM {table} WHERE {where}", list(key.values()))
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
         con.execute("COMMIT")
     finally:
         con.unregister("incoming")
-        con.unregister("incoming_rows")
     return len(frame)
-
-
-def _as_arrow(frame: pd.DataFrame):
-    """The rows as an Arrow table for the insert, or None when a column does not convert (mixed types).
-
-    Why: DuckDB scans a pandas object column value by value holding the GIL (2 M Breitbandatlas rows took
-    seconds); Arrow converts it in C++ and DuckDB reads it as it is. The table's column types are still
-    decided from the pandas frame (``incoming`` above), so an all-empty column never becomes Arrow's
-    null type there; the insert casts to the table's types as before (NaN is NULL in both).
-    """
-    import pyarrow as pa
-
-    if frame.empty:
-        return None
-    try:
-        return pa.Table.from_pandas(frame, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None
 
 
 # empty columns a writer did not produce get the registry's type (pandas would guess from no values)
