@@ -258,6 +258,13 @@ def check_table(contract: TableContract, frame: pd.DataFrame, registers: Registe
     return violations
 
 
+def columns_checked(contract: TableContract) -> set[str]:
+    """The columns ``check_table`` reads without registers: a staged table need not load its others
+    (notes, vintages, crosswalk columns of 2 M rows) to be checked again."""
+    return ({*contract.columns, contract.key, "level", "measure", "value", "unit", *contract.unique,
+             *(column for column, _ in contract.keys), *contract.values})
+
+
 def _row_count(contract: TableContract, frame: pd.DataFrame) -> list[Violation]:
     if len(frame) < contract.min_rows:
         return [Violation(contract.table, f"{len(frame)} rows, expected at least {contract.min_rows} "
@@ -349,51 +356,62 @@ def _plain(values: dict) -> str:
 
 def _values(contract: TableContract, frame: pd.DataFrame) -> list[Violation]:
     """Unit, integrality and range of every measure (and declared value columns)."""
-    checks = [(column, rule, frame.index) for column, rule in contract.values.items()]
+    checks = [(column, rule, np.arange(len(frame))) for column, rule in contract.values.items()]
     if contract.measures and "measure" in frame:
-        for measure, rows in frame.groupby("measure").groups.items():
+        # positions per measure, measures sorted (the index is 0..n-1: positions are row labels)
+        for measure, rows in frame.groupby("measure").indices.items():
             rule = contract.rule_for(measure)
             if rule is None:
                 return [Violation(contract.table, f"measure {measure!r} is not declared in the contract",
                                   int(rows[0]) + 1, "measure")]
             checks.append(("value", rule, rows))
+    # each column converted once, then sliced per measure: pandas selections per measure (hundreds of
+    # Breitbandatlas measures over 2 M rows) cost seconds; numpy slices of the same values do not
+    numeric = {column: pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+               for column in {column for column, _, _ in checks}}
+    units = frame["unit"].astype(str).to_numpy(dtype=object) if "unit" in frame else None
     violations = []
     for column, rule, rows in checks:
-        violations += _rule_violations(contract, frame, column, rule, rows)
+        violations += _rule_violations(contract, frame, column, rule, rows, numeric[column], units)
     return violations
 
 
-def _rule_violations(contract, frame, column, rule: Rule, rows) -> list[Violation]:
-    values = pd.to_numeric(frame.loc[rows, column], errors="coerce")
-    label = frame.at[rows[0], "measure"] if "measure" in frame and column == "value" else column
+def _rule_violations(contract, frame, column, rule: Rule, rows: np.ndarray, numeric: np.ndarray,
+                     units: np.ndarray | None) -> list[Violation]:
+    """Violations of one rule among the rows at positions ``rows``: the first offending row per problem."""
+    values = numeric[rows]
+    label = frame.at[int(rows[0]), "measure"] if "measure" in frame and column == "value" else column
     problems = []
-    if rule.unit is not None and "unit" in frame:
-        units = frame.loc[rows, "unit"].astype(str)
-        wrong = units[units.isin(_mismatching(units, rule.unit))]  # the declared unit is a pattern
-        if len(wrong):
-            problems.append((wrong.index[0], f"{label}: unit {wrong.iloc[0]!r}, declared {rule.unit!r}"))
-    finite = values.dropna()
-    # numpy's test over the column, not math.isfinite per value (2 M Breitbandatlas values, twice)
-    is_finite = pd.Series(np.isfinite(finite.to_numpy(dtype=float)), index=finite.index)
+    if rule.unit is not None and units is not None:
+        given = units[rows]
+        wrong = np.flatnonzero(pd.Series(given).isin(_mismatching(pd.Series(given), rule.unit)).to_numpy())
+        if len(wrong):  # the declared unit is a pattern
+            problems.append((rows[wrong[0]], f"{label}: unit {given[wrong[0]]!r}, declared {rule.unit!r}"))
+    present = ~np.isnan(values)
+    positions, finite = rows[present], values[present]
+    is_finite = np.isfinite(finite)  # numpy's test over the column, not math.isfinite per value
     if (~is_finite).any():
-        i = finite[~is_finite].index[0]
-        problems.append((i, f"{label}: {finite[i]:g} is not a finite number"))
+        i = np.flatnonzero(~is_finite)[0]
+        problems.append((positions[i], f"{label}: {finite[i]:g} is not a finite number"))
     if rule.integer:
-        fractional = finite[is_finite & (finite % 1 != 0)]
+        fractional = np.flatnonzero(is_finite & (np.mod(finite, 1, where=is_finite, out=np.zeros_like(finite)) != 0))
         if len(fractional):
-            problems.append((fractional.index[0], f"{label}: {fractional.iloc[0]:g} is not a whole number "
-                                                  f"(a count; German thousands like '19.566' read as a decimal?)"))
+            i = fractional[0]
+            problems.append((positions[i], f"{label}: {finite[i]:g} is not a whole number "
+                                           f"(a count; German thousands like '19.566' read as a decimal?)"))
     if rule.min is not None:
-        low = finite[finite < rule.min]
+        low = np.flatnonzero(finite < rule.min)
         if len(low):
-            problems.append((low.index[0], f"{label}: {low.iloc[0]:g} below the minimum {rule.min:g} ({len(low)} values)"))
+            problems.append((positions[low[0]], f"{label}: {finite[low[0]]:g} below the minimum {rule.min:g} "
+                                                f"({len(low)} values)"))
     if rule.max is not None:
-        high = finite[finite > rule.max + rule.tolerance]
+        high = np.flatnonzero(finite > rule.max + rule.tolerance)
         if len(high):
             allowed = f"{rule.max:g} + rounding tolerance {rule.tolerance:g}" if rule.tolerance else f"{rule.max:g}"
-            problems.append((high.index[0], f"{label}: {high.iloc[0]:g} above the maximum {allowed} ({len(high)} values)"))
+            problems.append((positions[high[0]], f"{label}: {finite[high[0]]:g} above the maximum {allowed} "
+                                                 f"({len(high)} values)"))
     return [Violation(contract.table, problem, int(i) + 1, column,
-                      str(frame.at[i, contract.key]) if contract.key in frame else None) for i, problem in problems]
+                      str(frame.at[int(i), contract.key]) if contract.key in frame else None) for i, problem in problems]
 
 
 def _registered(contract: TableContract, frame: pd.DataFrame, registers: Registers,

@@ -495,10 +495,14 @@ def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: 
     rows = tested.reset_index().merge(pop.rename(columns={"ags": "from_ags", "vintage": "from_vintage",
                                                           "population": "_pred"})[["from_ags", "from_vintage", "_pred"]],
                                       on=["from_ags", "from_vintage"], how="left")
-    sums = rows.groupby(group).agg(_pred=("_pred", lambda v: v.sum(min_count=len(v))),
+    # built-in aggregations, not a Python lambda per group (28,000 groups on the full data): a sum that
+    # is missing when any part is (as sum(min_count=len)); populations are whole numbers, so exact in any order
+    rows = rows.assign(_pred_missing=rows["_pred"].isna(), _is_recode=rows["kind"] == "recode")
+    sums = rows.groupby(group).agg(_pred=("_pred", "sum"), _pred_missing=("_pred_missing", "any"),
                                    _self_listed=("from_ags", list),
-                                   _recode=("kind", lambda k: bool((k == "recode").all())),
+                                   _recode=("_is_recode", "all"),
                                    _polygon=("_polygon", "all")).reset_index()
+    sums["_pred"] = sums["_pred"].mask(sums.pop("_pred_missing"))
     own = pop.rename(columns={"ags": "to_ags", "vintage": "from_vintage", "population": "_own"})
     sums = sums.merge(own[["to_ags", "from_vintage", "_own"]], on=["to_ags", "from_vintage"], how="left")
     listed = [t in parts for t, parts in zip(sums["to_ags"], sums["_self_listed"])]
@@ -602,8 +606,7 @@ def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.Da
     """
     # no defensive copy of millions of rows: the input is only read (assign copies when it adds the column)
     frame = observations if "source_level" in observations else observations.assign(source_level="gemeinde")
-    mapped = frame.merge(walk.rename(columns={"vintage": "key_vintage", "current_ags": "_current"}),
-                         on=["key_vintage", "ags"], how="left")
+    mapped = _with_current(frame, walk)
     mapped["_current"] = mapped["_current"].fillna(mapped["ags"])
     keys = ["_current", "reference_date", "measure", "vintage", "source_id"]
     parts = mapped.groupby(keys, sort=False)["ags"].transform("size")
@@ -617,6 +620,22 @@ def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.Da
     if merged.empty:  # concatenating all-empty columns is slow on millions of rows: skip it
         return simple.reindex(columns=columns).reset_index(drop=True)
     return pd.concat([simple.reindex(columns=columns), merged.reindex(columns=columns)], ignore_index=True)
+
+
+def _with_current(frame: pd.DataFrame, walk: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``_current``: the walk's current key of each row's (key_vintage, ags), as the left
+    merge gives it. Why: merging 2 M rows on two text columns took seconds; looking the pairs up in the
+    walk's index gives the same rows when the walk holds each (vintage, ags) once, without missing keys
+    (else the merge itself, which would also repeat rows)."""
+    keys = walk[["vintage", "ags"]]
+    if list(walk.columns) != ["vintage", "ags", "current_ags"] or keys.isna().any().any() or keys.duplicated().any():
+        return frame.merge(walk.rename(columns={"vintage": "key_vintage", "current_ags": "_current"}),
+                           on=["key_vintage", "ags"], how="left")
+    index = pd.MultiIndex.from_frame(keys)
+    at = index.get_indexer(pd.MultiIndex.from_arrays([frame["key_vintage"], frame["ags"]]))
+    current = walk["current_ags"].to_numpy(dtype=object)[at]
+    current[at < 0] = np.nan  # no walk row: as the merge leaves it (filled with the key itself below)
+    return frame.reset_index(drop=True).assign(_current=current)
 
 
 def _combine(parts: pd.DataFrame, weights: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -750,21 +769,25 @@ def _unique_subsets(free: pd.DataFrame, targets: pd.DataFrame, before, after) ->
     if free.empty or targets.empty:
         return []
     fits = []
-    for target, row in targets.iterrows():
-        dx = np.radians(free["lon"] - row["lon"]) * np.cos(np.radians(row["lat"])) * 6371.0
-        dy = np.radians(free["lat"] - row["lat"]) * 6371.0
+    # numpy arrays, not pandas selections per target (thousands of targets on the full data); the same
+    # arithmetic in the same order, and the same sort (quicksort) of the same distances
+    lon, lat, area = (free[c].to_numpy(dtype=float) for c in ("lon", "lat", "area_km2"))
+    for target, t_lon, t_lat, t_area, needed, kind in zip(
+            targets.index, targets["lon"], targets["lat"], targets["area_km2"], targets["needed"], targets["kind"]):
+        dx = np.radians(lon - t_lon) * np.cos(np.radians(t_lat)) * 6371.0
+        dy = np.radians(lat - t_lat) * 6371.0
         distance = np.hypot(dx, dy)
-        reach = DISTANCE_FACTOR * np.sqrt(row["area_km2"] / np.pi) + DISTANCE_SLACK_KM
-        near = free.assign(_km=distance)[(distance <= reach) & (free["area_km2"] <= row["needed"] * 1.005)]
-        near = near.sort_values("_km").head(GEO_MAX_CANDIDATES)
-        if near.empty:
+        reach = DISTANCE_FACTOR * np.sqrt(t_area / np.pi) + DISTANCE_SLACK_KM
+        near = np.flatnonzero((distance <= reach) & (area <= needed * 1.005))
+        near = near[distance[near].argsort(kind="quicksort")[:GEO_MAX_CANDIDATES]]
+        if not len(near):
             continue
         members = _all_subsets(len(near))
-        sums = members @ near["area_km2"].to_numpy()
-        fitting = np.abs(sums - row["needed"]) <= MERGER_TOLERANCE * row["needed"]
+        sums = members @ area[near]
+        fitting = np.abs(sums - needed) <= MERGER_TOLERANCE * needed
         if fitting.sum() == 1:
-            chosen = near[members[fitting][0]]
-            fits.append((target, row["kind"], row["needed"], chosen))
+            picked = near[members[fitting][0]]
+            fits.append((target, kind, needed, free.iloc[picked].assign(_km=distance[picked])))
     claims = pd.Series([a for *_, chosen in fits for a in chosen.index]).value_counts()
     rows = []
     for target, kind, needed, chosen in fits:
