@@ -220,6 +220,7 @@ class Renderer:
         self.common = {"generated": berlin_time(datetime.now(timezone.utc)),
                        "method_version": data.method_version, "latest_period": data.latest_period,
                        "releases": self._releases(), "pillar_ids": PILLARS}
+        self.releases_table = releases_table(self.common["releases"])  # the same on every page: built once
 
     def town(self, ags: str, out_dir: Path | None = None) -> str:
         """The town page; with ``out_dir`` its tables are written beside it as CSV and .xlsx."""
@@ -227,7 +228,8 @@ class Renderer:
         context["pillar_chart"] = pillar_chart(context["pillars"])
         # no connection passed: spaces and tables are read once, so pages (and forked workers) need none
         context["cowork_gap"] = coworking_gap_context(None, self.geoms, ags, self._spaces(), self._gap_tables())
-        context["downloads"] = (write_downloads(out_dir, ags, town_tables(context, self.common["releases"]))
+        context["downloads"] = (write_downloads(out_dir, ags, town_tables(context, self.common["releases"],
+                                                                          self.releases_table))
                                 if out_dir is not None else {})
         return self._render("town.html.j2", context)
 
