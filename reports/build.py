@@ -176,7 +176,8 @@ def _render_towns(renderer: Renderer, out_dir: Path, towns: list[str], workers: 
     renderer reads what pages share and closes its connection first: a forked DuckDB instance has no
     threads, which is what deadlocked an earlier attempt). Each page depends only on the data and the
     town, so the files are the same as from one process."""
-    if workers < 2 or len(towns) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+    if (workers < 2 or len(towns) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods()
+            or multiprocessing.current_process().daemon):  # a daemonic process may not start children
         yield from (_write(out_dir / f"{ags}.html", renderer.town(ags, out_dir)) for ags in towns)
         return
     renderer.preload()
