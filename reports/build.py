@@ -246,6 +246,8 @@ class Renderer:
         self._spaces()
         self._gap_tables()
         self.env.get_template("town.html.j2")
+        for kind in self.data.by_town:  # the per-town row columns, prepared once here, not once per worker
+            self.data.town_rows(kind, "")
         if getattr(self, "_con", None) is not None:
             self._con.close()
             self._con = None  # the ranking page, rendered later in this process, opens a new one
