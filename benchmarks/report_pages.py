@@ -15,7 +15,7 @@ timed pages to ``DIR/<ags>.html`` after timing (to compare two versions byte for
 for the sample into DIR, each page written with its downloads (CSV per table and the page's .xlsx);
 the time per page is measured between the first and the last page's progress call (the data load,
 index, network, ranking and maps are not in it, the total is printed apart). ``--workers`` sets the
-rendering processes (default: one per core, as the town_reports step); ``--pages 0`` builds every town of
+rendering processes (default: build_reports' default, as the town_reports step; 0: one per core); ``--pages 0`` builds every town of
 the scope, the work of the town_reports step; the peak RSS of this process and of the largest worker
 is printed.
 ``--parts DIR`` times the three parts of a page's downloads apart for the sample (contexts built
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the timed loop here")
     parser.add_argument("--build", type=Path, help="time build_reports(force=True) of the sample into this folder")
     parser.add_argument("--parts", type=Path, help="time the downloads' parts apart, files into this folder")
-    parser.add_argument("--workers", type=int, help="with --build: rendering processes (default one per core)")
+    parser.add_argument("--workers", type=int, help="with --build: rendering processes (0: one per core)")
     args = parser.parse_args(argv)
     if args.build:
         return build(args.published, args.build, args.pages, args.workers)
@@ -114,7 +114,8 @@ def build(published: Path, out_dir: Path, pages: int, workers: int | None = None
     stamps = []
     print(f"load average at start {os.getloadavg()[0]:.1f}")
     start = time.perf_counter()
-    build_reports(published, out_dir, towns=towns, force=True, workers=workers,
+    options = {} if workers is None else {"workers": workers or None}
+    build_reports(published, out_dir, towns=towns, force=True, **options,
                   progress=lambda done, total: stamps.append(time.perf_counter()))
     total = time.perf_counter() - start
     per_page = (stamps[-1] - stamps[0]) / max(1, len(stamps) - 1)

@@ -36,13 +36,17 @@ from warehouse.paths import DEFAULT_REPORTS_DIR, REPORTS_DIR_ENV, reports_dir  #
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_COMPARE = 8     # towns side by side on a comparison page (wider does not fit A4 portrait)
 MAX_WORKERS = 4     # page-rendering processes at most: each forked worker grows by the pages it touches
+# Default: one process. Measured on the shared 2-core machine (full Germany, 3,263 pages, load 3-4.5):
+# 2 workers 99.7 s wall / 67 s CPU against 54.3 s / 53 s in one process (fork and per-worker caches
+# cost CPU, and the other jobs take the second core); pass workers=2 (or None: one per core) to use them.
+DEFAULT_WORKERS = 1
 PARALLEL_FROM = 200  # pages; fewer are rendered in this process (forking costs more than it saves)
 CHUNK = 16          # pages per task handed to a worker: small enough to balance, large enough to be cheap
 
 
 def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None,
                   progress: Callable[[int, int], None] | None = None, force: bool = False,
-                  summary: dict | None = None, workers: int | None = None) -> list[Path]:
+                  summary: dict | None = None, workers: int | None = DEFAULT_WORKERS) -> list[Path]:
     """Write ``<ags>.html`` for ``towns`` (None: every Gemeinde in ``municipalities``), then
     ``netzwerk.html``, ``index.html``, the coworking-gap ranking (``coworking-luecke.html``) and the maps
     (``atlas/``); returns the paths of the town, network and index pages (ranking and maps not counted).
@@ -51,8 +55,8 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
     Incremental: a page whose content key (hash of the data it shows and of the templates and report
     code, see reports/pages.py) equals the one recorded in ``out_dir/.pages.json`` and whose file exists
     is not rendered or rewritten; ``force`` renders everything. ``summary`` (if given) receives the
-    counts ``written`` and ``unchanged``. ``workers``: processes rendering the town pages (None: one
-    per usable core, at most MAX_WORKERS; 1: all in this process); output is the same either way."""
+    counts ``written`` and ``unchanged``. ``workers``: processes rendering the town pages (default
+    DEFAULT_WORKERS; None: one per usable core, at most MAX_WORKERS); the files are the same either way."""
     out_dir = Path(out_dir)
     manifest = {} if force else read_manifest(out_dir)
     state = _state(published)
@@ -92,7 +96,8 @@ def _nothing_changed(manifest: dict, state: dict, towns: list[str], out_dir: Pat
 
 
 def _workers(workers: int | None) -> int:
-    """Worker processes for the town pages: as asked, else one per core this process may use."""
+    """Worker processes for the town pages: as asked (None: one per core this process may use, at most
+    MAX_WORKERS)."""
     if workers is not None:
         return max(1, workers)
     return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
