@@ -36,10 +36,11 @@ from warehouse.paths import DEFAULT_REPORTS_DIR, REPORTS_DIR_ENV, reports_dir  #
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_COMPARE = 8     # towns side by side on a comparison page (wider does not fit A4 portrait)
 MAX_WORKERS = 4     # page-rendering processes at most: each forked worker grows by the pages it touches
-# Default: one process. Measured on the shared 2-core machine (full Germany, 3,263 pages, load 3-4.5):
-# 2 workers 99.7 s wall / 67 s CPU against 54.3 s / 53 s in one process (fork and per-worker caches
-# cost CPU, and the other jobs take the second core); pass workers=2 (or None: one per core) to use them.
-DEFAULT_WORKERS = 1
+# Default None: one process per core. Full Germany, 3,263 pages with downloads (benchmarks/report_pages.py
+# --pages 0 --build): 2 workers 35.4 s against 61.6 s in one process at load 1.2-1.6; at load 4 on the
+# shared machine they were slower (99.7 s against 54.3 s: the other jobs hold the second core).
+# workers=1 renders in this process.
+DEFAULT_WORKERS = None
 PARALLEL_FROM = 200  # pages; fewer are rendered in this process (forking costs more than it saves)
 CHUNK = 16          # pages per task handed to a worker: small enough to balance, large enough to be cheap
 
@@ -55,8 +56,8 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
     Incremental: a page whose content key (hash of the data it shows and of the templates and report
     code, see reports/pages.py) equals the one recorded in ``out_dir/.pages.json`` and whose file exists
     is not rendered or rewritten; ``force`` renders everything. ``summary`` (if given) receives the
-    counts ``written`` and ``unchanged``. ``workers``: processes rendering the town pages (default
-    DEFAULT_WORKERS; None: one per usable core, at most MAX_WORKERS); the files are the same either way."""
+    counts ``written`` and ``unchanged``. ``workers``: processes rendering the town pages (None, the
+    default: one per usable core, at most MAX_WORKERS; 1: this process); the files are the same either way."""
     out_dir = Path(out_dir)
     manifest = {} if force else read_manifest(out_dir)
     state = _state(published)
