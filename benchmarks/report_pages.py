@@ -1,7 +1,8 @@
 """Time (and optionally profile or dump) town pages rendered in memory from a published warehouse.
 
     .venv/bin/python benchmarks/report_pages.py PUBLISHED.duckdb [--pages 200] [--dump DIR] [--profile FILE]
-    .venv/bin/python benchmarks/report_pages.py PUBLISHED.duckdb --pages 100 --build DIR
+    .venv/bin/python benchmarks/report_pages.py PUBLISHED.duckdb --pages 100 --build DIR [--workers 2]
+    .venv/bin/python benchmarks/report_pages.py PUBLISHED.duckdb --pages 0 --build DIR   # every town
     .venv/bin/python benchmarks/report_pages.py PUBLISHED.duckdb --pages 30 --parts DIR
 
 
@@ -13,7 +14,10 @@ timed pages to ``DIR/<ags>.html`` after timing (to compare two versions byte for
 ``--build DIR`` times instead what a report build does per page: ``build_reports(..., force=True)``
 for the sample into DIR, each page written with its downloads (CSV per table and the page's .xlsx);
 the time per page is measured between the first and the last page's progress call (the data load,
-index, network, ranking and maps are not in it, the total is printed apart).
+index, network, ranking and maps are not in it, the total is printed apart). ``--workers`` sets the
+rendering processes (default: build_reports' default, as the town_reports step; 0: one per core); ``--pages 0`` builds every town of
+the scope, the work of the town_reports step; the peak RSS of this process and of the largest worker
+is printed.
 ``--parts DIR`` times the three parts of a page's downloads apart for the sample (contexts built
 first, untimed): the download tables (``town_tables``), the CSV files and the workbook, into DIR.
 Read-only on the warehouse; prints the load average before and after.
@@ -45,7 +49,9 @@ def report_scope(published: Path) -> list[str]:
 
 
 def sample(towns: list[str], pages: int) -> list[str]:
-    """Every n-th town so that about ``pages`` towns spread over all Länder are timed."""
+    """Every n-th town so that about ``pages`` towns spread over all Länder are timed (0: all)."""
+    if pages <= 0:
+        return towns
     step = max(1, len(towns) // pages)
     return towns[::step][:pages]
 
@@ -58,9 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the timed loop here")
     parser.add_argument("--build", type=Path, help="time build_reports(force=True) of the sample into this folder")
     parser.add_argument("--parts", type=Path, help="time the downloads' parts apart, files into this folder")
+    parser.add_argument("--workers", type=int, help="with --build: rendering processes (0: one per core)")
     args = parser.parse_args(argv)
     if args.build:
-        return build(args.published, args.build, args.pages)
+        return build(args.published, args.build, args.pages, args.workers)
     if args.parts:
         return download_parts(args.published, args.parts, args.pages)
 
@@ -97,20 +104,25 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def build(published: Path, out_dir: Path, pages: int) -> int:
+def build(published: Path, out_dir: Path, pages: int, workers: int | None = None) -> int:
     """Time the pages of a forced report build (with their downloads) for the sample into ``out_dir``."""
+    import resource
+
     from reports.build import build_reports
 
     towns = sample(report_scope(published), pages)
     stamps = []
     print(f"load average at start {os.getloadavg()[0]:.1f}")
     start = time.perf_counter()
-    build_reports(published, out_dir, towns=towns, force=True,
+    options = {} if workers is None else {"workers": workers or None}
+    build_reports(published, out_dir, towns=towns, force=True, **options,
                   progress=lambda done, total: stamps.append(time.perf_counter()))
     total = time.perf_counter() - start
     per_page = (stamps[-1] - stamps[0]) / max(1, len(stamps) - 1)
-    print(f"{len(towns)} pages with downloads: {1000 * per_page:.1f} ms per page; whole build {total:.1f} s; "
-          f"load average at end {os.getloadavg()[0]:.1f}")
+    rss = {who: resource.getrusage(who).ru_maxrss / 1024 for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)}
+    print(f"{len(towns)} pages with downloads: {1000 * per_page:.1f} ms per page (wall clock, all workers); "
+          f"whole build {total:.1f} s; peak RSS {rss[resource.RUSAGE_SELF]:.0f} MiB, largest worker "
+          f"{rss[resource.RUSAGE_CHILDREN]:.0f} MiB; load average at end {os.getloadavg()[0]:.1f}")
     return 0
 
 

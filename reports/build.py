@@ -11,6 +11,9 @@ internet. Every table can be downloaded as German CSV and .xlsx, written beside 
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import os
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -32,11 +35,19 @@ from warehouse.paths import DEFAULT_REPORTS_DIR, REPORTS_DIR_ENV, reports_dir  #
 
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_COMPARE = 8     # towns side by side on a comparison page (wider does not fit A4 portrait)
+MAX_WORKERS = 4     # page-rendering processes at most: each forked worker grows by the pages it touches
+# Default None: one process per core. Full Germany, 3,263 pages with downloads (benchmarks/report_pages.py
+# --pages 0 --build): 2 workers 35.4 s against 61.6 s in one process at load 1.2-1.6; at load 4 on the
+# shared machine they were slower (99.7 s against 54.3 s: the other jobs hold the second core).
+# workers=1 renders in this process.
+DEFAULT_WORKERS = None
+PARALLEL_FROM = 200  # pages; fewer are rendered in this process (forking costs more than it saves)
+CHUNK = 16          # pages per task handed to a worker: small enough to balance, large enough to be cheap
 
 
 def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None,
                   progress: Callable[[int, int], None] | None = None, force: bool = False,
-                  summary: dict | None = None) -> list[Path]:
+                  summary: dict | None = None, workers: int | None = DEFAULT_WORKERS) -> list[Path]:
     """Write ``<ags>.html`` for ``towns`` (None: every Gemeinde in ``municipalities``), then
     ``netzwerk.html``, ``index.html``, the coworking-gap ranking (``coworking-luecke.html``) and the maps
     (``atlas/``); returns the paths of the town, network and index pages (ranking and maps not counted).
@@ -45,7 +56,8 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
     Incremental: a page whose content key (hash of the data it shows and of the templates and report
     code, see reports/pages.py) equals the one recorded in ``out_dir/.pages.json`` and whose file exists
     is not rendered or rewritten; ``force`` renders everything. ``summary`` (if given) receives the
-    counts ``written`` and ``unchanged``."""
+    counts ``written`` and ``unchanged``. ``workers``: processes rendering the town pages (None, the
+    default: one per usable core, at most MAX_WORKERS; 1: this process); the files are the same either way."""
     out_dir = Path(out_dir)
     manifest = {} if force else read_manifest(out_dir)
     state = _state(published)
@@ -58,7 +70,7 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
     selected = _check_towns(data, towns)
     gc.freeze()  # the loaded frames hold ~1 M objects the collector would otherwise rescan on every page
     try:
-        written = _build(data, selected, out_dir, progress, manifest, state)
+        written = _build(data, selected, out_dir, progress, manifest, state, _workers(workers))
     finally:
         gc.unfreeze()  # a long-lived process (Dagster step) may collect them again afterwards
     if summary is not None:
@@ -84,8 +96,16 @@ def _nothing_changed(manifest: dict, state: dict, towns: list[str], out_dir: Pat
             and manifest.get("town_pages") == _town_pages(out_dir))
 
 
+def _workers(workers: int | None) -> int:
+    """Worker processes for the town pages: as asked (None: one per core this process may use, at most
+    MAX_WORKERS)."""
+    if workers is not None:
+        return max(1, workers)
+    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
+
+
 def _build(data: ReportData, selected: list[str], out_dir: Path, progress, manifest: dict,
-           state: dict) -> list[Path]:
+           state: dict, workers: int = 1) -> list[Path]:
     """Render and write the pages whose content key changed; returns the paths written."""
     renderer = Renderer(data)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -93,7 +113,7 @@ def _build(data: ReportData, selected: list[str], out_dir: Path, progress, manif
     wanted = {f"{ags}.html": keys.town(ags) for ags in selected}
     todo = [ags for ags in selected if not _current(out_dir, f"{ags}.html", wanted, manifest)]
     written = []
-    for done, path in enumerate(_render_towns(renderer, out_dir, todo), start=1):
+    for done, path in enumerate(_render_towns(renderer, out_dir, todo, workers), start=1):
         written.append(path)
         if progress:
             progress(done, len(todo))
@@ -154,12 +174,38 @@ def _check_towns(data: ReportData, towns: list[str] | None) -> list[str]:
     return list(dict.fromkeys(towns))
 
 
-def _render_towns(renderer: Renderer, out_dir: Path, towns: list[str]) -> Iterator[Path]:
-    """Write the town pages one after the other, in this process.
+def _render_towns(renderer: Renderer, out_dir: Path, towns: list[str], workers: int = 1) -> Iterator[Path]:
+    """Write the town pages (with their downloads); yields each path when written, in ``towns`` order.
 
-    No worker pool: forking a process that holds DuckDB's and Dagster's native threads deadlocked in
-    tests, and on 2 cores parallel rendering did not pay (docs/performance.md)."""
-    yield from (_write(out_dir / f"{ags}.html", renderer.town(ags, out_dir)) for ags in towns)
+    With ``workers`` > 1 and at least PARALLEL_FROM pages, forked worker processes render chunks of
+    pages: they inherit the loaded data (copy-on-write, no second load) and never touch DuckDB (the
+    renderer reads what pages share and closes its connection first: a forked DuckDB instance has no
+    threads, which is what deadlocked an earlier attempt). Each page depends only on the data and the
+    town, so the files are the same as from one process."""
+    if (workers < 2 or len(towns) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods()
+            or multiprocessing.current_process().daemon):  # a daemonic process may not start children
+        yield from (_write(out_dir / f"{ags}.html", renderer.town(ags, out_dir)) for ags in towns)
+        return
+    renderer.preload()
+    _FORKED.update(renderer=renderer, out_dir=out_dir)
+    chunks = [towns[i:i + CHUNK] for i in range(0, len(towns), CHUNK)]
+    for stream in (sys.stdout, sys.stderr):  # else a worker flushes the parent's pending output again
+        stream.flush()
+    try:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(chunks))) as pool:
+            for paths in pool.imap(_render_chunk, chunks):
+                yield from paths
+    finally:
+        _FORKED.clear()
+
+
+_FORKED: dict = {}  # the renderer and folder a forked worker inherits (set just before the pool forks)
+
+
+def _render_chunk(towns: list[str]) -> list[Path]:
+    """In a forked worker: write the pages of ``towns`` with the inherited renderer."""
+    renderer, out_dir = _FORKED["renderer"], _FORKED["out_dir"]
+    return [_write(out_dir / f"{ags}.html", renderer.town(ags, out_dir)) for ags in towns]
 
 
 def _write(path: Path, html: str) -> Path:
@@ -181,14 +227,16 @@ class Renderer:
         self.common = {"generated": berlin_time(datetime.now(timezone.utc)),
                        "method_version": data.method_version, "latest_period": data.latest_period,
                        "releases": self._releases(), "pillar_ids": PILLARS}
+        self.releases_table = releases_table(self.common["releases"])  # the same on every page: built once
 
     def town(self, ags: str, out_dir: Path | None = None) -> str:
         """The town page; with ``out_dir`` its tables are written beside it as CSV and .xlsx."""
         context = town_context(self.data, self.geoms, ags)
         context["pillar_chart"] = pillar_chart(context["pillars"])
-        context["cowork_gap"] = coworking_gap_context(self._connection(), self.geoms, ags, self._spaces(),
-                                                      self._gap_tables())
-        context["downloads"] = (write_downloads(out_dir, ags, town_tables(context, self.common["releases"]))
+        # no connection passed: spaces and tables are read once, so pages (and forked workers) need none
+        context["cowork_gap"] = coworking_gap_context(None, self.geoms, ags, self._spaces(), self._gap_tables())
+        context["downloads"] = (write_downloads(out_dir, ags, town_tables(context, self.common["releases"],
+                                                                          self.releases_table))
                                 if out_dir is not None else {})
         return self._render("town.html.j2", context)
 
@@ -197,6 +245,18 @@ class Renderer:
         if getattr(self, "_con", None) is None:
             self._con = connect(self.data.path)
         return self._con
+
+    def preload(self) -> None:
+        """Read what every town page shares from the published file and close the connection, so that
+        processes forked now render pages without DuckDB; compile the town template once for all."""
+        self._spaces()
+        self._gap_tables()
+        self.env.get_template("town.html.j2")
+        for kind in self.data.by_town:  # the per-town row columns, prepared once here, not once per worker
+            self.data.town_rows(kind, "")
+        if getattr(self, "_con", None) is not None:
+            self._con.close()
+            self._con = None  # the ranking page, rendered later in this process, opens a new one
 
     def _spaces(self):
         """The coworking spaces, queried once for all pages (the same frame for every town)."""

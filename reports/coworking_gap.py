@@ -69,11 +69,11 @@ def _dicts(con, sql: str, ags: str | None) -> list[dict]:
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def coworking_gap_context(con: duckdb.DuckDBPyConnection, geoms: TownGeometries, ags: str,
+def coworking_gap_context(con: duckdb.DuckDBPyConnection | None, geoms: TownGeometries, ags: str,
                           spaces: pd.DataFrame | None = None, tables: GapTables | None = None) -> dict:
     """Everything the section shows for one town; empty parts say why they are empty. ``spaces``
     (load_spaces(con)) and ``tables`` (GapTables(con)) are passed in when many pages are rendered:
-    they are read once for all towns."""
+    they are read once for all towns (``con`` is then not used and may be None)."""
     reach_km = gap_parameters()["reach_km"]
     tables = GapTables(con, ags) if tables is None else tables
     gap = _latest_gap(tables, ags)

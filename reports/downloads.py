@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -37,6 +38,8 @@ class Table:
     key: str
     title: str
     rows: list[dict]
+    # the CSV bytes once formatted: a table shared by many pages (Datenstand) is formatted once per run
+    _csv: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def columns(self) -> list[str]:
         """The column headers in order of first appearance (DataFrame's order for a list of dicts)."""
@@ -84,19 +87,31 @@ def _csv_cell(value, kind: str) -> str:
 def german_csv(table: Table, path: Path) -> Path:
     """Write ``table`` as German CSV (``;``, decimal comma, UTF-8 with BOM), byte for byte as
     ``DataFrame.to_csv(sep=";", decimal=",", index=False, encoding="utf-8-sig")`` writes it."""
-    columns = table.columns()
-    kinds = [_column_kind([row.get(c) for row in table.rows]) for c in columns]
-    if None in kinds:  # a column type the plain writer does not reproduce: pandas decides
+    data = csv_bytes(table)
+    if data is None:  # a column type the plain writer does not reproduce: pandas decides
         table.frame().to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig", date_format=DATE_FORMAT)
         return path
-    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+    Path(path).write_bytes(data)
+    return path
+
+
+def csv_bytes(table: Table) -> bytes | None:
+    """The German CSV of ``table`` as bytes (BOM first), formatted once per Table; None when a column
+    is of a kind only pandas writes right (``_column_kind``)."""
+    if table._csv is None:
+        columns = table.columns()
+        kinds = [_column_kind([row.get(c) for row in table.rows]) for c in columns]
+        if None in kinds:
+            return None
+        handle = io.StringIO(newline="")  # no newline translation, as the file opened with newline=""
         if not columns:  # what pandas writes for a frame without rows and columns
             handle.write("\n")
-            return path
-        writer = csv.writer(handle, delimiter=";", lineterminator="\n")  # QUOTE_MINIMAL, '"' doubled: pandas' dialect
-        writer.writerow(columns)
-        writer.writerows([_csv_cell(row.get(c), kind) for c, kind in zip(columns, kinds)] for row in table.rows)
-    return path
+        else:
+            writer = csv.writer(handle, delimiter=";", lineterminator="\n")  # QUOTE_MINIMAL, '"' doubled: pandas' dialect
+            writer.writerow(columns)
+            writer.writerows([_csv_cell(row.get(c), kind) for c, kind in zip(columns, kinds)] for row in table.rows)
+        table._csv = handle.getvalue().encode("utf-8-sig")
+    return table._csv
 
 
 # strings stay strings: a text beginning with "=" or "http" is no formula and no link, "01053090" no number

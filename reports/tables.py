@@ -19,8 +19,9 @@ def _yes(value) -> str:
     return "ja" if value else "nein"
 
 
-def town_tables(context: dict, releases: list[dict]) -> list[Table]:
-    """Every table of a town page."""
+def town_tables(context: dict, releases: list[dict], releases_rows: Table | None = None) -> list[Table]:
+    """Every table of a town page. ``releases_rows``: ``releases_table(releases)`` built once for many
+    pages (the same table on every page; its CSV is then formatted once too, see downloads.csv_bytes)."""
     town = context["town"]
     tables = [
         Table("indexverlauf", "Indexverlauf", [{
@@ -58,7 +59,7 @@ def town_tables(context: dict, releases: list[dict]) -> list[Table]:
             "Kreis-AGS": context["mobile"]["kreis_ags"], "Flächenart": r["area"],
             **{f"{t} (% der Fläche)": v for t, v in zip(context["mobile"]["technologies"], r["values"])},
             "Stichtag": _date(context["mobile"]["reference_date"])} for r in context["mobile"]["rows"]]),
-        releases_table(releases),
+        releases_rows if releases_rows is not None else releases_table(releases),
     ]
     return tables
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
+import xlsxwriter.core
 
 from reports import build, pages
 from reports.build import build_reports
@@ -106,3 +108,34 @@ def test_unreadable_manifest_means_rebuild(built):
     summary = {}
     build_reports(published, out, towns=towns, summary=summary)
     assert summary["unchanged"] == 0
+
+
+class _FixedClock(datetime.datetime):
+    """A clock stopped at one instant: the pages' "erstellt" line and the workbooks' creation date."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return cls(2026, 12, 1, 12, 0, tzinfo=tz)
+
+
+def test_worker_processes_write_the_same_files_as_one_process(built, tmp_path, monkeypatch):
+    """Pages rendered in forked workers (chunks of 4, the parallel path forced for 30 towns) are byte for
+    byte the files one process writes: pages, CSV, workbooks, maps and the manifest."""
+    published, _, towns = built
+    monkeypatch.setattr(build, "datetime", _FixedClock)
+    monkeypatch.setattr(xlsxwriter.core, "datetime", _FixedClock)
+    monkeypatch.setattr(build, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(build, "CHUNK", 4)
+    serial, forked = tmp_path / "serial", tmp_path / "forked"
+    build_reports(published, serial, towns=towns, workers=1)
+    done = []
+    summary = {}
+    build_reports(published, forked, towns=towns, workers=2, summary=summary,
+                  progress=lambda n, total: done.append((n, total)))
+    assert summary == {"written": len(towns) + 2, "unchanged": 0}
+    assert done[-1] == (len(towns), len(towns)) and len(done) == len(towns)
+    files = sorted(p.relative_to(serial) for p in serial.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(forked) for p in forked.rglob("*") if p.is_file())
+    assert len([f for f in files if f.suffix == ".xlsx"]) >= len(towns)
+    different = [f for f in files if (serial / f).read_bytes() != (forked / f).read_bytes()]
+    assert different == []
