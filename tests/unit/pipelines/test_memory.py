@@ -56,7 +56,7 @@ def test_the_sampler_sees_a_grandchild_that_rusage_children_cannot():
 
 @linux_only
 def test_release_memory_and_the_log_line():
-    release_memory()  # collects and trims without error, also with nothing to free
+    release_memory()  # trims without error, also with nothing to free
     line = memory_line("some_step")
     assert line.startswith("memory after step some_step: RSS ") and "process peak so far" in line
 
