@@ -13,9 +13,12 @@ import tempfile
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from sources.registry import SNAPSHOT_DIR
+
+pd.set_option("mode.copy_on_write", True)  # tests run pandas as the pipelines do (why: pipelines/__init__.py)
 
 # Dagster and the pipeline definitions are imported inside the helpers below, not here: unit tests
 # that never run the job then don't pay the import (several seconds on a busy machine).
