@@ -91,6 +91,7 @@ def test_names_are_escaped_in_svg_and_map_data(data):
     target = next(iter(PILOTS))
     i = list(atlas.ags).index(target)
     evil = '<script>alert("x")</script> & Co'
+    atlas.names = atlas.names.copy()  # under copy-on-write the array is a read-only view of the frame
     atlas.names[i] = evil
     svg = choropleth_svg(atlas, [i], "<Land>", "score")
     assert "<script>" not in svg and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in svg
