@@ -14,6 +14,7 @@ import gc
 import multiprocessing
 import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -36,11 +37,12 @@ from warehouse.paths import DEFAULT_REPORTS_DIR, REPORTS_DIR_ENV, reports_dir  #
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_COMPARE = 8     # towns side by side on a comparison page (wider does not fit A4 portrait)
 MAX_WORKERS = 4     # page-rendering processes at most: each forked worker grows by the pages it touches
-# Default None: one process per core. Full Germany, 3,263 pages with downloads (benchmarks/report_pages.py
-# --pages 0 --build): 2 workers 35.4 s against 61.6 s in one process at load 1.2-1.6; at load 4 on the
-# shared machine they were slower (99.7 s against 54.3 s: the other jobs hold the second core).
-# workers=1 renders in this process.
-DEFAULT_WORKERS = None
+# Default 1: this process. Forked workers are opt-in (workers=None: one per core; workers=N): full Germany,
+# 3,263 pages with downloads (benchmarks/report_pages.py --pages 0 --build), 2 workers 35.4 s against 61.6 s
+# in one process at load 1.2-1.6, but at load 4 slower (99.7 against 54.3 s), and a fork of the test process
+# (threads of Dagster and DuckDB running) hung in the test suite on 2026-12-02 (a worker died holding the
+# pool's queue lock; tests/integration/test_cli.py), so the refresh and the CLI do not fork by default.
+DEFAULT_WORKERS = 1
 PARALLEL_FROM = 200  # pages; fewer are rendered in this process (forking costs more than it saves)
 CHUNK = 16          # pages per task handed to a worker: small enough to balance, large enough to be cheap
 
@@ -56,8 +58,8 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
     Incremental: a page whose content key (hash of the data it shows and of the templates and report
     code, see reports/pages.py) equals the one recorded in ``out_dir/.pages.json`` and whose file exists
     is not rendered or rewritten; ``force`` renders everything. ``summary`` (if given) receives the
-    counts ``written`` and ``unchanged``. ``workers``: processes rendering the town pages (None, the
-    default: one per usable core, at most MAX_WORKERS; 1: this process); the files are the same either way."""
+    counts ``written`` and ``unchanged``. ``workers``: processes rendering the town pages (1, the default:
+    this process; None: one per usable core, at most MAX_WORKERS); the files are the same either way."""
     out_dir = Path(out_dir)
     manifest = {} if force else read_manifest(out_dir)
     state = _state(published)
@@ -192,8 +194,10 @@ def _render_towns(renderer: Renderer, out_dir: Path, towns: list[str], workers: 
     for stream in (sys.stdout, sys.stderr):  # else a worker flushes the parent's pending output again
         stream.flush()
     try:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(chunks))) as pool:
-            for paths in pool.imap(_render_chunk, chunks):
+        # an executor, not multiprocessing.Pool: a worker that dies raises BrokenProcessPool here instead of
+        # leaving the others waiting forever on the queue lock it held (seen once with Pool in the test suite)
+        with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=multiprocessing.get_context("fork")) as pool:
+            for paths in pool.map(_render_chunk, chunks):
                 yield from paths
     finally:
         _FORKED.clear()
