@@ -134,7 +134,7 @@ def make_column_check(table: Table):
     def column_check(settings: ReadinessSettings) -> AssetCheckResult:
         with settings.work(read_only=True) as con:
             present = _columns(con, table.name)
-            missing = sorted({c.name for c in table.own_columns} - present) if present else ["(table)"]
+            missing = sorted({c.name for c in table.own_columns} - set(present)) if present else ["(table)"]
             counts = {} if missing else {rule: con.execute(sql).fetchone()[0] for rule, sql in queries.items()}
         broken = {rule: int(n) for rule, n in counts.items() if n}
         return AssetCheckResult(passed=not missing and not broken, severity=AssetCheckSeverity.ERROR,
@@ -169,8 +169,7 @@ def make_contract_check(asset_name: str, source_id: str, table: str, work_table:
         with settings.work(read_only=True) as con:
             columns = _columns(con, work_table)
             # only what the contract reads, in the table's order (the rest is never looked at)
-            checked = ", ".join(f'"{c}"' for c in _ordered_columns(con, work_table)
-                                if c in contracts.columns_checked(contract)) or "*"
+            checked = ", ".join(f'"{c}"' for c in columns if c in contracts.columns_checked(contract)) or "*"
             scope = "source_id = ?" if "source_id" in columns else "TRUE"
             params = [source_id] if "source_id" in columns else []
             vintages = [r[0] for r in con.execute(f"SELECT DISTINCT vintage FROM {work_table} WHERE {scope}",
@@ -188,12 +187,7 @@ def make_contract_check(asset_name: str, source_id: str, table: str, work_table:
     return contract_check
 
 
-def _ordered_columns(con, table: str) -> list[str]:
-    """The table's (or view's) columns in their order."""
-    return [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()]
-
-
-def _columns(con, table: str) -> set[str]:
+def _columns(con, table: str) -> list[str]:
     """The table's columns, wherever the working files keep it (a staging asset's own file: a temp view)."""
     return relation_columns(con, table)
 

@@ -119,10 +119,12 @@ def visible_relations(con: duckdb.DuckDBPyConnection) -> set[str]:
                                                          AND NOT internal""").fetchall()}
 
 
-def relation_columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
-    """Column names of a table or view a working connection reads by name (empty when there is none)."""
-    return {row[0] for row in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
-                                          "AND database_name IN (current_database(), 'temp')", [name]).fetchall()}
+def relation_columns(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """Column names, in their order, of a table or view a working connection reads by name (empty when there
+    is none)."""
+    rows = con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+                       "AND database_name IN (current_database(), 'temp') ORDER BY column_index", [name]).fetchall()
+    return list(dict.fromkeys(row[0] for row in rows))
 
 
 class FileLocked(RuntimeError):
