@@ -33,6 +33,7 @@ import duckdb
 import pandas as pd
 
 from indicators.catalogue import load_catalogue
+from sources.registry import sha256_of
 from warehouse.paths import DEFAULT_EXPORTS_DIR, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
 from warehouse.registry import registry
@@ -148,11 +149,7 @@ def export_planner_views(published: Path, out_dir: Path | None = None) -> dict[s
 def file_digest(path: Path) -> dict:
     """Size and SHA-256 of an export file, recorded in the manifest: a later check proves the file is the one
     written (and so holds the rows the writer counted) without parsing it again."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+    return {"bytes": path.stat().st_size, "sha256": sha256_of(path)}
 
 
 def latest_publish(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict]:
@@ -205,7 +202,7 @@ def _file_problems(directory: Path, entry: dict | None, name: str, rows: int, pu
         return [f"{name}: not in {directory / MANIFEST} (rows, size and SHA-256 of each file)"]
     if entry.get("published_at") != published_at:
         return [f"{name}: exported from the publish of {entry.get('published_at')}, the warehouse is of {published_at}"]
-    if path.stat().st_size != entry["bytes"] or file_digest(path)["sha256"] != entry["sha256"]:
+    if path.stat().st_size != entry["bytes"] or sha256_of(path) != entry["sha256"]:
         return [f"{name}: changed since it was written (size or SHA-256 differ from {MANIFEST})"]
     if entry["rows"] != rows:
         return [f"{name}: {entry['rows']} rows, expected {rows}"]
