@@ -147,9 +147,10 @@ def _compute_findings(candidate: Path, published: Path, pilot_towns: list[str],
     return findings
 
 
-def validation_record(candidate: Path) -> Path:
-    """Where the findings of ``candidate`` are recorded (ignored by git like the other working files)."""
-    return candidate.with_name(candidate.name + ".validation.tmp")
+def validation_record(candidate: Path, kind: str = "validation") -> Path:
+    """Where figures about ``candidate`` are recorded: its findings (``validation``), the year-on-year
+    findings (``year_on_year``); beside it and ignored by git like the other working files."""
+    return candidate.with_name(f"{candidate.name}.{kind}.tmp")
 
 
 def file_identity(path: Path) -> list | None:

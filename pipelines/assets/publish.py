@@ -12,7 +12,8 @@ from pipelines.resources import ReadinessSettings
 from sources import contracts
 from warehouse.publish import build_candidate, swap_in
 from warehouse import lake as lakes
-from warehouse.validation import record_frame, recorded_frame, validate_candidate, working_identity
+from warehouse.validation import (record_frame, recorded_frame, validate_candidate, validation_record,
+                                  working_identity)
 
 CATALOGUE = load_catalogue()
 PILOTS = list(CATALOGUE.pilot_towns)
@@ -64,7 +65,7 @@ def year_on_year_all(settings: ReadinessSettings, fresh: bool = False) -> pd.Dat
     of the working files: the candidate step computes them (``fresh``) and records them beside the
     candidate; its per-source checks and the swap reuse the record while the working files and the
     bounds are the same, instead of scanning the observations again (warehouse/validation.py)."""
-    record = settings.candidate.with_name(settings.candidate.name + ".year_on_year.tmp")
+    record = validation_record(settings.candidate, "year_on_year")
     key = {"working_files": working_identity(settings.work_db), "rules": repr(contracts.yoy_rules())}
     if not fresh:
         findings = recorded_frame(record, key)
