@@ -15,7 +15,6 @@ import multiprocessing
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -25,7 +24,7 @@ from reports import charts
 from reports.context import data_dates, headline_row, indicator_rows, pillar_chart, records, town_context
 from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context, load_spaces, ranking_context, ranking_table
 from reports.data import INDEX_COLUMNS, ReportData, connect, load
-from reports.downloads import write_downloads
+from reports.downloads import build_time, write_downloads
 from reports.labels import (PILLARS, attribution_label, berlin_time, de_number, de_rank, de_signed,
                             german_sort_key, pillar_label, release_text, source_label, vintage_label)
 from reports.tables import comparison_tables, index_table, releases_table, town_tables
@@ -37,19 +36,19 @@ from warehouse.paths import DEFAULT_REPORTS_DIR, REPORTS_DIR_ENV, reports_dir  #
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_COMPARE = 8     # towns side by side on a comparison page (wider does not fit A4 portrait)
 MAX_WORKERS = 4     # page-rendering processes at most: each forked worker grows by the pages it touches
-# Default 1: this process. Forked workers are opt-in (workers=None: one per core; workers=N): full Germany,
-# 3,263 pages with downloads (benchmarks/report_pages.py --pages 0 --build), 2 workers 35.4 s against 61.6 s
-# in one process at load 1.2-1.6, but at load 4 slower (99.7 against 54.3 s), and a fork of the test process
-# (threads of Dagster and DuckDB running) hung in the test suite on 2026-12-02 (a worker died holding the
-# pool's queue lock; tests/integration/test_cli.py), so the refresh and the CLI do not fork by default.
-DEFAULT_WORKERS = 1
-PARALLEL_FROM = 200  # pages; fewer are rendered in this process (forking costs more than it saves)
+# Default None: one worker per usable core, in a fresh interpreter (reports/child.py) that forks them only
+# when it runs no other thread. Forking the caller itself is unsafe: a fork of the test process (threads
+# of Dagster and DuckDB running) hung the test suite on 2026-12-02 (a worker died holding the pool's queue
+# lock); workers=1 renders in the calling process without any child.
+DEFAULT_WORKERS = None
+PARALLEL_FROM = 200  # pages; fewer are rendered in one process (forking costs more than it saves)
 CHUNK = 16          # pages per task handed to a worker: small enough to balance, large enough to be cheap
 
 
 def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None,
                   progress: Callable[[int, int], None] | None = None, force: bool = False,
-                  summary: dict | None = None, workers: int | None = DEFAULT_WORKERS) -> list[Path]:
+                  summary: dict | None = None, workers: int | None = DEFAULT_WORKERS,
+                  isolate: bool | None = None) -> list[Path]:
     """Write ``<ags>.html`` for ``towns`` (None: every Gemeinde in ``municipalities``), then
     ``netzwerk.html``, ``index.html``, the coworking-gap ranking (``coworking-luecke.html``) and the maps
     (``atlas/``); returns the paths of the town, network and index pages (ranking and maps not counted).
@@ -58,8 +57,14 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
     Incremental: a page whose content key (hash of the data it shows and of the templates and report
     code, see reports/pages.py) equals the one recorded in ``out_dir/.pages.json`` and whose file exists
     is not rendered or rewritten; ``force`` renders everything. ``summary`` (if given) receives the
-    counts ``written`` and ``unchanged``. ``workers``: processes rendering the town pages (1, the default:
-    this process; None: one per usable core, at most MAX_WORKERS); the files are the same either way."""
+    counts ``written`` and ``unchanged`` (and, when pages were rendered, ``processes``: how many rendered
+    the town pages; ``pid``: the child's, when the build ran in one).
+
+    ``workers``: processes rendering the town pages (None, the default: one per usable core, at most
+    MAX_WORKERS; 1: this process). ``isolate``: run the build in a fresh interpreter (reports/child.py),
+    which forks the workers safely; None (default): when there are workers to fork, i.e. ``workers`` is
+    not 1 and at least PARALLEL_FROM towns are asked for; False: here, forking only if this process runs
+    no other thread. The files are the same either way."""
     out_dir = Path(out_dir)
     manifest = {} if force else read_manifest(out_dir)
     state = _state(published)
@@ -68,16 +73,30 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
             summary.update(written=0, unchanged=len(set(towns)) + 2)
         return [out_dir / f"{ags}.html" for ags in dict.fromkeys(towns)] + [out_dir / "netzwerk.html",
                                                                            out_dir / "index.html"]
+    if isolate or (isolate is None and _workers(workers) > 1 and _town_count(published, towns) >= PARALLEL_FROM):
+        from reports.child import build_in_child
+        return build_in_child(published, out_dir, towns, workers=workers, progress=progress, force=force,
+                              summary=summary, parallel_from=PARALLEL_FROM, chunk=CHUNK)
     data = load(published)
     selected = _check_towns(data, towns)
     gc.freeze()  # the loaded frames hold ~1 M objects the collector would otherwise rescan on every page
     try:
-        written = _build(data, selected, out_dir, progress, manifest, state, _workers(workers))
+        written, processes = _build(data, selected, out_dir, progress, manifest, state, _workers(workers))
     finally:
         gc.unfreeze()  # a long-lived process (Dagster step) may collect them again afterwards
     if summary is not None:
-        summary.update(written=len(written), unchanged=len(selected) + 2 - len(written))
+        summary.update(written=len(written), unchanged=len(selected) + 2 - len(written), processes=processes)
     return [out_dir / f"{ags}.html" for ags in selected] + [out_dir / "netzwerk.html", out_dir / "index.html"]
+
+
+def _town_count(published: Path, towns: list[str] | None) -> int:
+    """How many town pages are asked for (every Gemeinde of the published file when ``towns`` is None)."""
+    if towns is not None:
+        return len(set(towns))
+    if not Path(published).is_file():
+        return 0  # load() names the missing file, in this process
+    with connect(published) as con:
+        return con.execute("SELECT count(*) FROM municipalities").fetchone()[0]
 
 
 def _state(published: Path) -> dict:
@@ -107,15 +126,17 @@ def _workers(workers: int | None) -> int:
 
 
 def _build(data: ReportData, selected: list[str], out_dir: Path, progress, manifest: dict,
-           state: dict, workers: int = 1) -> list[Path]:
-    """Render and write the pages whose content key changed; returns the paths written."""
+           state: dict, workers: int = 1) -> tuple[list[Path], int]:
+    """Render and write the pages whose content key changed; returns the paths written and how many
+    processes rendered the town pages."""
     renderer = Renderer(data)
     out_dir.mkdir(parents=True, exist_ok=True)
     keys = PageKeys(data, renderer.geoms, manifest.get("neighbours", {}))
     wanted = {f"{ags}.html": keys.town(ags) for ags in selected}
     todo = [ags for ags in selected if not _current(out_dir, f"{ags}.html", wanted, manifest)]
     written = []
-    for done, path in enumerate(_render_towns(renderer, out_dir, todo, workers), start=1):
+    processes = _processes(renderer, workers, len(todo))
+    for done, path in enumerate(_render_towns(renderer, out_dir, todo, processes), start=1):
         written.append(path)
         if progress:
             progress(done, len(todo))
@@ -135,7 +156,28 @@ def _build(data: ReportData, selected: list[str], out_dir: Path, progress, manif
     # Maps last, into atlas/ (not counted as pages): the map links only town pages that exist.
     from reports.webmap import build_maps
     build_maps(data, out_dir)
-    return written
+    return written, processes
+
+
+def _processes(renderer: Renderer, workers: int, pages: int) -> int:
+    """Processes to render ``pages`` town pages: ``workers`` (at most one per chunk of pages) when there
+    are enough pages to pay for forking and forking is safe here (``_fork_safe``), else 1."""
+    if workers < 2 or pages < PARALLEL_FROM:
+        return 1
+    renderer.preload()  # reads what the pages share and closes DuckDB, whose threads must be gone first
+    return min(workers, -(-pages // CHUNK)) if _fork_safe() else 1
+
+
+def _fork_safe() -> bool:
+    """True when this process may fork workers: fork exists, this is no daemonic process (which may not
+    start children) and this process runs exactly one thread (``/proc/self/task``): a thread holding a
+    lock at the fork would leave it held for ever in the worker. Without /proc: False (one process)."""
+    if "fork" not in multiprocessing.get_all_start_methods() or multiprocessing.current_process().daemon:
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
 
 
 def _town_pages(out_dir: Path) -> list[str]:
@@ -179,24 +221,23 @@ def _check_towns(data: ReportData, towns: list[str] | None) -> list[str]:
 def _render_towns(renderer: Renderer, out_dir: Path, towns: list[str], workers: int = 1) -> Iterator[Path]:
     """Write the town pages (with their downloads); yields each path when written, in ``towns`` order.
 
-    With ``workers`` > 1 and at least PARALLEL_FROM pages, forked worker processes render chunks of
-    pages: they inherit the loaded data (copy-on-write, no second load) and never touch DuckDB (the
-    renderer reads what pages share and closes its connection first: a forked DuckDB instance has no
-    threads, which is what deadlocked an earlier attempt). Each page depends only on the data and the
-    town, so the files are the same as from one process."""
-    if (workers < 2 or len(towns) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods()
-            or multiprocessing.current_process().daemon):  # a daemonic process may not start children
+    With ``workers`` > 1 (``_processes`` decided it is safe and pays), forked worker processes render
+    chunks of pages: they inherit the loaded data (copy-on-write, no second load; gc.freeze in
+    build_reports keeps the collector from touching, and so copying, the loaded objects' pages) and never
+    touch DuckDB (the renderer reads what pages share and closes its connection first). Each page depends
+    only on the data and the town, so the files are the same as from one process."""
+    if workers < 2:
         yield from (_write(out_dir / f"{ags}.html", renderer.town(ags, out_dir)) for ags in towns)
         return
-    renderer.preload()
     _FORKED.update(renderer=renderer, out_dir=out_dir)
     chunks = [towns[i:i + CHUNK] for i in range(0, len(towns), CHUNK)]
     for stream in (sys.stdout, sys.stderr):  # else a worker flushes the parent's pending output again
         stream.flush()
+    gc.freeze()  # objects made since the load too: the workers' collector then leaves their pages shared
     try:
         # an executor, not multiprocessing.Pool: a worker that dies raises BrokenProcessPool here instead of
         # leaving the others waiting forever on the queue lock it held (seen once with Pool in the test suite)
-        with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             for paths in pool.map(_render_chunk, chunks):
                 yield from paths
     finally:
@@ -228,7 +269,7 @@ class Renderer:
         self.env.filters.update(de=de_number, rank=de_rank, signed=de_signed, pillar=pillar_label,
                                 source=source_label, vintage=vintage_label, berlin=berlin_time,
                                 date=lambda d: "–" if d is None else d.strftime("%d.%m.%Y"))
-        self.common = {"generated": berlin_time(datetime.now(timezone.utc)),
+        self.common = {"generated": berlin_time(build_time()),
                        "method_version": data.method_version, "latest_period": data.latest_period,
                        "releases": self._releases(), "pillar_ids": PILLARS}
         self.releases_table = releases_table(self.common["releases"])  # the same on every page: built once

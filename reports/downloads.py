@@ -20,6 +20,7 @@ import csv
 import datetime as dt
 import io
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,12 +120,26 @@ XLSX_OPTIONS = {"in_memory": True, "strings_to_formulas": False, "strings_to_url
                 "strings_to_numbers": False, "remove_timezone": True}
 
 
+def build_time() -> dt.datetime:
+    """Now (UTC), or the time in SOURCE_DATE_EPOCH when set (reproducible-builds.org): two builds of the
+    same data then write the same bytes (the pages' "erstellt" line, the workbooks' creation date)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
+        except ValueError as error:
+            raise ValueError(f"SOURCE_DATE_EPOCH={epoch!r} is no integer number of seconds") from error
+    return dt.datetime.now(dt.timezone.utc)
+
+
 def write_workbook(tables: list[Table], path: Path) -> Path:
     """One sheet per table; text stays text (AGS), numbers stay numbers, missing values are empty cells.
 
     Written with XlsxWriter (in memory: no temporary file per sheet): saving the page's workbook with
     openpyxl took ~0.4 s, most of a page's build time on the full data."""
     book = xlsxwriter.Workbook(str(path), XLSX_OPTIONS)
+    if os.environ.get("SOURCE_DATE_EPOCH"):  # else XlsxWriter's own clock, as before
+        book.set_properties({"created": build_time()})
     try:
         date_format = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})  # openpyxl's default for times
         for table in tables:

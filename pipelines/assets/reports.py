@@ -29,10 +29,19 @@ def town_reports(context: AssetExecutionContext, settings: ReadinessSettings) ->
             context.log.info(f"town reports: {done}/{total} pages")
             step["next"] = done / total + 0.1
 
-    paths = build_reports(settings.published, out_dir, towns=towns, progress=progress)
+    # in a fresh interpreter (reports/child.py): this process runs Dagster's and DuckDB's threads, so only
+    # a child may fork page workers; a failure there fails this step with the child's exit code and message
+    summary: dict = {}
+    paths = build_reports(settings.published, out_dir, towns=towns, progress=progress, summary=summary, isolate=True)
+    if "pid" in summary:  # absent when nothing changed (no child was needed)
+        context.log.info(f"town reports: {summary['written']} pages written, {summary['unchanged']} unchanged, "
+                         f"in child process {summary['pid']} with {summary['processes']} page process(es)")
     moelln = out_dir / f"{MOELLN}.html"
     return MaterializeResult(metadata={
         "scope": settings.report_scope,
+        "written": MetadataValue.int(summary["written"]),
+        "render_processes": MetadataValue.int(summary.get("processes", 0)),
+        "build_pid": MetadataValue.int(summary.get("pid", 0)),
         "pages": MetadataValue.int(len(paths)),
         "town_pages": MetadataValue.int(len(paths) - 2),
         "path": MetadataValue.path(str(out_dir)),

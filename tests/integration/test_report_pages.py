@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import datetime
+import os
 import shutil
+import threading
 from pathlib import Path
 
 import duckdb
 import pytest
-import xlsxwriter.core
 
 from reports import build, pages
 from reports.build import build_reports
+from reports.child import ReportBuildError
 from reports.maps import TownGeometries
 from reports.data import load
 
@@ -31,7 +32,7 @@ def built(snapshot_warehouse, tmp_path_factory):
         towns = [a for (a,) in con.execute("SELECT ags FROM municipalities ORDER BY ags LIMIT 30").fetchall()]
     summary = {}
     paths = build_reports(published, out, towns=towns, summary=summary)
-    assert summary == {"written": len(paths), "unchanged": 0} and len(paths) == 32
+    assert summary == {"written": len(paths), "unchanged": 0, "processes": 1} and len(paths) == 32
     return published, out, towns
 
 
@@ -110,32 +111,67 @@ def test_unreadable_manifest_means_rebuild(built):
     assert summary["unchanged"] == 0
 
 
-class _FixedClock(datetime.datetime):
-    """A clock stopped at one instant: the pages' "erstellt" line and the workbooks' creation date."""
-
-    @classmethod
-    def now(cls, tz=None):
-        return cls(2026, 12, 1, 12, 0, tzinfo=tz)
+def build_files(out: Path) -> dict[Path, bytes]:
+    return {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
 def test_worker_processes_write_the_same_files_as_one_process(built, tmp_path, monkeypatch):
-    """Pages rendered in forked workers (chunks of 4, the parallel path forced for 30 towns) are byte for
-    byte the files one process writes: pages, CSV, workbooks, maps and the manifest."""
+    """The default build with workers runs in a child interpreter (reports/child.py), which forks two page
+    workers (chunks of 4, the parallel path forced for 30 towns: the caller's PARALLEL_FROM and CHUNK are
+    passed on); its files are byte for byte the ones one process writes here: pages, CSV, workbooks, maps
+    and the manifest (SOURCE_DATE_EPOCH stops the clock of both builds)."""
     published, _, towns = built
-    monkeypatch.setattr(build, "datetime", _FixedClock)
-    monkeypatch.setattr(xlsxwriter.core, "datetime", _FixedClock)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1796126400")  # 2026-12-01 12:00 UTC
     monkeypatch.setattr(build, "PARALLEL_FROM", 1)
     monkeypatch.setattr(build, "CHUNK", 4)
     serial, forked = tmp_path / "serial", tmp_path / "forked"
-    build_reports(published, serial, towns=towns, workers=1)
+    one = {}
+    build_reports(published, serial, towns=towns, workers=1, summary=one)
+    assert one["processes"] == 1 and "pid" not in one  # workers=1: no child, no fork
     done = []
     summary = {}
     build_reports(published, forked, towns=towns, workers=2, summary=summary,
                   progress=lambda n, total: done.append((n, total)))
-    assert summary == {"written": len(towns) + 2, "unchanged": 0}
-    assert done[-1] == (len(towns), len(towns)) and len(done) == len(towns)
-    files = sorted(p.relative_to(serial) for p in serial.rglob("*") if p.is_file())
-    assert files == sorted(p.relative_to(forked) for p in forked.rglob("*") if p.is_file())
-    assert len([f for f in files if f.suffix == ".xlsx"]) >= len(towns)
-    different = [f for f in files if (serial / f).read_bytes() != (forked / f).read_bytes()]
-    assert different == []
+    assert summary["written"] == len(towns) + 2 and summary["unchanged"] == 0
+    assert summary["processes"] == 2  # the child runs one thread, so it forked its workers
+    assert summary["pid"] not in (0, os.getpid())
+    assert done[-1] == (len(towns), len(towns)) and len(done) == len(towns)  # progress reached this process
+    serial_files, forked_files = build_files(serial), build_files(forked)
+    assert sorted(serial_files) == sorted(forked_files)
+    assert len([f for f in serial_files if f.suffix == ".xlsx"]) >= len(towns)
+    assert b"01.12.2026 13:00 Uhr" in serial_files[Path(f"{towns[0]}.html")]  # the stopped clock, Berlin time
+    assert [f for f in serial_files if serial_files[f] != forked_files[f]] == []
+
+
+def test_a_process_with_threads_does_not_fork(built, tmp_path, monkeypatch):
+    """Asked to render here (isolate=False) with workers while another thread runs, the build renders in
+    this process instead of forking (a fork would copy the thread's locks, not the thread)."""
+    published, _, towns = built
+    monkeypatch.setattr(build, "PARALLEL_FROM", 1)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        assert not build._fork_safe()
+        summary = {}
+        build_reports(published, tmp_path / "here", towns=towns[:3], workers=2, isolate=False, summary=summary)
+    finally:
+        stop.set()
+        thread.join()
+    assert summary["processes"] == 1 and "pid" not in summary and summary["written"] == 5
+
+
+def test_a_failure_in_the_child_names_its_exit_code_and_error(snapshot_warehouse, tmp_path):
+    """The child's exception reaches the caller: input errors as their own type, others as
+    ReportBuildError with the child's exit code, its message and the end of its stderr."""
+    broken = tmp_path / "readiness.duckdb"
+    shutil.copyfile(snapshot_warehouse, broken)
+    with duckdb.connect(str(broken)) as con:
+        kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'coworking_gap'"
+                           ).fetchone()[0]
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} coworking_gap")
+    with pytest.raises(ReportBuildError, match=r"child process \d+ failed \(exit code 1\): CatalogException: .*coworking_gap") as failure:
+        build_reports(broken, tmp_path / "out", towns=None, isolate=True)
+    assert "Traceback" in str(failure.value)  # the end of the child's stderr
+    with pytest.raises(ValueError, match="01053999"):
+        build_reports(snapshot_warehouse, tmp_path / "out", towns=["01053999"], isolate=True)
