@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from html.parser import HTMLParser
@@ -10,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from dagster import materialize
+from dagster import DagsterInstance, materialize
 
 from indicators.bands import band_category
 from indicators.catalogue import load_catalogue
@@ -229,7 +230,8 @@ def test_reports_dir_default_and_override(monkeypatch, tmp_path):
 
 
 def test_asset_writes_a_page_per_town_in_scope(snapshot_warehouse, warehouse, tmp_path):
-    result = materialize([town_reports], resources={"settings": ReadinessSettings(
+    instance = DagsterInstance.ephemeral()
+    result = materialize([town_reports], instance=instance, resources={"settings": ReadinessSettings(
         warehouse_path=str(snapshot_warehouse), reports_dir=str(tmp_path / "reports"))})
     assert result.success
     towns = {row[0] for row in warehouse.execute(
@@ -240,6 +242,29 @@ def test_asset_writes_a_page_per_town_in_scope(snapshot_warehouse, warehouse, tm
     metadata = result.asset_materializations_for_node("town_reports")[0].metadata
     assert metadata["pages"].value == len(towns) + 2
     assert metadata["moelln"].value.endswith(f"/{MOELLN}.html")
+    # built in a child interpreter (reports/child.py), not in the step's process; its progress reached the log
+    assert metadata["build_pid"].value not in (0, os.getpid())
+    logs = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert f"town reports: {len(towns)}/{len(towns)} pages" in logs
+    assert any(f"in child process {metadata['build_pid'].value} " in line for line in logs)
+
+
+def test_asset_fails_with_the_childs_exit_code_and_message(snapshot_warehouse, tmp_path):
+    """A failure of the report build in the child fails the step; the step's error names the child's exit
+    code and its exception."""
+    broken = tmp_path / "readiness.duckdb"
+    shutil.copyfile(snapshot_warehouse, broken)
+    with duckdb.connect(str(broken)) as con:
+        kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'coworking_gap'"
+                           ).fetchone()[0]
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} coworking_gap")
+    result = materialize([town_reports], raise_on_error=False, resources={"settings": ReadinessSettings(
+        warehouse_path=str(broken), reports_dir=str(tmp_path / "reports"), report_scope="pilots")})
+    assert not result.success
+    failure = next(e for e in result.all_node_events if e.is_step_failure)
+    error = failure.step_failure_data.error
+    text = error.message + "".join(c.message for c in [error.cause] if c is not None)
+    assert re.search(r"child process \d+ failed \(exit code 1\): CatalogException: .*coworking_gap", text)
 
 
 # --- honest time, German pages, downloads, index order, comparison (issues 11.4, 12.6, 16.1, 16.2) ---
