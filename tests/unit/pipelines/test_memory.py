@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from pipelines.memory import RssSampler, descendants, memory_line, release_memory
+from pipelines.memory import RssSampler, descendants, memory_line, pss_kib, release_memory
 from warehouse.paths import DUCKDB_MEMORY_ENV, DUCKDB_THREADS_ENV, duckdb_config
 from warehouse.workdb import connect_work
 
@@ -92,3 +92,28 @@ def test_working_connections_get_the_memory_limit(tmp_path, monkeypatch):
     monkeypatch.setenv(DUCKDB_MEMORY_ENV, "lots")
     with pytest.raises(ValueError, match=DUCKDB_MEMORY_ENV):
         connect_work(tmp_path / "readiness.work.duckdb")
+
+
+@linux_only
+def test_forked_processes_sharing_pages_count_once_in_the_pss_sum():
+    # a child holding 200 MiB (touched) forks two processes that only read: the RSS sum counts the shared
+    # 200 MiB three times, the PSS sum once (pipelines/memory.py: the report build's page workers)
+    code = ("import os, time; b = b'x' * (200 * 1024 * 1024)\n"
+            "for _ in range(2):\n"
+            "    if os.fork() == 0:\n"
+            "        time.sleep(30); os._exit(0)\n"
+            "time.sleep(30)")
+    own = pss_kib(os.getpid()) / 1024
+    with RssSampler(interval=0.05) as sampler:
+        child = subprocess.Popen([sys.executable, "-c", code])
+        try:
+            deadline = time.monotonic() + 60
+            while (len(descendants(os.getpid())) < 3 or sampler.peak_total() < 550) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.3)  # a few samples with all three processes
+        finally:
+            for pid in descendants(os.getpid()):
+                os.kill(pid, 9)
+            child.wait()
+    assert sampler.peak_total() > 550  # RSS: 3 x 200 MiB plus the interpreters
+    assert 190 < sampler.peak_pss_total() - own < 350  # PSS: the 200 MiB once (and 3 interpreters)
