@@ -110,7 +110,9 @@ def test_forked_processes_sharing_pages_count_once_in_the_pss_sum():
             deadline = time.monotonic() + 60
             while (len(descendants(os.getpid())) < 3 or sampler.peak_total() < 550) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            time.sleep(0.3)  # a few samples with all three processes
+            taken = len(sampler.pss_samples)
+            while len(sampler.pss_samples) < taken + 2 and time.monotonic() < deadline:
+                time.sleep(0.05)  # two PSS samples (every 10th sample) with all three processes
         finally:
             for pid in descendants(os.getpid()):
                 os.kill(pid, 9)
