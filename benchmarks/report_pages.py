@@ -15,9 +15,10 @@ timed pages to ``DIR/<ags>.html`` after timing (to compare two versions byte for
 for the sample into DIR, each page written with its downloads (CSV per table and the page's .xlsx);
 the time per page is measured between the first and the last page's progress call (the data load,
 index, network, ranking and maps are not in it, the total is printed apart). ``--workers`` sets the
-rendering processes (default: build_reports' default, as the town_reports step; 0: one per core); ``--pages 0`` builds every town of
-the scope, the work of the town_reports step; the peak RSS of this process and of the largest worker
-is printed.
+rendering processes (default and 0: build_reports' default, one per core in a child interpreter, as the
+town_reports step; 1: one process, this one); ``--pages 0`` builds every town of the scope, the work of
+the town_reports step; wall and CPU seconds (children included), the peak RSS of the largest process and
+the RSS and PSS summed over the process tree are printed.
 ``--parts DIR`` times the three parts of a page's downloads apart for the sample (contexts built
 first, untimed): the download tables (``town_tables``), the CSV files and the workbook, into DIR.
 Read-only on the warehouse; prints the load average before and after.
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the timed loop here")
     parser.add_argument("--build", type=Path, help="time build_reports(force=True) of the sample into this folder")
     parser.add_argument("--parts", type=Path, help="time the downloads' parts apart, files into this folder")
-    parser.add_argument("--workers", type=int, help="with --build: rendering processes (0: one per core)")
+    parser.add_argument("--workers", type=int, help="with --build: rendering processes (0: one per core; 1: this process)")
     args = parser.parse_args(argv)
     if args.build:
         return build(args.published, args.build, args.pages, args.workers)
@@ -105,25 +106,40 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build(published: Path, out_dir: Path, pages: int, workers: int | None = None) -> int:
-    """Time the pages of a forced report build (with their downloads) for the sample into ``out_dir``."""
-    import resource
-
+    """Time the pages of a forced report build (with their downloads) for the sample into ``out_dir``:
+    wall and CPU seconds (this process and its children: the build's child interpreter and its workers),
+    peak RSS of the largest process, and peak RSS and PSS summed over the process tree."""
+    from pipelines.memory import RssSampler
     from reports.build import build_reports
 
     towns = sample(report_scope(published), pages)
     stamps = []
     print(f"load average at start {os.getloadavg()[0]:.1f}")
-    start = time.perf_counter()
     options = {} if workers is None else {"workers": workers or None}
-    build_reports(published, out_dir, towns=towns, force=True, **options,
-                  progress=lambda done, total: stamps.append(time.perf_counter()))
+    cpu = _cpu_seconds()
+    start = time.perf_counter()
+    summary: dict = {}
+    with RssSampler() as sampler:
+        build_reports(published, out_dir, towns=towns, force=True, summary=summary, **options,
+                      progress=lambda done, total: stamps.append(time.perf_counter()))
     total = time.perf_counter() - start
+    cpu = _cpu_seconds() - cpu
     per_page = (stamps[-1] - stamps[0]) / max(1, len(stamps) - 1)
-    rss = {who: resource.getrusage(who).ru_maxrss / 1024 for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)}
     print(f"{len(towns)} pages with downloads: {1000 * per_page:.1f} ms per page (wall clock, all workers); "
-          f"whole build {total:.1f} s; peak RSS {rss[resource.RUSAGE_SELF]:.0f} MiB, largest worker "
-          f"{rss[resource.RUSAGE_CHILDREN]:.0f} MiB; load average at end {os.getloadavg()[0]:.1f}")
+          f"whole build {total:.1f} s wall, {cpu:.1f} s CPU; {summary.get('processes', 1)} page process(es)"
+          f"{' in child ' + str(summary['pid']) if 'pid' in summary else ' in this process'}; "
+          f"peak RSS largest process {max(sampler.peaks.values(), default=0):.0f} MiB, process tree: "
+          f"RSS sum {sampler.peak_total():.0f} MiB, PSS sum {sampler.peak_pss_total():.0f} MiB; "
+          f"load average at end {os.getloadavg()[0]:.1f}")
     return 0
+
+
+def _cpu_seconds() -> float:
+    """User and system CPU seconds of this process and of its waited-for children (and theirs)."""
+    import resource
+
+    return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
 
 
 def download_parts(published: Path, out_dir: Path, pages: int) -> int:
