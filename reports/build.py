@@ -24,7 +24,7 @@ from reports import charts
 from reports.context import data_dates, headline_row, indicator_rows, pillar_chart, records, town_context
 from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context, load_spaces, ranking_context, ranking_table
 from reports.data import INDEX_COLUMNS, ReportData, connect, load
-from reports.downloads import build_time, write_downloads
+from reports.downloads import build_time, csv_bytes, write_downloads
 from reports.labels import (PILLARS, attribution_label, berlin_time, de_number, de_rank, de_signed,
                             german_sort_key, pillar_label, release_text, source_label, vintage_label)
 from reports.tables import comparison_tables, index_table, releases_table, town_tables
@@ -42,7 +42,8 @@ MAX_WORKERS = 4     # page-rendering processes at most: each forked worker grows
 # lock); workers=1 renders in the calling process without any child.
 DEFAULT_WORKERS = None
 PARALLEL_FROM = 200  # pages; fewer are rendered in one process (forking costs more than it saves)
-CHUNK = 16          # pages per task handed to a worker: small enough to balance, large enough to be cheap
+CHUNK = 32          # pages per task handed to a worker: small enough to balance (~0.4 s of work), large
+                    # enough that few Kreise (whose sections are cached per process) are split between workers
 
 
 def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None,
@@ -76,7 +77,15 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
     if isolate or (isolate is None and _workers(workers) > 1 and _town_count(published, towns) >= PARALLEL_FROM):
         from reports.child import build_in_child
         return build_in_child(published, out_dir, towns, workers=workers, progress=progress, force=force,
-                              summary=summary, parallel_from=PARALLEL_FROM, chunk=CHUNK)
+                              summary=summary, parallel_from=PARALLEL_FROM, chunk=CHUNK, state=state)
+    return build_here(published, out_dir, towns, progress, summary, workers, manifest, state)
+
+
+def build_here(published: Path, out_dir: Path, towns: list[str] | None, progress, summary: dict | None,
+               workers: int | None, manifest: dict, state: dict) -> list[Path]:
+    """The build in this process, once build_reports found something to do (``state``: ``_state`` of the
+    published file, taken there; the child of reports/child.py gets it from its caller, not again)."""
+    out_dir = Path(out_dir)
     data = load(published)
     selected = _check_towns(data, towns)
     gc.freeze()  # the loaded frames hold ~1 M objects the collector would otherwise rescan on every page
@@ -135,7 +144,7 @@ def _build(data: ReportData, selected: list[str], out_dir: Path, progress, manif
     wanted = {f"{ags}.html": keys.town(ags) for ags in selected}
     todo = [ags for ags in selected if not _current(out_dir, f"{ags}.html", wanted, manifest)]
     written = []
-    processes = _processes(renderer, workers, len(todo))
+    processes = _processes(renderer, workers, todo)
     for done, path in enumerate(_render_towns(renderer, out_dir, todo, processes), start=1):
         written.append(path)
         if progress:
@@ -159,13 +168,14 @@ def _build(data: ReportData, selected: list[str], out_dir: Path, progress, manif
     return written, processes
 
 
-def _processes(renderer: Renderer, workers: int, pages: int) -> int:
-    """Processes to render ``pages`` town pages: ``workers`` (at most one per chunk of pages) when there
+def _processes(renderer: Renderer, workers: int, towns: list[str]) -> int:
+    """Processes to render the pages of ``towns``: ``workers`` (at most one per chunk of pages) when there
     are enough pages to pay for forking and forking is safe here (``_fork_safe``), else 1."""
-    if workers < 2 or pages < PARALLEL_FROM:
+    if workers < 2 or len(towns) < PARALLEL_FROM:
         return 1
-    renderer.preload()  # reads what the pages share and closes DuckDB, whose threads must be gone first
-    return min(workers, -(-pages // CHUNK)) if _fork_safe() else 1
+    # read what the pages share and close DuckDB (its threads must be gone first); fill the caches once
+    renderer.preload(sample_town=towns[0])
+    return min(workers, -(-len(towns) // CHUNK)) if _fork_safe() else 1
 
 
 def _fork_safe() -> bool:
@@ -291,14 +301,19 @@ class Renderer:
             self._con = connect(self.data.path)
         return self._con
 
-    def preload(self) -> None:
+    def preload(self, sample_town: str | None = None) -> None:
         """Read what every town page shares from the published file and close the connection, so that
-        processes forked now render pages without DuckDB; compile the town template once for all."""
+        processes forked now render pages without DuckDB; compile the town template once for all.
+        ``sample_town``: its page is rendered in memory (no file), which fills the caches every page
+        uses (names, medians, Kreis totals, the Datenstand CSV) here, once, instead of in every worker."""
         self._spaces()
         self._gap_tables()
         self.env.get_template("town.html.j2")
         for kind in self.data.by_town:  # the per-town row columns, prepared once here, not once per worker
             self.data.town_rows(kind, "")
+        if sample_town is not None:
+            self.town(sample_town)
+            csv_bytes(self.releases_table)
         if getattr(self, "_con", None) is not None:
             self._con.close()
             self._con = None  # the ranking page, rendered later in this process, opens a new one

@@ -44,14 +44,16 @@ class ReportBuildError(RuntimeError):
 
 def build_in_child(published: Path, out_dir: Path, towns: list[str] | None, *, workers: int | None,
                    progress: Callable[[int, int], None] | None = None, force: bool = False,
-                   summary: dict | None = None, parallel_from: int, chunk: int) -> list[Path]:
+                   summary: dict | None = None, parallel_from: int, chunk: int, state: dict) -> list[Path]:
     """Run ``reports.build.build_reports`` in a fresh interpreter and return its paths; ``progress`` is
     called here for every page the child reports, ``summary`` receives the child's counts and ``pid``.
 
     A ValueError or FileNotFoundError of the child (an unknown town, a missing file) is raised here as
-    the same type with the same message; any other failure as ReportBuildError."""
+    the same type with the same message; any other failure as ReportBuildError. ``state``: what the
+    caller's build_reports found the build depends on (published fingerprint, template version); the
+    child uses it instead of hashing the published file again."""
     request = {"published": str(published), "out_dir": str(out_dir), "towns": towns, "force": force,
-               "workers": workers, "parallel_from": parallel_from, "chunk": chunk}
+               "workers": workers, "parallel_from": parallel_from, "chunk": chunk, "state": state}
     env = dict(os.environ, **CHILD_ENV)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH")]))
     read_fd, write_fd = os.pipe()
@@ -120,10 +122,12 @@ def main(fd: int) -> int:
 
         build.PARALLEL_FROM, build.CHUNK = request["parallel_from"], request["chunk"]  # as in the caller
         summary: dict = {}
-        paths = build.build_reports(
-            Path(request["published"]), Path(request["out_dir"]), towns=request["towns"], force=request["force"],
-            summary=summary, workers=request["workers"], isolate=False,
-            progress=lambda done, total: channel.write(f"PROGRESS {done} {total}\n"))
+        out_dir = Path(request["out_dir"])
+        manifest = {} if request["force"] else build.read_manifest(out_dir)
+        paths = build.build_here(
+            Path(request["published"]), out_dir, request["towns"], summary=summary, workers=request["workers"],
+            progress=lambda done, total: channel.write(f"PROGRESS {done} {total}\n"),
+            manifest=manifest, state=request["state"])
         channel.write("RESULT " + json.dumps({"paths": [str(p) for p in paths], "summary": summary}) + "\n")
         return 0
     except BaseException as error:  # noqa: BLE001 - every failure must reach the parent with its message
