@@ -15,7 +15,8 @@ Phases, each in its own child process (so wall time and peak RSS are its own, vi
   no-change        the same incremental refresh again on the same files into the same folder and the same
                    Dagster instance: the sources are observed, nothing is stale, so no run is started
   reports          every page of the report scope rendered in memory (per-page time, data loaded once),
-                   then build_reports cold into a new folder and again with nothing changed
+                   then build_reports cold in one process and with the default page workers (same
+                   minutes; the two folders must be byte-identical), and again with nothing changed
   planner queries  every ```sql statement of docs/planner-guide.md, 20 runs each on the published
                    file (read-only), p95 per query
 
@@ -107,14 +108,19 @@ def child_refresh(tmp: str, source_dir: str) -> dict:
 
 
 def child_reports(tmp: str) -> dict:
-    """Per-page render time in memory, then build_reports cold and with nothing changed."""
+    """Per-page render time in memory; then build_reports cold in one process (workers=1) and with the
+    default (page workers in a child interpreter), back to back, each with its wall and CPU seconds and
+    the peak RSS/PSS of the process tree; the two folders compared file by file (the clock stopped by
+    SOURCE_DATE_EPOCH, so they must be identical); then the default build again with nothing changed."""
     import gc
 
     import duckdb
 
+    from pipelines.memory import RssSampler
     from reports.build import Renderer, build_reports
     from reports.data import load
 
+    os.environ.setdefault("SOURCE_DATE_EPOCH", str(int(time.time())))  # both builds: the same "erstellt" line
     published = Path(tmp) / "warehouse" / "readiness.duckdb"
     with duckdb.connect(str(published), read_only=True) as con:
         towns = [a for (a,) in con.execute(
@@ -129,29 +135,60 @@ def child_reports(tmp: str) -> dict:
         renderer.town(ags)
     rendered = time.perf_counter() - start
     del renderer, data
-    out = Path(tmp) / "reports-bench"
-    times, summaries = [], []
-    for _ in range(2):
+    gc.unfreeze()
+    result = {"pages": len(towns), "load_s": loaded, "page_ms": 1000 * rendered / len(towns)}
+    for label, options in (("one", {"workers": 1}), ("default", {})):
         summary = {}
-        start = time.perf_counter()
-        build_reports(published, out, towns=towns, summary=summary)
-        times.append(time.perf_counter() - start)
-        summaries.append(summary)
-    return {"pages": len(towns), "load_s": loaded, "page_ms": 1000 * rendered / len(towns),
-            "cold_s": times[0], "cold_written": summaries[0]["written"],
-            "nochange_s": times[1], "nochange_written": summaries[1]["written"]}
+        cpu, start = _cpu_seconds(), time.perf_counter()
+        with RssSampler() as sampler:
+            build_reports(published, Path(tmp) / f"reports-{label}", towns=towns, summary=summary, **options)
+        result[f"{label}_s"] = time.perf_counter() - start
+        result[f"{label}_cpu_s"] = _cpu_seconds() - cpu
+        result[f"{label}_written"] = summary["written"]
+        result[f"{label}_processes"] = summary.get("processes", 1)
+        result[f"{label}_rss_mib"] = sampler.peak_total()
+        result[f"{label}_pss_mib"] = sampler.peak_pss_total()
+    result["files_differing"] = _differing_files(Path(tmp) / "reports-one", Path(tmp) / "reports-default")
+    summary = {}
+    start = time.perf_counter()
+    build_reports(published, Path(tmp) / "reports-default", towns=towns, summary=summary)
+    result.update(nochange_s=time.perf_counter() - start, nochange_written=summary["written"])
+    return result
+
+
+def _cpu_seconds() -> float:
+    """User and system CPU seconds of this process and of its waited-for children (and theirs)."""
+    import resource
+
+    return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+
+
+def _differing_files(one: Path, other: Path) -> int:
+    """Files present in only one of the two folders or with different bytes (0: the builds agree)."""
+    names = {p.relative_to(one) for p in one.rglob("*") if p.is_file()}
+    others = {p.relative_to(other) for p in other.rglob("*") if p.is_file()}
+    return len(names ^ others) + sum((one / n).read_bytes() != (other / n).read_bytes() for n in names & others)
 
 
 # --- parent -----------------------------------------------------------------------------------------
 
+PSS_PEAKS: dict[str, float] = {}  # phase -> peak PSS MiB of the child's process tree (pipelines/memory.py)
+
+
 def run_child(phase: str, *args: str, log: Path) -> tuple[dict, float, float]:
-    """Run one phase in a child: (its RESULT, wall seconds, peak RSS MiB of the child)."""
+    """Run one phase in a child: (its RESULT, wall seconds, peak RSS MiB of the child's largest process);
+    the peak PSS summed over its process tree (the town_reports step's child and page workers) goes
+    into PSS_PEAKS[phase] (the highest of the runs of that phase)."""
+    from pipelines.memory import RssSampler
+
     command = [sys.executable, __file__, "--child", phase, *args]
     start = time.perf_counter()
-    with open(log, "wb") as output:
+    with open(log, "wb") as output, RssSampler() as sampler:
         child = subprocess.Popen(command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
+    PSS_PEAKS[phase] = max(PSS_PEAKS.get(phase, 0.0), sampler.peak_pss_children())
     child.returncode = os.waitstatus_to_exitcode(status)
     lines = [line for line in log.read_text(errors="replace").splitlines() if line.startswith(RESULT)]
     if child.returncode != 0 or not lines:
@@ -215,10 +252,18 @@ def main(argv: list[str] | None = None) -> int:
         ("  of which up to the published warehouse (s)", cold["published_s"], None),
         ("no-change refresh (s)", warm_wall, None),
         ("report page (ms)", reports["page_ms"], "in memory, data loaded once"),
-        ("all pages (s)", reports["cold_s"], f"build_reports, {reports['pages']} towns, cold"),
+        ("all pages (s)", reports["default_s"],
+         f"build_reports, {reports['pages']} towns, cold, {reports['default_processes']} page processes in a "
+         f"child; CPU {reports['default_cpu_s']:.1f} s; tree peak RSS {reports['default_rss_mib']:.0f} / "
+         f"PSS {reports['default_pss_mib']:.0f} MiB"),
+        ("all pages, one process (s)", reports["one_s"],
+         f"workers=1, same minutes; CPU {reports['one_cpu_s']:.1f} s; peak RSS {reports['one_rss_mib']:.0f} / "
+         f"PSS {reports['one_pss_mib']:.0f} MiB; {reports['files_differing']} files differ from the default's"),
         ("all pages, nothing changed (s)", reports["nochange_s"], f"{reports['nochange_written']} pages rewritten"),
         ("report data load (s)", reports["load_s"], None),
-        ("peak RSS (MiB)", max(cold_rss, warm_rss), f"refresh child; reports child {reports_rss:.0f}"),
+        ("peak RSS (MiB)", max(cold_rss, warm_rss),
+         f"largest process of the refresh; its process tree's peak PSS {PSS_PEAKS['refresh']:.0f} MiB; "
+         f"reports child {reports_rss:.0f}"),
         ("planner query p95, worst (ms)", max(queries.values()), max(queries, key=queries.get)),
     ]
     print(f"\n{'figure':<46} {'value':>9} {'÷ floor':>8} {'target':>7}  note")

@@ -89,16 +89,16 @@ class RssSampler:
     """Context manager: samples this process's RSS and its descendants' until it exits.
 
     ``samples`` are (monotonic-free wall time, own RSS MiB, sum of descendants' RSS MiB); ``peaks`` maps every
-    pid seen to its highest VmHWM in MiB (this process's included); ``pss_samples`` are (wall time, PSS MiB
-    of this process and its descendants together, every PSS_EVERY-th sample), the honest sum when forked
-    processes share pages.
+    pid seen to its highest VmHWM in MiB (this process's included); ``pss_samples`` are (wall time, own PSS MiB,
+    sum of the descendants' PSS MiB; every PSS_EVERY-th sample), the honest sum when forked processes
+    share pages.
     """
 
     def __init__(self, interval: float = 0.1, children: bool = True):
         self.interval = interval
         self.children = children
         self.samples: list[tuple[float, float, float]] = []
-        self.pss_samples: list[tuple[float, float]] = []
+        self.pss_samples: list[tuple[float, float, float]] = []
         self.peaks: dict[int, float] = {}
         self._known: list[int] = []
         self._count = 0
@@ -129,7 +129,7 @@ class RssSampler:
         others = 0.0
         with_pss = self._samples_taken % PSS_EVERY == 0
         self._samples_taken += 1
-        pss = pss_kib(me) if with_pss else 0
+        own_pss, pss = (pss_kib(me) if with_pss else 0), 0
         if self.children:
             # walking all of /proc costs far more than reading a few status files: new processes are
             # looked for every 5th sample (a step process lives for seconds; its VmHWM keeps its peak)
@@ -146,7 +146,7 @@ class RssSampler:
         now = time.time()
         self.samples.append((now, own.get("VmRSS", 0) / 1024, others))
         if with_pss:
-            self.pss_samples.append((now, pss / 1024))
+            self.pss_samples.append((now, own_pss / 1024, pss / 1024))
 
     def peak_own(self) -> float:
         """Highest RSS of this process in MiB (its VmHWM)."""
@@ -164,7 +164,11 @@ class RssSampler:
     def peak_pss_total(self) -> float:
         """Highest sampled PSS of this process and all its descendants together in MiB: what the tree held,
         pages shared by forked processes counted once (``peak_total`` counts them once per process)."""
-        return max((pss for _, pss in self.pss_samples), default=0.0)
+        return max((own + others for _, own, others in self.pss_samples), default=0.0)
+
+    def peak_pss_children(self) -> float:
+        """Highest sampled PSS sum of the processes below this one in MiB (this process left out)."""
+        return max((others for _, _, others in self.pss_samples), default=0.0)
 
     def window(self, start: float, end: float) -> tuple[float, float]:
         """(highest sampled own RSS within [start, end], own RSS at start) in MiB; (0, 0) without samples."""

@@ -119,3 +119,4 @@ def test_forked_processes_sharing_pages_count_once_in_the_pss_sum():
             child.wait()
     assert sampler.peak_total() > 550  # RSS: 3 x 200 MiB plus the interpreters
     assert 190 < sampler.peak_pss_total() - own < 350  # PSS: the 200 MiB once (and 3 interpreters)
+    assert 190 < sampler.peak_pss_children() < 350
