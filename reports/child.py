@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -59,15 +60,25 @@ def build_in_child(published: Path, out_dir: Path, towns: list[str] | None, *, w
     read_fd, write_fd = os.pipe()
     with tempfile.TemporaryFile() as stderr:
         try:
+            # a session of its own: when this process gives up (an error in ``progress``, the step
+            # terminated, Ctrl-C) the child and its page workers are stopped together (_stop)
             child = subprocess.Popen([sys.executable, "-m", "reports.child", str(write_fd)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.DEVNULL, stderr=stderr, env=env, pass_fds=(write_fd,))
+                                     stdout=subprocess.DEVNULL, stderr=stderr, env=env, pass_fds=(write_fd,),
+                                     start_new_session=True)
+        except BaseException:
+            os.close(read_fd)
+            raise
         finally:
             os.close(write_fd)  # the child holds its own copy: EOF here when it exits
-        with os.fdopen(read_fd, encoding="utf-8") as messages:
-            child.stdin.write(json.dumps(request).encode("utf-8"))
-            child.stdin.close()
-            outcome = _follow(messages, progress)
-        code = child.wait()
+        try:
+            with os.fdopen(read_fd, encoding="utf-8") as messages:
+                child.stdin.write(json.dumps(request).encode("utf-8"))
+                child.stdin.close()
+                outcome = _follow(messages, progress)
+            code = child.wait()
+        except BaseException:
+            _stop(child)
+            raise
         stderr.seek(0)
         err_text = stderr.read().decode("utf-8", errors="replace")
     if err_text:
@@ -77,6 +88,15 @@ def build_in_child(published: Path, out_dir: Path, towns: list[str] | None, *, w
     if summary is not None:
         summary.update(outcome["result"]["summary"], pid=child.pid)
     return [Path(p) for p in outcome["result"]["paths"]]
+
+
+def _stop(child: subprocess.Popen) -> None:
+    """Kill the child's session (the child and its forked page workers) and reap the child."""
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    child.wait()
 
 
 def _follow(messages, progress) -> dict:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from reports import build, pages
+from reports import build, child, pages
 from reports.build import build_reports
 from reports.child import ReportBuildError
 from reports.maps import TownGeometries
@@ -175,3 +176,44 @@ def test_a_failure_in_the_child_names_its_exit_code_and_error(snapshot_warehouse
     assert "Traceback" in str(failure.value)  # the end of the child's stderr
     with pytest.raises(ValueError, match="01053999"):
         build_reports(snapshot_warehouse, tmp_path / "out", towns=["01053999"], isolate=True)
+
+
+def session_members(sid: int) -> list[int]:
+    """Pids of the living (not zombie) processes of session ``sid`` (/proc/<pid>/stat: state, session)."""
+    members = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":
+            members.append(int(entry))
+    return members
+
+
+def test_a_caller_that_gives_up_stops_the_child_and_its_workers(built, tmp_path, monkeypatch):
+    """An error in the caller while the child builds (here: in its progress callback; in the step: a
+    termination) kills the child's session, page workers included: no process is left behind."""
+    published, _, towns = built
+    monkeypatch.setattr(build, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(build, "CHUNK", 4)
+    started, members = [], []
+    real_popen = child.subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        process = real_popen(*args, **kwargs)
+        started.append(process.pid)
+        return process
+
+    def give_up(done, total):
+        members.extend(session_members(started[0]))  # the child and its forked workers, running
+        raise KeyboardInterrupt("stop")
+
+    monkeypatch.setattr(child.subprocess, "Popen", recording_popen)
+    with pytest.raises(KeyboardInterrupt):
+        build_reports(published, tmp_path / "given-up", towns=towns, workers=2, progress=give_up)
+    assert len(members) >= 3 and started[0] in members
+    deadline = time.monotonic() + 10  # the killed workers are reaped by whoever adopted them
+    while session_members(started[0]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert session_members(started[0]) == []
