@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the timed loop here")
     parser.add_argument("--build", type=Path, help="time build_reports(force=True) of the sample into this folder")
     parser.add_argument("--parts", type=Path, help="time the downloads' parts apart, files into this folder")
-    parser.add_argument("--workers", type=int, help="with --build: rendering processes (0: one per core; 1: this process)")
+    parser.add_argument("--workers", type=int,
+                        help="with --build: rendering processes (0: one per core; 1: this process)")
     args = parser.parse_args(argv)
     if args.build:
         return build(args.published, args.build, args.pages, args.workers)
@@ -127,7 +128,8 @@ def build(published: Path, out_dir: Path, pages: int, workers: int | None = None
     per_page = (stamps[-1] - stamps[0]) / max(1, len(stamps) - 1)
     print(f"{len(towns)} pages with downloads: {1000 * per_page:.1f} ms per page (wall clock, all workers); "
           f"whole build {total:.1f} s wall ({stamps[0] - start:.1f} s before the first page, "
-          f"{start + total - stamps[-1]:.1f} s after the last), {cpu:.1f} s CPU; {summary.get('processes', 1)} page process(es)"
+          f"{start + total - stamps[-1]:.1f} s after the last), {cpu:.1f} s CPU; "
+          f"{summary.get('processes', 1)} page process(es)"
           f"{' in child ' + str(summary['pid']) if 'pid' in summary else ' in this process'}; "
           f"peak RSS largest process {max(sampler.peaks.values(), default=0):.0f} MiB, process tree: "
           f"RSS sum {sampler.peak_total():.0f} MiB, PSS sum {sampler.peak_pss_total():.0f} MiB; "

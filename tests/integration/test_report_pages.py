@@ -171,7 +171,8 @@ def test_a_failure_in_the_child_names_its_exit_code_and_error(snapshot_warehouse
         kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'coworking_gap'"
                            ).fetchone()[0]
         con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} coworking_gap")
-    with pytest.raises(ReportBuildError, match=r"child process \d+ failed \(exit code 1\): CatalogException: .*coworking_gap") as failure:
+    expected = r"child process \d+ failed \(exit code 1\): CatalogException: .*coworking_gap"
+    with pytest.raises(ReportBuildError, match=expected) as failure:
         build_reports(broken, tmp_path / "out", towns=None, isolate=True)
     assert "Traceback" in str(failure.value)  # the end of the child's stderr
     with pytest.raises(ValueError, match="01053999"):
