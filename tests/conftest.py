@@ -156,6 +156,17 @@ def published_copy(snapshot_warehouse, tmp_path) -> Path:
     return target / snapshot_warehouse.name
 
 
+@pytest.fixture(scope="session")
+def snapshot_rerun(snapshot_warehouse, tmp_path_factory):
+    """The whole job once more, from the snapshot as the session's run, over a copy of the session's warehouse
+    folder (published file, working database, raw landing): (the rerun's published file, its result). The
+    session's warehouse is the state before it. Shared by the tests that assert what an identical refresh
+    leaves (tests/integration/test_pipeline.py, test_history.py): one run instead of one each."""
+    target = tmp_path_factory.mktemp("snapshot_rerun") / "warehouse"
+    shutil.copytree(snapshot_warehouse.parent, target, ignore=shutil.ignore_patterns("exports", "reports"))
+    return target / snapshot_warehouse.name, run_refresh(target)
+
+
 @pytest.fixture
 def snapshot_copy(tmp_path) -> Path:
     """A writable copy of the snapshot, for tests that corrupt a publisher file."""

@@ -140,7 +140,10 @@ def test_benign_reorder_and_a_revised_inkar_release_publish_correct_values(good_
         table["x352"] = table["x352"] + 0.5  # the publisher's revision: every out-commuter share +0.5 points
         table.to_parquet(data, index=False)
 
-    result, messages, published, before = run_variant(good_run, tmp_path, mutate)
+    # the part of the job the two edited sources decide, the publish among them: the other sources' staging
+    # is the good run's (their files are unchanged) and cannot change the values read here
+    result, messages, published, before = run_variant(good_run, tmp_path, mutate,
+                                                      assets=downstream_of("raw/mobilfunk", "raw/inkar"))
     assert result.success, messages
     assert sha256(published) != before
     query = """SELECT vintage, value FROM observations WHERE source_id = ? AND ags = ? AND measure = ?
