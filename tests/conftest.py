@@ -156,12 +156,62 @@ def published_copy(snapshot_warehouse, tmp_path) -> Path:
     return target / snapshot_warehouse.name
 
 
+QUOTED_FOLDER = "Kreis o'Brien; \"quoted\""  # a folder name that breaks SQL built by pasting paths in
+
+
+@pytest.fixture(scope="session")
+def snapshot_rerun(snapshot_warehouse, tmp_path_factory):
+    """The whole job once more, from the snapshot as the session's run, over a copy of the session's warehouse
+    folder (published file, working database, raw landing): (the rerun's published file, its result). The
+    session's warehouse is the state before it. Shared by the tests that assert what an identical refresh
+    leaves (tests/integration/test_pipeline.py, test_history.py) and by the SQL-quoting test
+    (test_sql_quoting_run.py): the folder's name carries a quote, a semicolon and double quotes, so every path
+    the job attaches, copies or exports to (working, staging, previous and candidate files, exports) carries
+    them. One run instead of one each."""
+    target = tmp_path_factory.mktemp("snapshot_rerun") / QUOTED_FOLDER
+    shutil.copytree(snapshot_warehouse.parent, target, ignore=shutil.ignore_patterns("exports", "reports"))
+    return target / snapshot_warehouse.name, run_refresh(target)
+
+
 @pytest.fixture
 def snapshot_copy(tmp_path) -> Path:
     """A writable copy of the snapshot, for tests that corrupt a publisher file."""
     target = tmp_path / "source"
     shutil.copytree(SNAPSHOT_DIR, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def ui_sh_server(tmp_path_factory):
+    """scripts/ui.sh (dg dev behind the UI guard) on a free loopback port with its own instance, warehouse,
+    raw landing, exports and pages: started once for the browser test (tests/integration/test_ui_browser.py)
+    and the guard test (test_ui_guard.py), which only send requests to it (dg dev takes most of a minute to
+    load its code location on the shared machine)."""
+    import subprocess
+
+    from tests.integration.test_ui_browser import free_port, location_loaded, stop_group, wait_until
+
+    tmp = tmp_path_factory.mktemp("ui")
+    home = tmp / "dagster_home"  # ui.sh links dagster.yaml (the run queue) into it
+    port = free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "READINESS_WAREHOUSE": str(tmp / "readiness.duckdb"),
+           "READINESS_RAW_DIR": str(tmp / "raw"), "READINESS_REPORTS_DIR": str(tmp / "reports"),
+           "READINESS_EXPORTS_DIR": str(tmp / "exports"), "PORT": str(port)}
+    env.pop("READINESS_SOURCE_MODE", None)
+    env.pop("READINESS_UI_ALLOWED_HOSTS", None)  # the guard's defaults: loopback names only
+    log = (tmp / "dagster-dev.log").open("w")
+    root = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen(["bash", str(root / "scripts" / "ui.sh")], cwd=root, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: process.poll() is not None or location_loaded(base), 300, "scripts/ui.sh to load")
+        assert process.poll() is None, f"dg dev exited: see {tmp / 'dagster-dev.log'}"
+        yield {"base": base, "port": port, "home": home, "warehouse": tmp / "readiness.duckdb",
+               "log": tmp / "dagster-dev.log"}
+    finally:
+        stop_group(process)
+        log.close()
 
 
 @pytest.fixture(autouse=True)

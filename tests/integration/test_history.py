@@ -14,7 +14,7 @@ import shutil
 import duckdb
 import pytest
 
-from tests.conftest import run_incremental, run_refresh
+from tests.conftest import run_incremental
 from warehouse.publish import view_checksums
 
 MOELLN = "01053090"
@@ -123,15 +123,16 @@ def test_publish_log_reports_changed_sources_and_rows_gained(three_publishes):
     assert changes[2]["sources_changed"] == {"breitbandatlas": {"new": ["2021-mitte-rev2"], "withdrawn": ["2021-mitte"]}}
 
 
-def test_identical_refreshes_give_identical_views(published_copy):
-    """The first refresh is the session's (a copy of it); the second one, identical, runs here."""
-    with duckdb.connect(str(published_copy), read_only=True) as con:
+def test_identical_refreshes_give_identical_views(snapshot_warehouse, snapshot_rerun):
+    """The first refresh is the session's; the second one, identical, is the whole job again over a copy of
+    it (tests/conftest.py: snapshot_rerun; an incremental refresh would not run at all)."""
+    with duckdb.connect(str(snapshot_warehouse), read_only=True) as con:
         first = view_checksums(con)
         history_rows = con.execute("SELECT count(*) FROM indicator_values_history").fetchone()[0]
-    second = run_refresh(published_copy.parent)  # the whole job again (an incremental refresh would not run at all)
+    published, second = snapshot_rerun
     assert second.success
     assert STAGING_ASSETS <= materialized(second)
-    with duckdb.connect(str(published_copy), read_only=True) as con:
+    with duckdb.connect(str(published), read_only=True) as con:
         assert view_checksums(con) == first
         assert con.execute("SELECT count(*) FROM indicator_values_history").fetchone()[0] == history_rows
         last = json.loads(con.execute("SELECT changes FROM publish_log ORDER BY published_at DESC LIMIT 1").fetchone()[0])

@@ -2,7 +2,8 @@
 
 Real refresh runs on the snapshot in subprocesses: readers query the published file while a
 refresh replaces it, and refreshes are killed with SIGKILL while landing raw files, while
-computing in the working database and while building the new published file.
+computing in the working database and while building the new published file (one chain of
+refreshes, each starting from what the kill before it left: ``kill_chain``).
 
 This module is also the subprocesses' entry point (``python -m tests.integration.test_refresh_safety``):
 ``refresh <published> <raw dir> [<source dir>]`` runs the job, ``reader <published> <out> <stop>``
@@ -261,29 +262,63 @@ def kill_during(point: str, published: Path, raw_dir: Path, log: Path) -> bool:
     return still_there
 
 
+@pytest.fixture(scope="module")
+def kill_chain(snapshot_warehouse, tmp_path_factory) -> dict:
+    """SIGKILL one refresh at each point, in the order a run reaches them, each refresh starting from what the
+    kill before it left; then one refresh to the end. So the run after each kill is the next one in the chain,
+    which must get past that point (to its own kill point; after the swap, to a new publish), and four kills
+    and one finished run stand for four kills and four finished runs (each a whole job in a subprocess).
+
+    Returns per point the published file's SHA-256 and fingerprint right after the kill and the kill point the
+    next run reached; with "before" (SHA-256, fingerprint) and "final" (what the last refresh published).
+    """
+    base = tmp_path_factory.mktemp("kill_chain")
+    folder = base / "warehouse"  # a copy of the session's folder: the last good publish, working files, raw landing
+    shutil.copytree(snapshot_warehouse.parent, folder, ignore=shutil.ignore_patterns("exports", "reports"))
+    published = folder / snapshot_warehouse.name
+    raw_dir = folder / "raw-fresh"  # empty: the first kill is during landing; the later runs land the rest
+    chain = {"before": (sha256(published), read_fingerprint(published))}
+    points = list(KILL_POINTS)
+    for number, point in enumerate(points):
+        pristine = base / f"before-{point}"  # what the kill before left, to start again if the point is missed
+        shutil.copytree(folder, pristine)
+        for attempt in range(3):  # the publish window can be missed on a busy machine: start again from the copy
+            if kill_during(point, published, raw_dir, base / f"killed-{point}-{attempt}.log"):
+                break
+            shutil.rmtree(folder)
+            shutil.copytree(pristine, folder)
+        else:
+            pytest.fail(f"three refreshes passed '{point}' before they could be stopped")
+        chain[point] = {"after_kill": (sha256(published), read_fingerprint(published)), "next_reached": None}
+        if number:
+            chain[points[number - 1]]["next_reached"] = point  # the refresh after that kill got this far
+
+    inode = published.stat().st_ino
+    log = base / "after.log"
+    finish(start("refresh", published, raw_dir, log=log), log, f"the refresh after SIGKILL during {points[-1]}")
+    chain[points[-1]]["next_reached"] = "published"
+    chain["final"] = {"new_file": published.stat().st_ino != inode,
+                      "candidate_left": candidate_path(published).exists(),
+                      "fingerprint": read_fingerprint(published)}
+    return chain
+
+
 @pytest.mark.parametrize("point", list(KILL_POINTS))
-def test_sigkill_leaves_the_published_warehouse_and_the_next_run_publishes(point, published_copy, tmp_path):
-    pristine = tmp_path / "pristine"
-    shutil.copytree(published_copy.parent, pristine)
-    before_sha, before = sha256(published_copy), read_fingerprint(published_copy)
-    raw_dir = published_copy.parent / ("raw-fresh" if point == "raw_landing" else "raw")
-    for attempt in range(3):  # the publish window can be missed on a busy machine: start again from the copy
-        if kill_during(point, published_copy, raw_dir, tmp_path / f"killed-{attempt}.log"):
-            break
-        shutil.rmtree(published_copy.parent)
-        shutil.copytree(pristine, published_copy.parent)
-    else:
-        pytest.fail(f"three refreshes passed '{point}' before they could be stopped")
+def test_sigkill_leaves_the_published_warehouse_and_the_next_run_publishes(point, kill_chain):
+    """SIGKILL during ``point`` leaves the published file byte-identical and reading the same; the refresh after
+    it (the next one of tests' chain, see kill_chain) gets past the point, and the chain's last refresh publishes."""
+    before_sha, before = kill_chain["before"]
+    after_sha, after_kill = kill_chain[point]["after_kill"]
+    assert after_sha == before_sha, f"SIGKILL during {point} changed the published file"
+    assert after_kill == before, f"after SIGKILL during {point} the published file reads differently"
 
-    assert sha256(published_copy) == before_sha, f"SIGKILL during {point} changed the published file"
-    assert read_fingerprint(published_copy) == before, f"after SIGKILL during {point} the published file reads differently"
-
-    inode = published_copy.stat().st_ino
-    log = tmp_path / "after.log"
-    finish(start("refresh", published_copy, raw_dir, log=log), log, f"the refresh after SIGKILL during {point}")
-    assert published_copy.stat().st_ino != inode, "the refresh after the kill did not publish a new file"
-    assert not candidate_path(published_copy).exists(), "the candidate was left next to the published file"
-    after = read_fingerprint(published_copy)
+    order = [*KILL_POINTS, "published"]
+    assert order.index(kill_chain[point]["next_reached"]) == order.index(point) + 1, \
+        f"the refresh after SIGKILL during {point} did not get past it"
+    final = kill_chain["final"]
+    assert final["new_file"], "the refresh after the kills did not publish a new file"
+    assert not final["candidate_left"], "the candidate was left next to the published file"
+    after = final["fingerprint"]
     assert set(after) == set(before), "the republished warehouse has other tables and views"
     if "publish_log" in before:
         assert after["publish_log"][0] == before["publish_log"][0] + 1, "the publish log did not gain one row"

@@ -1,25 +1,29 @@
 """Paths reach SQL only as parameters or quoted literals/identifiers (issue 12.6): a whole refresh.
 
-A warehouse under a folder with a quote in its name (``Kreis o'Brien``) is built, published over a previous
-one (ATTACH of the working and the previous file) and exported (COPY): no SQL error, nothing injected.
+A warehouse under a folder with a quote in its name (``Kreis o'Brien``) is refreshed by the whole job (its
+working, staging and previous published files attached, the candidate built, the exports copied), published
+over the previous one once more and exported (COPY): no SQL error, nothing injected. The refresh is the
+session's identical rerun (tests/conftest.py: snapshot_rerun), which runs in such a folder.
 """
 
 from __future__ import annotations
 
 import duckdb
 
-from tests.conftest import run_refresh
+from tests.conftest import QUOTED_FOLDER
 from warehouse.paths import candidate_path_for, work_path_for
 from warehouse.publish import build_candidate, swap_in
 from warehouse.exports import export_planner_views
 
 
-def test_refresh_publish_and_export_under_a_folder_with_quotes(tmp_path):
-    folder = tmp_path / "Kreis o'Brien; \"quoted\""
-    assert run_refresh(folder).success
-    published = folder / "readiness.duckdb"
+def test_refresh_publish_and_export_under_a_folder_with_quotes(snapshot_rerun):
+    published, result = snapshot_rerun
+    folder = published.parent
+    assert folder.name == QUOTED_FOLDER and "'" in str(folder) and '"' in str(folder)
+    assert result.success
+    assert (folder / "exports" / "latest" / "latest_ranking.csv").is_file()  # the job's own export, COPY into it
     with duckdb.connect(str(published), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM publish_log").fetchone()[0] == 1
+        assert con.execute("SELECT count(*) FROM publish_log").fetchone()[0] == 2  # the session's, then the rerun's
         towns = con.execute("SELECT count(*) FROM latest_ranking").fetchone()[0]
         method = con.execute("SELECT method_version FROM publish_log").fetchone()[0]
     assert towns > 0

@@ -84,27 +84,11 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="module")
-def dagster_ui(tmp_path_factory):
+def dagster_ui(ui_sh_server):
     """scripts/ui.sh (dg dev behind the UI guard) on a free loopback port, with its own instance,
-    warehouse and raw landing: the browser goes through the guard as a user's does."""
-    tmp = tmp_path_factory.mktemp("ui")
-    home = tmp / "dagster_home"  # ui.sh links dagster.yaml (the run queue) into it
-    port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "READINESS_WAREHOUSE": str(tmp / "readiness.duckdb"),
-           "READINESS_RAW_DIR": str(tmp / "raw"), "READINESS_REPORTS_DIR": str(tmp / "reports"),
-           "READINESS_EXPORTS_DIR": str(tmp / "exports"), "PORT": str(port)}
-    env.pop("READINESS_SOURCE_MODE", None)
-    log = (tmp / "dagster-dev.log").open("w")
-    process = subprocess.Popen(["bash", str(ROOT / "scripts" / "ui.sh")], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: process.poll() is not None or location_loaded(base), 300, "dg dev to load")
-        assert process.poll() is None, f"dg dev exited: see {tmp / 'dagster-dev.log'}"
-        yield {"base": base, "warehouse": tmp / "readiness.duckdb", "log": tmp / "dagster-dev.log"}
-    finally:
-        stop_group(process)
-        log.close()
+    warehouse and raw landing: the browser goes through the guard as a user's does. Started once per
+    session (tests/conftest.py: ui_sh_server), shared with test_ui_guard.py, which launches no run."""
+    return ui_sh_server
 
 
 def stop_group(process: subprocess.Popen) -> None:

@@ -8,16 +8,12 @@ The guard itself, in process: tests/unit/pipelines/test_ui_guard.py.
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-
-from tests.integration.test_ui_browser import free_port, location_loaded, stop_group, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 MUTATION = 'mutation { launchPipelineExecution(executionParams: {selector: {pipelineName: "refresh_warehouse", ' \
@@ -45,36 +41,27 @@ def websocket_status(port: int, origin: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def ui_sh(tmp_path_factory):
-    """scripts/ui.sh on a free loopback port, with its own DAGSTER_HOME and warehouse."""
-    tmp = tmp_path_factory.mktemp("ui_guard")
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "DAGSTER_HOME": str(tmp / "home"),
-           "READINESS_WAREHOUSE": str(tmp / "readiness.duckdb"), "READINESS_RAW_DIR": str(tmp / "raw")}
-    env.pop("READINESS_UI_ALLOWED_HOSTS", None)
-    log = (tmp / "ui.log").open("w")
-    process = subprocess.Popen(["bash", str(ROOT / "scripts" / "ui.sh")], env=env, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: process.poll() is not None or location_loaded(base), 300, "scripts/ui.sh to load")
-        assert process.poll() is None, (tmp / "ui.log").read_text()
-        yield {"base": base, "port": port, "log": tmp / "ui.log", "home": tmp / "home"}
-    finally:
-        stop_group(process)
-        log.close()
+def ui_sh(ui_sh_server):
+    """scripts/ui.sh on a free loopback port, with its own DAGSTER_HOME and warehouse: started once per session
+    (tests/conftest.py: ui_sh_server), shared with the browser test (which may have launched a run in it)."""
+    return ui_sh_server
+
+
+def run_ids(base: str) -> list[str]:
+    runs = post(base, {"query": "{ runsOrError { ... on Runs { results { runId } } } }"}, {})[1]
+    return [r["runId"] for r in json.loads(runs)["data"]["runsOrError"]["results"]]
 
 
 def test_ui_sh_refuses_cross_origin_mutation_and_serves_its_own_origin(ui_sh):
     base = ui_sh["base"]
+    before = run_ids(base)
     status, body = post(base, {"query": MUTATION}, {"Origin": "http://evil.example"})
     assert status == 403 and "Origin" in body
     status, body = post(base, {"query": "{ version }"}, {"Origin": base})
     assert status == 200 and json.loads(body)["data"]["version"]
     status, _ = post(base, {"query": "{ version }"}, {"Host": f"evil.example:{ui_sh['port']}"})
     assert status == 421  # DNS rebinding: the browser sends the attacker's host name
-    runs = post(base, {"query": "{ runsOrError { ... on Runs { results { runId } } } }"}, {})[1]
-    assert json.loads(runs)["data"]["runsOrError"]["results"] == []  # the refused mutation launched nothing
+    assert run_ids(base) == before  # the refused mutation launched nothing
     assert websocket_status(ui_sh["port"], "http://evil.example") == 403
     assert websocket_status(ui_sh["port"], base) == 101  # the UI's live updates still connect
     locations = post(base, {"query": "{ workspaceOrError { ... on Workspace { locationEntries { name } } } }"}, {})[1]
