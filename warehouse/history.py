@@ -63,28 +63,31 @@ def merge_history(con: duckdb.DuckDBPyConnection, table: str, published_at: dt.d
         return {"previous_versions": 0, "closed": 0, "opened": opened, "current": opened}
     _load_previous(con, table, previous_schema, columns, types)
     previous_versions = con.execute("SELECT count(*) FROM previous").fetchone()[0]
-    # "the new data contain a row" is decided set-wise: anti joins on the 64-bit hash, confirmed column by
-    # column (NULL-safe), so a hash collision never passes for an unchanged row. A current version the new
-    # data no longer contain is closed (within the scope); a new or changed row opens a version.
+    # "the new data contain a row" is decided set-wise, once: one join of the current versions with the
+    # incoming rows on the 64-bit hash, each pair confirmed column by column (NULL-safe, so a hash collision
+    # never passes for an unchanged row), keeps the row ids of the equal pairs. A current version without an
+    # equal incoming row is closed (within the scope); an incoming row without an equal current one opens a version.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE same AS
+                    SELECT p.id AS previous_id, i.rowid AS incoming_id
+                    FROM (SELECT rowid AS id, * FROM previous WHERE valid_to IS NULL) p
+                    JOIN incoming i ON {_same_row(columns)}""")
     in_scope = " AND ".join(f"{_quote(c)} IN (SELECT {_quote(c)} FROM incoming)" for c in scope) or "TRUE"
     con.execute(f"""UPDATE previous SET valid_to = {now}
-                    WHERE rowid IN (SELECT p.rowid FROM previous p ANTI JOIN incoming i ON {_same_row(columns)}
-                                    WHERE p.valid_to IS NULL)
-                      AND {in_scope}""", {"now": published_at})
+                    WHERE valid_to IS NULL AND rowid NOT IN (SELECT previous_id FROM same) AND {in_scope}""",
+                {"now": published_at})
     # previous versions and new versions in one ordered insert, so the table is stored in HISTORY_ORDER
-    # (a version closed just now had no equal incoming row, so it cannot hide one from the anti join)
     inserted = con.execute(f"""
         INSERT INTO {table} BY NAME
         SELECT * FROM (
             SELECT * EXCLUDE (row_hash) FROM previous
             UNION ALL BY NAME
-            {new_versions} ANTI JOIN (SELECT * FROM previous WHERE valid_to IS NULL) p ON {_same_row(columns)})
+            {new_versions} WHERE i.rowid NOT IN (SELECT incoming_id FROM same))
         ORDER BY {order}
     """, {"now": published_at}).fetchone()[0]
     opened = inserted - previous_versions
     counts = con.execute(f"""SELECT count(*) FILTER (valid_to = $now), count(*) FILTER (valid_to IS NULL)
                              FROM {table}""", {"now": published_at}).fetchone()
-    con.execute("DROP TABLE incoming; DROP TABLE previous")
+    con.execute("DROP TABLE incoming; DROP TABLE previous; DROP TABLE same")
     return {"previous_versions": previous_versions, "closed": counts[0], "opened": opened, "current": counts[1]}
 
 
