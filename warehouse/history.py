@@ -70,7 +70,7 @@ def merge_history(con: duckdb.DuckDBPyConnection, table: str, published_at: dt.d
     con.execute(f"""CREATE OR REPLACE TEMP TABLE same AS
                     SELECT p.id AS previous_id, i.rowid AS incoming_id
                     FROM (SELECT rowid AS id, * FROM previous WHERE valid_to IS NULL) p
-                    JOIN incoming i ON {_same_row(columns)}""")
+                    JOIN incoming i ON {_same_row(columns, types)}""")
     in_scope = " AND ".join(f"{_quote(c)} IN (SELECT {_quote(c)} FROM incoming)" for c in scope) or "TRUE"
     con.execute(f"""UPDATE previous SET valid_to = {now}
                     WHERE valid_to IS NULL AND rowid NOT IN (SELECT previous_id FROM same) AND {in_scope}""",
@@ -96,10 +96,16 @@ def _row_hash(columns: list[str]) -> str:
     return f"hash({', '.join(_quote(c) for c in columns)})"
 
 
-def _same_row(columns: list[str]) -> str:
-    """Join condition: previous row ``p`` and incoming row ``i`` hold the same values (NULL equals NULL)."""
-    return " AND ".join(["p.row_hash = i.row_hash",
-                         *(f"p.{_quote(c)} IS NOT DISTINCT FROM i.{_quote(c)}" for c in columns)])
+def _same_row(columns: list[str], types: dict[str, str]) -> str:
+    """Join condition: previous row ``p`` and incoming row ``i`` hold the same values (NULL equals NULL).
+
+    Floating-point columns also compare the sign bit: -0.0 = 0.0 as numbers, but a publish shows them
+    differently, so a change between them is a change (as when rows were compared by their text).
+    """
+    same = [f"p.{_quote(c)} IS NOT DISTINCT FROM i.{_quote(c)}" for c in columns]
+    same += [f"signbit(p.{_quote(c)}) IS NOT DISTINCT FROM signbit(i.{_quote(c)})"
+             for c in columns if types[c] in ("DOUBLE", "FLOAT", "REAL")]
+    return " AND ".join(["p.row_hash = i.row_hash", *same])
 
 
 def _work_source(con, work_table: str) -> tuple[str, list[str]]:

@@ -99,3 +99,9 @@ def test_a_column_the_previous_file_lacked_is_null_in_its_rows():
     counts = merge_history(con, "indicator_values_history", SECOND, "previous")
     assert counts == {"previous_versions": 2, "closed": 1, "opened": 1, "current": 2}
     assert [v[3:] for v in versions(con)] == [(None, FIRST, None), (None, FIRST, SECOND), ("new note", SECOND, None)]
+
+
+def test_zero_turning_negative_zero_is_a_change():
+    """-0.0 equals 0.0 as a number but is published as "-0.0": a new version, as with main's text comparison."""
+    con, counts = publish([row("01053090", -0.0)], [row("01053090", 0.0)])
+    assert (counts["closed"], counts["opened"]) == (1, 1)
