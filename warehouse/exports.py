@@ -291,9 +291,10 @@ def _write_files(con, directory: Path, todo: list[tuple[str, str, str]], sources
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-# Threads writing the export files. 1 (one after another) until a measurement on an idle machine shows the
-# gain: measured 2026-12-02 at load average 6-7 on 2 cores, 2 threads gave no shorter wall time.
-EXPORT_THREADS = 1
+# Threads writing the export files (this machine's 2 cores). Measured 2026-12-02 on a copy of the full build,
+# 1 and 2 threads alternating: wall 13.1 / 14.4 / 17.6 / 21.3 s with one, 11.6 / 11.5 / 16.0 / 19.1 s with two
+# (load 0.9-3.9), CPU the same (11.5-14.6 s); at load 6-7 (all cores busy) no difference.
+EXPORT_THREADS = 2
 # file format -> writer(cursor, view, target, sources) returning the rows written
 WRITERS = {
     "parquet": lambda con, view, target, sources: con.execute(
