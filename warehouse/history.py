@@ -4,7 +4,8 @@ A history table holds the columns of its working table plus ``valid_from`` and `
 (timestamps of publishes). Merging a new publish compares whole rows: a current row that the
 new data repeat exactly is kept as it is (so a rerun changes nothing), a current row the new
 data no longer contain is closed (``valid_to`` = this publish), and a new or changed row opens
-a new version. Rows are compared by an md5 over all their columns, NULL-safe.
+a new version. Rows are compared set-wise in DuckDB: a 64-bit hash over all their columns, each
+match confirmed column by column, NULL-safe. A first publish compares (and hashes) nothing.
 """
 
 from __future__ import annotations
@@ -44,36 +45,67 @@ def merge_history(con: duckdb.DuckDBPyConnection, table: str, published_at: dt.d
     types = dict(_columns(con, None, table))
     source, available = _work_source(con, work_table)
     columns = [c for c in available if c in types]
-    row_hash = f"md5(CAST(ROW({', '.join(_quote(c) for c in columns)}) AS VARCHAR))"
-    # cast to the published types first, so equal values hash equally whatever type the working table has
+    first = previous_schema is None or table not in _tables(con, previous_schema)
+    # cast to the published types first, so equal values hash equally whatever type the working table has;
+    # a first publish (the cold path) compares nothing, so it hashes nothing
     typed = ", ".join(f"CAST({_quote(c)} AS {types[c]}) AS {_quote(c)}" for c in columns)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE incoming AS
-                    SELECT *, {row_hash} AS row_hash FROM (SELECT {typed} FROM {source})""")
+    row_hash = "" if first else f", {_row_hash(columns)} AS row_hash"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT *{row_hash} FROM (SELECT {typed} FROM {source})")
     _refuse_missing_required(con, table, work_table)
-    _load_previous(con, table, previous_schema, columns, row_hash)
-    in_scope = " AND ".join(f"p.{c} IN (SELECT {c} FROM incoming)" for c in scope) or "TRUE"
     order = ", ".join(_quote(c) for c in [*HISTORY_ORDER.get(table, []), "valid_from"] if c in types)
     now = f"CAST($now AS {types['valid_from']})"
-    # previous versions (the current ones the new data no longer contain closed) and the new versions,
-    # written in one ordered insert so the table is stored in HISTORY_ORDER
+    new_versions = (f"SELECT i.* {'' if first else 'EXCLUDE (row_hash)'}, {now} AS valid_from, "
+                    "CAST(NULL AS TIMESTAMP) AS valid_to FROM incoming i")
+    if first:  # every row opens its first version; one ordered insert stores the table in HISTORY_ORDER
+        opened = con.execute(f"INSERT INTO {table} BY NAME {new_versions} ORDER BY {order}",
+                             {"now": published_at}).fetchone()[0]
+        con.execute("DROP TABLE incoming")
+        return {"previous_versions": 0, "closed": 0, "opened": opened, "current": opened}
+    _load_previous(con, table, previous_schema, columns, types)
     previous_versions = con.execute("SELECT count(*) FROM previous").fetchone()[0]
+    # "the new data contain a row" is decided set-wise, once: one join of the current versions with the
+    # incoming rows on the 64-bit hash, each pair confirmed column by column (NULL-safe, so a hash collision
+    # never passes for an unchanged row), keeps the row ids of the equal pairs. A current version without an
+    # equal incoming row is closed (within the scope); an incoming row without an equal current one opens a version.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE same AS
+                    SELECT p.id AS previous_id, i.rowid AS incoming_id
+                    FROM (SELECT rowid AS id, * FROM previous WHERE valid_to IS NULL) p
+                    JOIN incoming i ON {_same_row(columns, types)}""")
+    in_scope = " AND ".join(f"{_quote(c)} IN (SELECT {_quote(c)} FROM incoming)" for c in scope) or "TRUE"
+    con.execute(f"""UPDATE previous SET valid_to = {now}
+                    WHERE valid_to IS NULL AND rowid NOT IN (SELECT previous_id FROM same) AND {in_scope}""",
+                {"now": published_at})
+    # previous versions and new versions in one ordered insert, so the table is stored in HISTORY_ORDER
     inserted = con.execute(f"""
         INSERT INTO {table} BY NAME
         SELECT * FROM (
-            SELECT p.* EXCLUDE (row_hash) REPLACE (
-                CASE WHEN p.valid_to IS NULL AND {in_scope} AND p.row_hash NOT IN (SELECT row_hash FROM incoming)
-                     THEN {now} ELSE p.valid_to END AS valid_to)
-            FROM previous p
+            SELECT * EXCLUDE (row_hash) FROM previous
             UNION ALL BY NAME
-            SELECT i.* EXCLUDE (row_hash), {now} AS valid_from, CAST(NULL AS TIMESTAMP) AS valid_to FROM incoming i
-            WHERE i.row_hash NOT IN (SELECT row_hash FROM previous WHERE valid_to IS NULL))
+            {new_versions} WHERE i.rowid NOT IN (SELECT incoming_id FROM same))
         ORDER BY {order}
     """, {"now": published_at}).fetchone()[0]
     opened = inserted - previous_versions
     counts = con.execute(f"""SELECT count(*) FILTER (valid_to = $now), count(*) FILTER (valid_to IS NULL)
                              FROM {table}""", {"now": published_at}).fetchone()
-    con.execute("DROP TABLE incoming; DROP TABLE previous")
+    con.execute("DROP TABLE incoming; DROP TABLE previous; DROP TABLE same")
     return {"previous_versions": previous_versions, "closed": counts[0], "opened": opened, "current": counts[1]}
+
+
+def _row_hash(columns: list[str]) -> str:
+    """SQL of a row's 64-bit hash over ``columns`` (DuckDB's hash: one pass, no text rendering of the row)."""
+    return f"hash({', '.join(_quote(c) for c in columns)})"
+
+
+def _same_row(columns: list[str], types: dict[str, str]) -> str:
+    """Join condition: previous row ``p`` and incoming row ``i`` hold the same values (NULL equals NULL).
+
+    Floating-point columns also compare the sign bit: -0.0 = 0.0 as numbers, but a publish shows them
+    differently, so a change between them is a change (as when rows were compared by their text).
+    """
+    same = [f"p.{_quote(c)} IS NOT DISTINCT FROM i.{_quote(c)}" for c in columns]
+    same += [f"signbit(p.{_quote(c)}) IS NOT DISTINCT FROM signbit(i.{_quote(c)})"
+             for c in columns if types[c] in ("DOUBLE", "FLOAT", "REAL")]
+    return " AND ".join(["p.row_hash = i.row_hash", *same])
 
 
 def _work_source(con, work_table: str) -> tuple[str, list[str]]:
@@ -108,17 +140,14 @@ def _refuse_missing_required(con, table: str, work_table: str) -> None:
                              "Check that source's release")
 
 
-def _load_previous(con, table: str, previous_schema: str | None, columns: list[str], row_hash: str) -> None:
-    """The previous file's versions of ``table`` with the hash of their data columns (empty on first publish)."""
-    if previous_schema is None or table not in _tables(con, previous_schema):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE previous AS SELECT *, '' AS row_hash FROM {table} LIMIT 0")
-        return
+def _load_previous(con, table: str, previous_schema: str, columns: list[str], types: dict[str, str]) -> None:
+    """The previous file's versions of ``table`` in the published types, with the hash of their data columns."""
     available = dict(_columns(con, previous_schema, table))
     # a column the previous file did not have yet is NULL in its rows (additive schema change)
-    select = ", ".join(_quote(c) if c in available else f"NULL AS {_quote(c)}"
+    select = ", ".join(f"CAST({_quote(c) if c in available else 'NULL'} AS {types[c]}) AS {_quote(c)}"
                        for c in [*columns, *VERSION_COLUMNS])
     con.execute(f"""CREATE OR REPLACE TEMP TABLE previous AS
-                    SELECT *, {row_hash} AS row_hash FROM (SELECT {select} FROM {previous_schema}.{table})""")
+                    SELECT *, {_row_hash(columns)} AS row_hash FROM (SELECT {select} FROM {previous_schema}.{table})""")
 
 
 def _columns(con, schema: str | None, table: str) -> list[tuple[str, str]]:
