@@ -389,6 +389,17 @@ def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
     """
     if "territorial_change" not in restated:  # no copy otherwise: the result is built with assign below
         restated = restated.assign(territorial_change=None)
+    hits = _transfer_hits(restated, steps, register, walk, rejected)
+    if hits is None:
+        return restated
+    notes, codes = _flagged(restated["note"], restated["territorial_change"], hits)
+    return restated.assign(note=notes, territorial_change=codes)
+
+
+def _transfer_hits(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.DataFrame, walk: pd.DataFrame,
+                   rejected: bool) -> pd.DataFrame | None:
+    """``flag_transfers``' findings: per flagged row position (index) its ``_code`` and ``_note``; None
+    where nothing is flagged (then the rows stay exactly as they are, notes included)."""
     flags = steps[~usable(steps)]
     # a rejected set whose successor got a usable one instead (found by geography) flags nothing
     replaced = set(zip(steps.loc[usable(steps), "to_vintage"], steps.loc[usable(steps), "to_ags"]))
@@ -398,7 +409,7 @@ def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
     if not rejected:
         flags = flags[flags["kind"].isin(["partial_transfer", "split"])]
     if flags.empty or restated.empty:
-        return restated
+        return None
     dates = register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp)
     current = dict(zip(zip(walk["vintage"], walk["ags"]), walk["current_ags"]))
     sides = []
@@ -419,14 +430,19 @@ def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
                          "_row": range(len(restated))}).merge(sides, on="ags")
     rows = rows[(rows["_date"] > rows["_start"]) & (rows["_date"] <= rows["_end"])]
     if rows.empty:
-        return restated
-    hits = rows.groupby("_row").agg(_code=("_code", "last"), _note=("_note", "; ".join))
+        return None
+    return rows.groupby("_row").agg(_code=("_code", "last"), _note=("_note", "; ".join))
+
+
+def _flagged(note: pd.Series, change: pd.Series, hits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """New note and territorial_change arrays with ``hits`` (positions in these columns) applied; every
+    other missing note becomes '' (as flag_transfers always did once anything is flagged)."""
     positions = hits.index.to_numpy()
-    notes = restated["note"].fillna("").astype(object).to_numpy().copy()
-    codes = restated["territorial_change"].astype(object).to_numpy().copy()
+    notes = note.fillna("").astype(object).to_numpy().copy()
+    codes = change.astype(object).to_numpy().copy()
     notes[positions] = [f"{n}; {extra}" if n else extra for n, extra in zip(notes[positions], hits["_note"])]
     codes[positions] = hits["_code"].to_numpy()
-    return restated.assign(note=notes, territorial_change=codes)
+    return notes, codes
 
 
 def register_vintage_at(observations: pd.DataFrame, register: pd.DataFrame) -> pd.Series:
@@ -558,19 +574,19 @@ def _distances(tested: pd.DataFrame, register: pd.DataFrame, group: list[str]) -
 SHARE_UNITS = ("%", "per ")  # units of shares and rates: combined by weighting, not summing
 
 
-def key_vintages(observations: pd.DataFrame, register: pd.DataFrame) -> pd.Series:
+def key_vintages(observations: pd.DataFrame, register: pd.DataFrame, held: dict | None = None) -> pd.Series:
     """The register vintage whose keys an observation uses.
 
     The register in force at its reference date if the key exists there; otherwise the latest
     earlier register holding the key (a publisher keying by an older status, e.g. Breitbandatlas
     2021 with Landkreis Göttingen's pre-2016 keys); otherwise the earliest later one. NaN for
-    keys no register knows.
+    keys no register knows. ``held`` (``held_vintages(register)``) may be passed when called per chunk.
     """
     # a source has few reference dates: find each one's register once, not per row
     dates = pd.DataFrame({"reference_date": observations["reference_date"].drop_duplicates()})
     date_vintage = dict(zip(dates["reference_date"], register_vintage_at(dates, register)))
     at_date = observations["reference_date"].map(date_vintage)
-    held: dict[str, list] = register.groupby("ags")["vintage"].agg(lambda v: sorted(set(v))).to_dict()
+    held = held_vintages(register) if held is None else held
 
     def pick(ags, vintage):
         vintages = held.get(ags)
@@ -586,6 +602,11 @@ def key_vintages(observations: pd.DataFrame, register: pd.DataFrame) -> pd.Serie
     unique = unique.assign(key_vintage=[pick(a, v) for a, v in zip(unique["ags"], unique["at"])])
     picked = pairs.merge(unique, on=["ags", "at"], how="left")["key_vintage"]
     return pd.Series(picked.to_numpy(), index=observations.index, dtype=object)
+
+
+def held_vintages(register: pd.DataFrame) -> dict[str, list]:
+    """ags -> the sorted register vintages that hold it (what ``key_vintages`` picks from)."""
+    return register.groupby("ags")["vintage"].agg(lambda v: sorted(set(v))).to_dict()
 
 
 def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
@@ -604,6 +625,17 @@ def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.Da
 
     Rows whose key no register knows are kept as they are.
     """
+    simple, merged = _forward_parts(observations, walk, weights)
+    if merged.empty:  # concatenating all-empty columns is slow on millions of rows: skip it
+        return simple.reset_index(drop=True)
+    return pd.concat([simple, merged], ignore_index=True)
+
+
+def _forward_parts(observations: pd.DataFrame, walk: pd.DataFrame,
+                   weights: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``bring_forward``'s two parts, in its columns: the rows with one part (unchanged or moved, in input
+    order) and the merged groups (in order of first appearance; empty frame if none). Kept apart so that
+    ``onto_current`` can compute them per vintage and still concatenate them in the whole frame's order."""
     # no defensive copy of millions of rows: the input is only read (assign copies when it adds the column)
     frame = observations if "source_level" in observations else observations.assign(source_level="gemeinde")
     mapped = _with_current(frame, walk)
@@ -611,15 +643,26 @@ def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.Da
     keys = ["_current", "reference_date", "measure", "vintage", "source_id"]
     parts = mapped.groupby(keys, sort=False)["ags"].transform("size")
     simple = mapped[parts == 1].copy(deep=False)  # already a new frame; whole columns are replaced below
-    simple["published_ags"] = simple["ags"].where(simple["ags"] != simple["_current"])
-    simple["territorial_change"] = np.where(simple["published_ags"].notna(), "recode", None)
+    moved = (simple["ags"] != simple["_current"]).to_numpy()
+    simple["published_ags"] = _where(moved, simple["ags"].to_numpy(dtype=object), np.nan)
+    simple["territorial_change"] = _where(moved, "recode", None)
     simple["ags"] = simple["_current"]
     merged = _combine(mapped[parts > 1], weights, keys)
     columns = [c for c in frame.columns if c not in ("key_vintage",)] + ["territorial_change", "published_ags"]
     columns = list(dict.fromkeys(columns))
-    if merged.empty:  # concatenating all-empty columns is slow on millions of rows: skip it
-        return simple.reindex(columns=columns).reset_index(drop=True)
-    return pd.concat([simple.reindex(columns=columns), merged.reindex(columns=columns)], ignore_index=True)
+    return simple.reindex(columns=columns), (merged if merged.empty else merged.reindex(columns=columns))
+
+
+def _where(mask: np.ndarray, value, other) -> np.ndarray:
+    """An object array: ``value`` where ``mask``, else ``other`` (as ``np.where``; the values too).
+
+    Why not ``np.where``/``Series.where``: on object data they make a new str (or NaN float) object per
+    row; on the 2.18 M Breitbandatlas rows 'gemeinde' and NaN alone held about 150 MiB. Here every row
+    refers to the one object (or to ``value``'s own elements when it is an array)."""
+    out = np.empty(len(mask), dtype=object)
+    out[:] = other
+    out[mask] = value[mask] if isinstance(value, np.ndarray) else value
+    return out
 
 
 def _with_current(frame: pd.DataFrame, walk: pd.DataFrame) -> pd.DataFrame:
@@ -693,25 +736,74 @@ def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.Da
     ``territorial_change``, ``published_ags`` and ``source_level``.
     """
     frame = observations if "source_level" in observations else observations.assign(
-        source_level=np.where(observations["level"] == "gemeinde", "gemeinde", None))
-    gemeinden = frame[frame["level"] == "gemeinde"]
-    others = frame[frame["level"] != "gemeinde"].assign(territorial_change=None, published_ags=None)
-    if gemeinden.empty:
+        source_level=_where((observations["level"] == "gemeinde").to_numpy(), "gemeinde", None))
+    is_gemeinde = (frame["level"] == "gemeinde").to_numpy()
+    others = frame[~is_gemeinde].assign(territorial_change=None, published_ags=None)
+    if not is_gemeinde.any():
         return others
-    if "key_vintage" not in gemeinden or gemeinden["key_vintage"].isna().all():
-        gemeinden = gemeinden.assign(key_vintage=key_vintage if key_vintage else key_vintages(gemeinden, register))
-    else:  # a key the given register does not hold (INKAR's Oberweser, gone from the 2021 register) is
-        # taken from the registers that hold it, as for a source without a known status
-        held = set(zip(register["vintage"], register["ags"]))
-        missing = [(v, a) not in held for v, a in zip(gemeinden["key_vintage"], gemeinden["ags"])]
-        if any(missing):
-            gemeinden = gemeinden.copy()
-            gemeinden.loc[missing, "key_vintage"] = key_vintages(gemeinden[missing], register).to_numpy()
+    # decided on all Gemeinde rows at once, as for the whole frame: is the key's register given per row?
+    given = "key_vintage" in frame and frame.loc[is_gemeinde, "key_vintage"].notna().any()
+    held = held_vintages(register)
+    simple, merged = [], []
+    for chunk in _vintage_chunks(frame):
+        gemeinden = chunk[chunk["level"] == "gemeinde"]
+        if gemeinden.empty:
+            continue
+        gemeinden = _keyed(gemeinden, register, key_vintage, given, held)
+        one, combined = _forward_parts(gemeinden, walk, weights)
+        del gemeinden  # this vintage's copy: gone before the next one is made
+        simple.append(one)
+        merged += [] if combined.empty else [combined]
+    # the order of the whole-frame computation: levels kept, rows with one part (input order), merged groups
+    parts = [others.drop(columns=["key_vintage"], errors="ignore")] if len(others) else []
+    parts += [part.drop(columns=["key_vintage"], errors="ignore") for part in simple + merged]
+    del simple, merged
+    result = parts[0].reset_index(drop=True) if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    del parts
     # levels observed at a date: partial transfers and splits flag them, rejected steps produce none of them
-    current = flag_transfers(bring_forward(gemeinden, walk, weights), steps, register, walk, rejected=False)
-    current = current.drop(columns=["key_vintage"], errors="ignore")
-    return current if others.empty else pd.concat([others.drop(columns=["key_vintage"], errors="ignore"), current],
-                                                  ignore_index=True)
+    start = len(others)
+    hits = _transfer_hits(result.iloc[start:], steps, register, walk, rejected=False)
+    if hits is None:
+        return result
+    notes, codes = _flagged(result["note"].iloc[start:], result["territorial_change"].iloc[start:], hits)
+    # the kept levels' own notes and codes stay as they are (flag_transfers only ever saw the Gemeinde rows)
+    return result.assign(note=np.concatenate([result["note"].iloc[:start].to_numpy(dtype=object), notes]),
+                         territorial_change=np.concatenate(
+                             [result["territorial_change"].iloc[:start].to_numpy(dtype=object), codes]))
+
+
+def _vintage_chunks(frame: pd.DataFrame) -> list[pd.DataFrame]:
+    """``frame`` cut into its vintages (row slices, no copies) when each vintage is one run of rows, else whole.
+
+    Why: ``onto_current`` on all 2.18 M Breitbandatlas rows at once copied the frame several times and set
+    the step's peak memory. A merged group never spans two vintages (the vintage is part of its key), and
+    with each vintage in one run, the parts in run order are the whole frame's parts in its order (rows
+    with one part in input order, merged groups in order of first appearance): the same rows, the same
+    order, the same sums. A vintage in two runs (BA counts, then the shares derived from them) is left whole.
+    """
+    vintages = frame["vintage"].to_numpy()
+    if len(vintages) == 0:
+        return [frame]
+    starts = np.flatnonzero(np.concatenate([[True], vintages[1:] != vintages[:-1]]))
+    if len(set(vintages[starts].tolist())) != len(starts):
+        return [frame]
+    bounds = [*starts.tolist(), len(vintages)]
+    return [frame.iloc[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+def _keyed(gemeinden: pd.DataFrame, register: pd.DataFrame, key_vintage: str | None, given: bool,
+           held: dict) -> pd.DataFrame:
+    """Gemeinde rows with ``key_vintage``: the one given, the rows' own, or found by ``key_vintages``."""
+    if not given:
+        return gemeinden.assign(key_vintage=key_vintage if key_vintage else key_vintages(gemeinden, register, held))
+    # a key the given register does not hold (INKAR's Oberweser, gone from the 2021 register) is
+    # taken from the registers that hold it, as for a source without a known status
+    pairs = set(zip(register["vintage"], register["ags"]))
+    missing = [(v, a) not in pairs for v, a in zip(gemeinden["key_vintage"], gemeinden["ags"])]
+    if any(missing):
+        gemeinden = gemeinden.copy()
+        gemeinden.loc[missing, "key_vintage"] = key_vintages(gemeinden[missing], register, held).to_numpy()
+    return gemeinden
 
 
 # --- mergers found by geography (registers with centres) ------------------------------------------
