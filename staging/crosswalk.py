@@ -425,9 +425,12 @@ def _transfer_hits(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
         sides += [(current.get((row.to_vintage, key), key), dates[row.from_vintage], dates[row.to_vintage], code,
                    f"{code}: {what} ({row.evidence})") for key, what in pairs]
     sides = pd.DataFrame(sides, columns=["ags", "_start", "_end", "_code", "_note"])
-    reference = pd.to_datetime(restated["reference_date"]).astype("datetime64[ns]")
-    rows = pd.DataFrame({"ags": restated["ags"].to_numpy(), "_date": reference.to_numpy(),
-                         "_row": range(len(restated))}).merge(sides, on="ags")
+    # only rows of a Gemeinde on a side can be flagged: dates and the join for those rows alone (2 M rows
+    # of the Breitbandatlas, a few thousand candidates); the same rows in the same order as for all rows
+    candidates = np.flatnonzero(restated["ags"].isin(sides["ags"]).to_numpy())
+    reference = pd.to_datetime(restated["reference_date"].iloc[candidates]).astype("datetime64[ns]")
+    rows = pd.DataFrame({"ags": restated["ags"].to_numpy()[candidates], "_date": reference.to_numpy(),
+                         "_row": candidates}).merge(sides, on="ags")
     rows = rows[(rows["_date"] > rows["_start"]) & (rows["_date"] <= rows["_end"])]
     if rows.empty:
         return None
@@ -625,17 +628,6 @@ def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.Da
 
     Rows whose key no register knows are kept as they are.
     """
-    simple, merged = _forward_parts(observations, walk, weights)
-    if merged.empty:  # concatenating all-empty columns is slow on millions of rows: skip it
-        return simple.reset_index(drop=True)
-    return pd.concat([simple, merged], ignore_index=True)
-
-
-def _forward_parts(observations: pd.DataFrame, walk: pd.DataFrame,
-                   weights: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``bring_forward``'s two parts, in its columns: the rows with one part (unchanged or moved, in input
-    order) and the merged groups (in order of first appearance; empty frame if none). Kept apart so that
-    ``onto_current`` can compute them per vintage and still concatenate them in the whole frame's order."""
     # no defensive copy of millions of rows: the input is only read (assign copies when it adds the column)
     frame = observations if "source_level" in observations else observations.assign(source_level="gemeinde")
     mapped = _with_current(frame, walk)
@@ -650,7 +642,9 @@ def _forward_parts(observations: pd.DataFrame, walk: pd.DataFrame,
     merged = _combine(mapped[parts > 1], weights, keys)
     columns = [c for c in frame.columns if c not in ("key_vintage",)] + ["territorial_change", "published_ags"]
     columns = list(dict.fromkeys(columns))
-    return simple.reindex(columns=columns), (merged if merged.empty else merged.reindex(columns=columns))
+    if merged.empty:  # concatenating all-empty columns is slow on millions of rows: skip it
+        return simple.reindex(columns=columns).reset_index(drop=True)
+    return pd.concat([simple.reindex(columns=columns), merged.reindex(columns=columns)], ignore_index=True)
 
 
 def _where(mask: np.ndarray, value, other) -> np.ndarray:
@@ -671,7 +665,7 @@ def _with_current(frame: pd.DataFrame, walk: pd.DataFrame) -> pd.DataFrame:
     walk's index gives the same rows when the walk holds each (vintage, ags) once, without missing keys
     (else the merge itself, which would also repeat rows)."""
     keys = walk[["vintage", "ags"]]
-    if list(walk.columns) != ["vintage", "ags", "current_ags"] or keys.isna().any().any() or keys.duplicated().any():
+    if not _walk_indexable(walk):
         return frame.merge(walk.rename(columns={"vintage": "key_vintage", "current_ags": "_current"}),
                            on=["key_vintage", "ags"], how="left")
     index = pd.MultiIndex.from_frame(keys)
@@ -743,37 +737,111 @@ def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.Da
         return others
     # decided on all Gemeinde rows at once, as for the whole frame: is the key's register given per row?
     given = "key_vintage" in frame and frame.loc[is_gemeinde, "key_vintage"].notna().any()
+    if not _walk_indexable(walk):  # a walk with a repeated key repeats rows: the whole frame, as before
+        return _onto_current_whole(frame, others, is_gemeinde, given, register, walk, steps, weights, key_vintage)
     held = held_vintages(register)
-    simple, merged = [], []
-    for chunk in _vintage_chunks(frame):
-        gemeinden = chunk[chunk["level"] == "gemeinde"]
-        if gemeinden.empty:
+    columns = list(dict.fromkeys([c for c in frame.columns if c != "key_vintage"]
+                                 + ["territorial_change", "published_ags"]))
+    singles, merged = [], []
+    for offset, chunk in _vintage_chunks(frame):
+        mask = (chunk["level"] == "gemeinde").to_numpy()
+        if not mask.any():
             continue
-        gemeinden = _keyed(gemeinden, register, key_vintage, given, held)
-        one, combined = _forward_parts(gemeinden, walk, weights)
-        del gemeinden  # this vintage's copy: gone before the next one is made
-        simple.append(one)
-        merged += [] if combined.empty else [combined]
-    # the order of the whole-frame computation: levels kept, rows with one part (input order), merged groups
-    parts = [others.drop(columns=["key_vintage"], errors="ignore")] if len(others) else []
-    parts += [part.drop(columns=["key_vintage"], errors="ignore") for part in simple + merged]
-    del simple, merged
-    result = parts[0].reset_index(drop=True) if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-    del parts
-    # levels observed at a date: partial transfers and splits flag them, rejected steps produce none of them
-    start = len(others)
+        one, current, combined = _one_part_rows(_keyed(chunk[mask], register, key_vintage, given, held), walk,
+                                                weights)
+        # kept as positions and keys (16 bytes a row), not as a frame: the result is assembled once below
+        singles.append((offset + np.flatnonzero(mask)[one], current))
+        merged += [] if combined.empty else [combined.reindex(columns=columns)]
+    result = _assembled(frame, np.flatnonzero(~is_gemeinde), singles, merged, columns)
+    return _with_transfer_flags(result, len(others), steps, register, walk)
+
+
+def _with_transfer_flags(result: pd.DataFrame, start: int, steps: pd.DataFrame, register: pd.DataFrame,
+                         walk: pd.DataFrame) -> pd.DataFrame:
+    """``flag_transfers`` (without rejected steps) on the Gemeinde rows from ``start`` on; the kept levels
+    before them stay as they are (flag_transfers only ever saw the Gemeinde rows).
+    Levels observed at a date: partial transfers and splits flag them, rejected steps produce none of them."""
     hits = _transfer_hits(result.iloc[start:], steps, register, walk, rejected=False)
     if hits is None:
         return result
     notes, codes = _flagged(result["note"].iloc[start:], result["territorial_change"].iloc[start:], hits)
-    # the kept levels' own notes and codes stay as they are (flag_transfers only ever saw the Gemeinde rows)
     return result.assign(note=np.concatenate([result["note"].iloc[:start].to_numpy(dtype=object), notes]),
                          territorial_change=np.concatenate(
                              [result["territorial_change"].iloc[:start].to_numpy(dtype=object), codes]))
 
 
-def _vintage_chunks(frame: pd.DataFrame) -> list[pd.DataFrame]:
-    """``frame`` cut into its vintages (row slices, no copies) when each vintage is one run of rows, else whole.
+def _onto_current_whole(frame: pd.DataFrame, others: pd.DataFrame, is_gemeinde: np.ndarray, given: bool,
+                        register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame, weights: pd.DataFrame,
+                        key_vintage: str | None) -> pd.DataFrame:
+    """``onto_current`` on all Gemeinde rows at once (the computation before it worked per vintage; used when
+    the walk cannot be looked up by index, and by the tests as the reference)."""
+    gemeinden = _keyed(frame[is_gemeinde], register, key_vintage, given, held_vintages(register))
+    current = bring_forward(gemeinden, walk, weights).drop(columns=["key_vintage"], errors="ignore")
+    if others.empty:
+        return _with_transfer_flags(current, 0, steps, register, walk)
+    result = pd.concat([others.drop(columns=["key_vintage"], errors="ignore"), current], ignore_index=True)
+    return _with_transfer_flags(result, len(others), steps, register, walk)
+
+
+def _one_part_rows(gemeinden: pd.DataFrame, walk: pd.DataFrame,
+                   weights: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """``bring_forward`` of one vintage's Gemeinde rows, by position: which rows are their current Gemeinde's
+    only part (boolean mask), those rows' current keys, and the merged groups (``_combine``)."""
+    mapped = _with_current(gemeinden, walk)  # an indexable walk: row i is gemeinden's row i
+    mapped["_current"] = mapped["_current"].fillna(mapped["ags"])
+    keys = ["_current", "reference_date", "measure", "vintage", "source_id"]
+    parts = mapped.groupby(keys, sort=False)["ags"].transform("size")
+    one = (parts == 1).to_numpy()
+    return one, mapped["_current"].to_numpy(dtype=object)[one], _combine(mapped[parts > 1], weights, keys)
+
+
+def _assembled(frame: pd.DataFrame, kept: np.ndarray, singles: list[tuple[np.ndarray, np.ndarray]],
+               merged: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """The result in the whole-frame order: the kept levels (rows ``kept``), the one-part rows (positions and
+    current keys per vintage) as ``bring_forward`` gives them, then the merged groups; built column by column.
+
+    Why: concatenating per-vintage frames held every part and the result at once (the step's peak). Each
+    column is concatenated as one-column frames, so its dtype follows the same rules as the frames' concat.
+    """
+    rows = np.concatenate([positions for positions, _ in singles])
+    current = np.concatenate([keys for _, keys in singles])
+    published = frame["ags"].to_numpy(dtype=object)[rows]
+    moved = published != current
+    data = {}
+    for column in columns:
+        pieces = []
+        if len(kept):  # the kept levels: territorial_change and published_ags are None there
+            pieces.append(_none(len(kept)) if column in ("territorial_change", "published_ags")
+                          else frame[column].iloc[kept].reset_index(drop=True))
+        if column == "ags":
+            pieces.append(pd.Series(current, dtype=object))
+        elif column == "published_ags":
+            pieces.append(pd.Series(_where(moved, published, np.nan), dtype=object))
+        elif column == "territorial_change":
+            pieces.append(pd.Series(_where(moved, "recode", None), dtype=object))
+        else:
+            pieces.append(frame[column].iloc[rows].reset_index(drop=True))
+        pieces += [part[column] for part in merged]
+        data[column] = pd.concat([piece.to_frame(column) for piece in pieces], ignore_index=True)[column] \
+            if len(pieces) > 1 else pieces[0].reset_index(drop=True)
+    return pd.DataFrame(data, copy=False)  # no consolidation: that would copy every column once more
+
+
+def _none(length: int) -> pd.Series:
+    """A column of None, as ``assign(column=None)`` gives it."""
+    return pd.Series(_where(np.zeros(length, dtype=bool), None, None), dtype=object)
+
+
+def _walk_indexable(walk: pd.DataFrame) -> bool:
+    """Whether ``_with_current`` can look the walk up by index (each (vintage, ags) once, no missing key)."""
+    keys = walk[["vintage", "ags"]]
+    return list(walk.columns) == ["vintage", "ags", "current_ags"] and not keys.isna().any().any() \
+        and not keys.duplicated().any()
+
+
+def _vintage_chunks(frame: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
+    """``frame`` cut into its vintages (row slices, no copies, with their first row's position) when each
+    vintage is one run of rows, else whole.
 
     Why: ``onto_current`` on all 2.18 M Breitbandatlas rows at once copied the frame several times and set
     the step's peak memory. A merged group never spans two vintages (the vintage is part of its key), and
@@ -783,12 +851,12 @@ def _vintage_chunks(frame: pd.DataFrame) -> list[pd.DataFrame]:
     """
     vintages = frame["vintage"].to_numpy()
     if len(vintages) == 0:
-        return [frame]
+        return [(0, frame)]
     starts = np.flatnonzero(np.concatenate([[True], vintages[1:] != vintages[:-1]]))
     if len(set(vintages[starts].tolist())) != len(starts):
-        return [frame]
+        return [(0, frame)]
     bounds = [*starts.tolist(), len(vintages)]
-    return [frame.iloc[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [(a, frame.iloc[a:b]) for a, b in zip(bounds, bounds[1:])]
 
 
 def _keyed(gemeinden: pd.DataFrame, register: pd.DataFrame, key_vintage: str | None, given: bool,
