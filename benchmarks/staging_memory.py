@@ -36,7 +36,8 @@ if str(REPO_ROOT) not in sys.path:
 # the module's globals (crosswalk.onto_current calling bring_forward) are seen too
 WATCHED = [("pipelines.assets.staging", "parse_all"), ("pipelines.assets.staging", "stack"),
            ("pipelines.assets.staging", "onto_current_territory"), ("pipelines.assets.staging", "store"),
-           ("pipelines.assets.staging", "_stage_inkar"), ("staging.crosswalk", "key_vintages"),
+           ("pipelines.assets.staging", "_stage_inkar"), ("pipelines.assets.staging", "concat"),
+           ("pipelines.assets.staging", "observation_metadata"), ("staging.crosswalk", "key_vintages"),
            ("staging.crosswalk", "bring_forward"), ("staging.crosswalk", "flag_transfers"),
            ("staging.crosswalk", "_combine"), ("staging.crosswalk", "onto_current")]
 
