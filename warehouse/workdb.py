@@ -172,7 +172,9 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
             _migrate_types(con, table, key)
         con.execute("BEGIN TRANSACTION")
         con.execute(f"DELETE FROM {table} WHERE {where}", list(key.values()))
-        for start in range(0, max(len(frame), 1), INSERT_SLICE_ROWS):
+        if len(frame) <= INSERT_SLICE_ROWS:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+        for start in range(0, len(frame) if len(frame) > INSERT_SLICE_ROWS else 0, INSERT_SLICE_ROWS):
             # one transaction, consecutive inserts: the rows keep the frame's order
             con.unregister("incoming")
             con.register("incoming", frame.iloc[start:start + INSERT_SLICE_ROWS])
