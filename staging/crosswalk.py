@@ -389,6 +389,17 @@ def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
     """
     if "territorial_change" not in restated:  # no copy otherwise: the result is built with assign below
         restated = restated.assign(territorial_change=None)
+    hits = _transfer_hits(restated, steps, register, walk, rejected)
+    if hits is None:
+        return restated
+    notes, codes = _flagged(restated["note"], restated["territorial_change"], hits)
+    return restated.assign(note=notes, territorial_change=codes)
+
+
+def _transfer_hits(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.DataFrame, walk: pd.DataFrame,
+                   rejected: bool) -> pd.DataFrame | None:
+    """``flag_transfers``' findings: per flagged row position (index) its ``_code`` and ``_note``; None
+    where nothing is flagged (then the rows stay exactly as they are, notes included)."""
     flags = steps[~usable(steps)]
     # a rejected set whose successor got a usable one instead (found by geography) flags nothing
     replaced = set(zip(steps.loc[usable(steps), "to_vintage"], steps.loc[usable(steps), "to_ags"]))
@@ -398,7 +409,7 @@ def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
     if not rejected:
         flags = flags[flags["kind"].isin(["partial_transfer", "split"])]
     if flags.empty or restated.empty:
-        return restated
+        return None
     dates = register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp)
     current = dict(zip(zip(walk["vintage"], walk["ags"]), walk["current_ags"]))
     sides = []
@@ -414,19 +425,27 @@ def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
         sides += [(current.get((row.to_vintage, key), key), dates[row.from_vintage], dates[row.to_vintage], code,
                    f"{code}: {what} ({row.evidence})") for key, what in pairs]
     sides = pd.DataFrame(sides, columns=["ags", "_start", "_end", "_code", "_note"])
-    reference = pd.to_datetime(restated["reference_date"]).astype("datetime64[ns]")
-    rows = pd.DataFrame({"ags": restated["ags"].to_numpy(), "_date": reference.to_numpy(),
-                         "_row": range(len(restated))}).merge(sides, on="ags")
+    # only rows of a Gemeinde on a side can be flagged: dates and the join for those rows alone (2 M rows
+    # of the Breitbandatlas, a few thousand candidates); the same rows in the same order as for all rows
+    candidates = np.flatnonzero(restated["ags"].isin(sides["ags"]).to_numpy())
+    reference = pd.to_datetime(restated["reference_date"].iloc[candidates]).astype("datetime64[ns]")
+    rows = pd.DataFrame({"ags": restated["ags"].to_numpy()[candidates], "_date": reference.to_numpy(),
+                         "_row": candidates}).merge(sides, on="ags")
     rows = rows[(rows["_date"] > rows["_start"]) & (rows["_date"] <= rows["_end"])]
     if rows.empty:
-        return restated
-    hits = rows.groupby("_row").agg(_code=("_code", "last"), _note=("_note", "; ".join))
+        return None
+    return rows.groupby("_row").agg(_code=("_code", "last"), _note=("_note", "; ".join))
+
+
+def _flagged(note: pd.Series, change: pd.Series, hits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """New note and territorial_change arrays with ``hits`` (positions in these columns) applied; every
+    other missing note becomes '' (as flag_transfers always did once anything is flagged)."""
     positions = hits.index.to_numpy()
-    notes = restated["note"].fillna("").astype(object).to_numpy().copy()
-    codes = restated["territorial_change"].astype(object).to_numpy().copy()
+    notes = note.fillna("").astype(object).to_numpy().copy()
+    codes = change.astype(object).to_numpy().copy()
     notes[positions] = [f"{n}; {extra}" if n else extra for n, extra in zip(notes[positions], hits["_note"])]
     codes[positions] = hits["_code"].to_numpy()
-    return restated.assign(note=notes, territorial_change=codes)
+    return notes, codes
 
 
 def register_vintage_at(observations: pd.DataFrame, register: pd.DataFrame) -> pd.Series:
@@ -558,19 +577,19 @@ def _distances(tested: pd.DataFrame, register: pd.DataFrame, group: list[str]) -
 SHARE_UNITS = ("%", "per ")  # units of shares and rates: combined by weighting, not summing
 
 
-def key_vintages(observations: pd.DataFrame, register: pd.DataFrame) -> pd.Series:
+def key_vintages(observations: pd.DataFrame, register: pd.DataFrame, held: dict | None = None) -> pd.Series:
     """The register vintage whose keys an observation uses.
 
     The register in force at its reference date if the key exists there; otherwise the latest
     earlier register holding the key (a publisher keying by an older status, e.g. Breitbandatlas
     2021 with Landkreis Göttingen's pre-2016 keys); otherwise the earliest later one. NaN for
-    keys no register knows.
+    keys no register knows. ``held`` (``held_vintages(register)``) may be passed when called per chunk.
     """
     # a source has few reference dates: find each one's register once, not per row
     dates = pd.DataFrame({"reference_date": observations["reference_date"].drop_duplicates()})
     date_vintage = dict(zip(dates["reference_date"], register_vintage_at(dates, register)))
     at_date = observations["reference_date"].map(date_vintage)
-    held: dict[str, list] = register.groupby("ags")["vintage"].agg(lambda v: sorted(set(v))).to_dict()
+    held = held_vintages(register) if held is None else held
 
     def pick(ags, vintage):
         vintages = held.get(ags)
@@ -586,6 +605,11 @@ def key_vintages(observations: pd.DataFrame, register: pd.DataFrame) -> pd.Serie
     unique = unique.assign(key_vintage=[pick(a, v) for a, v in zip(unique["ags"], unique["at"])])
     picked = pairs.merge(unique, on=["ags", "at"], how="left")["key_vintage"]
     return pd.Series(picked.to_numpy(), index=observations.index, dtype=object)
+
+
+def held_vintages(register: pd.DataFrame) -> dict[str, list]:
+    """ags -> the sorted register vintages that hold it (what ``key_vintages`` picks from)."""
+    return register.groupby("ags")["vintage"].agg(lambda v: sorted(set(v))).to_dict()
 
 
 def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
@@ -611,8 +635,9 @@ def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.Da
     keys = ["_current", "reference_date", "measure", "vintage", "source_id"]
     parts = mapped.groupby(keys, sort=False)["ags"].transform("size")
     simple = mapped[parts == 1].copy(deep=False)  # already a new frame; whole columns are replaced below
-    simple["published_ags"] = simple["ags"].where(simple["ags"] != simple["_current"])
-    simple["territorial_change"] = np.where(simple["published_ags"].notna(), "recode", None)
+    moved = (simple["ags"] != simple["_current"]).to_numpy()
+    simple["published_ags"] = _where(moved, simple["ags"].to_numpy(dtype=object), np.nan)
+    simple["territorial_change"] = _where(moved, "recode", None)
     simple["ags"] = simple["_current"]
     merged = _combine(mapped[parts > 1], weights, keys)
     columns = [c for c in frame.columns if c not in ("key_vintage",)] + ["territorial_change", "published_ags"]
@@ -622,13 +647,25 @@ def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.Da
     return pd.concat([simple.reindex(columns=columns), merged.reindex(columns=columns)], ignore_index=True)
 
 
+def _where(mask: np.ndarray, value, other) -> np.ndarray:
+    """An object array: ``value`` where ``mask``, else ``other`` (as ``np.where``; the values too).
+
+    Why not ``np.where``/``Series.where``: on object data they make a new str (or NaN float) object per
+    row; on the 2.18 M Breitbandatlas rows 'gemeinde' and NaN alone held about 150 MiB. Here every row
+    refers to the one object (or to ``value``'s own elements when it is an array)."""
+    out = np.empty(len(mask), dtype=object)
+    out[:] = other
+    out[mask] = value[mask] if isinstance(value, np.ndarray) else value
+    return out
+
+
 def _with_current(frame: pd.DataFrame, walk: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with ``_current``: the walk's current key of each row's (key_vintage, ags), as the left
     merge gives it. Why: merging 2 M rows on two text columns took seconds; looking the pairs up in the
     walk's index gives the same rows when the walk holds each (vintage, ags) once, without missing keys
     (else the merge itself, which would also repeat rows)."""
     keys = walk[["vintage", "ags"]]
-    if list(walk.columns) != ["vintage", "ags", "current_ags"] or keys.isna().any().any() or keys.duplicated().any():
+    if not _walk_indexable(walk):
         return frame.merge(walk.rename(columns={"vintage": "key_vintage", "current_ags": "_current"}),
                            on=["key_vintage", "ags"], how="left")
     index = pd.MultiIndex.from_frame(keys)
@@ -693,25 +730,148 @@ def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.Da
     ``territorial_change``, ``published_ags`` and ``source_level``.
     """
     frame = observations if "source_level" in observations else observations.assign(
-        source_level=np.where(observations["level"] == "gemeinde", "gemeinde", None))
-    gemeinden = frame[frame["level"] == "gemeinde"]
-    others = frame[frame["level"] != "gemeinde"].assign(territorial_change=None, published_ags=None)
-    if gemeinden.empty:
+        source_level=_where((observations["level"] == "gemeinde").to_numpy(), "gemeinde", None))
+    is_gemeinde = (frame["level"] == "gemeinde").to_numpy()
+    others = frame[~is_gemeinde].assign(territorial_change=None, published_ags=None)
+    if not is_gemeinde.any():
         return others
-    if "key_vintage" not in gemeinden or gemeinden["key_vintage"].isna().all():
-        gemeinden = gemeinden.assign(key_vintage=key_vintage if key_vintage else key_vintages(gemeinden, register))
-    else:  # a key the given register does not hold (INKAR's Oberweser, gone from the 2021 register) is
-        # taken from the registers that hold it, as for a source without a known status
-        held = set(zip(register["vintage"], register["ags"]))
-        missing = [(v, a) not in held for v, a in zip(gemeinden["key_vintage"], gemeinden["ags"])]
-        if any(missing):
-            gemeinden = gemeinden.copy()
-            gemeinden.loc[missing, "key_vintage"] = key_vintages(gemeinden[missing], register).to_numpy()
-    # levels observed at a date: partial transfers and splits flag them, rejected steps produce none of them
-    current = flag_transfers(bring_forward(gemeinden, walk, weights), steps, register, walk, rejected=False)
-    current = current.drop(columns=["key_vintage"], errors="ignore")
-    return current if others.empty else pd.concat([others.drop(columns=["key_vintage"], errors="ignore"), current],
-                                                  ignore_index=True)
+    # decided on all Gemeinde rows at once, as for the whole frame: is the key's register given per row?
+    given = "key_vintage" in frame and frame.loc[is_gemeinde, "key_vintage"].notna().any()
+    if not _walk_indexable(walk):  # a walk with a repeated key repeats rows: the whole frame, as before
+        return _onto_current_whole(frame, others, is_gemeinde, given, register, walk, steps, weights, key_vintage)
+    held = held_vintages(register)
+    columns = list(dict.fromkeys([c for c in frame.columns if c != "key_vintage"]
+                                 + ["territorial_change", "published_ags"]))
+    singles, merged = [], []
+    for offset, chunk in _vintage_chunks(frame):
+        mask = (chunk["level"] == "gemeinde").to_numpy()
+        if not mask.any():
+            continue
+        one, current, combined = _one_part_rows(_keyed(chunk[mask], register, key_vintage, given, held), walk,
+                                                weights)
+        # kept as positions and keys (16 bytes a row), not as a frame: the result is assembled once below
+        singles.append((offset + np.flatnonzero(mask)[one], current))
+        merged += [] if combined.empty else [combined.reindex(columns=columns)]
+    result = _assembled(frame, np.flatnonzero(~is_gemeinde), singles, merged, columns)
+    return _with_transfer_flags(result, len(others), steps, register, walk)
+
+
+def _with_transfer_flags(result: pd.DataFrame, start: int, steps: pd.DataFrame, register: pd.DataFrame,
+                         walk: pd.DataFrame) -> pd.DataFrame:
+    """``flag_transfers`` (without rejected steps) on the Gemeinde rows from ``start`` on; the kept levels
+    before them stay as they are (flag_transfers only ever saw the Gemeinde rows).
+    Levels observed at a date: partial transfers and splits flag them, rejected steps produce none of them."""
+    hits = _transfer_hits(result.iloc[start:], steps, register, walk, rejected=False)
+    if hits is None:
+        return result
+    notes, codes = _flagged(result["note"].iloc[start:], result["territorial_change"].iloc[start:], hits)
+    return result.assign(note=np.concatenate([result["note"].iloc[:start].to_numpy(dtype=object), notes]),
+                         territorial_change=np.concatenate(
+                             [result["territorial_change"].iloc[:start].to_numpy(dtype=object), codes]))
+
+
+def _onto_current_whole(frame: pd.DataFrame, others: pd.DataFrame, is_gemeinde: np.ndarray, given: bool,
+                        register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame, weights: pd.DataFrame,
+                        key_vintage: str | None) -> pd.DataFrame:
+    """``onto_current`` on all Gemeinde rows at once (the computation before it worked per vintage; used when
+    the walk cannot be looked up by index, and by the tests as the reference)."""
+    gemeinden = _keyed(frame[is_gemeinde], register, key_vintage, given, held_vintages(register))
+    current = bring_forward(gemeinden, walk, weights).drop(columns=["key_vintage"], errors="ignore")
+    if others.empty:
+        return _with_transfer_flags(current, 0, steps, register, walk)
+    result = pd.concat([others.drop(columns=["key_vintage"], errors="ignore"), current], ignore_index=True)
+    return _with_transfer_flags(result, len(others), steps, register, walk)
+
+
+def _one_part_rows(gemeinden: pd.DataFrame, walk: pd.DataFrame,
+                   weights: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """``bring_forward`` of one vintage's Gemeinde rows, by position: which rows are their current Gemeinde's
+    only part (boolean mask), those rows' current keys, and the merged groups (``_combine``)."""
+    mapped = _with_current(gemeinden, walk)  # an indexable walk: row i is gemeinden's row i
+    mapped["_current"] = mapped["_current"].fillna(mapped["ags"])
+    keys = ["_current", "reference_date", "measure", "vintage", "source_id"]
+    parts = mapped.groupby(keys, sort=False)["ags"].transform("size")
+    one = (parts == 1).to_numpy()
+    return one, mapped["_current"].to_numpy(dtype=object)[one], _combine(mapped[parts > 1], weights, keys)
+
+
+def _assembled(frame: pd.DataFrame, kept: np.ndarray, singles: list[tuple[np.ndarray, np.ndarray]],
+               merged: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """The result in the whole-frame order: the kept levels (rows ``kept``), the one-part rows (positions and
+    current keys per vintage) as ``bring_forward`` gives them, then the merged groups; built column by column.
+
+    Why: concatenating per-vintage frames held every part and the result at once (the step's peak). Each
+    column is concatenated as one-column frames, so its dtype follows the same rules as the frames' concat.
+    """
+    rows = np.concatenate([positions for positions, _ in singles])
+    current = np.concatenate([keys for _, keys in singles])
+    published = frame["ags"].to_numpy(dtype=object)[rows]
+    moved = published != current
+    data = {}
+    for column in columns:
+        pieces = []
+        if len(kept):  # the kept levels: territorial_change and published_ags are None there
+            pieces.append(_none(len(kept)) if column in ("territorial_change", "published_ags")
+                          else frame[column].iloc[kept].reset_index(drop=True))
+        if column == "ags":
+            pieces.append(pd.Series(current, dtype=object))
+        elif column == "published_ags":
+            pieces.append(pd.Series(_where(moved, published, np.nan), dtype=object))
+        elif column == "territorial_change":
+            pieces.append(pd.Series(_where(moved, "recode", None), dtype=object))
+        else:
+            pieces.append(frame[column].iloc[rows].reset_index(drop=True))
+        pieces += [part[column] for part in merged]
+        data[column] = pd.concat([piece.to_frame(column) for piece in pieces], ignore_index=True)[column] \
+            if len(pieces) > 1 else pieces[0].reset_index(drop=True)
+    return pd.DataFrame(data, copy=False)  # no consolidation: that would copy every column once more
+
+
+def _none(length: int) -> pd.Series:
+    """A column of None, as ``assign(column=None)`` gives it."""
+    return pd.Series(_where(np.zeros(length, dtype=bool), None, None), dtype=object)
+
+
+def _walk_indexable(walk: pd.DataFrame) -> bool:
+    """Whether ``_with_current`` can look the walk up by index (each (vintage, ags) once, no missing key)."""
+    keys = walk[["vintage", "ags"]]
+    return list(walk.columns) == ["vintage", "ags", "current_ags"] and not keys.isna().any().any() \
+        and not keys.duplicated().any()
+
+
+def _vintage_chunks(frame: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
+    """``frame`` cut into its vintages (row slices, no copies, with their first row's position) when each
+    vintage is one run of rows, else whole.
+
+    Why: ``onto_current`` on all 2.18 M Breitbandatlas rows at once copied the frame several times and set
+    the step's peak memory. A merged group never spans two vintages (the vintage is part of its key), and
+    with each vintage in one run, the parts in run order are the whole frame's parts in its order (rows
+    with one part in input order, merged groups in order of first appearance): the same rows, the same
+    order, the same sums. A vintage in two runs (BA counts, then the shares derived from them) is left whole.
+    """
+    vintages = frame["vintage"].to_numpy()
+    if len(vintages) == 0:
+        return [(0, frame)]
+    starts = np.flatnonzero(np.concatenate([[True], vintages[1:] != vintages[:-1]]))
+    if len(set(vintages[starts].tolist())) != len(starts):
+        return [(0, frame)]
+    bounds = [*starts.tolist(), len(vintages)]
+    return [(a, frame.iloc[a:b]) for a, b in zip(bounds, bounds[1:])]
+
+
+def _keyed(gemeinden: pd.DataFrame, register: pd.DataFrame, key_vintage: str | None, given: bool,
+           held: dict) -> pd.DataFrame:
+    """Gemeinde rows with ``key_vintage``: the one given, the rows' own, or found by ``key_vintages``."""
+    if not given:
+        return gemeinden.assign(key_vintage=key_vintage if key_vintage else key_vintages(gemeinden, register, held))
+    # a key the given register does not hold (INKAR's Oberweser, gone from the 2021 register) is
+    # taken from the registers that hold it, as for a source without a known status
+    pairs = set(zip(register["vintage"], register["ags"]))
+    missing = [(v, a) not in pairs for v, a in zip(gemeinden["key_vintage"], gemeinden["ags"])]
+    if any(missing):
+        gemeinden = gemeinden.copy()
+        gemeinden.loc[missing, "key_vintage"] = key_vintages(gemeinden[missing], register, held).to_numpy()
+    return gemeinden
 
 
 # --- mergers found by geography (registers with centres) ------------------------------------------

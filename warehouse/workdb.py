@@ -172,11 +172,24 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
             _migrate_types(con, table, key)
         con.execute("BEGIN TRANSACTION")
         con.execute(f"DELETE FROM {table} WHERE {where}", list(key.values()))
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+        if len(frame) <= INSERT_SLICE_ROWS:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+        for start in range(0, len(frame) if len(frame) > INSERT_SLICE_ROWS else 0, INSERT_SLICE_ROWS):
+            # one transaction, consecutive inserts: the rows keep the frame's order
+            con.unregister("incoming")
+            con.register("incoming", frame.iloc[start:start + INSERT_SLICE_ROWS])
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
         con.execute("COMMIT")
     finally:
         con.unregister("incoming")
     return len(frame)
+
+
+# Why slices: one INSERT of the 2.1 M Breitbandatlas rows raised the process by about 330 MiB (DuckDB's
+# parallel scan of the frame's text columns), slices of 500,000 rows by about 130 MiB at the same CPU time.
+# Only above that size: re-registering every frame left 40-70 MiB more RSS for the later steps of a
+# one-process refresh (benchmarks/staging_memory.py, docs/performance.md "Staging memory").
+INSERT_SLICE_ROWS = 500_000
 
 
 # empty columns a writer did not produce get the registry's type (pandas would guess from no values)

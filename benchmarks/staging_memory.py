@@ -1,0 +1,167 @@
+"""Benchmark: peak memory of one staging step, function by function, and its tables compared row by row.
+
+Run on demand from the repository root (a benchmark, not a test)::
+
+    .venv/bin/python benchmarks/staging_memory.py BUILD --step broadband_coverage
+    .venv/bin/python benchmarks/staging_memory.py BUILD --step commuting --keep DIR
+
+``BUILD`` is a folder kept by a full-Germany run (``benchmarks/run_all.py --keep BUILD``); it is only
+read: its ``warehouse/`` is copied into a temporary folder and the step runs there alone, in this
+process, as ``benchmarks/staging_steps.py`` runs it (a one-asset subset of ``refresh_warehouse`` with
+its checks). Around the staging functions that hold the big frames (parse, stack, the crosswalk,
+store) the process's RSS is read before and after and its peak during (``VmHWM``, reset before
+each call through ``/proc/self/clear_refs``); nested calls print indented.
+
+Afterwards every table of every staging file is compared with the build's **including row order**:
+each side numbered in scan order (``row_number() OVER ()``) and ``EXCEPT ALL`` both ways, so a change
+that only reorders the stored rows (and with it downstream float sums) is found too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+# module attribute -> function wrapped (module path, attribute); patched at module level, so calls through
+# the module's globals (crosswalk.onto_current calling bring_forward) are seen too
+WATCHED = [("pipelines.assets.staging", "parse_all"), ("pipelines.assets.staging", "stack"),
+           ("pipelines.assets.staging", "onto_current_territory"), ("pipelines.assets.staging", "store"),
+           ("pipelines.assets.staging", "_stage_inkar"), ("pipelines.assets.staging", "concat"),
+           ("pipelines.assets.staging", "observation_metadata"), ("staging.crosswalk", "key_vintages"),
+           ("staging.crosswalk", "bring_forward"), ("staging.crosswalk", "flag_transfers"),
+           ("staging.crosswalk", "_combine"), ("staging.crosswalk", "onto_current")]
+
+
+def status() -> tuple[float, float]:
+    """(VmRSS, VmHWM) of this process in MiB."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def reset_peak() -> None:
+    """Let VmHWM start again from the current RSS (Linux: writing 5 to clear_refs)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+class Tracer:
+    """Wraps functions; prints RSS before/after and the peak during each call, nested by depth.
+
+    Every call resets VmHWM, so the peak seen so far is first carried into all enclosing calls
+    (``self.peaks``, one entry per open call): each printed peak covers its whole call."""
+
+    def __init__(self):
+        self.peaks: list[float] = []
+        self.highest = 0.0
+
+    def _carry(self) -> float:
+        """Fold the current VmHWM into every open call's peak; return the current RSS."""
+        rss, high = status()
+        self.peaks = [max(p, high) for p in self.peaks]
+        self.highest = max(self.highest, high)
+        return rss
+
+    def wrap(self, name, function):
+        @functools.wraps(function)
+        def traced(*args, **kwargs):
+            before = self._carry()
+            self.peaks.append(before)
+            reset_peak()
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                after = self._carry()
+                peak = self.peaks.pop()
+                print(f"{'  ' * len(self.peaks)}{name}: RSS {before:.0f} -> {after:.0f} MiB, peak {peak:.0f} MiB "
+                      f"(+{peak - before:.0f}), {time.process_time() - started:.1f} CPU s", flush=True)
+        return traced
+
+    def install(self):
+        import importlib
+
+        for module_name, attribute in WATCHED:
+            module = importlib.import_module(module_name)
+            setattr(module, attribute, self.wrap(attribute, getattr(module, attribute)))
+
+
+def compare_ordered(built: Path, reference: Path) -> list[tuple[str, str, int, int, int]]:
+    """(file, table, rows, rows only in built, rows only in reference), each row numbered in scan order."""
+    import duckdb
+
+    rows = []
+    for file in sorted(reference.glob("*.duckdb")):
+        con = duckdb.connect()
+        con.execute(f"ATTACH '{built / file.name}' AS b (READ_ONLY)")
+        con.execute(f"ATTACH '{file}' AS r (READ_ONLY)")
+        tables = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'r' "
+                                            "ORDER BY 1").fetchall()]
+        for table in tables:
+            count = con.execute(f'SELECT count(*) FROM r."{table}"').fetchone()[0]
+            numbered = 'SELECT row_number() OVER () AS _row, * FROM {}."{}"'
+            only_b = con.execute(f"SELECT count(*) FROM ({numbered.format('b', table)} EXCEPT ALL "
+                                 f"{numbered.format('r', table)})").fetchone()[0]
+            only_r = con.execute(f"SELECT count(*) FROM ({numbered.format('r', table)} EXCEPT ALL "
+                                 f"{numbered.format('b', table)})").fetchone()[0]
+            rows.append((file.stem, table, count, only_b, only_r))
+        con.close()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    from benchmarks.staging_steps import STEPS, asset_key_of, run_step
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("build", type=Path, help="folder of a full-Germany build (warehouse/, raw/)")
+    parser.add_argument("--step", required=True, choices=STEPS + ["broadband_coverage"])
+    parser.add_argument("--keep", type=Path, help="copy into this folder instead of a temporary one, keep it")
+    parser.add_argument("--no-trace", action="store_true", help="only the step's peak, no per-function lines")
+    args = parser.parse_args(argv)
+    from pipelines.resources import ReadinessSettings
+
+    with tempfile.TemporaryDirectory(prefix="staging-memory-") as tmp:
+        folder = args.keep or Path(tmp)
+        shutil.copytree(args.build / "warehouse", folder / "warehouse", dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.lock", "*.wal"))
+        settings = ReadinessSettings(source_mode="directory", source_dir=str(folder),
+                                     warehouse_path=str(folder / "warehouse" / "readiness.duckdb"),
+                                     raw_dir=str(args.build / "raw"), exports_dir=str(folder / "exports"),
+                                     reports_dir=str(folder / "reports"), report_scope="pilots")
+        tracer = Tracer()
+        if not args.no_trace:
+            tracer.install()
+        import pipelines.definitions  # noqa: F401  (imported before the baseline: not the step's memory)
+
+        print(f"load average before {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        baseline, _ = status()
+        reset_peak()
+        started, cpu = time.perf_counter(), time.process_time()
+        times = run_step(settings, asset_key_of(args.step))
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        peak = max(status()[1], tracer.highest)
+        print(f"{args.step}: {wall:.1f} s wall, {cpu:.1f} s CPU (load {os.getloadavg()[0]:.2f}); "
+              f"RSS before {baseline:.0f} MiB, peak {peak:.0f} MiB (+{peak - baseline:.0f})")
+        for key, seconds in times:
+            print(f"  {seconds:7.2f}  {key}")
+        differing = 0
+        for file, table, count, only_b, only_r in compare_ordered(folder / "warehouse" / "readiness.staging",
+                                                                  args.build / "warehouse" / "readiness.staging"):
+            differing += only_b + only_r
+            if only_b or only_r or file == args.step:
+                print(f"  {file}.{table}: {count} rows, {only_b} only in this run, {only_r} only in the build "
+                      "(row order included)")
+        print(f"staging tables: {differing} rows differ (row order included)")
+    return 1 if differing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
