@@ -94,31 +94,8 @@ class Tracer:
             setattr(module, attribute, self.wrap(attribute, getattr(module, attribute)))
 
 
-def compare_ordered(built: Path, reference: Path) -> list[tuple[str, str, int, int, int]]:
-    """(file, table, rows, rows only in built, rows only in reference), each row numbered in scan order."""
-    import duckdb
-
-    rows = []
-    for file in sorted(reference.glob("*.duckdb")):
-        con = duckdb.connect()
-        con.execute(f"ATTACH '{built / file.name}' AS b (READ_ONLY)")
-        con.execute(f"ATTACH '{file}' AS r (READ_ONLY)")
-        tables = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'r' "
-                                            "ORDER BY 1").fetchall()]
-        for table in tables:
-            count = con.execute(f'SELECT count(*) FROM r."{table}"').fetchone()[0]
-            numbered = 'SELECT row_number() OVER () AS _row, * FROM {}."{}"'
-            only_b = con.execute(f"SELECT count(*) FROM ({numbered.format('b', table)} EXCEPT ALL "
-                                 f"{numbered.format('r', table)})").fetchone()[0]
-            only_r = con.execute(f"SELECT count(*) FROM ({numbered.format('r', table)} EXCEPT ALL "
-                                 f"{numbered.format('b', table)})").fetchone()[0]
-            rows.append((file.stem, table, count, only_b, only_r))
-        con.close()
-    return rows
-
-
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.staging_steps import STEPS, asset_key_of, run_step
+    from benchmarks.staging_steps import STEPS, asset_key_of, compare_staging, run_step
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("build", type=Path, help="folder of a full-Germany build (warehouse/, raw/)")
@@ -153,8 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         for key, seconds in times:
             print(f"  {seconds:7.2f}  {key}")
         differing = 0
-        for file, table, count, only_b, only_r in compare_ordered(folder / "warehouse" / "readiness.staging",
-                                                                  args.build / "warehouse" / "readiness.staging"):
+        for file, table, count, only_b, only_r in compare_staging(folder / "warehouse" / "readiness.staging",
+                                                                  args.build / "warehouse" / "readiness.staging",
+                                                                  ordered=True):
             differing += only_b + only_r
             if only_b or only_r or file == args.step:
                 print(f"  {file}.{table}: {count} rows, {only_b} only in this run, {only_r} only in the build "

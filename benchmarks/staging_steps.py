@@ -54,10 +54,12 @@ def asset_key_of(name: str) -> str:
     return f"stg/{SHORT_NAMES.get(name, name)}"
 
 
-def compare_staging(built: Path, reference: Path) -> list[tuple[str, str, int, int, int]]:
-    """(file, table, rows, rows only in built, rows only in reference) for every table of every staging file."""
+def compare_staging(built: Path, reference: Path, ordered: bool = False) -> list[tuple[str, str, int, int, int]]:
+    """(file, table, rows, rows only in built, rows only in reference) for every table of every staging file;
+    ``ordered``: each row numbered in scan order first, so the same rows in another order differ too."""
     import duckdb
 
+    select = 'SELECT row_number() OVER () AS _row, * FROM {}."{}"' if ordered else 'FROM {}."{}"'
     rows = []
     for file in sorted(reference.glob("*.duckdb")):
         con = duckdb.connect()
@@ -67,8 +69,9 @@ def compare_staging(built: Path, reference: Path) -> list[tuple[str, str, int, i
                                             "ORDER BY 1").fetchall()]
         for table in tables:
             count = con.execute(f'SELECT count(*) FROM r."{table}"').fetchone()[0]
-            only_b = con.execute(f'SELECT count(*) FROM (FROM b."{table}" EXCEPT ALL FROM r."{table}")').fetchone()[0]
-            only_r = con.execute(f'SELECT count(*) FROM (FROM r."{table}" EXCEPT ALL FROM b."{table}")').fetchone()[0]
+            only_b, only_r = (con.execute(f"SELECT count(*) FROM ({select.format(one, table)} EXCEPT ALL "
+                                          f"{select.format(other, table)})").fetchone()[0]
+                              for one, other in (("b", "r"), ("r", "b")))
             rows.append((file.stem, table, count, only_b, only_r))
         con.close()
     return rows

@@ -156,6 +156,19 @@ def published_copy(snapshot_warehouse, tmp_path) -> Path:
     return target / snapshot_warehouse.name
 
 
+@pytest.fixture
+def published_without_gap(snapshot_warehouse, tmp_path) -> Path:
+    """A copy of the session's published file without its ``coworking_gap`` relation: a report build on it
+    fails inside its work (a DuckDB CatalogException), the way a broken published file would."""
+    broken = tmp_path / "readiness.duckdb"
+    shutil.copyfile(snapshot_warehouse, broken)
+    with duckdb.connect(str(broken)) as con:
+        kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'coworking_gap'"
+                           ).fetchone()[0]
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} coworking_gap")
+    return broken
+
+
 QUOTED_FOLDER = "Kreis o'Brien; \"quoted\""  # a folder name that breaks SQL built by pasting paths in
 
 

@@ -162,15 +162,10 @@ def test_a_process_with_threads_does_not_fork(built, tmp_path, monkeypatch):
     assert summary["processes"] == 1 and "pid" not in summary and summary["written"] == 5
 
 
-def test_a_failure_in_the_child_names_its_exit_code_and_error(snapshot_warehouse, tmp_path):
+def test_a_failure_in_the_child_names_its_exit_code_and_error(published_without_gap, snapshot_warehouse, tmp_path):
     """The child's exception reaches the caller: input errors as their own type, others as
     ReportBuildError with the child's exit code, its message and the end of its stderr."""
-    broken = tmp_path / "readiness.duckdb"
-    shutil.copyfile(snapshot_warehouse, broken)
-    with duckdb.connect(str(broken)) as con:
-        kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'coworking_gap'"
-                           ).fetchone()[0]
-        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} coworking_gap")
+    broken = published_without_gap
     expected = r"child process \d+ failed \(exit code 1\): CatalogException: .*coworking_gap"
     with pytest.raises(ReportBuildError, match=expected) as failure:
         build_reports(broken, tmp_path / "out", towns=None, isolate=True)

@@ -249,15 +249,10 @@ def test_asset_writes_a_page_per_town_in_scope(snapshot_warehouse, warehouse, tm
     assert any(f"in child process {metadata['build_pid'].value} " in line for line in logs)
 
 
-def test_asset_fails_with_the_childs_exit_code_and_message(snapshot_warehouse, tmp_path):
+def test_asset_fails_with_the_childs_exit_code_and_message(published_without_gap, tmp_path):
     """A failure of the report build in the child fails the step; the step's error names the child's exit
     code and its exception."""
-    broken = tmp_path / "readiness.duckdb"
-    shutil.copyfile(snapshot_warehouse, broken)
-    with duckdb.connect(str(broken)) as con:
-        kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'coworking_gap'"
-                           ).fetchone()[0]
-        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} coworking_gap")
+    broken = published_without_gap
     result = materialize([town_reports], raise_on_error=False, resources={"settings": ReadinessSettings(
         warehouse_path=str(broken), reports_dir=str(tmp_path / "reports"), report_scope="pilots")})
     assert not result.success
