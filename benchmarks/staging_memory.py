@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -95,24 +94,17 @@ class Tracer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.staging_steps import STEPS, asset_key_of, compare_staging, run_step
+    from benchmarks.staging_steps import STEPS, asset_key_of, compare_staging, copied_build, run_step
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("build", type=Path, help="folder of a full-Germany build (warehouse/, raw/)")
-    parser.add_argument("--step", required=True, choices=STEPS + ["broadband_coverage"])
+    parser.add_argument("--step", required=True, choices=STEPS)
     parser.add_argument("--keep", type=Path, help="copy into this folder instead of a temporary one, keep it")
     parser.add_argument("--no-trace", action="store_true", help="only the step's peak, no per-function lines")
     args = parser.parse_args(argv)
-    from pipelines.resources import ReadinessSettings
-
     with tempfile.TemporaryDirectory(prefix="staging-memory-") as tmp:
         folder = args.keep or Path(tmp)
-        shutil.copytree(args.build / "warehouse", folder / "warehouse", dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("*.lock", "*.wal"))
-        settings = ReadinessSettings(source_mode="directory", source_dir=str(folder),
-                                     warehouse_path=str(folder / "warehouse" / "readiness.duckdb"),
-                                     raw_dir=str(args.build / "raw"), exports_dir=str(folder / "exports"),
-                                     reports_dir=str(folder / "reports"), report_scope="pilots")
+        settings = copied_build(args.build, folder)
         tracer = Tracer()
         if not args.no_trace:
             tracer.install()

@@ -77,22 +77,28 @@ def compare_staging(built: Path, reference: Path, ordered: bool = False) -> list
     return rows
 
 
+def copied_build(build: Path, folder: Path):
+    """Settings of a refresh on a copy of ``build``'s warehouse folder in ``folder``; the raw landing is read
+    from the build itself (read-only), so a step runs on the build's files without writing into it."""
+    from pipelines.resources import ReadinessSettings
+
+    shutil.copytree(build / "warehouse", folder / "warehouse", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("*.lock", "*.wal"))
+    return ReadinessSettings(source_mode="directory", source_dir=str(folder),
+                             warehouse_path=str(folder / "warehouse" / "readiness.duckdb"),
+                             raw_dir=str(build / "raw"), exports_dir=str(folder / "exports"),
+                             reports_dir=str(folder / "reports"), report_scope="pilots")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("build", type=Path, help="folder of a full-Germany build (warehouse/, raw/)")
     parser.add_argument("--steps", nargs="+", default=STEPS, choices=STEPS)
     parser.add_argument("--keep", type=Path, help="copy into this folder instead of a temporary one, keep it")
     args = parser.parse_args(argv)
-    from pipelines.resources import ReadinessSettings
-
     with tempfile.TemporaryDirectory(prefix="staging-steps-") as tmp:
         folder = args.keep or Path(tmp)
-        shutil.copytree(args.build / "warehouse", folder / "warehouse", dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("*.lock", "*.wal"))
-        settings = ReadinessSettings(source_mode="directory", source_dir=str(folder),
-                                     warehouse_path=str(folder / "warehouse" / "readiness.duckdb"),
-                                     raw_dir=str(args.build / "raw"), exports_dir=str(folder / "exports"),
-                                     reports_dir=str(folder / "reports"), report_scope="pilots")
+        settings = copied_build(args.build, folder)
         print(f"load average before {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         for step in args.steps:
             started, cpu = time.perf_counter(), time.process_time()
