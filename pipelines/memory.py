@@ -101,8 +101,7 @@ class RssSampler:
         self.pss_samples: list[tuple[float, float, float]] = []
         self.peaks: dict[int, float] = {}
         self._known: list[int] = []
-        self._count = 0
-        self._samples_taken = 0
+        self._count = 0  # samples taken: new processes are looked for, and PSS read, every n-th
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
 
@@ -127,15 +126,15 @@ class RssSampler:
             return
         self.peaks[me] = max(self.peaks.get(me, 0.0), own.get("VmHWM", 0) / 1024)
         others = 0.0
-        with_pss = self._samples_taken % PSS_EVERY == 0
-        self._samples_taken += 1
+        with_pss = self._count % PSS_EVERY == 0
+        look_for_new = self._count % 5 == 0
+        self._count += 1
         own_pss, pss = (pss_kib(me) if with_pss else 0), 0
         if self.children:
             # walking all of /proc costs far more than reading a few status files: new processes are
             # looked for every 5th sample (a step process lives for seconds; its VmHWM keeps its peak)
-            if self._count % 5 == 0:
+            if look_for_new:
                 self._known = descendants(me)
-            self._count += 1
             for pid in self._known:
                 status = _status_kib(pid)
                 if status:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import difflib
 import re
 
-import numpy as np
 import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
 from sources.errors import SourceError
+from sources.frames import shared_where
 from sources.registry import Release
 
 # INKAR indicator column -> (measure, unit, word that must appear in INKAR's own short name)
@@ -159,21 +159,11 @@ def map_to_gemeinden(commuting: pd.DataFrame, region_names: pd.DataFrame, regist
     # one note object per Verband and one label object, not a new str per row (1.4 M rows: ~150 MiB)
     codes = observations["ags_verband"].astype(str)
     noted = codes.map({code: "from Gemeindeverband " + code for code in pd.unique(codes)}).to_numpy(dtype=object)
-    observations["note"] = _pick(single_member, "", noted)
-    verband = np.empty(len(observations), dtype=object)
-    verband[:] = "gemeindeverband"  # one object in every row (np.full makes one per row)
-    observations["source_level"] = _pick(single_member, "gemeinde", verband)
+    observations["note"] = shared_where(~single_member, noted, "")
+    observations["source_level"] = shared_where(single_member, "gemeinde", "gemeindeverband")
     result = observations.assign(level="gemeinde")[[*OBSERVATION_COLUMNS, "source_level"]]
     result.attrs["verbaende"] = verbaende  # which Verbände were matched (map_through_registers)
     return result
-
-
-def _pick(mask: np.ndarray, value: str, others: np.ndarray) -> np.ndarray:
-    """``np.where(mask, value, others)`` as an object array whose rows share ``value`` and ``others``' objects
-    (``np.where`` makes a new str object per row)."""
-    out = others.copy()
-    out[mask] = value
-    return out
 
 
 def map_through_registers(commuting: pd.DataFrame, region_names: pd.DataFrame, registers: pd.DataFrame,

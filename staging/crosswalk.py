@@ -41,6 +41,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from sources.frames import shared_where
+
 RECODE_TOLERANCE = 0.01
 MERGER_TOLERANCE = 0.005  # real merger areas add up to within ~0.3 %; wider lets coincidences match
 MAX_PREDECESSORS = 3
@@ -612,6 +614,17 @@ def held_vintages(register: pd.DataFrame) -> dict[str, list]:
     return register.groupby("ags")["vintage"].agg(lambda v: sorted(set(v))).to_dict()
 
 
+PART_KEYS = ["_current", "reference_date", "measure", "vintage", "source_id"]  # one group: one current value
+
+
+def _parts(frame: pd.DataFrame, walk: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """``frame`` with ``_current`` (the row's own key where the walk has none) and, per row, how many parts
+    its group (PART_KEYS) has: one part is moved or kept, several are combined."""
+    mapped = _with_current(frame, walk)
+    mapped["_current"] = mapped["_current"].fillna(mapped["ags"])
+    return mapped, mapped.groupby(PART_KEYS, sort=False)["ags"].transform("size")
+
+
 def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
     """Gemeinde observations of any source moved onto the current territory through the crosswalk.
 
@@ -630,33 +643,18 @@ def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.Da
     """
     # no defensive copy of millions of rows: the input is only read (assign copies when it adds the column)
     frame = observations if "source_level" in observations else observations.assign(source_level="gemeinde")
-    mapped = _with_current(frame, walk)
-    mapped["_current"] = mapped["_current"].fillna(mapped["ags"])
-    keys = ["_current", "reference_date", "measure", "vintage", "source_id"]
-    parts = mapped.groupby(keys, sort=False)["ags"].transform("size")
+    mapped, parts = _parts(frame, walk)
     simple = mapped[parts == 1].copy(deep=False)  # already a new frame; whole columns are replaced below
     moved = (simple["ags"] != simple["_current"]).to_numpy()
-    simple["published_ags"] = _where(moved, simple["ags"].to_numpy(dtype=object), np.nan)
-    simple["territorial_change"] = _where(moved, "recode", None)
+    simple["published_ags"] = shared_where(moved, simple["ags"].to_numpy(dtype=object), np.nan)
+    simple["territorial_change"] = shared_where(moved, "recode", None)
     simple["ags"] = simple["_current"]
-    merged = _combine(mapped[parts > 1], weights, keys)
+    merged = _combine(mapped[parts > 1], weights, PART_KEYS)
     columns = [c for c in frame.columns if c not in ("key_vintage",)] + ["territorial_change", "published_ags"]
     columns = list(dict.fromkeys(columns))
     if merged.empty:  # concatenating all-empty columns is slow on millions of rows: skip it
         return simple.reindex(columns=columns).reset_index(drop=True)
     return pd.concat([simple.reindex(columns=columns), merged.reindex(columns=columns)], ignore_index=True)
-
-
-def _where(mask: np.ndarray, value, other) -> np.ndarray:
-    """An object array: ``value`` where ``mask``, else ``other`` (as ``np.where``; the values too).
-
-    Why not ``np.where``/``Series.where``: on object data they make a new str (or NaN float) object per
-    row; on the 2.18 M Breitbandatlas rows 'gemeinde' and NaN alone held about 150 MiB. Here every row
-    refers to the one object (or to ``value``'s own elements when it is an array)."""
-    out = np.empty(len(mask), dtype=object)
-    out[:] = other
-    out[mask] = value[mask] if isinstance(value, np.ndarray) else value
-    return out
 
 
 def _with_current(frame: pd.DataFrame, walk: pd.DataFrame) -> pd.DataFrame:
@@ -730,7 +728,7 @@ def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.Da
     ``territorial_change``, ``published_ags`` and ``source_level``.
     """
     frame = observations if "source_level" in observations else observations.assign(
-        source_level=_where((observations["level"] == "gemeinde").to_numpy(), "gemeinde", None))
+        source_level=shared_where((observations["level"] == "gemeinde").to_numpy(), "gemeinde", None))
     is_gemeinde = (frame["level"] == "gemeinde").to_numpy()
     others = frame[~is_gemeinde].assign(territorial_change=None, published_ags=None)
     if not is_gemeinde.any():
@@ -787,12 +785,9 @@ def _one_part_rows(gemeinden: pd.DataFrame, walk: pd.DataFrame,
                    weights: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """``bring_forward`` of one vintage's Gemeinde rows, by position: which rows are their current Gemeinde's
     only part (boolean mask), those rows' current keys, and the merged groups (``_combine``)."""
-    mapped = _with_current(gemeinden, walk)  # an indexable walk: row i is gemeinden's row i
-    mapped["_current"] = mapped["_current"].fillna(mapped["ags"])
-    keys = ["_current", "reference_date", "measure", "vintage", "source_id"]
-    parts = mapped.groupby(keys, sort=False)["ags"].transform("size")
+    mapped, parts = _parts(gemeinden, walk)  # an indexable walk: row i is gemeinden's row i
     one = (parts == 1).to_numpy()
-    return one, mapped["_current"].to_numpy(dtype=object)[one], _combine(mapped[parts > 1], weights, keys)
+    return one, mapped["_current"].to_numpy(dtype=object)[one], _combine(mapped[parts > 1], weights, PART_KEYS)
 
 
 def _assembled(frame: pd.DataFrame, kept: np.ndarray, singles: list[tuple[np.ndarray, np.ndarray]],
@@ -816,9 +811,9 @@ def _assembled(frame: pd.DataFrame, kept: np.ndarray, singles: list[tuple[np.nda
         if column == "ags":
             pieces.append(pd.Series(current, dtype=object))
         elif column == "published_ags":
-            pieces.append(pd.Series(_where(moved, published, np.nan), dtype=object))
+            pieces.append(pd.Series(shared_where(moved, published, np.nan), dtype=object))
         elif column == "territorial_change":
-            pieces.append(pd.Series(_where(moved, "recode", None), dtype=object))
+            pieces.append(pd.Series(shared_where(moved, "recode", None), dtype=object))
         else:
             pieces.append(frame[column].iloc[rows].reset_index(drop=True))
         pieces += [part[column] for part in merged]
@@ -829,7 +824,7 @@ def _assembled(frame: pd.DataFrame, kept: np.ndarray, singles: list[tuple[np.nda
 
 def _none(length: int) -> pd.Series:
     """A column of None, as ``assign(column=None)`` gives it."""
-    return pd.Series(_where(np.zeros(length, dtype=bool), None, None), dtype=object)
+    return pd.Series(np.full(length, None, dtype=object))
 
 
 def _walk_indexable(walk: pd.DataFrame) -> bool:
@@ -866,8 +861,7 @@ def _keyed(gemeinden: pd.DataFrame, register: pd.DataFrame, key_vintage: str | N
         return gemeinden.assign(key_vintage=key_vintage if key_vintage else key_vintages(gemeinden, register, held))
     # a key the given register does not hold (INKAR's Oberweser, gone from the 2021 register) is
     # taken from the registers that hold it, as for a source without a known status
-    pairs = set(zip(register["vintage"], register["ags"]))
-    missing = [(v, a) not in pairs for v, a in zip(gemeinden["key_vintage"], gemeinden["ags"])]
+    missing = [v not in held.get(a, ()) for v, a in zip(gemeinden["key_vintage"], gemeinden["ags"])]
     if any(missing):
         gemeinden = gemeinden.copy()
         gemeinden.loc[missing, "key_vintage"] = key_vintages(gemeinden[missing], register, held).to_numpy()

@@ -174,11 +174,11 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
         con.execute(f"DELETE FROM {table} WHERE {where}", list(key.values()))
         if len(frame) <= INSERT_SLICE_ROWS:
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
-        for start in range(0, len(frame) if len(frame) > INSERT_SLICE_ROWS else 0, INSERT_SLICE_ROWS):
-            # one transaction, consecutive inserts: the rows keep the frame's order
-            con.unregister("incoming")
-            con.register("incoming", frame.iloc[start:start + INSERT_SLICE_ROWS])
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+        else:  # one transaction, consecutive inserts: the rows keep the frame's order
+            for start in range(0, len(frame), INSERT_SLICE_ROWS):
+                con.unregister("incoming")
+                con.register("incoming", frame.iloc[start:start + INSERT_SLICE_ROWS])
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
         con.execute("COMMIT")
     finally:
         con.unregister("incoming")
