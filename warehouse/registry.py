@@ -274,11 +274,25 @@ STAGING_HEADER = """\
 """
 
 
-def published_ddl(reg: Registry | None = None) -> str:
-    """schema.sql: every published table, history tables with valid_from/valid_to."""
+def published_ddl(reg: Registry | None = None, defer_composite_keys: bool = False) -> str:
+    """schema.sql: every published table, history tables with valid_from/valid_to.
+
+    ``defer_composite_keys``: without the multi-column primary keys (``composite_keys`` gives them), for
+    a writer that fills the tables first and adds the keys afterwards (warehouse/publish.py).
+    """
     reg = reg or registry()
-    blocks = [_create(t, history=t.history, if_not_exists=False) for t in reg.in_database(PUBLISHED)]
+    deferred = composite_keys(reg) if defer_composite_keys else {}
+    blocks = [_create(t, history=t.history, if_not_exists=False, keys=(t.published_name if t.history else t.name)
+                      not in deferred) for t in reg.in_database(PUBLISHED)]
     return SCHEMA_HEADER + "\n" + "\n\n".join(blocks) + "\n"
+
+
+def composite_keys(reg: Registry | None = None) -> dict[str, list[str]]:
+    """Published table -> its primary key of more than one column (history tables: with valid_from)."""
+    reg = reg or registry()
+    keys = {(t.published_name if t.history else t.name): [*t.primary_key, *(["valid_from"] if t.history else [])]
+            for t in reg.in_database(PUBLISHED) if t.primary_key}
+    return {name: key for name, key in keys.items() if len(key) > 1}
 
 
 def working_ddl(reg: Registry | None = None) -> str:
