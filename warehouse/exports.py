@@ -35,7 +35,7 @@ import pandas as pd
 
 from indicators.catalogue import load_catalogue
 from sources.registry import sha256_of
-from warehouse.paths import DEFAULT_EXPORTS_DIR, exports_dir  # noqa: F401 (re-exported)
+from warehouse.paths import DEFAULT_EXPORTS_DIR, duckdb_config, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
 from warehouse.registry import registry
 
@@ -56,20 +56,6 @@ SELECT source_id, publisher, licence, licence_url, attribution FROM source_attri
 TEXT_COLUMNS = {"ags", "peer_ags", "kreis_ags"}
 
 VIEW_TITLES = registry().planner_views  # the German title of each view's workbook (warehouse/tables.yaml)
-
-# The row order of each planner view's files: columns that identify a row of the view (its key), so the
-# order is total. Why: the views have no ORDER BY and DuckDB's parallel joins return their rows in an
-# order that varies from run to run, so two exports of the same published file differed in their bytes
-# (and their SHA-256 in manifest.json). latest_ranking is read by rank; ags breaks ties and orders the
-# towns without a rank (NULLs last).
-EXPORT_ORDER = {
-    "town_profile": ["ags", "indicator_id"],
-    "town_index_history": ["ags", "period", "method_version"],
-    "latest_ranking": ["rank", "ags"],
-    "peer_comparison": ["ags", "peer_rank", "peer_ags"],
-    "indicator_history": ["ags", "indicator_id", "period"],
-    "source_attribution": ["source_id"],
-}
 
 # German column headers of the .xlsx and CSV exports (Parquet keeps the technical names).
 GERMAN_HEADERS = {
@@ -142,7 +128,7 @@ def export_planner_views(published: Path, out_dir: Path | None = None) -> dict[s
     staging = out_dir / f".{stamp}.partial"
     staging.mkdir()
     try:
-        with duckdb.connect(str(published), read_only=True) as con:
+        with duckdb.connect(str(published), read_only=True, config=export_config()) as con:
             con.execute("SET enable_progress_bar = false")  # no progress bars on the asset's stderr
             check_views(con, published)
             manifest = write_views(con, staging, read_manifest(out_dir / LATEST))
@@ -159,6 +145,21 @@ def export_planner_views(published: Path, out_dir: Path | None = None) -> dict[s
     point_latest(out_dir, final)
     prune(out_dir, KEEP_EXPORTS)
     return {name: entry["rows"] for name, entry in manifest.items()}
+
+
+def export_config() -> dict[str, str]:
+    """DuckDB settings of the export's connection: the pipeline's (memory limit), and one thread per query.
+
+    Why one thread: the planner views have no ORDER BY, and a query running on several threads returns
+    their joined rows in an order that varies from run to run, so two exports of the same published file
+    differed in their bytes (and SHA-256). On one thread each view's rows come in the order its tables
+    are stored in, which the candidate build fixes (history tables in ``HISTORY_ORDER``, i.e. town by
+    town; the others as the working tables hold them). The files stay written side by side, each by its
+    own cursor and thread (``EXPORT_THREADS``). Measured 2026-12-02 on the full data: no more CPU than
+    before (10.7-11.3 against 11.8-12.2 s for all files), while sorting every view by its key in SQL
+    instead cost 3.8 CPU s more and raised the process's peak by about 0.8 GiB (the sorts hold the rows).
+    """
+    return {**duckdb_config(), "threads": "1"}
 
 
 def file_digest(path: Path) -> dict:
@@ -312,24 +313,10 @@ EXPORT_THREADS = 2
 # file format -> writer(cursor, view, target, sources) returning the rows written
 WRITERS = {
     "parquet": lambda con, view, target, sources: con.execute(
-        f"COPY ({view_query(view)}) TO ? (FORMAT parquet)", [str(target)]).fetchone()[0],
-    "csv": lambda con, view, target, sources: write_german_csv(con, f"SELECT * FROM {view}", target,
-                                                               EXPORT_ORDER.get(view)),
+        f"COPY (SELECT * FROM {view}) TO ? (FORMAT parquet)", [str(target)]).fetchone()[0],
+    "csv": lambda con, view, target, sources: write_german_csv(con, f"SELECT * FROM {view}", target),
     "xlsx": lambda con, view, target, sources: write_view_xlsx(con, view, target, sources),
 }
-
-
-def view_query(view: str) -> str:
-    """SQL of a view's rows in their export order (``EXPORT_ORDER``; a view not listed there as it comes)."""
-    order = EXPORT_ORDER.get(view)
-    return f"SELECT * FROM {view}" + (f" ORDER BY {_order_by(order)}" if order else "")
-
-
-def _order_by(columns: list[str], relation: str | None = None) -> str:
-    """ORDER BY list of ``columns``, each qualified by ``relation`` when given (so a German header that is
-    an alias of the same name, e.g. "AGS", never takes the place of the column it was shaped from)."""
-    prefix = f"{relation}." if relation else ""
-    return ", ".join(prefix + _identifier(column) for column in columns)
 
 
 def _reuse(entry: dict | None, fingerprint: str, target: Path) -> int | None:
@@ -426,20 +413,18 @@ INTEGER_KINDS = {"tinyint", "smallint", "integer", "bigint", "utinyint", "usmall
 EXCEL_EPOCH_DAYS = 25569  # 1970-01-01 as an Excel serial day (day 0 is 1899-12-30, exact from March 1900 on)
 
 
-def write_german_csv(con: duckdb.DuckDBPyConnection, query: str, target: Path, order: list[str] | None = None) -> int:
+def write_german_csv(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> int:
     """CSV as German Excel reads it: ``;``, decimal comma, UTF-8 with BOM, booleans WAHR/FALSCH; returns rows.
 
     Written by DuckDB's COPY straight from SQL (streaming, no DataFrame). The BOM is the first
     character of the first header: COPY has no BOM option, and a header ``\ufeffGemeinde`` puts the
     three bytes at the very start of the file without a second pass over it.
-    Read it back with ``pd.read_csv(path, sep=";", decimal=",", dtype={"AGS": str})``. ``order``: the
-    columns of ``query`` the rows are sorted by (the same bytes on every run), else the query's order.
+    Read it back with ``pd.read_csv(path, sep=";", decimal=",", dtype={"AGS": str})``.
     """
     shaped = spreadsheet_columns(con, query, csv=True)
     select = ", ".join(f"{expression} AS {_identifier(BOM + header if index == 0 else header)}"
                        for index, (expression, header, _) in enumerate(shaped))
-    sort = f" ORDER BY {_order_by(order, 'q')}" if order else ""
-    return con.execute(f"COPY (SELECT {select} FROM ({query}) AS q{sort}) TO ? (FORMAT csv, DELIMITER ';', HEADER)",
+    return con.execute(f"COPY (SELECT {select} FROM ({query})) TO ? (FORMAT csv, DELIMITER ';', HEADER)",
                        [str(target)]).fetchone()[0]
 
 
@@ -473,7 +458,7 @@ XLSX_ROW_LIMIT = 1_048_575  # rows of one Excel sheet less its header: larger vi
 def write_view_xlsx(con: duckdb.DuckDBPyConnection, view: str, target: Path, sources: list | None = None) -> int:
     """The view's .xlsx (see ``xlsx_plan`` for views above one sheet); returns the data rows written."""
     query, note = xlsx_plan(con, view)
-    return write_xlsx_query(con, query, target, VIEW_TITLES.get(view, view), sources, note, EXPORT_ORDER.get(view))
+    return write_xlsx_query(con, query, target, VIEW_TITLES.get(view, view), sources, note)
 
 
 def write_xlsx(frame: pd.DataFrame, target: Path, title: str, sources=None) -> int:
@@ -490,7 +475,7 @@ def write_xlsx(frame: pd.DataFrame, target: Path, title: str, sources=None) -> i
 
 
 def write_xlsx_query(con: duckdb.DuckDBPyConnection, query: str, target: Path, title: str,
-                     sources: list | None = None, note: str | None = None, order: list[str] | None = None) -> int:
+                     sources: list | None = None, note: str | None = None) -> int:
     """An Excel workbook: the rows of ``query`` on sheet "Daten", sources and licences on "Quellen und Lizenzen".
 
     Cells keep their types (numbers, dates, booleans); AGS and other key columns are text cells with
@@ -502,8 +487,7 @@ def write_xlsx_query(con: duckdb.DuckDBPyConnection, query: str, target: Path, t
     in Python (minutes for the 20 M cells of the full indicator history), so DuckDB builds each row's
     SpreadsheetML (``<row><c>…</c></row>``, the same cells XlsxWriter writes) vectorised in SQL, and the
     rows stream in Arrow batches into the worksheet's row file, which XlsxWriter copies into the sheet
-    at ``close()``. Memory stays flat whatever the size of the view. ``order``: the columns of ``query``
-    the rows are sorted by (as ``write_german_csv``).
+    at ``close()``. Memory stays flat whatever the size of the view.
     """
     import xlsxwriter
 
@@ -515,8 +499,7 @@ def write_xlsx_query(con: duckdb.DuckDBPyConnection, query: str, target: Path, t
         formats = {kind: book.add_format(spec) for kind, spec in CELL_FORMATS.items()}
         formats["header"] = book.add_format({"bold": True})
         row_sql = _row_xml_sql(shaped, formats)
-        sort = f" ORDER BY {_order_by(order, 'q')}" if order else ""
-        reader = con.execute(f"SELECT {row_sql} AS x FROM ({query}) AS q{sort}").to_arrow_reader(XLSX_BLOCK_ROWS)
+        reader = con.execute(f"SELECT {row_sql} AS x FROM ({query})").to_arrow_reader(XLSX_BLOCK_ROWS)
         rows = _data_sheets(book, reader, [header for _, header, _ in shaped], formats, target)
         _sources_sheet(book.add_worksheet("Quellen und Lizenzen"), title, sources, note)
     finally:

@@ -1,49 +1,53 @@
-"""Export files list a view's rows in a fixed order (its key), so equal views give equal files."""
+"""Two exports of the same published file are the same files: rows in the stored order of the view's table."""
 
 from __future__ import annotations
 
 import zipfile
 
 import duckdb
-import pandas as pd
 import pytest
 
 from warehouse import exports
-from warehouse.paths import SCHEMA_SQL, VIEWS_SQL
-from warehouse.publish import PLANNER_VIEWS
 
-
-def test_every_planner_view_has_an_export_order_of_its_own_columns():
-    con = duckdb.connect()  # the published schema and views, empty: only their columns are read
-    con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
-    con.execute(VIEWS_SQL.read_text(encoding="utf-8"))
-    assert set(exports.EXPORT_ORDER) == set(PLANNER_VIEWS)
-    for view, order in exports.EXPORT_ORDER.items():
-        columns = {row[0] for row in con.execute(f"DESCRIBE {view}").fetchall()}
-        assert order and set(order) <= columns, (view, order)
+TODO = [("towns.parquet", "towns", "parquet"), ("towns.csv", "towns", "csv"), ("towns.xlsx", "towns", "xlsx")]
+ROWS = 400_000  # several of DuckDB's row groups (122,880 rows): a parallel scan would interleave them
 
 
 @pytest.fixture
-def con(tmp_path, monkeypatch):
-    """A view whose rows come in descending AGS order (as a parallel join may return them)."""
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    con.execute("""CREATE TABLE t AS SELECT lpad(CAST(i AS VARCHAR), 8, '0') AS ags, 'Ort ' || i AS name,
-                   i / 7.0 AS score FROM range(3000) r(i) ORDER BY i DESC""")
-    con.execute("CREATE VIEW towns AS SELECT * FROM t")
-    monkeypatch.setitem(exports.EXPORT_ORDER, "towns", ["ags"])
-    yield con
-    con.close()
+def published(tmp_path):
+    """A file with a view joining a large table (stored in AGS order) to a small one, as the planner views do."""
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(f"""CREATE TABLE t AS SELECT lpad(CAST(i AS VARCHAR), 8, '0') AS ags, i % 13 AS k, i / 7.0 AS score
+                        FROM range({ROWS}) r(i) ORDER BY i""")
+        con.execute("CREATE TABLE labels AS SELECT k, 'Kennzahl ' || k AS label FROM range(13) r(k)")
+        con.execute("CREATE VIEW towns AS SELECT t.ags, l.label, t.score FROM t JOIN labels l USING (k)")
+    return path
 
 
-def test_parquet_csv_and_xlsx_rows_come_in_the_export_order(con, tmp_path):
-    todo = [("towns.parquet", "towns", "parquet"), ("towns.csv", "towns", "csv"), ("towns.xlsx", "towns", "xlsx")]
-    assert [rows for _, rows in exports._write_files(con, tmp_path, todo, [], threads=2)] == [3000] * 3
-    expected = [f"{i:08d}" for i in range(3000)]
-    assert con.execute("SELECT ags FROM towns LIMIT 1").fetchone()[0] == expected[-1]  # the view itself: descending
-    assert duckdb.sql(f"SELECT ags FROM '{tmp_path / 'towns.parquet'}'").fetchnumpy()["ags"].tolist() == expected
-    csv = pd.read_csv(tmp_path / "towns.csv", sep=";", dtype=str, encoding="utf-8-sig")
-    assert csv["AGS"].tolist() == expected
-    with zipfile.ZipFile(tmp_path / "towns.xlsx") as book:
-        sheet = book.read("xl/worksheets/sheet1.xml").decode("utf-8")
-    cells = [part.split("</t>")[0] for part in sheet.split('<t>')[1:]]  # inline strings: header-less AGS, names
-    assert [c for c in cells if c.isdigit()] == expected
+def export(published, folder):
+    folder.mkdir()
+    with duckdb.connect(str(published), read_only=True, config=exports.export_config()) as con:
+        assert [rows for _, rows in exports._write_files(con, folder, TODO, [], threads=2)] == [ROWS] * 3
+    return folder
+
+
+def data_sheet(path):
+    with zipfile.ZipFile(path) as book:
+        return book.read("xl/worksheets/sheet1.xml")
+
+
+def test_two_exports_give_the_same_bytes_in_the_stored_order(published, tmp_path):
+    first, second = export(published, tmp_path / "a"), export(published, tmp_path / "b")
+    for name in ("towns.parquet", "towns.csv"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert data_sheet(first / "towns.xlsx") == data_sheet(second / "towns.xlsx")  # the sources sheet has the export minute
+    ags = duckdb.sql(f"SELECT ags FROM '{first / 'towns.parquet'}'").fetchnumpy()["ags"].tolist()
+    assert ags == [f"{i:08d}" for i in range(ROWS)]  # the table's order, not the join's hash order
+    csv_ags = [line.split(";")[0] for line in (first / "towns.csv").read_text(encoding="utf-8-sig").splitlines()[1:]]
+    assert csv_ags == ags
+
+
+def test_the_export_connection_keeps_the_memory_limit_and_runs_one_thread(monkeypatch):
+    monkeypatch.setenv("READINESS_DUCKDB_MEMORY_LIMIT", "512MB")
+    assert exports.export_config() == {"memory_limit": "512MB", "threads": "1"}
