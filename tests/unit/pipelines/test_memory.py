@@ -120,3 +120,15 @@ def test_forked_processes_sharing_pages_count_once_in_the_pss_sum():
     assert sampler.peak_total() > 550  # RSS: 3 x 200 MiB plus the interpreters
     assert 190 < sampler.peak_pss_total() - own < 350  # PSS: the 200 MiB once (and 3 interpreters)
     assert 190 < sampler.peak_pss_children() < 350
+
+
+def test_the_candidate_gets_the_smaller_of_its_own_and_the_configured_limit(monkeypatch):
+    from warehouse.publish import CANDIDATE_MEMORY, candidate_memory_limit, memory_bytes
+
+    monkeypatch.delenv(DUCKDB_MEMORY_ENV, raising=False)
+    assert candidate_memory_limit() == CANDIDATE_MEMORY == "512MB"  # below the general 1GB
+    monkeypatch.setenv(DUCKDB_MEMORY_ENV, "300MiB")
+    assert candidate_memory_limit() == "300MiB"  # a machine that wants less keeps less
+    monkeypatch.setenv(DUCKDB_MEMORY_ENV, "2GB")
+    assert candidate_memory_limit() == "512MB"
+    assert memory_bytes("1GB") == 10**9 and memory_bytes("1 GiB") == 2**30 and memory_bytes("512mb") == 512e6
