@@ -138,9 +138,14 @@ def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> pd.Dat
     own conversion of the same Arrow columns, so integers with NULLs, booleans, decimals and dates keep
     the dtypes ``df()`` gives them.
     """
+    return arrow_frame(con, con.execute(sql, params or []).to_arrow_table())
+
+
+def arrow_frame(con: duckdb.DuckDBPyConnection, table) -> pd.DataFrame:
+    """An Arrow table (a query's whole result) as ``df()`` would have given it, text as shared strings
+    (``fetch_frame``); ``con`` converts the non-text columns."""
     import pyarrow as pa
 
-    table = con.execute(sql, params or []).to_arrow_table()
     names = table.column_names
     text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     if not text or len(set(names)) != len(names):  # nothing to share, or columns not addressable by name
