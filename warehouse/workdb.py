@@ -136,7 +136,8 @@ def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> pd.Dat
     The result comes as one Arrow table (one scan, one row order): its text columns are converted by
     pyarrow, which shares repeated strings (None where missing, as ``df()``); every other column by DuckDB's
     own conversion of the same Arrow columns, so integers with NULLs, booleans, decimals and dates keep
-    the dtypes ``df()`` gives them.
+    the dtypes ``df()`` gives them. DuckDB's scan of the Arrow table leaves a few threads running: not for a
+    process that forks afterwards (the report child uses reports.data.share_strings instead).
     """
     return arrow_frame(con, con.execute(sql, params or []).to_arrow_table())
 
@@ -150,7 +151,8 @@ def arrow_frame(con: duckdb.DuckDBPyConnection, table) -> pd.DataFrame:
     text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     if not text or len(set(names)) != len(names):  # nothing to share, or columns not addressable by name
         return con.from_arrow(table).df()
-    strings = table.select(text).to_pandas(deduplicate_objects=True)
+    # use_threads=False: no Arrow thread pool, so the report child can still fork its page workers
+    strings = table.select(text).to_pandas(deduplicate_objects=True, use_threads=False)
     others = [name for name in names if name not in text]
     frame = con.from_arrow(table.select(others)).df() if others else pd.DataFrame(index=strings.index)
     for name in text:
