@@ -281,7 +281,8 @@ def memory_detail() -> str:
     kinds = collections.Counter(type(o).__name__ for o in gc.get_objects())
     frames = [o for o in gc.get_objects() if type(o).__name__ == "DataFrame"]
     frame_mib = sum(int(f.memory_usage(deep=False).sum()) for f in frames) >> 20
-    return (f"RSS {rollup.get('Rss', 0)} MiB (anonymous {rollup.get('Anonymous', 0)}, files {rollup.get('Pss_File', 0)}); "
+    return (f"RSS {rollup.get('Rss', 0)} MiB (anonymous {rollup.get('Anonymous', 0)}, "
+            f"files {rollup.get('Pss_File', 0)}); "
             f"{heap}Python blocks {sys.getallocatedblocks()}; threads {threading.active_count()}; "
             f"{len(frames)} DataFrames {frame_mib} MiB; objects {sum(kinds.values())}: "
             + ", ".join(f"{k} {n}" for k, n in kinds.most_common(5)))

@@ -18,8 +18,9 @@ def test_loaded_frames_equal_df_and_share_their_strings(snapshot_warehouse):
         input_dates = con.execute(report_data.INPUT_DATES).df()
         towns = con.execute(report_data.MUNICIPALITIES).df()
     # two runs of a query without a full ORDER BY may order rows differently: compared in the order of their keys
+    date_key = ["ags", "period", "pillar", "source_id"]
     for got, expected, key in [(loaded.by_town["indicators"].frame, indicators, ["ags", "indicator_id"]),
-                               (loaded.by_town["input_dates"].frame, input_dates, ["ags", "period", "pillar", "source_id"]),
+                               (loaded.by_town["input_dates"].frame, input_dates, date_key),
                                (loaded.towns.reset_index(drop=True), towns, ["ags"])]:
         got, expected = (f.sort_values(key, kind="stable").reset_index(drop=True) for f in (got, expected))
         pd.testing.assert_frame_equal(got, expected)  # dtypes and values, None kept as None
