@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -207,7 +208,7 @@ def step_peaks(sampler: RssSampler, instance, run_id: str) -> list[dict]:
 # --- after every step: give freed memory back, and say how much the step's process holds ----------------
 
 def release_memory() -> None:
-    """Hand the C heap's free pages back to the system (glibc ``malloc_trim``).
+    """Hand the C heap's free pages back to the system (glibc ``malloc_trim``), and pyarrow's.
 
     Why: in the in-process executor every step runs in the run's process; the frames a step freed stay
     in the C heap (pandas' and DuckDB's allocations below the mmap threshold), so the next step starts
@@ -219,6 +220,13 @@ def release_memory() -> None:
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
+    # pyarrow keeps what it freed in its own allocator (mimalloc here, not glibc): after reading one INKAR
+    # parquet file into pandas and dropping the frame, 80 MiB stayed resident through malloc_trim until
+    # released (2026-12-02); warehouse.workdb.fetch_frame goes through Arrow too. Only when pyarrow is
+    # already imported: importing it here would cost more than it returns.
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
 
 
 def _libc():
@@ -240,6 +248,46 @@ def memory_line(step_key: str) -> str:
             f"process peak so far {status.get('VmHWM', 0) / 1024:.0f} MiB (pid {os.getpid()})")
 
 
+class _MallInfo2(ctypes.Structure):
+    """glibc's ``struct mallinfo2`` (glibc >= 2.33): what the C heap holds in use and free."""
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+
+
+def memory_detail() -> str:
+    """Where this process's memory is, for diagnosis (``READINESS_MEMORY_DETAIL=1`` adds it to the run log):
+    anonymous and file-backed RSS (/proc/self/smaps_rollup), the C heap in use / free / mmapped (glibc
+    ``mallinfo2``; DuckDB's own allocator and Python's object arenas are not in it), Python's allocated
+    blocks, threads, and the tracked objects by type (the five most numerous; costs a walk of all objects)."""
+    import collections
+    import gc
+
+    rollup = {}
+    try:
+        with open(PROC / "self" / "smaps_rollup", encoding="ascii") as lines:
+            for line in lines:
+                name, _, rest = line.partition(":")
+                if name in ("Rss", "Anonymous", "Pss_File"):
+                    rollup[name] = int(rest.split()[0]) // 1024
+    except (OSError, ValueError, IndexError):
+        return ""
+    heap = ""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "mallinfo2"):
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+        heap = (f"C heap in use {info.uordblks >> 20} MiB, free {info.fordblks >> 20} MiB, "
+                f"mmapped {info.hblkhd >> 20} MiB; ")
+    kinds = collections.Counter(type(o).__name__ for o in gc.get_objects())
+    frames = [o for o in gc.get_objects() if type(o).__name__ == "DataFrame"]
+    frame_mib = sum(int(f.memory_usage(deep=False).sum()) for f in frames) >> 20
+    return (f"RSS {rollup.get('Rss', 0)} MiB (anonymous {rollup.get('Anonymous', 0)}, "
+            f"files {rollup.get('Pss_File', 0)}); "
+            f"{heap}Python blocks {sys.getallocatedblocks()}; threads {threading.active_count()}; "
+            f"{len(frames)} DataFrames {frame_mib} MiB; objects {sum(kinds.values())}: "
+            + ", ".join(f"{k} {n}" for k, n in kinds.most_common(5)))
+
+
 def memory_hooks() -> set:
     """The hooks of the refresh job (pipelines/definitions.py): after every step, successful or failed,
     ``release_memory`` and a line with the process's RSS and peak in the run's log (the UI shows it).
@@ -253,6 +301,8 @@ def memory_hooks() -> set:
         line = memory_line(context.step_key)
         if line:
             context.log.info(line)
+        if os.environ.get("READINESS_MEMORY_DETAIL"):  # diagnosis only: walks every Python object
+            context.log.info(f"memory detail after step {context.step_key}: {memory_detail()}")
 
     @success_hook(name="release_memory_after_success")
     def release_memory_after_success(context: HookContext) -> None:

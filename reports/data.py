@@ -245,7 +245,9 @@ class Columns:
         for _, series in frame.items():
             if isinstance(series.dtype, np.dtype) and series.dtype.kind in "biuf":
                 array = series.to_numpy()  # tolist() of a selection gives Python scalars, as Series.tolist
-            else:  # object, datetime and nullable columns: the Python values Series.tolist gives
+            elif series.dtype.kind == "M":  # dates: one Timestamp per distinct date, not one per cell
+                array = _shared_timestamps(series)
+            else:  # object and nullable columns: the Python values Series.tolist gives
                 array = np.empty(len(series), dtype=object)
                 array[:] = series.tolist()
             self.arrays.append(array)
@@ -266,6 +268,17 @@ class Columns:
                 for row in zip(*columns)]
 
 
+def _shared_timestamps(series: pd.Series) -> np.ndarray:
+    """The values ``series.tolist()`` gives for a datetime column (Timestamps, NaT where missing) as an
+    object array in which equal dates are one Timestamp: a few dozen distinct reference dates over
+    hundreds of thousands of rows (input_dates: 520,000) need not be as many objects."""
+    codes, uniques = pd.factorize(series)
+    boxed = np.empty(len(uniques) + 1, dtype=object)
+    boxed[:-1] = uniques.tolist()
+    boxed[-1] = pd.NaT  # code -1: missing
+    return boxed[codes]
+
+
 def connect(published: Path) -> duckdb.DuckDBPyConnection:
     """Open the published warehouse read-only, with a clear error when it is not there."""
     if not Path(published).is_file():
@@ -280,35 +293,65 @@ def load(published: Path) -> ReportData:
         mv = con.execute("SELECT max(method_version) FROM readiness_index").fetchone()[0]
         if mv is None:
             raise ValueError(f"{published}: readiness_index is empty, nothing to report")
-        index = con.execute(f"SELECT {', '.join(INDEX_COLUMNS)} FROM readiness_index WHERE method_version = $mv "
-                            "ORDER BY ags, period", {"mv": mv}).df()
+        index = _frame(con.execute(f"SELECT {', '.join(INDEX_COLUMNS)} FROM readiness_index WHERE method_version = $mv "
+                            "ORDER BY ags, period", {"mv": mv}))
         latest_period = _latest_scored_period(index)
         frames = {
             "index": index,
-            "indicators": con.execute(INDICATORS).df(),
-            "period_indicators": con.execute(PERIOD_INDICATORS, {"period": latest_period}).df(),
-            "contributions": con.execute(CONTRIBUTIONS, {"mv": mv}).df(),
-            "peers": con.execute(PEERS).df(),
-            "input_dates": con.execute(INPUT_DATES).df(),
+            "indicators": _frame(con.execute(INDICATORS)),
+            "period_indicators": _frame(con.execute(PERIOD_INDICATORS, {"period": latest_period})),
+            "contributions": _frame(con.execute(CONTRIBUTIONS, {"mv": mv})),
+            "peers": _frame(con.execute(PEERS)),
+            "input_dates": _frame(con.execute(INPUT_DATES)),
         }
-        flows = con.execute(FLOWS).df()
+        flows = _frame(con.execute(FLOWS))
         data = ReportData(
             path=Path(published), method_version=mv,
             latest_period=latest_period,
-            towns=con.execute(MUNICIPALITIES).df().set_index("ags", drop=False),
-            index=index, releases=con.execute(RELEASES).df(),
-            geometries=con.execute(GEOMETRIES).df(), coworking=con.execute(COWORKING).df(),
-            coworking_gap=con.execute("SELECT * FROM coworking_gap").df(),
-            gap_inputs=con.execute("""SELECT 'survey' AS kind, CAST(s AS VARCHAR) AS row FROM local_survey_results s
-                                      UNION ALL SELECT 'flow', CAST(f AS VARCHAR) FROM commuter_flows_gemeinde f""").df(),
-            kreis_commuting=con.execute(KREIS_COMMUTING).df(),
-            mobile_kreis=con.execute(MOBILE_KREIS).df(),
-            kreise=con.execute("SELECT ags, name FROM kreise").df(),
-            group_medians=con.execute(GROUP_MEDIANS).df(), references=_reference_values(con),
+            towns=_frame(con.execute(MUNICIPALITIES)).set_index("ags", drop=False),
+            index=index, releases=_frame(con.execute(RELEASES)),
+            geometries=_frame(con.execute(GEOMETRIES)), coworking=_frame(con.execute(COWORKING)),
+            coworking_gap=_frame(con.execute("SELECT * FROM coworking_gap")),
+            gap_inputs=_frame(con.execute("""SELECT 'survey' AS kind, CAST(s AS VARCHAR) AS row FROM local_survey_results s
+                                      UNION ALL SELECT 'flow', CAST(f AS VARCHAR) FROM commuter_flows_gemeinde f""")),
+            kreis_commuting=_frame(con.execute(KREIS_COMMUTING)),
+            mobile_kreis=_frame(con.execute(MOBILE_KREIS)),
+            kreise=_frame(con.execute("SELECT ags, name FROM kreise")),
+            group_medians=_frame(con.execute(GROUP_MEDIANS)), references=_reference_values(con),
             by_town={kind: TownSplit(frame, "ags") for kind, frame in frames.items()},
             flows_by_kreis=_split(flows, "home_kreis"),
         )
     return data
+
+
+def _frame(result: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The query's result as a frame whose text columns share one ``str`` object per distinct value."""
+    return share_strings(result.df())
+
+
+def share_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text column (object dtype, only ``str`` besides missing values) rewritten so that
+    equal strings are one object; same dtype, same values, same row hashes.
+
+    Why: DuckDB's ``df()`` makes a new Python string per cell, so a column of 130,000 rows with 12 indicator
+    ids held 130,000 strings (about 60 bytes each); the report data of all towns took ~650 MiB, most of it
+    repeated AGS, ids, labels, units and licence texts. A shared object costs the 8-byte pointer only: the
+    child held 874 MiB after the load (peak 1,024 MiB), 468 MiB this way (peak 620 MiB; 2026-12-02).
+    Missing values (None, NaN) stay the objects they were. Not through Arrow (warehouse.workdb.fetch_frame,
+    which never makes the per-cell strings): DuckDB's scan of an Arrow table leaves threads behind, and the
+    report child forks its page workers only while it runs one thread (reports/child.py).
+    """
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype != object or pd.api.types.infer_dtype(series, skipna=True) != "string":
+            continue  # numbers, dates, bytes (geometries) and mixed columns stay as they are
+        values = series.to_numpy()
+        codes, uniques = pd.factorize(values)  # uniques: the first object of each distinct string
+        shared = values.copy()
+        present = codes >= 0
+        shared[present] = uniques[codes[present]]
+        frame[column] = shared
+    return frame
 
 
 def _reference_values(con: duckdb.DuckDBPyConnection) -> dict:

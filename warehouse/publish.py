@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -28,6 +29,24 @@ from warehouse.workdb import attach_working
 CURRENT_TABLES = registry().current_tables()
 PLANNER_VIEWS = list(registry().planner_views)
 STORAGE_VERSION = "v1.4.0"
+# DuckDB's buffer limit for building the candidate. Why: with the general limit (1 GB) DuckDB keeps up to
+# 1 GB of the blocks it copies cached, so the candidate step rose ~0.87 GiB above the process's RSS and set
+# the refresh's peak; 512 MB took the same CPU time (build_candidate alone, alternating runs, see
+# docs/performance.md, 2026-12-02) and ~0.4 GiB less. A lower READINESS_DUCKDB_MEMORY_LIMIT still applies.
+CANDIDATE_MEMORY = "512MB"
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # DuckDB's: KB = 1000 bytes, KiB = 1024
+
+
+def memory_bytes(size: str) -> float:
+    """'512MB', '1GB', '2 GiB' in bytes (the sizes warehouse/paths.py accepts)."""
+    number, unit = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*", size).groups()
+    return float(number) * _UNITS[unit.lower()]
+
+
+def candidate_memory_limit() -> str:
+    """The smaller of CANDIDATE_MEMORY and the pipeline's configured limit (duckdb_config)."""
+    return min(CANDIDATE_MEMORY, duckdb_config()["memory_limit"], key=memory_bytes)
 
 
 def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, lake=None) -> dict:
@@ -50,6 +69,7 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, 
         # the shared working file as `work` (history reads it there), the staging assets' files beside it
         relations = attach_working(con, work_db, default=None, views=False)
         previous = _attach_previous(con, published, lake)
+        con.execute(f"SET memory_limit = {literal(candidate_memory_limit())}")  # this database only
         for table in CURRENT_TABLES:
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {relations[table]}")
         merged = {table: merge_history(con, table, published_at, previous) for table in HISTORY_TABLES}

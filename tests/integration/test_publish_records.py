@@ -93,3 +93,26 @@ def test_a_recorded_frame_keeps_types_and_values(tmp_path):
     validation.record_frame(record, {"k": 1}, frame)
     pd.testing.assert_frame_equal(validation.recorded_frame(record, {"k": 1}), frame)
     assert validation.recorded_frame(record, {"k": 2}) is None
+
+
+def test_the_candidate_is_built_within_its_own_memory_limit(published_copy, monkeypatch, tmp_path):
+    # DuckDB's buffer of the candidate's database is set below the general limit before the copy and the
+    # history merge (warehouse/publish.py CANDIDATE_MEMORY), measured by the merge itself
+    from warehouse import publish
+
+    seen = []
+    merge = publish.merge_history
+
+    def merge_and_look(con, *args, **kwargs):
+        seen.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        return merge(con, *args, **kwargs)
+
+    monkeypatch.setattr(publish, "merge_history", merge_and_look)
+    monkeypatch.delenv("READINESS_DUCKDB_MEMORY_LIMIT", raising=False)
+    with duckdb.connect(str(published_copy), read_only=True) as con:
+        method = con.execute("SELECT method_version FROM publish_log").fetchone()[0]
+    build_candidate(work_path_for(published_copy), published_copy, tmp_path / "c.duckdb",
+                    {"run_id": "limit", "mode": "snapshot", "method_version": method})
+    with duckdb.connect(config={"memory_limit": "512MB"}) as reference:
+        expected = reference.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert seen and set(seen) == {expected}

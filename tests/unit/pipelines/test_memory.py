@@ -120,3 +120,38 @@ def test_forked_processes_sharing_pages_count_once_in_the_pss_sum():
     assert sampler.peak_total() > 550  # RSS: 3 x 200 MiB plus the interpreters
     assert 190 < sampler.peak_pss_total() - own < 350  # PSS: the 200 MiB once (and 3 interpreters)
     assert 190 < sampler.peak_pss_children() < 350
+
+
+def test_the_candidate_gets_the_smaller_of_its_own_and_the_configured_limit(monkeypatch):
+    from warehouse.publish import CANDIDATE_MEMORY, candidate_memory_limit, memory_bytes
+
+    monkeypatch.delenv(DUCKDB_MEMORY_ENV, raising=False)
+    assert candidate_memory_limit() == CANDIDATE_MEMORY == "512MB"  # below the general 1GB
+    monkeypatch.setenv(DUCKDB_MEMORY_ENV, "300MiB")
+    assert candidate_memory_limit() == "300MiB"  # a machine that wants less keeps less
+    monkeypatch.setenv(DUCKDB_MEMORY_ENV, "2GB")
+    assert candidate_memory_limit() == "512MB"
+    assert memory_bytes("1GB") == 10**9 and memory_bytes("1 GiB") == 2**30 and memory_bytes("512mb") == 512e6
+
+
+@linux_only
+def test_release_memory_gives_back_what_pyarrow_freed():
+    # in a fresh interpreter: 320 MB of Arrow buffers dropped stay resident in pyarrow's pool (mimalloc or
+    # jemalloc) through malloc_trim; release_memory hands them back (the refresh's hook after every step)
+    code = """
+import numpy as np, pyarrow as pa, pyarrow.compute as pc
+from pipelines.memory import release_memory
+def anon():
+    with open('/proc/self/smaps_rollup') as f:
+        return next(int(l.split()[1]) // 1024 for l in f if l.startswith('Anonymous:'))
+one = pa.array(np.arange(2000, dtype='int64'))
+buffers = [pc.add(one, i) for i in range(20000)]  # 320 MB in 16 kB buffers of pyarrow's pool
+del buffers
+dropped = anon()
+release_memory()
+print(dropped, anon())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__)))))
+    dropped, released = map(int, out.stdout.split())
+    assert dropped - released > 100, (dropped, released)
