@@ -329,14 +329,32 @@ def _write(path: Path, html: str) -> Path:
     return path
 
 
+class PageEnvironment(jinja2.Environment):
+    """Jinja's environment with ``row.name`` looked up as a key first when ``row`` is a dict.
+
+    Why: the page contexts are dicts, and Jinja tries ``getattr(row, "name")`` first, which raises (and
+    catches) an AttributeError for every key read: about 900 per town page, a tenth of its HTML time.
+    The result is the same unless a dict holds a key named like a dict method that a template calls
+    (``units.get(...)``): the keys here are column names and ids, never ``get``, ``items`` and the like."""
+
+    def getattr(self, obj, attribute):
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass  # a method (units.get) or a missing key: Jinja's own lookup and its undefined
+        return super().getattr(obj, attribute)
+
+
 class Renderer:
     """Templates and the data loaded once; renders each page to a string."""
 
     def __init__(self, data: ReportData):
         self.data = data
         self.geoms = TownGeometries(data.geometries)
-        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        # auto_reload off: the templates do not change during a build, so no stat of each template per page
+        self.env = PageEnvironment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, auto_reload=False,
+                                   undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.filters.update(de=de_number, rank=de_rank, signed=de_signed, pillar=pillar_label,
                                 source=source_label, vintage=vintage_label, berlin=berlin_time,
                                 date=lambda d: "–" if d is None else d.strftime("%d.%m.%Y"))

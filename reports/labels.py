@@ -276,8 +276,10 @@ def de_number(value, digits: int = 1) -> str:
     """German number format: decimal comma, dot as thousands separator; '–' for missing."""
     if is_missing(value):
         return "–"
-    text = f"{float(value):,.{digits}f}"
-    return text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+    return f"{float(value):,.{digits}f}".translate(_DE_SEPARATORS)
+
+
+_DE_SEPARATORS = str.maketrans({",": ".", ".": ","})  # swap both at once (one call per number, not three)
 
 
 def de_rank(value) -> str:
