@@ -10,6 +10,7 @@ internet. Every table can be downloaded as German CSV and .xlsx, written beside 
 
 from __future__ import annotations
 
+import functools
 import gc
 import multiprocessing
 import os
@@ -332,6 +333,13 @@ def _write(path: Path, html: str) -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=1024)
+def _berlin_cached(value) -> str:
+    """``berlin_time`` once per value: every town page shows the same few ingestion times (Datenstand),
+    and converting a time zone with pandas costs ~30 µs each."""
+    return berlin_time(value)
+
+
 class PageEnvironment(jinja2.Environment):
     """Jinja's environment with ``row.name`` looked up as a key first when ``row`` is a dict.
 
@@ -359,7 +367,7 @@ class Renderer:
         self.env = PageEnvironment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, auto_reload=False,
                                    undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.filters.update(de=de_number, rank=de_rank, signed=de_signed, pillar=pillar_label,
-                                source=source_label, vintage=vintage_label, berlin=berlin_time,
+                                source=source_label, vintage=vintage_label, berlin=_berlin_cached,
                                 date=lambda d: "–" if d is None else d.strftime("%d.%m.%Y"))
         self.common = {"generated": berlin_time(build_time()),
                        "method_version": data.method_version, "latest_period": data.latest_period,
