@@ -13,8 +13,10 @@ timed pages to ``DIR/<ags>.html`` after timing (to compare two versions byte for
 ``diff -rq``); the "generated" timestamp is fixed so only content differences remain.
 ``--build DIR`` times instead what a report build does per page: ``build_reports(..., force=True)``
 for the sample into DIR, each page written with its downloads (CSV per table and the page's .xlsx);
-the time per page is measured between the first and the last page's progress call (the data load,
-index, network, ranking and maps are not in it, the total is printed apart). ``--workers`` sets the
+the time per page is measured between the first and the last page's progress call (the data load
+is not in it, the total is printed apart; with page workers the network, index and ranking pages and
+the maps are drawn while they render, and progress comes in bursts between those jobs, so the whole
+build's wall and CPU seconds are the figures to compare). ``--workers`` sets the
 rendering processes (default and 0: build_reports' default, one per core in a child interpreter, as the
 town_reports step; 1: one process, this one); ``--pages 0`` builds every town of the scope, the work of
 the town_reports step; wall and CPU seconds (children included), the peak RSS of the largest process and
@@ -128,7 +130,8 @@ def build(published: Path, out_dir: Path, pages: int, workers: int | None = None
     per_page = (stamps[-1] - stamps[0]) / max(1, len(stamps) - 1)
     print(f"{len(towns)} pages with downloads: {1000 * per_page:.1f} ms per page (wall clock, all workers); "
           f"whole build {total:.1f} s wall ({stamps[0] - start:.1f} s before the first page, "
-          f"{start + total - stamps[-1]:.1f} s after the last), {cpu:.1f} s CPU; "
+          f"{start + total - stamps[-1]:.1f} s after the last), {cpu:.1f} s CPU "
+          f"({1000 * cpu / len(towns):.1f} ms per page, everything included); "
           f"{summary.get('processes', 1)} page process(es)"
           f"{' in child ' + str(summary['pid']) if 'pid' in summary else ' in this process'}; "
           f"peak RSS largest process {max(sampler.peaks.values(), default=0):.0f} MiB, process tree: "

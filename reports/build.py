@@ -10,6 +10,7 @@ internet. Every table can be downloaded as German CSV and .xlsx, written beside 
 
 from __future__ import annotations
 
+import functools
 import gc
 import multiprocessing
 import os
@@ -44,6 +45,7 @@ DEFAULT_WORKERS = None
 PARALLEL_FROM = 200  # pages; fewer are rendered in one process (forking costs more than it saves)
 CHUNK = 32          # pages per task handed to a worker: small enough to balance (~0.4 s of work), large
                     # enough that few Kreise (whose sections are cached per process) are split between workers
+KEY_BATCH = 256     # town keys computed between two progress reports while the workers render (~50 ms)
 
 
 def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None,
@@ -68,8 +70,11 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
     no other thread. The files are the same either way."""
     out_dir = Path(out_dir)
     manifest = {} if force else read_manifest(out_dir)
-    state = _state(published)
-    if towns is not None and _nothing_changed(manifest, state, towns, out_dir):
+    if manifest:
+        state: dict | Callable[[], dict] = _state(published)
+    else:  # a first or forced build: nothing can be unchanged, so the published file is fingerprinted
+        state = functools.partial(_state, published)  # (~0.3-0.7 s) while the child starts and loads
+    if towns is not None and manifest and _nothing_changed(manifest, state, towns, out_dir):
         if summary is not None:
             summary.update(written=0, unchanged=len(set(towns)) + 2)
         return [out_dir / f"{ags}.html" for ags in dict.fromkeys(towns)] + [out_dir / "netzwerk.html",
@@ -82,7 +87,7 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
 
 
 def build_here(published: Path, out_dir: Path, towns: list[str] | None, progress, summary: dict | None,
-               workers: int | None, manifest: dict, state: dict) -> list[Path]:
+               workers: int | None, manifest: dict, state: dict | Callable[[], dict]) -> list[Path]:
     """The build in this process, once build_reports found something to do (``state``: ``_state`` of the
     published file, taken there; the child of reports/child.py gets it from its caller, not again)."""
     out_dir = Path(out_dir)
@@ -135,37 +140,88 @@ def _workers(workers: int | None) -> int:
 
 
 def _build(data: ReportData, selected: list[str], out_dir: Path, progress, manifest: dict,
-           state: dict, workers: int = 1) -> tuple[list[Path], int]:
+           state: dict | Callable[[], dict], workers: int = 1) -> tuple[list[Path], int]:
     """Render and write the pages whose content key changed; returns the paths written and how many
-    processes rendered the town pages."""
+    processes rendered the town pages.
+
+    With page workers, this process does its own share while they render: the content keys of the town
+    pages (needed only for the manifest when no earlier key was recorded) and the network, index and
+    ranking pages and the maps. These link the town pages there will be once the pages asked for are
+    written (``town_pages``), so they need not wait for them: the files are the same as from one process."""
     renderer = Renderer(data)
     out_dir.mkdir(parents=True, exist_ok=True)
     keys = PageKeys(data, renderer.geoms, manifest.get("neighbours", {}))
-    wanted = {f"{ags}.html": keys.town(ags) for ags in selected}
-    todo = [ags for ags in selected if not _current(out_dir, f"{ags}.html", wanted, manifest)]
+    wanted: dict[str, str] = {}
+    todo = _todo(out_dir, selected, keys, manifest, wanted)
+    # every page asked for exists after the build (the current ones already, the others once written)
+    town_pages = sorted(set(_town_pages(out_dir)) | {f"{ags}.html" for ags in selected})
+    side: dict = {}
+    jobs = [*(lambda batch=selected[i:i + KEY_BATCH]: _town_keys(keys, batch, wanted)
+              for i in range(0, len(selected), KEY_BATCH)),
+            *_side_jobs(renderer, keys, out_dir, manifest, town_pages, side)]
+    # hash the per-town frames before any worker is forked: hashing touches every row of them, which
+    # after the fork would copy their memory pages into this process (~400 MiB more PSS on the full data)
+    keys.hash_frames()
     written = []
     processes = _processes(renderer, workers, todo)
-    for done, path in enumerate(_render_towns(renderer, out_dir, todo, processes), start=1):
+    for done, path in enumerate(_render_towns(renderer, out_dir, todo, processes, jobs), start=1):
         written.append(path)
         if progress:
             progress(done, len(todo))
-    recorded = dict(manifest.get("pages", {}), **wanted)
-    # network and index last: the index links the pages that exist
-    wanted = {"netzwerk.html": keys.network(), "index.html": keys.index(_town_pages(out_dir))}
-    for name, render in (("netzwerk.html", lambda: renderer.network(out_dir)),
-                         ("index.html", lambda: renderer.index(out_dir))):
-        if not _current(out_dir, name, wanted, manifest):
-            written.append(_write(out_dir / name, render()))
-    # the ranking links the town pages that exist, like the index; not counted as a page (as the maps)
-    wanted[RANKING_PAGE] = keys.ranking(_town_pages(out_dir))
-    if not _current(out_dir, RANKING_PAGE, wanted, manifest):
-        _write(out_dir / RANKING_PAGE, renderer.ranking(out_dir))
-    write_manifest(out_dir, {"pages": dict(recorded, **wanted), "neighbours": keys.neighbour_cache(),
-                             "town_pages": _town_pages(out_dir), "towns": selected, **state})
-    # Maps last, into atlas/ (not counted as pages): the map links only town pages that exist.
-    from reports.webmap import build_maps
-    build_maps(data, out_dir)
+    written += side["written"]
+    write_manifest(out_dir, {"pages": dict(manifest.get("pages", {}), **wanted, **side["wanted"]),
+                             "neighbours": keys.neighbour_cache(), "town_pages": town_pages,
+                             "towns": selected, **(state() if callable(state) else state)})
     return written, processes
+
+
+def _todo(out_dir: Path, selected: list[str], keys: PageKeys, manifest: dict, wanted: dict[str, str]) -> list[str]:
+    """The towns whose page must be rendered. Only a page recorded by an earlier build and still there can
+    be current, so only its key is computed here (into ``wanted``); the others are rendered at once and
+    their keys computed while they are (``_town_keys``): a first or forced build waits for no key."""
+    recorded = manifest.get("pages", {})
+    todo = []
+    for ags in selected:
+        name = f"{ags}.html"
+        if name in recorded and (out_dir / name).is_file():
+            wanted[name] = keys.town(ags)
+            if wanted[name] == recorded[name]:
+                continue
+        todo.append(ags)
+    return todo
+
+
+def _town_keys(keys: PageKeys, towns: list[str], wanted: dict[str, str]) -> None:
+    """The content keys of the pages of ``towns`` not computed yet (for the manifest)."""
+    for ags in towns:
+        if f"{ags}.html" not in wanted:
+            wanted[f"{ags}.html"] = keys.town(ags)
+
+
+def _side_jobs(renderer: Renderer, keys: PageKeys, out_dir: Path, manifest: dict, town_pages: list[str],
+               side: dict) -> list[Callable[[], None]]:
+    """Network, index and ranking page (each when its key changed) and the maps, linking ``town_pages``, as
+    four jobs (progress is reported between them); ``side`` receives their keys (``wanted``) and the network
+    and index paths written (the ranking and the maps are not counted as pages)."""
+    side.update(wanted={}, written=[])
+    pages = set(town_pages)
+    renders = {"netzwerk.html": (keys.network, lambda: renderer.network(out_dir)),
+               "index.html": (lambda: keys.index(town_pages), lambda: renderer.index(out_dir, pages)),
+               RANKING_PAGE: (lambda: keys.ranking(town_pages), lambda: renderer.ranking(out_dir, pages))}
+
+    def page(name: str) -> None:
+        key, render = renders[name]
+        side["wanted"][name] = key()
+        if not _current(out_dir, name, side["wanted"], manifest):
+            path = _write(out_dir / name, render())
+            if name != RANKING_PAGE:
+                side["written"].append(path)
+
+    def maps() -> None:
+        from reports.webmap import build_maps
+        build_maps(renderer.data, out_dir, pages)  # into atlas/, not counted as pages
+
+    return [*(functools.partial(page, name) for name in renders), maps]
 
 
 def _processes(renderer: Renderer, workers: int, towns: list[str]) -> int:
@@ -228,8 +284,10 @@ def _check_towns(data: ReportData, towns: list[str] | None) -> list[str]:
     return list(dict.fromkeys(towns))
 
 
-def _render_towns(renderer: Renderer, out_dir: Path, towns: list[str], workers: int = 1) -> Iterator[Path]:
+def _render_towns(renderer: Renderer, out_dir: Path, towns: list[str], workers: int = 1,
+                  jobs: list[Callable[[], None]] = ()) -> Iterator[Path]:
     """Write the town pages (with their downloads); yields each path when written, in ``towns`` order.
+    ``jobs``: this process's own work (keys, side pages), run while the workers render, else after the pages.
 
     With ``workers`` > 1 (``_processes`` decided it is safe and pays), forked worker processes render
     chunks of pages: they inherit the loaded data (copy-on-write, no second load; gc.freeze in
@@ -238,6 +296,8 @@ def _render_towns(renderer: Renderer, out_dir: Path, towns: list[str], workers: 
     only on the data and the town, so the files are the same as from one process."""
     if workers < 2:
         yield from (_write(out_dir / f"{ags}.html", renderer.town(ags, out_dir)) for ags in towns)
+        for job in jobs:
+            job()
         return
     _FORKED.update(renderer=renderer, out_dir=out_dir)
     chunks = [towns[i:i + CHUNK] for i in range(0, len(towns), CHUNK)]
@@ -248,8 +308,22 @@ def _render_towns(renderer: Renderer, out_dir: Path, towns: list[str], workers: 
         # an executor, not multiprocessing.Pool: a worker that dies raises BrokenProcessPool here instead of
         # leaving the others waiting forever on the queue lock it held (seen once with Pool in the test suite)
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            for paths in pool.map(_render_chunk, chunks):
-                yield from paths
+            # with fork, the first submit forks every worker before the executor starts its threads; from
+            # then on this process may use threads and DuckDB again (the ranking page queries it)
+            futures = [pool.submit(_render_chunk, chunk) for chunk in chunks]
+            try:
+                reported = 0
+                for job in jobs:  # this process's share, on the core time the workers leave
+                    job()
+                    while reported < len(futures) and futures[reported].done():  # progress between the jobs
+                        yield from futures[reported].result()
+                        reported += 1
+                for future in futures[reported:]:
+                    yield from future.result()
+            except BaseException:
+                for future in futures:  # a failed job or page, or a caller that gives up: no more pages
+                    future.cancel()
+                raise
     finally:
         _FORKED.clear()
 
@@ -268,16 +342,41 @@ def _write(path: Path, html: str) -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=1024)
+def _berlin_cached(value) -> str:
+    """``berlin_time`` once per value: every town page shows the same few ingestion times (Datenstand),
+    and converting a time zone with pandas costs ~30 µs each."""
+    return berlin_time(value)
+
+
+class PageEnvironment(jinja2.Environment):
+    """Jinja's environment with ``row.name`` looked up as a key first when ``row`` is a dict.
+
+    Why: the page contexts are dicts, and Jinja tries ``getattr(row, "name")`` first, which raises (and
+    catches) an AttributeError for every key read: about 900 per town page, a tenth of its HTML time.
+    The result is the same unless a dict holds a key named like a dict method that a template calls
+    (``units.get(...)``): the keys here are column names and ids, never ``get``, ``items`` and the like."""
+
+    def getattr(self, obj, attribute):
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass  # a method (units.get) or a missing key: Jinja's own lookup and its undefined
+        return super().getattr(obj, attribute)
+
+
 class Renderer:
     """Templates and the data loaded once; renders each page to a string."""
 
     def __init__(self, data: ReportData):
         self.data = data
         self.geoms = TownGeometries(data.geometries)
-        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        # auto_reload off: the templates do not change during a build, so no stat of each template per page
+        self.env = PageEnvironment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, auto_reload=False,
+                                   undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.filters.update(de=de_number, rank=de_rank, signed=de_signed, pillar=pillar_label,
-                                source=source_label, vintage=vintage_label, berlin=berlin_time,
+                                source=source_label, vintage=vintage_label, berlin=_berlin_cached,
                                 date=lambda d: "–" if d is None else d.strftime("%d.%m.%Y"))
         self.common = {"generated": berlin_time(build_time()),
                        "method_version": data.method_version, "latest_period": data.latest_period,
@@ -356,9 +455,10 @@ class Renderer:
             "group_medians": {i: self.data.group_median(i, latest) for i, _ in indicator_ids},
             "units": units, "network": network, "downloads": downloads})
 
-    def index(self, out_dir: Path) -> str:
+    def index(self, out_dir: Path, town_pages: set[str] | None = None) -> str:
         """All towns with their score of the published period: ranked towns by rank, then the others by
-        name in German order (ä as a, ß as ss); pilots are marked, not moved."""
+        name in German order (ä as a, ß as ss); pilots are marked, not moved. ``town_pages``: the names of
+        the town pages to link (None: those in ``out_dir`` now)."""
         latest = self.data.index[self.data.index["period"] == self.data.latest_period]
         latest = latest.set_index("ags")[["period", "score", "rank"]]
         towns = self.data.towns[["ags", "name", "kreis_ags", "kreis_name", "land", "population", "is_pilot"]]
@@ -366,7 +466,7 @@ class Renderer:
         frame["order"] = frame["rank"].astype("Float64").fillna(float("inf"))
         frame["name_key"] = frame["name"].map(german_sort_key)
         frame = frame.sort_values(["order", "name_key"]).drop(columns=["order", "name_key"])
-        pages = {p.name for p in out_dir.glob("*.html")}
+        pages = set(_town_pages(out_dir)) if town_pages is None else town_pages
         rows = records(frame)
         for row in rows:
             row["has_page"] = f"{row['ags']}.html" in pages
@@ -377,9 +477,10 @@ class Renderer:
         downloads = write_downloads(out_dir, "index", [index_table(rows)])
         return self._render("index.html.j2", {"rows": rows, "downloads": downloads})
 
-    def ranking(self, out_dir: Path) -> str:
-        """Germany-wide ranking of the small towns with the largest coworking gap (view coworking_gap_ranking)."""
-        context = ranking_context(self._connection(), set(_town_pages(out_dir)))
+    def ranking(self, out_dir: Path, town_pages: set[str] | None = None) -> str:
+        """Germany-wide ranking of the small towns with the largest coworking gap (view coworking_gap_ranking);
+        ``town_pages``: the names of the town pages to link (None: those in ``out_dir`` now)."""
+        context = ranking_context(self._connection(), set(_town_pages(out_dir)) if town_pages is None else town_pages)
         context["downloads"] = write_downloads(out_dir, Path(RANKING_PAGE).stem, [ranking_table(context)])
         return self._render("coworking_luecke.html.j2", context)
 

@@ -13,7 +13,8 @@ connection gets ``threads=1``, and the connection that loads the report data is 
 are rendered. ``reports.build`` forks page workers only when ``/proc/self/task`` shows one thread, else
 it renders in one process; the files are the same either way.
 
-Protocol: the request (JSON) on the child's stdin; the child writes ``PROGRESS done total`` lines and a
+Protocol: the request (one JSON line, then the build's state on a second line when the caller computes
+it after starting the child) on the child's stdin; the child writes ``PROGRESS done total`` lines and a
 last ``RESULT {json}`` (or ``ERROR {json}``) on a pipe of its own (its stdout is redirected to its stderr,
 so a library's print cannot corrupt the protocol). Its stderr is collected and passed on to this
 process's stderr; when the child fails, the error names its exit code, its exception and the end of its
@@ -45,16 +46,19 @@ class ReportBuildError(RuntimeError):
 
 def build_in_child(published: Path, out_dir: Path, towns: list[str] | None, *, workers: int | None,
                    progress: Callable[[int, int], None] | None = None, force: bool = False,
-                   summary: dict | None = None, parallel_from: int, chunk: int, state: dict) -> list[Path]:
+                   summary: dict | None = None, parallel_from: int, chunk: int,
+                   state: dict | Callable[[], dict]) -> list[Path]:
     """Run ``reports.build.build_reports`` in a fresh interpreter and return its paths; ``progress`` is
     called here for every page the child reports, ``summary`` receives the child's counts and ``pid``.
 
     A ValueError or FileNotFoundError of the child (an unknown town, a missing file) is raised here as
     the same type with the same message; any other failure as ReportBuildError. ``state``: what the
     caller's build_reports found the build depends on (published fingerprint, template version); the
-    child uses it instead of hashing the published file again."""
+    child uses it instead of hashing the published file again. A callable ``state`` is called here
+    after the child has started, and its result sent to the child (which needs it only at the end)."""
     request = {"published": str(published), "out_dir": str(out_dir), "towns": towns, "force": force,
-               "workers": workers, "parallel_from": parallel_from, "chunk": chunk, "state": state}
+               "workers": workers, "parallel_from": parallel_from, "chunk": chunk,
+               "state": None if callable(state) else state}
     env = dict(os.environ, **CHILD_ENV)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH")]))
     read_fd, write_fd = os.pipe()
@@ -72,7 +76,10 @@ def build_in_child(published: Path, out_dir: Path, towns: list[str] | None, *, w
             os.close(write_fd)  # the child holds its own copy: EOF here when it exits
         try:
             with os.fdopen(read_fd, encoding="utf-8") as messages:
-                child.stdin.write(json.dumps(request).encode("utf-8"))
+                child.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
+                if callable(state):  # the child starts loading while this process computes the state
+                    child.stdin.flush()
+                    child.stdin.write(json.dumps(state()).encode("utf-8") + b"\n")
                 child.stdin.close()
                 outcome = _follow(messages, progress)
             code = child.wait()
@@ -133,7 +140,9 @@ def main(fd: int) -> int:
     os.dup2(2, 1)  # anything printed to stdout (Python or C) goes to stderr, never into the protocol
     sys.stdout = sys.stderr
     try:
-        request = json.loads(sys.stdin.read())
+        request = json.loads(sys.stdin.readline())
+        # the state follows on the next line when the caller computed it after starting this process
+        state = request["state"] if request["state"] is not None else lambda: json.loads(sys.stdin.readline())
         import duckdb
 
         # the default connection (created when duckdb is imported) would keep a worker thread alive
@@ -147,7 +156,7 @@ def main(fd: int) -> int:
         paths = build.build_here(
             Path(request["published"]), out_dir, request["towns"], summary=summary, workers=request["workers"],
             progress=lambda done, total: channel.write(f"PROGRESS {done} {total}\n"),
-            manifest=manifest, state=request["state"])
+            manifest=manifest, state=state)
         channel.write("RESULT " + json.dumps({"paths": [str(p) for p in paths], "summary": summary}) + "\n")
         return 0
     except BaseException as error:  # noqa: BLE001 - every failure must reach the parent with its message

@@ -85,6 +85,17 @@ def _csv_cell(value, kind: str) -> str:
     return str(value)
 
 
+def _csv_column(values: list, kind: str) -> list[str]:
+    """``_csv_cell`` of every value of a column of ``kind``: the same texts, with the kind's test once."""
+    if kind == "text":  # strings and missing values
+        return ["" if _missing(v) else v for v in values]
+    if kind in ("int", "bool"):  # none missing (``_column_kind``)
+        return [str(v) for v in values]
+    if kind == "float":
+        return ["" if _missing(v) else str(float(v)).replace(".", ",", 1) for v in values]
+    return [_csv_cell(v, kind) for v in values]  # "empty", "mixed": cell by cell
+
+
 def german_csv(table: Table, path: Path) -> Path:
     """Write ``table`` as German CSV (``;``, decimal comma, UTF-8 with BOM), byte for byte as
     ``DataFrame.to_csv(sep=";", decimal=",", index=False, encoding="utf-8-sig")`` writes it."""
@@ -101,7 +112,8 @@ def csv_bytes(table: Table) -> bytes | None:
     is of a kind only pandas writes right (``_column_kind``)."""
     if table._csv is None:
         columns = table.columns()
-        kinds = [_column_kind([row.get(c) for row in table.rows]) for c in columns]
+        values = [[row.get(c) for row in table.rows] for c in columns]  # column by column
+        kinds = [_column_kind(column) for column in values]
         if None in kinds:
             return None
         handle = io.StringIO(newline="")  # no newline translation, as the file opened with newline=""
@@ -110,7 +122,8 @@ def csv_bytes(table: Table) -> bytes | None:
         else:
             writer = csv.writer(handle, delimiter=";", lineterminator="\n")  # QUOTE_MINIMAL, '"' doubled: pandas' dialect
             writer.writerow(columns)
-            writer.writerows([_csv_cell(row.get(c), kind) for c, kind in zip(columns, kinds)] for row in table.rows)
+            # each column with the conversion of its kind (one test per column, not per cell)
+            writer.writerows(zip(*(_csv_column(column, kind) for column, kind in zip(values, kinds))))
         table._csv = handle.getvalue().encode("utf-8-sig")
     return table._csv
 

@@ -91,6 +91,10 @@ class PageKeys:
                 parts.append(f"{field.name}:{frame_digest(value)}")
         return _sha(parts)
 
+    def hash_frames(self) -> None:
+        """Hash the frames now (once; the keys of single pages then only combine the digests)."""
+        self.common, self._by_town, self._by_kreis  # noqa: B018 - cached properties, computed here
+
     @cached_property
     def _by_town(self) -> dict[str, dict[str, str]]:
         # the whole frame of each kind: the same per-town digests as its per-town parts (order-independent)

@@ -111,18 +111,21 @@ def data_script(collection: dict) -> str:
     return f"window.KARTE_DATEN = {text};\n"
 
 
-def build_webmap(data: ReportData, out_dir: Path, atlas: AtlasData | None = None) -> list[Path]:
+def build_webmap(data: ReportData, out_dir: Path, atlas: AtlasData | None = None,
+                 pages: set[str] | None = None) -> list[Path]:
     """Write ``atlas/karte.html``, ``atlas/karte-daten.js`` and the vendored Leaflet under the reports folder
-    ``out_dir`` (whose town pages the map links to); the paths written."""
+    ``out_dir`` (whose town pages the map links to: ``pages``, file names, or None: the pages there now);
+    the paths written."""
     with paused_gc():
-        return _build_webmap(data, Path(out_dir), atlas)
+        return _build_webmap(data, Path(out_dir), atlas, pages)
 
 
-def _build_webmap(data: ReportData, out_dir: Path, atlas: AtlasData | None) -> list[Path]:
+def _build_webmap(data: ReportData, out_dir: Path, atlas: AtlasData | None, pages: set[str] | None) -> list[Path]:
     target = out_dir / "atlas"
     target.mkdir(parents=True, exist_ok=True)
     atlas = atlas or AtlasData(data)
-    pages = {p.name for p in out_dir.glob("*.html")}
+    if pages is None:
+        pages = {p.name for p in out_dir.glob("*.html")}
     vendor = target / "vendor" / LEAFLET_DIR.name
     shutil.copytree(LEAFLET_DIR, vendor, dirs_exist_ok=True)
     script = target / DATA_FILE
@@ -146,10 +149,11 @@ def _bounds(atlas: AtlasData) -> list[list[float]]:
     return [[round(s, 3), round(w, 3)], [round(n, 3), round(e, 3)]]
 
 
-def build_maps(data: ReportData, out_dir: Path) -> list[Path]:
+def build_maps(data: ReportData, out_dir: Path, pages: set[str] | None = None) -> list[Path]:
     """The atlas (static SVG, Germany and each Land) and the interactive map, sharing one projection.
 
-    Called after the town pages are written: the map links only reports that exist."""
+    The map links only reports that exist: ``pages`` (the town pages' file names there will be, when the
+    maps are drawn while they are written) or, None, the pages in ``out_dir`` now."""
     with paused_gc():
         atlas = AtlasData(data)
-    return [*build_atlas(data, out_dir, atlas), *build_webmap(data, out_dir, atlas)]
+    return [*build_atlas(data, out_dir, atlas), *build_webmap(data, out_dir, atlas, pages)]

@@ -213,3 +213,47 @@ def test_a_caller_that_gives_up_stops_the_child_and_its_workers(built, tmp_path,
     while session_members(started[0]) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert session_members(started[0]) == []
+
+
+def test_pages_drawn_beside_the_workers_link_the_town_pages_that_exist(built, tmp_path, monkeypatch):
+    """The network, index and ranking pages and the maps are drawn in the child while its workers render the
+    town pages, from the pages there will be: a page of an earlier build plus the ones asked for. Drawn
+    again now, from the files in the folder, they are the same (index, ranking, the map's data)."""
+    from reports.build import Renderer
+    from reports.webmap import AtlasData, data_script, geojson
+
+    published, _, towns = built
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1796126400")
+    monkeypatch.setattr(build, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(build, "CHUNK", 4)
+    out = tmp_path / "reports"
+    build_reports(published, out, towns=towns[-1:], workers=1)  # a page of an earlier build
+    summary = {}
+    build_reports(published, out, towns=towns[:12], workers=2, summary=summary)
+    assert summary["processes"] == 2 and summary["pid"] not in (0, os.getpid())
+    data = load(published)
+    there = {p.name for p in out.glob("*.html")}
+    assert {f"{a}.html" for a in [*towns[:12], towns[-1]]} <= there
+    renderer = Renderer(data)
+    assert (out / "index.html").read_text(encoding="utf-8") == renderer.index(out)
+    assert (out / build.RANKING_PAGE).read_text(encoding="utf-8") == renderer.ranking(out)
+    assert (out / "atlas" / "karte-daten.js").read_text(encoding="utf-8") == data_script(geojson(AtlasData(data), there))
+    assert f'href="{towns[-1]}.html"' in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_first_build_in_the_child_records_the_state_for_the_next_build(built, tmp_path, monkeypatch):
+    """A forced build starts the child before the published file is fingerprinted and sends the state
+    afterwards: the manifest holds the same fingerprint, so the next build finds nothing changed."""
+    published, _, towns = built
+    monkeypatch.setattr(build, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(build, "CHUNK", 2)
+    out = tmp_path / "reports"
+    summary = {}
+    build_reports(published, out, towns=towns[:6], workers=2, force=True, summary=summary)
+    assert summary["processes"] == 2 and summary["written"] == 8
+    manifest = pages.read_manifest(out)
+    assert manifest["published"] == pages.published_fingerprint(published)
+    assert manifest["template"] == pages.template_version()
+    again = {}
+    build_reports(published, out, towns=towns[:6], workers=2, summary=again)
+    assert again == {"written": 0, "unchanged": 8}

@@ -23,6 +23,8 @@ CASES = {
     "kinds": ROWS,
     "no rows": [],
     "one text column": [{"Quelle": "a"}, {"Quelle": None}],
+    "text with a NaN gap": [{"Quelle": "a"}, {"Quelle": float("nan")}, {"Quelle": ""}],
+    "floats without a gap": [{"a": 1.0}, {"a": -0.25}, {"a": 1e16}],
     "keys of later rows appended": [{"a": 1}, {"a": 2, "b": "x"}],
     "bools with a gap (pandas path)": [{"a": True}, {"a": None}],
     "dates (pandas path)": [{"a": pd.Timestamp("2024-06-30")}, {"a": None}],

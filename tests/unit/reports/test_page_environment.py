@@ -1,0 +1,58 @@
+"""The report pages' Jinja environment and number labels: the shortcuts give what Jinja and the long forms gave."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import jinja2
+import pandas as pd
+import pytest
+
+from reports.build import PageEnvironment, _berlin_cached
+from reports.labels import berlin_time, de_number, is_missing
+
+
+def render(environment_class, source: str, **context) -> str:
+    env = environment_class(autoescape=True, undefined=jinja2.StrictUndefined)
+    return env.from_string(source).render(**context)
+
+
+TEMPLATE = ("{{ row.label }}|{{ row.items }}|{{ units.get('a', '-') }}|{{ units.get('zz', '-') }}|{{ obj.real }}|"
+            "{{ row['label'] }}")
+CONTEXT = {"row": {"label": "<Mölln>", "items": 3}, "units": {"a": "km²"}, "obj": 2.5}
+
+
+def test_dict_keys_first_renders_what_jinja_renders():
+    """Keys, a key named like a dict method that no template calls, a method that templates call
+    (units.get) and an attribute of another object: the same text as Jinja's own environment, except
+    ``row.items``, which is now the key (Jinja gave the dict method), the reason no context key is named so."""
+    ours, jinjas = render(PageEnvironment, TEMPLATE, **CONTEXT), render(jinja2.Environment, TEMPLATE, **CONTEXT)
+    assert ours.split("|")[0] == jinjas.split("|")[0] == "&lt;Mölln&gt;"
+    assert ours.split("|")[1] == "3" and jinjas.split("|")[1].startswith("&lt;built-in method items")
+    assert ours.split("|")[2:] == jinjas.split("|")[2:] == ["km²", "-", "2.5", "&lt;Mölln&gt;"]
+
+
+def test_a_missing_key_is_still_an_error():
+    with pytest.raises(jinja2.UndefinedError, match="no attribute 'nothing'"):
+        render(PageEnvironment, "{{ row.nothing }}", row={"label": "x"})
+
+
+@pytest.mark.parametrize("value", [pd.Timestamp("2026-12-01 15:38"), dt.datetime(2026, 7, 1, 22, 30), None,
+                                   float("nan"), pd.Timestamp("2026-03-29 01:30", tz="UTC")])
+def test_berlin_time_cached_is_berlin_time(value):
+    assert _berlin_cached(value) == _berlin_cached(value) == berlin_time(value)
+
+
+def de_number_before(value, digits: int = 1) -> str:
+    """de_number as it was written before (three replaces), to compare the single translate with."""
+    if is_missing(value):
+        return "–"
+    text = f"{float(value):,.{digits}f}"
+    return text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+
+
+@pytest.mark.parametrize("value", [0, 3, -0.05, 12.35, 1234567.891, -9876543.21, 1e16, 0.5, 2.5, None,
+                                   float("nan"), True])
+@pytest.mark.parametrize("digits", [0, 1, 2])
+def test_de_number_in_one_translate_is_the_same(value, digits):
+    assert de_number(value, digits) == de_number_before(value, digits)
