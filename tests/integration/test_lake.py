@@ -182,21 +182,28 @@ def test_two_readers_during_a_publish_see_the_old_or_the_new_warehouse(pg_lake, 
                 reader.wait()
 
 
+PUBLISH_STEPS = ["out/candidate", "out/warehouse"]  # the only steps that read or write the lake
+
+
 @pytest.mark.slow
-def test_the_refresh_job_publishes_to_a_postgres_lake_twice(pg_lake, tmp_path):
+def test_the_refresh_job_publishes_to_a_postgres_lake_twice(pg_lake, published_copy):
     from pipelines.resources import ReadinessSettings
     from tests.conftest import run_job  # imported here: at module level conftest would mark every test slow
 
-    settings = ReadinessSettings(source_mode="snapshot", warehouse_path=str(tmp_path / "readiness.duckdb"),
+    # The session's run (a copy: working database, staging files, raw landing) without its published file: the
+    # working tables a fresh run from the snapshot computes, and no previous warehouse, as on a first run. Only
+    # the publish steps run (candidate and swap, with their checks; pipelines/assets/publish.py): the steps
+    # before them never touch the lake and would compute the same working tables once more.
+    tmp_path = published_copy.parent
+    published_copy.unlink()
+    settings = ReadinessSettings(source_mode="snapshot", warehouse_path=str(published_copy),
                                  raw_dir=str(tmp_path / "raw"), exports_dir=str(tmp_path / "exports"),
                                  reports_dir=str(tmp_path / "reports"), report_scope="pilots",
                                  lake_catalog=pg_lake.catalog, lake_data_path=pg_lake.data_path)
-    first = run_job(settings)
-    # the local file gone (another machine, a new volume): the second publish continues the lake's history.
-    # Only the publish steps run again (candidate and swap, with their checks): the steps before them would
-    # compute the same working tables once more and cannot change where the publish takes its history from.
-    (tmp_path / "readiness.duckdb").unlink()
-    second = run_job(settings, assets=["out/candidate", "out/warehouse"])
+    first = run_job(settings, assets=PUBLISH_STEPS)
+    # the local file gone (another machine, a new volume): the second publish continues the lake's history
+    published_copy.unlink()
+    second = run_job(settings, assets=PUBLISH_STEPS)
     snapshot_ids = []
     for result in (first, second):
         (event,) = [e for e in result.get_asset_materialization_events()
@@ -209,7 +216,7 @@ def test_the_refresh_job_publishes_to_a_postgres_lake_twice(pg_lake, tmp_path):
         assert con.execute(f"SELECT count(*) FROM publish_log AT (VERSION => {snapshot_ids[0]})").fetchone()[0] == 1
         lake_counts = counts(con, "municipalities", "observations", "readiness_index_history", "town_profile")
     # the local file (read by exports, reports and the CLI) holds the same warehouse
-    assert counts(tmp_path / "readiness.duckdb", "municipalities", "observations", "readiness_index_history",
+    assert counts(published_copy, "municipalities", "observations", "readiness_index_history",
                   "town_profile") == lake_counts
 
 
