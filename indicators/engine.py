@@ -217,6 +217,14 @@ class Inputs:
     matrices: dict[tuple[str, str], np.ndarray]
 
 
+def period_inputs(inputs: Inputs, p: int) -> Inputs:
+    """The inputs of the ``p``-th period alone (views, no copy). Periods are normalised and scored
+    independently, so scoring this gives exactly the ``p``-th period of scoring all of them; the Monte
+    Carlo scores one period at a time to hold towns x draws, not periods x towns x draws, at once."""
+    return Inputs(inputs.towns, [inputs.periods[p]], inputs.indicators,
+                  {key: matrix[p:p + 1] for key, matrix in inputs.matrices.items()})
+
+
 def nearest_values(observed: pd.DataFrame, periods: list[int], catalogue: Catalogue) -> pd.DataFrame:
     """For every (town, indicator, period): the observed value of the nearest period within the
     indicator's carry_forward_years, earlier or later (ties: earlier). Columns ags, indicator_id, period, value."""
