@@ -311,7 +311,8 @@ class _RankMoments:
     def of(cls, ranks: np.ndarray) -> "_RankMoments":
         valid = ~np.isnan(ranks)
         keep = valid.any(axis=1)
-        valid, ranks = valid[keep], ranks[keep]
+        if not keep.all():  # a copy of the matrix only where rows drop out
+            valid, ranks = valid[keep], ranks[keep]
         n = valid.sum(axis=1)
         filled = np.where(valid, ranks, 0.0)
         mean = filled.sum(axis=1) / n
@@ -436,12 +437,10 @@ class _PeriodResult:
                    _RankMoments.concat([part.moments for part in parts]), totals)
 
 
-def _period_result(scores: np.ndarray, published_rank: np.ndarray, on_scale: np.ndarray,
+def _period_result(ranks: np.ndarray, score_q: np.ndarray, published_rank: np.ndarray,
                    option_columns: list[tuple[np.ndarray, int]]) -> _PeriodResult:
-    """Rank the towns of one period in every draw and reduce the (towns x draws) matrices at once."""
-    ranks = rank_matrix(scores)
+    """Reduce the (towns x draws) ranks of one period (and its score band ``score_q``) at once."""
     rank_q, scored = masked_quantiles(ranks, QUANTILES)
-    score_q, _ = masked_quantiles(scores[:, on_scale] if on_scale.any() else scores, QUANTILES)
     compared = (~np.isnan(ranks)).sum(axis=0)  # ranked towns per draw
     compared_q = masked_quantiles(np.where(np.isnan(ranks), np.nan, compared[None, :].astype(float)), (0.5,))[0]
     shift = np.abs(ranks - published_rank[:, None])  # NaN where either is missing
@@ -501,8 +500,11 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
         period = engine.period_inputs(inputs, p)
         for key, idx in batches:
             scores[:, idx] = engine.score(period, catalogue, *key, iw[:, idx], pw[:, idx])[1][0]
-        parts.append(_period_result(scores, published_rank[p], on_scale, option_columns))
-        del scores  # before the next period's: one towns x draws score matrix at a time
+        score_q, _ = masked_quantiles(scores[:, on_scale] if on_scale.any() else scores, QUANTILES)
+        ranks = rank_matrix(scores)
+        del scores  # the score band is taken; the rest needs only the ranks
+        parts.append(_period_result(ranks, score_q, published_rank[p], option_columns))
+        del ranks
     result = _PeriodResult.concat(parts, len(QUANTILES), draws, [n for _, n in option_columns])
 
     bands = pd.DataFrame({
