@@ -11,9 +11,10 @@ The folder must hold a built ``readiness.work.duckdb`` (and ``readiness.staging/
 written. The steps run one after another in one process as Dagster ops of the refresh job (a subset job on an
 ephemeral instance, the way ``pipelines/incremental.py`` runs one), so each time includes what the step pays
 inside a real refresh: opening the working database, reading, computing, storing. Each step's peak RSS is
-this process's peak during its job (the peak is reset before each job), next to the RSS before it. Afterwards every table the
-steps wrote is compared with the original copy: rows that differ beyond a relative float tolerance (default
-1e-12) are counted per table; 0 everywhere means the steps reproduce the reference build.
+this process's peak during its job (the peak is reset before each job), next to the RSS before it.
+Afterwards every table the steps wrote is compared with the original copy: rows that differ beyond a relative
+float tolerance (default 1e-12; ``--tolerance 0`` for exact) are counted per table; 0 everywhere means the
+steps reproduce the reference build.
 """
 
 from __future__ import annotations
