@@ -317,11 +317,21 @@ def carry_forward(con: duckdb.DuckDBPyConnection, observed: pd.DataFrame, period
 def compute_all(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
                 generations: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[int]]:
     """All indicator values: observed ones, plus carried-forward ones for the index periods."""
+    observed, periods = compute_observed(con, catalogue, generations)
+    return carry_forward(con, observed, periods, catalogue), periods
+
+
+def compute_observed(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
+                     generations: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[int]]:
+    """The observed values of every indicator (context indicators marked excluded) and the index periods.
+
+    The first half of :func:`compute_all`; :func:`carry_forward` needs no table of ``con`` (only frames it
+    registers), so a caller may close the working connection in between (the indicator_values asset does).
+    """
     cache: dict = {}
     observed = pd.concat([compute_indicator(con, i, generations, cache) for i in catalogue.indicators.values()],
                          ignore_index=True)
     context = [i.indicator_id for i in catalogue.indicators.values() if i.pillar not in catalogue.pillars]
     observed.loc[observed["indicator_id"].isin(context) & observed["excluded_reason"].isna(),
                  "excluded_reason"] = "context_indicator"
-    periods = index_periods(observed, catalogue)
-    return carry_forward(con, observed, periods, catalogue), periods
+    return observed, index_periods(observed, catalogue)
