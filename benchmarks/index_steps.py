@@ -10,15 +10,18 @@ The folder must hold a built ``readiness.work.duckdb`` (and ``readiness.staging/
 ``warehouse`` folder of ``benchmarks/run_all.py --keep DIR``. It is copied into a temporary folder and never
 written. The steps run one after another in one process as Dagster ops of the refresh job (a subset job on an
 ephemeral instance, the way ``pipelines/incremental.py`` runs one), so each time includes what the step pays
-inside a real refresh: opening the working database, reading, computing, storing. Afterwards every table the
-steps wrote is compared with the original copy: rows that differ beyond a relative float tolerance (default
-1e-12) are counted per table; 0 everywhere means the steps reproduce the reference build.
+inside a real refresh: opening the working database, reading, computing, storing. Each step's peak RSS is
+this process's peak during its job (the peak is reset before each job), next to the RSS before it.
+Afterwards every table the steps wrote is compared with the original copy: rows that differ beyond a relative
+float tolerance (default 1e-12; ``--tolerance 0`` for exact) are counted per table; 0 everywhere means the
+steps reproduce the reference build.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -47,9 +50,27 @@ def copy_warehouse(folder: Path, tmp: Path) -> Path:
     return tmp / "readiness.duckdb"
 
 
-def run_steps(published: Path, steps: list[str]) -> list[tuple[str, float, float, float]]:
+def _mib(field: str) -> float:
+    """``VmRSS`` or ``VmHWM`` (peak RSS) of this process in MiB, from /proc/self/status (Linux)."""
+    with open("/proc/self/status") as status:
+        return int(re.search(rf"{field}:\s+(\d+)", status.read()).group(1)) / 1024
+
+
+def _reset_peak() -> bool:
+    """Reset this process's peak RSS to its current RSS (``5`` into /proc/self/clear_refs, Linux >= 4.0), so
+    the peak read after a step is that step's own; False where the kernel does not allow it."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def run_steps(published: Path, steps: list[str]) -> list[tuple[str, float, float, float, float, float]]:
     """Run ``steps`` one subset job each (in order); returns (step, op seconds as Dagster timed it, seconds of
-    the whole subset job, CPU seconds of this process over the job: all threads, less sensitive to load)."""
+    the whole subset job, CPU seconds of this process over the job: all threads, less sensitive to load,
+    RSS before the job in MiB, peak RSS during the job in MiB: NaN where the peak cannot be reset)."""
     from dagster import DagsterInstance
 
     from pipelines.definitions import defs
@@ -66,15 +87,18 @@ def run_steps(published: Path, steps: list[str]) -> list[tuple[str, float, float
     for step in steps:
         key = keys.get(step) or keys[short_key(step, "index").path[-1]]
         with DagsterInstance.ephemeral() as instance:
+            rss_before = _mib("VmRSS")
+            resettable = _reset_peak()
             cpu = time.process_time()
             started = time.perf_counter()
             result = job.get_subset(asset_selection={key}).execute_in_process(
                 resources={"settings": settings}, instance=instance)
             wall = time.perf_counter() - started
             cpu = time.process_time() - cpu
+            peak = _mib("VmHWM") if resettable else float("nan")
             stats = [s for s in instance.get_run_step_stats(result.run_id) if s.step_key == step]
         op = stats[0].end_time - stats[0].start_time if stats else float("nan")
-        times.append((step, op, wall, cpu))
+        times.append((step, op, wall, cpu, rss_before, peak))
     return times
 
 
@@ -132,9 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         times = run_steps(published, args.steps)
         print(f"index steps on a copy of {args.warehouse} ({os.cpu_count()} CPUs, load average before "
               f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after {os.getloadavg()[0]:.2f})")
-        print(f"  {'step':22} {'op s':>7} {'job s':>7} {'CPU s':>7}")
-        for step, op, wall, cpu in times:
-            print(f"  {step:22} {op:7.2f} {wall:7.2f} {cpu:7.2f}")
+        print(f"  {'step':22} {'op s':>7} {'job s':>7} {'CPU s':>7} {'RSS before MiB':>15} {'peak MiB':>9}")
+        for step, op, wall, cpu, rss, peak in times:
+            print(f"  {step:22} {op:7.2f} {wall:7.2f} {cpu:7.2f} {rss:15.0f} {peak:9.0f}")
         print(f"  {'total':22} {sum(t[1] for t in times):7.2f} {sum(t[2] for t in times):7.2f} "
               f"{sum(t[3] for t in times):7.2f}")
         if not args.no_compare:

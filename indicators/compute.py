@@ -50,6 +50,7 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
     ensure_flag_columns(con)
     values = _annualised_change(con, indicator, cache) if indicator.method == "annualised_change" \
         else method(con, indicator)
+    values = shared_strings(values)
     values = values.assign(indicator_id=indicator.indicator_id, unit=indicator.unit, imputed=False, imputation=None)
     for column in ("territorial_change", "base_period"):
         if column not in values:
@@ -60,6 +61,28 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
     values["method_break"] = False
     values["quality_note"] = rendered_notes(values["territorial_change"], values["source_level"], values["base_period"])
     return flag_method_breaks(values[VALUE_COLUMNS], generations or {})
+
+
+def shared_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text column rewritten so that equal strings are one object (same dtype and values).
+
+    Why: DuckDB's ``df()`` makes a new Python string per cell, so the ~700,000 observed values held four
+    columns of ~700,000 strings each (AGS, source id, vintage, source level: ~55 bytes apiece, ~160 MiB,
+    and the carried-forward rows point at the same objects); a shared object costs the 8-byte pointer
+    only. Missing values (None, NaN) stay the objects they were. (reports/data.py has the same helper
+    for the report data; indicators/ does not import from reports/.)
+    """
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype != object or pd.api.types.infer_dtype(series, skipna=True) != "string":
+            continue  # numbers, dates and mixed columns stay as they are
+        cells = series.to_numpy()
+        codes, uniques = pd.factorize(cells)  # uniques: the first object of each distinct string
+        shared = cells.copy()
+        present = codes >= 0
+        shared[present] = uniques[codes[present]]
+        frame[column] = shared
+    return frame
 
 
 def rendered_notes(codes: pd.Series, levels: pd.Series, bases: pd.Series) -> np.ndarray:
@@ -283,7 +306,10 @@ def carry_forward(con: duckdb.DuckDBPyConnection, observed: pd.DataFrame, period
     filled = observed.iloc[found["row"].to_numpy()].reset_index(drop=True)
     filled["period"] = found["period"].to_numpy()
     filled["imputed"] = True
-    filled["imputation"] = ("carried forward from " + found["from_period"].astype("int64").astype(str)).to_numpy()
+    # one string per source year, not per row (~380,000 equal strings were ~27 MiB)
+    from_period = found["from_period"].astype("int64")
+    filled["imputation"] = from_period.map({year: f"carried forward from {year}" for year in from_period.unique()}
+                                           ).to_numpy(dtype=object)
     filled["method_break"] = False
     return pd.concat([observed, filled[VALUE_COLUMNS]], ignore_index=True)
 
@@ -291,11 +317,21 @@ def carry_forward(con: duckdb.DuckDBPyConnection, observed: pd.DataFrame, period
 def compute_all(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
                 generations: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[int]]:
     """All indicator values: observed ones, plus carried-forward ones for the index periods."""
+    observed, periods = compute_observed(con, catalogue, generations)
+    return carry_forward(con, observed, periods, catalogue), periods
+
+
+def compute_observed(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
+                     generations: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[int]]:
+    """The observed values of every indicator (context indicators marked excluded) and the index periods.
+
+    The first half of :func:`compute_all`; :func:`carry_forward` needs no table of ``con`` (only frames it
+    registers), so a caller may close the working connection in between (the indicator_values asset does).
+    """
     cache: dict = {}
     observed = pd.concat([compute_indicator(con, i, generations, cache) for i in catalogue.indicators.values()],
                          ignore_index=True)
     context = [i.indicator_id for i in catalogue.indicators.values() if i.pillar not in catalogue.pillars]
     observed.loc[observed["indicator_id"].isin(context) & observed["excluded_reason"].isna(),
                  "excluded_reason"] = "context_indicator"
-    periods = index_periods(observed, catalogue)
-    return carry_forward(con, observed, periods, catalogue), periods
+    return observed, index_periods(observed, catalogue)

@@ -188,11 +188,27 @@ def overall_scores(pillar_matrix: np.ndarray, pillar_weights: np.ndarray, requir
     return np.where(complete, score, np.nan)
 
 
+RANK_BLOCK_COLUMNS = 128  # columns ranked at a time: the sort's seven temporaries stay ~3 MiB each
+
+
 def rank_matrix(scores: np.ndarray) -> np.ndarray:
-    """Rank towns (axis 0) in every column: 1 = highest score, ties share the lowest rank ('min'), NaN stays NaN."""
+    """Rank towns (axis 0) in every column: 1 = highest score, ties share the lowest rank ('min'), NaN stays NaN.
+
+    Columns are independent, so wide matrices (towns x 1,000 draws) are ranked in blocks of columns: the
+    sort's temporaries of all columns at once were seven more matrices of the full size."""
     scores = np.asarray(scores, dtype=float)
     if scores.ndim == 1:
         return rank_matrix(scores[:, None])[:, 0]
+    if scores.shape[1] <= RANK_BLOCK_COLUMNS:
+        return _rank_columns(scores)
+    ranks = np.empty(scores.shape)
+    for start in range(0, scores.shape[1], RANK_BLOCK_COLUMNS):
+        ranks[:, start:start + RANK_BLOCK_COLUMNS] = _rank_columns(scores[:, start:start + RANK_BLOCK_COLUMNS])
+    return ranks
+
+
+def _rank_columns(scores: np.ndarray) -> np.ndarray:
+    """:func:`rank_matrix` of a 2-D block of columns."""
     missing = np.isnan(scores)
     key = np.where(missing, np.inf, -scores)
     order = np.argsort(key, axis=0, kind="stable")
@@ -215,6 +231,14 @@ class Inputs:
     periods: list[int]
     indicators: list[str]
     matrices: dict[tuple[str, str], np.ndarray]
+
+
+def period_inputs(inputs: Inputs, p: int) -> Inputs:
+    """The inputs of the ``p``-th period alone (views, no copy). Periods are normalised and scored
+    independently, so scoring this gives exactly the ``p``-th period of scoring all of them; the Monte
+    Carlo scores one period at a time to hold towns x draws, not periods x towns x draws, at once."""
+    return Inputs(inputs.towns, [inputs.periods[p]], inputs.indicators,
+                  {key: matrix[p:p + 1] for key, matrix in inputs.matrices.items()})
 
 
 def nearest_values(observed: pd.DataFrame, periods: list[int], catalogue: Catalogue) -> pd.DataFrame:

@@ -102,6 +102,9 @@ mean_abs_rank_shift, first_order``.
 Vectorisation: per period a towns x indicators matrix per (normalisation, imputation) variant;
 draws sharing a (normalisation, imputation, aggregation) combination are computed together as
 towns x draws matrices, so the Python loop runs over periods x combinations, not over draws.
+Memory: everything after the published configuration is taken one period at a time (rows of
+different periods never meet: quantiles, moments and option totals are per row, and ranks compare
+towns within a period), so only towns x draws matrices are held, not periods x towns x draws.
 """
 
 from __future__ import annotations
@@ -287,19 +290,29 @@ def _block_quantiles(matrix: np.ndarray, quantiles: tuple[float, ...]) -> tuple[
 
 @dataclass
 class _RankMoments:
-    """Per (town, period) row, over the draws ranking the town: mask, ranks (0 elsewhere), count, mean, variance."""
+    """Per (town, period) row, over the draws ranking the town: mask, ranks (0 elsewhere), count, mean, variance.
 
-    valid: np.ndarray
-    filled: np.ndarray
+    ``valid`` and ``filled`` are None in moments joined by :meth:`concat` (only the option totals read them)."""
+
+    valid: np.ndarray | None
+    filled: np.ndarray | None
     n: np.ndarray
     mean: np.ndarray
     total: np.ndarray
 
     @classmethod
+    def concat(cls, parts: list["_RankMoments"]) -> "_RankMoments":
+        """The moments of the rows of all ``parts`` in order, without their (rows x draws) matrices."""
+        if not parts:
+            return cls(None, None, np.empty(0, dtype=int), np.empty(0), np.empty(0))
+        return cls(None, None, *(np.concatenate([getattr(m, f) for m in parts]) for f in ("n", "mean", "total")))
+
+    @classmethod
     def of(cls, ranks: np.ndarray) -> "_RankMoments":
         valid = ~np.isnan(ranks)
         keep = valid.any(axis=1)
-        valid, ranks = valid[keep], ranks[keep]
+        if not keep.all():  # a copy of the matrix only where rows drop out
+            valid, ranks = valid[keep], ranks[keep]
         n = valid.sum(axis=1)
         filled = np.where(valid, ranks, 0.0)
         mean = filled.sum(axis=1) / n
@@ -368,6 +381,78 @@ def _weight_bins(drawn: np.ndarray, bins: int) -> tuple[np.ndarray, list[str]]:
     return option, labels
 
 
+def _choices_of_draws(configurations: list[Configuration], allowed: dict[str, tuple[str, ...]], catalogue: Catalogue,
+                      indicators: list[str], pillars: list[str], iw: np.ndarray, pw: np.ndarray,
+                      weight_bins: int) -> list[tuple[str, np.ndarray, list[str]]]:
+    """Per sensitivity choice: its name, the option index of every draw and the option labels (module docstring)."""
+    per_choice: list[tuple[str, np.ndarray, list[str]]] = []
+    for choice, options in allowed.items():
+        picked = [getattr(c, choice) for c in configurations]
+        per_choice.append((choice, np.array([options.index(o) for o in picked]), list(options)))
+    for k, pillar in enumerate(pillars):
+        per_choice.append((f"pillar_weight:{pillar}", *_weight_bins(pw[k], weight_bins)))
+    for pillar in pillars:
+        members = [j for j, i in enumerate(indicators) if catalogue.indicators[i].pillar == pillar
+                   and float(catalogue.indicators[i].weight) > 0]
+        if len(members) >= 2:
+            for j in members:
+                per_choice.append((f"indicator_weight:{indicators[j]}", *_weight_bins(iw[j], weight_bins)))
+    return per_choice
+
+
+@dataclass
+class _PeriodResult:
+    """What the bands and the sensitivity table need of one period's (towns x draws) scores, or of all periods
+    joined: rank, score and compared-towns quantiles and scored draws per row, rank shifts per draw, rank
+    moments and option totals per row."""
+
+    rank_q: np.ndarray
+    score_q: np.ndarray
+    compared_q: np.ndarray
+    scored: np.ndarray
+    shift_sum: np.ndarray
+    shift_count: np.ndarray
+    moments: _RankMoments
+    totals: list[tuple[np.ndarray, np.ndarray]]
+
+    @classmethod
+    def concat(cls, parts: list["_PeriodResult"], n_quantiles: int, draws: int,
+               n_options: list[int]) -> "_PeriodResult":
+        """All periods' rows in period order (as one matrix of all periods had them); shifts summed over periods.
+
+        Rank shifts, counts and the option totals are sums of whole numbers, so adding them period by
+        period gives exactly the sums over all rows at once."""
+        def rows(name, width):
+            arrays = [getattr(part, name) for part in parts]
+            return np.concatenate(arrays) if arrays else np.empty((0, width) if width else 0)
+
+        shift_sum, shift_count = np.zeros(draws), np.zeros(draws, dtype=int)
+        for part in parts:
+            shift_sum += part.shift_sum
+            shift_count += part.shift_count
+        totals = [tuple(np.concatenate([part.totals[c][k] for part in parts]) if parts else np.empty((0, n))
+                        for k in range(2)) for c, n in enumerate(n_options)]
+        return cls(rows("rank_q", n_quantiles), rows("score_q", n_quantiles), rows("compared_q", 1),
+                   rows("scored", 0), shift_sum, shift_count,
+                   _RankMoments.concat([part.moments for part in parts]), totals)
+
+
+def _period_result(ranks: np.ndarray, score_q: np.ndarray, published_rank: np.ndarray,
+                   option_columns: list[tuple[np.ndarray, int]]) -> _PeriodResult:
+    """Reduce the (towns x draws) ranks of one period (and its score band ``score_q``) at once."""
+    rank_q, scored = masked_quantiles(ranks, QUANTILES)
+    compared = (~np.isnan(ranks)).sum(axis=0)  # ranked towns per draw
+    compared_q = masked_quantiles(np.where(np.isnan(ranks), np.nan, compared[None, :].astype(float)), (0.5,))[0]
+    shift = np.abs(ranks - published_rank[:, None])  # NaN where either is missing
+    shift_valid = ~np.isnan(shift)
+    shift_sum, shift_count = np.where(shift_valid, shift, 0.0).sum(axis=0), shift_valid.sum(axis=0)
+    del shift, shift_valid
+    moments = _RankMoments.of(ranks)
+    totals = _option_totals(moments, option_columns)
+    moments.valid = moments.filled = None  # the totals are taken; these two matrices are not needed any more
+    return _PeriodResult(rank_q, score_q, compared_q, scored, shift_sum, shift_count, moments, totals)
+
+
 def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set[str], periods: list[int],
                 draws: int = 1000, seed: int = DEFAULT_SEED, concentration: float | None = DEFAULT_CONCENTRATION,
                 choices: Mapping[str, Sequence[str]] | None = None,
@@ -397,76 +482,57 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
     published_rank = np.stack([rank_matrix(published_score[p]) for p in range(n_periods)]) if n_periods \
         else np.empty((0, n_towns))
 
-    # All draws, computed in batches sharing the discrete choices.
+    # All draws, in batches sharing the discrete choices; one period at a time (see the module docstring).
     iw = np.array([[c.indicator_weights[i] for c in configurations] for i in indicators])
     iw = iw.reshape(len(indicators), draws)
     pw = np.array([[c.pillar_weights[p] for c in configurations] for p in pillars]).reshape(len(pillars), draws)
     combo = [(c.normalisation, c.imputation, c.aggregation) for c in configurations]
-    scores = np.empty((n_periods, n_towns, draws))
-    for key in sorted(set(combo)):
-        idx = np.array([d for d, k in enumerate(combo) if k == key])
-        scores[:, :, idx] = engine.score(inputs, catalogue, *key, iw[:, idx], pw[:, idx])[1]
-    ranks = np.stack([rank_matrix(scores[p]) for p in range(n_periods)]) if n_periods else scores.copy()
-    compared = (~np.isnan(ranks)).sum(axis=1)  # (periods, draws)
-
-    # Bands: flatten (period, town) rows.
-    flat_ranks = ranks.reshape(n_periods * n_towns, draws)
-    flat_scores = scores.reshape(n_periods * n_towns, draws)
-    rank_q, scored = masked_quantiles(flat_ranks, QUANTILES)
+    batches = [(key, np.array([d for d, k in enumerate(combo) if k == key])) for key in sorted(set(combo))]
     # Scores of other normalisations are on other scales: the score band uses the draws that keep the
     # published goalposts (all draws when none does, e.g. a restricted analysis).
     on_scale = np.array([c.normalisation == "goalposts" for c in configurations])
-    score_q, _ = masked_quantiles(flat_scores[:, on_scale] if on_scale.any() else flat_scores, QUANTILES)
-    # per period: the (period, town, draw) matrix of compared towns would be another 0.5 GiB at once
-    compared_q = np.concatenate([masked_quantiles(np.where(np.isnan(ranks[p]), np.nan, compared[p][None, :].astype(float)),
-                                                  (0.5,))[0] for p in range(n_periods)]) if n_periods else np.empty((0, 1))
+    per_choice = _choices_of_draws(configurations, allowed, catalogue, indicators, pillars, iw, pw, weight_bins)
+    option_columns = [(option_of_draw, len(labels)) for _, option_of_draw, labels in per_choice]
+
+    parts: list[_PeriodResult] = []
+    for p in range(n_periods):
+        scores = np.empty((n_towns, draws))
+        period = engine.period_inputs(inputs, p)
+        for key, idx in batches:
+            scores[:, idx] = engine.score(period, catalogue, *key, iw[:, idx], pw[:, idx])[1][0]
+        score_q, _ = masked_quantiles(scores[:, on_scale] if on_scale.any() else scores, QUANTILES)
+        ranks = rank_matrix(scores)
+        del scores  # the score band is taken; the rest needs only the ranks
+        parts.append(_period_result(ranks, score_q, published_rank[p], option_columns))
+        del ranks
+    result = _PeriodResult.concat(parts, len(QUANTILES), draws, [n for _, n in option_columns])
+
     bands = pd.DataFrame({
         "ags": np.tile(inputs.towns, n_periods),
         "period": np.repeat(np.asarray(inputs.periods, dtype=int), n_towns),
         "rank_published": pd.array(np.where(np.isnan(published_rank), -1, published_rank).ravel().astype(int),
                                    dtype="Int64"),
         "score_published": published_score.ravel(),
-        "rank_median": rank_q[:, 0], "rank_p05": rank_q[:, 1], "rank_p95": rank_q[:, 2],
-        "score_median": score_q[:, 0], "score_p05": score_q[:, 1], "score_p95": score_q[:, 2],
-        "draws_scored": scored.astype(int),
-        "compared_towns_median": compared_q[:, 0],
+        "rank_median": result.rank_q[:, 0], "rank_p05": result.rank_q[:, 1], "rank_p95": result.rank_q[:, 2],
+        "score_median": result.score_q[:, 0], "score_p05": result.score_q[:, 1], "score_p95": result.score_q[:, 2],
+        "draws_scored": result.scored.astype(int),
+        "compared_towns_median": result.compared_q[:, 0],
     })
     bands.loc[np.isnan(published_rank).ravel(), "rank_published"] = pd.NA
     bands = bands[bands["draws_scored"] > 0].sort_values(["period", "ags"]).reset_index(drop=True)[BAND_COLUMNS]
-    del flat_scores, scores
 
     # Sensitivity: option of every draw per choice; shifts against the published rank.
-    shift_sum, shift_count = np.zeros(draws), np.zeros(draws, dtype=int)
-    for p in range(n_periods):  # per period, to keep memory at towns x draws
-        shift = np.abs(ranks[p] - published_rank[p][:, None])  # NaN where either is missing
-        shift_valid = ~np.isnan(shift)
-        shift_sum += np.where(shift_valid, shift, 0.0).sum(axis=0)
-        shift_count += shift_valid.sum(axis=0)
     published_ranked = int((~np.isnan(published_rank)).sum())
-    per_choice: list[tuple[str, np.ndarray, list[str]]] = []
-    for choice, options in allowed.items():
-        picked = [getattr(c, choice) for c in configurations]
-        per_choice.append((choice, np.array([options.index(o) for o in picked]), list(options)))
-    for k, pillar in enumerate(pillars):
-        per_choice.append((f"pillar_weight:{pillar}", *_weight_bins(pw[k], weight_bins)))
-    for pillar in pillars:
-        members = [j for j, i in enumerate(indicators) if catalogue.indicators[i].pillar == pillar
-                   and float(catalogue.indicators[i].weight) > 0]
-        if len(members) >= 2:
-            for j in members:
-                per_choice.append((f"indicator_weight:{indicators[j]}", *_weight_bins(iw[j], weight_bins)))
-    moments = _RankMoments.of(flat_ranks)
-    totals = _option_totals(moments, [(option_of_draw, len(labels)) for _, option_of_draw, labels in per_choice])
     rows = []
-    for (choice, option_of_draw, labels), choice_totals in zip(per_choice, totals):
-        effect = first_order_effect(flat_ranks, option_of_draw, len(labels), moments, choice_totals)
+    for (choice, option_of_draw, labels), choice_totals in zip(per_choice, result.totals):
+        effect = first_order_effect(None, option_of_draw, len(labels), result.moments, choice_totals)
         for o, label in enumerate(labels):
             used = option_of_draw == o
-            count = shift_count[used].sum()
+            count = result.shift_count[used].sum()
             possible = published_ranked * int(used.sum())
             rows.append({"choice": choice, "option": label, "draws": int(used.sum()),
                          "scored_share": float(count / possible) if possible else math.nan,
-                         "mean_abs_rank_shift": float(shift_sum[used].sum() / count) if count else math.nan,
+                         "mean_abs_rank_shift": float(result.shift_sum[used].sum() / count) if count else math.nan,
                          "first_order": effect})
     sensitivity = pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
     return bands, sensitivity

@@ -4,13 +4,14 @@
 import math
 import re
 
+import duckdb
 import pandas as pd
 from dagster import (AssetExecutionContext, AssetKey, AssetMaterialization, AssetsDefinition, AssetSpec,
                      DynamicPartitionsDefinition, MaterializeResult, MetadataValue, TableColumn, TableRecord,
                      TableSchema, asset)
 
 from indicators.catalogue import load_catalogue
-from indicators.compute import compute_all, index_periods, index_values
+from indicators.compute import carry_forward, compute_observed, index_periods, index_values
 from indicators import town_type
 from indicators.index import readiness_index as compute_index
 from pipelines.assets.raw import landed_releases
@@ -19,6 +20,7 @@ from pipelines.resources import ReadinessSettings
 from sources import inkar
 from pipelines.catalog import score_chart_markdown
 from sources.registry import load_sources
+from warehouse.paths import duckdb_config
 from warehouse.workdb import store
 
 CATALOGUE = load_catalogue()
@@ -93,9 +95,15 @@ def central_places_on_territory(con, current: pd.Series) -> pd.DataFrame:
                    "date; values carried forward into index periods are flagged imputed.")
 def indicator_values(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
-        values, periods = compute_all(con, CATALOGUE, GENERATIONS)
+        observed, periods = compute_observed(con, CATALOGUE, GENERATIONS)
         in_scope = set(con.execute("SELECT ags FROM municipalities").df()["ags"])
-        values = values[values["ags"].isin(in_scope)]
+    # The working connection is closed while the ~1.1 M rows are built: DuckDB gives back what reading the
+    # observations held (~150-250 MiB on the Germany files), and carry_forward only joins frames it registers.
+    with duckdb.connect(config=duckdb_config()) as scratch:
+        values = carry_forward(scratch, observed, periods, CATALOGUE)
+    del observed
+    values = values[values["ags"].isin(in_scope)]
+    with settings.work() as con:
         store(con, "indicator_values", "indicator_values", values)
         catalogue_rows = catalogue_table()
         store(con, "indicator_values", "indicator_catalogue", catalogue_rows)

@@ -185,7 +185,30 @@ def test_option_totals_of_all_choices_at_once_give_the_effects_of_one_choice_at_
         assert 0.0 < alone < 1.0
 
 
+def test_wide_rank_matrix_ranked_in_column_blocks_equals_each_column_alone():
+    # wider than one block (RANK_BLOCK_COLUMNS), with ties and unscored towns in every column
+    rng = np.random.default_rng(5)
+    scores = rng.integers(0, 12, size=(40, 300)).astype(float)
+    scores[rng.random(scores.shape) < 0.15] = np.nan
+    wide = rank_matrix(scores)
+    for column in range(scores.shape[1]):
+        np.testing.assert_array_equal(wide[:, column], rank_matrix(scores[:, column]))
+    expected = pd.DataFrame(scores).rank(ascending=False, method="min").to_numpy()
+    np.testing.assert_array_equal(wide, expected)
+
+
 # --- monte_carlo ---------------------------------------------------------------------------------------------
+
+def test_bands_of_several_periods_equal_each_period_scored_alone():
+    # Monte Carlo takes one period at a time: a period's bands must not depend on the other periods
+    # (carry-forward only: nearest imputation may borrow from another period by design)
+    restricted = {"imputation": ("carry-forward",)}
+    both, _ = monte_carlo(VALUES, CATALOGUE, GROUP, [2021, 2022], draws=60, seed=11, choices=restricted)
+    alone = pd.concat([monte_carlo(VALUES, CATALOGUE, GROUP, [period], draws=60, seed=11, choices=restricted)[0]
+                       for period in (2021, 2022)], ignore_index=True)
+    assert set(both["period"]) == {2021, 2022}
+    pd.testing.assert_frame_equal(both, alone, check_exact=True)
+
 
 def test_same_seed_gives_identical_frames_and_another_seed_differs():
     first = monte_carlo(VALUES, CATALOGUE, GROUP, [2021, 2022], draws=40, seed=7)
