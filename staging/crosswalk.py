@@ -611,7 +611,11 @@ def key_vintages(observations: pd.DataFrame, register: pd.DataFrame, held: dict 
 
 def held_vintages(register: pd.DataFrame) -> dict[str, list]:
     """ags -> the sorted register vintages that hold it (what ``key_vintages`` picks from)."""
-    return register.groupby("ags")["vintage"].agg(lambda v: sorted(set(v))).to_dict()
+    # sorted pairs split where the key changes: a Python function per key (20,000 keys) cost ~0.3 s
+    pairs = register[["ags", "vintage"]].drop_duplicates().sort_values(["ags", "vintage"])
+    keys, vintages = pairs["ags"].to_numpy(), pairs["vintage"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], dtype=int)
+    return {keys[s]: list(v) for s, v in zip(starts, np.split(vintages, starts[1:]))}
 
 
 PART_KEYS = ["_current", "reference_date", "measure", "vintage", "source_id"]  # one group: one current value

@@ -69,3 +69,14 @@ def test_unique_subsets_equal_the_pandas_loop_on_random_places():
     claims = pd.Series([a for _, chosen in reference for a in chosen]).value_counts()
     expected = [(t, a) for t, chosen in reference if (claims[chosen] == 1).all() for a in chosen]
     assert [(r[3], r[2]) for r in rows] == expected
+
+
+def test_held_vintages_equal_the_per_key_reference():
+    """held_vintages by sorted pairs gives the dict the per-key lambda gave (keys, order, sorted vintages)."""
+    rng = np.random.default_rng(5)
+    register = pd.DataFrame({"ags": rng.choice([f"0100{i:04d}" for i in range(300)], 5000),
+                             "vintage": rng.choice(["2013-12", "2016-12", "2021-12", "2023-12"], 5000)})
+    reference = register.groupby("ags")["vintage"].agg(lambda v: sorted(set(v))).to_dict()
+    held = crosswalk.held_vintages(register)
+    assert list(held.items()) == list(reference.items())
+    assert crosswalk.held_vintages(register.iloc[:0]) == {}
