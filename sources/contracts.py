@@ -602,7 +602,8 @@ def _staged_keys(con, contract: TableContract, types: dict, scope: str, params: 
     for column, pattern in contract.keys:
         keys = _distinct_text(con, f'"{column}"', scope, params)["txt"]
         for key in sorted(_mismatching(keys, pattern))[:MAX_EXAMPLES]:
-            violations.append(Violation(contract.table, f"key {key!r} does not match {pattern}", column=column, key=key))
+            violations.append(Violation(contract.table, f"key {key!r} does not match {pattern}",
+                                        column=column, key=key))
     return violations
 
 
