@@ -8,7 +8,7 @@ from pipelines.assets.publish import year_on_year_all
 from pipelines.resources import ReadinessSettings
 from sources import contracts
 from sources.registry import load_sources
-from warehouse.workdb import fetch_frame, relation_columns
+from warehouse.workdb import relation_columns
 from warehouse.registry import Table, registry, violation_queries
 from warehouse.validation import validate_candidate
 
@@ -51,7 +51,9 @@ CONTRACT_TABLES = {
 
 
 def _pilots_missing(con, sql: str, params: list) -> list[str]:
-    present = {row[0] for row in con.execute(sql, params).fetchall()}
+    # only the pilots' distinct keys come back (fetching every Breitbandatlas key row took ~1.2 s)
+    present = {row[0] for row in con.execute(f"SELECT DISTINCT ags FROM ({sql}) WHERE list_contains(?, ags)",
+                                             [*params, PILOTS]).fetchall()}
     return sorted(set(PILOTS) - present)
 
 
@@ -168,19 +170,17 @@ def make_contract_check(asset_name: str, source_id: str, table: str, work_table:
         problems, rows = [], 0
         with settings.work(read_only=True) as con:
             columns = _columns(con, work_table)
-            # only what the contract reads, in the table's order (the rest is never looked at)
-            checked = ", ".join(f'"{c}"' for c in columns if c in contracts.columns_checked(contract)) or "*"
             scope = "source_id = ?" if "source_id" in columns else "TRUE"
             params = [source_id] if "source_id" in columns else []
             vintages = [r[0] for r in con.execute(f"SELECT DISTINCT vintage FROM {work_table} WHERE {scope}",
                                                   params).fetchall()] if "vintage" in columns else [None]
-            for vintage in vintages:  # one release at a time: Germany-wide tables stay out of memory
+            for vintage in vintages:  # one release at a time, as parsing checked it (unique within a release)
                 where = f"{scope} AND vintage = ?" if vintage is not None else scope
-                # text columns as shared strings: 1.47 M INKAR rows held half the memory (warehouse/workdb.py)
-                staged = fetch_frame(con, f"SELECT {checked} FROM {work_table} WHERE {where}",
-                                     params + ([vintage] if vintage is not None else []))
-                rows += len(staged)
-                problems += [f"{vintage}: {v.problem}" for v in contracts.check_table(contract, staged, None, vintage)]
+                # in SQL over the stored rows: a pandas copy of 2.1 M Breitbandatlas rows cost ~4 s (contracts.py)
+                count, found = contracts.check_staged(con, contract, work_table, where,
+                                                      params + ([vintage] if vintage is not None else []))
+                rows += count
+                problems += [f"{vintage}: {v.problem}" for v in found]
         return AssetCheckResult(passed=not problems, severity=AssetCheckSeverity.ERROR,
                                 metadata={"rows": rows, "violations": len(problems),
                                           "problems": "; ".join(problems[:10]) or "none"})

@@ -602,16 +602,25 @@ def key_vintages(observations: pd.DataFrame, register: pd.DataFrame, held: dict 
         earlier = [v for v in vintages if pd.notna(vintage) and v <= vintage]
         return earlier[-1] if earlier else vintages[0]
 
-    pairs = pd.DataFrame({"ags": observations["ags"].to_numpy(), "at": at_date.to_numpy()})
-    unique = pairs.drop_duplicates()  # few distinct (key, register) pairs among many measures
-    unique = unique.assign(key_vintage=[pick(a, v) for a, v in zip(unique["ags"], unique["at"])])
-    picked = pairs.merge(unique, on=["ags", "at"], how="left")["key_vintage"]
-    return pd.Series(picked.to_numpy(), index=observations.index, dtype=object)
+    # few distinct (key, register) pairs among many measures: each pair picked once, in order of first
+    # appearance, and spread back by its code (a merge of 2 M rows on two text columns cost ~0.4 s)
+    ags_codes, _ = pd.factorize(observations["ags"], use_na_sentinel=False)
+    at_codes, at_values = pd.factorize(at_date, use_na_sentinel=False)
+    pair_codes, _ = pd.factorize(ags_codes.astype(np.int64) * max(len(at_values), 1) + at_codes)
+    first = np.full(pair_codes.max() + 1 if len(pair_codes) else 0, len(pair_codes), dtype=np.int64)
+    np.minimum.at(first, pair_codes, np.arange(len(pair_codes)))
+    ags, at = observations["ags"].to_numpy(dtype=object), at_date.to_numpy(dtype=object)
+    picked = np.array([pick(ags[i], at[i]) for i in first] + [None], dtype=object)[:-1]
+    return pd.Series(picked[pair_codes], index=observations.index, dtype=object)
 
 
 def held_vintages(register: pd.DataFrame) -> dict[str, list]:
     """ags -> the sorted register vintages that hold it (what ``key_vintages`` picks from)."""
-    return register.groupby("ags")["vintage"].agg(lambda v: sorted(set(v))).to_dict()
+    # sorted pairs split where the key changes: a Python function per key (20,000 keys) cost ~0.3 s
+    pairs = register[["ags", "vintage"]].drop_duplicates().sort_values(["ags", "vintage"])
+    keys, vintages = pairs["ags"].to_numpy(), pairs["vintage"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], dtype=int)
+    return {keys[s]: list(v) for s, v in zip(starts, np.split(vintages, starts[1:]))}
 
 
 PART_KEYS = ["_current", "reference_date", "measure", "vintage", "source_id"]  # one group: one current value

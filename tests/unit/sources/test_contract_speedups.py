@@ -82,3 +82,61 @@ def test_value_rules_equal_the_per_measure_reference(source_table):
             # the frames do hold problems: ranges, infinities, wrong units
             assert {"finite", "maximum", "minimum", "unit"} <= {w for v in found for w in v.problem.split()
                                                                 if w in ("finite", "maximum", "minimum", "unit")}
+
+
+def reference_keys(contract, frame: pd.DataFrame) -> list[Violation]:
+    """``_keys`` before: masks and string copies per level (the level/key rules only)."""
+    violations = []
+    levels = contracts._level_of(contract, frame)
+    unknown = ~levels.isin(list(contract.levels))
+    for i in unknown[unknown].index[:contracts.MAX_EXAMPLES]:
+        violations.append(Violation(contract.table, f"level {levels[i]!r} not allowed (allowed: "
+                                    f"{sorted(contract.levels)})", i + 1, "level", frame.at[i, contract.key]))
+    for level, pattern in contract.levels.items():
+        keys = frame.loc[levels == level, contract.key].astype(str)
+        bad = keys.isin(_mismatching(keys, pattern))
+        for i in bad[bad].index[:contracts.MAX_EXAMPLES]:
+            key = frame.at[i, contract.key]
+            violations.append(Violation(contract.table, f"{level} key {key!r} does not match {pattern}",
+                                        i + 1, contract.key, str(key)))
+    return violations
+
+
+@pytest.mark.parametrize("source_table", [(s, t) for s, tables in CONTRACTS.items() for t in tables
+                                          if CONTRACTS[s][t].levels])
+def test_key_rules_equal_the_per_level_reference(source_table):
+    contract = CONTRACTS[source_table[0]][source_table[1]]
+    rng = np.random.default_rng(len(source_table[0]) * 7 + len(source_table[1]))
+    n = 4000
+    frame = pd.DataFrame({contract.key: rng.choice(["01001000", "0100100", "01001", "01", "DG", "17001", None], n),
+                          "level": rng.choice([*contract.levels, "ortsteil", None], n)})
+    for case in (frame, frame[frame["level"].isin(list(contract.levels))].reset_index(drop=True)):
+        found = [v for v in contracts._keys(contract, case) if v.column in ("level", contract.key)]
+        assert found == reference_keys(contract, case)
+        assert found  # the frames do break the key rules
+
+
+def reference_dates(frame: pd.DataFrame, vintage, contract, missing) -> list:
+    """The date groups of ``_registered`` before: every cell converted, then grouped by the dates."""
+    import datetime as dt
+
+    dates = contracts._dates(frame, vintage).fillna(missing)
+    if contract.territory_of_vintage and vintage:
+        dates = pd.Series(dt.date.fromisoformat(contracts.vintage_start(vintage)), index=frame.index)
+    return [(date, list(rows)) for date, rows in dates.groupby(dates).groups.items()]
+
+
+@pytest.mark.parametrize("source_table", [(s, t) for s, tables in CONTRACTS.items() for t in tables])
+def test_date_groups_equal_the_per_row_reference(source_table):
+    import datetime as dt
+
+    contract = CONTRACTS[source_table[0]][source_table[1]]
+    rng = np.random.default_rng(3)
+    n = 3000
+    frame = pd.DataFrame({"ags": ["01001000"] * n})
+    column = "territorial_date" if source_table[1] == "register" else "reference_date"
+    frame[column] = rng.choice(np.array([dt.date(2020, 12, 31), pd.Timestamp("2021-06-30"), None,
+                                         dt.date(2019, 12, 31)], dtype=object), n)
+    for case, vintage in ((frame, "2021-1"), (frame[["ags"]], "2022-12-31"), (frame[["ags"]], "2021-1")):
+        new = [(date, list(rows)) for date, rows in contracts._date_groups(case, vintage, contract, dt.date(2023, 1, 1))]
+        assert new == reference_dates(case, vintage, contract, dt.date(2023, 1, 1))

@@ -69,3 +69,49 @@ def test_unique_subsets_equal_the_pandas_loop_on_random_places():
     claims = pd.Series([a for _, chosen in reference for a in chosen]).value_counts()
     expected = [(t, a) for t, chosen in reference if (claims[chosen] == 1).all() for a in chosen]
     assert [(r[3], r[2]) for r in rows] == expected
+
+
+def test_held_vintages_equal_the_per_key_reference():
+    """held_vintages by sorted pairs gives the dict the per-key lambda gave (keys, order, sorted vintages)."""
+    rng = np.random.default_rng(5)
+    register = pd.DataFrame({"ags": rng.choice([f"0100{i:04d}" for i in range(300)], 5000),
+                             "vintage": rng.choice(["2013-12", "2016-12", "2021-12", "2023-12"], 5000)})
+    reference = register.groupby("ags")["vintage"].agg(lambda v: sorted(set(v))).to_dict()
+    held = crosswalk.held_vintages(register)
+    assert list(held.items()) == list(reference.items())
+    assert crosswalk.held_vintages(register.iloc[:0]) == {}
+
+
+def test_key_vintages_equal_the_merge_reference():
+    """key_vintages picks per distinct (key, register) pair and spreads by code: the values the merge gave."""
+    rng = np.random.default_rng(9)
+    register = pd.DataFrame({"ags": ["01001000", "01001000", "01002000", "03159001"],
+                             "vintage": ["2016-12", "2021-12", "2021-12", "2016-12"],
+                             "territorial_date": pd.to_datetime(["2016-12-31", "2021-12-31", "2021-12-31",
+                                                                 "2016-12-31"])})
+    observations = pd.DataFrame({"ags": rng.choice(["01001000", "01002000", "03159001", "09999999", None], 500),
+                                 "reference_date": rng.choice(pd.to_datetime(["2015-06-30", "2018-12-31",
+                                                                              "2022-06-30"]), 500)},
+                                index=rng.permutation(500) + 1000)
+    dates = pd.DataFrame({"reference_date": observations["reference_date"].drop_duplicates()})
+    at = observations["reference_date"].map(dict(zip(dates["reference_date"],
+                                                     crosswalk.register_vintage_at(dates, register))))
+    held = crosswalk.held_vintages(register)
+
+    def pick(ags, vintage):  # the rule of key_vintages, as it was
+        vintages = held.get(ags)
+        if not vintages:
+            return np.nan
+        if pd.notna(vintage) and vintage in vintages:
+            return vintage
+        earlier = [v for v in vintages if pd.notna(vintage) and v <= vintage]
+        return earlier[-1] if earlier else vintages[0]
+
+    pairs = pd.DataFrame({"ags": observations["ags"].to_numpy(), "at": at.to_numpy()})
+    unique = pairs.drop_duplicates()
+    unique = unique.assign(key_vintage=[pick(a, v) for a, v in zip(unique["ags"], unique["at"])])
+    reference = pd.Series(pairs.merge(unique, on=["ags", "at"], how="left")["key_vintage"].to_numpy(),
+                          index=observations.index, dtype=object)
+    found = crosswalk.key_vintages(observations, register)
+    pd.testing.assert_series_equal(found, reference)
+    assert found.isna().any() and found.notna().any()  # unknown keys and picked registers both occur
