@@ -1,4 +1,4 @@
-"""Benchmark: one staged contract check, the pandas path (``fetch_frame`` + ``check_table`` per vintage, what
+"""Benchmark: one staged contract check, the pandas path (DuckDB's ``df()`` + ``check_table`` per vintage, what
 pipelines/checks.py ran before) or the SQL path (``contracts.check_staged``), on a kept build's staging file.
 
 Run on demand from the repository root, each path in its own process (max RSS is the process's)::
@@ -27,7 +27,6 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     from sources import contracts
-    from warehouse.workdb import fetch_frame
 
     pd.set_option("mode.copy_on_write", True)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -44,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     for (vintage,) in con.execute(f"SELECT DISTINCT vintage FROM {table} WHERE source_id = ?", [args.source]).fetchall():
         where, params = "source_id = ? AND vintage = ?", [args.source, vintage]
         if args.path == "pandas":
-            frame = fetch_frame(con, f"SELECT {checked} FROM {table} WHERE {where}", params)
+            frame = con.execute(f"SELECT {checked} FROM {table} WHERE {where}", params).df()
             rows, problems = rows + len(frame), problems + contracts.check_table(contract, frame, None, vintage)
         else:
             count, found = contracts.check_staged(con, contract, table, where, params)

@@ -16,6 +16,7 @@ import pandas as pd
 from indicators import flags
 from indicators.catalogue import Catalogue, Indicator
 from indicators.engine import index_indicators
+from sources.frames import shared_strings
 from staging import crosswalk
 
 # quality_note is English text rendered from the typed columns after it (indicators/flags.py)
@@ -61,28 +62,6 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
     values["method_break"] = False
     values["quality_note"] = rendered_notes(values["territorial_change"], values["source_level"], values["base_period"])
     return flag_method_breaks(values[VALUE_COLUMNS], generations or {})
-
-
-def shared_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with every text column rewritten so that equal strings are one object (same dtype and values).
-
-    Why: DuckDB's ``df()`` makes a new Python string per cell, so the ~700,000 observed values held four
-    columns of ~700,000 strings each (AGS, source id, vintage, source level: ~55 bytes apiece, ~160 MiB,
-    and the carried-forward rows point at the same objects); a shared object costs the 8-byte pointer
-    only. Missing values (None, NaN) stay the objects they were. (reports/data.py has the same helper
-    for the report data; indicators/ does not import from reports/.)
-    """
-    for column in frame.columns:
-        series = frame[column]
-        if series.dtype != object or pd.api.types.infer_dtype(series, skipna=True) != "string":
-            continue  # numbers, dates and mixed columns stay as they are
-        cells = series.to_numpy()
-        codes, uniques = pd.factorize(cells)  # uniques: the first object of each distinct string
-        shared = cells.copy()
-        present = codes >= 0
-        shared[present] = uniques[codes[present]]
-        frame[column] = shared
-    return frame
 
 
 def rendered_notes(codes: pd.Series, levels: pd.Series, bases: pd.Series) -> np.ndarray:

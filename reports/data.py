@@ -18,6 +18,7 @@ from pandas.core.dtypes.cast import maybe_box_native  # what to_dict uses (panda
 
 from indicators.catalogue import load_catalogue
 from reports.labels import PILLARS, is_missing
+from sources.frames import shared_strings
 
 INDEX_COLUMNS = ["ags", "period", "score", *PILLARS, "rank", "rank_median", "rank_p05", "rank_p95",
                  "score_median", "score_p05", "score_p95", "compared_towns", "in_reference_group",
@@ -326,32 +327,7 @@ def load(published: Path) -> ReportData:
 
 def _frame(result: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The query's result as a frame whose text columns share one ``str`` object per distinct value."""
-    return share_strings(result.df())
-
-
-def share_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with every text column (object dtype, only ``str`` besides missing values) rewritten so that
-    equal strings are one object; same dtype, same values, same row hashes.
-
-    Why: DuckDB's ``df()`` makes a new Python string per cell, so a column of 130,000 rows with 12 indicator
-    ids held 130,000 strings (about 60 bytes each); the report data of all towns took ~650 MiB, most of it
-    repeated AGS, ids, labels, units and licence texts. A shared object costs the 8-byte pointer only: the
-    child held 874 MiB after the load (peak 1,024 MiB), 468 MiB this way (peak 620 MiB; 2026-12-02).
-    Missing values (None, NaN) stay the objects they were. Not through Arrow (warehouse.workdb.fetch_frame,
-    which never makes the per-cell strings): DuckDB's scan of an Arrow table leaves threads behind, and the
-    report child forks its page workers only while it runs one thread (reports/child.py).
-    """
-    for column in frame.columns:
-        series = frame[column]
-        if series.dtype != object or pd.api.types.infer_dtype(series, skipna=True) != "string":
-            continue  # numbers, dates, bytes (geometries) and mixed columns stay as they are
-        values = series.to_numpy()
-        codes, uniques = pd.factorize(values)  # uniques: the first object of each distinct string
-        shared = values.copy()
-        present = codes >= 0
-        shared[present] = uniques[codes[present]]
-        frame[column] = shared
-    return frame
+    return shared_strings(result.df())
 
 
 def _reference_values(con: duckdb.DuckDBPyConnection) -> dict:

@@ -1,8 +1,9 @@
-"""Helpers for the big observation frames that parsers and staging share."""
+"""Helpers for the big frames that parsers, staging, indicators and reports share."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 
 def shared_where(mask: np.ndarray, value, other) -> np.ndarray:
@@ -16,3 +17,28 @@ def shared_where(mask: np.ndarray, value, other) -> np.ndarray:
     out[:] = other
     out[mask] = value[mask] if isinstance(value, np.ndarray) else value
     return out
+
+
+def shared_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text column (object dtype, only ``str`` besides missing values) rewritten so that
+    equal strings are one object; same dtype, same values, same row hashes.
+
+    Why: DuckDB's ``df()`` makes a new Python string per cell. The report data of all towns held ~130,000
+    copies of each indicator id, label and licence text (the report child: 874 MiB after the load, 468 MiB
+    this way), the observed indicator values ~700,000 strings in each of four key columns (~160 MiB); a
+    shared object costs the 8-byte pointer only (2026-12-02, docs/performance.md). Missing values (None,
+    NaN) stay the objects they were; numbers, dates, bytes and mixed columns stay as they are. Not through
+    Arrow, which never makes the per-cell strings: DuckDB's scan of an Arrow table leaves threads behind,
+    and the report child forks its page workers only while it runs one thread (reports/child.py).
+    """
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype != object or pd.api.types.infer_dtype(series, skipna=True) != "string":
+            continue
+        values = series.to_numpy()
+        codes, uniques = pd.factorize(values)  # uniques: the first object of each distinct string
+        shared = values.copy()
+        present = codes >= 0
+        shared[present] = uniques[codes[present]]
+        frame[column] = shared
+    return frame

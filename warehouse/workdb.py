@@ -127,39 +127,6 @@ def relation_columns(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
     return list(dict.fromkeys(row[0] for row in rows))
 
 
-def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> pd.DataFrame:
-    """The query's result as ``con.execute(sql, params).df()`` gives it (same columns, dtypes and values), with
-    every text column holding one ``str`` object per distinct value.
-
-    Why: ``df()`` builds a new Python string per cell; the INKAR contract check read 1.47 M rows x 4 text
-    columns that way (process peak 879 MB for the query alone, 437 MB this way, and half the CPU time).
-    The result comes as one Arrow table (one scan, one row order): its text columns are converted by
-    pyarrow, which shares repeated strings (None where missing, as ``df()``); every other column by DuckDB's
-    own conversion of the same Arrow columns, so integers with NULLs, booleans, decimals and dates keep
-    the dtypes ``df()`` gives them. DuckDB's scan of the Arrow table leaves a few threads running: not for a
-    process that forks afterwards (the report child uses reports.data.share_strings instead).
-    """
-    return arrow_frame(con, con.execute(sql, params or []).to_arrow_table())
-
-
-def arrow_frame(con: duckdb.DuckDBPyConnection, table) -> pd.DataFrame:
-    """An Arrow table (a query's whole result) as ``df()`` would have given it, text as shared strings
-    (``fetch_frame``); ``con`` converts the non-text columns."""
-    import pyarrow as pa
-
-    names = table.column_names
-    text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-    if not text or len(set(names)) != len(names):  # nothing to share, or columns not addressable by name
-        return con.from_arrow(table).df()
-    # use_threads=False: no Arrow thread pool, so the report child can still fork its page workers
-    strings = table.select(text).to_pandas(deduplicate_objects=True, use_threads=False)
-    others = [name for name in names if name not in text]
-    frame = con.from_arrow(table.select(others)).df() if others else pd.DataFrame(index=strings.index)
-    for name in text:
-        frame[name] = strings[name].to_numpy()
-    return frame[names]
-
-
 class FileLocked(RuntimeError):
     """Another process holds a working file (DuckDB: one writing process per file)."""
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from indicators.catalogue import load_catalogue
-from indicators.compute import carry_forward, compute_indicator, index_periods, shared_strings
+from indicators.compute import carry_forward, compute_indicator, index_periods
 
 CATALOGUE = load_catalogue()
 
@@ -139,16 +139,3 @@ def test_rendered_notes_equal_the_note_of_each_row():
     assert compute.rendered_notes(codes, levels, bases).tolist() == expected
     assert expected[1] is not None and expected[4] is None  # both kinds occur
     assert compute.rendered_notes(codes[:0], levels[:0], bases[:0]).tolist() == []
-
-
-def test_shared_strings_keeps_values_and_types_and_shares_equal_strings():
-    # strings made one per cell, as DuckDB's df() makes them
-    frame = duckdb.connect().execute(
-        "SELECT CASE WHEN i % 3 = 0 THEN NULL ELSE 'ags' || (i % 4)::VARCHAR END AS ags, i::DOUBLE AS value, "
-        "'2021-mitte' AS vintage FROM range(12) t(i)").df()
-    assert len({id(v) for v in frame["vintage"]}) > 1
-    shared = shared_strings(frame.copy())
-    pd.testing.assert_frame_equal(shared, frame, check_exact=True)
-    assert len({id(v) for v in shared["vintage"]}) == 1
-    assert len({id(v) for v in shared["ags"] if v is not None}) == shared["ags"].nunique()
-    assert shared["ags"].isna().sum() == 4

@@ -53,31 +53,6 @@ def test_drivers_order_largest_change_first_ties_by_indicator():
     assert changes[1]["change"] == 2.0
 
 
-def test_shared_strings_keep_values_types_and_row_hashes():
-    from reports.data import share_strings
-    from reports.pages import row_hashes
-
-    nan = float("nan")
-    original = pd.DataFrame({
-        "ags": ["".join(["0100000", str(i % 3)]) for i in range(9)],  # built per cell: nine distinct objects
-        "label": ["Breitband " + "a" * (i % 2) for i in range(8)] + [None],
-        "note": pd.Series([None, nan, "x" + "y", "xy", None, nan, "xy", "z", "z"], dtype=object),
-        "mixed": pd.Series([1, "1", 1.0, True, None, "a", "a", 2, 3], dtype=object),  # not only text: untouched
-        "value": np.arange(9, dtype=float),
-        "wkb": [bytes([i % 2]) for i in range(9)],
-    })
-    expected = original.copy(deep=True)
-    shared = share_strings(original.copy(deep=True))
-    pd.testing.assert_frame_equal(shared, expected)
-    assert (row_hashes(shared) == row_hashes(expected)).all()
-    assert shared["ags"].map(id).nunique() == 3 and expected["ags"].map(id).nunique() == 9
-    assert shared["label"].iloc[:8].map(id).nunique() == 2 and shared["label"].iloc[8] is None
-    # missing values stay what they were (None is not turned into NaN or back)
-    assert [v is None for v in shared["note"]] == [v is None for v in expected["note"]]
-    assert [type(v) for v in shared["mixed"]] == [type(v) for v in expected["mixed"]]
-    assert list(shared["mixed"]) == list(expected["mixed"])
-
-
 def test_date_columns_share_one_timestamp_per_date():
     frame = pd.DataFrame({"ags": ["1"] * 4, "reference_date": pd.to_datetime(
         ["2021-06-30", None, "2021-06-30", "2020-12-31"])})

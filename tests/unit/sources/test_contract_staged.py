@@ -56,7 +56,7 @@ def both(contract, frame: pd.DataFrame) -> tuple[list, list]:
     con = duckdb.connect()
     con.register("incoming", frame)
     con.execute("CREATE TABLE staged AS SELECT * FROM incoming")
-    # the frame as DuckDB gives it back (what the old check read through fetch_frame)
+    # the frame as DuckDB gives it back (what the old check read)
     stored = con.execute("SELECT * FROM staged").df()
     old = contracts.check_table(contract, stored, None, "2021-1")
     rows, new = contracts.check_staged(con, contract, "staged")

@@ -1,0 +1,44 @@
+"""sources/frames.py: the helpers that keep big object columns small (one object per distinct value)."""
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from sources.frames import shared_strings
+
+
+def test_shared_strings_on_duckdb_frames_keeps_values_and_types_and_shares_equal_strings():
+    # strings made one per cell, as DuckDB's df() makes them
+    frame = duckdb.connect().execute(
+        "SELECT CASE WHEN i % 3 = 0 THEN NULL ELSE 'ags' || (i % 4)::VARCHAR END AS ags, i::DOUBLE AS value, "
+        "'2021-mitte' AS vintage FROM range(12) t(i)").df()
+    assert len({id(v) for v in frame["vintage"]}) > 1
+    shared = shared_strings(frame.copy())
+    pd.testing.assert_frame_equal(shared, frame, check_exact=True)
+    assert len({id(v) for v in shared["vintage"]}) == 1
+    assert len({id(v) for v in shared["ags"] if v is not None}) == shared["ags"].nunique()
+    assert shared["ags"].isna().sum() == 4
+
+
+def test_shared_strings_keep_values_types_and_row_hashes():
+    from reports.pages import row_hashes
+
+    nan = float("nan")
+    original = pd.DataFrame({
+        "ags": ["".join(["0100000", str(i % 3)]) for i in range(9)],  # built per cell: nine distinct objects
+        "label": ["Breitband " + "a" * (i % 2) for i in range(8)] + [None],
+        "note": pd.Series([None, nan, "x" + "y", "xy", None, nan, "xy", "z", "z"], dtype=object),
+        "mixed": pd.Series([1, "1", 1.0, True, None, "a", "a", 2, 3], dtype=object),  # not only text: untouched
+        "value": np.arange(9, dtype=float),
+        "wkb": [bytes([i % 2]) for i in range(9)],
+    })
+    expected = original.copy(deep=True)
+    shared = shared_strings(original.copy(deep=True))
+    pd.testing.assert_frame_equal(shared, expected)
+    assert (row_hashes(shared) == row_hashes(expected)).all()
+    assert shared["ags"].map(id).nunique() == 3 and expected["ags"].map(id).nunique() == 9
+    assert shared["label"].iloc[:8].map(id).nunique() == 2 and shared["label"].iloc[8] is None
+    # missing values stay what they were (None is not turned into NaN or back)
+    assert [v is None for v in shared["note"]] == [v is None for v in expected["note"]]
+    assert [type(v) for v in shared["mixed"]] == [type(v) for v in expected["mixed"]]
+    assert list(shared["mixed"]) == list(expected["mixed"])
