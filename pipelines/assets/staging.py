@@ -12,6 +12,7 @@ from indicators.catalogue import load_catalogue
 from sources import OBSERVATION_COLUMNS, contracts, inkar, local_inputs, osm_coworking
 from sources.ba_commuting import FLOW_COLUMNS
 from sources.destatis_changes import CHANGE_COLUMNS
+from sources.frames import shared_strings
 from sources.registry import load_sources
 from staging import coworking, crosswalk
 from staging.derived import commuter_shares
@@ -115,11 +116,13 @@ def onto_current_territory(con, observations: pd.DataFrame, key_vintage: str | N
     the other levels unchanged. Needs the tables the territorial_crosswalk asset wrote."""
     if observations.empty:
         return observations
-    register = con.execute("SELECT ags, vintage, territorial_date FROM municipality_register").df()
-    walk = con.execute("SELECT vintage, ags, current_ags FROM territorial_keys").df()
+    # shared_strings: the keys read from DuckDB are one new str per cell (~330,000 register rows, as many
+    # walk and weight rows), held through the crosswalk's peak; shared, the same values cost a pointer each
+    register = shared_strings(con.execute("SELECT ags, vintage, territorial_date FROM municipality_register").df())
+    walk = shared_strings(con.execute("SELECT vintage, ags, current_ags FROM territorial_keys").df())
     steps = con.execute("SELECT * FROM territorial_changes").df()
-    weights = con.execute("""SELECT ags, vintage, value AS population FROM observations
-        WHERE source_id = 'destatis_gemeindeverzeichnis' AND measure = 'population_total' AND level = 'gemeinde'""").df()
+    weights = shared_strings(con.execute("""SELECT ags, vintage, value AS population FROM observations
+        WHERE source_id = 'destatis_gemeindeverzeichnis' AND measure = 'population_total' AND level = 'gemeinde'""").df())
     return crosswalk.onto_current(observations, register, walk, steps, weights, key_vintage)
 
 
@@ -163,14 +166,19 @@ def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> Ma
 
 def _stage_inkar(con) -> pd.DataFrame:
     """INKAR Verband values onto member Gemeinden (INKAR's own status), then onto the current territory."""
+    parsed = parse_all(con, "inkar")
     registers = con.execute("SELECT * FROM municipality_register").df()
+    verbaende = [inkar.map_through_registers(tables["observations"], tables["region_names"], registers,
+                                             tables["gemeinden"], release=vintage) for vintage, tables in parsed]
+    del registers  # ~120 MiB of per-cell strings: gone before the crosswalk and the insert (the step's peaks)
     frames = []
-    for vintage, tables in parse_all(con, "inkar"):
-        mapped = inkar.map_through_registers(tables["observations"], tables["region_names"], registers,
-                                             tables["gemeinden"], release=vintage)
-        mapped = onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar"))
-        frames += [tables["observations"].assign(vintage=vintage, source_id="inkar"), mapped]
+    while parsed:  # popped: each release's parsed tables go once its two frames are built
+        (vintage, tables), mapped = parsed.pop(0), verbaende.pop(0)
+        frames += [tables["observations"].assign(vintage=vintage, source_id="inkar"),
+                   onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar"))]
+        del tables, mapped
     observations = pd.concat(frames, ignore_index=True)
+    del frames  # the parts: else they and their concatenation are both held during the insert (the step's peak)
     store(con, "commuting", observations_table("inkar"), observations, source_id="inkar")
     return observations
 
