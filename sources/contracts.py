@@ -558,7 +558,7 @@ def check_staged(con, contract: TableContract, relation: str, where: str = "TRUE
     missing = [c for c in contract.columns if c not in types]
     if missing:  # nothing else can be checked without its columns
         return 0, [Violation(contract.table, f"parser output lacks the columns {missing}")]
-    scope = f"FROM {relation} WHERE {where}"
+    scope = f"FROM {relation} WHERE ({where})"  # parenthesised: the rules append "AND ..."
     rows = con.execute(f"SELECT count(*) {scope}", params).fetchone()[0]
     frame = pd.DataFrame(index=pd.RangeIndex(rows))  # only its length is read
     violations = _row_count(contract, frame) + _staged_types(con, contract, types, scope, params)

@@ -110,3 +110,18 @@ def test_a_missing_column_and_too_few_rows():
     con.execute("CREATE TABLE staged AS SELECT '01001000' AS ags")
     rows, found = contracts.check_staged(con, contract, "staged")
     assert found[0].problem.startswith("parser output lacks the columns ['level'")
+
+
+def test_a_where_with_or_stays_one_condition():
+    # the rules append "AND ..." to the caller's condition; "a OR b AND measure IS NOT NULL" would let a row
+    # without a measure through and report it as an undeclared measure
+    contract = CONTRACTS["breitbandatlas"]["observations"]
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE staged AS SELECT * FROM (VALUES
+        ('x', '01001000', 'gemeinde', DATE '2021-06-30', 'households_all_1000', 55.0, '% of households'),
+        ('x', '01002000', 'gemeinde', DATE '2021-06-30', NULL, NULL, '% of households'),
+        ('y', '01001', 'kreis', DATE '2021-06-30', 'households_all_1000', 60.5, '% of households'))
+        t(source_id, ags, level, reference_date, measure, value, unit)""")
+    rows, found = contracts.check_staged(con, contract, "staged", "source_id = ? OR source_id = ?", ["x", "y"])
+    assert rows == 3
+    assert not [v for v in found if "is not declared" in v.problem]
