@@ -278,8 +278,10 @@ def memory_detail() -> str:
         info = libc.mallinfo2()
         heap = (f"C heap in use {info.uordblks >> 20} MiB, free {info.fordblks >> 20} MiB, "
                 f"mmapped {info.hblkhd >> 20} MiB; ")
-    kinds = collections.Counter(type(o).__name__ for o in gc.get_objects())
-    frames = [o for o in gc.get_objects() if type(o).__name__ == "DataFrame"]
+    objects = gc.get_objects()  # one walk of all tracked objects for both figures
+    kinds = collections.Counter(type(o).__name__ for o in objects)
+    frames = [o for o in objects if type(o).__name__ == "DataFrame"]
+    del objects
     frame_mib = sum(int(f.memory_usage(deep=False).sum()) for f in frames) >> 20
     return (f"RSS {rollup.get('Rss', 0)} MiB (anonymous {rollup.get('Anonymous', 0)}, "
             f"files {rollup.get('Pss_File', 0)}); "

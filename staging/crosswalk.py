@@ -579,6 +579,19 @@ def _distances(tested: pd.DataFrame, register: pd.DataFrame, group: list[str]) -
 SHARE_UNITS = ("%", "per ")  # units of shares and rates: combined by weighting, not summing
 
 
+def key_vintage(held: dict, ags, vintage):
+    """The register vintage whose key ``ags`` names, for a row whose reference date falls in ``vintage``
+    (``key_vintages``' rule): that register if it holds the key, else the latest earlier one holding it,
+    else the earliest; NaN for a key no register knows. ``held``: ``held_vintages(register)``."""
+    vintages = held.get(ags)
+    if not vintages:
+        return np.nan
+    if pd.notna(vintage) and vintage in vintages:
+        return vintage
+    earlier = [v for v in vintages if pd.notna(vintage) and v <= vintage]
+    return earlier[-1] if earlier else vintages[0]
+
+
 def key_vintages(observations: pd.DataFrame, register: pd.DataFrame, held: dict | None = None) -> pd.Series:
     """The register vintage whose keys an observation uses.
 
@@ -593,15 +606,6 @@ def key_vintages(observations: pd.DataFrame, register: pd.DataFrame, held: dict 
     at_date = observations["reference_date"].map(date_vintage)
     held = held_vintages(register) if held is None else held
 
-    def pick(ags, vintage):
-        vintages = held.get(ags)
-        if not vintages:
-            return np.nan
-        if pd.notna(vintage) and vintage in vintages:
-            return vintage
-        earlier = [v for v in vintages if pd.notna(vintage) and v <= vintage]
-        return earlier[-1] if earlier else vintages[0]
-
     # few distinct (key, register) pairs among many measures: each pair picked once, in order of first
     # appearance, and spread back by its code (a merge of 2 M rows on two text columns cost ~0.4 s)
     ags_codes, _ = pd.factorize(observations["ags"], use_na_sentinel=False)
@@ -610,7 +614,7 @@ def key_vintages(observations: pd.DataFrame, register: pd.DataFrame, held: dict 
     first = np.full(pair_codes.max() + 1 if len(pair_codes) else 0, len(pair_codes), dtype=np.int64)
     np.minimum.at(first, pair_codes, np.arange(len(pair_codes)))
     ags, at = observations["ags"].to_numpy(dtype=object), at_date.to_numpy(dtype=object)
-    picked = np.array([pick(ags[i], at[i]) for i in first] + [None], dtype=object)[:-1]
+    picked = np.array([key_vintage(held, ags[i], at[i]) for i in first] + [None], dtype=object)[:-1]
     return pd.Series(picked[pair_codes], index=observations.index, dtype=object)
 
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 from pathlib import Path
 
 import duckdb
 
 from warehouse.history import HISTORY_TABLES, merge_history
-from warehouse.paths import VIEWS_SQL, duckdb_config
+from warehouse.paths import VIEWS_SQL, duckdb_config, memory_bytes
 from warehouse.registry import composite_keys, published_ddl, registry
 from warehouse.sql import identifier, literal
 from warehouse.validation import validation_record
@@ -34,14 +33,6 @@ STORAGE_VERSION = "v1.4.0"
 # the refresh's peak; 512 MB took the same CPU time (build_candidate alone, alternating runs, see
 # docs/performance.md, 2026-12-02) and ~0.4 GiB less. A lower READINESS_DUCKDB_MEMORY_LIMIT still applies.
 CANDIDATE_MEMORY = "512MB"
-_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # DuckDB's: KB = 1000 bytes, KiB = 1024
-
-
-def memory_bytes(size: str) -> float:
-    """'512MB', '1GB', '2 GiB' in bytes (the sizes warehouse/paths.py accepts)."""
-    number, unit = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*", size).groups()
-    return float(number) * _UNITS[unit.lower()]
 
 
 def candidate_memory_limit() -> str:

@@ -98,18 +98,9 @@ def test_key_vintages_equal_the_merge_reference():
                                                      crosswalk.register_vintage_at(dates, register))))
     held = crosswalk.held_vintages(register)
 
-    def pick(ags, vintage):  # the rule of key_vintages, as it was
-        vintages = held.get(ags)
-        if not vintages:
-            return np.nan
-        if pd.notna(vintage) and vintage in vintages:
-            return vintage
-        earlier = [v for v in vintages if pd.notna(vintage) and v <= vintage]
-        return earlier[-1] if earlier else vintages[0]
-
     pairs = pd.DataFrame({"ags": observations["ags"].to_numpy(), "at": at.to_numpy()})
     unique = pairs.drop_duplicates()
-    unique = unique.assign(key_vintage=[pick(a, v) for a, v in zip(unique["ags"], unique["at"])])
+    unique = unique.assign(key_vintage=[crosswalk.key_vintage(held, a, v) for a, v in zip(unique["ags"], unique["at"])])
     reference = pd.Series(pairs.merge(unique, on=["ags", "at"], how="left")["key_vintage"].to_numpy(),
                           index=observations.index, dtype=object)
     found = crosswalk.key_vintages(observations, register)
