@@ -293,19 +293,13 @@ def carry_forward(con: duckdb.DuckDBPyConnection, observed: pd.DataFrame, period
     return pd.concat([observed, filled[VALUE_COLUMNS]], ignore_index=True)
 
 
-def compute_all(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
-                generations: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[int]]:
-    """All indicator values: observed ones, plus carried-forward ones for the index periods."""
-    observed, periods = compute_observed(con, catalogue, generations)
-    return carry_forward(con, observed, periods, catalogue), periods
-
-
 def compute_observed(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
                      generations: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[int]]:
     """The observed values of every indicator (context indicators marked excluded) and the index periods.
 
-    The first half of :func:`compute_all`; :func:`carry_forward` needs no table of ``con`` (only frames it
-    registers), so a caller may close the working connection in between (the indicator_values asset does).
+    All indicator values are these plus :func:`carry_forward`'s for the index periods; carry_forward needs
+    no table of ``con`` (only frames it registers), so a caller may close the working connection in between
+    (the indicator_values asset does).
     """
     cache: dict = {}
     observed = pd.concat([compute_indicator(con, i, generations, cache) for i in catalogue.indicators.values()],
