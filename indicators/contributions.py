@@ -36,6 +36,7 @@ import pandas as pd
 
 from indicators.catalogue import Catalogue
 from indicators.engine import GEOMETRIC_FLOOR  # the engine's floor: decomposes what the engine scored
+from indicators.engine import index_indicators
 from indicators.index import index_rows, normalise
 
 COMPOSITION = "composition"
@@ -142,57 +143,147 @@ def change_contributions(values: pd.DataFrame, index: pd.DataFrame, catalogue: C
     ``weight_to`` are the indicator's effective weights in the score (0..1).
     """
     index = current_version(index, catalogue)
-    geometric = catalogue.aggregation == "geometric"
     if catalogue.aggregation not in {"arithmetic", "geometric"}:
         raise ValueError(f"aggregation {catalogue.aggregation!r} must be 'arithmetic' or 'geometric'")
     pair_frame = score_pairs(index, pairs)
     if pair_frame.empty:
         return pd.DataFrame(columns=OUTPUT_COLUMNS)
+    # the cube keeps what the decomposition needs; the frame of usable values is freed once it is built
+    return decompose(_Cube(score_terms(values, index, catalogue), catalogue), pair_frame, catalogue)
 
-    # Terms of the score of every scored (ags, period): score = Σ term (arithmetic) or exp(Σ term).
+
+def score_terms(values: pd.DataFrame, index: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
+    """The usable values of every scored (ags, period) with their effective weight ``c``, ``level``
+    (normalised value, or its log for geometric aggregation) and ``term`` = c × level, checked to
+    rebuild the index score: score = Σ term (arithmetic) or exp(Σ term) (geometric)."""
+    geometric = catalogue.aggregation == "geometric"
     scored = index.loc[index["score"].notna(), ["ags", "period", "score"]]
     used = usable_values(values, catalogue).merge(scored[["ags", "period"]], on=["ags", "period"])
     used["c"] = effective_weights(used, catalogue)
-    level = np.log(used["normalised"].clip(lower=GEOMETRIC_FLOOR)) if geometric else used["normalised"]
-    used["level"] = level
-    used["term"] = used["c"] * level
+    used["level"] = np.log(used["normalised"].clip(lower=GEOMETRIC_FLOOR)) if geometric else used["normalised"]
+    used["term"] = used["c"] * used["level"]
     _check_against_index(used, scored, geometric)
+    return used
 
-    key = ["ags", "period_from", "period_to"]
-    keep = ["ags", "period", "indicator_id", "pillar", "value", "normalised", "c", "level", "term"]
-    measured = ["value", "normalised", "c", "level", "term"]
-    pair_keys = pair_frame[key]
-    side_from = pair_keys.merge(used[keep].rename(columns={"period": "period_from"}), on=["ags", "period_from"])
-    side_to = pair_keys.merge(used[keep].rename(columns={"period": "period_to"}), on=["ags", "period_to"])
-    rows = (side_from.rename(columns={c: f"{c}_from" for c in measured})
-            .merge(side_to.rename(columns={c: f"{c}_to" for c in measured}),
-                   on=[*key, "indicator_id", "pillar"], how="outer")
-            .merge(pair_frame, on=key))
 
-    both = rows["level_from"].notna() & rows["level_to"].notna()
-    mean_weight = (rows["c_from"] + rows["c_to"]) / 2
+class _Cube:
+    """The measures of ``score_terms`` as dense (town, period, indicator) arrays, indicators in catalogue order.
+
+    Why: joining every town's pair of periods to its values as frames (two merges of ~450,000 rows,
+    an outer merge, a concatenation and a sort, each a whole-width copy) set the step's memory peak
+    (the function's RSS rise ~330 MiB on the Germany files, 2026-12-02). A town x period x indicator cube
+    of the ~12 index indicators is ~0.5 M cells per measure (4 MiB), and a side of the pairs is one gather.
+    """
+
+    MEASURES = ("value", "normalised", "c", "level", "term")
+
+    def __init__(self, used: pd.DataFrame, catalogue: Catalogue):
+        self.indicators = index_indicators(catalogue)
+        self.pillars = [catalogue.indicators[i].pillar for i in self.indicators]
+        self.towns = pd.Index(pd.unique(used["ags"]))
+        self.periods = pd.Index(np.sort(used["period"].unique()))
+        shape = (len(self.towns), len(self.periods), len(self.indicators))
+        cell = np.ravel_multi_index((self.towns.get_indexer(used["ags"]), self.periods.get_indexer(used["period"]),
+                                     pd.Index(self.indicators).get_indexer(used["indicator_id"])), shape)
+        _refuse_duplicates(used, cell)
+        self.present = np.zeros(shape, dtype=bool)
+        self.present.flat[cell] = True
+        self.arrays = {}
+        for measure in self.MEASURES:
+            array = np.full(shape, np.nan)
+            array.flat[cell] = used[measure].to_numpy(dtype=float)
+            self.arrays[measure] = array
+
+    def locate(self, ags: pd.Series, periods: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """(town, period) positions of the given rows, for ``present[...]`` and ``arrays[m][...]``."""
+        town, period = self.towns.get_indexer(ags), self.periods.get_indexer(periods)
+        if (town < 0).any() or (period < 0).any():  # score_terms' check makes this unreachable for a scored pair
+            raise ValueError("a scored town and period without usable indicator values")
+        return town, period
+
+
+def _refuse_duplicates(used: pd.DataFrame, cell: np.ndarray) -> None:
+    """Raise on two usable values for one (ags, period, indicator): the decomposition needs one each."""
+    order = np.sort(cell)
+    repeated = order[1:][order[1:] == order[:-1]]
+    if len(repeated):
+        row = used.iloc[int(np.flatnonzero(cell == repeated[0])[0])]
+        raise ValueError(f"indicator values: {row['indicator_id']} of {row['ags']} in {row['period']} is given "
+                         f"more than once; one value per town, indicator and period expected")
+
+
+def decompose(cube: _Cube, pair_frame: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
+    """The contribution rows of ``change_contributions`` from the cube of ``score_terms`` and the pairs of
+    ``score_pairs``.
+
+    Works on (pairs x indicators) matrices, so the rows come out in the published order (the pairs'
+    order, which ``score_pairs`` sorts, then the catalogue's indicator order, the composition row
+    last). Every float is computed by the same operations on the same operands as the frame version
+    before it (tests/unit/indicators/test_contributions_reference.py keeps that version as the reference).
+    """
+    at_from = cube.locate(pair_frame["ags"], pair_frame["period_from"])
+    at_to = cube.locate(pair_frame["ags"], pair_frame["period_to"])
+    level_from, level_to = cube.arrays["level"][at_from], cube.arrays["level"][at_to]
+    both = ~np.isnan(level_from) & ~np.isnan(level_to)
+    mean_weight = (cube.arrays["c"][at_from] + cube.arrays["c"][at_to]) / 2
     # Own effect: change of the indicator's level at its average effective weight (Bennet).
-    rows["own"] = (mean_weight * (rows["level_to"] - rows["level_from"])).where(both)
+    own = np.where(both, mean_weight * (level_to - level_from), np.nan)
+    del level_from, level_to, both, mean_weight
     # Remainder of the row's term change is the composition effect (Δc · mean level, or the whole
     # term of an indicator present in one period only).
-    rows["rest"] = rows["term_to"].fillna(0.0) - rows["term_from"].fillna(0.0) - rows["own"].fillna(0.0)
+    rest = _zero_nan(cube.arrays["term"][at_to]) - _zero_nan(cube.arrays["term"][at_from]) - _zero_nan(own)
+    listed = cube.present[at_from] | cube.present[at_to]  # a row per indicator present in either period
+    changed = (listed & np.isnan(own)).any(axis=1)
+    composition = _composition_sums(rest, listed, cube.indicators)
+    del rest
 
-    rows["one_sided"] = rows["own"].isna()
-    composition = rows.groupby(key).agg(rest=("rest", "sum"), changed=("one_sided", "any"))
-    composition = composition[composition["changed"]].reset_index().merge(pair_frame, on=key)
-    composition = composition.assign(indicator_id=COMPOSITION, pillar=None, own=composition["rest"])
+    # one more column for the composition row, written where the set of indicators changed
+    rows = np.column_stack([listed, changed])
+    pair_of_row, column = np.divmod(np.flatnonzero(rows), rows.shape[1])
 
-    out = pd.concat([rows, composition], ignore_index=True)
-    if geometric:
+    def cells(matrix: np.ndarray, last: np.ndarray | float = np.nan) -> np.ndarray:
+        return np.column_stack([matrix, np.broadcast_to(last, len(matrix))])[rows]
+
+    score_from = pair_frame["score_from"].to_numpy(dtype=float)[pair_of_row]
+    score_to = pair_frame["score_to"].to_numpy(dtype=float)[pair_of_row]
+    contribution = cells(own, composition)
+    if catalogue.aggregation == "geometric":
         # log points -> score points with the logarithmic mean of the two scores (exact).
-        out["contribution"] = out["own"] * _log_mean(out["score_from"], out["score_to"])
-    else:
-        out["contribution"] = out["own"]
-    out = out.rename(columns={"c_from": "weight_from", "c_to": "weight_to"})
-    order = {indicator_id: n for n, indicator_id in enumerate(catalogue.indicators)}
-    out["_order"] = out["indicator_id"].map(order).fillna(len(order))
-    out = out.sort_values([*key, "_order"]).reset_index(drop=True)
-    return out[OUTPUT_COLUMNS]
+        contribution = (pd.Series(contribution) * _log_mean(pd.Series(score_from), pd.Series(score_to))).to_numpy()
+    columns = {
+        "ags": pair_frame["ags"].to_numpy(dtype=object)[pair_of_row],
+        "period_from": pair_frame["period_from"].to_numpy(dtype="int64")[pair_of_row],
+        "period_to": pair_frame["period_to"].to_numpy(dtype="int64")[pair_of_row],
+        "indicator_id": np.array([*cube.indicators, COMPOSITION], dtype=object)[column],
+        "pillar": np.array([*cube.pillars, None], dtype=object)[column],
+        "value_from": cells(cube.arrays["value"][at_from]), "value_to": cells(cube.arrays["value"][at_to]),
+        "normalised_from": cells(cube.arrays["normalised"][at_from]),
+        "normalised_to": cells(cube.arrays["normalised"][at_to]),
+        "contribution": contribution, "score_from": score_from, "score_to": score_to,
+        "weight_from": cells(cube.arrays["c"][at_from]), "weight_to": cells(cube.arrays["c"][at_to]),
+    }
+    # copy=False: each column stays its own block; the default copies all float columns into one
+    # block (another ~40 MiB at the peak on the Germany files)
+    return pd.DataFrame(columns, columns=OUTPUT_COLUMNS, copy=False)
+
+
+def _zero_nan(matrix: np.ndarray) -> np.ndarray:
+    """NaN -> 0.0 (what ``fillna(0.0)`` did)."""
+    return np.where(np.isnan(matrix), 0.0, matrix)
+
+
+def _composition_sums(rest: np.ndarray, listed: np.ndarray, indicators: list[str]) -> np.ndarray:
+    """Per pair the sum of the listed rows' ``rest``, added in indicator-id order.
+
+    pandas' grouped sum (compensated, so the order of the terms can change the last bit) over the rows in the
+    order the frame version's outer merge left them: sorted by indicator id within each pair. Keeping
+    both the summation routine and the order keeps the composition row bit for bit as before.
+    """
+    by_id = np.argsort(np.array(indicators, dtype=object), kind="stable")
+    rest, listed = rest[:, by_id], listed[:, by_id]
+    pair = np.broadcast_to(np.arange(len(rest))[:, None], rest.shape)[listed]
+    sums = pd.Series(rest[listed]).groupby(pair).sum()
+    return sums.reindex(range(len(rest)), fill_value=0.0).to_numpy()
 
 
 def _log_mean(a: pd.Series, b: pd.Series) -> pd.Series:

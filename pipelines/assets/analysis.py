@@ -106,8 +106,11 @@ def index_coherence(context: AssetExecutionContext, settings: ReadinessSettings)
 def score_contributions(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
         values, index, _ = _inputs(con, periods="scored")
-        table = contributions.change_contributions(values, index, CATALOGUE, pairs="both")
-        table = table.assign(method_version=CATALOGUE.method_version)
+    # The working connection is closed while the rows are built: DuckDB gives back what reading the values held.
+    table = contributions.change_contributions(values, index, CATALOGUE, pairs="both")
+    del values
+    table = table.assign(method_version=CATALOGUE.method_version)
+    with settings.work() as con:
         store(con, "score_contributions", "score_contributions", table, method_version=CATALOGUE.method_version)
     pilots = table[table["ags"].isin(PILOTS)]
     latest = pilots[pilots["period_to"] == pilots["period_to"].max()]
