@@ -14,7 +14,8 @@ inside a real refresh: opening the working database, reading, computing, storing
 this process's peak during its job (the peak is reset before each job), next to the RSS before it.
 Afterwards every table the steps wrote is compared with the original copy: rows that differ beyond a relative
 float tolerance (default 1e-12; ``--tolerance 0`` for exact) are counted per table; 0 everywhere means the
-steps reproduce the reference build.
+steps reproduce the reference build. ``--ordered`` also compares the row order: each side's rows numbered in
+scan order, exact ``EXCEPT ALL`` both ways (the same rows in another order differ too).
 """
 
 from __future__ import annotations
@@ -130,15 +131,25 @@ def differing_rows(con, table: str, tolerance: float) -> tuple[int, int, int]:
     return rows_new, rows_ref, (rows_new - matched) + (rows_ref - matched) + dup
 
 
-def compare(new_work: Path, ref_work: Path, tables: list[str], tolerance: float) -> list[tuple]:
-    """Rows per table of the rebuilt and the reference working file, and how many differ."""
+def differing_in_order(con, table: str) -> int:
+    """Rows of either side without an equal partner at the same position (scan order), exact."""
+    numbered = 'SELECT row_number() OVER () AS _row, * FROM {}."{}"'
+    return sum(con.execute(f"SELECT count(*) FROM ({numbered.format(one, table)} EXCEPT ALL "
+                           f"{numbered.format(other, table)})").fetchone()[0]
+               for one, other in (("new", "ref"), ("ref", "new")))
+
+
+def compare(new_work: Path, ref_work: Path, tables: list[str], tolerance: float, ordered: bool = False) -> list[tuple]:
+    """Rows per table of the rebuilt and the reference working file, how many differ, and with ``ordered`` how
+    many differ in place (None without)."""
     import duckdb
 
     con = duckdb.connect()
     con.execute(f"ATTACH '{new_work}' AS new (READ_ONLY)")
     con.execute(f"ATTACH '{ref_work}' AS ref (READ_ONLY)")
     try:
-        return [(table, *differing_rows(con, table, tolerance)) for table in tables]
+        return [(table, *differing_rows(con, table, tolerance), differing_in_order(con, table) if ordered else None)
+                for table in tables]
     finally:
         con.close()
 
@@ -149,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", nargs="+", default=list(STEPS), choices=list(STEPS))
     parser.add_argument("--tolerance", type=float, default=1e-12, help="relative float tolerance")
     parser.add_argument("--no-compare", action="store_true")
+    parser.add_argument("--ordered", action="store_true", help="also compare the row order (exact)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="index_steps_") as tmp:
         published = copy_warehouse(args.warehouse, Path(tmp))
@@ -164,10 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_compare:
             tables = [t for step in args.steps for t in STEPS[step]]
             print(f"tables against the reference (floats within {args.tolerance:g} relative):")
-            for table, rows, ref_rows, differ in compare(published.parent / "readiness.work.duckdb",
-                                                          args.warehouse / "readiness.work.duckdb", tables,
-                                                          args.tolerance):
-                print(f"  {table:22} rows {rows:>9,} (reference {ref_rows:>9,})  differing {differ:,}")
+            for table, rows, ref_rows, differ, in_place in compare(published.parent / "readiness.work.duckdb",
+                                                                    args.warehouse / "readiness.work.duckdb", tables,
+                                                                    args.tolerance, args.ordered):
+                order = "" if in_place is None else f"  differing in row order (exact) {in_place:,}"
+                print(f"  {table:22} rows {rows:>9,} (reference {ref_rows:>9,})  differing {differ:,}{order}")
     return 0
 
 
