@@ -156,16 +156,55 @@ def write_workbook(tables: list[Table], path: Path) -> Path:
     try:
         date_format = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})  # openpyxl's default for times
         for table in tables:
-            sheet = book.add_worksheet(table.title[:SHEET_NAME_MAX])
-            columns = table.columns()
-            for column, header in enumerate(columns):
-                sheet.write_string(0, column, str(header))
-            for number, row in enumerate(table.rows, start=1):
-                for column, header in enumerate(columns):
-                    _write_cell(sheet, number, column, row.get(header), date_format)
+            _write_sheet(book.add_worksheet(table.title[:SHEET_NAME_MAX]), table, date_format)
     finally:
         book.close()
     return path
+
+
+# What a column holds (``_cell_kind``): its cells then go straight to one XlsxWriter call, without the
+# type tests of ``_write_cell`` per cell (~700 cells per page, a fifth of the workbook's time).
+_TEXT, _NUMBER, _BOOL, _ANY = "text", "number", "bool", "any"
+
+
+def _cell_kind(values: list) -> str:
+    """``_TEXT`` (str or None), ``_NUMBER`` (int, float or None; NaN is a missing float), ``_BOOL`` (bool or
+    None), else ``_ANY`` (dates, numpy scalars, mixed types: each cell through ``_write_cell``)."""
+    types = {type(v) for v in values}
+    types.discard(type(None))
+    if types <= {str}:
+        return _TEXT
+    if types <= {int, float}:  # exact types: a bool is not an int here
+        return _NUMBER
+    if types == {bool}:
+        return _BOOL
+    return _ANY
+
+
+def _write_sheet(sheet, table: Table, date_format) -> None:
+    """The table's header row and cells, row by row and left to right (the order of the shared strings,
+    so the file is the one the cell-by-cell loop wrote), each column by its kind's write call."""
+    columns = table.columns()
+    for column, header in enumerate(columns):
+        sheet.write_string(0, column, str(header))
+    plan = [(column, header, _cell_kind([row.get(header) for row in table.rows]))
+            for column, header in enumerate(columns)]
+    write_string, write_number, write_boolean = sheet.write_string, sheet.write_number, sheet.write_boolean
+    for number, row in enumerate(table.rows, start=1):
+        for column, header, kind in plan:
+            value = row.get(header)
+            if value is None:
+                continue
+            if kind is _TEXT:
+                if value:  # an empty text is an empty cell, as sheet.write makes it (no empty shared string)
+                    write_string(number, column, value)
+            elif kind is _NUMBER:
+                if value == value:  # NaN: an empty cell
+                    write_number(number, column, value)
+            elif kind is _BOOL:
+                write_boolean(number, column, value)
+            else:
+                _write_cell(sheet, number, column, value, date_format)
 
 
 def _write_cell(sheet, row: int, column: int, value, date_format) -> None:
