@@ -21,8 +21,8 @@ rendering processes (default and 0: build_reports' default, one per core in a ch
 town_reports step; 1: one process, this one); ``--pages 0`` builds every town of the scope, the work of
 the town_reports step; wall and CPU seconds (children included), the peak RSS of the largest process and
 the RSS and PSS summed over the process tree are printed.
-``--parts DIR`` times the three parts of a page's downloads apart for the sample (contexts built
-first, untimed): the download tables (``town_tables``), the CSV files and the workbook, into DIR.
+``--parts DIR`` times the parts of a page with its downloads apart for the sample, in CPU ms per page:
+context, download tables, CSV files, workbook, HTML, writing the page (files into DIR).
 Read-only on the warehouse; prints the load average before and after.
 """
 
@@ -149,34 +149,60 @@ def _cpu_seconds() -> float:
 
 
 def download_parts(published: Path, out_dir: Path, pages: int) -> int:
-    """Milliseconds per page for the download tables, the CSV files and the workbook of the sample."""
-    from reports.build import Renderer
-    from reports.context import town_context
+    """CPU milliseconds per page for each part of ``Renderer.town(ags, out_dir)`` over the sample, in its
+    order: the page context (sections, charts, maps, coworking gap), the download tables, the CSV files,
+    the workbook, the HTML and writing it. CPU time (``time.process_time``), not wall time: the parts are
+    milliseconds, and other processes on the machine would otherwise be counted in them. The sample has
+    fewer towns per Kreis than a full build, so the per-Kreis sections are cached less often (context a
+    little higher than in a full build)."""
+    from reports.build import Renderer, _write
+    from reports.context import pillar_chart, town_context
+    from reports.coworking_gap import coworking_gap_context
     from reports.data import load
-    from reports.downloads import german_csv, write_workbook
+    from reports.downloads import SHEET_NAME_MAX, german_csv, write_workbook
     from reports.tables import town_tables
 
     towns = sample(report_scope(published), pages)
     data = load(published)
     gc.freeze()
     renderer = Renderer(data)
-    contexts = {ags: town_context(data, renderer.geoms, ags) for ags in towns}
     out_dir.mkdir(parents=True, exist_ok=True)
+    for ags in towns[:WARM_UP]:
+        renderer.town(ags, out_dir)
     print(f"load average at start {os.getloadavg()[0]:.1f}")
-    parts = {"tables": 0.0, "csv": 0.0, "xlsx": 0.0}
-    for ags, context in contexts.items():
-        start = time.perf_counter()
-        tables = town_tables(context, renderer.common["releases"])
-        parts["tables"] += time.perf_counter() - start
-        start = time.perf_counter()
+    parts = dict.fromkeys(["context", "tables", "csv", "xlsx", "html", "write"], 0.0)
+    for ags in towns:
+        clock = time.process_time()
+
+        def lap(part: str) -> None:
+            nonlocal clock
+            now = time.process_time()
+            parts[part] += now - clock
+            clock = now
+
+        context = town_context(data, renderer.geoms, ags)  # as Renderer.town, part by part
+        context["pillar_chart"] = pillar_chart(context["pillars"])
+        context["cowork_gap"] = coworking_gap_context(None, renderer.geoms, ags, renderer._spaces(),
+                                                      renderer._gap_tables())
+        lap("context")
+        tables = town_tables(context, renderer.common["releases"], renderer.releases_table)
+        lap("tables")
+        links = {}
         for table in tables:
-            german_csv(table, out_dir / f"{ags}-{table.key}.csv")
-        parts["csv"] += time.perf_counter() - start
-        start = time.perf_counter()
+            csv_path = german_csv(table, out_dir / f"{ags}-{table.key}.csv")
+            links[table.key] = {"csv": csv_path.name, "xlsx": f"{ags}.xlsx", "sheet": table.title[:SHEET_NAME_MAX]}
+        lap("csv")
         write_workbook(tables, out_dir / f"{ags}.xlsx")
-        parts["xlsx"] += time.perf_counter() - start
-    print(", ".join(f"{name} {1000 * seconds / len(towns):.1f} ms" for name, seconds in parts.items()),
-          f"per page ({len(towns)} pages); load average at end {os.getloadavg()[0]:.1f}")
+        lap("xlsx")
+        context["downloads"] = links
+        html = renderer._render("town.html.j2", context)
+        lap("html")
+        _write(out_dir / f"{ags}.html", html)
+        lap("write")
+    total = sum(parts.values())
+    print(", ".join(f"{name} {1000 * seconds / len(towns):.2f} ms" for name, seconds in parts.items()),
+          f"= {1000 * total / len(towns):.2f} CPU ms per page ({len(towns)} pages); "
+          f"load average at end {os.getloadavg()[0]:.1f}")
     return 0
 
 

@@ -57,9 +57,10 @@ LEFT JOIN ({RELEASES}) r ON r.source_id = v.source_id AND r.vintage = v.vintage"
 INDICATORS = _INDICATOR_VALUES + """
 QUALIFY row_number() OVER (PARTITION BY v.ags, v.indicator_id ORDER BY v.period DESC) = 1"""
 
-# The values of one index period (the published one): what the comparison pages put beside the scores.
+# The values of one index period (the published one): what the comparison pages put beside the scores;
+# read for the towns of a comparison only (ReportData.period_indicators), not at load.
 PERIOD_INDICATORS = _INDICATOR_VALUES + """
-WHERE v.period = $period"""
+WHERE v.period = $period AND v.ags IN (SELECT unnest($towns))"""
 
 PEERS = f"""
 SELECT p.ags, p.peer_ags, m.name AS peer_name, m.kreis_name AS peer_kreis, p.similarity, p.rank, p.period,
@@ -144,7 +145,7 @@ class ReportData:
     mobile_kreis: pd.DataFrame     # kreis_ags, vintage, reference_date, measure, value (Mobilfunk-Monitoring)
     group_medians: pd.DataFrame    # indicator_id, period, median, towns (reference group)
     references: dict               # (indicator_id, level, ags) -> (reference dates, values), sorted by date
-    by_town: dict[str, TownSplit]    # per-town rows of index, indicators, contributions, peers, ...
+    by_town: dict[str, TownSplit]    # per-town rows of index, indicators, contributions, peers, input dates
     flows_by_kreis: dict[str, pd.DataFrame]
     # sections and lookups computed once per run (per Kreis, name per AGS): not data, not hashed by the page keys
     memo: dict = field(default_factory=dict, repr=False)
@@ -153,6 +154,19 @@ class ReportData:
         """The rows of ``kind`` for one town as fresh dicts (the values ``records`` gives for its frame),
         without pandas per town: the columns are prepared once per run (``Columns``)."""
         return self._columns(kind).rows(ags)
+
+    def period_indicators(self, towns: list[str]) -> tuple[pd.DataFrame, "Columns"]:
+        """The indicator values of the published period for ``towns`` (PERIOD_INDICATORS) as a frame and as
+        ``Columns`` (``.rows(ags)``: a town's rows as ``town_rows`` gives them), read from the published
+        file once per set of towns. Not read at load: only comparison pages show them (the network page:
+        the pilot towns), and reading them for all ~10,000 towns took ~0.7 s before the first town page."""
+        towns = sorted(set(towns))
+        key = ("period_indicators", tuple(towns))
+        if key not in self.memo:
+            with connect(self.path) as con:
+                frame = _frame(con.execute(PERIOD_INDICATORS, {"period": self.latest_period, "towns": towns}))
+            self.memo[key] = frame, Columns(frame, TownSplit(frame, "ags").positions)
+        return self.memo[key]
 
     def _columns(self, kind: str) -> "Columns":
         prepared = self.__dict__.setdefault("_prepared_columns", {})
@@ -319,7 +333,6 @@ def load(published: Path) -> ReportData:
         frames = {
             "index": index,
             "indicators": _frame(con.execute(INDICATORS)),
-            "period_indicators": _frame(con.execute(PERIOD_INDICATORS, {"period": latest_period})),
             "contributions": _frame(con.execute(CONTRIBUTIONS, {"mv": mv})),
             "peers": _frame(con.execute(PEERS)),
             "input_dates": _frame(con.execute(INPUT_DATES)),

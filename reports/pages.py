@@ -134,8 +134,10 @@ class PageKeys:
 
     def network(self) -> str:
         pilots = sorted(self.data.towns.index[self.data.towns["is_pilot"]])
+        # the pilots' values of the published period too (the page shows them; they are not in ``by_town``)
+        period_values = per_key_digests(self.data.period_indicators(pilots)[0], "ags")
         return _sha([self.common, *(f"{a}:{self._by_town['index'].get(a)}:{self._by_town['towns'].get(a)}"
-                                    for a in pilots)])
+                                    f":{period_values.get(a)}" for a in pilots)])
 
     def index(self, pages: list[str]) -> str:
         towns = self.data.towns[["ags", "name", "kreis_ags", "kreis_name", "land", "population", "is_pilot"]]
