@@ -258,18 +258,20 @@ class Columns:
         self.names = list(frame.columns)
         # per column: its values and how a selection of them becomes the row values (``_NONE_MISSING``:
         # as they are; ``_FLOAT``: NaN becomes None; ``_BOXED``/``_OBJECT``: numpy scalars boxed as in
-        # to_dict (object columns only), then every kind of missing value becomes None)
+        # to_dict (object columns holding any), then every kind of missing value becomes None); the kind
+        # of an object column comes from the types it holds (``_object_kind``), so text columns need no test
         self.arrays, self.kinds = [], []
         for _, series in frame.items():
             if isinstance(series.dtype, np.dtype) and series.dtype.kind in "biuf":
                 array = series.to_numpy()  # tolist() of a selection gives Python scalars, as Series.tolist
                 kind = _FLOAT if series.dtype.kind == "f" else _NONE_MISSING  # ints and bools are never missing
             elif series.dtype.kind == "M":  # dates: one Timestamp per distinct date, not one per cell
-                array, kind = _shared_timestamps(series), _OBJECT
+                array = _shared_timestamps(series)
+                kind = _object_kind(array, boxed=False)
             else:  # object and nullable columns: the Python values Series.tolist gives
                 array = np.empty(len(series), dtype=object)
                 array[:] = series.tolist()
-                kind = _BOXED if series.dtype == object else _OBJECT  # numpy scalars inside: boxed, as in to_dict
+                kind = _object_kind(array, boxed=series.dtype == object)  # numpy scalars inside: boxed, as in to_dict
             self.arrays.append(array)
             self.kinds.append(kind)
 
@@ -289,6 +291,19 @@ class Columns:
 
 
 _NONE_MISSING, _FLOAT, _BOXED, _OBJECT = range(4)  # the kinds of ``Columns`` (see there)
+
+
+def _object_kind(array: np.ndarray, boxed: bool) -> int:
+    """The kind of an object column from the types it holds (looked at once per run): ``_BOXED`` when
+    numpy scalars must be boxed (``boxed``: an object column, as to_dict boxes them), ``_OBJECT`` when
+    a value may be missing other than None (a float NaN, NaT, NA), else ``_NONE_MISSING`` (text and None,
+    Timestamps, ints...: the values as they are, None staying None)."""
+    types = set(map(type, array))
+    if boxed and any(issubclass(t, np.generic) for t in types):
+        return _BOXED
+    if any(issubclass(t, float) or t is type(pd.NaT) or t is type(pd.NA) for t in types):
+        return _OBJECT
+    return _NONE_MISSING
 
 
 def _row_values(values: list, kind: int) -> list:
