@@ -61,7 +61,8 @@ def _column_kind(values: list) -> str | None:
     "empty" (only missing), "text" (strings and missing: object), "int" (ints, none missing: int64),
     "float" (numbers with a float or a missing one: float64), "bool" (booleans, none missing).
     None for anything else (dates, mixed types): that table goes through pandas."""
-    present = [v for v in values if not _missing(v)]
+    # ``_missing`` spelled out: a call per cell was a sixth of the CSV time
+    present = [v for v in values if v is not None and not (isinstance(v, float) and v != v)]
     types = {type(v) for v in present}
     if not present:
         return "empty"
@@ -88,11 +89,12 @@ def _csv_cell(value, kind: str) -> str:
 def _csv_column(values: list, kind: str) -> list[str]:
     """``_csv_cell`` of every value of a column of ``kind``: the same texts, with the kind's test once."""
     if kind == "text":  # strings and missing values
-        return ["" if _missing(v) else v for v in values]
+        return ["" if v is None or (isinstance(v, float) and v != v) else v for v in values]  # _missing inline
     if kind in ("int", "bool"):  # none missing (``_column_kind``)
         return [str(v) for v in values]
     if kind == "float":
-        return ["" if _missing(v) else str(float(v)).replace(".", ",", 1) for v in values]
+        return ["" if v is None or (isinstance(v, float) and v != v) else str(float(v)).replace(".", ",", 1)
+                for v in values]
     return [_csv_cell(v, kind) for v in values]  # "empty", "mixed": cell by cell
 
 
