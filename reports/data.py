@@ -7,6 +7,8 @@ columns), and only the latest method version of the index is used.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -336,40 +338,64 @@ def connect(published: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(published), read_only=True)
 
 
+LOAD_THREADS = 2  # queries read at once: DuckDB runs one (without the GIL) while Python converts another's rows
+
+
 def load(published: Path) -> ReportData:
-    """Read every frame the reports use from the published warehouse (one read-only connection)."""
+    """Read every frame the reports use from the published warehouse (one read-only connection; the
+    queries run on LOAD_THREADS cursors of it at once, the largest first, and the threads end here)."""
     with connect(published) as con:
         mv = con.execute("SELECT max(method_version) FROM readiness_index").fetchone()[0]
         if mv is None:
             raise ValueError(f"{published}: readiness_index is empty, nothing to report")
-        index = _frame(con.execute(f"SELECT {', '.join(INDEX_COLUMNS)} FROM readiness_index WHERE method_version = $mv "
-                            "ORDER BY ags, period", {"mv": mv}))
-        latest_period = _latest_scored_period(index)
-        frames = {
-            "index": index,
-            "indicators": _frame(con.execute(INDICATORS)),
-            "contributions": _frame(con.execute(CONTRIBUTIONS, {"mv": mv})),
-            "peers": _frame(con.execute(PEERS)),
-            "input_dates": _frame(con.execute(INPUT_DATES)),
+        queries = {
+            "indicators": (INDICATORS, None), "input_dates": (INPUT_DATES, None),
+            "contributions": (CONTRIBUTIONS, {"mv": mv}),
+            "index": (f"SELECT {', '.join(INDEX_COLUMNS)} FROM readiness_index WHERE method_version = $mv "
+                      "ORDER BY ags, period", {"mv": mv}),
+            "peers": (PEERS, None), "flows": (FLOWS, None), "towns": (MUNICIPALITIES, None), "releases": (RELEASES, None),
+            "geometries": (GEOMETRIES, None), "coworking": (COWORKING, None),
+            "coworking_gap": ("SELECT * FROM coworking_gap", None),
+            "gap_inputs": ("""SELECT 'survey' AS kind, CAST(s AS VARCHAR) AS row FROM local_survey_results s
+                              UNION ALL SELECT 'flow', CAST(f AS VARCHAR) FROM commuter_flows_gemeinde f""", None),
+            "kreis_commuting": (KREIS_COMMUTING, None), "mobile_kreis": (MOBILE_KREIS, None),
+            "kreise": ("SELECT ags, name FROM kreise", None), "group_medians": (GROUP_MEDIANS, None),
         }
-        flows = _frame(con.execute(FLOWS))
+        # why threads: about half of the load is DuckDB running the queries, which it does without holding
+        # the GIL, so the other thread converts a finished result meanwhile (the report child's serial start
+        # before the first page). The pool's threads have ended when the ``with`` is left, and DuckDB's once
+        # the connection is closed: the child forks its page workers only while it runs one thread.
+        convert = threading.Lock()
+        with ThreadPoolExecutor(LOAD_THREADS) as pool:
+            futures = {name: pool.submit(_query, con, sql, params, convert) for name, (sql, params) in queries.items()}
+            got = {name: future.result() for name, future in futures.items()}
+        index = got["index"]
         data = ReportData(
             path=Path(published), method_version=mv,
-            latest_period=latest_period,
-            towns=_frame(con.execute(MUNICIPALITIES)).set_index("ags", drop=False),
-            index=index, releases=_frame(con.execute(RELEASES)),
-            geometries=_frame(con.execute(GEOMETRIES)), coworking=_frame(con.execute(COWORKING)),
-            coworking_gap=_frame(con.execute("SELECT * FROM coworking_gap")),
-            gap_inputs=_frame(con.execute("""SELECT 'survey' AS kind, CAST(s AS VARCHAR) AS row FROM local_survey_results s
-                                      UNION ALL SELECT 'flow', CAST(f AS VARCHAR) FROM commuter_flows_gemeinde f""")),
-            kreis_commuting=_frame(con.execute(KREIS_COMMUTING)),
-            mobile_kreis=_frame(con.execute(MOBILE_KREIS)),
-            kreise=_frame(con.execute("SELECT ags, name FROM kreise")),
-            group_medians=_frame(con.execute(GROUP_MEDIANS)), references=_reference_values(con),
-            by_town={kind: TownSplit(frame, "ags") for kind, frame in frames.items()},
-            flows_by_kreis=_split(flows, "home_kreis"),
+            latest_period=_latest_scored_period(index),
+            towns=got["towns"].set_index("ags", drop=False),
+            index=index, releases=got["releases"], geometries=got["geometries"], coworking=got["coworking"],
+            coworking_gap=got["coworking_gap"], gap_inputs=got["gap_inputs"],
+            kreis_commuting=got["kreis_commuting"], mobile_kreis=got["mobile_kreis"], kreise=got["kreise"],
+            group_medians=got["group_medians"], references=_reference_values(con),
+            by_town={kind: TownSplit(got[kind], "ags")
+                     for kind in ("index", "indicators", "contributions", "peers", "input_dates")},
+            flows_by_kreis=_split(got["flows"], "home_kreis"),
         )
     return data
+
+
+def _query(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None, convert: threading.Lock) -> pd.DataFrame:
+    """``_frame`` of one query on a cursor of its own (a DuckDB connection is used by one thread at a time).
+    DuckDB runs the query in ``execute``; the result becomes a frame holding ``convert``: two results
+    converted at once raised the load's peak memory by ~170 MiB, one at a time by little."""
+    cursor = con.cursor()
+    try:
+        result = cursor.execute(sql, params) if params is not None else cursor.execute(sql)
+        with convert:
+            return _frame(result)
+    finally:
+        cursor.close()
 
 
 def _frame(result: duckdb.DuckDBPyConnection) -> pd.DataFrame:
