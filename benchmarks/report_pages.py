@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/report_pages.py PUBLISHED.duckdb --pages 100 --build DIR [--workers 2]
     .venv/bin/python benchmarks/report_pages.py PUBLISHED.duckdb --pages 0 --build DIR   # every town
     .venv/bin/python benchmarks/report_pages.py PUBLISHED.duckdb --pages 30 --parts DIR
+    .venv/bin/python benchmarks/report_pages.py DIR_A --compare DIR_B [--every 10]   # two builds' files
 
 
 The render loop of docs/performance.md: load the report data once (``reports.data.load``),
@@ -69,7 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", type=Path, help="time the downloads' parts apart, files into this folder")
     parser.add_argument("--workers", type=int,
                         help="with --build: rendering processes (0: one per core; 1: this process)")
+    parser.add_argument("--compare", type=Path, metavar="OTHER_DIR",
+                        help="compare the report folder PUBLISHED (given in its place) with OTHER_DIR and exit")
+    parser.add_argument("--every", type=int, default=10, help="with --compare: read every n-th .xlsx cell by cell")
     args = parser.parse_args(argv)
+    if args.compare:
+        return compare_folders(args.published, args.compare, args.every)
     if args.build:
         return build(args.published, args.build, args.pages, args.workers)
     if args.parts:
@@ -204,6 +210,34 @@ def download_parts(published: Path, out_dir: Path, pages: int) -> int:
           f"= {1000 * total / len(towns):.2f} CPU ms per page ({len(towns)} pages); "
           f"load average at end {os.getloadavg()[0]:.1f}")
     return 0
+
+
+def compare_folders(first: Path, second: Path, every: int = 10) -> int:
+    """Two report folders (e.g. ``--build`` of two versions with the same ``SOURCE_DATE_EPOCH``): the same
+    files, every file but the workbooks byte for byte, and every ``every``-th .xlsx cell by cell with
+    openpyxl (value, type, number format; the bytes of a workbook may differ, e.g. its shared-string
+    order). Prints the differences; exit status 1 when there are any."""
+    import filecmp
+
+    import openpyxl
+
+    def files(root: Path) -> set[str]:
+        return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+    def cells(path: Path) -> dict:
+        book = openpyxl.load_workbook(path)
+        return {name: [[(c.value, c.data_type, c.number_format) for c in row] for row in book[name].iter_rows()]
+                for name in book.sheetnames}
+
+    names_a, names_b = files(first), files(second)
+    common = sorted(names_a & names_b)
+    differ = [n for n in common if not n.endswith(".xlsx") and not filecmp.cmp(first / n, second / n, shallow=False)]
+    workbooks = [n for n in common if n.endswith(".xlsx")][::max(1, every)]
+    differ_xlsx = [n for n in workbooks if cells(first / n) != cells(second / n)]
+    print(f"{len(common)} files in both; only in the first: {sorted(names_a - names_b)[:10]}, only in the second: "
+          f"{sorted(names_b - names_a)[:10]}; {len(differ)} of {len(common) - sum(n.endswith('.xlsx') for n in common)} "
+          f"other files differ {differ[:10]}; {len(differ_xlsx)} of {len(workbooks)} workbooks read differ {differ_xlsx[:10]}")
+    return 1 if differ or differ_xlsx or names_a != names_b else 0
 
 
 if __name__ == "__main__":
