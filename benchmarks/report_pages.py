@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/report_pages.py PUBLISHED.duckdb --pages 100 --build DIR [--workers 2]
     .venv/bin/python benchmarks/report_pages.py PUBLISHED.duckdb --pages 0 --build DIR   # every town
     .venv/bin/python benchmarks/report_pages.py PUBLISHED.duckdb --pages 30 --parts DIR
+    .venv/bin/python benchmarks/report_pages.py DIR_A --compare DIR_B [--every 10]   # two builds' files
 
 
 The render loop of docs/performance.md: load the report data once (``reports.data.load``),
@@ -21,8 +22,8 @@ rendering processes (default and 0: build_reports' default, one per core in a ch
 town_reports step; 1: one process, this one); ``--pages 0`` builds every town of the scope, the work of
 the town_reports step; wall and CPU seconds (children included), the peak RSS of the largest process and
 the RSS and PSS summed over the process tree are printed.
-``--parts DIR`` times the three parts of a page's downloads apart for the sample (contexts built
-first, untimed): the download tables (``town_tables``), the CSV files and the workbook, into DIR.
+``--parts DIR`` times the parts of a page with its downloads apart for the sample, in CPU ms per page:
+context, download tables, CSV files, workbook, HTML, writing the page (files into DIR).
 Read-only on the warehouse; prints the load average before and after.
 """
 
@@ -69,7 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", type=Path, help="time the downloads' parts apart, files into this folder")
     parser.add_argument("--workers", type=int,
                         help="with --build: rendering processes (0: one per core; 1: this process)")
+    parser.add_argument("--compare", type=Path, metavar="OTHER_DIR",
+                        help="compare the report folder PUBLISHED (given in its place) with OTHER_DIR and exit")
+    parser.add_argument("--every", type=int, default=10, help="with --compare: read every n-th .xlsx cell by cell")
     args = parser.parse_args(argv)
+    if args.compare:
+        return compare_folders(args.published, args.compare, args.every)
     if args.build:
         return build(args.published, args.build, args.pages, args.workers)
     if args.parts:
@@ -149,35 +155,89 @@ def _cpu_seconds() -> float:
 
 
 def download_parts(published: Path, out_dir: Path, pages: int) -> int:
-    """Milliseconds per page for the download tables, the CSV files and the workbook of the sample."""
-    from reports.build import Renderer
-    from reports.context import town_context
+    """CPU milliseconds per page for each part of ``Renderer.town(ags, out_dir)`` over the sample, in its
+    order: the page context (sections, charts, maps, coworking gap), the download tables, the CSV files,
+    the workbook, the HTML and writing it. CPU time (``time.process_time``), not wall time: the parts are
+    milliseconds, and other processes on the machine would otherwise be counted in them. The sample has
+    fewer towns per Kreis than a full build, so the per-Kreis sections are cached less often (context a
+    little higher than in a full build)."""
+    from reports.build import Renderer, _write
+    from reports.context import pillar_chart, town_context
+    from reports.coworking_gap import coworking_gap_context
     from reports.data import load
-    from reports.downloads import german_csv, write_workbook
+    from reports.downloads import SHEET_NAME_MAX, german_csv, write_workbook
     from reports.tables import town_tables
 
     towns = sample(report_scope(published), pages)
     data = load(published)
     gc.freeze()
     renderer = Renderer(data)
-    contexts = {ags: town_context(data, renderer.geoms, ags) for ags in towns}
     out_dir.mkdir(parents=True, exist_ok=True)
+    for ags in towns[:WARM_UP]:
+        renderer.town(ags, out_dir)
     print(f"load average at start {os.getloadavg()[0]:.1f}")
-    parts = {"tables": 0.0, "csv": 0.0, "xlsx": 0.0}
-    for ags, context in contexts.items():
-        start = time.perf_counter()
-        tables = town_tables(context, renderer.common["releases"])
-        parts["tables"] += time.perf_counter() - start
-        start = time.perf_counter()
+    parts = dict.fromkeys(["context", "tables", "csv", "xlsx", "html", "write"], 0.0)
+    for ags in towns:
+        clock = time.process_time()
+
+        def lap(part: str) -> None:
+            nonlocal clock
+            now = time.process_time()
+            parts[part] += now - clock
+            clock = now
+
+        context = town_context(data, renderer.geoms, ags)  # as Renderer.town, part by part
+        context["pillar_chart"] = pillar_chart(context["pillars"])
+        context["cowork_gap"] = coworking_gap_context(None, renderer.geoms, ags, renderer._spaces(),
+                                                      renderer._gap_tables())
+        lap("context")
+        tables = town_tables(context, renderer.common["releases"], renderer.releases_table)
+        lap("tables")
+        links = {}
         for table in tables:
-            german_csv(table, out_dir / f"{ags}-{table.key}.csv")
-        parts["csv"] += time.perf_counter() - start
-        start = time.perf_counter()
+            csv_path = german_csv(table, out_dir / f"{ags}-{table.key}.csv")
+            links[table.key] = {"csv": csv_path.name, "xlsx": f"{ags}.xlsx", "sheet": table.title[:SHEET_NAME_MAX]}
+        lap("csv")
         write_workbook(tables, out_dir / f"{ags}.xlsx")
-        parts["xlsx"] += time.perf_counter() - start
-    print(", ".join(f"{name} {1000 * seconds / len(towns):.1f} ms" for name, seconds in parts.items()),
-          f"per page ({len(towns)} pages); load average at end {os.getloadavg()[0]:.1f}")
+        lap("xlsx")
+        context["downloads"] = links
+        html = renderer._render("town.html.j2", context)
+        lap("html")
+        _write(out_dir / f"{ags}.html", html)
+        lap("write")
+    total = sum(parts.values())
+    print(", ".join(f"{name} {1000 * seconds / len(towns):.2f} ms" for name, seconds in parts.items()),
+          f"= {1000 * total / len(towns):.2f} CPU ms per page ({len(towns)} pages); "
+          f"load average at end {os.getloadavg()[0]:.1f}")
     return 0
+
+
+def compare_folders(first: Path, second: Path, every: int = 10) -> int:
+    """Two report folders (e.g. ``--build`` of two versions with the same ``SOURCE_DATE_EPOCH``): the same
+    files, every file but the workbooks byte for byte, and every ``every``-th .xlsx cell by cell with
+    openpyxl (value, type, number format; the bytes of a workbook may differ, e.g. its shared-string
+    order). Prints the differences; exit status 1 when there are any."""
+    import filecmp
+
+    import openpyxl
+
+    def files(root: Path) -> set[str]:
+        return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+    def cells(path: Path) -> dict:
+        book = openpyxl.load_workbook(path)
+        return {name: [[(c.value, c.data_type, c.number_format) for c in row] for row in book[name].iter_rows()]
+                for name in book.sheetnames}
+
+    names_a, names_b = files(first), files(second)
+    common = sorted(names_a & names_b)
+    differ = [n for n in common if not n.endswith(".xlsx") and not filecmp.cmp(first / n, second / n, shallow=False)]
+    workbooks = [n for n in common if n.endswith(".xlsx")][::max(1, every)]
+    differ_xlsx = [n for n in workbooks if cells(first / n) != cells(second / n)]
+    print(f"{len(common)} files in both; only in the first: {sorted(names_a - names_b)[:10]}, only in the second: "
+          f"{sorted(names_b - names_a)[:10]}; {len(differ)} of {len(common) - sum(n.endswith('.xlsx') for n in common)} "
+          f"other files differ {differ[:10]}; {len(differ_xlsx)} of {len(workbooks)} workbooks read differ {differ_xlsx[:10]}")
+    return 1 if differ or differ_xlsx or names_a != names_b else 0
 
 
 if __name__ == "__main__":

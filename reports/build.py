@@ -156,12 +156,14 @@ def _build(data: ReportData, selected: list[str], out_dir: Path, progress, manif
     # every page asked for exists after the build (the current ones already, the others once written)
     town_pages = sorted(set(_town_pages(out_dir)) | {f"{ags}.html" for ags in selected})
     side: dict = {}
-    jobs = [*(lambda batch=selected[i:i + KEY_BATCH]: _town_keys(keys, batch, wanted)
+    # the frames are hashed (keys.hash_frames, ~0.5 s on the full data) by the first job, while the workers
+    # render: before the fork it delayed every page. Hashing reads the frames and allocates its own arrays;
+    # their text columns hold one object per distinct string (sources/frames.py), so the reference counts it
+    # touches copy few shared memory pages into this process (tree PSS measured, docs/performance.md)
+    jobs = [keys.hash_frames,
+            *(lambda batch=selected[i:i + KEY_BATCH]: _town_keys(keys, batch, wanted)
               for i in range(0, len(selected), KEY_BATCH)),
             *_side_jobs(renderer, keys, out_dir, manifest, town_pages, side)]
-    # hash the per-town frames before any worker is forked: hashing touches every row of them, which
-    # after the fork would copy their memory pages into this process (~400 MiB more PSS on the full data)
-    keys.hash_frames()
     written = []
     processes = _processes(renderer, workers, todo)
     for done, path in enumerate(_render_towns(renderer, out_dir, todo, processes, jobs), start=1):
@@ -382,6 +384,9 @@ class Renderer:
                        "method_version": data.method_version, "latest_period": data.latest_period,
                        "releases": self._releases(), "pillar_ids": PILLARS}
         self.releases_table = releases_table(self.common["releases"])  # the same on every page: built once
+        # the Datenstand rows too (~24 rows with a macro call each, ~5 % of a page's HTML time when rendered per page)
+        self.common["datenstand_rows"] = self.env.get_template("sections.html.j2").module.datenstand_rows(
+            self.common["releases"])
 
     def town(self, ags: str, out_dir: Path | None = None) -> str:
         """The town page; with ``out_dir`` its tables are written beside it as CSV and .xlsx."""
@@ -437,7 +442,8 @@ class Renderer:
 
     def comparison(self, towns: list[str], out_dir: Path | None, stem: str, network: bool = False) -> str:
         """Up to MAX_COMPARE towns side by side: score, rank, pillars, indicators, history, reference values."""
-        entries = [town_summary(self.data, ags) for ags in towns]
+        period_values = self.data.period_indicators(towns)[1]  # one query for the towns shown
+        entries = [town_summary(self.data, ags, period_values) for ags in towns]
         series = {t["town"]["name"]: t["history"] for t in entries if t["history"] is not None
                   and t["history"]["score"].notna().any()}
         chart = charts.network_chart(series, stem) if series else None
@@ -503,14 +509,16 @@ class Renderer:
         return sorted(rows, key=lambda r: german_sort_key(r["label"]))
 
 
-def town_summary(data: ReportData, ags: str) -> dict:
-    """Town, headline index row, score history (with the provisional flag) and latest indicators."""
+def town_summary(data: ReportData, ags: str, period_values=None) -> dict:
+    """Town, headline index row, score history (with the provisional flag) and latest indicators
+    (``period_values``: ``data.period_indicators(towns)[1]`` of the towns compared; None: read for this one)."""
     frame = data.town_frame("index", ags, INDEX_COLUMNS)
     latest = headline_row(data.town_rows("index", ags), data.latest_period)
     dates = data.town_rows("input_dates", ags)
     town = data.towns.loc[ags].to_dict()
     # the values of the published period, the ones its score rests on (not each indicator's newest)
-    indicators = indicator_rows(data.town_rows("period_indicators", ags), data, town)
+    period_values = data.period_indicators([ags])[1] if period_values is None else period_values
+    indicators = indicator_rows(period_values.rows(ags), data, town)
     history = None
     if not frame.empty:
         history = frame[["period", "score"]].assign(provisional=frame["provisional"].fillna(False).astype(bool))

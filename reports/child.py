@@ -37,7 +37,8 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]   # the folder holding report
 # before numpy and pyarrow are imported in the child: no thread pools of their own
 CHILD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
              "JE_ARROW_MALLOC_CONF": "background_thread:false"}
-STDERR_TAIL = 20    # lines of the child's stderr quoted in the error of a failed build
+STDERR_TAIL = 40    # lines of the child's stderr quoted in the error of a failed build (a traceback through
+                    # the report data's query threads, reports/data.py, with DuckDB's message: ~30 lines)
 
 
 class ReportBuildError(RuntimeError):

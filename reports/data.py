@@ -7,6 +7,8 @@ columns), and only the latest method version of the index is used.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -57,9 +59,10 @@ LEFT JOIN ({RELEASES}) r ON r.source_id = v.source_id AND r.vintage = v.vintage"
 INDICATORS = _INDICATOR_VALUES + """
 QUALIFY row_number() OVER (PARTITION BY v.ags, v.indicator_id ORDER BY v.period DESC) = 1"""
 
-# The values of one index period (the published one): what the comparison pages put beside the scores.
+# The values of one index period (the published one): what the comparison pages put beside the scores;
+# read for the towns of a comparison only (ReportData.period_indicators), not at load.
 PERIOD_INDICATORS = _INDICATOR_VALUES + """
-WHERE v.period = $period"""
+WHERE v.period = $period AND v.ags IN (SELECT unnest($towns))"""
 
 PEERS = f"""
 SELECT p.ags, p.peer_ags, m.name AS peer_name, m.kreis_name AS peer_kreis, p.similarity, p.rank, p.period,
@@ -144,7 +147,7 @@ class ReportData:
     mobile_kreis: pd.DataFrame     # kreis_ags, vintage, reference_date, measure, value (Mobilfunk-Monitoring)
     group_medians: pd.DataFrame    # indicator_id, period, median, towns (reference group)
     references: dict               # (indicator_id, level, ags) -> (reference dates, values), sorted by date
-    by_town: dict[str, TownSplit]    # per-town rows of index, indicators, contributions, peers, ...
+    by_town: dict[str, TownSplit]    # per-town rows of index, indicators, contributions, peers, input dates
     flows_by_kreis: dict[str, pd.DataFrame]
     # sections and lookups computed once per run (per Kreis, name per AGS): not data, not hashed by the page keys
     memo: dict = field(default_factory=dict, repr=False)
@@ -153,6 +156,19 @@ class ReportData:
         """The rows of ``kind`` for one town as fresh dicts (the values ``records`` gives for its frame),
         without pandas per town: the columns are prepared once per run (``Columns``)."""
         return self._columns(kind).rows(ags)
+
+    def period_indicators(self, towns: list[str]) -> tuple[pd.DataFrame, "Columns"]:
+        """The indicator values of the published period for ``towns`` (PERIOD_INDICATORS) as a frame and as
+        ``Columns`` (``.rows(ags)``: a town's rows as ``town_rows`` gives them), read from the published
+        file once per set of towns. Not read at load: only comparison pages show them (the network page:
+        the pilot towns), and reading them for all ~10,000 towns took ~0.7 s before the first town page."""
+        towns = sorted(set(towns))
+        key = ("period_indicators", tuple(towns))
+        if key not in self.memo:
+            with connect(self.path) as con:
+                frame = _frame(con.execute(PERIOD_INDICATORS, {"period": self.latest_period, "towns": towns}))
+            self.memo[key] = frame, Columns(frame, TownSplit(frame, "ags").positions)
+        return self.memo[key]
 
     def _columns(self, kind: str) -> "Columns":
         prepared = self.__dict__.setdefault("_prepared_columns", {})
@@ -242,17 +258,24 @@ class Columns:
     def __init__(self, frame: pd.DataFrame, positions: dict):
         self.positions = positions
         self.names = list(frame.columns)
-        self.arrays, self.boxed = [], []
+        # per column: its values and how a selection of them becomes the row values (``_NONE_MISSING``:
+        # as they are; ``_FLOAT``: NaN becomes None; ``_BOXED``/``_OBJECT``: numpy scalars boxed as in
+        # to_dict (object columns holding any), then every kind of missing value becomes None); the kind
+        # of an object column comes from the types it holds (``_object_kind``), so text columns need no test
+        self.arrays, self.kinds = [], []
         for _, series in frame.items():
             if isinstance(series.dtype, np.dtype) and series.dtype.kind in "biuf":
                 array = series.to_numpy()  # tolist() of a selection gives Python scalars, as Series.tolist
+                kind = _FLOAT if series.dtype.kind == "f" else _NONE_MISSING  # ints and bools are never missing
             elif series.dtype.kind == "M":  # dates: one Timestamp per distinct date, not one per cell
                 array = _shared_timestamps(series)
+                kind = _object_kind(array, boxed=False)
             else:  # object and nullable columns: the Python values Series.tolist gives
                 array = np.empty(len(series), dtype=object)
                 array[:] = series.tolist()
+                kind = _object_kind(array, boxed=series.dtype == object)  # numpy scalars inside: boxed, as in to_dict
             self.arrays.append(array)
-            self.boxed.append(series.dtype == object)  # numpy scalars inside become Python ones, as in to_dict
+            self.kinds.append(kind)
 
     def rows(self, ags: str) -> list[dict]:
         """The town's rows as new dicts (callers may add keys); [] for a town without rows."""
@@ -260,13 +283,40 @@ class Columns:
         return [] if positions is None else self.rows_at(positions)
 
     def rows_at(self, positions) -> list[dict]:
-        """The rows at these positions of the frame, in this order, as new dicts."""
-        columns = []
-        for array, boxed in zip(self.arrays, self.boxed):
-            values = array[positions].tolist()
-            columns.append([maybe_box_native(v) for v in values] if boxed else values)
-        return [{k: (None if v is pd.NaT or v is pd.NA or is_missing(v) else v) for k, v in zip(self.names, row)}
-                for row in zip(*columns)]
+        """The rows at these positions of the frame, in this order, as new dicts.
+
+        Column by column, each with the test its kind needs (most columns need none): a test of every
+        value of every row was a third of the page context's time."""
+        columns = [_row_values(array[positions].tolist(), kind) for array, kind in zip(self.arrays, self.kinds)]
+        names = self.names
+        return [dict(zip(names, row)) for row in zip(*columns)]
+
+
+_NONE_MISSING, _FLOAT, _BOXED, _OBJECT = range(4)  # the kinds of ``Columns`` (see there)
+
+
+def _object_kind(array: np.ndarray, boxed: bool) -> int:
+    """The kind of an object column from the types it holds (looked at once per run): ``_BOXED`` when
+    numpy scalars must be boxed (``boxed``: an object column, as to_dict boxes them), ``_OBJECT`` when
+    a value may be missing other than None (a float NaN, NaT, NA), else ``_NONE_MISSING`` (text and None,
+    Timestamps, ints...: the values as they are, None staying None)."""
+    types = set(map(type, array))
+    if boxed and any(issubclass(t, np.generic) for t in types):
+        return _BOXED
+    if any(issubclass(t, float) or t is type(pd.NaT) or t is type(pd.NA) for t in types):
+        return _OBJECT
+    return _NONE_MISSING
+
+
+def _row_values(values: list, kind: int) -> list:
+    """A column's selected values as ``records`` gives them: NaN, NaT, NA and None become None."""
+    if kind == _NONE_MISSING:
+        return values
+    if kind == _FLOAT:
+        return [None if v != v else v for v in values]
+    if kind == _BOXED:
+        values = [maybe_box_native(v) for v in values]
+    return [None if v is None or v is pd.NaT or v is pd.NA or is_missing(v) else v for v in values]
 
 
 def _shared_timestamps(series: pd.Series) -> np.ndarray:
@@ -288,41 +338,64 @@ def connect(published: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(published), read_only=True)
 
 
+LOAD_THREADS = 2  # queries read at once: DuckDB runs one (without the GIL) while Python converts another's rows
+
+
 def load(published: Path) -> ReportData:
-    """Read every frame the reports use from the published warehouse (one read-only connection)."""
+    """Read every frame the reports use from the published warehouse (one read-only connection; the
+    queries run on LOAD_THREADS cursors of it at once, the largest first, and the threads end here)."""
     with connect(published) as con:
         mv = con.execute("SELECT max(method_version) FROM readiness_index").fetchone()[0]
         if mv is None:
             raise ValueError(f"{published}: readiness_index is empty, nothing to report")
-        index = _frame(con.execute(f"SELECT {', '.join(INDEX_COLUMNS)} FROM readiness_index WHERE method_version = $mv "
-                            "ORDER BY ags, period", {"mv": mv}))
-        latest_period = _latest_scored_period(index)
-        frames = {
-            "index": index,
-            "indicators": _frame(con.execute(INDICATORS)),
-            "period_indicators": _frame(con.execute(PERIOD_INDICATORS, {"period": latest_period})),
-            "contributions": _frame(con.execute(CONTRIBUTIONS, {"mv": mv})),
-            "peers": _frame(con.execute(PEERS)),
-            "input_dates": _frame(con.execute(INPUT_DATES)),
+        queries = {
+            "indicators": (INDICATORS, None), "input_dates": (INPUT_DATES, None),
+            "contributions": (CONTRIBUTIONS, {"mv": mv}),
+            "index": (f"SELECT {', '.join(INDEX_COLUMNS)} FROM readiness_index WHERE method_version = $mv "
+                      "ORDER BY ags, period", {"mv": mv}),
+            "peers": (PEERS, None), "flows": (FLOWS, None), "towns": (MUNICIPALITIES, None), "releases": (RELEASES, None),
+            "geometries": (GEOMETRIES, None), "coworking": (COWORKING, None),
+            "coworking_gap": ("SELECT * FROM coworking_gap", None),
+            "gap_inputs": ("""SELECT 'survey' AS kind, CAST(s AS VARCHAR) AS row FROM local_survey_results s
+                              UNION ALL SELECT 'flow', CAST(f AS VARCHAR) FROM commuter_flows_gemeinde f""", None),
+            "kreis_commuting": (KREIS_COMMUTING, None), "mobile_kreis": (MOBILE_KREIS, None),
+            "kreise": ("SELECT ags, name FROM kreise", None), "group_medians": (GROUP_MEDIANS, None),
         }
-        flows = _frame(con.execute(FLOWS))
+        # why threads: about half of the load is DuckDB running the queries, which it does without holding
+        # the GIL, so the other thread converts a finished result meanwhile (the report child's serial start
+        # before the first page). The pool's threads have ended when the ``with`` is left, and DuckDB's once
+        # the connection is closed: the child forks its page workers only while it runs one thread.
+        convert = threading.Lock()
+        with ThreadPoolExecutor(LOAD_THREADS) as pool:
+            futures = {name: pool.submit(_query, con, sql, params, convert) for name, (sql, params) in queries.items()}
+            got = {name: future.result() for name, future in futures.items()}
+        index = got["index"]
         data = ReportData(
             path=Path(published), method_version=mv,
-            latest_period=latest_period,
-            towns=_frame(con.execute(MUNICIPALITIES)).set_index("ags", drop=False),
-            index=index, releases=_frame(con.execute(RELEASES)),
-            geometries=_frame(con.execute(GEOMETRIES)), coworking=_frame(con.execute(COWORKING)),
-            coworking_gap=_frame(con.execute("SELECT * FROM coworking_gap")),
-            gap_inputs=_frame(con.execute("""SELECT 'survey' AS kind, CAST(s AS VARCHAR) AS row FROM local_survey_results s
-                                      UNION ALL SELECT 'flow', CAST(f AS VARCHAR) FROM commuter_flows_gemeinde f""")),
-            kreis_commuting=_frame(con.execute(KREIS_COMMUTING)),
-            mobile_kreis=_frame(con.execute(MOBILE_KREIS)),
-            kreise=_frame(con.execute("SELECT ags, name FROM kreise")),
-            group_medians=_frame(con.execute(GROUP_MEDIANS)), references=_reference_values(con),
-            by_town={kind: TownSplit(frame, "ags") for kind, frame in frames.items()},
-            flows_by_kreis=_split(flows, "home_kreis"),
+            latest_period=_latest_scored_period(index),
+            towns=got["towns"].set_index("ags", drop=False),
+            index=index, releases=got["releases"], geometries=got["geometries"], coworking=got["coworking"],
+            coworking_gap=got["coworking_gap"], gap_inputs=got["gap_inputs"],
+            kreis_commuting=got["kreis_commuting"], mobile_kreis=got["mobile_kreis"], kreise=got["kreise"],
+            group_medians=got["group_medians"], references=_reference_values(con),
+            by_town={kind: TownSplit(got[kind], "ags")
+                     for kind in ("index", "indicators", "contributions", "peers", "input_dates")},
+            flows_by_kreis=_split(got["flows"], "home_kreis"),
         )
     return data
+
+
+def _query(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None, convert: threading.Lock) -> pd.DataFrame:
+    """``_frame`` of one query on a cursor of its own (a DuckDB connection is used by one thread at a time).
+    DuckDB runs the query in ``execute``; the result becomes a frame holding ``convert``: two results
+    converted at once raised the load's peak memory by ~170 MiB, one at a time by little."""
+    cursor = con.cursor()
+    try:
+        result = cursor.execute(sql, params) if params is not None else cursor.execute(sql)
+        with convert:
+            return _frame(result)
+    finally:
+        cursor.close()
 
 
 def _frame(result: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -61,7 +61,8 @@ def _column_kind(values: list) -> str | None:
     "empty" (only missing), "text" (strings and missing: object), "int" (ints, none missing: int64),
     "float" (numbers with a float or a missing one: float64), "bool" (booleans, none missing).
     None for anything else (dates, mixed types): that table goes through pandas."""
-    present = [v for v in values if not _missing(v)]
+    # ``_missing`` spelled out: a call per cell was a sixth of the CSV time
+    present = [v for v in values if v is not None and not (isinstance(v, float) and v != v)]
     types = {type(v) for v in present}
     if not present:
         return "empty"
@@ -88,11 +89,12 @@ def _csv_cell(value, kind: str) -> str:
 def _csv_column(values: list, kind: str) -> list[str]:
     """``_csv_cell`` of every value of a column of ``kind``: the same texts, with the kind's test once."""
     if kind == "text":  # strings and missing values
-        return ["" if _missing(v) else v for v in values]
+        return ["" if v is None or (isinstance(v, float) and v != v) else v for v in values]  # _missing inline
     if kind in ("int", "bool"):  # none missing (``_column_kind``)
         return [str(v) for v in values]
     if kind == "float":
-        return ["" if _missing(v) else str(float(v)).replace(".", ",", 1) for v in values]
+        return ["" if v is None or (isinstance(v, float) and v != v) else str(float(v)).replace(".", ",", 1)
+                for v in values]
     return [_csv_cell(v, kind) for v in values]  # "empty", "mixed": cell by cell
 
 
@@ -156,16 +158,55 @@ def write_workbook(tables: list[Table], path: Path) -> Path:
     try:
         date_format = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})  # openpyxl's default for times
         for table in tables:
-            sheet = book.add_worksheet(table.title[:SHEET_NAME_MAX])
-            columns = table.columns()
-            for column, header in enumerate(columns):
-                sheet.write_string(0, column, str(header))
-            for number, row in enumerate(table.rows, start=1):
-                for column, header in enumerate(columns):
-                    _write_cell(sheet, number, column, row.get(header), date_format)
+            _write_sheet(book.add_worksheet(table.title[:SHEET_NAME_MAX]), table, date_format)
     finally:
         book.close()
     return path
+
+
+# What a column holds (``_cell_kind``): its cells then go straight to one XlsxWriter call, without the
+# type tests of ``_write_cell`` per cell (~700 cells per page, a fifth of the workbook's time).
+_TEXT, _NUMBER, _BOOL, _ANY = "text", "number", "bool", "any"
+
+
+def _cell_kind(values: list) -> str:
+    """``_TEXT`` (str or None), ``_NUMBER`` (int, float or None; NaN is a missing float), ``_BOOL`` (bool or
+    None), else ``_ANY`` (dates, numpy scalars, mixed types: each cell through ``_write_cell``)."""
+    types = {type(v) for v in values}
+    types.discard(type(None))
+    if types <= {str}:
+        return _TEXT
+    if types <= {int, float}:  # exact types: a bool is not an int here
+        return _NUMBER
+    if types == {bool}:
+        return _BOOL
+    return _ANY
+
+
+def _write_sheet(sheet, table: Table, date_format) -> None:
+    """The table's header row and cells, row by row and left to right (the order of the shared strings,
+    so the file is the one the cell-by-cell loop wrote), each column by its kind's write call."""
+    columns = table.columns()
+    for column, header in enumerate(columns):
+        sheet.write_string(0, column, str(header))
+    plan = [(column, header, _cell_kind([row.get(header) for row in table.rows]))
+            for column, header in enumerate(columns)]
+    write_string, write_number, write_boolean = sheet.write_string, sheet.write_number, sheet.write_boolean
+    for number, row in enumerate(table.rows, start=1):
+        for column, header, kind in plan:
+            value = row.get(header)
+            if value is None:
+                continue
+            if kind is _TEXT:
+                if value:  # an empty text is an empty cell, as sheet.write makes it (no empty shared string)
+                    write_string(number, column, value)
+            elif kind is _NUMBER:
+                if value == value:  # NaN: an empty cell
+                    write_number(number, column, value)
+            elif kind is _BOOL:
+                write_boolean(number, column, value)
+            else:
+                _write_cell(sheet, number, column, value, date_format)
 
 
 def _write_cell(sheet, row: int, column: int, value, date_format) -> None:

@@ -126,9 +126,9 @@ class View:
         return f"matrix({k:.5f} 0 0 {k:.5f} {self.x_off:.2f} {self.y_off:.2f})"
 
 
-def town_map(geoms: TownGeometries, ags: str, name: str, scores: pd.Series, period: int | None) -> str:
-    """SVG map of the town (outlined) and its neighbours, coloured by index score in ``period``;
-    neighbours are labelled where their name fits without overlapping another label."""
+def town_map(geoms: TownGeometries, ags: str, name: str, scores, period: int | None) -> str:
+    """SVG map of the town (outlined) and its neighbours, coloured by index score in ``period`` (``scores``:
+    score per AGS, a Series or a dict with ``get``); neighbours are labelled where their name fits without overlapping another label."""
     prefix = f"map-{escape(ags)}"
     neighbours = geoms.neighbours(ags)
     shapes = {other: geoms.shape(other) for other in [*neighbours, ags]}

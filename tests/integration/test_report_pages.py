@@ -257,3 +257,28 @@ def test_a_first_build_in_the_child_records_the_state_for_the_next_build(built, 
     again = {}
     build_reports(published, out, towns=towns[:6], workers=2, summary=again)
     assert again == {"written": 0, "unchanged": 8}
+
+
+def test_a_pilots_value_of_the_published_period_rewrites_the_network_page(built, tmp_path):
+    """The network page shows each pilot's indicator values of the published period, which are read for
+    the pilots only (``ReportData.period_indicators``), not loaded with the per-town frames: its key must
+    still change when one of them changes, and the page must show the new value."""
+    published, out, towns = built
+    build_reports(published, out, towns=towns)  # current after the tests before
+    with duckdb.connect(str(published)) as con:
+        pilot, indicator, period = con.execute(
+            "SELECT v.ags, v.indicator_id, v.period FROM indicator_values v JOIN municipalities m USING (ags) "
+            "JOIN indicator_catalogue c USING (indicator_id) WHERE m.is_pilot AND c.pillar <> 'context' "
+            "AND v.value IS NOT NULL AND v.period = (SELECT max(period) FROM latest_ranking) "
+            "ORDER BY v.ags, v.indicator_id LIMIT 1").fetchone()
+        con.execute("UPDATE indicator_values_history SET value = 123456.75 WHERE ags = ? AND indicator_id = ? "
+                    "AND period = ? AND valid_to IS NULL", [pilot, indicator, period])
+    data = load(published)
+    frame, columns = data.period_indicators([pilot, "09999999"])
+    assert set(frame["ags"]) == {pilot}
+    assert {r["indicator_id"]: r["value"] for r in columns.rows(pilot)}[indicator] == 123456.75
+    before = (out / "netzwerk.html").stat().st_mtime_ns
+    summary = {}
+    build_reports(published, out, towns=towns, summary=summary)
+    assert (out / "netzwerk.html").stat().st_mtime_ns != before
+    assert "123.456,8" in (out / "netzwerk.html").read_text(encoding="utf-8")  # de(1) on the network page

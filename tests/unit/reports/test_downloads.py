@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -87,3 +88,29 @@ def test_write_downloads_links_each_table_to_its_csv_and_sheet(tmp_path):
     assert links == {"indikatoren": {"csv": "01053090-indikatoren.csv", "xlsx": "01053090.xlsx",
                                      "sheet": "Indikatoren"}}
     assert (tmp_path / "01053090-indikatoren.csv").is_file() and (tmp_path / "01053090.xlsx").is_file()
+
+
+def test_workbook_by_column_kind_is_the_file_the_cell_by_cell_writer_wrote(tmp_path, monkeypatch):
+    """Columns of one kind go straight to XlsxWriter's typed call (reports/downloads.py ``_cell_kind``); the
+    same table through ``_write_cell`` for every cell gives the same cells and, with a fixed creation
+    time, the same bytes (shared strings in the same order)."""
+    from reports import downloads
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764676800")
+    rows = [{"text": "a", "gaps": None, "num": 1, "float": 2.5, "flag": True, "date": dt.date(2024, 6, 30),
+             "mixed": "x", "np": np.float64(1.5)},
+            {"text": "", "gaps": "b", "num": 2, "float": float("nan"), "flag": False, "date": None,
+             "mixed": 3, "np": np.int64(7)},
+            {"text": "=A1", "gaps": None, "num": None, "float": -1e-07, "flag": None, "date": dt.datetime(2020, 1, 1),
+             "mixed": None, "np": None}]
+    tables = [Table("t", "T", rows), Table("leer", "Leer", []), Table("u", "U", [{"a": "x", "b": 1.0}] * 3)]
+    assert [downloads._cell_kind([r.get(c) for r in rows]) for c in rows[0]] == [
+        "text", "text", "number", "number", "bool", "any", "any", "any"]
+    by_kind = write_workbook(tables, tmp_path / "kind.xlsx").read_bytes()
+    monkeypatch.setattr(downloads, "_cell_kind", lambda values: downloads._ANY)
+    by_cell = write_workbook(tables, tmp_path / "cell.xlsx").read_bytes()
+    assert by_kind == by_cell
+    sheet = openpyxl.load_workbook(tmp_path / "kind.xlsx")["T"]
+    assert [[c.value for c in row] for row in sheet.iter_rows(min_row=2, max_col=5)] == [
+        ["a", None, 1, 2.5, True], [None, "b", 2, None, False], ["=A1", None, None, -1e-07, None]]
+    assert sheet["A4"].data_type == "s"  # a text beginning with "=" stays text

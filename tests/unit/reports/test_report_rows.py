@@ -4,6 +4,7 @@ pandas frames gave (reports.context.records), and the drivers keep their order w
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from reports.context import drivers, records
@@ -62,3 +63,41 @@ def test_date_columns_share_one_timestamp_per_date():
                                                    pd.Timestamp("2020-12-31")]
     assert rows[0]["reference_date"] is rows[2]["reference_date"]
     assert rows == records(frame)
+
+
+def test_town_row_is_the_row_loc_to_dict_gives():
+    """``reports.context.town_row``: the values and types of ``towns.loc[ags].to_dict()`` (NaN stays NaN,
+    numpy scalars boxed, Timestamps and NaT as they are), a new dict per call."""
+    from types import SimpleNamespace
+
+    from reports.context import town_row
+
+    frame = mixed_frame().drop_duplicates("ags").set_index("ags", drop=False)
+    data = SimpleNamespace(towns=frame, memo={})
+    for ags in frame.index:
+        expected = frame.loc[ags].to_dict()
+        got = town_row(data, ags)
+        assert list(got) == list(expected)
+        assert [type(v) for v in got.values()] == [type(v) for v in expected.values()]
+        assert all(g == e or (g != g and e != e) or (g is pd.NA and e is pd.NA) for g, e in zip(got.values(), expected.values()))
+        assert got is not town_row(data, ags)
+    with pytest.raises(KeyError):
+        town_row(data, "09999999")
+
+
+def test_object_columns_are_tested_only_where_a_value_can_be_missing():
+    """A text column (str and None) is passed on as it is; an object column holding a NaN, NaT or NA or a
+    numpy scalar is converted value by value, as ``records`` converts it."""
+    from reports.data import _BOXED, _NONE_MISSING, _OBJECT, _object_kind
+
+    def kind(values, boxed=True):
+        array = np.empty(len(values), dtype=object)
+        array[:] = values
+        return _object_kind(array, boxed)
+
+    assert kind(["a", None, "b"]) == _NONE_MISSING
+    assert kind([pd.Timestamp("2021-01-01"), 3]) == _NONE_MISSING
+    assert kind(["a", float("nan")]) == _OBJECT and kind([pd.NaT]) == _OBJECT and kind([pd.NA, True]) == _OBJECT
+    assert kind(["a", np.int64(3)]) == _BOXED and kind([np.float64(3)], boxed=False) == _OBJECT
+    frame = pd.DataFrame({"ags": ["1", "1"], "text": ["x", None], "obj": [np.float64("nan"), "y"]})
+    assert Columns(frame, TownSplit(frame, "ags").positions).rows("1") == records(frame)
