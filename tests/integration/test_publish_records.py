@@ -113,6 +113,6 @@ def test_the_candidate_is_built_within_its_own_memory_limit(published_copy, monk
         method = con.execute("SELECT method_version FROM publish_log").fetchone()[0]
     build_candidate(work_path_for(published_copy), published_copy, tmp_path / "c.duckdb",
                     {"run_id": "limit", "mode": "snapshot", "method_version": method})
-    with duckdb.connect(config={"memory_limit": "512MB"}) as reference:
+    with duckdb.connect(config={"memory_limit": publish.CANDIDATE_MEMORY}) as reference:
         expected = reference.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     assert seen and set(seen) == {expected}
