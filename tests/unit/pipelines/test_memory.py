@@ -126,11 +126,11 @@ def test_the_candidate_gets_the_smaller_of_its_own_and_the_configured_limit(monk
     from warehouse.publish import CANDIDATE_MEMORY, candidate_memory_limit, memory_bytes
 
     monkeypatch.delenv(DUCKDB_MEMORY_ENV, raising=False)
-    assert candidate_memory_limit() == CANDIDATE_MEMORY == "512MB"  # below the general 1GB
-    monkeypatch.setenv(DUCKDB_MEMORY_ENV, "300MiB")
-    assert candidate_memory_limit() == "300MiB"  # a machine that wants less keeps less
+    assert candidate_memory_limit() == CANDIDATE_MEMORY == "256MB"  # below the general 1GB
+    monkeypatch.setenv(DUCKDB_MEMORY_ENV, "200MiB")
+    assert candidate_memory_limit() == "200MiB"  # a machine that wants less keeps less
     monkeypatch.setenv(DUCKDB_MEMORY_ENV, "2GB")
-    assert candidate_memory_limit() == "512MB"
+    assert candidate_memory_limit() == "256MB"
     assert memory_bytes("1GB") == 10**9 and memory_bytes("1 GiB") == 2**30 and memory_bytes("512mb") == 512e6
 
 
