@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from warehouse.paths import duckdb_config, stage_path
@@ -164,8 +163,7 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     migrated: new columns are added, and a column whose type cannot hold the new values (an
     INTEGER guessed from an empty frame, now receiving 'node') takes the new type.
     """
-    frame, dates = _dates_as_numbers(frame)
-    _register_incoming(con, frame, dates)
+    con.register("incoming", frame)
     try:
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM incoming LIMIT 0")
         _add_new_columns(con, table)
@@ -178,53 +176,13 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
         else:  # one transaction, consecutive inserts: the rows keep the frame's order
             for start in range(0, len(frame), INSERT_SLICE_ROWS):
-                _unregister_incoming(con)
-                _register_incoming(con, frame.iloc[start:start + INSERT_SLICE_ROWS], dates)
+                con.unregister("incoming")
+                con.register("incoming", frame.iloc[start:start + INSERT_SLICE_ROWS])
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
         con.execute("COMMIT")
     finally:
-        _unregister_incoming(con)
+        con.unregister("incoming")
     return len(frame)
-
-
-def _dates_as_numbers(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """``frame`` with its columns of ``datetime.date`` objects as datetime64, and those columns' names.
-
-    Why: DuckDB's scan converts a date object per cell through Python (1.2 of the ~4.3 CPU s inserting the
-    2.1 M Breitbandatlas rows); datetime64 it reads as numbers. ``_register_incoming`` casts them back to
-    DATE, so the table, its types and its values stay as they were."""
-    dates = [c for c in frame.columns if frame[c].dtype == object
-             and pd.api.types.infer_dtype(frame[c], skipna=True) == "date"]
-    if not dates:
-        return frame, []
-    return frame.assign(**{c: _datetime64(frame[c].to_numpy()) for c in dates}), dates
-
-
-def _datetime64(values: np.ndarray) -> np.ndarray:
-    """Date objects (None/NaN missing) as datetime64[s], converted per distinct date (numpy's conversion
-    of an object array costs ~0.8 µs a cell; a source has a handful of dates)."""
-    codes, uniques = pd.factorize(values)
-    converted = np.array(list(uniques), dtype="datetime64[D]").astype("datetime64[s]")
-    out = converted.take(codes) if len(converted) else np.full(len(codes), np.datetime64("NaT", "s"))
-    out[codes < 0] = np.datetime64("NaT", "s")
-    return out
-
-
-def _register_incoming(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, dates: list[str]) -> None:
-    """``frame`` readable as ``incoming``: registered directly, or with ``dates`` cast to DATE in a temp view."""
-    if not dates:
-        con.register("incoming", frame)
-        return
-    con.register("incoming_rows", frame)
-    casts = ", ".join(f"CAST({identifier(c)} AS DATE) AS {identifier(c)}" for c in dates)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW incoming AS SELECT * REPLACE ({casts}) FROM incoming_rows")
-
-
-def _unregister_incoming(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop what ``_register_incoming`` made (the view, or the frame registered as ``incoming``)."""
-    con.execute("DROP VIEW IF EXISTS incoming")
-    con.unregister("incoming")
-    con.unregister("incoming_rows")
 
 
 # Why slices: one INSERT of the 2.1 M Breitbandatlas rows raised the process by about 330 MiB (DuckDB's

@@ -1,18 +1,14 @@
 """The cheaper staging helpers give exactly what the code they replaced gives (kept here as the reference):
 column concatenation with numpy, the given-register test per distinct pair, base names per distinct name,
-the polygon area sums, and dates handed to DuckDB as datetime64 (stored as the same DATE values, same order)."""
+and the polygon area sums."""
 
 from __future__ import annotations
 
-import datetime
-
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
 from staging import crosswalk
-from warehouse import workdb
 
 
 def concat_reference(pieces: list[pd.Series], column: str) -> pd.Series:
@@ -91,40 +87,3 @@ def test_polygon_area_sum_equals_the_series_sum_bit_for_bit():
         values = rng.random(size) * 100
         values[rng.random(size) < 0.2] = np.nan
         assert crosswalk._nansum(list(values)) == pd.Series(values).sum()
-
-
-def test_dates_are_stored_as_the_same_dates_in_the_same_order(tmp_path, monkeypatch):
-    """datetime.date objects handed to DuckDB as datetime64 (per distinct date) and cast back: a DATE
-    column, missing dates NULL, every row as inserting the objects gave it, also across insert slices."""
-    rng = np.random.default_rng(11)
-    days = [datetime.date(2018, 6, 30), datetime.date(2021, 12, 31), datetime.date(1500, 1, 1), None]
-    n = 50
-    frame = pd.DataFrame({"ags": [f"{i:08d}" for i in rng.permutation(n)],
-                          "reference_date": pd.Series([days[i] for i in rng.integers(0, len(days), n)], dtype=object),
-                          "value": rng.random(n)})
-    rows = {}
-    for label, slice_rows in (("objects", None), ("numbers", None), ("sliced", 7)):
-        con = duckdb.connect(str(tmp_path / f"{label}.duckdb"))
-        con.execute("CREATE TABLE t (ags VARCHAR, reference_date DATE, value DOUBLE, source_id VARCHAR)")
-        if slice_rows:
-            monkeypatch.setattr(workdb, "INSERT_SLICE_ROWS", slice_rows)
-        if label == "objects":  # the reference: DuckDB reading the date objects itself
-            con.register("reference", frame.assign(source_id="s"))
-            con.execute("INSERT INTO t BY NAME SELECT * FROM reference")
-        else:
-            workdb.replace_rows(con, "t", frame.assign(source_id="s"), source_id="s")
-        assert con.execute("SELECT data_type FROM duckdb_columns() WHERE table_name = 't' "
-                           "AND column_name = 'reference_date'").fetchone()[0] == "DATE"
-        rows[label] = con.execute("SELECT * FROM t").fetchall()
-        assert "incoming" not in {name for (name,) in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
-        con.close()
-    assert rows["numbers"] == rows["objects"] and rows["sliced"] == rows["objects"]
-    assert sum(row[1] is None for row in rows["objects"]) > 0
-
-
-def test_datetime_objects_are_not_taken_for_dates():
-    frame = pd.DataFrame({"at": pd.Series([datetime.datetime(2020, 1, 1, 12, 30), None], dtype=object),
-                          "day": pd.Series([datetime.date(2020, 1, 1), None], dtype=object)})
-    converted, dates = workdb._dates_as_numbers(frame)
-    assert dates == ["day"] and converted["at"].dtype == object
-    assert converted["day"].tolist()[0] == pd.Timestamp("2020-01-01") and pd.isna(converted["day"].tolist()[1])
