@@ -348,24 +348,15 @@ def crosswalk(register: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     vintages = sorted(register["vintage"].unique())
     restating = steps[usable(steps)]  # partial transfers, splits and implausible steps only flag
     next_key = {(r.from_vintage, r.from_ags): r.to_ags for r in restating.itertuples()}
-    # (position of a vintage, key) -> its current key: a key's walk from one vintage on is the same for every
-    # earlier register that reaches it, so each is followed once (was: every row through all later vintages)
-    memo: dict[tuple[int, str], str] = {}
-    last = len(vintages) - 1
-
-    def follow(position: int, key):
-        path = []
-        while position < last and (position, key) not in memo:
-            path.append((position, key))
-            key = next_key.get((vintages[position], key), key)
-            position += 1
-        current = key if position >= last else memo[(position, key)]
-        memo.update(dict.fromkeys(path, current))
-        return current
-
     rows = []
-    for position, vintage in enumerate(vintages):
-        rows += [(vintage, ags, follow(position, ags)) for ags in register.loc[register["vintage"] == vintage, "ags"]]
+    for vintage in vintages:
+        later = [v for v in vintages if v > vintage]
+        for ags in register.loc[register["vintage"] == vintage, "ags"]:
+            current, at = ags, vintage
+            for step in later:
+                current = next_key.get((at, current), current)
+                at = step
+            rows.append((vintage, ags, current))
     return pd.DataFrame(rows, columns=["vintage", "ags", "current_ags"])
 
 

@@ -104,33 +104,3 @@ def test_sorted_parts_equal_the_per_group_sort():
     pd.testing.assert_series_equal(got, expected)
     assert got.isna().sum() == 0 and got.index.get_level_values("vintage").isna().any()
 
-
-def crosswalk_reference(register: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
-    """crosswalk() as it was: every register row walked through all later vintages."""
-    vintages = sorted(register["vintage"].unique())
-    restating = steps[crosswalk.usable(steps)]
-    next_key = {(r.from_vintage, r.from_ags): r.to_ags for r in restating.itertuples()}
-    rows = []
-    for vintage in vintages:
-        later = [v for v in vintages if v > vintage]
-        for ags in register.loc[register["vintage"] == vintage, "ags"]:
-            current, at = ags, vintage
-            for step in later:
-                current = next_key.get((at, current), current)
-                at = step
-            rows.append((vintage, ags, current))
-    return pd.DataFrame(rows, columns=["vintage", "ags", "current_ags"])
-
-
-def test_walk_with_followed_keys_remembered_equals_the_row_by_row_walk():
-    rng = np.random.default_rng(9)
-    vintages = ["2008", "2011", "2013", "2016", "2021"]
-    keys = [f"0100{i:04d}" for i in range(60)]
-    register = pd.DataFrame([(v, k) for v in vintages for k in rng.choice(keys, 45, replace=False)],
-                            columns=["vintage", "ags"]).sample(frac=1.0, random_state=1)
-    steps = pd.DataFrame({"from_vintage": rng.choice(vintages[:-1], 80), "from_ags": rng.choice(keys, 80),
-                          "to_ags": rng.choice(keys, 80), "kind": rng.choice(["merger", "recode", "split"], 80),
-                          "evidence": "test"}).drop_duplicates(["from_vintage", "from_ags"])
-    got = crosswalk.crosswalk(register, steps)
-    pd.testing.assert_frame_equal(got, crosswalk_reference(register, steps))
-    assert (got["ags"] != got["current_ags"]).sum() > 10  # the walk does move keys, over several steps
