@@ -104,3 +104,24 @@ def test_sorted_parts_equal_the_per_group_sort():
     pd.testing.assert_series_equal(got, expected)
     assert got.isna().sum() == 0 and got.index.get_level_values("vintage").isna().any()
 
+
+
+def test_one_thread_insert_keeps_rows_order_and_the_connection_setting(tmp_path, monkeypatch):
+    """replace_rows inserts on one DuckDB thread (cheaper for object columns) and gives the connection its
+    thread count back; the rows arrive in the frame's order, in one INSERT and in slices."""
+    import duckdb
+
+    from warehouse import workdb
+
+    rng = np.random.default_rng(4)
+    n = 5000
+    frame = pd.DataFrame({"ags": [f"{i:08d}" for i in rng.permutation(n)], "value": rng.random(n),
+                          "note": rng.choice(np.array(["a", None, "b"], dtype=object), n), "source_id": "s"})
+    for slice_rows in (workdb.INSERT_SLICE_ROWS, 700):
+        monkeypatch.setattr(workdb, "INSERT_SLICE_ROWS", slice_rows)
+        con = duckdb.connect(str(tmp_path / f"t{slice_rows}.duckdb"), config={"threads": "2"})
+        workdb.replace_rows(con, "t", frame, source_id="s")
+        assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 2
+        stored = con.execute("SELECT ags, value, note FROM t").df()
+        con.close()
+        pd.testing.assert_frame_equal(stored, frame[["ags", "value", "note"]], check_dtype=False)
