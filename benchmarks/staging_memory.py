@@ -38,7 +38,13 @@ WATCHED = [("pipelines.assets.staging", "parse_all"), ("pipelines.assets.staging
            ("pipelines.assets.staging", "_stage_inkar"), ("pipelines.assets.staging", "concat"),
            ("pipelines.assets.staging", "observation_metadata"), ("staging.crosswalk", "key_vintages"),
            ("staging.crosswalk", "bring_forward"), ("staging.crosswalk", "flag_transfers"),
-           ("staging.crosswalk", "_combine"), ("staging.crosswalk", "onto_current")]
+           ("staging.crosswalk", "_combine"), ("staging.crosswalk", "onto_current"),
+           # territorial_crosswalk's own work (its CPU seconds: what build_steps and the restatement cost)
+           ("staging.crosswalk", "build_steps"), ("staging.crosswalk", "transitions"),
+           ("staging.crosswalk", "check_plausibility"), ("staging.crosswalk", "polygon_mergers"),
+           ("staging.crosswalk", "geographic_mergers"), ("staging.crosswalk", "moved_share"),
+           ("staging.crosswalk", "crosswalk"), ("staging.crosswalk", "restate"),
+           ("staging.crosswalk", "register_vintage_at"), ("pipelines.assets.staging", "gv_population")]
 
 
 def status() -> tuple[float, float]:

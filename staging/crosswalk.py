@@ -74,7 +74,8 @@ def transitions(register: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
         recodes = _recodes(old, new)
         area = old["area_km2"].to_dict()
         gone = set(old.index.difference(new.index)) - set(recodes)
-        rows += [(before, after, a, b, "recode", f"same name, area {area[a]} -> {new.at[b, 'area_km2']}")
+        new_area = _column_dict(new, "area_km2")
+        rows += [(before, after, a, b, "recode", f"same name, area {area[a]} -> {new_area[b]}")
                  for a, b in recodes.items()]
         mergers = _mergers(old, new, gone, area)
         gone -= {a for a, _, _ in mergers}
@@ -222,20 +223,23 @@ def _new_keys(old: pd.DataFrame, new: pd.DataFrame, gone: set, recodes: dict[str
     for a, b in recodes.items():
         feeders.setdefault(b[:5], set()).add(a[:5])
     by_kreis = _by_kreis(gone, area)
+    # plain dicts, not .at per successor and candidate (18,000 lookups on the full data, ~0.5 s)
+    new_area, new_base = _column_dict(new, "area_km2"), _column_dict(new, "base_name")
+    old_base, old_name = _column_dict(old, "base_name"), _column_dict(old, "name")
     found = []
     for successor in appeared:
         kreise = feeders.get(successor[:5], set()) | {successor[:5]}
         candidates = sorted(a for k in kreise for a in by_kreis.get(k, []))
-        target = new.at[successor, "area_km2"]
-        match = _named_subset(candidates, area, target, old["base_name"], new.at[successor, "base_name"])
+        target = new_area[successor]
+        match = _named_subset(candidates, area, target, old_base, new_base[successor])
         if match:
             evidence = (f"new key, area {target} km² = predecessors {sum(area[a] for a in match):.2f}, "
-                        f"name shared with {', '.join(old.at[a, 'name'] for a in match)}")
+                        f"name shared with {', '.join(old_name[a] for a in match)}")
             found += _claim(by_kreis, match, successor, evidence)
     return found
 
 
-def _named_subset(candidates: list[str], area: dict, target: float, old_names: pd.Series,
+def _named_subset(candidates: list[str], area: dict, target: float, old_names: pd.Series | dict,
                   new_name: str) -> tuple[str, ...] | None:
     """Like _subset_with_area, but one predecessor must share a name part with the new Gemeinde.
 
@@ -243,8 +247,8 @@ def _named_subset(candidates: list[str], area: dict, target: float, old_names: p
     always carries the name of at least one predecessor (Aue + Bad Schlema -> Aue-Bad Schlema).
     Without such a name the change stays unexplained and is flagged, not guessed.
     """
-    words = set(re.findall(r"[a-zäöüß]{3,}", new_name)) - NAME_NOISE
-    named = [a for a in candidates if words & (set(re.findall(r"[a-zäöüß]{3,}", old_names[a])) - NAME_NOISE)]
+    words = _name_words(new_name)
+    named = [a for a in candidates if words & _name_words(old_names[a])]
     tolerance = MERGER_TOLERANCE * target
     best: tuple[tuple[str, ...], float] | None = None
     for anchor in named:  # the best fit over all anchors, not the first anchor that fits
@@ -258,6 +262,19 @@ def _named_subset(candidates: list[str], area: dict, target: float, old_names: p
             if best is None or fit[1] < best[1]:
                 best = fit
     return best[0] if best else None
+
+
+@functools.lru_cache(maxsize=65536)
+def _name_words(name: str) -> frozenset:
+    """The identifying words of a base name (3+ letters, NAME_NOISE left out); cached: the same vanished
+    Gemeinde is a candidate of many new keys (9,000 calls of _named_subset on the full data)."""
+    return frozenset(set(re.findall(r"[a-zäöüß]{3,}", name)) - NAME_NOISE)
+
+
+def _column_dict(frame: pd.DataFrame, column: str) -> dict:
+    """index -> value of one column, the values as ``.at`` gives them (numpy scalars): a dict lookup per key
+    instead of ``.at``, which costs ~25 µs a call in loops over thousands of Gemeinden."""
+    return dict(zip(frame.index, frame[column].to_numpy()))
 
 
 def _by_kreis(keys, area: dict) -> dict[str, list[str]]:
@@ -315,7 +332,11 @@ def _best_subset(candidates: list[str], area: dict, target: float, max_size: int
 
 def _base(names: pd.Series) -> pd.Series:
     """Name without the designation suffix (', Stadt', ', M') for matching across vintages."""
-    return names.astype(str).str.split(",").str[0].str.strip().str.lower()
+    # per distinct name, spread back by code: the register repeats each name in every vintage (~330,000 rows)
+    text = names.astype(str)
+    codes, uniques = pd.factorize(text)
+    base = pd.Series(uniques, dtype=object).str.split(",").str[0].str.strip().str.lower().to_numpy(dtype=object)
+    return pd.Series(base[codes], index=names.index, dtype=object)
 
 
 def crosswalk(register: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
@@ -358,7 +379,7 @@ def restate(observations: pd.DataFrame, walk: pd.DataFrame, measures: dict[str, 
     grouped.loc[grouped["missing"], "value"] = float("nan")  # a missing part makes the whole missing
     # notes only where the territory changed (few groups): list the parts
     changed = mapped[mapped["ags"] != mapped["current_ags"]][keys].drop_duplicates()
-    parts = mapped.merge(changed, on=keys).groupby(keys, dropna=False)["ags"].agg(lambda a: sorted(a))
+    parts = _sorted_parts(mapped.merge(changed, on=keys), keys)
     grouped = grouped.merge(parts.rename("part_list").reset_index(), on=keys, how="left")
     grouped["note"] = [
         "" if not isinstance(part_list, list) else
@@ -374,6 +395,20 @@ def restate(observations: pd.DataFrame, walk: pd.DataFrame, measures: dict[str, 
     grouped["measure"] = grouped["measure"].map(measures)
     grouped = grouped.rename(columns={"current_ags": "ags"}).assign(level="gemeinde")
     return grouped
+
+
+def _sorted_parts(rows: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Per group of ``keys`` (the groupby's index, missing keys included) the sorted list of its rows' ``ags``,
+    as ``groupby(keys, dropna=False)["ags"].agg(sorted)`` gives it, but sorted once for all groups and cut at
+    the group borders (a Python call per group cost ~0.4 s on the full registers)."""
+    groups = rows.groupby(keys, dropna=False)
+    index = groups.size().index  # numbered as ngroup numbers them: in the groupby's sorted order
+    ordered = pd.DataFrame({"g": groups.ngroup().to_numpy(), "k": rows["ags"].to_numpy(dtype=object)}).sort_values(
+        ["g", "k"], kind="stable")
+    codes, values = ordered["g"].to_numpy(), ordered["k"].to_numpy(dtype=object)
+    borders = np.flatnonzero(codes[1:] != codes[:-1]) + 1
+    lists = [list(part) for part in np.split(values, borders)] if len(values) else []
+    return pd.Series(lists, index=index, dtype=object, name="ags")
 
 
 def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.DataFrame,
@@ -518,16 +553,17 @@ def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: 
                                       on=["from_ags", "from_vintage"], how="left")
     # built-in aggregations, not a Python lambda per group (28,000 groups on the full data): a sum that
     # is missing when any part is (as sum(min_count=len)); populations are whole numbers, so exact in any order
-    rows = rows.assign(_pred_missing=rows["_pred"].isna(), _is_recode=rows["kind"] == "recode")
+    # _self_listed: is the successor one of its own predecessors (was a list per group, a Python call each)
+    rows = rows.assign(_pred_missing=rows["_pred"].isna(), _is_recode=rows["kind"] == "recode",
+                       _self=(rows["from_ags"] == rows["to_ags"]).to_numpy())
     sums = rows.groupby(group).agg(_pred=("_pred", "sum"), _pred_missing=("_pred_missing", "any"),
-                                   _self_listed=("from_ags", list),
+                                   _self_listed=("_self", "any"),
                                    _recode=("_is_recode", "all"),
                                    _polygon=("_polygon", "all")).reset_index()
     sums["_pred"] = sums["_pred"].mask(sums.pop("_pred_missing"))
     own = pop.rename(columns={"ags": "to_ags", "vintage": "from_vintage", "population": "_own"})
     sums = sums.merge(own[["to_ags", "from_vintage", "_own"]], on=["to_ags", "from_vintage"], how="left")
-    listed = [t in parts for t, parts in zip(sums["to_ags"], sums["_self_listed"])]
-    sums["_own"] = sums["_own"].where(~pd.Series(listed, index=sums.index), 0.0).fillna(0.0)
+    sums["_own"] = sums["_own"].where(~sums["_self_listed"].astype(bool), 0.0).fillna(0.0)
     after = pop.rename(columns={"ags": "to_ags", "vintage": "to_vintage", "population": "_after",
                                 "area_km2": "_area"})
     sums = sums.merge(after[["to_ags", "to_vintage", "_after", "_area"]], on=["to_ags", "to_vintage"], how="left")
@@ -608,14 +644,21 @@ def key_vintages(observations: pd.DataFrame, register: pd.DataFrame, held: dict 
 
     # few distinct (key, register) pairs among many measures: each pair picked once, in order of first
     # appearance, and spread back by its code (a merge of 2 M rows on two text columns cost ~0.4 s)
-    ags_codes, _ = pd.factorize(observations["ags"], use_na_sentinel=False)
-    at_codes, at_values = pd.factorize(at_date, use_na_sentinel=False)
-    pair_codes, _ = pd.factorize(ags_codes.astype(np.int64) * max(len(at_values), 1) + at_codes)
-    first = np.full(pair_codes.max() + 1 if len(pair_codes) else 0, len(pair_codes), dtype=np.int64)
-    np.minimum.at(first, pair_codes, np.arange(len(pair_codes)))
+    pair_codes, first = _pairs(observations["ags"], at_date)
     ags, at = observations["ags"].to_numpy(dtype=object), at_date.to_numpy(dtype=object)
     picked = np.array([key_vintage(held, ags[i], at[i]) for i in first] + [None], dtype=object)[:-1]
     return pd.Series(picked[pair_codes], index=observations.index, dtype=object)
+
+
+def _pairs(left: pd.Series, right: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the code of its distinct (left, right) pair (numbered in order of first appearance, missing
+    values a value of their own), and per pair the position of its first row."""
+    left_codes, _ = pd.factorize(left, use_na_sentinel=False)
+    right_codes, right_values = pd.factorize(right, use_na_sentinel=False)
+    pair_codes, _ = pd.factorize(left_codes.astype(np.int64) * max(len(right_values), 1) + right_codes)
+    first = np.full(pair_codes.max() + 1 if len(pair_codes) else 0, len(pair_codes), dtype=np.int64)
+    np.minimum.at(first, pair_codes, np.arange(len(pair_codes)))
+    return pair_codes, first
 
 
 def held_vintages(register: pd.DataFrame) -> dict[str, list]:
@@ -830,9 +873,27 @@ def _assembled(frame: pd.DataFrame, kept: np.ndarray, singles: list[tuple[np.nda
         else:
             pieces.append(frame[column].iloc[rows].reset_index(drop=True))
         pieces += [part[column] for part in merged]
-        data[column] = pd.concat([piece.to_frame(column) for piece in pieces], ignore_index=True)[column] \
-            if len(pieces) > 1 else pieces[0].reset_index(drop=True)
+        data[column] = _concat_column(pieces, column) if len(pieces) > 1 else pieces[0].reset_index(drop=True)
     return pd.DataFrame(data, copy=False)  # no consolidation: that would copy every column once more
+
+
+def _concat_column(pieces: list[pd.Series], column: str) -> pd.Series:
+    """The pieces of one column concatenated as ``pd.concat`` of one-column frames gives them.
+
+    Text columns (every piece object dtype) are joined with numpy: pandas' concat tests every value of
+    an all-missing piece on its way (~0.35 s of the Breitbandatlas crosswalk) and then fills that piece
+    as ``_na_filled`` does; other dtypes go through ``pd.concat`` and its casting rules."""
+    if all(piece.dtype == object for piece in pieces):
+        return pd.Series(np.concatenate([_na_filled(piece.to_numpy()) for piece in pieces]), dtype=object, copy=False)
+    return pd.concat([piece.to_frame(column) for piece in pieces], ignore_index=True)[column]
+
+
+def _na_filled(values: np.ndarray) -> np.ndarray:
+    """An object piece as pandas' concat passes it on: unchanged, or when every value is missing (and the
+    piece not empty) all None if its first value is None, else all NaN."""
+    if not len(values) or not (pd.api.types.is_scalar(values[0]) and pd.isna(values[0])) or not pd.isna(values).all():
+        return values
+    return np.full(len(values), None if values[0] is None else np.nan, dtype=object)
 
 
 def _none(length: int) -> pd.Series:
@@ -874,8 +935,12 @@ def _keyed(gemeinden: pd.DataFrame, register: pd.DataFrame, key_vintage: str | N
         return gemeinden.assign(key_vintage=key_vintage if key_vintage else key_vintages(gemeinden, register, held))
     # a key the given register does not hold (INKAR's Oberweser, gone from the 2021 register) is
     # taken from the registers that hold it, as for a source without a known status
-    missing = [v not in held.get(a, ()) for v, a in zip(gemeinden["key_vintage"], gemeinden["ags"])]
-    if any(missing):
+    # tested once per distinct (key, register) pair and spread back (1.4 M INKAR rows, ~25,000 pairs)
+    pair_codes, first = _pairs(gemeinden["ags"], gemeinden["key_vintage"])
+    ags, given_vintage = gemeinden["ags"].to_numpy(dtype=object), gemeinden["key_vintage"].to_numpy(dtype=object)
+    pair_missing = np.array([given_vintage[i] not in held.get(ags[i], ()) for i in first], dtype=bool)
+    missing = pair_missing[pair_codes]
+    if missing.any():
         gemeinden = gemeinden.copy()
         gemeinden.loc[missing, "key_vintage"] = key_vintages(gemeinden[missing], register, held).to_numpy()
     return gemeinden
@@ -1037,7 +1102,9 @@ def moved_share(steps: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
     steps = steps.copy()
     moved = pd.to_numeric(steps["moved_population"], errors="coerce") if "moved_population" in steps \
         else pd.Series(np.nan, index=steps.index)
-    pop = population.drop_duplicates(["ags", "vintage"]).set_index(["ags", "vintage"])["population"]
+    # a dict of the first row per (ags, vintage), not MultiIndex.get per step (~28,000 steps: ~0.4 s)
+    first = population.drop_duplicates(["ags", "vintage"])
+    pop = dict(zip(zip(first["ags"], first["vintage"]), first["population"].to_numpy()))
     giving = pd.Series([pop.get((a, v), np.nan) for a, v in zip(steps["from_ags"], steps["from_vintage"])],
                        index=steps.index, dtype=float)
     receiving = pd.Series([pop.get((a, v), np.nan) for a, v in zip(steps["to_ags"], steps["from_vintage"])],
@@ -1119,26 +1186,34 @@ def _polygon_sets(inside: pd.Series, old: pd.DataFrame, new: pd.DataFrame, expla
                   inferred: dict, before, after, geo_vintage) -> list[tuple]:
     """Merger rows for the polygons whose inside Gemeinden pass the conditions of ``polygon_mergers``
     (none where a usable inferred step already gives the same set)."""
+    # dicts and sets, not .at/.loc per polygon (43,000 lookups on the full data, ~1 s); the same values
+    old_area, new_area = _column_dict(old, "area_km2"), _column_dict(new, "area_km2")
     rows = []
     for target, members in inside.items():
-        if target not in new.index or target in explained or pd.isna(new.at[target, "area_km2"]):
+        if target not in new_area or target in explained or pd.isna(new_area[target]):
             continue
-        area_after = new.at[target, "area_km2"]
-        if target in old.index and not area_after - old.at[target, "area_km2"] > MERGER_TOLERANCE * old.at[target, "area_km2"]:
+        area_after = new_area[target]
+        if target in old_area and not area_after - old_area[target] > MERGER_TOLERANCE * old_area[target]:
             continue  # not grown: nothing to explain
         parts = [m for m in members if m != target]
         # a member still in the later register was not merged (its centre lies inside a neighbour's polygon)
-        if not parts or any(m in new.index or m in taken for m in parts):
+        if not parts or any(m in new_area or m in taken for m in parts):
             continue
-        if (target in old.index) != (target in members):
+        if (target in old_area) != (target in members):
             continue  # a surviving Gemeinde whose own centre lies elsewhere: the polygon is not its territory
-        total = old.loc[members, "area_km2"].sum()
+        total = _nansum([old_area[m] for m in members])
         if abs(total - area_after) > POLYGON_AREA_TOLERANCE * area_after or inferred.get(target) == set(parts):
             continue
         evidence = (f"{POLYGON_EVIDENCE}: centres of {len(members)} Gemeinden of {before} inside the VG {geo_vintage} "
                     f"polygon, {total:.2f} km² for {area_after:.2f} km²")
         rows += [(before, after, m, target, "merger", evidence) for m in parts]
     return rows
+
+
+def _nansum(values: list) -> float:
+    """``Series.sum()`` of these floats: missing ones as 0, then numpy's sum (pandas' nansum, same bits)."""
+    array = np.asarray(values, dtype=float)
+    return np.where(np.isnan(array), 0.0, array).sum()
 
 
 def _superseded_by(steps: pd.DataFrame, polygons: pd.DataFrame) -> pd.DataFrame:
