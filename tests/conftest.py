@@ -314,6 +314,22 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if is_slow(item):
             item.add_marker(pytest.mark.slow)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: long_file_rank(Path(str(item.path)).name))  # stable: file order kept otherwise
+
+
+# The integration files that take longest, longest first (seconds, one file alone, 2026-12-02, load 3-5; see
+# tests/README.md). Under pytest-xdist with --dist loadfile a worker is handed the next file whenever it holds
+# fewer than two, in collection order (scripts/test.sh turns off xdist's own order, most tests first, with
+# --no-loadscope-reorder): a long file handed out last keeps one worker busy while the other idles, so they go
+# first. A stale list only changes the order, never which tests run.
+LONG_FILES = ("test_refresh_safety.py", "test_queue.py", "test_history.py", "test_parallel.py", "test_cli.py",
+              "test_postgres_instance.py", "test_incremental.py")
+
+
+def long_file_rank(name: str) -> int:
+    """Position of a test file in LONG_FILES; every other file after them."""
+    return LONG_FILES.index(name) if name in LONG_FILES else len(LONG_FILES)
 
 
 def is_slow(item) -> bool:
