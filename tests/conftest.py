@@ -138,35 +138,46 @@ def snapshot_warehouse(tmp_path_factory) -> Path:
     Under pytest-xdist the workers share one build: the first to take the lock builds it into the
     session's common temporary folder, the others wait and read the same file.
     """
+    return built_once(tmp_path_factory, "snapshot_run", lambda tmp: run_refresh(tmp).success) / "readiness.duckdb"
+
+
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """A folder ``name`` filled once per test session by ``build(folder)`` (which returns True on success).
+
+    Under pytest-xdist the workers share it: the first to take the lock builds it into the session's common
+    temporary folder, the others wait and use the same folder (a session fixture is otherwise built once per
+    worker: the whole job again)."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
-        tmp = tmp_path_factory.mktemp("snapshot_run")
-        assert run_refresh(tmp).success
-        return tmp / "readiness.duckdb"
+        tmp = tmp_path_factory.mktemp(name)
+        assert build(tmp)
+        return tmp
     shared = tmp_path_factory.getbasetemp().parent  # pytest-N/, the parent of every worker's popen-gwK/
-    tmp, done = shared / "snapshot_run", shared / "snapshot_run.done"
-    with open(shared / "snapshot_run.lock", "w") as lock:
+    tmp, done = shared / name, shared / f"{name}.done"
+    with open(shared / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the build fails
         if not done.exists():
             shutil.rmtree(tmp, ignore_errors=True)  # a build that failed in another worker is redone
-            assert run_refresh(tmp).success
+            tmp.mkdir()
+            assert build(tmp)
             done.touch()
-    return tmp / "readiness.duckdb"
+    return tmp
 
 
 @pytest.fixture(scope="session")
 def example_warehouse(tmp_path_factory) -> Path:
-    """Built once per session: the snapshot plus the EXAMPLE local-input files for Mölln
-    (tests/fixtures/local-inputs) and constructed Pendleratlas files (tests/publisher_fixtures.py), in
-    directory mode. Never the default demo: the snapshot itself holds no local inputs."""
+    """Built once per session (under xdist once for all workers: ``built_once``): the snapshot plus the EXAMPLE
+    local-input files for Mölln (tests/fixtures/local-inputs) and constructed Pendleratlas files
+    (tests/publisher_fixtures.py), in directory mode. Never the default demo: the snapshot itself holds no local inputs."""
     from tests.publisher_fixtures import write_pendleratlas_folder
 
-    tmp = tmp_path_factory.mktemp("example_run")
-    source = tmp / "source"
-    shutil.copytree(SNAPSHOT_DIR, source)
-    shutil.copytree(Path(__file__).parent / "fixtures" / "local-inputs", source / "local-inputs")
-    write_pendleratlas_folder(source)
-    assert run_refresh(tmp, source).success
-    return tmp / "readiness.duckdb"
+    def build(tmp: Path) -> bool:
+        source = tmp / "source"
+        shutil.copytree(SNAPSHOT_DIR, source)
+        shutil.copytree(Path(__file__).parent / "fixtures" / "local-inputs", source / "local-inputs")
+        write_pendleratlas_folder(source)
+        return run_refresh(tmp, source).success
+
+    return built_once(tmp_path_factory, "example_run", build) / "readiness.duckdb"
 
 
 @pytest.fixture
