@@ -167,7 +167,8 @@ def built_once(tmp_path_factory, name: str, build) -> Path:
 def example_warehouse(tmp_path_factory) -> Path:
     """Built once per session (under xdist once for all workers: ``built_once``): the snapshot plus the EXAMPLE
     local-input files for Mölln (tests/fixtures/local-inputs) and constructed Pendleratlas files
-    (tests/publisher_fixtures.py), in directory mode. Never the default demo: the snapshot itself holds no local inputs."""
+    (tests/publisher_fixtures.py), in directory mode. Never the default demo: the snapshot itself holds no local
+    inputs."""
     from tests.publisher_fixtures import write_pendleratlas_folder
 
     def build(tmp: Path) -> bool:
