@@ -9,4 +9,6 @@ bash scripts/install_chromium.sh || echo "test.sh: Chromium could not be install
 # PYTEST_WORKERS=2 runs on both cores (pytest-xdist): the tests of one file stay in one worker (--dist loadfile),
 # so a module's own runs (a good publish, a live baseline) are built once, and the session's snapshot warehouse
 # is built once for both workers (tests/conftest.py). Default 0: one process, as CI has always run it.
-.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-0}" --dist loadfile "$@"
+# --no-loadscope-reorder: files are handed out in collection order, where tests/conftest.py puts the longest
+# first (LONG_FILES), not xdist's default of most tests first (which handed out the 150-s queue test late).
+.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-0}" --dist loadfile --no-loadscope-reorder "$@"

@@ -39,15 +39,44 @@ def run_refresh(tmp: Path, source_dir: Path | None = None, raise_on_error: bool 
     return run_job(refresh_settings(tmp, source_dir), raise_on_error)
 
 
+RAM_FOLDER = Path("/dev/shm")
+_ram_homes: list[Path] = []  # removed at the end of the session (pytest_sessionfinish)
+
+
+def instance_home(path: Path) -> Path:
+    """``path`` made a folder for a throwaway Dagster instance (DAGSTER_HOME, ``local_temp``), its files in RAM
+    where the machine has a tmpfs at /dev/shm: ``path`` is then a symlink to a folder there, so the test and
+    every process it starts see the same paths. Why: the instance's SQLite storage commits each event with an
+    fdatasync; one cold incremental refresh of the snapshot made 6,620 of them, 11.7 s of waiting on this
+    machine's disk (strace -f -w -c, load 5-8), which tmpfs skips. Nothing a test asserts depends on the
+    instance surviving a power cut. Existing folders and links are left as they are."""
+    if path.exists() or path.is_symlink():
+        return path
+    if RAM_FOLDER.is_dir() and os.access(RAM_FOLDER, os.W_OK):
+        target = Path(tempfile.mkdtemp(prefix="readiness-tests-home-", dir=RAM_FOLDER))
+        _ram_homes.append(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to(target, target_is_directory=True)
+    else:
+        path.mkdir(parents=True)
+    return path
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The instance folders in RAM (``instance_home``) go with the session (each xdist worker removes its own)."""
+    for target in _ram_homes:
+        shutil.rmtree(target, ignore_errors=True)
+
+
 def run_incremental(tmp: Path, source_dir: Path | None = None):
     """The incremental refresh (pipelines/incremental.py) into ``tmp`` on a persistent instance in
-    ``tmp/dagster_home``: observe, then run only what is stale; returns (plan, result or None)."""
+    ``tmp/dagster_home`` (``instance_home``): observe, then run only what is stale; returns (plan, result or None)."""
     from dagster import DagsterInstance
 
     from pipelines.definitions import defs
     from pipelines.incremental import refresh
 
-    (tmp / "dagster_home").mkdir(exist_ok=True)
+    instance_home(tmp / "dagster_home")
     with DagsterInstance.local_temp(str(tmp / "dagster_home")) as instance:
         return refresh(instance, defs, refresh_settings(tmp, source_dir))
 
@@ -109,35 +138,47 @@ def snapshot_warehouse(tmp_path_factory) -> Path:
     Under pytest-xdist the workers share one build: the first to take the lock builds it into the
     session's common temporary folder, the others wait and read the same file.
     """
+    return built_once(tmp_path_factory, "snapshot_run", lambda tmp: run_refresh(tmp).success) / "readiness.duckdb"
+
+
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """A folder ``name`` filled once per test session by ``build(folder)`` (which returns True on success).
+
+    Under pytest-xdist the workers share it: the first to take the lock builds it into the session's common
+    temporary folder, the others wait and use the same folder (a session fixture is otherwise built once per
+    worker: the whole job again)."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
-        tmp = tmp_path_factory.mktemp("snapshot_run")
-        assert run_refresh(tmp).success
-        return tmp / "readiness.duckdb"
+        tmp = tmp_path_factory.mktemp(name)
+        assert build(tmp)
+        return tmp
     shared = tmp_path_factory.getbasetemp().parent  # pytest-N/, the parent of every worker's popen-gwK/
-    tmp, done = shared / "snapshot_run", shared / "snapshot_run.done"
-    with open(shared / "snapshot_run.lock", "w") as lock:
+    tmp, done = shared / name, shared / f"{name}.done"
+    with open(shared / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the build fails
         if not done.exists():
             shutil.rmtree(tmp, ignore_errors=True)  # a build that failed in another worker is redone
-            assert run_refresh(tmp).success
+            tmp.mkdir()
+            assert build(tmp)
             done.touch()
-    return tmp / "readiness.duckdb"
+    return tmp
 
 
 @pytest.fixture(scope="session")
 def example_warehouse(tmp_path_factory) -> Path:
-    """Built once per session: the snapshot plus the EXAMPLE local-input files for Mölln
-    (tests/fixtures/local-inputs) and constructed Pendleratlas files (tests/publisher_fixtures.py), in
-    directory mode. Never the default demo: the snapshot itself holds no local inputs."""
+    """Built once per session (under xdist once for all workers: ``built_once``): the snapshot plus the EXAMPLE
+    local-input files for Mölln (tests/fixtures/local-inputs) and constructed Pendleratlas files
+    (tests/publisher_fixtures.py), in directory mode. Never the default demo: the snapshot itself holds no local
+    inputs."""
     from tests.publisher_fixtures import write_pendleratlas_folder
 
-    tmp = tmp_path_factory.mktemp("example_run")
-    source = tmp / "source"
-    shutil.copytree(SNAPSHOT_DIR, source)
-    shutil.copytree(Path(__file__).parent / "fixtures" / "local-inputs", source / "local-inputs")
-    write_pendleratlas_folder(source)
-    assert run_refresh(tmp, source).success
-    return tmp / "readiness.duckdb"
+    def build(tmp: Path) -> bool:
+        source = tmp / "source"
+        shutil.copytree(SNAPSHOT_DIR, source)
+        shutil.copytree(Path(__file__).parent / "fixtures" / "local-inputs", source / "local-inputs")
+        write_pendleratlas_folder(source)
+        return run_refresh(tmp, source).success
+
+    return built_once(tmp_path_factory, "example_run", build) / "readiness.duckdb"
 
 
 @pytest.fixture
@@ -205,7 +246,7 @@ def ui_sh_server(tmp_path_factory):
     from tests.integration.test_ui_browser import free_port, location_loaded, stop_group, wait_until
 
     tmp = tmp_path_factory.mktemp("ui")
-    home = tmp / "dagster_home"  # ui.sh links dagster.yaml (the run queue) into it
+    home = instance_home(tmp / "dagster_home")  # ui.sh links dagster.yaml (the run queue) into it
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "READINESS_WAREHOUSE": str(tmp / "readiness.duckdb"),
            "READINESS_RAW_DIR": str(tmp / "raw"), "READINESS_REPORTS_DIR": str(tmp / "reports"),
@@ -285,6 +326,26 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if is_slow(item):
             item.add_marker(pytest.mark.slow)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: long_file_rank(Path(str(item.path)).name))  # stable: file order kept otherwise
+
+
+# The integration files that take longest, longest first (one file alone, 2026-12-02 11:40-12:25 UTC, load 3-7:
+# refresh_safety ~200 s, queue 150, history 115, live 102, ui_browser 90, parallel 85, bad_input_runs 83,
+# postgres 76, pipeline 69, cli 58, incremental 51, lake 50, local_inputs_run 49). Under pytest-xdist with
+# --dist loadfile a worker is handed the next file whenever it holds fewer than two, in collection order
+# (scripts/test.sh turns off xdist's own order, most tests first, with --no-loadscope-reorder): a long file
+# handed out last keeps one worker busy while the other idles, so they go first. test_ui_guard.py follows
+# test_ui_browser.py, whose dg dev server (ui_sh_server, per worker) it uses. A stale list only changes the
+# order, never which tests run.
+LONG_FILES = ("test_refresh_safety.py", "test_queue.py", "test_history.py", "test_live.py", "test_ui_browser.py",
+              "test_ui_guard.py", "test_parallel.py", "test_bad_input_runs.py", "test_postgres_instance.py",
+              "test_pipeline.py", "test_cli.py", "test_incremental.py", "test_lake.py", "test_local_inputs_run.py")
+
+
+def long_file_rank(name: str) -> int:
+    """Position of a test file in LONG_FILES; every other file after them."""
+    return LONG_FILES.index(name) if name in LONG_FILES else len(LONG_FILES)
 
 
 def is_slow(item) -> bool:

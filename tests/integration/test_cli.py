@@ -15,6 +15,7 @@ from cli.main import main
 from cli.profile import fmt
 from cli.towns import AmbiguousTown, normalise, resolve
 from pipelines.definitions import defs
+from tests.conftest import instance_home
 
 READINESS = Path(sys.executable).with_name("readiness")  # the console script declared in pyproject.toml
 
@@ -222,7 +223,7 @@ def test_report_all_to_the_reports_dir(cli_env, warehouse, monkeypatch, tmp_path
 
 def test_demo_runs_the_job_on_a_persistent_instance(tmp_path):
     """`readiness demo` as a user runs it: the run lands in DAGSTER_HOME and the summary is printed."""
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home"), "COLUMNS": "200",
+    env = {**os.environ, "DAGSTER_HOME": str(instance_home(tmp_path / "dagster_home")), "COLUMNS": "200",
            "READINESS_WAREHOUSE": str(tmp_path / "readiness.duckdb"), "READINESS_RAW_DIR": str(tmp_path / "raw"),
            "READINESS_REPORTS_DIR": str(tmp_path / "reports")}
     env.pop("READINESS_SOURCE_MODE", None)

@@ -8,6 +8,7 @@ import pytest
 from dagster import DagsterInstance
 
 from pipelines.launch import launch_refresh
+from tests.conftest import instance_home
 from warehouse.paths import stage_path, work_path_for
 from warehouse.publish import PLANNER_VIEWS
 from warehouse.registry import registry
@@ -40,7 +41,7 @@ def overlapping(stats) -> list[tuple[str, str]]:
 
 @pytest.mark.slow
 def test_multiprocess_refresh_publishes_what_the_in_process_run_publishes(tmp_path, snapshot_warehouse):
-    (tmp_path / "home").mkdir()
+    instance_home(tmp_path / "home")  # in RAM where there is a tmpfs: every step process writes its events there
     with DagsterInstance.local_temp(str(tmp_path / "home")) as instance:
         with launch_refresh(instance, settings(tmp_path), "multiprocess", max_concurrent=2) as result:
             failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]

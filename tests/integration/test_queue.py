@@ -23,6 +23,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 from dagster._core.storage.dagster_run import DagsterRun
 
 from pipelines.run_guard import HOST_TAG, PID_TAG, fail_dead_runs
+from tests.conftest import instance_home
 from warehouse.lock import WarehouseBusy, holder, lock_path_for, writer_lock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,8 +134,7 @@ def instance_config() -> str:
 def refresh_env(tmp: Path) -> dict[str, str]:
     """Environment of an entry point writing into ``tmp``: its own instance (the project's dagster.yaml, but
     for the dequeue interval: ``instance_config``; `readiness demo` keeps an existing file)."""
-    home = tmp / "dagster_home"
-    home.mkdir(exist_ok=True)
+    home = instance_home(tmp / "dagster_home")  # in RAM where there is a tmpfs (SQLite's fdatasync per event)
     if not (home / "dagster.yaml").exists():
         (home / "dagster.yaml").write_text(instance_config(), encoding="utf-8")
     env = {**os.environ, "DAGSTER_HOME": str(home), "READINESS_WAREHOUSE": str(tmp / "readiness.duckdb"),
@@ -176,6 +176,31 @@ def wait_for_tagged_run(tmp: Path, known: set[str], timeout: float = 300) -> Dag
                       timeout, "a run to start writing", 0.5)
 
 
+def steps_started(tmp: Path, run_id: str) -> int:
+    """How many steps of the run have started (its STEP_START events in the test's instance)."""
+    from dagster import DagsterEventType
+
+    old = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(tmp / "dagster_home")
+    try:
+        with DagsterInstance.get() as instance:
+            return len(instance.get_records_for_run(run_id, of_type=DagsterEventType.STEP_START).records)
+    finally:
+        if old is None:
+            del os.environ["DAGSTER_HOME"]
+        else:
+            os.environ["DAGSTER_HOME"] = old
+
+
+def wait_until_writing(tmp: Path, run_id: str) -> None:
+    """Until the run executes its steps (a step has started: raw landing and working files are being written),
+    the moment the test kills it. Was a fixed 3 s sleep after the pid tag, which neither guaranteed that on a
+    loaded machine nor was needed on an idle one."""
+    from tests.integration.test_ui_browser import wait_until
+
+    wait_until(lambda: steps_started(tmp, run_id), 300, f"a step of run {run_id} to start", 0.2)
+
+
 def assert_no_lock_errors(*texts: str) -> None:
     for text in texts:
         assert "Conflicting lock" not in text and "Could not set lock" not in text
@@ -189,7 +214,7 @@ def test_a_killed_run_does_not_jam_the_queue_for_the_ui_or_the_cli(tmp_path):
     # 1. a CLI run killed while it writes stays STARTED in the instance: the queue would launch nothing
     cli, _ = start_cli(tmp_path, "killed-cli")
     killed = wait_for_tagged_run(tmp_path, set())
-    time.sleep(3)
+    wait_until_writing(tmp_path, killed.run_id)
     os.killpg(cli.pid, signal.SIGKILL)
     cli.wait()
     assert instance_runs(tmp_path)[-1].status == DagsterRunStatus.STARTED
@@ -224,7 +249,7 @@ def test_a_killed_run_does_not_jam_the_queue_for_the_ui_or_the_cli(tmp_path):
         second = launch_from_graphql(base, graphql)
         worker = wait_for_tagged_run(tmp_path, set(by_id))
         assert worker.run_id == second
-        time.sleep(3)
+        wait_until_writing(tmp_path, second)
         os.kill(int(worker.tags[PID_TAG]), signal.SIGKILL)
         assert wait_until(lambda: _ended(tmp_path, second), 120, "the sensor to fail the killed run", 1) \
             == DagsterRunStatus.FAILURE
@@ -235,7 +260,7 @@ def test_a_killed_run_does_not_jam_the_queue_for_the_ui_or_the_cli(tmp_path):
     # refreshes started at once then both succeed, one after the other (the later one says whom it waits for)
     cli, _ = start_cli(tmp_path, "killed-cli-2")
     third = wait_for_tagged_run(tmp_path, {r.run_id for r in instance_runs(tmp_path)})
-    time.sleep(3)
+    wait_until_writing(tmp_path, third.run_id)
     os.killpg(cli.pid, signal.SIGKILL)
     cli.wait()
     with duckdb.connect(str(tmp_path / "readiness.duckdb"), read_only=True) as con:

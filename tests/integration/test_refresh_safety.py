@@ -152,10 +152,17 @@ def test_readers_see_the_old_or_the_new_warehouse_never_an_error(published_copy,
     correct_release(snapshot_copy)
     old = read_fingerprint(published_copy)
     answers, stop = tmp_path / "answers.jsonl", tmp_path / "stop"
+    refresh = start("refresh", published_copy, published_copy.parent / "raw", snapshot_copy,
+                    log=tmp_path / "refresh.log")
+    # The reader starts when the index step does: only the steps after it (the candidate, the swap, the exports
+    # and pages reading the new file) touch the published file, and several steps still lie between it and the
+    # candidate. A reader beside the whole run took a core from the refresh for nothing (it hashes every table
+    # every 5 ms). Started too late, its first answer would be the new warehouse and the test fails below.
+    watcher = Log(tmp_path / "refresh.log")
+    wait_for(lambda: watcher.has(r" - readiness_index - STEP_START"), "the index step", refresh,
+             tmp_path / "refresh.log")
     reader = start("reader", published_copy, answers, stop, log=tmp_path / "reader.log")
     try:
-        refresh = start("refresh", published_copy, published_copy.parent / "raw", snapshot_copy,
-                        log=tmp_path / "refresh.log")
         finish(refresh, tmp_path / "refresh.log", "the refresh with the corrected release")
         refreshed_at = time.time()
         wait_for(lambda: any(r.get("started", 0) > refreshed_at for r in records(answers)),

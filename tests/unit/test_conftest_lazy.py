@@ -48,3 +48,14 @@ def test_outputs_without_a_folder_never_go_to_the_repository_data():
 
     for folder in (exports_dir(), reports_dir()):
         assert ROOT / "data" not in folder.resolve().parents, folder
+
+
+def test_long_files_exist_and_come_first():
+    """Every name in LONG_FILES (handed out first under pytest-xdist) is a test file under tests/integration/,
+    and the ranking puts them before any other file, in the listed order."""
+    from tests.conftest import LONG_FILES, long_file_rank
+
+    present = {path.name for path in (ROOT / "tests" / "integration").glob("test_*.py")}
+    assert set(LONG_FILES) <= present, set(LONG_FILES) - present
+    ranks = [long_file_rank(name) for name in (*LONG_FILES, "test_registry.py", "test_frames.py")]
+    assert ranks == sorted(ranks) and ranks[-2] == ranks[-1] == len(LONG_FILES)
