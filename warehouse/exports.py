@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from zoneinfo import ZoneInfo
@@ -132,8 +133,8 @@ def export_planner_views(published: Path, out_dir: Path | None = None) -> dict[s
             con.execute("SET enable_progress_bar = false")  # no progress bars on the asset's stderr
             check_views(con, published)
             manifest = write_views(con, staging, read_manifest(out_dir / LATEST))
-            manifest[GEOPACKAGE] = {"rows": write_geopackage(con, staging / GEOPACKAGE)}
             published_at = latest_publish(con)[0]
+            manifest[GEOPACKAGE] = {"rows": write_geopackage(con, staging / GEOPACKAGE, published_at)}
         for name, entry in manifest.items():  # what the check verifies instead of reading every file again
             entry.update(file_digest(staging / name), published_at=published_at)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -650,8 +651,12 @@ def _sources_sheet(sheet, title: str, sources: list | None, note: str | None = N
                 sheet.write_string(number, column, str(value))
 
 
-def write_geopackage(con: duckdb.DuckDBPyConnection, target: Path) -> int:
-    """Write the towns in scope with their latest index and geometry (EPSG:4326) as a GeoPackage layer."""
+def write_geopackage(con: duckdb.DuckDBPyConnection, target: Path, published_at: str | None = None) -> int:
+    """Write the towns in scope with their latest index and geometry (EPSG:4326) as a GeoPackage layer.
+
+    ``published_at`` (ISO, UTC) becomes the GeoPackage's change time (``gpkg_contents.last_change``) instead
+    of the moment of writing, so two exports of the same publish are the same bytes (GDAL's OGR_CURRENT_DATE).
+    """
     import geopandas
     import shapely
 
@@ -660,8 +665,27 @@ def write_geopackage(con: duckdb.DuckDBPyConnection, target: Path) -> int:
     # a town without a geometry (e.g. formed after the boundary vintage) is kept, with an empty geometry
     geometry = [None if value is None or value is pd.NA else shapely.from_wkb(bytes(value)) for value in wkb]
     towns = geopandas.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
-    towns.to_file(target, layer="municipalities", driver="GPKG", engine="pyogrio")
+    with gdal_current_date(published_at):
+        towns.to_file(target, layer="municipalities", driver="GPKG", engine="pyogrio")
     return len(towns)
+
+
+@contextmanager
+def gdal_current_date(iso: str | None):
+    """GDAL's OGR_CURRENT_DATE set to ``iso`` (a naive UTC time as ``latest_publish`` gives it) while the block
+    runs, then as it was; None: GDAL's own (the time of writing). GDAL's config options are process-wide."""
+    import pyogrio
+
+    if iso is None:
+        yield
+        return
+    stamp = dt.datetime.fromisoformat(iso).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": stamp})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
 
 
 def point_latest(out_dir: Path, target: Path) -> None:

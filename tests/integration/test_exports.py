@@ -227,3 +227,26 @@ def test_the_check_verifies_the_manifest_and_names_each_broken_file(exported, sn
     assert any("latest_ranking.csv: changed since it was written" in p for p in problems)
     assert "missing peer_comparison.parquet" in problems
     assert any(p.startswith("town_index_history.xlsx: ") and "rows, expected" in p for p in problems)
+
+
+def test_two_geopackages_of_one_publish_are_the_same_bytes(snapshot_warehouse, tmp_path):
+    """The GeoPackage's change time is the publish's, not the moment of writing (GDAL's OGR_CURRENT_DATE), so
+    two exports of the same publish give the same file; GDAL's own setting is restored afterwards."""
+    import sqlite3
+    import time
+
+    import pyogrio
+
+    files = []
+    with duckdb.connect(str(snapshot_warehouse), read_only=True) as con:
+        published_at = exports.latest_publish(con)[0]
+        for n in range(2):
+            files.append(tmp_path / f"{n}.gpkg")
+            exports.write_geopackage(con, files[-1], published_at)
+            time.sleep(1.1)  # GDAL's own change time has second resolution: a second write would differ
+    assert files[0].read_bytes() == files[1].read_bytes()
+    assert pyogrio.get_gdal_config_option("OGR_CURRENT_DATE") is None
+    assert pyogrio.read_info(files[0], layer="municipalities")["features"] > 0
+    with sqlite3.connect(files[0]) as lite:  # a GeoPackage is SQLite: the change time GDAL wrote is the publish's
+        last_change = lite.execute("SELECT last_change FROM gpkg_contents WHERE table_name = 'municipalities'").fetchone()[0]
+    assert last_change.startswith(published_at[:19])
