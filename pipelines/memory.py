@@ -222,8 +222,8 @@ def release_memory() -> None:
         libc.malloc_trim(0)
     # pyarrow keeps what it freed in its own allocator (mimalloc here, not glibc): after reading one INKAR
     # parquet file into pandas and dropping the frame, 80 MiB stayed resident through malloc_trim until
-    # released (2026-12-02). Only when pyarrow is
-    # already imported: importing it here would cost more than it returns.
+    # released (2026-12-02). Only when pyarrow is already imported: importing it here would cost more than
+    # it returns.
     arrow = sys.modules.get("pyarrow")
     if arrow is not None:
         arrow.default_memory_pool().release_unused()

@@ -281,11 +281,8 @@ def map_section(data: ReportData, geoms: TownGeometries, ags: str, name: str) ->
     if not geoms.has(ags):
         return {"svg": None, "neighbours": []}
     neighbours = geoms.neighbours(ags)
-    # the scores as a dict (numpy floats, as the Series holds them): a Series.get per neighbour cost ~10 µs
-    scores = _memo(data, "latest_scores", lambda: dict(zip(data.latest_scores.index, data.latest_scores.to_numpy())))
-    svg = town_map(geoms, ags, name, scores, data.latest_period)
-    # one dict instead of a pandas lookup per neighbour
-    names = _memo(data, "names", lambda: dict(zip(data.towns.index, data.towns["name"])))
+    svg = town_map(geoms, ags, name, data.latest_score_of, data.latest_period)
+    names = data.name_of
     return {"svg": svg, "neighbours": [names[n] if n in names else n for n in neighbours]}
 
 

@@ -116,17 +116,14 @@ class PageKeys:
         return {"geometry": self.geometry_digest, "towns": self._neighbours}
 
     @cached_property
-    def _lookups(self) -> tuple[dict, dict, dict]:
-        """Name, Kreis and latest score per AGS as dicts, built once: a pandas ``get``/``loc`` per town and
-        neighbour cost ~0.15 ms each (~1.5 s for the keys of every town). The scores stay numpy floats, so
-        the key texts are the ones ``Series.get`` gave (``np.float64(...)``)."""
-        towns, scores = self.data.towns, self.data.latest_scores
-        return (dict(zip(towns.index, towns["name"])), dict(zip(towns.index, towns["kreis_ags"])),
-                dict(zip(scores.index, scores.to_numpy())))
+    def _kreis_of(self) -> dict:
+        """Kreis AGS per AGS as a dict: with ``data.name_of`` and ``data.latest_score_of`` instead of a pandas
+        ``get``/``loc`` per town and neighbour (~0.15 ms each, ~1.5 s for the keys of every town)."""
+        return dict(zip(self.data.towns.index, self.data.towns["kreis_ags"]))
 
     def town(self, ags: str) -> str:
-        names, kreise, scores = self._lookups
-        kreis = kreise[ags]  # a KeyError for an unknown town, as towns.loc raised
+        names, scores = self.data.name_of, self.data.latest_score_of
+        kreis = self._kreis_of[ags]  # a KeyError for an unknown town, as towns.loc raised
         around = [f"{n}:{names.get(n)}:{scores.get(n)!r}" for n in [ags, *sorted(self.neighbours(ags))]]
         parts = [self.common, *(f"{kind}:{d.get(ags)}" for kind, d in sorted(self._by_town.items())),
                  f"kreis:{self._by_kreis.get(kreis)}", *around]

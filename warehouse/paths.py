@@ -23,15 +23,17 @@ REPORTS_DIR_ENV = "READINESS_REPORTS_DIR"
 DUCKDB_MEMORY_ENV = "READINESS_DUCKDB_MEMORY_LIMIT"
 DEFAULT_DUCKDB_MEMORY = "1GB"
 DUCKDB_THREADS_ENV = "READINESS_DUCKDB_THREADS"
-MEMORY_PATTERN = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+# a memory size DuckDB accepts: (number, unit)
+MEMORY_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 _UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # DuckDB's: KB = 1000 bytes, KiB = 1024
 
 
 def memory_bytes(size: str) -> float:
     """A size ``MEMORY_PATTERN`` accepts ('512MB', '1GB', '2 GiB') in bytes."""
-    number, unit = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*", size).groups()
+    number, unit = MEMORY_PATTERN.match(size).groups()
     return float(number) * _UNITS[unit.lower()]
+
 
 def _env_path(variable: str, default: Path) -> Path:
     return Path(os.environ.get(variable) or default).expanduser().resolve()
