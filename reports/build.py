@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 import jinja2
 
 from reports import charts
-from reports.context import data_dates, headline_row, indicator_rows, pillar_chart, records, town_context
+from reports.context import data_dates, headline_row, indicator_rows, pillar_chart, records, town_context, town_row
 from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context, load_spaces, ranking_context, ranking_table
 from reports.data import INDEX_COLUMNS, ReportData, connect, load
 from reports.downloads import build_time, csv_bytes, write_downloads
@@ -515,7 +515,7 @@ def town_summary(data: ReportData, ags: str, period_values=None) -> dict:
     frame = data.town_frame("index", ags, INDEX_COLUMNS)
     latest = headline_row(data.town_rows("index", ags), data.latest_period)
     dates = data.town_rows("input_dates", ags)
-    town = data.towns.loc[ags].to_dict()
+    town = town_row(data, ags)
     # the values of the published period, the ones its score rests on (not each indicator's newest)
     period_values = data.period_indicators([ags])[1] if period_values is None else period_values
     indicators = indicator_rows(period_values.rows(ags), data, town)
