@@ -15,7 +15,9 @@ this process's peak during its job (the peak is reset before each job), next to 
 Afterwards every table the steps wrote is compared with the original copy: rows that differ beyond a relative
 float tolerance (default 1e-12; ``--tolerance 0`` for exact) are counted per table; 0 everywhere means the
 steps reproduce the reference build. ``--ordered`` also compares the row order: each side's rows numbered in
-scan order, exact ``EXCEPT ALL`` both ways (the same rows in another order differ too).
+scan order, exact ``EXCEPT ALL`` both ways (the same rows in another order differ too). ``--keep DIR`` builds
+in ``DIR/warehouse`` and leaves it there, so the publish steps can run on the rebuilt tables
+(``benchmarks/publish_steps.py DIR --first-publish``).
 """
 
 from __future__ import annotations
@@ -161,9 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tolerance", type=float, default=1e-12, help="relative float tolerance")
     parser.add_argument("--no-compare", action="store_true")
     parser.add_argument("--ordered", action="store_true", help="also compare the row order (exact)")
+    parser.add_argument("--keep", type=Path, help="an empty folder to build in and keep (DIR/warehouse/...): "
+                                                  "e.g. for benchmarks/publish_steps.py DIR --first-publish")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="index_steps_") as tmp:
-        published = copy_warehouse(args.warehouse, Path(tmp))
+        folder = Path(tmp) if args.keep is None else args.keep / "warehouse"
+        folder.mkdir(parents=True, exist_ok=True)
+        published = copy_warehouse(args.warehouse, folder)
         load = os.getloadavg()
         times = run_steps(published, args.steps)
         print(f"index steps on a copy of {args.warehouse} ({os.cpu_count()} CPUs, load average before "

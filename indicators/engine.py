@@ -208,19 +208,23 @@ def rank_matrix(scores: np.ndarray) -> np.ndarray:
 
 
 def _rank_columns(scores: np.ndarray) -> np.ndarray:
-    """:func:`rank_matrix` of a 2-D block of columns."""
+    """:func:`rank_matrix` of a 2-D block of columns (a new C-ordered array).
+
+    Each column is sorted as a contiguous row of the transposed block, with numpy's default (unstable, SIMD)
+    sort. Why: a stable sort along axis 0 was about half the Monte Carlo's ranking time (a 3,263 x 1,000
+    block: 0.41 against 0.21 CPU s). Tied scores share the lowest position of their run whatever order the
+    sort leaves them in, so the ranks are the same numbers."""
     missing = np.isnan(scores)
-    key = np.where(missing, np.inf, -scores)
-    order = np.argsort(key, axis=0, kind="stable")
-    ordered = np.take_along_axis(key, order, axis=0)
-    position = np.broadcast_to(np.arange(scores.shape[0])[:, None], scores.shape)
-    new_run = np.ones(scores.shape, dtype=bool)
-    new_run[1:] = ordered[1:] != ordered[:-1]
-    run_start = np.maximum.accumulate(np.where(new_run, position, 0), axis=0)
-    ranks = np.empty(scores.shape)
-    np.put_along_axis(ranks, order, run_start + 1.0, axis=0)
-    ranks[missing] = np.nan
-    return ranks
+    key = np.ascontiguousarray(np.where(missing, np.inf, -scores).T)  # one row per column of ``scores``
+    order = np.argsort(key, axis=1)
+    ordered = np.take_along_axis(key, order, axis=1)
+    new_run = np.ones(key.shape, dtype=bool)
+    new_run[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    run_start = np.maximum.accumulate(np.where(new_run, np.arange(key.shape[1])[None, :], 0), axis=1)
+    ranks = np.empty(key.shape)
+    np.put_along_axis(ranks, order, run_start + 1.0, axis=1)
+    ranks[missing.T] = np.nan
+    return np.ascontiguousarray(ranks.T)  # C order, as callers' row sums expect
 
 
 @dataclass

@@ -60,3 +60,21 @@ def test_per_distinct_calls_once_per_value_and_keeps_row_results():
     assert len(calls) == 5  # four codes and one missing value
     assert per_distinct(pd.Series([], dtype=object), reason).tolist() == []
     assert per_distinct(pd.Series([None, None], dtype=object), lambda v: "x" if v is None else "y").tolist() == ["x", "x"]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (500, 129), (3263, 300)])
+def test_rank_matrix_equals_pandas_min_rank(shape):
+    """engine.rank_matrix (unstable sort of each column) against pandas' descending 'min' rank per column:
+    ties (scores rounded to one decimal), NaN left unranked, -0.0 tied with 0.0, blocks of 128 columns."""
+    from indicators.engine import rank_matrix
+
+    rng = np.random.default_rng(shape[0])
+    scores = np.round(rng.normal(50, 15, shape), 1)
+    scores[rng.random(shape) < 0.05] = np.nan
+    scores[: shape[0] // 3, 0] = 0.0
+    scores[shape[0] // 3: shape[0] // 2, 0] = -0.0
+    expected = pd.DataFrame(scores).rank(ascending=False, method="min").to_numpy()
+    got = rank_matrix(scores)
+    assert got.flags.c_contiguous and got.dtype == np.float64
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(rank_matrix(scores[:, 0]), expected[:, 0])
