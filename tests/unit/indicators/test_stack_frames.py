@@ -59,7 +59,8 @@ def test_per_distinct_calls_once_per_value_and_keeps_row_results():
     assert per_distinct(values, reason).tolist() == [excluded_reason(v) for v in values]
     assert len(calls) == 5  # four codes and one missing value
     assert per_distinct(pd.Series([], dtype=object), reason).tolist() == []
-    assert per_distinct(pd.Series([None, None], dtype=object), lambda v: "x" if v is None else "y").tolist() == ["x", "x"]
+    missing = pd.Series([None, None], dtype=object)
+    assert per_distinct(missing, lambda v: "x" if v is None else "y").tolist() == ["x", "x"]
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (7, 3), (500, 129), (3263, 300)])
