@@ -141,19 +141,27 @@ def excluded_reason(territorial_change) -> str | None:
 
 
 def flag_method_breaks(values: pd.DataFrame, generations: dict[str, str]) -> pd.DataFrame:
-    """Set ``method_break`` and append 'method break: A -> B' to the note where a town's series changes generation."""
-    ordered = values.sort_values(["ags", "period"]).astype({"quality_note": object})
-    generation = ordered["source_id"].map(generations).fillna(ordered["source_id"])
-    previous = generation.groupby(ordered["ags"]).shift()
-    is_break = previous.notna() & (previous != generation)
+    """Set ``method_break`` and append 'method break: A -> B' to the note where a town's series changes generation.
+
+    Only the keys are put in (ags, period) order, not the frame: sorting all columns and sorting them back were
+    two whole-frame copies per indicator (~0.8 CPU s of the indicator step). A town has one row per period.
+    """
+    ags = values["ags"].to_numpy(dtype=object)
+    keys = pd.DataFrame({"ags": ags, "period": values["period"].to_numpy()})
+    order = keys.sort_values(["ags", "period"]).index.to_numpy()  # positions in (ags, period) order
+    source = values["source_id"]
+    generation = source.map(generations).fillna(source).to_numpy(dtype=object)[order]
+    town = ags[order]
+    changed = np.zeros(len(order), dtype=bool)  # in (ags, period) order: a generation other than the town's previous
+    changed[1:] = (town[1:] == town[:-1]) & (generation[1:] != generation[:-1])
+    is_break = np.zeros(len(order), dtype=bool)
+    is_break[order] = changed
+    notes = values["quality_note"].to_numpy(dtype=object).copy()
     # rendered for the breaks only (a handful), not for every value
-    note = pd.Series([flags.render_method_break(a, b) for a, b in zip(previous[is_break].astype(str),
-                                                                      generation[is_break].astype(str))],
-                     index=ordered.index[is_break.to_numpy()], dtype=object)
-    existing = ordered["quality_note"].fillna("")
-    ordered.loc[is_break, "quality_note"] = (existing + "; ").where(existing != "", "")[is_break] + note
-    ordered["method_break"] = is_break
-    return ordered.sort_index()
+    for position, before, after in zip(order[changed], generation[np.flatnonzero(changed) - 1], generation[changed]):
+        existing = notes[position] if isinstance(notes[position], str) else ""
+        notes[position] = (existing + "; " if existing else "") + flags.render_method_break(str(before), str(after))
+    return values.assign(quality_note=notes, method_break=is_break)
 
 
 def _observed(con, indicator: Indicator) -> pd.DataFrame:

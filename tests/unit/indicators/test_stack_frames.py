@@ -79,3 +79,40 @@ def test_rank_matrix_equals_pandas_min_rank(shape):
     assert got.flags.c_contiguous and got.dtype == np.float64
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(rank_matrix(scores[:, 0]), expected[:, 0])
+
+
+def reference_method_breaks(values: pd.DataFrame, generations: dict[str, str]) -> pd.DataFrame:
+    """The frame version of flag_method_breaks before 2026-12-02 (whole frame sorted and sorted back): the oracle."""
+    from indicators import flags
+
+    ordered = values.sort_values(["ags", "period"]).astype({"quality_note": object})
+    generation = ordered["source_id"].map(generations).fillna(ordered["source_id"])
+    previous = generation.groupby(ordered["ags"]).shift()
+    is_break = previous.notna() & (previous != generation)
+    note = pd.Series([flags.render_method_break(a, b) for a, b in zip(previous[is_break].astype(str),
+                                                                      generation[is_break].astype(str))],
+                     index=ordered.index[is_break.to_numpy()], dtype=object)
+    existing = ordered["quality_note"].fillna("")
+    ordered.loc[is_break, "quality_note"] = (existing + "; ").where(existing != "", "")[is_break] + note
+    ordered["method_break"] = is_break
+    return ordered.sort_index()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_method_breaks_equal_the_frame_version(seed):
+    from indicators.compute import flag_method_breaks
+
+    rng = np.random.default_rng(seed)
+    towns = [f"0{n:07d}" for n in rng.integers(1_000_000, 1_000_000 + 40, 60)]
+    pairs = sorted({(t, int(p)) for t, p in zip(towns, rng.integers(2010, 2024, 60))})
+    order = rng.permutation(len(pairs))  # rows in no particular order, as DuckDB returns them
+    notes = np.array([None, "Gebietsstand umgerechnet", "", np.nan], dtype=object)
+    values = pd.DataFrame({
+        "ags": [pairs[i][0] for i in order], "period": [pairs[i][1] for i in order],
+        "source_id": rng.choice(["breitbandatlas", "gigabit_grundbuch", "inkar"], len(pairs)),
+        "quality_note": notes[rng.integers(0, 4, len(pairs))], "method_break": False})
+    generations = {"breitbandatlas": "bba-2", "gigabit_grundbuch": "bba-2"} if seed % 2 else {}
+    expected = reference_method_breaks(values, generations)
+    got = flag_method_breaks(values, generations)
+    assert expected["method_break"].any()
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_exact=True)
