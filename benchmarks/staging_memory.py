@@ -99,6 +99,22 @@ class Tracer:
             setattr(module, attribute, self.wrap(attribute, getattr(module, attribute)))
 
 
+def profiled(output: Path | None, function, *args):
+    """``function(*args)``, under cProfile timed in process CPU seconds when ``output`` is given (other
+    engineers' processes share the cores: wall-clock profiles would follow their load); prints the top 25."""
+    if output is None:
+        return function(*args)
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile(time.process_time)
+    try:
+        return profile.runcall(function, *args)
+    finally:
+        profile.dump_stats(output)
+        pstats.Stats(str(output)).sort_stats("tottime").print_stats(25)
+
+
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.staging_steps import STEPS, asset_key_of, compare_staging, copied_build, run_step
 
@@ -107,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step", required=True, choices=STEPS)
     parser.add_argument("--keep", type=Path, help="copy into this folder instead of a temporary one, keep it")
     parser.add_argument("--no-trace", action="store_true", help="only the step's peak, no per-function lines")
+    parser.add_argument("--profile", type=Path, help="also run the step under cProfile (process CPU time) and "
+                                                     "write the stats to this file (pstats format)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="staging-memory-") as tmp:
         folder = args.keep or Path(tmp)
@@ -120,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         baseline, _ = status()
         reset_peak()
         started, cpu = time.perf_counter(), time.process_time()
-        times = run_step(settings, asset_key_of(args.step))
+        times = profiled(args.profile, run_step, settings, asset_key_of(args.step))
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         peak = max(status()[1], tracer.highest)
         print(f"{args.step}: {wall:.1f} s wall, {cpu:.1f} s CPU (load {os.getloadavg()[0]:.2f}); "

@@ -168,6 +168,7 @@ class Registers:
     labels: dict[dt.date, str] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)  # ags -> kind (Gemeinde, gemeindefreies Gebiet ...)
     dissolved: set[str] = field(default_factory=set)  # keys the official change lists let vanish
+    _kreise: set[str] | None = field(default=None, repr=False, compare=False)  # kreise(), once computed
 
     @classmethod
     def from_frame(cls, register: pd.DataFrame, changes: pd.DataFrame | None = None) -> "Registers":
@@ -195,7 +196,11 @@ class Registers:
         return (self.by_date[before[-1]] if before else None, self.by_date[after[0]] if after else None)
 
     def kreise(self) -> set[str]:
-        return {key[:5] for keys in self.by_date.values() for key in keys}
+        """Kreis prefixes of every register key; computed once per Registers (each release's check asks again,
+        ~330,000 keys)."""
+        if self._kreise is None:
+            self._kreise = {key[:5] for keys in self.by_date.values() for key in keys}
+        return self._kreise
 
 
 # --- checking one parsed release ----------------------------------------------------------------------
@@ -322,7 +327,9 @@ def _keys(contract: TableContract, frame: pd.DataFrame) -> list[Violation]:
             rows = np.isin(level_codes, [c for c, name in enumerate(level_names) if name == level])
             present = np.unique(key_codes[rows])
             compiled = re.compile(pattern)
-            failing = [c for c in present if not compiled.fullmatch(str(key_names[c]))]
+            # the names as a list: indexing a pandas Index per key cost ~1 µs each (~45,000 keys a Breitbandatlas file)
+            names = key_names.tolist()
+            failing = [c for c in present.tolist() if not compiled.fullmatch(str(names[c]))]
             for i in map(int, np.flatnonzero(rows & np.isin(key_codes, failing))[:MAX_EXAMPLES] if failing else []):
                 key = frame.at[i, contract.key]
                 violations.append(Violation(contract.table, f"{level} key {key!r} does not match {pattern}",

@@ -78,7 +78,7 @@ def _cells(values) -> np.ndarray:
     types = _types(values)
     out = np.full(len(values), "", dtype=object)
     text = types == str
-    out[text] = [v.strip() for v in values[text]]
+    out[text] = _per_distinct(values[text], str.strip)  # codes repeat thousands of times: strip each once
     floats = types == float
     numbers = values[floats].astype(float)
     whole = np.isfinite(numbers) & (numbers == np.trunc(numbers))
@@ -91,6 +91,21 @@ def _cells(values) -> np.ndarray:
     other = ~(text | floats | (types == type(None)))
     out[other] = [clean_cell(v) for v in values[other]]  # ints, dates, ...: rare, the reference function
     return out
+
+
+def _per_distinct(texts: np.ndarray, function) -> np.ndarray:
+    """``function(text)`` for every element of ``texts`` (an object array of ``str`` only), called once per
+    distinct text: the Land, Kreis, Gemeinde and Verband codes of ~16,000 rows hold a few hundred texts.
+    Equal texts get the one result object (same values; they share memory)."""
+    codes, distinct = pd.factorize(texts)
+    results = np.empty(len(distinct), dtype=object)
+    results[:] = [function(text) for text in distinct]
+    return results[codes]
+
+
+def _zfilled(texts: np.ndarray, width: int, keep_empty: bool) -> np.ndarray:
+    """``str.zfill(width)`` of every text (``keep_empty``: an empty text stays empty), once per distinct text."""
+    return _per_distinct(texts, lambda text: text if keep_empty and text == "" else text.zfill(width))
 
 
 def _object_array(values) -> np.ndarray:
@@ -163,9 +178,10 @@ def _records(rows: list[list], header: dict) -> pd.DataFrame:
     for field in ("land", "rb", "kreis", "gem", "vb", "name", "textkennzeichen", "stadtrechte"):
         if field in table:
             table[field] = _cells(table[field].to_numpy(dtype=object))
-    table["land"] = table["land"].str.zfill(2)
-    table["kreis"] = table["kreis"].where(table["kreis"] == "", table["kreis"].str.zfill(2))
-    table["gem"] = table["gem"].where(table["gem"] == "", table["gem"].str.zfill(3))
+    # every cell is a str here (_cells): padded once per distinct code
+    table["land"] = _zfilled(table["land"].to_numpy(dtype=object), 2, keep_empty=False)
+    table["kreis"] = _zfilled(table["kreis"].to_numpy(dtype=object), 2, keep_empty=True)
+    table["gem"] = _zfilled(table["gem"].to_numpy(dtype=object), 3, keep_empty=True)
     table["kreis_ags"] = table["land"] + table["rb"] + table["kreis"]
     table["ags"] = table["kreis_ags"] + table["gem"]
     return table
@@ -193,14 +209,32 @@ def _numeric(series: pd.Series, source_id: str = "", name: str = "", first_row: 
     numeric = pd.Series(types, dtype=object).map(kinds).to_numpy(dtype=bool)
     result = np.full(len(values), np.nan)
     result[numeric] = values[numeric].astype(float)
-    for position in np.flatnonzero(~numeric):  # position: index in the body below the header (see _records)
+    failures: dict[int, ValueError] = {}  # position (index in the body below the header, see _records) -> error
+    # text cells once per distinct text: thousands of empty-text cells per column, coordinates repeat
+    text = np.flatnonzero(types == str)
+    codes, distinct = pd.factorize(values[text])
+    numbers = np.full(len(distinct), np.nan)
+    for code, cell in enumerate(distinct):
+        try:
+            number = parse_number(cell)
+        except ValueError as exc:
+            failures[int(text[np.argmax(codes == code)])] = exc  # the first row holding this text
+            continue
+        numbers[code] = np.nan if number is None else number
+    result[text] = numbers[codes]
+    for position in np.flatnonzero(~numeric & (types != str)):  # None, bools, dates: rare, cell by cell
         if values[position] is None:  # an empty cell is missing
             continue
         try:
             number = parse_number(values[position])
         except ValueError as exc:
-            raise SourceError(source_id, name, f"row {first_row + position + 1}/column {series.name}: {exc}") from None
+            failures[int(position)] = exc
+            break  # positions ascend: a later failure cannot come first
         result[position] = np.nan if number is None else number
+    if failures:  # the first failing row, as when every cell was parsed in row order
+        position = min(failures)
+        raise SourceError(source_id, name, f"row {first_row + position + 1}/column {series.name}: "
+                                           f"{failures[position]}") from None
     return pd.Series(result, index=series.index, dtype=float)
 
 
