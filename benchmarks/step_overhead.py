@@ -6,8 +6,10 @@ steps, the sum of their times, and the process's CPU seconds, with the asset-che
     .venv/bin/python benchmarks/step_overhead.py                 # one run, figures only
     .venv/bin/python benchmarks/step_overhead.py --runs 2        # two runs, each figure per run
     .venv/bin/python benchmarks/step_overhead.py --profile OUT   # and a cProfile of the run into OUT
+    .venv/bin/python benchmarks/step_overhead.py --keep DIR      # build into the new folder DIR and keep it
 
-Writes only into a temporary folder (removed at the end); the Dagster instance is ephemeral, as in the tests.
+Writes only into a temporary folder (removed at the end, unless --keep); the Dagster instance is ephemeral,
+as in the tests.
 Compare two versions of the code by running it from each checkout back to back (CPU seconds, not wall
 seconds, when the machine is shared).
 """
@@ -26,8 +28,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path.cwd()))  # the checkout it is run from, not the installed one
 
 
-def one_run(profile: Path | None = None) -> dict:
-    """A cold run into a fresh temporary folder: step count, step-time sums and CPU seconds."""
+def one_run(profile: Path | None = None, keep: Path | None = None) -> dict:
+    """A cold run into a fresh temporary folder (``keep``: into this new folder, kept for comparisons):
+    step count, step-time sums and CPU seconds."""
     import pandas as pd
     from dagster import DagsterInstance
 
@@ -35,7 +38,9 @@ def one_run(profile: Path | None = None) -> dict:
     from pipelines.resources import ReadinessSettings
 
     pd.set_option("mode.copy_on_write", True)
-    tmp = Path(tempfile.mkdtemp(prefix="step-overhead-"))
+    tmp = Path(tempfile.mkdtemp(prefix="step-overhead-")) if keep is None else keep
+    if keep is not None:
+        keep.mkdir(parents=True)  # a new folder: never write over an earlier build
     try:
         settings = ReadinessSettings(source_mode="snapshot", warehouse_path=str(tmp / "readiness.duckdb"),
                                      raw_dir=str(tmp / "raw"), exports_dir=str(tmp / "exports"),
@@ -61,19 +66,21 @@ def one_run(profile: Path | None = None) -> dict:
                 "short_seconds": sum(v for v in seconds.values() if v < 0.15),
                 "cpu": cpu, "wall": wall}
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--profile", type=Path, help="cProfile output of the (last) run")
+    parser.add_argument("--keep", type=Path, help="a new folder to build into and keep (one run only)")
     args = parser.parse_args(argv)
     import pipelines
 
     print(f"code: {Path(pipelines.__file__).parent}")
     for n in range(args.runs):
-        figures = one_run(args.profile if n == args.runs - 1 else None)
+        figures = one_run(args.profile if n == args.runs - 1 else None, args.keep if args.runs == 1 else None)
         print(f"run {n + 1}: success {figures['success']}; {figures['steps']} steps ({figures['check_steps']} "
               f"check steps), step times sum {figures['step_seconds']:.2f} s (checks {figures['check_seconds']:.2f} s; "
               f"{figures['short_steps']} steps < 0.15 s: {figures['short_seconds']:.2f} s); "
