@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"run {run_id}: steps {total:.1f} s{upto} (load average now {os.getloadavg()[0]:.1f})")
     assets = asset_names()
     for key, seconds in steps:
-        if args.all or key in assets:  # asset-check steps are named <asset>_<check>
+        if args.all or key in assets:  # asset-check steps are named <asset>_checks (pipelines/checks.py)
             print(f"  {seconds:7.2f}  {key}")
     return 0
 

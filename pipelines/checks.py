@@ -1,7 +1,22 @@
-"""Asset checks on the working database: keys, value ranges, pilot towns. Blocking ones stop publishing."""
+"""Asset checks on the working database: keys, value ranges, pilot towns. Blocking ones stop publishing.
 
+Each check is a ``Check`` (its asset, name, description, blocking flag and an ``evaluate`` function); the
+checks of one asset run in ONE Dagster step (``checks_step``: a ``@multi_asset_check`` with one
+``AssetCheckSpec`` per check), sharing one read-only working connection. Why: a step of its own per check cost
+Dagster's per-step bookkeeping (events, hooks, the step's start and end) plus opening the working files (the
+shared file and every staging file attached, ~0.1 s) 65 times per refresh and per test run of the job. Every
+check keeps its own key (asset + name), description, blocking flag, severity and metadata, so the UI, the
+blocking (Dagster fails the step after all its results are reported when a blocking check failed with ERROR
+severity, and the downstream assets are skipped), run summaries and `dg` see the same checks as before.
+"""
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValue, asset_check
+import traceback
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+from dagster import (AssetCheckExecutionContext, AssetCheckKey, AssetCheckResult, AssetCheckSeverity,
+                     AssetCheckSpec, AssetKey, MetadataValue, multi_asset_check)
 
 from indicators.catalogue import load_catalogue
 from pipelines.assets.publish import year_on_year_all
@@ -14,6 +29,95 @@ from warehouse.validation import validate_candidate
 
 PILOTS = list(load_catalogue().pilot_towns)
 SOURCES = load_sources()
+
+
+@dataclass(frozen=True)
+class Check:
+    """One asset check: what the UI shows (asset, name, description, blocking) and how it is evaluated.
+
+    ``evaluate(con, settings)`` gets the step's shared read-only working connection (None when
+    ``reads_work`` is False: checks of the candidate or the exports read other files) and returns the
+    check's AssetCheckResult (its check name is filled in by the step).
+    """
+
+    asset: str
+    name: str
+    description: str
+    blocking: bool
+    evaluate: Callable[..., AssetCheckResult]
+    reads_work: bool = True
+
+    @property
+    def check_key(self) -> AssetCheckKey:
+        """The check's key under its registry asset name (the definitions rename the asset to its UI key)."""
+        return AssetCheckKey(AssetKey(self.asset), self.name)
+
+    def __call__(self, context) -> AssetCheckResult:
+        """This check alone with its own connection, from a context with the ``settings`` resource (tests)."""
+        return evaluate_checks([self], context.resources.settings)[0]
+
+
+def evaluate_checks(checks: list["Check"], settings: ReadinessSettings, log=None) -> list[AssetCheckResult]:
+    """Every check's result, in order, from one read-only working connection opened only when one reads it.
+
+    A check that raises is reported as a failed check (severity ERROR) naming the error, and the others
+    still run: one broken query must not hide the other checks' findings. The connection is closed before
+    the results go to Dagster, so a step holds the working files only while it queries them.
+    """
+    try:
+        with settings.work(read_only=True) if any(c.reads_work for c in checks) else nullcontext() as con:
+            return [_evaluate(check, con, settings, log) for check in checks]
+    except Exception as error:  # the working files could not be opened (or closed): every check says so
+        if log is not None:
+            log.error(f"checks of {checks[0].asset}: working database: {traceback.format_exc()}")
+        return [_raised(check, f"working database: {type(error).__name__}: {error}") for check in checks]
+
+
+def _evaluate(check: Check, con, settings: ReadinessSettings, log) -> AssetCheckResult:
+    """One check's result with its name; a raised error becomes a failed result naming it."""
+    try:
+        return check.evaluate(con, settings)._replace(check_name=check.name)
+    except Exception as error:
+        if log is not None:
+            log.error(f"check {check.name} of {check.asset} raised: {traceback.format_exc()}")
+        return _raised(check, f"{type(error).__name__}: {error}")
+
+
+def _raised(check: Check, message: str) -> AssetCheckResult:
+    """The failed result of a check that could not be evaluated (blocking checks then block)."""
+    return AssetCheckResult(check_name=check.name, passed=False, severity=AssetCheckSeverity.ERROR,
+                            description=f"the check raised an error: {message}"[:1000],
+                            metadata={"error": MetadataValue.text(message[:2000])})
+
+
+def checks_step(asset_name: str, checks: list[Check]):
+    """The checks of one asset as one Dagster step (op ``<asset>_checks``), each reported as its own check.
+
+    ``can_subset``: re-running one check from the UI (or a run selecting only some) evaluates only those.
+    """
+    specs = [AssetCheckSpec(c.name, asset=AssetKey(asset_name), description=c.description, blocking=c.blocking)
+             for c in checks]
+
+    @multi_asset_check(name=f"{asset_name}_checks", specs=specs, can_subset=True,
+                       description=f"The checks of {asset_name}: {', '.join(c.name for c in checks)}.")
+    def run_checks(context: AssetCheckExecutionContext, settings: ReadinessSettings):
+        # matched by name: the definitions replace the asset key by its UI key (pipelines/names.py)
+        selected = {key.name for key in context.selected_asset_check_keys}
+        yield from evaluate_checks([c for c in checks if c.name in selected], settings, context.log)
+
+    return run_checks
+
+
+def grouped_checks(checks: Iterable[Check]) -> list:
+    """One ``checks_step`` per checked asset, in the order the assets first appear."""
+    by_asset: dict[str, list[Check]] = {}
+    for check in checks:
+        by_asset.setdefault(check.asset, []).append(check)
+    for asset_name, group in by_asset.items():
+        names = [c.name for c in group]
+        if len(set(names)) != len(names):
+            raise ValueError(f"pipelines/checks.py: two checks of {asset_name} share a name: {sorted(names)}")
+    return [checks_step(asset_name, group) for asset_name, group in by_asset.items()]
 
 
 def staged_observation_sources() -> dict[str, list[str]]:
@@ -57,21 +161,14 @@ def _pilots_missing(con, sql: str, params: list) -> list[str]:
     return sorted(set(PILOTS) - present)
 
 
-def make_observation_checks(asset_name: str, source_ids: list[str]):
-    @asset_check(asset=AssetKey(asset_name), name="gemeinde_keys_known", blocking=True,
-                 description="Every Gemeinde key is 8 digits (error) and known to a Gemeindeverzeichnis "
-                             "vintage. A few unknown keys (at most 1 %, e.g. gemeindefreie Gebiete dissolved "
-                             "between two register vintages) are a warning: they never reach the index, which "
-                             "covers the Gemeinden of the latest register only. Keys of Kreise the register "
-                             "does not hold at all (outside the snapshot's Kreise) are out of scope, counted only.")
-    def keys_known(settings: ReadinessSettings) -> AssetCheckResult:
-        with settings.work(read_only=True) as con:
-            keys = con.execute("""
-                SELECT ags, regexp_full_match(ags, '\\d{8}') AS well_formed,
-                       ags IN (SELECT ags FROM municipality_register) AS known,
-                       left(ags, 5) IN (SELECT left(ags, 5) FROM municipality_register) AS kreis_in_scope
-                FROM (SELECT DISTINCT ags FROM observations WHERE list_contains(?, source_id) AND level = 'gemeinde')
-            """, [source_ids]).df()
+def make_observation_checks(asset_name: str, source_ids: list[str]) -> list[Check]:
+    def keys_known(con, settings: ReadinessSettings) -> AssetCheckResult:
+        keys = con.execute("""
+            SELECT ags, regexp_full_match(ags, '\\d{8}') AS well_formed,
+                   ags IN (SELECT ags FROM municipality_register) AS known,
+                   left(ags, 5) IN (SELECT left(ags, 5) FROM municipality_register) AS kreis_in_scope
+            FROM (SELECT DISTINCT ags FROM observations WHERE list_contains(?, source_id) AND level = 'gemeinde')
+        """, [source_ids]).df()
         malformed = keys.loc[~keys["well_formed"], "ags"].tolist()
         unknown = keys.loc[keys["well_formed"] & ~keys["known"] & keys["kreis_in_scope"], "ags"].tolist()
         out_of_scope = int((keys["well_formed"] & ~keys["kreis_in_scope"]).sum())
@@ -84,44 +181,47 @@ def make_observation_checks(asset_name: str, source_ids: list[str]):
                       "examples": str((malformed + unknown)[:10])},
         )
 
-    @asset_check(asset=AssetKey(asset_name), name="pilot_towns_present", blocking=True,
-                 description="All five pilot towns have observations.")
-    def pilots_present(settings: ReadinessSettings) -> AssetCheckResult:
-        with settings.work(read_only=True) as con:
-            missing = _pilots_missing(con, "SELECT ags FROM observations WHERE list_contains(?, source_id) AND level = 'gemeinde'",
-                                      [source_ids])
+    def pilots_present(con, settings: ReadinessSettings) -> AssetCheckResult:
+        missing = _pilots_missing(con, "SELECT ags FROM observations WHERE list_contains(?, source_id) AND level = 'gemeinde'",
+                                  [source_ids])
         return AssetCheckResult(passed=not missing, metadata={"missing": str(missing)})
 
-    @asset_check(asset=AssetKey(asset_name), name="shares_within_0_100",
-                 description="Percent values lie within 0-100. The Breitbandatlas has a few values slightly "
-                             "above 100 (publisher rounding, documented in docs/sources.md): up to 101 passes and "
-                             "is counted in the metadata (100_to_101); below 0 or above 101 fails.")
-    def shares_in_range(settings: ReadinessSettings) -> AssetCheckResult:
-        with settings.work(read_only=True) as con:
-            low, slightly, far = con.execute("""
-                SELECT count(*) FILTER (value < 0), count(*) FILTER (value > 100 AND value <= 101),
-                       count(*) FILTER (value > 101)
-                FROM observations WHERE list_contains(?, source_id) AND unit LIKE '%\\%%' ESCAPE '\\'
-            """, [source_ids]).fetchone()
+    def shares_in_range(con, settings: ReadinessSettings) -> AssetCheckResult:
+        low, slightly, far = con.execute("""
+            SELECT count(*) FILTER (value < 0), count(*) FILTER (value > 100 AND value <= 101),
+                   count(*) FILTER (value > 101)
+            FROM observations WHERE list_contains(?, source_id) AND unit LIKE '%\\%%' ESCAPE '\\'
+        """, [source_ids]).fetchone()
         # the known rounding quirk (100-101) is counted, not failed: a check red on every run is ignored
         return AssetCheckResult(passed=not (low or far), severity=AssetCheckSeverity.ERROR,
                                 metadata={"below_0": low, "100_to_101": slightly, "above_101": far})
 
-    return [keys_known, pilots_present, shares_in_range]
+    return [
+        Check(asset_name, "gemeinde_keys_known", blocking=True, evaluate=keys_known,
+              description="Every Gemeinde key is 8 digits (error) and known to a Gemeindeverzeichnis "
+                          "vintage. A few unknown keys (at most 1 %, e.g. gemeindefreie Gebiete dissolved "
+                          "between two register vintages) are a warning: they never reach the index, which "
+                          "covers the Gemeinden of the latest register only. Keys of Kreise the register "
+                          "does not hold at all (outside the snapshot's Kreise) are out of scope, counted only."),
+        Check(asset_name, "pilot_towns_present", blocking=True, evaluate=pilots_present,
+              description="All five pilot towns have observations."),
+        Check(asset_name, "shares_within_0_100", blocking=False, evaluate=shares_in_range,
+              description="Percent values lie within 0-100. The Breitbandatlas has a few values slightly "
+                          "above 100 (publisher rounding, documented in docs/sources.md): up to 101 passes and "
+                          "is counted in the metadata (100_to_101); below 0 or above 101 fails."),
+    ]
 
 
-def make_table_pilot_check(asset_name: str, table: str):
-    @asset_check(asset=AssetKey(asset_name), name="pilot_towns_present", blocking=True,
-                 description=f"All five pilot towns are in {table}.")
-    def pilots_present(settings: ReadinessSettings) -> AssetCheckResult:
-        with settings.work(read_only=True) as con:
-            missing = _pilots_missing(con, f"SELECT ags FROM {table}", [])
+def make_table_pilot_check(asset_name: str, table: str) -> Check:
+    def pilots_present(con, settings: ReadinessSettings) -> AssetCheckResult:
+        missing = _pilots_missing(con, f"SELECT ags FROM {table}", [])
         return AssetCheckResult(passed=not missing, metadata={"missing": str(missing)})
 
-    return pilots_present
+    return Check(asset_name, "pilot_towns_present", blocking=True, evaluate=pilots_present,
+                 description=f"All five pilot towns are in {table}.")
 
 
-def make_column_check(table: Table):
+def make_column_check(table: Table) -> Check:
     """A blocking check generated from the table registry (warehouse/tables.yaml) on the table's writer:
     not-null, pattern, range and enum rules of every column and the primary key's uniqueness.
 
@@ -130,30 +230,28 @@ def make_column_check(table: Table):
     queries = violation_queries(table)
     rules = sorted({rule.split(":")[1] for rule in queries})
 
-    @asset_check(asset=AssetKey(table.writer), name=f"{table.name}_columns", blocking=True,
-                 description=f"Columns of {table.name} as declared in warehouse/tables.yaml ({', '.join(rules)}; "
-                             f"{len(queries)} rules); a violation blocks the run.")
-    def column_check(settings: ReadinessSettings) -> AssetCheckResult:
-        with settings.work(read_only=True) as con:
-            present = _columns(con, table.name)
-            missing = sorted({c.name for c in table.own_columns} - set(present)) if present else ["(table)"]
-            counts = {} if missing else {rule: con.execute(sql).fetchone()[0] for rule, sql in queries.items()}
+    def column_check(con, settings: ReadinessSettings) -> AssetCheckResult:
+        present = _columns(con, table.name)
+        missing = sorted({c.name for c in table.own_columns} - set(present)) if present else ["(table)"]
+        counts = {} if missing else {rule: con.execute(sql).fetchone()[0] for rule, sql in queries.items()}
         broken = {rule: int(n) for rule, n in counts.items() if n}
         return AssetCheckResult(passed=not missing and not broken, severity=AssetCheckSeverity.ERROR,
                                 metadata={"rules": len(queries), "violations": MetadataValue.json(broken),
                                           "missing_columns": str(missing)})
 
-    return column_check
+    return Check(table.writer, f"{table.name}_columns", blocking=True, evaluate=column_check,
+                 description=f"Columns of {table.name} as declared in warehouse/tables.yaml ({', '.join(rules)}; "
+                             f"{len(queries)} rules); a violation blocks the run.")
 
 
-def column_checks() -> list:
+def column_checks() -> list[Check]:
     """One generated check per working table that a single asset writes (shared tables are checked per slice
     by the hand-written observation checks)."""
     return [make_column_check(t) for t in registry().in_database("working")
             if t.writer and t.writer.isidentifier()]
 
 
-def make_contract_check(asset_name: str, source_id: str, table: str, work_table: str):
+def make_contract_check(asset_name: str, source_id: str, table: str, work_table: str) -> Check:
     """A blocking check generated from the source's contract: the staged rows of each release still satisfy it.
 
     Parsing already refused a violating release; this re-validates what the working database holds
@@ -162,30 +260,28 @@ def make_contract_check(asset_name: str, source_id: str, table: str, work_table:
     contract = contracts.CONTRACTS[source_id][table]
     rules = ", ".join(p.pattern for p, _ in contract.measures) or ", ".join(contract.values) or "keys only"
 
-    @asset_check(asset=AssetKey(asset_name), name=f"{source_id}_{table}_contract", blocking=True,
-                 description=f"Contract of {source_id} / {table} (sources.yaml): key patterns per level "
-                             f"{sorted(contract.levels) or 'n/a'}, unique {list(contract.unique) or 'n/a'}, "
-                             f"declared measures and ranges ({rules}).")
-    def contract_check(settings: ReadinessSettings) -> AssetCheckResult:
+    def contract_check(con, settings: ReadinessSettings) -> AssetCheckResult:
         problems, rows = [], 0
-        with settings.work(read_only=True) as con:
-            columns = _columns(con, work_table)
-            scope = "source_id = ?" if "source_id" in columns else "TRUE"
-            params = [source_id] if "source_id" in columns else []
-            vintages = [r[0] for r in con.execute(f"SELECT DISTINCT vintage FROM {work_table} WHERE {scope}",
-                                                  params).fetchall()] if "vintage" in columns else [None]
-            for vintage in vintages:  # one release at a time, as parsing checked it (unique within a release)
-                where = f"{scope} AND vintage = ?" if vintage is not None else scope
-                # in SQL over the stored rows: a pandas copy of 2.1 M Breitbandatlas rows cost ~4 s (contracts.py)
-                count, found = contracts.check_staged(con, contract, work_table, where,
-                                                      params + ([vintage] if vintage is not None else []))
-                rows += count
-                problems += [f"{vintage}: {v.problem}" for v in found]
+        columns = _columns(con, work_table)
+        scope = "source_id = ?" if "source_id" in columns else "TRUE"
+        params = [source_id] if "source_id" in columns else []
+        vintages = [r[0] for r in con.execute(f"SELECT DISTINCT vintage FROM {work_table} WHERE {scope}",
+                                              params).fetchall()] if "vintage" in columns else [None]
+        for vintage in vintages:  # one release at a time, as parsing checked it (unique within a release)
+            where = f"{scope} AND vintage = ?" if vintage is not None else scope
+            # in SQL over the stored rows: a pandas copy of 2.1 M Breitbandatlas rows cost ~4 s (contracts.py)
+            count, found = contracts.check_staged(con, contract, work_table, where,
+                                                  params + ([vintage] if vintage is not None else []))
+            rows += count
+            problems += [f"{vintage}: {v.problem}" for v in found]
         return AssetCheckResult(passed=not problems, severity=AssetCheckSeverity.ERROR,
                                 metadata={"rows": rows, "violations": len(problems),
                                           "problems": "; ".join(problems[:10]) or "none"})
 
-    return contract_check
+    return Check(asset_name, f"{source_id}_{table}_contract", blocking=True, evaluate=contract_check,
+                 description=f"Contract of {source_id} / {table} (sources.yaml): key patterns per level "
+                             f"{sorted(contract.levels) or 'n/a'}, unique {list(contract.unique) or 'n/a'}, "
+                             f"declared measures and ranges ({rules}).")
 
 
 def _columns(con, table: str) -> list[str]:
@@ -193,15 +289,12 @@ def _columns(con, table: str) -> list[str]:
     return relation_columns(con, table)
 
 
-def make_year_on_year_check(source_id: str):
+def make_year_on_year_check(source_id: str) -> Check:
     """Blocking check on the candidate: the source's changes between consecutive releases are plausible.
 
     Bounds come from the contract; the crosswalk or an allow-list entry (allowlist.yaml) explains a change.
     """
-    @asset_check(asset=AssetKey("warehouse_candidate"), name=f"{source_id}_year_on_year", blocking=True,
-                 description=f"Changes of {source_id} between consecutive releases within the contract's bounds, "
-                             "unless the territorial crosswalk explains them or allowlist.yaml allows the release.")
-    def yoy_check(settings: ReadinessSettings) -> AssetCheckResult:
+    def yoy_check(con, settings: ReadinessSettings) -> AssetCheckResult:
         # the candidate step computed every source's findings from the same working files: its record is reused
         findings = year_on_year_all(settings)
         findings = findings[findings["source_id"] == source_id].reset_index(drop=True)
@@ -210,20 +303,25 @@ def make_year_on_year_check(source_id: str):
                                 metadata={"implausible": len(blocking), "allowed": len(allowed),
                                           "problems": "; ".join(contracts.describe_yoy(blocking)) or "none"})
 
-    return yoy_check
+    # reads_work=False: the findings come from the candidate step's record (it opens the working files
+    # itself only when the record is stale)
+    return Check("warehouse_candidate", f"{source_id}_year_on_year", blocking=True, evaluate=yoy_check,
+                 reads_work=False,
+                 description=f"Changes of {source_id} between consecutive releases within the contract's bounds, "
+                             "unless the territorial crosswalk explains them or allowlist.yaml allows the release.")
 
 
-def make_candidate_check(name: str, description: str):
+def make_candidate_check(name: str, description: str) -> Check:
     """A blocking check on the candidate warehouse: failing stops the swap, the UI shows the problems."""
 
-    @asset_check(asset=AssetKey("warehouse_candidate"), name=name, blocking=True, description=description)
-    def candidate_check(settings: ReadinessSettings) -> AssetCheckResult:
+    def candidate_check(con, settings: ReadinessSettings) -> AssetCheckResult:
         finding = validate_candidate(settings.candidate, settings.published, PILOTS, settings.allow_shrink)[name]
         return AssetCheckResult(passed=finding.passed, severity=AssetCheckSeverity.ERROR,
                                 metadata={"problems": "; ".join(finding.problems) or "none",
                                           **{k: MetadataValue.text(str(v)) for k, v in finding.figures.items()}})
 
-    return candidate_check
+    return Check("warehouse_candidate", name, blocking=True, evaluate=candidate_check, reads_work=False,
+                 description=description)
 
 
 CANDIDATE_CHECKS = {
@@ -237,7 +335,8 @@ CANDIDATE_CHECKS = {
                                  "warehouse (READINESS_ALLOW_SHRINK=1 for a deliberate change of scope).",
 }
 
-asset_checks = [
+# every check, one Check each (tests pick one by its check_key); asset_checks: the Dagster steps, one per asset
+CHECKS: list[Check] = [
     *[check for name, source in OBSERVATION_ASSETS.items() for check in make_observation_checks(name, source)],
     *[make_contract_check(name, *spec) for name, specs in CONTRACT_TABLES.items() for spec in specs],
     *[make_year_on_year_check(source_id) for source_id in sorted({s for s, _, _ in contracts.yoy_rules()})],
@@ -247,3 +346,4 @@ asset_checks = [
     *column_checks(),
     *[make_candidate_check(name, description) for name, description in CANDIDATE_CHECKS.items()],
 ]
+asset_checks = grouped_checks(CHECKS)

@@ -1,7 +1,8 @@
 """A snapshot of the Dagster definitions as the UI shows them, kept as JSON to review changes to the graph.
 
 Asset keys, groups, kinds, upstream keys, column schemas (the *Columns* tab), freshness policies, asset
-checks, jobs, schedules and sensors: what a user of the UI (and anything referring to asset keys) sees.
+checks, the steps (ops) that run them, jobs, schedules and sensors: what a user of the UI (and anything
+referring to asset keys) sees; the steps also say what a run of the job pays per-step overhead for.
 tests/integration/test_graph_snapshot.py compares the loaded definitions with the committed file, so a renamed asset,
 a lost column or a dropped check shows as a diff in review instead of going unnoticed.
 
@@ -62,6 +63,17 @@ def asset_entry(graph, key) -> dict:
     }
 
 
+def steps(graph) -> dict[str, list[str]]:
+    """Every executable step (op) of the definitions with the asset checks it evaluates ("asset:check"),
+    sorted by op name: a check moved to another step, or a step added, is a diff."""
+    ops = {}
+    for assets_def in graph.assets_defs:
+        if assets_def.is_executable:
+            ops[assets_def.node_def.name] = sorted(f"{key.asset_key.to_user_string()}:{key.name}"
+                                                   for key in assets_def.check_keys)
+    return dict(sorted(ops.items()))
+
+
 def build_snapshot(defs) -> dict:
     """The JSON-ready snapshot of ``defs`` (a dagster Definitions), keys sorted for stable diffs."""
     graph = defs.resolve_asset_graph()
@@ -75,7 +87,7 @@ def build_snapshot(defs) -> dict:
     sensors = {s.name: {"type": s.sensor_type.value, "minimum_interval_seconds": s.minimum_interval_seconds,
                         "default_status": s.default_status.value}
                for s in sorted(repository.sensor_defs, key=lambda s: s.name)}
-    return {"assets": assets, "jobs": jobs, "schedules": schedules, "sensors": sensors}
+    return {"assets": assets, "steps": steps(graph), "jobs": jobs, "schedules": schedules, "sensors": sensors}
 
 
 def render(snapshot: dict) -> str:
@@ -91,7 +103,8 @@ def main() -> int:
     SNAPSHOT_PATH.parent.mkdir(parents=True, exist_ok=True)
     SNAPSHOT_PATH.write_text(render(snapshot), encoding="utf-8")
     print(f"wrote {SNAPSHOT_PATH} ({len(snapshot['assets'])} assets, "
-          f"{sum(len(names) for a in snapshot['assets'].values() for names in a['checks'].values())} checks)")
+          f"{sum(len(names) for a in snapshot['assets'].values() for names in a['checks'].values())} checks, "
+          f"{len(snapshot['steps'])} steps)")
     return 0
 
 

@@ -7,9 +7,9 @@ asset with its own checks instead of failing the publish step after the swap.
 
 from pathlib import Path
 
-from dagster import (AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset,
-                     asset_check)
+from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from pipelines.checks import Check, checks_step
 from pipelines.resources import ReadinessSettings
 from warehouse.exports import GEOPACKAGE, LATEST, PLANNER_VIEWS, export_planner_views, verify_export
 
@@ -40,11 +40,8 @@ def _latest(settings: ReadinessSettings) -> Path:
     return (settings.exports / LATEST).resolve()
 
 
-@asset_check(asset=AssetKey("planner_exports"), name="every_view_complete", blocking=True,
-             description="Each planner view is in the latest export in every format (Parquet, CSV, .xlsx) with "
-                         "as many rows as the view has in the published warehouse (the .xlsx of a view above one "
-                         "Excel sheet: as many as its latest year).")
-def every_view_complete(settings: ReadinessSettings) -> AssetCheckResult:
+def every_view_complete(con, settings: ReadinessSettings) -> AssetCheckResult:
+    """Each planner view is in the latest export in every format with the published row count."""
     # the export recorded each file's rows, size and SHA-256 in manifest.json: verified here without
     # parsing the files again (warehouse/exports.py verify_export); the published file recorded its view counts
     latest = _latest(settings)
@@ -68,10 +65,8 @@ def _xlsx_rows(path: Path) -> int:
         book.close()
 
 
-@asset_check(asset=AssetKey("planner_exports"), name="ags_kept_as_text",
-             description="In the .xlsx and CSV downloads every AGS has its 8 digits, leading zero included "
-                         "(e.g. Mölln 01053090): Excel must not turn it into a number.")
-def ags_kept_as_text(settings: ReadinessSettings) -> AssetCheckResult:
+def ags_kept_as_text(con, settings: ReadinessSettings) -> AssetCheckResult:
+    """Every AGS of the .xlsx and CSV downloads is 8-digit text."""
     import openpyxl
     import pandas as pd
 
@@ -91,4 +86,14 @@ def ags_kept_as_text(settings: ReadinessSettings) -> AssetCheckResult:
 
 
 export_assets = [planner_exports]
-export_checks = [every_view_complete, ags_kept_as_text]
+# both read the export folder, not the working database (reads_work=False); one step for the two
+EXPORT_CHECKS = [
+    Check("planner_exports", "every_view_complete", blocking=True, evaluate=every_view_complete, reads_work=False,
+          description="Each planner view is in the latest export in every format (Parquet, CSV, .xlsx) with "
+                      "as many rows as the view has in the published warehouse (the .xlsx of a view above one "
+                      "Excel sheet: as many as its latest year)."),
+    Check("planner_exports", "ags_kept_as_text", blocking=False, evaluate=ags_kept_as_text, reads_work=False,
+          description="In the .xlsx and CSV downloads every AGS has its 8 digits, leading zero included "
+                      "(e.g. Mölln 01053090): Excel must not turn it into a number."),
+]
+export_checks = [checks_step("planner_exports", EXPORT_CHECKS)]

@@ -183,11 +183,11 @@ def test_broadband_rounding_quirk_passes_with_a_count(tmp_path):
     """Shares of 100-101 % (publisher rounding) pass and are counted; 250 % fails."""
     from dagster import ResourceDefinition, build_asset_check_context
 
-    from pipelines.checks import asset_checks
+    from pipelines.checks import CHECKS
     from warehouse.paths import work_path_for
     from warehouse.workdb import connect_work
 
-    check = next(c for c in asset_checks if c.check_key.name == "shares_within_0_100"
+    check = next(c for c in CHECKS if c.check_key.name == "shares_within_0_100"
                  and c.check_key.asset_key == AssetKey("broadband_coverage"))
     settings = ReadinessSettings(warehouse_path=str(tmp_path / "readiness.duckdb"))
     INSERT = "INSERT INTO stg_breitbandatlas__observations (source_id, vintage, ags, level, reference_date, measure, value, unit, note) VALUES "

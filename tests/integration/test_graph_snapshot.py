@@ -1,5 +1,6 @@
 """The Dagster definitions match the committed snapshot (tests/snapshots/asset_graph.json): asset keys, groups,
-kinds, upstream keys, column schemas, freshness policies, checks, jobs, schedules and sensors.
+kinds, upstream keys, column schemas, freshness policies, checks, the steps running them, jobs, schedules and
+sensors.
 
 A deliberate change to the graph is accepted by regenerating the file and reviewing its diff:
     .venv/bin/python -m pipelines.graph_snapshot
@@ -70,6 +71,8 @@ def test_snapshot_records_what_the_ui_shows():
                    "columns": ["ags VARCHAR NOT NULL", "score DOUBLE"], "freshness": None,
                    "checks": {"blocking": ["scores_in_range"], "non_blocking": ["scores_look_plausible"]}},
     }
+    assert snapshot["steps"] == {"raw_things": [], "scores": [], "scores_scores_in_range": ["scores:scores_in_range"],
+                                 "scores_scores_look_plausible": ["scores:scores_look_plausible"]}
     assert snapshot["jobs"] == [] and snapshot["schedules"] == {} and snapshot["sensors"] == {}
     assert json.loads(render(snapshot)) == snapshot  # the file holds exactly what was built
 

@@ -153,6 +153,10 @@ def test_failed_blocking_check_stops_the_publish_and_says_why(published_copy, sn
                  and e.event_specific_data.check_name == "row_counts_not_collapsing")
     assert not check.passed
     assert "rows, was" in check.metadata["problems"].value
+    # the candidate's checks run in one step (pipelines/checks.py checks_step): the others still reported
+    reported = {e.event_specific_data.check_name for e in result.all_events
+                if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.step_key == "warehouse_candidate_checks"}
+    assert {"no_duplicate_keys", "towns_complete", "values_in_range", "row_counts_not_collapsing"} <= reported
     assert AssetKey(["out", "warehouse"]) not in {e.asset_key for e in result.get_asset_materialization_events()}
     assert published.read_bytes() == before
 

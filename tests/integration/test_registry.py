@@ -75,10 +75,10 @@ def test_generated_range_check_blocks_an_out_of_range_pillar(tmp_path):
     """The generated readiness_index check fails on a pillar score above 100 and names the rule."""
     from dagster import AssetKey, ResourceDefinition, build_asset_check_context
 
-    from pipelines.checks import asset_checks
+    from pipelines.checks import CHECKS
     from pipelines.resources import ReadinessSettings
 
-    check = next(c for c in asset_checks if c.check_key.name == "readiness_index_columns"
+    check = next(c for c in CHECKS if c.check_key.name == "readiness_index_columns"
                  and c.check_key.asset_key == AssetKey("readiness_index"))
     settings = ReadinessSettings(warehouse_path=str(tmp_path / "readiness.duckdb"))
     columns = registry()["readiness_index"].columns
