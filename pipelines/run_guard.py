@@ -123,9 +123,24 @@ def in_progress_runs(instance: DagsterInstance) -> list:
     return [r.dagster_run for r in instance.get_run_records(filters=RunsFilter(statuses=ALIVE_STATUSES))]
 
 
-@sensor(name="dead_run_reaper", minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
-        description="Every 30 s: marks failed the runs whose process died (killed, crashed), so that the run "
-                    "queue keeps launching the schedule's and the UI's runs (pipelines/run_guard.py).")
+def reaper_interval() -> int:
+    """Seconds between the daemon's evaluations of ``dead_run_reaper``: 30, or READINESS_REAPER_SECONDS.
+
+    Why an override: a test that kills a run under `dg dev` waits for the sensor's next tick (up to 30 s plus
+    the daemon's 5-s loop) for nothing but the interval; it sets 1 in the environment of its own `dg dev`.
+    Production keeps 30 s (a dead run only blocks the queue; evaluating every second would cost the daemon)."""
+    text = os.environ.get("READINESS_REAPER_SECONDS", "30")
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"READINESS_REAPER_SECONDS must be a whole number of seconds >= 1, got {text!r}")
+    return int(text)
+
+
+REAPER_SECONDS = reaper_interval()
+
+
+@sensor(name="dead_run_reaper", minimum_interval_seconds=REAPER_SECONDS, default_status=DefaultSensorStatus.RUNNING,
+        description=f"Every {REAPER_SECONDS} s: marks failed the runs whose process died (killed, crashed), so that "
+                    "the run queue keeps launching the schedule's and the UI's runs (pipelines/run_guard.py).")
 def dead_run_reaper(context: SensorEvaluationContext):
     """The daemon's entry point of ``fail_dead_runs``: covers the UI and the schedule."""
     failed = fail_dead_runs(context.instance)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import fcntl
 import ipaddress
 import itertools
+import json
 import os
 import re
 import shutil
 import socket
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -213,18 +215,41 @@ def published_without_gap(snapshot_warehouse, tmp_path) -> Path:
 QUOTED_FOLDER = "Kreis o'Brien; \"quoted\""  # a folder name that breaks SQL built by pasting paths in
 
 
+@dataclass(frozen=True)
+class RunOutcome:
+    """What the tests read of a run that another pytest-xdist worker may have made (a Dagster result does not
+    cross processes): whether it succeeded and the asset keys it materialised (UI spelling, ``stg/broadband``)."""
+    success: bool
+    materialized: frozenset[str]
+
+    @classmethod
+    def of(cls, result) -> RunOutcome:
+        return cls(result.success, frozenset(event.asset_key.to_user_string()
+                                             for event in result.get_asset_materialization_events()))
+
+
 @pytest.fixture(scope="session")
 def snapshot_rerun(snapshot_warehouse, tmp_path_factory):
     """The whole job once more, from the snapshot as the session's run, over a copy of the session's warehouse
-    folder (published file, working database, raw landing): (the rerun's published file, its result). The
-    session's warehouse is the state before it. Shared by the tests that assert what an identical refresh
+    folder (published file, working database, raw landing): (the rerun's published file, its ``RunOutcome``).
+    The session's warehouse is the state before it. Shared by the tests that assert what an identical refresh
     leaves (tests/integration/test_pipeline.py, test_history.py) and by the SQL-quoting test
     (test_sql_quoting_run.py): the folder's name carries a quote, a semicolon and double quotes, so every path
     the job attaches, copies or exports to (working, staging, previous and candidate files, exports) carries
-    them. One run instead of one each."""
-    target = tmp_path_factory.mktemp("snapshot_rerun") / QUOTED_FOLDER
-    shutil.copytree(snapshot_warehouse.parent, target, ignore=shutil.ignore_patterns("exports", "reports"))
-    return target / snapshot_warehouse.name, run_refresh(target)
+    them. One run instead of one each, also under pytest-xdist (``built_once``: those three files often land
+    in different workers, which made the run twice); tests only read the folder (copy it to write)."""
+    def build(tmp: Path) -> bool:
+        target = tmp / QUOTED_FOLDER
+        shutil.copytree(snapshot_warehouse.parent, target, ignore=shutil.ignore_patterns("exports", "reports"))
+        outcome = RunOutcome.of(run_refresh(target))
+        (tmp / "outcome.json").write_text(json.dumps({"success": outcome.success,
+                                                      "materialized": sorted(outcome.materialized)}))
+        return outcome.success
+
+    folder = built_once(tmp_path_factory, "snapshot_rerun", build)
+    recorded = json.loads((folder / "outcome.json").read_text())
+    return (folder / QUOTED_FOLDER / snapshot_warehouse.name,
+            RunOutcome(recorded["success"], frozenset(recorded["materialized"])))
 
 
 @pytest.fixture

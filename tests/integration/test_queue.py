@@ -8,6 +8,7 @@ runs launched from GraphQL and from the CLI, ending with real refreshes started 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -118,6 +119,10 @@ def test_runs_whose_process_died_are_marked_failed_and_only_those(tmp_path):
 # ---- slow: real refreshes, real processes -------------------------------------------------------------
 
 DEQUEUE_SECONDS = 1  # the queue daemon's poll; Dagster's default 5 s cost 5-8 s per queued run in this test
+# the dead_run_reaper sensor's minimum interval in this test's `dg dev` (pipelines/run_guard.py, default 30 s):
+# the daemon then evaluates it on each of its 5-s loops, so a killed run is failed within ~5 s, not up to 35 s.
+# What the test proves is that the daemon's sensor fails the dead run, not how long its interval is.
+REAPER_SECONDS = 1
 
 
 def instance_config() -> str:
@@ -139,7 +144,8 @@ def refresh_env(tmp: Path) -> dict[str, str]:
         (home / "dagster.yaml").write_text(instance_config(), encoding="utf-8")
     env = {**os.environ, "DAGSTER_HOME": str(home), "READINESS_WAREHOUSE": str(tmp / "readiness.duckdb"),
            "READINESS_RAW_DIR": str(tmp / "raw"), "READINESS_EXPORTS_DIR": str(tmp / "exports"),
-           "READINESS_REPORTS_DIR": str(tmp / "reports"), "READINESS_REPORT_SCOPE": "pilots"}
+           "READINESS_REPORTS_DIR": str(tmp / "reports"), "READINESS_REPORT_SCOPE": "pilots",
+           "READINESS_REAPER_SECONDS": str(REAPER_SECONDS)}
     env.pop("READINESS_SOURCE_MODE", None)
     return env
 
@@ -151,6 +157,19 @@ def start_cli(tmp: Path, name: str) -> tuple[subprocess.Popen, Path]:
                                env=refresh_env(tmp),
                                stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
     return process, log
+
+
+def test_the_reaper_interval_is_30_s_unless_the_environment_sets_another(monkeypatch):
+    from pipelines.run_guard import reaper_interval
+
+    monkeypatch.delenv("READINESS_REAPER_SECONDS", raising=False)
+    assert reaper_interval() == 30
+    monkeypatch.setenv("READINESS_REAPER_SECONDS", str(REAPER_SECONDS))
+    assert reaper_interval() == REAPER_SECONDS
+    for bad in ("0", "-5", "2.5", "soon"):
+        monkeypatch.setenv("READINESS_REAPER_SECONDS", bad)
+        with pytest.raises(ValueError, match=f"READINESS_REAPER_SECONDS .* got '{re.escape(bad)}'"):
+            reaper_interval()
 
 
 def instance_runs(tmp: Path) -> list[DagsterRun]:

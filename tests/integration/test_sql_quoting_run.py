@@ -8,6 +8,8 @@ session's identical rerun (tests/conftest.py: snapshot_rerun), which runs in suc
 
 from __future__ import annotations
 
+import shutil
+
 import duckdb
 
 from tests.conftest import QUOTED_FOLDER
@@ -16,7 +18,7 @@ from warehouse.publish import build_candidate, swap_in
 from warehouse.exports import export_planner_views
 
 
-def test_refresh_publish_and_export_under_a_folder_with_quotes(snapshot_rerun):
+def test_refresh_publish_and_export_under_a_folder_with_quotes(snapshot_rerun, tmp_path):
     published, result = snapshot_rerun
     folder = published.parent
     assert folder.name == QUOTED_FOLDER and "'" in str(folder) and '"' in str(folder)
@@ -27,7 +29,11 @@ def test_refresh_publish_and_export_under_a_folder_with_quotes(snapshot_rerun):
         towns = con.execute("SELECT count(*) FROM latest_ranking").fetchone()[0]
         method = con.execute("SELECT method_version FROM publish_log").fetchone()[0]
     assert towns > 0
-    # a second publish attaches the previous file as well (its path carries the quote)
+    # a second publish attaches the previous file as well (its path carries the quote): on a copy of the folder,
+    # under the same quoted name, since the rerun's folder is shared with other tests (and xdist workers)
+    folder = tmp_path / QUOTED_FOLDER
+    shutil.copytree(published.parent, folder, ignore=shutil.ignore_patterns("exports", "reports"))
+    published = folder / published.name
     candidate = candidate_path_for(published)
     build_candidate(work_path_for(published), published, candidate,
                     {"run_id": "second", "mode": "snapshot", "method_version": method})

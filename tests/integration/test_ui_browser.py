@@ -212,8 +212,7 @@ def test_every_asset_name_whole_in_the_lineage(chromium, dagster_ui):
             page.set_viewport_size({"width": 1600, "height": 4000})
             page.reload()
             page.get_by_text("raw_landing", exact=True).first.wait_for()
-            page.wait_for_timeout(3000)
-            labels = page.eval_on_selector_all('[class*="minimalName"]', "els => els.map(e => e.textContent)")
+            labels = drawn_labels(page, names)
             page.screenshot(path=str(ARTIFACTS / "ui-asset-names-all.png"))
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "ui-failure.png"))
@@ -222,3 +221,18 @@ def test_every_asset_name_whole_in_the_lineage(chromium, dagster_ui):
             browser.close()
     assert Counter(labels) == names, f"labels drawn: {sorted(labels)}"
     assert not [label for label in labels if "…" in label]
+
+
+def drawn_labels(page, names, timeout: float = 60) -> list[str]:
+    """The asset labels the lineage draws (class minimalName), read every 0.25 s until two reads in a row are
+    ``names`` (the layout has settled) or ``timeout`` seconds passed; the caller asserts on what was read last.
+    Was a fixed 3-s wait before one read: longer than needed on an idle machine, no guarantee on a loaded one."""
+    from collections import Counter
+
+    deadline, matched = time.monotonic() + timeout, 0
+    while True:
+        labels = page.eval_on_selector_all('[class*="minimalName"]', "els => els.map(e => e.textContent)")
+        matched = matched + 1 if Counter(labels) == names else 0
+        if matched == 2 or time.monotonic() > deadline:
+            return labels
+        page.wait_for_timeout(250)
