@@ -16,7 +16,7 @@ import pandas as pd
 from indicators import flags
 from indicators.catalogue import Catalogue, Indicator
 from indicators.engine import index_indicators
-from sources.frames import shared_strings
+from sources.frames import per_distinct, shared_strings
 from staging import crosswalk
 
 # quality_note is English text rendered from the typed columns after it (indicators/flags.py)
@@ -65,18 +65,6 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
     values["method_break"] = False
     values["quality_note"] = rendered_notes(values["territorial_change"], values["source_level"], values["base_period"])
     return flag_method_breaks(values[VALUE_COLUMNS], generations or {})
-
-
-def per_distinct(series: pd.Series, function) -> np.ndarray:
-    """``[function(x) for x in series]`` as an object array, ``function`` called once per distinct value
-    (missing values: once, with the first missing object). Why: a handful of codes among ~700,000 rows."""
-    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
-    results = np.empty(len(uniques) + 1, dtype=object)
-    results[:len(uniques)] = [function(value) for value in uniques]
-    missing = codes < 0
-    if missing.any():
-        results[-1] = function(series.iloc[int(np.argmax(missing))])
-    return results[codes]  # code -1 (missing) takes the last slot
 
 
 def stack_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -95,7 +95,7 @@ def _numbers(table: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, tup
     per cell: a Gemeinde file's 2.2 M value cells hold ~10,000 distinct texts (stripping every cell in Python
     cost ~1 CPU s). Same values and dtypes: ``to_numeric`` converts each text on its own, and whether a column
     becomes int64 or float64 depends only on which texts occur in it, not on how often or in which order
-    (the per-cell code is kept as the reference in tests/unit/sources/test_parser_speedups.py).
+    (the per-cell code is kept as the reference in tests/unit/sources/test_parser_per_distinct.py).
     """
     block = table[columns].to_numpy(dtype=object)
     codes, texts = pd.factorize(block.ravel(order="F"), use_na_sentinel=False)

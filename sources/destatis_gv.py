@@ -17,6 +17,7 @@ from python_calamine import CalamineWorkbook
 from sources import OBSERVATION_COLUMNS
 from sources.contracts import clean_cell, parse_number
 from sources.errors import SourceError
+from sources.frames import per_distinct
 from sources.registry import Release
 
 # Textkennzeichen of Gemeinde rows (Satzart 60), from the GV-ISys record description.
@@ -78,7 +79,7 @@ def _cells(values) -> np.ndarray:
     types = _types(values)
     out = np.full(len(values), "", dtype=object)
     text = types == str
-    out[text] = _per_distinct(values[text], str.strip)  # codes repeat thousands of times: strip each once
+    out[text] = per_distinct(values[text], str.strip)  # codes repeat thousands of times: strip each once
     floats = types == float
     numbers = values[floats].astype(float)
     whole = np.isfinite(numbers) & (numbers == np.trunc(numbers))
@@ -93,19 +94,10 @@ def _cells(values) -> np.ndarray:
     return out
 
 
-def _per_distinct(texts: np.ndarray, function) -> np.ndarray:
-    """``function(text)`` for every element of ``texts`` (an object array of ``str`` only), called once per
-    distinct text: the Land, Kreis, Gemeinde and Verband codes of ~16,000 rows hold a few hundred texts.
-    Equal texts get the one result object (same values; they share memory)."""
-    codes, distinct = pd.factorize(texts)
-    results = np.empty(len(distinct), dtype=object)
-    results[:] = [function(text) for text in distinct]
-    return results[codes]
-
-
 def _zfilled(texts: np.ndarray, width: int, keep_empty: bool) -> np.ndarray:
-    """``str.zfill(width)`` of every text (``keep_empty``: an empty text stays empty), once per distinct text."""
-    return _per_distinct(texts, lambda text: text if keep_empty and text == "" else text.zfill(width))
+    """``str.zfill(width)`` of every text (``keep_empty``: an empty text stays empty), once per distinct text
+    (the Land, Kreis and Gemeinde codes of ~16,000 rows hold a few hundred texts)."""
+    return per_distinct(texts, lambda text: text if keep_empty and text == "" else text.zfill(width))
 
 
 def _object_array(values) -> np.ndarray:

@@ -19,6 +19,21 @@ def shared_where(mask: np.ndarray, value, other) -> np.ndarray:
     return out
 
 
+def per_distinct(values, function) -> np.ndarray:
+    """``[function(x) for x in values]`` as an object array, ``function`` called once per distinct value
+    (missing values: once, with the first missing object). Why: parsed and derived columns hold a handful of
+    codes or texts over hundreds of thousands of rows (territorial change codes, Gemeindeverzeichnis codes).
+    Equal values get the one result object."""
+    array = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
+    codes, uniques = pd.factorize(array, use_na_sentinel=True)
+    results = np.empty(len(uniques) + 1, dtype=object)
+    results[:len(uniques)] = [function(value) for value in uniques]
+    missing = codes < 0
+    if missing.any():
+        results[-1] = function(array[int(np.argmax(missing))])
+    return results[codes]  # code -1 (missing) takes the last slot
+
+
 def shared_strings(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with every text column (object dtype, only ``str`` besides missing values) rewritten so that
     equal strings are one object; same dtype, same values, same row hashes.

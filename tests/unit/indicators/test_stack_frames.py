@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from indicators.compute import excluded_reason, per_distinct, stack_frames
+from indicators.compute import excluded_reason, stack_frames
+from sources.frames import per_distinct
 
 
 def indicator_frame(rows: int, seed: int, empty_object: bool = True) -> pd.DataFrame:
