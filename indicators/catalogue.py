@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 CATALOGUE_YAML = Path(__file__).with_name("catalogue.yaml")
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the same result, ~10x faster
 METHODS = {"observed", "annualised_change", "ratio"}
+# How far (in the indicator's unit) a value may lie outside its possible_range and still be taken as
+# rounding: the Breitbandatlas publishes shares of up to 100.x % (docs/sources.md). The staging check
+# shares_within_0_100 (pipelines/checks.py) uses the same tolerance.
+ROUNDING_TOLERANCE = 1.0
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,19 @@ class Indicator:
     definition: str
     why: str
     params: dict = field(default_factory=dict)  # method parameters: measure, years, numerator, ...
+    possible_range: tuple[float | None, float | None] | None = None  # None: any value is possible
+
+    def impossible(self, values) -> np.ndarray:
+        """True where a value lies outside ``possible_range`` by more than the rounding tolerance: a publisher
+        error, not a measurement. A missing value (NaN) is never impossible (it compares False)."""
+        values = np.asarray(values, dtype=float)
+        outside = np.zeros(len(values), dtype=bool)
+        low, high = self.possible_range or (None, None)
+        if low is not None:
+            outside |= values < low - ROUNDING_TOLERANCE
+        if high is not None:
+            outside |= values > high + ROUNDING_TOLERANCE
+        return outside
 
     @property
     def sources(self) -> list[str]:
@@ -62,12 +80,14 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
     for indicator_id, entry in raw["indicators"].items():
         low, high = entry["goalposts"]
         fields = {k: entry[k] for k in known - {"goalposts"}}
+        possible = entry.get("possible_range")
         if isinstance(fields["source"], list):  # stored as "a, b": hashable, readable in the warehouse
             fields["source"] = ", ".join(fields["source"])
         indicator = Indicator(
             indicator_id=indicator_id,
             goalposts=(float(low), float(high)),
-            params={k: v for k, v in entry.items() if k not in known},
+            possible_range=tuple(None if b is None else float(b) for b in possible) if possible else None,
+            params={k: v for k, v in entry.items() if k not in known | {"possible_range"}},
             **fields,
         )
         _validate(indicator, raw["pillars"])
@@ -93,5 +113,10 @@ def _validate(indicator: Indicator, pillars: dict) -> None:
         problems.append(f"direction {indicator.direction!r} must be positive or negative")
     if indicator.goalposts[0] >= indicator.goalposts[1]:
         problems.append(f"goalposts {indicator.goalposts} must be [low, high] with low < high")
+    if indicator.possible_range is not None:
+        low, high = indicator.possible_range
+        if len(indicator.possible_range) != 2 or (low is not None and high is not None and low >= high):
+            problems.append(f"possible_range {list(indicator.possible_range)} must be [low, high] with low < high "
+                            "(null: no bound)")
     if problems:
         raise ValueError(f"indicator {indicator.indicator_id}: " + "; ".join(problems))

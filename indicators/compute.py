@@ -62,8 +62,12 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
     values["territorial_change"] = values["territorial_change"].astype(object).where(
         values["territorial_change"].notna(), None)
     values["excluded_reason"] = per_distinct(values["territorial_change"], excluded_reason)
+    impossible = indicator.impossible(values["value"])
+    if impossible.any():  # a publisher error (e.g. INKAR: 110 % of commuters): kept as given, never scored
+        values.loc[impossible & values["excluded_reason"].isna().to_numpy(), "excluded_reason"] = "impossible_value"
     values["method_break"] = False
-    values["quality_note"] = rendered_notes(values["territorial_change"], values["source_level"], values["base_period"])
+    values["quality_note"] = rendered_notes(values["territorial_change"], values["source_level"], values["base_period"],
+                                            values["excluded_reason"])
     return flag_method_breaks(values[VALUE_COLUMNS], generations or {})
 
 
@@ -100,16 +104,19 @@ def _missing_is_none(frame: pd.DataFrame) -> bool:
     return True
 
 
-def rendered_notes(codes: pd.Series, levels: pd.Series, bases: pd.Series) -> np.ndarray:
-    """``flags.render_value_note(code, False, level, base)`` per row, rendered once per distinct combination
-    (a few dozen among ~700,000 values: the per-row call was seconds of the indicator step)."""
-    keys = pd.DataFrame({"code": codes.to_numpy(), "level": levels.to_numpy(), "base": bases.to_numpy()})
-    group = keys.groupby(["code", "level", "base"], dropna=False, sort=False).ngroup().to_numpy()
+def rendered_notes(codes: pd.Series, levels: pd.Series, bases: pd.Series, excluded: pd.Series | None = None
+                   ) -> np.ndarray:
+    """``flags.render_value_note(code, False, level, base, excluded_reason=reason)`` per row, rendered once per
+    distinct combination (a few dozen among ~700,000 values: the per-row call was seconds of the indicator step)."""
+    reasons = excluded.to_numpy() if excluded is not None else np.full(len(codes), None, dtype=object)
+    keys = pd.DataFrame({"code": codes.to_numpy(), "level": levels.to_numpy(), "base": bases.to_numpy(),
+                         "excluded": reasons})
+    group = keys.groupby(["code", "level", "base", "excluded"], dropna=False, sort=False).ngroup().to_numpy()
     first = pd.Series(group).drop_duplicates()  # index: a row of each combination, value: its number
     rendered = np.empty(len(first), dtype=object)
     for row, number in first.items():
         rendered[number] = flags.render_value_note(keys.at[row, "code"], False, keys.at[row, "level"],
-                                                   keys.at[row, "base"])
+                                                   keys.at[row, "base"], excluded_reason=keys.at[row, "excluded"])
     return rendered[group] if len(group) else np.array([], dtype=object)
 
 

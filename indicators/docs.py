@@ -50,7 +50,7 @@ Where the values are stored: [data-dictionary.md](data-dictionary.md).
 """
 
 COLUMNS = ["id", "label", "pillar", "unit", "direction", "source", "method (parameters)", "goalposts [low, high]",
-           "weight", "carry_forward_years", "definition", "why"]
+           "possible range", "weight", "carry_forward_years", "definition", "why"]
 
 
 def _number(value) -> str:
@@ -102,17 +102,25 @@ def render_indicator_table(catalogue: Catalogue) -> str:
     """Markdown table with one row per indicator of ``catalogue``.
 
     Columns: id, label, pillar, unit, direction, source, method with its parameters,
-    goalposts, weight, carry_forward_years, definition, why. Rows are grouped by
+    goalposts, possible range (– where any value is possible; an open bound as –), weight,
+    carry_forward_years, definition, why. Rows are grouped by
     pillar in catalogue order; context indicators come last.
     """
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for i in _ordered(catalogue):
         low, high = i.goalposts
         cells = [f"`{i.indicator_id}`", _cell(i.label), f"`{i.pillar}`", _cell(i.unit), i.direction,
-                 f"`{i.source}`", _method(i), f"[{_number(low)}, {_number(high)}]", _number(i.weight),
+                 f"`{i.source}`", _method(i), f"[{_number(low)}, {_number(high)}]", _possible(i), _number(i.weight),
                  str(i.carry_forward_years), _cell(i.definition), _cell(i.why)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _possible(indicator) -> str:
+    """``[0, 100]``, ``[0, –]`` (no upper bound) or ``–`` (no possible_range declared)."""
+    if indicator.possible_range is None:
+        return "–"
+    return "[" + ", ".join("–" if b is None else _number(b) for b in indicator.possible_range) + "]"
 
 
 def render_generated(catalogue: Catalogue) -> str:

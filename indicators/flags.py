@@ -59,7 +59,11 @@ EXCLUDED_REASON = {
                          "nicht besteht"),
     "context_indicator": ("not scored: context indicator outside the index",
                           "nicht bewertet: Kontextindikator außerhalb des Index"),
+    "impossible_value": ("not scored: outside the values the quantity can take (publisher error)",
+                         "nicht bewertet: außerhalb des möglichen Wertebereichs (Fehler in der Quelle)"),
 }
+# the exclusions the value's note names; the others are said by its territorial_change or its pillar
+NOTED_EXCLUSIONS = {"impossible_value"}
 
 # method_break (boolean) and omitted_pillars (pillar ids) render with these
 OTHER = {
@@ -99,9 +103,11 @@ def _present(value) -> bool:
 
 
 def render_value_note(territorial_change=None, method_break=False, source_level=None, base_period=None,
-                      lang: str = "en") -> str | None:
+                      lang: str = "en", excluded_reason=None) -> str | None:
     """The note of one indicator value, from its typed columns (None when there is nothing to say)."""
     parts = []
+    if excluded_reason in NOTED_EXCLUSIONS:
+        parts.append(label(excluded_reason, lang))
     if _present(base_period):
         parts.append(label("base_period", lang).format(int(base_period)))
     if _present(source_level) and source_level != "gemeinde":

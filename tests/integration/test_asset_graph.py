@@ -13,7 +13,7 @@ import re
 import duckdb
 import pandas as pd
 import pytest
-from dagster import AssetKey, EnvVar
+from dagster import AssetCheckSeverity, AssetKey, EnvVar
 
 from pipelines.assets.raw import source_key
 from pipelines.catalog import ASSET_TABLES, SCHEMA_SQL, cadence_days, score_chart_markdown
@@ -202,6 +202,10 @@ def test_broadband_rounding_quirk_passes_with_a_count(tmp_path):
         con.execute(INSERT + row.format(250))
     result = check(build_asset_check_context(resources={"settings": ResourceDefinition.hardcoded_resource(settings)}))
     assert not result.passed and result.metadata["above_101"].value == 1
+    # a publisher's error, kept as published (the indicator step never scores it): a warning naming the row
+    assert result.severity == AssetCheckSeverity.WARN
+    assert result.metadata["examples"].value == [{"ags": "01053090", "measure": "gigabit",
+                                                  "reference_date": "2023-12-31", "value": 250.0}]
 
 
 def test_pilot_scores_are_materialized_per_period(tmp_path):

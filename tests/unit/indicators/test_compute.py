@@ -138,4 +138,47 @@ def test_rendered_notes_equal_the_note_of_each_row():
     expected = [flags.render_value_note(c, False, lv, b) for c, lv, b in zip(codes, levels, bases)]
     assert compute.rendered_notes(codes, levels, bases).tolist() == expected
     assert expected[1] is not None and expected[4] is None  # both kinds occur
+    reasons = pd.Series([None, "impossible_value", "impossible_value", None, "context_indicator", None], dtype=object)
+    expected = [flags.render_value_note(c, False, lv, b, excluded_reason=r)
+                for c, lv, b, r in zip(codes, levels, bases, reasons)]
+    assert compute.rendered_notes(codes, levels, bases, reasons).tolist() == expected
+    assert expected[1].startswith("not scored: outside the values") and expected[0] != expected[2]
     assert compute.rendered_notes(codes[:0], levels[:0], bases[:0]).tolist() == []
+
+
+def inkar(ags, year, value):
+    return ("inkar", "2022-12", ags, "gemeinde", dt.date(year, 12, 31), "commuters_50km_share", value,
+            "% of employees at residence", None)
+
+
+def test_a_share_above_100_percent_is_kept_but_never_scored():
+    """INKAR 2022-12 (x354) gives Ballenstedt (15085040) 110.12 % long-distance commuters for 2013 (10.93 % in
+    2014): a publisher error. It stays in the table as published, typed impossible_value with a note, so the
+    index leaves it out; 100.4 % is the rounding the tolerance allows, -0.5 too, -2 % is impossible."""
+    con = observations([inkar("15085040", 2013, 110.12), inkar("15085040", 2014, 10.93),
+                        inkar("01053090", 2013, 100.4), inkar("01053090", 2014, -0.5), inkar("01053090", 2015, -2.0)])
+    result = compute_indicator(con, CATALOGUE.indicators["long_distance_commuter_share"]).set_index(["ags", "period"])
+    assert result.loc[("15085040", 2013), "value"] == 110.12
+    assert result.loc[("15085040", 2013), "excluded_reason"] == "impossible_value"
+    assert result.loc[("15085040", 2013), "quality_note"] == (
+        "not scored: outside the values the quantity can take (publisher error)")
+    assert result.loc[("01053090", 2015), "excluded_reason"] == "impossible_value"
+    scored = set(result[result["excluded_reason"].isna()].index)
+    assert scored == {("15085040", 2014), ("01053090", 2013), ("01053090", 2014)}
+
+
+def test_an_indicator_without_a_possible_range_takes_any_value():
+    con = observations([gv("A", 2013, "population_total", 10000), gv("A", 2023, "population_total", 1),
+                        gv("A", 2013, "area_km2", 50), gv("A", 2023, "area_km2", 50)])
+    value = compute_indicator(con, CATALOGUE.indicators["population_change_10y"]).iloc[0]
+    assert value["value"] < -50 and value["excluded_reason"] is None  # a town emptied: possible, if rare
+
+
+def test_a_possible_range_that_is_no_range_fails_naming_the_indicator(tmp_path):
+    from indicators.catalogue import CATALOGUE_YAML
+
+    text = CATALOGUE_YAML.read_text(encoding="utf-8")
+    broken = tmp_path / "catalogue.yaml"
+    broken.write_text(text.replace("possible_range: [0, 100]", "possible_range: [100, 0]", 1), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"indicator gigabit_coverage: possible_range \[100.0, 0.0\] must be"):
+        load_catalogue(broken)
