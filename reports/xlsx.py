@@ -3,8 +3,8 @@ nothing else (no widths, formulas or styles beyond the date format).
 
 Why not XlsxWriter (used until 2026-12-02): a page's workbook (9 sheets, ~700 cells) took 6.0 of the page's
 12.8 CPU ms, spread over its per-cell bookkeeping (cell objects, dimension checks, shared-string table)
-and a package of 11 parts per workbook (theme, app properties, ...) that a table download does not need.
-This writes the five parts and one per sheet that Excel, LibreOffice and openpyxl need (ECMA-376 part 1:
+and nine parts per workbook besides the sheets (theme, shared strings, app properties, ...).
+This writes six parts and one per sheet, what Excel, LibreOffice and openpyxl need (ECMA-376 part 1:
 content types, relationships, workbook, styles, sheets; core properties for the creation time) with the
 texts as inline strings (no shared-string table to build), as XlsxWriter's constant_memory mode does.
 The cells read back the same (value, type, number format): tests/unit/reports/test_downloads.py compares

@@ -154,5 +154,6 @@ def test_workbook_bytes_depend_only_on_the_tables_and_source_date_epoch(tmp_path
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764676800")
     first = write_workbook([Table("t", "T", ROWS)], tmp_path / "a.xlsx").read_bytes()
     assert write_workbook([Table("t", "T", ROWS)], tmp_path / "b.xlsx").read_bytes() == first
+    assert openpyxl.load_workbook(tmp_path / "a.xlsx").properties.created == dt.datetime(2025, 12, 2, 12, 0)
     with pytest.raises(ValueError, match="sheet names must differ"):
         write_workbook([Table("t", "T", ROWS), Table("u", "T", ROWS)], tmp_path / "c.xlsx")
