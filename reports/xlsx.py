@@ -177,7 +177,10 @@ def _any_cell(ref: str, value) -> str:
 def _excel_date(value: dt.date) -> float:
     """Excel's serial number of a date or datetime (time zone dropped, as XlsxWriter's remove_timezone):
     days since 1899-12-31 plus the fraction of the day, one more from March 1900 (Excel's 29 February 1900)."""
-    moment = value.replace(tzinfo=None) if isinstance(value, dt.datetime) else dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, dt.datetime):
+        moment = value.replace(tzinfo=None)
+    else:
+        moment = dt.datetime(value.year, value.month, value.day)
     delta = moment - _EXCEL_EPOCH
     serial = delta.days + (float(delta.seconds) + float(delta.microseconds) / 1e6) / (60 * 60 * 24)
     return serial + 1 if serial > 59 else serial
