@@ -46,8 +46,8 @@ _LITERAL_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 _SPECIAL = re.compile(r"[&<>_\x00-\x08\x0b-\x1f]")
 
-# What a column holds (``cell_kind``): its cells then take one formatting path, without a type test per cell
-TEXT, NUMBER, BOOL, ANY = "text", "number", "bool", "any"
+# What a column holds (``_cell_kind``): its cells then take one formatting path, without a type test per cell
+_TEXT, _NUMBER, _BOOL, _ANY = "text", "number", "bool", "any"
 
 
 def write(path: Path, sheets: list[tuple[str, list[str], list[dict]]], created: dt.datetime) -> Path:
@@ -93,24 +93,24 @@ def write(path: Path, sheets: list[tuple[str, list[str], list[dict]]], created: 
     return path
 
 
-def cell_kind(values: list) -> str:
-    """``TEXT`` (str or None), ``NUMBER`` (int, float or None; NaN is a missing float), ``BOOL`` (bool or
-    None), else ``ANY`` (dates, numpy scalars, mixed types: each cell by its own type, ``_any_cell``)."""
+def _cell_kind(values: list) -> str:
+    """``_TEXT`` (str or None), ``_NUMBER`` (int, float or None; NaN is a missing float), ``_BOOL`` (bool or
+    None), else ``_ANY`` (dates, numpy scalars, mixed types: each cell by its own type, ``_any_cell``)."""
     types = {type(v) for v in values}
     types.discard(type(None))
     if types <= {str}:
-        return TEXT
+        return _TEXT
     if types <= {int, float}:  # exact types: a bool is not an int here
-        return NUMBER
+        return _NUMBER
     if types == {bool}:
-        return BOOL
-    return ANY
+        return _BOOL
+    return _ANY
 
 
 def _sheet(columns: list[str], rows: list[dict]) -> str:
     """The worksheet XML: the header row and the cells, a row element only for a row with cells."""
     letters = [xl_col_to_name(column) for column in range(len(columns))]
-    plan = [(letter, header, cell_kind([row.get(header) for row in rows])) for letter, header in zip(letters, columns)]
+    plan = [(letter, header, _cell_kind([row.get(header) for row in rows])) for letter, header in zip(letters, columns)]
     size = f":{letters[-1]}{len(rows) + 1}" if columns else ""  # columns come from the rows: no header-only table
     out = [f'{_HEAD}<worksheet xmlns="{_MAIN}"><dimension ref="A1{size}"/><sheetData>']
     if columns:
@@ -122,14 +122,14 @@ def _sheet(columns: list[str], rows: list[dict]) -> str:
             value = row.get(header)
             if value is None:
                 continue
-            if kind is TEXT:
+            if kind is _TEXT:
                 if value:  # an empty text is an empty cell (as XlsxWriter's write made it)
                     cells.append(_text(f"{letter}{number}", value))
-            elif kind is NUMBER:
+            elif kind is _NUMBER:
                 if value == value:  # NaN: an empty cell
                     cells.append(_number(f"{letter}{number}", value))
-            elif kind is BOOL:
-                cells.append(f'<c r="{letter}{number}" t="b"><v>{int(value)}</v></c>')
+            elif kind is _BOOL:
+                cells.append(_boolean(f"{letter}{number}", value))
             else:
                 cells.append(_any_cell(f"{letter}{number}", value))
         if cells:
@@ -154,9 +154,13 @@ def _number(ref: str, value: float, style: str = "") -> str:
     return f'<c r="{ref}"{style}><v>{value:.16G}</v></c>'
 
 
+def _boolean(ref: str, value: bool) -> str:
+    return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+
+
 def _any_cell(ref: str, value) -> str:
-    """A cell of a column of mixed or other types: nothing for missing values (NaN, NaT, NA), dates and times
-    as Excel dates, numpy scalars as their Python value, else by type; TypeError for anything else."""
+    """A cell of a column of mixed or other types: nothing for missing values (NaN, NaT, NA), dates (and
+    datetimes) as Excel dates, numpy scalars as their Python value, else by type; TypeError for anything else."""
     if type(value).__name__ in ("NaTType", "NAType"):  # pandas' missing time and value
         return ""
     if hasattr(value, "item") and not isinstance(value, dt.date):  # a numpy scalar: its Python value
@@ -164,7 +168,7 @@ def _any_cell(ref: str, value) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return ""
     if isinstance(value, bool):
-        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+        return _boolean(ref, value)
     if isinstance(value, (int, float)):
         return _number(ref, value)
     if isinstance(value, str):
