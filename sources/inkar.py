@@ -120,7 +120,7 @@ def _key(code, digits: int) -> str:
 
 
 def map_to_gemeinden(commuting: pd.DataFrame, region_names: pd.DataFrame, register: pd.DataFrame,
-                     inkar_gemeinden: pd.DataFrame | None = None) -> pd.DataFrame:
+                     inkar_gemeinden: pd.DataFrame | None = None, only: set[str] | None = None) -> pd.DataFrame:
     """Assign Gemeindeverband observations to the member Gemeinden, in INKAR's own territorial status.
 
     ``register`` should be the Gemeindeverzeichnis vintage closest to INKAR's status
@@ -131,6 +131,7 @@ def map_to_gemeinden(commuting: pd.DataFrame, region_names: pd.DataFrame, regist
     Verbände by Kreis and name; a Verband with one member is that Gemeinde, one with several passes
     its value on (``source_level`` 'gemeindeverband', note ``from Gemeindeverband <code>``).
     The keys returned are those of INKAR's status: bring them forward with the crosswalk.
+    ``only``: the member Gemeinden wanted (all when None).
     """
     verband_names = region_names[region_names["level"] == "gemeindeverband"].assign(
         kreis_ags=lambda t: t["ags"].str[:5], key=lambda t: per_distinct(t["name"], _name_key)
@@ -150,6 +151,8 @@ def map_to_gemeinden(commuting: pd.DataFrame, region_names: pd.DataFrame, regist
         single = pd.concat([pd.DataFrame({"ags": inkar_gemeinden["ags"], "member_count": 1}), single])
     by_code = verband_names.merge(single.drop_duplicates("ags"), on="ags").assign(ags_verband=lambda t: t["ags"])
     matched = pd.concat([by_code, by_name]).drop_duplicates("ags")  # one Verband per Gemeinde
+    if only is not None:  # before the merge: the merge of a release's million Verband rows is the cost
+        matched = matched[matched["ags"].isin(only)]
     observations = commuting[commuting["level"] == "gemeindeverband"].merge(
         matched[["ags_verband", "ags", "member_count"]], left_on="ags", right_on="ags_verband", suffixes=("_drop", "")
     )
@@ -210,8 +213,7 @@ def _left_members(commuting: pd.DataFrame, region_names: pd.DataFrame, register:
     left = set(inkar_gemeinden["ags"]) - set(covered)
     if not left or register.empty:
         return pd.DataFrame(columns=[*OBSERVATION_COLUMNS, "source_level"])
-    mapped = map_to_gemeinden(commuting, region_names, register)
-    return mapped[mapped["ags"].isin(left)]
+    return map_to_gemeinden(commuting, region_names, register, only=left)
 
 
 def closest_register(registers: pd.DataFrame, inkar_gemeinden: pd.DataFrame, release: str | None = None) -> str:
