@@ -169,6 +169,10 @@ def map_to_gemeinden(commuting: pd.DataFrame, region_names: pd.DataFrame, regist
     return result
 
 
+# the municipality_register columns map_through_registers reads (the register's names, centres and kinds not)
+REGISTER_COLUMNS = ["ags", "vintage", "kreis_ags", "vb_ars", "vb_name"]
+
+
 def map_through_registers(commuting: pd.DataFrame, region_names: pd.DataFrame, registers: pd.DataFrame,
                           inkar_gemeinden: pd.DataFrame, release: str | None = None) -> pd.DataFrame:
     """``map_to_gemeinden`` with the register closest to INKAR's status first, then the older ones.
