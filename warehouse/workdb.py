@@ -222,11 +222,12 @@ def store(con: duckdb.DuckDBPyConnection, writer: str, table: str, frame: pd.Dat
     extra = [c for c in frame.columns if c not in columns]
     if extra:
         raise ValueError(f"{writer}: columns {extra} of {table!r} are not declared in warehouse/tables.yaml")
-    for column in declared.own_columns:
-        if column.name not in frame.columns:
-            frame = frame.assign(**{column.name: pd.Series(None, index=frame.index,
-                                                           dtype=NULL_DTYPES.get(column.type, "object"))})
-    return replace_rows(con, table, frame[[c for c in columns if c in frame.columns]], **key)
+    # the declared columns in their order, built from the frame's own columns: selecting them (frame[columns])
+    # or adding one (assign) copied every column of the frame (2.1 M Breitbandatlas rows: ~0.15 CPU s, ~200 MiB)
+    data = {column.name: frame[column.name] if column.name in frame.columns
+            else pd.Series(None, index=frame.index, dtype=NULL_DTYPES.get(column.type, "object"))
+            for column in declared.own_columns}
+    return replace_rows(con, table, pd.DataFrame(data, index=frame.index, copy=False), **key)
 
 
 def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:

@@ -167,10 +167,11 @@ def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> Ma
 def _stage_inkar(con) -> pd.DataFrame:
     """INKAR Verband values onto member Gemeinden (INKAR's own status), then onto the current territory."""
     parsed = parse_all(con, "inkar")
-    registers = con.execute("SELECT * FROM municipality_register").df()
+    # only the columns the mapping reads: all 14 of the 132,000 rows cost ~0.2 CPU s and 96 MiB, these 0.08 s, 39 MiB
+    registers = con.execute(f"SELECT {', '.join(inkar.REGISTER_COLUMNS)} FROM municipality_register").df()
     verbaende = [inkar.map_through_registers(tables["observations"], tables["region_names"], registers,
                                              tables["gemeinden"], release=vintage) for vintage, tables in parsed]
-    del registers  # ~120 MiB of per-cell strings: gone before the crosswalk and the insert (the step's peaks)
+    del registers  # its per-cell strings: gone before the crosswalk and the insert (the step's peaks)
     frames = []
     while parsed:  # popped: each release's parsed tables go once its two frames are built
         (vintage, tables), mapped = parsed.pop(0), verbaende.pop(0)

@@ -163,6 +163,13 @@ def test_inkar_commuting_and_gemeindeverband_mapping():
     assert alt_moelln["note"].str.startswith("from Gemeindeverband 01053").all() and len(alt_moelln) > 10
     assert not mapped.duplicated(["ags", "measure", "reference_date"]).any()
     assert mapped["reference_date"].min() == dt.date(1997, 12, 31)
+    # only: the same rows as the whole mapping filtered afterwards (_left_members maps a few Gemeinden)
+    only = mapped[mapped["ags"].isin({"01053002", "01053090"})].reset_index(drop=True)
+    assert inkar.map_to_gemeinden(observations, parsed["region_names"], register,
+                                  only={"01053002", "01053090"}).equals(only)
+    # name keys: case, spaces, punctuation and INKAR's 'EG ' prefix ignored, as str.isalnum() says
+    assert [inkar._name_key(n) for n in ["EG Nobitz", "Rain (VGem)", "Dießen am Ammersee, M", "a_b-2"]] == \
+        ["nobitz", "rainvgem", "dießenamammerseem", "ab2"]
 
 
 def test_inkar_renumbered_indicator_is_caught(tmp_path):
