@@ -361,11 +361,34 @@ def pytest_collection_modifyitems(items):
 # --dist loadfile a worker is handed the next file whenever it holds fewer than two, in collection order
 # (scripts/test.sh turns off xdist's own order, most tests first, with --no-loadscope-reorder): a long file
 # handed out last keeps one worker busy while the other idles, so they go first. test_ui_guard.py follows
-# test_ui_browser.py, whose dg dev server (ui_sh_server, per worker) it uses. A stale list only changes the
-# order, never which tests run.
+# test_ui_browser.py, whose dg dev server (ui_sh_server, per worker) it uses: one work unit (SAME_WORKER).
+# A stale list only changes the order, never which tests run.
 LONG_FILES = ("test_refresh_safety.py", "test_queue.py", "test_history.py", "test_live.py", "test_ui_browser.py",
               "test_ui_guard.py", "test_parallel.py", "test_bad_input_runs.py", "test_postgres_instance.py",
               "test_pipeline.py", "test_cli.py", "test_incremental.py", "test_lake.py", "test_local_inputs_run.py")
+
+
+# Files that must run in the same xdist worker, each mapped to the file it joins: they share a session fixture
+# that is built per worker and cannot be shared across workers like ``built_once``'s folders (a running server).
+# test_ui_guard.py uses test_ui_browser.py's `dg dev` (ui_sh_server): handed out as two files they went to
+# different workers in the 18:30 UTC run, and each worker started `dg dev` (setup 156 s and 146 s at load 5-7).
+SAME_WORKER = {"tests/integration/test_ui_guard.py": "tests/integration/test_ui_browser.py"}
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown to pytest without the plugin
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` as pytest-xdist schedules it, but a file of SAME_WORKER is part of the work unit of
+    the file it joins (one unit goes to one worker, its tests in collection order); other modes are xdist's."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class JoinedFileScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return SAME_WORKER.get(scope, scope)
+
+    return JoinedFileScheduling(config, log)
 
 
 def long_file_rank(name: str) -> int:
