@@ -376,17 +376,19 @@ def pytest_collection_modifyitems(items):
         items.sort(key=lambda item: long_file_rank(Path(str(item.path)).name))  # stable: file order kept otherwise
 
 
-# The integration files that take longest, longest first (one file alone, 2026-12-02 11:40-12:25 UTC, load 3-7:
-# refresh_safety ~200 s, queue 150, history 115, live 102, ui_browser 90, parallel 85, bad_input_runs 83,
-# postgres 76, pipeline 69, cli 58, incremental 51, lake 50, local_inputs_run 49). Under pytest-xdist with
+# The integration files that take longest, longest first (sum of their tests' setup, call and teardown inside the
+# whole suite on two workers, 2026-12-02 19:14-19:29 UTC, load 5-6.5: queue 194 s, refresh_safety 189, history 165,
+# live 143, ui_browser with ui_guard 106, postgres 93, cli 83, parallel 81, report_pages 77, incremental 74,
+# bad_input_runs 72, pipeline 54, lake 43, reports 41, local_inputs_run 36). Under pytest-xdist with
 # --dist loadfile a worker is handed the next file whenever it holds fewer than two, in collection order
 # (scripts/test.sh turns off xdist's own order, most tests first, with --no-loadscope-reorder): a long file
 # handed out last keeps one worker busy while the other idles, so they go first. test_ui_guard.py follows
 # test_ui_browser.py, whose dg dev server (ui_sh_server, per worker) it uses: one work unit (SAME_WORKER).
 # A stale list only changes the order, never which tests run.
 LONG_FILES = ("test_refresh_safety.py", "test_queue.py", "test_history.py", "test_live.py", "test_ui_browser.py",
-              "test_ui_guard.py", "test_parallel.py", "test_bad_input_runs.py", "test_postgres_instance.py",
-              "test_pipeline.py", "test_cli.py", "test_incremental.py", "test_lake.py", "test_local_inputs_run.py")
+              "test_ui_guard.py", "test_postgres_instance.py", "test_cli.py", "test_parallel.py",
+              "test_report_pages.py", "test_incremental.py", "test_bad_input_runs.py", "test_pipeline.py",
+              "test_lake.py", "test_reports.py", "test_local_inputs_run.py")
 
 
 # Files that must run in the same xdist worker, each mapped to the file it joins: they share a session fixture
