@@ -36,9 +36,11 @@ def full_data() -> Path:
     return FULL_DATA
 
 
-def run_refresh(tmp: Path, source_dir: Path | None = None, raise_on_error: bool = True):
-    """Run the refresh job into ``tmp`` (warehouse and raw landing), from the snapshot or a directory."""
-    return run_job(refresh_settings(tmp, source_dir), raise_on_error)
+def run_refresh(tmp: Path, source_dir: Path | None = None, raise_on_error: bool = True,
+                assets: list[str] | None = None):
+    """Run the refresh job into ``tmp`` (warehouse and raw landing), from the snapshot or a directory (``assets``:
+    only these asset keys of it, as in ``run_job``)."""
+    return run_job(refresh_settings(tmp, source_dir), raise_on_error, assets)
 
 
 RAM_FOLDER = Path("/dev/shm")
@@ -117,12 +119,27 @@ def downstream_of(*keys: str) -> list[str]:
     """``keys`` and every asset of the refresh job downstream of them (UI spelling, ``raw/bkg_vg``): the part
     of the job that a failure in ``keys`` decides. A failing step skips exactly these, the publish among them;
     the rest of the job runs beside them and cannot change that, so a failure test need not pay for it."""
+    return closure(keys, "downstream")
+
+
+def upstream_of(*keys: str) -> list[str]:
+    """``keys`` and every asset of the refresh job they are built from. ``upstream_of("out/warehouse")`` is the
+    job up to its publish, without the town pages and the planner exports: both only read the published file
+    and write their own folders, so a run whose pages and exports no test reads leaves them out (a third of a
+    snapshot run's CPU: 15.4 → 10.9 CPU s, 2026-12-02 19:03 UTC, load 3-4)."""
+    return closure(keys, "upstream")
+
+
+def closure(keys: tuple[str, ...], direction: str) -> list[str]:
+    """The materialisable assets of the refresh job ``direction`` ("downstream" or "upstream") of ``keys``,
+    ``keys`` among them, in UI spelling."""
     from dagster import AssetKey, AssetSelection
 
     from pipelines.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    selected = AssetSelection.assets(*(AssetKey.from_user_string(key) for key in keys)).downstream().resolve(graph)
+    start = AssetSelection.assets(*(AssetKey.from_user_string(key) for key in keys))
+    selected = getattr(start, direction)().resolve(graph)
     return sorted(key.to_user_string() for key in selected if graph.get(key).is_materializable)
 
 
@@ -136,11 +153,14 @@ def skipped_steps(result) -> set[str]:
 @pytest.fixture(scope="session")
 def snapshot_warehouse(tmp_path_factory) -> Path:
     """A warehouse built once per test session from the committed snapshot; tests only read it (or copy it).
+    The job up to its publish (``upstream_of``): no test reads this run's pages or exports, the tests of those
+    build their own from this warehouse.
 
     Under pytest-xdist the workers share one build: the first to take the lock builds it into the
     session's common temporary folder, the others wait and read the same file.
     """
-    return built_once(tmp_path_factory, "snapshot_run", lambda tmp: run_refresh(tmp).success) / "readiness.duckdb"
+    return built_once(tmp_path_factory, "snapshot_run",
+                      lambda tmp: run_refresh(tmp, assets=upstream_of("out/warehouse")).success) / "readiness.duckdb"
 
 
 def built_once(tmp_path_factory, name: str, build) -> Path:
@@ -169,8 +189,8 @@ def built_once(tmp_path_factory, name: str, build) -> Path:
 def example_warehouse(tmp_path_factory) -> Path:
     """Built once per session (under xdist once for all workers: ``built_once``): the snapshot plus the EXAMPLE
     local-input files for Mölln (tests/fixtures/local-inputs) and constructed Pendleratlas files
-    (tests/publisher_fixtures.py), in directory mode. Never the default demo: the snapshot itself holds no local
-    inputs."""
+    (tests/publisher_fixtures.py), in directory mode, up to the publish (``upstream_of``: the tests of Mölln's
+    page build it from this warehouse). Never the default demo: the snapshot itself holds no local inputs."""
     from tests.publisher_fixtures import write_pendleratlas_folder
 
     def build(tmp: Path) -> bool:
@@ -178,7 +198,7 @@ def example_warehouse(tmp_path_factory) -> Path:
         shutil.copytree(SNAPSHOT_DIR, source)
         shutil.copytree(Path(__file__).parent / "fixtures" / "local-inputs", source / "local-inputs")
         write_pendleratlas_folder(source)
-        return run_refresh(tmp, source).success
+        return run_refresh(tmp, source, assets=upstream_of("out/warehouse")).success
 
     return built_once(tmp_path_factory, "example_run", build) / "readiness.duckdb"
 
@@ -230,8 +250,9 @@ class RunOutcome:
 
 @pytest.fixture(scope="session")
 def snapshot_rerun(snapshot_warehouse, tmp_path_factory):
-    """The whole job once more, from the snapshot as the session's run, over a copy of the session's warehouse
-    folder (published file, working database, raw landing): (the rerun's published file, its ``RunOutcome``).
+    """The whole job (its pages and exports too) once more, from the snapshot as the session's run, over a copy of
+    the session's warehouse folder (published file, working database, raw landing): (the rerun's published file,
+    its ``RunOutcome``).
     The session's warehouse is the state before it. Shared by the tests that assert what an identical refresh
     leaves (tests/integration/test_pipeline.py, test_history.py) and by the SQL-quoting test
     (test_sql_quoting_run.py): the folder's name carries a quote, a semicolon and double quotes, so every path
@@ -355,17 +376,42 @@ def pytest_collection_modifyitems(items):
         items.sort(key=lambda item: long_file_rank(Path(str(item.path)).name))  # stable: file order kept otherwise
 
 
-# The integration files that take longest, longest first (one file alone, 2026-12-02 11:40-12:25 UTC, load 3-7:
-# refresh_safety ~200 s, queue 150, history 115, live 102, ui_browser 90, parallel 85, bad_input_runs 83,
-# postgres 76, pipeline 69, cli 58, incremental 51, lake 50, local_inputs_run 49). Under pytest-xdist with
+# The integration files that take longest, longest first (sum of their tests' setup, call and teardown inside the
+# whole suite on two workers, 2026-12-02 19:14-19:29 UTC, load 5-6.5: queue 194 s, refresh_safety 189, history 165,
+# live 143, ui_browser with ui_guard 106, postgres 93, cli 83, parallel 81, report_pages 77, incremental 74,
+# bad_input_runs 72, pipeline 54, lake 43, reports 41, local_inputs_run 36). Under pytest-xdist with
 # --dist loadfile a worker is handed the next file whenever it holds fewer than two, in collection order
 # (scripts/test.sh turns off xdist's own order, most tests first, with --no-loadscope-reorder): a long file
 # handed out last keeps one worker busy while the other idles, so they go first. test_ui_guard.py follows
-# test_ui_browser.py, whose dg dev server (ui_sh_server, per worker) it uses. A stale list only changes the
-# order, never which tests run.
+# test_ui_browser.py, whose dg dev server (ui_sh_server, per worker) it uses: one work unit (SAME_WORKER).
+# A stale list only changes the order, never which tests run.
 LONG_FILES = ("test_refresh_safety.py", "test_queue.py", "test_history.py", "test_live.py", "test_ui_browser.py",
-              "test_ui_guard.py", "test_parallel.py", "test_bad_input_runs.py", "test_postgres_instance.py",
-              "test_pipeline.py", "test_cli.py", "test_incremental.py", "test_lake.py", "test_local_inputs_run.py")
+              "test_ui_guard.py", "test_postgres_instance.py", "test_cli.py", "test_parallel.py",
+              "test_report_pages.py", "test_incremental.py", "test_bad_input_runs.py", "test_pipeline.py",
+              "test_lake.py", "test_reports.py", "test_local_inputs_run.py")
+
+
+# Files that must run in the same xdist worker, each mapped to the file it joins: they share a session fixture
+# that is built per worker and cannot be shared across workers like ``built_once``'s folders (a running server).
+# test_ui_guard.py uses test_ui_browser.py's `dg dev` (ui_sh_server): handed out as two files they went to
+# different workers in the 18:30 UTC run, and each worker started `dg dev` (setup 156 s and 146 s at load 5-7).
+SAME_WORKER = {"tests/integration/test_ui_guard.py": "tests/integration/test_ui_browser.py"}
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown to pytest without the plugin
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` as pytest-xdist schedules it, but a file of SAME_WORKER is part of the work unit of
+    the file it joins (one unit goes to one worker, its tests in collection order); other modes are xdist's."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class JoinedFileScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return SAME_WORKER.get(scope, scope)
+
+    return JoinedFileScheduling(config, log)
 
 
 def long_file_rank(name: str) -> int:

@@ -22,7 +22,7 @@ from pipelines.names import SHORT_SOURCE_IDS
 from sources import contracts
 from sources.registry import SNAPSHOT_DIR
 from tests import bad_input
-from tests.conftest import downstream_of, refresh_settings, run_job, run_refresh, skipped_steps
+from tests.conftest import downstream_of, refresh_settings, run_job, run_refresh, skipped_steps, upstream_of
 
 VARIANTS = bad_input.all_variants()
 
@@ -51,17 +51,18 @@ def sha256(path: Path) -> str:
 def good_run(tmp_path_factory) -> Path:
     """A good published warehouse from the snapshot in directory mode (what every job variant starts from).
     Its own run, not a copy of the session's snapshot-mode publish: a directory-mode run over that one numbers
-    an edited file's release differently ('2021-1', not '2021-1-rev2'; tried), which the tests below assert."""
+    an edited file's release differently ('2021-1', not '2021-1-rev2'; tried), which the tests below assert.
+    Up to the publish (``upstream_of``): no test reads its pages or exports."""
     base = tmp_path_factory.mktemp("good_run")
     shutil.copytree(SNAPSHOT_DIR, base / "source")
-    assert run_refresh(base / "out", base / "source").success
+    assert run_refresh(base / "out", base / "source", assets=upstream_of("out/warehouse")).success
     return base
 
 
 def run_variant(good_run: Path, tmp_path: Path, mutate, assets: list[str] | None = None):
     """Copy the good run (published, working database, raw landing), damage the source copy, run the job
     (only ``assets`` of it when given)."""
-    shutil.copytree(good_run, tmp_path / "run", symlinks=True)  # exports/latest is a symlink
+    shutil.copytree(good_run, tmp_path / "run")
     mutate(tmp_path / "run" / "source")
     published = tmp_path / "run" / "out" / "readiness.duckdb"
     before = sha256(published)
