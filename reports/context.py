@@ -234,7 +234,7 @@ def imputation_de(row: dict) -> str:
 def quality_de(row: dict) -> str:
     """The German note of an indicator value, rendered from its typed flags (indicators/flags.py)."""
     return flags.render_value_note(row.get("territorial_change"), row.get("method_break"), row.get("source_level"),
-                                   row.get("base_period"), lang="de") or ""
+                                   row.get("base_period"), lang="de", excluded_reason=row.get("excluded_reason")) or ""
 
 
 def indicator_rows(rows: list[dict], data: ReportData | None = None, town: dict | None = None) -> list[dict]:

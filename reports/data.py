@@ -50,7 +50,7 @@ FROM source_releases GROUP BY source_id, vintage"""
 _INDICATOR_VALUES = f"""
 SELECT v.ags, v.indicator_id, c.label, c.pillar, v.period, v.value, v.unit, v.source_id, v.vintage,
        v.reference_date, v.imputed, v.imputation, v.quality_note,
-       v.territorial_change, v.method_break, v.source_level, v.base_period,
+       v.territorial_change, v.method_break, v.source_level, v.base_period, v.excluded_reason,
        r.publisher, r.licence, r.licence_url, r.attribution
 FROM indicator_values v
 JOIN indicator_catalogue c ON c.indicator_id = v.indicator_id

@@ -101,3 +101,13 @@ def test_object_columns_are_tested_only_where_a_value_can_be_missing():
     assert kind(["a", np.int64(3)]) == _BOXED and kind([np.float64(3)], boxed=False) == _OBJECT
     frame = pd.DataFrame({"ags": ["1", "1"], "text": ["x", None], "obj": [np.float64("nan"), "y"]})
     assert Columns(frame, TownSplit(frame, "ags").positions).rows("1") == records(frame)
+
+
+def test_an_impossible_value_says_on_the_page_that_it_is_not_scored():
+    """An indicator value typed impossible_value (a publisher error, indicators/catalogue.yaml possible_range)
+    carries its German note into the page's indicator table; an ordinary value has none."""
+    from reports.context import quality_de
+
+    assert quality_de({"excluded_reason": "impossible_value", "source_level": "gemeinde"}) == (
+        "nicht bewertet: außerhalb des möglichen Wertebereichs (Fehler in der Quelle)")
+    assert quality_de({"excluded_reason": None, "source_level": "gemeinde"}) == ""
