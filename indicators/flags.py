@@ -62,8 +62,8 @@ EXCLUDED_REASON = {
     "impossible_value": ("not scored: outside the values the quantity can take (publisher error)",
                          "nicht bewertet: außerhalb des möglichen Wertebereichs (Fehler in der Quelle)"),
 }
-# the exclusions the value's note names; the others are said by its territorial_change or its pillar
-NOTED_EXCLUSIONS = {"impossible_value"}
+# the exclusions a value's rendered text names itself; the others are said by its territorial_change or its pillar
+SELF_EXPLAINED_EXCLUSIONS = {"impossible_value"}
 
 # method_break (boolean) and omitted_pillars (pillar ids) render with these
 OTHER = {
@@ -106,7 +106,7 @@ def render_value_note(territorial_change=None, method_break=False, source_level=
                       lang: str = "en", excluded_reason=None) -> str | None:
     """The note of one indicator value, from its typed columns (None when there is nothing to say)."""
     parts = []
-    if excluded_reason in NOTED_EXCLUSIONS:
+    if excluded_reason in SELF_EXPLAINED_EXCLUSIONS:
         parts.append(label(excluded_reason, lang))
     if _present(base_period):
         parts.append(label("base_period", lang).format(int(base_period)))
