@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
+
+from sources.registry import read_yaml
 
 CATALOGUE_YAML = Path(__file__).with_name("catalogue.yaml")
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the same result, ~10x faster
 METHODS = {"observed", "annualised_change", "ratio"}
 # How far (in the indicator's unit) a value may lie outside its possible_range and still be taken as
 # rounding: the Breitbandatlas publishes shares of up to 100.x % (docs/sources.md). The staging check
@@ -73,7 +73,7 @@ class Catalogue:
 
 def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
     """Read catalogue.yaml; raise ValueError naming the indicator and field on a bad entry."""
-    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+    raw = read_yaml(path)
     known = {"label", "pillar", "unit", "direction", "source", "method", "goalposts", "weight",
              "carry_forward_years", "definition", "why"}
     indicators = {}

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import yaml
 
 from indicators.catalogue import CATALOGUE_YAML
+from sources.registry import read_yaml
 
 PARAMETERS = ["long_distance_km", "reach_km", "remote_capable_share", "remote_days_per_week",
               "workdays_per_week", "coworking_share_of_remote_days"]
@@ -52,7 +52,7 @@ def gap_parameters(path=CATALOGUE_YAML) -> dict:
 @functools.lru_cache(maxsize=8)
 def _gap_parameters(path: Path, _mtime_ns: int, _size: int) -> dict:
     """gap_parameters for one version of the file (the unused arguments are the cache key)."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     section = raw.get("coworking_gap") or {}
     problems = [p for p in PARAMETERS if not isinstance(section.get(p), (int, float))]
     problems += [f"{p}_source" for p in PARAMETERS[2:] if not str(section.get(f"{p}_source") or "").strip()]

@@ -15,6 +15,11 @@ from sources.errors import SourceError
 # (sources.yaml is read several times while the Dagster definitions load)
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+
+def read_yaml(path: Path):
+    """A YAML file of the project (sources.yaml, tables.yaml, catalogue.yaml, ...) read with SAFE_LOADER."""
+    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SOURCES_YAML = PROJECT_ROOT / "sources.yaml"
 SNAPSHOT_DIR = PROJECT_ROOT / "snapshot"
@@ -92,7 +97,7 @@ class Release:
 
 def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
     """Parse sources.yaml into SourceSpec objects, keyed by source id."""
-    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+    raw = read_yaml(path)
     specs = {}
     for source_id, entry in raw["sources"].items():
         patterns = tuple(

@@ -1255,8 +1255,9 @@ def uninhabited_gains(gv: pd.DataFrame) -> pd.DataFrame:
     Returns ags, from_vintage, to_vintage, gain (km²) for every inhabited Gemeinde that grew so.
     """
     frame = gv.dropna(subset=["area"]).drop_duplicates(["vintage", "ags"])
-    vintages = sorted(frame["vintage"].unique())
-    frames = [_kreis_balance(frame[frame["vintage"] == before], frame[frame["vintage"] == after], before, after)
+    by_vintage = dict(tuple(frame.groupby("vintage", sort=True)))  # rows in their order, split once
+    vintages = list(by_vintage)
+    frames = [_kreis_balance(by_vintage[before], by_vintage[after], before, after)
               for before, after in zip(vintages, vintages[1:])]
     columns = ["ags", "from_vintage", "to_vintage", "gain"]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
@@ -1323,17 +1324,21 @@ def _balanced_pairs(kreise: pd.DataFrame) -> pd.Index:
     and the pair must be the only balancing pair for either Kreis (a coincidence between two
     unrelated Kreise is no evidence)."""
     open_ = kreise[~kreise["broken"] & ((kreise["gained"] > 0) | (kreise["released"] > 0))]
-    names = list(open_.index)
-    pairs = []
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            if a[:2] != b[:2]:
-                continue  # gemeindefreie Gebiete do not cross a Land border
-            both = open_.loc[[a, b]].sum()
-            # no noise allowance here: two Kreise's re-measurements would let small gains pair by chance
-            if both["gained"] > 0 and abs(both["released"] - both["gained"]) <= 0.05 * both["gained"]:
-                pairs.append((a, b))
-    counts = pd.Series([k for pair in pairs for k in pair]).value_counts()
-    unique = [pair for pair in pairs if counts[pair[0]] == 1 and counts[pair[1]] == 1]
-    return pd.Index([k for pair in unique for k in pair])
+    names = open_.index.to_numpy(dtype=object)
+    gained, released = open_["gained"].to_numpy(dtype=float), open_["released"].to_numpy(dtype=float)
+    # every pair (a, b) of open Kreise in index order, a before b, as arrays: one vectorised test instead of
+    # a pandas sum per pair (2-42 open Kreise per register transition of the full data: 0.69 -> 0.38 CPU s
+    # for uninhabited_gains of all transitions, 2026-12-02)
+    first, second = np.triu_indices(len(names), k=1)
+    lands = np.array([name[:2] for name in names], dtype=object)
+    same_land = lands[first] == lands[second]  # gemeindefreie Gebiete do not cross a Land border
+    first, second = first[same_land], second[same_land]
+    both_gained, both_released = gained[first] + gained[second], released[first] + released[second]
+    # no noise allowance here: two Kreise's re-measurements would let small gains pair by chance
+    pairing = (both_gained > 0) & (np.abs(both_released - both_gained) <= 0.05 * both_gained)
+    first, second = first[pairing], second[pairing]
+    counts = np.bincount(np.concatenate([first, second]), minlength=len(names))
+    unique = (counts[first] == 1) & (counts[second] == 1)
+    return pd.Index([name for pair in zip(names[first[unique]], names[second[unique]]) for name in pair],
+                    dtype=object)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from sources.registry import read_yaml
 
 TABLES_YAML = Path(__file__).with_name("tables.yaml")
 WORKING, PUBLISHED = "working", "published"
@@ -155,7 +155,7 @@ class Registry:
 
 def load_registry(path: Path = TABLES_YAML) -> Registry:
     """Read tables.yaml, expanding the per-pillar columns from the catalogue and the flag enums."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document = read_yaml(path)
     raw = document["tables"]
     if "observations" in raw:  # a registry without the observations table (a test's) has no staging tables
         raw.update({name: spec for name, spec in staged_tables().items() if name not in raw})

@@ -49,6 +49,18 @@ def test_land_of_a_gemeindefreies_gebiet_is_an_uninhabited_gain(gv_2013_2021):
     assert not gains["ags"].str.startswith("16070").any()
 
 
+def test_kreise_balance_as_a_pair_only_within_one_land_and_only_with_one_partner():
+    """Kreis totals (km²): 09001 releases what 09002 gains (a pair); 08001 would balance 09003 but lies in
+    another Land; 07001 balances both 07002 and 07003, so none of the three is a pair (no evidence which)."""
+    kreise = pd.DataFrame({
+        "released": [5.0, 0.0, 3.0, 0.0, 4.0, 0.0, 0.0],
+        "gained":   [0.0, 5.1, 0.0, 3.0, 0.0, 4.0, 4.1],
+        "broken":   [False] * 7,
+    }, index=["09001", "09002", "09003", "08001", "07001", "07002", "07003"])
+    assert list(crosswalk._balanced_pairs(kreise)) == ["09001", "09002"]
+    assert list(crosswalk._balanced_pairs(kreise.assign(broken=kreise.index == "09002"))) == []
+
+
 def test_population_change_across_uninhabited_land_is_scored_and_flagged():
     """A town that grew by 10 km² of an uninhabited unit keeps a comparable change; one that grew by
     a neighbour with inhabitants does not."""
