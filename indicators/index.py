@@ -15,6 +15,7 @@ import pandas as pd
 from indicators import engine, flags
 from indicators.catalogue import Catalogue
 from indicators.engine import index_rows  # noqa: F401  (one rule for every user of the index)
+from sources.frames import per_distinct
 
 
 def normalise(values, low: float, high: float, direction: str = "positive"):
@@ -73,7 +74,7 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
     result["missing_pillars"] = _missing_pillars(result, required)
     result["omitted_pillars"] = _omitted_pillars(result, catalogue)
     sources = {p: sorted({s for i in catalogue.in_pillar(p) for s in i.sources}) for p in catalogue.pillars}
-    result["notes"] = [flags.render_omitted(o, sources) for o in result["omitted_pillars"]]
+    result["notes"] = per_distinct(result["omitted_pillars"], lambda omitted: flags.render_omitted(omitted, sources))
     result["imputed_share"] = carried_weight_share(used, indicators, pillar_weights).reindex(result.index).round(3)
     dates = input_dates(used).reindex(result.index)
     result["oldest_input_date"] = dates["oldest_input_date"]
