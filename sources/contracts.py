@@ -44,6 +44,7 @@ import pandas as pd
 import yaml
 
 from sources.errors import SourceError
+from sources.frames import with_columns
 from sources.registry import SOURCES_YAML, Release
 
 MARKERS = {"", "-", ".", "...", "x", "/", "–", "—"}  # German statistical markers: no figure
@@ -255,7 +256,7 @@ def check_table(contract: TableContract, frame: pd.DataFrame, registers: Registe
     missing = [c for c in contract.columns if c not in frame.columns]
     if missing:  # nothing else can be checked without its columns
         return [Violation(contract.table, f"parser output lacks the columns {missing}")]
-    frame = frame.reset_index(drop=True)
+    frame = with_columns(frame, renumber=True)  # positions as labels; reset_index copied every column
     violations = _row_count(contract, frame) + _types(contract, frame) + _keys(contract, frame)
     violations += _unique(contract, frame) + _values(contract, frame)
     if registers:
