@@ -44,6 +44,7 @@ import pandas as pd
 import yaml
 
 from sources.errors import SourceError
+from sources.frames import with_columns
 from sources.registry import SOURCES_YAML, Release
 
 MARKERS = {"", "-", ".", "...", "x", "/", "–", "—"}  # German statistical markers: no figure
@@ -255,7 +256,7 @@ def check_table(contract: TableContract, frame: pd.DataFrame, registers: Registe
     missing = [c for c in contract.columns if c not in frame.columns]
     if missing:  # nothing else can be checked without its columns
         return [Violation(contract.table, f"parser output lacks the columns {missing}")]
-    frame = frame.reset_index(drop=True)
+    frame = with_columns(frame, renumber=True)  # positions as labels; reset_index copied every column
     violations = _row_count(contract, frame) + _types(contract, frame) + _keys(contract, frame)
     violations += _unique(contract, frame) + _values(contract, frame)
     if registers:
@@ -569,7 +570,8 @@ def check_staged(con, contract: TableContract, relation: str, where: str = "TRUE
     rows = con.execute(f"SELECT count(*) {scope}", params).fetchone()[0]
     frame = pd.DataFrame(index=pd.RangeIndex(rows))  # only its length is read
     violations = _row_count(contract, frame) + _staged_types(con, contract, types, scope, params)
-    violations += _staged_keys(con, contract, types, scope, params) + _staged_unique(con, contract, scope, params)
+    violations += _staged_keys(con, contract, types, scope, params)
+    violations += _staged_unique(con, contract, types, scope, params)
     return rows, violations + _staged_values(con, contract, types, scope, params)
 
 
@@ -614,11 +616,16 @@ def _staged_keys(con, contract: TableContract, types: dict, scope: str, params: 
     return violations
 
 
-def _staged_unique(con, contract: TableContract, scope: str, params: list) -> list[Violation]:
+HASHED_UNIQUE_TYPES = INTEGER_SQL_TYPES | {"VARCHAR", "DATE"}  # key types whose equal values hash equally
+
+
+def _staged_unique(con, contract: TableContract, types: dict, scope: str, params: list) -> list[Violation]:
     """Keys occurring more than once (NULLs equal, as pandas' ``duplicated``), the first few sorted."""
     if not contract.unique:
         return []
     columns = ", ".join(f'"{c}"' for c in contract.unique)
+    if _distinct_hashes(con, contract, types, columns, scope, params):
+        return []
     found = con.execute(f"SELECT {columns}, sum(count(*) - 1) OVER () AS extra {scope} GROUP BY ALL "
                         f"HAVING count(*) > 1 ORDER BY ALL LIMIT {MAX_EXAMPLES}", params).fetchall()
     violations = [Violation(contract.table, f"key {_plain(dict(zip(contract.unique, row)))} occurs more than once",
@@ -627,6 +634,19 @@ def _staged_unique(con, contract: TableContract, scope: str, params: list) -> li
     if total > MAX_EXAMPLES:
         violations.append(Violation(contract.table, f"{total} duplicated keys in all"))
     return violations
+
+
+def _distinct_hashes(con, contract: TableContract, types: dict, columns: str, scope: str, params: list) -> bool:
+    """Whether every row's key tuple has a hash of its own: then no key occurs twice (equal keys hash equally).
+
+    Counting distinct 64-bit hashes costs about a third of grouping the text columns themselves (the
+    Breitbandatlas: ~1 CPU s for 2.1 M rows); a collision or a real duplicate only sends the check on to the
+    exact GROUP BY. Only for the types declared keys have (text, dates, integers), whose equal values are equal
+    bytes; any other type (floats: -0.0 and 0.0, NaN) takes the exact GROUP BY."""
+    if not all(types.get(c, "").upper() in HASHED_UNIQUE_TYPES for c in contract.unique):
+        return False
+    rows, hashes = con.execute(f"SELECT count(*), count(DISTINCT hash({columns})) {scope}", params).fetchone()
+    return rows == hashes
 
 
 def _staged_values(con, contract: TableContract, types: dict, scope: str, params: list) -> list[Violation]:

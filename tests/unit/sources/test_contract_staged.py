@@ -125,3 +125,20 @@ def test_a_where_with_or_stays_one_condition():
     rows, found = contracts.check_staged(con, contract, "staged", "source_id = ? OR source_id = ?", ["x", "y"])
     assert rows == 3
     assert not [v for v in found if "is not declared" in v.problem]
+
+
+def test_the_hash_shortcut_of_unique_keys_keeps_the_exact_verdicts():
+    # distinct hashes only prove that no key repeats; NULLs count as equal (as pandas' duplicated), a NULL in
+    # another column is another key, and a float key takes the exact GROUP BY (-0.0 equals 0.0 there)
+    contract = contracts.TableContract("flows", unique=("home", "work"), key="home")
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE staged AS SELECT * FROM (VALUES ('01', NULL, 1.0), (NULL, '01', 0.0),
+                   ('02', '03', -0.0), (NULL, '01', 2.0)) t(home, work, x)""")
+    types = {"home": "VARCHAR", "work": "VARCHAR", "x": "DOUBLE"}
+    rows, found = contracts.check_staged(con, contract, "staged")
+    assert [v.problem for v in found] == ["key home=None, work=01 occurs more than once"]
+    assert not contracts._distinct_hashes(con, contract, types, '"home", "work"', "FROM staged WHERE (TRUE)", [])
+    assert contracts._distinct_hashes(con, contract, types, '"home", "work"', "FROM staged WHERE (x > 0)", [])
+    floats = contracts.TableContract("flows", unique=("x",), key="home")
+    assert not contracts._distinct_hashes(con, floats, types, '"x"', "FROM staged WHERE (TRUE)", [])
+    assert [v.problem for v in contracts.check_staged(con, floats, "staged")[1]] == ["key x=0.0 occurs more than once"]
