@@ -4,7 +4,7 @@ nothing else (no widths, formulas or styles beyond the date format).
 Why not XlsxWriter (used until 2026-12-02): a page's workbook (9 sheets, ~700 cells) took 6.0 of the page's
 12.8 CPU ms, spread over its per-cell bookkeeping (cell objects, dimension checks, shared-string table)
 and nine parts per workbook besides the sheets (theme, shared strings, app properties, ...).
-This writes six parts and one per sheet, what Excel, LibreOffice and openpyxl need (ECMA-376 part 1:
+This writes six parts and one per sheet (zipped by ``_zip``), what Excel, LibreOffice and openpyxl need (ECMA-376 part 1:
 content types, relationships, workbook, styles, sheets; core properties for the creation time) with the
 texts as inline strings (no shared-string table to build), as XlsxWriter's constant_memory mode does.
 The cells read back the same (value, type, number format): tests/unit/reports/test_downloads.py compares
@@ -14,8 +14,10 @@ them with XlsxWriter's file of the same tables.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-import zipfile
+import struct
+import zlib
 from pathlib import Path
 
 from xlsxwriter.utility import xl_col_to_name
@@ -38,8 +40,9 @@ _STYLES = (f'{_HEAD}<styleSheet xmlns="{_MAIN}"><numFmts count="1"><numFmt numFm
 _ROOT_RELS = (f'{_HEAD}<Relationships xmlns="{_PACKAGE_REL}"><Relationship Id="rId1" Type="{_REL}/officeDocument" '
               f'Target="xl/workbook.xml"/><Relationship Id="rId2" Type="{_PACKAGE_REL}/metadata/core-properties" '
               'Target="docProps/core.xml"/></Relationships>')
-# the zip entries' time: fixed (as XlsxWriter's), so the same cells and creation time give the same bytes
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# the zip entries' time: fixed (as XlsxWriter's), so the same cells and creation time give the same bytes;
+# 1980-01-01 00:00 in MS-DOS date and time fields
+_DOS_DATE, _DOS_TIME = (1980 - 1980) << 9 | 1 << 5 | 1, 0
 _EXCEL_EPOCH = dt.datetime(1899, 12, 31)
 # what Excel escapes as _xHHHH_ in a text: control characters, and a literal "_xHHHH_" (its "_" as _x005F_)
 _LITERAL_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
@@ -85,12 +88,45 @@ def write(path: Path, sheets: list[tuple[str, list[str], list[dict]]], created: 
         "xl/styles.xml": _STYLES,
         **{f"xl/worksheets/sheet{n}.xml": _sheet(columns, rows) for n, (_, columns, rows) in zip(numbers, sheets)},
     }
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
-        for name, text in parts.items():
-            info = zipfile.ZipInfo(name, _ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            package.writestr(info, text)
+    Path(path).write_bytes(_zip(parts))  # one write: the package is built in memory (~12 KB a page)
     return path
+
+
+def _zip(parts: dict[str, str]) -> bytes:
+    """The zip archive of ``parts`` (name: XML text), deflated, byte for byte as ``zipfile`` wrote it with
+    a ``ZipInfo(name, (1980, 1, 1, 0, 0, 0))`` per part (tests/unit/reports/test_downloads.py compares).
+
+    Why not zipfile: its per-entry machinery (a compressor, a header written and rewritten with seeks, the
+    writes to the file) was a third of the workbook's time; the six parts besides the sheets are the same
+    on every town page, so their deflated bytes are computed once (``_deflated``)."""
+    local, central = [], []
+    offset = 0
+    for name, text in parts.items():
+        crc, size, data = _deflated(text) if not name.startswith("xl/worksheets/") else _deflate(text)
+        encoded = name.encode("ascii")
+        # version 2.0 needed, no flags, deflated, time, CRC, sizes, name length, no extra field
+        fields = (20, 0, 0, 8, _DOS_TIME, _DOS_DATE, crc, len(data), size, len(encoded), 0)
+        local += [struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", *fields), encoded, data]
+        # central directory: made by version 2.0 on Unix (3), no comment, disk 0, mode rw------- (zipfile's)
+        central += [struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, *fields, 0, 0, 0, 0o600 << 16, offset),
+                    encoded]
+        offset += 30 + len(encoded) + len(data)
+    directory = b"".join(central)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(parts), len(parts), len(directory), offset, 0)
+    return b"".join(local) + directory + end
+
+
+def _deflate(text: str) -> tuple[int, int, bytes]:
+    """CRC-32, size and raw deflate stream (zipfile's compressor: default level, no zlib header) of ``text``."""
+    data = text.encode("utf-8")
+    return zlib.crc32(data), len(data), zlib.compress(data, zlib.Z_DEFAULT_COMPRESSION, -15)
+
+
+@functools.lru_cache(maxsize=64)
+def _deflated(text: str) -> tuple[int, int, bytes]:
+    """``_deflate`` of a part that recurs (content types, workbook, styles, core properties of the same
+    sheet names and creation time on every town page): compressed once per run."""
+    return _deflate(text)
 
 
 def _cell_kind(values: list) -> str:
