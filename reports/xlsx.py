@@ -53,9 +53,9 @@ _SPECIAL = re.compile(r"[&<>_\x00-\x08\x0b-\x1f]")
 _TEXT, _NUMBER, _BOOL, _ANY = "text", "number", "bool", "any"
 
 
-def write(path: Path, sheets: list[tuple[str, list[str], list[dict]]], created: dt.datetime) -> Path:
-    """Write ``sheets`` (name, column headers, rows as dicts by header) to ``path``: a header row, then one
-    row per dict; None, NaN and "" are empty cells. ``created``: the workbook's creation time (UTC)."""
+def write(path: Path, sheets: list[tuple[str, list[str], list[list]]], created: dt.datetime) -> Path:
+    """Write ``sheets`` (name, column headers, the cells as one list per column) to ``path``: a header row,
+    then the cells; None, NaN and "" are empty cells. ``created``: the workbook's creation time (UTC)."""
     names = [name for name, _, _ in sheets]
     if len(set(names)) != len(names):
         raise ValueError(f"sheet names must differ: {names}")  # Excel refuses a workbook with two
@@ -86,7 +86,7 @@ def write(path: Path, sheets: list[tuple[str, list[str], list[dict]]], created: 
                       for n in numbers)
             + f'<Relationship Id="rId{len(sheets) + 1}" Type="{_REL}/styles" Target="styles.xml"/></Relationships>'),
         "xl/styles.xml": _STYLES,
-        **{f"xl/worksheets/sheet{n}.xml": _sheet(columns, rows) for n, (_, columns, rows) in zip(numbers, sheets)},
+        **{f"xl/worksheets/sheet{n}.xml": _sheet(columns, values) for n, (_, columns, values) in zip(numbers, sheets)},
     }
     Path(path).write_bytes(_zip(parts))  # one write: the package is built in memory (~12 KB a page)
     return path
@@ -143,35 +143,36 @@ def _cell_kind(values: list) -> str:
     return _ANY
 
 
-def _sheet(columns: list[str], rows: list[dict]) -> str:
-    """The worksheet XML: the header row and the cells, a row element only for a row with cells."""
+def _sheet(columns: list[str], values: list[list]) -> str:
+    """The worksheet XML: the header row and the cells (``values``: one list per column, all of the same
+    length), a row element only for a row with cells."""
     letters = [xl_col_to_name(column) for column in range(len(columns))]
-    plan = [(letter, header, _cell_kind([row.get(header) for row in rows])) for letter, header in zip(letters, columns)]
-    size = f":{letters[-1]}{len(rows) + 1}" if columns else ""  # columns come from the rows: no header-only table
+    count = len(values[0]) if values else 0
+    size = f":{letters[-1]}{count + 1}" if columns else ""  # columns come from the rows: no header-only table
     out = [f'{_HEAD}<worksheet xmlns="{_MAIN}"><dimension ref="A1{size}"/><sheetData>']
     if columns:
         out.append('<row r="1">' + "".join(_text(f"{letter}1", str(header)) for letter, header in zip(letters, columns))
                    + "</row>")
-    for number, row in enumerate(rows, start=2):
-        cells = []
-        for letter, header, kind in plan:
-            value = row.get(header)
-            if value is None:
-                continue
-            if kind is _TEXT:
-                if value:  # an empty text is an empty cell (as XlsxWriter's write made it)
-                    cells.append(_text(f"{letter}{number}", value))
-            elif kind is _NUMBER:
-                if value == value:  # NaN: an empty cell
-                    cells.append(_number(f"{letter}{number}", value))
-            elif kind is _BOOL:
-                cells.append(_boolean(f"{letter}{number}", value))
-            else:
-                cells.append(_any_cell(f"{letter}{number}", value))
-        if cells:
-            out.append(f'<row r="{number}">{"".join(cells)}</row>')
+    numbers = range(2, count + 2)
+    # column by column (one kind test per column, not per cell), then joined row by row
+    cells = [_column(letter, column, numbers) for letter, column in zip(letters, values)]
+    out += [f'<row r="{number}">{row}</row>' for number, row in zip(numbers, map("".join, zip(*cells))) if row]
     out.append("</sheetData></worksheet>")
     return "".join(out)
+
+
+def _column(letter: str, values: list, numbers: range) -> list[str]:
+    """The cells of one column (``numbers``: the row numbers of ``values``), "" for an empty cell:
+    None, NaN and an empty text (as XlsxWriter's write made it)."""
+    kind = _cell_kind(values)
+    pairs = zip(numbers, values)
+    if kind is _TEXT:
+        return [_text(f"{letter}{n}", v) if v else "" for n, v in pairs]
+    if kind is _NUMBER:
+        return ["" if v is None or v != v else _number(f"{letter}{n}", v) for n, v in pairs]
+    if kind is _BOOL:
+        return ["" if v is None else _boolean(f"{letter}{n}", v) for n, v in pairs]
+    return ["" if v is None else _any_cell(f"{letter}{n}", v) for n, v in pairs]
 
 
 def _text(ref: str, value: str) -> str:
