@@ -48,6 +48,7 @@ _EXCEL_EPOCH = dt.datetime(1899, 12, 31)
 _LITERAL_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 _SPECIAL = re.compile(r"[&<>_\x00-\x08\x0b-\x1f]")
+_INFINITE = frozenset([float("inf"), float("-inf")])  # no Excel number
 
 # What a column holds (``_cell_kind``): its cells then take one formatting path, without a type test per cell
 _TEXT, _NUMBER, _BOOL, _ANY = "text", "number", "bool", "any"
@@ -167,9 +168,16 @@ def _column(letter: str, values: list, numbers: range) -> list[str]:
     kind = _cell_kind(values)
     pairs = zip(numbers, values)
     if kind is _TEXT:
+        texts = [v for v in values if v]
+        # the usual column: nothing to escape (one search over all its texts), no blanks at the ends; the
+        # cells then as _text writes them, without its tests per cell
+        if _SPECIAL.search("".join(texts)) is None and all(v.strip() == v for v in texts):
+            return [f'<c r="{letter}{n}" t="inlineStr"><is><t>{v}</t></is></c>' if v else "" for n, v in pairs]
         return [_text(f"{letter}{n}", v) if v else "" for n, v in pairs]
     if kind is _NUMBER:
-        return ["" if v is None or v != v else _number(f"{letter}{n}", v) for n, v in pairs]
+        if _INFINITE.intersection(values):  # (None and NaN are in no set of floats equal to them)
+            next(_number(f"{letter}{n}", v) for n, v in pairs if v in _INFINITE)  # raises, naming the cell
+        return ["" if v is None or v != v else f'<c r="{letter}{n}"><v>{v:.16G}</v></c>' for n, v in pairs]
     if kind is _BOOL:
         return ["" if v is None else _boolean(f"{letter}{n}", v) for n, v in pairs]
     return ["" if v is None else _any_cell(f"{letter}{n}", v) for n, v in pairs]
@@ -186,7 +194,7 @@ def _text(ref: str, value: str) -> str:
 
 def _number(ref: str, value: float, style: str = "") -> str:
     """A number cell with XlsxWriter's 16 significant digits (so the values read back are the ones it wrote)."""
-    if value in (float("inf"), float("-inf")):
+    if value in _INFINITE:
         raise ValueError(f"cell {ref}: Excel has no infinite number")
     return f'<c r="{ref}"{style}><v>{value:.16G}</v></c>'
 
