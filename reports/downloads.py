@@ -42,10 +42,22 @@ class Table:
     rows: list[dict]
     # the CSV bytes once formatted: a table shared by many pages (Datenstand) is formatted once per run
     _csv: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    # headers and cells column by column, read from the rows once for both the CSV and the sheet
+    _columns: tuple[list[str], list[list]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def columns(self) -> list[str]:
         """The column headers in order of first appearance (DataFrame's order for a list of dicts)."""
-        return list(dict.fromkeys(key for row in self.rows for key in row))
+        return self._by_column()[0]
+
+    def values(self) -> list[list]:
+        """The cells column by column, in ``columns()`` order (None where a row lacks the key)."""
+        return self._by_column()[1]
+
+    def _by_column(self) -> tuple[list[str], list[list]]:
+        if self._columns is None:
+            columns = list(dict.fromkeys(key for row in self.rows for key in row))
+            self._columns = (columns, [[row.get(c) for row in self.rows] for c in columns])
+        return self._columns
 
     def frame(self) -> pd.DataFrame:
         """The table as a DataFrame (the pandas path for columns ``_column_kind`` does not cover)."""
@@ -114,8 +126,7 @@ def csv_bytes(table: Table) -> bytes | None:
     """The German CSV of ``table`` as bytes (BOM first), formatted once per Table; None when a column
     is of a kind only pandas writes right (``_column_kind``)."""
     if table._csv is None:
-        columns = table.columns()
-        values = [[row.get(c) for row in table.rows] for c in columns]  # column by column
+        columns, values = table.columns(), table.values()
         kinds = [_column_kind(column) for column in values]
         if None in kinds:
             return None
@@ -148,7 +159,7 @@ def write_workbook(tables: list[Table], path: Path) -> Path:
 
     Written by reports/xlsx.py (straight from the row dicts): saving the page's workbook with openpyxl took
     ~0.4 s, with XlsxWriter ~6 ms, most of a page's build time on the full data."""
-    sheets = [(table.title[:SHEET_NAME_MAX], table.columns(), table.rows) for table in tables]
+    sheets = [(table.title[:SHEET_NAME_MAX], table.columns(), table.values()) for table in tables]
     return xlsx.write(path, sheets, build_time())
 
 

@@ -4,7 +4,7 @@ nothing else (no widths, formulas or styles beyond the date format).
 Why not XlsxWriter (used until 2026-12-02): a page's workbook (9 sheets, ~700 cells) took 6.0 of the page's
 12.8 CPU ms, spread over its per-cell bookkeeping (cell objects, dimension checks, shared-string table)
 and nine parts per workbook besides the sheets (theme, shared strings, app properties, ...).
-This writes six parts and one per sheet, what Excel, LibreOffice and openpyxl need (ECMA-376 part 1:
+This writes six parts and one per sheet (zipped by ``_zip``), what Excel, LibreOffice and openpyxl need (ECMA-376 part 1:
 content types, relationships, workbook, styles, sheets; core properties for the creation time) with the
 texts as inline strings (no shared-string table to build), as XlsxWriter's constant_memory mode does.
 The cells read back the same (value, type, number format): tests/unit/reports/test_downloads.py compares
@@ -14,8 +14,10 @@ them with XlsxWriter's file of the same tables.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-import zipfile
+import struct
+import zlib
 from pathlib import Path
 
 from xlsxwriter.utility import xl_col_to_name
@@ -38,21 +40,23 @@ _STYLES = (f'{_HEAD}<styleSheet xmlns="{_MAIN}"><numFmts count="1"><numFmt numFm
 _ROOT_RELS = (f'{_HEAD}<Relationships xmlns="{_PACKAGE_REL}"><Relationship Id="rId1" Type="{_REL}/officeDocument" '
               f'Target="xl/workbook.xml"/><Relationship Id="rId2" Type="{_PACKAGE_REL}/metadata/core-properties" '
               'Target="docProps/core.xml"/></Relationships>')
-# the zip entries' time: fixed (as XlsxWriter's), so the same cells and creation time give the same bytes
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# the zip entries' time: fixed (as XlsxWriter's), so the same cells and creation time give the same bytes;
+# 1980-01-01 00:00 in MS-DOS date and time fields
+_DOS_DATE, _DOS_TIME = (1980 - 1980) << 9 | 1 << 5 | 1, 0
 _EXCEL_EPOCH = dt.datetime(1899, 12, 31)
 # what Excel escapes as _xHHHH_ in a text: control characters, and a literal "_xHHHH_" (its "_" as _x005F_)
 _LITERAL_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 _SPECIAL = re.compile(r"[&<>_\x00-\x08\x0b-\x1f]")
+_INFINITE = frozenset([float("inf"), float("-inf")])  # no Excel number
 
 # What a column holds (``_cell_kind``): its cells then take one formatting path, without a type test per cell
 _TEXT, _NUMBER, _BOOL, _ANY = "text", "number", "bool", "any"
 
 
-def write(path: Path, sheets: list[tuple[str, list[str], list[dict]]], created: dt.datetime) -> Path:
-    """Write ``sheets`` (name, column headers, rows as dicts by header) to ``path``: a header row, then one
-    row per dict; None, NaN and "" are empty cells. ``created``: the workbook's creation time (UTC)."""
+def write(path: Path, sheets: list[tuple[str, list[str], list[list]]], created: dt.datetime) -> Path:
+    """Write ``sheets`` (name, column headers, the cells as one list per column) to ``path``: a header row,
+    then the cells; None, NaN and "" are empty cells. ``created``: the workbook's creation time (UTC)."""
     names = [name for name, _, _ in sheets]
     if len(set(names)) != len(names):
         raise ValueError(f"sheet names must differ: {names}")  # Excel refuses a workbook with two
@@ -83,14 +87,47 @@ def write(path: Path, sheets: list[tuple[str, list[str], list[dict]]], created: 
                       for n in numbers)
             + f'<Relationship Id="rId{len(sheets) + 1}" Type="{_REL}/styles" Target="styles.xml"/></Relationships>'),
         "xl/styles.xml": _STYLES,
-        **{f"xl/worksheets/sheet{n}.xml": _sheet(columns, rows) for n, (_, columns, rows) in zip(numbers, sheets)},
+        **{f"xl/worksheets/sheet{n}.xml": _sheet(columns, values) for n, (_, columns, values) in zip(numbers, sheets)},
     }
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
-        for name, text in parts.items():
-            info = zipfile.ZipInfo(name, _ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            package.writestr(info, text)
+    Path(path).write_bytes(_zip(parts))  # one write: the package is built in memory (~12 KB a page)
     return path
+
+
+def _zip(parts: dict[str, str]) -> bytes:
+    """The zip archive of ``parts`` (name: XML text), deflated, byte for byte as ``zipfile`` wrote it with
+    a ``ZipInfo(name, (1980, 1, 1, 0, 0, 0))`` per part (tests/unit/reports/test_downloads.py compares).
+
+    Why not zipfile: its per-entry machinery (a compressor, a header written and rewritten with seeks, the
+    writes to the file) was a third of the workbook's time; the six parts besides the sheets are the same
+    on every town page, so their deflated bytes are computed once (``_deflated``)."""
+    local, central = [], []
+    offset = 0
+    for name, text in parts.items():
+        crc, size, data = _deflated(text) if not name.startswith("xl/worksheets/") else _deflate(text)
+        encoded = name.encode("ascii")
+        # version 2.0 needed, no flags, deflated, time, CRC, sizes, name length, no extra field
+        fields = (20, 0, 0, 8, _DOS_TIME, _DOS_DATE, crc, len(data), size, len(encoded), 0)
+        local += [struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", *fields), encoded, data]
+        # central directory: made by version 2.0 on Unix (3), no comment, disk 0, mode rw------- (zipfile's)
+        central += [struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, *fields, 0, 0, 0, 0o600 << 16, offset),
+                    encoded]
+        offset += 30 + len(encoded) + len(data)
+    directory = b"".join(central)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(parts), len(parts), len(directory), offset, 0)
+    return b"".join(local) + directory + end
+
+
+def _deflate(text: str) -> tuple[int, int, bytes]:
+    """CRC-32, size and raw deflate stream (zipfile's compressor: default level, no zlib header) of ``text``."""
+    data = text.encode("utf-8")
+    return zlib.crc32(data), len(data), zlib.compress(data, zlib.Z_DEFAULT_COMPRESSION, -15)
+
+
+@functools.lru_cache(maxsize=64)
+def _deflated(text: str) -> tuple[int, int, bytes]:
+    """``_deflate`` of a part that recurs (content types, workbook, styles, core properties of the same
+    sheet names and creation time on every town page): compressed once per run."""
+    return _deflate(text)
 
 
 def _cell_kind(values: list) -> str:
@@ -107,35 +144,43 @@ def _cell_kind(values: list) -> str:
     return _ANY
 
 
-def _sheet(columns: list[str], rows: list[dict]) -> str:
-    """The worksheet XML: the header row and the cells, a row element only for a row with cells."""
+def _sheet(columns: list[str], values: list[list]) -> str:
+    """The worksheet XML: the header row and the cells (``values``: one list per column, all of the same
+    length), a row element only for a row with cells."""
     letters = [xl_col_to_name(column) for column in range(len(columns))]
-    plan = [(letter, header, _cell_kind([row.get(header) for row in rows])) for letter, header in zip(letters, columns)]
-    size = f":{letters[-1]}{len(rows) + 1}" if columns else ""  # columns come from the rows: no header-only table
+    count = len(values[0]) if values else 0
+    size = f":{letters[-1]}{count + 1}" if columns else ""  # columns come from the rows: no header-only table
     out = [f'{_HEAD}<worksheet xmlns="{_MAIN}"><dimension ref="A1{size}"/><sheetData>']
     if columns:
         out.append('<row r="1">' + "".join(_text(f"{letter}1", str(header)) for letter, header in zip(letters, columns))
                    + "</row>")
-    for number, row in enumerate(rows, start=2):
-        cells = []
-        for letter, header, kind in plan:
-            value = row.get(header)
-            if value is None:
-                continue
-            if kind is _TEXT:
-                if value:  # an empty text is an empty cell (as XlsxWriter's write made it)
-                    cells.append(_text(f"{letter}{number}", value))
-            elif kind is _NUMBER:
-                if value == value:  # NaN: an empty cell
-                    cells.append(_number(f"{letter}{number}", value))
-            elif kind is _BOOL:
-                cells.append(_boolean(f"{letter}{number}", value))
-            else:
-                cells.append(_any_cell(f"{letter}{number}", value))
-        if cells:
-            out.append(f'<row r="{number}">{"".join(cells)}</row>')
+    numbers = range(2, count + 2)
+    # column by column (one kind test per column, not per cell), then joined row by row
+    cells = [_column(letter, column, numbers) for letter, column in zip(letters, values)]
+    out += [f'<row r="{number}">{row}</row>' for number, row in zip(numbers, map("".join, zip(*cells))) if row]
     out.append("</sheetData></worksheet>")
     return "".join(out)
+
+
+def _column(letter: str, values: list, numbers: range) -> list[str]:
+    """The cells of one column (``numbers``: the row numbers of ``values``), "" for an empty cell:
+    None, NaN and an empty text (as XlsxWriter's write made it)."""
+    kind = _cell_kind(values)
+    pairs = zip(numbers, values)
+    if kind is _TEXT:
+        texts = [v for v in values if v]
+        # the usual column: nothing to escape (one search over all its texts), no blanks at the ends; the
+        # cells then as _text writes them, without its tests per cell
+        if _SPECIAL.search("".join(texts)) is None and all(v.strip() == v for v in texts):
+            return [f'<c r="{letter}{n}" t="inlineStr"><is><t>{v}</t></is></c>' if v else "" for n, v in pairs]
+        return [_text(f"{letter}{n}", v) if v else "" for n, v in pairs]
+    if kind is _NUMBER:
+        if _INFINITE.intersection(values):  # (None and NaN are in no set of floats equal to them)
+            next(_number(f"{letter}{n}", v) for n, v in pairs if v in _INFINITE)  # raises, naming the cell
+        return ["" if v is None or v != v else f'<c r="{letter}{n}"><v>{v:.16G}</v></c>' for n, v in pairs]
+    if kind is _BOOL:
+        return ["" if v is None else _boolean(f"{letter}{n}", v) for n, v in pairs]
+    return ["" if v is None else _any_cell(f"{letter}{n}", v) for n, v in pairs]
 
 
 def _text(ref: str, value: str) -> str:
@@ -149,7 +194,7 @@ def _text(ref: str, value: str) -> str:
 
 def _number(ref: str, value: float, style: str = "") -> str:
     """A number cell with XlsxWriter's 16 significant digits (so the values read back are the ones it wrote)."""
-    if value in (float("inf"), float("-inf")):
+    if value in _INFINITE:
         raise ValueError(f"cell {ref}: Excel has no infinite number")
     return f'<c r="{ref}"{style}><v>{value:.16G}</v></c>'
 

@@ -157,3 +157,21 @@ def test_workbook_bytes_depend_only_on_the_tables_and_source_date_epoch(tmp_path
     assert openpyxl.load_workbook(tmp_path / "a.xlsx").properties.created == dt.datetime(2025, 12, 2, 12, 0)
     with pytest.raises(ValueError, match="sheet names must differ"):
         write_workbook([Table("t", "T", ROWS), Table("u", "T", ROWS)], tmp_path / "c.xlsx")
+
+
+def test_workbook_package_is_the_one_zipfile_writes(tmp_path, monkeypatch):
+    """The package zipped in memory (reports/xlsx.py ``_zip``) is byte for byte what zipfile writes for the
+    same parts, each deflated under a ``ZipInfo`` of 1980-01-01 (the writer used before): twice, so the
+    parts deflated once per run (``_deflated``) are read from that cache the second time."""
+    import zipfile
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764676800")
+    tables = [Table("t", "T", ROWS), Table("leer", "Leer", []), Table("v", "V", TRANSPOSED)]
+    for attempt in ("first", "second"):
+        ours = write_workbook(tables, tmp_path / f"{attempt}.xlsx")
+        with zipfile.ZipFile(ours) as package:
+            parts = {name: package.read(name) for name in package.namelist()}
+        with zipfile.ZipFile(tmp_path / f"{attempt}-zipfile.xlsx", "w") as package:
+            for name, data in parts.items():
+                package.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+        assert ours.read_bytes() == (tmp_path / f"{attempt}-zipfile.xlsx").read_bytes()

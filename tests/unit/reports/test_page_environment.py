@@ -8,7 +8,9 @@ import jinja2
 import pandas as pd
 import pytest
 
-from reports.build import PageEnvironment, _berlin_cached
+from markupsafe import Markup
+
+from reports.build import PageEnvironment, _berlin_cached, _escape_output
 from reports.labels import berlin_time, de_number, is_missing
 
 
@@ -30,6 +32,25 @@ def test_dict_keys_first_renders_what_jinja_renders():
     assert ours.split("|")[0] == jinjas.split("|")[0] == "&lt;Mölln&gt;"
     assert ours.split("|")[1] == "3" and jinjas.split("|")[1].startswith("&lt;built-in method items")
     assert ours.split("|")[2:] == jinjas.split("|")[2:] == ["km²", "-", "2.5", "&lt;Mölln&gt;"]
+
+
+ESCAPED = ("{% macro cell(v) %}<td>{{ v }}</td>{% endmacro %}{% set block %}<b>{{ text }}</b>{% endset %}"
+           "{{ text }}|{{ number }}|{{ share }}|{{ big }}|{{ nothing }}|{{ flag }}|{{ safe }}|{{ text|safe }}|"
+           "{{ cell(text) }}|{{ block }}|{{ text ~ safe }}|{{ [text] }}|{{ text|upper }}|{% for t in [text, safe] %}{{ t }}{% endfor %}")
+ESCAPED_CONTEXT = {"text": "Mölln <&> 'a' \"b\"", "number": -3, "share": 0.1 + 0.2, "big": 1e20, "nothing": None,
+                   "flag": True, "safe": Markup("<i>x</i>")}
+
+
+def test_output_is_escaped_as_jinja_escapes_it():
+    """Texts with every character HTML escapes, numbers, None, booleans, Markup, |safe, a macro's output, a
+    captured block, ~ and a list: the same text as Jinja's own environment; and the page templates' output
+    goes through ``_escape_output`` (the name the compiled code looks up on each ``{{ }}``)."""
+    ours = render(PageEnvironment, ESCAPED, **ESCAPED_CONTEXT)
+    assert ours == render(jinja2.Environment, ESCAPED, **ESCAPED_CONTEXT)
+    assert ours.startswith("Mölln &lt;&amp;&gt; &#39;a&#39; &#34;b&#34;|-3|0.30000000000000004|1e+20|None|True|<i>x</i>|")
+    env = PageEnvironment(autoescape=True)
+    assert "escape(" in env.compile("{{ text }}", raw=True)
+    assert env.from_string("{{ text }}").root_render_func.__globals__["escape"] is _escape_output
 
 
 def test_a_missing_key_is_still_an_error():
