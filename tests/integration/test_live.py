@@ -20,7 +20,7 @@ from werkzeug import Response
 from pipelines.resources import ReadinessSettings
 from sources.registry import load_sources
 from tests import genesis_responses, osm_responses
-from tests.conftest import downstream_of, run_job, skipped_steps
+from tests.conftest import downstream_of, run_job, skipped_steps, upstream_of
 from tests.live_server import PublisherServer, vg250_zip
 
 SECRET = "s3cr3t-PW-4711"
@@ -129,8 +129,10 @@ def test_live_run_fetches_every_source_and_builds_the_warehouse(first_run):
 
 
 def test_second_run_downloads_nothing_and_reports_unchanged(first_run, publishers):
+    """Every source fetched again, up to the publish (``upstream_of``): the pages and exports after it only read
+    the published file; the first run's, in the copy, are searched for the password below too."""
     raw_before = files_under(first_run / "raw")
-    result = run_job(live_settings(first_run, publishers), raise_on_error=False)
+    result = run_job(live_settings(first_run, publishers), raise_on_error=False, assets=upstream_of("out/warehouse"))
     assert result.success, failure_messages(result)
     for source_id in FETCHED:
         assert materialization(result, f"raw_{source_id}")["change"].startswith("unchanged"), source_id
@@ -245,9 +247,11 @@ def test_without_genesis_account_the_source_fails_clearly_or_is_skipped(first_ru
     assert "READINESS_LIVE_SKIP=regionalstatistik" in failure_messages(failed)
     assert (first_run / "warehouse" / "readiness.duckdb").read_bytes() == published
     skipping = live_settings(first_run, publishers, live_skip="regionalstatistik")
-    # the part of the job the skipped source decides, the publish among them (the other sources' fetches
-    # cannot change whether skipping it publishes; their second fetch is test_second_run_...'s)
-    result = run_job(skipping, raise_on_error=False, assets=downstream_of("raw/regionalstatistik"))
+    # the part of the job the skipped source decides, up to the publish (the other sources' fetches cannot
+    # change whether skipping it publishes, their second fetch is test_second_run_...'s; the pages and exports
+    # after the publish only read it)
+    decided = set(downstream_of("raw/regionalstatistik")) & set(upstream_of("out/warehouse"))
+    result = run_job(skipping, raise_on_error=False, assets=sorted(decided))
     assert result.success, failure_messages(result)
     assert publishers.count(GENESIS) == 0  # credentials are checked before any request; skipping sends none
     assert "change" not in materialization(result, "raw_regionalstatistik")  # nothing fetched, mirror files used

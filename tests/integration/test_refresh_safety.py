@@ -77,25 +77,21 @@ def reader_main(published: str, out: str, stop: str) -> int:
 # --- running the refresh job in a subprocess --------------------------------------------------------
 
 def refresh_main(published: str, raw_dir: str, source_dir: str = "") -> int:
-    """Run the refresh_warehouse job with an ephemeral Dagster instance; exit status 0 on success."""
-    from dagster import DagsterInstance
-
-    from pipelines.definitions import defs
+    """Run the refresh_warehouse job up to its publish (``upstream_of``) with an ephemeral Dagster instance; exit
+    status 0 on success. The town pages and planner exports after the publish only open the new file read-only
+    and write their own folders: no kill point lies in them, and the readers' test ends with the swap (its
+    reader hashed every table every 5 ms beside them, tests/README.md)."""
     from pipelines.resources import ReadinessSettings
+    from tests.conftest import run_job, upstream_of
 
     settings = ReadinessSettings(source_mode="directory" if source_dir else "snapshot", source_dir=source_dir,
                                  warehouse_path=published, raw_dir=raw_dir)
-    result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
-        resources={"settings": settings}, instance=DagsterInstance.ephemeral(), raise_on_error=False)
-    return 0 if result.success else 1
+    return 0 if run_job(settings, raise_on_error=False, assets=upstream_of("out/warehouse")).success else 1
 
 
 def start(role: str, *args, log: Path) -> subprocess.Popen:
     """Start this module in ``role`` in its own process group (so the whole group can be killed)."""
-    # outputs after publish go next to the log, never into the repository's data/
-    env = dict(os.environ, READINESS_EXPORTS_DIR=str(log.parent / "exports"),
-               READINESS_REPORTS_DIR=str(log.parent / "reports"), READINESS_REPORT_SCOPE="pilots",
-               PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")  # the refresh stops at the publish: no pages, no exports
     with open(log, "ab") as output:
         return subprocess.Popen([sys.executable, "-m", "tests.integration.test_refresh_safety", role, *map(str, args)],
                                 cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=env,
@@ -154,8 +150,8 @@ def test_readers_see_the_old_or_the_new_warehouse_never_an_error(published_copy,
     answers, stop = tmp_path / "answers.jsonl", tmp_path / "stop"
     refresh = start("refresh", published_copy, published_copy.parent / "raw", snapshot_copy,
                     log=tmp_path / "refresh.log")
-    # The reader starts when the index step does: only the steps after it (the candidate, the swap, the exports
-    # and pages reading the new file) touch the published file, and several steps still lie between it and the
+    # The reader starts when the index step does: only the steps after it (the candidate and the swap; the run
+    # stops at the publish, refresh_main) touch the published file, and several steps still lie between it and the
     # candidate. A reader beside the whole run took a core from the refresh for nothing (it hashes every table
     # every 5 ms). Started too late, its first answer would be the new warehouse and the test fails below.
     watcher = Log(tmp_path / "refresh.log")
