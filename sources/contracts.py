@@ -41,11 +41,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from sources.errors import SourceError
 from sources.frames import with_columns
-from sources.registry import SOURCES_YAML, Release
+from sources.registry import SOURCES_YAML, Release, read_yaml
 
 MARKERS = {"", "-", ".", "...", "x", "/", "–", "—"}  # German statistical markers: no figure
 INTEGER = re.compile(r"-?\d+")
@@ -154,7 +153,7 @@ def _table(name: str, raw: dict) -> TableContract:
 
 def load_contracts(path: Path = SOURCES_YAML) -> dict[str, dict[str, TableContract]]:
     """source id -> table -> contract, from the ``contract:`` blocks of sources.yaml."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["sources"]
+    raw = read_yaml(path)["sources"]
     return {source_id: {table: _table(table, spec) for table, spec in (entry.get("contract") or {}).items()}
             for source_id, entry in raw.items()}
 
@@ -837,7 +836,7 @@ def load_allowlist(path: Path | None = None) -> list[Allowance]:
     path = Path(os.environ.get("READINESS_ALLOWLIST") or path or ALLOWLIST_YAML)
     if not path.exists():
         return []
-    entries = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("allow") or []
+    entries = (read_yaml(path) or {}).get("allow") or []
     allowances = []
     for number, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict) or not all(str(entry.get(k) or "").strip() for k in ("source", "release", "reason")):

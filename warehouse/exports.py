@@ -517,7 +517,7 @@ ROW = "\x01"  # placeholder for the row number in the cell references, filled in
 INFINITE = "\x02"  # marks a cell holding ±infinity, which Excel cannot store: an error naming row and column
 
 
-def _column_letter(index: int) -> str:
+def column_letter(index: int) -> str:
     """Excel's column name: 0 -> A, 25 -> Z, 26 -> AA."""
     name = ""
     index += 1
@@ -547,7 +547,7 @@ CONTROL_CHARACTERS = [code for code in range(0x20) if code not in (0x09, 0x0A, 0
 
 def _cell_sql(expression: str, kind: str, index: int, formats: dict) -> str:
     """SQL giving one cell's SpreadsheetML, NULL for a missing value (it stays an empty cell, never 0)."""
-    reference = f"{_column_letter(index)}{ROW}"
+    reference = f"{column_letter(index)}{ROW}"
     cell_format = formats.get(kind)
     style = f' s="{cell_format._get_xf_index()}"' if cell_format is not None else ""  # XlsxWriter's own index
     value = f"({expression})"
