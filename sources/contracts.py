@@ -43,7 +43,6 @@ import numpy as np
 import pandas as pd
 
 from sources.errors import SourceError
-from sources.frames import with_columns
 from sources.registry import SOURCES_YAML, Release, read_yaml
 
 MARKERS = {"", "-", ".", "...", "x", "/", "–", "—"}  # German statistical markers: no figure
@@ -255,7 +254,7 @@ def check_table(contract: TableContract, frame: pd.DataFrame, registers: Registe
     missing = [c for c in contract.columns if c not in frame.columns]
     if missing:  # nothing else can be checked without its columns
         return [Violation(contract.table, f"parser output lacks the columns {missing}")]
-    frame = with_columns(frame, renumber=True)  # positions as labels; reset_index copied every column
+    frame = frame.reset_index(drop=True)
     violations = _row_count(contract, frame) + _types(contract, frame) + _keys(contract, frame)
     violations += _unique(contract, frame) + _values(contract, frame)
     if registers:

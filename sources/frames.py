@@ -25,10 +25,7 @@ def with_columns(frame: pd.DataFrame, renumber: bool = False, **columns) -> pd.D
 
     Why: pandas consolidates a frame's columns into one block per dtype whenever it copies the frame,
     shallow copies too (``assign``, ``reset_index``), and that copies every column; a stacked frame is
-    never consolidated, so each such call on the 2.18 M Breitbandatlas rows cost 0.5-1 CPU s. A frame with a
-    repeated column name (which a dict of columns cannot hold) takes pandas' own way."""
-    if not frame.columns.is_unique:
-        return (frame.reset_index(drop=True) if renumber else frame).assign(**columns)
+    never consolidated, so each such call on the 2.18 M Breitbandatlas rows cost 0.5-1 CPU s."""
     index = pd.RangeIndex(len(frame)) if renumber else frame.index
     data = {name: _column_values(frame[name]) for name in frame.columns}
     return pd.DataFrame({**data, **columns}, index=index, copy=False)

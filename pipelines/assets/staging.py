@@ -12,7 +12,7 @@ from indicators.catalogue import load_catalogue
 from sources import OBSERVATION_COLUMNS, contracts, inkar, local_inputs, osm_coworking
 from sources.ba_commuting import FLOW_COLUMNS
 from sources.destatis_changes import CHANGE_COLUMNS
-from sources.frames import shared_strings, with_columns
+from sources.frames import shared_strings
 from sources.registry import load_sources
 from staging import coworking, crosswalk
 from staging.derived import commuter_shares
@@ -53,8 +53,7 @@ def stack(parsed, key: str, source_id: str, columns: list[str] | None = None) ->
 
     An optional source without releases gives an empty frame with ``columns``.
     """
-    # with_columns, not assign: assign copied every column of each parsed table (consolidating its blocks)
-    frames = [with_columns(tables[key], source_id=source_id, vintage=vintage) for vintage, tables in parsed]
+    frames = [tables[key].assign(source_id=source_id, vintage=vintage) for vintage, tables in parsed]
     if not frames:
         return pd.DataFrame(columns=[*(columns or OBSERVATION_COLUMNS), "source_id", "vintage"])
     return concat(frames)

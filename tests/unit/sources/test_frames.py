@@ -58,6 +58,3 @@ def test_with_columns_is_assign_without_copying_the_columns():
                                       base.assign(vintage="v", extra=new, value=None), check_exact=True)
     same = with_columns(frame, extra=new)
     assert all(np.shares_memory(same[c].to_numpy(), frame[c].to_numpy()) for c in ["ags", "value", "date"])
-
-    twice = pd.DataFrame([[1, 2]], columns=["a", "a"], index=[7])
-    pd.testing.assert_frame_equal(with_columns(twice, True, b=3), twice.reset_index(drop=True).assign(b=3))
