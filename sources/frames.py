@@ -19,23 +19,6 @@ def shared_where(mask: np.ndarray, value, other) -> np.ndarray:
     return out
 
 
-def with_columns(frame: pd.DataFrame, renumber: bool = False, **columns) -> pd.DataFrame:
-    """``frame.assign(**columns)`` (of ``frame.reset_index(drop=True)`` with ``renumber``): the same frame,
-    built from the column arrays without copying them.
-
-    Why: pandas consolidates a frame's columns into one block per dtype whenever it copies the frame,
-    shallow copies too (``assign``, ``reset_index``), and that copies every column; a stacked frame is
-    never consolidated, so each such call on the 2.18 M Breitbandatlas rows cost 0.5-1 CPU s."""
-    index = pd.RangeIndex(len(frame)) if renumber else frame.index
-    data = {name: _column_values(frame[name]) for name in frame.columns}
-    return pd.DataFrame({**data, **columns}, index=index, copy=False)
-
-
-def _column_values(series: pd.Series):
-    """A column's values without a copy: the numpy array, or the extension array (dtype kept)."""
-    return series.to_numpy() if isinstance(series.dtype, np.dtype) else series.array
-
-
 def per_distinct(values, function) -> np.ndarray:
     """``[function(x) for x in values]`` as an object array, ``function`` called once per distinct value
     (missing values: once, with the first missing object). Why: parsed and derived columns hold a handful of

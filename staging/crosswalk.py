@@ -41,7 +41,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from sources.frames import shared_where, with_columns
+from sources.frames import shared_where
 
 RECODE_TOLERANCE = 0.01
 MERGER_TOLERANCE = 0.005  # real merger areas add up to within ~0.3 %; wider lets coincidences match
@@ -726,7 +726,7 @@ def _with_current(frame: pd.DataFrame, walk: pd.DataFrame) -> pd.DataFrame:
     at = index.get_indexer(pd.MultiIndex.from_arrays([frame["key_vintage"], frame["ags"]]))
     current = walk["current_ags"].to_numpy(dtype=object)[at]
     current[at < 0] = np.nan  # no walk row: as the merge leaves it (filled with the key itself below)
-    return with_columns(frame, renumber=True, _current=current)
+    return frame.reset_index(drop=True).assign(_current=current)
 
 
 def _combine(parts: pd.DataFrame, weights: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -783,8 +783,8 @@ def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.Da
     rejected steps flag the rows in their period (``flag_transfers``). Adds the typed columns
     ``territorial_change``, ``published_ags`` and ``source_level``.
     """
-    frame = observations if "source_level" in observations else with_columns(
-        observations, source_level=shared_where((observations["level"] == "gemeinde").to_numpy(), "gemeinde", None))
+    frame = observations if "source_level" in observations else observations.assign(
+        source_level=shared_where((observations["level"] == "gemeinde").to_numpy(), "gemeinde", None))
     is_gemeinde = (frame["level"] == "gemeinde").to_numpy()
     others = frame[~is_gemeinde].assign(territorial_change=None, published_ags=None)
     if not is_gemeinde.any():
@@ -819,9 +819,9 @@ def _with_transfer_flags(result: pd.DataFrame, start: int, steps: pd.DataFrame, 
     if hits is None:
         return result
     notes, codes = _flagged(result["note"].iloc[start:], result["territorial_change"].iloc[start:], hits)
-    return with_columns(result, note=np.concatenate([result["note"].iloc[:start].to_numpy(dtype=object), notes]),
-                        territorial_change=np.concatenate(
-                            [result["territorial_change"].iloc[:start].to_numpy(dtype=object), codes]))
+    return result.assign(note=np.concatenate([result["note"].iloc[:start].to_numpy(dtype=object), notes]),
+                         territorial_change=np.concatenate(
+                             [result["territorial_change"].iloc[:start].to_numpy(dtype=object), codes]))
 
 
 def _onto_current_whole(frame: pd.DataFrame, others: pd.DataFrame, is_gemeinde: np.ndarray, given: bool,
@@ -932,8 +932,7 @@ def _keyed(gemeinden: pd.DataFrame, register: pd.DataFrame, key_vintage: str | N
            held: dict) -> pd.DataFrame:
     """Gemeinde rows with ``key_vintage``: the one given, the rows' own, or found by ``key_vintages``."""
     if not given:
-        return with_columns(gemeinden,
-                            key_vintage=key_vintage if key_vintage else key_vintages(gemeinden, register, held))
+        return gemeinden.assign(key_vintage=key_vintage if key_vintage else key_vintages(gemeinden, register, held))
     # a key the given register does not hold (INKAR's Oberweser, gone from the 2021 register) is
     # taken from the registers that hold it, as for a source without a known status
     # tested once per distinct (key, register) pair and spread back (1.4 M INKAR rows, ~25,000 pairs)

@@ -4,7 +4,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from sources.frames import shared_strings, with_columns
+from sources.frames import shared_strings
 
 
 def test_shared_strings_on_duckdb_frames_keeps_values_and_types_and_shares_equal_strings():
@@ -42,19 +42,3 @@ def test_shared_strings_keep_values_types_and_row_hashes():
     assert [v is None for v in shared["note"]] == [v is None for v in expected["note"]]
     assert [type(v) for v in shared["mixed"]] == [type(v) for v in expected["mixed"]]
     assert list(shared["mixed"]) == list(expected["mixed"])
-
-
-def test_with_columns_is_assign_without_copying_the_columns():
-    # a stacked frame as staging has it: blocks not consolidated, a non-range index, extension dtypes
-    parts = [pd.DataFrame({"ags": ["01001000", "01002000"], "value": [1.5, None],
-                           "count": pd.array([1, None], dtype="Int64"),
-                           "date": pd.to_datetime(["2021-06-30", "2021-12-31"]),
-                           "kind": pd.Categorical(["a", "b"])}).assign(vintage=v) for v in ("2021-1", "2021-2")]
-    frame = pd.concat(parts, ignore_index=True).iloc[[3, 1, 0]]
-    new = np.array(["x", "y", "z"], dtype=object)
-    for renumber in (False, True):
-        base = frame.reset_index(drop=True) if renumber else frame
-        pd.testing.assert_frame_equal(with_columns(frame, renumber, vintage="v", extra=new, value=None),
-                                      base.assign(vintage="v", extra=new, value=None), check_exact=True)
-    same = with_columns(frame, extra=new)
-    assert all(np.shares_memory(same[c].to_numpy(), frame[c].to_numpy()) for c in ["ags", "value", "date"])
