@@ -20,8 +20,7 @@ import struct
 import zlib
 from pathlib import Path
 
-from warehouse.exports import column_letter
-
+from xlsxwriter.utility import xl_col_to_name
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -148,7 +147,7 @@ def _cell_kind(values: list) -> str:
 def _sheet(columns: list[str], values: list[list]) -> str:
     """The worksheet XML: the header row and the cells (``values``: one list per column, all of the same
     length), a row element only for a row with cells."""
-    letters = [column_letter(column) for column in range(len(columns))]
+    letters = [xl_col_to_name(column) for column in range(len(columns))]
     count = len(values[0]) if values else 0
     size = f":{letters[-1]}{count + 1}" if columns else ""  # columns come from the rows: no header-only table
     out = [f'{_HEAD}<worksheet xmlns="{_MAIN}"><dimension ref="A1{size}"/><sheetData>']

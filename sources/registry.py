@@ -15,14 +15,14 @@ from sources.errors import SourceError
 # (sources.yaml is read several times while the Dagster definitions load)
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SOURCES_YAML = PROJECT_ROOT / "sources.yaml"
+SNAPSHOT_DIR = PROJECT_ROOT / "snapshot"
+
 
 def read_yaml(path: Path):
     """A YAML file of the project (sources.yaml, tables.yaml, catalogue.yaml, ...) read with SAFE_LOADER."""
     return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=SAFE_LOADER)
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SOURCES_YAML = PROJECT_ROOT / "sources.yaml"
-SNAPSHOT_DIR = PROJECT_ROOT / "snapshot"
 
 
 @dataclass(frozen=True)

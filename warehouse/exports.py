@@ -517,16 +517,6 @@ ROW = "\x01"  # placeholder for the row number in the cell references, filled in
 INFINITE = "\x02"  # marks a cell holding ±infinity, which Excel cannot store: an error naming row and column
 
 
-def column_letter(index: int) -> str:
-    """Excel's column name: 0 -> A, 25 -> Z, 26 -> AA."""
-    name = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        name = chr(65 + rest) + name
-    return name
-
-
 def _xml_text(expression: str) -> str:
     """SQL escaping a text for SpreadsheetML as XlsxWriter does: &, <, >; control characters (not allowed
     in XML) as _xHHHH_; a literal "_xHHHH_" protected so Excel does not decode it.
@@ -547,7 +537,9 @@ CONTROL_CHARACTERS = [code for code in range(0x20) if code not in (0x09, 0x0A, 0
 
 def _cell_sql(expression: str, kind: str, index: int, formats: dict) -> str:
     """SQL giving one cell's SpreadsheetML, NULL for a missing value (it stays an empty cell, never 0)."""
-    reference = f"{column_letter(index)}{ROW}"
+    from xlsxwriter.utility import xl_col_to_name  # here, as XlsxWriter itself: only an export loads it
+
+    reference = f"{xl_col_to_name(index)}{ROW}"
     cell_format = formats.get(kind)
     style = f' s="{cell_format._get_xf_index()}"' if cell_format is not None else ""  # XlsxWriter's own index
     value = f"({expression})"
