@@ -11,8 +11,9 @@ from indicators import flags
 from indicators.bands import band_category
 from reports import charts
 from reports.data import ReportData
-from reports.labels import (MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS, attribution_label, code_label, data_date_line, de_number, is_missing, not_scored_reasons,
-                            pillar_label, release_text, safe_url, source_label, translate_note, unit_label, vintage_label)
+from reports.labels import (CARRIED_FORWARD_DE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS, attribution_label,
+                            data_date_line, de_number, flow_note, is_missing, not_scored_reasons, pillar_label,
+                            release_text, safe_url, source_label, unit_label, vintage_label)
 from reports.maps import COWORKING_RADIUS_M, TownGeometries, town_map
 
 TOP_FLOWS = 10
@@ -228,7 +229,7 @@ def _change(rows: list[dict], key: str) -> dict:
 
 def imputation_de(row: dict) -> str:
     """'fortgeschrieben aus 2019' from the typed columns (a carried value keeps its own reference date)."""
-    return code_label("carried_forward", year=str(row["reference_date"].year)) if row.get("imputed") else ""
+    return CARRIED_FORWARD_DE.format(year=row["reference_date"].year) if row.get("imputed") else ""
 
 
 def quality_de(row: dict) -> str:
@@ -295,7 +296,7 @@ def commuting(data: ReportData, kreis_ags: str) -> dict:
     for row in rows:
         row["work_name"] = names.get(row["work_kreis"])
         row["bar"] = round(100 * (row["commuters"] or 0) / peak, 1)
-        row["note_de"] = translate_note(row["note"])
+        row["note_de"] = flow_note(row["listing"], row["marker"])
     measures = _memo(data, "kreis_totals", lambda: _kreis_totals(data.kreis_commuting)).get(kreis_ags, {})
     return {"kreis_ags": kreis_ags, "kreis_name": names.get(kreis_ags), "rows": rows,
             "reference_date": rows[0]["reference_date"] if rows else None,

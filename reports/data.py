@@ -71,7 +71,7 @@ FROM peer_towns p LEFT JOIN municipalities m ON m.ags = p.peer_ags
 ORDER BY p.ags, p.rank"""
 
 FLOWS = """
-SELECT home_kreis, work_kreis, reference_date, commuters, note, source_id, vintage
+SELECT home_kreis, work_kreis, reference_date, commuters, listing, marker, source_id, vintage
 FROM commuter_flows
 QUALIFY reference_date = max(reference_date) OVER (PARTITION BY home_kreis)
 ORDER BY home_kreis, commuters DESC NULLS LAST"""

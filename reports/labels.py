@@ -98,38 +98,24 @@ MOBILE_AREAS = {
     "district_road": "Kreisstraßen", "railway": "Bahnstrecken", "waterway": "Wasserstraßen",
 }
 
-# Codes of the pipeline's flags and notes -> German text. The warehouse still writes English notes;
-# NOTE_CODES below recognises them and turns them into (code, parameters). When indicators/flags.py
-# (typed codes) is merged, only NOTE_CODES goes: the codes and their German text stay here.
-CODE_LABELS_DE = {
-    "carried_forward": "fortgeschrieben aus {year}",
-    "base_year": "Basisjahr {year}",
-    "from_gemeindeverband": "aus Gemeindeverband {ags}",
-    "territorial_change": "Gebietsänderung: Fläche {before} → {after} km²",
-    "method_break": "Methodenwechsel",
-    "top_partners_only": "nur die 10 größten Partnerkreise",
-    "rounded_up_to_10": "Werte unter 10 auf 10 aufgerundet",
-    "locally_reported": "von der Stadt gemeldet: mit der eigenen Liste der Stadt",
-    "pillar_not_scored": "keine Daten (Quellen: {sources}) für diesen Zeitraum",
-    "provisional": "vorläufig: überwiegend fortgeschriebene Daten",
+# German text of the codes indicators/flags.py does not own: an imputed value's year, and the typed columns of a
+# Kreis-to-Kreis flow (commuter_flows.listing and .marker, whose codes sources/ba_commuting.py and
+# sources/gigabit_grundbuch.py own; tests/unit/reports/test_labels.py checks both cover every code).
+CARRIED_FORWARD_DE = "fortgeschrieben aus {year}"
+FLOW_LISTING_DE = {
+    "complete": "",
+    "top_10": "nur die 10 größten Partnerkreise; Werte unter 10 auf 10 aufgerundet",
 }
-NOTE_CODES = [
-    (re.compile(r"carried forward from (?P<year>\d{4})"), "carried_forward"),
-    (re.compile(r"base year (?P<year>\d{4})"), "base_year"),
-    (re.compile(r"from Gemeindeverband (?P<ags>\d+)"), "from_gemeindeverband"),
-    (re.compile(r"territorial change: area (?P<before>[\d.]+) -> (?P<after>[\d.]+) km(?:²|2)"),
-     "territorial_change"),
-    (re.compile(r"method break"), "method_break"),
-    (re.compile(r"locally reported: includes the town's own list"), "locally_reported"),
-    (re.compile(r"top-10 partners only"), "top_partners_only"),
-    (re.compile(r"values under 10 rounded up to 10"), "rounded_up_to_10"),
-]
+MARKERS_DE = {
+    "*": "vom Herausgeber aus Datenschutzgründen nicht ausgewiesen („*“)",
+    "-": "vom Herausgeber kein Wert gemeldet („-“)",
+    ".": "unbekannt oder geheim zu halten (Zeichen „.“)",
+}
 
 
-def code_label(code: str, **params) -> str:
-    """German text of a flag code with its parameters (numbers in German format)."""
-    german = {k: (v.replace(".", ",") if k in ("before", "after") else v) for k, v in params.items()}
-    return CODE_LABELS_DE[code].format(**german)
+def flow_note(listing: str, marker: str | None) -> str:
+    """German note of a Kreis flow from its typed columns; an unknown listing code fails (KeyError)."""
+    return "; ".join(t for t in (FLOW_LISTING_DE[listing], MARKERS_DE.get(marker, "")) if t)
 
 
 def pillar_label(pillar: str | None) -> str:
@@ -159,29 +145,6 @@ def attribution_label(source_id: str, attribution: str | None, vintage: str | No
         return attribution or ""
     year = re.search(r"((?:19|20)\d{2})", vintage or "")
     return template.format(year=year.group(1) if year else "")
-
-
-def note_codes(text: str | None) -> list[tuple[str, dict]]:
-    """The flag codes (with parameters) in one of the warehouse's English notes, in order; unknown parts
-    become ('unknown', {'text': ...}) so no English text reaches a German page unnoticed."""
-    codes = []
-    for part in (text or "").split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        for pattern, code in NOTE_CODES:
-            match = pattern.search(part)
-            if match:
-                codes.append((code, match.groupdict()))
-                break
-        else:
-            codes.append(("unknown", {"text": part}))
-    return codes
-
-
-def translate_note(text: str | None) -> str:
-    """German wording of an imputation or quality note (unrecognised parts are left out, not shown in English)."""
-    return "; ".join(code_label(code, **params) for code, params in note_codes(text) if code != "unknown")
 
 
 VINTAGE_PATTERNS = [

@@ -51,7 +51,7 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
         Table("pendlerstroeme", "Pendlerströme", [{
             "Wohnort (Kreis-AGS)": context["commuting"]["kreis_ags"], "Arbeitsort (Kreis)": r["work_name"],
             "Arbeitsort (Kreis-AGS)": r["work_kreis"], "Auspendler": r["commuters"],
-            "Stichtag": _date(r["reference_date"])} for r in context["commuting"]["rows"]]),
+            "Stichtag": _date(r["reference_date"]), "Hinweis": r["note_de"]} for r in context["commuting"]["rows"]]),
         Table("coworking", "Coworking", [{
             "Name": r["name"], "Lage": r["distance_de"], "Betreiber": r["operator"], "Website": r["website_url"]}
             for r in context["coworking"]["rows"]]),

@@ -13,8 +13,11 @@
   Kreise per direction plus totals ``gesamt`` and ``svb`` (employees at residence).
 
 Outputs ``observations`` (unit persons; Kreis-level commuters cross the Kreis border) and
-``commuter_flows`` (home_kreis, work_kreis, reference_date, commuters, note). Markers *, -, . are
-NaN with the reason in the note, never zeros. Reference date 30 June (Stichtag).
+``commuter_flows`` (home_kreis, work_kreis, reference_date, commuters, listing, marker, note). Markers *, -, .
+are NaN with the reason in the note, never zeros. A flow's typed columns say what the reports render:
+``listing`` (every partner Kreis, or the Pendleratlas' top 10 with small counts rounded up) and
+``marker`` (the publisher's marker of a missing count); ``note`` is English text rendered from them.
+Reference date 30 June (Stichtag).
 """
 
 from __future__ import annotations
@@ -27,11 +30,16 @@ import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
 from sources.errors import SourceError
-from sources.gigabit_grundbuch import (cell_value, date_from_vintage, open_workbook, parse_date, region_key,
-                                       sheet_rows, text)
+from sources.gigabit_grundbuch import (MARKERS, cell_value, date_from_vintage, marker, open_workbook, parse_date,
+                                       region_key, sheet_rows, text)
 from sources.registry import Release, ReleaseFile
 
-FLOW_COLUMNS = ["home_kreis", "work_kreis", "reference_date", "commuters", "note"]
+FLOW_COLUMNS = ["home_kreis", "work_kreis", "reference_date", "commuters", "listing", "marker", "note"]
+# commuter_flows.listing -> English note: how complete a Kreis's list of partner Kreise is (German: reports/labels.py)
+FLOW_LISTING = {
+    "complete": "",  # the BA's Kreis table: every partner Kreis with its exact count
+    "top_10": "top-10 partners only; values under 10 rounded up to 10",  # the Pendleratlas
+}
 GEMBAND_MEASURES = [  # pattern on the combined header -> measure; first match wins, so specific ones first
     (re.compile(r"wohnort\s*(=|gleich)\s*arbeitsort"), "employees_residence_eq_workplace"),
     (re.compile(r"einpendler"), "in_commuters"),
@@ -42,7 +50,6 @@ GEMBAND_MEASURES = [  # pattern on the combined header -> measure; first match w
 SUBGROUP = re.compile(r"männer|frauen|deutsch|ausländ|azubi|auszubild|teilzeit|vollzeit|saldo|anteil|%")
 MEASURE_WORD = re.compile(r"wohnort|arbeitsort|einpendler|auspendler", re.IGNORECASE)
 KEY_LABEL = re.compile(r"schlüssel|^ags$|kennziffer", re.IGNORECASE)
-ATLAS_NOTE = "top-10 partners only; values under 10 rounded up to 10"
 
 
 def parse_release(release: Release) -> dict[str, pd.DataFrame]:
@@ -65,10 +72,16 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
 
 def _frames(observations: list, flows: list, reference_date) -> tuple[pd.DataFrame, pd.DataFrame]:
     obs = pd.DataFrame(observations, columns=["ags", "level", "measure", "value", "note"])
-    flow = pd.DataFrame(flows, columns=["home_kreis", "work_kreis", "commuters", "note"])
+    flow = pd.DataFrame(flows, columns=["home_kreis", "work_kreis", "commuters", "listing", "marker"])
     flow = flow.drop_duplicates(["home_kreis", "work_kreis"])  # a flow can be listed from both ends
     return (obs.assign(reference_date=reference_date, unit="persons")[OBSERVATION_COLUMNS],
-            flow.assign(reference_date=reference_date)[FLOW_COLUMNS])
+            flow.assign(reference_date=reference_date, note=_flow_notes(flow))[FLOW_COLUMNS])
+
+
+def _flow_notes(flow: pd.DataFrame) -> list[str]:
+    """The English note of each flow, rendered from its listing and marker."""
+    return ["; ".join(t for t in (FLOW_LISTING[listing], MARKERS.get(symbol) if isinstance(symbol, str) else "") if t)
+            for listing, symbol in zip(flow["listing"], flow["marker"])]
 
 
 def _stichtag(release: Release, rows: list[list]) -> dt.date:
@@ -162,7 +175,8 @@ def _krpend(release: Release, release_file: ReleaseFile):
             if re.search(r"pendler\s+insgesamt", partner[1], re.IGNORECASE):
                 totals.append((kreis[0], "kreis", "in_commuters" if inbound else "out_commuters", *parsed))
             elif len(partner[0]) == 5 and partner[0].isdigit():
-                flows.append(((partner[0], kreis[0]) if inbound else (kreis[0], partner[0])) + parsed)
+                ends = (partner[0], kreis[0]) if inbound else (kreis[0], partner[0])
+                flows.append((*ends, parsed[0], "complete", marker(row[count_column])))
     return _frames(totals, flows, reference_date)
 
 
@@ -190,8 +204,8 @@ def _pendleratlas(release: Release, release_file: ReleaseFile):
             observations += [(kreis, "kreis", "in_commuters", float(inbound["gesamt"]["anzahl"]), ""),
                              (kreis, "kreis", "out_commuters", float(outbound["gesamt"]["anzahl"]), ""),
                              (kreis, "kreis", "employees_residence", float(inbound["svb"]["anzahl"]), "")]
-            flows += [(p, kreis, float(v["anzahl"]), ATLAS_NOTE) for p, v in inbound.items() if p.isdigit()]
-            flows += [(kreis, p, float(v["anzahl"]), ATLAS_NOTE) for p, v in outbound.items() if p.isdigit()]
+            flows += [(p, kreis, float(v["anzahl"]), "top_10", None) for p, v in inbound.items() if p.isdigit()]
+            flows += [(kreis, p, float(v["anzahl"]), "top_10", None) for p, v in outbound.items() if p.isdigit()]
         except (KeyError, TypeError, ValueError) as exc:
             raise SourceError(source_id, name, f"Kreis {kreis!r}: expected 'einpendler'/'auspendler' with 'gesamt', "
                                                f"'svb' and partner Kreise holding 'anzahl' ({exc!r} missing or bad)")

@@ -30,9 +30,9 @@ from sources.registry import Release, ReleaseFile
 MARKERS = {
     "*": "suppressed by publisher ('*': data protection)",
     "-": "no value reported by publisher ('-')",
-    "–": "no value reported by publisher ('-')",
     ".": "unknown or secret (publisher marker '.')",
 }
+MARKER_ALIASES = {"–": "-"}  # an en dash typed for the hyphen
 GEOGRAPHY = frozenset({"AGS", "Name", "Verwaltungsebene", "Land", "Kreis", "Raumkategorie"})
 MONTHS = {m: i for i, m in enumerate(["januar", "februar", "märz", "april", "mai", "juni", "juli", "august",
                                       "september", "oktober", "november", "dezember"], 1)}
@@ -79,8 +79,8 @@ def cell_value(cell, counts: bool = False) -> tuple[float, str] | None:
     value = text(cell).removesuffix("%").strip()
     if not value:
         return None
-    if value in MARKERS:
-        return math.nan, MARKERS[value]
+    if (symbol := marker(cell)) is not None:
+        return math.nan, MARKERS[symbol]
     if "," in value:
         value = value.replace(".", "").replace(",", ".")
     elif counts and re.fullmatch(r"-?\d{1,3}(\.\d{3})+", value):
@@ -88,6 +88,15 @@ def cell_value(cell, counts: bool = False) -> tuple[float, str] | None:
     if not re.fullmatch(r"-?\d+(\.\d+)?", value):
         raise ValueError(value)
     return float(value), ""
+
+
+def marker(cell) -> str | None:
+    """The publisher marker of a cell (a key of ``MARKERS``), None for a number, text or an empty cell."""
+    if not isinstance(cell, str):
+        return None
+    value = text(cell).removesuffix("%").strip()
+    value = MARKER_ALIASES.get(value, value)
+    return value if value in MARKERS else None
 
 
 def region_key(cell, name: str = "") -> tuple[str, str] | None:

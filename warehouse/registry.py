@@ -8,6 +8,7 @@ Plain Python: no Dagster import.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -235,9 +236,13 @@ def _columns(name: str, spec: dict) -> list[Column]:
 
 
 def _enum(source: str | None) -> list | None:
-    """Allowed values from the code that owns them: ``flags.<DICT>`` or ``catalogue.pillars(+context)``."""
+    """Allowed values from the code that owns them: ``flags.<DICT>``, ``sources.<module>.<DICT>`` (its keys) or
+    ``catalogue.pillars(+context)``."""
     if source is None:
         return None
+    if source.startswith("sources."):
+        module, _, name = source.rpartition(".")
+        return list(getattr(importlib.import_module(module), name))
     if source.startswith("flags."):
         from indicators import flags
 

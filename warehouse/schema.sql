@@ -176,7 +176,9 @@ CREATE TABLE commuter_flows (
     work_kreis VARCHAR NOT NULL,  -- 5-digit Kreis of the workplace
     reference_date DATE NOT NULL, -- 30.06. of the data year
     commuters DOUBLE,             -- employees subject to social insurance; NULL when suppressed
-    note VARCHAR,                 -- e.g. 'top-10 partners only', suppression reason
+    listing VARCHAR NOT NULL,     -- complete: every partner Kreis; top_10: the 10 largest partners, counts under 10 shown as 10
+    marker VARCHAR,               -- the publisher's marker of a missing count (* - .), NULL for a count
+    note VARCHAR,                 -- English text rendered from listing and marker (sources/ba_commuting.py)
     source_id VARCHAR NOT NULL,
     vintage VARCHAR NOT NULL
 );

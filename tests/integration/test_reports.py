@@ -150,6 +150,9 @@ def test_peers_and_flows_equal_the_warehouse(pilot_reports, warehouse, ags):
     assert "Kreisebene" in text["pendlerstroeme"]
     assert german(top[0], 0) in text["pendlerstroeme"]
     assert top[1] in text["pendlerstroeme"]  # named from the BKG Kreis layer, also outside the pilot Kreise
+    # the snapshot's flows are the Pendleratlas' top 10: said in German, rendered from commuter_flows.listing
+    assert warehouse.execute("SELECT DISTINCT listing FROM commuter_flows").fetchall() == [("top_10",)]
+    assert "nur die 10 größten Partnerkreise; Werte unter 10 auf 10 aufgerundet" in text["pendlerstroeme"]
 
 
 def test_coworking_note_when_no_spaces_were_loaded(pilot_reports, warehouse):

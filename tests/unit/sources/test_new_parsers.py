@@ -261,6 +261,7 @@ def test_pendleratlas_real_2016(full_data):
     assert hamburg_to_moelln["commuters"].tolist() == [4328]
     assert len(flows) == 5006 and not flows.duplicated(["home_kreis", "work_kreis"]).any()
     assert set(flows["note"]) == {"top-10 partners only; values under 10 rounded up to 10"}
+    assert set(flows["listing"]) == {"top_10"} and flows["marker"].isna().all()  # the typed columns the pages read
     assert set(flows["reference_date"]) == {dt.date(2016, 6, 30)}
 
 
@@ -292,4 +293,7 @@ def test_krpend_marker_flow_is_missing_and_aggregates_are_skipped(tmp_path):
     assert sorted(result.index) == ["02000", "13074"]  # no Land, 'ZZ' or total rows as flows
     assert result.loc["02000", "commuters"] == 4328 and result.loc["02000", "note"] == ""
     assert math.isnan(result.loc["13074", "commuters"]) and "data protection" in result.loc["13074", "note"]
+    # the decision is in typed columns: every partner listed; the marker kept as the publisher wrote it
+    assert result["listing"].tolist() == ["complete", "complete"]
+    assert result.loc["13074", "marker"] == "*" and result.loc["02000", "marker"] is None
     assert row(parsed["observations"], "01053", "in_commuters")["value"] == 17342
