@@ -20,10 +20,18 @@ ROOT = "/genesisws/rest/2020/"
 SECRET_HEADERS = {"username", "password"}
 
 
+class QuickStopServer(HTTPServer):
+    """Stops within 0.05 s: serve_forever's default poll of 0.5 s made each stop wait that long (2.5 s of the
+    unit tests' wall time over the five redirect statuses). ``thread_target`` is the documented override."""
+
+    def thread_target(self) -> None:
+        self.server.serve_forever(poll_interval=0.05)
+
+
 @pytest.fixture
 def other_server():
     """The second origin: 127.0.0.1 on another port."""
-    server = HTTPServer(host="127.0.0.1", port=0)
+    server = QuickStopServer(host="127.0.0.1", port=0)
     server.start()
     yield server
     server.clear()

@@ -105,7 +105,7 @@ def test_a_staging_file_being_written_by_another_process_is_skipped_not_waited_f
 def test_the_shared_file_is_waited_for_and_a_timeout_names_it(tmp_path, monkeypatch):
     work = tmp_path / "readiness.work.duckdb"
     connect_work(work).close()
-    writer = hold(work, 2)
+    writer = hold(work, 1)  # held from here (hold waits for its 'held'): this connect waits most of that second
     try:
         start = time.monotonic()
         with connect_work(work, own="broadband_coverage") as con:  # attaches the shared file read-only
