@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 
 import pandas as pd
@@ -73,9 +74,29 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
 def _frames(observations: list, flows: list, reference_date) -> tuple[pd.DataFrame, pd.DataFrame]:
     obs = pd.DataFrame(observations, columns=["ags", "level", "measure", "value", "note"])
     flow = pd.DataFrame(flows, columns=["home_kreis", "work_kreis", "commuters", "listing", "marker"])
-    flow = flow.drop_duplicates(["home_kreis", "work_kreis"])  # a flow can be listed from both ends
     return (obs.assign(reference_date=reference_date, unit="persons")[OBSERVATION_COLUMNS],
             flow.assign(reference_date=reference_date, note=_flow_notes(flow))[FLOW_COLUMNS])
+
+
+def _one_count_per_flow(source_id: str, name: str, flows: list[tuple]) -> list[tuple]:
+    """The flows (home, work, commuters, listing, marker, where) without their repeats: a flow is listed from both
+    of its Kreise (the home Kreis's out-commuters, the work Kreis's in-commuters). Two different counts for one
+    flow fail, naming both places: keeping either would publish one of them without a signal."""
+    first: dict[tuple[str, str], tuple] = {}
+    for flow in flows:
+        seen = first.setdefault(flow[:2], flow)
+        if seen is not flow and not (_same(seen[2], flow[2]) and seen[4] == flow[4]):
+            raise SourceError(source_id, name, f"flow {flow[0]} -> {flow[1]}: {seen[5]} gives "
+                                               f"{_shown(seen)}, {flow[5]} gives {_shown(flow)}")
+    return [flow[:5] for flow in first.values()]
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+def _shown(flow: tuple) -> str:
+    return f"marker {flow[4]!r}" if flow[4] is not None else f"{flow[2]:g}"
 
 
 def _flow_notes(flow: pd.DataFrame) -> list[str]:
@@ -176,8 +197,8 @@ def _krpend(release: Release, release_file: ReleaseFile):
                 totals.append((kreis[0], "kreis", "in_commuters" if inbound else "out_commuters", *parsed))
             elif len(partner[0]) == 5 and partner[0].isdigit():
                 ends = (partner[0], kreis[0]) if inbound else (kreis[0], partner[0])
-                flows.append((*ends, parsed[0], "complete", marker(row[count_column])))
-    return _frames(totals, flows, reference_date)
+                flows.append((*ends, parsed[0], "complete", marker(row[count_column]), f"sheet {sheet!r} row {number}"))
+    return _frames(totals, _one_count_per_flow(source_id, name, flows), reference_date)
 
 
 def _code(first, second) -> tuple[str, str] | None:
@@ -196,17 +217,23 @@ def _pendleratlas(release: Release, release_file: ReleaseFile):
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise SourceError(source_id, name, f"not a Pendleratlas GeoJSON FeatureCollection ({exc!r})") from exc
     observations, flows = [], []
-    for feature in features:
+    for number, feature in enumerate(features, start=1):
         properties = feature.get("properties") or {}
-        kreis = str(properties.get("ID", "")).zfill(5)
+        if properties.get("ID") in (None, ""):  # its format is the contract's to check
+            raise SourceError(source_id, name, f"feature {number}: no Kreis key 'ID' (properties: "
+                                               f"{', '.join(properties) or 'none'})")
+        kreis = str(properties["ID"]).zfill(5)
         try:
             inbound, outbound = properties["einpendler"], properties["auspendler"]
             observations += [(kreis, "kreis", "in_commuters", float(inbound["gesamt"]["anzahl"]), ""),
                              (kreis, "kreis", "out_commuters", float(outbound["gesamt"]["anzahl"]), ""),
                              (kreis, "kreis", "employees_residence", float(inbound["svb"]["anzahl"]), "")]
-            flows += [(p, kreis, float(v["anzahl"]), "top_10", None) for p, v in inbound.items() if p.isdigit()]
-            flows += [(kreis, p, float(v["anzahl"]), "top_10", None) for p, v in outbound.items() if p.isdigit()]
+            flows += [(p, kreis, float(v["anzahl"]), "top_10", None, f"Kreis {kreis} einpendler")
+                      for p, v in inbound.items() if p.isdigit()]
+            flows += [(kreis, p, float(v["anzahl"]), "top_10", None, f"Kreis {kreis} auspendler")
+                      for p, v in outbound.items() if p.isdigit()]
         except (KeyError, TypeError, ValueError) as exc:
             raise SourceError(source_id, name, f"Kreis {kreis!r}: expected 'einpendler'/'auspendler' with 'gesamt', "
                                                f"'svb' and partner Kreise holding 'anzahl' ({exc!r} missing or bad)")
-    return _frames(observations, flows, date_from_vintage(source_id, release.vintage, month=6))
+    return _frames(observations, _one_count_per_flow(source_id, name, flows),
+                   date_from_vintage(source_id, release.vintage, month=6))

@@ -491,7 +491,7 @@ def pendleratlas() -> list[Variant]:
     s = "ba_commuting"
     return [
         *_byte_variants(s, ATLAS),
-        Variant(s, ATLAS, "renamed_key_column", json_edit(atlas_rename_id), r"'00000' does not match"),
+        Variant(s, ATLAS, "renamed_key_column", json_edit(atlas_rename_id), r"feature 1: no Kreis key 'ID'"),
         Variant(s, ATLAS, "duplicated_key", json_edit(atlas_duplicate), r"01053.* more than once"),
         Variant(s, ATLAS, "seven_digit_key", json_edit(atlas_set(("ID",), "1053000")), r"'1053000' does not match"),
         Variant(s, ATLAS, "lettered_key", json_edit(atlas_set(("ID",), "0105A")), r"'0105A' does not match"),

@@ -297,3 +297,36 @@ def test_krpend_marker_flow_is_missing_and_aggregates_are_skipped(tmp_path):
     assert result["listing"].tolist() == ["complete", "complete"]
     assert result.loc["13074", "marker"] == "*" and result.loc["02000", "marker"] is None
     assert row(parsed["observations"], "01053", "in_commuters")["value"] == 17342
+
+
+def test_krpend_two_counts_for_one_flow_fail_naming_both_rows(tmp_path):
+    """A partner listed twice in a Kreis's block with two counts: keeping either would publish it without a signal."""
+    flows = [{"home_kreis": "02000", "work_kreis": "01053", "commuters": 4328},
+             {"home_kreis": "02000", "work_kreis": "01053", "commuters": 5328}]
+    path = write_ba_krpend_workbook(tmp_path / "krpend.xlsx", flows, ["01053"], {("01053", "in"): 17342})
+    with pytest.raises(SourceError, match=r"\[ba_commuting\] krpend\.xlsx: flow 02000 -> 01053: sheet 'Einpendler "
+                                          r"Kreise' row \d+ gives 4328, sheet 'Einpendler Kreise' row \d+ gives 5328"):
+        ba_commuting.parse_release(single_file_release("ba_commuting", "2016-06", path, "krpend"))
+
+
+def test_krpend_flow_whose_two_ends_disagree_fails(tmp_path):
+    """Listed by both Kreise (Mölln's in-commuters, Hamburg's out-commuters) with two counts."""
+    flows = [{"home_kreis": "02000", "work_kreis": "01053", "commuters": 4328}]
+    path = write_ba_krpend_workbook(tmp_path / "krpend.xlsx", flows, ["01053", "02000"],
+                                    {(k, d): 1 for k in ("01053", "02000") for d in ("in", "out")})
+    book = load_workbook(path)
+    sheet = book["Auspendler Kreise"]
+    (cell,) = [row[4] for row in sheet.iter_rows() if row[2].value == "01053" and row[4].value == 4328]
+    cell.value = 5328
+    book.save(path)
+    with pytest.raises(SourceError, match=r"flow 02000 -> 01053: sheet 'Einpendler Kreise' row \d+ gives 4328, "
+                                          r"sheet 'Auspendler Kreise' row \d+ gives 5328"):
+        ba_commuting.parse_release(single_file_release("ba_commuting", "2016-06", path, "krpend"))
+
+
+def test_krpend_flow_listed_at_both_ends_with_one_count_is_one_flow(tmp_path):
+    flows = [{"home_kreis": "02000", "work_kreis": "01053", "commuters": 4328}]
+    path = write_ba_krpend_workbook(tmp_path / "krpend.xlsx", flows, ["01053", "02000"],
+                                    {(k, d): 1 for k in ("01053", "02000") for d in ("in", "out")})
+    parsed = ba_commuting.parse_release(single_file_release("ba_commuting", "2016-06", path, "krpend"))
+    assert parsed["commuter_flows"][["home_kreis", "work_kreis", "commuters"]].values.tolist() == [["02000", "01053", 4328.0]]
