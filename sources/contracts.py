@@ -109,6 +109,26 @@ class Rule:
     def has_yoy(self) -> bool:
         return any(v is not None for v in (self.yoy_relative, self.yoy_drop_points, self.yoy_points))
 
+    @property
+    def percent(self) -> bool:
+        """A percentage (declared 0 to 100): checked also for shares 0-1 in its place (``share_problem``)."""
+        return self.min == 0 and self.max == 100
+
+
+# A percentage measure whose values all lie between 0 and 1 (at least this many, the largest above 0) is a share
+# 0-1 where the publisher used to write percent: 0.55 passes the range 0-100 but is 55 % read as 0.55 %. No
+# percentage of the real publisher files has more than one value and all of them at most 1 (every release in
+# ../shared/data and the snapshot, 2026-12-03: one Breitbandatlas measure with a single value 0).
+SHARE_EVIDENCE = 10
+
+
+def share_problem(name: str, rule: Rule, count: int, largest: float | None) -> str | None:
+    """The problem text when a percentage's ``count`` finite values are all between 0 and 1, else None."""
+    if rule.percent and count >= SHARE_EVIDENCE and largest is not None and 0 < largest <= 1:
+        return (f"{name}: all {count} values lie between 0 and 1 (largest {largest:g}): shares 0-1 where percent "
+                f"(0-100) is declared; the publisher's scale changed?")
+    return None
+
 
 @dataclass(frozen=True)
 class TableContract:
@@ -422,6 +442,11 @@ def _rule_violations(contract, frame, column, rule: Rule, rows: np.ndarray, nume
             allowed = f"{rule.max:g} + rounding tolerance {rule.tolerance:g}" if rule.tolerance else f"{rule.max:g}"
             problems.append((positions[high[0]], f"{label}: {finite[high[0]]:g} above the maximum {allowed} "
                                                  f"({len(high)} values)"))
+    if rule.percent and is_finite.any():
+        largest = int(np.argmax(np.where(is_finite, finite, -np.inf)))
+        share = share_problem(label, rule, int(is_finite.sum()), float(finite[largest]))
+        if share:
+            problems.append((positions[largest], share))
     return [Violation(contract.table, problem, int(i) + 1, column,
                       str(frame.at[int(i), contract.key]) if contract.key in frame else None) for i, problem in problems]
 
@@ -681,13 +706,14 @@ def _staged_rule_violations(con, contract, types, scope, params, column, label, 
                    min(x) FILTER (isinf(x)), count(*) FILTER (r.whole AND isfinite(x) AND x <> floor(x)),
                    min(x) FILTER (r.whole AND isfinite(x) AND x <> floor(x)),
                    count(*) FILTER (NOT isnan(x) AND x < r.lo), min(x) FILTER (NOT isnan(x) AND x < r.lo),
-                   count(*) FILTER (NOT isnan(x) AND x > r.hi), max(x) FILTER (NOT isnan(x) AND x > r.hi)
+                   count(*) FILTER (NOT isnan(x) AND x > r.hi), max(x) FILTER (NOT isnan(x) AND x > r.hi),
+                   count(*) FILTER (isfinite(x)), max(x) FILTER (isfinite(x))
             FROM v JOIN contract_rules r ON r.grp IS NOT DISTINCT FROM v.grp GROUP BY v.grp ORDER BY v.grp""",
                             params).fetchall()
     finally:
         con.unregister("contract_rules")
     violations = []
-    for grp, units, infinite, n_frac, fractional, n_low, low, n_high, high in found:
+    for grp, units, infinite, n_frac, fractional, n_low, low, n_high, high, n_finite, largest in found:
         rule, name = rules[grp], label or grp
         problems = []
         if rule.unit is not None and "unit" in types:
@@ -704,6 +730,8 @@ def _staged_rule_violations(con, contract, types, scope, params, column, label, 
         if n_high:
             allowed = f"{rule.max:g} + rounding tolerance {rule.tolerance:g}" if rule.tolerance else f"{rule.max:g}"
             problems.append(f"{name}: {high:g} above the maximum {allowed} ({n_high} values)")
+        if share := share_problem(name, rule, n_finite, largest):
+            problems.append(share)
         violations += [Violation(contract.table, problem, column=column) for problem in problems]
     return violations
 

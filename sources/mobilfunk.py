@@ -124,10 +124,13 @@ def _parse_workbook(release: Release, release_file: ReleaseFile) -> pd.DataFrame
                 raise SourceError(source_id, name, f"sheet {sheet.name!r} row {number}: {text(row[j])!r} is "
                                                    "neither a number nor a marker (*, -, .)")
             if parsed is not None:
-                records.append((*region, measure, *parsed))
-    observations = pd.DataFrame(records, columns=["ags", "level", "measure", "value", "note"])
-    if observations["value"].max() <= 1:  # the monitoring workbooks publish shares 0-1, not %
-        observations["value"] *= 100
+                records.append((*region, measure, *parsed, text(row[j]).endswith("%")))
+    observations = pd.DataFrame(records, columns=["ags", "level", "measure", "value", "note", "written_percent"])
+    # The monitoring workbooks publish shares 0-1 as numbers, not %. A cell written as text with "%" ("85,0 %") is
+    # percent already: deciding on all cells at once, one such cell kept every share in the sheet at 0-1 scale.
+    numbers = ~observations["written_percent"]
+    if observations.loc[numbers, "value"].max() <= 1:
+        observations.loc[numbers, "value"] *= 100
     dates = [parse_date(" ".join(text(c) for c in row)) for row in sheet.above]
     reference_date = next((d for d in dates if d), None) or date_from_vintage(source_id, release.vintage)
     return observations.assign(reference_date=reference_date, unit=UNIT)[OBSERVATION_COLUMNS]

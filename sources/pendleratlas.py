@@ -9,8 +9,10 @@ else fails here with a message naming file, row and column):
 - per-Land flow files ``{year}_Verfl_L{LL}.csv``: ``Rang;ARS;ARS_AO;AUSP_AO;AUSP_km;ARS_WO;EIP_WO;EIP_km``,
   the ten main destinations (AO) and origins (WO) of each Gemeinde with distances in km.
 
-A value that does not start with a digit or ``-`` followed by a digit is a marker (suppressed
-or missing): the observation is kept with value NULL and the marker in ``note``. The concept
+A publisher marker (``.``, ``-``, ``*``, ``/``, ``x``, ``...``, a dash, or an empty cell: suppressed or missing)
+keeps the observation with value NULL and the marker in ``note``; any other text that is no number fails. Counts
+are whole numbers: a German thousands point (``4.182``) is read as such, any other fraction fails (a count of
+4.182 people would otherwise be published a thousand times too small). The concept
 is all employed persons (Erwerbstätige, including civil servants and the self-employed), not
 the BA's employees subject to social insurance: a separate source generation.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import re
 
 import pandas as pd
@@ -42,6 +45,9 @@ SEX_SUFFIXES = {"": "", "_m": "_men", "_w": "_women"}
 FLOW_HEADER = ["Rang", "ARS", "ARS_AO", "AUSP_AO", "AUSP_km", "ARS_WO", "EIP_WO", "EIP_km"]
 FLOW_COLUMNS = ["ags", "direction", "rank", "partner_ags", "commuters", "distance_km", "reference_date", "note"]
 NUMBER = re.compile(r"-?\d")
+MARKERS = {"", ".", "-", "*", "/", "x", "...", "–", "—"}
+THOUSANDS = re.compile(r"-?\d{1,3}(\.\d{3})+")  # 4.182 or 1.234.567: a German thousands point
+COUNT_COLUMNS = {"EIP", "AUSP", "Saldo", "IOP", "AUSP_AO", "EIP_WO", "Rang"}  # and their _m/_w columns
 ARS = re.compile(r"\d{12}")
 
 
@@ -69,15 +75,29 @@ def ars_to_ags(source_id: str, file: str, row: int, column: str, ars: str) -> st
 
 
 def parse_value(source_id: str, file: str, row: int, column: str, text: str) -> tuple[float | None, str]:
-    """(number, '') for a figure, (None, 'marker ...') for a marker; a malformed number fails."""
-    text = text.strip()
-    if not NUMBER.match(text):
+    """(number, '') for a figure, (None, 'marker ...') for a publisher marker; anything else fails.
+
+    The portal writes plain numbers. A decimal comma is read as a decimal point (with German thousands points
+    before it: 1.234,5); in a count column (``COUNT_COLUMNS``) a point groups thousands and a fraction fails."""
+    text = text.strip().replace("\u2212", "-")  # a typographic minus from a spreadsheet is a minus
+    if text in MARKERS:
         return None, f"marker {text!r}" if text else "marker '' (empty)"
+    count = column.removesuffix("_m").removesuffix("_w") in COUNT_COLUMNS
+    if count and THOUSANDS.fullmatch(text):
+        text = text.replace(".", "")
+    elif "," in text:
+        text = text.replace(".", "").replace(",", ".")
     try:
-        # the portal writes plain numbers; a decimal comma is read as a decimal point
-        return float(text.replace(",", ".")), ""
+        value = float(text) if NUMBER.match(text) else None
     except ValueError:
-        raise SourceError(source_id, file, f"row {row}, column {column}: {text!r} is not a number") from None
+        value = None
+    if value is None or not math.isfinite(value):
+        raise SourceError(source_id, file, f"row {row}, column {column}: {text!r} is neither a number nor a "
+                                           f"publisher marker ({', '.join(repr(m) for m in sorted(MARKERS) if m)})")
+    if count and not value.is_integer():
+        raise SourceError(source_id, file, f"row {row}, column {column}: {text!r} is not a whole number "
+                                           "(a count; thousands are grouped with '.', as in 4.182)")
+    return value, ""
 
 
 def _reference_date(release: Release) -> dt.date:

@@ -141,6 +141,19 @@ def csv_swap_columns(separator: str, a: int, b: int):
     return text_edit(edit)
 
 
+def csv_as_shares(separator: str, first: int = 1):
+    """Every number from field ``first`` on divided by 100: the publisher switched from percent to shares 0-1."""
+    def edit(lines: list[str]) -> list[str]:
+        def share(field: str) -> str:
+            try:
+                return f"{float(field) / 100:.6g}"
+            except ValueError:
+                return field  # a marker or a key
+        return [lines[0]] + [separator.join(f if i < first else share(f) for i, f in enumerate(line.split(separator)))
+                             for line in lines[1:]]
+    return text_edit(edit)
+
+
 # --- workbooks (Gemeindeverzeichnis, Gebietsänderungen) ------------------------------------------
 
 def workbook_edit(sheet: str, edit: Callable) -> Callable[[Path], None]:
@@ -376,6 +389,7 @@ def breitbandatlas() -> list[Variant]:
         Variant(s, BBA, "huge", csv_cells(sep, key, 1, "1e308"), r"above the maximum"),
         Variant(s, BBA, "negative", csv_cells(sep, key, 1, "-5"), r"-5 below the minimum"),
         Variant(s, BBA, "german_decimal_comma", csv_cells(sep, key, 1, "99,5"), r"non-numeric value '99,5'"),
+        Variant(s, BBA, "shares_not_percent", csv_as_shares(sep), r"all \d+ values lie between 0 and 1 .*shares 0-1"),
         Variant(s, BBA, "missing_gemeinden", csv_drop_rows(sep, 20), r"20 Gemeinden of the register .* missing"),
         Variant(s, BBA, "truncated_at_line_end", text_edit(lambda lines: lines[: len(lines) * 2 // 3]),
                 r"Gemeinden of the register .* missing"),
@@ -445,6 +459,8 @@ def inkar() -> list[Variant]:
         Variant(s, INKAR, "out_of_range", parquet_edit(set_value("x352", 250.0)), r"out_commuter_share: 250 above"),
         Variant(s, INKAR, "negative", parquet_edit(set_value("x352", -5.0)), r"out_commuter_share: -5 below"),
         Variant(s, INKAR, "german_thousands_text", parquet_edit(set_value("x352", "1.234,5")), r"not of type number"),
+        Variant(s, INKAR, "shares_not_percent", parquet_edit(lambda t: t.assign(x352=t["x352"] / 100)),
+                r"out_commuter_share: all \d+ values lie between 0 and 1"),
         Variant(s, INKAR, "missing_kreise", drop_kreise, r"Kreise of the register .* missing, e.g. \['01053'\]"),
         Variant(s, INKAR_REGIONS, "seven_digit_key", parquet_edit(seven_digit), r"does not match"),
         Variant(s, INKAR_REGIONS, "lettered_key", parquet_edit(lettered), r"column kennziffer"),

@@ -142,3 +142,18 @@ def test_the_hash_shortcut_of_unique_keys_keeps_the_exact_verdicts():
     floats = contracts.TableContract("flows", unique=("x",), key="home")
     assert not contracts._distinct_hashes(con, floats, types, '"x"', "FROM staged WHERE (TRUE)", [])
     assert [v.problem for v in contracts.check_staged(con, floats, "staged")[1]] == ["key x=0.0 occurs more than once"]
+
+
+@pytest.mark.parametrize("values, flagged", [([0.0, 0.25, 0.9] * 4, True), ([0.0, 0.25, 0.9] * 3, False),
+                                             ([0.0, 0.25, 90.0] * 4, False), ([0.0] * 12, False)])
+def test_a_percentage_in_shares_0_to_1_fails_both(values, flagged):
+    """At least SHARE_EVIDENCE (10) values of a percentage, all between 0 and 1 and not all 0: 55 % read as 0.55."""
+    contract = CONTRACTS["breitbandatlas"]["observations"]
+    assert contract.rule_for("households_all_16").percent and contracts.SHARE_EVIDENCE == 10
+    frame = pd.DataFrame({"ags": [f"0105{i:04d}" for i in range(len(values))], "level": "gemeinde",
+                          "measure": "households_all_16", "value": values, "unit": "% of households",
+                          "reference_date": pd.Timestamp("2021-06-30")})
+    old, new = both(contract, frame)
+    expected = [f"households_all_16: all {len(values)} values lie between 0 and 1 (largest 0.9): shares 0-1 where "
+                "percent (0-100) is declared; the publisher's scale changed?"] if flagged else []
+    assert [v.problem for v in new] == [v.problem for v in old] == expected

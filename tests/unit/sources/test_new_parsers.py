@@ -194,6 +194,19 @@ def test_mobilfunk_gemeinde_workbook_layout(tmp_path):
     assert set(observations["reference_date"]) == {dt.date(2024, 4, 30)}  # "Mobilfunk-Monitoring (April 2024)"
 
 
+def test_mobilfunk_a_cell_written_as_percent_text_does_not_keep_the_shares_at_0_to_1(tmp_path):
+    """Shares 0-1 as numbers and one cell typed as text "85,0 %": each is read on its own scale (the decision on
+    all cells at once left 0.97 as 0.97 % because one value was above 1)."""
+    rows = [("06431003", "Biblis", 0.99, 0.97, 0.80, 0.10, 0.99, 0.97, 0.75, 0.05),
+            ("06431005", "Bürstadt", 1.0, 0.98, "85,0 %", 0.20, 1.0, 0.96, 0.70, 0.10)]
+    path = write_mobilfunk_workbook(tmp_path / "Auswertung_Mobilfunkmonitoring.xlsx", rows)
+    observations = mobilfunk.parse_release(single_file_release("mobilfunk_monitoring", "2024-04", path,
+                                                               "workbook"))["observations"]
+    assert row(observations, "06431003", "area_4g_total")["value"] == pytest.approx(97.0)
+    assert row(observations, "06431005", "area_5g_total")["value"] == pytest.approx(85.0)
+    assert row(observations, "06431005", "area_4g_total")["value"] == pytest.approx(98.0)
+
+
 # --- BA Gemeindeband --------------------------------------------------------------------------
 
 def gemband(path: Path, vintage: str = "2024-06") -> pd.DataFrame:

@@ -7,6 +7,7 @@ docs/source-formats.md section 5, every other figure is constructed (no real fil
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -78,10 +79,23 @@ def test_ars_and_values_helpers():
     with pytest.raises(SourceError, match=r"f.csv: row 7, column ARS: '01053090' is not a 12-digit ARS"):
         pendleratlas.ars_to_ags("pendleratlas", "f.csv", 7, "ARS", "01053090")
     assert pendleratlas.parse_value("p", "f", 2, "EIP", "-1234") == (-1234.0, "")
-    assert pendleratlas.parse_value("p", "f", 2, "EIP", "45,3") == (45.3, "")
+    assert pendleratlas.parse_value("p", "f", 2, "EIP_Quote", "45,3") == (45.3, "")
+    assert pendleratlas.parse_value("p", "f", 2, "EIP_Quote", "45.3") == (45.3, "")
+    assert pendleratlas.parse_value("p", "f", 2, "AUSP_km", "1.234,5") == (1234.5, "")
     assert pendleratlas.parse_value("p", "f", 2, "EIP", "-") == (None, "marker '-'")
-    with pytest.raises(SourceError, match="row 3, column EIP_w: '12a' is not a number"):
-        pendleratlas.parse_value("p", "f", 3, "EIP_w", "12a")
+    assert pendleratlas.parse_value("p", "f", 2, "EIP", "") == (None, "marker '' (empty)")
+    # counts: a German thousands point is one (not 529.834 people), a typographic minus is a minus
+    assert pendleratlas.parse_value("p", "f", 2, "EIP", "529.834") == (529834.0, "")
+    assert pendleratlas.parse_value("p", "f", 2, "Saldo_w", "\u22122.244") == (-2244.0, "")
+    assert pendleratlas.parse_value("p", "f", 2, "AUSP_AO", "4.000") == (4000.0, "")
+    with pytest.raises(SourceError, match=r"row 3, column EIP_m: '4.18' is not a whole number \(a count"):
+        pendleratlas.parse_value("p", "f", 3, "EIP_m", "4.18")
+    with pytest.raises(SourceError, match=r"row 3, column EIP: '45.3' is not a whole number"):
+        pendleratlas.parse_value("p", "f", 3, "EIP", "45,3")
+    for text in ("12a", "n.v.", "(4)", "inf"):  # neither a number nor a marker: no silent NULL
+        with pytest.raises(SourceError, match=f"row 3, column EIP_w: '{re.escape(text)}' is neither a number nor a "
+                                              "publisher marker"):
+            pendleratlas.parse_value("p", "f", 3, "EIP_w", text)
 
 
 @pytest.mark.parametrize("name, content, message", [
