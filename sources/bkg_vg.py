@@ -39,6 +39,7 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     layer = layer.dissolve(by="AGS", aggfunc="first", as_index=False)
     area_km2 = layer.to_crs(AREA_CRS).area / 1e6
     wgs84 = layer.to_crs("EPSG:4326")
+    _within_germany(release, shp.relative_path, layer.crs, wgs84)
     geometries = pd.DataFrame({
         "ags": layer["AGS"].astype(str),
         "name": layer["GEN"],
@@ -48,6 +49,25 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
         "vintage": release.vintage,
     })
     return {"geometries": geometries, "kreise": kreise(release)}
+
+
+# Germany's extent in EPSG:4326 with a margin (lon 5.87-15.04, lat 47.27-55.06; the islands and the coast included)
+GERMANY_BOUNDS = {"minx": 5.5, "miny": 47.0, "maxx": 15.5, "maxy": 55.5}
+
+
+def _within_germany(release: Release, file: str, crs, wgs84) -> None:
+    """Every Gemeinde's extent must lie in Germany once transformed: a .prj naming another coordinate system than
+    the coordinates use (EPSG:25832 over Gauss-Krüger metres) moves every town hundreds of kilometres while the
+    areas stay plausible, and the crosswalk's polygon tests and the maps would read those places."""
+    bounds = wgs84.bounds
+    outside = ((bounds["minx"] < GERMANY_BOUNDS["minx"]) | (bounds["miny"] < GERMANY_BOUNDS["miny"])
+               | (bounds["maxx"] > GERMANY_BOUNDS["maxx"]) | (bounds["maxy"] > GERMANY_BOUNDS["maxy"]))
+    if outside.any():
+        first = bounds[outside].iloc[0]
+        raise SourceError(release.source_id, file, f"{int(outside.sum())} Gemeinden lie outside Germany once "
+                          f"transformed from the .prj's coordinate system {crs.to_string()!r}, e.g. AGS "
+                          f"{wgs84.loc[first.name, 'AGS']!r} at lon {first['minx']:.2f}-{first['maxx']:.2f}, lat "
+                          f"{first['miny']:.2f}-{first['maxy']:.2f}: does the .prj name the coordinates' system?")
 
 
 def kreise(release: Release) -> pd.DataFrame:

@@ -31,7 +31,8 @@ TECHNOLOGY_BY_CODE = {
     "300": "all", "100": "wired", "200": "mobile", "dsl": "dsl", "catv": "catv",
     "ftth": "ftthb", "ftthb": "ftthb", "umts": "umts", "lte": "lte", "5g": "5g", "wimax/wlan": "wimax_wlan",
 }
-LABELLED_COLUMN = re.compile(r"(?P<tech>.+?) ≥ (?P<speed>\d+) Mbit/s")
+LABELLED_COLUMN = re.compile(r"(?P<tech>.+?) ≥ (?P<speed>\d+) Mbit/s", re.IGNORECASE)  # "MBit/s" is the same unit
+SPEED_LIKE = re.compile(r"bit/s|≥|verf_", re.IGNORECASE)  # a header that names a bandwidth must be understood
 CODED_COLUMN = re.compile(r"verf_(?P<tech>.+)_(?P<speed>\d+)")
 KEY_COLUMNS = {"ags": None, "staat": "DG"}  # key column -> fixed key (None: take the value)
 REFERENCE_DAY = {"ende": "12-31", "mitte": "06-30", "1": "06-30", "2": "12-31"}
@@ -121,8 +122,9 @@ def _speed_columns(source_id: str, name: str, headers, layout: str) -> dict[str,
     columns = {}
     for header in headers:
         match = pattern.fullmatch(header.strip())
-        if not match and not re.search(r"Mbit|verf_", header):
+        if not match and not SPEED_LIKE.search(header):
             continue  # not a speed column at all (e.g. an added Gemeinde name): read by name, ignored
+        # a speed header in another form ("≥ 1 Gbit/s") fails below: skipped, its measures would silently go
         if not match or match["tech"] not in technologies:
             raise SourceError(source_id, name, f"unknown column {header!r} (expected e.g. "
                                                f"{'alle Technologien ≥ 1000 Mbit/s' if layout == 'labelled' else 'verf_300_1000'})")

@@ -122,21 +122,30 @@ def month_end(year: int, month: int) -> dt.date:
 
 
 def parse_date(value) -> dt.date | None:
-    """First date in a title cell: 30.06.2024, 2024-06-30, 30. Juni 2024; 12.2025 and Juni 2024 mean the month end."""
+    """The first date in a title cell, by position: 30.06.2024, 2024-06-30, 30. Juni 2024; 12.2025 and Juni 2024
+    mean the month end. "Stichtag 30. Juni 2024 (erstellt am 15.01.2025)" is 30 June 2024: trying the forms in a
+    fixed order took the creation date. None when the first date is no valid date (31.02.2024)."""
     line = str(value).lower()
+    found = [(m.start(), index, m) for index, pattern in enumerate(DATE_FORMS) if (m := pattern.search(line))]
+    if not found:
+        return None
+    _, index, m = min(found, key=lambda f: (f[0], f[1]))  # at one position the fuller form (listed first) wins
     try:
-        if m := re.search(r"(\d{4})-(\d{2})-(\d{2})", line):
+        if index == 0:
             return dt.date(int(m[1]), int(m[2]), int(m[3]))
-        if m := re.search(r"(\d{1,2})\.\s*(\d{1,2})\.\s*(\d{4})", line):
+        if index == 1:
             return dt.date(int(m[3]), int(m[2]), int(m[1]))
-        if m := re.search(r"(?:(\d{1,2})\.\s*)?(" + "|".join(MONTHS) + r")\s+(\d{4})", line):
+        if index == 2:
             year, month = int(m[3]), MONTHS[m[2]]
             return dt.date(year, month, int(m[1])) if m[1] else month_end(year, month)
-        if m := re.search(r"\b(\d{1,2})[./](\d{4})\b", line):
-            return month_end(int(m[2]), int(m[1]))
+        return month_end(int(m[2]), int(m[1]))
     except ValueError:  # 31.02. or month 13: not a date
         return None
-    return None
+
+
+DATE_FORMS = [re.compile(r"(\d{4})-(\d{2})-(\d{2})"), re.compile(r"(\d{1,2})\.\s*(\d{1,2})\.\s*(\d{4})"),
+              re.compile(r"(?:(\d{1,2})\.\s*)?(" + "|".join(MONTHS) + r")\s+(\d{4})"),
+              re.compile(r"\b(\d{1,2})[./](\d{4})\b")]
 
 
 def date_from_vintage(source_id: str, vintage: str, month: int = 12) -> dt.date:

@@ -390,6 +390,11 @@ def breitbandatlas() -> list[Variant]:
         Variant(s, BBA, "negative", csv_cells(sep, key, 1, "-5"), r"-5 below the minimum"),
         Variant(s, BBA, "german_decimal_comma", csv_cells(sep, key, 1, "99,5"), r"non-numeric value '99,5'"),
         Variant(s, BBA, "shares_not_percent", csv_as_shares(sep), r"all \d+ values lie between 0 and 1 .*shares 0-1"),
+        Variant(s, BBA, "speed_in_gbit", replace_text("≥ 1000 Mbit/s", "≥ 1 Gbit/s", 10**9),
+                r"unknown column '.*≥ 1 Gbit/s'"),
+        # benign: the unit's capitalisation is not a new unit (its four columns were skipped silently)
+        Variant(s, BBA, "speed_in_mbit_capitals", replace_text("≥ 1000 Mbit/s", "≥ 1000 MBit/s", 10**9), None,
+                (MOELLN, "households_all_1000")),
         Variant(s, BBA, "missing_gemeinden", csv_drop_rows(sep, 20), r"20 Gemeinden of the register .* missing"),
         Variant(s, BBA, "truncated_at_line_end", text_edit(lambda lines: lines[: len(lines) * 2 // 3]),
                 r"Gemeinden of the register .* missing"),
@@ -488,8 +493,15 @@ def vg5000() -> list[Variant]:
         frame.loc[i, "geometry"] = affinity.scale(frame.loc[i, "geometry"], 40, 40)
         return frame
 
+    def utm_prj(path: Path) -> None:
+        """The .prj of the VG250 product (UTM 32N) beside the VG5000's Gauss-Krüger coordinates."""
+        import pyproj
+        path.with_suffix(".prj").write_text(pyproj.CRS("EPSG:25832").to_wkt("WKT1_ESRI"), encoding="utf-8")
+
     return [
         *_byte_variants(s, VG, BROKEN_FILE + "|Gemeinden of the register|above|below"),
+        Variant(s, VG, "prj_of_another_system", utm_prj,
+                r"\d+ Gemeinden lie outside Germany once transformed from the .prj's coordinate system 'EPSG:25832'"),
         Variant(s, VG, "renamed_key_column", shape_edit(lambda f: f.rename(columns={"AGS": "SCHLUESSEL"})),
                 r"missing attribute columns \['AGS'\]"),
         Variant(s, VG, "duplicated_key", shape_edit(duplicate), r"'01053090' occurs more than once with different names"),

@@ -88,6 +88,17 @@ def test_bba_reference_date_from_datenstand_or_vintage(tmp_path):
     assert set(no_cell["reference_date"]) == {dt.date(2024, 6, 30)}
 
 
+@pytest.mark.parametrize("title, date", [
+    ("Stichtag: 30. Juni 2024 (erstellt am 15.01.2025)", dt.date(2024, 6, 30)),  # the creation date came first
+    ("Datenstand 12.2025 (veröffentlicht am 15.03.2026)", dt.date(2025, 12, 31)),
+    ("Stichtag: 30.06.2024, Gebietsstand 01.01.2025", dt.date(2024, 6, 30)),
+    ("Stand 2024-06-30", dt.date(2024, 6, 30)), ("Mobilfunk-Monitoring (April 2024)", dt.date(2024, 4, 30)),
+    ("1. Juli 2023", dt.date(2023, 7, 1)), ("31.02.2024", None), ("Gemeindedaten", None),
+])
+def test_a_title_gives_its_first_date_by_position(title, date):
+    assert gigabit_grundbuch.parse_date(title) == date
+
+
 def test_bba_other_spellings_of_classes_and_blocks(tmp_path):
     path = write_default_bba_workbook(tmp_path)
     workbook = load_workbook(path)
