@@ -143,13 +143,21 @@ def _locate_header(rows: list[list], source_id: str, name: str) -> dict:
         fields["stadtrechte"] = column(top, "Stadtrechte", startswith=True)
     if "Längengrad" in sub:
         fields["lon"], fields["lat"] = sub.index("Längengrad"), sub.index("Breitengrad")
-    population_date = _first_date(dates[fields["population"]], dates[fields["area"]], clean_cell(rows[0][0]))
+    # the date row under the header, else the column's own title ("Bevölkerung am 31.12.2023"), before the
+    # sheet's title: a quarterly file's title date is the territorial status, not the population's Stichtag
+    population_date = _first_date(dates[fields["population"]], _block_label(top, fields["population"]),
+                                  dates[fields["area"]], clean_cell(rows[0][0]))
     if population_date is None:
         raise SourceError(source_id, name, "no reference date (dd.mm.yyyy) found above the population column")
-    area_date = _first_date(dates[fields["area"]], clean_cell(rows[0][0])) or population_date
+    area_date = _first_date(dates[fields["area"]], _block_label(top, fields["area"])) or population_date
     territorial_date = _first_date(dates[fields["land"]]) or area_date
     return {"first_data_row": i + 4, "fields": fields, "new_layout": new_layout,
             "population_date": population_date, "area_date": area_date, "territorial_date": territorial_date}
+
+
+def _block_label(top: list[str], j: int) -> str:
+    """The header title over column ``j``: its own, or the merged block's that starts to its left."""
+    return next((top[k] for k in range(j, -1, -1) if top[k]), "")
 
 
 def _first_date(*texts: str) -> str | None:

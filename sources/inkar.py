@@ -54,11 +54,23 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     data_file, regions_file = release.file("data"), release.file("regions")
     data = _read(release.source_id, data_file, ["region_id", "zeitbezug", *MEASURE_COLUMNS])
     regions = _read(release.source_id, regions_file, ["id", "raumbezug", "kennziffer", "name"])
-    if any(f.role == "catalogue" for f in release.files):
-        _check_catalogue(release.source_id, release.file("catalogue"))
+    if not any(f.role == "catalogue" for f in release.files):
+        # without it a renumbered release (x351 and x352 swapped) would be read with the old meanings, silently
+        raise SourceError(release.source_id, f"vintage {release.vintage}",
+                          "no indicator catalogue (_indikatoren_<vintage>.parquet) beside the data: INKAR renumbers "
+                          f"indicators between releases, so {', '.join(MEASURE_COLUMNS)} cannot be checked to still "
+                          "mean what this parser reads them as")
+    _check_catalogue(release.source_id, release.file("catalogue"))
     regions = regions[regions["raumbezug"].isin(LEVELS)]
     table = data.merge(regions, left_on="region_id", right_on="id", how="inner")
-    # Multi-year periods such as "2016/2017/2018" are averages, not yearly values: skipped.
+    # Multi-year periods such as "2016/2017/2018" are averages, not yearly values: skipped. Anything else is no
+    # period this parser knows ("2019 " was skipped as if it were one, and the year went missing without a word).
+    table["zeitbezug"] = table["zeitbezug"].astype(str).str.strip()
+    unknown = ~table["zeitbezug"].str.fullmatch(r"\d{4}(/\d{4})*")
+    if unknown.any():
+        raise SourceError(release.source_id, data_file.relative_path,
+                          f"zeitbezug {table.loc[unknown, 'zeitbezug'].iloc[0]!r} is neither a year nor years joined "
+                          f"by '/' ({int(unknown.sum())} rows)")
     table = table[table["zeitbezug"].str.fullmatch(r"\d{4}")]
     if table.empty:
         raise SourceError(release.source_id, data_file.relative_path, "no yearly rows for Gemeindeverbände or Kreise")

@@ -315,6 +315,7 @@ BBA = "breitbandatlas/gemeinde_privat_2018_ende.csv"  # ';' separated, quoted ke
 MOBIL = "breitbandatlas/landkreis_mobilfunk_stats_2021_1.csv"
 INKAR = "inkar/verkehr_und_erreichbarkeit_2022-12.parquet"
 INKAR_REGIONS = "inkar/_regionen_2022-12.parquet"
+INKAR_CATALOGUE = "inkar/_indikatoren_2022-12.parquet"
 VG = "bkg-vg5000-2021/VG5000_GEM.shp"
 ATLAS = "ba-pendleratlas-2016/pendler.json"
 BROKEN_FILE = "not a readable|cannot be read|not UTF-8|not a Pendleratlas|header row|expected|no sheet|missing"
@@ -464,6 +465,12 @@ def inkar() -> list[Variant]:
         Variant(s, INKAR, "out_of_range", parquet_edit(set_value("x352", 250.0)), r"out_commuter_share: 250 above"),
         Variant(s, INKAR, "negative", parquet_edit(set_value("x352", -5.0)), r"out_commuter_share: -5 below"),
         Variant(s, INKAR, "german_thousands_text", parquet_edit(set_value("x352", "1.234,5")), r"not of type number"),
+        Variant(s, INKAR, "period_with_space", parquet_edit(lambda t: t.assign(zeitbezug=t["zeitbezug"] + " ")), None,
+                (MOELLN_KREIS, "out_commuter_share")),
+        Variant(s, INKAR, "period_as_date", parquet_edit(lambda t: t.assign(zeitbezug=t["zeitbezug"] + "-12-31")),
+                r"zeitbezug '\d{4}-12-31' is neither a year nor years joined by '/'"),
+        Variant(s, INKAR_CATALOGUE, "catalogue_missing", lambda path: path.unlink(),
+                r"vintage 2022-12: no indicator catalogue .* INKAR renumbers indicators"),
         Variant(s, INKAR, "shares_not_percent", parquet_edit(lambda t: t.assign(x352=t["x352"] / 100)),
                 r"out_commuter_share: all \d+ values lie between 0 and 1"),
         Variant(s, INKAR, "missing_kreise", drop_kreise, r"Kreise of the register .* missing, e.g. \['01053'\]"),

@@ -59,6 +59,28 @@ def test_old_layout_and_reference_date_from_header():
     assert set(quarterly["register"]["territorial_date"]) == {dt.date(2024, 12, 31)}
 
 
+def test_quarterly_file_without_a_date_row_takes_the_population_date_from_its_column_title(tmp_path):
+    """The date cells under the header left empty, the Stichtag only in the column's title: the sheet's title
+    date (31.12.2024, the territorial status) is not the population's (31.12.2023)."""
+    from openpyxl import load_workbook
+    original = releases("destatis_gemeindeverzeichnis")["2024-Q4"].file("workbook").path
+    workbook = load_workbook(original)
+    sheet = workbook.worksheets[1]
+    header = next(row[0].row for row in sheet.iter_rows(max_row=15) if str(row[0].value or "").startswith("Satz"))
+    labels = {cell.column: str(cell.value or "") for cell in sheet[header]}
+    population = next(column for column, label in labels.items() if label.startswith("Bevölkerung"))
+    area = next(column for column, label in labels.items() if label.startswith("Fläche"))
+    assert "2023" in str(sheet.cell(header + 2, population).value)  # the date row the file has
+    sheet.cell(header, population).value = "Bevölkerung am 31.12.2023 auf Grundlage des Zensus 2011"
+    sheet.cell(header + 2, population).value = sheet.cell(header + 2, area).value = None
+    broken = tmp_path / original.name
+    workbook.save(broken)
+    parsed = destatis_gv.parse_release(single_file_release("destatis_gemeindeverzeichnis", "2024-Q4", broken,
+                                                           "workbook"))
+    assert set(parsed["observations"]["reference_date"]) == {dt.date(2023, 12, 31)}
+    assert value(parsed["observations"], "01053090", "population_total", "2023-12-31") == 19566
+
+
 def test_register_names_kinds_and_kreise():
     register = destatis_gv.parse_release(releases("destatis_gemeindeverzeichnis")["2023-12-31"])["register"]
     row = register.set_index("ags").loc["09181114"]
