@@ -56,8 +56,8 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     regions = _read(release.source_id, regions_file, ["id", "raumbezug", "kennziffer", "name"])
     if not any(f.role == "catalogue" for f in release.files):
         # without it a renumbered release (x351 and x352 swapped) would be read with the old meanings, silently
-        raise SourceError(release.source_id, f"vintage {release.vintage}",
-                          "no indicator catalogue (_indikatoren_<vintage>.parquet) beside the data: INKAR renumbers "
+        raise SourceError(release.source_id, data_file.relative_path,
+                          f"no indicator catalogue (_indikatoren_{release.vintage}.parquet) beside it: INKAR renumbers "
                           f"indicators between releases, so {', '.join(MEASURE_COLUMNS)} cannot be checked to still "
                           "mean what this parser reads them as")
     _check_catalogue(release.source_id, release.file("catalogue"))

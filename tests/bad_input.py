@@ -470,7 +470,8 @@ def inkar() -> list[Variant]:
         Variant(s, INKAR, "period_as_date", parquet_edit(lambda t: t.assign(zeitbezug=t["zeitbezug"] + "-12-31")),
                 r"zeitbezug '\d{4}-12-31' is neither a year nor years joined by '/'"),
         Variant(s, INKAR, "catalogue_missing", lambda path: (path.parent / Path(INKAR_CATALOGUE).name).unlink(),
-                r"vintage 2022-12: no indicator catalogue .* INKAR renumbers indicators"),
+                r"verkehr_und_erreichbarkeit_2022-12.parquet: no indicator catalogue \(_indikatoren_2022-12.parquet\) "
+                r"beside it: INKAR renumbers indicators"),
         Variant(s, INKAR, "shares_not_percent", parquet_edit(lambda t: t.assign(x352=t["x352"] / 100)),
                 r"out_commuter_share: all \d+ values lie between 0 and 1"),
         Variant(s, INKAR, "missing_kreise", drop_kreise, r"Kreise of the register .* missing, e.g. \['01053'\]"),
