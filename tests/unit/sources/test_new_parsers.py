@@ -333,11 +333,15 @@ def test_krpend_two_counts_for_one_flow_fail_naming_both_rows(tmp_path):
         ba_commuting.parse_release(single_file_release("ba_commuting", "2016-06", path, "krpend"))
 
 
-def test_krpend_flow_whose_two_ends_disagree_fails(tmp_path):
-    """Listed by both Kreise (Mölln's in-commuters, Hamburg's out-commuters) with two counts."""
+def both_ends_workbook(tmp_path: Path) -> Path:
+    """Hamburg -> Mölln (4328) listed by both Kreise: Mölln's in-commuters and Hamburg's out-commuters."""
     flows = [{"home_kreis": "02000", "work_kreis": "01053", "commuters": 4328}]
-    path = write_ba_krpend_workbook(tmp_path / "krpend.xlsx", flows, ["01053", "02000"],
+    return write_ba_krpend_workbook(tmp_path / "krpend.xlsx", flows, ["01053", "02000"],
                                     {(k, d): 1 for k in ("01053", "02000") for d in ("in", "out")})
+
+
+def test_krpend_flow_whose_two_ends_disagree_fails(tmp_path):
+    path = both_ends_workbook(tmp_path)
     book = load_workbook(path)
     sheet = book["Auspendler Kreise"]
     (cell,) = [row[4] for row in sheet.iter_rows() if row[2].value == "01053" and row[4].value == 4328]
@@ -349,8 +353,6 @@ def test_krpend_flow_whose_two_ends_disagree_fails(tmp_path):
 
 
 def test_krpend_flow_listed_at_both_ends_with_one_count_is_one_flow(tmp_path):
-    flows = [{"home_kreis": "02000", "work_kreis": "01053", "commuters": 4328}]
-    path = write_ba_krpend_workbook(tmp_path / "krpend.xlsx", flows, ["01053", "02000"],
-                                    {(k, d): 1 for k in ("01053", "02000") for d in ("in", "out")})
+    path = both_ends_workbook(tmp_path)
     parsed = ba_commuting.parse_release(single_file_release("ba_commuting", "2016-06", path, "krpend"))
     assert parsed["commuter_flows"][["home_kreis", "work_kreis", "commuters"]].values.tolist() == [["02000", "01053", 4328.0]]
