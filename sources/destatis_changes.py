@@ -24,6 +24,7 @@ from sources.registry import Release
 KINDS = {"1": "dissolution", "2": "partial_transfer", "3": "recode", "4": "rename"}
 CHANGE_COLUMNS = ["change_id", "from_ags", "from_name", "to_ags", "to_name", "kind", "area_km2", "population",
                   "legal_date", "effective_date"]
+UNITS = {"Gemeinde", "Gemeindeverband"}  # Regionaleinheit of a change row; the Verband rows are not read
 PERIOD = re.compile(r"vom\s+(\d{1,2})\.(\d{1,2})\.(\d{4})?\s*-\s*(\d{1,2})\.(\d{1,2})\.(\d{4})")
 DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
 # (group label in the upper header row, sub-header label, field); the group tells giving from receiving
@@ -112,7 +113,17 @@ def _changes(body: list[list], columns: dict[str, int], source_id: str, name: st
     records = [[r[columns[f]] if columns[f] < len(r) else None for f in ["unit", *CHANGE_COLUMNS]]
                for r in body if len(r) >= 2]
     table = pd.DataFrame(records, columns=["unit", *CHANGE_COLUMNS])
-    table = table[table["unit"].map(clean_cell) == "Gemeinde"].drop(columns="unit")
+    units = table["unit"].map(clean_cell)
+    keyed = (table["from_ags"].map(clean_cell).str.fullmatch(r"\d{8}") | table["to_ags"].map(clean_cell).str.fullmatch(r"\d{8}"))
+    # a label other than these (or none on a row with keys) is a layout this parser does not know: skipping its
+    # rows dropped real dissolutions and transfers without a word (the crosswalk then inferred them, or not)
+    unknown = table[~units.isin(UNITS) & ((units != "") | keyed)]
+    if len(unknown):
+        row = unknown.iloc[0]
+        raise SourceError(source_id, name, f"Regionaleinheit {clean_cell(row['unit'])!r} (Kennziffer "
+                                           f"{clean_cell(row['change_id'])!r}, AGS {clean_cell(row['from_ags'])!r}) "
+                                           f"is none of {sorted(UNITS)}: {len(unknown)} such rows")
+    table = table[units == "Gemeinde"].drop(columns="unit")
     if table.empty:
         return pd.DataFrame(columns=CHANGE_COLUMNS)
     for column in ("change_id", "from_ags", "from_name", "to_ags", "to_name", "kind"):

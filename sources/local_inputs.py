@@ -67,7 +67,8 @@ def parse_release(release: Release, today: dt.date | None = None) -> dict[str, p
     """``local_spaces`` and ``survey_results`` of one delivery; no index observations (see module doc)."""
     today = today or dt.date.today()
     spaces = [_read(release.source_id, f, SPACE_HEADERS, today) for f in release.files if f.role == "coworking"]
-    surveys = [_read(release.source_id, f, SURVEY_HEADERS, today) for f in release.files if f.role == "survey"]
+    surveys = [_check_survey(release.source_id, f, _read(release.source_id, f, SURVEY_HEADERS, today))
+               for f in release.files if f.role == "survey"]
     spaces = _frame(spaces, SPACE_COLUMNS)
     surveys = _frame(surveys, SURVEY_COLUMNS)
     _check_dates_in_order(release.source_id, spaces, "opened", "closed", "Geschlossen am")
@@ -168,7 +169,7 @@ def _cell(source_id, file, where, value, required, check, today):
         else:
             return kind
     elif check in {"lat", "lon", "share", "count"}:
-        number = _number(text)
+        number = _number(text, whole=check == "count")
         bounds = {"lat": (47.0, 55.2), "lon": (5.8, 15.1), "share": (0, 100), "count": (0, None)}[check]
         if number is None:
             problem = f"{text!r} is not a number"
@@ -192,13 +193,72 @@ def _cell(source_id, file, where, value, required, check, today):
     raise SourceError(source_id, file, f"{where}: {problem}")
 
 
-def _number(value) -> float | None:
+def _number(value, whole: bool = False) -> float | None:
+    """A cell's number: a decimal comma is a decimal point; in a whole-number column (``whole``) a German thousands
+    point is one ("1.000" respondents are a thousand, not one)."""
     if isinstance(value, (int, float)):
         return float(value)
+    text = str(value).strip()
+    if whole and re.fullmatch(r"\d{1,3}(\.\d{3})+", text):
+        text = text.replace(".", "")
+    elif "," in text:
+        text = text.replace(".", "").replace(",", ".")
     try:
-        return float(str(value).replace(",", "."))
+        return float(text)
     except ValueError:
         return None
+
+
+TOTAL_ANSWERS = re.compile(r"(ins)?gesamt|summe|total", re.IGNORECASE)
+FRACTION_SUM = 1.05  # shares of one question that add up to at most this were written as fractions of 1
+
+
+def _check_survey(source_id: str, release_file: ReleaseFile, rows: pd.DataFrame) -> pd.DataFrame:
+    """A survey file's rows read as one set of answers per question (AGS and Fragecode), or a SourceError.
+
+    Each row passed its cell checks; these catch what only shows across rows and would otherwise be published as
+    the town's own evidence: a row about another Gemeinde than the file's, an answer listed twice, a total row,
+    two respondent counts for one question, and shares written as fractions of 1 (0,185 for 18,5 %).
+    """
+    file = release_file.relative_path
+    other = rows[rows["ags"] != rows["supplying_ags"]]
+    if len(other):
+        row = other.iloc[0]
+        raise SourceError(source_id, file, f"row {row['row']}, column 'AGS': {row['ags']} is not the town of the "
+                                           f"file name ({row['supplying_ags']}): a town delivers its own survey results")
+    totals = rows[rows["answer"].str.strip().str.fullmatch(TOTAL_ANSWERS)]
+    if len(totals):
+        row = totals.iloc[0]
+        raise SourceError(source_id, file, f"row {row['row']}, column 'Antwort': {row['answer']!r} is a total, not "
+                                           "an answer option: leave the total row out")
+    key = rows[["ags", "question_code"]].assign(answer=rows["answer"].str.strip().str.casefold())
+    repeated = key.duplicated()
+    if repeated.any():
+        second = rows[repeated].iloc[0]
+        first = rows[(key == key[repeated].iloc[0]).all(axis=1)].iloc[0]
+        raise SourceError(source_id, file, f"rows {first['row']} and {second['row']}: question {first['question_code']} "
+                                           f"lists the answer {first['answer']!r} twice")
+    for (ags, code), question in rows.groupby(["ags", "question_code"], sort=False):
+        if question["respondents"].nunique() > 1:
+            a, b = question.drop_duplicates("respondents").iloc[:2].itertuples()
+            raise SourceError(source_id, file, f"rows {a.row} and {b.row}, column 'Befragte': question {code} has "
+                                               f"{a.respondents} and {b.respondents} respondents; one count per question")
+        shares = question["share"]
+        if len(question) > 1 and shares.max() <= 1 and 0 < shares.sum() <= FRACTION_SUM:
+            raise SourceError(source_id, file, f"rows {question['row'].min()}-{question['row'].max()}, column "
+                                               f"'Anteil (%)': the shares of question {code} add up to "
+                                               f"{shares.sum():g}: fractions of 1 (0,185) where percent (18,5) is "
+                                               "expected")
+    return rows
+
+
+def latest_surveys(surveys: pd.DataFrame) -> pd.DataFrame:
+    """Each question (AGS and Fragecode) from the latest delivery that holds it: a town that delivers a survey again
+    (corrected, or repeated beside a new one) replaces it; stacking the deliveries listed every answer twice."""
+    if surveys.empty:
+        return surveys
+    latest = surveys.groupby(["ags", "question_code"])["vintage"].transform("max")
+    return surveys[surveys["vintage"] == latest].reset_index(drop=True)
 
 
 def _date(value) -> dt.date | None:

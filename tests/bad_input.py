@@ -371,6 +371,9 @@ def gebietsaenderungen() -> list[Variant]:
         Variant(s, CHANGES, "invalid_date", sheet(set_cell(5, 13, "31.02.2024")), r"'31.02.2024' is not a valid date"),
         Variant(s, CHANGES, "english_decimal_text", sheet(set_cell(5, 7, "13.7")), r"'13.7' is not a number in German"),
         Variant(s, CHANGES, "unknown_kind", sheet(set_cell(5, 6, "9")), r"unknown Änderungsart"),
+        # a change row under another unit label was skipped, its change lost without a word
+        Variant(s, CHANGES, "unknown_unit", sheet(set_cell(5, 2, "Stadt/Gemeinde")),
+                r"Regionaleinheit 'Stadt/Gemeinde' .* is none of \['Gemeinde', 'Gemeindeverband'\]"),
         Variant(s, CHANGES, "german_thousands", sheet(set_cell(6, 7, "62.432.560")), None, ("14729050", "area_km2")),
     ]
 

@@ -226,7 +226,8 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
         gemeinden = osm_coworking.gemeinden_from_wkb(con.execute("""
             SELECT * FROM municipality_geometries
             QUALIFY vintage = max(vintage) OVER ()""").df())
-        surveys = stack(local_parsed, "survey_results", "local_inputs", columns=local_inputs.SURVEY_COLUMNS)
+        surveys = local_inputs.latest_surveys(stack(local_parsed, "survey_results", "local_inputs",
+                                                    columns=local_inputs.SURVEY_COLUMNS))
         local_inputs.check_known_ags(surveys, set(gemeinden["ags"]))
         deliveries = {v: local_inputs.place_spaces(t["local_spaces"], gemeinden) for v, t in local_parsed}
         spaces, observations = [], []

@@ -100,6 +100,11 @@ MALFORMED = [  # (file, row, column, new value, expected message)
     (SPACES_FILE, 2, "Geschlossen am", "01.09.2022", "row 2, column 'Geschlossen am': 2022-09-01 is before 2022-10-01"),
     (SURVEY_FILE, 2, "Befragte", "viele", "row 2, column 'Befragte': 'viele' is not a number"),
     (SURVEY_FILE, 2, "Feldzeit bis", "31.31.2022", "row 2, column 'Feldzeit bis': '31.31.2022' is not a date"),
+    # across the rows of one question (CW1: three answers, 200 respondents)
+    (SURVEY_FILE, 2, "AGS", "01053100", "row 2, column 'AGS': 01053100 is not the town of the file name (01053090)"),
+    (SURVEY_FILE, 3, "Befragte", "2000", "rows 2 and 3, column 'Befragte': question CW1 has 200 and 2000 respondents"),
+    (SURVEY_FILE, 3, "Antwort", "ja, Regelmäßig ", "rows 2 and 3: question CW1 lists the answer 'Ja, regelmäßig' twice"),
+    (SURVEY_FILE, 4, "Antwort", "Gesamt", "row 4, column 'Antwort': 'Gesamt' is a total, not an answer option"),
 ]
 
 
@@ -110,6 +115,31 @@ def test_malformed_cells_fail_naming_file_row_and_column(delivery, name, row, co
         parse(delivery)
     assert str(error.value).startswith(f"[local_inputs] {DELIVERY}/{name}: ")
     assert message in str(error.value)
+
+
+def test_survey_shares_written_as_fractions_of_one_fail(delivery):
+    """0,185 / 0,26 / 0,555 pass the range 0-100 each; as a question they add up to 1, not 100."""
+    for row, share in ((2, "0,185"), (3, "0,26"), (4, "0,555")):
+        replace_cell(delivery / DELIVERY, SURVEY_FILE, row, "Anteil (%)", share)
+    with pytest.raises(SourceError, match=r"rows 2-4, column 'Anteil \(%\)': the shares of question CW1 add up to 1: "
+                                          r"fractions of 1 \(0,185\) where percent \(18,5\) is expected"):
+        parse(delivery)
+
+
+def test_respondents_with_a_german_thousands_point_are_a_thousand(delivery):
+    for row in (2, 3, 4):
+        replace_cell(delivery / DELIVERY, SURVEY_FILE, row, "Befragte", "1.000")
+    assert set(parse(delivery)["survey_results"]["respondents"]) == {1000}
+
+
+def test_a_survey_delivered_again_replaces_the_earlier_delivery_of_that_question(delivery):
+    first = parse(delivery)["survey_results"].assign(vintage="2023-11-20")
+    again = first.assign(vintage="2024-02-01", share=first["share"] + [1.0, -1.0, 0.0])
+    other = first.head(1).assign(question_code="CW2", vintage="2023-11-20")  # only in the first delivery
+    latest = local_inputs.latest_surveys(pd.concat([first, again, other], ignore_index=True))
+    assert sorted(zip(latest["question_code"], latest["vintage"], latest["share"])) == [
+        ("CW1", "2024-02-01", 19.5), ("CW1", "2024-02-01", 25.0), ("CW1", "2024-02-01", 55.5),
+        ("CW2", "2023-11-20", 18.5)]
 
 
 def test_wrong_header_and_file_name_fail(delivery):
