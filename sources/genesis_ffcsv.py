@@ -29,8 +29,11 @@ from sources.registry import Release
 log = logging.getLogger(__name__)
 MARKERS = {"...", ".", "-", "/", "x"}
 STATISTICS_CODE = re.compile(r"\d{4}\w*")  # 12411, 61111, 1000A; footers and notes do not match
-# value_variable_code -> (measure, unit); others become genesis_<code> with the unit from UNITS
-MEASURES = {"BEVSTD": ("population_total", "persons"), "FLC001": ("area_km2", "km2")}
+# value_variable_code -> (measure, unit, the value_unit texts that mean that unit); others become genesis_<code>
+# with the unit from UNITS. Another value_unit fails: population in "Tsd." or area in "ha" read as persons and km²
+# would pass every range (Mölln with 19 inhabitants, an area of 956 km²)
+MEASURES = {"BEVSTD": ("population_total", "persons", {"Anzahl", "Personen", "Person"}),
+            "FLC001": ("area_km2", "km2", {"qkm", "km²", "km2"})}
 UNITS = {"Anzahl": "count", "Personen": "persons", "Person": "persons", "qkm": "km2", "%": "percent",
          "Prozent": "percent", "EUR": "eur", "Tsd. EUR": "eur_1000"}
 ATTRIBUTE_SUFFIXES = {"GESM": "male", "GESW": "female"}
@@ -85,7 +88,7 @@ def parse_ffcsv(path, source_id: str = "genesis", name: str | None = None) -> pd
         raise fail("no rows for Gemeinden, Kreise, Länder or Germany")
     table["reference_date"] = table["time"].map({t: _date(t, fail) for t in table["time"].unique()})
     table["value"], table["note"] = _values(table, fail)
-    table["measure"], table["unit"] = _measures(table, [k for k in variables if k != region])
+    table["measure"], table["unit"] = _measures(table, [k for k in variables if k != region], fail)
     observations = table[OBSERVATION_COLUMNS].reset_index(drop=True)
     duplicated = observations.duplicated(["ags", "measure", "reference_date"])
     if duplicated.any():
@@ -151,9 +154,14 @@ def _values(table: pd.DataFrame, fail) -> tuple[pd.Series, pd.Series]:
     return values, notes
 
 
-def _measures(table: pd.DataFrame, classifying: list[int]) -> tuple[pd.Series, list[str]]:
+def _measures(table: pd.DataFrame, classifying: list[int], fail) -> tuple[pd.Series, list[str]]:
     """Measure name and unit per row (see the module docstring)."""
     code, raw_unit = table["value_variable_code"], table["value_unit"]
+    for known, (measure_name, _, accepted) in MEASURES.items():
+        other = raw_unit[(code == known) & ~raw_unit.isin(accepted)]
+        if len(other):
+            raise fail(f"{known} ({measure_name}) in value_unit {other.iloc[0]!r}, expected one of "
+                       f"{sorted(accepted)}: another unit would be stored as {MEASURES[known][1]}")
     measure = code.map(lambda c: MEASURES[c][0] if c in MEASURES else f"genesis_{_slug(c)}")
     several = code.map(table.groupby("value_variable_code")["value_unit"].nunique()) > 1
     # one value variable in several units (PREIS1 as index and as % change): the unit tells them apart

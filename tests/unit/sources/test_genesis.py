@@ -278,6 +278,28 @@ def test_unreadable_tables_are_rejected(tmp_path):
         observations(path)
 
 
+@pytest.mark.parametrize("unit, message", [
+    ("Tsd.", r"BEVSTD \(population_total\) in value_unit 'Tsd.', expected one of \['Anzahl', 'Person', 'Personen'\]"),
+    ("1000", r"BEVSTD \(population_total\) in value_unit '1000'"),
+])
+def test_population_in_another_unit_fails(tmp_path, unit, message):
+    """Thousands stored as persons: Mölln with 19.566 inhabitants would pass every range."""
+    path = tmp_path / "12411-01-01-5_flat.csv"
+    path.write_bytes(responses.population_ffcsv().replace(b";Anzahl;BEVSTD;", f";{unit};BEVSTD;".encode()))
+    with pytest.raises(SourceError, match=r"12411-01-01-5_flat.csv: " + message):
+        observations(path)
+
+
+def test_area_in_hectares_fails(tmp_path):
+    path = tmp_path / "1000A_flat.csv"
+    path.write_text("statistics_code;statistics_label;time_code;time_label;time;1_variable_code;1_variable_label;"
+                    "1_variable_attribute_code;1_variable_attribute_label;value;value_unit;value_variable_code;"
+                    "value_variable_label\n1000A;Bevölkerung kompakt;STAG;Stichtag;2022-05-15;GEOGM4;Gemeinden;"
+                    "092760130130;Lindberg;10884;ha;FLC001;Fläche\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"FLC001 \(area_km2\) in value_unit 'ha'"):
+        observations(path)
+
+
 def test_region_levels_and_skipped_regierungsbezirk(tmp_path, caplog):
     lines = [responses.HEADER.replace("2_variable_code;2_variable_label;2_variable_attribute_code;"
                                       "2_variable_attribute_label;", "")]

@@ -136,6 +136,31 @@ def test_parse_release_rows_way_center_and_duplicates(tmp_path, caplog):
     assert parsed["observations"].empty and list(parsed["observations"].columns) == OBSERVATION_COLUMNS
 
 
+def test_an_answer_whose_ways_and_relations_all_lack_a_center_fails(tmp_path):
+    """The query lost its `out center`: the ways and relations would vanish and the towns they are in get 0."""
+    document = json.loads(responses.coworking_response())
+    for element in document["elements"]:
+        element.pop("center", None)
+    path = tmp_path / "coworking.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(SourceError, match=r"coworking\.json: 3 ways/relations have no coordinates and none has a "
+                                          r"'center': the query must end with 'out center'"):
+        parse_release(elements_release(path))
+
+
+def test_an_empty_answer_fails_the_contract(tmp_path):
+    """Germany has hundreds of mapped spaces: no element at all is a failed query, not 0 everywhere."""
+    from sources import contracts
+
+    document = json.loads(responses.coworking_response())
+    document["elements"] = []
+    path = tmp_path / "coworking.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    release = elements_release(path)
+    with pytest.raises(SourceError, match=r"0 rows, expected at least 1"):
+        contracts.check_release("osm_coworking", release, parse_release(release), contracts.Registers())
+
+
 def test_parse_release_rejects_json_without_elements(tmp_path):
     path = tmp_path / "coworking.json"
     path.write_text(json.dumps({"version": 0.6, "generator": responses.GENERATOR}), encoding="utf-8")
