@@ -322,7 +322,10 @@ def merge_spaces(osm: pd.DataFrame, local: pd.DataFrame) -> pd.DataFrame:
 
     Same space: within SAME_PLACE_M metres (coordinates given, not placed at the Gemeinde), or the
     same name and address (case, spaces and punctuation ignored). A matched OSM space takes the
-    local details and lists both sources; a local row matching an earlier local row is dropped.
+    local details and lists both sources; a local row matching an earlier local row is dropped as a
+    repeat, unless their periods do not overlap: a later offer at the same place (the temporary space
+    closed, a permanent one opened in the same rooms) is a space of its own, else the permanent one
+    vanished with the temporary one's dates.
     """
     merged = osm.assign(sources="osm_coworking", locally_reported=False, located_at_gemeinde=False,
                         address=osm["tags"].map(_osm_address) if len(osm) else None)
@@ -336,8 +339,11 @@ def merge_spaces(osm: pd.DataFrame, local: pd.DataFrame) -> pd.DataFrame:
                    "opened": row["opened"], "closed": row["closed"], "reported_by": row["reported_by"],
                    "supplier": row["supplier"], "licence": row["licence"], "local_file": f"{row['file']}:{row['row']}",
                    "locally_reported": True}
-        if match is None:
+        later_offer = match is not None and merged.at[match, "osm_type"] == "local" and not _overlap(
+            merged.at[match, "opened"], merged.at[match, "closed"], row["opened"], row["closed"])
+        if match is None or later_offer:
             key = f"{_key(row['name'])}|{_key(row['address'])}|{row['ags']}"
+            key += f"|{row['opened']}" if later_offer else ""  # the same place's earlier offer keeps its id
             new = {**dict.fromkeys(MERGED_COLUMNS), **details, "osm_type": "local",
                    "osm_id": zlib_crc(key), "name": row["name"], "lat": row["lat"], "lon": row["lon"],
                    "kind": f"local:{row['local_kind']}", "ags": row["ags"], "sources": "local_inputs",
@@ -348,6 +354,15 @@ def merge_spaces(osm: pd.DataFrame, local: pd.DataFrame) -> pd.DataFrame:
                 merged.at[match, column] = value
             merged.at[match, "sources"] = "osm_coworking; local_inputs"
     return merged.astype({"lat": float, "lon": float})
+
+
+def _overlap(opened_a, closed_a, opened_b, closed_b) -> bool:
+    """Whether two offers' periods overlap (a missing date is open-ended)."""
+    def known(day):
+        return day is not None and not pd.isna(day)
+
+    return not ((known(closed_a) and known(opened_b) and closed_a < opened_b)
+                or (known(closed_b) and known(opened_a) and closed_b < opened_a))
 
 
 def _same_space(merged: pd.DataFrame, row) -> int | None:

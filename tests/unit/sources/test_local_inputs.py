@@ -181,6 +181,24 @@ def osm_space(osm_id, name, lat, lon, tags=None):
             "ags": "01053090"}
 
 
+def test_a_later_offer_at_the_same_place_is_a_space_of_its_own(delivery):
+    """The pilot towns' path: a temporary space, closed, then a permanent one in the same rooms. It matched the
+    temporary one's place and vanished with its dates (0 spaces on a day the permanent one was open)."""
+    path = delivery / DELIVERY / SPACES_FILE
+    lines = path.read_text(encoding="utf-8").splitlines()
+    cells = lines[1].split(";")  # the temporary space, October 2022
+    cells[0], cells[5], cells[6], cells[7], cells[8] = "BEISPIEL Coworking dauerhaft", "dauerhaft", "20", "01.06.2023", ""
+    path.write_text("\n".join([*lines, ";".join(cells)]) + "\n", encoding="utf-8")
+    local = local_inputs.place_spaces(parse(delivery)["local_spaces"], gemeinden_frame())
+    merged = local_inputs.merge_spaces(pd.DataFrame(columns=local_inputs.MERGED_COLUMNS), local)
+    names = set(merged["name"])
+    assert {"BEISPIEL Temporärer Coworking-Space (Themenwoche)", "BEISPIEL Coworking dauerhaft"} <= names
+    assert len(merged) == len(names) == 4  # the repeated temporary row (same period) is still one space
+    assert set(local_inputs.active_on(merged, "2023-11-20")["name"]) == {"BEISPIEL Coworking dauerhaft",
+                                                                          "BEISPIEL Stadtbücherei als Dritter Ort"}
+    assert "BEISPIEL Temporärer Coworking-Space (Themenwoche)" in set(local_inputs.active_on(merged, "2022-10-15")["name"])
+
+
 def test_merge_counts_each_space_once_and_keeps_its_sources(delivery):
     local = local_inputs.place_spaces(parse(delivery)["local_spaces"], gemeinden_frame())
     osm = pd.DataFrame([
