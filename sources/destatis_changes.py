@@ -114,7 +114,8 @@ def _changes(body: list[list], columns: dict[str, int], source_id: str, name: st
                for r in body if len(r) >= 2]
     table = pd.DataFrame(records, columns=["unit", *CHANGE_COLUMNS])
     units = table["unit"].map(clean_cell)
-    keyed = (table["from_ags"].map(clean_cell).str.fullmatch(r"\d{8}") | table["to_ags"].map(clean_cell).str.fullmatch(r"\d{8}"))
+    keyed = (table["from_ags"].map(clean_cell).str.fullmatch(r"\d{8}")
+             | table["to_ags"].map(clean_cell).str.fullmatch(r"\d{8}"))
     # a label other than these (or none on a row with keys) is a layout this parser does not know: skipping its
     # rows dropped real dissolutions and transfers without a word (the crosswalk then inferred them, or not)
     unknown = table[~units.isin(UNITS) & ((units != "") | keyed)]

@@ -225,7 +225,8 @@ def _check_survey(source_id: str, release_file: ReleaseFile, rows: pd.DataFrame)
     if len(other):
         row = other.iloc[0]
         raise SourceError(source_id, file, f"row {row['row']}, column 'AGS': {row['ags']} is not the town of the "
-                                           f"file name ({row['supplying_ags']}): a town delivers its own survey results")
+                                           f"file name ({row['supplying_ags']}): a town delivers its own survey "
+                                           "results")
     totals = rows[rows["answer"].str.strip().str.fullmatch(TOTAL_ANSWERS)]
     if len(totals):
         row = totals.iloc[0]
@@ -236,13 +237,14 @@ def _check_survey(source_id: str, release_file: ReleaseFile, rows: pd.DataFrame)
     if repeated.any():
         second = rows[repeated].iloc[0]
         first = rows[(key == key[repeated].iloc[0]).all(axis=1)].iloc[0]
-        raise SourceError(source_id, file, f"rows {first['row']} and {second['row']}: question {first['question_code']} "
-                                           f"lists the answer {first['answer']!r} twice")
+        raise SourceError(source_id, file, f"rows {first['row']} and {second['row']}: question "
+                                           f"{first['question_code']} lists the answer {first['answer']!r} twice")
     for (ags, code), question in rows.groupby(["ags", "question_code"], sort=False):
         if question["respondents"].nunique() > 1:
             a, b = question.drop_duplicates("respondents").iloc[:2].itertuples()
             raise SourceError(source_id, file, f"rows {a.row} and {b.row}, column 'Befragte': question {code} has "
-                                               f"{a.respondents} and {b.respondents} respondents; one count per question")
+                                               f"{a.respondents} and {b.respondents} respondents; one count per "
+                                               "question")
         shares = question["share"]
         if len(question) > 1 and shares.max() <= 1 and 0 < shares.sum() <= FRACTION_SUM:
             raise SourceError(source_id, file, f"rows {question['row'].min()}-{question['row'].max()}, column "

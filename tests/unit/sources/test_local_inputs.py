@@ -103,7 +103,8 @@ MALFORMED = [  # (file, row, column, new value, expected message)
     # across the rows of one question (CW1: three answers, 200 respondents)
     (SURVEY_FILE, 2, "AGS", "01053100", "row 2, column 'AGS': 01053100 is not the town of the file name (01053090)"),
     (SURVEY_FILE, 3, "Befragte", "2000", "rows 2 and 3, column 'Befragte': question CW1 has 200 and 2000 respondents"),
-    (SURVEY_FILE, 3, "Antwort", "ja, Regelmäßig ", "rows 2 and 3: question CW1 lists the answer 'Ja, regelmäßig' twice"),
+    (SURVEY_FILE, 3, "Antwort", "ja, Regelmäßig ",
+     "rows 2 and 3: question CW1 lists the answer 'Ja, regelmäßig' twice"),
     (SURVEY_FILE, 4, "Antwort", "Gesamt", "row 4, column 'Antwort': 'Gesamt' is a total, not an answer option"),
 ]
 
@@ -187,7 +188,7 @@ def test_a_later_offer_at_the_same_place_is_a_space_of_its_own(delivery):
     path = delivery / DELIVERY / SPACES_FILE
     lines = path.read_text(encoding="utf-8").splitlines()
     cells = lines[1].split(";")  # the temporary space, October 2022
-    cells[0], cells[5], cells[6], cells[7], cells[8] = "BEISPIEL Coworking dauerhaft", "dauerhaft", "20", "01.06.2023", ""
+    cells[0], cells[5:9] = "BEISPIEL Coworking dauerhaft", ["dauerhaft", "20", "01.06.2023", ""]
     path.write_text("\n".join([*lines, ";".join(cells)]) + "\n", encoding="utf-8")
     local = local_inputs.place_spaces(parse(delivery)["local_spaces"], gemeinden_frame())
     merged = local_inputs.merge_spaces(pd.DataFrame(columns=local_inputs.MERGED_COLUMNS), local)
@@ -196,7 +197,8 @@ def test_a_later_offer_at_the_same_place_is_a_space_of_its_own(delivery):
     assert len(merged) == len(names) == 4  # the repeated temporary row (same period) is still one space
     assert set(local_inputs.active_on(merged, "2023-11-20")["name"]) == {"BEISPIEL Coworking dauerhaft",
                                                                           "BEISPIEL Stadtbücherei als Dritter Ort"}
-    assert "BEISPIEL Temporärer Coworking-Space (Themenwoche)" in set(local_inputs.active_on(merged, "2022-10-15")["name"])
+    october = set(local_inputs.active_on(merged, "2022-10-15")["name"])
+    assert "BEISPIEL Temporärer Coworking-Space (Themenwoche)" in october
 
 
 def test_merge_counts_each_space_once_and_keeps_its_sources(delivery):

@@ -355,4 +355,5 @@ def test_krpend_flow_whose_two_ends_disagree_fails(tmp_path):
 def test_krpend_flow_listed_at_both_ends_with_one_count_is_one_flow(tmp_path):
     path = both_ends_workbook(tmp_path)
     parsed = ba_commuting.parse_release(single_file_release("ba_commuting", "2016-06", path, "krpend"))
-    assert parsed["commuter_flows"][["home_kreis", "work_kreis", "commuters"]].values.tolist() == [["02000", "01053", 4328.0]]
+    flows = parsed["commuter_flows"][["home_kreis", "work_kreis", "commuters"]]
+    assert flows.values.tolist() == [["02000", "01053", 4328.0]]
