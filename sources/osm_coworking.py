@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -71,8 +72,11 @@ def _validated(body: bytes, source_id: str, where: str, content_type: str = "") 
     try:
         document = json.loads(text)
     except ValueError:
+        snippet = " ".join(text.split())[:200]
+        if re.match(r"<\?xml[^>]*>\s*<osm\b|<osm\b", text.lstrip()):  # the query asked for [out:xml]
+            raise SourceError(source_id, where, f"got an Overpass XML answer instead of JSON (the query must start "
+                                                f"with [out:json]): {snippet}") from None
         if "html" in content_type.lower() or text.lstrip().startswith("<"):
-            snippet = " ".join(text.split())[:200]
             raise SourceError(source_id, where, f"got an HTML page instead of Overpass JSON: {snippet}") from None
         raise SourceError(source_id, where, "not valid JSON (expected an Overpass [out:json] result)") from None
     if not isinstance(document, dict) or not isinstance(document.get("elements"), list):

@@ -148,6 +148,16 @@ def test_an_answer_whose_ways_and_relations_all_lack_a_center_fails(tmp_path):
         parse_release(elements_release(path))
 
 
+def test_an_xml_answer_is_named_as_such(tmp_path):
+    path = tmp_path / "coworking.json"
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="Overpass API 0.7.59">\n'
+                    '<node id="1" lat="53.6" lon="10.6"><tag k="amenity" v="coworking_space"/></node>\n</osm>\n',
+                    encoding="utf-8")
+    with pytest.raises(SourceError, match=r"coworking\.json: got an Overpass XML answer instead of JSON \(the query "
+                                          r"must start with \[out:json\]\)"):
+        parse_release(elements_release(path))
+
+
 def test_an_empty_answer_fails_the_contract(tmp_path):
     """Germany has hundreds of mapped spaces: no element at all is a failed query, not 0 everywhere."""
     from sources import contracts
