@@ -101,7 +101,7 @@ def _shown(flow: tuple) -> str:
 
 def _flow_notes(flow: pd.DataFrame) -> list[str]:
     """The English note of each flow, rendered from its listing and marker."""
-    return ["; ".join(t for t in (FLOW_LISTING[listing], MARKERS.get(symbol) if isinstance(symbol, str) else "") if t)
+    return ["; ".join(t for t in (FLOW_LISTING[listing], MARKERS.get(symbol, "")) if t)
             for listing, symbol in zip(flow["listing"], flow["marker"])]
 
 

@@ -157,11 +157,11 @@ def _values(table: pd.DataFrame, fail) -> tuple[pd.Series, pd.Series]:
 def _measures(table: pd.DataFrame, classifying: list[int], fail) -> tuple[pd.Series, list[str]]:
     """Measure name and unit per row (see the module docstring)."""
     code, raw_unit = table["value_variable_code"], table["value_unit"]
-    for known, (measure_name, _, accepted) in MEASURES.items():
+    for known, (measure_name, unit, accepted) in MEASURES.items():
         other = raw_unit[(code == known) & ~raw_unit.isin(accepted)]
         if len(other):
             raise fail(f"{known} ({measure_name}) in value_unit {other.iloc[0]!r}, expected one of "
-                       f"{sorted(accepted)}: another unit would be stored as {MEASURES[known][1]}")
+                       f"{sorted(accepted)}: another unit would be stored as {unit}")
     measure = code.map(lambda c: MEASURES[c][0] if c in MEASURES else f"genesis_{_slug(c)}")
     several = code.map(table.groupby("value_variable_code")["value_unit"].nunique()) > 1
     # one value variable in several units (PREIS1 as index and as % change): the unit tells them apart

@@ -33,6 +33,7 @@ MARKERS = {
     ".": "unknown or secret (publisher marker '.')",
 }
 MARKER_ALIASES = {"–": "-"}  # an en dash typed for the hyphen
+THOUSANDS = re.compile(r"-?\d{1,3}(\.\d{3})+")  # 4.182 or 1.234.567: German thousands points in a count
 GEOGRAPHY = frozenset({"AGS", "Name", "Verwaltungsebene", "Land", "Kreis", "Raumkategorie"})
 MONTHS = {m: i for i, m in enumerate(["januar", "februar", "märz", "april", "mai", "juni", "juli", "august",
                                       "september", "oktober", "november", "dezember"], 1)}
@@ -79,11 +80,11 @@ def cell_value(cell, counts: bool = False) -> tuple[float, str] | None:
     value = text(cell).removesuffix("%").strip()
     if not value:
         return None
-    if (symbol := marker(cell)) is not None:
+    if (symbol := _symbol(value)) is not None:
         return math.nan, MARKERS[symbol]
     if "," in value:
         value = value.replace(".", "").replace(",", ".")
-    elif counts and re.fullmatch(r"-?\d{1,3}(\.\d{3})+", value):
+    elif counts and THOUSANDS.fullmatch(value):
         value = value.replace(".", "")
     if not re.fullmatch(r"-?\d+(\.\d+)?", value):
         raise ValueError(value)
@@ -92,9 +93,11 @@ def cell_value(cell, counts: bool = False) -> tuple[float, str] | None:
 
 def marker(cell) -> str | None:
     """The publisher marker of a cell (a key of ``MARKERS``), None for a number, text or an empty cell."""
-    if not isinstance(cell, str):
-        return None
-    value = text(cell).removesuffix("%").strip()
+    return _symbol(text(cell).removesuffix("%").strip()) if isinstance(cell, str) else None
+
+
+def _symbol(value: str) -> str | None:
+    """The key of ``MARKERS`` a cleaned cell text is (an alias counts), else None."""
     value = MARKER_ALIASES.get(value, value)
     return value if value in MARKERS else None
 

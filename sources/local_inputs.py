@@ -22,6 +22,7 @@ import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
 from sources.errors import SourceError
+from sources.gigabit_grundbuch import THOUSANDS
 from sources.registry import Release, ReleaseFile
 
 # German header -> column; (required, kind of check)
@@ -199,7 +200,7 @@ def _number(value, whole: bool = False) -> float | None:
     if isinstance(value, (int, float)):
         return float(value)
     text = str(value).strip()
-    if whole and re.fullmatch(r"\d{1,3}(\.\d{3})+", text):
+    if whole and THOUSANDS.fullmatch(text):
         text = text.replace(".", "")
     elif "," in text:
         text = text.replace(".", "").replace(",", ".")

@@ -96,13 +96,14 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     objects without coordinates or without a coworking tag are dropped (and counted in the log);
     an object present twice (same type and id) is kept once, from the newest OSM base.
     """
-    rows, no_coordinates, untagged, centred = [], 0, 0, 0
+    rows, no_coordinates, untagged = [], 0, 0
     files = [f for f in release.files if f.role == "elements"]
     if not files:
         raise SourceError(release.source_id, f"vintage {release.vintage}", "no 'elements' file")
     for file in files:
         document = _validated(file.path.read_bytes(), release.source_id, file.relative_path)
         base = document.get("osm3s", {}).get("timestamp_osm_base")
+        dropped_before, centred = no_coordinates, 0  # per file: each answer comes from its own query
         for element in document["elements"]:
             tags = element.get("tags") or {}
             kind = ";".join(f"{k}={v}" for k, v in KINDS if tags.get(k) == v)
@@ -119,12 +120,12 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
                              "operator": tags.get("operator"),
                              "tags": json.dumps(tags, ensure_ascii=False, sort_keys=True),
                              "osm_base_timestamp": base})
-        if no_coordinates and not centred:
+        if no_coordinates > dropped_before and not centred:
             # no way or relation has a "center": the query lost its `out center`, and Germany's spaces would silently
             # shrink to the nodes (a single relation without one is an oddity of its own: dropped, and logged below)
             raise SourceError(release.source_id, file.relative_path,
-                              f"{no_coordinates} ways/relations have no coordinates and none has a 'center': the "
-                              "query must end with 'out center'")
+                              f"{no_coordinates - dropped_before} ways/relations have no coordinates and none has a "
+                              "'center': the query must end with 'out center'")
     if no_coordinates or untagged:
         log.warning("[%s] vintage %s: dropped %d elements without coordinates and %d without a coworking tag",
                     release.source_id, release.vintage, no_coordinates, untagged)

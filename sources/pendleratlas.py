@@ -22,13 +22,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import math
 import re
 
 import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
 from sources.errors import SourceError
+from sources.gigabit_grundbuch import cell_value
 from sources.registry import Release, ReleaseFile
 
 # indicator code -> (measure, unit). The rates get the measure names of the BA/INKAR shares so that the
@@ -44,9 +44,7 @@ INDICATORS = {
 SEX_SUFFIXES = {"": "", "_m": "_men", "_w": "_women"}
 FLOW_HEADER = ["Rang", "ARS", "ARS_AO", "AUSP_AO", "AUSP_km", "ARS_WO", "EIP_WO", "EIP_km"]
 FLOW_COLUMNS = ["ags", "direction", "rank", "partner_ags", "commuters", "distance_km", "reference_date", "note"]
-NUMBER = re.compile(r"-?\d")
 MARKERS = {"", ".", "-", "*", "/", "x", "...", "–", "—"}
-THOUSANDS = re.compile(r"-?\d{1,3}(\.\d{3})+")  # 4.182 or 1.234.567: a German thousands point
 COUNT_COLUMNS = {"EIP", "AUSP", "Saldo", "IOP", "AUSP_AO", "EIP_WO", "Rang"}  # and their _m/_w columns
 ARS = re.compile(r"\d{12}")
 
@@ -77,25 +75,23 @@ def ars_to_ags(source_id: str, file: str, row: int, column: str, ars: str) -> st
 def parse_value(source_id: str, file: str, row: int, column: str, text: str) -> tuple[float | None, str]:
     """(number, '') for a figure, (None, 'marker ...') for a publisher marker; anything else fails.
 
-    The portal writes plain numbers. A decimal comma is read as a decimal point (with German thousands points
-    before it: 1.234,5); in a count column (``COUNT_COLUMNS``) a point groups thousands and a fraction fails."""
+    The portal writes plain numbers. Read as the Gigabit-Grundbuch reader reads a cell: a decimal comma is a decimal
+    point (with German thousands points before it: 1.234,5), a trailing % is ignored; in a count column
+    (``COUNT_COLUMNS``) a point groups thousands and a fraction fails."""
     text = text.strip().replace("\u2212", "-")  # a typographic minus from a spreadsheet is a minus
     if text in MARKERS:
         return None, f"marker {text!r}" if text else "marker '' (empty)"
     count = column.removesuffix("_m").removesuffix("_w") in COUNT_COLUMNS
-    if count and THOUSANDS.fullmatch(text):
-        text = text.replace(".", "")
-    elif "," in text:
-        text = text.replace(".", "").replace(",", ".")
-    try:
-        value = float(text) if NUMBER.match(text) else None
+    try:  # the Gigabit-Grundbuch reader's number form: comma decimals, thousands points in counts, nothing else
+        parsed = cell_value(text, counts=count)
     except ValueError:
-        value = None
-    if value is None or not math.isfinite(value):
+        parsed = None
+    if parsed is None:  # text, or a lone "%"
         raise SourceError(source_id, file, f"row {row}, column {column}: {text!r} is neither a number nor a "
                                            f"publisher marker ({', '.join(repr(m) for m in sorted(MARKERS) if m)})")
+    value = parsed[0]
     if count and not value.is_integer():
-        raise SourceError(source_id, file, f"row {row}, column {column}: {text!r} is not a whole number "
+        raise SourceError(source_id, file, f"row {row}, column {column}: '{value:g}' is not a whole number "
                                            "(a count; thousands are grouped with '.', as in 4.182)")
     return value, ""
 
