@@ -124,6 +124,7 @@ def _changes(body: list[list], columns: dict[str, int], source_id: str, name: st
         raise SourceError(source_id, name, f"Regionaleinheit {clean_cell(row['unit'])!r} (Kennziffer "
                                            f"{clean_cell(row['change_id'])!r}, AGS {clean_cell(row['from_ags'])!r}) "
                                            f"is none of {sorted(UNITS)}: {len(unknown)} such rows")
+    table["change_id"] = _change_ids(table, units, source_id, name)
     table = table[units == "Gemeinde"].drop(columns="unit")
     if table.empty:
         return pd.DataFrame(columns=CHANGE_COLUMNS)
@@ -144,6 +145,27 @@ def _changes(body: list[list], columns: dict[str, int], source_id: str, name: st
         table[column] = table[column].map(lambda v: _date(v, source_id, name))
     moves = (table["kind"] != "rename") & (table["from_ags"] != table["to_ags"])
     return table[moves].reset_index(drop=True)[CHANGE_COLUMNS]
+
+
+def _change_ids(table: pd.DataFrame, units: pd.Series, source_id: str, name: str) -> pd.Series:
+    """Each change row's Kennziffer; a blank one continues the Kennziffer of the row above.
+
+    A change spans several rows (the Verband, each Gemeinde, what a Gemeinde keeps). Written with
+    merged cells, the Kennziffer stands only on its first row and calamine reads the others blank:
+    those rows lost their change_id, and the crosswalk's evidence then cited no Kennziffer.
+    """
+    ids = table["change_id"].map(clean_cell)
+    change_rows = units.isin(UNITS)
+    blank = change_rows & (ids == "")
+    if not blank.any():
+        return ids
+    filled = ids.where(change_rows & (ids != "")).ffill()
+    orphan = blank & filled.isna()
+    if orphan.any():
+        first = table.loc[orphan.idxmax()]
+        raise SourceError(source_id, name, f"the first change row (AGS {clean_cell(first['from_ags'])!r}) has no "
+                                           "Kennziffer, and no row above it has one to continue")
+    return filled.where(change_rows, ids)
 
 
 def _date(value, source_id: str, name: str) -> dt.date:

@@ -67,7 +67,8 @@ SURVEY_COLUMNS = [c for c, _, _ in SURVEY_HEADERS.values()] + ["supplying_ags", 
 def parse_release(release: Release, today: dt.date | None = None) -> dict[str, pd.DataFrame]:
     """``local_spaces`` and ``survey_results`` of one delivery; no index observations (see module doc)."""
     today = today or dt.date.today()
-    spaces = [_read(release.source_id, f, SPACE_HEADERS, today) for f in release.files if f.role == "coworking"]
+    spaces = [_check_spaces(release.source_id, f, _read(release.source_id, f, SPACE_HEADERS, today))
+              for f in release.files if f.role == "coworking"]
     surveys = [_check_survey(release.source_id, f, _read(release.source_id, f, SURVEY_HEADERS, today))
                for f in release.files if f.role == "survey"]
     spaces = _frame(spaces, SPACE_COLUMNS)
@@ -212,6 +213,22 @@ def _number(value, whole: bool = False) -> float | None:
 
 TOTAL_ANSWERS = re.compile(r"(ins)?gesamt|summe|total", re.IGNORECASE)
 FRACTION_SUM = 1.05  # shares of one question that add up to at most this were written as fractions of 1
+
+
+def _check_spaces(source_id: str, release_file: ReleaseFile, rows: pd.DataFrame) -> pd.DataFrame:
+    """A town's coworking list names at least one place in the town of its file name, or a SourceError.
+
+    The file name makes that town a supplying town, measured from the list. A list whose every row lies
+    elsewhere is almost always a typo in the file name (Ratzeburg's 01053100 for Mölln's 01053090), and
+    it measured the named town from a list it never sent, with the other town's supplier on its page.
+    """
+    town = rows["supplying_ags"].iloc[0]
+    if not (rows["ags"] == town).any():
+        raise SourceError(source_id, release_file.relative_path,
+                          f"column 'AGS': no row is in {town}, the town of the file name (the rows are in "
+                          f"{', '.join(sorted(set(rows['ags'])))}): a town's list names at least one place in the "
+                          "town itself; is the AGS in the file name right?")
+    return rows
 
 
 def _check_survey(source_id: str, release_file: ReleaseFile, rows: pd.DataFrame) -> pd.DataFrame:

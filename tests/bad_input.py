@@ -349,6 +349,19 @@ def gemeindeverzeichnis() -> list[Variant]:
     ]
 
 
+def merge_repeats(column: int) -> Callable:
+    """Blank a column's value where it repeats the row above, as merged cells read (body from row 5)."""
+    def edit(ws):
+        previous = None
+        for row in range(5, ws.max_row + 1):
+            value = ws.cell(row, column).value
+            if value is not None and value == previous:
+                ws.cell(row, column).value = None
+            elif value is not None:
+                previous = value
+    return edit
+
+
 def gebietsaenderungen() -> list[Variant]:
     s = "destatis_gebietsaenderungen"
     sheet = lambda e: workbook_edit("Gebietsaenderungen", e)  # noqa: E731
@@ -375,6 +388,9 @@ def gebietsaenderungen() -> list[Variant]:
         Variant(s, CHANGES, "unknown_unit", sheet(set_cell(5, 2, "Stadt/Gemeinde")),
                 r"Regionaleinheit 'Stadt/Gemeinde' .* is none of \['Gemeinde', 'Gemeindeverband'\]"),
         Variant(s, CHANGES, "german_thousands", sheet(set_cell(6, 7, "62.432.560")), None, ("14729050", "area_km2")),
+        # merged Kennziffer cells: only a change's first row carries it; the others continue it
+        Variant(s, CHANGES, "merged_kennziffer", sheet(merge_repeats(1)), None, ("09672457", "change_id")),
+        Variant(s, CHANGES, "no_first_kennziffer", sheet(set_cell(5, 1, None)), r"first change row .* has no Kennziffer"),
     ]
 
 

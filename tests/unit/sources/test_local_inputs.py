@@ -156,6 +156,22 @@ def test_wrong_header_and_file_name_fail(delivery):
         parse(delivery)
 
 
+def test_a_list_with_no_place_in_the_town_of_its_file_name_fails(delivery):
+    """A typo in the file name (Ratzeburg's AGS on Mölln's list) made Ratzeburg a supplying town, measured from a
+    list it never sent. A list naming no place in the town of its file name is refused; one place is enough."""
+    folder = delivery / DELIVERY
+    lines = (folder / SPACES_FILE).read_text(encoding="utf-8").splitlines()
+    moelln_only = [line for line in lines if ";01053100;" not in line]  # without the trial day in Ratzeburg
+    (folder / SPACES_FILE).unlink()
+    (folder / "coworking_01053100_beispiel.csv").write_text("\n".join(moelln_only) + "\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"coworking_01053100_beispiel.csv: column 'AGS': no row is in 01053100, "
+                                          r"the town of the file name \(the rows are in 01053090\)"):
+        parse(delivery)
+    (folder / "coworking_01053100_beispiel.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spaces = parse(delivery)["local_spaces"]  # the trial day is in Ratzeburg: not told apart from a real list
+    assert set(spaces["supplying_ags"]) == {"01053100"} and len(spaces) == 4
+
+
 def gemeinden_frame() -> gpd.GeoDataFrame:
     """Two square 'Gemeinden' around Mölln and Ratzeburg (test geometry, not the real boundaries)."""
     return gpd.GeoDataFrame({"ags": ["01053090", "01053100"]},
