@@ -19,7 +19,7 @@ A table contract holds (all optional):
                                               the matching date (a Kreis outside every register is
                                               out of scope: the snapshot covers a few Kreise)
   complete: true                              every Gemeinde of the registers around the release's
-                                              date (in the Kreise it covers) has a row
+                                              date has a row (a release with Kreis rows only: every Kreis)
   min_rows: n                                 fewer rows mean a truncated file
   measures: {measure regex: rule}             unit, integer, min, max, tolerance (the publisher's
                                               documented rounding above max), yoy_relative
@@ -526,21 +526,35 @@ def _unknown(contract, keys: pd.Series, known: set[str], registers: Registers, d
 
 def _lost(contract, keys: pd.Series, before: set[str], after: set[str] | None, registers: Registers, date,
           latest: bool) -> list[Violation]:
-    """Gemeinden the registers around the date hold (in the Kreise the release covers) but the release lacks.
+    """Gemeinden the registers around the date hold but a release with Gemeinde rows lacks.
 
     Expected: the Gemeinden of both the register before and the one after (a key in both existed
     in between). For the latest register itself, the previous one minus the keys the official
-    change lists end. Whatever the percentage, one lost Gemeinde is a violation.
+    change lists end. Whatever the percentage, one lost Gemeinde is a violation, and so is a lost
+    Kreis: this used to look only inside the Kreise the release covers, so a table cut between two
+    Kreise (a download that stopped at a line end, a regional filter) passed as complete. A release
+    without Gemeinde rows is a Kreis-level one (``_lost_kreise``).
     """
-    expected = before & after if after is not None else (before - registers.dissolved if latest else before)
     present = set(keys)
-    covered = {k[:5] for k in present}
+    if not present:
+        return []
+    expected = before & after if after is not None else (before - registers.dissolved if latest else before)
     exempt = set(contract.complete_except_kinds)
-    lost = sorted(k for k in expected if k[:5] in covered and k not in present and registers.kinds.get(k) not in exempt)
+    covered = {k[:5] for k in present}
+    # whole Kreise are required of a release that shares a Kreis with the registers (one that shares none, such as
+    # a test file of Stuttgart beside the snapshot's registers, is outside their scope, as for ``known``); areas
+    # outside every Kreis (xx000999: coastal waters, the German-Luxembourg condominium) count only where the
+    # release has their prefix at all; Berlin and Hamburg (xx000000) are Gemeinden like any other
+    whole_kreise = not covered.isdisjoint(k[:5] for k in expected)
+    lost = sorted(k for k in expected if k not in present and registers.kinds.get(k) not in exempt
+                  and (k[:5] in covered or (whole_kreise and not (k[2:5] == "000" and k[5:] != "000"))))
     if not lost:
         return []
+    kreise = sorted({k[:5] for k in lost} - {k[:5] for k in present})
+    whole = f", among them every Gemeinde of the Kreise {kreise[:5]}" if kreise else ""
     return [Violation(contract.table, f"{len(lost)} Gemeinden of the register around {date} are missing, e.g. "
-                                      f"{lost[:5]} (a release may not lose Gemeinden)", column=contract.key, key=lost[0])]
+                                      f"{lost[:5]}{whole} (a release may not lose Gemeinden)", column=contract.key,
+                      key=lost[0])]
 
 
 def _lost_kreise(contract, keys: pd.Series, before: set[str], after: set[str] | None, date) -> list[Violation]:

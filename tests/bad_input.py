@@ -418,6 +418,9 @@ def breitbandatlas() -> list[Variant]:
         Variant(s, BBA, "missing_gemeinden", csv_drop_rows(sep, 20), r"20 Gemeinden of the register .* missing"),
         Variant(s, BBA, "truncated_at_line_end", text_edit(lambda lines: lines[: len(lines) * 2 // 3]),
                 r"Gemeinden of the register .* missing"),
+        # a download cut between two Kreise: the last Kreis lost whole (only covered Kreise were compared)
+        Variant(s, BBA, "cut_between_kreise", text_edit(lambda lines: [l for l in lines if not l.startswith('"14628')]),
+                r"Gemeinden of the register .* missing, .* among them every Gemeinde of the Kreise \['14628'\]"),
         # benign: a lost leading zero is the publisher's unquoted key; columns are read by name
         Variant(s, BBA, "seven_digit_key", csv_cells(sep, key, 0, MOELLN[1:]), None, (MOELLN, "households_all_50")),
         Variant(s, BBA, "extra_column", csv_extra_column(sep, '"Gemeindename"', '"x"'), None, (MOELLN, "households_all_50")),

@@ -4,9 +4,9 @@
   ``data/tablefile`` zip of table 61111-0001 and its csv member), when that folder exists.
 * ``population_ffcsv``: table 12411-01-01-5 (Bevölkerungsstand, regionalvariable GEMEIN)
   in the real ffcsv layout (BOM, ``;``, the header of the real file, German labels),
-  filled with the REAL population of the pilot towns on 31.12.2021 and 31.12.2023 read
-  from the committed Gemeindeverzeichnis snapshot. Invented are only the row with the
-  marker ``-`` (Mölln 2022: the snapshot has no 2022 figure) and the footer line.
+  filled with the REAL population of every Gemeinde of the five pilot Kreise on 31.12.2021
+  and 31.12.2023 read from the committed Gemeindeverzeichnis snapshot. Invented are only the
+  rows with the marker ``-`` (2022: the snapshot has no 2022 figure) and the footer line.
 * JSON envelopes in the shape of the real metadata response (Ident, Status{Code,
   Content, Type}, Parameter with masked credentials, Copyright). Their Status texts are
   written after source-formats.md 3.5, not recorded.
@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
@@ -26,6 +27,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "genesis-ap
 REAL_ZIP = "genesis_tablefile_61111-0001_en_flat.zip"
 REAL_CSV = "61111-0001_1771439236084_en_flat.csv"
 PILOT_TOWNS = ["01053090", "06439012", "09181114", "12070424", "14628060"]
+PILOT_KREISE = {ags[:5] for ags in PILOT_TOWNS}
 POPULATION_TABLE = "12411-01-01-5"
 JOB_ID = "12411-01-01-5_123456789"
 HEADER = ("statistics_code;statistics_label;time_code;time_label;time;1_variable_code;1_variable_label;"
@@ -41,18 +43,20 @@ def real_example(name: str) -> bytes:
     return (EXAMPLES / name).read_bytes()
 
 
+@functools.cache
 def population_ffcsv() -> bytes:
-    """The 12411-01-01-5 ffcsv (UTF-8 with BOM) for the pilot towns, 2021 and 2023 (+ a marker row)."""
+    """The 12411-01-01-5 ffcsv (UTF-8 with BOM): every Gemeinde of the pilot Kreise, 2021 and 2023 by sex, and 2022
+    with the marker '-' (a table of regionalkey '*' is complete: the contract compares it with the registers)."""
     releases = {r.vintage: r for r in discover_releases(load_sources()["destatis_gemeindeverzeichnis"], SNAPSHOT_DIR)}
     lines = [HEADER]
     for vintage in ("2021-12-31", "2023-12-31"):
         parsed = destatis_gv.parse_release(releases[vintage])
         names = parsed["register"].set_index("ags")["name"]
         values = parsed["observations"].set_index(["ags", "measure"])["value"]
-        for ags in PILOT_TOWNS:
+        for ags in sorted(a for a in names.index if a[:5] in PILOT_KREISE):
             for code, label, measure in SEXES:
                 lines.append(_row(vintage, ags, names[ags], code, label, str(int(values[ags, measure]))))
-            if ags == "01053090" and vintage == "2021-12-31":
+            if vintage == "2021-12-31":
                 lines.append(_row("2022-12-31", ags, names[ags], "", "Insgesamt", "-"))
     lines.append("© Statistische Ämter des Bundes und der Länder, Deutschland, 2025 | Stand: 17.03.2025")
     return ("\ufeff" + "\n".join(lines) + "\n").encode("utf-8")

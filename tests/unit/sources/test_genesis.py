@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from werkzeug import Response as WerkzeugResponse
 
-from sources import genesis_ffcsv
+from sources import contracts, destatis_gv, genesis_ffcsv
 from sources.errors import SourceError
 from sources.genesis import GenesisCredentials, download_table
 from sources.http import HttpClient, HttpSettings
-from sources.registry import Release, ReleaseFile
+from sources.registry import SNAPSHOT_DIR, Release, ReleaseFile, discover_releases, load_sources
 from tests import genesis_responses as responses
 
 TABLE = responses.POPULATION_TABLE
@@ -250,8 +250,9 @@ def test_population_table_by_gemeinde_and_sex(tmp_path):
     assert value(table, "01053090", "population_female", "2021-12-31")["value"] == 10085
     marker = value(table, "01053090", "population_total", "2022-12-31")
     assert pd.isna(marker["value"]) and marker["note"] == "publisher marker '-'"
-    assert len(table) == 5 * 3 * 2 + 1  # the footer line is dropped
-    assert set(table["ags"]) == set(responses.PILOT_TOWNS)
+    per_date = table.groupby("reference_date")["ags"].nunique()
+    assert len(table) == 3 * per_date.sum() - 2 * per_date[dt.date(2022, 12, 31)]  # the footer line is dropped
+    assert set(responses.PILOT_TOWNS) < set(table["ags"]) and set(table["ags"].str[:5]) == responses.PILOT_KREISE
 
 
 def test_zensus_ars_and_german_decimals(tmp_path):
@@ -313,3 +314,29 @@ def test_region_levels_and_skipped_regierungsbezirk(tmp_path, caplog):
     assert table["level"].to_dict() == {"DG": "bund", "01": "land", "01053": "kreis", "01053090": "gemeinde"}
     assert set(table["value"]) == {1234.5} and set(table["measure"]) == {"genesis_bev999"}
     assert set(table["unit"]) == {"count"} and "skipping 1 rows" in caplog.text
+
+
+def test_a_table_that_lacks_gemeinden_fails_its_contract(tmp_path):
+    """regionalkey '*' asks for every Gemeinde: a table cut inside or between Kreise (a download stopped at a line
+    end, a regional filter) was staged as complete, and the missing towns kept an older figure as their latest."""
+    gv = load_sources()["destatis_gemeindeverzeichnis"]
+    register = pd.concat([destatis_gv.parse_release(r)["register"].assign(vintage=r.label)
+                          for r in discover_releases(gv, SNAPSHOT_DIR)], ignore_index=True)
+
+    def check(table: bytes) -> None:
+        path = tmp_path / "regionalstatistik" / "12411-01-01-5_2025-03-17.csv"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(table)
+        release = Release("regionalstatistik", "2025-03-17", [ReleaseFile("table", path, path.name, "0" * 64, 1)])
+        contracts.check_source("regionalstatistik", [(release, genesis_ffcsv.parse_release(release))], register)
+
+    full = responses.population_ffcsv()
+    check(full)
+    lines = full.decode("utf-8").split("\n")
+    without_dippoldiswalde = "\n".join(line for line in lines if ";2023-12-31;GEMEIN;Gemeinden;14628060;" not in line)
+    with pytest.raises(SourceError, match=r"\[regionalstatistik\] 12411-01-01-5_2025-03-17.csv: .*column ags: 1 "
+                                          r"Gemeinden of the register around 2023-12-31 are missing, e.g. \['14628060'\]"):
+        check(without_dippoldiswalde.encode("utf-8"))
+    without_kreis = "\n".join(line for line in lines if ";Gemeinden;14628" not in line)
+    with pytest.raises(SourceError, match=r"among them every Gemeinde of the Kreise \['14628'\]"):
+        check(without_kreis.encode("utf-8"))

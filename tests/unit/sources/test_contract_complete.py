@@ -1,0 +1,54 @@
+"""The ``complete`` rule of a contract: no Gemeinde and no Kreis of the registers around a release's date may be lost."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from sources import contracts
+
+CONTRACT = contracts._table("observations", {
+    "columns": {"ags": "text", "level": "text", "reference_date": "date"},
+    "levels": {"gemeinde": r"\d{8}", "kreis": r"\d{5}"}, "complete": True})
+# two registers around 2022: Kreis 01001 (one Gemeinde), Kreis 01002 (two), Hamburg, the coastal waters of a Land
+GEMEINDEN = ["01001000", "01002001", "01002002", "02000000", "13000999"]
+REGISTERS = contracts.Registers.from_frame(pd.DataFrame({
+    "ags": GEMEINDEN * 2, "vintage": ["2021"] * 5 + ["2023"] * 5,
+    "territorial_date": [dt.date(2021, 12, 31)] * 5 + [dt.date(2023, 12, 31)] * 5,
+    "kind": ["Stadt"] * 4 + ["gemeindefreies Gebiet (unbewohnt)"] + ["Stadt"] * 4 + ["gemeindefreies Gebiet (unbewohnt)"]}))
+
+
+def problems(keys: list[str], level: str = "gemeinde") -> list[str]:
+    frame = pd.DataFrame({"ags": keys, "level": level, "reference_date": dt.date(2022, 12, 31)})
+    return [v.problem for v in contracts.check_table(CONTRACT, frame, REGISTERS, "2022")]
+
+
+def test_every_gemeinde_present_passes_and_an_area_outside_every_kreis_is_not_required():
+    assert problems(GEMEINDEN) == []
+    assert problems(GEMEINDEN[:4]) == []  # 13000999 lies in no Kreis: a Gemeinde file need not list it
+
+
+def test_a_gemeinde_lost_inside_a_covered_kreis_fails():
+    [problem] = problems(["01001000", "01002001", "02000000"])
+    assert problem.startswith("1 Gemeinden of the register around 2022-12-31 are missing, e.g. ['01002002']")
+    assert "among them" not in problem
+
+
+def test_a_whole_kreis_lost_fails_and_is_named():
+    """A file cut between two Kreise used to pass: only the Kreise it covered were compared."""
+    [problem] = problems(["01001000", "02000000"])
+    assert "2 Gemeinden" in problem and "among them every Gemeinde of the Kreise ['01002']" in problem
+    [problem] = problems(["01001000", "01002001", "01002002"])  # Hamburg is a Gemeinde like any other
+    assert "['02000000']" in problem
+
+
+def test_a_release_of_kreise_only_is_checked_for_its_kreise():
+    assert problems(["01001", "01002", "02000"], level="kreis") == []
+    [problem] = problems(["01001", "02000"], level="kreis")
+    assert "1 Kreise of the register around 2022-12-31 are missing, e.g. ['01002']" in problem
+
+
+def test_a_release_that_shares_no_kreis_with_the_registers_is_outside_their_scope():
+    """As for ``known``: a file of Stuttgart beside registers of other Kreise (the snapshot's) is not checked."""
+    assert problems(["08111000"]) == []
