@@ -9,6 +9,7 @@ Gemeinden with a note.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 
@@ -41,6 +42,11 @@ ACCESSIBILITY_COLUMNS = {
              ("Haltestelle", "20 Abfahrten", "Anteil Einwohner")),
 }
 MEASURE_COLUMNS = {**COMMUTING_COLUMNS, **ACCESSIBILITY_COLUMNS}
+# The day of the year a zeitbezug stands for. The commuting shares are the BA's counts of 30 June (a Pendler is
+# counted only on 30.06.); dated 31.12 they outranked the BA's own Gemeinde figure of the same year, which the
+# catalogue ranks first (indicators take a year's newest date before the source order). The accessibility
+# indicators are the year's state: 31.12.
+DAY_OF_YEAR = {**{column: "-06-30" for column in COMMUTING_COLUMNS}, **{column: "-12-31" for column in ACCESSIBILITY_COLUMNS}}
 LEVELS = {  # raumbezug -> (level, digits of the key)
     "Gemeindeverbände": ("gemeindeverband", 8),
     "Kreise": ("kreis", 5),
@@ -79,11 +85,12 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
         table["ags"] = [_key(code, LEVELS[r][1]) for code, r in zip(table["kennziffer"], table["raumbezug"])]
     except (TypeError, ValueError) as exc:  # a lettered or empty kennziffer: name the file, not just the value
         raise SourceError(release.source_id, regions_file.relative_path, f"column kennziffer: {exc}") from None
-    table["reference_date"] = pd.to_datetime(table["zeitbezug"] + "-12-31").dt.date
     long = table.melt(
-        id_vars=["ags", "level", "reference_date", "name"], value_vars=list(MEASURE_COLUMNS),
+        id_vars=["ags", "level", "zeitbezug", "name"], value_vars=list(MEASURE_COLUMNS),
         var_name="column", value_name="value",
     ).dropna(subset=["value"])
+    long["reference_date"] = per_distinct(long["zeitbezug"] + long["column"].map(DAY_OF_YEAR),
+                                          dt.date.fromisoformat)
     long["measure"] = long["column"].map(lambda c: MEASURE_COLUMNS[c][0])
     long["unit"] = long["column"].map(lambda c: MEASURE_COLUMNS[c][1])
     long["note"] = ""

@@ -87,7 +87,7 @@ def test_imputed_values_are_flagged(warehouse):
         SELECT imputed, imputation, reference_date::VARCHAR FROM indicator_values
         WHERE ags = '01053090' AND indicator_id = 'out_commuter_share' AND period = 2023
     """).fetchone()
-    assert row == (True, "carried forward from 2019", "2019-12-31")
+    assert row == (True, "carried forward from 2019", "2019-06-30")  # INKAR: the BA's count of 30 June
 
 
 def test_source_releases_carry_provenance(warehouse):

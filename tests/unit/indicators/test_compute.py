@@ -182,3 +182,15 @@ def test_a_possible_range_that_is_no_range_fails_naming_the_indicator(tmp_path):
     broken.write_text(text.replace("possible_range: [0, 100]", "possible_range: [100, 0]", 1), encoding="utf-8")
     with pytest.raises(ValueError, match=r"indicator gigabit_coverage: possible_range \[100.0, 0.0\] must be"):
         load_catalogue(broken)
+
+
+def test_the_ba_gemeinde_figure_outranks_inkar_of_the_same_year():
+    """The catalogue ranks the BA's Gemeinde figure before INKAR's Verband figure. Both are the BA's counts of
+    30 June; INKAR's were dated 31.12, and a year's newest date comes first, so INKAR won without a word."""
+    from sources.inkar import DAY_OF_YEAR
+    inkar_day = dt.date.fromisoformat(f"2019{DAY_OF_YEAR['x352']}")
+    con = observations([("inkar", "2022-12", "01053090", "gemeinde", inkar_day, "out_commuter_share", 58.95, "%", ""),
+                        ("ba_commuting", "2019-06", "01053090", "gemeinde", dt.date(2019, 6, 30), "out_commuter_share",
+                         62.0, "%", "")])
+    [row] = compute_indicator(con, CATALOGUE.indicators["out_commuter_share"]).itertuples()
+    assert (row.source_id, row.value, row.reference_date) == ("ba_commuting", 62.0, pd.Timestamp("2019-06-30"))
