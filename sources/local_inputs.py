@@ -341,7 +341,8 @@ def merge_spaces(osm: pd.DataFrame, local: pd.DataFrame) -> pd.DataFrame:
     """One row per space (MERGED_COLUMNS): OSM spaces, plus local ones that match none of them.
 
     Same space: within SAME_PLACE_M metres (coordinates given, not placed at the Gemeinde), or the
-    same name and address (case, spaces and punctuation ignored). A matched OSM space takes the
+    same name and address (case, spaces and punctuation ignored), or, for a row without coordinates, an
+    OSM space of the same name in the same Gemeinde whose OSM entry has no address. A matched OSM space takes the
     local details and lists both sources; a local row matching an earlier local row is dropped as a
     repeat, unless their periods do not overlap: a later offer at the same place (the temporary space
     closed, a permanent one opened in the same rooms) is a space of its own, else the permanent one
@@ -393,9 +394,17 @@ def _same_space(merged: pd.DataFrame, row) -> int | None:
         near = distance[(distance <= SAME_PLACE_M) & ~merged["located_at_gemeinde"].astype(bool)]
         if len(near):
             return int(near.idxmin())
-    same = merged[(merged["name"].map(_key) == _key(row["name"])) & (merged["address"].map(_key) == _key(row["address"]))
-                  & (merged["address"].map(_key) != "")]
-    return int(same.index[0]) if len(same) else None
+    name, address = merged["name"].map(_key) == _key(row["name"]), merged["address"].map(_key)
+    same = merged[name & (address == _key(row["address"])) & (address != "")]
+    if len(same):
+        return int(same.index[0])
+    if row["located_at_gemeinde"]:
+        # no coordinates to compare, and most OSM spaces carry no address: the same name in the same Gemeinde is the
+        # same space (counted twice before, and the town's pillar doubled without a word)
+        named = merged[name & (address == "") & (merged["ags"] == row["ags"]) & (merged["osm_type"] != "local")]
+        if len(named):
+            return int(named.index[0])
+    return None
 
 
 def _metres(lat, lon, lat0, lon0):
@@ -438,11 +447,12 @@ def check_known_ags(surveys: pd.DataFrame, known: set[str]) -> None:
                                                                f"{row[column]} is not a Gemeinde of the register")
 
 
-def coverage_notes(values: pd.DataFrame, covered: set[str], local: pd.DataFrame, source_id: str) -> pd.Series:
-    """The observation note: OSM's caveat, and for a town that supplied its own list, that it did."""
+def coverage_notes(values: pd.DataFrame, covered: set[str], local: pd.DataFrame, with_osm: bool) -> pd.Series:
+    """The observation note: OSM's caveat where OSM spaces were counted, and for a town that supplied its own list,
+    that it did."""
     from sources.osm_coworking import NOTE
 
-    base = NOTE if source_id == "osm_coworking" else ""
+    base = NOTE if with_osm else ""
     suppliers = local.groupby("supplying_ags")["supplier"].first() if len(local) else pd.Series(dtype=object)
     own = values["ags"].map(lambda a: f"locally reported: includes the town's own list (supplier: {suppliers[a]})"
                             if a in covered else "")

@@ -8,8 +8,8 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
-from sources import OBSERVATION_COLUMNS
-from sources.osm_coworking import METRIC_CRS, NOTE
+from sources import OBSERVATION_COLUMNS, local_inputs
+from sources.osm_coworking import METRIC_CRS, NOTE, SPACE_COLUMNS
 
 
 def _points(spaces: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -57,3 +57,32 @@ def coworking_indicators(spaces_with_ags: pd.DataFrame, gemeinden: gpd.GeoDataFr
                             "value": values.astype(float), "unit": unit, "note": NOTE})
               for measure, (unit, values) in measures.items()]
     return pd.concat(frames, ignore_index=True)[OBSERVATION_COLUMNS]
+
+
+def lists_as_of(deliveries: dict[str, pd.DataFrame], date: str) -> pd.DataFrame:
+    """Each supplying town's latest list delivered on or before ``date`` (deliveries by date, rows with
+    ``supplying_ags``). A town's new list replaces its earlier one; another town's delivery does not: taking only
+    the latest delivery folder dropped the lists of every town that had delivered before it."""
+    delivered = [rows.assign(_delivery=day) for day, rows in sorted(deliveries.items()) if day <= date and len(rows)]
+    if not delivered:
+        return pd.DataFrame(columns=[*local_inputs.SPACE_COLUMNS, "located_at_gemeinde"])
+    stacked = pd.concat(delivered, ignore_index=True)
+    latest = stacked.groupby("supplying_ags")["_delivery"].transform("max")
+    return stacked[stacked["_delivery"] == latest].drop(columns="_delivery").reset_index(drop=True)
+
+
+def batches(osm_parsed: list, deliveries: dict[str, pd.DataFrame]) -> list[tuple[str, str, pd.DataFrame, pd.DataFrame]]:
+    """(date, source_id, OSM spaces, the towns' lists) to merge and count, one per date the picture changes.
+
+    Each OSM query date: its spaces with every town's latest list up to then (source osm_coworking). Each delivery
+    after the latest OSM query: that query's spaces with the lists up to the delivery (source local_inputs): a list
+    delivered after it used to wait, unmerged, for a query whose answer changed (live mode lands a new OSM vintage
+    only then) while ``source_releases`` listed it. Without OSM: the lists up to each delivery, alone.
+    """
+    no_osm = pd.DataFrame(columns=SPACE_COLUMNS)
+    osm = sorted(((vintage, tables["coworking_spaces"]) for vintage, tables in osm_parsed), key=lambda pair: pair[0])
+    result = [(vintage, "osm_coworking", spaces, lists_as_of(deliveries, vintage)) for vintage, spaces in osm]
+    latest_query, latest_spaces = osm[-1] if osm else ("", no_osm)
+    result += [(day, "local_inputs", latest_spaces, lists_as_of(deliveries, day))
+               for day in sorted(deliveries) if day > latest_query]
+    return result

@@ -231,14 +231,14 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
         local_inputs.check_known_ags(surveys, set(gemeinden["ags"]))
         deliveries = {v: local_inputs.place_spaces(t["local_spaces"], gemeinden) for v, t in local_parsed}
         spaces, observations = [], []
-        for vintage, source_id, osm, local in _coworking_batches(parsed, deliveries):
+        for vintage, source_id, osm, local in coworking.batches(parsed, deliveries):
             located = coworking.assign_to_gemeinden(osm, gemeinden) if len(osm) else osm.assign(ags=None)
             merged = local_inputs.merge_spaces(located, local).assign(vintage=vintage)
             covered = set(local["supplying_ags"]) if len(local) else set()
             # without OSM only the supplying towns are measured: elsewhere a zero would not be a real zero
             measured = gemeinden if len(osm) or source_id == "osm_coworking" else gemeinden[gemeinden["ags"].isin(covered)]
             values = coworking.coworking_indicators(local_inputs.active_on(merged, vintage), measured, vintage)
-            values["note"] = local_inputs.coverage_notes(values, covered, local, source_id)
+            values["note"] = local_inputs.coverage_notes(values, covered, local, with_osm=len(osm) > 0)
             spaces.append(merged)
             observations.append(values.assign(vintage=vintage, source_id=source_id))
         spaces, observations = pd.concat(spaces, ignore_index=True), pd.concat(observations, ignore_index=True)
@@ -256,21 +256,6 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
         "placed_at_gemeinde_latest": int(latest["located_at_gemeinde"].fillna(False).astype(bool).sum()),
         "survey_rows": len(surveys),
     })
-
-
-def _coworking_batches(osm_parsed, deliveries: dict[str, pd.DataFrame]):
-    """(vintage, source_id, OSM spaces, local spaces) to merge: each OSM snapshot with the latest local
-    delivery not after it; without OSM, each local delivery alone (vintage = delivery date)."""
-    empty_local = pd.DataFrame(columns=[*local_inputs.SPACE_COLUMNS, "located_at_gemeinde"])
-    if not osm_parsed:
-        return [(vintage, "local_inputs", pd.DataFrame(columns=osm_coworking.SPACE_COLUMNS), local)
-                for vintage, local in sorted(deliveries.items())]
-    batches = []
-    for vintage, tables in osm_parsed:
-        earlier = [v for v in sorted(deliveries) if v <= vintage]
-        batches.append((vintage, "osm_coworking", tables["coworking_spaces"],
-                        deliveries[earlier[-1]] if earlier else empty_local))
-    return batches
 
 
 RESTATED = {"population_total": "population_current_territory", "area_km2": "area_current_territory"}

@@ -217,6 +217,18 @@ def test_a_later_offer_at_the_same_place_is_a_space_of_its_own(delivery):
     assert "BEISPIEL Temporärer Coworking-Space (Themenwoche)" in october
 
 
+def test_a_listed_space_without_coordinates_matches_an_osm_space_of_its_name_without_address(delivery):
+    """Coordinates are optional in the template and most OSM spaces carry no address: the library was counted
+    twice (OSM and the list), doubling Mölln's coworking supply. The same name in another Gemeinde is not it."""
+    local = local_inputs.place_spaces(parse(delivery)["local_spaces"], gemeinden_frame())
+    library = "BEISPIEL Stadtbücherei als Dritter Ort"
+    same = local_inputs.merge_spaces(pd.DataFrame([osm_space(7, library, 53.6301, 10.6801)]), local)
+    assert same.set_index("name").loc[library, "sources"] == "osm_coworking; local_inputs"
+    assert (same["name"] == library).sum() == 1
+    elsewhere = pd.DataFrame([{**osm_space(7, library, 53.70, 10.75), "ags": "01053100"}])
+    assert (local_inputs.merge_spaces(elsewhere, local)["name"] == library).sum() == 2
+
+
 def test_merge_counts_each_space_once_and_keeps_its_sources(delivery):
     local = local_inputs.place_spaces(parse(delivery)["local_spaces"], gemeinden_frame())
     osm = pd.DataFrame([

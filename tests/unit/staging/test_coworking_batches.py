@@ -1,0 +1,54 @@
+"""Which coworking picture is counted on which date: OSM queries and the towns' own lists (staging/coworking.py)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sources.osm_coworking import SPACE_COLUMNS
+from staging import coworking
+
+
+def town_list(town: str, *names: str) -> pd.DataFrame:
+    return pd.DataFrame({"name": list(names), "ags": town, "supplying_ags": town, "located_at_gemeinde": False})
+
+
+def osm(vintage: str, *names: str) -> tuple[str, dict]:
+    spaces = pd.DataFrame([{**dict.fromkeys(SPACE_COLUMNS), "osm_type": "node", "osm_id": i, "name": n}
+                           for i, n in enumerate(names)], columns=SPACE_COLUMNS)
+    return vintage, {"coworking_spaces": spaces}
+
+
+MOELLN, WITTENBERGE = "01053090", "12070424"
+DELIVERIES = {"2024-03-01": town_list(MOELLN, "Rathaus temporär"),
+              "2024-04-01": town_list(WITTENBERGE, "Bahnhof"),
+              "2024-06-01": town_list(MOELLN, "Rathaus dauerhaft", "Bücherei")}
+
+
+def names(frame: pd.DataFrame) -> set[str]:
+    return set(frame["name"])
+
+
+def test_each_town_keeps_its_latest_list_whoever_delivered_since():
+    """Only the latest delivery folder was taken: Wittenberge's April list dropped Mölln's March list."""
+    assert names(coworking.lists_as_of(DELIVERIES, "2024-04-15")) == {"Rathaus temporär", "Bahnhof"}
+    assert names(coworking.lists_as_of(DELIVERIES, "2024-06-01")) == {"Rathaus dauerhaft", "Bücherei", "Bahnhof"}
+    assert coworking.lists_as_of(DELIVERIES, "2024-01-01").empty
+
+
+def test_a_list_delivered_after_the_latest_osm_query_is_counted_with_that_query():
+    """Mölln's June list waited, unmerged, for an OSM answer that changed, while source_releases listed it."""
+    batches = coworking.batches([osm("2024-05-14", "Coworking Hafen")], DELIVERIES)
+    assert [(day, source) for day, source, _, _ in batches] == [("2024-05-14", "osm_coworking"),
+                                                                ("2024-06-01", "local_inputs")]
+    (_, _, may_osm, may_lists), (_, _, june_osm, june_lists) = batches
+    assert names(may_osm) == names(june_osm) == {"Coworking Hafen"}
+    assert names(may_lists) == {"Rathaus temporär", "Bahnhof"}
+    assert names(june_lists) == {"Rathaus dauerhaft", "Bücherei", "Bahnhof"}
+
+
+def test_without_osm_each_delivery_counts_every_list_up_to_it():
+    batches = coworking.batches([], DELIVERIES)
+    assert [(day, source) for day, source, _, _ in batches] == [
+        ("2024-03-01", "local_inputs"), ("2024-04-01", "local_inputs"), ("2024-06-01", "local_inputs")]
+    assert all(spaces.empty for _, _, spaces, _ in batches)
+    assert names(batches[1][3]) == {"Rathaus temporär", "Bahnhof"}
