@@ -21,6 +21,9 @@ A table contract holds (all optional):
   complete: true                              every Gemeinde of the registers around the release's
                                               date has a row (a release with Kreis rows only: every Kreis)
   min_rows: n                                 fewer rows mean a truncated file
+  differs_from_previous: true                 a release dated after another one of the source must not
+                                              repeat its figures (year_on_year: an earlier release
+                                              re-published under a new date)
   measures: {measure regex: rule}             unit, integer, min, max, tolerance (the publisher's
                                               documented rounding above max), yoy_relative
                                               (|change| / previous), yoy_drop_points (a share falling
@@ -144,6 +147,7 @@ class TableContract:
     complete_except_kinds: tuple[str, ...] = ()
     out_of_scope: frozenset[str] = frozenset()
     territory_of_vintage: bool = False  # a series restated on the territory of its release (INKAR)
+    differs_from_previous: bool = False  # a release at a later date is not an earlier one re-published
     min_rows: int = 0
     measures: tuple[tuple[re.Pattern, Rule], ...] = ()
     values: dict[str, Rule] = field(default_factory=dict)
@@ -166,6 +170,7 @@ def _table(name: str, raw: dict) -> TableContract:
         complete_except_kinds=tuple(raw.get("complete_except_kinds", [])),
         out_of_scope=frozenset(str(k) for k in raw.get("out_of_scope", [])), min_rows=int(raw.get("min_rows", 0)),
         territory_of_vintage=bool(raw.get("territory_of_vintage", False)),
+        differs_from_previous=bool(raw.get("differs_from_previous", False)),
         measures=tuple((re.compile(p), _rule(r)) for p, r in (raw.get("measures") or {}).items()),
         values={c: _rule(r) for c, r in (raw.get("values") or {}).items()})
 
@@ -816,8 +821,46 @@ def year_on_year(con, source_ids: list[str] | None = None, contracts: dict | Non
         frames.append(con.execute(_YOY_SQL, {"source": source_id, "pattern": pattern,
                                              "relative": rule.yoy_relative, "drop": rule.yoy_drop_points,
                                              "points": rule.yoy_points, "floor": rule.yoy_floor}).df())
+    for source_id in republish_sources(contracts):
+        if source_ids is None or source_id in source_ids:
+            frames.append(con.execute(_REPUBLISHED_SQL, {"source": source_id, "share": REPUBLISHED_SHARE,
+                                                         "least": REPUBLISHED_LEAST}).df())
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True)[YOY_COLUMNS] if frames else pd.DataFrame(columns=YOY_COLUMNS)
+
+
+def republish_sources(contracts: dict | None = None) -> list[str]:
+    """Sources whose contract says a release at a later date differs from the one before (``differs_from_previous``)."""
+    contracts = contracts if contracts is not None else CONTRACTS
+    return sorted(source_id for source_id, tables in contracts.items()
+                  if any(table.differs_from_previous for table in tables.values()))
+
+
+# A real release of these sources repeats 15-53 % of the figures of the one before it (Germany-wide Breitbandatlas
+# and Gemeindeverzeichnis releases, measured 2026-12-03); an earlier release re-published under a new date repeats
+# all of them, and its stale figures were taken as the new date's.
+REPUBLISHED_SHARE = 0.99
+REPUBLISHED_LEAST = 100  # figures both releases give; fewer (a few Kreise in a reorganised year) prove nothing
+
+_REPUBLISHED_SQL = """
+WITH figures AS (
+    SELECT ags, level, measure, reference_date, vintage, value FROM observations
+    WHERE source_id = $source AND value IS NOT NULL AND coalesce(note, '') NOT LIKE 'from Gemeindeverband%'),
+pairs AS (  -- each figure after the figure before it from an earlier date
+    SELECT *, lag(value) OVER w AS prev_value, lag(reference_date) OVER w AS prev_date,
+           lag(vintage) OVER w AS prev_vintage
+    FROM figures WINDOW w AS (PARTITION BY ags, level, measure ORDER BY reference_date, vintage)),
+releases AS (
+    SELECT vintage, prev_vintage, count(*) AS shared, count(*) FILTER (WHERE value = prev_value) AS same
+    FROM pairs WHERE prev_value IS NOT NULL AND prev_vintage != vintage AND prev_date < reference_date
+    GROUP BY ALL)
+SELECT $source AS source_id, vintage, prev_vintage, '' AS ags, '' AS level, 'all measures' AS measure,
+       shared::DOUBLE AS prev_value, same::DOUBLE AS value,
+       format('{} of the {} figures it shares with the release {} of an earlier date are the same: that release '
+              're-published under a new date (a real one repeats far fewer)', same, shared, prev_vintage) AS bound
+FROM releases WHERE shared >= $least AND same >= $share * shared
+ORDER BY vintage
+"""
 
 
 _YOY_SQL = """
@@ -902,8 +945,9 @@ def apply_allowlist(findings: pd.DataFrame, allowances: list[Allowance]) -> tupl
 
 def describe_yoy(blocking: pd.DataFrame, limit: int = 8) -> list[str]:
     """One line per finding: '[source] release V (after P): ags/measure: prev -> value: bound'."""
-    lines = [f"[{r.source_id}] release {r.vintage} (after {r.prev_vintage}): {r.ags} {r.measure}: "
-             f"{r.prev_value:g} -> {r.value:g}: {r.bound}" for r in blocking.head(limit).itertuples()]
+    lines = [f"[{r.source_id}] release {r.vintage} (after {r.prev_vintage}): " +
+             (f"{r.ags} {r.measure}: {r.prev_value:g} -> {r.value:g}: " if r.ags else "") + r.bound
+             for r in blocking.head(limit).itertuples()]
     if len(blocking) > limit:
         lines.append(f"... {len(blocking) - limit} more; allow a release in allowlist.yaml with a reason "
                      "if the change is real")

@@ -66,7 +66,8 @@ def year_on_year_all(settings: ReadinessSettings, fresh: bool = False) -> pd.Dat
     candidate; its per-source checks and the swap reuse the record while the working files and the
     bounds are the same, instead of scanning the observations again (warehouse/validation.py)."""
     record = validation_record(settings.candidate, "year_on_year")
-    key = {"working_files": working_identity(settings.work_db), "rules": repr(contracts.yoy_rules())}
+    key = {"working_files": working_identity(settings.work_db),
+           "rules": repr((contracts.yoy_rules(), contracts.republish_sources()))}
     if not fresh:
         findings = recorded_frame(record, key)
         if findings is not None:

@@ -137,6 +137,19 @@ def test_implausible_change_blocks_the_publish_unless_allowed(good_run, tmp_path
 
 
 @pytest.mark.slow
+def test_an_earlier_release_re_published_under_a_new_date_blocks_the_publish(good_run, tmp_path):
+    """A Breitbandatlas 'end of 2021' that repeats the mid-2021 file: no figure moved beyond a bound, and every
+    town's broadband data read as of 31.12.2021. The candidate refuses it, the published file stays."""
+    folder = "breitbandatlas/gemeinde_bezirke_privat_2021_"
+    result, messages, published, before = run_variant(
+        good_run, tmp_path, lambda root: shutil.copy(root / f"{folder}mitte.csv", root / f"{folder}ende.csv"),
+        assets=downstream_of("raw/breitbandatlas"))
+    assert not result.success and sha256(published) == before
+    assert any("[breitbandatlas] release 2021-ende (after 2021-mitte): " in m and "re-published" in m
+               for m in messages), messages
+
+
+@pytest.mark.slow
 def test_benign_reorder_and_a_revised_inkar_release_publish_correct_values(good_run, tmp_path):
     """Reordered Mobilfunk columns read by name; a revised INKAR file lands as vintage 2022-12-rev2."""
     def mutate(root: Path) -> None:

@@ -9,6 +9,8 @@ representative subset runs the whole refresh job (tests/integration/test_bad_inp
 
 from __future__ import annotations
 
+import datetime as dt
+
 import importlib
 import re
 import shutil
@@ -151,6 +153,37 @@ def test_year_on_year_blocks_unless_the_crosswalk_or_the_allowlist_explains(tmp_
     allowlist.write_text("allow:\n  - {source: breitbandatlas, release: 2020-ende}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="needs source, release and a reason"):
         contracts.load_allowlist(allowlist)
+
+
+def test_an_earlier_release_re_published_under_a_new_date_blocks(tmp_path):
+    """A Breitbandatlas file of end-2021 that repeats mid-2021 passed every bound (no change is within any bound)
+    and its stale figures became the towns' current data. A real release repeats 15-53 % of its predecessor's."""
+    con = duckdb.connect()
+    towns = [f"01053{i:03d}" for i in range(150)]
+    rows = [("breitbandatlas", vintage, ags, "gemeinde", date, m, value(i, m), "% of households", "")
+            for vintage, date, value in [("2021-mitte", dt.date(2021, 6, 30), lambda i, m: float(i % 90 + m)),
+                                         ("2021-ende", dt.date(2021, 12, 31), lambda i, m: float(i % 90 + m)),
+                                         ("2022-mitte", dt.date(2022, 6, 30), lambda i, m: float(i % 90 + m + i % 2))]
+            for i, ags in enumerate(towns) for m in (0, 5)]
+    con.execute("CREATE TABLE observations (source_id VARCHAR, vintage VARCHAR, ags VARCHAR, level VARCHAR, "
+                "reference_date DATE, measure VARCHAR, value DOUBLE, unit VARCHAR, note VARCHAR)")
+    con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(*r[:5], f"households_all_{r[5]}", *r[6:]) for r in rows])
+    con.execute("CREATE TABLE municipality_register (ags VARCHAR, vintage VARCHAR, territorial_date DATE)")
+    con.execute("CREATE TABLE territorial_changes (from_vintage VARCHAR, to_vintage VARCHAR, from_ags VARCHAR, "
+                "to_ags VARCHAR, kind VARCHAR, evidence VARCHAR)")
+    findings = contracts.year_on_year(con, ["breitbandatlas"])
+    # 2021-ende repeats all 300 figures of 2021-mitte; 2022-mitte changed half of them
+    assert findings[["vintage", "prev_vintage", "prev_value", "value"]].values.tolist() == [
+        ["2021-ende", "2021-mitte", 300.0, 300.0]]
+    [line] = contracts.describe_yoy(findings)
+    assert line.startswith("[breitbandatlas] release 2021-ende (after 2021-mitte): 300 of the 300 figures it shares "
+                           "with the release 2021-mitte of an earlier date are the same: that release re-published")
+    allowlist = tmp_path / "allow.yaml"
+    allowlist.write_text("allow:\n  - {source: breitbandatlas, release: 2021-ende, reason: publisher confirmed}\n",
+                         encoding="utf-8")
+    blocking, allowed = contracts.apply_allowlist(findings, contracts.load_allowlist(allowlist))
+    assert blocking.empty and allowed["reason"].tolist() == ["publisher confirmed"]
 
 
 def test_an_older_working_database_is_migrated_not_broken():
