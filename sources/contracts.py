@@ -23,7 +23,8 @@ A table contract holds (all optional):
   min_rows: n                                 fewer rows mean a truncated file
   differs_from_previous: true                 a release dated after another one of the source must not
                                               repeat its figures (year_on_year: an earlier release
-                                              re-published under a new date)
+                                              re-published under a new date); continues: [sources]
+                                              whose series it carries on, compared across
   measures: {measure regex: rule}             unit, integer, min, max, tolerance (the publisher's
                                               documented rounding above max), yoy_relative
                                               (|change| / previous), yoy_drop_points (a share falling
@@ -148,6 +149,7 @@ class TableContract:
     out_of_scope: frozenset[str] = frozenset()
     territory_of_vintage: bool = False  # a series restated on the territory of its release (INKAR)
     differs_from_previous: bool = False  # a release at a later date is not an earlier one re-published
+    continues: tuple[str, ...] = ()  # sources whose series this one continues (compared across for the above)
     min_rows: int = 0
     measures: tuple[tuple[re.Pattern, Rule], ...] = ()
     values: dict[str, Rule] = field(default_factory=dict)
@@ -171,6 +173,7 @@ def _table(name: str, raw: dict) -> TableContract:
         out_of_scope=frozenset(str(k) for k in raw.get("out_of_scope", [])), min_rows=int(raw.get("min_rows", 0)),
         territory_of_vintage=bool(raw.get("territory_of_vintage", False)),
         differs_from_previous=bool(raw.get("differs_from_previous", False)),
+        continues=tuple(raw.get("continues", [])),
         measures=tuple((re.compile(p), _rule(r)) for p, r in (raw.get("measures") or {}).items()),
         values={c: _rule(r) for c, r in (raw.get("values") or {}).items()})
 
@@ -821,19 +824,23 @@ def year_on_year(con, source_ids: list[str] | None = None, contracts: dict | Non
         frames.append(con.execute(_YOY_SQL, {"source": source_id, "pattern": pattern,
                                              "relative": rule.yoy_relative, "drop": rule.yoy_drop_points,
                                              "points": rule.yoy_points, "floor": rule.yoy_floor}).df())
-    for source_id in republish_sources(contracts):
-        if source_ids is None or source_id in source_ids:
-            frames.append(con.execute(_REPUBLISHED_SQL, {"source": source_id, "share": REPUBLISHED_SHARE,
-                                                         "least": REPUBLISHED_LEAST}).df())
+    for source_id, lineage in republish_sources(contracts).items():
+        # a source without figures has no release to judge (its lineage's rows would be windowed for nothing)
+        if (source_ids is None or source_id in source_ids) and con.execute(
+                "SELECT 1 FROM observations WHERE source_id = ? LIMIT 1", [source_id]).fetchone():
+            frames.append(con.execute(_REPUBLISHED_SQL, {"source": source_id, "lineage": lineage,
+                                                         "share": REPUBLISHED_SHARE, "least": REPUBLISHED_LEAST}).df())
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True)[YOY_COLUMNS] if frames else pd.DataFrame(columns=YOY_COLUMNS)
 
 
-def republish_sources(contracts: dict | None = None) -> list[str]:
-    """Sources whose contract says a release at a later date differs from the one before (``differs_from_previous``)."""
+def republish_sources(contracts: dict | None = None) -> dict[str, list[str]]:
+    """Source -> the sources its releases are compared with (itself and those it ``continues``), for every source
+    whose contract says a release at a later date differs from the one before (``differs_from_previous``)."""
     contracts = contracts if contracts is not None else CONTRACTS
-    return sorted(source_id for source_id, tables in contracts.items()
-                  if any(table.differs_from_previous for table in tables.values()))
+    return {source_id: [source_id, *sorted({s for table in tables.values() for s in table.continues})]
+            for source_id, tables in sorted(contracts.items())
+            if any(table.differs_from_previous for table in tables.values())}
 
 
 # A real release of these sources repeats 15-53 % of the figures of the one before it (Germany-wide Breitbandatlas
@@ -844,20 +851,23 @@ REPUBLISHED_LEAST = 100  # figures both releases give; fewer (a few Kreise in a 
 
 _REPUBLISHED_SQL = """
 WITH figures AS (
-    SELECT ags, level, measure, reference_date, vintage, value FROM observations
-    WHERE source_id = $source AND value IS NOT NULL AND coalesce(note, '') NOT LIKE 'from Gemeindeverband%'),
-pairs AS (  -- each figure after the figure before it from an earlier date
+    SELECT source_id, ags, level, measure, reference_date, vintage, value FROM observations
+    WHERE list_contains($lineage, source_id) AND value IS NOT NULL
+      AND coalesce(note, '') NOT LIKE 'from Gemeindeverband%'),
+pairs AS (  -- each figure after the figure before it from an earlier date, in this source or one it continues
     SELECT *, lag(value) OVER w AS prev_value, lag(reference_date) OVER w AS prev_date,
-           lag(vintage) OVER w AS prev_vintage
+           lag(vintage) OVER w AS prev_vintage, lag(source_id) OVER w AS prev_source
     FROM figures WINDOW w AS (PARTITION BY ags, level, measure ORDER BY reference_date, vintage)),
 releases AS (
-    SELECT vintage, prev_vintage, count(*) AS shared, count(*) FILTER (WHERE value = prev_value) AS same
-    FROM pairs WHERE prev_value IS NOT NULL AND prev_vintage != vintage AND prev_date < reference_date
+    SELECT vintage, prev_source, prev_vintage, count(*) AS shared, count(*) FILTER (WHERE value = prev_value) AS same
+    FROM pairs WHERE source_id = $source AND prev_value IS NOT NULL AND prev_date < reference_date
+      AND (prev_vintage != vintage OR prev_source != source_id)
     GROUP BY ALL)
 SELECT $source AS source_id, vintage, prev_vintage, '' AS ags, '' AS level, 'all measures' AS measure,
        shared::DOUBLE AS prev_value, same::DOUBLE AS value,
        format('{} of the {} figures it shares with the release {} of an earlier date are the same: that release '
-              're-published under a new date (a real one repeats far fewer)', same, shared, prev_vintage) AS bound
+              're-published under a new date (a real one repeats far fewer)', same, shared,
+              CASE WHEN prev_source = $source THEN prev_vintage ELSE prev_source || ' ' || prev_vintage END) AS bound
 FROM releases WHERE shared >= $least AND same >= $share * shared
 ORDER BY vintage
 """

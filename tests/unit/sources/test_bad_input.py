@@ -165,6 +165,9 @@ def test_an_earlier_release_re_published_under_a_new_date_blocks(tmp_path):
                                          ("2021-ende", dt.date(2021, 12, 31), lambda i, m: float(i % 90 + m)),
                                          ("2022-mitte", dt.date(2022, 6, 30), lambda i, m: float(i % 90 + m + i % 2))]
             for i, ags in enumerate(towns) for m in (0, 5)]
+    # the Gigabit-Grundbuch continues the Breitbandatlas: its first release repeating the last one is caught too
+    rows += [("gigabit_grundbuch", "2022-12", *r[2:4], dt.date(2022, 12, 31), *r[5:]) for r in rows
+             if r[1] == "2022-mitte"]
     con.execute("CREATE TABLE observations (source_id VARCHAR, vintage VARCHAR, ags VARCHAR, level VARCHAR, "
                 "reference_date DATE, measure VARCHAR, value DOUBLE, unit VARCHAR, note VARCHAR)")
     con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -172,10 +175,13 @@ def test_an_earlier_release_re_published_under_a_new_date_blocks(tmp_path):
     con.execute("CREATE TABLE municipality_register (ags VARCHAR, vintage VARCHAR, territorial_date DATE)")
     con.execute("CREATE TABLE territorial_changes (from_vintage VARCHAR, to_vintage VARCHAR, from_ags VARCHAR, "
                 "to_ags VARCHAR, kind VARCHAR, evidence VARCHAR)")
-    findings = contracts.year_on_year(con, ["breitbandatlas"])
+    findings = contracts.year_on_year(con, ["breitbandatlas", "gigabit_grundbuch"])
     # 2021-ende repeats all 300 figures of 2021-mitte; 2022-mitte changed half of them
-    assert findings[["vintage", "prev_vintage", "prev_value", "value"]].values.tolist() == [
-        ["2021-ende", "2021-mitte", 300.0, 300.0]]
+    assert findings[["source_id", "vintage", "prev_vintage", "prev_value", "value"]].values.tolist() == [
+        ["breitbandatlas", "2021-ende", "2021-mitte", 300.0, 300.0],
+        ["gigabit_grundbuch", "2022-12", "2022-mitte", 300.0, 300.0]]
+    assert "with the release breitbandatlas 2022-mitte of an earlier date" in findings["bound"].iloc[1]
+    findings = findings.iloc[:1]
     [line] = contracts.describe_yoy(findings)
     assert line.startswith("[breitbandatlas] release 2021-ende (after 2021-mitte): 300 of the 300 figures it shares "
                            "with the release 2021-mitte of an earlier date are the same: that release re-published")
