@@ -558,7 +558,7 @@ def _lost(contract, keys: pd.Series, before: set[str], after: set[str] | None, r
                   and (k[:5] in covered or (whole_kreise and not (k[2:5] == "000" and k[5:] != "000"))))
     if not lost:
         return []
-    kreise = sorted({k[:5] for k in lost} - {k[:5] for k in present})
+    kreise = sorted({k[:5] for k in lost} - covered)
     whole = f", among them every Gemeinde of the Kreise {kreise[:5]}" if kreise else ""
     return [Violation(contract.table, f"{len(lost)} Gemeinden of the register around {date} are missing, e.g. "
                                       f"{lost[:5]}{whole} (a release may not lose Gemeinden)", column=contract.key,

@@ -46,7 +46,8 @@ MEASURE_COLUMNS = {**COMMUTING_COLUMNS, **ACCESSIBILITY_COLUMNS}
 # counted only on 30.06.); dated 31.12 they outranked the BA's own Gemeinde figure of the same year, which the
 # catalogue ranks first (indicators take a year's newest date before the source order). The accessibility
 # indicators are the year's state: 31.12.
-DAY_OF_YEAR = {**{column: "-06-30" for column in COMMUTING_COLUMNS}, **{column: "-12-31" for column in ACCESSIBILITY_COLUMNS}}
+DAY_OF_YEAR = {**{column: "-06-30" for column in COMMUTING_COLUMNS},
+               **{column: "-12-31" for column in ACCESSIBILITY_COLUMNS}}
 LEVELS = {  # raumbezug -> (level, digits of the key)
     "Gemeindeverbände": ("gemeindeverband", 8),
     "Kreise": ("kreis", 5),

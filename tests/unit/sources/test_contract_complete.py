@@ -1,4 +1,4 @@
-"""The ``complete`` rule of a contract: no Gemeinde and no Kreis of the registers around a release's date may be lost."""
+"""The ``complete`` rule of a contract: no Gemeinde and no Kreis of the registers around a release's date is lost."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ GEMEINDEN = ["01001000", "01002001", "01002002", "02000000", "13000999"]
 REGISTERS = contracts.Registers.from_frame(pd.DataFrame({
     "ags": GEMEINDEN * 2, "vintage": ["2021"] * 5 + ["2023"] * 5,
     "territorial_date": [dt.date(2021, 12, 31)] * 5 + [dt.date(2023, 12, 31)] * 5,
-    "kind": ["Stadt"] * 4 + ["gemeindefreies Gebiet (unbewohnt)"] + ["Stadt"] * 4 + ["gemeindefreies Gebiet (unbewohnt)"]}))
+    "kind": (["Stadt"] * 4 + ["gemeindefreies Gebiet (unbewohnt)"]) * 2}))
 
 
 def problems(keys: list[str], level: str = "gemeinde") -> list[str]:
