@@ -159,11 +159,23 @@ def score_terms(values: pd.DataFrame, index: pd.DataFrame, catalogue: Catalogue)
     geometric = catalogue.aggregation == "geometric"
     scored = index.loc[index["score"].notna(), ["ags", "period", "score"]]
     used = usable_values(values, catalogue).merge(scored[["ags", "period"]], on=["ags", "period"])
+    used = _counted(used, index)
     used["c"] = effective_weights(used, catalogue)
     used["level"] = np.log(used["normalised"].clip(lower=GEOMETRIC_FLOOR)) if geometric else used["normalised"]
     used["term"] = used["c"] * used["level"]
     _check_against_index(used, scored, geometric)
     return used
+
+
+def _counted(used: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame:
+    """``used`` without the values of pillars the index row leaves out of its score (``uncompared_pillars``:
+    optional pillars too few towns have that period), which its score does not rest on."""
+    if "uncompared_pillars" not in index or index["uncompared_pillars"].isna().all():
+        return used
+    rows = index.loc[index["uncompared_pillars"].notna(), ["ags", "period", "uncompared_pillars"]]
+    left_out = {(a, p, pillar.strip()) for a, p, pillars in rows.itertuples(index=False) for pillar in pillars.split(",")}
+    keep = [(a, p, q) not in left_out for a, p, q in zip(used["ags"], used["period"], used["pillar"])]
+    return used[keep]
 
 
 class _Cube:

@@ -30,6 +30,10 @@ IMPUTATIONS = ("carry-forward", "nearest", "none")
 # aggregation option -> (rule within pillars, rule across pillars)
 AGGREGATION_LEVELS = {"arithmetic": ("arithmetic", "arithmetic"), "geometric": ("geometric", "geometric"),
                       "geometric-pillars": ("arithmetic", "geometric")}
+# An optional pillar counts in a period's scores only where at least this share of the towns that have every required
+# pillar have it too: scored for a few towns only, it ranked them on another pillar set than the rest (Mölln, the one
+# town with its own coworking list, fell from rank 8 to 23 of 50 for delivering data; audit of 2026-12-03).
+OPTIONAL_PILLAR_MIN_SHARE = 0.5
 PERCENTILE_GOALPOSTS = (5.0, 95.0)  # percentile-goalposts and z-score: winsorise at these percentiles
 Z_SCALE = (50.0, 10.0)  # z-score: mean and standard deviation after rescaling (positive, so geometric means work)
 
@@ -176,13 +180,28 @@ def pillar_scores(normalised: np.ndarray, pillar_of: Sequence[str], pillars: Seq
     return out
 
 
+def counted_pillars(present: np.ndarray, required: Sequence[bool]) -> np.ndarray:
+    """Which pillars count in a period's scores (bool per pillar), from ``present`` (pillars, towns[, draws]).
+
+    Every required pillar; an optional one (e.g. coworking, from OSM or a town's own list) where at least
+    OPTIONAL_PILLAR_MIN_SHARE of the towns with every required pillar have it, so that one period's scores
+    compare the same pillars for (nearly) every town."""
+    required = np.asarray(required, dtype=bool)
+    complete = present[required].all(axis=0) if required.any() else np.ones(present.shape[1:], bool)
+    if not complete.any():
+        return required.copy()
+    shares = present[:, complete].mean(axis=1)
+    return required | (shares >= OPTIONAL_PILLAR_MIN_SHARE)
+
+
 def overall_scores(pillar_matrix: np.ndarray, pillar_weights: np.ndarray, required: Sequence[bool],
                    method: str = "arithmetic") -> np.ndarray:
-    """Overall score (towns, draws): weighted mean of the present pillars; NaN unless every required one is present.
-
-    Optional pillars (e.g. coworking from OSM, absent offline) count where they have a value."""
+    """Overall score (towns, draws): weighted mean of the counted pillars present; NaN unless every required one is
+    present. An optional pillar counts where it has a value, in a period where most towns have it
+    (:func:`counted_pillars`); the pillar score itself stays for the town's page."""
     present = ~np.isnan(pillar_matrix)
-    score, _ = weighted_mean(pillar_matrix, present, pillar_weights, method)
+    counted = present & counted_pillars(present, required).reshape((-1,) + (1,) * (present.ndim - 1))
+    score, _ = weighted_mean(pillar_matrix, counted, pillar_weights, method)
     required_idx = [k for k, r in enumerate(required) if r]
     complete = present[required_idx].all(axis=0) if required_idx else np.ones(score.shape, bool)
     return np.where(complete, score, np.nan)

@@ -72,6 +72,10 @@ OTHER = {
     "base_period": ("base year {}", "Basisjahr {}"),
     "omitted_pillar": ("{} not scored: no data from {} for this period",
                        "{} nicht bewertet: keine Daten (Quellen: {}) für diesen Zeitraum"),
+    "uncompared_pillar": ("{} not in the score: fewer than half of the towns have it for this period, and one ranking "
+                          "compares the same pillars for every town",
+                          "{} nicht im Gesamtwert: weniger als die Hälfte der Gemeinden hat in diesem Zeitraum Daten "
+                          "dazu, und der Rang vergleicht alle Gemeinden auf denselben Säulen"),
 }
 
 # plausibility of a territorial step (territorial_changes.plausibility)
@@ -120,17 +124,20 @@ def render_value_note(territorial_change=None, method_break=False, source_level=
 
 
 def render_omitted(omitted_pillars, sources: dict[str, list[str]] | None = None, lang: str = "en",
-                   pillar_names: dict[str, str] | None = None) -> str | None:
-    """The note of an index row from its ``omitted_pillars`` (comma-separated pillar ids).
+                   pillar_names: dict[str, str] | None = None, uncompared=None) -> str | None:
+    """The note of an index row from its ``omitted_pillars`` and ``uncompared_pillars`` (comma-separated pillar ids).
 
     ``sources``: pillar -> the source ids it would need; ``pillar_names`` (e.g. German labels) replace the ids.
     """
-    if not _present(omitted_pillars):
-        return None
     sources, names = sources or {}, pillar_names or {}
-    pillars = [p.strip() for p in str(omitted_pillars).split(",")]
-    return "; ".join(label("omitted_pillar", lang).format(names.get(p, p), ", ".join(sources.get(p, [])) or "?")
-                     for p in pillars)
+    parts = [label("omitted_pillar", lang).format(names.get(p, p), ", ".join(sources.get(p, [])) or "?")
+             for p in _ids(omitted_pillars)]
+    parts += [label("uncompared_pillar", lang).format(names.get(p, p)) for p in _ids(uncompared)]
+    return "; ".join(parts) or None
+
+
+def _ids(pillars) -> list[str]:
+    return [p.strip() for p in str(pillars).split(",") if p.strip()] if _present(pillars) else []
 
 
 def render_method_break(previous_generation: str, generation: str) -> str:

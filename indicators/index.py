@@ -73,8 +73,12 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
     required = catalogue.required_pillars
     result["missing_pillars"] = _missing_pillars(result, required)
     result["omitted_pillars"] = _omitted_pillars(result, catalogue)
+    result["uncompared_pillars"] = _uncompared_pillars(result, pillar_cube, inputs.periods, catalogue)
     sources = {p: sorted({s for i in catalogue.in_pillar(p) for s in i.sources}) for p in catalogue.pillars}
-    result["notes"] = per_distinct(result["omitted_pillars"], lambda omitted: flags.render_omitted(omitted, sources))
+    # rendered once per distinct pair of typed values, not once per row (hundreds of thousands Germany-wide)
+    pairs = result["omitted_pillars"].fillna("") + "|" + result["uncompared_pillars"].fillna("")
+    result["notes"] = per_distinct(pairs, lambda pair: flags.render_omitted(
+        pair.split("|")[0] or None, sources, uncompared=pair.split("|")[1] or None))
     result["imputed_share"] = carried_weight_share(used, indicators, pillar_weights).reindex(result.index).round(3)
     dates = input_dates(used).reindex(result.index)
     result["oldest_input_date"] = dates["oldest_input_date"]
@@ -154,6 +158,24 @@ def _omitted_pillars(result: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
     for pillar in sorted(set(catalogue.pillars) - set(catalogue.required_pillars)):
         omitted = omitted.where(result[pillar].notna(), (omitted + ",").where(omitted != "", "") + pillar)
     return omitted.replace("", None)
+
+
+def _uncompared_pillars(result: pd.DataFrame, pillar_cube: np.ndarray, periods: list[int],
+                        catalogue: Catalogue) -> pd.Series:
+    """Optional pillars a row has but its score leaves out: in its period fewer than half of the towns have them
+    (engine.counted_pillars on the engine's own pillar scores), comma-separated ids; None where none."""
+    required = [p in catalogue.required_pillars for p in catalogue.pillars]
+    uncounted = {period: [p for p, counted in zip(catalogue.pillars, engine.counted_pillars(
+        ~np.isnan(pillar_cube[i]), required)) if not counted] for i, period in enumerate(periods)}
+    uncompared = np.full(len(result), "", dtype=object)
+    row_periods = result.index.get_level_values("period")
+    for period, pillars in uncounted.items():
+        rows = row_periods == period
+        for pillar in pillars:
+            has = rows & result[pillar].notna().to_numpy()
+            uncompared[has] = np.where(uncompared[has] == "", pillar, uncompared[has] + "," + pillar)
+    uncompared[uncompared == ""] = None
+    return pd.Series(uncompared, index=result.index, dtype=object)
 
 
 def _rank(result: pd.DataFrame) -> pd.Series:

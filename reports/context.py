@@ -129,6 +129,8 @@ def overview(latest: dict | None, history: list[dict], dates: DataDates) -> dict
     missing = [pillar_label(p.strip()) for p in (latest["missing_pillars"] or "").split(",") if p.strip()]
     notes = [f"{pillar_label(p)} nicht bewertet: {reason}" for p, reason in
              not_scored_reasons(latest["omitted_pillars"]).items()]
+    notes += [f"{pillar_label(p)} {reason}" for p, reason in
+              not_scored_reasons(None, latest.get("uncompared_pillars")).items()]
     newer = [dict(r) for r in scored if r["period"] > latest["period"]][-1:]
     provisional = None
     if newer:
@@ -184,13 +186,14 @@ def pillar_rows(latest: dict | None, data: ReportData | None = None) -> list[dic
     if latest is None:
         return []
     reasons = not_scored_reasons(latest["omitted_pillars"])
+    uncompared = not_scored_reasons(None, latest.get("uncompared_pillars"))
     missing = {p.strip() for p in (latest["missing_pillars"] or "").split(",")}
     medians = data.pillar_medians(latest["period"]) if data is not None else {}
     rows = []
     for pillar in PILLARS:
         value = latest[pillar]
-        reason = None if value is not None else reasons.get(pillar, REQUIRED_MISSING if pillar in missing
-                                                            else "keine Daten für diesen Zeitraum")
+        reason = uncompared.get(pillar) if value is not None else reasons.get(
+            pillar, REQUIRED_MISSING if pillar in missing else "keine Daten für diesen Zeitraum")
         rows.append({"pillar": pillar, "label": pillar_label(pillar), "value": value, "reason": reason,
                      "median": medians.get(pillar)})
     return rows

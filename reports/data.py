@@ -25,7 +25,8 @@ from sources.frames import shared_strings
 INDEX_COLUMNS = ["ags", "period", "score", *PILLARS, "rank", "rank_median", "rank_p05", "rank_p95",
                  "score_median", "score_p05", "score_p95", "compared_towns", "in_reference_group",
                  "reference_group", "imputed_share", "provisional", "period_provisional", "oldest_input_date",
-                 "newest_input_date", "missing_pillars", "notes", "omitted_pillars", "method_version"]
+                 "newest_input_date", "missing_pillars", "notes", "omitted_pillars", "uncompared_pillars",
+                 "method_version"]
 
 MUNICIPALITIES = """
 SELECT ags, name, kreis_ags, kreis_name, land, kind, is_pilot, in_reference_group,

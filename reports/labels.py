@@ -216,11 +216,21 @@ def german_sort_key(name: str | None) -> tuple:
     return (base, text)
 
 
-def not_scored_reasons(omitted_pillars: str | None) -> dict[str, str]:
-    """Pillar -> German reason, from readiness_index.omitted_pillars (typed pillar ids, not note text)."""
+UNCOMPARED_DE = ("nicht im Gesamtwert: weniger als die Hälfte der Gemeinden hat in diesem Zeitraum Daten dazu, und der "
+                 "Rang vergleicht alle Gemeinden auf denselben Säulen")
+
+
+def not_scored_reasons(omitted_pillars: str | None, uncompared_pillars: str | None = None) -> dict[str, str]:
+    """Pillar -> German reason, from readiness_index.omitted_pillars and uncompared_pillars (typed pillar ids, not
+    note text)."""
     sources = _pillar_sources()
-    return {pillar: f"keine Daten (Quellen: {', '.join(source_label(s) for s in sources.get(pillar, []))}) für diesen Zeitraum"
-            for pillar in (p.strip() for p in (omitted_pillars or "").split(",")) if pillar}
+    reasons = {pillar: f"keine Daten (Quellen: {', '.join(source_label(s) for s in sources.get(pillar, []))}) für "
+                       "diesen Zeitraum" for pillar in _pillar_ids(omitted_pillars)}
+    return {**reasons, **{pillar: UNCOMPARED_DE for pillar in _pillar_ids(uncompared_pillars)}}
+
+
+def _pillar_ids(pillars: str | None) -> list[str]:
+    return [p.strip() for p in (pillars if isinstance(pillars, str) else "").split(",") if p.strip()]
 
 
 @functools.lru_cache(maxsize=1)

@@ -254,8 +254,14 @@ def _parse_workbook(release: Release, release_file: ReleaseFile) -> pd.DataFrame
             if parsed is not None:  # empty cell: nothing published, no row
                 records.append((*region, f"households_{slug}_{speed}", *parsed))
     observations = pd.DataFrame(records, columns=["ags", "level", "measure", "value", "note"])
-    reference_date = _datenstand(sheet.above) or date_from_vintage(source_id, release.vintage)
-    return observations.assign(reference_date=reference_date, unit="% of households")[OBSERVATION_COLUMNS]
+    named = date_from_vintage(source_id, release.vintage)
+    stated = _datenstand(sheet.above)
+    if stated is not None and (stated.year, stated.month) != (named.year, named.month):
+        # a workbook re-uploaded under the next release's name passed as that release, its figures six months old
+        raise SourceError(source_id, release_file.relative_path,
+                          f"Datenstand {stated:%m.%Y} above the header, but the file name says {named:%m/%Y}: "
+                          "another release under this name?")
+    return observations.assign(reference_date=stated or named, unit="% of households")[OBSERVATION_COLUMNS]
 
 
 def _datenstand(above: list[list]) -> dt.date | None:

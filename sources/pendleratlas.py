@@ -163,6 +163,9 @@ def _flow_file(source_id: str, release_file: ReleaseFile, reference_date: dt.dat
             if not cell[partner].strip():  # fewer than `rank` partners in this direction
                 continue
             partner_ags = ars_to_ags(source_id, name, number, partner, cell[partner])
+            if partner_ags == ags:  # a commuter crosses the Gemeinde boundary by definition: a mix-up of columns
+                raise SourceError(source_id, name, f"row {number}, column {partner}: the partner is the Gemeinde "
+                                                   f"{ags} itself; a commuter flow leads to another Gemeinde")
             commuters, note = parse_value(source_id, name, number, count, cell[count])
             distance, distance_note = parse_value(source_id, name, number, km, cell[km])
             records.append((ags, direction, int(rank), partner_ags, commuters, distance,

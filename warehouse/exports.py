@@ -71,7 +71,7 @@ GERMAN_HEADERS = {
     "gap_accessibility": "Abstand Erreichbarkeit",
     "provisional": "vorläufig", "period_provisional": "Jahr vorläufig",
     "oldest_input_date": "ältester Datenstand", "newest_input_date": "neuester Datenstand",
-    "omitted_pillars": "nicht bewertete Säulen", "reference_group_rule": "Regel der Vergleichsgruppe",
+    "omitted_pillars": "nicht bewertete Säulen", "uncompared_pillars": "nicht im Gesamtwert gezählte Säulen", "reference_group_rule": "Regel der Vergleichsgruppe",
     "territorial_change": "Gebietsänderung (Code)", "method_break": "Methodenwechsel",
     "source_level": "Gebietsebene der Quelle", "excluded_reason": "Ausschlussgrund (Code)",
     "in_reference_group": "in der Vergleichsgruppe", "reference_group": "Vergleichsgruppe",

@@ -143,8 +143,9 @@ CREATE TABLE readiness_index_history (
     oldest_input_date DATE,                                -- oldest reference date among the inputs of this row
     newest_input_date DATE,                                -- newest reference date among the inputs of this row
     missing_pillars VARCHAR,                               -- required pillars without data (then score is NULL)
-    notes VARCHAR,                                         -- English text rendered from omitted_pillars (indicators/flags.py)
+    notes VARCHAR,                                         -- English text rendered from omitted_pillars and uncompared_pillars (indicators/flags.py)
     omitted_pillars VARCHAR,                               -- optional pillars left out for lack of data (comma-separated pillar ids)
+    uncompared_pillars VARCHAR,                            -- optional pillars the town has but its score leaves out (comma-separated pillar ids)
     method_version VARCHAR NOT NULL,
     valid_from TIMESTAMP NOT NULL,
     valid_to TIMESTAMP,

@@ -41,9 +41,12 @@ def test_example_delivery_scores_moelln_coworking_pillar(example_warehouse):
         WHERE ags = '01053090' AND indicator_id = 'coworking_within_10km' AND period = 2023""").fetchone()
     # only the library is open on 2023-11-20; the value is marked as the town's own (typed source_id)
     assert value == 1.0 and source == "local_inputs"
-    pillar, notes = con.execute("""SELECT local_work_infrastructure, notes FROM readiness_index
-        WHERE ags = '01053090' AND period = 2023""").fetchone()
-    assert pillar == 20.0 and notes is None
+    pillar, uncompared, notes = con.execute("""SELECT local_work_infrastructure, uncompared_pillars, notes
+        FROM readiness_index WHERE ags = '01053090' AND period = 2023""").fetchone()
+    # the only town with the pillar (no OSM): shown, but not in its score, so that the ranking compares the same
+    # pillars for every town (it fell from rank 8 to 23 of 50 for delivering its list)
+    assert pillar == 20.0 and uncompared == "local_work_infrastructure"
+    assert notes.startswith("local_work_infrastructure not in the score: fewer than half of the towns have it")
     others = con.execute("""SELECT count(*) FROM indicator_values WHERE indicator_id = 'coworking_within_10km'
                             AND ags <> '01053090'""").fetchone()[0]
     assert others == 0  # no town without its own list (and without OSM) gets an invented zero

@@ -122,6 +122,30 @@ def test_optional_pillar_without_data_is_named_not_invented():
     assert with_coworking["score"] == pytest.approx((4 * without["score"] + 100) / 5)
 
 
+def test_an_optional_pillar_few_towns_have_is_left_out_of_every_score_and_said():
+    """Mölln, the one town that delivered its own coworking list (offline, no OSM), was scored on five pillars and
+    the others on four: its weak coworking pillar took it from rank 8 to 23 of 50 for delivering data. An optional
+    pillar counts where at least half of the towns have it; the town keeps its pillar score, typed and explained."""
+    towns = {f"0000000{i}": {**TOWN_A, "out_commuter_share": 40 + 5 * i} for i in range(1, 5)}
+    towns["00000001"]["coworking_within_10km"] = 1  # one of four towns: 25 % < 50 %
+    alone = readiness_index(values_for(towns), CATALOGUE, set(towns), [2021]).set_index("ags")
+    without = readiness_index(values_for({**towns, "00000001": {**TOWN_A, "out_commuter_share": 45}}),
+                              CATALOGUE, set(towns), [2021]).set_index("ags")
+    assert alone.loc["00000001", "local_work_infrastructure"] == 20.0  # shown on its page
+    assert alone.loc["00000001", "score"] == pytest.approx(without.loc["00000001", "score"])  # not in the score
+    assert alone["rank"].tolist() == without["rank"].tolist()
+    assert alone.loc["00000001", "uncompared_pillars"] == "local_work_infrastructure"
+    assert alone.loc["00000001", "omitted_pillars"] is None
+    assert alone.loc["00000001", "notes"].startswith("local_work_infrastructure not in the score: fewer than half")
+    assert alone.loc["00000002", "uncompared_pillars"] is None and alone.loc["00000002", "notes"].startswith(
+        "local_work_infrastructure not scored: no data")
+    # two of four towns have it: half, so it counts for them (and they are ranked with it)
+    towns["00000002"]["coworking_within_10km"] = 5
+    half = readiness_index(values_for(towns), CATALOGUE, set(towns), [2021]).set_index("ags")
+    assert half["uncompared_pillars"].isna().all()
+    assert half.loc["00000001", "score"] == pytest.approx((4 * without.loc["00000001", "score"] + 20) / 5)
+
+
 def test_pillar_and_indicator_weights_are_positive_and_declared():
     assert all(float(p["weight"]) > 0 for p in CATALOGUE.pillars.values())
     for pillar in CATALOGUE.pillars:

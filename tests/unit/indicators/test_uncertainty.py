@@ -122,6 +122,17 @@ def test_goalpost_normalisation_equals_the_published_one(values, indicator_id):
     assert matrix[:, 0].tolist() == normalise(values, *indicator.goalposts, indicator.direction).tolist()
 
 
+def test_an_optional_pillar_counts_where_at_least_half_the_complete_towns_have_it():
+    from indicators.engine import counted_pillars
+    present = np.array([[True, True, True, True, False],     # required a (the fifth town lacks it)
+                        [True, False, False, False, True]])  # optional b: 1 of the 4 complete towns
+    assert counted_pillars(present, [True, False]).tolist() == [True, False]
+    present[1, 1] = True  # 2 of 4
+    assert counted_pillars(present, [True, False]).tolist() == [True, True]
+    pillars = np.array([[[50.0], [50.0], [50.0]], [[100.0], [np.nan], [np.nan]]])  # b for 1 of 3 towns
+    assert overall_scores(pillars, np.ones((2, 1)), [True, False])[:, 0].tolist() == [50.0, 50.0, 50.0]
+
+
 def test_pillar_and_overall_scores_by_hand():
     normalised = np.array([[60.0, 90.0, 30.0, 50.0], [0.0, np.nan, 100.0, np.nan]])
     pillar_of = ["a", "a", "a", "b"]

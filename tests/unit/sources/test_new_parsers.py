@@ -81,11 +81,15 @@ def test_bba_header_row_is_found_below_extra_title_rows(tmp_path):
         bba(too_deep)
 
 
-def test_bba_reference_date_from_datenstand_or_vintage(tmp_path):
-    june = bba(write_bba_workbook(tmp_path / "bba_06_2023.xlsx", datenstand="06.2023"), vintage="2099-12")
+def test_bba_reference_date_from_datenstand_or_vintage_which_must_agree(tmp_path):
+    june = bba(write_bba_workbook(tmp_path / "bba_06_2023.xlsx", datenstand="06.2023"), vintage="2023-06")
     assert set(june["reference_date"]) == {dt.date(2023, 6, 30)}
     no_cell = bba(write_bba_workbook(tmp_path / "bba_06_2024.xlsx", datenstand=None), vintage="2024-06")
     assert set(no_cell["reference_date"]) == {dt.date(2024, 6, 30)}
+    # the June workbook re-uploaded as bba_12_2022.xlsx passed as the December release, its figures half a year old
+    with pytest.raises(SourceError, match=r"bba_12_2022.xlsx: Datenstand 06.2022 above the header, but the file "
+                                          r"name says 12/2022: another release under this name\?"):
+        bba(write_bba_workbook(tmp_path / "bba_12_2022.xlsx", datenstand="06.2022"), vintage="2022-12")
 
 
 @pytest.mark.parametrize("title, date", [

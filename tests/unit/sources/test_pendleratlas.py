@@ -109,6 +109,10 @@ def test_ars_and_values_helpers():
     ("2024_Verfl_L09.csv", "Rang;ARS;ARS_AO;AUSP_AO;AUSP_km;ARS_WO;EIP_WO;EIP_km\n11;091620000000;091840000000;1;1;;;\n",
      "row 2, column Rang: '11' is not a rank 1-10"),
     ("2024_Verfl_L09.csv", "Rang;ARS;Ziel;AUSP_AO;AUSP_km;ARS_WO;EIP_WO;EIP_km\n", "expected 'Rang;ARS;ARS_AO"),
+    # a town as its own destination (its page listed "1 Mölln 3.000 0 km"): commuters leave their Gemeinde
+    ("2024_Verfl_L09.csv", "Rang;ARS;ARS_AO;AUSP_AO;AUSP_km;ARS_WO;EIP_WO;EIP_km\n"
+                           "1;091620000000;091620000000;3000;0;;;\n",
+     "row 2, column ARS_AO: the partner is the Gemeinde 09162000 itself"),
 ])
 def test_layout_differences_fail_naming_file_row_and_column(folder, name, content, message):
     (folder / "pendleratlas" / "2024" / name).write_text(content, encoding="utf-8")
