@@ -30,8 +30,8 @@ IMPUTATIONS = ("carry-forward", "nearest", "none")
 # aggregation option -> (rule within pillars, rule across pillars)
 AGGREGATION_LEVELS = {"arithmetic": ("arithmetic", "arithmetic"), "geometric": ("geometric", "geometric"),
                       "geometric-pillars": ("arithmetic", "geometric")}
-# An optional pillar counts in a period's scores only where at least this share of the towns that have every required
-# pillar have it too: scored for a few towns only, it ranked them on another pillar set than the rest (Mölln, the one
+# An optional pillar counts in a period's scores only where at least this share of the compared towns (the reference
+# group) that have every required pillar have it too: scored for a few towns only, it ranked them on another pillar set than the rest (Mölln, the one
 # town with its own coworking list, fell from rank 8 to 23 of 50 for delivering data; audit of 2026-12-03).
 OPTIONAL_PILLAR_MIN_SHARE = 0.5
 PERCENTILE_GOALPOSTS = (5.0, 95.0)  # percentile-goalposts and z-score: winsorise at these percentiles
@@ -180,14 +180,18 @@ def pillar_scores(normalised: np.ndarray, pillar_of: Sequence[str], pillars: Seq
     return out
 
 
-def counted_pillars(present: np.ndarray, required: Sequence[bool]) -> np.ndarray:
+def counted_pillars(present: np.ndarray, required: Sequence[bool], compared: np.ndarray | None = None) -> np.ndarray:
     """Which pillars count in a period's scores (bool per pillar), from ``present`` (pillars, towns[, draws]).
 
     Every required pillar; an optional one (e.g. coworking, from OSM or a town's own list) where at least
-    OPTIONAL_PILLAR_MIN_SHARE of the towns with every required pillar have it, so that one period's scores
-    compare the same pillars for (nearly) every town."""
+    OPTIONAL_PILLAR_MIN_SHARE of the compared towns (``compared``: bool per town, the reference group; default
+    all) with every required pillar have it, so that one period's ranking compares the same pillars for (nearly)
+    every town. The Monte Carlo scores the reference group alone, the published index every town with data:
+    both judge on the reference group, so the published score stays one of the draws."""
     required = np.asarray(required, dtype=bool)
     complete = present[required].all(axis=0) if required.any() else np.ones(present.shape[1:], bool)
+    if compared is not None:
+        complete = complete & np.asarray(compared, dtype=bool).reshape((-1,) + (1,) * (complete.ndim - 1))
     if not complete.any():
         return required.copy()
     shares = present[:, complete].mean(axis=1)
@@ -195,12 +199,12 @@ def counted_pillars(present: np.ndarray, required: Sequence[bool]) -> np.ndarray
 
 
 def overall_scores(pillar_matrix: np.ndarray, pillar_weights: np.ndarray, required: Sequence[bool],
-                   method: str = "arithmetic") -> np.ndarray:
+                   method: str = "arithmetic", compared: np.ndarray | None = None) -> np.ndarray:
     """Overall score (towns, draws): weighted mean of the counted pillars present; NaN unless every required one is
     present. An optional pillar counts where it has a value, in a period where most towns have it
     (:func:`counted_pillars`); the pillar score itself stays for the town's page."""
     present = ~np.isnan(pillar_matrix)
-    counted = present & counted_pillars(present, required).reshape((-1,) + (1,) * (present.ndim - 1))
+    counted = present & counted_pillars(present, required, compared).reshape((-1,) + (1,) * (present.ndim - 1))
     score, _ = weighted_mean(pillar_matrix, counted, pillar_weights, method)
     required_idx = [k for k, r in enumerate(required) if r]
     complete = present[required_idx].all(axis=0) if required_idx else np.ones(score.shape, bool)
@@ -332,7 +336,7 @@ def _cube(rows: pd.DataFrame, towns: np.ndarray, periods: list[int], indicators:
 
 def score(inputs: Inputs, catalogue: Catalogue, normalisation: str, imputation: str, aggregation: str,
           indicator_weights: np.ndarray, pillar_weights: np.ndarray,
-          with_pillars: bool = False) -> tuple[np.ndarray | None, np.ndarray]:
+          with_pillars: bool = False, compared: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray]:
     """Overall scores (periods, towns, draws) for one method combination and a batch of weight sets,
     and with ``with_pillars`` the pillar scores (periods, pillars, towns, draws), else None (the
     Monte Carlo needs only the overall score, and pillars x draws would cost memory).
@@ -349,16 +353,17 @@ def score(inputs: Inputs, catalogue: Catalogue, normalisation: str, imputation: 
     overall = np.empty((len(inputs.periods), len(inputs.towns), draws))
     for p in range(len(inputs.periods)):
         pillar_matrix = pillar_scores(cube[p], pillar_of, pillars, indicator_weights, within)
-        overall[p] = overall_scores(pillar_matrix, pillar_weights, required, across)
+        overall[p] = overall_scores(pillar_matrix, pillar_weights, required, across, compared)
         if with_pillars:
             pillar_out[p] = pillar_matrix
     return pillar_out, overall
 
 
-def score_method(inputs: Inputs, catalogue: Catalogue, method: Method) -> tuple[np.ndarray, np.ndarray]:
+def score_method(inputs: Inputs, catalogue: Catalogue, method: Method,
+                 compared: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`score` for one method (one draw): pillars (periods, pillars, towns), overall (periods, towns)."""
     iw = np.array([[method.indicator_weights[i]] for i in inputs.indicators]).reshape(len(inputs.indicators), 1)
     pw = np.array([[method.pillar_weights[p]] for p in catalogue.pillars]).reshape(len(catalogue.pillars), 1)
     pillars, overall = score(inputs, catalogue, method.normalisation, method.imputation, method.aggregation, iw, pw,
-                             with_pillars=True)
+                             with_pillars=True, compared=compared)
     return pillars[..., 0], overall[..., 0]

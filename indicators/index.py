@@ -60,7 +60,8 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
     used = values[index_rows(values, catalogue) & values["period"].isin(periods)].copy()
     # the engine with the catalogue's choices: the published score is one Monte Carlo draw
     inputs = engine.prepare(values, catalogue, set(used["ags"]) | set(reference_group), periods)
-    pillar_cube, overall = engine.score_method(inputs, catalogue, engine.published_method(catalogue))
+    compared = np.isin(inputs.towns, list(reference_group))  # the towns whose ranking an optional pillar must suit
+    pillar_cube, overall = engine.score_method(inputs, catalogue, engine.published_method(catalogue), compared)
     rows = pd.MultiIndex.from_product([inputs.periods, inputs.towns], names=["period", "ags"])
     result = pd.DataFrame({pillar: pillar_cube[:, k, :].ravel() for k, pillar in enumerate(catalogue.pillars)},
                           index=rows)
@@ -73,7 +74,7 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
     required = catalogue.required_pillars
     result["missing_pillars"] = _missing_pillars(result, required)
     result["omitted_pillars"] = _omitted_pillars(result, catalogue)
-    result["uncompared_pillars"] = _uncompared_pillars(result, pillar_cube, inputs.periods, catalogue)
+    result["uncompared_pillars"] = _uncompared_pillars(result, pillar_cube, inputs.periods, catalogue, compared)
     sources = {p: sorted({s for i in catalogue.in_pillar(p) for s in i.sources}) for p in catalogue.pillars}
     # rendered once per distinct pair of typed values, not once per row (hundreds of thousands Germany-wide)
     pairs = result["omitted_pillars"].fillna("") + "|" + result["uncompared_pillars"].fillna("")
@@ -161,12 +162,12 @@ def _omitted_pillars(result: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
 
 
 def _uncompared_pillars(result: pd.DataFrame, pillar_cube: np.ndarray, periods: list[int],
-                        catalogue: Catalogue) -> pd.Series:
+                        catalogue: Catalogue, compared: np.ndarray) -> pd.Series:
     """Optional pillars a row has but its score leaves out: in its period fewer than half of the towns have them
     (engine.counted_pillars on the engine's own pillar scores), comma-separated ids; None where none."""
     required = [p in catalogue.required_pillars for p in catalogue.pillars]
     uncounted = {period: [p for p, counted in zip(catalogue.pillars, engine.counted_pillars(
-        ~np.isnan(pillar_cube[i]), required)) if not counted] for i, period in enumerate(periods)}
+        ~np.isnan(pillar_cube[i]), required, compared)) if not counted] for i, period in enumerate(periods)}
     uncompared = np.full(len(result), "", dtype=object)
     row_periods = result.index.get_level_values("period")
     for period, pillars in uncounted.items():
