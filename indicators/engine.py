@@ -192,8 +192,8 @@ def counted_pillars(present: np.ndarray, required: Sequence[bool], compared: np.
     complete = present[required].all(axis=0) if required.any() else np.ones(present.shape[1:], bool)
     if compared is not None:
         complete = complete & np.asarray(compared, dtype=bool).reshape((-1,) + (1,) * (complete.ndim - 1))
-    if not complete.any():
-        return required.copy()
+    if not complete.any():  # no compared town has a score this period: no ranking for the pillar set to suit
+        return np.ones(len(required), bool)
     shares = present[:, complete].mean(axis=1)
     return required | (shares >= OPTIONAL_PILLAR_MIN_SHARE)
 

@@ -172,8 +172,8 @@ def _uncompared_pillars(result: pd.DataFrame, pillar_cube: np.ndarray, periods: 
     row_periods = result.index.get_level_values("period")
     for period, pillars in uncounted.items():
         rows = row_periods == period
-        for pillar in pillars:
-            has = rows & result[pillar].notna().to_numpy()
+        for pillar in pillars:  # rows with a score only: without one, "not in the score" would say nothing
+            has = rows & result[pillar].notna().to_numpy() & result["score"].notna().to_numpy()
             uncompared[has] = np.where(uncompared[has] == "", pillar, uncompared[has] + "," + pillar)
     uncompared[uncompared == ""] = None
     return pd.Series(uncompared, index=result.index, dtype=object)

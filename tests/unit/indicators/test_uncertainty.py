@@ -129,6 +129,10 @@ def test_an_optional_pillar_counts_where_at_least_half_the_complete_towns_have_i
     assert counted_pillars(present, [True, False]).tolist() == [True, False]
     present[1, 1] = True  # 2 of 4
     assert counted_pillars(present, [True, False]).tolist() == [True, True]
+    assert counted_pillars(present, [True, False], compared=np.array([1, 0, 0, 0, 1], bool)).tolist() == [True, True]
+    assert counted_pillars(present, [True, False], compared=np.array([0, 1, 1, 1, 1], bool)).tolist() == [True, False]
+    present[0] = False  # no town with a score: nothing to compare, everything present counts
+    assert counted_pillars(present, [True, False]).tolist() == [True, True]
     pillars = np.array([[[50.0], [50.0], [50.0]], [[100.0], [np.nan], [np.nan]]])  # b for 1 of 3 towns
     assert overall_scores(pillars, np.ones((2, 1)), [True, False])[:, 0].tolist() == [50.0, 50.0, 50.0]
 

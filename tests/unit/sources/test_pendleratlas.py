@@ -74,6 +74,17 @@ def test_flows_with_distances_and_both_directions(folder):
     assert (berlin["partner_ags"], berlin["distance_km"]) == ("11000000", 501.0)
 
 
+def test_flows_above_the_towns_commuters_fail(folder):
+    """Mölln's three listed destinations hold 3,780 of its 6,426 out-commuters; 7,000 to Hamburg alone is a flow
+    file of another year or a shifted column (it ranked a town first in the coworking-gap ranking)."""
+    flows = folder / "pendleratlas" / "2024" / "2024_Verfl_L01.csv"
+    flows.write_text(flows.read_text(encoding="utf-8").replace(";020000000000;2100;", ";020000000000;7000;"),
+                     encoding="utf-8")
+    with pytest.raises(SourceError, match=r"2024_Verfl_L01.csv: Gemeinde 01053090: its listed out-flows hold 8,680 "
+                                          r"commuters, more than its 6,426 in the AUSP file of this year"):
+        pendleratlas.parse_release(release_of(folder))
+
+
 def test_ars_and_values_helpers():
     assert pendleratlas.ars_to_ags("pendleratlas", "f.csv", 2, "ARS", "010530090090") == "01053090"
     with pytest.raises(SourceError, match=r"f.csv: row 7, column ARS: '01053090' is not a 12-digit ARS"):
