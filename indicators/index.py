@@ -80,6 +80,7 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
     pairs = result["omitted_pillars"].fillna("") + "|" + result["uncompared_pillars"].fillna("")
     result["notes"] = per_distinct(pairs, lambda pair: flags.render_omitted(
         pair.split("|")[0] or None, sources, uncompared=pair.split("|")[1] or None))
+    used = _in_score(used, result["uncompared_pillars"], indicators)  # what the score rests on, for the two below
     result["imputed_share"] = carried_weight_share(used, indicators, pillar_weights).reindex(result.index).round(3)
     dates = input_dates(used).reindex(result.index)
     result["oldest_input_date"] = dates["oldest_input_date"]
@@ -177,6 +178,19 @@ def _uncompared_pillars(result: pd.DataFrame, pillar_cube: np.ndarray, periods: 
             uncompared[has] = np.where(uncompared[has] == "", pillar, uncompared[has] + "," + pillar)
     uncompared[uncompared == ""] = None
     return pd.Series(uncompared, index=result.index, dtype=object)
+
+
+def _in_score(used: pd.DataFrame, uncompared: pd.Series, indicators: dict) -> pd.DataFrame:
+    """``used`` without the values of pillars a row's score leaves out (``uncompared``, indexed by ags and period):
+    its imputed share and input dates describe the score (Mölln's own coworking count, left out, had lowered its
+    imputed share from 0.75 to 0.6)."""
+    listed = uncompared.dropna()
+    if listed.empty:
+        return used
+    left_out = {(ags, period, pillar) for (ags, period), pillars in listed.items() for pillar in pillars.split(",")}
+    pillar = used["indicator_id"].map(lambda i: indicators[i].pillar)
+    keep = [(a, p, q) not in left_out for a, p, q in zip(used["ags"], used["period"], pillar)]
+    return used[keep]
 
 
 def _rank(result: pd.DataFrame) -> pd.Series:

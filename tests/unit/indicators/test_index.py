@@ -128,12 +128,19 @@ def test_an_optional_pillar_few_towns_have_is_left_out_of_every_score_and_said()
     pillar counts where at least half of the towns have it; the town keeps its pillar score, typed and explained."""
     towns = {f"0000000{i}": {**TOWN_A, "out_commuter_share": 40 + 5 * i} for i in range(1, 5)}
     towns["00000001"]["coworking_within_10km"] = 1  # one of four towns: 25 % < 50 %
-    alone = readiness_index(values_for(towns), CATALOGUE, set(towns), [2021]).set_index("ags")
-    without = readiness_index(values_for({**towns, "00000001": {**TOWN_A, "out_commuter_share": 45}}),
-                              CATALOGUE, set(towns), [2021]).set_index("ags")
+
+    def index_of(town_values):
+        values = values_for(town_values)
+        values.loc[values["indicator_id"] == "gigabit_coverage", "imputed"] = True  # carried forward
+        return readiness_index(values, CATALOGUE, set(towns), [2021]).set_index("ags")
+    alone = index_of(towns)
+    without = index_of({**towns, "00000001": {**TOWN_A, "out_commuter_share": 45}})
+    assert without.loc["00000001", "imputed_share"] > 0
     assert alone.loc["00000001", "local_work_infrastructure"] == 20.0  # shown on its page
     assert alone.loc["00000001", "score"] == pytest.approx(without.loc["00000001", "score"])  # not in the score
     assert alone["rank"].tolist() == without["rank"].tolist()
+    assert alone["imputed_share"].tolist() == without["imputed_share"].tolist()  # it describes the score
+    assert alone["newest_input_date"].tolist() == without["newest_input_date"].tolist()
     assert alone.loc["00000001", "uncompared_pillars"] == "local_work_infrastructure"
     assert alone.loc["00000001", "omitted_pillars"] is None
     assert alone.loc["00000001", "notes"].startswith("local_work_infrastructure not in the score: fewer than half")
