@@ -31,8 +31,9 @@ IMPUTATIONS = ("carry-forward", "nearest", "none")
 AGGREGATION_LEVELS = {"arithmetic": ("arithmetic", "arithmetic"), "geometric": ("geometric", "geometric"),
                       "geometric-pillars": ("arithmetic", "geometric")}
 # An optional pillar counts in a period's scores only where at least this share of the compared towns (the reference
-# group) that have every required pillar have it too: scored for a few towns only, it ranked them on another pillar set than the rest (Mölln, the one
-# town with its own coworking list, fell from rank 8 to 23 of 50 for delivering data; audit of 2026-12-03).
+# group) that have every required pillar have it too: scored for a few towns only, it ranked them on another pillar
+# set than the rest (Mölln, the one town with its own coworking list, fell from rank 8 to 23 of 50 for delivering
+# data; audit of 2026-12-03).
 OPTIONAL_PILLAR_MIN_SHARE = 0.5
 PERCENTILE_GOALPOSTS = (5.0, 95.0)  # percentile-goalposts and z-score: winsorise at these percentiles
 Z_SCALE = (50.0, 10.0)  # z-score: mean and standard deviation after rescaling (positive, so geometric means work)
