@@ -173,7 +173,8 @@ def _counted(used: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame:
     if "uncompared_pillars" not in index or index["uncompared_pillars"].isna().all():
         return used
     rows = index.loc[index["uncompared_pillars"].notna(), ["ags", "period", "uncompared_pillars"]]
-    left_out = {(a, p, pillar.strip()) for a, p, pillars in rows.itertuples(index=False) for pillar in pillars.split(",")}
+    left_out = {(a, p, pillar.strip()) for a, p, pillars in rows.itertuples(index=False)
+                for pillar in pillars.split(",")}
     keep = [(a, p, q) not in left_out for a, p, q in zip(used["ags"], used["period"], used["pillar"])]
     return used[keep]
 
