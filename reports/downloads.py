@@ -30,6 +30,9 @@ from reports import xlsx
 
 SHEET_NAME_MAX = 31  # Excel's limit
 DATE_FORMAT = "%d.%m.%Y"
+# Floats with at most 12 significant digits: a restated share stored as 58.949999999999996 was downloaded as
+# "58,949999999999996" (audit of 2026-12-03); no figure a page shows has more than 12 (coordinates have 8).
+FLOAT_FORMAT = "%.12g"
 
 
 @dataclass
@@ -91,11 +94,11 @@ def _column_kind(values: list) -> str | None:
 
 
 def _csv_cell(value, kind: str) -> str:
-    """A cell as pandas' to_csv writes it with ``decimal=","``: floats as ``str`` with a decimal comma."""
+    """A cell as pandas' to_csv writes it with ``decimal=","`` and ``float_format=FLOAT_FORMAT``."""
     if _missing(value):
         return ""
     if kind == "float" or (kind == "mixed" and type(value) is float):
-        return str(float(value)).replace(".", ",", 1)
+        return (FLOAT_FORMAT % value).replace(".", ",", 1)
     return str(value)
 
 
@@ -106,17 +109,19 @@ def _csv_column(values: list, kind: str) -> list[str]:
     if kind in ("int", "bool"):  # none missing (``_column_kind``)
         return [str(v) for v in values]
     if kind == "float":
-        return ["" if v is None or (isinstance(v, float) and v != v) else str(float(v)).replace(".", ",", 1)
+        return ["" if v is None or (isinstance(v, float) and v != v) else (FLOAT_FORMAT % v).replace(".", ",", 1)
                 for v in values]
     return [_csv_cell(v, kind) for v in values]  # "empty", "mixed": cell by cell
 
 
 def german_csv(table: Table, path: Path) -> Path:
     """Write ``table`` as German CSV (``;``, decimal comma, UTF-8 with BOM), byte for byte as
-    ``DataFrame.to_csv(sep=";", decimal=",", index=False, encoding="utf-8-sig")`` writes it."""
+    ``DataFrame.to_csv(sep=";", decimal=",", index=False, encoding="utf-8-sig", float_format=FLOAT_FORMAT)``
+    writes it."""
     data = csv_bytes(table)
     if data is None:  # a column type the plain writer does not reproduce: pandas decides
-        table.frame().to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig", date_format=DATE_FORMAT)
+        table.frame().to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig", date_format=DATE_FORMAT,
+                             float_format=FLOAT_FORMAT)
         return path
     Path(path).write_bytes(data)
     return path

@@ -40,9 +40,16 @@ def test_csv_bytes_equal_pandas(tmp_path, name):
     rows = CASES[name]
     expected = tmp_path / "pandas.csv"
     pd.DataFrame(rows).to_csv(expected, sep=";", decimal=",", index=False, encoding="utf-8-sig",
-                              date_format="%d.%m.%Y")
+                              date_format="%d.%m.%Y", float_format="%.12g")
     written = german_csv(Table("t", "T", rows), tmp_path / "rows.csv")
     assert written.read_bytes() == expected.read_bytes()
+
+
+def test_float_noise_is_not_downloaded(tmp_path):
+    """A restated share stored as 58.949999999999996 was downloaded as '58,949999999999996'."""
+    path = german_csv(Table("t", "T", [{"Wert": 58.949999999999996}, {"Wert": 1.3900000000000001},
+                                       {"Wert": 19566.0}, {"Wert": 53.627531}]), tmp_path / "t.csv")
+    assert path.read_text(encoding="utf-8-sig").splitlines() == ["Wert", "58,95", "1,39", "19566", "53,627531"]
 
 
 def test_text_and_numbers_in_one_column_get_a_decimal_comma(tmp_path):
