@@ -35,7 +35,7 @@ from sources.registry import read_yaml
 PARAMETERS = ["long_distance_km", "reach_km", "remote_capable_share", "remote_days_per_week",
               "workdays_per_week", "coworking_share_of_remote_days"]
 GAP_COLUMNS = ["ags", "period", "long_distance_share", "long_distance_share_year", "employed_at_residence",
-               "long_distance_out_commuters_flows", "long_distance_out_commuters_estimate",
+               "long_distance_out_commuters_flows", "long_distance_flows_year", "long_distance_out_commuters_estimate",
                "long_distance_out_commuters", "basis", "nearest_space_km", "spaces_within_reach",
                "coworking_data", "desk_demand", "remote_capable_share", "remote_days_per_week",
                "coworking_share_of_remote_days", "method_version"]
@@ -84,7 +84,7 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
         flow_years AS (SELECT DISTINCT ags, year(reference_date) AS year FROM commuter_flows_gemeinde
                        WHERE direction = 'out'),
         town_flows AS (
-            SELECT t.ags, t.period, coalesce(f.far, 0) AS far
+            SELECT t.ags, t.period, coalesce(f.far, 0) AS far, fy.year AS flows_year
             FROM towns t JOIN flow_years fy ON fy.ags = t.ags AND fy.year <= t.period
             LEFT JOIN flows f ON f.ags = fy.ags AND f.year = fy.year
             QUALIFY row_number() OVER (PARTITION BY t.ags, t.period ORDER BY fy.year DESC) = 1
@@ -111,11 +111,13 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
         )
         SELECT p.ags, p.period, p.share AS long_distance_share, p.share_year AS long_distance_share_year,
                p.employed AS employed_at_residence, f.far AS long_distance_out_commuters_flows,
+               f.flows_year AS long_distance_flows_year,
                round(p.share / 100 * p.employed) AS long_distance_out_commuters_estimate,
                CASE WHEN f.far IS NULL OR round(p.share / 100 * p.employed) >= f.far
                     THEN round(p.share / 100 * p.employed) ELSE f.far END AS long_distance_out_commuters,
                CASE WHEN f.far IS NOT NULL AND (p.share IS NULL OR p.employed IS NULL OR f.far > round(p.share / 100 * p.employed))
-                    THEN 'pendleratlas flows >= ' || CAST($km AS INTEGER) || ' km (top-10 destinations: lower bound)'
+                    THEN 'pendleratlas flows >= ' || CAST($km AS INTEGER) || ' km (' || f.flows_year
+                         || '; top-10 destinations: lower bound)'
                     WHEN p.share IS NOT NULL AND p.employed IS NOT NULL
                     THEN 'INKAR share >= 50 km (' || p.share_year || ') x employed at residence'
                     END AS basis,

@@ -91,20 +91,35 @@ def _latest_gap(tables: GapTables, ags: str) -> dict | None:
     if row is None:
         return None
     row = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
-    return {**row, "basis_de": _basis_de(row), "coworking_data_de": _coworking_data_de(row.get("coworking_data"))}
+    return {**row, "basis_de": _basis_de(row), "figure_year": _figure_year(row),
+            "coworking_data_de": _coworking_data_de(row.get("coworking_data"))}
 
 
 def _basis_de(row: dict) -> str | None:
     """German wording of which figure the long-distance count rests on, from the typed columns
     (the same choice indicators/coworking_gap.py makes: the larger of flows and estimate)."""
-    flows, estimate = row.get("long_distance_out_commuters_flows"), row.get("long_distance_out_commuters_estimate")
-    if flows is not None and (estimate is None or flows > estimate):
+    if _rests_on_flows(row):
         km = de_number(gap_parameters()["long_distance_km"], 0)
-        return f"Pendleratlas-Ströme ab {km} km (nur die 10 wichtigsten Ziele: eine Untergrenze)"
+        return (f"Pendleratlas-Ströme {row.get('long_distance_flows_year')} ab {km} km (nur die 10 wichtigsten Ziele: "
+                "eine Untergrenze)")
+    estimate = row.get("long_distance_out_commuters_estimate")
     if estimate is not None:
         return (f"INKAR-Anteil der Arbeitswege ab 50 km ({row.get('long_distance_share_year')}) "
                 "× Erwerbstätige am Wohnort")
     return None
+
+
+def _rests_on_flows(row: dict) -> bool:
+    """Whether the long-distance count is the flows' (the choice indicators/coworking_gap.py makes: the larger)."""
+    flows, estimate = row.get("long_distance_out_commuters_flows"), row.get("long_distance_out_commuters_estimate")
+    return flows is not None and (estimate is None or flows > estimate)
+
+
+def _figure_year(row: dict) -> int | None:
+    """The data year of the long-distance count (its flows' or its INKAR share's), shown beside it instead of the
+    gap's period: a 2023 tile rested on INKAR 2019 and Pendleratlas 2022 without saying so."""
+    year = row.get("long_distance_flows_year") if _rests_on_flows(row) else row.get("long_distance_share_year")
+    return int(year) if year is not None else None
 
 
 def _coworking_data_de(text: str | None) -> str | None:

@@ -334,6 +334,7 @@ CREATE TABLE coworking_gap (
     long_distance_share_year INTEGER,            -- its data year (latest at or before the period)
     employed_at_residence DOUBLE,                -- Pendleratlas AUSP + IOP, else BA employees at residence
     long_distance_out_commuters_flows DOUBLE,    -- Pendleratlas out-flows >= long_distance_km (top 10: lower bound)
+    long_distance_flows_year INTEGER,            -- the data year of those flows (latest at or before the period)
     long_distance_out_commuters_estimate DOUBLE, -- share x employed at residence
     long_distance_out_commuters DOUBLE,          -- flows where available, else the estimate
     basis VARCHAR,                               -- which of the two, in words; NULL when neither exists

@@ -64,7 +64,8 @@ def test_gap_by_hand(con):
     b23 = gap.loc[("B", 2023)]
     # estimate 10 % x 1000 = 100 < flows 300 (a lower bound): the flows
     assert (b23["long_distance_out_commuters"], b23["desk_demand"]) == (300, pytest.approx(15.0))
-    assert b23["basis"] == "pendleratlas flows >= 50 km (top-10 destinations: lower bound)"
+    assert b23["basis"] == "pendleratlas flows >= 50 km (2023; top-10 destinations: lower bound)"
+    assert a23["long_distance_flows_year"] == 2022  # the flows' own year, shown beside the count, not the period
 
 
 def test_catalogue_parameters_have_values_and_sources(tmp_path):
