@@ -37,7 +37,7 @@ import pandas as pd
 from indicators.catalogue import Catalogue
 from indicators.engine import GEOMETRIC_FLOOR  # the engine's floor: decomposes what the engine scored
 from indicators.engine import index_indicators
-from indicators.index import index_rows, normalise
+from indicators.index import in_score, index_rows, normalise
 
 COMPOSITION = "composition"
 OUTPUT_COLUMNS = ["ags", "period_from", "period_to", "indicator_id", "pillar", "value_from", "value_to",
@@ -159,24 +159,12 @@ def score_terms(values: pd.DataFrame, index: pd.DataFrame, catalogue: Catalogue)
     geometric = catalogue.aggregation == "geometric"
     scored = index.loc[index["score"].notna(), ["ags", "period", "score"]]
     used = usable_values(values, catalogue).merge(scored[["ags", "period"]], on=["ags", "period"])
-    used = _counted(used, index)
+    used = in_score(used, used["pillar"], index)
     used["c"] = effective_weights(used, catalogue)
     used["level"] = np.log(used["normalised"].clip(lower=GEOMETRIC_FLOOR)) if geometric else used["normalised"]
     used["term"] = used["c"] * used["level"]
     _check_against_index(used, scored, geometric)
     return used
-
-
-def _counted(used: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame:
-    """``used`` without the values of pillars the index row leaves out of its score (``uncompared_pillars``:
-    optional pillars too few towns have that period), which its score does not rest on."""
-    if "uncompared_pillars" not in index or index["uncompared_pillars"].isna().all():
-        return used
-    rows = index.loc[index["uncompared_pillars"].notna(), ["ags", "period", "uncompared_pillars"]]
-    left_out = {(a, p, pillar.strip()) for a, p, pillars in rows.itertuples(index=False)
-                for pillar in pillars.split(",")}
-    keep = [(a, p, q) not in left_out for a, p, q in zip(used["ags"], used["period"], used["pillar"])]
-    return used[keep]
 
 
 class _Cube:

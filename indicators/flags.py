@@ -131,12 +131,13 @@ def render_omitted(omitted_pillars, sources: dict[str, list[str]] | None = None,
     """
     sources, names = sources or {}, pillar_names or {}
     parts = [label("omitted_pillar", lang).format(names.get(p, p), ", ".join(sources.get(p, [])) or "?")
-             for p in _ids(omitted_pillars)]
-    parts += [label("uncompared_pillar", lang).format(names.get(p, p)) for p in _ids(uncompared)]
+             for p in pillar_ids(omitted_pillars)]
+    parts += [label("uncompared_pillar", lang).format(names.get(p, p)) for p in pillar_ids(uncompared)]
     return "; ".join(parts) or None
 
 
-def _ids(pillars) -> list[str]:
+def pillar_ids(pillars) -> list[str]:
+    """The pillar ids of a typed comma-separated column value (omitted_, uncompared_, missing_pillars); [] for none."""
     return [p.strip() for p in str(pillars).split(",") if p.strip()] if _present(pillars) else []
 
 

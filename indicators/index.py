@@ -80,7 +80,9 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
     pairs = result["omitted_pillars"].fillna("") + "|" + result["uncompared_pillars"].fillna("")
     result["notes"] = per_distinct(pairs, lambda pair: flags.render_omitted(
         pair.split("|")[0] or None, sources, uncompared=pair.split("|")[1] or None))
-    used = _in_score(used, result["uncompared_pillars"], indicators)  # what the score rests on, for the two below
+    # what the score rests on, for the two below
+    used = in_score(used, used["indicator_id"].map({i: spec.pillar for i, spec in indicators.items()}),
+                    result["uncompared_pillars"].rename_axis(["ags", "period"]).reset_index())
     result["imputed_share"] = carried_weight_share(used, indicators, pillar_weights).reindex(result.index).round(3)
     dates = input_dates(used).reindex(result.index)
     result["oldest_input_date"] = dates["oldest_input_date"]
@@ -180,17 +182,19 @@ def _uncompared_pillars(result: pd.DataFrame, pillar_cube: np.ndarray, periods: 
     return pd.Series(uncompared, index=result.index, dtype=object)
 
 
-def _in_score(used: pd.DataFrame, uncompared: pd.Series, indicators: dict) -> pd.DataFrame:
-    """``used`` without the values of pillars a row's score leaves out (``uncompared``, indexed by ags and period):
-    its imputed share and input dates describe the score (Mölln's own coworking count, left out, had lowered its
-    imputed share from 0.75 to 0.6)."""
-    listed = uncompared.dropna()
+def in_score(used: pd.DataFrame, pillars: pd.Series, index: pd.DataFrame) -> pd.DataFrame:
+    """Indicator values ``used`` (ags, period; ``pillars`` their pillar) without those of pillars their index row
+    leaves out of its score (``index``: ags, period, uncompared_pillars). What describes or decomposes a score
+    rests on these: Mölln's own coworking count, left out of its score, had lowered its imputed share from 0.75 to
+    0.6, and the decomposition could not rebuild the score."""
+    if "uncompared_pillars" not in index:  # an index of a method before 0.3.1: every pillar it has counts
+        return used
+    listed = index.loc[index["uncompared_pillars"].notna(), ["ags", "period", "uncompared_pillars"]]
     if listed.empty:
         return used
-    left_out = {(ags, period, pillar) for (ags, period), pillars in listed.items() for pillar in pillars.split(",")}
-    pillar = used["indicator_id"].map(lambda i: indicators[i].pillar)
-    keep = [(a, p, q) not in left_out for a, p, q in zip(used["ags"], used["period"], pillar)]
-    return used[keep]
+    left_out = pd.MultiIndex.from_tuples({(a, p, pillar) for a, p, ids in listed.itertuples(index=False)
+                                          for pillar in flags.pillar_ids(ids)})
+    return used[~pd.MultiIndex.from_arrays([used["ags"], used["period"], pillars]).isin(left_out)]
 
 
 def _rank(result: pd.DataFrame) -> pd.Series:

@@ -11,6 +11,8 @@ import re
 
 import pandas as pd
 
+from indicators import flags  # the typed codes and their German labels
+
 PILLAR_LABELS = {
     "digital_infrastructure": "Digitale Infrastruktur",
     "commuting_potential": "Pendelpotenzial",
@@ -216,21 +218,14 @@ def german_sort_key(name: str | None) -> tuple:
     return (base, text)
 
 
-UNCOMPARED_DE = ("nicht im Gesamtwert: weniger als die Hälfte der Gemeinden hat in diesem Zeitraum Daten dazu, und der "
-                 "Rang vergleicht alle Gemeinden auf denselben Säulen")
-
-
 def not_scored_reasons(omitted_pillars: str | None, uncompared_pillars: str | None = None) -> dict[str, str]:
     """Pillar -> German reason, from readiness_index.omitted_pillars and uncompared_pillars (typed pillar ids, not
-    note text)."""
+    note text); the uncompared reason is the German label of indicators/flags.py without its pillar slot."""
     sources = _pillar_sources()
     reasons = {pillar: f"keine Daten (Quellen: {', '.join(source_label(s) for s in sources.get(pillar, []))}) für "
-                       "diesen Zeitraum" for pillar in _pillar_ids(omitted_pillars)}
-    return {**reasons, **{pillar: UNCOMPARED_DE for pillar in _pillar_ids(uncompared_pillars)}}
-
-
-def _pillar_ids(pillars: str | None) -> list[str]:
-    return [p.strip() for p in (pillars if isinstance(pillars, str) else "").split(",") if p.strip()]
+                       "diesen Zeitraum" for pillar in flags.pillar_ids(omitted_pillars)}
+    uncompared = flags.label("uncompared_pillar", "de").removeprefix("{} ")
+    return {**reasons, **{pillar: uncompared for pillar in flags.pillar_ids(uncompared_pillars)}}
 
 
 @functools.lru_cache(maxsize=1)

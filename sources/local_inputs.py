@@ -275,10 +275,16 @@ def _check_survey(source_id: str, release_file: ReleaseFile, rows: pd.DataFrame)
 def latest_surveys(surveys: pd.DataFrame) -> pd.DataFrame:
     """Each question (AGS and Fragecode) from the latest delivery that holds it: a town that delivers a survey again
     (corrected, or repeated beside a new one) replaces it; stacking the deliveries listed every answer twice."""
-    if surveys.empty:
-        return surveys
-    latest = surveys.groupby(["ags", "question_code"])["vintage"].transform("max")
-    return surveys[surveys["vintage"] == latest].reset_index(drop=True)
+    return latest_delivery(surveys, ["ags", "question_code"])
+
+
+def latest_delivery(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The rows of the latest delivery (``vintage``) per ``keys``: a town's later delivery of a survey question or a
+    coworking list replaces its earlier one; another town's delivery does not."""
+    if rows.empty:
+        return rows
+    latest = rows.groupby(keys)["vintage"].transform("max")
+    return rows[rows["vintage"] == latest].reset_index(drop=True)
 
 
 def _date(value) -> dt.date | None:

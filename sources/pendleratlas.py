@@ -59,8 +59,10 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     observations = _concat([_indicator_file(release.source_id, f, reference_date) for f in indicator_files],
                            OBSERVATION_COLUMNS)
     flows = [_flow_file(release.source_id, f, reference_date) for f in flow_files]
+    totals = {direction: observations.loc[observations["measure"] == measure].set_index("ags")["value"].dropna()
+              for direction, (measure, _) in FLOW_TOTALS.items()}  # once per release, not once per Land file
     for release_file, frame in zip(flow_files, flows):
-        _within_totals(release.source_id, release_file, frame, observations)
+        _within_totals(release.source_id, release_file, frame, totals)
     return {"observations": observations, "gemeinde_flows": _concat(flows, FLOW_COLUMNS)}
 
 
@@ -71,21 +73,22 @@ FLOW_TOTALS = {"out": ("out_commuters", "AUSP"), "in": ("in_commuters", "EIP")}
 FLOW_ROUNDING = 10
 
 
-def _within_totals(source_id: str, release_file: ReleaseFile, flows: pd.DataFrame, observations: pd.DataFrame) -> None:
+def _within_totals(source_id: str, release_file: ReleaseFile, flows: pd.DataFrame,
+                   totals: dict[str, pd.Series]) -> None:
     """A Gemeinde's listed flows (its top 10 partners) are part of its commuters: more than its total is a flow file
     of another year or Land, or a shifted column. It decided the coworking-gap ranking (7,000 long-distance
     commuters for a town with 3,000 out-commuters, called a lower bound, ranked first; audit of 2026-12-03)."""
-    for direction, (measure, code) in FLOW_TOTALS.items():
-        totals = observations.loc[observations["measure"] == measure].set_index("ags")["value"]
+    for direction, (_, code) in FLOW_TOTALS.items():
+        total = totals[direction]
         rows = flows.loc[flows["direction"] == direction].groupby("ags")["commuters"]
         listed, counted = rows.sum(min_count=1), rows.count()
-        both = listed.index.intersection(totals.dropna().index)
-        above = listed[both][listed[both] > totals[both] + FLOW_ROUNDING * counted[both]]
+        both = listed.index.intersection(total.index)
+        above = listed[both][listed[both] > total[both] + FLOW_ROUNDING * counted[both]]
         if len(above):
             ags = above.index[0]
             raise SourceError(source_id, release_file.relative_path,
                               f"Gemeinde {ags}: its listed {direction}-flows hold {above.iloc[0]:,.0f} commuters, more "
-                              f"than its {totals[ags]:,.0f} in the {code} file of this year ({len(above)} Gemeinden)")
+                              f"than its {total[ags]:,.0f} in the {code} file of this year ({len(above)} Gemeinden)")
 
 
 def ars_to_ags(source_id: str, file: str, row: int, column: str, ars: str) -> str:

@@ -63,12 +63,11 @@ def lists_as_of(deliveries: dict[str, pd.DataFrame], date: str) -> pd.DataFrame:
     """Each supplying town's latest list delivered on or before ``date`` (deliveries by date, rows with
     ``supplying_ags``). A town's new list replaces its earlier one; another town's delivery does not: taking only
     the latest delivery folder dropped the lists of every town that had delivered before it."""
-    delivered = [rows.assign(_delivery=day) for day, rows in sorted(deliveries.items()) if day <= date and len(rows)]
+    delivered = [rows.assign(vintage=day) for day, rows in sorted(deliveries.items()) if day <= date and len(rows)]
     if not delivered:
         return pd.DataFrame(columns=[*local_inputs.SPACE_COLUMNS, "located_at_gemeinde"])
-    stacked = pd.concat(delivered, ignore_index=True)
-    latest = stacked.groupby("supplying_ags")["_delivery"].transform("max")
-    return stacked[stacked["_delivery"] == latest].drop(columns="_delivery").reset_index(drop=True)
+    return local_inputs.latest_delivery(pd.concat(delivered, ignore_index=True), ["supplying_ags"]).drop(
+        columns="vintage")
 
 
 def batches(osm_parsed: list, deliveries: dict[str, pd.DataFrame]) -> list[tuple[str, str, pd.DataFrame, pd.DataFrame]]:

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from indicators.catalogue import load_catalogue
-from indicators.contributions import (COMPOSITION, OUTPUT_COLUMNS, _check_against_index, _counted, _log_mean,
+from indicators.contributions import (COMPOSITION, OUTPUT_COLUMNS, _check_against_index, _log_mean,
                                       change_contributions, current_version, effective_weights, score_pairs,
                                       usable_values)
 from indicators.engine import GEOMETRIC_FLOOR, index_indicators
-from indicators.index import readiness_index
+from indicators.index import in_score, readiness_index
 
 CATALOGUE = load_catalogue()
 GEOMETRIC = dataclasses.replace(CATALOGUE, aggregation="geometric")
@@ -33,7 +33,7 @@ def reference_change_contributions(values, index, catalogue, pairs="consecutive"
         return pd.DataFrame(columns=OUTPUT_COLUMNS)
     scored = index.loc[index["score"].notna(), ["ags", "period", "score"]]
     used = usable_values(values, catalogue).merge(scored[["ags", "period"]], on=["ags", "period"])
-    used = _counted(used, index)  # pillars the score leaves out (added with the rule of 2026-12-03)
+    used = in_score(used, used["pillar"], index)  # pillars the score leaves out (added with the rule of 2026-12-03)
     used["c"] = effective_weights(used, catalogue)
     level = np.log(used["normalised"].clip(lower=GEOMETRIC_FLOOR)) if geometric else used["normalised"]
     used["level"] = level
