@@ -16,7 +16,7 @@ before the period of:
 
 ``long_distance_out_commuters`` is the larger of the two where both exist (the flows are a lower
 bound; the estimate applies an older share to the current base), else the one that exists;
-``basis`` says which. ``desk_demand`` applies the catalogue's parameters (each with its
+``basis`` says which, as a code (``pendleratlas_flows`` or ``inkar_estimate``; the pages word it). ``desk_demand`` applies the catalogue's parameters (each with its
 source in catalogue.yaml): out-commuters x remote-capable share x remote days per week /
 workdays per week x share of remote days spent coworking.
 """
@@ -116,10 +116,9 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
                CASE WHEN f.far IS NULL OR round(p.share / 100 * p.employed) >= f.far
                     THEN round(p.share / 100 * p.employed) ELSE f.far END AS long_distance_out_commuters,
                CASE WHEN f.far IS NOT NULL AND (p.share IS NULL OR p.employed IS NULL OR f.far > round(p.share / 100 * p.employed))
-                    THEN 'pendleratlas flows >= ' || CAST($km AS INTEGER) || ' km (' || f.flows_year
-                         || '; top-10 destinations: lower bound)'
+                    THEN 'pendleratlas_flows'
                     WHEN p.share IS NOT NULL AND p.employed IS NOT NULL
-                    THEN 'INKAR share >= 50 km (' || p.share_year || ') x employed at residence'
+                    THEN 'inkar_estimate'
                     END AS basis,
                p.nearest AS nearest_space_km, p.within_reach AS spaces_within_reach, p.coworking_data
         FROM pick p LEFT JOIN town_flows f USING (ags, period)

@@ -102,17 +102,15 @@ def _basis_de(row: dict) -> str | None:
         km = de_number(gap_parameters()["long_distance_km"], 0)
         return (f"Pendleratlas-Ströme {row.get('long_distance_flows_year')} ab {km} km (nur die 10 wichtigsten Ziele: "
                 "eine Untergrenze)")
-    estimate = row.get("long_distance_out_commuters_estimate")
-    if estimate is not None:
+    if row.get("basis") == "inkar_estimate":
         return (f"INKAR-Anteil der Arbeitswege ab 50 km ({row.get('long_distance_share_year')}) "
                 "× Erwerbstätige am Wohnort")
     return None
 
 
 def _rests_on_flows(row: dict) -> bool:
-    """Whether the long-distance count is the flows' (the choice indicators/coworking_gap.py makes: the larger)."""
-    flows, estimate = row.get("long_distance_out_commuters_flows"), row.get("long_distance_out_commuters_estimate")
-    return flows is not None and (estimate is None or flows > estimate)
+    """Whether the long-distance count is the flows' (the typed ``basis`` indicators/coworking_gap.py chose)."""
+    return row.get("basis") == "pendleratlas_flows"
 
 
 def _figure_year(row: dict) -> int | None:
@@ -197,12 +195,11 @@ PARAMETER_SOURCES_DE = {
 
 RANKING_PAGE = "coworking-luecke.html"
 
-# The planners' view (warehouse/views.sql) with the two counts behind the chosen figure, for the German
-# wording of its basis (the view's ``basis`` is English text, never parsed).
+# The planners' view (warehouse/views.sql) with the year behind the INKAR estimate, for the German wording of
+# its typed ``basis``.
 RANKING = """
-SELECT r.gap_rank, r.name, r.kreis_name, r.land, r.ags, r.period, r.long_distance_out_commuters, r.desk_demand,
-       r.spaces_within_reach, r.nearest_space_km, r.coworking_data, g.long_distance_out_commuters_flows,
-       g.long_distance_out_commuters_estimate, g.long_distance_share, g.long_distance_share_year
+SELECT r.gap_rank, r.name, r.kreis_name, r.land, r.ags, r.period, r.long_distance_out_commuters, r.basis,
+       r.desk_demand, r.spaces_within_reach, r.nearest_space_km, r.coworking_data, g.long_distance_share_year
 FROM coworking_gap_ranking r
 JOIN coworking_gap g ON g.ags = r.ags AND g.period = r.period AND g.method_version = r.method_version
 ORDER BY r.gap_rank, r.name"""
@@ -229,11 +226,10 @@ def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str]) -> dic
 
 
 def _basis_short_de(row: dict) -> str | None:
-    """Short German basis of the long-distance count for a table cell (same rule as ``_basis_de``)."""
-    flows, estimate = row.get("long_distance_out_commuters_flows"), row.get("long_distance_out_commuters_estimate")
-    if flows is not None and (estimate is None or flows > estimate):
+    """Short German basis of the long-distance count for a table cell (from the typed ``basis``, as ``_basis_de``)."""
+    if _rests_on_flows(row):
         return "Pendleratlas-Ströme (Untergrenze)"
-    if estimate is not None:
+    if row.get("basis") == "inkar_estimate":
         return f"INKAR-Anteil {row.get('long_distance_share_year')}"
     return None
 

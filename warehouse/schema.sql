@@ -337,7 +337,7 @@ CREATE TABLE coworking_gap (
     long_distance_flows_year INTEGER,            -- the data year of those flows (latest at or before the period)
     long_distance_out_commuters_estimate DOUBLE, -- share x employed at residence
     long_distance_out_commuters DOUBLE,          -- flows where available, else the estimate
-    basis VARCHAR,                               -- which of the two, in words; NULL when neither exists
+    basis VARCHAR,                               -- pendleratlas_flows | inkar_estimate; NULL when neither exists
     nearest_space_km DOUBLE,                     -- from the Gemeinde boundary; NULL without coworking data
     spaces_within_reach DOUBLE,                  -- spaces within reach_km of the boundary
     coworking_data VARCHAR,                      -- source and year of the coworking figures

@@ -35,8 +35,9 @@ def test_the_gap_count_is_shown_with_the_year_of_its_data():
     """A tile 'Auspendler mit ≥ 50 km (2023)' rested on INKAR 2019 and Pendleratlas 2022 without saying so."""
     from reports.coworking_gap import _basis_de, _figure_year
     flows = {"long_distance_out_commuters_flows": 700.0, "long_distance_flows_year": 2022,
-             "long_distance_out_commuters_estimate": 300.0, "long_distance_share_year": 2019}
+             "long_distance_out_commuters_estimate": 300.0, "long_distance_share_year": 2019,
+             "basis": "pendleratlas_flows"}
     assert _figure_year(flows) == 2022 and _basis_de(flows).startswith("Pendleratlas-Ströme 2022 ab 50 km")
-    estimate = {**flows, "long_distance_out_commuters_estimate": 2000.0}
+    estimate = {**flows, "long_distance_out_commuters_estimate": 2000.0, "basis": "inkar_estimate"}
     assert _figure_year(estimate) == 2019 and _basis_de(estimate).startswith("INKAR-Anteil der Arbeitswege ab 50 km (2019)")
     assert _figure_year({}) is None and _basis_de({}) is None
