@@ -92,7 +92,7 @@ def export_parts(published: Path, out: Path) -> None:
     con = duckdb.connect(str(published), read_only=True, config=exports.export_config())
     con.execute("SET enable_progress_bar = false")
     sources = con.execute(exports.SOURCES_SQL).fetchall()
-    common = repr([sources, sorted(exports.pillar_labels().items())])
+    common = exports.shared_fingerprint(sources)
     clock.tick("open, sources")
     for view in exports.PLANNER_VIEWS:
         exports.view_fingerprint(con, view, common)

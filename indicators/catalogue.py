@@ -61,6 +61,11 @@ class Catalogue:
     pillars: dict[str, dict]
     indicators: dict[str, Indicator]
     uncertainty: dict = field(default_factory=lambda: {"draws": 1000, "seed": 20261124})
+    units: dict[str, str] = field(default_factory=dict)  # English unit -> German wording
+
+    def pillar_label(self, pillar: str) -> str:
+        """German name of a pillar ('Digitale Infrastruktur'); an undeclared id stays as it is."""
+        return self.pillars.get(pillar, {}).get("label", pillar)
 
     def in_pillar(self, pillar: str) -> list[Indicator]:
         return [i for i in self.indicators.values() if i.pillar == pillar]
@@ -90,7 +95,7 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
             params={k: v for k, v in entry.items() if k not in known | {"possible_range"}},
             **fields,
         )
-        _validate(indicator, raw["pillars"])
+        _validate(indicator, raw["pillars"], raw.get("units") or {})
         indicators[indicator_id] = indicator
     return Catalogue(
         method_version=str(raw["method_version"]),
@@ -100,11 +105,14 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
         pillars=raw["pillars"],
         indicators=indicators,
         uncertainty=raw.get("uncertainty", {"draws": 1000, "seed": 20261124}),
+        units={str(k): str(v) for k, v in (raw.get("units") or {}).items()},
     )
 
 
-def _validate(indicator: Indicator, pillars: dict) -> None:
+def _validate(indicator: Indicator, pillars: dict, units: dict) -> None:
     problems = []
+    if indicator.unit not in units:
+        problems.append(f"unit {indicator.unit!r} has no German wording under units")
     if indicator.method not in METHODS:
         problems.append(f"method {indicator.method!r} not one of {sorted(METHODS)}")
     if indicator.pillar not in pillars and indicator.pillar != "context":

@@ -1,7 +1,8 @@
 """German labels and number formatting for the town reports (the warehouse speaks English).
 
-The single place where German wording of codes lives: pillars, units, sources, flag codes, release
-ids (vintages), dates and times. Templates and report code never write German text for a code themselves.
+The single place where German wording of codes lives: flag codes, release ids (vintages), dates and times,
+and the pillar, unit and source names read from where they are declared (indicators/catalogue.yaml,
+sources.yaml). Templates and report code never write German text for a code themselves.
 """
 
 from __future__ import annotations
@@ -12,44 +13,17 @@ import re
 import pandas as pd
 
 from indicators import flags  # the typed codes and their German labels
+from indicators.catalogue import load_catalogue
+from sources.registry import load_sources
 
-PILLAR_LABELS = {
-    "digital_infrastructure": "Digitale Infrastruktur",
-    "commuting_potential": "Pendelpotenzial",
-    "demographic_dynamics": "Demografische Dynamik",
-    "local_work_infrastructure": "Lokale Arbeitsinfrastruktur",
-    "accessibility": "Erreichbarkeit",
-}
+# Pillar names and unit wording are declared once, in indicators/catalogue.yaml.
+CATALOGUE = load_catalogue()
+PILLAR_LABELS = {pillar: CATALOGUE.pillar_label(pillar) for pillar in CATALOGUE.pillars}
 PILLARS = list(PILLAR_LABELS)
+UNIT_LABELS = CATALOGUE.units
 
-UNIT_LABELS = {
-    "% of households": "% der Haushalte",
-    "% of employees at residence": "% der Beschäftigten am Wohnort",
-    "% per year": "% pro Jahr",
-    "inhabitants per km²": "Einwohner je km²",
-    "count": "Anzahl",
-    "persons": "Personen",
-    "minutes by car": "Minuten mit dem Pkw",
-    "m (straight line, population-weighted)": "m Luftlinie (einwohnergewichtet)",
-    "% of residents": "% der Einwohner",
-}
-
-# Short German name of each source (from the title in sources.yaml, shortened; the titles are the
-# reference, these are what fits a table cell).
-SOURCE_LABELS = {
-    "destatis_gemeindeverzeichnis": "Gemeindeverzeichnis (Destatis)",
-    "destatis_gebietsaenderungen": "Gebietsänderungen (Destatis)",
-    "regionalstatistik": "Regionaldatenbank",
-    "breitbandatlas": "Breitbandatlas",
-    "gigabit_grundbuch": "Gigabit-Grundbuch",
-    "inkar": "INKAR (BBSR)",
-    "ba_commuting": "Pendlerstatistik der BA",
-    "mobilfunk_monitoring": "Mobilfunk-Monitoring",
-    "bkg_vg": "Verwaltungsgebiete (BKG)",
-    "osm_coworking": "Coworking-Spaces (OpenStreetMap)",
-    "pendleratlas": "Pendleratlas (Statistische Ämter)",
-    "local_inputs": "eigene Angaben der Stadt",
-}
+# Short German name of each source: label_de in sources.yaml.
+SOURCE_LABELS = {source_id: spec.label_de for source_id, spec in load_sources().items() if spec.label_de}
 
 # German attribution where the one in sources.yaml is a template or has English words; {year} is
 # the year of the release (BKG asks for "© GeoBasis-DE / BKG (<Jahr>)").

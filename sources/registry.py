@@ -39,6 +39,7 @@ class SourceSpec:
 
     source_id: str
     title: str
+    label_de: str  # short German name for table cells (the title is the reference)
     publisher: str
     licence: str
     licence_url: str
@@ -109,7 +110,7 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
             )
             for f in entry["files"]
         )
-        fields = {k: entry.get(k) for k in ("title", "publisher", "licence", "licence_url", "attribution",
+        fields = {k: entry.get(k) for k in ("title", "label_de", "publisher", "licence", "licence_url", "attribution",
                                             "cadence", "format", "parser", "url", "url_template", "live",
                                             "generation", "stage")}
         specs[source_id] = SourceSpec(source_id=source_id, files=patterns, required=entry.get("required", True),

@@ -65,10 +65,6 @@ GERMAN_HEADERS = {
     "rank_p05": "Rang 5-%-Perzentil", "rank_p95": "Rang 95-%-Perzentil",
     "score_median": "Indexwert (Median)", "score_p05": "Indexwert 5-%-Perzentil",
     "score_p95": "Indexwert 95-%-Perzentil", "compared_towns": "verglichene Gemeinden",
-    "digital_infrastructure": "Säule Digitale Infrastruktur", "commuting_potential": "Säule Pendelpotenzial",
-    "demographic_dynamics": "Säule Demografische Dynamik",
-    "local_work_infrastructure": "Säule Lokale Arbeitsinfrastruktur", "accessibility": "Säule Erreichbarkeit",
-    "gap_accessibility": "Abstand Erreichbarkeit",
     "provisional": "vorläufig", "period_provisional": "Jahr vorläufig",
     "oldest_input_date": "ältester Datenstand", "newest_input_date": "neuester Datenstand",
     "omitted_pillars": "nicht bewertete Säulen", "uncompared_pillars": "nicht im Gesamtwert gezählte Säulen",
@@ -86,9 +82,10 @@ GERMAN_HEADERS = {
     "latest_ingested_at": "zuletzt geladen (Ortszeit Berlin)", "files": "Dateien", "mode": "Quellmodus",
     "peer_rank": "Ähnlichkeitsrang", "peer_name": "Vergleichsgemeinde", "peer_kreis": "Kreis der Vergleichsgemeinde",
     "peer_ags": "AGS der Vergleichsgemeinde", "similarity": "Ähnlichkeit", "peer_score": "Indexwert Vergleichsgemeinde",
-    "gap_score": "Abstand Indexwert", "gap_digital_infrastructure": "Abstand Digitale Infrastruktur",
-    "gap_commuting_potential": "Abstand Pendelpotenzial", "gap_demographic_dynamics": "Abstand Demografische Dynamik",
-    "gap_local_work_infrastructure": "Abstand Lokale Arbeitsinfrastruktur",
+    "gap_score": "Abstand Indexwert",
+    # per pillar, with its name from the catalogue: "Säule Digitale Infrastruktur", "Abstand Digitale Infrastruktur"
+    **{column: f"{word} {spec['label']}" for pillar, spec in load_catalogue().pillars.items()
+       for column, word in ((pillar, "Säule"), (f"gap_{pillar}", "Abstand"))},
 }
 
 # Towns in scope (the ranked reference group: small towns and the pilots) with the latest period that
@@ -267,7 +264,7 @@ def write_views(con: duckdb.DuckDBPyConnection, directory: Path, previous: dict 
     previous = previous or {}
     manifest, todo = {}, []
     sources = con.execute(SOURCES_SQL).fetchall()
-    common = repr([sources, sorted(pillar_labels().items())])
+    common = shared_fingerprint(sources)
     for view in PLANNER_VIEWS:
         fingerprint = view_fingerprint(con, view, common)
         for fmt in WRITERS:
@@ -332,6 +329,12 @@ def _reuse(entry: dict | None, fingerprint: str, target: Path) -> int | None:
     return entry["rows"]
 
 
+def shared_fingerprint(sources: list) -> str:
+    """What every view's files show besides the view's rows: the sources sheet and the German pillar and unit
+    names (a changed label rewrites the files)."""
+    return repr([sources, sorted(pillar_labels().items()), sorted(load_catalogue().units.items())])
+
+
 def pillar_labels() -> dict[str, str]:
     """Pillar id -> German name ("Digitale Infrastruktur"), and "Kontext" for context indicators."""
     labels = {pillar: spec.get("label", pillar) for pillar, spec in load_catalogue().pillars.items()}
@@ -354,7 +357,16 @@ def _identifier(text: str) -> str:
 
 def _pillar_expression(column: str) -> str:
     """SQL mapping a pillar id to its German name; an unknown id stays as it is."""
-    cases = " ".join(f"WHEN {_literal(pillar)} THEN {_literal(label)}" for pillar, label in pillar_labels().items())
+    return _mapping_expression(column, pillar_labels())
+
+
+def _unit_expression(column: str) -> str:
+    """SQL mapping an indicator unit to its German wording (catalogue ``units``); an unknown one stays as it is."""
+    return _mapping_expression(column, load_catalogue().units)
+
+
+def _mapping_expression(column: str, labels: dict[str, str]) -> str:
+    cases = " ".join(f"WHEN {_literal(code)} THEN {_literal(label)}" for code, label in labels.items())
     return f"CASE {column} {cases} ELSE {column} END"
 
 
@@ -386,6 +398,8 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
             shaped.append((f"CAST({column} AS VARCHAR)", header, "key"))
         elif name == "pillar":
             shaped.append((_pillar_expression(column), header, "text"))
+        elif name == "unit":
+            shaped.append((_unit_expression(column), header, "text"))
         elif kind.id in DECIMAL_TYPES:
             # shortest round-trip digits (0.1 stays 0,1), point swapped for the comma; NaN written empty
             number = f"CASE WHEN isnan(CAST({column} AS DOUBLE)) THEN NULL ELSE CAST({column} AS DOUBLE) END"

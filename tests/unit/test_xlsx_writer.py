@@ -167,3 +167,19 @@ def test_german_csv_round_trips_through_pandas(tmp_path):
     assert back["Stichtag"].tolist()[0] == "2023-12-31"
     assert back["veröffentlicht (Ortszeit Berlin)"].tolist()[0] == "2026-07-01 12:30:00"  # 10:30 UTC in summer
     assert back["Hinweise"].tolist()[2] == "Mölln <&>" and back["Datenstände"].tolist()[0] == "a, b"
+
+
+def test_pillars_units_and_headers_are_german_in_the_csv(tmp_path):
+    """The German exports word the codes the warehouse stores in English, with the catalogue's names."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("f", pd.DataFrame({"pillar": ["digital_infrastructure", "context"],
+                                    "unit": ["% of households", "minutes by car"],
+                                    "gap_accessibility": [1.5, -2.0]}))
+    target = tmp_path / "f.csv"
+    exports.write_german_csv(con, "SELECT * FROM f", target)
+    back = pd.read_csv(target, sep=";", decimal=",")
+    assert list(back.columns) == ["Säule", "Einheit", "Abstand Erreichbarkeit"]
+    assert back["Säule"].tolist() == ["Digitale Infrastruktur", "Kontext"]
+    assert back["Einheit"].tolist() == ["% der Haushalte", "Minuten mit dem Pkw"]

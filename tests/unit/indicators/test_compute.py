@@ -184,6 +184,18 @@ def test_a_possible_range_that_is_no_range_fails_naming_the_indicator(tmp_path):
         load_catalogue(broken)
 
 
+def test_an_indicator_unit_without_german_wording_fails_naming_the_indicator(tmp_path):
+    """Pages and the German exports word every unit; a new unit must be declared under ``units``."""
+    from indicators.catalogue import CATALOGUE_YAML
+
+    text = CATALOGUE_YAML.read_text(encoding="utf-8")
+    broken = tmp_path / "catalogue.yaml"
+    broken.write_text(text.replace('unit: "% of households"', 'unit: "% of dwellings"', 1), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"indicator gigabit_coverage: unit '% of dwellings' has no German wording"):
+        load_catalogue(broken)
+    assert load_catalogue().units["% of households"] == "% der Haushalte"
+
+
 def test_the_ba_gemeinde_figure_outranks_inkar_of_the_same_year():
     """The catalogue ranks the BA's Gemeinde figure before INKAR's Verband figure. Both are the BA's counts of
     30 June; INKAR's were dated 31.12, and a year's newest date comes first, so INKAR won without a word."""
