@@ -13,7 +13,8 @@ A table contract holds (all optional):
   levels:   {level: key regex}                allowed levels and the key pattern of each
   key:      column holding the region key (default ags); key_level: fixed level for tables without
             a level column (e.g. Gemeinde geometries)
-  keys:     [{column, pattern}]               further key columns (e.g. both ends of a flow)
+  keys:     [{column, pattern, known}]        further key columns (e.g. both ends of a flow); known: true
+                                              checks them against the registers as ``known`` does
   unique:   [columns]                         one row per these columns within a release
   known:    [levels]                          keys must be in the Gemeindeverzeichnis register of
                                               the matching date (a Kreis outside every register is
@@ -142,6 +143,7 @@ class TableContract:
     key: str = "ags"
     key_level: str | None = None
     keys: tuple[tuple[str, str], ...] = ()
+    known_keys: tuple[str, ...] = ()  # further key columns whose Gemeinde keys must be in the registers
     unique: tuple[str, ...] = ()
     known: tuple[str, ...] = ()
     complete: bool = False
@@ -167,6 +169,7 @@ def _table(name: str, raw: dict) -> TableContract:
     return TableContract(
         table=name, columns=raw.get("columns", {}), levels=raw.get("levels", {}), key=raw.get("key", "ags"),
         key_level=raw.get("key_level"), keys=tuple((k["column"], k["pattern"]) for k in raw.get("keys", [])),
+        known_keys=tuple(k["column"] for k in raw.get("keys", []) if k.get("known")),
         unique=tuple(raw.get("unique", [])), known=tuple(raw.get("known", [])),
         complete=bool(raw.get("complete", False)),
         complete_except_kinds=tuple(raw.get("complete_except_kinds", [])),
@@ -462,7 +465,7 @@ def _rule_violations(contract, frame, column, rule: Rule, rows: np.ndarray, nume
 def _registered(contract: TableContract, frame: pd.DataFrame, registers: Registers,
                 vintage: str | None) -> list[Violation]:
     """Gemeinde keys known in the register of the release's date; no Gemeinde of that register missing."""
-    if not (contract.known or contract.complete) or contract.key not in frame:
+    if not (contract.known or contract.complete or contract.known_keys) or contract.key not in frame:
         return []
     levels = _level_of(contract, frame)
     exclude = vintage if contract.table == "register" else None  # the register is not its own witness
@@ -474,6 +477,9 @@ def _registered(contract: TableContract, frame: pd.DataFrame, registers: Registe
         gemeinden = keys[level == "gemeinde"].astype(str)
         if "gemeinde" in contract.known:
             violations += _unknown(contract, gemeinden, (before or set()) | (after or set()), registers, date)
+        for column in contract.known_keys:  # the other end of a flow: a Gemeinde of the same territorial status
+            others = frame[column].iloc[rows].astype(str)
+            violations += _unknown(contract, others, (before or set()) | (after or set()), registers, date, column)
         if contract.complete and before is not None:
             violations += _lost(contract, gemeinden, before, after, registers, date, latest=exclude and after is None)
             kreise = keys[level == "kreis"].astype(str)
@@ -521,14 +527,16 @@ def _dates(frame: pd.DataFrame, vintage: str | None) -> pd.Series:
     return pd.Series(dt.date.fromisoformat(match[0]) if match else None, index=frame.index)
 
 
-def _unknown(contract, keys: pd.Series, known: set[str], registers: Registers, date) -> list[Violation]:
-    """Keys in no register around the date, in a Kreis some register holds, and not listed as out of scope."""
+def _unknown(contract, keys: pd.Series, known: set[str], registers: Registers, date,
+             column: str | None = None) -> list[Violation]:
+    """Keys (of ``column``, default the contract's key) in no register around the date, in a Kreis some
+    register holds, and not listed as out of scope."""
     in_scope = registers.kreise()
     distinct = pd.Series(keys.unique())  # tested once per key, not once per row (keys.str is Python per value)
     bad = distinct[~distinct.isin(known) & distinct.str[:5].isin(in_scope) & ~distinct.isin(contract.out_of_scope)]
     unknown = keys[keys.isin(set(bad))]
     return [Violation(contract.table, f"Gemeinde {keys[i]} is in no Gemeindeverzeichnis around {date} and "
-                                      "not listed as out of scope", int(i) + 1, contract.key, keys[i])
+                                      "not listed as out of scope", int(i) + 1, column or contract.key, keys[i])
             for i in unknown.index[:MAX_EXAMPLES]]
 
 

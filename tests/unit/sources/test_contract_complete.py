@@ -52,3 +52,21 @@ def test_a_release_of_kreise_only_is_checked_for_its_kreise():
 def test_a_release_that_shares_no_kreis_with_the_registers_is_outside_their_scope():
     """As for ``known``: a file of Stuttgart beside registers of other Kreise (the snapshot's) is not checked."""
     assert problems(["08111000"]) == []
+
+
+def test_both_ends_of_a_pendleratlas_flow_must_be_gemeinden_of_the_flow_year():
+    """The sources.yaml contract: a destination key in no register (a typo, a shifted column) is no Gemeinde to
+    name on a page; one outside every register's Kreise (a test file of another Land) is out of scope."""
+    flows = contracts.load_contracts()["pendleratlas"]["gemeinde_flows"]
+
+    def flow_problems(ags: str, partner: str) -> list[tuple[str, str]]:
+        frame = pd.DataFrame({"ags": [ags], "direction": ["out"], "rank": [1], "partner_ags": [partner],
+                              "commuters": [100], "distance_km": [40.0], "reference_date": [dt.date(2022, 6, 30)]})
+        return [(v.column, v.problem) for v in contracts.check_table(flows, frame, REGISTERS, "2022")]
+
+    assert flow_problems("01002001", "02000000") == []
+    assert flow_problems("01002001", "08111000") == []  # outside the registers' Kreise
+    assert flow_problems("01002001", "01002009") == [
+        ("partner_ags", "Gemeinde 01002009 is in no Gemeindeverzeichnis around 2022-06-30 and not listed as out of "
+                        "scope")]
+    assert [column for column, _ in flow_problems("01002009", "02000000")] == ["ags"]
