@@ -47,13 +47,23 @@ class GapTables:
 LATEST_GAP = """SELECT * FROM coworking_gap WHERE $ags IS NULL OR ags = $ags
                 QUALIFY row_number() OVER (PARTITION BY ags ORDER BY period DESC, method_version DESC) = 1"""
 
-# the ten main destinations of each town's latest Pendleratlas year, named where the register knows them
+# The ten main destinations of each town's latest Pendleratlas year, named where the register knows them. The
+# flows keep the keys of their year; a destination merged since is named by the Gemeinde it went to (the
+# crosswalk's latest step from that key to a Gemeinde of today), not shown as a bare key.
 DESTINATIONS = """
-SELECT f.ags, f.rank, f.partner_ags, coalesce(m.name, k.name, f.partner_ags) AS name, f.commuters, f.distance_km,
-       f.vintage
+WITH successors AS (
+    SELECT t.from_ags, arg_max(m.name, t.to_vintage) AS successor_name, arg_max(t.kind, t.to_vintage) AS successor_kind
+    FROM territorial_changes t JOIN municipalities m ON m.ags = t.to_ags
+    WHERE t.kind IN ('merger', 'recode')  -- one Gemeinde of today (a split has several)
+    GROUP BY t.from_ags
+)
+SELECT f.ags, f.rank, f.partner_ags, coalesce(m.name, k.name) AS name, s.successor_name, s.successor_kind,
+       f.commuters,
+       f.distance_km, f.vintage
 FROM commuter_flows_gemeinde f
 LEFT JOIN municipalities m ON m.ags = f.partner_ags
 LEFT JOIN kreise k ON k.ags = substr(f.partner_ags, 1, 5) AND f.partner_ags LIKE '%000'
+LEFT JOIN successors s ON s.from_ags = f.partner_ags AND m.ags IS NULL
 WHERE f.direction = 'out' AND ($ags IS NULL OR f.ags = $ags)
 QUALIFY f.vintage = max(f.vintage) OVER (PARTITION BY f.ags)
 ORDER BY f.ags, f.rank"""
@@ -78,12 +88,23 @@ def coworking_gap_context(con: duckdb.DuckDBPyConnection | None, geoms: TownGeom
     tables = GapTables(con, ags) if tables is None else tables
     gap = _latest_gap(tables, ags)
     spaces = _spaces_within_reach(load_spaces(con) if spaces is None else spaces, geoms, ags, reach_km)
-    destinations = [dict(row) for row in tables.destinations.get(ags, [])]
+    destinations = [{**row, "name": destination_name(row)} for row in tables.destinations.get(ags, [])]
     return {
         "gap": gap, "reach_km": reach_km, "spaces": spaces.to_dict("records") if len(spaces) else [], "destinations": destinations,
         "surveys": _surveys(tables.surveys.get(ags, [])), "parameters": _parameter_rows(),
         "map": coworking_map(geoms, ags, spaces, destinations) if geoms.has(ags) else None,
     }
+
+
+def destination_name(row: dict) -> str:
+    """A destination's name; one merged or recoded since the flow year as 'AGS 01234567 (heute Teil von X)' or
+    '(heute X)', any other as its key."""
+    if row.get("name"):
+        return row["name"]
+    if row.get("successor_name"):
+        today = "heute" if row.get("successor_kind") == "recode" else "heute Teil von"
+        return f"AGS {row['partner_ags']} ({today} {row['successor_name']})"
+    return f"AGS {row['partner_ags']}"
 
 
 def _latest_gap(tables: GapTables, ags: str) -> dict | None:

@@ -1,0 +1,34 @@
+"""The main destinations on a town's coworking section: named from today's register, a destination merged or
+recoded since the Pendleratlas year by the Gemeinde it went to, never only as a bare key."""
+
+from __future__ import annotations
+
+import duckdb
+
+from reports.coworking_gap import DESTINATIONS, _dicts, destination_name
+
+
+def warehouse() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE municipalities (ags VARCHAR, name VARCHAR)")
+    con.execute("INSERT INTO municipalities VALUES ('01053090', 'Mölln'), ('02000000', 'Hamburg'), "
+                "('01053999', 'Neustadt')")
+    con.execute("CREATE TABLE kreise (ags VARCHAR, name VARCHAR)")
+    con.execute("CREATE TABLE territorial_changes (from_vintage VARCHAR, to_vintage VARCHAR, from_ags VARCHAR, "
+                "to_ags VARCHAR, kind VARCHAR)")
+    con.execute("INSERT INTO territorial_changes VALUES ('2022', '2023', '01053111', '01053999', 'merger'), "
+                "('2022', '2023', '01053222', '01053999', 'recode'), ('2022', '2023', '01053333', '01053090', 'split'), "
+                "('2022', '2023', '01053333', '02000000', 'split')")
+    con.execute("CREATE TABLE commuter_flows_gemeinde (ags VARCHAR, direction VARCHAR, rank INTEGER, "
+                "partner_ags VARCHAR, commuters DOUBLE, distance_km DOUBLE, vintage VARCHAR)")
+    flows = [("02000000", 1), ("01053111", 2), ("01053222", 3), ("01053333", 4), ("01053444", 5)]
+    con.executemany("INSERT INTO commuter_flows_gemeinde VALUES ('01053090', 'out', ?, ?, 100, 40, '2022')",
+                    [(rank, partner) for partner, rank in flows])
+    return con
+
+
+def test_destinations_are_named_by_today_s_register_or_their_successor():
+    rows = _dicts(warehouse(), DESTINATIONS, "01053090")
+    assert [destination_name(row) for row in rows] == [
+        "Hamburg", "AGS 01053111 (heute Teil von Neustadt)", "AGS 01053222 (heute Neustadt)",
+        "AGS 01053333", "AGS 01053444"]  # a split has no single successor; an unknown key stays a key
