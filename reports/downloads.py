@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from reports import xlsx
+from warehouse.exports import FORMULA_START, defused
 
 SHEET_NAME_MAX = 31  # Excel's limit
 DATE_FORMAT = "%d.%m.%Y"
@@ -99,13 +100,14 @@ def _csv_cell(value, kind: str) -> str:
         return ""
     if kind == "float" or (kind == "mixed" and type(value) is float):
         return (FLOAT_FORMAT % value).replace(".", ",", 1)
-    return str(value)
+    return defused(value) if type(value) is str else str(value)
 
 
 def _csv_column(values: list, kind: str) -> list[str]:
     """``_csv_cell`` of every value of a column of ``kind``: the same texts, with the kind's test once."""
-    if kind == "text":  # strings and missing values
-        return ["" if v is None or (isinstance(v, float) and v != v) else v for v in values]  # _missing inline
+    if kind == "text":  # strings and missing values; a formula-like text defused (warehouse.exports.FORMULA_START)
+        return ["" if v is None or (isinstance(v, float) and v != v) else "'" + v if v.startswith(FORMULA_START)
+                else v for v in values]  # _missing and defused inline
     if kind in ("int", "bool"):  # none missing (``_column_kind``)
         return [str(v) for v in values]
     if kind == "float":
@@ -120,8 +122,11 @@ def german_csv(table: Table, path: Path) -> Path:
     writes it."""
     data = csv_bytes(table)
     if data is None:  # a column type the plain writer does not reproduce: pandas decides
-        table.frame().to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig", date_format=DATE_FORMAT,
-                             float_format=FLOAT_FORMAT)
+        frame = table.frame()
+        frame = frame.apply(lambda column: column.map(lambda v: defused(v) if type(v) is str else v)
+                            if column.dtype == object else column)
+        frame.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig", date_format=DATE_FORMAT,
+                     float_format=FLOAT_FORMAT)
         return path
     Path(path).write_bytes(data)
     return path

@@ -25,13 +25,17 @@ import pandas as pd
 
 MANIFEST = ".pages.json"
 REPORTS_PACKAGE = Path(__file__).resolve().parent
+# What the pages word besides the report code: German flag labels, pillar and unit names (catalogue), short
+# source names (sources.yaml), the CSV cell rule of the downloads (warehouse/exports.py: FORMULA_START)
+WORDING_FILES = [REPORTS_PACKAGE.parent / name for name in
+                 ("indicators/flags.py", "indicators/catalogue.yaml", "sources.yaml", "warehouse/exports.py")]
 PER_TOWN_FRAMES = {"towns", "index", "geometries"}   # hashed per town below, not as a whole
 
 
 def template_version() -> str:
-    """Hash of the templates and of the report code (any change there rebuilds every page)."""
+    """Hash of the templates, the report code and the wording it reads (any change there rebuilds every page)."""
     digest = hashlib.sha256()
-    files = sorted([*REPORTS_PACKAGE.glob("*.py"), *(REPORTS_PACKAGE / "templates").glob("*")])
+    files = sorted([*REPORTS_PACKAGE.glob("*.py"), *(REPORTS_PACKAGE / "templates").glob("*"), *WORDING_FILES])
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]

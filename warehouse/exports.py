@@ -45,7 +45,7 @@ LATEST = "latest"
 GEOPACKAGE = "municipalities.gpkg"
 LOCAL_TIME_ZONE = "Europe/Berlin"
 MANIFEST = "manifest.json"
-EXPORT_VERSION = "3"  # raise when a file's layout changes: files of unchanged views are then written again
+EXPORT_VERSION = "4"  # raise when a file's layout changes: files of unchanged views are then written again
 EXCEL_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows per sheet, less the header
 
 # The sheet "Quellen und Lizenzen" of every workbook: what to cite when using the figures.
@@ -55,6 +55,21 @@ SELECT source_id, publisher, licence, licence_url, attribution FROM source_attri
 
 # Columns written as text in Excel: keys with leading zeros, never numbers.
 TEXT_COLUMNS = {"ags", "peer_ags", "kreis_ags"}
+
+# A CSV text cell starting with one of these is a formula to Excel (=HYPERLINK(...), +cmd|..., @SUM, a tab before
+# =): names from OpenStreetMap and the towns' own lists reach the planners' spreadsheets, so such a cell is written
+# with a leading apostrophe (OWASP "CSV injection"). The .xlsx files hold every text as a text cell already.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defused(text: str) -> str:
+    """A CSV text cell that Excel shows as text, never evaluates (``FORMULA_START``)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _defused_sql(expression: str) -> str:
+    """``defused`` in SQL, for the exports' CSV (COPY writes the shaped rows)."""
+    return f"CASE WHEN regexp_matches({expression}, '^[=+@\\t\\r-]') THEN '''' || {expression} ELSE {expression} END"
 
 VIEW_TITLES = registry().planner_views  # the German title of each view's workbook (warehouse/tables.yaml)
 
@@ -415,13 +430,15 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
             shaped.append((f"strftime({column}, '%Y-%m-%d')" if csv
                            else f"CAST({column} - DATE '1899-12-30' AS BIGINT)", header, "date"))
         elif kind.id == "list":
-            shaped.append((f"array_to_string({column}, ', ')", header, "text"))
+            text = f"array_to_string({column}, ', ')"
+            shaped.append((_defused_sql(text) if csv else text, header, "text"))
         elif kind.id in INTEGER_KINDS:
             shaped.append((column, header, "integer"))
         elif kind.id == "varchar":
-            shaped.append((column, header, "text"))
+            shaped.append((_defused_sql(column) if csv else column, header, "text"))
         else:  # anything else (intervals, structs, huge integers) as DuckDB prints it
-            shaped.append((f"CAST({column} AS VARCHAR)", header, "text"))
+            text = f"CAST({column} AS VARCHAR)"
+            shaped.append((_defused_sql(text) if csv else text, header, "text"))
     return shaped
 
 

@@ -183,3 +183,20 @@ def test_pillars_units_and_headers_are_german_in_the_csv(tmp_path):
     assert list(back.columns) == ["Säule", "Einheit", "Abstand Erreichbarkeit"]
     assert back["Säule"].tolist() == ["Digitale Infrastruktur", "Kontext"]
     assert back["Einheit"].tolist() == ["% der Haushalte", "Minuten mit dem Pkw"]
+
+
+def test_formula_like_text_is_defused_in_the_csv_only(tmp_path):
+    """The exports' CSV writes a leading apostrophe before text Excel would run; numbers and the .xlsx are as stored."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("f", pd.DataFrame({"name": ["=1+1", "-Nord", "@SUM(1)", "Mölln-Nord", None],
+                                    "vintages": [["+a"], ["b"], [], None, ["c"]], "value": [-1.5, 2.0, 0, 1, 1]}))
+    target = tmp_path / "f.csv"
+    exports.write_german_csv(con, "SELECT * FROM f", target)
+    back = pd.read_csv(target, sep=";", decimal=",", keep_default_na=False, dtype={"Wert": float})
+    assert back["Gemeinde"].tolist() == ["'=1+1", "'-Nord", "'@SUM(1)", "Mölln-Nord", ""]
+    assert back["Datenstände"].tolist()[:2] == ["'+a", "b"] and back["Wert"].tolist()[0] == -1.5
+    book, rows = read(tmp_path / "f.xlsx") if exports.write_xlsx(con.execute("SELECT * FROM f").df(),
+                                                                  tmp_path / "f.xlsx", "T", None) else (None, [])
+    assert [row[0] for row in rows[1:4]] == ["=1+1", "-Nord", "@SUM(1)"]

@@ -182,3 +182,21 @@ def test_workbook_package_is_the_one_zipfile_writes(tmp_path, monkeypatch):
             for name, data in parts.items():
                 package.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
         assert ours.read_bytes() == (tmp_path / f"{attempt}-zipfile.xlsx").read_bytes()
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"klick\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\t=1+1"]
+
+
+@pytest.mark.parametrize("rows", [
+    [{"Name": text} for text in FORMULAS],                                        # the plain writer, text column
+    [{"Name": text, "Tag": pd.Timestamp("2024-06-30")} for text in FORMULAS],     # the pandas path (a date column)
+    [{"Merkmal": text, "Mölln": 1.5} for text in FORMULAS] + [{"Merkmal": "x", "Mölln": "y"}],  # mixed column
+], ids=["plain", "pandas", "mixed"])
+def test_text_that_excel_would_run_as_a_formula_is_written_as_text(tmp_path, rows):
+    """OSM names, a town's list and survey texts reach the planners' Excel: '=HYPERLINK(...)' in a double-clicked
+    CSV is a live formula. Such a cell gets a leading apostrophe; a negative number stays a number."""
+    path = german_csv(Table("t", "T", rows + [{next(iter(rows[0])): "Mölln-Nord"}]), tmp_path / "t.csv")
+    first = pd.read_csv(path, sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False).iloc[:, 0].tolist()
+    assert first[:len(FORMULAS)] == ["'" + text for text in FORMULAS] and first[-1] == "Mölln-Nord"
+    numbers = german_csv(Table("n", "N", [{"Wert": -2.5}, {"Wert": 3.0}]), tmp_path / "n.csv")
+    assert numbers.read_text(encoding="utf-8-sig").splitlines() == ["Wert", "-2,5", "3"]
