@@ -54,7 +54,7 @@ class LiveContext:
     workdir: Path
     state: dict
     origin: str | None = None
-    env: dict | None = None
+    env: dict | None = field(default=None, repr=False)  # holds tokens: never in a repr, log or error text
     today: dt.date = field(default_factory=dt.date.today)  # per run: a long-lived process crosses midnight
 
     def url(self, url: str) -> str:

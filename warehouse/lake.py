@@ -24,6 +24,7 @@ import importlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 
@@ -52,11 +53,11 @@ class Lake:
         catalog, data_path = (catalog or "").strip(), (data_path or "").strip()
         if not catalog:
             return None
-        if not data_path:
+        if _has_password(catalog):  # credentials belong in PGPASSWORD/~/.pgpass, not in a setting the UI shows
+            raise LakeError(f"{CATALOG_ENV} must not contain a password: set PGPASSWORD or use ~/.pgpass")
+        if not data_path:  # first the password test: this message quotes the catalog
             raise LakeError(f"{CATALOG_ENV}={catalog!r} is set but {DATA_PATH_ENV} is not set: "
                             "say where the lake's Parquet files go")
-        if "password" in catalog.lower():  # credentials belong in PGPASSWORD/~/.pgpass, not in a setting the UI shows
-            raise LakeError(f"{CATALOG_ENV} must not contain a password: set PGPASSWORD or use ~/.pgpass")
         if not catalog.startswith("postgres:"):
             catalog = str(Path(catalog).expanduser().resolve())
         if "://" not in data_path:
@@ -70,6 +71,14 @@ class Lake:
     def describe(self) -> str:
         """For logs and metadata (no secret is in it: from_settings refuses a password in the catalog)."""
         return f"ducklake:{self.catalog} (data {self.data_path})"
+
+
+def _has_password(catalog: str) -> bool:
+    """A password in the catalog setting: ``password=`` (also ``sslpassword=``) in a libpq key/value string, or
+    ``user:secret@`` in a URI (``postgresql://planner:secret@host/db``). Either would reach the logs, the run
+    database and the asset metadata through ``describe()`` and DuckDB's error texts."""
+    conninfo = catalog.removeprefix("postgres:")
+    return "password" in catalog.lower() or ("://" in conninfo and urlsplit(conninfo).password is not None)
 
 
 def load_extensions(con: duckdb.DuckDBPyConnection, postgres: bool) -> None:

@@ -386,3 +386,14 @@ def test_fetch_source_uses_the_date_of_the_run(monkeypatch, mirror):
     assert dt.date.today() == later.date()
 
     assert fetch(spec, mirror) == later.date()
+
+
+def test_the_live_context_never_shows_the_environment_it_carries(tmp_path):
+    """The GENESIS token travels in LiveContext.env; a repr in a traceback or log line must not print it."""
+    from sources.http import HttpClient
+    from sources.live import LiveContext
+    from sources.registry import load_sources
+
+    context = LiveContext(spec=load_sources()["regionalstatistik"], client=HttpClient("regionalstatistik"),
+                          mirror=tmp_path, workdir=tmp_path, state={}, env={"READINESS_GENESIS_TOKEN": "t0ken-123"})
+    assert "t0ken-123" not in repr(context) and "t0ken-123" not in str(context)
