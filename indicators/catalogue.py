@@ -17,6 +17,9 @@ METHODS = {"observed", "annualised_change", "ratio"}
 ROUNDING_TOLERANCE = 1.0
 
 
+REFERENCE_LEVELS = ("kreis", "land", "bund")
+
+
 @dataclass(frozen=True)
 class Indicator:
     indicator_id: str
@@ -33,6 +36,9 @@ class Indicator:
     why: str
     params: dict = field(default_factory=dict)  # method parameters: measure, years, numerator, ...
     possible_range: tuple[float | None, float | None] | None = None  # None: any value is possible
+    # levels whose publisher figure of the same measure is shown beside the town's as a comparison; none where the
+    # upper level's figure means something else (a Kreis's out-commuters leave the Kreis, a town's the Gemeinde)
+    reference_levels: tuple[str, ...] = REFERENCE_LEVELS
 
     def impossible(self, values) -> np.ndarray:
         """True where a value lies outside ``possible_range`` by more than the rounding tolerance: a publisher
@@ -86,13 +92,15 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
         low, high = entry["goalposts"]
         fields = {k: entry[k] for k in known - {"goalposts"}}
         possible = entry.get("possible_range")
+        levels = tuple(entry.get("reference_levels", REFERENCE_LEVELS))
         if isinstance(fields["source"], list):  # stored as "a, b": hashable, readable in the warehouse
             fields["source"] = ", ".join(fields["source"])
         indicator = Indicator(
             indicator_id=indicator_id,
             goalposts=(float(low), float(high)),
             possible_range=tuple(None if b is None else float(b) for b in possible) if possible else None,
-            params={k: v for k, v in entry.items() if k not in known | {"possible_range"}},
+            params={k: v for k, v in entry.items() if k not in known | {"possible_range", "reference_levels"}},
+            reference_levels=levels,
             **fields,
         )
         _validate(indicator, raw["pillars"], raw.get("units") or {})
@@ -119,6 +127,8 @@ def _validate(indicator: Indicator, pillars: dict, units: dict) -> None:
         problems.append(f"pillar {indicator.pillar!r} not declared under pillars")
     if indicator.direction not in {"positive", "negative"}:
         problems.append(f"direction {indicator.direction!r} must be positive or negative")
+    if set(indicator.reference_levels) - set(REFERENCE_LEVELS):
+        problems.append(f"reference_levels {list(indicator.reference_levels)} must be among {list(REFERENCE_LEVELS)}")
     if indicator.goalposts[0] >= indicator.goalposts[1]:
         problems.append(f"goalposts {indicator.goalposts} must be [low, high] with low < high")
     if indicator.possible_range is not None:

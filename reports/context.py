@@ -11,10 +11,12 @@ from indicators import flags
 from indicators.bands import band_category
 from reports import charts
 from reports.data import ReportData
-from reports.labels import (CARRIED_FORWARD_DE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS, attribution_label,
+from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS, attribution_label,
                             data_date_line, de_number, flow_note, is_missing, not_scored_reasons, pillar_label,
                             release_text, safe_url, source_label, unit_label, vintage_label)
 from reports.maps import COWORKING_RADIUS_M, TownGeometries, town_map
+
+CARRY_FORWARD_YEARS = {i.indicator_id: i.carry_forward_years for i in CATALOGUE.indicators.values()}
 
 TOP_FLOWS = 10
 # A pillar counts as a strength (or a field for action) when the town is this many index points above
@@ -55,7 +57,7 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
     return {
         "town": town,
         "overview": overview(headline, history, dates),
-        "summary": summary(pillars, peers),
+        "summary": summary(pillars, peers, headline["period"] if headline else None),
         "history": history_section(history, dates, ags),
         "pillars": pillars,
         "drivers": drivers(data.town_rows("contributions", ags)),
@@ -142,10 +144,13 @@ def overview(latest: dict | None, history: list[dict], dates: DataDates) -> dict
             "band_de": band.de if band.code != "not_ranked" else None}
 
 
-def summary(pillars: list[dict], peers: list[dict]) -> dict:
+def summary(pillars: list[dict], peers: list[dict], period: int | None = None) -> dict:
     """Plain-language strengths and fields for action: the mean gap per pillar to the similar towns
-    (peer minus town; negative = the town is ahead)."""
+    (peer minus town; negative = the town is ahead), only from peer rows of the pillars' ``period``: a town
+    whose latest score is of an earlier year than the peer comparison gets no summary (it would put one
+    year's pillar beside another year's gaps)."""
     strengths, actions = [], []
+    peers = [peer for peer in peers if period is None or peer["period"] == period]
     for pillar in pillars:
         gaps = [g["value"] for peer in peers for g in peer["gaps"]
                 if g["pillar"] == pillar["pillar"] and g["value"] is not None]
@@ -159,7 +164,7 @@ def summary(pillars: list[dict], peers: list[dict]) -> dict:
             actions.append(item)
     return {"strengths": sorted(strengths, key=lambda i: -i["gap"]),
             "actions": sorted(actions, key=lambda i: -i["gap"]), "threshold": SUMMARY_GAP,
-            "has_peers": bool(peers)}
+            "has_peers": bool(peers), "period": period}
 
 
 HISTORY_COLUMNS = ["period", "score", "score_p05", "score_p95", "rank", "rank_p05", "rank_p95",
@@ -253,21 +258,41 @@ def indicator_rows(rows: list[dict], data: ReportData | None = None, town: dict 
                    attribution=attribution_label(row["source_id"], row["attribution"], row["vintage"]),
                    licence=release_text(row["source_id"], "licence", row.get("licence")),
                    publisher=release_text(row["source_id"], "publisher", row.get("publisher")))
-        row.update(reference_values(data, town, row) if data is not None and town is not None else {})
+        if data is not None and town is not None:
+            row.update(reference_values(data, town, row))
+            row["reference_dates_de"] = reference_dates_de(row)
     return sorted(rows, key=lambda r: (order.get(r["pillar"], len(order)), r["label"]))
 
 
 def reference_values(data: ReportData, town: dict, row: dict) -> dict:
     """Kreis, Land and Bund values of the publisher (same measure, the latest release not newer than the
-    town's value) and the reference group's median of the same period."""
+    town's value and at most the indicator's carry-forward years older, with its date) and the reference
+    group's median of the same period. A Kreis figure of 2021 beside a town figure of 2025 compared two
+    dates without saying so."""
     date = pd.Timestamp(row["reference_date"])
+    oldest_year = None if date is pd.NaT else date.year - CARRY_FORWARD_YEARS.get(row["indicator_id"], 0)
     result = {}
     for level, key in (("kreis", town["kreis_ags"]), ("land", str(town["ags"])[:2]), ("bund", "DG")):
         dates, values = data.references.get((row["indicator_id"], level, key), ((), ()))
         found = 0 if date is pd.NaT else bisect.bisect_right(dates, date)  # last release not newer than the value
+        if found and dates[found - 1].year < oldest_year:  # too old to stand beside the town's value
+            found = 0
         result[f"ref_{level}"] = float(values[found - 1]) if found else None
+        result[f"ref_{level}_date"] = dates[found - 1] if found else None
     result["ref_group"] = data.group_median(row["indicator_id"], row["period"])
     return result
+
+
+def reference_dates_de(row: dict) -> str:
+    """The dates of the Kreis, Land and Bund figures shown, where one differs from the town value's date
+    ('Kreis, Land 30.06.2021'); empty when all are of the town value's date."""
+    town = pd.Timestamp(row["reference_date"])
+    by_date: dict = {}
+    for level, label in (("kreis", "Kreis"), ("land", "Land"), ("bund", "Bund")):
+        date = row.get(f"ref_{level}_date")
+        if date is not None and pd.Timestamp(date) != town:
+            by_date.setdefault(pd.Timestamp(date), []).append(label)
+    return "; ".join(f"{', '.join(labels)} {date:%d.%m.%Y}" for date, labels in sorted(by_date.items()))
 
 
 def peer_rows(rows: list[dict]) -> list[dict]:

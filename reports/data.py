@@ -19,6 +19,7 @@ import pandas as pd
 from pandas.core.dtypes.cast import maybe_box_native  # what to_dict uses (pandas pinned)
 
 from indicators.catalogue import load_catalogue
+from indicators.index import latest_published_period
 from reports.labels import PILLARS, is_missing
 from sources.frames import shared_strings
 
@@ -102,8 +103,8 @@ WHERE m.in_reference_group GROUP BY ALL"""
 # Kreis, Land and Bund rows of the publishers for the measures the indicators observe directly.
 REFERENCE_VALUES = """
 SELECT m.indicator_id, o.level, o.ags, o.reference_date, o.value
-FROM observations o JOIN measures m ON m.source_id = o.source_id AND m.measure = o.measure
-WHERE o.level IN ('kreis', 'land', 'bund') AND o.value IS NOT NULL"""
+FROM observations o JOIN measures m ON m.source_id = o.source_id AND m.measure = o.measure AND m.level = o.level
+WHERE o.value IS NOT NULL"""
 
 # Mobilfunk-Monitoring at Kreis level (the latest date per Kreis): context on the town page, not in the index
 # (issue 14.6: the Kreis value is all the publisher gives for most of Germany).
@@ -353,13 +354,23 @@ def connect(published: Path) -> duckdb.DuckDBPyConnection:
 LOAD_THREADS = 2  # queries read at once: DuckDB runs one (without the GIL) while Python converts another's rows
 
 
+def current_method(con: duckdb.DuckDBPyConnection, published: Path) -> str:
+    """The method version of the latest publish, whose index rows the pages show.
+
+    Not ``max(method_version)``: versions compare wrongly as text ('0.9.0' > '0.10.0'), and the rows of earlier
+    methods stay in the table, so the pages stayed on an old method for good (or went back after a rollback)."""
+    row = con.execute("SELECT method_version FROM current_method").fetchone()
+    mv = row[0] if row else None
+    if mv is None or not con.execute("SELECT count(*) FROM readiness_index WHERE method_version = ?", [mv]).fetchone()[0]:
+        raise ValueError(f"{published}: readiness_index has no rows of the current method {mv}, nothing to report")
+    return mv
+
+
 def load(published: Path) -> ReportData:
     """Read every frame the reports use from the published warehouse (one read-only connection; the
     queries run on LOAD_THREADS cursors of it at once, the largest first, and the threads end here)."""
     with connect(published) as con:
-        mv = con.execute("SELECT max(method_version) FROM readiness_index").fetchone()[0]
-        if mv is None:
-            raise ValueError(f"{published}: readiness_index is empty, nothing to report")
+        mv = current_method(con, published)
         queries = {
             "indicators": (INDICATORS, None), "input_dates": (INPUT_DATES, None),
             "contributions": (CONTRIBUTIONS, {"mv": mv}),
@@ -384,7 +395,7 @@ def load(published: Path) -> ReportData:
         index = got["index"]
         data = ReportData(
             path=Path(published), method_version=mv,
-            latest_period=_latest_scored_period(index),
+            latest_period=latest_published_period(index),
             towns=got["towns"].set_index("ags", drop=False),
             index=index, releases=got["releases"], geometries=got["geometries"], coworking=got["coworking"],
             coworking_gap=got["coworking_gap"], gap_inputs=got["gap_inputs"],
@@ -417,10 +428,11 @@ def _frame(result: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def _reference_values(con: duckdb.DuckDBPyConnection) -> dict:
     """Kreis/Land/Bund values per (indicator, level, ags) for indicators that observe one publisher measure."""
-    measures = pd.DataFrame([(i.indicator_id, source, i.params["measure"])
+    measures = pd.DataFrame([(i.indicator_id, source, i.params["measure"], level)
                              for i in load_catalogue().indicators.values()
-                             if i.method == "observed" and "measure" in i.params for source in i.sources],
-                            columns=["indicator_id", "source_id", "measure"])
+                             if i.method == "observed" and "measure" in i.params
+                             for source in i.sources for level in i.reference_levels],
+                            columns=["indicator_id", "source_id", "measure", "level"])
     con.register("measures", measures)
     try:
         frame = con.execute(REFERENCE_VALUES).df()
@@ -438,10 +450,3 @@ def _split(frame: pd.DataFrame, key: str) -> dict[str, pd.DataFrame]:
     return {k: g.reset_index(drop=True) for k, g in frame.groupby(key, sort=False)}
 
 
-def _latest_scored_period(index: pd.DataFrame) -> int | None:
-    """The period published as "the latest": the newest scored one that is not provisional
-    (indicators/index.py, same rule as the latest_ranking view); else the newest scored one."""
-    scored = index[index["score"].notna()]
-    final = scored.loc[~scored["period_provisional"].fillna(False).astype(bool), "period"]
-    periods = final if not final.empty else scored["period"]
-    return int(periods.max()) if not periods.empty else None

@@ -31,7 +31,8 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Anteil fortgeschrieben (%)": None if r["imputed_share"] is None else 100 * r["imputed_share"],
             "vorläufig": _yes(r["provisional"]), "Datenstand": r["data_dates"]} for r in context["history"]["rows"]]),
         Table("saeulen", "Säulen", [{
-            "Säule": p["label"], "Wert (0–100)": p["value"], "Median Vergleichsgruppe": p["median"],
+            "Jahr": context["summary"]["period"], "Säule": p["label"], "Wert (0–100)": p["value"],
+            "Median Vergleichsgruppe": p["median"],
             "Hinweis": p["reason"]} for p in context["pillars"]]),
         Table("treiber", "Treiber", [{
             "von": d["period_from"], "bis": d["period_to"], "Indikator": r["label"], "Säule": r["pillar_label"],
@@ -40,12 +41,13 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
         Table("indikatoren", "Indikatoren", [{
             "AGS": town["ags"], "Indikator": r["label"], "Säule": r["pillar_label"], "Wert": r["value"],
             "Einheit": r["unit_de"], "Jahr": r["period"], "Kreis": r.get("ref_kreis"), "Land": r.get("ref_land"),
-            "Bund": r.get("ref_bund"), "Median Vergleichsgruppe": r.get("ref_group"), "Quelle": r["source_de"],
+            "Bund": r.get("ref_bund"), "Stichtag Kreis/Land/Bund, wo abweichend": r.get("reference_dates_de") or None,
+            "Median Vergleichsgruppe": r.get("ref_group"), "Quelle": r["source_de"],
             "Stand": r["vintage_de"], "Stichtag": _date(r["reference_date"]), "fortgeschrieben": _yes(r["imputed"]),
             "Hinweis": "; ".join(t for t in (r["imputation_de"], r["quality_de"]) if t)}
             for r in context["indicators"]]),
         Table("vergleichsstaedte", "Vergleichsstädte", [{
-            "Nr.": r["rank"], "Stadt": r["peer_name"], "AGS": r["peer_ags"], "Kreis": r["peer_kreis"],
+            "Jahr": r["period"], "Nr.": r["rank"], "Stadt": r["peer_name"], "AGS": r["peer_ags"], "Kreis": r["peer_kreis"],
             "Ähnlichkeit": r["similarity"], "Indexwert": r["peer_score"], "Abstand": r["gap_score"],
             **{f"Abstand {pillar_label(p)}": r[f"gap_{p}"] for p in PILLARS}} for r in context["peers"]]),
         Table("pendlerstroeme", "Pendlerströme", [{

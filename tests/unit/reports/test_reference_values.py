@@ -1,0 +1,58 @@
+"""The Kreis, Land and Bund figures beside a town's indicator value: of the same measure and concept, not older
+than the indicator may be carried forward, and dated where their date differs from the town value's."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+
+from indicators.catalogue import load_catalogue
+from reports.context import reference_dates_de, reference_values
+
+TOWN = {"ags": "01053090", "kreis_ags": "01053"}
+
+
+def data(references: dict) -> SimpleNamespace:
+    return SimpleNamespace(references={key: ([pd.Timestamp(d) for d in dates], values)
+                                       for key, (dates, values) in references.items()},
+                           group_median=lambda indicator_id, period: 50.0)
+
+
+def test_a_figure_older_than_the_carry_forward_limit_is_left_out_and_others_are_dated():
+    """Fibre 2025 from the Gigabit-Grundbuch beside the Breitbandatlas's last Kreis figure of 2021 (limit 2 years)."""
+    assert load_catalogue().indicators["fibre_coverage"].carry_forward_years == 2
+    refs = data({("fibre_coverage", "kreis", "01053"): (["2021-06-30"], [40.0]),
+                 ("fibre_coverage", "land", "01"): (["2021-06-30", "2024-12-31"], [35.0, 55.0]),
+                 ("fibre_coverage", "bund", "DG"): (["2025-12-31"], [60.0])})
+    row = {"indicator_id": "fibre_coverage", "reference_date": pd.Timestamp("2025-12-31"), "period": 2025}
+    row.update(reference_values(refs, TOWN, row))
+    assert (row["ref_kreis"], row["ref_land"], row["ref_bund"], row["ref_group"]) == (None, 55.0, 60.0, 50.0)
+    assert reference_dates_de(row) == "Land 31.12.2024"
+    row2 = {**row, "reference_date": pd.Timestamp("2022-12-31")}
+    row2.update(reference_values(refs, TOWN, row2))
+    assert (row2["ref_kreis"], row2["ref_land"], row2["ref_bund"]) == (40.0, 35.0, None)  # Bund 2025 is newer
+    assert reference_dates_de(row2) == "Kreis, Land 30.06.2021"
+
+
+def test_the_out_commuter_share_has_no_upper_level_comparison():
+    """A Kreis's out-commuters leave the Kreis, a town's the Gemeinde: not the same figure."""
+    assert load_catalogue().indicators["out_commuter_share"].reference_levels == ()
+    assert load_catalogue().indicators["long_distance_commuter_share"].reference_levels == ("kreis", "land", "bund")
+
+
+def test_only_the_declared_levels_are_loaded():
+    import duckdb
+
+    from reports.data import _reference_values
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE observations (source_id VARCHAR, measure VARCHAR, level VARCHAR, ags VARCHAR, "
+                "reference_date DATE, value DOUBLE)")
+    con.execute("""INSERT INTO observations VALUES
+        ('inkar', 'out_commuter_share', 'kreis', '01053', DATE '2019-06-30', 60.25),
+        ('inkar', 'commuters_50km_share', 'kreis', '01053', DATE '2019-06-30', 18.5),
+        ('inkar', 'commuters_50km_share', 'gemeinde', '01053090', DATE '2019-06-30', 17.0)""")
+    loaded = _reference_values(con)
+    assert list(loaded) == [("long_distance_commuter_share", "kreis", "01053")]
+    assert loaded[("long_distance_commuter_share", "kreis", "01053")][1] == [18.5]
