@@ -144,6 +144,16 @@ def period_provisional(result: pd.DataFrame) -> pd.Series:
     return result["period"].map(lambda period: bool(flags.get(period, False))).astype(bool)
 
 
+def latest_published_period(index: pd.DataFrame) -> int | None:
+    """The period published as "the latest": the newest scored one that is not provisional, else the newest
+    scored one (the latest_ranking view in warehouse/views.sql applies the same rule in SQL). Every page part and
+    the peer comparison take this one, so a page never puts one year's pillar beside another year's gaps."""
+    scored = index[index["score"].notna()]
+    final = scored.loc[~scored["period_provisional"].fillna(False).astype(bool), "period"]
+    periods = final if not final.empty else scored["period"]
+    return int(periods.max()) if not periods.empty else None
+
+
 def _missing_pillars(result: pd.DataFrame, required: list[str]) -> np.ndarray:
     """Required pillars without a score per row (', '-separated in the given order), None where none is missing.
 

@@ -30,6 +30,7 @@ import pandas as pd
 
 from indicators.catalogue import Catalogue
 from indicators.contributions import current_version
+from indicators.index import latest_published_period
 
 EAST_LAND_CODES = {"11", "12", "13", "14", "15", "16"}
 STRUCTURE = ["log_population", "log_density", "log_kreis_density", "east"]
@@ -113,10 +114,11 @@ def peer_towns(municipalities: pd.DataFrame, features: pd.DataFrame | None, inde
 
 
 def _with_gaps(peers: pd.DataFrame, index: pd.DataFrame, catalogue: Catalogue, group: set[str]) -> pd.DataFrame:
-    """Add the latest scored period's score of town and peer and the gaps (peer minus town)."""
+    """Add the score of town and peer and the gaps (peer minus town) in the period published as the latest
+    (``latest_published_period``: the page shows that year's pillars; the newest scored year, a provisional one,
+    put 2022's gaps beside 2018's pillar values)."""
     pillars = list(catalogue.pillars)
-    scored = index[index["score"].notna() & index["ags"].isin(group)]
-    period = int(scored["period"].max()) if not scored.empty else None
+    period = latest_published_period(index[index["ags"].isin(group)])
     latest = index[index["period"] == period].set_index("ags") if period is not None else pd.DataFrame(
         columns=["score", *pillars])
     columns = ["score", *[p for p in pillars if p in latest]]

@@ -43,9 +43,10 @@ class GapTables:
             self.surveys.setdefault(row.pop("ags"), []).append(row)
 
 
-# the newest period per town; ties (none in the data: ags and period identify a row) by method version
-LATEST_GAP = """SELECT * FROM coworking_gap WHERE $ags IS NULL OR ags = $ags
-                QUALIFY row_number() OVER (PARTITION BY ags ORDER BY period DESC, method_version DESC) = 1"""
+# the newest period per town under the current method (the rows of earlier methods stay in the table)
+LATEST_GAP = """SELECT * FROM coworking_gap
+                WHERE ($ags IS NULL OR ags = $ags) AND method_version = (SELECT method_version FROM current_method)
+                QUALIFY row_number() OVER (PARTITION BY ags ORDER BY period DESC) = 1"""
 
 # The ten main destinations of each town's latest Pendleratlas year, named where the register knows them. The
 # flows keep the keys of their year; a destination merged since is named by the Gemeinde it went to (the

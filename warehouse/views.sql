@@ -118,5 +118,6 @@ SELECT rank() OVER (ORDER BY g.desk_demand DESC) AS gap_rank, m.name, m.kreis_na
        g.coworking_data, g.method_version
 FROM coworking_gap g JOIN municipalities m USING (ags)
 WHERE g.method_version = (SELECT method_version FROM current_method)
-  AND g.period = (SELECT max(period) FROM coworking_gap WHERE desk_demand IS NOT NULL)
+  AND g.period = (SELECT max(period) FROM coworking_gap
+                  WHERE desk_demand IS NOT NULL AND method_version = (SELECT method_version FROM current_method))
   AND g.desk_demand IS NOT NULL;

@@ -355,3 +355,16 @@ def test_peers_ignore_the_index():
     a = peer_towns(MUNICIPALITIES, None, index, CATALOGUE)
     b = peer_towns(MUNICIPALITIES, None, shuffled, CATALOGUE)
     assert a[["ags", "peer_ags", "rank", "similarity"]].equals(b[["ags", "peer_ags", "rank", "similarity"]])
+
+
+def test_peer_gaps_are_of_the_period_the_page_shows_not_a_newer_provisional_one():
+    """A provisional newest period put its gaps beside the published period's pillar values on the page."""
+    index = peer_index()
+    assert set(index["period"]) == {2018, 2021}
+    assert peer_towns(MUNICIPALITIES, None, index, CATALOGUE, k=2)["period"].unique().tolist() == [2021]
+    index.loc[index["period"] == 2021, "period_provisional"] = True
+    peers = peer_towns(MUNICIPALITIES, None, index, CATALOGUE, k=2)
+    assert peers["period"].unique().tolist() == [2018]
+    first = peers[peers["ags"] == "01001003"].iloc[0]
+    by_ags = index[index["period"] == 2018].set_index("ags")["score"]
+    assert first["gap_score"] == pytest.approx(by_ags[first["peer_ags"]] - by_ags["01001003"])

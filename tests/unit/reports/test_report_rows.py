@@ -111,3 +111,21 @@ def test_an_impossible_value_says_on_the_page_that_it_is_not_scored():
     assert quality_de({"excluded_reason": "impossible_value", "source_level": "gemeinde"}) == (
         "nicht bewertet: außerhalb des möglichen Wertebereichs (Fehler in der Quelle)")
     assert quality_de({"excluded_reason": None, "source_level": "gemeinde"}) == ""
+
+
+def test_the_pages_show_the_method_of_the_latest_publish_not_the_largest_text():
+    """'0.9.0' > '0.10.0' as text: after a method bump the pages kept the old rows, which stay in the table."""
+    import duckdb
+
+    from reports.data import current_method
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE readiness_index AS SELECT * FROM (VALUES ('01053090', '0.9.0'), ('01053090', '0.10.0')) "
+                "t(ags, method_version)")
+    con.execute("CREATE TABLE publish_log AS SELECT * FROM (VALUES (TIMESTAMP '2026-01-01', '0.9.0'), "
+                "(TIMESTAMP '2026-02-01', '0.10.0')) t(published_at, method_version)")
+    con.execute("CREATE VIEW current_method AS SELECT method_version FROM publish_log ORDER BY published_at DESC LIMIT 1")
+    assert current_method(con, "w") == "0.10.0"
+    con.execute("INSERT INTO publish_log VALUES (TIMESTAMP '2026-03-01', '0.11.0')")  # published, but no rows
+    with pytest.raises(ValueError, match="no rows of the current method 0.11.0"):
+        current_method(con, "w")
