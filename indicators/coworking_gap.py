@@ -4,6 +4,9 @@ Plain DuckDB SQL over the working tables (observations, commuter_flows_gemeinde)
 the reference group and index period (the rows of ``readiness_index``), the latest value at or
 before the period of:
 
+Every figure is at most ``carry_forward_years`` older than the period (the index's limit for the commuting
+indicator long_distance_commuter_share), else missing:
+
 - ``long_distance_share``: INKAR x354, % of employees at residence commuting 50 km or more;
 - ``employed_at_residence``: Pendleratlas out-commuters + internal commuters (employed persons
   living in the town), else the BA's employees at residence;
@@ -58,7 +61,10 @@ def _gap_parameters(path: Path, _mtime_ns: int, _size: int) -> dict:
     problems += [f"{p}_source" for p in PARAMETERS[2:] if not str(section.get(f"{p}_source") or "").strip()]
     if problems:
         raise ValueError(f"catalogue coworking_gap: missing or invalid {problems}")
-    return {**section, "method_version": str(raw["method_version"])}
+    # the oldest figure a period may rest on: the index's limit for the same commuting data (a 2019 share
+    # carried to 2025 was shown as the 2025 gap)
+    carry = raw["indicators"]["long_distance_commuter_share"]["carry_forward_years"]
+    return {**section, "method_version": str(raw["method_version"]), "carry_forward_years": int(carry)}
 
 
 def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFrame:
@@ -70,9 +76,9 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
             SELECT ags, measure, source_id, year(reference_date) AS year, value
             FROM observations WHERE level = 'gemeinde' AND value IS NOT NULL
         ),
-        latest AS (  -- the latest value of a measure (from given sources) at or before the period
+        latest AS (  -- the latest value of a measure (from given sources) at or before the period, not too old
             SELECT t.ags, t.period, y.measure, y.source_id, y.year, y.value
-            FROM towns t JOIN yearly y ON y.ags = t.ags AND y.year <= t.period
+            FROM towns t JOIN yearly y ON y.ags = t.ags AND y.year <= t.period AND y.year >= t.period - $carry
             QUALIFY row_number() OVER (PARTITION BY t.ags, t.period, y.measure, y.source_id ORDER BY y.year DESC) = 1
         ),
         flows AS (
@@ -85,7 +91,7 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
                        WHERE direction = 'out'),
         town_flows AS (
             SELECT t.ags, t.period, coalesce(f.far, 0) AS far, fy.year AS flows_year
-            FROM towns t JOIN flow_years fy ON fy.ags = t.ags AND fy.year <= t.period
+            FROM towns t JOIN flow_years fy ON fy.ags = t.ags AND fy.year <= t.period AND fy.year >= t.period - $carry
             LEFT JOIN flows f ON f.ags = fy.ags AND f.year = fy.year
             QUALIFY row_number() OVER (PARTITION BY t.ags, t.period ORDER BY fy.year DESC) = 1
         ),
@@ -124,7 +130,8 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
         FROM pick p LEFT JOIN town_flows f USING (ags, period)
         ORDER BY p.ags, p.period
     """
-    gap = con.execute(sql, {"km": float(parameters["long_distance_km"]), "within": within}).df()
+    gap = con.execute(sql, {"km": float(parameters["long_distance_km"]), "within": within,
+                            "carry": int(parameters["carry_forward_years"])}).df()
     factor = (parameters["remote_capable_share"] * parameters["remote_days_per_week"]
               / parameters["workdays_per_week"] * parameters["coworking_share_of_remote_days"])
     gap["desk_demand"] = (gap["long_distance_out_commuters"] * factor).round(1)

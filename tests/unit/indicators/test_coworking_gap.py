@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import pandas as pd
 import pytest
 import yaml
 
@@ -12,7 +13,8 @@ from indicators.catalogue import CATALOGUE_YAML
 from indicators.coworking_gap import GAP_COLUMNS, compute_gap, gap_parameters
 
 PARAMETERS = {"long_distance_km": 50, "reach_km": 10, "remote_capable_share": 0.5, "remote_days_per_week": 2,
-              "workdays_per_week": 5, "coworking_share_of_remote_days": 0.25, "method_version": "test"}
+              "workdays_per_week": 5, "coworking_share_of_remote_days": 0.25, "method_version": "test",
+              "carry_forward_years": 4}
 
 
 def obs(ags, source, measure, year, value):
@@ -66,6 +68,17 @@ def test_gap_by_hand(con):
     assert (b23["long_distance_out_commuters"], b23["desk_demand"]) == (300, pytest.approx(15.0))
     assert b23["basis"] == "pendleratlas_flows"
     assert a23["long_distance_flows_year"] == 2022  # the flows' own year, shown beside the count, not the period
+
+
+def test_figures_older_than_the_carry_forward_limit_are_not_used(con):
+    """INKAR 2019 carried to 2025 was shown as the 2025 gap; the index drops it after four years."""
+    con.execute("INSERT INTO readiness_index VALUES ('A', 2024, TRUE)")
+    gap = compute_gap(con, {**PARAMETERS, "carry_forward_years": 4}).set_index(["ags", "period"])
+    a24 = gap.loc[("A", 2024)]
+    assert a24["long_distance_share_year"] is None or pd.isna(a24["long_distance_share_year"])  # 2019 < 2024 - 4
+    assert a24["long_distance_flows_year"] == 2022 and a24["basis"] == "pendleratlas_flows"
+    assert gap.loc[("A", 2023), "long_distance_share_year"] == 2019  # 2019 >= 2023 - 4: still used
+    assert gap_parameters()["carry_forward_years"] == 4  # long_distance_commuter_share's limit in the catalogue
 
 
 def test_catalogue_parameters_have_values_and_sources(tmp_path):
