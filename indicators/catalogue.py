@@ -68,6 +68,7 @@ class Catalogue:
     indicators: dict[str, Indicator]
     uncertainty: dict = field(default_factory=lambda: {"draws": 1000, "seed": 20261124})
     units: dict[str, str] = field(default_factory=dict)  # English unit -> German wording
+    unit_decimals: dict[str, int] = field(default_factory=dict)  # English unit -> decimals shown on a page
 
     def pillar_label(self, pillar: str) -> str:
         """German name of a pillar ('Digitale Infrastruktur'); an undeclared id stays as it is."""
@@ -113,7 +114,8 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
         pillars=raw["pillars"],
         indicators=indicators,
         uncertainty=raw.get("uncertainty", {"draws": 1000, "seed": 20261124}),
-        units={str(k): str(v) for k, v in (raw.get("units") or {}).items()},
+        units={str(k): str(v["de"]) for k, v in (raw.get("units") or {}).items()},
+        unit_decimals={str(k): int(v["decimals"]) for k, v in (raw.get("units") or {}).items()},
     )
 
 

@@ -179,6 +179,9 @@ def _annualised_change(con, indicator: Indicator, cache: dict | None = None) -> 
         pairs AS (
             SELECT now.ags, now.period, now.reference_date, now.vintage, now.source_id, now.value AS now_value,
                    base.period AS base_period, base.value AS base_value, now.source_level,
+                   -- the span in years by months, not calendar years: a quarterly file of 30.09.2024 against
+                   -- 31.12.2013 is 10.75 years, not 11 (both on 31.12: whole years, as before)
+                   datediff('month', base.reference_date, now.reference_date) / 12.0 AS span_years,
                    -- the restatement of either end (informative); flags that exclude are found below
                    coalesce(CASE WHEN base.territorial_change NOT IN ({NOT_COMPARABLE_SQL}) THEN base.territorial_change END,
                             CASE WHEN now.territorial_change NOT IN ({NOT_COMPARABLE_SQL}) THEN now.territorial_change END)
@@ -190,7 +193,7 @@ def _annualised_change(con, indicator: Indicator, cache: dict | None = None) -> 
                                        ORDER BY abs(now.period - base.period - $years), base.period DESC) = 1
         )
         SELECT p.ags, p.period, p.reference_date, p.vintage, p.source_id, p.base_period, p.source_level,
-               round((power(p.now_value / p.base_value, 1.0 / (p.period - p.base_period)) - 1) * 100, 4) AS value,
+               round((power(p.now_value / p.base_value, 1.0 / p.span_years) - 1) * 100, 4) AS value,
                CASE WHEN abs(a_now.inhabited_area / a_base.inhabited_area - 1) > 0.02 THEN 'area_change'
                     -- a change flagged by the crosswalk between base and end year (area may move < 2 %)
                     ELSE coalesce((SELECT min(t.territorial_change) FROM yearly t

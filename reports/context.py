@@ -209,7 +209,7 @@ def pillar_chart(rows: list[dict]) -> str:
 
 
 def drivers(rows: list[dict]) -> list[dict]:
-    """Score points each indicator contributed to the changes ending in the latest period (newest start
+    """Score points each indicator contributed to the changes ending in the latest published period (newest start
     first; within a change the largest contributions first). ``rows``: the town's contribution rows."""
     for row in rows:
         row["size"] = None if row["contribution"] is None else abs(row["contribution"])
@@ -252,7 +252,8 @@ def indicator_rows(rows: list[dict], data: ReportData | None = None, town: dict 
     order = {p: i for i, p in enumerate(PILLARS)}
     for row in rows:
         row.update(pillar_label=pillar_label(row["pillar"]) if row["pillar"] in order else "Kontext",
-                   unit_de=unit_label(row["unit"]), source_de=source_label(row["source_id"]),
+                   unit_de=unit_label(row["unit"]), decimals=CATALOGUE.unit_decimals.get(row["unit"], 2),
+                   source_de=source_label(row["source_id"]),
                    vintage_de=vintage_label(row["vintage"]),
                    imputation_de=imputation_de(row), quality_de=quality_de(row),
                    attribution=attribution_label(row["source_id"], row["attribution"], row["vintage"]),

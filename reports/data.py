@@ -40,6 +40,8 @@ SELECT s.ags, s.period_from, s.period_to, s.indicator_id, c.label, s.pillar, s.v
        s.contribution, s.score_from, s.score_to
 FROM score_contributions s LEFT JOIN indicator_catalogue c USING (indicator_id)
 WHERE s.method_version = $mv
+  -- changes up to the period the page leads with (latest_ranking's), not into the provisional years after it
+  AND s.period_to <= coalesce((SELECT max(period) FROM latest_ranking), s.period_to)
 QUALIFY s.period_to = max(s.period_to) OVER (PARTITION BY s.ags)"""
 
 RELEASES = """

@@ -123,16 +123,17 @@ def test_overview_figures_equal_the_warehouse(pilot_reports, warehouse, ags):
 @pytest.mark.parametrize("ags", PILOTS)
 def test_indicator_values_and_provenance_equal_the_warehouse(pilot_reports, warehouse, ags):
     rows = warehouse.execute("""
-        SELECT v.indicator_id, v.value, v.period, v.vintage, r.licence
+        SELECT v.indicator_id, v.value, v.period, v.vintage, r.licence, v.unit
         FROM indicator_values v JOIN (SELECT DISTINCT source_id, vintage, licence FROM source_releases) r
           USING (source_id, vintage)
         WHERE v.ags = ? QUALIFY row_number() OVER (PARTITION BY v.indicator_id ORDER BY v.period DESC) = 1""",
                              [ags]).fetchall()
     assert rows
     _, text = page(pilot_reports, f"{ags}.html")
-    for indicator, value, period, vintage, licence in rows:
+    decimals = load_catalogue().unit_decimals  # counts and metres without decimals, shares with two
+    for indicator, value, period, vintage, licence, unit in rows:
         cells = text[f"indicator-{indicator}"]
-        assert german(value, 2) in cells and str(period) in cells and vintage_label(vintage) in cells
+        assert german(value, decimals[unit]) in cells and str(period) in cells and vintage_label(vintage) in cells
         assert licence in cells
 
 

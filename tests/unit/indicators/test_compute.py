@@ -44,6 +44,17 @@ def test_annualised_population_change_by_hand():
     assert result.loc[2023, "quality_note"] == "base year 2013"
 
 
+def test_a_mid_year_population_is_annualised_over_the_months_between_the_dates():
+    """A quarterly Gemeindeverzeichnis of 30.09.2024 (live mode's newest) against 31.12.2013: 10.75 years, not 11."""
+    q3 = ("destatis_gemeindeverzeichnis", "2024-Q3", "A", "gemeinde", dt.date(2024, 9, 30),
+          "population_current_territory", 19625.0, "x", "")
+    con = observations([gv("A", 2013, "population_total", 18520), q3,
+                        gv("A", 2013, "area_km2", 50), gv("A", 2024, "area_km2", 50)])
+    value = compute_indicator(con, CATALOGUE.indicators["population_change_10y"]).set_index("period").loc[2024]
+    assert value["value"] == pytest.approx(((19625 / 18520) ** (1 / 10.75) - 1) * 100, abs=1e-4)  # 0.5408
+    assert value["base_period"] == 2013
+
+
 def test_territorial_change_is_noted():
     con = observations([gv("A", 2013, "population_total", 10000), gv("A", 2023, "population_total", 14000),
                         gv("A", 2013, "area_km2", 60), gv("A", 2023, "area_km2", 100)])
