@@ -342,7 +342,8 @@ def carry_forward(con: duckdb.DuckDBPyConnection, observed: pd.DataFrame, period
     filled["imputed"] = True
     # one string per source year, not per row (~380,000 equal strings were ~27 MiB)
     from_period = found["from_period"].astype("int64")
-    filled["imputation"] = from_period.map({year: f"carried forward from {year}" for year in from_period.unique()}
+    filled["imputation"] = from_period.map({year: flags.label("carried_forward", "en").format(year)
+                                            for year in from_period.unique()}
                                            ).to_numpy(dtype=object)
     filled["method_break"] = False
     return stack_frames([observed, filled[VALUE_COLUMNS]])

@@ -70,6 +70,7 @@ OTHER = {
     "method_break": ("method break: the publisher's method changed since the previous value",
                      "Methodenwechsel: die Erhebungsmethode des Herausgebers hat sich seit dem Vorwert geändert"),
     "base_period": ("base year {}", "Basisjahr {}"),
+    "carried_forward": ("carried forward from {}", "fortgeschrieben aus {}"),
     "omitted_pillar": ("{} not scored: no data from {} for this period",
                        "{} nicht bewertet: keine Daten (Quellen: {}) für diesen Zeitraum"),
     "uncompared_pillar": ("{} not in the score: fewer than half of the towns have it for this period, and one ranking "
@@ -144,3 +145,53 @@ def pillar_ids(pillars) -> list[str]:
 def render_method_break(previous_generation: str, generation: str) -> str:
     """English note of a method break between two publisher generations (sources.yaml names them)."""
     return f"method break: {previous_generation} -> {generation}"
+
+
+# ---- the same texts as DuckDB expressions, for the German exports (rows stream from SQL, no Python per row) ----
+
+def _text(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _case(column: str, codes, lang: str) -> str:
+    """``label(code, lang)`` of the code in ``column`` (NULL for no code)."""
+    return f"CASE CAST({column} AS VARCHAR) " + " ".join(f"WHEN {_text(c)} THEN {_text(label(c, lang))}" for c in sorted(codes)) + " END"
+
+
+def _formatted(code: str, lang: str, value: str) -> str:
+    """``label(code, lang).format(value)`` for one SQL value; NULL when the value is NULL."""
+    before, after = label(code, lang).split("{}")
+    return f"({_text(before)} || {value} || {_text(after)})"
+
+
+def value_note_sql(lang: str, prefix: str = "") -> str:
+    """``render_value_note`` of each row as a SQL expression over the typed columns (``prefix``: a table alias
+    with its dot). ``tests/unit/indicators/test_flags.py`` checks both give the same text for every code."""
+    c = {name: prefix + name for name in ("excluded_reason", "base_period", "source_level", "territorial_change",
+                                           "method_break")}
+    parts = [_case(c["excluded_reason"], SELF_EXPLAINED_EXCLUSIONS, lang),
+             _formatted("base_period", lang, f"CAST(CAST({c['base_period']} AS BIGINT) AS VARCHAR)"),
+             f"CASE WHEN CAST({c['source_level']} AS VARCHAR) <> 'gemeinde' "
+             f"THEN {_case(c['source_level'], SOURCE_LEVEL, lang)} END",
+             _case(c["territorial_change"], TERRITORIAL_CHANGE, lang),
+             f"CASE WHEN {c['method_break']} THEN {_text(label('method_break', lang))} END"]
+    return f"nullif(concat_ws('; ', {', '.join(parts)}), '')"
+
+
+def imputation_sql(lang: str, prefix: str = "") -> str:
+    """The imputation text of a carried-forward value ('fortgeschrieben aus 2019'), NULL for an observed one."""
+    year = f"CAST(year({prefix}reference_date) AS VARCHAR)"
+    return f"CASE WHEN {prefix}imputed THEN {_formatted('carried_forward', lang, year)} END"
+
+
+def omitted_sql(lang: str, sources: dict[str, list[str]], pillar_names: dict[str, str], prefix: str = "") -> str:
+    """``render_omitted`` of each index row as a SQL expression over ``omitted_pillars`` and ``uncompared_pillars``."""
+    def each(column: str, render) -> str:
+        whens = " ".join(f"WHEN {_text(p)} THEN {_text(render(p))}" for p in sorted(pillar_names))
+        listed = f"list_transform(string_split({prefix}{column}, ','), p -> CASE trim(p) {whens} END)"
+        return f"nullif(array_to_string({listed}, '; '), '')"
+    omitted = each("omitted_pillars", lambda p: label("omitted_pillar", lang).format(
+        pillar_names[p], ", ".join(sources.get(p, [])) or "?"))
+    uncompared = each("uncompared_pillars", lambda p: label("uncompared_pillar", lang).format(pillar_names[p]))
+    return f"nullif(concat_ws('; ', {omitted}, {uncompared}), '')"

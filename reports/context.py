@@ -237,7 +237,7 @@ def _change(rows: list[dict], key: str) -> dict:
 
 def imputation_de(row: dict) -> str:
     """'fortgeschrieben aus 2019' from the typed columns (a carried value keeps its own reference date)."""
-    return CARRIED_FORWARD_DE.format(year=row["reference_date"].year) if row.get("imputed") else ""
+    return CARRIED_FORWARD_DE.format(row["reference_date"].year) if row.get("imputed") else ""
 
 
 def quality_de(row: dict) -> str:

@@ -34,8 +34,9 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
+from indicators import flags
 from indicators.catalogue import load_catalogue
-from sources.registry import sha256_of
+from sources.registry import load_sources, sha256_of
 from warehouse.paths import DEFAULT_EXPORTS_DIR, duckdb_config, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
 from warehouse.registry import registry
@@ -45,7 +46,7 @@ LATEST = "latest"
 GEOPACKAGE = "municipalities.gpkg"
 LOCAL_TIME_ZONE = "Europe/Berlin"
 MANIFEST = "manifest.json"
-EXPORT_VERSION = "4"  # raise when a file's layout changes: files of unchanged views are then written again
+EXPORT_VERSION = "5"  # raise when a file's layout changes: files of unchanged views are then written again
 EXCEL_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows per sheet, less the header
 
 # The sheet "Quellen und Lizenzen" of every workbook: what to cite when using the figures.
@@ -83,7 +84,7 @@ GERMAN_HEADERS = {
     "provisional": "vorläufig", "period_provisional": "Jahr vorläufig",
     "oldest_input_date": "ältester Datenstand", "newest_input_date": "neuester Datenstand",
     "omitted_pillars": "nicht bewertete Säulen", "uncompared_pillars": "nicht im Gesamtwert gezählte Säulen",
-    "reference_group_rule": "Regel der Vergleichsgruppe",
+    "reference_group_rule": "Regel der Vergleichsgruppe", "base_period": "Basisjahr",
     "territorial_change": "Gebietsänderung (Code)", "method_break": "Methodenwechsel",
     "source_level": "Gebietsebene der Quelle", "excluded_reason": "Ausschlussgrund (Code)",
     "in_reference_group": "in der Vergleichsgruppe", "reference_group": "Vergleichsgruppe",
@@ -344,6 +345,24 @@ def _reuse(entry: dict | None, fingerprint: str, target: Path) -> int | None:
     return entry["rows"]
 
 
+def _german_omitted() -> str:
+    """The German note of an index row (flags.omitted_sql) with the pillars' and sources' German names."""
+    catalogue = load_catalogue()
+    names = {source_id: spec.label_de or source_id for source_id, spec in load_sources().items()}
+    sources = {p: sorted({names.get(s, s) for i in catalogue.in_pillar(p) for s in i.sources}) for p in catalogue.pillars}
+    return flags.omitted_sql("de", sources, pillar_labels())
+
+
+# English note columns the German CSV/.xlsx replace by the German text of the same typed columns (indicators/flags.py):
+# column -> (the typed columns it is rendered from, the SQL expression)
+RENDERED_DE = {
+    "quality_note": ({"excluded_reason", "base_period", "source_level", "territorial_change", "method_break"},
+                     lambda: flags.value_note_sql("de")),
+    "imputation": ({"imputed", "reference_date"}, lambda: flags.imputation_sql("de")),
+    "notes": ({"omitted_pillars", "uncompared_pillars"}, _german_omitted),
+}
+
+
 def shared_fingerprint(sources: list) -> str:
     """What every view's files show besides the view's rows: the sources sheet and the German pillar and unit
     names (a changed label rewrites the files)."""
@@ -415,6 +434,8 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
             shaped.append((_pillar_expression(column), header, "text"))
         elif name == "unit":
             shaped.append((_unit_expression(column), header, "text"))
+        elif name in RENDERED_DE and RENDERED_DE[name][0] <= set(relation.columns):
+            shaped.append((RENDERED_DE[name][1](), header, "text"))  # rendered from the typed columns
         elif kind.id in DECIMAL_TYPES:
             # shortest round-trip digits (0.1 stays 0,1), point swapped for the comma; NaN written empty
             number = f"CASE WHEN isnan(CAST({column} AS DOUBLE)) THEN NULL ELSE CAST({column} AS DOUBLE) END"

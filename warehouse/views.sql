@@ -44,7 +44,8 @@ CREATE VIEW latest_ranking AS
 SELECT r.rank, r.rank_p05, r.rank_median, r.rank_p95, r.compared_towns, m.name, m.kreis_name, m.land, r.ags,
        r.period, r.score, r.score_p05, r.score_p95, r.digital_infrastructure, r.commuting_potential,
        r.demographic_dynamics, r.local_work_infrastructure, r.accessibility, r.imputed_share, r.provisional,
-       r.oldest_input_date, r.newest_input_date, r.notes, r.omitted_pillars, r.reference_group, r.method_version
+       r.oldest_input_date, r.newest_input_date, r.notes, r.omitted_pillars, r.uncompared_pillars, r.reference_group,
+       r.method_version
 FROM readiness_index r JOIN municipalities m USING (ags)
 WHERE r.method_version = (SELECT method_version FROM current_method)
   AND r.in_reference_group
@@ -71,7 +72,7 @@ SELECT * FROM index_data_dates_by_town;
 -- Every published value of every indicator over time, with its source, vintage and flags.
 CREATE VIEW indicator_history AS
 SELECT m.name, v.ags, c.pillar, v.indicator_id, c.label, v.period, v.value, v.unit, v.imputed, v.imputation,
-       v.quality_note, v.territorial_change, v.method_break, v.source_level, v.excluded_reason,
+       v.quality_note, v.territorial_change, v.method_break, v.source_level, v.excluded_reason, v.base_period,
        v.source_id, v.vintage, v.reference_date, v.valid_from AS published_at
 FROM indicator_values v JOIN municipalities m USING (ags) JOIN indicator_catalogue c USING (indicator_id);
 
@@ -96,7 +97,7 @@ ORDER BY ags, indicator_id;
 CREATE VIEW town_profile AS
 SELECT m.name, m.kreis_name, l.ags, c.pillar, l.indicator_id, c.label, l.period, l.value, l.unit, c.direction,
        l.imputed, l.imputation, l.quality_note, l.territorial_change, l.method_break, l.source_level,
-       l.excluded_reason, l.source_id, l.vintage, l.reference_date,
+       l.excluded_reason, l.base_period, l.source_id, l.vintage, l.reference_date,
        a.publisher, a.licence, a.attribution
 FROM municipalities m
 JOIN indicator_values_latest l ON l.ags = m.ags

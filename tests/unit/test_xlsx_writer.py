@@ -200,3 +200,24 @@ def test_formula_like_text_is_defused_in_the_csv_only(tmp_path):
     book, rows = read(tmp_path / "f.xlsx") if exports.write_xlsx(con.execute("SELECT * FROM f").df(),
                                                                   tmp_path / "f.xlsx", "T", None) else (None, [])
     assert [row[0] for row in rows[1:4]] == ["=1+1", "-Nord", "@SUM(1)"]
+
+
+def test_notes_are_german_in_the_german_exports_and_english_in_parquet(tmp_path):
+    """The notes the warehouse keeps in English are rendered in German from the same typed columns."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE v AS SELECT * FROM (VALUES
+        ('base year 2013; value of the Gemeindeverband (shared by its member Gemeinden)', 2013, 'gemeindeverband',
+         NULL, FALSE, NULL, TRUE, DATE '2019-06-30', 'carried forward from 2019'),
+        (NULL, NULL, 'gemeinde', NULL, NULL, NULL, FALSE, DATE '2021-12-31', NULL))
+        t(quality_note, base_period, source_level, territorial_change, method_break, excluded_reason, imputed,
+          reference_date, imputation)""")
+    exports.write_german_csv(con, "SELECT * FROM v", tmp_path / "v.csv")
+    back = pd.read_csv(tmp_path / "v.csv", sep=";", keep_default_na=False, dtype=str)
+    assert back["Qualitätshinweis"].tolist() == [
+        "Basisjahr 2013; Wert des Gemeindeverbands (für alle Mitgliedsgemeinden gleich)", ""]
+    assert back["Schätzverfahren"].tolist() == ["fortgeschrieben aus 2019", ""]
+    # a view without the typed columns keeps its text as it is (nothing to render it from)
+    exports.write_german_csv(con, "SELECT quality_note FROM v", tmp_path / "w.csv")
+    assert pd.read_csv(tmp_path / "w.csv", sep=";")["Qualitätshinweis"][0].startswith("base year 2013")

@@ -44,3 +44,42 @@ def test_unknown_codes_and_languages_fail_loudly():
         flags.label("territorial change: area 1 -> 2 km2")
     with pytest.raises(ValueError):
         flags.label("merger", lang="fr")
+
+
+def test_the_sql_notes_are_the_python_ones_for_every_code():
+    """The German exports render the notes in SQL as rows stream: the same text as render_value_note, in both
+    languages, for every combination of codes (and none)."""
+    import itertools
+
+    import duckdb
+
+    combos = list(itertools.product([None, "impossible_value", "territorial_change"], [None, 2013],
+                                    [None, "", *flags.SOURCE_LEVEL], [None, "", *flags.TERRITORIAL_CHANGE],
+                                    [None, False, True]))
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v (excluded_reason VARCHAR, base_period INTEGER, source_level VARCHAR, "
+                "territorial_change VARCHAR, method_break BOOLEAN)")
+    con.executemany("INSERT INTO v VALUES (?, ?, ?, ?, ?)", combos)
+    for lang in ("de", "en"):
+        got = con.execute(f"SELECT {flags.value_note_sql(lang)} FROM v").fetchall()
+        expected = [flags.render_value_note(t, m, s, b, lang=lang, excluded_reason=e) for e, b, s, t, m in combos]
+        assert [row[0] for row in got] == expected
+
+
+def test_the_sql_index_notes_and_imputation_are_the_python_ones():
+    import duckdb
+
+    names = {"digital_infrastructure": "Digitale Infrastruktur", "local_work_infrastructure": "Lokale Arbeitsinfrastruktur"}
+    sources = {"local_work_infrastructure": ["OpenStreetMap", "eigene Angaben"]}
+    rows = [(None, None), ("local_work_infrastructure", None), (None, "local_work_infrastructure"),
+            ("digital_infrastructure, local_work_infrastructure", "digital_infrastructure"), ("", "")]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE r (omitted_pillars VARCHAR, uncompared_pillars VARCHAR)")
+    con.executemany("INSERT INTO r VALUES (?, ?)", rows)
+    got = [row[0] for row in con.execute(f"SELECT {flags.omitted_sql('de', sources, names)} FROM r").fetchall()]
+    assert got == [flags.render_omitted(o, sources, "de", names, u) for o, u in rows]
+    assert got[1] == "Lokale Arbeitsinfrastruktur nicht bewertet: keine Daten (Quellen: OpenStreetMap, eigene Angaben) " \
+                     "für diesen Zeitraum"
+    carried = con.execute(f"SELECT {flags.imputation_sql('de')} FROM (VALUES (TRUE, DATE '2019-06-30'), "
+                          "(FALSE, DATE '2021-12-31')) t(imputed, reference_date)").fetchall()
+    assert carried == [("fortgeschrieben aus 2019",), (None,)]
