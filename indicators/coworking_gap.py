@@ -4,8 +4,9 @@ Plain DuckDB SQL over the working tables (observations, commuter_flows_gemeinde)
 the reference group and index period (the rows of ``readiness_index``), the latest value at or
 before the period of:
 
-Every figure is at most ``carry_forward_years`` older than the period (the index's limit for the commuting
-indicator long_distance_commuter_share), else missing:
+Every figure is at most as much older than the period as the index carries the same data forward
+(``carry_forward_years``: long_distance_commuter_share's for the commuting figures, coworking_within_10km's for
+the coworking supply), else missing:
 
 - ``long_distance_share``: INKAR x354, % of employees at residence commuting 50 km or more;
 - ``employed_at_residence``: Pendleratlas out-commuters + internal commuters (employed persons
@@ -61,10 +62,13 @@ def _gap_parameters(path: Path, _mtime_ns: int, _size: int) -> dict:
     problems += [f"{p}_source" for p in PARAMETERS[2:] if not str(section.get(f"{p}_source") or "").strip()]
     if problems:
         raise ValueError(f"catalogue coworking_gap: missing or invalid {problems}")
-    # the oldest figure a period may rest on: the index's limit for the same commuting data (a 2019 share
-    # carried to 2025 was shown as the 2025 gap)
-    carry = raw["indicators"]["long_distance_commuter_share"]["carry_forward_years"]
-    return {**section, "method_version": str(raw["method_version"]), "carry_forward_years": int(carry)}
+    # the oldest figure a period may rest on: the index's limits for the same data (a 2019 share carried to
+    # 2025 was shown as the 2025 gap): the commuting indicator's for the commuting figures, the coworking
+    # indicator's for the coworking supply
+    indicators = raw["indicators"]
+    return {**section, "method_version": str(raw["method_version"]),
+            "carry_forward_years": int(indicators["long_distance_commuter_share"]["carry_forward_years"]),
+            "coworking_carry_forward_years": int(indicators["coworking_within_10km"]["carry_forward_years"])}
 
 
 def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFrame:
@@ -78,7 +82,8 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
         ),
         latest AS (  -- the latest value of a measure (from given sources) at or before the period, not too old
             SELECT t.ags, t.period, y.measure, y.source_id, y.year, y.value
-            FROM towns t JOIN yearly y ON y.ags = t.ags AND y.year <= t.period AND y.year >= t.period - $carry
+            FROM towns t JOIN yearly y ON y.ags = t.ags AND y.year <= t.period
+             AND y.year >= t.period - CASE WHEN y.measure LIKE 'coworking%' THEN $carry_coworking ELSE $carry END
             QUALIFY row_number() OVER (PARTITION BY t.ags, t.period, y.measure, y.source_id ORDER BY y.year DESC) = 1
         ),
         flows AS (
@@ -131,7 +136,8 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
         ORDER BY p.ags, p.period
     """
     gap = con.execute(sql, {"km": float(parameters["long_distance_km"]), "within": within,
-                            "carry": int(parameters["carry_forward_years"])}).df()
+                            "carry": int(parameters["carry_forward_years"]),
+                            "carry_coworking": int(parameters["coworking_carry_forward_years"])}).df()
     factor = (parameters["remote_capable_share"] * parameters["remote_days_per_week"]
               / parameters["workdays_per_week"] * parameters["coworking_share_of_remote_days"])
     gap["desk_demand"] = (gap["long_distance_out_commuters"] * factor).round(1)

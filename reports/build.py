@@ -480,10 +480,11 @@ class Renderer:
         series = {t["town"]["name"]: t["history"] for t in entries if t["history"] is not None
                   and t["history"]["score"].notna().any()}
         chart = charts.network_chart(series, stem) if series else None
-        labels, units = {}, {}
+        labels, units, decimals = {}, {}, {}
         for entry in entries:
             labels.update({i: r["label"] for i, r in entry["indicators"].items()})
             units.update({i: r["unit_de"] for i, r in entry["indicators"].items()})
+            decimals.update({i: r["decimals"] for i, r in entry["indicators"].items()})
         indicator_ids = sorted(labels.items(), key=lambda item: item[1])
         latest = self.data.latest_period
         medians = self.data.pillar_medians(latest) if latest is not None else {}
@@ -492,7 +493,7 @@ class Renderer:
         return self._render("network.html.j2", {
             "towns": entries, "chart": chart, "indicator_ids": indicator_ids, "pillar_medians": medians,
             "group_medians": {i: self.data.group_median(i, latest) for i, _ in indicator_ids},
-            "units": units, "network": network, "downloads": downloads})
+            "units": units, "decimals": decimals, "network": network, "downloads": downloads})
 
     def index(self, out_dir: Path, town_pages: set[str] | None = None) -> str:
         """All towns with their score of the published period: ranked towns by rank, then the others by

@@ -17,6 +17,7 @@ from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_
 from reports.maps import COWORKING_RADIUS_M, TownGeometries, town_map
 
 CARRY_FORWARD_YEARS = {i.indicator_id: i.carry_forward_years for i in CATALOGUE.indicators.values()}
+DECIMALS = {i.indicator_id: CATALOGUE.unit_decimals[i.unit] for i in CATALOGUE.indicators.values()}
 
 TOP_FLOWS = 10
 # A pillar counts as a strength (or a field for action) when the town is this many index points above
@@ -149,13 +150,14 @@ def summary(pillars: list[dict], peers: list[dict], period: int | None = None) -
     (peer minus town; negative = the town is ahead), only from peer rows of the pillars' ``period``: a town
     whose latest score is of an earlier year than the peer comparison gets no summary (it would put one
     year's pillar beside another year's gaps)."""
-    strengths, actions = [], []
-    peers = [peer for peer in peers if period is None or peer["period"] == period]
+    strengths, actions, compared = [], [], 0
+    same_year = [peer for peer in peers if period is None or peer["period"] == period]
     for pillar in pillars:
-        gaps = [g["value"] for peer in peers for g in peer["gaps"]
+        gaps = [g["value"] for peer in same_year for g in peer["gaps"]
                 if g["pillar"] == pillar["pillar"] and g["value"] is not None]
         if pillar["value"] is None or not gaps:
             continue
+        compared += 1
         mean_gap = sum(gaps) / len(gaps)
         item = {"label": pillar["label"], "value": pillar["value"], "gap": abs(mean_gap), "peers": len(gaps)}
         if mean_gap <= -SUMMARY_GAP:
@@ -164,7 +166,8 @@ def summary(pillars: list[dict], peers: list[dict], period: int | None = None) -
             actions.append(item)
     return {"strengths": sorted(strengths, key=lambda i: -i["gap"]),
             "actions": sorted(actions, key=lambda i: -i["gap"]), "threshold": SUMMARY_GAP,
-            "has_peers": bool(peers), "period": period}
+            "has_peers": bool(peers), "compared": compared, "period": period,
+            "peer_period": peers[0]["period"] if peers else None}
 
 
 HISTORY_COLUMNS = ["period", "score", "score_p05", "score_p95", "rank", "rank_p05", "rank_p95",
@@ -213,6 +216,7 @@ def drivers(rows: list[dict]) -> list[dict]:
     first; within a change the largest contributions first). ``rows``: the town's contribution rows."""
     for row in rows:
         row["size"] = None if row["contribution"] is None else abs(row["contribution"])
+        row["decimals"] = DECIMALS.get(row["indicator_id"], 2)
     # indicator_id breaks ties (many changes are 0.00): the query's row order varies between runs, and
     # the same data must give the same page, byte for byte; missing values last, as pandas sorts them
     rows = sorted(rows, key=lambda r: (r["period_from"] is None, -(r["period_from"] or 0), r["size"] is None,
@@ -252,7 +256,7 @@ def indicator_rows(rows: list[dict], data: ReportData | None = None, town: dict 
     order = {p: i for i, p in enumerate(PILLARS)}
     for row in rows:
         row.update(pillar_label=pillar_label(row["pillar"]) if row["pillar"] in order else "Kontext",
-                   unit_de=unit_label(row["unit"]), decimals=CATALOGUE.unit_decimals.get(row["unit"], 2),
+                   unit_de=unit_label(row["unit"]), decimals=DECIMALS.get(row["indicator_id"], 2),
                    source_de=source_label(row["source_id"]),
                    vintage_de=vintage_label(row["vintage"]),
                    imputation_de=imputation_de(row), quality_de=quality_de(row),

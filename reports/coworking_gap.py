@@ -17,13 +17,11 @@ import shapely
 
 from indicators.coworking_gap import gap_parameters
 from reports.downloads import Table
-from reports.labels import de_number, german_sort_key
+from reports.labels import de_number, german_sort_key, source_label
 from reports.maps import SIMPLIFY_M, TownGeometries, to_metres
 
 KIND_LABELS = {"permanent": "dauerhaft", "temporary": "temporär", "trial_day": "Probearbeitstag",
                "third_place": "Bibliothek/Dritter Ort"}
-SOURCE_LABELS = {"osm_coworking": "OpenStreetMap", "local_inputs": "eigene Angaben der Stadt",
-                 "osm_coworking; local_inputs": "OpenStreetMap und eigene Angaben der Stadt"}
 
 
 class GapTables:
@@ -43,20 +41,32 @@ class GapTables:
             self.surveys.setdefault(row.pop("ags"), []).append(row)
 
 
-# the newest period per town under the current method (the rows of earlier methods stay in the table)
+# per town the row of the period the page leads with (latest_ranking's, as the ranking page), else its newest
+# before it, under the current method (the rows of earlier methods stay in the table)
 LATEST_GAP = """SELECT * FROM coworking_gap
                 WHERE ($ags IS NULL OR ags = $ags) AND method_version = (SELECT method_version FROM current_method)
-                QUALIFY row_number() OVER (PARTITION BY ags ORDER BY period DESC) = 1"""
+                QUALIFY row_number() OVER (PARTITION BY ags ORDER BY
+                    coalesce(period <= (SELECT max(period) FROM latest_ranking), TRUE) DESC, period DESC) = 1"""
 
 # The ten main destinations of each town's latest Pendleratlas year, named where the register knows them. The
-# flows keep the keys of their year; a destination merged since is named by the Gemeinde it went to (the
-# crosswalk's latest step from that key to a Gemeinde of today), not shown as a bare key.
+# flows keep the keys of their year; a destination merged or recoded since is named by the Gemeinde of today it
+# went to (following the crosswalk's steps, several if need be; a split has no one successor, a step the
+# plausibility checks rejected is not followed), not shown as a bare key.
 DESTINATIONS = """
-WITH successors AS (
-    SELECT t.from_ags, arg_max(m.name, t.to_vintage) AS successor_name, arg_max(t.kind, t.to_vintage) AS successor_kind
-    FROM territorial_changes t JOIN municipalities m ON m.ags = t.to_ags
-    WHERE t.kind IN ('merger', 'recode')  -- one Gemeinde of today (a split has several)
-    GROUP BY t.from_ags
+WITH RECURSIVE steps AS (
+    SELECT from_ags, to_ags, kind FROM territorial_changes
+    WHERE kind IN ('merger', 'recode') AND coalesce(plausibility, '') NOT IN ('population_jump', 'too_far')
+), chain(from_ags, ags, kind, depth) AS (
+    SELECT from_ags, to_ags, kind, 1 FROM steps
+    UNION ALL
+    SELECT c.from_ags, s.to_ags, CASE WHEN c.kind = 'recode' AND s.kind = 'recode' THEN 'recode' ELSE 'merger' END,
+           c.depth + 1
+    FROM chain c JOIN steps s ON s.from_ags = c.ags
+    WHERE c.depth < 10  -- a key used again later cannot loop
+), successors AS (
+    SELECT c.from_ags, arg_max(m.name, c.depth) AS successor_name, arg_max(c.kind, c.depth) AS successor_kind
+    FROM chain c JOIN municipalities m ON m.ags = c.ags
+    GROUP BY c.from_ags
 )
 SELECT f.ags, f.rank, f.partner_ags, coalesce(m.name, k.name) AS name, s.successor_name, s.successor_kind,
        f.commuters,
@@ -118,8 +128,8 @@ def _latest_gap(tables: GapTables, ags: str) -> dict | None:
 
 
 def _basis_de(row: dict) -> str | None:
-    """German wording of which figure the long-distance count rests on, from the typed columns
-    (the same choice indicators/coworking_gap.py makes: the larger of flows and estimate)."""
+    """German wording of which figure the long-distance count rests on, from the typed ``basis``
+    (indicators/coworking_gap.py chose it: the larger of flows and estimate)."""
     if _rests_on_flows(row):
         km = de_number(gap_parameters()["long_distance_km"], 0)
         return (f"Pendleratlas-Ströme {row.get('long_distance_flows_year')} ab {km} km (nur die 10 wichtigsten Ziele: "
@@ -142,12 +152,16 @@ def _figure_year(row: dict) -> int | None:
     return int(year) if year is not None else None
 
 
+def _sources_de(sources: str | None) -> str | None:
+    """'osm_coworking; local_inputs' -> the sources.yaml short names joined by 'und'."""
+    return " und ".join(source_label(s) for s in sources.split("; ")) if isinstance(sources, str) else sources
+
+
 def _coworking_data_de(text: str | None) -> str | None:
     """'local_inputs 2023, osm_coworking 2024' with the German source names (display only)."""
     if not text:
         return None
-    return ", ".join(f"{SOURCE_LABELS.get(part.rsplit(' ', 1)[0], part.rsplit(' ', 1)[0])} {part.rsplit(' ', 1)[-1]}"
-                     for part in str(text).split(", "))
+    return ", ".join(f"{source_label(part.rsplit(' ', 1)[0])} {part.rsplit(' ', 1)[-1]}" for part in str(text).split(", "))
 
 
 def load_spaces(con) -> pd.DataFrame:
@@ -170,7 +184,7 @@ def _spaces_within_reach(spaces: pd.DataFrame, geoms: TownGeometries, ags: str, 
     spaces["distance_km"] = (geoms.distances_m(ags, spaces["lon"], spaces["lat"]) / 1000).round(1)
     spaces = spaces[spaces["distance_km"] <= reach_km].sort_values(["distance_km", "name"])
     spaces["kind_de"] = spaces["local_kind"].map(KIND_LABELS).fillna("Coworking-Space")
-    spaces["sources_de"] = spaces["sources"].map(SOURCE_LABELS).fillna(spaces["sources"])
+    spaces["sources_de"] = spaces["sources"].map(_sources_de)
     return spaces
 
 

@@ -100,7 +100,7 @@ def _csv_cell(value, kind: str) -> str:
         return ""
     if kind == "float" or (kind == "mixed" and type(value) is float):
         return (FLOAT_FORMAT % value).replace(".", ",", 1)
-    return defused(value) if type(value) is str else str(value)
+    return defused(value) if isinstance(value, str) else str(value)
 
 
 def _csv_column(values: list, kind: str) -> list[str]:
@@ -123,8 +123,9 @@ def german_csv(table: Table, path: Path) -> Path:
     data = csv_bytes(table)
     if data is None:  # a column type the plain writer does not reproduce: pandas decides
         frame = table.frame()
-        frame = frame.apply(lambda column: column.map(lambda v: defused(v) if type(v) is str else v)
-                            if column.dtype == object else column)
+        frame = frame.apply(lambda column: column if pd.api.types.is_numeric_dtype(column.dtype)
+                            else column.map(lambda v: defused(v) if isinstance(v, str) else v))
+        frame.columns = [defused(str(c)) for c in frame.columns]  # a town's name heads the comparison's columns
         frame.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig", date_format=DATE_FORMAT,
                      float_format=FLOAT_FORMAT)
         return path
@@ -145,7 +146,7 @@ def csv_bytes(table: Table) -> bytes | None:
             handle.write("\n")
         else:
             writer = csv.writer(handle, delimiter=";", lineterminator="\n")  # QUOTE_MINIMAL, '"' doubled: pandas' dialect
-            writer.writerow(columns)
+            writer.writerow([defused(str(c)) for c in columns])  # a town's name heads the comparison's columns
             # each column with the conversion of its kind (one test per column, not per cell)
             writer.writerows(zip(*(_csv_column(column, kind) for column, kind in zip(values, kinds))))
         table._csv = handle.getvalue().encode("utf-8-sig")

@@ -25,10 +25,11 @@ import pandas as pd
 
 MANIFEST = ".pages.json"
 REPORTS_PACKAGE = Path(__file__).resolve().parent
-# What the pages word besides the report code: German flag labels, pillar and unit names (catalogue), short
-# source names (sources.yaml), the CSV cell rule of the downloads (warehouse/exports.py: FORMULA_START)
-WORDING_FILES = [REPORTS_PACKAGE.parent / name for name in
-                 ("indicators/flags.py", "indicators/catalogue.yaml", "sources.yaml", "warehouse/exports.py")]
+# What the pages word besides the report code: German flag labels and band texts, pillar and unit names
+# (catalogue), short source names (sources.yaml), the CSV cell rule of the downloads (warehouse/exports.py)
+WORDING_FILES = [REPORTS_PACKAGE.parent / name for name in ("indicators/flags.py", "indicators/bands.py",
+                                                              "indicators/catalogue.yaml", "sources.yaml",
+                                                              "warehouse/exports.py")]
 PER_TOWN_FRAMES = {"towns", "index", "geometries"}   # hashed per town below, not as a whole
 
 

@@ -477,8 +477,9 @@ def _registered(contract: TableContract, frame: pd.DataFrame, registers: Registe
         gemeinden = keys[level == "gemeinde"].astype(str)
         if "gemeinde" in contract.known:
             violations += _unknown(contract, gemeinden, (before or set()) | (after or set()), registers, date)
-        for column in contract.known_keys:  # the other end of a flow: a Gemeinde of the same territorial status
-            others = frame[column].iloc[rows].astype(str)
+        for column in (c for c in contract.known_keys if c in frame):  # the other end of a flow: a Gemeinde of
+            others = frame[column].iloc[rows].dropna().astype(str)    # the same territorial status (a missing
+            # column is the column check's finding; a missing key is no key to look up)
             violations += _unknown(contract, others, (before or set()) | (after or set()), registers, date, column)
         if contract.complete and before is not None:
             violations += _lost(contract, gemeinden, before, after, registers, date, latest=exclude and after is None)

@@ -113,6 +113,8 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
         fields = {k: entry.get(k) for k in ("title", "label_de", "publisher", "licence", "licence_url", "attribution",
                                             "cadence", "format", "parser", "url", "url_template", "live",
                                             "generation", "stage")}
+        if not str(fields["label_de"] or "").strip():
+            raise ValueError(f"sources.yaml: source {source_id} has no label_de (its short German name on the pages)")
         specs[source_id] = SourceSpec(source_id=source_id, files=patterns, required=entry.get("required", True),
                                       **fields)
     return specs

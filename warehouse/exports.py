@@ -104,13 +104,15 @@ GERMAN_HEADERS = {
        for column, word in ((pillar, "Säule"), (f"gap_{pillar}", "Abstand"))},
 }
 
-# Towns in scope (the ranked reference group: small towns and the pilots) with the latest period that
-# has a score under the current method version, and the latest geometry (by the date in the vintage;
-# on the same date the detailed VG250 before VG5000).
+# Towns in scope (the ranked reference group: small towns and the pilots) with their score of the period
+# published as the latest (latest_ranking's, the pages' headline; a town without a score then: its newest
+# scored period before it, else after it), under the current method version, and the latest geometry (by
+# the date in the vintage; on the same date the detailed VG250 before VG5000).
 TOWNS_SQL = """
 WITH latest_index AS (
     SELECT * FROM town_index_history WHERE score IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY ags ORDER BY period DESC) = 1
+    QUALIFY row_number() OVER (PARTITION BY ags ORDER BY
+        coalesce(period <= (SELECT max(period) FROM latest_ranking), TRUE) DESC, period DESC) = 1
 ), latest_geometry AS (
     SELECT ags, vintage AS geometry_vintage, geometry_wkb FROM municipality_geometries
     QUALIFY row_number() OVER (PARTITION BY ags ORDER BY regexp_extract(vintage, '\\d{4}-\\d{2}-\\d{2}') DESC,
@@ -430,10 +432,9 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
         column, header = _identifier(name), GERMAN_HEADERS.get(name, name)
         if name in TEXT_COLUMNS:
             shaped.append((f"CAST({column} AS VARCHAR)", header, "key"))
-        elif name == "pillar":
-            shaped.append((_pillar_expression(column), header, "text"))
-        elif name == "unit":
-            shaped.append((_unit_expression(column), header, "text"))
+        elif name in ("pillar", "unit"):  # the catalogue's names; an unmapped code passes through, so defused
+            text = _pillar_expression(column) if name == "pillar" else _unit_expression(column)
+            shaped.append((_defused_sql(text) if csv else text, header, "text"))
         elif name in RENDERED_DE and RENDERED_DE[name][0] <= set(relation.columns):
             shaped.append((RENDERED_DE[name][1](), header, "text"))  # rendered from the typed columns
         elif kind.id in DECIMAL_TYPES:

@@ -24,7 +24,7 @@ import importlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import duckdb
 
@@ -78,7 +78,8 @@ def _has_password(catalog: str) -> bool:
     ``user:secret@`` in a URI (``postgresql://planner:secret@host/db``). Either would reach the logs, the run
     database and the asset metadata through ``describe()`` and DuckDB's error texts."""
     conninfo = catalog.removeprefix("postgres:")
-    return "password" in catalog.lower() or ("://" in conninfo and urlsplit(conninfo).password is not None)
+    # libpq decodes percent-escapes in a URI (?%70assword=...): test the decoded text too
+    return "password" in unquote(catalog).lower() or ("://" in conninfo and urlsplit(conninfo).password is not None)
 
 
 def load_extensions(con: duckdb.DuckDBPyConnection, postgres: bool) -> None:

@@ -13,6 +13,7 @@ from dagster import (AssetExecutionContext, AssetKey, AssetMaterialization, Asse
 from indicators.catalogue import load_catalogue
 from indicators.compute import carry_forward, compute_observed, index_periods, index_values
 from indicators import town_type
+from indicators.index import latest_published_period
 from indicators.index import readiness_index as compute_index
 from pipelines.assets.raw import landed_releases
 from pipelines.names import short_key
@@ -160,14 +161,15 @@ def readiness_index(context: AssetExecutionContext, settings: ReadinessSettings)
     })
 
 
-# The pilot towns in the latest index period with a score: the figures the UI shows per materialization.
+# The pilot towns in the period published as the latest (indicators.index.latest_published_period): the
+# figures the UI shows per materialization, the year the pages lead with.
 PILOT_LATEST_SQL = """
     SELECT m.name AS town, r.ags, r.period, r.score, r.rank, r.compared_towns,
            b.rank_p05, b.rank_p95, b.score_p05, b.score_p95
     FROM readiness_index r JOIN municipalities m USING (ags)
     LEFT JOIN index_bands b USING (ags, period, method_version)  -- written by index_uncertainty
     WHERE m.is_pilot AND r.method_version = $version
-      AND r.period = (SELECT max(period) FROM readiness_index WHERE score IS NOT NULL AND method_version = $version)
+      AND r.period = $period
     ORDER BY r.score DESC NULLS LAST, m.name
 """
 PILOT_COLUMNS = {"town": "string", "ags": "string", "period": "int", "score": "float", "rank": "int",
@@ -177,8 +179,11 @@ TRANSLITERATION = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"}
 
 
 def pilot_latest(con) -> pd.DataFrame:
-    """The pilot towns' rows of the latest scored index period (current method version)."""
-    return con.execute(PILOT_LATEST_SQL, {"version": CATALOGUE.method_version}).df()
+    """The pilot towns' rows of the period published as the latest (current method version)."""
+    index = con.execute("SELECT period, score, period_provisional FROM readiness_index WHERE method_version = ?",
+                        [CATALOGUE.method_version]).df()
+    return con.execute(PILOT_LATEST_SQL, {"version": CATALOGUE.method_version,
+                                          "period": latest_published_period(index)}).df()
 
 
 def pilot_slug(name: str) -> str:

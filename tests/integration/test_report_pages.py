@@ -11,11 +11,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from indicators.catalogue import load_catalogue
 from reports import build, child, pages
 from reports.build import build_reports
 from reports.child import ReportBuildError
 from reports.maps import TownGeometries
 from reports.data import load
+from reports.labels import de_number
 
 
 def mtimes(out: Path) -> dict[str, int]:
@@ -281,4 +283,5 @@ def test_a_pilots_value_of_the_published_period_rewrites_the_network_page(built,
     summary = {}
     build_reports(published, out, towns=towns, summary=summary)
     assert (out / "netzwerk.html").stat().st_mtime_ns != before
-    assert "123.456,8" in (out / "netzwerk.html").read_text(encoding="utf-8")  # de(1) on the network page
+    decimals = load_catalogue().unit_decimals[load_catalogue().indicators[indicator].unit]  # the unit's decimals
+    assert de_number(123456.75, decimals) in (out / "netzwerk.html").read_text(encoding="utf-8")

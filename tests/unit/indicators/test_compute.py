@@ -217,3 +217,13 @@ def test_the_ba_gemeinde_figure_outranks_inkar_of_the_same_year():
                          62.0, "%", "")])
     [row] = compute_indicator(con, CATALOGUE.indicators["out_commuter_share"]).itertuples()
     assert (row.source_id, row.value, row.reference_date) == ("ba_commuting", 62.0, pd.Timestamp("2019-06-30"))
+
+
+def test_a_unit_without_decimals_fails_naming_the_unit(tmp_path):
+    from indicators.catalogue import CATALOGUE_YAML
+
+    broken = tmp_path / "catalogue.yaml"
+    broken.write_text(CATALOGUE_YAML.read_text(encoding="utf-8").replace(
+        'count: {de: Anzahl, decimals: 0}', 'count: {de: Anzahl}', 1), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"catalogue units: 'count' needs de .* and decimals"):
+        load_catalogue(broken)

@@ -14,7 +14,7 @@ from indicators.coworking_gap import GAP_COLUMNS, compute_gap, gap_parameters
 
 PARAMETERS = {"long_distance_km": 50, "reach_km": 10, "remote_capable_share": 0.5, "remote_days_per_week": 2,
               "workdays_per_week": 5, "coworking_share_of_remote_days": 0.25, "method_version": "test",
-              "carry_forward_years": 4}
+              "carry_forward_years": 4, "coworking_carry_forward_years": 1}
 
 
 def obs(ags, source, measure, year, value):
@@ -73,12 +73,17 @@ def test_gap_by_hand(con):
 def test_figures_older_than_the_carry_forward_limit_are_not_used(con):
     """INKAR 2019 carried to 2025 was shown as the 2025 gap; the index drops it after four years."""
     con.execute("INSERT INTO readiness_index VALUES ('A', 2024, TRUE)")
-    gap = compute_gap(con, {**PARAMETERS, "carry_forward_years": 4}).set_index(["ags", "period"])
+    con.execute("INSERT INTO readiness_index VALUES ('A', 2025, TRUE)")
+    gap = compute_gap(con, PARAMETERS).set_index(["ags", "period"])
     a24 = gap.loc[("A", 2024)]
     assert a24["long_distance_share_year"] is None or pd.isna(a24["long_distance_share_year"])  # 2019 < 2024 - 4
     assert a24["long_distance_flows_year"] == 2022 and a24["basis"] == "pendleratlas_flows"
     assert gap.loc[("A", 2023), "long_distance_share_year"] == 2019  # 2019 >= 2023 - 4: still used
-    assert gap_parameters()["carry_forward_years"] == 4  # long_distance_commuter_share's limit in the catalogue
+    # the coworking supply of 2023 counts for 2024 (one year, as the index), not for 2025
+    assert gap.loc[("A", 2024), "nearest_space_km"] == 3.5 and pd.isna(gap.loc[("A", 2025), "nearest_space_km"])
+    assert gap.loc[("A", 2025), "long_distance_out_commuters"] == 700  # flows of 2022: within four years
+    parameters = gap_parameters()  # the catalogue's limits of long_distance_commuter_share and coworking_within_10km
+    assert (parameters["carry_forward_years"], parameters["coworking_carry_forward_years"]) == (4, 1)
 
 
 def test_catalogue_parameters_have_values_and_sources(tmp_path):

@@ -15,13 +15,18 @@ def warehouse() -> duckdb.DuckDBPyConnection:
                 "('01053999', 'Neustadt')")
     con.execute("CREATE TABLE kreise (ags VARCHAR, name VARCHAR)")
     con.execute("CREATE TABLE territorial_changes (from_vintage VARCHAR, to_vintage VARCHAR, from_ags VARCHAR, "
-                "to_ags VARCHAR, kind VARCHAR)")
-    con.execute("INSERT INTO territorial_changes VALUES ('2022', '2023', '01053111', '01053999', 'merger'), "
-                "('2022', '2023', '01053222', '01053999', 'recode'), ('2022', '2023', '01053333', '01053090', 'split'), "
-                "('2022', '2023', '01053333', '02000000', 'split')")
+                "to_ags VARCHAR, kind VARCHAR, plausibility VARCHAR)")
+    con.execute("INSERT INTO territorial_changes VALUES ('2022', '2023', '01053111', '01053999', 'merger', 'official'), "
+                "('2022', '2023', '01053222', '01053999', 'recode', 'official'), "
+                "('2022', '2023', '01053333', '01053090', 'split', 'official'), "
+                "('2022', '2023', '01053333', '02000000', 'split', 'official'), "
+                "('2022', '2023', '01053555', '01053666', 'recode', 'official'), "  # then merged: two steps
+                "('2023', '2024', '01053666', '01053999', 'merger', 'ok'), "
+                "('2022', '2023', '01053777', '01053090', 'merger', 'too_far')")  # rejected: not followed
     con.execute("CREATE TABLE commuter_flows_gemeinde (ags VARCHAR, direction VARCHAR, rank INTEGER, "
                 "partner_ags VARCHAR, commuters DOUBLE, distance_km DOUBLE, vintage VARCHAR)")
-    flows = [("02000000", 1), ("01053111", 2), ("01053222", 3), ("01053333", 4), ("01053444", 5)]
+    flows = [("02000000", 1), ("01053111", 2), ("01053222", 3), ("01053333", 4), ("01053444", 5), ("01053555", 6),
+             ("01053777", 7)]
     con.executemany("INSERT INTO commuter_flows_gemeinde VALUES ('01053090', 'out', ?, ?, 100, 40, '2022')",
                     [(rank, partner) for partner, rank in flows])
     return con
@@ -31,4 +36,5 @@ def test_destinations_are_named_by_today_s_register_or_their_successor():
     rows = _dicts(warehouse(), DESTINATIONS, "01053090")
     assert [destination_name(row) for row in rows] == [
         "Hamburg", "AGS 01053111 (heute Teil von Neustadt)", "AGS 01053222 (heute Neustadt)",
-        "AGS 01053333", "AGS 01053444"]  # a split has no single successor; an unknown key stays a key
+        "AGS 01053333", "AGS 01053444",  # a split has no single successor; an unknown key stays a key
+        "AGS 01053555 (heute Teil von Neustadt)", "AGS 01053777"]

@@ -190,13 +190,22 @@ FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"klick\")", "+cmd|' /C calc'!A0
 @pytest.mark.parametrize("rows", [
     [{"Name": text} for text in FORMULAS],                                        # the plain writer, text column
     [{"Name": text, "Tag": pd.Timestamp("2024-06-30")} for text in FORMULAS],     # the pandas path (a date column)
-    [{"Merkmal": text, "Mölln": 1.5} for text in FORMULAS] + [{"Merkmal": "x", "Mölln": "y"}],  # mixed column
+    [{"Merkmal": "x", "Name": text} for text in FORMULAS] + [{"Merkmal": "y", "Name": 1.5}],  # mixed column
 ], ids=["plain", "pandas", "mixed"])
 def test_text_that_excel_would_run_as_a_formula_is_written_as_text(tmp_path, rows):
     """OSM names, a town's list and survey texts reach the planners' Excel: '=HYPERLINK(...)' in a double-clicked
     CSV is a live formula. Such a cell gets a leading apostrophe; a negative number stays a number."""
-    path = german_csv(Table("t", "T", rows + [{next(iter(rows[0])): "Mölln-Nord"}]), tmp_path / "t.csv")
-    first = pd.read_csv(path, sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False).iloc[:, 0].tolist()
-    assert first[:len(FORMULAS)] == ["'" + text for text in FORMULAS] and first[-1] == "Mölln-Nord"
+    path = german_csv(Table("t", "T", rows + [{"Name": "Mölln-Nord"}]), tmp_path / "t.csv")
+    cells = pd.read_csv(path, sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)["Name"].tolist()
+    assert cells[:len(FORMULAS)] == ["'" + text for text in FORMULAS] and cells[-1] == "Mölln-Nord"
     numbers = german_csv(Table("n", "N", [{"Wert": -2.5}, {"Wert": 3.0}]), tmp_path / "n.csv")
     assert numbers.read_text(encoding="utf-8-sig").splitlines() == ["Wert", "-2,5", "3"]
+
+
+@pytest.mark.parametrize("extra", [{}, {"Tag": pd.Timestamp("2024-06-30")}], ids=["plain", "pandas"])
+def test_a_formula_like_header_and_a_numpy_string_are_defused(tmp_path, extra):
+    """The comparison table is headed by town names (from the Gemeindeverzeichnis); numpy strings are strings."""
+    rows = [{"Merkmal": "Indexwert", "=1+1 Schwarzenbek": 61.25, "Mölln": np.str_("@SUM(1)"), **extra}]
+    path = german_csv(Table("t", "T", rows), tmp_path / "t.csv")
+    frame = pd.read_csv(path, sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(frame.columns)[:3] == ["Merkmal", "'=1+1 Schwarzenbek", "Mölln"] and frame["Mölln"][0] == "'@SUM(1)"

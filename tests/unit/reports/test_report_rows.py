@@ -129,3 +129,17 @@ def test_the_pages_show_the_method_of_the_latest_publish_not_the_largest_text():
     con.execute("INSERT INTO publish_log VALUES (TIMESTAMP '2026-03-01', '0.11.0')")  # published, but no rows
     with pytest.raises(ValueError, match="no rows of the current method 0.11.0"):
         current_method(con, "w")
+
+
+def test_the_summary_compares_only_gaps_of_the_pillars_year():
+    """A town whose latest score is of 2018 beside peers of 2021: no strengths or fields for action from gaps of
+    another year (it told Mölln 'Erreichbarkeit 96,2 ... 5,3 Punkte unter den ähnlichen Städten' across years)."""
+    from reports.context import summary
+
+    pillars = [{"pillar": "accessibility", "label": "Erreichbarkeit", "value": 96.2}]
+    peers = [{"period": 2021, "gaps": [{"pillar": "accessibility", "value": 5.3}]}]
+    same = summary(pillars, peers, 2021)
+    assert [i["label"] for i in same["actions"]] == ["Erreichbarkeit"] and same["compared"] == 1
+    other = summary(pillars, peers, 2018)
+    assert other["actions"] == [] and other["compared"] == 0 and (other["period"], other["peer_period"]) == (2018, 2021)
+    assert summary(pillars, [], 2021)["has_peers"] is False

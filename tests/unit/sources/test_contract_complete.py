@@ -70,3 +70,7 @@ def test_both_ends_of_a_pendleratlas_flow_must_be_gemeinden_of_the_flow_year():
         ("partner_ags", "Gemeinde 01002009 is in no Gemeindeverzeichnis around 2022-06-30 and not listed as out of "
                         "scope")]
     assert [column for column, _ in flow_problems("01002009", "02000000")] == ["ags"]
+    # no partner: the key pattern says so once, the register check does not look up 'None'
+    assert [column for column, _ in flow_problems("01002001", None)] == ["partner_ags"]
+    frame = pd.DataFrame({"ags": ["01002001"], "reference_date": [dt.date(2022, 6, 30)]})
+    assert "lacks the columns" in contracts.check_table(flows, frame, REGISTERS, "2022")[0].problem

@@ -397,3 +397,14 @@ def test_the_live_context_never_shows_the_environment_it_carries(tmp_path):
     context = LiveContext(spec=load_sources()["regionalstatistik"], client=HttpClient("regionalstatistik"),
                           mirror=tmp_path, workdir=tmp_path, state={}, env={"READINESS_GENESIS_TOKEN": "t0ken-123"})
     assert "t0ken-123" not in repr(context) and "t0ken-123" not in str(context)
+
+
+def test_a_source_without_its_short_german_name_fails_to_load(tmp_path):
+    """The pages would show the raw id ('destatis_gebietsaenderungen') in its place."""
+    from sources.registry import SOURCES_YAML, load_sources
+
+    broken = tmp_path / "sources.yaml"
+    broken.write_text(SOURCES_YAML.read_text(encoding="utf-8").replace('    label_de: "Breitbandatlas"\n', "", 1),
+                      encoding="utf-8")
+    with pytest.raises(ValueError, match="source breitbandatlas has no label_de"):
+        load_sources(broken)

@@ -13,6 +13,7 @@ from warehouse.lake import Lake, LakeError
     "postgres:postgresql://planner:S3cretPW@127.0.0.1:5432/lake",
     "postgres:postgres://planner:pw@db.example/lake?sslmode=require",
     "postgres:postgresql://planner:@127.0.0.1/lake",  # an empty password is still one in the URI
+    "postgres:postgresql://planner@127.0.0.1/lake?%70assword=secret",  # libpq decodes the escape
 ])
 def test_a_password_in_any_libpq_form_is_refused(tmp_path, catalog):
     for data_path in (str(tmp_path), ""):  # also before the missing-data-path message, which quotes the catalog
