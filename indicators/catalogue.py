@@ -87,7 +87,8 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
     """Read catalogue.yaml; raise ValueError naming the indicator and field on a bad entry."""
     raw = read_yaml(path)
     for unit, spec in (raw.get("units") or {}).items():
-        if not isinstance(spec, dict) or not str(spec.get("de") or "").strip() or not isinstance(spec.get("decimals"), int):
+        decimals = spec.get("decimals") if isinstance(spec, dict) else None
+        if not str((spec or {}).get("de") or "").strip() or type(decimals) is not int or decimals < 0:
             raise ValueError(f"catalogue units: {unit!r} needs de (its German wording) and decimals (a whole number)")
     known = {"label", "pillar", "unit", "direction", "source", "method", "goalposts", "weight",
              "carry_forward_years", "definition", "why"}

@@ -187,11 +187,18 @@ def imputation_sql(lang: str, prefix: str = "") -> str:
 
 def omitted_sql(lang: str, sources: dict[str, list[str]], pillar_names: dict[str, str], prefix: str = "") -> str:
     """``render_omitted`` of each index row as a SQL expression over ``omitted_pillars`` and ``uncompared_pillars``."""
-    def each(column: str, render) -> str:
+    def each(column: str, render, unknown: str) -> str:
         whens = " ".join(f"WHEN {_text(p)} THEN {_text(render(p))}" for p in sorted(pillar_names))
-        listed = f"list_transform(string_split({prefix}{column}, ','), p -> CASE trim(p) {whens} END)"
+        ids = f"list_filter(string_split(CAST({prefix}{column} AS VARCHAR), ','), lambda p: trim(p) <> '')"
+        listed = f"list_transform({ids}, lambda p: CASE trim(p) {whens} ELSE {unknown} END)"
         return f"nullif(array_to_string({listed}, '; '), '')"
+
+    def by_id(code: str) -> str:  # an id the catalogue does not name: as render_omitted writes it (sources '?')
+        before, after = label(code, lang).split("{}", 1)
+        return f"({_text(before)} || trim(p) || {_text(after.replace('{}', '?'))})"
+
     omitted = each("omitted_pillars", lambda p: label("omitted_pillar", lang).format(
-        pillar_names[p], ", ".join(sources.get(p, [])) or "?"))
-    uncompared = each("uncompared_pillars", lambda p: label("uncompared_pillar", lang).format(pillar_names[p]))
+        pillar_names[p], ", ".join(sources.get(p, [])) or "?"), by_id("omitted_pillar"))
+    uncompared = each("uncompared_pillars", lambda p: label("uncompared_pillar", lang).format(pillar_names[p]),
+                      by_id("uncompared_pillar"))
     return f"nullif(concat_ws('; ', {omitted}, {uncompared}), '')"

@@ -41,12 +41,12 @@ class GapTables:
             self.surveys.setdefault(row.pop("ags"), []).append(row)
 
 
-# per town the row of the period the page leads with (latest_ranking's, as the ranking page), else its newest
-# before it, under the current method (the rows of earlier methods stay in the table)
+# per town the row of the ranking page's period (coworking_gap_ranking's), else its newest before it, else its newest,
+# under the current method (the rows of earlier methods stay in the table)
 LATEST_GAP = """SELECT * FROM coworking_gap
                 WHERE ($ags IS NULL OR ags = $ags) AND method_version = (SELECT method_version FROM current_method)
                 QUALIFY row_number() OVER (PARTITION BY ags ORDER BY
-                    coalesce(period <= (SELECT max(period) FROM latest_ranking), TRUE) DESC, period DESC) = 1"""
+                    coalesce(period <= (SELECT max(period) FROM coworking_gap_ranking), TRUE) DESC, period DESC) = 1"""
 
 # The ten main destinations of each town's latest Pendleratlas year, named where the register knows them. The
 # flows keep the keys of their year; a destination merged or recoded since is named by the Gemeinde of today it
@@ -54,17 +54,18 @@ LATEST_GAP = """SELECT * FROM coworking_gap
 # plausibility checks rejected is not followed), not shown as a bare key.
 DESTINATIONS = """
 WITH RECURSIVE steps AS (
-    SELECT from_ags, to_ags, kind FROM territorial_changes
+    SELECT from_ags, to_ags, kind, from_vintage, to_vintage FROM territorial_changes
     WHERE kind IN ('merger', 'recode') AND coalesce(plausibility, '') NOT IN ('population_jump', 'too_far')
-), chain(from_ags, ags, kind, depth) AS (
-    SELECT from_ags, to_ags, kind, 1 FROM steps
-    UNION ALL
+), chain(from_ags, ags, kind, to_vintage, depth) AS (
+    SELECT from_ags, to_ags, kind, to_vintage, 1 FROM steps
+    UNION ALL  -- only a later step: a key used again later is another Gemeinde
     SELECT c.from_ags, s.to_ags, CASE WHEN c.kind = 'recode' AND s.kind = 'recode' THEN 'recode' ELSE 'merger' END,
-           c.depth + 1
-    FROM chain c JOIN steps s ON s.from_ags = c.ags
-    WHERE c.depth < 10  -- a key used again later cannot loop
-), successors AS (
-    SELECT c.from_ags, arg_max(m.name, c.depth) AS successor_name, arg_max(c.kind, c.depth) AS successor_kind
+           s.to_vintage, c.depth + 1
+    FROM chain c JOIN steps s ON s.from_ags = c.ags AND s.from_vintage >= c.to_vintage
+    WHERE c.depth < 10
+), successors AS (  -- the last step to a Gemeinde of today (ties: the later, then the smaller key)
+    SELECT c.from_ags, arg_max(m.name, (c.to_vintage, c.depth, -CAST(c.ags AS BIGINT))) AS successor_name,
+           arg_max(c.kind, (c.to_vintage, c.depth, -CAST(c.ags AS BIGINT))) AS successor_kind
     FROM chain c JOIN municipalities m ON m.ags = c.ags
     GROUP BY c.from_ags
 )

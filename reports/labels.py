@@ -77,7 +77,7 @@ MOBILE_AREAS = {
 # German text of the codes indicators/flags.py does not own: an imputed value's year, and the typed columns of a
 # Kreis-to-Kreis flow (commuter_flows.listing and .marker, whose codes sources/ba_commuting.py and
 # sources/gigabit_grundbuch.py own; tests/unit/reports/test_labels.py checks both cover every code).
-CARRIED_FORWARD_DE = flags.label("carried_forward", "de")  # 'fortgeschrieben aus {}' 
+CARRIED_FORWARD_DE = flags.label("carried_forward", "de")  # 'fortgeschrieben aus {}'
 FLOW_LISTING_DE = {
     "complete": "",
     "top_10": "nur die 10 größten Partnerkreise; Werte unter 10 auf 10 aufgerundet",

@@ -366,9 +366,11 @@ RENDERED_DE = {
 
 
 def shared_fingerprint(sources: list) -> str:
-    """What every view's files show besides the view's rows: the sources sheet and the German pillar and unit
-    names (a changed label rewrites the files)."""
-    return repr([sources, sorted(pillar_labels().items()), sorted(load_catalogue().units.items())])
+    """What every view's files show besides the view's rows: the sources sheet, the German pillar, unit and source
+    names and the German flag texts of the notes (a changed label rewrites the files)."""
+    labels = sorted((source_id, spec.label_de) for source_id, spec in load_sources().items())
+    return repr([sources, sorted(pillar_labels().items()), sorted(load_catalogue().units.items()), labels,
+                 sorted(flags.CODES.items())])
 
 
 def pillar_labels() -> dict[str, str]:

@@ -169,10 +169,10 @@ CREATE TABLE IF NOT EXISTS coworking_gap (
     ags VARCHAR NOT NULL,
     period INTEGER NOT NULL,
     long_distance_share DOUBLE,                  -- INKAR x354: % of employees at residence commuting >= 50 km
-    long_distance_share_year INTEGER,            -- its data year (latest at or before the period)
+    long_distance_share_year INTEGER,            -- its data year (latest at or before the period, at most carry_forward_years older)
     employed_at_residence DOUBLE,                -- Pendleratlas AUSP + IOP, else BA employees at residence
     long_distance_out_commuters_flows DOUBLE,    -- Pendleratlas out-flows >= long_distance_km (top 10: lower bound)
-    long_distance_flows_year INTEGER,            -- the data year of those flows (latest at or before the period)
+    long_distance_flows_year INTEGER,            -- the data year of those flows (latest at or before the period, at most carry_forward_years older)
     long_distance_out_commuters_estimate DOUBLE, -- share x employed at residence
     long_distance_out_commuters DOUBLE,          -- flows where available, else the estimate
     basis VARCHAR,                               -- pendleratlas_flows | inkar_estimate; NULL when neither exists

@@ -111,7 +111,7 @@ SELECT m.name, p.ags, p.rank AS peer_rank, pm.name AS peer_name, pm.kreis_name A
        p.gap_commuting_potential, p.gap_demographic_dynamics, p.gap_local_work_infrastructure, p.gap_accessibility
 FROM peer_towns p JOIN municipalities m USING (ags) JOIN municipalities pm ON pm.ags = p.peer_ags;
 
--- Small towns with the largest coworking gap in the published index period: estimated desk demand of
+-- Small towns with the largest coworking gap in the period with the most estimates: estimated desk demand of
 -- long-distance out-commuters, with the coworking supply within reach (NULL: no coworking data).
 CREATE VIEW coworking_gap_ranking AS
 SELECT rank() OVER (ORDER BY g.desk_demand DESC) AS gap_rank, m.name, m.kreis_name, m.land, g.ags, g.period,
@@ -119,8 +119,10 @@ SELECT rank() OVER (ORDER BY g.desk_demand DESC) AS gap_rank, m.name, m.kreis_na
        g.coworking_data, g.method_version
 FROM coworking_gap g JOIN municipalities m USING (ags)
 WHERE g.method_version = (SELECT method_version FROM current_method)
-  -- the period published as the latest (the pages' and latest_ranking's), else the newest with an estimate
-  AND g.period = coalesce((SELECT max(period) FROM latest_ranking),
-                          (SELECT max(period) FROM coworking_gap WHERE desk_demand IS NOT NULL
-                             AND method_version = (SELECT method_version FROM current_method)))
+  -- the period with estimates for the most towns, the newest of those: the gap is about today's commuting and
+  -- supply, not the index's published year (a coworking list of 2023 cannot count for 2021), and a newer period
+  -- that only the towns with fresh Pendleratlas flows reach would rank a handful of towns
+  AND g.period = (SELECT period FROM coworking_gap
+                  WHERE method_version = (SELECT method_version FROM current_method)
+                  GROUP BY period ORDER BY count(desk_demand) DESC, period DESC LIMIT 1)
   AND g.desk_demand IS NOT NULL;

@@ -81,6 +81,8 @@ def test_moelln_report_and_the_ranking_page_from_the_example(example_warehouse, 
     section = html[start:html.index("</section>", start)]
     assert '<a href="#coworking-luecke">' in html and "<svg" in section and "Hauptziele der Auspendler" in section
     assert section.count('class="gap-space"') == 3 and "von der Stadt gemeldet" in section
+    # the gap's supply counts the town's own list (delivered 2023): never "no coworking data" beside its spaces
+    assert "Für diese Gemeinde liegen keine Coworking-Daten vor" not in section and "Coworking-Daten: " in section
     assert 'id="survey-not-in-index"' in section and "Ja, gelegentlich" in section and "26,0 %" in section
     # the ranking page, linked from the index, row for row the view coworking_gap_ranking
     assert 'href="coworking-luecke.html"' in (out / "index.html").read_text(encoding="utf-8")
@@ -88,6 +90,10 @@ def test_moelln_report_and_the_ranking_page_from_the_example(example_warehouse, 
     with duckdb.connect(str(example_warehouse), read_only=True) as con:
         view = con.execute("SELECT ags, gap_rank, desk_demand FROM coworking_gap_ranking ORDER BY gap_rank").fetchall()
     assert [a for a, _, _ in view] == re.findall(r'<tr id="gap-(\d{8})">', ranking) and len(view) == 5
+    with duckdb.connect(str(example_warehouse), read_only=True) as con:
+        period, moelln = con.execute("SELECT period, coworking_data FROM coworking_gap_ranking WHERE ags = ?",
+                                     [MOELLN]).fetchone()
+    assert period == 2023 and moelln == "local_inputs 2023"  # the period with the most estimates, its list counted
     for ags, rank, demand in view:
         row = ranking[ranking.index(f'<tr id="gap-{ags}">'):]
         row = row[:row.index("</tr>")]

@@ -179,7 +179,8 @@ def test_coworking_gap_ranking_page_sorts_filters_and_prints_on_a4(example_wareh
         page.wait_for_load_state("load")
         assert page.url.endswith("/coworking-luecke.html")
         rows = page.locator("#gap-ranking tbody tr")
-        # the published period 2021: the five pilots have an estimate (INKAR 2019 within four years, flows 2021)
+        # the newest period with the most estimates (2023: INKAR 2019 within four years; 2024 only the three towns
+        # with constructed Pendleratlas flows)
         assert rows.count() == 5 and page.locator("#shown").inner_text() == "5 von 5 Kleinstädten"
 
         def column(n: int) -> list[str]:

@@ -202,8 +202,9 @@ def test_formula_like_text_is_defused_in_the_csv_only(tmp_path):
     assert [row[0] for row in rows[1:4]] == ["=1+1", "-Nord", "@SUM(1)"]
 
 
-def test_notes_are_german_in_the_german_exports_and_english_in_parquet(tmp_path):
-    """The notes the warehouse keeps in English are rendered in German from the same typed columns."""
+def test_notes_are_german_in_the_german_exports(tmp_path):
+    """The notes the warehouse keeps in English (and the Parquet files with it) are rendered in German from the
+    same typed columns in the CSV and the .xlsx."""
     import duckdb
 
     con = duckdb.connect()
@@ -221,3 +222,16 @@ def test_notes_are_german_in_the_german_exports_and_english_in_parquet(tmp_path)
     # a view without the typed columns keeps its text as it is (nothing to render it from)
     exports.write_german_csv(con, "SELECT quality_note FROM v", tmp_path / "w.csv")
     assert pd.read_csv(tmp_path / "w.csv", sep=";")["Qualitätshinweis"][0].startswith("base year 2013")
+
+
+def test_index_notes_are_german_in_the_csv(tmp_path):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE v AS SELECT * FROM (VALUES
+        ('local_work_infrastructure not scored: no data from local_inputs, osm_coworking for this period',
+         'local_work_infrastructure', NULL), (NULL, NULL, NULL)) t(notes, omitted_pillars, uncompared_pillars)""")
+    exports.write_german_csv(con, "SELECT * FROM v", tmp_path / "v.csv")
+    notes = pd.read_csv(tmp_path / "v.csv", sep=";", keep_default_na=False, dtype=str)["Hinweise"].tolist()
+    assert notes[0].startswith("Lokale Arbeitsinfrastruktur nicht bewertet: keine Daten (Quellen: ")
+    assert "OpenStreetMap" in notes[0] and notes[1] == ""

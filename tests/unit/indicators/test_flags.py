@@ -72,12 +72,14 @@ def test_the_sql_index_notes_and_imputation_are_the_python_ones():
     names = {"digital_infrastructure": "Digitale Infrastruktur", "local_work_infrastructure": "Lokale Arbeitsinfrastruktur"}
     sources = {"local_work_infrastructure": ["OpenStreetMap", "eigene Angaben"]}
     rows = [(None, None), ("local_work_infrastructure", None), (None, "local_work_infrastructure"),
-            ("digital_infrastructure, local_work_infrastructure", "digital_infrastructure"), ("", "")]
+            ("digital_infrastructure, local_work_infrastructure", "digital_infrastructure"), ("", ""),
+            ("new_pillar", "other_pillar"), (" , ", None)]  # ids the catalogue does not name: by their id
     con = duckdb.connect()
     con.execute("CREATE TABLE r (omitted_pillars VARCHAR, uncompared_pillars VARCHAR)")
     con.executemany("INSERT INTO r VALUES (?, ?)", rows)
     got = [row[0] for row in con.execute(f"SELECT {flags.omitted_sql('de', sources, names)} FROM r").fetchall()]
     assert got == [flags.render_omitted(o, sources, "de", names, u) for o, u in rows]
+    assert got[5].startswith("new_pillar nicht bewertet: keine Daten (Quellen: ?)")
     assert got[1] == "Lokale Arbeitsinfrastruktur nicht bewertet: keine Daten (Quellen: OpenStreetMap, eigene Angaben) " \
                      "für diesen Zeitraum"
     carried = con.execute(f"SELECT {flags.imputation_sql('de')} FROM (VALUES (TRUE, DATE '2019-06-30'), "
