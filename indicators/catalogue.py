@@ -77,6 +77,10 @@ class Catalogue:
     def in_pillar(self, pillar: str) -> list[Indicator]:
         return [i for i in self.indicators.values() if i.pillar == pillar]
 
+    def pillar_sources(self, pillar: str) -> list[str]:
+        """The source ids a pillar's indicators read, sorted (named in a 'not scored: no data from ...' note)."""
+        return sorted({s for i in self.in_pillar(pillar) for s in i.sources})
+
     @property
     def required_pillars(self) -> list[str]:
         """Pillars every overall score needs; optional ones count only where their data exist."""

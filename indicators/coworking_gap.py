@@ -20,9 +20,10 @@ the coworking supply), else missing:
 
 ``long_distance_out_commuters`` is the larger of the two where both exist (the flows are a lower
 bound; the estimate applies an older share to the current base), else the one that exists;
-``basis`` says which, as a code (``pendleratlas_flows`` or ``inkar_estimate``; the pages word it). ``desk_demand`` applies the catalogue's parameters (each with its
-source in catalogue.yaml): out-commuters x remote-capable share x remote days per week /
-workdays per week x share of remote days spent coworking.
+``basis`` says which, as a code (``pendleratlas_flows`` or ``inkar_estimate``; the pages word it).
+``desk_demand`` applies the catalogue's parameters (each with its source in catalogue.yaml):
+out-commuters x remote-capable share x remote days per week / workdays per week x share of remote days spent
+coworking.
 """
 
 from __future__ import annotations

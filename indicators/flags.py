@@ -156,7 +156,8 @@ def _text(value: str) -> str:
 
 def _case(column: str, codes, lang: str) -> str:
     """``label(code, lang)`` of the code in ``column`` (NULL for no code)."""
-    return f"CASE CAST({column} AS VARCHAR) " + " ".join(f"WHEN {_text(c)} THEN {_text(label(c, lang))}" for c in sorted(codes)) + " END"
+    whens = " ".join(f"WHEN {_text(c)} THEN {_text(label(c, lang))}" for c in sorted(codes))
+    return f"CASE CAST({column} AS VARCHAR) {whens} END"
 
 
 def _formatted(code: str, lang: str, value: str) -> str:

@@ -75,7 +75,7 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
     result["missing_pillars"] = _missing_pillars(result, required)
     result["omitted_pillars"] = _omitted_pillars(result, catalogue)
     result["uncompared_pillars"] = _uncompared_pillars(result, pillar_cube, inputs.periods, catalogue, compared)
-    sources = {p: sorted({s for i in catalogue.in_pillar(p) for s in i.sources}) for p in catalogue.pillars}
+    sources = {p: catalogue.pillar_sources(p) for p in catalogue.pillars}
     # rendered once per distinct pair of typed values, not once per row (hundreds of thousands Germany-wide)
     pairs = result["omitted_pillars"].fillna("") + "|" + result["uncompared_pillars"].fillna("")
     result["notes"] = per_distinct(pairs, lambda pair: flags.render_omitted(

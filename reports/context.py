@@ -11,9 +11,9 @@ from indicators import flags
 from indicators.bands import band_category
 from reports import charts
 from reports.data import ReportData
-from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS, attribution_label,
-                            data_date_line, de_number, flow_note, is_missing, not_scored_reasons, pillar_label,
-                            release_text, safe_url, source_label, unit_label, vintage_label)
+from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
+                            attribution_label, data_date_line, de_number, flow_note, is_missing, not_scored_reasons,
+                            pillar_label, release_text, safe_url, source_label, unit_label, vintage_label)
 from reports.maps import COWORKING_RADIUS_M, TownGeometries, town_map
 
 CARRY_FORWARD_YEARS = {i.indicator_id: i.carry_forward_years for i in CATALOGUE.indicators.values()}

@@ -70,8 +70,7 @@ WITH RECURSIVE steps AS (
     GROUP BY c.from_ags
 )
 SELECT f.ags, f.rank, f.partner_ags, coalesce(m.name, k.name) AS name, s.successor_name, s.successor_kind,
-       f.commuters,
-       f.distance_km, f.vintage
+       f.commuters, f.distance_km, f.vintage
 FROM commuter_flows_gemeinde f
 LEFT JOIN municipalities m ON m.ags = f.partner_ags
 LEFT JOIN kreise k ON k.ags = substr(f.partner_ags, 1, 5) AND f.partner_ags LIKE '%000'
@@ -162,7 +161,8 @@ def _coworking_data_de(text: str | None) -> str | None:
     """'local_inputs 2023, osm_coworking 2024' with the German source names (display only)."""
     if not text:
         return None
-    return ", ".join(f"{source_label(part.rsplit(' ', 1)[0])} {part.rsplit(' ', 1)[-1]}" for part in str(text).split(", "))
+    return ", ".join(f"{source_label(source)} {year}"
+                     for source, _, year in (part.rpartition(" ") for part in str(text).split(", ")))
 
 
 def load_spaces(con) -> pd.DataFrame:

@@ -18,9 +18,8 @@ import numpy as np
 import pandas as pd
 from pandas.core.dtypes.cast import maybe_box_native  # what to_dict uses (pandas pinned)
 
-from indicators.catalogue import load_catalogue
 from indicators.index import latest_published_period
-from reports.labels import PILLARS, is_missing
+from reports.labels import CATALOGUE, PILLARS, is_missing
 from sources.frames import shared_strings
 
 INDEX_COLUMNS = ["ags", "period", "score", *PILLARS, "rank", "rank_median", "rank_p05", "rank_p95",
@@ -363,7 +362,8 @@ def current_method(con: duckdb.DuckDBPyConnection, published: Path) -> str:
     methods stay in the table, so the pages stayed on an old method for good (or went back after a rollback)."""
     row = con.execute("SELECT method_version FROM current_method").fetchone()
     mv = row[0] if row else None
-    if mv is None or not con.execute("SELECT count(*) FROM readiness_index WHERE method_version = ?", [mv]).fetchone()[0]:
+    rows = con.execute("SELECT count(*) FROM readiness_index WHERE method_version = ?", [mv]).fetchone()[0] if mv else 0
+    if not rows:
         raise ValueError(f"{published}: readiness_index has no rows of the current method {mv}, nothing to report")
     return mv
 
@@ -431,7 +431,7 @@ def _frame(result: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def _reference_values(con: duckdb.DuckDBPyConnection) -> dict:
     """Kreis/Land/Bund values per (indicator, level, ags) for indicators that observe one publisher measure."""
     measures = pd.DataFrame([(i.indicator_id, source, i.params["measure"], level)
-                             for i in load_catalogue().indicators.values()
+                             for i in CATALOGUE.indicators.values()
                              if i.method == "observed" and "measure" in i.params
                              for source in i.sources for level in i.reference_levels],
                             columns=["indicator_id", "source_id", "measure", "level"])

@@ -204,9 +204,7 @@ def not_scored_reasons(omitted_pillars: str | None, uncompared_pillars: str | No
 
 @functools.lru_cache(maxsize=1)
 def _pillar_sources() -> dict[str, list[str]]:
-    from indicators.catalogue import load_catalogue  # the catalogue names the sources a pillar needs
-    catalogue = load_catalogue()
-    return {p: sorted({s for i in catalogue.in_pillar(p) for s in i.sources}) for p in catalogue.pillars}
+    return {p: CATALOGUE.pillar_sources(p) for p in CATALOGUE.pillars}
 
 
 def is_missing(value) -> bool:

@@ -47,7 +47,8 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Hinweis": "; ".join(t for t in (r["imputation_de"], r["quality_de"]) if t)}
             for r in context["indicators"]]),
         Table("vergleichsstaedte", "Vergleichsstädte", [{
-            "Jahr": r["period"], "Nr.": r["rank"], "Stadt": r["peer_name"], "AGS": r["peer_ags"], "Kreis": r["peer_kreis"],
+            "Jahr": r["period"], "Nr.": r["rank"], "Stadt": r["peer_name"], "AGS": r["peer_ags"],
+            "Kreis": r["peer_kreis"],
             "Ähnlichkeit": r["similarity"], "Indexwert": r["peer_score"], "Abstand": r["gap_score"],
             **{f"Abstand {pillar_label(p)}": r[f"gap_{p}"] for p in PILLARS}} for r in context["peers"]]),
         Table("pendlerstroeme", "Pendlerströme", [{

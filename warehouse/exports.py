@@ -21,6 +21,7 @@ parsing every file again.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -35,11 +36,12 @@ import duckdb
 import pandas as pd
 
 from indicators import flags
-from indicators.catalogue import load_catalogue
+from indicators.catalogue import Catalogue, load_catalogue
 from sources.registry import load_sources, sha256_of
 from warehouse.paths import DEFAULT_EXPORTS_DIR, duckdb_config, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
 from warehouse.registry import registry
+from warehouse.sql import identifier, literal
 
 KEEP_EXPORTS = 3
 LATEST = "latest"
@@ -72,6 +74,19 @@ def _defused_sql(expression: str) -> str:
     """``defused`` in SQL, for the exports' CSV (COPY writes the shaped rows)."""
     return f"CASE WHEN regexp_matches({expression}, '^[=+@\\t\\r-]') THEN '''' || {expression} ELSE {expression} END"
 
+
+@functools.cache
+def _catalogue() -> Catalogue:
+    """The catalogue (pillar and unit names, the sources of each pillar), read once per process."""
+    return load_catalogue()
+
+
+@functools.cache
+def _source_names() -> dict[str, str]:
+    """Source id -> short German name (sources.yaml ``label_de``), read once per process."""
+    return {source_id: spec.label_de for source_id, spec in load_sources().items()}
+
+
 VIEW_TITLES = registry().planner_views  # the German title of each view's workbook (warehouse/tables.yaml)
 
 # German column headers of the .xlsx and CSV exports (Parquet keeps the technical names).
@@ -100,7 +115,7 @@ GERMAN_HEADERS = {
     "peer_ags": "AGS der Vergleichsgemeinde", "similarity": "Ähnlichkeit", "peer_score": "Indexwert Vergleichsgemeinde",
     "gap_score": "Abstand Indexwert",
     # per pillar, with its name from the catalogue: "Säule Digitale Infrastruktur", "Abstand Digitale Infrastruktur"
-    **{column: f"{word} {spec['label']}" for pillar, spec in load_catalogue().pillars.items()
+    **{column: f"{word} {_catalogue().pillar_label(pillar)}" for pillar in _catalogue().pillars
        for column, word in ((pillar, "Säule"), (f"gap_{pillar}", "Abstand"))},
 }
 
@@ -349,9 +364,8 @@ def _reuse(entry: dict | None, fingerprint: str, target: Path) -> int | None:
 
 def _german_omitted() -> str:
     """The German note of an index row (flags.omitted_sql) with the pillars' and sources' German names."""
-    catalogue = load_catalogue()
-    names = {source_id: spec.label_de or source_id for source_id, spec in load_sources().items()}
-    sources = {p: sorted({names.get(s, s) for i in catalogue.in_pillar(p) for s in i.sources}) for p in catalogue.pillars}
+    catalogue, names = _catalogue(), _source_names()
+    sources = {p: [names.get(s, s) for s in catalogue.pillar_sources(p)] for p in catalogue.pillars}
     return flags.omitted_sql("de", sources, pillar_labels())
 
 
@@ -368,29 +382,19 @@ RENDERED_DE = {
 def shared_fingerprint(sources: list) -> str:
     """What every view's files show besides the view's rows: the sources sheet, the German pillar, unit and source
     names and the German flag texts of the notes (a changed label rewrites the files)."""
-    labels = sorted((source_id, spec.label_de) for source_id, spec in load_sources().items())
-    return repr([sources, sorted(pillar_labels().items()), sorted(load_catalogue().units.items()), labels,
+    return repr([sources, sorted(pillar_labels().items()), sorted(_catalogue().units.items()),
+                 sorted(_source_names().items()),
                  sorted(flags.CODES.items())])
 
 
 def pillar_labels() -> dict[str, str]:
     """Pillar id -> German name ("Digitale Infrastruktur"), and "Kontext" for context indicators."""
-    labels = {pillar: spec.get("label", pillar) for pillar, spec in load_catalogue().pillars.items()}
-    return {"context": "Kontext", **labels}
+    return {"context": "Kontext", **{pillar: _catalogue().pillar_label(pillar) for pillar in _catalogue().pillars}}
 
 
 def german_headers(columns) -> list[str]:
     """The German header of each column; a column without a translation keeps its technical name."""
     return [GERMAN_HEADERS.get(column, column) for column in columns]
-
-
-def _literal(text: str) -> str:
-    """A SQL string literal (quotes doubled): labels and headers are spliced into the export SQL."""
-    return "'" + str(text).replace("'", "''") + "'"
-
-
-def _identifier(text: str) -> str:
-    return '"' + str(text).replace('"', '""') + '"'
 
 
 def _pillar_expression(column: str) -> str:
@@ -400,19 +404,19 @@ def _pillar_expression(column: str) -> str:
 
 def _unit_expression(column: str) -> str:
     """SQL mapping an indicator unit to its German wording (catalogue ``units``); an unknown one stays as it is."""
-    return _mapping_expression(column, load_catalogue().units)
+    return _mapping_expression(column, _catalogue().units)
 
 
 def _mapping_expression(column: str, labels: dict[str, str]) -> str:
-    cases = " ".join(f"WHEN {_literal(code)} THEN {_literal(label)}" for code, label in labels.items())
+    cases = " ".join(f"WHEN {literal(code)} THEN {literal(label)}" for code, label in labels.items())
     return f"CASE {column} {cases} ELSE {column} END"
 
 
 def _local_time(column: str, kind) -> str:
     """A stored time as Berlin local time (TIMESTAMP): the warehouse keeps naive UTC, Excel has no zones."""
     if kind.id == "timestamp with time zone":
-        return f"timezone({_literal(LOCAL_TIME_ZONE)}, {column})"
-    return f"timezone({_literal(LOCAL_TIME_ZONE)}, CAST({column} AS TIMESTAMP) AT TIME ZONE 'UTC')"
+        return f"timezone({literal(LOCAL_TIME_ZONE)}, {column})"
+    return f"timezone({literal(LOCAL_TIME_ZONE)}, CAST({column} AS TIMESTAMP) AT TIME ZONE 'UTC')"
 
 
 TIME_TYPES = {"timestamp", "timestamp_ns", "timestamp_ms", "timestamp_s", "timestamp with time zone"}
@@ -431,7 +435,7 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
     relation = con.sql(query)
     shaped = []
     for name, kind in zip(relation.columns, relation.types):
-        column, header = _identifier(name), GERMAN_HEADERS.get(name, name)
+        column, header = identifier(name), GERMAN_HEADERS.get(name, name)
         if name in TEXT_COLUMNS:
             shaped.append((f"CAST({column} AS VARCHAR)", header, "key"))
         elif name in ("pillar", "unit"):  # the catalogue's names; an unmapped code passes through, so defused
@@ -479,7 +483,7 @@ def write_german_csv(con: duckdb.DuckDBPyConnection, query: str, target: Path) -
     Read it back with ``pd.read_csv(path, sep=";", decimal=",", dtype={"AGS": str})``.
     """
     shaped = spreadsheet_columns(con, query, csv=True)
-    select = ", ".join(f"{expression} AS {_identifier(BOM + header if index == 0 else header)}"
+    select = ", ".join(f"{expression} AS {identifier(BOM + header if index == 0 else header)}"
                        for index, (expression, header, _) in enumerate(shaped))
     return con.execute(f"COPY (SELECT {select} FROM ({query})) TO ? (FORMAT csv, DELIMITER ';', HEADER)",
                        [str(target)]).fetchone()[0]
