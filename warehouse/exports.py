@@ -365,7 +365,7 @@ def _reuse(entry: dict | None, fingerprint: str, target: Path) -> int | None:
 def _german_omitted() -> str:
     """The German note of an index row (flags.omitted_sql) with the pillars' and sources' German names."""
     catalogue, names = _catalogue(), _source_names()
-    sources = {p: [names.get(s, s) for s in catalogue.pillar_sources(p)] for p in catalogue.pillars}
+    sources = {p: sorted(names.get(s, s) for s in catalogue.pillar_sources(p)) for p in catalogue.pillars}
     return flags.omitted_sql("de", sources, pillar_labels())
 
 
