@@ -23,6 +23,11 @@ def de_number(value, digits: int = 1) -> str:
     return "–" if is_missing(value) else labels.de_number(float(value), digits)
 
 
+def de_score(value) -> str:
+    """An overall score as the pages show it and the ranks compare it (one decimal, reports.labels.de_score)."""
+    return "–" if is_missing(value) else labels.de_score(float(value))
+
+
 def de_int(value) -> str:
     """A count with a dot between thousands: 10.802."""
     return "–" if is_missing(value) else de_number(int(value), 0)

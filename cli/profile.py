@@ -9,10 +9,10 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from cli.format import de_number
+from cli.format import de_number, de_score
 from cli.towns import Town
 from indicators.catalogue import load_catalogue
-from reports.labels import data_date_line
+from reports.labels import data_date_line, score_gap
 
 PILLARS = ["digital_infrastructure", "commuting_potential", "demographic_dynamics", "local_work_infrastructure",
            "accessibility"]
@@ -40,7 +40,7 @@ INDICATORS_SQL = """
 """
 
 PEERS_SQL = """
-    SELECT p.rank, m.name, m.kreis_name, p.peer_ags, p.similarity, p.period, p.peer_score, p.gap_score
+    SELECT p.rank, m.name, m.kreis_name, p.peer_ags, p.similarity, p.period, p.score, p.peer_score, p.gap_score
     FROM peer_towns p JOIN municipalities m ON m.ags = p.peer_ags
     WHERE p.ags = ? ORDER BY p.rank
 """
@@ -95,7 +95,7 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
         newer = history[(history["period"] > latest["period"]) & history["score"].notna()]
         if not newer.empty:
             row = newer.iloc[-1]
-            console.print(f"Provisional {int(row['period'])}: score {fmt(row['score'])}, "
+            console.print(f"Provisional {int(row['period'])}: score {de_score(row['score'])}, "
                           f"{fmt(100 * row['imputed_share'], 0)} % of inputs carried forward "
                           f"(Datenstand: {data_dates(dates, row['period']) or '–'}); not published as the latest.")
         console.print(pillar_table(latest))
@@ -106,11 +106,11 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
 
 def headline_text(row: pd.Series, dates: str = "") -> str:
     """One line: score with its data dates, rank among the compared towns and the Monte Carlo band."""
-    text = f"Readiness {int(row['period'])}: score [bold]{fmt(row['score'])}[/bold]"
+    text = f"Readiness {int(row['period'])}: score [bold]{de_score(row['score'])}[/bold]"
     if pd.notna(row["rank"]):
         text += (f", rank {int(row['rank'])} of {int(row['compared_towns'])} "
                  f"(5–95 % band: rank {band(row['rank_p05'], row['rank_p95'])}, "
-                 f"score {fmt(row['score_p05'])}–{fmt(row['score_p95'])})")
+                 f"score {de_score(row['score_p05'])}–{de_score(row['score_p95'])})")
     text += f"\nDatenstand: {dates or '–'}"
     if pd.notna(row["imputed_share"]):
         text += f" ({fmt(100 * row['imputed_share'], 0)} % of inputs carried forward)"
@@ -138,7 +138,7 @@ def history_table(history: pd.DataFrame) -> Table:
     for column in ["period", "score", "rank", "of", "rank 5–95 %", "imputed share", "provisional"]:
         table.add_column(column, justify="right")
     for _, r in history.iterrows():
-        table.add_row(str(r["period"]), fmt(r["score"]), fmt(None if pd.isna(r["rank"]) else int(r["rank"])),
+        table.add_row(str(r["period"]), de_score(r["score"]), fmt(None if pd.isna(r["rank"]) else int(r["rank"])),
                       str(r["compared_towns"]), band(r["rank_p05"], r["rank_p95"]), fmt(r["imputed_share"], 3),
                       "yes" if r["provisional"] is True or r["provisional"] == 1 else "")
     return table
@@ -164,6 +164,6 @@ def peer_table(rows: pd.DataFrame) -> Table:
                          else "left")
     for _, r in rows.iterrows():
         table.add_row(str(r["rank"]), r["name"], r["kreis_name"], r["peer_ags"], fmt(r["similarity"], 2),
-                      fmt(None if pd.isna(r["period"]) else int(r["period"])), fmt(r["peer_score"]),
-                      fmt(r["gap_score"]))
+                      fmt(None if pd.isna(r["period"]) else int(r["period"])), de_score(r["peer_score"]),
+                      fmt(score_gap(r["peer_score"], r["score"])))
     return table

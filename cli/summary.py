@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli.format import de_int, de_number
+from cli.format import de_int, de_number, de_score
 from reports.labels import not_scored_reasons, pillar_label
 from cli.store import open_warehouse
 
@@ -25,7 +25,7 @@ def pilot_rows(con) -> list[list[str]]:
     rows = []
     for name, period, score, rank, of, p05, p95, *pillars, missing in con.execute(PILOTS_SQL).fetchall():
         band = "–" if p05 is None or p95 is None else f"{round(p05)}–{round(p95)}"
-        rows.append([name, str(period), de_number(score), de_int(rank), de_int(of), band,
+        rows.append([name, str(period), de_score(score), de_int(rank), de_int(of), band,
                      *(de_number(p) for p in pillars), missing or ""])
     return rows
 

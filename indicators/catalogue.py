@@ -69,6 +69,7 @@ class Catalogue:
     uncertainty: dict = field(default_factory=lambda: {"draws": 1000, "seed": 20261124})
     units: dict[str, str] = field(default_factory=dict)  # English unit -> German wording
     unit_decimals: dict[str, int] = field(default_factory=dict)  # English unit -> decimals shown on a page
+    score_decimals: int = 1  # the overall score's published precision, which ranks compare
 
     def pillar_label(self, pillar: str) -> str:
         """German name of a pillar ('Digitale Infrastruktur'); an undeclared id stays as it is."""
@@ -94,6 +95,9 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
         decimals = spec.get("decimals") if isinstance(spec, dict) else None
         if not str((spec or {}).get("de") or "").strip() or type(decimals) is not int or decimals < 0:
             raise ValueError(f"catalogue units: {unit!r} needs de (its German wording) and decimals (a whole number)")
+    score_decimals = raw.get("score_decimals", 1)
+    if type(score_decimals) is not int or score_decimals < 0:
+        raise ValueError(f"catalogue score_decimals: {score_decimals!r} must be a whole number >= 0")
     known = {"label", "pillar", "unit", "direction", "source", "method", "goalposts", "weight",
              "carry_forward_years", "definition", "why"}
     indicators = {}
@@ -124,6 +128,7 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
         uncertainty=raw.get("uncertainty", {"draws": 1000, "seed": 20261124}),
         units={str(k): str(v["de"]) for k, v in (raw.get("units") or {}).items()},
         unit_decimals={str(k): int(v["decimals"]) for k, v in (raw.get("units") or {}).items()},
+        score_decimals=score_decimals,
     )
 
 

@@ -212,6 +212,18 @@ def overall_scores(pillar_matrix: np.ndarray, pillar_weights: np.ndarray, requir
     return np.where(complete, score, np.nan)
 
 
+def published_scores(scores, decimals: int) -> np.ndarray:
+    """Scores at the precision they are published with (catalogue ``score_decimals``): what ranks compare and
+    pages show. Why: ranked at full precision, two towns both shown with 70.2 got ranks 7 and 8. One rounding
+    (numpy's) for ranks and pages alike, so a page never shows equal scores with different ranks."""
+    return np.round(np.asarray(scores, dtype=float), decimals)
+
+
+def rank_published(scores: np.ndarray, decimals: int) -> np.ndarray:
+    """:func:`rank_matrix` of the scores at their published precision: towns shown with the same score share a rank."""
+    return rank_matrix(published_scores(scores, decimals))
+
+
 RANK_BLOCK_COLUMNS = 128  # columns ranked at a time: the sort's seven temporaries stay ~3 MiB each
 
 

@@ -89,7 +89,7 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
     result["newest_input_date"] = dates["newest_input_date"]
     result = result.reset_index()
     result["in_reference_group"] = result["ags"].isin(reference_group)
-    result["rank"] = _rank(result)
+    result["rank"] = _rank(result, catalogue.score_decimals)
     result["compared_towns"] = result.groupby("period")["rank"].transform("count")
     result["provisional"] = provisional(result["imputed_share"])
     result["period_provisional"] = period_provisional(result)
@@ -207,10 +207,11 @@ def in_score(used: pd.DataFrame, pillars: pd.Series, index: pd.DataFrame) -> pd.
     return used[~pd.MultiIndex.from_arrays([used["ags"], used["period"], pillars]).isin(left_out)]
 
 
-def _rank(result: pd.DataFrame) -> pd.Series:
-    """Rank 1 = best score among reference-group towns with a score in the same period (the engine's ranking)."""
+def _rank(result: pd.DataFrame, decimals: int) -> pd.Series:
+    """Rank 1 = best score among reference-group towns with a score in the same period (the engine's ranking, at the
+    score's published precision)."""
     eligible = result["score"].where(result["in_reference_group"]).to_numpy(dtype=float)
     ranks = np.full(len(result), np.nan)
     for _, rows in result.groupby("period").indices.items():
-        ranks[rows] = engine.rank_matrix(eligible[rows])
+        ranks[rows] = engine.rank_published(eligible[rows], decimals)
     return pd.Series(ranks, index=result.index).round().astype("Int64")

@@ -51,9 +51,9 @@ The discrete options are drawn with equal probability; ``choices`` restricts the
 single allowed option is fixed). As in :func:`indicators.index.readiness_index` (one engine),
 values with an ``excluded_reason`` (e.g. a territorial change) and context indicators are never used, a town
 needs every required pillar for a score while optional pillars count where present, and ranks
-(1 = best, ties share the lowest rank, ``min``) compare the scored reference-group towns of the
-period. Only reference-group towns enter the computation (they alone are ranked, and they are the
-set min-max and percentiles refer to).
+(1 = best, ties at the score's published precision share the lowest rank, ``min``) compare the scored
+reference-group towns of the period. Only reference-group towns enter the computation (they alone are ranked,
+and they are the set min-max and percentiles refer to).
 
 Outputs
 -------
@@ -119,7 +119,7 @@ import pandas as pd
 from indicators import engine
 from indicators.catalogue import Catalogue
 # The scoring itself is indicators/engine.py, shared with the published index.
-from indicators.engine import rank_matrix
+from indicators.engine import rank_published
 
 DEFAULT_SEED = 20261124
 DEFAULT_CONCENTRATION = 10.0
@@ -479,7 +479,8 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
 
     # Published configuration: the engine with the catalogue's choices, exactly as readiness_index.
     _, published_score = engine.score_method(inputs, catalogue, engine.published_method(catalogue))
-    published_rank = np.stack([rank_matrix(published_score[p]) for p in range(n_periods)]) if n_periods \
+    decimals = catalogue.score_decimals  # draws are ranked as the published index is
+    published_rank = np.stack([rank_published(published_score[p], decimals) for p in range(n_periods)]) if n_periods \
         else np.empty((0, n_towns))
 
     # All draws, in batches sharing the discrete choices; one period at a time (see the module docstring).
@@ -501,7 +502,7 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
         for key, idx in batches:
             scores[:, idx] = engine.score(period, catalogue, *key, iw[:, idx], pw[:, idx])[1][0]
         score_q, _ = masked_quantiles(scores[:, on_scale] if on_scale.any() else scores, QUANTILES)
-        ranks = rank_matrix(scores)
+        ranks = rank_published(scores, decimals)
         del scores  # the score band is taken; the rest needs only the ranks
         parts.append(_period_result(ranks, score_q, published_rank[p], option_columns))
         del ranks

@@ -30,8 +30,8 @@ from reports.context import data_dates, headline_row, indicator_rows, pillar_cha
 from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context, load_spaces, ranking_context, ranking_table
 from reports.data import INDEX_COLUMNS, ReportData, connect, load
 from reports.downloads import build_time, csv_bytes, write_downloads
-from reports.labels import (PILLARS, attribution_label, berlin_time, de_number, de_rank, de_signed,
-                            german_sort_key, pillar_label, release_text, source_label, vintage_label)
+from reports.labels import (PILLARS, attribution_label, berlin_time, de_number, de_rank, de_score, de_signed,
+                            german_sort_key, pillar_label, release_text, score_gap, source_label, vintage_label)
 from reports.tables import comparison_tables, index_table, releases_table, town_tables
 from reports.maps import TownGeometries
 from reports import pages
@@ -410,9 +410,10 @@ class Renderer:
         # auto_reload off: the templates do not change during a build, so no stat of each template per page
         self.env = PageEnvironment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, auto_reload=False,
                                    undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-        self.env.filters.update(de=de_number, rank=de_rank, signed=de_signed, pillar=pillar_label,
+        self.env.filters.update(de=de_number, score=de_score, rank=de_rank, signed=de_signed, pillar=pillar_label,
                                 source=source_label, vintage=vintage_label, berlin=_berlin_cached,
                                 date=lambda d: "–" if d is None else d.strftime("%d.%m.%Y"))
+        self.env.globals["score_gap"] = score_gap  # a gap as the two scores beside it show it
         self.common = {"generated": berlin_time(build_time()),
                        "method_version": data.method_version, "latest_period": data.latest_period,
                        "releases": self._releases(), "pillar_ids": PILLARS}

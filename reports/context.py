@@ -13,7 +13,7 @@ from reports import charts
 from reports.data import ReportData
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, data_date_line, de_number, flow_note, is_missing, not_scored_reasons,
-                            pillar_label, release_text, safe_url, source_label, unit_label, vintage_label)
+                            pillar_label, release_text, safe_url, score_gap, source_label, unit_label, vintage_label)
 from reports.maps import COWORKING_RADIUS_M, TownGeometries, town_map
 
 CARRY_FORWARD_YEARS = {i.indicator_id: i.carry_forward_years for i in CATALOGUE.indicators.values()}
@@ -236,7 +236,7 @@ def _change(rows: list[dict], key: str) -> dict:
     chart = charts.diverging_chart([(r["label"], r["contribution"]) for r in rows], "Beiträge zur Veränderung")
     return {"key": key, "rows": rows, "chart": chart, "period_from": first["period_from"],
             "period_to": first["period_to"], "score_from": first["score_from"], "score_to": first["score_to"],
-            "change": first["score_to"] - first["score_from"]}
+            "change": score_gap(first["score_to"], first["score_from"])}
 
 
 def imputation_de(row: dict) -> str:

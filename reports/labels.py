@@ -14,6 +14,7 @@ import pandas as pd
 
 from indicators import flags  # the typed codes and their German labels
 from indicators.catalogue import load_catalogue
+from indicators.engine import published_scores
 from sources.registry import load_sources
 
 # Pillar names and unit wording are declared once, in indicators/catalogue.yaml.
@@ -220,6 +221,23 @@ def de_number(value, digits: int = 1) -> str:
 
 
 _DE_SEPARATORS = str.maketrans({",": ".", ".": ","})  # swap both at once (one call per number, not three)
+
+
+def published_score(value) -> float | None:
+    """An overall score at its published precision (what the ranks compare); None when missing."""
+    return None if is_missing(value) else float(published_scores(value, CATALOGUE.score_decimals))
+
+
+def de_score(value) -> str:
+    """An overall score as published: '70,2' (the catalogue's score_decimals, rounded as the ranks compare it)."""
+    return de_number(published_score(value), CATALOGUE.score_decimals)
+
+
+def score_gap(to, from_) -> float | None:
+    """The difference of two scores as shown (70,2 against 69,0 is +1,2, whatever the hidden decimals)."""
+    if is_missing(to) or is_missing(from_):
+        return None
+    return published_score(to) - published_score(from_)
 
 
 def de_rank(value) -> str:

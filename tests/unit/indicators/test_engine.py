@@ -42,7 +42,7 @@ def oracle_index(values: pd.DataFrame, group: set[str], periods: list[int]) -> p
     score = (pillars.fillna(0) * weights).sum(axis=1) / (pillars.notna() * weights).sum(axis=1)
     complete = pillars.reindex(columns=CATALOGUE.required_pillars).notna().all(axis=1)
     frame = pd.DataFrame({"score": score.where(complete)}).reset_index()
-    ranked = frame["score"].where(frame["ags"].isin(group))
+    ranked = frame["score"].where(frame["ags"].isin(group)).round(CATALOGUE.score_decimals)  # as published
     frame["rank"] = ranked.groupby(frame["period"]).rank(ascending=False, method="min")
     return frame.set_index(["ags", "period"])
 

@@ -88,6 +88,21 @@ def test_rank_only_within_reference_group():
     assert set(result["compared_towns"]) == {2}
 
 
+def test_towns_shown_with_the_same_score_share_a_rank():
+    """Ranks compare scores at their published precision (one decimal): 63.4375 and 63.4475 are both shown as
+    63.4, so both are first and the next town is third; the stored scores keep their full precision."""
+    slightly_better = {**TOWN_A, "gigabit_coverage": 90.12}  # digital +0.04, score +0.01
+    worse = {**TOWN_A, "gigabit_coverage": 0}
+    result = readiness_index(values_for({"A": TOWN_A, "B": slightly_better, "C": worse}), CATALOGUE,
+                             {"A", "B", "C"}, [2021]).set_index("ags")
+    assert CATALOGUE.score_decimals == 1
+    assert result.loc["A", "score"] == pytest.approx(63.4375) and result.loc["B", "score"] == pytest.approx(63.4475)
+    assert result["rank"].to_dict() == {"A": 1, "B": 1, "C": 3}
+    one_more = readiness_index(values_for({"A": TOWN_A, "B": {**TOWN_A, "gigabit_coverage": 90.3}}), CATALOGUE,
+                               {"A", "B"}, [2021]).set_index("ags")  # 63.4625 is shown as 63.5: ranked ahead
+    assert one_more["rank"].to_dict() == {"A": 2, "B": 1}
+
+
 indicator_value = st.floats(min_value=-5, max_value=120, allow_nan=False)
 
 

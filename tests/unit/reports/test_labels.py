@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
-from reports.labels import FLOW_LISTING_DE, MARKERS_DE, flow_note
+from indicators.engine import rank_published
+from reports.labels import CATALOGUE, FLOW_LISTING_DE, MARKERS_DE, de_score, de_signed, flow_note, score_gap
 from sources.ba_commuting import FLOW_LISTING
 from sources.gigabit_grundbuch import MARKERS, cell_value, marker
 
@@ -41,3 +44,19 @@ def test_the_gap_count_is_shown_with_the_year_of_its_data():
     estimate = {**flows, "long_distance_out_commuters_estimate": 2000.0, "basis": "inkar_estimate"}
     assert _figure_year(estimate) == 2019 and _basis_de(estimate).startswith("INKAR-Anteil der Arbeitswege ab 50 km (2019)")
     assert _figure_year({}) is None and _basis_de({}) is None
+
+
+@given(st.floats(min_value=0, max_value=100, allow_nan=False), st.floats(min_value=0, max_value=100, allow_nan=False))
+def test_a_page_shows_scores_as_they_are_ranked(a, b):
+    """The score on a page is the one the ranks compare (engine.published_scores): two towns shown with the same
+    score never get different ranks, and a change or gap is the difference of the two numbers shown."""
+    ranks = rank_published(np.array([a, b]), CATALOGUE.score_decimals)
+    assert (de_score(a) == de_score(b)) == (ranks[0] == ranks[1])
+    shown = [float(de_score(v).replace(".", "").replace(",", ".")) for v in (a, b)]
+    assert de_signed(score_gap(a, b)) == de_signed(shown[0] - shown[1])
+
+
+def test_scores_gaps_and_missing_scores_as_shown():
+    assert de_score(70.2437) == de_score(70.1612) == "70,2"
+    assert de_signed(score_gap(70.2437, 68.96)) == "+1,2"  # 70,2 against 69,0; unrounded 1.28 would show +1,3
+    assert de_score(None) == "–" and score_gap(None, 70.0) is None and score_gap(70.0, float("nan")) is None
