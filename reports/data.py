@@ -191,6 +191,14 @@ class ReportData:
         return latest.set_index("ags")["score"]
 
     @cached_property
+    def rank_ties(self) -> dict:
+        """(period, rank) -> how many towns share that rank (ranks compare the score as published, one decimal,
+        so Germany-wide up to ~20 towns share one); a page says "gleichauf mit ..." where more than one does."""
+        ranked = self.index[self.index["rank"].notna()]
+        counts = ranked.groupby(["period", "rank"]).size()
+        return {(int(p), int(r)): int(n) for (p, r), n in counts.items()}
+
+    @cached_property
     def latest_score_of(self) -> dict:
         """``latest_scores`` as a dict (numpy floats, as the Series holds them, so texts made of them stay the
         same): page keys and maps look up every town and neighbour, ~10 µs each through the Series."""

@@ -285,3 +285,25 @@ def test_a_pilots_value_of_the_published_period_rewrites_the_network_page(built,
     assert (out / "netzwerk.html").stat().st_mtime_ns != before
     decimals = load_catalogue().unit_decimals[load_catalogue().indicators[indicator].unit]  # the unit's decimals
     assert de_number(123456.75, decimals) in (out / "netzwerk.html").read_text(encoding="utf-8")
+
+
+def test_a_town_that_comes_to_share_a_rank_rewrites_the_page_of_the_other(built):
+    """A page says "gleichauf mit ..." when other towns share its rank: another town's new rank changes that
+    text although none of the town's own rows changed, so the page is rewritten."""
+    published, out, towns = built
+    build_reports(published, out, towns=towns)  # after any earlier test's change
+    with duckdb.connect(str(published), read_only=True) as con:
+        (first, rank, period), (second, _, _) = con.execute(
+            "SELECT ags, rank, period FROM latest_ranking WHERE list_contains(?, ags) "
+            "AND (SELECT count(*) FROM latest_ranking o WHERE o.rank = latest_ranking.rank) = 1 "
+            "ORDER BY ags LIMIT 2", [towns]).fetchall()
+    neighbours = set(TownGeometries(load(published).geometries).neighbours(second))
+    assert first not in neighbours  # not rewritten for being next to the changed town
+    with duckdb.connect(str(published)) as con:
+        con.execute("UPDATE readiness_index_history SET rank = ? WHERE ags = ? AND period = ? AND valid_to IS NULL",
+                    [rank, second, period])
+    before, summary = mtimes(out), {}
+    build_reports(published, out, towns=towns, summary=summary)
+    after = mtimes(out)
+    assert after[f"{first}.html"] != before[f"{first}.html"]
+    assert "gleichauf mit einer weiteren Gemeinde" in (out / f"{first}.html").read_text(encoding="utf-8")

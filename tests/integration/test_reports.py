@@ -118,6 +118,21 @@ def test_overview_figures_equal_the_warehouse(pilot_reports, warehouse, ags):
         assert text["rank-band-words"] == words and words.startswith(("mit hoher Wahrscheinlichkeit", "nicht sicher"))
     assert text["period"] == str(period) and text["method-version"] == method
     assert coworking is None and "nicht bewertet" in text["pillar-local_work_infrastructure"]
+    others = warehouse.execute(TIED, [period, method, rank, ags]).fetchone()[0] if rank is not None else 0
+    shown = text["rank-tied"] if "rank-tied" in text.texts else ""
+    assert shown == ("" if others == 0 else "gleichauf mit einer weiteren Gemeinde (gleicher Indexwert)"
+                                 if others == 1 else f"gleichauf mit {others} weiteren Gemeinden (gleicher Indexwert)")
+
+
+TIED = """SELECT count(*) FROM readiness_index WHERE period = ? AND method_version = ? AND rank = ? AND ags <> ?"""
+
+
+def test_the_snapshot_has_a_pilot_town_sharing_its_rank(warehouse):
+    """The check above is not vacuous: in the snapshot's published year a pilot town shares its rank (towns shown
+    with the same score tie, method 0.3.3), so one page says "gleichauf mit ..."."""
+    shared = warehouse.execute(f"""SELECT count(*) FROM latest_ranking r WHERE r.ags IN ({", ".join("?" * len(PILOTS))})
+        AND (SELECT count(*) FROM latest_ranking o WHERE o.rank = r.rank) > 1""", PILOTS).fetchone()[0]
+    assert shared >= 1
 
 
 @pytest.mark.parametrize("ags", PILOTS)
