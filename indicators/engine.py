@@ -219,6 +219,13 @@ def published_scores(scores, decimals: int) -> np.ndarray:
     return np.round(np.asarray(scores, dtype=float), decimals)
 
 
+def published_score(value: float, decimals: int) -> float:
+    """:func:`published_scores` of one number without numpy's per-call cost (~14 µs; pages round ~35 scores each):
+    the steps numpy takes (scale by 10**decimals, round half to even, divide), so the same float."""
+    scale = 10.0 ** decimals
+    return round(value * scale) / scale
+
+
 def rank_published(scores: np.ndarray, decimals: int) -> np.ndarray:
     """:func:`rank_matrix` of the scores at their published precision: towns shown with the same score share a rank."""
     return rank_matrix(published_scores(scores, decimals))

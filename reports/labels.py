@@ -14,7 +14,7 @@ import pandas as pd
 
 from indicators import flags  # the typed codes and their German labels
 from indicators.catalogue import load_catalogue
-from indicators.engine import published_scores
+from indicators.engine import published_score as engine_published_score
 from sources.registry import load_sources
 
 # Pillar names and unit wording are declared once, in indicators/catalogue.yaml.
@@ -225,7 +225,7 @@ _DE_SEPARATORS = str.maketrans({",": ".", ".": ","})  # swap both at once (one c
 
 def published_score(value) -> float | None:
     """An overall score at its published precision (what the ranks compare); None when missing."""
-    return None if is_missing(value) else float(published_scores(value, CATALOGUE.score_decimals))
+    return None if is_missing(value) else engine_published_score(float(value), CATALOGUE.score_decimals)
 
 
 def de_score(value) -> str:

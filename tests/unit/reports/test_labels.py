@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from indicators.engine import rank_published
+from indicators.engine import published_score, published_scores, rank_published
 from reports.labels import CATALOGUE, FLOW_LISTING_DE, MARKERS_DE, de_score, de_signed, flow_note, score_gap
 from sources.ba_commuting import FLOW_LISTING
 from sources.gigabit_grundbuch import MARKERS, cell_value, marker
@@ -60,3 +60,14 @@ def test_scores_gaps_and_missing_scores_as_shown():
     assert de_score(70.2437) == de_score(70.1612) == "70,2"
     assert de_signed(score_gap(70.2437, 68.96)) == "+1,2"  # 70,2 against 69,0; unrounded 1.28 would show +1,3
     assert de_score(None) == "–" and score_gap(None, 70.0) is None and score_gap(70.0, float("nan")) is None
+
+
+@given(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), st.integers(min_value=0, max_value=4))
+def test_one_score_is_rounded_as_numpy_rounds_the_ranked_ones(value, decimals):
+    """Pages round one score at a time (engine.published_score), the ranks whole arrays (numpy): the same float."""
+    assert published_score(value, decimals) == float(published_scores(value, decimals))
+
+
+@pytest.mark.parametrize("value", [0.15, 0.25, 0.35, 70.25, 70.05, 2.675, 1e-17, -0.05])
+def test_halves_are_rounded_as_numpy_rounds_them(value):
+    assert published_score(value, 1) == float(published_scores(value, 1))
