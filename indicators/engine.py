@@ -214,16 +214,27 @@ def overall_scores(pillar_matrix: np.ndarray, pillar_weights: np.ndarray, requir
 
 def published_scores(scores, decimals: int) -> np.ndarray:
     """Scores at the precision they are published with (catalogue ``score_decimals``): what ranks compare and
-    pages show. Why: ranked at full precision, two towns both shown with 70.2 got ranks 7 and 8. One rounding
-    (numpy's) for ranks and pages alike, so a page never shows equal scores with different ranks."""
-    return np.round(np.asarray(scores, dtype=float), decimals)
+    pages show. Why: ranked at full precision, two towns both shown with 70.2 got ranks 7 and 8.
+
+    Halves round away from zero, as DuckDB's ``round(score, 1)`` (the planner guide's queries) and Excel round:
+    scale by 10**decimals, round (C's ``round``), divide; numpy's ``round`` rounds halves to even (43.25 -> 43.2
+    where SQL shows 43.3), which put two towns shown as 43.3 on different ranks."""
+    scale = 10.0 ** decimals
+    scaled = np.asarray(scores, dtype=float) * scale
+    whole = np.trunc(scaled)
+    fraction = scaled - whole  # exact for doubles
+    whole += (fraction >= 0.5).astype(float) - (fraction <= -0.5).astype(float)
+    return whole / scale
 
 
 def published_score(value: float, decimals: int) -> float:
     """:func:`published_scores` of one number without numpy's per-call cost (~14 µs; pages round ~35 scores each):
-    the steps numpy takes (scale by 10**decimals, round half to even, divide), so the same float."""
+    the same steps, so the same float."""
     scale = 10.0 ** decimals
-    return round(value * scale) / scale
+    scaled = value * scale
+    whole = float(int(scaled))
+    fraction = scaled - whole
+    return (whole + (fraction >= 0.5) - (fraction <= -0.5)) / scale
 
 
 def rank_published(scores: np.ndarray, decimals: int) -> np.ndarray:

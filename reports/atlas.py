@@ -24,7 +24,7 @@ import pandas as pd
 import shapely
 
 from reports.data import ReportData
-from reports.labels import PILLARS, de_number, de_score, not_scored_reasons, pillar_label
+from reports.labels import PILLARS, de_number, de_score, not_scored_reasons, pillar_label, published_score
 from reports.maps import to_metres
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -103,7 +103,9 @@ class AtlasData:
             return TownValue("outside", None, "nicht im Vergleich")
         value = self.values[measure][i]
         if not np.isnan(value):
-            return TownValue("value", float(value), de_score(value) if measure == "score" else de_number(value))
+            if measure == "score":  # as published and ranked: towns sharing a rank share a colour
+                return TownValue("value", published_score(value), de_score(value))
+            return TownValue("value", float(value), de_number(value))
         return TownValue("missing", None, "ohne Wert: " + self._reason(i, measure))
 
     def _reason(self, i: int, measure: str) -> str:

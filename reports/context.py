@@ -238,7 +238,8 @@ def _change(rows: list[dict], key: str) -> dict:
     chart = charts.diverging_chart([(r["label"], r["contribution"]) for r in rows], "Beiträge zur Veränderung")
     return {"key": key, "rows": rows, "chart": chart, "period_from": first["period_from"],
             "period_to": first["period_to"], "score_from": first["score_from"], "score_to": first["score_to"],
-            "change": score_gap(first["score_to"], first["score_from"])}
+            "change": score_gap(first["score_to"], first["score_from"]),  # as the two scores beside it show it
+            "exact_change": first["score_to"] - first["score_from"]}  # what the contributions add up to
 
 
 def imputation_de(row: dict) -> str:

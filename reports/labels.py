@@ -237,7 +237,8 @@ def score_gap(to, from_) -> float | None:
     """The difference of two scores as shown (70,2 against 69,0 is +1,2, whatever the hidden decimals)."""
     if is_missing(to) or is_missing(from_):
         return None
-    return published_score(to) - published_score(from_)
+    # rounded again: 70.2 - 69.0 is 1.2000000000000028 in floating point, which a CSV would print in full
+    return engine_published_score(published_score(to) - published_score(from_), CATALOGUE.score_decimals)
 
 
 def de_rank(value) -> str:

@@ -29,7 +29,8 @@ REPORTS_PACKAGE = Path(__file__).resolve().parent
 # (catalogue), short source names (sources.yaml), the CSV cell rule of the downloads (warehouse/exports.py)
 WORDING_FILES = [REPORTS_PACKAGE.parent / name for name in ("indicators/flags.py", "indicators/bands.py",
                                                               "indicators/catalogue.yaml", "sources.yaml",
-                                                              "warehouse/exports.py")]
+                                                              "warehouse/exports.py",
+                                                              "indicators/engine.py")]  # the scores' rounding
 PER_TOWN_FRAMES = {"towns", "index", "geometries"}   # hashed per town below, not as a whole
 
 

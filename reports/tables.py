@@ -1,14 +1,15 @@
 """The tables of the report pages as row dicts with German headers, for the downloads (reports/downloads.py).
 
 Built from the same context dicts the templates render, so a download holds what the page shows
-(numbers unrounded, as in the warehouse)."""
+(numbers unrounded, as in the warehouse; the overall score and differences of scores as published, one decimal:
+the ranks compare that score, so towns with the same rank have the same Indexwert)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from reports.downloads import Table
-from reports.labels import PILLARS, berlin_time, pillar_label, vintage_label
+from reports.labels import PILLARS, berlin_time, pillar_label, published_score, score_gap, vintage_label
 
 
 def _date(value) -> str | None:
@@ -25,8 +26,9 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
     town = context["town"]
     tables = [
         Table("indexverlauf", "Indexverlauf", [{
-            "AGS": town["ags"], "Gemeinde": town["name"], "Jahr": r["period"], "Indexwert": r["score"],
-            "Band 5 %": r["score_p05"], "Band 95 %": r["score_p95"], "Rang": r["rank"],
+            "AGS": town["ags"], "Gemeinde": town["name"], "Jahr": r["period"],
+            "Indexwert": published_score(r["score"]), "Band 5 %": published_score(r["score_p05"]),
+            "Band 95 %": published_score(r["score_p95"]), "Rang": r["rank"],
             "Rangband 5 %": r["rank_p05"], "Rangband 95 %": r["rank_p95"], "verglichene Städte": r["compared_towns"],
             "Anteil fortgeschrieben (%)": None if r["imputed_share"] is None else 100 * r["imputed_share"],
             "vorläufig": _yes(r["provisional"]), "Datenstand": r["data_dates"]} for r in context["history"]["rows"]]),
@@ -49,7 +51,8 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
         Table("vergleichsstaedte", "Vergleichsstädte", [{
             "Jahr": r["period"], "Nr.": r["rank"], "Stadt": r["peer_name"], "AGS": r["peer_ags"],
             "Kreis": r["peer_kreis"],
-            "Ähnlichkeit": r["similarity"], "Indexwert": r["peer_score"], "Abstand": r["gap_score"],
+            "Ähnlichkeit": r["similarity"], "Indexwert": published_score(r["peer_score"]),
+            "Abstand": score_gap(r["peer_score"], r["score"]),
             **{f"Abstand {pillar_label(p)}": r[f"gap_{p}"] for p in PILLARS}} for r in context["peers"]]),
         Table("pendlerstroeme", "Pendlerströme", [{
             "Wohnort (Kreis-AGS)": context["commuting"]["kreis_ags"], "Arbeitsort (Kreis)": r["work_name"],
@@ -78,7 +81,8 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]]) -
     """The side-by-side table of the comparison page, one row per figure and one column per town."""
     rows = [{"Merkmal": "AGS", **{t["town"]["name"]: t["town"]["ags"] for t in towns}},
             {"Merkmal": "Jahr", **{t["town"]["name"]: t["latest"] and t["latest"]["period"] for t in towns}},
-            {"Merkmal": "Indexwert", **{t["town"]["name"]: t["latest"] and t["latest"]["score"] for t in towns}},
+            {"Merkmal": "Indexwert", **{t["town"]["name"]: t["latest"] and published_score(t["latest"]["score"])
+                                         for t in towns}},
             {"Merkmal": "Rang", **{t["town"]["name"]: t["latest"] and t["latest"]["rank"] for t in towns}}]
     rows += [{"Merkmal": pillar_label(p), **{t["town"]["name"]: t["latest"] and t["latest"][p] for t in towns}}
              for p in PILLARS]
@@ -90,5 +94,6 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]]) -
 def index_table(rows: list[dict]) -> Table:
     return Table("gemeinden", "Gemeinden", [{
         "AGS": r["ags"], "Gemeinde": r["name"], "Kreis": r["kreis_name"], "Land": r["land"],
-        "Einwohner": r["population"], "Jahr": r["period"], "Indexwert": r["score"], "Rang": r["rank"],
+        "Einwohner": r["population"], "Jahr": r["period"], "Indexwert": published_score(r["score"]),
+        "Rang": r["rank"],
         "Pilotstadt": _yes(r["is_pilot"])} for r in rows])

@@ -29,7 +29,6 @@ from pyproj import Transformer
 from reports.atlas import (BREAKS, COLOURS, MEASURES, OUTSIDE_COLOUR, AtlasData, build_atlas, legend_classes,
                            measure_label, paused_gc, ring_table, simplified)
 from reports.data import ReportData
-from reports.labels import published_score
 
 TEMPLATES = Path(__file__).with_name("templates")
 LEAFLET_DIR = Path(__file__).with_name("vendor") / "leaflet-1.9.4"
@@ -61,8 +60,8 @@ def geojson(atlas: AtlasData, pages: set[str]) -> dict:
                          "properties": {
             "ags": ags, "name": str(atlas.names[i]),
             "href": f"../{page}" if _AGS.match(ags) and page in pages else None,
-            "value": [None if v.value is None else published_score(v.value) if m == "score" else round(v.value, 1)
-                      for m, v in zip(MEASURES, values)],  # the score as pages show it and ranks compare it
+            # the score is already as published (AtlasData.value); round(…, 1) leaves it so
+            "value": [None if v.value is None else round(v.value, 1) for v in values],
             "why": [None if v.status == "value" else reasons.setdefault((v.status, v.text), len(reasons))
                     for v in values],
             "point": [float(lat[i]), float(lon[i])],

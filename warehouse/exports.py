@@ -37,6 +37,7 @@ import pandas as pd
 
 from indicators import flags
 from indicators.catalogue import Catalogue, load_catalogue
+from indicators.engine import published_scores
 from sources.registry import load_sources, sha256_of
 from warehouse.paths import DEFAULT_EXPORTS_DIR, duckdb_config, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
@@ -48,7 +49,7 @@ LATEST = "latest"
 GEOPACKAGE = "municipalities.gpkg"
 LOCAL_TIME_ZONE = "Europe/Berlin"
 MANIFEST = "manifest.json"
-EXPORT_VERSION = "5"  # raise when a file's layout changes: files of unchanged views are then written again
+EXPORT_VERSION = "6"  # raise when a file's layout changes: files of unchanged views are then written again
 EXCEL_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows per sheet, less the header
 
 # The sheet "Quellen und Lizenzen" of every workbook: what to cite when using the figures.
@@ -58,6 +59,12 @@ SELECT source_id, publisher, licence, licence_url, attribution FROM source_attri
 
 # Columns written as text in Excel: keys with leading zeros, never numbers.
 TEXT_COLUMNS = {"ags", "peer_ags", "kreis_ags"}
+
+# Overall scores in the German CSV/.xlsx as published (catalogue score_decimals; SQL's round rounds halves away from
+# zero as indicators.engine.published_scores does): the ranks compare that score, so towns with one rank have one
+# Indexwert in the file; a gap is the difference of the two scores shown. Parquet keeps full precision.
+SCORE_COLUMNS = {"score", "score_p05", "score_median", "score_p95", "peer_score"}
+SCORE_GAPS = {"gap_score": ("peer_score", "score")}  # column -> (minuend, subtrahend)
 
 # A CSV text cell starting with one of these is a formula to Excel (=HYPERLINK(...), +cmd|..., @SUM, a tab before
 # =): names from OpenStreetMap and the towns' own lists reach the planners' spreadsheets, so such a cell is written
@@ -445,7 +452,8 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
             shaped.append((RENDERED_DE[name][1](), header, "text"))  # rendered from the typed columns
         elif kind.id in DECIMAL_TYPES:
             # shortest round-trip digits (0.1 stays 0,1), point swapped for the comma; NaN written empty
-            number = f"CASE WHEN isnan(CAST({column} AS DOUBLE)) THEN NULL ELSE CAST({column} AS DOUBLE) END"
+            value = _published_score(name, set(relation.columns)) or f"CAST({column} AS DOUBLE)"
+            number = f"CASE WHEN isnan({value}) THEN NULL ELSE {value} END"
             shaped.append((f"replace(CAST({number} AS VARCHAR), '.', ',')" if csv else number, header, "decimal"))
         elif kind.id == "boolean":
             shaped.append((f"CASE WHEN {column} THEN 'WAHR' WHEN NOT {column} THEN 'FALSCH' END" if csv else column,
@@ -468,6 +476,17 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
             text = f"CAST({column} AS VARCHAR)"
             shaped.append((_defused_sql(text) if csv else text, header, "text"))
     return shaped
+
+
+def _published_score(name: str, columns: set[str]) -> str | None:
+    """The SQL of a score column as published (SCORE_COLUMNS, SCORE_GAPS), or None for any other column."""
+    digits = _catalogue().score_decimals
+    if name in SCORE_COLUMNS:
+        return f"round(CAST({identifier(name)} AS DOUBLE), {digits})"
+    if name in SCORE_GAPS and set(SCORE_GAPS[name]) <= columns:
+        minuend, subtrahend = (f"round(CAST({identifier(c)} AS DOUBLE), {digits})" for c in SCORE_GAPS[name])
+        return f"round({minuend} - {subtrahend}, {digits})"
+    return None
 
 
 INTEGER_KINDS = {"tinyint", "smallint", "integer", "bigint", "utinyint", "usmallint", "uinteger", "ubigint"}
@@ -713,6 +732,8 @@ def write_geopackage(con: duckdb.DuckDBPyConnection, target: Path, published_at:
     import shapely
 
     frame = con.execute(TOWNS_SQL).fetch_df()
+    # the score as published, the one the rank compares (SCORE_COLUMNS); the pillars keep full precision
+    frame["score"] = published_scores(frame["score"].to_numpy(dtype=float), _catalogue().score_decimals)
     wkb = frame.pop("geometry_wkb")
     # a town without a geometry (e.g. formed after the boundary vintage) is kept, with an empty geometry
     geometry = [None if value is None or value is pd.NA else shapely.from_wkb(bytes(value)) for value in wkb]

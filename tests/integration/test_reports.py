@@ -120,8 +120,30 @@ def test_overview_figures_equal_the_warehouse(pilot_reports, warehouse, ags):
     assert coworking is None and "nicht bewertet" in text["pillar-local_work_infrastructure"]
     others = warehouse.execute(TIED, [period, method, rank, ags]).fetchone()[0] if rank is not None else 0
     shown = text["rank-tied"] if "rank-tied" in text.texts else ""
-    assert shown == ("" if others == 0 else "gleichauf mit einer weiteren Gemeinde (gleicher Indexwert)"
-                                 if others == 1 else f"gleichauf mit {others} weiteren Gemeinden (gleicher Indexwert)")
+    assert shown == ("" if others == 0 else "gleichauf mit einer weiteren Gemeinde (gleicher gerundeter Indexwert)"
+                                 if others == 1 else f"gleichauf mit {others} weiteren Gemeinden (gleicher gerundeter Indexwert)")
+
+
+@pytest.mark.parametrize("ags", PILOTS)
+def test_each_change_heading_shows_the_two_scores_and_the_sum_of_the_contributions(pilot_reports, warehouse, ags):
+    """"von 66,5 auf 70,2 Punkte (+3,7)": the change is the difference of the two scores as shown; the sentence
+    below names what the contributions add up to, the change before rounding (it may differ by up to 0,1)."""
+    html, text = page(pilot_reports, f"{ags}.html")
+    pairs = warehouse.execute("""
+        SELECT period_from, period_to, round(any_value(score_from), 1), round(any_value(score_to), 1),
+               any_value(score_to) - any_value(score_from), sum(contribution)
+        FROM score_contributions WHERE ags = ? AND method_version = (SELECT method_version FROM current_method)
+        GROUP BY ALL""", [ags]).fetchall()
+    shown = [row for row in pairs if f'id="change-{ags}-{row[0]}"' in html
+             and text[f"change-{ags}-{row[0]}"].startswith(f"{row[0]} → {row[1]}:")]  # the pair the page decomposes
+    assert shown, f"{ags}: no change section"
+    for start, end, score_from, score_to, exact, total in shown:  # the scores as SQL's round(score, 1) shows them
+        change = round(score_to - score_from, 1)
+        sign = "+" if change >= 0 else "\u2212"
+        assert text[f"change-{ags}-{start}"] == (f"{start} → {end}: von {german(score_from)} auf {german(score_to)} "
+                                                 f"Punkte ({sign}{german(abs(change))})")
+        assert abs(total - exact) < 1e-6  # the decomposition is exact
+        assert text[f"change-exact-{ags}-{start}"] == ("+" if exact >= 0 else "\u2212") + german(abs(exact), 2)
 
 
 TIED = """SELECT count(*) FROM readiness_index WHERE period = ? AND method_version = ? AND rank = ? AND ags <> ?"""

@@ -7,6 +7,7 @@ engine, kept here as an oracle), and the Monte Carlo's published configuration w
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -42,15 +43,16 @@ def oracle_index(values: pd.DataFrame, group: set[str], periods: list[int]) -> p
     score = (pillars.fillna(0) * weights).sum(axis=1) / (pillars.notna() * weights).sum(axis=1)
     complete = pillars.reindex(columns=CATALOGUE.required_pillars).notna().all(axis=1)
     frame = pd.DataFrame({"score": score.where(complete)}).reset_index()
-    ranked = frame["score"].where(frame["ags"].isin(group)).round(CATALOGUE.score_decimals)  # as published
+    # as published: rounded as SQL's round(score, 1) rounds (halves away from zero), an implementation apart
+    frame["shown"] = [r for (r,) in duckdb.execute("SELECT round(v, ?) FROM unnest(?::DOUBLE[]) t(v)",
+                                                   [CATALOGUE.score_decimals, frame["score"].tolist()]).fetchall()]
+    ranked = frame["shown"].astype(float).where(frame["ags"].isin(group))
     frame["rank"] = ranked.groupby(frame["period"]).rank(ascending=False, method="min")
     return frame.set_index(["ags", "period"])
 
 
 @pytest.fixture(scope="module")
 def snapshot_inputs(snapshot_warehouse):
-    import duckdb
-
     with duckdb.connect(str(snapshot_warehouse), read_only=True) as con:
         values = con.execute("SELECT * FROM indicator_values").df()
         group = set(con.execute("SELECT ags FROM municipalities WHERE in_reference_group").df()["ags"])

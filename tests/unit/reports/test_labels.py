@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from indicators.engine import published_score, published_scores, rank_published
 from reports.labels import CATALOGUE, FLOW_LISTING_DE, MARKERS_DE, de_score, de_signed, flow_note, score_gap
@@ -64,10 +65,22 @@ def test_scores_gaps_and_missing_scores_as_shown():
 
 @given(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), st.integers(min_value=0, max_value=4))
 def test_one_score_is_rounded_as_numpy_rounds_the_ranked_ones(value, decimals):
-    """Pages round one score at a time (engine.published_score), the ranks whole arrays (numpy): the same float."""
+    """Pages round one score at a time (engine.published_score), the ranks whole arrays: the same float."""
     assert published_score(value, decimals) == float(published_scores(value, decimals))
 
 
-@pytest.mark.parametrize("value", [0.15, 0.25, 0.35, 70.25, 70.05, 2.675, 1e-17, -0.05])
-def test_halves_are_rounded_as_numpy_rounds_them(value):
-    assert published_score(value, 1) == float(published_scores(value, 1))
+@settings(max_examples=300)
+@given(st.lists(st.one_of(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+                          st.integers(min_value=0, max_value=20000).map(lambda k: k / 200)), min_size=1, max_size=50))
+def test_scores_are_rounded_as_sql_rounds_them(values):
+    """The planner guide's queries show round(score, 1): DuckDB rounds halves away from zero (43.25 -> 43.3, as
+    Excel); a page or rank that rounded them to even would show 43.2 or rank two towns shown as 43.3 apart."""
+    sql = [r for (r,) in duckdb.execute("SELECT round(v, 1) FROM unnest(?::DOUBLE[]) t(v)", [values]).fetchall()]
+    assert published_scores(np.array(values), 1).tolist() == sql
+    assert [published_score(v, 1) for v in values] == sql
+
+
+@pytest.mark.parametrize("value, shown", [(43.25, 43.3), (0.25, 0.3), (70.05, 70.1), (2.675, 2.7), (-0.05, -0.1),
+                                          (60.04999999999999, 60.0)])
+def test_halves_round_away_from_zero(value, shown):
+    assert published_score(value, 1) == float(published_scores(value, 1)) == shown
