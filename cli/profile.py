@@ -20,8 +20,9 @@ PILLARS = ["digital_infrastructure", "commuting_potential", "demographic_dynamic
 HISTORY_SQL = f"""
     SELECT period, score, rank, compared_towns, rank_p05, rank_p95, score_p05, score_p95,
            {', '.join(PILLARS)}, imputed_share, provisional, period_provisional, missing_pillars, notes,
-           method_version
-    FROM town_index_history WHERE ags = ? ORDER BY period
+           method_version,
+           (SELECT count(*) FROM town_index_history o WHERE o.period = h.period AND o.rank = h.rank) AS tied_towns
+    FROM town_index_history h WHERE ags = ? ORDER BY period
 """
 
 # What each index period rests on: per source the oldest reference date of the inputs (index_data_dates).
@@ -108,7 +109,9 @@ def headline_text(row: pd.Series, dates: str = "") -> str:
     """One line: score with its data dates, rank among the compared towns and the Monte Carlo band."""
     text = f"Readiness {int(row['period'])}: score [bold]{de_score(row['score'])}[/bold]"
     if pd.notna(row["rank"]):
-        text += (f", rank {int(row['rank'])} of {int(row['compared_towns'])} "
+        shared = int(row.get("tied_towns") or 0) - 1  # towns shown with the same score share the rank
+        tie = f" (shared with {shared} other town{'s' if shared > 1 else ''})" if shared > 0 else ""
+        text += (f", rank {int(row['rank'])} of {int(row['compared_towns'])}{tie} "
                  f"(5–95 % band: rank {band(row['rank_p05'], row['rank_p95'])}, "
                  f"score {de_score(row['score_p05'])}–{de_score(row['score_p95'])})")
     text += f"\nDatenstand: {dates or '–'}"

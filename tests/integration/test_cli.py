@@ -96,11 +96,23 @@ def test_profile_prints_the_warehouse_values(cli_env, warehouse, capsys):
     assert indicators
     for value, source, vintage in indicators:
         assert fmt(value, 2) in out and vintage in out and source[:15] in out
-    peers = warehouse.execute("""SELECT m.name, p.peer_ags, p.gap_score FROM peer_towns p
-                                 JOIN municipalities m ON m.ags = p.peer_ags WHERE p.ags = ?""", [ags]).fetchall()
+    # the gap as the two scores are shown: round(peer_score, 1) - round(score, 1), as SQL rounds
+    peers = warehouse.execute("""SELECT m.name, p.peer_ags, round(round(p.peer_score, 1) - round(p.score, 1), 1)
+                                 FROM peer_towns p JOIN municipalities m ON m.ags = p.peer_ags
+                                 WHERE p.ags = ?""", [ags]).fetchall()
     assert len(peers) == 5
     for name, peer_ags, gap in peers:
         assert name in out and peer_ags in out and fmt(gap) in out
+
+
+def test_profile_says_when_a_rank_is_shared(cli_env, warehouse, capsys):
+    """Towns shown with the same score share a rank (method 0.3.3); the headline says with how many others."""
+    ags, rank, others = warehouse.execute("""
+        SELECT ags, rank, (SELECT count(*) FROM latest_ranking o WHERE o.rank = r.rank) - 1 AS others
+        FROM latest_ranking r WHERE others > 0 ORDER BY ags LIMIT 1""").fetchone()
+    assert main(["profil", ags]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+    assert f"rank {rank} of " in out and f"(shared with {others} other town{'s' if others > 1 else ''})" in out
 
 
 def de(value: float, digits: int = 1) -> str:

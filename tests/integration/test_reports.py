@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 from html.parser import HTMLParser
+from itertools import groupby
 from pathlib import Path
 
 import duckdb
@@ -454,6 +455,13 @@ def test_index_lists_ranked_towns_first_in_german_order(pilot_reports, warehouse
     key = lambda n: n.lower().replace("ä", "a").replace("ö", "o").replace("ü", "u").replace("ß", "ss")
     assert rest == sorted(rest, key=key)
     assert "Bäk" in rest and rest.index("Bäk") < rest.index("Buchhorst")
+    # sorting by the score column sorts by the score as shown: towns sharing a rank have one sort value
+    sort_value = dict(re.findall(r'<tr id="town-(\d{8})">.*?</td>.*?</td>.*?</td>.*?</td>\s*<td class="num" '
+                                 r'data-value="([^"]*)"', html, flags=re.S))
+    for rank, towns in groupby(warehouse.execute("SELECT rank, ags FROM latest_ranking ORDER BY rank").fetchall(),
+                               key=lambda row: row[0]):
+        assert len({sort_value[ags] for _, ags in towns}) == 1, rank
+    assert len({sort_value[ags] for ags in ranked}) < len(ranked)  # the snapshot has shared ranks
 
 
 def test_comparison_page_of_the_five_pilots(snapshot_warehouse, warehouse, tmp_path, monkeypatch):
