@@ -12,6 +12,7 @@ from rich.table import Table
 from cli.format import de_number, de_score
 from cli.towns import Town
 from indicators.catalogue import load_catalogue
+from reports.data import TIED_TOWNS  # how many towns share a rank, as the pages count them
 from reports.labels import data_date_line, score_gap
 
 PILLARS = ["digital_infrastructure", "commuting_potential", "demographic_dynamics", "local_work_infrastructure",
@@ -20,9 +21,8 @@ PILLARS = ["digital_infrastructure", "commuting_potential", "demographic_dynamic
 HISTORY_SQL = f"""
     SELECT period, score, rank, compared_towns, rank_p05, rank_p95, score_p05, score_p95,
            {', '.join(PILLARS)}, imputed_share, provisional, period_provisional, missing_pillars, notes,
-           method_version,
-           (SELECT count(*) FROM town_index_history o WHERE o.period = h.period AND o.rank = h.rank) AS tied_towns
-    FROM town_index_history h WHERE ags = ? ORDER BY period
+           method_version, tied_towns
+    FROM (SELECT *, {TIED_TOWNS} FROM town_index_history) WHERE ags = ? ORDER BY period
 """
 
 # What each index period rests on: per source the oldest reference date of the inputs (index_data_dates).

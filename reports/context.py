@@ -57,7 +57,7 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
     pillars = pillar_rows(headline, data)
     return {
         "town": town,
-        "overview": overview(headline, history, dates, data.rank_ties),
+        "overview": overview(headline, history, dates),
         "summary": summary(pillars, peers, headline["period"] if headline else None),
         "history": history_section(history, dates, ags),
         "pillars": pillars,
@@ -122,10 +122,9 @@ def data_dates(dates: "DataDates | list[dict]", period) -> str:
     return (dates if isinstance(dates, DataDates) else DataDates(dates))(period)
 
 
-def overview(latest: dict | None, history: list[dict], dates: DataDates, ties: dict | None = None) -> dict | None:
-    """The headline row with its data dates, the last scored period when it has no score, the newer
-    provisional (mostly carried-forward) periods shown apart from it, and how many towns share its rank
-    (``ties``: ReportData.rank_ties)."""
+def overview(latest: dict | None, history: list[dict], dates: DataDates) -> dict | None:
+    """The headline row with its data dates, the last scored period when it has no score, and the
+    newer provisional (mostly carried-forward) periods shown apart from it."""
     if latest is None:
         return None
     scored = [r for r in history if r["score"] is not None]
@@ -141,8 +140,8 @@ def overview(latest: dict | None, history: list[dict], dates: DataDates, ties: d
         provisional = {**newer[0], "data_dates": data_dates(dates, newer[0]["period"])}
     # the rank band in words (indicators.bands), next to the numbers: what a planner can say
     band = band_category(latest.get("rank_p05"), latest.get("rank_p95"), latest.get("compared_towns"))
-    tied = (ties or {}).get((latest["period"], latest["rank"]), 0) if latest.get("rank") is not None else 0
-    return {**latest, "missing": missing, "notes_de": notes, "last_scored": last_scored, "tied_towns": tied,
+    return {**latest, "missing": missing, "notes_de": notes, "last_scored": last_scored,
+            "tied_towns": latest.get("tied_towns") or 0,  # reports/data.py TIED_TOWNS
             "data_dates": data_dates(dates, latest["period"]), "provisional_row": provisional,
             "band_de": band.de if band.code != "not_ranked" else None}
 

@@ -28,6 +28,11 @@ INDEX_COLUMNS = ["ags", "period", "score", *PILLARS, "rank", "rank_median", "ran
                  "newest_input_date", "missing_pillars", "notes", "omitted_pillars", "uncompared_pillars",
                  "method_version"]
 
+# How many towns share the row's rank (ranks compare the score as published, one decimal, so Germany-wide up to
+# ~20 towns share one; a page says "gleichauf mit ..."). A column of the index rows, so the per-town digests of the
+# page keys (reports/pages.py) change when another town comes to share the rank.
+TIED_TOWNS = "CASE WHEN rank IS NOT NULL THEN count(*) OVER (PARTITION BY period, rank) END AS tied_towns"
+
 MUNICIPALITIES = """
 SELECT ags, name, kreis_ags, kreis_name, land, kind, is_pilot, in_reference_group,
        area_km2, population, population_date
@@ -189,14 +194,6 @@ class ReportData:
         """Score per AGS in the latest period of the index (NaN where not scored)."""
         latest = self.index[self.index["period"] == self.latest_period]
         return latest.set_index("ags")["score"]
-
-    @cached_property
-    def rank_ties(self) -> dict:
-        """(period, rank) -> how many towns share that rank (ranks compare the score as published, one decimal,
-        so Germany-wide up to ~20 towns share one); a page says "gleichauf mit ..." where more than one does."""
-        ranked = self.index[self.index["rank"].notna()]
-        counts = ranked.groupby(["period", "rank"]).size()
-        return {(int(p), int(r)): int(n) for (p, r), n in counts.items()}
 
     @cached_property
     def latest_score_of(self) -> dict:
@@ -384,8 +381,8 @@ def load(published: Path) -> ReportData:
         queries = {
             "indicators": (INDICATORS, None), "input_dates": (INPUT_DATES, None),
             "contributions": (CONTRIBUTIONS, {"mv": mv}),
-            "index": (f"SELECT {', '.join(INDEX_COLUMNS)} FROM readiness_index WHERE method_version = $mv "
-                      "ORDER BY ags, period", {"mv": mv}),
+            "index": (f"SELECT {', '.join(INDEX_COLUMNS)}, {TIED_TOWNS} FROM readiness_index "
+                      "WHERE method_version = $mv ORDER BY ags, period", {"mv": mv}),
             "peers": (PEERS, None), "flows": (FLOWS, None), "towns": (MUNICIPALITIES, None), "releases": (RELEASES, None),
             "geometries": (GEOMETRIES, None), "coworking": (COWORKING, None),
             "coworking_gap": ("SELECT * FROM coworking_gap", None),

@@ -132,22 +132,8 @@ class PageKeys:
         kreis = self._kreis_of[ags]  # a KeyError for an unknown town, as towns.loc raised
         around = [f"{n}:{names.get(n)}:{scores.get(n)!r}" for n in [ags, *sorted(self.neighbours(ags))]]
         parts = [self.common, *(f"{kind}:{d.get(ags)}" for kind, d in sorted(self._by_town.items())),
-                 f"kreis:{self._by_kreis.get(kreis)}", *around, f"ties:{self._ties_of(ags)}"]
+                 f"kreis:{self._by_kreis.get(kreis)}", *around]
         return _sha(parts)
-
-    def _ties_of(self, ags: str) -> list[int]:
-        """How many towns share each of the town's ranks (its page says "gleichauf mit ..."): another town's new
-        score can change it without a change of the town's own rows."""
-        ties = self.data.rank_ties
-        return [ties.get((p, r), 0) for p, r in self._ranks_of.get(ags, ())]
-
-    @cached_property
-    def _ranks_of(self) -> dict:
-        ranked = self.data.index[self.data.index["rank"].notna()]
-        ranks: dict[str, list] = {}
-        for ags, period, rank in zip(ranked["ags"], ranked["period"], ranked["rank"]):
-            ranks.setdefault(ags, []).append((int(period), int(rank)))
-        return ranks
 
     def network(self) -> str:
         pilots = sorted(self.data.towns.index[self.data.towns["is_pilot"]])
