@@ -49,32 +49,34 @@ LATEST_GAP = """SELECT * FROM coworking_gap
                     coalesce(period <= (SELECT max(period) FROM coworking_gap_ranking), TRUE) DESC, period DESC) = 1"""
 
 # The ten main destinations of each town's latest Pendleratlas year, named where the register knows them. The
-# flows keep the keys of their year; a destination merged or recoded since is named by the Gemeinde of today it
-# went to (following the crosswalk's steps, several if need be; a split has no one successor, a step the
-# plausibility checks rejected is not followed), not shown as a bare key.
+# flows keep the keys of their year; a destination merged or recoded after the flow's date is named by the Gemeinde
+# of today it went to (following the crosswalk's steps, several if need be; a split has no one successor, a step the
+# plausibility checks rejected is not followed), not shown as a bare key. A key used again names another Gemeinde:
+# the flow follows the first chain that starts after its date (ASOF), and a chain wins over today's holder of the key.
 DESTINATIONS = """
 WITH RECURSIVE steps AS (
     SELECT from_ags, to_ags, kind, from_vintage, to_vintage FROM territorial_changes
     WHERE kind IN ('merger', 'recode') AND coalesce(plausibility, '') NOT IN ('population_jump', 'too_far')
-), chain(from_ags, ags, kind, to_vintage, depth) AS (
-    SELECT from_ags, to_ags, kind, to_vintage, 1 FROM steps
+), chain(from_ags, start_vintage, ags, kind, to_vintage, depth) AS (
+    SELECT from_ags, to_vintage, to_ags, kind, to_vintage, 1 FROM steps
     UNION ALL  -- only a later step: a key used again later is another Gemeinde
-    SELECT c.from_ags, s.to_ags, CASE WHEN c.kind = 'recode' AND s.kind = 'recode' THEN 'recode' ELSE 'merger' END,
-           s.to_vintage, c.depth + 1
+    SELECT c.from_ags, c.start_vintage, s.to_ags,
+           CASE WHEN c.kind = 'recode' AND s.kind = 'recode' THEN 'recode' ELSE 'merger' END, s.to_vintage, c.depth + 1
     FROM chain c JOIN steps s ON s.from_ags = c.ags AND s.from_vintage >= c.to_vintage
     WHERE c.depth < 10
-), successors AS (  -- the last step to a Gemeinde of today (ties: the later, then the smaller key)
-    SELECT c.from_ags, arg_max(m.name, (c.to_vintage, c.depth, -CAST(c.ags AS BIGINT))) AS successor_name,
+), successors AS (  -- per chain start the last step to a Gemeinde of today (ties: the later, then the smaller key)
+    SELECT c.from_ags, CAST(c.start_vintage AS DATE) AS start_date,
+           arg_max(m.name, (c.to_vintage, c.depth, -CAST(c.ags AS BIGINT))) AS successor_name,
            arg_max(c.kind, (c.to_vintage, c.depth, -CAST(c.ags AS BIGINT))) AS successor_kind
     FROM chain c JOIN municipalities m ON m.ags = c.ags
-    GROUP BY c.from_ags
+    GROUP BY c.from_ags, c.start_vintage
 )
-SELECT f.ags, f.rank, f.partner_ags, coalesce(m.name, k.name) AS name, s.successor_name, s.successor_kind,
-       f.commuters, f.distance_km, f.vintage
+SELECT f.ags, f.rank, f.partner_ags, CASE WHEN s.successor_name IS NULL THEN coalesce(m.name, k.name) END AS name,
+       s.successor_name, s.successor_kind, f.commuters, f.distance_km, f.vintage
 FROM commuter_flows_gemeinde f
 LEFT JOIN municipalities m ON m.ags = f.partner_ags
 LEFT JOIN kreise k ON k.ags = substr(f.partner_ags, 1, 5) AND f.partner_ags LIKE '%000'
-LEFT JOIN successors s ON s.from_ags = f.partner_ags AND m.ags IS NULL
+ASOF LEFT JOIN successors s ON s.from_ags = f.partner_ags AND s.start_date > f.reference_date
 WHERE f.direction = 'out' AND ($ags IS NULL OR f.ags = $ags)
 QUALIFY f.vintage = max(f.vintage) OVER (PARTITION BY f.ags)
 ORDER BY f.ags, f.rank"""
@@ -288,8 +290,10 @@ def coworking_map(geoms: TownGeometries, ags: str, spaces: pd.DataFrame, destina
     is loaded, labelled with the distance in km. Only numbers from the data reach the SVG."""
     town = shapely.simplify(geoms.geoms[geoms.position[ags]], SIMPLIFY_M)
     centre = shapely.centroid(town)
+    # a destination gone since the flow (named by its successor) has no geometry of its own; the key's
+    # geometry of today would be another Gemeinde where the key was used again
     targets = [(shapely.centroid(geoms.geoms[geoms.position[f["partner_ags"]]]), f["distance_km"])
-               for f in destinations if geoms.has(f["partner_ags"])]
+               for f in destinations if geoms.has(f["partner_ags"]) and not f.get("successor_name")]
     points = []
     if len(spaces):
         xs, ys = to_metres(spaces["lon"].to_numpy(dtype=float), spaces["lat"].to_numpy(dtype=float))

@@ -4,8 +4,11 @@ recoded since the Pendleratlas year by the Gemeinde it went to, never only as a 
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
+import shapely
 
-from reports.coworking_gap import DESTINATIONS, _dicts, destination_name
+from reports.coworking_gap import DESTINATIONS, _dicts, coworking_map, destination_name
+from reports.maps import TownGeometries
 
 
 def warehouse() -> duckdb.DuckDBPyConnection:
@@ -16,23 +19,30 @@ def warehouse() -> duckdb.DuckDBPyConnection:
     con.execute("CREATE TABLE kreise (ags VARCHAR, name VARCHAR)")
     con.execute("CREATE TABLE territorial_changes (from_vintage VARCHAR, to_vintage VARCHAR, from_ags VARCHAR, "
                 "to_ags VARCHAR, kind VARCHAR, plausibility VARCHAR)")
-    con.execute("INSERT INTO territorial_changes VALUES ('2022', '2023', '01053111', '01053999', 'merger', 'official'), "
-                "('2022', '2023', '01053222', '01053999', 'recode', 'official'), "
-                "('2022', '2023', '01053333', '01053090', 'split', 'official'), "
-                "('2022', '2023', '01053333', '02000000', 'split', 'official'), "
-                "('2022', '2023', '01053555', '01053666', 'recode', 'official'), "  # then merged: two steps
-                "('2023', '2024', '01053666', '01053999', 'merger', 'ok'), "
-                "('2022', '2023', '01053777', '01053090', 'merger', 'too_far'), "  # rejected: not followed
-                # a key used again: 01053888 merged into Hamburg in 2000, in 2022 another Gemeinde got the key and
-                # was recoded to Neustadt's key; the flow of 2022 went to the later one
-                "('1999', '2000', '01053888', '02000000', 'merger', 'official'), "
-                "('2022', '2023', '01053888', '01053999', 'recode', 'official')")
+    steps = [("2022", "2023", "01053111", "01053999", "merger", "official"),
+             ("2022", "2023", "01053222", "01053999", "recode", "official"),
+             ("2022", "2023", "01053333", "01053090", "split", "official"),
+             ("2022", "2023", "01053333", "02000000", "split", "official"),
+             ("2022", "2023", "01053555", "01053666", "recode", "official"),  # then merged: two steps
+             ("2023", "2024", "01053666", "01053999", "merger", "ok"),
+             ("2022", "2023", "01053777", "01053090", "merger", "too_far"),  # rejected: not followed
+             # a key used again: 01053888 merged into Hamburg in 2000, in 2022 another Gemeinde got the key and was
+             # recoded to Neustadt's key; a flow of 2022 went to the later one, a flow of 1999 to the earlier one
+             ("1999", "2000", "01053888", "02000000", "merger", "official"),
+             ("2022", "2023", "01053888", "01053999", "recode", "official"),
+             # a key used again that still exists today: the flow of 1999 went to its earlier holder
+             ("1999", "2000", "01053090", "02000000", "merger", "official")]
+    con.executemany("INSERT INTO territorial_changes VALUES (?, ?, ?, ?, ?, ?)",
+                    [(f"{before}-12-31", f"{after}-12-31", *rest) for before, after, *rest in steps])
     con.execute("CREATE TABLE commuter_flows_gemeinde (ags VARCHAR, direction VARCHAR, rank INTEGER, "
-                "partner_ags VARCHAR, commuters DOUBLE, distance_km DOUBLE, vintage VARCHAR)")
+                "partner_ags VARCHAR, commuters DOUBLE, distance_km DOUBLE, reference_date DATE, vintage VARCHAR)")
     flows = [("02000000", 1), ("01053111", 2), ("01053222", 3), ("01053333", 4), ("01053444", 5), ("01053555", 6),
              ("01053777", 7), ("01053888", 8)]
-    con.executemany("INSERT INTO commuter_flows_gemeinde VALUES ('01053090', 'out', ?, ?, 100, 40, '2022')",
-                    [(rank, partner) for partner, rank in flows])
+    con.executemany("INSERT INTO commuter_flows_gemeinde VALUES ('01053090', 'out', ?, ?, 100, 40, '2022-06-30', "
+                    "'2022')", [(rank, partner) for partner, rank in flows])
+    # Neustadt's list of 1999: to the reused key's earlier holder and to today's Mölln key
+    con.executemany("INSERT INTO commuter_flows_gemeinde VALUES ('01053999', 'out', ?, ?, 100, 40, '1999-06-30', "
+                    "'1999')", [(1, "01053888"), (2, "01053090"), (3, "01053111")])
     return con
 
 
@@ -42,3 +52,26 @@ def test_destinations_are_named_by_today_s_register_or_their_successor():
         "Hamburg", "AGS 01053111 (heute Teil von Neustadt)", "AGS 01053222 (heute Neustadt)",
         "AGS 01053333", "AGS 01053444",  # a split has no single successor; an unknown key stays a key
         "AGS 01053555 (heute Teil von Neustadt)", "AGS 01053777", "AGS 01053888 (heute Neustadt)"]
+
+
+def test_a_reused_key_is_named_by_the_chain_after_the_flow_s_date_not_the_latest_one():
+    """A flow of 1999 to a key that merged into Hamburg in 2000 and was given again later is named by Hamburg; a
+    flow of 1999 to a key that today names Mölln, but named a Gemeinde merged in 2000, is not called Mölln; a key
+    whose change came after 1999 is followed as usual."""
+    rows = _dicts(warehouse(), DESTINATIONS, "01053999")
+    assert [destination_name(row) for row in rows] == [
+        "AGS 01053888 (heute Teil von Hamburg)", "AGS 01053090 (heute Teil von Hamburg)",
+        "AGS 01053111 (heute Teil von Neustadt)"]
+
+
+def test_the_map_draws_no_line_to_today_s_holder_of_a_reused_key():
+    """Neustadt's 1999 flows went to Gemeinden merged in 2000; today's Mölln (key 01053090) is another Gemeinde, so
+    the map draws no line to it. A destination that still is what it was gets its line."""
+    squares = {"01053999": (10.0, 53.5), "01053090": (10.7, 53.6), "02000000": (10.0, 53.55)}
+    geoms = TownGeometries(pd.DataFrame({
+        "ags": list(squares),
+        "geometry_wkb": [shapely.to_wkb(shapely.box(x, y, x + 0.02, y + 0.02)) for x, y in squares.values()]}))
+    rows = _dicts(warehouse(), DESTINATIONS, "01053999")
+    assert coworking_map(geoms, "01053999", pd.DataFrame(), rows).count("<line") == 0
+    today = [{**rows[1], "successor_name": None, "successor_kind": None}]  # as if 01053090 had not changed
+    assert coworking_map(geoms, "01053999", pd.DataFrame(), today).count("<line") == 1
