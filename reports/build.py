@@ -502,7 +502,7 @@ class Renderer:
         name in German order (ä as a, ß as ss); pilots are marked, not moved. ``town_pages``: the names of
         the town pages to link (None: those in ``out_dir`` now)."""
         latest = self.data.index[self.data.index["period"] == self.data.latest_period]
-        latest = latest.set_index("ags")[["period", "score", "rank"]]
+        latest = latest.set_index("ags")[["period", "score", "rank", "tied_towns"]]
         towns = self.data.towns[["ags", "name", "kreis_ags", "kreis_name", "land", "population", "is_pilot"]]
         frame = towns.join(latest)
         frame["order"] = frame["rank"].astype("Float64").fillna(float("inf"))

@@ -245,8 +245,13 @@ def test_datenstand_names_every_source(pilot_reports, warehouse):
 def test_network_page_shows_the_pilots_side_by_side(pilot_reports, warehouse):
     _, text = page(pilot_reports, "netzwerk.html")
     for ags in PILOTS:
-        score = warehouse.execute(LATEST_INDEX, [ags]).fetchone()[0]
+        score, rank, *_, period, method, _ = warehouse.execute(LATEST_INDEX, [ags]).fetchone()
         assert text[f"score-{ags}"] == (german(score) if score is not None else "nicht bewertet")
+        # a shared rank is said in words, as on the town page (Oestrich-Winkel shares its rank in the snapshot)
+        others = warehouse.execute(TIED, [period, method, rank, ags]).fetchone()[0] if rank is not None else 0
+        shown = text[f"rank-tied-{ags}"] if f"rank-tied-{ags}" in text.texts else ""
+        assert shown == ("" if others == 0 else "gleichauf mit einer weiteren Gemeinde" if others == 1
+                         else f"gleichauf mit {others} weiteren Gemeinden")
 
 
 def test_index_lists_every_town_and_links_the_pages_built(pilot_reports, warehouse):
@@ -255,6 +260,13 @@ def test_index_lists_every_town_and_links_the_pages_built(pilot_reports, warehou
     for ags, name in towns:
         assert name in text[f"town-{ags}"]
     assert sorted(re.findall(r'href="(\d{8})\.html"', html)) == sorted(PILOTS)
+    # the download says how many other towns share each rank (ranks compare the score as shown)
+    table = pd.read_csv(pilot_reports / "index-gemeinden.csv", sep=";", decimal=",", encoding="utf-8-sig",
+                        dtype={"AGS": str})
+    expected = warehouse.execute("""SELECT ags, count(*) OVER (PARTITION BY rank) - 1 FROM latest_ranking
+                                    WHERE rank IS NOT NULL""").fetchall()
+    shared = table.dropna(subset=["Rang"]).set_index("AGS")["Rang geteilt mit"]
+    assert sorted(shared.astype(int).items()) == sorted(expected) and max(n for _, n in expected) >= 1
 
 
 def test_unknown_town_and_missing_warehouse_are_named(snapshot_warehouse, tmp_path):
