@@ -52,24 +52,25 @@ LATEST_GAP = """SELECT * FROM coworking_gap
 # flows keep the keys of their year; a destination merged or recoded after the flow's date is named by the Gemeinde
 # of today it went to (following the crosswalk's steps, several if need be; a split has no one successor, a step the
 # plausibility checks rejected is not followed), not shown as a bare key. A key used again names another Gemeinde:
-# the flow follows the first chain that starts after its date (ASOF), and a chain wins over today's holder of the key.
+# the flow follows the first chain that starts after its date (ASOF; the steps' register dates, since
+# vintages such as '2024-Q4' are no dates), and a chain wins over today's holder of the key.
 DESTINATIONS = """
 WITH RECURSIVE steps AS (
-    SELECT from_ags, to_ags, kind, from_vintage, to_vintage FROM territorial_changes
+    SELECT from_ags, to_ags, kind, from_date, to_date FROM territorial_changes
     WHERE kind IN ('merger', 'recode') AND coalesce(plausibility, '') NOT IN ('population_jump', 'too_far')
-), chain(from_ags, start_vintage, ags, kind, to_vintage, depth) AS (
-    SELECT from_ags, to_vintage, to_ags, kind, to_vintage, 1 FROM steps
+), chain(from_ags, start_date, ags, kind, to_date, depth) AS (
+    SELECT from_ags, to_date, to_ags, kind, to_date, 1 FROM steps
     UNION ALL  -- only a later step: a key used again later is another Gemeinde
-    SELECT c.from_ags, c.start_vintage, s.to_ags,
-           CASE WHEN c.kind = 'recode' AND s.kind = 'recode' THEN 'recode' ELSE 'merger' END, s.to_vintage, c.depth + 1
-    FROM chain c JOIN steps s ON s.from_ags = c.ags AND s.from_vintage >= c.to_vintage
+    SELECT c.from_ags, c.start_date, s.to_ags,
+           CASE WHEN c.kind = 'recode' AND s.kind = 'recode' THEN 'recode' ELSE 'merger' END, s.to_date, c.depth + 1
+    FROM chain c JOIN steps s ON s.from_ags = c.ags AND s.from_date >= c.to_date
     WHERE c.depth < 10
 ), successors AS (  -- per chain start the last step to a Gemeinde of today (ties: the later, then the smaller key)
-    SELECT c.from_ags, CAST(c.start_vintage AS DATE) AS start_date,
-           arg_max(m.name, (c.to_vintage, c.depth, -CAST(c.ags AS BIGINT))) AS successor_name,
-           arg_max(c.kind, (c.to_vintage, c.depth, -CAST(c.ags AS BIGINT))) AS successor_kind
+    SELECT c.from_ags, c.start_date,
+           arg_max(m.name, (c.to_date, c.depth, -CAST(c.ags AS BIGINT))) AS successor_name,
+           arg_max(c.kind, (c.to_date, c.depth, -CAST(c.ags AS BIGINT))) AS successor_kind
     FROM chain c JOIN municipalities m ON m.ags = c.ags
-    GROUP BY c.from_ags, c.start_vintage
+    GROUP BY c.from_ags, c.start_date
 )
 SELECT f.ags, f.rank, f.partner_ags, CASE WHEN s.successor_name IS NULL THEN coalesce(m.name, k.name) END AS name,
        s.successor_name, s.successor_kind, f.commuters, f.distance_km, f.vintage

@@ -1085,10 +1085,20 @@ def build_steps(register: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFra
         if not polygons.empty:
             steps = check_plausibility(_superseded_by(steps, polygons), register, population)
     geographic = geographic_mergers(register, areas[["ags", "vintage", "area_km2"]], steps)
-    if geographic.empty:
-        return steps
-    columns = [c for c in steps.columns if c not in PLAUSIBILITY_COLUMNS]
-    return check_plausibility(pd.concat([steps[columns], geographic], ignore_index=True), register, population)
+    if not geographic.empty:
+        columns = [c for c in steps.columns if c not in PLAUSIBILITY_COLUMNS]
+        steps = check_plausibility(pd.concat([steps[columns], geographic], ignore_index=True), register, population)
+    return with_dates(steps, register)
+
+
+def with_dates(steps: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
+    """``steps`` with ``from_date`` and ``to_date``: the territorial status (Gebietsstand) of the two registers.
+
+    Why: vintages are release ids ('2023-12-31', '2024-Q4'), not dates; whoever asks whether a step came before
+    or after a date (a Pendleratlas flow's destination, reports/coworking_gap.py) compares these."""
+    dates = register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp)
+    return steps.assign(from_date=pd.to_datetime(steps["from_vintage"].map(dates)).dt.date,
+                        to_date=pd.to_datetime(steps["to_vintage"].map(dates)).dt.date)
 
 
 def moved_share(steps: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:

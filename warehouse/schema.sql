@@ -217,6 +217,8 @@ CREATE TABLE coworking_spaces (
 CREATE TABLE territorial_changes (
     from_vintage VARCHAR NOT NULL, -- Gemeindeverzeichnis vintage before the change
     to_vintage VARCHAR NOT NULL,   -- vintage after it
+    from_date DATE NOT NULL,       -- territorial status (Gebietsstand) of the register before the change
+    to_date DATE NOT NULL,         -- territorial status of the register after it (vintages are release ids such as 2024-Q4, not dates)
     from_ags VARCHAR NOT NULL,
     to_ags VARCHAR NOT NULL,
     kind VARCHAR NOT NULL,         -- recode | merger (restated) | partial_transfer | split (flagged only)

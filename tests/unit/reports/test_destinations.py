@@ -11,20 +11,25 @@ from reports.coworking_gap import DESTINATIONS, _dicts, coworking_map, destinati
 from reports.maps import TownGeometries
 
 
+def vintage(year: str) -> str:
+    """A register's release id: a date, or a quarter ('2024-Q4') as the Gemeindeverzeichnis's quarterly files."""
+    return year if "-Q" in year else f"{year}-12-31"
+
+
 def warehouse() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("CREATE TABLE municipalities (ags VARCHAR, name VARCHAR)")
     con.execute("INSERT INTO municipalities VALUES ('01053090', 'Mölln'), ('02000000', 'Hamburg'), "
                 "('01053999', 'Neustadt')")
     con.execute("CREATE TABLE kreise (ags VARCHAR, name VARCHAR)")
-    con.execute("CREATE TABLE territorial_changes (from_vintage VARCHAR, to_vintage VARCHAR, from_ags VARCHAR, "
-                "to_ags VARCHAR, kind VARCHAR, plausibility VARCHAR)")
+    con.execute("CREATE TABLE territorial_changes (from_vintage VARCHAR, to_vintage VARCHAR, from_date DATE, "
+                "to_date DATE, from_ags VARCHAR, to_ags VARCHAR, kind VARCHAR, plausibility VARCHAR)")
     steps = [("2022", "2023", "01053111", "01053999", "merger", "official"),
              ("2022", "2023", "01053222", "01053999", "recode", "official"),
              ("2022", "2023", "01053333", "01053090", "split", "official"),
              ("2022", "2023", "01053333", "02000000", "split", "official"),
              ("2022", "2023", "01053555", "01053666", "recode", "official"),  # then merged: two steps
-             ("2023", "2024", "01053666", "01053999", "merger", "ok"),
+             ("2023", "2024-Q4", "01053666", "01053999", "merger", "ok"),  # a quarterly register: no date
              ("2022", "2023", "01053777", "01053090", "merger", "too_far"),  # rejected: not followed
              # a key used again: 01053888 merged into Hamburg in 2000, in 2022 another Gemeinde got the key and was
              # recoded to Neustadt's key; a flow of 2022 went to the later one, a flow of 1999 to the earlier one
@@ -32,8 +37,9 @@ def warehouse() -> duckdb.DuckDBPyConnection:
              ("2022", "2023", "01053888", "01053999", "recode", "official"),
              # a key used again that still exists today: the flow of 1999 went to its earlier holder
              ("1999", "2000", "01053090", "02000000", "merger", "official")]
-    con.executemany("INSERT INTO territorial_changes VALUES (?, ?, ?, ?, ?, ?)",
-                    [(f"{before}-12-31", f"{after}-12-31", *rest) for before, after, *rest in steps])
+    con.executemany("INSERT INTO territorial_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(vintage(before), vintage(after), f"{before[:4]}-12-31", f"{after[:4]}-12-31", *rest)
+                     for before, after, *rest in steps])
     con.execute("CREATE TABLE commuter_flows_gemeinde (ags VARCHAR, direction VARCHAR, rank INTEGER, "
                 "partner_ags VARCHAR, commuters DOUBLE, distance_km DOUBLE, reference_date DATE, vintage VARCHAR)")
     flows = [("02000000", 1), ("01053111", 2), ("01053222", 3), ("01053333", 4), ("01053444", 5), ("01053555", 6),
