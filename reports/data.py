@@ -20,6 +20,7 @@ from pandas.core.dtypes.cast import maybe_box_native  # what to_dict uses (panda
 
 from indicators.index import latest_published_period
 from reports.labels import CATALOGUE, PILLARS, is_missing
+from sources.bkg_vg import NEWEST_FIRST
 from sources.frames import shared_strings
 
 INDEX_COLUMNS = ["ags", "period", "score", *PILLARS, "rank", "rank_median", "rank_p05", "rank_p95",
@@ -126,11 +127,10 @@ FROM coworking_spaces
 WHERE vintage = (SELECT max(vintage) FROM coworking_spaces)"""
 
 # Prefer the newest geometry vintage (date at the end of the label), then the finer VG250 over VG5000.
-GEOMETRIES = """
+GEOMETRIES = f"""
 SELECT ags, vintage, name, geometry_wkb
 FROM municipality_geometries
-QUALIFY row_number() OVER (PARTITION BY ags ORDER BY regexp_extract(vintage, '(\\d{4}-\\d{2}-\\d{2})$') DESC,
-                                                  vintage LIKE 'vg250%' DESC) = 1
+QUALIFY row_number() OVER (PARTITION BY ags ORDER BY {NEWEST_FIRST}) = 1
 ORDER BY ags"""  # a fixed order: the coverage simplification of the maps depends on it (same data, same SVG)
 
 

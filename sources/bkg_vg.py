@@ -6,6 +6,9 @@ warehouse stores geometries as WKB in EPSG:4326 plus the area computed in EPSG:2
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import pandas as pd
 import pyogrio
 
@@ -13,6 +16,10 @@ from sources.errors import SourceError
 from sources.registry import Release
 
 REQUIRED = ["AGS", "GEN", "BEZ"]
+# Which geometry (or Kreis name) of an AGS is current, as an ORDER BY over municipality_geometries or kreise: the
+# newest territorial status, and on the same date the detailed VG250 before the VG5000. Why not ``vintage``: the
+# vintages are release ids ('vg250-2025-01-01' sorts before 'vg5000-2021-01-01' as text).
+NEWEST_FIRST = "territorial_date DESC, vintage LIKE 'vg250%' DESC"
 AREA_CRS = "EPSG:25832"  # ETRS89 / UTM 32N: metric, used for areas in Germany
 
 
@@ -47,6 +54,7 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
         "geometry_area_km2": area_km2.round(3),
         "geometry_wkb": wgs84.geometry.to_wkb(),
         "vintage": release.vintage,
+        "territorial_date": territorial_date(release, shp.relative_path),
     })
     return {"geometries": geometries, "kreise": kreise(release)}
 
@@ -70,11 +78,20 @@ def _within_germany(release: Release, file: str, crs, wgs84) -> None:
                           f"{first['miny']:.2f}-{first['maxy']:.2f}: does the .prj name the coordinates' system?")
 
 
+def territorial_date(release: Release, file: str) -> dt.date:
+    """The territorial status of a VG release: the date its vintage names ('vg250-2025-01-01': Stand 01.01.2025)."""
+    match = re.search(r"\d{4}-\d{2}-\d{2}", release.vintage)
+    if match is None:
+        raise SourceError(release.source_id, file, f"vintage {release.vintage!r} names no territorial date "
+                                                   "(expected e.g. vg250-2025-01-01)")
+    return dt.date.fromisoformat(match[0])
+
+
 def kreise(release: Release) -> pd.DataFrame:
     """Names of the Kreise from the Kreis layer's attribute table (empty when the release has none)."""
     dbf = [f for f in release.files if f.role == "kreise" and f.path.suffix.lower() == ".dbf"]
     if not dbf:
-        return pd.DataFrame(columns=["ags", "name", "designation", "vintage"])
+        return pd.DataFrame(columns=["ags", "name", "designation", "vintage", "territorial_date"])
     try:
         table = pyogrio.read_dataframe(dbf[0].path, read_geometry=False, encoding="UTF-8")
     except Exception as exc:
@@ -84,4 +101,5 @@ def kreise(release: Release) -> pd.DataFrame:
         raise SourceError(release.source_id, dbf[0].relative_path, f"missing attribute columns {missing}")
     table = table[table["GF"] == 4] if "GF" in table.columns and (table["GF"] == 4).any() else table
     return pd.DataFrame({"ags": table["AGS"].astype(str), "name": table["GEN"], "designation": table["BEZ"],
-                         "vintage": release.vintage}).drop_duplicates("ags")
+                         "vintage": release.vintage, "territorial_date": territorial_date(release, dbf[0].relative_path)
+                         }).drop_duplicates("ags")

@@ -16,6 +16,7 @@ import re
 import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
+from sources.destatis_gv import in_time_order
 from sources.errors import SourceError
 from sources.frames import per_distinct, shared_where
 from sources.registry import Release
@@ -205,7 +206,8 @@ def map_through_registers(commuting: pd.DataFrame, region_names: pd.DataFrame, r
     latest register before the release stands for INKAR's status.
     """
     closest = closest_register(registers, inkar_gemeinden, release)
-    order = [closest, *sorted((v for v in registers["vintage"].unique() if v < closest), reverse=True)]
+    order = [closest, *sorted((v for v in registers["vintage"].unique() if in_time_order(v) < in_time_order(closest)),
+                              key=in_time_order, reverse=True)]
     frames, done = [], set()
     for vintage in order:
         rest = commuting[(commuting["level"] == "gemeindeverband") & ~commuting["ags"].isin(done)]
@@ -244,8 +246,8 @@ def closest_register(registers: pd.DataFrame, inkar_gemeinden: pd.DataFrame, rel
     """The register vintage whose Gemeinde keys differ least from INKAR's own Gemeinde list
     (without that list: the latest register before ``release``, else the latest)."""
     if inkar_gemeinden.empty:
-        before = [v for v in registers["vintage"].unique() if release is None or v < release]
-        return max(before or registers["vintage"].unique())
+        before = [v for v in registers["vintage"].unique() if release is None or in_time_order(v) < release]
+        return max(before or registers["vintage"].unique(), key=in_time_order)
     keys = set(inkar_gemeinden["ags"])
     differences = {vintage: len(keys ^ set(group["ags"])) for vintage, group in registers.groupby("vintage")}
     return min(differences, key=lambda v: (differences[v], v))

@@ -38,6 +38,7 @@ import pandas as pd
 from indicators import flags
 from indicators.catalogue import Catalogue, load_catalogue
 from indicators.engine import published_scores
+from sources.bkg_vg import NEWEST_FIRST
 from sources.registry import load_sources, sha256_of
 from warehouse.paths import DEFAULT_EXPORTS_DIR, duckdb_config, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
@@ -128,17 +129,16 @@ GERMAN_HEADERS = {
 
 # Towns in scope (the ranked reference group: small towns and the pilots) with their score of the period
 # published as the latest (latest_ranking's, the pages' headline; a town without a score then: its newest
-# scored period before it, else after it), under the current method version, and the latest geometry (by
-# the date in the vintage; on the same date the detailed VG250 before VG5000).
-TOWNS_SQL = """
+# scored period before it, else after it), under the current method version, and the latest geometry
+# (sources.bkg_vg.NEWEST_FIRST: the newest territorial status; on the same date the detailed VG250 before VG5000).
+TOWNS_SQL = f"""
 WITH latest_index AS (
     SELECT * FROM town_index_history WHERE score IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY ags ORDER BY
         coalesce(period <= (SELECT max(period) FROM latest_ranking), TRUE) DESC, period DESC) = 1
 ), latest_geometry AS (
     SELECT ags, vintage AS geometry_vintage, geometry_wkb FROM municipality_geometries
-    QUALIFY row_number() OVER (PARTITION BY ags ORDER BY regexp_extract(vintage, '\\d{4}-\\d{2}-\\d{2}') DESC,
-                                                      vintage LIKE 'vg250%' DESC) = 1
+    QUALIFY row_number() OVER (PARTITION BY ags ORDER BY {NEWEST_FIRST}) = 1
 )
 SELECT m.ags, m.name, m.kreis_ags, m.kreis_name, m.land, m.is_pilot, m.population,
        i.period, i.score, i.rank, i.compared_towns, i.rank_median, i.rank_p05, i.rank_p95,

@@ -156,10 +156,11 @@ CREATE TABLE readiness_index_history (
 CREATE TABLE municipality_geometries (
     ags VARCHAR NOT NULL,
     vintage VARCHAR NOT NULL,
+    territorial_date DATE NOT NULL,
     name VARCHAR,
     designation VARCHAR,
     geometry_area_km2 DOUBLE,
-    geometry_wkb BLOB NOT NULL, -- WKB, EPSG:4326
+    geometry_wkb BLOB NOT NULL,     -- WKB, EPSG:4326
     PRIMARY KEY (ags, vintage)
 );
 
@@ -168,7 +169,8 @@ CREATE TABLE kreise (
     ags VARCHAR PRIMARY KEY,  -- 5-digit Kreis AGS
     name VARCHAR NOT NULL,
     designation VARCHAR,      -- Kreis, Landkreis, Kreisfreie Stadt, ...
-    vintage VARCHAR NOT NULL  -- BKG VG release the name comes from
+    vintage VARCHAR NOT NULL, -- BKG VG release the name comes from
+    territorial_date DATE     -- territorial status of that release (the newest wins, `sources.bkg_vg.NEWEST_FIRST`)
 );
 
 -- commuters between Kreise

@@ -15,6 +15,7 @@ from sources.destatis_changes import CHANGE_COLUMNS
 from sources.frames import shared_strings
 from sources.registry import load_sources
 from staging import coworking, crosswalk
+from staging.geometries import NEWEST_RELEASE, newest_kreise
 from staging.derived import commuter_shares
 from warehouse.workdb import store, visible_relations
 from warehouse.registry import registry
@@ -194,7 +195,7 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
         geometries = pd.concat([tables["geometries"] for _, tables in parsed], ignore_index=True)
         store(con, "municipality_geometries", "municipality_geometries", geometries)
         kreise = concat([tables["kreise"] for _, tables in parsed])
-        store(con, "municipality_geometries", "kreise", kreise.sort_values("vintage").drop_duplicates("ags", keep="last"))
+        store(con, "municipality_geometries", "kreise", newest_kreise(con, kreise))
     return MaterializeResult(metadata={"rows": len(geometries),
                                        "vintages": MetadataValue.json(sorted(geometries["vintage"].unique().tolist()))})
 
@@ -223,9 +224,7 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
                       source_id=source_id)
             return MaterializeResult(metadata={"rows": 0, "summary": "absent: no OpenStreetMap release and no "
                                                                      "local list in this run"})
-        gemeinden = osm_coworking.gemeinden_from_wkb(con.execute("""
-            SELECT * FROM municipality_geometries
-            QUALIFY vintage = max(vintage) OVER ()""").df())
+        gemeinden = osm_coworking.gemeinden_from_wkb(con.execute(NEWEST_RELEASE).df())
         surveys = local_inputs.latest_surveys(stack(local_parsed, "survey_results", "local_inputs",
                                                     columns=local_inputs.SURVEY_COLUMNS))
         local_inputs.check_known_ags(surveys, set(gemeinden["ags"]))

@@ -9,6 +9,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from sources.destatis_gv import in_time_order
 from staging import crosswalk
 from tests.unit.indicators.test_compute import CATALOGUE, gv, observations
 
@@ -245,3 +246,20 @@ def test_land_a_change_list_moved_without_inhabitants_keeps_the_change_comparabl
     assert after.loc[2023, "territorial_change"] == "uninhabited_gain"
     assert after.loc[2023, "excluded_reason"] is None
     assert after.loc[2023, "value"] == pytest.approx(((3230 / 3264) ** 0.1 - 1) * 100, abs=1e-3)
+
+
+def test_a_quarterly_register_counts_in_time_order_not_text_order():
+    """A quarterly Gemeindeverzeichnis ('2025-Q2', 30.06.2025) lies between the annual ones of 2024 and 2025,
+    although '2025-Q2' sorts after '2025-12-31' as text. The forest F is handed to A in the first half of 2025;
+    in text order the transitions would run 2024 -> 31.12.2025 -> Q2 and the gain would come out backwards."""
+    rows = [("99001001", 40.0, 5000), ("99001444", 10.0, 0)]  # A and the gemeindefreies Gebiet F, 2024
+    after = [("99001001", 50.0, 5010)]  # F gone, A grown by its 10 km²
+    values = pd.DataFrame(
+        [(ags, "2024-12-31", area, people) for ags, area, people in rows]
+        + [(ags, vintage, area, people) for vintage in ("2025-Q2", "2025-12-31") for ags, area, people in after],
+        columns=["ags", "vintage", "area", "population"])
+    gains = crosswalk.uninhabited_gains(values)
+    assert gains[["ags", "from_vintage", "to_vintage"]].values.tolist() == [["99001001", "2024-12-31", "2025-Q2"]]
+    assert gains["gain"].tolist() == pytest.approx([10.0])
+    assert [in_time_order(v) for v in ("2025-Q2", "2024-Q4-rev2", "2023-12-31")] == [
+        "2025-06-30", "2024-12-31-rev2", "2023-12-31"]

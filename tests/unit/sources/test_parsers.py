@@ -244,6 +244,8 @@ def test_vg5000_geometries_of_the_snapshot():
     moelln = geometries.set_index("ags").loc["01053090"]
     assert moelln["designation"] == "Stadt"
     assert moelln["geometry_area_km2"] == pytest.approx(25.05, rel=0.1)  # coarse 1:5,000,000 outline
+    # the territorial status the vintage names, the order in which releases count as newer (not the vintage text)
+    assert set(geometries["territorial_date"]) == {dt.date(2021, 1, 1)}
 
 
 # --- the same parsers on the Germany-wide files ------------------------------------------------

@@ -386,3 +386,24 @@ def test_key_vintages_of_unknown_keys_and_dates_before_every_register():
     found = crosswalk.key_vintages(observations, register)
     assert found.iloc[[0, 1, 3]].tolist() == ["2013", "2021", "2021"]
     assert pd.isna(found.iloc[2])
+
+
+def test_a_quarterly_register_is_a_transition_in_time_order():
+    """Registers of 31.12.2024, 30.06.2025 (the quarterly '2025-Q2') and 31.12.2025: E merges into D in the
+    first half of 2025. As text '2025-Q2' sorts after '2025-12-31'; the crosswalk's transitions must not."""
+    rows = [("2024-12-31", "99100004", "D", 20.0), ("2024-12-31", "99100005", "E", 4.0),
+            *[(vintage, "99100004", "D", 24.0) for vintage in ("2025-Q2", "2025-12-31")]]
+    frame = pd.DataFrame(rows, columns=["vintage", "ags", "name", "area_km2"])
+    dates = {"2024-12-31": dt.date(2024, 12, 31), "2025-Q2": dt.date(2025, 6, 30), "2025-12-31": dt.date(2025, 12, 31)}
+    register = frame[["ags", "name", "vintage"]].assign(territorial_date=frame["vintage"].map(dates))
+    steps = crosswalk.transitions(register, frame[["ags", "vintage", "area_km2"]])
+    assert steps[["from_vintage", "to_vintage", "from_ags", "to_ags", "kind"]].values.tolist() == [
+        ["2024-12-31", "2025-Q2", "99100005", "99100004", "merger"]]
+    walk = crosswalk.crosswalk(register, steps)
+    assert walk.values.tolist() == [["2024-12-31", "99100004", "99100004"], ["2024-12-31", "99100005", "99100004"],
+                                    ["2025-Q2", "99100004", "99100004"],
+                                    ["2025-12-31", "99100004", "99100004"]]
+    # a key missing from the register of an observation's date is read on the latest earlier register holding it
+    held = crosswalk.held_vintages(register[register["vintage"] != "2025-12-31"])
+    assert held["99100004"] == ["2024-12-31", "2025-Q2"]
+    assert crosswalk.key_vintage(held, "99100004", "2025-12-31") == "2025-Q2"
