@@ -16,8 +16,8 @@ import pandas as pd
 from indicators import flags
 from indicators.catalogue import Catalogue, Indicator
 from indicators.engine import index_indicators
-from sources.destatis_gv import in_time_order
 from sources.frames import per_distinct, shared_strings
+from sources.vintages import release_order
 from staging import crosswalk
 
 # quality_note is English text rendered from the typed columns after it (indicators/flags.py)
@@ -232,7 +232,7 @@ def uninhabited_offsets(con: duckdb.DuckDBPyConnection, area_measure: str, popul
     Subtracted from both areas before the 2 % test, so that a town that took over part of a
     gemeindefreies Gebiet keeps a comparable population change (crosswalk.uninhabited_gains says
     when a gain counts as uninhabited). Register vintages are compared in time order
-    (``sources.destatis_gv.in_time_order``: a quarterly '2025-Q2' before '2025-12-31').
+    (``sources.vintages.release_order``: a quarterly '2025-Q2' before '2025-12-31').
     """
     gv = con.execute("""
         SELECT ags, vintage, max(value) FILTER (WHERE measure = $area) AS area,
@@ -252,8 +252,8 @@ def uninhabited_offsets(con: duckdb.DuckDBPyConnection, area_measure: str, popul
         return pd.DataFrame({"ags": pd.Series(dtype=str), "vintage": pd.Series(dtype=str),
                              "gain": pd.Series(dtype=float)})
     keys = gv[["ags", "vintage"]].drop_duplicates().merge(gains[["ags", "to_vintage", "gain"]], on="ags")
-    keys = keys[keys["to_vintage"].map(in_time_order)
-                <= keys["vintage"].map(in_time_order)]
+    keys = keys[[release_order(gained) <= release_order(vintage)
+                 for gained, vintage in zip(keys["to_vintage"], keys["vintage"])]]
     return keys.groupby(["ags", "vintage"], as_index=False)["gain"].sum()
 
 

@@ -35,6 +35,7 @@ from reports.labels import (PILLARS, attribution_label, berlin_time, de_number, 
                             vintage_label)
 from reports.tables import comparison_tables, index_table, releases_table, town_tables
 from reports.maps import TownGeometries
+from sources.vintages import release_order
 from reports import pages
 from reports.pages import PageKeys, read_manifest, write_manifest
 from warehouse.paths import DEFAULT_REPORTS_DIR, REPORTS_DIR_ENV, reports_dir  # noqa: F401 (re-exported)
@@ -530,8 +531,10 @@ class Renderer:
         return self.env.get_template(template).render(**self.common, **context)
 
     def _releases(self) -> list[dict]:
-        """Data freshness per source: latest vintage, how many vintages, when it was read in."""
-        releases = self.data.releases.sort_values("vintage")
+        """Data freshness per source: latest vintage (in time order, not as text: 'vg250-2025-01-01' is newer than
+        'vg5000-2021-01-01', '2025-12-31' than '2025-Q2'), how many vintages, when it was read in."""
+        releases = self.data.releases
+        releases = releases.iloc[sorted(range(len(releases)), key=lambda i: release_order(releases["vintage"].iat[i]))]
         summary = releases.groupby("source_id").agg(
             vintage=("vintage", "last"), vintages=("vintage", "nunique"), ingested_at=("ingested_at", "max"),
             publisher=("publisher", "last"), licence=("licence", "last"), licence_url=("licence_url", "last"),

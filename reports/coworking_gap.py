@@ -49,35 +49,41 @@ LATEST_GAP = """SELECT * FROM coworking_gap
                     coalesce(period <= (SELECT max(period) FROM coworking_gap_ranking), TRUE) DESC, period DESC) = 1"""
 
 # The ten main destinations of each town's latest Pendleratlas year, named where the register knows them. The
-# flows keep the keys of their year; a destination merged or recoded after the flow's date is named by the Gemeinde
-# of today it went to (following the crosswalk's steps, several if need be; a split has no one successor, a step the
-# plausibility checks rejected is not followed), not shown as a bare key. A key used again names another Gemeinde:
-# the flow follows the first chain that starts after its date (ASOF; the steps' register dates, since
-# vintages such as '2024-Q4' are no dates), and a chain wins over today's holder of the key.
+# flows keep the keys of their year. A destination key that ended after the flow's date (the first end of the key
+# after that date, ASOF; the steps' register dates, since vintages such as '2024-Q4' are no dates) is gone since
+# the flow: it is named by the Gemeinde of today it went to, following each key to its next end only (a key used
+# again later is another Gemeinde), through mergers and recodes the plausibility checks accepted. A chain that
+# ends in a split, a rejected step or a key gone today names no successor; either way the key's holder of today
+# (if the key was given again) is not the destination, and the map draws no line to it.
 DESTINATIONS = """
-WITH RECURSIVE steps AS (
-    SELECT from_ags, to_ags, kind, from_date, to_date FROM territorial_changes
-    WHERE kind IN ('merger', 'recode') AND coalesce(plausibility, '') NOT IN ('population_jump', 'too_far')
-), chain(from_ags, start_date, ags, kind, to_date, depth) AS (
-    SELECT from_ags, to_date, to_ags, kind, to_date, 1 FROM steps
-    UNION ALL  -- only a later step: a key used again later is another Gemeinde
-    SELECT c.from_ags, c.start_date, s.to_ags,
-           CASE WHEN c.kind = 'recode' AND s.kind = 'recode' THEN 'recode' ELSE 'merger' END, s.to_date, c.depth + 1
-    FROM chain c JOIN steps s ON s.from_ags = c.ags AND s.from_date >= c.to_date
+WITH RECURSIVE ends AS (  -- every step that ends a key (partial transfers do not)
+    SELECT from_ags, to_ags, kind, plausibility, from_date, to_date FROM territorial_changes
+    WHERE kind IN ('merger', 'recode', 'split')
+), followed AS (  -- the steps followed, each with the date its target key ends next (NULL: not yet)
+    SELECT s.from_ags, s.to_ags, s.kind, s.from_date, s.to_date,
+           (SELECT min(e.from_date) FROM ends e WHERE e.from_ags = s.to_ags AND e.from_date >= s.to_date) AS target_ends
+    FROM ends s
+    WHERE s.kind IN ('merger', 'recode') AND coalesce(s.plausibility, '') NOT IN ('population_jump', 'too_far')
+), chain(from_ags, start_date, ags, kind, target_ends, depth) AS (
+    SELECT from_ags, to_date, to_ags, kind, target_ends, 1 FROM followed
+    UNION ALL  -- the target's next end only
+    SELECT c.from_ags, c.start_date, s.to_ags, CASE WHEN c.kind = 'recode' AND s.kind = 'recode' THEN 'recode'
+           ELSE 'merger' END, s.target_ends, c.depth + 1
+    FROM chain c JOIN followed s ON s.from_ags = c.ags AND s.from_date = c.target_ends
     WHERE c.depth < 10
-), successors AS (  -- per chain start the last step to a Gemeinde of today (ties: the later, then the smaller key)
-    SELECT c.from_ags, c.start_date,
-           arg_max(m.name, (c.to_date, c.depth, -CAST(c.ags AS BIGINT))) AS successor_name,
-           arg_max(c.kind, (c.to_date, c.depth, -CAST(c.ags AS BIGINT))) AS successor_kind
-    FROM chain c JOIN municipalities m ON m.ags = c.ags
+), successors AS (  -- per end of a key: the chain's last key, if it is a Gemeinde of today
+    SELECT c.from_ags, c.start_date, min(m.name) AS successor_name, min(c.kind) AS successor_kind
+    FROM chain c JOIN municipalities m ON m.ags = c.ags WHERE c.target_ends IS NULL
     GROUP BY c.from_ags, c.start_date
-)
-SELECT f.ags, f.rank, f.partner_ags, CASE WHEN s.successor_name IS NULL THEN coalesce(m.name, k.name) END AS name,
-       s.successor_name, s.successor_kind, f.commuters, f.distance_km, f.vintage
+), key_ends AS (SELECT DISTINCT from_ags, to_date AS end_date FROM ends)
+SELECT f.ags, f.rank, f.partner_ags, CASE WHEN e.end_date IS NULL THEN coalesce(m.name, k.name) END AS name,
+       s.successor_name, s.successor_kind, e.end_date IS NOT NULL AS gone_since_flow,
+       f.commuters, f.distance_km, f.vintage
 FROM commuter_flows_gemeinde f
 LEFT JOIN municipalities m ON m.ags = f.partner_ags
 LEFT JOIN kreise k ON k.ags = substr(f.partner_ags, 1, 5) AND f.partner_ags LIKE '%000'
-ASOF LEFT JOIN successors s ON s.from_ags = f.partner_ags AND s.start_date > f.reference_date
+ASOF LEFT JOIN key_ends e ON e.from_ags = f.partner_ags AND e.end_date > f.reference_date
+LEFT JOIN successors s ON s.from_ags = e.from_ags AND s.start_date = e.end_date
 WHERE f.direction = 'out' AND ($ags IS NULL OR f.ags = $ags)
 QUALIFY f.vintage = max(f.vintage) OVER (PARTITION BY f.ags)
 ORDER BY f.ags, f.rank"""
@@ -291,10 +297,10 @@ def coworking_map(geoms: TownGeometries, ags: str, spaces: pd.DataFrame, destina
     is loaded, labelled with the distance in km. Only numbers from the data reach the SVG."""
     town = shapely.simplify(geoms.geoms[geoms.position[ags]], SIMPLIFY_M)
     centre = shapely.centroid(town)
-    # a destination gone since the flow (named by its successor) has no geometry of its own; the key's
-    # geometry of today would be another Gemeinde where the key was used again
+    # a destination gone since the flow has no geometry of its own; the key's geometry of today would be
+    # another Gemeinde where the key was given again
     targets = [(shapely.centroid(geoms.geoms[geoms.position[f["partner_ags"]]]), f["distance_km"])
-               for f in destinations if geoms.has(f["partner_ags"]) and not f.get("successor_name")]
+               for f in destinations if geoms.has(f["partner_ags"]) and not f.get("gone_since_flow")]
     points = []
     if len(spaces):
         xs, ys = to_metres(spaces["lon"].to_numpy(dtype=float), spaces["lat"].to_numpy(dtype=float))

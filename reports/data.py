@@ -20,7 +20,7 @@ from pandas.core.dtypes.cast import maybe_box_native  # what to_dict uses (panda
 
 from indicators.index import latest_published_period
 from reports.labels import CATALOGUE, PILLARS, is_missing
-from sources.bkg_vg import NEWEST_FIRST
+from sources.vintages import NEWEST_FIRST
 from sources.frames import shared_strings
 
 INDEX_COLUMNS = ["ags", "period", "score", *PILLARS, "rank", "rank_median", "rank_p05", "rank_p95",
@@ -126,7 +126,7 @@ SELECT osm_type, osm_id, name, lat, lon, kind, website, operator, ags, vintage, 
 FROM coworking_spaces
 WHERE vintage = (SELECT max(vintage) FROM coworking_spaces)"""
 
-# Prefer the newest geometry vintage (date at the end of the label), then the finer VG250 over VG5000.
+# Per Gemeinde its newest geometry: sources.vintages.NEWEST_FIRST (territorial date, then the finer VG250).
 GEOMETRIES = f"""
 SELECT ags, vintage, name, geometry_wkb
 FROM municipality_geometries

@@ -95,5 +95,6 @@ def index_table(rows: list[dict]) -> Table:
     return Table("gemeinden", "Gemeinden", [{
         "AGS": r["ags"], "Gemeinde": r["name"], "Kreis": r["kreis_name"], "Land": r["land"],
         "Einwohner": r["population"], "Jahr": r["period"], "Indexwert": published_score(r["score"]),
-        "Rang": r["rank"], "Rang geteilt mit": None if r["rank"] is None else (r["tied_towns"] or 1) - 1,
+        "Rang": r["rank"],
+        "Rang geteilt mit (weitere Gemeinden)": None if r["rank"] is None else (r["tied_towns"] or 1) - 1,
         "Pilotstadt": _yes(r["is_pilot"])} for r in rows])

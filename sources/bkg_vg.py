@@ -16,10 +16,6 @@ from sources.errors import SourceError
 from sources.registry import Release
 
 REQUIRED = ["AGS", "GEN", "BEZ"]
-# Which geometry (or Kreis name) of an AGS is current, as an ORDER BY over municipality_geometries or kreise: the
-# newest territorial status, and on the same date the detailed VG250 before the VG5000. Why not ``vintage``: the
-# vintages are release ids ('vg250-2025-01-01' sorts before 'vg5000-2021-01-01' as text).
-NEWEST_FIRST = "territorial_date DESC, vintage LIKE 'vg250%' DESC"
 AREA_CRS = "EPSG:25832"  # ETRS89 / UTM 32N: metric, used for areas in Germany
 
 

@@ -8,7 +8,6 @@ renamed column fails with its name.
 
 from __future__ import annotations
 
-import functools
 import re
 
 import numpy as np
@@ -286,17 +285,3 @@ def _register(table: pd.DataFrame, gemeinden: pd.DataFrame, header: dict) -> pd.
         register[axis] = _numeric(gemeinden[axis]) if axis in gemeinden else float("nan")
     register["territorial_date"] = pd.Timestamp(header["territorial_date"]).date()
     return register.reset_index(drop=True)
-
-
-QUARTER = re.compile(r"(\d{4})-Q([1-4])")
-QUARTER_ENDS = {"1": "03-31", "2": "06-30", "3": "09-30", "4": "12-31"}
-
-
-@functools.lru_cache(maxsize=None)  # few distinct vintages, compared often (staging.crosswalk.key_vintage)
-def in_time_order(vintage: str) -> str:
-    """A register vintage as text that sorts in time order: a quarterly Gemeindeverzeichnis ('2025-Q2') becomes
-    its quarter's last day ('2025-06-30'), dated vintages ('2023-12-31') stay, a revision suffix stays after.
-
-    Why: as text '2025-Q2' sorts after '2025-12-31', which would turn a transition around."""
-    match = QUARTER.match(vintage)
-    return f"{match[1]}-{QUARTER_ENDS[match[2]]}{vintage[match.end():]}" if match else vintage

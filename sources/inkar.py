@@ -16,10 +16,10 @@ import re
 import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
-from sources.destatis_gv import in_time_order
 from sources.errors import SourceError
 from sources.frames import per_distinct, shared_where
 from sources.registry import Release
+from sources.vintages import in_time_order, release_order
 
 # INKAR indicator column -> (measure, unit, word that must appear in INKAR's own short name)
 COMMUTING_COLUMNS = {
@@ -206,8 +206,8 @@ def map_through_registers(commuting: pd.DataFrame, region_names: pd.DataFrame, r
     latest register before the release stands for INKAR's status.
     """
     closest = closest_register(registers, inkar_gemeinden, release)
-    order = [closest, *sorted((v for v in registers["vintage"].unique() if in_time_order(v) < in_time_order(closest)),
-                              key=in_time_order, reverse=True)]
+    order = [closest, *sorted((v for v in registers["vintage"].unique() if release_order(v) < release_order(closest)),
+                              key=release_order, reverse=True)]
     frames, done = [], set()
     for vintage in order:
         rest = commuting[(commuting["level"] == "gemeindeverband") & ~commuting["ags"].isin(done)]
@@ -246,8 +246,9 @@ def closest_register(registers: pd.DataFrame, inkar_gemeinden: pd.DataFrame, rel
     """The register vintage whose Gemeinde keys differ least from INKAR's own Gemeinde list
     (without that list: the latest register before ``release``, else the latest)."""
     if inkar_gemeinden.empty:
-        before = [v for v in registers["vintage"].unique() if release is None or in_time_order(v) < release]
-        return max(before or registers["vintage"].unique(), key=in_time_order)
+        month = None if release is None else release.partition("-rev")[0]  # INKAR's '2022-12', a revision alike
+        before = [v for v in registers["vintage"].unique() if month is None or in_time_order(v) < month]
+        return max(before or registers["vintage"].unique(), key=release_order)
     keys = set(inkar_gemeinden["ags"])
     differences = {vintage: len(keys ^ set(group["ags"])) for vintage, group in registers.groupby("vintage")}
     return min(differences, key=lambda v: (differences[v], v))

@@ -41,8 +41,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from sources.destatis_gv import in_time_order
 from sources.frames import shared_where
+from sources.vintages import release_order
 
 RECODE_TOLERANCE = 0.01
 MERGER_TOLERANCE = 0.005  # real merger areas add up to within ~0.3 %; wider lets coincidences match
@@ -61,13 +61,13 @@ NAME_NOISE = {"stadt", "markt", "gemeinde", "flecken", "hansestadt", "bad", "san
 def transitions(register: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     """Key changes between consecutive register vintages.
 
-    ``register``: ags, name, vintage (one row per Gemeinde and vintage; vintages in ``in_time_order``);
+    ``register``: ags, name, vintage (one row per Gemeinde and vintage; vintages in ``release_order``);
     ``areas``: ags, vintage, area_km2. Returns from_vintage, to_vintage, from_ags, to_ags,
     kind ('recode' | 'merger'), evidence (text with the areas compared).
     """
     frame = register.merge(areas, on=["ags", "vintage"], how="left").drop_duplicates(["vintage", "ags"])
     frame["base_name"] = _base(frame["name"])
-    vintages = sorted(frame["vintage"].unique(), key=in_time_order)
+    vintages = sorted(frame["vintage"].unique(), key=release_order)
     rows = []
     for before, after in zip(vintages, vintages[1:]):
         old = frame[frame["vintage"] == before].set_index("ags")
@@ -346,7 +346,7 @@ def crosswalk(register: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     Follows recodes and mergers through all later vintages. A Gemeinde that later
     disappears without an explained successor maps to itself (it has no current territory).
     """
-    vintages = sorted(register["vintage"].unique(), key=in_time_order)
+    vintages = sorted(register["vintage"].unique(), key=release_order)
     restating = steps[usable(steps)]  # partial transfers, splits and implausible steps only flag
     next_key = {(r.from_vintage, r.from_ags): r.to_ags for r in restating.itertuples()}
     rows = []
@@ -625,7 +625,7 @@ def key_vintage(held: dict, ags, vintage):
         return np.nan
     if pd.notna(vintage) and vintage in vintages:
         return vintage
-    earlier = [v for v in vintages if pd.notna(vintage) and in_time_order(v) <= in_time_order(vintage)]
+    earlier = [v for v in vintages if pd.notna(vintage) and release_order(v) <= release_order(vintage)]
     return earlier[-1] if earlier else vintages[0]
 
 
@@ -666,7 +666,8 @@ def held_vintages(register: pd.DataFrame) -> dict[str, list]:
     """ags -> the register vintages that hold it, in time order (what ``key_vintages`` picks from)."""
     # sorted pairs split where the key changes: a Python function per key (20,000 keys) cost ~0.3 s
     pairs = register[["ags", "vintage"]].drop_duplicates()
-    pairs = pairs.assign(_order=pairs["vintage"].map({v: in_time_order(v) for v in pairs["vintage"].unique()}))
+    order = {v: i for i, v in enumerate(sorted(pairs["vintage"].unique(), key=release_order))}
+    pairs = pairs.assign(_order=pairs["vintage"].map(order))
     pairs = pairs.sort_values(["ags", "_order"])
     keys, vintages = pairs["ags"].to_numpy(), pairs["vintage"].to_numpy()
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], dtype=int)
@@ -969,7 +970,7 @@ def geographic_mergers(register: pd.DataFrame, areas: pd.DataFrame, steps: pd.Da
         return pd.DataFrame(columns=STEP_COLUMNS)
     frame = register.merge(areas, on=["ags", "vintage"], how="left").drop_duplicates(["vintage", "ags"])
     used = steps[usable(steps)] if not steps.empty else steps
-    vintages = sorted(frame["vintage"].unique(), key=in_time_order)
+    vintages = sorted(frame["vintage"].unique(), key=release_order)
     rows = []
     for before, after in zip(vintages, vintages[1:]):
         old = frame[frame["vintage"] == before].set_index("ags")
@@ -1269,7 +1270,7 @@ def uninhabited_gains(gv: pd.DataFrame) -> pd.DataFrame:
     """
     frame = gv.dropna(subset=["area"]).drop_duplicates(["vintage", "ags"])
     by_vintage = dict(tuple(frame.groupby("vintage", sort=True)))  # rows in their order, split once
-    vintages = sorted(by_vintage, key=in_time_order)
+    vintages = sorted(by_vintage, key=release_order)
     frames = [_kreis_balance(by_vintage[before], by_vintage[after], before, after)
               for before, after in zip(vintages, vintages[1:])]
     columns = ["ags", "from_vintage", "to_vintage", "gain"]

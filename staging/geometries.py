@@ -1,5 +1,5 @@
 """Which BKG VG release is current for the steps that need one territorial status (coworking assignment, Kreis
-names). Plain DuckDB SQL over the working tables; the rule itself is ``sources.bkg_vg.NEWEST_FIRST``.
+names). Plain DuckDB SQL over the working tables; the rule itself is ``sources.vintages.NEWEST_FIRST``.
 
 Why not the largest ``vintage``: vintages are release ids, and 'vg250-2025-01-01' sorts before
 'vg5000-2021-01-01' as text, so the 2021 territory (with keys merged away since) would stay current.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from sources.bkg_vg import NEWEST_FIRST
+from sources.vintages import NEWEST_FIRST
 
 # the newest release whole (one territorial status: polygons that tile Germany without overlaps)
 NEWEST_RELEASE = f"""SELECT * FROM municipality_geometries

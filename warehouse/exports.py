@@ -38,7 +38,7 @@ import pandas as pd
 from indicators import flags
 from indicators.catalogue import Catalogue, load_catalogue
 from indicators.engine import published_scores
-from sources.bkg_vg import NEWEST_FIRST
+from sources.vintages import NEWEST_FIRST
 from sources.registry import load_sources, sha256_of
 from warehouse.paths import DEFAULT_EXPORTS_DIR, duckdb_config, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
@@ -130,7 +130,7 @@ GERMAN_HEADERS = {
 # Towns in scope (the ranked reference group: small towns and the pilots) with their score of the period
 # published as the latest (latest_ranking's, the pages' headline; a town without a score then: its newest
 # scored period before it, else after it), under the current method version, and the latest geometry
-# (sources.bkg_vg.NEWEST_FIRST: the newest territorial status; on the same date the detailed VG250 before VG5000).
+# (sources.vintages.NEWEST_FIRST: the newest territorial status; on the same date the detailed VG250 before VG5000).
 TOWNS_SQL = f"""
 WITH latest_index AS (
     SELECT * FROM town_index_history WHERE score IS NOT NULL

@@ -170,7 +170,7 @@ CREATE TABLE kreise (
     name VARCHAR NOT NULL,
     designation VARCHAR,      -- Kreis, Landkreis, Kreisfreie Stadt, ...
     vintage VARCHAR NOT NULL, -- BKG VG release the name comes from
-    territorial_date DATE     -- territorial status of that release (the newest wins, `sources.bkg_vg.NEWEST_FIRST`)
+    territorial_date DATE     -- territorial status of that release (the newest wins, `sources.vintages.NEWEST_FIRST`)
 );
 
 -- commuters between Kreise

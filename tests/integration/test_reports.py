@@ -265,8 +265,12 @@ def test_index_lists_every_town_and_links_the_pages_built(pilot_reports, warehou
                         dtype={"AGS": str})
     expected = warehouse.execute("""SELECT ags, count(*) OVER (PARTITION BY rank) - 1 FROM latest_ranking
                                     WHERE rank IS NOT NULL""").fetchall()
-    shared = table.dropna(subset=["Rang"]).set_index("AGS")["Rang geteilt mit"]
+    shared = table.dropna(subset=["Rang"]).set_index("AGS")["Rang geteilt mit (weitere Gemeinden)"]
     assert sorted(shared.astype(int).items()) == sorted(expected) and max(n for _, n in expected) >= 1
+    # and the page says it in words beside the rank
+    for ags, others in expected:
+        said = "gleichauf mit einer weiteren Gemeinde" if others == 1 else f"gleichauf mit {others} weiteren Gemeinden"
+        assert (said in text[f"town-{ags}"]) == (others > 0) and ("gleichauf" in text[f"town-{ags}"]) == (others > 0)
 
 
 def test_unknown_town_and_missing_warehouse_are_named(snapshot_warehouse, tmp_path):

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 import pandas as pd
 import pytest
 
-from sources.destatis_gv import in_time_order
+from sources.vintages import in_time_order
 from staging import crosswalk
 from tests.unit.indicators.test_compute import CATALOGUE, gv, observations
 
@@ -263,3 +264,21 @@ def test_a_quarterly_register_counts_in_time_order_not_text_order():
     assert gains["gain"].tolist() == pytest.approx([10.0])
     assert [in_time_order(v) for v in ("2025-Q2", "2024-Q4-rev2", "2023-12-31")] == [
         "2025-06-30", "2024-12-31-rev2", "2023-12-31"]
+
+
+def test_an_uninhabited_gain_of_a_quarterly_register_offsets_the_later_annual_one():
+    """The gain that reached A by 30.06.2025 ('2025-Q2') is subtracted from A's areas of '2025-Q2' and of the later
+    '2025-12-31' (as text '2025-Q2' > '2025-12-31', and the annual register would keep the gain in its area)."""
+    from indicators.compute import uninhabited_offsets
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE observations (ags VARCHAR, vintage VARCHAR, measure VARCHAR, value DOUBLE, "
+                "source_id VARCHAR, level VARCHAR)")
+    rows = [("99001001", "2024-12-31", 40.0, 5000), ("99001444", "2024-12-31", 10.0, 0),
+            ("99001001", "2025-Q2", 50.0, 5010), ("99001001", "2025-12-31", 50.0, 5020)]
+    con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, 'gv', 'gemeinde')",
+                    [(a, v, m, x) for a, v, area, people in rows
+                     for m, x in (("area_current_territory", area), ("population_current_territory", people))])
+    offsets = uninhabited_offsets(con, "area_current_territory", "population_current_territory", ["gv"])
+    assert sorted(offsets.itertuples(index=False, name=None)) == [("99001001", "2025-12-31", 10.0),
+                                                                  ("99001001", "2025-Q2", 10.0)]

@@ -79,5 +79,59 @@ def test_the_map_draws_no_line_to_today_s_holder_of_a_reused_key():
         "geometry_wkb": [shapely.to_wkb(shapely.box(x, y, x + 0.02, y + 0.02)) for x, y in squares.values()]}))
     rows = _dicts(warehouse(), DESTINATIONS, "01053999")
     assert coworking_map(geoms, "01053999", pd.DataFrame(), rows).count("<line") == 0
-    today = [{**rows[1], "successor_name": None, "successor_kind": None}]  # as if 01053090 had not changed
+    today = [{**rows[1], "gone_since_flow": False}]  # as if 01053090 had not changed since the flow
     assert coworking_map(geoms, "01053999", pd.DataFrame(), today).count("<line") == 1
+
+
+
+def flows_to(partner: str, steps: list[tuple], date: str = "1999-06-30") -> list[dict]:
+    """The destination rows of one flow of Neustadt (on ``date``) to ``partner``, over ``steps`` (from_date, to_date,
+    from_ags, to_ags, kind) with the fixture's Gemeinden of today plus 05000001, a key given again."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE municipalities (ags VARCHAR, name VARCHAR)")
+    con.execute("INSERT INTO municipalities VALUES ('01053999', 'Neustadt'), ('02000000', 'Hamburg'), "
+                "('03000000', 'Zet'), ('04000000', 'Wen'), ('05000001', 'Neue Gemeinde')")
+    con.execute("CREATE TABLE kreise (ags VARCHAR, name VARCHAR)")
+    con.execute("CREATE TABLE territorial_changes (from_vintage VARCHAR, to_vintage VARCHAR, from_date DATE, "
+                "to_date DATE, from_ags VARCHAR, to_ags VARCHAR, kind VARCHAR, plausibility VARCHAR)")
+    con.executemany("INSERT INTO territorial_changes VALUES (?, ?, ?, ?, ?, ?, ?, 'official')",
+                    [(a, b, a, b, *rest) for a, b, *rest in steps])
+    con.execute("CREATE TABLE commuter_flows_gemeinde (ags VARCHAR, direction VARCHAR, rank INTEGER, "
+                "partner_ags VARCHAR, commuters DOUBLE, distance_km DOUBLE, reference_date DATE, vintage VARCHAR)")
+    con.execute("INSERT INTO commuter_flows_gemeinde VALUES ('01053999', 'out', 1, ?, 100, 40, ?, ?)",
+                [partner, date, date[:4]])
+    return _dicts(con, DESTINATIONS, "01053999")
+
+
+def test_a_key_gone_since_the_flow_by_a_split_names_no_successor_and_not_the_key_s_new_holder():
+    """05000001 was split in 2000 and the key given again to a Gemeinde of today: a flow of 1999 went to neither."""
+    [row] = flows_to("05000001", [("1999-12-31", "2000-12-31", "05000001", "04000000", "split"),
+                                  ("1999-12-31", "2000-12-31", "05000001", "03000000", "split")])
+    assert destination_name(row) == "AGS 05000001" and row["gone_since_flow"]
+
+
+def test_a_chain_ending_in_a_gone_key_does_not_fall_through_to_a_later_use_of_the_key():
+    """05000001 merged into 05000002 in 2000, which was split in 2010; the key 05000001 was recoded to Zet in 2023
+    after being given again. The flow of 1999 went to the first holder: no successor today, not Zet."""
+    [row] = flows_to("05000001", [("1999-12-31", "2000-12-31", "05000001", "05000002", "merger"),
+                                  ("2009-12-31", "2010-12-31", "05000002", "04000000", "split"),
+                                  ("2022-12-31", "2023-12-31", "05000001", "03000000", "recode")])
+    assert destination_name(row) == "AGS 05000001" and row["gone_since_flow"]
+
+
+def test_a_chain_follows_each_key_to_its_next_end_only():
+    """05000001 -> 05000002 (2000) -> Wen (2005); 05000002 given again later and recoded to Zet (2015). The flow of
+    1999 is 'heute Teil von Wen', not Zet."""
+    [row] = flows_to("05000001", [("1999-12-31", "2000-12-31", "05000001", "05000002", "merger"),
+                                  ("2004-12-31", "2005-12-31", "05000002", "04000000", "merger"),
+                                  ("2014-12-31", "2015-12-31", "05000002", "03000000", "recode")])
+    assert destination_name(row) == "AGS 05000001 (heute Teil von Wen)"
+
+
+def test_a_key_that_ended_on_the_flow_s_date_was_already_gone():
+    """A step whose register after it is dated on the flow's day (2025-Q2, 30.06.2025) took effect by then: the flow
+    of 30.06.2025 to that key is read as today's (the contract reads a flow on the register of its date)."""
+    [row] = flows_to("05000001", [("2025-03-31", "2025-06-30", "05000001", "02000000", "merger")], "2025-06-30")
+    assert destination_name(row) == "Neue Gemeinde" and not row["gone_since_flow"]
+    [row] = flows_to("05000001", [("2025-03-31", "2025-06-30", "05000001", "02000000", "merger")], "2025-06-29")
+    assert destination_name(row) == "AGS 05000001 (heute Teil von Hamburg)" and row["gone_since_flow"]

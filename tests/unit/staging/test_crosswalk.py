@@ -399,6 +399,9 @@ def test_a_quarterly_register_is_a_transition_in_time_order():
     steps = crosswalk.transitions(register, frame[["ags", "vintage", "area_km2"]])
     assert steps[["from_vintage", "to_vintage", "from_ags", "to_ags", "kind"]].values.tolist() == [
         ["2024-12-31", "2025-Q2", "99100005", "99100004", "merger"]]
+    # the registers' territorial dates, which whoever compares a step with a date reads (not the vintage ids)
+    dated = crosswalk.with_dates(steps, register)
+    assert dated[["from_date", "to_date"]].values.tolist() == [[dt.date(2024, 12, 31), dt.date(2025, 6, 30)]]
     walk = crosswalk.crosswalk(register, steps)
     assert walk.values.tolist() == [["2024-12-31", "99100004", "99100004"], ["2024-12-31", "99100005", "99100004"],
                                     ["2025-Q2", "99100004", "99100004"],

@@ -1,0 +1,37 @@
+"""Release ids in time order: a quarter by its last day, a BKG release by its date (VG250 before VG5000 on the
+same date, as the SQL order NEWEST_FIRST), never the id's text."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from sources.vintages import NEWEST_FIRST, in_time_order, release_order
+
+GEOMETRY_RELEASES = ["vg5000-2021-01-01", "vg250-2025-01-01", "vg5000-2025-01-01", "vg250-2021-01-01",
+                     "vg250-2025-01-01-rev2"]
+
+
+def test_quarters_sort_by_their_last_day_and_keep_a_revision_suffix():
+    assert [in_time_order(v) for v in ("2025-Q2", "2024-Q4-rev2", "2023-12-31", "2021-mitte")] == [
+        "2025-06-30", "2024-12-31-rev2", "2023-12-31", "2021-mitte"]
+    registers = ["2025-12-31", "2025-Q2", "2024-12-31", "2024-Q4"]
+    assert sorted(registers, key=release_order) == ["2024-12-31", "2024-Q4", "2025-Q2", "2025-12-31"]
+
+
+def test_ids_without_a_date_keep_their_text_order():
+    for older, newer in [("2018-1", "2018-ende"), ("2023", "2025-01-bis-02"), ("2021-12", "2022-12"),
+                         ("2022-12", "2022-12-rev2")]:
+        assert release_order(older) < release_order(newer)
+
+
+def test_the_python_order_of_bkg_releases_is_the_sql_order():
+    """release_order (Datenstand, Python) and NEWEST_FIRST (geometries and Kreis names, SQL) pick alike."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE releases (vintage VARCHAR, territorial_date DATE)")
+    con.executemany("INSERT INTO releases VALUES (?, ?)",
+                    [(v, dt.date.fromisoformat(v.split("-", 1)[1][:10])) for v in GEOMETRY_RELEASES])
+    newest_first = [v for (v,) in con.execute(f"SELECT vintage FROM releases ORDER BY {NEWEST_FIRST}").fetchall()]
+    assert newest_first == sorted(GEOMETRY_RELEASES, key=release_order, reverse=True)
+    assert newest_first[:2] == ["vg250-2025-01-01-rev2", "vg250-2025-01-01"]
