@@ -20,8 +20,8 @@ from pandas.core.dtypes.cast import maybe_box_native  # what to_dict uses (panda
 
 from indicators.index import latest_published_period
 from reports.labels import CATALOGUE, PILLARS, is_missing
-from sources.vintages import NEWEST_FIRST
 from sources.frames import shared_strings
+from sources.vintages import NEWEST_FIRST
 
 INDEX_COLUMNS = ["ags", "period", "score", *PILLARS, "rank", "rank_median", "rank_p05", "rank_p95",
                  "score_median", "score_p05", "score_p95", "compared_towns", "in_reference_group",

@@ -96,6 +96,6 @@ def kreise(release: Release) -> pd.DataFrame:
     if missing:
         raise SourceError(release.source_id, dbf[0].relative_path, f"missing attribute columns {missing}")
     table = table[table["GF"] == 4] if "GF" in table.columns and (table["GF"] == 4).any() else table
+    status = territorial_date(release, dbf[0].relative_path)
     return pd.DataFrame({"ags": table["AGS"].astype(str), "name": table["GEN"], "designation": table["BEZ"],
-                         "vintage": release.vintage, "territorial_date": territorial_date(release, dbf[0].relative_path)
-                         }).drop_duplicates("ags")
+                         "vintage": release.vintage, "territorial_date": status}).drop_duplicates("ags")

@@ -38,8 +38,8 @@ import pandas as pd
 from indicators import flags
 from indicators.catalogue import Catalogue, load_catalogue
 from indicators.engine import published_scores
-from sources.vintages import NEWEST_FIRST
 from sources.registry import load_sources, sha256_of
+from sources.vintages import NEWEST_FIRST
 from warehouse.paths import DEFAULT_EXPORTS_DIR, duckdb_config, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
 from warehouse.registry import registry
