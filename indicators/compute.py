@@ -27,7 +27,8 @@ VALUE_COLUMNS = ["ags", "indicator_id", "period", "value", "unit", "source_id", 
 NOT_COMPARABLE_SQL = ", ".join(f"'{code}'" for code in sorted(flags.NOT_COMPARABLE))
 
 # Latest observation per (ags, year) of one measure from the indicator's sources, Gemeinden only.
-# For one reference date the source listed first in the catalogue wins, then the latest vintage.
+# For one reference date the source listed first in the catalogue wins, then the latest vintage in time order
+# ($vintages: release_positions, oldest first; as text '2025-Q2' would win over '2025-12-31').
 # Suppressed figures (value NULL) are no observation.
 YEARLY = """
     SELECT ags, year(reference_date) AS period, reference_date, value, vintage, source_id,
@@ -35,7 +36,8 @@ YEARLY = """
     FROM observations
     WHERE list_contains($sources, source_id) AND measure = $measure AND level = 'gemeinde' AND value IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY ags, year(reference_date)
-                               ORDER BY reference_date DESC, list_position($sources, source_id), vintage DESC) = 1
+                               ORDER BY reference_date DESC, list_position($sources, source_id),
+                                        list_position($vintages, vintage) DESC) = 1
 """
 
 
@@ -50,8 +52,7 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
     """
     method = {"observed": _observed, "annualised_change": _annualised_change, "ratio": _ratio}[indicator.method]
     ensure_flag_columns(con)
-    values = _annualised_change(con, indicator, cache) if indicator.method == "annualised_change" \
-        else method(con, indicator)
+    values = method(con, indicator, cache)
     values = shared_strings(values)
     values = values.assign(indicator_id=indicator.indicator_id, unit=indicator.unit, imputed=False, imputation=None)
     for column in ("territorial_change", "base_period"):
@@ -160,10 +161,23 @@ def flag_method_breaks(values: pd.DataFrame, generations: dict[str, str]) -> pd.
     return values.assign(quality_note=notes, method_break=is_break)
 
 
-def _observed(con, indicator: Indicator) -> pd.DataFrame:
+def release_positions(con: duckdb.DuckDBPyConnection, sources: list[str], cache: dict | None = None) -> list[str]:
+    """The vintages of ``sources`` in the observations, oldest first in time order (``sources.vintages.release_order``),
+    for YEARLY's ``$vintages``; kept in ``cache`` per set of sources (one scan for the indicators sharing them)."""
+    cache = {} if cache is None else cache
+    key = ("release_positions", tuple(sources))
+    if key not in cache:
+        found = con.execute("SELECT DISTINCT vintage FROM observations WHERE list_contains($sources, source_id)",
+                            {"sources": sources}).fetchall()
+        cache[key] = sorted((vintage for (vintage,) in found), key=release_order)
+    return cache[key]
+
+
+def _observed(con, indicator: Indicator, cache: dict | None = None) -> pd.DataFrame:
     sql = f"""SELECT ags, period, value, vintage, reference_date, source_id, territorial_change, source_level
               FROM ({YEARLY})"""
-    return con.execute(sql, {"sources": indicator.sources, "measure": indicator.params["measure"]}).df()
+    return con.execute(sql, {"sources": indicator.sources, "measure": indicator.params["measure"],
+                             "vintages": release_positions(con, indicator.sources, cache)}).df()
 
 
 def _annualised_change(con, indicator: Indicator, cache: dict | None = None) -> pd.DataFrame:
@@ -209,12 +223,13 @@ def _annualised_change(con, indicator: Indicator, cache: dict | None = None) -> 
         LEFT JOIN area a_base ON a_base.ags = p.ags AND a_base.period = p.base_period
         WHERE p.base_value > 0
     """
+    cache = {} if cache is None else cache
     params = {"sources": indicator.sources, "measure": indicator.params["measure"],
               "years": indicator.params["years"], "tolerance": indicator.params["tolerance_years"],
-              "area_measure": indicator.params.get("area_measure", "area_km2")}
+              "area_measure": indicator.params.get("area_measure", "area_km2"),
+              "vintages": release_positions(con, indicator.sources, cache)}
     # the same for every change indicator of one population measure (5- and 10-year change): computed once
     key = ("uninhabited_offsets", params["area_measure"], params["measure"], tuple(indicator.sources))
-    cache = {} if cache is None else cache
     if key not in cache:
         cache[key] = uninhabited_offsets(con, params["area_measure"], params["measure"], indicator.sources)
     offsets = cache[key]
@@ -257,7 +272,7 @@ def uninhabited_offsets(con: duckdb.DuckDBPyConnection, area_measure: str, popul
     return keys.groupby(["ags", "vintage"], as_index=False)["gain"].sum()
 
 
-def _ratio(con, indicator: Indicator) -> pd.DataFrame:
+def _ratio(con, indicator: Indicator, cache: dict | None = None) -> pd.DataFrame:
     numerator = YEARLY.replace("$measure", "$numerator")
     denominator = YEARLY.replace("$measure", "$denominator")
     sql = f"""
@@ -267,7 +282,8 @@ def _ratio(con, indicator: Indicator) -> pd.DataFrame:
         WHERE d.value > 0
     """
     params = {"sources": indicator.sources, "numerator": indicator.params["numerator"],
-              "denominator": indicator.params["denominator"]}
+              "denominator": indicator.params["denominator"],
+              "vintages": release_positions(con, indicator.sources, cache)}
     return con.execute(sql, params).df()
 
 

@@ -227,3 +227,14 @@ def test_a_unit_without_decimals_fails_naming_the_unit(tmp_path):
         'count: {de: Anzahl, decimals: 0}', 'count: {de: Anzahl}', 1), encoding="utf-8")
     with pytest.raises(ValueError, match=r"catalogue units: 'count' needs de .* and decimals"):
         load_catalogue(broken)
+
+
+def test_for_one_reference_date_the_later_release_wins_in_time_order_not_text_order():
+    """The same Stichtag in a quarterly file ('2025-Q2', 30.06.2025) and in the later annual one ('2025-12-31', a
+    corrected figure): the annual release wins, although '2025-Q2' sorts after it as text."""
+    rows = [gv("A", 2024, "population_total", 5000, vintage="2025-Q2", current_territory=False),
+            gv("A", 2024, "population_total", 5050, vintage="2025-12-31", current_territory=False),
+            gv("A", 2024, "area_km2", 10, vintage="2025-Q2", current_territory=False),
+            gv("A", 2024, "area_km2", 10, vintage="2025-12-31", current_territory=False)]
+    density = compute_indicator(observations(rows), CATALOGUE.indicators["population_density"])
+    assert density[["vintage", "value"]].values.tolist() == [["2025-12-31", 505.0]]
