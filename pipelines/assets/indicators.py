@@ -15,6 +15,7 @@ from indicators.compute import carry_forward, compute_observed, index_periods, i
 from indicators import town_type
 from indicators.index import latest_published_period
 from indicators.index import readiness_index as compute_index
+from indicators.municipalities import municipality_rows
 from pipelines.assets.raw import landed_releases
 from pipelines.names import short_key
 from pipelines.resources import ReadinessSettings
@@ -27,27 +28,6 @@ from warehouse.workdb import store
 CATALOGUE = load_catalogue()
 GENERATIONS = {source_id: spec.generation for source_id, spec in load_sources().items() if spec.generation}
 
-MUNICIPALITIES_SQL = """
-    WITH latest AS (
-        SELECT * FROM municipality_register
-        WHERE territorial_date = (SELECT max(territorial_date) FROM municipality_register)
-        QUALIFY row_number() OVER (PARTITION BY ags ORDER BY vintage DESC) = 1
-    ),
-    measure AS (
-        SELECT ags, measure, value, reference_date FROM observations
-        WHERE source_id IN ('destatis_gemeindeverzeichnis', 'regionalstatistik') AND level = 'gemeinde'
-          AND value IS NOT NULL
-        QUALIFY row_number() OVER (PARTITION BY ags, measure ORDER BY reference_date DESC,
-                                   source_id = 'destatis_gemeindeverzeichnis' DESC, vintage DESC) = 1
-    )
-    SELECT l.ags, l.name, l.kreis_ags, l.kreis_name, l.land_name AS land, l.kind,
-           l.ags IN (SELECT unnest($pilots)) AS is_pilot,
-           a.value AS area_km2, CAST(p.value AS BIGINT) AS population, p.reference_date AS population_date,
-           l.territorial_date, l.lon, l.lat
-    FROM latest l
-    LEFT JOIN measure p ON p.ags = l.ags AND p.measure = 'population_total'
-    LEFT JOIN measure a ON a.ags = l.ags AND a.measure = 'area_km2'
-"""
 
 
 @asset(group_name="indicators", deps=[AssetKey("population_area"), AssetKey("territorial_crosswalk"),
@@ -59,7 +39,7 @@ MUNICIPALITIES_SQL = """
 def municipalities(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     group = CATALOGUE.reference_group
     with settings.work() as con:
-        table = con.execute(MUNICIPALITIES_SQL, {"pilots": list(CATALOGUE.pilot_towns)}).df()
+        table = municipality_rows(con, list(CATALOGUE.pilot_towns))
         table = table.merge(central_places_on_territory(con, table["ags"]), on="ags", how="left")
         table["town_type"] = town_type.town_type(table["population"], table["central_place"])
         table["in_reference_group"] = town_type.in_reference_group(table, group)

@@ -1,0 +1,43 @@
+"""One row per Gemeinde on the latest territorial status: register name, Kreis, Land, kind, pilot flag, latest
+population and area (the ``municipalities`` asset adds the town type). Plain DuckDB SQL over the working tables.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from indicators.compute import release_positions
+
+SOURCES = ["destatis_gemeindeverzeichnis", "regionalstatistik"]
+
+# Releases of one territorial status or one Stichtag: the later in time order ($vintages, oldest first; as text
+# '2025-Q2' would win over '2025-12-31'), as the indicators take them (indicators/compute.py YEARLY).
+MUNICIPALITIES_SQL = """
+    WITH latest AS (
+        SELECT * FROM municipality_register
+        WHERE territorial_date = (SELECT max(territorial_date) FROM municipality_register)
+        QUALIFY row_number() OVER (PARTITION BY ags ORDER BY list_position($vintages, vintage) DESC) = 1
+    ),
+    measure AS (
+        SELECT ags, measure, value, reference_date FROM observations
+        WHERE list_contains($sources, source_id) AND level = 'gemeinde'
+          AND value IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY ags, measure ORDER BY reference_date DESC,
+                                   source_id = 'destatis_gemeindeverzeichnis' DESC,
+                                   list_position($vintages, vintage) DESC) = 1
+    )
+    SELECT l.ags, l.name, l.kreis_ags, l.kreis_name, l.land_name AS land, l.kind,
+           l.ags IN (SELECT unnest($pilots)) AS is_pilot,
+           a.value AS area_km2, CAST(p.value AS BIGINT) AS population, p.reference_date AS population_date,
+           l.territorial_date, l.lon, l.lat
+    FROM latest l
+    LEFT JOIN measure p ON p.ags = l.ags AND p.measure = 'population_total'
+    LEFT JOIN measure a ON a.ags = l.ags AND a.measure = 'area_km2'
+"""
+
+
+def municipality_rows(con: duckdb.DuckDBPyConnection, pilots: list[str]) -> pd.DataFrame:
+    """``MUNICIPALITIES_SQL`` on the working database (``municipality_register`` and ``observations``)."""
+    return con.execute(MUNICIPALITIES_SQL, {"pilots": pilots, "sources": SOURCES,
+                                            "vintages": release_positions(con, SOURCES)}).df()
