@@ -35,9 +35,9 @@ from reports.labels import (PILLARS, attribution_label, berlin_time, de_number, 
                             vintage_label)
 from reports.tables import comparison_tables, index_table, releases_table, town_tables
 from reports.maps import TownGeometries
-from sources.vintages import release_order
 from reports import pages
 from reports.pages import PageKeys, read_manifest, write_manifest
+from sources.vintages import release_ranks
 from warehouse.paths import DEFAULT_REPORTS_DIR, REPORTS_DIR_ENV, reports_dir  # noqa: F401 (re-exported)
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -533,8 +533,8 @@ class Renderer:
     def _releases(self) -> list[dict]:
         """Data freshness per source: latest vintage (in time order, not as text: 'vg250-2025-01-01' is newer than
         'vg5000-2021-01-01', '2025-12-31' than '2025-Q2'), how many vintages, when it was read in."""
-        releases = self.data.releases
-        releases = releases.iloc[sorted(range(len(releases)), key=lambda i: release_order(releases["vintage"].iat[i]))]
+        releases = self.data.releases.sort_values("vintage", key=lambda column: column.map(release_ranks(column)),
+                                                  kind="stable")
         summary = releases.groupby("source_id").agg(
             vintage=("vintage", "last"), vintages=("vintage", "nunique"), ingested_at=("ingested_at", "max"),
             publisher=("publisher", "last"), licence=("licence", "last"), licence_url=("licence_url", "last"),

@@ -39,3 +39,9 @@ def release_order(vintage: str) -> tuple[str, int, str]:
     product = GEOMETRY_PRODUCT.match(vintage)
     base = vintage[product.end():] if product else vintage
     return in_time_order(base), int(bool(product) and product[1] == "vg250"), vintage
+
+
+def release_ranks(vintages) -> dict[str, int]:
+    """Each distinct vintage's position in ``release_order`` (0 = oldest): a sort key for a column of vintages,
+    computed once per distinct id rather than per row."""
+    return {vintage: i for i, vintage in enumerate(sorted(set(vintages), key=release_order))}

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from sources.frames import shared_where
-from sources.vintages import release_order
+from sources.vintages import release_order, release_ranks
 
 RECODE_TOLERANCE = 0.01
 MERGER_TOLERANCE = 0.005  # real merger areas add up to within ~0.3 %; wider lets coincidences match
@@ -56,6 +56,12 @@ OFFICIAL = "Destatis Gebietsänderungen"  # evidence of official steps starts wi
 # designation words that say nothing about identity ("Stadt", "Markt", "Gemeinde", "Flecken")
 NAME_NOISE = {"stadt", "markt", "gemeinde", "flecken", "hansestadt", "bad", "sankt", "der", "den", "die", "und",
               "bei", "vor", "ost", "west", "nord", "süd"}
+
+
+def register_dates(register: pd.DataFrame) -> pd.Series:
+    """Per register vintage its territorial status (Gebietsstand) as a Timestamp: the date the steps compare, since
+    vintages are release ids ('1998-12-31' has the status of 31.12.1997, '2024-Q4' that of 31.12.2024)."""
+    return register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp)
 
 
 def transitions(register: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
@@ -99,7 +105,7 @@ def official_steps(changes: pd.DataFrame, register: pd.DataFrame) -> pd.DataFram
     """
     if changes.empty:
         return pd.DataFrame(columns=STEP_COLUMNS)
-    dates = (register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp).sort_values())
+    dates = register_dates(register).sort_values()
     rows = changes.drop_duplicates(["from_ags", "to_ags", "kind", "effective_date"]).copy()
     rows["effective_date"] = pd.to_datetime(rows["effective_date"])
     frames = []
@@ -448,7 +454,7 @@ def _transfer_hits(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
         flags = flags[flags["kind"].isin(["partial_transfer", "split"])]
     if flags.empty or restated.empty:
         return None
-    dates = register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp)
+    dates = register_dates(register)
     current = dict(zip(zip(walk["vintage"], walk["ags"]), walk["current_ags"]))
     sides = []
     for row in flags.itertuples():  # one row per Gemeinde side of a change: few thousand at most
@@ -568,7 +574,7 @@ def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: 
     after = pop.rename(columns={"ags": "to_ags", "vintage": "to_vintage", "population": "_after",
                                 "area_km2": "_area"})
     sums = sums.merge(after[["to_ags", "to_vintage", "_after", "_area"]], on=["to_ags", "to_vintage"], how="left")
-    dates = register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp)
+    dates = register_dates(register)
     years = ((sums["to_vintage"].map(dates) - sums["from_vintage"].map(dates)).dt.days / 365.25).clip(lower=0.5)
     before = sums["_pred"] + sums["_own"]
     usable_pop = before.gt(0) & sums["_after"].gt(0)
@@ -666,8 +672,7 @@ def held_vintages(register: pd.DataFrame) -> dict[str, list]:
     """ags -> the register vintages that hold it, in time order (what ``key_vintages`` picks from)."""
     # sorted pairs split where the key changes: a Python function per key (20,000 keys) cost ~0.3 s
     pairs = register[["ags", "vintage"]].drop_duplicates()
-    order = {v: i for i, v in enumerate(sorted(pairs["vintage"].unique(), key=release_order))}
-    pairs = pairs.assign(_order=pairs["vintage"].map(order))
+    pairs = pairs.assign(_order=pairs["vintage"].map(release_ranks(pairs["vintage"].unique())))
     pairs = pairs.sort_values(["ags", "_order"])
     keys, vintages = pairs["ags"].to_numpy(), pairs["vintage"].to_numpy()
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], dtype=int)
@@ -1100,7 +1105,7 @@ def with_dates(steps: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
 
     Why: vintages are release ids ('2023-12-31', '2024-Q4'), not dates; whoever asks whether a step came before
     or after a date (a Pendleratlas flow's destination, reports/coworking_gap.py) compares these."""
-    dates = register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp)
+    dates = register_dates(register)
     return steps.assign(from_date=pd.to_datetime(steps["from_vintage"].map(dates)).dt.date,
                         to_date=pd.to_datetime(steps["to_vintage"].map(dates)).dt.date)
 
@@ -1154,7 +1159,7 @@ def polygon_mergers(register: pd.DataFrame, areas: pd.DataFrame, steps: pd.DataF
     import shapely
 
     frame = register.merge(areas, on=["ags", "vintage"], how="left").drop_duplicates(["vintage", "ags"])
-    dates = register.groupby("vintage")["territorial_date"].max().map(pd.Timestamp).sort_values()
+    dates = register_dates(register).sort_values()
     used = steps[usable(steps)] if not steps.empty else steps
     rows = []
     for geo_vintage, polygons in geometries.groupby("vintage"):
