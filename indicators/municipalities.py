@@ -41,3 +41,18 @@ def municipality_rows(con: duckdb.DuckDBPyConnection, pilots: list[str]) -> pd.D
     """``MUNICIPALITIES_SQL`` on the working database (``municipality_register`` and ``observations``)."""
     return con.execute(MUNICIPALITIES_SQL, {"pilots": pilots, "sources": SOURCES,
                                             "vintages": release_positions(con, SOURCES)}).df()
+
+
+# Job centrality: commuter balance per 100 employees (INKAR x353, the latest reference date), a classic measure of a
+# place's role as an employment centre, for the peers; not an index indicator. Of two INKAR releases of one date
+# the later in time order.
+CENTRALITY_SQL = """
+    SELECT ags, value AS job_centrality FROM observations
+    WHERE source_id = 'inkar' AND measure = 'commuter_balance_per_100' AND level = 'gemeinde' AND value IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY ags ORDER BY reference_date DESC, list_position($vintages, vintage) DESC) = 1
+"""
+
+
+def job_centrality(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """``CENTRALITY_SQL`` on the working database: one row per Gemeinde with INKAR's commuter balance."""
+    return con.execute(CENTRALITY_SQL, {"vintages": release_positions(con, ["inkar"])}).df()

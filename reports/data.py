@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from pandas.core.dtypes.cast import maybe_box_native  # what to_dict uses (pandas pinned)
 
+from indicators.compute import release_positions
 from indicators.index import latest_published_period
 from reports.labels import CATALOGUE, PILLARS, is_missing
 from sources.frames import shared_strings
@@ -85,12 +86,15 @@ FROM commuter_flows
 QUALIFY reference_date = max(reference_date) OVER (PARTITION BY home_kreis)
 ORDER BY home_kreis, commuters DESC NULLS LAST"""
 
+# The Kreis commuting totals and the Mobilfunk-Monitoring per Kreis: the rows of one release, that of the latest
+# reference date and, of two releases of one date, the later in time order ($vintages: release_positions, oldest
+# first; a release id is no date).
 KREIS_COMMUTING = """
 SELECT ags AS kreis_ags, reference_date, measure, value
 FROM observations
 WHERE source_id = 'ba_commuting' AND level = 'kreis'
   AND measure IN ('out_commuters', 'employees_residence', 'out_commuter_share')
-QUALIFY reference_date = max(reference_date) OVER (PARTITION BY ags)"""
+QUALIFY rank() OVER (PARTITION BY ags ORDER BY reference_date DESC, list_position($vintages, vintage) DESC) = 1"""
 
 # What each index row rests on: per town, period and source the oldest reference date of the inputs
 # (pillar indicators only, the same rows as the index_data_dates view).
@@ -113,13 +117,13 @@ SELECT m.indicator_id, o.level, o.ags, o.reference_date, o.value
 FROM observations o JOIN measures m ON m.source_id = o.source_id AND m.measure = o.measure AND m.level = o.level
 WHERE o.value IS NOT NULL"""
 
-# Mobilfunk-Monitoring at Kreis level (the latest date per Kreis): context on the town page, not in the index
-# (issue 14.6: the Kreis value is all the publisher gives for most of Germany).
+# Mobilfunk-Monitoring at Kreis level (one release per Kreis, as KREIS_COMMUTING): context on the town page, not in
+# the index (issue 14.6: the Kreis value is all the publisher gives for most of Germany).
 MOBILE_KREIS = """
 SELECT ags AS kreis_ags, vintage, reference_date, measure, value
 FROM observations
 WHERE source_id = 'mobilfunk_monitoring' AND level = 'kreis'
-QUALIFY rank() OVER (PARTITION BY ags ORDER BY reference_date DESC, vintage DESC) = 1"""
+QUALIFY rank() OVER (PARTITION BY ags ORDER BY reference_date DESC, list_position($vintages, vintage) DESC) = 1"""
 
 COWORKING = """
 SELECT osm_type, osm_id, name, lat, lon, kind, website, operator, ags, vintage, osm_base_timestamp
@@ -388,7 +392,8 @@ def load(published: Path) -> ReportData:
             "coworking_gap": ("SELECT * FROM coworking_gap", None),
             "gap_inputs": ("""SELECT 'survey' AS kind, CAST(s AS VARCHAR) AS row FROM local_survey_results s
                               UNION ALL SELECT 'flow', CAST(f AS VARCHAR) FROM commuter_flows_gemeinde f""", None),
-            "kreis_commuting": (KREIS_COMMUTING, None), "mobile_kreis": (MOBILE_KREIS, None),
+            "kreis_commuting": (KREIS_COMMUTING, {"vintages": release_positions(con, ["ba_commuting"])}),
+            "mobile_kreis": (MOBILE_KREIS, {"vintages": release_positions(con, ["mobilfunk_monitoring"])}),
             "kreise": ("SELECT ags, name FROM kreise", None), "group_medians": (GROUP_MEDIANS, None),
         }
         # why threads: about half of the load is DuckDB running the queries, which it does without holding

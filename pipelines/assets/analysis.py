@@ -12,6 +12,7 @@ from indicators import coherence, contributions, peers, uncertainty
 from indicators.bands import band_categories
 from indicators.catalogue import load_catalogue
 from indicators.compute import index_values
+from indicators.municipalities import job_centrality
 from pipelines.assets.indicators import pilot_latest, pilot_metadata
 from pipelines.resources import ReadinessSettings
 from warehouse.workdb import store
@@ -130,13 +131,7 @@ def peer_towns(context: AssetExecutionContext, settings: ReadinessSettings) -> M
     with settings.work() as con:
         _, index, _ = _inputs(con, values=False)
         municipalities = con.execute("SELECT * FROM municipalities").df()
-        # Job centrality: commuter balance per 100 employees (INKAR x353, latest year), a classic
-        # measure of a place's role as an employment centre; not an index indicator.
-        centrality = con.execute("""
-            SELECT ags, value AS job_centrality FROM observations
-            WHERE measure = 'commuter_balance_per_100' AND level = 'gemeinde' AND value IS NOT NULL
-            QUALIFY row_number() OVER (PARTITION BY ags ORDER BY reference_date DESC, vintage DESC) = 1
-        """).df()
+        centrality = job_centrality(con)  # INKAR's commuter balance, one release per Gemeinde
         table = peers.peer_towns(municipalities, centrality, index, CATALOGUE, k=5)
         store(con, "peer_towns", "peer_towns", table)
     names = municipalities.set_index("ags")["name"]

@@ -7,7 +7,7 @@ import datetime as dt
 
 import duckdb
 
-from indicators.municipalities import municipality_rows
+from indicators.municipalities import job_centrality, municipality_rows
 
 
 def working_database() -> duckdb.DuckDBPyConnection:
@@ -34,3 +34,16 @@ def working_database() -> duckdb.DuckDBPyConnection:
 def test_the_later_release_of_one_stichtag_gives_population_and_name():
     [row] = municipality_rows(working_database(), ["01053090"]).to_dict("records")
     assert (row["name"], row["population"], row["is_pilot"]) == ("Mölln, Stadt", 19600, True)
+
+
+def test_job_centrality_is_inkars_balance_of_the_latest_date_and_later_release():
+    """INKAR 2025-Q2 and its revision 2025-12-31 for 2023, an older 2022 figure, and another source's measure of
+    the same name that is not INKAR's."""
+    con = working_database()
+    con.executemany("INSERT INTO observations VALUES (?, ?, ?, 'gemeinde', ?, 'commuter_balance_per_100', ?)",
+                    [("inkar", "2025-Q2", "01053090", dt.date(2023, 12, 31), -20.0),
+                     ("inkar", "2025-12-31", "01053090", dt.date(2023, 12, 31), -21.5),
+                     ("inkar", "2024-12-31", "01053090", dt.date(2022, 12, 31), -19.0),
+                     ("inkar", "2025-Q2", "01053002", dt.date(2023, 12, 31), None),
+                     ("other", "2026-01-01", "01053002", dt.date(2024, 12, 31), 5.0)])
+    assert job_centrality(con).to_dict("records") == [{"ags": "01053090", "job_centrality": -21.5}]
