@@ -17,10 +17,10 @@ TERRITORIAL_CHANGE = {
                "Gemeindeschlüssel geändert, Gebiet unverändert: Wert auf den heutigen Schlüssel übertragen"),
     "merger": ("restated to the current territory: the predecessors' figures summed",
                "auf den heutigen Gebietsstand umgerechnet: Zahlen der Vorgängergemeinden addiert"),
-    "merger_weighted": ("restated to the current territory: the predecessors' shares weighted by population "
-                        "(approximate weight)",
-                        "auf den heutigen Gebietsstand umgerechnet: Anteile der Vorgängergemeinden nach "
-                        "Einwohnerzahl gewichtet (Näherung)"),
+    "merger_weighted": ("restated to the current territory: the predecessors' shares, rates or averages weighted "
+                        "by population (approximate weight)",
+                        "auf den heutigen Gebietsstand umgerechnet: Anteile, Quoten oder Mittelwerte der "
+                        "Vorgängergemeinden nach Einwohnerzahl gewichtet (Näherung)"),
     "partial_transfer": ("territorial change: part of the territory moved to or from another Gemeinde",
                          "Gebietsänderung: Gebietsteile an eine andere Gemeinde abgegeben oder übernommen"),
     "minor_transfer": ("territorial change: a small area with at most 50 inhabitants or 1 % of the population "

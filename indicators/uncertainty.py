@@ -57,7 +57,8 @@ and they are the set min-max and percentiles refer to).
 
 Outputs
 -------
-``bands`` – one row per (ags, period) of a reference-group town scored in at least one draw:
+``bands`` – one row per (ags, period) of a reference-group town ranked in the published configuration and
+scored in at least one draw (draws still rank every town they score, so those towns shift the others' ranks):
 ``ags, period, rank_published, score_published, rank_median, rank_p05, rank_p95, score_median,
 score_p05, score_p95, draws_scored, compared_towns_median``. Percentiles are taken over the draws
 in which the town is scored (numpy's default linear interpolation, so a percentile may be
@@ -520,7 +521,10 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
         "compared_towns_median": result.compared_q[:, 0],
     })
     bands.loc[np.isnan(published_rank).ravel(), "rank_published"] = pd.NA
-    bands = bands[bands["draws_scored"] > 0].sort_values(["period", "ags"]).reset_index(drop=True)[BAND_COLUMNS]
+    # only towns ranked in the published configuration: a band beside no published rank read as a rank the town
+    # does not have (86 unscored towns had "Rang 34–78" in 2018, their gaps filled from later years by 'nearest')
+    ranked = (bands["draws_scored"] > 0) & bands["rank_published"].notna()
+    bands = bands[ranked].sort_values(["period", "ags"]).reset_index(drop=True)[BAND_COLUMNS]
 
     # Sensitivity: option of every draw per choice; shifts against the published rank.
     published_ranked = int((~np.isnan(published_rank)).sum())

@@ -62,7 +62,7 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
         "history": history_section(history, dates, ags),
         "pillars": pillars,
         "drivers": drivers(data.town_rows("contributions", ags)),
-        "indicators": indicator_rows(data.town_rows("indicators", ags), data, town),
+        **indicator_sections(indicator_rows(data.town_rows("indicators", ags), data, town), headline),
         "peers": peers,
         "map": map_section(data, geoms, ags, town["name"]),
         "commuting": _per_kreis(data, "commuting", town["kreis_ags"], commuting),
@@ -143,7 +143,18 @@ def overview(latest: dict | None, history: list[dict], dates: DataDates) -> dict
     return {**latest, "missing": missing, "notes_de": notes, "last_scored": last_scored,
             "tied_towns": latest.get("tied_towns") or 0,  # reports/data.py TIED_TOWNS
             "data_dates": data_dates(dates, latest["period"]), "provisional_row": provisional,
-            "band_de": band.de if band.code != "not_ranked" else None}
+            "band_de": band.de if band.code != "not_ranked" else None,
+            "rank_outside_band": rank_outside_band(latest)}
+
+
+def rank_outside_band(row: dict) -> bool:
+    """True when the published rank lies outside the town's own 5-95 % rank band: the draws rank it elsewhere
+    (in 2018 88 towns, mostly by filling gaps from later years), so the page must say that the rank shown
+    depends strongly on the method's choices rather than leave the two numbers contradicting each other."""
+    rank, low, high = row.get("rank"), row.get("rank_p05"), row.get("rank_p95")
+    if any(v is None or is_missing(v) for v in (rank, low, high)):
+        return False
+    return bool(rank < low or rank > high)
 
 
 def summary(pillars: list[dict], peers: list[dict], period: int | None = None) -> dict:
@@ -233,12 +244,21 @@ def _change(rows: list[dict], key: str) -> dict:
     for row in rows:
         row["label"] = row["label"] or ("Zusammensetzung (Indikatoren neu/entfallen)" if row["indicator_id"] == "composition" else row["indicator_id"])
         row["pillar_label"] = pillar_label(row["pillar"])
+        row["carried_from_de"] = _carried_de(row.get("imputed_from"), row.get("date_from"))
+        row["carried_to_de"] = _carried_de(row.get("imputed_to"), row.get("date_to"))
     first = rows[0]
     chart = charts.diverging_chart([(r["label"], r["contribution"]) for r in rows], "Beiträge zur Veränderung")
     return {"key": key, "rows": rows, "chart": chart, "period_from": first["period_from"],
             "period_to": first["period_to"], "score_from": first["score_from"], "score_to": first["score_to"],
             "change": score_gap(first["score_to"], first["score_from"]),  # as the two scores beside it show it
             "exact_change": first["score_to"] - first["score_from"]}  # what the contributions add up to
+
+
+def _carried_de(imputed, reference_date) -> str:
+    """'fortgeschrieben aus 2013' for a carried-forward value of a change (its own reference date), else ''."""
+    if is_missing(imputed) or not imputed or is_missing(reference_date):  # no value in that period: not carried
+        return ""
+    return CARRIED_FORWARD_DE.format(pd.Timestamp(reference_date).year)
 
 
 def imputation_de(row: dict) -> str:
@@ -269,6 +289,16 @@ def indicator_rows(rows: list[dict], data: ReportData | None = None, town: dict 
             row.update(reference_values(data, town, row))
             row["reference_dates_de"] = reference_dates_de(row)
     return sorted(rows, key=lambda r: (order.get(r["pillar"], len(order)), r["label"]))
+
+
+def indicator_sections(rows: list[dict], headline: dict | None) -> dict:
+    """The indicator table's rows: the values of the headline period, the inputs of the score the page leads
+    with; each indicator without a value in that period apart with its newest value ("indicators_elsewhere", an
+    old one that no longer counts or a provisional year's), so neither stands beside the score as its input."""
+    period = headline["period"] if headline else None
+    return {"indicators_period": period,
+            "indicators": [r for r in rows if period is None or r["period"] == period],
+            "indicators_elsewhere": [r for r in rows if period is not None and r["period"] != period]}
 
 
 def reference_values(data: ReportData, town: dict, row: dict) -> dict:

@@ -40,11 +40,15 @@ SELECT ags, name, kreis_ags, kreis_name, land, kind, is_pilot, in_reference_grou
        area_km2, population, population_date
 FROM municipalities ORDER BY ags"""
 
-# The changes ending in each town's latest period_to (year on year and over longer spans).
+# The changes ending in each town's latest period_to (year on year and over longer spans), each value with its
+# reference date and whether it was carried forward (a 2018 value of 31.12.2013 is no 2018 figure).
 CONTRIBUTIONS = """
 SELECT s.ags, s.period_from, s.period_to, s.indicator_id, c.label, s.pillar, s.value_from, s.value_to,
-       s.contribution, s.score_from, s.score_to
+       s.contribution, s.score_from, s.score_to,
+       f.imputed AS imputed_from, f.reference_date AS date_from, t.imputed AS imputed_to, t.reference_date AS date_to
 FROM score_contributions s LEFT JOIN indicator_catalogue c USING (indicator_id)
+LEFT JOIN indicator_values f ON f.ags = s.ags AND f.indicator_id = s.indicator_id AND f.period = s.period_from
+LEFT JOIN indicator_values t ON t.ags = s.ags AND t.indicator_id = s.indicator_id AND t.period = s.period_to
 WHERE s.method_version = $mv
   -- changes up to the period the page leads with (latest_ranking's), not into the provisional years after it
   AND s.period_to <= coalesce((SELECT max(period) FROM latest_ranking), s.period_to)
@@ -66,8 +70,22 @@ FROM indicator_values v
 JOIN indicator_catalogue c ON c.indicator_id = v.indicator_id
 LEFT JOIN ({RELEASES}) r ON r.source_id = v.source_id AND r.vintage = v.vintage"""
 
-INDICATORS = _INDICATOR_VALUES + """
-QUALIFY row_number() OVER (PARTITION BY v.ags, v.indicator_id ORDER BY v.period DESC) = 1"""
+# Per town the period its page leads with, reports.context.headline_row's rule in SQL: the published period
+# (latest_ranking's) where the town has a score then, else its newest scored period, else its newest.
+HEADLINE_PERIODS = """
+SELECT ags, coalesce(max(period) FILTER (score IS NOT NULL AND period = (
+                         SELECT coalesce(max(period) FILTER (NOT coalesce(period_provisional, false)), max(period))
+                         FROM readiness_index WHERE score IS NOT NULL AND method_version = $mv)),
+                     max(period) FILTER (score IS NOT NULL), max(period)) AS headline_period
+FROM readiness_index WHERE method_version = $mv GROUP BY ags"""
+
+# Per town and indicator the value of the town's headline period (the inputs of the score the page leads with),
+# else its newest value, which the page then lists as not in that score: the newest value of every indicator put a
+# provisional year's values, or one of 2013, beside the published score without saying so.
+INDICATORS = f"""
+SELECT * FROM ({_INDICATOR_VALUES}) v LEFT JOIN ({HEADLINE_PERIODS}) h USING (ags)
+QUALIFY row_number() OVER (PARTITION BY v.ags, v.indicator_id
+                           ORDER BY v.period = h.headline_period DESC NULLS LAST, v.period DESC) = 1"""
 
 # The values of one index period (the published one): what the comparison pages put beside the scores;
 # read for the towns of a comparison only (ReportData.period_indicators), not at load.
@@ -383,7 +401,7 @@ def load(published: Path) -> ReportData:
     with connect(published) as con:
         mv = current_method(con, published)
         queries = {
-            "indicators": (INDICATORS, None), "input_dates": (INPUT_DATES, None),
+            "indicators": (INDICATORS, {"mv": mv}), "input_dates": (INPUT_DATES, None),
             "contributions": (CONTRIBUTIONS, {"mv": mv}),
             "index": (f"SELECT {', '.join(INDEX_COLUMNS)}, {TIED_TOWNS} FROM readiness_index "
                       "WHERE method_version = $mv ORDER BY ags, period", {"mv": mv}),

@@ -20,6 +20,14 @@ def _yes(value) -> str:
     return "ja" if value else "nein"
 
 
+def _elsewhere_de(row: dict, context: dict) -> str:
+    """The page's note for an indicator without a value in the headline period (reports.context.indicator_sections)."""
+    period = context["indicators_period"]
+    if period is None or row["period"] == period:
+        return ""
+    return f"kein Wert für {period}, nicht im Indexwert {period}" + (", vorläufig" if row["period"] > period else "")
+
+
 def town_tables(context: dict, releases: list[dict], releases_rows: Table | None = None) -> list[Table]:
     """Every table of a town page. ``releases_rows``: ``releases_table(releases)`` built once for many
     pages (the same table on every page; its CSV is then formatted once too, see downloads.csv_bytes)."""
@@ -38,7 +46,10 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Hinweis": p["reason"]} for p in context["pillars"]]),
         Table("treiber", "Treiber", [{
             "von": d["period_from"], "bis": d["period_to"], "Indikator": r["label"], "Säule": r["pillar_label"],
-            "Wert von": r["value_from"], "Wert bis": r["value_to"], "Beitrag (Punkte)": r["contribution"]}
+            "Wert von": r["value_from"], "Wert bis": r["value_to"], "Beitrag (Punkte)": r["contribution"],
+            "Stichtag von": _date(r.get("date_from")), "Stichtag bis": _date(r.get("date_to")),
+            "Hinweis": "; ".join(t for t in (r["carried_from_de"] and f"von: {r['carried_from_de']}",
+                                             r["carried_to_de"] and f"bis: {r['carried_to_de']}") if t) or None}
             for d in context["drivers"] for r in d["rows"]]),
         Table("indikatoren", "Indikatoren", [{
             "AGS": town["ags"], "Indikator": r["label"], "Säule": r["pillar_label"], "Wert": r["value"],
@@ -46,8 +57,8 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Bund": r.get("ref_bund"), "Stichtag Kreis/Land/Bund, wo abweichend": r.get("reference_dates_de") or None,
             "Median Vergleichsgruppe": r.get("ref_group"), "Quelle": r["source_de"],
             "Stand": r["vintage_de"], "Stichtag": _date(r["reference_date"]), "fortgeschrieben": _yes(r["imputed"]),
-            "Hinweis": "; ".join(t for t in (r["imputation_de"], r["quality_de"]) if t)}
-            for r in context["indicators"]]),
+            "Hinweis": "; ".join(t for t in (r["imputation_de"], r["quality_de"], _elsewhere_de(r, context)) if t)}
+            for r in context["indicators"] + context["indicators_elsewhere"]]),
         Table("vergleichsstaedte", "Vergleichsstädte", [{
             "Jahr": r["period"], "Nr.": r["rank"], "Stadt": r["peer_name"], "AGS": r["peer_ags"],
             "Kreis": r["peer_kreis"],

@@ -619,7 +619,18 @@ def _distances(tested: pd.DataFrame, register: pd.DataFrame, group: list[str]) -
 
 # --- every source onto the current territory ----------------------------------------------------
 
-SHARE_UNITS = ("%", "per ")  # units of shares and rates: combined by weighting, not summing
+# Units of extensive quantities: a merged territory's figure is the sum of its parts'. Every other unit is
+# combined as a population-weighted mean: shares and rates ('%', 'per ...') and averages such as INKAR's car
+# minutes to the next IC/ICE station or metres to the next stop, which summed made a merger of eleven
+# Gemeinden eleven times as far from the station (Uder, 354.5 instead of ~32 minutes). A unit not listed here
+# is weighted, never summed: a sum of averages is a wrong number, a weighted mean at worst an approximation
+# (and flagged 'merger_weighted').
+SUMMED_UNITS = frozenset({"persons", "employed persons", "km2", "count"})
+
+
+def weighted_unit(units: pd.Series) -> np.ndarray:
+    """True where a unit is combined over merged parts as a population-weighted mean, False where summed."""
+    return ~units.isin(SUMMED_UNITS).to_numpy()
 
 
 def key_vintage(held: dict, ags, vintage):
@@ -699,9 +710,9 @@ def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.Da
 
     - one part with the same key: unchanged (``territorial_change`` NULL);
     - one part under a former key: moved ('recode'), ``published_ags`` keeps the publisher's key;
-    - several parts: counts summed ('merger'); shares and rates (unit starting '%' or 'per ')
-      weighted by the parts' population in their register ('merger_weighted': the right
-      denominator, households or employees, is not at hand for every part, so the weight is
+    - several parts: counts and areas summed ('merger', ``SUMMED_UNITS``); shares, rates and averages
+      (every other unit) weighted by the parts' population in their register ('merger_weighted': the
+      right denominator, households, employees or area, is not at hand for every part, so the weight is
       approximate). A part without value or weight makes the whole missing.
 
     Rows whose key no register knows are kept as they are.
@@ -739,13 +750,13 @@ def _with_current(frame: pd.DataFrame, walk: pd.DataFrame) -> pd.DataFrame:
 
 
 def _combine(parts: pd.DataFrame, weights: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Merged territories: counts summed, shares weighted by population (see ``bring_forward``)."""
+    """Merged territories: counts and areas summed, shares, rates and averages weighted by population (see
+    ``bring_forward``)."""
     if parts.empty:
         return parts.assign(territorial_change=None, published_ags=None)
     parts = parts.merge(weights.rename(columns={"vintage": "key_vintage", "population": "_weight"}),
                         on=["key_vintage", "ags"], how="left")
-    share = parts["unit"].fillna("").str.startswith(SHARE_UNITS)
-    parts["_w"] = np.where(share, parts["_weight"], 1.0)
+    parts["_w"] = np.where(weighted_unit(parts["unit"]), parts["_weight"], 1.0)
     parts["_wv"] = parts["value"] * parts["_w"]
     parts["_missing"] = parts["_wv"].isna()
     parts["_verband"] = parts["source_level"] == "gemeindeverband"
@@ -759,7 +770,7 @@ def _combine(parts: pd.DataFrame, weights: pd.DataFrame, keys: list[str]) -> pd.
     first_level = groups["source_level"].nth(0).to_numpy()
     grouped["source_level"] = np.where(grouped.pop("_verband").to_numpy(), "gemeindeverband", first_level)
     grouped["note"] = "parts: " + _joined_sorted(groups.ngroup(), parts["ags"], len(grouped))
-    is_share = grouped["unit"].fillna("").str.startswith(SHARE_UNITS)
+    is_share = weighted_unit(grouped["unit"])
     grouped["value"] = np.where(is_share, grouped["_wv"] / grouped["_w"], grouped["_wv"])
     grouped.loc[grouped["_missing"], "value"] = np.nan
     grouped["territorial_change"] = np.where(is_share, "merger_weighted", "merger")

@@ -30,7 +30,7 @@ def test_notes_are_rendered_from_the_typed_columns_in_both_languages():
     assert flags.render_value_note(None, False, "gemeinde", None) is None
     assert flags.render_value_note("merger_weighted", False, "gemeindeverband", 2013.0) == (
         "base year 2013; value of the Gemeindeverband (shared by its member Gemeinden); restated to the current "
-        "territory: the predecessors' shares weighted by population (approximate weight)")
+        "territory: the predecessors' shares, rates or averages weighted by population (approximate weight)")
     assert flags.render_value_note("area_change", True, "gemeinde", float("nan"), lang="de") == (
         "Gebietsänderung: Fläche um mehr als 2 % verändert, ohne bekannte Schlüsseländerung; Methodenwechsel: die "
         "Erhebungsmethode des Herausgebers hat sich seit dem Vorwert geändert")

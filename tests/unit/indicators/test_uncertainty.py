@@ -453,3 +453,18 @@ def test_catalogue_settings_are_what_the_pipeline_samples():
                                   settings_["weight_spread"])
     assert {c.normalisation for c in drawn} == {"goalposts", "percentile-goalposts", "z-score"}
     assert {c.aggregation for c in drawn} == {"arithmetic", "geometric-pillars"}
+
+
+def test_a_town_without_a_published_rank_gets_no_band_though_nearest_draws_score_it():
+    """D has no commuting value in 2021, only in 2022: unranked in 2021 as published, scored there by the draws
+    that take the nearest (later) value. A band beside no rank read as a rank D does not have."""
+    commuting = {"out_commuter_share", "long_distance_commuter_share"}
+    d_2021 = {k: v for k, v in TOWN_A.items() if k not in commuting}
+    values = pd.concat([VALUES, values_for({"D": d_2021}, 2021), values_for({"D": TOWN_A}, 2022)], ignore_index=True)
+    bands, _ = monte_carlo(values, CATALOGUE, GROUP | {"D"}, [2021, 2022], draws=20,
+                           choices={"imputation": ["nearest"]})
+    assert ("D", 2022) in set(zip(bands["ags"], bands["period"]))
+    assert ("D", 2021) not in set(zip(bands["ags"], bands["period"]))
+    assert bands["rank_published"].notna().all()
+    # the draws did score D in 2021: the other towns' 2021 ranks were compared with six towns, not five
+    assert bands.loc[bands["period"] == 2021, "compared_towns_median"].eq(6).all()

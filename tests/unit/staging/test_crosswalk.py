@@ -263,24 +263,27 @@ def test_a_predecessor_far_from_its_successor_is_rejected():
 
 
 def test_every_source_is_brought_onto_the_current_territory():
-    """A recode moves the value; a merger sums counts and weights shares by population."""
+    """A recode moves the value; a merger sums counts and weights shares and averages (minutes) by population."""
     walk = pd.DataFrame([("2013", "03156002", "03159003"), ("2013", "A", "A"), ("2013", "B", "A"),
                          ("2013", "C", "C")], columns=["vintage", "ags", "current_ags"])
     weights = pd.DataFrame([("03156002", "2013", 11000), ("A", "2013", 3000), ("B", "2013", 1000), ("C", "2013", 50)],
                            columns=["ags", "vintage", "population"])
     rows = [("03156002", "%", 80.0), ("A", "%", 90.0), ("B", "%", 50.0), ("A", "count", 3.0), ("B", "count", 2.0),
-            ("C", "%", None), ("UNKNOWN", "%", 10.0)]
+            ("A", "minutes by car", 30.0), ("B", "minutes by car", 40.0), ("C", "%", None), ("UNKNOWN", "%", 10.0)]
     observations = pd.DataFrame([(a, "gemeinde", dt.date(2021, 6, 30), f"m_{u}", v, u, "", "bba", "2021")
                                  for a, u, v in rows],
                                 columns=["ags", "level", "reference_date", "measure", "value", "unit", "note",
                                          "source_id", "vintage"])
-    observations["key_vintage"] = ["2013"] * 6 + [float("nan")]
+    observations["key_vintage"] = ["2013"] * 8 + [float("nan")]
     result = crosswalk.bring_forward(observations, walk, weights).set_index(["ags", "measure"])
     assert result.loc[("03159003", "m_%"), ["value", "territorial_change", "published_ags"]].tolist() == \
         [80.0, "recode", "03156002"]
     assert result.loc[("A", "m_%"), "value"] == pytest.approx((90 * 3000 + 50 * 1000) / 4000)  # 80.0
     assert result.loc[("A", "m_%"), "territorial_change"] == "merger_weighted"
     assert result.loc[("A", "m_count"), ["value", "territorial_change"]].tolist() == [5.0, "merger"]
+    # an average travel time is no count: summed, a merger of eleven Gemeinden was eleven times as far away
+    assert result.loc[("A", "m_minutes by car"), "value"] == pytest.approx((30 * 3000 + 40 * 1000) / 4000)
+    assert result.loc[("A", "m_minutes by car"), "territorial_change"] == "merger_weighted"
     assert pd.isna(result.loc[("C", "m_%"), "territorial_change"])  # unchanged key: no flag
     assert result.loc[("UNKNOWN", "m_%"), "value"] == 10.0  # a key no register knows stays as it is
 

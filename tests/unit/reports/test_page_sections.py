@@ -1,0 +1,41 @@
+"""What a town page puts beside its headline score: the indicator values of that period (an older value that no
+longer counts or a provisional year's apart), carried-forward marks in the change table, and a rank outside its
+own band said in words. Found by an audit of the pilot pages (3 December 2026)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from reports.context import _carried_de, indicator_sections, rank_outside_band
+
+
+def row(indicator_id: str, period: int) -> dict:
+    return {"indicator_id": indicator_id, "period": period}
+
+
+def test_the_indicator_table_holds_the_headline_periods_values_and_lists_the_others_apart():
+    rows = [row("population_change_10y", 2021), row("population_change_5y", 2018),  # no value since 2018
+            row("gigabit_coverage", 2021), row("fibre_coverage", 2023)]  # only a provisional year's
+    sections = indicator_sections(rows, {"period": 2021})
+    assert sections["indicators_period"] == 2021
+    assert [r["indicator_id"] for r in sections["indicators"]] == ["population_change_10y", "gigabit_coverage"]
+    assert [r["indicator_id"] for r in sections["indicators_elsewhere"]] == ["population_change_5y", "fibre_coverage"]
+
+
+def test_without_a_headline_every_value_is_shown():
+    rows = [row("gigabit_coverage", 2021), row("population_change_5y", 2018)]
+    assert indicator_sections(rows, None) == {"indicators_period": None, "indicators": rows, "indicators_elsewhere": []}
+
+
+def test_a_carried_forward_value_of_a_change_names_its_year():
+    assert _carried_de(True, pd.Timestamp("2013-12-31")) == "fortgeschrieben aus 2013"
+    assert _carried_de(False, pd.Timestamp("2018-12-31")) == ""
+    assert _carried_de(None, None) == ""  # no value in that period (a new or dropped indicator)
+
+
+def test_a_rank_outside_its_own_band_is_flagged():
+    assert rank_outside_band({"rank": 38, "rank_p05": 40.0, "rank_p95": 493.0})
+    assert rank_outside_band({"rank": 53, "rank_p05": 7.0, "rank_p95": 51.0})
+    assert not rank_outside_band({"rank": 7, "rank_p05": 7.0, "rank_p95": 19.0})
+    assert not rank_outside_band({"rank": None, "rank_p05": 34.0, "rank_p95": 78.0})
+    assert not rank_outside_band({"rank": 7, "rank_p05": float("nan"), "rank_p95": float("nan")})
