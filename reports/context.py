@@ -11,7 +11,7 @@ from indicators import flags
 from indicators.bands import band_category
 from reports import charts
 from reports.data import ReportData
-from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
+from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, census_note, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, data_date_line, de_number, flow_note, is_missing, not_scored_reasons,
                             pillar_label, release_text, safe_url, score_gap, source_label, unit_label, vintage_label)
 from reports.maps import COWORKING_RADIUS_M, TownGeometries, town_map
@@ -244,14 +244,22 @@ def _change(rows: list[dict], key: str) -> dict:
     for row in rows:
         row["label"] = row["label"] or ("Zusammensetzung (Indikatoren neu/entfallen)" if row["indicator_id"] == "composition" else row["indicator_id"])
         row["pillar_label"] = pillar_label(row["pillar"])
-        row["carried_from_de"] = _carried_de(row.get("imputed_from"), row.get("date_from"))
-        row["carried_to_de"] = _carried_de(row.get("imputed_to"), row.get("date_to"))
+        row["marks_from_de"] = _value_marks(row, "from")
+        row["marks_to_de"] = _value_marks(row, "to")
     first = rows[0]
     chart = charts.diverging_chart([(r["label"], r["contribution"]) for r in rows], "Beiträge zur Veränderung")
     return {"key": key, "rows": rows, "chart": chart, "period_from": first["period_from"],
             "period_to": first["period_to"], "score_from": first["score_from"], "score_to": first["score_to"],
             "change": score_gap(first["score_to"], first["score_from"]),  # as the two scores beside it show it
             "exact_change": first["score_to"] - first["score_from"]}  # what the contributions add up to
+
+
+def _value_marks(row: dict, end: str) -> str:
+    """The marks of one value of a change ('from' or 'to'): carried forward, and the census a population change
+    spans ('fortgeschrieben aus 2013; enthält die Neuberechnung der Einwohnerzahl nach dem Zensus 2011')."""
+    marks = (_carried_de(row.get(f"imputed_{end}"), row.get(f"date_{end}")),
+             census_note(row.get(f"source_{end}"), row.get(f"base_{end}"), row.get(f"date_{end}")))
+    return "; ".join(m for m in marks if m)
 
 
 def _carried_de(imputed, reference_date) -> str:
@@ -267,9 +275,12 @@ def imputation_de(row: dict) -> str:
 
 
 def quality_de(row: dict) -> str:
-    """The German note of an indicator value, rendered from its typed flags (indicators/flags.py)."""
-    return flags.render_value_note(row.get("territorial_change"), row.get("method_break"), row.get("source_level"),
-                                   row.get("base_period"), lang="de", excluded_reason=row.get("excluded_reason")) or ""
+    """The German note of an indicator value, rendered from its typed flags (indicators/flags.py), and the census
+    a population change spans (labels.census_note)."""
+    notes = (flags.render_value_note(row.get("territorial_change"), row.get("method_break"), row.get("source_level"),
+                                     row.get("base_period"), lang="de", excluded_reason=row.get("excluded_reason")),
+             census_note(row.get("source_id"), row.get("base_period"), row.get("reference_date")))
+    return "; ".join(n for n in notes if n)
 
 
 def indicator_rows(rows: list[dict], data: ReportData | None = None, town: dict | None = None) -> list[dict]:

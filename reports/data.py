@@ -53,9 +53,11 @@ WITH s AS (
       -- changes up to the period the page leads with (latest_ranking's), not into the provisional years after it
       AND s.period_to <= coalesce((SELECT max(period) FROM latest_ranking), s.period_to)
     QUALIFY s.period_to = max(s.period_to) OVER (PARTITION BY s.ags)),
-v AS (SELECT ags, indicator_id, period, imputed, reference_date FROM indicator_values
+v AS (SELECT ags, indicator_id, period, imputed, reference_date, source_id, base_period FROM indicator_values
       WHERE period IN (SELECT period_from FROM s UNION SELECT period_to FROM s))
-SELECT s.*, f.imputed AS imputed_from, f.reference_date AS date_from, t.imputed AS imputed_to, t.reference_date AS date_to
+SELECT s.*, f.imputed AS imputed_from, f.reference_date AS date_from, f.source_id AS source_from,
+       f.base_period AS base_from, t.imputed AS imputed_to, t.reference_date AS date_to, t.source_id AS source_to,
+       t.base_period AS base_to
 FROM s
 LEFT JOIN v f ON f.ags = s.ags AND f.indicator_id = s.indicator_id AND f.period = s.period_from
 LEFT JOIN v t ON t.ags = s.ags AND t.indicator_id = s.indicator_id AND t.period = s.period_to"""

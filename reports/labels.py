@@ -25,6 +25,9 @@ UNIT_LABELS = CATALOGUE.units
 
 # Short German name of each source: label_de in sources.yaml.
 SOURCE_LABELS = {source_id: spec.label_de for source_id, spec in load_sources().items() if spec.label_de}
+# {source id: {year: census}} of the population sources (sources.yaml census_rebasings)
+CENSUS_REBASINGS = {source_id: {int(year): name for year, name in spec.census_rebasings.items()}
+                    for source_id, spec in load_sources().items() if spec.census_rebasings}
 
 # German attribution where the one in sources.yaml is a template or has English words; {year} is
 # the year of the release (BKG asks for "© GeoBasis-DE / BKG (<Jahr>)").
@@ -254,3 +257,16 @@ def de_signed(value, digits: int = 1) -> str:
         return "–"
     text = de_number(abs(value), digits)
     return ("+" if value >= 0 else "\u2212") + text
+
+
+def census_note(source_id, base_period, reference_date) -> str:
+    """'enthält die Neuberechnung der Einwohnerzahl nach dem Zensus 2011' for a change of a population source
+    whose base year lies before a census year (sources.yaml census_rebasings) and whose value is of that year or
+    later; '' otherwise (no change, another source). The correction is part of the published counts, not a
+    movement of people, so a reader must know it is in the change."""
+    rebasings = CENSUS_REBASINGS.get(source_id)
+    if not rebasings or is_missing(base_period) or is_missing(reference_date):
+        return ""
+    end = pd.Timestamp(reference_date).year
+    names = [name for year, name in sorted(rebasings.items()) if int(base_period) < year <= end]
+    return f"enthält die Neuberechnung der Einwohnerzahl nach dem {' und dem '.join(names)}" if names else ""

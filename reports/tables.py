@@ -48,8 +48,8 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "von": d["period_from"], "bis": d["period_to"], "Indikator": r["label"], "Säule": r["pillar_label"],
             "Wert von": r["value_from"], "Wert bis": r["value_to"], "Beitrag (Punkte)": r["contribution"],
             "Stichtag von": _date(r.get("date_from")), "Stichtag bis": _date(r.get("date_to")),
-            "Hinweis": "; ".join(t for t in (r["carried_from_de"] and f"von: {r['carried_from_de']}",
-                                             r["carried_to_de"] and f"bis: {r['carried_to_de']}") if t) or None}
+            "Hinweis": "; ".join(t for t in (r["marks_from_de"] and f"von: {r['marks_from_de']}",
+                                             r["marks_to_de"] and f"bis: {r['marks_to_de']}") if t) or None}
             for d in context["drivers"] for r in d["rows"]]),
         Table("indikatoren", "Indikatoren", [{
             "AGS": town["ags"], "Indikator": r["label"], "Säule": r["pillar_label"], "Wert": r["value"],

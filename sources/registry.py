@@ -54,6 +54,9 @@ class SourceSpec:
     required: bool = True  # False: a run without files of this source is not an error (the index says so)
     generation: str | None = None  # publisher method generation; a change between sources is a method break
     stage: dict | None = None  # plain staging generated from this (pipelines/assets/staging.py make_stage_asset)
+    # {year: census}: the population counts from 31.12. of that year on rest on that census (a change from an
+    # earlier base year includes the census's correction of the count; the pages say so)
+    census_rebasings: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
         )
         fields = {k: entry.get(k) for k in ("title", "label_de", "publisher", "licence", "licence_url", "attribution",
                                             "cadence", "format", "parser", "url", "url_template", "live",
-                                            "generation", "stage")}
+                                            "generation", "stage", "census_rebasings")}
         if not str(fields["label_de"] or "").strip():
             raise ValueError(f"sources.yaml: source {source_id} has no label_de (its short German name on the pages)")
         specs[source_id] = SourceSpec(source_id=source_id, files=patterns, required=entry.get("required", True),

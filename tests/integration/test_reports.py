@@ -555,3 +555,18 @@ def test_ranking_page_on_the_snapshot_says_why_it_is_empty(pilot_reports, wareho
     assert 'id="gap-ranking"' not in html and "Für keine Kleinstadt ließ sich ein Bedarf schätzen" in text["rangliste"]
     assert 'id="ohne-angebot"' not in html and "keine Fahrzeit" in text["reichweite"]
     assert 'href="coworking-luecke.html"' in (pilot_reports / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_change_across_the_census_and_a_carried_value_are_marked_in_the_drivers(pilot_reports, warehouse):
+    """Wittenberge 2018 -> 2021: the 2018 10-year change is 2002 -> 2013, carried forward, and includes the
+    Zensus 2011's recount (21,112 -> 17,297 inhabitants); the page must not present it as a 2018 movement."""
+    wittenberge = next(a for a, name in load_catalogue().pilot_towns.items() if name == "Wittenberge")
+    base, reference = warehouse.execute("""SELECT base_period, reference_date FROM indicator_values
+        WHERE ags = ? AND indicator_id = 'population_change_10y' AND period = 2018""", [wittenberge]).fetchone()
+    assert base < 2011 <= reference.year
+    html, _ = page(pilot_reports, f"{wittenberge}.html")
+    drivers = section_html(html, "treiber")
+    drivers = drivers[drivers.index("<tbody>"):]  # the table, not the chart's labels
+    row = drivers[drivers.index("Bevölkerungsentwicklung, ca. 10 Jahre"):]
+    row = row[:row.index("</tr>")]
+    assert f"fortgeschrieben aus {reference.year}" in row and "nach dem Zensus 2011" in row

@@ -39,3 +39,29 @@ def test_a_rank_outside_its_own_band_is_flagged():
     assert not rank_outside_band({"rank": 7, "rank_p05": 7.0, "rank_p95": 19.0})
     assert not rank_outside_band({"rank": None, "rank_p05": 34.0, "rank_p95": 78.0})
     assert not rank_outside_band({"rank": 7, "rank_p05": float("nan"), "rank_p95": float("nan")})
+
+
+def test_a_population_change_across_a_census_names_it():
+    """Plön 2009 -> 2013: 12,856 -> 8,647 inhabitants on the same area is the Zensus 2011's recount."""
+    from reports.labels import census_note
+
+    gv = "destatis_gemeindeverzeichnis"
+    assert census_note(gv, 2009, pd.Timestamp("2013-12-31")) == \
+        "enthält die Neuberechnung der Einwohnerzahl nach dem Zensus 2011"
+    assert census_note(gv, 2002, pd.Timestamp("2023-12-31")) == \
+        "enthält die Neuberechnung der Einwohnerzahl nach dem Zensus 2011 und dem Zensus 2022"
+    assert census_note(gv, 2013, pd.Timestamp("2021-12-31")) == ""  # both on the Zensus 2011's count
+    assert census_note("regionalstatistik", 2013, pd.Timestamp("2022-12-31")).endswith("Zensus 2022")
+    assert census_note("breitbandatlas", 2009, pd.Timestamp("2013-12-31")) == ""  # not a population source
+    assert census_note(gv, None, pd.Timestamp("2013-12-31")) == ""  # a level, not a change
+
+
+def test_the_change_tables_marks_join_carried_forward_and_census():
+    from reports.context import _value_marks
+
+    row = {"imputed_from": True, "date_from": pd.Timestamp("2013-12-31"), "source_from": "destatis_gemeindeverzeichnis",
+           "base_from": 2002, "imputed_to": False, "date_to": pd.Timestamp("2021-12-31"),
+           "source_to": "destatis_gemeindeverzeichnis", "base_to": 2013}
+    assert _value_marks(row, "from") == ("fortgeschrieben aus 2013; enthält die Neuberechnung der Einwohnerzahl nach "
+                                         "dem Zensus 2011")
+    assert _value_marks(row, "to") == ""
