@@ -162,7 +162,7 @@ def summary(pillars: list[dict], peers: list[dict], period: int | None = None) -
     (peer minus town; negative = the town is ahead), only from peer rows of the pillars' ``period``: a town
     whose latest score is of an earlier year than the peer comparison gets no summary (it would put one
     year's pillar beside another year's gaps)."""
-    strengths, actions, compared = [], [], 0
+    strengths, actions, location, compared = [], [], [], 0
     same_year = [peer for peer in peers if period is None or peer["period"] == period]
     for pillar in pillars:
         gaps = [g["value"] for peer in same_year for g in peer["gaps"]
@@ -175,9 +175,15 @@ def summary(pillars: list[dict], peers: list[dict], period: int | None = None) -
         if mean_gap <= -SUMMARY_GAP:
             strengths.append(item)
         elif mean_gap >= SUMMARY_GAP:
-            actions.append(item)
+            # a pillar the town cannot act on (catalogue ``actionable: false``) is no field for action
+            spec = CATALOGUE.pillars[pillar["pillar"]]
+            if spec.get("actionable", True):
+                actions.append(item)
+            else:
+                location.append({**item, "why_de": spec.get("location_de", "")})
     return {"strengths": sorted(strengths, key=lambda i: -i["gap"]),
-            "actions": sorted(actions, key=lambda i: -i["gap"]), "threshold": SUMMARY_GAP,
+            "actions": sorted(actions, key=lambda i: -i["gap"]), "location": sorted(location, key=lambda i: -i["gap"]),
+            "threshold": SUMMARY_GAP,
             "has_peers": bool(peers), "compared": compared, "period": period,
             "peer_period": peers[0]["period"] if peers else None}
 
@@ -194,11 +200,13 @@ def history_section(history: list[dict], dates: DataDates, ags: str) -> dict:
         row = {c: source[c] for c in HISTORY_COLUMNS}
         row["provisional"] = bool(row["provisional"]) if row["provisional"] is not None else False
         row["data_dates"] = dates(row["period"])
+        row["outside_band"] = rank_outside_band(row)
         rows.append(row)
     columns = {c: [r[c] for r in rows] for c in ("period", "score", "score_p05", "score_p95", "provisional")}
     has_scores = any(r["score"] is not None for r in rows)
     chart = charts.history_chart(columns, f"hist-{ags}") if has_scores else None
-    return {"rows": rows, "chart": chart, "any_provisional": any(columns["provisional"])}
+    return {"rows": rows, "chart": chart, "any_provisional": any(columns["provisional"]),
+            "any_outside_band": any(r["outside_band"] for r in rows)}
 
 
 def pillar_rows(latest: dict | None, data: ReportData | None = None) -> list[dict]:

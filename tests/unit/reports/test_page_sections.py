@@ -65,3 +65,28 @@ def test_the_change_tables_marks_join_carried_forward_and_census():
     assert _value_marks(row, "from") == ("fortgeschrieben aus 2013; enthält die Neuberechnung der Einwohnerzahl nach "
                                          "dem Zensus 2011")
     assert _value_marks(row, "to") == ""
+
+
+def test_a_pillar_the_town_cannot_act_on_is_no_field_for_action():
+    """Mölln 2021: commuting potential 13.9 points below the similar towns is where people work, not a deficit."""
+    from reports.context import summary
+
+    pillars = [{"pillar": "commuting_potential", "label": "Pendelpotenzial", "value": 50.0},
+               {"pillar": "accessibility", "label": "Erreichbarkeit", "value": 74.5}]
+    peers = [{"period": 2021, "gaps": [{"pillar": "commuting_potential", "value": 13.9},
+                                       {"pillar": "accessibility", "value": 5.3}]}]
+    result = summary(pillars, peers, 2021)
+    assert [i["label"] for i in result["actions"]] == ["Erreichbarkeit"]
+    assert [i["label"] for i in result["location"]] == ["Pendelpotenzial"]
+    assert "Nachfrage nach Arbeitsplätzen vor Ort" in result["location"][0]["why_de"]
+
+
+def test_the_history_marks_a_rank_outside_its_band():
+    from reports.context import DataDates, history_section
+
+    base = {"score": 50.0, "score_p05": 45.0, "score_p95": 55.0, "compared_towns": 3175, "imputed_share": 0.25,
+            "provisional": False}
+    history = [{**base, "period": 2018, "rank": 38, "rank_p05": 40.0, "rank_p95": 493.0},
+               {**base, "period": 2021, "rank": 7, "rank_p05": 7.0, "rank_p95": 19.0}]
+    section = history_section(history, DataDates([]), "01053090")
+    assert [r["outside_band"] for r in section["rows"]] == [True, False] and section["any_outside_band"]
