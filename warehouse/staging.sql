@@ -117,7 +117,7 @@ CREATE TABLE IF NOT EXISTS int_current_territory__observations (
     source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
 );
 
--- Monte Carlo rank and score bands per town and index period (joined into readiness_index at publish)
+-- Monte Carlo rank and score bands per town and index period, for the towns ranked in the published configuration only (joined into readiness_index at publish)
 CREATE TABLE IF NOT EXISTS index_bands (
     ags VARCHAR NOT NULL,
     period INTEGER NOT NULL,
