@@ -149,7 +149,7 @@ def overview(latest: dict | None, history: list[dict], dates: DataDates) -> dict
 
 def rank_outside_band(row: dict) -> bool:
     """True when the published rank lies outside the town's own 5-95 % rank band: the draws rank it elsewhere
-    (in 2018 88 towns, mostly by filling gaps from later years), so the page must say that the rank shown
+    (in 2018 89 towns Germany-wide, mostly by filling gaps from later years), so the page must say that the rank shown
     depends strongly on the method's choices rather than leave the two numbers contradicting each other."""
     rank, low, high = row.get("rank"), row.get("rank_p05"), row.get("rank_p95")
     if any(v is None or is_missing(v) for v in (rank, low, high)):
@@ -279,7 +279,7 @@ def _carried_de(imputed, reference_date) -> str:
 
 def imputation_de(row: dict) -> str:
     """'fortgeschrieben aus 2019' from the typed columns (a carried value keeps its own reference date)."""
-    return CARRIED_FORWARD_DE.format(row["reference_date"].year) if row.get("imputed") else ""
+    return _carried_de(row.get("imputed"), row.get("reference_date"))
 
 
 def quality_de(row: dict) -> str:

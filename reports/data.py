@@ -79,11 +79,10 @@ JOIN indicator_catalogue c ON c.indicator_id = v.indicator_id
 LEFT JOIN ({RELEASES}) r ON r.source_id = v.source_id AND r.vintage = v.vintage"""
 
 # Per town the period its page leads with, reports.context.headline_row's rule in SQL: the published period
-# (latest_ranking's) where the town has a score then, else its newest scored period, else its newest.
+# (latest_ranking's, as CONTRIBUTIONS takes it) where the town has a score then, else its newest scored period,
+# else its newest.
 HEADLINE_PERIODS = """
-SELECT ags, coalesce(max(period) FILTER (score IS NOT NULL AND period = (
-                         SELECT coalesce(max(period) FILTER (NOT coalesce(period_provisional, false)), max(period))
-                         FROM readiness_index WHERE score IS NOT NULL AND method_version = $mv)),
+SELECT ags, coalesce(max(period) FILTER (score IS NOT NULL AND period = (SELECT max(period) FROM latest_ranking)),
                      max(period) FILTER (score IS NOT NULL), max(period)) AS headline_period
 FROM readiness_index WHERE method_version = $mv GROUP BY ags"""
 

@@ -24,10 +24,11 @@ PILLARS = list(PILLAR_LABELS)
 UNIT_LABELS = CATALOGUE.units
 
 # Short German name of each source: label_de in sources.yaml.
-SOURCE_LABELS = {source_id: spec.label_de for source_id, spec in load_sources().items() if spec.label_de}
+_SOURCES = load_sources()  # read once at import (sources.yaml)
+SOURCE_LABELS = {source_id: spec.label_de for source_id, spec in _SOURCES.items() if spec.label_de}
 # {source id: {year: census}} of the population sources (sources.yaml census_rebasings)
 CENSUS_REBASINGS = {source_id: {int(year): name for year, name in spec.census_rebasings.items()}
-                    for source_id, spec in load_sources().items() if spec.census_rebasings}
+                    for source_id, spec in _SOURCES.items() if spec.census_rebasings}
 
 # German attribution where the one in sources.yaml is a template or has English words; {year} is
 # the year of the release (BKG asks for "© GeoBasis-DE / BKG (<Jahr>)").
