@@ -141,8 +141,11 @@ def _locate_header(rows: list[list], source_id: str, name: str) -> dict:
     else:
         fields["vb"] = column(sub, "Schlüssel")
         fields["stadtrechte"] = column(top, "Stadtrechte", startswith=True)
-    if "Längengrad" in sub:
-        fields["lon"], fields["lat"] = sub.index("Längengrad"), sub.index("Breitengrad")
+    # the centre's axes stand in the sub-header from 2013 on, one row lower (the date row) in 2009
+    for labels in (sub, dates):
+        if "Längengrad" in labels and "Breitengrad" in labels:
+            fields["lon"], fields["lat"] = labels.index("Längengrad"), labels.index("Breitengrad")
+            break
     # the date row under the header, else the column's own title ("Bevölkerung am 31.12.2023"), before the
     # sheet's title: a quarterly file's title date is the territorial status, not the population's Stichtag
     population_date = _first_date(dates[fields["population"]], _block_label(top, fields["population"]),
@@ -194,6 +197,28 @@ def _grid(rows: list[list]) -> np.ndarray:
     for i, row in enumerate(rows):
         grid[i, :len(row)] = row
     return grid
+
+
+def _packed_sexagesimal(*axes: pd.Series) -> bool:
+    """True when the centres are degrees, minutes and seconds packed as D.MMSS, not decimal degrees.
+
+    The 2009 register writes Mölln's centre as 10.4128 / 53.3746 (10° 41' 28", 53° 37' 46"); from 2013
+    on it is 10.691022 / 53.629521. The header says "Längengrad" in both, so the values decide: every
+    centre has at most four decimals and minutes below 60 (seconds may read 60, a rounding of the
+    publisher's). Decimal degrees with six decimals break that rule in about 40 % of rows.
+    """
+    values = pd.concat(axes).dropna().to_numpy(dtype=float)
+    if not len(values):
+        return False
+    packed = np.round(values * 1e4)
+    return bool(np.all(np.abs(packed / 1e4 - values) < 1e-9) and np.all((packed // 100) % 100 < 60)
+                and np.all(packed % 100 <= 60))
+
+
+def _decimal_degrees(packed: pd.Series) -> pd.Series:
+    """D.MMSS (see ``_packed_sexagesimal``) as decimal degrees, rounded to six decimals as the later registers."""
+    whole = np.round(packed * 1e4)
+    return (whole // 10000 + (whole // 100) % 100 / 60 + whole % 100 / 3600).round(6)
 
 
 def _numeric(series: pd.Series, source_id: str = "", name: str = "", first_row: int = 0) -> pd.Series:
@@ -283,5 +308,7 @@ def _register(table: pd.DataFrame, gemeinden: pd.DataFrame, header: dict) -> pd.
         register["kind"] = gemeinden["stadtrechte"].map(lambda x: "Stadt" if x == "x" else "Gemeinde")
     for axis in ("lon", "lat"):
         register[axis] = _numeric(gemeinden[axis]) if axis in gemeinden else float("nan")
+    if _packed_sexagesimal(register["lon"], register["lat"]):
+        register["lon"], register["lat"] = _decimal_degrees(register["lon"]), _decimal_degrees(register["lat"])
     register["territorial_date"] = pd.Timestamp(header["territorial_date"]).date()
     return register.reset_index(drop=True)

@@ -525,7 +525,7 @@ def usable(steps: pd.DataFrame) -> pd.Series:
 def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
     """Test every inferred recode and merger before it is used; official steps are marked 'official'.
 
-    ``register``: ags, vintage, territorial_date and (where the register has them, from 2013) lon, lat;
+    ``register``: ags, vintage, territorial_date and (where the register has them, from 2009) lon, lat;
     ``population``: ags, vintage, population, area_km2 (Gemeindeverzeichnis). Per successor and
     register transition:
 
@@ -973,7 +973,7 @@ GEO_AREA_TOLERANCE = 0.01  # the nearest vanished Gemeinden must add up to the s
 
 def geographic_mergers(register: pd.DataFrame, areas: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     """Mergers the area inference cannot find (more than three predecessors, no shared name, a
-    rejected set), from the centres the registers give from 2013 on.
+    rejected set), from the centres the registers give from 2009 on (``trusted_centres``).
 
     For each transition whose registers both have centres: every vanished key that no usable step
     explains goes to the nearest *target* (a new key no usable step explains, or a Gemeinde whose
@@ -1097,6 +1097,7 @@ def build_steps(register: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFra
     when ``geometries`` are given) and by centre distance for what is still unexplained, tested as
     well. ``areas``: ags, vintage, area_km2; ``population``: ags, vintage, population, area_km2;
     ``geometries``: ags, vintage, geometry_wkb (EPSG:4326) of the BKG VG releases."""
+    register = trusted_centres(register, areas[["ags", "vintage", "area_km2"]])
     steps = with_official(transitions(register, areas[["ags", "vintage", "area_km2"]]),
                           official_steps(changes, register))
     steps = moved_share(check_plausibility(steps, register, population), population)
@@ -1109,6 +1110,36 @@ def build_steps(register: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFra
         columns = [c for c in steps.columns if c not in PLAUSIBILITY_COLUMNS]
         steps = check_plausibility(pd.concat([steps[columns], geographic], ignore_index=True), register, population)
     return with_dates(steps, register)
+
+
+NAMESAKE_REACH = 1.5  # Kreis equal-area radii: how far from its Kreis's median centre a Gemeinde's own centre may lie
+
+
+def trusted_centres(register: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """``register`` with the centres blanked that belong to a namesake elsewhere.
+
+    The 2009 register gives about 480 Gemeinden the centre of another Gemeinde of the same name: Salem
+    (Herzogtum Lauenburg) sits on Salem in Baden-Württemberg, 660 km away. Such a centre is shared by
+    two or more Gemeinden of one register. Of those, only the Gemeinde whose Kreis the centre lies in
+    keeps it: the nearest to its Kreis's median centre relative to the Kreis's size, and within
+    NAMESAKE_REACH equal-area radii of it. Checked against the 2013 centres of the Gemeinden in both
+    registers: 479 of 482 centres more than 5 km off are blanked, 6 of 9,808 right ones (benchmarks/
+    crosswalk_validation.py). A blanked centre is unknown: no distance test, no geographic merger.
+    """
+    if not {"lon", "lat"} <= set(register.columns) or register["lon"].isna().all():
+        return register
+    frame = register.merge(areas.drop_duplicates(["ags", "vintage"]), on=["ags", "vintage"], how="left")
+    frame["_kreis"] = frame["ags"].str[:5]
+    by_kreis = frame.groupby(["vintage", "_kreis"])
+    lon0, lat0 = by_kreis["lon"].transform("median"), by_kreis["lat"].transform("median")
+    radius = np.sqrt(by_kreis["area_km2"].transform("sum") / np.pi)
+    km = np.hypot(np.radians(frame["lon"] - lon0) * np.cos(np.radians(lat0)), np.radians(frame["lat"] - lat0)) * 6371.0
+    relative = km / radius
+    place = [frame["vintage"], frame["lon"], frame["lat"]]
+    shared = frame.groupby(place, dropna=True)["ags"].transform("size").gt(1)
+    owner = relative.eq(relative.groupby(place).transform("min")) & relative.le(NAMESAKE_REACH)
+    blank = (shared & ~owner).to_numpy()
+    return register.assign(lon=register["lon"].mask(blank), lat=register["lat"].mask(blank))
 
 
 def with_dates(steps: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:

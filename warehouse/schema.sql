@@ -229,7 +229,7 @@ CREATE TABLE territorial_changes (
     population_before DOUBLE,      -- inferred steps: predecessors' (+ the successor's own) population in from_vintage
     population_after DOUBLE,       -- the successor's population in to_vintage
     yearly_change DOUBLE,          -- average yearly change between the two (%), tolerance ±5 %
-    max_distance_km DOUBLE,        -- largest predecessor-to-successor centre distance (registers from 2013)
+    max_distance_km DOUBLE,        -- largest predecessor-to-successor centre distance (registers from 2009)
     moved_population DOUBLE,       -- official partial transfers: inhabitants moved (<= 50: minor_transfer, still comparable)
     moved_area_km2 DOUBLE,         -- official partial transfers and split parts: area moved (0 inhabitants: an uninhabited gain)
     moved_share DOUBLE             -- moved_population as % of the smaller Gemeinde's population before the change (<= 1 %: minor_transfer)

@@ -103,6 +103,33 @@ def test_four_gemeinden_joining_langelsheim_are_found_by_geography(full_data, gv
     assert friedland["yearly_change"].iloc[0] > crosswalk.POPULATION_TOLERANCE * 100  # the jump is real
 
 
+def test_2010_saxony_anhalt_mergers_are_tested_on_the_2009_centres(full_data):
+    """Between the registers of 2009 and 2013 Sachsen-Anhalt formed its Einheitsgemeinden. The area
+    inference gave Landsberg Ostrau, Wettin and Beesenstedt, Teutschenthal Milzau, Schwerz and
+    Dornstedt: areas that add up by coincidence, 25-30 km away, which made Landsberg grow 3.6 % and
+    Teutschenthal 4.5 % a year. With the 2009 centres (read since they are converted from D.MMSS)
+    the distance test rejects them; Milzau is found in Bad Lauchstädt by geography. The namesake
+    rule blanks nearly every 2009 centre that lies far from the same Gemeinde's 2013 centre."""
+    register, values = registers(full_data, {"2009-12-31", "2013-12-31"})
+    register = register.assign(territorial_date=register["vintage"].map(lambda v: dt.date(int(v[:4]), 12, 31)))
+    trusted = crosswalk.trusted_centres(register, values[["ags", "vintage", "area_km2"]]).set_index(["vintage", "ags"])
+    old, new = trusted.loc["2009-12-31"], register.set_index(["vintage", "ags"]).loc["2013-12-31"]
+    published = register.set_index(["vintage", "ags"]).loc["2009-12-31"]
+    both = old.index.intersection(new.index)
+    km = (((published.loc[both, "lon"] - new.loc[both, "lon"]) * 68.0) ** 2
+          + ((published.loc[both, "lat"] - new.loc[both, "lat"]) * 111.2) ** 2) ** 0.5
+    blanked = old.loc[both, "lon"].isna()
+    assert blanked[km > 5].mean() > 0.98 and blanked[km < 1].sum() < 10
+    steps = crosswalk.build_steps(register, values[["ags", "vintage", "area_km2"]], pd.DataFrame(),
+                                  values[["ags", "vintage", "population", "area_km2"]])
+    used = steps[crosswalk.usable(steps) & (steps["from_vintage"] == "2009-12-31")]
+    into = used.groupby("to_ags")["from_ags"].apply(set)
+    assert "15088195" not in into and "15088365" not in into  # Landsberg, Teutschenthal: no coincidental set
+    assert into.get("15088025") == {"15088225"}  # Milzau joined Bad Lauchstädt
+    rejected = steps[(steps["to_ags"] == "15088195") & (steps["from_vintage"] == "2009-12-31")]
+    assert set(rejected["plausibility"]) == {"too_far"} and rejected["max_distance_km"].min() > 25
+
+
 def test_an_ambiguous_set_is_not_used():
     """Two different sets of nearby vanished Gemeinden fit the new key's area: no evidence, no step."""
     free = pd.DataFrame({"area_km2": [10.0, 5.0, 5.0, 20.0], "lon": [10.0, 10.01, 10.02, 10.03],

@@ -46,6 +46,24 @@ def test_moelln_population_new_layout():
                  "2021-12-31") == 19329
 
 
+def test_2009_centres_are_degrees_minutes_seconds_converted_to_decimal_degrees():
+    """The 2009 register packs its centres as D.MMSS under a header one row lower than from 2013 on;
+    read as decimal degrees they put Mölln 30 km off. Converted, 212 of the 244 centres of a Gemeinde in
+    both registers lie within 0.2 km of its 2013 centre in the five pilot Kreise; the rest are the
+    publisher's namesake centres, kept as published (crosswalk.trusted_centres sets them aside):
+    Salem in Herzogtum Lauenburg has the centre of Salem on Lake Constance."""
+    gv = releases("destatis_gemeindeverzeichnis")
+    old = destatis_gv.parse_release(gv["2009-12-31"])["register"].set_index("ags")
+    new = destatis_gv.parse_release(gv["2013-12-31"])["register"].set_index("ags")
+    assert old["lon"].notna().all()
+    assert (old.at["01053090", "lon"], old.at["01053090", "lat"]) == (10.691111, 53.629444)  # 10.4128 / 53.3746
+    both = old.index.intersection(new.index)
+    km = ((old.loc[both, "lon"] - new.loc[both, "lon"]) * 66.0) ** 2 + ((old.loc[both, "lat"] - new.loc[both, "lat"]) * 111.2) ** 2
+    assert len(both) > 200 and (km ** 0.5).lt(0.2).sum() == 212
+    assert old.at["01053107", "name"] == "Salem" and old.at["01053107", "lat"] < 48
+    assert not destatis_gv._packed_sexagesimal(new["lon"], new["lat"])  # six decimals: decimal degrees as given
+
+
 def test_old_layout_and_reference_date_from_header():
     gv = releases("destatis_gemeindeverzeichnis")
     old = destatis_gv.parse_release(gv["1983-12-31"])

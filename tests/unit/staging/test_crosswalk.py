@@ -413,3 +413,21 @@ def test_a_quarterly_register_is_a_transition_in_time_order():
     held = crosswalk.held_vintages(register[register["vintage"] != "2025-12-31"])
     assert held["99100004"] == ["2024-12-31", "2025-Q2"]
     assert crosswalk.key_vintage(held, "99100004", "2025-12-31") == "2025-Q2"
+
+
+def test_a_centre_shared_with_a_namesake_elsewhere_is_blanked():
+    """The 2009 register gave Salem (Kreis 99100) the centre of Salem in Kreis 99300, 600 km south. The
+    shared centre stays with the Salem whose Kreis it lies in; the other's centre becomes unknown, so
+    no distance test or geographic merger rests on it. A centre only one Gemeinde has is kept."""
+    rows = [("99100001", "Salem", 8.99, 47.77, 20.0), ("99100002", "Adorf", 10.50, 53.60, 400.0),
+            ("99100003", "Bdorf", 10.60, 53.62, 400.0), ("99300001", "Salem", 8.99, 47.77, 40.0),
+            ("99300002", "Cdorf", 9.05, 47.80, 400.0), ("99300003", "Ddorf", 8.90, 47.70, 400.0)]
+    frame = pd.DataFrame(rows, columns=["ags", "name", "lon", "lat", "area_km2"]).assign(vintage="2009-12-31")
+    trusted = crosswalk.trusted_centres(frame[["ags", "name", "vintage", "lon", "lat"]],
+                                        frame[["ags", "vintage", "area_km2"]]).set_index("ags")
+    assert trusted["lon"].isna().tolist() == [True, False, False, False, False, False]
+    # both far from their Kreise: the centre is nobody's
+    far = frame.assign(lon=frame["lon"].where(~frame["name"].eq("Salem"), 13.40),
+                       lat=frame["lat"].where(~frame["name"].eq("Salem"), 52.52))
+    trusted = crosswalk.trusted_centres(far[["ags", "name", "vintage", "lon", "lat"]], far[["ags", "vintage", "area_km2"]])
+    assert trusted["lon"].isna().sum() == 2
