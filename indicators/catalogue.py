@@ -18,6 +18,7 @@ ROUNDING_TOLERANCE = 1.0
 
 
 REFERENCE_LEVELS = ("kreis", "land", "bund")
+EXTRA_FIELDS = {"possible_range", "reference_levels", "at_most_sum_of"}  # typed fields beside the method's params
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Indicator:
     why: str
     params: dict = field(default_factory=dict)  # method parameters: measure, years, numerator, ...
     possible_range: tuple[float | None, float | None] | None = None  # None: any value is possible
+    # measures of the same release whose sum the value cannot exceed (a total over technologies); () none
+    at_most_sum_of: tuple[str, ...] = ()
     # levels whose publisher figure of the same measure is shown beside the town's as a comparison; none where the
     # upper level's figure means something else (a Kreis's out-commuters leave the Kreis, a town's the Gemeinde)
     reference_levels: tuple[str, ...] = REFERENCE_LEVELS
@@ -51,6 +54,11 @@ class Indicator:
         if high is not None:
             outside |= values > high + ROUNDING_TOLERANCE
         return outside
+
+    def exceeds(self, values, parts) -> np.ndarray:
+        """True where a value exceeds the sum of its parts (``at_most_sum_of``, same release) by more than the
+        rounding tolerance: a total the publisher's own breakdown contradicts. A missing sum never exceeds."""
+        return np.asarray(values, dtype=float) > np.asarray(parts, dtype=float) + ROUNDING_TOLERANCE
 
     @property
     def sources(self) -> list[str]:
@@ -112,8 +120,9 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
             indicator_id=indicator_id,
             goalposts=(float(low), float(high)),
             possible_range=tuple(None if b is None else float(b) for b in possible) if possible else None,
-            params={k: v for k, v in entry.items() if k not in known | {"possible_range", "reference_levels"}},
+            params={k: v for k, v in entry.items() if k not in known | EXTRA_FIELDS},
             reference_levels=levels,
+            at_most_sum_of=tuple(entry.get("at_most_sum_of") or ()),
             **fields,
         )
         _validate(indicator, raw["pillars"], raw.get("units") or {})
@@ -151,5 +160,9 @@ def _validate(indicator: Indicator, pillars: dict, units: dict) -> None:
         if len(indicator.possible_range) != 2 or (low is not None and high is not None and low >= high):
             problems.append(f"possible_range {list(indicator.possible_range)} must be [low, high] with low < high "
                             "(null: no bound)")
+    if indicator.at_most_sum_of and (indicator.method != "observed"
+                                     or not all(isinstance(m, str) and m for m in indicator.at_most_sum_of)):
+        problems.append(f"at_most_sum_of {list(indicator.at_most_sum_of)} must list measures, and only for "
+                        "method: observed")
     if problems:
         raise ValueError(f"indicator {indicator.indicator_id}: " + "; ".join(problems))

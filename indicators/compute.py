@@ -67,6 +67,9 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
     impossible = indicator.impossible(values["value"])
     if impossible.any():  # a publisher error (e.g. INKAR: 110 % of commuters): kept as given, never scored
         values.loc[impossible & values["excluded_reason"].isna().to_numpy(), "excluded_reason"] = "impossible_value"
+    if indicator.at_most_sum_of:  # a total its own breakdown contradicts: kept as given, never scored
+        inconsistent = indicator.exceeds(values["value"], _sum_of_parts(con, indicator, values))
+        values.loc[inconsistent & values["excluded_reason"].isna().to_numpy(), "excluded_reason"] = "inconsistent_value"
     values["method_break"] = False
     values["quality_note"] = rendered_notes(values["territorial_change"], values["source_level"], values["base_period"],
                                             values["excluded_reason"])
@@ -178,6 +181,21 @@ def _observed(con, indicator: Indicator, cache: dict | None = None) -> pd.DataFr
               FROM ({YEARLY})"""
     return con.execute(sql, {"sources": indicator.sources, "measure": indicator.params["measure"],
                              "vintages": release_positions(con, indicator.sources, cache)}).df()
+
+
+def _sum_of_parts(con, indicator: Indicator, values: pd.DataFrame) -> np.ndarray:
+    """Per value, the sum of the ``at_most_sum_of`` measures of the same source, release, Gemeinde and date.
+
+    A part the release does not publish counts as 0: the Breitbandatlas has no DSL or mobile column at
+    1000 Mbit/s because neither reaches it. A value without any part (no breakdown) gets NaN: not checked."""
+    sums = con.execute("""
+        SELECT source_id, vintage, ags, reference_date, sum(value) AS parts
+        FROM observations
+        WHERE list_contains($parts, measure) AND list_contains($sources, source_id) AND level = 'gemeinde'
+          AND value IS NOT NULL
+        GROUP BY ALL""", {"parts": list(indicator.at_most_sum_of), "sources": indicator.sources}).df()
+    keys = ["source_id", "vintage", "ags", "reference_date"]
+    return values[keys].merge(sums, on=keys, how="left")["parts"].to_numpy(dtype=float)
 
 
 def _annualised_change(con, indicator: Indicator, cache: dict | None = None) -> pd.DataFrame:

@@ -102,7 +102,7 @@ def render_indicator_table(catalogue: Catalogue) -> str:
     """Markdown table with one row per indicator of ``catalogue``.
 
     Columns: id, label, pillar, unit, direction, source, method with its parameters,
-    goalposts, possible range (– where any value is possible; an open bound as –), weight,
+    goalposts, possible range (– where any value is possible; an open bound as –; ≤ the sum of at_most_sum_of), weight,
     carry_forward_years, definition, why. Rows are grouped by
     pillar in catalogue order; context indicators come last.
     """
@@ -117,10 +117,13 @@ def render_indicator_table(catalogue: Catalogue) -> str:
 
 
 def _possible(indicator) -> str:
-    """``[0, 100]``, ``[0, –]`` (no upper bound) or ``–`` (no possible_range declared)."""
-    if indicator.possible_range is None:
-        return "–"
-    return "[" + ", ".join("–" if b is None else _number(b) for b in indicator.possible_range) + "]"
+    """``[0, 100]``, ``[0, –]`` (no upper bound) or ``–`` (no possible_range declared); then ``≤ a + b`` when
+    the value cannot exceed the sum of other measures of its release (``at_most_sum_of``)."""
+    bound = ("–" if indicator.possible_range is None else
+             "[" + ", ".join("–" if b is None else _number(b) for b in indicator.possible_range) + "]")
+    if indicator.at_most_sum_of:
+        bound += "; ≤ " + " + ".join(f"`{m}`" for m in indicator.at_most_sum_of)
+    return bound
 
 
 def render_generated(catalogue: Catalogue) -> str:

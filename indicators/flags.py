@@ -61,9 +61,13 @@ EXCLUDED_REASON = {
                           "nicht bewertet: Kontextindikator außerhalb des Index"),
     "impossible_value": ("not scored: outside the values the quantity can take (publisher error)",
                          "nicht bewertet: außerhalb des möglichen Wertebereichs (Fehler in der Quelle)"),
+    "inconsistent_value": ("not scored: larger than the sum of its parts in the same release (contradiction in the "
+                           "source)",
+                           "nicht bewertet: größer als die Summe seiner Teile in derselben Veröffentlichung "
+                           "(Widerspruch in der Quelle)"),
 }
 # the exclusions a value's rendered text names itself; the others are said by its territorial_change or its pillar
-SELF_EXPLAINED_EXCLUSIONS = {"impossible_value"}
+SELF_EXPLAINED_EXCLUSIONS = {"impossible_value", "inconsistent_value"}
 
 # method_break (boolean) and omitted_pillars (pillar ids) render with these
 OTHER = {

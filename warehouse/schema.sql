@@ -109,7 +109,7 @@ CREATE TABLE indicator_values_history (
     territorial_change VARCHAR,                          -- NULL or recode | merger | merger_weighted | minor_transfer | partial_transfer | split | area_change | implausible_step
     method_break BOOLEAN,                                -- the publisher's method generation changed since the town's previous value
     source_level VARCHAR,                                -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
-    excluded_reason VARCHAR,                             -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value
+    excluded_reason VARCHAR,                             -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value
     base_period INTEGER,                                 -- annualised changes: the base year
     valid_from TIMESTAMP NOT NULL,
     valid_to TIMESTAMP,
@@ -369,7 +369,7 @@ CREATE TABLE indicator_values_latest (
     territorial_change VARCHAR,      -- NULL or recode | merger | merger_weighted | minor_transfer | partial_transfer | split | area_change | implausible_step
     method_break BOOLEAN,            -- the publisher's method generation changed since the town's previous value
     source_level VARCHAR,            -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
-    excluded_reason VARCHAR,         -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value
+    excluded_reason VARCHAR,         -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value
     base_period INTEGER,             -- annualised changes: the base year
     PRIMARY KEY (ags, indicator_id)
 );

@@ -178,6 +178,49 @@ def test_a_share_above_100_percent_is_kept_but_never_scored():
     assert scored == {("15085040", 2014), ("01053090", 2013), ("01053090", 2014)}
 
 
+def bba(ags, vintage, year, measure, value):
+    month, day = (12, 31) if vintage.endswith("ende") else (6, 30)
+    return ("breitbandatlas", vintage, ags, "gemeinde", dt.date(year, month, day), measure, value, "% of households",
+            None)
+
+
+def test_a_total_above_the_sum_of_its_technologies_is_kept_but_never_scored():
+    """The Breitbandatlas of end 2020 gives Ludwigsstadt (09476152) 94.75 % gigabit households over all
+    technologies, with 0.25 % by cable and 0.25 % by fibre; mid-2021 it is 0.25 %. 94.75 is the total of
+    09672113, whose cable gives it. A total its own breakdown contradicts is kept as published, typed
+    inconsistent_value with a note, and never scored; a total without a breakdown is not checked."""
+    con = observations([
+        bba("09476152", "2020-ende", 2020, "households_all_1000", 94.75),
+        bba("09476152", "2020-ende", 2020, "households_catv_1000", 0.25),
+        bba("09476152", "2020-ende", 2020, "households_ftthb_1000", 0.25),
+        bba("09476152", "2021-mitte", 2021, "households_all_1000", 0.25),
+        bba("09476152", "2021-mitte", 2021, "households_catv_1000", 0.25),
+        bba("09476152", "2021-mitte", 2021, "households_ftthb_1000", 0.25),
+        bba("09672113", "2020-ende", 2020, "households_all_1000", 94.75),
+        bba("09672113", "2020-ende", 2020, "households_catv_1000", 94.75),
+        bba("09672113", "2020-ende", 2020, "households_ftthb_1000", 0.18),
+        bba("01053090", "2020-ende", 2020, "households_all_1000", 60.0),  # no breakdown
+        bba("01053090", "2021-mitte", 2021, "households_all_1000", 61.0),  # 0.5 above its parts: rounding
+        bba("01053090", "2021-mitte", 2021, "households_ftthb_1000", 60.5)])
+    result = compute_indicator(con, CATALOGUE.indicators["gigabit_coverage"]).set_index(["ags", "period"])
+    assert result.loc[("09476152", 2020), "value"] == 94.75
+    assert result.loc[("09476152", 2020), "excluded_reason"] == "inconsistent_value"
+    assert result.loc[("09476152", 2020), "quality_note"].startswith("not scored: larger than the sum of its parts")
+    assert set(result[result["excluded_reason"].isna()].index) == {
+        ("09476152", 2021), ("09672113", 2020), ("01053090", 2020), ("01053090", 2021)}
+
+
+def test_at_most_sum_of_is_only_for_observed_values(tmp_path):
+    from indicators.catalogue import CATALOGUE_YAML
+
+    text = CATALOGUE_YAML.read_text(encoding="utf-8")
+    broken = tmp_path / "catalogue.yaml"
+    broken.write_text(text.replace("at_most_sum_of: [households_dsl_1000,", "at_most_sum_of: [1000,", 1),
+                      encoding="utf-8")
+    with pytest.raises(ValueError, match=r"indicator gigabit_coverage: at_most_sum_of \[1000, .* must list measures"):
+        load_catalogue(broken)
+
+
 def test_an_indicator_without_a_possible_range_takes_any_value():
     con = observations([gv("A", 2013, "population_total", 10000), gv("A", 2023, "population_total", 1),
                         gv("A", 2013, "area_km2", 50), gv("A", 2023, "area_km2", 50)])
