@@ -18,7 +18,7 @@ ROUNDING_TOLERANCE = 1.0
 
 
 REFERENCE_LEVELS = ("kreis", "land", "bund")
-EXTRA_FIELDS = {"possible_range", "reference_levels", "at_most_sum_of"}  # typed fields beside the method's params
+EXTRA_FIELDS = {"possible_range", "reference_levels", "at_most_sum_of", "zero_de"}  # typed fields beside the method's params
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Indicator:
     possible_range: tuple[float | None, float | None] | None = None  # None: any value is possible
     # measures of the same release whose sum the value cannot exceed (a total over technologies); () none
     at_most_sum_of: tuple[str, ...] = ()
+    zero_de: str = ""  # what exactly 0 means, shown beside it on the pages ('IC/ICE-Halt in der Gemeinde')
     # levels whose publisher figure of the same measure is shown beside the town's as a comparison; none where the
     # upper level's figure means something else (a Kreis's out-commuters leave the Kreis, a town's the Gemeinde)
     reference_levels: tuple[str, ...] = REFERENCE_LEVELS
@@ -123,6 +124,7 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
             params={k: v for k, v in entry.items() if k not in known | EXTRA_FIELDS},
             reference_levels=levels,
             at_most_sum_of=tuple(entry.get("at_most_sum_of") or ()),
+            zero_de=str(entry.get("zero_de") or ""),
             **fields,
         )
         _validate(indicator, raw["pillars"], raw.get("units") or {})

@@ -18,6 +18,7 @@ from reports.maps import COWORKING_RADIUS_M, TownGeometries, town_map
 
 CARRY_FORWARD_YEARS = {i.indicator_id: i.carry_forward_years for i in CATALOGUE.indicators.values()}
 DECIMALS = {i.indicator_id: CATALOGUE.unit_decimals[i.unit] for i in CATALOGUE.indicators.values()}
+ZERO_DE = {i.indicator_id: i.zero_de for i in CATALOGUE.indicators.values() if i.zero_de}
 
 TOP_FLOWS = 10
 # A pillar counts as a strength (or a field for action) when the town is this many index points above
@@ -298,6 +299,7 @@ def indicator_rows(rows: list[dict], data: ReportData | None = None, town: dict 
     for row in rows:
         row.update(pillar_label=pillar_label(row["pillar"]) if row["pillar"] in order else "Kontext",
                    unit_de=unit_label(row["unit"]), decimals=DECIMALS.get(row["indicator_id"], 2),
+                   zero_de=ZERO_DE.get(row["indicator_id"], "") if row.get("value") == 0 else "",
                    source_de=source_label(row["source_id"]),
                    vintage_de=vintage_label(row["vintage"]),
                    imputation_de=imputation_de(row), quality_de=quality_de(row),

@@ -8,6 +8,7 @@ sources.yaml). Templates and report code never write German text for a code them
 from __future__ import annotations
 
 import functools
+from decimal import ROUND_HALF_UP, Decimal
 import re
 
 import pandas as pd
@@ -35,6 +36,7 @@ CENSUS_REBASINGS = {source_id: {int(year): name for year, name in spec.census_re
 ATTRIBUTION_DE = {
     "bkg_vg": "© GeoBasis-DE / BKG ({year}), Daten verändert",
     "inkar": "© BBSR Bonn 2022, INKAR (aufbereitet von RegioHub/inkr)",
+    "ba_commuting": "© Statistik der Bundesagentur für Arbeit (Pendleratlas 2016 aufbereitet von noerw/pendleratlas)",
     "local_inputs": "wie je Datei angegeben (Lieferant, Lizenz; siehe Abschnitt „Coworking-Lücke“)",
 }
 # German publisher and licence where sources.yaml describes them in English (the towns' own files:
@@ -218,10 +220,18 @@ def is_missing(value) -> bool:
 
 
 def de_number(value, digits: int = 1) -> str:
-    """German number format: decimal comma, dot as thousands separator; '–' for missing."""
+    """German number format: decimal comma, dot as thousands separator, a real minus sign ('−0,50', as
+    ``de_signed``); '–' for missing. A half in the next place rounds away from zero, as a reader rounds the
+    decimal the download shows (82,485 -> '82,49'), not the binary float just below it (82.48499999...)."""
     if is_missing(value):
         return "–"
-    return f"{float(value):,.{digits}f}".translate(_DE_SEPARATORS)
+    number = float(value)
+    if abs(abs(number) * 10.0 ** digits % 1.0 - 0.5) < 1e-6:  # a tie, or the binary float just beside one
+        number = float(Decimal(repr(number)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+    text = f"{number:,.{digits}f}".translate(_DE_SEPARATORS)
+    if text.startswith("-"):  # no sign before a value shown as zero ('0,00', not '−0,00')
+        return "\u2212" + text[1:] if text.strip("-0,.") else text[1:]
+    return text
 
 
 _DE_SEPARATORS = str.maketrans({",": ".", ".": ","})  # swap both at once (one call per number, not three)

@@ -57,7 +57,8 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Bund": r.get("ref_bund"), "Stichtag Kreis/Land/Bund, wo abweichend": r.get("reference_dates_de") or None,
             "Median Vergleichsgruppe": r.get("ref_group"), "Quelle": r["source_de"],
             "Stand": r["vintage_de"], "Stichtag": _date(r["reference_date"]), "fortgeschrieben": _yes(r["imputed"]),
-            "Hinweis": "; ".join(t for t in (r["imputation_de"], r["quality_de"], _elsewhere_de(r, context)) if t)}
+            "Hinweis": "; ".join(t for t in (r.get("zero_de"), r["imputation_de"], r["quality_de"],
+                                             _elsewhere_de(r, context)) if t)}
             for r in context["indicators"] + context["indicators_elsewhere"]]),
         Table("vergleichsstaedte", "Vergleichsstädte", [{
             "Jahr": r["period"], "Nr.": r["rank"], "Stadt": r["peer_name"], "AGS": r["peer_ags"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 
 import jinja2
 import pandas as pd
@@ -64,16 +65,26 @@ def test_berlin_time_cached_is_berlin_time(value):
     assert _berlin_cached(value) == _berlin_cached(value) == berlin_time(value)
 
 
-def de_number_before(value, digits: int = 1) -> str:
-    """de_number as it was written before (three replaces), to compare the single translate with."""
+def de_number_reference(value, digits: int = 1) -> str:
+    """The German number as a reader writes it: the decimal the download shows, rounded half away from zero
+    (decimal arithmetic, three replaces), a real minus sign, none before a zero."""
     if is_missing(value):
         return "–"
-    text = f"{float(value):,.{digits}f}"
-    return text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+    exact = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    text = f"{abs(exact):,.{digits}f}".replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+    return ("\u2212" if exact < 0 else "") + text
 
 
 @pytest.mark.parametrize("value", [0, 3, -0.05, 12.35, 1234567.891, -9876543.21, 1e16, 0.5, 2.5, None,
-                                   float("nan"), True])
+                                   float("nan"), True, 82.485, 29.885, -0.004, 2.675, 0.125, -0.005, 19.895])
 @pytest.mark.parametrize("digits", [0, 1, 2])
-def test_de_number_in_one_translate_is_the_same(value, digits):
-    assert de_number(value, digits) == de_number_before(value, digits)
+def test_de_number_is_the_decimal_rounded_half_up(value, digits):
+    assert de_number(value, digits) == de_number_reference(value, digits)
+
+
+def test_de_number_rounds_what_the_download_shows():
+    """The audit of 3 December: the reference-group median 82.485 read '82,48' on the page and 82,485 in the CSV;
+    negative values had a hyphen in the tables and a real minus in the contributions."""
+    assert [de_number(82.485, 2), de_number(29.885, 2), de_number(19.895, 1)] == ["82,49", "29,89", "19,9"]
+    assert [de_number(-0.5, 2), de_number(-0.004, 2), de_number(-1234.5, 0)] == ["\u22120,50", "0,00", "\u22121.235"]
+    assert de_number(12.3449999, 2) == "12,34"  # near a tie, not on it

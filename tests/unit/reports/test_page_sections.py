@@ -90,3 +90,18 @@ def test_the_history_marks_a_rank_outside_its_band():
                {**base, "period": 2021, "rank": 7, "rank_p05": 7.0, "rank_p95": 19.0}]
     section = history_section(history, DataDates([]), "01053090")
     assert [r["outside_band"] for r in section["rows"]] == [True, False] and section["any_outside_band"]
+
+
+def test_inkars_zero_minutes_to_the_station_says_the_station_is_in_the_town():
+    """Wittenberge, INKAR 2020 (x336): 0.0 car minutes to the next IC/ICE station, INKAR's mark for a station in
+    the Gemeindeverband; the page said '0,0 Minuten mit dem Pkw' as if it were a measured time."""
+    from reports.context import indicator_rows
+
+    def value_row(indicator_id, value):
+        return {"indicator_id": indicator_id, "value": value, "pillar": "accessibility", "label": indicator_id,
+                "unit": "minutes by car", "source_id": "inkar", "vintage": "2022-12", "attribution": "",
+                "period": 2021, "reference_date": pd.Timestamp("2020-12-31"), "imputed": False}
+
+    rows = indicator_rows([value_row("ic_ice_station_car_minutes", 0.0), value_row("oberzentrum_car_minutes", 70.69),
+                           value_row("ic_ice_station_car_minutes", 12.5)])
+    assert [r["zero_de"] for r in rows] == ["IC/ICE-Halt in der Gemeinde", "", ""]
