@@ -18,9 +18,10 @@ def is_missing(value) -> bool:
 
 
 def de_number(value, digits: int = 1) -> str:
-    """A number as German readers write it: 1.234,5 (the reports' format); missing values (also pandas'
-    NA and NaT, which the reports never pass) as an en dash."""
-    return "–" if is_missing(value) else labels.de_number(float(value), digits)
+    """A number as German readers write it: 1.234,5 (the reports' format and rounding); missing values (also
+    pandas' NA and NaT, which the reports never pass) as an en dash. The minus stays the ASCII hyphen: terminal
+    output is pasted into spreadsheets and redirected into files of any encoding, where U+2212 is no number."""
+    return "–" if is_missing(value) else labels.de_number(float(value), digits).replace("\u2212", "-")
 
 
 def de_score(value) -> str:

@@ -37,8 +37,9 @@ class Indicator:
     why: str
     params: dict = field(default_factory=dict)  # method parameters: measure, years, numerator, ...
     possible_range: tuple[float | None, float | None] | None = None  # None: any value is possible
-    # measures of the same release whose sum the value cannot exceed (a total over technologies); () none
-    at_most_sum_of: tuple[str, ...] = ()
+    # per source, measures of the same release whose sum the value cannot exceed (a total over technologies):
+    # ((source id, (measure, ...)), ...); () none
+    at_most_sum_of: tuple[tuple[str, tuple[str, ...]], ...] = ()
     zero_de: str = ""  # what exactly 0 means, shown beside it on the pages ('IC/ICE-Halt in der Gemeinde')
     # levels whose publisher figure of the same measure is shown beside the town's as a comparison; none where the
     # upper level's figure means something else (a Kreis's out-commuters leave the Kreis, a town's the Gemeinde)
@@ -123,7 +124,7 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
             possible_range=tuple(None if b is None else float(b) for b in possible) if possible else None,
             params={k: v for k, v in entry.items() if k not in known | EXTRA_FIELDS},
             reference_levels=levels,
-            at_most_sum_of=tuple(entry.get("at_most_sum_of") or ()),
+            at_most_sum_of=_parts_by_source(entry.get("at_most_sum_of"), indicator_id),
             zero_de=str(entry.get("zero_de") or ""),
             **fields,
         )
@@ -141,6 +142,18 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
         unit_decimals={str(k): int(v["decimals"]) for k, v in (raw.get("units") or {}).items()},
         score_decimals=score_decimals,
     )
+
+
+def _parts_by_source(given, indicator_id: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``at_most_sum_of`` ({source id: [measure, ...]}) as a hashable tuple; ValueError naming the indicator."""
+    if not given:
+        return ()
+    if not isinstance(given, dict) or not all(
+            isinstance(measures, list) and measures and all(isinstance(m, str) and m for m in measures)
+            for measures in given.values()):
+        raise ValueError(f"indicator {indicator_id}: at_most_sum_of {given!r} must map each source id to a list "
+                         "of measures")
+    return tuple((str(source), tuple(measures)) for source, measures in given.items())
 
 
 def _validate(indicator: Indicator, pillars: dict, units: dict) -> None:
@@ -162,9 +175,10 @@ def _validate(indicator: Indicator, pillars: dict, units: dict) -> None:
         if len(indicator.possible_range) != 2 or (low is not None and high is not None and low >= high):
             problems.append(f"possible_range {list(indicator.possible_range)} must be [low, high] with low < high "
                             "(null: no bound)")
-    if indicator.at_most_sum_of and (indicator.method != "observed"
-                                     or not all(isinstance(m, str) and m for m in indicator.at_most_sum_of)):
-        problems.append(f"at_most_sum_of {list(indicator.at_most_sum_of)} must list measures, and only for "
-                        "method: observed")
+    if indicator.at_most_sum_of and indicator.method != "observed":
+        problems.append("at_most_sum_of is only for method: observed (a value of the release's own measure)")
+    unknown = [s for s, _ in indicator.at_most_sum_of if s not in indicator.sources]
+    if unknown:
+        problems.append(f"at_most_sum_of names sources {unknown} that are not the indicator's {indicator.sources}")
     if problems:
         raise ValueError(f"indicator {indicator.indicator_id}: " + "; ".join(problems))

@@ -184,17 +184,18 @@ def _observed(con, indicator: Indicator, cache: dict | None = None) -> pd.DataFr
 
 
 def _sum_of_parts(con, indicator: Indicator, values: pd.DataFrame) -> np.ndarray:
-    """Per value, the sum of the ``at_most_sum_of`` measures of the same source, release, Gemeinde and date.
-
-    A part the release does not publish counts as 0: the Breitbandatlas has no DSL or mobile column at
-    1000 Mbit/s because neither reaches it. A value without any part (no breakdown) gets NaN: not checked."""
-    sums = con.execute("""
+    """Per value, the sum of the ``at_most_sum_of`` measures of its source, release, Gemeinde and date; NaN (not
+    checked) where the source declares no parts or the release lacks one of them or suppressed it (a total
+    without its full breakdown cannot be contradicted by it)."""
+    frames = [con.execute("""
         SELECT source_id, vintage, ags, reference_date, sum(value) AS parts
         FROM observations
-        WHERE list_contains($parts, measure) AND list_contains($sources, source_id) AND level = 'gemeinde'
-          AND value IS NOT NULL
-        GROUP BY ALL""", {"parts": list(indicator.at_most_sum_of), "sources": indicator.sources}).df()
+        WHERE source_id = $source AND list_contains($parts, measure) AND level = 'gemeinde' AND value IS NOT NULL
+        GROUP BY ALL
+        HAVING count(DISTINCT measure) = len($parts)""", {"source": source, "parts": list(parts)}).df()
+              for source, parts in indicator.at_most_sum_of]
     keys = ["source_id", "vintage", "ags", "reference_date"]
+    sums = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     return values[keys].merge(sums, on=keys, how="left")["parts"].to_numpy(dtype=float)
 
 

@@ -122,7 +122,8 @@ def _possible(indicator) -> str:
     bound = ("–" if indicator.possible_range is None else
              "[" + ", ".join("–" if b is None else _number(b) for b in indicator.possible_range) + "]")
     if indicator.at_most_sum_of:
-        bound += "; ≤ " + " + ".join(f"`{m}`" for m in indicator.at_most_sum_of)
+        bound += "".join(f"; ≤ {' + '.join(f'`{m}`' for m in parts)} ({source})"
+                         for source, parts in indicator.at_most_sum_of)
     return bound
 
 

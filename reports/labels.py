@@ -36,7 +36,6 @@ CENSUS_REBASINGS = {source_id: {int(year): name for year, name in spec.census_re
 ATTRIBUTION_DE = {
     "bkg_vg": "© GeoBasis-DE / BKG ({year}), Daten verändert",
     "inkar": "© BBSR Bonn 2022, INKAR (aufbereitet von RegioHub/inkr)",
-    "ba_commuting": "© Statistik der Bundesagentur für Arbeit (Pendleratlas 2016 aufbereitet von noerw/pendleratlas)",
     "local_inputs": "wie je Datei angegeben (Lieferant, Lizenz; siehe Abschnitt „Coworking-Lücke“)",
 }
 # German publisher and licence where sources.yaml describes them in English (the towns' own files:
@@ -263,10 +262,12 @@ def de_rank(value) -> str:
 
 
 def de_signed(value, digits: int = 1) -> str:
-    """Signed German number, e.g. '+4,0' or '−0,1' (with a real minus sign)."""
+    """Signed German number, e.g. '+4,0' or '−0,1' (with a real minus sign); '0,0' without a sign."""
     if is_missing(value):
         return "–"
     text = de_number(abs(value), digits)
+    if not text.strip("0,."):  # shown as zero: no sign ('0,00', not '+0,00' or '−0,0' for -0.04)
+        return text
     return ("+" if value >= 0 else "\u2212") + text
 
 

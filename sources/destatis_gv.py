@@ -199,16 +199,20 @@ def _grid(rows: list[list]) -> np.ndarray:
     return grid
 
 
+MIN_CENTRES = 100  # the 2009 register has 12,055; the snapshot's cut of it 249
+
+
 def _packed_sexagesimal(*axes: pd.Series) -> bool:
     """True when the centres are degrees, minutes and seconds packed as D.MMSS, not decimal degrees.
 
     The 2009 register writes Mölln's centre as 10.4128 / 53.3746 (10° 41' 28", 53° 37' 46"); from 2013
     on it is 10.691022 / 53.629521. The header says "Längengrad" in both, so the values decide: every
     centre has at most four decimals and minutes below 60 (seconds may read 60, a rounding of the
-    publisher's). Decimal degrees with six decimals break that rule in about 40 % of rows.
+    publisher's). Decimal degrees with six decimals break that rule in about 40 % of rows. Fewer than
+    MIN_CENTRES centres are too few to tell (10.5 / 53.25 fits both) and are kept as given.
     """
     values = pd.concat(axes).dropna().to_numpy(dtype=float)
-    if not len(values):
+    if len(values) < 2 * MIN_CENTRES:  # a few centres cannot tell the formats apart (10.5 is either): as given
         return False
     packed = np.round(values * 1e4)
     return bool(np.all(np.abs(packed / 1e4 - values) < 1e-9) and np.all((packed // 100) % 100 < 60)
@@ -308,6 +312,9 @@ def _register(table: pd.DataFrame, gemeinden: pd.DataFrame, header: dict) -> pd.
         register["kind"] = gemeinden["stadtrechte"].map(lambda x: "Stadt" if x == "x" else "Gemeinde")
     for axis in ("lon", "lat"):
         register[axis] = _numeric(gemeinden[axis]) if axis in gemeinden else float("nan")
+    # 0/0 is the register's "no centre" (77 gemeindefreie Gebiete and others in 2009), not a place in the Atlantic
+    nowhere = register["lon"].eq(0) & register["lat"].eq(0)
+    register.loc[nowhere, ["lon", "lat"]] = float("nan")
     if _packed_sexagesimal(register["lon"], register["lat"]):
         register["lon"], register["lat"] = _decimal_degrees(register["lon"]), _decimal_degrees(register["lat"])
     register["territorial_date"] = pd.Timestamp(header["territorial_date"]).date()

@@ -93,7 +93,8 @@ def indicator_values(context: AssetExecutionContext, settings: ReadinessSettings
         store(con, "indicator_values", "indicator_catalogue", catalogue_rows)
     summary = values.groupby("indicator_id").agg(rows=("value", "size"), first=("period", "min"),
                                                  last=("period", "max"), imputed=("imputed", "sum"))
-    # observed values the index leaves out, by reason (impossible_value, inconsistent_value: the publisher's)
+    # observed values the index leaves out, by reason (every reason: territorial ones, context indicators, and the
+    # publisher's own contradictions impossible_value and inconsistent_value)
     not_scored = values.loc[~values["imputed"].astype(bool), "excluded_reason"].value_counts().sort_index()
     return MaterializeResult(metadata={
         "rows": len(values), "dagster/row_count": len(values), "index_periods": MetadataValue.json(periods),

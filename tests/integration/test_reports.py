@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from decimal import ROUND_HALF_UP, Decimal
 from html.parser import HTMLParser
 from itertools import groupby
 from pathlib import Path
@@ -66,8 +67,17 @@ class ElementText(HTMLParser):
 
 
 def german(value: float, digits: int = 1) -> str:
-    """German number format, written independently of reports.labels."""
-    return f"{value:,.{digits}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    """German number format, written independently of reports.labels: the decimal rounded half away from zero,
+    a real minus sign, none before a zero."""
+    exact = Decimal(str(value)).quantize(Decimal(10) ** -digits, rounding=ROUND_HALF_UP)
+    text = f"{abs(exact):,.{digits}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    return ("\u2212" if exact < 0 else "") + text
+
+
+def german_signed(value: float, digits: int = 1) -> str:
+    """'+3,7', '−0,4', or '0,0' without a sign."""
+    text = german(abs(value), digits)
+    return text if not text.strip("0,.") else ("+" if value >= 0 else "\u2212") + text
 
 
 def german_rank(value: float) -> str:
@@ -125,6 +135,21 @@ def test_overview_figures_equal_the_warehouse(pilot_reports, warehouse, ags):
                                  if others == 1 else f"gleichauf mit {others} weiteren Gemeinden (gleicher gerundeter Indexwert)")
 
 
+def test_inkars_zero_car_minutes_say_the_station_is_in_the_town(pilot_reports, warehouse):
+    """Wittenberge has an IC/ICE station; INKAR gives 0 car minutes to the next one. The page and its download
+    say what the 0 means instead of showing it as a measured time."""
+    zero = warehouse.execute("""SELECT count(*) FROM indicator_values WHERE ags = '12070424'
+                                AND indicator_id = 'ic_ice_station_car_minutes' AND value = 0""").fetchone()[0]
+    assert zero  # the snapshot's INKAR release has it
+    html, text = page(pilot_reports, "12070424.html")
+    cell = text["indicator-ic_ice_station_car_minutes"]
+    assert "IC/ICE-Halt in der Gemeinde" in cell and cell.count("IC/ICE-Halt") == 1
+    assert "IC/ICE-Halt" not in text["indicator-oberzentrum_car_minutes"]
+    rows = pd.read_csv(pilot_reports / "12070424-indikatoren.csv", sep=";", decimal=",", dtype=str)
+    note = rows.loc[rows["Indikator"].str.startswith("Pkw-Fahrzeit zum nächsten IC/ICE"), "Hinweis"]
+    assert note.str.startswith("IC/ICE-Halt in der Gemeinde").all() and len(note)
+
+
 @pytest.mark.parametrize("ags", PILOTS)
 def test_each_change_heading_shows_the_two_scores_and_the_sum_of_the_contributions(pilot_reports, warehouse, ags):
     """"von 66,5 auf 70,2 Punkte (+3,7)": the change is the difference of the two scores as shown; the sentence
@@ -140,11 +165,10 @@ def test_each_change_heading_shows_the_two_scores_and_the_sum_of_the_contributio
     assert shown, f"{ags}: no change section"
     for start, end, score_from, score_to, exact, total in shown:  # the scores as SQL's round(score, 1) shows them
         change = round(score_to - score_from, 1)
-        sign = "+" if change >= 0 else "\u2212"
         assert text[f"change-{ags}-{start}"] == (f"{start} → {end}: von {german(score_from)} auf {german(score_to)} "
-                                                 f"Punkte ({sign}{german(abs(change))})")
+                                                 f"Punkte ({german_signed(change)})")
         assert abs(total - exact) < 1e-6  # the decomposition is exact
-        assert text[f"change-exact-{ags}-{start}"] == ("+" if exact >= 0 else "\u2212") + german(abs(exact), 2)
+        assert text[f"change-exact-{ags}-{start}"] == german_signed(exact, 2)
 
 
 TIED = """SELECT count(*) FROM readiness_index WHERE period = ? AND method_version = ? AND rank = ? AND ags <> ?"""

@@ -210,14 +210,47 @@ def test_a_total_above_the_sum_of_its_technologies_is_kept_but_never_scored():
         ("09476152", 2021), ("09672113", 2020), ("01053090", 2020), ("01053090", 2021)}
 
 
+def test_a_total_is_checked_only_against_a_full_breakdown():
+    """The Gigabit-Grundbuch (end 2025) breaks 1000 Mbit/s down into fibre and others, without cable: Hessian
+    06431010 has 89.94 % in total and 8.50 % FTTB/H, the rest by cable; no contradiction. A Breitbandatlas
+    release whose cable share is suppressed (NULL) has no full breakdown either: not checked."""
+    grundbuch = ("gigabit_grundbuch", "12_2025", "06431010", "gemeinde", dt.date(2025, 12, 31))
+    con = observations([
+        (*grundbuch, "households_all_1000", 89.94, "% of households", None),
+        (*grundbuch, "households_ftthb_1000", 8.50, "% of households", None),
+        bba("09476152", "2020-ende", 2020, "households_all_1000", 94.75),
+        bba("09476152", "2020-ende", 2020, "households_catv_1000", None),
+        bba("09476152", "2020-ende", 2020, "households_ftthb_1000", 0.25)])
+    result = compute_indicator(con, CATALOGUE.indicators["gigabit_coverage"])
+    assert result["excluded_reason"].isna().all() and len(result) == 2
+
+
+@pytest.mark.parametrize("declared, message", [
+    ("[households_catv_1000]", r"at_most_sum_of \['households_catv_1000'\] must map each source id"),
+    ("{inkar: [households_catv_1000]}", r"at_most_sum_of names sources \['inkar'\] that are not the indicator's"),
+    ("{breitbandatlas: []}", r"at_most_sum_of .* must map each source id to a list of measures")])
+def test_a_wrong_at_most_sum_of_fails_naming_the_indicator(tmp_path, declared, message):
+    from indicators.catalogue import CATALOGUE_YAML
+
+    text = CATALOGUE_YAML.read_text(encoding="utf-8")
+    broken = tmp_path / "catalogue.yaml"
+    given = "    at_most_sum_of:\n      breitbandatlas: [households_catv_1000, households_ftthb_1000]\n"
+    assert given in text
+    broken.write_text(text.replace(given, f"    at_most_sum_of: {declared}\n", 1), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"indicator gigabit_coverage: " + message):
+        load_catalogue(broken)
+
+
 def test_at_most_sum_of_is_only_for_observed_values(tmp_path):
     from indicators.catalogue import CATALOGUE_YAML
 
     text = CATALOGUE_YAML.read_text(encoding="utf-8")
     broken = tmp_path / "catalogue.yaml"
-    broken.write_text(text.replace("at_most_sum_of: [households_dsl_1000,", "at_most_sum_of: [1000,", 1),
-                      encoding="utf-8")
-    with pytest.raises(ValueError, match=r"indicator gigabit_coverage: at_most_sum_of \[1000, .* must list measures"):
+    moved = text.replace("    at_most_sum_of:\n      breitbandatlas: [households_catv_1000, households_ftthb_1000]\n", "", 1)
+    moved = moved.replace("    method: annualised_change\n",
+                          "    method: annualised_change\n    at_most_sum_of: {destatis_gemeindeverzeichnis: [area_km2]}\n", 1)
+    broken.write_text(moved, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"at_most_sum_of is only for method: observed"):
         load_catalogue(broken)
 
 
