@@ -1189,7 +1189,10 @@ def polygon_mergers(register: pd.DataFrame, areas: pd.DataFrame, steps: pd.DataF
 
     Used for the register transition whose dates enclose the geometry's date (VG5000 2021 lies
     between the registers of 31.12.2013 and 31.12.2021: the Thuringian and Mecklenburg reforms of
-    2014-2019 that neither a change list nor the area inference explains). A later Gemeinde X
+    2014-2019 that neither a change list nor the area inference explains), and for each earlier
+    transition with the polygons of the Gemeinden whose territory has not changed since (same key and
+    area in every register up to the enclosing one, ``_unchanged``): Sachsen-Anhalt's 2010
+    Einheitsgemeinden, placed with the 2009 centres (Zerbst/Anhalt from 22 Gemeinden). A later Gemeinde X
     without an official step into it (a new key, or one that grew by more than MERGER_TOLERANCE) is
     a merger of the Gemeinden S whose centres lie inside its polygon when every member of S vanished
     (or is X itself), none is named by an official step, and S's areas add up to X's register area
@@ -1211,25 +1214,52 @@ def polygon_mergers(register: pd.DataFrame, areas: pd.DataFrame, steps: pd.DataF
         if not enclosing:
             continue
         before, after = enclosing[0]
-        old = frame[frame["vintage"] == before].set_index("ags")
-        new = frame[frame["vintage"] == after].set_index("ags")
-        if old["lon"].isna().all():
-            continue
-        done = used[used["from_vintage"] == before]
-        # official steps stand; an inferred set the polygon contradicts gives way (area sums alone can
-        # pair coincidental Gemeinden, a centre inside the boundary cannot)
-        # (a recode, same name and area, is kept too)
-        firm = is_official(done) | (done["kind"] == "recode")
-        explained, taken = set(done.loc[firm, "to_ags"]), set(done.loc[firm, "from_ags"])
-        inferred = done[~firm].groupby("to_ags")["from_ags"].apply(set).to_dict()
         shapes = gpd.GeoDataFrame(polygons[["ags"]].reset_index(drop=True), crs="EPSG:4326",
                                   geometry=shapely.from_wkb([bytes(b) for b in polygons["geometry_wkb"]]))
-        centres = old.dropna(subset=["lon", "lat", "area_km2"])
-        points = gpd.GeoDataFrame({"member": centres.index}, crs="EPSG:4326",
-                                  geometry=gpd.points_from_xy(centres["lon"], centres["lat"]))
-        inside = gpd.sjoin(points, shapes, predicate="within").groupby("ags")["member"].apply(sorted)
-        rows += _polygon_sets(inside, old, new, explained, taken, inferred, before, after, geo_vintage)
+        # the transition the geometry lies in, then each earlier one (2009 -> 2013 for VG5000 2021) with the
+        # polygons of the Gemeinden whose territory has not changed since (same key and area up to `after`)
+        transitions = [(b, a) for b, a in zip(dates.index, dates.index[1:]) if dates[a] <= dates[before]]
+        for early_before, early_after in [(before, after), *reversed(transitions)]:
+            old = frame[frame["vintage"] == early_before].set_index("ags")
+            new = frame[frame["vintage"] == early_after].set_index("ags")
+            if old["lon"].isna().all():
+                continue
+            usable_shapes = shapes if early_after == after else shapes[shapes["ags"].isin(
+                _unchanged(frame, dates, early_after, after, used))]
+            rows += _polygon_transition(usable_shapes, old, new, used, early_before, early_after, geo_vintage)
     return pd.DataFrame(rows, columns=STEP_COLUMNS)
+
+
+def _polygon_transition(shapes, old: pd.DataFrame, new: pd.DataFrame, used: pd.DataFrame, before, after,
+                        geo_vintage) -> list[tuple]:
+    """``polygon_mergers`` for one register transition: the earlier register's centres placed in ``shapes``."""
+    import geopandas as gpd
+
+    done = used[used["from_vintage"] == before]
+    # official steps stand; an inferred set the polygon contradicts gives way (area sums alone can
+    # pair coincidental Gemeinden, a centre inside the boundary cannot)
+    # (a recode, same name and area, is kept too)
+    firm = is_official(done) | (done["kind"] == "recode")
+    explained, taken = set(done.loc[firm, "to_ags"]), set(done.loc[firm, "from_ags"])
+    inferred = done[~firm].groupby("to_ags")["from_ags"].apply(set).to_dict()
+    centres = old.dropna(subset=["lon", "lat", "area_km2"])
+    points = gpd.GeoDataFrame({"member": centres.index}, crs="EPSG:4326",
+                              geometry=gpd.points_from_xy(centres["lon"], centres["lat"]))
+    inside = gpd.sjoin(points, shapes, predicate="within").groupby("ags")["member"].apply(sorted)
+    return _polygon_sets(inside, old, new, explained, taken, inferred, before, after, geo_vintage)
+
+
+def _unchanged(frame: pd.DataFrame, dates: pd.Series, first, last, used: pd.DataFrame) -> set:
+    """Keys whose territory is the same in every register from ``first`` to ``last``: present in each with an
+    area within MERGER_TOLERANCE of the first's, and no usable step into them in between. Their polygon of
+    ``last``'s time is their territory at ``first`` as well."""
+    vintages = [v for v in dates.index if dates[first] <= dates[v] <= dates[last]]
+    areas = frame[frame["vintage"].isin(vintages)].pivot_table(index="ags", columns="vintage", values="area_km2",
+                                                                aggfunc="first").reindex(columns=vintages)
+    base = areas[first]
+    same = areas.notna().all(axis=1) & areas.sub(base, axis=0).abs().le(MERGER_TOLERANCE * base, axis=0).all(axis=1)
+    later = used[used["from_vintage"].isin(vintages[:-1])] if not used.empty else used
+    return set(areas.index[same]) - set(later["to_ags"] if not later.empty else [])
 
 
 def _geometry_date(vintage) -> pd.Timestamp:

@@ -130,6 +130,31 @@ def test_2010_saxony_anhalt_mergers_are_tested_on_the_2009_centres(full_data):
     assert set(rejected["plausibility"]) == {"too_far"} and rejected["max_distance_km"].min() > 25
 
 
+def test_2010_mergers_are_read_off_the_2021_boundaries_of_unchanged_gemeinden(full_data):
+    """VG5000 2021 lies between the registers of 2013 and 2021, but a Gemeinde whose key and area are the same
+    in both still has its 2013 territory in 2021: its polygon places the 2009 centres too. Zerbst/Anhalt
+    (15082430) took 21 Gemeinden in 2010 (467.63 km² for 467.77 km²); by geography alone four of them
+    (Walternienburg, Güterglück, Gehrden, Gödnitz) had gone to Barby, and Zorbau to Weißenfels instead of
+    Lützen (15084315)."""
+    register, values = registers(full_data, {"2009-12-31", "2013-12-31", "2021-12-31"})
+    register = register.assign(territorial_date=register["vintage"].map(lambda v: dt.date(int(v[:4]), 12, 31)))
+    args = (register, values[["ags", "vintage", "area_km2"]], pd.DataFrame(),
+            values[["ags", "vintage", "population", "area_km2"]])
+    steps = crosswalk.build_steps(*args, vg_geometries(full_data))
+    without = crosswalk.build_steps(*args)
+    used, used_before = (s[crosswalk.usable(s) & (s["from_vintage"] == "2009-12-31")].set_index("from_ags")["to_ags"]
+                         for s in (steps, without))
+    zerbst = steps[(steps["to_ags"] == "15082430") & (steps["from_vintage"] == "2009-12-31")]
+    assert len(zerbst) == 21 and set(zerbst["plausibility"]) == {"ok"}
+    assert zerbst["evidence"].str.startswith(crosswalk.POLYGON_EVIDENCE).all()
+    for ags in ("15082400", "15082150", "15082095", "15082110"):  # Walternienburg, Güterglück, Gehrden, Gödnitz
+        assert used[ags] == "15082430" and used_before[ags] != "15082430"
+    assert used["15084600"] == "15084315" and used_before["15084600"] == "15084550"  # Zorbau: Lützen, not Weißenfels
+    gone = set(register.loc[register["vintage"] == "2009-12-31", "ags"]) - set(
+        register.loc[register["vintage"] == "2013-12-31", "ags"])
+    assert len(gone - set(used.index)) < len(gone - set(used_before.index)) - 300  # 590 -> 200 unexplained
+
+
 def test_an_ambiguous_set_is_not_used():
     """Two different sets of nearby vanished Gemeinden fit the new key's area: no evidence, no step."""
     free = pd.DataFrame({"area_km2": [10.0, 5.0, 5.0, 20.0], "lon": [10.0, 10.01, 10.02, 10.03],
