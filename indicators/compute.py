@@ -195,8 +195,7 @@ def _sum_of_parts(con, indicator: Indicator, values: pd.DataFrame) -> np.ndarray
         HAVING count(DISTINCT measure) = len($parts)""", {"source": source, "parts": list(parts)}).df()
               for source, parts in indicator.at_most_sum_of]
     keys = ["source_id", "vintage", "ags", "reference_date"]
-    sums = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return values[keys].merge(sums, on=keys, how="left")["parts"].to_numpy(dtype=float)
+    return values[keys].merge(pd.concat(frames, ignore_index=True), on=keys, how="left")["parts"].to_numpy(dtype=float)
 
 
 def _annualised_change(con, indicator: Indicator, cache: dict | None = None) -> pd.DataFrame:

@@ -8,8 +8,8 @@ sources.yaml). Templates and report code never write German text for a code them
 from __future__ import annotations
 
 import functools
-from decimal import ROUND_HALF_UP, Decimal
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 

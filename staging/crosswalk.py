@@ -1069,12 +1069,17 @@ def _targets(old: pd.DataFrame, new: pd.DataFrame, explained: set) -> pd.DataFra
     return targets.dropna(subset=["lon", "lat", "needed"])
 
 
+def _km(dlon, dlat, lat0):
+    """Distance in km of degree offsets ``dlon``, ``dlat`` at latitude ``lat0`` (equirectangular: good to well
+    under 1 % over a few dozen km)."""
+    return np.hypot(np.radians(dlon) * np.cos(np.radians(lat0)), np.radians(dlat)) * 6371.0
+
+
 def _assign_nearest(free: pd.DataFrame, targets: pd.DataFrame, before, after) -> list[tuple]:
     """Each free Gemeinde to its nearest target within reach; targets whose parts add up become mergers."""
-    lat0 = np.radians(targets["lat"].to_numpy())
-    dx = np.radians(free["lon"].to_numpy()[:, None] - targets["lon"].to_numpy()[None, :]) * np.cos(lat0)[None, :]
-    dy = np.radians(free["lat"].to_numpy()[:, None] - targets["lat"].to_numpy()[None, :])
-    distance = np.hypot(dx, dy) * 6371.0
+    distance = _km(free["lon"].to_numpy()[:, None] - targets["lon"].to_numpy()[None, :],
+                   free["lat"].to_numpy()[:, None] - targets["lat"].to_numpy()[None, :],
+                   targets["lat"].to_numpy()[None, :])
     reach = DISTANCE_FACTOR * np.sqrt(targets["area_km2"].to_numpy() / np.pi) + DISTANCE_SLACK_KM
     nearest = distance.argmin(axis=1)
     within = distance[np.arange(len(free)), nearest] <= reach[nearest]
@@ -1133,8 +1138,7 @@ def trusted_centres(register: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame
     by_kreis = frame.groupby(["vintage", "_kreis"])
     lon0, lat0 = by_kreis["lon"].transform("median"), by_kreis["lat"].transform("median")
     radius = np.sqrt(by_kreis["area_km2"].transform("sum") / np.pi)
-    km = np.hypot(np.radians(frame["lon"] - lon0) * np.cos(np.radians(lat0)), np.radians(frame["lat"] - lat0)) * 6371.0
-    relative = km / radius
+    relative = _km(frame["lon"] - lon0, frame["lat"] - lat0, lat0) / radius
     place = [frame["vintage"], frame["lon"], frame["lat"]]
     shared = frame.groupby(place, dropna=True)["ags"].transform("size").gt(1)
     owner = relative.eq(relative.groupby(place).transform("min")) & relative.le(NAMESAKE_REACH)
@@ -1258,8 +1262,8 @@ def _unchanged(frame: pd.DataFrame, dates: pd.Series, first, last, used: pd.Data
                                                                 aggfunc="first").reindex(columns=vintages)
     base = areas[first]
     same = areas.notna().all(axis=1) & areas.sub(base, axis=0).abs().le(MERGER_TOLERANCE * base, axis=0).all(axis=1)
-    later = used[used["from_vintage"].isin(vintages[:-1])] if not used.empty else used
-    return set(areas.index[same]) - set(later["to_ags"] if not later.empty else [])
+    later = set(used.loc[used["from_vintage"].isin(vintages[:-1]), "to_ags"]) if len(used) else set()
+    return set(areas.index[same]) - later
 
 
 def _geometry_date(vintage) -> pd.Timestamp:
