@@ -38,6 +38,10 @@ TERRITORIAL_CHANGE = {
     "implausible_step": ("territorial change: an inferred merger failed the plausibility checks, not restated",
                          "Gebietsänderung: eine erschlossene Fusion besteht die Plausibilitätsprüfung nicht, "
                          "nicht umgerechnet"),
+    "publisher_restated": ("restated by the publisher onto the Gemeinde's later territory: dated before the merger "
+                           "that formed it (approximate)",
+                           "vom Herausgeber auf das spätere Gemeindegebiet umgerechnet: Stand vor der Fusion, aus "
+                           "der die Gemeinde hervorging (Näherung)"),
 }
 # territorial changes that make a value not comparable with the current territory: not scored
 NOT_COMPARABLE = {"partial_transfer", "split", "area_change", "implausible_step"}

@@ -49,10 +49,27 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
         "designation": layer["BEZ"],
         "geometry_area_km2": area_km2.round(3),
         "geometry_wkb": wgs84.geometry.to_wkb(),
+        "last_change_date": last_change_dates(release, shp.relative_path, layer),
         "vintage": release.vintage,
         "territorial_date": territorial_date(release, shp.relative_path),
     })
     return {"geometries": geometries, "kreise": kreise(release)}
+
+
+def last_change_dates(release: Release, file: str, layer: pd.DataFrame) -> pd.Series:
+    """``WSK`` ("Wirksamkeit"), the date the Gemeinde's last territorial change took effect, as a date; NaT where the
+    release has no WSK column or leaves it empty. A value that is no ISO date is a broken file, not a missing date:
+    it would silently drop the Gemeinde from the restatement check of the publishers' series (docs/methodology.md)."""
+    if "WSK" not in layer.columns:
+        return pd.Series(pd.NaT, index=layer.index, dtype="datetime64[ns]")
+    given = layer["WSK"].where(layer["WSK"].notna() & (layer["WSK"].astype(str).str.strip() != ""))
+    dates = pd.to_datetime(given, format="%Y-%m-%d", errors="coerce")
+    broken = given.notna() & dates.isna()
+    if broken.any():
+        first = layer.loc[broken].iloc[0]
+        raise SourceError(release.source_id, file, f"column WSK: {int(broken.sum())} values are no date (YYYY-MM-DD), "
+                                                   f"e.g. {first['WSK']!r} for AGS {first['AGS']!r}")
+    return dates.dt.normalize()
 
 
 # Germany's extent in EPSG:4326 with a margin (lon 5.87-15.04, lat 47.27-55.06; the islands and the coast included)

@@ -830,6 +830,41 @@ def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.Da
     return _with_transfer_flags(result, len(others), steps, register, walk)
 
 
+def publisher_restated(observations: pd.DataFrame, last_change: pd.DataFrame, steps: pd.DataFrame) -> np.ndarray:
+    """Per row: a Gemeinde value the publisher restated onto the Gemeinde's later territory (code
+    ``publisher_restated``). INKAR gives every year on the territory of its release (Werra-Suhl-Tal, formed
+    on 01.01.2019, has values from 1997), so the crosswalk finds the key current and moves nothing; across a
+    merger such a value is the publisher's approximation for Gemeinden that did not exist yet.
+
+    A row qualifies when it is a Gemeinde row the crosswalk left as given (no ``territorial_change``), dated
+    before the Gemeinde's last territorial change (``last_change``: ags, last_change_date; the BKG's WSK), and
+    that change formed the Gemeinde: a usable merger into it, or an official partial transfer or split that is
+    not minor, falls between the two registers around that date (``steps`` with from_date, to_date). WSK gives
+    only the last change: a town with a boundary correction after its merger counts as restated until then."""
+    flagged = np.zeros(len(observations), dtype=bool)
+    if observations.empty or last_change.empty or steps.empty:
+        return flagged
+    material = usable(steps) | (steps["kind"].isin({"partial_transfer", "split"})
+                                & (steps.get("moved_population", pd.Series(np.nan, index=steps.index)) > MINOR_TRANSFER)
+                                & (steps.get("moved_share", pd.Series(np.nan, index=steps.index)) > MINOR_TRANSFER_SHARE))
+    forming = steps.loc[material & (steps["from_ags"] != steps["to_ags"]) & (steps["kind"] != "recode"),
+                        ["to_ags", "from_date", "to_date"]]
+    dated = forming.merge(last_change[["ags", "last_change_date"]].dropna(), left_on="to_ags", right_on="ags")
+    changed = pd.to_datetime(dated["last_change_date"])
+    dated = dated[(pd.to_datetime(dated["from_date"]) < changed) & (changed <= pd.to_datetime(dated["to_date"]))]
+    formed_on = pd.to_datetime(dated["last_change_date"]).groupby(dated["ags"]).max()
+    if formed_on.empty:
+        return flagged
+    candidates = observations["ags"].isin(formed_on.index) & (observations["level"] == "gemeinde")
+    if "territorial_change" in observations:
+        candidates &= observations["territorial_change"].isna()
+    rows = np.flatnonzero(candidates.to_numpy(dtype=bool))  # the few rows of such Gemeinden, not all of them
+    picked = observations.iloc[rows]
+    flagged[rows] = (pd.to_datetime(picked["reference_date"]).to_numpy()
+                     < picked["ags"].map(formed_on).to_numpy(dtype="datetime64[ns]"))
+    return flagged
+
+
 def _with_transfer_flags(result: pd.DataFrame, start: int, steps: pd.DataFrame, register: pd.DataFrame,
                          walk: pd.DataFrame) -> pd.DataFrame:
     """``flag_transfers`` (without rejected steps) on the Gemeinde rows from ``start`` on; the kept levels

@@ -3,6 +3,7 @@
 
 import importlib
 
+import numpy as np
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
@@ -127,6 +128,30 @@ def onto_current_territory(con, observations: pd.DataFrame, key_vintage: str | N
     return crosswalk.onto_current(observations, register, walk, steps, weights, key_vintage)
 
 
+def publisher_restated(con, observations: pd.DataFrame) -> pd.DataFrame:
+    """A series the publisher gives on its release's territory (INKAR): the Gemeinde values dated before the
+    merger that formed the Gemeinde get ``territorial_change`` 'publisher_restated' and a note with the merger's
+    date (staging/crosswalk.py ``publisher_restated``; the date is the BKG's WSK in municipality_geometries)."""
+    columns = {row[0] for row in con.execute("DESCRIBE municipality_geometries").fetchall()} \
+        if "municipality_geometries" in visible_relations(con) else set()
+    if "last_change_date" not in columns or observations.empty:
+        return observations  # no geometries in this run: nothing to date a merger by
+    last_change = con.execute(f"SELECT ags, last_change_date FROM ({NEWEST_RELEASE})").df()
+    steps = con.execute("SELECT * FROM territorial_changes").df()
+    flagged = crosswalk.publisher_restated(observations, last_change, steps)
+    if not flagged.any():
+        return observations
+    dates = dict(zip(last_change["ags"], pd.to_datetime(last_change["last_change_date"]).dt.strftime("%Y-%m-%d")))
+    notes = observations["note"].astype(object).to_numpy().copy() if "note" in observations \
+        else np.full(len(observations), None, dtype=object)
+    notes[flagged] = [f"{n}; " if isinstance(n, str) and n else "" for n in notes[flagged]]
+    notes[flagged] += [f"restated by the publisher: the Gemeinde was formed on {dates[a]}"
+                       for a in observations["ags"].to_numpy(dtype=object)[flagged]]
+    codes = observations["territorial_change"].astype(object).to_numpy().copy()
+    codes[flagged] = "publisher_restated"
+    return observations.assign(territorial_change=codes, note=notes)
+
+
 def territory_metadata(observations: pd.DataFrame) -> dict:
     """How many Gemeinde rows the crosswalk moved, combined or flagged, by code."""
     codes = observations.get("territorial_change", pd.Series(dtype=object)).dropna()
@@ -134,11 +159,13 @@ def territory_metadata(observations: pd.DataFrame) -> dict:
 
 
 @asset(group_name="staging", deps=[AssetKey("raw_inkar"), AssetKey("raw_ba_commuting"), AssetKey("population_area"),
-                                   AssetKey("territorial_crosswalk")],
+                                   AssetKey("territorial_crosswalk"), AssetKey("municipality_geometries")],
        tags={"stage": "staging"}, owners=["team:data-engineering"],
        description="Commuting per Gemeinde: INKAR shares 1997-2019 (in/out-commuter shares, balance, shares "
                    "commuting >= 50/150/300 km; accessibility x336/x337/x345/x346; Gemeindeverband values mapped to member Gemeinden in INKAR's own "
-                   "territorial status, `source_level` 'gemeindeverband', then brought onto the current territory) "
+                   "territorial status, `source_level` 'gemeindeverband', then brought onto the current territory; a "
+                   "Gemeinde value dated before the merger that formed the Gemeinde (BKG WSK) typed "
+                   "`publisher_restated`) "
                    "and the Bundesagentur für Arbeit counts (employees at residence and workplace, in- and "
                    "out-commuters; suppressed figures kept as missing with the reason) with the out/in-commuter "
                    "shares derived from them. Kreis-to-Kreis flows go to `commuter_flows`.")
@@ -177,7 +204,8 @@ def _stage_inkar(con) -> pd.DataFrame:
     while parsed:  # popped: each release's parsed tables go once its two frames are built
         (vintage, tables), mapped = parsed.pop(0), verbaende.pop(0)
         frames += [tables["observations"].assign(vintage=vintage, source_id="inkar"),
-                   onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar"))]
+                   publisher_restated(con, onto_current_territory(con, mapped.assign(vintage=vintage,
+                                                                                     source_id="inkar")))]
         del tables, mapped
     observations = pd.concat(frames, ignore_index=True)
     del frames  # the parts: else they and their concatenation are both held during the insert (the step's peak)

@@ -90,6 +90,21 @@ def test_imputed_values_are_flagged(warehouse):
     assert row == (True, "carried forward from 2019", "2019-06-30")  # INKAR: the BA's count of 30 June
 
 
+def test_inkar_values_before_the_merger_that_formed_a_town_are_typed_as_restated_by_the_publisher(warehouse):
+    """Dippoldiswalde took Schmiedeberg on 01.01.2014 (VG5000 WSK); INKAR gives every year on its own later
+    territory, so its values up to mid-2013 are the publisher's restatement: typed, and still scored."""
+    rows = warehouse.execute("""
+        SELECT indicator_id, period, territorial_change, excluded_reason FROM indicator_values
+        WHERE ags = '14628060' AND indicator_id IN ('out_commuter_share', 'long_distance_commuter_share')
+          AND period IN (2013, 2014) AND NOT imputed ORDER BY 1, 2""").fetchall()
+    assert rows == [("long_distance_commuter_share", 2013, "publisher_restated", None),
+                    ("long_distance_commuter_share", 2014, None, None),
+                    ("out_commuter_share", 2013, "publisher_restated", None),
+                    ("out_commuter_share", 2014, None, None)]
+    formed = warehouse.execute("SELECT last_change_date::VARCHAR FROM municipality_geometries WHERE ags = '14628060'")
+    assert formed.fetchall() == [("2014-01-01",)]
+
+
 def test_source_releases_carry_provenance(warehouse):
     releases = warehouse.execute("""
         SELECT source_id, count(DISTINCT vintage), min(licence), min(attribution) FROM source_releases GROUP BY 1

@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from indicators import flags
 from indicators.catalogue import load_catalogue
 from indicators.compute import carry_forward, compute_indicator, index_periods
 
@@ -314,3 +315,25 @@ def test_for_one_reference_date_the_later_release_wins_in_time_order_not_text_or
             gv("A", 2024, "area_km2", 10, vintage="2025-12-31", current_territory=False)]
     density = compute_indicator(observations(rows), CATALOGUE.indicators["population_density"])
     assert density[["vintage", "value"]].values.tolist() == [["2025-12-31", 505.0]]
+
+
+
+def commuting(ags, year, measure, value, territorial_change=None):
+    return ("inkar", "2022-12", ags, "gemeinde", dt.date(year, 6, 30), measure, value, "% of employees at residence",
+            None, territorial_change)
+
+
+def test_a_value_the_publisher_restated_across_a_merger_is_scored_with_its_note():
+    """Werra-Suhl-Tal (16063103) was formed on 01.01.2019; INKAR gives its out-commuter share as 81.16 % for 2018
+    and 59.69 % for 2019. The 2018 value is INKAR's restatement onto the later territory (staging types it
+    publisher_restated): scored like the crosswalk's own restatements, with the note saying so (English in the
+    warehouse, German on the pages); leaving it out would move the commuting pillar far more than its bias."""
+    con = observations([commuting("16063103", 2018, "out_commuter_share", 81.16, "publisher_restated"),
+                        commuting("16063103", 2019, "out_commuter_share", 59.69)])
+    shares = compute_indicator(con, CATALOGUE.indicators["out_commuter_share"]).set_index(["ags", "period"])
+    assert shares.loc[("16063103", 2018), "excluded_reason"] is None
+    assert shares.loc[("16063103", 2018), "quality_note"] == (
+        "restated by the publisher onto the Gemeinde's later territory: dated before the merger that formed it "
+        "(approximate)")
+    assert shares.loc[("16063103", 2019), "quality_note"] is None
+    assert flags.label("publisher_restated", "de").startswith("vom Herausgeber auf das spätere Gemeindegebiet")

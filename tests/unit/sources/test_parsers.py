@@ -265,6 +265,23 @@ def test_vg5000_geometries_of_the_snapshot():
     assert moelln["geometry_area_km2"] == pytest.approx(25.05, rel=0.1)  # coarse 1:5,000,000 outline
     # the territorial status the vintage names, the order in which releases count as newer (not the vintage text)
     assert set(geometries["territorial_date"]) == {dt.date(2021, 1, 1)}
+    # WSK: Dippoldiswalde took Schmiedeberg on 01.01.2014, Mölln's last change is older
+    changed = geometries.set_index("ags")["last_change_date"]
+    assert changed["14628060"] == pd.Timestamp("2014-01-01") and changed["01053090"] < pd.Timestamp("2013-12-31")
+    assert changed.notna().all()
+
+
+def test_a_wsk_that_is_no_date_names_file_column_and_gemeinde():
+    """An empty WSK is a missing date; a value that is no date would silently drop the Gemeinde from the
+    restatement check of INKAR's series, so it is a broken file."""
+    release = releases("bkg_vg")["vg5000-2021-01-01"]
+    layer = pd.DataFrame({"AGS": ["01053090", "14628060", "16063103"], "WSK": ["2009-01-01", "", "01.01.2019"]})
+    with pytest.raises(SourceError, match=r"\[bkg_vg\] .*VG5000_GEM\.shp: column WSK: 1 values are no date "
+                                          r"\(YYYY-MM-DD\), e\.g\. '01\.01\.2019' for AGS '16063103'"):
+        bkg_vg.last_change_dates(release, release.file("gemeinden", ".shp").relative_path, layer)
+    dates = bkg_vg.last_change_dates(release, "x", layer.iloc[:2])
+    assert dates.iloc[0] == pd.Timestamp("2009-01-01") and pd.isna(dates.iloc[1])
+    assert bkg_vg.last_change_dates(release, "x", layer.drop(columns="WSK")).isna().all()
 
 
 # --- the same parsers on the Germany-wide files ------------------------------------------------

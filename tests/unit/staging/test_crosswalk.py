@@ -431,3 +431,71 @@ def test_a_centre_shared_with_a_namesake_elsewhere_is_blanked():
                        lat=frame["lat"].where(~frame["name"].eq("Salem"), 52.52))
     trusted = crosswalk.trusted_centres(far[["ags", "name", "vintage", "lon", "lat"]], far[["ags", "vintage", "area_km2"]])
     assert trusted["lon"].isna().sum() == 2
+
+
+def test_values_a_publisher_restated_onto_a_gemeinde_formed_later_are_found():
+    """INKAR gives Werra-Suhl-Tal (formed 01.01.2019, BKG WSK) values from 1997 on: before 2019 the publisher's
+    restatement. Flagged: Gemeinde rows left as given, dated before the date of a change that formed the Gemeinde
+    (a usable merger into it, or an official transfer that is not minor, between the two registers around it)."""
+    between = {"from_vintage": "2013-12-31", "to_vintage": "2021-12-31",
+               "from_date": dt.date(2013, 12, 31), "to_date": dt.date(2021, 12, 31), "evidence": "test"}
+    steps = pd.DataFrame([
+        {**between, "from_ags": "A1", "to_ags": "C", "kind": "merger", "plausibility": "ok"},
+        {**between, "from_ags": "A2", "to_ags": "C", "kind": "merger", "plausibility": "ok"},
+        {**between, "from_ags": "D1", "to_ags": "E", "kind": "merger", "plausibility": "population_jump"},
+        {**between, "from_ags": "F1", "to_ags": "G", "kind": "recode", "plausibility": "ok"},
+        {**between, "from_ags": "H1", "to_ags": "H", "kind": "partial_transfer", "plausibility": "official",
+         "moved_population": 30.0, "moved_share": 0.4},
+        {**between, "from_ags": "J1", "to_ags": "J", "kind": "partial_transfer", "plausibility": "official",
+         "moved_population": 900.0, "moved_share": 12.0},
+        {**between, "from_ags": "L1", "to_ags": "L", "kind": "merger", "plausibility": "ok"}])
+    last_change = pd.DataFrame({"ags": ["C", "E", "G", "H", "J", "K", "L"],
+                                "last_change_date": pd.to_datetime(["2019-01-01", "2019-01-01", "2019-01-01",
+                                                                    "2019-01-01", "2020-01-01", "2019-01-01",
+                                                                    "2010-01-01"])})  # L: WSK before the step
+    rows = [("C", "gemeinde", dt.date(2018, 6, 30), None, True),
+            ("C", "gemeinde", dt.date(2019, 6, 30), None, False),  # after the merger: its own territory
+            ("C", "gemeinde", dt.date(2018, 12, 31), "merger_weighted", False),  # the crosswalk restated it
+            ("C", "kreis", dt.date(2018, 6, 30), None, False),
+            ("E", "gemeinde", dt.date(2018, 6, 30), None, False),  # a rejected inference is no evidence
+            ("G", "gemeinde", dt.date(2018, 6, 30), None, False),  # a recode changes no territory
+            ("H", "gemeinde", dt.date(2018, 6, 30), None, False),  # a minor transfer
+            ("J", "gemeinde", dt.date(2019, 6, 30), None, True),
+            ("K", "gemeinde", dt.date(2018, 6, 30), None, False),  # a boundary correction without a step
+            ("L", "gemeinde", dt.date(2009, 6, 30), None, False)]  # the change predates the step's registers
+    observations = pd.DataFrame(rows, columns=["ags", "level", "reference_date", "territorial_change", "expected"])
+    flagged = crosswalk.publisher_restated(observations.drop(columns="expected"), last_change, steps)
+    assert flagged.tolist() == observations["expected"].tolist()
+    assert not crosswalk.publisher_restated(observations, last_change.iloc[:0], steps).any()
+
+
+def test_germany_wide_the_gemeinden_formed_after_inkars_2018_values_are_dated(full_data):
+    """On the Germany-wide registers of 2013 and 2021 and the VG5000 2021 (WSK): Werra-Suhl-Tal and Ilmenau
+    were formed (or enlarged) by mergers on 01.01.2019, so a value of mid-2018 on their key is a publisher's
+    restatement and one of mid-2019 is not; Mölln did not change. Dippoldiswalde absorbed Schmiedeberg on
+    01.01.2014."""
+    from sources import bkg_vg
+    from sources.registry import discover_releases, load_sources
+    from tests.unit.indicators.test_unscored import registers
+
+    register, values = registers(full_data, {"2013-12-31", "2021-12-31"})
+    register = register.assign(territorial_date=register["vintage"].map(lambda v: dt.date(int(v[:4]), 12, 31)))
+    [release] = [r for r in discover_releases(load_sources()["bkg_vg"], full_data) if "vg5000" in r.vintage]
+    geometries = bkg_vg.parse_release(release)["geometries"]
+    # with the boundaries, as the pipeline builds them: Werra-Suhl-Tal's four predecessors are beyond the area sets
+    steps = crosswalk.with_dates(crosswalk.build_steps(register, values[["ags", "vintage", "area_km2"]], pd.DataFrame(),
+                                                       values[["ags", "vintage", "population", "area_km2"]],
+                                                       geometries[["ags", "vintage", "geometry_wkb"]]), register)
+    towns = {"16063103": "Werra-Suhl-Tal", "16070029": "Ilmenau", "01053090": "Mölln", "14628060": "Dippoldiswalde"}
+    rows = pd.DataFrame([(ags, "gemeinde", dt.date(year, 6, 30), None) for ags in towns for year in (2013, 2018, 2019)],
+                        columns=["ags", "level", "reference_date", "territorial_change"])
+    flagged = rows[crosswalk.publisher_restated(rows, geometries, steps)]
+    assert sorted(zip(flagged["ags"], flagged["reference_date"].map(lambda d: d.year))) == [
+        ("14628060", 2013), ("16063103", 2013), ("16063103", 2018), ("16070029", 2013), ("16070029", 2018)]
+    formed = crosswalk.publisher_restated(
+        pd.DataFrame({"ags": geometries["ags"], "level": "gemeinde", "reference_date": dt.date(2013, 12, 31),
+                      "territorial_change": None}), geometries, steps)
+    successors = set(steps.loc[crosswalk.usable(steps) & (steps["kind"] == "merger")
+                               & (steps["from_ags"] != steps["to_ags"]), "to_ags"]) & set(geometries["ags"])
+    # nearly every Gemeinde a merger of 2014-2021 formed has that date as its WSK (160 of 170 on these files)
+    assert 0.9 * len(successors) < formed.sum() <= len(successors)
