@@ -39,9 +39,9 @@ TERRITORIAL_CHANGE = {
                          "Gebietsänderung: eine erschlossene Fusion besteht die Plausibilitätsprüfung nicht, "
                          "nicht umgerechnet"),
     "publisher_restated": ("restated by the publisher onto the Gemeinde's later territory: dated before the merger "
-                           "that formed it (approximate)",
-                           "vom Herausgeber auf das spätere Gemeindegebiet umgerechnet: Stand vor der Fusion, aus "
-                           "der die Gemeinde hervorging (Näherung)"),
+                           "that gave it that territory (approximate)",
+                           "vom Herausgeber auf das spätere Gemeindegebiet umgerechnet: Stand vor der Fusion, durch "
+                           "die die Gemeinde dieses Gebiet erhielt (Näherung)"),
 }
 # territorial changes that make a value not comparable with the current territory: not scored
 NOT_COMPARABLE = {"partial_transfer", "split", "area_change", "implausible_step"}

@@ -830,25 +830,32 @@ def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.Da
     return _with_transfer_flags(result, len(others), steps, register, walk)
 
 
-def publisher_restated(observations: pd.DataFrame, last_change: pd.DataFrame, steps: pd.DataFrame) -> np.ndarray:
+def publisher_restated(observations: pd.DataFrame, last_change: pd.DataFrame, steps: pd.DataFrame,
+                       publisher_keys: set[str] | None = None) -> np.ndarray:
     """Per row: a Gemeinde value the publisher restated onto the Gemeinde's later territory (code
     ``publisher_restated``). INKAR gives every year on the territory of its release (Werra-Suhl-Tal, formed
     on 01.01.2019, has values from 1997), so the crosswalk finds the key current and moves nothing; across a
-    merger such a value is the publisher's approximation for Gemeinden that did not exist yet.
+    merger such a value is the publisher's approximation for a territory that did not exist yet.
 
-    A row qualifies when it is a Gemeinde row the crosswalk left as given (no ``territorial_change``), dated
-    before the Gemeinde's last territorial change (``last_change``: ags, last_change_date; the BKG's WSK), and
-    that change formed the Gemeinde: a usable merger into it, or an official partial transfer or split that is
-    not minor, falls between the two registers around that date (``steps`` with from_date, to_date). WSK gives
-    only the last change: a town with a boundary correction after its merger counts as restated until then."""
+    A row qualifies when it is a Gemeinde row the crosswalk left as given (a row it already typed, e.g.
+    ``minor_transfer`` or ``merger_weighted``, keeps its code), dated before the Gemeinde's last territorial
+    change (``last_change``: ags, last_change_date; the BKG's WSK), and that change gave the Gemeinde its
+    territory: a usable merger into it, or a partial transfer or split that is not minor (as
+    ``flag_transfers`` decides), falls between the two registers around that date (``steps`` with from_date,
+    to_date). ``publisher_keys``: the Gemeinde keys of the publisher's own territorial status (INKAR's list);
+    a step whose predecessor the publisher still lists came after that status, so the publisher restated
+    nothing across it (None or empty: not known, every such step counts). WSK gives only the last change: a
+    town with a boundary correction after its merger counts as restated until then."""
     flagged = np.zeros(len(observations), dtype=bool)
     if observations.empty or last_change.empty or steps.empty:
         return flagged
-    material = usable(steps) | (steps["kind"].isin({"partial_transfer", "split"})
-                                & (steps.get("moved_population", pd.Series(np.nan, index=steps.index)) > MINOR_TRANSFER)
-                                & (steps.get("moved_share", pd.Series(np.nan, index=steps.index)) > MINOR_TRANSFER_SHARE))
-    forming = steps.loc[material & (steps["from_ags"] != steps["to_ags"]) & (steps["kind"] != "recode"),
-                        ["to_ags", "from_date", "to_date"]]
+    nan = pd.Series(np.nan, index=steps.index)
+    minor = steps.get("moved_population", nan).le(MINOR_TRANSFER) | steps.get("moved_share", nan).le(MINOR_TRANSFER_SHARE)
+    material = (usable(steps) & (steps["kind"] == "merger")) | (steps["kind"].isin({"partial_transfer", "split"})
+                                                              & ~minor)
+    if publisher_keys:
+        material &= ~steps["from_ags"].isin(publisher_keys)
+    forming = steps.loc[material & (steps["from_ags"] != steps["to_ags"]), ["to_ags", "from_date", "to_date"]]
     dated = forming.merge(last_change[["ags", "last_change_date"]].dropna(), left_on="to_ags", right_on="ags")
     changed = pd.to_datetime(dated["last_change_date"])
     dated = dated[(pd.to_datetime(dated["from_date"]) < changed) & (changed <= pd.to_datetime(dated["to_date"]))]

@@ -18,7 +18,7 @@ from sources.registry import load_sources
 from staging import coworking, crosswalk
 from staging.geometries import NEWEST_RELEASE, newest_kreise
 from staging.derived import commuter_shares
-from warehouse.workdb import store, visible_relations
+from warehouse.workdb import relation_columns, store, visible_relations
 from warehouse.registry import registry
 
 SOURCES = load_sources()
@@ -128,24 +128,24 @@ def onto_current_territory(con, observations: pd.DataFrame, key_vintage: str | N
     return crosswalk.onto_current(observations, register, walk, steps, weights, key_vintage)
 
 
-def publisher_restated(con, observations: pd.DataFrame) -> pd.DataFrame:
-    """A series the publisher gives on its release's territory (INKAR): the Gemeinde values dated before the
-    merger that formed the Gemeinde get ``territorial_change`` 'publisher_restated' and a note with the merger's
-    date (staging/crosswalk.py ``publisher_restated``; the date is the BKG's WSK in municipality_geometries)."""
-    columns = {row[0] for row in con.execute("DESCRIBE municipality_geometries").fetchall()} \
-        if "municipality_geometries" in visible_relations(con) else set()
-    if "last_change_date" not in columns or observations.empty:
-        return observations  # no geometries in this run: nothing to date a merger by
+def publisher_restated(con, observations: pd.DataFrame, publisher_keys: set[str] | None = None) -> pd.DataFrame:
+    """A series the publisher gives on its release's territory (INKAR; ``publisher_keys``: its own Gemeinde list):
+    the Gemeinde values dated before the merger that gave the Gemeinde its territory get ``territorial_change``
+    'publisher_restated' and a note with that date (staging/crosswalk.py ``publisher_restated``; the date is the
+    BKG's WSK in municipality_geometries)."""
+    if "last_change_date" not in relation_columns(con, "municipality_geometries") or observations.empty \
+            or not {"from_date", "to_date"} <= set(relation_columns(con, "territorial_changes")):
+        return observations  # no geometries (or an older working database) in this run: nothing dates a merger
     last_change = con.execute(f"SELECT ags, last_change_date FROM ({NEWEST_RELEASE})").df()
     steps = con.execute("SELECT * FROM territorial_changes").df()
-    flagged = crosswalk.publisher_restated(observations, last_change, steps)
+    flagged = crosswalk.publisher_restated(observations, last_change, steps, publisher_keys)
     if not flagged.any():
         return observations
     dates = dict(zip(last_change["ags"], pd.to_datetime(last_change["last_change_date"]).dt.strftime("%Y-%m-%d")))
     notes = observations["note"].astype(object).to_numpy().copy() if "note" in observations \
         else np.full(len(observations), None, dtype=object)
     notes[flagged] = [f"{n}; " if isinstance(n, str) and n else "" for n in notes[flagged]]
-    notes[flagged] += [f"restated by the publisher: the Gemeinde was formed on {dates[a]}"
+    notes[flagged] += [f"restated by the publisher: the Gemeinde took its current territory on {dates[a]}"
                        for a in observations["ags"].to_numpy(dtype=object)[flagged]]
     codes = observations["territorial_change"].astype(object).to_numpy().copy()
     codes[flagged] = "publisher_restated"
@@ -204,8 +204,8 @@ def _stage_inkar(con) -> pd.DataFrame:
     while parsed:  # popped: each release's parsed tables go once its two frames are built
         (vintage, tables), mapped = parsed.pop(0), verbaende.pop(0)
         frames += [tables["observations"].assign(vintage=vintage, source_id="inkar"),
-                   publisher_restated(con, onto_current_territory(con, mapped.assign(vintage=vintage,
-                                                                                     source_id="inkar")))]
+                   publisher_restated(con, onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar")),
+                                      set(tables["gemeinden"]["ags"]))]
         del tables, mapped
     observations = pd.concat(frames, ignore_index=True)
     del frames  # the parts: else they and their concatenation are both held during the insert (the step's peak)

@@ -103,6 +103,9 @@ def test_inkar_values_before_the_merger_that_formed_a_town_are_typed_as_restated
                     ("out_commuter_share", 2014, None, None)]
     formed = warehouse.execute("SELECT last_change_date::VARCHAR FROM municipality_geometries WHERE ags = '14628060'")
     assert formed.fetchall() == [("2014-01-01",)]
+    notes = warehouse.execute("""SELECT DISTINCT note FROM observations WHERE source_id = 'inkar' AND ags = '14628060'
+                                 AND territorial_change = 'publisher_restated'""").fetchall()
+    assert notes == [("restated by the publisher: the Gemeinde took its current territory on 2014-01-01",)]
 
 
 def test_source_releases_carry_provenance(warehouse):

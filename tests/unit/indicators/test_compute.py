@@ -333,7 +333,7 @@ def test_a_value_the_publisher_restated_across_a_merger_is_scored_with_its_note(
     shares = compute_indicator(con, CATALOGUE.indicators["out_commuter_share"]).set_index(["ags", "period"])
     assert shares.loc[("16063103", 2018), "excluded_reason"] is None
     assert shares.loc[("16063103", 2018), "quality_note"] == (
-        "restated by the publisher onto the Gemeinde's later territory: dated before the merger that formed it "
-        "(approximate)")
+        "restated by the publisher onto the Gemeinde's later territory: dated before the merger that gave it that "
+        "territory (approximate)")
     assert shares.loc[("16063103", 2019), "quality_note"] is None
     assert flags.label("publisher_restated", "de").startswith("vom Herausgeber auf das spätere Gemeindegebiet")

@@ -448,11 +448,17 @@ def test_values_a_publisher_restated_onto_a_gemeinde_formed_later_are_found():
          "moved_population": 30.0, "moved_share": 0.4},
         {**between, "from_ags": "J1", "to_ags": "J", "kind": "partial_transfer", "plausibility": "official",
          "moved_population": 900.0, "moved_share": 12.0},
-        {**between, "from_ags": "L1", "to_ags": "L", "kind": "merger", "plausibility": "ok"}])
-    last_change = pd.DataFrame({"ags": ["C", "E", "G", "H", "J", "K", "L"],
+        {**between, "from_ags": "L1", "to_ags": "L", "kind": "merger", "plausibility": "ok"},
+        {**between, "from_ags": "M1", "to_ags": "M", "kind": "partial_transfer", "plausibility": "official",
+         "moved_population": 900.0, "moved_share": float("nan")},  # unknown share: not minor, as flag_transfers
+        {**between, "from_ags": "N1", "to_ags": "N", "kind": "split", "plausibility": "official",
+         "moved_population": 20.0, "moved_share": 0.2},
+        {**between, "from_ags": "P1", "to_ags": "P", "kind": "merger", "plausibility": "ok"}])
+    last_change = pd.DataFrame({"ags": ["C", "E", "G", "H", "J", "K", "L", "M", "N", "P"],
                                 "last_change_date": pd.to_datetime(["2019-01-01", "2019-01-01", "2019-01-01",
                                                                     "2019-01-01", "2020-01-01", "2019-01-01",
-                                                                    "2010-01-01"])})  # L: WSK before the step
+                                                                    "2010-01-01",  # L: WSK before the step
+                                                                    "2020-07-01", "2019-01-01", "2020-01-01"])})
     rows = [("C", "gemeinde", dt.date(2018, 6, 30), None, True),
             ("C", "gemeinde", dt.date(2019, 6, 30), None, False),  # after the merger: its own territory
             ("C", "gemeinde", dt.date(2018, 12, 31), "merger_weighted", False),  # the crosswalk restated it
@@ -462,11 +468,19 @@ def test_values_a_publisher_restated_onto_a_gemeinde_formed_later_are_found():
             ("H", "gemeinde", dt.date(2018, 6, 30), None, False),  # a minor transfer
             ("J", "gemeinde", dt.date(2019, 6, 30), None, True),
             ("K", "gemeinde", dt.date(2018, 6, 30), None, False),  # a boundary correction without a step
-            ("L", "gemeinde", dt.date(2009, 6, 30), None, False)]  # the change predates the step's registers
+            ("L", "gemeinde", dt.date(2009, 6, 30), None, False),  # the change predates the step's registers
+            ("M", "gemeinde", dt.date(2019, 6, 30), None, True),
+            ("N", "gemeinde", dt.date(2018, 6, 30), None, False),  # a minor split part
+            ("P", "gemeinde", dt.date(2019, 6, 30), None, True)]
     observations = pd.DataFrame(rows, columns=["ags", "level", "reference_date", "territorial_change", "expected"])
     flagged = crosswalk.publisher_restated(observations.drop(columns="expected"), last_change, steps)
     assert flagged.tolist() == observations["expected"].tolist()
     assert not crosswalk.publisher_restated(observations, last_change.iloc[:0], steps).any()
+    # the publisher still lists P1 (and A1): its status predates those steps, so it restated nothing across them;
+    # C stays flagged through A2, which it no longer lists
+    restated = crosswalk.publisher_restated(observations.drop(columns="expected"), last_change, steps,
+                                            publisher_keys={"P1", "A1", "C", "P"})
+    assert observations.loc[restated, "ags"].tolist() == ["C", "J", "M"]
 
 
 def test_germany_wide_the_gemeinden_formed_after_inkars_2018_values_are_dated(full_data):
@@ -492,6 +506,17 @@ def test_germany_wide_the_gemeinden_formed_after_inkars_2018_values_are_dated(fu
     flagged = rows[crosswalk.publisher_restated(rows, geometries, steps)]
     assert sorted(zip(flagged["ags"], flagged["reference_date"].map(lambda d: d.year))) == [
         ("14628060", 2013), ("16063103", 2013), ("16063103", 2018), ("16070029", 2013), ("16070029", 2018)]
+    # INKAR 2022-12's own Gemeinde list still holds Bomlitz, which joined Walsrode on 01.01.2020: INKAR restated
+    # nothing across that merger (the crosswalk restates Walsrode's values itself); without the list it counted
+    from sources import inkar
+    [inkar_release] = discover_releases(load_sources()["inkar"], full_data)
+    inkar_keys = set(inkar.parse_release(inkar_release)["gemeinden"]["ags"])
+    walsrode = pd.DataFrame([("03358024", "gemeinde", dt.date(2019, 6, 30), None)], columns=rows.columns)
+    assert "03358004" in inkar_keys
+    assert crosswalk.publisher_restated(walsrode, geometries, steps).tolist() == [True]
+    assert crosswalk.publisher_restated(walsrode, geometries, steps, inkar_keys).tolist() == [False]
+    assert crosswalk.publisher_restated(rows, geometries, steps, inkar_keys).tolist() == \
+        crosswalk.publisher_restated(rows, geometries, steps).tolist()
     formed = crosswalk.publisher_restated(
         pd.DataFrame({"ags": geometries["ags"], "level": "gemeinde", "reference_date": dt.date(2013, 12, 31),
                       "territorial_change": None}), geometries, steps)
