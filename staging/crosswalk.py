@@ -850,7 +850,8 @@ def publisher_restated(observations: pd.DataFrame, last_change: pd.DataFrame, st
     if observations.empty or last_change.empty or steps.empty:
         return flagged
     nan = pd.Series(np.nan, index=steps.index)
-    minor = steps.get("moved_population", nan).le(MINOR_TRANSFER) | steps.get("moved_share", nan).le(MINOR_TRANSFER_SHARE)
+    minor = (steps.get("moved_population", nan).le(MINOR_TRANSFER)
+             | steps.get("moved_share", nan).le(MINOR_TRANSFER_SHARE))
     material = (usable(steps) & (steps["kind"] == "merger")) | (steps["kind"].isin({"partial_transfer", "split"})
                                                               & ~minor)
     if publisher_keys:

@@ -164,7 +164,7 @@ def territory_metadata(observations: pd.DataFrame) -> dict:
        description="Commuting per Gemeinde: INKAR shares 1997-2019 (in/out-commuter shares, balance, shares "
                    "commuting >= 50/150/300 km; accessibility x336/x337/x345/x346; Gemeindeverband values mapped to member Gemeinden in INKAR's own "
                    "territorial status, `source_level` 'gemeindeverband', then brought onto the current territory; a "
-                   "Gemeinde value dated before the merger that formed the Gemeinde (BKG WSK) typed "
+                   "Gemeinde value dated before the merger that gave the Gemeinde its territory (BKG WSK) typed "
                    "`publisher_restated`) "
                    "and the Bundesagentur für Arbeit counts (employees at residence and workplace, in- and "
                    "out-commuters; suppressed figures kept as missing with the reason) with the out/in-commuter "
@@ -203,10 +203,10 @@ def _stage_inkar(con) -> pd.DataFrame:
     frames = []
     while parsed:  # popped: each release's parsed tables go once its two frames are built
         (vintage, tables), mapped = parsed.pop(0), verbaende.pop(0)
+        restated = onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar"))
         frames += [tables["observations"].assign(vintage=vintage, source_id="inkar"),
-                   publisher_restated(con, onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar")),
-                                      set(tables["gemeinden"]["ags"]))]
-        del tables, mapped
+                   publisher_restated(con, restated, set(tables["gemeinden"]["ags"]))]
+        del tables, mapped, restated
     observations = pd.concat(frames, ignore_index=True)
     del frames  # the parts: else they and their concatenation are both held during the insert (the step's peak)
     store(con, "commuting", observations_table("inkar"), observations, source_id="inkar")
