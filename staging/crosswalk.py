@@ -457,11 +457,10 @@ def _transfer_hits(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
     dates = register_dates(register)
     current = dict(zip(zip(walk["vintage"], walk["ags"]), walk["current_ags"]))
     sides = []
-    for row in flags.itertuples():  # one row per Gemeinde side of a change: few thousand at most
+    minor = minor_transfers(flags)
+    for row, is_minor in zip(flags.itertuples(), minor):  # one row per Gemeinde side of a change: few thousand
         code = row.kind if row.kind in ("partial_transfer", "split") else "implausible_step"
-        # a transfer or a split part moving a few inhabitants (0: an uninhabited area divided up)
-        if code in ("partial_transfer", "split") and (getattr(row, "moved_population", np.nan) <= MINOR_TRANSFER
-                                                      or getattr(row, "moved_share", np.nan) <= MINOR_TRANSFER_SHARE):
+        if is_minor:
             code = "minor_transfer"  # a few inhabitants moved: the series stays comparable
         pairs = [(row.to_ags, f"receives territory from {row.from_ags}")]
         if code != "implausible_step":  # a rejected predecessor keeps its own key: its series just ends
@@ -479,6 +478,15 @@ def _transfer_hits(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
     if rows.empty:
         return None
     return rows.groupby("_row").agg(_code=("_code", "last"), _note=("_note", "; ".join))
+
+
+def minor_transfers(steps: pd.DataFrame) -> pd.Series:
+    """Per step: a partial transfer or split part moving a few inhabitants (at most MINOR_TRANSFER or
+    MINOR_TRANSFER_SHARE; 0: an uninhabited area divided up). An unknown figure is not minor."""
+    unknown = pd.Series(np.nan, index=steps.index)
+    few = (steps.get("moved_population", unknown).le(MINOR_TRANSFER)
+           | steps.get("moved_share", unknown).le(MINOR_TRANSFER_SHARE))
+    return steps["kind"].isin({"partial_transfer", "split"}) & few
 
 
 def _flagged(note: pd.Series, change: pd.Series, hits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -840,8 +848,8 @@ def publisher_restated(observations: pd.DataFrame, last_change: pd.DataFrame, st
     A row qualifies when it is a Gemeinde row the crosswalk left as given (a row it already typed, e.g.
     ``minor_transfer`` or ``merger_weighted``, keeps its code), dated before the Gemeinde's last territorial
     change (``last_change``: ags, last_change_date; the BKG's WSK), and that change gave the Gemeinde its
-    territory: a usable merger into it, or a partial transfer or split that is not minor (as
-    ``flag_transfers`` decides), falls between the two registers around that date (``steps`` with from_date,
+    territory: a usable merger into it, or a partial transfer or split that is not minor (``minor_transfers``,
+    as ``flag_transfers`` decides), falls between the two registers around that date (``steps`` with from_date,
     to_date). ``publisher_keys``: the Gemeinde keys of the publisher's own territorial status (INKAR's list);
     a step whose predecessor the publisher still lists came after that status, so the publisher restated
     nothing across it (None or empty: not known, every such step counts). WSK gives only the last change: a
@@ -849,18 +857,15 @@ def publisher_restated(observations: pd.DataFrame, last_change: pd.DataFrame, st
     flagged = np.zeros(len(observations), dtype=bool)
     if observations.empty or last_change.empty or steps.empty:
         return flagged
-    nan = pd.Series(np.nan, index=steps.index)
-    minor = (steps.get("moved_population", nan).le(MINOR_TRANSFER)
-             | steps.get("moved_share", nan).le(MINOR_TRANSFER_SHARE))
     material = (usable(steps) & (steps["kind"] == "merger")) | (steps["kind"].isin({"partial_transfer", "split"})
-                                                              & ~minor)
+                                                              & ~minor_transfers(steps))
     if publisher_keys:
         material &= ~steps["from_ags"].isin(publisher_keys)
     forming = steps.loc[material & (steps["from_ags"] != steps["to_ags"]), ["to_ags", "from_date", "to_date"]]
     dated = forming.merge(last_change[["ags", "last_change_date"]].dropna(), left_on="to_ags", right_on="ags")
     changed = pd.to_datetime(dated["last_change_date"])
-    dated = dated[(pd.to_datetime(dated["from_date"]) < changed) & (changed <= pd.to_datetime(dated["to_date"]))]
-    formed_on = pd.to_datetime(dated["last_change_date"]).groupby(dated["ags"]).max()
+    within = (pd.to_datetime(dated["from_date"]) < changed) & (changed <= pd.to_datetime(dated["to_date"]))
+    formed_on = changed[within].groupby(dated.loc[within, "ags"]).max()
     if formed_on.empty:
         return flagged
     candidates = observations["ags"].isin(formed_on.index) & (observations["level"] == "gemeinde")
