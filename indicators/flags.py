@@ -42,6 +42,10 @@ TERRITORIAL_CHANGE = {
                            "that gave it that territory (approximate)",
                            "vom Herausgeber auf das spätere Gemeindegebiet umgerechnet: Stand vor der Fusion, durch "
                            "die die Gemeinde dieses Gebiet erhielt (Näherung)"),
+    "verband_restated": ("restated by the publisher onto the Gemeindeverband's later territory: dated before the "
+                         "reorganisation that gave the Verband that territory",
+                         "vom Herausgeber auf das spätere Gebiet des Gemeindeverbands umgerechnet: Stand vor der "
+                         "Neugliederung, durch die der Verband dieses Gebiet erhielt"),
 }
 # territorial changes that make a value not comparable with the current territory: not scored
 NOT_COMPARABLE = {"partial_transfer", "split", "area_change", "implausible_step"}

@@ -878,6 +878,108 @@ def publisher_restated(observations: pd.DataFrame, last_change: pd.DataFrame, st
     return flagged
 
 
+def verband_reorganised(registers: pd.DataFrame, last_change: pd.DataFrame) -> pd.DataFrame:
+    """Per register vintage, the Gemeindeverbände with several members whose territory was not yet theirs at the
+    register before: columns vintage, vb_ars, restated_before (a Timestamp).
+
+    A publisher that gives a Verband's series on the Verband's territory of its release (INKAR) restates the years
+    before a Verband merger: the commuting between the merged Verbände then counted as out-commuting (Rheinland-
+    Pfalz's Verband reform of 2014-2020). A Verband of register ``r`` was reorganised since the register before it
+    when its members present in both came from more than one Verband there (a verbandsfreie Gemeinde counts as
+    its own), or when its single earlier Verband had members that are now elsewhere; a member's own key change is
+    not a Verband change. ``restated_before``: the WSK (``last_change``: ags, last_change_date) of the members
+    between the two registers' dates, the day the members' keys changed to the new Verband (the one most members
+    share, a later correction of one member's own boundary moves only its WSK); without one, the day after the
+    earlier register's date (a value dated up to then is certainly before the reform)."""
+    columns = ["vintage", "vb_ars", "restated_before"]
+    if registers.empty or "vb_ars" not in registers:
+        return pd.DataFrame(columns=columns)
+    dates = register_dates(registers).sort_values()
+    changed = pd.Series(pd.to_datetime(last_change["last_change_date"]).to_numpy(), index=last_change["ags"])
+    found = []
+    for (earlier, earlier_date), (vintage, date) in zip(dates.items(), list(dates.items())[1:]):
+        now = registers.loc[registers["vintage"] == vintage, ["ags", "vb_ars"]]
+        before = registers.loc[registers["vintage"] == earlier, ["ags", "vb_ars"]]
+        # a verbandsfreie Gemeinde is a Verband of its own: its key stands for it
+        now_verband = now["vb_ars"].fillna("free " + now["ags"]).set_axis(now["ags"])
+        before_verband = before["vb_ars"].fillna("free " + before["ags"]).set_axis(before["ags"])
+        both = now_verband.index.intersection(before_verband.index)
+        pairs = pd.DataFrame({"now": now_verband[both].to_numpy(), "before": before_verband[both].to_numpy()})
+        merged = pairs.groupby("now")["before"].nunique() > 1
+        left = pairs.groupby("before")["now"].nunique() > 1  # an earlier Verband whose members went apart
+        reorganised = merged | pairs.drop_duplicates("now").set_index("now")["before"].map(left)
+        several = now["vb_ars"].dropna().value_counts()
+        keys = [v for v in several.index[several > 1] if reorganised.get(v, False)]
+        if not keys:
+            continue
+        members = now[now["vb_ars"].isin(keys)]
+        wsk = members["ags"].map(changed)
+        dated = pd.DataFrame({"vb_ars": members["vb_ars"], "on": wsk}).loc[(wsk > earlier_date) & (wsk <= date)]
+        # the reform's date is the one most members share (a member's later correction moves only its own WSK)
+        counted = dated.value_counts().reset_index().sort_values(["vb_ars", "count", "on"])
+        on = counted.drop_duplicates("vb_ars", keep="last").set_index("vb_ars")["on"].reindex(keys)
+        found.append(pd.DataFrame({"vintage": vintage, "vb_ars": on.index,
+                                   "restated_before": on.fillna(earlier_date + pd.Timedelta(days=1)).to_numpy()}))
+    return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=columns)
+
+
+def verband_restated_before(mapped: pd.DataFrame, registers: pd.DataFrame, reorganised: pd.DataFrame) -> np.ndarray:
+    """Per row of Verband values passed to member Gemeinden (``source_level`` 'gemeindeverband', ``key_vintage``:
+    the register the Verband was matched in, sources/inkar.py ``map_through_registers``): the date ('YYYY-MM-DD')
+    before which the value is the publisher's restatement of a reorganised Verband (``verband_reorganised``);
+    None otherwise. Text, one object per date: it rides through ``onto_current`` as a text column (a datetime
+    column met the merged rows' missing values in pandas' deprecated all-NA concatenation)."""
+    result = np.full(len(mapped), None, dtype=object)
+    if mapped.empty or reorganised.empty or "key_vintage" not in mapped:
+        return result
+    verband = registers[["vintage", "ags", "vb_ars"]].merge(reorganised, on=["vintage", "vb_ars"])
+    days = pd.to_datetime(verband["restated_before"]).dt.strftime("%Y-%m-%d")
+    lookup = pd.Series(days.map({day: day for day in days.unique()}).to_numpy(dtype=object),
+                       index=pd.MultiIndex.from_frame(verband[["vintage", "ags"]]))
+    lookup = lookup[~lookup.index.duplicated()]
+    rows = np.flatnonzero(mapped["source_level"].eq("gemeindeverband").to_numpy(dtype=bool))
+    keys = pd.MultiIndex.from_arrays([mapped["key_vintage"].to_numpy()[rows], mapped["ags"].to_numpy()[rows]])
+    found = lookup.reindex(keys).to_numpy(dtype=object)
+    result[rows] = np.where(pd.isna(found), None, found)
+    return result
+
+
+def with_publisher_restatements(observations: pd.DataFrame, last_change: pd.DataFrame, steps: pd.DataFrame,
+                                publisher_keys: set[str] | None = None) -> pd.DataFrame:
+    """``observations`` with the publisher's restatements typed and noted: ``publisher_restated`` for a Gemeinde
+    value dated before the merger that gave the Gemeinde its territory (decided by ``publisher_restated``),
+    ``verband_restated`` for a Verband value passed to a member dated before the Verband's reorganisation (column
+    ``restated_before`` from ``verband_restated_before``, dropped here). The note names the date."""
+    before = observations.get("restated_before")
+    observations = observations.drop(columns=["restated_before"], errors="ignore")
+    gemeinde = publisher_restated(observations, last_change, steps, publisher_keys)
+    verband = np.zeros(len(observations), dtype=bool)
+    if before is not None:
+        before = before.to_numpy(dtype=object)
+        rows = np.flatnonzero(pd.notna(before) & observations["territorial_change"].isna().to_numpy(dtype=bool)
+                              & ~gemeinde)  # the few rows of reorganised Verbände, not all of them
+        verband[rows] = (pd.to_datetime(observations["reference_date"].iloc[rows]).to_numpy()
+                         < pd.to_datetime(before[rows]).to_numpy(dtype="datetime64[ns]"))
+    if not (gemeinde.any() or verband.any()):
+        return observations
+    changed = pd.to_datetime(last_change["last_change_date"]).dt.strftime("%Y-%m-%d")
+    dates = dict(zip(last_change["ags"], changed))
+    notes = observations["note"].astype(object).to_numpy().copy() if "note" in observations \
+        else np.full(len(observations), None, dtype=object)
+    flagged = gemeinde | verband
+    notes[flagged] = [f"{n}; " if isinstance(n, str) and n else "" for n in notes[flagged]]
+    notes[gemeinde] += [f"restated by the publisher: the Gemeinde took its current territory on {dates[a]}"
+                        for a in observations["ags"].to_numpy(dtype=object)[gemeinde]]
+    if verband.any():
+        # true for a WSK-dated reform and for the fallback (the day after the earlier register) alike
+        notes[verband] += [f"restated by the publisher: before {day} the Gemeindeverband did not yet have its current "
+                           "territory" for day in before[verband]]
+    codes = observations["territorial_change"].astype(object).to_numpy().copy()
+    codes[gemeinde] = "publisher_restated"
+    codes[verband] = "verband_restated"
+    return observations.assign(territorial_change=codes, note=notes)
+
+
 def _with_transfer_flags(result: pd.DataFrame, start: int, steps: pd.DataFrame, register: pd.DataFrame,
                          walk: pd.DataFrame) -> pd.DataFrame:
     """``flag_transfers`` (without rejected steps) on the Gemeinde rows from ``start`` on; the kept levels

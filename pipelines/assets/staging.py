@@ -3,7 +3,6 @@
 
 import importlib
 
-import numpy as np
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
@@ -128,28 +127,35 @@ def onto_current_territory(con, observations: pd.DataFrame, key_vintage: str | N
     return crosswalk.onto_current(observations, register, walk, steps, weights, key_vintage)
 
 
+def last_changes(con) -> pd.DataFrame | None:
+    """ags, last_change_date (the BKG's WSK) of the newest geometry release; None without one (or in an older
+    working database): then nothing dates a territorial change."""
+    if "last_change_date" not in relation_columns(con, "municipality_geometries"):
+        return None
+    return con.execute(f"SELECT ags, last_change_date FROM ({NEWEST_RELEASE})").df()
+
+
+def verband_reorganised(con, registers: pd.DataFrame) -> pd.DataFrame:
+    """The reorganised Gemeindeverbände of each register with the date before which a Verband value is the
+    publisher's restatement (staging/crosswalk.py ``verband_reorganised``); none without WSK dates."""
+    last_change = last_changes(con)
+    if last_change is None:
+        return pd.DataFrame(columns=["vintage", "vb_ars", "restated_before"])
+    return crosswalk.verband_reorganised(registers, last_change)
+
+
 def publisher_restated(con, observations: pd.DataFrame, publisher_keys: set[str] | None = None) -> pd.DataFrame:
     """A series the publisher gives on its release's territory (INKAR; ``publisher_keys``: its own Gemeinde list):
-    the Gemeinde values dated before the merger that gave the Gemeinde its territory get ``territorial_change``
-    'publisher_restated' and a note with that date (staging/crosswalk.py ``publisher_restated``; the date is the
-    BKG's WSK in municipality_geometries)."""
-    if "last_change_date" not in relation_columns(con, "municipality_geometries") or observations.empty \
+    values dated before the merger that gave a Gemeinde its territory, or before the reorganisation of the Verband
+    whose value a member carries (column ``restated_before``, dropped here), typed and noted
+    (staging/crosswalk.py ``with_publisher_restatements``; dates from the BKG's WSK in municipality_geometries)."""
+    last_change = last_changes(con)
+    if last_change is None or observations.empty \
             or not {"from_date", "to_date"} <= set(relation_columns(con, "territorial_changes")):
-        return observations  # no geometries (or an older working database) in this run: nothing dates a merger
-    last_change = con.execute(f"SELECT ags, last_change_date FROM ({NEWEST_RELEASE})").df()
+        # no geometries (or an older working database) in this run: nothing dates a merger
+        return observations.drop(columns=["restated_before"], errors="ignore")
     steps = con.execute("SELECT * FROM territorial_changes").df()
-    flagged = crosswalk.publisher_restated(observations, last_change, steps, publisher_keys)
-    if not flagged.any():
-        return observations
-    dates = dict(zip(last_change["ags"], pd.to_datetime(last_change["last_change_date"]).dt.strftime("%Y-%m-%d")))
-    notes = observations["note"].astype(object).to_numpy().copy() if "note" in observations \
-        else np.full(len(observations), None, dtype=object)
-    notes[flagged] = [f"{n}; " if isinstance(n, str) and n else "" for n in notes[flagged]]
-    notes[flagged] += [f"restated by the publisher: the Gemeinde took its current territory on {dates[a]}"
-                       for a in observations["ags"].to_numpy(dtype=object)[flagged]]
-    codes = observations["territorial_change"].astype(object).to_numpy().copy()
-    codes[flagged] = "publisher_restated"
-    return observations.assign(territorial_change=codes, note=notes)
+    return crosswalk.with_publisher_restatements(observations, last_change, steps, publisher_keys)
 
 
 def territory_metadata(observations: pd.DataFrame) -> dict:
@@ -165,7 +171,8 @@ def territory_metadata(observations: pd.DataFrame) -> dict:
                    "commuting >= 50/150/300 km; accessibility x336/x337/x345/x346; Gemeindeverband values mapped to member Gemeinden in INKAR's own "
                    "territorial status, `source_level` 'gemeindeverband', then brought onto the current territory; a "
                    "Gemeinde value dated before the merger that gave the Gemeinde its territory (BKG WSK) typed "
-                   "`publisher_restated`) "
+                   "`publisher_restated`, a Verband value dated before the Verband's reorganisation "
+                   "`verband_restated`) "
                    "and the Bundesagentur für Arbeit counts (employees at residence and workplace, in- and "
                    "out-commuters; suppressed figures kept as missing with the reason) with the out/in-commuter "
                    "shares derived from them. Kreis-to-Kreis flows go to `commuter_flows`.")
@@ -196,9 +203,14 @@ def _stage_inkar(con) -> pd.DataFrame:
     """INKAR Verband values onto member Gemeinden (INKAR's own status), then onto the current territory."""
     parsed = parse_all(con, "inkar")
     # only the columns the mapping reads: all 14 of the 132,000 rows cost ~0.2 CPU s and 96 MiB, these 0.08 s, 39 MiB
-    registers = con.execute(f"SELECT {', '.join(inkar.REGISTER_COLUMNS)} FROM municipality_register").df()
+    registers = con.execute(f"SELECT {', '.join(inkar.REGISTER_COLUMNS)}, territorial_date "
+                            "FROM municipality_register").df()
+    reorganised = verband_reorganised(con, registers)
     verbaende = [inkar.map_through_registers(tables["observations"], tables["region_names"], registers,
                                              tables["gemeinden"], release=vintage) for vintage, tables in parsed]
+    # carried through the crosswalk as a column: which register the Verband was matched in is known only here
+    verbaende = [mapped.assign(restated_before=crosswalk.verband_restated_before(mapped, registers, reorganised))
+                 for mapped in verbaende]
     del registers  # its per-cell strings: gone before the crosswalk and the insert (the step's peaks)
     frames = []
     while parsed:  # popped: each release's parsed tables go once its two frames are built

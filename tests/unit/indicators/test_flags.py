@@ -19,7 +19,7 @@ def test_every_code_has_an_english_and_a_german_label(code: str):
 
 def test_every_code_the_pipeline_writes_has_labels():
     written = {"recode", "merger", "merger_weighted", "partial_transfer", "split", "area_change", "implausible_step",
-               "minor_transfer", "uninhabited_gain", "publisher_restated"}
+               "minor_transfer", "uninhabited_gain", "publisher_restated", "verband_restated"}
     assert written <= set(flags.TERRITORIAL_CHANGE)
     assert flags.NOT_COMPARABLE <= set(flags.TERRITORIAL_CHANGE)
     assert {compute.excluded_reason(c) for c in written} - {None} <= set(flags.EXCLUDED_REASON)

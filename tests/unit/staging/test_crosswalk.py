@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -524,3 +525,93 @@ def test_germany_wide_the_gemeinden_formed_after_inkars_2018_values_are_dated(fu
                                & (steps["from_ags"] != steps["to_ags"]), "to_ags"]) & set(geometries["ags"])
     # nearly every Gemeinde a merger of 2014-2021 formed has that date as its WSK (160 of 170 on these files)
     assert 0.9 * len(successors) < formed.sum() <= len(successors)
+
+
+def _verband_register(rows: list[tuple[str, str, str | None]]) -> pd.DataFrame:
+    """(vintage year, ags, vb_ars) rows as a register with its territorial dates (31.12. of the year)."""
+    frame = pd.DataFrame(rows, columns=["vintage", "ags", "vb_ars"])
+    return frame.assign(territorial_date=frame["vintage"].map(lambda v: dt.date(int(v), 12, 31)))
+
+
+def test_verbaende_reorganised_between_two_registers_are_dated_by_their_members_wsk():
+    """2013 → 2021: Verbände A and B merge into N on 01.07.2014 (one member's own boundary changed again in
+    2020: the date most members share wins); the verbandsfreie 07000007 joins C on 01.01.2020; E loses
+    07000011, now verbandsfrei, without a WSK between the registers (then: the day after the 2013 register);
+    D is unchanged; in F two members merged into one new key, which is no Verband change."""
+    rows = [("2013", "07000001", "0700A"), ("2013", "07000002", "0700A"), ("2013", "07000003", "0700B"),
+            ("2013", "07000004", "0700B"), ("2013", "07000005", "0700C"), ("2013", "07000006", "0700C"),
+            ("2013", "07000007", None), ("2013", "07000008", "0700D"), ("2013", "07000009", "0700D"),
+            ("2013", "07000010", "0700E"), ("2013", "07000011", "0700E"), ("2013", "07000012", "0700E"),
+            ("2013", "07000013", "0700F"), ("2013", "07000014", "0700F"), ("2013", "07000015", "0700F")]
+    rows += [("2021", ags, {"0700A": "0700N", "0700B": "0700N"}.get(vb, vb)) for _, ags, vb in rows
+             if ags not in {"07000007", "07000011", "07000014", "07000015"}]
+    rows += [("2021", "07000007", "0700C"), ("2021", "07000011", None), ("2021", "07000016", "0700F")]
+    register = _verband_register(rows)
+    last_change = pd.DataFrame({"ags": ["07000001", "07000002", "07000003", "07000004", "07000007", "07000005",
+                                        "07000016", "07000008"],
+                                "last_change_date": ["2014-07-01", "2014-07-01", "2014-07-01", "2020-03-01",
+                                                     "2020-01-01", "2009-01-01", "2016-01-01", "2015-05-05"]})
+    reorganised = crosswalk.verband_reorganised(register, last_change)
+    assert sorted(zip(reorganised["vintage"], reorganised["vb_ars"], reorganised["restated_before"].astype(str))) == [
+        ("2021", "0700C", "2020-01-01"), ("2021", "0700E", "2014-01-01"), ("2021", "0700N", "2014-07-01")]
+    # the rows of Verband values passed to members: by the register the Verband was matched in
+    mapped = pd.DataFrame({"ags": ["07000003", "07000006", "07000008", "07000001", "07000003", "07000010"],
+                           "key_vintage": ["2021", "2021", "2021", "2021", "2013", "2021"],
+                           "source_level": ["gemeindeverband"] * 3 + ["gemeinde", "gemeindeverband",
+                                                                      "gemeindeverband"]})
+    before = crosswalk.verband_restated_before(mapped, register, reorganised)
+    assert before.tolist() == ["2014-07-01", "2020-01-01", None, None, None, "2014-01-01"]
+    assert crosswalk.verband_reorganised(register.drop(columns="vb_ars"), last_change).empty
+    assert crosswalk.verband_reorganised(register[register["vintage"] == "2021"], last_change).empty
+
+
+def test_germany_wide_the_verband_reforms_of_rheinland_pfalz_are_dated(full_data):
+    """Registers 2013 and 2021 with the VG5000 2021 WSK: Cochem (joined by six Gemeinden of VG Treis-Karden,
+    01.07.2014), Kirner Land (VG Kirn-Land and the town of Kirn, 01.01.2020) and Oberes Glantal (three VGs,
+    01.01.2017; one member's later correction does not move the date) are reorganised; Adenau, whose members
+    stayed, is not."""
+    from sources import bkg_vg
+    from sources.registry import discover_releases, load_sources
+    from tests.unit.indicators.test_unscored import registers
+
+    register, _ = registers(full_data, {"2013-12-31", "2021-12-31"})
+    register = register.assign(territorial_date=register["vintage"].map(lambda v: dt.date(int(v[:4]), 12, 31)))
+    [release] = [r for r in discover_releases(load_sources()["bkg_vg"], full_data) if "vg5000" in r.vintage]
+    geometries = bkg_vg.parse_release(release)["geometries"]
+    reorganised = crosswalk.verband_reorganised(register, geometries[["ags", "last_change_date"]])
+    names = register.drop_duplicates(["vintage", "vb_ars"]).set_index(["vintage", "vb_ars"])["vb_name"]
+    dated = {names[(v, k)]: str(d)[:10] for v, k, d in reorganised[["vintage", "vb_ars", "restated_before"]].values
+             if v == "2021-12-31"}
+    assert (dated["Cochem"], dated["Kirner Land"], dated["Oberes Glantal"]) == ("2014-07-01", "2020-01-01", "2017-01-01")
+    assert not {"Adenau"} & set(dated)
+    rlp = reorganised[reorganised["vb_ars"].str[:2].eq("07") & reorganised["vintage"].eq("2021-12-31")]
+    assert 30 <= len(rlp) <= 45  # the reform's mergers of 2014-2021 (37 on these files)
+
+
+def test_a_reorganised_verbands_values_are_typed_after_the_crosswalk_carried_their_date():
+    """The date a Verband value is restated before (``verband_restated_before``) rides through ``onto_current``
+    as a column; ``with_publisher_restatements`` types the member rows dated before it ``verband_restated``, with
+    a note naming the date, leaves a row the crosswalk already typed (a merger) and later rows alone, and drops
+    the column."""
+    from tests.unit.staging.test_onto_current_by_vintage import REGISTER, STEPS, WEIGHTS, observations, walk
+
+    frame = observations(notes="from Gemeindeverband 010015001")
+    verband_rows = frame["ags"].isin({"01001004", "01001002"}).to_numpy()
+    frame["source_level"] = np.where(verband_rows, "gemeindeverband", np.where(frame["level"] == "gemeinde",
+                                                                               "gemeinde", None))
+    frame["restated_before"] = np.where(verband_rows, "2019-01-01", None)
+    moved = crosswalk.onto_current(frame, REGISTER, walk(), STEPS, WEIGHTS)
+    assert "restated_before" in moved  # carried through, as _stage_inkar needs
+    last_change = pd.DataFrame({"ags": ["01001004"], "last_change_date": [dt.date(2010, 1, 1)]})
+    typed = crosswalk.with_publisher_restatements(moved, last_change, STEPS.assign(from_date=None, to_date=None))
+    assert "restated_before" not in typed
+    rows = typed.set_index(["ags", "measure", "reference_date"])
+    flagged = rows[rows["territorial_change"] == "verband_restated"]
+    assert flagged.index.tolist() == [("01001004", "hh", dt.date(2018, 6, 30))]  # 2019-06-30 is after the reform
+    assert flagged["note"].tolist() == ["from Gemeindeverband 010015001; restated by the publisher: before "
+                                        "2019-01-01 the Gemeindeverband did not yet have its current territory"]
+    assert rows.loc[("01001003", "hh", dt.date(2018, 6, 30)), "territorial_change"] == "merger"  # kept
+    assert (typed["territorial_change"] == "verband_restated").sum() == 1
+    untouched = crosswalk.with_publisher_restatements(moved.drop(columns="restated_before"), last_change,
+                                                      STEPS.assign(from_date=None, to_date=None))
+    pd.testing.assert_frame_equal(untouched, moved.drop(columns="restated_before"))
