@@ -17,6 +17,7 @@ from indicators import flags
 from indicators.catalogue import Catalogue, Indicator
 from indicators.engine import index_indicators
 from sources.frames import per_distinct, shared_strings
+from sources.registry import GenerationBreak
 from sources.vintages import release_order
 from staging import crosswalk
 
@@ -42,10 +43,12 @@ YEARLY = """
 
 
 def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
-                      generations: dict[str, str] | None = None, cache: dict | None = None) -> pd.DataFrame:
+                      generations: dict[str, str] | None = None, cache: dict | None = None,
+                      breaks: tuple[GenerationBreak, ...] = ()) -> pd.DataFrame:
     """Observed values of one indicator for every Gemeinde and year with data.
 
-    ``generations`` maps source id to the publisher's method generation (sources.yaml);
+    ``generations`` maps source id to the publisher's method generation (sources.yaml), ``breaks`` are the
+    sources' measured breaks (``generation_breaks``; those of this indicator's sources and measure apply);
     a value whose generation differs from the town's previous value is flagged as a method break.
     The typed columns decide; ``quality_note`` is rendered from them (indicators/flags.py).
     ``cache`` (a dict kept by the caller for one run) shares intermediate tables between indicators.
@@ -73,7 +76,9 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
     values["method_break"] = False
     values["quality_note"] = rendered_notes(values["territorial_change"], values["source_level"], values["base_period"],
                                             values["excluded_reason"])
-    return flag_method_breaks(values[VALUE_COLUMNS], generations or {})
+    measure = indicator.params.get("measure")
+    applying = tuple(b for b in breaks if b.source_id in indicator.sources and b.measure == measure)
+    return flag_method_breaks(values[VALUE_COLUMNS], generations or {}, applying)
 
 
 def stack_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -140,8 +145,10 @@ def excluded_reason(territorial_change) -> str | None:
     return "territorial_change" if territorial_change in flags.NOT_COMPARABLE else None
 
 
-def flag_method_breaks(values: pd.DataFrame, generations: dict[str, str]) -> pd.DataFrame:
-    """Set ``method_break`` and append 'method break: A -> B' to the note where a town's series changes generation.
+def flag_method_breaks(values: pd.DataFrame, generations: dict[str, str],
+                       breaks: tuple[GenerationBreak, ...] = ()) -> pd.DataFrame:
+    """Set ``method_break`` and append 'method break: A -> B' to the note where a town's series changes generation
+    (``row_generations``).
 
     Only the keys are put in (ags, period) order, not the frame: sorting all columns and sorting them back were
     two whole-frame copies per indicator (~0.8 CPU s of the indicator step). A town has one row per period.
@@ -149,8 +156,7 @@ def flag_method_breaks(values: pd.DataFrame, generations: dict[str, str]) -> pd.
     ags = values["ags"].to_numpy(dtype=object)
     keys = pd.DataFrame({"ags": ags, "period": values["period"].to_numpy()})
     order = keys.sort_values(["ags", "period"]).index.to_numpy()  # positions in (ags, period) order
-    source = values["source_id"]
-    generation = source.map(generations).fillna(source).to_numpy(dtype=object)[order]
+    generation = row_generations(values, generations, breaks)[order]
     town = ags[order]
     changed = np.zeros(len(order), dtype=bool)  # in (ags, period) order: a generation other than the town's previous
     changed[1:] = (town[1:] == town[:-1]) & (generation[1:] != generation[:-1])
@@ -162,6 +168,23 @@ def flag_method_breaks(values: pd.DataFrame, generations: dict[str, str]) -> pd.
         existing = notes[position] if isinstance(notes[position], str) else ""
         notes[position] = (existing + "; " if existing else "") + flags.render_method_break(str(before), str(after))
     return values.assign(quality_note=notes, method_break=is_break)
+
+
+def row_generations(values: pd.DataFrame, generations: dict[str, str],
+                    breaks: tuple[GenerationBreak, ...] = ()) -> np.ndarray:
+    """Per value its publisher method generation: its source's (``generations``, else the source id), or a measured
+    break's where the value is of the break's source and level, in one of its Länder, and dated from its start on.
+    ``breaks`` must be those of the value's measure (compute_indicator picks them per indicator)."""
+    source = values["source_id"]
+    generation = source.map(generations).fillna(source).to_numpy(dtype=object, copy=True)
+    for brk in breaks:
+        candidates = np.flatnonzero((source.eq(brk.source_id) & values["source_level"].eq(brk.source_level))
+                                    .to_numpy(dtype=bool))
+        rows = values.iloc[candidates]
+        after = (rows["ags"].str[:2].isin(brk.laender)
+                 & (pd.to_datetime(rows["reference_date"]) >= pd.Timestamp(brk.start))).to_numpy()
+        generation[candidates[after]] = brk.generation
+    return generation
 
 
 def release_positions(con: duckdb.DuckDBPyConnection, sources: list[str], cache: dict | None = None) -> list[str]:
@@ -386,8 +409,8 @@ def carry_forward(con: duckdb.DuckDBPyConnection, observed: pd.DataFrame, period
     return stack_frames([observed, filled[VALUE_COLUMNS]])
 
 
-def compute_observed(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
-                     generations: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[int]]:
+def compute_observed(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, generations: dict[str, str] | None = None,
+                     breaks: tuple[GenerationBreak, ...] = ()) -> tuple[pd.DataFrame, list[int]]:
     """The observed values of every indicator (context indicators marked excluded) and the index periods.
 
     All indicator values are these plus :func:`carry_forward`'s for the index periods; carry_forward needs
@@ -395,7 +418,8 @@ def compute_observed(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
     (the indicator_values asset does).
     """
     cache: dict = {}
-    observed = stack_frames([compute_indicator(con, i, generations, cache) for i in catalogue.indicators.values()])
+    observed = stack_frames([compute_indicator(con, i, generations, cache, breaks)
+                             for i in catalogue.indicators.values()])
     context = [i.indicator_id for i in catalogue.indicators.values() if i.pillar not in catalogue.pillars]
     observed.loc[observed["indicator_id"].isin(context) & observed["excluded_reason"].isna(),
                  "excluded_reason"] = "context_indicator"

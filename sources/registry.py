@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -34,6 +35,20 @@ class FilePattern:
 
 
 @dataclass(frozen=True)
+class GenerationBreak:
+    """A break in a source's method found in its values rather than announced (sources.yaml ``generation_breaks``):
+    the values of ``measure`` at ``source_level`` in the Länder ``laender`` dated from ``start`` on belong to
+    ``generation``; a town's series crossing it is flagged as a method break like a change of publisher generation."""
+
+    source_id: str
+    measure: str
+    source_level: str
+    laender: tuple[str, ...]
+    start: datetime.date
+    generation: str
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     """One entry of sources.yaml."""
 
@@ -57,6 +72,7 @@ class SourceSpec:
     # {year: census}: the population counts from 31.12. of that year on rest on that census (a change from an
     # earlier base year includes the census's correction of the count; the pages say so)
     census_rebasings: dict | None = None
+    generation_breaks: tuple[GenerationBreak, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,8 +135,29 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
         if not str(fields["label_de"] or "").strip():
             raise ValueError(f"sources.yaml: source {source_id} has no label_de (its short German name on the pages)")
         specs[source_id] = SourceSpec(source_id=source_id, files=patterns, required=entry.get("required", True),
+                                      generation_breaks=_generation_breaks(source_id, entry.get("generation_breaks")),
                                       **fields)
     return specs
+
+
+BREAK_FIELDS = {"measure", "source_level", "laender", "from", "generation"}
+
+
+def _generation_breaks(source_id: str, entries: list | None) -> tuple[GenerationBreak, ...]:
+    """A source's ``generation_breaks`` entries; a ValueError names the source and the entry's problem."""
+    breaks = []
+    for number, entry in enumerate(entries or [], start=1):
+        where = f"sources.yaml: source {source_id} generation_breaks entry {number}"
+        if not isinstance(entry, dict) or set(entry) != BREAK_FIELDS:
+            raise ValueError(f"{where}: needs exactly {', '.join(sorted(BREAK_FIELDS))}")
+        laender = tuple(str(land) for land in entry["laender"] or ())
+        if not laender or not all(re.fullmatch(r"\d{2}", land) for land in laender):
+            raise ValueError(f"{where}: laender must list two-digit Land keys, got {entry['laender']!r}")
+        if not isinstance(entry["from"], datetime.date) or not str(entry["generation"] or "").strip():
+            raise ValueError(f"{where}: from must be a date (YYYY-MM-DD) and generation a name")
+        breaks.append(GenerationBreak(source_id, str(entry["measure"]), str(entry["source_level"]), laender,
+                                      entry["from"], str(entry["generation"])))
+    return tuple(breaks)
 
 
 def sha256_of(path: Path) -> str:

@@ -27,6 +27,7 @@ from warehouse.workdb import store
 
 CATALOGUE = load_catalogue()
 GENERATIONS = {source_id: spec.generation for source_id, spec in load_sources().items() if spec.generation}
+GENERATION_BREAKS = tuple(b for spec in load_sources().values() for b in spec.generation_breaks)
 
 
 
@@ -76,7 +77,7 @@ def central_places_on_territory(con, current: pd.Series) -> pd.DataFrame:
                    "date; values carried forward into index periods are flagged imputed.")
 def indicator_values(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
-        observed, periods = compute_observed(con, CATALOGUE, GENERATIONS)
+        observed, periods = compute_observed(con, CATALOGUE, GENERATIONS, GENERATION_BREAKS)
         in_scope = set(con.execute("SELECT ags FROM municipalities").df()["ags"])
     # Towns out of scope are dropped before carrying forward, not after: a town's carried values come from its
     # own observed rows only, so the rows are the same, in the same order, and ~30,000 fewer are carried and

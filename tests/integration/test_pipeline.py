@@ -108,6 +108,25 @@ def test_inkar_values_before_the_merger_that_formed_a_town_are_typed_as_restated
     assert notes == [("restated by the publisher: the Gemeinde took its current territory on 2014-01-01",)]
 
 
+def test_the_measured_2015_break_of_the_verband_out_commuter_shares_is_a_method_break_in_the_snapshot(warehouse):
+    """Herzogtum Lauenburg's Ämter (Schleswig-Holstein, sources.yaml generation_breaks): each member's Verband
+    out-commuter share has its method break at 2015 and nowhere else; Mölln, amtsfrei with its own value, has none;
+    the long-distance share of the same members none."""
+    breaks = warehouse.execute("""
+        SELECT indicator_id, period, count(DISTINCT ags), bool_and(source_level = 'gemeindeverband'),
+               bool_and(excluded_reason IS NULL) FROM indicator_values
+        WHERE method_break AND left(ags, 5) = '01053' GROUP BY 1, 2""").fetchall()
+    members = warehouse.execute("""
+        SELECT period, count(DISTINCT ags) FROM indicator_values WHERE left(ags, 5) = '01053' AND NOT imputed
+          AND indicator_id = 'out_commuter_share' AND source_level = 'gemeindeverband' AND period IN (2014, 2015)
+        GROUP BY period ORDER BY period""").fetchall()
+    (_, before), (_, after) = members
+    assert before == after > 100  # the same Amt members in 2014 and 2015 (126 in the snapshot)
+    assert breaks == [("out_commuter_share", 2015, after, True, True)]
+    assert warehouse.execute("""SELECT count(*) FROM indicator_values WHERE ags = '01053090'
+                                AND method_break""").fetchone() == (0,)
+
+
 def test_source_releases_carry_provenance(warehouse):
     releases = warehouse.execute("""
         SELECT source_id, count(DISTINCT vintage), min(licence), min(attribution) FROM source_releases GROUP BY 1

@@ -337,3 +337,52 @@ def test_a_value_the_publisher_restated_across_a_merger_is_scored_with_its_note(
         "territory (approximate)")
     assert shares.loc[("16063103", 2019), "quality_note"] is None
     assert flags.label("publisher_restated", "de").startswith("vom Herausgeber auf das spätere Gemeindegebiet")
+
+
+def test_the_measured_2015_break_of_inkars_verband_out_commuter_shares_is_a_method_break():
+    """sources.yaml declares the break measured in INKAR's Verband out-commuter shares from mid-2015 (Schleswig-
+    Holstein, Rheinland-Pfalz, Thüringen): the first value on or after 30.06.2015 of a member's Verband series is a
+    method break naming both generations; a Bayern Verband, a Gemeinde's own value and the long-distance share of
+    the same Verband are not."""
+    from sources.registry import load_sources
+
+    specs = load_sources()
+    generations = {s: spec.generation for s, spec in specs.items() if spec.generation}
+    breaks = tuple(b for spec in specs.values() for b in spec.generation_breaks)
+    rows = []
+    for ags, level in (("01053025", "gemeindeverband"), ("09181111", "gemeindeverband"), ("01053090", "gemeinde")):
+        for year, value in ((2013, 93.1), (2014, 93.05), (2015, 82.87), (2016, 82.5)):
+            for measure in ("out_commuter_share", "commuters_50km_share"):
+                rows.append(("inkar", "2022-12", ags, "gemeinde", dt.date(year, 6, 30), measure, value, "%", "", level))
+    frame = pd.DataFrame(rows, columns=["source_id", "vintage", "ags", "level", "reference_date", "measure", "value",
+                                        "unit", "note", "source_level"])
+    con = duckdb.connect()
+    con.execute("CREATE TABLE observations AS SELECT *, CAST(NULL AS VARCHAR) AS territorial_change FROM frame")
+    out = compute_indicator(con, CATALOGUE.indicators["out_commuter_share"], generations, breaks=breaks)
+    broken = out[out["method_break"]]
+    assert list(zip(broken["ags"], broken["period"])) == [("01053025", 2015)]
+    assert broken["quality_note"].iloc[0].endswith(
+        "method break: BA-Beschäftigungsstatistik (Pendler am 30.06.) -> INKAR, Verband-Auspendlerquote ab 2015 "
+        "(Bruch in SH, RP, TH gemessen)")
+    assert not compute_indicator(con, CATALOGUE.indicators["out_commuter_share"], generations)["method_break"].any()
+    distance = compute_indicator(con, CATALOGUE.indicators["long_distance_commuter_share"], generations, breaks=breaks)
+    assert len(distance) == 12 and not distance["method_break"].any()
+
+
+@pytest.mark.parametrize("entry, problem", [
+    ({"measure": "m", "source_level": "gemeindeverband", "laender": ["1"], "from": "2015-06-30", "generation": "g"},
+     "laender must list two-digit Land keys"),
+    ({"measure": "m", "source_level": "gemeindeverband", "laender": ["01"], "from": "mid-2015", "generation": "g"},
+     "from must be a date"),
+    ({"measure": "m", "laender": ["01"], "from": "2015-06-30", "generation": "g"}, "needs exactly")])
+def test_a_malformed_generation_break_fails_naming_the_source_and_entry(tmp_path, entry, problem):
+    import yaml
+
+    from sources.registry import SOURCES_YAML, load_sources
+
+    raw = yaml.safe_load(SOURCES_YAML.read_text(encoding="utf-8"))
+    raw["sources"]["inkar"]["generation_breaks"] = [entry]
+    broken = tmp_path / "sources.yaml"
+    broken.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"source inkar generation_breaks entry 1: {problem}"):
+        load_sources(broken)
