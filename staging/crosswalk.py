@@ -878,49 +878,82 @@ def publisher_restated(observations: pd.DataFrame, last_change: pd.DataFrame, st
     return flagged
 
 
-def verband_reorganised(registers: pd.DataFrame, last_change: pd.DataFrame) -> pd.DataFrame:
-    """Per register vintage, the Gemeindeverbände with several members whose territory was not yet theirs at the
-    register before: columns vintage, vb_ars, restated_before (a Timestamp).
+def verband_reorganised(registers: pd.DataFrame, last_change: pd.DataFrame,
+                        steps: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per register vintage, the Gemeindeverbände with several members whose territory did not exist at some
+    earlier register: columns vintage, vb_ars, restated_before (a Timestamp: the values dated before it are on a
+    territory the Verband did not have yet).
 
     A publisher that gives a Verband's series on the Verband's territory of its release (INKAR) restates the years
-    before a Verband merger: the commuting between the merged Verbände then counted as out-commuting (Rheinland-
-    Pfalz's Verband reform of 2014-2020). A Verband of register ``r`` was reorganised since the register before it
-    when its members present in both came from more than one Verband there (a verbandsfreie Gemeinde counts as
-    its own), or when its single earlier Verband had members that are now elsewhere; a member's own key change is
-    not a Verband change. ``restated_before``: the WSK (``last_change``: ags, last_change_date) of the members
-    between the two registers' dates, the day the members' keys changed to the new Verband (the one most members
-    share, a later correction of one member's own boundary moves only its WSK); without one, the day after the
-    earlier register's date (a value dated up to then is certainly before the reform)."""
+    before the Verband's last reorganisation (Rheinland-Pfalz's Verband reform of 2014-2020, the Ämter of
+    Schleswig-Holstein of 2007-2012). A Verband of register ``r`` was reorganised since the register before it
+    when its members came from more than one Verband there (a verbandsfreie Gemeinde counts as its own; a
+    Gemeinde merged or recoded into a member, by a usable ``steps`` row between the two registers, counts with its
+    earlier Verband), or when its single earlier Verband had members that are now elsewhere; a member's own key
+    change is not a Verband change. A Verband unchanged since the register before keeps that Verband's date
+    (a reform in an earlier period still restates the years before it). ``restated_before``: the WSK
+    (``last_change``: ags, last_change_date) that most members share between the two registers' dates, the day
+    their keys changed to the new Verband (on a tie the earlier: a member's later boundary correction moves only
+    its own WSK); without one, the day after the earlier register's date (a value dated up to then is certainly
+    before the reform). Registers that give most Gemeinden no Verband key (the layouts before 1994) are left out:
+    they cannot tell a reorganisation."""
     columns = ["vintage", "vb_ars", "restated_before"]
     if registers.empty or "vb_ars" not in registers:
         return pd.DataFrame(columns=columns)
-    dates = register_dates(registers).sort_values()
-    changed = pd.Series(pd.to_datetime(last_change["last_change_date"]).to_numpy(), index=last_change["ags"])
-    found = []
+    keyed = registers.drop_duplicates(["vintage", "ags"])
+    keyed = keyed[keyed["vb_ars"].notna().groupby(keyed["vintage"]).transform("mean") >= 0.5]
+    dates = register_dates(keyed).sort_values()
+    latest = last_change.drop_duplicates("ags")
+    changed = pd.Series(pd.to_datetime(latest["last_change_date"]).to_numpy(), index=latest["ags"])
+    carried, found = pd.Series(dtype="datetime64[ns]"), []
     for (earlier, earlier_date), (vintage, date) in zip(dates.items(), list(dates.items())[1:]):
-        now = registers.loc[registers["vintage"] == vintage, ["ags", "vb_ars"]]
-        before = registers.loc[registers["vintage"] == earlier, ["ags", "vb_ars"]]
-        # a verbandsfreie Gemeinde is a Verband of its own: its key stands for it
-        now_verband = now["vb_ars"].fillna("free " + now["ags"]).set_axis(now["ags"])
-        before_verband = before["vb_ars"].fillna("free " + before["ags"]).set_axis(before["ags"])
-        both = now_verband.index.intersection(before_verband.index)
-        pairs = pd.DataFrame({"now": now_verband[both].to_numpy(), "before": before_verband[both].to_numpy()})
+        now = keyed.loc[keyed["vintage"] == vintage, ["ags", "vb_ars"]]
+        pairs = _verband_pairs(now, keyed.loc[keyed["vintage"] == earlier, ["ags", "vb_ars"]], steps, earlier, vintage)
+        several = now["vb_ars"].value_counts()
+        several = set(several.index[several > 1])
         merged = pairs.groupby("now")["before"].nunique() > 1
         left = pairs.groupby("before")["now"].nunique() > 1  # an earlier Verband whose members went apart
-        reorganised = merged | pairs.drop_duplicates("now").set_index("now")["before"].map(left)
-        several = now["vb_ars"].dropna().value_counts()
-        keys = [v for v in several.index[several > 1] if reorganised.get(v, False)]
-        if not keys:
-            continue
+        predecessor = pairs.drop_duplicates("now").set_index("now")["before"]
+        gone_apart = predecessor.map(left).fillna(False).astype(bool)
+        reorganised = (merged | gone_apart).reindex(sorted(several), fill_value=False)
+        keys = list(reorganised.index[reorganised.to_numpy(dtype=bool)])
         members = now[now["vb_ars"].isin(keys)]
-        wsk = members["ags"].map(changed)
-        dated = pd.DataFrame({"vb_ars": members["vb_ars"], "on": wsk}).loc[(wsk > earlier_date) & (wsk <= date)]
-        # the reform's date is the one most members share (a member's later correction moves only its own WSK)
-        counted = dated.value_counts().reset_index().sort_values(["vb_ars", "count", "on"])
-        on = counted.drop_duplicates("vb_ars", keep="last").set_index("vb_ars")["on"].reindex(keys)
-        found.append(pd.DataFrame({"vintage": vintage, "vb_ars": on.index,
-                                   "restated_before": on.fillna(earlier_date + pd.Timedelta(days=1)).to_numpy()}))
+        on = _reform_dates(members, changed, earlier_date, date).reindex(keys)
+        here = on.fillna(earlier_date + pd.Timedelta(days=1))
+        inherited = predecessor.reindex(sorted(several - set(keys))).map(carried).dropna()
+        carried = pd.concat([part for part in (here, inherited) if len(part)] or [carried.iloc[:0]])
+        carried = carried.astype("datetime64[ns]")
+        found.append(pd.DataFrame({"vintage": vintage, "vb_ars": carried.index,
+                                   "restated_before": carried.to_numpy()}))
+    found = [part for part in found if len(part)]
     return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=columns)
+
+
+def _verband_pairs(now: pd.DataFrame, before: pd.DataFrame, steps: pd.DataFrame | None, earlier: str,
+                   vintage: str) -> pd.DataFrame:
+    """(now, before): per Gemeinde of ``now`` found in ``before``, its Verband in each register (a verbandsfreie
+    Gemeinde stands for itself), plus per usable recode or merger between the two registers the successor's
+    Verband now and the predecessor's before."""
+    now_verband = now["vb_ars"].fillna("free " + now["ags"]).set_axis(now["ags"])
+    before_verband = before["vb_ars"].fillna("free " + before["ags"]).set_axis(before["ags"])
+    both = now_verband.index.intersection(before_verband.index)
+    pairs = [pd.DataFrame({"now": now_verband[both].to_numpy(), "before": before_verband[both].to_numpy()})]
+    if steps is not None and not steps.empty:
+        moved = steps[usable(steps) & (steps["from_vintage"] == earlier) & (steps["to_vintage"] == vintage)
+                      & (steps["from_ags"] != steps["to_ags"])]
+        moved = moved[moved["to_ags"].isin(now_verband.index) & moved["from_ags"].isin(before_verband.index)]
+        pairs.append(pd.DataFrame({"now": now_verband[moved["to_ags"]].to_numpy(),
+                                   "before": before_verband[moved["from_ags"]].to_numpy()}))
+    return pd.concat(pairs, ignore_index=True)
+
+
+def _reform_dates(members: pd.DataFrame, changed: pd.Series, earlier_date, date) -> pd.Series:
+    """Per Verband (``members``: ags, vb_ars) the WSK most of its members share within (earlier_date, date]; on a
+    tie the earlier date. A Verband without such a WSK is absent."""
+    wsk = members["ags"].map(changed)
+    dated = pd.DataFrame({"vb_ars": members["vb_ars"], "on": wsk}).loc[(wsk > earlier_date) & (wsk <= date)]
+    counted = dated.value_counts().reset_index().sort_values(["vb_ars", "count", "on"], ascending=[True, True, False])
+    return counted.drop_duplicates("vb_ars", keep="last").set_index("vb_ars")["on"]
 
 
 def verband_restated_before(mapped: pd.DataFrame, registers: pd.DataFrame, reorganised: pd.DataFrame) -> np.ndarray:
@@ -930,9 +963,10 @@ def verband_restated_before(mapped: pd.DataFrame, registers: pd.DataFrame, reorg
     None otherwise. Text, one object per date: it rides through ``onto_current`` as a text column (a datetime
     column met the merged rows' missing values in pandas' deprecated all-NA concatenation)."""
     result = np.full(len(mapped), None, dtype=object)
-    if mapped.empty or reorganised.empty or "key_vintage" not in mapped:
+    if mapped.empty or reorganised.empty or not {"key_vintage", "source_level"} <= set(mapped.columns):
         return result
-    verband = registers[["vintage", "ags", "vb_ars"]].merge(reorganised, on=["vintage", "vb_ars"])
+    verband = registers[["vintage", "ags", "vb_ars"]].drop_duplicates(["vintage", "ags"]).merge(
+        reorganised, on=["vintage", "vb_ars"])
     days = pd.to_datetime(verband["restated_before"]).dt.strftime("%Y-%m-%d")
     lookup = pd.Series(days.map({day: day for day in days.unique()}).to_numpy(dtype=object),
                        index=pd.MultiIndex.from_frame(verband[["vintage", "ags"]]))
@@ -956,8 +990,9 @@ def with_publisher_restatements(observations: pd.DataFrame, last_change: pd.Data
     verband = np.zeros(len(observations), dtype=bool)
     if before is not None:
         before = before.to_numpy(dtype=object)
-        rows = np.flatnonzero(pd.notna(before) & observations["territorial_change"].isna().to_numpy(dtype=bool)
-                              & ~gemeinde)  # the few rows of reorganised Verbände, not all of them
+        untyped = pd.isna(observations.get("territorial_change", pd.Series(None, index=observations.index,
+                                                                            dtype=object))).to_numpy(dtype=bool)
+        rows = np.flatnonzero(pd.notna(before) & untyped & ~gemeinde)  # the few rows of reorganised Verbände
         verband[rows] = (pd.to_datetime(observations["reference_date"].iloc[rows]).to_numpy()
                          < pd.to_datetime(before[rows]).to_numpy(dtype="datetime64[ns]"))
     if not (gemeinde.any() or verband.any()):
@@ -974,7 +1009,8 @@ def with_publisher_restatements(observations: pd.DataFrame, last_change: pd.Data
         # true for a WSK-dated reform and for the fallback (the day after the earlier register) alike
         notes[verband] += [f"restated by the publisher: before {day} the Gemeindeverband did not yet have its current "
                            "territory" for day in before[verband]]
-    codes = observations["territorial_change"].astype(object).to_numpy().copy()
+    codes = observations.get("territorial_change", pd.Series(None, index=observations.index, dtype=object))
+    codes = codes.astype(object).to_numpy().copy()
     codes[gemeinde] = "publisher_restated"
     codes[verband] = "verband_restated"
     return observations.assign(territorial_change=codes, note=notes)

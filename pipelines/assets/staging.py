@@ -127,35 +127,15 @@ def onto_current_territory(con, observations: pd.DataFrame, key_vintage: str | N
     return crosswalk.onto_current(observations, register, walk, steps, weights, key_vintage)
 
 
-def last_changes(con) -> pd.DataFrame | None:
-    """ags, last_change_date (the BKG's WSK) of the newest geometry release; None without one (or in an older
-    working database): then nothing dates a territorial change."""
-    if "last_change_date" not in relation_columns(con, "municipality_geometries"):
-        return None
-    return con.execute(f"SELECT ags, last_change_date FROM ({NEWEST_RELEASE})").df()
-
-
-def verband_reorganised(con, registers: pd.DataFrame) -> pd.DataFrame:
-    """The reorganised Gemeindeverbände of each register with the date before which a Verband value is the
-    publisher's restatement (staging/crosswalk.py ``verband_reorganised``); none without WSK dates."""
-    last_change = last_changes(con)
-    if last_change is None:
-        return pd.DataFrame(columns=["vintage", "vb_ars", "restated_before"])
-    return crosswalk.verband_reorganised(registers, last_change)
-
-
-def publisher_restated(con, observations: pd.DataFrame, publisher_keys: set[str] | None = None) -> pd.DataFrame:
-    """A series the publisher gives on its release's territory (INKAR; ``publisher_keys``: its own Gemeinde list):
-    values dated before the merger that gave a Gemeinde its territory, or before the reorganisation of the Verband
-    whose value a member carries (column ``restated_before``, dropped here), typed and noted
-    (staging/crosswalk.py ``with_publisher_restatements``; dates from the BKG's WSK in municipality_geometries)."""
-    last_change = last_changes(con)
-    if last_change is None or observations.empty \
-            or not {"from_date", "to_date"} <= set(relation_columns(con, "territorial_changes")):
-        # no geometries (or an older working database) in this run: nothing dates a merger
-        return observations.drop(columns=["restated_before"], errors="ignore")
-    steps = con.execute("SELECT * FROM territorial_changes").df()
-    return crosswalk.with_publisher_restatements(observations, last_change, steps, publisher_keys)
+def restatement_inputs(con) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """What dates a publisher's restatement: the BKG's WSK per Gemeinde of the newest geometry release (ags,
+    last_change_date; None without geometries or in an older working database) and the territorial steps with
+    their dates (empty in an older working database without them)."""
+    last_change = None
+    if "last_change_date" in relation_columns(con, "municipality_geometries"):
+        last_change = con.execute(f"SELECT ags, last_change_date FROM ({NEWEST_RELEASE})").df()
+    dated = {"from_date", "to_date"} <= set(relation_columns(con, "territorial_changes"))
+    return last_change, con.execute("SELECT * FROM territorial_changes").df() if dated else pd.DataFrame()
 
 
 def territory_metadata(observations: pd.DataFrame) -> dict:
@@ -202,22 +182,25 @@ def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> Ma
 def _stage_inkar(con) -> pd.DataFrame:
     """INKAR Verband values onto member Gemeinden (INKAR's own status), then onto the current territory."""
     parsed = parse_all(con, "inkar")
-    # only the columns the mapping reads: all 14 of the 132,000 rows cost ~0.2 CPU s and 96 MiB, these 0.08 s, 39 MiB
+    # only the columns the mapping and the Verband dates read: all 14 of the 132,000 rows cost ~0.2 CPU s and 96 MiB
     registers = con.execute(f"SELECT {', '.join(inkar.REGISTER_COLUMNS)}, territorial_date "
                             "FROM municipality_register").df()
-    reorganised = verband_reorganised(con, registers)
+    last_change, steps = restatement_inputs(con)
+    reorganised = crosswalk.verband_reorganised(registers, last_change, steps) if last_change is not None else None
     verbaende = [inkar.map_through_registers(tables["observations"], tables["region_names"], registers,
                                              tables["gemeinden"], release=vintage) for vintage, tables in parsed]
-    # carried through the crosswalk as a column: which register the Verband was matched in is known only here
-    verbaende = [mapped.assign(restated_before=crosswalk.verband_restated_before(mapped, registers, reorganised))
-                 for mapped in verbaende]
+    if reorganised is not None:  # a column through the crosswalk: the register a Verband matched in is known here
+        verbaende = [mapped.assign(restated_before=crosswalk.verband_restated_before(mapped, registers, reorganised))
+                     for mapped in verbaende]
     del registers  # its per-cell strings: gone before the crosswalk and the insert (the step's peaks)
     frames = []
     while parsed:  # popped: each release's parsed tables go once its two frames are built
         (vintage, tables), mapped = parsed.pop(0), verbaende.pop(0)
         restated = onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar"))
-        frames += [tables["observations"].assign(vintage=vintage, source_id="inkar"),
-                   publisher_restated(con, restated, set(tables["gemeinden"]["ags"]))]
+        if last_change is not None:  # INKAR's values on its release's territory, typed (docs/methodology.md)
+            restated = crosswalk.with_publisher_restatements(restated, last_change, steps,
+                                                             set(tables["gemeinden"]["ags"]))
+        frames += [tables["observations"].assign(vintage=vintage, source_id="inkar"), restated]
         del tables, mapped, restated
     observations = pd.concat(frames, ignore_index=True)
     del frames  # the parts: else they and their concatenation are both held during the insert (the step's peak)

@@ -565,6 +565,35 @@ def test_verbaende_reorganised_between_two_registers_are_dated_by_their_members_
     assert crosswalk.verband_reorganised(register[register["vintage"] == "2021"], last_change).empty
 
 
+def test_a_verband_reform_of_an_earlier_period_a_merger_across_verbaende_and_a_tie_are_dated():
+    """Registers 2009 (an old layout: most Gemeinden without a Verband key, so 2009 -> 2011 tells nothing), 2011,
+    2013, 2021. Amt P, formed on 01.01.2012 from Ämter Q and R and unchanged since, keeps that date in 2021;
+    Gemeinde 08000007 of Verband T merged into 08000005 of Verband S on 01.01.2016 (a usable step), so S grew,
+    which without the step nothing tells; U took V's three members, two members' WSK is 2015-01-01, two others'
+    2018-01-01: the earlier date wins (a later one may be a member's own correction)."""
+    verbaende = {"2011": ["Q", "Q", "R", "R", "S", "S", "T", "T", "U", "V", "V", "V"],
+                 "2013": ["P", "P", "P", "P", "S", "S", "T", "T", "U", "V", "V", "V"],
+                 "2021": ["P", "P", "P", "P", "S", "S", None, "W", "U", "U", "U", "U"]}
+    rows = [("2009", f"080000{i:02d}", "08000" if i == 1 else None) for i in range(1, 13)]
+    rows += [(year, f"080000{i:02d}", f"0800{v}") for year, keys in verbaende.items()
+             for i, v in enumerate(keys, start=1) if v]
+    register = _verband_register(rows)
+    wsk = {"08000001": "2012-01-01", "08000002": "2012-01-01", "08000003": "2012-01-01", "08000005": "2016-01-01",
+           "08000009": "2015-01-01", "08000010": "2015-01-01", "08000011": "2018-01-01", "08000012": "2018-01-01"}
+    last_change = pd.DataFrame({"ags": list(wsk), "last_change_date": pd.to_datetime(list(wsk.values()))})
+    step = pd.DataFrame([{"from_vintage": "2013", "to_vintage": "2021", "from_ags": "08000007", "to_ags": "08000005",
+                          "kind": "merger", "evidence": "test", "plausibility": "ok"}])
+    dated = crosswalk.verband_reorganised(register, last_change, step)
+    assert sorted(zip(dated["vintage"], dated["vb_ars"], dated["restated_before"].astype(str))) == [
+        ("2013", "0800P", "2012-01-01"), ("2021", "0800P", "2012-01-01"), ("2021", "0800S", "2016-01-01"),
+        ("2021", "0800U", "2015-01-01")]
+    without_step = crosswalk.verband_reorganised(register, last_change)
+    assert sorted(set(without_step["vb_ars"])) == ["0800P", "0800U"]
+    # a rejected inference is no evidence either
+    rejected = crosswalk.verband_reorganised(register, last_change, step.assign(plausibility="population_jump"))
+    assert sorted(set(rejected["vb_ars"])) == ["0800P", "0800U"]
+
+
 def test_germany_wide_the_verband_reforms_of_rheinland_pfalz_are_dated(full_data):
     """Registers 2013 and 2021 with the VG5000 2021 WSK: Cochem (joined by six Gemeinden of VG Treis-Karden,
     01.07.2014), Kirner Land (VG Kirn-Land and the town of Kirn, 01.01.2020) and Oberes Glantal (three VGs,
