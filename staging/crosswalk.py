@@ -983,9 +983,10 @@ def with_publisher_restatements(observations: pd.DataFrame, last_change: pd.Data
     """``observations`` with the publisher's restatements typed and noted: ``publisher_restated`` for a Gemeinde
     value dated before the merger that gave the Gemeinde its territory (decided by ``publisher_restated``),
     ``verband_restated`` for a Verband value passed to a member dated before the Verband's reorganisation (column
-    ``restated_before`` from ``verband_restated_before``, dropped here). The note names the date."""
-    before = observations.get("restated_before")
-    observations = observations.drop(columns=["restated_before"], errors="ignore")
+    ``restated_before`` from ``verband_restated_before``, dropped here). The note names the date.
+    Typed in place and returned: a copy of INKAR's ~1 M rows per release cost ~1 CPU s and ~40 MiB at the
+    commuting step's peak (``benchmarks/staging_steps.py``)."""
+    before = observations.pop("restated_before") if "restated_before" in observations else None
     gemeinde = publisher_restated(observations, last_change, steps, publisher_keys)
     verband = np.zeros(len(observations), dtype=bool)
     if before is not None:
@@ -1013,7 +1014,8 @@ def with_publisher_restatements(observations: pd.DataFrame, last_change: pd.Data
     codes = codes.astype(object).to_numpy().copy()
     codes[gemeinde] = "publisher_restated"
     codes[verband] = "verband_restated"
-    return observations.assign(territorial_change=codes, note=notes)
+    observations["territorial_change"], observations["note"] = codes, notes
+    return observations
 
 
 def _with_transfer_flags(result: pd.DataFrame, start: int, steps: pd.DataFrame, register: pd.DataFrame,
