@@ -190,8 +190,8 @@ def _stage_inkar(con) -> pd.DataFrame:
     verbaende = [inkar.map_through_registers(tables["observations"], tables["region_names"], registers,
                                              tables["gemeinden"], release=vintage) for vintage, tables in parsed]
     if reorganised is not None:  # a column through the crosswalk: the register a Verband matched in is known here
-        verbaende = [mapped.assign(restated_before=crosswalk.verband_restated_before(mapped, registers, reorganised))
-                     for mapped in verbaende]
+        for mapped in verbaende:  # set in place: assign() copied each release's ~1 M rows at the step's peak
+            mapped["restated_before"] = crosswalk.verband_restated_before(mapped, registers, reorganised)
     del registers  # its per-cell strings: gone before the crosswalk and the insert (the step's peaks)
     frames = []
     while parsed:  # popped: each release's parsed tables go once its two frames are built
