@@ -956,46 +956,49 @@ def _reform_dates(members: pd.DataFrame, changed: pd.Series, earlier_date, date)
     return counted.drop_duplicates("vb_ars", keep="last").set_index("vb_ars")["on"]
 
 
-def verband_restated_before(mapped: pd.DataFrame, registers: pd.DataFrame, reorganised: pd.DataFrame) -> np.ndarray:
-    """Per row of Verband values passed to member Gemeinden (``source_level`` 'gemeindeverband', ``key_vintage``:
-    the register the Verband was matched in, sources/inkar.py ``map_through_registers``): the date ('YYYY-MM-DD')
-    before which the value is the publisher's restatement of a reorganised Verband (``verband_reorganised``);
-    None otherwise. Text, one object per date: it rides through ``onto_current`` as a text column (a datetime
-    column met the merged rows' missing values in pandas' deprecated all-NA concatenation)."""
-    result = np.full(len(mapped), None, dtype=object)
+def verband_restated_before(mapped: pd.DataFrame, registers: pd.DataFrame, reorganised: pd.DataFrame) -> pd.Series:
+    """Per Gemeinde key of a publisher's status whose rows in ``mapped`` carry the value of a reorganised Verband
+    (``source_level`` 'gemeindeverband'; ``key_vintage``: the register the Verband was matched in, sources/inkar.py
+    ``map_through_registers``): the date ('YYYY-MM-DD') before which that value is the publisher's restatement
+    (``verband_reorganised``). A key matched in two registers with two dates keeps the later-matched register's
+    date. A small lookup (a few thousand keys), not a column: a column rode through the crosswalk's copies of the
+    ~1 M rows (``benchmarks/staging_steps.py``: +35 MiB at the commuting step's peak)."""
     if mapped.empty or reorganised.empty or not {"key_vintage", "source_level"} <= set(mapped.columns):
-        return result
-    verband = registers[["vintage", "ags", "vb_ars"]].drop_duplicates(["vintage", "ags"]).merge(
-        reorganised, on=["vintage", "vb_ars"])
+        return pd.Series(dtype=object)
+    keys = mapped.loc[mapped["source_level"].eq("gemeindeverband").to_numpy(dtype=bool), ["key_vintage", "ags"]]
+    keys = keys.drop_duplicates().rename(columns={"key_vintage": "vintage"})
+    verband = keys.merge(registers[["vintage", "ags", "vb_ars"]].drop_duplicates(["vintage", "ags"]),
+                         on=["vintage", "ags"]).merge(reorganised, on=["vintage", "vb_ars"])
+    ranks = verband["vintage"].map(release_ranks(verband["vintage"].unique())).to_numpy()
+    verband = verband.iloc[np.argsort(ranks, kind="stable")].drop_duplicates("ags", keep="last")
     days = pd.to_datetime(verband["restated_before"]).dt.strftime("%Y-%m-%d")
-    lookup = pd.Series(days.map({day: day for day in days.unique()}).to_numpy(dtype=object),
-                       index=pd.MultiIndex.from_frame(verband[["vintage", "ags"]]))
-    lookup = lookup[~lookup.index.duplicated()]
-    rows = np.flatnonzero(mapped["source_level"].eq("gemeindeverband").to_numpy(dtype=bool))
-    keys = pd.MultiIndex.from_arrays([mapped["key_vintage"].to_numpy()[rows], mapped["ags"].to_numpy()[rows]])
-    found = lookup.reindex(keys).to_numpy(dtype=object)
-    result[rows] = np.where(pd.isna(found), None, found)
-    return result
+    return pd.Series(days.to_numpy(dtype=object), index=verband["ags"].to_numpy(dtype=object))
 
 
 def with_publisher_restatements(observations: pd.DataFrame, last_change: pd.DataFrame, steps: pd.DataFrame,
-                                publisher_keys: set[str] | None = None) -> pd.DataFrame:
-    """``observations`` with the publisher's restatements typed and noted: ``publisher_restated`` for a Gemeinde
-    value dated before the merger that gave the Gemeinde its territory (decided by ``publisher_restated``),
-    ``verband_restated`` for a Verband value passed to a member dated before the Verband's reorganisation (column
-    ``restated_before`` from ``verband_restated_before``, dropped here). The note names the date.
+                                publisher_keys: set[str] | None = None,
+                                verband_dates: pd.Series | None = None) -> pd.DataFrame:
+    """``observations`` (on the current territory) with the publisher's restatements typed and noted:
+    ``publisher_restated`` for a Gemeinde value dated before the merger that gave the Gemeinde its territory
+    (decided by ``publisher_restated``), ``verband_restated`` for a Verband value passed to a member dated before
+    the Verband's reorganisation (``verband_dates``, from ``verband_restated_before``: by the key the value was
+    published under, ``published_ags`` where the crosswalk moved it). The note names the date.
     Typed in place and returned: a copy of INKAR's ~1 M rows per release cost ~1 CPU s and ~40 MiB at the
     commuting step's peak (``benchmarks/staging_steps.py``)."""
-    before = observations.pop("restated_before") if "restated_before" in observations else None
     gemeinde = publisher_restated(observations, last_change, steps, publisher_keys)
     verband = np.zeros(len(observations), dtype=bool)
-    if before is not None:
-        before = before.to_numpy(dtype=object)
+    before = np.full(len(observations), None, dtype=object)
+    if verband_dates is not None and len(verband_dates) and "source_level" in observations:
         untyped = pd.isna(observations.get("territorial_change", pd.Series(None, index=observations.index,
                                                                             dtype=object))).to_numpy(dtype=bool)
-        rows = np.flatnonzero(pd.notna(before) & untyped & ~gemeinde)  # the few rows of reorganised Verbände
-        verband[rows] = (pd.to_datetime(observations["reference_date"].iloc[rows]).to_numpy()
-                         < pd.to_datetime(before[rows]).to_numpy(dtype="datetime64[ns]"))
+        rows = np.flatnonzero(observations["source_level"].eq("gemeindeverband").to_numpy(dtype=bool)
+                              & untyped & ~gemeinde)
+        published = observations.get("published_ags", pd.Series(None, index=observations.index, dtype=object))
+        keys = published.iloc[rows].fillna(observations["ags"].iloc[rows])
+        before[rows] = keys.map(verband_dates).to_numpy(dtype=object)
+        dated = rows[pd.notna(before[rows])]  # the few rows of reorganised Verbände
+        verband[dated] = (pd.to_datetime(observations["reference_date"].iloc[dated]).to_numpy()
+                          < pd.to_datetime(before[dated]).to_numpy(dtype="datetime64[ns]"))
     if not (gemeinde.any() or verband.any()):
         return observations
     changed = pd.to_datetime(last_change["last_change_date"]).dt.strftime("%Y-%m-%d")

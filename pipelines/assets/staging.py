@@ -189,17 +189,17 @@ def _stage_inkar(con) -> pd.DataFrame:
     reorganised = crosswalk.verband_reorganised(registers, last_change, steps) if last_change is not None else None
     verbaende = [inkar.map_through_registers(tables["observations"], tables["region_names"], registers,
                                              tables["gemeinden"], release=vintage) for vintage, tables in parsed]
-    if reorganised is not None:  # a column through the crosswalk: the register a Verband matched in is known here
-        for mapped in verbaende:  # set in place: assign() copied each release's ~1 M rows at the step's peak
-            mapped["restated_before"] = crosswalk.verband_restated_before(mapped, registers, reorganised)
+    # per key of INKAR's status: the register a Verband was matched in is known only before the crosswalk
+    verband_dates = [None if reorganised is None else crosswalk.verband_restated_before(mapped, registers, reorganised)
+                     for mapped in verbaende]
     del registers  # its per-cell strings: gone before the crosswalk and the insert (the step's peaks)
     frames = []
     while parsed:  # popped: each release's parsed tables go once its two frames are built
-        (vintage, tables), mapped = parsed.pop(0), verbaende.pop(0)
+        (vintage, tables), mapped, dates = parsed.pop(0), verbaende.pop(0), verband_dates.pop(0)
         restated = onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar"))
         if last_change is not None:  # INKAR's values on its release's territory, typed (docs/methodology.md)
             restated = crosswalk.with_publisher_restatements(restated, last_change, steps,
-                                                             set(tables["gemeinden"]["ags"]))
+                                                             set(tables["gemeinden"]["ags"]), dates)
         frames += [tables["observations"].assign(vintage=vintage, source_id="inkar"), restated]
         del tables, mapped, restated
     observations = pd.concat(frames, ignore_index=True)

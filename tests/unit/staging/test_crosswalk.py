@@ -560,7 +560,10 @@ def test_verbaende_reorganised_between_two_registers_are_dated_by_their_members_
                            "source_level": ["gemeindeverband"] * 3 + ["gemeinde", "gemeindeverband",
                                                                       "gemeindeverband"]})
     before = crosswalk.verband_restated_before(mapped, register, reorganised)
-    assert before.tolist() == ["2014-07-01", "2020-01-01", None, None, None, "2014-01-01"]
+    # 07000003 matched in 2013 (its Verband B was not reorganised there) and in 2021: the later register's date
+    assert before.sort_index().to_dict() == {"07000003": "2014-07-01", "07000006": "2020-01-01",
+                                             "07000010": "2014-01-01"}
+    assert crosswalk.verband_restated_before(mapped[mapped["key_vintage"] == "2013"], register, reorganised).empty
     assert crosswalk.verband_reorganised(register.drop(columns="vb_ars"), last_change).empty
     assert crosswalk.verband_reorganised(register[register["vintage"] == "2021"], last_change).empty
 
@@ -617,31 +620,34 @@ def test_germany_wide_the_verband_reforms_of_rheinland_pfalz_are_dated(full_data
     assert 30 <= len(rlp) <= 45  # the reform's mergers of 2014-2021 (37 on these files)
 
 
-def test_a_reorganised_verbands_values_are_typed_after_the_crosswalk_carried_their_date():
-    """The date a Verband value is restated before (``verband_restated_before``) rides through ``onto_current``
-    as a column; ``with_publisher_restatements`` types the member rows dated before it ``verband_restated``, with
-    a note naming the date, leaves a row the crosswalk already typed (a merger) and later rows alone, and drops
-    the column."""
+def test_a_reorganised_verbands_values_are_typed_after_the_crosswalk_by_their_published_key():
+    """``with_publisher_restatements`` types the member rows of a reorganised Verband dated before its date
+    (``verband_dates``, by the key the value was published under) ``verband_restated`` with a note naming the
+    date; a row the crosswalk typed (a merger) and later rows stay; a value the crosswalk recoded is found by its
+    published key; the frame is typed in place."""
     from tests.unit.staging.test_onto_current_by_vintage import REGISTER, STEPS, WEIGHTS, observations, walk
 
     frame = observations(notes="from Gemeindeverband 010015001")
-    verband_rows = frame["ags"].isin({"01001004", "01001002"}).to_numpy()
+    verband_rows = frame["ags"].isin({"01001004", "01001002", "01001001"}).to_numpy()
     frame["source_level"] = np.where(verband_rows, "gemeindeverband", np.where(frame["level"] == "gemeinde",
                                                                                "gemeinde", None))
-    frame["restated_before"] = np.where(verband_rows, "2019-01-01", None)
     moved = crosswalk.onto_current(frame, REGISTER, walk(), STEPS, WEIGHTS)
-    assert "restated_before" in moved  # carried through, as _stage_inkar needs
+    plain = moved.copy()
     last_change = pd.DataFrame({"ags": ["01001004"], "last_change_date": [dt.date(2010, 1, 1)]})
-    plain = moved.drop(columns="restated_before")
-    typed = crosswalk.with_publisher_restatements(moved, last_change, STEPS.assign(from_date=None, to_date=None))
-    assert "restated_before" not in typed and typed is moved  # typed in place (no copy of ~1 M rows)
+    dates = pd.Series({"01001004": "2019-01-01", "01001002": "2019-01-01", "01001001": "2018-12-31"})
+    steps = STEPS.assign(from_date=None, to_date=None)
+    typed = crosswalk.with_publisher_restatements(moved, last_change, steps, verband_dates=dates)
+    assert typed is moved  # in place: no copy of ~1 M rows
     rows = typed.set_index(["ags", "measure", "reference_date"])
     flagged = rows[rows["territorial_change"] == "verband_restated"]
+    # 01001001 was recoded to 01001009: its recode code stays, so it is not retyped
     assert flagged.index.tolist() == [("01001004", "hh", dt.date(2018, 6, 30))]  # 2019-06-30 is after the reform
     assert flagged["note"].tolist() == ["from Gemeindeverband 010015001; restated by the publisher: before "
                                         "2019-01-01 the Gemeindeverband did not yet have its current territory"]
     assert rows.loc[("01001003", "hh", dt.date(2018, 6, 30)), "territorial_change"] == "merger"  # kept
-    assert (typed["territorial_change"] == "verband_restated").sum() == 1
-    untouched = crosswalk.with_publisher_restatements(plain.copy(), last_change,
-                                                      STEPS.assign(from_date=None, to_date=None))
+    # a recoded key untyped by the crosswalk (as an upstream code would leave it) is found by its published key
+    recoded = plain.assign(territorial_change=plain["territorial_change"].replace({"recode": None}))
+    retyped = crosswalk.with_publisher_restatements(recoded, last_change, steps, verband_dates=dates)
+    assert sorted(retyped.loc[retyped["territorial_change"] == "verband_restated", "ags"]) == ["01001004", "01001009"]
+    untouched = crosswalk.with_publisher_restatements(plain.copy(), last_change, steps)
     pd.testing.assert_frame_equal(untouched, plain)
