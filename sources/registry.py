@@ -141,6 +141,7 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
 
 
 BREAK_FIELDS = {"measure", "source_level", "laender", "from", "generation"}
+SOURCE_LEVELS = ("gemeinde", "gemeindeverband")  # observations.source_level (warehouse/tables.yaml)
 
 
 def _generation_breaks(source_id: str, entries: list | None) -> tuple[GenerationBreak, ...]:
@@ -155,6 +156,9 @@ def _generation_breaks(source_id: str, entries: list | None) -> tuple[Generation
             raise ValueError(f"{where}: laender must list two-digit Land keys, got {entry['laender']!r}")
         if not isinstance(entry["from"], datetime.date) or not str(entry["generation"] or "").strip():
             raise ValueError(f"{where}: from must be a date (YYYY-MM-DD) and generation a name")
+        if entry["source_level"] not in SOURCE_LEVELS or not str(entry["measure"] or "").strip():
+            raise ValueError(f"{where}: source_level must be one of {', '.join(SOURCE_LEVELS)} and measure a measure "
+                             f"name, got {entry['source_level']!r} and {entry['measure']!r}")
         breaks.append(GenerationBreak(source_id, str(entry["measure"]), str(entry["source_level"]), laender,
                                       entry["from"], str(entry["generation"])))
     return tuple(breaks)

@@ -878,8 +878,8 @@ def publisher_restated(observations: pd.DataFrame, last_change: pd.DataFrame, st
     return flagged
 
 
-def verband_reorganised(registers: pd.DataFrame, last_change: pd.DataFrame,
-                        steps: pd.DataFrame | None = None) -> pd.DataFrame:
+def verband_reorganised(registers: pd.DataFrame, last_change: pd.DataFrame, steps: pd.DataFrame | None = None,
+                        publisher_keys: set[str] | None = None) -> pd.DataFrame:
     """Per register vintage, the Gemeindeverbände with several members whose territory did not exist at some
     earlier register: columns vintage, vb_ars, restated_before (a Timestamp: the values dated before it are on a
     territory the Verband did not have yet).
@@ -892,11 +892,14 @@ def verband_reorganised(registers: pd.DataFrame, last_change: pd.DataFrame,
     earlier Verband), or when its single earlier Verband had members that are now elsewhere; a member's own key
     change is not a Verband change. A Verband unchanged since the register before keeps that Verband's date
     (a reform in an earlier period still restates the years before it). ``restated_before``: the WSK
-    (``last_change``: ags, last_change_date) that most members share between the two registers' dates, the day
-    their keys changed to the new Verband (on a tie the earlier: a member's later boundary correction moves only
-    its own WSK); without one, the day after the earlier register's date (a value dated up to then is certainly
-    before the reform). Registers that give most Gemeinden no Verband key (the layouts before 1994) are left out:
-    they cannot tell a reorganisation."""
+    (``last_change``: ags, last_change_date) that most of the Gemeinden that changed share between the two
+    registers' dates (members that came from another Verband, successors of a step, members that left; on a tie
+    the earlier date); without one, the day after the earlier register's date (a value dated up to then is
+    certainly before the reform). ``publisher_keys``: the Gemeinde keys of the publisher's own territorial status
+    (INKAR's list; None or empty: not known): a step whose predecessor it still lists, and a date on or after the
+    first such step's (its successor's WSK), came after that status, so the publisher restated nothing across
+    them; in the register period around the status an undated reorganisation cannot be placed and is not counted.
+    Registers that give most Gemeinden no Verband key (1990: the East German Gemeinden) are left out."""
     columns = ["vintage", "vb_ars", "restated_before"]
     if registers.empty or "vb_ars" not in registers:
         return pd.DataFrame(columns=columns)
@@ -905,22 +908,24 @@ def verband_reorganised(registers: pd.DataFrame, last_change: pd.DataFrame,
     dates = register_dates(keyed).sort_values()
     latest = last_change.drop_duplicates("ags")
     changed = pd.Series(pd.to_datetime(latest["last_change_date"]).to_numpy(), index=latest["ags"])
+    moves, status_limit = _moves_before_status(steps, changed, publisher_keys)
     carried, found = pd.Series(dtype="datetime64[ns]"), []
     for (earlier, earlier_date), (vintage, date) in zip(dates.items(), list(dates.items())[1:]):
         now = keyed.loc[keyed["vintage"] == vintage, ["ags", "vb_ars"]]
-        pairs = _verband_pairs(now, keyed.loc[keyed["vintage"] == earlier, ["ags", "vb_ars"]], steps, earlier, vintage)
-        several = now["vb_ars"].value_counts()
-        several = set(several.index[several > 1])
-        merged = pairs.groupby("now")["before"].nunique() > 1
-        left = pairs.groupby("before")["now"].nunique() > 1  # an earlier Verband whose members went apart
+        pairs = _verband_pairs(now, keyed.loc[keyed["vintage"] == earlier, ["ags", "vb_ars"]],
+                               moves[(moves["from_vintage"] == earlier) & (moves["to_vintage"] == vintage)])
+        counts = now.loc[~now["vb_ars"].str.endswith("0000", na=True), "vb_ars"].value_counts()
+        several = set(counts.index[counts > 1])
         predecessor = pairs.drop_duplicates("now").set_index("now")["before"]
-        gone_apart = predecessor.map(left).fillna(False).astype(bool)
+        gone_apart = predecessor.map(pairs.groupby("before")["now"].nunique() > 1).fillna(False).astype(bool)
+        merged = pairs.groupby("now")["before"].nunique() > 1
         reorganised = (merged | gone_apart).reindex(sorted(several), fill_value=False)
         keys = list(reorganised.index[reorganised.to_numpy(dtype=bool)])
-        members = now[now["vb_ars"].isin(keys)]
-        on = _reform_dates(members, changed, earlier_date, date).reindex(keys)
+        on = _reform_dates(_changers(pairs, keys), changed, earlier_date, date, status_limit).reindex(keys)
+        if pd.notna(status_limit) and earlier_date < status_limit <= date:
+            on = on.dropna()  # around the publisher's status an undated change may come after it: not counted
         here = on.fillna(earlier_date + pd.Timedelta(days=1))
-        inherited = predecessor.reindex(sorted(several - set(keys))).map(carried).dropna()
+        inherited = predecessor.reindex(sorted(several - set(here.index))).map(carried).dropna()
         carried = pd.concat([part for part in (here, inherited) if len(part)] or [carried.iloc[:0]])
         carried = carried.astype("datetime64[ns]")
         found.append(pd.DataFrame({"vintage": vintage, "vb_ars": carried.index,
@@ -929,29 +934,63 @@ def verband_reorganised(registers: pd.DataFrame, last_change: pd.DataFrame,
     return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=columns)
 
 
-def _verband_pairs(now: pd.DataFrame, before: pd.DataFrame, steps: pd.DataFrame | None, earlier: str,
-                   vintage: str) -> pd.DataFrame:
-    """(now, before): per Gemeinde of ``now`` found in ``before``, its Verband in each register (a verbandsfreie
-    Gemeinde stands for itself), plus per usable recode or merger between the two registers the successor's
-    Verband now and the predecessor's before."""
-    now_verband = now["vb_ars"].fillna("free " + now["ags"]).set_axis(now["ags"])
-    before_verband = before["vb_ars"].fillna("free " + before["ags"]).set_axis(before["ags"])
+def _moves_before_status(steps: pd.DataFrame | None, changed: pd.Series,
+                         publisher_keys: set[str] | None) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """The usable recodes and mergers between two keys that the publisher's status already holds, and the first
+    date after that status (the earliest WSK of a successor whose predecessor the publisher still lists; NaT
+    when none is known)."""
+    columns = ["from_vintage", "to_vintage", "from_ags", "to_ags"]
+    if steps is None or steps.empty:
+        return pd.DataFrame(columns=columns), pd.NaT
+    moves = steps.loc[usable(steps) & (steps["from_ags"] != steps["to_ags"]), columns]
+    if not publisher_keys:
+        return moves, pd.NaT
+    later = moves["from_ags"].isin(publisher_keys)
+    return moves[~later], moves.loc[later, "to_ags"].map(changed).min()
+
+
+def _verband_pairs(now: pd.DataFrame, before: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
+    """(ags, now, before, moved): per Gemeinde of ``now`` found in ``before``, its Verband in each register (a
+    verbandsfreie Gemeinde stands for itself, as does one under the Verband part '0000' the registers of 1994-2002
+    give all verbandsfreie Gemeinden of a Kreis), plus per recode or merger (``moves``) between the two registers
+    the successor with its Verband now and the predecessor's before (``moved``)."""
+    def verband(register: pd.DataFrame) -> pd.Series:
+        keys = register["vb_ars"].where(~register["vb_ars"].str.endswith("0000", na=False))
+        return keys.fillna("free " + register["ags"]).set_axis(register["ags"])
+
+    now_verband, before_verband = verband(now), verband(before)
     both = now_verband.index.intersection(before_verband.index)
-    pairs = [pd.DataFrame({"now": now_verband[both].to_numpy(), "before": before_verband[both].to_numpy()})]
-    if steps is not None and not steps.empty:
-        moved = steps[usable(steps) & (steps["from_vintage"] == earlier) & (steps["to_vintage"] == vintage)
-                      & (steps["from_ags"] != steps["to_ags"])]
-        moved = moved[moved["to_ags"].isin(now_verband.index) & moved["from_ags"].isin(before_verband.index)]
-        pairs.append(pd.DataFrame({"now": now_verband[moved["to_ags"]].to_numpy(),
-                                   "before": before_verband[moved["from_ags"]].to_numpy()}))
-    return pd.concat(pairs, ignore_index=True)
+    moves = moves[moves["to_ags"].isin(now_verband.index) & moves["from_ags"].isin(before_verband.index)]
+    return pd.concat([pd.DataFrame({"ags": both, "now": now_verband[both].to_numpy(),
+                                    "before": before_verband[both].to_numpy(), "moved": False}),
+                      pd.DataFrame({"ags": moves["to_ags"].to_numpy(), "now": now_verband[moves["to_ags"]].to_numpy(),
+                                    "before": before_verband[moves["from_ags"]].to_numpy(), "moved": True})],
+                     ignore_index=True)
 
 
-def _reform_dates(members: pd.DataFrame, changed: pd.Series, earlier_date, date) -> pd.Series:
-    """Per Verband (``members``: ags, vb_ars) the WSK most of its members share within (earlier_date, date]; on a
-    tie the earlier date. A Verband without such a WSK is absent."""
-    wsk = members["ags"].map(changed)
-    dated = pd.DataFrame({"vb_ars": members["vb_ars"], "on": wsk}).loc[(wsk > earlier_date) & (wsk <= date)]
+def _changers(pairs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """(vb_ars, ags): per reorganised Verband the Gemeinden whose change it was: members that came from another
+    Verband (the Verband's key differs from their earlier one), successors of a move into a member, and Gemeinden
+    that left one of its earlier Verbände for elsewhere. Their WSK is the reform's day; the others' is their own."""
+    into = pairs[pairs["now"].isin(keys)]
+    came = into.loc[(into["before"] != into["now"]) | into["moved"], ["now", "ags"]]
+    earlier = into[["now", "before"]].drop_duplicates()
+    left = pairs.merge(earlier, on="before", suffixes=("", "_verband"))
+    left = left.loc[left["now"] != left["now_verband"], ["now_verband", "ags"]]
+    return pd.concat([came.set_axis(["vb_ars", "ags"], axis=1), left.set_axis(["vb_ars", "ags"], axis=1)],
+                     ignore_index=True)
+
+
+def _reform_dates(changers: pd.DataFrame, changed: pd.Series, earlier_date, date,
+                  status_limit=pd.NaT) -> pd.Series:
+    """Per Verband (``changers``: vb_ars, ags) the WSK most of its changers share within (earlier_date, date] and
+    before ``status_limit`` (NaT: no limit); on a tie the earlier date. A Verband without such a WSK is absent."""
+    wsk = changers["ags"].map(changed)
+    inside = (wsk > earlier_date) & (wsk <= date)
+    if pd.notna(status_limit):
+        inside &= wsk < status_limit
+    dated = pd.DataFrame({"vb_ars": changers["vb_ars"], "ags": changers["ags"], "on": wsk}).loc[inside]
+    dated = dated.drop_duplicates(["vb_ars", "ags"])[["vb_ars", "on"]]
     counted = dated.value_counts().reset_index().sort_values(["vb_ars", "count", "on"], ascending=[True, True, False])
     return counted.drop_duplicates("vb_ars", keep="last").set_index("vb_ars")["on"]
 
@@ -960,8 +999,7 @@ def verband_restated_before(mapped: pd.DataFrame, registers: pd.DataFrame, reorg
     """Per Gemeinde key of a publisher's status whose rows in ``mapped`` carry the value of a reorganised Verband
     (``source_level`` 'gemeindeverband'; ``key_vintage``: the register the Verband was matched in, sources/inkar.py
     ``map_through_registers``): the date ('YYYY-MM-DD') before which that value is the publisher's restatement
-    (``verband_reorganised``). A key matched in two registers with two dates keeps the later-matched register's
-    date. A small lookup (a few thousand keys), not a column: a column rode through the crosswalk's copies of the
+    (``verband_reorganised``). A key matched in two registers with two dates keeps the newer register's date. A small lookup (a few thousand keys), not a column: a column rode through the crosswalk's copies of the
     ~1 M rows (``benchmarks/staging_steps.py``: +35 MiB at the commuting step's peak)."""
     if mapped.empty or reorganised.empty or not {"key_vintage", "source_level"} <= set(mapped.columns):
         return pd.Series(dtype=object)
@@ -981,8 +1019,9 @@ def with_publisher_restatements(observations: pd.DataFrame, last_change: pd.Data
     """``observations`` (on the current territory) with the publisher's restatements typed and noted:
     ``publisher_restated`` for a Gemeinde value dated before the merger that gave the Gemeinde its territory
     (decided by ``publisher_restated``), ``verband_restated`` for a Verband value passed to a member dated before
-    the Verband's reorganisation (``verband_dates``, from ``verband_restated_before``: by the key the value was
-    published under, ``published_ags`` where the crosswalk moved it). The note names the date.
+    the Verband's reorganisation (``verband_dates``, from ``verband_restated_before``, by the member's key; a row
+    the crosswalk typed keeps its code, so only rows it left on their published key are looked up). The note
+    names the date.
     Typed in place and returned: a copy of INKAR's ~1 M rows per release cost ~1 CPU s and ~40 MiB at the
     commuting step's peak (``benchmarks/staging_steps.py``)."""
     gemeinde = publisher_restated(observations, last_change, steps, publisher_keys)
@@ -993,9 +1032,8 @@ def with_publisher_restatements(observations: pd.DataFrame, last_change: pd.Data
                                                                             dtype=object))).to_numpy(dtype=bool)
         rows = np.flatnonzero(observations["source_level"].eq("gemeindeverband").to_numpy(dtype=bool)
                               & untyped & ~gemeinde)
-        published = observations.get("published_ags", pd.Series(None, index=observations.index, dtype=object))
-        keys = published.iloc[rows].fillna(observations["ags"].iloc[rows])
-        before[rows] = keys.map(verband_dates).to_numpy(dtype=object)
+        # the crosswalk left these rows' keys as published (a moved row is typed, recode or merger, and kept so)
+        before[rows] = observations["ags"].iloc[rows].map(verband_dates).to_numpy(dtype=object)
         dated = rows[pd.notna(before[rows])]  # the few rows of reorganised Verbände
         verband[dated] = (pd.to_datetime(observations["reference_date"].iloc[dated]).to_numpy()
                           < pd.to_datetime(before[dated]).to_numpy(dtype="datetime64[ns]"))

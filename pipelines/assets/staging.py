@@ -186,12 +186,12 @@ def _stage_inkar(con) -> pd.DataFrame:
     registers = con.execute(f"SELECT {', '.join(inkar.REGISTER_COLUMNS)}, territorial_date "
                             "FROM municipality_register").df()
     last_change, steps = restatement_inputs(con)
-    reorganised = crosswalk.verband_reorganised(registers, last_change, steps) if last_change is not None else None
     verbaende = [inkar.map_through_registers(tables["observations"], tables["region_names"], registers,
                                              tables["gemeinden"], release=vintage) for vintage, tables in parsed]
     # per key of INKAR's status: the register a Verband was matched in is known only before the crosswalk
-    verband_dates = [None if reorganised is None else crosswalk.verband_restated_before(mapped, registers, reorganised)
-                     for mapped in verbaende]
+    verband_dates = [None if last_change is None else crosswalk.verband_restated_before(
+        mapped, registers, crosswalk.verband_reorganised(registers, last_change, steps, set(tables["gemeinden"]["ags"])))
+        for (_, tables), mapped in zip(parsed, verbaende)]
     del registers  # its per-cell strings: gone before the crosswalk and the insert (the step's peaks)
     frames = []
     while parsed:  # popped: each release's parsed tables go once its two frames are built

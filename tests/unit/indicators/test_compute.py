@@ -374,7 +374,9 @@ def test_the_measured_2015_break_of_inkars_verband_out_commuter_shares_is_a_meth
      "laender must list two-digit Land keys"),
     ({"measure": "m", "source_level": "gemeindeverband", "laender": ["01"], "from": "mid-2015", "generation": "g"},
      "from must be a date"),
-    ({"measure": "m", "laender": ["01"], "from": "2015-06-30", "generation": "g"}, "needs exactly")])
+    ({"measure": "m", "laender": ["01"], "from": "2015-06-30", "generation": "g"}, "needs exactly"),
+    ({"measure": "m", "source_level": "verband", "laender": ["01"], "from": dt.date(2015, 6, 30), "generation": "g"},
+     "source_level must be one of gemeinde, gemeindeverband")])
 def test_a_malformed_generation_break_fails_naming_the_source_and_entry(tmp_path, entry, problem):
     import yaml
 

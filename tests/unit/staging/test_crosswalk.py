@@ -572,8 +572,9 @@ def test_a_verband_reform_of_an_earlier_period_a_merger_across_verbaende_and_a_t
     """Registers 2009 (an old layout: most Gemeinden without a Verband key, so 2009 -> 2011 tells nothing), 2011,
     2013, 2021. Amt P, formed on 01.01.2012 from Ämter Q and R and unchanged since, keeps that date in 2021;
     Gemeinde 08000007 of Verband T merged into 08000005 of Verband S on 01.01.2016 (a usable step), so S grew,
-    which without the step nothing tells; U took V's three members, two members' WSK is 2015-01-01, two others'
-    2018-01-01: the earlier date wins (a later one may be a member's own correction)."""
+    which without the step nothing tells; U took V's three members: of those that changed, one has the WSK
+    2015-01-01 and one 2018-01-01, a tie the earlier date wins (a later one may be a member's own correction);
+    U's own member's WSK (2018, its own change) does not count."""
     verbaende = {"2011": ["Q", "Q", "R", "R", "S", "S", "T", "T", "U", "V", "V", "V"],
                  "2013": ["P", "P", "P", "P", "S", "S", "T", "T", "U", "V", "V", "V"],
                  "2021": ["P", "P", "P", "P", "S", "S", None, "W", "U", "U", "U", "U"]}
@@ -582,7 +583,7 @@ def test_a_verband_reform_of_an_earlier_period_a_merger_across_verbaende_and_a_t
              for i, v in enumerate(keys, start=1) if v]
     register = _verband_register(rows)
     wsk = {"08000001": "2012-01-01", "08000002": "2012-01-01", "08000003": "2012-01-01", "08000005": "2016-01-01",
-           "08000009": "2015-01-01", "08000010": "2015-01-01", "08000011": "2018-01-01", "08000012": "2018-01-01"}
+           "08000009": "2018-01-01", "08000010": "2015-01-01", "08000011": "2018-01-01"}
     last_change = pd.DataFrame({"ags": list(wsk), "last_change_date": pd.to_datetime(list(wsk.values()))})
     step = pd.DataFrame([{"from_vintage": "2013", "to_vintage": "2021", "from_ags": "08000007", "to_ags": "08000005",
                           "kind": "merger", "evidence": "test", "plausibility": "ok"}])
@@ -595,6 +596,33 @@ def test_a_verband_reform_of_an_earlier_period_a_merger_across_verbaende_and_a_t
     # a rejected inference is no evidence either
     rejected = crosswalk.verband_reorganised(register, last_change, step.assign(plausibility="population_jump"))
     assert sorted(set(rejected["vb_ars"])) == ["0800P", "0800U"]
+
+
+def test_verband_changes_after_the_publishers_status_are_not_its_restatements():
+    """The publisher's Gemeinde list still holds 09000005, which merged into 09000006 of Verband F on 01.01.2021:
+    its status predates that (the first such successor's WSK, 2021-01-01, bounds it). So E losing 09000005 and F
+    gaining it are no restatement, nor is G losing 09000003 on 01.06.2021 (after the bound); H taking 09000009 from
+    I on 01.01.2016 is, for both. Without the list every change counts (Wolferschwenda into Greußen 2021, Rain
+    leaving its VGem: what a Germany-wide review found typed)."""
+    verbaende = {"2013": {"E": ["01", "02", "05"], "F": ["06", "07"], "G": ["03", "04", "08"], "H": ["10", "11"],
+                          "I": ["09", "12", "13"]},
+                 "2021": {"E": ["01", "02"], "F": ["06", "07"], "G": ["04", "08"], "H": ["09", "10", "11"],
+                          "I": ["12", "13"]}}
+    rows = [(year, f"090000{n}", f"0900{v}") for year, by in verbaende.items() for v, ns in by.items() for n in ns]
+    register = _verband_register(rows + [("2021", "09000003", None)])
+    wsk = {"09000006": "2021-01-01", "09000003": "2021-06-01", "09000009": "2016-01-01"}
+    last_change = pd.DataFrame({"ags": list(wsk), "last_change_date": pd.to_datetime(list(wsk.values()))})
+    step = pd.DataFrame([{"from_vintage": "2013", "to_vintage": "2021", "from_ags": "09000005", "to_ags": "09000006",
+                          "kind": "merger", "evidence": "test", "plausibility": "ok"}])
+
+    def dated(keys):
+        found = crosswalk.verband_reorganised(register, last_change, step, keys)
+        return sorted(zip(found["vb_ars"], found["restated_before"].astype(str)))
+
+    assert dated(None) == [("0900E", "2021-01-01"), ("0900F", "2021-01-01"), ("0900G", "2021-06-01"),
+                           ("0900H", "2016-01-01"), ("0900I", "2016-01-01")]
+    listed = set(register.loc[register["vintage"] == "2013", "ags"])
+    assert dated(listed) == [("0900H", "2016-01-01"), ("0900I", "2016-01-01")]
 
 
 def test_germany_wide_the_verband_reforms_of_rheinland_pfalz_are_dated(full_data):
@@ -620,11 +648,10 @@ def test_germany_wide_the_verband_reforms_of_rheinland_pfalz_are_dated(full_data
     assert 30 <= len(rlp) <= 45  # the reform's mergers of 2014-2021 (37 on these files)
 
 
-def test_a_reorganised_verbands_values_are_typed_after_the_crosswalk_by_their_published_key():
+def test_a_reorganised_verbands_values_are_typed_after_the_crosswalk():
     """``with_publisher_restatements`` types the member rows of a reorganised Verband dated before its date
-    (``verband_dates``, by the key the value was published under) ``verband_restated`` with a note naming the
-    date; a row the crosswalk typed (a merger) and later rows stay; a value the crosswalk recoded is found by its
-    published key; the frame is typed in place."""
+    (``verband_dates``, by the member's key) ``verband_restated`` with a note naming the date; a row the crosswalk
+    typed (a recode, a merger) keeps its code, later rows stay; the frame is typed in place."""
     from tests.unit.staging.test_onto_current_by_vintage import REGISTER, STEPS, WEIGHTS, observations, walk
 
     frame = observations(notes="from Gemeindeverband 010015001")
@@ -634,20 +661,17 @@ def test_a_reorganised_verbands_values_are_typed_after_the_crosswalk_by_their_pu
     moved = crosswalk.onto_current(frame, REGISTER, walk(), STEPS, WEIGHTS)
     plain = moved.copy()
     last_change = pd.DataFrame({"ags": ["01001004"], "last_change_date": [dt.date(2010, 1, 1)]})
-    dates = pd.Series({"01001004": "2019-01-01", "01001002": "2019-01-01", "01001001": "2018-12-31"})
+    dates = pd.Series({"01001004": "2019-01-01", "01001002": "2019-01-01", "01001001": "2019-01-01",
+                       "01001009": "2019-01-01"})
     steps = STEPS.assign(from_date=None, to_date=None)
     typed = crosswalk.with_publisher_restatements(moved, last_change, steps, verband_dates=dates)
     assert typed is moved  # in place: no copy of ~1 M rows
     rows = typed.set_index(["ags", "measure", "reference_date"])
     flagged = rows[rows["territorial_change"] == "verband_restated"]
-    # 01001001 was recoded to 01001009: its recode code stays, so it is not retyped
     assert flagged.index.tolist() == [("01001004", "hh", dt.date(2018, 6, 30))]  # 2019-06-30 is after the reform
     assert flagged["note"].tolist() == ["from Gemeindeverband 010015001; restated by the publisher: before "
                                         "2019-01-01 the Gemeindeverband did not yet have its current territory"]
     assert rows.loc[("01001003", "hh", dt.date(2018, 6, 30)), "territorial_change"] == "merger"  # kept
-    # a recoded key untyped by the crosswalk (as an upstream code would leave it) is found by its published key
-    recoded = plain.assign(territorial_change=plain["territorial_change"].replace({"recode": None}))
-    retyped = crosswalk.with_publisher_restatements(recoded, last_change, steps, verband_dates=dates)
-    assert sorted(retyped.loc[retyped["territorial_change"] == "verband_restated", "ags"]) == ["01001004", "01001009"]
+    assert rows.loc[("01001009", "hh_%", dt.date(2018, 6, 30)), "territorial_change"] == "recode"  # kept
     untouched = crosswalk.with_publisher_restatements(plain.copy(), last_change, steps)
     pd.testing.assert_frame_equal(untouched, plain)
