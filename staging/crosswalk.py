@@ -937,15 +937,15 @@ def verband_reorganised(registers: pd.DataFrame, last_change: pd.DataFrame, step
 def _moves_before_status(steps: pd.DataFrame | None, changed: pd.Series,
                          publisher_keys: set[str] | None) -> tuple[pd.DataFrame, pd.Timestamp]:
     """The usable recodes and mergers between two keys that the publisher's status already holds, and the first
-    date after that status (the earliest WSK of a successor whose predecessor the publisher still lists; NaT
-    when none is known)."""
+    date after that status: the earliest WSK of a successor the publisher does not list yet whose predecessor it
+    still lists (NaT when none is known; a key reused long ago, listed on both sides, says nothing)."""
     columns = ["from_vintage", "to_vintage", "from_ags", "to_ags"]
     if steps is None or steps.empty:
         return pd.DataFrame(columns=columns), pd.NaT
     moves = steps.loc[usable(steps) & (steps["from_ags"] != steps["to_ags"]), columns]
     if not publisher_keys:
         return moves, pd.NaT
-    later = moves["from_ags"].isin(publisher_keys)
+    later = moves["from_ags"].isin(publisher_keys) & ~moves["to_ags"].isin(publisher_keys)
     return moves[~later], moves.loc[later, "to_ags"].map(changed).min()
 
 
