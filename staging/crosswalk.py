@@ -908,7 +908,8 @@ def verband_reorganised(registers: pd.DataFrame, last_change: pd.DataFrame, step
     dates = register_dates(keyed).sort_values()
     latest = last_change.drop_duplicates("ags")
     changed = pd.Series(pd.to_datetime(latest["last_change_date"]).to_numpy(), index=latest["ags"])
-    moves, status_limit = _moves_before_status(steps, changed, publisher_keys)
+    current = set(keyed.loc[keyed["vintage"] == dates.index[-1], "ags"]) if len(dates) else set()
+    moves, status_limit = _moves_before_status(steps, changed, publisher_keys, current, register_dates(registers))
     carried, found = pd.Series(dtype="datetime64[ns]"), []
     for (earlier, earlier_date), (vintage, date) in zip(dates.items(), list(dates.items())[1:]):
         now = keyed.loc[keyed["vintage"] == vintage, ["ags", "vb_ars"]]
@@ -934,19 +935,23 @@ def verband_reorganised(registers: pd.DataFrame, last_change: pd.DataFrame, step
     return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=columns)
 
 
-def _moves_before_status(steps: pd.DataFrame | None, changed: pd.Series,
-                         publisher_keys: set[str] | None) -> tuple[pd.DataFrame, pd.Timestamp]:
+def _moves_before_status(steps: pd.DataFrame | None, changed: pd.Series, publisher_keys: set[str] | None,
+                         current: set[str], dates: pd.Series) -> tuple[pd.DataFrame, pd.Timestamp]:
     """The usable recodes and mergers between two keys that the publisher's status already holds, and the first
-    date after that status: the earliest WSK of a successor the publisher does not list yet whose predecessor it
-    still lists (NaT when none is known; a key reused long ago, listed on both sides, says nothing)."""
+    date after that status: the earliest WSK, within its step's two registers (``dates``: per register vintage),
+    of a successor whose predecessor the publisher still lists although it is gone from the latest register
+    (``current``); NaT when none is known. A predecessor's key that is current again (reused decades later) says
+    nothing about the status, nor does a WSK outside its step (a change after the geometry release)."""
     columns = ["from_vintage", "to_vintage", "from_ags", "to_ags"]
     if steps is None or steps.empty:
         return pd.DataFrame(columns=columns), pd.NaT
     moves = steps.loc[usable(steps) & (steps["from_ags"] != steps["to_ags"]), columns]
     if not publisher_keys:
         return moves, pd.NaT
-    later = moves["from_ags"].isin(publisher_keys) & ~moves["to_ags"].isin(publisher_keys)
-    return moves[~later], moves.loc[later, "to_ags"].map(changed).min()
+    later = moves["from_ags"].isin(publisher_keys) & ~moves["from_ags"].isin(current)
+    wsk = moves.loc[later, "to_ags"].map(changed)
+    within = (wsk > moves.loc[later, "from_vintage"].map(dates)) & (wsk <= moves.loc[later, "to_vintage"].map(dates))
+    return moves[~later], wsk[within].min()
 
 
 def _verband_pairs(now: pd.DataFrame, before: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:

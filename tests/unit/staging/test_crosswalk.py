@@ -634,7 +634,7 @@ def test_germany_wide_the_verband_reforms_of_rheinland_pfalz_are_dated(full_data
     from sources.registry import discover_releases, load_sources
     from tests.unit.indicators.test_unscored import registers
 
-    register, _ = registers(full_data, {"2013-12-31", "2021-12-31"})
+    register, values = registers(full_data, {"2013-12-31", "2021-12-31"})
     register = register.assign(territorial_date=register["vintage"].map(lambda v: dt.date(int(v[:4]), 12, 31)))
     [release] = [r for r in discover_releases(load_sources()["bkg_vg"], full_data) if "vg5000" in r.vintage]
     geometries = bkg_vg.parse_release(release)["geometries"]
@@ -646,6 +646,22 @@ def test_germany_wide_the_verband_reforms_of_rheinland_pfalz_are_dated(full_data
     assert not {"Adenau"} & set(dated)
     rlp = reorganised[reorganised["vb_ars"].str[:2].eq("07") & reorganised["vintage"].eq("2021-12-31")]
     assert 30 <= len(rlp) <= 45  # the reform's mergers of 2014-2021 (37 on these files)
+    # with INKAR 2022-12's own Gemeinde list (status 31.12.2019): what came after it is no restatement of INKAR's.
+    # Wolferschwenda merged into Greußen on 01.01.2021 (INKAR lists both): VG Ebeleben lost it, VG Greußen gained
+    # it (its own reform of 2012 lies before these two registers). Kirner Land (01.01.2020) is after the status too.
+    from sources import inkar
+    [inkar_release] = discover_releases(load_sources()["inkar"], full_data)
+    listed = set(inkar.parse_release(inkar_release)["gemeinden"]["ags"])
+    steps = crosswalk.with_dates(crosswalk.build_steps(register, values[["ags", "vintage", "area_km2"]], pd.DataFrame(),
+                                                       values[["ags", "vintage", "population", "area_km2"]]), register)
+    bounded = crosswalk.verband_reorganised(register, geometries[["ags", "last_change_date"]], steps, listed)
+    dated = {names[(v, k)]: str(d)[:10] for v, k, d in bounded[["vintage", "vb_ars", "restated_before"]].values
+             if v == "2021-12-31"}
+    assert (dated["Cochem"], dated["Oberes Glantal"]) == ("2014-07-01", "2017-01-01")
+    assert "16065082" in listed and "16065082" not in set(register.loc[register["vintage"] == "2021-12-31", "ags"])
+    assert not {"Greußen", "Kirner Land", "Ebeleben"} & set(dated)
+    unbounded = crosswalk.verband_reorganised(register, geometries[["ags", "last_change_date"]], steps)
+    assert {"Greußen", "Kirner Land"} <= {names[("2021-12-31", k)] for k in unbounded["vb_ars"]}
 
 
 def test_a_reorganised_verbands_values_are_typed_after_the_crosswalk():
