@@ -905,17 +905,18 @@ def verband_reorganised(registers: pd.DataFrame, last_change: pd.DataFrame, step
         return pd.DataFrame(columns=columns)
     keyed = registers.drop_duplicates(["vintage", "ags"])
     keyed = keyed[keyed["vb_ars"].notna().groupby(keyed["vintage"]).transform("mean") >= 0.5]
-    dates = register_dates(keyed).sort_values()
+    all_dates = register_dates(registers)
+    dates = all_dates[all_dates.index.isin(keyed["vintage"].unique())].sort_values()
     latest = last_change.drop_duplicates("ags")
     changed = pd.Series(pd.to_datetime(latest["last_change_date"]).to_numpy(), index=latest["ags"])
     current = set(keyed.loc[keyed["vintage"] == dates.index[-1], "ags"]) if len(dates) else set()
-    moves, status_limit = _moves_before_status(steps, changed, publisher_keys, current, register_dates(registers))
+    moves, status_limit = _moves_before_status(steps, changed, publisher_keys, current, all_dates)
     carried, found = pd.Series(dtype="datetime64[ns]"), []
     for (earlier, earlier_date), (vintage, date) in zip(dates.items(), list(dates.items())[1:]):
         now = keyed.loc[keyed["vintage"] == vintage, ["ags", "vb_ars"]]
         pairs = _verband_pairs(now, keyed.loc[keyed["vintage"] == earlier, ["ags", "vb_ars"]],
                                moves[(moves["from_vintage"] == earlier) & (moves["to_vintage"] == vintage)])
-        counts = now.loc[~now["vb_ars"].str.endswith("0000", na=True), "vb_ars"].value_counts()
+        counts = _verband_keys(now).value_counts()
         several = set(counts.index[counts > 1])
         predecessor = pairs.drop_duplicates("now").set_index("now")["before"]
         gone_apart = predecessor.map(pairs.groupby("before")["now"].nunique() > 1).fillna(False).astype(bool)
@@ -960,8 +961,7 @@ def _verband_pairs(now: pd.DataFrame, before: pd.DataFrame, moves: pd.DataFrame)
     give all verbandsfreie Gemeinden of a Kreis), plus per recode or merger (``moves``) between the two registers
     the successor with its Verband now and the predecessor's before (``moved``)."""
     def verband(register: pd.DataFrame) -> pd.Series:
-        keys = register["vb_ars"].where(~register["vb_ars"].str.endswith("0000", na=False))
-        return keys.fillna("free " + register["ags"]).set_axis(register["ags"])
+        return _verband_keys(register).fillna("free " + register["ags"]).set_axis(register["ags"])
 
     now_verband, before_verband = verband(now), verband(before)
     both = now_verband.index.intersection(before_verband.index)
@@ -971,6 +971,12 @@ def _verband_pairs(now: pd.DataFrame, before: pd.DataFrame, moves: pd.DataFrame)
                       pd.DataFrame({"ags": moves["to_ags"].to_numpy(), "now": now_verband[moves["to_ags"]].to_numpy(),
                                     "before": before_verband[moves["from_ags"]].to_numpy(), "moved": True})],
                      ignore_index=True)
+
+
+def _verband_keys(register: pd.DataFrame) -> pd.Series:
+    """Each Gemeinde's Verband key (``vb_ars``); missing for a verbandsfreie Gemeinde, also under the Verband part
+    '0000' the registers of 1994-2002 give all verbandsfreie Gemeinden of a Kreis."""
+    return register["vb_ars"].where(~register["vb_ars"].str.endswith("0000", na=True))
 
 
 def _changers(pairs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -1030,13 +1036,13 @@ def with_publisher_restatements(observations: pd.DataFrame, last_change: pd.Data
     Typed in place and returned: a copy of INKAR's ~1 M rows per release cost ~1 CPU s and ~40 MiB at the
     commuting step's peak (``benchmarks/staging_steps.py``)."""
     gemeinde = publisher_restated(observations, last_change, steps, publisher_keys)
+    codes = observations["territorial_change"].astype(object).to_numpy().copy() if "territorial_change" in \
+        observations else np.full(len(observations), None, dtype=object)
     verband = np.zeros(len(observations), dtype=bool)
     before = np.full(len(observations), None, dtype=object)
     if verband_dates is not None and len(verband_dates) and "source_level" in observations:
-        untyped = pd.isna(observations.get("territorial_change", pd.Series(None, index=observations.index,
-                                                                            dtype=object))).to_numpy(dtype=bool)
         rows = np.flatnonzero(observations["source_level"].eq("gemeindeverband").to_numpy(dtype=bool)
-                              & untyped & ~gemeinde)
+                              & pd.isna(codes) & ~gemeinde)
         # the crosswalk left these rows' keys as published (a moved row is typed, recode or merger, and kept so)
         before[rows] = observations["ags"].iloc[rows].map(verband_dates).to_numpy(dtype=object)
         dated = rows[pd.notna(before[rows])]  # the few rows of reorganised Verbände
@@ -1055,8 +1061,6 @@ def with_publisher_restatements(observations: pd.DataFrame, last_change: pd.Data
     notes[verband] = _noted(notes[verband], before[verband],
                             "restated by the publisher: before {} the Gemeindeverband did not yet have its current "
                             "territory")
-    codes = observations.get("territorial_change", pd.Series(None, index=observations.index, dtype=object))
-    codes = codes.astype(object).to_numpy().copy()
     codes[gemeinde] = "publisher_restated"
     codes[verband] = "verband_restated"
     observations["territorial_change"], observations["note"] = codes, notes
@@ -1067,8 +1071,11 @@ def _noted(notes, days, template: str) -> list:
     """Each note with ``template`` (its date filled in) appended after '; ', one object per distinct note and
     date: the members of a Verband share them (a new string per row held ~30 MiB at the commuting step's peak)."""
     made: dict = {}
-    return [made.setdefault((note, day), (f"{note}; " if isinstance(note, str) and note else "") + template.format(day))
-            for note, day in zip(notes, days)]
+    for key in zip(notes, days):
+        if key not in made:
+            note, day = key
+            made[key] = (f"{note}; " if isinstance(note, str) and note else "") + template.format(day)
+    return [made[key] for key in zip(notes, days)]
 
 
 def _with_transfer_flags(result: pd.DataFrame, start: int, steps: pd.DataFrame, register: pd.DataFrame,

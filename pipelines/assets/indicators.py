@@ -26,8 +26,9 @@ from warehouse.paths import duckdb_config
 from warehouse.workdb import store
 
 CATALOGUE = load_catalogue()
-GENERATIONS = {source_id: spec.generation for source_id, spec in load_sources().items() if spec.generation}
-GENERATION_BREAKS = tuple(b for spec in load_sources().values() for b in spec.generation_breaks)
+SOURCES = load_sources()  # read once at import: both constants come from it
+GENERATIONS = {source_id: spec.generation for source_id, spec in SOURCES.items() if spec.generation}
+GENERATION_BREAKS = tuple(b for spec in SOURCES.values() for b in spec.generation_breaks)
 
 
 

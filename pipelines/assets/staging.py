@@ -186,20 +186,20 @@ def _stage_inkar(con) -> pd.DataFrame:
     registers = con.execute(f"SELECT {', '.join(inkar.REGISTER_COLUMNS)}, territorial_date "
                             "FROM municipality_register").df()
     last_change, steps = restatement_inputs(con)
+    listed = [set(tables["gemeinden"]["ags"]) for _, tables in parsed]  # INKAR's own status, per release
     verbaende = [inkar.map_through_registers(tables["observations"], tables["region_names"], registers,
                                              tables["gemeinden"], release=vintage) for vintage, tables in parsed]
     # per key of INKAR's status: the register a Verband was matched in is known only before the crosswalk
     verband_dates = [None if last_change is None else crosswalk.verband_restated_before(
-        mapped, registers, crosswalk.verband_reorganised(registers, last_change, steps, set(tables["gemeinden"]["ags"])))
-        for (_, tables), mapped in zip(parsed, verbaende)]
+        mapped, registers, crosswalk.verband_reorganised(registers, last_change, steps, keys))
+        for mapped, keys in zip(verbaende, listed)]
     del registers  # its per-cell strings: gone before the crosswalk and the insert (the step's peaks)
     frames = []
     while parsed:  # popped: each release's parsed tables go once its two frames are built
-        (vintage, tables), mapped, dates = parsed.pop(0), verbaende.pop(0), verband_dates.pop(0)
+        (vintage, tables), mapped, dates, keys = parsed.pop(0), verbaende.pop(0), verband_dates.pop(0), listed.pop(0)
         restated = onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar"))
         if last_change is not None:  # INKAR's values on its release's territory, typed (docs/methodology.md)
-            restated = crosswalk.with_publisher_restatements(restated, last_change, steps,
-                                                             set(tables["gemeinden"]["ags"]), dates)
+            restated = crosswalk.with_publisher_restatements(restated, last_change, steps, keys, dates)
         frames += [tables["observations"].assign(vintage=vintage, source_id="inkar"), restated]
         del tables, mapped, restated
     observations = pd.concat(frames, ignore_index=True)
