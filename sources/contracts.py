@@ -862,7 +862,7 @@ _REPUBLISHED_SQL = """
 WITH figures AS (
     SELECT source_id, ags, level, measure, reference_date, vintage, value FROM observations
     WHERE list_contains($lineage, source_id) AND value IS NOT NULL
-      AND coalesce(note, '') NOT LIKE 'from Gemeindeverband%'),
+      AND source_level IS DISTINCT FROM 'gemeindeverband'),  -- a Verband's value passed on: checked as the Verband's
 pairs AS (  -- each figure after the figure before it from an earlier date, in this source or one it continues
     SELECT *, lag(value) OVER w AS prev_value, lag(reference_date) OVER w AS prev_date,
            lag(vintage) OVER w AS prev_vintage, lag(source_id) OVER w AS prev_source
@@ -886,7 +886,7 @@ _YOY_SQL = """
 WITH latest AS (
     SELECT ags, level, measure, reference_date, vintage, value FROM observations
     WHERE source_id = $source AND regexp_full_match(measure, $pattern) AND value IS NOT NULL
-      AND coalesce(note, '') NOT LIKE 'from Gemeindeverband%'),  -- a Verband's value, checked at its own level
+      AND source_level IS DISTINCT FROM 'gemeindeverband'),  -- a Verband's value, checked at its own level
 pairs AS (  -- each figure after the figure before it (earlier date, or the same date in an earlier revision)
     SELECT *, lag(value) OVER w AS prev_value, lag(reference_date) OVER w AS prev_date,
            lag(vintage) OVER w AS prev_vintage

@@ -702,6 +702,25 @@ def _new_sheet(book, number: int, headers: list[str], formats: dict):
     return sheet
 
 
+def sheet_column(path: Path, header: str, sheet: str = "Daten") -> list:
+    """The cells below ``header`` on ``sheet`` of a workbook, as typed as the file stores them: a text cell is a
+    str, a number cell an int or float (so a check sees whether Excel would read "01053090" as 1053090).
+
+    Read with calamine (Rust, python-calamine): openpyxl took 1.0 s for the 3,263 rows of latest_ranking.xlsx
+    (2026-12-04, the full data), calamine 0.08 s."""
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(path))
+    try:
+        rows = book.get_sheet_by_name(sheet).to_python()
+    finally:
+        book.close()
+    if not rows or header not in rows[0]:
+        raise ValueError(f"{path}: sheet {sheet!r} has no column {header!r}")
+    column = rows[0].index(header)
+    return [row[column] if column < len(row) else None for row in rows[1:]]
+
+
 def _missing(value) -> bool:
     return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 

@@ -11,7 +11,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, Materiali
 
 from pipelines.checks import Check, checks_step
 from pipelines.resources import ReadinessSettings
-from warehouse.exports import GEOPACKAGE, LATEST, PLANNER_VIEWS, export_planner_views, verify_export
+from warehouse.exports import GEOPACKAGE, LATEST, PLANNER_VIEWS, export_planner_views, sheet_column, verify_export
 
 
 
@@ -67,17 +67,10 @@ def _xlsx_rows(path: Path) -> int:
 
 def ags_kept_as_text(con, settings: ReadinessSettings) -> AssetCheckResult:
     """Every AGS of the .xlsx and CSV downloads is 8-digit text."""
-    import openpyxl
     import pandas as pd
 
     latest = _latest(settings)
-    book = openpyxl.load_workbook(latest / "latest_ranking.xlsx", read_only=True)
-    try:
-        rows = book["Daten"].iter_rows(values_only=True)
-        header = next(rows)
-        xlsx = [row[header.index("AGS")] for row in rows]
-    finally:
-        book.close()
+    xlsx = sheet_column(latest / "latest_ranking.xlsx", "AGS")
     csv = pd.read_csv(latest / "latest_ranking.csv", sep=";", decimal=",", dtype=str)["AGS"].tolist()
     bad = [a for a in xlsx + csv if not (isinstance(a, str) and len(a) == 8 and a.isdigit())]
     return AssetCheckResult(passed=bool(xlsx) and not bad,

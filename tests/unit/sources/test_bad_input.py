@@ -144,8 +144,15 @@ def test_year_on_year_blocks_unless_the_crosswalk_or_the_allowlist_explains(tmp_
         ('destatis_gemeindeverzeichnis', '2021-12-31', '01053002', 'gemeinde', DATE '2021-12-31', 'population_total', 1000.0, 'persons', ''),
         ('destatis_gemeindeverzeichnis', '2023-12-31', '01053002', 'gemeinde', DATE '2023-12-31', 'population_total', 3000.0, 'persons', ''),
         ('breitbandatlas', '2019-ende', '01053090', 'gemeinde', DATE '2019-12-31', 'households_all_50', 90.0, '% of households', ''),
-        ('breitbandatlas', '2020-ende', '01053090', 'gemeinde', DATE '2020-12-31', 'households_all_50', 50.0, '% of households', ''))
+        ('breitbandatlas', '2020-ende', '01053090', 'gemeinde', DATE '2020-12-31', 'households_all_50', 50.0, '% of households', ''),
+        -- a Verband's value passed on to a member (source_level): judged as the Verband's, not again per member
+        ('inkar', '2022-12', '01053001', 'gemeinde', DATE '2014-06-30', 'out_commuter_share', 90.0, '%', ''),
+        ('inkar', '2023-12', '01053001', 'gemeinde', DATE '2015-06-30', 'out_commuter_share', 45.0, '%', ''),
+        ('inkar', '2022-12', '01053004', 'gemeinde', DATE '2014-06-30', 'out_commuter_share', 90.0, '%', ''),
+        ('inkar', '2023-12', '01053004', 'gemeinde', DATE '2015-06-30', 'out_commuter_share', 45.0, '%', ''))
         t(source_id, vintage, ags, level, reference_date, measure, value, unit, note)""")
+    con.execute("ALTER TABLE observations ADD COLUMN source_level VARCHAR")
+    con.execute("UPDATE observations SET source_level = 'gemeindeverband' WHERE ags = '01053004'")
     con.execute("""CREATE TABLE municipality_register AS SELECT * FROM (VALUES
         ('01053002', '2021-12-31', DATE '2021-12-31'), ('01053002', '2023-12-31', DATE '2023-12-31'))
         t(ags, vintage, territorial_date)""")
@@ -153,14 +160,15 @@ def test_year_on_year_blocks_unless_the_crosswalk_or_the_allowlist_explains(tmp_
         ('2021-12-31', '2023-12-31', '01053099', '01053002', 'merger', 'test'))
         t(from_vintage, to_vintage, from_ags, to_ags, kind, evidence)""")
     findings = contracts.year_on_year(con)
-    # Mölln x2.3 in two years and a 40-point fall block; 01053001 (+5 %) is fine, 01053002 merged
+    # Mölln x2.3 in two years and a 40-point fall block; 01053001 (+5 %) is fine, 01053002 merged; the
+    # 45-point fall of 01053001's own out-commuter share blocks, the same fall of a Verband's value 01053004 does not
     assert sorted(zip(findings["ags"], findings["measure"])) == [
-        ("01053090", "households_all_50"), ("01053090", "population_total")]
+        ("01053001", "out_commuter_share"), ("01053090", "households_all_50"), ("01053090", "population_total")]
     allowlist = tmp_path / "allow.yaml"
     allowlist.write_text("allow:\n  - {source: breitbandatlas, release: 2020-ende, measure: 'households_.+', "
                          "reason: test}\n", encoding="utf-8")
     blocking, allowed = contracts.apply_allowlist(findings, contracts.load_allowlist(allowlist))
-    assert blocking["measure"].tolist() == ["population_total"]
+    assert sorted(blocking["measure"]) == ["out_commuter_share", "population_total"]
     assert allowed["reason"].tolist() == ["test"]
     allowlist.write_text("allow:\n  - {source: breitbandatlas, release: 2020-ende}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="needs source, release and a reason"):
@@ -181,8 +189,8 @@ def test_an_earlier_release_re_published_under_a_new_date_blocks(tmp_path):
     rows += [("gigabit_grundbuch", "2022-12", *r[2:4], dt.date(2022, 12, 31), *r[5:]) for r in rows
              if r[1] == "2022-mitte"]
     con.execute("CREATE TABLE observations (source_id VARCHAR, vintage VARCHAR, ags VARCHAR, level VARCHAR, "
-                "reference_date DATE, measure VARCHAR, value DOUBLE, unit VARCHAR, note VARCHAR)")
-    con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "reference_date DATE, measure VARCHAR, value DOUBLE, unit VARCHAR, note VARCHAR, source_level VARCHAR)")
+    con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                     [(*r[:5], f"households_all_{r[5]}", *r[6:]) for r in rows])
     con.execute("CREATE TABLE municipality_register (ags VARCHAR, vintage VARCHAR, territorial_date DATE)")
     con.execute("CREATE TABLE territorial_changes (from_vintage VARCHAR, to_vintage VARCHAR, from_ags VARCHAR, "
