@@ -7,7 +7,7 @@
     .venv/bin/python benchmarks/report_pages.py DIR_A --compare DIR_B [--every 10]   # two builds' files
 
 
-The render loop of docs/performance.md: load the report data once (``reports.data.load``),
+The render loop of docs/performance-log.md: load the report data once (``reports.data.load``),
 ``gc.freeze()``, render 20 pages to warm up, then time ``Renderer.town(ags)`` for an evenly spaced
 sample of the report scope (reference group and pilots, in AGS order). ``--dump DIR`` writes the
 timed pages to ``DIR/<ags>.html`` after timing (to compare two versions byte for byte with

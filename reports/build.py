@@ -165,7 +165,7 @@ def _build(data: ReportData, selected: list[str], out_dir: Path, progress, manif
     # the frames are hashed (keys.hash_frames, ~0.5 s on the full data) by the first job, while the workers
     # render: before the fork it delayed every page. Hashing reads the frames and allocates its own arrays;
     # their text columns hold one object per distinct string (sources/frames.py), so the reference counts it
-    # touches copy few shared memory pages into this process (tree PSS measured, docs/performance.md)
+    # touches copy few shared memory pages into this process (tree PSS measured, docs/performance-log.md)
     jobs = [keys.hash_frames,
             *(lambda batch=selected[i:i + KEY_BATCH]: _town_keys(keys, batch, wanted)
               for i in range(0, len(selected), KEY_BATCH)),

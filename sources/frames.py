@@ -41,7 +41,7 @@ def shared_strings(frame: pd.DataFrame) -> pd.DataFrame:
     Why: DuckDB's ``df()`` makes a new Python string per cell. The report data of all towns held ~130,000
     copies of each indicator id, label and licence text (the report child: 874 MiB after the load, 468 MiB
     this way), the observed indicator values ~700,000 strings in each of four key columns (~160 MiB); a
-    shared object costs the 8-byte pointer only (2026-12-02, docs/performance.md). Missing values (None,
+    shared object costs the 8-byte pointer only (2026-12-02, docs/performance-log.md). Missing values (None,
     NaN) stay the objects they were; numbers, dates, bytes and mixed columns stay as they are. Not through
     Arrow, which never makes the per-cell strings: DuckDB's scan of an Arrow table leaves threads behind,
     and the report child forks its page workers only while it runs one thread (reports/child.py).

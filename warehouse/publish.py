@@ -31,7 +31,7 @@ STORAGE_VERSION = "v1.4.0"
 # DuckDB's buffer limit for building the candidate. Why: with the general limit (1 GB) DuckDB keeps up to
 # 1 GB of the blocks it copies cached, so the candidate step rose ~0.87 GiB above the process's RSS and set
 # the refresh's peak; 512 MB took the same CPU time (build_candidate alone, alternating runs, see
-# docs/performance.md, 2026-12-02) and ~0.4 GiB less, 256 MB again the same CPU and ~0.17 GiB less than 512 MB
+# docs/performance-log.md, 2026-12-02) and ~0.4 GiB less, 256 MB again the same CPU and ~0.17 GiB less than 512 MB
 # (128 MB: 15-25 % more CPU). A lower READINESS_DUCKDB_MEMORY_LIMIT still applies.
 CANDIDATE_MEMORY = "256MB"
 

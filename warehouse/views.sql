@@ -87,7 +87,7 @@ GROUP BY source_id, publisher, licence, licence_url, attribution;
 -- Each town's latest value of each indicator (current rows), computed once per publish: the file is
 -- not written after it is published, so this stays what the window over indicator_values gives. Stored
 -- in AGS order, so a town filter skips most of it; town_profile reads these ~130 k rows instead of
--- ranking ~1 M history rows on every query (p95 104 -> ~30 ms, docs/performance.md).
+-- ranking ~1 M history rows on every query (p95 104 -> ~30 ms, docs/performance-log.md).
 INSERT INTO indicator_values_latest BY NAME  -- declared in warehouse/tables.yaml (schema.sql)
 SELECT * EXCLUDE (valid_from) FROM indicator_values
 QUALIFY row_number() OVER (PARTITION BY ags, indicator_id ORDER BY period DESC) = 1

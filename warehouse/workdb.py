@@ -195,7 +195,7 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
 # Why slices: one INSERT of the 2.1 M Breitbandatlas rows raised the process by about 330 MiB (DuckDB's
 # parallel scan of the frame's text columns), slices of 500,000 rows by about 130 MiB at the same CPU time.
 # Only above that size: re-registering every frame left 40-70 MiB more RSS for the later steps of a
-# one-process refresh (benchmarks/staging_memory.py, docs/performance.md "Staging memory").
+# one-process refresh (benchmarks/staging_memory.py, docs/performance-log.md "Staging memory").
 INSERT_SLICE_ROWS = 500_000
 
 
