@@ -21,6 +21,12 @@ TERRITORIAL_CHANGE = {
                         "by population (approximate weight)",
                         "auf den heutigen Gebietsstand umgerechnet: Anteile, Quoten oder Mittelwerte der "
                         "Vorgängergemeinden nach Einwohnerzahl gewichtet (Näherung)"),
+    "merger_internal_commuting": ("restated to the current territory from its predecessors' figures, which count "
+                                  "the commuting between them as crossing the boundary: in- and out-commuting too "
+                                  "high, internal commuting too low (approximate)",
+                                  "aus den Zahlen der Vorgängergemeinden auf den heutigen Gebietsstand umgerechnet, "
+                                  "die das Pendeln zwischen ihnen als Pendeln über die Gemeindegrenze zählen: Ein- "
+                                  "und Auspendeln zu hoch, Binnenpendeln zu niedrig (Näherung)"),
     "partial_transfer": ("territorial change: part of the territory moved to or from another Gemeinde",
                          "Gebietsänderung: Gebietsteile an eine andere Gemeinde abgegeben oder übernommen"),
     "minor_transfer": ("territorial change: a small area with at most 50 inhabitants or 1 % of the population "

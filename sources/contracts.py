@@ -109,6 +109,10 @@ class Rule:
     yoy_drop_points: float | None = None
     yoy_points: float | None = None
     yoy_floor: float = 0.0  # absolute changes up to this are never implausible (21 -> 30 people is noise)
+    # commuting across the region's boundary (in-/out-commuters, their shares) or within it (internal commuters):
+    # where regions merge, the commuting between them turns internal, which the parts' figures do not show
+    # (staging/crosswalk.py with_internal_commuting types such restated values)
+    boundary_flows: bool = False
 
     @property
     def has_yoy(self) -> bool:
@@ -161,11 +165,18 @@ class TableContract:
         return next((rule for pattern, rule in self.measures if pattern.fullmatch(measure)), None)
 
 
-def _rule(raw: dict) -> Rule:
-    return Rule(**{k: raw[k] for k in Rule.__dataclass_fields__ if k in raw})
+def _rule(raw: dict, where: str) -> Rule:
+    """The rule of ``raw`` (a measure's or value column's entry in sources.yaml); an unknown key is refused, so
+    a misspelt bound never silently checks nothing."""
+    unknown = sorted(set(raw) - set(Rule.__dataclass_fields__))
+    if unknown:
+        raise ValueError(f"sources.yaml: {where}: unknown rule key(s) {', '.join(unknown)}; known: "
+                         f"{', '.join(Rule.__dataclass_fields__)}")
+    return Rule(**raw)
 
 
-def _table(name: str, raw: dict) -> TableContract:
+def _table(name: str, raw: dict, where: str = "") -> TableContract:
+    where = where or f"contract {name}"
     return TableContract(
         table=name, columns=raw.get("columns", {}), levels=raw.get("levels", {}), key=raw.get("key", "ags"),
         key_level=raw.get("key_level"), keys=tuple((k["column"], k["pattern"]) for k in raw.get("keys", [])),
@@ -177,15 +188,25 @@ def _table(name: str, raw: dict) -> TableContract:
         territory_of_vintage=bool(raw.get("territory_of_vintage", False)),
         differs_from_previous=bool(raw.get("differs_from_previous", False)),
         continues=tuple(raw.get("continues", [])),
-        measures=tuple((re.compile(p), _rule(r)) for p, r in (raw.get("measures") or {}).items()),
-        values={c: _rule(r) for c, r in (raw.get("values") or {}).items()})
+        measures=tuple((re.compile(p), _rule(r, f"{where} measure {p!r}"))
+                       for p, r in (raw.get("measures") or {}).items()),
+        values={c: _rule(r, f"{where} column {c!r}") for c, r in (raw.get("values") or {}).items()})
 
 
 def load_contracts(path: Path = SOURCES_YAML) -> dict[str, dict[str, TableContract]]:
     """source id -> table -> contract, from the ``contract:`` blocks of sources.yaml."""
     raw = read_yaml(path)["sources"]
-    return {source_id: {table: _table(table, spec) for table, spec in (entry.get("contract") or {}).items()}
+    return {source_id: {table: _table(table, spec, f"{source_id} contract {table}")
+                        for table, spec in (entry.get("contract") or {}).items()}
             for source_id, entry in raw.items()}
+
+
+def boundary_flows(source_id: str, measure: str, contracts: dict | None = None) -> bool:
+    """Whether the source's observation ``measure`` counts commuting across (or within) a region's boundary
+    (its rule's ``boundary_flows``; False for a measure or source without a contract)."""
+    contract = (contracts if contracts is not None else CONTRACTS).get(source_id, {}).get("observations")
+    rule = contract.rule_for(measure) if contract is not None else None
+    return bool(rule and rule.boundary_flows)
 
 
 # --- the registers a release is compared with ----------------------------------------------------------

@@ -838,6 +838,40 @@ def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.Da
     return _with_transfer_flags(result, len(others), steps, register, walk)
 
 
+# the codes of values combined from a merger's parts (``_combine``)
+COMBINED = ("merger", "merger_weighted")
+INTERNAL_COMMUTING = "merger_internal_commuting"
+
+
+def with_internal_commuting(observations: pd.DataFrame, boundary_flows) -> pd.DataFrame:
+    """``observations`` (after ``onto_current``) with each value combined from a merger's parts typed
+    ``merger_internal_commuting`` where its measure counts commuting across or within the boundary
+    (``boundary_flows(source_id, measure)``, sources.yaml ``boundary_flows``): the parts' figures count the
+    commuting between them as crossing the boundary, which it no longer does, so restated in- and out-commuters
+    and their shares are too high and internal commuters too low (the summed balance holds). Nothing at hand
+    removes it (the parts' flows to each other are not published), so the value stays and its code says it.
+    A value combined from Gemeindeverband values (``source_level``) keeps its code: a Verband counts commuting
+    across its own boundary, so the bias against the Gemeinde has no one direction (docs/methodology.md).
+    Typed in place and returned; other rows keep their code."""
+    if observations.empty or "territorial_change" not in observations:
+        return observations
+    codes = observations["territorial_change"].astype(object).to_numpy()
+    combined = pd.Series(codes).isin(COMBINED).to_numpy()
+    if "source_level" in observations:
+        combined = combined & ~observations["source_level"].eq("gemeindeverband").to_numpy(dtype=bool)
+    combined = np.flatnonzero(combined)
+    if not len(combined):
+        return observations
+    pairs = observations.iloc[combined][["source_id", "measure"]]
+    crossing = {pair: bool(boundary_flows(*pair)) for pair in set(zip(pairs["source_id"], pairs["measure"]))}
+    flows = combined[[crossing[pair] for pair in zip(pairs["source_id"], pairs["measure"])]]
+    if len(flows):
+        codes = codes.copy()
+        codes[flows] = INTERNAL_COMMUTING
+        observations["territorial_change"] = codes
+    return observations
+
+
 def publisher_restated(observations: pd.DataFrame, last_change: pd.DataFrame, steps: pd.DataFrame,
                        publisher_keys: set[str] | None = None) -> np.ndarray:
     """Per row: a Gemeinde value the publisher restated onto the Gemeinde's later territory (code

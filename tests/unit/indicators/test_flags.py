@@ -18,7 +18,8 @@ def test_every_code_has_an_english_and_a_german_label(code: str):
 
 
 def test_every_code_the_pipeline_writes_has_labels():
-    written = {"recode", "merger", "merger_weighted", "partial_transfer", "split", "area_change", "implausible_step",
+    written = {"recode", "merger", "merger_weighted", crosswalk.INTERNAL_COMMUTING, "partial_transfer", "split",
+               "area_change", "implausible_step",
                "minor_transfer", "uninhabited_gain", "publisher_restated", "verband_restated"}
     assert written <= set(flags.TERRITORIAL_CHANGE)
     assert flags.NOT_COMPARABLE <= set(flags.TERRITORIAL_CHANGE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 
 from sources import contracts
 
@@ -74,3 +75,18 @@ def test_both_ends_of_a_pendleratlas_flow_must_be_gemeinden_of_the_flow_year():
     assert [column for column, _ in flow_problems("01002001", None)] == ["partner_ags"]
     frame = pd.DataFrame({"ags": ["01002001"], "reference_date": [dt.date(2022, 6, 30)]})
     assert "lacks the columns" in contracts.check_table(flows, frame, REGISTERS, "2022")[0].problem
+
+
+def test_a_misspelt_rule_key_is_refused_naming_source_table_and_measure(tmp_path):
+    """A rule key the contract does not know would check nothing (a typo in ``yoy_points`` or ``boundary_flows``):
+    sources.yaml is refused where it says so."""
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources:\n  inkar:\n    contract:\n      observations:\n        measures:\n"
+                    "          out_commuter_share: {min: 0, max: 100, boundary_flow: true}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"inkar contract observations measure 'out_commuter_share': unknown rule "
+                                         r"key\(s\) boundary_flow; known: .*boundary_flows"):
+        contracts.load_contracts(path)
+    path.write_text(path.read_text(encoding="utf-8").replace("boundary_flow:", "boundary_flows:"), encoding="utf-8")
+    rules = contracts.load_contracts(path)
+    assert contracts.boundary_flows("inkar", "out_commuter_share", rules)
+    assert not contracts.boundary_flows("inkar", "commuters_50km_share", rules)

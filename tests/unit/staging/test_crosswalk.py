@@ -289,6 +289,45 @@ def test_every_source_is_brought_onto_the_current_territory():
     assert result.loc[("UNKNOWN", "m_%"), "value"] == 10.0  # a key no register knows stays as it is
 
 
+def test_merged_commuting_figures_are_typed_as_counting_the_commuting_between_the_parts():
+    """Walsrode (03358024) took in Bomlitz (03358006) in 2020: INKAR's out-commuter shares of the two, weighted,
+    count Bomlitz-Walsrode commuters as out-commuters of today's Walsrode. The measures that count commuting
+    across a boundary are declared in sources.yaml (``boundary_flows``), read through sources.contracts."""
+    from sources import contracts
+
+    walk = pd.DataFrame([("2019", "03358024", "03358024"), ("2019", "03358006", "03358024")],
+                        columns=["vintage", "ags", "current_ags"])
+    weights = pd.DataFrame([("03358024", "2019", 23900), ("03358006", "2019", 7200)],
+                           columns=["ags", "vintage", "population"])
+    rows = [("inkar", "out_commuter_share", "% of employees at residence", 61.0, 72.0, "gemeinde"),
+            ("inkar", "commuters_50km_share", "% of employees at residence", 12.0, 14.0, "gemeinde"),
+            ("ba_commuting", "out_commuters", "persons", 5000.0, 2100.0, None),
+            ("pendleratlas", "internal_commuters", "employed persons", 3000.0, 400.0, None),
+            ("pendleratlas", "commuter_balance", "employed persons", 1200.0, -900.0, None),
+            # a Gemeindeverband's value passed on: the Verband's own boundary decides what it counts
+            ("inkar", "in_commuter_share", "% of employees at workplace", 55.0, 41.0, "gemeindeverband")]
+    observations = pd.DataFrame(
+        [(ags, "gemeinde", dt.date(2019, 6, 30), measure, value, unit, "", source, "2022-12", level)
+         for source, measure, unit, walsrode, bomlitz, level in rows
+         for ags, value in (("03358024", walsrode), ("03358006", bomlitz))],
+        columns=["ags", "level", "reference_date", "measure", "value", "unit", "note", "source_id", "vintage",
+                 "source_level"]).assign(key_vintage="2019")
+    moved = crosswalk.bring_forward(observations, walk, weights)
+    typed = crosswalk.with_internal_commuting(moved, contracts.boundary_flows).set_index("measure")
+    assert typed.loc["out_commuter_share", "value"] == pytest.approx((61 * 23900 + 72 * 7200) / 31100)
+    assert typed.loc["out_commuter_share", "territorial_change"] == "merger_internal_commuting"
+    assert typed.loc["out_commuters", ["value", "territorial_change"]].tolist() == [7100.0, "merger_internal_commuting"]
+    assert typed.loc["internal_commuters", "territorial_change"] == "merger_internal_commuting"
+    # the long-distance share (its denominator all employees, few parts 50 km apart) and the balance (the commuting
+    # between the parts counts in both in and out, and cancels) keep their codes, as does the Verband's value
+    assert typed.loc["commuters_50km_share", "territorial_change"] == "merger_weighted"
+    assert typed.loc["commuter_balance", "territorial_change"] == "merger"
+    assert typed.loc["in_commuter_share", "territorial_change"] == "merger_weighted"
+    # rows not combined from parts keep theirs, whatever their measure
+    single = observations[observations["ags"] == "03358024"].assign(territorial_change=None)
+    assert crosswalk.with_internal_commuting(single, contracts.boundary_flows)["territorial_change"].isna().all()
+
+
 def test_key_vintages_find_the_register_that_holds_a_publishers_key():
     register = pd.DataFrame([("03156002", "2013"), ("03159003", "2021"), ("X", "2013"), ("X", "2021")],
                             columns=["ags", "vintage"]).assign(
