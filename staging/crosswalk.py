@@ -709,7 +709,8 @@ def _parts(frame: pd.DataFrame, walk: pd.DataFrame) -> tuple[pd.DataFrame, pd.Se
     return mapped, mapped.groupby(PART_KEYS, sort=False)["ags"].transform("size")
 
 
-def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
+def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.DataFrame,
+                  boundary_flows=None) -> pd.DataFrame:
     """Gemeinde observations of any source moved onto the current territory through the crosswalk.
 
     ``observations`` carry ``key_vintage`` (``key_vintages``) and optionally ``source_level``;
@@ -721,7 +722,9 @@ def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.Da
     - several parts: counts and areas summed ('merger', ``SUMMED_UNITS``); shares, rates and averages
       (every other unit) weighted by the parts' population in their register ('merger_weighted': the
       right denominator, households, employees or area, is not at hand for every part, so the weight is
-      approximate). A part without value or weight makes the whole missing.
+      approximate). A part without value or weight makes the whole missing;
+    - of those, commuting figures ('merger_internal_commuting', ``internal_commuting``): where
+      ``boundary_flows(source_id, measure)`` says the measure counts commuting across or within the boundary.
 
     Rows whose key no register knows are kept as they are.
     """
@@ -733,7 +736,7 @@ def bring_forward(observations: pd.DataFrame, walk: pd.DataFrame, weights: pd.Da
     simple["published_ags"] = shared_where(moved, simple["ags"].to_numpy(dtype=object), np.nan)
     simple["territorial_change"] = shared_where(moved, "recode", None)
     simple["ags"] = simple["_current"]
-    merged = _combine(mapped[parts > 1], weights, PART_KEYS)
+    merged = _combine(mapped[parts > 1], weights, PART_KEYS, boundary_flows)
     columns = [c for c in frame.columns if c not in ("key_vintage",)] + ["territorial_change", "published_ags"]
     columns = list(dict.fromkeys(columns))
     if merged.empty:  # concatenating all-empty columns is slow on millions of rows: skip it
@@ -757,9 +760,9 @@ def _with_current(frame: pd.DataFrame, walk: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True).assign(_current=current)
 
 
-def _combine(parts: pd.DataFrame, weights: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def _combine(parts: pd.DataFrame, weights: pd.DataFrame, keys: list[str], boundary_flows=None) -> pd.DataFrame:
     """Merged territories: counts and areas summed, shares, rates and averages weighted by population (see
-    ``bring_forward``)."""
+    ``bring_forward``); commuting figures typed by ``internal_commuting``."""
     if parts.empty:
         return parts.assign(territorial_change=None, published_ags=None)
     parts = parts.merge(weights.rename(columns={"vintage": "key_vintage", "population": "_weight"}),
@@ -768,10 +771,13 @@ def _combine(parts: pd.DataFrame, weights: pd.DataFrame, keys: list[str]) -> pd.
     parts["_wv"] = parts["value"] * parts["_w"]
     parts["_missing"] = parts["_wv"].isna()
     parts["_verband"] = parts["source_level"] == "gemeindeverband"
+    parts["_inhabited"] = parts["_weight"] > 0
     groups = parts.groupby(keys, sort=False)
     grouped = groups.agg(
         _wv=("_wv", "sum"), _w=("_w", "sum"), _missing=("_missing", "any"), _share=("unit", "first"),
-        unit=("unit", "first"), level=("level", "first"), _verband=("_verband", "any")).reset_index()
+        unit=("unit", "first"), level=("level", "first"), _verband=("_verband", "any"),
+        _inhabited=("_inhabited", "sum")).reset_index()
+    commuting = internal_commuting(grouped, boundary_flows)  # before _verband is popped
     # per-group Python lambdas cost ~15 s on the Breitbandatlas (60,000 merged groups): the same values
     # from vectorised steps. source_level: 'gemeindeverband' if any part has it, else the first part's
     # (missing included, as s.iloc[0] gave); note: the parts' keys sorted, joined by ' + '.
@@ -781,8 +787,33 @@ def _combine(parts: pd.DataFrame, weights: pd.DataFrame, keys: list[str]) -> pd.
     is_share = weighted_unit(grouped["unit"])
     grouped["value"] = np.where(is_share, grouped["_wv"] / grouped["_w"], grouped["_wv"])
     grouped.loc[grouped["_missing"], "value"] = np.nan
-    grouped["territorial_change"] = np.where(is_share, "merger_weighted", "merger")
+    grouped["territorial_change"] = np.where(commuting, INTERNAL_COMMUTING,
+                                             np.where(is_share, "merger_weighted", "merger"))
     return grouped.rename(columns={"_current": "ags"}).assign(published_ags=None)
+
+
+INTERNAL_COMMUTING = "merger_internal_commuting"
+
+
+def internal_commuting(grouped: pd.DataFrame, boundary_flows) -> np.ndarray:
+    """Per merged group (``_combine``'s, with ``_verband`` and ``_inhabited``, the number of parts with
+    inhabitants): whether it is a commuting figure that counts the commuting between its parts as crossing the
+    boundary, code ``merger_internal_commuting``.
+
+    The parts' in- and out-commuters count the commuting between them, which inside the merged town no longer
+    crosses the boundary: restated in- and out-commuters and their shares are too high, internal commuters too
+    low (the summed balance, in minus out, holds; sources.yaml declares the measures, ``boundary_flows``).
+    Nothing at hand removes it (INKAR and the BA publish no flows between Gemeinden; the Pendleratlas only each
+    one's ten main partners, from 2021), so the value stays and its code says it. Not for a group with one
+    inhabited part (a gemeindefreies Gebiet added: no commuting between them) nor for a value combined from
+    Gemeindeverband values (a Verband counts commuting across its own boundary, so against the Gemeinde the bias
+    has no one direction). ``boundary_flows`` None: no group."""
+    if boundary_flows is None or grouped.empty:
+        return np.zeros(len(grouped), dtype=bool)
+    pairs = list(zip(grouped["source_id"], grouped["measure"]))
+    crossing = {pair: bool(boundary_flows(*pair)) for pair in set(pairs)}
+    return (np.array([crossing[pair] for pair in pairs], dtype=bool)
+            & (grouped["_inhabited"].to_numpy() >= 2) & ~grouped["_verband"].to_numpy(dtype=bool))
 
 
 def _joined_sorted(group: pd.Series, keys: pd.Series, groups: int) -> np.ndarray:
@@ -802,14 +833,15 @@ def _joined_sorted(group: pd.Series, keys: pd.Series, groups: int) -> np.ndarray
 
 
 def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
-                 weights: pd.DataFrame, key_vintage: str | None = None) -> pd.DataFrame:
+                 weights: pd.DataFrame, key_vintage: str | None = None, boundary_flows=None) -> pd.DataFrame:
     """One source's observations with its Gemeinde rows on the current territory (others unchanged).
 
     ``key_vintage`` names the register whose keys the source uses when known (or a ``key_vintage``
     column per row, INKAR: the register its Verband was matched in); otherwise ``key_vintages``
     finds it per key. Partial transfers, splits and
     rejected steps flag the rows in their period (``flag_transfers``). Adds the typed columns
-    ``territorial_change``, ``published_ags`` and ``source_level``.
+    ``territorial_change``, ``published_ags`` and ``source_level``. ``boundary_flows(source_id, measure)``:
+    which measures count commuting across a boundary (``internal_commuting``; sources.contracts.boundary_flows).
     """
     frame = observations if "source_level" in observations else observations.assign(
         source_level=shared_where((observations["level"] == "gemeinde").to_numpy(), "gemeinde", None))
@@ -820,7 +852,8 @@ def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.Da
     # decided on all Gemeinde rows at once, as for the whole frame: is the key's register given per row?
     given = "key_vintage" in frame and frame.loc[is_gemeinde, "key_vintage"].notna().any()
     if not _walk_indexable(walk):  # a walk with a repeated key repeats rows: the whole frame, as before
-        return _onto_current_whole(frame, others, is_gemeinde, given, register, walk, steps, weights, key_vintage)
+        return _onto_current_whole(frame, others, is_gemeinde, given, register, walk, steps, weights, key_vintage,
+                                   boundary_flows)
     held = held_vintages(register)
     columns = list(dict.fromkeys([c for c in frame.columns if c != "key_vintage"]
                                  + ["territorial_change", "published_ags"]))
@@ -830,46 +863,12 @@ def onto_current(observations: pd.DataFrame, register: pd.DataFrame, walk: pd.Da
         if not mask.any():
             continue
         one, current, combined = _one_part_rows(_keyed(chunk[mask], register, key_vintage, given, held), walk,
-                                                weights)
+                                                weights, boundary_flows)
         # kept as positions and keys (16 bytes a row), not as a frame: the result is assembled once below
         singles.append((offset + np.flatnonzero(mask)[one], current))
         merged += [] if combined.empty else [combined.reindex(columns=columns)]
     result = _assembled(frame, np.flatnonzero(~is_gemeinde), singles, merged, columns)
     return _with_transfer_flags(result, len(others), steps, register, walk)
-
-
-# the codes of values combined from a merger's parts (``_combine``)
-COMBINED = ("merger", "merger_weighted")
-INTERNAL_COMMUTING = "merger_internal_commuting"
-
-
-def with_internal_commuting(observations: pd.DataFrame, boundary_flows) -> pd.DataFrame:
-    """``observations`` (after ``onto_current``) with each value combined from a merger's parts typed
-    ``merger_internal_commuting`` where its measure counts commuting across or within the boundary
-    (``boundary_flows(source_id, measure)``, sources.yaml ``boundary_flows``): the parts' figures count the
-    commuting between them as crossing the boundary, which it no longer does, so restated in- and out-commuters
-    and their shares are too high and internal commuters too low (the summed balance holds). Nothing at hand
-    removes it (the parts' flows to each other are not published), so the value stays and its code says it.
-    A value combined from Gemeindeverband values (``source_level``) keeps its code: a Verband counts commuting
-    across its own boundary, so the bias against the Gemeinde has no one direction (docs/methodology.md).
-    Typed in place and returned; other rows keep their code."""
-    if observations.empty or "territorial_change" not in observations:
-        return observations
-    codes = observations["territorial_change"].astype(object).to_numpy()
-    combined = pd.Series(codes).isin(COMBINED).to_numpy()
-    if "source_level" in observations:
-        combined = combined & ~observations["source_level"].eq("gemeindeverband").to_numpy(dtype=bool)
-    combined = np.flatnonzero(combined)
-    if not len(combined):
-        return observations
-    pairs = observations.iloc[combined][["source_id", "measure"]]
-    crossing = {pair: bool(boundary_flows(*pair)) for pair in set(zip(pairs["source_id"], pairs["measure"]))}
-    flows = combined[[crossing[pair] for pair in zip(pairs["source_id"], pairs["measure"])]]
-    if len(flows):
-        codes = codes.copy()
-        codes[flows] = INTERNAL_COMMUTING
-        observations["territorial_change"] = codes
-    return observations
 
 
 def publisher_restated(observations: pd.DataFrame, last_change: pd.DataFrame, steps: pd.DataFrame,
@@ -1128,24 +1127,25 @@ def _with_transfer_flags(result: pd.DataFrame, start: int, steps: pd.DataFrame, 
 
 def _onto_current_whole(frame: pd.DataFrame, others: pd.DataFrame, is_gemeinde: np.ndarray, given: bool,
                         register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame, weights: pd.DataFrame,
-                        key_vintage: str | None) -> pd.DataFrame:
+                        key_vintage: str | None, boundary_flows=None) -> pd.DataFrame:
     """``onto_current`` on all Gemeinde rows at once (the computation before it worked per vintage; used when
     the walk cannot be looked up by index, and by the tests as the reference)."""
     gemeinden = _keyed(frame[is_gemeinde], register, key_vintage, given, held_vintages(register))
-    current = bring_forward(gemeinden, walk, weights).drop(columns=["key_vintage"], errors="ignore")
+    current = bring_forward(gemeinden, walk, weights, boundary_flows).drop(columns=["key_vintage"], errors="ignore")
     if others.empty:
         return _with_transfer_flags(current, 0, steps, register, walk)
     result = pd.concat([others.drop(columns=["key_vintage"], errors="ignore"), current], ignore_index=True)
     return _with_transfer_flags(result, len(others), steps, register, walk)
 
 
-def _one_part_rows(gemeinden: pd.DataFrame, walk: pd.DataFrame,
-                   weights: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+def _one_part_rows(gemeinden: pd.DataFrame, walk: pd.DataFrame, weights: pd.DataFrame,
+                   boundary_flows=None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """``bring_forward`` of one vintage's Gemeinde rows, by position: which rows are their current Gemeinde's
     only part (boolean mask), those rows' current keys, and the merged groups (``_combine``)."""
     mapped, parts = _parts(gemeinden, walk)  # an indexable walk: row i is gemeinden's row i
     one = (parts == 1).to_numpy()
-    return one, mapped["_current"].to_numpy(dtype=object)[one], _combine(mapped[parts > 1], weights, PART_KEYS)
+    return one, mapped["_current"].to_numpy(dtype=object)[one], _combine(mapped[parts > 1], weights, PART_KEYS,
+                                                                           boundary_flows)
 
 
 def _assembled(frame: pd.DataFrame, kept: np.ndarray, singles: list[tuple[np.ndarray, np.ndarray]],

@@ -124,8 +124,7 @@ def onto_current_territory(con, observations: pd.DataFrame, key_vintage: str | N
     steps = con.execute("SELECT * FROM territorial_changes").df()
     weights = shared_strings(con.execute("""SELECT ags, vintage, value AS population FROM observations
         WHERE source_id = 'destatis_gemeindeverzeichnis' AND measure = 'population_total' AND level = 'gemeinde'""").df())
-    moved = crosswalk.onto_current(observations, register, walk, steps, weights, key_vintage)
-    return crosswalk.with_internal_commuting(moved, contracts.boundary_flows)
+    return crosswalk.onto_current(observations, register, walk, steps, weights, key_vintage, contracts.boundary_flows)
 
 
 def restatement_inputs(con) -> tuple[pd.DataFrame | None, pd.DataFrame]:

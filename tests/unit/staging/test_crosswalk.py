@@ -292,13 +292,15 @@ def test_every_source_is_brought_onto_the_current_territory():
 def test_merged_commuting_figures_are_typed_as_counting_the_commuting_between_the_parts():
     """Walsrode (03358024) took in Bomlitz (03358006) in 2020: INKAR's out-commuter shares of the two, weighted,
     count Bomlitz-Walsrode commuters as out-commuters of today's Walsrode. The measures that count commuting
-    across a boundary are declared in sources.yaml (``boundary_flows``), read through sources.contracts."""
+    across a boundary are declared in sources.yaml (``boundary_flows``), read through sources.contracts.
+    Kelheim (09273137) gained the uninhabited 09273454: nobody commutes between the two."""
     from sources import contracts
 
-    walk = pd.DataFrame([("2019", "03358024", "03358024"), ("2019", "03358006", "03358024")],
+    walk = pd.DataFrame([("2019", "03358024", "03358024"), ("2019", "03358006", "03358024"),
+                         ("2019", "09273137", "09273137"), ("2019", "09273454", "09273137")],
                         columns=["vintage", "ags", "current_ags"])
-    weights = pd.DataFrame([("03358024", "2019", 23900), ("03358006", "2019", 7200)],
-                           columns=["ags", "vintage", "population"])
+    weights = pd.DataFrame([("03358024", "2019", 23900), ("03358006", "2019", 7200), ("09273137", "2019", 16779),
+                            ("09273454", "2019", 0)], columns=["ags", "vintage", "population"])
     rows = [("inkar", "out_commuter_share", "% of employees at residence", 61.0, 72.0, "gemeinde"),
             ("inkar", "commuters_50km_share", "% of employees at residence", 12.0, 14.0, "gemeinde"),
             ("ba_commuting", "out_commuters", "persons", 5000.0, 2100.0, None),
@@ -309,23 +311,34 @@ def test_merged_commuting_figures_are_typed_as_counting_the_commuting_between_th
     observations = pd.DataFrame(
         [(ags, "gemeinde", dt.date(2019, 6, 30), measure, value, unit, "", source, "2022-12", level)
          for source, measure, unit, walsrode, bomlitz, level in rows
-         for ags, value in (("03358024", walsrode), ("03358006", bomlitz))],
+         for ags, value in (("03358024", walsrode), ("03358006", bomlitz))]
+        + [(ags, "gemeinde", dt.date(2006, 6, 30), "out_commuter_share", value, "% of employees at residence", "",
+            "inkar", "2022-12", "gemeinde") for ags, value in (("09273137", 57.54), ("09273454", 10.8))],
         columns=["ags", "level", "reference_date", "measure", "value", "unit", "note", "source_id", "vintage",
                  "source_level"]).assign(key_vintage="2019")
-    moved = crosswalk.bring_forward(observations, walk, weights)
-    typed = crosswalk.with_internal_commuting(moved, contracts.boundary_flows).set_index("measure")
-    assert typed.loc["out_commuter_share", "value"] == pytest.approx((61 * 23900 + 72 * 7200) / 31100)
-    assert typed.loc["out_commuter_share", "territorial_change"] == "merger_internal_commuting"
-    assert typed.loc["out_commuters", ["value", "territorial_change"]].tolist() == [7100.0, "merger_internal_commuting"]
-    assert typed.loc["internal_commuters", "territorial_change"] == "merger_internal_commuting"
+    moved = crosswalk.bring_forward(observations, walk, weights, boundary_flows=contracts.boundary_flows)
+    walsrode = moved[moved["ags"] == "03358024"].set_index("measure")
+    assert walsrode.loc["out_commuter_share", "value"] == pytest.approx((61 * 23900 + 72 * 7200) / 31100)
+    assert walsrode.loc["out_commuter_share", "territorial_change"] == "merger_internal_commuting"
+    assert walsrode.loc["out_commuters", ["value", "territorial_change"]].tolist() == [7100.0,
+                                                                                      "merger_internal_commuting"]
+    assert walsrode.loc["internal_commuters", "territorial_change"] == "merger_internal_commuting"
     # the long-distance share (its denominator all employees, few parts 50 km apart) and the balance (the commuting
     # between the parts counts in both in and out, and cancels) keep their codes, as does the Verband's value
-    assert typed.loc["commuters_50km_share", "territorial_change"] == "merger_weighted"
-    assert typed.loc["commuter_balance", "territorial_change"] == "merger"
-    assert typed.loc["in_commuter_share", "territorial_change"] == "merger_weighted"
-    # rows not combined from parts keep theirs, whatever their measure
-    single = observations[observations["ags"] == "03358024"].assign(territorial_change=None)
-    assert crosswalk.with_internal_commuting(single, contracts.boundary_flows)["territorial_change"].isna().all()
+    assert walsrode.loc["commuters_50km_share", "territorial_change"] == "merger_weighted"
+    assert walsrode.loc["commuter_balance", "territorial_change"] == "merger"
+    assert walsrode.loc["in_commuter_share", "territorial_change"] == "merger_weighted"
+    kelheim = moved[moved["ags"] == "09273137"]
+    assert kelheim[["value", "territorial_change"]].values.tolist() == [[57.54, "merger_weighted"]]
+    # without the declaration nothing is typed so (the crosswalk's own tests, other callers)
+    assert "merger_internal_commuting" not in set(crosswalk.bring_forward(observations, walk, weights)["territorial_change"])
+    # the staging path, one vintage at a time, types the same rows
+    register = walk[["ags", "vintage"]].assign(territorial_date=dt.date(2019, 12, 31))
+    staged = crosswalk.onto_current(observations.drop(columns="key_vintage"), register, walk,
+                                    pd.DataFrame(columns=crosswalk.STEP_COLUMNS), weights, key_vintage="2019",
+                                    boundary_flows=contracts.boundary_flows)
+    assert sorted(staged.loc[staged["territorial_change"] == "merger_internal_commuting", "measure"]) == [
+        "internal_commuters", "out_commuter_share", "out_commuters"]
 
 
 def test_key_vintages_find_the_register_that_holds_a_publishers_key():
