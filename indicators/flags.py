@@ -48,6 +48,14 @@ TERRITORIAL_CHANGE = {
                            "that gave it that territory (approximate)",
                            "vom Herausgeber auf das spätere Gemeindegebiet umgerechnet: Stand vor der Fusion, durch "
                            "die die Gemeinde dieses Gebiet erhielt (Näherung)"),
+    "publisher_restated_commuting": ("restated by the publisher onto the Gemeinde's later territory: dated before "
+                                     "the merger that gave it that territory, with the commuting between the merged "
+                                     "Gemeinden counted as crossing the boundary, so in- and out-commuting too high "
+                                     "(approximate)",
+                                     "vom Herausgeber auf das spätere Gemeindegebiet umgerechnet: Stand vor der "
+                                     "Fusion, durch die die Gemeinde dieses Gebiet erhielt; Pendeln zwischen den "
+                                     "fusionierten Gemeinden zählt als Pendeln über die Gemeindegrenze, Ein- und "
+                                     "Auspendeln daher zu hoch (Näherung)"),
     "verband_restated": ("restated by the publisher onto the Gemeindeverband's later territory: dated before the "
                          "reorganisation that gave the Verband that territory",
                          "vom Herausgeber auf das spätere Gebiet des Gemeindeverbands umgerechnet: Stand vor der "

@@ -151,7 +151,8 @@ def territory_metadata(observations: pd.DataFrame) -> dict:
                    "commuting >= 50/150/300 km; accessibility x336/x337/x345/x346; Gemeindeverband values mapped to member Gemeinden in INKAR's own "
                    "territorial status, `source_level` 'gemeindeverband', then brought onto the current territory; a "
                    "Gemeinde value dated before the merger that gave the Gemeinde its territory (BKG WSK) typed "
-                   "`publisher_restated`, a Verband value dated before the Verband's reorganisation "
+                   "`publisher_restated` (commuter shares `publisher_restated_commuting`), a Verband value dated "
+                   "before the Verband's reorganisation "
                    "`verband_restated`) "
                    "and the Bundesagentur für Arbeit counts (employees at residence and workplace, in- and "
                    "out-commuters; suppressed figures kept as missing with the reason) with the out/in-commuter "
@@ -199,7 +200,8 @@ def _stage_inkar(con) -> pd.DataFrame:
         (vintage, tables), mapped, dates, keys = parsed.pop(0), verbaende.pop(0), verband_dates.pop(0), listed.pop(0)
         restated = onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar"))
         if last_change is not None:  # INKAR's values on its release's territory, typed (docs/methodology.md)
-            restated = crosswalk.with_publisher_restatements(restated, last_change, steps, keys, dates)
+            restated = crosswalk.with_publisher_restatements(restated, last_change, steps, keys, dates,
+                                                             contracts.boundary_flows)
         frames += [tables["observations"].assign(vintage=vintage, source_id="inkar"), restated]
         del tables, mapped, restated
     observations = pd.concat(frames, ignore_index=True)

@@ -92,19 +92,20 @@ def test_imputed_values_are_flagged(warehouse):
 
 def test_inkar_values_before_the_merger_that_formed_a_town_are_typed_as_restated_by_the_publisher(warehouse):
     """Dippoldiswalde took Schmiedeberg on 01.01.2014 (VG5000 WSK); INKAR gives every year on its own later
-    territory, so its values up to mid-2013 are the publisher's restatement: typed, and still scored."""
+    territory, so its values up to mid-2013 are the publisher's restatement: typed, and still scored; the
+    out-commuter share (sources.yaml boundary_flows) as counting the Dippoldiswalde-Schmiedeberg commuting."""
     rows = warehouse.execute("""
         SELECT indicator_id, period, territorial_change, excluded_reason FROM indicator_values
         WHERE ags = '14628060' AND indicator_id IN ('out_commuter_share', 'long_distance_commuter_share')
           AND period IN (2013, 2014) AND NOT imputed ORDER BY 1, 2""").fetchall()
     assert rows == [("long_distance_commuter_share", 2013, "publisher_restated", None),
                     ("long_distance_commuter_share", 2014, None, None),
-                    ("out_commuter_share", 2013, "publisher_restated", None),
+                    ("out_commuter_share", 2013, "publisher_restated_commuting", None),
                     ("out_commuter_share", 2014, None, None)]
     formed = warehouse.execute("SELECT last_change_date::VARCHAR FROM municipality_geometries WHERE ags = '14628060'")
     assert formed.fetchall() == [("2014-01-01",)]
     notes = warehouse.execute("""SELECT DISTINCT note FROM observations WHERE source_id = 'inkar' AND ags = '14628060'
-                                 AND territorial_change = 'publisher_restated'""").fetchall()
+                                 AND territorial_change LIKE 'publisher_restated%'""").fetchall()
     assert notes == [("restated by the publisher: the Gemeinde took its current territory on 2014-01-01",)]
 
 

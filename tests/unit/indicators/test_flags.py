@@ -20,7 +20,8 @@ def test_every_code_has_an_english_and_a_german_label(code: str):
 def test_every_code_the_pipeline_writes_has_labels():
     written = {"recode", "merger", "merger_weighted", crosswalk.INTERNAL_COMMUTING, "partial_transfer", "split",
                "area_change", "implausible_step",
-               "minor_transfer", "uninhabited_gain", "publisher_restated", "verband_restated"}
+               "minor_transfer", "uninhabited_gain", "publisher_restated", crosswalk.PUBLISHER_COMMUTING,
+               "verband_restated"}
     assert written <= set(flags.TERRITORIAL_CHANGE)
     assert flags.NOT_COMPARABLE <= set(flags.TERRITORIAL_CHANGE)
     assert {compute.excluded_reason(c) for c in written} - {None} <= set(flags.EXCLUDED_REASON)

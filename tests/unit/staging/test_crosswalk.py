@@ -289,6 +289,30 @@ def test_every_source_is_brought_onto_the_current_territory():
     assert result.loc[("UNKNOWN", "m_%"), "value"] == 10.0  # a key no register knows stays as it is
 
 
+def test_a_publishers_restated_commuter_share_says_the_commuting_between_the_merged_gemeinden_counts():
+    """A Gemeinde C formed on 01.01.2019 (as Werra-Suhl-Tal): INKAR's out-commuter share of mid-2018 on its later
+    territory counts the commuting between its former Gemeinden as crossing the boundary (measured: such shares
+    fall at the first own value in 349 of 432 Gemeinden); its long-distance share keeps the plain code."""
+    from sources import contracts
+
+    steps = pd.DataFrame([{"from_vintage": "2013-12-31", "to_vintage": "2021-12-31", "from_date": dt.date(2013, 12, 31),
+                           "to_date": dt.date(2021, 12, 31), "evidence": "test", "from_ags": a, "to_ags": "C",
+                           "kind": "merger", "plausibility": "ok"} for a in ("A1", "A2")])
+    last_change = pd.DataFrame({"ags": ["C"], "last_change_date": pd.to_datetime(["2019-01-01"])})
+    rows = [("out_commuter_share", dt.date(2018, 6, 30)), ("commuters_50km_share", dt.date(2018, 6, 30)),
+            ("out_commuter_share", dt.date(2019, 6, 30))]
+    observations = pd.DataFrame([("C", "gemeinde", date, measure, 60.0, "", "inkar", "gemeinde", None)
+                                 for measure, date in rows],
+                                columns=["ags", "level", "reference_date", "measure", "value", "note", "source_id",
+                                         "source_level", "territorial_change"])
+    typed = crosswalk.with_publisher_restatements(observations.copy(), last_change, steps,
+                                                  boundary_flows=contracts.boundary_flows)
+    assert typed["territorial_change"].tolist() == ["publisher_restated_commuting", "publisher_restated", None]
+    assert typed["note"].iloc[0] == "restated by the publisher: the Gemeinde took its current territory on 2019-01-01"
+    plain = crosswalk.with_publisher_restatements(observations.copy(), last_change, steps)
+    assert plain["territorial_change"].tolist() == ["publisher_restated", "publisher_restated", None]
+
+
 def test_merged_commuting_figures_are_typed_as_counting_the_commuting_between_the_parts():
     """Walsrode (03358024) took in Bomlitz (03358006) in 2020: INKAR's out-commuter shares of the two, weighted,
     count Bomlitz-Walsrode commuters as out-commuters of today's Walsrode. The measures that count commuting
