@@ -292,25 +292,30 @@ def test_every_source_is_brought_onto_the_current_territory():
 def test_a_publishers_restated_commuter_share_says_the_commuting_between_the_merged_gemeinden_counts():
     """A Gemeinde C formed on 01.01.2019 (as Werra-Suhl-Tal): INKAR's out-commuter share of mid-2018 on its later
     territory counts the commuting between its former Gemeinden as crossing the boundary (measured: such shares
-    fall at the first own value in 349 of 432 Gemeinden); its long-distance share keeps the plain code."""
+    fall at the first own value in 191 of 226 Gemeinden); its long-distance share keeps the plain code, and so does
+    a Verband's share passed to the Gemeinde (the Verband's own boundary decides what it counts)."""
     from sources import contracts
 
     steps = pd.DataFrame([{"from_vintage": "2013-12-31", "to_vintage": "2021-12-31", "from_date": dt.date(2013, 12, 31),
                            "to_date": dt.date(2021, 12, 31), "evidence": "test", "from_ags": a, "to_ags": "C",
                            "kind": "merger", "plausibility": "ok"} for a in ("A1", "A2")])
     last_change = pd.DataFrame({"ags": ["C"], "last_change_date": pd.to_datetime(["2019-01-01"])})
-    rows = [("out_commuter_share", dt.date(2018, 6, 30)), ("commuters_50km_share", dt.date(2018, 6, 30)),
-            ("out_commuter_share", dt.date(2019, 6, 30))]
-    observations = pd.DataFrame([("C", "gemeinde", date, measure, 60.0, "", "inkar", "gemeinde", None)
-                                 for measure, date in rows],
+    rows = [("out_commuter_share", dt.date(2018, 6, 30), "gemeinde"),
+            ("commuters_50km_share", dt.date(2018, 6, 30), "gemeinde"),
+            ("out_commuter_share", dt.date(2019, 6, 30), "gemeinde"),
+            ("in_commuter_share", dt.date(2018, 6, 30), "gemeindeverband")]
+    observations = pd.DataFrame([("C", "gemeinde", date, measure, 60.0, "", "inkar", level, None)
+                                 for measure, date, level in rows],
                                 columns=["ags", "level", "reference_date", "measure", "value", "note", "source_id",
                                          "source_level", "territorial_change"])
     typed = crosswalk.with_publisher_restatements(observations.copy(), last_change, steps,
                                                   boundary_flows=contracts.boundary_flows)
-    assert typed["territorial_change"].tolist() == ["publisher_restated_commuting", "publisher_restated", None]
+    assert typed["territorial_change"].tolist() == ["publisher_restated_commuting", "publisher_restated", None,
+                                                    "publisher_restated"]
     assert typed["note"].iloc[0] == "restated by the publisher: the Gemeinde took its current territory on 2019-01-01"
     plain = crosswalk.with_publisher_restatements(observations.copy(), last_change, steps)
-    assert plain["territorial_change"].tolist() == ["publisher_restated", "publisher_restated", None]
+    assert plain["territorial_change"].tolist() == ["publisher_restated", "publisher_restated", None,
+                                                    "publisher_restated"]
 
 
 def test_merged_commuting_figures_are_typed_as_counting_the_commuting_between_the_parts():
