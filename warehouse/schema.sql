@@ -71,7 +71,7 @@ CREATE TABLE observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
     source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
 );
@@ -106,7 +106,7 @@ CREATE TABLE indicator_values_history (
     imputed BOOLEAN NOT NULL,
     imputation VARCHAR,                                  -- how it was imputed, e.g. 'carried forward from 2019'
     quality_note VARCHAR,                                -- English text rendered from the typed columns (indicators/flags.py)
-    territorial_change VARCHAR,                          -- NULL or recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,                          -- NULL or recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | area_change | uninhabited_gain | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     method_break BOOLEAN,                                -- the publisher's method generation changed since the town's previous value
     source_level VARCHAR,                                -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
     excluded_reason VARCHAR,                             -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value
@@ -367,7 +367,7 @@ CREATE TABLE indicator_values_latest (
     imputed BOOLEAN NOT NULL,
     imputation VARCHAR,              -- how it was imputed, e.g. 'carried forward from 2019'
     quality_note VARCHAR,            -- English text rendered from the typed columns (indicators/flags.py)
-    territorial_change VARCHAR,      -- NULL or recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,      -- NULL or recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | area_change | uninhabited_gain | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     method_break BOOLEAN,            -- the publisher's method generation changed since the town's previous value
     source_level VARCHAR,            -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
     excluded_reason VARCHAR,         -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value
