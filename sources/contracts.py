@@ -942,6 +942,16 @@ ORDER BY vintage, measure, ags
 """
 
 
+def year_on_year_version() -> str:
+    """Digest of what decides ``year_on_year``'s findings besides the declared rules: its two statements and the
+    re-published thresholds. A recorded result (pipelines/assets/publish.py) is reused only under the same
+    digest, so a changed statement is never answered by a record the old one computed."""
+    import hashlib
+
+    decisive = (_YOY_SQL, _REPUBLISHED_SQL, REPUBLISHED_SHARE, REPUBLISHED_LEAST)
+    return hashlib.sha256(repr(decisive).encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class Allowance:
     """An operator's explicit permission for implausible changes of one source's release."""

@@ -63,11 +63,12 @@ def year_on_year_findings(settings: ReadinessSettings, fresh: bool = False):
 def year_on_year_all(settings: ReadinessSettings, fresh: bool = False) -> pd.DataFrame:
     """Every source's changes beyond its contract's bounds (before the allow-list), computed once per state
     of the working files: the candidate step computes them (``fresh``) and records them beside the
-    candidate; its per-source checks and the swap reuse the record while the working files and the
-    bounds are the same, instead of scanning the observations again (warehouse/validation.py)."""
+    candidate; its per-source checks and the swap reuse the record while the working files, the
+    bounds and the statements are the same, instead of scanning the observations again (warehouse/validation.py)."""
     record = validation_record(settings.candidate, "year_on_year")
     key = {"working_files": working_identity(settings.work_db),
-           "rules": repr((contracts.yoy_rules(), contracts.republish_sources()))}
+           "rules": repr((contracts.yoy_rules(), contracts.republish_sources())),
+           "statements": contracts.year_on_year_version()}
     if not fresh:
         findings = recorded_frame(record, key)
         if findings is not None:

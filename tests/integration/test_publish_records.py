@@ -85,6 +85,11 @@ def test_year_on_year_record_equals_the_computation_and_follows_the_working_file
     os.utime(staging_file, ns=(staging_file.stat().st_atime_ns, staging_file.stat().st_mtime_ns + 1_000_000))
     publish_asset.year_on_year_all(settings)
     assert calls == [1]  # a working file changed: computed again
+    publish_asset.year_on_year_all(settings)
+    assert calls == [1]  # recorded again, reused again
+    monkeypatch.setattr(contracts, "_YOY_SQL", contracts._YOY_SQL + "\n-- changed statement")
+    publish_asset.year_on_year_all(settings)
+    assert calls == [1, 1]  # the statement changed (a new code version): never answered by the old record
 
 
 def test_a_recorded_frame_keeps_types_and_values(tmp_path):
