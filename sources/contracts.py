@@ -38,6 +38,7 @@ The declarations are data, so the table registry planned in issue 13 can absorb 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import numbers
 import re
@@ -111,7 +112,7 @@ class Rule:
     yoy_floor: float = 0.0  # absolute changes up to this are never implausible (21 -> 30 people is noise)
     # commuting across the region's boundary (in-/out-commuters, their shares) or within it (internal commuters):
     # where regions merge, the commuting between them turns internal, which the parts' figures do not show
-    # (staging/crosswalk.py with_internal_commuting types such restated values)
+    # (staging/crosswalk.py internal_commuting and with_publisher_restatements type such restated values)
     boundary_flows: bool = False
 
     @property
@@ -946,8 +947,6 @@ def year_on_year_version() -> str:
     """Digest of what decides ``year_on_year``'s findings besides the declared rules: its two statements and the
     re-published thresholds. A recorded result (pipelines/assets/publish.py) is reused only under the same
     digest, so a changed statement is never answered by a record the old one computed."""
-    import hashlib
-
     decisive = (_YOY_SQL, _REPUBLISHED_SQL, REPUBLISHED_SHARE, REPUBLISHED_LEAST)
     return hashlib.sha256(repr(decisive).encode()).hexdigest()[:16]
 

@@ -41,7 +41,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from sources.frames import shared_where
+from sources.frames import per_distinct, shared_where
 from sources.vintages import release_order, release_ranks
 
 RECODE_TOLERANCE = 0.01
@@ -810,10 +810,19 @@ def internal_commuting(grouped: pd.DataFrame, boundary_flows) -> np.ndarray:
     has no one direction). ``boundary_flows`` None: no group."""
     if boundary_flows is None or grouped.empty:
         return np.zeros(len(grouped), dtype=bool)
-    pairs = list(zip(grouped["source_id"], grouped["measure"]))
-    crossing = {pair: bool(boundary_flows(*pair)) for pair in set(pairs)}
-    return (np.array([crossing[pair] for pair in pairs], dtype=bool)
-            & (grouped["_inhabited"].to_numpy() >= 2) & ~grouped["_verband"].to_numpy(dtype=bool))
+    return (_own_commuting(grouped["source_id"], grouped["measure"], grouped["_verband"], boundary_flows)
+            & (grouped["_inhabited"].to_numpy() >= 2))
+
+
+def _own_commuting(source_ids: pd.Series, measures: pd.Series, from_verband: pd.Series, boundary_flows) -> np.ndarray:
+    """Per row: a Gemeinde's own figure of a measure that counts commuting across or within the boundary
+    (``boundary_flows(source_id, measure)``, sources.yaml; asked once per distinct pair), the rule both merger
+    codes share (``internal_commuting``, ``with_publisher_restatements``). Not a Gemeindeverband's value passed
+    on (``from_verband``): a Verband counts commuting across its own boundary, so against the Gemeinde the bias
+    has no one direction."""
+    pairs = pd.Series(list(zip(source_ids, measures)), dtype=object)
+    declared = per_distinct(pairs, lambda pair: bool(boundary_flows(*pair))).astype(bool)
+    return declared & ~from_verband.fillna(False).to_numpy(dtype=bool)
 
 
 def _joined_sorted(group: pd.Series, keys: pd.Series, groups: int) -> np.ndarray:
@@ -1097,14 +1106,13 @@ def with_publisher_restatements(observations: pd.DataFrame, last_change: pd.Data
                             "restated by the publisher: before {} the Gemeindeverband did not yet have its current "
                             "territory")
     codes[gemeinde] = "publisher_restated"
-    own = gemeinde if "source_level" not in observations else \
-        gemeinde & ~observations["source_level"].eq("gemeindeverband").to_numpy(dtype=bool)
-    if boundary_flows is not None and own.any():  # a Verband's value keeps the plain code (as internal_commuting)
-        rows = np.flatnonzero(own)
-        pairs = list(zip(observations["source_id"].to_numpy(dtype=object)[rows],
-                         observations["measure"].to_numpy(dtype=object)[rows]))
-        crossing = {pair: bool(boundary_flows(*pair)) for pair in set(pairs)}
-        codes[rows[[crossing[pair] for pair in pairs]]] = PUBLISHER_COMMUTING
+    if boundary_flows is not None and gemeinde.any():
+        rows = np.flatnonzero(gemeinde)
+        picked = observations.iloc[rows]
+        from_verband = picked["source_level"].eq("gemeindeverband") if "source_level" in picked \
+            else pd.Series(False, index=picked.index)
+        codes[rows[_own_commuting(picked["source_id"], picked["measure"], from_verband, boundary_flows)]] = \
+            PUBLISHER_COMMUTING
     codes[verband] = "verband_restated"
     observations["territorial_change"], observations["note"] = codes, notes
     return observations
