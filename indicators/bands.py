@@ -39,6 +39,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+# Decimals of a rank percentile as pages and exports show it: the Monte Carlo interpolates between draws, so a band
+# end is fractional (2.0499999999999545); shown with one decimal, none where that is whole ('1–2', '439,9–801,1').
+RANK_DECIMALS = 1
+
 # code -> (German, English) without the "very likely" prefix; order = narrowest region first
 STATEMENTS: dict[str, tuple[str, str]] = {
     "top_10": ("unter den besten 10 %", "among the best 10 %"),

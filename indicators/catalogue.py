@@ -18,6 +18,8 @@ ROUNDING_TOLERANCE = 1.0
 
 
 REFERENCE_LEVELS = ("kreis", "land", "bund")
+# an indicator's direction (catalogue ``direction``) in the German exports' words
+DIRECTION_DE = {"positive": "höher ist besser", "negative": "niedriger ist besser"}
 EXTRA_FIELDS = {"possible_range", "reference_levels", "at_most_sum_of", "zero_de"}  # typed fields beside the method's params
 
 
@@ -164,7 +166,7 @@ def _validate(indicator: Indicator, pillars: dict, units: dict) -> None:
         problems.append(f"method {indicator.method!r} not one of {sorted(METHODS)}")
     if indicator.pillar not in pillars and indicator.pillar != "context":
         problems.append(f"pillar {indicator.pillar!r} not declared under pillars")
-    if indicator.direction not in {"positive", "negative"}:
+    if indicator.direction not in DIRECTION_DE:
         problems.append(f"direction {indicator.direction!r} must be positive or negative")
     if set(indicator.reference_levels) - set(REFERENCE_LEVELS):
         problems.append(f"reference_levels {list(indicator.reference_levels)} must be among {list(REFERENCE_LEVELS)}")

@@ -177,11 +177,10 @@ def summary(pillars: list[dict], peers: list[dict], period: int | None = None) -
             strengths.append(item)
         elif mean_gap >= SUMMARY_GAP:
             # a pillar the town cannot act on (catalogue ``actionable: false``) is no field for action
-            spec = CATALOGUE.pillars[pillar["pillar"]]
-            if spec.get("actionable", True):
+            if _actionable(pillar["pillar"]):
                 actions.append(item)
             else:
-                location.append({**item, "why_de": spec.get("location_de", "")})
+                location.append({**item, "why_de": CATALOGUE.pillars[pillar["pillar"]].get("location_de", "")})
     return {"strengths": sorted(strengths, key=lambda i: -i["gap"]),
             "actions": sorted(actions, key=lambda i: -i["gap"]), "location": sorted(location, key=lambda i: -i["gap"]),
             "threshold": SUMMARY_GAP,
@@ -202,12 +201,25 @@ def history_section(history: list[dict], dates: DataDates, ags: str) -> dict:
         row["provisional"] = bool(row["provisional"]) if row["provisional"] is not None else False
         row["data_dates"] = dates(row["period"])
         row["outside_band"] = rank_outside_band(row)
+        # why a year has no score: the required pillars without data (readiness_index.missing_pillars)
+        row["missing"] = [] if row["score"] is not None else [
+            pillar_label(p.strip()) for p in (source.get("missing_pillars") or "").split(",") if p.strip()]
         rows.append(row)
     columns = {c: [r[c] for r in rows] for c in ("period", "score", "score_p05", "score_p95", "provisional")}
     has_scores = any(r["score"] is not None for r in rows)
     chart = charts.history_chart(columns, f"hist-{ags}") if has_scores else None
     return {"rows": rows, "chart": chart, "any_provisional": any(columns["provisional"]),
-            "any_outside_band": any(r["outside_band"] for r in rows)}
+            "any_outside_band": any(r["outside_band"] for r in rows), "unscored": unscored_years(rows)}
+
+
+def unscored_years(rows: list[dict]) -> list[dict]:
+    """The years without a score and the pillars they miss, years missing the same pillars together:
+    [{"periods": [2019, 2020], "missing": ["Demografische Dynamik"]}] (in period order)."""
+    groups: dict[tuple, list] = {}
+    for row in rows:
+        if row["score"] is None and row["missing"]:
+            groups.setdefault(tuple(row["missing"]), []).append(row["period"])
+    return [{"periods": periods, "missing": list(missing)} for missing, periods in groups.items()]
 
 
 def pillar_rows(latest: dict | None, data: ReportData | None = None) -> list[dict]:
@@ -355,13 +367,22 @@ def reference_dates_de(row: dict) -> str:
 
 def peer_rows(rows: list[dict]) -> list[dict]:
     """Similar towns with their score and the gap per pillar (peer minus town: positive = learn from them);
-    ``rows``: the town's peer rows as dicts, completed in place."""
+    ``rows``: the town's peer rows as dicts, completed in place. ``ahead_in`` ("Von ihr lernen bei") names the
+    pillars in which the peer is ahead by the summary's margin (SUMMARY_GAP) and which the town can act on, by
+    the same rule as ``summary``'s fields for action: a peer 0.4 points ahead, or ahead in where people work
+    (catalogue ``actionable: false``), is nothing to learn from."""
     for row in rows:
         gaps = [(p, row[f"gap_{p}"]) for p in PILLARS]
         row["gaps"] = [{"pillar": p, "label": pillar_label(p), "value": v} for p, v in gaps]
-        ahead = sorted([(v, p) for p, v in gaps if v is not None and v > 0], reverse=True)
+        ahead = sorted([(v, p) for p, v in gaps if v is not None and v >= SUMMARY_GAP and _actionable(p)],
+                       reverse=True)
         row["ahead_in"] = [pillar_label(p) for _, p in ahead]
     return rows
+
+
+def _actionable(pillar: str) -> bool:
+    """Whether the town can act on ``pillar`` (catalogue ``actionable``, default yes)."""
+    return CATALOGUE.pillars[pillar].get("actionable", True)
 
 
 def map_section(data: ReportData, geoms: TownGeometries, ags: str, name: str) -> dict:

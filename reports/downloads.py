@@ -175,12 +175,22 @@ def write_workbook(tables: list[Table], path: Path) -> Path:
 
 
 def write_downloads(out_dir: Path, stem: str, tables: list[Table]) -> dict[str, dict]:
-    """Write every table as CSV and all of them as one workbook; returns the links per table key."""
+    """Write every table with rows as CSV and all of them as one workbook; returns the links per table key.
+
+    A table without rows gets no file and no sheet (and loses the file of an earlier build): it has no columns
+    either, so its CSV was a BOM and a line break and its sheet blank (the coworking table offline), shipped
+    beside the page unlinked. The page shows such a section's note instead and links no download."""
     out_dir = Path(out_dir)
     links = {}
     for table in tables:
-        csv_path = german_csv(table, out_dir / f"{stem}-{table.key}.csv")
+        target = out_dir / f"{stem}-{table.key}.csv"
+        if not table.rows:
+            target.unlink(missing_ok=True)
+            continue
+        csv_path = german_csv(table, target)
         links[table.key] = {"csv": csv_path.name, "xlsx": f"{stem}.xlsx", "sheet": table.title[:SHEET_NAME_MAX]}
-    if tables:
-        write_workbook(tables, out_dir / f"{stem}.xlsx")
+    if links:
+        write_workbook([table for table in tables if table.rows], out_dir / f"{stem}.xlsx")
+    else:
+        (out_dir / f"{stem}.xlsx").unlink(missing_ok=True)
     return links

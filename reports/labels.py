@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 
 from indicators import flags  # the typed codes and their German labels
+from indicators.bands import RANK_DECIMALS
 from indicators.catalogue import load_catalogue
 from indicators.engine import published_score as engine_published_score
 from sources.registry import load_sources
@@ -254,11 +255,30 @@ def score_gap(to, from_) -> float | None:
     return engine_published_score(published_score(to) - published_score(from_), CATALOGUE.score_decimals)
 
 
+def in_kreis(name: str | None, ags: str | None = None) -> str:
+    """'im Kreis Prignitz', but 'im Rheingau-Taunus-Kreis' and 'im Oberbergischen Kreis' for a Kreis whose name says
+    Kreis already (50 of 401: 'im Kreis Rheingau-Taunus-Kreis' stood on the pages); the AGS when there is no name."""
+    if not name:
+        return f"im Kreis {ags or '–'}"
+    if "kreis" not in name.lower():
+        return f"im Kreis {name}"
+    # an adjective before "Kreis" takes the dative after "im": Oberbergischer Kreis -> im Oberbergischen Kreis
+    return "im " + re.sub(r"er Kreis\b", "en Kreis", name)
+
+
 def de_rank(value) -> str:
-    """A rank or rank percentile: whole numbers without decimals."""
+    """A rank or rank percentile (which the Monte Carlo interpolates between draws): one decimal, none where that
+    is a whole number ('2' for 2.0499999999999545, not '2,0'; '439,9')."""
     if is_missing(value):
         return "–"
-    return de_number(value, 0 if float(value).is_integer() else 1)
+    shown = rank_shown(value)
+    return de_number(shown, 0 if shown.is_integer() else 1)
+
+
+def rank_shown(value) -> float | None:
+    """A rank percentile as the pages and downloads show it (RANK_DECIMALS), halves away from zero as the
+    exports' SQL ``round``; None when missing."""
+    return None if is_missing(value) else engine_published_score(float(value), RANK_DECIMALS)
 
 
 def de_signed(value, digits: int = 1) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pandas as pd
 
 from reports.downloads import Table
-from reports.labels import PILLARS, berlin_time, pillar_label, published_score, score_gap, vintage_label
+from reports.labels import (PILLARS, berlin_time, de_rank, pillar_label, published_score, rank_shown, score_gap,
+                            vintage_label)
 
 
 def _date(value) -> str | None:
@@ -37,9 +38,10 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "AGS": town["ags"], "Gemeinde": town["name"], "Jahr": r["period"],
             "Indexwert": published_score(r["score"]), "Band 5 %": published_score(r["score_p05"]),
             "Band 95 %": published_score(r["score_p95"]), "Rang": r["rank"],
-            "Rangband 5 %": r["rank_p05"], "Rangband 95 %": r["rank_p95"], "verglichene Städte": r["compared_towns"],
+            "Rangband 5 %": rank_shown(r["rank_p05"]), "Rangband 95 %": rank_shown(r["rank_p95"]), "verglichene Städte": r["compared_towns"],
             "Anteil fortgeschrieben (%)": None if r["imputed_share"] is None else 100 * r["imputed_share"],
-            "vorläufig": _yes(r["provisional"]), "Datenstand": r["data_dates"]} for r in context["history"]["rows"]]),
+            "vorläufig": _yes(r["provisional"]), "Datenstand": r["data_dates"],
+            "fehlende Säulen": ", ".join(r["missing"]) or None} for r in context["history"]["rows"]]),
         Table("saeulen", "Säulen", [{
             "Jahr": context["summary"]["period"], "Säule": p["label"], "Wert (0–100)": p["value"],
             "Median Vergleichsgruppe": p["median"],
@@ -89,17 +91,38 @@ def releases_table(releases: list[dict]) -> Table:
         "Lizenz": r["licence"]} for r in releases])
 
 
-def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]]) -> list[Table]:
-    """The side-by-side table of the comparison page, one row per figure and one column per town."""
-    rows = [{"Merkmal": "AGS", **{t["town"]["name"]: t["town"]["ags"] for t in towns}},
-            {"Merkmal": "Jahr", **{t["town"]["name"]: t["latest"] and t["latest"]["period"] for t in towns}},
-            {"Merkmal": "Indexwert", **{t["town"]["name"]: t["latest"] and published_score(t["latest"]["score"])
-                                         for t in towns}},
-            {"Merkmal": "Rang", **{t["town"]["name"]: t["latest"] and t["latest"]["rank"] for t in towns}}]
-    rows += [{"Merkmal": pillar_label(p), **{t["town"]["name"]: t["latest"] and t["latest"][p] for t in towns}}
-             for p in PILLARS]
-    rows += [{"Merkmal": label, **{t["town"]["name"]: t["indicators"].get(i, {}).get("value") for t in towns}}
-             for i, label in indicator_ids]
+def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], units: dict | None = None
+                      ) -> list[Table]:
+    """The side-by-side table of the comparison page, one row per figure and one column per town: what the page
+    shows, with the age of each value (the rank band, the Datenstand, and per indicator its unit, reference date
+    and whether it is carried forward), so a download is not read as current where the page says it is not."""
+    def row(label: str, cell) -> dict:
+        return {"Merkmal": label, **{t["town"]["name"]: cell(t) for t in towns}}
+
+    def latest(key: str):
+        return lambda t: t["latest"] and t["latest"][key]
+
+    def band(t) -> str | None:
+        low, high = (t["latest"] or {}).get("rank_p05"), (t["latest"] or {}).get("rank_p95")
+        return None if low is None or high is None else f"{de_rank(low)}–{de_rank(high)}"
+
+    def age(i: str):
+        def cell(t) -> str | None:
+            value = t["indicators"].get(i)
+            return value and ", ".join(filter(None, [_date(value["reference_date"]),
+                                                     "fortgeschrieben" if value["imputed"] else None]))
+        return cell
+
+    rows = [row("AGS", lambda t: t["town"]["ags"]), row("Jahr", latest("period")),
+            row("Indexwert", lambda t: t["latest"] and published_score(t["latest"]["score"])),
+            row("Rang", latest("rank")), row("Rangband 5–95 %", band),
+            row("Datenstand", lambda t: t["data_dates"] or None)]
+    rows += [row(pillar_label(p), latest(p)) for p in PILLARS]
+    for i, label in indicator_ids:
+        unit = (units or {}).get(i)
+        named = f"{label} ({unit})" if unit and f"({unit})" not in label else label  # some labels name it already
+        rows.append(row(named, lambda t, i=i: t["indicators"].get(i, {}).get("value")))
+        rows.append(row(f"{label}: Stichtag", age(i)))
     return [Table("vergleich", "Vergleich", rows)]
 
 

@@ -36,7 +36,8 @@ import duckdb
 import pandas as pd
 
 from indicators import flags
-from indicators.catalogue import Catalogue, load_catalogue
+from indicators.bands import RANK_DECIMALS
+from indicators.catalogue import DIRECTION_DE, Catalogue, load_catalogue
 from indicators.engine import published_scores
 from sources.registry import load_sources, sha256_of
 from sources.vintages import NEWEST_FIRST
@@ -50,7 +51,7 @@ LATEST = "latest"
 GEOPACKAGE = "municipalities.gpkg"
 LOCAL_TIME_ZONE = "Europe/Berlin"
 MANIFEST = "manifest.json"
-EXPORT_VERSION = "6"  # raise when a file's layout changes: files of unchanged views are then written again
+EXPORT_VERSION = "7"  # raise when a file's layout changes: files of unchanged views are then written again
 EXCEL_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows per sheet, less the header
 
 # The sheet "Quellen und Lizenzen" of every workbook: what to cite when using the figures.
@@ -66,6 +67,9 @@ TEXT_COLUMNS = {"ags", "peer_ags", "kreis_ags"}
 # Indexwert in the file; a gap is the difference of the two scores shown. Parquet keeps full precision.
 SCORE_COLUMNS = {"score", "score_p05", "score_median", "score_p95", "peer_score"}
 SCORE_GAPS = {"gap_score": ("peer_score", "score")}  # column -> (minuend, subtrahend)
+# The Monte Carlo's rank percentiles, as the pages show them (indicators.bands.RANK_DECIMALS) instead of the float's
+# noise (2.0499999999999545). Parquet keeps full precision.
+RANK_QUANTILES = {"rank_median", "rank_p05", "rank_p95"}
 
 # A CSV text cell starting with one of these is a formula to Excel (=HYPERLINK(...), +cmd|..., @SUM, a tab before
 # =): names from OpenStreetMap and the towns' own lists reach the planners' spreadsheets, so such a cell is written
@@ -111,10 +115,10 @@ GERMAN_HEADERS = {
     "territorial_change": "Gebietsänderung (Code)", "method_break": "Methodenwechsel",
     "source_level": "Gebietsebene der Quelle", "excluded_reason": "Ausschlussgrund (Code)",
     "in_reference_group": "in der Vergleichsgruppe", "reference_group": "Vergleichsgruppe",
-    "imputed_share": "Anteil geschätzter Werte (0–1)", "missing_pillars": "fehlende Säulen", "notes": "Hinweise",
+    "imputed_share": "Anteil fortgeschriebener Werte (0–1)", "missing_pillars": "fehlende Säulen", "notes": "Hinweise",
     "method_version": "Methodenversion", "published_at": "veröffentlicht (Ortszeit Berlin)",
     "pillar": "Säule", "indicator_id": "Indikator-ID", "label": "Indikator", "value": "Wert",
-    "unit": "Einheit", "direction": "Wirkungsrichtung", "imputed": "geschätzt", "imputation": "Schätzverfahren",
+    "unit": "Einheit", "direction": "Wirkungsrichtung", "imputed": "fortgeschrieben", "imputation": "Fortschreibung",
     "quality_note": "Qualitätshinweis", "source_id": "Quelle", "vintage": "Datenstand",
     "reference_date": "Stichtag", "publisher": "Herausgeber", "licence": "Lizenz", "licence_url": "Lizenz-URL",
     "attribution": "Quellenvermerk", "vintages": "Datenstände", "max_revision": "letzte Revision",
@@ -390,7 +394,7 @@ def shared_fingerprint(sources: list) -> str:
     """What every view's files show besides the view's rows: the sources sheet, the German pillar, unit and source
     names and the German flag texts of the notes (a changed label rewrites the files)."""
     return repr([sources, sorted(pillar_labels().items()), sorted(_catalogue().units.items()),
-                 sorted(_source_names().items()),
+                 sorted(DIRECTION_DE.items()), sorted(_source_names().items()),
                  sorted(flags.CODES.items())])
 
 
@@ -409,9 +413,26 @@ def _pillar_expression(column: str) -> str:
     return _mapping_expression(column, pillar_labels())
 
 
+def _pillar_list_expression(column: str) -> str:
+    """SQL mapping comma-separated pillar ids ('a,b') to their German names ('Name A, Name B'); NULL stays NULL."""
+    ids = f"list_filter(string_split(CAST({column} AS VARCHAR), ','), lambda p: trim(p) <> '')"
+    return f"nullif(array_to_string(list_transform({ids}, lambda p: {_mapping_expression('trim(p)', pillar_labels())}), ', '), '')"
+
+
+def _direction_expression(column: str) -> str:
+    """SQL mapping an indicator's direction code to its German wording (indicators.catalogue.DIRECTION_DE)."""
+    return _mapping_expression(column, DIRECTION_DE)
+
+
 def _unit_expression(column: str) -> str:
     """SQL mapping an indicator unit to its German wording (catalogue ``units``); an unknown one stays as it is."""
     return _mapping_expression(column, _catalogue().units)
+
+
+# columns holding codes, written with the catalogue's German names (an unknown code as it is)
+CODED_COLUMNS = {"pillar": _pillar_expression, "unit": _unit_expression, "direction": _direction_expression,
+                 "missing_pillars": _pillar_list_expression, "omitted_pillars": _pillar_list_expression,
+                 "uncompared_pillars": _pillar_list_expression}
 
 
 def _mapping_expression(column: str, labels: dict[str, str]) -> str:
@@ -445,8 +466,8 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
         column, header = identifier(name), GERMAN_HEADERS.get(name, name)
         if name in TEXT_COLUMNS:
             shaped.append((f"CAST({column} AS VARCHAR)", header, "key"))
-        elif name in ("pillar", "unit"):  # the catalogue's names; an unmapped code passes through, so defused
-            text = _pillar_expression(column) if name == "pillar" else _unit_expression(column)
+        elif name in CODED_COLUMNS:  # the catalogue's German names; an unmapped code passes through, so defused
+            text = CODED_COLUMNS[name](column)
             shaped.append((_defused_sql(text) if csv else text, header, "text"))
         elif name in RENDERED_DE and RENDERED_DE[name][0] <= set(relation.columns):
             shaped.append((RENDERED_DE[name][1](), header, "text"))  # rendered from the typed columns
@@ -479,8 +500,11 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
 
 
 def _published_score(name: str, columns: set[str]) -> str | None:
-    """The SQL of a score column as published (SCORE_COLUMNS, SCORE_GAPS), or None for any other column."""
+    """The SQL of a score column as published (SCORE_COLUMNS, SCORE_GAPS) or a rank percentile as shown
+    (RANK_QUANTILES), or None for any other column."""
     digits = _catalogue().score_decimals
+    if name in RANK_QUANTILES:
+        return f"round(CAST({identifier(name)} AS DOUBLE), {RANK_DECIMALS})"
     if name in SCORE_COLUMNS:
         return f"round(CAST({identifier(name)} AS DOUBLE), {digits})"
     if name in SCORE_GAPS and set(SCORE_GAPS[name]) <= columns:

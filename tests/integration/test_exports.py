@@ -89,7 +89,7 @@ def test_xlsx_keeps_types_and_ags_as_text(exported, warehouse):
         value = row[header.index("Wert")]
         assert isinstance(value, (int, float)) and not isinstance(value, bool)
         assert value == pytest.approx(expected[row[header.index("Indikator-ID")]], rel=1e-14)
-    assert all(isinstance(row[header.index("geschätzt")], bool) for row in data)
+    assert all(isinstance(row[header.index("fortgeschrieben")], bool) for row in data)
     assert all(isinstance(row[header.index("Jahr")], int) for row in data)
     assert {row[header.index("Säule")] for row in data} >= {"Digitale Infrastruktur", "Pendelpotenzial"}
     dates = {row[header.index("Stichtag")] for row in data}  # a date stays that date (no time-zone shift)

@@ -163,7 +163,7 @@ def test_german_csv_round_trips_through_pandas(tmp_path):
     assert list(back.columns) == exports.german_headers(frame().columns)
     assert back["AGS"].tolist()[:2] == ["01053090", "09162000"] and pd.isna(back["AGS"][2])
     assert back["Wert"].tolist()[0] == 1234.5 and pd.isna(back["Wert"][1]) and back["Wert"].tolist()[2] == 0.1
-    assert back["Rang"].tolist()[0] == 1 and back["geschätzt"].tolist()[:2] == [True, False]
+    assert back["Rang"].tolist()[0] == 1 and back["fortgeschrieben"].tolist()[:2] == [True, False]
     assert back["Stichtag"].tolist()[0] == "2023-12-31"
     assert back["veröffentlicht (Ortszeit Berlin)"].tolist()[0] == "2026-07-01 12:30:00"  # 10:30 UTC in summer
     assert back["Hinweise"].tolist()[2] == "Mölln <&>" and back["Datenstände"].tolist()[0] == "a, b"
@@ -183,6 +183,27 @@ def test_pillars_units_and_headers_are_german_in_the_csv(tmp_path):
     assert list(back.columns) == ["Säule", "Einheit", "Abstand Erreichbarkeit"]
     assert back["Säule"].tolist() == ["Digitale Infrastruktur", "'=context"]  # unmapped: as it is, defused
     assert back["Einheit"].tolist() == ["% der Haushalte", "Minuten mit dem Pkw"]
+
+
+def test_pillar_lists_directions_and_rank_percentiles_as_planners_read_them(tmp_path):
+    """town_index_history.csv had "fehlende Säulen" = demographic_dynamics, town_profile.csv "Wirkungsrichtung" =
+    positive and latest_ranking.csv a rank percentile 2,0499999999999545 (the page: 2)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("f", pd.DataFrame({"missing_pillars": ["demographic_dynamics,accessibility", None],
+                                    "omitted_pillars": ["local_work_infrastructure", "=x"],
+                                    "direction": ["negative", "positive"],
+                                    "rank_p05": [2.0499999999999545, 439.95], "rank_p95": [801.1499999999999, None]}))
+    exports.write_german_csv(con, "SELECT * FROM f", tmp_path / "f.csv")
+    back = pd.read_csv(tmp_path / "f.csv", sep=";", keep_default_na=False, dtype=str)
+    assert back["fehlende Säulen"].tolist() == ["Demografische Dynamik, Erreichbarkeit", ""]
+    assert back["nicht bewertete Säulen"].tolist() == ["Lokale Arbeitsinfrastruktur", "'=x"]  # unmapped, defused
+    assert back["Wirkungsrichtung"].tolist() == ["niedriger ist besser", "höher ist besser"]
+    assert back["Rang 5-%-Perzentil"].tolist() == ["2,0", "440,0"] and back["Rang 95-%-Perzentil"].tolist() == ["801,1", ""]
+    exports.write_xlsx_query(con, "SELECT * FROM f", tmp_path / "f.xlsx", "T")
+    _, rows = read(tmp_path / "f.xlsx")
+    assert rows[1][0] == "Demografische Dynamik, Erreichbarkeit" and rows[1][3:] == (2.0, 801.1)
 
 
 def test_formula_like_text_is_defused_in_the_csv_only(tmp_path):
@@ -218,7 +239,7 @@ def test_notes_are_german_in_the_german_exports(tmp_path):
     back = pd.read_csv(tmp_path / "v.csv", sep=";", keep_default_na=False, dtype=str)
     assert back["Qualitätshinweis"].tolist() == [
         "Basisjahr 2013; Wert des Gemeindeverbands (für alle Mitgliedsgemeinden gleich)", ""]
-    assert back["Schätzverfahren"].tolist() == ["fortgeschrieben aus 2019", ""]
+    assert back["Fortschreibung"].tolist() == ["fortgeschrieben aus 2019", ""]
     # a view without the typed columns keeps its text as it is (nothing to render it from)
     exports.write_german_csv(con, "SELECT quality_note FROM v", tmp_path / "w.csv")
     assert pd.read_csv(tmp_path / "w.csv", sep=";")["Qualitätshinweis"][0].startswith("base year 2013")

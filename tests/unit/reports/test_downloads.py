@@ -97,6 +97,19 @@ def test_write_downloads_links_each_table_to_its_csv_and_sheet(tmp_path):
     assert (tmp_path / "01053090-indikatoren.csv").is_file() and (tmp_path / "01053090.xlsx").is_file()
 
 
+def test_a_table_without_rows_gets_no_file_and_no_sheet(tmp_path):
+    """Offline the coworking table is empty: its CSV was a BOM and a line break, its sheet blank, both shipped."""
+    import openpyxl
+
+    (tmp_path / "01053090-coworking.csv").write_bytes(b"\xef\xbb\xbf\n")  # an earlier build's
+    links = write_downloads(tmp_path, "01053090", [Table("indikatoren", "Indikatoren", ROWS),
+                                                   Table("coworking", "Coworking", [])])
+    assert list(links) == ["indikatoren"] and not (tmp_path / "01053090-coworking.csv").exists()
+    assert openpyxl.load_workbook(tmp_path / "01053090.xlsx").sheetnames == ["Indikatoren"]
+    assert write_downloads(tmp_path, "rangliste", [Table("rangliste", "Coworking-Lücke", [])]) == {}
+    assert not list(tmp_path.glob("rangliste*"))
+
+
 def _xlsxwriter_book(tables: list[Table], path) -> None:
     """The tables as XlsxWriter wrote the downloads until 2026-12-02 (``write`` per cell, dates with
     openpyxl's time format): the reference the small writer of reports/xlsx.py is read against."""

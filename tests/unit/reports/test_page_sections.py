@@ -105,3 +105,26 @@ def test_inkars_zero_minutes_to_the_station_says_the_station_is_in_the_town():
     rows = indicator_rows([value_row("ic_ice_station_car_minutes", 0.0), value_row("oberzentrum_car_minutes", 70.69),
                            value_row("ic_ice_station_car_minutes", 12.5)])
     assert [r["zero_de"] for r in rows] == ["IC/ICE-Halt in der Gemeinde", "", ""]
+
+
+def test_a_peer_is_something_to_learn_from_only_where_the_summary_says_so():
+    """Mölln 2021: Ratzeburg was listed under "Von ihr lernen bei" for Pendelpotenzial (a pillar the town cannot act
+    on) and Erreichbarkeit (+0.7 points), while the summary counts a gap from 5 points and never counts commuting."""
+    from reports.context import SUMMARY_GAP, peer_rows
+
+    row = {"gap_digital_infrastructure": SUMMARY_GAP, "gap_commuting_potential": 13.9,
+           "gap_demographic_dynamics": 8.0, "gap_local_work_infrastructure": None, "gap_accessibility": 0.7}
+    [result] = peer_rows([dict(row)])
+    assert result["ahead_in"] == ["Demografische Dynamik", "Digitale Infrastruktur"]
+    [behind] = peer_rows([{**row, "gap_digital_infrastructure": -20.0, "gap_demographic_dynamics": 4.99}])
+    assert behind["ahead_in"] == []
+
+
+def test_a_kreis_whose_name_says_kreis_is_not_called_kreis_twice():
+    from reports.labels import in_kreis
+
+    assert in_kreis("Prignitz") == "im Kreis Prignitz"
+    assert in_kreis("Rheingau-Taunus-Kreis") == "im Rheingau-Taunus-Kreis"
+    assert in_kreis("Oberbergischer Kreis") == "im Oberbergischen Kreis"
+    assert in_kreis("Eifelkreis Bitburg-Prüm") == "im Eifelkreis Bitburg-Prüm"
+    assert in_kreis(None, "06439") == "im Kreis 06439"
