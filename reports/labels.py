@@ -227,7 +227,9 @@ def de_number(value, digits: int = 1) -> str:
         return "–"
     number = float(value)
     if abs(abs(number) * 10.0 ** digits % 1.0 - 0.5) < 1e-6:  # a tie, or the binary float just beside one
-        number = float(Decimal(repr(number)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+        # the digits the download writes (reports/downloads.py FLOAT_FORMAT, 12 significant): a median computed as
+        # 29.884999999999998 is 29,885 there, so 29,89 here (its repr's digits gave 29,88)
+        number = float(Decimal(f"{number:.12g}").quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
     text = f"{number:,.{digits}f}".translate(_DE_SEPARATORS)
     if text.startswith("-"):  # no sign before a value shown as zero ('0,00', not '−0,00')
         return "\u2212" + text[1:] if text.strip("-0,.") else text[1:]

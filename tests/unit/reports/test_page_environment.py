@@ -88,5 +88,6 @@ def test_de_number_rounds_what_the_download_shows():
     assert [de_number(82.485, 2), de_number(29.885, 2), de_number(19.895, 1)] == ["82,49", "29,89", "19,9"]
     assert [de_number(-0.5, 2), de_number(-0.004, 2), de_number(-1234.5, 0)] == ["\u22120,50", "0,00", "\u22121.235"]
     assert de_number(12.3449999, 2) == "12,34"  # near a tie, not on it
+    assert de_number((29.88 + 29.89) / 2, 2) == "29,89"  # 29.884999999999998, written 29,885 in the download
     assert [de_signed(-0.04), de_signed(0.0, 2), de_signed(-0.05), de_signed(0.004, 2)] == [
         "0,0", "0,00", "\u22120,1", "0,00"]
