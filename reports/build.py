@@ -31,7 +31,7 @@ from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context
 from reports.data import INDEX_COLUMNS, ReportData, connect, load
 from reports.downloads import build_time, csv_bytes, write_downloads
 from reports.labels import (PILLARS, attribution_label, berlin_time, de_number, de_rank, de_score, de_signed,
-                            german_sort_key, in_kreis, pillar_label, published_score, release_text, score_gap, source_label,
+                            de_list, german_sort_key, in_kreis, pillar_label, published_score, release_text, score_gap, source_label,
                             vintage_label)
 from reports.tables import comparison_tables, index_table, releases_table, town_tables
 from reports.maps import TownGeometries
@@ -414,7 +414,8 @@ class Renderer:
                                    undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.filters.update(de=de_number, score=de_score, published=published_score, rank=de_rank, signed=de_signed,
                                 pillar=pillar_label, source=source_label, vintage=vintage_label, berlin=_berlin_cached,
-                                date=lambda d: "–" if d is None else d.strftime("%d.%m.%Y"), in_kreis=in_kreis)
+                                date=lambda d: "–" if d is None else d.strftime("%d.%m.%Y"), in_kreis=in_kreis,
+                                de_list=de_list)
         self.env.globals["score_gap"] = score_gap  # a gap as the two scores beside it show it
         self.common = {"generated": berlin_time(build_time()),
                        "method_version": data.method_version, "latest_period": data.latest_period,

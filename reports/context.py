@@ -13,7 +13,8 @@ from reports import charts
 from reports.data import ReportData
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, census_note, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, data_date_line, de_number, flow_note, is_missing, not_scored_reasons,
-                            pillar_label, release_text, safe_url, score_gap, source_label, unit_label, vintage_label)
+                            pillar_label, release_text, safe_url, score_gap, shown_number, source_label, unit_label,
+                            vintage_label)
 from reports.maps import COWORKING_RADIUS_M, TownGeometries, town_map
 
 CARRY_FORWARD_YEARS = {i.indicator_id: i.carry_forward_years for i in CATALOGUE.indicators.values()}
@@ -130,7 +131,7 @@ def overview(latest: dict | None, history: list[dict], dates: DataDates) -> dict
         return None
     scored = [r for r in history if r["score"] is not None]
     last_scored = dict(scored[-1]) if latest["score"] is None and scored else None
-    missing = [pillar_label(p.strip()) for p in (latest["missing_pillars"] or "").split(",") if p.strip()]
+    missing = [pillar_label(p) for p in flags.pillar_ids(latest["missing_pillars"])]
     notes = [f"{pillar_label(p)} nicht bewertet: {reason}" for p, reason in
              not_scored_reasons(latest["omitted_pillars"]).items()]
     notes += [f"{pillar_label(p)} {reason}" for p, reason in
@@ -171,7 +172,7 @@ def summary(pillars: list[dict], peers: list[dict], period: int | None = None) -
         if pillar["value"] is None or not gaps:
             continue
         compared += 1
-        mean_gap = sum(gaps) / len(gaps)
+        mean_gap = shown_number(sum(gaps) / len(gaps))  # as the page shows it: 4.96 is "5,0", so it counts
         item = {"label": pillar["label"], "value": pillar["value"], "gap": abs(mean_gap), "peers": len(gaps)}
         if mean_gap <= -SUMMARY_GAP:
             strengths.append(item)
@@ -203,7 +204,7 @@ def history_section(history: list[dict], dates: DataDates, ags: str) -> dict:
         row["outside_band"] = rank_outside_band(row)
         # why a year has no score: the required pillars without data (readiness_index.missing_pillars)
         row["missing"] = [] if row["score"] is not None else [
-            pillar_label(p.strip()) for p in (source.get("missing_pillars") or "").split(",") if p.strip()]
+            pillar_label(p) for p in flags.pillar_ids(source.get("missing_pillars"))]
         rows.append(row)
     columns = {c: [r[c] for r in rows] for c in ("period", "score", "score_p05", "score_p95", "provisional")}
     has_scores = any(r["score"] is not None for r in rows)
@@ -374,8 +375,8 @@ def peer_rows(rows: list[dict]) -> list[dict]:
     for row in rows:
         gaps = [(p, row[f"gap_{p}"]) for p in PILLARS]
         row["gaps"] = [{"pillar": p, "label": pillar_label(p), "value": v} for p, v in gaps]
-        ahead = sorted([(v, p) for p, v in gaps if v is not None and v >= SUMMARY_GAP and _actionable(p)],
-                       reverse=True)
+        ahead = sorted([(v, p) for p, v in gaps if v is not None and shown_number(v) >= SUMMARY_GAP
+                        and _actionable(p)], reverse=True)
         row["ahead_in"] = [pillar_label(p) for _, p in ahead]
     return rows
 

@@ -225,15 +225,26 @@ def de_number(value, digits: int = 1) -> str:
     decimal the download shows (82,485 -> '82,49'), not the binary float just below it (82.48499999...)."""
     if is_missing(value):
         return "–"
+    text = f"{shown_number(value, digits):,.{digits}f}".translate(_DE_SEPARATORS)
+    if text.startswith("-"):  # no sign before a value shown as zero ('0,00', not '−0,00')
+        return "\u2212" + text[1:] if text.strip("-0,.") else text[1:]
+    return text
+
+
+def de_list(items) -> str:
+    """'A', 'A und B', 'A, B und C'."""
+    items = [str(item) for item in items]
+    return " und ".join(items) if len(items) < 3 else ", ".join(items[:-1]) + " und " + items[-1]
+
+
+def shown_number(value, digits: int = 1) -> float:
+    """``value`` as ``de_number`` shows it, as a number (4.96 -> 5.0): what a rule about a shown figure compares."""
     number = float(value)
     if abs(abs(number) * 10.0 ** digits % 1.0 - 0.5) < 1e-6:  # a tie, or the binary float just beside one
         # the digits the download writes (reports/downloads.py FLOAT_FORMAT, 12 significant): a median computed as
         # 29.884999999999998 is 29,885 there, so 29,89 here (its repr's digits gave 29,88)
-        number = float(Decimal(f"{number:.12g}").quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
-    text = f"{number:,.{digits}f}".translate(_DE_SEPARATORS)
-    if text.startswith("-"):  # no sign before a value shown as zero ('0,00', not '−0,00')
-        return "\u2212" + text[1:] if text.strip("-0,.") else text[1:]
-    return text
+        return float(Decimal(f"{number:.12g}").quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+    return round(number, digits)
 
 
 _DE_SEPARATORS = str.maketrans({",": ".", ".": ","})  # swap both at once (one call per number, not three)
@@ -258,10 +269,19 @@ def score_gap(to, from_) -> float | None:
 
 
 def in_kreis(name: str | None, ags: str | None = None) -> str:
-    """'im Kreis Prignitz', but 'im Rheingau-Taunus-Kreis' and 'im Oberbergischen Kreis' for a Kreis whose name says
-    Kreis already (50 of 401: 'im Kreis Rheingau-Taunus-Kreis' stood on the pages); the AGS when there is no name."""
+    """Where the town lies, as the Kreis's name allows: 'im Kreis Prignitz', but 'im Rheingau-Taunus-Kreis' and
+    'im Oberbergischen Kreis' for a name that says Kreis already ('im Kreis Rheingau-Taunus-Kreis' stood on the
+    pages), 'in der Region Hannover', 'im Stadtkreis Heidelberg' and 'in der kreisfreien Stadt Pirmasens' for the
+    Gemeindeverzeichnis's 'Heidelberg, Stadtkreis' and 'Pirmasens, kreisfreie Stadt'; the AGS without a name."""
     if not name:
         return f"im Kreis {ags or '–'}"
+    if ", " in name:  # a kreisfreie Stadt: 'Heidelberg, Stadtkreis', 'Mainz, kreisfreie Stadt', 'Kiel, Landeshauptstadt'
+        city, kind = name.split(", ", 1)
+        return f"im Stadtkreis {city}" if kind == "Stadtkreis" else f"in der kreisfreien Stadt {city}"
+    if name.startswith(("Region ", "Städteregion ")):
+        return f"in der {name}"
+    if name.startswith("Regionalverband "):
+        return f"im {name}"
     if "kreis" not in name.lower():
         return f"im Kreis {name}"
     # an adjective before "Kreis" takes the dative after "im": Oberbergischer Kreis -> im Oberbergischen Kreis

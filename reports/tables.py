@@ -39,7 +39,7 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Indexwert": published_score(r["score"]), "Band 5 %": published_score(r["score_p05"]),
             "Band 95 %": published_score(r["score_p95"]), "Rang": r["rank"],
             "Rangband 5 %": rank_shown(r["rank_p05"]), "Rangband 95 %": rank_shown(r["rank_p95"]), "verglichene Städte": r["compared_towns"],
-            "Anteil fortgeschrieben (%)": None if r["imputed_share"] is None else 100 * r["imputed_share"],
+            "Anteil fortgeschriebener Werte (%)": None if r["imputed_share"] is None else 100 * r["imputed_share"],
             "vorläufig": _yes(r["provisional"]), "Datenstand": r["data_dates"],
             "fehlende Säulen": ", ".join(r["missing"]) or None} for r in context["history"]["rows"]]),
         Table("saeulen", "Säulen", [{
@@ -67,7 +67,8 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Kreis": r["peer_kreis"],
             "Ähnlichkeit": r["similarity"], "Indexwert": published_score(r["peer_score"]),
             "Abstand": score_gap(r["peer_score"], r["score"]),
-            **{f"Abstand {pillar_label(p)}": r[f"gap_{p}"] for p in PILLARS}} for r in context["peers"]]),
+            **{f"Abstand {pillar_label(p)}": r[f"gap_{p}"] for p in PILLARS},
+            "Von ihr lernen bei": ", ".join(r["ahead_in"]) or None} for r in context["peers"]]),
         Table("pendlerstroeme", "Pendlerströme", [{
             "Wohnort (Kreis-AGS)": context["commuting"]["kreis_ags"], "Arbeitsort (Kreis)": r["work_name"],
             "Arbeitsort (Kreis-AGS)": r["work_kreis"], "Auspendler": r["commuters"],

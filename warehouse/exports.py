@@ -391,10 +391,12 @@ RENDERED_DE = {
 
 
 def shared_fingerprint(sources: list) -> str:
-    """What every view's files show besides the view's rows: the sources sheet, the German pillar, unit and source
-    names and the German flag texts of the notes (a changed label rewrites the files)."""
+    """What every view's files show besides the view's rows: the sources sheet, the German pillar, unit, direction
+    and source names, the scores' and rank percentiles' decimals and the German flag texts of the notes (a changed
+    label or precision rewrites the files)."""
     return repr([sources, sorted(pillar_labels().items()), sorted(_catalogue().units.items()),
-                 sorted(DIRECTION_DE.items()), sorted(_source_names().items()),
+                 sorted(DIRECTION_DE.items()), sorted(_source_names().items()), _catalogue().score_decimals,
+                 RANK_DECIMALS,
                  sorted(flags.CODES.items())])
 
 

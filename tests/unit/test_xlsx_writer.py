@@ -191,7 +191,7 @@ def test_pillar_lists_directions_and_rank_percentiles_as_planners_read_them(tmp_
     import duckdb
 
     con = duckdb.connect()
-    con.register("f", pd.DataFrame({"missing_pillars": ["demographic_dynamics,accessibility", None],
+    con.register("f", pd.DataFrame({"missing_pillars": ["demographic_dynamics, accessibility", None],
                                     "omitted_pillars": ["local_work_infrastructure", "=x"],
                                     "direction": ["negative", "positive"],
                                     "rank_p05": [2.0499999999999545, 439.95], "rank_p95": [801.1499999999999, None]}))

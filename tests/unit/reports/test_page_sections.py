@@ -116,8 +116,10 @@ def test_a_peer_is_something_to_learn_from_only_where_the_summary_says_so():
            "gap_demographic_dynamics": 8.0, "gap_local_work_infrastructure": None, "gap_accessibility": 0.7}
     [result] = peer_rows([dict(row)])
     assert result["ahead_in"] == ["Demografische Dynamik", "Digitale Infrastruktur"]
-    [behind] = peer_rows([{**row, "gap_digital_infrastructure": -20.0, "gap_demographic_dynamics": 4.99}])
+    [behind] = peer_rows([{**row, "gap_digital_infrastructure": -20.0, "gap_demographic_dynamics": 4.94}])
     assert behind["ahead_in"] == []
+    [shown] = peer_rows([{**row, "gap_digital_infrastructure": -20.0, "gap_demographic_dynamics": 4.96}])
+    assert shown["ahead_in"] == ["Demografische Dynamik"]  # shown as +5,0 beside it, so it counts
 
 
 def test_a_kreis_whose_name_says_kreis_is_not_called_kreis_twice():
@@ -128,3 +130,11 @@ def test_a_kreis_whose_name_says_kreis_is_not_called_kreis_twice():
     assert in_kreis("Oberbergischer Kreis") == "im Oberbergischen Kreis"
     assert in_kreis("Eifelkreis Bitburg-Prüm") == "im Eifelkreis Bitburg-Prüm"
     assert in_kreis(None, "06439") == "im Kreis 06439"
+    # the forms of municipalities.kreis_name for the kreisfreie Städte and the Regionen
+    assert in_kreis("Heidelberg, Stadtkreis") == "im Stadtkreis Heidelberg"
+    assert in_kreis("Pirmasens, kreisfreie Stadt") == "in der kreisfreien Stadt Pirmasens"
+    assert in_kreis("Frankfurt (Oder), Stadt") == "in der kreisfreien Stadt Frankfurt (Oder)"
+    assert in_kreis("Region Hannover") == "in der Region Hannover"
+    assert in_kreis("Städteregion Aachen") == "in der Städteregion Aachen"
+    assert in_kreis("Regionalverband Saarbrücken") == "im Regionalverband Saarbrücken"
+    assert in_kreis("Landkreis Rostock") == "im Landkreis Rostock"
