@@ -32,7 +32,9 @@ TECHNOLOGY_BY_CODE = {
     "ftth": "ftthb", "ftthb": "ftthb", "umts": "umts", "lte": "lte", "5g": "5g", "wimax/wlan": "wimax_wlan",
 }
 LABELLED_COLUMN = re.compile(r"(?P<tech>.+?) ≥ (?P<speed>\d+) Mbit/s", re.IGNORECASE)  # "MBit/s" is the same unit
-SPEED_LIKE = re.compile(r"bit/s|≥|verf_", re.IGNORECASE)  # a header that names a bandwidth must be understood
+# a header that names a bandwidth must be understood, in any notation ("≥ 100 Mbit/s", ">= 100 Mbps", "1 Gbit"):
+# a header ">= 100 Mbps" was taken for an added name column and its measure silently dropped (review, 4 December)
+SPEED_LIKE = re.compile(r"bit/s|bps\b|[mg]bit|≥|>=|verf_", re.IGNORECASE)
 CODED_COLUMN = re.compile(r"verf_(?P<tech>.+)_(?P<speed>\d+)")
 KEY_COLUMNS = {"ags": None, "staat": "DG"}  # key column -> fixed key (None: take the value)
 REFERENCE_DAY = {"ende": "12-31", "mitte": "06-30", "1": "06-30", "2": "12-31"}

@@ -157,6 +157,9 @@ class TableContract:
     territory_of_vintage: bool = False  # a series restated on the territory of its release (INKAR)
     differs_from_previous: bool = False  # a release at a later date is not an earlier one re-published
     continues: tuple[str, ...] = ()  # sources whose series this one continues (compared across for the above)
+    # every measure a release gives at a level is in the next release at that level too, unless allowlist.yaml says
+    # the publisher dropped it: a renamed column that a parser skips would otherwise vanish without a signal
+    measures_kept: bool = False
     min_rows: int = 0
     measures: tuple[tuple[re.Pattern, Rule], ...] = ()
     values: dict[str, Rule] = field(default_factory=dict)
@@ -188,7 +191,7 @@ def _table(name: str, raw: dict, where: str = "") -> TableContract:
         out_of_scope=frozenset(str(k) for k in raw.get("out_of_scope", [])), min_rows=int(raw.get("min_rows", 0)),
         territory_of_vintage=bool(raw.get("territory_of_vintage", False)),
         differs_from_previous=bool(raw.get("differs_from_previous", False)),
-        continues=tuple(raw.get("continues", [])),
+        continues=tuple(raw.get("continues", [])), measures_kept=bool(raw.get("measures_kept", False)),
         measures=tuple((re.compile(p), _rule(r, f"{where} measure {p!r}"))
                        for p, r in (raw.get("measures") or {}).items()),
         values={c: _rule(r, f"{where} column {c!r}") for c, r in (raw.get("values") or {}).items()})
@@ -855,6 +858,9 @@ def year_on_year(con, source_ids: list[str] | None = None, contracts: dict | Non
         frames.append(con.execute(_YOY_SQL, {"source": source_id, "pattern": pattern,
                                              "relative": rule.yoy_relative, "drop": rule.yoy_drop_points,
                                              "points": rule.yoy_points, "floor": rule.yoy_floor}).df())
+    for source_id in kept_measure_sources(contracts):
+        if source_ids is None or source_id in source_ids:
+            frames.append(con.execute(_VANISHED_SQL, {"source": source_id}).df())
     for source_id, lineage in republish_sources(contracts).items():
         # a source without figures has no release to judge (its lineage's rows would be windowed for nothing)
         if (source_ids is None or source_id in source_ids) and con.execute(
@@ -863,6 +869,38 @@ def year_on_year(con, source_ids: list[str] | None = None, contracts: dict | Non
                                                          "share": REPUBLISHED_SHARE, "least": REPUBLISHED_LEAST}).df())
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True)[YOY_COLUMNS] if frames else pd.DataFrame(columns=YOY_COLUMNS)
+
+
+def kept_measure_sources(contracts: dict | None = None) -> list[str]:
+    """Sources whose contract says a release keeps the measures of the one before it (``measures_kept``)."""
+    contracts = contracts if contracts is not None else CONTRACTS
+    return sorted(source_id for source_id, tables in contracts.items()
+                  if any(table.measures_kept for table in tables.values()))
+
+
+# Per source and level, each release's measures against those of the release before it (the earlier first reference
+# date; a revision after the release it revises): a measure that is gone is a finding. Publishers do drop measures
+# (allowlist.yaml names the two Breitbandatlas cases), but a parser that skips a renamed column drops one too, and
+# then the index silently carries an older value forward (a header ">= 100 Mbps": broadband_100_coverage of 2021
+# carried from 2020, the latest ranking moved back to 2018; review of 4 December).
+_VANISHED_SQL = """
+WITH releases AS (
+    SELECT level, vintage, min(reference_date) AS first_date, list(DISTINCT measure) AS measures
+    FROM observations WHERE source_id = $source AND value IS NOT NULL
+      AND source_level IS DISTINCT FROM 'gemeindeverband'  -- a Verband's value passed on: not this level's release
+    GROUP BY level, vintage),
+ordered AS (
+    SELECT *, lag(measures) OVER w AS prev_measures, lag(vintage) OVER w AS prev_vintage
+    FROM releases WINDOW w AS (PARTITION BY level ORDER BY first_date, vintage)),
+vanished AS (
+    SELECT vintage, prev_vintage, level, unnest(list_filter(prev_measures, m -> NOT list_contains(measures, m))) AS measure
+    FROM ordered WHERE prev_measures IS NOT NULL)
+SELECT $source AS source_id, vintage, prev_vintage, '' AS ags, level, measure, NULL::DOUBLE AS prev_value,
+       NULL::DOUBLE AS value,
+       format('{} ({} level) is in release {} but not in this one: a renamed or unread column, or dropped by the '
+              'publisher (then allow it in allowlist.yaml with the reason)', measure, level, prev_vintage) AS bound
+FROM vanished ORDER BY vintage, level, measure
+"""
 
 
 def republish_sources(contracts: dict | None = None) -> dict[str, list[str]]:
@@ -944,10 +982,10 @@ ORDER BY vintage, measure, ags
 
 
 def year_on_year_version() -> str:
-    """Digest of what decides ``year_on_year``'s findings besides the declared rules: its two statements and the
+    """Digest of what decides ``year_on_year``'s findings besides the declared rules: its three statements and the
     re-published thresholds. A recorded result (pipelines/assets/publish.py) is reused only under the same
     digest, so a changed statement is never answered by a record the old one computed."""
-    decisive = (_YOY_SQL, _REPUBLISHED_SQL, REPUBLISHED_SHARE, REPUBLISHED_LEAST)
+    decisive = (_YOY_SQL, _REPUBLISHED_SQL, REPUBLISHED_SHARE, REPUBLISHED_LEAST, _VANISHED_SQL)
     return hashlib.sha256(repr(decisive).encode()).hexdigest()[:16]
 
 

@@ -150,6 +150,23 @@ def test_an_earlier_release_re_published_under_a_new_date_blocks_the_publish(goo
 
 
 @pytest.mark.slow
+def test_a_measure_missing_from_the_new_release_blocks_the_publish(good_run, tmp_path):
+    """The mid-2021 Gemeinde file without its column "alle Technologien ≥ 100 Mbit/s": every row parses, every
+    value is in range, and broadband_100_coverage of 2021 would be carried forward from 2020 without a word (the
+    latest ranking moved back to 2018). The candidate refuses it, naming source, release, level and measure."""
+    def drop_column(root: Path) -> None:
+        path = root / "breitbandatlas/gemeinde_bezirke_privat_2021_mitte.csv"
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame.drop(columns="alle Technologien ≥ 100 Mbit/s").to_csv(path, index=False)
+
+    result, messages, published, before = run_variant(good_run, tmp_path, drop_column,
+                                                      assets=downstream_of("raw/breitbandatlas"))
+    assert not result.success and sha256(published) == before
+    assert any("[breitbandatlas] release 2021-mitte-rev2 (after 2020-ende): households_all_100 (gemeinde level) is in "
+               "release 2020-ende but not in this one" in m for m in messages), messages
+
+
+@pytest.mark.slow
 def test_benign_reorder_and_a_revised_inkar_release_publish_correct_values(good_run, tmp_path):
     """Reordered Mobilfunk columns read by name; a revised INKAR file lands as vintage 2022-12-rev2."""
     def mutate(root: Path) -> None:

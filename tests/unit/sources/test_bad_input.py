@@ -212,6 +212,39 @@ def test_an_earlier_release_re_published_under_a_new_date_blocks(tmp_path):
     assert blocking.empty and allowed["reason"].tolist() == ["publisher confirmed"]
 
 
+def test_a_measure_the_release_before_gave_and_this_one_lacks_blocks(tmp_path):
+    """A header ">= 100 Mbps" in the mid-2021 Gemeinde file dropped households_all_100 with every check passed; the
+    index carried 2020 forward and the latest ranking moved back to 2018 (review of 4 December)."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE observations (source_id VARCHAR, vintage VARCHAR, ags VARCHAR, level VARCHAR, "
+                "reference_date DATE, measure VARCHAR, value DOUBLE, unit VARCHAR, note VARCHAR, source_level VARCHAR)")
+    rows = [("breitbandatlas", "2020-ende", dt.date(2020, 12, 31), m, "gemeinde", None)
+            for m in ("households_all_100", "households_all_1000")]
+    rows += [("breitbandatlas", "2021-mitte", dt.date(2021, 6, 30), "households_all_1000", "gemeinde", None),
+             ("breitbandatlas", "2021-1", dt.date(2021, 6, 30), "households_all_1000", "kreis", None),  # another level
+             # a Verband's value passed to a member is not the member level's release: its measure may go
+             ("inkar", "2022-12", dt.date(2019, 6, 30), "commuters_50km_share", "gemeinde", "gemeindeverband"),
+             ("inkar", "2022-12", dt.date(2019, 6, 30), "out_commuter_share", "gemeinde", None),
+             ("inkar", "2023-12", dt.date(2020, 6, 30), "out_commuter_share", "gemeinde", None)]
+    con.executemany("INSERT INTO observations VALUES (?, ?, '01053090', ?, ?, ?, 50.0, '%', '', ?)",
+                    [(s, v, level, d, m, source_level) for s, v, d, m, level, source_level in rows])
+    con.execute("CREATE TABLE municipality_register (ags VARCHAR, vintage VARCHAR, territorial_date DATE)")
+    con.execute("CREATE TABLE territorial_changes (from_vintage VARCHAR, to_vintage VARCHAR, from_ags VARCHAR, "
+                "to_ags VARCHAR, kind VARCHAR, evidence VARCHAR)")
+    findings = contracts.year_on_year(con)
+    assert findings[["source_id", "vintage", "prev_vintage", "level", "measure"]].values.tolist() == [
+        ["breitbandatlas", "2021-mitte", "2020-ende", "gemeinde", "households_all_100"]]
+    assert findings["bound"][0].startswith("households_all_100 (gemeinde level) is in release 2020-ende but not in "
+                                           "this one: a renamed or unread column")
+    assert contracts.describe_yoy(findings)[0].startswith("[breitbandatlas] release 2021-mitte (after 2020-ende): "
+                                                         "households_all_100 (gemeinde level)")
+    allowlist = tmp_path / "allow.yaml"
+    allowlist.write_text("allow:\n  - {source: breitbandatlas, release: 2021-mitte, measure: 'households_all_100', "
+                         "reason: dropped by the publisher}\n", encoding="utf-8")
+    blocking, allowed = contracts.apply_allowlist(findings, contracts.load_allowlist(allowlist))
+    assert blocking.empty and allowed["reason"].tolist() == ["dropped by the publisher"]
+
+
 def test_an_older_working_database_is_migrated_not_broken():
     """coworking_spaces created from an empty frame (osm_type INTEGER) then receives real OSM rows."""
     from warehouse.workdb import replace_rows

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 from pathlib import Path
 
@@ -184,6 +186,19 @@ def test_renamed_speed_column_is_rejected(tmp_path):
     table.write_text(original.read_text(encoding="utf-8").replace("FTTH/B ≥ 1000", "Glasfaser ≥ 1000", 1),
                      encoding="utf-8")
     with pytest.raises(SourceError, match="unknown column 'Glasfaser ≥ 1000 Mbit/s'"):
+        breitbandatlas.parse_release(single_file_release("breitbandatlas", "2021-mitte", table, "table", "labelled"))
+
+
+@pytest.mark.parametrize("header", ["alle Technologien >= 100 Mbps", "alle Technologien ≥ 1 Gbit/s",
+                                    "alle Technologien 100 Mbit", "alle Technologien ab 100 MBit/s"])
+def test_a_speed_column_in_another_notation_is_rejected_not_skipped(tmp_path, header):
+    """A header ">= 100 Mbps" was read as an added name column: households_all_100 vanished from the release, the
+    index carried 2020 forward into 2021 and the latest ranking moved back to 2018, with every check passed."""
+    original = releases("breitbandatlas")["2021-mitte"].files[0].path
+    table = tmp_path / original.name
+    table.write_text(original.read_text(encoding="utf-8").replace("alle Technologien ≥ 100 Mbit/s", header, 1),
+                     encoding="utf-8")
+    with pytest.raises(SourceError, match=re.escape(f"unknown column {header!r}")):
         breitbandatlas.parse_release(single_file_release("breitbandatlas", "2021-mitte", table, "table", "labelled"))
 
 
