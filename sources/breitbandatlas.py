@@ -72,8 +72,9 @@ def _parse_table(source_id: str, name: str, content: bytes, layout: str, referen
     columns = _speed_columns(source_id, name, [c for c in table.columns if c != key_column], layout)
     values, bad = _numbers(table, list(columns))
     if bad is not None:
-        column, text = bad
-        raise SourceError(source_id, name, f"non-numeric value {text!r} in column {column!r}")
+        column, text, row = bad  # row: 0-based among the data rows; the file's line is two further (header, 1-based)
+        raise SourceError(source_id, name, f"row {row + 2} ({key_column} {table[key_column].iat[row].strip()}), "
+                                           f"column {column!r}: non-numeric value {text!r}")
     fixed_key = KEY_COLUMNS[key_column.strip().lower()]
     keys = table[key_column].str.strip() if fixed_key is None else pd.Series(fixed_key, index=table.index)
     keep = ~(values.fillna(0) == 0).all(axis=1)  # all-zero rows are missing data, not 0 %
@@ -90,9 +91,9 @@ def _parse_table(source_id: str, name: str, content: bytes, layout: str, referen
     return long.assign(reference_date=reference_date, unit="% of households", note="")[OBSERVATION_COLUMNS]
 
 
-def _numbers(table: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, tuple[str, str] | None]:
+def _numbers(table: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, tuple[str, str, int] | None]:
     """``pd.to_numeric(column.str.strip(), errors="coerce")`` of every column, and the first non-numeric cell
-    (column, text as read) in column order and, within it, row order; ``None`` when there is none.
+    (column, text as read, row position) in column order and, within it, row order; ``None`` when there is none.
 
     Stripped once per distinct text of the file and converted once per distinct text of a column, not once
     per cell: a Gemeinde file's 2.2 M value cells hold ~10,000 distinct texts (stripping every cell in Python
@@ -112,7 +113,7 @@ def _numbers(table: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, tup
         converted[column] = numbers.to_numpy()[rows]
         failing = np.flatnonzero(numbers.isna().to_numpy() & (texts[present] != ""))
         if bad is None and len(failing):
-            bad = (column, texts[present[failing[0]]])
+            bad = (column, texts[present[failing[0]]], int(np.flatnonzero(rows == failing[0])[0]))
     return pd.DataFrame(converted, index=table.index, columns=columns), bad
 
 

@@ -408,7 +408,7 @@ def breitbandatlas() -> list[Variant]:
         Variant(s, BBA, "out_of_range", csv_cells(sep, key, 1, "250"), r"250 above the maximum 100 \+ rounding"),
         Variant(s, BBA, "huge", csv_cells(sep, key, 1, "1e308"), r"above the maximum"),
         Variant(s, BBA, "negative", csv_cells(sep, key, 1, "-5"), r"-5 below the minimum"),
-        Variant(s, BBA, "german_decimal_comma", csv_cells(sep, key, 1, "99,5"), r"non-numeric value '99,5'"),
+        Variant(s, BBA, "german_decimal_comma", csv_cells(sep, key, 1, "99,5"), r"row \d+ \(AGS 01053090\), column '.*': non-numeric value '99,5'"),
         Variant(s, BBA, "shares_not_percent", csv_as_shares(sep), r"all \d+ values lie between 0 and 1 .*shares 0-1"),
         Variant(s, BBA, "speed_in_gbit", replace_text("≥ 1000 Mbit/s", "≥ 1 Gbit/s", 10**9),
                 r"unknown column '.*≥ 1 Gbit/s'"),

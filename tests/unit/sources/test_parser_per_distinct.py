@@ -20,12 +20,14 @@ TEXTS = ["", " ", "0", "00", "12", " 12", "12 ", "\xa012", "12.5", "12,5", "-3",
 
 
 def numbers_reference(table: pd.DataFrame, columns: list[str]):
-    """The per-cell code _numbers replaced (sources/breitbandatlas.py before 2026-12-02 15:00)."""
+    """The per-cell code _numbers replaced (sources/breitbandatlas.py before 2026-12-02 15:00), with the refused
+    cell's row position (added 2026-12-04: the error names the file's line and key)."""
     values = table[list(columns)].apply(lambda col: pd.to_numeric(col.str.strip(), errors="coerce"))
     bad = values.isna() & table[list(columns)].ne("")
     if bad.any().any():
         column = bad.any().idxmax()
-        return values, (column, table.loc[bad[column], column].iloc[0])
+        row = int(np.flatnonzero(bad[column].to_numpy())[0])
+        return values, (column, table[column].iat[row], row)
     return values, None
 
 
@@ -55,9 +57,10 @@ def test_breitbandatlas_numbers_equal_the_per_cell_code_on_random_tables(seed):
 def test_breitbandatlas_refuses_the_same_first_cell():
     table = pd.DataFrame({"a": ["1", "2", "3"], "b": ["4", "5,5", "x"], "c": ["y", "1", "2"]}, dtype=object)
     assert breitbandatlas._numbers(table, ["a", "b", "c"])[1] == numbers_reference(table, ["a", "b", "c"])[1] \
-        == ("b", "5,5")
+        == ("b", "5,5", 1)
     text = "AGS;alle Technologien ≥ 50 Mbit/s\n01001000;12\n01002000; 1,5 \n"
-    with pytest.raises(SourceError, match=r"non-numeric value ' 1,5 ' in column 'alle Technologien ≥ 50 Mbit/s'"):
+    with pytest.raises(SourceError, match=r"x.csv: row 3 \(AGS 01002000\), column 'alle Technologien ≥ 50 Mbit/s': "
+                                          r"non-numeric value ' 1,5 '"):
         breitbandatlas._parse_table("breitbandatlas", "x.csv", text.encode(), "labelled", None)
 
 
