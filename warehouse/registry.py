@@ -236,8 +236,8 @@ def _columns(name: str, spec: dict) -> list[Column]:
 
 
 def _enum(source: str | None) -> list | None:
-    """Allowed values from the code that owns them: ``flags.<DICT>``, ``sources.<module>.<DICT>`` (its keys) or
-    ``catalogue.pillars(+context)``."""
+    """Allowed values from the code that owns them: ``flags.<DICT>``, ``sources.<module>.<DICT>`` (its keys),
+    ``catalogue.pillars(+context)`` or ``catalogue.units``."""
     if source is None:
         return None
     if source.startswith("sources."):
@@ -252,6 +252,10 @@ def _enum(source: str | None) -> list | None:
 
         extra = ["context"] if source.endswith("+context") else []
         return [*load_catalogue().pillars, *extra]
+    if source == "catalogue.units":
+        from indicators.catalogue import load_catalogue
+
+        return list(load_catalogue().units)
     raise ValueError(f"warehouse/tables.yaml: unknown enum_from {source!r}")
 
 

@@ -136,6 +136,34 @@ def test_every_table_of_the_built_warehouse_is_declared(snapshot_warehouse):
     assert set(reg.planner_views) <= views  # the exported views (warehouse/tables.yaml planner_views)
 
 
+def documented_measures() -> list[tuple[re.Pattern, str]]:
+    """(measure pattern, unit) of every row of the data dictionary's hand-written "Measure names" table
+    (``<technology>`` and the like stand for any text, also none)."""
+    text = docs.DICTIONARY.read_text(encoding="utf-8").split("**Measure names**", 1)[1]
+    rows = []
+    for line in text.split("\n\n", 2)[1].splitlines()[2:]:
+        _, measures, unit, _ = [cell.strip() for cell in line.strip("|").split("|", 3)]
+        for name in re.findall(r"`([^`]+)`", measures):
+            rows.append((re.compile(re.sub(r"<[^>]+>", ".*", re.escape(name).replace(r"\<", "<").replace(r"\>", ">"))),
+                         unit))
+    return rows
+
+
+def test_every_measure_of_the_built_warehouse_is_documented_with_its_unit(snapshot_warehouse, example_warehouse):
+    """The dictionary's measure table lacked INKAR's four accessibility measures and their units (review of
+    4 December): every (measure, unit) of the snapshot's observations, and of the example build with local inputs and
+    Pendleratlas files, matches a row of it."""
+    documented = documented_measures()
+    assert len(documented) > 20
+    for warehouse in (snapshot_warehouse, example_warehouse):
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            built = con.execute("SELECT DISTINCT source_id, measure, unit FROM observations ORDER BY ALL").fetchall()
+        missing = [(source, measure, unit) for source, measure, unit in built
+                   if not any(pattern.fullmatch(measure) and unit == documented_unit
+                              for pattern, documented_unit in documented)]
+        assert not missing, f"docs/data-dictionary.md 'Measure names' lacks {missing}"
+
+
 def test_the_candidate_fills_every_published_table_in_exactly_one_way():
     """Copied from the working database (publish.CURRENT_TABLES), merged with its history, or written by the
     candidate step itself: each published table in exactly one of the three, derived from the registry."""
