@@ -30,7 +30,8 @@ def parser() -> argparse.ArgumentParser:
                                    formatter_class=argparse.RawDescriptionHelpFormatter,
                                    epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     commands = root.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="den Refresh auf dem eingebetteten Snapshot ausführen, Übersicht zeigen")
+    demo = commands.add_parser("demo", help="den Refresh ausführen (Quellen nach READINESS_SOURCE_MODE, ohne: der "
+                                            "eingebettete Snapshot), Übersicht zeigen")
     demo.add_argument("--no-progress", "--ohne-fortschritt", action="store_true", help="ohne Fortschrittsbalken")
     demo.add_argument("--alles-neu", "--full", dest="full", action="store_true",
                       help="alles neu berechnen, auch wenn sich weder Quellen noch Code geändert haben "

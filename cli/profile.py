@@ -1,8 +1,10 @@
-"""`readiness profile <town>`: a town's index, rank band, pillars, latest indicators and peers in the terminal."""
+"""`readiness profil <Gemeinde>`: a town's index, rank band, pillars, latest indicators and peers in the terminal,
+in German as the town pages (labels, notes and numbers from reports.labels and the typed columns)."""
 
 from __future__ import annotations
 
 import math
+import sys
 
 import duckdb
 import pandas as pd
@@ -11,17 +13,19 @@ from rich.table import Table
 
 from cli.format import de_number, de_score
 from cli.towns import Town
-from indicators.catalogue import load_catalogue
+from indicators import flags
+from reports.context import imputation_de, quality_de
 from reports.data import TIED_TOWNS  # how many towns share a rank, as the pages count them
-from reports.labels import data_date_line, score_gap
+from reports.labels import (data_date_line, de_list, de_rank, not_scored_reasons, pillar_label, score_gap, source_label,
+                            unit_label, vintage_label)
 
 PILLARS = ["digital_infrastructure", "commuting_potential", "demographic_dynamics", "local_work_infrastructure",
            "accessibility"]
 
 HISTORY_SQL = f"""
     SELECT period, score, rank, compared_towns, rank_p05, rank_p95, score_p05, score_p95,
-           {', '.join(PILLARS)}, imputed_share, provisional, period_provisional, missing_pillars, notes,
-           method_version, tied_towns
+           {', '.join(PILLARS)}, imputed_share, provisional, period_provisional, missing_pillars, omitted_pillars,
+           uncompared_pillars, method_version, tied_towns
     FROM (SELECT *, {TIED_TOWNS} FROM town_index_history) WHERE ags = ? ORDER BY period
 """
 
@@ -33,7 +37,8 @@ DATES_SQL = """
 # Per indicator the row of the latest period, carried-forward or not (the flag says which).
 INDICATORS_SQL = """
     SELECT c.pillar, c.label, v.indicator_id, v.period, v.value, v.unit, v.source_id, v.vintage,
-           v.reference_date, v.imputation, v.quality_note
+           v.reference_date, v.imputed, v.territorial_change, v.method_break, v.source_level, v.base_period,
+           v.excluded_reason
     FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
     WHERE v.ags = ?
     QUALIFY row_number() OVER (PARTITION BY v.indicator_id ORDER BY v.period DESC) = 1
@@ -57,10 +62,10 @@ def fmt(value, digits: int = 1) -> str:
 
 
 def band(low, high) -> str:
-    """A 5–95 % rank band such as '2–18'."""
+    """A 5–95 % rank band as the pages show it: '2–18', '439,9–801,1' (reports.labels.de_rank)."""
     if low is None or high is None or pd.isna(low) or pd.isna(high):
         return "–"
-    return f"{round(low)}–{round(high)}"
+    return f"{de_rank(low)}–{de_rank(high)}"
 
 
 def headline_row(history: pd.DataFrame) -> pd.Series | None:
@@ -84,21 +89,22 @@ def data_dates(dates: pd.DataFrame, period) -> str:
 
 def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console | None = None) -> None:
     """Print the profile of ``town`` from the published warehouse."""
-    console = console or Console()
+    console = console or Console(width=None if sys.stdout.isatty() else 160)  # a file or pipe: no 80-column cut
     history = con.execute(HISTORY_SQL, [town.ags]).df()
     console.print(f"[bold]{town.name}[/bold]  AGS {town.ags}  Kreis {town.kreis_name}")
     latest = headline_row(history)
     dates = con.execute(DATES_SQL, [town.ags]).df()
     if latest is None:
-        console.print("No readiness index for this town (not in the reference group or no data).")
+        console.print("Kein Index für diese Gemeinde (nicht in der Vergleichsgruppe oder keine Daten).")
     else:
         console.print(headline_text(latest, data_dates(dates, latest["period"])))
         newer = history[(history["period"] > latest["period"]) & history["score"].notna()]
         if not newer.empty:
             row = newer.iloc[-1]
-            console.print(f"Provisional {int(row['period'])}: score {de_score(row['score'])}, "
-                          f"{fmt(100 * row['imputed_share'], 0)} % of inputs carried forward "
-                          f"(Datenstand: {data_dates(dates, row['period']) or '–'}); not published as the latest.")
+            console.print(f"Vorläufig {int(row['period'])}: Index {de_score(row['score'])}, "
+                          f"{fmt(100 * row['imputed_share'], 0)} % der Eingangswerte fortgeschrieben "
+                          f"(Datenstand: {data_dates(dates, row['period']) or '–'}); nicht als neuester Stand "
+                          f"veröffentlicht.")
         console.print(pillar_table(latest))
         console.print(history_table(history))
     console.print(indicator_table(con.execute(INDICATORS_SQL, [town.ags]).df()))
@@ -106,64 +112,78 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
 
 
 def headline_text(row: pd.Series, dates: str = "") -> str:
-    """One line: score with its data dates, rank among the compared towns and the Monte Carlo band."""
-    text = f"Readiness {int(row['period'])}: score [bold]{de_score(row['score'])}[/bold]"
+    """The headline: index with its data dates, rank among the compared towns and the Monte Carlo band."""
+    text = f"Index {int(row['period'])}: [bold]{de_score(row['score'])}[/bold]"
     if pd.notna(row["rank"]):
         shared = int(row.get("tied_towns") or 0) - 1  # towns shown with the same score share the rank
-        tie = f" (shared with {shared} other town{'s' if shared > 1 else ''})" if shared > 0 else ""
-        text += (f", rank {int(row['rank'])} of {int(row['compared_towns'])}{tie} "
-                 f"(5–95 % band: rank {band(row['rank_p05'], row['rank_p95'])}, "
-                 f"score {de_score(row['score_p05'])}–{de_score(row['score_p95'])})")
+        tie = (f" (gleichauf mit {'einer weiteren Gemeinde' if shared == 1 else f'{shared} weiteren Gemeinden'})"
+               if shared > 0 else "")
+        text += (f", Rang {int(row['rank'])} von {int(row['compared_towns'])}{tie} "
+                 f"(Band 5–95 %: Rang {band(row['rank_p05'], row['rank_p95'])}, "
+                 f"Index {de_score(row['score_p05'])}–{de_score(row['score_p95'])})")
     text += f"\nDatenstand: {dates or '–'}"
     if pd.notna(row["imputed_share"]):
-        text += f" ({fmt(100 * row['imputed_share'], 0)} % of inputs carried forward)"
-    if row["missing_pillars"]:
-        text += f"\nMissing pillars: {row['missing_pillars']}"
-    if row["notes"]:
-        text += f"\nNote: {row['notes']}"
-    return text + f"\nMethod version {row['method_version']}"
+        text += f" ({fmt(100 * row['imputed_share'], 0)} % der Eingangswerte fortgeschrieben)"
+    missing = [pillar_label(p) for p in flags.pillar_ids(row["missing_pillars"])]
+    if missing:
+        text += f"\nKein Gesamtwert: Es fehlen Daten für {de_list(missing)}."
+    for pillar, reason in not_scored_reasons(row["omitted_pillars"]).items():
+        text += f"\nHinweis: {pillar_label(pillar)} nicht bewertet: {reason}."
+    for pillar, reason in not_scored_reasons(None, row["uncompared_pillars"]).items():
+        text += f"\nHinweis: {pillar_label(pillar)} {reason}."
+    return text + f"\nMethodenversion {row['method_version']}"
 
 
 def pillar_table(row: pd.Series) -> Table:
     """The pillar scores (0–100) of the headline period."""
-    labels = load_catalogue().pillars
-    table = Table(title=f"Pillars {int(row['period'])}")
-    table.add_column("pillar")
-    table.add_column("score", justify="right")
+    table = Table(title=f"Säulen {int(row['period'])}")
+    table.add_column("Säule")
+    table.add_column("Wert (0–100)", justify="right")
     for pillar in PILLARS:
-        table.add_row(labels.get(pillar, {}).get("label", pillar), fmt(row[pillar]))
+        table.add_row(pillar_label(pillar), fmt(row[pillar]))
     return table
 
 
 def history_table(history: pd.DataFrame) -> Table:
     """Score, rank and band for every index period."""
-    table = Table(title="Index history")
-    for column in ["period", "score", "rank", "of", "rank 5–95 %", "imputed share", "provisional"]:
+    table = Table(title="Indexverlauf")
+    for column in ["Jahr", "Index", "Rang", "von", "Rangband 5–95 %", "fortgeschr.", "vorläufig"]:
         table.add_column(column, justify="right")
     for _, r in history.iterrows():
         table.add_row(str(r["period"]), de_score(r["score"]), fmt(None if pd.isna(r["rank"]) else int(r["rank"])),
-                      str(r["compared_towns"]), band(r["rank_p05"], r["rank_p95"]), fmt(r["imputed_share"], 3),
-                      "yes" if r["provisional"] is True or r["provisional"] == 1 else "")
+                      str(r["compared_towns"]), band(r["rank_p05"], r["rank_p95"]),
+                      "–" if pd.isna(r["imputed_share"]) else f"{fmt(100 * r['imputed_share'], 0)} %",
+                      "ja" if r["provisional"] is True or r["provisional"] == 1 else "")
     return table
 
 
 def indicator_table(rows: pd.DataFrame) -> Table:
-    """Each indicator's latest value with its source, vintage, reference date and imputation."""
-    table = Table(title="Latest indicator values")
-    for column in ["indicator", "period", "value", "unit", "source", "vintage", "reference date", "note"]:
-        table.add_column(column, justify="right" if column in ("period", "value") else "left")
+    """Each indicator's latest value with its source, release, reference date and notes (German, from the typed
+    columns as on the town pages)."""
+    table = Table(title="Neueste Indikatorwerte")
+    for column in ["Indikator", "Jahr", "Wert", "Einheit", "Quelle", "Stand", "Stichtag", "Hinweis"]:
+        table.add_column(column, justify="right" if column in ("Jahr", "Wert") else "left")
     for _, r in rows.iterrows():
-        note = "; ".join(str(n) for n in (r["imputation"], r["quality_note"]) if n and not pd.isna(n))
-        table.add_row(r["label"], str(r["period"]), fmt(r["value"], 2), r["unit"], r["source_id"],
-                      r["vintage"], str(r["reference_date"])[:10], note)
+        row = {k: (None if _missing(v) else v) for k, v in r.items()}
+        note = "; ".join(n for n in (imputation_de(row), quality_de(row)) if n)
+        table.add_row(r["label"], str(r["period"]), fmt(r["value"], 2), unit_label(r["unit"]), source_label(r["source_id"]),
+                      vintage_label(r["vintage"]), pd.Timestamp(r["reference_date"]).strftime("%d.%m.%Y"), note)
     return table
+
+
+def _missing(value) -> bool:
+    """A NULL of a typed column as pandas gives it (None, NaN, NaT, NA)."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def peer_table(rows: pd.DataFrame) -> Table:
     """The structurally most similar towns, their scores and the gap (peer minus this town)."""
-    table = Table(title="Peer towns (structurally similar)")
-    for column in ["#", "town", "Kreis", "AGS", "similarity", "period", "peer score", "gap"]:
-        table.add_column(column, justify="right" if column in ("#", "similarity", "period", "peer score", "gap")
+    table = Table(title="Vergleichsstädte (strukturell ähnlich)")
+    for column in ["Nr.", "Stadt", "Kreis", "AGS", "Ähnlichkeit", "Jahr", "Index", "Abstand"]:
+        table.add_column(column, justify="right" if column in ("Nr.", "Ähnlichkeit", "Jahr", "Index", "Abstand")
                          else "left")
     for _, r in rows.iterrows():
         table.add_row(str(r["rank"]), r["name"], r["kreis_name"], r["peer_ags"], fmt(r["similarity"], 2),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from cli.format import de_int, de_number, de_score
-from reports.labels import not_scored_reasons, pillar_label
+from indicators import flags
+from reports.labels import de_rank, not_scored_reasons, pillar_label
 from cli.store import open_warehouse
 
 PILOTS_SQL = """
@@ -21,12 +22,13 @@ PILOT_HEADERS = ["Gemeinde", "Jahr", "Index", "Rang", "von", "Rang 5–95 %", "D
 
 
 def pilot_rows(con) -> list[list[str]]:
-    """The pilot towns in the published year, formatted German style (decimal comma, rank band as '2–18')."""
+    """The pilot towns in the published year, formatted German style (decimal comma, rank band as '2–18', the missing
+    pillars by their German names)."""
     rows = []
     for name, period, score, rank, of, p05, p95, *pillars, missing in con.execute(PILOTS_SQL).fetchall():
-        band = "–" if p05 is None or p95 is None else f"{round(p05)}–{round(p95)}"
+        band = "–" if p05 is None or p95 is None else f"{de_rank(p05)}–{de_rank(p95)}"  # as the pages show it
         rows.append([name, str(period), de_score(score), de_int(rank), de_int(of), band,
-                     *(de_number(p) for p in pillars), missing or ""])
+                     *(de_number(p) for p in pillars), ", ".join(pillar_label(p) for p in flags.pillar_ids(missing))])
     return rows
 
 

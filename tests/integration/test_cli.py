@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from dagster import DagsterInstance
 
 from cli.main import main
 from cli.profile import fmt
+from reports.labels import source_label, vintage_label
 from cli.towns import AmbiguousTown, normalise, resolve
 from pipelines.definitions import defs
 from tests.conftest import instance_home
@@ -86,16 +88,17 @@ def test_profile_prints_the_warehouse_values(cli_env, warehouse, capsys):
     period, score, rank, compared, p05, p95, s05, s95, *pillars = row
     # the data dates next to the score (which year is published depends on the honest-time rule)
     assert "Datenstand: Breitband " in out and ", Pendler " in out
-    assert (f"Readiness {period}: score {de(score)}, rank {rank} of {compared} "
-            f"(5–95 % band: rank {round(p05)}–{round(p95)}, score {de(s05)}–{de(s95)})") in out
+    assert (f"Index {period}: {de(score)}, Rang {rank} von {compared} "
+            f"(Band 5–95 %: Rang {german_rank(p05)}–{german_rank(p95)}, Index {de(s05)}–{de(s95)})") in out
     for value in pillars:
-        assert f"│ {de(value):>5} │" in out
+        assert re.search(rf"│ +{re.escape(de(value))} │", out), value
     indicators = warehouse.execute("""
         SELECT value, source_id, vintage FROM indicator_values WHERE ags = ?
         QUALIFY row_number() OVER (PARTITION BY indicator_id ORDER BY period DESC) = 1""", [ags]).fetchall()
     assert indicators
     for value, source, vintage in indicators:
-        assert fmt(value, 2) in out and vintage in out and source[:15] in out
+        # the release as a German date ('06/2021') and the source by its German name, as the pages
+        assert fmt(value, 2) in out and vintage_label(vintage) in out and source_label(source)[:15] in out
     # the gap as the two scores are shown: round(peer_score, 1) - round(score, 1), as SQL rounds
     peers = warehouse.execute("""SELECT m.name, p.peer_ags, round(round(p.peer_score, 1) - round(p.score, 1), 1)
                                  FROM peer_towns p JOIN municipalities m ON m.ags = p.peer_ags
@@ -112,7 +115,14 @@ def test_profile_says_when_a_rank_is_shared(cli_env, warehouse, capsys):
         FROM latest_ranking r WHERE others > 0 ORDER BY ags LIMIT 1""").fetchone()
     assert main(["profil", ags]) == 0
     out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
-    assert f"rank {rank} of " in out and f"(shared with {others} other town{'s' if others > 1 else ''})" in out
+    assert f"Rang {rank} von " in out and (f"(gleichauf mit {'einer weiteren Gemeinde' if others == 1 else f'{others} weiteren Gemeinden'})"
+                                           in out)
+
+
+def german_rank(value: float) -> str:
+    """A rank percentile as the pages show it: one decimal, none where that is whole (2.05 -> '2', 439.94 -> '439,9')."""
+    shown = round(value + 1e-9, 1)
+    return str(int(shown)) if shown == int(shown) else de(shown)
 
 
 def de(value: float, digits: int = 1) -> str:
@@ -125,7 +135,7 @@ def test_profile_numbers_are_german(cli_env, warehouse, capsys):
     out = capsys.readouterr().out
     (score,) = warehouse.execute("""SELECT score FROM town_index_history WHERE ags = '01053090'
                                     AND score IS NOT NULL ORDER BY period DESC LIMIT 1""").fetchone()
-    assert f"score {de(score)}" in out and f"score {score:.1f}" not in out
+    assert f"Index {de(score)}" in out and f"{score:.1f}" not in out  # the newest score (a provisional year's)
     assert main(["profile", "Mölln"]) == 0 and capsys.readouterr().out == out  # the English alias is the same
 
 
