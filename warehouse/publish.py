@@ -131,13 +131,21 @@ def swap_in(candidate: Path, published: Path) -> None:
 
 
 def changed_sources(con: duckdb.DuckDBPyConnection, published_at: dt.datetime) -> dict[str, list[str]]:
-    """Sources whose set of releases changed in this publish: new (or revised) and withdrawn vintages."""
+    """Sources whose set of releases changed in this publish: new (or revised) and withdrawn vintages.
+
+    A file whose row was closed and opened again with the same content (vintage, revision, file, checksum) is no
+    change of the release: switching from the snapshot to a directory of the same files rewrites only ``mode`` and
+    ``origin``, and every source was listed as both new and withdrawn (review of 4 December)."""
     rows = con.execute("""
+        WITH moved AS (
+            SELECT *, valid_from = $now AS opened, valid_to = $now AS closed,
+                   count(*) OVER (PARTITION BY source_id, vintage, revision, file, sha256) AS rows_of_content
+            FROM source_releases_history WHERE valid_from = $now OR valid_to = $now),
+        changed AS (SELECT * FROM moved WHERE rows_of_content = 1)  -- closed and reopened alike: the same content
         SELECT source_id, list(DISTINCT vintage || CASE WHEN revision > 1 THEN '-rev' || revision ELSE '' END
-                               ORDER BY 1) FILTER (valid_from = $now) AS new,
-               list(DISTINCT vintage ORDER BY 1) FILTER (valid_to = $now) AS withdrawn
-        FROM source_releases_history GROUP BY source_id
-        HAVING count(*) FILTER (valid_from = $now OR valid_to = $now) > 0 ORDER BY source_id
+                               ORDER BY 1) FILTER (opened) AS new,
+               list(DISTINCT vintage ORDER BY 1) FILTER (closed) AS withdrawn
+        FROM changed GROUP BY source_id ORDER BY source_id
     """, {"now": published_at}).fetchall()
     return {source: {"new": new or [], "withdrawn": withdrawn or []} for source, new, withdrawn in rows}
 
