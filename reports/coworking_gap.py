@@ -302,6 +302,8 @@ def coworking_map(geoms: TownGeometries, ags: str, spaces: pd.DataFrame, destina
     targets = [(shapely.centroid(geoms.geoms[geoms.position[f["partner_ags"]]]), f["distance_km"])
                for f in destinations if geoms.has(f["partner_ags"]) and not f.get("gone_since_flow")]
     points = []
+    if not len(spaces) and not targets:
+        return None  # the outline alone, under a legend of things not drawn (offline: no OSM, no Pendleratlas)
     if len(spaces):
         xs, ys = to_metres(spaces["lon"].to_numpy(dtype=float), spaces["lat"].to_numpy(dtype=float))
         placed = spaces["located_at_gemeinde"].fillna(False).astype(bool).to_numpy()
@@ -329,8 +331,10 @@ def coworking_map(geoms: TownGeometries, ags: str, spaces: pd.DataFrame, destina
         px, py = xy(x, y)
         fill = "none" if placed else "#2b6cb0"
         parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="5" fill="{fill}" stroke="#2b6cb0" stroke-width="2"/>')
-    parts.append(f'<text x="8" y="{height - 8}" font-size="11">● Coworking (Lage bekannt) ○ an der Gemeinde verortet '
-                 '— Linie: Hauptziel der Auspendler (km)</text>')
+    legend = [*(["● Coworking (Lage bekannt)"] if any(not placed for *_, placed in points) else []),
+              *(["○ Coworking, an der Gemeinde verortet"] if any(placed for *_, placed in points) else []),
+              *(["Linie: Hauptziel der Auspendler (km)"] if targets else [])]  # only what the map draws
+    parts.append(f'<text x="8" y="{height - 8}" font-size="11">{escape(" — ".join(legend))}</text>')
     title = "Karte: Gemeinde, Coworking-Orte und Hauptziele der Auspendler"
     return (f'<svg role="img" aria-label="{escape(title)}" class="chart" viewBox="0 0 {width} {height}" '
             f'width="{width}" height="{height}"><title>{escape(title)}</title>{"".join(parts)}</svg>')

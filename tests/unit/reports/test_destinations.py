@@ -78,9 +78,12 @@ def test_the_map_draws_no_line_to_today_s_holder_of_a_reused_key():
         "ags": list(squares),
         "geometry_wkb": [shapely.to_wkb(shapely.box(x, y, x + 0.02, y + 0.02)) for x, y in squares.values()]}))
     rows = _dicts(warehouse(), DESTINATIONS, "01053999")
-    assert coworking_map(geoms, "01053999", pd.DataFrame(), rows).count("<line") == 0
+    # nothing to draw but the town: no map (a legend of things not drawn stood under the bare outline)
+    assert coworking_map(geoms, "01053999", pd.DataFrame(), rows) is None
     today = [{**rows[1], "gone_since_flow": False}]  # as if 01053090 had not changed since the flow
-    assert coworking_map(geoms, "01053999", pd.DataFrame(), today).count("<line") == 1
+    drawn = coworking_map(geoms, "01053999", pd.DataFrame(), today)
+    assert drawn.count("<line") == 1 and "Linie: Hauptziel der Auspendler (km)</text>" in drawn
+    assert "Coworking" not in drawn.split("<title>")[1].split("</title>", 1)[1]  # no spaces: none in the legend
 
 
 
