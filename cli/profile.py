@@ -14,10 +14,10 @@ from rich.table import Table
 from cli.format import de_number, de_score
 from cli.towns import Town
 from indicators import flags
-from reports.context import imputation_de, quality_de
+from reports.context import DECIMALS, imputation_de, quality_de
 from reports.data import TIED_TOWNS  # how many towns share a rank, as the pages count them
-from reports.labels import (data_date_line, de_list, de_rank, not_scored_reasons, pillar_label, score_gap, source_label,
-                            unit_label, vintage_label)
+from reports.labels import (data_date_line, de_list, de_rank, de_signed, not_scored_reasons, pillar_label, score_gap,
+                            source_label, unit_label, vintage_label)
 
 PILLARS = ["digital_infrastructure", "commuting_potential", "demographic_dynamics", "local_work_infrastructure",
            "accessibility"]
@@ -68,6 +68,11 @@ def band(low, high) -> str:
     return f"{de_rank(low)}–{de_rank(high)}"
 
 
+def signed(value) -> str:
+    """A gap as the pages show it: '+1,7', '-0,1', '0,0' (the ASCII minus of cli.format)."""
+    return "–" if value is None or pd.isna(value) else de_signed(value).replace("\u2212", "-")
+
+
 def headline_row(history: pd.DataFrame) -> pd.Series | None:
     """The latest period published as "the latest" (scored, period not provisional: indicators/index.py),
     else the latest period with a score, else the latest period at all."""
@@ -102,7 +107,7 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
         if not newer.empty:
             row = newer.iloc[-1]
             console.print(f"Vorläufig {int(row['period'])}: Index {de_score(row['score'])}, "
-                          f"{fmt(100 * row['imputed_share'], 0)} % der Eingangswerte fortgeschrieben "
+                          f"{fmt(100 * row['imputed_share'], 0)} % des Gewichts der Eingangswerte fortgeschrieben "
                           f"(Datenstand: {data_dates(dates, row['period']) or '–'}); nicht als neuester Stand "
                           f"veröffentlicht.")
         console.print(pillar_table(latest))
@@ -123,10 +128,10 @@ def headline_text(row: pd.Series, dates: str = "") -> str:
                  f"Index {de_score(row['score_p05'])}–{de_score(row['score_p95'])})")
     text += f"\nDatenstand: {dates or '–'}"
     if pd.notna(row["imputed_share"]):
-        text += f" ({fmt(100 * row['imputed_share'], 0)} % der Eingangswerte fortgeschrieben)"
+        text += f" (fortgeschrieben: {fmt(100 * row['imputed_share'], 0)} % des Gewichts der Eingangswerte)"
     missing = [pillar_label(p) for p in flags.pillar_ids(row["missing_pillars"])]
     if missing:
-        text += f"\nKein Gesamtwert: Es fehlen Daten für {de_list(missing)}."
+        text += f"\nKein Gesamtwert für {int(row['period'])}: Es fehlen Daten für {de_list(missing)}."
     for pillar, reason in not_scored_reasons(row["omitted_pillars"]).items():
         text += f"\nHinweis: {pillar_label(pillar)} nicht bewertet: {reason}."
     for pillar, reason in not_scored_reasons(None, row["uncompared_pillars"]).items():
@@ -166,8 +171,9 @@ def indicator_table(rows: pd.DataFrame) -> Table:
     for _, r in rows.iterrows():
         row = {k: (None if _missing(v) else v) for k, v in r.items()}
         note = "; ".join(n for n in (imputation_de(row), quality_de(row)) if n)
-        table.add_row(r["label"], str(r["period"]), fmt(r["value"], 2), unit_label(r["unit"]), source_label(r["source_id"]),
-                      vintage_label(r["vintage"]), pd.Timestamp(r["reference_date"]).strftime("%d.%m.%Y"), note)
+        table.add_row(r["label"], str(r["period"]), fmt(r["value"], DECIMALS.get(r["indicator_id"], 2)),
+                      unit_label(r["unit"]), source_label(r["source_id"]), vintage_label(r["vintage"]),
+                      pd.Timestamp(r["reference_date"]).strftime("%d.%m.%Y"), note)
     return table
 
 
@@ -188,5 +194,5 @@ def peer_table(rows: pd.DataFrame) -> Table:
     for _, r in rows.iterrows():
         table.add_row(str(r["rank"]), r["name"], r["kreis_name"], r["peer_ags"], fmt(r["similarity"], 2),
                       fmt(None if pd.isna(r["period"]) else int(r["period"])), de_score(r["peer_score"]),
-                      fmt(score_gap(r["peer_score"], r["score"])))
+                      signed(score_gap(r["peer_score"], r["score"])))
     return table

@@ -18,6 +18,7 @@ ROUNDING_TOLERANCE = 1.0
 
 
 REFERENCE_LEVELS = ("kreis", "land", "bund")
+READ_PARAMS = ("measure", "area_measure", "numerator", "denominator")  # method parameters naming a source measure
 # an indicator's direction (catalogue ``direction``) in the German exports' words
 DIRECTION_DE = {"positive": "höher ist besser", "negative": "niedriger ist besser"}
 EXTRA_FIELDS = {"possible_range", "reference_levels", "at_most_sum_of", "zero_de"}  # typed fields beside the method's params
@@ -82,6 +83,17 @@ class Catalogue:
     units: dict[str, str] = field(default_factory=dict)  # English unit -> German wording
     unit_decimals: dict[str, int] = field(default_factory=dict)  # English unit -> decimals shown on a page
     score_decimals: int = 1  # the overall score's published precision, which ranks compare
+
+    def read_measures(self) -> dict[str, list[str]]:
+        """{source id: the measures the indicators read from it} (``measure``, ``area_measure``, ``numerator``,
+        ``denominator`` of every indicator, for each of its sources): what a new release must not lose
+        (sources.contracts.year_on_year)."""
+        read: dict[str, set[str]] = {}
+        for indicator in self.indicators.values():
+            measures = {v for k, v in indicator.params.items() if k in READ_PARAMS and isinstance(v, str)}
+            for source in indicator.sources:
+                read.setdefault(source, set()).update(measures)
+        return {source: sorted(measures) for source, measures in sorted(read.items()) if measures}
 
     def pillar_label(self, pillar: str) -> str:
         """German name of a pillar ('Digitale Infrastruktur'); an undeclared id stays as it is."""

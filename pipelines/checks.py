@@ -303,6 +303,15 @@ def _columns(con, table: str) -> list[str]:
     return relation_columns(con, table)
 
 
+def year_on_year_sources() -> list[str]:
+    """The sources ``contracts.year_on_year`` can report on: bounds (``yoy_rules``), re-published releases
+    (``republish_sources``) or a measure the index reads gone from a release (an observations contract and
+    ``Catalogue.read_measures``). Each gets its own blocking check, so the UI names the source."""
+    read = {source for source in load_catalogue().read_measures()
+            if "observations" in contracts.CONTRACTS.get(source, {})}
+    return sorted({s for s, _, _ in contracts.yoy_rules()} | set(contracts.republish_sources()) | read)
+
+
 def make_year_on_year_check(source_id: str) -> Check:
     """Blocking check on the candidate: the source's changes between consecutive releases are plausible.
 
@@ -321,7 +330,8 @@ def make_year_on_year_check(source_id: str) -> Check:
     # itself only when the record is stale)
     return Check("warehouse_candidate", f"{source_id}_year_on_year", blocking=True, evaluate=yoy_check,
                  reads_work=False,
-                 description=f"Changes of {source_id} between consecutive releases within the contract's bounds, "
+                 description=f"Changes of {source_id} between consecutive releases within the contract's bounds, no "
+                             "earlier release re-published under a new date and no measure the index reads gone, "
                              "unless the territorial crosswalk explains them or allowlist.yaml allows the release.")
 
 
@@ -353,7 +363,7 @@ CANDIDATE_CHECKS = {
 CHECKS: list[Check] = [
     *[check for name, source in OBSERVATION_ASSETS.items() for check in make_observation_checks(name, source)],
     *[make_contract_check(name, *spec) for name, specs in CONTRACT_TABLES.items() for spec in specs],
-    *[make_year_on_year_check(source_id) for source_id in sorted({s for s, _, _ in contracts.yoy_rules()})],
+    *[make_year_on_year_check(source_id) for source_id in year_on_year_sources()],
     make_table_pilot_check("municipalities", "municipalities"),
     make_table_pilot_check("indicator_values", "indicator_values"),
     make_table_pilot_check("readiness_index", "readiness_index WHERE score IS NOT NULL"),

@@ -36,9 +36,9 @@ INDEX_COLUMNS = ["ags", "period", "score", *PILLARS, "rank", "rank_median", "ran
 TIED_TOWNS = "CASE WHEN rank IS NOT NULL THEN count(*) OVER (PARTITION BY period, rank) END AS tied_towns"
 
 MUNICIPALITIES = """
-SELECT ags, name, kreis_ags, kreis_name, land, kind, is_pilot, in_reference_group,
-       area_km2, population, population_date
-FROM municipalities ORDER BY ags"""
+SELECT m.ags, m.name, m.kreis_ags, m.kreis_name, m.land, m.kind, m.is_pilot, m.in_reference_group,
+       m.area_km2, m.population, m.population_date, k.designation AS kreis_designation  -- 'Kreisfreie Stadt', ...
+FROM municipalities m LEFT JOIN kreise k ON k.ags = m.kreis_ags ORDER BY m.ags"""
 
 # The changes ending in each town's latest period_to (year on year and over longer spans), each value with its
 # reference date and whether it was carried forward (a 2018 value of 31.12.2013 is no 2018 figure). The values'

@@ -268,13 +268,18 @@ def score_gap(to, from_) -> float | None:
     return engine_published_score(published_score(to) - published_score(from_), CATALOGUE.score_decimals)
 
 
-def in_kreis(name: str | None, ags: str | None = None) -> str:
+def in_kreis(name: str | None, ags: str | None = None, designation: str | None = None) -> str:
     """Where the town lies, as the Kreis's name allows: 'im Kreis Prignitz', but 'im Rheingau-Taunus-Kreis' and
     'im Oberbergischen Kreis' for a name that says Kreis already ('im Kreis Rheingau-Taunus-Kreis' stood on the
     pages), 'in der Region Hannover', 'im Stadtkreis Heidelberg' and 'in der kreisfreien Stadt Pirmasens' for the
-    Gemeindeverzeichnis's 'Heidelberg, Stadtkreis' and 'Pirmasens, kreisfreie Stadt'; the AGS without a name."""
+    Gemeindeverzeichnis's 'Heidelberg, Stadtkreis' and 'Pirmasens, kreisfreie Stadt'; the AGS without a name.
+    ``designation`` (``kreise.designation``) decides where the name does not say it: 'Schweinfurt' is a Landkreis
+    and a kreisfreie Stadt of the same name ('in der kreisfreien Stadt Schweinfurt', not 'im Kreis Schweinfurt')."""
     if not name:
         return f"im Kreis {ags or '–'}"
+    if designation in ("Kreisfreie Stadt", "Stadtkreis"):
+        city = name.split(", ", 1)[0]
+        return f"im Stadtkreis {city}" if designation == "Stadtkreis" else f"in der kreisfreien Stadt {city}"
     if ", " in name:  # a kreisfreie Stadt: 'Heidelberg, Stadtkreis', 'Mainz, kreisfreie Stadt', 'Kiel, Landeshauptstadt'
         city, kind = name.split(", ", 1)
         return f"im Stadtkreis {city}" if kind == "Stadtkreis" else f"in der kreisfreien Stadt {city}"

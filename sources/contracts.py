@@ -5,7 +5,8 @@ Each source in sources.yaml declares a ``contract:`` once, per output table of i
 drive three things: ``check_release`` (plain Python, run by the staging steps on every parsed
 release: a violation fails the source with ``[source] file: row N/column C: problem``), the
 blocking Dagster checks generated in pipelines/checks.py, and ``year_on_year`` (plausibility
-of every measure between consecutive releases, run on the candidate before a publish).
+of every measure between consecutive releases, a release re-published under a new date, and a measure
+the index reads that a release lost; run on the candidate before a publish).
 
 A table contract holds (all optional):
 
@@ -157,9 +158,6 @@ class TableContract:
     territory_of_vintage: bool = False  # a series restated on the territory of its release (INKAR)
     differs_from_previous: bool = False  # a release at a later date is not an earlier one re-published
     continues: tuple[str, ...] = ()  # sources whose series this one continues (compared across for the above)
-    # every measure a release gives at a level is in the next release at that level too, unless allowlist.yaml says
-    # the publisher dropped it: a renamed column that a parser skips would otherwise vanish without a signal
-    measures_kept: bool = False
     min_rows: int = 0
     measures: tuple[tuple[re.Pattern, Rule], ...] = ()
     values: dict[str, Rule] = field(default_factory=dict)
@@ -191,7 +189,7 @@ def _table(name: str, raw: dict, where: str = "") -> TableContract:
         out_of_scope=frozenset(str(k) for k in raw.get("out_of_scope", [])), min_rows=int(raw.get("min_rows", 0)),
         territory_of_vintage=bool(raw.get("territory_of_vintage", False)),
         differs_from_previous=bool(raw.get("differs_from_previous", False)),
-        continues=tuple(raw.get("continues", [])), measures_kept=bool(raw.get("measures_kept", False)),
+        continues=tuple(raw.get("continues", [])),
         measures=tuple((re.compile(p), _rule(r, f"{where} measure {p!r}"))
                        for p, r in (raw.get("measures") or {}).items()),
         values={c: _rule(r, f"{where} column {c!r}") for c, r in (raw.get("values") or {}).items()})
@@ -840,7 +838,8 @@ def yoy_rules(contracts: dict | None = None) -> list[tuple[str, str, Rule]]:
             for table in tables.values() for pattern, rule in table.measures if rule.has_yoy]
 
 
-def year_on_year(con, source_ids: list[str] | None = None, contracts: dict | None = None) -> pd.DataFrame:
+def year_on_year(con, source_ids: list[str] | None = None, contracts: dict | None = None,
+                 read_measures: dict[str, list[str]] | None = None) -> pd.DataFrame:
     """Changes between consecutive releases beyond the declared bounds, not explained by the crosswalk.
 
     ``con`` is the working database (observations, municipality_register, territorial_changes).
@@ -850,6 +849,11 @@ def year_on_year(con, source_ids: list[str] | None = None, contracts: dict | Non
     (compounded: 0.15 allows a factor 1.15 a year, both ways), ``yoy_drop_points`` for a share
     falling, ``yoy_points`` both ways; changes up to ``yoy_floor`` never count. A Gemeinde named in a territorial change (either end) whose
     register interval overlaps the two dates is explained by the crosswalk and not reported.
+
+    Two findings per release besides the bounds: a release at a later date that repeats the one before
+    (``differs_from_previous``), and, for ``read_measures`` ({source: the measures the index reads from it},
+    ``Catalogue.read_measures``), such a measure that the release before gave for Gemeinden or Gemeindeverbände
+    and this one lacks (``_VANISHED_SQL``).
     """
     frames = []
     for source_id, pattern, rule in yoy_rules(contracts):
@@ -858,9 +862,9 @@ def year_on_year(con, source_ids: list[str] | None = None, contracts: dict | Non
         frames.append(con.execute(_YOY_SQL, {"source": source_id, "pattern": pattern,
                                              "relative": rule.yoy_relative, "drop": rule.yoy_drop_points,
                                              "points": rule.yoy_points, "floor": rule.yoy_floor}).df())
-    for source_id in kept_measure_sources(contracts):
-        if source_ids is None or source_id in source_ids:
-            frames.append(con.execute(_VANISHED_SQL, {"source": source_id}).df())
+    for source_id, measures in sorted((read_measures or {}).items()):
+        if (source_ids is None or source_id in source_ids) and "observations" in (contracts or CONTRACTS).get(source_id, {}):
+            frames.append(con.execute(_VANISHED_SQL, {"source": source_id, "measures": sorted(measures)}).df())
     for source_id, lineage in republish_sources(contracts).items():
         # a source without figures has no release to judge (its lineage's rows would be windowed for nothing)
         if (source_ids is None or source_id in source_ids) and con.execute(
@@ -871,34 +875,31 @@ def year_on_year(con, source_ids: list[str] | None = None, contracts: dict | Non
     return pd.concat(frames, ignore_index=True)[YOY_COLUMNS] if frames else pd.DataFrame(columns=YOY_COLUMNS)
 
 
-def kept_measure_sources(contracts: dict | None = None) -> list[str]:
-    """Sources whose contract says a release keeps the measures of the one before it (``measures_kept``)."""
-    contracts = contracts if contracts is not None else CONTRACTS
-    return sorted(source_id for source_id, tables in contracts.items()
-                  if any(table.measures_kept for table in tables.values()))
-
-
-# Per source and level, each release's measures against those of the release before it (the earlier first reference
-# date; a revision after the release it revises): a measure that is gone is a finding. Publishers do drop measures
-# (allowlist.yaml names the two Breitbandatlas cases), but a parser that skips a renamed column drops one too, and
-# then the index silently carries an older value forward (a header ">= 100 Mbps": broadband_100_coverage of 2021
-# carried from 2020, the latest ranking moved back to 2018; review of 4 December).
+# Per source and level (Gemeinde, Gemeindeverband: what the index reads), each release's measures among those the index
+# reads from the source against those of the release before it (the earlier newest reference date; a revision after
+# the release it revises): a measure that is gone is a finding. A parser that skips a renamed column drops one, and
+# the index then silently carries its older value forward (a header ">= 100 Mbps": broadband_100_coverage of 2021
+# carried from 2020, the latest ranking moved back to 2018; review of 4 December). Measures the index does not read
+# may come and go between a publisher's files (the BA's Kreis files of 2016 and 2023 differ, as do the Breitbandatlas
+# speed steps of 2018 and 2019): not compared.
 _VANISHED_SQL = """
 WITH releases AS (
-    SELECT level, vintage, min(reference_date) AS first_date, list(DISTINCT measure) AS measures
-    FROM observations WHERE source_id = $source AND value IS NOT NULL
+    SELECT level, vintage, max(reference_date) AS newest_date, list(DISTINCT measure) AS measures
+    FROM observations WHERE source_id = $source AND value IS NOT NULL AND list_contains($measures, measure)
+      AND level IN ('gemeinde', 'gemeindeverband')
       AND source_level IS DISTINCT FROM 'gemeindeverband'  -- a Verband's value passed on: not this level's release
     GROUP BY level, vintage),
 ordered AS (
     SELECT *, lag(measures) OVER w AS prev_measures, lag(vintage) OVER w AS prev_vintage
-    FROM releases WINDOW w AS (PARTITION BY level ORDER BY first_date, vintage)),
+    FROM releases WINDOW w AS (PARTITION BY level ORDER BY newest_date, vintage)),
 vanished AS (
     SELECT vintage, prev_vintage, level, unnest(list_filter(prev_measures, m -> NOT list_contains(measures, m))) AS measure
     FROM ordered WHERE prev_measures IS NOT NULL)
 SELECT $source AS source_id, vintage, prev_vintage, '' AS ags, level, measure, NULL::DOUBLE AS prev_value,
        NULL::DOUBLE AS value,
-       format('{} ({} level) is in release {} but not in this one: a renamed or unread column, or dropped by the '
-              'publisher (then allow it in allowlist.yaml with the reason)', measure, level, prev_vintage) AS bound
+       format('{} ({} level), which the index reads, is in release {} but not in this one: a renamed or unread '
+              'column, or dropped by the publisher (then allow it in allowlist.yaml with the reason)',
+              measure, level, prev_vintage) AS bound
 FROM vanished ORDER BY vintage, level, measure
 """
 

@@ -142,10 +142,10 @@ def changed_sources(con: duckdb.DuckDBPyConnection, published_at: dt.datetime) -
                    count(*) OVER (PARTITION BY source_id, vintage, revision, file, sha256) AS rows_of_content
             FROM source_releases_history WHERE valid_from = $now OR valid_to = $now),
         changed AS (SELECT * FROM moved WHERE rows_of_content = 1)  -- closed and reopened alike: the same content
-        SELECT source_id, list(DISTINCT vintage || CASE WHEN revision > 1 THEN '-rev' || revision ELSE '' END
-                               ORDER BY 1) FILTER (opened) AS new,
-               list(DISTINCT vintage ORDER BY 1) FILTER (closed) AS withdrawn
-        FROM changed GROUP BY source_id ORDER BY source_id
+        SELECT source_id, list_sort(list(DISTINCT label) FILTER (opened)) AS new,
+               list_sort(list(DISTINCT label) FILTER (closed)) AS withdrawn
+        FROM (SELECT *, vintage || CASE WHEN revision > 1 THEN '-rev' || revision ELSE '' END AS label FROM changed)
+        GROUP BY source_id ORDER BY source_id
     """, {"now": published_at}).fetchall()
     return {source: {"new": new or [], "withdrawn": withdrawn or []} for source, new, withdrawn in rows}
 

@@ -66,15 +66,16 @@ def year_on_year_all(settings: ReadinessSettings, fresh: bool = False) -> pd.Dat
     candidate; its per-source checks and the swap reuse the record while the working files, the
     bounds and the statements are the same, instead of scanning the observations again (warehouse/validation.py)."""
     record = validation_record(settings.candidate, "year_on_year")
+    read = load_catalogue().read_measures()  # the measures a release must not lose (those the index reads)
     key = {"working_files": working_identity(settings.work_db),
-           "rules": repr((contracts.yoy_rules(), contracts.republish_sources())),
+           "rules": repr((contracts.yoy_rules(), contracts.republish_sources(), read)),
            "statements": contracts.year_on_year_version()}
     if not fresh:
         findings = recorded_frame(record, key)
         if findings is not None:
             return findings
     with settings.work(read_only=True) as con:
-        findings = contracts.year_on_year(con)
+        findings = contracts.year_on_year(con, read_measures=read)
     record_frame(record, key, findings)
     return findings
 

@@ -162,8 +162,8 @@ def test_a_measure_missing_from_the_new_release_blocks_the_publish(good_run, tmp
     result, messages, published, before = run_variant(good_run, tmp_path, drop_column,
                                                       assets=downstream_of("raw/breitbandatlas"))
     assert not result.success and sha256(published) == before
-    assert any("[breitbandatlas] release 2021-mitte-rev2 (after 2020-ende): households_all_100 (gemeinde level) is in "
-               "release 2020-ende but not in this one" in m for m in messages), messages
+    assert any("[breitbandatlas] release 2021-mitte-rev2 (after 2020-ende): households_all_100 (gemeinde level), which "
+               "the index reads, is in release 2020-ende but not in this one" in m for m in messages), messages
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from dagster import DagsterInstance
 
 from cli.main import main
 from cli.profile import fmt
+from reports.context import DECIMALS
 from reports.labels import source_label, vintage_label
 from cli.towns import AmbiguousTown, normalise, resolve
 from pipelines.definitions import defs
@@ -93,12 +94,16 @@ def test_profile_prints_the_warehouse_values(cli_env, warehouse, capsys):
     for value in pillars:
         assert re.search(rf"│ +{re.escape(de(value))} │", out), value
     indicators = warehouse.execute("""
-        SELECT value, source_id, vintage FROM indicator_values WHERE ags = ?
+        SELECT indicator_id, value, source_id, vintage, reference_date FROM indicator_values WHERE ags = ?
         QUALIFY row_number() OVER (PARTITION BY indicator_id ORDER BY period DESC) = 1""", [ags]).fetchall()
     assert indicators
-    for value, source, vintage in indicators:
-        # the release as a German date ('06/2021') and the source by its German name, as the pages
-        assert fmt(value, 2) in out and vintage_label(vintage) in out and source_label(source)[:15] in out
+    lines = out.splitlines()
+    for indicator_id, value, source, vintage, date in indicators:
+        # one table row: the value with its unit's decimals (as the pages), the source by its German name, the
+        # release as a German date ('06/2021') and the reference date
+        cells = [fmt(value, DECIMALS[indicator_id]), source_label(source)[:15], vintage_label(vintage),
+                 date.strftime("%d.%m.%Y")]
+        assert any(all(cell in line for cell in cells) for line in lines), (indicator_id, cells)
     # the gap as the two scores are shown: round(peer_score, 1) - round(score, 1), as SQL rounds
     peers = warehouse.execute("""SELECT m.name, p.peer_ags, round(round(p.peer_score, 1) - round(p.score, 1), 1)
                                  FROM peer_towns p JOIN municipalities m ON m.ags = p.peer_ags

@@ -73,7 +73,7 @@ def test_year_on_year_record_equals_the_computation_and_follows_the_working_file
     settings = ReadinessSettings(warehouse_path=str(published_copy))
     fresh = publish_asset.year_on_year_all(settings, fresh=True)
     with settings.work(read_only=True) as con:
-        direct = contracts.year_on_year(con)
+        direct = contracts.year_on_year(con, read_measures=load_catalogue().read_measures())
     pd.testing.assert_frame_equal(fresh, direct)
     calls = []
     real = contracts.year_on_year
@@ -90,6 +90,10 @@ def test_year_on_year_record_equals_the_computation_and_follows_the_working_file
     monkeypatch.setattr(contracts, "_YOY_SQL", contracts._YOY_SQL + "\n-- changed statement")
     publish_asset.year_on_year_all(settings)
     assert calls == [1, 1]  # the statement changed (a new code version): never answered by the old record
+    catalogue = load_catalogue()
+    monkeypatch.setattr(type(catalogue), "read_measures", lambda self: {"breitbandatlas": ["households_all_50"]})
+    publish_asset.year_on_year_all(settings)
+    assert calls == [1, 1, 1]  # the measures the index reads changed (a catalogue edit): computed again
 
 
 def test_a_recorded_frame_keeps_types_and_values(tmp_path):

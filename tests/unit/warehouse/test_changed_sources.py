@@ -37,3 +37,15 @@ def test_a_revision_is_new_and_its_predecessor_withdrawn():
     assert changed_sources(con, NOW) == {
         "breitbandatlas": {"new": ["2021-mitte-rev2"], "withdrawn": ["2021-mitte"]},
         "destatis_gemeindeverzeichnis": {"new": ["2024-Q4"], "withdrawn": []}}
+
+
+def test_the_lists_are_sorted_and_a_withdrawn_revision_keeps_its_label():
+    """ORDER BY 1 inside the aggregate sorted by the constant: publish_log listed '2018-1', '2019-ende', '2021-mitte',
+    '2018-ende'; a revision 2 replaced by a revision 3 was listed as withdrawn '2021-mitte'."""
+    con = history([("breitbandatlas", vintage, 1, f"bb/{vintage}.csv", vintage, "directory", NOW, None)
+                   for vintage in ("2021-mitte", "2018-1", "2019-ende", "2018-ende")]
+                  + [("gigabit_grundbuch", "2023-06", 2, "gg/a.xlsx", "r2", "directory", BEFORE, NOW),
+                     ("gigabit_grundbuch", "2023-06", 3, "gg/a.xlsx", "r3", "directory", NOW, None)])
+    assert changed_sources(con, NOW) == {
+        "breitbandatlas": {"new": ["2018-1", "2018-ende", "2019-ende", "2021-mitte"], "withdrawn": []},
+        "gigabit_grundbuch": {"new": ["2023-06-rev3"], "withdrawn": ["2023-06-rev2"]}}
