@@ -142,3 +142,10 @@ def test_a_kreis_whose_name_says_kreis_is_not_called_kreis_twice():
     assert in_kreis("Schweinfurt", "09662", "Kreisfreie Stadt") == "in der kreisfreien Stadt Schweinfurt"
     assert in_kreis("Schweinfurt", "09678", "Landkreis") == "im Kreis Schweinfurt"
     assert in_kreis("Heidelberg, Stadtkreis", "08221", "Stadtkreis") == "im Stadtkreis Heidelberg"
+
+
+def test_a_german_list_ends_with_und():
+    from reports.labels import de_list
+
+    assert [de_list([]), de_list(["A"]), de_list([2019, 2020]), de_list(["A", "B", "C"])] == [
+        "", "A", "2019 und 2020", "A, B und C"]
