@@ -167,7 +167,8 @@ def summary(pillars: list[dict], peers: list[dict], period: int | None = None) -
     strengths, actions, location, compared = [], [], [], 0
     same_year = [peer for peer in peers if period is None or peer["period"] == period]
     for pillar in pillars:
-        gaps = [g["value"] for peer in same_year for g in peer["gaps"]
+        # the gaps as the peer table shows them (one decimal), so their mean is what a reader computes from it
+        gaps = [shown_number(g["value"]) for peer in same_year for g in peer["gaps"]
                 if g["pillar"] == pillar["pillar"] and g["value"] is not None]
         if pillar["value"] is None or not gaps:
             continue

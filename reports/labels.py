@@ -17,7 +17,7 @@ from indicators import flags  # the typed codes and their German labels
 from indicators.bands import RANK_DECIMALS
 from indicators.catalogue import load_catalogue
 from indicators.engine import published_score as engine_published_score
-from sources.registry import load_sources
+from sources.registry import attribution_text, load_sources
 
 # Pillar names and unit wording are declared once, in indicators/catalogue.yaml.
 CATALOGUE = load_catalogue()
@@ -34,11 +34,6 @@ CENSUS_REBASINGS = {source_id: {int(year): name for year, name in spec.census_re
 
 # German attribution where the one in sources.yaml is a template or has English words; {year} is
 # the year of the release (BKG asks for "© GeoBasis-DE / BKG (<Jahr>)").
-ATTRIBUTION_DE = {
-    "bkg_vg": "© GeoBasis-DE / BKG ({year}), Daten verändert",
-    "inkar": "© BBSR Bonn 2022, INKAR (aufbereitet von RegioHub/inkr)",
-    "local_inputs": "wie je Datei angegeben (Lieferant, Lizenz; siehe Abschnitt „Coworking-Lücke“)",
-}
 # German publisher and licence where sources.yaml describes them in English (the towns' own files:
 # both are given per file, and each value keeps its own in the warehouse).
 RELEASE_TEXT_DE = {
@@ -122,12 +117,9 @@ def release_text(source_id: str, field: str, value: str | None) -> str | None:
 
 
 def attribution_label(source_id: str, attribution: str | None, vintage: str | None) -> str:
-    """The attribution to print for a release: German, with the release year filled in."""
-    template = ATTRIBUTION_DE.get(source_id)
-    if template is None:
-        return attribution or ""
-    year = re.search(r"((?:19|20)\d{2})", vintage or "")
-    return template.format(year=year.group(1) if year else "")
+    """The attribution to print for a release: German, with the release year filled in (sources.yaml
+    ``attribution_de``; the same text the exports print)."""
+    return attribution_text(source_id, attribution, vintage, _SOURCES)
 
 
 VINTAGE_PATTERNS = [

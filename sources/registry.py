@@ -68,6 +68,8 @@ class SourceSpec:
     live: dict | None = None  # how live mode fetches releases (sources/live.py)
     required: bool = True  # False: a run without files of this source is not an error (the index says so)
     generation: str | None = None  # publisher method generation; a change between sources is a method break
+    # the attribution in German where ``attribution`` is not ("{year}": the year of the release cited)
+    attribution_de: str | None = None
     stage: dict | None = None  # plain staging generated from this (pipelines/assets/staging.py make_stage_asset)
     # {year: census}: the population counts from 31.12. of that year on rest on that census (a change from an
     # earlier base year includes the census's correction of the count; the pages say so)
@@ -131,13 +133,25 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
         )
         fields = {k: entry.get(k) for k in ("title", "label_de", "publisher", "licence", "licence_url", "attribution",
                                             "cadence", "format", "parser", "url", "url_template", "live",
-                                            "generation", "stage", "census_rebasings")}
+                                            "generation", "stage", "census_rebasings", "attribution_de")}
         if not str(fields["label_de"] or "").strip():
             raise ValueError(f"sources.yaml: source {source_id} has no label_de (its short German name on the pages)")
         specs[source_id] = SourceSpec(source_id=source_id, files=patterns, required=entry.get("required", True),
                                       generation_breaks=_generation_breaks(source_id, entry.get("generation_breaks")),
                                       **fields)
     return specs
+
+
+def attribution_text(source_id: str, attribution: str | None, vintage: str | None,
+                     sources: dict[str, SourceSpec] | None = None) -> str:
+    """The attribution to print for a release of ``source_id``: its ``attribution_de`` with the release's year
+    filled in ('© GeoBasis-DE / BKG (2021), Daten verändert'), else ``attribution`` as stored. Pages, downloads and
+    exports print this one text (the exports printed the template's '(year of the vintage)')."""
+    spec = (sources if sources is not None else load_sources()).get(source_id)
+    if spec is None or not spec.attribution_de:
+        return attribution or ""
+    year = re.search(r"((?:19|20)\d{2})", vintage or "")
+    return spec.attribution_de.format(year=year.group(1) if year else "")
 
 
 BREAK_FIELDS = {"measure", "source_level", "laender", "from", "generation"}

@@ -39,7 +39,7 @@ from indicators import flags
 from indicators.bands import RANK_DECIMALS
 from indicators.catalogue import DIRECTION_DE, Catalogue, load_catalogue
 from indicators.engine import published_scores
-from sources.registry import load_sources, sha256_of
+from sources.registry import attribution_text, load_sources, sha256_of
 from sources.vintages import NEWEST_FIRST
 from warehouse.paths import DEFAULT_EXPORTS_DIR, duckdb_config, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
@@ -51,13 +51,31 @@ LATEST = "latest"
 GEOPACKAGE = "municipalities.gpkg"
 LOCAL_TIME_ZONE = "Europe/Berlin"
 MANIFEST = "manifest.json"
-EXPORT_VERSION = "7"  # raise when a file's layout changes: files of unchanged views are then written again
+EXPORT_VERSION = "8"  # raise when a file's layout changes: files of unchanged views are then written again
 EXCEL_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows per sheet, less the header
 
-# The sheet "Quellen und Lizenzen" of every workbook: what to cite when using the figures.
-SOURCES_SQL = """
-SELECT source_id, publisher, licence, licence_url, attribution FROM source_attribution ORDER BY source_id
+
+def newest_year(vintages: str) -> str:
+    """SQL: the newest year named in a list of release ids ('vg250-2025-01-01' and 'vg5000-2021-01-01': '2025'; the ids
+    do not sort by date)."""
+    return f"list_max(list_transform({vintages}, v -> regexp_extract(v, '(19|20)\\d{{2}}', 0)))"
+
+
+# The sheet "Quellen und Lizenzen" of every workbook: what to cite when using the figures (the attribution as the
+# pages print it for the newest release: sources.registry.attribution_text).
+SOURCES_SQL = f"""
+SELECT source_id, publisher, licence, licence_url, attribution, {newest_year("vintages")} AS newest
+FROM source_attribution ORDER BY source_id
 """
+
+
+def sources_rows(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """(source, publisher, licence, licence URL, attribution) per source of the warehouse, the source by its German
+    name and the attribution rendered for its newest release."""
+    names = _source_names()
+    return [(names.get(source, source), publisher, licence, url, attribution_text(source, attribution, newest))
+            for source, publisher, licence, url, attribution, newest in con.execute(SOURCES_SQL).fetchall()]
+
 
 # Columns written as text in Excel: keys with leading zeros, never numbers.
 TEXT_COLUMNS = {"ags", "peer_ags", "kreis_ags"}
@@ -307,7 +325,7 @@ def write_views(con: duckdb.DuckDBPyConnection, directory: Path, previous: dict 
     """
     previous = previous or {}
     manifest, todo = {}, []
-    sources = con.execute(SOURCES_SQL).fetchall()
+    sources = sources_rows(con)
     common = shared_fingerprint(sources)
     for view in PLANNER_VIEWS:
         fingerprint = view_fingerprint(con, view, common)
@@ -382,6 +400,15 @@ def _german_omitted() -> str:
 
 # English note columns the German CSV/.xlsx replace by the German text of the same typed columns (indicators/flags.py):
 # column -> (the typed columns it is rendered from, the SQL expression)
+def _attribution_sql(vintage: str) -> str:
+    """SQL of ``attribution_text`` per row: a source's ``attribution_de`` with the year of ``vintage`` (an expression
+    over the row's release), else the stored attribution."""
+    year = f"coalesce(regexp_extract(CAST({vintage} AS VARCHAR), '((?:19|20)\\d{{2}})', 1), '')"
+    cases = " ".join(f"WHEN {literal(source)} THEN replace({literal(spec.attribution_de)}, '{{year}}', {year})"
+                     for source, spec in load_sources().items() if spec.attribution_de)
+    return f"CASE source_id {cases} ELSE attribution END" if cases else "attribution"
+
+
 RENDERED_DE = {
     "quality_note": ({"excluded_reason", "base_period", "source_level", "territorial_change", "method_break"},
                      lambda: flags.value_note_sql("de")),
@@ -434,7 +461,8 @@ def _unit_expression(column: str) -> str:
 # columns holding codes, written with the catalogue's German names (an unknown code as it is)
 CODED_COLUMNS = {"pillar": _pillar_expression, "unit": _unit_expression, "direction": _direction_expression,
                  "missing_pillars": _pillar_list_expression, "omitted_pillars": _pillar_list_expression,
-                 "uncompared_pillars": _pillar_list_expression}
+                 "uncompared_pillars": _pillar_list_expression,
+                 "source_id": lambda column: _mapping_expression(column, _source_names())}
 
 
 def _mapping_expression(column: str, labels: dict[str, str]) -> str:
@@ -471,6 +499,10 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
         elif name in CODED_COLUMNS:  # the catalogue's German names; an unmapped code passes through, so defused
             text = CODED_COLUMNS[name](column)
             shaped.append((_defused_sql(text) if csv else text, header, "text"))
+        elif name == "attribution" and "source_id" in relation.columns and ({"vintage", "vintages"} & set(relation.columns)):
+            # as the pages print it: for the row's release (town_profile) or the source's newest (source_attribution)
+            release = "vintage" if "vintage" in relation.columns else newest_year("vintages")
+            shaped.append((_attribution_sql(release), header, "text"))
         elif name in RENDERED_DE and RENDERED_DE[name][0] <= set(relation.columns):
             shaped.append((RENDERED_DE[name][1](), header, "text"))  # rendered from the typed columns
         elif kind.id in DECIMAL_TYPES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import duckdb
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 
 from indicators.catalogue import load_catalogue
+from sources.registry import attribution_text, load_sources
 from warehouse import exports
 from warehouse.exports import GEOPACKAGE, GERMAN_HEADERS, LATEST, PLANNER_VIEWS, export_planner_views
 
@@ -108,10 +110,15 @@ def test_xlsx_sources_sheet_lists_every_source_with_its_licence(exported, wareho
     rows = [row for row in sheet.iter_rows(values_only=True)]
     header = rows.index(("Quelle", "Herausgeber", "Lizenz", "Lizenz-URL", "Quellenvermerk"))
     listed = {row[0]: row for row in rows[header + 1:]}
-    expected = warehouse.execute("SELECT source_id, licence, attribution FROM source_attribution").fetchall()
-    assert expected and set(listed) == {row[0] for row in expected}
-    for source_id, licence, attribution in expected:
-        assert listed[source_id][2] == licence and listed[source_id][4] == attribution
+    expected = warehouse.execute("SELECT source_id, licence, attribution, vintages FROM source_attribution").fetchall()
+    sources = load_sources()
+    assert expected and set(listed) == {sources[row[0]].label_de for row in expected}  # by German name
+    for source_id, licence, attribution, vintages in expected:
+        row = listed[sources[source_id].label_de]
+        # the attribution as the pages print it, for the newest release ("(year of the vintage)" was printed)
+        newest = max(re.search(r"(19|20)\d{2}", v).group(0) for v in vintages)
+        assert row[2] == licence and row[4] == attribution_text(source_id, attribution, newest)
+        assert "year of the vintage" not in row[4] and "as re-packaged" not in row[4]
 
 
 def test_every_exported_column_has_a_german_header(warehouse):

@@ -124,7 +124,8 @@ def con_with(rows: int, periods: int):
 
     con = duckdb.connect()
     con.execute("CREATE TABLE source_attribution AS SELECT 'destatis' AS source_id, 'Destatis' AS publisher, "
-                "'dl-de/by-2-0' AS licence, 'https://www.govdata.de/dl-de/by-2-0' AS licence_url, 'Destatis' AS attribution")
+                "'dl-de/by-2-0' AS licence, 'https://www.govdata.de/dl-de/by-2-0' AS licence_url, 'Destatis' AS attribution, "
+                "['2021-12-31'] AS vintages")
     con.execute(f"CREATE VIEW v AS SELECT printf('%08d', i) AS ags, 2001 + i % {periods} AS period, i / 4 AS value "
                 f"FROM range({rows}) t(i)")
     return con
@@ -134,7 +135,7 @@ def test_view_above_one_sheet_gets_its_latest_period_and_a_note(tmp_path, monkey
     monkeypatch.setattr(exports, "XLSX_ROW_LIMIT", 9)
     con = con_with(12, 3)  # 12 rows > 9: only the 4 rows of 2003 go to the workbook
     target = tmp_path / "v.xlsx"
-    assert exports.write_view_xlsx(con, "v", target, con.execute(exports.SOURCES_SQL).fetchall()) == 4
+    assert exports.write_view_xlsx(con, "v", target, exports.sources_rows(con)) == 4
     book = openpyxl.load_workbook(target)
     assert book.sheetnames == ["Daten", "Quellen und Lizenzen"]
     rows = list(book["Daten"].iter_rows(values_only=True))
@@ -256,3 +257,29 @@ def test_index_notes_are_german_in_the_csv(tmp_path):
     notes = pd.read_csv(tmp_path / "v.csv", sep=";", keep_default_na=False, dtype=str)["Hinweise"].tolist()
     assert notes[0].startswith("Lokale Arbeitsinfrastruktur nicht bewertet: keine Daten (Quellen: ")
     assert "OpenStreetMap" in notes[0] and notes[1] == ""
+
+
+def test_sources_and_attributions_as_the_pages_print_them(tmp_path):
+    """The exports printed BKG's template "© GeoBasis-DE / BKG (year of the vintage), Daten verändert", INKAR's English
+    "as re-packaged by" and the source ids; the pages print the year and German (sources.yaml attribution_de)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE v AS SELECT * FROM (VALUES
+        ('bkg_vg', 'vg250-2025-01-01', '© GeoBasis-DE / BKG (year of the vintage), Daten verändert'),
+        ('inkar', '2022-12', '© BBSR Bonn 2022, INKAR (as re-packaged by RegioHub/inkr)'),
+        ('breitbandatlas', '2021-mitte', '© Bundesnetzagentur, Breitbandatlas / Gigabit-Grundbuch'))
+        t(source_id, vintage, attribution)""")
+    exports.write_german_csv(con, "SELECT * FROM v", tmp_path / "v.csv")
+    back = pd.read_csv(tmp_path / "v.csv", sep=";", dtype=str)
+    assert back["Quelle"].tolist() == ["Verwaltungsgebiete (BKG)", "INKAR (BBSR)", "Breitbandatlas"]
+    assert back["Quellenvermerk"].tolist() == ["© GeoBasis-DE / BKG (2025), Daten verändert",
+                                               "© BBSR Bonn 2022, INKAR (aufbereitet von RegioHub/inkr)",
+                                               "© Bundesnetzagentur, Breitbandatlas / Gigabit-Grundbuch"]
+    # a view with the source's releases as a list (source_attribution): the newest one's year
+    exports.write_german_csv(con, "SELECT source_id, list(vintage) AS vintages, any_value(attribution) AS attribution "
+                                  "FROM (SELECT * FROM v UNION ALL SELECT 'bkg_vg', 'vg5000-2021-01-01', attribution "
+                                  "FROM v WHERE source_id = 'bkg_vg') GROUP BY source_id ORDER BY source_id",
+                             tmp_path / "w.csv")
+    back = pd.read_csv(tmp_path / "w.csv", sep=";", dtype=str).set_index("Quelle")
+    assert back.loc["Verwaltungsgebiete (BKG)", "Quellenvermerk"] == "© GeoBasis-DE / BKG (2025), Daten verändert"

@@ -149,3 +149,14 @@ def test_a_german_list_ends_with_und():
 
     assert [de_list([]), de_list(["A"]), de_list([2019, 2020]), de_list(["A", "B", "C"])] == [
         "", "A", "2019 und 2020", "A, B und C"]
+
+
+def test_the_summary_averages_the_gaps_the_peer_table_shows():
+    """Mölln 2021: the peer table shows +8,0 +2,2 +23,2 +24,0 +12,4 for Pendelpotenzial (mean 13,96, so 14,0); the
+    summary said 13,9, the mean of the unrounded gaps."""
+    from reports.context import summary
+
+    pillars = [{"pillar": "commuting_potential", "label": "Pendelpotenzial", "value": 50.0}]
+    peers = [{"period": 2021, "gaps": [{"pillar": "commuting_potential", "value": v}]}
+             for v in (7.96, 2.24, 23.15, 23.96, 12.35)]
+    assert summary(pillars, peers, 2021)["location"][0]["gap"] == 14.0
