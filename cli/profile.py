@@ -11,13 +11,13 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from cli.format import de_number, de_score
+from cli.format import de_number, de_score, is_missing
 from cli.towns import Town
 from indicators import flags
 from reports.context import DECIMALS, imputation_de, quality_de
 from reports.data import TIED_TOWNS  # how many towns share a rank, as the pages count them
-from reports.labels import (data_date_line, de_list, de_rank, de_signed, not_scored_reasons, pillar_label, score_gap,
-                            source_label, unit_label, vintage_label)
+from reports.labels import (data_date_line, de_list, de_rank_band, de_signed, not_scored_reasons, pillar_label,
+                            score_gap, source_label, unit_label, vintage_label)
 
 PILLARS = ["digital_infrastructure", "commuting_potential", "demographic_dynamics", "local_work_infrastructure",
            "accessibility"]
@@ -62,10 +62,8 @@ def fmt(value, digits: int = 1) -> str:
 
 
 def band(low, high) -> str:
-    """A 5–95 % rank band as the pages show it: '2–18', '439,9–801,1' (reports.labels.de_rank)."""
-    if low is None or high is None or pd.isna(low) or pd.isna(high):
-        return "–"
-    return f"{de_rank(low)}–{de_rank(high)}"
+    """A 5–95 % rank band as the pages show it: '2–18', '439,9–801,1' (reports.labels.de_rank_band)."""
+    return de_rank_band(low, high) or "–"
 
 
 def signed(value) -> str:
@@ -169,20 +167,12 @@ def indicator_table(rows: pd.DataFrame) -> Table:
     for column in ["Indikator", "Jahr", "Wert", "Einheit", "Quelle", "Stand", "Stichtag", "Hinweis"]:
         table.add_column(column, justify="right" if column in ("Jahr", "Wert") else "left")
     for _, r in rows.iterrows():
-        row = {k: (None if _missing(v) else v) for k, v in r.items()}
+        row = {k: (None if is_missing(v) else v) for k, v in r.items()}
         note = "; ".join(n for n in (imputation_de(row), quality_de(row)) if n)
         table.add_row(r["label"], str(r["period"]), fmt(r["value"], DECIMALS.get(r["indicator_id"], 2)),
                       unit_label(r["unit"]), source_label(r["source_id"]), vintage_label(r["vintage"]),
                       pd.Timestamp(r["reference_date"]).strftime("%d.%m.%Y"), note)
     return table
-
-
-def _missing(value) -> bool:
-    """A NULL of a typed column as pandas gives it (None, NaN, NaT, NA)."""
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def peer_table(rows: pd.DataFrame) -> Table:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cli.format import de_int, de_number, de_score
 from indicators import flags
-from reports.labels import de_rank, not_scored_reasons, pillar_label
+from reports.labels import de_rank_band, not_scored_reasons, pillar_label
 from cli.store import open_warehouse
 
 PILOTS_SQL = """
@@ -26,8 +26,7 @@ def pilot_rows(con) -> list[list[str]]:
     pillars by their German names)."""
     rows = []
     for name, period, score, rank, of, p05, p95, *pillars, missing in con.execute(PILOTS_SQL).fetchall():
-        band = "–" if p05 is None or p95 is None else f"{de_rank(p05)}–{de_rank(p95)}"  # as the pages show it
-        rows.append([name, str(period), de_score(score), de_int(rank), de_int(of), band,
+        rows.append([name, str(period), de_score(score), de_int(rank), de_int(of), de_rank_band(p05, p95) or "–",
                      *(de_number(p) for p in pillars), ", ".join(pillar_label(p) for p in flags.pillar_ids(missing))])
     return rows
 

@@ -303,15 +303,6 @@ def _columns(con, table: str) -> list[str]:
     return relation_columns(con, table)
 
 
-def year_on_year_sources() -> list[str]:
-    """The sources ``contracts.year_on_year`` can report on: bounds (``yoy_rules``), re-published releases
-    (``republish_sources``) or a measure the index reads gone from a release (an observations contract and
-    ``Catalogue.read_measures``). Each gets its own blocking check, so the UI names the source."""
-    read = {source for source in load_catalogue().read_measures()
-            if "observations" in contracts.CONTRACTS.get(source, {})}
-    return sorted({s for s, _, _ in contracts.yoy_rules()} | set(contracts.republish_sources()) | read)
-
-
 def make_year_on_year_check(source_id: str) -> Check:
     """Blocking check on the candidate: the source's changes between consecutive releases are plausible.
 
@@ -363,7 +354,8 @@ CANDIDATE_CHECKS = {
 CHECKS: list[Check] = [
     *[check for name, source in OBSERVATION_ASSETS.items() for check in make_observation_checks(name, source)],
     *[make_contract_check(name, *spec) for name, specs in CONTRACT_TABLES.items() for spec in specs],
-    *[make_year_on_year_check(source_id) for source_id in year_on_year_sources()],
+    # one blocking check per source the judgement can report on, so the UI names the source
+    *[make_year_on_year_check(source_id) for source_id in contracts.judged_sources(load_catalogue().read_measures())],
     make_table_pilot_check("municipalities", "municipalities"),
     make_table_pilot_check("indicator_values", "indicator_values"),
     make_table_pilot_check("readiness_index", "readiness_index WHERE score IS NOT NULL"),

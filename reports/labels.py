@@ -269,11 +269,11 @@ def in_kreis(name: str | None, ags: str | None = None, designation: str | None =
     and a kreisfreie Stadt of the same name ('in der kreisfreien Stadt Schweinfurt', not 'im Kreis Schweinfurt')."""
     if not name:
         return f"im Kreis {ags or '–'}"
-    if designation in ("Kreisfreie Stadt", "Stadtkreis"):
-        city = name.split(", ", 1)[0]
-        return f"im Stadtkreis {city}" if designation == "Stadtkreis" else f"in der kreisfreien Stadt {city}"
-    if ", " in name:  # a kreisfreie Stadt: 'Heidelberg, Stadtkreis', 'Mainz, kreisfreie Stadt', 'Kiel, Landeshauptstadt'
-        city, kind = name.split(", ", 1)
+    # a kreisfreie Stadt: by its designation, else by the name's suffix ('Heidelberg, Stadtkreis', 'Kiel,
+    # Landeshauptstadt')
+    city, _, kind = name.partition(", ")
+    kind = {"Kreisfreie Stadt": "kreisfreie Stadt", "Stadtkreis": "Stadtkreis"}.get(designation, kind)
+    if kind:
         return f"im Stadtkreis {city}" if kind == "Stadtkreis" else f"in der kreisfreien Stadt {city}"
     if name.startswith(("Region ", "Städteregion ")):
         return f"in der {name}"
@@ -292,6 +292,11 @@ def de_rank(value) -> str:
         return "–"
     shown = rank_shown(value)
     return de_number(shown, 0 if shown.is_integer() else 1)
+
+
+def de_rank_band(low, high) -> str | None:
+    """A 5–95 % rank band as the pages show it ('2–18', '439,9–801,1'); None when an end is missing."""
+    return None if is_missing(low) or is_missing(high) else f"{de_rank(low)}–{de_rank(high)}"
 
 
 def rank_shown(value) -> float | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from reports.downloads import Table
-from reports.labels import (PILLARS, berlin_time, de_rank, pillar_label, published_score, rank_shown, score_gap,
+from reports.labels import (PILLARS, berlin_time, de_rank_band, pillar_label, published_score, rank_shown, score_gap,
                             vintage_label)
 
 
@@ -38,7 +38,8 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "AGS": town["ags"], "Gemeinde": town["name"], "Jahr": r["period"],
             "Indexwert": published_score(r["score"]), "Band 5 %": published_score(r["score_p05"]),
             "Band 95 %": published_score(r["score_p95"]), "Rang": r["rank"],
-            "Rangband 5 %": rank_shown(r["rank_p05"]), "Rangband 95 %": rank_shown(r["rank_p95"]), "verglichene Städte": r["compared_towns"],
+            "Rangband 5 %": rank_shown(r["rank_p05"]), "Rangband 95 %": rank_shown(r["rank_p95"]),
+            "verglichene Städte": r["compared_towns"],
             "Anteil fortgeschriebener Werte (%)": None if r["imputed_share"] is None else 100 * r["imputed_share"],
             "vorläufig": _yes(r["provisional"]), "Datenstand": r["data_dates"],
             "fehlende Säulen": ", ".join(r["missing"]) or None} for r in context["history"]["rows"]]),
@@ -103,10 +104,6 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
     def latest(key: str):
         return lambda t: t["latest"] and t["latest"][key]
 
-    def band(t) -> str | None:
-        low, high = (t["latest"] or {}).get("rank_p05"), (t["latest"] or {}).get("rank_p95")
-        return None if low is None or high is None else f"{de_rank(low)}–{de_rank(high)}"
-
     def age(i: str):
         def cell(t) -> str | None:
             value = t["indicators"].get(i)
@@ -116,7 +113,9 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
 
     rows = [row("AGS", lambda t: t["town"]["ags"]), row("Jahr", latest("period")),
             row("Indexwert", lambda t: t["latest"] and published_score(t["latest"]["score"])),
-            row("Rang", latest("rank")), row("Rangband 5–95 %", band),
+            row("Rang", latest("rank")),
+            row("Rangband 5–95 %", lambda t: de_rank_band((t["latest"] or {}).get("rank_p05"),
+                                                          (t["latest"] or {}).get("rank_p95"))),
             row("Datenstand", lambda t: t["data_dates"] or None)]
     rows += [row(pillar_label(p), latest(p)) for p in PILLARS]
     for i, label in indicator_ids:

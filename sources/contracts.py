@@ -862,9 +862,9 @@ def year_on_year(con, source_ids: list[str] | None = None, contracts: dict | Non
         frames.append(con.execute(_YOY_SQL, {"source": source_id, "pattern": pattern,
                                              "relative": rule.yoy_relative, "drop": rule.yoy_drop_points,
                                              "points": rule.yoy_points, "floor": rule.yoy_floor}).df())
-    for source_id, measures in sorted((read_measures or {}).items()):
-        if (source_ids is None or source_id in source_ids) and "observations" in (contracts or CONTRACTS).get(source_id, {}):
-            frames.append(con.execute(_VANISHED_SQL, {"source": source_id, "measures": sorted(measures)}).df())
+    for source_id, measures in kept_measures(read_measures, contracts).items():
+        if source_ids is None or source_id in source_ids:
+            frames.append(con.execute(_VANISHED_SQL, {"source": source_id, "measures": measures}).df())
     for source_id, lineage in republish_sources(contracts).items():
         # a source without figures has no release to judge (its lineage's rows would be windowed for nothing)
         if (source_ids is None or source_id in source_ids) and con.execute(
@@ -902,6 +902,21 @@ SELECT $source AS source_id, vintage, prev_vintage, '' AS ags, level, measure, N
               measure, level, prev_vintage) AS bound
 FROM vanished ORDER BY vintage, level, measure
 """
+
+
+def kept_measures(read_measures: dict[str, list[str]] | None, contracts: dict | None = None) -> dict[str, list[str]]:
+    """{source: the measures each release must keep}: those the index reads (``read_measures``) of every source whose
+    releases are judged as observations (an ``observations`` contract; not OSM or the towns' lists)."""
+    contracts = contracts if contracts is not None else CONTRACTS
+    return {source_id: sorted(measures) for source_id, measures in sorted((read_measures or {}).items())
+            if "observations" in contracts.get(source_id, {})}
+
+
+def judged_sources(read_measures: dict[str, list[str]] | None = None, contracts: dict | None = None) -> list[str]:
+    """The sources ``year_on_year`` can report on: bounds (``yoy_rules``), re-published releases
+    (``republish_sources``) or a measure the index reads gone from a release (``kept_measures``)."""
+    return sorted({s for s, _, _ in yoy_rules(contracts)} | set(republish_sources(contracts))
+                  | set(kept_measures(read_measures, contracts)))
 
 
 def republish_sources(contracts: dict | None = None) -> dict[str, list[str]]:

@@ -142,6 +142,11 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
     return specs
 
 
+# The year a release id names ('vg250-2025-01-01', '2021-mitte', '2022-12'): the year an attribution cites. The same
+# pattern in Python (``attribution_text``) and in the exports' SQL (warehouse/exports.py).
+RELEASE_YEAR = r"(?:19|20)\d{2}"
+
+
 def attribution_text(source_id: str, attribution: str | None, vintage: str | None,
                      sources: dict[str, SourceSpec] | None = None) -> str:
     """The attribution to print for a release of ``source_id``: its ``attribution_de`` with the release's year
@@ -150,8 +155,8 @@ def attribution_text(source_id: str, attribution: str | None, vintage: str | Non
     spec = (sources if sources is not None else load_sources()).get(source_id)
     if spec is None or not spec.attribution_de:
         return attribution or ""
-    year = re.search(r"((?:19|20)\d{2})", vintage or "")
-    return spec.attribution_de.format(year=year.group(1) if year else "")
+    year = re.search(RELEASE_YEAR, vintage or "")
+    return spec.attribution_de.format(year=year.group(0) if year else "")
 
 
 BREAK_FIELDS = {"measure", "source_level", "laender", "from", "generation"}

@@ -39,7 +39,7 @@ from indicators import flags
 from indicators.bands import RANK_DECIMALS
 from indicators.catalogue import DIRECTION_DE, Catalogue, load_catalogue
 from indicators.engine import published_scores
-from sources.registry import attribution_text, load_sources, sha256_of
+from sources.registry import RELEASE_YEAR, attribution_text, load_sources, sha256_of
 from sources.vintages import NEWEST_FIRST
 from warehouse.paths import DEFAULT_EXPORTS_DIR, duckdb_config, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
@@ -58,7 +58,7 @@ EXCEL_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows per sheet, less the header
 def newest_year(vintages: str) -> str:
     """SQL: the newest year named in a list of release ids ('vg250-2025-01-01' and 'vg5000-2021-01-01': '2025'; the ids
     do not sort by date)."""
-    return f"list_max(list_transform({vintages}, v -> regexp_extract(v, '(19|20)\\d{{2}}', 0)))"
+    return f"list_max(list_transform({vintages}, v -> regexp_extract(v, {literal(RELEASE_YEAR)}, 0)))"
 
 
 # The sheet "Quellen und Lizenzen" of every workbook: what to cite when using the figures (the attribution as the
@@ -73,7 +73,8 @@ def sources_rows(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     """(source, publisher, licence, licence URL, attribution) per source of the warehouse, the source by its German
     name and the attribution rendered for its newest release."""
     names = _source_names()
-    return [(names.get(source, source), publisher, licence, url, attribution_text(source, attribution, newest))
+    return [(names.get(source, source), publisher, licence, url,
+             attribution_text(source, attribution, newest, _sources()))
             for source, publisher, licence, url, attribution, newest in con.execute(SOURCES_SQL).fetchall()]
 
 
@@ -112,9 +113,14 @@ def _catalogue() -> Catalogue:
 
 
 @functools.cache
+def _sources() -> dict:
+    """sources.yaml, read once per process."""
+    return load_sources()
+
+
 def _source_names() -> dict[str, str]:
-    """Source id -> short German name (sources.yaml ``label_de``), read once per process."""
-    return {source_id: spec.label_de for source_id, spec in load_sources().items()}
+    """Source id -> short German name (sources.yaml ``label_de``)."""
+    return {source_id: spec.label_de for source_id, spec in _sources().items()}
 
 
 VIEW_TITLES = registry().planner_views  # the German title of each view's workbook (warehouse/tables.yaml)
@@ -398,17 +404,17 @@ def _german_omitted() -> str:
     return flags.omitted_sql("de", sources, pillar_labels())
 
 
-# English note columns the German CSV/.xlsx replace by the German text of the same typed columns (indicators/flags.py):
-# column -> (the typed columns it is rendered from, the SQL expression)
 def _attribution_sql(vintage: str) -> str:
     """SQL of ``attribution_text`` per row: a source's ``attribution_de`` with the year of ``vintage`` (an expression
     over the row's release), else the stored attribution."""
-    year = f"coalesce(regexp_extract(CAST({vintage} AS VARCHAR), '((?:19|20)\\d{{2}})', 1), '')"
+    year = f"coalesce(regexp_extract(CAST({vintage} AS VARCHAR), {literal(RELEASE_YEAR)}, 0), '')"
     cases = " ".join(f"WHEN {literal(source)} THEN replace({literal(spec.attribution_de)}, '{{year}}', {year})"
-                     for source, spec in load_sources().items() if spec.attribution_de)
+                     for source, spec in _sources().items() if spec.attribution_de)
     return f"CASE source_id {cases} ELSE attribution END" if cases else "attribution"
 
 
+# English note columns the German CSV/.xlsx replace by the German text of the same typed columns (indicators/flags.py):
+# column -> (the typed columns it is rendered from, the SQL expression)
 RENDERED_DE = {
     "quality_note": ({"excluded_reason", "base_period", "source_level", "territorial_change", "method_break"},
                      lambda: flags.value_note_sql("de")),
