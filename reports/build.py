@@ -33,7 +33,7 @@ from reports.downloads import build_time, csv_bytes, write_downloads
 from reports.labels import (PILLARS, attribution_label, berlin_time, de_list, de_number, de_rank, de_score, de_signed,
                             german_sort_key, in_kreis, pillar_label, published_score, release_text, score_gap,
                             source_label, vintage_label)
-from reports.tables import comparison_tables, index_table, releases_table, town_tables
+from reports.tables import comparison_tables, index_table, names_unit, releases_table, town_tables
 from reports.maps import TownGeometries
 from reports import pages
 from reports.pages import PageKeys, read_manifest, write_manifest
@@ -492,12 +492,14 @@ class Renderer:
         indicator_ids = sorted(labels.items(), key=lambda item: item[1])
         latest = self.data.latest_period
         medians = self.data.pillar_medians(latest) if latest is not None else {}
-        tables = comparison_tables(entries, indicator_ids, units) + [releases_table(self.common["releases"])]
+        group_medians = {i: self.data.group_median(i, latest) for i, _ in indicator_ids}
+        tables = (comparison_tables(entries, indicator_ids, units, {**medians, **group_medians})
+                  + [releases_table(self.common["releases"])])
         downloads = write_downloads(out_dir, stem, tables) if out_dir is not None else {}
         return self._render("network.html.j2", {
             "towns": entries, "chart": chart, "indicator_ids": indicator_ids, "pillar_medians": medians,
-            "group_medians": {i: self.data.group_median(i, latest) for i, _ in indicator_ids},
-            "units": units, "decimals": decimals, "network": network, "downloads": downloads})
+            "group_medians": group_medians, "decimals": decimals, "network": network, "downloads": downloads,
+            "units": {i: "" if names_unit(labels[i], unit) else unit for i, unit in units.items()}})  # no unit twice
 
     def index(self, out_dir: Path, town_pages: set[str] | None = None) -> str:
         """All towns with their score of the published period: ranked towns by rank, then the others by

@@ -27,13 +27,13 @@ from pathlib import Path
 import pandas as pd
 
 from reports import xlsx
-from warehouse.exports import FORMULA_START, defused
+from warehouse.exports import FORMULA_START, SIGNIFICANT_DIGITS, defused
 
 SHEET_NAME_MAX = 31  # Excel's limit
 DATE_FORMAT = "%d.%m.%Y"
 # Floats with at most 12 significant digits: a restated share stored as 58.949999999999996 was downloaded as
 # "58,949999999999996" (audit of 2026-12-03); no figure a page shows has more than 12 (coordinates have 8).
-FLOAT_FORMAT = "%.12g"
+FLOAT_FORMAT = f"%.{SIGNIFICANT_DIGITS}g"
 
 
 @dataclass

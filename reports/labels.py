@@ -18,6 +18,7 @@ from indicators.bands import RANK_DECIMALS
 from indicators.catalogue import load_catalogue
 from indicators.engine import published_score as engine_published_score
 from sources.registry import attribution_text, load_sources
+from warehouse.exports import SIGNIFICANT_DIGITS
 
 # Pillar names and unit wording are declared once, in indicators/catalogue.yaml.
 CATALOGUE = load_catalogue()
@@ -235,7 +236,7 @@ def shown_number(value, digits: int = 1) -> float:
     if abs(abs(number) * 10.0 ** digits % 1.0 - 0.5) < 1e-6:  # a tie, or the binary float just beside one
         # the digits the download writes (reports/downloads.py FLOAT_FORMAT, 12 significant): a median computed as
         # 29.884999999999998 is 29,885 there, so 29,89 here (its repr's digits gave 29,88)
-        return float(Decimal(f"{number:.12g}").quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+        return float(Decimal(f"{number:.{SIGNIFICANT_DIGITS}g}").quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
     return round(number, digits)
 
 

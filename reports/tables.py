@@ -93,13 +93,17 @@ def releases_table(releases: list[dict]) -> Table:
         "Lizenz": r["licence"]} for r in releases])
 
 
-def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], units: dict | None = None
-                      ) -> list[Table]:
-    """The side-by-side table of the comparison page, one row per figure and one column per town: what the page
-    shows, with the age of each value (the rank band, the Datenstand, and per indicator its unit, reference date
-    and whether it is carried forward), so a download is not read as current where the page says it is not."""
-    def row(label: str, cell) -> dict:
-        return {"Merkmal": label, **{t["town"]["name"]: cell(t) for t in towns}}
+def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], units: dict | None = None,
+                      medians: dict | None = None) -> list[Table]:
+    """The side-by-side table of the comparison page, one row per figure and one column per town, and the
+    reference group's median as the page's last column (``medians``: pillar id, "score" or indicator id -> median):
+    what the page shows, with the age of each value (the rank band, the Datenstand and the share of carried-forward
+    values, and per indicator its unit, reference date, whether it is carried forward and the Kreis value), so a
+    download is not read as current where the page says it is not."""
+    medians = medians or {}
+
+    def row(label: str, cell, median=None) -> dict:
+        return {"Merkmal": label, **{t["town"]["name"]: cell(t) for t in towns}, MEDIAN_COLUMN: median}
 
     def latest(key: str):
         return lambda t: t["latest"] and t["latest"][key]
@@ -111,19 +115,51 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
                                                      "fortgeschrieben" if value["imputed"] else None]))
         return cell
 
-    rows = [row("AGS", lambda t: t["town"]["ags"]), row("Jahr", latest("period")),
-            row("Indexwert", lambda t: t["latest"] and published_score(t["latest"]["score"])),
-            row("Rang", latest("rank")),
+    def field(i: str, key: str):  # a figure of the town's indicator i (its value, date, Kreis value, ...)
+        return lambda t: (t["indicators"].get(i) or {}).get(key)
+
+    def carried(t) -> float | None:
+        share = (t["latest"] or {}).get("imputed_share")
+        return None if share is None else round(100 * share, 1)
+
+    def tied(t) -> int | None:
+        return None if not t["latest"] or t["latest"]["rank"] is None else (t["latest"]["tied_towns"] or 1) - 1
+
+    rows = [row("AGS", lambda t: t["town"]["ags"]), row("Kreis", lambda t: t["town"]["kreis_name"]),
+            row("Land", lambda t: t["town"]["land"]), row("Einwohner", lambda t: t["town"]["population"]),
+            row("Jahr", latest("period")),
+            row("Indexwert", lambda t: t["latest"] and published_score(t["latest"]["score"]),
+                published_score(medians.get("score"))),
+            row("Rang", latest("rank")), row("verglichene Gemeinden", latest("compared_towns")),
+            row("Rang geteilt mit (weitere Gemeinden)", tied),
             row("Rangband 5–95 %", lambda t: de_rank_band((t["latest"] or {}).get("rank_p05"),
                                                           (t["latest"] or {}).get("rank_p95"))),
-            row("Datenstand", lambda t: t["data_dates"] or None)]
-    rows += [row(pillar_label(p), latest(p)) for p in PILLARS]
+            row("Datenstand", lambda t: t["data_dates"] or None),
+            row("Anteil fortgeschriebener Werte (%)", carried)]
+    rows += [row(pillar_label(p), latest(p), medians.get(p)) for p in PILLARS]
     for i, label in indicator_ids:
         unit = (units or {}).get(i)
-        named = f"{label} ({unit})" if unit and f"({unit})" not in label else label  # some labels name it already
-        rows.append(row(named, lambda t, i=i: t["indicators"].get(i, {}).get("value")))
+        rows.append(row(unit_label(label, unit), field(i, "value"), medians.get(i)))
         rows.append(row(f"{label}: Stichtag", age(i)))
+        kreis, kreis_date, own_date = field(i, "ref_kreis"), field(i, "ref_kreis_date"), field(i, "reference_date")
+        if any(kreis(t) is not None for t in towns):  # the publisher's value for the town's Kreis, as on the page
+            rows.append(row(f"{label}: Kreis", kreis))
+            if any(kreis(t) is not None and kreis_date(t) != own_date(t) for t in towns):
+                rows.append(row(f"{label}: Stichtag Kreis", lambda t: _date(kreis_date(t))))
     return [Table("vergleich", "Vergleich", rows)]
+
+
+MEDIAN_COLUMN = "Median der Vergleichsgruppe"
+
+
+def names_unit(label: str, unit: str | None) -> bool:
+    """Whether an indicator's label names its unit already ("Bevölkerungsentwicklung, ca. 10 Jahre (% pro Jahr)")."""
+    return bool(unit) and f"({unit})" in label
+
+
+def unit_label(label: str, unit: str | None) -> str:
+    """An indicator's label with its unit in brackets, unless the label names it already."""
+    return f"{label} ({unit})" if unit and not names_unit(label, unit) else label
 
 
 def index_table(rows: list[dict]) -> Table:

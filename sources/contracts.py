@@ -38,6 +38,7 @@ The declarations are data, so the table registry planned in issue 13 can absorb 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import math
@@ -265,6 +266,8 @@ class Violation:
     row: int | None = None  # 1-based row of the parsed table (the file's line where it is found)
     column: str | None = None
     key: str | None = None  # region key, used to find the file and line
+    # the offending number, used to find its cell (line and column) in the file; not part of what the violation is
+    value: float | None = field(default=None, compare=False)
 
     def where(self) -> str:
         parts = [f"row {self.row}" if self.row is not None else None, f"column {self.column}" if self.column else None]
@@ -452,37 +455,38 @@ def _rule_violations(contract, frame, column, rule: Rule, rows: np.ndarray, nume
         given = units[rows]
         wrong = np.flatnonzero(pd.Series(given).isin(_mismatching(pd.Series(given), rule.unit)).to_numpy())
         if len(wrong):  # the declared unit is a pattern
-            problems.append((rows[wrong[0]], f"{label}: unit {given[wrong[0]]!r}, declared {rule.unit!r}"))
+            problems.append((rows[wrong[0]], f"{label}: unit {given[wrong[0]]!r}, declared {rule.unit!r}", None))
     present = ~np.isnan(values)
     positions, finite = rows[present], values[present]
     is_finite = np.isfinite(finite)  # numpy's test over the column, not math.isfinite per value
     if (~is_finite).any():
         i = np.flatnonzero(~is_finite)[0]
-        problems.append((positions[i], f"{label}: {finite[i]:g} is not a finite number"))
+        problems.append((positions[i], f"{label}: {finite[i]:g} is not a finite number", finite[i]))
     if rule.integer:
         fractional = np.flatnonzero(is_finite & (np.mod(finite, 1, where=is_finite, out=np.zeros_like(finite)) != 0))
         if len(fractional):
             i = fractional[0]
             problems.append((positions[i], f"{label}: {finite[i]:g} is not a whole number "
-                                           f"(a count; German thousands like '19.566' read as a decimal?)"))
+                                           f"(a count; German thousands like '19.566' read as a decimal?)", finite[i]))
     if rule.min is not None:
         low = np.flatnonzero(finite < rule.min)
         if len(low):
             problems.append((positions[low[0]], f"{label}: {finite[low[0]]:g} below the minimum {rule.min:g} "
-                                                f"({len(low)} values)"))
+                                                f"({len(low)} values)", finite[low[0]]))
     if rule.max is not None:
         high = np.flatnonzero(finite > rule.max + rule.tolerance)
         if len(high):
             allowed = f"{rule.max:g} + rounding tolerance {rule.tolerance:g}" if rule.tolerance else f"{rule.max:g}"
             problems.append((positions[high[0]], f"{label}: {finite[high[0]]:g} above the maximum {allowed} "
-                                                 f"({len(high)} values)"))
+                                                 f"({len(high)} values)", finite[high[0]]))
     if rule.percent and is_finite.any():
         largest = int(np.argmax(np.where(is_finite, finite, -np.inf)))
         share = share_problem(label, rule, int(is_finite.sum()), float(finite[largest]))
         if share:
-            problems.append((positions[largest], share))
+            problems.append((positions[largest], share, float(finite[largest])))
     return [Violation(contract.table, problem, int(i) + 1, column,
-                      str(frame.at[int(i), contract.key]) if contract.key in frame else None) for i, problem in problems]
+                      str(frame.at[int(i), contract.key]) if contract.key in frame else None,
+                      None if value is None else float(value)) for i, problem, value in problems]
 
 
 def _registered(contract: TableContract, frame: pd.DataFrame, registers: Registers,
@@ -793,33 +797,115 @@ def _staged_rule_violations(con, contract, types, scope, params, column, label, 
 # --- naming the file and line ---------------------------------------------------------------------------
 
 def _describe(release: Release, violations: list[Violation]) -> tuple[str, str]:
-    """(file, problem text) for a SourceError: the file that holds the first offending key, its line if text."""
+    """(file, problem text) for a SourceError: the file that holds the first offending key, and where it is known
+    the line (text files) or row (workbooks, Parquet) and the file's own column header of the offending value."""
     first = violations[0]
-    file, line = _locate(release, first.key)
+    file, line, header = _locate(release, first.key, first.value)
     row = f"row {line}" if line else (f"row {first.row} of the parsed {first.table}" if first.row else None)
-    where = "/".join(p for p in (row, f"column {first.column}" if first.column else None) if p)
+    if row and first.key:
+        row += f" (key {first.key})"
+    column = f"column {header!r}" if header else (f"column {first.column}" if first.column else None)
+    where = "/".join(p for p in (row, column) if p)
     problems = [first.problem] + [v.problem + (f" ({v.where()})" if v.where() else "") for v in violations[1:]]
     text = "; ".join(problems[:6]) + (f"; and {len(problems) - 6} more" if len(problems) > 6 else "")
     return file, f"{where}: {text}" if where else text
 
 
-def _locate(release: Release, key: str | None) -> tuple[str, int | None]:
-    """The release file whose text holds ``key`` and the 1-based line (text files only)."""
-    if key:
-        for release_file in release.files:
-            if release_file.path.suffix.lower() not in (".csv", ".txt", ".json"):
-                continue
-            try:
-                text = release_file.path.read_text(encoding="utf-8-sig", errors="replace")
-            except OSError:
-                continue
-            position = text.find(key)
-            if position >= 0:
-                return release_file.relative_path, text.count("\n", 0, position) + 1
+def _locate(release: Release, key: str | None, value: float | None = None) -> tuple[str, int | None, str | None]:
+    """(file, 1-based line or row, column header) of the first offending figure, as far as it can be found: in
+    text files the line holding ``key`` (and, with ``value``, the line and column holding both); in workbooks and
+    Parquet files the one cell that holds ``value`` (a row there need not hold the key as text: the
+    Gemeindeverzeichnis splits it into five columns, INKAR numbers its regions). Only on the error path."""
+    cells = []  # (file, row, column) of a workbook's or Parquet file's only cell holding the value
+    for release_file in release.files:
+        suffix = release_file.path.suffix.lower()
+        try:
+            if key and suffix in (".csv", ".txt", ".json"):
+                found = _text_cell(release_file.path.read_text(encoding="utf-8-sig", errors="replace"), key,
+                                   value if suffix != ".json" else None)
+                if found:
+                    return release_file.relative_path, *found
+            elif value is not None and suffix in (".xlsx", ".parquet"):
+                found = (_workbook_cell if suffix == ".xlsx" else _parquet_cell)(release_file.path, value)
+                cells += [(release_file.relative_path, *found)] if found else []
+        except Exception:  # a file too broken to search: the message names the parsed row instead
+            continue
+    if len(cells) == 1:  # in one file only (INKAR's catalogue file may hold the same number as an id)
+        return cells[0]
     if not release.files:
-        return f"vintage {release.vintage}", None
-    # no text to search: the release's main file (the largest: the data table, the .shp), not every part
-    return max(release.files, key=lambda f: f.size_bytes).relative_path, None
+        return f"vintage {release.vintage}", None, None
+    # nowhere found: the release's main file (the largest: the data table, the .shp), not every part
+    return max(release.files, key=lambda f: f.size_bytes).relative_path, None, None
+
+
+def _same_number(cell, value: float) -> bool:
+    """Whether a file's cell holds ``value``, in German or English notation or as a native number."""
+    if isinstance(cell, numbers.Number) and not isinstance(cell, bool):
+        number = float(cell)
+    else:
+        text = str(cell).strip()
+        try:
+            number = parse_number(text)
+        except ValueError:
+            try:
+                number = float(text)
+            except ValueError:
+                return False
+    return number is not None and math.isclose(number, value, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _text_cell(text: str, key: str, value: float | None) -> tuple[int, str | None] | None:
+    """(line, header) of the first line holding ``key`` and a cell equal to ``value``, else of the first line
+    holding ``key`` (header None); None when no line holds it. The separator is the header line's."""
+    lines = text.splitlines()
+    separator = ";" if lines and lines[0].count(";") > lines[0].count(",") else ","
+    headers = next(csv.reader(lines[:1], delimiter=separator), [])
+    first = None
+    for number, line in enumerate(lines, 1):
+        if key not in line:
+            continue
+        first = first or number
+        if value is None:
+            break
+        cells = next(csv.reader([line], delimiter=separator), [])
+        if key not in (c.strip() for c in cells):
+            continue
+        for position, cell in enumerate(cells[:len(headers)]):
+            if _same_number(cell, value):
+                return number, headers[position].strip()
+    return (first, None) if first else None
+
+
+def _workbook_cell(path: Path, value: float) -> tuple[str, str] | None:
+    """("<row> of sheet '<name>'", column letter) of the only cell of the workbook holding ``value``."""
+    from python_calamine import CalamineWorkbook
+    book = CalamineWorkbook.from_path(str(path))
+    found = [(sheet, r, c) for sheet in book.sheet_names
+             for r, cells in enumerate(book.get_sheet_by_name(sheet).to_python(skip_empty_area=False), 1)
+             for c, cell in enumerate(cells) if cell != "" and _same_number(cell, value)]
+    if len(found) != 1:  # an ordinary value many cells hold: no single cell to name
+        return None
+    sheet, row, column = found[0]
+    return f"{row} of sheet {sheet!r}", _column_letter(column)
+
+
+def _column_letter(index: int) -> str:
+    """Excel's name of a 0-based column: 0 -> 'A', 27 -> 'AB'."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _parquet_cell(path: Path, value: float) -> tuple[int, str] | None:
+    """(1-based row, column) of the only decimal cell of a Parquet file holding ``value`` (integer columns are
+    ids and years there)."""
+    frame = pd.read_parquet(path)
+    found = [(int(row) + 1, column) for column in frame.columns if pd.api.types.is_float_dtype(frame[column])
+             for row in np.flatnonzero(np.isclose(frame[column].to_numpy(dtype=float), value, rtol=1e-9, atol=1e-12))]
+    return found[0] if len(found) == 1 else None
 
 
 CONTRACTS = load_contracts()

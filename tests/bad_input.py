@@ -337,7 +337,8 @@ def gemeindeverzeichnis() -> list[Variant]:
         Variant(s, GV, "duplicated_key", edit(gv_duplicate(MOELLN, 10, 25000.0)), r"01053090.* more than once"),
         Variant(s, GV, "seven_digit_key", edit(gv_set(MOELLN, 7, "0900")), r"key '010530900' does not match|not 8 digits"),
         Variant(s, GV, "lettered_key", edit(gv_set(MOELLN, 7, "09X")), r"not 8 digits|does not match"),
-        Variant(s, GV, "out_of_range", edit(gv_set(MOELLN, 10, 1e15)), r"population_total: 1e\+15 above the maximum"),
+        Variant(s, GV, "out_of_range", edit(gv_set(MOELLN, 10, 1e15)),  # its workbook cell named: row, sheet, column
+                r"row \d+ of sheet 'Onlineprodukt_Gemeinden' \(key 01053090\)/column 'J': population_total: 1e\+15 above the maximum"),
         Variant(s, GV, "negative", edit(gv_set(MOELLN, 10, -5.0)), r"population_total: -5 below the minimum"),
         Variant(s, GV, "english_decimal_text", edit(gv_set(MOELLN, 9, "25.05")), r"'25.05' is not a number in German"),
         Variant(s, GV, "missing_gemeinden", edit(gv_drop_gemeinden(20)), r"20 Gemeinden of the register .* missing"),
@@ -405,7 +406,8 @@ def breitbandatlas() -> list[Variant]:
         Variant(s, BBA, "duplicated_key", csv_duplicate(sep, key, 40, "50"), r"01053090.* more than once"),
         Variant(s, BBA, "lettered_key", csv_cells(sep, key, 0, '"0105309A"'), r"'0105309A' does not match"),
         Variant(s, BBA, "unknown_key", csv_cells(sep, key, 0, '"01053999"'), r"01053999 is in no Gemeindeverzeichnis"),
-        Variant(s, BBA, "out_of_range", csv_cells(sep, key, 1, "250"), r"250 above the maximum 100 \+ rounding"),
+        Variant(s, BBA, "out_of_range", csv_cells(sep, key, 1, "250"),  # the file's line, key and own header
+                r"row \d+ \(key 01053090\)/column 'alle Technologien ≥ 1 Mbit/s': households_all_1: 250 above the maximum 100 \+ rounding"),
         Variant(s, BBA, "huge", csv_cells(sep, key, 1, "1e308"), r"above the maximum"),
         Variant(s, BBA, "negative", csv_cells(sep, key, 1, "-5"), r"-5 below the minimum"),
         Variant(s, BBA, "german_decimal_comma", csv_cells(sep, key, 1, "99,5"), r"row \d+ \(AGS 01053090\), column '.*': non-numeric value '99,5'"),
@@ -484,7 +486,8 @@ def inkar() -> list[Variant]:
         Variant(s, INKAR, "renamed_column", parquet_edit(lambda t: t.rename(columns={"x352": "x999"})),
                 r"missing columns \['x352'\]"),
         Variant(s, INKAR, "duplicated_key", parquet_edit(duplicate), r"more than once"),
-        Variant(s, INKAR, "out_of_range", parquet_edit(set_value("x352", 250.0)), r"out_commuter_share: 250 above"),
+        Variant(s, INKAR, "out_of_range", parquet_edit(set_value("x352", 250.0)),  # the data file's row and column
+                r"verkehr_und_erreichbarkeit_2022-12.parquet: row \d+ \(key \d+\)/column 'x352': out_commuter_share: 250 above"),
         Variant(s, INKAR, "negative", parquet_edit(set_value("x352", -5.0)), r"out_commuter_share: -5 below"),
         Variant(s, INKAR, "german_thousands_text", parquet_edit(set_value("x352", "1.234,5")), r"not of type number"),
         Variant(s, INKAR, "period_with_space", parquet_edit(lambda t: t.assign(zeitbezug=t["zeitbezug"] + " ")), None,

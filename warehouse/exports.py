@@ -51,7 +51,7 @@ LATEST = "latest"
 GEOPACKAGE = "municipalities.gpkg"
 LOCAL_TIME_ZONE = "Europe/Berlin"
 MANIFEST = "manifest.json"
-EXPORT_VERSION = "8"  # raise when a file's layout changes: files of unchanged views are then written again
+EXPORT_VERSION = "9"  # raise when a file's layout changes: files of unchanged views are then written again
 EXCEL_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows per sheet, less the header
 
 
@@ -89,6 +89,10 @@ SCORE_GAPS = {"gap_score": ("peer_score", "score")}  # column -> (minuend, subtr
 # The Monte Carlo's rank percentiles, as the pages show them (indicators.bands.RANK_DECIMALS) instead of the float's
 # noise (2.0499999999999545). Parquet keeps full precision.
 RANK_QUANTILES = {"rank_median", "rank_p05", "rank_p95"}
+# Every other decimal in the German CSV/.xlsx (and the town pages' downloads, reports/downloads.py) with at most this
+# many significant digits: a restated share stored as 14.639999999999999 was exported as "14,639999999999999" (review
+# of 4 December); no figure the warehouse holds has more (coordinates have 8). Parquet keeps full precision.
+SIGNIFICANT_DIGITS = 12
 
 # A CSV text cell starting with one of these is a formula to Excel (=HYPERLINK(...), +cmd|..., @SUM, a tab before
 # =): names from OpenStreetMap and the towns' own lists reach the planners' spreadsheets, so such a cell is written
@@ -425,12 +429,11 @@ RENDERED_DE = {
 
 def shared_fingerprint(sources: list) -> str:
     """What every view's files show besides the view's rows: the sources sheet, the German pillar, unit, direction
-    and source names, the scores' and rank percentiles' decimals and the German flag texts of the notes (a changed
+    and source names, the scores' and rank percentiles' decimals, the other decimals' significant digits and the German flag texts of the notes (a changed
     label or precision rewrites the files)."""
     return repr([sources, sorted(pillar_labels().items()), sorted(_catalogue().units.items()),
                  sorted(DIRECTION_DE.items()), sorted(_source_names().items()), _catalogue().score_decimals,
-                 RANK_DECIMALS,
-                 sorted(flags.CODES.items())])
+                 RANK_DECIMALS, SIGNIFICANT_DIGITS, sorted(flags.CODES.items())])
 
 
 def pillar_labels() -> dict[str, str]:
@@ -512,8 +515,10 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
         elif name in RENDERED_DE and RENDERED_DE[name][0] <= set(relation.columns):
             shaped.append((RENDERED_DE[name][1](), header, "text"))  # rendered from the typed columns
         elif kind.id in DECIMAL_TYPES:
-            # shortest round-trip digits (0.1 stays 0,1), point swapped for the comma; NaN written empty
-            value = _published_score(name, set(relation.columns)) or f"CAST({column} AS DOUBLE)"
+            # SIGNIFICANT_DIGITS, then the shortest digits of that double (0.1 stays 0,1), point swapped for the
+            # comma; NaN written empty
+            value = (_published_score(name, set(relation.columns))
+                     or f"CAST(printf('%.{SIGNIFICANT_DIGITS}g', {column}) AS DOUBLE)")
             number = f"CASE WHEN isnan({value}) THEN NULL ELSE {value} END"
             shaped.append((f"replace(CAST({number} AS VARCHAR), '.', ',')" if csv else number, header, "decimal"))
         elif kind.id == "boolean":

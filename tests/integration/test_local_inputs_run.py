@@ -90,6 +90,7 @@ def test_moelln_report_and_the_ranking_page_from_the_example(example_warehouse, 
     with duckdb.connect(str(example_warehouse), read_only=True) as con:
         view = con.execute("SELECT ags, gap_rank, desk_demand FROM coworking_gap_ranking ORDER BY gap_rank").fetchall()
     assert [a for a, _, _ in view] == re.findall(r'<tr id="gap-(\d{8})">', ranking) and len(view) == 5
+    assert "<p>5 Kleinstädte der Vergleichsgruppe · Jahr 2023 ·" in ranking
     with duckdb.connect(str(example_warehouse), read_only=True) as con:
         period, moelln = con.execute("SELECT period, coworking_data FROM coworking_gap_ranking WHERE ags = ?",
                                      [MOELLN]).fetchone()

@@ -74,6 +74,11 @@ def german(value: float, digits: int = 1) -> str:
     return ("\u2212" if exact < 0 else "") + text
 
 
+def csv_number(value: float) -> str:
+    """A number as the downloads' CSV writes it: twelve significant digits, decimal comma."""
+    return f"{value:.12g}".replace(".", ",")
+
+
 def german_signed(value: float, digits: int = 1) -> str:
     """'+3,7', '−0,4', or '0,0' without a sign."""
     text = german(abs(value), digits)
@@ -369,9 +374,24 @@ def test_the_network_download_says_how_old_each_value_is(pilot_reports, warehous
                                                                                           if imputed else "")
         assert frame.loc["Rangband 5–95 %", names[ags]] == f"{german_rank(p05)}–{german_rank(p95)}"
         assert frame.loc["Datenstand", names[ags]].startswith("Breitband ")
+        share = warehouse.execute("SELECT imputed_share FROM readiness_index WHERE ags = ? AND period = ? "
+                                  "AND method_version = ?", [ags, period, method]).fetchone()[0]
+        assert frame.loc["Anteil fortgeschriebener Werte (%)", names[ags]] == csv_number(round(100 * share, 1))
     assert frame.index.str.startswith(f"{label} (").sum() == 1 and "%" in frame.index[frame.index.str.startswith(
         f"{label} (")][0] and unit
     assert "fortgeschrieben" in " ".join(frame.loc[f"{label}: Stichtag"])  # 2019 carried to 2021 in the snapshot
+    # the page's median column, and a label that names its unit names it once, in the download and on the page
+    median = warehouse.execute("""SELECT median(score) FROM readiness_index WHERE in_reference_group AND period = ?
+        AND method_version = ?""", [period, method]).fetchone()[0]
+    assert frame.loc["Indexwert", "Median der Vergleichsgruppe"] == csv_number(round(median, 1))
+    assert "Bevölkerungsentwicklung, ca. 10 Jahre (% pro Jahr)" in frame.index
+    html, text = page(pilot_reports, "netzwerk.html")
+    assert text["indicator-population_change_10y"].count("% pro Jahr") == 1
+    # the Kreis values the page shows under each town's value, town by town as the columns
+    towns = [c for c in frame.columns if c != "Median der Vergleichsgruppe"]
+    kreis = frame.loc["Pendler mit Arbeitsweg ≥ 50 km: Kreis", towns]
+    assert re.findall(r"Kreis ([\d.]+,\d\d)", text["indicator-long_distance_commuter_share"]) == [
+        german(float(v.replace(",", ".")), 2) for v in kreis] and len(kreis) == 5
 
 
 def test_index_lists_every_town_and_links_the_pages_built(pilot_reports, warehouse):
@@ -662,6 +682,7 @@ def test_ranking_page_on_the_snapshot_says_why_it_is_empty(pilot_reports, wareho
     assert warehouse.execute("SELECT count(*) FROM coworking_gap_ranking").fetchone()[0] == 0
     html, text = page(pilot_reports, "coworking-luecke.html")
     assert 'id="gap-ranking"' not in html and "Für keine Kleinstadt ließ sich ein Bedarf schätzen" in text["rangliste"]
+    assert "Keine Kleinstadt mit geschätztem Bedarf" in html and "0 Kleinstädte" not in html  # not a count of none
     assert 'id="ohne-angebot"' not in html and "keine Fahrzeit" in text["reichweite"]
     assert 'href="coworking-luecke.html"' in (pilot_reports / "index.html").read_text(encoding="utf-8")
 

@@ -207,6 +207,23 @@ def test_pillar_lists_directions_and_rank_percentiles_as_planners_read_them(tmp_
     assert rows[1][0] == "Demografische Dynamik, Erreichbarkeit" and rows[1][3:] == (2.0, 801.1)
 
 
+def test_decimals_are_written_without_float_noise(tmp_path):
+    """town_profile.csv had "14,639999999999999" and peer_comparison.csv "-7,925000000000011" (review of
+    4 December): twelve significant digits, as the pages' downloads; small and large figures keep theirs."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("f", pd.DataFrame({"ags": list("abcdefg"),
+                                    "value": [14.639999999999999, -7.925000000000011, 0.801403369, 1.5e-7,
+                                              43922.0, 123456.78901234, float("nan")]}))
+    exports.write_german_csv(con, "SELECT * FROM f", tmp_path / "f.csv")
+    back = pd.read_csv(tmp_path / "f.csv", sep=";", keep_default_na=False, dtype=str)
+    assert back["Wert"].tolist() == ["14,64", "-7,925", "0,801403369", "1,5e-07", "43922,0", "123456,789012", ""]
+    exports.write_xlsx_query(con, "SELECT * FROM f", tmp_path / "f.xlsx", "T")
+    _, rows = read(tmp_path / "f.xlsx")
+    assert [r[1] for r in rows[1:]] == [14.64, -7.925, 0.801403369, 1.5e-7, 43922.0, 123456.789012, None]
+
+
 def test_formula_like_text_is_defused_in_the_csv_only(tmp_path):
     """The exports' CSV writes a leading apostrophe before text Excel would run; numbers and the .xlsx are as stored."""
     import duckdb
