@@ -18,7 +18,7 @@ import pandas as pd
 from sources import OBSERVATION_COLUMNS
 from sources.errors import SourceError
 from sources.frames import per_distinct, shared_where
-from sources.registry import Release
+from sources.registry import Release, label_vintage
 from sources.vintages import in_time_order, release_order
 
 # INKAR indicator column -> (measure, unit, word that must appear in INKAR's own short name)
@@ -246,7 +246,7 @@ def closest_register(registers: pd.DataFrame, inkar_gemeinden: pd.DataFrame, rel
     """The register vintage whose Gemeinde keys differ least from INKAR's own Gemeinde list
     (without that list: the latest register before ``release``, else the latest)."""
     if inkar_gemeinden.empty:
-        month = None if release is None else release.partition("-rev")[0]  # INKAR's '2022-12', a revision alike
+        month = None if release is None else label_vintage(release)  # INKAR's '2022-12', a revision alike
         before = [v for v in registers["vintage"].unique() if month is None or in_time_order(v) < month]
         return max(before or registers["vintage"].unique(), key=release_order)
     keys = set(inkar_gemeinden["ags"])

@@ -117,6 +117,11 @@ class Release:
         return matches[0]
 
 
+def label_vintage(label: str) -> str:
+    """The vintage of a stored label: '2023-11-20-rev2' -> '2023-11-20' (``Release.label`` the other way)."""
+    return str(label).partition("-rev")[0]
+
+
 def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
     """Parse sources.yaml into SourceSpec objects, keyed by source id."""
     raw = read_yaml(path)

@@ -244,7 +244,8 @@ LOSSLESS = {("DOUBLE", "BIGINT"), ("DOUBLE", "INTEGER"), ("BIGINT", "INTEGER"), 
 def _migrate_types(con: duckdb.DuckDBPyConnection, table: str, key: dict) -> None:
     """Give a column the incoming type where its current type would fail or round the new values.
 
-    The rows about to be replaced do not count; when no other rows remain (or all of them cast),
+    An incoming column without a value keeps the table's type (its own is a guess). The rows about to be
+    replaced do not count; when no other rows remain (or all of them cast),
     the column takes the incoming type, else VARCHAR, which holds both. A VARCHAR column is never
     narrowed (keys like '01053090' would lose their zeros), and a wider number type is kept.
     """
@@ -258,6 +259,10 @@ def _migrate_types(con: duckdb.DuckDBPyConnection, table: str, key: dict) -> Non
         if old_type in (None, new_type, "VARCHAR") or (old_type, new_type) in LOSSLESS:
             continue
         column = f'"{name}"'
+        if con.execute(f"SELECT count({column}) FROM incoming").fetchone()[0] == 0:
+            # no value to hold: the type is pandas' guess for an empty column (INTEGER), and migrating a DATE
+            # column to it failed (a town's coworking list where no space has closed: DATE -> INTEGER)
+            continue
         kept = con.execute(f"""SELECT count(*) FILTER ({column} IS NOT NULL AND TRY_CAST({column} AS {new_type}) IS NULL)
                                FROM {table} WHERE NOT ({where})""", params).fetchone()[0]
         target = new_type if kept == 0 else "VARCHAR"

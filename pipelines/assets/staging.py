@@ -13,7 +13,7 @@ from sources import OBSERVATION_COLUMNS, contracts, inkar, local_inputs, osm_cow
 from sources.ba_commuting import FLOW_COLUMNS
 from sources.destatis_changes import CHANGE_COLUMNS
 from sources.frames import shared_strings
-from sources.registry import load_sources
+from sources.registry import label_vintage, load_sources
 from staging import coworking, crosswalk
 from staging.geometries import NEWEST_RELEASE, newest_kreise
 from staging.derived import commuter_shares
@@ -261,7 +261,8 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
             covered = set(local["supplying_ags"]) if len(local) else set()
             # without OSM only the supplying towns are measured: elsewhere a zero would not be a real zero
             measured = gemeinden if len(osm) or source_id == "osm_coworking" else gemeinden[gemeinden["ags"].isin(covered)]
-            values = coworking.coworking_indicators(local_inputs.active_on(merged, vintage), measured, vintage)
+            day = label_vintage(vintage)  # a corrected delivery's label '2023-11-20-rev2' is no date
+            values = coworking.coworking_indicators(local_inputs.active_on(merged, day), measured, day)
             values["note"] = local_inputs.coverage_notes(values, covered, local, with_osm=len(osm) > 0)
             spaces.append(merged)
             observations.append(values.assign(vintage=vintage, source_id=source_id))

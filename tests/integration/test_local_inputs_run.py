@@ -185,3 +185,35 @@ def test_malformed_delivery_fails_and_publishes_nothing(example_warehouse, tmp_p
     assert {"warehouse_candidate", "published_warehouse"} <= skipped_steps(result)
     assert published.read_bytes() == before
     assert SNAPSHOT_DIR.joinpath("local-inputs").exists() is False  # the example never enters the snapshot
+
+
+def test_a_corrected_list_and_a_new_delivery_without_closing_dates_publish(example_warehouse, tmp_path):
+    """Two ordinary deliveries crashed the coworking step (bad-input review of 4 December): a corrected file in the
+    same delivery folder (label '2023-11-20-rev2', parsed as a date: DateParseError) and a new delivery in which
+    no space has closed (an all-empty "Geschlossen am": DATE -> INTEGER). Both now publish, from the last good
+    publish of the example, as a monthly refresh finds it."""
+    from tests.conftest import downstream_of, refresh_settings, run_job
+
+    run = tmp_path / "run"
+    shutil.copytree(example_warehouse.parent, run, ignore=shutil.ignore_patterns("exports", "reports"))
+    source = run / "source"
+    replace_cell(source / DELIVERY, SPACES_FILE, 3, "Arbeitsplätze", "8")  # the library's desks corrected: 6 -> 8
+    result = run_job(refresh_settings(run, source), raise_on_error=False,
+                     assets=downstream_of("raw/local_inputs", "raw/osm_coworking"))
+    assert result.success
+    with duckdb.connect(str(run / example_warehouse.name), read_only=True) as con:
+        assert con.execute("SELECT desks FROM coworking_spaces WHERE vintage = '2023-11-20-rev2' "
+                           "AND name = 'BEISPIEL Stadtbücherei als Dritter Ort'").fetchall() == [(8,)]
+    new = source / "local-inputs" / "2024-01-10"
+    new.mkdir()
+    lines = (source / DELIVERY / SPACES_FILE).read_text(encoding="utf-8").splitlines()
+    permanent = lines[2].split(";")  # the library: opened, never closed
+    permanent[0] = "BEISPIEL Neuer Coworking-Ort am Bahnhof"
+    (new / "coworking_01053090_neu.csv").write_text("\n".join([lines[0], ";".join(permanent)]) + "\n",
+                                                     encoding="utf-8")
+    result = run_job(refresh_settings(run, source), raise_on_error=False,
+                     assets=downstream_of("raw/local_inputs", "raw/osm_coworking"))
+    assert result.success
+    with duckdb.connect(str(run / example_warehouse.name), read_only=True) as con:
+        names = {n for (n,) in con.execute("SELECT name FROM coworking_spaces WHERE vintage = '2024-01-10'").fetchall()}
+        assert names == {"BEISPIEL Neuer Coworking-Ort am Bahnhof"}

@@ -271,6 +271,23 @@ def test_an_older_working_database_is_migrated_not_broken():
     assert sorted(con.execute("SELECT ags, value FROM old").fetchall()) == [("01053090", 2.5), ("1053", 7.0)]
 
 
+def test_an_empty_column_keeps_the_tables_type():
+    """A town's coworking list where no space has closed: its all-empty "closed" column (pandas' guess: INTEGER)
+    crashed the step with "Unimplemented type for cast (DATE -> INTEGER)" (bad-input review of 4 December)."""
+    import datetime as dt
+
+    from warehouse.workdb import replace_rows
+
+    con = duckdb.connect()
+    replace_rows(con, "spaces", pd.DataFrame({"ags": ["01053090"], "closed": [dt.date(2024, 3, 1)], "vintage": ["a"]}),
+                 vintage="a")
+    replace_rows(con, "spaces", pd.DataFrame({"ags": ["01053090"], "closed": [None], "vintage": ["b"]}), vintage="b")
+    assert con.execute("SELECT data_type FROM duckdb_columns() WHERE table_name = 'spaces' "
+                       "AND column_name = 'closed'").fetchone()[0] == "DATE"
+    assert sorted(con.execute("SELECT vintage, closed FROM spaces").fetchall()) == [("a", dt.date(2024, 3, 1)),
+                                                                                   ("b", None)]
+
+
 def test_revision_vintage_labels_have_a_start_date():
     assert contracts.vintage_start("2022-12-rev2") == "2022-12-01"
     assert contracts.vintage_start("2023") == "2023-01-01"
