@@ -12,10 +12,11 @@ from indicators.catalogue import load_catalogue
 from sources import OBSERVATION_COLUMNS, contracts, inkar, local_inputs, osm_coworking
 from sources.ba_commuting import FLOW_COLUMNS
 from sources.destatis_changes import CHANGE_COLUMNS
+from sources.errors import SourceError
 from sources.frames import shared_strings
 from sources.registry import label_vintage, load_sources
 from staging import coworking, crosswalk
-from staging.geometries import NEWEST_RELEASE, newest_kreise
+from staging.geometries import NEWEST_RELEASE, area_mismatches, newest_kreise
 from staging.derived import commuter_shares
 from warehouse.workdb import relation_columns, store, visible_relations
 from warehouse.registry import registry
@@ -218,6 +219,12 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
     with settings.work(own="municipality_geometries") as con:
         parsed = parse_all(con, "bkg_vg")
         geometries = pd.concat([tables["geometries"] for _, tables in parsed], ignore_index=True)
+        mismatches = area_mismatches(con, geometries)
+        if mismatches:  # nothing stored: the polygons do not belong to their keys
+            release = next(r for r in landed_releases(con, "bkg_vg") if r.label == mismatches[0][0])
+            more = f"; and {len(mismatches) - 3} more Kreise" if len(mismatches) > 3 else ""
+            raise SourceError("bkg_vg", release.file("gemeinden", ".dbf").relative_path,
+                              "; ".join(problem for _, problem in mismatches[:3]) + more)
         store(con, "municipality_geometries", "municipality_geometries", geometries)
         kreise = concat([tables["kreise"] for _, tables in parsed])
         store(con, "municipality_geometries", "kreise", newest_kreise(con, kreise))

@@ -288,6 +288,28 @@ def test_an_empty_column_keeps_the_tables_type():
                                                                                    ("b", None)]
 
 
+def test_a_release_dated_in_the_future_is_refused(tmp_path):
+    """A delivery folder local-inputs/2099-01-01 (or an OSM file coworking_2099-01-01.json) was published as
+    index years up to 2099 (bad-input review of 4 December): the label's date may not be after today."""
+    from sources.registry import Release, ReleaseFile
+
+    today = dt.date(2026, 12, 4)
+    assert "dated 2099-01-01, after today (2026-12-04)" in contracts.future_release("2099-01-01", today)
+    assert "dated 2031-01-01" in contracts.future_release("2031", today)  # a year: its first day
+    assert "2023-11-31 is no date" in contracts.future_release("2023-11-31", today)
+    for label in ("2026-12", "2026-12-04", "2023-11-20-rev2", "vg5000-2021-01-01", "2025-01-bis-02", "2018-1",
+                  "2024-Q4", "2021-mitte"):
+        assert contracts.future_release(label, today) is None, label
+    folder = tmp_path / "local-inputs" / "2099-01-01"
+    folder.mkdir(parents=True)
+    (folder / "coworking_01053090.csv").write_text("x\n", encoding="utf-8")
+    release = Release("local_inputs", "2099-01-01", [ReleaseFile("coworking", folder / "coworking_01053090.csv",
+                                                                 "local-inputs/2099-01-01/coworking_01053090.csv", "0", 2)])
+    with pytest.raises(SourceError, match=r"^\[local_inputs\] local-inputs/2099-01-01/coworking_01053090.csv: "
+                                          r"release '2099-01-01' is dated 2099-01-01, after today"):
+        contracts.check_release("local_inputs", release, {})
+
+
 def test_revision_vintage_labels_have_a_start_date():
     assert contracts.vintage_start("2022-12-rev2") == "2022-12-01"
     assert contracts.vintage_start("2023") == "2023-01-01"
