@@ -30,7 +30,9 @@ A table contract holds (all optional):
   measures: {measure regex: rule}             unit, integer, min, max, tolerance (the publisher's
                                               documented rounding above max), yoy_relative
                                               (|change| / previous), yoy_drop_points (a share falling
-                                              by more points), yoy_points (either direction)
+                                              by more points), yoy_points (either direction),
+                                              median_min / median_max (the typical level: a file in
+                                              another unit, km for m, passes min and max)
   values:   {column: rule}                    the same rules for a plain value column
 
 The declarations are data, so the table registry planned in issue 13 can absorb them as they are.
@@ -112,6 +114,10 @@ class Rule:
     yoy_drop_points: float | None = None
     yoy_points: float | None = None
     yoy_floor: float = 0.0  # absolute changes up to this are never implausible (21 -> 30 people is noise)
+    # the typical level of the measure's figures in a release: their median must lie between these (a file in
+    # another unit passes the range, e.g. km for m or hours for minutes: ``median_problem``)
+    median_min: float | None = None
+    median_max: float | None = None
     # commuting across the region's boundary (in-/out-commuters, their shares) or within it (internal commuters):
     # where regions merge, the commuting between them turns internal, which the parts' figures do not show
     # (staging/crosswalk.py internal_commuting and with_publisher_restatements type such restated values)
@@ -125,6 +131,21 @@ class Rule:
     def percent(self) -> bool:
         """A percentage (declared 0 to 100): checked also for shares 0-1 in its place (``share_problem``)."""
         return self.min == 0 and self.max == 100
+
+
+def median_problem(name: str, rule: Rule, count: int, median: float | None) -> str | None:
+    """The problem text when the median of a release's ``count`` finite figures of a measure lies outside its
+    declared typical level (``median_min``/``median_max``, at least SHARE_EVIDENCE figures), else None. INKAR's
+    distance to a stop in km instead of m (Mölln 0.189 for 189) and car minutes in hours passed every range and
+    were published (bad-input review of 4 December)."""
+    if median is None or count < SHARE_EVIDENCE or (rule.median_min is None and rule.median_max is None):
+        return None
+    low = -math.inf if rule.median_min is None else rule.median_min
+    high = math.inf if rule.median_max is None else rule.median_max
+    if low <= median <= high:
+        return None
+    return (f"{name}: median {median:g} of {count} values outside its typical {low:g} to {high:g}: another unit "
+            f"than declared ({rule.unit})?")
 
 
 # A percentage measure whose values all lie between 0 and 1 (at least this many, the largest above 0) is a share
@@ -488,8 +509,12 @@ def _rule_violations(contract, frame, column, rule: Rule, rows: np.ndarray, nume
         share = share_problem(label, rule, int(is_finite.sum()), float(finite[largest]))
         if share:
             problems.append((positions[largest], share, float(finite[largest])))
-    return [Violation(contract.table, problem, int(i) + 1, column,
-                      str(frame.at[int(i), contract.key]) if contract.key in frame else None,
+    if (rule.median_min is not None or rule.median_max is not None) and is_finite.any():
+        typical = median_problem(label, rule, int(is_finite.sum()), float(np.median(finite[is_finite])))
+        if typical:  # a property of the whole column: no row to name
+            problems.append((None, typical, None))
+    return [Violation(contract.table, problem, None if i is None else int(i) + 1, column,
+                      str(frame.at[int(i), contract.key]) if contract.key in frame and i is not None else None,
                       None if value is None else float(value)) for i, problem, value in problems]
 
 
@@ -789,13 +814,13 @@ def _staged_rule_violations(con, contract, types, scope, params, column, label, 
                    min(x) FILTER (r.whole AND isfinite(x) AND x <> floor(x)),
                    count(*) FILTER (NOT isnan(x) AND x < r.lo), min(x) FILTER (NOT isnan(x) AND x < r.lo),
                    count(*) FILTER (NOT isnan(x) AND x > r.hi), max(x) FILTER (NOT isnan(x) AND x > r.hi),
-                   count(*) FILTER (isfinite(x)), max(x) FILTER (isfinite(x))
+                   count(*) FILTER (isfinite(x)), max(x) FILTER (isfinite(x)), median(x) FILTER (isfinite(x))
             FROM v JOIN contract_rules r ON r.grp IS NOT DISTINCT FROM v.grp GROUP BY v.grp ORDER BY v.grp""",
                             params).fetchall()
     finally:
         con.unregister("contract_rules")
     violations = []
-    for grp, units, infinite, n_frac, fractional, n_low, low, n_high, high, n_finite, largest in found:
+    for grp, units, infinite, n_frac, fractional, n_low, low, n_high, high, n_finite, largest, median in found:
         rule, name = rules[grp], label or grp
         problems = []
         if rule.unit is not None and "unit" in types:
@@ -814,6 +839,8 @@ def _staged_rule_violations(con, contract, types, scope, params, column, label, 
             problems.append(f"{name}: {high:g} above the maximum {allowed} ({n_high} values)")
         if share := share_problem(name, rule, n_finite, largest):
             problems.append(share)
+        if typical := median_problem(name, rule, n_finite, median):
+            problems.append(typical)
         violations += [Violation(contract.table, problem, column=column) for problem in problems]
     return violations
 

@@ -499,6 +499,11 @@ def inkar() -> list[Variant]:
                 r"beside it: INKAR renumbers indicators"),
         Variant(s, INKAR, "shares_not_percent", parquet_edit(lambda t: t.assign(x352=t["x352"] / 100)),
                 r"out_commuter_share: all \d+ values lie between 0 and 1"),
+        # another unit passes every range: the median is out of its typical level (bad-input review of 4 December)
+        Variant(s, INKAR, "distance_in_km", parquet_edit(lambda t: t.assign(x345=t["x345"] / 1000)),
+                r"distance_to_transit_stop_m: median 0\.\d+ of \d+ values outside its typical 50 to 5000: another unit"),
+        Variant(s, INKAR, "minutes_in_hours", parquet_edit(lambda t: t.assign(x336=t["x336"] / 60)),
+                r"car_minutes_to_\w+: median 0\.\d+ of \d+ values outside its typical 5 to 120"),
         Variant(s, INKAR, "missing_kreise", drop_kreise, r"Kreise of the register .* missing, e.g. \['01053'\]"),
         Variant(s, INKAR_REGIONS, "seven_digit_key", parquet_edit(seven_digit), r"does not match"),
         Variant(s, INKAR_REGIONS, "lettered_key", parquet_edit(lettered), r"column kennziffer"),
