@@ -75,6 +75,10 @@ class SourceSpec:
     # earlier base year includes the census's correction of the count; the pages say so)
     census_rebasings: dict | None = None
     generation_breaks: tuple[GenerationBreak, ...] = ()
+    # a folder only this source's files may be in (``strict_folder``): any other file there is an error, not
+    # ignored (the towns name their deliveries by hand: coworking_01053090.CSV was skipped without a word)
+    strict_folder: str | None = None
+    file_names: str | None = None  # the file names expected, in words (the error names them)
 
 
 @dataclass(frozen=True)
@@ -138,7 +142,8 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
         )
         fields = {k: entry.get(k) for k in ("title", "label_de", "publisher", "licence", "licence_url", "attribution",
                                             "cadence", "format", "parser", "url", "url_template", "live",
-                                            "generation", "stage", "census_rebasings", "attribution_de")}
+                                            "generation", "stage", "census_rebasings", "attribution_de",
+                                            "strict_folder", "file_names")}
         if not str(fields["label_de"] or "").strip():
             raise ValueError(f"sources.yaml: source {source_id} has no label_de (its short German name on the pages)")
         specs[source_id] = SourceSpec(source_id=source_id, files=patterns, required=entry.get("required", True),
@@ -201,11 +206,14 @@ def discover_releases(spec: SourceSpec, root: Path) -> list[Release]:
     """Every release of ``spec`` present under ``root``, sorted by vintage.
 
     Files are matched by their path relative to ``root``; a file matching no pattern
-    is ignored, so a folder of downloads may hold other things too.
+    is ignored, so a folder of downloads may hold other things too, except in the source's
+    ``strict_folder``, where such a file raises SourceError naming it and the names expected.
     """
     releases: dict[str, Release] = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         relative = path.relative_to(root).as_posix()
+        if not any(f.pattern.fullmatch(relative) for f in spec.files):
+            _refuse_if_strict(spec, relative)
         for file_pattern in spec.files:
             match = file_pattern.pattern.fullmatch(relative)
             if not match:
@@ -224,3 +232,16 @@ def discover_releases(spec: SourceSpec, root: Path) -> list[Release]:
             )
             break
     return [releases[v] for v in sorted(releases)]
+
+
+# what a file manager or an open workbook leaves in a folder: never a delivery
+SYSTEM_FILE = re.compile(r"(?:.*/)?(?:\.[^/]*|~\$[^/]*|Thumbs\.db|desktop\.ini)", re.IGNORECASE)
+
+
+def _refuse_if_strict(spec: SourceSpec, relative: str) -> None:
+    """SourceError for a file in the source's ``strict_folder`` that matches none of its patterns."""
+    folder = spec.strict_folder
+    if folder and relative.startswith(folder.rstrip("/") + "/") and not SYSTEM_FILE.fullmatch(relative):
+        expected = spec.file_names or "; ".join(f.pattern.pattern for f in spec.files)
+        raise SourceError(spec.source_id, relative, f"is not a file name this folder may hold, so it would be "
+                                                    f"ignored; expected: {expected}")

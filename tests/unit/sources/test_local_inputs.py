@@ -254,3 +254,28 @@ def test_merge_counts_each_space_once_and_keeps_its_sources(delivery):
     active = local_inputs.active_on(merged, "2023-11-20")
     assert set(active["name"]) == {"Coworking am Markt", "BEISPIEL Stadtbücherei als Dritter Ort", "Ganz woanders"}
     assert "BEISPIEL Probearbeitstag im Nachbarort" in set(local_inputs.active_on(merged, "2023-05-15")["name"])
+
+
+def test_a_delivery_file_named_otherwise_is_an_error_not_ignored(tmp_path):
+    """coworking_01053090.CSV (capital extension) and a folder 20.11.2023 were skipped without a word and the new
+    space never published (bad-input review of 4 December): a capital extension or prefix is read, any other name
+    in local-inputs/ is an error naming the file; what a file manager or Excel leaves there is ignored."""
+    from sources.errors import SourceError
+    from sources.registry import discover_releases, load_sources
+
+    spec = load_sources()["local_inputs"]
+    delivery = tmp_path / "local-inputs" / "2023-11-20"
+    delivery.mkdir(parents=True)
+    for name in ("Coworking_01053090.CSV", "umfrage_01053090.XLSX", "~$umfrage_01053090.xlsx", ".DS_Store"):
+        (delivery / name).write_text("x", encoding="utf-8")
+    releases = discover_releases(spec, tmp_path)
+    assert [(r.vintage, sorted(f.role for f in r.files)) for r in releases] == [("2023-11-20", ["coworking", "survey"])]
+    (tmp_path / "other-publisher.csv").write_text("x", encoding="utf-8")  # outside local-inputs/: not this source's
+    assert len(discover_releases(spec, tmp_path)) == 1
+    wrong = tmp_path / "local-inputs" / "20.11.2023"
+    wrong.mkdir()
+    (wrong / "coworking_01053090.csv").write_text("x", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"^\[local_inputs\] local-inputs/20.11.2023/coworking_01053090.csv: is not "
+                                          r"a file name this folder may hold, so it would be ignored; expected: "
+                                          r"local-inputs/<YYYY-MM-DD of the delivery>/coworking_<AGS>"):
+        discover_releases(spec, tmp_path)
