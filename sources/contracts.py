@@ -23,6 +23,7 @@ A table contract holds (all optional):
   complete: true                              every Gemeinde of the registers around the release's
                                               date has a row (a release with Kreis rows only: every Kreis)
   min_rows: n                                 fewer rows mean a truncated file
+  required_levels: [levels]                   every release has rows of each (a Gemeinde table, not a Kreis one)
   differs_from_previous: true                 a release dated after another one of the source must not
                                               repeat its figures (year_on_year: an earlier release
                                               re-published under a new date); continues: [sources]
@@ -181,6 +182,7 @@ class TableContract:
     differs_from_previous: bool = False  # a release at a later date is not an earlier one re-published
     continues: tuple[str, ...] = ()  # sources whose series this one continues (compared across for the above)
     min_rows: int = 0
+    required_levels: tuple[str, ...] = ()  # every release has rows of each of these levels
     measures: tuple[tuple[re.Pattern, Rule], ...] = ()
     values: dict[str, Rule] = field(default_factory=dict)
 
@@ -209,6 +211,7 @@ def _table(name: str, raw: dict, where: str = "") -> TableContract:
         complete=bool(raw.get("complete", False)),
         complete_except_kinds=tuple(raw.get("complete_except_kinds", [])),
         out_of_scope=frozenset(str(k) for k in raw.get("out_of_scope", [])), min_rows=int(raw.get("min_rows", 0)),
+        required_levels=tuple(raw.get("required_levels", [])),
         territory_of_vintage=bool(raw.get("territory_of_vintage", False)),
         differs_from_previous=bool(raw.get("differs_from_previous", False)),
         continues=tuple(raw.get("continues", [])),
@@ -337,7 +340,8 @@ def check_table(contract: TableContract, frame: pd.DataFrame, registers: Registe
     if missing:  # nothing else can be checked without its columns
         return [Violation(contract.table, f"parser output lacks the columns {missing}")]
     frame = frame.reset_index(drop=True)
-    violations = _row_count(contract, frame) + _types(contract, frame) + _keys(contract, frame)
+    violations = _row_count(contract, frame) + _levels_present(contract, frame) + _types(contract, frame)
+    violations += _keys(contract, frame)
     violations += _unique(contract, frame) + _values(contract, frame)
     if registers:
         violations += _registered(contract, frame, registers, vintage)
@@ -356,6 +360,21 @@ def _row_count(contract: TableContract, frame: pd.DataFrame) -> list[Violation]:
         return [Violation(contract.table, f"{len(frame)} rows, expected at least {contract.min_rows} "
                                           "(truncated or empty file?)")]
     return []
+
+
+def _levels_present(contract: TableContract, frame: pd.DataFrame) -> list[Violation]:
+    """A required level without a row: a Gemeinde table delivered with Kreis keys only published no Gemeinde and
+    passed every other check (its completeness is judged by the Gemeinde rows it has; bad-input review)."""
+    if not contract.required_levels or not len(frame):
+        return []
+    return _missing_levels(contract, set(_level_of(contract, frame).dropna().unique()))
+
+
+def _missing_levels(contract: TableContract, present: set) -> list[Violation]:
+    return [Violation(contract.table, f"no rows of level {level!r} (levels found: {sorted(present)}): this source's "
+                                      f"releases must have them (a table of another regional level?)",
+                      column="level")
+            for level in contract.required_levels if level not in present]
 
 
 INFERRED = {  # pandas' inferred kinds (computed in C) that satisfy a declared type
@@ -699,10 +718,22 @@ def check_staged(con, contract: TableContract, relation: str, where: str = "TRUE
     scope = f"FROM {relation} WHERE ({where})"  # parenthesised: the rules append "AND ..."
     rows = con.execute(f"SELECT count(*) {scope}", params).fetchone()[0]
     frame = pd.DataFrame(index=pd.RangeIndex(rows))  # only its length is read
-    violations = _row_count(contract, frame) + _staged_types(con, contract, types, scope, params)
+    violations = _row_count(contract, frame) + _staged_levels(con, contract, types, scope, params, rows)
+    violations += _staged_types(con, contract, types, scope, params)
     violations += _staged_keys(con, contract, types, scope, params)
     violations += _staged_unique(con, contract, types, scope, params)
     return rows, violations + _staged_values(con, contract, types, scope, params)
+
+
+def _staged_levels(con, contract: TableContract, types: dict, scope: str, params: list, rows: int) -> list[Violation]:
+    """``_levels_present`` over the staged rows."""
+    if not contract.required_levels or not rows:
+        return []
+    if contract.key_level:
+        return _missing_levels(contract, {contract.key_level})
+    present = ({str(v) for (v,) in con.execute(f"SELECT DISTINCT level {scope} AND level IS NOT NULL", params).fetchall()}
+               if "level" in types else set())
+    return _missing_levels(contract, present)
 
 
 def _staged_types(con, contract: TableContract, types: dict, scope: str, params: list) -> list[Violation]:

@@ -314,3 +314,16 @@ def test_revision_vintage_labels_have_a_start_date():
     assert contracts.vintage_start("2022-12-rev2") == "2022-12-01"
     assert contracts.vintage_start("2023") == "2023-01-01"
     assert contracts.vintage_start("2021-mitte") == "2021-01-01"
+
+
+def test_a_gemeinde_table_with_kreis_keys_only_is_refused():
+    """12411-01-01-5 delivered with 5-digit keys gave 30 Kreis rows and no Gemeinde row, and the run published
+    (its completeness is judged by the Gemeinde rows it has; bad-input review of 4 December)."""
+    contract = contracts.CONTRACTS["regionalstatistik"]["observations"]
+    kreise = pd.DataFrame({"ags": ["01053", "01054"], "level": "kreis", "reference_date": dt.date(2023, 12, 31),
+                           "measure": "population_total", "value": [200000.0, 170000.0], "unit": "persons"})
+    found = [v.problem for v in contracts.check_table(contract, kreise)]
+    assert found == ["no rows of level 'gemeinde' (levels found: ['kreis']): this source's releases must have them "
+                     "(a table of another regional level?)"]
+    gemeinden = kreise.assign(ags=["01053090", "01054001"], level="gemeinde", value=[19566.0, 3000.0])
+    assert contracts.check_table(contract, gemeinden) == []
