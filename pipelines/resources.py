@@ -41,6 +41,10 @@ class ReadinessSettings(ConfigurableResource):
       READINESS_LIVE_DIR     live mode: mirror of the latest downloads (default data/live)
       READINESS_LIVE_ORIGIN  live mode: send every request to this origin instead of the publisher,
                              with the publisher's host as first path segment (test server, caching proxy)
+      READINESS_LIVE_ORIGIN_CREDENTIALS 1 = send the GENESIS credentials to a READINESS_LIVE_ORIGIN that is not
+                             loopback (only a proxy you run and trust with the account); without it such a
+                             run fails regionalstatistik as without an account (READINESS_LIVE_SKIP); a
+                             loopback origin (the tests' stand-in) always gets them
       READINESS_LIVE_SKIP    live mode: comma-separated optional sources not to fetch (e.g. regionalstatistik
                              without a GENESIS account); their files already in the mirror are used
       READINESS_EXPORTS_DIR  Parquet/CSV/GeoPackage exports of the planner views (default data/exports)

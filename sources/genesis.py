@@ -24,7 +24,7 @@ from typing import Callable, Mapping
 
 from sources.archives import extract_members
 from sources.errors import SourceError
-from sources.http import HttpClient
+from sources.http import CONTROL_CHARACTERS, HttpClient, scrub
 
 log = logging.getLogger(__name__)
 ENV_HINT = "READINESS_GENESIS_USERNAME/READINESS_GENESIS_PASSWORD or READINESS_GENESIS_TOKEN"
@@ -49,10 +49,13 @@ class GenesisCredentials:
     def from_env(cls, env: Mapping[str, str] = os.environ, username_var: str = "READINESS_GENESIS_USERNAME",
                  password_var: str = "READINESS_GENESIS_PASSWORD",
                  token_var: str = "READINESS_GENESIS_TOKEN") -> "GenesisCredentials":
-        """Read a token (preferred) or user name and password from the environment."""
-        username, password = env.get(username_var), env.get(password_var)
-        if env.get(token_var) or (username and password):
-            return cls(env[token_var], "") if env.get(token_var) else cls(username, password)
+        """Read a token (preferred) or user name and password from the environment (see ``_env_value``)."""
+        token = _env_value(env, token_var)
+        if token:
+            return cls(token, "")
+        username, password = _env_value(env, username_var), _env_value(env, password_var)
+        if username and password:
+            return cls(username, password)
         missing = [name for name, value in ((username_var, username), (password_var, password)) if not value]
         raise SourceError("genesis", "credentials", f"{' and '.join(missing)} not set: set {token_var}, "
                                                     f"or {username_var} and {password_var}")
@@ -61,11 +64,23 @@ class GenesisCredentials:
         return {"username": self.username, "password": self.password}
 
     def scrub(self, text: str) -> str:
-        """``text`` with the user name/token and password replaced by ****."""
-        for secret in (self.password, self.username):
-            if secret:
-                text = text.replace(secret, "****")
-        return text
+        """``text`` with the user name/token and password replaced by **** (``sources.http.scrub``)."""
+        return scrub(text, (self.password, self.username))
+
+
+def _env_value(env: Mapping[str, str], name: str) -> str:
+    """``env[name]`` without surrounding whitespace ("" if unset); refused if a control character remains.
+
+    A value from ``echo``, a secrets file or a copied line often ends in a newline. Sent as a header, requests
+    refuses it and quotes the whole value in its exception, which the event log keeps. Trimming fixes the
+    common case; a line break or other control character inside the value cannot be meant, and the error
+    names the variable only.
+    """
+    value = (env.get(name) or "").strip()
+    if CONTROL_CHARACTERS.search(value):
+        raise SourceError("genesis", "credentials", f"{name} contains a control character (a line break, tab or "
+                                                    f"similar inside the value): set it again without one")
+    return value
 
 
 def download_table(client: HttpClient, base_url: str, table: str, params: Mapping[str, str],

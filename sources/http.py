@@ -7,7 +7,10 @@ unchanged release costs a 304, and turns everything else into a ``SourceError`` 
 names the source, the URL and the problem.
 
 Request headers and bodies are never logged or put into error messages: GENESIS sends
-its credentials in them. Such ``secret_headers`` are bound to the origin (scheme, host,
+its credentials in them. Every message this client raises or logs goes through ``scrub``
+with the values of the current request's credential headers, and every ``requests``
+exception becomes a SourceError (requests quotes a header value it refuses, a password
+too). Such ``secret_headers`` are bound to the origin (scheme, host,
 port) of the URL they are sent to: a redirect to any other origin goes on without them,
 as ``requests`` does for Authorization (it does not know custom credential headers), and
 they are never sent in clear text to a host other than loopback.
@@ -19,10 +22,11 @@ import email.utils
 import hashlib
 import ipaddress
 import logging
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
 import requests
@@ -32,6 +36,8 @@ from sources.errors import SourceError
 USER_AGENT = ("kleinstadt-readiness/0.1 (open-data pipeline for German small towns; "
               "+https://github.com/kleinstadt-readiness/kleinstadt-readiness)")
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+MIN_SCRUBBED_PIECE = 4  # pieces of a secret between control characters shorter than this stay (they say little)
 log = logging.getLogger(__name__)
 
 
@@ -82,7 +88,8 @@ def origin_of(url: str) -> tuple[str, str, int | None]:
     return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(scheme)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or address, as in a URL) is this machine: 127.0.0.0/8, ::1 or localhost."""
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -121,6 +128,7 @@ class HttpClient:
         self.sleep = sleep
         self.session = _OriginBoundSession()
         self.session.headers["User-Agent"] = USER_AGENT
+        self.secret_values: tuple[str, ...] = ()  # of the current request: scrubbed from every message
 
     def fetch(self, url: str, destination: Path, *, method: str = "GET", data: dict | None = None,
               headers: dict | None = None, etag: str | None = None,
@@ -158,12 +166,21 @@ class HttpClient:
     def _bind_secrets(self, url: str, secrets: dict) -> None:
         """Tell the session which headers of this request are credentials, and for which origin."""
         origin = origin_of(url)
-        if secrets and origin[0] != "https" and not _is_loopback(origin[1]):
+        if secrets and origin[0] != "https" and not is_loopback(origin[1]):
             raise SourceError(self.source_id, url, "refusing to send credentials over plain http to a host other "
                                                    "than loopback: the GENESIS URL (sources.yaml, or "
                                                    "READINESS_LIVE_ORIGIN) must be https")
         self.session.secret_origin = origin
         self.session.secret_names = frozenset(secrets)
+        self.secret_values = tuple(value for value in secrets.values() if value)
+
+    def _scrub(self, text: str) -> str:
+        """``text`` without the current request's credential values (see ``scrub``)."""
+        return scrub(text, self.secret_values)
+
+    def _cause(self, exc: BaseException, limit: int = 200) -> str:
+        """The message of the root cause of ``exc``, scrubbed before it is cut: a cut could halve a secret."""
+        return self._scrub(_root_cause(exc))[:limit]
 
     def _attempt(self, url, destination, method, data, headers, attempt) -> Response:
         timeout = (self.settings.connect_timeout, self.settings.read_timeout)
@@ -171,19 +188,25 @@ class HttpClient:
             with self.session.request(method, url, data=data, headers=headers, timeout=timeout,
                                       stream=True) as response:
                 if response.status_code in RETRY_STATUSES:
-                    raise _Retry(f"HTTP {response.status_code} {response.reason}",
+                    raise _Retry(self._scrub(f"HTTP {response.status_code} {response.reason}"),
                                  retry_after_seconds(response.headers.get("Retry-After")))
                 if response.status_code == 304:
                     return self._response(url, response, None, None, 0, attempt)
                 if not 200 <= response.status_code < 300:
-                    raise SourceError(self.source_id, url, f"HTTP {response.status_code} {response.reason}: "
-                                      f"{_snippet(response)}")
+                    status = self._scrub(f"HTTP {response.status_code} {response.reason}")
+                    raise SourceError(self.source_id, url, f"{status}: {_snippet(response, self._scrub)}")
                 sha256, size = self._stream_to(response, destination, url)
                 return self._response(url, response, destination, sha256, size, attempt)
         except requests.Timeout as exc:
             raise _Retry(f"timed out ({type(exc).__name__})") from exc
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise _Retry(f"connection failed ({type(exc).__name__}: {_root_cause(exc)})") from exc
+            raise _Retry(f"connection failed ({type(exc).__name__}: {self._cause(exc)})") from exc
+        except requests.RequestException as exc:
+            # Not worth a retry (InvalidHeader, InvalidURL, TooManyRedirects, ...). requests quotes the header
+            # value it refuses, a password among them, and Dagster keeps an uncaught exception's text and its
+            # chain in the event log: only the scrubbed message goes on, without the chain.
+            raise SourceError(self.source_id, url,
+                              f"request failed ({type(exc).__name__}: {self._cause(exc)})") from None
 
     def _stream_to(self, response: requests.Response, destination: Path, url: str) -> tuple[str, int]:
         """Write the body to ``destination`` via a temporary file; check length and size limit."""
@@ -215,6 +238,23 @@ class HttpClient:
                         last_modified=response.headers.get("Last-Modified"), attempts=attempt)
 
 
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret replaced by ****, also as Python quotes it and around control characters.
+
+    Exceptions quote a bad value with ``repr`` (requests' InvalidHeader: ``'s3cr3t\\n'``), so a value with a
+    newline does not appear verbatim; its escaped form, its stripped form and the pieces between its control
+    characters are replaced too, longest first (a shorter form must not cut a longer one in two).
+    """
+    forms: set[str] = set()
+    for secret in secrets:
+        if secret:
+            forms |= {secret, secret.strip(), repr(secret)[1:-1], repr(secret.encode("utf-8", "replace"))[2:-1]}
+            forms |= {piece for piece in CONTROL_CHARACTERS.split(secret) if len(piece.strip()) >= MIN_SCRUBBED_PIECE}
+    for form in sorted(filter(None, forms), key=len, reverse=True):
+        text = text.replace(form, "****")
+    return text
+
+
 def retry_after_seconds(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta seconds or an HTTP date); None if absent or invalid."""
     if not value:
@@ -229,13 +269,18 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _snippet(response: requests.Response, limit: int = 200) -> str:
-    """The start of an error body, as one line (enough to recognise an HTML error page)."""
-    text = response.raw.read(limit, decode_content=True).decode("utf-8", "replace")
+def _snippet(response: requests.Response, clean: Callable[[str], str] = str, limit: int = 200) -> str:
+    """The start of an error body, as one line (enough to recognise an HTML error page).
+
+    ``clean`` (the scrub) sees more than is shown and the text before its spaces are collapsed: a server that
+    echoes a credential must not leave half of it at the cut, or a changed spelling of it.
+    """
+    text = clean(response.raw.read(limit + 4096, decode_content=True).decode("utf-8", "replace"))
     return " ".join(text.split())[:limit] or "(empty body)"
 
 
 def _root_cause(exc: BaseException) -> str:
+    """The whole message of the innermost exception of the chain (callers scrub, then cut it)."""
     while exc.__cause__ is not None or exc.__context__ is not None:
         exc = exc.__cause__ or exc.__context__
-    return str(exc)[:200]
+    return str(exc)

@@ -11,6 +11,10 @@ Connectors:
   download  GET each URL (``{vintage}`` expanded from ``vintages``), optionally extract zip members
   genesis   GENESIS / Regionaldatenbank REST ``data/tablefile`` (job flow handled by sources.genesis)
   overpass  one Overpass query (sources.osm_coworking)
+
+With ``READINESS_LIVE_ORIGIN`` every request goes to that origin, so the GENESIS credentials would too:
+they go there only if it is loopback (the tests' stand-in) or ``READINESS_LIVE_ORIGIN_CREDENTIALS=1`` says
+it is trusted (``origin_gets_credentials``); otherwise the source fails as without an account.
 """
 
 from __future__ import annotations
@@ -28,8 +32,11 @@ from urllib.parse import urlsplit
 
 from sources.archives import extract_members
 from sources.errors import SourceError
-from sources.http import HttpClient, HttpSettings
+from sources.http import HttpClient, HttpSettings, is_loopback, origin_of
 from sources.registry import SourceSpec, sha256_of
+
+
+ORIGIN_CREDENTIALS_VAR = "READINESS_LIVE_ORIGIN_CREDENTIALS"
 
 
 @dataclass(frozen=True)
@@ -122,15 +129,40 @@ def _download_one(context: LiveContext, url: str, save_as: str, entry: dict) -> 
                         response.size_bytes)
 
 
+def origin_gets_credentials(origin: str | None, env: dict) -> bool:
+    """Whether credentials may go with requests that ``origin`` rewrites (without one: to the publisher).
+
+    The origin receives every request whole, credential headers included: a caching proxy or any host the
+    setting names would hold the Regionaldatenbank account. Loopback is this machine (the tests' stand-in);
+    anything else must be trusted explicitly with ``READINESS_LIVE_ORIGIN_CREDENTIALS=1``.
+    """
+    if not origin:
+        return True
+    return is_loopback(origin_of(origin)[1]) or (env.get(ORIGIN_CREDENTIALS_VAR) or "").strip() == "1"
+
+
+def _genesis_credentials(context: LiveContext):
+    """The GENESIS account for this run; a SourceError, before any request, saying how to do without one."""
+    from sources import genesis
+
+    try:
+        if not origin_gets_credentials(context.origin, context.env):
+            # as if no account were set: a request without credentials would only fetch a login error
+            scheme, host, port = origin_of(context.origin)  # no user info or path: those may hold secrets
+            raise SourceError(context.spec.source_id, "credentials",
+                              f"GENESIS credentials are not sent to READINESS_LIVE_ORIGIN {scheme}://{host}:{port}, "
+                              f"which is not loopback: set {ORIGIN_CREDENTIALS_VAR}=1 if that host may hold them")
+        return genesis.GenesisCredentials.from_env(context.env)
+    except SourceError as exc:  # say how to run live without an account
+        raise SourceError(exc.source_id, exc.file, f"{exc.problem}; or leave the source out with "
+                                                   f"READINESS_LIVE_SKIP={context.spec.source_id}") from None
+
+
 def _genesis_connector(context: LiveContext) -> list[FetchOutcome]:
     from sources import genesis  # imported here: only live GENESIS runs need it
 
     live = context.spec.live
-    try:
-        credentials = genesis.GenesisCredentials.from_env(context.env)
-    except SourceError as exc:  # say how to run live without an account
-        raise SourceError(exc.source_id, exc.file, f"{exc.problem}; or leave the source out with "
-                                                   f"READINESS_LIVE_SKIP={context.spec.source_id}") from None
+    credentials = _genesis_credentials(context)
     outcomes = []
     for table in live["tables"]:
         url = live["base_url"] + "data/tablefile"

@@ -14,6 +14,7 @@ from indicators.catalogue import load_catalogue
 from indicators.compute import index_values
 from indicators.municipalities import job_centrality
 from pipelines.assets.indicators import pilot_latest, pilot_metadata
+from pipelines.markdown import markdown_safe
 from pipelines.resources import ReadinessSettings
 from warehouse.workdb import store
 
@@ -78,7 +79,7 @@ def rank_band_markdown(latest: pd.DataFrame) -> str:
         "rank 5–95 %": [band(a, b, 0) for a, b in zip(latest["rank_p05"], latest["rank_p95"])],
         "in words": band_categories(latest)["band_de"].to_numpy(),
     })
-    return table.to_markdown(index=False)
+    return markdown_safe(table).to_markdown(index=False)  # town names are text, not markup
 
 
 @asset(group_name="index", deps=[AssetKey("readiness_index")], tags={"stage": "index"},
@@ -139,8 +140,8 @@ def peer_towns(context: AssetExecutionContext, settings: ReadinessSettings) -> M
                                                      peer=lambda f: f["peer_ags"].map(names))
     return MaterializeResult(metadata={
         "rows": len(table), "dagster/row_count": len(table),
-        "pilot_peers": MetadataValue.md(pilots[["town", "rank", "peer", "similarity", "gap_score"]].round(3)
-                                        .to_markdown(index=False)),
+        "pilot_peers": MetadataValue.md(markdown_safe(pilots[["town", "rank", "peer", "similarity", "gap_score"]]
+                                                      .round(3)).to_markdown(index=False)),
     })
 
 

@@ -17,6 +17,7 @@ from indicators.index import latest_published_period
 from indicators.index import readiness_index as compute_index
 from indicators.municipalities import municipality_rows
 from pipelines.assets.raw import landed_releases
+from pipelines.markdown import markdown_safe
 from pipelines.names import short_key
 from pipelines.resources import ReadinessSettings
 from sources import inkar
@@ -53,7 +54,7 @@ def municipalities(context: AssetExecutionContext, settings: ReadinessSettings) 
         "reference_group": town_type.reference_group_label(group, "en"),
         "town_types": MetadataValue.json({str(k): int(v) for k, v in table["town_type"].value_counts().items()}),
         "central_place_unknown": int(table["central_place"].isna().sum()),
-        "pilot_towns": MetadataValue.md(pilots.astype(str).to_markdown(index=False)),
+        "pilot_towns": MetadataValue.md(markdown_safe(pilots.astype(str)).to_markdown(index=False)),
     })
 
 
@@ -142,8 +143,9 @@ def readiness_index(context: AssetExecutionContext, settings: ReadinessSettings)
     return MaterializeResult(metadata={
         "rows": len(index), "dagster/row_count": len(index), "scored": int(index["score"].notna().sum()),
         **pilot_metadata(latest, bands=False),
-        "pilot_scores_by_period": MetadataValue.md(pilots.astype(str).to_markdown(index=False)),
-        "pilot_score_chart": MetadataValue.md(score_chart_markdown(pilots)),
+        # town names become table cells and, in the chart, column headers: escaped (pipelines/markdown.py)
+        "pilot_scores_by_period": MetadataValue.md(markdown_safe(pilots.astype(str)).to_markdown(index=False)),
+        "pilot_score_chart": MetadataValue.md(score_chart_markdown(markdown_safe(pilots))),
     })
 
 

@@ -236,6 +236,29 @@ def test_credentials_never_leave_the_environment(first_run, first_run_record):
     assert password == SECRET and SECRET not in body
 
 
+@pytest.mark.parametrize("password, works", [
+    (SECRET + "\n", True),  # a stray newline from `echo` or a secrets file: stripped, the run works
+    (f" {SECRET}\r\n", True),
+    (SECRET + "\r\nX-Injected: 1", False),  # a control character inside the value: refused, never shown
+])
+def test_a_password_with_stray_whitespace_never_reaches_the_event_log(password, works, tmp_path, publishers,
+                                                                      monkeypatch):
+    """requests refuses a header value with a newline and quotes it in its exception, which Dagster keeps in
+    the event log: the value is stripped when read, refused (by name) if a control character remains, and
+    every HTTP-layer error is scrubbed. Only the GENESIS fetch runs, into a fresh root."""
+    monkeypatch.setenv("READINESS_GENESIS_PASSWORD", password)
+    result = run_job(live_settings(tmp_path, publishers), raise_on_error=False, assets=["raw/regionalstatistik"])
+    assert result.success is works, failure_messages(result)
+    assert_secret_nowhere(result, tmp_path)
+    sent = [request.headers.get("password") for request, _ in publishers.httpserver.log
+            if request.path.endswith("data/tablefile")]
+    if works:
+        assert sent == [SECRET]  # the trimmed value, in the header only
+    else:
+        assert sent == []  # refused before any request
+        assert "READINESS_GENESIS_PASSWORD contains a control character" in failure_messages(result)
+
+
 def test_without_genesis_account_the_source_fails_clearly_or_is_skipped(first_run, publishers, monkeypatch):
     monkeypatch.delenv("READINESS_GENESIS_USERNAME")
     monkeypatch.delenv("READINESS_GENESIS_PASSWORD")

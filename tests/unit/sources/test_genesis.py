@@ -222,6 +222,26 @@ def test_credentials_from_environment():
         GenesisCredentials.from_env({})
 
 
+def test_credentials_from_environment_are_trimmed_and_control_characters_refused():
+    """A trailing newline (echo, a secrets file) is dropped; a control character left inside is refused, and the
+    error names the variable, never the value (requests would quote it whole into the event log)."""
+    pair = GenesisCredentials.from_env({"READINESS_GENESIS_USERNAME": " KR1\t",
+                                        "READINESS_GENESIS_PASSWORD": "pw-42\n"})
+    assert pair.headers() == {"username": "KR1", "password": "pw-42"}
+    token = GenesisCredentials.from_env({"READINESS_GENESIS_TOKEN": "\r\ntok-123456\r\n"})
+    assert token.headers() == {"username": "tok-123456", "password": ""}
+    assert GenesisCredentials.from_env({"READINESS_GENESIS_TOKEN": " \n", "READINESS_GENESIS_USERNAME": "KR1",
+                                        "READINESS_GENESIS_PASSWORD": "pw-42"}).password == "pw-42"  # blank: unset
+    with pytest.raises(SourceError, match="READINESS_GENESIS_PASSWORD not set"):
+        GenesisCredentials.from_env({"READINESS_GENESIS_USERNAME": "KR1", "READINESS_GENESIS_PASSWORD": " \n "})
+    for var, value in [("READINESS_GENESIS_PASSWORD", "s3cr3t\n-PW\n"), ("READINESS_GENESIS_PASSWORD", "s3cr3t\x00PW"),
+                       ("READINESS_GENESIS_TOKEN", "s3cr3t\r\nX-Injected: 1")]:
+        env = {"READINESS_GENESIS_USERNAME": "KR1", "READINESS_GENESIS_PASSWORD": "pw-42", var: value}
+        with pytest.raises(SourceError, match=f"{var} contains a control character") as error:
+            GenesisCredentials.from_env(env)
+        assert "s3cr3t" not in str(error.value) and "PW" not in str(error.value)
+
+
 def test_credentials_in_params_are_refused(httpserver, client, tmp_path):
     with pytest.raises(SourceError, match="credentials belong in headers"):
         download_table(client, httpserver.url_for(ROOT), TABLE, {"password": "x"}, CREDENTIALS, tmp_path)

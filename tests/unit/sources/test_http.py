@@ -9,10 +9,11 @@ import threading
 import time
 
 import pytest
+import requests
 from werkzeug import Response
 
 from sources.errors import SourceError
-from sources.http import USER_AGENT, HttpClient, HttpSettings, retry_after_seconds
+from sources.http import USER_AGENT, HttpClient, HttpSettings, retry_after_seconds, scrub
 
 FAST = HttpSettings(connect_timeout=2, read_timeout=0.5, max_attempts=3, backoff_seconds=0.01)
 
@@ -147,3 +148,53 @@ def test_truncated_body_is_retried_then_reported(client, tmp_path):
     with pytest.raises(SourceError, match="gave up after 3 attempts: (connection failed|truncated body)"):
         client.fetch(server.url, tmp_path / "f")
     assert not list(tmp_path.iterdir())  # no partial file left behind
+
+
+# --- secrets in exception messages ---------------------------------------------------------------------------
+
+SECRET = "s3cr3t-PW-4711"
+
+
+def test_scrub_replaces_a_secret_as_requests_quotes_it():
+    """requests' InvalidHeader quotes the refused value with repr: a newline shows as the two characters \\n."""
+    for value in (SECRET + "\n", f" {SECRET}\r\n", f"{SECRET}\x00", "s3cr3t\n-PW-4711"):
+        message = str(requests.exceptions.InvalidHeader(
+            "Invalid leading whitespace, reserved character(s), or return character(s) in header value: "
+            f"{value!r}"))
+        for shown in (message, message.encode().decode("unicode_escape")):
+            cleaned = scrub(shown, [value])
+            assert "s3cr3t" not in cleaned and "4711" not in cleaned and "****" in cleaned, (value, cleaned)
+    assert scrub("user KR-1 pw x", ["KR-1", "", "x"]) == "user **** pw ****"  # whole values always, even short
+    assert scrub(f"{SECRET}-long and {SECRET}", [SECRET, SECRET + "-long"]) == "**** and ****"  # longest first
+
+
+def test_an_invalid_header_never_shows_the_credential(httpserver, client, tmp_path):
+    """A credential header requests refuses (before anything is sent) becomes a SourceError without the value,
+    and without the chain: Dagster would show the original exception's text in the event log."""
+    with pytest.raises(SourceError) as error:
+        client.fetch(httpserver.url_for("/f"), tmp_path / "f", method="POST",
+                     secret_headers={"username": "analyst", "password": SECRET + "\n"})
+    assert "request failed (InvalidHeader: " in str(error.value) and "****" in str(error.value)
+    assert SECRET not in str(error.value) and error.value.__suppress_context__ and error.value.__cause__ is None
+    assert httpserver.log == []
+
+
+def test_every_requests_exception_is_a_scrubbed_source_error(client, tmp_path, monkeypatch):
+    """Defence in depth: whatever requests raises with a credential in its text (InvalidURL, TooManyRedirects,
+    a future one) leaves the client as a SourceError with the value replaced, cut only after scrubbing."""
+    long_secret = "t0ken-" + "x" * 300
+
+    def refuse(*args, **kwargs):
+        raise requests.exceptions.InvalidURL(f"{'y' * 150} bad value {long_secret!r}")
+
+    monkeypatch.setattr(client.session, "request", refuse)
+    with pytest.raises(SourceError, match="request failed \\(InvalidURL: y+ bad value '\\*\\*\\*\\*'") as error:
+        client.fetch("https://publisher.invalid/f", tmp_path / "f", secret_headers={"username": long_secret})
+    assert "t0ken" not in str(error.value) and "xxx" not in str(error.value)
+
+
+def test_an_error_body_that_echoes_the_credential_is_scrubbed(httpserver, client, tmp_path):
+    httpserver.expect_request("/f").respond_with_data(f"denied: {'.' * 175} password {SECRET} is wrong", status=403)
+    with pytest.raises(SourceError, match="HTTP 403 FORBIDDEN: denied") as error:
+        client.fetch(httpserver.url_for("/f"), tmp_path / "f", secret_headers={"password": SECRET})
+    assert "s3cr3t" not in str(error.value)  # not even the half before the 200-character cut

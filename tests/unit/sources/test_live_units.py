@@ -306,6 +306,39 @@ def test_unknown_connector_is_named_with_the_known_ones(mirror):
     assert not mirror.exists()
 
 
+# --- GENESIS credentials and READINESS_LIVE_ORIGIN ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("origin, env, expected", [
+    (None, {}, True),  # the publisher itself
+    ("", {}, True),
+    ("http://127.0.0.1:8080", {}, True),  # the tests' stand-in
+    ("http://localhost:8080/", {}, True),
+    ("http://[::1]:8080", {}, True),
+    ("https://cache.example.org", {}, False),  # a caching proxy would hold the account
+    ("https://cache.example.org", {"READINESS_LIVE_ORIGIN_CREDENTIALS": "0"}, False),
+    ("https://cache.example.org", {"READINESS_LIVE_ORIGIN_CREDENTIALS": "yes"}, False),
+    ("https://127.0.0.1.example.org", {}, False),  # a name that starts like loopback is not loopback
+    ("https://localhost.example.org", {}, False),
+    ("https://cache.example.org", {"READINESS_LIVE_ORIGIN_CREDENTIALS": "1"}, True),  # trusted explicitly
+    ("https://cache.example.org", {"READINESS_LIVE_ORIGIN_CREDENTIALS": "1\n"}, True),
+])
+def test_credentials_go_to_an_origin_only_if_loopback_or_trusted(origin, env, expected):
+    assert live.origin_gets_credentials(origin, env) is expected
+
+
+def test_a_non_loopback_origin_without_opt_in_fails_genesis_as_without_an_account(mirror):
+    """Before any request (the origin is never contacted), naming the opt-in and the way out, not the account."""
+    env = {"READINESS_GENESIS_USERNAME": "KR-user-4711", "READINESS_GENESIS_PASSWORD": "s3cr3t-XYZ"}
+    expected = (r"^\[regionalstatistik\] credentials: GENESIS credentials are not sent to READINESS_LIVE_ORIGIN "
+                r"https://cache.example.org:443, which is not loopback: set READINESS_LIVE_ORIGIN_CREDENTIALS=1 .*; "
+                r"or leave the source out with READINESS_LIVE_SKIP=regionalstatistik$")
+    with pytest.raises(SourceError, match=expected) as error:
+        fetch_source(SOURCES["regionalstatistik"], mirror, SETTINGS, origin="https://proxy:pw@cache.example.org/x/",
+                     env=env)
+    assert "s3cr3t" not in str(error.value) and "4711" not in str(error.value) and "pw@" not in str(error.value)
+
+
 # --- overpass connector: keep a new dated file only if the elements changed ---------------------------------
 
 OVERPASS = SOURCES["osm_coworking"].live["url"]
