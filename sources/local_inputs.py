@@ -236,7 +236,9 @@ def _check_survey(source_id: str, release_file: ReleaseFile, rows: pd.DataFrame)
 
     Each row passed its cell checks; these catch what only shows across rows and would otherwise be published as
     the town's own evidence: a row about another Gemeinde than the file's, an answer listed twice, a total row,
-    two respondent counts for one question, and shares written as fractions of 1 (0,185 for 18,5 %).
+    two respondent counts for one question, and shares written as fractions of 1 (0,185 for 18,5 %): those of a
+    question adding up to about 1, or every share of the file at most 1 (a one-row question 0,45 and a multiple
+    choice 0,6 / 0,5 / 0,3 were published as 0.45 % and 0.6 %: bad-input review of 4 December).
     """
     file = release_file.relative_path
     other = rows[rows["ags"] != rows["supplying_ags"]]
@@ -269,6 +271,11 @@ def _check_survey(source_id: str, release_file: ReleaseFile, rows: pd.DataFrame)
                                                f"'Anteil (%)': the shares of question {code} add up to "
                                                f"{shares.sum():g}: fractions of 1 (0,185) where percent (18,5) is "
                                                "expected")
+    shares = rows["share"].dropna()
+    if len(shares) and 0 < shares.max() <= 1:  # one-row questions, or several that need not add up (multiple choice)
+        raise SourceError(source_id, file, f"column 'Anteil (%)': every share of the file lies between 0 and 1 "
+                                           f"(largest {shares.max():g}): fractions of 1 (0,45) where percent (45) is "
+                                           "expected")
     return rows
 
 
@@ -325,7 +332,8 @@ MERGED_COLUMNS = ["osm_type", "osm_id", "name", "lat", "lon", "kind", "website",
 
 def place_spaces(local: pd.DataFrame, gemeinden, check_ags: bool = True) -> pd.DataFrame:
     """Local rows with coordinates; a row without them is placed at its Gemeinde's representative point
-    (inside the polygon) and flagged ``located_at_gemeinde``. An AGS not among the Gemeinden fails."""
+    (inside the polygon) and flagged ``located_at_gemeinde``. An AGS not among the Gemeinden fails, and so do
+    coordinates far outside the Gemeinde of the row's AGS (``_check_within_reach``)."""
     from sources.osm_coworking import METRIC_CRS
 
     known = set(gemeinden["ags"])
@@ -335,12 +343,40 @@ def place_spaces(local: pd.DataFrame, gemeinden, check_ags: bool = True) -> pd.D
                 if row[column] not in known:
                     raise SourceError("local_inputs", row["file"], f"row {row['row']}, column '{heading}': AGS "
                                       f"{row[column]} is not a Gemeinde of the register")
+        _check_within_reach(local, gemeinden)
     centres = gemeinden.to_crs(METRIC_CRS).set_index("ags").geometry.representative_point().to_crs("EPSG:4326")
     placed = local.copy()
     placed["located_at_gemeinde"] = placed["lat"].isna()
     placed.loc[placed["located_at_gemeinde"], "lat"] = placed.loc[placed["located_at_gemeinde"], "ags"].map(centres.y)
     placed.loc[placed["located_at_gemeinde"], "lon"] = placed.loc[placed["located_at_gemeinde"], "ags"].map(centres.x)
     return placed
+
+
+# How far outside the polygon of its AGS a place's coordinates may lie: the generalised VG5000 outlines miss a
+# point near the border by up to about a kilometre. Coordinates of Munich in Mölln's list were published as a
+# Mölln place there and its own count fell (bad-input review of 4 December).
+FAR_FROM_GEMEINDE_M = 5000
+
+
+def _check_within_reach(local: pd.DataFrame, gemeinden) -> None:
+    """SourceError for the first row whose coordinates lie more than FAR_FROM_GEMEINDE_M outside its Gemeinde."""
+    import geopandas as gpd
+
+    from sources.osm_coworking import METRIC_CRS
+
+    given = local[local["lat"].notna() & local["lon"].notna()]
+    if given.empty:
+        return
+    points = gpd.GeoSeries(gpd.points_from_xy(given["lon"], given["lat"]), index=given.index, crs="EPSG:4326")
+    outlines = gemeinden.set_index("ags").geometry.to_crs(METRIC_CRS)
+    distance = points.to_crs(METRIC_CRS).distance(gpd.GeoSeries(given["ags"].map(outlines), index=given.index,
+                                                                  crs=METRIC_CRS))
+    far = distance[distance > FAR_FROM_GEMEINDE_M]
+    if len(far):
+        row = given.loc[far.index[0]]
+        raise SourceError("local_inputs", row["file"], f"row {row['row']}, columns 'Breitengrad'/'Längengrad': "
+                          f"{row['lat']:g} / {row['lon']:g} lies {far.iloc[0] / 1000:.0f} km outside the Gemeinde "
+                          f"of its AGS {row['ags']} (swapped or mistyped coordinates, or the wrong AGS?)")
 
 
 def merge_spaces(osm: pd.DataFrame, local: pd.DataFrame) -> pd.DataFrame:

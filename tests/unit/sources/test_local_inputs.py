@@ -127,6 +127,16 @@ def test_survey_shares_written_as_fractions_of_one_fail(delivery):
         parse(delivery)
 
 
+def test_survey_files_whose_shares_are_all_fractions_fail(delivery):
+    """A multiple-choice question 0,6 / 0,5 / 0,3 (adding up to 1.4) was published as 0.6 % ... (bad-input review
+    of 4 December): every share of the file at most 1 is fractions, whatever a question adds up to."""
+    for row, share in ((2, "0,6"), (3, "0,5"), (4, "0,3")):
+        replace_cell(delivery / DELIVERY, SURVEY_FILE, row, "Anteil (%)", share)
+    with pytest.raises(SourceError, match=r"column 'Anteil \(%\)': every share of the file lies between 0 and 1 "
+                                          r"\(largest 0.6\): fractions of 1 \(0,45\) where percent \(45\) is expected"):
+        parse(delivery)
+
+
 def test_respondents_with_a_german_thousands_point_are_a_thousand(delivery):
     for row in (2, 3, 4):
         replace_cell(delivery / DELIVERY, SURVEY_FILE, row, "Befragte", "1.000")
@@ -189,6 +199,19 @@ def test_unknown_gemeinde_fails_and_space_without_coordinates_is_placed_and_flag
     with pytest.raises(SourceError, match=r"coworking_01053090_beispiel.csv: row 4, column 'AGS': AGS 01053100 "
                                           r"is not a Gemeinde of the register"):
         local_inputs.place_spaces(spaces, gemeinden_frame().iloc[:1])
+
+
+def test_coordinates_far_outside_the_gemeinde_of_the_row_fail(delivery):
+    """Mölln's library given the coordinates of Munich was published as a Mölln place in Munich, and Mölln's count
+    fell (bad-input review of 4 December); a place just beside its Gemeinde's generalised outline passes."""
+    replace_cell(delivery / DELIVERY, SPACES_FILE, 3, "Breitengrad", "48,1374")
+    replace_cell(delivery / DELIVERY, SPACES_FILE, 3, "Längengrad", "11,5755")
+    with pytest.raises(SourceError, match=r"coworking_01053090_beispiel.csv: row 3, columns 'Breitengrad'/'Längengrad'"
+                                          r": 48.1374 / 11.5755 lies \d+ km outside the Gemeinde of its AGS 01053090"):
+        local_inputs.place_spaces(parse(delivery)["local_spaces"], gemeinden_frame())
+    replace_cell(delivery / DELIVERY, SPACES_FILE, 3, "Breitengrad", "53,6700")  # ~1.1 km north of the square's edge
+    replace_cell(delivery / DELIVERY, SPACES_FILE, 3, "Längengrad", "10,6800")
+    assert len(local_inputs.place_spaces(parse(delivery)["local_spaces"], gemeinden_frame())) == 4
 
 
 def osm_space(osm_id, name, lat, lon, tags=None):
