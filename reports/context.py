@@ -444,8 +444,22 @@ def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
         row["in_town"] = row["ags"] == ags
         row["distance_de"] = "in der Gemeinde" if row["in_town"] else f"{de_number(row['distance_km'])} km"
         row["website_url"] = safe_url(row["website"])  # only http(s) becomes a link
-    return {"loaded": True, "rows": rows, "vintage": spaces["vintage"].iloc[0],
-            "osm_base": spaces["osm_base_timestamp"].iloc[0], "radius_km": COWORKING_RADIUS_M // 1000}
+        row["source_de"] = coworking_source(row["osm_type"] != "local", bool(row["locally_reported"]),
+                                            row["supplier"])
+    # what the note cites: OpenStreetMap only where it was queried (its data's date), the towns' lists by supplier
+    # and licence (every row was cited as OpenStreetMap, also a town's own list: review of 4 December)
+    queried = spaces["osm_base_timestamp"].dropna()
+    local = [r for r in rows if r["locally_reported"]]
+    return {"loaded": True, "rows": rows, "vintage": spaces["vintage"].iloc[0], "osm": not queried.empty,
+            "osm_date": str(queried.max())[:10] if not queried.empty else None,
+            "local_suppliers": sorted({f"{r['supplier']} ({r['licence']})" for r in local if r["supplier"]}),
+            "radius_km": COWORKING_RADIUS_M // 1000}
+
+
+def coworking_source(in_osm: bool, local: bool, supplier: str | None) -> str:
+    """Where a coworking place comes from, in the page's words."""
+    own = f"Liste der Stadt ({supplier})" if supplier else "Liste der Stadt"
+    return "OpenStreetMap und " + own if in_osm and local else "OpenStreetMap" if in_osm else own
 
 
 def _mobile_release(releases: pd.DataFrame, vintage) -> dict:

@@ -155,7 +155,8 @@ WHERE source_id = 'mobilfunk_monitoring' AND level = 'kreis'
 QUALIFY rank() OVER (PARTITION BY ags ORDER BY reference_date DESC, list_position($vintages, vintage) DESC) = 1"""
 
 COWORKING = """
-SELECT osm_type, osm_id, name, lat, lon, kind, website, operator, ags, vintage, osm_base_timestamp
+SELECT osm_type, osm_id, name, lat, lon, kind, website, operator, ags, vintage, osm_base_timestamp, locally_reported,
+       supplier, licence
 FROM coworking_spaces
 WHERE vintage = (SELECT max(vintage) FROM coworking_spaces)"""
 

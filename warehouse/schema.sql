@@ -189,7 +189,7 @@ CREATE TABLE commuter_flows (
 
 -- coworking spaces from OpenStreetMap and the towns' own lists
 CREATE TABLE coworking_spaces (
-    osm_type VARCHAR NOT NULL,               -- node | way | relation
+    osm_type VARCHAR NOT NULL,               -- node | way | relation | local
     osm_id BIGINT NOT NULL,
     name VARCHAR,
     lat DOUBLE NOT NULL,                     -- WGS84; ways and relations at their centre

@@ -84,6 +84,13 @@ def test_moelln_report_and_the_ranking_page_from_the_example(example_warehouse, 
     # the gap's supply counts the town's own list (delivered 2023): never "no coworking data" beside its spaces
     assert "Für diese Gemeinde liegen keine Coworking-Daten vor" not in section and "Coworking-Daten: " in section
     assert 'id="survey-not-in-index"' in section and "Ja, gelegentlich" in section and "26,0 %" in section
+    # the Coworking section cites each place's source: the town's list, not OpenStreetMap, which was not queried
+    start = html.index('<section id="coworking">')
+    spaces = html[start:html.index("</section>", start)]
+    supplier = "BEISPIELDATEN (Testfixture, keine echten Angaben)"
+    assert spaces.count(f"<td>Liste der Stadt ({supplier})</td>") == spaces.count('class="coworking-space"') > 0
+    assert "© OpenStreetMap" not in spaces and "OpenStreetMap wurde nicht abgefragt." in spaces
+    assert f"Eigene Listen der Städte: {supplier} (dl-de/by-2-0)." in spaces
     # the ranking page, linked from the index, row for row the view coworking_gap_ranking
     assert 'href="coworking-luecke.html"' in (out / "index.html").read_text(encoding="utf-8")
     ranking = (out / "coworking-luecke.html").read_text(encoding="utf-8")
