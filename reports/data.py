@@ -20,7 +20,7 @@ from pandas.core.dtypes.cast import maybe_box_native  # what to_dict uses (panda
 
 from indicators.compute import release_positions
 from indicators.index import latest_published_period
-from reports.labels import CATALOGUE, PILLARS, is_missing
+from reports.labels import CATALOGUE, PILLARS, is_missing, kreis_labels
 from sources.frames import shared_strings
 from sources.vintages import NEWEST_FIRST
 
@@ -268,9 +268,11 @@ class ReportData:
 
     @cached_property
     def kreis_names(self) -> pd.Series:
-        """Kreis name per 5-digit Kreis AGS: every Kreis of the BKG layer, else those of the towns' register."""
+        """Kreis name per 5-digit Kreis AGS: every Kreis of the BKG layer (a name two Kreise share with their
+        designation, ``kreis_labels``), else those of the towns' register."""
         register = self.towns.drop_duplicates("kreis_ags").set_index("kreis_ags")["kreis_name"]
-        return self.kreise.set_index("ags")["name"].combine_first(register)
+        kreise = self.kreise.set_index("ags")
+        return kreis_labels(kreise["name"], kreise["designation"]).combine_first(register)
 
 
 class TownSplit(Mapping):
@@ -424,7 +426,7 @@ def load(published: Path) -> ReportData:
                               UNION ALL SELECT 'flow', CAST(f AS VARCHAR) FROM commuter_flows_gemeinde f""", None),
             "kreis_commuting": (KREIS_COMMUTING, {"vintages": release_positions(con, ["ba_commuting"])}),
             "mobile_kreis": (MOBILE_KREIS, {"vintages": release_positions(con, ["mobilfunk_monitoring"])}),
-            "kreise": ("SELECT ags, name FROM kreise", None), "group_medians": (GROUP_MEDIANS, None),
+            "kreise": ("SELECT ags, name, designation FROM kreise", None), "group_medians": (GROUP_MEDIANS, None),
         }
         # why threads: about half of the load is DuckDB running the queries, which it does without holding
         # the GIL, so the other thread converts a finished result meanwhile (the report child's serial start

@@ -286,6 +286,15 @@ def in_kreis(name: str | None, ags: str | None = None, designation: str | None =
     return "im " + re.sub(r"er Kreis\b", "en Kreis", name)
 
 
+def kreis_labels(names: pd.Series, designations: pd.Series) -> pd.Series:
+    """Kreis names told apart where two Kreise share one: 'München (kreisfreie Stadt)' and 'München (Landkreis)'
+    (22 such pairs Germany-wide, Ansbach to Würzburg; the commuting table listed 'München' twice, told apart only
+    by the AGS); a unique name as it is. Both series indexed alike (by Kreis AGS)."""
+    shared = names.duplicated(keep=False) & designations.notna()
+    kind = designations.replace({"Kreisfreie Stadt": "kreisfreie Stadt"})
+    return names.where(~shared, names + " (" + kind + ")")
+
+
 def de_rank(value) -> str:
     """A rank or rank percentile (which the Monte Carlo interpolates between draws): one decimal, none where that
     is a whole number ('2' for 2.0499999999999545, not '2,0'; '439,9')."""

@@ -84,3 +84,16 @@ def test_scores_are_rounded_as_sql_rounds_them(values):
                                           (60.04999999999999, 60.0)])
 def test_halves_round_away_from_zero(value, shown):
     assert published_score(value, 1) == float(published_scores(value, 1)) == shown
+
+
+def test_kreise_of_one_name_are_told_apart_by_their_designation():
+    """The commuting table listed 'München' twice (the city 09162 and the Landkreis 09184), told apart by the AGS."""
+    import pandas as pd
+
+    from reports.labels import kreis_labels
+
+    names = pd.Series(["München", "München", "Prignitz", "Heilbronn", "Heilbronn"],
+                      index=["09162", "09184", "12070", "08121", "08125"])
+    kinds = pd.Series(["Kreisfreie Stadt", "Landkreis", "Landkreis", "Stadtkreis", "Landkreis"], index=names.index)
+    assert kreis_labels(names, kinds).tolist() == ["München (kreisfreie Stadt)", "München (Landkreis)", "Prignitz",
+                                                   "Heilbronn (Stadtkreis)", "Heilbronn (Landkreis)"]
