@@ -42,6 +42,7 @@ The declarations are data, so the table registry planned in issue 13 can absorb 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import math
@@ -54,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from sources.errors import SourceError
-from sources.registry import SOURCES_YAML, Release, read_yaml
+from sources.registry import SOURCES_YAML, Release, load_sources, read_yaml, release_levels
 
 MARKERS = {"", "-", ".", "...", "x", "/", "–", "—"}  # German statistical markers: no figure
 INTEGER = re.compile(r"-?\d+")
@@ -326,11 +327,21 @@ def check_release(source_id: str, release: Release, tables: dict[str, pd.DataFra
         raise SourceError(source_id, release.files[0].relative_path if release.files else f"vintage {release.label}",
                           future)
     violations = []
+    levels = _file_levels(source_id, release)
     for name, table_contract in contract.items():
         if name in tables:
+            if levels and name == "observations":  # what the release's files declare, on top of the contract's
+                table_contract = dataclasses.replace(
+                    table_contract, required_levels=tuple(dict.fromkeys(table_contract.required_levels + levels)))
             violations += check_table(table_contract, tables[name], registers, release.label)
     if violations:
         raise SourceError(source_id, *_describe(release, violations))
+
+
+def _file_levels(source_id: str, release: Release) -> tuple[str, ...]:
+    """The levels the file patterns of the release declare (sources.yaml ``files: levels:``)."""
+    spec = load_sources().get(source_id)  # ~6 ms, once per release checked
+    return release_levels(spec, release) if spec is not None else ()
 
 
 def check_table(contract: TableContract, frame: pd.DataFrame, registers: Registers | None = None,
@@ -371,8 +382,8 @@ def _levels_present(contract: TableContract, frame: pd.DataFrame) -> list[Violat
 
 
 def _missing_levels(contract: TableContract, present: set) -> list[Violation]:
-    return [Violation(contract.table, f"no rows of level {level!r} (levels found: {sorted(present)}): this source's "
-                                      f"releases must have them (a table of another regional level?)",
+    return [Violation(contract.table, f"no rows of level {level!r} (levels found: {sorted(present)}): the contract or "
+                                      f"the file's pattern requires them (a table of another regional level?)",
                       column="level")
             for level in contract.required_levels if level not in present]
 

@@ -32,6 +32,9 @@ class FilePattern:
     vintage: str
     role: str
     layout: str | None = None
+    # regional levels a release of such files must have rows of (a Gemeinde file parsed into Kreis rows only was
+    # taken for a Kreis-level release of the same source); checked with the contract (sources/contracts.py)
+    levels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,13 @@ class Release:
         return matches[0]
 
 
+def release_levels(spec: SourceSpec, release: Release) -> tuple[str, ...]:
+    """The levels the file patterns of ``release``'s files declare (``FilePattern.levels``), in order, once each."""
+    levels = [level for f in release.files for pattern in spec.files if pattern.pattern.fullmatch(f.relative_path)
+              for level in pattern.levels]
+    return tuple(dict.fromkeys(levels))
+
+
 def label_vintage(label: str) -> str:
     """The vintage of a stored label: '2023-11-20-rev2' -> '2023-11-20' (``Release.label`` the other way)."""
     return str(label).partition("-rev")[0]
@@ -137,6 +147,7 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
                 vintage=f["vintage"],
                 role=f["role"],
                 layout=f.get("layout"),
+                levels=tuple(f.get("levels", [])),
             )
             for f in entry["files"]
         )

@@ -323,7 +323,26 @@ def test_a_gemeinde_table_with_kreis_keys_only_is_refused():
     kreise = pd.DataFrame({"ags": ["01053", "01054"], "level": "kreis", "reference_date": dt.date(2023, 12, 31),
                            "measure": "population_total", "value": [200000.0, 170000.0], "unit": "persons"})
     found = [v.problem for v in contracts.check_table(contract, kreise)]
-    assert found == ["no rows of level 'gemeinde' (levels found: ['kreis']): this source's releases must have them "
-                     "(a table of another regional level?)"]
+    assert found == ["no rows of level 'gemeinde' (levels found: ['kreis']): the contract or the file's pattern "
+                     "requires them (a table of another regional level?)"]
     gemeinden = kreise.assign(ags=["01053090", "01054001"], level="gemeinde", value=[19566.0, 3000.0])
     assert contracts.check_table(contract, gemeinden) == []
+
+
+def test_a_gemeinde_file_parsed_into_kreis_rows_only_is_refused():
+    """A Breitbandatlas Gemeinde file whose keys all came out as Kreis keys was taken for a Kreis-level release of
+    the same source (the Bund/Kreis files are releases of their own): its file pattern declares levels: [gemeinde]."""
+    from sources import breitbandatlas
+
+    releases = {r.vintage: r for r in discover_releases(SOURCES["breitbandatlas"], SNAPSHOT_DIR)}
+    assert {v: contracts._file_levels("breitbandatlas", r) for v, r in releases.items()} == {
+        "2018-1": (), "2018-ende": ("gemeinde",), "2019-ende": ("gemeinde",), "2020-ende": ("gemeinde",),
+        "2021-1": (), "2021-mitte": ("gemeinde",)}
+    release = releases["2021-mitte"]
+    parsed = breitbandatlas.parse_release(release)["observations"]
+    contracts.check_release("breitbandatlas", release, {"observations": parsed})  # the real file passes
+    as_kreise = parsed.assign(ags=parsed["ags"].str[:5], level="kreis").drop_duplicates(
+        ["ags", "level", "measure", "reference_date"])
+    with pytest.raises(SourceError, match=r"gemeinde_bezirke_privat_2021_mitte.csv: column level: no rows of level "
+                                          r"'gemeinde' \(levels found: \['kreis'\]\)"):
+        contracts.check_release("breitbandatlas", release, {"observations": as_kreise})
