@@ -226,9 +226,10 @@ def make_observation_checks(asset_name: str, source_ids: list[str]) -> list[Chec
                           "covers the Gemeinden of the latest register only. Keys of Kreise the register "
                           "does not hold at all (outside the snapshot's Kreise) are out of scope, counted only."),
         Check(asset_name, "pilot_towns_present", blocking=True, evaluate=pilots_present,
-              description="All five pilot towns have Gemeinde observations of the asset's sources. Passes, "
-                          "saying so, when none of them has a release in the run and all are optional "
-                          "(required: false); with a landed release, a missing pilot fails."),
+              description="All five pilot towns have Gemeinde observations of the asset's sources (taken "
+                          "together: a source of the asset may lack them while another has them). Passes, saying "
+                          "so, when none of them has a release in the run and all are optional (required: false: "
+                          "a plain optional source declared with checks: [observations])."),
         Check(asset_name, "shares_within_0_100", blocking=False, evaluate=shares_in_range,
               description="Percent values lie within 0-100. The Breitbandatlas has a few values slightly "
                           "above 100 (publisher rounding, documented in docs/sources.md): up to 101 passes and "

@@ -399,7 +399,7 @@ def map_section(data: ReportData, geoms: TownGeometries, ags: str, name: str) ->
 def commuting(data: ReportData, kreis_ags: str) -> dict:
     """Where employees living in the town's Kreis work (Kreis-level flows, the latest reference date)."""
     flows = data.flows_by_kreis.get(kreis_ags, pd.DataFrame())
-    names = _memo(data, "kreis_names", lambda: dict(zip(data.kreis_names.index, data.kreis_names)))
+    names = _memo(data, "kreis_cells", lambda: dict(zip(data.kreis_cells.index, data.kreis_cells)))
     rows = records(flows.head(TOP_FLOWS))
     peak = max([r["commuters"] or 0 for r in rows] + [1])
     for row in rows:
@@ -407,7 +407,7 @@ def commuting(data: ReportData, kreis_ags: str) -> dict:
         row["bar"] = round(100 * (row["commuters"] or 0) / peak, 1)
         row["note_de"] = flow_note(row["listing"], row["marker"])
     measures = _memo(data, "kreis_totals", lambda: _kreis_totals(data.kreis_commuting)).get(kreis_ags, {})
-    return {"kreis_ags": kreis_ags, "kreis_name": names.get(kreis_ags), "rows": rows,
+    return {"kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags), "rows": rows,  # for in_kreis
             "reference_date": rows[0]["reference_date"] if rows else None,
             "out_commuters": measures.get("out_commuters"), "employees": measures.get("employees_residence"),
             "notes": sorted({r["note_de"] for r in rows if r["note_de"]})}

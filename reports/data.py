@@ -268,11 +268,21 @@ class ReportData:
 
     @cached_property
     def kreis_names(self) -> pd.Series:
-        """Kreis name per 5-digit Kreis AGS: every Kreis of the BKG layer (a name two Kreise share with their
-        designation, ``kreis_labels``), else those of the towns' register."""
+        """Kreis name per 5-digit Kreis AGS: every Kreis of the BKG layer, else those of the towns' register. The
+        name as the BKG writes it ('München'), for the page's phrases (``in_kreis`` with ``kreis_designations``)."""
         register = self.towns.drop_duplicates("kreis_ags").set_index("kreis_ags")["kreis_name"]
-        kreise = self.kreise.set_index("ags")
-        return kreis_labels(kreise["name"], kreise["designation"]).combine_first(register)
+        return self.kreise.set_index("ags")["name"].combine_first(register)
+
+    @cached_property
+    def kreis_designations(self) -> pd.Series:
+        """The BKG designation per Kreis AGS ('Landkreis', 'Kreisfreie Stadt', ...)."""
+        return self.kreise.set_index("ags")["designation"]
+
+    @cached_property
+    def kreis_cells(self) -> pd.Series:
+        """``kreis_names`` for a table cell: a name two Kreise share with its designation ('München (Landkreis)',
+        ``kreis_labels``); a phrase takes the plain name ('im Landkreis München' is ``in_kreis``'s business)."""
+        return kreis_labels(self.kreis_names, self.kreis_designations.reindex(self.kreis_names.index))
 
 
 class TownSplit(Mapping):

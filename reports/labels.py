@@ -261,6 +261,10 @@ def score_gap(to, from_) -> float | None:
     return engine_published_score(published_score(to) - published_score(from_), CATALOGUE.score_decimals)
 
 
+# the BKG's designations of a city that is a Kreis, as a German sentence writes them
+CITY_DESIGNATIONS = {"Kreisfreie Stadt": "kreisfreie Stadt", "Stadtkreis": "Stadtkreis"}
+
+
 def in_kreis(name: str | None, ags: str | None = None, designation: str | None = None) -> str:
     """Where the town lies, as the Kreis's name allows: 'im Kreis Prignitz', but 'im Rheingau-Taunus-Kreis' and
     'im Oberbergischen Kreis' for a name that says Kreis already ('im Kreis Rheingau-Taunus-Kreis' stood on the
@@ -273,7 +277,7 @@ def in_kreis(name: str | None, ags: str | None = None, designation: str | None =
     # a kreisfreie Stadt: by its designation, else by the name's suffix ('Heidelberg, Stadtkreis', 'Kiel,
     # Landeshauptstadt')
     city, _, kind = name.partition(", ")
-    kind = {"Kreisfreie Stadt": "kreisfreie Stadt", "Stadtkreis": "Stadtkreis"}.get(designation, kind)
+    kind = CITY_DESIGNATIONS.get(designation, kind)
     if kind:
         return f"im Stadtkreis {city}" if kind == "Stadtkreis" else f"in der kreisfreien Stadt {city}"
     if name.startswith(("Region ", "Städteregion ")):
@@ -291,7 +295,7 @@ def kreis_labels(names: pd.Series, designations: pd.Series) -> pd.Series:
     (22 such pairs Germany-wide, Ansbach to Würzburg; the commuting table listed 'München' twice, told apart only
     by the AGS); a unique name as it is. Both series indexed alike (by Kreis AGS)."""
     shared = names.duplicated(keep=False) & designations.notna()
-    kind = designations.replace({"Kreisfreie Stadt": "kreisfreie Stadt"})
+    kind = designations.map(lambda d: CITY_DESIGNATIONS.get(d, d))
     return names.where(~shared, names + " (" + kind + ")")
 
 

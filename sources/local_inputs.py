@@ -85,7 +85,7 @@ def supplying_town(source_id: str, release_file: ReleaseFile) -> str:
     A list covers that town: its coworking indicator is computed from the list (and OSM, where
     loaded); a neighbour named in the list is not covered by it.
     """
-    match = re.match(r"(?:coworking|umfrage)_(\d{8})(?:_[^/]*)?\.(?:csv|xlsx)$", release_file.path.name)
+    match = re.match(r"(?:coworking|umfrage)_(\d{8})(?:_[^/]*)?\.(?:csv|xlsx)$", release_file.path.name, re.IGNORECASE)
     if not match:
         raise SourceError(source_id, release_file.relative_path,
                           "file name must be coworking_<AGS>[_text].csv|xlsx or umfrage_<AGS>[_text].csv|xlsx "

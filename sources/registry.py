@@ -213,17 +213,18 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def discover_releases(spec: SourceSpec, root: Path) -> list[Release]:
+def discover_releases(spec: SourceSpec, root: Path, strict: bool = True) -> list[Release]:
     """Every release of ``spec`` present under ``root``, sorted by vintage.
 
     Files are matched by their path relative to ``root``; a file matching no pattern
     is ignored, so a folder of downloads may hold other things too, except in the source's
-    ``strict_folder``, where such a file raises SourceError naming it and the names expected.
+    ``strict_folder``, where such a file raises SourceError naming it and the names expected (``strict``;
+    the observation of every source's files passes False, so one misnamed town file cannot stop the others).
     """
     releases: dict[str, Release] = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         relative = path.relative_to(root).as_posix()
-        if not any(f.pattern.fullmatch(relative) for f in spec.files):
+        if strict and not any(f.pattern.fullmatch(relative) for f in spec.files):
             _refuse_if_strict(spec, relative)
         for file_pattern in spec.files:
             match = file_pattern.pattern.fullmatch(relative)

@@ -29,7 +29,8 @@ def newest_kreise(con: duckdb.DuckDBPyConnection, kreise: pd.DataFrame) -> pd.Da
 
 # --- do the polygons belong to their keys? ----------------------------------------------------------------------
 
-# A polygon's area against the Gemeindeverzeichnis' area of the same key (the register nearest in time): VG5000's
+# A polygon's area against the Gemeindeverzeichnis' area of the same key (the first register on or after the outlines'
+# territorial date; Gemeinden whose area changed since the register before are left out: reformed, no evidence): VG5000's
 # generalised outlines give 0.81-1.21 of it for 98 % of the Gemeinden and leave 11 of 10,992 outside 0.5-2 (lagoon
 # and island Gemeinden; Germany-wide, 4 December 2026). Keys moved by one row gave 5,053 of 10,991 outside, and the
 # run published Mölln with Möhnsen's polygon: every map, neighbour and coworking reach wrong (bad-input review).
@@ -40,16 +41,25 @@ AREA_KREIS_SHARE, AREA_LEAST = 0.2, 3
 
 _AREA_SQL = """
 WITH g AS (SELECT vintage, territorial_date, ags, geometry_area_km2 AS area FROM parsed_geometries),
-registers AS (SELECT DISTINCT reference_date FROM observations
-    WHERE source_id = 'destatis_gemeindeverzeichnis' AND measure = 'area_km2' AND level = 'gemeinde'),
-nearest AS (  -- per geometry release the register nearest in time
-    SELECT vintage, arg_min(r.reference_date, abs(datediff('day', r.reference_date, g.territorial_date))) AS register_date
-    FROM (SELECT DISTINCT vintage, territorial_date FROM g) g, registers r GROUP BY vintage),
+areas AS (SELECT vintage AS register, reference_date, ags, value FROM observations
+    WHERE source_id = 'destatis_gemeindeverzeichnis' AND measure = 'area_km2' AND level = 'gemeinde' AND value > 0),
+registers AS (  -- one register per date (2023-12-31 and 2024-Q4 both date their areas 31.12.2023)
+    SELECT reference_date, max(register) AS register FROM areas GROUP BY reference_date),
+bracket AS (  -- per geometry release the first register on or after its territorial date (else the last before)
+    SELECT g.vintage,                   -- and the one before it, to leave out Gemeinden changed in between
+           coalesce(min(r.reference_date) FILTER (r.reference_date >= g.territorial_date), max(r.reference_date))
+               AS register_date,
+           max(r.reference_date) FILTER (r.reference_date < g.territorial_date) AS before_date
+    FROM (SELECT DISTINCT vintage, territorial_date FROM g) g, registers r GROUP BY g.vintage),
 pairs AS (
-    SELECT g.vintage, g.ags, g.area, o.value AS register_area, n.register_date
-    FROM g JOIN nearest n USING (vintage)
-    JOIN observations o ON o.source_id = 'destatis_gemeindeverzeichnis' AND o.measure = 'area_km2'
-     AND o.level = 'gemeinde' AND o.reference_date = n.register_date AND o.ags = g.ags AND o.value > 0)
+    SELECT g.vintage, g.ags, g.area, a.value AS register_area, b.register_date
+    FROM g JOIN bracket b USING (vintage)
+    JOIN registers r ON r.reference_date = b.register_date
+    JOIN areas a ON a.register = r.register AND a.ags = g.ags
+    LEFT JOIN registers rb ON rb.reference_date = b.before_date
+    LEFT JOIN areas ab ON ab.register = rb.register AND ab.ags = g.ags
+    -- a Gemeinde whose area changed between the two registers was reformed around the outlines' date: no evidence
+    WHERE b.before_date IS NULL OR abs(ab.value - a.value) <= 0.02 * a.value)
 SELECT vintage, left(ags, 5) AS kreis, count(*) AS gemeinden,
        count(*) FILTER (area / register_area NOT BETWEEN $low AND $high) AS outside,
        list(format('{} {:.1f} against {:.1f} km²', ags, area, register_area) ORDER BY ags)

@@ -16,6 +16,7 @@ import pandas as pd
 from dagster import (AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec, DataVersion, MaterializeResult,
                      MetadataValue, ObserveResult, asset, multi_observable_source_asset)
 
+from pipelines.markdown import markdown_safe
 from pipelines.names import short_key
 from pipelines.resources import ReadinessSettings
 from sources.errors import SourceError
@@ -70,11 +71,11 @@ def raw_asset(spec: SourceSpec) -> AssetsDefinition:
                     "bytes": int(records["size_bytes"].sum()) if len(records) else 0}
         if len(records):
             metadata["releases"] = MetadataValue.md(
-                records[["vintage", "file", "sha256", "size_bytes"]].to_markdown(index=False))
+                markdown_safe(records[["vintage", "file", "sha256", "size_bytes"]]).to_markdown(index=False))
         if fetched:
             metadata["change"] = change_summary(fetched)
-            metadata["downloads"] = MetadataValue.md(pd.DataFrame(outcome_rows(fetched))[
-                ["status", "reason", "url", "files"]].to_markdown(index=False))
+            metadata["downloads"] = MetadataValue.md(markdown_safe(pd.DataFrame(outcome_rows(fetched))[
+                ["status", "reason", "url", "files"]]).to_markdown(index=False))
         # the same releases give the same data version: descendants stay up to date
         return MaterializeResult(metadata=metadata, data_version=DataVersion(fingerprint))
 
@@ -177,11 +178,17 @@ def source_files(context):
     for spec in SOURCE_SPECS.values():
         if settings.source_mode == "live" and spec.live is not None and not settings.skips(spec):
             fetch_live(context, spec, settings)
-        releases = discover_releases(spec, root)
-        yield ObserveResult(asset_key=source_key(spec.source_id),
-                            data_version=DataVersion(files_fingerprint(releases, settings)),
+        try:
+            releases, problem = discover_releases(spec, root), None
+        except SourceError as error:  # a misnamed file in a strict folder: the source's raw step raises it, and
+            releases, problem = discover_releases(spec, root, strict=False), str(error)  # the others observe on
+        version = files_fingerprint(releases, settings)
+        if problem:  # a new version, so the raw step runs (and fails, naming the file) instead of being skipped
+            version = hashlib.sha256(f"{version} {problem}".encode()).hexdigest()
+        yield ObserveResult(asset_key=source_key(spec.source_id), data_version=DataVersion(version),
                             metadata={"source_dir": str(root), "files": sum(len(r.files) for r in releases),
-                                      "vintages": MetadataValue.json([r.vintage for r in releases])})
+                                      "vintages": MetadataValue.json([r.vintage for r in releases]),
+                                      **({"problem": problem} if problem else {})})
 
 
 raw_assets = [source_files, *(raw_asset(spec) for spec in SOURCE_SPECS.values())]

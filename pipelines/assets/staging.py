@@ -6,6 +6,7 @@ import importlib
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
+from pipelines.markdown import markdown_safe
 from pipelines.resources import ReadinessSettings
 from pipelines.assets.raw import landed_releases
 from indicators.catalogue import load_catalogue
@@ -91,7 +92,7 @@ def observation_metadata(frame: pd.DataFrame) -> dict:
         "vintages": MetadataValue.json(sorted(frame["vintage"].unique().tolist())),
         "measures": len(frame["measure"].unique()),
         "reference_dates": MetadataValue.json(sorted(str(d) for d in frame["reference_date"].unique())[-12:]),
-        "preview": MetadataValue.md(preview.to_markdown(index=False)),
+        "preview": MetadataValue.md(markdown_safe(preview).to_markdown(index=False)),
     }
 
 
@@ -221,7 +222,7 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
         geometries = pd.concat([tables["geometries"] for _, tables in parsed], ignore_index=True)
         mismatches = area_mismatches(con, geometries)
         if mismatches:  # nothing stored: the polygons do not belong to their keys
-            release = next(r for r in landed_releases(con, "bkg_vg") if r.label == mismatches[0][0])
+            release = next(r for r in landed_releases(con, "bkg_vg") if r.vintage == mismatches[0][0])  # no -revN
             more = f"; and {len(mismatches) - 3} more Kreise" if len(mismatches) > 3 else ""
             raise SourceError("bkg_vg", release.file("gemeinden", ".dbf").relative_path,
                               "; ".join(problem for _, problem in mismatches[:3]) + more)

@@ -182,3 +182,28 @@ def test_code_versions_follow_the_files_of_the_stage(tmp_path, monkeypatch):
     versions.files_hash.cache_clear()
     assert after[0] != before[0] and after[1] == before[1]
     assert versions.code_version("something_new", None) is None
+
+
+def test_a_misnamed_town_file_makes_only_its_source_stale(refreshed):
+    """A file in local-inputs/ named otherwise is an error of the towns' source (sources.registry strict_folder), raised
+    by its raw step; the observation of every source's files goes on (it raised for all sources, and the monthly
+    refresh, started only after a successful observation, would have refreshed nothing: review of 4 December)."""
+    from pipelines.definitions import defs
+    from pipelines.incremental import observe_sources, plan_refresh
+
+    settings = refresh_settings(refreshed["tmp"], refreshed["source"])
+    wrong = refreshed["source"] / "local-inputs" / "20.11.2023" / "coworking_01053090.csv"
+    wrong.parent.mkdir(parents=True)
+    wrong.write_text("Name;AGS\n", encoding="utf-8")
+    try:
+        with instance_of(refreshed["tmp"]) as instance:
+            observed = observe_sources(instance, defs, resources={"settings": settings})
+            assert observed.success
+            plan = plan_refresh(instance, defs.resolve_asset_graph())
+            assert plan.reasons.get("raw/local_inputs", "").startswith("has a new dependency data version")
+            assert not any(key.startswith("raw/") and key != "raw/local_inputs" for key in plan.reasons)
+    finally:
+        shutil.rmtree(wrong.parent.parent)
+        with instance_of(refreshed["tmp"]) as instance:  # the folder as it was: nothing stale again
+            observe_sources(instance, defs, resources={"settings": settings})
+            assert plan_refresh(instance, defs.resolve_asset_graph()).nothing_changed

@@ -279,6 +279,18 @@ def test_merge_counts_each_space_once_and_keeps_its_sources(delivery):
     assert "BEISPIEL Probearbeitstag im Nachbarort" in set(local_inputs.active_on(merged, "2023-05-15")["name"])
 
 
+def test_a_delivery_named_in_capitals_is_read(delivery):
+    """A file saved as COWORKING_01053090_BEISPIEL.CSV is found and read like the lower-case one (the file-name AGS
+    of the supplying town too)."""
+    before = parse(delivery)
+    for path in (delivery / DELIVERY).iterdir():
+        path.rename(path.with_name(path.name.upper()))
+    after = parse(delivery)
+    assert len(after["local_spaces"]) == len(before["local_spaces"]) == 4
+    assert set(after["local_spaces"]["supplying_ags"]) == {"01053090"}
+    assert after["survey_results"]["share"].tolist() == before["survey_results"]["share"].tolist()
+
+
 def test_a_delivery_file_named_otherwise_is_an_error_not_ignored(tmp_path):
     """coworking_01053090.CSV (capital extension) and a folder 20.11.2023 were skipped without a word and the new
     space never published (bad-input review of 4 December): a capital extension or prefix is read, any other name
