@@ -271,7 +271,7 @@ def in_kreis(name: str | None, ags: str | None = None, designation: str | None =
     pages), 'in der Region Hannover', 'im Stadtkreis Heidelberg' and 'in der kreisfreien Stadt Pirmasens' for the
     Gemeindeverzeichnis's 'Heidelberg, Stadtkreis' and 'Pirmasens, kreisfreie Stadt'; the AGS without a name.
     ``designation`` (``kreise.designation``) decides where the name does not say it: 'Schweinfurt' is a Landkreis
-    and a kreisfreie Stadt of the same name ('in der kreisfreien Stadt Schweinfurt', not 'im Kreis Schweinfurt')."""
+    and a kreisfreie Stadt of the same name ('in der kreisfreien Stadt Schweinfurt', 'im Landkreis Schweinfurt')."""
     if not name:
         return f"im Kreis {ags or '–'}"
     # a kreisfreie Stadt: by its designation, else by the name's suffix ('Heidelberg, Stadtkreis', 'Kiel,
@@ -284,8 +284,9 @@ def in_kreis(name: str | None, ags: str | None = None, designation: str | None =
         return f"in der {name}"
     if name.startswith("Regionalverband "):
         return f"im {name}"
-    if "kreis" not in name.lower():
-        return f"im Kreis {name}"
+    if "kreis" not in name.lower():  # the designation where the BKG gives it: 'im Landkreis Prignitz' (a Landkreis
+        # Kassel beside the kreisfreie Stadt Kassel read 'im Kreis Kassel'), 'im Kreis Herzogtum Lauenburg'
+        return f"im {'Landkreis' if designation == 'Landkreis' else 'Kreis'} {name}"
     # an adjective before "Kreis" takes the dative after "im": Oberbergischer Kreis -> im Oberbergischen Kreis
     return "im " + re.sub(r"er Kreis\b", "en Kreis", name)
 

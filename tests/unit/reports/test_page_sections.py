@@ -140,7 +140,9 @@ def test_a_kreis_whose_name_says_kreis_is_not_called_kreis_twice():
     assert in_kreis("Landkreis Rostock") == "im Landkreis Rostock"
     # a kreisfreie Stadt whose register name does not say so (Bavaria, Schwerin, Rostock): kreise.designation
     assert in_kreis("Schweinfurt", "09662", "Kreisfreie Stadt") == "in der kreisfreien Stadt Schweinfurt"
-    assert in_kreis("Schweinfurt", "09678", "Landkreis") == "im Kreis Schweinfurt"
+    assert in_kreis("Schweinfurt", "09678", "Landkreis") == "im Landkreis Schweinfurt"
+    assert in_kreis("Prignitz", "12070", "Landkreis") == "im Landkreis Prignitz"
+    assert in_kreis("Herzogtum Lauenburg", "01053", "Kreis") == "im Kreis Herzogtum Lauenburg"
     assert in_kreis("Heidelberg, Stadtkreis", "08221", "Stadtkreis") == "im Stadtkreis Heidelberg"
 
 
