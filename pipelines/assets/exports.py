@@ -49,22 +49,6 @@ def every_view_complete(con, settings: ReadinessSettings) -> AssetCheckResult:
     return AssetCheckResult(passed=not problems, metadata={"path": str(latest), "problems": "; ".join(problems) or "none"})
 
 
-def _xlsx_rows(path: Path) -> int:
-    """Data rows of a workbook: every sheet "Daten…" less its header row.
-
-    Read with calamine (Rust): openpyxl took about 15 s per 120,000 rows, two minutes for the
-    full-Germany indicator history. ``height`` is the used range from the header to the last row.
-    """
-    from python_calamine import CalamineWorkbook
-
-    book = CalamineWorkbook.from_path(str(path))
-    try:
-        return sum(max(book.get_sheet_by_name(name).height - 1, 0)
-                   for name in book.sheet_names if name.startswith("Daten"))
-    finally:
-        book.close()
-
-
 def ags_kept_as_text(con, settings: ReadinessSettings) -> AssetCheckResult:
     """Every AGS of the .xlsx and CSV downloads is 8-digit text."""
     import pandas as pd

@@ -95,15 +95,25 @@ def test_infinite_number_is_an_error_naming_file_row_and_column(tmp_path, value)
     assert str(tmp_path / "t.xlsx") in message and "row 4" in message and "'Wert'" in message
 
 
-def test_export_check_counts_the_rows_of_every_data_sheet(tmp_path, monkeypatch):
-    from pipelines.assets.exports import _xlsx_rows
+def data_rows(path) -> int:
+    """Data rows of a workbook: every sheet "Daten…" less its header row (calamine's used range)."""
+    from python_calamine import CalamineWorkbook
 
+    book = CalamineWorkbook.from_path(str(path))
+    try:
+        return sum(max(book.get_sheet_by_name(name).height - 1, 0)
+                   for name in book.sheet_names if name.startswith("Daten"))
+    finally:
+        book.close()
+
+
+def test_the_writer_spreads_rows_over_data_sheets_and_counts_them(tmp_path, monkeypatch):
     monkeypatch.setattr(exports, "EXCEL_MAX_ROWS", 4)
     target = tmp_path / "t.xlsx"
     exports.write_xlsx(pd.concat([frame()] * 3, ignore_index=True), target, "Titel", None)  # 9 rows: 4 + 4 + 1
-    assert _xlsx_rows(target) == 9
+    assert data_rows(target) == 9
     exports.write_xlsx(frame().iloc[0:0], target, "Titel", None)
-    assert _xlsx_rows(target) == 0
+    assert data_rows(target) == 0
 
 
 def test_texts_are_escaped_as_excel_reads_them(tmp_path):
