@@ -29,6 +29,16 @@ def de_score(value) -> str:
     return "–" if is_missing(value) else labels.de_score(float(value))
 
 
+def de_rank_band(low, high) -> str:
+    """A 5–95 % rank band as the pages show it: '2–18', '439,9–801,1' (reports.labels.de_rank_band)."""
+    return labels.de_rank_band(low, high) or "–"
+
+
+def de_signed(value) -> str:
+    """A gap as the pages show it: '+1,7', '-0,1', '0,0' (with the ASCII minus of ``de_number``)."""
+    return "–" if is_missing(value) else labels.de_signed(value).replace("\u2212", "-")
+
+
 def de_int(value) -> str:
     """A count with a dot between thousands: 10.802."""
     return "–" if is_missing(value) else de_number(int(value), 0)

@@ -11,13 +11,13 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from cli.format import de_number, de_score, is_missing
+from cli.format import de_number, de_rank_band, de_score, de_signed, is_missing
 from cli.towns import Town
 from indicators import flags
-from reports.context import DECIMALS, imputation_de, quality_de
+from reports.context import DECIMALS, imputation_de, pillar_notes, quality_de
 from reports.data import TIED_TOWNS  # how many towns share a rank, as the pages count them
-from reports.labels import (data_date_line, de_list, de_rank_band, de_signed, not_scored_reasons, pillar_label,
-                            score_gap, source_label, unit_label, vintage_label)
+from reports.labels import (data_date_line, de_list, pillar_label, score_gap, source_label, unit_label,
+                            vintage_label)
 
 PILLARS = ["digital_infrastructure", "commuting_potential", "demographic_dynamics", "local_work_infrastructure",
            "accessibility"]
@@ -59,16 +59,6 @@ def fmt(value, digits: int = 1) -> str:
     if isinstance(value, float):
         return de_number(value, digits)  # German: 68,9 and 1.234,5
     return str(value)
-
-
-def band(low, high) -> str:
-    """A 5–95 % rank band as the pages show it: '2–18', '439,9–801,1' (reports.labels.de_rank_band)."""
-    return de_rank_band(low, high) or "–"
-
-
-def signed(value) -> str:
-    """A gap as the pages show it: '+1,7', '-0,1', '0,0' (the ASCII minus of cli.format)."""
-    return "–" if value is None or pd.isna(value) else de_signed(value).replace("\u2212", "-")
 
 
 def headline_row(history: pd.DataFrame) -> pd.Series | None:
@@ -122,7 +112,7 @@ def headline_text(row: pd.Series, dates: str = "") -> str:
         tie = (f" (gleichauf mit {'einer weiteren Gemeinde' if shared == 1 else f'{shared} weiteren Gemeinden'})"
                if shared > 0 else "")
         text += (f", Rang {int(row['rank'])} von {int(row['compared_towns'])}{tie} "
-                 f"(Band 5–95 %: Rang {band(row['rank_p05'], row['rank_p95'])}, "
+                 f"(Band 5–95 %: Rang {de_rank_band(row['rank_p05'], row['rank_p95'])}, "
                  f"Index {de_score(row['score_p05'])}–{de_score(row['score_p95'])})")
     text += f"\nDatenstand: {dates or '–'}"
     if pd.notna(row["imputed_share"]):
@@ -130,10 +120,7 @@ def headline_text(row: pd.Series, dates: str = "") -> str:
     missing = [pillar_label(p) for p in flags.pillar_ids(row["missing_pillars"])]
     if missing:
         text += f"\nKein Gesamtwert für {int(row['period'])}: Es fehlen Daten für {de_list(missing)}."
-    for pillar, reason in not_scored_reasons(row["omitted_pillars"]).items():
-        text += f"\nHinweis: {pillar_label(pillar)} nicht bewertet: {reason}."
-    for pillar, reason in not_scored_reasons(None, row["uncompared_pillars"]).items():
-        text += f"\nHinweis: {pillar_label(pillar)} {reason}."
+    text += "".join(f"\nHinweis: {note}." for note in pillar_notes(row["omitted_pillars"], row["uncompared_pillars"]))
     return text + f"\nMethodenversion {row['method_version']}"
 
 
@@ -154,7 +141,7 @@ def history_table(history: pd.DataFrame) -> Table:
         table.add_column(column, justify="right")
     for _, r in history.iterrows():
         table.add_row(str(r["period"]), de_score(r["score"]), fmt(None if pd.isna(r["rank"]) else int(r["rank"])),
-                      str(r["compared_towns"]), band(r["rank_p05"], r["rank_p95"]),
+                      str(r["compared_towns"]), de_rank_band(r["rank_p05"], r["rank_p95"]),
                       "–" if pd.isna(r["imputed_share"]) else f"{fmt(100 * r['imputed_share'], 0)} %",
                       "ja" if r["provisional"] is True or r["provisional"] == 1 else "")
     return table
@@ -184,5 +171,5 @@ def peer_table(rows: pd.DataFrame) -> Table:
     for _, r in rows.iterrows():
         table.add_row(str(r["rank"]), r["name"], r["kreis_name"], r["peer_ags"], fmt(r["similarity"], 2),
                       fmt(None if pd.isna(r["period"]) else int(r["period"])), de_score(r["peer_score"]),
-                      signed(score_gap(r["peer_score"], r["score"])))
+                      de_signed(score_gap(r["peer_score"], r["score"])))
     return table

@@ -42,6 +42,10 @@ from dataclasses import dataclass
 # Decimals of a rank percentile as pages and exports show it: the Monte Carlo interpolates between draws, so a band
 # end is fractional (2.0499999999999545); shown with one decimal, none where that is whole ('1–2', '439,9–801,1').
 RANK_DECIMALS = 1
+# Every other decimal that pages, their downloads and the German CSV/.xlsx exports show or write: at most this many
+# significant digits. A restated share stored as 14.639999999999999 was exported as "14,639999999999999" (review of
+# 4 December); no figure the warehouse holds has more (coordinates have 8). Parquet keeps full precision.
+SIGNIFICANT_DIGITS = 12
 
 # code -> (German, English) without the "very likely" prefix; order = narrowest region first
 STATEMENTS: dict[str, tuple[str, str]] = {

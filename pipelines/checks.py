@@ -27,7 +27,8 @@ from warehouse.workdb import relation_columns
 from warehouse.registry import Table, registry, violation_queries
 from warehouse.validation import validate_candidate
 
-PILOTS = list(load_catalogue().pilot_towns)
+CATALOGUE = load_catalogue()
+PILOTS = list(CATALOGUE.pilot_towns)
 SOURCES = load_sources()
 
 
@@ -368,7 +369,7 @@ CHECKS: list[Check] = [
     *[check for name, source in OBSERVATION_ASSETS.items() for check in make_observation_checks(name, source)],
     *[make_contract_check(name, *spec) for name, specs in CONTRACT_TABLES.items() for spec in specs],
     # one blocking check per source the judgement can report on, so the UI names the source
-    *[make_year_on_year_check(source_id) for source_id in contracts.judged_sources(load_catalogue().read_measures())],
+    *[make_year_on_year_check(source_id) for source_id in contracts.judged_sources(CATALOGUE.read_measures())],
     make_table_pilot_check("municipalities", "municipalities"),
     make_table_pilot_check("indicator_values", "indicator_values"),
     make_table_pilot_check("readiness_index", "readiness_index WHERE score IS NOT NULL"),

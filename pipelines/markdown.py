@@ -32,3 +32,9 @@ def markdown_safe(frame: pd.DataFrame) -> pd.DataFrame:
                 or isinstance(safe[column].dtype, pd.CategoricalDtype):
             safe[column] = safe[column].map(lambda value: escape_markdown(value) if isinstance(value, str) else value)
     return safe
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """``frame`` as a markdown table for ``MetadataValue.md``, its text cells escaped (``markdown_safe``): the one
+    way assets render a table, so a new one cannot forget the escaping."""
+    return markdown_safe(frame).to_markdown(index=False)

@@ -124,6 +124,13 @@ def data_dates(dates: "DataDates | list[dict]", period) -> str:
     return (dates if isinstance(dates, DataDates) else DataDates(dates))(period)
 
 
+def pillar_notes(omitted, uncompared) -> list[str]:
+    """The notes on a score's pillars, rendered from the typed columns: each pillar not scored and why, each
+    pillar scored but not compared (the page's headline, ``readiness profil``)."""
+    return ([f"{pillar_label(p)} nicht bewertet: {reason}" for p, reason in not_scored_reasons(omitted).items()]
+            + [f"{pillar_label(p)} {reason}" for p, reason in not_scored_reasons(None, uncompared).items()])
+
+
 def overview(latest: dict | None, history: list[dict], dates: DataDates) -> dict | None:
     """The headline row with its data dates, the last scored period when it has no score, and the
     newer provisional (mostly carried-forward) periods shown apart from it."""
@@ -132,10 +139,7 @@ def overview(latest: dict | None, history: list[dict], dates: DataDates) -> dict
     scored = [r for r in history if r["score"] is not None]
     last_scored = dict(scored[-1]) if latest["score"] is None and scored else None
     missing = [pillar_label(p) for p in flags.pillar_ids(latest["missing_pillars"])]
-    notes = [f"{pillar_label(p)} nicht bewertet: {reason}" for p, reason in
-             not_scored_reasons(latest["omitted_pillars"]).items()]
-    notes += [f"{pillar_label(p)} {reason}" for p, reason in
-              not_scored_reasons(None, latest.get("uncompared_pillars")).items()]
+    notes = pillar_notes(latest["omitted_pillars"], latest.get("uncompared_pillars"))
     newer = [dict(r) for r in scored if r["period"] > latest["period"]][-1:]
     provisional = None
     if newer:

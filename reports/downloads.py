@@ -26,8 +26,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from indicators.bands import SIGNIFICANT_DIGITS
 from reports import xlsx
-from warehouse.exports import FORMULA_START, SIGNIFICANT_DIGITS, defused
+from warehouse.exports import FORMULA_START, defused
 
 SHEET_NAME_MAX = 31  # Excel's limit
 DATE_FORMAT = "%d.%m.%Y"

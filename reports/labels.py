@@ -14,11 +14,10 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 
 from indicators import flags  # the typed codes and their German labels
-from indicators.bands import RANK_DECIMALS
+from indicators.bands import RANK_DECIMALS, SIGNIFICANT_DIGITS
 from indicators.catalogue import load_catalogue
 from indicators.engine import published_score as engine_published_score
-from sources.registry import attribution_text, load_sources
-from warehouse.exports import SIGNIFICANT_DIGITS
+from sources.registry import attribution_text, sources as source_specs
 
 # Pillar names and unit wording are declared once, in indicators/catalogue.yaml.
 CATALOGUE = load_catalogue()
@@ -27,7 +26,7 @@ PILLARS = list(PILLAR_LABELS)
 UNIT_LABELS = CATALOGUE.units
 
 # Short German name of each source: label_de in sources.yaml.
-_SOURCES = load_sources()  # read once at import (sources.yaml)
+_SOURCES = source_specs()  # sources.yaml, read once per process
 SOURCE_LABELS = {source_id: spec.label_de for source_id, spec in _SOURCES.items() if spec.label_de}
 # {source id: {year: census}} of the population sources (sources.yaml census_rebasings)
 CENSUS_REBASINGS = {source_id: {int(year): name for year, name in spec.census_rebasings.items()}

@@ -140,7 +140,7 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
     rows += [row(pillar_label(p), latest(p), medians.get(p)) for p in PILLARS]
     for i, label in indicator_ids:
         unit = (units or {}).get(i)
-        rows.append(row(unit_label(label, unit), field(i, "value"), medians.get(i)))
+        rows.append(row(with_unit(label, unit), field(i, "value"), medians.get(i)))
         rows.append(row(f"{label}: Stichtag", age(i)))
         kreis, kreis_date, own_date = field(i, "ref_kreis"), field(i, "ref_kreis_date"), field(i, "reference_date")
         if any(kreis(t) is not None for t in towns):  # the publisher's value for the town's Kreis, as on the page
@@ -158,7 +158,7 @@ def names_unit(label: str, unit: str | None) -> bool:
     return bool(unit) and f"({unit})" in label
 
 
-def unit_label(label: str, unit: str | None) -> str:
+def with_unit(label: str, unit: str | None) -> str:
     """An indicator's label with its unit in brackets, unless the label names it already."""
     return f"{label} ({unit})" if unit and not names_unit(label, unit) else label
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
+from sources.contracts import csv_separator
 from sources.errors import SourceError
 from sources.registry import Release
 
@@ -55,7 +56,7 @@ def _parse_table(source_id: str, name: str, content: bytes, layout: str, referen
     except UnicodeDecodeError as exc:
         raise SourceError(source_id, name, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     header_line = text.split("\n", 1)[0]
-    separator = ";" if header_line.count(";") > header_line.count(",") else ","
+    separator = csv_separator(header_line)
     try:
         table = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, ValueError) as exc:

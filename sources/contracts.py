@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from sources.errors import SourceError
-from sources.registry import SOURCES_YAML, Release, load_sources, read_yaml, release_levels
+from sources.registry import RELEASE_YEAR, SOURCES_YAML, Release, read_yaml, release_levels, sources as source_specs
 
 MARKERS = {"", "-", ".", "...", "x", "/", "–", "—"}  # German statistical markers: no figure
 INTEGER = re.compile(r"-?\d+")
@@ -73,6 +73,12 @@ def clean_cell(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+def csv_separator(header_line: str) -> str:
+    """The separator of a publisher's CSV, from its header line: ';' (German files) where it occurs more often
+    than ',', else ','."""
+    return ";" if header_line.count(";") > header_line.count(",") else ","
 
 
 # --- numbers as German publishers write them ---------------------------------------------------------
@@ -130,6 +136,11 @@ class Rule:
         return any(v is not None for v in (self.yoy_relative, self.yoy_drop_points, self.yoy_points))
 
     @property
+    def has_median(self) -> bool:
+        """Whether a typical level is declared (``median_min`` or ``median_max``)."""
+        return self.median_min is not None or self.median_max is not None
+
+    @property
     def percent(self) -> bool:
         """A percentage (declared 0 to 100): checked also for shares 0-1 in its place (``share_problem``)."""
         return self.min == 0 and self.max == 100
@@ -140,7 +151,7 @@ def median_problem(name: str, rule: Rule, count: int, median: float | None) -> s
     declared typical level (``median_min``/``median_max``, at least SHARE_EVIDENCE figures), else None. INKAR's
     distance to a stop in km instead of m (Mölln 0.189 for 189) and car minutes in hours passed every range and
     were published (bad-input review of 4 December)."""
-    if median is None or count < SHARE_EVIDENCE or (rule.median_min is None and rule.median_max is None):
+    if median is None or count < SHARE_EVIDENCE or not rule.has_median:
         return None
     low = -math.inf if rule.median_min is None else rule.median_min
     high = math.inf if rule.median_max is None else rule.median_max
@@ -340,7 +351,7 @@ def check_release(source_id: str, release: Release, tables: dict[str, pd.DataFra
 
 def _file_levels(source_id: str, release: Release) -> tuple[str, ...]:
     """The levels the file patterns of the release declare (sources.yaml ``files: levels:``)."""
-    spec = load_sources().get(source_id)  # ~6 ms, once per release checked
+    spec = source_specs().get(source_id)
     return release_levels(spec, release) if spec is not None else ()
 
 
@@ -539,7 +550,7 @@ def _rule_violations(contract, frame, column, rule: Rule, rows: np.ndarray, nume
         share = share_problem(label, rule, int(is_finite.sum()), float(finite[largest]))
         if share:
             problems.append((positions[largest], share, float(finite[largest])))
-    if (rule.median_min is not None or rule.median_max is not None) and is_finite.any():
+    if rule.has_median and is_finite.any():
         typical = median_problem(label, rule, int(is_finite.sum()), float(np.median(finite[is_finite])))
         if typical:  # a property of the whole column: no row to name
             problems.append((None, typical, None))
@@ -581,7 +592,7 @@ def future_release(label: str, today: dt.date | None = None) -> str | None:
     folder local-inputs/2099-01-01 or an OSM file coworking_2099-01-01.json was published as index years up to
     2099, and a town's list then counted only from 2099 (bad-input review of 4 December). Only cell dates were
     checked against today; a label without a year has no date to check."""
-    match = re.search(r"(?<!\d)((?:19|20)\d\d)(?:-(\d\d)(?:-(\d\d))?)?(?!\d)", label)  # not vg5000
+    match = re.search(rf"(?<!\d)({RELEASE_YEAR})(?:-(\d\d)(?:-(\d\d))?)?(?!\d)", label)  # not vg5000
     if not match:
         return None
     try:
@@ -845,7 +856,8 @@ def _staged_rule_violations(con, contract, types, scope, params, column, label, 
     unit = "coalesce(CAST(unit AS VARCHAR), 'None')" if "unit" in types else "NULL"
     table = pd.DataFrame({"grp": list(rules), "lo": [r.min for r in rules.values()],
                           "hi": [None if r.max is None else r.max + r.tolerance for r in rules.values()],
-                          "whole": [r.integer for r in rules.values()]}).astype({"lo": "Float64", "hi": "Float64"})
+                          "whole": [r.integer for r in rules.values()],
+                          "med": [r.has_median for r in rules.values()]}).astype({"lo": "Float64", "hi": "Float64"})
     # nullable floats: a missing bound must reach DuckDB as NULL (NaN sorts above every number there)
     con.register("contract_rules", table)
     try:
@@ -856,7 +868,8 @@ def _staged_rule_violations(con, contract, types, scope, params, column, label, 
                    min(x) FILTER (r.whole AND isfinite(x) AND x <> floor(x)),
                    count(*) FILTER (NOT isnan(x) AND x < r.lo), min(x) FILTER (NOT isnan(x) AND x < r.lo),
                    count(*) FILTER (NOT isnan(x) AND x > r.hi), max(x) FILTER (NOT isnan(x) AND x > r.hi),
-                   count(*) FILTER (isfinite(x)), max(x) FILTER (isfinite(x)), median(x) FILTER (isfinite(x))
+                   count(*) FILTER (isfinite(x)), max(x) FILTER (isfinite(x)),
+                   median(x) FILTER (r.med AND isfinite(x))  -- only where declared: a sort per measure
             FROM v JOIN contract_rules r ON r.grp IS NOT DISTINCT FROM v.grp GROUP BY v.grp ORDER BY v.grp""",
                             params).fetchall()
     finally:
@@ -951,7 +964,7 @@ def _text_cell(text: str, key: str, value: float | None) -> tuple[int, str | Non
     """(line, header) of the first line holding ``key`` and a cell equal to ``value``, else of the first line
     holding ``key`` (header None); None when no line holds it. The separator is the header line's."""
     lines = text.splitlines()
-    separator = ";" if lines and lines[0].count(";") > lines[0].count(",") else ","
+    separator = csv_separator(lines[0] if lines else "")
     headers = next(csv.reader(lines[:1], delimiter=separator), [])
     first = None
     for number, line in enumerate(lines, 1):

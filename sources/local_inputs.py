@@ -368,7 +368,7 @@ def _check_within_reach(local: pd.DataFrame, gemeinden) -> None:
     if given.empty:
         return
     points = gpd.GeoSeries(gpd.points_from_xy(given["lon"], given["lat"]), index=given.index, crs="EPSG:4326")
-    outlines = gemeinden.set_index("ags").geometry.to_crs(METRIC_CRS)
+    outlines = gemeinden[gemeinden["ags"].isin(given["ags"])].set_index("ags").geometry.to_crs(METRIC_CRS)  # only these
     distance = points.to_crs(METRIC_CRS).distance(gpd.GeoSeries(given["ags"].map(outlines), index=given.index,
                                                                   crs=METRIC_CRS))
     far = distance[distance > FAR_FROM_GEMEINDE_M]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -163,17 +164,23 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
     return specs
 
 
+@functools.cache
+def sources() -> dict[str, SourceSpec]:
+    """``load_sources()`` of the project's sources.yaml, read once per process (callers must not change it)."""
+    return load_sources()
+
+
 # The year a release id names ('vg250-2025-01-01', '2021-mitte', '2022-12'): the year an attribution cites. The same
 # pattern in Python (``attribution_text``) and in the exports' SQL (warehouse/exports.py).
 RELEASE_YEAR = r"(?:19|20)\d{2}"
 
 
 def attribution_text(source_id: str, attribution: str | None, vintage: str | None,
-                     sources: dict[str, SourceSpec] | None = None) -> str:
+                     specs: dict[str, SourceSpec] | None = None) -> str:
     """The attribution to print for a release of ``source_id``: its ``attribution_de`` with the release's year
     filled in ('© GeoBasis-DE / BKG (2021), Daten verändert'), else ``attribution`` as stored. Pages, downloads and
     exports print this one text (the exports printed the template's '(year of the vintage)')."""
-    spec = (sources if sources is not None else load_sources()).get(source_id)
+    spec = (specs if specs is not None else sources()).get(source_id)
     if spec is None or not spec.attribution_de:
         return attribution or ""
     year = re.search(RELEASE_YEAR, vintage or "")
@@ -224,8 +231,6 @@ def discover_releases(spec: SourceSpec, root: Path, strict: bool = True) -> list
     releases: dict[str, Release] = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         relative = path.relative_to(root).as_posix()
-        if strict and not any(f.pattern.fullmatch(relative) for f in spec.files):
-            _refuse_if_strict(spec, relative)
         for file_pattern in spec.files:
             match = file_pattern.pattern.fullmatch(relative)
             if not match:
@@ -243,6 +248,9 @@ def discover_releases(spec: SourceSpec, root: Path, strict: bool = True) -> list
                 )
             )
             break
+        else:  # no pattern matches: ignored, unless the source's folder may hold only its own files
+            if strict:
+                _refuse_if_strict(spec, relative)
     return [releases[v] for v in sorted(releases)]
 
 

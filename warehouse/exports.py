@@ -36,10 +36,10 @@ import duckdb
 import pandas as pd
 
 from indicators import flags
-from indicators.bands import RANK_DECIMALS
+from indicators.bands import RANK_DECIMALS, SIGNIFICANT_DIGITS
 from indicators.catalogue import DIRECTION_DE, Catalogue, load_catalogue
 from indicators.engine import published_scores
-from sources.registry import RELEASE_YEAR, attribution_text, load_sources, sha256_of
+from sources.registry import RELEASE_YEAR, sha256_of, sources as source_specs
 from sources.vintages import NEWEST_FIRST
 from warehouse.paths import DEFAULT_EXPORTS_DIR, duckdb_config, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
@@ -61,21 +61,14 @@ def newest_year(vintages: str) -> str:
     return f"list_max(list_transform({vintages}, v -> regexp_extract(v, {literal(RELEASE_YEAR)}, 0)))"
 
 
-# The sheet "Quellen und Lizenzen" of every workbook: what to cite when using the figures (the attribution as the
-# pages print it for the newest release: sources.registry.attribution_text).
-SOURCES_SQL = f"""
-SELECT source_id, publisher, licence, licence_url, attribution, {newest_year("vintages")} AS newest
-FROM source_attribution ORDER BY source_id
-"""
-
-
 def sources_rows(con: duckdb.DuckDBPyConnection) -> list[tuple]:
-    """(source, publisher, licence, licence URL, attribution) per source of the warehouse, the source by its German
-    name and the attribution rendered for its newest release."""
+    """(source, publisher, licence, licence URL, attribution) per source of the warehouse for the sheet "Quellen und
+    Lizenzen" of every workbook: the source by its German name, the attribution as the pages print it for the newest
+    release (``_attribution_sql``, the SQL of sources.registry.attribution_text, as the view's exported column)."""
     names = _source_names()
-    return [(names.get(source, source), publisher, licence, url,
-             attribution_text(source, attribution, newest, _sources()))
-            for source, publisher, licence, url, attribution, newest in con.execute(SOURCES_SQL).fetchall()]
+    query = (f"SELECT source_id, publisher, licence, licence_url, {_attribution_sql(newest_year('vintages'))} "
+             "FROM source_attribution ORDER BY source_id")
+    return [(names.get(source, source), *rest) for source, *rest in con.execute(query).fetchall()]
 
 
 # Columns written as text in Excel: keys with leading zeros, never numbers.
@@ -89,10 +82,6 @@ SCORE_GAPS = {"gap_score": ("peer_score", "score")}  # column -> (minuend, subtr
 # The Monte Carlo's rank percentiles, as the pages show them (indicators.bands.RANK_DECIMALS) instead of the float's
 # noise (2.0499999999999545). Parquet keeps full precision.
 RANK_QUANTILES = {"rank_median", "rank_p05", "rank_p95"}
-# Every other decimal in the German CSV/.xlsx (and the town pages' downloads, reports/downloads.py) with at most this
-# many significant digits: a restated share stored as 14.639999999999999 was exported as "14,639999999999999" (review
-# of 4 December); no figure the warehouse holds has more (coordinates have 8). Parquet keeps full precision.
-SIGNIFICANT_DIGITS = 12
 
 # A CSV text cell starting with one of these is a formula to Excel (=HYPERLINK(...), +cmd|..., @SUM, a tab before
 # =): names from OpenStreetMap and the towns' own lists reach the planners' spreadsheets, so such a cell is written
@@ -117,14 +106,9 @@ def _catalogue() -> Catalogue:
 
 
 @functools.cache
-def _sources() -> dict:
-    """sources.yaml, read once per process."""
-    return load_sources()
-
-
 def _source_names() -> dict[str, str]:
     """Source id -> short German name (sources.yaml ``label_de``)."""
-    return {source_id: spec.label_de for source_id, spec in _sources().items()}
+    return {source_id: spec.label_de for source_id, spec in source_specs().items()}
 
 
 VIEW_TITLES = registry().planner_views  # the German title of each view's workbook (warehouse/tables.yaml)
@@ -413,7 +397,7 @@ def _attribution_sql(vintage: str) -> str:
     over the row's release), else the stored attribution."""
     year = f"coalesce(regexp_extract(CAST({vintage} AS VARCHAR), {literal(RELEASE_YEAR)}, 0), '')"
     cases = " ".join(f"WHEN {literal(source)} THEN replace({literal(spec.attribution_de)}, '{{year}}', {year})"
-                     for source, spec in _sources().items() if spec.attribution_de)
+                     for source, spec in source_specs().items() if spec.attribution_de)
     return f"CASE source_id {cases} ELSE attribution END" if cases else "attribution"
 
 

@@ -14,7 +14,7 @@ from indicators.catalogue import load_catalogue
 from indicators.compute import index_values
 from indicators.municipalities import job_centrality
 from pipelines.assets.indicators import pilot_latest, pilot_metadata
-from pipelines.markdown import markdown_safe
+from pipelines.markdown import markdown_table
 from pipelines.resources import ReadinessSettings
 from warehouse.workdb import store
 
@@ -62,8 +62,8 @@ def index_uncertainty(context: AssetExecutionContext, settings: ReadinessSetting
         "draws": config["draws"], "seed": config["seed"], "towns_with_bands": int(bands["ags"].nunique()),
         "pilot_rank_bands": MetadataValue.md(rank_band_markdown(latest)),
         **pilot_metadata(latest, bands=True),
-        "sensitivity": MetadataValue.md(sensitivity.round(3).to_markdown(index=False)),
-        "pilot_bands_by_period": MetadataValue.md(pilot_bands.to_markdown(index=False)),
+        "sensitivity": MetadataValue.md(markdown_table(sensitivity.round(3))),
+        "pilot_bands_by_period": MetadataValue.md(markdown_table(pilot_bands)),
     })
 
 
@@ -79,7 +79,7 @@ def rank_band_markdown(latest: pd.DataFrame) -> str:
         "rank 5–95 %": [band(a, b, 0) for a, b in zip(latest["rank_p05"], latest["rank_p95"])],
         "in words": band_categories(latest)["band_de"].to_numpy(),
     })
-    return markdown_safe(table).to_markdown(index=False)  # town names are text, not markup
+    return markdown_table(table)  # town names are text, not markup
 
 
 @asset(group_name="index", deps=[AssetKey("readiness_index")], tags={"stage": "index"},
@@ -118,8 +118,8 @@ def score_contributions(context: AssetExecutionContext, settings: ReadinessSetti
     latest = pilots[pilots["period_to"] == pilots["period_to"].max()]
     return MaterializeResult(metadata={
         "rows": len(table), "dagster/row_count": len(table),
-        "pilot_latest_changes": MetadataValue.md(latest[["ags", "period_from", "period_to", "indicator_id",
-                                                         "contribution"]].round(2).to_markdown(index=False)),
+        "pilot_latest_changes": MetadataValue.md(markdown_table(latest[["ags", "period_from", "period_to", "indicator_id",
+                                                                        "contribution"]].round(2))),
     })
 
 
@@ -140,8 +140,8 @@ def peer_towns(context: AssetExecutionContext, settings: ReadinessSettings) -> M
                                                      peer=lambda f: f["peer_ags"].map(names))
     return MaterializeResult(metadata={
         "rows": len(table), "dagster/row_count": len(table),
-        "pilot_peers": MetadataValue.md(markdown_safe(pilots[["town", "rank", "peer", "similarity", "gap_score"]]
-                                                      .round(3)).to_markdown(index=False)),
+        "pilot_peers": MetadataValue.md(markdown_table(pilots[["town", "rank", "peer", "similarity", "gap_score"]]
+                                                       .round(3))),
     })
 
 

@@ -3,6 +3,7 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from indicators.coworking_gap import compute_gap, gap_parameters
+from pipelines.markdown import markdown_table
 from pipelines.resources import ReadinessSettings
 from warehouse.workdb import store
 
@@ -25,9 +26,9 @@ def coworking_gap(context: AssetExecutionContext, settings: ReadinessSettings) -
         "rows": len(gap), "periods": MetadataValue.json(sorted(int(p) for p in gap["period"].unique())),
         "towns_with_long_distance_figure": int(latest["long_distance_out_commuters"].notna().sum()),
         "towns_with_coworking_data": int(latest["nearest_space_km"].notna().sum()),
-        "largest_desk_demand": MetadataValue.md(
+        "largest_desk_demand": MetadataValue.md(markdown_table(
             latest.nlargest(10, "desk_demand")[["ags", "long_distance_out_commuters", "basis", "desk_demand",
-                                                "spaces_within_reach"]].to_markdown(index=False) or "none"),
+                                                "spaces_within_reach"]]) or "none"),
     })
 
 

@@ -17,7 +17,7 @@ from indicators.index import latest_published_period
 from indicators.index import readiness_index as compute_index
 from indicators.municipalities import municipality_rows
 from pipelines.assets.raw import landed_releases
-from pipelines.markdown import markdown_safe
+from pipelines.markdown import markdown_safe, markdown_table
 from pipelines.names import short_key
 from pipelines.resources import ReadinessSettings
 from sources import inkar
@@ -54,7 +54,7 @@ def municipalities(context: AssetExecutionContext, settings: ReadinessSettings) 
         "reference_group": town_type.reference_group_label(group, "en"),
         "town_types": MetadataValue.json({str(k): int(v) for k, v in table["town_type"].value_counts().items()}),
         "central_place_unknown": int(table["central_place"].isna().sum()),
-        "pilot_towns": MetadataValue.md(markdown_safe(pilots.astype(str)).to_markdown(index=False)),
+        "pilot_towns": MetadataValue.md(markdown_table(pilots.astype(str))),
     })
 
 
@@ -101,7 +101,7 @@ def indicator_values(context: AssetExecutionContext, settings: ReadinessSettings
     not_scored = values.loc[~values["imputed"].astype(bool), "excluded_reason"].value_counts().sort_index()
     return MaterializeResult(metadata={
         "rows": len(values), "dagster/row_count": len(values), "index_periods": MetadataValue.json(periods),
-        "by_indicator": MetadataValue.md(summary.reset_index().to_markdown(index=False)),
+        "by_indicator": MetadataValue.md(markdown_table(summary.reset_index())),
         "not_scored_by_reason": MetadataValue.json({str(k): int(v) for k, v in not_scored.items()}),
     })
 
@@ -144,7 +144,7 @@ def readiness_index(context: AssetExecutionContext, settings: ReadinessSettings)
         "rows": len(index), "dagster/row_count": len(index), "scored": int(index["score"].notna().sum()),
         **pilot_metadata(latest, bands=False),
         # town names become table cells and, in the chart, column headers: escaped (pipelines/markdown.py)
-        "pilot_scores_by_period": MetadataValue.md(markdown_safe(pilots.astype(str)).to_markdown(index=False)),
+        "pilot_scores_by_period": MetadataValue.md(markdown_table(pilots.astype(str))),
         "pilot_score_chart": MetadataValue.md(score_chart_markdown(markdown_safe(pilots))),
     })
 

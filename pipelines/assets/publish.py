@@ -66,7 +66,7 @@ def year_on_year_all(settings: ReadinessSettings, fresh: bool = False) -> pd.Dat
     candidate; its per-source checks and the swap reuse the record while the working files, the
     bounds and the statements are the same, instead of scanning the observations again (warehouse/validation.py)."""
     record = validation_record(settings.candidate, "year_on_year")
-    read = load_catalogue().read_measures()  # the measures a release must not lose (those the index reads)
+    read = CATALOGUE.read_measures()  # the measures a release must not lose (those the index reads)
     key = {"working_files": working_identity(settings.work_db),
            "rules": repr((contracts.yoy_rules(), contracts.republish_sources(), read)),
            "statements": contracts.year_on_year_version()}

@@ -16,7 +16,7 @@ import pandas as pd
 from dagster import (AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec, DataVersion, MaterializeResult,
                      MetadataValue, ObserveResult, asset, multi_observable_source_asset)
 
-from pipelines.markdown import markdown_safe
+from pipelines.markdown import markdown_table
 from pipelines.names import short_key
 from pipelines.resources import ReadinessSettings
 from sources.errors import SourceError
@@ -71,11 +71,11 @@ def raw_asset(spec: SourceSpec) -> AssetsDefinition:
                     "bytes": int(records["size_bytes"].sum()) if len(records) else 0}
         if len(records):
             metadata["releases"] = MetadataValue.md(
-                markdown_safe(records[["vintage", "file", "sha256", "size_bytes"]]).to_markdown(index=False))
+                markdown_table(records[["vintage", "file", "sha256", "size_bytes"]]))
         if fetched:
             metadata["change"] = change_summary(fetched)
-            metadata["downloads"] = MetadataValue.md(markdown_safe(pd.DataFrame(outcome_rows(fetched))[
-                ["status", "reason", "url", "files"]]).to_markdown(index=False))
+            metadata["downloads"] = MetadataValue.md(markdown_table(pd.DataFrame(outcome_rows(fetched))[
+                ["status", "reason", "url", "files"]]))
         # the same releases give the same data version: descendants stay up to date
         return MaterializeResult(metadata=metadata, data_version=DataVersion(fingerprint))
 

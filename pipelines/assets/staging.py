@@ -6,7 +6,7 @@ import importlib
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
-from pipelines.markdown import markdown_safe
+from pipelines.markdown import markdown_table
 from pipelines.resources import ReadinessSettings
 from pipelines.assets.raw import landed_releases
 from indicators.catalogue import load_catalogue
@@ -92,7 +92,7 @@ def observation_metadata(frame: pd.DataFrame) -> dict:
         "vintages": MetadataValue.json(sorted(frame["vintage"].unique().tolist())),
         "measures": len(frame["measure"].unique()),
         "reference_dates": MetadataValue.json(sorted(str(d) for d in frame["reference_date"].unique())[-12:]),
-        "preview": MetadataValue.md(markdown_safe(preview).to_markdown(index=False)),
+        "preview": MetadataValue.md(markdown_table(preview)),
     }
 
 
@@ -337,7 +337,7 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
         "rejected_steps": int(steps["plausibility"].isin(crosswalk.REJECTED).sum()),
         "towns_with_restated_history": int(restated.loc[restated["territorial_change"].isin(
             ["merger", "recode"]), "ags"].nunique()),
-        "pilot_changes": MetadataValue.md(steps[steps["to_ags"].isin(PILOT_TOWNS)].to_markdown(index=False) or "none"),
+        "pilot_changes": MetadataValue.md(markdown_table(steps[steps["to_ags"].isin(PILOT_TOWNS)]) or "none"),
     })
 
 
