@@ -74,7 +74,8 @@ def one_view(published: Path, view: str, copies: int) -> None:
     # the copies keep the view's columns and types; the AGS differs per copy so keys stay distinct text
     con.execute(f"CREATE TABLE big AS SELECT h.* REPLACE (printf('%02d', c::INT) || h.ags[3:] AS ags) "
                 f"FROM pub.{view} h, range(?) AS r(c)", [copies])
-    sources = con.execute(exports.SOURCES_SQL.replace("source_attribution", "pub.source_attribution")).fetchall()
+    with duckdb.connect(str(published), read_only=True) as published_con:
+        sources = exports.sources_rows(published_con)
     timings, peaks = {}, {"start": _peak_mib()}
     with tempfile.TemporaryDirectory() as tmp:
         phases = {

@@ -91,7 +91,7 @@ def export_parts(published: Path, out: Path) -> None:
     clock = Clock()
     con = duckdb.connect(str(published), read_only=True, config=exports.export_config())
     con.execute("SET enable_progress_bar = false")
-    sources = con.execute(exports.SOURCES_SQL).fetchall()
+    sources = exports.sources_rows(con)
     common = exports.shared_fingerprint(sources)
     clock.tick("open, sources")
     for view in exports.PLANNER_VIEWS:

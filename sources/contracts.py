@@ -992,10 +992,10 @@ def _workbook_cell(path: Path, value: float) -> tuple[str, str] | None:
     if len(found) != 1:  # an ordinary value many cells hold: no single cell to name
         return None
     sheet, row, column = found[0]
-    return f"{row} of sheet {sheet!r}", _column_letter(column)
+    return f"{row} of sheet {sheet!r}", column_letter(column)
 
 
-def _column_letter(index: int) -> str:
+def column_letter(index: int) -> str:
     """Excel's name of a 0-based column: 0 -> 'A', 27 -> 'AB'."""
     letters = ""
     index += 1

@@ -15,10 +15,10 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from sources import OBSERVATION_COLUMNS
-from sources.contracts import clean_cell, parse_number
+from sources.contracts import clean_cell, column_letter, parse_number
 from sources.errors import SourceError
 from sources.frames import per_distinct
-from sources.registry import Release
+from sources.registry import Release, sources as source_specs
 
 # Textkennzeichen of Gemeinde rows (Satzart 60), from the GV-ISys record description.
 KIND_BY_TEXTKENNZEICHEN = {
@@ -32,6 +32,8 @@ KIND_BY_TEXTKENNZEICHEN = {
     "67": "Große Kreisstadt",
 }
 DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})")
+# "Bevölkerung auf Grundlage des Zensus 20112)": the census the counts rest on (footnote digits may follow)
+CENSUS = re.compile(r"Zensus\s*((?:19|20)\d{2})")
 
 
 def parse_release(release: Release) -> dict[str, pd.DataFrame]:
@@ -52,6 +54,7 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     gemeinden = table[table["satzart"] == "60"]
     if gemeinden.empty:
         raise SourceError(release.source_id, name, "no Gemeinde rows (Satzart 60) found")
+    _check_census(header, release.source_id, name)
     observations = _observations(gemeinden, header, release.source_id, name)
     register = _register(table, gemeinden, header)
     return {"observations": observations, "register": register}
@@ -154,8 +157,49 @@ def _locate_header(rows: list[list], source_id: str, name: str) -> dict:
         raise SourceError(source_id, name, "no reference date (dd.mm.yyyy) found above the population column")
     area_date = _first_date(dates[fields["area"]], _block_label(top, fields["area"])) or population_date
     territorial_date = _first_date(dates[fields["land"]]) or area_date
-    return {"first_data_row": i + 4, "fields": fields, "new_layout": new_layout,
+    census = _census_statement(top, dates, fields["population"], i)
+    return {"first_data_row": i + 4, "fields": fields, "new_layout": new_layout, "census": census,
             "population_date": population_date, "area_date": area_date, "territorial_date": territorial_date}
+
+
+def _census_statement(top: list[str], dates: list[str], j: int, header_row: int) -> tuple[str, str, str] | None:
+    """(census, header text, cell) where the population column's header names the census its counts rest on
+    ("Bevölkerung auf Grundlage des Zensus 2011" in the 2024 file's title, "am 31.12.2013 (Jahr) auf Grundlage
+    des Zensus 2011" in the 2013 file's date row); None where it names none (most files)."""
+    for text, row, column in ((dates[j], header_row + 2, j), (_block_label(top, j), header_row, None)):
+        match = CENSUS.search(text or "")
+        if match:
+            column = j if column is not None else next(k for k in range(j, -1, -1) if top[k])
+            return f"Zensus {match.group(1)}", " ".join(text.split()), f"{column_letter(column)}{row + 1}"
+    return None
+
+
+def declared_census(source_id: str, year: int) -> str | None:
+    """The census sources.yaml declares for counts of ``year`` (``census_rebasings``: the latest rebasing year at
+    or before it); None before the first or for a source without rebasings."""
+    spec = source_specs().get(source_id)
+    rebasings = {int(y): name for y, name in ((spec.census_rebasings or {}) if spec else {}).items()}
+    return next((rebasings[y] for y in sorted(rebasings, reverse=True) if y <= year), None)
+
+
+def _check_census(header: dict, source_id: str, name: str) -> None:
+    """Refuse a workbook whose population header names another census than sources.yaml declares for its year.
+
+    Why: the town pages tell a reader that a population change contains a census correction from the declared
+    rebasing years (reports/labels.py census_note). A file whose counts rest on another census (Destatis
+    re-basing the Gemeindeverzeichnis on the Zensus 2022) would make that note, and the comparison of counts
+    across the rebasing, wrong without a signal; the maintainer declares the new basis instead."""
+    if header["census"] is None or source_id not in source_specs():
+        return
+    stated, text, cell = header["census"]
+    year = int(header["population_date"][:4])
+    declared = declared_census(source_id, year)
+    if stated != declared:
+        raise SourceError(source_id, name, f"cell {cell} ({text!r}): the population of {year} rests on the {stated}, "
+                                           f"but sources.yaml census_rebasings declares "
+                                           f"{'the ' + declared if declared else 'no census'} for counts of {year}; "
+                                           "declare the rebasing there (the first year of counts on that census), "
+                                           "which the town pages name beside a population change across it")
 
 
 def _block_label(top: list[str], j: int) -> str:

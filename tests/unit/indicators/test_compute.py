@@ -94,9 +94,9 @@ def test_rejected_merger_and_restatement_codes():
 
 
 def test_latest_vintage_wins_for_the_same_reference_date():
-    con = observations([gv("A", 2023, "population_total", 100, "2023-12-31", current_territory=False),
-                        gv("A", 2023, "population_total", 101, "2024-Q4", current_territory=False),
-                        gv("A", 2023, "area_km2", 2, current_territory=False)])
+    con = observations([gv("A", 2023, "population_total", 100, "2023-12-31"),
+                        gv("A", 2023, "population_total", 101, "2024-Q4"),
+                        gv("A", 2023, "area_km2", 2)])
     density = compute_indicator(con, CATALOGUE.indicators["population_density"])
     assert density["value"].tolist() == [50.5] and density["vintage"].tolist() == ["2024-Q4"]
 
@@ -309,12 +309,23 @@ def test_a_unit_without_decimals_fails_naming_the_unit(tmp_path):
 def test_for_one_reference_date_the_later_release_wins_in_time_order_not_text_order():
     """The same Stichtag in a quarterly file ('2025-Q2', 30.06.2025) and in the later annual one ('2025-12-31', a
     corrected figure): the annual release wins, although '2025-Q2' sorts after it as text."""
-    rows = [gv("A", 2024, "population_total", 5000, vintage="2025-Q2", current_territory=False),
-            gv("A", 2024, "population_total", 5050, vintage="2025-12-31", current_territory=False),
-            gv("A", 2024, "area_km2", 10, vintage="2025-Q2", current_territory=False),
-            gv("A", 2024, "area_km2", 10, vintage="2025-12-31", current_territory=False)]
+    rows = [gv("A", 2024, "population_total", 5000, vintage="2025-Q2"),
+            gv("A", 2024, "population_total", 5050, vintage="2025-12-31"),
+            gv("A", 2024, "area_km2", 10, vintage="2025-Q2"),
+            gv("A", 2024, "area_km2", 10, vintage="2025-12-31")]
     density = compute_indicator(observations(rows), CATALOGUE.indicators["population_density"])
     assert density[["vintage", "value"]].values.tolist() == [["2025-12-31", 505.0]]
+
+
+def test_density_is_on_the_current_territory_like_the_population_changes():
+    """Dippoldiswalde 2013, before its 2014 merger with Schmiedeberg: the register's own 10,023 inhabitants on
+    63.37 km² (158.2 per km²) described the predecessor, and were carried forward into 2018 as the merged town's
+    density; restated onto today's territory (14,498 on 104.12 km²) it is 139.2."""
+    rows = [gv("D", 2013, "population_total", 10023, current_territory=False),
+            gv("D", 2013, "area_km2", 63.37, current_territory=False),
+            gv("D", 2013, "population_total", 14498), gv("D", 2013, "area_km2", 104.12)]
+    density = compute_indicator(observations(rows), CATALOGUE.indicators["population_density"])
+    assert density["value"].tolist() == [round(14498 / 104.12, 4)]
 
 
 

@@ -102,6 +102,32 @@ def test_quarterly_file_without_a_date_row_takes_the_population_date_from_its_co
     assert value(parsed["observations"], "01053090", "population_total", "2023-12-31") == 19566
 
 
+def test_the_census_a_gemeindeverzeichnis_names_must_be_the_declared_one(tmp_path):
+    """The Q4/2024 file says its counts of 31.12.2023 rest on the Zensus 2011, as sources.yaml declares; the same
+    file re-based on the Zensus 2022 is refused naming the cell, so the pages' census notes cannot go wrong."""
+    from openpyxl import load_workbook
+    release = releases("destatis_gemeindeverzeichnis")["2024-Q4"]
+    original = release.file("workbook").path
+    assert destatis_gv._locate_header(destatis_gv._data_sheet_rows(
+        destatis_gv.CalamineWorkbook.from_path(str(original)), "x", "x"), "x", "x")["census"][0] == "Zensus 2011"
+    assert destatis_gv.declared_census("destatis_gemeindeverzeichnis", 2023) == "Zensus 2011"
+    assert destatis_gv.declared_census("destatis_gemeindeverzeichnis", 2009) is None
+    destatis_gv.parse_release(release)  # as declared: read
+    workbook = load_workbook(original)
+    sheet = workbook.worksheets[1]
+    cell = next(c for row in sheet.iter_rows(max_row=15) for c in row if "Zensus 2011" in str(c.value or ""))
+    cell.value = str(cell.value).replace("Zensus 2011", "Zensus 2022")
+    rebased = tmp_path / original.name
+    workbook.save(rebased)
+    with pytest.raises(SourceError) as error:
+        destatis_gv.parse_release(single_file_release("destatis_gemeindeverzeichnis", "2024-Q4", rebased, "workbook"))
+    message = str(error.value)
+    assert message.startswith(f"[destatis_gemeindeverzeichnis] {original.name}: cell {cell.coordinate} ")
+    assert "rests on the Zensus 2022" in message and "declares the Zensus 2011 for counts of 2023" in message
+    # the 2013 file names the Zensus 2011 in its date row, as declared for 2013
+    assert destatis_gv.parse_release(releases("destatis_gemeindeverzeichnis")["2013-12-31"])["observations"].size
+
+
 def test_register_names_kinds_and_kreise():
     register = destatis_gv.parse_release(releases("destatis_gemeindeverzeichnis")["2023-12-31"])["register"]
     row = register.set_index("ags").loc["09181114"]
