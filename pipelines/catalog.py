@@ -6,9 +6,11 @@ stay as they are:
   - the column schema (``dagster/column_schema``) of the warehouse table an asset writes, read from
     warehouse/schema.sql with its column comments, so the Catalog lists columns, types and meanings;
   - the code version (pipelines/versions.py), which makes an asset stale when its code changes;
-  - a freshness policy on each raw-landing asset from the source's cadence in sources.yaml: a source
-    must be checked for new releases at least once per publishing cycle (plus a month of grace for
-    the monthly schedule), else the asset turns "degraded" (warn) and then "failing".
+  - a freshness policy on each raw-landing asset from the source's cadence in sources.yaml: a raw asset is
+    materialised again only when its source's files change, so when no new files arrived for a publishing
+    cycle (plus a month of grace for the monthly schedule) it turns "degraded" (warn) and then "failing".
+    Old files landed just now look fresh to it: the raw asset's own check ``newest_release_age``
+    (pipelines/assets/raw.py) judges the newest release's date.
 """
 
 from __future__ import annotations

@@ -24,8 +24,10 @@ import pandas as pd
 import shapely
 
 from reports.data import ReportData
-from reports.labels import PILLARS, de_number, de_score, not_scored_reasons, pillar_label, published_score
+from reports.labels import (PILLARS, attribution_label, de_number, de_score, not_scored_reasons, pillar_label,
+                            published_score)
 from reports.maps import to_metres
+from sources.vintages import release_order
 
 TEMPLATES = Path(__file__).with_name("templates")
 MEASURES = ["score", *PILLARS]
@@ -85,6 +87,9 @@ class AtlasData:
         geoms = shapely.from_wkb(geometries["geometry_wkb"].map(bytes).to_numpy())
         self.geoms = shapely.make_valid(shapely.transform(geoms, to_metres, interleaved=False))
         self.names = data.towns.loc[self.ags, "name"].to_numpy()
+        # the BKG's licence asks for the year of the release the outlines come from (the newest one drawn)
+        newest = max(geometries["vintage"], key=release_order, default=None)
+        self.geometry_credit = attribution_label("bkg_vg", None, newest)
         self.land = np.array([a[:2] for a in self.ags])
         self.in_group = data.towns.loc[self.ags, "in_reference_group"].fillna(False).to_numpy(bool)
         self.period = data.latest_period
@@ -221,7 +226,8 @@ class AreaMap:
                     else OUTSIDE_COLOUR if value.status == "outside" else "url(#ohne-wert)")
             title = html.escape(f"{atlas.names[i]} ({atlas.ags[i]}): {value.text}")
             rows.append(f'<path d="{d}" fill="{fill}" class="{value.status}"><title>{title}</title></path>')
-        return _svg_document(self.frame, self.name, measure, atlas.period, "\n".join(rows), self.borders)
+        return _svg_document(self.frame, self.name, measure, atlas.period, "\n".join(rows), self.borders,
+                             atlas.geometry_credit)
 
 
 def _union(shapes: np.ndarray):
@@ -237,7 +243,8 @@ def choropleth_svg(atlas: AtlasData, positions, area: str, measure: str, land_bo
     return AreaMap(atlas, positions, area, land_borders).svg(measure)
 
 
-def _svg_document(frame: Frame, area: str, measure: str, period: int | None, paths: str, borders: str) -> str:
+def _svg_document(frame: Frame, area: str, measure: str, period: int | None, paths: str, borders: str,
+                  credit: str) -> str:
     """The SVG text: map, Land borders, heading and legend to the right of the map."""
     lx = round(frame.width + 24)
     width, height = frame.width + 360, max(frame.height, 420.0)
@@ -266,7 +273,7 @@ def _svg_document(frame: Frame, area: str, measure: str, period: int | None, pat
         f'<text x="{lx}" y="24" font-size="17" font-weight="bold">{heading}</text>\n'
         f'<text x="{lx}" y="46" font-size="15">{place}</text>\n'
         f'<text x="{lx}" y="78">Wert 0–100 (höher = besser)</text>\n{legend}\n{note}\n'
-        f'<text x="{lx}" y="{height - 10:.0f}" font-size="10">Geometrien: © GeoBasis-DE / BKG</text>\n'
+        f'<text x="{lx}" y="{height - 10:.0f}" font-size="10">Geometrien: {html.escape(credit)}</text>\n'
         '</svg>\n')
 
 
@@ -293,7 +300,8 @@ def _build_atlas(atlas: AtlasData, out_dir: Path) -> list[Path]:
             written.append(path)
             maps.append({"file": path.name, "label": measure_label(measure)})
         page = env.get_template("atlas.html.j2").render(
-            area=name, slug=area_slug, maps=maps, nav=nav, period=atlas.period, towns=len(positions))
+            area=name, slug=area_slug, maps=maps, nav=nav, period=atlas.period, towns=len(positions),
+            geometry_credit=atlas.geometry_credit)
         written.append(_write(target / f"{area_slug}.html", page))
     return written
 

@@ -137,7 +137,7 @@ def _build_webmap(data: ReportData, out_dir: Path, atlas: AtlasData | None, page
         period=atlas.period, leaflet=f"vendor/{LEAFLET_DIR.name}", data_file=DATA_FILE,
         measures=[{"id": m, "label": measure_label(m)} for m in MEASURES],
         legend=legend_classes(), colours=COLOURS, breaks=BREAKS, outside=OUTSIDE_COLOUR, missing=MISSING_FILL,
-        bounds=_bounds(atlas))
+        bounds=_bounds(atlas), geometry_credit=atlas.geometry_credit)
     html_path = target / "karte.html"
     html_path.write_text(page, encoding="utf-8")
     return [html_path, script, vendor]

@@ -19,6 +19,7 @@ from sources import OBSERVATION_COLUMNS
 from sources.contracts import csv_separator
 from sources.errors import SourceError
 from sources.registry import Release
+from sources.vintages import HALF_ENDS
 
 TECHNOLOGY_BY_LABEL = {
     "alle Technologien": "all",
@@ -38,7 +39,7 @@ LABELLED_COLUMN = re.compile(r"(?P<tech>.+?) ≥ (?P<speed>\d+) Mbit/s", re.IGNO
 SPEED_LIKE = re.compile(r"bit/s|bps\b|[mg]bit|≥|>=|verf_", re.IGNORECASE)
 CODED_COLUMN = re.compile(r"verf_(?P<tech>.+)_(?P<speed>\d+)")
 KEY_COLUMNS = {"ags": None, "staat": "DG"}  # key column -> fixed key (None: take the value)
-REFERENCE_DAY = {"ende": "12-31", "mitte": "06-30", "1": "06-30", "2": "12-31"}
+REFERENCE_DAY = HALF_ENDS  # the half a vintage names -> its reference day ('2021-mitte' -> 30.06.)
 
 
 def parse_release(release: Release) -> dict[str, pd.DataFrame]:

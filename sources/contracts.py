@@ -55,7 +55,9 @@ import numpy as np
 import pandas as pd
 
 from sources.errors import SourceError
-from sources.registry import RELEASE_YEAR, SOURCES_YAML, Release, read_yaml, release_levels, sources as source_specs
+from sources.registry import (RELEASE_YEAR, SOURCES_YAML, Release, ReleaseFile, label_vintage, read_yaml,
+                              release_levels, sources as source_specs)
+from sources.vintages import release_order
 
 MARKERS = {"", "-", ".", "...", "x", "/", "–", "—"}  # German statistical markers: no figure
 INTEGER = re.compile(r"-?\d+")
@@ -325,8 +327,33 @@ def check_source(source_id: str, parsed: list[tuple[Release, dict[str, pd.DataFr
         frames = [tables["register"].assign(vintage=release.label) for release, tables in parsed if "register" in tables]
         register = pd.concat(frames, ignore_index=True) if frames else None
     registers = Registers.from_frame(register, changes) if register is not None and len(register) else Registers()
+    if any(table.differs_from_previous for table in CONTRACTS.get(source_id, {}).values()):
+        copied = copied_release([release for release, _ in parsed])
+        if copied:
+            raise SourceError(source_id, *copied)
     for release, tables in parsed:
         check_release(source_id, release, tables, registers)
+
+
+def copied_release(releases: list[Release]) -> tuple[str, str] | None:
+    """(file, problem) for the first file that is byte for byte a file of an earlier release, else None.
+
+    Why: a file re-published under a newer name (31122021_Auszug_GV.xlsx copied as 31122024_Auszug_GV.xlsx) was
+    published as the release of 31.12.2024, and the pages cited it as such beside its true Stichtag (dates
+    review, 4 December). The figure comparison (``year_on_year``) only sees figures re-dated by the label, not a
+    copy whose content keeps its dates. Per file, not per release: a copied Gemeinde file beside the Kreis files
+    of its release is a copy too. Revisions of one vintage ('-rev2') are not compared with each other."""
+    seen: dict[str, tuple[Release, ReleaseFile]] = {}
+    for release in sorted(releases, key=lambda r: release_order(r.label)):
+        for file in release.files:
+            earlier, original = seen.get(file.sha256, (None, None)) if file.sha256 else (None, None)
+            if earlier is not None and label_vintage(earlier.label) != label_vintage(release.label):
+                return file.relative_path, (f"byte for byte {original.relative_path} of the release {earlier.label}: "
+                                            f"an earlier file under the name of a newer release ({release.label}), "
+                                            "whose data would be cited as of that date; remove the copy")
+        for file in release.files:
+            seen.setdefault(file.sha256, (release, file))
+    return None
 
 
 def check_release(source_id: str, release: Release, tables: dict[str, pd.DataFrame],

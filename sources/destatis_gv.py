@@ -18,7 +18,8 @@ from sources import OBSERVATION_COLUMNS
 from sources.contracts import clean_cell, column_letter, parse_number
 from sources.errors import SourceError
 from sources.frames import per_distinct
-from sources.registry import Release, sources as source_specs
+from sources.registry import Release, label_vintage, sources as source_specs
+from sources.vintages import in_time_order
 
 # Textkennzeichen of Gemeinde rows (Satzart 60), from the GV-ISys record description.
 KIND_BY_TEXTKENNZEICHEN = {
@@ -55,6 +56,7 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     if gemeinden.empty:
         raise SourceError(release.source_id, name, "no Gemeinde rows (Satzart 60) found")
     _check_census(header, release.source_id, name)
+    _check_label_date(header, release.vintage, release.source_id, name)
     observations = _observations(gemeinden, header, release.source_id, name)
     register = _register(table, gemeinden, header)
     return {"observations": observations, "register": register}
@@ -172,6 +174,27 @@ def _census_statement(top: list[str], dates: list[str], j: int, header_row: int)
             column = j if column is not None else next(k for k in range(j, -1, -1) if top[k])
             return f"Zensus {match.group(1)}", " ".join(text.split()), f"{column_letter(column)}{row + 1}"
     return None
+
+
+# How far the header's territorial status may lie from the date the file's name gives: the 1998 file
+# (31121998_Auszug_GV.xlsx) holds the register of 31.12.1997, the 1987 file that of 01.01.1988, the others
+# that of their own date.
+LABEL_LAG = pd.Timedelta(days=366)
+
+
+def _check_label_date(header: dict, vintage: str, source_id: str, name: str) -> None:
+    """Refuse a workbook whose header dates it far from the date its file name gives ('31122024_Auszug_GV.xlsx'
+    holding the register of 31.12.2021): the release would be cited as of the name's date, and as the newer
+    release it would supersede the true one (dates review, 4 December). A label without a date is not checked."""
+    try:
+        named = pd.Timestamp(in_time_order(label_vintage(vintage)))
+    except ValueError:
+        return
+    content = pd.Timestamp(header["territorial_date"])
+    if abs(content - named) > LABEL_LAG:
+        raise SourceError(source_id, name, f"the file's name dates it {named.date().isoformat()}, but its header gives "
+                                           f"the territorial status of {content.date().isoformat()}: a release under "
+                                           "another release's name; name the file after its header's date")
 
 
 def declared_census(source_id: str, year: int) -> str | None:

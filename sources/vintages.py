@@ -1,9 +1,11 @@
 """Vintages are release ids ('2023-12-31', '2024-Q4', 'vg250-2025-01-01', '2021-mitte'), not dates: what orders
-them in time where a step needs the newer of two releases. Plain Python and SQL text, no imports beyond re.
+them in time where a step needs the newer of two releases, and the last day one can mean. Plain Python and SQL text.
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import functools
 import re
 
@@ -14,16 +16,25 @@ NEWEST_FIRST = "territorial_date DESC, vintage LIKE 'vg250%' DESC, vintage DESC"
 
 QUARTER = re.compile(r"(\d{4})-Q([1-4])")
 QUARTER_ENDS = {"1": "03-31", "2": "06-30", "3": "09-30", "4": "12-31"}
+# half-year releases (Breitbandatlas, Mobilfunk-Monitoring): '2021-mitte' and '2021-1' of 30.06., '2021-ende' and
+# '2021-2' of 31.12.; as text 'ende' sorts before 'mitte' (a revision suffix may follow)
+HALF = re.compile(r"(\d{4})-(mitte|ende|1|2)(?=$|-rev)")
+HALF_ENDS = {"mitte": "06-30", "1": "06-30", "ende": "12-31", "2": "12-31"}
 
 
 @functools.lru_cache(maxsize=None)  # few distinct vintages, compared often (staging.crosswalk.key_vintage)
 def in_time_order(vintage: str) -> str:
-    """A register vintage as text that sorts in time order: a quarterly Gemeindeverzeichnis ('2025-Q2') becomes
-    its quarter's last day ('2025-06-30'), dated vintages ('2023-12-31') stay, a revision suffix stays after.
+    """A vintage as text that sorts in time order: a quarterly Gemeindeverzeichnis ('2025-Q2') becomes its
+    quarter's last day ('2025-06-30'), a half year ('2021-mitte', '2021-ende') its last day, dated vintages
+    ('2023-12-31') stay, a revision suffix stays after.
 
-    Why: as text '2025-Q2' sorts after '2025-12-31', which would turn a transition around."""
+    Why: as text '2025-Q2' sorts after '2025-12-31', which would turn a transition around, and '2021-ende'
+    before '2021-mitte', which made the mid-year release the newer one."""
     match = QUARTER.match(vintage)
-    return f"{match[1]}-{QUARTER_ENDS[match[2]]}{vintage[match.end():]}" if match else vintage
+    if match:
+        return f"{match[1]}-{QUARTER_ENDS[match[2]]}{vintage[match.end():]}"
+    match = HALF.match(vintage)
+    return f"{match[1]}-{HALF_ENDS[match[2]]}{vintage[match.end():]}" if match else vintage
 
 
 GEOMETRY_PRODUCT = re.compile(r"(vg250|vg5000)-")
@@ -34,8 +45,7 @@ def release_order(vintage: str) -> tuple[str, int, str]:
     (a BKG release 'vg250-2025-01-01' by its date), on the same date the VG250 after the VG5000 (as
     ``NEWEST_FIRST`` prefers it), then the id itself, so that the order is one fixed order.
 
-    Ids without a date keep their text order, which is their time order ('2018-1' < '2018-ende', '2023' <
-    '2025-01-bis-02')."""
+    Ids without a date keep their text order, which is their time order ('2023' < '2025-01-bis-02')."""
     product = GEOMETRY_PRODUCT.match(vintage)
     base = vintage[product.end():] if product else vintage
     return in_time_order(base), int(bool(product) and product[1] == "vg250"), vintage
@@ -45,3 +55,18 @@ def release_ranks(vintages) -> dict[str, int]:
     """Each distinct vintage's position in ``release_order`` (0 = oldest): a sort key for a column of vintages,
     computed once per distinct id rather than per row."""
     return {vintage: i for i, vintage in enumerate(sorted(set(vintages), key=release_order))}
+
+
+def last_day(vintage: str) -> dt.date | None:
+    """The last day a release id can mean, the date its data are at most as new as: '2024-Q4' -> 31.12.2024,
+    '2021-mitte' -> 30.06.2021, '2022-12' -> 31.12.2022, '2023' -> 31.12.2023, 'vg5000-2021-01-01' -> 01.01.2021,
+    '2025-01-bis-02' -> 28.02.2025; None for an id without a year (or no real date, '2023-11-31')."""
+    text = release_order(vintage)[0]  # the date it names, without a product prefix
+    match = re.match(r"((?:19|20)\d{2})(?:-(\d{2})(?:-(\d{2}))?)?(?:-bis-(\d{2}))?", text)
+    if not match:
+        return None
+    year, month = int(match[1]), int(match[4] or match[2] or 12)
+    try:
+        return dt.date(year, month, int(match[3]) if match[3] and not match[4] else calendar.monthrange(year, month)[1])
+    except ValueError:
+        return None

@@ -328,6 +328,14 @@ def _byte_variants(source_id: str, file: str, expect: str = BROKEN_FILE) -> list
             Variant(source_id, file, "garbage_bytes", garbage, expect)]
 
 
+def copy_of(name: str) -> Callable[[Path], None]:
+    """The variant's (new) file written as an unchanged copy of its neighbour ``name``: an earlier release under a
+    newer release's name."""
+    def mutate(path: Path) -> None:
+        path.write_bytes(path.with_name(name).read_bytes())
+    return mutate
+
+
 def gemeindeverzeichnis() -> list[Variant]:
     s = "destatis_gemeindeverzeichnis"
     edit = lambda e: workbook_edit(GV_SHEET, e)  # noqa: E731
@@ -342,6 +350,10 @@ def gemeindeverzeichnis() -> list[Variant]:
         Variant(s, GV, "negative", edit(gv_set(MOELLN, 10, -5.0)), r"population_total: -5 below the minimum"),
         Variant(s, GV, "english_decimal_text", edit(gv_set(MOELLN, 9, "25.05")), r"'25.05' is not a number in German"),
         Variant(s, GV, "missing_gemeinden", edit(gv_drop_gemeinden(20)), r"20 Gemeinden of the register .* missing"),
+        # the 2021 register named as that of 31.12.2024: cited as the 2024 release beside its true Stichtag
+        Variant(s, GV.replace("31122021", "31122024"), "copied_under_a_newer_name", copy_of(Path(GV).name),
+                r"31122024_Auszug_GV.xlsx: the file's name dates it 2024-12-31, but its header gives the "
+                r"territorial status of 2021-12-31"),
         # benign: German notation read explicitly, columns read by their labels
         Variant(s, GV, "german_thousands", edit(gv_set(MOELLN, 10, "19.329")), None, (MOELLN, "population_total")),
         Variant(s, GV, "german_decimal_comma", edit(gv_set(MOELLN, 9, "25,05")), None, (MOELLN, "area_km2")),
@@ -418,6 +430,10 @@ def breitbandatlas() -> list[Variant]:
         Variant(s, BBA, "speed_in_mbit_capitals", replace_text("≥ 1000 Mbit/s", "≥ 1000 MBit/s", 10**9), None,
                 (MOELLN, "households_all_1000")),
         Variant(s, BBA, "missing_gemeinden", csv_drop_rows(sep, 20), r"20 Gemeinden of the register .* missing"),
+        # the end-of-2018 file again as mid-2019: its figures would be cited as of 30.06.2019
+        Variant(s, BBA.replace("2018_ende", "2019_mitte"), "copied_under_a_newer_name", copy_of(Path(BBA).name),
+                r"gemeinde_privat_2019_mitte.csv: byte for byte breitbandatlas/gemeinde_privat_2018_ende.csv of the "
+                r"release 2018-ende"),
         Variant(s, BBA, "truncated_at_line_end", text_edit(lambda lines: lines[: len(lines) * 2 // 3]),
                 r"Gemeinden of the register .* missing"),
         # a download cut between two Kreise: the last Kreis lost whole (only covered Kreise were compared)

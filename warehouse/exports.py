@@ -51,7 +51,7 @@ LATEST = "latest"
 GEOPACKAGE = "municipalities.gpkg"
 LOCAL_TIME_ZONE = "Europe/Berlin"
 MANIFEST = "manifest.json"
-EXPORT_VERSION = "9"  # raise when a file's layout changes: files of unchanged views are then written again
+EXPORT_VERSION = "10"  # raise when a file's layout changes: files of unchanged views are then written again
 EXCEL_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows per sheet, less the header
 
 
@@ -131,9 +131,9 @@ GERMAN_HEADERS = {
     "method_version": "Methodenversion", "published_at": "veröffentlicht (Ortszeit Berlin)",
     "pillar": "Säule", "indicator_id": "Indikator-ID", "label": "Indikator", "value": "Wert",
     "unit": "Einheit", "direction": "Wirkungsrichtung", "imputed": "fortgeschrieben", "imputation": "Fortschreibung",
-    "quality_note": "Qualitätshinweis", "source_id": "Quelle", "vintage": "Datenstand",
+    "quality_note": "Qualitätshinweis", "source_id": "Quelle", "vintage": "Ausgabe der Quelle",
     "reference_date": "Stichtag", "publisher": "Herausgeber", "licence": "Lizenz", "licence_url": "Lizenz-URL",
-    "attribution": "Quellenvermerk", "vintages": "Datenstände", "max_revision": "letzte Revision",
+    "attribution": "Quellenvermerk", "vintages": "Ausgaben der Quelle", "max_revision": "letzte Revision",
     "latest_ingested_at": "zuletzt geladen (Ortszeit Berlin)", "files": "Dateien", "mode": "Quellmodus",
     "peer_rank": "Ähnlichkeitsrang", "peer_name": "Vergleichsgemeinde", "peer_kreis": "Kreis der Vergleichsgemeinde",
     "peer_ags": "AGS der Vergleichsgemeinde", "similarity": "Ähnlichkeit", "peer_score": "Indexwert Vergleichsgemeinde",

@@ -13,9 +13,11 @@ import hashlib
 from pathlib import Path
 
 import pandas as pd
-from dagster import (AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec, DataVersion, MaterializeResult,
-                     MetadataValue, ObserveResult, asset, multi_observable_source_asset)
+from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
+                     AssetsDefinition, AssetSpec, DataVersion, MaterializeResult, MetadataValue, ObserveResult, asset,
+                     multi_observable_source_asset)
 
+from pipelines.catalog import GRACE, cadence_days
 from pipelines.markdown import markdown_table
 from pipelines.names import short_key
 from pipelines.resources import ReadinessSettings
@@ -23,6 +25,7 @@ from sources.errors import SourceError
 from sources.landing import land_release
 from sources.live import FetchOutcome, fetch_source, outcome_rows
 from sources.registry import Release, ReleaseFile, SourceSpec, discover_releases, load_sources
+from sources.vintages import last_day, release_order
 from warehouse.workdb import store
 
 
@@ -30,8 +33,43 @@ RELEASE_COLUMNS = ["source_id", "vintage", "revision", "file", "role", "layout",
                    "ingested_at", "publisher", "licence", "licence_url", "attribution", "generation", "mode", "origin"]
 
 
+RELEASE_AGE = "newest_release_age"
+
+
+def release_age_limit(spec: SourceSpec) -> int | None:
+    """Days the newest release may lie in the past: two publishing cycles (the one due and the one being prepared:
+    publishers release months after their data's date) and a monthly refresh; None for an irregular source."""
+    cycle = cadence_days(spec.cadence)
+    return None if cycle is None else 2 * cycle + GRACE.days
+
+
+def release_age(spec: SourceSpec, labels: list[str], today: dt.date | None = None) -> AssetCheckResult:
+    """Whether the newest release found is recent for the source's cadence (a warning when it is not).
+
+    Why: the raw asset's freshness policy measures the time since new files of the source were landed; on a
+    fresh instance everything was just landed, so years-old data looked fresh (dates review, 4 December)."""
+    limit, today = release_age_limit(spec), today or dt.date.today()
+    dated = [(last_day(label), label) for label in labels if last_day(label)]
+    if not dated:
+        found = "no release found" if not labels else f"no date in the release ids {labels}"
+        return AssetCheckResult(check_name=RELEASE_AGE, passed=True, severity=AssetCheckSeverity.WARN,
+                                metadata={"summary": f"{found}: nothing to judge"})
+    day, label = max(dated, key=lambda pair: release_order(pair[1]))
+    age = (today - day).days
+    return AssetCheckResult(
+        check_name=RELEASE_AGE, passed=age <= limit, severity=AssetCheckSeverity.WARN,
+        metadata={"newest_release": label, "data_at_most_of": day.isoformat(), "age_days": age, "limit_days": limit,
+                  "summary": f"newest release {label} (data of {day.isoformat()} or earlier) is {age} days old; "
+                             f"{spec.cadence!r} allows {limit}"})
+
+
 def raw_asset(spec: SourceSpec) -> AssetsDefinition:
-    """The raw-landing asset of one source."""
+    """The raw-landing asset of one source (with the check of its newest release's age where it has a cycle)."""
+    judged = release_age_limit(spec) is not None
+    checks = [AssetCheckSpec(RELEASE_AGE, asset=f"raw_{spec.source_id}", blocking=False,
+                             description=f"The newest release is at most {release_age_limit(spec)} days old (two "
+                                         f"cycles of '{spec.cadence}' and a month): a warning, never blocking. The "
+                                         "freshness policy only says when new files last arrived.")] if judged else []
 
     @asset(
         name=f"raw_{spec.source_id}",
@@ -41,6 +79,7 @@ def raw_asset(spec: SourceSpec) -> AssetsDefinition:
                     f"directory, copied unchanged into the content-addressed raw landing, with a release record.",
         tags={"stage": "raw", "source": spec.source_id},
         owners=["team:data-engineering"],
+        check_specs=checks,
     )
     def _raw(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
         root = settings.source_root()
@@ -77,7 +116,8 @@ def raw_asset(spec: SourceSpec) -> AssetsDefinition:
             metadata["downloads"] = MetadataValue.md(markdown_table(pd.DataFrame(outcome_rows(fetched))[
                 ["status", "reason", "url", "files"]]))
         # the same releases give the same data version: descendants stay up to date
-        return MaterializeResult(metadata=metadata, data_version=DataVersion(fingerprint))
+        age = [release_age(spec, [r.label for r in landed])] if judged else []
+        return MaterializeResult(metadata=metadata, data_version=DataVersion(fingerprint), check_results=age)
 
     return _raw
 

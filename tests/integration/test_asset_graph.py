@@ -132,6 +132,25 @@ def test_cadence_texts():
         cadence_days("whenever")
 
 
+def test_the_newest_release_is_judged_by_its_own_date_not_by_when_it_was_landed():
+    """The freshness policy only knows when files last arrived: the snapshot's 2021 Breitbandatlas, landed today,
+    looked fresh. The raw asset's check warns by the release's date (two half-year cycles and a month: 397 days)."""
+    from pipelines.assets.raw import RELEASE_AGE, release_age
+
+    spec = load_sources()["breitbandatlas"]
+    today = dt.date(2026, 12, 4)
+    old = release_age(spec, ["2020-ende", "2021-ende", "2021-mitte"], today)  # the newest by date, not as text
+    assert (old.check_name, old.passed, old.severity) == (RELEASE_AGE, False, AssetCheckSeverity.WARN)
+    assert old.metadata["newest_release"].value == "2021-ende" and old.metadata["age_days"].value == 1799
+    assert old.metadata["limit_days"].value == 2 * 183 + 31
+    assert release_age(spec, ["2026-mitte"], today).passed  # 157 days
+    assert not release_age(spec, ["2025-mitte"], today).passed  # 522 days: a release is overdue
+    assert release_age(spec, [], today).passed  # an absent optional source: nothing to judge
+    judged = {key.asset_key.to_user_string() for key in defs.resolve_asset_graph().asset_check_keys
+              if key.name == RELEASE_AGE}
+    assert "raw/breitbandatlas" in judged and "raw/local_inputs" not in judged  # irregular: no cycle to judge by
+
+
 def test_schedule_and_job():
     schedules = {s.name: s for s in defs.schedules}
     monthly = schedules["monthly_refresh"]

@@ -68,6 +68,9 @@ def test_germany_map_shows_the_pilots_with_their_published_scores(data, publishe
     moelln = next(a for a, n in PILOTS.items() if n == "Mölln")
     land_svg = (tmp_path / "atlas" / "schleswig-holstein-score.svg").read_text(encoding="utf-8")
     assert moelln in titles(land_svg) and "Schleswig-Holstein" in land_svg
+    # the BKG's licence asks for the year of the release the outlines come from (the snapshot's VG5000 of 2021)
+    credit = "Geometrien: © GeoBasis-DE / BKG (2021), Daten verändert"
+    assert credit in svg and credit in (tmp_path / "atlas" / "deutschland.html").read_text(encoding="utf-8")
 
 
 def test_towns_outside_the_group_are_grey_and_towns_without_value_hatched_with_reason(data):
@@ -146,3 +149,6 @@ def test_readiness_karte_writes_maps_that_link_existing_reports(snapshot_warehou
     assert all(f'src="deutschland-{m}.svg"' in page for m in MEASURES)
     assert 'href="karte.html"' in page and 'href="../index.html"' in page and "Schleswig-Holstein" in page
     assert f'"href":"../{moelln}.html"' in (out / "atlas" / "karte-daten.js").read_text(encoding="utf-8")
+    karte = (out / "atlas" / "karte.html").read_text(encoding="utf-8")
+    # as a JSON string in the script (Jinja's tojson: non-ASCII escaped, no quote can end it)
+    assert 'attribution: "Geometrien: " + "\\u00a9 GeoBasis-DE / BKG (2021), Daten ver\\u00e4ndert"' in karte

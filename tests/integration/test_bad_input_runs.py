@@ -138,12 +138,15 @@ def test_implausible_change_blocks_the_publish_unless_allowed(good_run, tmp_path
 
 @pytest.mark.slow
 def test_an_earlier_release_re_published_under_a_new_date_blocks_the_publish(good_run, tmp_path):
-    """A Breitbandatlas 'end of 2021' that repeats the mid-2021 file: no figure moved beyond a bound, and every
-    town's broadband data read as of 31.12.2021. The candidate refuses it, the published file stays."""
+    """A Breitbandatlas 'end of 2021' that repeats the mid-2021 figures: no figure moved beyond a bound, and every
+    town's broadband data read as of 31.12.2021. The candidate refuses it, the published file stays. Re-saved
+    (a line end added), not byte for byte: a byte copy is refused earlier (tests/bad_input.py copy_as)."""
     folder = "breitbandatlas/gemeinde_bezirke_privat_2021_"
-    result, messages, published, before = run_variant(
-        good_run, tmp_path, lambda root: shutil.copy(root / f"{folder}mitte.csv", root / f"{folder}ende.csv"),
-        assets=downstream_of("raw/breitbandatlas"))
+
+    def resaved(root: Path) -> None:
+        (root / f"{folder}ende.csv").write_bytes((root / f"{folder}mitte.csv").read_bytes() + b"\n")
+    result, messages, published, before = run_variant(good_run, tmp_path, resaved,
+                                                      assets=downstream_of("raw/breitbandatlas"))
     assert not result.success and sha256(published) == before
     assert any("[breitbandatlas] release 2021-ende (after 2021-mitte): " in m and "re-published" in m
                for m in messages), messages

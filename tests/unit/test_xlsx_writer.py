@@ -177,7 +177,7 @@ def test_german_csv_round_trips_through_pandas(tmp_path):
     assert back["Rang"].tolist()[0] == 1 and back["fortgeschrieben"].tolist()[:2] == [True, False]
     assert back["Stichtag"].tolist()[0] == "2023-12-31"
     assert back["veröffentlicht (Ortszeit Berlin)"].tolist()[0] == "2026-07-01 12:30:00"  # 10:30 UTC in summer
-    assert back["Hinweise"].tolist()[2] == "Mölln <&>" and back["Datenstände"].tolist()[0] == "a, b"
+    assert back["Hinweise"].tolist()[2] == "Mölln <&>" and back["Ausgaben der Quelle"].tolist()[0] == "a, b"
 
 
 def test_pillars_units_and_headers_are_german_in_the_csv(tmp_path):
@@ -245,7 +245,7 @@ def test_formula_like_text_is_defused_in_the_csv_only(tmp_path):
     exports.write_german_csv(con, "SELECT * FROM f", target)
     back = pd.read_csv(target, sep=";", decimal=",", keep_default_na=False, dtype={"Wert": float})
     assert back["Gemeinde"].tolist() == ["'=1+1", "'-Nord", "'@SUM(1)", "Mölln-Nord", "'\t=1"]
-    assert back["Datenstände"].tolist()[:2] == ["'+a", "b"] and back["Wert"].tolist()[0] == -1.5
+    assert back["Ausgaben der Quelle"].tolist()[:2] == ["'+a", "b"] and back["Wert"].tolist()[0] == -1.5
     book, rows = read(tmp_path / "f.xlsx") if exports.write_xlsx(con.execute("SELECT * FROM f").df(),
                                                                   tmp_path / "f.xlsx", "T", None) else (None, [])
     assert [row[0] for row in rows[1:4]] == ["=1+1", "-Nord", "@SUM(1)"]

@@ -7,7 +7,7 @@ import datetime as dt
 
 import duckdb
 
-from sources.vintages import NEWEST_FIRST, in_time_order, release_order
+from sources.vintages import NEWEST_FIRST, in_time_order, last_day, release_order
 
 GEOMETRY_RELEASES = ["vg5000-2021-01-01", "vg250-2025-01-01", "vg5000-2025-01-01", "vg250-2021-01-01",
                      "vg250-2025-01-01-rev2"]
@@ -15,9 +15,18 @@ GEOMETRY_RELEASES = ["vg5000-2021-01-01", "vg250-2025-01-01", "vg5000-2025-01-01
 
 def test_quarters_sort_by_their_last_day_and_keep_a_revision_suffix():
     assert [in_time_order(v) for v in ("2025-Q2", "2024-Q4-rev2", "2023-12-31", "2021-mitte")] == [
-        "2025-06-30", "2024-12-31-rev2", "2023-12-31", "2021-mitte"]
+        "2025-06-30", "2024-12-31-rev2", "2023-12-31", "2021-06-30"]
     registers = ["2025-12-31", "2025-Q2", "2024-12-31", "2024-Q4"]
     assert sorted(registers, key=release_order) == ["2024-12-31", "2024-Q4", "2025-Q2", "2025-12-31"]
+
+
+def test_half_years_sort_by_their_last_day():
+    """'2021-ende' sorts before '2021-mitte' as text: the mid-year release was taken for the newer one (the page's
+    newest Breitbandatlas release, which of two byte-identical files is the copy)."""
+    halves = ["2021-ende", "2021-mitte", "2020-ende", "2021-2", "2021-1", "2021-ende-rev2"]
+    assert sorted(halves, key=release_order) == ["2020-ende", "2021-1", "2021-mitte", "2021-2", "2021-ende",
+                                                 "2021-ende-rev2"]
+    assert in_time_order("2025-01-bis-02") == "2025-01-bis-02" and in_time_order("2021-12") == "2021-12"
 
 
 def test_ids_without_a_date_keep_their_text_order():
@@ -35,3 +44,11 @@ def test_the_python_order_of_bkg_releases_is_the_sql_order():
     newest_first = [v for (v,) in con.execute(f"SELECT vintage FROM releases ORDER BY {NEWEST_FIRST}").fetchall()]
     assert newest_first == sorted(GEOMETRY_RELEASES, key=release_order, reverse=True)
     assert newest_first[:2] == ["vg250-2025-01-01-rev2", "vg250-2025-01-01"]
+
+
+def test_the_last_day_a_release_id_can_mean():
+    assert [last_day(v) for v in ("2024-Q4", "2021-mitte", "2021-1", "2022-12", "2023", "vg5000-2021-01-01",
+                                  "2025-01-bis-02", "2023-12-31-rev2")] == [
+        dt.date(2024, 12, 31), dt.date(2021, 6, 30), dt.date(2021, 6, 30), dt.date(2022, 12, 31),
+        dt.date(2023, 12, 31), dt.date(2021, 1, 1), dt.date(2025, 2, 28), dt.date(2023, 12, 31)]
+    assert last_day("2023-11-31") is None and last_day("delivery") is None
