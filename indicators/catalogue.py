@@ -19,8 +19,10 @@ ROUNDING_TOLERANCE = 1.0
 
 REFERENCE_LEVELS = ("kreis", "land", "bund")
 READ_PARAMS = ("measure", "area_measure", "numerator", "denominator")  # method parameters naming a source measure
-# an indicator's direction (catalogue ``direction``) in the German exports' words
-DIRECTION_DE = {"positive": "höher ist besser", "negative": "niedriger ist besser"}
+# an indicator's direction (catalogue ``direction``) in the German exports' words; a context indicator is neither
+# better high nor low ("höher ist besser" stood beside the population density in every town_profile export)
+DIRECTION_DE = {"positive": "höher ist besser", "negative": "niedriger ist besser",
+                "none": "keine (Kontext, nicht bewertet)"}
 EXTRA_FIELDS = {"possible_range", "reference_levels", "at_most_sum_of", "zero_de"}  # typed fields beside the method's params
 
 
@@ -178,7 +180,9 @@ def _validate(indicator: Indicator, pillars: dict, units: dict) -> None:
         problems.append(f"method {indicator.method!r} not one of {sorted(METHODS)}")
     if indicator.pillar not in pillars and indicator.pillar != "context":
         problems.append(f"pillar {indicator.pillar!r} not declared under pillars")
-    if indicator.direction not in DIRECTION_DE:
+    if indicator.pillar == "context" and indicator.direction != "none":
+        problems.append(f"direction {indicator.direction!r}: a context indicator is scored neither way, say none")
+    elif indicator.pillar != "context" and indicator.direction not in ("positive", "negative"):
         problems.append(f"direction {indicator.direction!r} must be positive or negative")
     if set(indicator.reference_levels) - set(REFERENCE_LEVELS):
         problems.append(f"reference_levels {list(indicator.reference_levels)} must be among {list(REFERENCE_LEVELS)}")

@@ -88,8 +88,10 @@ EXCLUDED_REASON = {
                            "nicht bewertet: größer als die Summe seiner Teile in derselben Veröffentlichung "
                            "(Widerspruch in der Quelle)"),
 }
-# the exclusions a value's rendered text names itself; the others are said by its territorial_change or its pillar
-SELF_EXPLAINED_EXCLUSIONS = {"impossible_value", "inconsistent_value"}
+# the exclusions a value's rendered text names ("nicht bewertet: …"); a context indicator's is said by its pillar
+# (Kontext). An excluded value must say so: Nieste's 10-year change, over a 2 % area change, stood unmarked in the
+# table of the values its score rests on (analytics review, 4 December)
+RENDERED_EXCLUSIONS = set(EXCLUDED_REASON) - {"context_indicator"}
 
 # method_break (boolean) and omitted_pillars (pillar ids) render with these
 OTHER = {
@@ -137,7 +139,7 @@ def render_value_note(territorial_change=None, method_break=False, source_level=
                       lang: str = "en", excluded_reason=None) -> str | None:
     """The note of one indicator value, from its typed columns (None when there is nothing to say)."""
     parts = []
-    if excluded_reason in SELF_EXPLAINED_EXCLUSIONS:
+    if excluded_reason in RENDERED_EXCLUSIONS:
         parts.append(label(excluded_reason, lang))
     if _present(base_period):
         parts.append(label("base_period", lang).format(int(base_period)))
@@ -197,7 +199,7 @@ def value_note_sql(lang: str, prefix: str = "") -> str:
     with its dot). ``tests/unit/indicators/test_flags.py`` checks both give the same text for every code."""
     c = {name: prefix + name for name in ("excluded_reason", "base_period", "source_level", "territorial_change",
                                            "method_break")}
-    parts = [_case(c["excluded_reason"], SELF_EXPLAINED_EXCLUSIONS, lang),
+    parts = [_case(c["excluded_reason"], RENDERED_EXCLUSIONS, lang),
              _formatted("base_period", lang, f"CAST(CAST({c['base_period']} AS BIGINT) AS VARCHAR)"),
              f"CASE WHEN CAST({c['source_level']} AS VARCHAR) <> 'gemeinde' "
              f"THEN {_case(c['source_level'], SOURCE_LEVEL, lang)} END",

@@ -521,6 +521,12 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
         "compared_towns_median": result.compared_q[:, 0],
     })
     bands.loc[np.isnan(published_rank).ravel(), "rank_published"] = pd.NA
+    # A draw may rank more towns than the published configuration (nearest-period imputation scores towns that
+    # carry-forward cannot), so a band end can pass the published count: it means "last" and is published as that
+    # count ("Rang 3.197 von 3.223, Rangband 2.922–3.261" in 2018; the sentence already read it so, bands.py).
+    compared = np.repeat((~np.isnan(published_rank)).sum(axis=1), n_towns)
+    for column in ("rank_median", "rank_p05", "rank_p95"):
+        bands[column] = np.minimum(bands[column].to_numpy(), compared)
     # only towns ranked in the published configuration: a band beside no published rank read as a rank the town
     # does not have (86 unscored towns had "Rang 34–78" in 2018, their gaps filled from later years by 'nearest')
     ranked = (bands["draws_scored"] > 0) & bands["rank_published"].notna()

@@ -119,7 +119,8 @@ class AtlasData:
             return f"kein Indexwert für {self.period}" if self.period else "kein Indexwert berechnet"
         reasons = not_scored_reasons(self.omitted[i] if isinstance(self.omitted[i], str) else None)
         if measure != "score":
-            return reasons.get(measure, f"keine Daten für {pillar_label(measure)}")
+            # no value may mean no data or data not scored (a territorial change): the page of the town says which
+            return reasons.get(measure, f"kein bewertbarer Wert für {pillar_label(measure)}")
         missing = self.missing_pillars[i]
         pillars = [p.strip() for p in missing.split(",") if p.strip()] if isinstance(missing, str) else []
         if pillars:

@@ -25,7 +25,7 @@ TOP_FLOWS = 10
 # A pillar counts as a strength (or a field for action) when the town is this many index points above
 # (below) the mean of its structurally similar towns; smaller gaps are "im Rahmen".
 SUMMARY_GAP = 5.0
-REQUIRED_MISSING = "keine Daten für diesen Zeitraum; ohne diese Säule gibt es keinen Gesamtwert"
+WITHOUT_TOTAL = "ohne diese Säule gibt es keinen Gesamtwert"
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
@@ -56,15 +56,17 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
     dates = DataDates(data.town_rows("input_dates", ags))
     headline = headline_row(history, data.latest_period)
     peers = peer_rows(data.town_rows("peers", ags))
-    pillars = pillar_rows(headline, data)
+    indicators = data.town_rows("indicators", ags)
+    excluded = excluded_pillars(indicators, headline["period"]) if headline else {}
+    pillars = pillar_rows(headline, data, excluded)
     return {
         "town": town,
-        "overview": overview(headline, history, dates),
+        "overview": overview(headline, history, dates, excluded),
         "summary": summary(pillars, peers, headline["period"] if headline else None),
         "history": history_section(history, dates, ags),
         "pillars": pillars,
         "drivers": drivers(data.town_rows("contributions", ags)),
-        **indicator_sections(indicator_rows(data.town_rows("indicators", ags), data, town), headline),
+        **indicator_sections(indicator_rows(indicators, data, town), headline),
         "peers": peers,
         "map": map_section(data, geoms, ags, town["name"]),
         "commuting": _per_kreis(data, "commuting", town["kreis_ags"], commuting),
@@ -131,14 +133,31 @@ def pillar_notes(omitted, uncompared) -> list[str]:
             + [f"{pillar_label(p)} {reason}" for p, reason in not_scored_reasons(None, uncompared).items()])
 
 
-def overview(latest: dict | None, history: list[dict], dates: DataDates) -> dict | None:
+def excluded_pillars(rows: list[dict], period: int) -> dict[str, str]:
+    """Pillar -> why its values of ``period`` are not scored ('nicht bewertet: über eine Gebietsänderung berechnet,
+    …'), for each pillar all of whose values there are excluded: the town has data, the index cannot use them.
+    ``rows``: the town's indicator rows (each with pillar, period and excluded_reason)."""
+    reasons: dict[str, list] = {}
+    for row in rows:
+        if row["period"] == period and row["pillar"] in PILLARS:
+            reasons.setdefault(row["pillar"], []).append(row["excluded_reason"])
+    return {pillar: "; ".join(dict.fromkeys(flags.label(code, "de") for code in codes))
+            for pillar, codes in reasons.items() if all(code in flags.RENDERED_EXCLUSIONS for code in codes)}
+
+
+def overview(latest: dict | None, history: list[dict], dates: DataDates,
+             excluded: dict[str, str] | None = None) -> dict | None:
     """The headline row with its data dates, the last scored period when it has no score, and the
-    newer provisional (mostly carried-forward) periods shown apart from it."""
+    newer provisional (mostly carried-forward) periods shown apart from it. ``excluded``: ``excluded_pillars``
+    of the headline period; a missing pillar listed there has data the index does not score, not no data."""
     if latest is None:
         return None
+    excluded = excluded or {}
     scored = [r for r in history if r["score"] is not None]
     last_scored = dict(scored[-1]) if latest["score"] is None and scored else None
-    missing = [pillar_label(p) for p in flags.pillar_ids(latest["missing_pillars"])]
+    missing_ids = flags.pillar_ids(latest["missing_pillars"])
+    missing = [pillar_label(p) for p in missing_ids if p not in excluded]
+    unscorable = [{"label": pillar_label(p), "reason": excluded[p]} for p in missing_ids if p in excluded]
     notes = pillar_notes(latest["omitted_pillars"], latest.get("uncompared_pillars"))
     newer = [dict(r) for r in scored if r["period"] > latest["period"]][-1:]
     provisional = None
@@ -146,7 +165,7 @@ def overview(latest: dict | None, history: list[dict], dates: DataDates) -> dict
         provisional = {**newer[0], "data_dates": data_dates(dates, newer[0]["period"])}
     # the rank band in words (indicators.bands), next to the numbers: what a planner can say
     band = band_category(latest.get("rank_p05"), latest.get("rank_p95"), latest.get("compared_towns"))
-    return {**latest, "missing": missing, "notes_de": notes, "last_scored": last_scored,
+    return {**latest, "missing": missing, "unscorable": unscorable, "notes_de": notes, "last_scored": last_scored,
             "tied_towns": latest.get("tied_towns") or 0,  # reports/data.py TIED_TOWNS
             "data_dates": data_dates(dates, latest["period"]), "provisional_row": provisional,
             "band_de": band.de if band.code != "not_ranked" else None,
@@ -228,19 +247,23 @@ def unscored_years(rows: list[dict]) -> list[dict]:
     return [{"periods": periods, "missing": list(missing)} for missing, periods in groups.items()]
 
 
-def pillar_rows(latest: dict | None, data: ReportData | None = None) -> list[dict]:
-    """One row per pillar: value or the reason it is not scored, and the reference group's median."""
+def pillar_rows(latest: dict | None, data: ReportData | None = None,
+                excluded: dict[str, str] | None = None) -> list[dict]:
+    """One row per pillar: value or the reason it is not scored, and the reference group's median.
+    ``excluded``: pillars whose values of the period are all excluded, with why (``excluded_pillars``)."""
     if latest is None:
         return []
     reasons = not_scored_reasons(latest["omitted_pillars"])
     uncompared = not_scored_reasons(None, latest.get("uncompared_pillars"))
     missing = {p.strip() for p in (latest["missing_pillars"] or "").split(",")}
     medians = data.pillar_medians(latest["period"]) if data is not None else {}
+    excluded = excluded or {}
     rows = []
     for pillar in PILLARS:
         value = latest[pillar]
+        lacking = excluded.get(pillar, "keine Daten für diesen Zeitraum")
         reason = uncompared.get(pillar) if value is not None else reasons.get(
-            pillar, REQUIRED_MISSING if pillar in missing else "keine Daten für diesen Zeitraum")
+            pillar, f"{lacking}; {WITHOUT_TOTAL}" if pillar in missing else lacking)
         rows.append({"pillar": pillar, "label": pillar_label(pillar), "value": value, "reason": reason,
                      "median": medians.get(pillar)})
     return rows

@@ -2,7 +2,8 @@
 
 German CSV is what Excel in a German locale opens correctly by double-click: ``;`` as separator,
 decimal comma, UTF-8 with BOM (without the BOM Excel reads UTF-8 as Windows-1252: "MÃ¶lln").
-AGS and other keys stay text in both formats (a leading zero is never lost).
+AGS and other keys are written as text in both formats; Excel opening the CSV by double-click still reads them
+as numbers (01053090 becomes 1053090), so the CSV link says to take the .xlsx, whose cells are text.
 
 The files are written beside the page: ``<stem>-<table>.csv`` per table and one ``<stem>.xlsx`` with
 one sheet per table (one workbook per page keeps the cost per page at one save; a page links each

@@ -409,7 +409,6 @@ def gebietsaenderungen() -> list[Variant]:
 
 def breitbandatlas() -> list[Variant]:
     s, sep, key = "breitbandatlas", ";", f'"{MOELLN}"'
-    header_bytes = "alle Technologien ≥ 1 Mbit/s"
     return [
         *_byte_variants(s, BBA, BROKEN_FILE + "|non-numeric|unknown column|no speed"),
         Variant(s, BBA, "wrong_delimiter", replace_text(";", "\t", 10**9), r"expected a key column"),

@@ -44,17 +44,18 @@ CREATE VIEW latest_ranking AS
 SELECT r.rank, r.rank_p05, r.rank_median, r.rank_p95, r.compared_towns, m.name, m.kreis_name, m.land, r.ags,
        r.period, r.score, r.score_p05, r.score_p95, r.digital_infrastructure, r.commuting_potential,
        r.demographic_dynamics, r.local_work_infrastructure, r.accessibility, r.imputed_share, r.provisional,
-       r.oldest_input_date, r.newest_input_date, r.notes, r.omitted_pillars, r.uncompared_pillars, r.reference_group,
-       r.method_version
+       r.oldest_input_date, r.newest_input_date, r.notes, r.missing_pillars, r.omitted_pillars, r.uncompared_pillars,
+       r.reference_group, r.method_version
 FROM readiness_index r JOIN municipalities m USING (ags)
 WHERE r.method_version = (SELECT method_version FROM current_method)
   AND r.in_reference_group
   AND r.period = (SELECT coalesce(max(period) FILTER (NOT coalesce(period_provisional, false)), max(period))
                   FROM readiness_index WHERE score IS NOT NULL
-                  AND method_version = (SELECT method_version FROM current_method));
+                  AND method_version = (SELECT method_version FROM current_method))
+ORDER BY r.rank NULLS LAST, r.ags;  -- the ranking as planners read it, unscored towns (missing_pillars) last
 
--- Per town, period and source: the reference dates of the data the index row rests on, and how many
--- of its inputs from that source are carried forward ("Datenstand" next to a score).
+-- Per town, period and source: the reference dates of the data the index row rests on (not the values it
+-- excludes), and how many of its inputs from that source are carried forward ("Datenstand" next to a score).
 -- Computed once per publish into a table in AGS order (the file is not written after it is published):
 -- a town's query reads a few rows instead of aggregating ~1 M values (p95 ~415 -> ~7 ms on the full data).
 INSERT INTO index_data_dates_by_town BY NAME  -- declared in warehouse/tables.yaml (schema.sql)
@@ -62,7 +63,7 @@ SELECT v.ags, v.period, c.pillar, v.source_id, min(v.reference_date) AS oldest_r
        max(v.reference_date) AS newest_reference_date, count(*) AS inputs,
        count(*) FILTER (v.imputed) AS carried_forward
 FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
-WHERE c.pillar <> 'context'
+WHERE c.pillar <> 'context' AND v.excluded_reason IS NULL
 GROUP BY v.ags, v.period, c.pillar, v.source_id
 ORDER BY v.ags, v.period, c.pillar, v.source_id;
 

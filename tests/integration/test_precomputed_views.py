@@ -10,7 +10,7 @@ SELECT v.ags, v.period, c.pillar, v.source_id, min(v.reference_date) AS oldest_r
        max(v.reference_date) AS newest_reference_date, count(*) AS inputs,
        count(*) FILTER (v.imputed) AS carried_forward
 FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
-WHERE c.pillar <> 'context'
+WHERE c.pillar <> 'context' AND v.excluded_reason IS NULL  -- what the score rests on, not what it excludes
 GROUP BY v.ags, v.period, c.pillar, v.source_id"""
 
 

@@ -287,10 +287,10 @@ def test_each_year_without_a_score_says_which_pillars_it_misses(pilot_reports, w
     for period, missing in unscored:
         labels = [catalogue.pillar_label(p.strip()) for p in missing.split(",")]  # stored as "a, b"
         words = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " und " + labels[-1]
-        assert re.search(rf"Kein Gesamtwert für [0-9, und]*\b{period}\b[0-9, und]*: Es fehlen Daten für {words}\.",
+        assert re.search(rf"Kein Gesamtwert für [0-9, und]*\b{period}\b[0-9, und]*: kein bewertbarer Wert für {words}\.",
                          notes), (ags, period, notes)
     if ags == MOELLN:
-        assert notes == "Kein Gesamtwert für 2019 und 2020: Es fehlen Daten für Demografische Dynamik."
+        assert notes == "Kein Gesamtwert für 2019 und 2020: kein bewertbarer Wert für Demografische Dynamik."
         history = pd.read_csv(pilot_reports / f"{MOELLN}-indexverlauf.csv", sep=";", dtype=str,
                               keep_default_na=False)
         assert history.set_index("Jahr")["fehlende Säulen"].to_dict() == {

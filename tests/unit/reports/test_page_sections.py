@@ -164,3 +164,27 @@ def test_the_summary_averages_the_gaps_the_peer_table_shows():
     peers = [{"period": 2021, "gaps": [{"pillar": "commuting_potential", "value": v}]}
              for v in (7.96, 2.24, 23.15, 23.96, 12.35)]
     assert summary(pillars, peers, 2021)["location"][0]["gap"] == 14.0
+
+
+def test_a_pillar_whose_values_are_not_scored_says_so_not_that_data_are_missing():
+    """Nieste 2023: its 10-year change exists (1,39 % a year) but spans a 2 % area change; the page said "Es fehlen
+    Daten für Demografische Dynamik" beside the value (analytics review, 4 December)."""
+    from reports.context import excluded_pillars, overview, pillar_rows
+    from reports.labels import PILLARS
+
+    rows = [{"period": 2023, "pillar": "demographic_dynamics", "excluded_reason": "territorial_change"},
+            {"period": 2023, "pillar": "accessibility", "excluded_reason": None},
+            {"period": 2023, "pillar": "accessibility", "excluded_reason": "impossible_value"},
+            {"period": 2021, "pillar": "commuting_potential", "excluded_reason": "territorial_change"},
+            {"period": 2023, "pillar": "context", "excluded_reason": "context_indicator"}]
+    excluded = excluded_pillars(rows, 2023)
+    reason = "nicht bewertet: über eine Gebietsänderung berechnet, misst die Änderung, nicht die Stadt"
+    assert excluded == {"demographic_dynamics": reason}  # accessibility has a scored value; 2021 is another period
+    latest = {"period": 2023, "score": None, "missing_pillars": "demographic_dynamics, commuting_potential",
+              "omitted_pillars": None, "uncompared_pillars": None, **{p: None for p in PILLARS}}
+    shown = overview(latest, [latest], [], excluded)  # no input dates
+    assert shown["missing"] == ["Pendelpotenzial"]
+    assert shown["unscorable"] == [{"label": "Demografische Dynamik", "reason": reason}]
+    reasons = {r["pillar"]: r["reason"] for r in pillar_rows(latest, None, excluded)}
+    assert reasons["demographic_dynamics"] == f"{reason}; ohne diese Säule gibt es keinen Gesamtwert"
+    assert reasons["commuting_potential"] == "keine Daten für diesen Zeitraum; ohne diese Säule gibt es keinen Gesamtwert"
