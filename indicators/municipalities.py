@@ -45,7 +45,8 @@ def municipality_rows(con: duckdb.DuckDBPyConnection, pilots: list[str]) -> pd.D
 
 # Job centrality: commuter balance per 100 employees (INKAR x353, the latest reference date), a classic measure of a
 # place's role as an employment centre, for the peers; not an index indicator. Of two INKAR releases of one date
-# the later in time order.
+# the later in time order. A member Gemeinde of a Verband with several members carries its Verband's value
+# (source_level, as INKAR publishes it: methodology section 8).
 CENTRALITY_SQL = """
     SELECT ags, value AS job_centrality FROM observations
     WHERE source_id = 'inkar' AND measure = 'commuter_balance_per_100' AND level = 'gemeinde' AND value IS NOT NULL
