@@ -250,15 +250,16 @@ def _annualised_change(con, indicator: Indicator, cache: dict | None = None) -> 
         )
         SELECT p.ags, p.period, p.reference_date, p.vintage, p.source_id, p.base_period, p.source_level,
                round((power(p.now_value / p.base_value, 1.0 / p.span_years) - 1) * 100, 4) AS value,
-               CASE WHEN abs(a_now.inhabited_area / a_base.inhabited_area - 1) > 0.02 THEN 'area_change'
-                    -- a change flagged by the crosswalk between base and end year (area may move < 2 %)
-                    ELSE coalesce((SELECT min(t.territorial_change) FROM yearly t
-                                   WHERE t.ags = p.ags AND t.period > p.base_period AND t.period <= p.period
-                                     AND t.territorial_change IN ({NOT_COMPARABLE_SQL})),
-                                  -- grown only by uninhabited land: comparable, flagged for the reader
-                                  CASE WHEN abs(a_now.area / a_base.area - 1) > 0.02 THEN 'uninhabited_gain' END,
-                                  p.restated)
-               END AS territorial_change
+               -- a change the crosswalk knows between base and end year names itself (a split: Dingelstädt and
+               -- Unstruttal were "area changed without a known key change" though the change lists name their
+               -- splits); else an inhabited area moved by > 2 %; both exclude the value
+               coalesce((SELECT min(t.territorial_change) FROM yearly t
+                         WHERE t.ags = p.ags AND t.period > p.base_period AND t.period <= p.period
+                           AND t.territorial_change IN ({NOT_COMPARABLE_SQL})),
+                        CASE WHEN abs(a_now.inhabited_area / a_base.inhabited_area - 1) > 0.02 THEN 'area_change' END,
+                        -- grown only by uninhabited land: comparable, flagged for the reader
+                        CASE WHEN abs(a_now.area / a_base.area - 1) > 0.02 THEN 'uninhabited_gain' END,
+                        p.restated) AS territorial_change
         FROM pairs p
         LEFT JOIN area a_now ON a_now.ags = p.ags AND a_now.period = p.period
         LEFT JOIN area a_base ON a_base.ags = p.ags AND a_base.period = p.base_period

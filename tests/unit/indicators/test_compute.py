@@ -80,6 +80,15 @@ def test_partial_transfer_noted_by_the_crosswalk_flags_the_change_across_it():
     assert pd.isna(values.loc[2023, "excluded_reason"])
 
 
+def test_a_split_the_crosswalk_knows_names_itself_though_the_area_changed_too():
+    """Dingelstädt: the change lists name a split, and its area moved by more than 2 %: the value said "area
+    changed without a known key change". The known change wins; both exclude the value."""
+    rows = [gv("A", 2013, "population_total", 10000), (*gv("A", 2023, "population_total", 14000)[:8], "", "split"),
+            gv("A", 2013, "area_km2", 60), gv("A", 2023, "area_km2", 100)]
+    value = compute_indicator(observations(rows), CATALOGUE.indicators["population_change_10y"]).iloc[0]
+    assert (value["territorial_change"], value["excluded_reason"]) == ("split", "territorial_change")
+
+
 def test_rejected_merger_and_restatement_codes():
     """A rejected inferred step excludes the change across it; a merger restatement is used, with its code."""
     rows = [gv("A", 2013, "population_total", 10000, ) + ("", "merger"),
