@@ -336,23 +336,26 @@ def check_source(source_id: str, parsed: list[tuple[Release, dict[str, pd.DataFr
 
 
 def copied_release(releases: list[Release]) -> tuple[str, str] | None:
-    """(file, problem) for the first file that is byte for byte a file of an earlier release, else None.
+    """(file, problem) for the first release every file of which is byte for byte a file of an earlier release,
+    else None.
 
     Why: a file re-published under a newer name (31122021_Auszug_GV.xlsx copied as 31122024_Auszug_GV.xlsx) was
     published as the release of 31.12.2024, and the pages cited it as such beside its true Stichtag (dates
     review, 4 December). The figure comparison (``year_on_year``) only sees figures re-dated by the label, not a
-    copy whose content keeps its dates. Per file, not per release: a copied Gemeinde file beside the Kreis files
-    of its release is a copy too. Revisions of one vintage ('-rev2') are not compared with each other."""
+    copy whose content keeps its dates. A release with any new file is not a copy: a publisher may ship an
+    unchanged part (a Land table) beside new ones. Revisions of one vintage ('-rev2') are not compared."""
     seen: dict[str, tuple[Release, ReleaseFile]] = {}
     for release in sorted(releases, key=lambda r: release_order(r.label)):
+        twins = [(file, *seen[file.sha256]) for file in release.files if file.sha256 in seen
+                 and label_vintage(seen[file.sha256][0].label) != label_vintage(release.label)]
+        if release.files and len(twins) == len(release.files):
+            file, earlier, original = twins[0]
+            return file.relative_path, (f"byte for byte {original.relative_path} of the release {earlier.label}: "
+                                        f"an earlier file under the name of a newer release ({release.label}), "
+                                        "whose data would be cited as of that date; remove the copy")
         for file in release.files:
-            earlier, original = seen.get(file.sha256, (None, None)) if file.sha256 else (None, None)
-            if earlier is not None and label_vintage(earlier.label) != label_vintage(release.label):
-                return file.relative_path, (f"byte for byte {original.relative_path} of the release {earlier.label}: "
-                                            f"an earlier file under the name of a newer release ({release.label}), "
-                                            "whose data would be cited as of that date; remove the copy")
-        for file in release.files:
-            seen.setdefault(file.sha256, (release, file))
+            if file.sha256:
+                seen.setdefault(file.sha256, (release, file))
     return None
 
 
