@@ -74,8 +74,11 @@ SOURCE_LEVEL = {
 
 # excluded_reason: why the index does not use a value (NULL: used)
 EXCLUDED_REASON = {
-    "territorial_change": ("not scored: computed across a territorial change, it measures the change, not the town",
-                           "nicht bewertet: über eine Gebietsänderung berechnet, misst die Änderung, nicht die Stadt"),
+    # a change across the territorial change, and a level in the period of one, alike (broadband, a partial transfer)
+    "territorial_change": ("not scored: a territorial change lies within the value's period, so it does not describe "
+                           "the town on its territory",
+                           "nicht bewertet: eine Gebietsänderung fällt in den Zeitraum des Werts, er beschreibt nicht "
+                           "die Gemeinde in ihrem Gebiet"),
     "implausible_step": ("not scored: rests on an inferred merger that failed the plausibility checks",
                          "nicht bewertet: beruht auf einer erschlossenen Fusion, die die Plausibilitätsprüfung "
                          "nicht besteht"),
@@ -91,7 +94,9 @@ EXCLUDED_REASON = {
 # the exclusions a value's rendered text names ("nicht bewertet: …"); a context indicator's is said by its pillar
 # (Kontext). An excluded value must say so: Nieste's 10-year change, over a 2 % area change, stood unmarked in the
 # table of the values its score rests on (analytics review, 4 December)
-RENDERED_EXCLUSIONS = set(EXCLUDED_REASON) - {"context_indicator"}
+SCORE_EXCLUSIONS = set(EXCLUDED_REASON) - {"context_indicator"}  # why a value of a pillar is not scored
+# implausible_step is a territorial code too, rendered with the same sentence (CODES): named once
+RENDERED_EXCLUSIONS = SCORE_EXCLUSIONS - {"implausible_step"}
 
 # method_break (boolean) and omitted_pillars (pillar ids) render with these
 OTHER = {

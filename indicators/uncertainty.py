@@ -454,6 +454,13 @@ def _period_result(ranks: np.ndarray, score_q: np.ndarray, published_rank: np.nd
     return _PeriodResult(rank_q, score_q, compared_q, scored, shift_sum, shift_count, moments, totals)
 
 
+def capped_at_compared(ranks: np.ndarray, published_rank: np.ndarray) -> np.ndarray:
+    """``ranks`` (periods × towns, raveled by period) no larger than each period's number of towns ranked in the
+    published configuration (``published_rank``: periods × towns, NaN for an unranked town)."""
+    compared = (~np.isnan(published_rank)).sum(axis=1)
+    return np.minimum(ranks, np.repeat(compared, published_rank.shape[1]))
+
+
 def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set[str], periods: list[int],
                 draws: int = 1000, seed: int = DEFAULT_SEED, concentration: float | None = DEFAULT_CONCENTRATION,
                 choices: Mapping[str, Sequence[str]] | None = None,
@@ -524,9 +531,8 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
     # A draw may rank more towns than the published configuration (nearest-period imputation scores towns that
     # carry-forward cannot), so a band end can pass the published count: it means "last" and is published as that
     # count ("Rang 3.197 von 3.223, Rangband 2.922–3.261" in 2018; the sentence already read it so, bands.py).
-    compared = np.repeat((~np.isnan(published_rank)).sum(axis=1), n_towns)
     for column in ("rank_median", "rank_p05", "rank_p95"):
-        bands[column] = np.minimum(bands[column].to_numpy(), compared)
+        bands[column] = capped_at_compared(bands[column].to_numpy(), published_rank)
     # only towns ranked in the published configuration: a band beside no published rank read as a rank the town
     # does not have (86 unscored towns had "Rang 34–78" in 2018, their gaps filled from later years by 'nearest')
     ranked = (bands["draws_scored"] > 0) & bands["rank_published"].notna()

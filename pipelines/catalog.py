@@ -66,6 +66,18 @@ def cadence_days(cadence: str) -> int | None:
     raise ValueError(f"sources.yaml: cadence {cadence!r} names no known cycle ({', '.join(w for w, _ in CYCLES)})")
 
 
+def longest_cycle_days(cadence: str) -> int | None:
+    """The longest cycle a cadence text names ("annual (31.12.), quarterly updates" → 365); None when irregular.
+    What a mode that fetches only the main releases (the annual Gemeindeverzeichnis) still keeps up with."""
+    text = cadence.lower()
+    if "irregular" in text:
+        return None
+    named = [days for word, days in CYCLES if days is not None and word in text]
+    if not named:
+        raise ValueError(f"sources.yaml: cadence {cadence!r} names no known cycle ({', '.join(w for w, _ in CYCLES)})")
+    return max(named)
+
+
 def freshness_for(cadence: str) -> FreshnessPolicy | None:
     """Warn after one cycle plus a monthly run, fail after one cycle plus two (continuous: after 1 / 2 months);
     None for an irregular source."""

@@ -134,15 +134,15 @@ def pillar_notes(omitted, uncompared) -> list[str]:
 
 
 def excluded_pillars(rows: list[dict], period: int) -> dict[str, str]:
-    """Pillar -> why its values of ``period`` are not scored ('nicht bewertet: über eine Gebietsänderung berechnet,
-    …'), for each pillar all of whose values there are excluded: the town has data, the index cannot use them.
-    ``rows``: the town's indicator rows (each with pillar, period and excluded_reason)."""
+    """Pillar -> why its values of ``period`` are not scored ('nicht bewertet: eine Gebietsänderung fällt in den
+    Zeitraum des Werts, …'), for each pillar all of whose values there are excluded: the town has data, the index
+    cannot use them. ``rows``: the town's indicator rows (each with pillar, period and excluded_reason)."""
     reasons: dict[str, list] = {}
     for row in rows:
         if row["period"] == period and row["pillar"] in PILLARS:
             reasons.setdefault(row["pillar"], []).append(row["excluded_reason"])
     return {pillar: "; ".join(dict.fromkeys(flags.label(code, "de") for code in codes))
-            for pillar, codes in reasons.items() if all(code in flags.RENDERED_EXCLUSIONS for code in codes)}
+            for pillar, codes in reasons.items() if all(code in flags.SCORE_EXCLUSIONS for code in codes)}
 
 
 def overview(latest: dict | None, history: list[dict], dates: DataDates,

@@ -131,7 +131,7 @@ INPUT_DATES = """
 SELECT v.ags, v.period, c.pillar, v.source_id, min(v.reference_date) AS reference_date,
        count(*) FILTER (v.imputed) AS carried_forward, count(*) AS inputs
 FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
-WHERE c.pillar <> 'context'
+WHERE c.pillar <> 'context' AND v.excluded_reason IS NULL  -- what the score rests on, as index_data_dates
 GROUP BY ALL ORDER BY v.ags, v.period"""
 
 # Median of each indicator over the reference group, per period: the "Vergleichsgruppe" reference value.

@@ -351,8 +351,8 @@ def copied_release(releases: list[Release]) -> tuple[str, str] | None:
         if release.files and len(twins) == len(release.files):
             file, earlier, original = twins[0]
             return file.relative_path, (f"byte for byte {original.relative_path} of the release {earlier.label}: "
-                                        f"an earlier file under the name of a newer release ({release.label}), "
-                                        "whose data would be cited as of that date; remove the copy")
+                                        f"one release's files under the name of another ({release.label}), whose "
+                                        "data would be cited as of its date; remove the copy")
         for file in release.files:
             if file.sha256:
                 seen.setdefault(file.sha256, (release, file))

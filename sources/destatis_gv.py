@@ -160,7 +160,9 @@ def _locate_header(rows: list[list], source_id: str, name: str) -> dict:
     area_date = _first_date(dates[fields["area"]], _block_label(top, fields["area"])) or population_date
     territorial_date = _first_date(dates[fields["land"]]) or area_date
     census = _census_statement(top, dates, fields["population"], i)
+    title_date = _first_date(*(clean_cell(row[0]) for row in rows[:i] if row))  # "… am 31.12.2024 (4. Quartal)"
     return {"first_data_row": i + 4, "fields": fields, "new_layout": new_layout, "census": census,
+            "title_date": title_date,
             "population_date": population_date, "area_date": area_date, "territorial_date": territorial_date}
 
 
@@ -190,11 +192,13 @@ def _check_label_date(header: dict, vintage: str, source_id: str, name: str) -> 
         named = pd.Timestamp(in_time_order(label_vintage(vintage)))
     except ValueError:
         return
-    content = pd.Timestamp(header["territorial_date"])
+    # the sheet's title dates the file (a quarterly file whose date cells are empty falls back to its population's
+    # Stichtag otherwise, up to 15 months before its quarter); the territorial status where the title has no date
+    content = pd.Timestamp(header["title_date"] or header["territorial_date"])
     if abs(content - named) > LABEL_LAG:
-        raise SourceError(source_id, name, f"the file's name dates it {named.date().isoformat()}, but its header gives "
-                                           f"the territorial status of {content.date().isoformat()}: a release under "
-                                           "another release's name; name the file after its header's date")
+        raise SourceError(source_id, name, f"the file's name dates it {named.date().isoformat()}, but its header dates "
+                                           f"it {content.date().isoformat()}: a release under another release's name; "
+                                           "name the file after its header's date")
 
 
 def declared_census(source_id: str, year: int) -> str | None:

@@ -184,7 +184,9 @@ def attribution_text(source_id: str, attribution: str | None, vintage: str | Non
     if spec is None or not spec.attribution_de:
         return attribution or ""
     year = re.search(RELEASE_YEAR, vintage or "")
-    return spec.attribution_de.format(year=year.group(0) if year else "")
+    if not year:  # no release to date it: the template's "({year})" left out, not printed empty
+        return re.sub(r"\s*\(\{year\}\)", "", spec.attribution_de).format(year="")
+    return spec.attribution_de.format(year=year.group(0))
 
 
 BREAK_FIELDS = {"measure", "source_level", "laender", "from", "generation"}

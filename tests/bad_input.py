@@ -352,8 +352,7 @@ def gemeindeverzeichnis() -> list[Variant]:
         Variant(s, GV, "missing_gemeinden", edit(gv_drop_gemeinden(20)), r"20 Gemeinden of the register .* missing"),
         # the 2021 register named as that of 31.12.2024: cited as the 2024 release beside its true Stichtag
         Variant(s, GV.replace("31122021", "31122024"), "copied_under_a_newer_name", copy_of(Path(GV).name),
-                r"31122024_Auszug_GV.xlsx: the file's name dates it 2024-12-31, but its header gives the "
-                r"territorial status of 2021-12-31"),
+                r"31122024_Auszug_GV.xlsx: the file's name dates it 2024-12-31, but its header dates it 2021-12-31"),
         # benign: German notation read explicitly, columns read by their labels
         Variant(s, GV, "german_thousands", edit(gv_set(MOELLN, 10, "19.329")), None, (MOELLN, "population_total")),
         Variant(s, GV, "german_decimal_comma", edit(gv_set(MOELLN, 9, "25,05")), None, (MOELLN, "area_km2")),

@@ -39,7 +39,7 @@ from indicators import flags
 from indicators.bands import RANK_DECIMALS, SIGNIFICANT_DIGITS
 from indicators.catalogue import DIRECTION_DE, Catalogue, load_catalogue
 from indicators.engine import published_scores
-from sources.registry import RELEASE_YEAR, sha256_of, sources as source_specs
+from sources.registry import RELEASE_YEAR, attribution_text, sha256_of, sources as source_specs
 from sources.vintages import NEWEST_FIRST
 from warehouse.paths import DEFAULT_EXPORTS_DIR, duckdb_config, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
@@ -396,7 +396,9 @@ def _attribution_sql(vintage: str) -> str:
     """SQL of ``attribution_text`` per row: a source's ``attribution_de`` with the year of ``vintage`` (an expression
     over the row's release), else the stored attribution."""
     year = f"coalesce(regexp_extract(CAST({vintage} AS VARCHAR), {literal(RELEASE_YEAR)}, 0), '')"
-    cases = " ".join(f"WHEN {literal(source)} THEN replace({literal(spec.attribution_de)}, '{{year}}', {year})"
+    cases = " ".join(f"WHEN {literal(source)} THEN CASE WHEN {year} = '' "
+                     f"THEN {literal(attribution_text(source, None, None))} "  # no year: "(year)" left out, as there
+                     f"ELSE replace({literal(spec.attribution_de)}, '{{year}}', {year}) END"
                      for source, spec in source_specs().items() if spec.attribution_de)
     return f"CASE source_id {cases} ELSE attribution END" if cases else "attribution"
 

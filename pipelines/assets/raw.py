@@ -17,7 +17,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
                      AssetsDefinition, AssetSpec, DataVersion, MaterializeResult, MetadataValue, ObserveResult, asset,
                      multi_observable_source_asset)
 
-from pipelines.catalog import GRACE, cadence_days
+from pipelines.catalog import GRACE, longest_cycle_days
 from pipelines.markdown import markdown_table
 from pipelines.names import short_key
 from pipelines.resources import ReadinessSettings
@@ -37,9 +37,11 @@ RELEASE_AGE = "newest_release_age"
 
 
 def release_age_limit(spec: SourceSpec) -> int | None:
-    """Days the newest release may lie in the past: two publishing cycles (the one due and the one being prepared:
-    publishers release months after their data's date) and a monthly refresh; None for an irregular source."""
-    cycle = cadence_days(spec.cadence)
+    """Days the newest release may lie in the past: two of the source's main publishing cycles (the one due and the
+    one being prepared: publishers release months after their data's date) and a monthly refresh; None for an
+    irregular source. The longest cycle its cadence names: live mode fetches the annual Gemeindeverzeichnis and
+    Gebietsänderungen lists, not their quarterly or monthly updates, which would warn most of every year."""
+    cycle = longest_cycle_days(spec.cadence)
     return None if cycle is None else 2 * cycle + GRACE.days
 
 
@@ -54,7 +56,8 @@ def release_age(spec: SourceSpec, labels: list[str], today: dt.date | None = Non
         found = "no release found" if not labels else f"no date in the release ids {labels}"
         return AssetCheckResult(check_name=RELEASE_AGE, passed=True, severity=AssetCheckSeverity.WARN,
                                 metadata={"summary": f"{found}: nothing to judge"})
-    day, label = max(dated, key=lambda pair: release_order(pair[1]))
+    # by date first: '2025' (a whole year's list) is newer than '2025-01-bis-02', though it sorts before it as text
+    day, label = max(dated, key=lambda pair: (pair[0], release_order(pair[1])))
     age = (today - day).days
     return AssetCheckResult(
         check_name=RELEASE_AGE, passed=age <= limit, severity=AssetCheckSeverity.WARN,

@@ -146,6 +146,12 @@ def test_the_newest_release_is_judged_by_its_own_date_not_by_when_it_was_landed(
     assert release_age(spec, ["2026-mitte"], today).passed  # 157 days
     assert not release_age(spec, ["2025-mitte"], today).passed  # 522 days: a release is overdue
     assert release_age(spec, [], today).passed  # an absent optional source: nothing to judge
+    # the newest by date: the whole year's list '2025' after '2025-01-bis-02' (as text it sorts before); the limit
+    # is two annual cycles, as live mode fetches the annual lists only (the monthly updates' 93 days warned all year)
+    changes = release_age(load_sources()["destatis_gebietsaenderungen"], ["2024", "2025-01-bis-02", "2025"],
+                          dt.date(2026, 2, 15))
+    assert changes.passed and changes.metadata["newest_release"].value == "2025"
+    assert changes.metadata["limit_days"].value == 2 * 365 + 31
     judged = {key.asset_key.to_user_string() for key in defs.resolve_asset_graph().asset_check_keys
               if key.name == RELEASE_AGE}
     assert "raw/breitbandatlas" in judged and "raw/local_inputs" not in judged  # irregular: no cycle to judge by

@@ -31,3 +31,29 @@ def test_index_data_dates_equals_the_aggregate_over_indicator_values(warehouse):
     assert [r[0] for r in warehouse.execute("DESCRIBE index_data_dates").fetchall()] == [
         "ags", "period", "pillar", "source_id", "oldest_reference_date", "newest_reference_date", "inputs",
         "carried_forward"]
+
+
+def test_the_data_dates_leave_out_the_values_the_index_excludes_on_the_pages_too(warehouse):
+    """The Datenstand names what a score rests on: an excluded value (a population change across an area change)
+    named its date beside a town without a score. The view and the pages' query (reports/data.py) agree."""
+    from reports.data import INPUT_DATES
+
+    excluded = warehouse.execute("""SELECT count(*) FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
+        WHERE c.pillar <> 'context' AND v.excluded_reason IS NOT NULL""").fetchone()[0]
+    assert excluded > 0  # the snapshot has such values: the filter is tested, not vacuous
+    used = warehouse.execute("""SELECT count(*) FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
+        WHERE c.pillar <> 'context' AND v.excluded_reason IS NULL""").fetchone()[0]
+    assert warehouse.execute("SELECT sum(inputs) FROM index_data_dates").fetchone()[0] == used
+    pages = _rows(warehouse, f"SELECT ags, period, pillar, source_id, reference_date, carried_forward, inputs "
+                             f"FROM ({INPUT_DATES})")
+    view = _rows(warehouse, "SELECT ags, period, pillar, source_id, oldest_reference_date, carried_forward, inputs "
+                            "FROM index_data_dates")
+    assert pages == view
+
+
+def test_the_latest_ranking_is_in_rank_order_and_says_why_a_town_has_no_score(warehouse):
+    rows = warehouse.execute("SELECT rank, score, missing_pillars FROM latest_ranking").fetchall()
+    ranks = [r[0] for r in rows]
+    ranked = [r for r in ranks if r is not None]
+    assert ranked == sorted(ranked) and ranks == ranked + [None] * (len(ranks) - len(ranked))  # unscored last
+    assert all(missing for rank, score, missing in rows if score is None)

@@ -62,9 +62,9 @@ def test_territorial_change_is_noted():
     value = compute_indicator(con, CATALOGUE.indicators["population_change_10y"]).iloc[0]
     assert value["territorial_change"] == "area_change" and value["excluded_reason"] == "territorial_change"
     # the note says the value is not scored (Nieste's stood unmarked among the values its score rests on)
-    assert value["quality_note"] == ("not scored: computed across a territorial change, it measures the change, not "
-                                     "the town; base year 2013; territorial change: the area changed by more than 2 % "
-                                     "without a known key change")
+    assert value["quality_note"] == ("not scored: a territorial change lies within the value's period, so it does not "
+                                     "describe the town on its territory; base year 2013; territorial change: the area "
+                                     "changed by more than 2 % without a known key change")
 
 
 def test_partial_transfer_noted_by_the_crosswalk_flags_the_change_across_it():

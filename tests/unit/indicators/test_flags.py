@@ -88,3 +88,11 @@ def test_the_sql_index_notes_and_imputation_are_the_python_ones():
     carried = con.execute(f"SELECT {flags.imputation_sql('de')} FROM (VALUES (TRUE, DATE '2019-06-30'), "
                           "(FALSE, DATE '2021-12-31')) t(imputed, reference_date)").fetchall()
     assert carried == [("fortgeschrieben aus 2019",), (None,)]
+
+
+def test_an_excluded_value_says_so_once():
+    """implausible_step is a territorial code and an exclusion with one sentence: it was printed twice."""
+    note = flags.render_value_note(territorial_change="implausible_step", excluded_reason="implausible_step", lang="de")
+    assert note.count("nicht bewertet") == 1
+    note = flags.render_value_note(territorial_change="partial_transfer", excluded_reason="territorial_change")
+    assert note.startswith("not scored: a territorial change lies within the value's period") and note.count(";") == 1

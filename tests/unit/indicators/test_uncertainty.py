@@ -468,3 +468,15 @@ def test_a_town_without_a_published_rank_gets_no_band_though_nearest_draws_score
     assert bands["rank_published"].notna().all()
     # the draws did score D in 2021: the other towns' 2021 ranks were compared with six towns, not five
     assert bands.loc[bands["period"] == 2021, "compared_towns_median"].eq(6).all()
+
+
+def test_a_band_end_beyond_the_compared_towns_is_the_last_rank():
+    """Ludwigsstadt 2018: "Rang 3.197 von 3223, Rangband 2.922–3.261" – a draw ranks more towns than the published
+    configuration; the band's end is published as that count."""
+    import numpy as np
+
+    from indicators.uncertainty import capped_at_compared
+
+    published = np.array([[1.0, 2.0, np.nan], [1.0, 2.0, 3.0]])  # 2 towns ranked in the first period, 3 in the second
+    ranks = np.array([1.5, 2.7, 3.0, 1.5, 2.7, 3.0])
+    assert capped_at_compared(ranks, published).tolist() == [1.5, 2.0, 2.0, 1.5, 2.7, 3.0]

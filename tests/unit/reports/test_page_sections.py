@@ -178,7 +178,8 @@ def test_a_pillar_whose_values_are_not_scored_says_so_not_that_data_are_missing(
             {"period": 2021, "pillar": "commuting_potential", "excluded_reason": "territorial_change"},
             {"period": 2023, "pillar": "context", "excluded_reason": "context_indicator"}]
     excluded = excluded_pillars(rows, 2023)
-    reason = "nicht bewertet: über eine Gebietsänderung berechnet, misst die Änderung, nicht die Stadt"
+    reason = ("nicht bewertet: eine Gebietsänderung fällt in den Zeitraum des Werts, er beschreibt nicht die Gemeinde "
+              "in ihrem Gebiet")
     assert excluded == {"demographic_dynamics": reason}  # accessibility has a scored value; 2021 is another period
     latest = {"period": 2023, "score": None, "missing_pillars": "demographic_dynamics, commuting_potential",
               "omitted_pillars": None, "uncompared_pillars": None, **{p: None for p in PILLARS}}

@@ -360,8 +360,8 @@ def test_a_release_of_copied_files_is_named_but_a_revision_or_a_release_with_new
     end = release("2021-ende", ("g_2021_ende.csv", "a" * 64))
     # listed newest first: the later release by date is the copy, whatever the order found
     assert contracts.copied_release([end, mid]) == (
-        "g_2021_ende.csv", "byte for byte g_2021_mitte.csv of the release 2021-mitte: an earlier file under the name "
-        "of a newer release (2021-ende), whose data would be cited as of that date; remove the copy")
+        "g_2021_ende.csv", "byte for byte g_2021_mitte.csv of the release 2021-mitte: one release's files under the "
+        "name of another (2021-ende), whose data would be cited as of its date; remove the copy")
     # an unchanged part (a Land table) beside a new file is a release, not a copy
     assert contracts.copied_release([mid, release("2021-ende", ("g_2021_ende.csv", "d" * 64),
                                                   ("k_2021_2.csv", "b" * 64))]) is None
