@@ -171,8 +171,9 @@ def render_omitted(omitted_pillars, sources: dict[str, list[str]] | None = None,
 
 
 def pillar_ids(pillars) -> list[str]:
-    """The pillar ids of a typed comma-separated column value (omitted_, uncompared_, missing_pillars); [] for none."""
-    return [p.strip() for p in str(pillars).split(",") if p.strip()] if _present(pillars) else []
+    """The pillar ids of a typed comma-separated column value (omitted_, uncompared_, missing_pillars); [] for none
+    (None, NaN, pd.NA, '': anything not text)."""
+    return [p.strip() for p in pillars.split(",") if p.strip()] if isinstance(pillars, str) else []
 
 
 def render_method_break(previous_generation: str, generation: str) -> str:

@@ -57,25 +57,15 @@ CYCLES = [("irregular", None), ("continuous", 0), ("monthly", 31), ("quarterly",
 GRACE = dt.timedelta(days=31)  # the refresh runs monthly: one missed run is a warning, not yet a failure
 
 
-def cadence_days(cadence: str) -> int | None:
-    """The shortest cycle a cadence text names ("annual (31.12.), quarterly updates" → 92)."""
+def cadence_days(cadence: str, longest: bool = False) -> int | None:
+    """The shortest cycle a cadence text names ("annual (31.12.), quarterly updates" → 92), or with ``longest`` the
+    longest (→ 365: what a mode that fetches only the main releases, the annual Gemeindeverzeichnis, keeps up with);
+    None for an irregular source."""
     text = cadence.lower()
-    for word, days in CYCLES:
-        if word in text:
-            return days
-    raise ValueError(f"sources.yaml: cadence {cadence!r} names no known cycle ({', '.join(w for w, _ in CYCLES)})")
-
-
-def longest_cycle_days(cadence: str) -> int | None:
-    """The longest cycle a cadence text names ("annual (31.12.), quarterly updates" → 365); None when irregular.
-    What a mode that fetches only the main releases (the annual Gemeindeverzeichnis) still keeps up with."""
-    text = cadence.lower()
-    if "irregular" in text:
-        return None
-    named = [days for word, days in CYCLES if days is not None and word in text]
+    named = [days for word, days in CYCLES if word in text]  # CYCLES: "irregular" first, then shortest first
     if not named:
         raise ValueError(f"sources.yaml: cadence {cadence!r} names no known cycle ({', '.join(w for w, _ in CYCLES)})")
-    return max(named)
+    return None if named[0] is None else named[-1] if longest else named[0]
 
 
 def freshness_for(cadence: str) -> FreshnessPolicy | None:

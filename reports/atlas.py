@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from indicators import flags
 from reports.data import ReportData
 from reports.labels import (PILLARS, attribution_label, de_number, de_score, not_scored_reasons, pillar_label,
                             published_score)
@@ -121,8 +122,7 @@ class AtlasData:
         if measure != "score":
             # no value may mean no data or data not scored (a territorial change): the page of the town says which
             return reasons.get(measure, f"kein bewertbarer Wert für {pillar_label(measure)}")
-        missing = self.missing_pillars[i]
-        pillars = [p.strip() for p in missing.split(",") if p.strip()] if isinstance(missing, str) else []
+        pillars = flags.pillar_ids(self.missing_pillars[i])
         if pillars:
             return "fehlende Säulen: " + ", ".join(pillar_label(p) for p in pillars)
         return "kein Indexwert berechnet"

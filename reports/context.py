@@ -255,7 +255,7 @@ def pillar_rows(latest: dict | None, data: ReportData | None = None,
         return []
     reasons = not_scored_reasons(latest["omitted_pillars"])
     uncompared = not_scored_reasons(None, latest.get("uncompared_pillars"))
-    missing = {p.strip() for p in (latest["missing_pillars"] or "").split(",")}
+    missing = set(flags.pillar_ids(latest["missing_pillars"]))
     medians = data.pillar_medians(latest["period"]) if data is not None else {}
     excluded = excluded or {}
     rows = []

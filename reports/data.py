@@ -125,14 +125,11 @@ WHERE source_id = 'ba_commuting' AND level = 'kreis'
   AND measure IN ('out_commuters', 'employees_residence', 'out_commuter_share')
 QUALIFY rank() OVER (PARTITION BY ags ORDER BY reference_date DESC, list_position($vintages, vintage) DESC) = 1"""
 
-# What each index row rests on: per town, period and source the oldest reference date of the inputs
-# (pillar indicators only, the same rows as the index_data_dates view).
+# What each index row rests on: per town, period, pillar and source the oldest reference date of the inputs the score
+# uses, read from the view views.sql computes once per publish (as the CLI reads it), not aggregated again here.
 INPUT_DATES = """
-SELECT v.ags, v.period, c.pillar, v.source_id, min(v.reference_date) AS reference_date,
-       count(*) FILTER (v.imputed) AS carried_forward, count(*) AS inputs
-FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
-WHERE c.pillar <> 'context' AND v.excluded_reason IS NULL  -- what the score rests on, as index_data_dates
-GROUP BY ALL ORDER BY v.ags, v.period"""
+SELECT ags, period, pillar, source_id, oldest_reference_date AS reference_date, carried_forward, inputs
+FROM index_data_dates ORDER BY ags, period, pillar, source_id"""
 
 # Median of each indicator over the reference group, per period: the "Vergleichsgruppe" reference value.
 GROUP_MEDIANS = """

@@ -29,8 +29,7 @@ UNIT_LABELS = CATALOGUE.units
 _SOURCES = source_specs()  # sources.yaml, read once per process
 SOURCE_LABELS = {source_id: spec.label_de for source_id, spec in _SOURCES.items() if spec.label_de}
 # {source id: {year: census}} of the population sources (sources.yaml census_rebasings)
-CENSUS_REBASINGS = {source_id: {int(year): name for year, name in spec.census_rebasings.items()}
-                    for source_id, spec in _SOURCES.items() if spec.census_rebasings}
+CENSUS_REBASINGS = {source_id: spec.census_rebasings for source_id, spec in _SOURCES.items() if spec.census_rebasings}
 
 # German attribution where the one in sources.yaml is a template or has English words; {year} is
 # the year of the release (BKG asks for "© GeoBasis-DE / BKG (<Jahr>)").

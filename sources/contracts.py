@@ -344,18 +344,17 @@ def copied_release(releases: list[Release]) -> tuple[str, str] | None:
     review, 4 December). The figure comparison (``year_on_year``) only sees figures re-dated by the label, not a
     copy whose content keeps its dates. A release with any new file is not a copy: a publisher may ship an
     unchanged part (a Land table) beside new ones. Revisions of one vintage ('-rev2') are not compared."""
-    seen: dict[str, tuple[Release, ReleaseFile]] = {}
+    seen: dict[str, tuple[Release, ReleaseFile]] = {}  # content hash -> the first release and file holding it
     for release in sorted(releases, key=lambda r: release_order(r.label)):
-        twins = [(file, *seen[file.sha256]) for file in release.files if file.sha256 in seen
-                 and label_vintage(seen[file.sha256][0].label) != label_vintage(release.label)]
-        if release.files and len(twins) == len(release.files):
-            file, earlier, original = twins[0]
-            return file.relative_path, (f"byte for byte {original.relative_path} of the release {earlier.label}: "
-                                        f"one release's files under the name of another ({release.label}), whose "
-                                        "data would be cited as of its date; remove the copy")
+        twins = [seen.get(file.sha256, (None, None)) for file in release.files]
+        if release.files and all(earlier is not None and label_vintage(earlier.label) != label_vintage(release.label)
+                                 for earlier, _ in twins):
+            earlier, original = twins[0]
+            return release.files[0].relative_path, (
+                f"byte for byte {original.relative_path} of the release {earlier.label}: one release's files under the "
+                f"name of another ({release.label}), whose data would be cited as of its date; remove the copy")
         for file in release.files:
-            if file.sha256:
-                seen.setdefault(file.sha256, (release, file))
+            seen.setdefault(file.sha256, (release, file))
     return None
 
 

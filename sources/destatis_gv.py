@@ -18,8 +18,8 @@ from sources import OBSERVATION_COLUMNS
 from sources.contracts import clean_cell, column_letter, parse_number
 from sources.errors import SourceError
 from sources.frames import per_distinct
-from sources.registry import Release, label_vintage, sources as source_specs
-from sources.vintages import in_time_order
+from sources.registry import Release, sources as source_specs
+from sources.vintages import last_day
 
 # Textkennzeichen of Gemeinde rows (Satzart 60), from the GV-ISys record description.
 KIND_BY_TEXTKENNZEICHEN = {
@@ -170,10 +170,11 @@ def _census_statement(top: list[str], dates: list[str], j: int, header_row: int)
     """(census, header text, cell) where the population column's header names the census its counts rest on
     ("Bevölkerung auf Grundlage des Zensus 2011" in the 2024 file's title, "am 31.12.2013 (Jahr) auf Grundlage
     des Zensus 2011" in the 2013 file's date row); None where it names none (most files)."""
-    for text, row, column in ((dates[j], header_row + 2, j), (_block_label(top, j), header_row, None)):
+    block = _block_column(top, j)
+    cells = [(dates[j], header_row + 2, j)] + ([(top[block], header_row, block)] if block is not None else [])
+    for text, row, column in cells:
         match = CENSUS.search(text or "")
         if match:
-            column = j if column is not None else next(k for k in range(j, -1, -1) if top[k])
             return f"Zensus {match.group(1)}", " ".join(text.split()), f"{column_letter(column)}{row + 1}"
     return None
 
@@ -188,10 +189,10 @@ def _check_label_date(header: dict, vintage: str, source_id: str, name: str) -> 
     """Refuse a workbook whose header dates it far from the date its file name gives ('31122024_Auszug_GV.xlsx'
     holding the register of 31.12.2021): the release would be cited as of the name's date, and as the newer
     release it would supersede the true one (dates review, 4 December). A label without a date is not checked."""
-    try:
-        named = pd.Timestamp(in_time_order(label_vintage(vintage)))
-    except ValueError:
+    named = last_day(vintage)  # '2024-Q4' -> 31.12.2024, a revision's as its vintage's
+    if named is None:
         return
+    named = pd.Timestamp(named)
     # the sheet's title dates the file (a quarterly file whose date cells are empty falls back to its population's
     # Stichtag otherwise, up to 15 months before its quarter); the territorial status where the title has no date
     content = pd.Timestamp(header["title_date"] or header["territorial_date"])
@@ -205,7 +206,7 @@ def declared_census(source_id: str, year: int) -> str | None:
     """The census sources.yaml declares for counts of ``year`` (``census_rebasings``: the latest rebasing year at
     or before it); None before the first or for a source without rebasings."""
     spec = source_specs().get(source_id)
-    rebasings = {int(y): name for y, name in ((spec.census_rebasings or {}) if spec else {}).items()}
+    rebasings = (spec.census_rebasings or {}) if spec else {}
     return next((rebasings[y] for y in sorted(rebasings, reverse=True) if y <= year), None)
 
 
@@ -229,9 +230,15 @@ def _check_census(header: dict, source_id: str, name: str) -> None:
                                            "which the town pages name beside a population change across it")
 
 
+def _block_column(top: list[str], j: int) -> int | None:
+    """The column of the header title over column ``j``: its own, or that of the merged block starting to its left."""
+    return next((k for k in range(j, -1, -1) if top[k]), None)
+
+
 def _block_label(top: list[str], j: int) -> str:
     """The header title over column ``j``: its own, or the merged block's that starts to its left."""
-    return next((top[k] for k in range(j, -1, -1) if top[k]), "")
+    block = _block_column(top, j)
+    return "" if block is None else top[block]
 
 
 def _first_date(*texts: str) -> str | None:

@@ -77,7 +77,7 @@ class SourceSpec:
     stage: dict | None = None  # plain staging generated from this (pipelines/assets/staging.py make_stage_asset)
     # {year: census}: the population counts from 31.12. of that year on rest on that census (a change from an
     # earlier base year includes the census's correction of the count; the pages say so)
-    census_rebasings: dict | None = None
+    census_rebasings: dict[int, str] | None = None  # first year of counts on a census -> its name
     generation_breaks: tuple[GenerationBreak, ...] = ()
     # a folder only this source's files may be in (``strict_folder``): any other file there is an error, not
     # ignored (the towns name their deliveries by hand: coworking_01053090.CSV was skipped without a word)
@@ -156,6 +156,8 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
                                             "cadence", "format", "parser", "url", "url_template", "live",
                                             "generation", "stage", "census_rebasings", "attribution_de",
                                             "strict_folder", "file_names")}
+        if fields["census_rebasings"]:  # YAML keys may be read as text: years, once, for every reader
+            fields["census_rebasings"] = {int(year): name for year, name in fields["census_rebasings"].items()}
         if not str(fields["label_de"] or "").strip():
             raise ValueError(f"sources.yaml: source {source_id} has no label_de (its short German name on the pages)")
         specs[source_id] = SourceSpec(source_id=source_id, files=patterns, required=entry.get("required", True),

@@ -17,7 +17,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
                      AssetsDefinition, AssetSpec, DataVersion, MaterializeResult, MetadataValue, ObserveResult, asset,
                      multi_observable_source_asset)
 
-from pipelines.catalog import GRACE, longest_cycle_days
+from pipelines.catalog import GRACE, cadence_days
 from pipelines.markdown import markdown_table
 from pipelines.names import short_key
 from pipelines.resources import ReadinessSettings
@@ -41,7 +41,7 @@ def release_age_limit(spec: SourceSpec) -> int | None:
     one being prepared: publishers release months after their data's date) and a monthly refresh; None for an
     irregular source. The longest cycle its cadence names: live mode fetches the annual Gemeindeverzeichnis and
     Gebietsänderungen lists, not their quarterly or monthly updates, which would warn most of every year."""
-    cycle = longest_cycle_days(spec.cadence)
+    cycle = cadence_days(spec.cadence, longest=True)
     return None if cycle is None else 2 * cycle + GRACE.days
 
 
@@ -51,7 +51,7 @@ def release_age(spec: SourceSpec, labels: list[str], today: dt.date | None = Non
     Why: the raw asset's freshness policy measures the time since new files of the source were landed; on a
     fresh instance everything was just landed, so years-old data looked fresh (dates review, 4 December)."""
     limit, today = release_age_limit(spec), today or dt.date.today()
-    dated = [(last_day(label), label) for label in labels if last_day(label)]
+    dated = [(day, label) for label in labels if (day := last_day(label))]
     if not dated:
         found = "no release found" if not labels else f"no date in the release ids {labels}"
         return AssetCheckResult(check_name=RELEASE_AGE, passed=True, severity=AssetCheckSeverity.WARN,
@@ -68,9 +68,10 @@ def release_age(spec: SourceSpec, labels: list[str], today: dt.date | None = Non
 
 def raw_asset(spec: SourceSpec) -> AssetsDefinition:
     """The raw-landing asset of one source (with the check of its newest release's age where it has a cycle)."""
-    judged = release_age_limit(spec) is not None
+    limit = release_age_limit(spec)
+    judged = limit is not None
     checks = [AssetCheckSpec(RELEASE_AGE, asset=f"raw_{spec.source_id}", blocking=False,
-                             description=f"The newest release is at most {release_age_limit(spec)} days old (two "
+                             description=f"The newest release is at most {limit} days old (two "
                                          f"cycles of '{spec.cadence}' and a month): a warning, never blocking. The "
                                          "freshness policy only says when new files last arrived.")] if judged else []
 
