@@ -24,10 +24,12 @@ def step_times(folder: Path) -> tuple[str, float, float | None, list[tuple[str, 
 
     with DagsterInstance.local_temp(str(folder / "dagster_home")) as instance:
         stats, run_id = [], None
-        for run in instance.get_runs(limit=20):  # the latest run that executed steps (a no-change refresh starts none)
-            stats, run_id = instance.get_run_step_stats(run.run_id), run.run_id
-            if stats:
-                break
+        # the latest run that executed most steps: a no-change refresh starts no refresh run, but its
+        # observation run has a step too (observing the sources)
+        for run in instance.get_runs(limit=20):
+            run_stats = instance.get_run_step_stats(run.run_id)
+            if len(run_stats) > len(stats):
+                stats, run_id = run_stats, run.run_id
         if not stats:
             raise SystemExit(f"no run with steps in {folder / 'dagster_home'}")
     start = min(s.start_time for s in stats if s.start_time)
