@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 import math
+import re
+
+from rich.markup import escape
 
 from reports import labels
+
+# C0 and C1 control characters but the line break, and DEL: an escape sequence in a name could retitle or clear
+# the terminal
+CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text) -> str:
+    """Text from the warehouse for the terminal, without control characters (line breaks kept)."""
+    return CONTROL.sub("", str(text))
+
+
+def markup_text(text) -> str:
+    """``printable`` text inside rich output: its square brackets are text, not markup ("[bold]" stays as typed)."""
+    return escape(printable(text))
 
 
 def is_missing(value) -> bool:

@@ -20,7 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from cli.format import de_int
+from cli.format import de_int, printable
 from cli.store import CliError
 
 
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(args)
     except CliError as error:
-        print(f"readiness: {error}", file=sys.stderr)
+        print(f"readiness: {printable(error)}", file=sys.stderr)
         return 2
     return 0
 

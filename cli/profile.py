@@ -11,7 +11,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from cli.format import de_number, de_rank_band, de_score, de_signed, is_missing
+from cli.format import de_number, de_rank_band, de_score, de_signed, is_missing, markup_text
 from cli.towns import Town
 from indicators import flags
 from reports.context import DECIMALS, imputation_de, pillar_notes, quality_de
@@ -84,7 +84,7 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
     """Print the profile of ``town`` from the published warehouse."""
     console = console or Console(width=None if sys.stdout.isatty() else 160)  # a file or pipe: no 80-column cut
     history = con.execute(HISTORY_SQL, [town.ags]).df()
-    console.print(f"[bold]{town.name}[/bold]  AGS {town.ags}  Kreis {town.kreis_name}")
+    console.print(f"[bold]{markup_text(town.name)}[/bold]  AGS {town.ags}  Kreis {markup_text(town.kreis_name)}")
     latest = headline_row(history)
     dates = con.execute(DATES_SQL, [town.ags]).df()
     if latest is None:
@@ -169,7 +169,7 @@ def peer_table(rows: pd.DataFrame) -> Table:
         table.add_column(column, justify="right" if column in ("Nr.", "Ähnlichkeit", "Jahr", "Index", "Abstand")
                          else "left")
     for _, r in rows.iterrows():
-        table.add_row(str(r["rank"]), r["name"], r["kreis_name"], r["peer_ags"], fmt(r["similarity"], 2),
+        table.add_row(str(r["rank"]), markup_text(r["name"]), markup_text(r["kreis_name"]), r["peer_ags"], fmt(r["similarity"], 2),
                       fmt(None if pd.isna(r["period"]) else int(r["period"])), de_score(r["peer_score"]),
                       de_signed(score_gap(r["peer_score"], r["score"])))
     return table

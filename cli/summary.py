@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli.format import de_int, de_number, de_rank_band, de_score
+from cli.format import de_int, de_number, de_rank_band, de_score, printable
 from indicators import flags
 from reports.labels import not_scored_reasons, pillar_label
 from cli.store import open_warehouse
@@ -26,7 +26,7 @@ def pilot_rows(con) -> list[list[str]]:
     pillars by their German names)."""
     rows = []
     for name, period, score, rank, of, p05, p95, *pillars, missing in con.execute(PILOTS_SQL).fetchall():
-        rows.append([name, str(period), de_score(score), de_int(rank), de_int(of), de_rank_band(p05, p95),
+        rows.append([printable(name), str(period), de_score(score), de_int(rank), de_int(of), de_rank_band(p05, p95),
                      *(de_number(p) for p in pillars), ", ".join(pillar_label(p) for p in flags.pillar_ids(missing))])
     return rows
 

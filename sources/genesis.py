@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from sources.archives import extract_members
-from sources.errors import SourceError
+from sources.errors import SourceError, without_userinfo
 from sources.http import CONTROL_CHARACTERS, HttpClient, scrub
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,12 @@ class _Calls:
     def error(self, problem: str) -> SourceError:
         return SourceError(self.client.source_id, self.label, self.credentials.scrub(problem))
 
+    def shown(self, text, limit: int = 120) -> str:
+        """Server text for a message: scrubbed first, then on one line, cut and quoted. In this order: a cut
+        could halve a credential the server echoes, collapsed spaces or repr's escapes could respell one, and
+        either would then slip past the scrub (``error`` scrubs the whole message again)."""
+        return repr(" ".join(self.credentials.scrub(str(text)).split())[:limit])
+
     def post(self, endpoint: str, form: dict) -> Path | dict:
         """POST ``endpoint``; the table file's path, or the JSON envelope. Retries Code 6."""
         url = self.url = self.base_url + endpoint
@@ -134,15 +140,16 @@ class _Calls:
         for attempt in range(PARALLEL_RETRIES + 1):
             if attempt:
                 wait = max(self.poll_interval, 1.0) * 2 ** (attempt - 1)
-                log.warning("[%s] %s: too many parallel requests; retry in %.0f s", self.client.source_id, url, wait)
+                log.warning("[%s] %s: too many parallel requests; retry in %.0f s", self.client.source_id,
+                            without_userinfo(url), wait)
                 self.sleep(wait)
-            log.debug("[%s] POST %s %s", self.client.source_id, url, form)  # form holds no credentials
+            log.debug("[%s] POST %s %s", self.client.source_id, without_userinfo(url), form)  # form holds no credentials
             result = self._fetch(url, endpoint, form)
             status = result.get("Status") if isinstance(result, dict) else None
             if not (isinstance(status, dict) and (_code(result) == 6 or "parallel" in str(status.get("Content")))):
                 return result
         raise self.error(f"server still reports too many parallel requests (Code {status.get('Code')}: "
-                         f"{status.get('Content')!r}) after {PARALLEL_RETRIES} retries")
+                         f"{self.shown(status.get('Content'))}) after {PARALLEL_RETRIES} retries")
 
     def _fetch(self, url: str, endpoint: str, form: dict) -> Path | dict:
         body = self.workdir / f"{self.stem}.{endpoint.replace('/', '-')}.response"
@@ -165,13 +172,13 @@ class _Calls:
                 envelope = json.loads(body.read_text(encoding="utf-8-sig"))
             except ValueError as exc:
                 raise self.error(f"unreadable JSON response ({exc})") from None
-            envelope = envelope if isinstance(envelope, dict) else {"Status": {"Content": text[:120]}}
+            envelope = envelope if isinstance(envelope, dict) else {"Status": {"Content": self._text(body)}}
             if isinstance(envelope.get("Status"), str):  # logincheck-style {"Status": "Ein Fehler ...", "Username"}
-                raise self.error(f"login failed: check {ENV_HINT} (server: {envelope['Status'][:120]!r})")
+                raise self.error(f"login failed: check {ENV_HINT} (server: {self.shown(envelope['Status'])})")
             return envelope
         if text.lower().startswith(("<!doctype", "<html")) or content_type == "text/html":
             raise self.error(f"got an HTML page instead of a table file (Content-Type {content_type!r}): "
-                             f"{' '.join(text.split())[:120]!r}")
+                             f"{self.shown(self._text(body))}")
         if head.startswith(b"PK") or "zip" in content_type:
             members = extract_members(self.client.source_id, body, r".+\.csv", self.workdir, label=self.label)
             if len(members) == 1:
@@ -181,13 +188,20 @@ class _Calls:
             raise self.error(f"expected one .csv member in the zip, found {[m.name for m in members]}")
         if text.startswith("statistics_code"):  # the ffcsv header; whatever the Content-Type says
             return body.replace(self.workdir / f"{self.stem}_flat.csv")
-        raise self.error(f"unexpected response (Content-Type {content_type!r}): {' '.join(text.split())[:120]!r}")
+        raise self.error(f"unexpected response (Content-Type {content_type!r}): {self.shown(self._text(body))}")
+
+    @staticmethod
+    def _text(body: Path, limit: int = 8192) -> str:
+        """The start of a response body as text, far longer than a message shows: scrubbing the first 512
+        bytes only could leave the start of a credential that runs past them."""
+        with body.open("rb") as handle:
+            return handle.read(limit).decode("utf-8", "replace").lstrip("\ufeff \r\n\t")
 
     def wait_for(self, created: dict, max_wait: float) -> str:
         """The job id of a Code 99 envelope, once ``catalogue/results`` lists it (at most ``max_wait`` s of pauses)."""
         match = JOB_ID.search(str(created["Status"].get("Content", "")))
         if not match:
-            raise self.error(f"job created (Code 99) but no job id in {created['Status'].get('Content')!r}")
+            raise self.error(f"job created (Code 99) but no job id in {self.shown(created['Status'].get('Content'))}")
         job, waited = match.group(0), 0.0  # counting the pauses lets a test's no-op sleep end the loop
         log.info("[%s] table %s: waiting for job %s", self.client.source_id, self.table, job)
         while True:
@@ -212,4 +226,4 @@ class _Calls:
                    90: f"table {self.table} does not exist",
                    104: f"nothing found for table {self.table} with these parameters ({keys})"}
         return self.error(f"{problem.get(_code(envelope), 'GENESIS error')} "
-                          f"(Code {status.get('Code')!r}: {status.get('Content')!r})")
+                          f"(Code {status.get('Code')!r}: {self.shown(status.get('Content'), 500)})")

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from sources.errors import SourceError
+from sources.errors import SourceError, without_userinfo
 
 USER_AGENT = ("kleinstadt-readiness/0.1 (open-data pipeline for German small towns; "
               "+https://github.com/kleinstadt-readiness/kleinstadt-readiness)")
@@ -109,6 +109,19 @@ class _OriginBoundSession(requests.Session):
         self.secret_origin: tuple | None = None
         self.secret_names: frozenset[str] = frozenset()
 
+    def merge_environment_settings(self, url, proxies, stream, verify, cert) -> dict:
+        """requests' settings from the environment, but this machine is never reached through a proxy: an
+        ``HTTP_PROXY`` would otherwise get a loopback request whole, credential headers in clear text included."""
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if is_loopback(origin_of(url)[1]):
+            settings["proxies"] = {}
+        return settings
+
+    def rebuild_proxies(self, prepared_request, proxies) -> dict:
+        """The same for a redirect's target (requests reads the environment's proxies again there)."""
+        new_proxies = super().rebuild_proxies(prepared_request, proxies)
+        return {} if is_loopback(origin_of(prepared_request.url)[1]) else new_proxies
+
     def rebuild_auth(self, prepared_request, response) -> None:
         super().rebuild_auth(prepared_request, response)
         if self.secret_names and origin_of(prepared_request.url) != self.secret_origin:
@@ -159,7 +172,8 @@ class HttpClient:
                 if wait > self.settings.max_wait_seconds:
                     raise SourceError(self.source_id, url, f"{retry.reason}; server asks to wait {wait:.0f} s, "
                                       f"more than the limit of {self.settings.max_wait_seconds:.0f} s") from None
-                log.warning("[%s] %s %s: %s; retry %d/%d in %.1f s", self.source_id, method, url, retry.reason,
+                log.warning("[%s] %s %s: %s; retry %d/%d in %.1f s", self.source_id, method, without_userinfo(url),
+                            retry.reason,
                             attempt + 1, self.settings.max_attempts, wait)
                 self.sleep(wait)
 
@@ -248,7 +262,10 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     forms: set[str] = set()
     for secret in secrets:
         if secret:
-            forms |= {secret, secret.strip(), repr(secret)[1:-1], repr(secret.encode("utf-8", "replace"))[2:-1]}
+            forms |= {secret, secret.strip(), " ".join(secret.split()), repr(secret)[1:-1],
+                      repr(secret.encode("utf-8", "replace"))[2:-1]}
+            # repr of a text holding both quote kinds escapes the one it quotes with, whatever the secret's own repr
+            forms |= {repr(secret)[1:-1].replace(quote, "\\" + quote) for quote in "'\""}
             forms |= {piece for piece in CONTROL_CHARACTERS.split(secret) if len(piece.strip()) >= MIN_SCRUBBED_PIECE}
     for form in sorted(filter(None, forms), key=len, reverse=True):
         text = text.replace(form, "****")

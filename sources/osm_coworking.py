@@ -22,7 +22,7 @@ import geopandas as gpd
 import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
-from sources.errors import SourceError
+from sources.errors import SourceError, without_userinfo
 from sources.http import HttpClient
 from sources.registry import Release, load_sources
 
@@ -52,8 +52,8 @@ def run_query(client: HttpClient, url: str, query: str, destination: Path) -> Pa
     except SourceError:
         response.path.unlink(missing_ok=True)
         raise
-    log.info("[%s] %s: %d elements, OSM data as of %s", client.source_id, url, len(document["elements"]),
-             document.get("osm3s", {}).get("timestamp_osm_base"))
+    log.info("[%s] %s: %d elements, OSM data as of %s", client.source_id, without_userinfo(url),
+             len(document["elements"]), document.get("osm3s", {}).get("timestamp_osm_base"))
     return response.path
 
 

@@ -316,16 +316,21 @@ def ui_sh_server(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch):
-    """No test may reach a non-loopback address: connecting anywhere else fails loudly."""
-    real_connect = socket.socket.connect
+    """No test may reach a non-loopback address: connecting (``connect``, ``connect_ex``) or sending a datagram
+    (``sendto``) anywhere else fails loudly. In this process only: the subprocesses a test starts (the CLI,
+    ``dg dev``, Chromium) are not guarded; they are given loopback addresses only."""
 
-    def guarded_connect(sock, address):
-        host = address[0] if isinstance(address, tuple) else address
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and not ipaddress.ip_address(host).is_loopback:
-            raise AssertionError(f"test tried to connect to non-loopback address {address!r}")
-        return real_connect(sock, address)
+    def guarded(real):
+        def call(sock, *args):
+            address = args[-1]
+            host = address[0] if isinstance(address, tuple) else address
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and not ipaddress.ip_address(host).is_loopback:
+                raise AssertionError(f"test tried to reach non-loopback address {address!r}")
+            return real(sock, *args)
+        return call
 
-    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    for method in ("connect", "connect_ex", "sendto"):
+        monkeypatch.setattr(socket.socket, method, guarded(getattr(socket.socket, method)))
 
 
 INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"

@@ -288,3 +288,12 @@ def test_demo_relinks_a_dangling_instance_file(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     assert prepare_dagster_home() == home
     assert (home / "dagster.yaml").resolve() == Path(__file__).parents[2] / "dagster.yaml"
+
+
+@pytest.mark.parametrize("name", ["../ausserhalb.html", "unter/ordner.html", "vergleich.htm", ".versteckt.html"])
+def test_compare_page_name_must_be_a_plain_html_file_name(cli_env, tmp_path, capsys, name):
+    # the page's downloads go beside it into --ziel: a path in --name wrote the page elsewhere, its links broken
+    target = tmp_path / "ziel"
+    assert main(["vergleich", "Mölln", "Wittenberge", "--ziel", str(target), "--name", name]) == 2
+    assert "--name" in capsys.readouterr().err
+    assert not any(tmp_path.rglob("*.htm*"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import urllib.parse
 
@@ -145,6 +146,33 @@ def test_error_responses_name_table_endpoint_and_problem(httpserver, client, tmp
     assert expected in message
     assert f"{httpserver.url_for(ROOT)}data/tablefile (table {TABLE})" in message
     assert list(tmp_path.iterdir()) == []
+
+
+ECHO_PAGE = "<html><head><title>Login</title></head><body>" + "x" * 61 + " password={pw} rejected</body></html>"
+
+
+@pytest.mark.parametrize("password, body, content_type", [
+    # echoed where the message's cut falls: the cut left 19 of 20 characters before the scrub
+    ("Sup3rS3cretPassw0rd!", ECHO_PAGE, HTML),
+    ("Sup3rS3cretPassw0rd!", ECHO_PAGE.replace("<html>", "Fehler"), "text/plain"),  # the "unexpected" message
+    # a quote in the password, escaped by repr of a text that holds both kinds of quotes
+    ("Tr0ub4dor'sHorse99", json.dumps({"Status": {"Code": 5, "Content": 'Login "failed" for password {pw}'}}),
+     JSON),
+    # collapsed spaces respelled a password with two spaces in a row; and a login failure cut at 120
+    ("my  double  spaced", json.dumps({"Status": "Fehler: " + "y" * 90 + " Passwort {pw} falsch"}), JSON),
+    ("Tr0ub4dor'sHorse99", json.dumps({"Status": {"Code": 6, "Content": 'zu viele "parallele" {pw}'}}), JSON),
+])
+def test_a_server_echoing_the_password_never_shows_it(httpserver, client, tmp_path, password, body, content_type):
+    credentials = GenesisCredentials("KR-user-4711", password)
+    echoed = body.replace("{pw}", password)
+    httpserver.expect_request(ROOT + "data/tablefile", method="POST").respond_with_data(echoed,
+                                                                                     content_type=content_type)
+    with pytest.raises(SourceError) as error:
+        download_table(client, httpserver.url_for(ROOT), TABLE, PARAMS, credentials, tmp_path, sleep=lambda _: None)
+    message = str(error.value)
+    assert "****" in message
+    pieces = {password[:n] for n in range(6, len(password) + 1)} | {" ".join(password.split())}
+    assert not any(piece in message for piece in pieces), message
 
 
 def test_too_many_parallel_requests_is_retried(httpserver, client, tmp_path):
