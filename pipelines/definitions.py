@@ -25,7 +25,10 @@ from pipelines.run_guard import dead_run_reaper
 from warehouse.paths import published_path
 
 # (dagster.yaml) Only one run that writes the warehouse executes at a time.
-WAREHOUSE_TAGS = {"warehouse": "readiness"}
+# "warehouse": the run queue's limit of one writing run (dagster.yaml); "dagster/max_runtime": run monitoring
+# fails a run still going after 4 hours (a cold Germany-wide refresh takes under 2 minutes, a live fetch with
+# GENESIS jobs up to about an hour), so a hung run cannot hold the queue and the writer lock for ever
+WAREHOUSE_TAGS = {"warehouse": "readiness", "dagster/max_runtime": str(4 * 3600)}
 EXECUTOR_ENV = "READINESS_EXECUTOR"  # in_process (default) | multiprocess
 MAX_CONCURRENT_ENV = "READINESS_MAX_CONCURRENT"
 # the step processes come from a forkserver that imported the pipeline once (spawn would import it per step)

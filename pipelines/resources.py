@@ -77,6 +77,7 @@ class ReadinessSettings(ConfigurableResource):
     http_read_timeout: float = float(os.environ.get("READINESS_HTTP_READ_TIMEOUT", "300"))
     http_backoff_seconds: float = float(os.environ.get("READINESS_HTTP_BACKOFF_SECONDS", "2"))
     http_max_attempts: int = int(os.environ.get("READINESS_HTTP_MAX_ATTEMPTS", "5"))
+    http_max_seconds: float = float(os.environ.get("READINESS_HTTP_MAX_SECONDS", "1800"))
 
     @classmethod
     def from_environment(cls) -> "ReadinessSettings":
@@ -116,7 +117,7 @@ class ReadinessSettings(ConfigurableResource):
 
     def http_settings(self) -> HttpSettings:
         return HttpSettings(read_timeout=self.http_read_timeout, backoff_seconds=self.http_backoff_seconds,
-                            max_attempts=self.http_max_attempts)
+                            max_attempts=self.http_max_attempts, max_seconds=self.http_max_seconds)
 
     @property
     def published(self) -> Path:

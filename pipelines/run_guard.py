@@ -68,7 +68,7 @@ def fail_dead_runs(instance: DagsterInstance) -> list[str]:
     """Mark FAILURE every in-progress run whose process on this host no longer exists; returns their ids.
 
     Only runs that can be proven dead are touched: a run on another host, or one whose process is
-    unknown, is left to Dagster's run monitoring (start timeout, maximum runtime in dagster.yaml).
+    unknown, is left to Dagster's run monitoring (start timeout in dagster.yaml, the jobs' dagster/max_runtime tag).
     """
     failed = []
     for record in instance.get_run_records(filters=RunsFilter(statuses=ALIVE_STATUSES)):

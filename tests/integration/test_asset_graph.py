@@ -258,3 +258,10 @@ def test_pilot_scores_are_materialized_per_period(tmp_path):
     by_period = {e.partition: {k: v.value for k, v in e.materialization.metadata.items()} for e in events}
     assert by_period == {"2022": {"score_moelln": 50.0, "rank_moelln": 12.0},
                          "2023": {"score_moelln": 68.9, "rank_moelln": 7.0, "score_eutin": 55.0, "rank_eutin": 20.0}}
+
+
+def test_every_warehouse_job_has_a_maximum_runtime():
+    # run monitoring fails a hung run (a stalled download) after it; without it the one-run queue stays blocked
+    for name in ("refresh_warehouse", "observe_sources"):
+        tags = defs.resolve_job_def(name).tags
+        assert tags["warehouse"] == "readiness" and 3600 <= int(tags["dagster/max_runtime"]) <= 24 * 3600, name
