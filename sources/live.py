@@ -201,6 +201,10 @@ def check_payload(source_id: str, url: str, path: Path, expected_format: str) ->
         title = re.search(rb"<title>(.*?)</title>", head, re.IGNORECASE | re.DOTALL)
         shown = f": {title.group(1).decode('utf-8', 'replace').strip()!r}" if title else ""
         raise SourceError(source_id, url, f"got an HTML page instead of {expected_format}{shown}")
+    if expected_format == "csv" and head.startswith((b"{", b"[")):
+        # an API's error envelope with status 200 ({"error": ...}); it would replace the mirror's good file
+        shown = " ".join(head[:200].decode("utf-8", "replace").split())
+        raise SourceError(source_id, url, f"got a JSON document instead of csv: {shown!r}")
     if expected_format in {"xlsx", "zip", "xlsb"}:
         if not zipfile.is_zipfile(path):
             raise SourceError(source_id, url, f"expected a {expected_format} file (a zip container) but the "

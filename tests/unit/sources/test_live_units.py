@@ -234,6 +234,17 @@ def test_html_page_with_200_is_refused_and_the_mirror_file_kept(httpserver, mirr
     assert (mirror / ".state" / "breitbandatlas.json").read_bytes() == state_before
 
 
+def test_a_json_error_with_200_for_a_csv_is_refused_and_the_mirror_file_kept(httpserver, mirror):
+    publisher = Publisher(httpserver, f"/files/{NAME}", CSV)
+    spec = download_spec(httpserver.url_for("/files/{vintage}"))
+    [first] = fetch(spec, mirror)
+    publisher.body = b'{"error": "Quota exceeded", "status": 200}'
+    with pytest.raises(SourceError, match="got a JSON document instead of csv: '{\"error\": \"Quota exceeded\""):
+        fetch(spec, mirror)
+    [saved] = first.files
+    assert (mirror / saved).read_bytes() == CSV
+
+
 def test_html_page_error_quotes_the_page_title_as_sent(httpserver, mirror):
     Publisher(httpserver, f"/files/{NAME}", HTML_PAGE)
     with pytest.raises(SourceError) as failure:
