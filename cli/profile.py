@@ -11,7 +11,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from cli.format import de_number, de_rank_band, de_score, de_signed, is_missing, markup_text
+from cli.format import de_int, de_number, de_rank_band, de_score, de_signed, is_missing, markup_text
 from cli.towns import Town
 from indicators import flags
 from reports.context import DECIMALS, imputation_de, pillar_notes, quality_de
@@ -25,7 +25,7 @@ PILLARS = ["digital_infrastructure", "commuting_potential", "demographic_dynamic
 HISTORY_SQL = f"""
     SELECT period, score, rank, compared_towns, rank_p05, rank_p95, score_p05, score_p95,
            {', '.join(PILLARS)}, imputed_share, provisional, period_provisional, missing_pillars, omitted_pillars,
-           uncompared_pillars, method_version, tied_towns
+           uncompared_pillars, method_version, tied_towns, in_reference_group, reference_group
     FROM (SELECT *, {TIED_TOWNS} FROM town_index_history) WHERE ags = ? ORDER BY period
 """
 
@@ -88,7 +88,7 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
     latest = headline_row(history)
     dates = con.execute(DATES_SQL, [town.ags]).df()
     if latest is None:
-        console.print("Kein Index für diese Gemeinde (nicht in der Vergleichsgruppe oder keine Daten).")
+        console.print("Kein Index für diese Gemeinde (keine Daten).")
     else:
         console.print(headline_text(latest, data_dates(dates, latest["period"])))
         newer = history[(history["period"] > latest["period"]) & history["score"].notna()]
@@ -114,6 +114,9 @@ def headline_text(row: pd.Series, dates: str = "") -> str:
         text += (f", Rang {int(row['rank'])} von {int(row['compared_towns'])}{tie} "
                  f"(Band 5–95 %: Rang {de_rank_band(row['rank_p05'], row['rank_p95'])}, "
                  f"Index {de_score(row['score_p05'])}–{de_score(row['score_p95'])})")
+    elif not row.get("in_reference_group", True):  # as the town page: scored, but ranked only within the group
+        text += (f"; kein Rang: die Gemeinde gehört nicht zur Vergleichsgruppe "
+                 f"({markup_text(row['reference_group'])})")
     text += f"\nDatenstand: {dates or '–'}"
     if pd.notna(row["imputed_share"]):
         text += f" (fortgeschrieben: {fmt(100 * row['imputed_share'], 0)} % des Gewichts der Eingangswerte)"
@@ -140,8 +143,9 @@ def history_table(history: pd.DataFrame) -> Table:
     for column in ["Jahr", "Index", "Rang", "von", "Rangband 5–95 %", "fortgeschr.", "vorläufig"]:
         table.add_column(column, justify="right")
     for _, r in history.iterrows():
-        table.add_row(str(r["period"]), de_score(r["score"]), fmt(None if pd.isna(r["rank"]) else int(r["rank"])),
-                      str(r["compared_towns"]), de_rank_band(r["rank_p05"], r["rank_p95"]),
+        ranked = pd.notna(r["rank"])  # "von" only beside a rank: a town outside the group is not among them
+        table.add_row(str(r["period"]), de_score(r["score"]), fmt(int(r["rank"]) if ranked else None),
+                      de_int(r["compared_towns"]) if ranked else "–", de_rank_band(r["rank_p05"], r["rank_p95"]),
                       "–" if pd.isna(r["imputed_share"]) else f"{fmt(100 * r['imputed_share'], 0)} %",
                       "ja" if r["provisional"] is True or r["provisional"] == 1 else "")
     return table

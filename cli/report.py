@@ -11,11 +11,11 @@ from cli.towns import resolve
 
 
 def _builder():
-    """reports.build, imported lazily: it is developed separately and loads matplotlib."""
+    """reports.build, imported lazily: the other commands need not load it."""
     try:
         from reports import build
     except ImportError as error:
-        raise CliError(f"The report builder (reports/build.py) cannot be imported: {error}") from error
+        raise CliError(f"Der Berichtsbau (reports/build.py) lässt sich nicht laden: {error}") from error
     return build
 
 

@@ -22,9 +22,9 @@ def open_warehouse(path: Path | None = None) -> duckdb.DuckDBPyConnection:
     """Open the published warehouse read-only, so a pipeline run can publish a new one meanwhile."""
     path = path or warehouse_path()
     if not path.is_file():
-        raise CliError(f"No published warehouse at {path} (READINESS_WAREHOUSE). "
-                       "Build it first with `readiness demo` (or `bash scripts/demo.sh`).")
+        raise CliError(f"Kein veröffentlichtes Warehouse unter {path} (READINESS_WAREHOUSE). "
+                       "Zuerst mit `readiness demo` (oder `bash scripts/demo.sh`) bauen.")
     try:
         return duckdb.connect(str(path), read_only=True)
     except duckdb.Error as error:
-        raise CliError(f"Cannot open the warehouse {path} read-only: {error}") from error
+        raise CliError(f"Das Warehouse {path} lässt sich nicht lesend öffnen: {error}") from error

@@ -18,7 +18,7 @@ PILOTS_SQL = """
 """
 
 PILOT_HEADERS = ["Gemeinde", "Jahr", "Index", "Rang", "von", "Rang 5–95 %", "Digital", "Pendeln", "Demografie",
-                 "Erreichbarkeit", "fehlende Säulen"]
+                 "Erreichbarkeit", "kein Index, es fehlen"]
 
 
 def pilot_rows(con) -> list[list[str]]:

@@ -29,7 +29,8 @@ from warehouse.paths import PROJECT_ROOT
 SCHEMA_SQL = PROJECT_ROOT / "warehouse" / "schema.sql"
 
 # The published table each asset's rows end up in (its column schema in the UI; the staging assets write their
-# own stg_ tables, which the observations table unions: warehouse/tables.yaml has every table and its writer).
+# own stg_ tables, which the observations table unions). One per asset, chosen here among the tables its
+# writers in warehouse/tables.yaml publish (tests/integration/test_asset_graph.py holds it to them).
 ASSET_TABLES = {
     "population_area": "observations", "broadband_coverage": "observations", "mobile_coverage": "observations",
     "commuting": "observations", "municipality_geometries": "municipality_geometries",
@@ -37,7 +38,7 @@ ASSET_TABLES = {
     "municipalities": "municipalities", "indicator_values": "indicator_values_history",
     "readiness_index": "readiness_index_history", "index_uncertainty": "index_sensitivity",
     "index_coherence": "index_coherence", "score_contributions": "score_contributions",
-    "peer_towns": "peer_towns",
+    "peer_towns": "peer_towns", "coworking_gap": "coworking_gap", "pendleratlas_commuting": "commuter_flows_gemeinde",
 }
 RAW_TABLE = "source_releases_history"  # every raw_<source> asset records its releases there
 

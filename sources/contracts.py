@@ -1272,7 +1272,8 @@ def describe_yoy(blocking: pd.DataFrame, limit: int = 8) -> list[str]:
     lines = [f"[{r.source_id}] release {r.vintage} (after {r.prev_vintage}): " +
              (f"{r.ags} {r.measure}: {r.prev_value:g} -> {r.value:g}: " if r.ags else "") + r.bound
              for r in blocking.head(limit).itertuples()]
-    if len(blocking) > limit:
-        lines.append(f"... {len(blocking) - limit} more; allow a release in allowlist.yaml with a reason "
-                     "if the change is real")
+    if not blocking.empty:  # what to do, after one finding as after many
+        more = f"... {len(blocking) - limit} more; " if len(blocking) > limit else ""
+        lines.append(f"{more}if a change is real, allow the release in allowlist.yaml (or READINESS_ALLOWLIST) "
+                     "with a reason (docs/sources.md)")
     return lines

@@ -95,7 +95,7 @@ def index_coherence(context: AssetExecutionContext, settings: ReadinessSettings)
         store(con, "index_coherence", "index_coherence", table, method_version=CATALOGUE.method_version)
     against = coherence.counteracting(table)
     return MaterializeResult(metadata={
-        "rows": len(table), "dagster/row_count": len(table), "counteracting_indicators": len(against),
+        "dagster/row_count": len(table), "counteracting_indicators": len(against),
         "coherence": MetadataValue.md(coherence.coherence_markdown(table[table["period"] == max(periods)])),
     })
 
@@ -117,7 +117,7 @@ def score_contributions(context: AssetExecutionContext, settings: ReadinessSetti
     pilots = table[table["ags"].isin(PILOTS)]
     latest = pilots[pilots["period_to"] == pilots["period_to"].max()]
     return MaterializeResult(metadata={
-        "rows": len(table), "dagster/row_count": len(table),
+        "dagster/row_count": len(table),
         "pilot_latest_changes": MetadataValue.md(markdown_table(latest[["ags", "period_from", "period_to", "indicator_id",
                                                                         "contribution"]].round(2))),
     })
@@ -139,7 +139,7 @@ def peer_towns(context: AssetExecutionContext, settings: ReadinessSettings) -> M
     pilots = table[table["ags"].isin(PILOTS)].assign(town=lambda f: f["ags"].map(names),
                                                      peer=lambda f: f["peer_ags"].map(names))
     return MaterializeResult(metadata={
-        "rows": len(table), "dagster/row_count": len(table),
+        "dagster/row_count": len(table),
         "pilot_peers": MetadataValue.md(markdown_table(pilots[["town", "rank", "peer", "similarity", "gap_score"]]
                                                        .round(3))),
     })

@@ -23,7 +23,7 @@ def coworking_gap(context: AssetExecutionContext, settings: ReadinessSettings) -
         store(con, "coworking_gap", "coworking_gap", gap)
     latest = gap[gap["period"] == gap["period"].max()] if len(gap) else gap
     return MaterializeResult(metadata={
-        "rows": len(gap), "periods": MetadataValue.json(sorted(int(p) for p in gap["period"].unique())),
+        "dagster/row_count": len(gap), "periods": MetadataValue.json(sorted(int(p) for p in gap["period"].unique())),
         "towns_with_long_distance_figure": int(latest["long_distance_out_commuters"].notna().sum()),
         "towns_with_coworking_data": int(latest["nearest_space_km"].notna().sum()),
         "largest_desk_demand": MetadataValue.md(markdown_table(

@@ -49,7 +49,7 @@ def municipalities(context: AssetExecutionContext, settings: ReadinessSettings) 
         store(con, "municipalities", "municipalities", table)
     pilots = table[table["is_pilot"]][["ags", "name", "kind", "kreis_name", "population", "population_date"]]
     return MaterializeResult(metadata={
-        "rows": len(table), "dagster/row_count": len(table),
+        "dagster/row_count": len(table),
         "reference_group_size": int(table["in_reference_group"].sum()),
         "reference_group": town_type.reference_group_label(group, "en"),
         "town_types": MetadataValue.json({str(k): int(v) for k, v in table["town_type"].value_counts().items()}),
@@ -100,7 +100,7 @@ def indicator_values(context: AssetExecutionContext, settings: ReadinessSettings
     # publisher's own contradictions impossible_value and inconsistent_value)
     not_scored = values.loc[~values["imputed"].astype(bool), "excluded_reason"].value_counts().sort_index()
     return MaterializeResult(metadata={
-        "rows": len(values), "dagster/row_count": len(values), "index_periods": MetadataValue.json(periods),
+        "dagster/row_count": len(values), "index_periods": MetadataValue.json(periods),
         "by_indicator": MetadataValue.md(markdown_table(summary.reset_index())),
         "not_scored_by_reason": MetadataValue.json({str(k): int(v) for k, v in not_scored.items()}),
     })
@@ -141,7 +141,7 @@ def readiness_index(context: AssetExecutionContext, settings: ReadinessSettings)
         latest = pilot_latest(con)
     log_period_scores(context, pilots)
     return MaterializeResult(metadata={
-        "rows": len(index), "dagster/row_count": len(index), "scored": int(index["score"].notna().sum()),
+        "dagster/row_count": len(index), "scored": int(index["score"].notna().sum()),
         **pilot_metadata(latest, bands=False),
         # town names become table cells and, in the chart, column headers: escaped (pipelines/markdown.py)
         "pilot_scores_by_period": MetadataValue.md(markdown_table(pilots.astype(str))),

@@ -40,10 +40,11 @@ def town_reports(context: AssetExecutionContext, settings: ReadinessSettings) ->
     return MaterializeResult(metadata={
         "scope": settings.report_scope,
         "written": MetadataValue.int(summary["written"]),
-        "render_processes": MetadataValue.int(summary.get("processes", 0)),
-        "build_pid": MetadataValue.int(summary.get("pid", 0)),
-        "pages": MetadataValue.int(len(paths)),
-        "town_pages": MetadataValue.int(len(paths) - 2),
+        # text, not numbers: the UI plots numeric metadata over runs, and a process id is no trend
+        "render_processes": MetadataValue.text(str(summary.get("processes", 0))),
+        "build_pid": MetadataValue.text(str(summary.get("pid", "none (nothing changed)"))),
+        "pages": MetadataValue.int(len(paths)),  # the town pages, the network page and the index
+        "town_pages": MetadataValue.int(len(dict.fromkeys(towns))),
         "path": MetadataValue.path(str(out_dir)),
         "index": MetadataValue.url((out_dir / "index.html").as_uri()),
         "moelln": MetadataValue.url(moelln.as_uri()),

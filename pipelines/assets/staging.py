@@ -85,10 +85,10 @@ def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def observation_metadata(frame: pd.DataFrame) -> dict:
     if frame.empty:
-        return {"rows": 0, "summary": "no releases of these sources in this run"}
+        return {"dagster/row_count": 0, "summary": "no releases of these sources in this run"}
     preview = frame.head(10).astype(str)
     return {
-        "rows": len(frame),
+        "dagster/row_count": len(frame),
         "vintages": MetadataValue.json(sorted(frame["vintage"].unique().tolist())),
         "measures": len(frame["measure"].unique()),
         "reference_dates": MetadataValue.json(sorted(str(d) for d in frame["reference_date"].unique())[-12:]),
@@ -229,7 +229,7 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
         store(con, "municipality_geometries", "municipality_geometries", geometries)
         kreise = concat([tables["kreise"] for _, tables in parsed])
         store(con, "municipality_geometries", "kreise", newest_kreise(con, kreise))
-    return MaterializeResult(metadata={"rows": len(geometries),
+    return MaterializeResult(metadata={"dagster/row_count": len(geometries),
                                        "vintages": MetadataValue.json(sorted(geometries["vintage"].unique().tolist()))})
 
 
@@ -255,7 +255,7 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
             for source_id in ("osm_coworking", "local_inputs"):
                 store(con, "coworking_spaces", observations_table(source_id), stack([], "observations", source_id),
                       source_id=source_id)
-            return MaterializeResult(metadata={"rows": 0, "summary": "absent: no OpenStreetMap release and no "
+            return MaterializeResult(metadata={"dagster/row_count": 0, "summary": "absent: no OpenStreetMap release and no "
                                                                      "local list in this run"})
         gemeinden = osm_coworking.gemeinden_from_wkb(con.execute(NEWEST_RELEASE).df())
         surveys = local_inputs.latest_surveys(stack(local_parsed, "survey_results", "local_inputs",
@@ -282,7 +282,7 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
                          source_id=source_id)
     latest = spaces[spaces["vintage"] == spaces["vintage"].max()]
     return MaterializeResult(metadata={
-        "rows": len(spaces), "vintages": MetadataValue.json(sorted(spaces["vintage"].unique().tolist())),
+        "dagster/row_count": len(spaces), "vintages": MetadataValue.json(sorted(spaces["vintage"].unique().tolist())),
         "spaces_latest": len(latest), "in_germany_latest": int(latest["ags"].notna().sum()),
         "gemeinden_with_space_latest": int(latest["ags"].nunique()),
         "locally_reported_latest": int(latest["locally_reported"].fillna(False).astype(bool).sum()),

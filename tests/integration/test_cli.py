@@ -113,6 +113,20 @@ def test_profile_prints_the_warehouse_values(cli_env, warehouse, capsys):
         assert name in out and peer_ags in out and fmt(gap) in out
 
 
+def test_profile_of_a_town_outside_the_reference_group_says_why_it_has_no_rank(cli_env, warehouse, capsys):
+    # it gets a score (higher than some ranked towns'), and printed "von 50" beside no rank, with no reason
+    ags, period, score = warehouse.execute("""
+        SELECT ags, period, score FROM town_index_history
+        WHERE NOT in_reference_group AND score IS NOT NULL AND NOT period_provisional
+        QUALIFY row_number() OVER (PARTITION BY ags ORDER BY period DESC) = 1 ORDER BY ags LIMIT 1""").fetchone()
+    assert main(["profil", ags]) == 0
+    out = capsys.readouterr().out
+    assert f"Index {period}: {de(score)}; kein Rang: die Gemeinde gehört nicht zur Vergleichsgruppe" in out
+    history = out[out.index("Indexverlauf"):out.index("Neueste Indikatorwerte")]
+    rows = [line for line in history.splitlines() if re.match(r"│ \d{4} ", line)]
+    assert rows and all(re.match(r"│ \d{4} │ +[\d,–]+ │ +– │ +– │", line) for line in rows), rows
+
+
 def test_profile_says_when_a_rank_is_shared(cli_env, warehouse, capsys):
     """Towns shown with the same score share a rank (method 0.3.3); the headline says with how many others."""
     ags, rank, others = warehouse.execute("""
