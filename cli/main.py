@@ -1,13 +1,14 @@
 """Die Kommandozeile `readiness`: Demo-Warehouse bauen, Profil einer Gemeinde zeigen, Gemeindeberichte bauen.
 
-    readiness demo                      refresh_warehouse auf dem Offline-Snapshot ausführen (nur was sich
-                                        geändert hat; --alles-neu: alles), Übersicht zeigen
+    readiness demo                      refresh_warehouse ausführen (Quellen nach READINESS_SOURCE_MODE, ohne:
+                                        der Offline-Snapshot; nur was sich geändert hat, --alles-neu: alles),
+                                        Übersicht zeigen
     readiness profil <Gemeinde>         Indexwert, Rangband, Säulen, Indikatoren, Vergleichsgemeinden
     readiness bericht <Gemeinde>        HTML-Bericht der Gemeinde; `readiness bericht --alle` für alle
     readiness vergleich <Gemeinde> …    2 bis 8 Gemeinden nebeneinander (Indikatoren, Säulen, Verlauf)
     readiness karte                     nur die Karten (atlas/): SVG für Deutschland und jedes Land, karte.html
 
-Die englischen Befehle `profile` und `report` (mit `--all`) sind gleichwertig. <Gemeinde> ist ein
+Die englischen Befehle `profile`, `report` (mit `--all`, `--out`) und `compare` sind gleichwertig. <Gemeinde> ist ein
 8-stelliger AGS oder ein Name: Groß-/Kleinschreibung und Umlaute egal ("moelln"), Zusätze wie
 ", Stadt" optional, ein eindeutiger Namensanfang genügt ("Dießen"). Bei Tippfehlern und mehrdeutigen
 Namen fragt der Befehl "Meinten Sie …?" und endet mit Status 2. Das Warehouse ist READINESS_WAREHOUSE
@@ -32,7 +33,8 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="den Refresh ausführen (Quellen nach READINESS_SOURCE_MODE, ohne: der "
                                             "eingebettete Snapshot), Übersicht zeigen")
-    demo.add_argument("--no-progress", "--ohne-fortschritt", action="store_true", help="ohne Fortschrittsbalken")
+    demo.add_argument("--ohne-fortschritt", "--no-progress", dest="no_progress", action="store_true",
+                      help="ohne Fortschrittsbalken")
     demo.add_argument("--alles-neu", "--full", dest="full", action="store_true",
                       help="alles neu berechnen, auch wenn sich weder Quellen noch Code geändert haben "
                            "(sonst nur, was sich geändert hat)")
@@ -41,18 +43,18 @@ def parser() -> argparse.ArgumentParser:
     profile.add_argument("town", metavar="Gemeinde", help="8-stelliger AGS oder Name")
     report = commands.add_parser("bericht", aliases=["report"], help="HTML-Bericht einer Gemeinde bauen (oder --alle)")
     report.add_argument("town", nargs="?", metavar="Gemeinde", help="8-stelliger AGS oder Name")
-    report.add_argument("--all", "--alle", action="store_true", help="die Berichte aller Gemeinden bauen")
-    report.add_argument("--out", "--ziel", type=Path,
+    report.add_argument("--alle", "--all", dest="all", action="store_true", help="die Berichte aller Gemeinden bauen")
+    report.add_argument("--ziel", "--out", dest="out", type=Path, metavar="ORDNER",
                         help="Zielverzeichnis (Standard: READINESS_REPORTS_DIR, sonst data/reports)")
-    report.add_argument("--no-progress", "--ohne-fortschritt", action="store_true",
+    report.add_argument("--ohne-fortschritt", "--no-progress", dest="no_progress", action="store_true",
                         help="ohne Fortschrittsbalken bei --alle")
     compare = commands.add_parser("vergleich", aliases=["compare"], help="2 bis 8 Gemeinden nebeneinander vergleichen")
     compare.add_argument("towns", nargs="+", metavar="Gemeinde", help="8-stelliger AGS oder Name")
-    compare.add_argument("--out", "--ziel", type=Path,
+    compare.add_argument("--ziel", "--out", dest="out", type=Path, metavar="ORDNER",
                          help="Zielverzeichnis (Standard: READINESS_REPORTS_DIR, sonst data/reports)")
     compare.add_argument("--name", help="Dateiname der Seite (Standard: vergleich-<ags>-<ags>….html)")
     karte = commands.add_parser("karte", help="nur die Karten bauen: Atlas (SVG) und interaktive karte.html")
-    karte.add_argument("--out", "--ziel", type=Path,
+    karte.add_argument("--ziel", "--out", dest="out", type=Path, metavar="ORDNER",
                        help="Zielverzeichnis (Standard: READINESS_REPORTS_DIR, sonst data/reports)")
     return root
 
