@@ -186,8 +186,8 @@ def attribution_text(source_id: str, attribution: str | None, vintage: str | Non
     if spec is None or not spec.attribution_de:
         return attribution or ""
     year = re.search(RELEASE_YEAR, vintage or "")
-    if not year:  # no release to date it: the template's "({year})" left out, not printed empty
-        return re.sub(r"\s*\(\{year\}\)", "", spec.attribution_de).format(year="")
+    if not year:  # no release to date it: the template's "({year})" or " {year}" left out, not printed empty
+        return re.sub(r"\s*(\(\{year\}\)|\{year\})", "", spec.attribution_de)
     return spec.attribution_de.format(year=year.group(0))
 
 

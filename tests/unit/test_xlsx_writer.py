@@ -295,13 +295,16 @@ def test_sources_and_attributions_as_the_pages_print_them(tmp_path):
     con.execute("""CREATE TABLE v AS SELECT * FROM (VALUES
         ('bkg_vg', 'vg250-2025-01-01', '© GeoBasis-DE / BKG (year of the vintage), Daten verändert'),
         ('inkar', '2022-12', '© BBSR Bonn 2022, INKAR (as re-packaged by RegioHub/inkr)'),
+        ('inkar', '2024-12', '© BBSR Bonn 2022, INKAR (as re-packaged by RegioHub/inkr)'),
         ('breitbandatlas', '2021-mitte', '© Bundesnetzagentur, Breitbandatlas / Gigabit-Grundbuch'))
         t(source_id, vintage, attribution)""")
     exports.write_german_csv(con, "SELECT * FROM v", tmp_path / "v.csv")
     back = pd.read_csv(tmp_path / "v.csv", sep=";", dtype=str)
-    assert back["Quelle"].tolist() == ["Verwaltungsgebiete (BKG)", "INKAR (BBSR)", "Breitbandatlas"]
+    assert back["Quelle"].tolist() == ["Verwaltungsgebiete (BKG)", "INKAR (BBSR)", "INKAR (BBSR)", "Breitbandatlas"]
+    # each release cites its own edition: a 2024 INKAR said "© BBSR Bonn 2022" (a fixed text)
     assert back["Quellenvermerk"].tolist() == ["© GeoBasis-DE / BKG (2025), Daten verändert",
                                                "© BBSR Bonn 2022, INKAR (aufbereitet von RegioHub/inkr)",
+                                               "© BBSR Bonn 2024, INKAR (aufbereitet von RegioHub/inkr)",
                                                "© Bundesnetzagentur, Breitbandatlas / Gigabit-Grundbuch"]
     # a view with the source's releases as a list (source_attribution): the newest one's year
     exports.write_german_csv(con, "SELECT source_id, list(vintage) AS vintages, any_value(attribution) AS attribution "

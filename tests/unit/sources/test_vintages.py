@@ -52,3 +52,12 @@ def test_the_last_day_a_release_id_can_mean():
         dt.date(2024, 12, 31), dt.date(2021, 6, 30), dt.date(2021, 6, 30), dt.date(2022, 12, 31),
         dt.date(2023, 12, 31), dt.date(2021, 1, 1), dt.date(2025, 2, 28), dt.date(2023, 12, 31)]
     assert last_day("2023-11-31") is None and last_day("delivery") is None
+
+
+def test_an_attribution_without_a_release_year_leaves_the_year_out():
+    from sources.registry import attribution_text
+
+    # "({year})" (BKG) and " {year}" (INKAR): neither printed empty ("BKG ()", "BBSR Bonn , INKAR")
+    assert attribution_text("bkg_vg", None, None) == "© GeoBasis-DE / BKG, Daten verändert"
+    assert attribution_text("inkar", None, "ohne-jahr") == "© BBSR Bonn, INKAR (aufbereitet von RegioHub/inkr)"
+    assert attribution_text("inkar", None, "2024-12") == "© BBSR Bonn 2024, INKAR (aufbereitet von RegioHub/inkr)"
