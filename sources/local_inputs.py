@@ -4,7 +4,8 @@ A delivery is a folder ``local-inputs/<YYYY-MM-DD>/`` holding files ``coworking*
 ``umfrage*.csv|xlsx`` in the template layout (templates/local-inputs/): German headers, one row
 per space or per answer, and in every row who supplied the file (``Lieferant``) and under which
 licence (``Lizenz``), so that every value keeps its provenance. CSV files are semicolon-separated
-UTF-8 (a German spreadsheet's cp1252 export is read too); XLSX files use their first sheet.
+UTF-8 (a German spreadsheet's cp1252 export is read too); XLSX files use their first sheet, and any other sheet
+than the template's instructions (``Hinweise``) must be empty (a second sheet of places was silently left out).
 
 Validation is strict because the values are published: a wrong AGS, an unknown kind, a date
 in the future, a share outside 0–100 or a missing required value fails the release with a
@@ -62,6 +63,7 @@ KINDS = {  # German label in the template (any case) -> stored kind
 }
 SPACE_COLUMNS = [c for c, _, _ in SPACE_HEADERS.values()] + ["supplying_ags", "file", "row"]
 SURVEY_COLUMNS = [c for c, _, _ in SURVEY_HEADERS.values()] + ["supplying_ags", "file", "row"]
+NOTES_SHEET = "Hinweise"  # the template's sheet of instructions: the only sheet besides the first that may hold text
 
 
 def parse_release(release: Release, today: dt.date | None = None) -> dict[str, pd.DataFrame]:
@@ -105,6 +107,7 @@ def _read(source_id: str, release_file: ReleaseFile, headers: dict, today: dt.da
     if missing or unknown:
         raise SourceError(source_id, release_file.relative_path,
                           f"header does not match the template: missing {missing}, unknown {unknown}")
+    _check_columns(source_id, release_file.relative_path, table, header)
     records = []
     for number, row in enumerate(table[1:], start=2):
         cells = dict(zip(header, list(row) + [None] * (len(header) - len(row))))
@@ -124,14 +127,40 @@ def _read(source_id: str, release_file: ReleaseFile, headers: dict, today: dt.da
     return pd.DataFrame(records)
 
 
+def _column_name(index: int) -> str:
+    """The spreadsheet letter of the 0-based column ``index`` (0 -> A, 26 -> AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _check_columns(source_id: str, file: str, table: list[list], header: list[str]) -> None:
+    """SourceError for a column whose values would be left out: one without a header, or a header given twice.
+
+    Why: the rows are read by header, so a column without one (a note typed beside the table, a column inserted
+    and left unnamed) was dropped without a word, and of two columns with the same header only the last was read.
+    """
+    seen: dict[str, int] = {}
+    for index, heading in enumerate(header):
+        if heading and heading in seen:
+            raise SourceError(source_id, file, f"columns {_column_name(seen[heading])} and {_column_name(index)} both "
+                                               f"have the header '{heading}': only one would be read; delete one")
+        seen[heading] = index
+    for number, row in enumerate(table[1:], start=2):
+        for index, value in enumerate(row):
+            if (index >= len(header) or not header[index]) and not _blank(value):
+                raise SourceError(source_id, file, f"row {number}, column {_column_name(index)} (column {index + 1}) "
+                                                   f"holds {value!r} but the column has no header, so it would be "
+                                                   "left out: give it its template header or delete the column")
+
+
 def _table(source_id: str, release_file: ReleaseFile) -> list[list]:
+    """The cells of the file, one list per row: the CSV's, or the first sheet's of a workbook (``_sheet_rows``)."""
     if release_file.path.suffix.lower() == ".xlsx":
-        try:
-            from openpyxl import load_workbook
-            sheet = load_workbook(release_file.path, read_only=True, data_only=True).worksheets[0]
-            return [list(r) for r in sheet.iter_rows(values_only=True)]
-        except Exception as exc:  # openpyxl raises several types for a broken workbook
-            raise SourceError(source_id, release_file.relative_path, f"not a readable xlsx workbook ({exc})") from exc
+        return _sheet_rows(source_id, release_file)
     raw = release_file.path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -142,6 +171,50 @@ def _table(source_id: str, release_file: ReleaseFile) -> list[list]:
         raise SourceError(source_id, release_file.relative_path,
                           "header row has no ';': the template's CSV is semicolon-separated")
     return [row for row in csv.reader(io.StringIO(text), delimiter=";")]
+
+
+def _sheet_rows(source_id: str, release_file: ReleaseFile) -> list[list]:
+    """The first sheet's cell values; a SourceError when another sheet holds data or a formula has no saved result.
+
+    Only the first sheet is read, so a second sheet of places (same header) was silently half of the list (Mölln's
+    coworking_within_10km 1.0 -> 0.0): a workbook whose other sheets, the instructions ``Hinweise`` excepted, hold
+    anything is refused rather than read in part or guessed at. A formula saved without its result (a file written
+    by a program, not by Excel) reads as an empty cell, so its value would be lost: refused naming the cell.
+    """
+    from openpyxl import load_workbook
+
+    file = release_file.relative_path
+    try:
+        values = load_workbook(release_file.path, read_only=True, data_only=True)
+        formulas = load_workbook(release_file.path, read_only=True, data_only=False)
+        sheets = [(sheet.title, [list(r) for r in sheet.iter_rows(values_only=True)]) for sheet in values.worksheets]
+        written = [list(r) for r in formulas.worksheets[0].iter_rows(values_only=True)] if sheets else []
+        values.close()
+        formulas.close()
+    except Exception as exc:  # openpyxl raises several types for a broken workbook
+        raise SourceError(source_id, file, f"not a readable xlsx workbook ({exc})") from exc
+    if not sheets:
+        raise SourceError(source_id, file, "the workbook has no sheet")
+    for title, rows in sheets[1:]:
+        if title.strip().casefold() != NOTES_SHEET.casefold() and any(not _blank(v) for row in rows for v in row):
+            raise SourceError(source_id, file, f"sheet '{title}' holds data, but only the first sheet "
+                                               f"('{sheets[0][0]}') is read: put every row on the first sheet "
+                                               f"(only the template's sheet '{NOTES_SHEET}' may hold text)")
+    _check_formulas(source_id, file, sheets[0][1], written)
+    return sheets[0][1]
+
+
+def _check_formulas(source_id: str, file: str, values: list[list], written: list[list]) -> None:
+    """SourceError for the first formula cell whose result was not saved (``values``: the saved results, None for
+    such a cell; ``written``: what the cells hold, a formula as its text or an openpyxl formula object)."""
+    for number, (row, cells) in enumerate(zip(values, written), start=1):
+        for index, cell in enumerate(cells):
+            formula = isinstance(cell, str) and cell.startswith("=") or type(cell).__name__.endswith("Formula")
+            if formula and (index >= len(row) or row[index] is None):
+                raise SourceError(source_id, file, f"cell {_column_name(index)}{number}: the formula "
+                                                   f"{str(getattr(cell, 'text', cell))!r} was saved without its "
+                                                   "result, so the cell reads as empty: open the file in a "
+                                                   "spreadsheet program and save it again, or enter the value")
 
 
 def _blank(value) -> bool:

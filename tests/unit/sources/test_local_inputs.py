@@ -78,6 +78,87 @@ def test_xlsx_delivery_reads_like_the_csv(delivery):
     assert len(parse(delivery)["local_spaces"]) == 4
 
 
+def as_workbook(folder: Path, name: str = SPACES_FILE):
+    """The CSV ``name`` as a workbook built from the template (its first sheet filled, the sheet 'Hinweise' kept);
+    the CSV is removed. Returns (workbook, path to save it to)."""
+    from openpyxl import load_workbook
+    kind = name.split("_")[0]
+    workbook = load_workbook(TEMPLATES / f"{kind}_vorlage.xlsx")
+    lines = (folder / name).read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(";")
+    order = [header.index(h) if h in header else None for h in next(workbook.worksheets[0].iter_rows(values_only=True))]
+    for line in lines[1:]:
+        cells = line.split(";")
+        workbook.worksheets[0].append([cells[i] if i is not None else None for i in order])
+    (folder / name).unlink()
+    return workbook, folder / name.replace(".csv", ".xlsx")
+
+
+def test_a_workbook_from_the_template_with_its_instructions_sheet_is_read(delivery):
+    workbook, path = as_workbook(delivery / DELIVERY)
+    workbook.save(path)
+    spaces = parse(delivery)["local_spaces"]
+    assert len(spaces) == 4 and spaces["file"].str.endswith(".xlsx").all()
+
+
+def test_a_workbook_with_data_on_another_sheet_is_refused_naming_file_and_sheet(delivery):
+    """Only the first sheet was read: a second sheet of places (same header) was silently left out, and Mölln's
+    coworking_within_10km fell from 1.0 to 0.0 without a warning (review of 5 December)."""
+    workbook, path = as_workbook(delivery / DELIVERY)
+    rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+    more = workbook.create_sheet("Weitere Orte")
+    more.append(rows[0])
+    more.append(rows[2])  # the library: moved to the second sheet
+    workbook.worksheets[0].delete_rows(3)
+    workbook.save(path)
+    with pytest.raises(SourceError, match=r"^\[local_inputs\] local-inputs/2023-11-20/coworking_01053090_beispiel"
+                                          r"\.xlsx: sheet 'Weitere Orte' holds data, but only the first sheet "
+                                          r"\('Coworking'\) is read"):
+        parse(delivery)
+    workbook.remove(more)  # an empty extra sheet is harmless
+    workbook.create_sheet("Tabelle3")
+    workbook.save(path)
+    assert len(parse(delivery)["local_spaces"]) == 3
+
+
+def test_a_formula_saved_without_its_result_is_refused_naming_the_cell(delivery):
+    """A formula cell without a cached value (a workbook written by a program) read as an empty cell."""
+    workbook, path = as_workbook(delivery / DELIVERY)
+    workbook.worksheets[0]["G3"] = "=4+2"  # Arbeitsplätze of the library; openpyxl saves no result
+    workbook.save(path)
+    with pytest.raises(SourceError, match=r"coworking_01053090_beispiel\.xlsx: cell G3: the formula '=4\+2' was "
+                                          r"saved without its result, so the cell reads as empty"):
+        parse(delivery)
+
+
+def test_a_column_with_data_but_no_header_is_refused_naming_it(delivery):
+    """A column without a header (a note typed beside the table) was dropped without a word."""
+    path = delivery / DELIVERY / SPACES_FILE
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[2] += ";nur dienstags"  # the library's row, one cell beyond the header
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"coworking_01053090_beispiel.csv: row 3, column M \(column 13\) holds "
+                                          r"'nur dienstags' but the column has no header"):
+        parse(delivery)
+    workbook, xlsx = as_workbook(delivery / DELIVERY)  # the same in a workbook: a column inserted and left unnamed
+    workbook.worksheets[0].insert_cols(3)
+    workbook.worksheets[0]["C4"] = "Altstadt"
+    workbook.save(xlsx)
+    with pytest.raises(SourceError, match=r"beispiel.xlsx: row 4, column C \(column 3\) holds 'Altstadt' but the "
+                                          r"column has no header"):
+        parse(delivery)
+
+
+def test_a_header_given_twice_is_refused(delivery):
+    path = delivery / DELIVERY / SPACES_FILE
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = [f"{lines[0]};Arbeitsplätze"] + [f"{line};3" for line in lines[1:]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"columns G and M both have the header 'Arbeitsplätze': only one would be "
+                                          r"read"):
+        parse(delivery)
+
+
 def replace_cell(folder: Path, name: str, row: int, column: str, value: str) -> None:
     path = folder / name
     lines = path.read_text(encoding="utf-8").splitlines()
