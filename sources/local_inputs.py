@@ -47,7 +47,7 @@ SURVEY_HEADERS = {
     "Frage": ("question", False, "text"),
     "Antwort": ("answer", True, "text"),
     "Anteil (%)": ("share", True, "share"),
-    "Befragte": ("respondents", True, "count"),
+    "Befragte": ("respondents", True, "respondents"),
     "Feldzeit von": ("fieldwork_from", True, "date"),
     "Feldzeit bis": ("fieldwork_to", True, "date"),
     "Durchgeführt von": ("conducted_by", True, "text"),
@@ -243,20 +243,10 @@ def _cell(source_id, file, where, value, required, check, today):
             problem = f"unknown kind {text!r}; allowed: {', '.join(KIND_LABELS)}"
         else:
             return kind
-    elif check in {"lat", "lon", "share", "count"}:
-        number = _number(text, whole=check == "count")
-        bounds = {"lat": (47.0, 55.2), "lon": (5.8, 15.1), "share": (0, 100), "count": (0, None)}[check]
-        if number is None:
-            problem = f"{text!r} is not a number"
-        elif number < bounds[0] or (bounds[1] is not None and number > bounds[1]):
-            problem = {"lat": f"latitude {number} is outside Germany (47.0–55.2)",
-                       "lon": f"longitude {number} is outside Germany (5.8–15.1)",
-                       "share": f"share {number} is outside 0–100",
-                       "count": f"{number} is negative"}[check]
-        elif check == "count" and number != int(number):
-            problem = f"{number} is not a whole number"
-        else:
-            return int(number) if check == "count" else number
+    elif check in NUMBER_BOUNDS:
+        number, problem = _numeric(text, check)
+        if problem is None:
+            return number
     elif check == "date":
         date = _date(text)
         if date is None:
@@ -266,6 +256,38 @@ def _cell(source_id, file, where, value, required, check, today):
         else:
             return date
     raise SourceError(source_id, file, f"{where}: {problem}")
+
+
+# numeric checks: (lowest, highest) allowed; count and respondents are whole numbers
+NUMBER_BOUNDS = {"lat": (47.0, 55.2), "lon": (5.8, 15.1), "share": (0, 100), "count": (0, None),
+                 "respondents": (1, None)}
+WHOLE = {"count", "respondents"}
+# a comma followed by exactly three digits: a thousand in English notation (1,000), one in German (1,000 = 1.000)
+AMBIGUOUS_COMMA = re.compile(r",\d{3}(?!\d)")
+
+
+def _numeric(text, check: str) -> tuple[float | int | None, str | None]:
+    """(value, None) of a numeric cell, or (None, the problem)."""
+    whole = check in WHOLE
+    if whole and isinstance(text, str) and AMBIGUOUS_COMMA.search(text):
+        # read as German it is a decimal (1,000 = 1 respondent), but in a whole-number column it is almost always
+        # an English thousands separator (a thousand): neither reading can be trusted
+        return None, (f"{text!r} is ambiguous in a whole-number column: a comma before three digits is a decimal "
+                      "comma in German (1) but a thousands separator in English (1000); write the number without "
+                      "separators (1000) or with a German thousands point (1.000)")
+    number = _number(text, whole=whole)
+    low, high = NUMBER_BOUNDS[check]
+    if number is None:
+        return None, f"{text!r} is not a number"
+    if number < low or (high is not None and number > high):
+        return None, {"lat": f"latitude {number} is outside Germany (47.0–55.2)",
+                      "lon": f"longitude {number} is outside Germany (5.8–15.1)",
+                      "share": f"share {number} is outside 0–100",
+                      "count": f"{number} is negative",
+                      "respondents": f"{number:g} respondents: a share needs at least 1 respondent"}[check]
+    if whole and number != int(number):
+        return None, f"{number} is not a whole number"
+    return (int(number) if whole else number), None
 
 
 def _number(value, whole: bool = False) -> float | None:

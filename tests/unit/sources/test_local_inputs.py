@@ -187,6 +187,11 @@ MALFORMED = [  # (file, row, column, new value, expected message)
     (SURVEY_FILE, 3, "Antwort", "ja, Regelmäßig ",
      "rows 2 and 3: question CW1 lists the answer 'Ja, regelmäßig' twice"),
     (SURVEY_FILE, 4, "Antwort", "Gesamt", "row 4, column 'Antwort': 'Gesamt' is a total, not an answer option"),
+    # "1,000" was read as 1 (German decimal comma) where an English export meant a thousand
+    (SPACES_FILE, 3, "Arbeitsplätze", "1,000", "row 3, column 'Arbeitsplätze': '1,000' is ambiguous in a "
+                                               "whole-number column"),
+    (SURVEY_FILE, 2, "Befragte", "1,000", "row 2, column 'Befragte': '1,000' is ambiguous in a whole-number column"),
+    (SURVEY_FILE, 2, "Befragte", "0", "row 2, column 'Befragte': 0 respondents: a share needs at least 1 respondent"),
 ]
 
 
