@@ -9,7 +9,8 @@ than the template's instructions (``Hinweise``) must be empty (a second sheet of
 
 Validation is strict because the values are published: a wrong AGS, an unknown kind, a date
 in the future, a share outside 0–100 or a missing required value fails the release with a
-message naming file, row and column; the run then publishes nothing.
+message naming file, row and column; the run then publishes nothing. What only shows across rows (a
+survey question's answers, also across the files of one delivery) is checked over the whole delivery.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ SURVEY_HEADERS = {
     "AGS": ("ags", True, "ags"),
     "Fragecode": ("question_code", True, "text"),
     "Frage": ("question", False, "text"),
+    "Mehrfachnennung": ("multiple_choice", False, "yes_no"),
     "Antwort": ("answer", True, "text"),
     "Anteil (%)": ("share", True, "share"),
     "Befragte": ("respondents", True, "respondents"),
@@ -54,6 +56,10 @@ SURVEY_HEADERS = {
     "Lieferant": ("supplier", True, "text"),
     "Lizenz": ("licence", True, "text"),
 }
+# Headers a file may leave out: 'Mehrfachnennung' came with the check that single-choice shares add up to 100, so a
+# file in the earlier template (without it) is read as it was meant then, every question single choice
+OPTIONAL_HEADERS = {"Mehrfachnennung"}
+READ_ONLY = {"multiple_choice"}  # read for the checks, not stored (local_survey_results has no such column)
 KIND_LABELS = ["dauerhaft", "temporär", "Probearbeitstag", "Bibliothek/Dritter Ort"]
 KINDS = {  # German label in the template (any case) -> stored kind
     "dauerhaft": "permanent",
@@ -61,8 +67,9 @@ KINDS = {  # German label in the template (any case) -> stored kind
     "probearbeitstag": "trial_day",
     "bibliothek/dritter ort": "third_place",
 }
+YES_NO = {"ja": True, "nein": False}
 SPACE_COLUMNS = [c for c, _, _ in SPACE_HEADERS.values()] + ["supplying_ags", "file", "row"]
-SURVEY_COLUMNS = [c for c, _, _ in SURVEY_HEADERS.values()] + ["supplying_ags", "file", "row"]
+SURVEY_COLUMNS = [c for c, _, _ in SURVEY_HEADERS.values() if c not in READ_ONLY] + ["supplying_ags", "file", "row"]
 NOTES_SHEET = "Hinweise"  # the template's sheet of instructions: the only sheet besides the first that may hold text
 
 
@@ -71,10 +78,11 @@ def parse_release(release: Release, today: dt.date | None = None) -> dict[str, p
     today = today or dt.date.today()
     spaces = [_check_spaces(release.source_id, f, _read(release.source_id, f, SPACE_HEADERS, today))
               for f in release.files if f.role == "coworking"]
-    surveys = [_check_survey(release.source_id, f, _read(release.source_id, f, SURVEY_HEADERS, today))
-               for f in release.files if f.role == "survey"]
+    surveys = [_read(release.source_id, f, SURVEY_HEADERS, today) for f in release.files if f.role == "survey"]
     spaces = _frame(spaces, SPACE_COLUMNS)
-    surveys = _frame(surveys, SURVEY_COLUMNS)
+    # the across-row checks run over every survey row of the delivery: the same question in two of its files was
+    # published twice (shares adding up to 200 %)
+    surveys = _check_survey(release.source_id, _frame(surveys, [*SURVEY_COLUMNS, *READ_ONLY]))[SURVEY_COLUMNS]
     _check_dates_in_order(release.source_id, spaces, "opened", "closed", "Geschlossen am")
     _check_dates_in_order(release.source_id, surveys, "fieldwork_from", "fieldwork_to", "Feldzeit bis")
     return {"local_spaces": spaces, "survey_results": surveys,
@@ -102,7 +110,7 @@ def _read(source_id: str, release_file: ReleaseFile, headers: dict, today: dt.da
     if not table:
         raise SourceError(source_id, release_file.relative_path, "empty file: expected the template's header row")
     header = [str(h or "").strip() for h in table[0]]
-    missing = [h for h in headers if h not in header]
+    missing = [h for h in headers if h not in header and h not in OPTIONAL_HEADERS]
     unknown = [h for h in header if h and h not in headers]
     if missing or unknown:
         raise SourceError(source_id, release_file.relative_path,
@@ -116,7 +124,8 @@ def _read(source_id: str, release_file: ReleaseFile, headers: dict, today: dt.da
         record = {"file": release_file.relative_path, "row": number, "supplying_ags": town}
         for heading, (column, required, check) in headers.items():
             where = f"row {number}, column '{heading}'"
-            record[column] = _cell(source_id, release_file.relative_path, where, cells[heading], required, check, today)
+            record[column] = _cell(source_id, release_file.relative_path, where, cells.get(heading), required, check,
+                                   today)
         if "lat" in record and (record["lat"] is None) != (record["lon"] is None):
             given, other = ("Breitengrad", "Längengrad") if record["lat"] is not None else ("Längengrad", "Breitengrad")
             raise SourceError(source_id, release_file.relative_path,
@@ -243,6 +252,12 @@ def _cell(source_id, file, where, value, required, check, today):
             problem = f"unknown kind {text!r}; allowed: {', '.join(KIND_LABELS)}"
         else:
             return kind
+    elif check == "yes_no":
+        answer = YES_NO.get(str(text).strip().lower())
+        if answer is None:
+            problem = f"{text!r} is neither 'ja' nor 'nein'"
+        else:
+            return answer
     elif check in NUMBER_BOUNDS:
         number, problem = _numeric(text, check)
         if problem is None:
@@ -308,6 +323,10 @@ def _number(value, whole: bool = False) -> float | None:
 
 TOTAL_ANSWERS = re.compile(r"(ins)?gesamt|summe|total", re.IGNORECASE)
 FRACTION_SUM = 1.05  # shares of one question that add up to at most this were written as fractions of 1
+# How far the shares of a single-choice question may add up from 100: half a point per answer, the most that rounding
+# each share to a whole percent can add up to (three answers 33 / 33 / 33 = 99). A larger gap is an answer option left
+# out (list 'weiß nicht' or 'keine Angabe' too) or a wrong cell, e.g. 0,26 where 26 is meant (an Excel percent format)
+ROUNDING_PER_ANSWER = 0.5
 
 
 def _check_spaces(source_id: str, release_file: ReleaseFile, rows: pd.DataFrame) -> pd.DataFrame:
@@ -326,52 +345,119 @@ def _check_spaces(source_id: str, release_file: ReleaseFile, rows: pd.DataFrame)
     return rows
 
 
-def _check_survey(source_id: str, release_file: ReleaseFile, rows: pd.DataFrame) -> pd.DataFrame:
-    """A survey file's rows read as one set of answers per question (AGS and Fragecode), or a SourceError.
+def _rows_of(rows: pd.DataFrame) -> str:
+    """'rows 2-4' of one file, or 'a.csv rows 2-4 and b.csv rows 2-4' across files (the SourceError names the first)."""
+    def span(group: pd.DataFrame) -> str:
+        low, high = group["row"].min(), group["row"].max()
+        return f"row {low}" if low == high else f"rows {low}-{high}"
 
-    Each row passed its cell checks; these catch what only shows across rows and would otherwise be published as
-    the town's own evidence: a row about another Gemeinde than the file's, an answer listed twice, a total row,
-    two respondent counts for one question, and shares written as fractions of 1 (0,185 for 18,5 %): those of a
-    question adding up to about 1, or every share of the file at most 1 (a one-row question 0,45 and a multiple
-    choice 0,6 / 0,5 / 0,3 were published as 0.45 % and 0.6 %: bad-input review of 4 December).
+    files = list(dict.fromkeys(rows["file"]))
+    if len(files) == 1:
+        return span(rows)
+    return " and ".join(f"{file.rsplit('/', 1)[-1]} {span(rows[rows['file'] == file])}" for file in files)
+
+
+def _file_fractions(source_id: str, rows: pd.DataFrame) -> None:
+    """SourceError for a file whose every share lies between 0 and 1.
+
+    Per file, because a file is one spreadsheet's export: a one-row question 0,45 and a multiple choice 0,6 / 0,5 /
+    0,3 were published as 0.45 % and 0.6 % (bad-input review of 4 December)."""
+    for file, shares in rows.groupby("file", sort=False)["share"]:
+        shares = shares.dropna()
+        if len(shares) and 0 < shares.max() <= 1:  # one-row questions, or several that need not add up to 1
+            raise SourceError(source_id, file, f"column 'Anteil (%)': every share of the file lies between 0 and 1 "
+                                               f"(largest {shares.max():g}): fractions of 1 (0,45) where percent (45) "
+                                               "is expected")
+
+
+def _check_survey(source_id: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """The survey rows of one delivery, read as one set of answers per question (AGS and Fragecode), or a SourceError.
+
+    Each row passed its cell checks; these catch what only shows across rows and would otherwise be published as the
+    town's own evidence (``_check_answers``, ``_check_questions``). They run over every file of the delivery together:
+    a question delivered in two files (the first and a corrected one) was published twice.
     """
-    file = release_file.relative_path
+    if rows.empty:
+        return rows
+    _check_answers(source_id, rows)
+    questions = list(rows.groupby(["ags", "question_code"], sort=False))
+    for (_, code), question in questions:
+        _check_question(source_id, code, question)
+    _file_fractions(source_id, rows)  # after the questions: a question of fractions adding up to 1 says so there
+    for (_, code), question in questions:
+        _check_single_choice(source_id, code, question)
+    return rows
+
+
+def _check_answers(source_id: str, rows: pd.DataFrame) -> None:
+    """SourceError for a row about another Gemeinde than its file's, a total row, a question in two files of the
+    delivery, or an answer listed twice."""
     other = rows[rows["ags"] != rows["supplying_ags"]]
     if len(other):
         row = other.iloc[0]
-        raise SourceError(source_id, file, f"row {row['row']}, column 'AGS': {row['ags']} is not the town of the "
-                                           f"file name ({row['supplying_ags']}): a town delivers its own survey "
-                                           "results")
+        raise SourceError(source_id, row["file"], f"row {row['row']}, column 'AGS': {row['ags']} is not the town of "
+                                                  f"the file name ({row['supplying_ags']}): a town delivers its own "
+                                                  "survey results")
     totals = rows[rows["answer"].str.strip().str.fullmatch(TOTAL_ANSWERS)]
     if len(totals):
         row = totals.iloc[0]
-        raise SourceError(source_id, file, f"row {row['row']}, column 'Antwort': {row['answer']!r} is a total, not "
-                                           "an answer option: leave the total row out")
+        raise SourceError(source_id, row["file"], f"row {row['row']}, column 'Antwort': {row['answer']!r} is a total, "
+                                                  "not an answer option: leave the total row out")
+    files = rows.groupby(["ags", "question_code"], sort=False)["file"].nunique()
+    if (files > 1).any():
+        ags, code = files[files > 1].index[0]
+        question = rows[(rows["ags"] == ags) & (rows["question_code"] == code)]
+        raise SourceError(source_id, question["file"].iloc[0],
+                          f"question {code} is in more than one file of this delivery ({_rows_of(question)}), so it "
+                          "would be published twice: one file per question; a corrected file replaces the earlier "
+                          "one (delete the earlier file)")
     key = rows[["ags", "question_code"]].assign(answer=rows["answer"].str.strip().str.casefold())
     repeated = key.duplicated()
     if repeated.any():
         second = rows[repeated].iloc[0]
         first = rows[(key == key[repeated].iloc[0]).all(axis=1)].iloc[0]
-        raise SourceError(source_id, file, f"rows {first['row']} and {second['row']}: question "
-                                           f"{first['question_code']} lists the answer {first['answer']!r} twice")
-    for (ags, code), question in rows.groupby(["ags", "question_code"], sort=False):
-        if question["respondents"].nunique() > 1:
-            a, b = question.drop_duplicates("respondents").iloc[:2].itertuples()
-            raise SourceError(source_id, file, f"rows {a.row} and {b.row}, column 'Befragte': question {code} has "
-                                               f"{a.respondents} and {b.respondents} respondents; one count per "
-                                               "question")
-        shares = question["share"]
-        if len(question) > 1 and shares.max() <= 1 and 0 < shares.sum() <= FRACTION_SUM:
-            raise SourceError(source_id, file, f"rows {question['row'].min()}-{question['row'].max()}, column "
-                                               f"'Anteil (%)': the shares of question {code} add up to "
-                                               f"{shares.sum():g}: fractions of 1 (0,185) where percent (18,5) is "
-                                               "expected")
-    shares = rows["share"].dropna()
-    if len(shares) and 0 < shares.max() <= 1:  # one-row questions, or several that need not add up (multiple choice)
-        raise SourceError(source_id, file, f"column 'Anteil (%)': every share of the file lies between 0 and 1 "
-                                           f"(largest {shares.max():g}): fractions of 1 (0,45) where percent (45) is "
-                                           "expected")
-    return rows
+        raise SourceError(source_id, first["file"], f"rows {first['row']} and {second['row']}: question "
+                                                    f"{first['question_code']} lists the answer {first['answer']!r} "
+                                                    "twice")
+
+
+def _check_question(source_id: str, code: str, question: pd.DataFrame) -> None:
+    """SourceError for a question with two respondent counts, with and without 'Mehrfachnennung', or whose shares
+    add up to about 1 (fractions: 0,185 for 18,5 %)."""
+    file = question["file"].iloc[0]
+    if question["respondents"].nunique() > 1:
+        a, b = question.drop_duplicates("respondents").iloc[:2].itertuples()
+        raise SourceError(source_id, file, f"rows {a.row} and {b.row}, column 'Befragte': question {code} has "
+                                           f"{a.respondents} and {b.respondents} respondents; one count per question")
+    if _multiple(question).nunique() > 1:
+        raise SourceError(source_id, file, f"{_rows_of(question)}, column 'Mehrfachnennung': question {code} is "
+                                           "marked 'ja' in some rows and not in others; the same in every row")
+    shares = question["share"]
+    if len(question) > 1 and shares.max() <= 1 and 0 < shares.sum() <= FRACTION_SUM:
+        raise SourceError(source_id, file, f"{_rows_of(question)}, column 'Anteil (%)': the shares of question {code} "
+                                           f"add up to {shares.sum():g}: fractions of 1 (0,185) where percent (18,5) "
+                                           "is expected")
+
+
+def _check_single_choice(source_id: str, code: str, question: pd.DataFrame) -> None:
+    """SourceError for a single-choice question (not 'Mehrfachnennung: ja') whose shares do not add up to 100 within
+    ROUNDING_PER_ANSWER per answer. A multiple-choice question's shares may add up to anything (each is the share of
+    respondents who named that answer), so it is not checked."""
+    if _multiple(question).any():
+        return
+    total, tolerance = question["share"].sum(), ROUNDING_PER_ANSWER * len(question)
+    if abs(total - 100) > tolerance:
+        raise SourceError(source_id, question["file"].iloc[0],
+                          f"{_rows_of(question)}, column 'Anteil (%)': the shares of question {code} add up to "
+                          f"{total:g}, not 100 (± {tolerance:g} for rounding): is a share written as a fraction "
+                          "(0,26 for 26, as an Excel percent format gives it) or an answer left out (list 'weiß "
+                          "nicht' or 'keine Angabe' too)? If several answers could be chosen, write 'ja' in column "
+                          "'Mehrfachnennung'")
+
+
+def _multiple(question: pd.DataFrame) -> pd.Series:
+    """Whether each row of a question says 'Mehrfachnennung: ja' (blank or a file without the column: no)."""
+    return question["multiple_choice"].map(lambda value: value is True)
 
 
 def latest_surveys(surveys: pd.DataFrame) -> pd.DataFrame:

@@ -163,6 +163,10 @@ def replace_cell(folder: Path, name: str, row: int, column: str, value: str) -> 
     path = folder / name
     lines = path.read_text(encoding="utf-8").splitlines()
     header = lines[0].split(";")
+    if column not in header:  # an optional column the file does not have yet (Mehrfachnennung)
+        lines = [f"{line};" for line in lines]
+        lines[0] += column
+        header.append(column)
     cells = lines[row - 1].split(";")
     cells[header.index(column)] = value
     lines[row - 1] = ";".join(cells)
@@ -192,6 +196,11 @@ MALFORMED = [  # (file, row, column, new value, expected message)
                                                "whole-number column"),
     (SURVEY_FILE, 2, "Befragte", "1,000", "row 2, column 'Befragte': '1,000' is ambiguous in a whole-number column"),
     (SURVEY_FILE, 2, "Befragte", "0", "row 2, column 'Befragte': 0 respondents: a share needs at least 1 respondent"),
+    # one cell in an Excel percent format: 0,26 for 26 %; the question adds up to 74.26
+    (SURVEY_FILE, 3, "Anteil (%)", "0,26", "rows 2-4, column 'Anteil (%)': the shares of question CW1 add up to "
+                                           "74.26, not 100 (± 1.5 for rounding)"),
+    (SURVEY_FILE, 3, "Mehrfachnennung", "vielleicht", "row 3, column 'Mehrfachnennung': 'vielleicht' is neither 'ja' "
+                                                      "nor 'nein'"),
 ]
 
 
@@ -220,6 +229,43 @@ def test_survey_files_whose_shares_are_all_fractions_fail(delivery):
         replace_cell(delivery / DELIVERY, SURVEY_FILE, row, "Anteil (%)", share)
     with pytest.raises(SourceError, match=r"column 'Anteil \(%\)': every share of the file lies between 0 and 1 "
                                           r"\(largest 0.6\): fractions of 1 \(0,45\) where percent \(45\) is expected"):
+        parse(delivery)
+
+
+def test_the_same_question_in_two_files_of_a_delivery_is_refused_naming_both(delivery):
+    """umfrage_01053090_beispiel.csv and a corrected umfrage_01053090_korrigiert.csv in one delivery, both with CW1:
+    the question was published twice, its shares adding up to 200 %."""
+    folder = delivery / DELIVERY
+    shutil.copyfile(folder / SURVEY_FILE, folder / "umfrage_01053090_korrigiert.csv")
+    with pytest.raises(SourceError, match=r"umfrage_01053090_beispiel.csv: question CW1 is in more than one file of "
+                                          r"this delivery \(umfrage_01053090_beispiel.csv rows 2-4 and "
+                                          r"umfrage_01053090_korrigiert.csv rows 2-4\), so it would be published "
+                                          r"twice"):
+        parse(delivery)
+    other = (folder / SURVEY_FILE).read_text(encoding="utf-8").replace(";CW1;", ";CW2;")
+    (folder / "umfrage_01053090_korrigiert.csv").write_text(other, encoding="utf-8")  # another question: fine
+    assert sorted(set(parse(delivery)["survey_results"]["question_code"])) == ["CW1", "CW2"]
+
+
+def test_single_choice_shares_add_up_to_100_up_to_rounding_and_multiple_choice_need_not(delivery):
+    """A single-choice question adding up to 74.26 (one cell 0,26 for 26 %) was published; rounding to whole
+    percent (33 / 33 / 33) is not an error, and a question marked 'Mehrfachnennung: ja' may add up to more."""
+    folder = delivery / DELIVERY
+    for row, share in ((2, "33"), (3, "33"), (4, "33")):
+        replace_cell(folder, SURVEY_FILE, row, "Anteil (%)", share)
+    assert parse(delivery)["survey_results"]["share"].sum() == 99
+    for row, share in ((2, "60"), (3, "50"), (4, "30")):
+        replace_cell(folder, SURVEY_FILE, row, "Anteil (%)", share)
+    with pytest.raises(SourceError, match=r"the shares of question CW1 add up to 140, not 100 \(± 1.5 for "
+                                          r"rounding\)"):
+        parse(delivery)
+    for row in (2, 3, 4):
+        replace_cell(folder, SURVEY_FILE, row, "Mehrfachnennung", "ja")
+    surveys = parse(delivery)["survey_results"]
+    assert surveys["share"].sum() == 140 and "multiple_choice" not in surveys  # read for the check, not stored
+    replace_cell(folder, SURVEY_FILE, 3, "Mehrfachnennung", "")
+    with pytest.raises(SourceError, match=r"rows 2-4, column 'Mehrfachnennung': question CW1 is marked 'ja' in some "
+                                          r"rows and not in others"):
         parse(delivery)
 
 
