@@ -84,6 +84,7 @@ def parse_release(release: Release, today: dt.date | None = None) -> dict[str, p
     # published twice (shares adding up to 200 %)
     surveys = _check_survey(release.source_id, _frame(surveys, [*SURVEY_COLUMNS, *READ_ONLY]))[SURVEY_COLUMNS]
     _check_dates_in_order(release.source_id, spaces, "opened", "closed", "Geschlossen am")
+    _check_periods(release.source_id, spaces)
     _check_dates_in_order(release.source_id, surveys, "fieldwork_from", "fieldwork_to", "Feldzeit bis")
     return {"local_spaces": spaces, "survey_results": surveys,
             "observations": pd.DataFrame(columns=OBSERVATION_COLUMNS)}
@@ -327,6 +328,9 @@ FRACTION_SUM = 1.05  # shares of one question that add up to at most this were w
 # each share to a whole percent can add up to (three answers 33 / 33 / 33 = 99). A larger gap is an answer option left
 # out (list 'weiß nicht' or 'keine Angabe' too) or a wrong cell, e.g. 0,26 where 26 is meant (an Excel percent format)
 ROUNDING_PER_ANSWER = 0.5
+# kinds whose period is part of what they are: without both dates such an offer counted as open on every date
+# before and after it (a trial day with no closing date made Mölln's 2023 supply 2.0)
+DATED_KINDS = {"temporary": "temporär", "trial_day": "Probearbeitstag"}
 
 
 def _check_spaces(source_id: str, release_file: ReleaseFile, rows: pd.DataFrame) -> pd.DataFrame:
@@ -343,6 +347,23 @@ def _check_spaces(source_id: str, release_file: ReleaseFile, rows: pd.DataFrame)
                           f"{', '.join(sorted(set(rows['ags'])))}): a town's list names at least one place in the "
                           "town itself; is the AGS in the file name right?")
     return rows
+
+
+def _check_periods(source_id: str, spaces: pd.DataFrame) -> None:
+    """SourceError for a temporary place or a trial day without its first or last day (file, row, column).
+
+    Refused rather than given a default: any default (the delivery date, one day) would publish a supply the town
+    never stated, and an open end counted the offer as open on every later date (Mölln's 2023 value 2.0 from a
+    trial day without 'Geschlossen am').
+    """
+    for row in spaces[spaces["local_kind"].isin(list(DATED_KINDS))].itertuples():
+        for column, heading, side in (("closed", "Geschlossen am", "later"), ("opened", "Eröffnet am", "earlier")):
+            day = getattr(row, column)
+            if day is None or pd.isna(day):
+                raise SourceError(source_id, row.file, f"row {row.row}, column '{heading}': a place of kind "
+                                                       f"'{DATED_KINDS[row.local_kind]}' needs both dates (a trial "
+                                                       f"day: the same day twice); without this one it would count "
+                                                       f"as open on every {side} date")
 
 
 def _rows_of(rows: pd.DataFrame) -> str:

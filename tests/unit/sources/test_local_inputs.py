@@ -191,6 +191,12 @@ MALFORMED = [  # (file, row, column, new value, expected message)
     (SURVEY_FILE, 3, "Antwort", "ja, Regelmäßig ",
      "rows 2 and 3: question CW1 lists the answer 'Ja, regelmäßig' twice"),
     (SURVEY_FILE, 4, "Antwort", "Gesamt", "row 4, column 'Antwort': 'Gesamt' is a total, not an answer option"),
+    # a trial day or a temporary place without its closing date counted as open on every later date
+    (SPACES_FILE, 4, "Geschlossen am", "", "row 4, column 'Geschlossen am': a place of kind 'Probearbeitstag' needs "
+                                           "both dates"),
+    (SPACES_FILE, 2, "Geschlossen am", "", "row 2, column 'Geschlossen am': a place of kind 'temporär' needs both "
+                                           "dates"),
+    (SPACES_FILE, 4, "Eröffnet am", "", "row 4, column 'Eröffnet am': a place of kind 'Probearbeitstag' needs both"),
     # "1,000" was read as 1 (German decimal comma) where an English export meant a thousand
     (SPACES_FILE, 3, "Arbeitsplätze", "1,000", "row 3, column 'Arbeitsplätze': '1,000' is ambiguous in a "
                                                "whole-number column"),
