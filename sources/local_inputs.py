@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 import re
 
 import pandas as pd
@@ -26,6 +27,8 @@ from sources import OBSERVATION_COLUMNS
 from sources.errors import SourceError
 from sources.gigabit_grundbuch import THOUSANDS
 from sources.registry import Release, ReleaseFile
+
+log = logging.getLogger(__name__)
 
 # German header -> column; (required, kind of check)
 SPACE_HEADERS = {
@@ -526,7 +529,9 @@ def _frame(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
 
 # --- merging with OpenStreetMap ----------------------------------------------------------------------------
 
-SAME_PLACE_M = 100  # two entries within this distance are the same space
+# Two entries within this distance (and of the same name or address) are the same space: a place's point in a town's
+# list, a node at its entrance and the centre of its building lie well within it for all but the largest buildings
+SAME_PLACE_M = 100
 MERGED_COLUMNS = ["osm_type", "osm_id", "name", "lat", "lon", "kind", "website", "operator", "tags",
                   "osm_base_timestamp", "ags", "sources", "locally_reported", "located_at_gemeinde", "address",
                   "local_kind", "desks", "opened", "closed", "reported_by", "supplier", "licence", "local_file"]
@@ -581,44 +586,85 @@ def _check_within_reach(local: pd.DataFrame, gemeinden) -> None:
                           f"of its AGS {row['ags']} (swapped or mistyped coordinates, or the wrong AGS?)")
 
 
-def merge_spaces(osm: pd.DataFrame, local: pd.DataFrame) -> pd.DataFrame:
+def merge_spaces(osm: pd.DataFrame, local: pd.DataFrame, decisions: list | None = None) -> pd.DataFrame:
     """One row per space (MERGED_COLUMNS): OSM spaces, plus local ones that match none of them.
 
-    Same space: within SAME_PLACE_M metres (coordinates given, not placed at the Gemeinde), or the
-    same name and address (case, spaces and punctuation ignored), or, for a row without coordinates, an
-    OSM space of the same name in the same Gemeinde whose OSM entry has no address. A matched OSM space takes the
-    local details and lists both sources; a local row matching an earlier local row is dropped as a
-    repeat, unless their periods do not overlap: a later offer at the same place (the temporary space
-    closed, a permanent one opened in the same rooms) is a space of its own, else the permanent one
-    vanished with the temporary one's dates.
+    Same space (``_same_space``): within SAME_PLACE_M metres (coordinates given, not placed at the Gemeinde) and
+    with the same name or the same address (case, spaces and punctuation ignored); or the same name and address
+    wherever; or, for a row without coordinates, an OSM space of the same name in the same Gemeinde whose OSM entry
+    has no address. Nearness alone is not enough: a town hall's coworking room and the library 65 m away are two
+    spaces, and one of them vanished from the count. A matched OSM space takes the local details and lists both
+    sources; a local row matching an earlier local row is dropped as a repeat, unless their periods do not overlap:
+    a later offer at the same place (the temporary space closed, a permanent one opened in the same rooms) is a
+    space of its own, else the permanent one vanished with the temporary one's dates.
+
+    Every merge stays visible: the merged row's ``local_file`` lists each town row it took in (``file:row; ...``),
+    ``osm_type`` and ``locally_reported`` say that a listed place is an OSM space, and each decision (merged, repeat
+    dropped, later offer kept, kept apart although near) is appended to ``decisions`` (if given) and logged.
     """
+    merged = _osm_rows(osm)
+    for _, row in local.iterrows():
+        index, rule, metres = _same_space(merged, row)
+        local_file = f"{row['file']}:{row['row']}"
+        later_offer = index is not None and merged.at[index, "osm_type"] == "local" and not _overlap(
+            merged.at[index, "opened"], merged.at[index, "closed"], row["opened"], row["closed"])
+        if index is None or later_offer:
+            merged.loc[len(merged)] = _local_row(row, later_offer)
+            decision = "later_offer_kept" if later_offer else "kept_apart" if rule else "new"
+        elif merged.at[index, "locally_reported"]:  # a repeat of a row already taken in: its details stay
+            merged.at[index, "local_file"] = f"{merged.at[index, 'local_file']}; {local_file}"
+            decision = "repeat_dropped"
+        else:  # an OSM space the town reported too
+            for column, value in _local_details(row).items():
+                merged.at[index, column] = value
+            merged.at[index, "sources"] = "osm_coworking; local_inputs"
+            decision = "merged_into_osm"
+        if decision != "new":
+            _record(decisions, decision, rule, local_file, row["name"], merged.loc[index] if index is not None
+                    else merged.loc[_nearest(merged, row)], metres)
+    return merged.astype({"lat": float, "lon": float})
+
+
+def _osm_rows(osm: pd.DataFrame) -> pd.DataFrame:
+    """The OSM spaces in MERGED_COLUMNS, before any town row is merged in."""
     merged = osm.assign(sources="osm_coworking", locally_reported=False, located_at_gemeinde=False,
                         address=osm["tags"].map(_osm_address) if len(osm) else None)
     for column in MERGED_COLUMNS:
         if column not in merged:
             merged[column] = None
-    merged = merged[MERGED_COLUMNS].reset_index(drop=True)
-    for _, row in local.iterrows():
-        match = _same_space(merged, row)
-        details = {"address": row["address"], "local_kind": row["local_kind"], "desks": row["desks"],
-                   "opened": row["opened"], "closed": row["closed"], "reported_by": row["reported_by"],
-                   "supplier": row["supplier"], "licence": row["licence"], "local_file": f"{row['file']}:{row['row']}",
-                   "locally_reported": True}
-        later_offer = match is not None and merged.at[match, "osm_type"] == "local" and not _overlap(
-            merged.at[match, "opened"], merged.at[match, "closed"], row["opened"], row["closed"])
-        if match is None or later_offer:
-            key = f"{_key(row['name'])}|{_key(row['address'])}|{row['ags']}"
-            key += f"|{row['opened']}" if later_offer else ""  # the same place's earlier offer keeps its id
-            new = {**dict.fromkeys(MERGED_COLUMNS), **details, "osm_type": "local",
-                   "osm_id": zlib_crc(key), "name": row["name"], "lat": row["lat"], "lon": row["lon"],
-                   "kind": f"local:{row['local_kind']}", "ags": row["ags"], "sources": "local_inputs",
-                   "located_at_gemeinde": bool(row["located_at_gemeinde"])}
-            merged.loc[len(merged)] = [new[c] for c in MERGED_COLUMNS]
-        elif merged.at[match, "osm_type"] != "local":  # an OSM space the town reported too
-            for column, value in details.items():
-                merged.at[match, column] = value
-            merged.at[match, "sources"] = "osm_coworking; local_inputs"
-    return merged.astype({"lat": float, "lon": float})
+    return merged[MERGED_COLUMNS].reset_index(drop=True)
+
+
+def _local_details(row) -> dict:
+    """What a town row adds to a space: its own values and their provenance."""
+    return {"address": row["address"], "local_kind": row["local_kind"], "desks": row["desks"],
+            "opened": row["opened"], "closed": row["closed"], "reported_by": row["reported_by"],
+            "supplier": row["supplier"], "licence": row["licence"], "local_file": f"{row['file']}:{row['row']}",
+            "locally_reported": True}
+
+
+def _local_row(row, later_offer: bool) -> list:
+    """A space only in a town's list, as a MERGED_COLUMNS row with a stable id (name, address, AGS)."""
+    key = f"{_key(row['name'])}|{_key(row['address'])}|{row['ags']}"
+    key += f"|{row['opened']}" if later_offer else ""  # the same place's earlier offer keeps its id
+    new = {**dict.fromkeys(MERGED_COLUMNS), **_local_details(row), "osm_type": "local", "osm_id": zlib_crc(key),
+           "name": row["name"], "lat": row["lat"], "lon": row["lon"], "kind": f"local:{row['local_kind']}",
+           "ags": row["ags"], "sources": "local_inputs", "located_at_gemeinde": bool(row["located_at_gemeinde"])}
+    return [new[c] for c in MERGED_COLUMNS]
+
+
+def _record(decisions: list | None, decision: str, rule: str, local_file: str, name, other, metres) -> None:
+    """Keep one merge decision (typed fields) in ``decisions`` and log it; a near place kept apart is a warning,
+    since a place spelt differently in the two lists would be counted twice."""
+    entry = {"decision": decision, "rule": rule, "local_file": local_file, "name": name,
+             "other_osm_type": other["osm_type"], "other_osm_id": other["osm_id"], "other_name": other["name"],
+             "distance_m": None if metres is None else round(float(metres), 1)}
+    if decisions is not None:
+        decisions.append(entry)
+    distance = "" if metres is None else f", {metres:.0f} m apart"
+    (log.warning if decision == "kept_apart" else log.info)(
+        "[local_inputs] %s %r: %s (%s) %s %s %r%s", local_file, name, decision, rule or "-",
+        other["osm_type"], other["osm_id"], other["name"], distance)
 
 
 def _overlap(opened_a, closed_a, opened_b, closed_b) -> bool:
@@ -630,25 +676,46 @@ def _overlap(opened_a, closed_a, opened_b, closed_b) -> bool:
                 or (known(closed_b) and known(opened_a) and closed_b < opened_a))
 
 
-def _same_space(merged: pd.DataFrame, row) -> int | None:
+def _same_space(merged: pd.DataFrame, row) -> tuple[int | None, str, float | None]:
+    """(index of the space ``row`` is, the rule that matched, metres apart) or (None, rule, metres) when none is:
+    the rule 'near_other_name' then says that a space lies within SAME_PLACE_M under another name and address."""
     if merged.empty:
-        return None
-    if not row["located_at_gemeinde"]:
-        distance = _metres(merged["lat"].astype(float), merged["lon"].astype(float), row["lat"], row["lon"])
-        near = distance[(distance <= SAME_PLACE_M) & ~merged["located_at_gemeinde"].astype(bool)]
-        if len(near):
-            return int(near.idxmin())
-    name, address = merged["name"].map(_key) == _key(row["name"]), merged["address"].map(_key)
-    same = merged[name & (address == _key(row["address"])) & (address != "")]
-    if len(same):
-        return int(same.index[0])
+        return None, "", None
+    names, addresses = merged["name"].map(_key), merged["address"].map(_key)
+    same_name = (names == _key(row["name"])) & (names != "")
+    same_address = (addresses == _key(row["address"])) & (addresses != "")
+    near, metres = _near(merged, row)
+    for rule, hits in (("near_same_name", near & same_name), ("near_same_address", near & same_address)):
+        if hits.any():
+            index = int(metres[hits].idxmin())
+            return index, rule, float(metres[index])
+    both = merged.index[same_name & same_address]
+    if len(both):
+        return int(both[0]), "same_name_and_address", None
     if row["located_at_gemeinde"]:
         # no coordinates to compare, and most OSM spaces carry no address: the same name in the same Gemeinde is the
         # same space (counted twice before, and the town's pillar doubled without a word)
-        named = merged[name & (address == "") & (merged["ags"] == row["ags"]) & (merged["osm_type"] != "local")]
+        named = merged.index[same_name & (addresses == "") & (merged["ags"] == row["ags"])
+                             & (merged["osm_type"] != "local")]
         if len(named):
-            return int(named.index[0])
-    return None
+            return int(named[0]), "same_name_in_gemeinde", None
+    if near.any():
+        return None, "near_other_name", float(metres[near].min())
+    return None, "", None
+
+
+def _near(merged: pd.DataFrame, row) -> tuple[pd.Series, pd.Series]:
+    """(within SAME_PLACE_M of ``row``, metres to it) per merged space; nothing is near a place put at its Gemeinde."""
+    if row["located_at_gemeinde"]:
+        return pd.Series(False, index=merged.index), pd.Series(float("nan"), index=merged.index)
+    metres = _metres(merged["lat"].astype(float), merged["lon"].astype(float), row["lat"], row["lon"])
+    return (metres <= SAME_PLACE_M) & ~merged["located_at_gemeinde"].astype(bool), metres
+
+
+def _nearest(merged: pd.DataFrame, row) -> int:
+    """Index of the merged space nearest to ``row`` (for a decision that kept them apart)."""
+    _, metres = _near(merged.iloc[:-1], row)  # the row itself was just appended
+    return int(metres.idxmin())
 
 
 def _metres(lat, lon, lat0, lon0):
@@ -710,9 +777,10 @@ def active_on(spaces: pd.DataFrame, date) -> pd.DataFrame:
     the town's dates for that place say (OSM is the record of the day; the town's dates may be an
     earlier offer at the same place)."""
     day = pd.Timestamp(date).date()
-    opened = spaces["opened"].map(lambda d: d is None or pd.isna(d) or d <= day)
-    closed = spaces["closed"].map(lambda d: d is None or pd.isna(d) or d >= day)
-    in_osm = spaces["sources"].fillna("").str.contains("osm_coworking")
+    # dates as parsed (datetime.date) or as read back from the warehouse (Timestamp): compared as dates
+    opened = spaces["opened"].map(lambda d: d is None or pd.isna(d) or pd.Timestamp(d).date() <= day)
+    closed = spaces["closed"].map(lambda d: d is None or pd.isna(d) or pd.Timestamp(d).date() >= day)
+    in_osm = spaces["osm_type"] != "local"  # the typed column, not a search of the sources text
     return spaces[in_osm | (opened & closed)]
 
 

@@ -393,28 +393,86 @@ def test_a_listed_space_without_coordinates_matches_an_osm_space_of_its_name_wit
 def test_merge_counts_each_space_once_and_keeps_its_sources(delivery):
     local = local_inputs.place_spaces(parse(delivery)["local_spaces"], gemeinden_frame())
     osm = pd.DataFrame([
-        osm_space(1, "Coworking am Markt", 53.6280, 10.6900),  # 61 m from the temporary space: the same place
+        # 65 m from the temporary space, its name spelt otherwise (case, hyphen): the same place
+        osm_space(1, "Beispiel temporärer Coworking Space (Themenwoche)", 53.6280, 10.6900),
         osm_space(2, "BEISPIEL Stadtbücherei als Dritter Ort", 53.6301, 10.6801,  # same name and address
                   {"addr:street": "Beispielstrasse", "addr:housenumber": "3", "addr:postcode": "23879",
                    "addr:city": "Mölln"}),
         osm_space(3, "Ganz woanders", 53.70, 10.60),
     ])
-    merged = local_inputs.merge_spaces(osm, local)
+    decisions = []
+    merged = local_inputs.merge_spaces(osm, local, decisions)
     assert len(merged) == 4  # 3 OSM + the trial day; the duplicate local row and two matches absorbed
     by_name = merged.set_index("name")
-    assert by_name.loc["Coworking am Markt", "sources"] == "osm_coworking; local_inputs"
-    assert by_name.loc["Coworking am Markt", "local_kind"] == "temporary"
+    temporary = by_name.loc["Beispiel temporärer Coworking Space (Themenwoche)"]
+    assert (temporary["sources"], temporary["local_kind"]) == ("osm_coworking; local_inputs", "temporary")
+    # the repeated row of the temporary space stays visible: both town rows are listed
+    assert temporary["local_file"] == f"{DELIVERY}/{SPACES_FILE}:2; {DELIVERY}/{SPACES_FILE}:5"
     assert by_name.loc["BEISPIEL Stadtbücherei als Dritter Ort", "sources"] == "osm_coworking; local_inputs"
     assert by_name.loc["Ganz woanders", "sources"] == "osm_coworking" and not by_name.loc["Ganz woanders",
                                                                                         "locally_reported"]
     trial = by_name.loc["BEISPIEL Probearbeitstag im Nachbarort"]
     assert (trial["osm_type"], trial["sources"], trial["located_at_gemeinde"]) == ("local", "local_inputs", True)
     assert trial["local_file"] == f"{DELIVERY}/{SPACES_FILE}:4"
+    # every merge is a recorded decision with its rule
+    assert [(d["decision"], d["rule"], d["local_file"].rsplit(":", 1)[1], d["other_osm_id"]) for d in decisions] == [
+        ("merged_into_osm", "near_same_name", "2", 1), ("merged_into_osm", "same_name_and_address", "3", 2),
+        ("repeat_dropped", "near_same_name", "5", 1)]
+    assert decisions[0]["distance_m"] == pytest.approx(64.6, abs=0.1)
     # the merged supply counts only spaces open on the date (OSM-mapped ones are open at the query date):
     # a past trial day stays listed but is not supply
     active = local_inputs.active_on(merged, "2023-11-20")
-    assert set(active["name"]) == {"Coworking am Markt", "BEISPIEL Stadtbücherei als Dritter Ort", "Ganz woanders"}
+    assert set(active["name"]) == {"Beispiel temporärer Coworking Space (Themenwoche)",
+                                   "BEISPIEL Stadtbücherei als Dritter Ort", "Ganz woanders"}
     assert "BEISPIEL Probearbeitstag im Nachbarort" in set(local_inputs.active_on(merged, "2023-05-15")["name"])
+
+
+def with_rows(delivery: Path, *rows: list[str]) -> pd.DataFrame:
+    """Only ``rows`` (the cells up to 'Geschlossen am'), delivered beside the example list and placed."""
+    path = delivery / DELIVERY / SPACES_FILE
+    lines = path.read_text(encoding="utf-8").splitlines()
+    tail = "BEISPIEL Citymanagement;BEISPIELDATEN (Testfixture, keine echten Angaben);dl-de/by-2-0"
+    path.write_text("\n".join([*lines, *(";".join([*row, tail]) for row in rows)]) + "\n", encoding="utf-8")
+    spaces = parse(delivery)["local_spaces"]
+    return local_inputs.place_spaces(spaces[spaces["row"] > len(lines)], gemeinden_frame())
+
+
+TOWN_HALL = ["BEISPIEL Coworking im Rathaus", "Am Markt 1, 23879 Mölln", "01053090", "53,6275", "10,6895",
+             "dauerhaft", "10", "01.01.2023", ""]
+LIBRARY = ["BEISPIEL Lesesaal der Stadtbibliothek", "Hauptstraße 5, 23879 Mölln", "01053090", "53,62808", "10,6895",
+           "Bibliothek/Dritter Ort", "6", "01.01.2023", ""]
+
+
+def test_two_different_places_near_each_other_stay_two(delivery):
+    """A town hall's coworking room and the library 65 m away were one space within 100 m, and the indicator
+    counted 1 instead of 2; being near is not enough, the name or the address must match too."""
+    local = with_rows(delivery, TOWN_HALL, LIBRARY)
+    decisions = []
+    merged = local_inputs.merge_spaces(pd.DataFrame(columns=local_inputs.MERGED_COLUMNS), local, decisions)
+    active = local_inputs.active_on(merged, "2023-11-20")
+    assert set(active["name"]) == {TOWN_HALL[0], LIBRARY[0]}
+    kept_apart = [d for d in decisions if d["decision"] == "kept_apart"]
+    assert [(d["name"], d["other_name"]) for d in kept_apart] == [(LIBRARY[0], TOWN_HALL[0])]
+    assert kept_apart[0]["distance_m"] == pytest.approx(64.5, abs=1)
+    # the same place listed twice, near and under one address, is still one space (another spelling of the name)
+    same = with_rows(delivery, TOWN_HALL, [TOWN_HALL[0].upper() + " (Neu)", *TOWN_HALL[1:]])
+    merged = local_inputs.merge_spaces(pd.DataFrame(columns=local_inputs.MERGED_COLUMNS), same)
+    assert merged["name"].str.contains("Rathaus", case=False).sum() == 1
+
+
+def test_a_listed_place_near_an_osm_space_of_another_name_is_not_folded_into_it(delivery):
+    """The town's library, 65 m from a coworking space mapped in OSM, was folded into the OSM space: the town's
+    list counted one place fewer."""
+    local = with_rows(delivery, LIBRARY)
+    osm = pd.DataFrame([osm_space(1, "Coworking im Rathaus", 53.6275, 10.6895)])
+    decisions = []
+    merged = local_inputs.merge_spaces(osm, local, decisions)
+    by_name = merged.set_index("name")
+    assert by_name.loc["Coworking im Rathaus", "sources"] == "osm_coworking"
+    assert by_name.loc[LIBRARY[0], "sources"] == "local_inputs"
+    assert len(local_inputs.active_on(merged, "2023-11-20")) == 2
+    assert [(d["decision"], d["rule"], d["other_osm_id"]) for d in decisions if d["name"] == LIBRARY[0]] == [
+        ("kept_apart", "near_other_name", 1)]
 
 
 def test_a_delivery_named_in_capitals_is_read(delivery):
