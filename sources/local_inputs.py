@@ -790,28 +790,40 @@ TEMPLATE_NOTES = {
     "coworking": [
         "Eine Zeile je Coworking-Ort oder -Angebot (auch temporäre Orte und Probearbeitstage).",
         "Dateiname: coworking_<AGS Ihrer Stadt>[_Text].csv oder .xlsx, in einem Ordner local-inputs/<JJJJ-MM-TT>/.",
+        "Nur das erste Tabellenblatt wird gelesen: alle Zeilen dorthin; weitere Blätter außer 'Hinweise' leer lassen.",
         "AGS: 8-stelliger Amtlicher Gemeindeschlüssel der Gemeinde, in der der Ort liegt.",
         "Breitengrad/Längengrad: WGS84 in Dezimalgrad (z. B. 53,6270 / 10,6890); leer lassen, wenn unbekannt "
-        "(der Ort wird dann am Gemeindemittelpunkt verortet und so gekennzeichnet).",
+        "(der Ort wird dann an einem Punkt innerhalb der Gemeinde verortet und so gekennzeichnet).",
         f"Art: {', '.join(KIND_LABELS)}.",
+        "temporär und Probearbeitstag: 'Eröffnet am' und 'Geschlossen am' angeben (Probearbeitstag: zweimal "
+        "derselbe Tag).",
+        "Arbeitsplätze: ganze Zahl ohne Trennzeichen (1000) oder mit Tausenderpunkt (1.000).",
         "Datumsangaben TT.MM.JJJJ; nicht in der Zukunft.",
         "Lieferant und Lizenz in jeder Zeile (z. B. 'Stadt Mölln' und 'dl-de/by-2-0').",
     ],
     "umfrage": [
-        "Eine Zeile je Antwortoption einer Frage.",
+        "Eine Zeile je Antwortoption einer Frage; jede Frage (Fragecode) in nur einer Datei der Lieferung.",
         "Dateiname: umfrage_<AGS Ihrer Stadt>[_Text].csv oder .xlsx, in einem Ordner local-inputs/<JJJJ-MM-TT>/.",
-        "Anteil (%): Anteil der Befragten mit dieser Antwort, 0 bis 100.",
+        "Nur das erste Tabellenblatt wird gelesen: alle Zeilen dorthin; weitere Blätter außer 'Hinweise' leer lassen.",
+        "Anteil (%): Anteil der Befragten mit dieser Antwort, 0 bis 100 (26 für 26 %, nicht 0,26).",
+        "Mehrfachnennung: 'ja', wenn mehrere Antworten gewählt werden konnten; sonst leer oder 'nein'. Bei einer "
+        "Frage ohne Mehrfachnennung ergeben die Anteile zusammen 100 (bis auf Rundung): alle Antworten angeben, "
+        "auch 'weiß nicht' oder 'keine Angabe'.",
+        "Befragte: mindestens 1; ganze Zahl ohne Trennzeichen (1000) oder mit Tausenderpunkt (1.000).",
         "Feldzeit von/bis: TT.MM.JJJJ; nicht in der Zukunft.",
         "Umfrageergebnisse erscheinen im Bericht der Stadt als eigene Angaben; sie gehen nicht in den Index ein.",
     ],
 }
+# The workbooks' creation and modification time and the time of every part in the archive: fixed, so that writing
+# the templates again gives the same bytes (with the time of the run they showed as changed in git every time)
+TEMPLATE_TIME = dt.datetime(2000, 1, 1)
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip archive can store
 
 
 def write_templates(folder) -> list:
-    """CSV (header only, semicolons, UTF-8) and XLSX (header row + a sheet 'Hinweise') per kind."""
+    """CSV (header only, semicolons, UTF-8) and XLSX (header row + a sheet 'Hinweise') per kind; the same bytes on
+    every run (``_fixed_time_xlsx``)."""
     from pathlib import Path
-
-    from openpyxl import Workbook
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -819,21 +831,54 @@ def write_templates(folder) -> list:
     for kind, headers in (("coworking", SPACE_HEADERS), ("umfrage", SURVEY_HEADERS)):
         csv_path = folder / f"{kind}_vorlage.csv"
         csv_path.write_text(";".join(headers) + "\n", encoding="utf-8")
-        workbook = Workbook()
-        sheet = workbook.active
-        sheet.title = kind.capitalize()
-        sheet.append(list(headers))
-        notes = workbook.create_sheet("Hinweise")
-        for line in TEMPLATE_NOTES[kind]:
-            notes.append([line])
         xlsx_path = folder / f"{kind}_vorlage.xlsx"
-        workbook.save(xlsx_path)
+        xlsx_path.write_bytes(_fixed_time_xlsx(kind.capitalize(), list(headers), TEMPLATE_NOTES[kind]))
         written += [csv_path, xlsx_path]
     return written
 
 
-if __name__ == "__main__":
-    import sys
+def _fixed_time_xlsx(title: str, headers: list[str], notes: list[str]) -> bytes:
+    """The template workbook (a sheet ``title`` with the header row, a sheet 'Hinweise' with ``notes``) with
+    TEMPLATE_TIME as its document times and ZIP_TIME on every part. openpyxl stamps the modification time and every
+    part with the time of the run when it saves, so the archive is written again part by part, in the same order,
+    with the fixed times."""
+    import zipfile
 
-    for path in write_templates(sys.argv[1] if len(sys.argv) > 1 else "templates/local-inputs"):
+    from openpyxl import Workbook
+    from openpyxl.xml.functions import tostring
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = title
+    sheet.append(headers)
+    hints = workbook.create_sheet(NOTES_SHEET)
+    for line in notes:
+        hints.append([line])
+    stamped, fixed = io.BytesIO(), io.BytesIO()
+    workbook.save(stamped)
+    workbook.properties.created = workbook.properties.modified = TEMPLATE_TIME
+    core = tostring(workbook.properties.to_tree())  # what openpyxl writes as docProps/core.xml, with fixed times
+    with zipfile.ZipFile(stamped) as source, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as target:
+        for part in source.infolist():
+            data = core if part.filename == "docProps/core.xml" else source.read(part.filename)
+            info = zipfile.ZipInfo(part.filename, ZIP_TIME)
+            info.create_system = 3  # the same bytes on every system (zipfile writes 0 on Windows)
+            target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+    return fixed.getvalue()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m sources.local_inputs [folder]``: write the templates into ``folder`` and print their paths."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m sources.local_inputs",
+                                     description="Write the templates of the towns' own data (CSV and XLSX of the "
+                                                 "coworking list and the survey results; docs/local-inputs.md).")
+    parser.add_argument("folder", nargs="?", default="templates/local-inputs",
+                        help="where to write them (default: templates/local-inputs)")
+    for path in write_templates(parser.parse_args(argv).folder):
         print(path)
+
+
+if __name__ == "__main__":
+    main()

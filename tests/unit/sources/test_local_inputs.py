@@ -45,13 +45,26 @@ def test_templates_are_the_documented_headers_and_regenerate_identically(tmp_pat
     assert (TEMPLATES / "umfrage_vorlage.csv").read_text(encoding="utf-8").strip().split(";") == \
         list(local_inputs.SURVEY_HEADERS)
     local_inputs.write_templates(tmp_path)
-    for name in ("coworking_vorlage.csv", "umfrage_vorlage.csv"):
-        assert (tmp_path / name).read_bytes() == (TEMPLATES / name).read_bytes()
+    # the workbooks too: openpyxl stamped them with the time of the run, and every regeneration showed them changed
+    for name in ("coworking_vorlage.csv", "umfrage_vorlage.csv", "coworking_vorlage.xlsx", "umfrage_vorlage.xlsx"):
+        assert (tmp_path / name).read_bytes() == (TEMPLATES / name).read_bytes(), name
     from openpyxl import load_workbook
     for kind, headers in (("coworking", local_inputs.SPACE_HEADERS), ("umfrage", local_inputs.SURVEY_HEADERS)):
         workbook = load_workbook(TEMPLATES / f"{kind}_vorlage.xlsx", read_only=True)
         assert next(workbook.worksheets[0].iter_rows(values_only=True)) == tuple(headers)
         assert workbook.sheetnames[1] == "Hinweise"
+
+
+def test_help_prints_the_usage_and_writes_no_templates(tmp_path, monkeypatch, capsys):
+    """`python -m sources.local_inputs --help` wrote the four templates into a folder named '--help'."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as done:
+        local_inputs.main(["--help"])
+    assert done.value.code == 0 and "usage: python -m sources.local_inputs" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+    local_inputs.main(["vorlagen"])
+    assert sorted(p.name for p in (tmp_path / "vorlagen").iterdir()) == [
+        "coworking_vorlage.csv", "coworking_vorlage.xlsx", "umfrage_vorlage.csv", "umfrage_vorlage.xlsx"]
 
 
 def test_example_delivery_is_parsed_with_provenance(delivery):
