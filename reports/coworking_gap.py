@@ -165,7 +165,8 @@ def _latest_gap(tables: GapTables, ags: str) -> dict | None:
 def _share_level_de(row: dict) -> str | None:
     """'Wert des Gemeindeverbands (für alle Mitgliedsgemeinden gleich)' when the INKAR share is a Verband's value
     passed to its member, in the words of the indicator table (indicators.flags), else None. The share line of a
-    Verband member (Schönberg (Holstein): Amt Probstei's 12.5 %) did not say so while the table on the same page did."""
+    Verband member (Schönberg (Holstein): Amt Probstei's 12.5 %) did not say so while the table on the same page
+    did."""
     level = row.get("long_distance_share_level")
     return flags.render_value_note(source_level=level, lang="de") if level and level != "gemeinde" else None
 
@@ -178,9 +179,9 @@ def _basis_de(row: dict, level_de: str | None = None) -> str | None:
         return (f"Pendleratlas-Ströme {row.get('long_distance_flows_year')} ab {km} km (nur die 10 wichtigsten Ziele: "
                 "eine Untergrenze)")
     if row.get("basis") == "inkar_estimate":
-        of = f"; {level_de}" if level_de else ""
-        return (f"INKAR-Anteil der Arbeitswege ab 50 km ({row.get('long_distance_share_year')}{of}) "
-                "× Erwerbstätige am Wohnort")
+        of = f"; Anteil: {level_de}" if level_de else ""
+        return (f"INKAR-Anteil der Arbeitswege ab 50 km ({row.get('long_distance_share_year')}) "
+                f"× Erwerbstätige am Wohnort{of}")
     return None
 
 

@@ -790,7 +790,8 @@ TEMPLATE_NOTES = {
     "coworking": [
         "Eine Zeile je Coworking-Ort oder -Angebot (auch temporäre Orte und Probearbeitstage).",
         "Dateiname: coworking_<AGS Ihrer Stadt>[_Text].csv oder .xlsx, in einem Ordner local-inputs/<JJJJ-MM-TT>/.",
-        "Nur das erste Tabellenblatt wird gelesen: alle Zeilen dorthin; weitere Blätter außer 'Hinweise' leer lassen.",
+        "Nur das erste Tabellenblatt wird gelesen: alle Zeilen dorthin; weitere Blätter außer 'Hinweise' leer "
+        "lassen.",
         "AGS: 8-stelliger Amtlicher Gemeindeschlüssel der Gemeinde, in der der Ort liegt.",
         "Breitengrad/Längengrad: WGS84 in Dezimalgrad (z. B. 53,6270 / 10,6890); leer lassen, wenn unbekannt "
         "(der Ort wird dann an einem Punkt innerhalb der Gemeinde verortet und so gekennzeichnet).",
@@ -804,7 +805,8 @@ TEMPLATE_NOTES = {
     "umfrage": [
         "Eine Zeile je Antwortoption einer Frage; jede Frage (Fragecode) in nur einer Datei der Lieferung.",
         "Dateiname: umfrage_<AGS Ihrer Stadt>[_Text].csv oder .xlsx, in einem Ordner local-inputs/<JJJJ-MM-TT>/.",
-        "Nur das erste Tabellenblatt wird gelesen: alle Zeilen dorthin; weitere Blätter außer 'Hinweise' leer lassen.",
+        "Nur das erste Tabellenblatt wird gelesen: alle Zeilen dorthin; weitere Blätter außer 'Hinweise' leer "
+        "lassen.",
         "Anteil (%): Anteil der Befragten mit dieser Antwort, 0 bis 100 (26 für 26 %, nicht 0,26).",
         "Mehrfachnennung: 'ja', wenn mehrere Antworten gewählt werden konnten; sonst leer oder 'nein'. Bei einer "
         "Frage ohne Mehrfachnennung ergeben die Anteile zusammen 100 (bis auf Rundung): alle Antworten angeben, "

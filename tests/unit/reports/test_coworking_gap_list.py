@@ -102,7 +102,8 @@ def test_the_share_of_a_verband_member_says_it_is_the_verbands_value():
     gap = _latest_gap(SimpleNamespace(gaps={"01057073": row}), "01057073")
     verband = flags.render_value_note(source_level="gemeindeverband", lang="de")
     assert gap["share_level_de"] == verband == "Wert des Gemeindeverbands (für alle Mitgliedsgemeinden gleich)"
-    assert gap["basis_de"] == f"INKAR-Anteil der Arbeitswege ab 50 km (2019; {verband}) × Erwerbstätige am Wohnort"
+    assert gap["basis_de"] == ("INKAR-Anteil der Arbeitswege ab 50 km (2019) × Erwerbstätige am Wohnort; "
+                               f"Anteil: {verband}")
     own = _latest_gap(SimpleNamespace(gaps={"01053090": {**row, "long_distance_share_level": "gemeinde"}}),
                       "01053090")
     assert own["share_level_de"] is None and "Gemeindeverband" not in own["basis_de"]

@@ -242,7 +242,8 @@ def answer(tmp_path, elements) -> pd.DataFrame:
 
 def coworking(osm_id, lat, lon, osm_type="node", **tags):
     element = {"type": osm_type, "id": osm_id, "tags": {"amenity": "coworking_space", **tags}}
-    return {**element, "lat": lat, "lon": lon} if osm_type == "node" else {**element, "center": {"lat": lat, "lon": lon}}
+    point = {"lat": lat, "lon": lon}
+    return {**element, **point} if osm_type == "node" else {**element, "center": point}
 
 
 def test_a_space_mapped_as_node_and_as_building_is_counted_once(tmp_path, caplog):
