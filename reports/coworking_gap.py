@@ -15,10 +15,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from indicators import flags
 from indicators.coworking_gap import gap_parameters
 from reports.downloads import Table
 from reports.labels import de_number, german_sort_key, source_label
 from reports.maps import SIMPLIFY_M, TownGeometries, to_metres
+from sources.local_inputs import active_on
+from sources.osm_coworking import METRIC_CRS, within_reach
+from sources.registry import label_vintage
 
 KIND_LABELS = {"permanent": "dauerhaft", "temporary": "temporär", "trial_day": "Probearbeitstag",
                "third_place": "Bibliothek/Dritter Ort"}
@@ -32,7 +36,8 @@ class GapTables:
     (NULL = None), which is what the section showed from the per-town frames."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, ags: str | None = None):
-        self.gaps = {row["ags"]: row for row in _dicts(con, LATEST_GAP, ags)}
+        within = f"coworking_spaces_within_{gap_parameters()['reach_km']:g}km"
+        self.gaps = {row["ags"]: row for row in _dicts(con, LATEST_GAP, ags, within=within)}
         self.destinations: dict[str, list[dict]] = {}
         for row in _dicts(con, DESTINATIONS, ags):
             self.destinations.setdefault(row.pop("ags"), []).append(row)
@@ -42,11 +47,30 @@ class GapTables:
 
 
 # per town the row of the ranking page's period (coworking_gap_ranking's), else its newest before it, else its newest,
-# under the current method (the rows of earlier methods stay in the table)
-LATEST_GAP = """SELECT * FROM coworking_gap
-                WHERE ($ags IS NULL OR ags = $ags) AND method_version = (SELECT method_version FROM current_method)
-                QUALIFY row_number() OVER (PARTITION BY ags ORDER BY
-                    coalesce(period <= (SELECT max(period) FROM coworking_gap_ranking), TRUE) DESC, period DESC) = 1"""
+# under the current method (the rows of earlier methods stay in the table); with
+# - the territorial level of the INKAR share it shows (a Verband member carries its Gemeindeverband's value, which the
+#   page says, as the indicator table does), and
+# - the coworking observation behind its count of spaces within reach (the latest year up to the period, as
+#   indicators/coworking_gap.py takes it, of that value): the section lists the spaces of that vintage open on that
+#   date, so that the list is what the tile counts
+LATEST_GAP = """
+WITH gap AS (
+    SELECT * FROM coworking_gap
+    WHERE ($ags IS NULL OR ags = $ags) AND method_version = (SELECT method_version FROM current_method)
+    QUALIFY row_number() OVER (PARTITION BY ags ORDER BY
+        coalesce(period <= (SELECT max(period) FROM coworking_gap_ranking), TRUE) DESC, period DESC) = 1
+)
+SELECT gap.*,
+       (SELECT o.source_level FROM observations o
+        WHERE o.ags = gap.ags AND o.source_id = 'inkar' AND o.measure = 'commuters_50km_share'
+          AND year(o.reference_date) = gap.long_distance_share_year
+        ORDER BY o.vintage DESC LIMIT 1) AS long_distance_share_level,
+       (SELECT {'vintage': o.vintage, 'reference_date': o.reference_date} FROM observations o
+        WHERE o.ags = gap.ags AND o.measure = $within AND o.value IS NOT NULL AND gap.spaces_within_reach IS NOT NULL
+          AND year(o.reference_date) <= gap.period
+        ORDER BY year(o.reference_date) DESC, o.value = gap.spaces_within_reach DESC, o.reference_date DESC,
+                 o.vintage DESC LIMIT 1) AS coworking_observation
+FROM gap"""
 
 # The ten main destinations of each town's latest Pendleratlas year, named where the register knows them. The
 # flows keep the keys of their year. A destination key that ended after the flow's date (the first end of the key
@@ -93,8 +117,8 @@ SURVEYS = """SELECT ags, question_code, question, answer, share, respondents, fi
              FROM local_survey_results WHERE $ags IS NULL OR ags = $ags ORDER BY ags, question_code, row"""
 
 
-def _dicts(con, sql: str, ags: str | None) -> list[dict]:
-    cursor = con.execute(sql, {"ags": ags})
+def _dicts(con, sql: str, ags: str | None, **parameters) -> list[dict]:
+    cursor = con.execute(sql, {"ags": ags, **parameters})
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
@@ -107,7 +131,8 @@ def coworking_gap_context(con: duckdb.DuckDBPyConnection | None, geoms: TownGeom
     reach_km = gap_parameters()["reach_km"]
     tables = GapTables(con, ags) if tables is None else tables
     gap = _latest_gap(tables, ags)
-    spaces = _spaces_within_reach(load_spaces(con) if spaces is None else spaces, geoms, ags, reach_km)
+    spaces = _spaces_within_reach(load_spaces(con) if spaces is None else spaces, geoms, ags, reach_km,
+                                  (gap or {}).get("coworking_observation"))
     destinations = [{**row, "name": destination_name(row)} for row in tables.destinations.get(ags, [])]
     return {
         "gap": gap, "reach_km": reach_km, "spaces": spaces.to_dict("records") if len(spaces) else [], "destinations": destinations,
@@ -132,20 +157,31 @@ def _latest_gap(tables: GapTables, ags: str) -> dict | None:
     if row is None:
         return None
     row = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
-    return {**row, "basis_de": _basis_de(row), "figure_year": _figure_year(row),
+    level_de = _share_level_de(row)
+    return {**row, "share_level_de": level_de, "basis_de": _basis_de(row, level_de), "figure_year": _figure_year(row),
             "coworking_data_de": _coworking_data_de(row.get("coworking_data"))}
 
 
-def _basis_de(row: dict) -> str | None:
+def _share_level_de(row: dict) -> str | None:
+    """'Wert des Gemeindeverbands (für alle Mitgliedsgemeinden gleich)' when the INKAR share is a Verband's value
+    passed to its member, in the words of the indicator table (indicators.flags), else None. The share line of a
+    Verband member (Schönberg (Holstein): Amt Probstei's 12.5 %) did not say so while the table on the same page
+    did."""
+    level = row.get("long_distance_share_level")
+    return flags.render_value_note(source_level=level, lang="de") if level and level != "gemeinde" else None
+
+
+def _basis_de(row: dict, level_de: str | None = None) -> str | None:
     """German wording of which figure the long-distance count rests on, from the typed ``basis``
-    (indicators/coworking_gap.py chose it: the larger of flows and estimate)."""
+    (indicators/coworking_gap.py chose it: the larger of flows and estimate); ``level_de`` names a Verband's share."""
     if _rests_on_flows(row):
         km = de_number(gap_parameters()["long_distance_km"], 0)
         return (f"Pendleratlas-Ströme {row.get('long_distance_flows_year')} ab {km} km (nur die 10 wichtigsten Ziele: "
                 "eine Untergrenze)")
     if row.get("basis") == "inkar_estimate":
+        of = f"; Anteil: {level_de}" if level_de else ""
         return (f"INKAR-Anteil der Arbeitswege ab 50 km ({row.get('long_distance_share_year')}) "
-                "× Erwerbstätige am Wohnort")
+                f"× Erwerbstätige am Wohnort{of}")
     return None
 
 
@@ -175,27 +211,72 @@ def _coworking_data_de(text: str | None) -> str | None:
 
 
 def load_spaces(con) -> pd.DataFrame:
-    """The coworking spaces of the latest vintage (every town's section filters the same frame)."""
-    return con.execute("""SELECT name, lat, lon, local_kind, sources, locally_reported, located_at_gemeinde,
-                                 supplier, licence, desks, opened, closed, vintage
-                          FROM coworking_spaces QUALIFY vintage = max(vintage) OVER ()""").df()
+    """The coworking spaces of every vintage, ordered by vintage (every town's section takes the vintage its tile
+    counts, ``_of_vintage``), with their coordinates in the indicator's METRIC_CRS (``x_m``, ``y_m``)."""
+    from pyproj import Transformer
+
+    spaces = con.execute("""SELECT osm_type, name, lat, lon, local_kind, sources, locally_reported, located_at_gemeinde,
+                                   supplier, licence, desks, opened, closed, vintage
+                            FROM coworking_spaces ORDER BY vintage, osm_type, osm_id""").df()
+    x, y = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True).transform(
+        spaces["lon"].to_numpy(dtype=float), spaces["lat"].to_numpy(dtype=float))
+    return spaces.assign(x_m=x, y_m=y)
 
 
 _EMPTY_SPACES: dict[tuple, pd.DataFrame] = {}  # read only by the callers
+_TO_METRIC = None  # EPSG:3035 (the maps') -> METRIC_CRS (the indicator's), made on first use
 
 
-def _spaces_within_reach(spaces: pd.DataFrame, geoms: TownGeometries, ags: str, reach_km: float) -> pd.DataFrame:
+def _spaces_within_reach(spaces: pd.DataFrame, geoms: TownGeometries, ags: str, reach_km: float,
+                         observation: dict | None = None) -> pd.DataFrame:
+    """The spaces the tile 'Coworking-Orte bis 10 km' counts: those of the vintage of the coworking ``observation``
+    behind it (else the latest) that are open on its date (``active_on``, the indicator's rule: a closed temporary
+    space or a past trial day is not supply) and within reach of the town (``within_reach``, the indicator's rule on
+    the unrounded distance in its CRS). The distance shown is rounded after that test: a space 10.03 km away was
+    listed as '10,0 km' beside a tile that did not count it, and closed spaces stood in the list unmarked."""
     if spaces.empty or not geoms.has(ags):
-        key = tuple(spaces.columns)  # the same empty frame for every such page (building it cost ~2 ms)
-        if key not in _EMPTY_SPACES:
-            _EMPTY_SPACES[key] = spaces.head(0).assign(distance_km=[], kind_de=[], sources_de=[])
-        return _EMPTY_SPACES[key]
-    spaces = spaces.copy()  # the shared frame stays as loaded
-    spaces["distance_km"] = (geoms.distances_m(ags, spaces["lon"], spaces["lat"]) / 1000).round(1)
-    spaces = spaces[spaces["distance_km"] <= reach_km].sort_values(["distance_km", "name"])
-    spaces["kind_de"] = spaces["local_kind"].map(KIND_LABELS).fillna("Coworking-Space")
-    spaces["sources_de"] = spaces["sources"].map(_sources_de)
-    return spaces
+        return _empty(spaces)
+    vintage = observation["vintage"] if observation else spaces["vintage"].iloc[-1]
+    day = observation["reference_date"] if observation else label_vintage(vintage)
+    spaces = active_on(_of_vintage(spaces, vintage), day)
+    area = _metric_area(geoms, ags)
+    spaces = spaces[within_reach(area, spaces["x_m"], spaces["y_m"], reach_km)]
+    metres = shapely.distance(area, shapely.points(spaces["x_m"].to_numpy(), spaces["y_m"].to_numpy()))
+    spaces = spaces.assign(distance_km=np.round(metres / 1000, 1), metres=metres).sort_values(["metres", "name"])
+    placed = spaces["located_at_gemeinde"].map(lambda flag: not pd.isna(flag) and bool(flag))
+    return spaces.drop(columns="metres").assign(
+        kind_de=spaces["local_kind"].map(KIND_LABELS).fillna("Coworking-Space"),
+        sources_de=spaces["sources"].map(_sources_de), location_de=placed.map({True: PLACED_DE, False: None}))
+
+
+# How a space without coordinates is placed (sources.local_inputs.place_spaces: a point inside its Gemeinde, the
+# polygon's representative point, not its centre)
+PLACED_DE = "Lage unbekannt: an einem Punkt innerhalb der Gemeinde verortet"
+
+
+def _empty(spaces: pd.DataFrame) -> pd.DataFrame:
+    """The same empty frame for every page without spaces (building it cost ~2 ms)."""
+    key = tuple(spaces.columns)
+    if key not in _EMPTY_SPACES:
+        _EMPTY_SPACES[key] = spaces.head(0).assign(distance_km=[], kind_de=[], sources_de=[], location_de=[])
+    return _EMPTY_SPACES[key]
+
+
+def _of_vintage(spaces: pd.DataFrame, vintage: str) -> pd.DataFrame:
+    """The rows of one vintage of ``spaces`` (ordered by vintage, as load_spaces reads them): a slice found by
+    binary search instead of a comparison of every row on every page."""
+    vintages = spaces["vintage"].to_numpy()
+    start, end = np.searchsorted(vintages, vintage, "left"), np.searchsorted(vintages, vintage, "right")
+    return spaces.iloc[start:end]
+
+
+def _metric_area(geoms: TownGeometries, ags: str):
+    """The town's polygon in the indicator's METRIC_CRS (the maps hold it in EPSG:3035)."""
+    global _TO_METRIC
+    if _TO_METRIC is None:
+        from pyproj import Transformer
+        _TO_METRIC = Transformer.from_crs("EPSG:3035", METRIC_CRS, always_xy=True)
+    return shapely.transform(geoms.geoms[geoms.position[ags]], _TO_METRIC.transform, interleaved=False)
 
 
 def _surveys(rows: list[dict]) -> list[dict]:
@@ -332,7 +413,8 @@ def coworking_map(geoms: TownGeometries, ags: str, spaces: pd.DataFrame, destina
         fill = "none" if placed else "#2b6cb0"
         parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="5" fill="{fill}" stroke="#2b6cb0" stroke-width="2"/>')
     legend = [*(["● Coworking (Lage bekannt)"] if any(not placed for *_, placed in points) else []),
-              *(["○ Coworking, an der Gemeinde verortet"] if any(placed for *_, placed in points) else []),
+              *(["○ Coworking ohne genaue Lage (Punkt innerhalb der Gemeinde)"] if any(placed for *_, placed in points)
+                else []),
               *(["Linie: Hauptziel der Auspendler (km)"] if targets else [])]  # only what the map draws
     parts.append(f'<text x="8" y="{height - 8}" font-size="11">{escape(" — ".join(legend))}</text>')
     title = "Karte: Gemeinde, Coworking-Orte und Hauptziele der Auspendler"

@@ -4,11 +4,13 @@ A delivery is a folder ``local-inputs/<YYYY-MM-DD>/`` holding files ``coworking*
 ``umfrage*.csv|xlsx`` in the template layout (templates/local-inputs/): German headers, one row
 per space or per answer, and in every row who supplied the file (``Lieferant``) and under which
 licence (``Lizenz``), so that every value keeps its provenance. CSV files are semicolon-separated
-UTF-8 (a German spreadsheet's cp1252 export is read too); XLSX files use their first sheet.
+UTF-8 (a German spreadsheet's cp1252 export is read too); XLSX files use their first sheet, and any other sheet
+than the template's instructions (``Hinweise``) must be empty (a second sheet of places was silently left out).
 
 Validation is strict because the values are published: a wrong AGS, an unknown kind, a date
 in the future, a share outside 0–100 or a missing required value fails the release with a
-message naming file, row and column; the run then publishes nothing.
+message naming file, row and column; the run then publishes nothing. What only shows across rows (a
+survey question's answers, also across the files of one delivery) is checked over the whole delivery.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 import re
 
 import pandas as pd
@@ -24,6 +27,8 @@ from sources import OBSERVATION_COLUMNS
 from sources.errors import SourceError
 from sources.gigabit_grundbuch import THOUSANDS
 from sources.registry import Release, ReleaseFile
+
+log = logging.getLogger(__name__)
 
 # German header -> column; (required, kind of check)
 SPACE_HEADERS = {
@@ -44,15 +49,20 @@ SURVEY_HEADERS = {
     "AGS": ("ags", True, "ags"),
     "Fragecode": ("question_code", True, "text"),
     "Frage": ("question", False, "text"),
+    "Mehrfachnennung": ("multiple_choice", False, "yes_no"),
     "Antwort": ("answer", True, "text"),
     "Anteil (%)": ("share", True, "share"),
-    "Befragte": ("respondents", True, "count"),
+    "Befragte": ("respondents", True, "respondents"),
     "Feldzeit von": ("fieldwork_from", True, "date"),
     "Feldzeit bis": ("fieldwork_to", True, "date"),
     "Durchgeführt von": ("conducted_by", True, "text"),
     "Lieferant": ("supplier", True, "text"),
     "Lizenz": ("licence", True, "text"),
 }
+# Headers a file may leave out: 'Mehrfachnennung' came with the check that single-choice shares add up to 100, so a
+# file in the earlier template (without it) is read as it was meant then, every question single choice
+OPTIONAL_HEADERS = {"Mehrfachnennung"}
+READ_ONLY = {"multiple_choice"}  # read for the checks, not stored (local_survey_results has no such column)
 KIND_LABELS = ["dauerhaft", "temporär", "Probearbeitstag", "Bibliothek/Dritter Ort"]
 KINDS = {  # German label in the template (any case) -> stored kind
     "dauerhaft": "permanent",
@@ -60,8 +70,10 @@ KINDS = {  # German label in the template (any case) -> stored kind
     "probearbeitstag": "trial_day",
     "bibliothek/dritter ort": "third_place",
 }
+YES_NO = {"ja": True, "nein": False}
 SPACE_COLUMNS = [c for c, _, _ in SPACE_HEADERS.values()] + ["supplying_ags", "file", "row"]
-SURVEY_COLUMNS = [c for c, _, _ in SURVEY_HEADERS.values()] + ["supplying_ags", "file", "row"]
+SURVEY_COLUMNS = [c for c, _, _ in SURVEY_HEADERS.values() if c not in READ_ONLY] + ["supplying_ags", "file", "row"]
+NOTES_SHEET = "Hinweise"  # the template's sheet of instructions: the only sheet besides the first that may hold text
 
 
 def parse_release(release: Release, today: dt.date | None = None) -> dict[str, pd.DataFrame]:
@@ -69,11 +81,13 @@ def parse_release(release: Release, today: dt.date | None = None) -> dict[str, p
     today = today or dt.date.today()
     spaces = [_check_spaces(release.source_id, f, _read(release.source_id, f, SPACE_HEADERS, today))
               for f in release.files if f.role == "coworking"]
-    surveys = [_check_survey(release.source_id, f, _read(release.source_id, f, SURVEY_HEADERS, today))
-               for f in release.files if f.role == "survey"]
+    surveys = [_read(release.source_id, f, SURVEY_HEADERS, today) for f in release.files if f.role == "survey"]
     spaces = _frame(spaces, SPACE_COLUMNS)
-    surveys = _frame(surveys, SURVEY_COLUMNS)
+    # the across-row checks run over every survey row of the delivery: the same question in two of its files was
+    # published twice (shares adding up to 200 %)
+    surveys = _check_survey(release.source_id, _frame(surveys, [*SURVEY_COLUMNS, *READ_ONLY]))[SURVEY_COLUMNS]
     _check_dates_in_order(release.source_id, spaces, "opened", "closed", "Geschlossen am")
+    _check_periods(release.source_id, spaces)
     _check_dates_in_order(release.source_id, surveys, "fieldwork_from", "fieldwork_to", "Feldzeit bis")
     return {"local_spaces": spaces, "survey_results": surveys,
             "observations": pd.DataFrame(columns=OBSERVATION_COLUMNS)}
@@ -100,11 +114,12 @@ def _read(source_id: str, release_file: ReleaseFile, headers: dict, today: dt.da
     if not table:
         raise SourceError(source_id, release_file.relative_path, "empty file: expected the template's header row")
     header = [str(h or "").strip() for h in table[0]]
-    missing = [h for h in headers if h not in header]
+    missing = [h for h in headers if h not in header and h not in OPTIONAL_HEADERS]
     unknown = [h for h in header if h and h not in headers]
     if missing or unknown:
         raise SourceError(source_id, release_file.relative_path,
                           f"header does not match the template: missing {missing}, unknown {unknown}")
+    _check_columns(source_id, release_file.relative_path, table, header)
     records = []
     for number, row in enumerate(table[1:], start=2):
         cells = dict(zip(header, list(row) + [None] * (len(header) - len(row))))
@@ -113,7 +128,8 @@ def _read(source_id: str, release_file: ReleaseFile, headers: dict, today: dt.da
         record = {"file": release_file.relative_path, "row": number, "supplying_ags": town}
         for heading, (column, required, check) in headers.items():
             where = f"row {number}, column '{heading}'"
-            record[column] = _cell(source_id, release_file.relative_path, where, cells[heading], required, check, today)
+            record[column] = _cell(source_id, release_file.relative_path, where, cells.get(heading), required, check,
+                                   today)
         if "lat" in record and (record["lat"] is None) != (record["lon"] is None):
             given, other = ("Breitengrad", "Längengrad") if record["lat"] is not None else ("Längengrad", "Breitengrad")
             raise SourceError(source_id, release_file.relative_path,
@@ -124,14 +140,40 @@ def _read(source_id: str, release_file: ReleaseFile, headers: dict, today: dt.da
     return pd.DataFrame(records)
 
 
+def _column_name(index: int) -> str:
+    """The spreadsheet letter of the 0-based column ``index`` (0 -> A, 26 -> AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _check_columns(source_id: str, file: str, table: list[list], header: list[str]) -> None:
+    """SourceError for a column whose values would be left out: one without a header, or a header given twice.
+
+    Why: the rows are read by header, so a column without one (a note typed beside the table, a column inserted
+    and left unnamed) was dropped without a word, and of two columns with the same header only the last was read.
+    """
+    seen: dict[str, int] = {}
+    for index, heading in enumerate(header):
+        if heading and heading in seen:
+            raise SourceError(source_id, file, f"columns {_column_name(seen[heading])} and {_column_name(index)} both "
+                                               f"have the header '{heading}': only one would be read; delete one")
+        seen[heading] = index
+    for number, row in enumerate(table[1:], start=2):
+        for index, value in enumerate(row):
+            if (index >= len(header) or not header[index]) and not _blank(value):
+                raise SourceError(source_id, file, f"row {number}, column {_column_name(index)} (column {index + 1}) "
+                                                   f"holds {value!r} but the column has no header, so it would be "
+                                                   "left out: give it its template header or delete the column")
+
+
 def _table(source_id: str, release_file: ReleaseFile) -> list[list]:
+    """The cells of the file, one list per row: the CSV's, or the first sheet's of a workbook (``_sheet_rows``)."""
     if release_file.path.suffix.lower() == ".xlsx":
-        try:
-            from openpyxl import load_workbook
-            sheet = load_workbook(release_file.path, read_only=True, data_only=True).worksheets[0]
-            return [list(r) for r in sheet.iter_rows(values_only=True)]
-        except Exception as exc:  # openpyxl raises several types for a broken workbook
-            raise SourceError(source_id, release_file.relative_path, f"not a readable xlsx workbook ({exc})") from exc
+        return _sheet_rows(source_id, release_file)
     raw = release_file.path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -142,6 +184,50 @@ def _table(source_id: str, release_file: ReleaseFile) -> list[list]:
         raise SourceError(source_id, release_file.relative_path,
                           "header row has no ';': the template's CSV is semicolon-separated")
     return [row for row in csv.reader(io.StringIO(text), delimiter=";")]
+
+
+def _sheet_rows(source_id: str, release_file: ReleaseFile) -> list[list]:
+    """The first sheet's cell values; a SourceError when another sheet holds data or a formula has no saved result.
+
+    Only the first sheet is read, so a second sheet of places (same header) was silently half of the list (Mölln's
+    coworking_within_10km 1.0 -> 0.0): a workbook whose other sheets, the instructions ``Hinweise`` excepted, hold
+    anything is refused rather than read in part or guessed at. A formula saved without its result (a file written
+    by a program, not by Excel) reads as an empty cell, so its value would be lost: refused naming the cell.
+    """
+    from openpyxl import load_workbook
+
+    file = release_file.relative_path
+    try:
+        values = load_workbook(release_file.path, read_only=True, data_only=True)
+        formulas = load_workbook(release_file.path, read_only=True, data_only=False)
+        sheets = [(sheet.title, [list(r) for r in sheet.iter_rows(values_only=True)]) for sheet in values.worksheets]
+        written = [list(r) for r in formulas.worksheets[0].iter_rows(values_only=True)] if sheets else []
+        values.close()
+        formulas.close()
+    except Exception as exc:  # openpyxl raises several types for a broken workbook
+        raise SourceError(source_id, file, f"not a readable xlsx workbook ({exc})") from exc
+    if not sheets:
+        raise SourceError(source_id, file, "the workbook has no sheet")
+    for title, rows in sheets[1:]:
+        if title.strip().casefold() != NOTES_SHEET.casefold() and any(not _blank(v) for row in rows for v in row):
+            raise SourceError(source_id, file, f"sheet '{title}' holds data, but only the first sheet "
+                                               f"('{sheets[0][0]}') is read: put every row on the first sheet "
+                                               f"(only the template's sheet '{NOTES_SHEET}' may hold text)")
+    _check_formulas(source_id, file, sheets[0][1], written)
+    return sheets[0][1]
+
+
+def _check_formulas(source_id: str, file: str, values: list[list], written: list[list]) -> None:
+    """SourceError for the first formula cell whose result was not saved (``values``: the saved results, None for
+    such a cell; ``written``: what the cells hold, a formula as its text or an openpyxl formula object)."""
+    for number, (row, cells) in enumerate(zip(values, written), start=1):
+        for index, cell in enumerate(cells):
+            formula = isinstance(cell, str) and cell.startswith("=") or type(cell).__name__.endswith("Formula")
+            if formula and (index >= len(row) or row[index] is None):
+                raise SourceError(source_id, file, f"cell {_column_name(index)}{number}: the formula "
+                                                   f"{str(getattr(cell, 'text', cell))!r} was saved without its "
+                                                   "result, so the cell reads as empty: open the file in a "
+                                                   "spreadsheet program and save it again, or enter the value")
 
 
 def _blank(value) -> bool:
@@ -170,20 +256,16 @@ def _cell(source_id, file, where, value, required, check, today):
             problem = f"unknown kind {text!r}; allowed: {', '.join(KIND_LABELS)}"
         else:
             return kind
-    elif check in {"lat", "lon", "share", "count"}:
-        number = _number(text, whole=check == "count")
-        bounds = {"lat": (47.0, 55.2), "lon": (5.8, 15.1), "share": (0, 100), "count": (0, None)}[check]
-        if number is None:
-            problem = f"{text!r} is not a number"
-        elif number < bounds[0] or (bounds[1] is not None and number > bounds[1]):
-            problem = {"lat": f"latitude {number} is outside Germany (47.0–55.2)",
-                       "lon": f"longitude {number} is outside Germany (5.8–15.1)",
-                       "share": f"share {number} is outside 0–100",
-                       "count": f"{number} is negative"}[check]
-        elif check == "count" and number != int(number):
-            problem = f"{number} is not a whole number"
+    elif check == "yes_no":
+        answer = YES_NO.get(str(text).strip().lower())
+        if answer is None:
+            problem = f"{text!r} is neither 'ja' nor 'nein'"
         else:
-            return int(number) if check == "count" else number
+            return answer
+    elif check in NUMBER_BOUNDS:
+        number, problem = _numeric(text, check)
+        if problem is None:
+            return number
     elif check == "date":
         date = _date(text)
         if date is None:
@@ -193,6 +275,38 @@ def _cell(source_id, file, where, value, required, check, today):
         else:
             return date
     raise SourceError(source_id, file, f"{where}: {problem}")
+
+
+# numeric checks: (lowest, highest) allowed; count and respondents are whole numbers
+NUMBER_BOUNDS = {"lat": (47.0, 55.2), "lon": (5.8, 15.1), "share": (0, 100), "count": (0, None),
+                 "respondents": (1, None)}
+WHOLE = {"count", "respondents"}
+# a comma followed by exactly three digits: a thousand in English notation (1,000), one in German (1,000 = 1.000)
+AMBIGUOUS_COMMA = re.compile(r",\d{3}(?!\d)")
+
+
+def _numeric(text, check: str) -> tuple[float | int | None, str | None]:
+    """(value, None) of a numeric cell, or (None, the problem)."""
+    whole = check in WHOLE
+    if whole and isinstance(text, str) and AMBIGUOUS_COMMA.search(text):
+        # read as German it is a decimal (1,000 = 1 respondent), but in a whole-number column it is almost always
+        # an English thousands separator (a thousand): neither reading can be trusted
+        return None, (f"{text!r} is ambiguous in a whole-number column: a comma before three digits is a decimal "
+                      "comma in German (1) but a thousands separator in English (1000); write the number without "
+                      "separators (1000) or with a German thousands point (1.000)")
+    number = _number(text, whole=whole)
+    low, high = NUMBER_BOUNDS[check]
+    if number is None:
+        return None, f"{text!r} is not a number"
+    if number < low or (high is not None and number > high):
+        return None, {"lat": f"latitude {number} is outside Germany (47.0–55.2)",
+                      "lon": f"longitude {number} is outside Germany (5.8–15.1)",
+                      "share": f"share {number} is outside 0–100",
+                      "count": f"{number} is negative",
+                      "respondents": f"{number:g} respondents: a share needs at least 1 respondent"}[check]
+    if whole and number != int(number):
+        return None, f"{number} is not a whole number"
+    return (int(number) if whole else number), None
 
 
 def _number(value, whole: bool = False) -> float | None:
@@ -213,6 +327,13 @@ def _number(value, whole: bool = False) -> float | None:
 
 TOTAL_ANSWERS = re.compile(r"(ins)?gesamt|summe|total", re.IGNORECASE)
 FRACTION_SUM = 1.05  # shares of one question that add up to at most this were written as fractions of 1
+# How far the shares of a single-choice question may add up from 100: half a point per answer, the most that rounding
+# each share to a whole percent can add up to (three answers 33 / 33 / 33 = 99). A larger gap is an answer option left
+# out (list 'weiß nicht' or 'keine Angabe' too) or a wrong cell, e.g. 0,26 where 26 is meant (an Excel percent format)
+ROUNDING_PER_ANSWER = 0.5
+# kinds whose period is part of what they are: without both dates such an offer counted as open on every date
+# before and after it (a trial day with no closing date made Mölln's 2023 supply 2.0)
+DATED_KINDS = {"temporary": "temporär", "trial_day": "Probearbeitstag"}
 
 
 def _check_spaces(source_id: str, release_file: ReleaseFile, rows: pd.DataFrame) -> pd.DataFrame:
@@ -231,52 +352,136 @@ def _check_spaces(source_id: str, release_file: ReleaseFile, rows: pd.DataFrame)
     return rows
 
 
-def _check_survey(source_id: str, release_file: ReleaseFile, rows: pd.DataFrame) -> pd.DataFrame:
-    """A survey file's rows read as one set of answers per question (AGS and Fragecode), or a SourceError.
+def _check_periods(source_id: str, spaces: pd.DataFrame) -> None:
+    """SourceError for a temporary place or a trial day without its first or last day (file, row, column).
 
-    Each row passed its cell checks; these catch what only shows across rows and would otherwise be published as
-    the town's own evidence: a row about another Gemeinde than the file's, an answer listed twice, a total row,
-    two respondent counts for one question, and shares written as fractions of 1 (0,185 for 18,5 %): those of a
-    question adding up to about 1, or every share of the file at most 1 (a one-row question 0,45 and a multiple
-    choice 0,6 / 0,5 / 0,3 were published as 0.45 % and 0.6 %: bad-input review of 4 December).
+    Refused rather than given a default: any default (the delivery date, one day) would publish a supply the town
+    never stated, and an open end counted the offer as open on every later date (Mölln's 2023 value 2.0 from a
+    trial day without 'Geschlossen am').
     """
-    file = release_file.relative_path
+    for row in spaces[spaces["local_kind"].isin(list(DATED_KINDS))].itertuples():
+        for column, heading, side in (("closed", "Geschlossen am", "later"), ("opened", "Eröffnet am", "earlier")):
+            day = getattr(row, column)
+            if day is None or pd.isna(day):
+                raise SourceError(source_id, row.file, f"row {row.row}, column '{heading}': a place of kind "
+                                                       f"'{DATED_KINDS[row.local_kind]}' needs both dates (a trial "
+                                                       f"day: the same day twice); without this one it would count "
+                                                       f"as open on every {side} date")
+
+
+def _rows_of(rows: pd.DataFrame) -> str:
+    """'rows 2-4' of one file, or 'a.csv rows 2-4 and b.csv rows 2-4' across files (the SourceError names the first)."""
+    def span(group: pd.DataFrame) -> str:
+        low, high = group["row"].min(), group["row"].max()
+        return f"row {low}" if low == high else f"rows {low}-{high}"
+
+    files = list(dict.fromkeys(rows["file"]))
+    if len(files) == 1:
+        return span(rows)
+    return " and ".join(f"{file.rsplit('/', 1)[-1]} {span(rows[rows['file'] == file])}" for file in files)
+
+
+def _file_fractions(source_id: str, rows: pd.DataFrame) -> None:
+    """SourceError for a file whose every share lies between 0 and 1.
+
+    Per file, because a file is one spreadsheet's export: a one-row question 0,45 and a multiple choice 0,6 / 0,5 /
+    0,3 were published as 0.45 % and 0.6 % (bad-input review of 4 December)."""
+    for file, shares in rows.groupby("file", sort=False)["share"]:
+        shares = shares.dropna()
+        if len(shares) and 0 < shares.max() <= 1:  # one-row questions, or several that need not add up to 1
+            raise SourceError(source_id, file, f"column 'Anteil (%)': every share of the file lies between 0 and 1 "
+                                               f"(largest {shares.max():g}): fractions of 1 (0,45) where percent (45) "
+                                               "is expected")
+
+
+def _check_survey(source_id: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """The survey rows of one delivery, read as one set of answers per question (AGS and Fragecode), or a SourceError.
+
+    Each row passed its cell checks; these catch what only shows across rows and would otherwise be published as the
+    town's own evidence (``_check_answers``, ``_check_questions``). They run over every file of the delivery together:
+    a question delivered in two files (the first and a corrected one) was published twice.
+    """
+    if rows.empty:
+        return rows
+    _check_answers(source_id, rows)
+    questions = list(rows.groupby(["ags", "question_code"], sort=False))
+    for (_, code), question in questions:
+        _check_question(source_id, code, question)
+    _file_fractions(source_id, rows)  # after the questions: a question of fractions adding up to 1 says so there
+    for (_, code), question in questions:
+        _check_single_choice(source_id, code, question)
+    return rows
+
+
+def _check_answers(source_id: str, rows: pd.DataFrame) -> None:
+    """SourceError for a row about another Gemeinde than its file's, a total row, a question in two files of the
+    delivery, or an answer listed twice."""
     other = rows[rows["ags"] != rows["supplying_ags"]]
     if len(other):
         row = other.iloc[0]
-        raise SourceError(source_id, file, f"row {row['row']}, column 'AGS': {row['ags']} is not the town of the "
-                                           f"file name ({row['supplying_ags']}): a town delivers its own survey "
-                                           "results")
+        raise SourceError(source_id, row["file"], f"row {row['row']}, column 'AGS': {row['ags']} is not the town of "
+                                                  f"the file name ({row['supplying_ags']}): a town delivers its own "
+                                                  "survey results")
     totals = rows[rows["answer"].str.strip().str.fullmatch(TOTAL_ANSWERS)]
     if len(totals):
         row = totals.iloc[0]
-        raise SourceError(source_id, file, f"row {row['row']}, column 'Antwort': {row['answer']!r} is a total, not "
-                                           "an answer option: leave the total row out")
+        raise SourceError(source_id, row["file"], f"row {row['row']}, column 'Antwort': {row['answer']!r} is a total, "
+                                                  "not an answer option: leave the total row out")
+    files = rows.groupby(["ags", "question_code"], sort=False)["file"].nunique()
+    if (files > 1).any():
+        ags, code = files[files > 1].index[0]
+        question = rows[(rows["ags"] == ags) & (rows["question_code"] == code)]
+        raise SourceError(source_id, question["file"].iloc[0],
+                          f"question {code} is in more than one file of this delivery ({_rows_of(question)}), so it "
+                          "would be published twice: one file per question; a corrected file replaces the earlier "
+                          "one (delete the earlier file)")
     key = rows[["ags", "question_code"]].assign(answer=rows["answer"].str.strip().str.casefold())
     repeated = key.duplicated()
     if repeated.any():
         second = rows[repeated].iloc[0]
         first = rows[(key == key[repeated].iloc[0]).all(axis=1)].iloc[0]
-        raise SourceError(source_id, file, f"rows {first['row']} and {second['row']}: question "
-                                           f"{first['question_code']} lists the answer {first['answer']!r} twice")
-    for (ags, code), question in rows.groupby(["ags", "question_code"], sort=False):
-        if question["respondents"].nunique() > 1:
-            a, b = question.drop_duplicates("respondents").iloc[:2].itertuples()
-            raise SourceError(source_id, file, f"rows {a.row} and {b.row}, column 'Befragte': question {code} has "
-                                               f"{a.respondents} and {b.respondents} respondents; one count per "
-                                               "question")
-        shares = question["share"]
-        if len(question) > 1 and shares.max() <= 1 and 0 < shares.sum() <= FRACTION_SUM:
-            raise SourceError(source_id, file, f"rows {question['row'].min()}-{question['row'].max()}, column "
-                                               f"'Anteil (%)': the shares of question {code} add up to "
-                                               f"{shares.sum():g}: fractions of 1 (0,185) where percent (18,5) is "
-                                               "expected")
-    shares = rows["share"].dropna()
-    if len(shares) and 0 < shares.max() <= 1:  # one-row questions, or several that need not add up (multiple choice)
-        raise SourceError(source_id, file, f"column 'Anteil (%)': every share of the file lies between 0 and 1 "
-                                           f"(largest {shares.max():g}): fractions of 1 (0,45) where percent (45) is "
-                                           "expected")
-    return rows
+        raise SourceError(source_id, first["file"], f"rows {first['row']} and {second['row']}: question "
+                                                    f"{first['question_code']} lists the answer {first['answer']!r} "
+                                                    "twice")
+
+
+def _check_question(source_id: str, code: str, question: pd.DataFrame) -> None:
+    """SourceError for a question with two respondent counts, with and without 'Mehrfachnennung', or whose shares
+    add up to about 1 (fractions: 0,185 for 18,5 %)."""
+    file = question["file"].iloc[0]
+    if question["respondents"].nunique() > 1:
+        a, b = question.drop_duplicates("respondents").iloc[:2].itertuples()
+        raise SourceError(source_id, file, f"rows {a.row} and {b.row}, column 'Befragte': question {code} has "
+                                           f"{a.respondents} and {b.respondents} respondents; one count per question")
+    if _multiple(question).nunique() > 1:
+        raise SourceError(source_id, file, f"{_rows_of(question)}, column 'Mehrfachnennung': question {code} is "
+                                           "marked 'ja' in some rows and not in others; the same in every row")
+    shares = question["share"]
+    if len(question) > 1 and shares.max() <= 1 and 0 < shares.sum() <= FRACTION_SUM:
+        raise SourceError(source_id, file, f"{_rows_of(question)}, column 'Anteil (%)': the shares of question {code} "
+                                           f"add up to {shares.sum():g}: fractions of 1 (0,185) where percent (18,5) "
+                                           "is expected")
+
+
+def _check_single_choice(source_id: str, code: str, question: pd.DataFrame) -> None:
+    """SourceError for a single-choice question (not 'Mehrfachnennung: ja') whose shares do not add up to 100 within
+    ROUNDING_PER_ANSWER per answer. A multiple-choice question's shares may add up to anything (each is the share of
+    respondents who named that answer), so it is not checked."""
+    if _multiple(question).any():
+        return
+    total, tolerance = question["share"].sum(), ROUNDING_PER_ANSWER * len(question)
+    if abs(total - 100) > tolerance:
+        raise SourceError(source_id, question["file"].iloc[0],
+                          f"{_rows_of(question)}, column 'Anteil (%)': the shares of question {code} add up to "
+                          f"{total:g}, not 100 (± {tolerance:g} for rounding): is a share written as a fraction "
+                          "(0,26 for 26, as an Excel percent format gives it) or an answer left out (list 'weiß "
+                          "nicht' or 'keine Angabe' too)? If several answers could be chosen, write 'ja' in column "
+                          "'Mehrfachnennung'")
+
+
+def _multiple(question: pd.DataFrame) -> pd.Series:
+    """Whether each row of a question says 'Mehrfachnennung: ja' (blank or a file without the column: no)."""
+    return question["multiple_choice"].map(lambda value: value is True)
 
 
 def latest_surveys(surveys: pd.DataFrame) -> pd.DataFrame:
@@ -324,7 +529,9 @@ def _frame(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
 
 # --- merging with OpenStreetMap ----------------------------------------------------------------------------
 
-SAME_PLACE_M = 100  # two entries within this distance are the same space
+# Two entries within this distance (and of the same name or address) are the same space: a place's point in a town's
+# list, a node at its entrance and the centre of its building lie well within it for all but the largest buildings
+SAME_PLACE_M = 100
 MERGED_COLUMNS = ["osm_type", "osm_id", "name", "lat", "lon", "kind", "website", "operator", "tags",
                   "osm_base_timestamp", "ags", "sources", "locally_reported", "located_at_gemeinde", "address",
                   "local_kind", "desks", "opened", "closed", "reported_by", "supplier", "licence", "local_file"]
@@ -379,44 +586,85 @@ def _check_within_reach(local: pd.DataFrame, gemeinden) -> None:
                           f"of its AGS {row['ags']} (swapped or mistyped coordinates, or the wrong AGS?)")
 
 
-def merge_spaces(osm: pd.DataFrame, local: pd.DataFrame) -> pd.DataFrame:
+def merge_spaces(osm: pd.DataFrame, local: pd.DataFrame, decisions: list | None = None) -> pd.DataFrame:
     """One row per space (MERGED_COLUMNS): OSM spaces, plus local ones that match none of them.
 
-    Same space: within SAME_PLACE_M metres (coordinates given, not placed at the Gemeinde), or the
-    same name and address (case, spaces and punctuation ignored), or, for a row without coordinates, an
-    OSM space of the same name in the same Gemeinde whose OSM entry has no address. A matched OSM space takes the
-    local details and lists both sources; a local row matching an earlier local row is dropped as a
-    repeat, unless their periods do not overlap: a later offer at the same place (the temporary space
-    closed, a permanent one opened in the same rooms) is a space of its own, else the permanent one
-    vanished with the temporary one's dates.
+    Same space (``_same_space``): within SAME_PLACE_M metres (coordinates given, not placed at the Gemeinde) and
+    with the same name or the same address (case, spaces and punctuation ignored); or the same name and address
+    wherever; or, for a row without coordinates, an OSM space of the same name in the same Gemeinde whose OSM entry
+    has no address. Nearness alone is not enough: a town hall's coworking room and the library 65 m away are two
+    spaces, and one of them vanished from the count. A matched OSM space takes the local details and lists both
+    sources; a local row matching an earlier local row is dropped as a repeat, unless their periods do not overlap:
+    a later offer at the same place (the temporary space closed, a permanent one opened in the same rooms) is a
+    space of its own, else the permanent one vanished with the temporary one's dates.
+
+    Every merge stays visible: the merged row's ``local_file`` lists each town row it took in (``file:row; ...``),
+    ``osm_type`` and ``locally_reported`` say that a listed place is an OSM space, and each decision (merged, repeat
+    dropped, later offer kept, kept apart although near) is appended to ``decisions`` (if given) and logged.
     """
+    merged = _osm_rows(osm)
+    for _, row in local.iterrows():
+        index, rule, metres = _same_space(merged, row)
+        local_file = f"{row['file']}:{row['row']}"
+        later_offer = index is not None and merged.at[index, "osm_type"] == "local" and not _overlap(
+            merged.at[index, "opened"], merged.at[index, "closed"], row["opened"], row["closed"])
+        if index is None or later_offer:
+            merged.loc[len(merged)] = _local_row(row, later_offer)
+            decision = "later_offer_kept" if later_offer else "kept_apart" if rule else "new"
+        elif merged.at[index, "locally_reported"]:  # a repeat of a row already taken in: its details stay
+            merged.at[index, "local_file"] = f"{merged.at[index, 'local_file']}; {local_file}"
+            decision = "repeat_dropped"
+        else:  # an OSM space the town reported too
+            for column, value in _local_details(row).items():
+                merged.at[index, column] = value
+            merged.at[index, "sources"] = "osm_coworking; local_inputs"
+            decision = "merged_into_osm"
+        if decision != "new":
+            _record(decisions, decision, rule, local_file, row["name"], merged.loc[index] if index is not None
+                    else merged.loc[_nearest(merged, row)], metres)
+    return merged.astype({"lat": float, "lon": float})
+
+
+def _osm_rows(osm: pd.DataFrame) -> pd.DataFrame:
+    """The OSM spaces in MERGED_COLUMNS, before any town row is merged in."""
     merged = osm.assign(sources="osm_coworking", locally_reported=False, located_at_gemeinde=False,
                         address=osm["tags"].map(_osm_address) if len(osm) else None)
     for column in MERGED_COLUMNS:
         if column not in merged:
             merged[column] = None
-    merged = merged[MERGED_COLUMNS].reset_index(drop=True)
-    for _, row in local.iterrows():
-        match = _same_space(merged, row)
-        details = {"address": row["address"], "local_kind": row["local_kind"], "desks": row["desks"],
-                   "opened": row["opened"], "closed": row["closed"], "reported_by": row["reported_by"],
-                   "supplier": row["supplier"], "licence": row["licence"], "local_file": f"{row['file']}:{row['row']}",
-                   "locally_reported": True}
-        later_offer = match is not None and merged.at[match, "osm_type"] == "local" and not _overlap(
-            merged.at[match, "opened"], merged.at[match, "closed"], row["opened"], row["closed"])
-        if match is None or later_offer:
-            key = f"{_key(row['name'])}|{_key(row['address'])}|{row['ags']}"
-            key += f"|{row['opened']}" if later_offer else ""  # the same place's earlier offer keeps its id
-            new = {**dict.fromkeys(MERGED_COLUMNS), **details, "osm_type": "local",
-                   "osm_id": zlib_crc(key), "name": row["name"], "lat": row["lat"], "lon": row["lon"],
-                   "kind": f"local:{row['local_kind']}", "ags": row["ags"], "sources": "local_inputs",
-                   "located_at_gemeinde": bool(row["located_at_gemeinde"])}
-            merged.loc[len(merged)] = [new[c] for c in MERGED_COLUMNS]
-        elif merged.at[match, "osm_type"] != "local":  # an OSM space the town reported too
-            for column, value in details.items():
-                merged.at[match, column] = value
-            merged.at[match, "sources"] = "osm_coworking; local_inputs"
-    return merged.astype({"lat": float, "lon": float})
+    return merged[MERGED_COLUMNS].reset_index(drop=True)
+
+
+def _local_details(row) -> dict:
+    """What a town row adds to a space: its own values and their provenance."""
+    return {"address": row["address"], "local_kind": row["local_kind"], "desks": row["desks"],
+            "opened": row["opened"], "closed": row["closed"], "reported_by": row["reported_by"],
+            "supplier": row["supplier"], "licence": row["licence"], "local_file": f"{row['file']}:{row['row']}",
+            "locally_reported": True}
+
+
+def _local_row(row, later_offer: bool) -> list:
+    """A space only in a town's list, as a MERGED_COLUMNS row with a stable id (name, address, AGS)."""
+    key = f"{_key(row['name'])}|{_key(row['address'])}|{row['ags']}"
+    key += f"|{row['opened']}" if later_offer else ""  # the same place's earlier offer keeps its id
+    new = {**dict.fromkeys(MERGED_COLUMNS), **_local_details(row), "osm_type": "local", "osm_id": zlib_crc(key),
+           "name": row["name"], "lat": row["lat"], "lon": row["lon"], "kind": f"local:{row['local_kind']}",
+           "ags": row["ags"], "sources": "local_inputs", "located_at_gemeinde": bool(row["located_at_gemeinde"])}
+    return [new[c] for c in MERGED_COLUMNS]
+
+
+def _record(decisions: list | None, decision: str, rule: str, local_file: str, name, other, metres) -> None:
+    """Keep one merge decision (typed fields) in ``decisions`` and log it; a near place kept apart is a warning,
+    since a place spelt differently in the two lists would be counted twice."""
+    entry = {"decision": decision, "rule": rule, "local_file": local_file, "name": name,
+             "other_osm_type": other["osm_type"], "other_osm_id": other["osm_id"], "other_name": other["name"],
+             "distance_m": None if metres is None else round(float(metres), 1)}
+    if decisions is not None:
+        decisions.append(entry)
+    distance = "" if metres is None else f", {metres:.0f} m apart"
+    (log.warning if decision == "kept_apart" else log.info)(
+        "[local_inputs] %s %r: %s (%s) %s %s %r%s", local_file, name, decision, rule or "-",
+        other["osm_type"], other["osm_id"], other["name"], distance)
 
 
 def _overlap(opened_a, closed_a, opened_b, closed_b) -> bool:
@@ -428,25 +676,46 @@ def _overlap(opened_a, closed_a, opened_b, closed_b) -> bool:
                 or (known(closed_b) and known(opened_a) and closed_b < opened_a))
 
 
-def _same_space(merged: pd.DataFrame, row) -> int | None:
+def _same_space(merged: pd.DataFrame, row) -> tuple[int | None, str, float | None]:
+    """(index of the space ``row`` is, the rule that matched, metres apart) or (None, rule, metres) when none is:
+    the rule 'near_other_name' then says that a space lies within SAME_PLACE_M under another name and address."""
     if merged.empty:
-        return None
-    if not row["located_at_gemeinde"]:
-        distance = _metres(merged["lat"].astype(float), merged["lon"].astype(float), row["lat"], row["lon"])
-        near = distance[(distance <= SAME_PLACE_M) & ~merged["located_at_gemeinde"].astype(bool)]
-        if len(near):
-            return int(near.idxmin())
-    name, address = merged["name"].map(_key) == _key(row["name"]), merged["address"].map(_key)
-    same = merged[name & (address == _key(row["address"])) & (address != "")]
-    if len(same):
-        return int(same.index[0])
+        return None, "", None
+    names, addresses = merged["name"].map(_key), merged["address"].map(_key)
+    same_name = (names == _key(row["name"])) & (names != "")
+    same_address = (addresses == _key(row["address"])) & (addresses != "")
+    near, metres = _near(merged, row)
+    for rule, hits in (("near_same_name", near & same_name), ("near_same_address", near & same_address)):
+        if hits.any():
+            index = int(metres[hits].idxmin())
+            return index, rule, float(metres[index])
+    both = merged.index[same_name & same_address]
+    if len(both):
+        return int(both[0]), "same_name_and_address", None
     if row["located_at_gemeinde"]:
         # no coordinates to compare, and most OSM spaces carry no address: the same name in the same Gemeinde is the
         # same space (counted twice before, and the town's pillar doubled without a word)
-        named = merged[name & (address == "") & (merged["ags"] == row["ags"]) & (merged["osm_type"] != "local")]
+        named = merged.index[same_name & (addresses == "") & (merged["ags"] == row["ags"])
+                             & (merged["osm_type"] != "local")]
         if len(named):
-            return int(named.index[0])
-    return None
+            return int(named[0]), "same_name_in_gemeinde", None
+    if near.any():
+        return None, "near_other_name", float(metres[near].min())
+    return None, "", None
+
+
+def _near(merged: pd.DataFrame, row) -> tuple[pd.Series, pd.Series]:
+    """(within SAME_PLACE_M of ``row``, metres to it) per merged space; nothing is near a place put at its Gemeinde."""
+    if row["located_at_gemeinde"]:
+        return pd.Series(False, index=merged.index), pd.Series(float("nan"), index=merged.index)
+    metres = _metres(merged["lat"].astype(float), merged["lon"].astype(float), row["lat"], row["lon"])
+    return (metres <= SAME_PLACE_M) & ~merged["located_at_gemeinde"].astype(bool), metres
+
+
+def _nearest(merged: pd.DataFrame, row) -> int:
+    """Index of the merged space nearest to ``row`` (for a decision that kept them apart)."""
+    _, metres = _near(merged.iloc[:-1], row)  # the row itself was just appended
+    return int(metres.idxmin())
 
 
 def _metres(lat, lon, lat0, lon0):
@@ -508,9 +777,10 @@ def active_on(spaces: pd.DataFrame, date) -> pd.DataFrame:
     the town's dates for that place say (OSM is the record of the day; the town's dates may be an
     earlier offer at the same place)."""
     day = pd.Timestamp(date).date()
-    opened = spaces["opened"].map(lambda d: d is None or pd.isna(d) or d <= day)
-    closed = spaces["closed"].map(lambda d: d is None or pd.isna(d) or d >= day)
-    in_osm = spaces["sources"].fillna("").str.contains("osm_coworking")
+    # dates as parsed (datetime.date) or as read back from the warehouse (Timestamp): compared as dates
+    opened = spaces["opened"].map(lambda d: d is None or pd.isna(d) or pd.Timestamp(d).date() <= day)
+    closed = spaces["closed"].map(lambda d: d is None or pd.isna(d) or pd.Timestamp(d).date() >= day)
+    in_osm = spaces["osm_type"] != "local"  # the typed column, not a search of the sources text
     return spaces[in_osm | (opened & closed)]
 
 
@@ -520,28 +790,42 @@ TEMPLATE_NOTES = {
     "coworking": [
         "Eine Zeile je Coworking-Ort oder -Angebot (auch temporäre Orte und Probearbeitstage).",
         "Dateiname: coworking_<AGS Ihrer Stadt>[_Text].csv oder .xlsx, in einem Ordner local-inputs/<JJJJ-MM-TT>/.",
+        "Nur das erste Tabellenblatt wird gelesen: alle Zeilen dorthin; weitere Blätter außer 'Hinweise' leer "
+        "lassen.",
         "AGS: 8-stelliger Amtlicher Gemeindeschlüssel der Gemeinde, in der der Ort liegt.",
         "Breitengrad/Längengrad: WGS84 in Dezimalgrad (z. B. 53,6270 / 10,6890); leer lassen, wenn unbekannt "
-        "(der Ort wird dann am Gemeindemittelpunkt verortet und so gekennzeichnet).",
+        "(der Ort wird dann an einem Punkt innerhalb der Gemeinde verortet und so gekennzeichnet).",
         f"Art: {', '.join(KIND_LABELS)}.",
+        "temporär und Probearbeitstag: 'Eröffnet am' und 'Geschlossen am' angeben (Probearbeitstag: zweimal "
+        "derselbe Tag).",
+        "Arbeitsplätze: ganze Zahl ohne Trennzeichen (1000) oder mit Tausenderpunkt (1.000).",
         "Datumsangaben TT.MM.JJJJ; nicht in der Zukunft.",
         "Lieferant und Lizenz in jeder Zeile (z. B. 'Stadt Mölln' und 'dl-de/by-2-0').",
     ],
     "umfrage": [
-        "Eine Zeile je Antwortoption einer Frage.",
+        "Eine Zeile je Antwortoption einer Frage; jede Frage (Fragecode) in nur einer Datei der Lieferung.",
         "Dateiname: umfrage_<AGS Ihrer Stadt>[_Text].csv oder .xlsx, in einem Ordner local-inputs/<JJJJ-MM-TT>/.",
-        "Anteil (%): Anteil der Befragten mit dieser Antwort, 0 bis 100.",
+        "Nur das erste Tabellenblatt wird gelesen: alle Zeilen dorthin; weitere Blätter außer 'Hinweise' leer "
+        "lassen.",
+        "Anteil (%): Anteil der Befragten mit dieser Antwort, 0 bis 100 (26 für 26 %, nicht 0,26).",
+        "Mehrfachnennung: 'ja', wenn mehrere Antworten gewählt werden konnten; sonst leer oder 'nein'. Bei einer "
+        "Frage ohne Mehrfachnennung ergeben die Anteile zusammen 100 (bis auf Rundung): alle Antworten angeben, "
+        "auch 'weiß nicht' oder 'keine Angabe'.",
+        "Befragte: mindestens 1; ganze Zahl ohne Trennzeichen (1000) oder mit Tausenderpunkt (1.000).",
         "Feldzeit von/bis: TT.MM.JJJJ; nicht in der Zukunft.",
         "Umfrageergebnisse erscheinen im Bericht der Stadt als eigene Angaben; sie gehen nicht in den Index ein.",
     ],
 }
+# The workbooks' creation and modification time and the time of every part in the archive: fixed, so that writing
+# the templates again gives the same bytes (with the time of the run they showed as changed in git every time)
+TEMPLATE_TIME = dt.datetime(2000, 1, 1)
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip archive can store
 
 
 def write_templates(folder) -> list:
-    """CSV (header only, semicolons, UTF-8) and XLSX (header row + a sheet 'Hinweise') per kind."""
+    """CSV (header only, semicolons, UTF-8) and XLSX (header row + a sheet 'Hinweise') per kind; the same bytes on
+    every run (``_fixed_time_xlsx``)."""
     from pathlib import Path
-
-    from openpyxl import Workbook
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -549,21 +833,54 @@ def write_templates(folder) -> list:
     for kind, headers in (("coworking", SPACE_HEADERS), ("umfrage", SURVEY_HEADERS)):
         csv_path = folder / f"{kind}_vorlage.csv"
         csv_path.write_text(";".join(headers) + "\n", encoding="utf-8")
-        workbook = Workbook()
-        sheet = workbook.active
-        sheet.title = kind.capitalize()
-        sheet.append(list(headers))
-        notes = workbook.create_sheet("Hinweise")
-        for line in TEMPLATE_NOTES[kind]:
-            notes.append([line])
         xlsx_path = folder / f"{kind}_vorlage.xlsx"
-        workbook.save(xlsx_path)
+        xlsx_path.write_bytes(_fixed_time_xlsx(kind.capitalize(), list(headers), TEMPLATE_NOTES[kind]))
         written += [csv_path, xlsx_path]
     return written
 
 
-if __name__ == "__main__":
-    import sys
+def _fixed_time_xlsx(title: str, headers: list[str], notes: list[str]) -> bytes:
+    """The template workbook (a sheet ``title`` with the header row, a sheet 'Hinweise' with ``notes``) with
+    TEMPLATE_TIME as its document times and ZIP_TIME on every part. openpyxl stamps the modification time and every
+    part with the time of the run when it saves, so the archive is written again part by part, in the same order,
+    with the fixed times."""
+    import zipfile
 
-    for path in write_templates(sys.argv[1] if len(sys.argv) > 1 else "templates/local-inputs"):
+    from openpyxl import Workbook
+    from openpyxl.xml.functions import tostring
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = title
+    sheet.append(headers)
+    hints = workbook.create_sheet(NOTES_SHEET)
+    for line in notes:
+        hints.append([line])
+    stamped, fixed = io.BytesIO(), io.BytesIO()
+    workbook.save(stamped)
+    workbook.properties.created = workbook.properties.modified = TEMPLATE_TIME
+    core = tostring(workbook.properties.to_tree())  # what openpyxl writes as docProps/core.xml, with fixed times
+    with zipfile.ZipFile(stamped) as source, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as target:
+        for part in source.infolist():
+            data = core if part.filename == "docProps/core.xml" else source.read(part.filename)
+            info = zipfile.ZipInfo(part.filename, ZIP_TIME)
+            info.create_system = 3  # the same bytes on every system (zipfile writes 0 on Windows)
+            target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+    return fixed.getvalue()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m sources.local_inputs [folder]``: write the templates into ``folder`` and print their paths."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m sources.local_inputs",
+                                     description="Write the templates of the towns' own data (CSV and XLSX of the "
+                                                 "coworking list and the survey results; docs/local-inputs.md).")
+    parser.add_argument("folder", nargs="?", default="templates/local-inputs",
+                        help="where to write them (default: templates/local-inputs)")
+    for path in write_templates(parser.parse_args(argv).folder):
         print(path)
+
+
+if __name__ == "__main__":
+    main()

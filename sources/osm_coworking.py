@@ -4,14 +4,19 @@ One Germany-wide Overpass query (both ``amenity=coworking_space`` and ``office=c
 is downloaded with the shared ``HttpClient`` and checked before it is kept: Overpass reports
 runtime errors (timeouts, out of memory) with HTTP 200 and a ``remark`` next to a partial
 ``elements`` list, and such a result must never be used. ``parse_release`` turns the JSON into
-one row per OSM object; ``assign_to_gemeinden`` and ``coworking_indicators`` need the BKG
-Gemeinde geometries (``sources.bkg_vg``) and produce the tidy observations.
+one row per open coworking space: an element tagged as closed is left out (``closed_because``), and
+the same space mapped twice (a node and its building) is kept once (``without_duplicates``), each counted
+in the log. ``assign_to_gemeinden`` and ``coworking_indicators`` need the BKG Gemeinde geometries
+(``sources.bkg_vg``) and produce the tidy observations; ``within_reach`` is their rule for a space
+within reach of a Gemeinde, shared with the report that lists those spaces.
 
 Data: © OpenStreetMap contributors, ODbL.
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -19,7 +24,9 @@ import re
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 from sources import OBSERVATION_COLUMNS
 from sources.errors import SourceError, without_userinfo
@@ -93,24 +100,30 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     """``coworking_spaces`` (one row per OSM object, see SPACE_COLUMNS) and empty ``observations``.
 
     Reads every file of role ``elements``. Ways and relations are placed at their ``center``;
-    objects without coordinates or without a coworking tag are dropped (and counted in the log);
-    an object present twice (same type and id) is kept once, from the newest OSM base.
+    objects without coordinates or without a coworking tag are dropped, and so are those tagged as
+    closed on the date of their OSM data (``closed_because``), each counted in the log; an object
+    present twice (same type and id) is kept once, from the newest OSM base, and a space mapped twice
+    (same name, within SAME_PLACE_M) once (``without_duplicates``).
     """
-    rows, no_coordinates, untagged = [], 0, 0
+    rows, no_coordinates, untagged, closed = [], 0, 0, {}
     files = [f for f in release.files if f.role == "elements"]
     if not files:
         raise SourceError(release.source_id, f"vintage {release.vintage}", "no 'elements' file")
     for file in files:
         document = _validated(file.path.read_bytes(), release.source_id, file.relative_path)
         base = document.get("osm3s", {}).get("timestamp_osm_base")
+        as_of = _data_date(base, release.vintage)
         dropped_before, centred = no_coordinates, 0  # per file: each answer comes from its own query
         for element in document["elements"]:
             tags = element.get("tags") or {}
             kind = ";".join(f"{k}={v}" for k, v in KINDS if tags.get(k) == v)
             point = element if "lat" in element else element.get("center") or {}
             centred += "center" in element
+            reason = closed_because(tags, as_of) if kind else None
             if not kind:
                 untagged += 1
+            elif reason:
+                closed[reason] = closed.get(reason, 0) + 1
             elif point.get("lat") is None or point.get("lon") is None:
                 no_coordinates += 1
             else:
@@ -129,11 +142,121 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     if no_coordinates or untagged:
         log.warning("[%s] vintage %s: dropped %d elements without coordinates and %d without a coworking tag",
                     release.source_id, release.vintage, no_coordinates, untagged)
+    if closed:
+        log.warning("[%s] vintage %s: left out %d spaces tagged as closed (%s)", release.source_id, release.vintage,
+                    sum(closed.values()), ", ".join(f"{reason}: {n}" for reason, n in sorted(closed.items())))
     spaces = pd.DataFrame(rows, columns=SPACE_COLUMNS)
     spaces = (spaces.sort_values("osm_base_timestamp", kind="stable", na_position="first")
               .drop_duplicates(["osm_type", "osm_id"], keep="last").sort_values(["osm_type", "osm_id"]))
+    spaces = without_duplicates(spaces.reset_index(drop=True), release)
     return {"coworking_spaces": spaces.reset_index(drop=True),
             "observations": pd.DataFrame(columns=OBSERVATION_COLUMNS)}
+
+
+# Lifecycle prefixes (OSM wiki "Lifecycle prefix"): a coworking key under one of them is a space that was, not one
+# that is. The query selects only elements with a current coworking tag; an element that carries one beside such a
+# key (disused:amenity=coworking_space and office=coworking) is a closed space whose other tag was not removed.
+LIFECYCLE_PREFIXES = ("disused", "abandoned", "was", "demolished", "removed", "razed", "destroyed")
+CLOSED_HOURS = {"closed", "off"}  # opening_hours of a place closed for good (the whole value, not "PH off")
+END_DATE = re.compile(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
+
+
+def closed_because(tags: dict, as_of: dt.date | None) -> str | None:
+    """Why an element with a coworking tag is no longer an open space (a short reason for the log), or None.
+
+    ``opening_hours=closed``/``off``; a coworking key under a lifecycle prefix (``disused:amenity=coworking_space``,
+    ``was:office=coworking``) or ``disused=yes``/``abandoned=yes``; an ``end_date`` before ``as_of`` (the date of
+    the OSM data, not of the run: a space that closed after the query was open on its date). An ``end_date`` that
+    is no date (``~2021``, ``before 2020``) is not guessed at: the space stays, and the log says so.
+    """
+    if str(tags.get("opening_hours", "")).strip().lower() in CLOSED_HOURS:
+        return "opening_hours closed"
+    for key, value in tags.items():
+        prefix, _, rest = key.partition(":")
+        if prefix in LIFECYCLE_PREFIXES and (rest, value) in KINDS:
+            return f"{prefix}: prefix"
+    if any(tags.get(key) == "yes" for key in ("disused", "abandoned")):
+        return "disused/abandoned=yes"
+    end = tags.get("end_date")
+    if end and as_of:
+        last = _last_day(str(end))
+        if last is None:
+            log.warning("[%s] end_date %r is no date (YYYY, YYYY-MM or YYYY-MM-DD): the space is counted", SOURCE_ID,
+                        end)
+        elif last < as_of:
+            return "end_date in the past"
+    return None
+
+
+def _last_day(text: str) -> dt.date | None:
+    """The last day an OSM ``end_date`` covers (2023 -> 2023-12-31, 2023-05 -> 2023-05-31), None if it is no date."""
+    match = END_DATE.fullmatch(text.strip())
+    if not match:
+        return None
+    year, month, day = (int(g) if g else None for g in match.groups())
+    try:
+        if day:
+            return dt.date(year, month, day)
+        month = month or 12
+        return dt.date(year, month, calendar.monthrange(year, month)[1])
+    except ValueError:
+        return None
+
+
+def _data_date(base: str | None, vintage: str) -> dt.date | None:
+    """The date of an answer's OSM data: its ``timestamp_osm_base``, else the release's date, else None."""
+    for text in (base, vintage):
+        try:
+            return dt.date.fromisoformat(str(text)[:10])
+        except ValueError:
+            continue
+    return None
+
+
+def without_duplicates(spaces: pd.DataFrame, release: Release | None = None) -> pd.DataFrame:
+    """``spaces`` with each space once: elements of the same name (case, spaces and punctuation ignored) within
+    SAME_PLACE_M metres are one space mapped twice, typically a node and the building way around it, counted twice.
+
+    The distance is the town-list merge's (``sources.local_inputs.SAME_PLACE_M``, 100 m): a node at the entrance or
+    inside a building lies within half the building's diagonal of the way's centre, and the same name is required,
+    so two branches of one operator in neighbouring streets stay two. Kept: the element with the most tags (the
+    better-mapped one; a tie: node before way before relation, then the lower id). Unnamed elements are not
+    compared (nothing tells two unnamed spaces apart from one). The duplicates are counted in the log.
+    """
+    from sources.local_inputs import SAME_PLACE_M, _key, _metres
+
+    names = spaces["name"].map(_key)
+    order = spaces.assign(_tags=spaces["tags"].map(lambda t: len(json.loads(t)) if isinstance(t, str) else 0),
+                          _type=spaces["osm_type"].map({"node": 0, "way": 1, "relation": 2}))
+    order = order.sort_values(["_tags", "_type", "osm_id"], ascending=[False, True, True]).index
+    kept: dict[str, list[int]] = {}
+    dropped = []
+    for index in order:
+        name = names[index]
+        if not name:
+            continue
+        twins = kept.setdefault(name, [])
+        if twins and (_metres(spaces.loc[twins, "lat"], spaces.loc[twins, "lon"], spaces.at[index, "lat"],
+                                spaces.at[index, "lon"]) <= SAME_PLACE_M).any():
+            dropped.append(index)
+        else:
+            twins.append(index)
+    if dropped:
+        where = f"vintage {release.vintage}" if release is not None else "spaces"
+        log.warning("[%s] %s: %d spaces mapped twice (same name within %d m) counted once: %s", SOURCE_ID, where,
+                    len(dropped), SAME_PLACE_M, ", ".join(f"{spaces.at[i, 'osm_type']} {spaces.at[i, 'osm_id']}"
+                                                          for i in dropped[:10]))
+    return spaces.drop(index=dropped)
+
+
+def within_reach(area, x, y, reach_km: float) -> np.ndarray:
+    """Which points (``x``, ``y`` in METRIC_CRS) are within reach of a Gemeinde's ``area`` (its polygon in
+    METRIC_CRS): at most ``reach_km`` from it, the points inside included. The rule of the indicator
+    ``coworking_spaces_within_<reach>km`` (staging.coworking.coworking_indicators, GEOS's dwithin on the unrounded
+    distance), shared with the report that lists the spaces behind it, so that a space the list shows is one the
+    indicator counts."""
+    return shapely.dwithin(area, shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float)),
+                           reach_km * 1000)
 
 
 def gemeinden_from_wkb(geometries: pd.DataFrame) -> gpd.GeoDataFrame:

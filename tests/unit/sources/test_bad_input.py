@@ -367,3 +367,121 @@ def test_a_release_of_copied_files_is_named_but_a_revision_or_a_release_with_new
     assert contracts.copied_release([mid, release("2021-ende", ("g_2021_ende.csv", "d" * 64),
                                                   ("k_2021_2.csv", "b" * 64))]) is None
     assert contracts.copied_release([mid, release("2021-mitte", ("g_2021_mitte.csv", "a" * 64), revision=2)]) is None
+
+
+# --- the towns' own deliveries (local_inputs) -----------------------------------------------------------------------
+# The snapshot holds no local inputs (docs/local-inputs.md), so these variants change a copy of the EXAMPLE delivery
+# (tests/fixtures/local-inputs) and are parsed and contract-checked as staging does (``parse_source``). Review of
+# 5 December: a second sheet, an unnamed column, a formula without its result, '1,000', no respondents, a share in an
+# Excel percent format, one question in two files, a trial day without its closing date.
+
+LOCAL_ROOT = Path(__file__).parents[2] / "fixtures"
+LOCAL_DELIVERY = "local-inputs/2023-11-20"
+LOCAL_SPACES = f"{LOCAL_DELIVERY}/coworking_01053090_beispiel.csv"
+LOCAL_SURVEY = f"{LOCAL_DELIVERY}/umfrage_01053090_beispiel.csv"
+
+
+def _set_cell(row: int, column: str, value: str):
+    """Set one cell (row as in a spreadsheet, header = 1) of a semicolon CSV; a missing column is appended."""
+    def edit(lines: list[str]) -> list[str]:
+        header = lines[0].split(";")
+        if column not in header:
+            lines = [f"{line};" for line in lines]
+            lines[0] += column
+            header.append(column)
+        cells = lines[row - 1].split(";")
+        cells[header.index(column)] = value
+        return [*lines[:row - 1], ";".join(cells), *lines[row:]]
+    return bad_input.text_edit(edit)
+
+
+def _as_workbook(change=None):
+    """The CSV as a workbook in the template's layout (first sheet, header in row 1), then ``change(workbook)``;
+    the CSV is replaced by the .xlsx of the same name."""
+    def mutate(path: Path) -> None:
+        from openpyxl import Workbook
+        workbook = Workbook()
+        workbook.active.title = "Coworking"
+        for line in path.read_text(encoding="utf-8").splitlines():
+            workbook.active.append(line.split(";"))
+        workbook.create_sheet("Hinweise").append(["Eine Zeile je Coworking-Ort."])
+        if change:
+            change(workbook)
+        workbook.save(path.with_suffix(".xlsx"))
+        path.unlink()
+    return mutate
+
+
+def _second_sheet(workbook) -> None:
+    rows = list(workbook.active.iter_rows(values_only=True))
+    more = workbook.create_sheet("Tabelle2")
+    for row in (rows[0], rows[2]):
+        more.append(row)
+    workbook.active.delete_rows(3)
+
+
+def _copy_as(name: str):
+    """Deliver the file a second time under ``name`` in the same folder (a corrected copy beside the first)."""
+    def mutate(path: Path) -> None:
+        shutil.copyfile(path, path.with_name(name))
+    return mutate
+
+
+LOCAL_VARIANTS = [
+    bad_input.Variant("local_inputs", LOCAL_SPACES, "xlsx-template-layout", _as_workbook(), None,
+                      ("01053090", "desks")),
+    bad_input.Variant("local_inputs", LOCAL_SPACES, "xlsx-second-sheet-with-places", _as_workbook(_second_sheet),
+                      r"coworking_01053090_beispiel\.xlsx: sheet 'Tabelle2' holds data, but only the first sheet "
+                      r"\('Coworking'\) is read"),
+    bad_input.Variant("local_inputs", LOCAL_SPACES, "xlsx-formula-without-result",
+                      _as_workbook(lambda w: w.active.__setitem__("G3", "=3*2")),
+                      r"cell G3: the formula '=3\*2' was saved without its result"),
+    bad_input.Variant("local_inputs", LOCAL_SPACES, "csv-column-without-header",
+                      bad_input.text_edit(lambda lines: [lines[0], lines[1] + ";Notiz", *lines[2:]]),
+                      r"row 2, column M \(column 13\) holds 'Notiz' but the column has no header"),
+    bad_input.Variant("local_inputs", LOCAL_SPACES, "xlsx-column-without-header",
+                      _as_workbook(lambda w: w.active.__setitem__("N4", "siehe Website")),
+                      r"row 4, column N \(column 14\) holds 'siehe Website' but the column has no header"),
+    bad_input.Variant("local_inputs", LOCAL_SPACES, "trial-day-without-closing-date",
+                      _set_cell(4, "Geschlossen am", ""),
+                      r"row 4, column 'Geschlossen am': a place of kind 'Probearbeitstag' needs both dates"),
+    bad_input.Variant("local_inputs", LOCAL_SPACES, "temporary-without-closing-date",
+                      _set_cell(2, "Geschlossen am", ""),
+                      r"row 2, column 'Geschlossen am': a place of kind 'temporär' needs both dates"),
+    bad_input.Variant("local_inputs", LOCAL_SPACES, "desks-english-thousands", _set_cell(3, "Arbeitsplätze", "1,000"),
+                      r"row 3, column 'Arbeitsplätze': '1,000' is ambiguous in a whole-number column"),
+    bad_input.Variant("local_inputs", LOCAL_SURVEY, "respondents-english-thousands", _set_cell(2, "Befragte", "1,000"),
+                      r"row 2, column 'Befragte': '1,000' is ambiguous in a whole-number column"),
+    bad_input.Variant("local_inputs", LOCAL_SURVEY, "no-respondents", _set_cell(3, "Befragte", "0"),
+                      r"row 3, column 'Befragte': 0 respondents: a share needs at least 1 respondent"),
+    bad_input.Variant("local_inputs", LOCAL_SURVEY, "share-in-percent-format", _set_cell(3, "Anteil (%)", "0,26"),
+                      r"rows 2-4, column 'Anteil \(%\)': the shares of question CW1 add up to 74\.26, not 100"),
+    bad_input.Variant("local_inputs", LOCAL_SURVEY, "question-in-two-files",
+                      _copy_as("umfrage_01053090_korrigiert.csv"),
+                      r"umfrage_01053090_beispiel\.csv: question CW1 is in more than one file of this delivery "
+                      r"\(umfrage_01053090_beispiel\.csv rows 2-4 and umfrage_01053090_korrigiert\.csv rows 2-4\)"),
+    bad_input.Variant("local_inputs", LOCAL_SURVEY, "respondents-german-thousands-point",
+                      bad_input.text_edit(lambda lines: [lines[0], *(line.replace(";200;", ";1.000;")
+                                                                     for line in lines[1:])]),
+                      None, ("01053090", "respondents")),
+]
+
+
+@pytest.mark.parametrize("variant", LOCAL_VARIANTS, ids=[v.id for v in LOCAL_VARIANTS])
+def test_local_input_variant_fails_clearly_or_reads_right(variant, tmp_path, register):
+    root = tmp_path / "source"
+    shutil.copytree(LOCAL_ROOT / "local-inputs", root / "local-inputs")
+    variant.apply(root)
+    if variant.expect is None:
+        parsed = parse_source(root, variant.source_id, register)
+        ags, measure = variant.probe
+        good = probe(parse_source(LOCAL_ROOT, variant.source_id, register), ags, measure)
+        expected = [1000] * len(good) if variant.name.startswith("respondents-german") else good
+        assert good and probe(parsed, ags, measure) == expected
+        return
+    with pytest.raises(SourceError) as raised:
+        parse_source(root, variant.source_id, register)
+    message = str(raised.value)
+    assert message.startswith(f"[{variant.source_id}] {LOCAL_DELIVERY}/"), message
+    assert Path(variant.file).stem.split("_")[0] in message.split(":")[0], message  # names the file
+    assert re.search(variant.expect, message), message

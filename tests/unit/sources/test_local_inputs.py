@@ -45,13 +45,26 @@ def test_templates_are_the_documented_headers_and_regenerate_identically(tmp_pat
     assert (TEMPLATES / "umfrage_vorlage.csv").read_text(encoding="utf-8").strip().split(";") == \
         list(local_inputs.SURVEY_HEADERS)
     local_inputs.write_templates(tmp_path)
-    for name in ("coworking_vorlage.csv", "umfrage_vorlage.csv"):
-        assert (tmp_path / name).read_bytes() == (TEMPLATES / name).read_bytes()
+    # the workbooks too: openpyxl stamped them with the time of the run, and every regeneration showed them changed
+    for name in ("coworking_vorlage.csv", "umfrage_vorlage.csv", "coworking_vorlage.xlsx", "umfrage_vorlage.xlsx"):
+        assert (tmp_path / name).read_bytes() == (TEMPLATES / name).read_bytes(), name
     from openpyxl import load_workbook
     for kind, headers in (("coworking", local_inputs.SPACE_HEADERS), ("umfrage", local_inputs.SURVEY_HEADERS)):
         workbook = load_workbook(TEMPLATES / f"{kind}_vorlage.xlsx", read_only=True)
         assert next(workbook.worksheets[0].iter_rows(values_only=True)) == tuple(headers)
         assert workbook.sheetnames[1] == "Hinweise"
+
+
+def test_help_prints_the_usage_and_writes_no_templates(tmp_path, monkeypatch, capsys):
+    """`python -m sources.local_inputs --help` wrote the four templates into a folder named '--help'."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as done:
+        local_inputs.main(["--help"])
+    assert done.value.code == 0 and "usage: python -m sources.local_inputs" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+    local_inputs.main(["vorlagen"])
+    assert sorted(p.name for p in (tmp_path / "vorlagen").iterdir()) == [
+        "coworking_vorlage.csv", "coworking_vorlage.xlsx", "umfrage_vorlage.csv", "umfrage_vorlage.xlsx"]
 
 
 def test_example_delivery_is_parsed_with_provenance(delivery):
@@ -78,10 +91,95 @@ def test_xlsx_delivery_reads_like_the_csv(delivery):
     assert len(parse(delivery)["local_spaces"]) == 4
 
 
+def as_workbook(folder: Path, name: str = SPACES_FILE):
+    """The CSV ``name`` as a workbook built from the template (its first sheet filled, the sheet 'Hinweise' kept);
+    the CSV is removed. Returns (workbook, path to save it to)."""
+    from openpyxl import load_workbook
+    kind = name.split("_")[0]
+    workbook = load_workbook(TEMPLATES / f"{kind}_vorlage.xlsx")
+    lines = (folder / name).read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(";")
+    order = [header.index(h) if h in header else None for h in next(workbook.worksheets[0].iter_rows(values_only=True))]
+    for line in lines[1:]:
+        cells = line.split(";")
+        workbook.worksheets[0].append([cells[i] if i is not None else None for i in order])
+    (folder / name).unlink()
+    return workbook, folder / name.replace(".csv", ".xlsx")
+
+
+def test_a_workbook_from_the_template_with_its_instructions_sheet_is_read(delivery):
+    workbook, path = as_workbook(delivery / DELIVERY)
+    workbook.save(path)
+    spaces = parse(delivery)["local_spaces"]
+    assert len(spaces) == 4 and spaces["file"].str.endswith(".xlsx").all()
+
+
+def test_a_workbook_with_data_on_another_sheet_is_refused_naming_file_and_sheet(delivery):
+    """Only the first sheet was read: a second sheet of places (same header) was silently left out, and Mölln's
+    coworking_within_10km fell from 1.0 to 0.0 without a warning (review of 5 December)."""
+    workbook, path = as_workbook(delivery / DELIVERY)
+    rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+    more = workbook.create_sheet("Weitere Orte")
+    more.append(rows[0])
+    more.append(rows[2])  # the library: moved to the second sheet
+    workbook.worksheets[0].delete_rows(3)
+    workbook.save(path)
+    with pytest.raises(SourceError, match=r"^\[local_inputs\] local-inputs/2023-11-20/coworking_01053090_beispiel"
+                                          r"\.xlsx: sheet 'Weitere Orte' holds data, but only the first sheet "
+                                          r"\('Coworking'\) is read"):
+        parse(delivery)
+    workbook.remove(more)  # an empty extra sheet is harmless
+    workbook.create_sheet("Tabelle3")
+    workbook.save(path)
+    assert len(parse(delivery)["local_spaces"]) == 3
+
+
+def test_a_formula_saved_without_its_result_is_refused_naming_the_cell(delivery):
+    """A formula cell without a cached value (a workbook written by a program) read as an empty cell."""
+    workbook, path = as_workbook(delivery / DELIVERY)
+    workbook.worksheets[0]["G3"] = "=4+2"  # Arbeitsplätze of the library; openpyxl saves no result
+    workbook.save(path)
+    with pytest.raises(SourceError, match=r"coworking_01053090_beispiel\.xlsx: cell G3: the formula '=4\+2' was "
+                                          r"saved without its result, so the cell reads as empty"):
+        parse(delivery)
+
+
+def test_a_column_with_data_but_no_header_is_refused_naming_it(delivery):
+    """A column without a header (a note typed beside the table) was dropped without a word."""
+    path = delivery / DELIVERY / SPACES_FILE
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[2] += ";nur dienstags"  # the library's row, one cell beyond the header
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"coworking_01053090_beispiel.csv: row 3, column M \(column 13\) holds "
+                                          r"'nur dienstags' but the column has no header"):
+        parse(delivery)
+    workbook, xlsx = as_workbook(delivery / DELIVERY)  # the same in a workbook: a column inserted and left unnamed
+    workbook.worksheets[0].insert_cols(3)
+    workbook.worksheets[0]["C4"] = "Altstadt"
+    workbook.save(xlsx)
+    with pytest.raises(SourceError, match=r"beispiel.xlsx: row 4, column C \(column 3\) holds 'Altstadt' but the "
+                                          r"column has no header"):
+        parse(delivery)
+
+
+def test_a_header_given_twice_is_refused(delivery):
+    path = delivery / DELIVERY / SPACES_FILE
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = [f"{lines[0]};Arbeitsplätze"] + [f"{line};3" for line in lines[1:]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"columns G and M both have the header 'Arbeitsplätze': only one would be "
+                                          r"read"):
+        parse(delivery)
+
+
 def replace_cell(folder: Path, name: str, row: int, column: str, value: str) -> None:
     path = folder / name
     lines = path.read_text(encoding="utf-8").splitlines()
     header = lines[0].split(";")
+    if column not in header:  # an optional column the file does not have yet (Mehrfachnennung)
+        lines = [f"{line};" for line in lines]
+        lines[0] += column
+        header.append(column)
     cells = lines[row - 1].split(";")
     cells[header.index(column)] = value
     lines[row - 1] = ";".join(cells)
@@ -106,6 +204,22 @@ MALFORMED = [  # (file, row, column, new value, expected message)
     (SURVEY_FILE, 3, "Antwort", "ja, Regelmäßig ",
      "rows 2 and 3: question CW1 lists the answer 'Ja, regelmäßig' twice"),
     (SURVEY_FILE, 4, "Antwort", "Gesamt", "row 4, column 'Antwort': 'Gesamt' is a total, not an answer option"),
+    # a trial day or a temporary place without its closing date counted as open on every later date
+    (SPACES_FILE, 4, "Geschlossen am", "", "row 4, column 'Geschlossen am': a place of kind 'Probearbeitstag' needs "
+                                           "both dates"),
+    (SPACES_FILE, 2, "Geschlossen am", "", "row 2, column 'Geschlossen am': a place of kind 'temporär' needs both "
+                                           "dates"),
+    (SPACES_FILE, 4, "Eröffnet am", "", "row 4, column 'Eröffnet am': a place of kind 'Probearbeitstag' needs both"),
+    # "1,000" was read as 1 (German decimal comma) where an English export meant a thousand
+    (SPACES_FILE, 3, "Arbeitsplätze", "1,000", "row 3, column 'Arbeitsplätze': '1,000' is ambiguous in a "
+                                               "whole-number column"),
+    (SURVEY_FILE, 2, "Befragte", "1,000", "row 2, column 'Befragte': '1,000' is ambiguous in a whole-number column"),
+    (SURVEY_FILE, 2, "Befragte", "0", "row 2, column 'Befragte': 0 respondents: a share needs at least 1 respondent"),
+    # one cell in an Excel percent format: 0,26 for 26 %; the question adds up to 74.26
+    (SURVEY_FILE, 3, "Anteil (%)", "0,26", "rows 2-4, column 'Anteil (%)': the shares of question CW1 add up to "
+                                           "74.26, not 100 (± 1.5 for rounding)"),
+    (SURVEY_FILE, 3, "Mehrfachnennung", "vielleicht", "row 3, column 'Mehrfachnennung': 'vielleicht' is neither 'ja' "
+                                                      "nor 'nein'"),
 ]
 
 
@@ -134,6 +248,43 @@ def test_survey_files_whose_shares_are_all_fractions_fail(delivery):
         replace_cell(delivery / DELIVERY, SURVEY_FILE, row, "Anteil (%)", share)
     with pytest.raises(SourceError, match=r"column 'Anteil \(%\)': every share of the file lies between 0 and 1 "
                                           r"\(largest 0.6\): fractions of 1 \(0,45\) where percent \(45\) is expected"):
+        parse(delivery)
+
+
+def test_the_same_question_in_two_files_of_a_delivery_is_refused_naming_both(delivery):
+    """umfrage_01053090_beispiel.csv and a corrected umfrage_01053090_korrigiert.csv in one delivery, both with CW1:
+    the question was published twice, its shares adding up to 200 %."""
+    folder = delivery / DELIVERY
+    shutil.copyfile(folder / SURVEY_FILE, folder / "umfrage_01053090_korrigiert.csv")
+    with pytest.raises(SourceError, match=r"umfrage_01053090_beispiel.csv: question CW1 is in more than one file of "
+                                          r"this delivery \(umfrage_01053090_beispiel.csv rows 2-4 and "
+                                          r"umfrage_01053090_korrigiert.csv rows 2-4\), so it would be published "
+                                          r"twice"):
+        parse(delivery)
+    other = (folder / SURVEY_FILE).read_text(encoding="utf-8").replace(";CW1;", ";CW2;")
+    (folder / "umfrage_01053090_korrigiert.csv").write_text(other, encoding="utf-8")  # another question: fine
+    assert sorted(set(parse(delivery)["survey_results"]["question_code"])) == ["CW1", "CW2"]
+
+
+def test_single_choice_shares_add_up_to_100_up_to_rounding_and_multiple_choice_need_not(delivery):
+    """A single-choice question adding up to 74.26 (one cell 0,26 for 26 %) was published; rounding to whole
+    percent (33 / 33 / 33) is not an error, and a question marked 'Mehrfachnennung: ja' may add up to more."""
+    folder = delivery / DELIVERY
+    for row, share in ((2, "33"), (3, "33"), (4, "33")):
+        replace_cell(folder, SURVEY_FILE, row, "Anteil (%)", share)
+    assert parse(delivery)["survey_results"]["share"].sum() == 99
+    for row, share in ((2, "60"), (3, "50"), (4, "30")):
+        replace_cell(folder, SURVEY_FILE, row, "Anteil (%)", share)
+    with pytest.raises(SourceError, match=r"the shares of question CW1 add up to 140, not 100 \(± 1.5 for "
+                                          r"rounding\)"):
+        parse(delivery)
+    for row in (2, 3, 4):
+        replace_cell(folder, SURVEY_FILE, row, "Mehrfachnennung", "ja")
+    surveys = parse(delivery)["survey_results"]
+    assert surveys["share"].sum() == 140 and "multiple_choice" not in surveys  # read for the check, not stored
+    replace_cell(folder, SURVEY_FILE, 3, "Mehrfachnennung", "")
+    with pytest.raises(SourceError, match=r"rows 2-4, column 'Mehrfachnennung': question CW1 is marked 'ja' in some "
+                                          r"rows and not in others"):
         parse(delivery)
 
 
@@ -255,28 +406,86 @@ def test_a_listed_space_without_coordinates_matches_an_osm_space_of_its_name_wit
 def test_merge_counts_each_space_once_and_keeps_its_sources(delivery):
     local = local_inputs.place_spaces(parse(delivery)["local_spaces"], gemeinden_frame())
     osm = pd.DataFrame([
-        osm_space(1, "Coworking am Markt", 53.6280, 10.6900),  # 61 m from the temporary space: the same place
+        # 65 m from the temporary space, its name spelt otherwise (case, hyphen): the same place
+        osm_space(1, "Beispiel temporärer Coworking Space (Themenwoche)", 53.6280, 10.6900),
         osm_space(2, "BEISPIEL Stadtbücherei als Dritter Ort", 53.6301, 10.6801,  # same name and address
                   {"addr:street": "Beispielstrasse", "addr:housenumber": "3", "addr:postcode": "23879",
                    "addr:city": "Mölln"}),
         osm_space(3, "Ganz woanders", 53.70, 10.60),
     ])
-    merged = local_inputs.merge_spaces(osm, local)
+    decisions = []
+    merged = local_inputs.merge_spaces(osm, local, decisions)
     assert len(merged) == 4  # 3 OSM + the trial day; the duplicate local row and two matches absorbed
     by_name = merged.set_index("name")
-    assert by_name.loc["Coworking am Markt", "sources"] == "osm_coworking; local_inputs"
-    assert by_name.loc["Coworking am Markt", "local_kind"] == "temporary"
+    temporary = by_name.loc["Beispiel temporärer Coworking Space (Themenwoche)"]
+    assert (temporary["sources"], temporary["local_kind"]) == ("osm_coworking; local_inputs", "temporary")
+    # the repeated row of the temporary space stays visible: both town rows are listed
+    assert temporary["local_file"] == f"{DELIVERY}/{SPACES_FILE}:2; {DELIVERY}/{SPACES_FILE}:5"
     assert by_name.loc["BEISPIEL Stadtbücherei als Dritter Ort", "sources"] == "osm_coworking; local_inputs"
     assert by_name.loc["Ganz woanders", "sources"] == "osm_coworking" and not by_name.loc["Ganz woanders",
                                                                                         "locally_reported"]
     trial = by_name.loc["BEISPIEL Probearbeitstag im Nachbarort"]
     assert (trial["osm_type"], trial["sources"], trial["located_at_gemeinde"]) == ("local", "local_inputs", True)
     assert trial["local_file"] == f"{DELIVERY}/{SPACES_FILE}:4"
+    # every merge is a recorded decision with its rule
+    assert [(d["decision"], d["rule"], d["local_file"].rsplit(":", 1)[1], d["other_osm_id"]) for d in decisions] == [
+        ("merged_into_osm", "near_same_name", "2", 1), ("merged_into_osm", "same_name_and_address", "3", 2),
+        ("repeat_dropped", "near_same_name", "5", 1)]
+    assert decisions[0]["distance_m"] == pytest.approx(64.6, abs=0.1)
     # the merged supply counts only spaces open on the date (OSM-mapped ones are open at the query date):
     # a past trial day stays listed but is not supply
     active = local_inputs.active_on(merged, "2023-11-20")
-    assert set(active["name"]) == {"Coworking am Markt", "BEISPIEL Stadtbücherei als Dritter Ort", "Ganz woanders"}
+    assert set(active["name"]) == {"Beispiel temporärer Coworking Space (Themenwoche)",
+                                   "BEISPIEL Stadtbücherei als Dritter Ort", "Ganz woanders"}
     assert "BEISPIEL Probearbeitstag im Nachbarort" in set(local_inputs.active_on(merged, "2023-05-15")["name"])
+
+
+def with_rows(delivery: Path, *rows: list[str]) -> pd.DataFrame:
+    """Only ``rows`` (the cells up to 'Geschlossen am'), delivered beside the example list and placed."""
+    path = delivery / DELIVERY / SPACES_FILE
+    lines = path.read_text(encoding="utf-8").splitlines()
+    tail = "BEISPIEL Citymanagement;BEISPIELDATEN (Testfixture, keine echten Angaben);dl-de/by-2-0"
+    path.write_text("\n".join([*lines, *(";".join([*row, tail]) for row in rows)]) + "\n", encoding="utf-8")
+    spaces = parse(delivery)["local_spaces"]
+    return local_inputs.place_spaces(spaces[spaces["row"] > len(lines)], gemeinden_frame())
+
+
+TOWN_HALL = ["BEISPIEL Coworking im Rathaus", "Am Markt 1, 23879 Mölln", "01053090", "53,6275", "10,6895",
+             "dauerhaft", "10", "01.01.2023", ""]
+LIBRARY = ["BEISPIEL Lesesaal der Stadtbibliothek", "Hauptstraße 5, 23879 Mölln", "01053090", "53,62808", "10,6895",
+           "Bibliothek/Dritter Ort", "6", "01.01.2023", ""]
+
+
+def test_two_different_places_near_each_other_stay_two(delivery):
+    """A town hall's coworking room and the library 65 m away were one space within 100 m, and the indicator
+    counted 1 instead of 2; being near is not enough, the name or the address must match too."""
+    local = with_rows(delivery, TOWN_HALL, LIBRARY)
+    decisions = []
+    merged = local_inputs.merge_spaces(pd.DataFrame(columns=local_inputs.MERGED_COLUMNS), local, decisions)
+    active = local_inputs.active_on(merged, "2023-11-20")
+    assert set(active["name"]) == {TOWN_HALL[0], LIBRARY[0]}
+    kept_apart = [d for d in decisions if d["decision"] == "kept_apart"]
+    assert [(d["name"], d["other_name"]) for d in kept_apart] == [(LIBRARY[0], TOWN_HALL[0])]
+    assert kept_apart[0]["distance_m"] == pytest.approx(64.5, abs=1)
+    # the same place listed twice, near and under one address, is still one space (another spelling of the name)
+    same = with_rows(delivery, TOWN_HALL, [TOWN_HALL[0].upper() + " (Neu)", *TOWN_HALL[1:]])
+    merged = local_inputs.merge_spaces(pd.DataFrame(columns=local_inputs.MERGED_COLUMNS), same)
+    assert merged["name"].str.contains("Rathaus", case=False).sum() == 1
+
+
+def test_a_listed_place_near_an_osm_space_of_another_name_is_not_folded_into_it(delivery):
+    """The town's library, 65 m from a coworking space mapped in OSM, was folded into the OSM space: the town's
+    list counted one place fewer."""
+    local = with_rows(delivery, LIBRARY)
+    osm = pd.DataFrame([osm_space(1, "Coworking im Rathaus", 53.6275, 10.6895)])
+    decisions = []
+    merged = local_inputs.merge_spaces(osm, local, decisions)
+    by_name = merged.set_index("name")
+    assert by_name.loc["Coworking im Rathaus", "sources"] == "osm_coworking"
+    assert by_name.loc[LIBRARY[0], "sources"] == "local_inputs"
+    assert len(local_inputs.active_on(merged, "2023-11-20")) == 2
+    assert [(d["decision"], d["rule"], d["other_osm_id"]) for d in decisions if d["name"] == LIBRARY[0]] == [
+        ("kept_apart", "near_other_name", 1)]
 
 
 def test_a_delivery_named_in_capitals_is_read(delivery):

@@ -11,6 +11,7 @@ import json
 import logging
 import math
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
@@ -226,3 +227,75 @@ def test_coworking_indicators_without_any_space(spaces):
     counts = observations[observations["unit"] == "count"]["value"]
     assert len(counts) == 2 * 244 and (counts == 0).all()
     assert all(math.isnan(v) for v in observations[observations["unit"] == "km"]["value"])
+
+
+# --- closed and doubly mapped spaces (review of 5 December) -------------------------------------------------------
+
+def answer(tmp_path, elements) -> pd.DataFrame:
+    """``parse_release`` of a constructed answer holding ``elements`` (OSM data as of responses.OSM_BASE)."""
+    document = json.loads(responses.coworking_response())
+    document["elements"] = elements
+    path = tmp_path / "coworking.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return parse_release(elements_release(path))["coworking_spaces"]
+
+
+def coworking(osm_id, lat, lon, osm_type="node", **tags):
+    element = {"type": osm_type, "id": osm_id, "tags": {"amenity": "coworking_space", **tags}}
+    point = {"lat": lat, "lon": lon}
+    return {**element, **point} if osm_type == "node" else {**element, "center": point}
+
+
+def test_a_space_mapped_as_node_and_as_building_is_counted_once(tmp_path, caplog):
+    """The same space as a node and as its building way was two spaces within reach."""
+    lat, lon = responses.pilot_points()["01053090"]
+    elements = [coworking(1, lat, lon, name="Coworking Mölln"),
+                coworking(2, lat + 0.0004, lon, "way", name="coworking mölln", building="yes",  # 44 m north
+                          website="https://example.invalid"),
+                coworking(3, lat + 0.02, lon, name="Coworking Mölln"),  # 2.2 km away: a second branch
+                coworking(4, lat, lon + 0.0001), coworking(5, lat, lon + 0.0002)]  # unnamed: not told apart
+    with caplog.at_level(logging.WARNING):
+        spaces = answer(tmp_path, elements)
+    # kept: the better-mapped way (more tags); the second branch and both unnamed nodes stay
+    assert sorted(zip(spaces["osm_type"], spaces["osm_id"])) == [("node", 3), ("node", 4), ("node", 5), ("way", 2)]
+    assert "1 spaces mapped twice (same name within 100 m) counted once: node 1" in caplog.text
+
+
+def test_spaces_tagged_as_closed_are_left_out_and_counted(tmp_path, caplog):
+    """A space tagged closed still counted as supply. The answer's OSM data are of 2024-05-14 (responses.OSM_BASE):
+    an end_date before that day is past, one after it is not."""
+    lat, lon = responses.pilot_points()["01053090"]
+    elements = [coworking(1, lat, lon, name="Geschlossen", opening_hours="closed"),
+                coworking(2, lat, lon, name="Ende 2023", end_date="2023"),
+                coworking(3, lat, lon, name="Ende Mai 2024", end_date="2024-05-31"),  # after the data's date: open
+                {"type": "node", "id": 4, "lat": lat, "lon": lon,
+                 "tags": {"office": "coworking", "disused:amenity": "coworking_space", "name": "Stillgelegt"}},
+                coworking(5, lat, lon, name="Aufgegeben", abandoned="yes"),
+                coworking(6, lat, lon, name="Ungefähr", end_date="~2021"),  # no date: counted, and logged
+                coworking(7, lat, lon, name="Offen", opening_hours="Mo-Fr 09:00-17:00; PH off")]
+    with caplog.at_level(logging.WARNING):
+        spaces = answer(tmp_path, elements)
+    assert sorted(spaces["osm_id"]) == [3, 6, 7]
+    assert ("left out 4 spaces tagged as closed (disused/abandoned=yes: 1, disused: prefix: 1, end_date in the past: "
+            "1, opening_hours closed: 1)") in caplog.text
+    assert "end_date '~2021' is no date" in caplog.text
+
+
+def test_within_reach_is_the_rule_of_the_indicator():
+    """The report lists the spaces within reach with ``within_reach``; the indicator counts them in
+    staging.coworking.coworking_indicators. Both must agree at the border: a space 10.03 km away was listed as
+    '10,0 km' beside a tile that did not count it."""
+    from sources.osm_coworking import METRIC_CRS, within_reach
+
+    gemeinden = responses.snapshot_gemeinden()
+    moelln = gemeinden[gemeinden["ags"] == "01053090"]
+    area = moelln.to_crs(METRIC_CRS).geometry.iloc[0]
+    edge = shapely.get_coordinates(area)
+    east = edge[edge[:, 0].argmax()]  # the easternmost vertex: a point due east of it is Δx from the polygon
+    xs, ys = [east[0] + 9_990, east[0] + 10_030], [east[1], east[1]]
+    points = gpd.GeoSeries(gpd.points_from_xy(xs, ys), crs=METRIC_CRS).to_crs("EPSG:4326")
+    spaces = pd.DataFrame({"lat": points.y, "lon": points.x, "ags": None})
+    listed = within_reach(area, xs, ys, 10)
+    counted = [coworking_indicators(spaces.iloc[[i]], moelln, "2024-05-14").set_index("measure").loc[
+        "coworking_spaces_within_10km", "value"] for i in range(2)]
+    assert listed.tolist() == [bool(c) for c in counted] == [True, False]

@@ -1,0 +1,109 @@
+"""The list 'Coworking-Orte bis 10 km' of the section Coworking-Lücke (reports/coworking_gap.py) holds what its tile
+counts: the spaces of the tile's vintage, open on its date and within reach by the indicator's rule; and the share
+line of a Verband member says that it is the Gemeindeverband's value (review of 5 December).
+
+Constructed data: a square 'Gemeinde' near Mölln and invented spaces, not real places."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import duckdb
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from pyproj import Transformer
+from shapely.geometry import box
+
+from indicators import flags
+from reports.coworking_gap import _latest_gap, _spaces_within_reach, load_spaces
+from reports.maps import TownGeometries
+from sources.local_inputs import active_on
+from sources.osm_coworking import METRIC_CRS
+from staging.coworking import coworking_indicators
+
+TOWN = "01053090"
+SQUARE = box(10.60, 53.58, 10.76, 53.66)  # test geometry, not Mölln's boundary
+DAY = dt.date(2023, 11, 20)
+
+
+def east_of_town(km: float) -> tuple[float, float]:
+    """(lat, lon) of a point ``km`` due east of the square's easternmost vertex in the indicator's CRS: its distance
+    to the square is exactly ``km``."""
+    to_metric = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
+    corners = [to_metric.transform(x, y) for x, y in SQUARE.exterior.coords]
+    x, y = max(corners)
+    lon, lat = Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True).transform(x + km * 1000, y)
+    return lat, lon
+
+
+def space(name, lat, lon, vintage="2023-11-20", osm_type="local", kind="permanent", opened=None, closed=None,
+          placed=False):
+    return {"osm_type": osm_type, "osm_id": abs(hash(name)) % 10**9, "name": name, "lat": lat, "lon": lon,
+            "local_kind": kind if osm_type == "local" else None,
+            "sources": "local_inputs" if osm_type == "local" else "osm_coworking",
+            "locally_reported": osm_type == "local", "located_at_gemeinde": placed, "supplier": "BEISPIEL",
+            "licence": "dl-de/by-2-0", "desks": None, "opened": opened, "closed": closed, "vintage": vintage}
+
+
+@pytest.fixture
+def setting():
+    """(spaces as load_spaces reads them, TownGeometries, the Gemeinde frame) of the constructed town."""
+    inside = SQUARE.representative_point()
+    rows = [space("A nahe Grenze innen", *east_of_town(9.97)),
+            space("B knapp außerhalb", *east_of_town(10.03)),  # was listed as '10,0 km'; the tile did not count it
+            space("C temporär, geschlossen", inside.y, inside.x, kind="temporary", opened=dt.date(2022, 10, 1),
+                  closed=dt.date(2022, 10, 31)),
+            space("D Probearbeitstag, vorbei", inside.y, inside.x, kind="trial_day", opened=dt.date(2023, 5, 15),
+                  closed=dt.date(2023, 5, 15), placed=True),
+            space("E OpenStreetMap", inside.y + 0.01, inside.x, osm_type="node"),
+            space("F Bibliothek ohne Koordinaten", inside.y, inside.x, kind="third_place", placed=True,
+                  opened=dt.date(2023, 3, 1)),
+            space("G nur in einer späteren Lieferung", inside.y, inside.x, vintage="2024-02-01")]
+    con = duckdb.connect()
+    con.register("rows", pd.DataFrame(rows))
+    con.execute("CREATE TABLE coworking_spaces AS SELECT * REPLACE (CAST(opened AS DATE) AS opened, "
+                "CAST(closed AS DATE) AS closed) FROM rows")
+    gemeinden = gpd.GeoDataFrame({"ags": [TOWN]}, geometry=[SQUARE], crs="EPSG:4326")
+    geoms = TownGeometries(pd.DataFrame({"ags": [TOWN], "geometry_wkb": [shapely.to_wkb(SQUARE)]}))
+    return load_spaces(con), geoms, gemeinden
+
+
+def test_the_list_is_what_the_tile_counts(setting):
+    spaces, geoms, gemeinden = setting
+    observation = {"vintage": "2023-11-20", "reference_date": DAY}
+    listed = _spaces_within_reach(spaces, geoms, TOWN, 10, observation)
+    # B lies 10.03 km away: not counted, so not listed; C closed and D's day is past on the tile's date; G is of
+    # another vintage than the tile's
+    assert list(listed["name"]) == ["E OpenStreetMap", "F Bibliothek ohne Koordinaten", "A nahe Grenze innen"]
+    assert listed["distance_km"].tolist() == [0.0, 0.0, 10.0]  # rounded for the page after the test, not before
+    of_vintage = spaces[spaces["vintage"] == "2023-11-20"].assign(ags=None)
+    tile = coworking_indicators(active_on(of_vintage, DAY), gemeinden, DAY).set_index("measure").loc[
+        "coworking_spaces_within_10km", "value"]
+    assert tile == len(listed) == 3
+    assert listed.set_index("name").loc["F Bibliothek ohne Koordinaten", "location_de"] == (
+        "Lage unbekannt: an einem Punkt innerhalb der Gemeinde verortet")  # not 'am Gemeindemittelpunkt'
+    assert listed.set_index("name").loc["A nahe Grenze innen", "location_de"] is None
+
+
+def test_without_a_tile_the_latest_vintage_open_on_its_date(setting):
+    spaces, geoms, _ = setting
+    listed = _spaces_within_reach(spaces, geoms, TOWN, 10)
+    assert list(listed["name"]) == ["G nur in einer späteren Lieferung"]
+
+
+def test_the_share_of_a_verband_member_says_it_is_the_verbands_value():
+    """Schönberg (Holstein)'s share line showed Amt Probstei's 12.5 % as its own; the indicator table says
+    'Wert des Gemeindeverbands (für alle Mitgliedsgemeinden gleich)', and so does the section now."""
+    row = {"ags": "01057073", "period": 2023, "long_distance_share": 12.5, "long_distance_share_year": 2019,
+           "basis": "inkar_estimate", "long_distance_share_level": "gemeindeverband", "coworking_data": None}
+    gap = _latest_gap(SimpleNamespace(gaps={"01057073": row}), "01057073")
+    verband = flags.render_value_note(source_level="gemeindeverband", lang="de")
+    assert gap["share_level_de"] == verband == "Wert des Gemeindeverbands (für alle Mitgliedsgemeinden gleich)"
+    assert gap["basis_de"] == ("INKAR-Anteil der Arbeitswege ab 50 km (2019) × Erwerbstätige am Wohnort; "
+                               f"Anteil: {verband}")
+    own = _latest_gap(SimpleNamespace(gaps={"01053090": {**row, "long_distance_share_level": "gemeinde"}}),
+                      "01053090")
+    assert own["share_level_de"] is None and "Gemeindeverband" not in own["basis_de"]
