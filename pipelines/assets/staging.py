@@ -238,8 +238,8 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
        tags={"stage": "staging"}, owners=["team:data-engineering"],
        description="Coworking spaces from OpenStreetMap (amenity=coworking_space, office=coworking; live mode "
                    "only: no stored copy exists) merged with the towns' own lists (local_inputs: permanent and "
-                   "temporary spaces, trial days, libraries/third places) without double counting (same place "
-                   "within 100 m, or same name and address), each space keeping its sources; a listed space "
+                   "temporary spaces, trial days, libraries/third places) without double counting (within 100 m "
+                   "and of the same name or address: two different places that close stay two), each space keeping its sources; a listed space "
                    "without coordinates is placed at its Gemeinde and flagged. Per-Gemeinde counts inside and "
                    "within 10 km and the distance to the nearest space: for every Gemeinde where OSM was loaded, "
                    "otherwise only for the towns that supplied a list. The towns' survey results go to "

@@ -60,7 +60,8 @@ def test_example_delivery_scores_moelln_coworking_pillar(example_warehouse):
     assert "BEISPIEL Stadtbücherei als Dritter Ort" in html and "Themenwoche" not in html.split("gap-space")[1]
     assert 'id="survey-not-in-index"' in html and "fließen nicht in den Index ein" in html
     assert "Ja, gelegentlich" in html and "26,0 %" in html
-    assert "<svg" in html and "Lage unbekannt" in html
+    assert "<svg" in html and "(Lage unbekannt: an einem Punkt innerhalb der Gemeinde verortet)" in html
+    assert "Gemeindemittelpunkt" not in html
     assert html.count('class="gap-destination"') == 3 and "Hamburg" in html  # Pendleratlas flows (constructed)
     ranking = con.execute("SELECT gap_rank, ags, desk_demand FROM coworking_gap_ranking ORDER BY gap_rank").fetchall()
     # only the pilot towns have an employed-at-residence base (the constructed Pendleratlas rows)
@@ -144,6 +145,8 @@ def test_the_gap_section_of_a_verband_member_names_the_verbands_share(warehouse)
 
     gap = GapTables(warehouse, "01053020").gaps["01053020"]
     assert gap["long_distance_share_level"] == "gemeindeverband" and gap["long_distance_share"] is not None
+    assert " %, Wert des Gemeindeverbands (für alle Mitgliedsgemeinden gleich)." in render_gap_section(warehouse,
+                                                                                                    "01053020")
     assert GapTables(warehouse, MOELLN).gaps[MOELLN]["long_distance_share_level"] in (None, "gemeinde")
 
 
