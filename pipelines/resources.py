@@ -56,7 +56,8 @@ class ReadinessSettings(ConfigurableResource):
                              or 'postgres:<libpq connection string>' (password: PGPASSWORD or ~/.pgpass); unset = the
                              single DuckDB file only (the default)
       READINESS_LAKE_DATA_PATH the lake's Parquet folder (required with READINESS_LAKE_CATALOG)
-      READINESS_HTTP_READ_TIMEOUT, READINESS_HTTP_BACKOFF_SECONDS, READINESS_HTTP_MAX_ATTEMPTS
+      READINESS_HTTP_READ_TIMEOUT, READINESS_HTTP_BACKOFF_SECONDS, READINESS_HTTP_MAX_ATTEMPTS,
+      READINESS_HTTP_MAX_SECONDS  live downloads (docs/sources.md, the HTTP client)
       READINESS_GENESIS_USERNAME / READINESS_GENESIS_PASSWORD or READINESS_GENESIS_TOKEN
                              credentials for the Regionaldatenbank (read only when it is fetched)
     """

@@ -3,7 +3,8 @@
 import re
 
 # the user info of a URL (scheme://user:password@host): READINESS_LIVE_ORIGIN may carry a mirror's account
-USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]*@")
+# (up to the authority's last "@": requests takes "u:p@ss@host" as user "u", password "p@ss")
+USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s]*@")
 
 
 def without_userinfo(text: str) -> str:

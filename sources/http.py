@@ -125,7 +125,10 @@ class _OriginBoundSession(requests.Session):
     def rebuild_proxies(self, prepared_request, proxies) -> dict:
         """The same for a redirect's target (requests reads the environment's proxies again there)."""
         new_proxies = super().rebuild_proxies(prepared_request, proxies)
-        return {} if is_loopback(origin_of(prepared_request.url)[1]) else new_proxies
+        if not is_loopback(origin_of(prepared_request.url)[1]):
+            return new_proxies
+        prepared_request.headers.pop("Proxy-Authorization", None)  # the proxy's account, set for a proxy not used
+        return {}
 
     def rebuild_auth(self, prepared_request, response) -> None:
         super().rebuild_auth(prepared_request, response)
@@ -146,6 +149,7 @@ class HttpClient:
         self.sleep = sleep
         self.session = _OriginBoundSession()
         self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["Accept-Encoding"] = ACCEPT_ENCODING
         self.secret_values: tuple[str, ...] = ()  # of the current request: scrubbed from every message
 
     def fetch(self, url: str, destination: Path, *, method: str = "GET", data: dict | None = None,
@@ -245,6 +249,10 @@ class HttpClient:
                     digest.update(block)
                     handle.write(block)
             partial.replace(destination)
+        except urllib3.exceptions.ReadTimeoutError as exc:  # raw reads raise urllib3's errors, not requests'
+            raise _Retry(f"timed out ({type(exc).__name__})") from exc
+        except urllib3.exceptions.HTTPError as exc:  # a dropped connection, a TLS error, a broken chunk
+            raise _Retry(f"connection failed ({type(exc).__name__}: {self._cause(exc)})") from exc
         finally:
             partial.unlink(missing_ok=True)
         return digest.hexdigest(), size
@@ -290,10 +298,53 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-# Content-Encodings decoded here (requests asks for gzip and deflate, urllib3 adds br or zstd only if their
-# packages are installed; a server sending another is refused rather than stored encoded)
-DECODERS = {"gzip": lambda: zlib.decompressobj(16 + zlib.MAX_WBITS), "x-gzip": lambda: zlib.decompressobj(16 + zlib.MAX_WBITS),
-            "deflate": lambda: zlib.decompressobj(), "identity": None}
+ACCEPT_ENCODING = "gzip, deflate"  # what _Inflater decodes; requests would add br or zstd when their packages exist
+UNSUPPORTED_ENCODINGS = {"br", "zstd", "compress", "x-compress"}
+
+
+class _Inflater:
+    """A gzip or deflate body decoded in blocks of at most ``size`` bytes, as urllib3 decodes it: every member of a
+    gzip body (a server may concatenate several; trailing bytes that start no member are ignored), deflate
+    zlib-wrapped or raw (as IIS sends it). ``complete``: the last stream reached its end."""
+
+    def __init__(self, encoding: str):
+        self.gzip = encoding in ("gzip", "x-gzip")
+        self.wbits = 16 + zlib.MAX_WBITS if self.gzip else zlib.MAX_WBITS
+        self.stream, self.members, self.started, self.done = zlib.decompressobj(self.wbits), 0, False, False
+
+    def blocks(self, data: bytes, size: int) -> Iterator[bytes]:
+        while data and not self.done:
+            try:
+                block = self.stream.decompress(data, size)  # bounded: a small body may inflate to gigabytes
+            except zlib.error:
+                if self.gzip and self.members and not self.started:
+                    self.done = True  # bytes after the last member that start no new one
+                    return
+                if self.gzip or self.started or self.wbits < 0:
+                    raise
+                self.wbits, self.stream = -zlib.MAX_WBITS, zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate
+                continue
+            self.started = True
+            if block:
+                yield block
+            data = self.stream.unconsumed_tail
+            if self.stream.eof and self.gzip and self.stream.unused_data:  # the next member
+                data, self.members = self.stream.unused_data, self.members + 1
+                self.stream, self.started = zlib.decompressobj(self.wbits), False
+
+    @property
+    def complete(self) -> bool:
+        return self.done or self.stream.eof
+
+
+def _inflater(response: requests.Response) -> _Inflater | None:
+    """The decoder of the body's Content-Encoding; None for an unencoded body (or a value urllib3 would ignore too,
+    such as 'UTF-8'); _Retry for an encoding not asked for."""
+    codings = [c.strip().lower() for c in (response.headers.get("Content-Encoding") or "").split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if len(codings) > 1 or (codings and codings[0] in UNSUPPORTED_ENCODINGS):
+        raise _Retry(f"unsupported Content-Encoding {response.headers.get('Content-Encoding')!r}")
+    return _Inflater(codings[0]) if codings and codings[0] in ("gzip", "x-gzip", "deflate") else None
 
 
 def _decoded_blocks(response: requests.Response, size: int = 1 << 20) -> Iterator[bytes]:
@@ -302,35 +353,24 @@ def _decoded_blocks(response: requests.Response, size: int = 1 << 20) -> Iterato
     Why not ``iter_content``: urllib3 checks neither a compressed body's Content-Length nor that the gzip
     stream ended, so half a gzipped file was stored as the whole (review of 5 December: 138,198 of 288,894
     bytes, the last line cut mid-row). Here the bytes on the wire are counted against Content-Length and the
-    decompressor must reach the stream's end.
+    decompressor must reach the stream's end. urllib3's own errors while reading propagate (``_stream_to`` maps
+    them).
     """
-    encoding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
-    if encoding not in DECODERS:
-        raise _Retry(f"unsupported Content-Encoding {encoding!r}")
-    decoder = DECODERS[encoding]() if DECODERS[encoding] else None
+    inflater = _inflater(response)
     received = 0
     try:
         # read1: what has arrived, up to size (read would wait for the whole size, past the download deadline)
         while raw := response.raw.read1(size, decode_content=False):
             received += len(raw)
-            block = decoder.decompress(raw) if decoder else raw
-            if block:
-                yield block
+            yield from (inflater.blocks(raw, size) if inflater else (raw,))
     except zlib.error as exc:
-        raise _Retry(f"corrupt {encoding} body ({exc})") from None
-    except urllib3.exceptions.ReadTimeoutError as exc:  # iter_content would have raised requests' own errors
-        raise _Retry(f"timed out ({type(exc).__name__})") from None
-    except urllib3.exceptions.ProtocolError as exc:
-        raise _Retry(f"connection failed ({type(exc).__name__} while reading the body)") from None
+        raise _Retry(f"corrupt {response.headers.get('Content-Encoding')} body ({exc})") from None
     expected = response.headers.get("Content-Length")
     if expected and expected.isdigit() and int(expected) != received:
         raise _Retry(f"truncated body: {received} of {expected} bytes")
-    if decoder is not None:
-        rest = decoder.flush()
-        if rest:
-            yield rest
-        if not decoder.eof:
-            raise _Retry(f"truncated body: the {encoding} stream ends early ({received} bytes received)")
+    if inflater is not None and received and not inflater.complete:  # an empty body is an empty file, as before
+        raise _Retry(f"truncated body: the {response.headers.get('Content-Encoding')} stream ends early "
+                     f"({received} bytes received)")
 
 
 def _snippet(response: requests.Response, clean: Callable[[str], str] = str, limit: int = 200) -> str:

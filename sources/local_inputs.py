@@ -16,10 +16,12 @@ survey question's answers, also across the files of one delivery) is checked ove
 from __future__ import annotations
 
 import csv
+import html
 import datetime as dt
 import io
 import logging
 import re
+import zipfile
 
 import pandas as pd
 
@@ -199,11 +201,9 @@ def _sheet_rows(source_id: str, release_file: ReleaseFile) -> list[list]:
     file = release_file.relative_path
     try:
         values = load_workbook(release_file.path, read_only=True, data_only=True)
-        formulas = load_workbook(release_file.path, read_only=True, data_only=False)
         sheets = [(sheet.title, [list(r) for r in sheet.iter_rows(values_only=True)]) for sheet in values.worksheets]
-        written = [list(r) for r in formulas.worksheets[0].iter_rows(values_only=True)] if sheets else []
+        unsaved = _formulas_without_result(release_file.path, values.worksheets[0]._worksheet_path) if sheets else []
         values.close()
-        formulas.close()
     except Exception as exc:  # openpyxl raises several types for a broken workbook
         raise SourceError(source_id, file, f"not a readable xlsx workbook ({exc})") from exc
     if not sheets:
@@ -213,21 +213,37 @@ def _sheet_rows(source_id: str, release_file: ReleaseFile) -> list[list]:
             raise SourceError(source_id, file, f"sheet '{title}' holds data, but only the first sheet "
                                                f"('{sheets[0][0]}') is read: put every row on the first sheet "
                                                f"(only the template's sheet '{NOTES_SHEET}' may hold text)")
-    _check_formulas(source_id, file, sheets[0][1], written)
+    if unsaved:
+        cell, formula = unsaved[0]
+        raise SourceError(source_id, file, f"cell {cell}: the formula {formula!r} was saved without its result, so "
+                                           "the cell reads as empty: open the file in a spreadsheet program and save "
+                                           "it again, or enter the value")
     return sheets[0][1]
 
 
-def _check_formulas(source_id: str, file: str, values: list[list], written: list[list]) -> None:
-    """SourceError for the first formula cell whose result was not saved (``values``: the saved results, None for
-    such a cell; ``written``: what the cells hold, a formula as its text or an openpyxl formula object)."""
-    for number, (row, cells) in enumerate(zip(values, written), start=1):
-        for index, cell in enumerate(cells):
-            formula = isinstance(cell, str) and cell.startswith("=") or type(cell).__name__.endswith("Formula")
-            if formula and (index >= len(row) or row[index] is None):
-                raise SourceError(source_id, file, f"cell {_column_name(index)}{number}: the formula "
-                                                   f"{str(getattr(cell, 'text', cell))!r} was saved without its "
-                                                   "result, so the cell reads as empty: open the file in a "
-                                                   "spreadsheet program and save it again, or enter the value")
+# a cell of SpreadsheetML with content: its attributes (r= reference, t= type) and what it holds (<f> formula,
+# <v> saved result)
+XLSX_CELL = re.compile(r"<c\b([^>]*?)(?<!/)>(.*?)</c>", re.S)
+XLSX_FORMULA = re.compile(r"<f\b[^>]*>(.*?)</f>", re.S)
+XLSX_RESULT = re.compile(r"<v>(.+?)</v>", re.S)
+
+
+def _formulas_without_result(path: Path, worksheet: str) -> list[tuple[str, str]]:
+    """(reference, formula) of the worksheet's formula cells saved without a result.
+
+    Read from the XML because openpyxl reads such a cell as None, as it reads a formula whose saved result is
+    the empty text: that one (``t="str"`` with an empty ``<v>``, e.g. =WENN(…;"";…)) is a result and stays an
+    empty cell; any other formula cell without a non-empty ``<v>`` (a program saved no result: ``<v/>`` or none)
+    has none."""
+    with zipfile.ZipFile(path) as bundle:
+        xml = bundle.read(worksheet.lstrip("/")).decode("utf-8", "replace")
+    unsaved = []
+    for attributes, inner in XLSX_CELL.findall(xml):
+        formula = XLSX_FORMULA.search(inner)
+        if formula and not XLSX_RESULT.search(inner) and 't="str"' not in attributes:
+            reference = re.search(r'\br="([A-Z]+\d+)"', attributes)
+            unsaved.append((reference.group(1) if reference else "?", "=" + html.unescape(formula.group(1))))
+    return unsaved
 
 
 def _blank(value) -> bool:
@@ -476,7 +492,8 @@ def _check_single_choice(source_id: str, code: str, question: pd.DataFrame) -> N
                           f"{total:g}, not 100 (± {tolerance:g} for rounding): is a share written as a fraction "
                           "(0,26 for 26, as an Excel percent format gives it) or an answer left out (list 'weiß "
                           "nicht' or 'keine Angabe' too)? If several answers could be chosen, write 'ja' in column "
-                          "'Mehrfachnennung'")
+                          "'Mehrfachnennung' (a file in the template before 5 December 2026 lacks it: add the "
+                          "column)")
 
 
 def _multiple(question: pd.DataFrame) -> pd.Series:
@@ -596,7 +613,8 @@ def merge_spaces(osm: pd.DataFrame, local: pd.DataFrame, decisions: list | None 
     spaces, and one of them vanished from the count. A matched OSM space takes the local details and lists both
     sources; a local row matching an earlier local row is dropped as a repeat, unless their periods do not overlap:
     a later offer at the same place (the temporary space closed, a permanent one opened in the same rooms) is a
-    space of its own, else the permanent one vanished with the temporary one's dates.
+    space of its own, else the permanent one vanished with the temporary one's dates; at an OSM space, which
+    counts as what is there now, the later offer replaces the earlier one's details.
 
     Every merge stays visible: the merged row's ``local_file`` lists each town row it took in (``file:row; ...``),
     ``osm_type`` and ``locally_reported`` say that a listed place is an OSM space, and each decision (merged, repeat
@@ -611,6 +629,14 @@ def merge_spaces(osm: pd.DataFrame, local: pd.DataFrame, decisions: list | None 
         if index is None or later_offer:
             merged.loc[len(merged)] = _local_row(row, later_offer)
             decision = "later_offer_kept" if later_offer else "kept_apart" if rule else "new"
+        elif merged.at[index, "locally_reported"] and _later_offer(merged.loc[index], row):
+            # an OSM space shows what is there now: the town's latest offer in its rooms (a temporary space that
+            # closed, then a permanent one), the earlier one listed in local_file
+            earlier = merged.at[index, "local_file"]
+            for column, value in _local_details(row).items():
+                merged.at[index, column] = value
+            merged.at[index, "local_file"] = f"{earlier}; {local_file}"
+            decision = "later_offer_at_osm_space"
         elif merged.at[index, "locally_reported"]:  # a repeat of a row already taken in: its details stay
             merged.at[index, "local_file"] = f"{merged.at[index, 'local_file']}; {local_file}"
             decision = "repeat_dropped"
@@ -667,6 +693,12 @@ def _record(decisions: list | None, decision: str, rule: str, local_file: str, n
         other["osm_type"], other["osm_id"], other["name"], distance)
 
 
+def _later_offer(space, row) -> bool:
+    """Whether ``row`` is an offer after the one ``space`` holds: their periods do not overlap, ``row`` opens later."""
+    return (not _overlap(space["opened"], space["closed"], row["opened"], row["closed"])
+            and pd.notna(row["opened"]) and (pd.isna(space["opened"]) or row["opened"] > space["opened"]))
+
+
 def _overlap(opened_a, closed_a, opened_b, closed_b) -> bool:
     """Whether two offers' periods overlap (a missing date is open-ended)."""
     def known(day):
@@ -681,9 +713,9 @@ def _same_space(merged: pd.DataFrame, row) -> tuple[int | None, str, float | Non
     the rule 'near_other_name' then says that a space lies within SAME_PLACE_M under another name and address."""
     if merged.empty:
         return None, "", None
-    names, addresses = merged["name"].map(_key), merged["address"].map(_key)
+    names, addresses = merged["name"].map(_key), merged["address"].map(_street_key)
     same_name = (names == _key(row["name"])) & (names != "")
-    same_address = (addresses == _key(row["address"])) & (addresses != "")
+    same_address = (addresses == _street_key(row["address"])) & (addresses != "")
     near, metres = _near(merged, row)
     for rule, hits in (("near_same_name", near & same_name), ("near_same_address", near & same_address)):
         if hits.any():
@@ -734,6 +766,13 @@ def _osm_address(tags_json) -> str | None:
     street = " ".join(t for t in (tags.get("addr:street"), tags.get("addr:housenumber")) if t)
     place = " ".join(t for t in (tags.get("addr:postcode"), tags.get("addr:city")) if t)
     return ", ".join(t for t in (street, place) if t) or None
+
+
+def _street_key(address) -> str:
+    """An address compared by street and house number: the part before its first comma (OSM's addr:street with
+    addr:housenumber often stands alone, a town writes 'Bahnhofstr. 12, 23879 Mölln': the same place was counted
+    twice when the postcode and town took part)."""
+    return _key(str(address or "").split(",")[0])
 
 
 def _key(text) -> str:

@@ -7,8 +7,10 @@ runtime errors (timeouts, out of memory) with HTTP 200 and a ``remark`` next to 
 one row per open coworking space: an element tagged as closed is left out (``closed_because``), and
 the same space mapped twice (a node and its building) is kept once (``without_duplicates``), each counted
 in the log. ``assign_to_gemeinden`` and ``coworking_indicators`` need the BKG Gemeinde geometries
-(``sources.bkg_vg``) and produce the tidy observations; ``within_reach`` is their rule for a space
-within reach of a Gemeinde, shared with the report that lists those spaces.
+(``sources.bkg_vg``) and produce the tidy observations; ``within_reach`` states the indicator's rule for a
+space within reach of a Gemeinde (GEOS dwithin on the unrounded distance, which ``coworking_indicators`` applies
+to all Gemeinden at once through a spatial join) for the report that lists those spaces; a test holds the two
+equal.
 
 Data: © OpenStreetMap contributors, ODbL.
 """

@@ -116,10 +116,15 @@ def test_variant_fails_clearly_or_reads_right(variant, tmp_path, register, good)
         assert expected, f"probe {variant.probe} not in the good file"
         assert probe(parsed, ags, measure) == expected
         return
+    assert_refused(variant, root, register, f"[{variant.source_id}] ")
+
+
+def assert_refused(variant, root: Path, register, prefix: str) -> None:
+    """The variant is refused with a message that starts with ``prefix``, names its file and says the problem."""
     with pytest.raises(SourceError) as raised:
         parse_source(root, variant.source_id, register)
     message = str(raised.value)
-    assert message.startswith(f"[{variant.source_id}] "), message
+    assert message.startswith(prefix), message
     assert Path(variant.file).stem.split("_")[0] in message.split(":")[0], message  # names the file
     assert re.search(variant.expect, message), message
 
@@ -479,9 +484,4 @@ def test_local_input_variant_fails_clearly_or_reads_right(variant, tmp_path, reg
         expected = [1000] * len(good) if variant.name.startswith("respondents-german") else good
         assert good and probe(parsed, ags, measure) == expected
         return
-    with pytest.raises(SourceError) as raised:
-        parse_source(root, variant.source_id, register)
-    message = str(raised.value)
-    assert message.startswith(f"[{variant.source_id}] {LOCAL_DELIVERY}/"), message
-    assert Path(variant.file).stem.split("_")[0] in message.split(":")[0], message  # names the file
-    assert re.search(variant.expect, message), message
+    assert_refused(variant, root, register, f"[{variant.source_id}] {LOCAL_DELIVERY}/")

@@ -8,6 +8,7 @@ import socket
 import struct
 import threading
 import time
+import zlib
 
 import pytest
 import requests
@@ -133,6 +134,10 @@ class RawServer:
             elif behaviour == "truncate":
                 connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: text/csv\r\n\r\n"
                                    b"AGS;value\n")
+            elif behaviour in ENCODED:  # an encoded body as a server may send it, whole
+                coding, body = ENCODED[behaviour]
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nContent-Length: %d\r\n\r\n"
+                                   % (coding, len(body)) + body)
             elif behaviour.startswith("gzip"):  # gzip whole, or half of it with a Content-Length or chunks that fit
                 body = GZIPPED if behaviour == "gzip" else GZIPPED[:len(GZIPPED) // 2]
                 if behaviour == "gzip_half_chunked":
@@ -168,11 +173,48 @@ def test_truncated_body_is_retried_then_reported(client, tmp_path):
 
 PLAIN = "".join(f"{ags:08d};{ags % 97}\n" for ags in range(1_053_001, 1_063_001)).encode()
 GZIPPED = gzip.compress(PLAIN)
+HALF = len(PLAIN) // 2
+ENCODED = {  # behaviour -> (Content-Encoding, body); each decodes to PLAIN, as urllib3 decoded it
+    "gzip_members": (b"gzip", gzip.compress(PLAIN[:HALF]) + gzip.compress(PLAIN[HALF:])),  # concatenated members
+    "gzip_trailing_zeros": (b"gzip", GZIPPED + b"\0" * 8),  # padding after the member
+    "deflate_zlib": (b"deflate", zlib.compress(PLAIN)),
+    "deflate_raw": (b"deflate", zlib.compress(PLAIN)[2:-4]),  # no zlib header, as IIS sends it
+    "gzip_empty": (b"gzip", b""),
+    "not_an_encoding": (b"UTF-8", PLAIN),  # a misconfigured server: the body as it is
+}
 
 
 def test_a_whole_gzipped_body_is_stored_decoded(client, tmp_path):
     response = RawServer(["gzip"])
     assert client.fetch(response.url, tmp_path / "f").path.read_bytes() == PLAIN
+
+
+@pytest.mark.parametrize("behaviour", sorted(ENCODED))
+def test_encoded_bodies_are_stored_decoded_whole(client, tmp_path, behaviour):
+    # a multi-member gzip was cut to its first member, a raw deflate body refused (review of 5 December)
+    expected = b"" if behaviour == "gzip_empty" else PLAIN
+    assert client.fetch(RawServer([behaviour]).url, tmp_path / "f").path.read_bytes() == expected
+
+
+def test_a_small_body_that_inflates_hugely_is_refused_at_the_size_limit(tmp_path):
+    bomb = gzip.compress(b"\0" * (64 << 20))  # 64 MiB of zeros in ~64 KiB
+    ENCODED["bomb"] = (b"gzip", bomb)
+    small = HttpClient("test", HttpSettings(max_bytes=8 << 20, max_attempts=1), sleep=lambda _: None)
+    with pytest.raises(SourceError, match="response larger than 8388608 bytes"):
+        small.fetch(RawServer(["bomb"]).url, tmp_path / "f")
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_error_of_urllib3_while_reading_the_body_is_retried_as_a_connection_failure(client, tmp_path, monkeypatch):
+    # raw reads raise urllib3's errors (a TLS record broken mid-body): it escaped as urllib3.exceptions.SSLError
+    import urllib3
+
+    def broken(self, *args, **kwargs):
+        raise urllib3.exceptions.SSLError("bad record mac")
+
+    monkeypatch.setattr(urllib3.response.HTTPResponse, "read1", broken)
+    with pytest.raises(SourceError, match=r"gave up after 3 attempts: connection failed \(SSLError: bad record mac\)"):
+        client.fetch(RawServer(["ok"] * 3).url, tmp_path / "f")
 
 
 @pytest.mark.parametrize("behaviour", ["gzip_half_length", "gzip_half_chunked"])

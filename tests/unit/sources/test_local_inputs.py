@@ -144,6 +144,27 @@ def test_a_formula_saved_without_its_result_is_refused_naming_the_cell(delivery)
         parse(delivery)
 
 
+def test_a_formula_whose_saved_result_is_empty_text_is_an_empty_cell(delivery):
+    """Excel saves =WENN(…;"";…) as a text result that is empty (t="str", <v></v>): a result, not a missing one,
+    which openpyxl reads as None alike."""
+    import zipfile
+
+    workbook, path = as_workbook(delivery / DELIVERY)
+    workbook.worksheets[0]["G3"] = '=IF(TRUE,"","x")'  # Arbeitsplätze of the library: optional
+    workbook.save(path)
+    with zipfile.ZipFile(path) as bundle:
+        parts = {name: bundle.read(name) for name in bundle.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = parts[sheet].replace(b'<c r="G3"><f>IF(TRUE,"","x")</f><v /></c>',
+                                        b'<c r="G3" t="str"><f>IF(TRUE,"","x")</f><v></v></c>')
+    assert b't="str"><f>' in parts[sheet]  # the cell as Excel saves it
+    with zipfile.ZipFile(path, "w") as bundle:
+        for name, data in parts.items():
+            bundle.writestr(name, data)
+    spaces = parse(delivery)["local_spaces"]
+    assert pd.isna(spaces.set_index("row").loc[3, "desks"])
+
+
 def test_a_column_with_data_but_no_header_is_refused_naming_it(delivery):
     """A column without a header (a note typed beside the table) was dropped without a word."""
     path = delivery / DELIVERY / SPACES_FILE
@@ -486,6 +507,37 @@ def test_a_listed_place_near_an_osm_space_of_another_name_is_not_folded_into_it(
     assert len(local_inputs.active_on(merged, "2023-11-20")) == 2
     assert [(d["decision"], d["rule"], d["other_osm_id"]) for d in decisions if d["name"] == LIBRARY[0]] == [
         ("kept_apart", "near_other_name", 1)]
+
+
+def test_an_osm_space_with_only_street_and_number_is_the_town_rows_place_at_that_address(delivery):
+    """OSM's addr:street and addr:housenumber without postcode and town, the town's 'Bahnhofstr. 12, 23879 Mölln'
+    under another name 20 m away: the addresses never matched, and one place counted twice."""
+    row = ["BEISPIEL Coworking-Space Mölln am Bahnhof", "Bahnhofstr. 12, 23879 Mölln", "01053090", "53,62818",
+           "10,6895", "dauerhaft", "8", "01.03.2023", ""]
+    osm = pd.DataFrame([osm_space(5, "Coworking Mölln", 53.6280, 10.6895,
+                                  {"name": "Coworking Mölln", "addr:street": "Bahnhofstraße", "addr:housenumber": "12"})])
+    decisions = []
+    merged = local_inputs.merge_spaces(osm, with_rows(delivery, row), decisions)
+    assert len(local_inputs.active_on(merged, "2023-11-20").query("name == 'Coworking Mölln'")) == 1
+    assert row[0] not in set(merged["name"])
+    assert [(d["decision"], d["rule"]) for d in decisions if d["name"] == row[0]] == [
+        ("merged_into_osm", "near_same_address")]
+
+
+def test_a_later_offer_at_an_osm_space_replaces_the_earlier_ones_details(delivery):
+    """A temporary space (October 2022), then a permanent one in the same rooms, both at an OSM-mapped place: the
+    permanent one was dropped as a repeat and the OSM space kept 'temporär, closed 31.10.2022'."""
+    temporary = ["BEISPIEL Coworking im Rathaus", "Am Markt 1, 23879 Mölln", "01053090", "53,6275", "10,6895",
+                 "temporär", "10", "01.10.2022", "31.10.2022"]
+    permanent = [*temporary[:5], "dauerhaft", "20", "01.06.2023", ""]
+    osm = pd.DataFrame([osm_space(9, "BEISPIEL Coworking im Rathaus", 53.6275, 10.6895)])
+    decisions = []
+    merged = local_inputs.merge_spaces(osm, with_rows(delivery, temporary, permanent), decisions)
+    space = merged.set_index("name").loc["BEISPIEL Coworking im Rathaus"]
+    assert (space["local_kind"], space["desks"], pd.isna(space["closed"])) == ("permanent", 20, True)
+    assert space["local_file"].count(";") == 1  # both town rows listed
+    assert [d["decision"] for d in decisions if d["name"] == temporary[0]] == ["merged_into_osm",
+                                                                               "later_offer_at_osm_space"]
 
 
 def test_a_delivery_named_in_capitals_is_read(delivery):
