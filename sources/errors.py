@@ -4,7 +4,7 @@ import re
 
 # the user info of a URL (scheme://user:password@host): READINESS_LIVE_ORIGIN may carry a mirror's account
 # (up to the authority's last "@": requests takes "u:p@ss@host" as user "u", password "p@ss")
-USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s]*@")
+USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s'\"<>]*@")  # a quote or space ends the URL
 
 
 def without_userinfo(text: str) -> str:

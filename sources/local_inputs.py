@@ -221,11 +221,12 @@ def _sheet_rows(source_id: str, release_file: ReleaseFile) -> list[list]:
     return sheets[0][1]
 
 
-# a cell of SpreadsheetML with content: its attributes (r= reference, t= type) and what it holds (<f> formula,
-# <v> saved result)
-XLSX_CELL = re.compile(r"<c\b([^>]*?)(?<!/)>(.*?)</c>", re.S)
-XLSX_FORMULA = re.compile(r"<f\b[^>]*>(.*?)</f>", re.S)
-XLSX_RESULT = re.compile(r"<v>(.+?)</v>", re.S)
+# a cell of SpreadsheetML with content: its attributes (r= reference, t= type) and what it holds (<f> formula, also
+# a shared formula's empty <f t="shared" si="0"/>; <v> saved result), with or without a namespace prefix (x:c)
+XLSX_CELL = re.compile(r"<(?:\w+:)?c\b([^>]*?)(?<!/)>(.*?)</(?:\w+:)?c>", re.S)
+XLSX_FORMULA = re.compile(r"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
+XLSX_RESULT = re.compile(r"<(?:\w+:)?v\b[^>]*>(.+?)</(?:\w+:)?v>", re.S)
+TEXT_RESULT = re.compile(r"""\bt\s*=\s*["']str["']""")
 
 
 def _formulas_without_result(path: Path, worksheet: str) -> list[tuple[str, str]]:
@@ -240,9 +241,10 @@ def _formulas_without_result(path: Path, worksheet: str) -> list[tuple[str, str]
     unsaved = []
     for attributes, inner in XLSX_CELL.findall(xml):
         formula = XLSX_FORMULA.search(inner)
-        if formula and not XLSX_RESULT.search(inner) and 't="str"' not in attributes:
-            reference = re.search(r'\br="([A-Z]+\d+)"', attributes)
-            unsaved.append((reference.group(1) if reference else "?", "=" + html.unescape(formula.group(1))))
+        if formula and not XLSX_RESULT.search(inner) and not TEXT_RESULT.search(attributes):
+            reference = re.search(r"""\br\s*=\s*["']([A-Z]+\d+)["']""", attributes)
+            text = "=" + html.unescape(formula.group(1)) if formula.group(1) else "(a shared formula)"
+            unsaved.append((reference.group(1) if reference else "?", text))
     return unsaved
 
 
@@ -713,9 +715,10 @@ def _same_space(merged: pd.DataFrame, row) -> tuple[int | None, str, float | Non
     the rule 'near_other_name' then says that a space lies within SAME_PLACE_M under another name and address."""
     if merged.empty:
         return None, "", None
-    names, addresses = merged["name"].map(_key), merged["address"].map(_street_key)
+    names = merged["name"].map(_key)
     same_name = (names == _key(row["name"])) & (names != "")
-    same_address = (addresses == _street_key(row["address"])) & (addresses != "")
+    same_address = merged["address"].map(lambda address: _same_address(address, row["address"]))
+    addresses = merged["address"].map(lambda address: _address_parts(address)[0])
     near, metres = _near(merged, row)
     for rule, hits in (("near_same_name", near & same_name), ("near_same_address", near & same_address)):
         if hits.any():
@@ -768,11 +771,22 @@ def _osm_address(tags_json) -> str | None:
     return ", ".join(t for t in (street, place) if t) or None
 
 
-def _street_key(address) -> str:
-    """An address compared by street and house number: the part before its first comma (OSM's addr:street with
-    addr:housenumber often stands alone, a town writes 'Bahnhofstr. 12, 23879 Mölln': the same place was counted
-    twice when the postcode and town took part)."""
-    return _key(str(address or "").split(",")[0])
+def _address_parts(address) -> tuple[str, frozenset]:
+    """(street and number, the address's other parts), each compared as ``_key``: 'Bahnhofstr. 12, 23879 Mölln'
+    → ('bahnhofstr12', {'23879mölln'}); the street is the first part with a number that is no postcode, so
+    'Mölln, Hauptstraße 5' and 'Bahnhofstraße 12 23879 Mölln' (no comma) are read too."""
+    text = re.sub(r"\s+(?=\d{5}\b)", ", ", str(address or ""))  # a postcode after the street without a comma
+    parts = [part for part in (_key(piece) for piece in text.split(",")) if part]
+    street = next((part for part in parts if re.search(r"\d", part) and not re.fullmatch(r"\d{5}\D*", part)), "")
+    return street, frozenset(part for part in parts if part != street)
+
+
+def _same_address(a, b) -> bool:
+    """The same street and number, and no other part that differs where both give one: OSM's addr:street and
+    addr:housenumber often stand alone, a town writes 'Bahnhofstr. 12, 23879 Mölln' (the same place was counted
+    twice when the postcode had to match too); 'Am Markt 1, 1. OG' and 'Am Markt 1, EG' are two places."""
+    (street_a, rest_a), (street_b, rest_b) = _address_parts(a), _address_parts(b)
+    return bool(street_a) and street_a == street_b and (not rest_a or not rest_b or rest_a == rest_b)
 
 
 def _key(text) -> str:

@@ -239,7 +239,8 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
        description="Coworking spaces from OpenStreetMap (amenity=coworking_space, office=coworking; live mode "
                    "only: no stored copy exists) merged with the towns' own lists (local_inputs: permanent and "
                    "temporary spaces, trial days, libraries/third places) without double counting (within 100 m "
-                   "and of the same name or address: two different places that close stay two), each space keeping its sources; a listed space "
+                   "and of the same name or street and number; two places that close under other names and "
+                   "addresses stay two: metadata merge_decisions), each space keeping its sources; a listed space "
                    "without coordinates is placed at its Gemeinde and flagged. Per-Gemeinde counts inside and "
                    "within 10 km and the distance to the nearest space: for every Gemeinde where OSM was loaded, "
                    "otherwise only for the towns that supplied a list. The towns' survey results go to "
@@ -265,7 +266,9 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
         spaces, observations, decisions = [], [], []
         for vintage, source_id, osm, local in coworking.batches(parsed, deliveries):
             located = coworking.assign_to_gemeinden(osm, gemeinden) if len(osm) else osm.assign(ags=None)
-            merged = local_inputs.merge_spaces(located, local, decisions).assign(vintage=vintage)
+            batch: list = []
+            merged = local_inputs.merge_spaces(located, local, batch).assign(vintage=vintage)
+            decisions += [{**decision, "vintage": vintage} for decision in batch]
             covered = set(local["supplying_ags"]) if len(local) else set()
             # without OSM only the supplying towns are measured: elsewhere a zero would not be a real zero
             measured = gemeinden if len(osm) or source_id == "osm_coworking" else gemeinden[gemeinden["ags"].isin(covered)]
@@ -281,12 +284,14 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
             store(con, "coworking_spaces", observations_table(source_id), observations[observations["source_id"] == source_id],
                          source_id=source_id)
     latest = spaces[spaces["vintage"] == spaces["vintage"].max()]
+    # the latest batch's: each OSM vintage merges the same town rows again and would repeat the same decisions
+    decisions = [d for d in decisions if d["vintage"] == spaces["vintage"].max()]
     apart = [d for d in decisions if d["decision"] == "kept_apart"]
     for d in apart:  # a place spelt differently in the two lists would count twice: the analyst should look
         context.log.warning(f"coworking: {d['local_file']} {d['name']!r} kept apart from {d['other_osm_type']} "
                             f"{d['other_osm_id']} {d['other_name']!r}, {d['distance_m']} m away: another name and "
                             "address; if they are one place, give the town's row the OSM name or address")
-    merges = pd.DataFrame(decisions, columns=["decision", "rule", "local_file", "name", "other_osm_type",
+    merges = pd.DataFrame(decisions, columns=["vintage", "decision", "rule", "local_file", "name", "other_osm_type",
                                               "other_osm_id", "other_name", "distance_m"])
     return MaterializeResult(metadata={
         "merge_decisions": MetadataValue.md(markdown_table(merges)) if len(merges) else "none",

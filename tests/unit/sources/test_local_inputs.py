@@ -165,6 +165,23 @@ def test_a_formula_whose_saved_result_is_empty_text_is_an_empty_cell(delivery):
     assert pd.isna(spaces.set_index("row").loc[3, "desks"])
 
 
+def test_formulas_without_a_result_are_found_in_every_spelling_of_the_sheet_xml(tmp_path):
+    """A shared formula's follower cell (<f t="shared" si="0"/>) and a sheet with a namespace prefix (x:c) were read as
+    empty cells; a result with xml:space or a text result in single quotes is a result."""
+    import zipfile
+
+    xml = ('<sheetData><row r="2"><c r="A2"><f>1+1</f><v>2</v></c>'
+           '<c r="B2"><f t="shared" ref="B2:B3" si="0">A2*2</f><v>4</v></c></row><row r="3">'
+           '<c r="B3"><f t="shared" si="0"/></c><c r="C3" t="str"><f>IF(TRUE,"","x")</f><v></v></c>'
+           '<c r="D3"><f>1</f><v xml:space="preserve">4</v></c><c r="E3" t=\'str\'><f>X</f><v></v></c></row>'
+           '<x:row r="4"><x:c r="F4"><x:f>4+2</x:f></x:c><x:c r="G4"><x:f>5</x:f><x:v>5</x:v></x:c></x:row></sheetData>')
+    path = tmp_path / "book.xlsx"
+    with zipfile.ZipFile(path, "w") as bundle:
+        bundle.writestr("xl/worksheets/sheet1.xml", xml)
+    assert local_inputs._formulas_without_result(path, "/xl/worksheets/sheet1.xml") == [
+        ("B3", "(a shared formula)"), ("F4", "=4+2")]
+
+
 def test_a_column_with_data_but_no_header_is_refused_naming_it(delivery):
     """A column without a header (a note typed beside the table) was dropped without a word."""
     path = delivery / DELIVERY / SPACES_FILE
@@ -522,6 +539,18 @@ def test_an_osm_space_with_only_street_and_number_is_the_town_rows_place_at_that
     assert row[0] not in set(merged["name"])
     assert [(d["decision"], d["rule"]) for d in decisions if d["name"] == row[0]] == [
         ("merged_into_osm", "near_same_address")]
+
+
+@pytest.mark.parametrize("a, b, same", [
+    ("Bahnhofstraße 12", "Bahnhofstr. 12, 23879 Mölln", True),  # OSM's street and number alone
+    ("Bahnhofstraße 12 23879 Mölln", "Bahnhofstr. 12", True),  # no comma before the postcode
+    ("Am Markt 1, 1. OG, 23879 Mölln", "Am Markt 1, EG, 23879 Mölln", False),  # two floors, two places
+    ("Mölln, Hauptstraße 5", "Mölln, Am Markt 1", False),  # the town first: it was the whole key
+    ("Am Markt 1, 23879 Mölln", "Am Markt 1, 21493 Schwarzenbek", False),
+    ("", "", False),
+])
+def test_addresses_are_compared_by_street_and_number_without_conflicting_parts(a, b, same):
+    assert local_inputs._same_address(a, b) is same and local_inputs._same_address(b, a) is same
 
 
 def test_a_later_offer_at_an_osm_space_replaces_the_earlier_ones_details(delivery):
