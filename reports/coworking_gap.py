@@ -21,8 +21,9 @@ from reports.downloads import Table
 from reports.labels import de_number, german_sort_key, source_label
 from reports.maps import SIMPLIFY_M, TownGeometries, to_metres
 from sources.local_inputs import active_on
-from sources.osm_coworking import METRIC_CRS, within_reach
+from sources.osm_coworking import METRIC_CRS
 from sources.registry import label_vintage
+from staging.coworking import within_reach
 
 KIND_LABELS = {"permanent": "dauerhaft", "temporary": "temporär", "trial_day": "Probearbeitstag",
                "third_place": "Bibliothek/Dritter Ort"}

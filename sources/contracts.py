@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sources.errors import SourceError
+from sources.errors import SourceError, column_letter
 from sources.registry import (RELEASE_YEAR, SOURCES_YAML, Release, ReleaseFile, label_vintage, read_yaml,
                               release_levels, sources as source_specs)
 from sources.vintages import release_order
@@ -1022,16 +1022,6 @@ def _workbook_cell(path: Path, value: float) -> tuple[str, str] | None:
         return None
     sheet, row, column = found[0]
     return f"{row} of sheet {sheet!r}", column_letter(column)
-
-
-def column_letter(index: int) -> str:
-    """Excel's name of a 0-based column: 0 -> 'A', 27 -> 'AB'."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def _parquet_cell(path: Path, value: float) -> tuple[int, str] | None:

@@ -15,8 +15,8 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from sources import OBSERVATION_COLUMNS
-from sources.contracts import clean_cell, column_letter, parse_number
-from sources.errors import SourceError
+from sources.contracts import clean_cell, parse_number
+from sources.errors import SourceError, column_letter
 from sources.frames import per_distinct
 from sources.registry import Release, sources as source_specs
 from sources.vintages import last_day

@@ -25,3 +25,13 @@ class SourceError(Exception):
         self.file = without_userinfo(file)
         self.problem = without_userinfo(problem)
         super().__init__(f"[{source_id}] {self.file}: {self.problem}")
+
+
+def column_letter(index: int) -> str:
+    """Excel's name of a 0-based column, for messages that name a cell: 0 -> 'A', 27 -> 'AB'."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters

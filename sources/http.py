@@ -326,6 +326,20 @@ def _ended(decoder) -> bool:
     return gzip_member_done or bool(decoder._obj.eof)
 
 
+def _decode(decoder, raw: bytes, size: int) -> Iterator[bytes]:
+    """The decoded blocks of one piece of the body, none longer than ``size``: a small body may inflate to
+    gigabytes, so what a piece decodes to beyond ``size`` waits in the decoder (its unconsumed tail)."""
+    block = decoder.decompress(raw, max_length=size)
+    while True:
+        if block:
+            yield block
+        if not decoder.has_unconsumed_tail:
+            return
+        block = decoder.decompress(b"", max_length=size)
+        if not block and decoder.has_unconsumed_tail:  # no progress: never loop on the same bytes
+            raise _Retry("corrupt compressed body (the decoder stalls)")
+
+
 def _decoded_blocks(response: requests.Response, size: int = 1 << 20) -> Iterator[bytes]:
     """The body's blocks, decoded; a truncated body raises _Retry.
 
@@ -341,18 +355,7 @@ def _decoded_blocks(response: requests.Response, size: int = 1 << 20) -> Iterato
         # read1: what has arrived, up to size (read would wait for the whole size, past the download deadline)
         while raw := response.raw.read1(size, decode_content=False):
             received += len(raw)
-            if decoder is None:
-                yield raw
-                continue
-            block = decoder.decompress(raw, max_length=size)  # bounded: a small body may inflate to gigabytes
-            while True:
-                if block:
-                    yield block
-                if not decoder.has_unconsumed_tail:
-                    break
-                block = decoder.decompress(b"", max_length=size)
-                if not block and decoder.has_unconsumed_tail:  # no progress: never loop on the same bytes
-                    raise _Retry(f"corrupt {response.headers.get('Content-Encoding')} body (the decoder stalls)")
+            yield from (_decode(decoder, raw, size) if decoder is not None else (raw,))
         rest = decoder.flush() if decoder is not None and received else b""
     except zlib.error as exc:
         raise _Retry(f"corrupt {response.headers.get('Content-Encoding')} body ({exc})") from None

@@ -16,17 +16,18 @@ survey question's answers, also across the files of one delivery) is checked ove
 from __future__ import annotations
 
 import csv
-import html
 import datetime as dt
+import html
 import io
 import logging
 import re
 import zipfile
+from pathlib import Path
 
 import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
-from sources.errors import SourceError
+from sources.errors import SourceError, column_letter
 from sources.gigabit_grundbuch import THOUSANDS
 from sources.registry import Release, ReleaseFile
 
@@ -142,16 +143,6 @@ def _read(source_id: str, release_file: ReleaseFile, headers: dict, today: dt.da
     return pd.DataFrame(records)
 
 
-def _column_name(index: int) -> str:
-    """The spreadsheet letter of the 0-based column ``index`` (0 -> A, 26 -> AA)."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
-
-
 def _check_columns(source_id: str, file: str, table: list[list], header: list[str]) -> None:
     """SourceError for a column whose values would be left out: one without a header, or a header given twice.
 
@@ -161,13 +152,13 @@ def _check_columns(source_id: str, file: str, table: list[list], header: list[st
     seen: dict[str, int] = {}
     for index, heading in enumerate(header):
         if heading and heading in seen:
-            raise SourceError(source_id, file, f"columns {_column_name(seen[heading])} and {_column_name(index)} both "
+            raise SourceError(source_id, file, f"columns {column_letter(seen[heading])} and {column_letter(index)} both "
                                                f"have the header '{heading}': only one would be read; delete one")
         seen[heading] = index
     for number, row in enumerate(table[1:], start=2):
         for index, value in enumerate(row):
             if (index >= len(header) or not header[index]) and not _blank(value):
-                raise SourceError(source_id, file, f"row {number}, column {_column_name(index)} (column {index + 1}) "
+                raise SourceError(source_id, file, f"row {number}, column {column_letter(index)} (column {index + 1}) "
                                                    f"holds {value!r} but the column has no header, so it would be "
                                                    "left out: give it its template header or delete the column")
 
@@ -673,7 +664,7 @@ def _local_details(row) -> dict:
 
 def _local_row(row, later_offer: bool) -> list:
     """A space only in a town's list, as a MERGED_COLUMNS row with a stable id (name, address, AGS)."""
-    key = f"{_key(row['name'])}|{_key(row['address'])}|{row['ags']}"
+    key = f"{match_key(row['name'])}|{match_key(row['address'])}|{row['ags']}"
     key += f"|{row['opened']}" if later_offer else ""  # the same place's earlier offer keeps its id
     new = {**dict.fromkeys(MERGED_COLUMNS), **_local_details(row), "osm_type": "local", "osm_id": zlib_crc(key),
            "name": row["name"], "lat": row["lat"], "lon": row["lon"], "kind": f"local:{row['local_kind']}",
@@ -715,10 +706,11 @@ def _same_space(merged: pd.DataFrame, row) -> tuple[int | None, str, float | Non
     the rule 'near_other_name' then says that a space lies within SAME_PLACE_M under another name and address."""
     if merged.empty:
         return None, "", None
-    names = merged["name"].map(_key)
-    same_name = (names == _key(row["name"])) & (names != "")
-    same_address = merged["address"].map(lambda address: _same_address(address, row["address"]))
-    addresses = merged["address"].map(lambda address: _address_parts(address)[0])
+    names = merged["name"].map(match_key)
+    same_name = (names == match_key(row["name"])) & (names != "")
+    parts, own = merged["address"].map(_address_parts), _address_parts(row["address"])
+    same_address = parts.map(lambda theirs: _parts_match(theirs, own))
+    addresses = parts.str[0]  # street and number; "" for none
     near, metres = _near(merged, row)
     for rule, hits in (("near_same_name", near & same_name), ("near_same_address", near & same_address)):
         if hits.any():
@@ -743,7 +735,7 @@ def _near(merged: pd.DataFrame, row) -> tuple[pd.Series, pd.Series]:
     """(within SAME_PLACE_M of ``row``, metres to it) per merged space; nothing is near a place put at its Gemeinde."""
     if row["located_at_gemeinde"]:
         return pd.Series(False, index=merged.index), pd.Series(float("nan"), index=merged.index)
-    metres = _metres(merged["lat"].astype(float), merged["lon"].astype(float), row["lat"], row["lon"])
+    metres = metres_between(merged["lat"].astype(float), merged["lon"].astype(float), row["lat"], row["lon"])
     return (metres <= SAME_PLACE_M) & ~merged["located_at_gemeinde"].astype(bool), metres
 
 
@@ -753,7 +745,7 @@ def _nearest(merged: pd.DataFrame, row) -> int:
     return int(metres.idxmin())
 
 
-def _metres(lat, lon, lat0, lon0):
+def metres_between(lat, lon, lat0, lon0):
     """Great-circle distance in metres (haversine), vectorised over the first two arguments."""
     import numpy as np
 
@@ -772,11 +764,11 @@ def _osm_address(tags_json) -> str | None:
 
 
 def _address_parts(address) -> tuple[str, frozenset]:
-    """(street and number, the address's other parts), each compared as ``_key``: 'Bahnhofstr. 12, 23879 Mölln'
+    """(street and number, the address's other parts), each compared as ``match_key``: 'Bahnhofstr. 12, 23879 Mölln'
     → ('bahnhofstr12', {'23879mölln'}); the street is the first part with a number that is no postcode, so
     'Mölln, Hauptstraße 5' and 'Bahnhofstraße 12 23879 Mölln' (no comma) are read too."""
     text = re.sub(r"\s+(?=\d{5}\b)", ", ", str(address or ""))  # a postcode after the street without a comma
-    parts = [part for part in (_key(piece) for piece in text.split(",")) if part]
+    parts = [part for part in (match_key(piece) for piece in text.split(",")) if part]
     street = next((part for part in parts if re.search(r"\d", part) and not re.fullmatch(r"\d{5}\D*", part)), "")
     return street, frozenset(part for part in parts if part != street)
 
@@ -785,12 +777,18 @@ def _same_address(a, b) -> bool:
     """The same street and number, and no other part that differs where both give one: OSM's addr:street and
     addr:housenumber often stand alone, a town writes 'Bahnhofstr. 12, 23879 Mölln' (the same place was counted
     twice when the postcode had to match too); 'Am Markt 1, 1. OG' and 'Am Markt 1, EG' are two places."""
-    (street_a, rest_a), (street_b, rest_b) = _address_parts(a), _address_parts(b)
+    return _parts_match(_address_parts(a), _address_parts(b))
+
+
+def _parts_match(a: tuple[str, frozenset], b: tuple[str, frozenset]) -> bool:
+    """``_same_address`` of two addresses already split by ``_address_parts``."""
+    (street_a, rest_a), (street_b, rest_b) = a, b
     return bool(street_a) and street_a == street_b and (not rest_a or not rest_b or rest_a == rest_b)
 
 
-def _key(text) -> str:
-    """Names and addresses compared without case, spaces and punctuation; 'Straße' = 'Str'."""
+def match_key(text) -> str:
+    """Names and addresses compared without case, spaces and punctuation; 'Straße' = 'Str' (also the OSM
+    duplicates' test, sources.osm_coworking.without_duplicates)."""
     text = str(text or "").lower().replace("straße", "str").replace("strasse", "str")
     return "".join(ch for ch in text if ch.isalnum())
 
@@ -878,8 +876,6 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip archive can store
 def write_templates(folder) -> list:
     """CSV (header only, semicolons, UTF-8) and XLSX (header row + a sheet 'Hinweise') per kind; the same bytes on
     every run (``_fixed_time_xlsx``)."""
-    from pathlib import Path
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -897,8 +893,6 @@ def _fixed_time_xlsx(title: str, headers: list[str], notes: list[str]) -> bytes:
     TEMPLATE_TIME as its document times and ZIP_TIME on every part. openpyxl stamps the modification time and every
     part with the time of the run when it saves, so the archive is written again part by part, in the same order,
     with the fixed times."""
-    import zipfile
-
     from openpyxl import Workbook
     from openpyxl.xml.functions import tostring
 

@@ -6,18 +6,14 @@ runtime errors (timeouts, out of memory) with HTTP 200 and a ``remark`` next to 
 ``elements`` list, and such a result must never be used. ``parse_release`` turns the JSON into
 one row per open coworking space: an element tagged as closed is left out (``closed_because``), and
 the same space mapped twice (a node and its building) is kept once (``without_duplicates``), each counted
-in the log. ``assign_to_gemeinden`` and ``coworking_indicators`` need the BKG Gemeinde geometries
-(``sources.bkg_vg``) and produce the tidy observations; ``within_reach`` states the indicator's rule for a
-space within reach of a Gemeinde (GEOS dwithin on the unrounded distance, which ``coworking_indicators`` applies
-to all Gemeinden at once through a spatial join) for the report that lists those spaces; a test holds the two
-equal.
+in the log. ``staging.coworking`` assigns the spaces to the BKG Gemeinde geometries (``sources.bkg_vg``) and
+counts them into the tidy observations.
 
 Data: © OpenStreetMap contributors, ODbL.
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import hashlib
 import json
@@ -26,14 +22,13 @@ import re
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 
 from sources import OBSERVATION_COLUMNS
 from sources.errors import SourceError, without_userinfo
 from sources.http import HttpClient
 from sources.registry import Release, load_sources
+from sources.vintages import last_day
 
 SOURCE_ID = "osm_coworking"
 _LIVE = load_sources()[SOURCE_ID].live  # the query and endpoint are declared in sources.yaml
@@ -191,18 +186,9 @@ def closed_because(tags: dict, as_of: dt.date | None) -> str | None:
 
 
 def _last_day(text: str) -> dt.date | None:
-    """The last day an OSM ``end_date`` covers (2023 -> 2023-12-31, 2023-05 -> 2023-05-31), None if it is no date."""
-    match = END_DATE.fullmatch(text.strip())
-    if not match:
-        return None
-    year, month, day = (int(g) if g else None for g in match.groups())
-    try:
-        if day:
-            return dt.date(year, month, day)
-        month = month or 12
-        return dt.date(year, month, calendar.monthrange(year, month)[1])
-    except ValueError:
-        return None
+    """The last day an OSM ``end_date`` covers (2023 -> 2023-12-31, 2023-05 -> 2023-05-31, as a release id's:
+    ``sources.vintages.last_day``), None if it is no date (only YYYY, YYYY-MM or YYYY-MM-DD: not '2020s')."""
+    return last_day(text.strip()) if END_DATE.fullmatch(text.strip()) else None
 
 
 def _data_date(base: str | None, vintage: str) -> dt.date | None:
@@ -225,9 +211,9 @@ def without_duplicates(spaces: pd.DataFrame, release: Release | None = None) -> 
     better-mapped one; a tie: node before way before relation, then the lower id). Unnamed elements are not
     compared (nothing tells two unnamed spaces apart from one). The duplicates are counted in the log.
     """
-    from sources.local_inputs import SAME_PLACE_M, _key, _metres
+    from sources.local_inputs import SAME_PLACE_M, match_key, metres_between
 
-    names = spaces["name"].map(_key)
+    names = spaces["name"].map(match_key)
     order = spaces.assign(_tags=spaces["tags"].map(lambda t: len(json.loads(t)) if isinstance(t, str) else 0),
                           _type=spaces["osm_type"].map({"node": 0, "way": 1, "relation": 2}))
     order = order.sort_values(["_tags", "_type", "osm_id"], ascending=[False, True, True]).index
@@ -238,7 +224,7 @@ def without_duplicates(spaces: pd.DataFrame, release: Release | None = None) -> 
         if not name:
             continue
         twins = kept.setdefault(name, [])
-        if twins and (_metres(spaces.loc[twins, "lat"], spaces.loc[twins, "lon"], spaces.at[index, "lat"],
+        if twins and (metres_between(spaces.loc[twins, "lat"], spaces.loc[twins, "lon"], spaces.at[index, "lat"],
                                 spaces.at[index, "lon"]) <= SAME_PLACE_M).any():
             dropped.append(index)
         else:
@@ -249,16 +235,6 @@ def without_duplicates(spaces: pd.DataFrame, release: Release | None = None) -> 
                     len(dropped), SAME_PLACE_M, ", ".join(f"{spaces.at[i, 'osm_type']} {spaces.at[i, 'osm_id']}"
                                                           for i in dropped[:10]))
     return spaces.drop(index=dropped)
-
-
-def within_reach(area, x, y, reach_km: float) -> np.ndarray:
-    """Which points (``x``, ``y`` in METRIC_CRS) are within reach of a Gemeinde's ``area`` (its polygon in
-    METRIC_CRS): at most ``reach_km`` from it, the points inside included. The rule of the indicator
-    ``coworking_spaces_within_<reach>km`` (staging.coworking.coworking_indicators, GEOS's dwithin on the unrounded
-    distance), shared with the report that lists the spaces behind it, so that a space the list shows is one the
-    indicator counts."""
-    return shapely.dwithin(area, shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float)),
-                           reach_km * 1000)
 
 
 def gemeinden_from_wkb(geometries: pd.DataFrame) -> gpd.GeoDataFrame:

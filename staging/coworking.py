@@ -6,7 +6,9 @@ The spatial joins run on the Gemeinde polygons of the BKG VG release; distances 
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 from sources import OBSERVATION_COLUMNS, local_inputs
 from sources.osm_coworking import METRIC_CRS, NOTE, SPACE_COLUMNS
@@ -68,6 +70,16 @@ def lists_as_of(deliveries: dict[str, pd.DataFrame], date: str) -> pd.DataFrame:
         return pd.DataFrame(columns=[*local_inputs.SPACE_COLUMNS, "located_at_gemeinde"])
     return local_inputs.latest_delivery(pd.concat(delivered, ignore_index=True), ["supplying_ags"]).drop(
         columns="vintage")
+
+
+def within_reach(area, x, y, reach_km: float) -> np.ndarray:
+    """Which points (``x``, ``y`` in METRIC_CRS) are within reach of a Gemeinde's ``area`` (its polygon in
+    METRIC_CRS): at most ``reach_km`` from it, the points inside included. The rule ``coworking_indicators`` applies
+    to all Gemeinden at once through a spatial join (GEOS's dwithin on the unrounded distance), for one town: the
+    report that lists the spaces behind the count uses it, so that a space the list shows is one the indicator
+    counts (a test holds the two equal)."""
+    return shapely.dwithin(area, shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float)),
+                           reach_km * 1000)
 
 
 def batches(osm_parsed: list, deliveries: dict[str, pd.DataFrame]) -> list[tuple[str, str, pd.DataFrame, pd.DataFrame]]:

@@ -9,7 +9,6 @@ import urllib.parse
 
 import pandas as pd
 import pytest
-from werkzeug import Response as WerkzeugResponse
 
 from sources import contracts, destatis_gv, genesis_ffcsv
 from sources.errors import SourceError

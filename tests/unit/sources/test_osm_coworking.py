@@ -285,7 +285,8 @@ def test_within_reach_is_the_rule_of_the_indicator():
     """The report lists the spaces within reach with ``within_reach``; the indicator counts them in
     staging.coworking.coworking_indicators. Both must agree at the border: a space 10.03 km away was listed as
     '10,0 km' beside a tile that did not count it."""
-    from sources.osm_coworking import METRIC_CRS, within_reach
+    from sources.osm_coworking import METRIC_CRS
+    from staging.coworking import within_reach
 
     gemeinden = responses.snapshot_gemeinden()
     moelln = gemeinden[gemeinden["ags"] == "01053090"]
