@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sources import destatis_changes  # noqa: E402
 from sources.destatis_gv import _cell, _locate_header  # noqa: E402  (reuse the parser's header logic)
 from sources.inkar import CENTRAL_PLACE_PREFIX  # noqa: E402
-from sources.registry import discover_releases, load_sources  # noqa: E402
+from sources.registry import discover_releases, load_sources, with_release_year  # noqa: E402
 
 PILOT_KREISE = {"01053", "06439", "09181", "12070", "14628"}
 # Kreise that held pilot towns before reforms: Wittenberge 12037960 (1990),
@@ -242,7 +242,7 @@ def provenance_entry(spec, release, release_file, target: Path, kept: str) -> di
         "publisher": spec.publisher,
         "licence": spec.licence,
         "licence_url": spec.licence_url,
-        "attribution": spec.attribution,
+        "attribution": with_release_year(spec.attribution, release.vintage),
         "vintage": release.vintage,
         "origin_file": f"shared/data/{release_file.relative_path}",
         "origin_sha256": release_file.sha256,

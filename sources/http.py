@@ -316,14 +316,16 @@ def _inflater(response: requests.Response):
 
 
 def _ended(decoder) -> bool:
-    """Whether the decoded stream reached its end: the deflate stream's, or a gzip member's (urllib3 goes on to
-    the next member after one, or swallows what follows; bytes after a complete member count as its end).
+    """Whether the decoded stream reached its end: the deflate stream's, or the last gzip member's. urllib3 goes on
+    to the next member after one: a member cut short after a whole one is not the end (it was taken as one, and
+    half a file stored); bytes after a whole member that are no member at all (padding) are, as urllib3 swallows
+    them. A single byte after a whole member is refused: the decoder cannot tell a stray one from a member's first.
 
     Reads urllib3's private state (``_obj``, ``_state``): urllib3 does not say whether a stream ended, which is
     the one thing a truncated compressed body shows (tests/unit/sources/test_http.py fails if this changes)."""
-    gzip_member_done = (isinstance(decoder, urllib3.response.GzipDecoder)
-                        and decoder._state != urllib3.response.GzipDecoderState.FIRST_MEMBER)
-    return gzip_member_done or bool(decoder._obj.eof)
+    swallowed_trailer = (isinstance(decoder, urllib3.response.GzipDecoder)
+                         and decoder._state == urllib3.response.GzipDecoderState.SWALLOW_DATA)
+    return swallowed_trailer or bool(decoder._obj.eof)
 
 
 def _decode(decoder, raw: bytes, size: int) -> Iterator[bytes]:

@@ -185,10 +185,17 @@ def attribution_text(source_id: str, attribution: str | None, vintage: str | Non
     spec = (specs if specs is not None else sources()).get(source_id)
     if spec is None or not spec.attribution_de:
         return attribution or ""
+    return with_release_year(spec.attribution_de, vintage)
+
+
+def with_release_year(template: str, vintage: str | None) -> str:
+    """``template`` with "{year}" replaced by the year the release id ``vintage`` names; without one, "({year})" or
+    " {year}" is left out rather than printed empty ("BKG ()", "BBSR Bonn , INKAR"). The English attribution stored
+    per release (``source_releases.attribution``) is filled the same way: a 2024 INKAR said "© BBSR Bonn 2022"."""
     year = re.search(RELEASE_YEAR, vintage or "")
-    if not year:  # no release to date it: the template's "({year})" or " {year}" left out, not printed empty
-        return re.sub(r"\s*(\(\{year\}\)|\{year\})", "", spec.attribution_de)
-    return spec.attribution_de.format(year=year.group(0))
+    if not year:
+        return re.sub(r"\s*(\(\{year\}\)|\{year\})", "", template)
+    return template.replace("{year}", year.group(0))
 
 
 BREAK_FIELDS = {"measure", "source_level", "laender", "from", "generation"}

@@ -77,13 +77,16 @@ SELECT m.name, v.ags, c.pillar, v.indicator_id, c.label, v.period, v.value, v.un
        v.source_id, v.vintage, v.reference_date, v.valid_from AS published_at
 FROM indicator_values v JOIN municipalities m USING (ags) JOIN indicator_catalogue c USING (indicator_id);
 
--- Source, licence and attribution per source, with its vintages and the latest release.
+-- Source, licence and attribution per source, with its vintages and the latest release. The attribution is
+-- stored per release (an INKAR or BKG one cites the release's year): here the newest release's, by the year
+-- its id names (sources.registry.RELEASE_YEAR), one row per source.
 CREATE VIEW source_attribution AS
-SELECT source_id, publisher, licence, licence_url, attribution,
+SELECT source_id, publisher, licence, licence_url,
+       arg_max(attribution, regexp_extract(vintage, '(19|20)[0-9]{2}')) AS attribution,
        list(DISTINCT vintage ORDER BY vintage) AS vintages, max(revision) AS max_revision,
        max(ingested_at) AS latest_ingested_at, count(*) AS files, any_value(mode) AS mode
 FROM source_releases
-GROUP BY source_id, publisher, licence, licence_url, attribution;
+GROUP BY source_id, publisher, licence, licence_url;
 
 -- Each town's latest value of each indicator (current rows), computed once per publish: the file is
 -- not written after it is published, so this stays what the window over indicator_values gives. Stored
@@ -94,16 +97,18 @@ SELECT * EXCLUDE (valid_from) FROM indicator_values
 QUALIFY row_number() OVER (PARTITION BY ags, indicator_id ORDER BY period DESC) = 1
 ORDER BY ags, indicator_id;
 
--- A town's latest value of each indicator, with source, vintage and attribution.
+-- A town's latest value of each indicator, with source, vintage and the attribution of that release.
 CREATE VIEW town_profile AS
 SELECT m.name, m.kreis_name, l.ags, c.pillar, l.indicator_id, c.label, l.period, l.value, l.unit, c.direction,
        l.imputed, l.imputation, l.quality_note, l.territorial_change, l.method_break, l.source_level,
        l.excluded_reason, l.base_period, l.source_id, l.vintage, l.reference_date,
-       a.publisher, a.licence, a.attribution
+       a.publisher, a.licence, coalesce(r.attribution, a.attribution) AS attribution
 FROM municipalities m
 JOIN indicator_values_latest l ON l.ags = m.ags
 JOIN indicator_catalogue c USING (indicator_id)
-LEFT JOIN source_attribution a ON a.source_id = l.source_id;
+LEFT JOIN source_attribution a ON a.source_id = l.source_id
+LEFT JOIN (SELECT source_id, vintage, any_value(attribution) AS attribution
+           FROM source_releases GROUP BY source_id, vintage) r ON r.source_id = l.source_id AND r.vintage = l.vintage;
 
 -- Each town's most similar towns by structure, their scores and the gap per pillar (peer minus town).
 CREATE VIEW peer_comparison AS

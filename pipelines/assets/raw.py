@@ -25,7 +25,7 @@ from pipelines.resources import ReadinessSettings
 from sources.errors import SourceError
 from sources.landing import land_release
 from sources.live import FetchOutcome, fetch_source, outcome_rows
-from sources.registry import Release, ReleaseFile, SourceSpec, discover_releases, load_sources
+from sources.registry import Release, ReleaseFile, SourceSpec, discover_releases, load_sources, with_release_year
 from sources.vintages import last_day, release_order
 from warehouse.workdb import store
 
@@ -164,7 +164,8 @@ def release_records(spec: SourceSpec, releases: list[Release], mode: str, origin
         {"source_id": spec.source_id, "vintage": r.vintage, "revision": r.revision, "file": f.relative_path,
          "role": f.role, "layout": f.layout, "sha256": f.sha256, "size_bytes": f.size_bytes,
          "landed_path": str(f.path), "ingested_at": dt.datetime.fromisoformat(r.landed_at), "publisher": spec.publisher, "licence": spec.licence,
-         "licence_url": spec.licence_url, "attribution": spec.attribution, "generation": spec.generation,
+         "licence_url": spec.licence_url, "attribution": with_release_year(spec.attribution, r.vintage),
+         "generation": spec.generation,
          "mode": mode, "origin": origin.get(f.relative_path, origin["__default__"])}
         for r in releases for f in r.files
     ]

@@ -57,3 +57,26 @@ def test_the_latest_ranking_is_in_rank_order_and_says_why_a_town_has_no_score(wa
     ranked = [r for r in ranks if r is not None]
     assert ranked == sorted(ranked) and ranks == ranked + [None] * (len(ranks) - len(ranked))  # unscored last
     assert all(missing for rank, score, missing in rows if score is None)
+
+
+def test_attributions_cite_the_year_of_the_release_they_go_with(published_copy):
+    """source_releases stores each release's own attribution year; source_attribution keeps one row per source
+    (the newest release's), and town_profile names the attribution of the row's own release, not the newest's."""
+    import duckdb
+
+    with duckdb.connect(str(published_copy)) as con:
+        stored = dict(con.execute("SELECT DISTINCT source_id, attribution FROM source_releases "
+                                  "WHERE source_id IN ('inkar', 'bkg_vg')").fetchall())
+        assert stored == {"inkar": "© BBSR Bonn 2022, INKAR (as re-packaged by RegioHub/inkr)",
+                          "bkg_vg": "© GeoBasis-DE / BKG (2021), Daten verändert"}
+        rows = con.execute("SELECT count(*) FROM town_profile").fetchone()[0]
+        # a newer INKAR edition lands beside the 2022 one (the 2022 rows stay the latest values of the towns)
+        con.execute("""INSERT INTO source_releases_history SELECT * REPLACE ('2024-12' AS vintage,
+                       replace(attribution, '2022', '2024') AS attribution) FROM source_releases_history
+                       WHERE source_id = 'inkar' AND valid_to IS NULL""")
+        assert con.execute("SELECT count(*), any_value(attribution) FROM source_attribution "
+                           "WHERE source_id = 'inkar'").fetchone() == (
+            1, "© BBSR Bonn 2024, INKAR (as re-packaged by RegioHub/inkr)")
+        assert con.execute("SELECT count(*) FROM town_profile").fetchone()[0] == rows  # no row doubled
+        assert con.execute("SELECT DISTINCT attribution FROM town_profile WHERE vintage = '2022-12'").fetchall() == [
+            ("© BBSR Bonn 2022, INKAR (as re-packaged by RegioHub/inkr)",)]

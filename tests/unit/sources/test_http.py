@@ -188,7 +188,6 @@ ENCODED = {  # behaviour -> (Content-Encoding, body); each decodes to PLAIN, as 
     # the second review's cases (5 December): a hand-written decoder looped for ever, lost a raw stream's end or
     # depended on where the reads fell; urllib3's decoders, now used, read each as it did
     "deflate_trailing_bytes": (b"deflate", zlib.compress(PLAIN * 8) + b"\r\n"),  # past one 1-MiB block
-    "gzip_one_trailing_byte": (b"gzip", GZIPPED + b"\n"),
     "gzip_padding_in_1_byte_writes": (b"gzip", gzip.compress(PLAIN[:3000]) + b"\0" * 4, 1),
     "deflate_raw_in_1_byte_writes": (b"deflate", zlib.compress(PLAIN[:3000])[2:-4], 1),
     "deflate_raw_in_7_byte_writes": (b"deflate", zlib.compress(PLAIN[:3000])[2:-4], 7),
@@ -270,6 +269,25 @@ def test_half_a_gzipped_body_is_retried_then_reported(client, tmp_path, behaviou
     with pytest.raises(SourceError, match="gave up after 3 attempts: truncated body: the gzip stream ends early"):
         client.fetch(server.url, tmp_path / "f")
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("cut", [1, 10, 200])
+@pytest.mark.parametrize("piece, size", [(1 << 20, 1 << 20), (5, 7)])
+def test_a_gzip_body_whose_second_member_is_cut_is_refused(cut, piece, size):
+    """After a whole first member, urllib3 goes on to the next: a later member cut short (its header only, or half
+    its data) was taken as the end of the body, and the file was stored without its second half."""
+    from types import SimpleNamespace
+
+    from sources.http import _Retry, _decoded_blocks
+
+    second = gzip.compress(PLAIN[HALF:])
+    body = gzip.compress(PLAIN[:HALF]) + second[:cut]
+    if cut == 1:  # one byte after a whole member: its first byte or a stray one ("\n"), the decoder cannot tell;
+        body = GZIPPED + b"\n"  # refused too (before, it was read as the end, as is a cut second member)
+    response = SimpleNamespace(headers={"Content-Encoding": "gzip", "Content-Length": str(len(body))},
+                               raw=SlowBody(body, piece))
+    with pytest.raises(_Retry, match="the gzip stream ends early"):
+        b"".join(_decoded_blocks(response, size=size))
 
 
 def test_a_trickling_body_is_cut_at_the_download_deadline(tmp_path):

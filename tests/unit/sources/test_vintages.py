@@ -61,3 +61,18 @@ def test_an_attribution_without_a_release_year_leaves_the_year_out():
     assert attribution_text("bkg_vg", None, None) == "© GeoBasis-DE / BKG, Daten verändert"
     assert attribution_text("inkar", None, "ohne-jahr") == "© BBSR Bonn, INKAR (aufbereitet von RegioHub/inkr)"
     assert attribution_text("inkar", None, "2024-12") == "© BBSR Bonn 2024, INKAR (aufbereitet von RegioHub/inkr)"
+
+
+def test_the_stored_english_attribution_cites_the_year_of_its_release():
+    """sources.yaml's English ``attribution`` is stored per release (source_releases.attribution): INKAR's said
+    "© BBSR Bonn 2022" for any edition and BKG's "(year of the vintage)", the template's words, as data."""
+    from sources.registry import sources, with_release_year
+
+    inkar, bkg = sources()["inkar"].attribution, sources()["bkg_vg"].attribution
+    assert with_release_year(inkar, "2024-12") == "© BBSR Bonn 2024, INKAR (as re-packaged by RegioHub/inkr)"
+    assert with_release_year(inkar, "2022-12") == "© BBSR Bonn 2022, INKAR (as re-packaged by RegioHub/inkr)"
+    assert with_release_year(bkg, "vg250-2025-01-01") == "© GeoBasis-DE / BKG (2025), Daten verändert"
+    assert with_release_year(bkg, None) == "© GeoBasis-DE / BKG, Daten verändert"
+    # every other source's attribution has no year to fill and is stored as written
+    plain = {source_id: spec.attribution for source_id, spec in sources().items() if source_id not in ("inkar", "bkg_vg")}
+    assert {source_id: with_release_year(text, "2031-12") for source_id, text in plain.items()} == plain
