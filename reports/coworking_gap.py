@@ -113,8 +113,8 @@ WHERE f.direction = 'out' AND ($ags IS NULL OR f.ags = $ags)
 QUALIFY f.vintage = max(f.vintage) OVER (PARTITION BY f.ags)
 ORDER BY f.ags, f.rank"""
 
-SURVEYS = """SELECT ags, question_code, question, answer, share, respondents, fieldwork_from, fieldwork_to,
-                    conducted_by, supplier, licence
+SURVEYS = """SELECT ags, question_code, question, multiple_choice, answer, share, respondents, fieldwork_from,
+                    fieldwork_to, conducted_by, supplier, licence
              FROM local_survey_results WHERE $ags IS NULL OR ags = $ags ORDER BY ags, question_code, row"""
 
 
@@ -290,6 +290,8 @@ def _surveys(rows: list[dict]) -> list[dict]:
     for code, group in by_code.items():
         first = group[0]
         questions.append({"code": code, "question": first["question"], "respondents": int(first["respondents"]),
+                          # the shares of a multiple-choice question add up to more than 100: the page says why
+                          "multiple_choice": bool(first["multiple_choice"]),
                           "fieldwork": f"{first['fieldwork_from']:%d.%m.%Y}–{first['fieldwork_to']:%d.%m.%Y}",
                           "conducted_by": first["conducted_by"], "supplier": first["supplier"],
                           "licence": first["licence"],

@@ -65,7 +65,6 @@ SURVEY_HEADERS = {
 # Headers a file may leave out: 'Mehrfachnennung' came with the check that single-choice shares add up to 100, so a
 # file in the earlier template (without it) is read as it was meant then, every question single choice
 OPTIONAL_HEADERS = {"Mehrfachnennung"}
-READ_ONLY = {"multiple_choice"}  # read for the checks, not stored (local_survey_results has no such column)
 KIND_LABELS = ["dauerhaft", "temporär", "Probearbeitstag", "Bibliothek/Dritter Ort"]
 KINDS = {  # German label in the template (any case) -> stored kind
     "dauerhaft": "permanent",
@@ -75,7 +74,7 @@ KINDS = {  # German label in the template (any case) -> stored kind
 }
 YES_NO = {"ja": True, "nein": False}
 SPACE_COLUMNS = [c for c, _, _ in SPACE_HEADERS.values()] + ["supplying_ags", "file", "row"]
-SURVEY_COLUMNS = [c for c, _, _ in SURVEY_HEADERS.values() if c not in READ_ONLY] + ["supplying_ags", "file", "row"]
+SURVEY_COLUMNS = [c for c, _, _ in SURVEY_HEADERS.values()] + ["supplying_ags", "file", "row"]
 NOTES_SHEET = "Hinweise"  # the template's sheet of instructions: the only sheet besides the first that may hold text
 
 
@@ -88,7 +87,10 @@ def parse_release(release: Release, today: dt.date | None = None) -> dict[str, p
     spaces = _frame(spaces, SPACE_COLUMNS)
     # the across-row checks run over every survey row of the delivery: the same question in two of its files was
     # published twice (shares adding up to 200 %)
-    surveys = _check_survey(release.source_id, _frame(surveys, [*SURVEY_COLUMNS, *READ_ONLY]))[SURVEY_COLUMNS]
+    surveys = _check_survey(release.source_id, _frame(surveys, SURVEY_COLUMNS))
+    # stored as a flag (blank or a file without the column: single choice), so a reader knows whether the shares of
+    # a question add up to 100
+    surveys["multiple_choice"] = _multiple(surveys).astype(bool)
     _check_dates_in_order(release.source_id, spaces, "opened", "closed", "Geschlossen am")
     _check_periods(release.source_id, spaces)
     _check_dates_in_order(release.source_id, surveys, "fieldwork_from", "fieldwork_to", "Feldzeit bis")

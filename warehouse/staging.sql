@@ -146,22 +146,23 @@ CREATE TABLE IF NOT EXISTS commuter_flows_gemeinde (
 
 -- the towns' own survey results
 CREATE TABLE IF NOT EXISTS local_survey_results (
-    ags VARCHAR NOT NULL,           -- Gemeinde the result is about
+    ags VARCHAR NOT NULL,             -- Gemeinde the result is about
     question_code VARCHAR NOT NULL,
     question VARCHAR,
     answer VARCHAR NOT NULL,
-    share DOUBLE NOT NULL,          -- % of respondents, 0..100
+    share DOUBLE NOT NULL,            -- % of respondents, 0..100
+    multiple_choice BOOLEAN NOT NULL,
     respondents INTEGER NOT NULL,
     fieldwork_from DATE NOT NULL,
     fieldwork_to DATE NOT NULL,
     conducted_by VARCHAR NOT NULL,
-    supplier VARCHAR NOT NULL,      -- who supplied the file
+    supplier VARCHAR NOT NULL,        -- who supplied the file
     licence VARCHAR NOT NULL,
-    supplying_ags VARCHAR NOT NULL, -- the town whose file it is (from the file name)
+    supplying_ags VARCHAR NOT NULL,   -- the town whose file it is (from the file name)
     file VARCHAR NOT NULL,
     row INTEGER NOT NULL,
     source_id VARCHAR NOT NULL,
-    vintage VARCHAR NOT NULL        -- delivery date
+    vintage VARCHAR NOT NULL          -- delivery date
 );
 
 -- long-distance commuters and coworking within reach

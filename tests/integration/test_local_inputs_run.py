@@ -50,7 +50,9 @@ def test_example_delivery_scores_moelln_coworking_pillar(example_warehouse):
     others = con.execute("""SELECT count(*) FROM indicator_values WHERE indicator_id = 'coworking_within_10km'
                             AND ags <> '01053090'""").fetchone()[0]
     assert others == 0  # no town without its own list (and without OSM) gets an invented zero
-    assert con.execute("SELECT count(*), sum(share) FROM local_survey_results").fetchone() == (3, 100.0)
+    # the example's question is single choice (its 'Mehrfachnennung' blank): stored so, and its shares add up to 100
+    assert con.execute("SELECT count(*), sum(share), bool_or(multiple_choice) FROM local_survey_results"
+                       ).fetchone() == (3, 100.0, False)
     assert con.execute("SELECT count(*) FROM readiness_index WHERE ags = '01053090'").fetchone()[0] > 0
     # the report section (reports/coworking_gap.py + templates/coworking_gap.html.j2): spaces, survey, map
     html = render_gap_section(con, "01053090")

@@ -310,7 +310,8 @@ def test_single_choice_shares_add_up_to_100_up_to_rounding_and_multiple_choice_n
     folder = delivery / DELIVERY
     for row, share in ((2, "33"), (3, "33"), (4, "33")):
         replace_cell(folder, SURVEY_FILE, row, "Anteil (%)", share)
-    assert parse(delivery)["survey_results"]["share"].sum() == 99
+    surveys = parse(delivery)["survey_results"]
+    assert surveys["share"].sum() == 99 and surveys["multiple_choice"].tolist() == [False] * 3  # blank: single
     for row, share in ((2, "60"), (3, "50"), (4, "30")):
         replace_cell(folder, SURVEY_FILE, row, "Anteil (%)", share)
     with pytest.raises(SourceError, match=r"the shares of question CW1 add up to 140, not 100 \(± 1.5 for "
@@ -319,7 +320,8 @@ def test_single_choice_shares_add_up_to_100_up_to_rounding_and_multiple_choice_n
     for row in (2, 3, 4):
         replace_cell(folder, SURVEY_FILE, row, "Mehrfachnennung", "ja")
     surveys = parse(delivery)["survey_results"]
-    assert surveys["share"].sum() == 140 and "multiple_choice" not in surveys  # read for the check, not stored
+    # stored: the table and the page say that these shares need not add up to 100 (it was read for the check only)
+    assert surveys["share"].sum() == 140 and surveys["multiple_choice"].tolist() == [True] * 3
     replace_cell(folder, SURVEY_FILE, 3, "Mehrfachnennung", "")
     with pytest.raises(SourceError, match=r"rows 2-4, column 'Mehrfachnennung': question CW1 is marked 'ja' in some "
                                           r"rows and not in others"):
