@@ -17,14 +17,16 @@ row and flags the series of the Gemeinden involved for that period (``flag_trans
 - **recode**: a key disappears and a new key with the same name and (within 1 %) the same
   area appears in the next vintage (most keys of the 2008 Saxon Kreis reform);
 - **merger into a survivor**: keys disappear and a Gemeinde that exists in both vintages grows
-  by their area (within 0.5 %, one to three predecessors from the same Kreis), e.g.
+  by their area (within 0.5 %: any number of the vanished members of its own Verband, tried for
+  every town first, else one to three predecessors from the same Kreis), e.g.
   Schmiedeberg (40.75 km²) into Dippoldiswalde (63.37 -> 103.99 km²) in 2014;
-- **merger into a new key**: a new key's area is the sum of one to three vanished Gemeinden, one
-  of which shares a name word with it (Dippoldiswalde + Malter -> 14628060 in 2008).
+- **merger into a new key**: a new key's area is the sum of vanished Gemeinden, one of which shares a
+  name word with it (Dippoldiswalde + Malter -> 14628060 in 2008): members of that one's Verband, else
+  one to three of the Kreis.
 
 Among the sets within tolerance the best-fitting one wins (smallest area residual, fewer
 predecessors on a tie); survivors are served largest gain first. Mergers of more than three
-Gemeinden or across Kreis borders are not found by area; with the BKG VG geometries,
+Gemeinden of several Verbände or across Kreis borders are not found by area; with the BKG VG geometries,
 ``polygon_mergers`` reads them off the boundaries (earlier centres inside a later polygon) and
 replaces the area sets they contradict. docs/methodology.md (section 2.4) reports how
 the inference compares with the official 2024 list (benchmarks/crosswalk_validation.py).
@@ -197,19 +199,75 @@ def _recodes(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, str]:
 
 
 def _mergers(old: pd.DataFrame, new: pd.DataFrame, gone: set, area: dict) -> list[tuple[str, str, str]]:
-    """Predecessors whose area equals a surviving Gemeinde's gain (same Kreis, 1-3 of them)."""
+    """Predecessors whose area equals a surviving Gemeinde's gain: first any set of vanished members of its own
+    Verband (``_verband_subset``), else 1-3 of its Kreis."""
     both = old.index.intersection(new.index)
     gain = (new.loc[both, "area_km2"] - old.loc[both, "area_km2"]).dropna()
     grown = gain[gain > MERGER_TOLERANCE * old.loc[gain.index, "area_km2"]]
     by_kreis = _by_kreis(gone, area)
-    found = []
+    verband = _verbaende(old)
+    found, open_gains = [], []
+    # two rounds: every town's own Verband first, so that a Kreis-wide coincidence found for one town cannot take
+    # the Verband member another town needs (Premnitz's triple took Bredow, whom Brieselang had absorbed)
     for successor, area_gain in grown.sort_values(ascending=False).items():
+        match = _verband_subset(by_kreis.get(successor[:5], []), verband, verband.get(successor), area, area_gain)
+        if match:
+            found += _claim(by_kreis, match, successor, _gain_evidence(old, new, successor, area_gain, match, area,
+                                                                       " of its Verband"))
+        else:
+            open_gains.append((successor, area_gain))
+    for successor, area_gain in open_gains:
         match = _subset_with_area(by_kreis.get(successor[:5], []), area, area_gain)
         if match:
-            evidence = (f"area {old.at[successor, 'area_km2']} -> {new.at[successor, 'area_km2']} km², "
-                        f"gain {area_gain:.2f} = predecessors {sum(area[a] for a in match):.2f}")
-            found += _claim(by_kreis, match, successor, evidence)
+            found += _claim(by_kreis, match, successor, _gain_evidence(old, new, successor, area_gain, match, area))
     return found
+
+
+def _gain_evidence(old: pd.DataFrame, new: pd.DataFrame, successor: str, gain: float, match: tuple, area: dict,
+                   where: str = "") -> str:
+    return (f"area {old.at[successor, 'area_km2']} -> {new.at[successor, 'area_km2']} km², "
+            f"gain {gain:.2f} = predecessors{where} {sum(area[a] for a in match):.2f}")
+
+
+VERBAND_MAX_MEMBERS = 16  # vanished members of one Verband tried in every combination (2^16 sets)
+
+
+def _verbaende(register: pd.DataFrame) -> dict:
+    """ags -> Verband key (``vb_ars``) of a register vintage; none for a verbandsfreie Gemeinde (also under the
+    Verband part '0000', which the registers of 1994-2002 give every verbandsfreie Gemeinde of a Kreis) or a
+    register without the column."""
+    if "vb_ars" not in register:
+        return {}
+    keys = register["vb_ars"]
+    return keys[keys.notna() & ~keys.astype(str).str.endswith("0000")].to_dict()
+
+
+def _verband_subset(pool: list[str], verband: dict, own: str | None, area: dict, target: float,
+                    anchor: str | None = None) -> tuple[str, ...] | None:
+    """The best-fitting set, of any size, of the vanished members of the Verband ``own`` in ``pool`` whose areas
+    add up to ``target`` within MERGER_TOLERANCE (with ``anchor`` among them where given), or None.
+
+    Why first: most mergers joined the members of one Amt or Verbandsgemeinde, often more than three at once. The
+    Kreis-wide search stops at three and found a coincidental triple from three other Ämter instead: Ketzin's
+    2003 gain of 62.06 km² (Etzin, Falkenrehde, Tremmen and Zachow, Amt Ketzin) was matched with Klein Behnitz,
+    Warsow and Zollchow (62.06 km² too), and its 10-year population change came out +2.5 % a year instead of
+    -0.2 % (review of 5 December). A Verband with more than VERBAND_MAX_MEMBERS vanished members is not tried."""
+    if own is None:
+        return None
+    members = [a for a in pool if verband.get(a) == own]
+    if anchor is not None:
+        members = [anchor] + [a for a in members if a != anchor]
+    if not members or len(members) > VERBAND_MAX_MEMBERS or pd.isna(target) or target <= 0:
+        return None
+    subsets = _all_subsets(len(members))
+    if anchor is not None:
+        subsets = subsets[subsets[:, 0]]
+    residual = np.abs(subsets @ np.array([area[a] for a in members], dtype=float) - target)
+    fits = np.flatnonzero(residual <= MERGER_TOLERANCE * target)
+    if not len(fits):
+        return None
+    best = fits[np.lexsort((subsets[fits].sum(axis=1), residual[fits]))[0]]  # smallest residual, then fewest
+    return tuple(a for a, taken in zip(members, subsets[best]) if taken)
 
 
 def _claim(by_kreis: dict[str, list], match: list[str], successor: str, evidence: str) -> list[tuple[str, str, str]]:
@@ -230,6 +288,7 @@ def _new_keys(old: pd.DataFrame, new: pd.DataFrame, gone: set, recodes: dict[str
     for a, b in recodes.items():
         feeders.setdefault(b[:5], set()).add(a[:5])
     by_kreis = _by_kreis(gone, area)
+    verband = _verbaende(old)
     # plain dicts, not .at per successor and candidate (18,000 lookups on the full data, ~0.5 s)
     new_area, new_base = _column_dict(new, "area_km2"), _column_dict(new, "base_name")
     old_base, old_name = _column_dict(old, "base_name"), _column_dict(old, "name")
@@ -238,12 +297,24 @@ def _new_keys(old: pd.DataFrame, new: pd.DataFrame, gone: set, recodes: dict[str
         kreise = feeders.get(successor[:5], set()) | {successor[:5]}
         candidates = sorted(a for k in kreise for a in by_kreis.get(k, []))
         target = new_area[successor]
-        match = _named_subset(candidates, area, target, old_base, new_base[successor])
+        match = _named_verband_subset(candidates, verband, area, target, old_base, new_base[successor])
+        where = " of one Verband" if match else ""
+        match = match or _named_subset(candidates, area, target, old_base, new_base[successor])
         if match:
-            evidence = (f"new key, area {target} km² = predecessors {sum(area[a] for a in match):.2f}, "
+            evidence = (f"new key, area {target} km² = predecessors{where} {sum(area[a] for a in match):.2f}, "
                         f"name shared with {', '.join(old_name[a] for a in match)}")
             found += _claim(by_kreis, match, successor, evidence)
     return found
+
+
+def _named_verband_subset(candidates: list[str], verband: dict, area: dict, target: float,
+                          old_names: pd.Series | dict, new_name: str) -> tuple[str, ...] | None:
+    """``_verband_subset`` for a new key: the members of a named predecessor's Verband, that predecessor among
+    them (the best fit over all named predecessors), or None."""
+    words = _name_words(new_name)
+    fits = [match for anchor in candidates if words & _name_words(old_names[anchor])
+            if (match := _verband_subset(candidates, verband, verband.get(anchor), area, target, anchor))]
+    return min(fits, key=lambda m: (abs(sum(area[a] for a in m) - target), len(m))) if fits else None
 
 
 def _named_subset(candidates: list[str], area: dict, target: float, old_names: pd.Series | dict,

@@ -65,9 +65,10 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, 
         for table in CURRENT_TABLES:
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {relations[table]}")
         merged = {table: merge_history(con, table, published_at, previous) for table in HISTORY_TABLES}
+        # before the views: they show the method it names, and views.sql's tables are computed with it
+        _log_publish(con, previous, published_at, run)
         con.execute(VIEWS_SQL.read_text(encoding="utf-8"))
         _add_keys(con, DEFERRED_KEYS)
-        _log_publish(con, previous, published_at, run)  # before counting: views show the method it names
         counts = row_counts(con)
         before = row_counts(con, "previous") if previous else {}
         changes = {"published_at": published_at.isoformat(), "sources_changed": changed_sources(con, published_at),

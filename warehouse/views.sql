@@ -64,6 +64,11 @@ SELECT v.ags, v.period, c.pillar, v.source_id, min(v.reference_date) AS oldest_r
        count(*) FILTER (v.imputed) AS carried_forward
 FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
 WHERE c.pillar <> 'context' AND v.excluded_reason IS NULL
+  -- nor the pillars shown beside the score but not in it (uncompared_pillars of the current method's index row;
+  -- readiness_index.oldest/newest_input_date leave them out too): Mölln's own coworking list dated its score
+  AND NOT EXISTS (SELECT 1 FROM readiness_index r, unnest(string_split(r.uncompared_pillars, ',')) u(pillar)
+                  WHERE r.ags = v.ags AND r.period = v.period AND trim(u.pillar) = c.pillar
+                    AND r.method_version = (SELECT method_version FROM current_method))
 GROUP BY v.ags, v.period, c.pillar, v.source_id
 ORDER BY v.ags, v.period, c.pillar, v.source_id;
 

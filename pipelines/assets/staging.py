@@ -320,7 +320,7 @@ RESTATED = {"population_total": "population_current_territory", "area_km2": "are
                    "Partial transfers and unexplained area changes stay flagged.")
 def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work(own="territorial_crosswalk") as con:
-        register = con.execute("SELECT ags, name, vintage, territorial_date, lon, lat FROM municipality_register").df()
+        register = con.execute("SELECT ags, name, vintage, territorial_date, lon, lat, vb_ars FROM municipality_register").df()
         population = con.execute("""SELECT * EXCLUDE (source_id), source_id FROM observations
             WHERE level = 'gemeinde' AND measure IN ('population_total', 'area_km2')
               AND source_id IN ('destatis_gemeindeverzeichnis', 'regionalstatistik')""").df()

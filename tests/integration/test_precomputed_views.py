@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 LATEST = """SELECT * EXCLUDE (valid_from) FROM indicator_values
             QUALIFY row_number() OVER (PARTITION BY ags, indicator_id ORDER BY period DESC) = 1"""
 
@@ -11,7 +13,21 @@ SELECT v.ags, v.period, c.pillar, v.source_id, min(v.reference_date) AS oldest_r
        count(*) FILTER (v.imputed) AS carried_forward
 FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
 WHERE c.pillar <> 'context' AND v.excluded_reason IS NULL  -- what the score rests on, not what it excludes
+  AND (v.ags, v.period, c.pillar) NOT IN (  -- nor a pillar shown beside the score but not in it
+      SELECT (ags, period, trim(unnest(string_split(uncompared_pillars, ','))))
+      FROM readiness_index WHERE method_version = (SELECT method_version FROM current_method))
 GROUP BY v.ags, v.period, c.pillar, v.source_id"""
+
+# the index row's own input dates (indicators/index.py input_dates), to which the Datenstand must add up
+INDEX_DATES = """
+SELECT r.ags, r.period, CAST(r.oldest_input_date AS DATE), CAST(r.newest_input_date AS DATE)
+FROM readiness_index r WHERE r.method_version = (SELECT method_version FROM current_method)
+  AND r.oldest_input_date IS NOT NULL"""
+DATES_BY_ROW = """
+SELECT ags, period, min(oldest_reference_date), max(newest_reference_date)
+FROM index_data_dates WHERE (ags, period) IN (SELECT (ags, period) FROM readiness_index
+                                              WHERE oldest_input_date IS NOT NULL)
+GROUP BY ags, period"""
 
 
 def _rows(con, sql: str) -> list[tuple]:
@@ -80,3 +96,23 @@ def test_attributions_cite_the_year_of_the_release_they_go_with(published_copy):
         assert con.execute("SELECT count(*) FROM town_profile").fetchone()[0] == rows  # no row doubled
         assert con.execute("SELECT DISTINCT attribution FROM town_profile WHERE vintage = '2022-12'").fetchall() == [
             ("© BBSR Bonn 2022, INKAR (as re-packaged by RegioHub/inkr)",)]
+
+
+@pytest.mark.parametrize("built", ["warehouse", "example_warehouse"])
+def test_the_data_dates_of_an_index_row_are_the_dates_of_its_score(built, request):
+    """The Datenstand beside a score names the dates of what the score rests on: the index row's oldest and newest
+    input date. The pages' data dates counted a pillar shown beside the score but not in it (Mölln's own coworking
+    list of 20.11.2023, in the example delivery, dated its 2023 score while the index row said otherwise)."""
+    import duckdb
+
+    fixture = request.getfixturevalue(built)
+    con = fixture if built == "warehouse" else duckdb.connect(str(fixture), read_only=True)
+    stored = _rows(con, "SELECT * FROM index_data_dates")
+    assert len(stored) > 1000 and stored == _rows(con, DATA_DATES)
+    index_dates = _rows(con, INDEX_DATES)
+    assert len(index_dates) > 100 and _rows(con, DATES_BY_ROW) == index_dates
+    if built == "example_warehouse":  # the case that differed: the pillar is in the town's row, not in its score
+        assert con.execute("""SELECT count(*) FROM index_data_dates WHERE ags = '01053090' AND period = 2023
+                              AND pillar = 'local_work_infrastructure'""").fetchone()[0] == 0
+        assert con.execute("""SELECT uncompared_pillars FROM readiness_index WHERE ags = '01053090'
+                              AND period = 2023""").fetchone()[0] == "local_work_infrastructure"

@@ -86,6 +86,50 @@ def test_best_fitting_predecessors_win_over_the_first_fitting():
         ["99100003", "99100001", "merger"], ["99100004", "99100001", "merger"]]
 
 
+def verband_register(rows: list[tuple]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``hand_register`` of (vintage, ags, name, area, vb_ars) rows: the Verband key of each Gemeinde."""
+    register, areas = hand_register([row[:4] for row in rows])
+    return register.assign(vb_ars=[row[4] for row in rows]), areas
+
+
+# Ketzin 2002 -> 2009 (real areas, 31122002/31122009_Auszug_GV.xlsx): the town grew by 62.06 km², the area of
+# the four other members of Amt Ketzin; three villages of three other Ämter add up to 62.06 km² too
+KETZIN = [
+    ("2002", "12063148", "Ketzin, Stadt", 30.72, "120636303"), ("2002", "12063072", "Etzin", 8.92, "120636303"),
+    ("2002", "12063076", "Falkenrehde", 12.04, "120636303"), ("2002", "12063312", "Tremmen", 19.49, "120636303"),
+    ("2002", "12063364", "Zachow", 21.61, "120636303"), ("2002", "12063156", "Klein Behnitz", 16.02, "120636305"),
+    ("2002", "12063336", "Warsow", 11.77, "120636302"), ("2002", "12063372", "Zollchow", 34.27, "120636304"),
+    ("2009", "12063148", "Ketzin, Stadt", 92.78, "120630148"),
+]
+
+
+def test_a_merger_of_the_members_of_one_verband_wins_over_a_coincidental_triple():
+    """The Kreis-wide search stops at three predecessors: it matched Ketzin with Klein Behnitz, Warsow and Zollchow
+    and published its 10-year population change as +2.5 % a year instead of -0.2 % (review of 5 December)."""
+    register, areas = verband_register(KETZIN)
+    steps = crosswalk.transitions(register, areas)
+    assert sorted(steps["from_ags"]) == ["12063072", "12063076", "12063312", "12063364"]
+    assert set(steps["to_ags"]) == {"12063148"} and steps["evidence"].str.contains("of its Verband").all()
+    # without the Verband keys (the registers before 1994) the area search is what it was
+    old = crosswalk.transitions(register.drop(columns="vb_ars"), areas)
+    assert sorted(old["from_ags"]) == ["12063156", "12063336", "12063372"]
+
+
+def test_a_coincidence_for_one_town_does_not_take_the_verband_member_of_another():
+    """Every town's own Verband is tried before any Kreis-wide set: Sudheim's larger gain (9.00) is served first,
+    and Cham + Bruck fit it as exactly as its own members Au + Bruck do; the Kreis-wide pair took Cham, the one
+    member of Nordheim's Verband, and gave Nordheim (6.00) Au."""
+    register, areas = verband_register([
+        ("2002", "99100001", "Nordheim", 20.0, "991005001"), ("2002", "99100002", "Cham", 6.0, "991005001"),
+        ("2002", "99100003", "Sudheim", 10.0, "991005002"), ("2002", "99100004", "Au", 6.0, "991005002"),
+        ("2002", "99100005", "Bruck", 3.0, "991005002"),
+        ("2009", "99100001", "Nordheim", 26.0, "991000001"), ("2009", "99100003", "Sudheim", 19.0, "991000003"),
+    ])
+    steps = crosswalk.transitions(register, areas).sort_values("from_ags")
+    assert steps[["from_ags", "to_ags"]].values.tolist() == [["99100002", "99100001"], ["99100004", "99100003"],
+                                                            ["99100005", "99100003"]]
+
+
 # 2021 -> 2023: Ahrdorf and Xanten both grow by about 5 km². The registers fit Ebnet (5.01) to
 # Xanten (the larger gain goes first) and Bach + Dorf to Ahrdorf; the change list says otherwise.
 # 2013 -> 2021: "Alt" is recoded (not in any list, stays inferred).
