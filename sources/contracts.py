@@ -57,7 +57,7 @@ import pandas as pd
 from sources.errors import SourceError, column_letter
 from sources.registry import (RELEASE_YEAR, SOURCES_YAML, Release, ReleaseFile, label_vintage, read_yaml,
                               release_levels, sources as source_specs)
-from sources.vintages import release_order
+from sources.vintages import last_day, release_order
 
 MARKERS = {"", "-", ".", "...", "x", "/", "–", "—"}  # German statistical markers: no figure
 INTEGER = re.compile(r"-?\d+")
@@ -161,6 +161,42 @@ def median_problem(name: str, rule: Rule, count: int, median: float | None) -> s
         return None
     return (f"{name}: median {median:g} of {count} values outside its typical {low:g} to {high:g}: another unit "
             f"than declared ({rule.unit})?")
+
+
+# One Kreis's values of a percentage, of one date, all between 0 and 1 while the measure's values are percent
+# elsewhere (their median at least PERCENT_MEDIAN): the publisher's export switched to shares 0-1 for part of the
+# file. INKAR's out-commuter shares of the Ämter of one Kreis divided by 100 passed (the whole-measure test needs
+# every value at most 1) and Mölln's 58.95 % was published as 0.59 % (bad-input review of 5 December). At least
+# KREIS_SHARE_EVIDENCE values of the Kreis and date, most of them above 0: a Kreis where cable reaches a few
+# households in a few Gemeinden (0.3 % here, 0 elsewhere) is real, not a scale switch. No release of the real
+# publisher files has such a Kreis (../shared/data, every release, 5 December 2026).
+PERCENT_MEDIAN = 10.0
+KREIS_SHARE_EVIDENCE = 5
+KREIS_SHARE_NONZERO = 0.8
+
+
+def _partial_shares(label: str, frame: pd.DataFrame, key: str, positions: np.ndarray,
+                    values: np.ndarray) -> list[tuple]:
+    """(row, problem, value) for the first Kreis and date whose values of a percentage look like shares 0-1 while
+    the rest of the measure is percent (``PERCENT_MEDIAN``), else []."""
+    if len(values) < SHARE_EVIDENCE or np.median(values) < PERCENT_MEDIAN:
+        return []
+    dates = frame["reference_date"].to_numpy()[positions] if "reference_date" in frame else np.zeros(len(values))
+    groups = pd.DataFrame({"kreis": frame[key].astype(str).str[:5].to_numpy()[positions], "date": dates,
+                           "value": values, "row": positions})
+    stats = groups.groupby(["kreis", "date"], sort=True)["value"].agg(
+        count="count", largest="max", nonzero=lambda v: (v > 0).mean())
+    switched = stats[(stats["count"] >= KREIS_SHARE_EVIDENCE) & (stats["largest"] > 0) & (stats["largest"] <= 1)
+                     & (stats["nonzero"] >= KREIS_SHARE_NONZERO)]
+    if switched.empty:
+        return []
+    kreis, date = switched.index[0]
+    first = groups[(groups["kreis"] == kreis) & (groups["date"] == date)].iloc[0]
+    when = "" if "reference_date" not in frame else f" of {pd.Timestamp(date).date().isoformat()}"
+    return [(int(first["row"]), f"{label}: all {int(switched.iloc[0]['count'])} values of Kreis {kreis}{when} lie "
+             f"between 0 and 1 (largest {switched.iloc[0]['largest']:g}) while the measure's median is "
+             f"{np.median(values):g}: shares 0-1 where percent (0-100) is declared, in part of the file "
+             f"({len(switched)} Kreis and date groups)", float(first["value"]))]
 
 
 # A percentage measure whose values all lie between 0 and 1 (at least this many, the largest above 0) is a share
@@ -393,10 +429,30 @@ def check_table(contract: TableContract, frame: pd.DataFrame, registers: Registe
     frame = frame.reset_index(drop=True)
     violations = _row_count(contract, frame) + _levels_present(contract, frame) + _types(contract, frame)
     violations += _keys(contract, frame)
-    violations += _unique(contract, frame) + _values(contract, frame)
+    violations += _unique(contract, frame) + _values(contract, frame) + _after_release(contract, frame, vintage)
     if registers:
         violations += _registered(contract, frame, registers, vintage)
     return violations
+
+
+def _after_release(contract: TableContract, frame: pd.DataFrame, vintage: str | None) -> list[Violation]:
+    """Rows dated after the last day the release's id can mean (``sources.vintages.last_day``): a release cannot
+    hold figures newer than itself. INKAR rows with zeitbezug 2031 in the release 2022-12 were published as index
+    periods up to 2031, and rows of 2024 as accessibility data of that year (bad-input review of 5 December);
+    ``future_release`` judged only the release's own label."""
+    last = last_day(vintage) if vintage else None
+    if last is None or "reference_date" not in frame or not len(frame):
+        return []
+    dates = pd.to_datetime(frame["reference_date"], errors="coerce")
+    later = np.flatnonzero((dates > pd.Timestamp(last)).to_numpy())
+    if not len(later):
+        return []
+    first = int(later[0])
+    key = str(frame.at[first, contract.key]) if contract.key in frame else None
+    return [Violation(contract.table, f"reference date {dates.iloc[first].date().isoformat()} after the release "
+                                      f"{vintage} (its figures can be at most as new as {last.isoformat()}): rows of "
+                                      f"a later period in this release ({len(later)} rows)", first + 1,
+                      "reference_date", key)]
 
 
 def columns_checked(contract: TableContract) -> set[str]:
@@ -579,6 +635,8 @@ def _rule_violations(contract, frame, column, rule: Rule, rows: np.ndarray, nume
         share = share_problem(label, rule, int(is_finite.sum()), float(finite[largest]))
         if share:
             problems.append((positions[largest], share, float(finite[largest])))
+        elif contract.key in frame:
+            problems += _partial_shares(label, frame, contract.key, positions[is_finite], finite[is_finite])
     if rule.has_median and is_finite.any():
         typical = median_problem(label, rule, int(is_finite.sum()), float(np.median(finite[is_finite])))
         if typical:  # a property of the whole column: no row to name
