@@ -164,7 +164,7 @@ def median_problem(name: str, rule: Rule, count: int, median: float | None) -> s
 
 
 # One Kreis's values of a percentage, of one date, all between 0 and 1 while the measure's values are percent
-# elsewhere (their median at least PERCENT_MEDIAN): the publisher's export switched to shares 0-1 for part of the
+# elsewhere (the median of the others at least PERCENT_MEDIAN): the publisher's export switched to shares 0-1 for part of the
 # file. INKAR's out-commuter shares of the Ämter of one Kreis divided by 100 passed (the whole-measure test needs
 # every value at most 1) and Mölln's 58.95 % was published as 0.59 % (bad-input review of 5 December). At least
 # KREIS_SHARE_EVIDENCE values of the Kreis and date, most of them above 0: a Kreis where cable reaches a few
@@ -179,7 +179,7 @@ def _partial_shares(label: str, frame: pd.DataFrame, key: str, positions: np.nda
                     values: np.ndarray) -> list[tuple]:
     """(row, problem, value) for the first Kreis and date whose values of a percentage look like shares 0-1 while
     the rest of the measure is percent (``PERCENT_MEDIAN``), else []."""
-    if len(values) < SHARE_EVIDENCE or np.median(values) < PERCENT_MEDIAN:
+    if len(values) < SHARE_EVIDENCE:
         return []
     dates = frame["reference_date"].to_numpy()[positions] if "reference_date" in frame else np.zeros(len(values))
     groups = pd.DataFrame({"kreis": frame[key].astype(str).str[:5].to_numpy()[positions], "date": dates,
@@ -190,12 +190,16 @@ def _partial_shares(label: str, frame: pd.DataFrame, key: str, positions: np.nda
                      & (stats["nonzero"] >= KREIS_SHARE_NONZERO)]
     if switched.empty:
         return []
+    # the rest of the measure, without the suspect groups (a switched Kreis may be most of a small file)
+    rest = values[~pd.MultiIndex.from_frame(groups[["kreis", "date"]]).isin(switched.index)]
+    if len(rest) < SHARE_EVIDENCE or np.median(rest) < PERCENT_MEDIAN:
+        return []
     kreis, date = switched.index[0]
     first = groups[(groups["kreis"] == kreis) & (groups["date"] == date)].iloc[0]
     when = "" if "reference_date" not in frame else f" of {pd.Timestamp(date).date().isoformat()}"
     return [(int(first["row"]), f"{label}: all {int(switched.iloc[0]['count'])} values of Kreis {kreis}{when} lie "
-             f"between 0 and 1 (largest {switched.iloc[0]['largest']:g}) while the measure's median is "
-             f"{np.median(values):g}: shares 0-1 where percent (0-100) is declared, in part of the file "
+             f"between 0 and 1 (largest {switched.iloc[0]['largest']:g}) while the measure's other values have the "
+             f"median {np.median(rest):g}: shares 0-1 where percent (0-100) is declared, in part of the file "
              f"({len(switched)} Kreis and date groups)", float(first["value"]))]
 
 
