@@ -673,7 +673,7 @@ def _registered(contract: TableContract, frame: pd.DataFrame, registers: Registe
             violations += _lost(contract, gemeinden, before, after, registers, date, latest=exclude and after is None)
             kreise = keys[level == "kreis"].astype(str)
             if len(kreise):
-                violations += _lost_kreise(contract, kreise, before, after, date)
+                violations += _lost_kreise(contract, kreise, before, after, date, with_gemeinden=len(gemeinden) > 0)
     return violations
 
 
@@ -782,15 +782,24 @@ def _lost(contract, keys: pd.Series, before: set[str], after: set[str] | None, r
                       key=lost[0])]
 
 
-def _lost_kreise(contract, keys: pd.Series, before: set[str], after: set[str] | None, date) -> list[Violation]:
-    """Kreise of the registers around the date (those of Gemeinden in both) that a Kreis-level release lacks."""
+def _lost_kreise(contract, keys: pd.Series, before: set[str], after: set[str] | None, date,
+                 with_gemeinden: bool = False) -> list[Violation]:
+    """Kreise of the registers around the date (those of Gemeinden in both) that a release with Kreis rows lacks.
+    Beside Gemeinde rows (``with_gemeinden``) the message names the Kreis rows the release has and the first of
+    them: one Kreis total appended to a Gemeinde file read as "4 Kreise missing", naming only what was not there."""
     # xx000 prefixes are Land-level keys (e.g. gemeindefreie Gebiete of a Land), not Kreise
     expected = {k[:5] for k in (before & after if after is not None else before) if not k[2:5] == "000"}
     lost = sorted(expected - set(keys))
     if not lost:
         return []
-    return [Violation(contract.table, f"{len(lost)} Kreise of the register around {date} are missing, e.g. "
-                                      f"{lost[:5]} (a release may not lose Kreise)", column=contract.key)]
+    problem = f"{len(lost)} Kreise of the register around {date} are missing, e.g. {lost[:5]}"
+    if not with_gemeinden:
+        return [Violation(contract.table, f"{problem} (a release may not lose Kreise)", column=contract.key)]
+    present = sorted(set(keys))
+    return [Violation(contract.table, f"{problem}: beside its Gemeinde rows the release has Kreis rows only for "
+                                      f"{present[:5]} ({len(present)} Kreise): a Kreis row that does not belong "
+                                      "in the file, or the others lost", int(keys.index[0]) + 1, contract.key,
+                      str(keys.iloc[0]))]
 
 
 # --- the same contract over a staged table, in SQL ----------------------------------------------------------

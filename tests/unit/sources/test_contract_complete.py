@@ -90,3 +90,15 @@ def test_a_misspelt_rule_key_is_refused_naming_source_table_and_measure(tmp_path
     rules = contracts.load_contracts(path)
     assert contracts.boundary_flows("inkar", "out_commuter_share", rules)
     assert not contracts.boundary_flows("inkar", "commuters_50km_share", rules)
+
+
+def test_a_kreis_row_in_a_file_of_gemeinden_is_named():
+    """One Kreis total appended to a Gemeinde file was refused as "4 Kreise missing", naming only Kreise that were
+    never in the file (bad-input review of 5 December): the message names the Kreis row that is there."""
+    frame = pd.DataFrame({"ags": GEMEINDEN[:4] + ["01002"], "level": ["gemeinde"] * 4 + ["kreis"],
+                          "reference_date": dt.date(2022, 12, 31)})
+    [violation] = contracts.check_table(CONTRACT, frame, REGISTERS, "2022")
+    assert violation.problem.startswith("1 Kreise of the register around 2022-12-31 are missing, e.g. ['01001']: "
+                                        "beside its Gemeinde rows the release has Kreis rows only for ['01002'] "
+                                        "(1 Kreise): a Kreis row that does not belong in the file, or the others lost")
+    assert (violation.row, violation.key) == (5, "01002")
