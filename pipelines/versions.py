@@ -37,7 +37,10 @@ GROUP_CODE = {
     "reports": ["pipelines/assets/reports.py", "reports/**/*", "indicators/catalogue.yaml", "sources.yaml"],
 }
 ASSET_CODE = {
-    "planner_exports": ["pipelines/assets/exports.py", "warehouse/exports.py", "sources.yaml"],
+    # tables.yaml: the workbooks' titles (planner_views); the export's own fingerprint (warehouse/exports.py
+    # layout_version) then decides which files are written again
+    "planner_exports": ["pipelines/assets/exports.py", "warehouse/exports.py", "sources.yaml", "warehouse/tables.yaml",
+                        "warehouse/registry.py"],
 }
 
 
