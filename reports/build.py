@@ -14,6 +14,7 @@ import functools
 import gc
 import multiprocessing
 import os
+import re
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -51,6 +52,7 @@ DEFAULT_WORKERS = None
 PARALLEL_FROM = 200  # pages; fewer are rendered in one process (forking costs more than it saves)
 CHUNK = 32          # pages per task handed to a worker: small enough to balance (~0.4 s of work), large
                     # enough that few Kreise (whose sections are cached per process) are split between workers
+TOWN_PAGE = re.compile(r"\d{8}\.html")  # a town's page: its 8-digit AGS
 KEY_BATCH = 256     # town keys computed between two progress reports while the workers render (~50 ms)
 
 
@@ -61,7 +63,8 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
     """Write ``<ags>.html`` for ``towns`` (None: every Gemeinde in ``municipalities``), then
     ``netzwerk.html``, ``index.html``, the coworking-gap ranking (``coworking-luecke.html``) and the maps
     (``atlas/``); returns the paths of the town, network and index pages (ranking and maps not counted).
-    ``progress(done, total)`` per town page.
+    ``progress(done, total)`` per town page. With ``towns`` given, the pages (and downloads) of other towns
+    are removed first (``remove_other_towns``; ``summary["removed"]``: how many, when any).
 
     Incremental: a page whose content key (hash of the data it shows and of the templates and report
     code, see reports/pages.py) equals the one recorded in ``out_dir/.pages.json`` and whose file exists
@@ -75,6 +78,10 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
     not 1 and at least PARALLEL_FROM towns are asked for; False: here, forking only if this process runs
     no other thread. The files are the same either way."""
     out_dir = Path(out_dir)
+    if towns is not None:
+        removed = remove_other_towns(out_dir, towns)
+        if removed and summary is not None:
+            summary["removed"] = removed
     manifest = {} if force else read_manifest(out_dir)
     if manifest:
         state: dict | Callable[[], dict] = _state(published)
@@ -252,6 +259,27 @@ def _fork_safe() -> bool:
         return len(os.listdir("/proc/self/task")) == 1
     except OSError:
         return False
+
+
+def remove_other_towns(out_dir: Path, towns: list[str]) -> int:
+    """Remove the page of every town not in ``towns`` (``<ags>.html``) with its downloads (``<ags>-*.csv``,
+    ``<ags>.xlsx``); returns how many pages were removed.
+
+    Why remove, not keep: a page left by ``readiness bericht --alle`` or a run of a wider READINESS_REPORT_SCOPE
+    was linked from the rewritten index and the maps but never rendered again, so it showed old data as current
+    (review of 5 December). The folder holds the pages of the build's towns only, so it is the same whatever
+    was built into it before; a wider set of pages kept current is READINESS_REPORT_SCOPE=all. Comparison pages
+    (``vergleich.html``) and the shared pages are not town pages and stay."""
+    keep = {f"{ags}.html" for ags in towns}
+    removed = 0
+    for name in _town_pages(out_dir) if Path(out_dir).is_dir() else []:
+        if not TOWN_PAGE.fullmatch(name) or name in keep:
+            continue
+        ags = name.removesuffix(".html")
+        for path in [out_dir / name, out_dir / f"{ags}.xlsx", *out_dir.glob(f"{ags}-*.csv")]:
+            path.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def _town_pages(out_dir: Path) -> list[str]:

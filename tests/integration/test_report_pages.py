@@ -307,3 +307,27 @@ def test_a_town_that_comes_to_share_a_rank_rewrites_the_page_of_the_other(built)
     after = mtimes(out)
     assert after[f"{first}.html"] != before[f"{first}.html"]
     assert "gleichauf mit einer weiteren Gemeinde" in (out / f"{first}.html").read_text(encoding="utf-8")
+
+
+def test_pages_of_towns_outside_the_build_are_removed_with_their_downloads(built, tmp_path):
+    """Review of 5 December: pages left by `readiness bericht --alle` (or a wider READINESS_REPORT_SCOPE) stayed in
+    the folder, linked from the rewritten index, and were never rendered again. A build of fewer towns removes the
+    other towns' pages and downloads, says how many, and the index no longer links them."""
+    published, out, towns = built
+    build_reports(published, out, towns=towns)  # after any earlier test's change
+    folder = tmp_path / "reports"
+    shutil.copytree(out, folder)
+    kept, gone = towns[:-3], towns[-3:]
+    assert all((folder / f"{ags}.html").is_file() for ags in gone)
+    assert any(folder.glob(f"{gone[0]}-*.csv"))  # a page's downloads, removed with it below
+    summary = {}
+    build_reports(published, folder, towns=kept, summary=summary)
+    assert summary["removed"] == 3
+    for ags in gone:
+        assert not (folder / f"{ags}.html").exists() and not (folder / f"{ags}.xlsx").exists()
+        assert not list(folder.glob(f"{ags}-*.csv"))
+        assert f'href="{ags}.html"' not in (folder / "index.html").read_text(encoding="utf-8")
+    assert all((folder / f"{ags}.html").is_file() for ags in kept)
+    assert f'href="{kept[0]}.html"' in (folder / "index.html").read_text(encoding="utf-8")
+    build_reports(published, folder, towns=kept, summary=(again := {}))
+    assert again == {"written": 0, "unchanged": len(kept) + 2}  # the next build: nothing left to remove or render
