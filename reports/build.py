@@ -64,7 +64,7 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
     ``netzwerk.html``, ``index.html``, the coworking-gap ranking (``coworking-luecke.html``) and the maps
     (``atlas/``); returns the paths of the town, network and index pages (ranking and maps not counted).
     ``progress(done, total)`` per town page. With ``towns`` given, the pages (and downloads) of other towns
-    are removed first (``remove_other_towns``; ``summary["removed"]``: how many, when any).
+    are removed once the towns are known (``remove_other_towns``; ``summary["removed"]``: how many, when any).
 
     Incremental: a page whose content key (hash of the data it shows and of the templates and report
     code, see reports/pages.py) equals the one recorded in ``out_dir/.pages.json`` and whose file exists
@@ -78,10 +78,6 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
     not 1 and at least PARALLEL_FROM towns are asked for; False: here, forking only if this process runs
     no other thread. The files are the same either way."""
     out_dir = Path(out_dir)
-    if towns is not None:
-        removed = remove_other_towns(out_dir, towns)
-        if removed and summary is not None:
-            summary["removed"] = removed
     manifest = {} if force else read_manifest(out_dir)
     if manifest:
         state: dict | Callable[[], dict] = _state(published)
@@ -106,6 +102,8 @@ def build_here(published: Path, out_dir: Path, towns: list[str] | None, progress
     out_dir = Path(out_dir)
     data = load(published)
     selected = _check_towns(data, towns)
+    # only now, with every AGS asked for known: a mistyped one removes nothing
+    removed = remove_other_towns(out_dir, selected) if towns is not None else 0
     gc.freeze()  # the loaded frames hold ~1 M objects the collector would otherwise rescan on every page
     try:
         written, processes = _build(data, selected, out_dir, progress, manifest, state, _workers(workers))
@@ -113,6 +111,8 @@ def build_here(published: Path, out_dir: Path, towns: list[str] | None, progress
         gc.unfreeze()  # a long-lived process (Dagster step) may collect them again afterwards
     if summary is not None:
         summary.update(written=len(written), unchanged=len(selected) + 2 - len(written), processes=processes)
+        if removed:
+            summary["removed"] = removed
     return [out_dir / f"{ags}.html" for ags in selected] + [out_dir / "netzwerk.html", out_dir / "index.html"]
 
 
@@ -134,11 +134,13 @@ def _state(published: Path) -> dict:
 
 
 def _nothing_changed(manifest: dict, state: dict, towns: list[str], out_dir: Path) -> bool:
-    """Same data, same templates, every page there and no page added or removed since the last build:
-    nothing to render, and the report data need not even be loaded."""
+    """Same data, same templates, every page there, no page of another town (``remove_other_towns`` would remove
+    it) and no page added or removed since the last build: nothing to render, and the report data need not even
+    be loaded."""
     built = set(manifest.get("towns", []))  # pages of earlier builds may be older than the last state
+    asked = {f"{ags}.html" for ags in towns}
     return (state["published"] is not None and all(manifest.get(k) == v for k, v in state.items())
-            and set(towns) <= built
+            and set(towns) <= built and all(name in asked for name in _town_pages(out_dir) if TOWN_PAGE.fullmatch(name))
             and all((out_dir / name).is_file() for name in [*(f"{ags}.html" for ags in towns), "netzwerk.html",
                                                             "index.html", RANKING_PAGE])
             and manifest.get("town_pages") == _town_pages(out_dir))

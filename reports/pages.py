@@ -41,7 +41,6 @@ HASHED_APART = {"towns": "_by_town", "index": "_by_town and the index page", "ge
                 "latest_period": "common"}
 # What no page shows: where the data were read from, and the renderer's per-process cache of derived values.
 NOT_SHOWN = {"path", "memo"}
-PER_TOWN_FRAMES = {"towns", "index", "geometries"}   # hashed per town below, not as a whole (kept for callers)
 
 
 def template_version() -> str:

@@ -173,8 +173,9 @@ ORDER BY m.ags
 def export_planner_views(published: Path, out_dir: Path | None = None) -> dict[str, int]:
     """Export every planner view (Parquet, CSV, .xlsx) and the towns' GeoPackage; return the rows per export file.
 
-    A file whose view content (and export version) is the same as in the previous export is hard-linked
-    from there instead of being written again (``manifest.json`` holds each view's fingerprint).
+    A file whose view content and layout (export version, title, headers, export code) are the same as in the
+    previous export is hard-linked from there instead of being written again (``manifest.json`` holds each view's
+    fingerprint).
     Raises ValueError naming the view and the file when a planner view is missing from ``published``.
     """
     published = Path(published)
