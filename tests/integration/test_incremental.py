@@ -113,6 +113,9 @@ def test_the_sensor_after_the_scheduled_observation_requests_only_stale_assets(r
     tmp = refreshed["tmp"]
     settings = refresh_settings(tmp, refreshed["source"])
     monkeypatch.setenv("READINESS_WAREHOUSE", str(settings.published))  # the code location's environment
+    # the sensor finds the reports and exports folders there too (outputs_missing: a deleted one is rebuilt)
+    monkeypatch.setenv("READINESS_REPORTS_DIR", str(settings.reports))
+    monkeypatch.setenv("READINESS_EXPORTS_DIR", str(settings.exports))
     with instance_of(tmp) as instance:
         untagged = observe_sources(instance, defs, resources={"settings": settings})  # as the CLI observes
         ignored = refresh_when_stale(build_run_status_sensor_context(
