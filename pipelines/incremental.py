@@ -60,25 +60,30 @@ def observe_sources(instance: DagsterInstance, defs, resources: dict | None = No
                                                                  **run_args)
 
 
-def plan_refresh(instance: DagsterInstance, asset_graph, rebuild_all: bool = False) -> Plan:
+def plan_refresh(instance: DagsterInstance, asset_graph, rebuild_all: "bool | MissingOutputs" = False) -> Plan:
     """The stale or missing materialisable assets plus their descendants (all of them if ``rebuild_all``).
 
     ``asset_graph``: ``defs.resolve_asset_graph()`` or a sensor's ``repository_def.asset_graph``.
-    ``rebuild_all``: the warehouse files are gone although the instance remembers them, so
-    everything is rebuilt.
+    ``rebuild_all``: what ``outputs_missing`` found gone although the instance remembers it: True or a
+    ``MissingOutputs`` with ``everything`` (the warehouse files) rebuilds everything; a ``MissingOutputs`` naming
+    assets (a deleted reports or exports folder) adds exactly those assets (and what is downstream of them).
     """
     keys = set(asset_graph.materializable_asset_keys)
     resolver = stale_status_resolver(instance, asset_graph)
+    everything = rebuild_all is True or bool(getattr(rebuild_all, "everything", None))
+    gone = dict(rebuild_all) if isinstance(rebuild_all, dict) and not everything else {}
     reasons = {}
     for key in sorted(keys):
         status = resolver.get_status(key)
-        if rebuild_all:
-            reasons[key.to_user_string()] = "the published or working warehouse file is missing"
+        if everything:
+            reasons[key.to_user_string()] = getattr(rebuild_all, "everything", None) or WAREHOUSE_MISSING
         elif status == StaleStatus.MISSING:
             reasons[key.to_user_string()] = "never materialised"
         elif status == StaleStatus.STALE:
             causes = resolver.get_stale_causes(key)
             reasons[key.to_user_string()] = ", ".join(sorted({_cause_text(c) for c in causes})) or "stale"
+        elif key.to_user_string() in gone:
+            reasons[key.to_user_string()] = gone[key.to_user_string()]
     roots = {AssetKey.from_user_string(name) for name in reasons}
     below = AssetSelection.assets(*roots).downstream(include_self=False).resolve(asset_graph) if roots else set()
     selection = (roots | below) & keys
@@ -116,13 +121,45 @@ def last_materialization(instance: DagsterInstance, keys) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(max(stamps), dt.timezone.utc) if stamps else None
 
 
-def outputs_missing(published: Path) -> bool:
-    """The warehouse files a partial run builds on are gone (deleted, or another READINESS_WAREHOUSE)."""
-    from warehouse.paths import stage_dir_for, work_path_for
+WAREHOUSE_MISSING = "the published or working warehouse file is missing"
+
+
+class MissingOutputs(dict):
+    """Asset (user string, ``out/town_reports``) -> why its output is gone; ``everything`` when the warehouse files
+    a partial run builds on are gone, so all is rebuilt. Empty (falsy) when every output is there."""
+
+    def __init__(self, assets: dict[str, str] | None = None, everything: str | None = None):
+        super().__init__(assets or {})
+        self.everything = everything
+
+    def __bool__(self) -> bool:
+        return bool(self.everything) or len(self) > 0
+
+
+# The file each folder's asset writes last, so its presence marks a complete output: the reports' index page
+# (reports/build.py writes it after the town pages) and the manifest of the latest export (written into the
+# export's folder before ``latest`` is pointed at it, warehouse/exports.py).
+REPORTS_MARK = "index.html"
+EXPORTS_MARK = "latest/manifest.json"
+
+
+def outputs_missing(published: Path, reports: Path | None = None, exports: Path | None = None) -> MissingOutputs:
+    """What a refresh must rebuild because its output is gone although the instance remembers it.
+
+    The warehouse, working and staging files gone (deleted, or another READINESS_WAREHOUSE): everything. A
+    deleted reports folder (no ``index.html``) or exports folder (no ``latest/manifest.json``): exactly the asset
+    that writes it (``out/town_reports``, ``out/planner_exports``), since both only read the published file.
+    ``reports`` and ``exports`` default to READINESS_REPORTS_DIR and READINESS_EXPORTS_DIR, as the settings do."""
+    from warehouse.paths import exports_dir, reports_dir, stage_dir_for, work_path_for
 
     work = work_path_for(Path(published))
     # the staging assets' own files are working files too (warehouse.stage_path)
-    return not (Path(published).exists() and work.exists() and stage_dir_for(work).is_dir())
+    if not (Path(published).exists() and work.exists() and stage_dir_for(work).is_dir()):
+        return MissingOutputs(everything=WAREHOUSE_MISSING)
+    reports, exports = Path(reports or reports_dir()), Path(exports or exports_dir())
+    gone = {"out/town_reports": (reports / REPORTS_MARK, "the reports' index page is missing"),
+            "out/planner_exports": (exports / EXPORTS_MARK, "the latest export's manifest is missing")}
+    return MissingOutputs({asset: f"{why} ({mark})" for asset, (mark, why) in gone.items() if not mark.is_file()})
 
 
 def selected_job(defs, plan: Plan):
@@ -139,7 +176,8 @@ def refresh(instance: DagsterInstance, defs, settings, **run_args):
     observed = observe_sources(instance, defs, resources={"settings": settings}, raise_on_error=False)
     if not observed.success:
         return None, observed
-    plan = plan_refresh(instance, defs.resolve_asset_graph(), outputs_missing(settings.published))
+    plan = plan_refresh(instance, defs.resolve_asset_graph(),
+                        outputs_missing(settings.published, settings.reports, settings.exports))
     if plan.nothing_changed:
         return plan, None
     result = selected_job(defs, plan).execute_in_process(instance=instance, resources={"settings": settings}, **run_args)

@@ -50,8 +50,11 @@ class ReadinessSettings(ConfigurableResource):
       READINESS_EXPORTS_DIR  Parquet/CSV/GeoPackage exports of the planner views (default data/exports)
       READINESS_REPORTS_DIR  town reports (default data/reports)
       READINESS_REPORT_SCOPE reference_group (default: the small towns and the pilot towns) | pilots | all
-      READINESS_ALLOW_SHRINK 1 = publish even when a table lost more than 10 % of its rows (a deliberate
-                             change of scope, e.g. from the full data back to the snapshot)
+      READINESS_ALLOW_SHRINK 1 = publish even when a table lost more than 10 % of its rows or a source its newest
+                             published release (a deliberate change of scope, e.g. from the full data back to the
+                             snapshot); part of the publish assets' code version (pipelines/versions.py)
+      READINESS_ALLOWLIST    another allow-list file instead of allowlist.yaml (sources/contracts.py); its content is
+                             part of the publish assets' code version
       READINESS_LAKE_CATALOG also publish to a DuckLake (warehouse/lake.py, docs/deploy.md): a DuckDB catalog file
                              or 'postgres:<libpq connection string>' (password: PGPASSWORD or ~/.pgpass); unset = the
                              single DuckDB file only (the default)

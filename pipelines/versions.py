@@ -14,7 +14,9 @@ Applied to every asset in pipelines/catalog.py ``describe`` (map_asset_specs), s
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import lru_cache
+from pathlib import Path
 
 from warehouse.paths import PROJECT_ROOT
 
@@ -37,7 +39,10 @@ GROUP_CODE = {
     "reports": ["pipelines/assets/reports.py", "reports/**/*", "indicators/catalogue.yaml", "sources.yaml"],
 }
 ASSET_CODE = {
-    "planner_exports": ["pipelines/assets/exports.py", "warehouse/exports.py", "sources.yaml"],
+    # tables.yaml: the workbooks' titles (planner_views); the export's own fingerprint (warehouse/exports.py
+    # layout_version) then decides which files are written again
+    "planner_exports": ["pipelines/assets/exports.py", "warehouse/exports.py", "sources.yaml", "warehouse/tables.yaml",
+                        "warehouse/registry.py"],
 }
 
 
@@ -52,10 +57,41 @@ def files_hash(patterns: tuple[str, ...]) -> str:
     return digest.hexdigest()[:16]
 
 
+# Settings the publish decides with besides its code, read from the environment as pipelines/resources.py and
+# sources/contracts.py read them: the lake to commit to, whether a shrink (or a vanished newest release) is allowed,
+# and the allow-list's file. Part of the publish group's code version, so changing one re-runs the publish and what
+# follows it, not the parsers (review of 5 December: `readiness demo` said "nothing changed" and the published
+# warehouse kept data the current allow-list rejects).
+PUBLISH_SETTINGS = ("READINESS_LAKE_CATALOG", "READINESS_LAKE_DATA_PATH", "READINESS_ALLOW_SHRINK")
+SETTINGS_GROUPS = {"publish"}
+
+
+def allowlist_digest() -> str:
+    """sha256 of the allow-list's content: READINESS_ALLOWLIST's file, else the repository's allowlist.yaml
+    ('absent' when the file does not exist). Its content, not its name: a new entry changes what is published."""
+    path = Path(os.environ.get("READINESS_ALLOWLIST") or PROJECT_ROOT / "allowlist.yaml")
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return "absent"
+
+
+def settings_version() -> str:
+    """Digest of the publish settings (PUBLISH_SETTINGS and the allow-list's content). Hashed, never in clear:
+    the code version shows in the UI, and a lake catalog names host and user (a password is refused by
+    warehouse/lake.py, but a digest shows nothing either way)."""
+    values = [(name, os.environ.get(name, "").strip()) for name in PUBLISH_SETTINGS]
+    # READINESS_ALLOW_SHRINK counts only as "1", as pipelines/resources.py reads it
+    values = [(n, v == "1") if n == "READINESS_ALLOW_SHRINK" else (n, v) for n, v in values]
+    return hashlib.sha256(repr([values, allowlist_digest()]).encode()).hexdigest()[:16]
+
+
 def code_version(asset_name: str, group: str | None) -> str | None:
     """The asset's code version; None for an asset neither table knows (Dagster then treats every
-    materialization as new data, so its descendants always re-run: safe, never silently stale)."""
+    materialization as new data, so its descendants always re-run: safe, never silently stale).
+    The publish group's includes its settings (``settings_version``)."""
     patterns = ASSET_CODE.get(asset_name) or GROUP_CODE.get(group or "")
     if patterns is None:
         return None
-    return files_hash(tuple(COMMON + patterns))
+    version = files_hash(tuple(COMMON + patterns))
+    return f"{version}-{settings_version()}" if group in SETTINGS_GROUPS else version

@@ -14,6 +14,7 @@ import functools
 import gc
 import multiprocessing
 import os
+import re
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -51,6 +52,7 @@ DEFAULT_WORKERS = None
 PARALLEL_FROM = 200  # pages; fewer are rendered in one process (forking costs more than it saves)
 CHUNK = 32          # pages per task handed to a worker: small enough to balance (~0.4 s of work), large
                     # enough that few Kreise (whose sections are cached per process) are split between workers
+TOWN_PAGE = re.compile(r"\d{8}\.html")  # a town's page: its 8-digit AGS
 KEY_BATCH = 256     # town keys computed between two progress reports while the workers render (~50 ms)
 
 
@@ -61,7 +63,8 @@ def build_reports(published: Path, out_dir: Path, towns: list[str] | None = None
     """Write ``<ags>.html`` for ``towns`` (None: every Gemeinde in ``municipalities``), then
     ``netzwerk.html``, ``index.html``, the coworking-gap ranking (``coworking-luecke.html``) and the maps
     (``atlas/``); returns the paths of the town, network and index pages (ranking and maps not counted).
-    ``progress(done, total)`` per town page.
+    ``progress(done, total)`` per town page. With ``towns`` given, the pages (and downloads) of other towns
+    are removed once the towns are known (``remove_other_towns``; ``summary["removed"]``: how many, when any).
 
     Incremental: a page whose content key (hash of the data it shows and of the templates and report
     code, see reports/pages.py) equals the one recorded in ``out_dir/.pages.json`` and whose file exists
@@ -99,6 +102,8 @@ def build_here(published: Path, out_dir: Path, towns: list[str] | None, progress
     out_dir = Path(out_dir)
     data = load(published)
     selected = _check_towns(data, towns)
+    # only now, with every AGS asked for known: a mistyped one removes nothing
+    removed = remove_other_towns(out_dir, selected) if towns is not None else 0
     gc.freeze()  # the loaded frames hold ~1 M objects the collector would otherwise rescan on every page
     try:
         written, processes = _build(data, selected, out_dir, progress, manifest, state, _workers(workers))
@@ -106,6 +111,8 @@ def build_here(published: Path, out_dir: Path, towns: list[str] | None, progress
         gc.unfreeze()  # a long-lived process (Dagster step) may collect them again afterwards
     if summary is not None:
         summary.update(written=len(written), unchanged=len(selected) + 2 - len(written), processes=processes)
+        if removed:
+            summary["removed"] = removed
     return [out_dir / f"{ags}.html" for ags in selected] + [out_dir / "netzwerk.html", out_dir / "index.html"]
 
 
@@ -127,11 +134,13 @@ def _state(published: Path) -> dict:
 
 
 def _nothing_changed(manifest: dict, state: dict, towns: list[str], out_dir: Path) -> bool:
-    """Same data, same templates, every page there and no page added or removed since the last build:
-    nothing to render, and the report data need not even be loaded."""
+    """Same data, same templates, every page there, no page of another town (``remove_other_towns`` would remove
+    it) and no page added or removed since the last build: nothing to render, and the report data need not even
+    be loaded."""
     built = set(manifest.get("towns", []))  # pages of earlier builds may be older than the last state
+    asked = {f"{ags}.html" for ags in towns}
     return (state["published"] is not None and all(manifest.get(k) == v for k, v in state.items())
-            and set(towns) <= built
+            and set(towns) <= built and all(name in asked for name in _town_pages(out_dir) if TOWN_PAGE.fullmatch(name))
             and all((out_dir / name).is_file() for name in [*(f"{ags}.html" for ags in towns), "netzwerk.html",
                                                             "index.html", RANKING_PAGE])
             and manifest.get("town_pages") == _town_pages(out_dir))
@@ -252,6 +261,27 @@ def _fork_safe() -> bool:
         return len(os.listdir("/proc/self/task")) == 1
     except OSError:
         return False
+
+
+def remove_other_towns(out_dir: Path, towns: list[str]) -> int:
+    """Remove the page of every town not in ``towns`` (``<ags>.html``) with its downloads (``<ags>-*.csv``,
+    ``<ags>.xlsx``); returns how many pages were removed.
+
+    Why remove, not keep: a page left by ``readiness bericht --alle`` or a run of a wider READINESS_REPORT_SCOPE
+    was linked from the rewritten index and the maps but never rendered again, so it showed old data as current
+    (review of 5 December). The folder holds the pages of the build's towns only, so it is the same whatever
+    was built into it before; a wider set of pages kept current is READINESS_REPORT_SCOPE=all. Comparison pages
+    (``vergleich.html``) and the shared pages are not town pages and stay."""
+    keep = {f"{ags}.html" for ags in towns}
+    removed = 0
+    for name in _town_pages(out_dir) if Path(out_dir).is_dir() else []:
+        if not TOWN_PAGE.fullmatch(name) or name in keep:
+            continue
+        ags = name.removesuffix(".html")
+        for path in [out_dir / name, out_dir / f"{ags}.xlsx", *out_dir.glob(f"{ags}-*.csv")]:
+            path.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def _town_pages(out_dir: Path) -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 
@@ -31,7 +32,15 @@ WORDING_FILES = [REPORTS_PACKAGE.parent / name for name in ("indicators/flags.py
                                                               "indicators/catalogue.yaml", "sources.yaml",
                                                               "warehouse/exports.py",
                                                               "indicators/engine.py")]  # the scores' rounding
-PER_TOWN_FRAMES = {"towns", "index", "geometries"}   # hashed per town below, not as a whole
+# Every field of ``ReportData`` is part of a page's key. These are hashed by their own part of ``PageKeys`` (per
+# town, per Kreis, the geometry digest) or are the key's first parts; every other field, whatever its type (frame,
+# dict, list, scalar), is hashed whole into ``common`` by ``value_digest``, so a field added to ``ReportData`` is
+# hashed without anyone remembering it (the Kreis/Land/Bund ``references``, a dict, were not: pages stayed stale).
+HASHED_APART = {"towns": "_by_town", "index": "_by_town and the index page", "geometries": "geometry_digest",
+                "by_town": "_by_town", "flows_by_kreis": "_by_kreis", "method_version": "common",
+                "latest_period": "common"}
+# What no page shows: where the data were read from, and the renderer's per-process cache of derived values.
+NOT_SHOWN = {"path", "memo"}
 
 
 def template_version() -> str:
@@ -62,12 +71,39 @@ def frame_digest(frame: pd.DataFrame) -> str:
     return f"{len(hashes)}-{int(hashes.sum(dtype='uint64')):016x}"
 
 
+def value_digest(value) -> str:
+    """Digest of any field of ``ReportData``: a frame by ``frame_digest`` (order-independent), a mapping by its
+    items in key order, a list or tuple item by item, anything else by its ``repr`` (numbers, dates, text).
+
+    Why not ``repr`` of a whole dict: its order is insertion order, which a query without ORDER BY may change."""
+    if isinstance(value, pd.DataFrame):
+        return f"frame:{frame_digest(value)}"
+    if isinstance(value, pd.Series):
+        return f"series:{frame_digest(value.to_frame())}"
+    digest = hashlib.sha256()
+    if isinstance(value, Mapping):
+        for key in sorted(value, key=repr):
+            digest.update(f"{key!r}=".encode() + value_digest(value[key]).encode() + b"\0")
+        return f"map:{len(value)}-{digest.hexdigest()[:32]}"
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            digest.update(value_digest(item).encode() + b"\0")
+        return f"seq:{len(value)}-{digest.hexdigest()[:32]}"
+    return repr(value)
+
+
 def per_key_digests(frame: pd.DataFrame, key: str) -> dict[str, str]:
     """Order-independent digest of the rows of each value of ``key``."""
     if frame.empty:
         return {}
     sums = pd.DataFrame({"k": frame[key].to_numpy(), "h": row_hashes(frame)}).groupby("k")["h"].agg(["sum", "size"])
     return {k: f"{n}-{int(h):016x}" for k, h, n in zip(sums.index, sums["sum"], sums["size"])}
+
+
+def shared_fields(data) -> list[str]:
+    """The fields of ``data`` (a ``ReportData``) hashed whole into every page's key: all but those hashed apart
+    and those shown nowhere."""
+    return [f.name for f in dataclasses.fields(data) if f.name not in HASHED_APART and f.name not in NOT_SHOWN]
 
 
 class PageKeys:
@@ -88,13 +124,12 @@ class PageKeys:
 
     @cached_property
     def common(self) -> str:
-        """Everything every page shares: template version, method, period, the frames not split per town."""
+        """Everything every page shares: template version, method, period, and every field of ``ReportData`` not
+        hashed apart (``HASHED_APART``) or shown nowhere (``NOT_SHOWN``): frames, the Kreis/Land/Bund references."""
         parts = [template_version(), str(self.data.method_version), str(self.data.latest_period),
                  self.geometry_digest]
-        for field in dataclasses.fields(self.data):
-            value = getattr(self.data, field.name)
-            if isinstance(value, pd.DataFrame) and field.name not in PER_TOWN_FRAMES:
-                parts.append(f"{field.name}:{frame_digest(value)}")
+        for name in shared_fields(self.data):
+            parts.append(f"{name}:{value_digest(getattr(self.data, name))}")
         return _sha(parts)
 
     def hash_frames(self) -> None:

@@ -51,7 +51,8 @@ LATEST = "latest"
 GEOPACKAGE = "municipalities.gpkg"
 LOCAL_TIME_ZONE = "Europe/Berlin"
 MANIFEST = "manifest.json"
-EXPORT_VERSION = "10"  # raise when a file's layout changes: files of unchanged views are then written again
+EXPORT_VERSION = "10"  # raise to rewrite every file for a cause outside this module, its titles and headers
+# (layout_version covers those: an edit here, a title or a header rewrites the files without a bump)
 EXCEL_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows per sheet, less the header
 
 
@@ -172,8 +173,9 @@ ORDER BY m.ags
 def export_planner_views(published: Path, out_dir: Path | None = None) -> dict[str, int]:
     """Export every planner view (Parquet, CSV, .xlsx) and the towns' GeoPackage; return the rows per export file.
 
-    A file whose view content (and export version) is the same as in the previous export is hard-linked
-    from there instead of being written again (``manifest.json`` holds each view's fingerprint).
+    A file whose view content and layout (export version, title, headers, export code) are the same as in the
+    previous export is hard-linked from there instead of being written again (``manifest.json`` holds each view's
+    fingerprint).
     Raises ValueError naming the view and the file when a planner view is missing from ``published``.
     """
     published = Path(published)
@@ -301,12 +303,35 @@ def read_manifest(directory: Path) -> dict:
 def view_fingerprint(con: duckdb.DuckDBPyConnection, view: str, common: str) -> str:
     """Digest of the view's rows (order-independent, DuckDB hashes in parallel), its columns and ``common``.
 
-    ``common`` carries what every file of a view also shows: the export version, the sources sheet and
-    the pillar labels. Equal fingerprint, equal files: the earlier files can be reused.
+    ``common`` carries what every file of a view also shows: the sources sheet and the pillar labels; the
+    export version, the layout (``layout_version``: code, titles, headers), the view's title and its columns'
+    German headers are added here. Equal fingerprint, equal files: the earlier files can be reused.
     """
     count, total = con.execute(f"SELECT count(*), sum(hash(v)::HUGEINT) FROM {view} v").fetchone()
     columns = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {view})").fetchall()
-    return hashlib.sha256(repr([EXPORT_VERSION, common, count, str(total), columns]).encode()).hexdigest()[:32]
+    # the workbook's title (warehouse/tables.yaml) and the German headers of its columns are in the files too
+    shown = [VIEW_TITLES.get(view, view), german_headers(name for name, _ in columns)]
+    return hashlib.sha256(repr([EXPORT_VERSION, layout_version(), common, count, str(total), columns, shown])
+                          .encode()).hexdigest()[:32]
+
+
+@functools.cache
+def layout_version() -> str:
+    """Digest of what shapes every export file besides the data: this module's source (the SQL that words the
+    German CSV, the workbook and sources-sheet layout, GERMAN_HEADERS, RENDERED_DE), every view's title and the
+    versions of the libraries that write the bytes (DuckDB: Parquet and CSV; XlsxWriter: .xlsx).
+
+    Why: with only EXPORT_VERSION in the fingerprint, a changed header or title re-ran the export step but
+    hard-linked the old files (``_reuse``), even with ``--alles-neu``; now a layout change rewrites them
+    without anyone remembering to raise EXPORT_VERSION (review of 5 December)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        writer = version("XlsxWriter")
+    except PackageNotFoundError:  # not installed: no .xlsx can be written either
+        writer = None
+    source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    return repr([source, sorted(VIEW_TITLES.items()), sorted(GERMAN_HEADERS.items()), duckdb.__version__, writer])
 
 
 def write_views(con: duckdb.DuckDBPyConnection, directory: Path, previous: dict | None = None,

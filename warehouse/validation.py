@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from warehouse.registry import registry
 
 # current rows of these views/tables must be unique per key: the primary keys of warehouse/tables.yaml
 KEYS = registry().published_keys()
+WITHDRAWN = "release_withdrawn"  # what an allow-list entry's ``measure`` must match to allow a vanished release
 MAX_SHRINK = 0.10  # a table losing more than 10 % of its rows against the last publish blocks the publish
 
 
@@ -111,6 +113,50 @@ def row_counts_not_collapsing(candidate: dict[str, int], previous: dict[str, int
     return Finding(not problems, problems, figures)
 
 
+def newest_releases_kept(candidate: dict[str, set[str]], previous: dict[str, set[str]], allow_shrink: bool,
+                         allowances: list | None = None) -> Finding:
+    """No source lost its newest published release (``source -> vintages`` of the candidate and the last publish).
+
+    Why: a vanished newest release is far more often a broken or half-synchronised mirror than a withdrawal by the
+    publisher, and publishing it moved the warehouse back silently (latest_ranking a period earlier; only
+    publish_log.changes said 'withdrawn'; review of 5 December). A real withdrawal is allowed as an implausible
+    change is: an allow-list entry for that source and release (allowlist.yaml or READINESS_ALLOWLIST; without
+    ``measure`` or with ``measure: release_withdrawn``; its reason is shown here), or READINESS_ALLOW_SHRINK=1 for
+    a deliberate change of scope (e.g. the full data back to the snapshot). A revision (the same vintage, another
+    revision) is no withdrawal."""
+    from sources.vintages import release_order
+
+    # an entry allows the withdrawal as it allows a measure's change: this pseudo-measure must fullmatch its
+    # ``measure`` (the default '.*' or 'release_withdrawn'), and it must not be limited to one region; an entry
+    # for some measures of the release (Wiesbaden's FTTH/B in allowlist.yaml) says nothing about its withdrawal
+    allowed_by = {(a.source, a.release): a.reason for a in allowances or []
+                  if a.ags is None and re.fullmatch(a.measure, WITHDRAWN)}
+    gone = sorted((source, max(vintages, key=release_order)) for source, vintages in previous.items()
+                  if vintages and max(vintages, key=release_order) not in candidate.get(source, set()))
+    listed = {(s, v): allowed_by[(s, v)] for s, v in gone if (s, v) in allowed_by}
+    refused = [(s, v) for s, v in gone if (s, v) not in listed and not allow_shrink]
+    problems = [f"[{source}] release {vintage}, the newest published, is no longer in the source directory: a "
+                f"broken or incomplete mirror? Restore its files; if the publisher withdrew it, allow it in "
+                f"allowlist.yaml (source: {source}, release: '{vintage}', measure: {WITHDRAWN}, reason: ...) or run "
+                f"once with READINESS_ALLOW_SHRINK=1" for source, vintage in refused]
+    figures = {"sources_compared": len(set(candidate) & set(previous)), "newest_gone": len(gone),
+               "allowed_by_allowlist": {f"{s} {v}": reason for (s, v), reason in listed.items()},
+               "allowed_by_READINESS_ALLOW_SHRINK": len(gone) - len(listed) if allow_shrink else 0}
+    return Finding(not problems, problems, figures)
+
+
+def release_vintages(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+    """The current release vintages of each source in a warehouse file (``source_releases``; none before the first)."""
+    try:
+        rows = con.execute("SELECT DISTINCT source_id, vintage FROM source_releases").fetchall()
+    except duckdb.CatalogException:
+        return {}
+    vintages: dict[str, set[str]] = {}
+    for source, vintage in rows:
+        vintages.setdefault(source, set()).add(vintage)
+    return vintages
+
+
 def validate_candidate(candidate: Path, published: Path, pilot_towns: list[str],
                        allow_shrink: bool = False) -> dict[str, Finding]:
     """Every check on the candidate file (read-only), the row counts against the published file.
@@ -131,20 +177,29 @@ def validate_candidate(candidate: Path, published: Path, pilot_towns: list[str],
 
 def _compute_findings(candidate: Path, published: Path, pilot_towns: list[str],
                       allow_shrink: bool) -> dict[str, Finding]:
-    """The four findings, each query run once."""
+    """The findings (keys, towns, ranges, row counts, newest releases), each query run once."""
     from warehouse.publish import row_counts
 
     with duckdb.connect(str(candidate), read_only=True) as con:
         findings = {"no_duplicate_keys": no_duplicate_keys(con),
                     "towns_complete": towns_complete(con, pilot_towns),
                     "values_in_range": values_in_range(con)}
-        new_counts = row_counts(con)
-    previous_counts = {}
+        new_counts, new_releases = row_counts(con), release_vintages(con)
+    previous_counts, previous_releases = {}, {}
     if published.exists():
         with duckdb.connect(str(published), read_only=True) as con:
-            previous_counts = row_counts(con)
+            previous_counts, previous_releases = row_counts(con), release_vintages(con)
     findings["row_counts_not_collapsing"] = row_counts_not_collapsing(new_counts, previous_counts, allow_shrink)
+    findings["newest_releases_kept"] = newest_releases_kept(new_releases, previous_releases, allow_shrink,
+                                                            _allowances())
     return findings
+
+
+def _allowances() -> list:
+    """The allow-list's entries (sources/contracts.py reads allowlist.yaml or READINESS_ALLOWLIST)."""
+    from sources.contracts import load_allowlist
+
+    return load_allowlist()
 
 
 def validation_record(candidate: Path, kind: str = "validation") -> Path:
@@ -169,7 +224,9 @@ def file_identity(path: Path) -> list | None:
 def _validation_key(candidate: Path, published: Path, pilot_towns: list[str], allow_shrink: bool) -> dict:
     return {"candidate": [str(candidate.resolve()), file_identity(candidate)],
             "published": [str(published.resolve()), file_identity(published)],
-            "pilot_towns": sorted(pilot_towns), "allow_shrink": allow_shrink, "max_shrink": MAX_SHRINK}
+            "pilot_towns": sorted(pilot_towns), "allow_shrink": allow_shrink, "max_shrink": MAX_SHRINK,
+            # the allow-list decides newest_releases_kept: another entry, other findings
+            "allowlist": repr(sorted((a.source, a.release, a.reason) for a in _allowances()))}
 
 
 def _read_record(record: Path, key: dict) -> dict[str, Finding] | None:

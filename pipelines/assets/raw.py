@@ -201,7 +201,10 @@ def source_spec(spec: SourceSpec) -> AssetSpec:
 
 def settings_fingerprint(settings: ReadinessSettings) -> str:
     """What else a result depends on besides the files: where it is read from and written to, and the report
-    scope. Another warehouse, folder or scope gives every source a new data version: everything is rebuilt."""
+    scope. Another warehouse, folder or scope gives every source a new data version: everything is rebuilt.
+    The settings only the publish decides with (lake, READINESS_ALLOW_SHRINK, the allow-list's content) are part of
+    the publish assets' code version instead (pipelines/versions.py ``settings_version``): changing one re-runs the
+    publish and what follows, not the parsers."""
     return repr([settings.source_mode, str(settings.source_root()), str(settings.published), settings.raw_dir,
                  str(settings.exports), str(settings.reports), settings.report_scope])
 

@@ -33,6 +33,9 @@ def town_reports(context: AssetExecutionContext, settings: ReadinessSettings) ->
     # a child may fork page workers; a failure there fails this step with the child's exit code and message
     summary: dict = {}
     paths = build_reports(settings.published, out_dir, towns=towns, progress=progress, summary=summary, isolate=True)
+    if summary.get("removed"):  # pages of towns outside the scope (an earlier wider build): never left stale
+        context.log.info(f"town reports: removed {summary['removed']} pages (with their downloads) of towns outside "
+                         f"READINESS_REPORT_SCOPE={settings.report_scope}")
     if "pid" in summary:  # absent when nothing changed (no child was needed)
         context.log.info(f"town reports: {summary['written']} pages written, {summary['unchanged']} unchanged, "
                          f"in child process {summary['pid']} with {summary['processes']} page process(es)")
@@ -40,6 +43,7 @@ def town_reports(context: AssetExecutionContext, settings: ReadinessSettings) ->
     return MaterializeResult(metadata={
         "scope": settings.report_scope,
         "written": MetadataValue.int(summary["written"]),
+        "removed": MetadataValue.int(summary.get("removed", 0)),  # pages of towns outside the scope
         # text, not numbers: the UI plots numeric metadata over runs, and a process id is no trend
         "render_processes": MetadataValue.text(str(summary.get("processes", 0))),
         "build_pid": MetadataValue.text(str(summary.get("pid", "none (nothing changed)"))),

@@ -113,6 +113,9 @@ def test_the_sensor_after_the_scheduled_observation_requests_only_stale_assets(r
     tmp = refreshed["tmp"]
     settings = refresh_settings(tmp, refreshed["source"])
     monkeypatch.setenv("READINESS_WAREHOUSE", str(settings.published))  # the code location's environment
+    # the sensor finds the reports and exports folders there too (outputs_missing: a deleted one is rebuilt)
+    monkeypatch.setenv("READINESS_REPORTS_DIR", str(settings.reports))
+    monkeypatch.setenv("READINESS_EXPORTS_DIR", str(settings.exports))
     with instance_of(tmp) as instance:
         untagged = observe_sources(instance, defs, resources={"settings": settings})  # as the CLI observes
         ignored = refresh_when_stale(build_run_status_sensor_context(
@@ -207,3 +210,19 @@ def test_a_misnamed_town_file_makes_only_its_source_stale(refreshed):
         with instance_of(refreshed["tmp"]) as instance:  # the folder as it was: nothing stale again
             observe_sources(instance, defs, resources={"settings": settings})
             assert plan_refresh(instance, defs.resolve_asset_graph()).nothing_changed
+
+
+def test_a_deleted_reports_or_exports_folder_rebuilds_exactly_its_asset(refreshed):
+    """Review of 5 December: outputs_missing looked at the warehouse files only, so a deleted reports or exports
+    folder said "nothing changed" and stayed gone. Now the folder's last written file (the reports' index page, the
+    latest export's manifest) missing re-runs exactly the asset that writes it."""
+    tmp = refreshed["tmp"]
+    shutil.rmtree(tmp / "reports")
+    shutil.rmtree(tmp / "exports")
+    plan, result = run_incremental(tmp, refreshed["source"])
+    assert result is not None, plan.describe()  # not "nothing changed"
+    assert result.success and materialized(result) == {"out/town_reports", "out/planner_exports"}
+    assert set(plan.reasons) == {"out/town_reports", "out/planner_exports"}
+    assert "index page is missing" in plan.reasons["out/town_reports"]
+    assert "manifest is missing" in plan.reasons["out/planner_exports"]
+    assert (tmp / "reports" / "index.html").is_file() and (tmp / "exports" / "latest" / "manifest.json").is_file()

@@ -48,10 +48,17 @@ def test_candidate_findings_are_computed_once_then_reused(candidate, monkeypatch
     assert {n: asdict(f) for n, f in again.items()} == {n: asdict(f) for n, f in first.items()}
 
 
-@pytest.mark.parametrize("change", ["candidate", "published", "allow_shrink"])
-def test_candidate_findings_are_computed_again_when_an_input_changed(candidate, monkeypatch, change):
+@pytest.mark.parametrize("change", ["candidate", "published", "allow_shrink", "allowlist"])
+def test_candidate_findings_are_computed_again_when_an_input_changed(candidate, monkeypatch, tmp_path, change):
     target, published = candidate
     validation.validate_candidate(target, published, PILOTS)
+    if change == "allowlist":  # another entry may allow a vanished newest release (newest_releases_kept)
+        from sources.contracts import ALLOWLIST_YAML
+
+        other = tmp_path / "allowlist.yaml"
+        other.write_text(ALLOWLIST_YAML.read_text(encoding="utf-8") + "\n  - {source: inkar, release: '2022-12', "
+                         "measure: release_withdrawn, reason: test}\n", encoding="utf-8")
+        monkeypatch.setenv("READINESS_ALLOWLIST", str(other))
     if change == "candidate":  # e.g. an old record beside a rebuilt candidate
         os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 1_000_000))
     elif change == "published":

@@ -57,8 +57,11 @@ def test_no_change_does_not_even_load_the_report_data(built, monkeypatch):
     summary = {}
     build_reports(published, out, towns=towns, summary=summary)
     assert summary == {"written": 0, "unchanged": len(towns) + 2}
-    build_reports(published, out, towns=towns[:-1], summary=summary)  # fewer pages: all current
-    assert summary["written"] == 0
+    # fewer pages: the other town's page is removed and the index rewritten without it, which needs the data
+    # (before 5 December nothing was done, and the index kept linking a page no build would update)
+    with pytest.raises(AssertionError, match="loaded"):
+        build_reports(published, out, towns=towns[:-1], summary=summary)
+    assert (out / f"{towns[-1]}.html").is_file()  # nothing is removed before the towns asked for are known
     with duckdb.connect(str(published), read_only=True) as con:
         other = con.execute("SELECT ags FROM municipalities WHERE NOT list_contains(?, ags) LIMIT 1",
                             [towns]).fetchone()[0]
@@ -219,8 +222,9 @@ def test_a_caller_that_gives_up_stops_the_child_and_its_workers(built, tmp_path,
 
 def test_pages_drawn_beside_the_workers_link_the_town_pages_that_exist(built, tmp_path, monkeypatch):
     """The network, index and ranking pages and the maps are drawn in the child while its workers render the
-    town pages, from the pages there will be: a page of an earlier build plus the ones asked for. Drawn
-    again now, from the files in the folder, they are the same (index, ranking, the map's data)."""
+    town pages, from the pages there will be: the ones asked for (a page of an earlier build of another town is
+    removed first). Drawn again now, from the files in the folder, they are the same (index, ranking, the map's
+    data)."""
     from reports.build import Renderer
     from reports.webmap import AtlasData, data_script, geojson
 
@@ -232,15 +236,16 @@ def test_pages_drawn_beside_the_workers_link_the_town_pages_that_exist(built, tm
     build_reports(published, out, towns=towns[-1:], workers=1)  # a page of an earlier build
     summary = {}
     build_reports(published, out, towns=towns[:12], workers=2, summary=summary)
-    assert summary["processes"] == 2 and summary["pid"] not in (0, os.getpid())
+    assert summary["processes"] == 2 and summary["pid"] not in (0, os.getpid()) and summary["removed"] == 1
     data = load(published)
     there = {p.name for p in out.glob("*.html")}
-    assert {f"{a}.html" for a in [*towns[:12], towns[-1]]} <= there
+    assert {f"{a}.html" for a in towns[:12]} <= there and f"{towns[-1]}.html" not in there
     renderer = Renderer(data)
     assert (out / "index.html").read_text(encoding="utf-8") == renderer.index(out)
     assert (out / build.RANKING_PAGE).read_text(encoding="utf-8") == renderer.ranking(out)
     assert (out / "atlas" / "karte-daten.js").read_text(encoding="utf-8") == data_script(geojson(AtlasData(data), there))
-    assert f'href="{towns[-1]}.html"' in (out / "index.html").read_text(encoding="utf-8")
+    assert f'href="{towns[-1]}.html"' not in (out / "index.html").read_text(encoding="utf-8")
+    assert f'href="{towns[0]}.html"' in (out / "index.html").read_text(encoding="utf-8")
 
 
 def test_a_first_build_in_the_child_records_the_state_for_the_next_build(built, tmp_path, monkeypatch):
@@ -307,3 +312,27 @@ def test_a_town_that_comes_to_share_a_rank_rewrites_the_page_of_the_other(built)
     after = mtimes(out)
     assert after[f"{first}.html"] != before[f"{first}.html"]
     assert "gleichauf mit einer weiteren Gemeinde" in (out / f"{first}.html").read_text(encoding="utf-8")
+
+
+def test_pages_of_towns_outside_the_build_are_removed_with_their_downloads(built, tmp_path):
+    """Review of 5 December: pages left by `readiness bericht --alle` (or a wider READINESS_REPORT_SCOPE) stayed in
+    the folder, linked from the rewritten index, and were never rendered again. A build of fewer towns removes the
+    other towns' pages and downloads, says how many, and the index no longer links them."""
+    published, out, towns = built
+    build_reports(published, out, towns=towns)  # after any earlier test's change
+    folder = tmp_path / "reports"
+    shutil.copytree(out, folder)
+    kept, gone = towns[:-3], towns[-3:]
+    assert all((folder / f"{ags}.html").is_file() for ags in gone)
+    assert any(folder.glob(f"{gone[0]}-*.csv"))  # a page's downloads, removed with it below
+    summary = {}
+    build_reports(published, folder, towns=kept, summary=summary)
+    for ags in gone:
+        assert not (folder / f"{ags}.html").exists() and not (folder / f"{ags}.xlsx").exists()
+        assert not list(folder.glob(f"{ags}-*.csv"))
+        assert f'href="{ags}.html"' not in (folder / "index.html").read_text(encoding="utf-8")
+    assert all((folder / f"{ags}.html").is_file() for ags in kept)
+    assert f'href="{kept[0]}.html"' in (folder / "index.html").read_text(encoding="utf-8")
+    assert summary.get("removed") == 3  # the step logs it
+    build_reports(published, folder, towns=kept, summary=(again := {}))
+    assert again == {"written": 0, "unchanged": len(kept) + 2}  # the next build: nothing left to remove or render

@@ -1,0 +1,21 @@
+"""The planner exports' code version follows warehouse/tables.yaml, where the workbooks' titles are declared
+(planner_views): a changed title makes the export step stale (review of 5 December: it never ran again)."""
+
+from __future__ import annotations
+
+from pipelines import versions
+
+
+def test_a_changed_workbook_title_makes_the_exports_stale(tmp_path, monkeypatch):
+    for name in ("warehouse/exports.py", "warehouse/tables.yaml", "pipelines/assets/exports.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("planner_views:\n  latest_ranking: Aktuelle Rangliste\n")
+    monkeypatch.setattr(versions, "PROJECT_ROOT", tmp_path)
+    versions.files_hash.cache_clear()
+    try:
+        before = versions.code_version("planner_exports", "publish")
+        (tmp_path / "warehouse/tables.yaml").write_text("planner_views:\n  latest_ranking: Rangliste\n")
+        versions.files_hash.cache_clear()
+        assert versions.code_version("planner_exports", "publish") != before
+    finally:
+        versions.files_hash.cache_clear()

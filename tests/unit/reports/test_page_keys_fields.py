@@ -1,0 +1,72 @@
+"""Every field of ReportData a page renders from is part of the pages' content keys (reports/pages.py).
+
+Review of 5 December: the Kreis/Land/Bund values (``ReportData.references``, a dict) were never hashed, so a parser or
+staging change of them left the town pages, their -indikatoren.csv and netzwerk-vergleich.csv stale."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reports import pages
+from reports.data import ReportData, TownSplit
+
+
+def report_data(**changes) -> ReportData:
+    """A small ReportData: one town, one Kreis reference value, every other frame with one row."""
+    towns = pd.DataFrame({"ags": ["01053090"], "name": ["Mölln"], "kreis_ags": ["01053"], "is_pilot": [True]})
+    index = pd.DataFrame({"ags": ["01053090"], "period": [2021], "score": [55.0]})
+    row = pd.DataFrame({"ags": ["01053090"], "value": [1.0]})
+    values = dict(
+        path=Path("readiness.duckdb"), method_version="v1", latest_period=2021,
+        towns=towns.set_index("ags", drop=False), kreise=pd.DataFrame({"ags": ["01053"], "name": ["Herzogtum"]}),
+        index=index, releases=row, geometries=pd.DataFrame({"ags": ["01053090"], "geometry_wkb": [b"\x01"]}),
+        coworking=row, coworking_gap=row, gap_inputs=row, kreis_commuting=row, mobile_kreis=row, group_medians=row,
+        references={("broadband_1000", "kreis", "01053"): ([pd.Timestamp("2021-06-30")], [40.0])},
+        by_town={"index": TownSplit(index, "ags")}, flows_by_kreis={"01053": row.assign(home_kreis="01053")})
+    return ReportData(**{**values, **changes})
+
+
+def common_key(data: ReportData) -> str:
+    return pages.PageKeys(data, geoms=None, neighbour_cache={}).common
+
+
+def changed(value):
+    """The same kind of value with one thing different (a frame gets another row, a mapping another entry)."""
+    if isinstance(value, pd.DataFrame):
+        return pd.concat([value, value.head(1)], ignore_index=True)
+    if isinstance(value, dict):
+        return {**value, ("another", "key"): ([pd.Timestamp("2020-12-31")], [1.0])}
+    if isinstance(value, Path):
+        return value.with_name("other.duckdb")
+    return f"{value}-changed"
+
+
+def test_a_changed_kreis_land_or_bund_value_changes_every_page_key():
+    before = report_data()
+    refs = {key: (dates, [v + 1 for v in values]) for key, (dates, values) in before.references.items()}
+    assert common_key(report_data(references=refs)) != common_key(before)
+
+
+@pytest.mark.parametrize("name", pages.shared_fields(report_data()))
+def test_every_field_not_hashed_apart_is_hashed_into_the_common_key(name):
+    """A field added to ReportData is in this list by itself: it fails here unless its change changes the key."""
+    before = report_data()
+    assert common_key(report_data(**{name: changed(getattr(before, name))})) != common_key(before), name
+
+
+def test_every_field_is_hashed_or_declared_shown_nowhere():
+    """HASHED_APART and NOT_SHOWN name fields that exist, and every other field is hashed whole (shared_fields)."""
+    names = {f.name for f in dataclasses.fields(ReportData)}
+    assert set(pages.HASHED_APART) | pages.NOT_SHOWN <= names
+    assert set(pages.shared_fields(report_data())) == names - set(pages.HASHED_APART) - pages.NOT_SHOWN
+    assert "references" in pages.shared_fields(report_data())
+
+
+def test_a_mapping_is_hashed_independently_of_its_order():
+    one = {("a", "kreis", "1"): ([1], [2.0]), ("b", "land", "2"): ([3], [4.0])}
+    assert pages.value_digest(one) == pages.value_digest(dict(reversed(list(one.items()))))
+    assert pages.value_digest(one) != pages.value_digest({**one, ("b", "land", "2"): ([3], [4.5])})
