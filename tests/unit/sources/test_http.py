@@ -218,11 +218,13 @@ class SlowBody:
         return block
 
 
+# ids named: pytest would name a case by its bytes, and a gzip header holds the second it was made, so two
+# pytest-xdist workers importing this module in different seconds collected different tests
 @pytest.mark.parametrize("coding, body, plain", [
     ("deflate", zlib.compress(b"abc" * 400) + b"JUNKJUNK", b"abc" * 400),  # looped for ever at small blocks
     ("deflate", zlib.compress(b"abc" * 400)[2:-4], b"abc" * 400),
     ("gzip", gzip.compress(b"ab" * 500) + gzip.compress(b"cd" * 500) + b"\0" * 4, b"ab" * 500 + b"cd" * 500),
-])
+], ids=["deflate_trailing_junk", "deflate_raw", "gzip_two_members_padded"])
 @pytest.mark.parametrize("piece, size", [(1, 1), (5, 7), (64, 64), (1000, 7)])
 def test_decoding_in_small_blocks_ends_and_keeps_every_byte(coding, body, plain, piece, size):
     from types import SimpleNamespace
