@@ -9,15 +9,17 @@ missing data, not 0 %, and are dropped.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
+from collections import Counter
 
 import numpy as np
 import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
 from sources.contracts import csv_separator
-from sources.errors import SourceError
+from sources.errors import SourceError, column_letter
 from sources.registry import Release
 from sources.vintages import HALF_ENDS
 
@@ -39,6 +41,7 @@ LABELLED_COLUMN = re.compile(r"(?P<tech>.+?) ≥ (?P<speed>\d+) Mbit/s", re.IGNO
 SPEED_LIKE = re.compile(r"bit/s|bps\b|[mg]bit|≥|>=|verf_", re.IGNORECASE)
 CODED_COLUMN = re.compile(r"verf_(?P<tech>.+)_(?P<speed>\d+)")
 KEY_COLUMNS = {"ags": None, "staat": "DG"}  # key column -> fixed key (None: take the value)
+LEVEL_BY_LENGTH = {8: "gemeinde", 5: "kreis", 2: "land"}  # a padded key's length -> its level
 REFERENCE_DAY = HALF_ENDS  # the half a vintage names -> its reference day ('2021-mitte' -> 30.06.)
 
 
@@ -58,6 +61,7 @@ def _parse_table(source_id: str, name: str, content: bytes, layout: str, referen
         raise SourceError(source_id, name, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     header_line = text.split("\n", 1)[0]
     separator = csv_separator(header_line)
+    _unique_headers(source_id, name, header_line, separator)
     try:
         table = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, ValueError) as exc:
@@ -82,6 +86,7 @@ def _parse_table(source_id: str, name: str, content: bytes, layout: str, referen
     keep = ~(values.fillna(0) == 0).all(axis=1)  # all-zero rows are missing data, not 0 %
     # Key, level and district test per row of the file (one per key), not per value of the long table.
     ags = keys[keep].map(_normalise_key)
+    _known_key_lengths(source_id, name, key_column, keys[keep], ags)
     level = ags.map(_level)
     # City districts (Berlin, Hamburg, Bremen, Köln, München in the *_bezirke_* files) have
     # 8-digit keys next to their city's own row ccccc000: they are not Gemeinden.
@@ -91,6 +96,36 @@ def _parse_table(source_id: str, name: str, content: bytes, layout: str, referen
     long = values[keep].set_axis(list(columns.values()), axis=1).assign(ags=ags, level=level)
     long = long.melt(id_vars=["ags", "level"], var_name="measure", value_name="value").dropna(subset=["value"])
     return long.assign(reference_date=reference_date, unit="% of households", note="")[OBSERVATION_COLUMNS]
+
+
+def _unique_headers(source_id: str, name: str, header_line: str, separator: str) -> None:
+    """Refuse a header that names a column twice.
+
+    pandas renames the second one to "<name>.1", which was then refused as an "unknown column
+    '<name>.1'" (or, for a column the parser ignores, silently read twice): the message must say what the
+    file really holds. Read with the csv module, as pandas reads the header (quotes removed)."""
+    headers = [h.strip() for h in next(csv.reader([header_line.rstrip("\r")], delimiter=separator), [])]
+    twice = [h for h, n in Counter(headers).items() if n > 1 and h]
+    if twice:
+        positions = [i for i, h in enumerate(headers) if h == twice[0]]
+        where = ", ".join(f"{column_letter(i)} (field {i + 1})" for i in positions)
+        raise SourceError(source_id, name, f"column {twice[0]!r} appears twice in the header (columns {where})"
+                                           + (f"; also {twice[1:]}" if len(twice) > 1 else ""))
+
+
+def _known_key_lengths(source_id: str, name: str, key_column: str, raw: pd.Series, ags: pd.Series) -> None:
+    """Refuse a key that is no Land (2), Kreis (5) or Gemeinde (8) key after padding, naming its row.
+
+    A key exported as a float ("1053090.0") or with a digit too many ("010530900") has no level: it failed
+    with a bare ``KeyError: 9`` in ``_level``. Lettered 8-character keys pass on to the contract, which names
+    them as keys that do not match the AGS pattern."""
+    bad = ags[(ags != "DG") & ~ags.str.len().isin(LEVEL_BY_LENGTH)]
+    if len(bad):
+        row = bad.index[0]  # read_csv's RangeIndex: 0-based among the data rows; the file's line is two further
+        hint = " (a number written as a float)" if re.fullmatch(r"\d+\.\d*", raw[row]) else ""
+        raise SourceError(source_id, name, f"row {row + 2}, column {key_column!r}: key {raw[row]!r}{hint} is no AGS "
+                                           f"of 2, 5 or 8 digits (Land, Kreis or Gemeinde)"
+                                           + (f"; {len(bad)} such keys" if len(bad) > 1 else ""))
 
 
 def _numbers(table: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, tuple[str, str, int] | None]:
@@ -150,4 +185,4 @@ def _normalise_key(key: str) -> str:
 def _level(key: str) -> str:
     if key == "DG":
         return "bund"
-    return {8: "gemeinde", 5: "kreis", 2: "land"}[len(key)]
+    return LEVEL_BY_LENGTH[len(key)]

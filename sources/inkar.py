@@ -190,8 +190,43 @@ def map_to_gemeinden(commuting: pd.DataFrame, region_names: pd.DataFrame, regist
     return result
 
 
-# the municipality_register columns map_through_registers reads (the register's names, centres and kinds not)
-REGISTER_COLUMNS = ["ags", "vintage", "kreis_ags", "vb_ars", "vb_name"]
+# the municipality_register columns map_through_registers reads (the Gemeinde names, centres and kinds not; the Kreis
+# names to check INKAR's Kennziffern against, _kreis_names_agree)
+REGISTER_COLUMNS = ["ags", "vintage", "kreis_ags", "kreis_name", "vb_ars", "vb_name"]
+# Refused when more than this share of the Kreise the register names (at least KREIS_NAMES_LEAST) carry another name in
+# INKAR. Kennziffern shifted by a row against the names make nearly every name disagree; spellings differ in a few
+# (the part before a comma is compared, and one name may contain the other: 'Landkreis Rostock' and 'Rostock').
+KREIS_NAMES_DISAGREE = 0.25
+KREIS_NAMES_LEAST = 3
+
+
+def _kreis_names_agree(source_id: str, release: str | None, region_names: pd.DataFrame, register: pd.DataFrame,
+                       vintage: str) -> None:
+    """Refuse a release whose Kreis names disagree with the register's names of their Kennziffern.
+
+    INKAR's _regionen file pairs each Kennziffer with a name; the Kennziffern of the Kreise shifted by one row (names
+    kept) attached every Kreis's value to its neighbour and every check passed (review of 5 December). The
+    Gemeindeverzeichnis names the Kreise of the same keys (Satzart 40): compared where both name a Kreis."""
+    kreise = region_names[region_names["level"] == "kreis"]
+    named = register.dropna(subset=["kreis_name"]).drop_duplicates("kreis_ags").set_index("kreis_ags")["kreis_name"]
+    both = kreise[kreise["ags"].isin(named.index)]
+    if len(both) < KREIS_NAMES_LEAST:
+        return
+    theirs = both["ags"].map(named)
+    differ = [not _same_kreis(a, b) for a, b in zip(both["name"], theirs)]
+    if sum(differ) > KREIS_NAMES_DISAGREE * len(both):
+        first = both[differ].iloc[0]
+        raise SourceError(source_id, f"inkar/_regionen_{release}.parquet" if release else "inkar/_regionen",
+                          f"{sum(differ)} of {len(both)} Kreise have another name than the Gemeindeverzeichnis "
+                          f"{vintage} gives their Kennziffer, e.g. {first['ags']} {first['name']!r} (register: "
+                          f"{named[first['ags']]!r}): Kennziffern shifted against the names?")
+
+
+def _same_kreis(inkar_name: str, register_name: str) -> bool:
+    """The same Kreis by name: the part before a comma ('Kiel, Stadt' and 'Kiel, Landeshauptstadt') without case,
+    spaces and punctuation, equal or one inside the other ('Landkreis Rostock', 'Rostock')."""
+    a, b = (_name_key(str(n).split(",")[0]) for n in (inkar_name, register_name))
+    return bool(a and b) and (a in b or b in a)
 
 
 def map_through_registers(commuting: pd.DataFrame, region_names: pd.DataFrame, registers: pd.DataFrame,
@@ -206,6 +241,8 @@ def map_through_registers(commuting: pd.DataFrame, region_names: pd.DataFrame, r
     latest register before the release stands for INKAR's status.
     """
     closest = closest_register(registers, inkar_gemeinden, release)
+    if "kreis_name" in registers.columns:  # staging reads it (REGISTER_COLUMNS); hand-built registers may lack it
+        _kreis_names_agree("inkar", release, region_names, registers[registers["vintage"] == closest], closest)
     order = [closest, *sorted((v for v in registers["vintage"].unique() if release_order(v) < release_order(closest)),
                               key=release_order, reverse=True)]
     frames, done = [], set()

@@ -109,6 +109,7 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     for file in files:
         document = _validated(file.path.read_bytes(), release.source_id, file.relative_path)
         base = document.get("osm3s", {}).get("timestamp_osm_base")
+        _base_matches_name(release, file.relative_path, base)
         as_of = _data_date(base, release.vintage)
         dropped_before, centred = no_coordinates, 0  # per file: each answer comes from its own query
         for element in document["elements"]:
@@ -189,6 +190,31 @@ def _last_day(text: str) -> dt.date | None:
     """The last day an OSM ``end_date`` covers (2023 -> 2023-12-31, 2023-05 -> 2023-05-31, as a release id's:
     ``sources.vintages.last_day``), None if it is no date (only YYYY, YYYY-MM or YYYY-MM-DD: not '2020s')."""
     return last_day(text.strip()) if END_DATE.fullmatch(text.strip()) else None
+
+
+# How long before the date in its name an answer's OSM data may be. The live connector names a file with the day of the
+# query and keeps an unchanged answer under its first name, and Overpass's data lag minutes (a lagging instance hours):
+# name and data agree to the day. A month leaves room for an answer saved in directory mode and named a few weeks
+# later; more is another state of the map, its spaces counted as of the name's date (a 2019 answer saved as
+# coworking_2025-06-01.json published 2019's supply as 2025's; review of 5 December). Data after the name are not
+# refused: an answer to a query for an earlier date ([date:"2019-05-01T00:00:00Z"], OSM's history) carries the
+# database's current timestamp_osm_base beside elements of the date asked for.
+LABEL_LAG = dt.timedelta(days=31)
+
+
+def _base_matches_name(release: Release, name: str, base: str | None) -> None:
+    """Refuse an answer whose OSM data (``osm3s.timestamp_osm_base``) are more than LABEL_LAG older than the date its
+    file name gives (the release's vintage). An answer without a base, or a label without a date, is not checked."""
+    try:
+        named = dt.date.fromisoformat(release.vintage[:10])
+        data = dt.date.fromisoformat(str(base)[:10])
+    except ValueError:
+        return
+    if data < named - LABEL_LAG:
+        raise SourceError(release.source_id, name,
+                          f"the file's name dates it {named.isoformat()}, but its OSM data are of {data.isoformat()} "
+                          f"(osm3s.timestamp_osm_base {base}), {(named - data).days} days earlier (at most "
+                          f"{LABEL_LAG.days}): an older Overpass answer under a newer name?")
 
 
 def _data_date(base: str | None, vintage: str) -> dt.date | None:

@@ -12,7 +12,8 @@ else fails here with a message naming file, row and column):
 A publisher marker (``.``, ``-``, ``*``, ``/``, ``x``, ``...``, a dash, or an empty cell: suppressed or missing)
 keeps the observation with value NULL and the marker in ``note``; any other text that is no number fails. Counts
 are whole numbers: a German thousands point (``4.182``) is read as such, any other fraction fails (a count of
-4.182 people would otherwise be published a thousand times too small). The concept
+4.182 people would otherwise be published a thousand times too small). The rate files must follow from the
+count files of the year (``RATE_IDENTITIES``: a file's body under another indicator's header passes every range). The concept
 is all employed persons (Erwerbstätige, including civil servants and the self-employed), not
 the BA's employees subject to social insurance: a separate source generation.
 """
@@ -23,6 +24,7 @@ import csv
 import datetime as dt
 import io
 import re
+from pathlib import Path
 
 import pandas as pd
 
@@ -56,8 +58,10 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     flow_files = [f for f in release.files if f.role == "flows"]
     if not indicator_files and not flow_files:
         raise SourceError(release.source_id, release.vintage, "no Pendleratlas indicator or flow file in this release")
-    observations = _concat([_indicator_file(release.source_id, f, reference_date) for f in indicator_files],
-                           OBSERVATION_COLUMNS)
+    parsed = {_indicator_code(release.source_id, f): (f, _indicator_file(release.source_id, f, reference_date))
+              for f in indicator_files}
+    _rates_agree_with_counts(release.source_id, parsed)
+    observations = _concat([frame for _, frame in parsed.values()], OBSERVATION_COLUMNS)
     flows = [_flow_file(release.source_id, f, reference_date) for f in flow_files]
     totals = {direction: observations.loc[observations["measure"] == measure].set_index("ags")["value"].dropna()
               for direction, (measure, _) in FLOW_TOTALS.items()}  # once per release, not once per Land file
@@ -89,6 +93,55 @@ def _within_totals(source_id: str, release_file: ReleaseFile, flows: pd.DataFram
             raise SourceError(source_id, release_file.relative_path,
                               f"Gemeinde {ags}: its listed {direction}-flows hold {above.iloc[0]:,.0f} commuters, more "
                               f"than its {total[ags]:,.0f} in the {code} file of this year ({len(above)} Gemeinden)")
+
+
+# rate file -> (the commuters it counts, the internal commuters): a rate is count / (count + IOP) * 100, in-commuters
+# per employed person at the workplace, out-commuters per employed person at the residence (source-formats.md
+# section 5: München 2024 EIP 529,834, IOP 640,422 -> 45.3). Totals only: the men/women rates of the fixture are
+# constructed, and no document says the publisher derives them from the men/women counts in the same way.
+RATE_IDENTITIES = {"EIP_Quote": ("EIP", "IOP"), "AUSP_Quote": ("AUSP", "IOP")}
+# The rate is published with one decimal (half a tenth of rounding); a tenth more for a publisher that rounds the
+# rate from unrounded counts. RATE_COUNT_SLACK persons more or fewer in a count are allowed on top (the rate's change
+# they make: whole points in a village of 100 employed, 0.03 in Mölln): small counts may be altered for secrecy
+# (undocumented for the Pendlerrechnung) and must not refuse a release. Swapped or foreign files are off by many
+# points in nearly every Gemeinde (Mölln's out-commuter rate 61.8 read as 51.2).
+RATE_ROUNDING_POINTS = 0.05 + 0.1
+RATE_COUNT_SLACK = 3
+
+
+def _rates_agree_with_counts(source_id: str, parsed: dict[str, tuple[ReleaseFile, pd.DataFrame]]) -> None:
+    """Refuse a release whose rate file disagrees with its count files (``RATE_IDENTITIES``).
+
+    Each indicator file is read by its header only, and the header names the file's own indicator: the bodies of
+    EIP_Quote and AUSP_Quote swapped (headers kept) were published, Mölln's out-commuter share 61.8 -> 51.2
+    (review of 5 December). Rows where a figure is a publisher marker (NULL) or nobody is employed are skipped;
+    a release without one of the three files has nothing to compare."""
+    for rate_code, (count_code, internal_code) in RATE_IDENTITIES.items():
+        if not {rate_code, count_code, internal_code} <= parsed.keys():
+            continue
+        rate_file, rate_frame = parsed[rate_code]
+        rates = _totals(rate_frame, rate_code)
+        table = pd.DataFrame({"rate": rates, "count": _totals(parsed[count_code][1], count_code).reindex(rates.index),
+                              "internal": _totals(parsed[internal_code][1], internal_code).reindex(rates.index),
+                              "row": range(2, len(rates) + 2)})  # the numbering of _indicator_file (data rows)
+        employed = table["count"] + table["internal"]
+        table = table.assign(derived=table["count"] / employed * 100)[employed > 0].dropna()
+        allowed = RATE_ROUNDING_POINTS + 100 * RATE_COUNT_SLACK / (table["count"] + table["internal"])
+        off = table[(table["rate"] - table["derived"]).abs() > allowed]
+        if len(off):
+            first = off.iloc[0]
+            names = [Path(parsed[code][0].relative_path).name for code in (count_code, internal_code)]
+            raise SourceError(source_id, rate_file.relative_path,
+                              f"row {int(first['row'])} (Gemeinde {off.index[0]}): {rate_code} {first['rate']:g}, but "
+                              f"{count_code} / ({count_code} + {internal_code}) * 100 from {names[0]} and {names[1]} is "
+                              f"{first['derived']:.1f} ({first['count']:,.0f} of {first['count'] + first['internal']:,.0f}"
+                              f"); {len(off)} of {len(table)} Gemeinden disagree: a file of another indicator or year?")
+
+
+def _totals(frame: pd.DataFrame, code: str) -> pd.Series:
+    """The file's totals (not the men/women columns) by AGS, in file order; a marker is NaN."""
+    rows = frame.loc[frame["measure"] == INDICATORS[code][0]]
+    return pd.Series(pd.to_numeric(rows["value"], errors="coerce").to_numpy(dtype=float), index=rows["ags"].to_numpy())
 
 
 def ars_to_ags(source_id: str, file: str, row: int, column: str, ars: str) -> str:

@@ -415,6 +415,14 @@ def breitbandatlas() -> list[Variant]:
         Variant(s, BBA, "renamed_key_column", replace_text('"AGS"', '"Gemeinde"'), r"expected a key column"),
         Variant(s, BBA, "duplicated_key", csv_duplicate(sep, key, 40, "50"), r"01053090.* more than once"),
         Variant(s, BBA, "lettered_key", csv_cells(sep, key, 0, '"0105309A"'), r"'0105309A' does not match"),
+        # a key exported as a float or with a digit too many failed with a bare "KeyError: 9" (review of 5 December)
+        Variant(s, BBA, "float_key", csv_cells(sep, key, 0, "1053090.0"),
+                r"row \d+, column '\"?AGS\"?': key '1053090.0' \(a number written as a float\) is no AGS of 2, 5 or 8"),
+        Variant(s, BBA, "nine_digit_key", csv_cells(sep, key, 0, '"010530900"'),
+                r"row \d+, column '\"?AGS\"?': key '010530900' is no AGS of 2, 5 or 8 digits"),
+        # two columns of one name: pandas renamed the second "<name>.1", refused as an unknown column of that name
+        Variant(s, BBA, "duplicated_header", replace_text('"alle Technologien ≥ 200 Mbit/s"', '"alle Technologien ≥ 100 Mbit/s"'),
+                r"column 'alle Technologien ≥ 100 Mbit/s' appears twice in the header \(columns H \(field 8\), I \(field 9\)\)"),
         Variant(s, BBA, "unknown_key", csv_cells(sep, key, 0, '"01053999"'), r"01053999 is in no Gemeindeverzeichnis"),
         Variant(s, BBA, "out_of_range", csv_cells(sep, key, 1, "250"),  # the file's line, key and own header
                 r"row \d+ \(key 01053090\)/column 'alle Technologien ≥ 1 Mbit/s': households_all_1: 250 above the maximum 100 \+ rounding"),

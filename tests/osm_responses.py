@@ -13,6 +13,7 @@ in the OSM3S HTML layout quoted in drolbr/Overpass-API issues #229 and #447.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from functools import lru_cache
 
@@ -91,8 +92,15 @@ def overpass_json(elements: list[dict], remark: str | None = None, osm_base: str
     return json.dumps(document, ensure_ascii=False, indent=2)
 
 
-def coworking_response() -> str:
-    return overpass_json(coworking_elements())
+def coworking_response(osm_base: str | None = None) -> str:
+    """The constructed answer; its OSM data of today (as a live answer's: the parser refuses data more than a month
+    older than the date in the file's name, and the live runs name the file with today) unless ``osm_base``."""
+    return overpass_json(coworking_elements(), osm_base=osm_base or today_base())
+
+
+def today_base() -> str:
+    """A ``timestamp_osm_base`` of today (UTC midnight: the same all day, so two answers of a test are equal)."""
+    return f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d}T00:00:00Z"
 
 
 def runtime_error_response() -> str:

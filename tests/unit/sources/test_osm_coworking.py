@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import logging
 import math
+import re
 
 import geopandas as gpd
 import pandas as pd
@@ -56,7 +57,7 @@ def assert_nothing_left(destination):
 # --- download ------------------------------------------------------------------------------------
 
 def test_happy_path_keeps_file_and_sends_query_with_both_tags(httpserver, client, tmp_path):
-    httpserver.expect_request(PATH, method="POST").respond_with_data(responses.coworking_response(),
+    httpserver.expect_request(PATH, method="POST").respond_with_data(responses.coworking_response(responses.OSM_BASE),
                                                                      content_type=JSON)
     destination, path = download(httpserver, client, tmp_path)
     assert path == destination and path.is_file()
@@ -80,7 +81,7 @@ def test_runtime_error_remark_with_200_is_rejected_and_file_deleted(httpserver, 
 def test_rate_limit_429_waits_retry_after_then_succeeds(httpserver, client, sleeps, tmp_path):
     httpserver.expect_ordered_request(PATH, method="POST").respond_with_data(
         responses.RATE_LIMITED_HTML, status=429, headers={"Retry-After": "1"}, content_type="text/html; charset=utf-8")
-    httpserver.expect_ordered_request(PATH, method="POST").respond_with_data(responses.coworking_response(),
+    httpserver.expect_ordered_request(PATH, method="POST").respond_with_data(responses.coworking_response(responses.OSM_BASE),
                                                                              content_type=JSON)
     destination, path = download(httpserver, client, tmp_path)
     assert len(httpserver.log) == 2 and sleeps == [1.0]
@@ -90,7 +91,7 @@ def test_rate_limit_429_waits_retry_after_then_succeeds(httpserver, client, slee
 
 def test_gateway_timeout_504_is_retried(httpserver, client, sleeps, tmp_path):
     httpserver.expect_ordered_request(PATH, method="POST").respond_with_data("Gateway Timeout", status=504)
-    httpserver.expect_ordered_request(PATH, method="POST").respond_with_data(responses.coworking_response(),
+    httpserver.expect_ordered_request(PATH, method="POST").respond_with_data(responses.coworking_response(responses.OSM_BASE),
                                                                              content_type=JSON)
     destination, path = download(httpserver, client, tmp_path)
     assert len(httpserver.log) == 2 and sleeps == [0.01]
@@ -118,7 +119,7 @@ def test_html_page_with_200_is_rejected(httpserver, client, tmp_path):
 
 def test_parse_release_rows_way_center_and_duplicates(tmp_path, caplog):
     path = tmp_path / "coworking.json"
-    path.write_text(responses.coworking_response(), encoding="utf-8")
+    path.write_text(responses.coworking_response(responses.OSM_BASE), encoding="utf-8")
     with caplog.at_level(logging.WARNING):
         parsed = parse_release(elements_release(path))
     spaces = parsed["coworking_spaces"].set_index(["osm_type", "osm_id"])
@@ -139,7 +140,7 @@ def test_parse_release_rows_way_center_and_duplicates(tmp_path, caplog):
 
 def test_an_answer_whose_ways_and_relations_all_lack_a_center_fails(tmp_path):
     """The query lost its `out center`: the ways and relations would vanish and the towns they are in get 0."""
-    document = json.loads(responses.coworking_response())
+    document = json.loads(responses.coworking_response(responses.OSM_BASE))
     for element in document["elements"]:
         element.pop("center", None)
     path = tmp_path / "coworking.json"
@@ -163,7 +164,7 @@ def test_an_empty_answer_fails_the_contract(tmp_path):
     """Germany has hundreds of mapped spaces: no element at all is a failed query, not 0 everywhere."""
     from sources import contracts
 
-    document = json.loads(responses.coworking_response())
+    document = json.loads(responses.coworking_response(responses.OSM_BASE))
     document["elements"] = []
     path = tmp_path / "coworking.json"
     path.write_text(json.dumps(document), encoding="utf-8")
@@ -184,7 +185,7 @@ def test_parse_release_rejects_json_without_elements(tmp_path):
 @pytest.fixture(scope="module")
 def spaces(tmp_path_factory) -> pd.DataFrame:
     path = tmp_path_factory.mktemp("osm") / "coworking.json"
-    path.write_text(responses.coworking_response(), encoding="utf-8")
+    path.write_text(responses.coworking_response(responses.OSM_BASE), encoding="utf-8")
     return parse_release(elements_release(path))["coworking_spaces"]
 
 
@@ -233,11 +234,38 @@ def test_coworking_indicators_without_any_space(spaces):
 
 def answer(tmp_path, elements) -> pd.DataFrame:
     """``parse_release`` of a constructed answer holding ``elements`` (OSM data as of responses.OSM_BASE)."""
-    document = json.loads(responses.coworking_response())
+    document = json.loads(responses.coworking_response(responses.OSM_BASE))
     document["elements"] = elements
     path = tmp_path / "coworking.json"
     path.write_text(json.dumps(document), encoding="utf-8")
     return parse_release(elements_release(path))["coworking_spaces"]
+
+
+@pytest.mark.parametrize("osm_base, refused", [
+    ("2019-05-01T10:11:12Z", "the file's name dates it 2025-06-01, but its OSM data are of 2019-05-01 "
+                             "(osm3s.timestamp_osm_base 2019-05-01T10:11:12Z), 2223 days earlier (at most 31): "
+                             "an older Overpass answer under a newer name?"),
+    ("2025-04-30T23:59:59Z", "32 days earlier (at most 31)"),
+    ("2025-05-01T00:00:00Z", None),  # a month: saved, then named weeks later
+    ("2025-06-01T06:00:00Z", None),  # the live connector's: the day of the query
+    ("2026-01-10T08:00:00Z", None),  # a query for OSM's state of an earlier date carries the current base
+])
+def test_an_answer_dated_by_its_name_long_after_its_data_is_refused(tmp_path, osm_base, refused):
+    """An Overpass answer of 2019 saved as coworking_2025-06-01.json was dated by its name: 2019's spaces published as
+    2025's (review of 5 December). The release's date is its file name's (sources.yaml): its OSM data may be at most
+    a month older."""
+    from sources.registry import discover_releases, load_sources
+
+    path = tmp_path / "osm-coworking" / "coworking_2025-06-01.json"
+    path.parent.mkdir()
+    path.write_text(responses.coworking_response(osm_base), encoding="utf-8")
+    [release] = discover_releases(load_sources()["osm_coworking"], tmp_path)
+    if refused is None:
+        assert len(parse_release(release)["coworking_spaces"]) == 6
+        return
+    with pytest.raises(SourceError, match=r"^\[osm_coworking\] osm-coworking/coworking_2025-06-01.json: .*"
+                                          + re.escape(refused)):
+        parse_release(release)
 
 
 def coworking(osm_id, lat, lon, osm_type="node", **tags):

@@ -266,6 +266,34 @@ def test_inkar_renumbered_indicator_is_caught(tmp_path):
         inkar.parse_release(Release("inkar", "2022-12", files))
 
 
+def test_inkar_kreis_kennziffern_shifted_against_their_names_are_refused(tmp_path):
+    """The Kreise's Kennziffern in _regionen shifted by one row (names kept) attached every Kreis's value to its
+    neighbour, silently (review of 5 December). The staged register names the Kreise of those keys: the mapping
+    (staging's map_through_registers, with REGISTER_COLUMNS) refuses the release; the real file passes."""
+    release = releases("inkar")["2022-12"]
+    gv = releases("destatis_gemeindeverzeichnis")
+    registers = pd.concat([destatis_gv.parse_release(gv[v])["register"].assign(vintage=v)
+                           for v in ("2013-12-31", "2021-12-31")], ignore_index=True)[inkar.REGISTER_COLUMNS]
+    parsed = inkar.parse_release(release)
+    inkar.map_through_registers(parsed["observations"], parsed["region_names"], registers, parsed["gemeinden"],
+                                release="2022-12")  # the real file: the five Kreise of the register agree
+    regions = pd.read_parquet(release.file("regions").path)
+    kreise = regions.index[regions["raumbezug"] == "Kreise"]
+    regions.loc[kreise, "kennziffer"] = regions.loc[kreise, "kennziffer"].to_numpy()[[-1, *range(len(kreise) - 1)]]
+    shifted = tmp_path / "_regionen_2022-12.parquet"
+    regions.to_parquet(shifted, index=False)
+    files = [f for f in release.files if f.role != "regions"] + [ReleaseFile("regions", shifted, shifted.name, "0" * 64, 1)]
+    parsed = inkar.parse_release(Release("inkar", "2022-12", files))
+    with pytest.raises(SourceError, match=r"^\[inkar\] inkar/_regionen_2022-12.parquet: 5 of 5 Kreise have another "
+                                          r"name than the Gemeindeverzeichnis 2021-12-31 gives their Kennziffer, e.g. "
+                                          r"\d{5} '.+' \(register: '.+'\): Kennziffern shifted against the names\?"):
+        inkar.map_through_registers(parsed["observations"], parsed["region_names"], registers, parsed["gemeinden"],
+                                    release="2022-12")
+    # names compared by the part before a comma, one inside the other
+    assert inkar._same_kreis("Kiel, Stadt", "Kiel, Landeshauptstadt") and inkar._same_kreis("Landkreis Rostock", "Rostock")
+    assert not inkar._same_kreis("Steinburg", "Stormarn")
+
+
 def test_inkar_accessibility_indicators_of_the_pilot_towns():
     """x336/x337 (2020, car minutes) and x345/x346 (2018, stop distance in m, share within 1 km) per Verband."""
     observations = inkar.parse_release(releases("inkar")["2022-12"])["observations"]

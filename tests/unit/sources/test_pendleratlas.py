@@ -85,6 +85,97 @@ def test_flows_above_the_towns_commuters_fail(folder):
         pendleratlas.parse_release(release_of(folder))
 
 
+def swap_bodies(folder, year, first, second):
+    """The data rows of two indicator files exchanged, each file keeping its own header."""
+    paths = [folder / "pendleratlas" / year / f"{year}_{code}_Karte_L00.csv" for code in (first, second)]
+    lines = [p.read_text(encoding="utf-8").splitlines() for p in paths]
+    for path, own, other in ((paths[0], lines[0], lines[1]), (paths[1], lines[1], lines[0])):
+        path.write_text("\n".join([own[0], *other[1:]]) + "\n", encoding="utf-8")
+
+
+def set_cell(folder, year, code, ars, column, text):
+    """Field ``column`` (1: the total) of the row ``ars`` in a year's indicator file set to ``text``."""
+    path = folder / "pendleratlas" / year / f"{year}_{code}_Karte_L00.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        fields = line.split(";")
+        if fields[0] == ars:
+            fields[column] = text
+            lines[i] = ";".join(fields)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_rate_files_with_swapped_bodies_fail_naming_files_row_and_both_numbers(folder):
+    """EIP_Quote and AUSP_Quote exchanged under their own headers were published: Mölln's out-commuter share 61.8 ->
+    51.2 (review of 5 December). A rate is its count / (count + IOP): Mölln's 2024 in-commuter rate is 4,182 of
+    4,182 + 3,978 = 51.2, not the 61.8 the swapped EIP_Quote file gives."""
+    swap_bodies(folder, "2024", "EIP_Quote", "AUSP_Quote")
+    with pytest.raises(SourceError, match=r"^\[pendleratlas\] pendleratlas/2024/2024_EIP_Quote_Karte_L00.csv: row 2 "
+                                          r"\(Gemeinde 01053090\): EIP_Quote 61.8, but EIP / \(EIP \+ IOP\) \* 100 from "
+                                          r"2024_EIP_Karte_L00.csv and 2024_IOP_Karte_L00.csv is 51.2 \(4,182 of 8,160\); "
+                                          r"6 of 6 Gemeinden disagree"):
+        pendleratlas.parse_release(release_of(folder))
+
+
+def test_a_count_file_of_another_indicator_fails_on_the_rates(folder):
+    """AUSP and EIP exchanged: each file's header is right, the rates no longer follow from the counts."""
+    swap_bodies(folder, "2023", "EIP", "AUSP")
+    with pytest.raises(SourceError, match=r"2023_EIP_Quote_Karte_L00.csv: row 2 \(Gemeinde 01053090\): EIP_Quote "):
+        pendleratlas.parse_release(release_of(folder, "2023"))
+
+
+def test_rates_within_rounding_pass_and_a_marker_is_skipped(folder):
+    """München's 45.3 is 529,834 / 1,170,256 = 45.28: 45.4 is within the rounding allowance, 45.6 is not; a rate
+    suppressed with a marker has nothing to compare."""
+    set_cell(folder, "2024", "EIP_Quote", publisher_fixtures.MUENCHEN_ARS, 1, "45.4")
+    set_cell(folder, "2024", "AUSP_Quote", "010530090090", 1, ".")
+    observations = pendleratlas.parse_release(release_of(folder))["observations"]
+    assert value(observations, "09162000", "in_commuter_share")["value"] == 45.4
+    set_cell(folder, "2024", "EIP_Quote", publisher_fixtures.MUENCHEN_ARS, 1, "45.6")
+    with pytest.raises(SourceError, match=r"row 7 \(Gemeinde 09162000\): EIP_Quote 45.6, but .* is 45.3 "
+                                          r"\(529,834 of 1,170,256\); 1 of 6 Gemeinden disagree"):
+        pendleratlas.parse_release(release_of(folder))
+
+
+def year_on_year(folder, edit=lambda frame: frame):
+    """``contracts.year_on_year`` of the folder's four parsed releases, the newest changed by ``edit`` first."""
+    import duckdb
+    import pandas as pd
+
+    from sources import contracts
+
+    frames = []
+    for release in discover_releases(SPEC, folder):
+        frame = pendleratlas.parse_release(release)["observations"].assign(source_id="pendleratlas",
+                                                                           vintage=release.vintage)
+        frames.append(edit(frame) if release.vintage == "2024" else frame)
+    observations = pd.concat(frames, ignore_index=True)  # noqa: F841 (read by DuckDB below)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE observations AS SELECT *, NULL::VARCHAR AS source_level FROM observations")
+    con.execute("CREATE TABLE municipality_register (ags VARCHAR, vintage VARCHAR, territorial_date DATE)")
+    con.execute("CREATE TABLE territorial_changes (from_vintage VARCHAR, to_vintage VARCHAR, from_ags VARCHAR, "
+                "to_ags VARCHAR, kind VARCHAR, evidence VARCHAR)")
+    return contracts.year_on_year(con, ["pendleratlas"])
+
+
+def test_year_on_year_stops_a_year_in_shares_and_a_count_in_another_unit(folder):
+    """Mölln's out-commuter share 61.8 in 2021-2023 was published as 0.618 in 2024: the contract had no year-on-year
+    rule for the Pendleratlas (review of 5 December). The constructed years (+0.7 % a year) pass."""
+    assert year_on_year(folder).empty
+
+    def shares_and_thousands(frame):
+        moelln = frame["ags"] == "01053090"
+        frame.loc[moelln & (frame["measure"] == "out_commuter_share"), "value"] = 0.618
+        frame.loc[moelln & (frame["measure"] == "internal_commuters_men"), "value"] *= 1000
+        return frame
+    findings = year_on_year(folder, shares_and_thousands)
+    assert findings[["vintage", "prev_vintage", "ags", "measure", "prev_value", "value"]].values.tolist() == [
+        ["2024", "2023", "01053090", "internal_commuters_men", 2055.0, 2069000.0],
+        ["2024", "2023", "01053090", "out_commuter_share", 61.8, 0.618]]
+    assert findings["bound"].tolist() == ["factor 1006.813 in 1.0 years (bound 2.0x a year)",
+                                          "changed by -61.2 points (bound 40)"]
+
+
 def test_ars_and_values_helpers():
     assert pendleratlas.ars_to_ags("pendleratlas", "f.csv", 2, "ARS", "010530090090") == "01053090"
     with pytest.raises(SourceError, match=r"f.csv: row 7, column ARS: '01053090' is not a 12-digit ARS"):
