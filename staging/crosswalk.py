@@ -244,8 +244,10 @@ def _verbaende(register: pd.DataFrame) -> dict:
 
 def _verband_subset(pool: list[str], verband: dict, own: str | None, area: dict, target: float,
                     anchor: str | None = None) -> tuple[str, ...] | None:
-    """The best-fitting set, of any size, of the vanished members of the Verband ``own`` in ``pool`` whose areas
-    add up to ``target`` within MERGER_TOLERANCE (with ``anchor`` among them where given), or None.
+    """The set, of any size, of the vanished members of the Verband ``own`` in ``pool`` whose areas
+    add up to ``target`` within MERGER_TOLERANCE (with ``anchor`` among them where given), or None. Only the one
+    set that fits counts: up to 2^16 sums of one Verband leave room for coincidences the search of at most three
+    does not have, so where two sets fit, the Verband is no evidence and the Kreis-wide search decides.
 
     Why first: most mergers joined the members of one Amt or Verbandsgemeinde, often more than three at once. The
     Kreis-wide search stops at three and found a coincidental triple from three other Ämter instead: Ketzin's
@@ -264,10 +266,9 @@ def _verband_subset(pool: list[str], verband: dict, own: str | None, area: dict,
         subsets = subsets[subsets[:, 0]]
     residual = np.abs(subsets @ np.array([area[a] for a in members], dtype=float) - target)
     fits = np.flatnonzero(residual <= MERGER_TOLERANCE * target)
-    if not len(fits):
+    if len(fits) != 1:  # none, or several sets of one Verband that fit: an ambiguous fit is no evidence
         return None
-    best = fits[np.lexsort((subsets[fits].sum(axis=1), residual[fits]))[0]]  # smallest residual, then fewest
-    return tuple(a for a, taken in zip(members, subsets[best]) if taken)
+    return tuple(a for a, taken in zip(members, subsets[fits[0]]) if taken)
 
 
 def _claim(by_kreis: dict[str, list], match: list[str], successor: str, evidence: str) -> list[tuple[str, str, str]]:
@@ -310,11 +311,11 @@ def _new_keys(old: pd.DataFrame, new: pd.DataFrame, gone: set, recodes: dict[str
 def _named_verband_subset(candidates: list[str], verband: dict, area: dict, target: float,
                           old_names: pd.Series | dict, new_name: str) -> tuple[str, ...] | None:
     """``_verband_subset`` for a new key: the members of a named predecessor's Verband, that predecessor among
-    them (the best fit over all named predecessors), or None."""
+    them, or None; None too where two named predecessors give two different sets (no evidence either way)."""
     words = _name_words(new_name)
-    fits = [match for anchor in candidates if words & _name_words(old_names[anchor])
-            if (match := _verband_subset(candidates, verband, verband.get(anchor), area, target, anchor))]
-    return min(fits, key=lambda m: (abs(sum(area[a] for a in m) - target), len(m))) if fits else None
+    fits = {frozenset(match) for anchor in candidates if words & _name_words(old_names[anchor])
+            if (match := _verband_subset(candidates, verband, verband.get(anchor), area, target, anchor))}
+    return tuple(sorted(next(iter(fits)))) if len(fits) == 1 else None
 
 
 def _named_subset(candidates: list[str], area: dict, target: float, old_names: pd.Series | dict,

@@ -115,6 +115,19 @@ def test_a_merger_of_the_members_of_one_verband_wins_over_a_coincidental_triple(
     assert sorted(old["from_ags"]) == ["12063156", "12063336", "12063372"]
 
 
+def test_two_sets_of_one_verband_that_fit_are_no_evidence():
+    """Up to 2^16 sums of one Verband leave room for coincidences: where two of its sets fit the gain (4 + 6 and
+    3 + 7 for 10 km²), the Verband decides nothing and the Kreis-wide search of at most three does, as before."""
+    register, areas = verband_register([
+        ("2002", "99100001", "Nordheim", 20.0, "991005001"), ("2002", "99100002", "Au", 4.0, "991005001"),
+        ("2002", "99100003", "Bruck", 6.0, "991005001"), ("2002", "99100004", "Cham", 3.0, "991005001"),
+        ("2002", "99100005", "Dorf", 7.0, "991005001"),
+        ("2009", "99100001", "Nordheim", 30.0, "991000001"),
+    ])
+    steps = crosswalk.transitions(register, areas)
+    assert len(steps) == 2 and not steps["evidence"].str.contains("Verband").any()
+
+
 def test_a_coincidence_for_one_town_does_not_take_the_verband_member_of_another():
     """Every town's own Verband is tried before any Kreis-wide set: Sudheim's larger gain (9.00) is served first,
     and Cham + Bruck fit it as exactly as its own members Au + Bruck do; the Kreis-wide pair took Cham, the one
