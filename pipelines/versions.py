@@ -16,8 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 from functools import lru_cache
-from pathlib import Path
-
+from sources.contracts import allowlist_path
 from warehouse.paths import PROJECT_ROOT
 
 # Read by every step: settings, the working database, the warehouse DDL.
@@ -69,7 +68,7 @@ SETTINGS_GROUPS = {"publish"}
 def allowlist_digest() -> str:
     """sha256 of the allow-list's content: READINESS_ALLOWLIST's file, else the repository's allowlist.yaml
     ('absent' when the file does not exist). Its content, not its name: a new entry changes what is published."""
-    path = Path(os.environ.get("READINESS_ALLOWLIST") or PROJECT_ROOT / "allowlist.yaml")
+    path = allowlist_path()
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except FileNotFoundError:

@@ -1298,11 +1298,17 @@ class Allowance:
     ags: str | None = None  # one region only, else every region
 
 
-def load_allowlist(path: Path | None = None) -> list[Allowance]:
-    """allowlist.yaml (or READINESS_ALLOWLIST): entries with source, release, reason, optional measure/ags."""
+def allowlist_path(path: Path | None = None) -> Path:
+    """The allow-list in force: READINESS_ALLOWLIST, else ``path``, else the repository's allowlist.yaml. One place:
+    the publish's code version hashes the file the checks read (pipelines/versions.py allowlist_digest)."""
     import os
 
-    path = Path(os.environ.get("READINESS_ALLOWLIST") or path or ALLOWLIST_YAML)
+    return Path(os.environ.get("READINESS_ALLOWLIST") or path or ALLOWLIST_YAML)
+
+
+def load_allowlist(path: Path | None = None) -> list[Allowance]:
+    """allowlist.yaml (or READINESS_ALLOWLIST): entries with source, release, reason, optional measure/ags."""
+    path = allowlist_path(path)
     if not path.exists():
         return []
     entries = (read_yaml(path) or {}).get("allow") or []

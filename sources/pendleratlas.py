@@ -97,8 +97,12 @@ def _within_totals(source_id: str, release_file: ReleaseFile, flows: pd.DataFram
 
 # rate file -> (the commuters it counts, the internal commuters): a rate is count / (count + IOP) * 100, in-commuters
 # per employed person at the workplace, out-commuters per employed person at the residence (source-formats.md
-# section 5: München 2024 EIP 529,834, IOP 640,422 -> 45.3). Totals only: the men/women rates of the fixture are
-# constructed, and no document says the publisher derives them from the men/women counts in the same way.
+# section 5: München 2024 EIP 529,834, IOP 640,422 -> 45.3). The out-commuter rate is checked against no real file
+# (none on this machine): by the same concept, employed persons at the residence are AUSP + IOP; should a real
+# download disagree, the release fails naming both numbers, and the publisher's figures are the truth to follow
+# (source-formats.md section 5: "treat any difference seen in a real download as the truth and fail clearly").
+# Totals only: the men/women rates of the fixture are constructed, and no document says the publisher derives them
+# from the men/women counts in the same way.
 RATE_IDENTITIES = {"EIP_Quote": ("EIP", "IOP"), "AUSP_Quote": ("AUSP", "IOP")}
 # The rate is published with one decimal (half a tenth of rounding); a tenth more for a publisher that rounds the
 # rate from unrounded counts. RATE_COUNT_SLACK persons more or fewer in a count are allowed on top (the rate's change

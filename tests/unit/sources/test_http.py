@@ -273,23 +273,39 @@ def test_half_a_gzipped_body_is_retried_then_reported(client, tmp_path, behaviou
     assert not list(tmp_path.iterdir())
 
 
+def decoded(body: bytes, piece: int, size: int) -> bytes:
+    """The body through the client's decoding, read ``piece`` bytes at a time into blocks of ``size``."""
+    from types import SimpleNamespace
+
+    from sources.http import _decoded_blocks
+
+    response = SimpleNamespace(headers={"Content-Encoding": "gzip", "Content-Length": str(len(body))},
+                               raw=SlowBody(body, piece))
+    return b"".join(_decoded_blocks(response, size=size))
+
+
 @pytest.mark.parametrize("cut", [1, 10, 200])
 @pytest.mark.parametrize("piece, size", [(1 << 20, 1 << 20), (5, 7)])
 def test_a_gzip_body_whose_second_member_is_cut_is_refused(cut, piece, size):
-    """After a whole first member, urllib3 goes on to the next: a later member cut short (its header only, or half
-    its data) was taken as the end of the body, and the file was stored without its second half."""
-    from types import SimpleNamespace
+    """After a whole first member, urllib3 goes on to the next: a later member cut short (its first byte, its
+    header only, or half its data) was taken as the end of the body, and the file was stored without its second
+    half."""
+    from sources.http import _Retry
 
-    from sources.http import _Retry, _decoded_blocks
-
-    second = gzip.compress(PLAIN[HALF:])
-    body = gzip.compress(PLAIN[:HALF]) + second[:cut]
-    if cut == 1:  # one byte after a whole member: its first byte or a stray one ("\n"), the decoder cannot tell;
-        body = GZIPPED + b"\n"  # refused too (before, it was read as the end, as is a cut second member)
-    response = SimpleNamespace(headers={"Content-Encoding": "gzip", "Content-Length": str(len(body))},
-                               raw=SlowBody(body, piece))
     with pytest.raises(_Retry, match="the gzip stream ends early"):
-        b"".join(_decoded_blocks(response, size=size))
+        decoded(gzip.compress(PLAIN[:HALF]) + gzip.compress(PLAIN[HALF:])[:cut], piece, size)
+
+
+@pytest.mark.parametrize("piece, size", [(1 << 20, 1 << 20), (5, 7)])
+def test_one_stray_byte_after_a_whole_gzip_body_is_refused_two_are_ignored(piece, size):
+    """One byte after a whole member may be the first byte of a cut next member: the decoder cannot tell, so the
+    body is refused (before, a stray '\n' was accepted). Two bytes that start no member ('\r\n') are padding,
+    which urllib3 and gzip clients ignore."""
+    from sources.http import _Retry
+
+    with pytest.raises(_Retry, match="the gzip stream ends early"):
+        decoded(GZIPPED + b"\n", piece, size)
+    assert decoded(GZIPPED + b"\r\n", piece, size) == PLAIN
 
 
 def test_a_trickling_body_is_cut_at_the_download_deadline(tmp_path):

@@ -62,3 +62,25 @@ def test_release_vintages_reads_the_current_releases_of_a_file(tmp_path: Path):
                     "('inkar', '2022-12', 'b.csv'), ('bkg_vg', 'vg5000-2021-01-01', 'c.shp')) "
                     "t(source_id, vintage, file)")
         assert validation.release_vintages(con) == {"inkar": {"2022-12"}, "bkg_vg": {"vg5000-2021-01-01"}}
+
+
+def test_a_newer_release_in_place_of_the_newest_moves_nothing_back():
+    """A relabelled delivery or a newer OSM answer instead of the newest one was refused as a withdrawal, though
+    the warehouse moves forward (review of the diff); an older one in its place still moves it back."""
+    newer = {"breitbandatlas": {"2018-ende", "2019-ende", "2020-ende", "2022-ende"}, "inkar": {"2022-12"}}
+    assert validation.newest_releases_kept(newer, PUBLISHED, allow_shrink=False).passed
+    older = {"breitbandatlas": {"2018-ende", "2019-ende", "2020-ende", "2020-mitte"}, "inkar": {"2022-12"}}
+    assert not validation.newest_releases_kept(older, PUBLISHED, allow_shrink=False).passed
+
+
+def test_the_recorded_findings_are_not_reused_after_an_entry_s_measure_or_region_changed(tmp_path, monkeypatch):
+    """The record of a candidate's findings was keyed on each entry's source, release and reason only: narrowing an
+    entry's measure (no longer a withdrawal) reused the finding that had allowed the withdrawal."""
+    def key_with(measure: str) -> dict:
+        listing = tmp_path / f"allow-{len(measure)}.yaml"
+        listing.write_text(f"allow:\n  - source: breitbandatlas\n    release: '2021-mitte'\n    measure: '{measure}'\n"
+                           "    reason: withdrawn\n", encoding="utf-8")
+        monkeypatch.setenv("READINESS_ALLOWLIST", str(listing))
+        return validation._validation_key(tmp_path / "c.duckdb", tmp_path / "p.duckdb", [], False)
+
+    assert key_with("release_withdrawn") != key_with("households_ftthb_.+")
