@@ -9,17 +9,15 @@ missing data, not 0 %, and are dropped.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
-from collections import Counter
 
 import numpy as np
 import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
-from sources.contracts import csv_separator
-from sources.errors import SourceError, column_letter
+from sources.contracts import csv_separator, unique_headers
+from sources.errors import SourceError
 from sources.registry import Release
 from sources.vintages import HALF_ENDS
 
@@ -61,7 +59,7 @@ def _parse_table(source_id: str, name: str, content: bytes, layout: str, referen
         raise SourceError(source_id, name, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     header_line = text.split("\n", 1)[0]
     separator = csv_separator(header_line)
-    _unique_headers(source_id, name, header_line, separator)
+    unique_headers(source_id, name, header_line, separator)
     try:
         table = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, ValueError) as exc:
@@ -96,21 +94,6 @@ def _parse_table(source_id: str, name: str, content: bytes, layout: str, referen
     long = values[keep].set_axis(list(columns.values()), axis=1).assign(ags=ags, level=level)
     long = long.melt(id_vars=["ags", "level"], var_name="measure", value_name="value").dropna(subset=["value"])
     return long.assign(reference_date=reference_date, unit="% of households", note="")[OBSERVATION_COLUMNS]
-
-
-def _unique_headers(source_id: str, name: str, header_line: str, separator: str) -> None:
-    """Refuse a header that names a column twice.
-
-    pandas renames the second one to "<name>.1", which was then refused as an "unknown column
-    '<name>.1'" (or, for a column the parser ignores, silently read twice): the message must say what the
-    file really holds. Read with the csv module, as pandas reads the header (quotes removed)."""
-    headers = [h.strip() for h in next(csv.reader([header_line.rstrip("\r")], delimiter=separator), [])]
-    twice = [h for h, n in Counter(headers).items() if n > 1 and h]
-    if twice:
-        positions = [i for i, h in enumerate(headers) if h == twice[0]]
-        where = ", ".join(f"{column_letter(i)} (field {i + 1})" for i in positions)
-        raise SourceError(source_id, name, f"column {twice[0]!r} appears twice in the header (columns {where})"
-                                           + (f"; also {twice[1:]}" if len(twice) > 1 else ""))
 
 
 def _known_key_lengths(source_id: str, name: str, key_column: str, raw: pd.Series, ags: pd.Series) -> None:

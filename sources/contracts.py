@@ -48,6 +48,7 @@ import hashlib
 import math
 import numbers
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +82,21 @@ def csv_separator(header_line: str) -> str:
     """The separator of a publisher's CSV, from its header line: ';' (German files) where it occurs more often
     than ',', else ','."""
     return ";" if header_line.count(";") > header_line.count(",") else ","
+
+
+def unique_headers(source_id: str, name: str, header_line: str, separator: str) -> None:
+    """Refuse a CSV header (``header_line``) that names a column twice (the Breitbandatlas and Mobilfunk parsers).
+
+    pandas renames the second one to "<name>.1", which was then refused as an "unknown column
+    '<name>.1'" (or, for a column the parser ignores, silently read twice): the message must say what the
+    file really holds. Read with the csv module, as pandas reads the header (quotes removed)."""
+    headers = [h.strip() for h in next(csv.reader([header_line.rstrip("\r")], delimiter=separator), [])]
+    twice = [h for h, n in Counter(headers).items() if n > 1 and h]
+    if twice:
+        positions = [i for i, h in enumerate(headers) if h == twice[0]]
+        where = ", ".join(f"{column_letter(i)} (field {i + 1})" for i in positions)
+        raise SourceError(source_id, name, f"column {twice[0]!r} appears twice in the header (columns {where})"
+                                           + (f"; also {twice[1:]}" if len(twice) > 1 else ""))
 
 
 # --- numbers as German publishers write them ---------------------------------------------------------

@@ -20,6 +20,7 @@ import io
 import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
+from sources.contracts import unique_headers
 from sources.errors import SourceError
 from sources.gigabit_grundbuch import (GEOGRAPHY, block_slug, cell_value, date_from_vintage, open_workbook,
                                        parse_date, read_blocked_sheet, region_key, text)
@@ -56,6 +57,7 @@ def _parse_csv(release: Release, release_file: ReleaseFile) -> pd.DataFrame:
     source_id, name = release.source_id, release_file.relative_path
     try:
         content = release_file.path.read_bytes().decode("utf-8-sig")
+        unique_headers(source_id, name, content.split("\n", 1)[0], ";")  # a second column would be read as "X.1"
         table = pd.read_csv(io.StringIO(content), sep=";", dtype=str, keep_default_na=False)
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
         raise SourceError(source_id, name, f"cannot be read as UTF-8 CSV separated by ';' ({exc})") from exc

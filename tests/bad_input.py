@@ -468,6 +468,9 @@ def mobilfunk() -> list[Variant]:
         Variant(s, MOBIL, "missing_kreis", text_edit(lambda lines: [l for l in lines if not l.startswith(key)]),
                 r"Kreise of the register .* missing, e.g. \['01053'\]"),
         Variant(s, MOBIL, "extra_column", csv_extra_column(sep, '"Quelle"', '"BNetzA"'), None, (MOELLN_KREIS, "area_5g_residential")),
+        # a second column of the value's name: pandas named it "Verfügbarkeit.1" and the parser read the first
+        Variant(s, MOBIL, "duplicated_header", csv_extra_column(sep, '"Verfügbarkeit"', "1.5"),
+                r"column 'Verfügbarkeit' appears twice in the header \(columns F \(field 6\), G \(field 7\)\)"),
         Variant(s, MOBIL, "reordered_columns", csv_swap_columns(sep, 1, 2), None, (MOELLN_KREIS, "area_5g_residential")),
     ]
 
