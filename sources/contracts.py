@@ -191,32 +191,50 @@ KREIS_SHARE_EVIDENCE = 5
 KREIS_SHARE_NONZERO = 0.8
 
 
-def _partial_shares(label: str, frame: pd.DataFrame, key: str, positions: np.ndarray,
-                    values: np.ndarray) -> list[tuple]:
+class KreisDates:
+    """Each row's (Kreis, reference date) group of a table as an integer code, computed once per table: per measure
+    the string slicing of 2.1 M Breitbandatlas keys cost the parse-time check 5 CPU s (grouped by numpy instead)."""
+
+    def __init__(self, frame: pd.DataFrame, key: str):
+        key_codes, keys = pd.factorize(frame[key])
+        kreis_codes, self.kreise = pd.factorize(np.array([str(k)[:5] for k in keys], dtype=object)[key_codes])
+        if "reference_date" in frame:
+            date_codes, self.dates = pd.factorize(frame["reference_date"])
+        else:
+            date_codes, self.dates = np.zeros(len(frame), dtype=np.int64), pd.Index([None])
+        self.codes = kreis_codes.astype(np.int64) * max(len(self.dates), 1) + date_codes
+
+    def name(self, group: int) -> tuple[str, object]:
+        return self.kreise[group // max(len(self.dates), 1)], self.dates[group % max(len(self.dates), 1)]
+
+
+def _partial_shares(label: str, groups: KreisDates, positions: np.ndarray, values: np.ndarray) -> list[tuple]:
     """(row, problem, value) for the first Kreis and date whose values of a percentage look like shares 0-1 while
     the rest of the measure is percent (``PERCENT_MEDIAN``), else []."""
-    if len(values) < SHARE_EVIDENCE:
+    if len(values) < SHARE_EVIDENCE or not ((values > 0) & (values <= 1)).any():
         return []
-    dates = frame["reference_date"].to_numpy()[positions] if "reference_date" in frame else np.zeros(len(values))
-    groups = pd.DataFrame({"kreis": frame[key].astype(str).str[:5].to_numpy()[positions], "date": dates,
-                           "value": values, "row": positions})
-    stats = groups.groupby(["kreis", "date"], sort=True)["value"].agg(
-        count="count", largest="max", nonzero=lambda v: (v > 0).mean())
-    switched = stats[(stats["count"] >= KREIS_SHARE_EVIDENCE) & (stats["largest"] > 0) & (stats["largest"] <= 1)
-                     & (stats["nonzero"] >= KREIS_SHARE_NONZERO)]
-    if switched.empty:
+    group = groups.codes[positions]
+    size = int(group.max()) + 1
+    count = np.bincount(group, minlength=size)
+    largest = np.full(size, -np.inf)
+    np.maximum.at(largest, group, values)
+    nonzero = np.bincount(group, weights=(values > 0).astype(float), minlength=size)
+    switched = ((count >= KREIS_SHARE_EVIDENCE) & (largest > 0) & (largest <= 1)
+                & (nonzero >= KREIS_SHARE_NONZERO * np.maximum(count, 1)))
+    if not switched.any():
         return []
     # the rest of the measure, without the suspect groups (a switched Kreis may be most of a small file)
-    rest = values[~pd.MultiIndex.from_frame(groups[["kreis", "date"]]).isin(switched.index)]
+    rest = values[~switched[group]]
     if len(rest) < SHARE_EVIDENCE or np.median(rest) < PERCENT_MEDIAN:
         return []
-    kreis, date = switched.index[0]
-    first = groups[(groups["kreis"] == kreis) & (groups["date"] == date)].iloc[0]
-    when = "" if "reference_date" not in frame else f" of {pd.Timestamp(date).date().isoformat()}"
-    return [(int(first["row"]), f"{label}: all {int(switched.iloc[0]['count'])} values of Kreis {kreis}{when} lie "
-             f"between 0 and 1 (largest {switched.iloc[0]['largest']:g}) while the measure's other values have the "
-             f"median {np.median(rest):g}: shares 0-1 where percent (0-100) is declared, in part of the file "
-             f"({len(switched)} Kreis and date groups)", float(first["value"]))]
+    first = min(np.flatnonzero(switched), key=lambda g: tuple(map(str, groups.name(g))))
+    kreis, date = groups.name(first)
+    at = int(np.flatnonzero(group == first)[0])
+    when = "" if date is None else f" of {pd.Timestamp(date).date().isoformat()}"
+    return [(int(positions[at]), f"{label}: all {int(count[first])} values of Kreis {kreis}{when} lie between 0 and "
+             f"1 (largest {largest[first]:g}) while the measure's other values have the median {np.median(rest):g}: "
+             f"shares 0-1 where percent (0-100) is declared, in part of the file ({int(switched.sum())} Kreis and "
+             f"date groups)", float(values[at]))]
 
 
 # A percentage measure whose values all lie between 0 and 1 (at least this many, the largest above 0) is a share
@@ -610,14 +628,16 @@ def _values(contract: TableContract, frame: pd.DataFrame) -> list[Violation]:
     numeric = {column: pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
                for column in {column for column, _, _ in checks}}
     units = frame["unit"].astype(str).to_numpy(dtype=object) if "unit" in frame else None
+    percent = any(rule.percent for _, rule, _ in checks)
+    groups = KreisDates(frame, contract.key) if percent and contract.key in frame and len(frame) else None
     violations = []
     for column, rule, rows in checks:
-        violations += _rule_violations(contract, frame, column, rule, rows, numeric[column], units)
+        violations += _rule_violations(contract, frame, column, rule, rows, numeric[column], units, groups)
     return violations
 
 
 def _rule_violations(contract, frame, column, rule: Rule, rows: np.ndarray, numeric: np.ndarray,
-                     units: np.ndarray | None) -> list[Violation]:
+                     units: np.ndarray | None, groups: KreisDates | None = None) -> list[Violation]:
     """Violations of one rule among the rows at positions ``rows``: the first offending row per problem."""
     values = numeric[rows]
     label = frame.at[int(rows[0]), "measure"] if "measure" in frame and column == "value" else column
@@ -655,8 +675,8 @@ def _rule_violations(contract, frame, column, rule: Rule, rows: np.ndarray, nume
         share = share_problem(label, rule, int(is_finite.sum()), float(finite[largest]))
         if share:
             problems.append((positions[largest], share, float(finite[largest])))
-        elif contract.key in frame:
-            problems += _partial_shares(label, frame, contract.key, positions[is_finite], finite[is_finite])
+        elif groups is not None:
+            problems += _partial_shares(label, groups, positions[is_finite], finite[is_finite])
     if rule.has_median and is_finite.any():
         typical = median_problem(label, rule, int(is_finite.sum()), float(np.median(finite[is_finite])))
         if typical:  # a property of the whole column: no row to name
