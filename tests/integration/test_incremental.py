@@ -172,12 +172,10 @@ def test_a_code_version_bump_marks_the_asset_stale_and_plans_it_with_its_descend
 def test_code_versions_follow_the_files_of_the_stage(tmp_path, monkeypatch):
     """Editing a report module changes the reports' code version, not the staging one."""
     from pipelines import versions
+    from tests.unit.pipelines.test_export_code_version import project_of
 
-    for name in ("reports/build.py", "sources/breitbandatlas.py", "pipelines/resources.py"):
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text("# v1\n")
-    monkeypatch.setattr(versions, "PROJECT_ROOT", tmp_path)
-    versions.files_hash.cache_clear()
+    project_of(tmp_path, monkeypatch, ("reports/build.py", "sources/breitbandatlas.py", "pipelines/resources.py"),
+               "# v1\n")
     before = versions.code_version("town_reports", "reports"), versions.code_version("broadband_coverage", "staging")
     (tmp_path / "reports/build.py").write_text("# v2\n")
     versions.files_hash.cache_clear()

@@ -6,12 +6,19 @@ from __future__ import annotations
 from pipelines import versions
 
 
-def test_a_changed_workbook_title_makes_the_exports_stale(tmp_path, monkeypatch):
-    for name in ("warehouse/exports.py", "warehouse/tables.yaml", "pipelines/assets/exports.py"):
+def project_of(tmp_path, monkeypatch, names: tuple[str, ...], text: str) -> None:
+    """A project tree in ``tmp_path`` with the files ``names`` (each holding ``text``) that the code versions read
+    instead of the repository's (``versions.PROJECT_ROOT``), their cached hashes dropped."""
+    for name in names:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text("planner_views:\n  latest_ranking: Aktuelle Rangliste\n")
+        (tmp_path / name).write_text(text)
     monkeypatch.setattr(versions, "PROJECT_ROOT", tmp_path)
     versions.files_hash.cache_clear()
+
+
+def test_a_changed_workbook_title_makes_the_exports_stale(tmp_path, monkeypatch):
+    project_of(tmp_path, monkeypatch, ("warehouse/exports.py", "warehouse/tables.yaml", "pipelines/assets/exports.py"),
+               "planner_views:\n  latest_ranking: Aktuelle Rangliste\n")
     try:
         before = versions.code_version("planner_exports", "publish")
         (tmp_path / "warehouse/tables.yaml").write_text("planner_views:\n  latest_ranking: Rangliste\n")
