@@ -60,30 +60,29 @@ def observe_sources(instance: DagsterInstance, defs, resources: dict | None = No
                                                                  **run_args)
 
 
-def plan_refresh(instance: DagsterInstance, asset_graph, rebuild_all: "bool | MissingOutputs" = False) -> Plan:
-    """The stale or missing materialisable assets plus their descendants (all of them if ``rebuild_all``).
+def plan_refresh(instance: DagsterInstance, asset_graph, missing: "MissingOutputs | None" = None) -> Plan:
+    """The stale or missing materialisable assets plus their descendants.
 
     ``asset_graph``: ``defs.resolve_asset_graph()`` or a sensor's ``repository_def.asset_graph``.
-    ``rebuild_all``: what ``outputs_missing`` found gone although the instance remembers it: True or a
-    ``MissingOutputs`` with ``everything`` (the warehouse files) rebuilds everything; a ``MissingOutputs`` naming
-    assets (a deleted reports or exports folder) adds exactly those assets (and what is downstream of them).
+    ``missing``: what ``outputs_missing`` found gone although the instance remembers it: its ``everything`` (the
+    warehouse files) rebuilds every asset; the assets it names (a deleted reports or exports folder) are added
+    with what is downstream of them.
     """
     keys = set(asset_graph.materializable_asset_keys)
     resolver = stale_status_resolver(instance, asset_graph)
-    everything = rebuild_all is True or bool(getattr(rebuild_all, "everything", None))
-    gone = dict(rebuild_all) if isinstance(rebuild_all, dict) and not everything else {}
+    missing = missing if missing is not None else MissingOutputs()
     reasons = {}
     for key in sorted(keys):
         status = resolver.get_status(key)
-        if everything:
-            reasons[key.to_user_string()] = getattr(rebuild_all, "everything", None) or WAREHOUSE_MISSING
+        if missing.everything:
+            reasons[key.to_user_string()] = missing.everything
         elif status == StaleStatus.MISSING:
             reasons[key.to_user_string()] = "never materialised"
         elif status == StaleStatus.STALE:
             causes = resolver.get_stale_causes(key)
             reasons[key.to_user_string()] = ", ".join(sorted({_cause_text(c) for c in causes})) or "stale"
-        elif key.to_user_string() in gone:
-            reasons[key.to_user_string()] = gone[key.to_user_string()]
+        elif key.to_user_string() in missing:
+            reasons[key.to_user_string()] = missing[key.to_user_string()]
     roots = {AssetKey.from_user_string(name) for name in reasons}
     below = AssetSelection.assets(*roots).downstream(include_self=False).resolve(asset_graph) if roots else set()
     selection = (roots | below) & keys

@@ -97,6 +97,8 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     long["unit"] = long["column"].map(lambda c: MEASURE_COLUMNS[c][1])
     long["note"] = ""
     names = table[["ags", "level", "name"]].drop_duplicates(["ags", "level"])
+    # where the names come from, for the message of a later check against the register (_kreis_names_agree)
+    names.attrs.update(source_id=release.source_id, file=regions_file.relative_path)
     return {"observations": long[OBSERVATION_COLUMNS].reset_index(drop=True), "region_names": names,
             "gemeinden": _gemeinden(regions_file, release.source_id)}
 
@@ -200,8 +202,7 @@ KREIS_NAMES_DISAGREE = 0.25
 KREIS_NAMES_LEAST = 3
 
 
-def _kreis_names_agree(source_id: str, release: str | None, region_names: pd.DataFrame, register: pd.DataFrame,
-                       vintage: str) -> None:
+def _kreis_names_agree(region_names: pd.DataFrame, register: pd.DataFrame, vintage: str) -> None:
     """Refuse a release whose Kreis names disagree with the register's names of their Kennziffern.
 
     INKAR's _regionen file pairs each Kennziffer with a name; the Kennziffern of the Kreise shifted by one row (names
@@ -216,7 +217,7 @@ def _kreis_names_agree(source_id: str, release: str | None, region_names: pd.Dat
     differ = [not _same_kreis(a, b) for a, b in zip(both["name"], theirs)]
     if sum(differ) > KREIS_NAMES_DISAGREE * len(both):
         first = both[differ].iloc[0]
-        raise SourceError(source_id, f"inkar/_regionen_{release}.parquet" if release else "inkar/_regionen",
+        raise SourceError(region_names.attrs.get("source_id", "inkar"), region_names.attrs.get("file", "_regionen"),
                           f"{sum(differ)} of {len(both)} Kreise have another name than the Gemeindeverzeichnis "
                           f"{vintage} gives their Kennziffer, e.g. {first['ags']} {first['name']!r} (register: "
                           f"{named[first['ags']]!r}): Kennziffern shifted against the names?")
@@ -242,7 +243,7 @@ def map_through_registers(commuting: pd.DataFrame, region_names: pd.DataFrame, r
     """
     closest = closest_register(registers, inkar_gemeinden, release)
     if "kreis_name" in registers.columns:  # staging reads it (REGISTER_COLUMNS); hand-built registers may lack it
-        _kreis_names_agree("inkar", release, region_names, registers[registers["vintage"] == closest], closest)
+        _kreis_names_agree(region_names, registers[registers["vintage"] == closest], closest)
     order = [closest, *sorted((v for v in registers["vintage"].unique() if release_order(v) < release_order(closest)),
                               key=release_order, reverse=True)]
     frames, done = [], set()
