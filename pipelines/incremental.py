@@ -26,6 +26,8 @@ from pathlib import Path
 from dagster import AssetKey, AssetSelection, DagsterInstance
 from dagster._core.definitions.data_version import StaleStatus
 
+from warehouse.paths import LATEST, MANIFEST
+
 OBSERVE_JOB = "observe_sources"
 REFRESH_JOB = "refresh_warehouse"
 
@@ -125,21 +127,18 @@ WAREHOUSE_MISSING = "the published or working warehouse file is missing"
 
 class MissingOutputs(dict):
     """Asset (user string, ``out/town_reports``) -> why its output is gone; ``everything`` when the warehouse files
-    a partial run builds on are gone, so all is rebuilt. Empty (falsy) when every output is there."""
+    a partial run builds on are gone, so all is rebuilt. Empty when every output is there."""
 
     def __init__(self, assets: dict[str, str] | None = None, everything: str | None = None):
         super().__init__(assets or {})
         self.everything = everything
-
-    def __bool__(self) -> bool:
-        return bool(self.everything) or len(self) > 0
 
 
 # The file each folder's asset writes last, so its presence marks a complete output: the reports' index page
 # (reports/build.py writes it after the town pages) and the manifest of the latest export (written into the
 # export's folder before ``latest`` is pointed at it, warehouse/exports.py).
 REPORTS_MARK = "index.html"
-EXPORTS_MARK = "latest/manifest.json"
+EXPORTS_MARK = f"{LATEST}/{MANIFEST}"
 
 
 def outputs_missing(published: Path, reports: Path | None = None, exports: Path | None = None) -> MissingOutputs:

@@ -17,6 +17,7 @@ import hashlib
 import os
 from functools import lru_cache
 from sources.contracts import allowlist_path
+from sources.registry import sha256_of
 from warehouse.paths import PROJECT_ROOT
 
 # Read by every step: settings, the working database, the warehouse DDL.
@@ -69,10 +70,7 @@ def allowlist_digest() -> str:
     """sha256 of the allow-list's content: READINESS_ALLOWLIST's file, else the repository's allowlist.yaml
     ('absent' when the file does not exist). Its content, not its name: a new entry changes what is published."""
     path = allowlist_path()
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except FileNotFoundError:
-        return "absent"
+    return sha256_of(path) if path.is_file() else "absent"
 
 
 def settings_version() -> str:

@@ -139,11 +139,13 @@ def _nothing_changed(manifest: dict, state: dict, towns: list[str], out_dir: Pat
     be loaded."""
     built = set(manifest.get("towns", []))  # pages of earlier builds may be older than the last state
     asked = {f"{ags}.html" for ags in towns}
-    return (state["published"] is not None and all(manifest.get(k) == v for k, v in state.items())
-            and set(towns) <= built and all(name in asked for name in _town_pages(out_dir) if TOWN_PAGE.fullmatch(name))
+    if state["published"] is None or any(manifest.get(k) != v for k, v in state.items()) or not set(towns) <= built:
+        return False
+    present = _town_pages(out_dir)  # listed once: the folder is read for both tests below
+    return (all(name in asked for name in present if TOWN_PAGE.fullmatch(name))
             and all((out_dir / name).is_file() for name in [*(f"{ags}.html" for ags in towns), "netzwerk.html",
                                                             "index.html", RANKING_PAGE])
-            and manifest.get("town_pages") == _town_pages(out_dir))
+            and manifest.get("town_pages") == present)
 
 
 def _workers(workers: int | None) -> int:

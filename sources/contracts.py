@@ -202,10 +202,11 @@ class KreisDates:
             date_codes, self.dates = pd.factorize(frame["reference_date"])
         else:
             date_codes, self.dates = np.zeros(len(frame), dtype=np.int64), pd.Index([None])
-        self.codes = kreis_codes.astype(np.int64) * max(len(self.dates), 1) + date_codes
+        self.width = max(len(self.dates), 1)  # codes per Kreis
+        self.codes = kreis_codes.astype(np.int64) * self.width + date_codes
 
     def name(self, group: int) -> tuple[str, object]:
-        return self.kreise[group // max(len(self.dates), 1)], self.dates[group % max(len(self.dates), 1)]
+        return self.kreise[group // self.width], self.dates[group % self.width]
 
 
 def _partial_shares(label: str, groups: KreisDates, positions: np.ndarray, values: np.ndarray) -> list[tuple]:
@@ -481,13 +482,16 @@ def _after_release(contract: TableContract, frame: pd.DataFrame, vintage: str | 
     last = last_day(vintage) if vintage else None
     if last is None or "reference_date" not in frame or not len(frame):
         return []
-    dates = pd.to_datetime(frame["reference_date"], errors="coerce")
-    later = np.flatnonzero((dates > pd.Timestamp(last)).to_numpy())
+    # each distinct date converted once, as _date_groups does (a release's rows share a few dates)
+    codes, uniques = pd.factorize(frame["reference_date"])
+    later_dates = np.asarray(pd.to_datetime(pd.Series(uniques, dtype=object), errors="coerce") > pd.Timestamp(last))
+    later = np.flatnonzero(np.isin(codes, np.flatnonzero(later_dates)))
     if not len(later):
         return []
     first = int(later[0])
     key = str(frame.at[first, contract.key]) if contract.key in frame else None
-    return [Violation(contract.table, f"reference date {dates.iloc[first].date().isoformat()} after the release "
+    day = pd.Timestamp(frame.at[first, "reference_date"]).date()
+    return [Violation(contract.table, f"reference date {day.isoformat()} after the release "
                                       f"{vintage} (its figures can be at most as new as {last.isoformat()}): rows of "
                                       f"a later period in this release ({len(later)} rows)", first + 1,
                       "reference_date", key)]

@@ -128,9 +128,9 @@ def _rates_agree_with_counts(source_id: str, parsed: dict[str, tuple[ReleaseFile
         table = pd.DataFrame({"rate": rates, "count": _totals(parsed[count_code][1], count_code).reindex(rates.index),
                               "internal": _totals(parsed[internal_code][1], internal_code).reindex(rates.index),
                               "row": range(2, len(rates) + 2)})  # the numbering of _indicator_file (data rows)
-        employed = table["count"] + table["internal"]
-        table = table.assign(derived=table["count"] / employed * 100)[employed > 0].dropna()
-        allowed = RATE_ROUNDING_POINTS + 100 * RATE_COUNT_SLACK / (table["count"] + table["internal"])
+        table = table.assign(employed=table["count"] + table["internal"])
+        table = table.assign(derived=table["count"] / table["employed"] * 100)[table["employed"] > 0].dropna()
+        allowed = RATE_ROUNDING_POINTS + 100 * RATE_COUNT_SLACK / table["employed"]
         off = table[(table["rate"] - table["derived"]).abs() > allowed]
         if len(off):
             first = off.iloc[0]
@@ -138,7 +138,7 @@ def _rates_agree_with_counts(source_id: str, parsed: dict[str, tuple[ReleaseFile
             raise SourceError(source_id, rate_file.relative_path,
                               f"row {int(first['row'])} (Gemeinde {off.index[0]}): {rate_code} {first['rate']:g}, but "
                               f"{count_code} / ({count_code} + {internal_code}) * 100 from {names[0]} and {names[1]} is "
-                              f"{first['derived']:.1f} ({first['count']:,.0f} of {first['count'] + first['internal']:,.0f}"
+                              f"{first['derived']:.1f} ({first['count']:,.0f} of {first['employed']:,.0f}"
                               f"); {len(off)} of {len(table)} Gemeinden disagree: a file of another indicator or year?")
 
 

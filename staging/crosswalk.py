@@ -86,9 +86,10 @@ def transitions(register: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
         new_area = _column_dict(new, "area_km2")
         rows += [(before, after, a, b, "recode", f"same name, area {area[a]} -> {new_area[b]}")
                  for a, b in recodes.items()]
-        mergers = _mergers(old, new, gone, area)
+        verband = _verbaende(old)
+        mergers = _mergers(old, new, gone, area, verband)
         gone -= {a for a, _, _ in mergers}
-        mergers += _new_keys(old, new, gone, recodes, area)
+        mergers += _new_keys(old, new, gone, recodes, area, verband)
         rows += [(before, after, a, b, "merger", evidence) for a, b, evidence in mergers]
     return pd.DataFrame(rows, columns=STEP_COLUMNS)
 
@@ -198,14 +199,13 @@ def _recodes(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, str]:
     return dict(zip(pairs.loc[unique, "ags_old"], pairs.loc[unique, "ags_new"]))
 
 
-def _mergers(old: pd.DataFrame, new: pd.DataFrame, gone: set, area: dict) -> list[tuple[str, str, str]]:
+def _mergers(old: pd.DataFrame, new: pd.DataFrame, gone: set, area: dict, verband: dict) -> list[tuple[str, str, str]]:
     """Predecessors whose area equals a surviving Gemeinde's gain: first any set of vanished members of its own
     Verband (``_verband_subset``), else 1-3 of its Kreis."""
     both = old.index.intersection(new.index)
     gain = (new.loc[both, "area_km2"] - old.loc[both, "area_km2"]).dropna()
     grown = gain[gain > MERGER_TOLERANCE * old.loc[gain.index, "area_km2"]]
     by_kreis = _by_kreis(gone, area)
-    verband = _verbaende(old)
     found, open_gains = [], []
     # two rounds: every town's own Verband first, so that a Kreis-wide coincidence found for one town cannot take
     # the Verband member another town needs (Premnitz's triple took Bredow, whom Brieselang had absorbed)
@@ -279,7 +279,7 @@ def _claim(by_kreis: dict[str, list], match: list[str], successor: str, evidence
 
 
 def _new_keys(old: pd.DataFrame, new: pd.DataFrame, gone: set, recodes: dict[str, str],
-              area: dict) -> list[tuple[str, str, str]]:
+              area: dict, verband: dict) -> list[tuple[str, str, str]]:
     """New keys formed from 1-3 vanished Gemeinden (a merger during a Kreis reform renumbers too).
 
     Candidates come from the Kreise that feed the new key's Kreis (seen in the recodes).
@@ -289,7 +289,6 @@ def _new_keys(old: pd.DataFrame, new: pd.DataFrame, gone: set, recodes: dict[str
     for a, b in recodes.items():
         feeders.setdefault(b[:5], set()).add(a[:5])
     by_kreis = _by_kreis(gone, area)
-    verband = _verbaende(old)
     # plain dicts, not .at per successor and candidate (18,000 lookups on the full data, ~0.5 s)
     new_area, new_base = _column_dict(new, "area_km2"), _column_dict(new, "base_name")
     old_base, old_name = _column_dict(old, "base_name"), _column_dict(old, "name")

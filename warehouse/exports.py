@@ -41,16 +41,14 @@ from indicators.catalogue import DIRECTION_DE, Catalogue, load_catalogue
 from indicators.engine import published_scores
 from sources.registry import RELEASE_YEAR, attribution_text, sha256_of, sources as source_specs
 from sources.vintages import NEWEST_FIRST
-from warehouse.paths import DEFAULT_EXPORTS_DIR, duckdb_config, exports_dir  # noqa: F401 (re-exported)
+from warehouse.paths import DEFAULT_EXPORTS_DIR, LATEST, MANIFEST, duckdb_config, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
 from warehouse.registry import registry
 from warehouse.sql import identifier, literal
 
 KEEP_EXPORTS = 3
-LATEST = "latest"
 GEOPACKAGE = "municipalities.gpkg"
 LOCAL_TIME_ZONE = "Europe/Berlin"
-MANIFEST = "manifest.json"
 EXPORT_VERSION = "10"  # raise to rewrite every file for a cause outside this module, its titles and headers
 # (layout_version covers those: an edit here, a title or a header rewrites the files without a bump)
 EXCEL_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows per sheet, less the header
@@ -330,7 +328,7 @@ def layout_version() -> str:
         writer = version("XlsxWriter")
     except PackageNotFoundError:  # not installed: no .xlsx can be written either
         writer = None
-    source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    source = sha256_of(Path(__file__))
     return repr([source, sorted(VIEW_TITLES.items()), sorted(GERMAN_HEADERS.items()), duckdb.__version__, writer])
 
 

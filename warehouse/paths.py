@@ -10,6 +10,11 @@ import os
 import re
 from pathlib import Path
 
+# the exports folder's link to the newest export and the file listing its files (warehouse/exports.py; the
+# incremental refresh looks for it to tell a complete export, pipelines/incremental.py)
+LATEST = "latest"
+MANIFEST = "manifest.json"
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 STAGING_SQL = Path(__file__).with_name("staging.sql")

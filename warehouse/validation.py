@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from sources.vintages import release_order
 from warehouse.registry import registry
 
 # current rows of these views/tables must be unique per key: the primary keys of warehouse/tables.yaml
@@ -124,16 +125,14 @@ def newest_releases_kept(candidate: dict[str, set[str]], previous: dict[str, set
     ``measure`` or with ``measure: release_withdrawn``; its reason is shown here), or READINESS_ALLOW_SHRINK=1 for
     a deliberate change of scope (e.g. the full data back to the snapshot). A revision (the same vintage, another
     revision) is no withdrawal."""
-    from sources.vintages import release_order
-
     # an entry allows the withdrawal as it allows a measure's change: this pseudo-measure must fullmatch its
     # ``measure`` (the default '.*' or 'release_withdrawn'), and it must not be limited to one region; an entry
     # for some measures of the release (Wiesbaden's FTTH/B in allowlist.yaml) says nothing about its withdrawal
     allowed_by = {(a.source, a.release): a.reason for a in allowances or []
                   if a.ags is None and re.fullmatch(a.measure, WITHDRAWN)}
-    gone = sorted((source, newest) for source, newest in
-                  ((source, max(vintages, key=release_order)) for source, vintages in previous.items() if vintages)
-                  if _moves_back(newest, candidate.get(source, set()), release_order))
+    newest = {source: max(vintages, key=release_order) for source, vintages in previous.items() if vintages}
+    gone = sorted((source, vintage) for source, vintage in newest.items()
+                  if _moves_back(vintage, candidate.get(source, set())))
     listed = {(s, v): allowed_by[(s, v)] for s, v in gone if (s, v) in allowed_by}
     refused = [(s, v) for s, v in gone if (s, v) not in listed and not allow_shrink]
     problems = [f"[{source}] release {vintage}, the newest published, is no longer in the source directory: a "
@@ -146,7 +145,7 @@ def newest_releases_kept(candidate: dict[str, set[str]], previous: dict[str, set
     return Finding(not problems, problems, figures)
 
 
-def _moves_back(newest: str, now: set[str], release_order) -> bool:
+def _moves_back(newest: str, now: set[str]) -> bool:
     """Whether a source whose newest published release was ``newest`` goes back with the releases ``now``: it is
     gone and nothing as new or newer took its place. A newer release beside or instead of it (a relabelled
     delivery, coworking_2025-07-01.json for coworking_2025-06-01.json) moves nothing back (review of the diff)."""
@@ -175,18 +174,19 @@ def validate_candidate(candidate: Path, published: Path, pilot_towns: list[str],
     keyed by the identity of both files and the inputs; the next caller (the other candidate checks, the
     swap) reuses them while neither file has changed since, and computes them again otherwise.
     """
-    key = _validation_key(candidate, published, pilot_towns, allow_shrink)
+    allowances = _allowances()  # read once: the record's key and newest_releases_kept both depend on it
+    key = _validation_key(candidate, published, pilot_towns, allow_shrink, allowances)
     record = validation_record(candidate)
     cached = _read_record(record, key)
     if cached is not None:
         return cached
-    findings = _compute_findings(candidate, published, pilot_towns, allow_shrink)
+    findings = _compute_findings(candidate, published, pilot_towns, allow_shrink, allowances)
     _write_record(record, key, findings)
     return findings
 
 
 def _compute_findings(candidate: Path, published: Path, pilot_towns: list[str],
-                      allow_shrink: bool) -> dict[str, Finding]:
+                      allow_shrink: bool, allowances: list) -> dict[str, Finding]:
     """The findings (keys, towns, ranges, row counts, newest releases), each query run once."""
     from warehouse.publish import row_counts
 
@@ -201,7 +201,7 @@ def _compute_findings(candidate: Path, published: Path, pilot_towns: list[str],
             previous_counts, previous_releases = row_counts(con), release_vintages(con)
     findings["row_counts_not_collapsing"] = row_counts_not_collapsing(new_counts, previous_counts, allow_shrink)
     findings["newest_releases_kept"] = newest_releases_kept(new_releases, previous_releases, allow_shrink,
-                                                            _allowances())
+                                                            allowances)
     return findings
 
 
@@ -231,12 +231,14 @@ def file_identity(path: Path) -> list | None:
     return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
 
 
-def _validation_key(candidate: Path, published: Path, pilot_towns: list[str], allow_shrink: bool) -> dict:
+def _validation_key(candidate: Path, published: Path, pilot_towns: list[str], allow_shrink: bool,
+                    allowances: list | None = None) -> dict:
+    allowances = _allowances() if allowances is None else allowances
     return {"candidate": [str(candidate.resolve()), file_identity(candidate)],
             "published": [str(published.resolve()), file_identity(published)],
             "pilot_towns": sorted(pilot_towns), "allow_shrink": allow_shrink, "max_shrink": MAX_SHRINK,
             # the allow-list decides newest_releases_kept: another entry (any field of it), other findings
-            "allowlist": repr(sorted(repr(a) for a in _allowances()))}
+            "allowlist": repr(sorted(repr(a) for a in allowances))}
 
 
 def _read_record(record: Path, key: dict) -> dict[str, Finding] | None:
