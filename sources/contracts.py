@@ -85,7 +85,7 @@ def csv_separator(header_line: str) -> str:
 
 
 def unique_headers(source_id: str, name: str, header_line: str, separator: str) -> None:
-    """Refuse a CSV header (``header_line``) that names a column twice (the Breitbandatlas and Mobilfunk parsers).
+    """Refuse a CSV header (``header_line``) that names a column twice (the Breitbandatlas, Mobilfunk and GENESIS ffcsv parsers).
 
     pandas renames the second one to "<name>.1", which was then refused as an "unknown column
     '<name>.1'" (or, for a column the parser ignores, silently read twice): the message must say what the

@@ -23,6 +23,7 @@ import re
 import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
+from sources.contracts import unique_headers
 from sources.errors import SourceError
 from sources.registry import Release
 
@@ -60,6 +61,7 @@ def parse_ffcsv(path, source_id: str = "genesis", name: str | None = None) -> pd
             text = handle.read()
     except UnicodeDecodeError as exc:
         raise fail(f"not UTF-8 ({exc})") from None
+    unique_headers(source_id, name, text.split("\n", 1)[0], ";")  # pandas would keep both, and fail obscurely
     lines = list(csv.reader(io.StringIO(text), delimiter=";"))
     header = [h.strip() for h in lines[0]] if lines else []
     required = {"statistics_code", "time_code", "time_label", "time", "value", "value_unit", "value_variable_code"}

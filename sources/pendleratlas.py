@@ -13,7 +13,8 @@ A publisher marker (``.``, ``-``, ``*``, ``/``, ``x``, ``...``, a dash, or an em
 keeps the observation with value NULL and the marker in ``note``; any other text that is no number fails. Counts
 are whole numbers: a German thousands point (``4.182``) is read as such, any other fraction fails (a count of
 4.182 people would otherwise be published a thousand times too small). The rate files must follow from the
-count files of the year (``RATE_IDENTITIES``: a file's body under another indicator's header passes every range). The concept
+count files of the year (``RATE_IDENTITIES``: a file's body under another indicator's header passes every range),
+and the year's indicator files must list the same Gemeinden (``_same_gemeinden``: a file cut short). The concept
 is all employed persons (Erwerbstätige, including civil servants and the self-employed), not
 the BA's employees subject to social insurance: a separate source generation.
 """
@@ -60,6 +61,7 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
         raise SourceError(release.source_id, release.vintage, "no Pendleratlas indicator or flow file in this release")
     parsed = {_indicator_code(release.source_id, f): (f, _indicator_file(release.source_id, f, reference_date))
               for f in indicator_files}
+    _same_gemeinden(release.source_id, parsed)
     _rates_agree_with_counts(release.source_id, parsed)
     observations = _concat([frame for _, frame in parsed.values()], OBSERVATION_COLUMNS)
     flows = [_flow_file(release.source_id, f, reference_date) for f in flow_files]
@@ -93,6 +95,24 @@ def _within_totals(source_id: str, release_file: ReleaseFile, flows: pd.DataFram
             raise SourceError(source_id, release_file.relative_path,
                               f"Gemeinde {ags}: its listed {direction}-flows hold {above.iloc[0]:,.0f} commuters, more "
                               f"than its {total[ags]:,.0f} in the {code} file of this year ({len(above)} Gemeinden)")
+
+
+def _same_gemeinden(source_id: str, parsed: dict[str, tuple[ReleaseFile, pd.DataFrame]]) -> None:
+    """Refuse a year whose indicator files do not list the same Gemeinden.
+
+    Each file is Germany-wide, one row per Gemeinde: a file that lacks Gemeinden the others list was cut short
+    (a download that stopped at a line end) or filtered, and those Gemeinden would silently take their commuter
+    share from INKAR or the BA, another concept, for this year; a file that lists Gemeinden no other file has
+    belongs to another year. Compared with the union of the year's files, the first file that differs is named."""
+    gemeinden = {code: set(frame["ags"]) for code, (_, frame) in parsed.items()}
+    every = set().union(*gemeinden.values())
+    for code, (release_file, _) in parsed.items():
+        lacks = sorted(every - gemeinden[code])
+        if lacks:
+            others = next(parsed[c][0].relative_path for c in parsed if lacks[0] in gemeinden[c])
+            raise SourceError(source_id, release_file.relative_path,
+                              f"lacks {len(lacks)} of the {len(every)} Gemeinden of this year's indicator files, e.g. "
+                              f"{lacks[0]} (listed in {Path(others).name}): cut short, or a file of another year?")
 
 
 # rate file -> (the commuters it counts, the internal commuters): a rate is count / (count + IOP) * 100, in-commuters

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import urllib.parse
 
 import pandas as pd
@@ -323,6 +324,19 @@ def test_unreadable_tables_are_rejected(tmp_path):
         observations(path)
     path.write_bytes(responses.population_ffcsv().replace(b";19566;", b";19566 Personen;"))
     with pytest.raises(SourceError, match="value '19566 Personen' is neither a number nor a publisher marker"):
+        observations(path)
+
+
+@pytest.mark.parametrize("renamed, twice, columns", [
+    ("2_variable_attribute_code", "1_variable_attribute_code", "H (field 8), L (field 12)"),  # was an AttributeError
+    ("2_variable_code", "value_variable_code", "J (field 10), P (field 16)"),  # was "cannot reindex ..."
+])
+def test_a_column_named_twice_is_refused_naming_both_columns(tmp_path, renamed, twice, columns):
+    path = tmp_path / "12411-01-01-5_flat.csv"
+    header, body = responses.population_ffcsv().split(b"\n", 1)
+    path.write_bytes(header.replace(renamed.encode(), twice.encode()) + b"\n" + body)
+    with pytest.raises(SourceError, match=rf"12411-01-01-5_flat.csv: column '{twice}' appears twice in the header "
+                                          rf"\(columns {re.escape(columns)}\)"):
         observations(path)
 
 

@@ -124,6 +124,24 @@ def test_a_count_file_of_another_indicator_fails_on_the_rates(folder):
         pendleratlas.parse_release(release_of(folder, "2023"))
 
 
+def test_an_indicator_file_cut_short_or_of_another_year_fails_naming_it(folder):
+    """AUSP_Quote cut after its first Gemeinde (a download that stopped at a line end) used to pass: the rate check
+    compares only the Gemeinden the rate file lists, and the others took their share from INKAR for 2024."""
+    path = folder / "pendleratlas" / "2024" / "2024_AUSP_Quote_Karte_L00.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+    total = len(lines) - 1
+    with pytest.raises(SourceError, match=rf"^\[pendleratlas\] pendleratlas/2024/2024_AUSP_Quote_Karte_L00.csv: lacks "
+                                          rf"{total - 1} of the {total} Gemeinden of this year's indicator files, e\.g\. "
+                                          r"\d{8} \(listed in 2024_(EIP|AUSP|Saldo|EIP_Quote|IOP)_Karte_L00.csv\)"):
+        pendleratlas.parse_release(release_of(folder))
+    # a Gemeinde only one file lists: that file's rows belong elsewhere, each other file is named as lacking it
+    path.write_text("\n".join([*lines, "010539999999;50.0;50.0;50.0"]) + "\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"/2024_(EIP|AUSP|Saldo|EIP_Quote|IOP)_Karte_L00.csv: lacks 1 of the \d+ Gemeinden .* e\.g\. 01053999 "
+                                          r"\(listed in 2024_AUSP_Quote_Karte_L00.csv\)"):
+        pendleratlas.parse_release(release_of(folder))
+
+
 def test_rates_within_rounding_pass_and_a_marker_is_skipped(folder):
     """München's 45.3 is 529,834 / 1,170,256 = 45.28: 45.4 is within the rounding allowance, 45.6 is not; a rate
     suppressed with a marker has nothing to compare."""
