@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import ipaddress
 import itertools
 import json
 import os
@@ -19,6 +18,7 @@ import pandas as pd
 import pytest
 
 from sources.registry import SNAPSHOT_DIR
+from tests.netguard import sitecustomize as netguard
 
 pd.set_option("mode.copy_on_write", True)  # tests run pandas as the pipelines do (why: pipelines/__init__.py)
 
@@ -317,23 +317,15 @@ def ui_sh_server(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch):
     """No test may reach a non-loopback address: connecting (``connect``, ``connect_ex``) or sending a datagram
-    (``sendto``) anywhere else fails loudly. In this process only: the subprocesses a test starts (the CLI,
-    ``dg dev``, Chromium) are not guarded; they are given loopback addresses only."""
-
-    def guarded(real):
-        def call(sock, *args):
-            address = args[-1]
-            host = address[0] if isinstance(address, tuple) else address
-            if sock.family in (socket.AF_INET, socket.AF_INET6) and not ipaddress.ip_address(host).is_loopback:
-                raise AssertionError(f"test tried to reach non-loopback address {address!r}")
-            return real(sock, *args)
-        return call
-
-    for method in ("connect", "connect_ex", "sendto"):
-        monkeypatch.setattr(socket.socket, method, guarded(getattr(socket.socket, method)))
+    (``sendto``) anywhere else fails loudly. In this process per test; the Python processes a test starts (the
+    CLI, ``dg dev``, its runs) install the same guard at start-up (tests/netguard/sitecustomize.py,
+    ``pytest_configure``). Chromium and PostgreSQL are not Python: they are given loopback addresses only."""
+    for method in netguard.METHODS:
+        monkeypatch.setattr(socket.socket, method, netguard.guarded(getattr(socket.socket, method)))
 
 
 INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"
+NETGUARD_DIR = Path(__file__).resolve().parent / "netguard"
 
 
 def pytest_configure(config):
@@ -343,6 +335,10 @@ def pytest_configure(config):
     base = Path(tempfile.mkdtemp(prefix="readiness-tests-"))
     os.environ.setdefault("READINESS_EXPORTS_DIR", str(base / "exports"))
     os.environ.setdefault("READINESS_REPORTS_DIR", str(base / "reports"))
+    # every Python child that inherits the environment guards its sockets too (loopback_only)
+    path = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(NETGUARD_DIR)]
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(NETGUARD_DIR), *path])
+    os.environ[netguard.LOOPBACK_ONLY_ENV] = "1"
 
 
 def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
