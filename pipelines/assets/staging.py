@@ -264,12 +264,13 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
         local_inputs.check_known_ags(surveys, set(gemeinden["ags"]))
         deliveries = {v: local_inputs.place_spaces(t["local_spaces"], gemeinden) for v, t in local_parsed}
         spaces, observations = [], []
-        for vintage, source_id, osm, local in coworking.batches(parsed, deliveries):
+        for vintage, source_id, osm, local in coworking.batches(parsed, deliveries):  # oldest vintage first
             located = coworking.assign_to_gemeinden(osm, gemeinden) if len(osm) else osm.assign(ags=None)
-            # the metadata shows the last (latest) batch's decisions: each OSM vintage merges the same town rows
-            # again and would repeat them
             decisions: list = []
             merged = local_inputs.merge_spaces(located, local, decisions).assign(vintage=vintage)
+            # the metadata shows the latest batch's decisions only: each OSM vintage merges the same town rows
+            # again and would repeat them
+            latest_vintage, latest_decisions = vintage, decisions
             covered = set(local["supplying_ags"]) if len(local) else set()
             # without OSM only the supplying towns are measured: elsewhere a zero would not be a real zero
             measured = gemeinden if len(osm) or source_id == "osm_coworking" else gemeinden[gemeinden["ags"].isin(covered)]
@@ -285,13 +286,13 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
             store(con, "coworking_spaces", observations_table(source_id), observations[observations["source_id"] == source_id],
                          source_id=source_id)
     latest = spaces[spaces["vintage"] == spaces["vintage"].max()]
-    apart = [d for d in decisions if d["decision"] == "kept_apart"]
+    apart = [d for d in latest_decisions if d["decision"] == "kept_apart"]
     for d in apart:  # a place spelt differently in the two lists would count twice: the analyst should look
         context.log.warning(f"coworking: {d['local_file']} {d['name']!r} kept apart from {d['other_osm_type']} "
                             f"{d['other_osm_id']} {d['other_name']!r}, {d['distance_m']} m away: another name and "
                             "address; if they are one place, give the town's row the OSM name or address")
-    merges = pd.DataFrame(decisions, columns=["decision", "rule", "local_file", "name", "other_osm_type",
-                                              "other_osm_id", "other_name", "distance_m"]).assign(vintage=vintage)
+    merges = pd.DataFrame(latest_decisions, columns=["decision", "rule", "local_file", "name", "other_osm_type",
+                                                     "other_osm_id", "other_name", "distance_m"]).assign(vintage=latest_vintage)
     return MaterializeResult(metadata={
         "merge_decisions": MetadataValue.md(markdown_table(merges)) if len(merges) else "none",
         "kept_apart_although_near": len(apart),
