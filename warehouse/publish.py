@@ -52,7 +52,6 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, 
     """
     candidate.unlink(missing_ok=True)
     validation_record(candidate).unlink(missing_ok=True)  # the findings of an earlier candidate
-    published_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     # storage readable by DuckDB >= 1.4 (the oldest duckdb-cli on PyPI), not only by the writing version
     with duckdb.connect(str(candidate), config={"storage_compatibility_version": STORAGE_VERSION,
                                                 **duckdb_config()}) as con:
@@ -61,6 +60,7 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, 
         # the shared working file as `work` (history reads it there), the staging assets' files beside it
         relations = attach_working(con, work_db, default=None, views=False)
         previous = _attach_previous(con, published, lake)
+        published_at = publish_time(con, previous)
         con.execute(f"SET memory_limit = {literal(candidate_memory_limit())}")  # this database only
         for table in CURRENT_TABLES:
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {relations[table]}")
@@ -101,6 +101,29 @@ def _add_keys(con: duckdb.DuckDBPyConnection, keys: dict[str, list[str]]) -> Non
         except duckdb.ConstraintException as error:
             raise ValueError(f"candidate warehouse: {table} has more than one row for the same ({', '.join(key)}); "
                              f"its primary key forbids that ({error})") from error
+
+
+def publish_time(con: duckdb.DuckDBPyConnection, previous: str | None,
+                 now: dt.datetime | None = None) -> dt.datetime:
+    """The publish's time (UTC, naive, as every stored time): now in whole seconds, and later than every earlier
+    publish of ``previous`` (one second after the last when the clock says otherwise).
+
+    Why whole seconds: the exports and pages show this time to the second; with microseconds stored, the time a
+    planner copied from a CSV into ``indicator_values_as_of`` lay before the publish and gave the one before it
+    (review of 5 December). Why strictly later: it is the history's ``valid_from``; two publishes in one second
+    (or a clock set back) would otherwise open a row before the one it replaces."""
+    stamp = (now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)).replace(microsecond=0)
+    if previous and _has_publish_log(con, previous):
+        last = con.execute(f"SELECT max(published_at) FROM {previous}.publish_log").fetchone()[0]
+        if last is not None and stamp <= last:
+            stamp = last.replace(microsecond=0) + dt.timedelta(seconds=1)
+    return stamp
+
+
+def _has_publish_log(con: duckdb.DuckDBPyConnection, database: str) -> bool:
+    """True when the attached ``database`` (the previous warehouse) has a publish_log (a first lake snapshot may not)."""
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'publish_log'",
+                       [database]).fetchone()[0] > 0
 
 
 def _attach_previous(con: duckdb.DuckDBPyConnection, published: Path, lake) -> str | None:
@@ -171,8 +194,7 @@ def view_checksums(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def _log_publish(con, previous: str | None, published_at: dt.datetime, run: dict) -> None:
-    if previous and "publish_log" in {r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'previous'").fetchall()}:
-        con.execute("INSERT INTO publish_log BY NAME SELECT * FROM previous.publish_log")
+    if previous and _has_publish_log(con, previous):
+        con.execute(f"INSERT INTO publish_log BY NAME SELECT * FROM {previous}.publish_log")
     con.execute("INSERT INTO publish_log VALUES (?, ?, ?, ?, ?)",
                 [published_at, run.get("run_id"), run["mode"], run["method_version"], "{}"])

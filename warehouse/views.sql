@@ -15,16 +15,27 @@ SELECT * EXCLUDE (valid_to) FROM readiness_index_history WHERE valid_to IS NULL;
 -- The time is bound once in a one-row relation (t): with as_of spelled out twice, a subquery argument
 -- became a shared subplan that kept DuckDB from pushing a caller's ags filter into the scan of the
 -- history table (full scan, ~120 ms); bound once, the filter skips the other towns' row groups.
+-- The stored times are UTC without a zone. A time without a zone (TIMESTAMP, DATE, '2026-12-01 06:00') is read
+-- as UTC; one with a zone (TIMESTAMPTZ, now(), '2026-12-01 07:00+01') is converted to UTC. A plain CAST to
+-- TIMESTAMP would read a TIMESTAMPTZ in the session's zone (Europe/Berlin in a planner's DuckDB) and drop a
+-- text's offset: the rows of the publish an hour later or earlier (review of 5 December).
+CREATE MACRO as_of_utc(as_of) AS
+CASE WHEN typeof(as_of) = 'TIMESTAMP WITH TIME ZONE'
+       OR (typeof(as_of) = 'VARCHAR'
+           AND regexp_matches(CAST(as_of AS VARCHAR), '\d:\d\d(:\d\d(\.\d*)?)?\s*([+-]\d\d(:?\d\d)?|[zZ])$'))
+     THEN timezone('UTC', CAST(as_of AS TIMESTAMPTZ))
+     ELSE CAST(as_of AS TIMESTAMP) END;
+
 CREATE MACRO source_releases_as_of(as_of) AS TABLE
-SELECT h.* EXCLUDE (valid_to) FROM source_releases_history h, (SELECT CAST(as_of AS TIMESTAMP) AS t) a
+SELECT h.* EXCLUDE (valid_to) FROM source_releases_history h, (SELECT as_of_utc(as_of) AS t) a
 WHERE h.valid_from <= a.t AND (h.valid_to IS NULL OR h.valid_to > a.t);
 
 CREATE MACRO indicator_values_as_of(as_of) AS TABLE
-SELECT h.* EXCLUDE (valid_to) FROM indicator_values_history h, (SELECT CAST(as_of AS TIMESTAMP) AS t) a
+SELECT h.* EXCLUDE (valid_to) FROM indicator_values_history h, (SELECT as_of_utc(as_of) AS t) a
 WHERE h.valid_from <= a.t AND (h.valid_to IS NULL OR h.valid_to > a.t);
 
 CREATE MACRO readiness_index_as_of(as_of) AS TABLE
-SELECT h.* EXCLUDE (valid_to) FROM readiness_index_history h, (SELECT CAST(as_of AS TIMESTAMP) AS t) a
+SELECT h.* EXCLUDE (valid_to) FROM readiness_index_history h, (SELECT as_of_utc(as_of) AS t) a
 WHERE h.valid_from <= a.t AND (h.valid_to IS NULL OR h.valid_to > a.t);
 
 -- The index method of the latest publish; older method versions stay in readiness_index.
@@ -88,9 +99,10 @@ FROM indicator_values v JOIN municipalities m USING (ags) JOIN indicator_catalog
 CREATE VIEW source_attribution AS
 SELECT source_id, publisher, licence, licence_url,
        arg_max(attribution, regexp_extract(vintage, '(19|20)[0-9]{2}')) AS attribution,
-       list(DISTINCT vintage ORDER BY vintage) AS vintages, max(revision) AS max_revision,
+       list(DISTINCT label ORDER BY label) AS vintages, max(revision) AS max_revision,
        max(ingested_at) AS latest_ingested_at, count(*) AS files, any_value(mode) AS mode
-FROM source_releases
+-- a revised release by the label its figures carry (2021-mitte-rev2), as town_profile and indicator_history cite it
+FROM (SELECT *, vintage || CASE WHEN revision > 1 THEN '-rev' || revision ELSE '' END AS label FROM source_releases)
 GROUP BY source_id, publisher, licence, licence_url;
 
 -- Each town's latest value of each indicator (current rows), computed once per publish: the file is

@@ -7,6 +7,7 @@ the Breitbandatlas release (same file name, Mölln's figures changed).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -82,8 +83,11 @@ def test_history_keeps_every_release_and_the_views_show_the_latest(three_publish
         gv_vintages = {row[0] for row in con.execute(
             "SELECT vintage FROM source_releases WHERE source_id = 'destatis_gemeindeverzeichnis'").fetchall()}
         latest_register = con.execute("SELECT max(territorial_date) FROM municipalities").fetchone()[0]
+        cited = con.execute("SELECT vintages FROM source_attribution WHERE source_id = 'breitbandatlas'").fetchone()[0]
     # the original release is kept (closed), the revision is current
     assert releases == [("2021-mitte", 1, False), ("2021-mitte", 2, True)]
+    # the sources' list names the revision as the figures cite it ('2021-mitte' listed a release no row cites)
+    assert "2021-mitte-rev2" in cited and "2021-mitte" not in cited
     assert {"2023-12-31", "2024-Q4"} <= gv_vintages
     assert str(latest_register) >= "2024-12-31"
 
@@ -111,6 +115,30 @@ def test_revision_is_a_new_vintage_and_as_of_shows_the_earlier(three_publishes):
     assert [vintage for _, vintage in as_of_first] == ["2020-ende"]
     assert history == [*as_of_first, (original, "2021-mitte"), (97.5, "2021-mitte-rev2")]
     assert index_now > index_then  # the revision raised Mölln's gigabit share, so its 2021 score
+
+
+def test_as_of_reads_a_time_with_a_zone_as_that_instant_and_one_without_as_utc(three_publishes):
+    """A planner's DuckDB runs in Europe/Berlin: CAST(TIMESTAMPTZ AS TIMESTAMP) gave the Berlin wall time, an
+    hour after the instant, and a text's '+01' was dropped (review of 5 December). The time the exports show
+    (Berlin, whole seconds) now finds its publish, with its offset."""
+    path, original = three_publishes
+    query = """SELECT value, vintage FROM indicator_values_as_of({at})
+               WHERE ags = '01053090' AND indicator_id = 'gigabit_coverage' AND period = 2021"""
+    with duckdb.connect(str(path), read_only=True) as con:
+        con.execute("SET TimeZone = 'Europe/Berlin'")
+        times = published_times(con)
+        assert all(t.microsecond == 0 for t in times)  # whole seconds: the time the exports show is the key
+        second = times[1]
+        berlin = (second + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")  # CET in December
+        found = {at: con.execute(query.format(at=at)).fetchall() for at in [
+            f"TIMESTAMP '{second}'", f"'{second}'", f"TIMESTAMPTZ '{second}+00'", f"'{berlin}+01'",
+            f"'{berlin}+01:00'", f"'{second}Z'", f"TIMESTAMPTZ '{berlin} Europe/Berlin'"]}
+        before = con.execute(query.format(at=f"TIMESTAMPTZ '{second}+00' - INTERVAL 1 SECOND")).fetchall()
+        # without a zone a time is UTC: the Berlin wall time is an hour after the second publish, after the third
+        naive_berlin = con.execute(query.format(at=f"TIMESTAMP '{berlin}'")).fetchall()
+    assert {at: rows for at, rows in found.items() if rows != [(original, "2021-mitte")]} == {}
+    assert [vintage for _, vintage in before] == ["2020-ende"]
+    assert times[2] < second + dt.timedelta(hours=1) and naive_berlin == [(97.5, "2021-mitte-rev2")]
 
 
 def test_publish_log_reports_changed_sources_and_rows_gained(three_publishes):
