@@ -13,7 +13,7 @@ the coworking supply), else missing:
   living in the town), else the BA's employees at residence;
 - ``long_distance_out_commuters_flows``: Pendleratlas out-flows of at least ``long_distance_km``
   among the town's ten main destinations (a lower bound: the top ten hold about 73 % of
-  out-commuters);
+  out-commuters); missing when every such destination's count is withheld by the publisher (a marker);
 - ``long_distance_out_commuters_estimate``: share x employed at residence;
 - ``nearest_space_km`` and ``spaces_within_reach`` from the coworking observations (OSM and/or
   the towns' own lists), NULL where no coworking data cover the town.
@@ -87,16 +87,20 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
              AND y.year >= t.period - CASE WHEN y.measure LIKE 'coworking%' THEN $carry_coworking ELSE $carry END
             QUALIFY row_number() OVER (PARTITION BY t.ags, t.period, y.measure, y.source_id ORDER BY y.year DESC) = 1
         ),
-        flows AS (
-            SELECT ags, year(reference_date) AS year, sum(commuters) AS far
+        flows AS (  -- a far destination whose count the publisher withheld (a marker: NULL) is unknown, not 0
+            SELECT ags, year(reference_date) AS year, coalesce(sum(commuters), 0) AS far,
+                   coalesce(sum(commuters), 0) = 0 AND count(*) > count(commuters) AS withheld
             FROM commuter_flows_gemeinde
-            WHERE direction = 'out' AND distance_km >= $km AND commuters IS NOT NULL
+            WHERE direction = 'out' AND distance_km >= $km
             GROUP BY ALL
         ),
         flow_years AS (SELECT DISTINCT ags, year(reference_date) AS year FROM commuter_flows_gemeinde
                        WHERE direction = 'out'),
         town_flows AS (
-            SELECT t.ags, t.period, coalesce(f.far, 0) AS far, fy.year AS flows_year
+            -- no far destination among the ten: 0 far out-commuters; only withheld ones: no lower bound at all
+            -- (a 0 here ranked the town last in the coworking-gap ranking, as if nobody commuted far)
+            SELECT t.ags, t.period, CASE WHEN f.withheld THEN NULL ELSE coalesce(f.far, 0) END AS far,
+                   fy.year AS flows_year
             FROM towns t JOIN flow_years fy ON fy.ags = t.ags AND fy.year <= t.period AND fy.year >= t.period - $carry
             LEFT JOIN flows f ON f.ags = fy.ags AND f.year = fy.year
             QUALIFY row_number() OVER (PARTITION BY t.ags, t.period ORDER BY fy.year DESC) = 1

@@ -95,3 +95,16 @@ def test_catalogue_parameters_have_values_and_sources(tmp_path):
     broken.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ValueError, match="remote_days_per_week_source"):
         gap_parameters(broken)
+
+
+def test_far_flows_withheld_by_the_publisher_are_unknown_not_zero(con):
+    """B's only destination of 50 km or more carried a publisher marker (NULL): its flows gave 0 far
+    out-commuters and a desk demand of 0, labelled as flows, ranking it last (review of 5 December). A withheld
+    count beside known far flows still leaves those as a lower bound."""
+    con.execute("UPDATE commuter_flows_gemeinde SET commuters = NULL WHERE ags = 'B'")
+    con.execute("DELETE FROM observations WHERE ags = 'B' AND measure = 'commuters_50km_share'")  # no estimate
+    con.execute("INSERT INTO commuter_flows_gemeinde VALUES ('A', 'out', 3, 'Z', NULL, 95.0, DATE '2022-06-30')")
+    gap = compute_gap(con, PARAMETERS).set_index(["ags", "period"])
+    b23 = gap.loc[("B", 2023)]
+    assert b23[["long_distance_out_commuters_flows", "long_distance_out_commuters", "basis", "desk_demand"]].isna().all()
+    assert gap.loc[("A", 2023), "long_distance_out_commuters_flows"] == 700  # 700 known, one withheld: still 700
