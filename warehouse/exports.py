@@ -126,7 +126,9 @@ GERMAN_HEADERS = {
     "territorial_change": "Gebietsänderung (Code)", "method_break": "Methodenwechsel",
     "source_level": "Gebietsebene der Quelle", "excluded_reason": "Ausschlussgrund (Code)",
     "in_reference_group": "in der Vergleichsgruppe", "reference_group": "Vergleichsgruppe",
-    "imputed_share": "Anteil fortgeschriebener Werte (0–1)", "missing_pillars": "fehlende Säulen", "notes": "Hinweise",
+    # the share of the score's WEIGHT resting on carried-forward values (docs/data-dictionary.md), not of the values
+    "imputed_share": "Gewichtsanteil fortgeschriebener Werte am Indexwert (0–1)",
+    "missing_pillars": "fehlende Säulen", "notes": "Hinweise",
     "method_version": "Methodenversion", "published_at": "veröffentlicht (Ortszeit Berlin)",
     "pillar": "Säule", "indicator_id": "Indikator-ID", "label": "Indikator", "value": "Wert",
     "unit": "Einheit", "direction": "Wirkungsrichtung", "imputed": "fortgeschrieben", "imputation": "Fortschreibung",
