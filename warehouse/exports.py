@@ -78,6 +78,7 @@ TEXT_COLUMNS = {"ags", "peer_ags", "kreis_ags"}
 # Indexwert in the file; a gap is the difference of the two scores shown. Parquet keeps full precision.
 SCORE_COLUMNS = {"score", "score_p05", "score_median", "score_p95", "peer_score"}
 SCORE_GAPS = {"gap_score": ("peer_score", "score")}  # column -> (minuend, subtrahend)
+# (the pillars' gaps, PILLAR_GAPS, with the same decimals)
 # The Monte Carlo's rank percentiles, as the pages show them (indicators.bands.RANK_DECIMALS) instead of the float's
 # noise (2.0499999999999545). Parquet keeps full precision.
 RANK_QUANTILES = {"rank_median", "rank_p05", "rank_p95"}
@@ -110,6 +111,14 @@ def _source_names() -> dict[str, str]:
     return {source_id: spec.label_de for source_id, spec in source_specs().items()}
 
 
+# The pillars' gaps (peer's pillar score minus the town's) with the same decimals: peer_comparison has no pillar
+# scores to round first, so the gap itself is rounded. Full precision wrote "-7,1054273576e-15" where the two
+# pillar scores are equal (Stadtsteinach and Dollnstein, Pendelpotenzial, review of the build of 5 December).
+PILLAR_GAPS = {f"gap_{pillar}" for pillar in _catalogue().pillars}
+
+
+GAP_SIGN = "(Vergleichsgemeinde − Gemeinde)"  # the sign of peer_comparison's gaps: positive, the peer is ahead
+
 VIEW_TITLES = registry().planner_views  # the German title of each view's workbook (warehouse/tables.yaml)
 
 # German column headers of the .xlsx and CSV exports (Parquet keeps the technical names).
@@ -138,10 +147,12 @@ GERMAN_HEADERS = {
     "latest_ingested_at": "zuletzt geladen (Ortszeit Berlin)", "files": "Dateien", "mode": "Quellmodus",
     "peer_rank": "Ähnlichkeitsrang", "peer_name": "Vergleichsgemeinde", "peer_kreis": "Kreis der Vergleichsgemeinde",
     "peer_ags": "AGS der Vergleichsgemeinde", "similarity": "Ähnlichkeit", "peer_score": "Indexwert Vergleichsgemeinde",
-    "gap_score": "Abstand Indexwert",
-    # per pillar, with its name from the catalogue: "Säule Digitale Infrastruktur", "Abstand Digitale Infrastruktur"
-    **{column: f"{word} {_catalogue().pillar_label(pillar)}" for pillar in _catalogue().pillars
-       for column, word in ((pillar, "Säule"), (f"gap_{pillar}", "Abstand"))},
+    # the gaps with their sign: peer_comparison (warehouse/views.sql, indicators/peers.py) computes peer minus town
+    "gap_score": f"Abstand Indexwert {GAP_SIGN}",
+    # per pillar, with its name from the catalogue: "Säule Digitale Infrastruktur",
+    # "Abstand Digitale Infrastruktur (Vergleichsgemeinde − Gemeinde)"
+    **{pillar: f"Säule {_catalogue().pillar_label(pillar)}" for pillar in _catalogue().pillars},
+    **{f"gap_{pillar}": f"Abstand {_catalogue().pillar_label(pillar)} {GAP_SIGN}" for pillar in _catalogue().pillars},
 }
 
 # Towns in scope (the ranked reference group: small towns and the pilots) with their score of the period
@@ -556,8 +567,8 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
 
 
 def _published_score(name: str, columns: set[str]) -> str | None:
-    """The SQL of a score column as published (SCORE_COLUMNS, SCORE_GAPS) or a rank percentile as shown
-    (RANK_QUANTILES), or None for any other column."""
+    """The SQL of a score column as published (SCORE_COLUMNS), a gap of two scores with the same decimals
+    (SCORE_GAPS, PILLAR_GAPS) or a rank percentile as shown (RANK_QUANTILES), or None for any other column."""
     digits = _catalogue().score_decimals
     if name in RANK_QUANTILES:
         return f"round(CAST({identifier(name)} AS DOUBLE), {RANK_DECIMALS})"
@@ -565,7 +576,9 @@ def _published_score(name: str, columns: set[str]) -> str | None:
         return f"round(CAST({identifier(name)} AS DOUBLE), {digits})"
     if name in SCORE_GAPS and set(SCORE_GAPS[name]) <= columns:
         minuend, subtrahend = (f"round(CAST({identifier(c)} AS DOUBLE), {digits})" for c in SCORE_GAPS[name])
-        return f"round({minuend} - {subtrahend}, {digits})"
+        return f"(round({minuend} - {subtrahend}, {digits}) + 0.0)"  # + 0.0: no "-0,0"
+    if name in SCORE_GAPS or name in PILLAR_GAPS:  # a gap of two scores, with the scores' decimals
+        return f"(round(CAST({identifier(name)} AS DOUBLE), {digits}) + 0.0)"  # + 0.0: -7e-15 gives 0,0, not -0,0
     return None
 
 

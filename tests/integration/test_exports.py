@@ -262,3 +262,21 @@ def test_two_geopackages_of_one_publish_are_the_same_bytes(snapshot_warehouse, t
     with sqlite3.connect(files[0]) as lite:  # a GeoPackage is SQLite: the change time GDAL wrote is the publish's
         last_change = lite.execute("SELECT last_change FROM gpkg_contents WHERE table_name = 'municipalities'").fetchone()[0]
     assert last_change.startswith(published_at[:19])
+
+
+def test_peer_gaps_are_written_with_the_decimals_of_a_score(exported, warehouse):
+    """peer_comparison.csv had "Abstand Pendelpotenzial" = -7,1054273576e-15 on the full data (two equal pillar
+    scores): every gap has the scores' published decimals in the German CSV, and says its sign in its header."""
+    out_dir, _ = exported
+    digits = load_catalogue().score_decimals
+    raw = pd.read_csv(out_dir / LATEST / "peer_comparison.csv", sep=";", dtype=str, keep_default_na=False)
+    gaps = [c for c in warehouse.execute("SELECT * FROM peer_comparison LIMIT 0").fetch_df().columns if c.startswith("gap_")]
+    written = []
+    for column in gaps:
+        header = GERMAN_HEADERS[column]
+        assert header.endswith("(Vergleichsgemeinde − Gemeinde)"), header
+        texts = [t for t in raw[header] if t]  # a pillar without data in the snapshot (local work) has no gaps
+        assert all(re.fullmatch(rf"-?\d+,\d{{{digits}}}", t) for t in texts), (header, texts[:5])
+        assert "-0,0" not in texts
+        written += [column] if texts else []
+    assert "gap_score" in written and len(written) > 2, written
