@@ -851,8 +851,24 @@ def write_geopackage(con: duckdb.DuckDBPyConnection, target: Path, published_at:
     geometry = [None if value is None or value is pd.NA else shapely.from_wkb(bytes(value)) for value in wkb]
     towns = geopandas.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
     with gdal_current_date(published_at):
-        towns.to_file(target, layer="municipalities", driver="GPKG", engine="pyogrio")
+        towns.to_file(target, layer="municipalities", driver="GPKG", engine="pyogrio",
+                      layer_options={"DESCRIPTION": geopackage_description(sources_rows(con))})
     return len(towns)
+
+
+def geopackage_description(sources: list[tuple]) -> str:
+    """The GeoPackage layer's description (``gpkg_contents.description``, QGIS shows it in the layer's properties):
+    what the layer holds and, per source, the lines of the workbooks' sheet "Quellen und Lizenzen" (``sources_rows``).
+
+    Why: the GeoPackage ships BKG geometry (dl-de/by-2-0: "© GeoBasis-DE / BKG (<year>), Daten verändert") and scores
+    derived from every source, but carried no source or licence notice (review of 5 December); the .xlsx files have
+    the sheet, a GIS user gets only this file. No time in it: two exports of one publish stay the same bytes.
+    """
+    lines = ["Gemeinden im Geltungsbereich (Vergleichsgruppe) mit dem Readiness-Index des als aktuell veröffentlichten "
+             "Jahres (latest_ranking) und der neuesten Gemeindegrenze, EPSG:4326.",
+             "Quellen und Lizenzen (Quelle; Herausgeber; Lizenz; Lizenz-URL; Quellenvermerk):"]
+    lines += ["; ".join("" if _missing(value) else str(value) for value in row[:5]) for row in sources]
+    return "\n".join(lines)
 
 
 @contextmanager

@@ -280,3 +280,24 @@ def test_peer_gaps_are_written_with_the_decimals_of_a_score(exported, warehouse)
         assert "-0,0" not in texts
         written += [column] if texts else []
     assert "gap_score" in written and len(written) > 2, written
+
+
+def test_geopackage_names_its_sources_and_licences(exported):
+    """municipalities.gpkg ships BKG geometry (dl-de/by-2-0) and scores derived from every source, but had no
+    source or licence notice: its layer description (gpkg_contents.description) carries the lines of the
+    workbooks' sheet "Quellen und Lizenzen", with the BKG attribution and its year."""
+    import sqlite3
+
+    import openpyxl
+
+    out_dir, _ = exported
+    with sqlite3.connect(out_dir / LATEST / GEOPACKAGE) as lite:
+        description = lite.execute(
+            "SELECT description FROM gpkg_contents WHERE table_name = 'municipalities'").fetchone()[0]
+    assert re.search(r"© GeoBasis-DE / BKG \((19|20)\d{2}\), Daten verändert", description), description
+    sheet = openpyxl.load_workbook(out_dir / LATEST / "latest_ranking.xlsx", read_only=True)["Quellen und Lizenzen"]
+    rows = list(sheet.iter_rows(values_only=True))
+    sources = rows[rows.index(("Quelle", "Herausgeber", "Lizenz", "Lizenz-URL", "Quellenvermerk")) + 1:]
+    assert sources
+    for row in sources:  # every source of the sheet, with its licence and attribution
+        assert "; ".join(value or "" for value in row[:5]) in description.splitlines(), row
