@@ -159,6 +159,10 @@ GERMAN_HEADERS = {
 # published as the latest (latest_ranking's, the pages' headline; a town without a score then: its newest
 # scored period before it, else after it), under the current method version, and the latest geometry
 # (sources.vintages.NEWEST_FIRST: the newest territorial status; on the same date the detailed VG250 before VG5000).
+# Why a town has no score in the published period comes from its latest_ranking row: ``ranking_period`` (that
+# period) and ``missing_pillars`` (the required pillars without data then, NULL for a scored town). The row of the
+# score shown never has it (a scored row misses no pillar), so an unscored town's reason was NULL (review of 5 December:
+# Tangstedt, Nieste on the full data).
 TOWNS_SQL = f"""
 WITH latest_index AS (
     SELECT * FROM town_index_history WHERE score IS NOT NULL
@@ -172,9 +176,11 @@ SELECT m.ags, m.name, m.kreis_ags, m.kreis_name, m.land, m.is_pilot, m.populatio
        i.period, i.score, i.rank, i.compared_towns, i.rank_median, i.rank_p05, i.rank_p95,
        i.digital_infrastructure, i.commuting_potential, i.demographic_dynamics, i.local_work_infrastructure,
        i.accessibility,
-       i.imputed_share, i.missing_pillars, i.method_version, g.geometry_vintage, g.geometry_wkb
+       i.imputed_share, l.period AS ranking_period, l.missing_pillars, i.method_version, g.geometry_vintage,
+       g.geometry_wkb
 FROM municipalities m
 LEFT JOIN latest_index i USING (ags)
+LEFT JOIN latest_ranking l USING (ags)
 LEFT JOIN latest_geometry g USING (ags)
 WHERE m.in_reference_group
 ORDER BY m.ags

@@ -301,3 +301,33 @@ def test_geopackage_names_its_sources_and_licences(exported):
     assert sources
     for row in sources:  # every source of the sheet, with its licence and attribution
         assert "; ".join(value or "" for value in row[:5]) in description.splitlines(), row
+
+
+def test_geopackage_says_why_a_town_has_no_score_in_the_published_period(snapshot_warehouse, tmp_path):
+    """A town without a score in latest_ranking's period had NULL missing_pillars in the GeoPackage (Tangstedt,
+    Nieste on the full data): the row of the score shown (another period, or none) misses no pillar. The reason
+    comes from the town's latest_ranking row now, with that period (ranking_period)."""
+    copy = tmp_path / snapshot_warehouse.name
+    shutil.copyfile(snapshot_warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        period = con.execute("SELECT max(period) FROM latest_ranking").fetchone()[0]
+        towns = [row[0] for row in con.execute(
+            "SELECT ags FROM latest_ranking WHERE score IS NOT NULL AND ags IN (SELECT ags FROM town_index_history "
+            "WHERE score IS NOT NULL AND period < ?) AND ags NOT IN ? ORDER BY ags LIMIT 3",
+            [period, list(PILOTS)]).fetchall()]
+        assert len(towns) == 3
+        earlier, never, scored = towns
+        unscored = "score = NULL, rank = NULL, score_p05 = NULL, score_p95 = NULL"
+        # earlier: scored before the published period, not in it (Mirow on the full data); never: no score at all
+        con.execute(f"UPDATE readiness_index_history SET {unscored}, missing_pillars = 'demographic_dynamics' "
+                    "WHERE ags = ? AND period = ? AND valid_to IS NULL", [earlier, period])
+        con.execute(f"UPDATE readiness_index_history SET {unscored}, "
+                    "missing_pillars = 'commuting_potential, accessibility' WHERE ags = ? AND valid_to IS NULL", [never])
+        published_at = exports.latest_publish(con)[0]
+        exports.write_geopackage(con, tmp_path / GEOPACKAGE, published_at)
+    frame = geopandas.read_file(tmp_path / GEOPACKAGE).set_index("ags")
+    assert frame.loc[earlier, "period"] < period and frame.loc[earlier, "score"] > 0  # its newest score before
+    assert frame.loc[earlier, "missing_pillars"] == "demographic_dynamics"
+    assert pd.isna(frame.loc[never, "score"]) and frame.loc[never, "missing_pillars"] == "commuting_potential, accessibility"
+    assert frame.loc[scored, "missing_pillars"] is None
+    assert (frame.loc[[earlier, never, scored], "ranking_period"] == period).all()
