@@ -321,13 +321,15 @@ def view_fingerprint(con: duckdb.DuckDBPyConnection, view: str, common: str) -> 
     """Digest of the view's rows (order-independent, DuckDB hashes in parallel), its columns and ``common``.
 
     ``common`` carries what every file of a view also shows: the sources sheet and the pillar labels; the
-    export version, the layout (``layout_version``: code, titles, headers), the view's title and its columns'
-    German headers are added here. Equal fingerprint, equal files: the earlier files can be reused.
+    export version, the layout (``layout_version``: code, titles, headers), the view's title, its columns'
+    German headers and its workbook's note (``xlsx_plan``) are added here. Equal fingerprint, equal files: the
+    earlier files can be reused.
     """
     count, total = con.execute(f"SELECT count(*), sum(hash(v)::HUGEINT) FROM {view} v").fetchone()
     columns = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {view})").fetchall()
-    # the workbook's title (warehouse/tables.yaml) and the German headers of its columns are in the files too
-    shown = [VIEW_TITLES.get(view, view), german_headers(name for name, _ in columns)]
+    # the workbook's title (warehouse/tables.yaml), the German headers of its columns and the note of a view cut to
+    # one period (xlsx_plan: it names latest_ranking's period, another view's content) are in the files too
+    shown = [VIEW_TITLES.get(view, view), german_headers(name for name, _ in columns), xlsx_plan(con, view)[1]]
     return hashlib.sha256(repr([EXPORT_VERSION, layout_version(), common, count, str(total), columns, shown])
                           .encode()).hexdigest()[:32]
 
@@ -618,6 +620,10 @@ def xlsx_plan(con: duckdb.DuckDBPyConnection, view: str) -> tuple[str, str | Non
     sheet (filters and pivot tables work on one sheet only), and the note on the sources sheet points to
     the full history in the CSV and Parquet of the same view. A view without a ``period`` column that
     is too large continues on further sheets ("Daten 2", ...).
+
+    The note also says what that period is (``_period_note``): on the Germany-wide build the latest period of
+    indicator_history, 2023, is 82 % carried forward, while the ranking and the town pages lead with 2021
+    (review of 5 December: the note named the year and nothing else).
     """
     query = f"SELECT * FROM {view}"
     rows = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
@@ -625,10 +631,34 @@ def xlsx_plan(con: duckdb.DuckDBPyConnection, view: str) -> tuple[str, str | Non
     if rows <= XLSX_ROW_LIMIT or "period" not in columns:
         return query, None
     latest = con.execute(f"SELECT max(period) FROM {view}").fetchone()[0]
-    german_rows = f"{rows:,}".replace(",", ".")  # 1.076.593
-    note = (f"Diese Arbeitsmappe enthält nur das Jahr {latest} ({view} hat {german_rows} Zeilen, mehr als ein "
+    note = (f"Diese Arbeitsmappe enthält nur das Jahr {latest} ({view} hat {german_count(rows)} Zeilen, mehr als ein "
             f"Excel-Blatt fasst). Alle Jahre: {view}.csv und {view}.parquet im selben Ordner.")
-    return f"SELECT * FROM {view} WHERE period = {int(latest)}", note
+    return f"SELECT * FROM {view} WHERE period = {int(latest)}", note + _period_note(con, view, int(latest), columns)
+
+
+def german_count(number: int) -> str:
+    """A count as German text: 1.076.593."""
+    return f"{number:,}".replace(",", ".")
+
+
+def _period_note(con: duckdb.DuckDBPyConnection, view: str, period: int, columns: set[str]) -> str:
+    """What the workbook's period is, for the note of a view cut to one period (``xlsx_plan``), in German: when most
+    of its rows are carried forward (column ``imputed``), how many; when latest_ranking leads with another period,
+    which. Empty when there is nothing to add."""
+    sentences = []
+    if "imputed" in columns:
+        total, carried = con.execute(f"SELECT count(*), count(*) FILTER (imputed) FROM {view} WHERE period = ?",
+                                     [period]).fetchone()
+        if total and carried * 2 > total:  # mostly carried forward
+            sentences.append(
+                f"{german_count(carried)} der {german_count(total)} Zeilen des Jahres {period} "
+                f"({round(100 * carried / total)} %) sind aus früheren Ständen fortgeschrieben (Spalte "
+                f"„fortgeschrieben“), nicht neu erhoben.")
+    has_ranking = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'latest_ranking'").fetchone()[0]
+    ranking = con.execute("SELECT max(period) FROM latest_ranking").fetchone()[0] if has_ranking else None
+    if ranking is not None and ranking != period:
+        sentences.append(f"Die Rangliste (latest_ranking) führt {ranking} als aktuelles Jahr.")
+    return "".join(" " + sentence for sentence in sentences)
 
 
 XLSX_ROW_LIMIT = 1_048_575  # rows of one Excel sheet less its header: larger views get their latest period

@@ -331,3 +331,26 @@ def test_geopackage_says_why_a_town_has_no_score_in_the_published_period(snapsho
     assert pd.isna(frame.loc[never, "score"]) and frame.loc[never, "missing_pillars"] == "commuting_potential, accessibility"
     assert frame.loc[scored, "missing_pillars"] is None
     assert (frame.loc[[earlier, never, scored], "ranking_period"] == period).all()
+
+
+def test_indicator_history_workbook_says_its_year_is_mostly_carried_forward(exported, snapshot_warehouse, tmp_path,
+                                                                            monkeypatch):
+    """On the Germany-wide build indicator_history.xlsx holds only 2023, 82 % carried forward, while the ranking
+    leads with 2021; the snapshot is alike (its 2023 is mostly carried forward, latest_ranking's period is 2021).
+    With the sheet limit lowered, the workbook's note says both."""
+    import openpyxl
+
+    monkeypatch.setattr(exports, "XLSX_ROW_LIMIT", 1_000)
+    with duckdb.connect(str(snapshot_warehouse), read_only=True) as con:
+        latest, total, carried = con.execute(
+            "SELECT period, count(*), count(*) FILTER (imputed) FROM indicator_history "
+            "WHERE period = (SELECT max(period) FROM indicator_history) GROUP BY period").fetchone()
+        ranking = con.execute("SELECT max(period) FROM latest_ranking").fetchone()[0]
+        assert carried * 2 > total and ranking < latest, "the snapshot no longer has a mostly carried-forward year"
+        rows = exports.write_view_xlsx(con, "indicator_history", tmp_path / "h.xlsx", exports.sources_rows(con))
+    assert rows == total
+    note = openpyxl.load_workbook(tmp_path / "h.xlsx")["Quellen und Lizenzen"]["A2"].value
+    assert f"nur das Jahr {latest}" in note
+    assert f"{carried:,} der {total:,} Zeilen des Jahres {latest}".replace(",", ".") in note
+    assert f"({round(100 * carried / total)} %) sind aus früheren Ständen fortgeschrieben" in note
+    assert f"Die Rangliste (latest_ranking) führt {ranking} als aktuelles Jahr" in note

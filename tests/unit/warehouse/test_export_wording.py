@@ -64,3 +64,39 @@ def test_gap_headers_say_which_town_is_subtracted_from_which():
     for column in ["gap_score", *[f"gap_{pillar}" for pillar in PILLARS]]:
         assert exports.GERMAN_HEADERS[column].endswith("(Vergleichsgemeinde − Gemeinde)"), column
     assert exports.GERMAN_HEADERS["gap_accessibility"] == "Abstand Erreichbarkeit (Vergleichsgemeinde − Gemeinde)"
+
+
+def history(carried_in_latest: int, ranking_period: int | None):
+    """A view ``v`` of 12 rows over 2001-2003 (4 each) with ``carried_in_latest`` of 2003's rows carried forward,
+    and a latest_ranking of ``ranking_period`` (None: none)."""
+    con = duckdb.connect()
+    con.execute("CREATE VIEW v AS SELECT printf('%08d', i % 4) AS ags, 2001 + i // 4 AS period, i / 4 AS value, "
+                f"(i // 4 = 2 AND i % 4 < {carried_in_latest}) AS imputed FROM range(12) t(i)")
+    if ranking_period is not None:
+        con.execute(f"CREATE VIEW latest_ranking AS SELECT '00000001' AS ags, {ranking_period} AS period")
+    return con
+
+
+def test_a_workbook_cut_to_a_mostly_carried_forward_year_says_so(monkeypatch):
+    """indicator_history.xlsx holds only its latest period, on the Germany-wide build 2023, 82 % of whose rows are
+    carried forward while latest_ranking and the pages lead with 2021: the note named the year and nothing else."""
+    monkeypatch.setattr(exports, "XLSX_ROW_LIMIT", 9)
+    query, note = exports.xlsx_plan(history(3, 2002), "v")
+    assert query == "SELECT * FROM v WHERE period = 2003"  # the period chosen is the same
+    assert "nur das Jahr 2003" in note
+    assert "3 der 4 Zeilen des Jahres 2003 (75 %) sind aus früheren Ständen fortgeschrieben" in note
+    assert "Die Rangliste (latest_ranking) führt 2002 als aktuelles Jahr" in note
+
+
+def test_a_workbook_cut_to_a_year_of_its_own_data_adds_nothing(monkeypatch):
+    monkeypatch.setattr(exports, "XLSX_ROW_LIMIT", 9)
+    for con in (history(2, 2003), history(1, None)):  # half or less carried forward; the ranking's year or none
+        note = exports.xlsx_plan(con, "v")[1]
+        assert "nur das Jahr 2003" in note and "fortgeschrieben" not in note and "Rangliste" not in note, note
+
+
+def test_the_note_is_in_the_fingerprint(monkeypatch):
+    """The note names latest_ranking's period, another view's content: a new ranking period writes the workbook
+    again instead of linking the one with the old note."""
+    monkeypatch.setattr(exports, "XLSX_ROW_LIMIT", 9)
+    assert exports.view_fingerprint(history(3, 2002), "v", "") != exports.view_fingerprint(history(3, 2003), "v", "")
