@@ -900,8 +900,8 @@ def geopackage_description(sources: list[tuple]) -> str:
     derived from every source, but carried no source or licence notice (review of 5 December); the .xlsx files have
     the sheet, a GIS user gets only this file. No time in it: two exports of one publish stay the same bytes.
     """
-    lines = ["Gemeinden im Geltungsbereich (Vergleichsgruppe) mit dem Readiness-Index des als aktuell veröffentlichten "
-             "Jahres (latest_ranking) und der neuesten Gemeindegrenze, EPSG:4326.",
+    lines = ["Gemeinden im Geltungsbereich (Vergleichsgruppe) mit dem Readiness-Index des als aktuell "
+             "veröffentlichten Jahres (latest_ranking) und der neuesten Gemeindegrenze, EPSG:4326.",
              "Quellen und Lizenzen (Quelle; Herausgeber; Lizenz; Lizenz-URL; Quellenvermerk):"]
     lines += ["; ".join("" if _missing(value) else str(value) for value in row[:5]) for row in sources]
     return "\n".join(lines)

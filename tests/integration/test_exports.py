@@ -270,7 +270,8 @@ def test_peer_gaps_are_written_with_the_decimals_of_a_score(exported, warehouse)
     out_dir, _ = exported
     digits = load_catalogue().score_decimals
     raw = pd.read_csv(out_dir / LATEST / "peer_comparison.csv", sep=";", dtype=str, keep_default_na=False)
-    gaps = [c for c in warehouse.execute("SELECT * FROM peer_comparison LIMIT 0").fetch_df().columns if c.startswith("gap_")]
+    columns = warehouse.execute("SELECT * FROM peer_comparison LIMIT 0").fetch_df().columns
+    gaps = [c for c in columns if c.startswith("gap_")]
     written = []
     for column in gaps:
         header = GERMAN_HEADERS[column]
@@ -321,14 +322,15 @@ def test_geopackage_says_why_a_town_has_no_score_in_the_published_period(snapsho
         # earlier: scored before the published period, not in it (Mirow on the full data); never: no score at all
         con.execute(f"UPDATE readiness_index_history SET {unscored}, missing_pillars = 'demographic_dynamics' "
                     "WHERE ags = ? AND period = ? AND valid_to IS NULL", [earlier, period])
-        con.execute(f"UPDATE readiness_index_history SET {unscored}, "
-                    "missing_pillars = 'commuting_potential, accessibility' WHERE ags = ? AND valid_to IS NULL", [never])
+        con.execute(f"UPDATE readiness_index_history SET {unscored}, missing_pillars = "
+                    "'commuting_potential, accessibility' WHERE ags = ? AND valid_to IS NULL", [never])
         published_at = exports.latest_publish(con)[0]
         exports.write_geopackage(con, tmp_path / GEOPACKAGE, published_at)
     frame = geopandas.read_file(tmp_path / GEOPACKAGE).set_index("ags")
     assert frame.loc[earlier, "period"] < period and frame.loc[earlier, "score"] > 0  # its newest score before
     assert frame.loc[earlier, "missing_pillars"] == "demographic_dynamics"
-    assert pd.isna(frame.loc[never, "score"]) and frame.loc[never, "missing_pillars"] == "commuting_potential, accessibility"
+    assert pd.isna(frame.loc[never, "score"])
+    assert frame.loc[never, "missing_pillars"] == "commuting_potential, accessibility"
     assert frame.loc[scored, "missing_pillars"] is None
     assert (frame.loc[[earlier, never, scored], "ranking_period"] == period).all()
 
