@@ -78,6 +78,7 @@ TEXT_COLUMNS = {"ags", "peer_ags", "kreis_ags"}
 # Indexwert in the file; a gap is the difference of the two scores shown. Parquet keeps full precision.
 SCORE_COLUMNS = {"score", "score_p05", "score_median", "score_p95", "peer_score"}
 SCORE_GAPS = {"gap_score": ("peer_score", "score")}  # column -> (minuend, subtrahend)
+# (the pillars' gaps, PILLAR_GAPS, with the same decimals)
 # The Monte Carlo's rank percentiles, as the pages show them (indicators.bands.RANK_DECIMALS) instead of the float's
 # noise (2.0499999999999545). Parquet keeps full precision.
 RANK_QUANTILES = {"rank_median", "rank_p05", "rank_p95"}
@@ -110,6 +111,14 @@ def _source_names() -> dict[str, str]:
     return {source_id: spec.label_de for source_id, spec in source_specs().items()}
 
 
+# The pillars' gaps (peer's pillar score minus the town's) with the same decimals: peer_comparison has no pillar
+# scores to round first, so the gap itself is rounded. Full precision wrote "-7,1054273576e-15" where the two
+# pillar scores are equal (Stadtsteinach and Dollnstein, Pendelpotenzial, review of the build of 5 December).
+PILLAR_GAPS = {f"gap_{pillar}" for pillar in _catalogue().pillars}
+
+
+GAP_SIGN = "(Vergleichsgemeinde − Gemeinde)"  # the sign of peer_comparison's gaps: positive, the peer is ahead
+
 VIEW_TITLES = registry().planner_views  # the German title of each view's workbook (warehouse/tables.yaml)
 
 # German column headers of the .xlsx and CSV exports (Parquet keeps the technical names).
@@ -126,7 +135,9 @@ GERMAN_HEADERS = {
     "territorial_change": "Gebietsänderung (Code)", "method_break": "Methodenwechsel",
     "source_level": "Gebietsebene der Quelle", "excluded_reason": "Ausschlussgrund (Code)",
     "in_reference_group": "in der Vergleichsgruppe", "reference_group": "Vergleichsgruppe",
-    "imputed_share": "Anteil fortgeschriebener Werte (0–1)", "missing_pillars": "fehlende Säulen", "notes": "Hinweise",
+    # the share of the score's WEIGHT resting on carried-forward values (docs/data-dictionary.md), not of the values
+    "imputed_share": "Gewichtsanteil fortgeschriebener Werte am Indexwert (0–1)",
+    "missing_pillars": "fehlende Säulen", "notes": "Hinweise",
     "method_version": "Methodenversion", "published_at": "veröffentlicht (Ortszeit Berlin)",
     "pillar": "Säule", "indicator_id": "Indikator-ID", "label": "Indikator", "value": "Wert",
     "unit": "Einheit", "direction": "Wirkungsrichtung", "imputed": "fortgeschrieben", "imputation": "Fortschreibung",
@@ -136,16 +147,22 @@ GERMAN_HEADERS = {
     "latest_ingested_at": "zuletzt geladen (Ortszeit Berlin)", "files": "Dateien", "mode": "Quellmodus",
     "peer_rank": "Ähnlichkeitsrang", "peer_name": "Vergleichsgemeinde", "peer_kreis": "Kreis der Vergleichsgemeinde",
     "peer_ags": "AGS der Vergleichsgemeinde", "similarity": "Ähnlichkeit", "peer_score": "Indexwert Vergleichsgemeinde",
-    "gap_score": "Abstand Indexwert",
-    # per pillar, with its name from the catalogue: "Säule Digitale Infrastruktur", "Abstand Digitale Infrastruktur"
-    **{column: f"{word} {_catalogue().pillar_label(pillar)}" for pillar in _catalogue().pillars
-       for column, word in ((pillar, "Säule"), (f"gap_{pillar}", "Abstand"))},
+    # the gaps with their sign: peer_comparison (warehouse/views.sql, indicators/peers.py) computes peer minus town
+    "gap_score": f"Abstand Indexwert {GAP_SIGN}",
+    # per pillar, with its name from the catalogue: "Säule Digitale Infrastruktur",
+    # "Abstand Digitale Infrastruktur (Vergleichsgemeinde − Gemeinde)"
+    **{pillar: f"Säule {_catalogue().pillar_label(pillar)}" for pillar in _catalogue().pillars},
+    **{f"gap_{pillar}": f"Abstand {_catalogue().pillar_label(pillar)} {GAP_SIGN}" for pillar in _catalogue().pillars},
 }
 
 # Towns in scope (the ranked reference group: small towns and the pilots) with their score of the period
 # published as the latest (latest_ranking's, the pages' headline; a town without a score then: its newest
 # scored period before it, else after it), under the current method version, and the latest geometry
 # (sources.vintages.NEWEST_FIRST: the newest territorial status; on the same date the detailed VG250 before VG5000).
+# Why a town has no score in the published period comes from its latest_ranking row: ``ranking_period`` (that
+# period) and ``missing_pillars`` (the required pillars without data then, NULL for a scored town). The row of the
+# score shown never has it (a scored row misses no pillar), so an unscored town's reason was NULL (review of 5 December:
+# Tangstedt, Nieste on the full data).
 TOWNS_SQL = f"""
 WITH latest_index AS (
     SELECT * FROM town_index_history WHERE score IS NOT NULL
@@ -159,9 +176,11 @@ SELECT m.ags, m.name, m.kreis_ags, m.kreis_name, m.land, m.is_pilot, m.populatio
        i.period, i.score, i.rank, i.compared_towns, i.rank_median, i.rank_p05, i.rank_p95,
        i.digital_infrastructure, i.commuting_potential, i.demographic_dynamics, i.local_work_infrastructure,
        i.accessibility,
-       i.imputed_share, i.missing_pillars, i.method_version, g.geometry_vintage, g.geometry_wkb
+       i.imputed_share, l.period AS ranking_period, l.missing_pillars, i.method_version, g.geometry_vintage,
+       g.geometry_wkb
 FROM municipalities m
 LEFT JOIN latest_index i USING (ags)
+LEFT JOIN latest_ranking l USING (ags)
 LEFT JOIN latest_geometry g USING (ags)
 WHERE m.in_reference_group
 ORDER BY m.ags
@@ -302,13 +321,15 @@ def view_fingerprint(con: duckdb.DuckDBPyConnection, view: str, common: str) -> 
     """Digest of the view's rows (order-independent, DuckDB hashes in parallel), its columns and ``common``.
 
     ``common`` carries what every file of a view also shows: the sources sheet and the pillar labels; the
-    export version, the layout (``layout_version``: code, titles, headers), the view's title and its columns'
-    German headers are added here. Equal fingerprint, equal files: the earlier files can be reused.
+    export version, the layout (``layout_version``: code, titles, headers), the view's title, its columns'
+    German headers and its workbook's note (``xlsx_plan``) are added here. Equal fingerprint, equal files: the
+    earlier files can be reused.
     """
     count, total = con.execute(f"SELECT count(*), sum(hash(v)::HUGEINT) FROM {view} v").fetchone()
     columns = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {view})").fetchall()
-    # the workbook's title (warehouse/tables.yaml) and the German headers of its columns are in the files too
-    shown = [VIEW_TITLES.get(view, view), german_headers(name for name, _ in columns)]
+    # the workbook's title (warehouse/tables.yaml), the German headers of its columns and the note of a view cut to
+    # one period (xlsx_plan: it names latest_ranking's period, another view's content) are in the files too
+    shown = [VIEW_TITLES.get(view, view), german_headers(name for name, _ in columns), xlsx_plan(con, view)[1]]
     return hashlib.sha256(repr([EXPORT_VERSION, layout_version(), common, count, str(total), columns, shown])
                           .encode()).hexdigest()[:32]
 
@@ -554,8 +575,8 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
 
 
 def _published_score(name: str, columns: set[str]) -> str | None:
-    """The SQL of a score column as published (SCORE_COLUMNS, SCORE_GAPS) or a rank percentile as shown
-    (RANK_QUANTILES), or None for any other column."""
+    """The SQL of a score column as published (SCORE_COLUMNS), a gap of two scores with the same decimals
+    (SCORE_GAPS, PILLAR_GAPS) or a rank percentile as shown (RANK_QUANTILES), or None for any other column."""
     digits = _catalogue().score_decimals
     if name in RANK_QUANTILES:
         return f"round(CAST({identifier(name)} AS DOUBLE), {RANK_DECIMALS})"
@@ -563,7 +584,9 @@ def _published_score(name: str, columns: set[str]) -> str | None:
         return f"round(CAST({identifier(name)} AS DOUBLE), {digits})"
     if name in SCORE_GAPS and set(SCORE_GAPS[name]) <= columns:
         minuend, subtrahend = (f"round(CAST({identifier(c)} AS DOUBLE), {digits})" for c in SCORE_GAPS[name])
-        return f"round({minuend} - {subtrahend}, {digits})"
+        return f"(round({minuend} - {subtrahend}, {digits}) + 0.0)"  # + 0.0: no "-0,0"
+    if name in SCORE_GAPS or name in PILLAR_GAPS:  # a gap of two scores, with the scores' decimals
+        return f"(round(CAST({identifier(name)} AS DOUBLE), {digits}) + 0.0)"  # + 0.0: -7e-15 gives 0,0, not -0,0
     return None
 
 
@@ -597,6 +620,10 @@ def xlsx_plan(con: duckdb.DuckDBPyConnection, view: str) -> tuple[str, str | Non
     sheet (filters and pivot tables work on one sheet only), and the note on the sources sheet points to
     the full history in the CSV and Parquet of the same view. A view without a ``period`` column that
     is too large continues on further sheets ("Daten 2", ...).
+
+    The note also says what that period is (``_period_note``): on the Germany-wide build the latest period of
+    indicator_history, 2023, is 82 % carried forward, while the ranking and the town pages lead with 2021
+    (review of 5 December: the note named the year and nothing else).
     """
     query = f"SELECT * FROM {view}"
     rows = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
@@ -604,10 +631,34 @@ def xlsx_plan(con: duckdb.DuckDBPyConnection, view: str) -> tuple[str, str | Non
     if rows <= XLSX_ROW_LIMIT or "period" not in columns:
         return query, None
     latest = con.execute(f"SELECT max(period) FROM {view}").fetchone()[0]
-    german_rows = f"{rows:,}".replace(",", ".")  # 1.076.593
-    note = (f"Diese Arbeitsmappe enthält nur das Jahr {latest} ({view} hat {german_rows} Zeilen, mehr als ein "
+    note = (f"Diese Arbeitsmappe enthält nur das Jahr {latest} ({view} hat {german_count(rows)} Zeilen, mehr als ein "
             f"Excel-Blatt fasst). Alle Jahre: {view}.csv und {view}.parquet im selben Ordner.")
-    return f"SELECT * FROM {view} WHERE period = {int(latest)}", note
+    return f"SELECT * FROM {view} WHERE period = {int(latest)}", note + _period_note(con, view, int(latest), columns)
+
+
+def german_count(number: int) -> str:
+    """A count as German text: 1.076.593."""
+    return f"{number:,}".replace(",", ".")
+
+
+def _period_note(con: duckdb.DuckDBPyConnection, view: str, period: int, columns: set[str]) -> str:
+    """What the workbook's period is, for the note of a view cut to one period (``xlsx_plan``), in German: when most
+    of its rows are carried forward (column ``imputed``), how many; when latest_ranking leads with another period,
+    which. Empty when there is nothing to add."""
+    sentences = []
+    if "imputed" in columns:
+        total, carried = con.execute(f"SELECT count(*), count(*) FILTER (imputed) FROM {view} WHERE period = ?",
+                                     [period]).fetchone()
+        if total and carried * 2 > total:  # mostly carried forward
+            sentences.append(
+                f"{german_count(carried)} der {german_count(total)} Zeilen des Jahres {period} "
+                f"({round(100 * carried / total)} %) sind aus früheren Ständen fortgeschrieben (Spalte "
+                f"„fortgeschrieben“), nicht neu erhoben.")
+    has_ranking = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'latest_ranking'").fetchone()[0]
+    ranking = con.execute("SELECT max(period) FROM latest_ranking").fetchone()[0] if has_ranking else None
+    if ranking is not None and ranking != period:
+        sentences.append(f"Die Rangliste (latest_ranking) führt {ranking} als aktuelles Jahr.")
+    return "".join(" " + sentence for sentence in sentences)
 
 
 XLSX_ROW_LIMIT = 1_048_575  # rows of one Excel sheet less its header: larger views get their latest period
@@ -836,8 +887,24 @@ def write_geopackage(con: duckdb.DuckDBPyConnection, target: Path, published_at:
     geometry = [None if value is None or value is pd.NA else shapely.from_wkb(bytes(value)) for value in wkb]
     towns = geopandas.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
     with gdal_current_date(published_at):
-        towns.to_file(target, layer="municipalities", driver="GPKG", engine="pyogrio")
+        towns.to_file(target, layer="municipalities", driver="GPKG", engine="pyogrio",
+                      layer_options={"DESCRIPTION": geopackage_description(sources_rows(con))})
     return len(towns)
+
+
+def geopackage_description(sources: list[tuple]) -> str:
+    """The GeoPackage layer's description (``gpkg_contents.description``, QGIS shows it in the layer's properties):
+    what the layer holds and, per source, the lines of the workbooks' sheet "Quellen und Lizenzen" (``sources_rows``).
+
+    Why: the GeoPackage ships BKG geometry (dl-de/by-2-0: "© GeoBasis-DE / BKG (<year>), Daten verändert") and scores
+    derived from every source, but carried no source or licence notice (review of 5 December); the .xlsx files have
+    the sheet, a GIS user gets only this file. No time in it: two exports of one publish stay the same bytes.
+    """
+    lines = ["Gemeinden im Geltungsbereich (Vergleichsgruppe) mit dem Readiness-Index des als aktuell "
+             "veröffentlichten Jahres (latest_ranking) und der neuesten Gemeindegrenze, EPSG:4326.",
+             "Quellen und Lizenzen (Quelle; Herausgeber; Lizenz; Lizenz-URL; Quellenvermerk):"]
+    lines += ["; ".join("" if _missing(value) else str(value) for value in row[:5]) for row in sources]
+    return "\n".join(lines)
 
 
 @contextmanager

@@ -262,3 +262,97 @@ def test_two_geopackages_of_one_publish_are_the_same_bytes(snapshot_warehouse, t
     with sqlite3.connect(files[0]) as lite:  # a GeoPackage is SQLite: the change time GDAL wrote is the publish's
         last_change = lite.execute("SELECT last_change FROM gpkg_contents WHERE table_name = 'municipalities'").fetchone()[0]
     assert last_change.startswith(published_at[:19])
+
+
+def test_peer_gaps_are_written_with_the_decimals_of_a_score(exported, warehouse):
+    """peer_comparison.csv had "Abstand Pendelpotenzial" = -7,1054273576e-15 on the full data (two equal pillar
+    scores): every gap has the scores' published decimals in the German CSV, and says its sign in its header."""
+    out_dir, _ = exported
+    digits = load_catalogue().score_decimals
+    raw = pd.read_csv(out_dir / LATEST / "peer_comparison.csv", sep=";", dtype=str, keep_default_na=False)
+    columns = warehouse.execute("SELECT * FROM peer_comparison LIMIT 0").fetch_df().columns
+    gaps = [c for c in columns if c.startswith("gap_")]
+    written = []
+    for column in gaps:
+        header = GERMAN_HEADERS[column]
+        assert header.endswith("(Vergleichsgemeinde − Gemeinde)"), header
+        texts = [t for t in raw[header] if t]  # a pillar without data in the snapshot (local work) has no gaps
+        assert all(re.fullmatch(rf"-?\d+,\d{{{digits}}}", t) for t in texts), (header, texts[:5])
+        assert "-0,0" not in texts
+        written += [column] if texts else []
+    assert "gap_score" in written and len(written) > 2, written
+
+
+def test_geopackage_names_its_sources_and_licences(exported):
+    """municipalities.gpkg ships BKG geometry (dl-de/by-2-0) and scores derived from every source, but had no
+    source or licence notice: its layer description (gpkg_contents.description) carries the lines of the
+    workbooks' sheet "Quellen und Lizenzen", with the BKG attribution and its year."""
+    import sqlite3
+
+    import openpyxl
+
+    out_dir, _ = exported
+    with sqlite3.connect(out_dir / LATEST / GEOPACKAGE) as lite:
+        description = lite.execute(
+            "SELECT description FROM gpkg_contents WHERE table_name = 'municipalities'").fetchone()[0]
+    assert re.search(r"© GeoBasis-DE / BKG \((19|20)\d{2}\), Daten verändert", description), description
+    sheet = openpyxl.load_workbook(out_dir / LATEST / "latest_ranking.xlsx", read_only=True)["Quellen und Lizenzen"]
+    rows = list(sheet.iter_rows(values_only=True))
+    sources = rows[rows.index(("Quelle", "Herausgeber", "Lizenz", "Lizenz-URL", "Quellenvermerk")) + 1:]
+    assert sources
+    for row in sources:  # every source of the sheet, with its licence and attribution
+        assert "; ".join(value or "" for value in row[:5]) in description.splitlines(), row
+
+
+def test_geopackage_says_why_a_town_has_no_score_in_the_published_period(snapshot_warehouse, tmp_path):
+    """A town without a score in latest_ranking's period had NULL missing_pillars in the GeoPackage (Tangstedt,
+    Nieste on the full data): the row of the score shown (another period, or none) misses no pillar. The reason
+    comes from the town's latest_ranking row now, with that period (ranking_period)."""
+    copy = tmp_path / snapshot_warehouse.name
+    shutil.copyfile(snapshot_warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        period = con.execute("SELECT max(period) FROM latest_ranking").fetchone()[0]
+        towns = [row[0] for row in con.execute(
+            "SELECT ags FROM latest_ranking WHERE score IS NOT NULL AND ags IN (SELECT ags FROM town_index_history "
+            "WHERE score IS NOT NULL AND period < ?) AND ags NOT IN ? ORDER BY ags LIMIT 3",
+            [period, list(PILOTS)]).fetchall()]
+        assert len(towns) == 3
+        earlier, never, scored = towns
+        unscored = "score = NULL, rank = NULL, score_p05 = NULL, score_p95 = NULL"
+        # earlier: scored before the published period, not in it (Mirow on the full data); never: no score at all
+        con.execute(f"UPDATE readiness_index_history SET {unscored}, missing_pillars = 'demographic_dynamics' "
+                    "WHERE ags = ? AND period = ? AND valid_to IS NULL", [earlier, period])
+        con.execute(f"UPDATE readiness_index_history SET {unscored}, missing_pillars = "
+                    "'commuting_potential, accessibility' WHERE ags = ? AND valid_to IS NULL", [never])
+        published_at = exports.latest_publish(con)[0]
+        exports.write_geopackage(con, tmp_path / GEOPACKAGE, published_at)
+    frame = geopandas.read_file(tmp_path / GEOPACKAGE).set_index("ags")
+    assert frame.loc[earlier, "period"] < period and frame.loc[earlier, "score"] > 0  # its newest score before
+    assert frame.loc[earlier, "missing_pillars"] == "demographic_dynamics"
+    assert pd.isna(frame.loc[never, "score"])
+    assert frame.loc[never, "missing_pillars"] == "commuting_potential, accessibility"
+    assert frame.loc[scored, "missing_pillars"] is None
+    assert (frame.loc[[earlier, never, scored], "ranking_period"] == period).all()
+
+
+def test_indicator_history_workbook_says_its_year_is_mostly_carried_forward(exported, snapshot_warehouse, tmp_path,
+                                                                            monkeypatch):
+    """On the Germany-wide build indicator_history.xlsx holds only 2023, 82 % carried forward, while the ranking
+    leads with 2021; the snapshot is alike (its 2023 is mostly carried forward, latest_ranking's period is 2021).
+    With the sheet limit lowered, the workbook's note says both."""
+    import openpyxl
+
+    monkeypatch.setattr(exports, "XLSX_ROW_LIMIT", 1_000)
+    with duckdb.connect(str(snapshot_warehouse), read_only=True) as con:
+        latest, total, carried = con.execute(
+            "SELECT period, count(*), count(*) FILTER (imputed) FROM indicator_history "
+            "WHERE period = (SELECT max(period) FROM indicator_history) GROUP BY period").fetchone()
+        ranking = con.execute("SELECT max(period) FROM latest_ranking").fetchone()[0]
+        assert carried * 2 > total and ranking < latest, "the snapshot no longer has a mostly carried-forward year"
+        rows = exports.write_view_xlsx(con, "indicator_history", tmp_path / "h.xlsx", exports.sources_rows(con))
+    assert rows == total
+    note = openpyxl.load_workbook(tmp_path / "h.xlsx")["Quellen und Lizenzen"]["A2"].value
+    assert f"nur das Jahr {latest}" in note
+    assert f"{carried:,} der {total:,} Zeilen des Jahres {latest}".replace(",", ".") in note
+    assert f"({round(100 * carried / total)} %) sind aus früheren Ständen fortgeschrieben" in note
+    assert f"Die Rangliste (latest_ranking) führt {ranking} als aktuelles Jahr" in note

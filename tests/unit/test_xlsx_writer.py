@@ -191,7 +191,7 @@ def test_pillars_units_and_headers_are_german_in_the_csv(tmp_path):
     target = tmp_path / "f.csv"
     exports.write_german_csv(con, "SELECT * FROM f", target)
     back = pd.read_csv(target, sep=";", decimal=",")
-    assert list(back.columns) == ["Säule", "Einheit", "Abstand Erreichbarkeit"]
+    assert list(back.columns) == ["Säule", "Einheit", "Abstand Erreichbarkeit (Vergleichsgemeinde − Gemeinde)"]
     assert back["Säule"].tolist() == ["Digitale Infrastruktur", "'=context"]  # unmapped: as it is, defused
     assert back["Einheit"].tolist() == ["% der Haushalte", "Minuten mit dem Pkw"]
 

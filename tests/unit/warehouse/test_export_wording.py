@@ -1,0 +1,102 @@
+"""What the German exports say about their numbers (review of the Germany-wide build of 5 December): the header of
+``imputed_share`` names the share of the score's weight, the peers' gaps carry the scores' decimals and say their
+sign."""
+
+from __future__ import annotations
+
+import duckdb
+import openpyxl
+import pandas as pd
+
+from indicators.catalogue import load_catalogue
+from warehouse import exports
+
+PILLARS = list(load_catalogue().pillars)
+
+
+def test_the_carried_forward_share_is_named_as_a_share_of_the_scores_weight():
+    """imputed_share is the share of the score's weight resting on carried-forward values (docs/data-dictionary.md),
+    not the share of the values carried forward ("Anteil fortgeschriebener Werte" said the latter)."""
+    header = exports.GERMAN_HEADERS["imputed_share"]
+    assert header.startswith("Gewichtsanteil fortgeschriebener Werte") and "Indexwert" in header, header
+    assert "(0–1)" in header
+
+
+def peers() -> pd.DataFrame:
+    """Two peer rows as peer_comparison holds them: gaps peer minus town, full precision, one of them float noise
+    where the two pillar scores are equal (Stadtsteinach and Dollnstein, Pendelpotenzial, on the full data)."""
+    return pd.DataFrame({
+        "ags": ["09477151", "09176123"], "peer_ags": ["09176123", "09477151"],
+        "score": [48.31, 48.05208333333334], "peer_score": [48.05208333333334, 48.31],
+        "gap_score": [-0.25791666666665947, 0.25791666666665947],
+        **{f"gap_{pillar}": [1.2345678, -1.2345678] for pillar in PILLARS},
+        "gap_commuting_potential": [-7.105427357601002e-15, 7.105427357601002e-15],
+    })
+
+
+def test_peer_gaps_have_the_decimals_of_the_scores_and_no_float_noise(tmp_path):
+    """peer_comparison.csv had "Abstand Pendelpotenzial" = -7,1054273576e-15 (twelve significant digits of a
+    difference that is zero): each gap is written with the published decimals of a score (score_decimals)."""
+    digits = load_catalogue().score_decimals
+    con = duckdb.connect()
+    con.register("p", peers())
+    exports.write_german_csv(con, "SELECT * FROM p", tmp_path / "p.csv")
+    back = pd.read_csv(tmp_path / "p.csv", sep=";", keep_default_na=False, dtype=str)
+    commuting = exports.GERMAN_HEADERS["gap_commuting_potential"]
+    assert back[commuting].tolist() == ["0,0", "0,0"]  # not -7,1054273576e-15, nor -0,0
+    for pillar in PILLARS:
+        if pillar != "commuting_potential":
+            assert back[exports.GERMAN_HEADERS[f"gap_{pillar}"]].tolist() == ["1,2", "-1,2"], pillar
+    for column in [exports.GERMAN_HEADERS["gap_score"]] + [exports.GERMAN_HEADERS[f"gap_{p}"] for p in PILLARS]:
+        assert all(len(text.split(",")[1]) == digits for text in back[column]), (column, back[column].tolist())
+    # the overall gap is the difference of the two scores as shown (48,1 - 48,3)
+    assert back[exports.GERMAN_HEADERS["gap_score"]].tolist() == ["-0,2", "0,2"]
+    exports.write_xlsx_query(con, "SELECT * FROM p", tmp_path / "p.xlsx", "T")
+    rows = list(openpyxl.load_workbook(tmp_path / "p.xlsx")["Daten"].iter_rows(values_only=True))
+    header, data = rows[0], rows[1:]
+    assert [row[header.index(commuting)] for row in data] == [0.0, 0.0]
+    assert [row[header.index(exports.GERMAN_HEADERS["gap_accessibility"])] for row in data] == [1.2, -1.2]
+
+
+def test_gap_headers_say_which_town_is_subtracted_from_which():
+    """peer_comparison's gaps are the peer's score minus the town's (warehouse/views.sql, indicators/peers.py): a
+    header "Abstand Erreichbarkeit" left the sign to guessing."""
+    for column in ["gap_score", *[f"gap_{pillar}" for pillar in PILLARS]]:
+        assert exports.GERMAN_HEADERS[column].endswith("(Vergleichsgemeinde − Gemeinde)"), column
+    assert exports.GERMAN_HEADERS["gap_accessibility"] == "Abstand Erreichbarkeit (Vergleichsgemeinde − Gemeinde)"
+
+
+def history(carried_in_latest: int, ranking_period: int | None):
+    """A view ``v`` of 12 rows over 2001-2003 (4 each) with ``carried_in_latest`` of 2003's rows carried forward,
+    and a latest_ranking of ``ranking_period`` (None: none)."""
+    con = duckdb.connect()
+    con.execute("CREATE VIEW v AS SELECT printf('%08d', i % 4) AS ags, 2001 + i // 4 AS period, i / 4 AS value, "
+                f"(i // 4 = 2 AND i % 4 < {carried_in_latest}) AS imputed FROM range(12) t(i)")
+    if ranking_period is not None:
+        con.execute(f"CREATE VIEW latest_ranking AS SELECT '00000001' AS ags, {ranking_period} AS period")
+    return con
+
+
+def test_a_workbook_cut_to_a_mostly_carried_forward_year_says_so(monkeypatch):
+    """indicator_history.xlsx holds only its latest period, on the Germany-wide build 2023, 82 % of whose rows are
+    carried forward while latest_ranking and the pages lead with 2021: the note named the year and nothing else."""
+    monkeypatch.setattr(exports, "XLSX_ROW_LIMIT", 9)
+    query, note = exports.xlsx_plan(history(3, 2002), "v")
+    assert query == "SELECT * FROM v WHERE period = 2003"  # the period chosen is the same
+    assert "nur das Jahr 2003" in note
+    assert "3 der 4 Zeilen des Jahres 2003 (75 %) sind aus früheren Ständen fortgeschrieben" in note
+    assert "Die Rangliste (latest_ranking) führt 2002 als aktuelles Jahr" in note
+
+
+def test_a_workbook_cut_to_a_year_of_its_own_data_adds_nothing(monkeypatch):
+    monkeypatch.setattr(exports, "XLSX_ROW_LIMIT", 9)
+    for con in (history(2, 2003), history(1, None)):  # half or less carried forward; the ranking's year or none
+        note = exports.xlsx_plan(con, "v")[1]
+        assert "nur das Jahr 2003" in note and "fortgeschrieben" not in note and "Rangliste" not in note, note
+
+
+def test_the_note_is_in_the_fingerprint(monkeypatch):
+    """The note names latest_ranking's period, another view's content: a new ranking period writes the workbook
+    again instead of linking the one with the old note."""
+    monkeypatch.setattr(exports, "XLSX_ROW_LIMIT", 9)
+    assert exports.view_fingerprint(history(3, 2002), "v", "") != exports.view_fingerprint(history(3, 2003), "v", "")
