@@ -718,9 +718,10 @@ def write_xlsx_query(con: duckdb.DuckDBPyConnection, query: str, target: Path, t
 
 XLSX_BLOCK_ROWS = 5_000  # rows fetched from DuckDB at a time (~6 MiB of row XML): bounds the memory
 # Keys: text format "@"; decimals "#,##0.0##" (German Excel shows 1.234,5); whole numbers (years, ranks)
-# General, so a year is not shown as "2.021"; dates and times as serial days with a German format.
+# General, so a year is not shown as "2.021"; dates and times as serial days with a German format. Times to the
+# second: a publish time is stored in whole seconds, and the one shown must find its publish in the *_as_of macros.
 CELL_FORMATS = {"key": {"num_format": "@"}, "decimal": {"num_format": "#,##0.0##"},
-                "date": {"num_format": "DD.MM.YYYY"}, "time": {"num_format": "DD.MM.YYYY HH:MM"}}
+                "date": {"num_format": "DD.MM.YYYY"}, "time": {"num_format": "DD.MM.YYYY HH:MM:SS"}}
 ROW = "\x01"  # placeholder for the row number in the cell references, filled in per row in Python
 INFINITE = "\x02"  # marks a cell holding ±infinity, which Excel cannot store: an error naming row and column
 

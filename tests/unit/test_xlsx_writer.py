@@ -49,7 +49,7 @@ def test_every_kind_keeps_its_type_and_missing_values_stay_empty(tmp_path):
     assert rows[1][7] == "a, b"
     sheet = book["Daten"]
     assert sheet["A2"].number_format == "@" and sheet["C2"].number_format == "#,##0.0##"
-    assert sheet["E2"].number_format == "DD.MM.YYYY" and sheet["F2"].number_format == "DD.MM.YYYY HH:MM"
+    assert sheet["E2"].number_format == "DD.MM.YYYY" and sheet["F2"].number_format == "DD.MM.YYYY HH:MM:SS"
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:H4"
 
 
