@@ -174,7 +174,8 @@ def overview(latest: dict | None, history: list[dict], dates: DataDates,
 
 def rank_outside_band(row: dict) -> bool:
     """True when the published rank lies outside the town's own 5-95 % rank band: the draws rank it elsewhere
-    (in 2018 94 towns Germany-wide, mostly by filling gaps from later years), so the page must say that the rank shown
+    (Germany-wide mostly in 2018, by filling gaps from later years; ``rank < rank_p05 OR rank > rank_p95`` of
+    readiness_index counts them), so the page and the Indexverlauf download must say that the rank shown
     depends strongly on the method's choices rather than leave the two numbers contradicting each other."""
     rank, low, high = row.get("rank"), row.get("rank_p05"), row.get("rank_p95")
     if any(v is None or is_missing(v) for v in (rank, low, high)):

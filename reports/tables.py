@@ -21,6 +21,10 @@ def _yes(value) -> str:
     return "ja" if value else "nein"
 
 
+def _has_band(row: dict) -> bool:
+    return all(row.get(k) is not None for k in ("rank", "rank_p05", "rank_p95"))
+
+
 def _elsewhere_de(row: dict, context: dict) -> str:
     """The page's note for an indicator without a value in the headline period (reports.context.indicator_sections)."""
     period = context["indicators_period"]
@@ -39,6 +43,8 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Indexwert": published_score(r["score"]), "Band 5 %": published_score(r["score_p05"]),
             "Band 95 %": published_score(r["score_p95"]), "Rang": r["rank"],
             "Rangband 5 %": rank_shown(r["rank_p05"]), "Rangband 95 %": rank_shown(r["rank_p95"]),
+            # the page's "Rang außerhalb" (reports.context.rank_outside_band); empty where there is no rank or band
+            "Rang außerhalb des Rangbands": _yes(r["outside_band"]) if _has_band(r) else None,
             "verglichene Städte": r["compared_towns"],
             "Anteil fortgeschriebener Werte (%)": None if r["imputed_share"] is None else 100 * r["imputed_share"],
             "vorläufig": _yes(r["provisional"]), "Datenstand": r["data_dates"],

@@ -189,3 +189,33 @@ def test_a_pillar_whose_values_are_not_scored_says_so_not_that_data_are_missing(
     reasons = {r["pillar"]: r["reason"] for r in pillar_rows(latest, None, excluded)}
     assert reasons["demographic_dynamics"] == f"{reason}; ohne diese Säule gibt es keinen Gesamtwert"
     assert reasons["commuting_potential"] == "keine Daten für diesen Zeitraum; ohne diese Säule gibt es keinen Gesamtwert"
+
+
+def history_context(history: list[dict]) -> dict:
+    """The context of a town page with only its history filled: what reports.tables.town_tables reads."""
+    from reports.context import DataDates, history_section
+
+    return {"town": {"ags": "14729040", "name": "Böhlen"},
+            "history": history_section(history, DataDates([]), "14729040"),
+            "pillars": [], "drivers": [], "indicators": [], "indicators_elsewhere": [], "indicators_period": None,
+            "peers": [], "commuting": {"rows": []}, "coworking": {"rows": []}, "mobile": {"rows": []}}
+
+
+def indexverlauf(context: dict) -> list[dict]:
+    from reports.downloads import Table
+    from reports.tables import town_tables
+
+    tables = town_tables(context, [], Table("datenstand", "Datenstand", []))
+    return next(t for t in tables if t.key == "indexverlauf").rows
+
+
+def test_the_indexverlauf_download_says_which_rank_lies_outside_its_band():
+    """The page flags a rank outside its own 5-95 % band ("Rang außerhalb"); the download had no such column
+    (review of 5 December 2026: 90 ranks of 2018 Germany-wide)."""
+    base = {"score": 50.0, "score_p05": 45.0, "score_p95": 55.0, "compared_towns": 3175, "imputed_share": 0.25,
+            "provisional": False, "missing_pillars": None}
+    history = [{**base, "period": 2018, "rank": 38, "rank_p05": 40.0, "rank_p95": 493.0},
+               {**base, "period": 2021, "rank": 7, "rank_p05": 7.0, "rank_p95": 19.0},
+               {**base, "period": 2023, "score": None, "rank": None, "rank_p05": None, "rank_p95": None}]
+    rows = indexverlauf(history_context(history))
+    assert [r["Rang außerhalb des Rangbands"] for r in rows] == ["ja", "nein", None]
