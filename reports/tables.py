@@ -47,7 +47,9 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Rang außerhalb des Rangbands": _yes(r["outside_band"]) if _has_band(r) else None,
             "verglichene Städte": r["compared_towns"],
             "Anteil fortgeschriebener Werte (%)": None if r["imputed_share"] is None else 100 * r["imputed_share"],
-            "vorläufig": _yes(r["provisional"]), "Datenstand": r["data_dates"],
+            "vorläufig": _yes(r["provisional"]),
+            # the score rests on other indicators than the headline year's (reports.context.composition_de)
+            "Vergleichbarkeit": r["composition_de"] or None, "Datenstand": r["data_dates"],
             "fehlende Säulen": ", ".join(r["missing"]) or None} for r in context["history"]["rows"]]),
         Table("saeulen", "Säulen", [{
             "Jahr": context["summary"]["period"], "Säule": p["label"], "Wert (0–100)": p["value"],

@@ -4,6 +4,8 @@ own band said in words. Found by an audit of the pilot pages (3 December 2026)."
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from reports.context import _carried_de, indicator_sections, rank_outside_band
@@ -219,3 +221,76 @@ def test_the_indexverlauf_download_says_which_rank_lies_outside_its_band():
                {**base, "period": 2023, "score": None, "rank": None, "rank_p05": None, "rank_p95": None}]
     rows = indexverlauf(history_context(history))
     assert [r["Rang außerhalb des Rangbands"] for r in rows] == ["ja", "nein", None]
+
+
+# Freiburg (Elbe) 03359018 (review of 5 December 2026): 2018 has no car times (they start in 2020) but the 5-year
+# population change (which ends after 2018); its 60.4 stood beside 2021's 51.2 as one series.
+DIGITAL = "broadband_100_coverage,fibre_coverage,gigabit_coverage"
+COMMUTING = "long_distance_commuter_share,out_commuter_share"
+TRANSIT = "transit_stop_distance,transit_stop_within_1km_share"
+SCORED_2018 = f"{DIGITAL},{COMMUTING},population_change_10y,population_change_5y,{TRANSIT}"
+SCORED_2021 = (f"{DIGITAL},ic_ice_station_car_minutes,{COMMUTING},oberzentrum_car_minutes,population_change_10y,"
+               f"{TRANSIT}")
+
+
+def freiburg_history() -> tuple[list[dict], list[dict]]:
+    base = {"score_p05": 45.0, "score_p95": 55.0, "compared_towns": 3226, "imputed_share": 0.25, "provisional": False,
+            "missing_pillars": None, "omitted_pillars": "local_work_infrastructure", "rank": 357, "rank_p05": 178.0,
+            "rank_p95": 1303.7}
+    history = [{**base, "period": 2018, "score": 60.4}, {**base, "period": 2020, "score": 55.0},
+               {**base, "period": 2021, "score": 51.2}, {**base, "period": 2022, "score": 51.2, "provisional": True}]
+    scored = [{"period": 2018, "indicators": SCORED_2018},
+              {"period": 2020, "indicators": SCORED_2021.replace("population_change_10y,", "")},
+              {"period": 2021, "indicators": SCORED_2021}, {"period": 2022, "indicators": SCORED_2021}]
+    return history, scored
+
+
+def test_a_year_whose_score_rests_on_other_indicators_is_marked_not_comparable():
+    from reports.context import DataDates, history_section
+
+    history, scored = freiburg_history()
+    section = history_section(history, DataDates([]), "03359018", scored, 2021)
+    notes = {r["period"]: r["composition_de"] for r in section["rows"]}
+    assert notes == {
+        2018: "nicht vergleichbar mit 2021: Demografische Dynamik zusätzlich mit Bevölkerungsentwicklung, ca. 5 Jahre; "
+              "Erreichbarkeit ohne Pkw-Fahrzeit zum nächsten IC/ICE-Bahnhof und Pkw-Fahrzeit zum nächsten Oberzentrum",
+        2020: "nicht vergleichbar mit 2021: Demografische Dynamik ohne Bevölkerungsentwicklung, ca. 10 Jahre",
+        2021: "", 2022: ""}
+    assert [r["period"] for r in section["not_comparable"]] == [2018, 2020]
+    assert section["reference_period"] == 2021
+    # the download says it too
+    context = history_context(history)
+    context["history"] = section
+    assert [r["Vergleichbarkeit"] for r in indexverlauf(context)] == [notes[2018], notes[2020], None, None]
+
+
+def test_the_history_chart_does_not_join_years_of_different_indicators():
+    from reports.context import DataDates, history_section
+
+    history, scored = freiburg_history()
+    joined = history_section(history, DataDates([]), "03359018")["chart"]
+    apart = history_section(history, DataDates([]), "03359018", scored, 2021)["chart"]
+    segments = re.compile(r'<line [^>]*stroke-width="1.8"')  # the score line's segments (legend ones included)
+    assert len(segments.findall(joined)) - len(segments.findall(apart)) == 2  # 2018-2020 and 2020-2021
+    assert "andere Indikatoren" in apart and "andere Indikatoren" not in joined
+
+
+def test_a_change_across_other_indicators_gives_the_composition_effect():
+    from reports.context import drivers
+
+    common = {"ags": "03359018", "period_from": 2018, "period_to": 2021, "score_from": 60.414286,
+              "score_to": 51.227976, "pillar": "accessibility"}
+    rows = [{**common, "indicator_id": "composition", "label": None, "pillar": None, "contribution": -15.376406,
+             "value_from": None, "value_to": None},
+            {**common, "indicator_id": "gigabit_coverage", "label": "Gigabit", "contribution": 4.410833,
+             "value_from": 4.0, "value_to": 56.93},
+            {**common, "indicator_id": "ic_ice_station_car_minutes", "label": "IC", "contribution": None,
+             "value_from": None, "value_to": 65.27},
+            {**common, "indicator_id": "population_change_5y", "label": "Bevölkerungsentwicklung, ca. 5 Jahre (% pro Jahr)",
+             "contribution": None, "value_from": 1.0832, "value_to": None}]
+    change = drivers(rows)[0]
+    assert change["composition"] == -15.376406
+    assert change["entered"] == ["Pkw-Fahrzeit zum nächsten IC/ICE-Bahnhof"]
+    assert change["left"] == ["Bevölkerungsentwicklung, ca. 5 Jahre"]
+    same = drivers([{**rows[1], "period_from": 2021, "period_to": 2022}])[0]
+    assert (same["composition"], same["entered"], same["left"]) == (None, [], [])
