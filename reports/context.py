@@ -270,6 +270,8 @@ def history_section(history: list[dict], dates: DataDates, ags: str, scored: lis
     for source in history:
         row = {c: source[c] for c in HISTORY_COLUMNS}
         row["provisional"] = bool(row["provisional"]) if row["provisional"] is not None else False
+        if row["score"] is None:  # a year without a score has no carried-forward share of it (Mölln 2019 showed 33 %)
+            row["imputed_share"] = None
         row["data_dates"] = dates(row["period"])
         row["outside_band"] = rank_outside_band(row)
         own = sets.get(row["period"]) if row["score"] is not None else None

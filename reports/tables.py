@@ -177,4 +177,6 @@ def index_table(rows: list[dict]) -> Table:
         "Einwohner": r["population"], "Jahr": r["period"], "Indexwert": published_score(r["score"]),
         "Rang": r["rank"],
         "Rang geteilt mit (weitere Gemeinden)": None if r["rank"] is None else (r["tied_towns"] or 1) - 1,
-        "Pilotstadt": _yes(r["is_pilot"])} for r in rows])
+        "Pilotstadt": _yes(r["is_pilot"]),
+        # a town of the reference group without a score in the year: why (reports.build.unscored_de)
+        "Hinweis": f"ohne Indexwert: {r['unscored_de']}" if r.get("unscored_de") else None} for r in rows])

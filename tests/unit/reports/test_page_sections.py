@@ -294,3 +294,15 @@ def test_a_change_across_other_indicators_gives_the_composition_effect():
     assert change["left"] == ["Bevölkerungsentwicklung, ca. 5 Jahre"]
     same = drivers([{**rows[1], "period_from": 2021, "period_to": 2022}])[0]
     assert (same["composition"], same["entered"], same["left"]) == (None, [], [])
+
+
+def test_a_year_without_a_score_shows_no_carried_forward_share():
+    """Mölln 2019 and 2020 have no score, yet the history showed 33 % and 50 % carried forward (review of
+    5 December 2026): a share of the inputs of a score that does not exist."""
+    base = {"score_p05": None, "score_p95": None, "compared_towns": 0, "provisional": False, "rank": None,
+            "rank_p05": None, "rank_p95": None}
+    history = [{**base, "period": 2019, "score": None, "imputed_share": 1 / 3, "missing_pillars": "demographic_dynamics"},
+               {**base, "period": 2021, "score": 70.2, "imputed_share": 0.5, "missing_pillars": None}]
+    context = history_context(history)
+    assert [r["imputed_share"] for r in context["history"]["rows"]] == [None, 0.5]
+    assert [r["Anteil fortgeschriebener Werte (%)"] for r in indexverlauf(context)] == [None, 50.0]
