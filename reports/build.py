@@ -26,6 +26,7 @@ import markupsafe
 # a private name of the pinned MarkupSafe 3.0 (an upgrade without it fails here, at import)
 from markupsafe import _escape_inner as escape_text
 
+from indicators import flags
 from reports import charts
 from reports.context import data_dates, headline_row, indicator_rows, pillar_chart, records, town_context, town_row
 from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context, load_spaces, ranking_context, ranking_table
@@ -538,22 +539,29 @@ class Renderer:
         name in German order (ä as a, ß as ss); pilots are marked, not moved. ``town_pages``: the names of
         the town pages to link (None: those in ``out_dir`` now)."""
         latest = self.data.index[self.data.index["period"] == self.data.latest_period]
-        latest = latest.set_index("ags")[["period", "score", "rank", "tied_towns"]]
-        towns = self.data.towns[["ags", "name", "kreis_ags", "kreis_name", "land", "population", "is_pilot"]]
+        latest = latest.set_index("ags")[["period", "score", "rank", "tied_towns", "missing_pillars"]]
+        towns = self.data.towns[["ags", "name", "kreis_ags", "kreis_name", "land", "population", "is_pilot",
+                                 "in_reference_group"]]
         frame = towns.join(latest)
         frame["order"] = frame["rank"].astype("Float64").fillna(float("inf"))
+        # the reference group's towns without a score in the published year in a group of their own, after the
+        # ranked ones: among "alle übrigen Gemeinden" they read as towns outside the group (review of 5 December)
+        frame["unscored"] = (frame["in_reference_group"].fillna(False).astype(bool) & frame["score"].isna()).map(
+            {True: 0, False: 1})
         frame["name_key"] = frame["name"].map(german_sort_key)
-        frame = frame.sort_values(["order", "name_key"]).drop(columns=["order", "name_key"])
+        frame = frame.sort_values(["order", "unscored", "name_key"]).drop(columns=["order", "name_key"])
         pages = set(_town_pages(out_dir)) if town_pages is None else town_pages
         rows = records(frame)
         for row in rows:
             row["has_page"] = f"{row['ags']}.html" in pages
+            row["unscored_de"] = unscored_de(row, self.data.latest_period) if row.pop("unscored") == 0 else None
         # German collation precomputed for the sort script (the browser's own order may differ)
         by_name = sorted(range(len(rows)), key=lambda i: german_sort_key(rows[i]["name"]))
         for order, i in enumerate(by_name):
             rows[i]["name_order"] = order
         downloads = write_downloads(out_dir, "index", [index_table(rows)])
-        return self._render("index.html.j2", {"rows": rows, "downloads": downloads})
+        return self._render("index.html.j2", {"rows": rows, "downloads": downloads,
+                                              "unscored": [r for r in rows if r["unscored_de"]]})
 
     def ranking(self, out_dir: Path, town_pages: set[str] | None = None) -> str:
         """Germany-wide ranking of the small towns with the largest coworking gap (view coworking_gap_ranking);
@@ -581,6 +589,13 @@ class Renderer:
                                      zip(summary["source_id"], summary["attribution"], summary["vintage"])]
         rows = records(summary)
         return sorted(rows, key=lambda r: german_sort_key(r["label"]))
+
+
+def unscored_de(row: dict, period) -> str:
+    """Why a town of the reference group has no score in ``period`` (its index row's missing pillars): 'kein
+    bewertbarer Wert für Pendelpotenzial und Erreichbarkeit'; 'kein Indexwert' without a row or a reason."""
+    missing = [pillar_label(p) for p in flags.pillar_ids(row.get("missing_pillars"))]
+    return f"kein bewertbarer Wert für {de_list(missing)}" if missing else "kein Indexwert"
 
 
 def town_summary(data: ReportData, ags: str, period_values=None) -> dict:

@@ -20,6 +20,7 @@ PILOT_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9
 SCORE_COLOUR = "#1b6ca8"
 GRID_COLOUR = "#dddddd"
 PROVISIONAL_LABEL = "vorläufig/fortgeschrieben (hohl, gestrichelt)"
+BREAK_LABEL = "andere Indikatoren (nicht verbunden)"
 
 
 class Frame:
@@ -71,16 +72,32 @@ def _flags(history, column: str) -> list[bool]:
     return [bool(v) if not pd.isna(v) else False for v in history[column]]
 
 
-def _runs(valid: list[bool]) -> list[list[int]]:
-    """Consecutive indices where ``valid`` is true (a missing value breaks a line or band, as in a plot)."""
+def _runs(valid: list[bool], breaks: list[bool] | None = None) -> list[list[int]]:
+    """Consecutive indices where ``valid`` is true (a missing value breaks a line or band, as in a plot); a true
+    ``breaks[i]`` starts a new run at i (two years of different indicators are not joined)."""
     runs, current = [], []
     for i, ok in enumerate(valid):
+        if ok and current and breaks and breaks[i]:
+            runs.append(current)
+            current = []
         if ok:
             current.append(i)
         elif current:
             runs.append(current)
             current = []
     return runs + ([current] if current else [])
+
+
+def _basis_breaks(history) -> list[bool]:
+    """True at a period whose score rests on other indicators than the previous scored period's (``basis``: the set
+    of indicators per period, None without a score; absent: no breaks)."""
+    if "basis" not in history:
+        return [False] * len(history["period"])
+    breaks, previous = [], None
+    for basis in history["basis"]:
+        breaks.append(basis is not None and previous is not None and basis != previous)
+        previous = basis if basis is not None else previous
+    return breaks
 
 
 def history_chart(history, prefix: str) -> str:
@@ -90,25 +107,29 @@ def history_chart(history, prefix: str) -> str:
     periods = [int(p) for p in history["period"]]
     score, low, high = (_floats(history[c]) for c in ("score", "score_p05", "score_p95"))
     provisional = _flags(history, "provisional")
+    breaks = _basis_breaks(history)
     frame = Frame(periods, left=48, top=30, width=580, height=210)
     parts = frame.axes(sorted(set(periods)))
-    parts += _band(frame, periods, low, high)
+    parts += _band(frame, periods, low, high, breaks)
     parts += _error_bars(frame, periods, score, low, high)
-    parts += _score_line(frame, periods, score, provisional, SCORE_COLOUR)
+    parts += _score_line(frame, periods, score, provisional, SCORE_COLOUR, breaks)
     shown_provisional = any(p and s is not None for p, s in zip(provisional, score))
     title = "Indexverlauf mit Unsicherheitsband" + (
-        "; vorläufige oder fortgeschriebene Jahre hohl und gestrichelt" if shown_provisional else "")
+        "; vorläufige oder fortgeschriebene Jahre hohl und gestrichelt" if shown_provisional else "") + (
+        "; Jahre mit anderen Indikatoren nicht verbunden" if any(breaks) else "")
     legend = [("band", "Unsicherheitsband (5–95 %)"), ("line", "Indexwert")]
     if shown_provisional:
         legend.append(("provisional", PROVISIONAL_LABEL))
     parts += _legend_row(legend, x=frame.left + 6, y=14)
+    if any(breaks):  # a row of its own below the years: beside the others it did not fit the width
+        parts += _legend_row([("break", BREAK_LABEL)], x=frame.left + 6, y=274)
     return _svg(640, 280, title, parts, prefix, font_size=11)
 
 
-def _band(frame: Frame, periods, low, high) -> list[str]:
-    """The 5–95 % band as one polygon per run of periods that have both bounds."""
+def _band(frame: Frame, periods, low, high, breaks: list[bool] | None = None) -> list[str]:
+    """The 5–95 % band as one polygon per run of periods that have both bounds (and the same indicators)."""
     parts = []
-    for run in _runs([lo is not None and hi is not None for lo, hi in zip(low, high)]):
+    for run in _runs([lo is not None and hi is not None for lo, hi in zip(low, high)], breaks):
         if len(run) < 2:
             continue  # a lone year has no neighbour to span a band with: its error bar shows the range
         upper = [f"{frame.x(periods[i]):.1f},{frame.y(high[i]):.1f}" for i in run]
@@ -128,10 +149,11 @@ def _error_bars(frame: Frame, periods, score, low, high) -> list[str]:
     return parts
 
 
-def _score_line(frame: Frame, periods, score, provisional, colour: str) -> list[str]:
-    """Line segments and markers; a segment touching a provisional period is dashed, its marker hollow."""
+def _score_line(frame: Frame, periods, score, provisional, colour: str, breaks: list[bool] | None = None) -> list[str]:
+    """Line segments and markers; a segment touching a provisional period is dashed, its marker hollow; none
+    where ``breaks`` says the indicators change."""
     parts = []
-    for run in _runs([s is not None for s in score]):
+    for run in _runs([s is not None for s in score], breaks):
         for a, b in zip(run, run[1:]):
             dash = ' stroke-dasharray="5 4"' if provisional[a] or provisional[b] else ""
             parts.append(f'<line x1="{frame.x(periods[a]):.1f}" y1="{frame.y(score[a]):.1f}" '
@@ -153,6 +175,10 @@ def _legend_row(items: list[tuple[str, str]], x: float, y: float) -> list[str]:
         if kind == "band":
             parts.append(f'<rect x="{x:.1f}" y="{y - 6:.1f}" width="16" height="9" fill="{SCORE_COLOUR}" '
                          'fill-opacity="0.18"/>')
+        elif kind == "break":  # two markers not joined
+            for cx in (x + 3, x + 13):
+                parts.append(f'<circle cx="{cx:.1f}" cy="{y - 2:.1f}" r="3" fill="{SCORE_COLOUR}" '
+                             f'stroke="{SCORE_COLOUR}" stroke-width="1.5"/>')
         else:
             dash, fill = (' stroke-dasharray="4 3"', "#ffffff") if kind == "provisional" else ("", SCORE_COLOUR)
             parts.append(f'<line x1="{x:.1f}" y1="{y - 2:.1f}" x2="{x + 16:.1f}" y2="{y - 2:.1f}" '

@@ -12,7 +12,7 @@ from indicators.bands import band_category
 from reports import charts
 from reports.data import ReportData
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, census_note, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
-                            attribution_label, data_date_line, de_number, flow_note, is_missing, not_scored_reasons,
+                            attribution_label, data_date_line, de_list, de_number, flow_note, is_missing, not_scored_reasons,
                             pillar_label, release_text, safe_url, score_gap, shown_number, source_label, unit_label,
                             vintage_label)
 from reports.maps import COWORKING_RADIUS_M, TownGeometries, town_map
@@ -63,7 +63,8 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
         "town": town,
         "overview": overview(headline, history, dates, excluded),
         "summary": summary(pillars, peers, headline["period"] if headline else None),
-        "history": history_section(history, dates, ags),
+        "history": history_section(history, dates, ags, data.town_rows("scored", ags),
+                                   headline["period"] if headline else None),
         "pillars": pillars,
         "drivers": drivers(data.town_rows("contributions", ags)),
         **indicator_sections(indicator_rows(indicators, data, town), headline),
@@ -174,7 +175,8 @@ def overview(latest: dict | None, history: list[dict], dates: DataDates,
 
 def rank_outside_band(row: dict) -> bool:
     """True when the published rank lies outside the town's own 5-95 % rank band: the draws rank it elsewhere
-    (in 2018 94 towns Germany-wide, mostly by filling gaps from later years), so the page must say that the rank shown
+    (Germany-wide mostly in 2018, by filling gaps from later years; ``rank < rank_p05 OR rank > rank_p95`` of
+    readiness_index counts them), so the page and the Indexverlauf download must say that the rank shown
     depends strongly on the method's choices rather than leave the two numbers contradicting each other."""
     rank, low, high = row.get("rank"), row.get("rank_p05"), row.get("rank_p95")
     if any(v is None or is_missing(v) for v in (rank, low, high)):
@@ -217,24 +219,75 @@ HISTORY_COLUMNS = ["period", "score", "score_p05", "score_p95", "rank", "rank_p0
                    "compared_towns", "imputed_share", "provisional"]
 
 
-def history_section(history: list[dict], dates: DataDates, ags: str) -> dict:
+def scored_indicators(scored: list[dict], history: list[dict]) -> dict[int, frozenset]:
+    """Per scored index period of a town the indicators its score rests on: the values the index can score
+    (``scored``: reports/data.py SCORED_INDICATORS rows, period and sorted ids as text) without those of a pillar
+    the row omits (``omitted_pillars``)."""
+    omitted = {r["period"]: set(flags.pillar_ids(r.get("omitted_pillars"))) for r in history if r["score"] is not None}
+    return {row["period"]: frozenset(i for i in row["indicators"].split(",")
+                                     if i in CATALOGUE.indicators and CATALOGUE.indicators[i].pillar
+                                     not in omitted[row["period"]])
+            for row in scored if row["period"] in omitted and row["indicators"]}
+
+
+def _short_label(indicator_id: str) -> str:
+    """An indicator's label without a unit in brackets at its end ('Bevölkerungsentwicklung, ca. 5 Jahre')."""
+    indicator = CATALOGUE.indicators[indicator_id]
+    label, unit = indicator.label, f" ({unit_label(indicator.unit)})"
+    return label[:-len(unit)] if label.endswith(unit) else label
+
+
+def composition_de(own: frozenset, reference: frozenset, year) -> str:
+    """Which indicators a year's score has other than that of ``year`` (the page's headline), per pillar:
+    'nicht vergleichbar mit 2021: Erreichbarkeit ohne Pkw-Fahrzeit zum nächsten IC/ICE-Bahnhof und Pkw-Fahrzeit
+    zum nächsten Oberzentrum; Demografische Dynamik zusätzlich mit Bevölkerungsentwicklung, ca. 5 Jahre'; '' when
+    the sets are the same."""
+    order = list(CATALOGUE.indicators)
+    parts = []
+    for pillar in PILLARS:
+        def of(ids):
+            return [_short_label(i) for i in sorted(ids, key=order.index) if CATALOGUE.indicators[i].pillar == pillar]
+        gone, extra = of(reference - own), of(own - reference)
+        words = ([f"ohne {de_list(gone)}"] if gone else []) + ([f"zusätzlich mit {de_list(extra)}"] if extra else [])
+        if words:
+            parts.append(f"{pillar_label(pillar)} {', '.join(words)}")
+    return f"nicht vergleichbar mit {year}: " + "; ".join(parts) if parts else ""
+
+
+def history_section(history: list[dict], dates: DataDates, ags: str, scored: list[dict] | None = None,
+                    headline_period=None) -> dict:
     """The history table and chart; provisional periods (mostly carried-forward data) are flagged in
-    the columns passed to the chart (``provisional``, missing = False) and in the table."""
+    the columns passed to the chart (``provisional``, missing = False) and in the table.
+
+    A scored year whose score rests on other indicators than that of ``headline_period`` (else the newest scored
+    year) says which (``composition_de``; ``scored``: the town's SCORED_INDICATORS rows): 2018's accessibility has no
+    car times, which start in 2020, and a fall from 2018 to 2021 was read as a decline (review of 5 December 2026).
+    The chart does not join two years of different indicators."""
+    sets = scored_indicators(scored or [], history)
+    scored_periods = [r["period"] for r in history if r["score"] is not None]
+    reference = headline_period if headline_period in sets else (scored_periods[-1] if scored_periods else None)
     rows = []
     for source in history:
         row = {c: source[c] for c in HISTORY_COLUMNS}
         row["provisional"] = bool(row["provisional"]) if row["provisional"] is not None else False
+        if row["score"] is None:  # a year without a score has no carried-forward share of it (Mölln 2019 showed 33 %)
+            row["imputed_share"] = None
         row["data_dates"] = dates(row["period"])
         row["outside_band"] = rank_outside_band(row)
+        own = sets.get(row["period"]) if row["score"] is not None else None
+        row["basis"] = own  # the chart joins only years of the same indicators
+        row["composition_de"] = (composition_de(own, sets[reference], reference)
+                                 if own is not None and reference in sets and row["period"] != reference else "")
         # why a year has no score: the required pillars without data (readiness_index.missing_pillars)
         row["missing"] = [] if row["score"] is not None else [
             pillar_label(p) for p in flags.pillar_ids(source.get("missing_pillars"))]
         rows.append(row)
-    columns = {c: [r[c] for r in rows] for c in ("period", "score", "score_p05", "score_p95", "provisional")}
+    columns = {c: [r[c] for r in rows] for c in ("period", "score", "score_p05", "score_p95", "provisional", "basis")}
     has_scores = any(r["score"] is not None for r in rows)
     chart = charts.history_chart(columns, f"hist-{ags}") if has_scores else None
     return {"rows": rows, "chart": chart, "any_provisional": any(columns["provisional"]),
-            "any_outside_band": any(r["outside_band"] for r in rows), "unscored": unscored_years(rows)}
+            "any_outside_band": any(r["outside_band"] for r in rows), "unscored": unscored_years(rows),
+            "reference_period": reference, "not_comparable": [r for r in rows if r["composition_de"]]}
 
 
 def unscored_years(rows: list[dict]) -> list[dict]:
@@ -297,11 +350,21 @@ def _change(rows: list[dict], key: str) -> dict:
         row["marks_from_de"] = _value_marks(row, "from")
         row["marks_to_de"] = _value_marks(row, "to")
     first = rows[0]
+    # the set of indicators changed: the 'composition' row holds that effect (indicators/contributions.py); the
+    # indicators with a value in one year only are the ones that entered or left
+    composition = [r["contribution"] for r in rows if r["indicator_id"] == "composition" and r["contribution"] is not None]
+    def named(r):
+        return _short_label(r["indicator_id"]) if r["indicator_id"] in CATALOGUE.indicators else r["label"]
+    entered = [named(r) for r in rows if r["indicator_id"] != "composition" and r.get("value_from") is None
+               and r.get("value_to") is not None]
+    left = [named(r) for r in rows if r["indicator_id"] != "composition" and r.get("value_from") is not None
+            and r.get("value_to") is None]
     chart = charts.diverging_chart([(r["label"], r["contribution"]) for r in rows], "Beiträge zur Veränderung")
     return {"key": key, "rows": rows, "chart": chart, "period_from": first["period_from"],
             "period_to": first["period_to"], "score_from": first["score_from"], "score_to": first["score_to"],
             "change": score_gap(first["score_to"], first["score_from"]),  # as the two scores beside it show it
-            "exact_change": first["score_to"] - first["score_from"]}  # what the contributions add up to
+            "exact_change": first["score_to"] - first["score_from"],  # what the contributions add up to
+            "composition": sum(composition) if composition else None, "entered": entered, "left": left}
 
 
 def _value_marks(row: dict, end: str) -> str:

@@ -103,6 +103,18 @@ SELECT x.* FROM ({_INDICATOR_VALUES}) x SEMI JOIN chosen c USING (ags, indicator
 PERIOD_INDICATORS = _INDICATOR_VALUES + """
 WHERE v.period = $period AND v.ags IN (SELECT unnest($towns))"""
 
+# Per town and index period the indicators the index can score (a value in one of the pillars without an
+# excluded_reason, as indicators/compute.py reads them), as one sorted text ('fibre_coverage,gigabit_coverage,...'):
+# a year whose score rests on another set than the headline year's is marked not comparable (the 2018 accessibility
+# without the car times that start in 2020; review of 5 December 2026). The indicators of a pillar the row omits
+# are taken out per row (reports.context.scored_indicators).
+SCORED_INDICATORS = """
+SELECT v.ags, v.period, string_agg(v.indicator_id, ',' ORDER BY v.indicator_id) AS indicators
+FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
+WHERE v.excluded_reason IS NULL AND list_contains($pillars, c.pillar)
+  AND (v.ags, v.period) IN (SELECT (ags, period) FROM readiness_index WHERE method_version = $mv)
+GROUP BY v.ags, v.period ORDER BY v.ags, v.period"""
+
 PEERS = f"""
 SELECT p.ags, p.peer_ags, m.name AS peer_name, m.kreis_name AS peer_kreis, p.similarity, p.rank, p.period,
        p.score, p.peer_score, p.gap_score, {", ".join(f"p.gap_{p}" for p in PILLARS)}
@@ -131,11 +143,16 @@ INPUT_DATES = """
 SELECT ags, period, pillar, source_id, oldest_reference_date AS reference_date, carried_forward, inputs
 FROM index_data_dates ORDER BY ags, period, pillar, source_id"""
 
-# Median of each indicator over the reference group, per period: the "Vergleichsgruppe" reference value.
+# Median of each indicator over the reference group, per period: the "Vergleichsgruppe" reference value. Over the
+# values the index uses (excluded_reason NULL) and the context indicators' values (excluded_reason
+# 'context_indicator', indicators/flags.py: outside the index, shown as context), not over those the index leaves
+# out: with them the 2018 median of population_change_10y was -0.2807 instead of -0.2865 (74 values computed across
+# a territorial change, up to +40.5 %/yr; Germany-wide, review of 5 December 2026).
 GROUP_MEDIANS = """
 SELECT v.indicator_id, v.period, median(v.value) AS median, count(*) AS towns
 FROM indicator_values v JOIN municipalities m USING (ags)
-WHERE m.in_reference_group GROUP BY ALL"""
+WHERE m.in_reference_group AND (v.excluded_reason IS NULL OR v.excluded_reason = 'context_indicator')
+GROUP BY ALL"""
 
 # Kreis, Land and Bund rows of the publishers for the measures the indicators observe directly.
 REFERENCE_VALUES = """
@@ -186,7 +203,7 @@ class ReportData:
     mobile_kreis: pd.DataFrame     # kreis_ags, vintage, reference_date, measure, value (Mobilfunk-Monitoring)
     group_medians: pd.DataFrame    # indicator_id, period, median, towns (reference group)
     references: dict               # (indicator_id, level, ags) -> (reference dates, values), sorted by date
-    by_town: dict[str, TownSplit]    # per-town rows of index, indicators, contributions, peers, input dates
+    by_town: dict[str, TownSplit]    # per-town rows of index, indicators, contributions, peers, input dates, scored
     flows_by_kreis: dict[str, pd.DataFrame]
     # sections and lookups computed once per run (per Kreis, name per AGS): not data, not hashed by the page keys
     memo: dict = field(default_factory=dict, repr=False)
@@ -426,7 +443,7 @@ def load(published: Path) -> ReportData:
             "contributions": (CONTRIBUTIONS, {"mv": mv}),
             "index": (f"SELECT {', '.join(INDEX_COLUMNS)}, {TIED_TOWNS} FROM readiness_index "
                       "WHERE method_version = $mv ORDER BY ags, period", {"mv": mv}),
-            "peers": (PEERS, None), "flows": (FLOWS, None), "towns": (MUNICIPALITIES, None), "releases": (RELEASES, None),
+            "scored": (SCORED_INDICATORS, {"pillars": PILLARS, "mv": mv}), "peers": (PEERS, None), "flows": (FLOWS, None), "towns": (MUNICIPALITIES, None), "releases": (RELEASES, None),
             "geometries": (GEOMETRIES, None), "coworking": (COWORKING, None),
             "coworking_gap": ("SELECT * FROM coworking_gap", None),
             "gap_inputs": ("""SELECT 'survey' AS kind, CAST(s AS VARCHAR) AS row FROM local_survey_results s
@@ -453,7 +470,7 @@ def load(published: Path) -> ReportData:
             kreis_commuting=got["kreis_commuting"], mobile_kreis=got["mobile_kreis"], kreise=got["kreise"],
             group_medians=got["group_medians"], references=_reference_values(con),
             by_town={kind: TownSplit(got[kind], "ags")
-                     for kind in ("index", "indicators", "contributions", "peers", "input_dates")},
+                     for kind in ("index", "indicators", "contributions", "peers", "input_dates", "scored")},
             flows_by_kreis=_split(got["flows"], "home_kreis"),
         )
     return data

@@ -21,6 +21,10 @@ def _yes(value) -> str:
     return "ja" if value else "nein"
 
 
+def _has_band(row: dict) -> bool:
+    return all(row.get(k) is not None for k in ("rank", "rank_p05", "rank_p95"))
+
+
 def _elsewhere_de(row: dict, context: dict) -> str:
     """The page's note for an indicator without a value in the headline period (reports.context.indicator_sections)."""
     period = context["indicators_period"]
@@ -39,9 +43,13 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Indexwert": published_score(r["score"]), "Band 5 %": published_score(r["score_p05"]),
             "Band 95 %": published_score(r["score_p95"]), "Rang": r["rank"],
             "Rangband 5 %": rank_shown(r["rank_p05"]), "Rangband 95 %": rank_shown(r["rank_p95"]),
+            # the page's "Rang außerhalb" (reports.context.rank_outside_band); empty where there is no rank or band
+            "Rang außerhalb des Rangbands": _yes(r["outside_band"]) if _has_band(r) else None,
             "verglichene Städte": r["compared_towns"],
             "Anteil fortgeschriebener Werte (%)": None if r["imputed_share"] is None else 100 * r["imputed_share"],
-            "vorläufig": _yes(r["provisional"]), "Datenstand": r["data_dates"],
+            "vorläufig": _yes(r["provisional"]),
+            # the score rests on other indicators than the headline year's (reports.context.composition_de)
+            "Vergleichbarkeit": r["composition_de"] or None, "Datenstand": r["data_dates"],
             "fehlende Säulen": ", ".join(r["missing"]) or None} for r in context["history"]["rows"]]),
         Table("saeulen", "Säulen", [{
             "Jahr": context["summary"]["period"], "Säule": p["label"], "Wert (0–100)": p["value"],
@@ -169,4 +177,6 @@ def index_table(rows: list[dict]) -> Table:
         "Einwohner": r["population"], "Jahr": r["period"], "Indexwert": published_score(r["score"]),
         "Rang": r["rank"],
         "Rang geteilt mit (weitere Gemeinden)": None if r["rank"] is None else (r["tied_towns"] or 1) - 1,
-        "Pilotstadt": _yes(r["is_pilot"])} for r in rows])
+        "Pilotstadt": _yes(r["is_pilot"]),
+        # a town of the reference group without a score in the year: why (reports.build.unscored_de)
+        "Hinweis": f"ohne Indexwert: {r['unscored_de']}" if r.get("unscored_de") else None} for r in rows])

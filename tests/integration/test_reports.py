@@ -607,9 +607,15 @@ def test_index_lists_ranked_towns_first_in_german_order(pilot_reports, warehouse
     ranked = [a for a, in warehouse.execute("SELECT ags FROM latest_ranking ORDER BY rank, name").fetchall()]
     assert order[:len(ranked)] == ranked  # every ranked town above every unranked one
     names = dict(warehouse.execute("SELECT ags, name FROM municipalities").fetchall())
-    rest = [names[a] for a in order[len(ranked):]]
+    # then the reference group's towns without a score in the published year, then all others, each by name
+    unscored = {a for a, in warehouse.execute("""SELECT m.ags FROM municipalities m LEFT JOIN latest_ranking r
+        USING (ags) WHERE m.in_reference_group AND r.score IS NULL""").fetchall()}
+    after = order[len(ranked):]
+    assert set(after[:len(unscored)]) == unscored
     key = lambda n: n.lower().replace("ä", "a").replace("ö", "o").replace("ü", "u").replace("ß", "ss")
-    assert rest == sorted(rest, key=key)
+    for group in (after[:len(unscored)], after[len(unscored):]):
+        assert [names[a] for a in group] == sorted([names[a] for a in group], key=key)
+    rest = [names[a] for a in after]
     assert "Bäk" in rest and rest.index("Bäk") < rest.index("Buchhorst")
     # sorting by the score column sorts by the score as shown: towns sharing a rank have one sort value
     sort_value = dict(re.findall(r'<tr id="town-(\d{8})">.*?</td>.*?</td>.*?</td>.*?</td>\s*<td class="num" '
@@ -633,7 +639,7 @@ def test_comparison_page_of_the_five_pilots(snapshot_warehouse, warehouse, tmp_p
         assert f'href="{ags}.html"' in html
     assert "<svg" in section_html(html, "verlauf")
     median = warehouse.execute("""SELECT median(value) FROM indicator_values v JOIN municipalities m USING (ags)
-        WHERE m.in_reference_group AND indicator_id = 'gigabit_coverage'
+        WHERE m.in_reference_group AND indicator_id = 'gigabit_coverage' AND excluded_reason IS NULL
           AND period = (SELECT max(period) FROM latest_ranking)""").fetchone()[0]
     assert german(median, 2) in text["indicator-gigabit_coverage"]  # a share: the two decimals of its unit
     assert main(["compare", "Mölln", "--out", str(tmp_path)]) == 2
@@ -700,3 +706,44 @@ def test_a_change_across_the_census_and_a_carried_value_are_marked_in_the_driver
     row = drivers[drivers.index("Bevölkerungsentwicklung, ca. 10 Jahre"):]
     row = row[:row.index("</tr>")]
     assert f"fortgeschrieben aus {reference.year}" in row and "nach dem Zensus 2011" in row
+
+
+def unscored_moelln(snapshot_warehouse, tmp_path) -> Path:
+    """A copy of the snapshot in which Mölln has no score in any year (as Tangstedt Germany-wide)."""
+    copy = tmp_path / "unscored.duckdb"
+    shutil.copy(snapshot_warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("""UPDATE readiness_index_history SET score = NULL, rank = NULL, rank_p05 = NULL, rank_p95 = NULL,
+                       rank_median = NULL, score_p05 = NULL, score_p95 = NULL, score_median = NULL,
+                       missing_pillars = 'accessibility' WHERE ags = ? AND valid_to IS NULL""", [MOELLN])
+        share = con.execute("SELECT max(imputed_share) FROM readiness_index WHERE ags = ?", [MOELLN]).fetchone()[0]
+    assert share  # the rows keep their carried-forward share: the page must not show it
+    return copy
+
+
+def test_a_town_without_a_score_gets_no_rank_sentences(snapshot_warehouse, tmp_path):
+    """Tangstedt (review of 5 December 2026) has no score in any year, yet its page said "Der Rang gilt für das Jahr
+    2023; das Band zeigt ..." and "fortgeschrieben: 50 % des Gewichts". Mölln without scores stands in for it here."""
+    copy = unscored_moelln(snapshot_warehouse, tmp_path)
+    html = build_town_report(copy, tmp_path / "out", MOELLN).read_text(encoding="utf-8")
+    text = ElementText(html)
+    assert text["score"] == "nicht bewertet"
+    assert "Der Rang gilt" not in text["ueberblick"] and "keinen Rang" in text["ueberblick"]
+    assert "fortgeschrieben" not in text["data-dates"]
+    assert all(" %" not in text[key] for key in text.texts if key.startswith("history-"))
+
+
+def test_the_index_lists_the_reference_groups_towns_without_a_score_apart(snapshot_warehouse, tmp_path):
+    """The index listed Böhlen, Rötha, Mirow, Rerik, Nieste and Tangstedt (reference group, no score in the published
+    year) among "alle übrigen Gemeinden" (review of 5 December 2026); now in a group of their own, with the reason."""
+    from reports.build import Renderer
+    from reports.data import load
+
+    copy = unscored_moelln(snapshot_warehouse, tmp_path)
+    (tmp_path / "out").mkdir()
+    index = Renderer(load(copy)).index(tmp_path / "out")
+    assert "Vergleichsgruppe ohne Indexwert" in index and "kein bewertbarer Wert für Erreichbarkeit" in index
+    assert re.search(rf'<tr id="town-{MOELLN}">(?:(?!</tr>).)*ohne Indexwert \d{{4}}: kein bewertbarer Wert für '
+                     'Erreichbarkeit', index, flags=re.S)
+    table = pd.read_csv(tmp_path / "out" / "index-gemeinden.csv", sep=";", dtype=str, keep_default_na=False)
+    assert table.set_index("AGS").loc[MOELLN, "Hinweis"] == "ohne Indexwert: kein bewertbarer Wert für Erreichbarkeit"

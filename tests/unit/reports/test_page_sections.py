@@ -4,6 +4,8 @@ own band said in words. Found by an audit of the pilot pages (3 December 2026)."
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from reports.context import _carried_de, indicator_sections, rank_outside_band
@@ -189,3 +191,118 @@ def test_a_pillar_whose_values_are_not_scored_says_so_not_that_data_are_missing(
     reasons = {r["pillar"]: r["reason"] for r in pillar_rows(latest, None, excluded)}
     assert reasons["demographic_dynamics"] == f"{reason}; ohne diese Säule gibt es keinen Gesamtwert"
     assert reasons["commuting_potential"] == "keine Daten für diesen Zeitraum; ohne diese Säule gibt es keinen Gesamtwert"
+
+
+def history_context(history: list[dict]) -> dict:
+    """The context of a town page with only its history filled: what reports.tables.town_tables reads."""
+    from reports.context import DataDates, history_section
+
+    return {"town": {"ags": "14729040", "name": "Böhlen"},
+            "history": history_section(history, DataDates([]), "14729040"),
+            "pillars": [], "drivers": [], "indicators": [], "indicators_elsewhere": [], "indicators_period": None,
+            "peers": [], "commuting": {"rows": []}, "coworking": {"rows": []}, "mobile": {"rows": []}}
+
+
+def indexverlauf(context: dict) -> list[dict]:
+    from reports.downloads import Table
+    from reports.tables import town_tables
+
+    tables = town_tables(context, [], Table("datenstand", "Datenstand", []))
+    return next(t for t in tables if t.key == "indexverlauf").rows
+
+
+def test_the_indexverlauf_download_says_which_rank_lies_outside_its_band():
+    """The page flags a rank outside its own 5-95 % band ("Rang außerhalb"); the download had no such column
+    (review of 5 December 2026: 90 ranks of 2018 Germany-wide)."""
+    base = {"score": 50.0, "score_p05": 45.0, "score_p95": 55.0, "compared_towns": 3175, "imputed_share": 0.25,
+            "provisional": False, "missing_pillars": None}
+    history = [{**base, "period": 2018, "rank": 38, "rank_p05": 40.0, "rank_p95": 493.0},
+               {**base, "period": 2021, "rank": 7, "rank_p05": 7.0, "rank_p95": 19.0},
+               {**base, "period": 2023, "score": None, "rank": None, "rank_p05": None, "rank_p95": None}]
+    rows = indexverlauf(history_context(history))
+    assert [r["Rang außerhalb des Rangbands"] for r in rows] == ["ja", "nein", None]
+
+
+# Freiburg (Elbe) 03359018 (review of 5 December 2026): 2018 has no car times (they start in 2020) but the 5-year
+# population change (which ends after 2018); its 60.4 stood beside 2021's 51.2 as one series.
+DIGITAL = "broadband_100_coverage,fibre_coverage,gigabit_coverage"
+COMMUTING = "long_distance_commuter_share,out_commuter_share"
+TRANSIT = "transit_stop_distance,transit_stop_within_1km_share"
+SCORED_2018 = f"{DIGITAL},{COMMUTING},population_change_10y,population_change_5y,{TRANSIT}"
+SCORED_2021 = (f"{DIGITAL},ic_ice_station_car_minutes,{COMMUTING},oberzentrum_car_minutes,population_change_10y,"
+               f"{TRANSIT}")
+
+
+def freiburg_history() -> tuple[list[dict], list[dict]]:
+    base = {"score_p05": 45.0, "score_p95": 55.0, "compared_towns": 3226, "imputed_share": 0.25, "provisional": False,
+            "missing_pillars": None, "omitted_pillars": "local_work_infrastructure", "rank": 357, "rank_p05": 178.0,
+            "rank_p95": 1303.7}
+    history = [{**base, "period": 2018, "score": 60.4}, {**base, "period": 2020, "score": 55.0},
+               {**base, "period": 2021, "score": 51.2}, {**base, "period": 2022, "score": 51.2, "provisional": True}]
+    scored = [{"period": 2018, "indicators": SCORED_2018},
+              {"period": 2020, "indicators": SCORED_2021.replace("population_change_10y,", "")},
+              {"period": 2021, "indicators": SCORED_2021}, {"period": 2022, "indicators": SCORED_2021}]
+    return history, scored
+
+
+def test_a_year_whose_score_rests_on_other_indicators_is_marked_not_comparable():
+    from reports.context import DataDates, history_section
+
+    history, scored = freiburg_history()
+    section = history_section(history, DataDates([]), "03359018", scored, 2021)
+    notes = {r["period"]: r["composition_de"] for r in section["rows"]}
+    assert notes == {
+        2018: "nicht vergleichbar mit 2021: Demografische Dynamik zusätzlich mit Bevölkerungsentwicklung, ca. 5 Jahre; "
+              "Erreichbarkeit ohne Pkw-Fahrzeit zum nächsten IC/ICE-Bahnhof und Pkw-Fahrzeit zum nächsten Oberzentrum",
+        2020: "nicht vergleichbar mit 2021: Demografische Dynamik ohne Bevölkerungsentwicklung, ca. 10 Jahre",
+        2021: "", 2022: ""}
+    assert [r["period"] for r in section["not_comparable"]] == [2018, 2020]
+    assert section["reference_period"] == 2021
+    # the download says it too
+    context = history_context(history)
+    context["history"] = section
+    assert [r["Vergleichbarkeit"] for r in indexverlauf(context)] == [notes[2018], notes[2020], None, None]
+
+
+def test_the_history_chart_does_not_join_years_of_different_indicators():
+    from reports.context import DataDates, history_section
+
+    history, scored = freiburg_history()
+    joined = history_section(history, DataDates([]), "03359018")["chart"]
+    apart = history_section(history, DataDates([]), "03359018", scored, 2021)["chart"]
+    segments = re.compile(r'<line [^>]*stroke-width="1.8"')  # the score line's segments (legend ones included)
+    assert len(segments.findall(joined)) - len(segments.findall(apart)) == 2  # 2018-2020 and 2020-2021
+    assert "andere Indikatoren" in apart and "andere Indikatoren" not in joined
+
+
+def test_a_change_across_other_indicators_gives_the_composition_effect():
+    from reports.context import drivers
+
+    common = {"ags": "03359018", "period_from": 2018, "period_to": 2021, "score_from": 60.414286,
+              "score_to": 51.227976, "pillar": "accessibility"}
+    rows = [{**common, "indicator_id": "composition", "label": None, "pillar": None, "contribution": -15.376406,
+             "value_from": None, "value_to": None},
+            {**common, "indicator_id": "gigabit_coverage", "label": "Gigabit", "contribution": 4.410833,
+             "value_from": 4.0, "value_to": 56.93},
+            {**common, "indicator_id": "ic_ice_station_car_minutes", "label": "IC", "contribution": None,
+             "value_from": None, "value_to": 65.27},
+            {**common, "indicator_id": "population_change_5y", "label": "Bevölkerungsentwicklung, ca. 5 Jahre (% pro Jahr)",
+             "contribution": None, "value_from": 1.0832, "value_to": None}]
+    change = drivers(rows)[0]
+    assert change["composition"] == -15.376406
+    assert change["entered"] == ["Pkw-Fahrzeit zum nächsten IC/ICE-Bahnhof"]
+    assert change["left"] == ["Bevölkerungsentwicklung, ca. 5 Jahre"]
+    same = drivers([{**rows[1], "period_from": 2021, "period_to": 2022}])[0]
+    assert (same["composition"], same["entered"], same["left"]) == (None, [], [])
+
+
+def test_a_year_without_a_score_shows_no_carried_forward_share():
+    """Mölln 2019 and 2020 have no score, yet the history showed 33 % and 50 % carried forward (review of
+    5 December 2026): a share of the inputs of a score that does not exist."""
+    base = {"score_p05": None, "score_p95": None, "compared_towns": 0, "provisional": False, "rank": None,
+            "rank_p05": None, "rank_p95": None}
+    history = [{**base, "period": 2019, "score": None, "imputed_share": 1 / 3, "missing_pillars": "demographic_dynamics"},
+               {**base, "period": 2021, "score": 70.2, "imputed_share": 0.5, "missing_pillars": None}]
+    context = history_context(history)
+    assert [r["imputed_share"] for r in context["history"]["rows"]] == [None, 0.5]
+    assert [r["Anteil fortgeschriebener Werte (%)"] for r in indexverlauf(context)] == [None, 50.0]

@@ -56,3 +56,28 @@ def test_only_the_declared_levels_are_loaded():
     loaded = _reference_values(con)
     assert list(loaded) == [("long_distance_commuter_share", "kreis", "01053")]
     assert loaded[("long_distance_commuter_share", "kreis", "01053")][1] == [18.5]
+
+
+def test_the_group_median_leaves_out_the_values_the_index_excludes():
+    """The 'Median Vergleichsgruppe' is over the values the index uses (and the context indicators'), not over a
+    population change computed across a territorial change (review of 5 December 2026: 2018 population_change_10y
+    -0.2807 over all reference-group values, -0.2865 over the scored ones)."""
+    import duckdb
+
+    from reports.data import GROUP_MEDIANS
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE municipalities (ags VARCHAR, in_reference_group BOOLEAN)")
+    con.execute("CREATE TABLE indicator_values (ags VARCHAR, indicator_id VARCHAR, period INTEGER, value DOUBLE, "
+                "excluded_reason VARCHAR)")
+    con.execute("INSERT INTO municipalities VALUES ('1', true), ('2', true), ('3', true), ('4', true), ('5', false)")
+    con.execute("""INSERT INTO indicator_values VALUES
+        ('1', 'population_change_10y', 2018, -1.0, NULL), ('2', 'population_change_10y', 2018, -0.5, NULL),
+        ('3', 'population_change_10y', 2018, 0.0, NULL), ('4', 'population_change_10y', 2018, 40.5, 'territorial_change'),
+        ('5', 'population_change_10y', 2018, 9.0, NULL),
+        ('1', 'population_density', 2018, 100.0, 'context_indicator'),
+        ('2', 'population_density', 2018, 200.0, 'context_indicator'),
+        ('3', 'population_density', 2018, 9000.0, 'implausible_step')""")
+    medians = {(i, p): (m, n) for i, p, m, n in con.execute(GROUP_MEDIANS).fetchall()}
+    assert medians[("population_change_10y", 2018)] == (-0.5, 3)
+    assert medians[("population_density", 2018)] == (150.0, 2)  # the context indicator keeps its values
