@@ -33,6 +33,12 @@ def _elsewhere_de(row: dict, context: dict) -> str:
     return f"kein Wert für {period}, nicht im Indexwert {period}" + (", vorläufig" if row["period"] > period else "")
 
 
+def _gap_shown(gap) -> float | None:
+    """A gap of two pillar scores at a score's published decimals (no "-0,0" for a float's noise)."""
+    shown = published_score(gap)
+    return None if shown is None else shown + 0.0
+
+
 def town_tables(context: dict, releases: list[dict], releases_rows: Table | None = None) -> list[Table]:
     """Every table of a town page. ``releases_rows``: ``releases_table(releases)`` built once for many
     pages (the same table on every page; its CSV is then formatted once too, see downloads.csv_bytes)."""
@@ -45,8 +51,10 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Rangband 5 %": rank_shown(r["rank_p05"]), "Rangband 95 %": rank_shown(r["rank_p95"]),
             # the page's "Rang außerhalb" (reports.context.rank_outside_band); empty where there is no rank or band
             "Rang außerhalb des Rangbands": _yes(r["outside_band"]) if _has_band(r) else None,
-            "verglichene Städte": r["compared_towns"],
-            "Anteil fortgeschriebener Werte (%)": None if r["imputed_share"] is None else 100 * r["imputed_share"],
+            # a year without a rank compared no towns: empty, as the page's "–" (it was 0)
+            "verglichene Städte": r["compared_towns"] if r["rank"] is not None else None,
+            # the share of the score's weight resting on carried-forward values (not of the values)
+            "Gewichtsanteil fortgeschriebener Werte (%)": None if r["imputed_share"] is None else 100 * r["imputed_share"],
             "vorläufig": _yes(r["provisional"]),
             # the score rests on other indicators than the headline year's (reports.context.composition_de)
             "Vergleichbarkeit": r["composition_de"] or None, "Datenstand": r["data_dates"],
@@ -75,8 +83,9 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Jahr": r["period"], "Nr.": r["rank"], "Stadt": r["peer_name"], "AGS": r["peer_ags"],
             "Kreis": r["peer_kreis"],
             "Ähnlichkeit": r["similarity"], "Indexwert": published_score(r["peer_score"]),
-            "Abstand": score_gap(r["peer_score"], r["score"]),
-            **{f"Abstand {pillar_label(p)}": r[f"gap_{p}"] for p in PILLARS},
+            # peer minus town, with a score's decimals: the unrounded gap wrote -7.1e-15 for two equal pillars
+            "Abstand (Vergleichsstadt − Gemeinde)": score_gap(r["peer_score"], r["score"]),
+            **{f"Abstand {pillar_label(p)} (Vergleichsstadt − Gemeinde)": _gap_shown(r[f"gap_{p}"]) for p in PILLARS},
             "Von ihr lernen bei": ", ".join(r["ahead_in"]) or None} for r in context["peers"]]),
         Table("pendlerstroeme", "Pendlerströme", [{
             "Wohnort (Kreis-AGS)": context["commuting"]["kreis_ags"], "Arbeitsort (Kreis)": r["work_name"],
@@ -144,7 +153,7 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
             row("Rangband 5–95 %", lambda t: de_rank_band((t["latest"] or {}).get("rank_p05"),
                                                           (t["latest"] or {}).get("rank_p95"))),
             row("Datenstand", lambda t: t["data_dates"] or None),
-            row("Anteil fortgeschriebener Werte (%)", carried)]
+            row("Gewichtsanteil fortgeschriebener Werte (%)", carried)]
     rows += [row(pillar_label(p), latest(p), medians.get(p)) for p in PILLARS]
     for i, label in indicator_ids:
         unit = (units or {}).get(i)

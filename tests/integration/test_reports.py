@@ -376,7 +376,7 @@ def test_the_network_download_says_how_old_each_value_is(pilot_reports, warehous
         assert frame.loc["Datenstand", names[ags]].startswith("Breitband ")
         share = warehouse.execute("SELECT imputed_share FROM readiness_index WHERE ags = ? AND period = ? "
                                   "AND method_version = ?", [ags, period, method]).fetchone()[0]
-        assert frame.loc["Anteil fortgeschriebener Werte (%)", names[ags]] == csv_number(round(100 * share, 1))
+        assert frame.loc["Gewichtsanteil fortgeschriebener Werte (%)", names[ags]] == csv_number(round(100 * share, 1))
     assert frame.index.str.startswith(f"{label} (").sum() == 1 and "%" in frame.index[frame.index.str.startswith(
         f"{label} (")][0] and unit
     assert "fortgeschrieben" in " ".join(frame.loc[f"{label}: Stichtag"])  # 2019 carried to 2021 in the snapshot

@@ -305,4 +305,35 @@ def test_a_year_without_a_score_shows_no_carried_forward_share():
                {**base, "period": 2021, "score": 70.2, "imputed_share": 0.5, "missing_pillars": None}]
     context = history_context(history)
     assert [r["imputed_share"] for r in context["history"]["rows"]] == [None, 0.5]
-    assert [r["Anteil fortgeschriebener Werte (%)"] for r in indexverlauf(context)] == [None, 50.0]
+    assert [r["Gewichtsanteil fortgeschriebener Werte (%)"] for r in indexverlauf(context)] == [None, 50.0]
+
+
+def test_a_year_without_a_rank_compared_no_towns_in_the_download():
+    """The page shows "–" for an unscored year's compared towns; the download wrote 0 (review of 5 December)."""
+    base = {"score": 50.0, "score_p05": 45.0, "score_p95": 55.0, "compared_towns": 3175, "imputed_share": 0.25,
+            "provisional": False, "missing_pillars": None, "rank": 7, "rank_p05": 7.0, "rank_p95": 19.0}
+    history = [{**base, "period": 2021},
+               {**base, "period": 2023, "score": None, "rank": None, "rank_p05": None, "rank_p95": None,
+                "compared_towns": 0}]
+    assert [r["verglichene Städte"] for r in indexverlauf(history_context(history))] == [3175, None]
+
+
+def test_peer_gaps_in_the_download_have_a_scores_decimals_and_their_sign():
+    """Two equal pillar scores gave a gap of -7.1e-15 in the page's Vergleichsstädte download (review of 5
+    December); the header now says which way the gap runs."""
+    from reports.labels import PILLARS, pillar_label
+    from reports.tables import town_tables
+
+    peer = {"period": 2021, "rank": 1, "peer_name": "Dollnstein", "peer_ags": "09176121", "peer_kreis": "Eichstätt",
+            "similarity": 0.9, "peer_score": 52.34, "score": 50.0, "ahead_in": [],
+            **{f"gap_{p}": 1.26 for p in PILLARS}, "gap_commuting_potential": -7.105427357601002e-15}
+    context = {"town": {"ags": "09473147", "name": "Stadtsteinach"}, "history": {"rows": []}, "summary": {"period": 2021},
+               "pillars": [], "drivers": [], "indicators": [], "indicators_elsewhere": [], "indicators_period": 2021,
+               "peers": [peer], "commuting": {"kreis_ags": "09477", "rows": []}, "coworking": {"rows": []},
+               "mobile": {"kreis_ags": "09477", "rows": []}}
+    row = next(t for t in town_tables(context, []) if t.key == "vergleichsstaedte").rows[0]
+    label = pillar_label("commuting_potential")
+    assert row[f"Abstand {label} (Vergleichsstadt − Gemeinde)"] == 0.0
+    assert str(row[f"Abstand {label} (Vergleichsstadt − Gemeinde)"]) == "0.0"  # not -0.0
+    assert row[f"Abstand {pillar_label('accessibility')} (Vergleichsstadt − Gemeinde)"] == 1.3
+    assert row["Abstand (Vergleichsstadt − Gemeinde)"] == 2.3
