@@ -63,12 +63,14 @@ def fmt(value, digits: int = 1) -> str:
 
 def headline_row(history: pd.DataFrame) -> pd.Series | None:
     """The latest period published as "the latest" (scored, period not provisional: indicators/index.py),
-    else the latest period with a score, else the latest period at all."""
+    else the latest period with a score, else (no score in any year) the newest period not provisional, else the
+    latest period at all: as the town page (reports.context.headline_row)."""
     if history.empty:
         return None
     scored = history[history["score"].notna()]
+    published = history[~history["period_provisional"].fillna(False).astype(bool)]
     final = scored[~scored["period_provisional"].fillna(False).astype(bool)]
-    for rows in (final, scored, history):
+    for rows in (final, scored, published, history):
         if not rows.empty:
             return rows.iloc[-1]
     return None

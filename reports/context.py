@@ -97,9 +97,12 @@ def _per_kreis(data: ReportData, section: str, kreis_ags: str, build) -> dict:
 
 def headline_row(history: list[dict], published_period: int | None) -> dict | None:
     """The row the page leads with: the period published as "the latest" (not provisional), else the
-    newest scored row, else the newest row (``history``: the town's index rows in period order)."""
+    newest scored row, else (no score in any year) the published period's row, else the newest row (``history``:
+    the town's index rows in period order). Tangstedt, never scored, led with 2023, a provisional period, while
+    latest_ranking and the index page name 2021 (review of 5 December)."""
     for rows in ([r for r in history if r["period"] == published_period and r["score"] is not None],
-                 [r for r in history if r["score"] is not None], history):
+                 [r for r in history if r["score"] is not None],
+                 [r for r in history if r["period"] == published_period], history):
         if rows:
             return dict(rows[-1])
     return None
