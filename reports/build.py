@@ -28,7 +28,8 @@ from markupsafe import _escape_inner as escape_text
 
 from indicators import flags
 from reports import charts
-from reports.context import data_dates, headline_row, indicator_rows, pillar_chart, records, town_context, town_row
+from reports.context import (data_dates, headline_row, indicator_rows, pillar_chart, records, scored_indicators,
+                             town_context, town_row)
 from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context, load_spaces, ranking_context, ranking_table
 from reports.data import INDEX_COLUMNS, ReportData, connect, load
 from reports.downloads import build_time, csv_bytes, write_downloads
@@ -610,7 +611,11 @@ def town_summary(data: ReportData, ags: str, period_values=None) -> dict:
     indicators = indicator_rows(period_values.rows(ags), data, town)
     history = None
     if not frame.empty:
-        history = frame[["period", "score"]].assign(provisional=frame["provisional"].fillna(False).astype(bool))
+        # per period the indicators its score rests on: the chart does not join years of different indicators
+        # (the pilots' 2018 scores have no car times; review of 5 December), as on the town page
+        sets = scored_indicators(data.town_rows("scored", ags), data.town_rows("index", ags))
+        history = frame[["period", "score"]].assign(provisional=frame["provisional"].fillna(False).astype(bool),
+                                                    basis=[sets.get(p) for p in frame["period"]])
     return {"town": town, "latest": latest, "history": history,
             "data_dates": data_dates(dates, latest["period"]) if latest else "",
             "indicators": {r["indicator_id"]: r for r in indicators if r["pillar_label"] != "Kontext"}}

@@ -197,18 +197,20 @@ def network_chart(series: dict[str, object], prefix: str) -> str:
     periods = sorted({int(p) for frame in series.values() for p in frame["period"]})
     frame = Frame(periods, left=48, top=14, width=460, height=260)
     parts = frame.axes(periods)
-    provisional = False
+    provisional = broken = False
     for i, (colour, (name, data)) in enumerate(zip(PILOT_COLOURS, series.items())):
-        own, flags = [int(p) for p in data["period"]], _flags(data, "provisional")
-        parts += _score_line(frame, own, _floats(data["score"]), flags, colour)
+        own, flags, breaks = [int(p) for p in data["period"]], _flags(data, "provisional"), _basis_breaks(data)
+        parts += _score_line(frame, own, _floats(data["score"]), flags, colour, breaks)
         provisional |= any(flags)
+        broken |= any(breaks)
         y = 24 + i * 20
         parts.append(f'<line x1="530" y1="{y}" x2="548" y2="{y}" stroke="{colour}" stroke-width="1.8"/>'
                      f'<circle cx="539" cy="{y}" r="3.5" fill="{colour}"/>'
                      f'<text x="554" y="{y + 4}">{escape(str(name))}</text>')
-    if provisional:
-        y = 24 + len(series) * 20 + 6
-        parts.append(f'<text x="530" y="{y}" font-size="10">hohl, gestrichelt: vorläufig/fortgeschrieben</text>')
+    notes = (["hohl, gestrichelt: vorläufig/fortgeschrieben"] if provisional else []) + (
+        [f"Lücke: {BREAK_LABEL}"] if broken else [])
+    for j, note in enumerate(notes):
+        parts.append(f'<text x="530" y="{24 + len(series) * 20 + 6 + j * 14}" font-size="10">{note}</text>')
     return _svg(720, 310, "Indexverlauf der Pilotstädte", parts, prefix, font_size=11)
 
 

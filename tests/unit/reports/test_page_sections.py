@@ -337,3 +337,17 @@ def test_peer_gaps_in_the_download_have_a_scores_decimals_and_their_sign():
     assert str(row[f"Abstand {label} (Vergleichsstadt − Gemeinde)"]) == "0.0"  # not -0.0
     assert row[f"Abstand {pillar_label('accessibility')} (Vergleichsstadt − Gemeinde)"] == 1.3
     assert row["Abstand (Vergleichsstadt − Gemeinde)"] == 2.3
+
+
+def test_the_pilot_network_chart_does_not_join_years_of_different_indicators():
+    """The town chart broke the line where the indicators change; the network page's chart still joined the pilots'
+    2018 scores (no car times) to 2021 (review of 5 December)."""
+    from reports.charts import BREAK_LABEL, network_chart
+
+    old, new = frozenset({"a", "b"}), frozenset({"a", "b", "c"})
+    town = {"period": [2018, 2020, 2021], "score": [60.4, 55.0, 51.2], "provisional": [False] * 3}
+    segments = re.compile(r'<line [^>]*stroke-width="1.8"/>')  # the score lines' segments and the legend's
+    joined = network_chart({"Freiburg (Elbe)": pd.DataFrame(town)}, "n")
+    apart = network_chart({"Freiburg (Elbe)": pd.DataFrame({**town, "basis": [old, new, new]})}, "n")
+    assert len(segments.findall(joined)) - len(segments.findall(apart)) == 1  # 2018-2020 is not drawn
+    assert BREAK_LABEL in apart and BREAK_LABEL not in joined
