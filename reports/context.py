@@ -12,9 +12,9 @@ from indicators.bands import band_category
 from reports import charts
 from reports.data import ReportData
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, census_note, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
-                            attribution_label, data_date_line, de_list, de_number, flow_note, is_missing, not_scored_reasons,
-                            pillar_label, release_text, safe_url, score_gap, shown_number, source_label, unit_label,
-                            vintage_label)
+                            attribution_label, data_date_line, de_list, de_number, flow_note, is_missing,
+                            not_scored_reasons, pillar_label, release_text, safe_url, score_gap, shown_number,
+                            source_label, unit_label, vintage_label)
 from reports.maps import COWORKING_RADIUS_M, TownGeometries, town_map
 
 CARRY_FORWARD_YEARS = {i.indicator_id: i.carry_forward_years for i in CATALOGUE.indicators.values()}
@@ -355,9 +355,12 @@ def _change(rows: list[dict], key: str) -> dict:
     first = rows[0]
     # the set of indicators changed: the 'composition' row holds that effect (indicators/contributions.py); the
     # indicators with a value in one year only are the ones that entered or left
-    composition = [r["contribution"] for r in rows if r["indicator_id"] == "composition" and r["contribution"] is not None]
+    composition = [r["contribution"] for r in rows
+                   if r["indicator_id"] == "composition" and r["contribution"] is not None]
+
     def named(r):
         return _short_label(r["indicator_id"]) if r["indicator_id"] in CATALOGUE.indicators else r["label"]
+
     entered = [named(r) for r in rows if r["indicator_id"] != "composition" and r.get("value_from") is None
                and r.get("value_to") is not None]
     left = [named(r) for r in rows if r["indicator_id"] != "composition" and r.get("value_from") is not None

@@ -443,7 +443,8 @@ def load(published: Path) -> ReportData:
             "contributions": (CONTRIBUTIONS, {"mv": mv}),
             "index": (f"SELECT {', '.join(INDEX_COLUMNS)}, {TIED_TOWNS} FROM readiness_index "
                       "WHERE method_version = $mv ORDER BY ags, period", {"mv": mv}),
-            "scored": (SCORED_INDICATORS, {"pillars": PILLARS, "mv": mv}), "peers": (PEERS, None), "flows": (FLOWS, None), "towns": (MUNICIPALITIES, None), "releases": (RELEASES, None),
+            "scored": (SCORED_INDICATORS, {"pillars": PILLARS, "mv": mv}),
+            "peers": (PEERS, None), "flows": (FLOWS, None), "towns": (MUNICIPALITIES, None), "releases": (RELEASES, None),
             "geometries": (GEOMETRIES, None), "coworking": (COWORKING, None),
             "coworking_gap": ("SELECT * FROM coworking_gap", None),
             "gap_inputs": ("""SELECT 'survey' AS kind, CAST(s AS VARCHAR) AS row FROM local_survey_results s
