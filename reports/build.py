@@ -603,7 +603,8 @@ def town_summary(data: ReportData, ags: str, period_values=None) -> dict:
     """Town, headline index row, score history (with the provisional flag) and latest indicators
     (``period_values``: ``data.period_indicators(towns)[1]`` of the towns compared; None: read for this one)."""
     frame = data.town_frame("index", ags, INDEX_COLUMNS)
-    latest = headline_row(data.town_rows("index", ags), data.latest_period)
+    index_rows = data.town_rows("index", ags)
+    latest = headline_row(index_rows, data.latest_period)
     dates = data.town_rows("input_dates", ags)
     town = town_row(data, ags)
     # the values of the published period, the ones its score rests on (not each indicator's newest)
@@ -613,7 +614,7 @@ def town_summary(data: ReportData, ags: str, period_values=None) -> dict:
     if not frame.empty:
         # per period the indicators its score rests on: the chart does not join years of different indicators
         # (the pilots' 2018 scores have no car times; review of 5 December), as on the town page
-        sets = scored_indicators(data.town_rows("scored", ags), data.town_rows("index", ags))
+        sets = scored_indicators(data.town_rows("scored", ags), index_rows)
         history = frame[["period", "score"]].assign(provisional=frame["provisional"].fillna(False).astype(bool),
                                                     basis=[sets.get(p) for p in frame["period"]])
     return {"town": town, "latest": latest, "history": history,

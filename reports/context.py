@@ -240,17 +240,22 @@ def _short_label(indicator_id: str) -> str:
     return label[:-len(unit)] if label.endswith(unit) else label
 
 
+INDICATOR_ORDER = {indicator_id: n for n, indicator_id in enumerate(CATALOGUE.indicators)}  # the catalogue's order
+
+
+def _labels_in(pillar: str, ids) -> list[str]:
+    """The short labels of those of ``ids`` that belong to ``pillar``, in the catalogue's order."""
+    return [_short_label(i) for i in sorted(ids, key=INDICATOR_ORDER.get) if CATALOGUE.indicators[i].pillar == pillar]
+
+
 def composition_de(own: frozenset, reference: frozenset, year) -> str:
     """Which indicators a year's score has other than that of ``year`` (the page's headline), per pillar:
     'nicht vergleichbar mit 2021: Erreichbarkeit ohne Pkw-Fahrzeit zum nächsten IC/ICE-Bahnhof und Pkw-Fahrzeit
     zum nächsten Oberzentrum; Demografische Dynamik zusätzlich mit Bevölkerungsentwicklung, ca. 5 Jahre'; '' when
     the sets are the same."""
-    order = list(CATALOGUE.indicators)
     parts = []
     for pillar in PILLARS:
-        def of(ids):
-            return [_short_label(i) for i in sorted(ids, key=order.index) if CATALOGUE.indicators[i].pillar == pillar]
-        gone, extra = of(reference - own), of(own - reference)
+        gone, extra = _labels_in(pillar, reference - own), _labels_in(pillar, own - reference)
         words = ([f"ohne {de_list(gone)}"] if gone else []) + ([f"zusätzlich mit {de_list(extra)}"] if extra else [])
         if words:
             parts.append(f"{pillar_label(pillar)} {', '.join(words)}")
@@ -277,7 +282,7 @@ def history_section(history: list[dict], dates: DataDates, ags: str, scored: lis
             row["imputed_share"] = None
         row["data_dates"] = dates(row["period"])
         row["outside_band"] = rank_outside_band(row)
-        own = sets.get(row["period"]) if row["score"] is not None else None
+        own = sets.get(row["period"])  # scored periods only (scored_indicators)
         row["basis"] = own  # the chart joins only years of the same indicators
         row["composition_de"] = (composition_de(own, sets[reference], reference)
                                  if own is not None and reference in sets and row["period"] != reference else "")

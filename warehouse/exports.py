@@ -329,7 +329,8 @@ def view_fingerprint(con: duckdb.DuckDBPyConnection, view: str, common: str) -> 
     columns = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {view})").fetchall()
     # the workbook's title (warehouse/tables.yaml), the German headers of its columns and the note of a view cut to
     # one period (xlsx_plan: it names latest_ranking's period, another view's content) are in the files too
-    shown = [VIEW_TITLES.get(view, view), german_headers(name for name, _ in columns), xlsx_plan(con, view)[1]]
+    note = xlsx_plan(con, view, count, {name for name, _ in columns})[1]  # the count and columns just read
+    shown = [VIEW_TITLES.get(view, view), german_headers(name for name, _ in columns), note]
     return hashlib.sha256(repr([EXPORT_VERSION, layout_version(), common, count, str(total), columns, shown])
                           .encode()).hexdigest()[:32]
 
@@ -612,7 +613,8 @@ def write_german_csv(con: duckdb.DuckDBPyConnection, query: str, target: Path) -
 BOM = "\ufeff"
 
 
-def xlsx_plan(con: duckdb.DuckDBPyConnection, view: str) -> tuple[str, str | None]:
+def xlsx_plan(con: duckdb.DuckDBPyConnection, view: str, rows: int | None = None,
+              columns: set[str] | None = None) -> tuple[str, str | None]:
     """(query, note) of the view's .xlsx: the whole view when it fits one Excel sheet, else its latest period.
 
     A view above Excel's 1,048,576 rows per sheet (on the full data only ``indicator_history``,
@@ -623,11 +625,14 @@ def xlsx_plan(con: duckdb.DuckDBPyConnection, view: str) -> tuple[str, str | Non
 
     The note also says what that period is (``_period_note``): on the Germany-wide build the latest period of
     indicator_history, 2023, is 82 % carried forward, while the ranking and the town pages lead with 2021
-    (review of 5 December: the note named the year and nothing else).
+    (review of 5 December: the note named the year and nothing else). ``rows`` and ``columns``: the view's row
+    count and column names when the caller has them (``view_fingerprint``), else they are read.
     """
     query = f"SELECT * FROM {view}"
-    rows = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
-    columns = {row[0] for row in con.execute(f"DESCRIBE {view}").fetchall()}
+    if rows is None:
+        rows = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
+    if columns is None:
+        columns = {row[0] for row in con.execute(f"DESCRIBE {view}").fetchall()}
     if rows <= XLSX_ROW_LIMIT or "period" not in columns:
         return query, None
     latest = con.execute(f"SELECT max(period) FROM {view}").fetchone()[0]
