@@ -98,7 +98,7 @@ FROM indicator_values v JOIN municipalities m USING (ags) JOIN indicator_catalog
 -- its id names (sources.registry.RELEASE_YEAR), one row per source.
 CREATE VIEW source_attribution AS
 SELECT source_id, publisher, licence, licence_url,
-       arg_max(attribution, regexp_extract(vintage, '(19|20)[0-9]{2}')) AS attribution,
+       arg_max(attribution, regexp_extract(vintage, '(?:19|20)\d{2}')) AS attribution,
        list(DISTINCT label ORDER BY label) AS vintages, max(revision) AS max_revision,
        max(ingested_at) AS latest_ingested_at, count(*) AS files, any_value(mode) AS mode
 -- a revised release by the label its figures carry (2021-mitte-rev2), as town_profile and indicator_history cite it
