@@ -2,7 +2,7 @@
 
 Plain DuckDB SQL over the working tables (observations, commuter_flows_gemeinde). For each town of
 the reference group and index period (the rows of ``readiness_index``), the latest value at or
-before the period of:
+before the period (latest date, then the latest release: a year may hold several) of:
 
 Every figure is at most as much older than the period as the index carries the same data forward
 (``carry_forward_years``: long_distance_commuter_share's for the commuting figures, coworking_within_10km's for
@@ -15,8 +15,11 @@ the coworking supply), else missing:
   among the town's ten main destinations (a lower bound: the top ten hold about 73 % of
   out-commuters); missing when every such destination's count is withheld by the publisher (a marker);
 - ``long_distance_out_commuters_estimate``: share x employed at residence;
-- ``nearest_space_km`` and ``spaces_within_reach`` from the coworking observations (OSM and/or
-  the towns' own lists), NULL where no coworking data cover the town.
+- ``nearest_space_km`` and ``spaces_within_reach`` from one coworking observation: the latest batch (an OSM query
+  or a town's delivery, each the whole merged picture of its date; ``staging/coworking.py batches``) at or before
+  the period, chosen as the index chooses the coworking indicator's value (date, then the catalogue's source order,
+  then the release order), both figures from that batch; ``coworking_source_id``, ``coworking_vintage`` and
+  ``coworking_reference_date`` name it. NULL where no coworking data cover the town.
 
 ``long_distance_out_commuters`` is the larger of the two where both exist (the flows are a lower
 bound; the estimate applies an older share to the current base), else the one that exists;
@@ -35,14 +38,16 @@ import duckdb
 import pandas as pd
 
 from indicators.catalogue import CATALOGUE_YAML
+from indicators.compute import release_positions
 from sources.registry import read_yaml
+from staging.coworking import within_measure
 
 PARAMETERS = ["long_distance_km", "reach_km", "remote_capable_share", "remote_days_per_week",
               "workdays_per_week", "coworking_share_of_remote_days"]
 GAP_COLUMNS = ["ags", "period", "long_distance_share", "long_distance_share_year", "employed_at_residence",
                "long_distance_out_commuters_flows", "long_distance_flows_year", "long_distance_out_commuters_estimate",
                "long_distance_out_commuters", "basis", "nearest_space_km", "spaces_within_reach",
-               "coworking_data", "desk_demand", "remote_capable_share", "remote_days_per_week",
+               "coworking_source_id", "coworking_vintage", "coworking_reference_date", "desk_demand", "remote_capable_share", "remote_days_per_week",
                "coworking_share_of_remote_days", "method_version"]
 
 
@@ -67,25 +72,49 @@ def _gap_parameters(path: Path, _mtime_ns: int, _size: int) -> dict:
     # 2025 was shown as the 2025 gap): the commuting indicator's for the commuting figures, the coworking
     # indicator's for the coworking supply
     indicators = raw["indicators"]
+    coworking = indicators["coworking_within_10km"]
+    # the gap counts what the indicator counts: the measure staging writes for reach_km (staging/coworking.py
+    # names it after its radius) must be the indicator's, else every count would silently be NULL
+    if coworking["measure"] != within_measure(section["reach_km"]):
+        raise ValueError(f"catalogue: coworking_gap.reach_km {section['reach_km']:g} km needs the coworking "
+                         f"indicator's measure {within_measure(section['reach_km'])}, it reads {coworking['measure']}")
     return {**section, "method_version": str(raw["method_version"]),
             "carry_forward_years": int(indicators["long_distance_commuter_share"]["carry_forward_years"]),
-            "coworking_carry_forward_years": int(indicators["coworking_within_10km"]["carry_forward_years"])}
+            "coworking_carry_forward_years": int(coworking["carry_forward_years"]),
+            "coworking_sources": [coworking["source"]] if isinstance(coworking["source"], str) else coworking["source"]}
 
 
 def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFrame:
     """One row per (ags, period) of ``readiness_index`` in the reference group (GAP_COLUMNS)."""
-    within = f"coworking_spaces_within_{parameters['reach_km']:g}km"
     sql = """
         WITH towns AS (SELECT DISTINCT ags, period FROM readiness_index WHERE in_reference_group),
         yearly AS (
-            SELECT ags, measure, source_id, year(reference_date) AS year, value
+            SELECT ags, measure, source_id, vintage, reference_date, year(reference_date) AS year, value
             FROM observations WHERE level = 'gemeinde' AND value IS NOT NULL
+             AND measure IN ('commuters_50km_share', 'out_commuters', 'internal_commuters', 'employees_residence')
         ),
-        latest AS (  -- the latest value of a measure (from given sources) at or before the period, not too old
+        latest AS (  -- the latest value of a measure (from given sources) at or before the period, not too old;
+                     -- of one year the latest date, then the latest release (a revision, a second delivery)
             SELECT t.ags, t.period, y.measure, y.source_id, y.year, y.value
-            FROM towns t JOIN yearly y ON y.ags = t.ags AND y.year <= t.period
-             AND y.year >= t.period - CASE WHEN y.measure LIKE 'coworking%' THEN $carry_coworking ELSE $carry END
-            QUALIFY row_number() OVER (PARTITION BY t.ags, t.period, y.measure, y.source_id ORDER BY y.year DESC) = 1
+            FROM towns t JOIN yearly y ON y.ags = t.ags AND y.year <= t.period AND y.year >= t.period - $carry
+            QUALIFY row_number() OVER (PARTITION BY t.ags, t.period, y.measure, y.source_id
+                                       ORDER BY y.reference_date DESC, list_position($vintages, y.vintage) DESC) = 1
+        ),
+        supply AS (  -- one coworking batch per town and period, as the index picks the coworking indicator's value
+                     -- (indicators/compute.py YEARLY): figures of two batches of a year were mixed before
+            SELECT t.ags, t.period, o.source_id, o.vintage, o.reference_date, o.value AS within_reach
+            FROM towns t JOIN observations o ON o.ags = t.ags AND o.level = 'gemeinde' AND o.measure = $within
+             AND o.value IS NOT NULL AND year(o.reference_date) <= t.period
+             AND year(o.reference_date) >= t.period - $carry_coworking
+            QUALIFY row_number() OVER (PARTITION BY t.ags, t.period
+                                       ORDER BY o.reference_date DESC, list_position($coworking_sources, o.source_id),
+                                                list_position($vintages, o.vintage) DESC) = 1
+        ),
+        nearest AS (  -- the same batch's distance (NULL where it has no place at all)
+            SELECT s.*, n.value AS nearest
+            FROM supply s LEFT JOIN observations n ON n.ags = s.ags AND n.level = 'gemeinde'
+             AND n.measure = 'coworking_nearest_km' AND n.source_id = s.source_id AND n.vintage = s.vintage
+             AND n.reference_date = s.reference_date
         ),
         flows AS (  -- a far destination whose count the publisher withheld (a marker: NULL) is unknown, not 0
             SELECT ags, year(reference_date) AS year, coalesce(sum(commuters), 0) AS far,
@@ -116,13 +145,7 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
                         AND l.source_id = 'pendleratlas' AND l.measure IN ('out_commuters', 'internal_commuters')
                         HAVING count(*) = 2),
                      (SELECT value FROM latest l WHERE l.ags = t.ags AND l.period = t.period
-                        AND l.source_id = 'ba_commuting' AND l.measure = 'employees_residence')) AS employed,
-                   (SELECT value FROM latest l WHERE l.ags = t.ags AND l.period = t.period
-                      AND l.measure = 'coworking_nearest_km' ORDER BY l.year DESC LIMIT 1) AS nearest,
-                   (SELECT value FROM latest l WHERE l.ags = t.ags AND l.period = t.period
-                      AND l.measure = $within ORDER BY l.year DESC LIMIT 1) AS within_reach,
-                   (SELECT string_agg(DISTINCT l.source_id || ' ' || l.year, ', ') FROM latest l
-                      WHERE l.ags = t.ags AND l.period = t.period AND l.measure = $within) AS coworking_data
+                        AND l.source_id = 'ba_commuting' AND l.measure = 'employees_residence')) AS employed
             FROM towns t
         )
         SELECT p.ags, p.period, p.share AS long_distance_share, p.share_year AS long_distance_share_year,
@@ -136,13 +159,18 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
                     WHEN p.share IS NOT NULL AND p.employed IS NOT NULL
                     THEN 'inkar_estimate'
                     END AS basis,
-               p.nearest AS nearest_space_km, p.within_reach AS spaces_within_reach, p.coworking_data
-        FROM pick p LEFT JOIN town_flows f USING (ags, period)
+               c.nearest AS nearest_space_km, c.within_reach AS spaces_within_reach,
+               c.source_id AS coworking_source_id, c.vintage AS coworking_vintage,
+               c.reference_date AS coworking_reference_date
+        FROM pick p LEFT JOIN town_flows f USING (ags, period) LEFT JOIN nearest c USING (ags, period)
         ORDER BY p.ags, p.period
     """
-    gap = con.execute(sql, {"km": float(parameters["long_distance_km"]), "within": within,
+    sources = ["inkar", "pendleratlas", "ba_commuting", *parameters["coworking_sources"]]
+    gap = con.execute(sql, {"km": float(parameters["long_distance_km"]), "within": within_measure(parameters["reach_km"]),
                             "carry": int(parameters["carry_forward_years"]),
-                            "carry_coworking": int(parameters["coworking_carry_forward_years"])}).df()
+                            "carry_coworking": int(parameters["coworking_carry_forward_years"]),
+                            "coworking_sources": parameters["coworking_sources"],
+                            "vintages": release_positions(con, sources)}).df()
     factor = (parameters["remote_capable_share"] * parameters["remote_days_per_week"]
               / parameters["workdays_per_week"] * parameters["coworking_share_of_remote_days"])
     gap["desk_demand"] = (gap["long_distance_out_commuters"] * factor).round(1)

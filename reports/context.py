@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import bisect
 
+import numpy as np
 import pandas as pd
+import shapely
 from pandas.core.dtypes.cast import maybe_box_native  # what to_dict uses (pandas pinned)
 
 from indicators import flags
 from indicators.bands import band_category
+from indicators.coworking_gap import gap_parameters
 from reports import charts
 from reports.data import ReportData
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, census_note, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, data_date_line, de_list, de_number, flow_note, is_missing,
                             not_scored_reasons, pillar_label, release_text, safe_url, score_gap, shown_number,
                             source_label, unit_label, vintage_label)
-from reports.maps import COWORKING_RADIUS_M, TownGeometries, town_map
+from reports.maps import TownGeometries, to_metric_crs, town_map
+from sources.local_inputs import active_on
+from sources.registry import label_vintage
+from staging.coworking import within_reach
 
 CARRY_FORWARD_YEARS = {i.indicator_id: i.carry_forward_years for i in CATALOGUE.indicators.values()}
 DECIMALS = {i.indicator_id: CATALOGUE.unit_decimals[i.unit] for i in CATALOGUE.indicators.values()}
@@ -414,6 +420,8 @@ def indicator_rows(rows: list[dict], data: ReportData | None = None, town: dict 
     for row in rows:
         row.update(pillar_label=pillar_label(row["pillar"]) if row["pillar"] in order else "Kontext",
                    unit_de=unit_label(row["unit"]), decimals=DECIMALS.get(row["indicator_id"], 2),
+                   # after a number in a sentence: a count's label 'Anzahl' is a column header ('zuletzt 6 Anzahl')
+                   unit_after_de="" if row["unit"] == "count" else unit_label(row["unit"]),
                    zero_de=ZERO_DE.get(row["indicator_id"], "") if row.get("value") == 0 else "",
                    source_de=source_label(row["source_id"]),
                    vintage_de=vintage_label(row["vintage"]),
@@ -530,31 +538,52 @@ def _kreis_totals(frame: pd.DataFrame) -> dict[str, dict]:
 
 
 def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
-    """Coworking spaces in the town or within COWORKING_RADIUS_M of it (latest OSM query)."""
+    """The places of the latest coworking batch in the town or within the catalogue's reach of it, by the coworking
+    indicator's rule (``within_reach`` in its CRS, on the unrounded distance). A place not open on the batch's date
+    (a closed temporary space, a past or coming trial day) is listed with its dates and marked as not counted: the
+    section listed them as current and measured 10 km in the maps' projection, beside a count that left them out."""
     spaces = data.coworking
     if spaces.empty:
         return {"loaded": False, "rows": []}
+    reach_km = gap_parameters()["reach_km"]
+    in_town = (spaces["ags"] == ags).to_numpy()
     if geoms.has(ags):
-        distance = geoms.distances_m(ags, spaces["lon"].to_numpy(), spaces["lat"].to_numpy())
+        x, y = _memo(data, "coworking_xy", lambda: to_metric_crs(spaces["lon"], spaces["lat"]))
+        area = geoms.metric_area(ags)
+        metres = shapely.distance(area, shapely.points(x, y))
+        near = in_town | within_reach(area, x, y, reach_km)
     else:  # without a geometry only the spaces assigned to the town can be listed
-        distance = pd.Series(0.0, index=spaces.index).where(spaces["ags"] == ags).to_numpy()
-    near = spaces.assign(distance_km=distance / 1000)
-    near = near[(near["ags"] == ags) | (near["distance_km"] <= COWORKING_RADIUS_M / 1000)]
-    rows = records(near.sort_values(["distance_km", "name"]))
+        metres, near = np.zeros(len(spaces)), in_town
+    day = label_vintage(spaces["vintage"].iloc[0])
+    listed = spaces.assign(distance_km=metres / 1000)[near]
+    counted = set(active_on(listed, day).index)
+    rows = records(listed.assign(counted=listed.index.isin(counted)).sort_values(["distance_km", "name"]))
     for row in rows:
         row["in_town"] = row["ags"] == ags
         row["distance_de"] = "in der Gemeinde" if row["in_town"] else f"{de_number(row['distance_km'])} km"
         row["website_url"] = safe_url(row["website"])  # only http(s) becomes a link
         row["source_de"] = coworking_source(row["osm_type"] != "local", bool(row["locally_reported"]),
                                             row["supplier"])
+        row["open_de"] = None if row["counted"] else open_dates_de(row["opened"], row["closed"])
     # what the note cites: OpenStreetMap only where it was queried (its data's date), the towns' lists by supplier
     # and licence (every row was cited as OpenStreetMap, also a town's own list: review of 4 December)
     queried = spaces["osm_base_timestamp"].dropna()
     local = [r for r in rows if r["locally_reported"]]
-    return {"loaded": True, "rows": rows, "vintage": spaces["vintage"].iloc[0], "osm": not queried.empty,
+    return {"loaded": True, "rows": rows, "vintage": spaces["vintage"].iloc[0], "day": day, "osm": not queried.empty,
             "osm_date": str(queried.max())[:10] if not queried.empty else None,
+            "counted": sum(r["counted"] for r in rows),
             "local_suppliers": sorted({f"{r['supplier']} ({r['licence']})" for r in local if r["supplier"]}),
-            "radius_km": COWORKING_RADIUS_M // 1000}
+            "radius_km": reach_km}
+
+
+def open_dates_de(opened, closed) -> str:
+    """When a town's place not open on the batch's date is open: 'geöffnet 01.08.–31.10.2022', 'ab 01.06.2024'."""
+    def day(value) -> str | None:
+        return None if is_missing(value) else f"{pd.Timestamp(value):%d.%m.%Y}"
+    start, end = day(opened), day(closed)
+    if start and end:
+        return f"geöffnet {start}–{end}" if start != end else f"nur am {start}"
+    return f"geöffnet ab {start}" if start else f"geöffnet bis {end}" if end else "nicht geöffnet"
 
 
 def coworking_source(in_osm: bool, local: bool, supplier: str | None) -> str:

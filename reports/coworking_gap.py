@@ -19,9 +19,8 @@ from indicators import flags
 from indicators.coworking_gap import gap_parameters
 from reports.downloads import Table
 from reports.labels import de_number, german_sort_key, source_label
-from reports.maps import SIMPLIFY_M, TownGeometries, to_metres
+from reports.maps import SIMPLIFY_M, TownGeometries, to_metres, to_metric_crs
 from sources.local_inputs import active_on
-from sources.osm_coworking import METRIC_CRS
 from sources.registry import label_vintage
 from staging.coworking import within_reach
 
@@ -37,8 +36,7 @@ class GapTables:
     (NULL = None), which is what the section showed from the per-town frames."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, ags: str | None = None):
-        within = f"coworking_spaces_within_{gap_parameters()['reach_km']:g}km"
-        self.gaps = {row["ags"]: row for row in _dicts(con, LATEST_GAP, ags, within=within)}
+        self.gaps = {row["ags"]: row for row in _dicts(con, LATEST_GAP, ags)}
         self.destinations: dict[str, list[dict]] = {}
         for row in _dicts(con, DESTINATIONS, ags):
             self.destinations.setdefault(row.pop("ags"), []).append(row)
@@ -51,9 +49,9 @@ class GapTables:
 # under the current method (the rows of earlier methods stay in the table); with
 # - the territorial level of the INKAR share it shows (a Verband member carries its Gemeindeverband's value, which the
 #   page says, as the indicator table does), and
-# - the coworking observation behind its count of spaces within reach (the latest year up to the period, as
-#   indicators/coworking_gap.py takes it, of that value): the section lists the spaces of that vintage open on that
-#   date, so that the list is what the tile counts
+# - the coworking batch behind its count of spaces within reach (its typed columns coworking_vintage and
+#   coworking_reference_date, which indicators/coworking_gap.py chose): the section lists the spaces of that vintage
+#   open on that date, so that the list is what the tile counts
 LATEST_GAP = """
 WITH gap AS (
     SELECT * FROM coworking_gap
@@ -66,11 +64,9 @@ SELECT gap.*,
         WHERE o.ags = gap.ags AND o.source_id = 'inkar' AND o.measure = 'commuters_50km_share'
           AND year(o.reference_date) = gap.long_distance_share_year
         ORDER BY o.vintage DESC LIMIT 1) AS long_distance_share_level,
-       (SELECT {'vintage': o.vintage, 'reference_date': o.reference_date} FROM observations o
-        WHERE o.ags = gap.ags AND o.measure = $within AND o.value IS NOT NULL AND gap.spaces_within_reach IS NOT NULL
-          AND year(o.reference_date) <= gap.period
-        ORDER BY year(o.reference_date) DESC, o.value = gap.spaces_within_reach DESC, o.reference_date DESC,
-                 o.vintage DESC LIMIT 1) AS coworking_observation
+       CASE WHEN gap.coworking_vintage IS NOT NULL
+            THEN {'vintage': gap.coworking_vintage, 'reference_date': gap.coworking_reference_date}
+            END AS coworking_observation
 FROM gap"""
 
 # The ten main destinations of each town's latest Pendleratlas year, named where the register knows them. The
@@ -160,7 +156,7 @@ def _latest_gap(tables: GapTables, ags: str) -> dict | None:
     row = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
     level_de = _share_level_de(row)
     return {**row, "share_level_de": level_de, "basis_de": _basis_de(row, level_de), "figure_year": _figure_year(row),
-            "coworking_data_de": _coworking_data_de(row.get("coworking_data"))}
+            "coworking_data_de": _coworking_data_de(row)}
 
 
 def _share_level_de(row: dict) -> str | None:
@@ -193,7 +189,10 @@ def _rests_on_flows(row: dict) -> bool:
 
 def _figure_year(row: dict) -> int | None:
     """The data year of the long-distance count (its flows' or its INKAR share's), shown beside it instead of the
-    gap's period: a 2023 tile rested on INKAR 2019 and Pendleratlas 2022 without saying so."""
+    gap's period: a 2023 tile rested on INKAR 2019 and Pendleratlas 2022 without saying so. None without a count (a
+    data year above a missing value read as if a 2019 figure existed)."""
+    if row.get("long_distance_out_commuters") is None:
+        return None
     year = row.get("long_distance_flows_year") if _rests_on_flows(row) else row.get("long_distance_share_year")
     return int(year) if year is not None else None
 
@@ -203,29 +202,26 @@ def _sources_de(sources: str | None) -> str | None:
     return " und ".join(source_label(s) for s in sources.split("; ")) if isinstance(sources, str) else sources
 
 
-def _coworking_data_de(text: str | None) -> str | None:
-    """'local_inputs 2023, osm_coworking 2024' with the German source names (display only)."""
-    if not text:
+def _coworking_data_de(row: dict) -> str | None:
+    """Which coworking batch the figures come from, in German: 'OpenStreetMap, Stand 20.11.2023' (its typed
+    ``coworking_source_id`` and ``coworking_reference_date``); None without coworking data."""
+    source, day = row.get("coworking_source_id"), row.get("coworking_reference_date")
+    if not source or day is None or pd.isna(day):
         return None
-    return ", ".join(f"{source_label(source)} {year}"
-                     for source, _, year in (part.rpartition(" ") for part in str(text).split(", ")))
+    return f"{source_label(source)}, Stand {pd.Timestamp(day):%d.%m.%Y}"
 
 
 def load_spaces(con) -> pd.DataFrame:
     """The coworking spaces of every vintage, ordered by vintage (every town's section takes the vintage its tile
     counts, ``_of_vintage``), with their coordinates in the indicator's METRIC_CRS (``x_m``, ``y_m``)."""
-    from pyproj import Transformer
-
     spaces = con.execute("""SELECT osm_type, name, lat, lon, local_kind, sources, locally_reported, located_at_gemeinde,
                                    supplier, licence, desks, opened, closed, vintage
                             FROM coworking_spaces ORDER BY vintage, osm_type, osm_id""").df()
-    x, y = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True).transform(
-        spaces["lon"].to_numpy(dtype=float), spaces["lat"].to_numpy(dtype=float))
+    x, y = to_metric_crs(spaces["lon"], spaces["lat"])
     return spaces.assign(x_m=x, y_m=y)
 
 
 _EMPTY_SPACES: dict[tuple, pd.DataFrame] = {}  # read only by the callers
-_TO_METRIC = None  # EPSG:3035 (the maps') -> METRIC_CRS (the indicator's), made on first use
 
 
 def _spaces_within_reach(spaces: pd.DataFrame, geoms: TownGeometries, ags: str, reach_km: float,
@@ -240,7 +236,7 @@ def _spaces_within_reach(spaces: pd.DataFrame, geoms: TownGeometries, ags: str, 
     vintage = observation["vintage"] if observation else spaces["vintage"].iloc[-1]
     day = observation["reference_date"] if observation else label_vintage(vintage)
     spaces = active_on(_of_vintage(spaces, vintage), day)
-    area = _metric_area(geoms, ags)
+    area = geoms.metric_area(ags)
     spaces = spaces[within_reach(area, spaces["x_m"], spaces["y_m"], reach_km)]
     metres = shapely.distance(area, shapely.points(spaces["x_m"].to_numpy(), spaces["y_m"].to_numpy()))
     spaces = spaces.assign(distance_km=np.round(metres / 1000, 1), metres=metres).sort_values(["metres", "name"])
@@ -269,15 +265,6 @@ def _of_vintage(spaces: pd.DataFrame, vintage: str) -> pd.DataFrame:
     vintages = spaces["vintage"].to_numpy()
     start, end = np.searchsorted(vintages, vintage, "left"), np.searchsorted(vintages, vintage, "right")
     return spaces.iloc[start:end]
-
-
-def _metric_area(geoms: TownGeometries, ags: str):
-    """The town's polygon in the indicator's METRIC_CRS (the maps hold it in EPSG:3035)."""
-    global _TO_METRIC
-    if _TO_METRIC is None:
-        from pyproj import Transformer
-        _TO_METRIC = Transformer.from_crs("EPSG:3035", METRIC_CRS, always_xy=True)
-    return shapely.transform(geoms.geoms[geoms.position[ags]], _TO_METRIC.transform, interleaved=False)
 
 
 def _surveys(rows: list[dict]) -> list[dict]:
@@ -329,7 +316,8 @@ RANKING_PAGE = "coworking-luecke.html"
 # its typed ``basis``.
 RANKING = """
 SELECT r.gap_rank, r.name, r.kreis_name, r.land, r.ags, r.period, r.long_distance_out_commuters, r.basis,
-       r.desk_demand, r.spaces_within_reach, r.nearest_space_km, r.coworking_data, g.long_distance_share_year
+       r.desk_demand, r.spaces_within_reach, r.nearest_space_km, r.coworking_source_id, r.coworking_reference_date,
+       g.long_distance_share_year
 FROM coworking_gap_ranking r
 JOIN coworking_gap g ON g.ags = r.ags AND g.period = r.period AND g.method_version = r.method_version
 ORDER BY r.gap_rank, r.name"""
@@ -343,7 +331,7 @@ def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str]) -> dic
     for row in frame.to_dict("records"):
         row = {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in row.items()}
         row["basis_short_de"] = _basis_short_de(row)
-        row["coworking_data_de"] = _coworking_data_de(row["coworking_data"]) or "keine Daten"
+        row["coworking_data_de"] = _coworking_data_de(row) or "keine Daten"
         row["has_page"] = f"{row['ags']}.html" in town_pages
         rows.append(row)
     # German collation precomputed for the sort script, as on the index page

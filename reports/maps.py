@@ -16,9 +16,9 @@ import shapely
 from pyproj import Transformer
 
 from reports.charts import text_width
+from sources.osm_coworking import METRIC_CRS
 
 NEIGHBOUR_BUFFER_M = 2_000     # neighbours: touching the town or within 2 km of its boundary
-COWORKING_RADIUS_M = 10_000    # coworking spaces counted within 10 km, like the index indicator
 SIMPLIFY_M = 100               # map detail; VG250 boundaries are far finer than a page needs
 MISSING_COLOUR = "#d9d9d9"
 # matplotlib's viridis at 0, 0.1, ..., 1 (interpolated linearly in between; the reports no longer import matplotlib)
@@ -27,6 +27,9 @@ VIRIDIS = ["#440154", "#482475", "#414487", "#355f8d", "#2a788e", "#21918c", "#2
 MAP_W, MAP_H, LEGEND_W = 500, 480, 170   # map area and legend column, pixels
 LABEL_SIZE = 9
 _TO_METRES = Transformer.from_crs("EPSG:4326", "EPSG:3035", always_xy=True)
+# the coworking indicator measures reach in METRIC_CRS (staging/coworking.py); the pages list what it counts
+_TO_METRIC = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
+_MAP_TO_METRIC = Transformer.from_crs("EPSG:3035", METRIC_CRS, always_xy=True)
 
 
 class TownGeometries:
@@ -44,6 +47,10 @@ class TownGeometries:
 
     def has(self, ags: str) -> bool:
         return ags in self.position
+
+    def metric_area(self, ags: str):
+        """The town's polygon in the coworking indicator's METRIC_CRS (the maps hold it in EPSG:3035)."""
+        return shapely.transform(self.geoms[self.position[ags]], _MAP_TO_METRIC.transform, interleaved=False)
 
     def neighbours(self, ags: str) -> list[str]:
         """AGS of the Gemeinden touching the town or within NEIGHBOUR_BUFFER_M of it (without the town).
@@ -69,6 +76,11 @@ class TownGeometries:
             point = self.geoms[i].representative_point()
             self._shapes[i] = (svg_path(geom), tuple(shapely.bounds(geom)), (point.x, point.y))
         return self._shapes[i]
+
+
+def to_metric_crs(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude/latitude (EPSG:4326) to metres in the coworking indicator's METRIC_CRS."""
+    return _TO_METRIC.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
 
 
 def to_metres(x, y):

@@ -93,7 +93,7 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Stichtag": _date(r["reference_date"]), "Hinweis": r["note_de"]} for r in context["commuting"]["rows"]]),
         Table("coworking", "Coworking", [{
             "Name": r["name"], "Lage": r["distance_de"], "Betreiber": r["operator"], "Website": r["website_url"],
-            "Quelle": r["source_de"]}
+            "Quelle": r["source_de"], "Nicht gezählt, geöffnet": r["open_de"]}
             for r in context["coworking"]["rows"]]),
         Table("mobilfunk", "Mobilfunk im Kreis", [{
             "Kreis-AGS": context["mobile"]["kreis_ags"], "Flächenart": r["area"],

@@ -831,8 +831,9 @@ def active_on(spaces: pd.DataFrame, date) -> pd.DataFrame:
     earlier offer at the same place)."""
     day = pd.Timestamp(date).date()
     # dates as parsed (datetime.date) or as read back from the warehouse (Timestamp): compared as dates
-    opened = spaces["opened"].map(lambda d: d is None or pd.isna(d) or pd.Timestamp(d).date() <= day)
-    closed = spaces["closed"].map(lambda d: d is None or pd.isna(d) or pd.Timestamp(d).date() >= day)
+    # astype(bool): mapping an empty date column keeps its date dtype, which '&' refuses
+    opened = spaces["opened"].map(lambda d: d is None or pd.isna(d) or pd.Timestamp(d).date() <= day).astype(bool)
+    closed = spaces["closed"].map(lambda d: d is None or pd.isna(d) or pd.Timestamp(d).date() >= day).astype(bool)
     in_osm = spaces["osm_type"] != "local"  # the typed column, not a search of the sources text
     return spaces[in_osm | (opened & closed)]
 

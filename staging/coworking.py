@@ -33,13 +33,20 @@ def assign_to_gemeinden(spaces: pd.DataFrame, gemeinden: gpd.GeoDataFrame) -> pd
     return result
 
 
+def within_measure(reach_km: float) -> str:
+    """The observation measure counting coworking places within ``reach_km`` of a Gemeinde; the catalogue's coworking
+    indicator names it (indicators.coworking_gap.gap_parameters checks that it matches ``reach_km``)."""
+    return f"coworking_spaces_within_{reach_km:g}km"
+
+
 def coworking_indicators(spaces_with_ags: pd.DataFrame, gemeinden: gpd.GeoDataFrame, reference_date,
-                         radius_km: float = 10) -> pd.DataFrame:
+                         radius_km: float) -> pd.DataFrame:
     """Tidy observations per Gemeinde of ``gemeinden`` (OBSERVATION_COLUMNS).
 
     ``coworking_spaces``: spaces whose ``ags`` is the Gemeinde (0 is a real zero: OSM was queried
-    for all of Germany). ``coworking_spaces_within_10km`` (name follows ``radius_km``): spaces at
-    most ``radius_km`` from the Gemeinde polygon, those inside included, wherever they lie.
+    for all of Germany). ``coworking_spaces_within_10km`` (``within_measure``: its name follows ``radius_km``,
+    the catalogue's ``coworking_gap.reach_km``): spaces at most ``radius_km`` from the
+    Gemeinde polygon, those inside included, wherever they lie (only places in Germany are queried).
     ``coworking_nearest_km``: distance from the polygon to the nearest space, 0 if one is inside,
     NaN if there are no spaces at all. Distances are computed in EPSG:25832.
     """
@@ -51,7 +58,7 @@ def coworking_indicators(spaces_with_ags: pd.DataFrame, gemeinden: gpd.GeoDataFr
     ags = polygons["ags"]
     measures = {
         "coworking_spaces": ("count", ags.map(inside).fillna(0)),
-        f"coworking_spaces_within_{radius_km:g}km": ("count", ags.map(near).fillna(0)),
+        within_measure(radius_km): ("count", ags.map(near).fillna(0)),
         "coworking_nearest_km": ("km", (ags.map(nearest) / 1000).round(3)),
     }
     date = pd.Timestamp(reference_date).date()

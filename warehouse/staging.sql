@@ -179,7 +179,9 @@ CREATE TABLE IF NOT EXISTS coworking_gap (
     basis VARCHAR,                               -- pendleratlas_flows | inkar_estimate; NULL when neither exists
     nearest_space_km DOUBLE,                     -- from the Gemeinde boundary; NULL without coworking data
     spaces_within_reach DOUBLE,                  -- spaces within reach_km of the boundary
-    coworking_data VARCHAR,                      -- source and year of the coworking figures
+    coworking_source_id VARCHAR,                 -- the coworking batch both figures come from (an OSM query or a town's delivery)
+    coworking_vintage VARCHAR,                   -- that batch's release (its date; a corrected delivery '2023-11-20-rev2')
+    coworking_reference_date DATE,               -- that batch's date (the places open on it are counted)
     desk_demand DOUBLE,                          -- long-distance out-commuters x the catalogue's factors
     remote_capable_share DOUBLE,
     remote_days_per_week DOUBLE,

@@ -139,7 +139,7 @@ FROM peer_towns p JOIN municipalities m USING (ags) JOIN municipalities pm ON pm
 CREATE VIEW coworking_gap_ranking AS
 SELECT rank() OVER (ORDER BY g.desk_demand DESC) AS gap_rank, m.name, m.kreis_name, m.land, g.ags, g.period,
        g.long_distance_out_commuters, g.basis, g.desk_demand, g.spaces_within_reach, g.nearest_space_km,
-       g.coworking_data, g.method_version
+       g.coworking_source_id, g.coworking_vintage, g.coworking_reference_date, g.method_version
 FROM coworking_gap g JOIN municipalities m USING (ags)
 WHERE g.method_version = (SELECT method_version FROM current_method)
   -- the period with estimates for the most towns, the newest of those: the gap is about today's commuting and

@@ -10,6 +10,7 @@ from pipelines.markdown import markdown_table
 from pipelines.resources import ReadinessSettings
 from pipelines.assets.raw import landed_releases
 from indicators.catalogue import load_catalogue
+from indicators.coworking_gap import gap_parameters
 from sources import OBSERVATION_COLUMNS, contracts, inkar, local_inputs, osm_coworking
 from sources.ba_commuting import FLOW_COLUMNS
 from sources.destatis_changes import CHANGE_COLUMNS
@@ -242,7 +243,8 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
                    "and of the same name or street and number; two places that close under other names and "
                    "addresses stay two: metadata merge_decisions), each space keeping its sources; a listed space "
                    "without coordinates is placed at its Gemeinde and flagged. Per-Gemeinde counts inside and "
-                   "within 10 km and the distance to the nearest space: for every Gemeinde where OSM was loaded, "
+                   "within reach (the catalogue's coworking_gap.reach_km) and the distance to the nearest space: "
+                   "for every Gemeinde where OSM was loaded, "
                    "otherwise only for the towns that supplied a list. The towns' survey results go to "
                    "`local_survey_results` (shown on their pages, never in the index).")
 def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
@@ -264,6 +266,7 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
         local_inputs.check_known_ags(surveys, set(gemeinden["ags"]))
         deliveries = {v: local_inputs.place_spaces(t["local_spaces"], gemeinden) for v, t in local_parsed}
         spaces, observations = [], []
+        reach_km = gap_parameters()["reach_km"]  # the catalogue's radius, which the coworking indicator counts within
         for vintage, source_id, osm, local in coworking.batches(parsed, deliveries):  # oldest vintage first
             located = coworking.assign_to_gemeinden(osm, gemeinden) if len(osm) else osm.assign(ags=None)
             decisions: list = []
@@ -275,7 +278,7 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
             # without OSM only the supplying towns are measured: elsewhere a zero would not be a real zero
             measured = gemeinden if len(osm) or source_id == "osm_coworking" else gemeinden[gemeinden["ags"].isin(covered)]
             day = label_vintage(vintage)  # a corrected delivery's label '2023-11-20-rev2' is no date
-            values = coworking.coworking_indicators(local_inputs.active_on(merged, day), measured, day)
+            values = coworking.coworking_indicators(local_inputs.active_on(merged, day), measured, day, reach_km)
             values["note"] = local_inputs.coverage_notes(values, covered, local, with_osm=len(osm) > 0)
             spaces.append(merged)
             observations.append(values.assign(vintage=vintage, source_id=source_id))

@@ -7,6 +7,7 @@ Templates, validation and merging are tested in tests/unit/sources/test_local_in
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 from pathlib import Path
@@ -15,6 +16,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from reports.labels import source_label
 from sources.registry import SNAPSHOT_DIR
 from tests.unit.sources.test_local_inputs import (DELIVERY, FIXTURES, MALFORMED, SPACES_FILE,
                                                   replace_cell)
@@ -105,9 +107,12 @@ def test_moelln_report_and_the_ranking_page_from_the_example(example_warehouse, 
     assert [a for a, _, _ in view] == re.findall(r'<tr id="gap-(\d{8})">', ranking) and len(view) == 5
     assert "<p>5 Kleinstädte der Vergleichsgruppe · Jahr 2023 ·" in ranking
     with duckdb.connect(str(example_warehouse), read_only=True) as con:
-        period, moelln = con.execute("SELECT period, coworking_data FROM coworking_gap_ranking WHERE ags = ?",
-                                     [MOELLN]).fetchone()
-    assert period == 2023 and moelln == "local_inputs 2023"  # the period with the most estimates, its list counted
+        period, *moelln = con.execute("""SELECT period, coworking_source_id, coworking_vintage, coworking_reference_date
+                                         FROM coworking_gap_ranking WHERE ags = ?""", [MOELLN]).fetchone()
+    delivery = sorted(p.name for p in (Path(__file__).parents[1] / "fixtures" / "local-inputs").iterdir())[-1]
+    # the period with the most estimates, its list counted: the batch of the town's delivery, named by typed columns
+    assert period == 2023 and moelln == ["local_inputs", delivery, dt.date.fromisoformat(delivery)]
+    assert f"{source_label('local_inputs')}, Stand {dt.date.fromisoformat(delivery):%d.%m.%Y}" in ranking
     for ags, rank, demand in view:
         row = ranking[ranking.index(f'<tr id="gap-{ags}">'):]
         row = row[:row.index("</tr>")]

@@ -14,11 +14,13 @@ from indicators.coworking_gap import GAP_COLUMNS, compute_gap, gap_parameters
 
 PARAMETERS = {"long_distance_km": 50, "reach_km": 10, "remote_capable_share": 0.5, "remote_days_per_week": 2,
               "workdays_per_week": 5, "coworking_share_of_remote_days": 0.25, "method_version": "test",
-              "carry_forward_years": 4, "coworking_carry_forward_years": 1}
+              "carry_forward_years": 4, "coworking_carry_forward_years": 1,
+              "coworking_sources": ["osm_coworking", "local_inputs"]}
 
 
-def obs(ags, source, measure, year, value):
-    return (ags, "gemeinde", source, measure, dt.date(year, 6, 30), value)
+def obs(ags, source, measure, year, value, day=None, vintage=None):
+    """An observation of 30 June of ``year`` (or ``day``), its release named by the year unless given."""
+    return (ags, "gemeinde", source, measure, day or dt.date(year, 6, 30), value, vintage or str(year))
 
 
 @pytest.fixture
@@ -28,8 +30,8 @@ def con():
     con.execute("INSERT INTO readiness_index VALUES ('A', 2021, TRUE), ('A', 2023, TRUE), ('B', 2023, TRUE), "
                 "('C', 2023, FALSE)")
     con.execute("CREATE TABLE observations (ags VARCHAR, level VARCHAR, source_id VARCHAR, measure VARCHAR, "
-                "reference_date DATE, value DOUBLE)")
-    con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?)", [
+                "reference_date DATE, value DOUBLE, vintage VARCHAR)")
+    con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?, ?)", [
         obs("A", "inkar", "commuters_50km_share", 2019, 20.0),
         obs("A", "pendleratlas", "out_commuters", 2022, 6000), obs("A", "pendleratlas", "internal_commuters", 2022, 4000),
         obs("A", "osm_coworking", "coworking_nearest_km", 2023, 3.5),
@@ -61,7 +63,9 @@ def test_gap_by_hand(con):
     assert (a23["employed_at_residence"], a23["long_distance_out_commuters_flows"],
             a23["long_distance_out_commuters_estimate"], a23["long_distance_out_commuters"]) == (10000, 700, 2000, 2000)
     assert a23["basis"] == "inkar_estimate"
-    assert (a23["nearest_space_km"], a23["spaces_within_reach"], a23["coworking_data"]) == (3.5, 2, "osm_coworking 2023")
+    assert (a23["nearest_space_km"], a23["spaces_within_reach"]) == (3.5, 2)
+    assert (a23["coworking_source_id"], a23["coworking_vintage"], a23["coworking_reference_date"]) == (
+        "osm_coworking", "2023", pd.Timestamp("2023-06-30"))
     assert a23["desk_demand"] == pytest.approx(2000 * 0.5 * 2 / 5 * 0.25)  # 100 desks
     b23 = gap.loc[("B", 2023)]
     # estimate 10 % x 1000 = 100 < flows 300 (a lower bound): the flows
@@ -108,3 +112,56 @@ def test_far_flows_withheld_by_the_publisher_are_unknown_not_zero(con):
     b23 = gap.loc[("B", 2023)]
     assert b23[["long_distance_out_commuters_flows", "long_distance_out_commuters", "basis", "desk_demand"]].isna().all()
     assert gap.loc[("A", 2023), "long_distance_out_commuters_flows"] == 700  # 700 known, one withheld: still 700
+
+
+def test_of_several_batches_in_a_year_both_figures_come_from_the_latest(con):
+    """Live mode lands an OSM query whenever its answer changes and towns deliver lists between queries: a year holds
+    several coworking batches. The gap took each figure from an arbitrary one of them (ties on the year: 8 different
+    results in 30 runs, review of 5 December), e.g. the count of January beside the distance of June."""
+    con.execute("DELETE FROM observations WHERE source_id = 'osm_coworking'")
+    # two queries, then a town's delivery after the latest query (staging.coworking.batches: merged with it)
+    batches = [("osm_coworking", dt.date(2023, 1, 10), "2023-01-10", 1, 8.0),
+               ("osm_coworking", dt.date(2023, 6, 1), "2023-06-01", 2, 4.5),
+               ("local_inputs", dt.date(2023, 11, 20), "2023-11-20", 4, 0.0)]
+    for source, day, vintage, within, nearest in batches:
+        con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?, ?)", [
+            obs("A", source, "coworking_spaces_within_10km", 2023, within, day, vintage),
+            obs("A", source, "coworking_nearest_km", 2023, nearest, day, vintage)])
+    for _ in range(5):  # the old query's answer changed from run to run
+        a23 = compute_gap(con, PARAMETERS).set_index(["ags", "period"]).loc[("A", 2023)]
+        assert (a23["spaces_within_reach"], a23["nearest_space_km"], a23["coworking_vintage"]) == (4, 0.0, "2023-11-20")
+
+
+def test_a_batch_without_any_place_has_no_distance_even_if_an_earlier_one_had(con):
+    """The distance belongs to the batch the count comes from: a later batch with no place at all (NULL distance)
+    is not completed by an earlier batch's distance."""
+    con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        obs("A", "local_inputs", "coworking_spaces_within_10km", 2023, 0, dt.date(2023, 12, 1), "2023-12-01"),
+        obs("A", "local_inputs", "coworking_nearest_km", 2023, None, dt.date(2023, 12, 1), "2023-12-01")])
+    a23 = compute_gap(con, PARAMETERS).set_index(["ags", "period"]).loc[("A", 2023)]
+    assert a23["spaces_within_reach"] == 0 and pd.isna(a23["nearest_space_km"])
+    assert a23["coworking_source_id"] == "local_inputs"
+
+
+def test_a_revised_release_of_the_same_date_wins(con):
+    """Two INKAR releases with a value for the same date (an original and its revision): the later release, not
+    whichever the database returns first."""
+    con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        obs("A", "inkar", "commuters_50km_share", 2019, 25.0, vintage="2021-mitte-rev2"),
+        obs("A", "inkar", "commuters_50km_share", 2019, 22.0, vintage="2021-mitte")])
+    con.execute("UPDATE observations SET vintage = '2020' WHERE vintage = '2019'")  # the first release: older
+    for _ in range(5):
+        gap = compute_gap(con, PARAMETERS).set_index(["ags", "period"])
+        assert gap.loc[("A", 2023), "long_distance_share"] == 25.0
+
+
+def test_a_reach_the_coworking_indicator_does_not_count_is_refused(tmp_path):
+    """reach_km 15 made the gap look for coworking_spaces_within_15km, which staging never wrote (it counts within the
+    indicator's measure): every count became NULL without a word."""
+    raw = yaml.safe_load(CATALOGUE_YAML.read_text(encoding="utf-8"))
+    raw["coworking_gap"]["reach_km"] = 15
+    changed = tmp_path / "catalogue.yaml"
+    changed.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match="reach_km 15 km needs the coworking indicator's measure "
+                                         "coworking_spaces_within_15km, it reads coworking_spaces_within_10km"):
+        gap_parameters(changed)

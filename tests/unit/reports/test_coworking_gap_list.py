@@ -18,11 +18,12 @@ from pyproj import Transformer
 from shapely.geometry import box
 
 from indicators import flags
+from reports.context import coworking
 from reports.coworking_gap import _latest_gap, _spaces_within_reach, load_spaces
 from reports.maps import TownGeometries
 from sources.local_inputs import active_on
 from sources.osm_coworking import METRIC_CRS
-from staging.coworking import coworking_indicators
+from staging.coworking import assign_to_gemeinden, coworking_indicators
 
 TOWN = "01053090"
 SQUARE = box(10.60, 53.58, 10.76, 53.66)  # test geometry, not Mölln's boundary
@@ -80,12 +81,27 @@ def test_the_list_is_what_the_tile_counts(setting):
     assert list(listed["name"]) == ["E OpenStreetMap", "F Bibliothek ohne Koordinaten", "A nahe Grenze innen"]
     assert listed["distance_km"].tolist() == [0.0, 0.0, 10.0]  # rounded for the page after the test, not before
     of_vintage = spaces[spaces["vintage"] == "2023-11-20"].assign(ags=None)
-    tile = coworking_indicators(active_on(of_vintage, DAY), gemeinden, DAY).set_index("measure").loc[
+    tile = coworking_indicators(active_on(of_vintage, DAY), gemeinden, DAY, 10).set_index("measure").loc[
         "coworking_spaces_within_10km", "value"]
     assert tile == len(listed) == 3
     assert listed.set_index("name").loc["F Bibliothek ohne Koordinaten", "location_de"] == (
         "Lage unbekannt: an einem Punkt innerhalb der Gemeinde verortet")  # not 'am Gemeindemittelpunkt'
     assert listed.set_index("name").loc["A nahe Grenze innen", "location_de"] is None
+
+
+def test_the_coworking_section_counts_what_the_tile_counts_and_marks_the_rest(setting):
+    """The section 'Coworking' (the latest batch) listed a closed temporary space and a past trial day as current,
+    and measured 10 km in the maps' projection: beside a tile that left them out (review of 5 December)."""
+    spaces, geoms, gemeinden = setting
+    latest = spaces[spaces["vintage"] == "2023-11-20"].reset_index(drop=True).assign(
+        kind=None, website=None, operator=None, osm_base_timestamp=None)
+    section = coworking(SimpleNamespace(coworking=assign_to_gemeinden(latest, gemeinden), memo={}), geoms, TOWN)
+    tile = _spaces_within_reach(spaces, geoms, TOWN, 10, {"vintage": "2023-11-20", "reference_date": DAY})
+    assert sorted(r["name"] for r in section["rows"] if r["counted"]) == sorted(tile["name"])
+    assert section["counted"] == 3 and section["radius_km"] == 10 and section["day"] == "2023-11-20"
+    assert "B knapp außerhalb" not in [r["name"] for r in section["rows"]]  # 10.03 km from the boundary
+    assert {r["name"]: r["open_de"] for r in section["rows"] if not r["counted"]} == {
+        "C temporär, geschlossen": "geöffnet 01.10.2022–31.10.2022", "D Probearbeitstag, vorbei": "nur am 15.05.2023"}
 
 
 def test_without_a_tile_the_latest_vintage_open_on_its_date(setting):
@@ -98,7 +114,7 @@ def test_the_share_of_a_verband_member_says_it_is_the_verbands_value():
     """Schönberg (Holstein)'s share line showed Amt Probstei's 12.5 % as its own; the indicator table says
     'Wert des Gemeindeverbands (für alle Mitgliedsgemeinden gleich)', and so does the section now."""
     row = {"ags": "01057073", "period": 2023, "long_distance_share": 12.5, "long_distance_share_year": 2019,
-           "basis": "inkar_estimate", "long_distance_share_level": "gemeindeverband", "coworking_data": None}
+           "basis": "inkar_estimate", "long_distance_share_level": "gemeindeverband", "coworking_source_id": None}
     gap = _latest_gap(SimpleNamespace(gaps={"01057073": row}), "01057073")
     verband = flags.render_value_note(source_level="gemeindeverband", lang="de")
     assert gap["share_level_de"] == verband == "Wert des Gemeindeverbands (für alle Mitgliedsgemeinden gleich)"

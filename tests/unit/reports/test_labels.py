@@ -40,11 +40,14 @@ def test_the_gap_count_is_shown_with_the_year_of_its_data():
     from reports.coworking_gap import _basis_de, _figure_year
     flows = {"long_distance_out_commuters_flows": 700.0, "long_distance_flows_year": 2022,
              "long_distance_out_commuters_estimate": 300.0, "long_distance_share_year": 2019,
-             "basis": "pendleratlas_flows"}
+             "long_distance_out_commuters": 700.0, "basis": "pendleratlas_flows"}
     assert _figure_year(flows) == 2022 and _basis_de(flows).startswith("Pendleratlas-Ströme 2022 ab 50 km")
-    estimate = {**flows, "long_distance_out_commuters_estimate": 2000.0, "basis": "inkar_estimate"}
+    estimate = {**flows, "long_distance_out_commuters_estimate": 2000.0, "long_distance_out_commuters": 2000.0,
+                "basis": "inkar_estimate"}
     assert _figure_year(estimate) == 2019 and _basis_de(estimate).startswith("INKAR-Anteil der Arbeitswege ab 50 km (2019)")
     assert _figure_year({}) is None and _basis_de({}) is None
+    # a share without employed persons: no count, so no data year above the '–' (it read 'Daten 2019')
+    assert _figure_year({"long_distance_share_year": 2019, "long_distance_out_commuters": None}) is None
 
 
 @given(st.floats(min_value=0, max_value=100, allow_nan=False), st.floats(min_value=0, max_value=100, allow_nan=False))

@@ -351,3 +351,14 @@ def test_the_pilot_network_chart_does_not_join_years_of_different_indicators():
     apart = network_chart({"Freiburg (Elbe)": pd.DataFrame({**town, "basis": [old, new, new]})}, "n")
     assert len(segments.findall(joined)) - len(segments.findall(apart)) == 1  # 2018-2020 is not drawn
     assert BREAK_LABEL in apart and BREAK_LABEL not in joined
+
+
+def test_a_count_has_no_unit_word_after_its_number_in_a_sentence():
+    """'Coworking-Spaces im Umkreis von 10 km (zuletzt 6 Anzahl, …)': a count's unit label is a column header."""
+    from reports.context import indicator_rows
+
+    rows = indicator_rows([{"indicator_id": i, "value": 6.0, "pillar": "local_work_infrastructure", "label": i,
+                            "unit": unit, "source_id": "osm_coworking", "vintage": "2023-11-20", "attribution": "",
+                            "period": 2023, "reference_date": pd.Timestamp("2023-11-20"), "imputed": False}
+                           for i, unit in [("coworking_within_10km", "count"), ("gigabit_coverage", "% of households")]])
+    assert [(r["unit_de"], r["unit_after_de"]) for r in rows] == [("Anzahl", ""), ("% der Haushalte", "% der Haushalte")]

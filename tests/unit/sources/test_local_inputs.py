@@ -606,3 +606,13 @@ def test_a_delivery_file_named_otherwise_is_an_error_not_ignored(tmp_path):
                                           r"a file name this folder may hold, so it would be ignored; expected: "
                                           r"local-inputs/<YYYY-MM-DD of the delivery>/coworking_<AGS>"):
         discover_releases(spec, tmp_path)
+
+
+def test_no_places_are_open_on_any_day_also_as_read_back_from_the_warehouse():
+    """A town page with no place within reach filtered an empty frame read from DuckDB (DATE columns): mapping an
+    empty date column kept its date dtype and '&' failed the whole page build."""
+    import duckdb
+
+    empty = duckdb.connect().execute("SELECT 'local' AS osm_type, DATE '2023-01-01' AS opened, "
+                                     "DATE '2023-12-31' AS closed LIMIT 0").df()
+    assert local_inputs.active_on(empty, "2023-11-20").empty

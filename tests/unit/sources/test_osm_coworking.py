@@ -207,7 +207,7 @@ def test_point_on_a_shared_boundary_goes_to_one_gemeinde():
 
 def test_coworking_indicators(spaces):
     gemeinden = responses.snapshot_gemeinden()
-    observations = coworking_indicators(assign_to_gemeinden(spaces, gemeinden), gemeinden, "2024-05-14")
+    observations = coworking_indicators(assign_to_gemeinden(spaces, gemeinden), gemeinden, "2024-05-14", 10)
     assert list(observations.columns) == OBSERVATION_COLUMNS
     assert len(observations) == 3 * len(gemeinden) == 3 * 244
     value = observations.set_index(["ags", "measure"])["value"]
@@ -224,7 +224,7 @@ def test_coworking_indicators(spaces):
 
 def test_coworking_indicators_without_any_space(spaces):
     gemeinden = responses.snapshot_gemeinden()
-    observations = coworking_indicators(assign_to_gemeinden(spaces.iloc[:0], gemeinden), gemeinden, "2024-05-14")
+    observations = coworking_indicators(assign_to_gemeinden(spaces.iloc[:0], gemeinden), gemeinden, "2024-05-14", 10)
     counts = observations[observations["unit"] == "count"]["value"]
     assert len(counts) == 2 * 244 and (counts == 0).all()
     assert all(math.isnan(v) for v in observations[observations["unit"] == "km"]["value"])
@@ -325,6 +325,6 @@ def test_within_reach_is_the_rule_of_the_indicator():
     points = gpd.GeoSeries(gpd.points_from_xy(xs, ys), crs=METRIC_CRS).to_crs("EPSG:4326")
     spaces = pd.DataFrame({"lat": points.y, "lon": points.x, "ags": None})
     listed = within_reach(area, xs, ys, 10)
-    counted = [coworking_indicators(spaces.iloc[[i]], moelln, "2024-05-14").set_index("measure").loc[
+    counted = [coworking_indicators(spaces.iloc[[i]], moelln, "2024-05-14", 10).set_index("measure").loc[
         "coworking_spaces_within_10km", "value"] for i in range(2)]
     assert listed.tolist() == [bool(c) for c in counted] == [True, False]
