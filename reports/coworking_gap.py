@@ -302,7 +302,11 @@ PARAMETER_SOURCES_DE = {
     "remote_capable_share": "Alipour, Falck, Schüller (2020), CESifo WP 8227 / IZA DP 13152: bis zu 56 % der "
                             "Beschäftigten haben Tätigkeiten, die sich zumindest teilweise zu Hause erledigen lassen",
     "remote_days_per_week": "Aksoy, Barrero, Bloom, Davis, Dolls, Zarate (2022), Brookings Papers: im Mittel der "
-                            "befragten Länder etwa 1,5 bezahlte Homeoffice-Tage je Woche",
+                            "befragten Länder etwa 1,5 bezahlte Homeoffice-Tage je Woche (2021/22, Mittel über alle "
+                            "befragten Vollzeitbeschäftigten, auch die ohne Homeoffice; mit dem Anteil "
+                            "homeoffice-fähiger Tätigkeiten multipliziert zählen diese doppelt: das Produkt, 0,84 Tage "
+                            "je Auspendler und Woche, liegt zwischen den 0,7 Tagen, die Arbeitgeber nach der Pandemie "
+                            "planten, und den 1,7 Tagen, die Beschäftigte wünschten)",
     "workdays_per_week": "Konvention (Vollzeitwoche)",
     "coworking_share_of_remote_days": "Annahme des Projekts (keine veröffentlichte Quelle): einer von fünf "
                                       "Remote-Tagen im Coworking statt zu Hause; wo die Stadt eine eigene "
