@@ -26,7 +26,7 @@ import shapely
 from indicators import flags
 from reports.data import ReportData
 from reports.labels import (PILLARS, attribution_label, de_number, de_score, not_scored_reasons, pillar_label,
-                            published_score)
+                            published_score, shown_number)
 from reports.maps import to_metres
 from sources.vintages import release_order
 
@@ -57,7 +57,9 @@ def slug(text: str) -> str:
 
 
 def class_of(value: float) -> int:
-    """Index into COLOURS of a value on the 0..100 scale."""
+    """Index into COLOURS of a value on the 0..100 scale: the value as shown (``TownValue.value``), so that 79,9875
+    shown as "80,0" is in the class from 80 on the print atlas as on the interactive map (whose script puts a value
+    ``>=`` a break above it, as ``side="right"`` does here)."""
     return int(np.searchsorted(BREAKS, value, side="right"))
 
 
@@ -74,7 +76,7 @@ class TownValue:
     """What a map shows for one Gemeinde and one measure: a value, or grey/hatched with the reason."""
 
     status: str          # "value" | "outside" (not in the reference group) | "missing" (no value)
-    value: float | None
+    value: float | None  # as shown (one decimal, halves away from zero): what both maps classify
     text: str            # German, e.g. "63,2" or "nicht im Vergleich" or "ohne Wert: keine Daten aus ..."
 
 
@@ -111,7 +113,8 @@ class AtlasData:
         if not np.isnan(value):
             if measure == "score":  # as published and ranked: towns sharing a rank share a colour
                 return TownValue("value", published_score(value), de_score(value))
-            return TownValue("value", float(value), de_number(value))
+            # the number de_number writes: coloured by the unrounded 79.9875, "80,0" sat in the class below 80
+            return TownValue("value", shown_number(value), de_number(value))
         return TownValue("missing", None, "ohne Wert: " + self._reason(i, measure))
 
     def _reason(self, i: int, measure: str) -> str:

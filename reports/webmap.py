@@ -60,8 +60,9 @@ def geojson(atlas: AtlasData, pages: set[str]) -> dict:
                          "properties": {
             "ags": ags, "name": str(atlas.names[i]),
             "href": f"../{page}" if _AGS.match(ags) and page in pages else None,
-            # the score is already as published (AtlasData.value); round(…, 1) leaves it so
-            "value": [None if v.value is None else round(v.value, 1) for v in values],
+            # as shown (AtlasData.value: one decimal, the score as published), classified by the page's script as the
+            # print atlas classifies it (atlas.class_of): one colour per town on both maps
+            "value": [v.value for v in values],
             "why": [None if v.status == "value" else reasons.setdefault((v.status, v.text), len(reasons))
                     for v in values],
             "point": [float(lat[i]), float(lon[i])],

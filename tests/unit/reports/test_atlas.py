@@ -1,0 +1,111 @@
+"""The print atlas (reports/atlas.py) and the interactive map's data (reports/webmap.py) on a small ReportData.
+
+Review of 5 December 2026: the atlas coloured a Gemeinde by its unrounded value (Echzell's accessibility 79.9875 in
+the class "60 bis unter 80" with the tooltip "80,0") while the interactive map coloured the rounded 80.0 in the
+class from 80."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from reports.atlas import BREAKS, COLOURS, MEASURES, AtlasData, choropleth_svg, class_of
+from reports.data import ReportData, TownSplit
+from reports.webmap import geojson
+
+SVG = "{http://www.w3.org/2000/svg}"
+PERIOD = 2021
+# accessibility per town: just below a break (shown as the break), on it, just below it and shown below it, a
+# decimal half that rounds up ("19,95" is 19.949999... as a float: half away from zero as a reader rounds it)
+ACCESSIBILITY = {"06440001": 79.96, "06440002": 80.0, "06440003": 79.94, "06440004": 19.95, "06440005": 59.9875,
+                 "06440006": 79.9875}
+
+
+def town_ids() -> list[str]:
+    return sorted(ACCESSIBILITY)
+
+
+def index_rows() -> pd.DataFrame:
+    """The published period: every pillar but coworking, whose data the towns lack."""
+    return pd.DataFrame([{"ags": ags, "period": PERIOD, "period_provisional": False, "score": 41.25 + k,
+                          "digital_infrastructure": 50.0, "commuting_potential": 39.95, "demographic_dynamics": 60.04,
+                          "accessibility": ACCESSIBILITY[ags], "local_work_infrastructure": np.nan,
+                          "missing_pillars": None, "omitted_pillars": "local_work_infrastructure"}
+                         for k, ags in enumerate(town_ids())])
+
+
+def report_data(index: pd.DataFrame | None = None) -> ReportData:
+    """Six Gemeinden side by side (boxes of 0.05°, in Hessen), all in the reference group."""
+    ids = town_ids()
+    towns = pd.DataFrame({"ags": ids, "name": [f"Ort {a[-1]}" for a in ids], "in_reference_group": True})
+    boxes = [shapely.box(9.0 + 0.05 * k, 50.0, 9.05 + 0.05 * k, 50.05) for k in range(len(ids))]
+    geometries = pd.DataFrame({"ags": ids, "vintage": "vg5000-2021-01-01", "name": towns["name"],
+                               "geometry_wkb": shapely.to_wkb(boxes)})
+    index = index_rows() if index is None else index
+    empty = pd.DataFrame()
+    return ReportData(
+        path=Path("readiness.duckdb"), method_version="v1", latest_period=PERIOD,
+        towns=towns.set_index("ags", drop=False), kreise=empty, index=index, releases=empty, geometries=geometries,
+        coworking=empty, coworking_gap=empty, gap_inputs=empty, kreis_commuting=empty, mobile_kreis=empty,
+        group_medians=empty, references={}, flows_by_kreis={},
+        by_town={"index": TownSplit(index, "ags")})
+
+
+def shown(svg: str) -> dict[str, tuple[str, str]]:
+    """AGS -> (fill, tooltip) of every Gemeinde of an atlas SVG (parsed as XML: it must be well-formed)."""
+    found = {}
+    for path in ET.fromstring(svg).iter(f"{SVG}path"):
+        title = path.find(f"{SVG}title")
+        if title is not None:
+            found[re.search(r"\((\d{8})\)", title.text)[1]] = (path.get("fill"), title.text)
+    return found
+
+
+def page_class(value: float) -> int:
+    """The class the map page's script (atlas_karte.html.j2, ``fill``) gives a value: past every break it reaches."""
+    k = 0
+    while k < len(BREAKS) and value >= BREAKS[k]:
+        k += 1
+    return k
+
+
+@pytest.fixture(scope="module")
+def atlas() -> AtlasData:
+    return AtlasData(report_data())
+
+
+def svg_of(atlas: AtlasData, measure: str) -> str:
+    return choropleth_svg(atlas, list(range(len(atlas.ags))), "Hessen", measure)
+
+
+def test_a_value_just_below_a_break_is_coloured_in_the_class_it_is_shown_in(atlas):
+    fills = shown(svg_of(atlas, "accessibility"))
+    # 79.96 is "80,0": the class from 80, as on the interactive map (the unrounded value was in the class below)
+    assert fills["06440001"] == (COLOURS[4], "Ort 1 (06440001): 80,0")
+    assert fills["06440006"] == (COLOURS[4], "Ort 6 (06440006): 80,0")  # Echzell's 79.9875
+    assert fills["06440002"] == (COLOURS[4], "Ort 2 (06440002): 80,0")  # on the break: from 80 on
+    assert fills["06440003"] == (COLOURS[3], "Ort 3 (06440003): 79,9")
+    assert fills["06440004"] == (COLOURS[1], "Ort 4 (06440004): 20,0")  # a half rounds away from zero
+    assert fills["06440005"] == (COLOURS[3], "Ort 5 (06440005): 60,0")
+    assert class_of(79.96) == 3 and class_of(80.0) == 4  # class_of itself classifies what it is given
+
+
+def test_web_map_and_atlas_agree_on_every_towns_class(atlas):
+    collection = json.loads(json.dumps(geojson(atlas, set())))  # as the page's script reads it
+    features = {f["properties"]["ags"]: f["properties"] for f in collection["features"]}
+    for k, measure in enumerate(MEASURES):
+        for ags, (fill, title) in shown(svg_of(atlas, measure)).items():
+            value = features[ags]["value"][k]
+            if value is None:
+                assert fill not in COLOURS
+                continue
+            assert fill == COLOURS[page_class(value)], (measure, ags, value, fill)
+            # and the map page writes the number the tooltip shows (toFixed(1), decimal comma)
+            assert title.endswith(": " + f"{value:.1f}".replace(".", ","))
