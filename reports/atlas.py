@@ -104,6 +104,7 @@ class AtlasData:
         self.has_row = latest["period"].notna().to_numpy()
         self.omitted = latest["omitted_pillars"].to_numpy(dtype=object)
         self.missing_pillars = latest["missing_pillars"].to_numpy(dtype=object)
+        self.later = later_starts(data.index, self.period, self.ags)
 
     def value(self, i: int, measure: str) -> TownValue:
         """The value of Gemeinde ``i`` (position) for ``measure``, or why there is none."""
@@ -123,6 +124,9 @@ class AtlasData:
             return f"kein Indexwert für {self.period}" if self.period else "kein Indexwert berechnet"
         reasons = not_scored_reasons(self.omitted[i] if isinstance(self.omitted[i], str) else None)
         if measure != "score":
+            later = self.later.get(measure)
+            if later is not None and later[i]:
+                return f"Daten dieser Säule erst ab {later[i]}"
             # no value may mean no data or data not scored (a territorial change): the page of the town says which
             return reasons.get(measure, f"kein bewertbarer Wert für {pillar_label(measure)}")
         pillars = flags.pillar_ids(self.missing_pillars[i])
@@ -138,6 +142,33 @@ class AtlasData:
             if len(positions):
                 areas.append((slug(name), name, positions))
         return areas
+
+
+def later_starts(index: pd.DataFrame, period: int | None, ags: np.ndarray) -> dict[str, np.ndarray]:
+    """Per pillar whose data start after the published ``period`` (no index row up to it has a value of it), per
+    Gemeinde of ``ags`` its first later period with a value as German text ("2023 (vorläufig)"), "" where none.
+
+    Why: coworking data (OpenStreetMap, the towns' own lists) exist for a provisional year only, and "keine Daten
+    für diesen Zeitraum" on every Gemeinde read as if there were none at all. Only where no Gemeinde has a value
+    up to ``period``: a single town's gap may be a value not scored (territorial change), which its page names."""
+    if period is None:
+        return {}
+    starts = {}
+    for pillar in PILLARS:
+        rows = index.loc[index[pillar].notna(), ["ags", "period", "period_provisional"]]
+        if rows.empty or rows["period"].min() <= period:
+            continue
+        first = rows.sort_values("period", kind="stable").drop_duplicates("ags").set_index("ags").reindex(ags)
+        starts[pillar] = np.array([_from(year, provisional)
+                                   for year, provisional in zip(first["period"], first["period_provisional"])])
+    return starts
+
+
+def _from(year, provisional) -> str:
+    """'2023 (vorläufig)', '2023', or '' without a year."""
+    if pd.isna(year):
+        return ""
+    return f"{int(year)} (vorläufig)" if not pd.isna(provisional) and bool(provisional) else str(int(year))
 
 
 class Frame:

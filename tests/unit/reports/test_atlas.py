@@ -2,7 +2,8 @@
 
 Review of 5 December 2026: the atlas coloured a Gemeinde by its unrounded value (Echzell's accessibility 79.9875 in
 the class "60 bis unter 80" with the tooltip "80,0") while the interactive map coloured the rounded 80.0 in the
-class from 80."""
+class from 80; a pillar whose data start after the published period said "keine Daten … für diesen Zeitraum" on
+every Gemeinde."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ PERIOD = 2021
 # decimal half that rounds up ("19,95" is 19.949999... as a float: half away from zero as a reader rounds it)
 ACCESSIBILITY = {"06440001": 79.96, "06440002": 80.0, "06440003": 79.94, "06440004": 19.95, "06440005": 59.9875,
                  "06440006": 79.9875}
+COWORKING_LATER = {"06440001": 2023, "06440002": 2024}  # the others have no coworking value in any period
 
 
 def town_ids() -> list[str]:
@@ -33,12 +35,19 @@ def town_ids() -> list[str]:
 
 
 def index_rows() -> pd.DataFrame:
-    """The published period: every pillar but coworking, whose data the towns lack."""
-    return pd.DataFrame([{"ags": ags, "period": PERIOD, "period_provisional": False, "score": 41.25 + k,
-                          "digital_infrastructure": 50.0, "commuting_potential": 39.95, "demographic_dynamics": 60.04,
-                          "accessibility": ACCESSIBILITY[ags], "local_work_infrastructure": np.nan,
-                          "missing_pillars": None, "omitted_pillars": "local_work_infrastructure"}
-                         for k, ags in enumerate(town_ids())])
+    """The published period (no coworking value) and two later provisional ones with coworking values."""
+    rows = []
+    for k, ags in enumerate(town_ids()):
+        published = {"ags": ags, "period": PERIOD, "period_provisional": False, "score": 41.25 + k,
+                     "digital_infrastructure": 50.0, "commuting_potential": 39.95, "demographic_dynamics": 60.04,
+                     "accessibility": ACCESSIBILITY[ags], "local_work_infrastructure": np.nan,
+                     "missing_pillars": None, "omitted_pillars": "local_work_infrastructure"}
+        rows.append(published)
+        for period in (2023, 2024):
+            start = COWORKING_LATER.get(ags, period + 1)
+            rows.append({**published, "period": period, "period_provisional": True,
+                         "local_work_infrastructure": 30.0 if period >= start else np.nan})
+    return pd.DataFrame(rows)
 
 
 def report_data(index: pd.DataFrame | None = None) -> ReportData:
@@ -109,3 +118,24 @@ def test_web_map_and_atlas_agree_on_every_towns_class(atlas):
             assert fill == COLOURS[page_class(value)], (measure, ags, value, fill)
             # and the map page writes the number the tooltip shows (toFixed(1), decimal comma)
             assert title.endswith(": " + f"{value:.1f}".replace(".", ","))
+
+
+def test_a_pillar_whose_data_start_later_says_from_when(atlas):
+    fills = shown(svg_of(atlas, "local_work_infrastructure"))
+    assert fills["06440001"] == ("url(#ohne-wert)", "Ort 1 (06440001): ohne Wert: Daten dieser Säule erst ab "
+                                                    "2023 (vorläufig)")
+    assert fills["06440002"][1].endswith("ohne Wert: Daten dieser Säule erst ab 2024 (vorläufig)")
+    # a town without a later value keeps the reason of its index row
+    assert fills["06440003"][1].endswith("ohne Wert: keine Daten (Quellen: eigene Angaben der Stadt, "
+                                         "Coworking-Spaces (OpenStreetMap)) für diesen Zeitraum")
+    reasons = {r["text"] for r in geojson(atlas, set())["reasons"]}
+    assert "ohne Wert: Daten dieser Säule erst ab 2023 (vorläufig)" in reasons
+
+
+def test_a_pillar_with_values_up_to_the_published_period_keeps_the_rows_reason():
+    """One town with a coworking value in the published period: the pillar's data do not start later, so a town
+    without one there may lack it for another reason (not scored across a territorial change)."""
+    index = index_rows()
+    index.loc[(index["ags"] == "06440006") & (index["period"] == PERIOD), "local_work_infrastructure"] = 30.0
+    fills = shown(svg_of(AtlasData(report_data(index=index)), "local_work_infrastructure"))
+    assert "erst ab" not in fills["06440001"][1] and "keine Daten" in fills["06440001"][1]
