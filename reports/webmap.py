@@ -16,6 +16,7 @@ as a script (``karte-daten.js``), not a .geojson fetched at run time: browsers r
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -138,10 +139,17 @@ def _build_webmap(data: ReportData, out_dir: Path, atlas: AtlasData | None, page
         period=atlas.period, leaflet=f"vendor/{LEAFLET_DIR.name}", data_file=DATA_FILE,
         measures=[{"id": m, "label": measure_label(m)} for m in MEASURES],
         legend=legend_classes(), colours=COLOURS, breaks=BREAKS, outside=OUTSIDE_COLOUR, missing=MISSING_FILL,
-        bounds=_bounds(atlas), geometry_credit=atlas.geometry_credit)
+        bounds=_bounds(atlas), geometry_credit=html.escape(atlas.geometry_credit),
+        credits=[value_attribution(atlas.credits[m]) for m in MEASURES])
     html_path = target / "karte.html"
     html_path.write_text(page, encoding="utf-8")
     return [html_path, script, vendor]
+
+
+def value_attribution(credits: list[str]) -> str:
+    """The map's attribution of the values of one measure ("Werte: …; …", "" without values), HTML-escaped:
+    Leaflet writes attributions as HTML."""
+    return html.escape("Werte: " + "; ".join(credits)) if credits else ""
 
 
 def _bounds(atlas: AtlasData) -> list[list[float]]:

@@ -3,7 +3,7 @@
 Review of 5 December 2026: the atlas coloured a Gemeinde by its unrounded value (Echzell's accessibility 79.9875 in
 the class "60 bis unter 80" with the tooltip "80,0") while the interactive map coloured the rounded 80.0 in the
 class from 80; a pillar whose data start after the published period said "keine Daten … für diesen Zeitraum" on
-every Gemeinde."""
+every Gemeinde; and the maps credited only the BKG's geometries, also under values from OpenStreetMap (ODbL)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from reports.atlas import BREAKS, COLOURS, MEASURES, AtlasData, choropleth_svg, class_of
+from reports.atlas import BREAKS, COLOURS, MEASURES, AtlasData, build_atlas, choropleth_svg, class_of
 from reports.data import ReportData, TownSplit
-from reports.webmap import geojson
+from reports.webmap import build_webmap, geojson
 
 SVG = "{http://www.w3.org/2000/svg}"
 PERIOD = 2021
@@ -28,6 +28,7 @@ PERIOD = 2021
 ACCESSIBILITY = {"06440001": 79.96, "06440002": 80.0, "06440003": 79.94, "06440004": 19.95, "06440005": 59.9875,
                  "06440006": 79.9875}
 COWORKING_LATER = {"06440001": 2023, "06440002": 2024}  # the others have no coworking value in any period
+OSM = "© OpenStreetMap contributors"
 
 
 def town_ids() -> list[str]:
@@ -50,7 +51,20 @@ def index_rows() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def report_data(index: pd.DataFrame | None = None) -> ReportData:
+def indicator_rows(coworking_period: int = 2023, attribution: str = OSM) -> pd.DataFrame:
+    """Per town its accessibility value (INKAR) of the published period and a coworking value (OSM) of a later one."""
+    rows = []
+    for ags in town_ids():
+        rows.append({"ags": ags, "pillar": "accessibility", "period": PERIOD, "source_id": "inkar",
+                     "vintage": "2022-12", "attribution": "© BBSR Bonn 2022, INKAR (as re-packaged by RegioHub/inkr)",
+                     "licence": "dl-de/by-2-0", "excluded_reason": None})
+        rows.append({"ags": ags, "pillar": "local_work_infrastructure", "period": coworking_period,
+                     "source_id": "osm_coworking", "vintage": "2023-11-20", "attribution": attribution,
+                     "licence": "ODbL-1.0", "excluded_reason": None})
+    return pd.DataFrame(rows)
+
+
+def report_data(index: pd.DataFrame | None = None, indicators: pd.DataFrame | None = None) -> ReportData:
     """Six Gemeinden side by side (boxes of 0.05°, in Hessen), all in the reference group."""
     ids = town_ids()
     towns = pd.DataFrame({"ags": ids, "name": [f"Ort {a[-1]}" for a in ids], "in_reference_group": True})
@@ -58,13 +72,14 @@ def report_data(index: pd.DataFrame | None = None) -> ReportData:
     geometries = pd.DataFrame({"ags": ids, "vintage": "vg5000-2021-01-01", "name": towns["name"],
                                "geometry_wkb": shapely.to_wkb(boxes)})
     index = index_rows() if index is None else index
+    indicators = indicator_rows() if indicators is None else indicators
     empty = pd.DataFrame()
     return ReportData(
         path=Path("readiness.duckdb"), method_version="v1", latest_period=PERIOD,
         towns=towns.set_index("ags", drop=False), kreise=empty, index=index, releases=empty, geometries=geometries,
         coworking=empty, coworking_gap=empty, gap_inputs=empty, kreis_commuting=empty, mobile_kreis=empty,
         group_medians=empty, references={}, flows_by_kreis={},
-        by_town={"index": TownSplit(index, "ags")})
+        by_town={"index": TownSplit(index, "ags"), "indicators": TownSplit(indicators, "ags")})
 
 
 def shown(svg: str) -> dict[str, tuple[str, str]]:
@@ -75,6 +90,11 @@ def shown(svg: str) -> dict[str, tuple[str, str]]:
         if title is not None:
             found[re.search(r"\((\d{8})\)", title.text)[1]] = (path.get("fill"), title.text)
     return found
+
+
+def texts(svg: str) -> str:
+    """The text lines of an atlas SVG (legend, notes, credits) joined by spaces (a wrapped credit in one piece)."""
+    return " ".join(t.text for t in ET.fromstring(svg).iter(f"{SVG}text"))
 
 
 def page_class(value: float) -> int:
@@ -139,3 +159,40 @@ def test_a_pillar_with_values_up_to_the_published_period_keeps_the_rows_reason()
     index.loc[(index["ags"] == "06440006") & (index["period"] == PERIOD), "local_work_infrastructure"] = 30.0
     fills = shown(svg_of(AtlasData(report_data(index=index)), "local_work_infrastructure"))
     assert "erst ab" not in fills["06440001"][1] and "keine Daten" in fills["06440001"][1]
+
+
+def test_each_layer_credits_the_sources_of_the_values_it_shows():
+    index = index_rows()
+    index.loc[index["period"] == PERIOD, "local_work_infrastructure"] = 30.0  # coworking values published
+    atlas = AtlasData(report_data(index=index, indicators=indicator_rows(coworking_period=PERIOD)))
+    osm, inkar = f"Werte: {OSM}, ODbL-1.0", "Werte: © BBSR Bonn 2022, INKAR (aufbereitet von RegioHub/inkr), dl-de"
+    coworking, accessibility, score = (texts(svg_of(atlas, m))
+                                       for m in ("local_work_infrastructure", "accessibility", "score"))
+    assert osm in coworking and inkar not in coworking
+    assert osm not in accessibility and inkar in accessibility
+    assert osm in score and inkar in score  # the index: every source of its pillars
+    assert "Geometrien: © GeoBasis-DE / BKG (2021), Daten verändert" in coworking
+
+
+def test_a_layer_without_values_credits_no_source_of_values(atlas):
+    """The coworking values lie in a later period: the published map shows none, so it credits no OSM data."""
+    assert atlas.credits["local_work_infrastructure"] == []
+    assert "Werte:" not in texts(svg_of(atlas, "local_work_infrastructure"))
+
+
+def test_credits_are_escaped_in_svg_html_and_the_map_page(tmp_path):
+    index = index_rows()
+    index.loc[index["period"] == PERIOD, "local_work_infrastructure"] = 30.0
+    evil = '© <script>alert("x")</script> & Co'
+    data = report_data(index=index, indicators=indicator_rows(coworking_period=PERIOD, attribution=evil))
+    atlas = AtlasData(data)
+    svg = svg_of(atlas, "local_work_infrastructure")
+    assert "<script>" not in svg and evil in texts(svg)  # the XML parser gives the text back unchanged
+    build_atlas(data, tmp_path, atlas)
+    page = (tmp_path / "atlas" / "hessen.html").read_text(encoding="utf-8")
+    assert "<script>" not in page and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in page
+    karte = build_webmap(data, tmp_path, atlas, pages=set())[0].read_text(encoding="utf-8")
+    credits = json.loads(re.search(r"var CREDITS = (\[.*?\]), credited", karte)[1])
+    # escaped for Leaflet, which writes an attribution as HTML; and no "<" ends the script
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in credits[MEASURES.index("local_work_infrastructure")]
+    assert "<script>alert" not in karte
