@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import html
 import re
+import textwrap
 import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,8 +26,8 @@ import shapely
 
 from indicators import flags
 from reports.data import ReportData
-from reports.labels import (PILLARS, attribution_label, de_number, de_score, not_scored_reasons, pillar_label,
-                            published_score)
+from reports.labels import (PILLARS, attribution_label, de_number, de_score, is_missing, not_scored_reasons,
+                            pillar_label, published_score, release_text, shown_number, source_label)
 from reports.maps import to_metres
 from sources.vintages import release_order
 
@@ -38,6 +39,8 @@ COLOURS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]  # viridis, da
 OUTSIDE_COLOUR = "#c8c8c8"   # not in the reference group: grey, "nicht im Vergleich"
 MISSING_COLOUR = "#ffffff"   # in the group but without a value: white with grey hatching
 MAP_UNITS = 1000             # long side of a map in SVG units; one unit is ~0.5 px on A4 at full width
+LEGEND_UNITS = 400           # width of the legend column right of the map (SVG units)
+CREDIT_CHARS = 62            # characters per credit line: ~5.6 units each at font size 10 fit the legend column
 LANDS = {"01": "Schleswig-Holstein", "02": "Hamburg", "03": "Niedersachsen", "04": "Bremen",
          "05": "Nordrhein-Westfalen", "06": "Hessen", "07": "Rheinland-Pfalz", "08": "Baden-Württemberg",
          "09": "Bayern", "10": "Saarland", "11": "Berlin", "12": "Brandenburg", "13": "Mecklenburg-Vorpommern",
@@ -57,7 +60,9 @@ def slug(text: str) -> str:
 
 
 def class_of(value: float) -> int:
-    """Index into COLOURS of a value on the 0..100 scale."""
+    """Index into COLOURS of a value on the 0..100 scale: the value as shown (``TownValue.value``), so that 79,9875
+    shown as "80,0" is in the class from 80 on the print atlas as on the interactive map (whose script puts a value
+    ``>=`` a break above it, as ``side="right"`` does here)."""
     return int(np.searchsorted(BREAKS, value, side="right"))
 
 
@@ -74,7 +79,7 @@ class TownValue:
     """What a map shows for one Gemeinde and one measure: a value, or grey/hatched with the reason."""
 
     status: str          # "value" | "outside" (not in the reference group) | "missing" (no value)
-    value: float | None
+    value: float | None  # as shown (one decimal, halves away from zero): what both maps classify
     text: str            # German, e.g. "63,2" or "nicht im Vergleich" or "ohne Wert: keine Daten aus ..."
 
 
@@ -102,6 +107,8 @@ class AtlasData:
         self.has_row = latest["period"].notna().to_numpy()
         self.omitted = latest["omitted_pillars"].to_numpy(dtype=object)
         self.missing_pillars = latest["missing_pillars"].to_numpy(dtype=object)
+        self.later = later_starts(data.index, self.period, self.ags)
+        self.credits = self._value_credits(data)
 
     def value(self, i: int, measure: str) -> TownValue:
         """The value of Gemeinde ``i`` (position) for ``measure``, or why there is none."""
@@ -111,7 +118,8 @@ class AtlasData:
         if not np.isnan(value):
             if measure == "score":  # as published and ranked: towns sharing a rank share a colour
                 return TownValue("value", published_score(value), de_score(value))
-            return TownValue("value", float(value), de_number(value))
+            # the number de_number writes: coloured by the unrounded 79.9875, "80,0" sat in the class below 80
+            return TownValue("value", shown_number(value), de_number(value))
         return TownValue("missing", None, "ohne Wert: " + self._reason(i, measure))
 
     def _reason(self, i: int, measure: str) -> str:
@@ -120,12 +128,31 @@ class AtlasData:
             return f"kein Indexwert für {self.period}" if self.period else "kein Indexwert berechnet"
         reasons = not_scored_reasons(self.omitted[i] if isinstance(self.omitted[i], str) else None)
         if measure != "score":
+            later = self.later.get(measure)
+            if later is not None and later[i]:
+                return f"Daten dieser Säule erst ab {later[i]}"
             # no value may mean no data or data not scored (a territorial change): the page of the town says which
             return reasons.get(measure, f"kein bewertbarer Wert für {pillar_label(measure)}")
         pillars = flags.pillar_ids(self.missing_pillars[i])
         if pillars:
             return "fehlende Säulen: " + ", ".join(pillar_label(p) for p in pillars)
         return "kein Indexwert berechnet"
+
+    def _value_credits(self, data: ReportData) -> dict[str, list[str]]:
+        """Per measure the credits of the sources whose values its map shows (``credit``): per pillar those of
+        the indicator values of the published period of the Gemeinden it colours, for the index those of every
+        pillar. Why: only the BKG's geometry credit was printed, also under values from OpenStreetMap (ODbL)."""
+        # per town the values of the period its page leads with: the published one wherever the town is scored then
+        frame = data.by_town["indicators"].frame
+        credits = {}
+        for pillar in PILLARS:
+            shown = self.ags[self.in_group & ~np.isnan(self.values[pillar])]
+            rows = frame[(frame["period"] == self.period) & (frame["pillar"] == pillar)
+                         & frame["excluded_reason"].isna() & frame["ags"].isin(shown)]
+            releases = rows[["source_id", "attribution", "vintage", "licence"]].drop_duplicates()
+            credits[pillar] = sorted({credit(*release) for release in releases.itertuples(index=False)})
+        credits["score"] = sorted({text for pillar in PILLARS for text in credits[pillar]})
+        return credits
 
     def areas(self) -> list[tuple[str, str, np.ndarray]]:
         """(slug, German name, positions) of Germany and of every Land with Gemeinden."""
@@ -135,6 +162,42 @@ class AtlasData:
             if len(positions):
                 areas.append((slug(name), name, positions))
         return areas
+
+
+def later_starts(index: pd.DataFrame, period: int | None, ags: np.ndarray) -> dict[str, np.ndarray]:
+    """Per pillar whose data start after the published ``period`` (no index row up to it has a value of it), per
+    Gemeinde of ``ags`` its first later period with a value as German text ("2023 (vorläufig)"), "" where none.
+
+    Why: coworking data (OpenStreetMap, the towns' own lists) exist for a provisional year only, and "keine Daten
+    für diesen Zeitraum" on every Gemeinde read as if there were none at all. Only where no Gemeinde has a value
+    up to ``period``: a single town's gap may be a value not scored (territorial change), which its page names."""
+    if period is None:
+        return {}
+    starts = {}
+    for pillar in PILLARS:
+        rows = index.loc[index[pillar].notna(), ["ags", "period", "period_provisional"]]
+        if rows.empty or rows["period"].min() <= period:
+            continue
+        first = rows.sort_values("period", kind="stable").drop_duplicates("ags").set_index("ags").reindex(ags)
+        starts[pillar] = np.array([_from(year, provisional)
+                                   for year, provisional in zip(first["period"], first["period_provisional"])])
+    return starts
+
+
+def _from(year, provisional) -> str:
+    """'2023 (vorläufig)', '2023', or '' without a year."""
+    if pd.isna(year):
+        return ""
+    return f"{int(year)} (vorläufig)" if not pd.isna(provisional) and bool(provisional) else str(int(year))
+
+
+def credit(source_id: str, attribution, vintage, licence) -> str:
+    """The credit of one release as a town page prints it, attribution then licence: "© BBSR Bonn 2022, INKAR
+    (aufbereitet von RegioHub/inkr), dl-de/by-2-0" (sources.yaml's ``attribution_de`` with the release's year)."""
+    attribution, vintage, licence = (None if is_missing(v) else v for v in (attribution, vintage, licence))
+    text = attribution_label(source_id, attribution, vintage) or source_label(source_id)
+    licence = release_text(source_id, "licence", licence)
+    return f"{text}, {licence}" if licence else text
 
 
 class Frame:
@@ -228,7 +291,7 @@ class AreaMap:
             title = html.escape(f"{atlas.names[i]} ({atlas.ags[i]}): {value.text}")
             rows.append(f'<path d="{d}" fill="{fill}" class="{value.status}"><title>{title}</title></path>')
         return _svg_document(self.frame, self.name, measure, atlas.period, "\n".join(rows), self.borders,
-                             atlas.geometry_credit)
+                             credit_lines(atlas.geometry_credit, atlas.credits[measure]))
 
 
 def _union(shapes: np.ndarray):
@@ -244,21 +307,28 @@ def choropleth_svg(atlas: AtlasData, positions, area: str, measure: str, land_bo
     return AreaMap(atlas, positions, area, land_borders).svg(measure)
 
 
+def credit_lines(geometry_credit: str, value_credits: list[str]) -> list[str]:
+    """The credits under a map's legend, wrapped to the legend's width: geometries, then each source of values."""
+    texts = [f"Geometrien: {geometry_credit}", *(f"Werte: {c}" for c in value_credits)]
+    return [line for text in texts for line in textwrap.wrap(text, CREDIT_CHARS, break_on_hyphens=False)]
+
+
 def _svg_document(frame: Frame, area: str, measure: str, period: int | None, paths: str, borders: str,
-                  credit: str) -> str:
-    """The SVG text: map, Land borders, heading and legend to the right of the map."""
+                  credits: list[str]) -> str:
+    """The SVG text: map, Land borders, heading and legend to the right of the map, credits under the legend."""
     lx = round(frame.width + 24)
-    width, height = frame.width + 360, max(frame.height, 420.0)
+    rows = [*legend_classes(), (OUTSIDE_COLOUR, "nicht im Vergleich"), ("url(#ohne-wert)", "ohne Wert")]
+    note_y = 96 + 26 * len(rows) + 16
+    # the credits below the notes (three lines), at the bottom of a map taller than legend and credits
+    width, height = frame.width + LEGEND_UNITS, max(frame.height, 420.0, note_y + 48 + 13 * len(credits) + 10)
     heading = html.escape(f"{measure_label(measure)} {period or ''}".strip())
     place = html.escape(area)
-    rows = [*legend_classes(), (OUTSIDE_COLOUR, "nicht im Vergleich"), ("url(#ohne-wert)", "ohne Wert")]
     legend = "".join(
         f'<rect x="{lx}" y="{96 + 26 * k}" width="22" height="16" fill="{colour}" stroke="#555" '
         f'stroke-width="0.5"/><text x="{lx + 30}" y="{109 + 26 * k}">{html.escape(label)}</text>'
         for k, (colour, label) in enumerate(rows))
     notes = ["Grau: außerhalb der Vergleichsgruppe.", "Schraffiert: ohne Wert, Grund im",
              "Tooltip der Gemeinde (SVG im Browser)."]
-    note_y = 96 + 26 * len(rows) + 16
     note = "".join(f'<text x="{lx}" y="{note_y + 16 * k}" font-size="11">{html.escape(t)}</text>'
                    for k, t in enumerate(notes))
     return (
@@ -274,8 +344,14 @@ def _svg_document(frame: Frame, area: str, measure: str, period: int | None, pat
         f'<text x="{lx}" y="24" font-size="17" font-weight="bold">{heading}</text>\n'
         f'<text x="{lx}" y="46" font-size="15">{place}</text>\n'
         f'<text x="{lx}" y="78">Wert 0–100 (höher = besser)</text>\n{legend}\n{note}\n'
-        f'<text x="{lx}" y="{height - 10:.0f}" font-size="10">Geometrien: {html.escape(credit)}</text>\n'
-        '</svg>\n')
+        f'{_credits_svg(lx, height, credits)}</svg>\n')
+
+
+def _credits_svg(x: float, height: float, lines: list[str]) -> str:
+    """The credit lines at the bottom of the legend column, the last one 10 units above the map's bottom."""
+    top = height - 10 - 13 * (len(lines) - 1)
+    return "".join(f'<text x="{x}" y="{top + 13 * k:.0f}" font-size="10">{html.escape(line)}</text>\n'
+                   for k, line in enumerate(lines))
 
 
 def build_atlas(data: ReportData, out_dir: Path, atlas: AtlasData | None = None) -> list[Path]:
@@ -299,7 +375,7 @@ def _build_atlas(atlas: AtlasData, out_dir: Path) -> list[Path]:
             path = target / f"{area_slug}-{measure}.svg"
             path.write_text(area.svg(measure), encoding="utf-8")
             written.append(path)
-            maps.append({"file": path.name, "label": measure_label(measure)})
+            maps.append({"file": path.name, "label": measure_label(measure), "credits": atlas.credits[measure]})
         page = env.get_template("atlas.html.j2").render(
             area=name, slug=area_slug, maps=maps, nav=nav, period=atlas.period, towns=len(positions),
             geometry_credit=atlas.geometry_credit)

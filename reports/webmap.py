@@ -16,6 +16,7 @@ as a script (``karte-daten.js``), not a .geojson fetched at run time: browsers r
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -60,8 +61,9 @@ def geojson(atlas: AtlasData, pages: set[str]) -> dict:
                          "properties": {
             "ags": ags, "name": str(atlas.names[i]),
             "href": f"../{page}" if _AGS.match(ags) and page in pages else None,
-            # the score is already as published (AtlasData.value); round(…, 1) leaves it so
-            "value": [None if v.value is None else round(v.value, 1) for v in values],
+            # as shown (AtlasData.value: one decimal, the score as published), classified by the page's script as the
+            # print atlas classifies it (atlas.class_of): one colour per town on both maps
+            "value": [v.value for v in values],
             "why": [None if v.status == "value" else reasons.setdefault((v.status, v.text), len(reasons))
                     for v in values],
             "point": [float(lat[i]), float(lon[i])],
@@ -137,10 +139,17 @@ def _build_webmap(data: ReportData, out_dir: Path, atlas: AtlasData | None, page
         period=atlas.period, leaflet=f"vendor/{LEAFLET_DIR.name}", data_file=DATA_FILE,
         measures=[{"id": m, "label": measure_label(m)} for m in MEASURES],
         legend=legend_classes(), colours=COLOURS, breaks=BREAKS, outside=OUTSIDE_COLOUR, missing=MISSING_FILL,
-        bounds=_bounds(atlas), geometry_credit=atlas.geometry_credit)
+        bounds=_bounds(atlas), geometry_credit=html.escape(atlas.geometry_credit),
+        credits=[value_attribution(atlas.credits[m]) for m in MEASURES])
     html_path = target / "karte.html"
     html_path.write_text(page, encoding="utf-8")
     return [html_path, script, vendor]
+
+
+def value_attribution(credits: list[str]) -> str:
+    """The map's attribution of the values of one measure ("Werte: …; …", "" without values), HTML-escaped:
+    Leaflet writes attributions as HTML."""
+    return html.escape("Werte: " + "; ".join(credits)) if credits else ""
 
 
 def _bounds(atlas: AtlasData) -> list[list[float]]:

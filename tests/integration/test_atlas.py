@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from indicators.catalogue import load_catalogue
-from reports.atlas import (COLOURS, MEASURES, OUTSIDE_COLOUR, AtlasData, build_atlas, choropleth_svg, class_of,
-                           slug)
+from reports.atlas import (COLOURS, MEASURES, OUTSIDE_COLOUR, PILLARS, AtlasData, build_atlas, choropleth_svg,
+                           class_of, slug)
 from reports.build import build_town_report
 from reports.data import load
 from reports.labels import de_number
@@ -71,6 +71,24 @@ def test_germany_map_shows_the_pilots_with_their_published_scores(data, publishe
     # the BKG's licence asks for the year of the release the outlines come from (the snapshot's VG5000 of 2021)
     credit = "Geometrien: © GeoBasis-DE / BKG (2021), Daten verändert"
     assert credit in svg and credit in (tmp_path / "atlas" / "deutschland.html").read_text(encoding="utf-8")
+
+
+def test_each_map_credits_the_sources_of_the_values_it_shows(data, tmp_path):
+    """Review of 5 December 2026: the maps credited only the geometries, also under values from OpenStreetMap
+    (ODbL). Each map credits the releases its values come from, the index those of all pillars; the snapshot has
+    no coworking data, so that pillar's map credits no source of values (nor OpenStreetMap)."""
+    atlas = AtlasData(data)
+    build_atlas(data, tmp_path, atlas)
+    for measure in MEASURES:
+        svg = (tmp_path / "atlas" / f"deutschland-{measure}.svg").read_text(encoding="utf-8")
+        lines = " ".join(t.text for t in ET.fromstring(svg).iter(f"{SVG}text"))  # a wrapped credit in one piece
+        assert all(f"Werte: {credit}" in lines for credit in atlas.credits[measure])
+    assert any(c.startswith("© BBSR Bonn") and "INKAR" in c for c in atlas.credits["accessibility"])
+    assert set(atlas.credits["score"]) == {c for p in PILLARS for c in atlas.credits[p]}
+    assert atlas.credits["local_work_infrastructure"] == [] and not any("OpenStreetMap" in c
+                                                                        for c in atlas.credits["score"])
+    page = (tmp_path / "atlas" / "deutschland.html").read_text(encoding="utf-8")
+    assert "Werte: " + "; ".join(atlas.credits["accessibility"]).replace("&", "&amp;") in page
 
 
 def test_towns_outside_the_group_are_grey_and_towns_without_value_hatched_with_reason(data):
@@ -151,4 +169,4 @@ def test_readiness_karte_writes_maps_that_link_existing_reports(snapshot_warehou
     assert f'"href":"../{moelln}.html"' in (out / "atlas" / "karte-daten.js").read_text(encoding="utf-8")
     karte = (out / "atlas" / "karte.html").read_text(encoding="utf-8")
     # as a JSON string in the script (Jinja's tojson: non-ASCII escaped, no quote can end it)
-    assert 'attribution: "Geometrien: " + "\\u00a9 GeoBasis-DE / BKG (2021), Daten ver\\u00e4ndert"' in karte
+    assert '"Geometrien: " + "\\u00a9 GeoBasis-DE / BKG (2021), Daten ver\\u00e4ndert"' in karte
