@@ -19,6 +19,7 @@ import shapely
 
 from reports.atlas import BREAKS, COLOURS, MEASURES, AtlasData, build_atlas, choropleth_svg, class_of
 from reports.data import ReportData, TownSplit
+from reports.labels import attribution_label
 from reports.webmap import build_webmap, geojson
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -28,7 +29,7 @@ PERIOD = 2021
 ACCESSIBILITY = {"06440001": 79.96, "06440002": 80.0, "06440003": 79.94, "06440004": 19.95, "06440005": 59.9875,
                  "06440006": 79.9875}
 COWORKING_LATER = {"06440001": 2023, "06440002": 2024}  # the others have no coworking value in any period
-OSM = "© OpenStreetMap contributors"
+OSM = attribution_label("osm_coworking", "© OpenStreetMap contributors", "2023-11-20")  # sources.yaml's German text
 
 
 def town_ids() -> list[str]:
@@ -51,7 +52,7 @@ def index_rows() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def indicator_rows(coworking_period: int = 2023, attribution: str = OSM) -> pd.DataFrame:
+def indicator_rows(coworking_period: int = 2023, licence: str = "ODbL-1.0") -> pd.DataFrame:
     """Per town its accessibility value (INKAR) of the published period and a coworking value (OSM) of a later one."""
     rows = []
     for ags in town_ids():
@@ -59,8 +60,8 @@ def indicator_rows(coworking_period: int = 2023, attribution: str = OSM) -> pd.D
                      "vintage": "2022-12", "attribution": "© BBSR Bonn 2022, INKAR (as re-packaged by RegioHub/inkr)",
                      "licence": "dl-de/by-2-0", "excluded_reason": None})
         rows.append({"ags": ags, "pillar": "local_work_infrastructure", "period": coworking_period,
-                     "source_id": "osm_coworking", "vintage": "2023-11-20", "attribution": attribution,
-                     "licence": "ODbL-1.0", "excluded_reason": None})
+                     "source_id": "osm_coworking", "vintage": "2023-11-20", "attribution": "© OpenStreetMap contributors",
+                     "licence": licence, "excluded_reason": None})
     return pd.DataFrame(rows)
 
 
@@ -184,7 +185,7 @@ def test_credits_are_escaped_in_svg_html_and_the_map_page(tmp_path):
     index = index_rows()
     index.loc[index["period"] == PERIOD, "local_work_infrastructure"] = 30.0
     evil = '© <script>alert("x")</script> & Co'
-    data = report_data(index=index, indicators=indicator_rows(coworking_period=PERIOD, attribution=evil))
+    data = report_data(index=index, indicators=indicator_rows(coworking_period=PERIOD, licence=evil))  # as stored
     atlas = AtlasData(data)
     svg = svg_of(atlas, "local_work_infrastructure")
     assert "<script>" not in svg and evil in texts(svg)  # the XML parser gives the text back unchanged
