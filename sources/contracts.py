@@ -23,6 +23,9 @@ A table contract holds (all optional):
   complete: true                              every Gemeinde of the registers around the release's
                                               date has a row (a release with Kreis rows only: every Kreis)
   min_rows: n                                 fewer rows mean a truncated file
+  min_share_of_previous: s                    fewer rows than s times the release before (in time order) mean
+                                              a failed or partial answer (an Overpass query); an allow-list
+                                              entry with measure 'rows' accepts a real fall
   required_levels: [levels]                   every release has rows of each (a Gemeinde table, not a Kreis one)
   differs_from_previous: true                 a release dated after another one of the source must not
                                               repeat its figures (year_on_year: an earlier release
@@ -271,6 +274,7 @@ class TableContract:
     differs_from_previous: bool = False  # a release at a later date is not an earlier one re-published
     continues: tuple[str, ...] = ()  # sources whose series this one continues (compared across for the above)
     min_rows: int = 0
+    min_share_of_previous: float | None = None  # rows at least this share of the release before's
     required_levels: tuple[str, ...] = ()  # every release has rows of each of these levels
     measures: tuple[tuple[re.Pattern, Rule], ...] = ()
     values: dict[str, Rule] = field(default_factory=dict)
@@ -300,6 +304,7 @@ def _table(name: str, raw: dict, where: str = "") -> TableContract:
         complete=bool(raw.get("complete", False)),
         complete_except_kinds=tuple(raw.get("complete_except_kinds", [])),
         out_of_scope=frozenset(str(k) for k in raw.get("out_of_scope", [])), min_rows=int(raw.get("min_rows", 0)),
+        min_share_of_previous=raw.get("min_share_of_previous"),
         required_levels=tuple(raw.get("required_levels", [])),
         territory_of_vintage=bool(raw.get("territory_of_vintage", False)),
         differs_from_previous=bool(raw.get("differs_from_previous", False)),
@@ -406,8 +411,38 @@ def check_source(source_id: str, parsed: list[tuple[Release, dict[str, pd.DataFr
         copied = copied_release([release for release, _ in parsed])
         if copied:
             raise SourceError(source_id, *copied)
+    shrunk = shrunk_release(source_id, parsed)
+    if shrunk:
+        raise SourceError(source_id, *shrunk)
     for release, tables in parsed:
         check_release(source_id, release, tables, registers)
+
+
+def shrunk_release(source_id: str, parsed: list[tuple[Release, dict[str, pd.DataFrame]]],
+                   allowances: list | None = None) -> tuple[str, str] | None:
+    """(file, problem) for the first release whose table holds fewer rows than its contract's
+    ``min_share_of_previous`` of the release before it (in time order), unless the allow-list has an entry for the
+    source, that release and the measure 'rows'; else None.
+
+    Why: an Overpass answer of 5 spaces after one of 900 passed ``min_rows: 1`` and would have published almost no
+    coworking place for all of Germany (review of 5 December); a failed query's remark is caught, a partial answer
+    without one was not."""
+    shares = {name: table.min_share_of_previous for name, table in CONTRACTS.get(source_id, {}).items()
+              if table.min_share_of_previous}
+    if not shares:
+        return None
+    allowed = {a.release for a in (load_allowlist() if allowances is None else allowances)
+               if a.source == source_id and re.fullmatch(a.measure, "rows")}
+    ordered = sorted(parsed, key=lambda pair: release_order(pair[0].label))
+    for (before, earlier), (release, tables) in zip(ordered, ordered[1:]):
+        for name, share in shares.items():
+            rows, previous = len(tables.get(name, ())), len(earlier.get(name, ()))
+            if rows < share * previous and release.label not in allowed:
+                file = release.files[0].relative_path if release.files else release.label
+                return file, (f"{name}: {rows} rows against {previous} in the release {before.label} before it, less "
+                              f"than {share:g} of them: a failed or partial answer; if the fall is real, an allow-list "
+                              f"entry (source {source_id}, release {release.label}, measure rows) accepts it")
+    return None
 
 
 def copied_release(releases: list[Release]) -> tuple[str, str] | None:

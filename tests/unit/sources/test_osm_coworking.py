@@ -328,3 +328,29 @@ def test_within_reach_is_the_rule_of_the_indicator():
     counted = [coworking_indicators(spaces.iloc[[i]], moelln, "2024-05-14", 10).set_index("measure").loc[
         "coworking_spaces_within_10km", "value"] for i in range(2)]
     assert listed.tolist() == [bool(c) for c in counted] == [True, False]
+
+
+def test_a_release_with_far_fewer_spaces_than_the_one_before_is_refused_unless_allowed(spaces, tmp_path):
+    """An Overpass answer of 5 spaces after one of 900 passed min_rows (review of 5 December): a partial answer
+    without a runtime-error remark. sources.yaml: fewer than half the spaces of the release before is refused; an
+    allow-list entry (measure 'rows') accepts a real fall; a release that grows, or the first one, passes."""
+    from sources.contracts import Allowance, check_source, shrunk_release
+
+    def release(day: str, rows: pd.DataFrame):
+        path = tmp_path / f"coworking_{day}.json"
+        return Release("osm_coworking", day, [ReleaseFile("elements", path, f"osm-coworking/{path.name}", "0" * 64, 1)]), {
+            "coworking_spaces": rows, "observations": pd.DataFrame(columns=OBSERVATION_COLUMNS)}
+
+    many = pd.concat([spaces.assign(osm_id=spaces["osm_id"] + 10**6 * k) for k in range(4)], ignore_index=True)
+    few = spaces.head(len(many) // 2 - 1)
+    parsed = [release("2024-06-14", few), release("2024-05-14", many)]  # in time order: many, then few
+    with pytest.raises(SourceError, match=rf"osm-coworking/coworking_2024-06-14.json.*coworking_spaces: {len(few)} "
+                                          rf"rows against {len(many)} in the release 2024-05-14 before it"):
+        check_source("osm_coworking", parsed)
+    allowed = [Allowance("osm_coworking", "2024-06-14", "mass deletion in OSM, checked", measure="rows")]
+    assert shrunk_release("osm_coworking", parsed, allowed) is None
+    other = [Allowance("osm_coworking", "2024-06-14", "a measure's change", measure="coworking_.*")]
+    assert shrunk_release("osm_coworking", parsed, other) is not None
+    half = [release("2024-05-14", many), release("2024-06-14", many.head(len(many) // 2))]
+    assert shrunk_release("osm_coworking", half, []) is None  # exactly half: not fewer
+    assert shrunk_release("osm_coworking", [release("2024-05-14", few), release("2024-06-14", many)], []) is None
