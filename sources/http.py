@@ -77,6 +77,11 @@ class Response:
         return self.status_code == 304
 
 
+class TransientAnswer(Exception):
+    """Raised by a ``fetch`` caller's ``check`` for a complete 200 whose body says the server could not answer now
+    (Overpass: a runtime-error remark on a busy server): retried with the backoff of a 503."""
+
+
 class _Retry(Exception):
     """A failure worth another attempt; ``wait`` overrides the backoff (Retry-After)."""
 
@@ -154,8 +159,12 @@ class HttpClient:
 
     def fetch(self, url: str, destination: Path, *, method: str = "GET", data: dict | None = None,
               headers: dict | None = None, etag: str | None = None,
-              last_modified: str | None = None, secret_headers: dict | None = None) -> Response:
+              last_modified: str | None = None, secret_headers: dict | None = None,
+              check: Callable[[Path], None] | None = None) -> Response:
         """Download ``url`` into ``destination`` (written via a ``.part`` file), retrying transient failures.
+
+        ``check`` reads a downloaded body and raises TransientAnswer where the server answered 200 but could not
+        answer now: that attempt counts as a retryable failure (its file is removed).
 
         With ``etag``/``last_modified`` the request is conditional; a 304 returns a Response
         with ``path=None``. Any other non-2xx status, or retries exhausted, raises SourceError.
@@ -172,7 +181,14 @@ class HttpClient:
         while True:
             attempt += 1
             try:
-                return self._attempt(url, destination, method, data, request_headers, attempt)
+                response = self._attempt(url, destination, method, data, request_headers, attempt)
+                if check is not None and response.path is not None:
+                    try:
+                        check(response.path)
+                    except TransientAnswer as answer:
+                        response.path.unlink(missing_ok=True)
+                        raise _Retry(self._scrub(str(answer))) from None
+                return response
             except _Retry as retry:
                 if attempt >= self.settings.max_attempts:
                     raise SourceError(self.source_id, url,

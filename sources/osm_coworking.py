@@ -26,7 +26,7 @@ import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
 from sources.errors import SourceError, without_userinfo
-from sources.http import HttpClient
+from sources.http import HttpClient, TransientAnswer
 from sources.registry import Release, load_sources
 from sources.vintages import last_day
 
@@ -46,11 +46,12 @@ log = logging.getLogger(__name__)
 def run_query(client: HttpClient, url: str, query: str, destination: Path) -> Path:
     """POST ``query`` (form field ``data``) to an Overpass ``url``; keep the JSON at ``destination`` only if usable.
 
-    The client retries 429/5xx/timeouts. A 200 that is an HTML page, not JSON, has no
-    ``elements`` list or carries a runtime-error ``remark`` raises SourceError naming the URL,
-    and the file is deleted. The file is kept unchanged (with ``osm3s.timestamp_osm_base``).
+    The client retries 429/5xx/timeouts, and a 200 with a runtime-error ``remark`` (a busy server's timeout or
+    memory limit: Overpass asks to try again later) with the same backoff. A 200 that is an HTML page, not JSON,
+    has no ``elements`` list or still carries such a remark after the last attempt raises SourceError naming the
+    URL, and the file is deleted. The file is kept unchanged (with ``osm3s.timestamp_osm_base``).
     """
-    response = client.fetch(url, destination, method="POST", data={"data": query})
+    response = client.fetch(url, destination, method="POST", data={"data": query}, check=_answered)
     try:
         document = _validated(response.path.read_bytes(), client.source_id, url, response.content_type)
     except SourceError:
@@ -59,6 +60,17 @@ def run_query(client: HttpClient, url: str, query: str, destination: Path) -> Pa
     log.info("[%s] %s: %d elements, OSM data as of %s", client.source_id, without_userinfo(url),
              len(document["elements"]), document.get("osm3s", {}).get("timestamp_osm_base"))
     return response.path
+
+
+def _answered(path: Path) -> None:
+    """TransientAnswer where the body is Overpass JSON whose remark says the server gave up (FATAL_REMARKS); every
+    other problem is left to ``_validated`` after the download."""
+    try:
+        remark = str(json.loads(path.read_bytes()).get("remark") or "")
+    except (ValueError, AttributeError):
+        return
+    if any(word in remark.lower() for word in FATAL_REMARKS):
+        raise TransientAnswer(f"Overpass reported an incomplete result: {remark!r}")
 
 
 def elements_sha256(path: Path) -> str:

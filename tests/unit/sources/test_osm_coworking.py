@@ -69,13 +69,28 @@ def test_happy_path_keeps_file_and_sends_query_with_both_tags(httpserver, client
     assert "[out:json][timeout:180]" in sent and "out center tags;" in sent
 
 
-def test_runtime_error_remark_with_200_is_rejected_and_file_deleted(httpserver, client, tmp_path):
+def test_runtime_error_remark_with_200_is_retried_then_rejected_and_file_deleted(httpserver, client, sleeps, tmp_path):
     httpserver.expect_request(PATH, method="POST").respond_with_data(responses.runtime_error_response(),
                                                                      content_type=JSON)
-    with pytest.raises(SourceError, match="runtime error: Query timed out") as error:
+    with pytest.raises(SourceError, match="gave up after 5 attempts: Overpass reported an incomplete result: "
+                                          "'runtime error: Query timed out") as error:
         download(httpserver, client, tmp_path)
     assert httpserver.url_for(PATH) in str(error.value)
+    assert len(httpserver.log) == client.settings.max_attempts and sleeps == [0.01, 0.02, 0.04, 0.08]
     assert_nothing_left(tmp_path / "overpass" / "coworking.json")
+
+
+def test_a_busy_servers_remark_is_retried_like_a_503(httpserver, client, sleeps, tmp_path):
+    """Overpass answers a query it could not finish on a busy server with 200 and a runtime-error remark, and asks to
+    try later: the monthly refresh failed on the first such answer (review of 5 December)."""
+    httpserver.expect_ordered_request(PATH, method="POST").respond_with_data(responses.runtime_error_response(),
+                                                                             content_type=JSON)
+    httpserver.expect_ordered_request(PATH, method="POST").respond_with_data(
+        responses.coworking_response(responses.OSM_BASE), content_type=JSON)
+    destination, path = download(httpserver, client, tmp_path)
+    assert len(httpserver.log) == 2 and sleeps == [0.01]
+    assert "remark" not in json.loads(path.read_text()) and len(json.loads(path.read_text())["elements"]) == len(
+        responses.coworking_elements())
 
 
 def test_rate_limit_429_waits_retry_after_then_succeeds(httpserver, client, sleeps, tmp_path):
