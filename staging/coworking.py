@@ -46,7 +46,7 @@ def coworking_indicators(spaces_with_ags: pd.DataFrame, gemeinden: gpd.GeoDataFr
     ``coworking_spaces``: spaces whose ``ags`` is the Gemeinde (0 is a real zero: OSM was queried
     for all of Germany). ``coworking_spaces_within_10km`` (``within_measure``: its name follows ``radius_km``,
     the catalogue's ``coworking_gap.reach_km``): spaces at most ``radius_km`` from the
-    Gemeinde polygon, those inside included, wherever they lie (only places in Germany are queried).
+    Gemeinde polygon, those inside included, wherever they lie (also across the national border: the query's box).
     ``coworking_nearest_km``: distance from the polygon to the nearest space, 0 if one is inside,
     NaN if there are no spaces at all. Distances are computed in EPSG:25832.
     """

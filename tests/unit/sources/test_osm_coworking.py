@@ -65,7 +65,12 @@ def test_happy_path_keeps_file_and_sends_query_with_both_tags(httpserver, client
     (request, _), = httpserver.log
     sent = request.form["data"]
     assert sent == COWORKING_QUERY
-    assert 'nwr["amenity"="coworking_space"](area.de)' in sent and 'nwr["office"="coworking"](area.de)' in sent
+    box = "(47.17,5.70,55.16,15.21)"  # Germany's box (47.270-55.058 N, 5.866-15.042 E) and at least 10 km around
+    assert f'nwr["amenity"="coworking_space"]{box}' in sent and f'nwr["office"="coworking"]{box}' in sent
+    south, west, north, east = map(float, box.strip("()").split(","))
+    km_per_degree_lat, km_per_degree_lon = 111.2, 111.2 * math.cos(math.radians(55.058))  # the narrowest: north
+    assert min(47.270 - south, north - 55.058) * km_per_degree_lat >= 10
+    assert min(5.866 - west, east - 15.042) * km_per_degree_lon >= 10
     assert "[out:json][timeout:180]" in sent and "out center tags;" in sent
 
 
