@@ -24,8 +24,9 @@ row and flags the series of the Gemeinden involved for that period (``flag_trans
   name word with it (Dippoldiswalde + Malter -> 14628060 in 2008): members of that one's Verband, else
   one to three of the Kreis.
 
-Among the sets within tolerance the best-fitting one wins (smallest area residual, fewer
-predecessors on a tie); survivors are served largest gain first. Mergers of more than three
+New keys are matched before survivors: their sets carry a name, a survivor's set need not. Among the
+sets within tolerance the best-fitting one wins (smallest area residual, fewer predecessors on a
+tie); survivors are served largest gain first. Mergers of more than three
 Gemeinden of several Verbände or across Kreis borders are not found by area; with the BKG VG geometries,
 ``polygon_mergers`` reads them off the boundaries (earlier centres inside a later polygon) and
 replaces the area sets they contradict. docs/methodology.md (section 2.4) reports how
@@ -87,9 +88,10 @@ def transitions(register: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
         rows += [(before, after, a, b, "recode", f"same name, area {area[a]} -> {new_area[b]}")
                  for a, b in recodes.items()]
         verband = _verbaende(old)
-        mergers = _mergers(old, new, gone, area, verband)
+        # new keys first: their sets share a name with them, a growing Gemeinde's set need not (see _new_keys)
+        mergers = _new_keys(old, new, gone, recodes, area, verband)
         gone -= {a for a, _, _ in mergers}
-        mergers += _new_keys(old, new, gone, recodes, area, verband)
+        mergers += _mergers(old, new, gone, area, verband)
         rows += [(before, after, a, b, "merger", evidence) for a, b, evidence in mergers]
     return pd.DataFrame(rows, columns=STEP_COLUMNS)
 
@@ -280,9 +282,14 @@ def _claim(by_kreis: dict[str, list], match: list[str], successor: str, evidence
 
 def _new_keys(old: pd.DataFrame, new: pd.DataFrame, gone: set, recodes: dict[str, str],
               area: dict, verband: dict) -> list[tuple[str, str, str]]:
-    """New keys formed from 1-3 vanished Gemeinden (a merger during a Kreis reform renumbers too).
+    """New keys formed from vanished Gemeinden (a merger during a Kreis reform renumbers too): the members of a
+    named predecessor's Verband, else 1-3 of the Kreis, one sharing a name word with the new key.
 
-    Candidates come from the Kreise that feed the new key's Kreis (seen in the recodes).
+    Candidates come from the Kreise that feed the new key's Kreis (seen in the recodes). Run before the growth
+    search (``_mergers``), which has no name condition: run after it, it took a Gemeinde that continues under a new
+    key of its own name for a coincidental Kreis-wide set (2002 -> 2009: Letschin into Bad Freienwalde with Dolgelin
+    and Münchehofe, while Letschin and its Amt partners form the new key Letschin, 141.32 km²; Neulewin into Wriezen;
+    review of 5 December 2026).
     """
     appeared = new.index.difference(old.index).difference(list(recodes.values()))
     feeders: dict[str, set] = {}

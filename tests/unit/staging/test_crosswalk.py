@@ -829,3 +829,43 @@ def test_a_reorganised_verbands_values_are_typed_after_the_crosswalk():
     assert rows.loc[("01001009", "hh_%", dt.date(2018, 6, 30)), "territorial_change"] == "recode"  # kept
     untouched = crosswalk.with_publisher_restatements(plain.copy(), last_change, steps)
     pd.testing.assert_frame_equal(untouched, plain)
+
+
+# Märkisch-Oderland 2002 -> 2009 (real areas and Verband keys, 31122002/31122009_Auszug_GV.xlsx): Letschin and Neulewin
+# continue under new keys (Letschin 141.32 km² = Letschin and the seven other members of Amt Letschin; Neulewin 40.83
+# km²), while Bad Freienwalde (Oder) and Wriezen grew
+MAERKISCH_ODERLAND = [
+    ("2002", "12064044", "Bad Freienwalde (Oder), Stadt", 55.79, "120646402"),
+    ("2002", "12064512", "Wriezen, Stadt", 55.23, "120640000"),
+    ("2002", "12064273", "Letschin", 56.84, "120646407"), ("2002", "12064168", "Gieshof-Zelliner Loose", 14.98, "120646407"),
+    ("2002", "12064180", "Groß Neuendorf", 12.89, "120646407"), ("2002", "12064240", "Kiehnwerder", 4.73, "120646407"),
+    ("2002", "12064244", "Kienitz", 23.35, "120646407"), ("2002", "12064328", "Neubarnim", 8.38, "120646407"),
+    ("2002", "12064372", "Ortwig", 12.79, "120646407"), ("2002", "12064452", "Sietzing", 7.32, "120646407"),
+    ("2002", "12064112", "Dolgelin", 14.68, "120646412"), ("2002", "12064144", "Friedersdorf", 10.75, "120646412"),
+    ("2002", "12064320", "Münchehofe", 3.72, "120646405"),
+    ("2002", "12064348", "Neulewin", 18.17, "120646414"), ("2002", "12064352", "Neulietzegöricke", 10.27, "120646414"),
+    ("2002", "12064192", "Güstebieser Loose", 12.32, "120646414"), ("2002", "12064356", "Neureetz", 10.43, "120646414"),
+    ("2002", "12064513", "Wriezener Höhe", 39.31, "120646414"),
+    ("2009", "12064044", "Bad Freienwalde (Oder), Stadt", 131.03, "120640044"),
+    ("2009", "12064512", "Wriezen, Stadt", 94.58, "120640512"),
+    ("2009", "12064274", "Letschin", 141.32, "120640274"), ("2009", "12064349", "Neulewin", 40.83, "120645414"),
+]
+
+
+def test_a_gemeinde_that_names_a_new_key_is_not_taken_for_a_growing_one():
+    """The growth search (no name condition) ran before the new keys: it matched Bad Freienwalde's gain of 75.24 km²
+    with Dolgelin + Letschin + Münchehofe and Wriezen's 39.35 km² with Friedersdorf + Neulewin + Neureetz (both
+    exact), so the new keys Letschin and Neulewin stayed unexplained (review of 5 December 2026). New keys are now
+    decided first: a Gemeinde whose name the new key carries goes there with its set, and Wriezen gets Wriezener
+    Höhe (39.31 km²), which fits its gain; in this excerpt nothing fits Bad Freienwalde (its real gain includes
+    Hohensaaten from Kreis Barnim, beyond the Kreis-wide search)."""
+    register, areas = verband_register(MAERKISCH_ODERLAND)
+    steps = crosswalk.transitions(register, areas)
+    into = steps.groupby("to_ags")["from_ags"].apply(sorted).to_dict()
+    assert into["12064274"] == ["12064168", "12064180", "12064240", "12064244", "12064273", "12064328",
+                                "12064372", "12064452"]  # Letschin: the members of Amt Letschin
+    assert steps.loc[steps["to_ags"] == "12064274", "evidence"].str.contains("of one Verband").all()
+    assert into["12064349"] == ["12064192", "12064348", "12064352"]  # Neulewin + Neulietzegöricke + Güstebieser Loose
+    assert into["12064512"] == ["12064513"]  # Wriezen + Wriezener Höhe
+    assert "12064044" not in into
+
