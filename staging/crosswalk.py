@@ -25,8 +25,8 @@ row and flags the series of the Gemeinden involved for that period (``flag_trans
   one to three of the Kreis.
 
 New keys are matched before survivors: their sets carry a name, a survivor's set need not. Among the
-sets within tolerance the best-fitting one wins (smallest area residual, fewer predecessors on a
-tie); survivors are served largest gain first. Mergers of more than three
+sets within tolerance the best-fitting one wins (smallest area residual at the registers' precision of
+0.01 km², fewer predecessors on a tie); survivors are served largest gain first. Mergers of more than three
 Gemeinden of several Verbände or across Kreis borders are not found by area; with the BKG VG geometries,
 ``polygon_mergers`` reads them off the boundaries (earlier centres inside a later polygon) and
 replaces the area sets they contradict. docs/methodology.md (section 2.4) reports how
@@ -50,6 +50,7 @@ from sources.vintages import release_order, release_ranks
 RECODE_TOLERANCE = 0.01
 MERGER_TOLERANCE = 0.005  # real merger areas add up to within ~0.3 %; wider lets coincidences match
 MAX_PREDECESSORS = 3
+AREA_DECIMALS = 2  # the registers give areas in km² to two decimals: residuals are compared at that precision
 STEP_COLUMNS = ["from_vintage", "to_vintage", "from_ags", "to_ags", "kind", "evidence"]
 MINOR_TRANSFER = 50  # inhabitants: a partial transfer moving at most this many people (1 % of a town of 5,000) is noted, not excluded
 MOVED_COLUMNS = ["moved_population", "moved_area_km2"]  # official partial transfers and split parts: what the list says moved
@@ -338,13 +339,13 @@ def _named_subset(candidates: list[str], area: dict, target: float, old_names: p
     best: tuple[tuple[str, ...], float] | None = None
     for anchor in named:  # the best fit over all anchors, not the first anchor that fits
         rest = target - area[anchor]
-        fits = [((anchor,), abs(rest))] if abs(rest) <= tolerance else []
+        fits = [((anchor,), round(abs(rest), AREA_DECIMALS))] if abs(rest) <= tolerance else []
         others = [a for a in candidates if a != anchor]
         match = _best_subset(others, area, rest, max_size=MAX_PREDECESSORS - 1, tolerance=tolerance)
         if match:
             fits.append(((anchor, *match[0]), match[1]))
-        for fit in fits:
-            if best is None or fit[1] < best[1]:
+        for fit in fits:  # smallest residual at the registers' precision, then the smaller set
+            if best is None or (fit[1], len(fit[0])) < (best[1], len(best[0])):
                 best = fit
     return best[0] if best else None
 
@@ -374,8 +375,8 @@ def _subset_with_area(candidates: list[str], area: dict, target: float, max_size
                       tolerance: float | None = None) -> tuple[str, ...] | None:
     """The best-fitting 1-, 2- or 3-element set of candidates whose areas sum to ``target``.
 
-    Best = smallest area residual |sum - target| among the sets within tolerance (fewer
-    predecessors win a tie). Taking the first fitting set paired wrong Gemeinden when a
+    Best = smallest area residual |sum - target| among the sets within tolerance, compared at the
+    registers' precision (AREA_DECIMALS; fewer predecessors win a tie). Taking the first fitting set paired wrong Gemeinden when a
     coincidental pair fell within tolerance before the true one. Only candidates smaller
     than the target can be part of a sum; pairs and triples are searched with numpy outer
     sums (Kreis reforms leave hundreds of candidates).
@@ -396,7 +397,9 @@ def _best_subset(candidates: list[str], area: dict, target: float, max_size: int
 
     def consider(residuals: np.ndarray, keys) -> None:
         nonlocal best
-        residuals = np.where(residuals <= tolerance, residuals, np.inf)
+        # rounded to the registers' precision: two residuals that differ only by float noise are a tie, which the
+        # smaller set, tried first, wins
+        residuals = np.where(residuals <= tolerance, np.round(residuals, AREA_DECIMALS), np.inf)
         if residuals.size and np.isfinite(residuals.min()):
             at = np.unravel_index(np.argmin(residuals), residuals.shape)
             if best is None or residuals[at] < best[1]:  # strict: a smaller set found earlier wins ties

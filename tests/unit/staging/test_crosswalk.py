@@ -869,3 +869,34 @@ def test_a_gemeinde_that_names_a_new_key_is_not_taken_for_a_growing_one():
     assert into["12064512"] == ["12064513"]  # Wriezen + Wriezener Höhe
     assert "12064044" not in into
 
+
+# Bestensee 2002 -> 2009 (real areas): its gain of 17.98 km² is Pätz's 17.97 km² or Diepensee + Kablow + Kolberg's
+# 17.99 km², both 0.01 km² off at the registers' precision; in floating point the triple's 0.00999999999999801 was
+# "smaller" than Pätz's 0.010000000000001563
+BESTENSEE = [
+    ("2002", "12061020", "Bestensee", 19.81, "120610000"), ("2002", "12061372", "Pätz", 17.97, "120616101"),
+    ("2002", "12061080", "Diepensee", 5.54, "120616109"), ("2002", "12061236", "Kablow", 7.16, "120616111"),
+    ("2002", "12061256", "Kolberg", 5.29, "120616101"), ("2002", "12061136", "Friedersdorf", 17.38, "120616101"),
+    ("2009", "12061020", "Bestensee", 37.79, "120610020"),
+]
+
+
+def test_a_tie_at_the_registers_precision_goes_to_the_smaller_set():
+    """Three Gemeinden of three Ämter took Bestensee's gain instead of Pätz (no step at all): its 10-year population
+    change of 2013 came out -0.08 % a year instead of +0.76 % (review of 5 December 2026). Residuals are compared
+    rounded to 0.01 km², the registers' precision, so the smaller set wins a tie as documented."""
+    register, areas = verband_register(BESTENSEE)
+    steps = crosswalk.transitions(register, areas)
+    assert steps[["from_ags", "to_ags"]].values.tolist() == [["12061372", "12061020"]]
+
+
+def test_a_tie_between_the_anchors_of_a_new_key_goes_to_the_smaller_set():
+    """The same for a new key's named sets: Berg alone (19.99 km²) and Aue + Xanten (12.00 + 7.99 km²) are both
+    0.01 km² off the new key's 20.00 km²; Aue's set was found first and, in floating point, fitted better."""
+    register, areas = hand_register([
+        ("2002", "99100001", "Aue", 12.0), ("2002", "99100002", "Berg", 19.99), ("2002", "99100003", "Xanten", 7.99),
+        ("2009", "99100009", "Aue-Berg", 20.0),
+    ])
+    steps = crosswalk.transitions(register, areas)
+    assert steps[["from_ags", "to_ags"]].values.tolist() == [["99100002", "99100009"]]
+
