@@ -9,6 +9,8 @@ vintage (a publisher's later release of the same figure).
 
 from __future__ import annotations
 
+import contextlib
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -227,11 +229,7 @@ def _annualised_change(con, indicator: Indicator, cache: dict | None = None) -> 
     after the base year (partial transfer, split, rejected merger), else the restatement of either end."""
     sql = f"""
         WITH yearly AS ({YEARLY}),
-        area AS (SELECT a.ags, a.period, a.value AS area,
-                        -- land without inhabitants gained up to this register (crosswalk.uninhabited_gains)
-                        a.value - coalesce(o.gain, 0) AS inhabited_area
-                 FROM ({YEARLY.replace('$measure', '$area_measure')}) a
-                 LEFT JOIN uninhabited_offsets o ON o.ags = a.ags AND o.vintage = a.vintage),
+        area AS ({AREA_SQL.replace('$area_table', f"({YEARLY.replace('$measure', '$area_measure')})")}),
         pairs AS (
             SELECT now.ags, now.period, now.reference_date, now.vintage, now.source_id, now.value AS now_value,
                    base.period AS base_period, base.value AS base_value, now.source_level,
@@ -256,9 +254,7 @@ def _annualised_change(con, indicator: Indicator, cache: dict | None = None) -> 
                coalesce((SELECT min(t.territorial_change) FROM yearly t
                          WHERE t.ags = p.ags AND t.period > p.base_period AND t.period <= p.period
                            AND t.territorial_change IN ({NOT_COMPARABLE_SQL})),
-                        CASE WHEN abs(a_now.inhabited_area / a_base.inhabited_area - 1) > 0.02 THEN 'area_change' END,
-                        -- grown only by uninhabited land: comparable, flagged for the reader
-                        CASE WHEN abs(a_now.area / a_base.area - 1) > 0.02 THEN 'uninhabited_gain' END,
+                        {_area_change_sql('a_now', 'a_base')},
                         p.restated) AS territorial_change
         FROM pairs p
         LEFT JOIN area a_now ON a_now.ags = p.ags AND a_now.period = p.period
@@ -270,16 +266,48 @@ def _annualised_change(con, indicator: Indicator, cache: dict | None = None) -> 
               "years": indicator.params["years"], "tolerance": indicator.params["tolerance_years"],
               "area_measure": indicator.params.get("area_measure", "area_km2"),
               "vintages": release_positions(con, indicator.sources, cache)}
-    # the same for every change indicator of one population measure (5- and 10-year change): computed once
-    key = ("uninhabited_offsets", params["area_measure"], params["measure"], tuple(indicator.sources))
-    if key not in cache:
-        cache[key] = uninhabited_offsets(con, params["area_measure"], params["measure"], indicator.sources)
-    offsets = cache[key]
-    con.register("uninhabited_offsets", offsets)
-    try:
+    with _offsets_registered(con, params["area_measure"], params["measure"], indicator.sources, cache):
         return con.execute(sql, params).df()
+
+
+AREA_CHANGE = 0.02  # an inhabited area that moved by more than 2 % is another territory (not a re-measurement)
+
+# The yearly areas of the table $area_table (YEARLY's columns) with the area without the land without inhabitants
+# gained up to that register (crosswalk.uninhabited_gains; ``uninhabited_offsets`` registered)
+AREA_SQL = """
+    SELECT a.ags, a.period, a.value AS area, a.value - coalesce(o.gain, 0) AS inhabited_area
+    FROM $area_table a LEFT JOIN uninhabited_offsets o ON o.ags = a.ags AND o.vintage = a.vintage
+"""
+
+
+def _area_change_sql(later: str, earlier: str) -> str:
+    """SQL of the territorial test of two AREA_SQL rows: 'area_change' where the inhabited area moved by more than
+    AREA_CHANGE (not comparable), 'uninhabited_gain' where only land without inhabitants did (comparable, flagged
+    for the reader), else NULL. One rule for the population changes and the density."""
+    return f"""coalesce(
+        CASE WHEN abs({later}.inhabited_area / {earlier}.inhabited_area - 1) > {AREA_CHANGE} THEN 'area_change' END,
+        CASE WHEN abs({later}.area / {earlier}.area - 1) > {AREA_CHANGE} THEN 'uninhabited_gain' END)"""
+
+
+@contextlib.contextmanager
+def _offsets_registered(con, area_measure: str, population_measure: str, sources: list[str], cache: dict):
+    """``uninhabited_offsets`` registered for AREA_SQL while the block runs; computed once per run for the
+    indicators sharing the measures (the 5- and 10-year change and the density)."""
+    key = ("uninhabited_offsets", area_measure, population_measure, tuple(sources))
+    if key not in cache:
+        cache[key] = uninhabited_offsets(con, area_measure, population_measure, sources)
+    con.register("uninhabited_offsets", cache[key])
+    try:
+        yield
     finally:
         con.unregister("uninhabited_offsets")
+
+
+def _unit_of(con, measure: str) -> str | None:
+    """The unit of a measure's Gemeinde observations ('km2' for an area)."""
+    found = con.execute("SELECT any_value(unit) FROM observations WHERE measure = $measure AND level = 'gemeinde'",
+                        {"measure": measure}).fetchone()
+    return found[0] if found else None
 
 
 def uninhabited_offsets(con: duckdb.DuckDBPyConnection, area_measure: str, population_measure: str,
@@ -315,18 +343,47 @@ def uninhabited_offsets(con: duckdb.DuckDBPyConnection, area_measure: str, popul
 
 
 def _ratio(con, indicator: Indicator, cache: dict | None = None) -> pd.DataFrame:
-    numerator = YEARLY.replace("$measure", "$numerator")
-    denominator = YEARLY.replace("$measure", "$denominator")
-    sql = f"""
-        SELECT n.ags, n.period, n.reference_date, n.vintage, n.source_id, round(n.value / d.value, 4) AS value,
-               coalesce(n.territorial_change, d.territorial_change) AS territorial_change, n.source_level
-        FROM ({numerator}) n JOIN ({denominator}) d USING (ags, period)
-        WHERE d.value > 0
-    """
+    """numerator / denominator of the same Gemeinde and year.
+
+    Per area (a denominator in km²: the population density) the value is meant on the Gemeinde's current
+    territory. Where its area that year differs from its latest one as a population change's two ends would
+    (``_area_change_sql``, the same test), a merger the crosswalk did not explain lies in between and the value
+    describes another territory: it gets 'area_change', as the population change across it does (Wittstock/Dosse
+    2002: 124.0 inhabitants per km² on 96.94 km², 420.21 km² today; review of 5 December 2026)."""
+    cache = {} if cache is None else cache
     params = {"sources": indicator.sources, "numerator": indicator.params["numerator"],
               "denominator": indicator.params["denominator"],
               "vintages": release_positions(con, indicator.sources, cache)}
-    return con.execute(sql, params).df()
+    per_area = _unit_of(con, params["denominator"]) == "km2"
+    code = "coalesce(n.territorial_change, d.territorial_change)"
+    if per_area:  # a crosswalk code that excludes first, then the area test, then the restatement (as the changes)
+        code = f"""coalesce(CASE WHEN n.territorial_change IN ({NOT_COMPARABLE_SQL}) THEN n.territorial_change END,
+                            CASE WHEN d.territorial_change IN ({NOT_COMPARABLE_SQL}) THEN d.territorial_change END,
+                            {_area_change_sql('a_now', 'a_then')}, {code})"""
+    sql = f"""
+        WITH n AS ({YEARLY.replace("$measure", "$numerator")}), d AS ({YEARLY.replace("$measure", "$denominator")})
+        {AREA_CTES if per_area else ""}
+        SELECT n.ags, n.period, n.reference_date, n.vintage, n.source_id, round(n.value / d.value, 4) AS value,
+               {code} AS territorial_change, n.source_level
+        FROM n JOIN d USING (ags, period)
+        {AREA_JOINS if per_area else ""}
+        WHERE d.value > 0
+    """
+    if not per_area:
+        return con.execute(sql, params).df()
+    with _offsets_registered(con, params["denominator"], params["numerator"], indicator.sources, cache):
+        return con.execute(sql, params).df()
+
+
+# _ratio's areas per area: the year's (a_then) and the latest (a_now) of the denominator rows d
+AREA_CTES = f"""
+    , area AS ({AREA_SQL.replace("$area_table", "d")})
+    , latest AS (SELECT * FROM area QUALIFY row_number() OVER (PARTITION BY ags ORDER BY period DESC) = 1)
+"""
+AREA_JOINS = """
+    LEFT JOIN area a_then ON a_then.ags = n.ags AND a_then.period = n.period
+    LEFT JOIN latest a_now ON a_now.ags = n.ags
+"""
 
 
 def index_periods(observed: pd.DataFrame, catalogue: Catalogue) -> list[int]:

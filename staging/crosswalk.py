@@ -18,14 +18,16 @@ row and flags the series of the Gemeinden involved for that period (``flag_trans
   area appears in the next vintage (most keys of the 2008 Saxon Kreis reform);
 - **merger into a survivor**: keys disappear and a Gemeinde that exists in both vintages grows
   by their area (within 0.5 %: any number of the vanished members of its own Verband, tried for
-  every town first, else one to three predecessors from the same Kreis), e.g.
+  every town first, else one to three predecessors from the same Kreis, one of them of its Verband
+  where vanished members of it are left), e.g.
   Schmiedeberg (40.75 km²) into Dippoldiswalde (63.37 -> 103.99 km²) in 2014;
 - **merger into a new key**: a new key's area is the sum of vanished Gemeinden, one of which shares a
   name word with it (Dippoldiswalde + Malter -> 14628060 in 2008): members of that one's Verband, else
   one to three of the Kreis.
 
-Among the sets within tolerance the best-fitting one wins (smallest area residual, fewer
-predecessors on a tie); survivors are served largest gain first. Mergers of more than three
+New keys are matched before survivors: their sets carry a name, a survivor's set need not. Among the
+sets within tolerance the best-fitting one wins (smallest area residual at the registers' precision of
+0.01 km², fewer predecessors on a tie); survivors are served largest gain first. Mergers of more than three
 Gemeinden of several Verbände or across Kreis borders are not found by area; with the BKG VG geometries,
 ``polygon_mergers`` reads them off the boundaries (earlier centres inside a later polygon) and
 replaces the area sets they contradict. docs/methodology.md (section 2.4) reports how
@@ -49,6 +51,7 @@ from sources.vintages import release_order, release_ranks
 RECODE_TOLERANCE = 0.01
 MERGER_TOLERANCE = 0.005  # real merger areas add up to within ~0.3 %; wider lets coincidences match
 MAX_PREDECESSORS = 3
+AREA_DECIMALS = 2  # the registers give areas in km² to two decimals: residuals are compared at that precision
 STEP_COLUMNS = ["from_vintage", "to_vintage", "from_ags", "to_ags", "kind", "evidence"]
 MINOR_TRANSFER = 50  # inhabitants: a partial transfer moving at most this many people (1 % of a town of 5,000) is noted, not excluded
 MOVED_COLUMNS = ["moved_population", "moved_area_km2"]  # official partial transfers and split parts: what the list says moved
@@ -87,9 +90,10 @@ def transitions(register: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
         rows += [(before, after, a, b, "recode", f"same name, area {area[a]} -> {new_area[b]}")
                  for a, b in recodes.items()]
         verband = _verbaende(old)
-        mergers = _mergers(old, new, gone, area, verband)
+        # new keys first: their sets share a name with them, a growing Gemeinde's set need not (see _new_keys)
+        mergers = _new_keys(old, new, gone, recodes, area, verband)
         gone -= {a for a, _, _ in mergers}
-        mergers += _new_keys(old, new, gone, recodes, area, verband)
+        mergers += _mergers(old, new, gone, area, verband)
         rows += [(before, after, a, b, "merger", evidence) for a, b, evidence in mergers]
     return pd.DataFrame(rows, columns=STEP_COLUMNS)
 
@@ -201,7 +205,8 @@ def _recodes(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, str]:
 
 def _mergers(old: pd.DataFrame, new: pd.DataFrame, gone: set, area: dict, verband: dict) -> list[tuple[str, str, str]]:
     """Predecessors whose area equals a surviving Gemeinde's gain: first any set of vanished members of its own
-    Verband (``_verband_subset``), else 1-3 of its Kreis."""
+    Verband (``_verband_subset``), else 1-3 of its Kreis, one of them of its Verband where such members are left
+    (``_passes_over_own_verband``)."""
     both = old.index.intersection(new.index)
     gain = (new.loc[both, "area_km2"] - old.loc[both, "area_km2"]).dropna()
     grown = gain[gain > MERGER_TOLERANCE * old.loc[gain.index, "area_km2"]]
@@ -217,10 +222,25 @@ def _mergers(old: pd.DataFrame, new: pd.DataFrame, gone: set, area: dict, verban
         else:
             open_gains.append((successor, area_gain))
     for successor, area_gain in open_gains:
-        match = _subset_with_area(by_kreis.get(successor[:5], []), area, area_gain)
+        pool = by_kreis.get(successor[:5], [])
+        match = _subset_with_area(pool, area, area_gain)
+        if match and _passes_over_own_verband(match, pool, verband, verband.get(successor)):
+            match = None
         if match:
             found += _claim(by_kreis, match, successor, _gain_evidence(old, new, successor, area_gain, match, area))
     return found
+
+
+def _passes_over_own_verband(match: tuple[str, ...], pool: list[str], verband: dict, own: str | None) -> bool:
+    """Whether a Kreis-wide set leaves out every vanished member of the growing Gemeinde's own Verband while some
+    are still unclaimed. Such a set is not used: a town whose Amt partners vanished while it grew most likely took
+    them, with Gemeinden the area search cannot see (another Kreis) or in a set that is not the Verband's only one.
+    Bad Freienwalde (Oder) grew by 75.24 km² (2002 -> 2009): the five other members of Amt Bad Freienwalde-Insel
+    (54.04 km²) and, most likely, Hohensaaten of Kreis Barnim; the search found Diedersdorf + Werbig + Wriezener
+    Höhe of two other Ämter (74.96 km²; +1.40 % a year across the step, its 10-year population change of 2013
+    +0.48 % a year instead of about -1.3 %). Unexplained, the town's change across 2003 is left out instead."""
+    members = {a for a in pool if own is not None and verband.get(a) == own}
+    return bool(members) and not members & set(match)
 
 
 def _gain_evidence(old: pd.DataFrame, new: pd.DataFrame, successor: str, gain: float, match: tuple, area: dict,
@@ -280,9 +300,14 @@ def _claim(by_kreis: dict[str, list], match: list[str], successor: str, evidence
 
 def _new_keys(old: pd.DataFrame, new: pd.DataFrame, gone: set, recodes: dict[str, str],
               area: dict, verband: dict) -> list[tuple[str, str, str]]:
-    """New keys formed from 1-3 vanished Gemeinden (a merger during a Kreis reform renumbers too).
+    """New keys formed from vanished Gemeinden (a merger during a Kreis reform renumbers too): the members of a
+    named predecessor's Verband, else 1-3 of the Kreis, one sharing a name word with the new key.
 
-    Candidates come from the Kreise that feed the new key's Kreis (seen in the recodes).
+    Candidates come from the Kreise that feed the new key's Kreis (seen in the recodes). Run before the growth
+    search (``_mergers``), which has no name condition: run after it, it took a Gemeinde that continues under a new
+    key of its own name for a coincidental Kreis-wide set (2002 -> 2009: Letschin into Bad Freienwalde with Dolgelin
+    and Münchehofe, while Letschin and its Amt partners form the new key Letschin, 141.32 km²; Neulewin into Wriezen;
+    review of 5 December 2026).
     """
     appeared = new.index.difference(old.index).difference(list(recodes.values()))
     feeders: dict[str, set] = {}
@@ -331,13 +356,13 @@ def _named_subset(candidates: list[str], area: dict, target: float, old_names: p
     best: tuple[tuple[str, ...], float] | None = None
     for anchor in named:  # the best fit over all anchors, not the first anchor that fits
         rest = target - area[anchor]
-        fits = [((anchor,), abs(rest))] if abs(rest) <= tolerance else []
+        fits = [((anchor,), round(abs(rest), AREA_DECIMALS))] if abs(rest) <= tolerance else []
         others = [a for a in candidates if a != anchor]
         match = _best_subset(others, area, rest, max_size=MAX_PREDECESSORS - 1, tolerance=tolerance)
         if match:
             fits.append(((anchor, *match[0]), match[1]))
-        for fit in fits:
-            if best is None or fit[1] < best[1]:
+        for fit in fits:  # smallest residual at the registers' precision, then the smaller set
+            if best is None or (fit[1], len(fit[0])) < (best[1], len(best[0])):
                 best = fit
     return best[0] if best else None
 
@@ -367,8 +392,8 @@ def _subset_with_area(candidates: list[str], area: dict, target: float, max_size
                       tolerance: float | None = None) -> tuple[str, ...] | None:
     """The best-fitting 1-, 2- or 3-element set of candidates whose areas sum to ``target``.
 
-    Best = smallest area residual |sum - target| among the sets within tolerance (fewer
-    predecessors win a tie). Taking the first fitting set paired wrong Gemeinden when a
+    Best = smallest area residual |sum - target| among the sets within tolerance, compared at the
+    registers' precision (AREA_DECIMALS; fewer predecessors win a tie). Taking the first fitting set paired wrong Gemeinden when a
     coincidental pair fell within tolerance before the true one. Only candidates smaller
     than the target can be part of a sum; pairs and triples are searched with numpy outer
     sums (Kreis reforms leave hundreds of candidates).
@@ -389,7 +414,9 @@ def _best_subset(candidates: list[str], area: dict, target: float, max_size: int
 
     def consider(residuals: np.ndarray, keys) -> None:
         nonlocal best
-        residuals = np.where(residuals <= tolerance, residuals, np.inf)
+        # rounded to the registers' precision: two residuals that differ only by float noise are a tie, which the
+        # smaller set, tried first, wins
+        residuals = np.where(residuals <= tolerance, np.round(residuals, AREA_DECIMALS), np.inf)
         if residuals.size and np.isfinite(residuals.min()):
             at = np.unravel_index(np.argmin(residuals), residuals.shape)
             if best is None or residuals[at] < best[1]:  # strict: a smaller set found earlier wins ties

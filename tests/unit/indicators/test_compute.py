@@ -339,6 +339,30 @@ def test_density_is_on_the_current_territory_like_the_population_changes():
     assert density["value"].tolist() == [round(14498 / 104.12, 4)]
 
 
+def test_a_density_on_another_territory_is_flagged_as_the_population_change_across_it():
+    """Wittstock/Dosse (12068468, Germany-wide build of 5 December 2026): the crosswalk did not explain its
+    2003 merger, so 2002's "current territory" is the old town's (12,022 inhabitants on 96.94 km²: 124.0 per km²)
+    against 420.21 km² today. The population change across it is 'area_change' and left out; the density of 2002
+    stood unflagged beside it. Now it carries the same code by the same test (inhabited area moved > 2 %, here
+    against the latest area); 2009 on 417.20 km² (0.7 % off) stays unflagged."""
+    def gv_km2(ags, year, measure, value):  # areas in km², as the registers give them (the test is per area)
+        row = gv(ags, year, measure, value)
+        return row[:7] + ("km2" if measure == "area_km2" else "persons",) + row[8:]
+    rows = [gv_km2("W", 2002, "population_total", 12022), gv_km2("W", 2002, "area_km2", 96.94),
+            gv_km2("W", 2009, "population_total", 15407), gv_km2("W", 2009, "area_km2", 417.20),
+            gv_km2("W", 2013, "population_total", 14631), gv_km2("W", 2013, "area_km2", 420.24),
+            gv_km2("W", 2023, "population_total", 13994), gv_km2("W", 2023, "area_km2", 420.21)]
+    density = compute_indicator(observations(rows), CATALOGUE.indicators["population_density"]).set_index("period")
+    assert density.loc[2002, "value"] == round(12022 / 96.94, 4)  # the value stays, typed
+    assert density.loc[2002, "territorial_change"] == "area_change"
+    assert density.loc[2002, "excluded_reason"] == "territorial_change"
+    assert "the area changed by more than 2 %" in density.loc[2002, "quality_note"]
+    assert density.loc[2009, "territorial_change"] is None and density.loc[2023, "territorial_change"] is None
+    change = compute_indicator(observations(rows), CATALOGUE.indicators["population_change_10y"]).set_index("period")
+    assert change.loc[2013, "base_period"] == 2002
+    assert change.loc[2013, "territorial_change"] == "area_change"  # the code the density now shares
+
+
 
 def commuting(ags, year, measure, value, territorial_change=None):
     return ("inkar", "2022-12", ags, "gemeinde", dt.date(year, 6, 30), measure, value, "% of employees at residence",

@@ -829,3 +829,98 @@ def test_a_reorganised_verbands_values_are_typed_after_the_crosswalk():
     assert rows.loc[("01001009", "hh_%", dt.date(2018, 6, 30)), "territorial_change"] == "recode"  # kept
     untouched = crosswalk.with_publisher_restatements(plain.copy(), last_change, steps)
     pd.testing.assert_frame_equal(untouched, plain)
+
+
+# Märkisch-Oderland 2002 -> 2009 (real areas and Verband keys, 31122002/31122009_Auszug_GV.xlsx): Letschin and Neulewin
+# continue under new keys (Letschin 141.32 km² = Letschin and the seven other members of Amt Letschin; Neulewin 40.83
+# km²), while Bad Freienwalde (Oder) and Wriezen grew
+MAERKISCH_ODERLAND = [
+    ("2002", "12064044", "Bad Freienwalde (Oder), Stadt", 55.79, "120646402"),
+    ("2002", "12064512", "Wriezen, Stadt", 55.23, "120640000"),
+    ("2002", "12064273", "Letschin", 56.84, "120646407"), ("2002", "12064168", "Gieshof-Zelliner Loose", 14.98, "120646407"),
+    ("2002", "12064180", "Groß Neuendorf", 12.89, "120646407"), ("2002", "12064240", "Kiehnwerder", 4.73, "120646407"),
+    ("2002", "12064244", "Kienitz", 23.35, "120646407"), ("2002", "12064328", "Neubarnim", 8.38, "120646407"),
+    ("2002", "12064372", "Ortwig", 12.79, "120646407"), ("2002", "12064452", "Sietzing", 7.32, "120646407"),
+    ("2002", "12064112", "Dolgelin", 14.68, "120646412"), ("2002", "12064144", "Friedersdorf", 10.75, "120646412"),
+    ("2002", "12064320", "Münchehofe", 3.72, "120646405"),
+    ("2002", "12064348", "Neulewin", 18.17, "120646414"), ("2002", "12064352", "Neulietzegöricke", 10.27, "120646414"),
+    ("2002", "12064192", "Güstebieser Loose", 12.32, "120646414"), ("2002", "12064356", "Neureetz", 10.43, "120646414"),
+    ("2002", "12064513", "Wriezener Höhe", 39.31, "120646414"),
+    ("2009", "12064044", "Bad Freienwalde (Oder), Stadt", 131.03, "120640044"),
+    ("2009", "12064512", "Wriezen, Stadt", 94.58, "120640512"),
+    ("2009", "12064274", "Letschin", 141.32, "120640274"), ("2009", "12064349", "Neulewin", 40.83, "120645414"),
+]
+
+
+def test_a_gemeinde_that_names_a_new_key_is_not_taken_for_a_growing_one():
+    """The growth search (no name condition) ran before the new keys: it matched Bad Freienwalde's gain of 75.24 km²
+    with Dolgelin + Letschin + Münchehofe and Wriezen's 39.35 km² with Friedersdorf + Neulewin + Neureetz (both
+    exact), so the new keys Letschin and Neulewin stayed unexplained (review of 5 December 2026). New keys are now
+    decided first: a Gemeinde whose name the new key carries goes there with its set, and Wriezen gets Wriezener
+    Höhe (39.31 km²), which fits its gain; in this excerpt nothing fits Bad Freienwalde (its real gain includes
+    Hohensaaten from Kreis Barnim, beyond the Kreis-wide search)."""
+    register, areas = verband_register(MAERKISCH_ODERLAND)
+    steps = crosswalk.transitions(register, areas)
+    into = steps.groupby("to_ags")["from_ags"].apply(sorted).to_dict()
+    assert into["12064274"] == ["12064168", "12064180", "12064240", "12064244", "12064273", "12064328",
+                                "12064372", "12064452"]  # Letschin: the members of Amt Letschin
+    assert steps.loc[steps["to_ags"] == "12064274", "evidence"].str.contains("of one Verband").all()
+    assert into["12064349"] == ["12064192", "12064348", "12064352"]  # Neulewin + Neulietzegöricke + Güstebieser Loose
+    assert into["12064512"] == ["12064513"]  # Wriezen + Wriezener Höhe
+    assert "12064044" not in into
+
+
+# Bestensee 2002 -> 2009 (real areas): its gain of 17.98 km² is Pätz's 17.97 km² or Diepensee + Kablow + Kolberg's
+# 17.99 km², both 0.01 km² off at the registers' precision; in floating point the triple's 0.00999999999999801 was
+# "smaller" than Pätz's 0.010000000000001563
+BESTENSEE = [
+    ("2002", "12061020", "Bestensee", 19.81, "120610000"), ("2002", "12061372", "Pätz", 17.97, "120616101"),
+    ("2002", "12061080", "Diepensee", 5.54, "120616109"), ("2002", "12061236", "Kablow", 7.16, "120616111"),
+    ("2002", "12061256", "Kolberg", 5.29, "120616101"), ("2002", "12061136", "Friedersdorf", 17.38, "120616101"),
+    ("2009", "12061020", "Bestensee", 37.79, "120610020"),
+]
+
+
+def test_a_tie_at_the_registers_precision_goes_to_the_smaller_set():
+    """Three Gemeinden of three Ämter took Bestensee's gain instead of Pätz (no step at all): its 10-year population
+    change of 2013 came out -0.08 % a year instead of +0.76 % (review of 5 December 2026). Residuals are compared
+    rounded to 0.01 km², the registers' precision, so the smaller set wins a tie as documented."""
+    register, areas = verband_register(BESTENSEE)
+    steps = crosswalk.transitions(register, areas)
+    assert steps[["from_ags", "to_ags"]].values.tolist() == [["12061372", "12061020"]]
+
+
+def test_a_tie_between_the_anchors_of_a_new_key_goes_to_the_smaller_set():
+    """The same for a new key's named sets: Berg alone (19.99 km²) and Aue + Xanten (12.00 + 7.99 km²) are both
+    0.01 km² off the new key's 20.00 km²; Aue's set was found first and, in floating point, fitted better."""
+    register, areas = hand_register([
+        ("2002", "99100001", "Aue", 12.0), ("2002", "99100002", "Berg", 19.99), ("2002", "99100003", "Xanten", 7.99),
+        ("2009", "99100009", "Aue-Berg", 20.0),
+    ])
+    steps = crosswalk.transitions(register, areas)
+    assert steps[["from_ags", "to_ags"]].values.tolist() == [["99100002", "99100009"]]
+
+
+# Bad Freienwalde (Oder) 2002 -> 2009 (real areas and Verband keys): a member of Amt Bad Freienwalde-Insel, it grew by
+# 75.24 km²; its five Amt partners add up to 54.04 km² (the rest is most likely Hohensaaten, Kreis Barnim)
+BAD_FREIENWALDE = [
+    ("2002", "12064044", "Bad Freienwalde (Oder), Stadt", 55.79, "120646402"),
+    ("2002", "12064024", "Altglietzen", 6.54, "120646402"), ("2002", "12064068", "Bralitz", 18.02, "120646402"),
+    ("2002", "12064220", "Hohenwutzen", 11.14, "120646402"), ("2002", "12064332", "Neuenhagen", 8.18, "120646402"),
+    ("2002", "12064436", "Schiffmühle", 10.16, "120646402"),
+    ("2002", "12064104", "Diedersdorf", 18.54, "120646412"), ("2002", "12064492", "Werbig", 17.11, "120646412"),
+    ("2002", "12064513", "Wriezener Höhe", 39.31, "120646414"),
+    ("2009", "12064044", "Bad Freienwalde (Oder), Stadt", 131.03, "120640044"),
+]
+
+
+def test_a_kreis_wide_set_that_passes_over_the_towns_own_verband_is_not_used():
+    """Nothing of its Amt fits the gain, so the Kreis-wide search found Diedersdorf + Werbig + Wriezener Höhe of two
+    other Ämter (74.96 km², within 0.5 %): +1.40 % a year across the step and a 10-year population change of 2013
+    of +0.48 % a year instead of about -1.3 % (review of 5 December 2026). A set that takes none of the town's
+    vanished Amt partners is not used; the town stays unexplained and its change across 2003 is left out."""
+    register, areas = verband_register(BAD_FREIENWALDE)
+    assert crosswalk.transitions(register, areas).empty
+    # verbandsfrei (no partner to pass over), the same town gets the Kreis-wide set as before
+    free = register.assign(vb_ars=register["vb_ars"].where(register["ags"] != "12064044", "120640000"))
+    assert sorted(crosswalk.transitions(free, areas)["from_ags"]) == ["12064104", "12064492", "12064513"]
