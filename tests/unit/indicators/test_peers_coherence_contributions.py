@@ -293,8 +293,19 @@ def test_similarity_by_hand_and_kreis_density():
     # Kreis 01001: (8000+8000+15000+60000) / (40+40+20+50) km² = 606.67 / km², the city included
     assert math.exp(features.loc["01001003", "log_kreis_density"]) == pytest.approx(91000 / 150)
     assert features.loc["14003001", "east"] == 1.0 and features.loc["06002001", "east"] == 0.0
-    z = (features - features.mean()) / features.std(ddof=0)
-    distance = float(np.sqrt(((z.loc["01001003"] - z.loc["06002001"]) ** 2).sum()))
+    # the expected distance from the raw rows, not from structure_features: per reference-group town its
+    # population, area, its Kreis' density (every Gemeinde of the Kreis, the city and the small 14003003
+    # included) and whether its Land code is 11-16; z-scores with the population standard deviation
+    kreis_density = {"01001": (8000 + 8000 + 15000 + 60000) / (40 + 40 + 20 + 50), "06002": (12000 + 6000) / (30 + 80),
+                     "14003": (9000 + 19000 + 500) / (60 + 35 + 10)}
+    towns = {"01001001": (8000, 40.0, "01001", 0.0), "01001002": (8000, 40.0, "01001", 0.0),
+             "01001003": (15000, 20.0, "01001", 0.0), "06002001": (12000, 30.0, "06002", 0.0),
+             "06002002": (6000, 80.0, "06002", 0.0), "14003001": (9000, 60.0, "14003", 1.0),
+             "14003002": (19000, 35.0, "14003", 1.0)}
+    raw = np.array([[math.log(people), math.log(people / area), math.log(kreis_density[kreis]), east]
+                    for people, area, kreis, east in towns.values()])
+    z = dict(zip(towns, (raw - raw.mean(axis=0)) / raw.std(axis=0)))  # numpy's std: ddof=0
+    distance = float(np.sqrt(((z["01001003"] - z["06002001"]) ** 2).sum()))
     peers = peer_towns(MUNICIPALITIES, None, peer_index(), CATALOGUE, k=6)
     row = peers[(peers["ags"] == "01001003") & (peers["peer_ags"] == "06002001")].iloc[0]
     assert row["similarity"] == pytest.approx(1 / (1 + distance))

@@ -19,13 +19,21 @@ from warehouse.workdb import connect_work
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 
+def wait_for_sample_after(sampler: RssSampler, moment: float, seconds: float = 60) -> None:
+    """Until the sampler thread has taken a sample later than ``moment`` (wall time), however loaded the machine."""
+    deadline = time.monotonic() + seconds
+    while not any(t > moment for t, _, _ in list(sampler.samples)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert any(t > moment for t, _, _ in list(sampler.samples)), "the sampler took no sample in 60 s"
+
+
 @linux_only
 def test_the_sampler_sees_a_rise_within_its_window():
     with RssSampler(interval=0.02, children=False) as sampler:
-        time.sleep(0.1)
+        wait_for_sample_after(sampler, 0.0)  # a sample before the window: the RSS at its start
         start = time.time()
         block = np.ones(200 * 1024 * 1024 // 8)  # 200 MiB, touched
-        time.sleep(0.2)
+        wait_for_sample_after(sampler, time.time())  # a sample with the block in memory, inside the window
         end = time.time()
         del block
     peak, at_start = sampler.window(start, end)

@@ -59,10 +59,14 @@ def test_a_missing_key_is_still_an_error():
         render(PageEnvironment, "{{ row.nothing }}", row={"label": "x"})
 
 
-@pytest.mark.parametrize("value", [pd.Timestamp("2026-12-01 15:38"), dt.datetime(2026, 7, 1, 22, 30), None,
-                                   float("nan"), pd.Timestamp("2026-03-29 01:30", tz="UTC")])
-def test_berlin_time_cached_is_berlin_time(value):
-    assert _berlin_cached(value) == _berlin_cached(value) == berlin_time(value)
+@pytest.mark.parametrize("value, shown", [
+    (pd.Timestamp("2026-12-01 15:38"), "01.12.2026 16:38 Uhr"),  # naive = UTC; winter: CET, UTC+1
+    (dt.datetime(2026, 7, 1, 22, 30), "02.07.2026 00:30 Uhr"),  # summer: CEST, UTC+2, past midnight in Berlin
+    (None, "–"), (float("nan"), "–"),
+    # the clocks go forward on the last Sunday of March (29.03.2026) at 01:00 UTC: 01:30 UTC is 03:30 CEST
+    (pd.Timestamp("2026-03-29 01:30", tz="UTC"), "29.03.2026 03:30 Uhr")])
+def test_berlin_time_cached_is_berlin_time(value, shown):
+    assert _berlin_cached(value) == _berlin_cached(value) == berlin_time(value) == shown
 
 
 def de_number_reference(value, digits: int = 1) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 
 import duckdb
@@ -84,6 +85,23 @@ def hold(path, seconds: float) -> subprocess.Popen:
     return process
 
 
+def hold_until_released(path) -> subprocess.Popen:
+    """Another process that holds ``path`` for writing until a line arrives on its stdin (``release``): the test,
+    not a sleep, decides how long the file is held."""
+    code = (f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
+            "sys.stdin.readline(); c.close(); print('released', flush=True)")
+    process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "held"
+    return process
+
+
+def release(process: subprocess.Popen) -> None:
+    """Let a ``hold_until_released`` process close the file; returns once it has."""
+    process.stdin.write("release\n")
+    process.stdin.flush()
+    assert process.stdout.readline().strip() == "released"
+
+
 def test_a_staging_file_being_written_by_another_process_is_skipped_not_waited_for(tmp_path):
     """Its asset runs beside this step, so it is not upstream of it: waiting could deadlock two staging steps."""
     work = tmp_path / "readiness.work.duckdb"
@@ -105,12 +123,31 @@ def test_a_staging_file_being_written_by_another_process_is_skipped_not_waited_f
 def test_the_shared_file_is_waited_for_and_a_timeout_names_it(tmp_path, monkeypatch):
     work = tmp_path / "readiness.work.duckdb"
     connect_work(work).close()
-    writer = hold(work, 1)  # held from here (hold waits for its 'held'): this connect waits most of that second
+    # a generous limit: the connection waits however slow the machine is, yet a broken wait cannot hang the run
+    monkeypatch.setenv(FILE_LOCK_ENV, "120")
+    writer = hold_until_released(work)  # held from here until the test releases it
+    outcome: dict = {}
+
+    def connect() -> None:
+        try:
+            with connect_work(work, own="broadband_coverage") as con:  # attaches the shared file read-only
+                outcome["relations"] = visible_relations(con)
+            outcome["done"] = time.monotonic()
+        except BaseException as error:  # reported by the assertions below
+            outcome["error"] = error
+
+    waiting = threading.Thread(target=connect, daemon=True)
     try:
-        start = time.monotonic()
-        with connect_work(work, own="broadband_coverage") as con:  # attaches the shared file read-only
-            assert "releases" in visible_relations(con)
-        assert time.monotonic() - start >= 0.5  # it waited for the writer to finish
+        waiting.start()
+        waiting.join(0.5)  # at least 0.5 s in which it may not get through while the file is held
+        assert waiting.is_alive() and not outcome, f"did not wait for the held file: {outcome}"
+        released = time.monotonic()
+        release(writer)
+        waiting.join(120)
+        assert not waiting.is_alive()
+        assert "error" not in outcome, outcome.get("error")
+        assert "releases" in outcome["relations"]
+        assert outcome["done"] >= released  # it got through only once the writer had let go
     finally:
         writer.kill()
         writer.wait()
