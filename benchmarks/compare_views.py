@@ -20,7 +20,8 @@ from pathlib import Path
 
 
 def compare(before: Path, after: Path) -> list[tuple[str, int, int, int, int]]:
-    """(view, rows before, rows after, only before, only after) for every view of ``before``."""
+    """(view, rows before, rows after, only before, only after) for every view of ``before``, over the columns both
+    sides have (a column added or dropped between the builds is printed, not compared)."""
     import duckdb
 
     con = duckdb.connect()
@@ -30,8 +31,14 @@ def compare(before: Path, after: Path) -> list[tuple[str, int, int, int, int]]:
                                        "AND NOT internal ORDER BY view_name").fetchall()]
     results = []
     for view in views:
-        columns = [name for name, kind, *_ in con.execute(f'DESCRIBE a."{view}"').fetchall()
-                   if not kind.startswith("TIMESTAMP")]
+        described = {side: {name: kind for name, kind, *_ in con.execute(f'DESCRIBE {side}."{view}"').fetchall()}
+                     for side in "ab"}
+        for side, other in (("a", "b"), ("b", "a")):
+            if set(described[side]) - set(described[other]):
+                print(f"{view}: only {'before' if side == 'a' else 'after'}: "
+                      f"{', '.join(sorted(set(described[side]) - set(described[other])))} (not compared)")
+        columns = [name for name, kind in described["a"].items()
+                   if name in described["b"] and not kind.startswith("TIMESTAMP")]
         select = ", ".join(f'"{c}"' for c in columns)
         count = {side: con.execute(f'SELECT count(*) FROM {side}."{view}"').fetchone()[0] for side in "ab"}
         only = {side: con.execute(f'SELECT count(*) FROM (SELECT {select} FROM {side}."{view}" EXCEPT ALL '
