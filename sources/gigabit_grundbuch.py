@@ -105,8 +105,9 @@ def _symbol(value: str) -> str | None:
 def region_key(cell, name: str = "") -> tuple[str, str] | None:
     """(ags, level) of a key cell; None for anything that is not a region key (footnotes, blanks).
 
-    Numeric cells lose leading zeros, so 7/4/1 digits are padded to 8/5/2. A leading key
-    followed by a name ("08111000 Stuttgart") is accepted; 12-digit ARS become the 8-digit AGS.
+    Numeric cells lose leading zeros, so 11/7/4/1 digits are padded to 12/8/5/2 (an ARS of Länder 01-09 stored as a
+    number has 11: it was dropped as no key). A leading key followed by a name ("08111000 Stuttgart") is accepted;
+    12-digit ARS become the 8-digit AGS.
     """
     key = text(cell)
     if key.upper() in {"DG", "DE", "D", "0", "00", "DEUTSCHLAND"} or (not key and name.lower() == "deutschland"):
@@ -114,7 +115,7 @@ def region_key(cell, name: str = "") -> tuple[str, str] | None:
     match = re.fullmatch(r"(\d+)(?:\s+\D.*)?", key)
     if not match:
         return None
-    key = match[1].zfill({7: 8, 4: 5, 1: 2}.get(len(match[1]), 0))
+    key = match[1].zfill({11: 12, 7: 8, 4: 5, 1: 2}.get(len(match[1]), 0))
     if len(key) == 12:
         return key[:5] + key[9:], "gemeinde"
     return (key, LEVELS[len(key)]) if len(key) in LEVELS else None

@@ -23,3 +23,10 @@ def test_the_verband_digits_do_not_reach_the_ags():
     """Two Gemeinden of one Kreis in different Verbände keep their own Gemeinde numbers."""
     assert region_key("010531234090")[0] != region_key("010531234091")[0]
     assert region_key("010531234090")[0] == region_key("010539999090")[0]  # the Verband alone changes nothing
+
+
+@pytest.mark.parametrize("cell, ags", [(10531234090, "01053090"), (10531234090.0, "01053090"), ("10531234090", "01053090")])
+def test_an_ars_stored_as_a_number_keeps_its_gemeinde(cell, ags):
+    """A workbook cell holding the ARS of Land 01-09 as a number has lost its leading zero (11 digits): the row was
+    dropped as no region key, silently, for every Gemeinde of those Länder (review of 5 December)."""
+    assert region_key(cell) == (ags, "gemeinde")
