@@ -350,10 +350,9 @@ def _named_subset(candidates: list[str], area: dict, target: float, old_names: p
     always carries the name of at least one predecessor (Aue + Bad Schlema -> Aue-Bad Schlema).
     Without such a name the change stays unexplained and is flagged, not guessed. The best fit over all anchors
     and completions counts even where another named set fits nearly as well: the growth search's uniqueness
-    (``_unambiguous``) applied here too changed 1 wrong and 6 right of the 747 reference rows (2009 and later) and
-    dropped 540 rows of the older transitions, and a namesake so left unclaimed went to a growing neighbour's set
-    (Neulewin into Bad Freienwalde with Bralitz and Wriezener Höhe; measured 5 December 2026).
-    """
+    (``_unambiguous``) applied here too removed 1 more wrong and 5 right of the 747 reference rows (2009 and later)
+    and 575 more rows, mostly of the older transitions, and a namesake so left unclaimed can go to a growing
+    neighbour's set (Neulewin into Bad Freienwalde with Bralitz and Wriezener Höhe; measured 5 December 2026)."""
     words = _name_words(new_name)
     named = [a for a in candidates if words & _name_words(old_names[a])]
     tolerance = MERGER_TOLERANCE * target
