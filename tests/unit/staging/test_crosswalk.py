@@ -117,7 +117,8 @@ def test_a_merger_of_the_members_of_one_verband_wins_over_a_coincidental_triple(
 
 def test_two_sets_of_one_verband_that_fit_are_no_evidence():
     """Up to 2^16 sums of one Verband leave room for coincidences: where two of its sets fit the gain (4 + 6 and
-    3 + 7 for 10 km²), the Verband decides nothing and the Kreis-wide search of at most three does, as before."""
+    3 + 7 for 10 km²), the Verband decides nothing. The Kreis-wide search finds the same two sets, and since
+    5 December 2026 decides nothing either (``_unambiguous``): the gain stays unexplained."""
     register, areas = verband_register([
         ("2002", "99100001", "Nordheim", 20.0, "991005001"), ("2002", "99100002", "Au", 4.0, "991005001"),
         ("2002", "99100003", "Bruck", 6.0, "991005001"), ("2002", "99100004", "Cham", 3.0, "991005001"),
@@ -125,7 +126,7 @@ def test_two_sets_of_one_verband_that_fit_are_no_evidence():
         ("2009", "99100001", "Nordheim", 30.0, "991000001"),
     ])
     steps = crosswalk.transitions(register, areas)
-    assert len(steps) == 2 and not steps["evidence"].str.contains("Verband").any()
+    assert steps.empty
 
 
 def test_a_coincidence_for_one_town_does_not_take_the_verband_member_of_another():
@@ -888,6 +889,40 @@ def test_a_tie_at_the_registers_precision_goes_to_the_smaller_set():
     register, areas = verband_register(BESTENSEE)
     steps = crosswalk.transitions(register, areas)
     assert steps[["from_ags", "to_ags"]].values.tolist() == [["12061372", "12061020"]]
+
+
+# Märkisch-Oderland 2002 -> 2009 (real areas): Wriezen's gain of 39.35 km² fits Hohenwutzen + Worin (39.36) and
+# Wriezener Höhe (39.31), Seelow's 17.14 km² Altglietzen + Neu Mahlisch + Zäckericker Loose (17.15) and Werbig (17.11)
+WRIEZEN = [
+    ("2002", "12064512", "Wriezen, Stadt", 55.23, "120640000"), ("2002", "12064220", "Hohenwutzen", 11.14, "120646402"),
+    ("2002", "12064508", "Worin", 28.22, "120646412"), ("2002", "12064513", "Wriezener Höhe", 39.31, "120646414"),
+    ("2009", "12064512", "Wriezen, Stadt", 94.58, "120640512"),
+]
+SEELOW = [
+    ("2002", "12064448", "Seelow, Stadt", 25.28, "120640000"), ("2002", "12064024", "Altglietzen", 6.54, "120646402"),
+    ("2002", "12064324", "Neu Mahlisch", 1.33, "120646412"), ("2002", "12064532", "Zäckericker Loose", 9.28, "120646414"),
+    ("2002", "12064492", "Werbig", 17.11, "120646412"),
+    ("2009", "12064448", "Seelow, Stadt", 42.42, "120640448"),
+]
+
+
+@pytest.mark.parametrize("rows", [WRIEZEN, SEELOW], ids=["Wriezen", "Seelow"])
+def test_a_kreis_wide_set_with_a_rival_within_the_registers_drift_is_no_evidence(rows):
+    """The best-fitting set was taken though another set, of no more members, fitted within 0.03 km², the drift of
+    an unchanged Gemeinde's register area (95 %): Hohenwutzen + Worin (0.01 km² off) for Wriezen while Wriezener
+    Höhe (0.04 km² off) is the likely one; Altglietzen + Neu Mahlisch + Zäckericker Loose (0.01) for Seelow while
+    Werbig (0.03) is (review of 5 December 2026). Such a gain now stays unexplained (flagged downstream)."""
+    register, areas = verband_register(rows)
+    assert crosswalk.transitions(register, areas).empty
+
+
+def test_a_rival_beyond_the_margin_does_not_block_the_best_set():
+    """Wriezener Höhe 0.05 km² off Wriezen's gain (39.30 km²) no longer rivals Hohenwutzen + Worin (0.01 km²):
+    the margin is the registers' drift, not the whole tolerance of 0.5 % (0.20 km² here)."""
+    rows = [row if row[1] != "12064513" else row[:3] + (39.30,) + row[4:] for row in WRIEZEN]
+    register, areas = verband_register(rows)
+    steps = crosswalk.transitions(register, areas)
+    assert sorted(steps["from_ags"]) == ["12064220", "12064508"]
 
 
 def test_a_tie_between_the_anchors_of_a_new_key_goes_to_the_smaller_set():
