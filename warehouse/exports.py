@@ -129,6 +129,7 @@ GERMAN_HEADERS = {
     "score_median": "Indexwert (Median)", "score_p05": "Indexwert 5-%-Perzentil",
     "score_p95": "Indexwert 95-%-Perzentil", "compared_towns": "verglichene Gemeinden",
     "provisional": "vorläufig", "period_provisional": "Jahr vorläufig",
+    "ranking_period": "Jahr der Rangliste", "in_published_score": "im veröffentlichten Indexwert",
     "oldest_input_date": "ältester Datenstand", "newest_input_date": "neuester Datenstand",
     "omitted_pillars": "nicht bewertete Säulen", "uncompared_pillars": "nicht im Gesamtwert gezählte Säulen",
     "reference_group_rule": "Regel der Vergleichsgruppe", "base_period": "Basisjahr",

@@ -160,9 +160,9 @@ def load_registry(path: Path = TABLES_YAML) -> Registry:
     raw = document["tables"]
     if "observations" in raw:  # a registry without the observations table (a test's) has no staging tables
         raw.update({name: spec for name, spec in staged_tables().items() if name not in raw})
-    for name, spec in raw.items():  # columns_like: the same columns as another table (declared once)
+    for name, spec in raw.items():  # columns_like: the same columns as another table (declared once), then its own
         if "columns_like" in spec:
-            spec["columns"] = raw[spec["columns_like"]]["columns"]
+            spec["columns"] = {**raw[spec["columns_like"]]["columns"], **(spec.get("columns") or {})}
     tables = {name: _table(name, spec) for name, spec in raw.items()}
     return Registry({name: _resolve_joins(table, tables) for name, table in tables.items()},
                     dict(document.get("planner_views") or {}))

@@ -361,20 +361,23 @@ CREATE TABLE coworking_gap (
 CREATE TABLE indicator_values_latest (
     ags VARCHAR NOT NULL,
     indicator_id VARCHAR NOT NULL,
-    period INTEGER NOT NULL,         -- calendar year
+    period INTEGER NOT NULL,             -- calendar year
     value DOUBLE NOT NULL,
     unit VARCHAR NOT NULL,
     source_id VARCHAR NOT NULL,
-    vintage VARCHAR NOT NULL,        -- source release; a publisher revision is a new vintage ('2023-rev2')
-    reference_date DATE NOT NULL,    -- date of the underlying observation
+    vintage VARCHAR NOT NULL,            -- source release; a publisher revision is a new vintage ('2023-rev2')
+    reference_date DATE NOT NULL,        -- date of the underlying observation
     imputed BOOLEAN NOT NULL,
-    imputation VARCHAR,              -- how it was imputed, e.g. 'carried forward from 2019'
-    quality_note VARCHAR,            -- English text rendered from the typed columns (indicators/flags.py)
-    territorial_change VARCHAR,      -- NULL or recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | area_change | uninhabited_gain | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
-    method_break BOOLEAN,            -- the publisher's method generation changed since the town's previous value
-    source_level VARCHAR,            -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
-    excluded_reason VARCHAR,         -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value
-    base_period INTEGER,             -- annualised changes: the base year
+    imputation VARCHAR,                  -- how it was imputed, e.g. 'carried forward from 2019'
+    quality_note VARCHAR,                -- English text rendered from the typed columns (indicators/flags.py)
+    territorial_change VARCHAR,          -- NULL or recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | area_change | uninhabited_gain | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    method_break BOOLEAN,                -- the publisher's method generation changed since the town's previous value
+    source_level VARCHAR,                -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
+    excluded_reason VARCHAR,             -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value
+    base_period INTEGER,                 -- annualised changes: the base year
+    period_provisional BOOLEAN,          -- the value's period is provisional in the index (readiness_index.period_provisional); NULL without an index period
+    ranking_period INTEGER,              -- the period latest_ranking and the town pages lead with (view published_period)
+    in_published_score BOOLEAN NOT NULL, -- the value is of ranking_period and not excluded, so the published score rests on it
     PRIMARY KEY (ags, indicator_id)
 );
 

@@ -42,6 +42,13 @@ WHERE h.valid_from <= a.t AND (h.valid_to IS NULL OR h.valid_to > a.t);
 CREATE VIEW current_method AS
 SELECT method_version FROM publish_log ORDER BY published_at DESC LIMIT 1;
 
+-- The period published as "the latest": the newest period with scores that is not provisional (most of its inputs
+-- are its own data, not carried forward; see indicators/index.py), else the newest. latest_ranking, town_profile and
+-- the pages lead with it.
+CREATE VIEW published_period AS
+SELECT coalesce(max(period) FILTER (NOT coalesce(period_provisional, false)), max(period)) AS period
+FROM readiness_index WHERE score IS NOT NULL AND method_version = (SELECT method_version FROM current_method);
+
 -- A town's index over time with its pillars and rank band (current method).
 CREATE VIEW town_index_history AS
 SELECT m.name, m.kreis_name, r.* EXCLUDE (valid_from), r.valid_from AS published_at
@@ -60,9 +67,7 @@ SELECT r.rank, r.rank_p05, r.rank_median, r.rank_p95, r.compared_towns, m.name, 
 FROM readiness_index r JOIN municipalities m USING (ags)
 WHERE r.method_version = (SELECT method_version FROM current_method)
   AND r.in_reference_group
-  AND r.period = (SELECT coalesce(max(period) FILTER (NOT coalesce(period_provisional, false)), max(period))
-                  FROM readiness_index WHERE score IS NOT NULL
-                  AND method_version = (SELECT method_version FROM current_method))
+  AND r.period = (SELECT period FROM published_period)
 ORDER BY r.rank NULLS LAST, r.ags;  -- the ranking as planners read it, unscored towns (missing_pillars) last
 
 -- Per town, period and source: the reference dates of the data the index row rests on (not the values it
@@ -109,14 +114,24 @@ GROUP BY source_id, publisher, licence, licence_url;
 -- not written after it is published, so this stays what the window over indicator_values gives. Stored
 -- in AGS order, so a town filter skips most of it; town_profile reads these ~130 k rows instead of
 -- ranking ~1 M history rows on every query (p95 104 -> ~30 ms, docs/performance-log.md).
+-- The latest value may be of a provisional year (2023 on the Germany-wide build) or an old one (a 5-year change of
+-- 2018) while the ranking leads with the published period: period_provisional, ranking_period and in_published_score
+-- say which (review of 5 December: 3,262 of 3,263 towns showed a 10-year change of 2023 beside a ranking of 2021).
 INSERT INTO indicator_values_latest BY NAME  -- declared in warehouse/tables.yaml (schema.sql)
-SELECT * EXCLUDE (valid_from) FROM indicator_values
-QUALIFY row_number() OVER (PARTITION BY ags, indicator_id ORDER BY period DESC) = 1
-ORDER BY ags, indicator_id;
+SELECT v.* EXCLUDE (valid_from), p.provisional AS period_provisional, k.period AS ranking_period,
+       coalesce(v.period = k.period AND v.excluded_reason IS NULL, false) AS in_published_score
+FROM indicator_values v
+LEFT JOIN (SELECT period, bool_or(coalesce(period_provisional, false)) AS provisional FROM readiness_index
+           WHERE method_version = (SELECT method_version FROM current_method) GROUP BY period) p USING (period)
+CROSS JOIN published_period k
+QUALIFY row_number() OVER (PARTITION BY v.ags, v.indicator_id ORDER BY v.period DESC) = 1
+ORDER BY v.ags, v.indicator_id;
 
--- A town's latest value of each indicator, with source, vintage and the attribution of that release.
+-- A town's latest value of each indicator, with source, vintage and the attribution of that release, and whether
+-- the published score rests on it (its period may be provisional or older than the ranking's).
 CREATE VIEW town_profile AS
-SELECT m.name, m.kreis_name, l.ags, c.pillar, l.indicator_id, c.label, l.period, l.value, l.unit, c.direction,
+SELECT m.name, m.kreis_name, l.ags, c.pillar, l.indicator_id, c.label, l.period, l.period_provisional,
+       l.ranking_period, l.in_published_score, l.value, l.unit, c.direction,
        l.imputed, l.imputation, l.quality_note, l.territorial_change, l.method_break, l.source_level,
        l.excluded_reason, l.base_period, l.source_id, l.vintage, l.reference_date,
        a.publisher, a.licence, coalesce(r.attribution, a.attribution) AS attribution

@@ -35,7 +35,8 @@ def _rows(con, sql: str) -> list[tuple]:
 
 
 def test_indicator_values_latest_is_the_newest_period_per_town_and_indicator(warehouse):
-    stored = _rows(warehouse, "SELECT * FROM indicator_values_latest")
+    stored = _rows(warehouse, "SELECT * EXCLUDE (period_provisional, ranking_period, in_published_score) "
+                              "FROM indicator_values_latest")
     assert len(stored) > 1000 and stored == _rows(warehouse, LATEST)
     keys = warehouse.execute("SELECT count(*), count(DISTINCT (ags, indicator_id)) FROM indicator_values_latest").fetchone()
     assert keys[0] == keys[1]
@@ -116,3 +117,19 @@ def test_the_data_dates_of_an_index_row_are_the_dates_of_its_score(built, reques
                               AND pillar = 'local_work_infrastructure'""").fetchone()[0] == 0
         assert con.execute("""SELECT uncompared_pillars FROM readiness_index WHERE ags = '01053090'
                               AND period = 2023""").fetchone()[0] == "local_work_infrastructure"
+
+
+def test_the_latest_values_say_whether_the_published_score_rests_on_them(warehouse):
+    """town_profile showed each indicator's newest value, of a provisional year or of 2018, beside a ranking of
+    2021 without a word (review of 5 December): the three columns against latest_ranking's period and the index's
+    provisional periods, read independently."""
+    ranking = warehouse.execute("SELECT DISTINCT period FROM latest_ranking").fetchall()
+    assert len(ranking) == 1
+    provisional = dict(warehouse.execute("SELECT period, bool_or(period_provisional) FROM town_index_history "
+                                         "GROUP BY period").fetchall())
+    rows = warehouse.execute("SELECT period, excluded_reason, period_provisional, ranking_period, in_published_score "
+                             "FROM town_profile").fetchall()
+    assert {r[3] for r in rows} == {ranking[0][0]}
+    assert all(r[4] == (r[0] == ranking[0][0] and r[1] is None) for r in rows)
+    assert all(r[2] == provisional.get(r[0]) for r in rows)
+    assert any(r[4] for r in rows) and any(not r[4] for r in rows)  # both kinds occur: the test is not vacuous
