@@ -47,8 +47,8 @@ PARAMETERS = ["long_distance_km", "reach_km", "remote_capable_share", "remote_da
 GAP_COLUMNS = ["ags", "period", "long_distance_share", "long_distance_share_year", "employed_at_residence",
                "long_distance_out_commuters_flows", "long_distance_flows_year", "long_distance_out_commuters_estimate",
                "long_distance_out_commuters", "basis", "nearest_space_km", "spaces_within_reach",
-               "coworking_source_id", "coworking_vintage", "coworking_reference_date", "desk_demand", "remote_capable_share", "remote_days_per_week",
-               "coworking_share_of_remote_days", "method_version"]
+               "coworking_source_id", "coworking_vintage", "coworking_reference_date", "desk_demand",
+               "remote_capable_share", "remote_days_per_week", "coworking_share_of_remote_days", "method_version"]
 
 
 def gap_parameters(path=CATALOGUE_YAML) -> dict:
@@ -81,7 +81,8 @@ def _gap_parameters(path: Path, _mtime_ns: int, _size: int) -> dict:
     return {**section, "method_version": str(raw["method_version"]),
             "carry_forward_years": int(indicators["long_distance_commuter_share"]["carry_forward_years"]),
             "coworking_carry_forward_years": int(coworking["carry_forward_years"]),
-            "coworking_sources": [coworking["source"]] if isinstance(coworking["source"], str) else coworking["source"]}
+            "coworking_sources": [coworking["source"]] if isinstance(coworking["source"], str)
+            else list(coworking["source"])}
 
 
 def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFrame:
@@ -166,7 +167,8 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
         ORDER BY p.ags, p.period
     """
     sources = ["inkar", "pendleratlas", "ba_commuting", *parameters["coworking_sources"]]
-    gap = con.execute(sql, {"km": float(parameters["long_distance_km"]), "within": within_measure(parameters["reach_km"]),
+    gap = con.execute(sql, {"km": float(parameters["long_distance_km"]),
+                            "within": within_measure(parameters["reach_km"]),
                             "carry": int(parameters["carry_forward_years"]),
                             "carry_coworking": int(parameters["coworking_carry_forward_years"]),
                             "coworking_sources": parameters["coworking_sources"],

@@ -577,7 +577,8 @@ def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
 
 
 def open_dates_de(opened, closed) -> str:
-    """When a town's place not open on the batch's date is open: 'geöffnet 01.08.–31.10.2022', 'ab 01.06.2024'."""
+    """When a town's place not open on the batch's date is open: 'geöffnet 01.08.2022–31.10.2022', 'nur am
+    15.03.2023' (a trial day), 'geöffnet ab 01.06.2024'."""
     def day(value) -> str | None:
         return None if is_missing(value) else f"{pd.Timestamp(value):%d.%m.%Y}"
     start, end = day(opened), day(closed)

@@ -62,11 +62,6 @@ class TownGeometries:
             self._neighbours[ags] = sorted(self.ags[i] for i in hits if self.ags[i] != ags)  # by AGS: stable order
         return self._neighbours[ags]
 
-    def distances_m(self, ags: str, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        """Distance in metres from the town's area to each point (0 inside the town)."""
-        x, y = to_metres(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
-        return shapely.distance(self.geoms[self.position[ags]], shapely.points(x, y))
-
     def shape(self, ags: str) -> tuple[str, tuple[float, float, float, float], tuple[float, float]]:
         """(SVG path in km with y pointing down, bounds in metres, label point in metres) of the
         simplified geometry; computed once per run and Gemeinde."""

@@ -358,7 +358,8 @@ def test_a_release_with_far_fewer_spaces_than_the_one_before_is_refused_unless_a
 
     def release(day: str, rows: pd.DataFrame):
         path = tmp_path / f"coworking_{day}.json"
-        return Release("osm_coworking", day, [ReleaseFile("elements", path, f"osm-coworking/{path.name}", "0" * 64, 1)]), {
+        files = [ReleaseFile("elements", path, f"osm-coworking/{path.name}", "0" * 64, 1)]
+        return Release("osm_coworking", day, files), {
             "coworking_spaces": rows, "observations": pd.DataFrame(columns=OBSERVATION_COLUMNS)}
 
     many = pd.concat([spaces.assign(osm_id=spaces["osm_id"] + 10**6 * k) for k in range(4)], ignore_index=True)
