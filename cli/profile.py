@@ -34,15 +34,15 @@ DATES_SQL = """
     SELECT period, pillar, source_id, oldest_reference_date FROM index_data_dates WHERE ags = ? ORDER BY period
 """
 
-# Per indicator the row of the latest period, carried-forward or not (the flag says which).
+# Per indicator the row of the latest period, carried-forward or not (the flag says which), and whether the published
+# score rests on it (town_profile: the latest value may be of a provisional year or an older one than the ranking's)
 INDICATORS_SQL = """
-    SELECT c.pillar, c.label, v.indicator_id, v.period, v.value, v.unit, v.source_id, v.vintage,
-           v.reference_date, v.imputed, v.territorial_change, v.method_break, v.source_level, v.base_period,
-           v.excluded_reason
-    FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
-    WHERE v.ags = ?
-    QUALIFY row_number() OVER (PARTITION BY v.indicator_id ORDER BY v.period DESC) = 1
-    ORDER BY c.pillar, v.indicator_id
+    SELECT pillar, label, indicator_id, period, period_provisional, ranking_period, in_published_score, value, unit,
+           source_id, vintage, reference_date, imputed, territorial_change, method_break, source_level, base_period,
+           excluded_reason
+    FROM town_profile
+    WHERE ags = ?
+    ORDER BY pillar, indicator_id
 """
 
 PEERS_SQL = """
@@ -155,16 +155,23 @@ def history_table(history: pd.DataFrame) -> Table:
 
 def indicator_table(rows: pd.DataFrame) -> Table:
     """Each indicator's latest value with its source, release, reference date and notes (German, from the typed
-    columns as on the town pages)."""
-    table = Table(title="Neueste Indikatorwerte")
-    for column in ["Indikator", "Jahr", "Wert", "Einheit", "Quelle", "Stand", "Stichtag", "Hinweis"]:
+    columns as on the town pages), and whether the published index rests on it: the latest value of most
+    indicators is of a provisional year, some of an older one, while the headline is the published year's (review
+    of 5 December: 2023 and 2018 values stood unmarked under "Index 2021")."""
+    ranking = next((int(p) for p in rows["ranking_period"] if not is_missing(p)), None) if len(rows) else None
+    in_index = f"im Index {ranking}" if ranking is not None else "im Index"
+    table = Table(title="Neueste Indikatorwerte", caption=f"„vorl.“: vorläufiges Jahr; „{in_index}“: der veröffentlichte "
+                  "Indexwert beruht auf diesem Wert (die übrigen: indicator_history)")
+    for column in ["Indikator", "Jahr", "Wert", "Einheit", "Quelle", "Stand", "Stichtag", in_index, "Hinweis"]:
         table.add_column(column, justify="right" if column in ("Jahr", "Wert") else "left")
     for _, r in rows.iterrows():
         row = {k: (None if is_missing(v) else v) for k, v in r.items()}
         note = "; ".join(n for n in (imputation_de(row), quality_de(row)) if n)
-        table.add_row(r["label"], str(r["period"]), fmt(r["value"], DECIMALS.get(r["indicator_id"], 2)),
+        year = f"{r['period']} vorl." if row.get("period_provisional") else str(r["period"])
+        table.add_row(r["label"], year, fmt(r["value"], DECIMALS.get(r["indicator_id"], 2)),
                       unit_label(r["unit"]), source_label(r["source_id"]), vintage_label(r["vintage"]),
-                      pd.Timestamp(r["reference_date"]).strftime("%d.%m.%Y"), note)
+                      pd.Timestamp(r["reference_date"]).strftime("%d.%m.%Y"),
+                      "ja" if row.get("in_published_score") else "nein", note)
     return table
 
 
