@@ -16,8 +16,8 @@ from reports import charts
 from reports.data import ReportData
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, census_note, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, data_date_line, de_list, de_number, flow_note, is_missing,
-                            not_scored_reasons, pillar_label, release_text, safe_url, score_gap, shown_number,
-                            source_label, unit_label, vintage_label)
+                            not_scored_reasons, pillar_label, rank_shown, release_text, safe_url, score_gap,
+                            shown_number, source_label, unit_label, vintage_label)
 from reports.maps import TownGeometries, to_metric_crs, town_map
 from sources.local_inputs import active_on
 from sources.registry import label_vintage
@@ -179,7 +179,15 @@ def overview(latest: dict | None, history: list[dict], dates: DataDates,
             "tied_towns": latest.get("tied_towns") or 0,  # reports/data.py TIED_TOWNS
             "data_dates": data_dates(dates, latest["period"]), "provisional_row": provisional,
             "band_de": band.de if band.code != "not_ranked" else None,
-            "rank_outside_band": rank_outside_band(latest)}
+            "rank_outside_band": rank_outside_band(latest), "rank_band_fractional": rank_band_fractional(latest)}
+
+
+def rank_band_fractional(row: dict) -> bool:
+    """Whether an end of the rank band is shown with a decimal ('103–420,1'): a percentile over the draws,
+    interpolated between two ranks, which the page then says (read as a rank, '420,1' puzzled; second data review
+    of 5 December)."""
+    ends = [rank_shown(row.get(k)) for k in ("rank_p05", "rank_p95")]
+    return any(end is not None and not float(end).is_integer() for end in ends)
 
 
 def rank_outside_band(row: dict) -> bool:

@@ -362,3 +362,14 @@ def test_a_count_has_no_unit_word_after_its_number_in_a_sentence():
                             "period": 2023, "reference_date": pd.Timestamp("2023-11-20"), "imputed": False}
                            for i, unit in [("coworking_within_10km", "count"), ("gigabit_coverage", "% of households")]])
     assert [(r["unit_de"], r["unit_after_de"]) for r in rows] == [("Anzahl", ""), ("% der Haushalte", "% der Haushalte")]
+
+
+def test_a_band_shown_with_a_decimal_is_explained_as_percentiles():
+    """Mölln's band '103–420,1': '420,1' read as a rank puzzled the second data review; a band end with a decimal
+    (as shown, rank_shown) makes the page say that the ends are interpolated percentiles."""
+    from reports.context import rank_band_fractional
+
+    assert rank_band_fractional({"rank_p05": 103.0, "rank_p95": 420.1})
+    assert rank_band_fractional({"rank_p05": 439.94, "rank_p95": 801.0})  # shown as 439,9
+    assert not rank_band_fractional({"rank_p05": 61.0, "rank_p95": 2.0499999999999545 + 246})  # shown as 248
+    assert not rank_band_fractional({"rank_p05": None, "rank_p95": None})
