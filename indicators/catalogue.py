@@ -70,7 +70,12 @@ class Indicator:
     @property
     def sources(self) -> list[str]:
         """Source ids in priority order (``source`` may list several, e.g. two publisher generations)."""
-        return [s.strip() for s in self.source.split(",")]
+        return source_ids(self.source)
+
+
+def source_ids(source: str | list[str]) -> list[str]:
+    """An indicator's ``source`` as source ids in priority order: a list as in catalogue.yaml, or "a, b" as stored."""
+    return [s.strip() for s in (source if isinstance(source, list) else source.split(","))]
 
 
 @dataclass(frozen=True)

@@ -37,10 +37,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from indicators.catalogue import CATALOGUE_YAML
-from indicators.compute import release_positions
+from indicators.catalogue import CATALOGUE_YAML, source_ids
+from indicators.compute import YEARLY, release_positions
+from sources import within_measure
 from sources.registry import read_yaml
-from staging.coworking import within_measure
 
 PARAMETERS = ["long_distance_km", "reach_km", "remote_capable_share", "remote_days_per_week",
               "workdays_per_week", "coworking_share_of_remote_days"]
@@ -81,8 +81,7 @@ def _gap_parameters(path: Path, _mtime_ns: int, _size: int) -> dict:
     return {**section, "method_version": str(raw["method_version"]),
             "carry_forward_years": int(indicators["long_distance_commuter_share"]["carry_forward_years"]),
             "coworking_carry_forward_years": int(coworking["carry_forward_years"]),
-            "coworking_sources": [coworking["source"]] if isinstance(coworking["source"], str)
-            else list(coworking["source"])}
+            "coworking_sources": source_ids(coworking["source"])}
 
 
 def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFrame:
@@ -101,15 +100,13 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
             QUALIFY row_number() OVER (PARTITION BY t.ags, t.period, y.measure, y.source_id
                                        ORDER BY y.reference_date DESC, list_position($vintages, y.vintage) DESC) = 1
         ),
-        supply AS (  -- one coworking batch per town and period, as the index picks the coworking indicator's value
-                     -- (indicators/compute.py YEARLY): figures of two batches of a year were mixed before
+        coworking AS ({COWORKING_YEARLY}),
+        supply AS (  -- one coworking batch per town and period: of the latest year up to the period, the one the index
+                     -- takes for the coworking indicator (YEARLY): figures of two batches of a year were mixed before
             SELECT t.ags, t.period, o.source_id, o.vintage, o.reference_date, o.value AS within_reach
-            FROM towns t JOIN observations o ON o.ags = t.ags AND o.level = 'gemeinde' AND o.measure = $within
-             AND o.value IS NOT NULL AND year(o.reference_date) <= t.period
-             AND year(o.reference_date) >= t.period - $carry_coworking
-            QUALIFY row_number() OVER (PARTITION BY t.ags, t.period
-                                       ORDER BY o.reference_date DESC, list_position($coworking_sources, o.source_id),
-                                                list_position($vintages, o.vintage) DESC) = 1
+            FROM towns t JOIN coworking o ON o.ags = t.ags AND o.period <= t.period
+             AND o.period >= t.period - $carry_coworking
+            QUALIFY row_number() OVER (PARTITION BY t.ags, t.period ORDER BY o.period DESC) = 1
         ),
         nearest AS (  -- the same batch's distance (NULL where it has no place at all)
             SELECT s.*, n.value AS nearest
@@ -166,6 +163,9 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
         FROM pick p LEFT JOIN town_flows f USING (ags, period) LEFT JOIN nearest c USING (ags, period)
         ORDER BY p.ags, p.period
     """
+    # the index's choice of a year's value (date, catalogue source order, release order), for the coworking measure
+    sql = sql.replace("{COWORKING_YEARLY}", YEARLY.replace("$measure", "$within").replace("$sources",
+                                                                                           "$coworking_sources"))
     sources = ["inkar", "pendleratlas", "ba_commuting", *parameters["coworking_sources"]]
     gap = con.execute(sql, {"km": float(parameters["long_distance_km"]),
                             "within": within_measure(parameters["reach_km"]),

@@ -13,3 +13,10 @@ OBSERVATION_COLUMNS = [
     "unit",
     "note",  # quality remark, e.g. "from Gemeindeverband 01058990"; empty when none
 ]
+
+
+def within_measure(reach_km: float) -> str:
+    """The observation measure counting coworking places within ``reach_km`` of a Gemeinde (staging/coworking.py
+    writes it; the catalogue's coworking indicator names it, and indicators.coworking_gap.gap_parameters checks that
+    the two match). Here, not in staging/coworking.py: the gap would import geopandas for one name."""
+    return f"coworking_spaces_within_{reach_km:g}km"

@@ -63,14 +63,22 @@ def run_query(client: HttpClient, url: str, query: str, destination: Path) -> Pa
 
 
 def _answered(path: Path) -> None:
-    """TransientAnswer where the body is Overpass JSON whose remark says the server gave up (FATAL_REMARKS); every
-    other problem is left to ``_validated`` after the download."""
+    """TransientAnswer where the body is Overpass JSON whose remark says the server gave up (``_fatal_remark``);
+    every other problem is left to ``_validated`` after the download."""
     try:
-        remark = str(json.loads(path.read_bytes()).get("remark") or "")
+        problem = _fatal_remark(json.loads(path.read_bytes()))
     except (ValueError, AttributeError):
         return
+    if problem:
+        raise TransientAnswer(problem)
+
+
+def _fatal_remark(document: dict) -> str | None:
+    """The problem of an Overpass document whose ``remark`` says the server gave up (FATAL_REMARKS), else None."""
+    remark = str(document.get("remark") or "")
     if any(word in remark.lower() for word in FATAL_REMARKS):
-        raise TransientAnswer(f"Overpass reported an incomplete result: {remark!r}")
+        return f"Overpass reported an incomplete result: {remark!r}"
+    return None
 
 
 def elements_sha256(path: Path) -> str:
@@ -97,9 +105,10 @@ def _validated(body: bytes, source_id: str, where: str, content_type: str = "") 
         raise SourceError(source_id, where, "not valid JSON (expected an Overpass [out:json] result)") from None
     if not isinstance(document, dict) or not isinstance(document.get("elements"), list):
         raise SourceError(source_id, where, "no 'elements' list: not an Overpass JSON result")
+    problem = _fatal_remark(document)
+    if problem:
+        raise SourceError(source_id, where, problem)
     remark = str(document.get("remark") or "")
-    if any(word in remark.lower() for word in FATAL_REMARKS):
-        raise SourceError(source_id, where, f"Overpass reported an incomplete result: {remark!r}")
     if remark:
         log.warning("[%s] %s: Overpass remark %r", source_id, where, remark)
     return document

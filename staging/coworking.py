@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from sources import OBSERVATION_COLUMNS, local_inputs
+from sources import OBSERVATION_COLUMNS, local_inputs, within_measure
 from sources.osm_coworking import METRIC_CRS, NOTE, SPACE_COLUMNS
 
 
@@ -31,12 +31,6 @@ def assign_to_gemeinden(spaces: pd.DataFrame, gemeinden: gpd.GeoDataFrame) -> pd
     result["ags"] = joined["ags"].reindex(spaces.index).astype(object)
     result["ags"] = result["ags"].where(result["ags"].notna(), None)
     return result
-
-
-def within_measure(reach_km: float) -> str:
-    """The observation measure counting coworking places within ``reach_km`` of a Gemeinde; the catalogue's coworking
-    indicator names it (indicators.coworking_gap.gap_parameters checks that it matches ``reach_km``)."""
-    return f"coworking_spaces_within_{reach_km:g}km"
 
 
 def coworking_indicators(spaces_with_ags: pd.DataFrame, gemeinden: gpd.GeoDataFrame, reference_date,
