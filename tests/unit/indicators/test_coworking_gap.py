@@ -18,6 +18,10 @@ PARAMETERS = {"long_distance_km": 50, "reach_km": 10, "remote_capable_share": 0.
               "coworking_sources": ["osm_coworking", "local_inputs"]}
 
 
+INSERT = ("INSERT INTO observations (ags, level, source_id, measure, reference_date, value, vintage) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?)")
+
+
 def obs(ags, source, measure, year, value, day=None, vintage=None):
     """An observation of 30 June of ``year`` (or ``day``), its release named by the year unless given."""
     return (ags, "gemeinde", source, measure, day or dt.date(year, 6, 30), value, vintage or str(year))
@@ -29,9 +33,10 @@ def con():
     con.execute("CREATE TABLE readiness_index (ags VARCHAR, period INTEGER, in_reference_group BOOLEAN)")
     con.execute("INSERT INTO readiness_index VALUES ('A', 2021, TRUE), ('A', 2023, TRUE), ('B', 2023, TRUE), "
                 "('C', 2023, FALSE)")
+    # the columns the gap reads, and those of compute.YEARLY (the index's choice), which it reuses
     con.execute("CREATE TABLE observations (ags VARCHAR, level VARCHAR, source_id VARCHAR, measure VARCHAR, "
-                "reference_date DATE, value DOUBLE, vintage VARCHAR)")
-    con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?, ?)", [
+                "reference_date DATE, value DOUBLE, vintage VARCHAR, territorial_change VARCHAR, source_level VARCHAR)")
+    con.executemany(INSERT, [
         obs("A", "inkar", "commuters_50km_share", 2019, 20.0),
         obs("A", "pendleratlas", "out_commuters", 2022, 6000), obs("A", "pendleratlas", "internal_commuters", 2022, 4000),
         obs("A", "osm_coworking", "coworking_nearest_km", 2023, 3.5),
@@ -124,7 +129,7 @@ def test_of_several_batches_in_a_year_both_figures_come_from_the_latest(con):
                ("osm_coworking", dt.date(2023, 6, 1), "2023-06-01", 2, 4.5),
                ("local_inputs", dt.date(2023, 11, 20), "2023-11-20", 4, 0.0)]
     for source, day, vintage, within, nearest in batches:
-        con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        con.executemany(INSERT, [
             obs("A", source, "coworking_spaces_within_10km", 2023, within, day, vintage),
             obs("A", source, "coworking_nearest_km", 2023, nearest, day, vintage)])
     for _ in range(5):  # the old query's answer changed from run to run
@@ -135,7 +140,7 @@ def test_of_several_batches_in_a_year_both_figures_come_from_the_latest(con):
 def test_a_batch_without_any_place_has_no_distance_even_if_an_earlier_one_had(con):
     """The distance belongs to the batch the count comes from: a later batch with no place at all (NULL distance)
     is not completed by an earlier batch's distance."""
-    con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?, ?)", [
+    con.executemany(INSERT, [
         obs("A", "local_inputs", "coworking_spaces_within_10km", 2023, 0, dt.date(2023, 12, 1), "2023-12-01"),
         obs("A", "local_inputs", "coworking_nearest_km", 2023, None, dt.date(2023, 12, 1), "2023-12-01")])
     a23 = compute_gap(con, PARAMETERS).set_index(["ags", "period"]).loc[("A", 2023)]
@@ -146,7 +151,7 @@ def test_a_batch_without_any_place_has_no_distance_even_if_an_earlier_one_had(co
 def test_a_revised_release_of_the_same_date_wins(con):
     """Two INKAR releases with a value for the same date (an original and its revision): the later release, not
     whichever the database returns first."""
-    con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?, ?)", [
+    con.executemany(INSERT, [
         obs("A", "inkar", "commuters_50km_share", 2019, 25.0, vintage="2021-mitte-rev2"),
         obs("A", "inkar", "commuters_50km_share", 2019, 22.0, vintage="2021-mitte")])
     con.execute("UPDATE observations SET vintage = '2020' WHERE vintage = '2019'")  # the first release: older
