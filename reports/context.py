@@ -254,12 +254,9 @@ def _short_label(indicator_id: str) -> str:
     return label[:-len(unit)] if label.endswith(unit) else label
 
 
-INDICATOR_ORDER = {indicator_id: n for n, indicator_id in enumerate(CATALOGUE.indicators)}  # the catalogue's order
-
-
 def _labels_in(pillar: str, ids) -> list[str]:
     """The short labels of those of ``ids`` that belong to ``pillar``, in the catalogue's order."""
-    return [_short_label(i) for i in sorted(ids, key=INDICATOR_ORDER.get) if CATALOGUE.indicators[i].pillar == pillar]
+    return [_short_label(i.indicator_id) for i in CATALOGUE.in_pillar(pillar) if i.indicator_id in ids]
 
 
 def composition_de(own: frozenset, reference: frozenset, year) -> str:
@@ -555,13 +552,15 @@ def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
         return {"loaded": False, "rows": []}
     reach_km = gap_parameters()["reach_km"]
     in_town = (spaces["ags"] == ags).to_numpy()
+    metres = np.zeros(len(spaces))
     if geoms.has(ags):
         x, y = _memo(data, "coworking_xy", lambda: to_metric_crs(spaces["lon"], spaces["lat"]))
         area = geoms.metric_area(ags)
-        metres = shapely.distance(area, shapely.points(x, y))
         near = in_town | within_reach(area, x, y, reach_km)
+        # distances of the listed places only: every place of the country measured on every page was the cost
+        metres[near] = shapely.distance(area, shapely.points(x[near], y[near]))
     else:  # without a geometry only the spaces assigned to the town can be listed
-        metres, near = np.zeros(len(spaces)), in_town
+        near = in_town
     day = label_vintage(spaces["vintage"].iloc[0])
     listed = spaces.assign(distance_km=metres / 1000)[near]
     counted = set(active_on(listed, day).index)
@@ -577,7 +576,7 @@ def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
     # and licence (every row was cited as OpenStreetMap, also a town's own list: review of 4 December)
     queried = spaces["osm_base_timestamp"].dropna()
     local = [r for r in rows if r["locally_reported"]]
-    return {"loaded": True, "rows": rows, "vintage": spaces["vintage"].iloc[0], "day": day, "osm": not queried.empty,
+    return {"loaded": True, "rows": rows, "day": day, "osm": not queried.empty,
             "osm_date": str(queried.max())[:10] if not queried.empty else None,
             "counted": sum(r["counted"] for r in rows),
             "local_suppliers": sorted({f"{r['supplier']} ({r['licence']})" for r in local if r["supplier"]}),

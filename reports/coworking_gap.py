@@ -63,10 +63,7 @@ SELECT gap.*,
        (SELECT o.source_level FROM observations o
         WHERE o.ags = gap.ags AND o.source_id = 'inkar' AND o.measure = 'commuters_50km_share'
           AND year(o.reference_date) = gap.long_distance_share_year
-        ORDER BY o.vintage DESC LIMIT 1) AS long_distance_share_level,
-       CASE WHEN gap.coworking_vintage IS NOT NULL
-            THEN {'vintage': gap.coworking_vintage, 'reference_date': gap.coworking_reference_date}
-            END AS coworking_observation
+        ORDER BY o.vintage DESC LIMIT 1) AS long_distance_share_level
 FROM gap"""
 
 # The ten main destinations of each town's latest Pendleratlas year, named where the register knows them. The
@@ -128,8 +125,9 @@ def coworking_gap_context(con: duckdb.DuckDBPyConnection | None, geoms: TownGeom
     reach_km = gap_parameters()["reach_km"]
     tables = GapTables(con, ags) if tables is None else tables
     gap = _latest_gap(tables, ags)
-    spaces = _spaces_within_reach(load_spaces(con) if spaces is None else spaces, geoms, ags, reach_km,
-                                  (gap or {}).get("coworking_observation"))
+    batch = ({"vintage": gap["coworking_vintage"], "reference_date": gap["coworking_reference_date"]}
+             if gap and gap.get("coworking_vintage") else None)  # the batch behind the tile's count
+    spaces = _spaces_within_reach(load_spaces(con) if spaces is None else spaces, geoms, ags, reach_km, batch)
     destinations = [{**row, "name": destination_name(row)} for row in tables.destinations.get(ags, [])]
     return {
         "gap": gap, "reach_km": reach_km, "spaces": spaces.to_dict("records") if len(spaces) else [], "destinations": destinations,

@@ -43,14 +43,19 @@ class TownGeometries:
         self.position = {ags: i for i, ags in enumerate(self.ags)}
         self.tree = shapely.STRtree(self.geoms)
         self._neighbours: dict[str, list[str]] = {}
+        self._metric: dict[str, object] = {}  # metric_area per Gemeinde
         self._shapes: dict[int, tuple[str, tuple[float, float, float, float], tuple[float, float]]] = {}
 
     def has(self, ags: str) -> bool:
         return ags in self.position
 
     def metric_area(self, ags: str):
-        """The town's polygon in the coworking indicator's METRIC_CRS (the maps hold it in EPSG:3035)."""
-        return shapely.transform(self.geoms[self.position[ags]], _MAP_TO_METRIC.transform, interleaved=False)
+        """The town's polygon in the coworking indicator's METRIC_CRS (the maps hold it in EPSG:3035); transformed
+        once per run and Gemeinde (both coworking sections of a page ask)."""
+        if ags not in self._metric:
+            self._metric[ags] = shapely.transform(self.geoms[self.position[ags]], _MAP_TO_METRIC.transform,
+                                                  interleaved=False)
+        return self._metric[ags]
 
     def neighbours(self, ags: str) -> list[str]:
         """AGS of the Gemeinden touching the town or within NEIGHBOUR_BUFFER_M of it (without the town).
