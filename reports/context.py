@@ -21,7 +21,7 @@ from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, census_note, MOBILE_A
 from reports.maps import TownGeometries, to_metric_crs, town_map
 from sources.local_inputs import active_on
 from sources.registry import label_vintage
-from staging.coworking import within_reach
+from staging.coworking import placed_at_gemeinde, within_reach
 
 CARRY_FORWARD_YEARS = {i.indicator_id: i.carry_forward_years for i in CATALOGUE.indicators.values()}
 DECIMALS = {i.indicator_id: CATALOGUE.unit_decimals[i.unit] for i in CATALOGUE.indicators.values()}
@@ -556,7 +556,8 @@ def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
     if geoms.has(ags):
         x, y = _memo(data, "coworking_xy", lambda: to_metric_crs(spaces["lon"], spaces["lat"]))
         area = geoms.metric_area(ags)
-        near = in_town | within_reach(area, x, y, reach_km)
+        placed = _memo(data, "coworking_placed", lambda: placed_at_gemeinde(spaces).to_numpy())
+        near = in_town | within_reach(area, x, y, reach_km, placed, in_town)
         # distances of the listed places only: every place of the country measured on every page was the cost
         metres[near] = shapely.distance(area, shapely.points(x[near], y[near]))
     else:  # without a geometry only the spaces assigned to the town can be listed

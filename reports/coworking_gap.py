@@ -22,7 +22,7 @@ from reports.labels import de_number, german_sort_key, source_label
 from reports.maps import SIMPLIFY_M, TownGeometries, to_metres, to_metric_crs
 from sources.local_inputs import active_on
 from sources.registry import label_vintage
-from staging.coworking import within_reach
+from staging.coworking import placed_at_gemeinde, within_reach
 
 KIND_LABELS = {"permanent": "dauerhaft", "temporary": "temporär", "trial_day": "Probearbeitstag",
                "third_place": "Bibliothek/Dritter Ort"}
@@ -212,7 +212,7 @@ def _coworking_data_de(row: dict) -> str | None:
 def load_spaces(con) -> pd.DataFrame:
     """The coworking spaces of every vintage, ordered by vintage (every town's section takes the vintage its tile
     counts, ``_of_vintage``), with their coordinates in the indicator's METRIC_CRS (``x_m``, ``y_m``)."""
-    spaces = con.execute("""SELECT osm_type, name, lat, lon, local_kind, sources, locally_reported, located_at_gemeinde,
+    spaces = con.execute("""SELECT osm_type, name, lat, lon, ags, local_kind, sources, locally_reported, located_at_gemeinde,
                                    supplier, licence, desks, opened, closed, vintage
                             FROM coworking_spaces ORDER BY vintage, osm_type, osm_id""").df()
     x, y = to_metric_crs(spaces["lon"], spaces["lat"])
@@ -235,10 +235,11 @@ def _spaces_within_reach(spaces: pd.DataFrame, geoms: TownGeometries, ags: str, 
     day = observation["reference_date"] if observation else label_vintage(vintage)
     spaces = active_on(_of_vintage(spaces, vintage), day)
     area = geoms.metric_area(ags)
-    spaces = spaces[within_reach(area, spaces["x_m"], spaces["y_m"], reach_km)]
+    spaces = spaces[within_reach(area, spaces["x_m"], spaces["y_m"], reach_km, placed_at_gemeinde(spaces),
+                                 spaces["ags"] == ags)]
     metres = shapely.distance(area, shapely.points(spaces["x_m"].to_numpy(), spaces["y_m"].to_numpy()))
     spaces = spaces.assign(distance_km=np.round(metres / 1000, 1), metres=metres).sort_values(["metres", "name"])
-    placed = spaces["located_at_gemeinde"].map(lambda flag: not pd.isna(flag) and bool(flag))
+    placed = placed_at_gemeinde(spaces)
     return spaces.drop(columns="metres").assign(
         kind_de=spaces["local_kind"].map(KIND_LABELS).fillna("Coworking-Space"),
         sources_de=spaces["sources"].map(_sources_de), location_de=placed.map({True: PLACED_DE, False: None}))

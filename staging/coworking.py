@@ -42,18 +42,22 @@ def coworking_indicators(spaces_with_ags: pd.DataFrame, gemeinden: gpd.GeoDataFr
     the catalogue's ``coworking_gap.reach_km``): spaces at most ``radius_km`` from the
     Gemeinde polygon, those inside included, wherever they lie (also across the national border: the query's box).
     ``coworking_nearest_km``: distance from the polygon to the nearest space, 0 if one is inside,
-    NaN if there are no spaces at all. Distances are computed in EPSG:25832.
+    NaN if there are no spaces at all. Distances are computed in EPSG:25832. A place listed without coordinates
+    counts for its own Gemeinde only (``within_reach``).
     """
     polygons = gemeinden[["ags", "geometry"]].to_crs(METRIC_CRS).reset_index(drop=True)
-    points = _points(spaces_with_ags[["lat", "lon"]].reset_index(drop=True)).to_crs(METRIC_CRS)
+    placed = placed_at_gemeinde(spaces_with_ags)
+    located = spaces_with_ags[~placed]  # their position is known: they count wherever they are within reach
+    points = _points(located[["lat", "lon"]].reset_index(drop=True)).to_crs(METRIC_CRS)
     inside = spaces_with_ags["ags"].dropna().value_counts()
+    own = spaces_with_ags.loc[placed, "ags"].dropna().value_counts()  # inside their Gemeinde: within reach, 0 km
     near = gpd.sjoin(polygons, points, predicate="dwithin", distance=radius_km * 1000).groupby("ags").size()
     nearest = gpd.sjoin_nearest(polygons, points, distance_col="distance_m").groupby("ags")["distance_m"].min()
     ags = polygons["ags"]
     measures = {
         "coworking_spaces": ("count", ags.map(inside).fillna(0)),
-        within_measure(radius_km): ("count", ags.map(near).fillna(0)),
-        "coworking_nearest_km": ("km", (ags.map(nearest) / 1000).round(3)),
+        within_measure(radius_km): ("count", ags.map(near).fillna(0) + ags.map(own).fillna(0)),
+        "coworking_nearest_km": ("km", (ags.map(nearest) / 1000).round(3).mask(ags.isin(own.index), 0.0)),
     }
     date = pd.Timestamp(reference_date).date()
     frames = [pd.DataFrame({"ags": ags, "level": "gemeinde", "reference_date": date, "measure": measure,
@@ -73,14 +77,28 @@ def lists_as_of(deliveries: dict[str, pd.DataFrame], date: str) -> pd.DataFrame:
         columns="vintage")
 
 
-def within_reach(area, x, y, reach_km: float) -> np.ndarray:
+def within_reach(area, x, y, reach_km: float, placed=None, in_town=None) -> np.ndarray:
     """Which points (``x``, ``y`` in METRIC_CRS) are within reach of a Gemeinde's ``area`` (its polygon in
     METRIC_CRS): at most ``reach_km`` from it, the points inside included. The rule ``coworking_indicators`` applies
     to all Gemeinden at once through a spatial join (GEOS's dwithin on the unrounded distance), for one town: the
     report that lists the spaces behind the count uses it, so that a space the list shows is one the indicator
-    counts (a test holds the two equal)."""
-    return shapely.dwithin(area, shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float)),
+    counts (a test holds the two equal).
+
+    A place a town listed without coordinates (``placed``: put at a point inside its Gemeinde) counts only where it
+    is ``in_town``. Why: where in its Gemeinde it lies is unknown, so is whether it is within reach of a neighbour;
+    the point it was put at decided that by chance, and the neighbour's count went into its index."""
+    near = shapely.dwithin(area, shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float)),
                            reach_km * 1000)
+    if placed is None:
+        return near
+    return near & (~np.asarray(placed, dtype=bool) | np.asarray(in_town, dtype=bool))
+
+
+def placed_at_gemeinde(spaces: pd.DataFrame) -> pd.Series:
+    """Which spaces were listed without coordinates and put at their Gemeinde (``located_at_gemeinde``)."""
+    if "located_at_gemeinde" not in spaces:
+        return pd.Series(False, index=spaces.index)
+    return spaces["located_at_gemeinde"].map(lambda flag: not pd.isna(flag) and bool(flag)).astype(bool)
 
 
 def batches(osm_parsed: list, deliveries: dict[str, pd.DataFrame]) -> list[tuple[str, str, pd.DataFrame, pd.DataFrame]]:

@@ -242,9 +242,9 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
                    "temporary spaces, trial days, libraries/third places) without double counting (within 100 m "
                    "and of the same name or street and number; two places that close under other names and "
                    "addresses stay two: metadata merge_decisions), each space keeping its sources; a listed space "
-                   "without coordinates is placed at its Gemeinde and flagged. Per-Gemeinde counts inside and "
-                   "within reach (the catalogue's coworking_gap.reach_km) and the distance to the nearest space: "
-                   "for every Gemeinde where OSM was loaded, "
+                   "without coordinates is placed at its Gemeinde, flagged and counted for that Gemeinde only. "
+                   "Per-Gemeinde counts inside and within reach (the catalogue's coworking_gap.reach_km) and the "
+                   "distance to the nearest space: for every Gemeinde where OSM was loaded, "
                    "otherwise only for the towns that supplied a list. The towns' survey results go to "
                    "`local_survey_results` (shown on their pages, never in the index).")
 def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:

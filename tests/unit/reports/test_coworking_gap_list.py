@@ -41,8 +41,8 @@ def east_of_town(km: float) -> tuple[float, float]:
 
 
 def space(name, lat, lon, vintage="2023-11-20", osm_type="local", kind="permanent", opened=None, closed=None,
-          placed=False):
-    return {"osm_type": osm_type, "osm_id": abs(hash(name)) % 10**9, "name": name, "lat": lat, "lon": lon,
+          placed=False, ags=TOWN):
+    return {"osm_type": osm_type, "osm_id": abs(hash(name)) % 10**9, "name": name, "lat": lat, "lon": lon, "ags": ags,
             "local_kind": kind if osm_type == "local" else None,
             "sources": "local_inputs" if osm_type == "local" else "osm_coworking",
             "locally_reported": osm_type == "local", "located_at_gemeinde": placed, "supplier": "BEISPIEL",
@@ -53,8 +53,8 @@ def space(name, lat, lon, vintage="2023-11-20", osm_type="local", kind="permanen
 def setting():
     """(spaces as load_spaces reads them, TownGeometries, the Gemeinde frame) of the constructed town."""
     inside = SQUARE.representative_point()
-    rows = [space("A nahe Grenze innen", *east_of_town(9.97)),
-            space("B knapp außerhalb", *east_of_town(10.03)),  # was listed as '10,0 km'; the tile did not count it
+    rows = [space("A nahe Grenze innen", *east_of_town(9.97), ags=None),
+            space("B knapp außerhalb", *east_of_town(10.03), ags=None),  # listed as '10,0 km', the tile did not count it
             space("C temporär, geschlossen", inside.y, inside.x, kind="temporary", opened=dt.date(2022, 10, 1),
                   closed=dt.date(2022, 10, 31)),
             space("D Probearbeitstag, vorbei", inside.y, inside.x, kind="trial_day", opened=dt.date(2023, 5, 15),
@@ -80,7 +80,7 @@ def test_the_list_is_what_the_tile_counts(setting):
     # another vintage than the tile's
     assert list(listed["name"]) == ["E OpenStreetMap", "F Bibliothek ohne Koordinaten", "A nahe Grenze innen"]
     assert listed["distance_km"].tolist() == [0.0, 0.0, 10.0]  # rounded for the page after the test, not before
-    of_vintage = spaces[spaces["vintage"] == "2023-11-20"].assign(ags=None)
+    of_vintage = assign_to_gemeinden(spaces[spaces["vintage"] == "2023-11-20"].drop(columns="ags"), gemeinden)
     tile = coworking_indicators(active_on(of_vintage, DAY), gemeinden, DAY, 10).set_index("measure").loc[
         "coworking_spaces_within_10km", "value"]
     assert tile == len(listed) == 3
@@ -108,6 +108,48 @@ def test_without_a_tile_the_latest_vintage_open_on_its_date(setting):
     spaces, geoms, _ = setting
     listed = _spaces_within_reach(spaces, geoms, TOWN, 10)
     assert list(listed["name"]) == ["G nur in einer späteren Lieferung"]
+
+
+def test_a_neighbours_place_without_coordinates_counts_for_its_own_gemeinde_only(setting):
+    """A place a town listed without coordinates is put at a point inside its Gemeinde. Whether it is within 10 km
+    of a neighbour depended on that invented point, and the neighbour's tile, list and index counted it; now it
+    counts for its own Gemeinde only, in the indicator, the tile's list and the section alike."""
+    spaces, geoms, gemeinden = setting
+    neighbour = box(10.76, 53.58, 10.92, 53.66)  # east of the square, sharing its edge
+    point = neighbour.representative_point()  # inside the neighbour, a few km from the town
+    both = pd.concat([gemeinden, gpd.GeoDataFrame({"ags": ["01053999"]}, geometry=[neighbour], crs="EPSG:4326")],
+                     ignore_index=True)
+    placed = pd.DataFrame([space("H Nachbarort ohne Koordinaten", point.y, point.x, placed=True, ags="01053999")])
+    positioned = placed.assign(located_at_gemeinde=False, name="H Nachbarort mit Koordinaten")
+    value = {}
+    for label, rows in (("placed", placed), ("positioned", positioned)):
+        observed = coworking_indicators(rows, both, DAY, 10).set_index(["ags", "measure"])["value"]
+        value[label] = {key: observed[key] for key in [(TOWN, "coworking_spaces_within_10km"),
+                                                       (TOWN, "coworking_nearest_km"),
+                                                       ("01053999", "coworking_spaces_within_10km"),
+                                                       ("01053999", "coworking_nearest_km")]}
+    assert value["positioned"][(TOWN, "coworking_spaces_within_10km")] == 1  # a known position within reach counts
+    assert 0 < value["positioned"][(TOWN, "coworking_nearest_km")] < 10
+    assert value["placed"][(TOWN, "coworking_spaces_within_10km")] == 0
+    assert pd.isna(value["placed"][(TOWN, "coworking_nearest_km")])  # no place with a known position at all
+    assert value["placed"][("01053999", "coworking_spaces_within_10km")] == 1
+    assert value["placed"][("01053999", "coworking_nearest_km")] == 0
+    with_neighbour = pd.concat([spaces, load_like(placed, spaces)], ignore_index=True)
+    listed = _spaces_within_reach(with_neighbour, geoms, TOWN, 10, {"vintage": "2023-11-20", "reference_date": DAY})
+    assert "H Nachbarort ohne Koordinaten" not in set(listed["name"]) and len(listed) == 3
+    latest = with_neighbour[with_neighbour["vintage"] == "2023-11-20"].reset_index(drop=True).assign(
+        kind=None, website=None, operator=None, osm_base_timestamp=None)
+    section = coworking(SimpleNamespace(coworking=latest, memo={}), geoms, TOWN)
+    assert "H Nachbarort ohne Koordinaten" not in [r["name"] for r in section["rows"]]
+    assert section["counted"] == 3
+
+
+def load_like(rows: pd.DataFrame, spaces: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` as load_spaces gives them: its columns, with the coordinates in the indicator's CRS."""
+    from reports.maps import to_metric_crs
+
+    x, y = to_metric_crs(rows["lon"], rows["lat"])
+    return rows.assign(x_m=x, y_m=y)[spaces.columns]
 
 
 def test_the_share_of_a_verband_member_says_it_is_the_verbands_value():
