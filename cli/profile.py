@@ -14,13 +14,10 @@ from rich.table import Table
 from cli.format import de_int, de_number, de_rank_band, de_score, de_signed, is_missing, markup_text
 from cli.towns import Town
 from indicators import flags
-from reports.context import DECIMALS, imputation_de, pillar_notes, quality_de
+from reports.context import DECIMALS, headline_row, imputation_de, pillar_notes, quality_de, records
 from reports.data import TIED_TOWNS  # how many towns share a rank, as the pages count them
-from reports.labels import (data_date_line, de_list, pillar_label, score_gap, source_label, unit_label,
+from reports.labels import (PILLARS, data_date_line, de_list, pillar_label, score_gap, source_label, unit_label,
                             vintage_label)
-
-PILLARS = ["digital_infrastructure", "commuting_potential", "demographic_dynamics", "local_work_infrastructure",
-           "accessibility"]
 
 HISTORY_SQL = f"""
     SELECT period, score, rank, compared_towns, rank_p05, rank_p95, score_p05, score_p95,
@@ -61,21 +58,6 @@ def fmt(value, digits: int = 1) -> str:
     return str(value)
 
 
-def headline_row(history: pd.DataFrame) -> pd.Series | None:
-    """The latest period published as "the latest" (scored, period not provisional: indicators/index.py),
-    else the latest period with a score, else (no score in any year) the newest period not provisional, else the
-    latest period at all: as the town page (reports.context.headline_row)."""
-    if history.empty:
-        return None
-    scored = history[history["score"].notna()]
-    published = history[~history["period_provisional"].fillna(False).astype(bool)]
-    final = scored[~scored["period_provisional"].fillna(False).astype(bool)]
-    for rows in (final, scored, published, history):
-        if not rows.empty:
-            return rows.iloc[-1]
-    return None
-
-
 def data_dates(dates: pd.DataFrame, period) -> str:
     """'Breitband 06/2021, Pendler 2019, Bevölkerung 31.12.2023': the data an index period rests on."""
     rows = dates[dates["period"] == period]
@@ -87,7 +69,10 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
     console = console or Console(width=None if sys.stdout.isatty() else 160)  # a file or pipe: no 80-column cut
     history = con.execute(HISTORY_SQL, [town.ags]).df()
     console.print(f"[bold]{markup_text(town.name)}[/bold]  AGS {town.ags}  Kreis {markup_text(town.kreis_name)}")
-    latest = headline_row(history)
+    # the town page's rule and period: a copy of the rule here led a town scored in 2018 and in a provisional year,
+    # but not in the published one, with 2018, and its page with the provisional year
+    published = con.execute("SELECT period FROM published_period").fetchone()[0]
+    latest = headline_row(records(history), published)
     dates = con.execute(DATES_SQL, [town.ags]).df()
     if latest is None:
         console.print("Kein Index für diese Gemeinde (keine Daten).")
@@ -106,7 +91,7 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
     console.print(peer_table(con.execute(PEERS_SQL, [town.ags]).df()))
 
 
-def headline_text(row: pd.Series, dates: str = "") -> str:
+def headline_text(row: dict, dates: str = "") -> str:
     """The headline: index with its data dates, rank among the compared towns and the Monte Carlo band."""
     text = f"Index {int(row['period'])}: [bold]{de_score(row['score'])}[/bold]"
     if pd.notna(row["rank"]):
@@ -129,7 +114,7 @@ def headline_text(row: pd.Series, dates: str = "") -> str:
     return text + f"\nMethodenversion {row['method_version']}"
 
 
-def pillar_table(row: pd.Series) -> Table:
+def pillar_table(row: dict) -> Table:
     """The pillar scores (0–100) of the headline period."""
     table = Table(title=f"Säulen {int(row['period'])}")
     table.add_column("Säule")

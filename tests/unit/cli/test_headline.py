@@ -1,15 +1,23 @@
-"""The period the town page and `readiness profil` lead with (reports.context.headline_row, cli.profile.headline_row):
-the same rule in both, also for a town never scored."""
+"""The period a town's page, its indicator table and `readiness profil` lead with: reports.context.headline_row (the
+page and the CLI, which had a copy of the rule that drifted) and its SQL twin reports.data.HEADLINE_PERIODS, which
+picks the indicator values shown under the headline. The same period in both, also for a town never scored."""
 
 from __future__ import annotations
 
-import pandas as pd
+import duckdb
 import pytest
 
-from cli.profile import headline_row as cli_headline
-from reports.context import headline_row as page_headline
+from reports.context import headline_row
+from reports.data import HEADLINE_PERIODS
 
 PROVISIONAL = {2022, 2023}  # the published period is 2021: later ones rest mostly on carried-forward data
+CASES = [
+    ({2018: 60.0, 2021: 55.0, 2023: 56.0}, 2021),   # the published period, scored
+    ({2018: 47.1, 2021: None, 2023: None}, 2018),   # Böhlen: the newest scored period
+    ({2018: 50.0, 2021: None, 2023: 52.0}, 2023),   # scored in a provisional year: the CLI's copy led with 2018
+    ({2018: None, 2021: None, 2023: None}, 2021),   # Tangstedt, never scored: led with 2023, a provisional period
+    ({2022: None, 2023: None}, 2023),               # no period but provisional ones: the newest
+]
 
 
 def rows(scores: dict[int, float | None]) -> list[dict]:
@@ -17,13 +25,21 @@ def rows(scores: dict[int, float | None]) -> list[dict]:
             for period, score in scores.items()]
 
 
-@pytest.mark.parametrize("scores, expected", [
-    ({2018: 60.0, 2021: 55.0, 2023: 56.0}, 2021),   # the published period, scored
-    ({2018: 47.1, 2021: None, 2023: None}, 2018),   # Böhlen: the newest scored period
-    ({2018: None, 2021: None, 2023: None}, 2021),   # Tangstedt, never scored: led with 2023, a provisional period
-    ({2022: None, 2023: None}, 2023),               # no period but provisional ones: the newest
-])
-def test_page_and_cli_lead_with_the_same_period(scores, expected):
-    history = rows(scores)
-    assert page_headline(history, 2021 if 2021 in scores else None)["period"] == expected
-    assert cli_headline(pd.DataFrame(history))["period"] == expected
+@pytest.mark.parametrize("scores, expected", CASES)
+def test_the_page_and_the_cli_lead_with_the_published_period_where_they_can(scores, expected):
+    assert headline_row(rows(scores), 2021)["period"] == expected
+
+
+def test_the_indicator_values_are_chosen_for_the_same_period():
+    """HEADLINE_PERIODS on a readiness_index holding every case as one town, with the published period 2021 (the
+    warehouse's view published_period: another town is scored in 2021)."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE readiness_index (ags VARCHAR, period INTEGER, score DOUBLE, method_version VARCHAR)")
+    for number, (scores, _) in enumerate(CASES):
+        con.executemany("INSERT INTO readiness_index VALUES (?, ?, ?, '1')",
+                        [(f"town{number}", period, score) for period, score in scores.items()])
+    con.execute("CREATE VIEW published_period AS SELECT 2021 AS period")
+    chosen = dict(con.execute(HEADLINE_PERIODS, {"mv": "1"}).fetchall())
+    assert chosen == {f"town{number}": headline_row(rows(scores), 2021)["period"]
+                      for number, (scores, _) in enumerate(CASES)}
+    assert chosen["town3"] == 2021  # the never-scored town: 2023 before
