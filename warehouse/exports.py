@@ -157,8 +157,9 @@ GERMAN_HEADERS = {
 }
 
 # Towns in scope (the ranked reference group: small towns and the pilots) with their score of the period
-# published as the latest (latest_ranking's, the pages' headline; a town without a score then: its newest
-# scored period before it, else after it), under the current method version, and the latest geometry
+# published as the latest (the view published_period, the pages' headline; a town without a score then: its newest
+# scored period before it, else after it: a map of the published year prefers a final score to a provisional one,
+# where the town page leads with the newest; no town of the Germany-wide build has both), under the current method version, and the latest geometry
 # (sources.vintages.NEWEST_FIRST: the newest territorial status; on the same date the detailed VG250 before VG5000).
 # Why a town has no score in the published period comes from its latest_ranking row: ``ranking_period`` (that
 # period) and ``missing_pillars`` (the required pillars without data then, NULL for a scored town). The row of the
@@ -168,15 +169,14 @@ TOWNS_SQL = f"""
 WITH latest_index AS (
     SELECT * FROM town_index_history WHERE score IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY ags ORDER BY
-        coalesce(period <= (SELECT max(period) FROM latest_ranking), TRUE) DESC, period DESC) = 1
+        coalesce(period <= (SELECT period FROM published_period), TRUE) DESC, period DESC) = 1
 ), latest_geometry AS (
     SELECT ags, vintage AS geometry_vintage, geometry_wkb FROM municipality_geometries
     QUALIFY row_number() OVER (PARTITION BY ags ORDER BY {NEWEST_FIRST}) = 1
 )
 SELECT m.ags, m.name, m.kreis_ags, m.kreis_name, m.land, m.is_pilot, m.population,
        i.period, i.score, i.rank, i.compared_towns, i.rank_median, i.rank_p05, i.rank_p95,
-       i.digital_infrastructure, i.commuting_potential, i.demographic_dynamics, i.local_work_infrastructure,
-       i.accessibility,
+       {', '.join(f"i.{pillar}" for pillar in _catalogue().pillars)},
        i.imputed_share, l.period AS ranking_period, l.missing_pillars, i.method_version, g.geometry_vintage,
        g.geometry_wkb
 FROM municipalities m
@@ -329,7 +329,7 @@ def view_fingerprint(con: duckdb.DuckDBPyConnection, view: str, common: str) -> 
     count, total = con.execute(f"SELECT count(*), sum(hash(v)::HUGEINT) FROM {view} v").fetchone()
     columns = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {view})").fetchall()
     # the workbook's title (warehouse/tables.yaml), the German headers of its columns and the note of a view cut to
-    # one period (xlsx_plan: it names latest_ranking's period, another view's content) are in the files too
+    # one period (xlsx_plan: it names the published period, another view's content) are in the files too
     note = xlsx_plan(con, view, count, {name for name, _ in columns})[1]  # the count and columns just read
     shown = [VIEW_TITLES.get(view, view), german_headers(name for name, _ in columns), note]
     return hashlib.sha256(repr([EXPORT_VERSION, layout_version(), common, count, str(total), columns, shown])
@@ -649,8 +649,8 @@ def german_count(number: int) -> str:
 
 def _period_note(con: duckdb.DuckDBPyConnection, view: str, period: int, columns: set[str]) -> str:
     """What the workbook's period is, for the note of a view cut to one period (``xlsx_plan``), in German: when most
-    of its rows are carried forward (column ``imputed``), how many; when latest_ranking leads with another period,
-    which. Empty when there is nothing to add."""
+    of its rows are carried forward (column ``imputed``), how many; when the ranking leads with another period
+    (``published_period``), which. Empty when there is nothing to add."""
     sentences = []
     if "imputed" in columns:
         total, carried = con.execute(f"SELECT count(*), count(*) FILTER (imputed) FROM {view} WHERE period = ?",
@@ -660,8 +660,9 @@ def _period_note(con: duckdb.DuckDBPyConnection, view: str, period: int, columns
                 f"{german_count(carried)} der {german_count(total)} Zeilen des Jahres {period} "
                 f"({round(100 * carried / total)} %) sind aus früheren Ständen fortgeschrieben (Spalte "
                 f"„fortgeschrieben“), nicht neu erhoben.")
-    has_ranking = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'latest_ranking'").fetchone()[0]
-    ranking = con.execute("SELECT max(period) FROM latest_ranking").fetchone()[0] if has_ranking else None
+    # the period the ranking and the pages lead with, declared once in the view published_period
+    declared = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'published_period'").fetchone()[0]
+    ranking = con.execute("SELECT period FROM published_period").fetchone()[0] if declared else None
     if ranking is not None and ranking != period:
         sentences.append(f"Die Rangliste (latest_ranking) führt {ranking} als aktuelles Jahr.")
     return "".join(" " + sentence for sentence in sentences)

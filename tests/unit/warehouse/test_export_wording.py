@@ -68,12 +68,12 @@ def test_gap_headers_say_which_town_is_subtracted_from_which():
 
 def history(carried_in_latest: int, ranking_period: int | None):
     """A view ``v`` of 12 rows over 2001-2003 (4 each) with ``carried_in_latest`` of 2003's rows carried forward,
-    and a latest_ranking of ``ranking_period`` (None: none)."""
+    and a published period (the view published_period, which latest_ranking reads) ``ranking_period`` (None: none)."""
     con = duckdb.connect()
     con.execute("CREATE VIEW v AS SELECT printf('%08d', i % 4) AS ags, 2001 + i // 4 AS period, i / 4 AS value, "
                 f"(i // 4 = 2 AND i % 4 < {carried_in_latest}) AS imputed FROM range(12) t(i)")
     if ranking_period is not None:
-        con.execute(f"CREATE VIEW latest_ranking AS SELECT '00000001' AS ags, {ranking_period} AS period")
+        con.execute(f"CREATE VIEW published_period AS SELECT {ranking_period} AS period")
     return con
 
 
@@ -96,7 +96,7 @@ def test_a_workbook_cut_to_a_year_of_its_own_data_adds_nothing(monkeypatch):
 
 
 def test_the_note_is_in_the_fingerprint(monkeypatch):
-    """The note names latest_ranking's period, another view's content: a new ranking period writes the workbook
+    """The note names the published period, another view's content: a new ranking period writes the workbook
     again instead of linking the one with the old note."""
     monkeypatch.setattr(exports, "XLSX_ROW_LIMIT", 9)
     assert exports.view_fingerprint(history(3, 2002), "v", "") != exports.view_fingerprint(history(3, 2003), "v", "")
