@@ -14,7 +14,8 @@ from rich.table import Table
 from cli.format import de_int, de_number, de_rank_band, de_score, de_signed, is_missing, markup_text
 from cli.towns import Town
 from indicators import flags
-from reports.context import DECIMALS, headline_row, imputation_de, pillar_notes, quality_de, records
+from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, headline_row, imputation_de, pillar_notes,
+                             quality_de, rank_band_fractional, records)
 from reports.data import TIED_TOWNS  # how many towns share a rank, as the pages count them
 from reports.labels import (PILLARS, data_date_line, de_list, pillar_label, score_gap, source_label, unit_label,
                             vintage_label)
@@ -101,6 +102,8 @@ def headline_text(row: dict, dates: str = "") -> str:
         text += (f", Rang {int(row['rank'])} von {int(row['compared_towns'])}{tie} "
                  f"(Band 5–95 %: Rang {de_rank_band(row['rank_p05'], row['rank_p95'])}, "
                  f"Index {de_score(row['score_p05'])}–{de_score(row['score_p95'])})")
+        if rank_band_fractional(row):  # as the page: '420,1' read as a rank puzzles
+            text += f"\nRangband: {RANK_BAND_DECIMALS_DE}"
     elif not row.get("in_reference_group", True):  # as the town page: scored, but ranked only within the group
         text += (f"; kein Rang: die Gemeinde gehört nicht zur Vergleichsgruppe "
                  f"({markup_text(row['reference_group'])})")

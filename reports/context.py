@@ -179,7 +179,12 @@ def overview(latest: dict | None, history: list[dict], dates: DataDates,
             "tied_towns": latest.get("tied_towns") or 0,  # reports/data.py TIED_TOWNS
             "data_dates": data_dates(dates, latest["period"]), "provisional_row": provisional,
             "band_de": band.de if band.code != "not_ranked" else None,
-            "rank_outside_band": rank_outside_band(latest), "rank_band_fractional": rank_band_fractional(latest)}
+            "rank_outside_band": rank_outside_band(latest), "rank_band_decimals_de": RANK_BAND_DECIMALS_DE if rank_band_fractional(latest) else None}
+
+
+# Why an end of the rank band has a decimal, in the page's words (the town page and ``readiness profil``)
+RANK_BAND_DECIMALS_DE = ("die Grenzen sind Perzentile über alle Durchläufe, zwischen zwei Rängen interpoliert, "
+                         "daher mit Nachkommastelle")
 
 
 def rank_band_fractional(row: dict) -> bool:

@@ -43,3 +43,16 @@ def test_the_indicator_values_are_chosen_for_the_same_period():
     assert chosen == {f"town{number}": headline_row(rows(scores), 2021)["period"]
                       for number, (scores, _) in enumerate(CASES)}
     assert chosen["town3"] == 2021  # the never-scored town: 2023 before
+
+
+def test_the_cli_says_why_a_rank_band_has_decimals_as_the_page_does():
+    """'Rang 103–420,1' puzzled on the page, which then explains it; `readiness profil` printed it bare."""
+    from cli.profile import headline_text
+    from reports.context import RANK_BAND_DECIMALS_DE
+
+    row = {"period": 2021, "score": 61.2, "rank": 250, "compared_towns": 2282, "tied_towns": 1, "rank_p05": 103.0,
+           "rank_p95": 420.1, "score_p05": 55.0, "score_p95": 66.0, "imputed_share": None, "missing_pillars": None,
+           "omitted_pillars": None, "uncompared_pillars": None, "method_version": "0.3.3"}
+    text = headline_text(row)
+    assert "Rang 103–420,1" in text and f"Rangband: {RANK_BAND_DECIMALS_DE}" in text
+    assert "Rangband:" not in headline_text({**row, "rank_p95": 420.0})
