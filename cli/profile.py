@@ -14,8 +14,8 @@ from rich.table import Table
 from cli.format import de_int, de_number, de_rank_band, de_score, de_signed, is_missing, markup_text
 from cli.towns import Town
 from indicators import flags
-from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, headline_row, imputation_de, pillar_notes,
-                             quality_de, rank_band_fractional, records)
+from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, headline_row, imputation_de,
+                             imputed_share_of_score, pillar_notes, quality_de, rank_band_fractional, records)
 from reports.data import TIED_TOWNS  # how many towns share a rank, as the pages count them
 from reports.labels import (PILLARS, data_date_line, de_list, pillar_label, score_gap, source_label, unit_label,
                             vintage_label)
@@ -108,8 +108,9 @@ def headline_text(row: dict, dates: str = "") -> str:
         text += (f"; kein Rang: die Gemeinde gehört nicht zur Vergleichsgruppe "
                  f"({markup_text(row['reference_group'])})")
     text += f"\nDatenstand: {dates or '–'}"
-    if pd.notna(row["imputed_share"]):
-        text += f" (fortgeschrieben: {fmt(100 * row['imputed_share'], 0)} % des Gewichts der Eingangswerte)"
+    share = imputed_share_of_score(row)  # none without a score
+    if share is not None:
+        text += f" (fortgeschrieben: {fmt(100 * share, 0)} % des Gewichts der Eingangswerte)"
     missing = [pillar_label(p) for p in flags.pillar_ids(row["missing_pillars"])]
     if missing:
         text += f"\nKein Gesamtwert für {int(row['period'])}: Es fehlen Daten für {de_list(missing)}."
@@ -136,7 +137,7 @@ def history_table(history: pd.DataFrame) -> Table:
         ranked = pd.notna(r["rank"])  # "von" only beside a rank: a town outside the group is not among them
         table.add_row(str(r["period"]), de_score(r["score"]), fmt(int(r["rank"]) if ranked else None),
                       de_int(r["compared_towns"]) if ranked else "–", de_rank_band(r["rank_p05"], r["rank_p95"]),
-                      "–" if pd.isna(r["imputed_share"]) else f"{fmt(100 * r['imputed_share'], 0)} %",
+                      "–" if imputed_share_of_score(r) is None else f"{fmt(100 * r['imputed_share'], 0)} %",
                       "ja" if r["provisional"] is True or r["provisional"] == 1 else "")
     return table
 

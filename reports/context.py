@@ -155,6 +155,13 @@ def excluded_pillars(rows: list[dict], period: int) -> dict[str, str]:
             for pillar, codes in reasons.items() if all(code in flags.SCORE_EXCLUSIONS for code in codes)}
 
 
+def imputed_share_of_score(row) -> float | None:
+    """The share of a score's input weight carried forward; None for a year without a score, which has no such
+    share (Mölln 2019 showed 33 %): the pages' history, their headline and ``readiness profil`` all read it here."""
+    share = row.get("imputed_share")
+    return None if is_missing(row.get("score")) or is_missing(share) else share
+
+
 def overview(latest: dict | None, history: list[dict], dates: DataDates,
              excluded: dict[str, str] | None = None) -> dict | None:
     """The headline row with its data dates, the last scored period when it has no score, and the
@@ -175,7 +182,7 @@ def overview(latest: dict | None, history: list[dict], dates: DataDates,
         provisional = {**newer[0], "data_dates": data_dates(dates, newer[0]["period"])}
     # the rank band in words (indicators.bands), next to the numbers: what a planner can say
     band = band_category(latest.get("rank_p05"), latest.get("rank_p95"), latest.get("compared_towns"))
-    return {**latest, "missing": missing, "unscorable": unscorable, "notes_de": notes, "last_scored": last_scored,
+    return {**latest, "imputed_share": imputed_share_of_score(latest), "missing": missing, "unscorable": unscorable, "notes_de": notes, "last_scored": last_scored,
             "tied_towns": latest.get("tied_towns") or 0,  # reports/data.py TIED_TOWNS
             "data_dates": data_dates(dates, latest["period"]), "provisional_row": provisional,
             "band_de": band.de if band.code != "not_ranked" else None,
@@ -294,8 +301,7 @@ def history_section(history: list[dict], dates: DataDates, ags: str, scored: lis
     for source in history:
         row = {c: source[c] for c in HISTORY_COLUMNS}
         row["provisional"] = bool(row["provisional"]) if row["provisional"] is not None else False
-        if row["score"] is None:  # a year without a score has no carried-forward share of it (Mölln 2019 showed 33 %)
-            row["imputed_share"] = None
+        row["imputed_share"] = imputed_share_of_score(row)
         row["data_dates"] = dates(row["period"])
         row["outside_band"] = rank_outside_band(row)
         own = sets.get(row["period"])  # scored periods only (scored_indicators)

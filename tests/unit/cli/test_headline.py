@@ -56,3 +56,21 @@ def test_the_cli_says_why_a_rank_band_has_decimals_as_the_page_does():
     text = headline_text(row)
     assert "Rang 103–420,1" in text and f"Rangband: {RANK_BAND_DECIMALS_DE}" in text
     assert "Rangband:" not in headline_text({**row, "rank_p95": 420.0})
+
+
+def test_a_year_without_a_score_has_no_carried_forward_share_in_the_cli_either():
+    """The page drops the share of a year without a score (Mölln 2019 showed 33 %); the CLI printed it under a
+    headline without a score, and in its history table."""
+    import pandas as pd
+
+    from cli.profile import headline_text, history_table
+
+    row = {"period": 2021, "score": None, "rank": None, "compared_towns": None, "tied_towns": 0, "rank_p05": None,
+           "rank_p95": None, "score_p05": None, "score_p95": None, "imputed_share": 0.33, "in_reference_group": True,
+           "missing_pillars": "accessibility", "omitted_pillars": None, "uncompared_pillars": None,
+           "method_version": "0.3.3"}
+    assert "fortgeschrieben" not in headline_text(row)
+    assert "fortgeschrieben: 33 %" in headline_text({**row, "score": 50.0})
+    table = history_table(pd.DataFrame([{**row, "provisional": False}, {**row, "period": 2023, "score": 50.0,
+                                                                         "provisional": True}]))
+    assert list(table.columns[5].cells) == ["–", "33 %"]
