@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import logging
 import re
 
 import pandas as pd
@@ -20,6 +21,8 @@ from sources.errors import SourceError
 from sources.frames import per_distinct, shared_where
 from sources.registry import Release, label_vintage
 from sources.vintages import in_time_order, release_order
+
+log = logging.getLogger(__name__)
 
 # INKAR indicator column -> (measure, unit, word that must appear in INKAR's own short name)
 COMMUTING_COLUMNS = {
@@ -82,6 +85,7 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     table = table[table["zeitbezug"].str.fullmatch(r"\d{4}")]
     if table.empty:
         raise SourceError(release.source_id, data_file.relative_path, "no yearly rows for Gemeindeverbände or Kreise")
+    table = zero_counts_missing(table, f"[{release.source_id}] {data_file.relative_path}")
     table["level"] = table["raumbezug"].map(lambda r: LEVELS[r][0])
     try:
         table["ags"] = [_key(code, LEVELS[r][1]) for code, r in zip(table["kennziffer"], table["raumbezug"])]
@@ -101,6 +105,33 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     names.attrs.update(source_id=release.source_id, file=regions_file.relative_path)
     return {"observations": long[OBSERVATION_COLUMNS].reset_index(drop=True), "region_names": names,
             "gemeinden": _gemeinden(regions_file, release.source_id)}
+
+
+# INKAR writes 0 where a commuter count is missing. A region with employees has both in- and out-commuters, and the
+# balance (x353, per 100 employees at the workplace) of such a row is computed from the 0: in 1999 x353 equals x351
+# in the nine Gemeindeverbände whose x352 is 0 (Herzberg (Elster) 82.35, 0.00, 84.05 % out-commuters in 1998, 1999,
+# 2000), and Marxheim's in-commuters are 0 in 2010-2012 only. They were published as real 0 % values (data review
+# of 5 December); a share of 0 and the balance beside it are missing (methodology: never a 0 for a missing value).
+COUNT_SHARES = ("x351", "x352")
+BALANCE = "x353"
+
+
+def zero_counts_missing(table: pd.DataFrame, where: str) -> pd.DataFrame:
+    """``table`` (wide, one row per region and year) with every in- or out-commuter share of 0 and the balance of
+    that row set to missing (dropped with the other missing values), the rows named in the log."""
+    zero = table[list(COUNT_SHARES)].eq(0)
+    rows = zero.any(axis=1)
+    if not rows.any():
+        return table
+    table = table.copy()
+    for column in COUNT_SHARES:
+        table.loc[zero[column], column] = float("nan")
+    table.loc[rows, BALANCE] = float("nan")
+    examples = ", ".join(f"{name} {year}" for name, year in table.loc[rows, ["name", "zeitbezug"]].head(3).to_numpy())
+    count = int(rows.sum())
+    log.info("%s: %d %s (region and year) with a commuter share of 0 (e.g. %s): INKAR's 0 for a missing count, read "
+             "as missing with the balance beside it", where, count, "row" if count == 1 else "rows", examples)
+    return table
 
 
 def _gemeinden(regions_file, source_id: str) -> pd.DataFrame:

@@ -362,3 +362,29 @@ def test_parsers_read_the_full_germany_files(full_data):
     broadband = breitbandatlas.parse_release(releases("breitbandatlas", full_data)["2021-mitte"])["observations"]
     assert broadband["ags"].nunique() > 10_000
     assert value(broadband, "01053090", "households_all_1000", "2021-06-30") == pytest.approx(91.03)
+
+
+def test_inkar_zero_commuter_share_is_missing_with_its_balance(tmp_path, caplog):
+    """INKAR writes 0 where a commuter count is missing: 1999's out-commuter share of Herzberg (Elster) and eight
+    other Gemeindeverbände is 0.00 between 82.35 and 84.05, and its balance (x353) equals x351, computed from the 0.
+    They were published as real 0 % values (data review of 5 December). Here Mölln's 2019 row gets such a 0."""
+    release = releases("inkar")["2022-12"]
+    data = pd.read_parquet(release.file("data").path)
+    regions = pd.read_parquet(release.file("regions").path)
+    moelln = regions.loc[(regions["raumbezug"] == "Gemeindeverbände") & (regions["kennziffer"] == 1053090), "id"]
+    row = data["region_id"].isin(moelln) & (data["zeitbezug"] == "2019")
+    assert row.sum() == 1 and data.loc[row, "x352"].iloc[0] > 0
+    data.loc[row, "x352"] = 0.0
+    zeroed = tmp_path / "verkehr_und_erreichbarkeit_2022-12.parquet"
+    data.to_parquet(zeroed, index=False)
+    files = [f for f in release.files if f.role != "data"] + [ReleaseFile("data", zeroed, zeroed.name, "0" * 64, 1)]
+    with caplog.at_level("INFO", logger="sources.inkar"):
+        observations = inkar.parse_release(Release("inkar", "2022-12", files))["observations"]
+    measures = set(observations.loc[(observations["ags"] == "01053090")
+                                    & (observations["reference_date"] == dt.date(2019, 6, 30)), "measure"])
+    assert "out_commuter_share" not in measures and "commuter_balance_per_100" not in measures
+    assert {"in_commuter_share", "commuters_50km_share"} <= measures  # the row's other values stay
+    assert value(observations, "01053090", "out_commuter_share", "2018-06-30") > 0  # other years stay
+    assert "1 row (region and year) with a commuter share of 0 (e.g. Mölln, Stadt 2019)" in caplog.text
+    real = inkar.parse_release(release)["observations"]
+    assert value(real, "01053090", "out_commuter_share", "2019-06-30") == pytest.approx(58.95)
