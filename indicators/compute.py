@@ -18,6 +18,7 @@ import pandas as pd
 from indicators import flags
 from indicators.catalogue import Catalogue, Indicator
 from indicators.engine import index_indicators
+from sources import contracts
 from sources.frames import per_distinct, shared_strings
 from sources.registry import GenerationBreak
 from sources.vintages import release_order
@@ -75,12 +76,44 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
     if indicator.at_most_sum_of:  # a total its own breakdown contradicts: kept as given, never scored
         inconsistent = indicator.exceeds(values["value"], _sum_of_parts(con, indicator, values))
         values.loc[inconsistent & values["excluded_reason"].isna().to_numpy(), "excluded_reason"] = "inconsistent_value"
+    if indicator.method == "observed":  # a year of a series that leaps away and back: kept as given, never scored
+        spikes = series_spikes(values, indicator.params["measure"])
+        values.loc[spikes & values["excluded_reason"].isna().to_numpy(), "excluded_reason"] = "series_spike"
     values["method_break"] = False
     values["quality_note"] = rendered_notes(values["territorial_change"], values["source_level"], values["base_period"],
                                             values["excluded_reason"])
     measure = indicator.params.get("measure")
     applying = tuple(b for b in breaks if b.source_id in indicator.sources and b.measure == measure)
     return flag_method_breaks(values[VALUE_COLUMNS], generations or {}, applying)
+
+
+def series_spikes(values: pd.DataFrame, measure: str) -> np.ndarray:
+    """True where a town's value differs from its values of the year before and the year after, both of the same
+    source, in the same direction by more than the source's declared ``yoy_points`` for ``measure``.
+
+    Why: a publisher's series can hold a year that leaps away and back, which the release check cannot see (it
+    compares releases, and INKAR's years are one release). INKAR 2022-12 gives 16 Brandenburg Ämter and towns an
+    out-commuter share for 1999 far below the years beside it (Zehdenick 86.66, 22.82, 87.58 % in 1998-2000): no
+    town's commuting does that (third data review, 5 December 2026). Neither neighbour is a spike of its own here;
+    the first and the last year of a series have no two neighbours and are not tested."""
+    bounds = {source: contracts.yoy_points(source, measure) for source in values["source_id"].unique()}
+    bound = values["source_id"].map(bounds).astype(float).to_numpy()
+    if np.isnan(bound).all():
+        return np.zeros(len(values), dtype=bool)
+    town, source = pd.factorize(values["ags"])[0], pd.factorize(values["source_id"])[0]  # integers sort fast
+    order = np.lexsort((values["period"].to_numpy(), town))
+    ags, period, source = town[order], values["period"].to_numpy()[order], source[order]
+    value = values["value"].to_numpy(dtype=float)[order]
+    spike = np.zeros(len(values), dtype=bool)
+    if len(values) >= 3:
+        middle = slice(1, -1)
+        series = ((ags[:-2] == ags[1:-1]) & (ags[2:] == ags[1:-1]) & (period[:-2] == period[1:-1] - 1)
+                  & (period[2:] == period[1:-1] + 1) & (source[:-2] == source[1:-1]) & (source[2:] == source[1:-1]))
+        up, down = value[middle] - value[:-2], value[middle] - value[2:]
+        limit = bound[order][middle]
+        leaps = series & (((up > limit) & (down > limit)) | ((up < -limit) & (down < -limit)))
+        spike[order[middle][leaps]] = True
+    return spike
 
 
 def stack_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -90,6 +90,10 @@ EXCLUDED_REASON = {
                            "source)",
                            "nicht bewertet: größer als die Summe seiner Teile in derselben Veröffentlichung "
                            "(Widerspruch in der Quelle)"),
+    "series_spike": ("not scored: differs from the values of the year before and the year after, in the same "
+                     "direction, by more than the source's year-on-year bound (publisher error)",
+                     "nicht bewertet: weicht vom Wert des Vorjahres und des Folgejahres in dieselbe Richtung um mehr "
+                     "ab, als sich der Wert dieser Quelle in einem Jahr plausibel ändert (Fehler in der Quelle)"),
 }
 # the exclusions a value's rendered text names ("nicht bewertet: …"); a context indicator's is said by its pillar
 # (Kontext). An excluded value must say so: Nieste's 10-year change, over a 2 % area change, stood unmarked in the

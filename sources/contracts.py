@@ -330,6 +330,15 @@ def boundary_flows(source_id: str, measure: str, contracts: dict | None = None) 
     return bool(rule and rule.boundary_flows)
 
 
+def yoy_points(source_id: str, measure: str, contracts: dict | None = None) -> float | None:
+    """The year-on-year bound in points declared for the source's observation ``measure`` (``yoy_points``), None
+    where none is declared. The release check compares releases with it; the indicators also a year of one series
+    with the years beside it (``indicators.compute.series_spikes``)."""
+    contract = (contracts if contracts is not None else CONTRACTS).get(source_id, {}).get("observations")
+    rule = contract.rule_for(measure) if contract is not None else None
+    return rule.yoy_points if rule is not None else None
+
+
 # --- the registers a release is compared with ----------------------------------------------------------
 
 @dataclass

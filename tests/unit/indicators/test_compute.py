@@ -190,6 +190,32 @@ def test_a_share_above_100_percent_is_kept_but_never_scored():
     assert scored == {("15085040", 2014), ("01053090", 2013), ("01053090", 2014)}
 
 
+def out_share(ags, year, value, source="inkar"):
+    return (source, "2022-12" if source == "inkar" else "2016", ags, "gemeinde", dt.date(year, 6, 30),
+            "out_commuter_share", value, "% of employees at residence", None)
+
+
+def test_a_year_that_leaps_away_from_its_series_and_back_is_kept_but_never_scored():
+    """INKAR 2022-12 gives Zehdenick 86.66, 22.82, 87.58 % out-commuters in 1998-2000, and 15 more Brandenburg
+    Verbände a 1999 as far off: one release, so the release check never compared the years (third data review of
+    5 December). A year beyond INKAR's yoy_points (40, sources.yaml) from both neighbours, the same way, is typed
+    series_spike; a lasting step, a leap back of less than the bound, the ends of a series and a neighbour from
+    another source are not."""
+    rows = [out_share("12065356", 1998, 86.66), out_share("12065356", 1999, 22.82), out_share("12065356", 2000, 87.58),
+            out_share("12065356", 2001, 88.0),
+            out_share("01053090", 2010, 40.0), out_share("01053090", 2011, 85.0), out_share("01053090", 2012, 41.0),
+            out_share("06439012", 2010, 80.0), out_share("06439012", 2011, 39.0), out_share("06439012", 2012, 40.0),
+            out_share("09181114", 2010, 80.0), out_share("09181114", 2011, 41.0), out_share("09181114", 2012, 80.5),
+            out_share("14628060", 2015, 20.0), out_share("14628060", 2016, 75.0, "pendleratlas"),
+            out_share("14628060", 2017, 21.0)]
+    result = compute_indicator(observations(rows), CATALOGUE.indicators["out_commuter_share"])
+    spikes = set(map(tuple, result.loc[result["excluded_reason"] == "series_spike", ["ags", "period"]].to_numpy()))
+    assert spikes == {("12065356", 1999), ("01053090", 2011)}
+    row = result[(result["ags"] == "12065356") & (result["period"] == 1999)].iloc[0]
+    assert row["value"] == 22.82 and row["quality_note"].startswith("not scored: differs from the values of the year")
+    assert flags.label("series_spike", "de").startswith("nicht bewertet: weicht vom Wert des Vorjahres")
+
+
 def bba(ags, vintage, year, measure, value):
     month, day = (12, 31) if vintage.endswith("ende") else (6, 30)
     return ("breitbandatlas", vintage, ags, "gemeinde", dt.date(year, month, day), measure, value, "% of households",
