@@ -25,6 +25,13 @@ PILLAR_LABELS = {pillar: CATALOGUE.pillar_label(pillar) for pillar in CATALOGUE.
 PILLARS = list(PILLAR_LABELS)
 UNIT_LABELS = CATALOGUE.units
 
+# The method choices the Monte Carlo varies (the catalogue's ``uncertainty``), in the pages' words: the rank band
+# sentence named three and left out the aggregation, the second-largest driver (review of 5 December)
+CHOICES_DE = {"normalisation": "Normierung", "weights": "Gewichte", "imputation": "Ergänzung fehlender Werte",
+              "aggregation": "Zusammenfassung der Säulen"}
+VARIED_CHOICES_DE = ", ".join(CHOICES_DE[choice] for choice in CATALOGUE.uncertainty  # a new choice: KeyError
+                              if choice not in ("draws", "seed"))
+
 # Short German name of each source: label_de in sources.yaml.
 _SOURCES = source_specs()  # sources.yaml, read once per process
 SOURCE_LABELS = {source_id: spec.label_de for source_id, spec in _SOURCES.items() if spec.label_de}

@@ -125,7 +125,7 @@ def test_every_section_is_there(pilot_reports, ags):
 @pytest.mark.parametrize("ags", PILOTS)
 def test_overview_figures_equal_the_warehouse(pilot_reports, warehouse, ags):
     score, rank, p05, p95, compared, period, method, coworking = warehouse.execute(LATEST_INDEX, [ags]).fetchone()
-    _, text = page(pilot_reports, f"{ags}.html")
+    html, text = page(pilot_reports, f"{ags}.html")
     assert text["score"] == (german(score) if score is not None else "nicht bewertet")
     if rank is not None:
         assert text["rank"] == str(rank)
@@ -134,6 +134,9 @@ def test_overview_figures_equal_the_warehouse(pilot_reports, warehouse, ags):
         # the band in words (indicators.bands) next to the numbers, e.g. "... unter den besten 25 %"
         words = band_category(p05, p95, compared).de
         assert text["rank-band-words"] == words and words.startswith(("mit hoher Wahrscheinlichkeit", "nicht sicher"))
+        # every choice the Monte Carlo varies (catalogue uncertainty), the aggregation too (review of 5 December)
+        assert ("methodischen Entscheidungen (Gewichte, Normierung, Ergänzung fehlender Werte, Zusammenfassung der "
+                "Säulen)") in " ".join(html.split())
     assert text["period"] == str(period) and text["method-version"] == method
     assert coworking is None and "nicht bewertet" in text["pillar-local_work_infrastructure"]
     others = warehouse.execute(TIED, [period, method, rank, ags]).fetchone()[0] if rank is not None else 0

@@ -43,3 +43,14 @@ def test_density_differs_where_only_the_area_does():
     features = structure_features(frame)
     assert [math.exp(v) for v in features["log_density"]] == pytest.approx([200.0, 100.0])
     assert math.exp(features.loc["01001001", "log_kreis_density"]) == pytest.approx(16000 / 120)
+
+
+def test_the_kreis_density_counts_the_kreis_s_uninhabited_land():
+    """Methodology §8: the Kreis's population per km². Its uninhabited gemeindefreie Gebiete are land of the Kreis
+    too: without them Kreis Goslar (the Harz) had 226 people per km² for 139 and 1,233 towns another peer."""
+    frame = pd.DataFrame([("03153001", "03153", 10000, 50.0, True), ("03153002", "03153", 4000, 50.0, False),
+                          ("03153500", "03153", 0, 100.0, False)],  # a gemeindefreies Gebiet: 0 people, 100 km²
+                         columns=["ags", "kreis_ags", "population", "area_km2", "in_reference_group"])
+    features = structure_features(frame)
+    assert math.exp(features.loc["03153001", "log_kreis_density"]) == pytest.approx(14000 / 200)
+    assert list(features.index) == ["03153001"]  # the uninhabited area is no town of its own
