@@ -155,6 +155,11 @@ def excluded_pillars(rows: list[dict], period: int) -> dict[str, str]:
             for pillar, codes in reasons.items() if all(code in flags.SCORE_EXCLUSIONS for code in codes)}
 
 
+# Why an end of the rank band has a decimal, in the page's words (the town page and ``readiness profil``)
+RANK_BAND_DECIMALS_DE = ("die Grenzen sind Perzentile über alle Durchläufe, zwischen zwei Rängen interpoliert, "
+                         "daher mit Nachkommastelle")
+
+
 def imputed_share_of_score(row) -> float | None:
     """The share of a score's input weight carried forward; None for a year without a score, which has no such
     share (Mölln 2019 showed 33 %): the pages' history, their headline and ``readiness profil`` all read it here."""
@@ -182,16 +187,12 @@ def overview(latest: dict | None, history: list[dict], dates: DataDates,
         provisional = {**newer[0], "data_dates": data_dates(dates, newer[0]["period"])}
     # the rank band in words (indicators.bands), next to the numbers: what a planner can say
     band = band_category(latest.get("rank_p05"), latest.get("rank_p95"), latest.get("compared_towns"))
-    return {**latest, "imputed_share": imputed_share_of_score(latest), "missing": missing, "unscorable": unscorable, "notes_de": notes, "last_scored": last_scored,
+    return {**latest, "imputed_share": imputed_share_of_score(latest), "missing": missing, "unscorable": unscorable,
+            "notes_de": notes, "last_scored": last_scored,
             "tied_towns": latest.get("tied_towns") or 0,  # reports/data.py TIED_TOWNS
             "data_dates": data_dates(dates, latest["period"]), "provisional_row": provisional,
-            "band_de": band.de if band.code != "not_ranked" else None,
-            "rank_outside_band": rank_outside_band(latest), "rank_band_decimals_de": RANK_BAND_DECIMALS_DE if rank_band_fractional(latest) else None}
-
-
-# Why an end of the rank band has a decimal, in the page's words (the town page and ``readiness profil``)
-RANK_BAND_DECIMALS_DE = ("die Grenzen sind Perzentile über alle Durchläufe, zwischen zwei Rängen interpoliert, "
-                         "daher mit Nachkommastelle")
+            "band_de": band.de if band.code != "not_ranked" else None, "rank_outside_band": rank_outside_band(latest),
+            "rank_band_decimals_de": RANK_BAND_DECIMALS_DE if rank_band_fractional(latest) else None}
 
 
 def rank_band_fractional(row: dict) -> bool:
