@@ -140,3 +140,37 @@ def test_date_groups_equal_the_per_row_reference(source_table):
     for case, vintage in ((frame, "2021-1"), (frame[["ags"]], "2022-12-31"), (frame[["ags"]], "2021-1")):
         new = [(date, list(rows)) for date, rows in contracts._date_groups(case, vintage, contract, dt.date(2023, 1, 1))]
         assert new == reference_dates(case, vintage, contract, dt.date(2023, 1, 1))
+
+
+def test_duplicated_from_shared_codes_equals_pandas():
+    """``_duplicated`` from the table's shared codes marks the rows ``DataFrame.duplicated`` marks: missing values
+    (None, NaN, NaT) all equal, mixed types, dates; one column, no rows and a missing column as pandas does."""
+    import datetime as dt
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    frame = pd.DataFrame({"ags": rng.choice(np.array(["01001000", "01001", None, np.nan, 1001], dtype=object), n),
+                          "level": rng.choice(np.array(["gemeinde", "kreis", None], dtype=object), n),
+                          "measure": rng.choice(np.array(["a", "b", "c", np.nan], dtype=object), n),
+                          "reference_date": rng.choice(np.array([dt.date(2021, 6, 30), pd.NaT, None,
+                                                                 dt.date(2022, 6, 30)], dtype=object), n),
+                          "value": rng.choice([1.0, np.nan, -0.0, 0.0], n)})
+    for columns in (["ags", "level", "measure", "reference_date"], ["ags", "value"], ["measure", "level"], ["ags"]):
+        for case in (frame.iloc[:0], frame.iloc[:7], frame):
+            expected = case.duplicated(columns, keep="first")
+            found = contracts._duplicated(case, columns, contracts.Factorized(case))
+            pd.testing.assert_series_equal(found, expected)
+        assert found.any() and not found.all()  # the whole frame has both
+    with pytest.raises(KeyError):
+        contracts._duplicated(frame, ["ags", "no_such_column"], contracts.Factorized(frame))
+
+
+@pytest.mark.parametrize("source_table", [(s, t) for s, tables in CONTRACTS.items() for t in tables
+                                          if CONTRACTS[s][t].required_levels])
+def test_levels_present_from_shared_codes_equal_the_pandas_reference(source_table):
+    """The levels found from the shared codes are the level column's distinct values without missing ones."""
+    contract = CONTRACTS[source_table[0]][source_table[1]]
+    frame = pd.DataFrame({contract.key: ["01001000"] * 4, "level": ["kreis", None, np.nan, "ortsteil"]})
+    found = contracts._levels_present(contract, frame, contracts.Factorized(frame))
+    expected = contracts._missing_levels(contract, set(contracts._level_of(contract, frame).dropna().unique()))
+    assert found == expected

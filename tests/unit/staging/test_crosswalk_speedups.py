@@ -106,3 +106,16 @@ def test_key_vintages_equal_the_merge_reference():
     found = crosswalk.key_vintages(observations, register)
     pd.testing.assert_series_equal(found, reference)
     assert found.isna().any() and found.notna().any()  # unknown keys and picked registers both occur
+
+
+def test_members_by_polygon_equal_the_groupby_reference():
+    """The members of each polygon from one sort of the pairs: the lists, in the key order, that pandas' groupby
+    with ``apply(sorted)`` gave."""
+    rng = np.random.default_rng(17)
+    joined = pd.DataFrame({"member": rng.choice([f"0100{i:04d}" for i in range(400)], 3000),
+                           "ags": rng.choice([f"0300{i:04d}" for i in range(150)], 3000)},
+                          index=rng.permutation(3000))
+    reference = joined.groupby("ags")["member"].apply(sorted)
+    found = crosswalk._members_by_polygon(joined)
+    assert list(found.items()) == list(reference.items())
+    assert crosswalk._members_by_polygon(joined.iloc[:0]) == {}
