@@ -196,7 +196,7 @@ def out_share(ags, year, value, source="inkar"):
 
 
 def test_a_year_that_leaps_away_from_its_series_and_back_is_kept_but_never_scored():
-    """INKAR 2022-12 gives Zehdenick 86.66, 22.82, 87.58 % out-commuters in 1998-2000, and 15 more Brandenburg
+    """INKAR 2022-12 gives Zehdenick 86.66, 22.82, 87.58 % out-commuters in 1998-2000, and 13 more Brandenburg
     Verbände a 1999 as far off: one release, so the release check never compared the years (third data review of
     5 December). A year beyond INKAR's yoy_points (40, sources.yaml) from both neighbours, the same way, is typed
     series_spike; a lasting step, a leap back of less than the bound, the ends of a series and a neighbour from
