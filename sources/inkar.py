@@ -97,8 +97,9 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
     ).dropna(subset=["value"])
     long["reference_date"] = per_distinct(long["zeitbezug"] + long["column"].map(DAY_OF_YEAR),
                                           dt.date.fromisoformat)
-    long["measure"] = long["column"].map(lambda c: MEASURE_COLUMNS[c][0])
-    long["unit"] = long["column"].map(lambda c: MEASURE_COLUMNS[c][1])
+    # dictionaries, not a Python function per row (~450,000 rows)
+    long["measure"] = long["column"].map({column: measure for column, (measure, _, _) in MEASURE_COLUMNS.items()})
+    long["unit"] = long["column"].map({column: unit for column, (_, unit, _) in MEASURE_COLUMNS.items()})
     long["note"] = ""
     names = table[["ags", "level", "name"]].drop_duplicates(["ags", "level"])
     # where the names come from, for the message of a later check against the register (_kreis_names_agree)

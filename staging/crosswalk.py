@@ -45,7 +45,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from sources.frames import per_distinct, shared_where
+from sources.frames import per_distinct, shared_where, with_columns
 from sources.vintages import release_order, release_ranks
 
 RECODE_TOLERANCE = 0.01
@@ -890,7 +890,7 @@ def _with_current(frame: pd.DataFrame, walk: pd.DataFrame, lookup: pd.MultiIndex
     at = lookup.get_indexer(pd.MultiIndex.from_arrays([frame["key_vintage"], frame["ags"]]))
     current = walk["current_ags"].to_numpy(dtype=object)[at]
     current[at < 0] = np.nan  # no walk row: as the merge leaves it (filled with the key itself below)
-    return frame.reset_index(drop=True).assign(_current=current)
+    return with_columns(frame, index=pd.RangeIndex(len(frame)), _current=current)  # as reset_index().assign()
 
 
 def _combine(parts: pd.DataFrame, weights: pd.DataFrame, keys: list[str], boundary_flows=None) -> pd.DataFrame:
@@ -1086,12 +1086,14 @@ def verband_reorganised(registers: pd.DataFrame, last_change: pd.DataFrame, step
     dates = all_dates[all_dates.index.isin(keyed["vintage"].unique())].sort_values()
     latest = last_change.drop_duplicates("ags")
     changed = pd.Series(pd.to_datetime(latest["last_change_date"]).to_numpy(), index=latest["ags"])
-    current = set(keyed.loc[keyed["vintage"] == dates.index[-1], "ags"]) if len(dates) else set()
+    # each register's rows split off once, not found by comparing the vintage column twice per register
+    by_vintage = {vintage: rows for vintage, rows in keyed[["ags", "vb_ars"]].groupby(keyed["vintage"], sort=False)}
+    current = set(by_vintage[dates.index[-1]]["ags"]) if len(dates) else set()
     moves, status_limit = _moves_before_status(steps, changed, publisher_keys, current, all_dates)
     carried, found = pd.Series(dtype="datetime64[ns]"), []
     for (earlier, earlier_date), (vintage, date) in zip(dates.items(), list(dates.items())[1:]):
-        now = keyed.loc[keyed["vintage"] == vintage, ["ags", "vb_ars"]]
-        pairs = _verband_pairs(now, keyed.loc[keyed["vintage"] == earlier, ["ags", "vb_ars"]],
+        now = by_vintage[vintage]
+        pairs = _verband_pairs(now, by_vintage[earlier],
                                moves[(moves["from_vintage"] == earlier) & (moves["to_vintage"] == vintage)])
         counts = _verband_keys(now).value_counts()
         several = set(counts.index[counts > 1])
@@ -1411,10 +1413,11 @@ def _keyed(gemeinden: pd.DataFrame, register: pd.DataFrame, key_vintage: str | N
     ags, given_vintage = gemeinden["ags"].to_numpy(dtype=object), gemeinden["key_vintage"].to_numpy(dtype=object)
     pair_missing = np.array([given_vintage[i] not in held.get(ags[i], ()) for i in first], dtype=bool)
     missing = pair_missing[pair_codes]
-    if missing.any():
-        gemeinden = gemeinden.copy()
-        gemeinden.loc[missing, "key_vintage"] = key_vintages(gemeinden[missing], register, held).to_numpy()
-    return gemeinden
+    if not missing.any():
+        return gemeinden
+    found = given_vintage.copy()
+    found[missing] = key_vintages(gemeinden[missing], register, held).to_numpy()
+    return with_columns(gemeinden, key_vintage=found)  # not copy() and .loc: that copied every column
 
 
 # --- mergers found by geography (registers with centres) ------------------------------------------

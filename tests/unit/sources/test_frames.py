@@ -4,7 +4,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from sources.frames import shared_strings
+from sources.frames import shared_strings, with_columns
 
 
 def test_shared_strings_on_duckdb_frames_keeps_values_and_types_and_shares_equal_strings():
@@ -42,3 +42,24 @@ def test_shared_strings_keep_values_types_and_row_hashes():
     assert [v is None for v in shared["note"]] == [v is None for v in expected["note"]]
     assert [type(v) for v in shared["mixed"]] == [type(v) for v in expected["mixed"]]
     assert list(shared["mixed"]) == list(expected["mixed"])
+
+
+def test_with_columns_is_assign_without_copying_the_other_columns():
+    # every kind of column the staging frames carry, extension dtypes too, on an index that is not 0..n-1
+    frame = pd.DataFrame({
+        "ags": ["01001000", None, "01002000"],
+        "reference_date": pd.to_datetime(["2019-06-30"] * 3).astype("datetime64[us]"),
+        "value": [1.5, np.nan, 2.0],
+        "count": pd.array([1, None, 3], dtype="Int64"),
+        "level": pd.Categorical(["gemeinde", "kreis", "gemeinde"]),
+        "at": pd.to_datetime(["2020-01-01"] * 3).tz_localize("UTC"),
+        "key_vintage": ["2021-mitte", "2019-mitte", None],
+    }, index=[7, 3, 5])
+    new = np.array(["2020-mitte", None, "2021-mitte"], dtype=object)
+    pd.testing.assert_frame_equal(with_columns(frame, key_vintage=new), frame.assign(key_vintage=new))
+    pd.testing.assert_frame_equal(with_columns(frame, index=pd.RangeIndex(3), _current=new),
+                                  frame.reset_index(drop=True).assign(_current=new))
+    shared = with_columns(frame, key_vintage=new)
+    assert np.shares_memory(shared["value"].to_numpy(), frame["value"].to_numpy())  # not copied
+    shared["value"] = 0.0  # a column replaced whole leaves the frame it came from as it was
+    assert frame["value"].iloc[0] == 1.5
