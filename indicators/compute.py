@@ -92,9 +92,9 @@ def series_spikes(values: pd.DataFrame, measure: str) -> np.ndarray:
     source, in the same direction by more than the source's declared ``yoy_points`` for ``measure``.
 
     Why: a publisher's series can hold a year that leaps away and back, which the release check cannot see (it
-    compares releases, and INKAR's years are one release). INKAR 2022-12 gives 14 Brandenburg Ämter and towns an
+    compares releases, and INKAR's years are one release). INKAR 2022-12 gives Brandenburg Ämter and towns an
     out-commuter share for 1999 far below the years beside it (Zehdenick 86.66, 22.82, 87.58 % in 1998-2000): no
-    town's commuting does that (third data review, 5 December 2026). The first and the last year of a series have
+    town's commuting does that (third data review, 5 December 2026; the counts: docs/methodology.md). The first and the last year of a series have
     no two neighbours and are not tested (the newest year is the release check's)."""
     bounds = {source: contracts.yoy_points(source, measure) for source in values["source_id"].unique()}
     bound = values["source_id"].map(bounds).astype(float).to_numpy()

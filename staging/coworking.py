@@ -42,11 +42,13 @@ def coworking_indicators(spaces_with_ags: pd.DataFrame, gemeinden: gpd.GeoDataFr
     the catalogue's ``coworking_gap.reach_km``): spaces at most ``radius_km`` from the
     Gemeinde polygon, those inside included, wherever they lie (also across the national border: the query's box).
     ``coworking_nearest_km``: distance from the polygon to the nearest space, 0 if one is inside,
-    NaN if there are no spaces at all. Distances are computed in EPSG:25832. A place listed without coordinates
-    counts for its own Gemeinde only (``within_reach``).
+    NaN if there is no space with a known position (nor one placed in the Gemeinde itself). Distances are computed
+    in EPSG:25832. A place listed without coordinates counts for its own Gemeinde only (``within_reach``).
     """
     polygons = gemeinden[["ags", "geometry"]].to_crs(METRIC_CRS).reset_index(drop=True)
-    placed = placed_at_gemeinde(spaces_with_ags)
+    # OpenStreetMap's spaces alone (no town list merged in) have coordinates and no located_at_gemeinde column
+    placed = (placed_at_gemeinde(spaces_with_ags) if "located_at_gemeinde" in spaces_with_ags
+              else pd.Series(False, index=spaces_with_ags.index))
     located = spaces_with_ags[~placed]  # their position is known: they count wherever they are within reach
     points = _points(located[["lat", "lon"]].reset_index(drop=True)).to_crs(METRIC_CRS)
     inside = spaces_with_ags["ags"].dropna().value_counts()
@@ -95,9 +97,8 @@ def within_reach(area, x, y, reach_km: float, placed=None, in_town=None) -> np.n
 
 
 def placed_at_gemeinde(spaces: pd.DataFrame) -> pd.Series:
-    """Which spaces were listed without coordinates and put at their Gemeinde (``located_at_gemeinde``)."""
-    if "located_at_gemeinde" not in spaces:
-        return pd.Series(False, index=spaces.index)
+    """Which spaces were listed without coordinates and put at their Gemeinde (``located_at_gemeinde``). A frame
+    without the column is a KeyError: the town page's query lacked it, and every place counted as located."""
     return spaces["located_at_gemeinde"].map(lambda flag: not pd.isna(flag) and bool(flag)).astype(bool)
 
 

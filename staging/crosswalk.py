@@ -890,7 +890,8 @@ def _with_current(frame: pd.DataFrame, walk: pd.DataFrame, lookup: pd.MultiIndex
     at = lookup.get_indexer(pd.MultiIndex.from_arrays([frame["key_vintage"], frame["ags"]]))
     current = walk["current_ags"].to_numpy(dtype=object)[at]
     current[at < 0] = np.nan  # no walk row: as the merge leaves it (filled with the key itself below)
-    return with_columns(frame, index=pd.RangeIndex(len(frame)), _current=current)  # as reset_index().assign()
+    # as reset_index().assign(), sharing frame's columns: the callers replace columns whole, never write into them
+    return with_columns(frame, index=pd.RangeIndex(len(frame)), _current=current)
 
 
 def _combine(parts: pd.DataFrame, weights: pd.DataFrame, keys: list[str], boundary_flows=None) -> pd.DataFrame:

@@ -97,7 +97,7 @@ def indicator_values(context: AssetExecutionContext, settings: ReadinessSettings
     summary = values.groupby("indicator_id").agg(rows=("value", "size"), first=("period", "min"),
                                                  last=("period", "max"), imputed=("imputed", "sum"))
     # observed values the index leaves out, by reason (every reason: territorial ones, context indicators, and the
-    # publisher's own contradictions impossible_value and inconsistent_value)
+    # publisher's own errors impossible_value, inconsistent_value and series_spike)
     not_scored = values.loc[~values["imputed"].astype(bool), "excluded_reason"].value_counts().sort_index()
     return MaterializeResult(metadata={
         "dagster/row_count": len(values), "index_periods": MetadataValue.json(periods),

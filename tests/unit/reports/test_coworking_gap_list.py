@@ -20,6 +20,7 @@ from shapely.geometry import box
 from indicators import flags
 from reports.context import coworking
 from reports.coworking_gap import _latest_gap, _spaces_within_reach, load_spaces
+from reports.data import COWORKING
 from reports.maps import TownGeometries
 from sources.local_inputs import active_on
 from sources.osm_coworking import METRIC_CRS
@@ -138,8 +139,11 @@ def test_a_neighbours_place_without_coordinates_counts_for_its_own_gemeinde_only
     listed = _spaces_within_reach(with_neighbour, geoms, TOWN, 10, {"vintage": "2023-11-20", "reference_date": DAY})
     assert "H Nachbarort ohne Koordinaten" not in set(listed["name"]) and len(listed) == 3
     latest = with_neighbour[with_neighbour["vintage"] == "2023-11-20"].reset_index(drop=True).assign(
-        kind=None, website=None, operator=None, osm_base_timestamp=None)
-    section = coworking(SimpleNamespace(coworking=latest, memo={}), geoms, TOWN)
+        kind=None, website=None, operator=None, osm_base_timestamp=None, osm_id=lambda f: range(len(f)))
+    # the section reads what the report data's query selects (it lacked located_at_gemeinde, review of 5 December)
+    table = duckdb.connect()
+    table.register("coworking_spaces", latest.drop(columns=["x_m", "y_m"]))
+    section = coworking(SimpleNamespace(coworking=table.execute(COWORKING).df(), memo={}), geoms, TOWN)
     assert "H Nachbarort ohne Koordinaten" not in [r["name"] for r in section["rows"]]
     assert section["counted"] == 3
 

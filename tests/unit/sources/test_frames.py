@@ -63,3 +63,11 @@ def test_with_columns_is_assign_without_copying_the_other_columns():
     assert np.shares_memory(shared["value"].to_numpy(), frame["value"].to_numpy())  # not copied
     shared["value"] = 0.0  # a column replaced whole leaves the frame it came from as it was
     assert frame["value"].iloc[0] == 1.5
+
+
+def test_with_columns_keeps_two_columns_of_one_name_as_assign_does():
+    """A dict of the columns kept one of two equal names (review of 5 December); such a frame goes to assign."""
+    frame = pd.DataFrame([[1, 2, 3]], columns=["a", "a", "b"])
+    assert list(with_columns(frame, c=np.array([9])).columns) == list(frame.assign(c=[9]).columns) == ["a", "a", "b", "c"]
+    moved = with_columns(frame.set_axis([5]), index=pd.RangeIndex(1), c=np.array([9]))
+    assert moved.equals(frame.assign(c=[9]))
