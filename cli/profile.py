@@ -134,10 +134,11 @@ def history_table(history: pd.DataFrame) -> Table:
     for column in ["Jahr", "Index", "Rang", "von", "Rangband 5–95 %", "fortgeschr.", "vorläufig"]:
         table.add_column(column, justify="right")
     for _, r in history.iterrows():
+        share = imputed_share_of_score(r)  # none without a score
         ranked = pd.notna(r["rank"])  # "von" only beside a rank: a town outside the group is not among them
         table.add_row(str(r["period"]), de_score(r["score"]), fmt(int(r["rank"]) if ranked else None),
                       de_int(r["compared_towns"]) if ranked else "–", de_rank_band(r["rank_p05"], r["rank_p95"]),
-                      "–" if imputed_share_of_score(r) is None else f"{fmt(100 * r['imputed_share'], 0)} %",
+                      "–" if share is None else f"{fmt(100 * share, 0)} %",
                       "ja" if r["provisional"] is True or r["provisional"] == 1 else "")
     return table
 

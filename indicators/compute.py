@@ -18,7 +18,6 @@ import pandas as pd
 from indicators import flags
 from indicators.catalogue import Catalogue, Indicator
 from indicators.engine import index_indicators
-from sources import contracts
 from sources.frames import per_distinct, shared_strings
 from sources.registry import GenerationBreak
 from sources.vintages import release_order
@@ -96,7 +95,10 @@ def series_spikes(values: pd.DataFrame, measure: str) -> np.ndarray:
     out-commuter share for 1999 far below the years beside it (Zehdenick 86.66, 22.82, 87.58 % in 1998-2000): no
     town's commuting does that (third data review, 5 December 2026; the counts: docs/methodology.md). The first and the last year of a series have
     no two neighbours and are not tested (the newest year is the release check's)."""
-    bounds = {source: contracts.yoy_points(source, measure) for source in values["source_id"].unique()}
+    from sources.contracts import yoy_points  # here, not at import: it parses sources.yaml's contracts (~25 ms) in
+    # every process that imports this module, the report page processes and the CLI too
+
+    bounds = {source: yoy_points(source, measure) for source in values["source_id"].unique()}
     bound = values["source_id"].map(bounds).astype(float).to_numpy()
     if np.isnan(bound).all():
         return np.zeros(len(values), dtype=bool)
