@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 
 from indicators.compute import release_positions
+from indicators.peers import CENTRALITY
 
 SOURCES = ["destatis_gemeindeverzeichnis", "regionalstatistik"]
 
@@ -47,8 +48,8 @@ def municipality_rows(con: duckdb.DuckDBPyConnection, pilots: list[str]) -> pd.D
 # place's role as an employment centre, for the peers; not an index indicator. Of two INKAR releases of one date
 # the later in time order. A member Gemeinde of a Verband with several members carries its Verband's value
 # (source_level, as INKAR publishes it: methodology section 8).
-CENTRALITY_SQL = """
-    SELECT ags, value AS job_centrality FROM observations
+CENTRALITY_SQL = f"""
+    SELECT ags, value AS {CENTRALITY} FROM observations
     WHERE source_id = 'inkar' AND measure = 'commuter_balance_per_100' AND level = 'gemeinde' AND value IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY ags ORDER BY reference_date DESC, list_position($vintages, vintage) DESC) = 1
 """

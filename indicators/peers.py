@@ -34,6 +34,8 @@ from indicators.index import latest_published_period
 
 EAST_LAND_CODES = {"11", "12", "13", "14", "15", "16"}
 STRUCTURE = ["log_population", "log_density", "log_kreis_density", "east"]
+CENTRALITY = "job_centrality"  # the feature the pipeline adds: INKAR's commuter balance (indicators/municipalities.py)
+FEATURES = [*STRUCTURE, CENTRALITY]  # what a town needs for peers; the town page names them (reports/labels.py)
 # Distances are rounded before sorting so that ties that are exact in arithmetic but differ in the
 # last bit (e.g. after rescaling a feature) are broken by peer AGS, deterministically.
 DISTANCE_DECIMALS = 10

@@ -33,9 +33,9 @@ from reports.context import (data_dates, headline_row, indicator_rows, pillar_ch
 from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context, load_spaces, ranking_context, ranking_table
 from reports.data import INDEX_COLUMNS, ReportData, connect, load
 from reports.downloads import build_time, csv_bytes, write_downloads
-from reports.labels import (PILLARS, VARIED_CHOICES_DE, attribution_label, berlin_time, de_list, de_number, de_rank,
-                            de_score, de_signed, german_sort_key, in_kreis, pillar_label, published_score, release_text,
-                            score_gap, source_label, vintage_label)
+from reports.labels import (PEER_FEATURES_DE, PILLARS, VARIED_CHOICES_DE, attribution_label, berlin_time, de_list,
+                            de_number, de_rank, de_score, de_signed, german_sort_key, in_kreis, pillar_label,
+                            published_score, release_text, score_gap, source_label, vintage_label)
 from reports.tables import comparison_tables, index_table, names_unit, releases_table, town_tables
 from reports.maps import TownGeometries
 from reports import pages
@@ -452,6 +452,7 @@ class Renderer:
                                 de_list=de_list)
         self.env.globals["score_gap"] = score_gap  # a gap as the two scores beside it show it
         self.env.globals["varied_choices_de"] = VARIED_CHOICES_DE  # what the rank band varies, from the catalogue
+        self.env.globals["peer_features_de"] = PEER_FEATURES_DE  # what a town needs for peers (indicators.peers)
         self.common = {"generated": berlin_time(build_time()),
                        "method_version": data.method_version, "latest_period": data.latest_period,
                        "releases": self._releases(), "pillar_ids": PILLARS}

@@ -17,6 +17,7 @@ from indicators import flags  # the typed codes and their German labels
 from indicators.bands import RANK_DECIMALS, SIGNIFICANT_DIGITS
 from indicators.catalogue import load_catalogue
 from indicators.engine import published_score as engine_published_score
+from indicators.peers import FEATURES as PEER_FEATURES
 from sources.registry import attribution_text, sources as source_specs
 
 # Pillar names and unit wording are declared once, in indicators/catalogue.yaml.
@@ -31,6 +32,13 @@ CHOICES_DE = {"normalisation": "Normierung", "weights": "Gewichte", "imputation"
               "aggregation": "Zusammenfassung der Säulen"}
 VARIED_CHOICES_DE = ", ".join(CHOICES_DE[choice] for choice in CATALOGUE.uncertainty  # a new choice: KeyError
                               if choice not in ("draws", "seed"))
+
+# What a town needs for peers (indicators.peers.FEATURES), in the pages' words: the page's no-peers sentence listed
+# them by hand; a new feature fails here until it has a label
+FEATURES_DE = {"log_population": "Einwohnerzahl", "log_density": "Einwohner je km² der Gemeinde",
+               "log_kreis_density": "Einwohner je km² des Kreises", "east": "Lage in Ost oder West",
+               "job_centrality": "Pendlersaldo (INKAR)"}
+PEER_FEATURES_DE = ", ".join(FEATURES_DE[feature] for feature in PEER_FEATURES)
 
 # Short German name of each source: label_de in sources.yaml.
 _SOURCES = source_specs()  # sources.yaml, read once per process

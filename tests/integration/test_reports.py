@@ -736,6 +736,21 @@ def test_a_town_without_a_score_gets_no_rank_sentences(snapshot_warehouse, tmp_p
     assert all(" %" not in text[key] for key in text.texts if key.startswith("history-"))
 
 
+def test_a_town_without_peers_is_told_every_feature_peers_need(snapshot_warehouse, tmp_path):
+    """The sentence instead of the peer table names what a town needs for peers, from indicators.peers.FEATURES (it
+    listed them by hand, reports/labels.py)."""
+    from indicators.peers import FEATURES
+    from reports.labels import FEATURES_DE
+
+    copy = tmp_path / "no-peers.duckdb"
+    shutil.copy(snapshot_warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        assert con.execute("DELETE FROM peer_towns WHERE ags = ?", [MOELLN]).fetchone()[0] > 0
+    text = ElementText(build_town_report(copy, tmp_path / "out", MOELLN).read_text(encoding="utf-8"))
+    assert text["no-peers"].startswith("Keine Vergleichsstädte berechnet")
+    assert all(FEATURES_DE[feature] in text["no-peers"] for feature in FEATURES)
+
+
 def test_the_index_lists_the_reference_groups_towns_without_a_score_apart(snapshot_warehouse, tmp_path):
     """The index listed Böhlen, Rötha, Mirow, Rerik, Nieste and Tangstedt (reference group, no score in the published
     year) among "alle übrigen Gemeinden" (review of 5 December 2026); now in a group of their own, with the reason."""

@@ -54,3 +54,22 @@ def test_the_kreis_density_counts_the_kreis_s_uninhabited_land():
     features = structure_features(frame)
     assert math.exp(features.loc["03153001", "log_kreis_density"]) == pytest.approx(14000 / 200)
     assert list(features.index) == ["03153001"]  # the uninhabited area is no town of its own
+
+
+def test_the_pipeline_s_centrality_column_is_a_declared_feature_and_the_page_names_every_feature():
+    """The town page's no-peers sentence says which features a town needs (it listed them by hand): the features
+    are ``FEATURES``, the centrality column the pipeline's query returns among them, each with a German label."""
+    import duckdb
+
+    from indicators.municipalities import CENTRALITY_SQL
+    from indicators.peers import CENTRALITY, FEATURES
+    from reports.labels import FEATURES_DE, PEER_FEATURES_DE
+
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE observations AS SELECT '01001001' AS ags, 'inkar' AS source_id, 'gemeinde' AS level,
+                   'commuter_balance_per_100' AS measure, 12.5 AS value, DATE '2019-06-30' AS reference_date,
+                   '2022-12' AS vintage""")
+    centrality = con.execute(CENTRALITY_SQL, {"vintages": ["2022-12"]}).df()
+    assert list(centrality.columns) == ["ags", CENTRALITY]
+    assert list(structure_features(towns().head(1), centrality).columns) == FEATURES  # the town 01001001
+    assert all(FEATURES_DE[feature] in PEER_FEATURES_DE for feature in FEATURES)
