@@ -57,5 +57,10 @@ def de_signed(value) -> str:
 
 
 def de_int(value) -> str:
-    """A count with a dot between thousands: 10.802."""
-    return "–" if is_missing(value) else de_number(int(value), 0)
+    """A count with a dot between thousands: 10.802. A fractional value is refused, not cut to its whole part:
+    a count that is not whole is a caller's error, and "2" for 2.7 would print a wrong number without a signal."""
+    if is_missing(value):
+        return "–"
+    if float(value) != int(value):
+        raise ValueError(f"de_int: {value!r} is no whole count (use de_number for a fraction)")
+    return de_number(int(value), 0)

@@ -41,3 +41,9 @@ def test_missing_values_are_an_en_dash_never_zero(missing):
 @pytest.mark.parametrize("value", [0, 0.0, -1, 10802])
 def test_numbers_are_not_missing(value):
     assert not is_missing(value)
+
+
+@pytest.mark.parametrize("value", [2.7, 1234.5, -0.5])
+def test_de_int_refuses_a_fraction_instead_of_cutting_it(value):
+    with pytest.raises(ValueError, match="no whole count"):
+        de_int(value)
