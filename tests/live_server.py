@@ -8,10 +8,10 @@ sources.yaml is answered with a recorded response:
   INKAR, Mobilfunk CSVs); VG250 is a zip in the BKG layout holding the snapshot's VG5000
   Gemeinde layer renamed VG250_GEM (the real VG250 geometries are not stored here);
 - Gigabit-Grundbuch and BA workbooks in the publishers' layouts with the real figures known
-  from docs/source-formats.md and the 2016 Pendleratlas (tests/publisher_fixtures.py);
+  from ../shared/docs/source-formats.md and the 2016 Pendleratlas (tests/publisher_fixtures.py);
 - a GENESIS ffcsv zip built from real Gemeindeverzeichnis values (tests/genesis_responses.py);
 - an Overpass answer in the real shape with constructed elements (tests/osm_responses.py);
-- Pendleratlas CSVs in the layout of docs/source-formats.md section 5: München 2024 totals are the
+- Pendleratlas CSVs in the layout of ../shared/docs/source-formats.md section 5: München 2024 totals are the
   documented check values, every other figure is constructed (tests/publisher_fixtures.py).
 
 Responses carry an ETag (sha256 of the body) and answer ``If-None-Match`` with 304.

@@ -1,6 +1,6 @@
 """Workbooks in the publishers' layouts, for parser tests and for a local test HTTP server.
 
-Figures are real where the publisher's value is known (docs/source-formats.md and
+Figures are real where the publisher's value is known (../shared/docs/source-formats.md and
 ../shared/data); unknown cells are left empty or carry a publisher marker. The few
 placeholder numbers (the decoy "Fläche" sheet, the mobile workbook) are marked as such.
 Every writer takes a path or a binary buffer; ``as_bytes`` returns the workbook as bytes.
@@ -202,7 +202,7 @@ def write_mobilfunk_workbook(target, rows):
     return target
 
 
-# --- Pendleratlas of the Statistische Ämter (docs/source-formats.md section 5) --------------------------------
+# --- Pendleratlas of the Statistische Ämter (../shared/docs/source-formats.md section 5) -----------------------------
 # No real Pendleratlas file exists offline. These files follow the documented layout exactly. REAL figures:
 # only München 2024 totals (the check values of source-formats.md: EIP 529,834; AUSP 248,679; Saldo +281,155;
 # EIP_Quote 45.3; IOP 640,422) and the 501 km of a Berlin resident registered as working in München. Every

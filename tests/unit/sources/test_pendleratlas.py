@@ -1,7 +1,7 @@
 """Pendleratlas (Pendlerrechnung): parser on files in the documented layout, check values, failures.
 
 The files are built by tests/publisher_fixtures.py: München 2024 totals are the check values of
-docs/source-formats.md section 5, every other figure is constructed (no real file exists offline).
+../shared/docs/source-formats.md section 5, every other figure is constructed (no real file exists offline).
 """
 
 from __future__ import annotations
