@@ -455,10 +455,12 @@ def index_values(con, catalogue, periods: list[int] | None = None, group_only: b
 
 
 def carry_forward(con: duckdb.DuckDBPyConnection, observed: pd.DataFrame, periods: list[int],
-                  catalogue: Catalogue) -> pd.DataFrame:
+                  catalogue: Catalogue, transfers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Fill index periods without a value from the latest earlier value within carry_forward_years.
 
-    Filled rows are flagged ``imputed`` with ``imputation = 'carried forward from <year>'``.
+    Filled rows are flagged ``imputed`` with ``imputation = 'carried forward from <year>'``. ``transfers``: the
+    territorial changes that are not restated (``territory_transfers``); a value carried across one of its town's
+    is typed with it and not scored (``across_transfers``).
     """
     max_age = {i.indicator_id: i.carry_forward_years for i in catalogue.indicators.values()}
     wanted = pd.DataFrame({"period": pd.Series(periods, dtype="int64")})
@@ -499,7 +501,59 @@ def carry_forward(con: duckdb.DuckDBPyConnection, observed: pd.DataFrame, period
                                             for year in from_period.unique()}
                                            ).to_numpy(dtype=object)
     filled["method_break"] = False
+    if transfers is not None and not filled.empty:
+        filled = across_transfers(filled, transfers)
     return stack_frames([observed, filled[VALUE_COLUMNS]])
+
+
+def territory_transfers(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The partial transfers and split dissolutions of the working database's crosswalk, one row per Gemeinde side
+    (``crosswalk.transfer_sides``; the tables the territorial_crosswalk asset writes). A few thousand rows at most."""
+    register = con.execute("SELECT DISTINCT vintage, territorial_date FROM municipality_register").df()
+    walk = con.execute("SELECT vintage, ags, current_ags FROM territorial_keys").df()
+    steps = con.execute("SELECT * FROM territorial_changes").df()
+    return crosswalk.transfer_sides(steps, register, walk, rejected=False)
+
+
+def across_transfers(filled: pd.DataFrame, transfers: pd.DataFrame) -> pd.DataFrame:
+    """Carried values whose town gained or lost territory after the value's date, by a change the registers show by
+    the end of the period it fills (a side of ``transfers`` whose later register is after the value's date and not
+    after the period's end), describe the town before the change: typed with the change's code and, but for a minor
+    transfer, not scored, as a value observed in the change's period is (crosswalk.flag_transfers). Values already
+    excluded keep their reason.
+
+    Why: splits and partial transfers are not restated. Dingelstädt received 5,433 of its 12,339 inhabitants
+    from the Gemeinden dissolved on 1 January 2023 and 2024; its broadband shares of mid-2021, of its old area,
+    were carried into 2023 untyped and unmarked (digital pillar review, 5 December 2026). The registers bound a
+    change by their dates only (31.12.2021 and 31.12.2023 there): a period that ends before the later one is
+    left as it is, since excluding every period the window touches took three correct 2022 scores (Dingelstädt,
+    Unstruttal, Mühlhausen: the splits took effect on 1 January 2023)."""
+    candidates = np.flatnonzero(filled["ags"].isin(transfers["ags"]).to_numpy())
+    if not len(candidates):
+        return filled
+    rows = pd.DataFrame({"ags": filled["ags"].to_numpy()[candidates], "_row": candidates,
+                         "_date": pd.to_datetime(filled["reference_date"].iloc[candidates]).to_numpy(),
+                         "_period_end": pd.to_datetime(filled["period"].iloc[candidates].astype(str) + "-12-31")
+                         .to_numpy()}).merge(transfers, on="ags")
+    rows = rows[(rows["_end"] > rows["_date"]) & (rows["_end"] <= rows["_period_end"])]
+    rows = rows[pd.isna(filled["excluded_reason"].to_numpy()[rows["_row"].to_numpy()])]  # already excluded: kept
+    if rows.empty:
+        return filled
+    hits = rows.sort_values(["_row", "_end"]).groupby("_row").last()  # the latest change a value is carried across
+    # a minor transfer types an untyped value only: a restatement's code (merger_weighted) says more about it
+    hits = hits[(hits["_code"] != "minor_transfer") | pd.isna(filled["territorial_change"].to_numpy()[hits.index])]
+    if hits.empty:
+        return filled
+    at = hits.index.to_numpy()
+    codes = filled["territorial_change"].to_numpy(dtype=object).copy()
+    reasons = filled["excluded_reason"].to_numpy(dtype=object).copy()
+    codes[at] = hits["_code"].to_numpy(dtype=object)
+    reasons[at] = [excluded_reason(code) for code in hits["_code"]]
+    filled = filled.assign(territorial_change=codes, excluded_reason=reasons)
+    notes = filled["quality_note"].to_numpy(dtype=object).copy()
+    notes[at] = rendered_notes(filled["territorial_change"].iloc[at], filled["source_level"].iloc[at],
+                               filled["base_period"].iloc[at], filled["excluded_reason"].iloc[at])
+    return filled.assign(quality_note=notes)
 
 
 def compute_observed(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, generations: dict[str, str] | None = None,

@@ -571,10 +571,14 @@ def flag_transfers(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
     return restated.assign(note=notes, territorial_change=codes)
 
 
-def _transfer_hits(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.DataFrame, walk: pd.DataFrame,
-                   rejected: bool) -> pd.DataFrame | None:
-    """``flag_transfers``' findings: per flagged row position (index) its ``_code`` and ``_note``; None
-    where nothing is flagged (then the rows stay exactly as they are, notes included)."""
+SIDE_COLUMNS = ["ags", "_start", "_end", "_code", "_note"]
+
+
+def transfer_sides(steps: pd.DataFrame, register: pd.DataFrame, walk: pd.DataFrame,
+                   rejected: bool = True) -> pd.DataFrame:
+    """One row per Gemeinde side of a change that moves territory without being restated (SIDE_COLUMNS): today's
+    key (``ags``), the period of the change (``_start``, ``_end``: the two registers' territorial dates), its code
+    ('partial_transfer' | 'split' | 'minor_transfer' | with ``rejected``, 'implausible_step') and a note."""
     flags = steps[~usable(steps)]
     # a rejected set whose successor got a usable one instead (found by geography) flags nothing
     replaced = set(zip(steps.loc[usable(steps), "to_vintage"], steps.loc[usable(steps), "to_ags"]))
@@ -583,8 +587,8 @@ def _transfer_hits(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
                             index=flags.index, dtype=bool)]  # a Series: an empty list would select columns
     if not rejected:
         flags = flags[flags["kind"].isin(["partial_transfer", "split"])]
-    if flags.empty or restated.empty:
-        return None
+    if flags.empty:
+        return pd.DataFrame(columns=SIDE_COLUMNS)
     dates = register_dates(register)
     current = dict(zip(zip(walk["vintage"], walk["ags"]), walk["current_ags"]))
     sides = []
@@ -598,7 +602,18 @@ def _transfer_hits(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.Dat
             pairs.append((row.from_ags, f"gives territory to {row.to_ags}"))
         sides += [(current.get((row.to_vintage, key), key), dates[row.from_vintage], dates[row.to_vintage], code,
                    f"{code}: {what} ({row.evidence})") for key, what in pairs]
-    sides = pd.DataFrame(sides, columns=["ags", "_start", "_end", "_code", "_note"])
+    return pd.DataFrame(sides, columns=SIDE_COLUMNS)
+
+
+def _transfer_hits(restated: pd.DataFrame, steps: pd.DataFrame, register: pd.DataFrame, walk: pd.DataFrame,
+                   rejected: bool) -> pd.DataFrame | None:
+    """``flag_transfers``' findings: per flagged row position (index) its ``_code`` and ``_note``; None
+    where nothing is flagged (then the rows stay exactly as they are, notes included)."""
+    if restated.empty:
+        return None
+    sides = transfer_sides(steps, register, walk, rejected)
+    if sides.empty:
+        return None
     # only rows of a Gemeinde on a side can be flagged: dates and the join for those rows alone (2 M rows
     # of the Breitbandatlas, a few thousand candidates); the same rows in the same order as for all rows
     candidates = np.flatnonzero(restated["ags"].isin(sides["ags"]).to_numpy())

@@ -11,7 +11,7 @@ from dagster import (AssetExecutionContext, AssetKey, AssetMaterialization, Asse
                      TableSchema, asset)
 
 from indicators.catalogue import load_catalogue
-from indicators.compute import carry_forward, compute_observed, index_periods, index_values
+from indicators.compute import carry_forward, compute_observed, index_periods, index_values, territory_transfers
 from indicators import town_type
 from indicators.index import latest_published_period
 from indicators.index import readiness_index as compute_index
@@ -81,6 +81,7 @@ def indicator_values(context: AssetExecutionContext, settings: ReadinessSettings
     with settings.work() as con:
         observed, periods = compute_observed(con, CATALOGUE, GENERATIONS, GENERATION_BREAKS)
         in_scope = set(con.execute("SELECT ags FROM municipalities").df()["ags"])
+        transfers = territory_transfers(con)  # a value carried across one is not scored (compute.across_transfers)
     # Towns out of scope are dropped before carrying forward, not after: a town's carried values come from its
     # own observed rows only, so the rows are the same, in the same order, and ~30,000 fewer are carried and
     # copied. The index periods were taken from all observed values above, as before.
@@ -88,7 +89,7 @@ def indicator_values(context: AssetExecutionContext, settings: ReadinessSettings
     # The working connection is closed while the ~1.1 M rows are built: DuckDB gives back what reading the
     # observations held (~150-250 MiB on the Germany files), and carry_forward only joins frames it registers.
     with duckdb.connect(config=duckdb_config()) as scratch:
-        values = carry_forward(scratch, observed, periods, CATALOGUE)
+        values = carry_forward(scratch, observed, periods, CATALOGUE, transfers)
     del observed
     with settings.work() as con:
         store(con, "indicator_values", "indicator_values", values)

@@ -128,6 +128,43 @@ def test_carry_forward_is_flagged_and_bounded():
     assert 2024 not in filled.index  # gigabit_coverage carries forward at most 2 years
 
 
+def test_a_value_carried_across_a_split_describes_the_old_territory_and_is_not_scored():
+    """Dingelstädt (16061118) received most of two Gemeinden dissolved on 1 January 2023 (registers 31.12.2021 ->
+    31.12.2023): its broadband share of mid-2021 still fills 2021 and 2022 as it was (the later register is after
+    2022), but carried into 2023 it describes its old area; it was carried untyped (digital pillar review, 5 December
+    2026). A minor transfer (a few inhabitants) keeps the value scored; a value already excluded keeps its reason."""
+    from indicators.compute import across_transfers
+
+    row = {"indicator_id": "gigabit_coverage", "period": 2021, "value": 1.17, "unit": "%", "source_id": "breitbandatlas",
+           "vintage": "2021-mitte", "reference_date": dt.date(2021, 6, 30), "imputed": False, "imputation": None,
+           "quality_note": "", "source_level": "gemeinde"}
+    observed = pd.DataFrame([{**row, "ags": "16061118"}, {**row, "ags": "B"},
+                             {**row, "ags": "C", "territorial_change": "implausible_step",
+                              "excluded_reason": "implausible_step"}])
+    transfers = pd.DataFrame([
+        ("16061118", pd.Timestamp(2021, 12, 31), pd.Timestamp(2023, 12, 31), "split",
+         "split: receives territory from 16064073 (...)"),
+        ("B", pd.Timestamp(2021, 12, 31), pd.Timestamp(2023, 12, 31), "minor_transfer", "minor_transfer: ..."),
+        ("C", pd.Timestamp(2021, 12, 31), pd.Timestamp(2023, 12, 31), "split", "split: ...")],
+        columns=["ags", "_start", "_end", "_code", "_note"])
+    plain = carry_forward(duckdb.connect(), observed, [2021, 2022, 2023], CATALOGUE)
+    typed = carry_forward(duckdb.connect(), observed, [2021, 2022, 2023], CATALOGUE, transfers)
+    assert plain["excluded_reason"].isna().sum() == 6  # without the transfers: every row of A and B scored
+    by = typed.set_index(["ags", "period"])
+    assert by.loc[[("16061118", 2021), ("16061118", 2022)], "excluded_reason"].isna().all()
+    assert by.loc[[("16061118", 2021), ("16061118", 2022)], "territorial_change"].isna().all()
+    assert by.loc[("16061118", 2023), "excluded_reason"] == "territorial_change"
+    assert by.loc[("16061118", 2023), "territorial_change"] == "split"
+    assert by.loc[("16061118", 2023), "quality_note"].startswith("not scored")
+    assert pd.isna(by.loc[("B", 2023), "excluded_reason"])  # minor: scored, typed
+    assert by.loc[("B", 2023), "territorial_change"] == "minor_transfer"
+    assert (by.loc[[("C", p) for p in (2021, 2022, 2023)], "excluded_reason"] == "implausible_step").all()
+    # after the change's period, a value observed on the new territory is carried untyped again
+    later = pd.DataFrame([{**row, "ags": "16061118", "period": 2024, "reference_date": dt.date(2024, 6, 30)}])
+    assert across_transfers(later.assign(territorial_change=None, excluded_reason=None, base_period=None),
+                            transfers)["excluded_reason"].isna().all()
+
+
 def test_index_periods_start_when_every_pillar_has_data():
     observed = pd.DataFrame({"indicator_id": ["gigabit_coverage", "out_commuter_share", "population_change_5y",
                                               "population_change_5y", "transit_stop_distance"],
