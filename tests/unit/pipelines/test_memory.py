@@ -125,22 +125,30 @@ def test_forked_processes_sharing_pages_count_once_in_the_pss_sum():
     code = ("import os, time; b = b'x' * (200 * 1024 * 1024)\n"
             "for _ in range(2):\n"
             "    if os.fork() == 0:\n"
-            "        time.sleep(30); os._exit(0)\n"
-            "time.sleep(30)")
+            "        time.sleep(600); os._exit(0)\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(600)")
     own = pss_kib(os.getpid()) / 1024
-    with RssSampler(interval=0.05) as sampler:
-        child = subprocess.Popen([sys.executable, "-c", code])
-        try:
+    # The sampler starts once the child has forked both (it says 'ready'), not before the child's exec: a child
+    # caught between its fork and its exec shows THIS process's memory (vfork shares the mm: RSS, PSS), which
+    # could put a pytest worker's few hundred MiB into the sums and break the upper bounds below on a loaded
+    # machine. The sleeps outlast any load: the processes are killed below.
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        with RssSampler(interval=0.05) as sampler:
             deadline = time.monotonic() + 60
-            while (len(descendants(os.getpid())) < 3 or sampler.peak_total() < 550) and time.monotonic() < deadline:
+            while (len(descendants(child.pid)) < 2 or sampler.peak_total() < 550) and time.monotonic() < deadline:
                 time.sleep(0.1)
             taken = len(sampler.pss_samples)
             while len(sampler.pss_samples) < taken + 2 and time.monotonic() < deadline:
                 time.sleep(0.05)  # two PSS samples (every 10th sample) with all three processes
-        finally:
-            for pid in descendants(os.getpid()):
+    finally:
+        for pid in [child.pid, *descendants(child.pid)]:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)
-            child.wait()
+        child.wait()
+        child.stdout.close()
     assert sampler.peak_total() > 550  # RSS: 3 x 200 MiB plus the interpreters
     assert 190 < sampler.peak_pss_total() - own < 350  # PSS: the 200 MiB once (and 3 interpreters)
     assert 190 < sampler.peak_pss_children() < 350
