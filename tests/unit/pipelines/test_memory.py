@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -43,23 +44,38 @@ def test_the_sampler_sees_a_rise_within_its_window():
 
 @linux_only
 def test_the_sampler_sees_a_grandchild_that_rusage_children_cannot():
-    # a child that starts a grandchild holding 150 MiB: RUSAGE_CHILDREN never sees the grandchild
+    # a child that starts a grandchild holding 150 MiB: RUSAGE_CHILDREN never sees the grandchild.
+    # The grandchild says when its block is in memory ('held' through the child's stdout), and the test waits
+    # for the sampler to record that grandchild's own peak. Why not wait for ``peak_children() > 140``: a child
+    # caught between its fork and its exec still shows THIS process's memory in /proc/<pid>/status (vfork
+    # shares the mm), and after test_the_sampler_sees_a_rise_within_its_window this process's VmHWM is over
+    # 200 MiB; on a loaded machine that window is long enough for a sample, the loop ended before the
+    # grandchild existed, and ``len(below) >= 2`` failed (assert 1 >= 2). The sleep outlasts any load: the
+    # processes are killed below.
     code = ("import subprocess, sys; subprocess.run([sys.executable, '-c', "
-            "'import time; b = bytearray(150 * 1024 * 1024); time.sleep(30)'])")
+            "'import time; b = bytearray(150 * 1024 * 1024); print(\"held\", flush=True); time.sleep(600)'])")
     with RssSampler(interval=0.05) as sampler:
-        child = subprocess.Popen([sys.executable, "-c", code])
+        child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
         try:
-            deadline = time.monotonic() + 60  # python starts slowly on a loaded machine
-            while sampler.peak_children() <= 140 and time.monotonic() < deadline:
-                time.sleep(0.1)
-            below = descendants(os.getpid())
+            assert child.stdout.readline().strip() == "held"  # blocks until the grandchild holds its 150 MiB
+            held = time.time()
+            grandchildren = descendants(child.pid)
+            assert len(grandchildren) == 1
+            grandchild = grandchildren[0]
+            deadline = time.monotonic() + 60  # new processes are looked for every 5th sample; slower when loaded
+            while sampler.peaks.get(grandchild, 0.0) <= 140 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            wait_for_sample_after(sampler, held)  # (the sample that saw it may still be appending)
         finally:
-            for pid in descendants(os.getpid()):
-                os.kill(pid, 9)
+            for pid in [child.pid, *descendants(child.pid)]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, 9)
             child.wait()
-    assert len(below) >= 2  # the child and its grandchild
-    assert sampler.peak_children() > 140
-    assert max(others for _, _, others in sampler.samples) > 140  # the sum over the processes below
+            child.stdout.close()
+    assert sampler.peaks.get(grandchild, 0.0) > 140  # the grandchild's own high-water mark, read from /proc
+    assert sampler.peak_children() >= sampler.peaks[grandchild]
+    # the sum over the processes below, in the samples taken while the grandchild held its block
+    assert max(others for t, _, others in sampler.samples if t > held) > 140
 
 
 @linux_only
@@ -109,22 +125,30 @@ def test_forked_processes_sharing_pages_count_once_in_the_pss_sum():
     code = ("import os, time; b = b'x' * (200 * 1024 * 1024)\n"
             "for _ in range(2):\n"
             "    if os.fork() == 0:\n"
-            "        time.sleep(30); os._exit(0)\n"
-            "time.sleep(30)")
+            "        time.sleep(600); os._exit(0)\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(600)")
     own = pss_kib(os.getpid()) / 1024
-    with RssSampler(interval=0.05) as sampler:
-        child = subprocess.Popen([sys.executable, "-c", code])
-        try:
+    # The sampler starts once the child has forked both (it says 'ready'), not before the child's exec: a child
+    # caught between its fork and its exec shows THIS process's memory (vfork shares the mm: RSS, PSS), which
+    # could put a pytest worker's few hundred MiB into the sums and break the upper bounds below on a loaded
+    # machine. The sleeps outlast any load: the processes are killed below.
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        with RssSampler(interval=0.05) as sampler:
             deadline = time.monotonic() + 60
-            while (len(descendants(os.getpid())) < 3 or sampler.peak_total() < 550) and time.monotonic() < deadline:
+            while (len(descendants(child.pid)) < 2 or sampler.peak_total() < 550) and time.monotonic() < deadline:
                 time.sleep(0.1)
             taken = len(sampler.pss_samples)
             while len(sampler.pss_samples) < taken + 2 and time.monotonic() < deadline:
                 time.sleep(0.05)  # two PSS samples (every 10th sample) with all three processes
-        finally:
-            for pid in descendants(os.getpid()):
+    finally:
+        for pid in [child.pid, *descendants(child.pid)]:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)
-            child.wait()
+        child.wait()
+        child.stdout.close()
     assert sampler.peak_total() > 550  # RSS: 3 x 200 MiB plus the interpreters
     assert 190 < sampler.peak_pss_total() - own < 350  # PSS: the 200 MiB once (and 3 interpreters)
     assert 190 < sampler.peak_pss_children() < 350
