@@ -127,6 +127,7 @@ class RawServer:
 
     def __init__(self, behaviours):
         self.behaviours = list(behaviours)
+        self.accepted = 0  # connections accepted
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen()
@@ -137,6 +138,7 @@ class RawServer:
     def _serve(self):
         for behaviour in self.behaviours:
             connection, _ = self.sock.accept()
+            self.accepted += 1
             connection.recv(65536)
             if behaviour == "reset":  # SO_LINGER 0: close() sends RST
                 connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -151,6 +153,10 @@ class RawServer:
                     connection.sendall(body[start:start + (piece[0] if piece else len(body))])
                     if piece:
                         time.sleep(0.001)  # each write its own read on the client
+            elif behaviour == "gzip_half_kept_open":  # no Connection: close, closed a moment later (a keep-alive)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n"
+                                   % (len(GZIPPED) // 2) + GZIPPED[:len(GZIPPED) // 2])
+                time.sleep(0.3)
             elif behaviour.startswith("gzip"):  # gzip whole, or half of it with a Content-Length or chunks that fit
                 body = GZIPPED if behaviour == "gzip" else GZIPPED[:len(GZIPPED) // 2]
                 if behaviour == "gzip_half_chunked":
@@ -281,6 +287,17 @@ def test_half_a_gzipped_body_is_retried_then_reported(client, tmp_path, behaviou
     with pytest.raises(SourceError, match="gave up after 3 attempts: truncated body: the gzip stream ends early"):
         client.fetch(server.url, tmp_path / "f")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_retry_after_a_broken_body_opens_a_new_connection(client, tmp_path):
+    """A half gzip body under a matching Content-Length, the connection kept open: the retry reused it, the server
+    closed it unread and the attempt reported a reset instead of the truncated body. Each attempt its own
+    connection: three attempts, three connections, three truncated bodies."""
+    server = RawServer(["gzip_half_kept_open"] * 3)
+    with pytest.raises(SourceError, match="gave up after 3 attempts: truncated body: the gzip stream ends early"):
+        client.fetch(server.url, tmp_path / "f")
+    server.thread.join(timeout=10)
+    assert server.accepted == 3
 
 
 def decoded(body: bytes, piece: int, size: int) -> bytes:
