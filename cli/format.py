@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import re
 
 from rich.markup import escape
@@ -61,6 +62,6 @@ def de_int(value) -> str:
     a count that is not whole is a caller's error, and "2" for 2.7 would print a wrong number without a signal."""
     if is_missing(value):
         return "–"
-    if float(value) != int(value):
+    if not (isinstance(value, numbers.Integral) or float(value).is_integer()):  # ints above 2**53 too
         raise ValueError(f"de_int: {value!r} is no whole count (use de_number for a fraction)")
     return de_number(int(value), 0)

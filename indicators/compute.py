@@ -541,9 +541,12 @@ def across_transfers(filled: pd.DataFrame, transfers: pd.DataFrame) -> pd.DataFr
     rows = rows[pd.isna(filled["excluded_reason"].to_numpy()[rows["_row"].to_numpy()])]  # already excluded: kept
     if rows.empty:
         return filled
-    hits = rows.sort_values(["_row", "_end"]).groupby("_row").last()  # the latest change a value is carried across
+    # per value the latest change it is carried across, a change that is not minor before any minor one: a split
+    # and a later minor transfer must not leave the value scored as minor (review of 5 December)
+    rows = rows.assign(_minor=rows["_code"].eq("minor_transfer"))
+    hits = rows.sort_values(["_row", "_minor", "_end"], ascending=[True, False, True]).groupby("_row").last()
     # a minor transfer types an untyped value only: a restatement's code (merger_weighted) says more about it
-    hits = hits[(hits["_code"] != "minor_transfer") | pd.isna(filled["territorial_change"].to_numpy()[hits.index])]
+    hits = hits[~hits["_minor"] | pd.isna(filled["territorial_change"].to_numpy()[hits.index])]
     if hits.empty:
         return filled
     at = hits.index.to_numpy()

@@ -165,6 +165,70 @@ def test_a_value_carried_across_a_split_describes_the_old_territory_and_is_not_s
                             transfers)["excluded_reason"].isna().all()
 
 
+def carried(ags: str, day: dt.date, period: int, change=None) -> dict:
+    """A carried gigabit value of ``ags`` observed on ``day``, filling ``period``, with a territorial code."""
+    return {"ags": ags, "indicator_id": "gigabit_coverage", "period": period, "value": 50.0, "unit": "%",
+            "source_id": "breitbandatlas", "vintage": "2021-mitte", "reference_date": day, "imputed": True,
+            "imputation": None, "quality_note": "", "source_level": "gemeinde", "territorial_change": change,
+            "excluded_reason": None, "base_period": None}
+
+
+def side(ags: str, start: int, end: int, code: str) -> tuple:
+    return (ags, pd.Timestamp(start, 12, 31), pd.Timestamp(end, 12, 31), code, f"{code}: ...")
+
+
+SIDES = ["ags", "_start", "_end", "_code", "_note"]
+
+
+@pytest.mark.parametrize("sides", [
+    [side("A", 2021, 2022, "split"), side("A", 2022, 2023, "minor_transfer")],  # a later minor transfer
+    [side("A", 2021, 2023, "split"), side("A", 2021, 2023, "minor_transfer")],  # both in one window, minor last
+    [side("A", 2021, 2023, "minor_transfer"), side("A", 2021, 2023, "split")]])
+def test_a_split_wins_over_a_minor_transfer_the_value_is_also_carried_across(sides):
+    """Review of 5 December: the latest change decided, and a minor one after (or listed after) a split left the
+    value scored; untyped or typed by a restatement, a value carried across a split is not scored."""
+    from indicators.compute import across_transfers
+
+    filled = pd.DataFrame([carried("A", dt.date(2021, 6, 30), 2023),
+                           carried("A", dt.date(2021, 6, 30), 2023, "merger_weighted")])
+    result = across_transfers(filled, pd.DataFrame(sides, columns=SIDES))
+    assert result["excluded_reason"].tolist() == ["territorial_change"] * 2
+    assert result["territorial_change"].tolist() == ["split"] * 2
+
+
+def test_the_change_counts_from_the_value_s_date_to_the_end_of_the_period_both_ends_as_the_registers_say():
+    from indicators.compute import across_transfers
+
+    transfers = pd.DataFrame([side("A", 2021, 2023, "split")], columns=SIDES)
+    filled = pd.DataFrame([carried("A", dt.date(2023, 12, 31), 2024),   # the later register's own date: after it
+                           carried("A", dt.date(2021, 6, 30), 2023),    # the register at the period's last day
+                           carried("A", dt.date(2021, 6, 30), 2022),    # the period ends before the register
+                           carried("B", dt.date(2021, 6, 30), 2023)])   # another town
+    assert across_transfers(filled, transfers)["excluded_reason"].tolist() == [None, "territorial_change", None, None]
+
+
+def test_territory_transfers_reads_the_crosswalk_s_tables_with_today_s_keys():
+    """The sides the indicator step passes to carry_forward, from the working database's tables: a split's
+    receiver under the key it has today (a recode after the split), a partial transfer of a few inhabitants minor."""
+    from indicators.compute import territory_transfers
+
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE municipality_register AS SELECT * FROM (VALUES
+        ('2021-12-31', DATE '2021-12-31'), ('2023-12-31', DATE '2023-12-31')) t(vintage, territorial_date)""")
+    con.execute("""CREATE TABLE territorial_keys AS SELECT * FROM (VALUES
+        ('2023-12-31', '16061118', '16061999'), ('2021-12-31', '16064073', '16064073')) t(vintage, ags, current_ags)""")
+    con.execute("""CREATE TABLE territorial_changes AS SELECT * FROM (VALUES
+        ('2021-12-31', '2023-12-31', '16064073', '16061118', 'split', 'Destatis', 'official', 1699.0, 54.1),
+        ('2021-12-31', '2023-12-31', '16064080', '16064081', 'partial_transfer', 'Destatis', 'official', 3.0, 0.1),
+        ('2021-12-31', '2023-12-31', '16064082', '16064083', 'merger', 'Destatis', 'official', NULL, NULL))
+        t(from_vintage, to_vintage, from_ags, to_ags, kind, evidence, plausibility, moved_population, moved_share)""")
+    sides = territory_transfers(con).set_index("ags")
+    assert sides.loc["16061999", "_code"] == "split" and sides.loc["16064073", "_code"] == "split"
+    assert sides.loc["16061999", "_end"] == pd.Timestamp(2023, 12, 31)
+    assert sides.loc["16064081", "_code"] == "minor_transfer"
+    assert "16064083" not in sides.index  # a merger is restated, not a transfer
+
+
 def test_index_periods_start_when_every_pillar_has_data():
     observed = pd.DataFrame({"indicator_id": ["gigabit_coverage", "out_commuter_share", "population_change_5y",
                                               "population_change_5y", "transit_stop_distance"],

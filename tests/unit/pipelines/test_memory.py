@@ -73,7 +73,7 @@ def test_the_sampler_sees_a_grandchild_that_rusage_children_cannot():
             child.wait()
             child.stdout.close()
     assert sampler.peaks.get(grandchild, 0.0) > 140  # the grandchild's own high-water mark, read from /proc
-    assert sampler.peak_children() >= sampler.peaks[grandchild]
+    assert sampler.peak_children() > 140  # what the step's memory line reports of the processes below
     # the sum over the processes below, in the samples taken while the grandchild held its block
     assert max(others for t, _, others in sampler.samples if t > held) > 140
 
