@@ -100,10 +100,15 @@ def indicator_values(context: AssetExecutionContext, settings: ReadinessSettings
     # observed values the index leaves out, by reason (every reason: territorial ones, context indicators, and the
     # publisher's own errors impossible_value, inconsistent_value and series_spike)
     not_scored = values.loc[~values["imputed"].astype(bool), "excluded_reason"].value_counts().sort_index()
+    # carried values left out under a split's or partial transfer's code: carried across a change of the town's
+    # territory (methodology section 2.1), or from a value observed during one
+    carried = values["imputed"].astype(bool) & values["territorial_change"].isin(["split", "partial_transfer"])
+    across = values.loc[carried & values["excluded_reason"].notna(), "indicator_id"].value_counts().sort_index()
     return MaterializeResult(metadata={
         "dagster/row_count": len(values), "index_periods": MetadataValue.json(periods),
         "by_indicator": MetadataValue.md(markdown_table(summary.reset_index())),
         "not_scored_by_reason": MetadataValue.json({str(k): int(v) for k, v in not_scored.items()}),
+        "carried_across_territorial_change": MetadataValue.json({str(k): int(v) for k, v in across.items()}),
     })
 
 
