@@ -69,21 +69,27 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
     values["territorial_change"] = values["territorial_change"].astype(object).where(
         values["territorial_change"].notna(), None)
     values["excluded_reason"] = per_distinct(values["territorial_change"], excluded_reason)
-    impossible = indicator.impossible(values["value"])
-    if impossible.any():  # a publisher error (e.g. INKAR: 110 % of commuters): kept as given, never scored
-        values.loc[impossible & values["excluded_reason"].isna().to_numpy(), "excluded_reason"] = "impossible_value"
-    if indicator.at_most_sum_of:  # a total its own breakdown contradicts: kept as given, never scored
-        inconsistent = indicator.exceeds(values["value"], _sum_of_parts(con, indicator, values))
-        values.loc[inconsistent & values["excluded_reason"].isna().to_numpy(), "excluded_reason"] = "inconsistent_value"
-    if indicator.method == "observed":  # a year of a series that leaps away and back: kept as given, never scored
-        spikes = series_spikes(values, indicator.params["measure"])
-        values.loc[spikes & values["excluded_reason"].isna().to_numpy(), "excluded_reason"] = "series_spike"
+    # the publisher's own errors, kept as given and never scored; the first reason found stays
+    # a value outside what the quantity can take (e.g. INKAR: 110 % of commuters)
+    _exclude(values, indicator.impossible(values["value"]), "impossible_value")
+    if indicator.at_most_sum_of:  # a total its own breakdown contradicts
+        parts = _sum_of_parts(con, indicator, values)
+        _exclude(values, indicator.exceeds(values["value"], parts), "inconsistent_value")
+    if indicator.method == "observed":  # a year of a series that leaps away and back
+        _exclude(values, series_spikes(values, indicator.params["measure"]), "series_spike")
     values["method_break"] = False
     values["quality_note"] = rendered_notes(values["territorial_change"], values["source_level"], values["base_period"],
                                             values["excluded_reason"])
     measure = indicator.params.get("measure")
     applying = tuple(b for b in breaks if b.source_id in indicator.sources and b.measure == measure)
     return flag_method_breaks(values[VALUE_COLUMNS], generations or {}, applying)
+
+
+def _exclude(values: pd.DataFrame, rows, reason: str) -> None:
+    """Set ``excluded_reason`` to ``reason`` in place where ``rows`` (a boolean mask) is true and no reason is set."""
+    rows = np.asarray(rows, dtype=bool) & values["excluded_reason"].isna().to_numpy()
+    if rows.any():
+        values.loc[rows, "excluded_reason"] = reason
 
 
 def series_spikes(values: pd.DataFrame, measure: str) -> np.ndarray:
@@ -93,8 +99,9 @@ def series_spikes(values: pd.DataFrame, measure: str) -> np.ndarray:
     Why: a publisher's series can hold a year that leaps away and back, which the release check cannot see (it
     compares releases, and INKAR's years are one release). INKAR 2022-12 gives Brandenburg Ämter and towns an
     out-commuter share for 1999 far below the years beside it (Zehdenick 86.66, 22.82, 87.58 % in 1998-2000): no
-    town's commuting does that (third data review, 5 December 2026; the counts: docs/methodology.md). The first and the last year of a series have
-    no two neighbours and are not tested (the newest year is the release check's)."""
+    town's commuting does that (third data review, 5 December 2026; the counts: docs/methodology.md). The first and
+    the last year of a series have no two neighbours and are not tested: the newest is compared with the release
+    before it by the release check, which a source's first release does not have."""
     from sources.contracts import yoy_points  # here, not at import: it parses sources.yaml's contracts (~25 ms) in
     # every process that imports this module, the report page processes and the CLI too
 

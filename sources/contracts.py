@@ -339,11 +339,17 @@ def load_contracts(path: Path = SOURCES_YAML) -> dict[str, dict[str, TableContra
             for source_id, entry in raw.items()}
 
 
+def observation_rule(source_id: str, measure: str, contracts: dict | None = None) -> Rule | None:
+    """The rule the source's ``observations`` contract declares for ``measure``; None for a measure or source
+    without one."""
+    contract = (contracts if contracts is not None else CONTRACTS).get(source_id, {}).get("observations")
+    return contract.rule_for(measure) if contract is not None else None
+
+
 def boundary_flows(source_id: str, measure: str, contracts: dict | None = None) -> bool:
     """Whether the source's observation ``measure`` counts commuting across (or within) a region's boundary
     (its rule's ``boundary_flows``; False for a measure or source without a contract)."""
-    contract = (contracts if contracts is not None else CONTRACTS).get(source_id, {}).get("observations")
-    rule = contract.rule_for(measure) if contract is not None else None
+    rule = observation_rule(source_id, measure, contracts)
     return bool(rule and rule.boundary_flows)
 
 
@@ -351,8 +357,7 @@ def yoy_points(source_id: str, measure: str, contracts: dict | None = None) -> f
     """The year-on-year bound in points declared for the source's observation ``measure`` (``yoy_points``), None
     where none is declared. The release check compares releases with it; the indicators also a year of one series
     with the years beside it (``indicators.compute.series_spikes``)."""
-    contract = (contracts if contracts is not None else CONTRACTS).get(source_id, {}).get("observations")
-    rule = contract.rule_for(measure) if contract is not None else None
+    rule = observation_rule(source_id, measure, contracts)
     return rule.yoy_points if rule is not None else None
 
 
