@@ -437,22 +437,29 @@ class PageEnvironment(jinja2.Environment):
         return super().getattr(obj, attribute)
 
 
+def page_environment() -> PageEnvironment:
+    """The pages' Jinja environment with their filters and globals (a macro of sections.html.j2 can be
+    rendered with it alone, without report data)."""
+    # auto_reload off: the templates do not change during a build, so no stat of each template per page
+    env = PageEnvironment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, auto_reload=False,
+                          undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(de=de_number, score=de_score, published=published_score, rank=de_rank, signed=de_signed,
+                       pillar=pillar_label, source=source_label, vintage=vintage_label, berlin=_berlin_cached,
+                       date=lambda d: "–" if d is None else d.strftime("%d.%m.%Y"), in_kreis=in_kreis,
+                       de_list=de_list)
+    env.globals["score_gap"] = score_gap  # a gap as the two scores beside it show it
+    env.globals["varied_choices_de"] = VARIED_CHOICES_DE  # what the rank band varies, from the catalogue
+    env.globals["peer_features_de"] = PEER_FEATURES_DE  # what a town needs for peers (indicators.peers)
+    return env
+
+
 class Renderer:
     """Templates and the data loaded once; renders each page to a string."""
 
     def __init__(self, data: ReportData):
         self.data = data
         self.geoms = TownGeometries(data.geometries)
-        # auto_reload off: the templates do not change during a build, so no stat of each template per page
-        self.env = PageEnvironment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, auto_reload=False,
-                                   undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-        self.env.filters.update(de=de_number, score=de_score, published=published_score, rank=de_rank, signed=de_signed,
-                                pillar=pillar_label, source=source_label, vintage=vintage_label, berlin=_berlin_cached,
-                                date=lambda d: "–" if d is None else d.strftime("%d.%m.%Y"), in_kreis=in_kreis,
-                                de_list=de_list)
-        self.env.globals["score_gap"] = score_gap  # a gap as the two scores beside it show it
-        self.env.globals["varied_choices_de"] = VARIED_CHOICES_DE  # what the rank band varies, from the catalogue
-        self.env.globals["peer_features_de"] = PEER_FEATURES_DE  # what a town needs for peers (indicators.peers)
+        self.env = page_environment()
         self.common = {"generated": berlin_time(build_time()),
                        "method_version": data.method_version, "latest_period": data.latest_period,
                        "releases": self._releases(), "pillar_ids": PILLARS}

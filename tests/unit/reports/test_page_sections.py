@@ -377,3 +377,25 @@ def test_a_band_shown_with_a_decimal_is_explained_as_percentiles():
     assert rank_band_fractional({"rank_p05": 439.94, "rank_p95": 801.0})  # shown as 439,9
     assert not rank_band_fractional({"rank_p05": 61.0, "rank_p95": 2.0499999999999545 + 246})  # shown as 248
     assert not rank_band_fractional({"rank_p05": None, "rank_p95": None})
+
+
+def test_a_value_listed_apart_that_was_never_scored_says_why():
+    """The sentence of values without one in the headline period printed an excluded value like any other
+    ('zuletzt 29,00 % pro Jahr' for Bismark (Altmark), a merger measured as growth; 26 reference-group pages,
+    demographic review of 5 December 2026); the page's table and the CSV said 'nicht bewertet', the sentence not."""
+    from reports.build import page_environment
+    from reports.context import indicator_rows
+
+    base = {"pillar": "demographic_dynamics", "label": "Bevölkerungsentwicklung", "unit": "% per year",
+            "source_id": "destatis_gemeindeverzeichnis", "vintage": "2013-12-31", "attribution": "", "period": 2018,
+            "reference_date": pd.Timestamp("2013-12-31"), "imputed": False, "base_period": 2009}
+    rows = indicator_rows([{**base, "indicator_id": "population_change_5y", "value": 29.0,
+                            "excluded_reason": "territorial_change", "territorial_change": "area_change"},
+                           {**base, "indicator_id": "population_change_10y", "value": 0.04, "excluded_reason": None,
+                            "territorial_change": None}])
+    macro = page_environment().get_template("sections.html.j2").module.elsewhere
+    sentence = str(macro(rows, 2021))
+    excluded, scored = sentence.split("(zuletzt ")[1:]
+    assert excluded.startswith("29,00 % pro Jahr, Jahr 2018, Stichtag 31.12.2013; nicht bewertet: ")
+    assert "nicht bewertet" not in scored and scored.startswith("0,04 % pro Jahr, Jahr 2018, Stichtag 31.12.2013)")
+    assert str(macro([], 2021)).strip() == ""
