@@ -616,3 +616,23 @@ def test_no_places_are_open_on_any_day_also_as_read_back_from_the_warehouse():
     empty = duckdb.connect().execute("SELECT 'local' AS osm_type, DATE '2023-01-01' AS opened, "
                                      "DATE '2023-12-31' AS closed LIMIT 0").df()
     assert local_inputs.active_on(empty, "2023-11-20").empty
+
+
+def test_the_same_name_and_street_in_a_far_town_is_another_place(delivery):
+    """A Mölln row 'Coworking am Bahnhof, Bahnhofstr. 1' was merged into an OSM space of that name at Bahnhofstraße 1
+    in München (OSM's address had no postcode or town): it took München's position and AGS, and Mölln's count lost
+    it (coworking review of 5 December 2026). Within the town's reach the same name and address still match."""
+    row = ["Coworking am Bahnhof", "Bahnhofstr. 1, 23879 Mölln", "01053090", "53,6280", "10,6895", "dauerhaft", "8",
+           "01.03.2023", ""]
+    tags = {"name": "Coworking am Bahnhof", "addr:street": "Bahnhofstraße", "addr:housenumber": "1"}
+    munich = pd.DataFrame([{**osm_space(9, "Coworking am Bahnhof", 48.1402, 11.5600, tags), "ags": "09162000"}])
+    decisions = []
+    merged = local_inputs.merge_spaces(munich, with_rows(delivery, row), decisions)
+    assert sorted(merged["ags"]) == ["01053090", "09162000"]  # two places, Mölln's in Mölln
+    assert [d["decision"] for d in decisions if d["name"] == row[0]] == []  # a new place, nothing merged
+    # 2 km away, at the edge of Mölln's outline (the OSM point in the neighbour's polygon): the same place
+    near = pd.DataFrame([{**osm_space(9, "Coworking am Bahnhof", 53.6460, 10.6895, tags), "ags": "01053100"}])
+    decisions = []
+    merged = local_inputs.merge_spaces(near, with_rows(delivery, row), decisions)
+    assert len(merged) == 1 and merged.loc[0, "sources"] == "osm_coworking; local_inputs"
+    assert [(d["decision"], d["rule"]) for d in decisions] == [("merged_into_osm", "same_name_and_address")]
