@@ -5,6 +5,8 @@ The spatial joins run on the Gemeinde polygons of the BKG VG release; distances 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -102,18 +104,41 @@ def placed_at_gemeinde(spaces: pd.DataFrame) -> pd.Series:
     return spaces["located_at_gemeinde"].map(lambda flag: not pd.isna(flag) and bool(flag)).astype(bool)
 
 
-def batches(osm_parsed: list, deliveries: dict[str, pd.DataFrame]) -> list[tuple[str, str, pd.DataFrame, pd.DataFrame]]:
-    """(date, source_id, OSM spaces, the towns' lists) to merge and count, one per date the picture changes.
+class Batch(NamedTuple):
+    """One coworking picture to merge and count: its date and source, the OSM spaces and the towns' lists, and the
+    towns it measures (``towns``: None for every Gemeinde, else these AGS only)."""
 
-    Each OSM query date: its spaces with every town's latest list up to then (source osm_coworking). Each delivery
-    after the latest OSM query: that query's spaces with the lists up to the delivery (source local_inputs): a list
-    delivered after it used to wait, unmerged, for a query whose answer changed (live mode lands a new OSM vintage
-    only then) while ``source_releases`` listed it. Without OSM: the lists up to each delivery, alone.
+    date: str
+    source_id: str
+    osm: pd.DataFrame
+    lists: pd.DataFrame
+    towns: frozenset | None
+
+
+def batches(osm_parsed: list, deliveries: dict[str, pd.DataFrame]) -> list[Batch]:
+    """The batches to merge and count, one per date the picture changes.
+
+    Each OSM query date: its spaces with every town's latest list up to then (source osm_coworking), measuring every
+    Gemeinde (OSM was queried for all of Germany, so a 0 is a real 0). Each delivery after the latest OSM query:
+    that query's spaces with the lists up to the delivery (source local_inputs), measuring only the towns that
+    delivered on that date: a list delivered after it used to wait, unmerged, for a query whose answer changed
+    (live mode lands a new OSM vintage only then) while ``source_releases`` listed it. Without OSM: the lists up to
+    each delivery, alone, again measuring the delivering towns.
+
+    Why only those: the batch's values are dated with the delivery and labelled as the towns' own data. Measuring
+    every Gemeinde re-dated the older OSM picture of all 10,951 to the day one town delivered (and a town's earlier
+    list to the day another town delivered), so a 2021 count was shown as 2023's, not carried forward, with a method
+    break and "Eigene Angaben der Stadt" for towns that gave none (coworking review of 5 December 2026).
     """
     no_osm = pd.DataFrame(columns=SPACE_COLUMNS)
     osm = sorted(((vintage, tables["coworking_spaces"]) for vintage, tables in osm_parsed), key=lambda pair: pair[0])
-    result = [(vintage, "osm_coworking", spaces, lists_as_of(deliveries, vintage)) for vintage, spaces in osm]
+    result = [Batch(vintage, "osm_coworking", spaces, lists_as_of(deliveries, vintage), None) for vintage, spaces in osm]
     latest_query, latest_spaces = osm[-1] if osm else ("", no_osm)
-    result += [(day, "local_inputs", latest_spaces, lists_as_of(deliveries, day))
+    result += [Batch(day, "local_inputs", latest_spaces, lists_as_of(deliveries, day), _delivering(deliveries[day]))
                for day in sorted(deliveries) if day > latest_query]
     return result
+
+
+def _delivering(rows: pd.DataFrame) -> frozenset:
+    """The towns whose lists a delivery holds."""
+    return frozenset(rows["supplying_ags"]) if len(rows) else frozenset()

@@ -268,7 +268,7 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
         deliveries = {v: local_inputs.place_spaces(t["local_spaces"], gemeinden) for v, t in local_parsed}
         spaces, observations = [], []
         reach_km = gap_parameters()["reach_km"]  # the catalogue's radius, which the coworking indicator counts within
-        for vintage, source_id, osm, local in coworking.batches(parsed, deliveries):  # oldest vintage first
+        for vintage, source_id, osm, local, towns in coworking.batches(parsed, deliveries):  # oldest vintage first
             located = coworking.assign_to_gemeinden(osm, gemeinden) if len(osm) else osm.assign(ags=None)
             decisions: list = []
             merged = local_inputs.merge_spaces(located, local, decisions).assign(vintage=vintage)
@@ -276,8 +276,8 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
             # again and would repeat them
             latest_vintage, latest_decisions = vintage, decisions
             covered = set(local["supplying_ags"]) if len(local) else set()
-            # without OSM only the supplying towns are measured: elsewhere a zero would not be a real zero
-            measured = gemeinden if len(osm) or source_id == "osm_coworking" else gemeinden[gemeinden["ags"].isin(covered)]
+            # an OSM query measures every Gemeinde, a later delivery only the towns that delivered (coworking.batches)
+            measured = gemeinden if towns is None else gemeinden[gemeinden["ags"].isin(towns)]
             day = label_vintage(vintage)  # a corrected delivery's label '2023-11-20-rev2' is no date
             values = coworking.coworking_indicators(local_inputs.active_on(merged, day), measured, day, reach_km)
             values["note"] = local_inputs.coverage_notes(values, covered, local, with_osm=len(osm) > 0)

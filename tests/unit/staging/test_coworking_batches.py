@@ -38,9 +38,8 @@ def test_each_town_keeps_its_latest_list_whoever_delivered_since():
 def test_a_list_delivered_after_the_latest_osm_query_is_counted_with_that_query():
     """Mölln's June list waited, unmerged, for an OSM answer that changed, while source_releases listed it."""
     batches = coworking.batches([osm("2024-05-14", "Coworking Hafen")], DELIVERIES)
-    assert [(day, source) for day, source, _, _ in batches] == [("2024-05-14", "osm_coworking"),
-                                                                ("2024-06-01", "local_inputs")]
-    (_, _, may_osm, may_lists), (_, _, june_osm, june_lists) = batches
+    assert [(b.date, b.source_id) for b in batches] == [("2024-05-14", "osm_coworking"), ("2024-06-01", "local_inputs")]
+    (_, _, may_osm, may_lists, _), (_, _, june_osm, june_lists, _) = batches
     assert names(may_osm) == names(june_osm) == {"Coworking Hafen"}
     assert names(may_lists) == {"Rathaus temporär", "Bahnhof"}
     assert names(june_lists) == {"Rathaus dauerhaft", "Bücherei", "Bahnhof"}
@@ -48,7 +47,19 @@ def test_a_list_delivered_after_the_latest_osm_query_is_counted_with_that_query(
 
 def test_without_osm_each_delivery_counts_every_list_up_to_it():
     batches = coworking.batches([], DELIVERIES)
-    assert [(day, source) for day, source, _, _ in batches] == [
+    assert [(b.date, b.source_id) for b in batches] == [
         ("2024-03-01", "local_inputs"), ("2024-04-01", "local_inputs"), ("2024-06-01", "local_inputs")]
-    assert all(spaces.empty for _, _, spaces, _ in batches)
-    assert names(batches[1][3]) == {"Rathaus temporär", "Bahnhof"}
+    assert all(b.osm.empty for b in batches)
+    assert names(batches[1].lists) == {"Rathaus temporär", "Bahnhof"}
+
+
+def test_a_delivery_measures_only_the_towns_that_delivered():
+    """Wittenberge's list delivered after the latest OSM query re-counted every Gemeinde under the towns' own source,
+    dated with Wittenberge's delivery: 10,951 values of 2023 from a 2021 query, shown as current and as "Eigene
+    Angaben der Stadt" (coworking review of 5 December 2026). An OSM query still measures every Gemeinde."""
+    with_osm = coworking.batches([osm("2024-03-15", "Coworking Hafen")], DELIVERIES)
+    assert [(b.date, b.towns) for b in with_osm] == [("2024-03-15", None), ("2024-04-01", frozenset({WITTENBERGE})),
+                                                     ("2024-06-01", frozenset({MOELLN}))]
+    assert names(with_osm[1].lists) == {"Rathaus temporär", "Bahnhof"}  # Mölln's March list is merged, not re-dated
+    without = coworking.batches([], DELIVERIES)
+    assert [b.towns for b in without] == [frozenset({MOELLN}), frozenset({WITTENBERGE}), frozenset({MOELLN})]
