@@ -1653,7 +1653,8 @@ def moved_share(steps: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
 # --- mergers found by boundary polygons (BKG VG geometries) ----------------------------------------
 
 POLYGON_AREA_TOLERANCE = 0.01  # the Gemeinden whose centres lie inside add up to the polygon Gemeinde's register area within 1 %
-REMEASURED_TOLERANCE = 0.02  # ... or within 2 % where the registers re-measured the land around (``_remeasured``)
+REMEASURED_TOLERANCE = 0.02  # ... or within 2 % where the registers re-measured the land around (``_remeasured``):
+# 98 % of Mecklenburg-Vorpommern's Gemeinden without a step kept their area within 2 % from 2013 to 2021
 POLYGON_EVIDENCE = "geography: polygon"  # evidence prefix; 'geography' keeps the set apart in check_plausibility
 
 
@@ -1757,14 +1758,16 @@ def _remeasured(target: str, total: float, area_after: float, old_area: dict, ne
     The tolerance guards against land that moved with the merger but is not in the set: a piece of a surviving
     neighbour (a partial transfer), or of a vanished Gemeinde whose centre lies elsewhere (a split), or land the
     merger gave away. Such land leaves a trace in the registers: the neighbour that gave it shrinks, the one that
-    took it grows. Re-measurement leaves the opposite trace: the registers of 2013 and 2021 measure Mecklenburg-
-    Vorpommern anew (a third of its Gemeinden present in both changed their area by more than 0.5 %, one in
-    eight by more than 1 %, with no territorial change), and the land around moves the same way. So the set
+    took it grows. Re-measurement leaves another trace: the land around moves the same way. The registers of 2013
+    and 2021 measure Mecklenburg-Vorpommern anew: of its 690 Gemeinden in both that took part in no step, 30 %
+    changed their area by more than 0.5 % (28 % grew), 9 % by more than 1 %, 2 % by more than 2 % (Germany: 6.5,
+    1.9 and 0.6 % of 10,618); Kreis Mecklenburgische Seenplatte's total grew by 0.47 %. So the set
     counts where every Gemeinde bordering the successor's polygon kept its key, took part in no step of the
     transition and moved against the miss by at most MERGER_TOLERANCE of its area (none gave or took the land),
     and at least one of them moved with the miss by as much, relatively, and by at most REMEASURED_TOLERANCE
     (the registers re-measured the land around by that much). Südmüritz (2019, Ludorf + Vipperow: 68.61 km²
-    for 69.52, 1.31 %): its eight bordering Gemeinden grew by 0.07 % to 1.69 % (Röbel/Müritz), none shrank.
+    for 69.52, 1.31 %): its eight bordering Gemeinden grew by 0.07 % to 1.69 % (Röbel/Müritz), none shrank; Mirow
+    (Roggentin, 2014: 156.41 km² for 158.28, 1.18 %) alike, its nine neighbours -0.02 % to +1.68 %.
     Rötha (Espenhain: 46.04 km² for 45.41) stays unexplained: its neighbour Böhlen grew by 3.02 %."""
     miss = (area_after - total) / area_after
     if bordering is None or not POLYGON_AREA_TOLERANCE < abs(miss) <= REMEASURED_TOLERANCE:
@@ -1823,7 +1826,8 @@ def _geometry_date(vintage) -> pd.Timestamp:
 
 
 def _polygon_sets(inside: dict[str, list], old: pd.DataFrame, new: pd.DataFrame, explained: set, taken: set,
-                  inferred: dict, before, after, geo_vintage, bordering=None, stepped: set = frozenset()) -> list[tuple]:
+                  inferred: dict, before, after, geo_vintage, bordering=None,
+                  stepped: set = frozenset()) -> list[tuple]:
     """Merger rows for the polygons whose inside Gemeinden pass the conditions of ``polygon_mergers``
     (none where a usable inferred step already gives the same set). ``bordering``: key -> the keys of the
     polygons touching its polygon, where all polygons are known (else None: no allowance for re-measurement);
