@@ -22,7 +22,8 @@ the coworking supply), else missing:
   ``coworking_reference_date`` name it. NULL where no coworking data cover the town.
 
 ``long_distance_out_commuters`` is the larger of the two where both exist (the flows are a lower
-bound; the estimate applies an older share to the current base), else the one that exists;
+bound; the estimate applies an older share to the current base), else the one that exists, but never a
+flows-only 0 (no far destination among the ten is no evidence that nobody commutes far: unknown);
 ``basis`` says which, as a code (``pendleratlas_flows`` or ``inkar_estimate``; the pages word it).
 ``desk_demand`` applies the catalogue's parameters (each with its source in catalogue.yaml):
 out-commuters x remote-capable share x remote days per week / workdays per week x share of remote days spent
@@ -150,9 +151,11 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
                p.employed AS employed_at_residence, f.far AS long_distance_out_commuters_flows,
                f.flows_year AS long_distance_flows_year,
                round(p.share / 100 * p.employed) AS long_distance_out_commuters_estimate,
+               -- the flows alone are a lower bound: 0 far among the ten main destinations says nothing of the
+               -- rest (about a quarter of the out-commuters), so without an estimate it is unknown, not 0 desks
                CASE WHEN f.far IS NULL OR round(p.share / 100 * p.employed) >= f.far
-                    THEN round(p.share / 100 * p.employed) ELSE f.far END AS long_distance_out_commuters,
-               CASE WHEN f.far IS NOT NULL AND (p.share IS NULL OR p.employed IS NULL OR f.far > round(p.share / 100 * p.employed))
+                    THEN round(p.share / 100 * p.employed) ELSE nullif(f.far, 0) END AS long_distance_out_commuters,
+               CASE WHEN f.far > 0 AND (p.share IS NULL OR p.employed IS NULL OR f.far > round(p.share / 100 * p.employed))
                     THEN 'pendleratlas_flows'
                     WHEN p.share IS NOT NULL AND p.employed IS NOT NULL
                     THEN 'inkar_estimate'

@@ -170,3 +170,20 @@ def test_a_reach_the_coworking_indicator_does_not_count_is_refused(tmp_path):
     with pytest.raises(ValueError, match="reach_km 15 km needs the coworking indicator's measure "
                                          "coworking_spaces_within_15km, it reads coworking_spaces_within_10km"):
         gap_parameters(changed)
+
+
+def test_no_far_destination_among_the_ten_without_an_estimate_is_unknown_not_zero(con):
+    """The flows are a lower bound (the ten main destinations hold about three quarters of the out-commuters): with
+    the INKAR share too old for an estimate and no destination of 50 km or more among the ten, the gap published 0 far
+    out-commuters and a desk demand of 0.0 (Mölln 2024 in a coworking review's build, where 2023 had 61.7 desks)."""
+    con.execute("DELETE FROM commuter_flows_gemeinde WHERE ags = 'B'")
+    con.execute("INSERT INTO commuter_flows_gemeinde VALUES ('B', 'out', 1, 'Z', 300, 20.0, DATE '2023-06-30')")
+    con.execute("DELETE FROM observations WHERE ags = 'B' AND measure = 'commuters_50km_share'")  # no estimate
+    b23 = compute_gap(con, PARAMETERS).set_index(["ags", "period"]).loc[("B", 2023)]
+    assert b23["long_distance_out_commuters_flows"] == 0  # what the flows say, shown as such
+    assert b23[["long_distance_out_commuters", "basis", "desk_demand"]].isna().all()
+    # with an estimate the same 0 flows leave the estimate (10 % x 1000)
+    con.execute("INSERT INTO observations (ags, level, source_id, measure, reference_date, value, vintage) "
+                "VALUES ('B', 'gemeinde', 'inkar', 'commuters_50km_share', DATE '2019-06-30', 10.0, '2019')")
+    b23 = compute_gap(con, PARAMETERS).set_index(["ags", "period"]).loc[("B", 2023)]
+    assert (b23["long_distance_out_commuters"], b23["basis"]) == (100, "inkar_estimate")
