@@ -507,6 +507,13 @@ def carry_forward(con: duckdb.DuckDBPyConnection, observed: pd.DataFrame, period
     filled["imputation"] = from_period.map({year: flags.label("carried_forward", "en").format(year)
                                             for year in from_period.unique()}
                                            ).to_numpy(dtype=object)
+    # the break is between the value and the one before it, not the periods it fills: their note loses it too
+    broke = filled["method_break"].to_numpy(dtype=bool)
+    if broke.any():
+        notes = filled["quality_note"].to_numpy(dtype=object).copy()
+        notes[broke] = rendered_notes(filled["territorial_change"][broke], filled["source_level"][broke],
+                                      filled["base_period"][broke], filled["excluded_reason"][broke])
+        filled["quality_note"] = notes
     filled["method_break"] = False
     if transfers is not None and not filled.empty:
         filled = across_transfers(filled, transfers)

@@ -128,6 +128,21 @@ def test_carry_forward_is_flagged_and_bounded():
     assert 2024 not in filled.index  # gigabit_coverage carries forward at most 2 years
 
 
+def test_a_carried_value_does_not_repeat_the_method_break_of_its_year():
+    """The break lies between a value and the one before it: the periods a value fills have method_break false and
+    their note said 'method break: ...' all the same (a coworking review's build, town_profile 2024)."""
+    from indicators.flags import render_method_break
+
+    note = render_method_break("osm_coworking", "local_inputs")
+    observed = pd.DataFrame([{"ags": "A", "indicator_id": "gigabit_coverage", "period": 2021, "value": 40.0,
+                              "unit": "%", "source_id": "breitbandatlas", "vintage": "2021-mitte",
+                              "reference_date": dt.date(2021, 6, 30), "imputed": False, "imputation": None,
+                              "quality_note": note, "method_break": True, "source_level": "gemeinde"}])
+    filled = carry_forward(duckdb.connect(), observed, [2021, 2022], CATALOGUE).set_index("period")
+    assert filled.loc[2021, "method_break"] and filled.loc[2021, "quality_note"] == note  # the break's own year
+    assert not filled.loc[2022, "method_break"] and "method break" not in (filled.loc[2022, "quality_note"] or "")
+
+
 def test_a_value_carried_across_a_split_describes_the_old_territory_and_is_not_scored():
     """Dingelstädt (16061118) received most of two Gemeinden dissolved on 1 January 2023 (registers 31.12.2021 ->
     31.12.2023): its broadband share of mid-2021 still fills 2021 and 2022 as it was (the later register is after
