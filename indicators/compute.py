@@ -69,6 +69,9 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
     values["territorial_change"] = values["territorial_change"].astype(object).where(
         values["territorial_change"].notna(), None)
     values["excluded_reason"] = per_distinct(values["territorial_change"], excluded_reason)
+    # a share of (an average over) the households, residents or employees of an area nobody lives in describes nobody
+    if indicator.inhabitants is not None:
+        _exclude(values, uninhabited(con, values, *indicator.inhabitants), "no_inhabitants")
     # the publisher's own errors, kept as given and never scored; the first reason found stays
     # a value outside what the quantity can take (e.g. INKAR: 110 % of commuters)
     _exclude(values, indicator.impossible(values["value"]), "impossible_value")
@@ -90,6 +93,55 @@ def _exclude(values: pd.DataFrame, rows, reason: str) -> None:
     rows = np.asarray(rows, dtype=bool) & values["excluded_reason"].isna().to_numpy()
     if rows.any():
         values.loc[rows, "excluded_reason"] = reason
+
+
+# Per (ags, reference_date) of the values: the population of the area at the register on or before the date and at the
+# register on or after it (the sources' population on today's territory, the largest of a date's releases)
+REGISTER_POPULATIONS = """
+    WITH population AS (
+        SELECT ags, reference_date, max(value) AS population
+        FROM observations
+        WHERE list_contains($sources, source_id) AND measure = $measure AND level = 'gemeinde' AND value IS NOT NULL
+          AND ags IN (SELECT ags FROM value_dates)
+        GROUP BY ags, reference_date
+    )
+    SELECT k.ags, k.reference_date, before.population AS before, after.population AS after
+    FROM value_dates k
+    ASOF LEFT JOIN population before ON before.ags = k.ags AND before.reference_date <= k.reference_date
+    ASOF LEFT JOIN population after ON after.ags = k.ags AND after.reference_date >= k.reference_date
+"""
+
+
+def uninhabited(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, measure: str,
+                sources: tuple[str, ...]) -> np.ndarray:
+    """True where a value's area had no inhabitants at its date: the population ``measure`` of ``sources`` (the
+    register's, restated onto today's territory) is 0 at the latest register on or before the value's reference
+    date and at the earliest on or after it (where one of the two does not exist, the other alone decides). An
+    area without any register population is not called uninhabited (unknown is not 0).
+
+    Why: a share of households, residents or employees (or a distance weighted by residents) of an area without
+    them describes nobody. The Breitbandatlas gives shares of households for 114 gemeindefreie Gebiete that the
+    Gemeindeverzeichnis lists with 0 inhabitants (Sachsenwald 74.56 % with 100 Mbit/s at the end of 2019); they
+    stood in readiness_index's digital pillar of 2018-2021 (digital pillar review, 5 December 2026). Both registers
+    around the date must say 0: registers are years apart (2013, 2021), and an area the 2013 register does not list
+    has only the later one."""
+    mask = np.zeros(len(values), dtype=bool)
+    if values.empty:
+        return mask
+    keys = values[["ags", "reference_date"]].drop_duplicates()
+    keys = keys.assign(reference_date=pd.to_datetime(keys["reference_date"]).dt.date)
+    con.register("value_dates", keys)
+    try:
+        found = con.execute(REGISTER_POPULATIONS, {"measure": measure, "sources": list(sources)}).df()
+    finally:
+        con.unregister("value_dates")
+    empty = found[(found["before"].notna() | found["after"].notna())
+                  & found["before"].fillna(0).eq(0) & found["after"].fillna(0).eq(0)]
+    if empty.empty:
+        return mask
+    nobody = pd.MultiIndex.from_arrays([empty["ags"].to_numpy(), pd.to_datetime(empty["reference_date"])])
+    rows = pd.MultiIndex.from_arrays([values["ags"].to_numpy(), pd.to_datetime(values["reference_date"])])
+    return np.asarray(rows.isin(nobody), dtype=bool)
 
 
 def series_spikes(values: pd.DataFrame, measure: str) -> np.ndarray:
