@@ -49,6 +49,10 @@ class Indicator:
     # levels whose publisher figure of the same measure is shown beside the town's as a comparison; none where the
     # upper level's figure means something else (a Kreis's out-commuters leave the Kreis, a town's the Gemeinde)
     reference_levels: tuple[str, ...] = REFERENCE_LEVELS
+    # the population an indicator of a per-inhabitant unit (catalogue units ``per_inhabitant``) is tested against:
+    # (measure, source ids); a value of an area without inhabitants at its date describes nobody and is not scored
+    # (indicators/compute.py uninhabited); None for any other unit
+    inhabitants: tuple[str, tuple[str, ...]] | None = None
 
     def impossible(self, values) -> np.ndarray:
         """True where a value lies outside ``possible_range`` by more than the rounding tolerance: a publisher
@@ -89,6 +93,9 @@ class Catalogue:
     uncertainty: dict = field(default_factory=lambda: {"draws": 1000, "seed": 20261124})
     units: dict[str, str] = field(default_factory=dict)  # English unit -> German wording
     unit_decimals: dict[str, int] = field(default_factory=dict)  # English unit -> decimals shown on a page
+    # English unit -> decimals its values are published with (the publisher's, or the computation's for a derived
+    # value): the downloads round to these (a restated value, a population-weighted mix, has full float precision)
+    value_decimals: dict[str, int] = field(default_factory=dict)
     score_decimals: int = 1  # the overall score's published precision, which ranks compare
 
     def read_measures(self) -> dict[str, list[str]]:
@@ -124,8 +131,14 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
     raw = read_yaml(path)
     for unit, spec in (raw.get("units") or {}).items():
         decimals = spec.get("decimals") if isinstance(spec, dict) else None
-        if not str((spec or {}).get("de") or "").strip() or type(decimals) is not int or decimals < 0:
-            raise ValueError(f"catalogue units: {unit!r} needs de (its German wording) and decimals (a whole number)")
+        published = spec.get("value_decimals") if isinstance(spec, dict) else None
+        if not str((spec or {}).get("de") or "").strip() or any(type(d) is not int or d < 0
+                                                               for d in (decimals, published)):
+            raise ValueError(f"catalogue units: {unit!r} needs de (its German wording), decimals and value_decimals "
+                             "(whole numbers)")
+        if not isinstance(spec.get("per_inhabitant", False), bool):
+            raise ValueError(f"catalogue units: {unit!r} per_inhabitant must be true or false")
+    inhabitants = _inhabitants(raw)
     score_decimals = raw.get("score_decimals", 1)
     if type(score_decimals) is not int or score_decimals < 0:
         raise ValueError(f"catalogue score_decimals: {score_decimals!r} must be a whole number >= 0")
@@ -147,6 +160,7 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
             reference_levels=levels,
             at_most_sum_of=_parts_by_source(entry.get("at_most_sum_of"), indicator_id),
             zero_de=str(entry.get("zero_de") or ""),
+            inhabitants=inhabitants if (raw.get("units") or {}).get(entry["unit"], {}).get("per_inhabitant") else None,
             **fields,
         )
         _validate(indicator, raw["pillars"], raw.get("units") or {})
@@ -161,8 +175,22 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
         uncertainty=raw.get("uncertainty", {"draws": 1000, "seed": 20261124}),
         units={str(k): str(v["de"]) for k, v in (raw.get("units") or {}).items()},
         unit_decimals={str(k): int(v["decimals"]) for k, v in (raw.get("units") or {}).items()},
+        value_decimals={str(k): int(v["value_decimals"]) for k, v in (raw.get("units") or {}).items()},
         score_decimals=score_decimals,
     )
+
+
+def _inhabitants(raw: dict) -> tuple[str, tuple[str, ...]] | None:
+    """The catalogue's ``inhabitants`` (measure and sources of the population on the current territory) as
+    (measure, source ids); ValueError when a unit is per_inhabitant and it is missing or malformed."""
+    given = raw.get("inhabitants")
+    needed = any(isinstance(spec, dict) and spec.get("per_inhabitant") for spec in (raw.get("units") or {}).values())
+    if given is None and not needed:
+        return None
+    if not isinstance(given, dict) or not isinstance(given.get("measure"), str) or not given.get("source"):
+        raise ValueError(f"catalogue inhabitants: {given!r} must name a measure and its source (ids) for the "
+                         "per_inhabitant units")
+    return given["measure"], tuple(source_ids(given["source"]))
 
 
 def _parts_by_source(given, indicator_id: str) -> tuple[tuple[str, tuple[str, ...]], ...]:

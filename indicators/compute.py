@@ -69,6 +69,9 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
     values["territorial_change"] = values["territorial_change"].astype(object).where(
         values["territorial_change"].notna(), None)
     values["excluded_reason"] = per_distinct(values["territorial_change"], excluded_reason)
+    # a share of (an average over) the households, residents or employees of an area nobody lives in describes nobody
+    if indicator.inhabitants is not None:
+        _exclude(values, uninhabited(con, values, *indicator.inhabitants, cache), "no_inhabitants")
     # the publisher's own errors, kept as given and never scored; the first reason found stays
     # a value outside what the quantity can take (e.g. INKAR: 110 % of commuters)
     _exclude(values, indicator.impossible(values["value"]), "impossible_value")
@@ -90,6 +93,68 @@ def _exclude(values: pd.DataFrame, rows, reason: str) -> None:
     rows = np.asarray(rows, dtype=bool) & values["excluded_reason"].isna().to_numpy()
     if rows.any():
         values.loc[rows, "excluded_reason"] = reason
+
+
+# The register populations of the areas that had no inhabitants at some register (a few hundred Germany-wide): the
+# sources' population on today's territory per date, the largest of a date's releases
+EMPTY_AREA_POPULATIONS = """
+    WITH population AS (
+        SELECT ags, reference_date, value
+        FROM observations
+        WHERE list_contains($sources, source_id) AND measure = $measure AND level = 'gemeinde' AND value IS NOT NULL
+    )
+    SELECT ags, reference_date, max(value) AS population
+    FROM population
+    WHERE ags IN (SELECT ags FROM population WHERE value = 0)
+    GROUP BY ags, reference_date
+"""
+# Per (ags, reference_date) of the values of such areas: the population at the register on or before the date and
+# at the register on or after it
+AROUND_THE_DATE = """
+    SELECT k.ags, k.reference_date, before.population AS before, after.population AS after
+    FROM value_dates k
+    ASOF LEFT JOIN empty_area_populations before ON before.ags = k.ags AND before.reference_date <= k.reference_date
+    ASOF LEFT JOIN empty_area_populations after ON after.ags = k.ags AND after.reference_date >= k.reference_date
+"""
+
+
+def uninhabited(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, measure: str, sources: tuple[str, ...],
+                cache: dict | None = None) -> np.ndarray:
+    """True where a value's area had no inhabitants at its date: the population ``measure`` of ``sources`` (the
+    register's, restated onto today's territory) is 0 at the latest register on or before the value's reference
+    date and at the earliest on or after it (where one of the two does not exist, the other alone decides). An
+    area without any register population is not called uninhabited (unknown is not 0). ``cache`` (one run's)
+    keeps the populations of the areas with a 0 for the indicators sharing them.
+
+    Why: a share of households, residents or employees (or a distance weighted by residents) of an area without
+    them describes nobody. The Breitbandatlas gives shares of households for 114 gemeindefreie Gebiete that the
+    Gemeindeverzeichnis lists with 0 inhabitants (Sachsenwald 74.56 % with 100 Mbit/s at the end of 2019); they
+    stood in readiness_index's digital pillar of 2018-2021 (digital pillar review, 5 December 2026). Both registers
+    around the date must say 0: registers are years apart (2013, 2021), and an area the 2013 register does not list
+    has only the later one."""
+    cache = {} if cache is None else cache
+    key = ("empty_area_populations", measure, tuple(sources))
+    if key not in cache:
+        cache[key] = con.execute(EMPTY_AREA_POPULATIONS, {"measure": measure, "sources": list(sources)}).df()
+    populations = cache[key]
+    mask = np.zeros(len(values), dtype=bool)
+    candidates = np.flatnonzero(values["ags"].isin(set(populations["ags"])).to_numpy()) if len(populations) else []
+    if not len(candidates):  # the usual town: never without inhabitants, nothing more to look up
+        return mask
+    rows = values.iloc[candidates]
+    keys = pd.DataFrame({"ags": rows["ags"].to_numpy(), "reference_date": pd.to_datetime(rows["reference_date"])
+                         .dt.date.to_numpy()}).drop_duplicates()
+    con.register("value_dates", keys)
+    con.register("empty_area_populations", populations)
+    try:
+        found = con.execute(AROUND_THE_DATE).df()
+    finally:
+        con.unregister("value_dates")
+        con.unregister("empty_area_populations")
+    empty = found[found["before"].fillna(0).eq(0) & found["after"].fillna(0).eq(0)]  # one of them is there: a 0
+    nobody = set(zip(empty["ags"], pd.to_datetime(empty["reference_date"])))
+    mask[candidates] = [(a, d) in nobody for a, d in zip(rows["ags"], pd.to_datetime(rows["reference_date"]))]
+    return mask
 
 
 def series_spikes(values: pd.DataFrame, measure: str) -> np.ndarray:

@@ -253,6 +253,22 @@ def shown_number(value, digits: int = 1) -> float:
     return round(number, digits)
 
 
+# the decimals each indicator's values are published with (catalogue units value_decimals)
+VALUE_DECIMALS = {i.indicator_id: CATALOGUE.value_decimals[i.unit] for i in CATALOGUE.indicators.values()}
+
+
+def published_value(indicator_id: str, value) -> float | None:
+    """An indicator value for the downloads, at the decimals its unit is published with (catalogue units
+    ``value_decimals``; a half away from zero, as ``shown_number``): a value restated onto today's territory (the
+    predecessors' values weighted by population) is stored at full float precision, which the CSV wrote as
+    "83,6367521547" (Süderbrarup, review of 5 December); a published value has no more decimals and stays as it is.
+    None when missing; a figure of no catalogue indicator (the drivers' composition row) unchanged."""
+    if is_missing(value):
+        return None
+    digits = VALUE_DECIMALS.get(indicator_id)
+    return value if digits is None else shown_number(value, digits)
+
+
 _DE_SEPARATORS = str.maketrans({",": ".", ".": ","})  # swap both at once (one call per number, not three)
 
 

@@ -1,16 +1,18 @@
 """The tables of the report pages as row dicts with German headers, for the downloads (reports/downloads.py).
 
 Built from the same context dicts the templates render, so a download holds what the page shows
-(numbers unrounded, as in the warehouse; the overall score and differences of scores as published, one decimal:
-the ranks compare that score, so towns with the same rank have the same Indexwert)."""
+(numbers unrounded, as in the warehouse, but for the overall score and differences of scores as published, one
+decimal: the ranks compare that score, so towns with the same rank have the same Indexwert; and a town's indicator
+values at the decimals their unit is published with, catalogue units value_decimals: a value restated onto today's
+territory is stored at full float precision)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from reports.downloads import Table
-from reports.labels import (PILLARS, berlin_time, de_rank_band, pillar_label, published_score, rank_shown, score_gap,
-                            vintage_label)
+from reports.labels import (PILLARS, berlin_time, de_rank_band, pillar_label, published_score, published_value,
+                            rank_shown, score_gap, vintage_label)
 
 
 def _date(value) -> str | None:
@@ -65,13 +67,15 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Hinweis": p["reason"]} for p in context["pillars"]]),
         Table("treiber", "Treiber", [{
             "von": d["period_from"], "bis": d["period_to"], "Indikator": r["label"], "Säule": r["pillar_label"],
-            "Wert von": r["value_from"], "Wert bis": r["value_to"], "Beitrag (Punkte)": r["contribution"],
+            "Wert von": published_value(r["indicator_id"], r["value_from"]),
+            "Wert bis": published_value(r["indicator_id"], r["value_to"]), "Beitrag (Punkte)": r["contribution"],
             "Stichtag von": _date(r.get("date_from")), "Stichtag bis": _date(r.get("date_to")),
             "Hinweis": "; ".join(t for t in (r["marks_from_de"] and f"von: {r['marks_from_de']}",
                                              r["marks_to_de"] and f"bis: {r['marks_to_de']}") if t) or None}
             for d in context["drivers"] for r in d["rows"]]),
         Table("indikatoren", "Indikatoren", [{
-            "AGS": town["ags"], "Indikator": r["label"], "Säule": r["pillar_label"], "Wert": r["value"],
+            "AGS": town["ags"], "Indikator": r["label"], "Säule": r["pillar_label"],
+            "Wert": published_value(r["indicator_id"], r["value"]),
             "Einheit": r["unit_de"], "Jahr": r["period"], "Kreis": r.get("ref_kreis"), "Land": r.get("ref_land"),
             "Bund": r.get("ref_bund"), "Stichtag Kreis/Land/Bund, wo abweichend": r.get("reference_dates_de") or None,
             "Median Vergleichsgruppe": r.get("ref_group"), "Quelle": r["source_de"],
@@ -157,7 +161,7 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
     rows += [row(pillar_label(p), latest(p), medians.get(p)) for p in PILLARS]
     for i, label in indicator_ids:
         unit = (units or {}).get(i)
-        rows.append(row(with_unit(label, unit), field(i, "value"), medians.get(i)))
+        rows.append(row(with_unit(label, unit), lambda t, i=i: published_value(i, field(i, "value")(t)), medians.get(i)))
         rows.append(row(f"{label}: Stichtag", age(i)))
         kreis, kreis_date, own_date = field(i, "ref_kreis"), field(i, "ref_kreis_date"), field(i, "reference_date")
         if any(kreis(t) is not None for t in towns):  # the publisher's value for the town's Kreis, as on the page

@@ -462,11 +462,11 @@ RENDERED_DE = {
 
 def shared_fingerprint(sources: list) -> str:
     """What every view's files show besides the view's rows: the sources sheet, the German pillar, unit, direction
-    and source names, the scores' and rank percentiles' decimals, the other decimals' significant digits and the German flag texts of the notes (a changed
-    label or precision rewrites the files)."""
+    and source names, the scores' and rank percentiles' decimals, the other decimals' significant digits, the German flag texts of the notes and the
+    indicator values' decimals per unit (a changed label or precision rewrites the files)."""
     return repr([sources, sorted(pillar_labels().items()), sorted(_catalogue().units.items()),
                  sorted(DIRECTION_DE.items()), sorted(_source_names().items()), _catalogue().score_decimals,
-                 RANK_DECIMALS, SIGNIFICANT_DIGITS, sorted(flags.CODES.items())])
+                 RANK_DECIMALS, SIGNIFICANT_DIGITS, sorted(flags.CODES.items()), sorted(_catalogue().value_decimals.items())])
 
 
 def pillar_labels() -> dict[str, str]:
@@ -551,6 +551,7 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
             # SIGNIFICANT_DIGITS, then the shortest digits of that double (0.1 stays 0,1), point swapped for the
             # comma; NaN written empty
             value = (_published_score(name, set(relation.columns))
+                     or _published_value(name, set(relation.columns))
                      or f"CAST(printf('%.{SIGNIFICANT_DIGITS}g', {column}) AS DOUBLE)")
             number = f"CASE WHEN isnan({value}) THEN NULL ELSE {value} END"
             shaped.append((f"replace(CAST({number} AS VARCHAR), '.', ',')" if csv else number, header, "decimal"))
@@ -591,6 +592,25 @@ def _published_score(name: str, columns: set[str]) -> str | None:
     if name in SCORE_GAPS or name in PILLAR_GAPS:  # a gap of two scores, with the scores' decimals
         return f"(round(CAST({identifier(name)} AS DOUBLE), {digits}) + 0.0)"  # + 0.0: -7e-15 gives 0,0, not -0,0
     return None
+
+
+# An indicator value (a view's ``value`` beside its ``unit``) at the decimals its unit is published with (catalogue
+# units ``value_decimals``): a value restated onto today's territory, the predecessors' values weighted by population,
+# is stored at full float precision and was written as "83,6367521547" (Süderbrarup, review of 5 December); a value as
+# published has no more decimals than these and is written unchanged. Parquet keeps full precision.
+VALUE_COLUMNS = {"value": "unit"}  # column -> the column naming its unit
+
+
+def _published_value(name: str, columns: set[str]) -> str | None:
+    """The SQL of an indicator value rounded to its unit's ``value_decimals`` (a unit the catalogue does not know
+    keeps the significant digits of any other number), or None for any other column."""
+    unit = VALUE_COLUMNS.get(name)
+    if unit is None or unit not in columns:
+        return None
+    column = f"CAST({identifier(name)} AS DOUBLE)"
+    cases = " ".join(f"WHEN {literal(u)} THEN round({column}, {d})"
+                     for u, d in sorted(_catalogue().value_decimals.items()))
+    return f"CASE CAST({identifier(unit)} AS VARCHAR) {cases} ELSE CAST(printf('%.{SIGNIFICANT_DIGITS}g', {column}) AS DOUBLE) END"
 
 
 INTEGER_KINDS = {"tinyint", "smallint", "integer", "bigint", "utinyint", "usmallint", "uinteger", "ubigint"}

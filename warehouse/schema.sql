@@ -109,7 +109,7 @@ CREATE TABLE indicator_values_history (
     territorial_change VARCHAR,                          -- NULL or recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | area_change | uninhabited_gain | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     method_break BOOLEAN,                                -- the publisher's method generation changed since the town's previous value
     source_level VARCHAR,                                -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
-    excluded_reason VARCHAR,                             -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value | series_spike
+    excluded_reason VARCHAR,                             -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value | series_spike | no_inhabitants
     base_period INTEGER,                                 -- annualised changes: the base year
     valid_from TIMESTAMP NOT NULL,
     valid_to TIMESTAMP,
@@ -373,7 +373,7 @@ CREATE TABLE indicator_values_latest (
     territorial_change VARCHAR,          -- NULL or recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | area_change | uninhabited_gain | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     method_break BOOLEAN,                -- the publisher's method generation changed since the town's previous value
     source_level VARCHAR,                -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
-    excluded_reason VARCHAR,             -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value | series_spike
+    excluded_reason VARCHAR,             -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value | series_spike | no_inhabitants
     base_period INTEGER,                 -- annualised changes: the base year
     period_provisional BOOLEAN,          -- the value's period is provisional in the index (readiness_index.period_provisional); NULL without an index period
     ranking_period INTEGER,              -- the period latest_ranking and the town pages lead with (view published_period)

@@ -454,8 +454,8 @@ def test_a_unit_without_decimals_fails_naming_the_unit(tmp_path):
 
     broken = tmp_path / "catalogue.yaml"
     broken.write_text(CATALOGUE_YAML.read_text(encoding="utf-8").replace(
-        'count: {de: Anzahl, decimals: 0}', 'count: {de: Anzahl}', 1), encoding="utf-8")
-    with pytest.raises(ValueError, match=r"catalogue units: 'count' needs de .* and decimals"):
+        'count: {de: Anzahl, decimals: 0, value_decimals: 0}', 'count: {de: Anzahl}', 1), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"catalogue units: 'count' needs de .* decimals and value_decimals"):
         load_catalogue(broken)
 
 
@@ -576,3 +576,56 @@ def test_a_malformed_generation_break_fails_naming_the_source_and_entry(tmp_path
     broken.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ValueError, match=rf"source inkar generation_breaks entry 1: {problem}"):
         load_sources(broken)
+
+
+def register_population(ags, year, value, vintage=None):
+    """The register's population on today's territory (staging/crosswalk.py), 31.12. of ``year``."""
+    return gv(ags, year, "population_total", value, vintage)
+
+
+def test_a_household_share_of_an_area_without_inhabitants_is_kept_but_never_scored():
+    """The Breitbandatlas gives shares of households for 114 gemeindefreie Gebiete the Gemeindeverzeichnis lists
+    with 0 inhabitants (Sachsenwald, 01053105: 74.56 % with 100 Mbit/s at the end of 2019); they stood in the
+    digital pillar of readiness_index 2018-2021 (digital pillar review, 5 December). An area with 0 inhabitants at
+    the registers before and after the value's date is typed no_inhabitants and never scored; an area the earlier
+    register does not list is decided by the later one alone; an area inhabited at either register, or with no
+    register population at all, keeps its value scored."""
+    con = observations([
+        bba("01053105", "2019-ende", 2019, "households_all_100", 74.56),  # uninhabited in 2013 and 2021
+        register_population("01053105", 2013, 0), register_population("01053105", 2021, 0),
+        bba("09184461", "2019-ende", 2019, "households_all_100", 0.0),  # listed from 2021 only, with 0
+        register_population("09184461", 2021, 0),
+        bba("01053090", "2019-ende", 2019, "households_all_100", 80.0),  # Mölln: inhabited
+        register_population("01053090", 2013, 18500), register_population("01053090", 2021, 19000),
+        bba("03153504", "2019-ende", 2019, "households_all_100", 70.17),  # 12 people left after 2013: inhabited then
+        register_population("03153504", 2013, 12), register_population("03153504", 2021, 0),
+        bba("03153504", "2022-ende", 2022, "households_all_100", 71.0),  # ... and nobody between 2021 and 2023
+        register_population("03153504", 2023, 0),
+        bba("09999999", "2019-ende", 2019, "households_all_100", 50.0)])  # no register population: unknown, not 0
+    result = compute_indicator(con, CATALOGUE.indicators["broadband_100_coverage"]).set_index(["ags", "period"])
+    assert result.loc[("01053105", 2019), "value"] == 74.56  # kept as published
+    assert result.loc[("01053105", 2019), "excluded_reason"] == "no_inhabitants"
+    assert result.loc[("01053105", 2019), "quality_note"] == flags.label("no_inhabitants", "en")
+    assert flags.label("no_inhabitants", "de").startswith("nicht bewertet: das Gebiet hatte zum Stichtag keine")
+    excluded = set(result[result["excluded_reason"].notna()].index)
+    assert excluded == {("01053105", 2019), ("09184461", 2019), ("03153504", 2022)}
+
+
+def test_a_share_of_residents_and_of_employees_of_an_area_without_inhabitants_is_not_scored_either():
+    """Every per_inhabitant unit (indicators/catalogue.yaml) is tested: INKAR's share of residents near a stop and
+    its out-commuter share of an uninhabited area are typed no_inhabitants; car minutes (an area's average) are not
+    per inhabitant and stay scored."""
+    def inkar_value(measure, value, unit):
+        return ("inkar", "2022-12", "09184461", "gemeinde", dt.date(2018, 12, 31), measure, value, unit, None)
+
+    con = observations([register_population("09184461", 2021, 0),
+                        inkar_value("residents_within_1km_of_transit_stop_share", 0.0, "% of residents"),
+                        inkar_value("out_commuter_share", 100.0, "% of employees at residence"),
+                        inkar_value("car_minutes_to_oberzentrum", 30.5, "minutes by car")])
+    reasons = {i: compute_indicator(con, CATALOGUE.indicators[i])["excluded_reason"].tolist()
+               for i in ("transit_stop_within_1km_share", "out_commuter_share", "oberzentrum_car_minutes")}
+    assert reasons == {"transit_stop_within_1km_share": ["no_inhabitants"], "out_commuter_share": ["no_inhabitants"],
+                       "oberzentrum_car_minutes": [None]}
+    per_inhabitant = {i.unit for i in CATALOGUE.indicators.values() if i.inhabitants is not None}
+    assert per_inhabitant == {"% of households", "% of residents", "% of employees at residence",
+                              "m (straight line, population-weighted)"}

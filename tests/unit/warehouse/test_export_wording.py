@@ -100,3 +100,29 @@ def test_the_note_is_in_the_fingerprint(monkeypatch):
     again instead of linking the one with the old note."""
     monkeypatch.setattr(exports, "XLSX_ROW_LIMIT", 9)
     assert exports.view_fingerprint(history(3, 2002), "v", "") != exports.view_fingerprint(history(3, 2003), "v", "")
+
+
+def test_a_restated_indicator_value_is_written_with_the_decimals_its_unit_is_published_with(tmp_path):
+    """indicator_history.csv and town_profile.csv gave Süderbrarup's (01059083, merged) restated broadband share as
+    "83,6367521547" (its predecessors' shares weighted by population, stored at full precision; review of
+    5 December). A value is written at its unit's value_decimals (indicators/catalogue.yaml): the restated share with
+    the Breitbandatlas' 2 decimals, a published share, INKAR's minutes (2) and metres (0) and a computed population
+    change (4) unchanged; a unit the catalogue does not know keeps twelve significant digits; Parquet keeps all."""
+    frame = pd.DataFrame({
+        "ags": ["01059083", "01053090", "01053090", "01053090", "01053090", "01053090"],
+        "value": [83.63675215468, 58.949999999999996, 38.19, 412.0, 0.5408123, 1.23456789012345],
+        "unit": ["% of households", "% of employees at residence", "minutes by car",
+                 "m (straight line, population-weighted)", "% per year", "furlongs"]})
+    con = duckdb.connect()
+    con.register("f", frame)
+    exports.write_german_csv(con, "SELECT * FROM f", tmp_path / "f.csv")
+    back = pd.read_csv(tmp_path / "f.csv", sep=";", keep_default_na=False, dtype=str)
+    assert back[exports.GERMAN_HEADERS["value"]].tolist() == [
+        "83,64", "58,95", "38,19", "412,0", "0,5408", "1,23456789012"]
+    exports.write_xlsx_query(con, "SELECT * FROM f", tmp_path / "f.xlsx", "T")
+    rows = list(openpyxl.load_workbook(tmp_path / "f.xlsx")["Daten"].iter_rows(values_only=True))
+    header = rows[0]
+    assert [row[header.index(exports.GERMAN_HEADERS["value"])] for row in rows[1:]] == [
+        83.64, 58.95, 38.19, 412, 0.5408, 1.23456789012]
+    catalogue = load_catalogue()
+    assert set(catalogue.value_decimals) == set(catalogue.units)  # every unit declares its decimals

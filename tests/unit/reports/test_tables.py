@@ -1,0 +1,56 @@
+"""reports/tables.py: the indicator values of a page's downloads at the decimals their unit is published with."""
+
+from __future__ import annotations
+
+from reports.downloads import Table, csv_bytes
+from reports.tables import comparison_tables, town_tables
+
+# Süderbrarup (01059083), merged: its 2021 broadband share restated onto today's territory, the predecessors' shares
+# weighted by population, as the warehouse keeps it (review of 5 December: "83,6367521547" in its indikatoren.csv)
+RESTATED = 83.63675215468
+INDICATOR = {"indicator_id": "broadband_100_coverage", "label": "Haushalte mit ≥ 100 Mbit/s (alle Technologien)",
+             "pillar_label": "Digitale Infrastruktur", "unit_de": "% der Haushalte", "period": 2021,
+             "source_de": "Breitbandatlas", "vintage_de": "06/2021", "reference_date": None, "imputed": False,
+             "imputation_de": "", "quality_de": "", "ref_group": 88.27}
+
+
+def context(indicators: list[dict], drivers: list[dict]) -> dict:
+    return {"town": {"ags": "01059083", "name": "Süderbrarup"}, "history": {"rows": []}, "summary": {"period": 2021},
+            "pillars": [], "drivers": [{"period_from": 2018, "period_to": 2021, "rows": drivers}],
+            "indicators": indicators, "indicators_elsewhere": [], "indicators_period": 2021, "peers": [],
+            "commuting": {"kreis_ags": "01059", "rows": []}, "coworking": {"rows": []},
+            "mobile": {"kreis_ags": "01059", "rows": []}}
+
+
+def table(tables: list[Table], key: str) -> Table:
+    return next(t for t in tables if t.key == key)
+
+
+def test_a_restated_value_is_downloaded_with_its_publishers_decimals_a_published_one_unchanged():
+    """indikatoren and treiber: the restated share with the Breitbandatlas' 2 decimals; a published INKAR share
+    (58.949999999999996 as stored: 58,95) and a computed population change (4 decimals) keep theirs; the drivers'
+    composition row (no indicator) and the reference group's median (a statistic of the group) are left as they are."""
+    rows = [{**INDICATOR, "value": RESTATED},
+            {**INDICATOR, "indicator_id": "out_commuter_share", "value": 58.949999999999996},
+            {**INDICATOR, "indicator_id": "population_change_10y", "value": -0.5408}]
+    drivers = [{"indicator_id": "broadband_100_coverage", "label": "x", "pillar_label": "y", "value_from": 75.2036998108,
+                "value_to": RESTATED, "contribution": 2.1, "marks_from_de": "", "marks_to_de": ""},
+               {"indicator_id": "composition", "label": "Zusammensetzung", "pillar_label": "z", "value_from": None,
+                "value_to": None, "contribution": -4.74182291667, "marks_from_de": "", "marks_to_de": ""}]
+    tables = town_tables(context(rows, drivers), [], Table("datenstand", "Datenstand", []))
+    indikatoren = table(tables, "indikatoren")
+    assert [r["Wert"] for r in indikatoren.rows] == [83.64, 58.95, -0.5408]
+    assert indikatoren.rows[0]["Median Vergleichsgruppe"] == 88.27
+    assert "83,64;% der Haushalte" in csv_bytes(indikatoren).decode("utf-8-sig")
+    treiber = table(tables, "treiber").rows
+    assert (treiber[0]["Wert von"], treiber[0]["Wert bis"]) == (75.2, 83.64)
+    assert (treiber[1]["Wert von"], treiber[1]["Beitrag (Punkte)"]) == (None, -4.74182291667)
+
+
+def test_the_comparison_page_downloads_a_restated_value_with_its_publishers_decimals():
+    town = {"town": {"ags": "01059083", "name": "Süderbrarup", "kreis_name": "K", "land": "L", "population": 4000},
+            "latest": None, "data_dates": None,
+            "indicators": {"broadband_100_coverage": {"value": RESTATED, "reference_date": None, "imputed": False}}}
+    [vergleich] = comparison_tables([town], [("broadband_100_coverage", INDICATOR["label"])])
+    row = next(r for r in vergleich.rows if r["Merkmal"].startswith(INDICATOR["label"]))
+    assert row["Süderbrarup"] == 83.64
