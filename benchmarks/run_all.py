@@ -21,6 +21,9 @@ Phases, each in its own child process (so wall time and peak RSS are its own, vi
   reports          every page of the report scope rendered in memory (per-page time, data loaded once),
                    then build_reports cold in one process and with the default page workers (same
                    minutes; the two folders must be byte-identical), and again with nothing changed
+  republish        a publish onto the kept warehouse from its working files revised as history_merge.py revises
+                   them (benchmarks/republish.py, in a copy): what every refresh after the first builds, with the
+                   history merge the cold one does not do
   planner queries  every ```sql statement of docs/planner-guide.md, 20 runs each on the published
                    file (read-only), p95 per query
 
@@ -201,6 +204,13 @@ def child_reports(tmp: str) -> dict:
     return result
 
 
+def child_republish(tmp: str) -> dict:
+    """A publish onto the kept warehouse from its revised working files (benchmarks/republish.py), in a copy."""
+    from benchmarks.republish import republish
+
+    return republish(Path(tmp))
+
+
 def _cpu_seconds() -> float:
     """User and system CPU seconds of this process and of its waited-for children (and theirs)."""
     import resource
@@ -294,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{label} refresh: {'success' if run['success'] else 'FAILED'}; {run['materialised']} assets "
                   f"materialised; {run['plan'][:160]}; slowest steps: " + (", ".join(run["slowest"]) or "none"))
         reports, _, reports_rss = run_child("reports", tmp, log=tmp_path / "reports.log")
+        # every later refresh publishes onto the previous warehouse and merges history, which the cold one does not
+        republished, _, republish_rss = run_child("republish", tmp, log=tmp_path / "republish.log")
         queries = planner_queries(tmp_path / "warehouse" / "readiness.duckdb")
         load_now = os.getloadavg()[0]
     rows = [
@@ -316,6 +328,10 @@ def main(argv: list[str] | None = None) -> int:
          f"PSS {reports['one_pss_mib']:.0f} MiB; {reports['files_differing']} files differ from the default's"),
         ("all pages, nothing changed (s)", reports["nochange_s"], f"{reports['nochange_written']} pages rewritten"),
         ("report data load (s)", reports["load_s"], None),
+        ("publish onto the previous warehouse (s)", republished["seconds"],
+         f"{'success' if republished['success'] else 'FAILED: ' + republished.get('error', '')}; the candidate of a "
+         f"refresh with revised data (benchmarks/republish.py); CPU {republished['cpu_s']:.1f} s, "
+         f"peak RSS {republish_rss:.0f} MiB"),
         ("peak RSS (MiB)", max(cold_rss, warm_rss),
          f"largest process of the refresh; its process tree's peak PSS {PSS_PEAKS['refresh']:.0f} MiB; "
          f"reports child {reports_rss:.0f}"),
@@ -332,13 +348,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, p95 in queries.items():
         print(f"  {p95:7.1f}  {name}")
     print(f"load average at the end {load_now:.1f}")
-    return 0 if cold["success"] and warm["success"] else 1
+    return 0 if cold["success"] and warm["success"] and republished["success"] else 1
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         phase, rest = sys.argv[2], sys.argv[3:]
-        outcome = {"parse": child_parse, "refresh": child_refresh, "reports": child_reports}[phase](*rest)
+        outcome = {"parse": child_parse, "refresh": child_refresh, "reports": child_reports,
+                   "republish": child_republish}[phase](*rest)
         print(RESULT + json.dumps(outcome), flush=True)
         sys.exit(0)
     sys.exit(main())
