@@ -193,18 +193,23 @@ def map_to_gemeinden(commuting: pd.DataFrame, region_names: pd.DataFrame, regist
     )
     members = register.dropna(subset=["vb_name"]).assign(key=lambda t: per_distinct(t["vb_name"], _name_key))
     members["member_count"] = members.groupby("vb_ars")["ags"].transform("count")
-    by_name = verband_names.merge(members[["ags", "kreis_ags", "key", "member_count"]],
-                                  on=["kreis_ags", "key"], suffixes=("_verband", ""))
-    slips = _close_names(verband_names, members, set(by_name["ags_verband"]) | set(by_name["ags"]))
-    if not slips.empty:
-        by_name = pd.concat([by_name, slips.merge(members[["ags", "kreis_ags", "key", "member_count"]],
-                                                  on=["kreis_ags", "key"], suffixes=("_verband", ""))])
     # Register names are sometimes abbreviated ("Dießen am Ammersee, M"): a Verband
     # whose code is the AGS of a Gemeinde that forms its own Verband is that Gemeinde.
     single = members[members["member_count"] == 1][["ags", "member_count"]]
     if inkar_gemeinden is not None:  # INKAR's own status says which Verband codes are Gemeinden
         single = pd.concat([pd.DataFrame({"ags": inkar_gemeinden["ags"], "member_count": 1}), single])
     by_code = verband_names.merge(single.drop_duplicates("ags"), on="ags").assign(ags_verband=lambda t: t["ags"])
+    # A Verband matched by code is that Gemeinde only, never also matched by name: INKAR's 03153007
+    # 'Langelsheim, Stadt' (the town before Lutter's members joined it in 2021) named the register's
+    # single-member Verband of the successor 03153019 too, and the crosswalk combined the value twice,
+    # the successor weighted with a population that already held the old town (review of 5 December).
+    by_name_candidates = verband_names[~verband_names["ags"].isin(set(by_code["ags_verband"]))]
+    by_name = by_name_candidates.merge(members[["ags", "kreis_ags", "key", "member_count"]],
+                                       on=["kreis_ags", "key"], suffixes=("_verband", ""))
+    slips = _close_names(by_name_candidates, members, set(by_name["ags_verband"]) | set(by_name["ags"]))
+    if not slips.empty:
+        by_name = pd.concat([by_name, slips.merge(members[["ags", "kreis_ags", "key", "member_count"]],
+                                                  on=["kreis_ags", "key"], suffixes=("_verband", ""))])
     matched = pd.concat([by_code, by_name]).drop_duplicates("ags")  # one Verband per Gemeinde
     if only is not None:  # before the merge: the merge of a release's million Verband rows is the cost
         matched = matched[matched["ags"].isin(only)]

@@ -17,7 +17,7 @@ from sources.destatis_changes import CHANGE_COLUMNS
 from sources.errors import SourceError
 from sources.frames import shared_strings
 from sources.registry import label_vintage, load_sources
-from staging import coworking, crosswalk
+from staging import coworking, crosswalk, publisher_status
 from staging.geometries import NEWEST_RELEASE, area_mismatches, newest_kreise
 from staging.derived import commuter_shares
 from warehouse.workdb import relation_columns, store, visible_relations
@@ -115,9 +115,12 @@ def population_area(context: AssetExecutionContext, settings: ReadinessSettings)
     return MaterializeResult(metadata={**observation_metadata(observations), "register_rows": len(register)})
 
 
-def onto_current_territory(con, observations: pd.DataFrame, key_vintage: str | None = None) -> pd.DataFrame:
+def onto_current_territory(con, observations: pd.DataFrame, key_vintage: str | None = None,
+                           status_keys: set[str] | None = None) -> pd.DataFrame:
     """A source's Gemeinde observations moved onto the current territory (staging/crosswalk.py);
-    the other levels unchanged. Needs the tables the territorial_crosswalk asset wrote."""
+    the other levels unchanged. Needs the tables the territorial_crosswalk asset wrote. ``status_keys``: the
+    Gemeinde keys of the publisher's own territorial status (INKAR's list), whose weights leave out the
+    Gemeinden merged into them after that status (``staging.publisher_status.status_weights``)."""
     if observations.empty:
         return observations
     # shared_strings: the keys read from DuckDB are one new str per cell (~330,000 register rows, as many
@@ -127,6 +130,8 @@ def onto_current_territory(con, observations: pd.DataFrame, key_vintage: str | N
     steps = con.execute("SELECT * FROM territorial_changes").df()
     weights = shared_strings(con.execute("""SELECT ags, vintage, value AS population FROM observations
         WHERE source_id = 'destatis_gemeindeverzeichnis' AND measure = 'population_total' AND level = 'gemeinde'""").df())
+    if status_keys:
+        weights = publisher_status.status_weights(weights, steps, status_keys)
     return crosswalk.onto_current(observations, register, walk, steps, weights, key_vintage, contracts.boundary_flows)
 
 
@@ -202,7 +207,7 @@ def _stage_inkar(con) -> pd.DataFrame:
     frames = []
     while parsed:  # popped: each release's parsed tables go once its two frames are built
         (vintage, tables), mapped, dates, keys = parsed.pop(0), verbaende.pop(0), verband_dates.pop(0), listed.pop(0)
-        restated = onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar"))
+        restated = onto_current_territory(con, mapped.assign(vintage=vintage, source_id="inkar"), status_keys=keys)
         if last_change is not None:  # INKAR's values on its release's territory, typed (docs/methodology.md)
             restated = crosswalk.with_publisher_restatements(restated, last_change, steps, keys, dates,
                                                              contracts.boundary_flows)
