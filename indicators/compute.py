@@ -111,11 +111,18 @@ EMPTY_AREA_POPULATIONS = """
 # Per (ags, reference_date) of the values of such areas: the population at the register on or before the date and
 # at the register on or after it
 AROUND_THE_DATE = """
-    SELECT k.ags, k.reference_date, before.population AS before, after.population AS after
+    SELECT k.ags, k.reference_date, before.population AS before, after.population AS after,
+           datediff('day', before.reference_date, k.reference_date) AS days_after_before,
+           datediff('day', k.reference_date, after.reference_date) AS days_before_after
     FROM value_dates k
     ASOF LEFT JOIN empty_area_populations before ON before.ags = k.ags AND before.reference_date <= k.reference_date
     ASOF LEFT JOIN empty_area_populations after ON after.ags = k.ags AND after.reference_date >= k.reference_date
 """
+
+
+# How far from a value's date one register alone may say that its area had no inhabitants (where there is no
+# register on the other side): the Breitbandatlas' years 2018-2021 from the register of 31.12.2021
+ONE_REGISTER_DAYS = 5 * 366
 
 
 def uninhabited(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, measure: str, sources: tuple[str, ...],
@@ -123,15 +130,18 @@ def uninhabited(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, measure: s
     """True where a value's area had no inhabitants at its date: the population ``measure`` of ``sources`` (the
     register's, restated onto today's territory) is 0 at the latest register on or before the value's reference
     date and at the earliest on or after it (where one of the two does not exist, the other alone decides). An
-    area without any register population is not called uninhabited (unknown is not 0). ``cache`` (one run's)
+    area without any register population is not called uninhabited (unknown is not 0), nor one whose only register
+    lies more than ONE_REGISTER_DAYS from the value's date. ``cache`` (one run's)
     keeps the populations of the areas with a 0 for the indicators sharing them.
 
     Why: a share of households, residents or employees (or a distance weighted by residents) of an area without
     them describes nobody. The Breitbandatlas gives shares of households for 114 gemeindefreie Gebiete that the
     Gemeindeverzeichnis lists with 0 inhabitants (Sachsenwald 74.56 % with 100 Mbit/s at the end of 2019); they
     stood in readiness_index's digital pillar of 2018-2021 (digital pillar review, 5 December 2026). Both registers
-    around the date must say 0: registers are years apart (2013, 2021), and an area the 2013 register does not list
-    has only the later one."""
+    around the date must say 0: registers are years apart (2013 and 2021 around the broadband years), and most of
+    these areas are first listed in 2021, which then decides alone for a value up to ONE_REGISTER_DAYS before.
+    Why the bound: Gutsbezirk Münsingen, a training area first listed in 2013 with 0 inhabitants, has INKAR
+    out-commuter shares of 1997-2004 from real counts (20 of 27); a register 9 years later says nothing of then."""
     cache = {} if cache is None else cache
     key = ("empty_area_populations", measure, tuple(sources))
     if key not in cache:
@@ -151,7 +161,11 @@ def uninhabited(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, measure: s
     finally:
         con.unregister("value_dates")
         con.unregister("empty_area_populations")
-    empty = found[found["before"].fillna(0).eq(0) & found["after"].fillna(0).eq(0)]  # one of them is there: a 0
+    # both registers around the date say 0; where only one exists, it says 0 and lies within ONE_REGISTER_DAYS
+    both = found["before"].eq(0) & found["after"].eq(0)
+    only_before = found["after"].isna() & found["before"].eq(0) & (found["days_after_before"] <= ONE_REGISTER_DAYS)
+    only_after = found["before"].isna() & found["after"].eq(0) & (found["days_before_after"] <= ONE_REGISTER_DAYS)
+    empty = found[both | only_before | only_after]
     nobody = set(zip(empty["ags"], pd.to_datetime(empty["reference_date"])))
     mask[candidates] = [(a, d) in nobody for a, d in zip(rows["ags"], pd.to_datetime(rows["reference_date"]))]
     return mask

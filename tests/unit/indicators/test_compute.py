@@ -611,6 +611,20 @@ def test_a_household_share_of_an_area_without_inhabitants_is_kept_but_never_scor
     assert excluded == {("01053105", 2019), ("09184461", 2019), ("03153504", 2022)}
 
 
+def test_one_register_years_from_the_value_does_not_say_the_area_was_empty_then():
+    """Gutsbezirk Münsingen (08415971), a training area first listed in 2013 with 0 inhabitants, has INKAR
+    out-commuter shares of 1997-2004 from real counts (80, 75, 74.07 = 20/27 %): the 2013 register alone typed them
+    no_inhabitants (review of 5 December 2026). One register decides alone only within five years of the value."""
+    def share(year, value):
+        return ("inkar", "2022-12", "08415971", "gemeinde", dt.date(year, 6, 30), "out_commuter_share", value,
+                "% of employees at residence", None)
+
+    con = observations([register_population("08415971", 2013, 0), share(1997, 80.0), share(2004, 92.16),
+                        share(2009, 100.0)])
+    result = compute_indicator(con, CATALOGUE.indicators["out_commuter_share"]).set_index("period")
+    assert result["excluded_reason"].to_dict() == {1997: None, 2004: None, 2009: "no_inhabitants"}
+
+
 def test_a_share_of_residents_and_of_employees_of_an_area_without_inhabitants_is_not_scored_either():
     """Every per_inhabitant unit (indicators/catalogue.yaml) is tested: INKAR's share of residents near a stop and
     its out-commuter share of an uninhabited area are typed no_inhabitants; car minutes (an area's average) are not
