@@ -154,7 +154,7 @@ def _latest_gap(tables: GapTables, ags: str) -> dict | None:
     row = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
     level_de = _share_level_de(row)
     return {**row, "share_level_de": level_de, "basis_de": _basis_de(row, level_de), "figure_year": _figure_year(row),
-            "coworking_data_de": _coworking_data_de(row)}
+            "no_count_de": _no_count_de(row), "coworking_data_de": _coworking_data_de(row)}
 
 
 def _share_level_de(row: dict) -> str | None:
@@ -178,6 +178,22 @@ def _basis_de(row: dict, level_de: str | None = None) -> str | None:
         return (f"INKAR-Anteil der Arbeitswege ab 50 km ({row.get('long_distance_share_year')}) "
                 f"× Erwerbstätige am Wohnort{of}")
     return None
+
+
+def _no_count_de(row: dict) -> str | None:
+    """Why there is no long-distance count, from the typed columns (None where there is one). With employed
+    residents but no INKAR share, flows without any destination of 50 km or more among the ten are no count (a
+    lower bound of 0, indicators/coworking_gap.py); the page said the employed residents were missing."""
+    if row.get("long_distance_out_commuters") is not None:
+        return None
+    km = de_number(gap_parameters()["long_distance_km"], 0)
+    if row.get("employed_at_residence") is not None and row.get("long_distance_out_commuters_flows") == 0:
+        return (f"Unter den 10 wichtigsten Zielen der Pendleratlas-Ströme {row.get('long_distance_flows_year')} ist "
+                f"keines {km} km oder weiter entfernt; das ist nur eine Untergrenze, und ohne INKAR-Anteil lässt sich "
+                "keine Anzahl schätzen")
+    if row.get("employed_at_residence") is not None:
+        return "Ohne INKAR-Anteil der Arbeitswege ab 50 km und ohne Pendleratlas-Ströme lässt sich keine Anzahl schätzen"
+    return "Ohne Zahl der Erwerbstätigen am Wohnort (Pendleratlas oder BA) lässt sich keine Anzahl schätzen"
 
 
 def _rests_on_flows(row: dict) -> bool:

@@ -169,3 +169,21 @@ def test_the_share_of_a_verband_member_says_it_is_the_verbands_value():
     own = _latest_gap(SimpleNamespace(gaps={"01053090": {**row, "long_distance_share_level": "gemeinde"}}),
                       "01053090")
     assert own["share_level_de"] is None and "Gemeindeverband" not in own["basis_de"]
+
+
+def test_the_gap_section_says_why_there_is_no_count():
+    """The flows alone with no far destination among the ten are no count (indicators/coworking_gap.py); the page
+    then said the employed residents were missing, though they were there (review of 5 December 2026)."""
+    from reports.coworking_gap import _no_count_de
+
+    counted = {"long_distance_out_commuters": 120.0, "employed_at_residence": 1000.0}
+    flows_zero = {"long_distance_out_commuters": None, "employed_at_residence": 1000.0,
+                  "long_distance_out_commuters_flows": 0.0, "long_distance_flows_year": 2023}
+    nothing = {"long_distance_out_commuters": None, "employed_at_residence": 1000.0,
+               "long_distance_out_commuters_flows": None}
+    no_base = {"long_distance_out_commuters": None, "employed_at_residence": None}
+    assert _no_count_de(counted) is None
+    assert _no_count_de(flows_zero).startswith("Unter den 10 wichtigsten Zielen der Pendleratlas-Ströme 2023 ist "
+                                               "keines 50 km oder weiter entfernt")
+    assert _no_count_de(nothing).startswith("Ohne INKAR-Anteil")
+    assert _no_count_de(no_base).startswith("Ohne Zahl der Erwerbstätigen am Wohnort")
