@@ -136,6 +136,9 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
                                                                for d in (decimals, published)):
             raise ValueError(f"catalogue units: {unit!r} needs de (its German wording), decimals and value_decimals "
                              "(whole numbers)")
+        if decimals > published:  # the page would show digits the downloads and the publisher do not have
+            raise ValueError(f"catalogue units: {unit!r} decimals ({decimals}) must not exceed value_decimals "
+                             f"({published}), the decimals its values are published with")
         if not isinstance(spec.get("per_inhabitant", False), bool):
             raise ValueError(f"catalogue units: {unit!r} per_inhabitant must be true or false")
     inhabitants = _inhabitants(raw)

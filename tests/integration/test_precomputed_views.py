@@ -135,7 +135,35 @@ def test_the_latest_values_say_whether_the_published_score_rests_on_them(warehou
     # not vacuous: values of the ranking period and of other periods occur. On the snapshot the only latest values of
     # the ranking period (2021) are the household shares of two uninhabited gemeindefreie Gebiete (Sachsenwald and
     # Buchholz, carried from 2019), typed no_inhabitants since 5 December: no published score rests on them (they
-    # have none). They were the only rows with in_published_score true (Germany-wide: 342 of 114 such areas); every
+    # have none). They were the only rows with in_published_score true (Germany-wide: 342 rows of 114 such areas); every
     # town's latest value lies in a later, provisional period.
     assert any(r[0] == ranking[0][0] for r in rows) and any(r[0] != ranking[0][0] for r in rows)
     assert any(r[0] == ranking[0][0] and r[1] is not None for r in rows)  # an excluded value of the period: not in it
+
+
+def test_a_latest_value_of_the_ranking_period_is_in_the_published_score(snapshot_warehouse, tmp_path):
+    """The positive case the test above cannot meet on the snapshot (every town's latest value lies in a later,
+    provisional period; review of 5 December 2026): in a copy without Mölln's values after the ranking period, its
+    latest values are those of the ranking period, and those the index scores say so."""
+    import shutil
+
+    import duckdb
+
+    from warehouse.paths import VIEWS_SQL
+
+    copy = tmp_path / snapshot_warehouse.name
+    shutil.copy(snapshot_warehouse, copy)
+    # the statement of views.sql that computes the latest values at each publish, run again on the shortened history
+    sql = VIEWS_SQL.read_text(encoding="utf-8")
+    start = sql.index("INSERT INTO indicator_values_latest")
+    latest = sql[start:sql.index(";", start)]
+    with duckdb.connect(str(copy)) as con:
+        [(period,)] = con.execute("SELECT DISTINCT period FROM latest_ranking").fetchall()
+        con.execute("DELETE FROM indicator_values_history WHERE ags = '01053090' AND period > ?", [period])
+        con.execute("DELETE FROM indicator_values_latest")
+        con.execute(latest)
+        rows = con.execute("""SELECT indicator_id, period, excluded_reason, in_published_score FROM town_profile
+                              WHERE ags = '01053090'""").fetchall()
+    assert rows and all(r[1] <= period for r in rows)
+    assert any(r[3] for r in rows)  # the scored values of the ranking period
+    assert all(r[3] == (r[1] == period and r[2] is None) for r in rows)

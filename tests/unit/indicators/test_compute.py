@@ -449,6 +449,20 @@ def test_the_ba_gemeinde_figure_outranks_inkar_of_the_same_year():
     assert (row.source_id, row.value, row.reference_date) == ("ba_commuting", 62.0, pd.Timestamp("2019-06-30"))
 
 
+def test_a_page_never_shows_more_decimals_than_a_unit_is_published_with(tmp_path):
+    """A page showed Wesertal's restated stop share as 92,73 and its downloads 93 (value_decimals 0): the unit's
+    page decimals may not exceed its value_decimals (review of 5 December 2026)."""
+    from indicators.catalogue import CATALOGUE_YAML
+
+    assert all(CATALOGUE.unit_decimals[u] <= CATALOGUE.value_decimals[u] for u in CATALOGUE.value_decimals)
+    broken = tmp_path / "catalogue.yaml"
+    broken.write_text(CATALOGUE_YAML.read_text(encoding="utf-8").replace(
+        'count: {de: Anzahl, decimals: 0, value_decimals: 0}', 'count: {de: Anzahl, decimals: 1, value_decimals: 0}',
+        1), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"'count' decimals \(1\) must not exceed value_decimals \(0\)"):
+        load_catalogue(broken)
+
+
 def test_a_unit_without_decimals_fails_naming_the_unit(tmp_path):
     from indicators.catalogue import CATALOGUE_YAML
 
