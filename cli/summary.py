@@ -33,21 +33,22 @@ def pilot_rows(con) -> list[list[str]]:
 
 
 def omitted_lines(con) -> list[str]:
-    """Which optional pillars the published year leaves out, for how many of its towns and why, from the typed column
-    (never from note text). Why the count: the note was printed when any one town lacked the pillar, as if every score
-    did (3 of 3,257 towns without a geometry, in a build where all five pilots had the pillar)."""
+    """Which optional pillars the published year leaves out, for how many of its reference-group towns and why, from
+    the typed column (never from note text). Why the count: the note was printed when any one town lacked the
+    pillar, as if every score did (3 of 3,257 towns without a geometry, in a build where all five pilots had it)."""
     rows = con.execute("""
-        SELECT omitted_pillars, count(*), (SELECT count(*) FROM town_index_history
-                                          WHERE period = (SELECT max(period) FROM latest_ranking))
-        FROM town_index_history
-        WHERE omitted_pillars IS NOT NULL AND period = (SELECT max(period) FROM latest_ranking)
+        WITH published AS (SELECT h.omitted_pillars FROM town_index_history h JOIN municipalities m USING (ags)
+                           WHERE m.in_reference_group AND h.period = (SELECT max(period) FROM latest_ranking))
+        SELECT omitted_pillars, count(*), (SELECT count(*) FROM published)
+        FROM published WHERE omitted_pillars IS NOT NULL
         GROUP BY ALL""").fetchall()
     towns: dict[tuple[str, str], int] = {}
     for omitted, count, _ in rows:
         for item in not_scored_reasons(omitted).items():
             towns[item] = towns.get(item, 0) + count
     total = rows[0][2] if rows else 0
-    return [f"Hinweis: Säule {pillar_label(pillar)} nicht bewertet bei {de_int(n)} von {de_int(total)} Gemeinden: {reason}"
+    return [f"Hinweis: Säule {pillar_label(pillar)} nicht bewertet bei {de_int(n)} von {de_int(total)} "
+            f"Kleinstädten der Vergleichsgruppe: {reason}"
             for (pillar, reason), n in sorted(towns.items())]
 
 

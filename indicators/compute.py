@@ -587,7 +587,7 @@ def carry_forward(con: duckdb.DuckDBPyConnection, observed: pd.DataFrame, period
                                             for year in from_period.unique()}
                                            ).to_numpy(dtype=object)
     # the break is between the value and the one before it, not the periods it fills: their note loses it too
-    broke = filled["method_break"].to_numpy(dtype=bool)
+    broke = filled["method_break"].eq(True).to_numpy()  # a frame without the column has NaN there: no break
     if broke.any():
         notes = filled["quality_note"].to_numpy(dtype=object).copy()
         notes[broke] = rendered_notes(filled["territorial_change"][broke], filled["source_level"][broke],

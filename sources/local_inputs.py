@@ -603,7 +603,8 @@ def merge_spaces(osm: pd.DataFrame, local: pd.DataFrame, decisions: list | None 
 
     Same space (``_same_space``): within SAME_PLACE_M metres (coordinates given, not placed at the Gemeinde) and
     with the same name or the same address (case, spaces and punctuation ignored); or the same name and address in
-    the row's Gemeinde or within FAR_FROM_GEMEINDE_M (``_could_be_its_place``); or, for a row without coordinates, an OSM space of the same name in the same Gemeinde whose OSM entry
+    the row's Gemeinde or within SAME_NAME_AND_ADDRESS_M (``_could_be_its_place``); or, for a row without
+    coordinates, an OSM space of the same name in the same Gemeinde whose OSM entry
     has no address. Nearness alone is not enough: a town hall's coworking room and the library 65 m away are two
     spaces, and one of them vanished from the count. A matched OSM space takes the local details and lists both
     sources; a local row matching an earlier local row is dropped as a repeat, unless their periods do not overlap:
@@ -733,13 +734,19 @@ def _same_space(merged: pd.DataFrame, row) -> tuple[int | None, str, float | Non
     return None, "", None
 
 
+# How far from a town row's point (given, or put at its Gemeinde) a space of the same name and address may lie and
+# still be the same place: as far as a row's coordinates may lie outside its Gemeinde (FAR_FROM_GEMEINDE_M), a
+# value of its own so that changing the coordinate check does not silently change the matching
+SAME_NAME_AND_ADDRESS_M = 5000
+
+
 def _could_be_its_place(merged: pd.DataFrame, row) -> pd.Series:
     """Which merged spaces may be ``row``'s place by name and address alone: those in the row's Gemeinde or at most
-    FAR_FROM_GEMEINDE_M from its point (given, or put at its Gemeinde). Why: OSM's address is often street and number
-    only, and 'Bahnhofstraße 1' is in hundreds of towns; a Mölln row was merged into a München space of its name
-    and number, and Mölln lost the space from its count (coworking review of 5 December 2026)."""
+    SAME_NAME_AND_ADDRESS_M from its point (given, or put at its Gemeinde). Why: OSM's address is often street and
+    number only, and 'Bahnhofstraße 1' is in hundreds of towns; a Mölln row was merged into a München space of its
+    name and number, and Mölln lost the space from its count (coworking review of 5 December 2026)."""
     metres = metres_between(merged["lat"].astype(float), merged["lon"].astype(float), row["lat"], row["lon"])
-    return (merged["ags"] == row["ags"]) | (metres <= FAR_FROM_GEMEINDE_M)
+    return (merged["ags"] == row["ags"]) | (metres <= SAME_NAME_AND_ADDRESS_M)
 
 
 def _near(merged: pd.DataFrame, row) -> tuple[pd.Series, pd.Series]:

@@ -228,7 +228,7 @@ def test_summary_is_german(cli_env, capsys):
     assert "not scored" not in out  # the index note in German
     # offline no town has coworking data: the note counts every town of the published year
     line = next(line for line in out.splitlines() if "Säule Lokale Arbeitsinfrastruktur nicht bewertet bei" in line)
-    counted, total = re.search(r"bei ([\d.]+) von ([\d.]+) Gemeinden", line).groups()
+    counted, total = re.search(r"bei ([\d.]+) von ([\d.]+) Kleinstädten", line).groups()
     assert counted == total
     header = next(line for line in out.splitlines() if line.startswith("Gemeinde"))
     assert "Coworking" in header.split()  # the optional pillar has its column in the pilot table

@@ -141,6 +141,10 @@ def test_a_carried_value_does_not_repeat_the_method_break_of_its_year():
     filled = carry_forward(duckdb.connect(), observed, [2021, 2022], CATALOGUE).set_index("period")
     assert filled.loc[2021, "method_break"] and filled.loc[2021, "quality_note"] == note  # the break's own year
     assert not filled.loc[2022, "method_break"] and "method break" not in (filled.loc[2022, "quality_note"] or "")
+    # a frame without the typed column (carry_forward accepts one) keeps its notes as they are
+    plain = observed.drop(columns=["method_break"]).assign(quality_note="value of the Gemeindeverband 01053")
+    filled = carry_forward(duckdb.connect(), plain, [2021, 2022], CATALOGUE).set_index("period")
+    assert filled.loc[2022, "quality_note"] == "value of the Gemeindeverband 01053"
 
 
 def test_a_value_carried_across_a_split_describes_the_old_territory_and_is_not_scored():
