@@ -8,7 +8,7 @@ Run on demand on a folder a full refresh left (``benchmarks/run_all.py --keep DI
 only read there. The working copy is revised as ``benchmarks/history_merge.py`` revises it (values changed, rows
 dropped, notes set and cleared, releases withdrawn; ``--unchanged``: as it is), then
 ``warehouse.publish.build_candidate`` builds the next warehouse onto the copied published file with the project's
-own memory limits (``CANDIDATE_MEMORY``, ``MERGE_MEMORY``). Prints the wall and CPU seconds, the peak RSS of this
+own memory limit (``CANDIDATE_MEMORY``) and its merge in parts (``history.merge_parts``). Prints the wall and CPU seconds, the peak RSS of this
 process and the history merge's counts; exits 1 when the build fails.
 
 Why: the cold refresh (run_all.py) publishes onto nothing and merges no history, and history_merge.py merges

@@ -65,14 +65,20 @@ def merge_history(con: duckdb.DuckDBPyConnection, table: str, published_at: dt.d
         return {"previous_versions": 0, "closed": 0, "opened": opened, "current": opened}
     _load_previous(con, table, previous_schema, columns, types)
     previous_versions = con.execute("SELECT count(*) FROM previous").fetchone()[0]
-    # "the new data contain a row" is decided set-wise, once: one join of the current versions with the
-    # incoming rows on the 64-bit hash, each pair confirmed column by column (NULL-safe, so a hash collision
-    # never passes for an unchanged row), keeps the row ids of the equal pairs. A current version without an
-    # equal incoming row is closed (within the scope); an incoming row without an equal current one opens a version.
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE same AS
-                    SELECT p.id AS previous_id, i.rowid AS incoming_id
-                    FROM (SELECT rowid AS id, * FROM previous WHERE valid_to IS NULL) p
-                    JOIN incoming i ON {_same_row(columns, types)}""")
+    # "the new data contain a row" is decided set-wise: a join of the current versions with the incoming rows on
+    # the 64-bit hash, each pair confirmed column by column (NULL-safe, so a hash collision never passes for an
+    # unchanged row), keeps the row ids of the equal pairs. A current version without an equal incoming row is
+    # closed (within the scope); an incoming row without an equal current one opens a version. The join runs in
+    # parts by the hash (equal rows have equal hashes, so they meet in the same part; ``merge_parts``).
+    current = con.execute("SELECT count(*) FROM previous WHERE valid_to IS NULL").fetchone()[0]
+    parts = merge_parts(current)
+    con.execute("CREATE OR REPLACE TEMP TABLE same (previous_id BIGINT, incoming_id BIGINT)")
+    for part in range(parts):
+        in_part = f"row_hash % {parts} = {part}"
+        con.execute(f"""INSERT INTO same
+                        SELECT p.id, i.id
+                        FROM (SELECT rowid AS id, * FROM previous WHERE valid_to IS NULL AND {in_part}) p
+                        JOIN (SELECT rowid AS id, * FROM incoming WHERE {in_part}) i ON {_same_row(columns, types)}""")
     in_scope = " AND ".join(f"{_quote(c)} IN (SELECT {_quote(c)} FROM incoming)" for c in scope) or "TRUE"
     con.execute(f"""UPDATE previous SET valid_to = {now}
                     WHERE valid_to IS NULL AND rowid NOT IN (SELECT previous_id FROM same) AND {in_scope}""",
@@ -91,6 +97,18 @@ def merge_history(con: duckdb.DuckDBPyConnection, table: str, published_at: dt.d
                              FROM {table}""", {"now": published_at}).fetchone()
     con.execute("DROP TABLE incoming; DROP TABLE previous; DROP TABLE same")
     return {"previous_versions": previous_versions, "closed": counts[0], "opened": opened, "current": counts[1]}
+
+
+# Current versions per part of the merge's join. Why parts: the join builds a hash table of whole rows; over the
+# ~1.1 M current indicator versions of the Germany-wide warehouse in one part it ran out of the candidate's 256 MB
+# (and peaked at 770-850 MiB RSS with 512 MB); in four parts it passes with 192 MB and peaks at ~610 MiB, for ~1.5 CPU s
+# more (benchmarks/republish.py on ra76's files, 5 December 2026). The snapshot's tables are one part.
+MERGE_PART_ROWS = 300_000
+
+
+def merge_parts(current_versions: int) -> int:
+    """How many parts the merge's join runs in for ``current_versions`` previous current rows (at least one)."""
+    return max(1, -(-current_versions // MERGE_PART_ROWS))
 
 
 def _row_hash(columns: list[str]) -> str:

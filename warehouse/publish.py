@@ -32,20 +32,15 @@ STORAGE_VERSION = "v1.4.0"
 # 1 GB of the blocks it copies cached, so the candidate step rose ~0.87 GiB above the process's RSS and set
 # the refresh's peak; 512 MB took the same CPU time (build_candidate alone, alternating runs, see
 # docs/performance-log.md, 2026-12-02) and ~0.4 GiB less, 256 MB again the same CPU and ~0.17 GiB less than 512 MB
-# (128 MB: 15-25 % more CPU). A lower READINESS_DUCKDB_MEMORY_LIMIT still applies.
+# (128 MB: 15-25 % more CPU). A lower READINESS_DUCKDB_MEMORY_LIMIT still applies. The history merge of every later
+# publish fits it too because it joins in parts (warehouse/history.py merge_parts; in one part it ran out of these
+# 256 MB on the Germany-wide files, 5 December 2026, benchmarks/republish.py).
 CANDIDATE_MEMORY = "256MB"
-# DuckDB's buffer limit while the history tables are merged with the previous publish (every publish but the
-# first). Why more: the merge joins the ~1 M current versions of indicator_values_history with the incoming rows on
-# whole rows, and with 256 MB it failed with an OutOfMemoryException on the Germany-wide files, so no refresh after
-# the first could publish (5 December 2026: 384 MB failed too, 512 MB built the candidate in 7.3 s, peak RSS 845 MiB
-# of a process doing nothing else; benchmarks/republish.py). The first publish merges nothing and keeps 256 MB.
-MERGE_MEMORY = "512MB"
 
 
-def candidate_memory_limit(merge: bool = False) -> str:
-    """The smaller of CANDIDATE_MEMORY (MERGE_MEMORY while history is merged onto a previous publish) and the
-    pipeline's configured limit (duckdb_config)."""
-    return min(MERGE_MEMORY if merge else CANDIDATE_MEMORY, duckdb_config()["memory_limit"], key=memory_bytes)
+def candidate_memory_limit() -> str:
+    """The smaller of CANDIDATE_MEMORY and the pipeline's configured limit (duckdb_config)."""
+    return min(CANDIDATE_MEMORY, duckdb_config()["memory_limit"], key=memory_bytes)
 
 
 def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, lake=None) -> dict:
@@ -71,10 +66,7 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, 
         con.execute(f"SET memory_limit = {literal(candidate_memory_limit())}")  # this database only
         for table in CURRENT_TABLES:
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {relations[table]}")
-        if previous:
-            con.execute(f"SET memory_limit = {literal(candidate_memory_limit(merge=True))}")
         merged = {table: merge_history(con, table, published_at, previous) for table in HISTORY_TABLES}
-        con.execute(f"SET memory_limit = {literal(candidate_memory_limit())}")
         # before the views: they show the method it names, and views.sql's tables are computed with it
         _log_publish(con, previous, published_at, run)
         con.execute(VIEWS_SQL.read_text(encoding="utf-8"))

@@ -4,8 +4,9 @@ Every publish after the first merges the ~1.1 M current indicator versions with 
 candidate's 256 MB that join ran out of memory on the Germany-wide files (5 December 2026), which no test saw: the
 snapshot is small, and a cold refresh merges nothing. Here a working table of that size and width (the columns of
 ``indicator_values``; text as long as the real notes, 67 characters on average) is merged onto a previous file
-holding the same rows, under ``candidate_memory_limit(merge=True)``. On the code before (256 MB) this merge failed
-with an OutOfMemoryException (measured on these rows: 7.4 s to the failure; 512 MB passed).
+holding the same rows, under the candidate's limit (``candidate_memory_limit``, 256 MB). With its join in one part
+(before ``merge_parts``) this merge failed with an OutOfMemoryException (measured on these rows: 7.4 s to the
+failure; 512 MB passed).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ WORKING_ROWS = f"""
     FROM range({ROWS}) r(i)"""
 
 
-def test_a_merge_of_a_germany_sized_history_fits_the_merge_memory_limit(tmp_path, monkeypatch):
+def test_a_merge_of_a_germany_sized_history_fits_the_candidates_memory_limit(tmp_path, monkeypatch):
     monkeypatch.delenv(DUCKDB_MEMORY_ENV, raising=False)
     work, previous = tmp_path / "work.duckdb", tmp_path / "previous.duckdb"
     with duckdb.connect(str(work)) as con:
@@ -47,6 +48,6 @@ def test_a_merge_of_a_germany_sized_history_fits_the_merge_memory_limit(tmp_path
         con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
         con.execute(f"ATTACH '{work}' AS work (READ_ONLY)")
         con.execute(f"ATTACH '{previous}' AS previous (READ_ONLY)")
-        con.execute(f"SET memory_limit = '{candidate_memory_limit(merge=True)}'")
+        con.execute(f"SET memory_limit = '{candidate_memory_limit()}'")
         counts = merge_history(con, "indicator_values_history", dt.datetime(2030, 2, 1), "previous")
     assert counts == {"previous_versions": ROWS, "closed": 0, "opened": 0, "current": ROWS}

@@ -60,7 +60,11 @@ def test_first_publish_opens_every_row_in_town_order():
     assert versions(con)[0] == ("01053090", 2023, 91.0, "note", FIRST, None)
 
 
-def test_unchanged_rows_are_kept_changed_closed_and_reopened_gone_closed():
+@pytest.mark.parametrize("part_rows", [300_000, 1])  # one part; a part per current version (merge_parts)
+def test_unchanged_rows_are_kept_changed_closed_and_reopened_gone_closed(part_rows, monkeypatch):
+    from warehouse import history
+
+    monkeypatch.setattr(history, "MERGE_PART_ROWS", part_rows)  # the parts of the Germany-wide merge, in small
     old = [row("01053090", 91.0), row("01053091", 5.0, None), row("01053092", 10.0, "a"), row("01053093", 7.0)]
     new = [row("01053090", 91.0), row("01053091", 5.0, None), row("01053092", 10.0, None), row("01053094", 1.0)]
     con, counts = publish(new, old)
@@ -105,3 +109,10 @@ def test_zero_turning_negative_zero_is_a_change():
     """-0.0 equals 0.0 as a number but is published as "-0.0": a new version, as with main's text comparison."""
     con, counts = publish([row("01053090", -0.0)], [row("01053090", 0.0)])
     assert (counts["closed"], counts["opened"]) == (1, 1)
+
+
+def test_the_join_runs_in_parts_of_at_most_merge_part_rows_current_versions():
+    from warehouse.history import MERGE_PART_ROWS, merge_parts
+
+    assert [merge_parts(n) for n in (0, 1, MERGE_PART_ROWS, MERGE_PART_ROWS + 1)] == [1, 1, 1, 2]
+    assert merge_parts(1_083_600) == 4  # the Germany-wide indicator versions (ra76)
