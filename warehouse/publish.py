@@ -18,7 +18,7 @@ import duckdb
 
 from warehouse.history import HISTORY_TABLES, merge_history
 from warehouse.paths import VIEWS_SQL, duckdb_config, memory_bytes
-from warehouse.registry import composite_keys, published_ddl, registry
+from warehouse.registry import composite_keys, history_keys, published_ddl, registry
 from warehouse.sql import identifier, literal
 from warehouse.validation import validation_record
 from warehouse.workdb import attach_working
@@ -71,6 +71,7 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, 
         _log_publish(con, previous, published_at, run)
         con.execute(VIEWS_SQL.read_text(encoding="utf-8"))
         _add_keys(con, DEFERRED_KEYS)
+        _check_unique(con, HISTORY_KEYS)
         counts = row_counts(con)
         before = row_counts(con, "previous") if previous else {}
         changes = {"published_at": published_at.isoformat(), "sources_changed": changed_sources(con, published_at),
@@ -92,6 +93,7 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, 
 # 1.6 + 1.1 s inserted, then keyed). The tables end up with the same columns, constraints and rows as
 # schema.sql declares them; a duplicate key fails the candidate as the INSERT did, naming table and key.
 DEFERRED_KEYS = composite_keys()
+HISTORY_KEYS = history_keys()  # unique, checked (no primary key: registry.history_keys says why)
 
 
 def _add_keys(con: duckdb.DuckDBPyConnection, keys: dict[str, list[str]]) -> None:
@@ -103,6 +105,18 @@ def _add_keys(con: duckdb.DuckDBPyConnection, keys: dict[str, list[str]]) -> Non
         except duckdb.ConstraintException as error:
             raise ValueError(f"candidate warehouse: {table} has more than one row for the same ({', '.join(key)}); "
                              f"its primary key forbids that ({error})") from error
+
+
+def _check_unique(con: duckdb.DuckDBPyConnection, keys: dict[str, list[str]]) -> None:
+    """A ValueError naming the table, its key and one duplicated key when a table has two rows for one key."""
+    for table, key in keys.items():
+        columns = ", ".join(identifier(c) for c in key)
+        found = con.execute(f"SELECT {columns}, count(*) FROM {identifier(table)} GROUP BY ALL HAVING count(*) > 1 "
+                            "LIMIT 1").fetchone()
+        if found is not None:
+            example = ", ".join(f"{c}={v}" for c, v in zip(key, found))
+            raise ValueError(f"candidate warehouse: {table} has more than one row for the same ({', '.join(key)}), "
+                             f"e.g. {example} ({found[-1]} rows); its key must be unique")
 
 
 def publish_time(con: duckdb.DuckDBPyConnection, previous: str | None,

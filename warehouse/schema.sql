@@ -19,24 +19,24 @@ CREATE TABLE publish_log (
 );
 
 -- provenance of every publisher file (versioned)
+-- unique (source_id, vintage, revision, file, valid_from), checked at each publish; no primary key (its index would grow with the history)
 CREATE TABLE source_releases_history (
     source_id VARCHAR NOT NULL,
-    vintage VARCHAR NOT NULL,                                     -- the publisher's vintage
-    revision INTEGER NOT NULL,                                    -- 1, or n: n-th different content of this vintage (data vintage '<vintage>-rev<n>')
-    file VARCHAR NOT NULL,                                        -- publisher's file name, relative to the source directory
+    vintage VARCHAR NOT NULL,       -- the publisher's vintage
+    revision INTEGER NOT NULL,      -- 1, or n: n-th different content of this vintage (data vintage '<vintage>-rev<n>')
+    file VARCHAR NOT NULL,          -- publisher's file name, relative to the source directory
     sha256 VARCHAR NOT NULL,
     size_bytes BIGINT NOT NULL,
-    ingested_at TIMESTAMP NOT NULL,                               -- UTC, first landing of this content
+    ingested_at TIMESTAMP NOT NULL, -- UTC, first landing of this content
     publisher VARCHAR NOT NULL,
     licence VARCHAR NOT NULL,
     licence_url VARCHAR,
     attribution VARCHAR NOT NULL,
-    generation VARCHAR,                                           -- publisher method generation; a change is a method break
-    mode VARCHAR NOT NULL,                                        -- snapshot | directory | live
-    origin VARCHAR,                                               -- download URL (live) or source directory
+    generation VARCHAR,             -- publisher method generation; a change is a method break
+    mode VARCHAR NOT NULL,          -- snapshot | directory | live
+    origin VARCHAR,                 -- download URL (live) or source directory
     valid_from TIMESTAMP NOT NULL,
-    valid_to TIMESTAMP,
-    PRIMARY KEY (source_id, vintage, revision, file, valid_from)
+    valid_to TIMESTAMP
 );
 
 -- the Gemeinden in the warehouse
@@ -94,62 +94,62 @@ CREATE TABLE indicator_catalogue (
 );
 
 -- indicator values per Gemeinde and year (versioned)
+-- unique (ags, indicator_id, period, valid_from), checked at each publish; no primary key (its index would grow with the history)
 CREATE TABLE indicator_values_history (
     ags VARCHAR NOT NULL,
     indicator_id VARCHAR NOT NULL,
-    period INTEGER NOT NULL,                             -- calendar year
+    period INTEGER NOT NULL,       -- calendar year
     value DOUBLE NOT NULL,
     unit VARCHAR NOT NULL,
     source_id VARCHAR NOT NULL,
-    vintage VARCHAR NOT NULL,                            -- source release; a publisher revision is a new vintage ('2023-rev2')
-    reference_date DATE NOT NULL,                        -- date of the underlying observation
+    vintage VARCHAR NOT NULL,      -- source release; a publisher revision is a new vintage ('2023-rev2')
+    reference_date DATE NOT NULL,  -- date of the underlying observation
     imputed BOOLEAN NOT NULL,
-    imputation VARCHAR,                                  -- how it was imputed, e.g. 'carried forward from 2019'
-    quality_note VARCHAR,                                -- English text rendered from the typed columns (indicators/flags.py)
-    territorial_change VARCHAR,                          -- NULL or recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | area_change | uninhabited_gain | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
-    method_break BOOLEAN,                                -- the publisher's method generation changed since the town's previous value
-    source_level VARCHAR,                                -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
-    excluded_reason VARCHAR,                             -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value | series_spike | no_inhabitants
-    base_period INTEGER,                                 -- annualised changes: the base year
+    imputation VARCHAR,            -- how it was imputed, e.g. 'carried forward from 2019'
+    quality_note VARCHAR,          -- English text rendered from the typed columns (indicators/flags.py)
+    territorial_change VARCHAR,    -- NULL or recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | area_change | uninhabited_gain | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    method_break BOOLEAN,          -- the publisher's method generation changed since the town's previous value
+    source_level VARCHAR,          -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
+    excluded_reason VARCHAR,       -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value | series_spike | no_inhabitants
+    base_period INTEGER,           -- annualised changes: the base year
     valid_from TIMESTAMP NOT NULL,
-    valid_to TIMESTAMP,
-    PRIMARY KEY (ags, indicator_id, period, valid_from)
+    valid_to TIMESTAMP
 );
 
 -- the index (versioned)
+-- unique (ags, period, method_version, valid_from), checked at each publish; no primary key (its index would grow with the history)
 CREATE TABLE readiness_index_history (
     ags VARCHAR NOT NULL,
     period INTEGER NOT NULL,
-    score DOUBLE,                                          -- 0..100, NULL when a pillar is missing
-    digital_infrastructure DOUBLE,                         -- pillar score (required): Digitale Infrastruktur
-    commuting_potential DOUBLE,                            -- pillar score (required): Pendelpotenzial
-    demographic_dynamics DOUBLE,                           -- pillar score (required): Demografische Dynamik
-    local_work_infrastructure DOUBLE,                      -- pillar score (optional): Lokale Arbeitsinfrastruktur
-    accessibility DOUBLE,                                  -- pillar score (required): Erreichbarkeit
-    rank INTEGER,                                          -- 1 = best among the reference group in that period
-    rank_median DOUBLE,                                    -- Monte Carlo over method choices (index_uncertainty): median rank
-    rank_p05 DOUBLE,                                       -- 5th percentile of the rank (the better end of the band)
-    rank_p95 DOUBLE,                                       -- 95th percentile of the rank (the worse end)
+    score DOUBLE,                        -- 0..100, NULL when a pillar is missing
+    digital_infrastructure DOUBLE,       -- pillar score (required): Digitale Infrastruktur
+    commuting_potential DOUBLE,          -- pillar score (required): Pendelpotenzial
+    demographic_dynamics DOUBLE,         -- pillar score (required): Demografische Dynamik
+    local_work_infrastructure DOUBLE,    -- pillar score (optional): Lokale Arbeitsinfrastruktur
+    accessibility DOUBLE,                -- pillar score (required): Erreichbarkeit
+    rank INTEGER,                        -- 1 = best among the reference group in that period
+    rank_median DOUBLE,                  -- Monte Carlo over method choices (index_uncertainty): median rank
+    rank_p05 DOUBLE,                     -- 5th percentile of the rank (the better end of the band)
+    rank_p95 DOUBLE,                     -- 95th percentile of the rank (the worse end)
     score_median DOUBLE,
     score_p05 DOUBLE,
     score_p95 DOUBLE,
     compared_towns INTEGER,
     in_reference_group BOOLEAN NOT NULL,
-    reference_group VARCHAR NOT NULL,                      -- the group ranks compare with, rendered from reference_group_rule
-    reference_group_rule VARCHAR,                          -- bbsr_kleinstadt | size_band (catalogue reference_group.rule)
-    imputed_share DOUBLE,                                  -- share of the town's indicator values that are imputed
-    provisional BOOLEAN,                                   -- less than half of the inputs are the period's own data (indicators/index.py)
-    period_provisional BOOLEAN,                            -- most scored reference-group rows of the period are provisional: the period is not published as "the latest"
-    oldest_input_date DATE,                                -- oldest reference date among the inputs of this row
-    newest_input_date DATE,                                -- newest reference date among the inputs of this row
-    missing_pillars VARCHAR,                               -- required pillars without data (then score is NULL)
-    notes VARCHAR,                                         -- English text rendered from omitted_pillars and uncompared_pillars (indicators/flags.py)
-    omitted_pillars VARCHAR,                               -- optional pillars left out for lack of data (comma-separated pillar ids)
-    uncompared_pillars VARCHAR,                            -- optional pillars the town has but its score leaves out (comma-separated pillar ids)
+    reference_group VARCHAR NOT NULL,    -- the group ranks compare with, rendered from reference_group_rule
+    reference_group_rule VARCHAR,        -- bbsr_kleinstadt | size_band (catalogue reference_group.rule)
+    imputed_share DOUBLE,                -- share of the town's indicator values that are imputed
+    provisional BOOLEAN,                 -- less than half of the inputs are the period's own data (indicators/index.py)
+    period_provisional BOOLEAN,          -- most scored reference-group rows of the period are provisional: the period is not published as "the latest"
+    oldest_input_date DATE,              -- oldest reference date among the inputs of this row
+    newest_input_date DATE,              -- newest reference date among the inputs of this row
+    missing_pillars VARCHAR,             -- required pillars without data (then score is NULL)
+    notes VARCHAR,                       -- English text rendered from omitted_pillars and uncompared_pillars (indicators/flags.py)
+    omitted_pillars VARCHAR,             -- optional pillars left out for lack of data (comma-separated pillar ids)
+    uncompared_pillars VARCHAR,          -- optional pillars the town has but its score leaves out (comma-separated pillar ids)
     method_version VARCHAR NOT NULL,
     valid_from TIMESTAMP NOT NULL,
-    valid_to TIMESTAMP,
-    PRIMARY KEY (ags, period, method_version, valid_from)
+    valid_to TIMESTAMP
 );
 
 -- boundaries

@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from warehouse.paths import SCHEMA_SQL
-from warehouse.publish import DEFERRED_KEYS, _add_keys
+from warehouse.publish import DEFERRED_KEYS, HISTORY_KEYS, _add_keys, _check_unique
 from warehouse.registry import published_ddl
 
 CATALOG = {
@@ -27,7 +27,9 @@ def test_deferred_keys_give_the_schema_of_schema_sql():
     assert catalog(deferred) != catalog(declared)  # without the keys the schema differs: the test can fail
     _add_keys(deferred, DEFERRED_KEYS)
     assert catalog(deferred) == catalog(declared)
-    assert {"indicator_values_history", "score_contributions", "indicator_values_latest"} <= set(DEFERRED_KEYS)
+    assert {"score_contributions", "indicator_values_latest"} <= set(DEFERRED_KEYS)
+    assert HISTORY_KEYS["indicator_values_history"] == ["ags", "indicator_id", "period", "valid_from"]
+    assert not set(HISTORY_KEYS) & set(DEFERRED_KEYS)  # a history table has no primary key (its index grows)
 
 
 def test_a_duplicate_key_fails_naming_the_table_and_its_key():
@@ -38,3 +40,22 @@ def test_a_duplicate_key_fails_naming_the_table_and_its_key():
     con.execute(f"INSERT INTO peer_towns BY NAME SELECT {values} FROM range(2)")  # the same row twice
     with pytest.raises(ValueError, match=r"peer_towns has more than one row for the same \(ags, peer_ags\)"):
         _add_keys(con, {"peer_towns": DEFERRED_KEYS["peer_towns"]})
+
+
+def test_a_duplicate_key_of_a_history_table_fails_naming_the_table_its_key_and_the_rows():
+    """History tables carry no primary key (an index of a growing table ran out of the candidate's memory at twice
+    today's Germany-wide history); their key is checked instead, with the same refusal."""
+    con = duckdb.connect()
+    con.execute(published_ddl(defer_composite_keys=True))
+    columns = con.execute("SELECT column_name, data_type FROM duckdb_columns() "
+                          "WHERE table_name = 'indicator_values_history'").fetchall()
+    given = {"ags": "'01053090'", "indicator_id": "'gigabit_coverage'", "valid_from": "TIMESTAMP '2026-12-05 10:00'",
+             "reference_date": "DATE '2023-12-31'"}
+    values = ", ".join(f"CAST({given.get(name, '1' if kind != 'VARCHAR' else repr('x'))} AS {kind}) AS {name}"
+                       for name, kind in columns if name != "valid_to")
+    con.execute(f"INSERT INTO indicator_values_history BY NAME SELECT {values} FROM range(2)")  # one row twice
+    with pytest.raises(ValueError, match=r"indicator_values_history has more than one row for the same \(ags, "
+                                         r"indicator_id, period, valid_from\), e\.g\. ags=01053090, .* \(2 rows\)"):
+        _check_unique(con, HISTORY_KEYS)
+    con.execute("DELETE FROM indicator_values_history WHERE rowid = (SELECT max(rowid) FROM indicator_values_history)")
+    _check_unique(con, HISTORY_KEYS)  # one row per key: passes
