@@ -129,7 +129,8 @@ class Catalogue:
 def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
     """Read catalogue.yaml; raise ValueError naming the indicator and field on a bad entry."""
     raw = read_yaml(path)
-    for unit, spec in (raw.get("units") or {}).items():
+    units = raw.get("units") or {}
+    for unit, spec in units.items():
         decimals = spec.get("decimals") if isinstance(spec, dict) else None
         published = spec.get("value_decimals") if isinstance(spec, dict) else None
         if not str((spec or {}).get("de") or "").strip() or any(type(d) is not int or d < 0
@@ -141,7 +142,7 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
                              f"({published}), the decimals its values are published with")
         if not isinstance(spec.get("per_inhabitant", False), bool):
             raise ValueError(f"catalogue units: {unit!r} per_inhabitant must be true or false")
-    inhabitants = _inhabitants(raw)
+    inhabitants = _inhabitants(raw, units)
     score_decimals = raw.get("score_decimals", 1)
     if type(score_decimals) is not int or score_decimals < 0:
         raise ValueError(f"catalogue score_decimals: {score_decimals!r} must be a whole number >= 0")
@@ -163,10 +164,10 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
             reference_levels=levels,
             at_most_sum_of=_parts_by_source(entry.get("at_most_sum_of"), indicator_id),
             zero_de=str(entry.get("zero_de") or ""),
-            inhabitants=inhabitants if (raw.get("units") or {}).get(entry["unit"], {}).get("per_inhabitant") else None,
+            inhabitants=inhabitants if units.get(entry["unit"], {}).get("per_inhabitant") else None,
             **fields,
         )
-        _validate(indicator, raw["pillars"], raw.get("units") or {})
+        _validate(indicator, raw["pillars"], units)
         indicators[indicator_id] = indicator
     return Catalogue(
         method_version=str(raw["method_version"]),
@@ -176,18 +177,18 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
         pillars=raw["pillars"],
         indicators=indicators,
         uncertainty=raw.get("uncertainty", {"draws": 1000, "seed": 20261124}),
-        units={str(k): str(v["de"]) for k, v in (raw.get("units") or {}).items()},
-        unit_decimals={str(k): int(v["decimals"]) for k, v in (raw.get("units") or {}).items()},
-        value_decimals={str(k): int(v["value_decimals"]) for k, v in (raw.get("units") or {}).items()},
+        units={str(k): str(v["de"]) for k, v in units.items()},
+        unit_decimals={str(k): int(v["decimals"]) for k, v in units.items()},
+        value_decimals={str(k): int(v["value_decimals"]) for k, v in units.items()},
         score_decimals=score_decimals,
     )
 
 
-def _inhabitants(raw: dict) -> tuple[str, tuple[str, ...]] | None:
+def _inhabitants(raw: dict, units: dict) -> tuple[str, tuple[str, ...]] | None:
     """The catalogue's ``inhabitants`` (measure and sources of the population on the current territory) as
     (measure, source ids); ValueError when a unit is per_inhabitant and it is missing or malformed."""
     given = raw.get("inhabitants")
-    needed = any(isinstance(spec, dict) and spec.get("per_inhabitant") for spec in (raw.get("units") or {}).values())
+    needed = any(isinstance(spec, dict) and spec.get("per_inhabitant") for spec in units.values())
     if given is None and not needed:
         return None
     if not isinstance(given, dict) or not isinstance(given.get("measure"), str) or not given.get("source"):

@@ -151,9 +151,8 @@ def uninhabited(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, measure: s
     candidates = np.flatnonzero(values["ags"].isin(set(populations["ags"])).to_numpy()) if len(populations) else []
     if not len(candidates):  # the usual town: never without inhabitants, nothing more to look up
         return mask
-    rows = values.iloc[candidates]
-    keys = pd.DataFrame({"ags": rows["ags"].to_numpy(), "reference_date": pd.to_datetime(rows["reference_date"])
-                         .dt.date.to_numpy()}).drop_duplicates()
+    ags, dates = values["ags"].iloc[candidates], pd.to_datetime(values["reference_date"].iloc[candidates])
+    keys = pd.DataFrame({"ags": ags.to_numpy(), "reference_date": dates.dt.date.to_numpy()}).drop_duplicates()
     con.register("value_dates", keys)
     con.register("empty_area_populations", populations)
     try:
@@ -167,7 +166,7 @@ def uninhabited(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, measure: s
     only_after = found["before"].isna() & found["after"].eq(0) & (found["days_before_after"] <= ONE_REGISTER_DAYS)
     empty = found[both | only_before | only_after]
     nobody = set(zip(empty["ags"], pd.to_datetime(empty["reference_date"])))
-    mask[candidates] = [(a, d) in nobody for a, d in zip(rows["ags"], pd.to_datetime(rows["reference_date"]))]
+    mask[candidates] = [(a, d) in nobody for a, d in zip(ags, dates)]
     return mask
 
 

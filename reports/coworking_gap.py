@@ -192,7 +192,7 @@ def _no_count_de(row: dict) -> str | None:
                 f"keines {km} km oder weiter entfernt; das ist nur eine Untergrenze, und ohne INKAR-Anteil lässt sich "
                 "keine Anzahl schätzen")
     if row.get("employed_at_residence") is not None:
-        return "Ohne INKAR-Anteil der Arbeitswege ab 50 km und ohne Pendleratlas-Ströme lässt sich keine Anzahl schätzen"
+        return f"Ohne INKAR-Anteil der Arbeitswege ab {km} km und ohne Pendleratlas-Ströme lässt sich keine Anzahl schätzen"
     return "Ohne Zahl der Erwerbstätigen am Wohnort (Pendleratlas oder BA) lässt sich keine Anzahl schätzen"
 
 

@@ -64,21 +64,23 @@ def merge_history(con: duckdb.DuckDBPyConnection, table: str, published_at: dt.d
         con.execute("DROP VIEW incoming")
         return {"previous_versions": 0, "closed": 0, "opened": opened, "current": opened}
     _load_previous(con, table, previous_schema, columns, types)
-    previous_versions = con.execute("SELECT count(*) FROM previous").fetchone()[0]
+    previous_versions, current = con.execute(
+        "SELECT count(*), count(*) FILTER (valid_to IS NULL) FROM previous").fetchone()
     # "the new data contain a row" is decided set-wise: a join of the current versions with the incoming rows on
     # the 64-bit hash, each pair confirmed column by column (NULL-safe, so a hash collision never passes for an
     # unchanged row), keeps the row ids of the equal pairs. A current version without an equal incoming row is
     # closed (within the scope); an incoming row without an equal current one opens a version. The join runs in
     # parts by the hash (equal rows have equal hashes, so they meet in the same part; ``merge_parts``).
-    current = con.execute("SELECT count(*) FROM previous WHERE valid_to IS NULL").fetchone()[0]
     parts = merge_parts(current)
     con.execute("CREATE OR REPLACE TEMP TABLE same (previous_id BIGINT, incoming_id BIGINT)")
     for part in range(parts):
         in_part = f"row_hash % {parts} = {part}"
+        # the row ids under a name no column has (a column "id" would stand for the row id in the comparison)
         con.execute(f"""INSERT INTO same
-                        SELECT p.id, i.id
-                        FROM (SELECT rowid AS id, * FROM previous WHERE valid_to IS NULL AND {in_part}) p
-                        JOIN (SELECT rowid AS id, * FROM incoming WHERE {in_part}) i ON {_same_row(columns, types)}""")
+                        SELECT p.{ROW_ID}, i.{ROW_ID}
+                        FROM (SELECT rowid AS {ROW_ID}, * FROM previous WHERE valid_to IS NULL AND {in_part}) p
+                        JOIN (SELECT rowid AS {ROW_ID}, * FROM incoming WHERE {in_part}) i
+                          ON {_same_row(columns, types)}""")
     in_scope = " AND ".join(f"{_quote(c)} IN (SELECT {_quote(c)} FROM incoming)" for c in scope) or "TRUE"
     con.execute(f"""UPDATE previous SET valid_to = {now}
                     WHERE valid_to IS NULL AND rowid NOT IN (SELECT previous_id FROM same) AND {in_scope}""",
@@ -104,6 +106,7 @@ def merge_history(con: duckdb.DuckDBPyConnection, table: str, published_at: dt.d
 # (and peaked at 770-850 MiB RSS with 512 MB); in four parts it passes with 192 MB and peaks at ~610 MiB, for ~1.5 CPU s
 # more (benchmarks/republish.py on ra76's files, 5 December 2026). The snapshot's tables are one part.
 MERGE_PART_ROWS = 300_000
+ROW_ID = "__merge_row"  # a row id's name in the merge's join
 
 
 def merge_parts(current_versions: int) -> int:
