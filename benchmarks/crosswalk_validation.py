@@ -122,10 +122,11 @@ def main() -> None:
     plausible = checked_inferred[crosswalk.usable(checked_inferred)]
     print(f"register vintages: {', '.join(sorted(register['vintage'].unique()))}")
     print(f"official steps by kind: {official['kind'].value_counts().to_dict()}")
-    geographic = combined["evidence"].str.startswith("geography")
+    geographic = combined["basis"].isin(crosswalk.GEOGRAPHIC_BASES)
     print(f"mergers found by geography: {int(geographic.sum())} rows onto {combined.loc[geographic, 'to_ags'].nunique()}"
           f" successors, {combined.loc[geographic, 'plausibility'].value_counts().to_dict()}")
-    polygon = combined["evidence"].str.startswith(crosswalk.POLYGON_EVIDENCE)
+    polygon = combined["basis"].isin({"polygon", "polygon_remeasured"})
+    print(f"  by basis: {combined['basis'].value_counts().to_dict()}")
     print(f"  of which read off the VG boundaries: {int(polygon.sum())} rows onto "
           f"{combined.loc[polygon, 'to_ags'].nunique()} successors, "
           f"{combined.loc[polygon, 'plausibility'].value_counts().to_dict()}")

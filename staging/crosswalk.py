@@ -52,7 +52,19 @@ RECODE_TOLERANCE = 0.01
 MERGER_TOLERANCE = 0.005  # real merger areas add up to within ~0.3 %; wider lets coincidences match
 MAX_PREDECESSORS = 3
 AREA_DECIMALS = 2  # the registers give areas in km² to two decimals: residuals are compared at that precision
-STEP_COLUMNS = ["from_vintage", "to_vintage", "from_ags", "to_ags", "kind", "evidence"]
+STEP_COLUMNS = ["from_vintage", "to_vintage", "from_ags", "to_ags", "kind", "evidence", "basis"]
+# how a step was found (territorial_changes.basis): the typed decision the code asks; ``evidence`` is its text
+BASIS = {
+    "change_list": "listed in the Destatis Gebietsänderungen (official)",
+    "name_and_area": "inferred: a vanished key and a new one with the same name and area (a recode)",
+    "area_sum": "inferred: the areas of 1-3 vanished Gemeinden of the Kreis (any number of one Verband) add up to "
+                "a Gemeinde's gain or a new key's area",
+    "nearest_centres": "inferred: the vanished Gemeinden whose register centres lie nearest add up to the area",
+    "polygon": "inferred: the vanished Gemeinden whose centres lie inside the successor's BKG VG polygon add up to "
+               "its area within 1 %",
+    "polygon_remeasured": "inferred as polygon, within 2 %: the registers re-measured the land around",
+}
+GEOGRAPHIC_BASES = {"nearest_centres", "polygon", "polygon_remeasured"}  # tested apart from an area set
 MINOR_TRANSFER = 50  # inhabitants: a partial transfer moving at most this many people (1 % of a town of 5,000) is noted, not excluded
 MOVED_COLUMNS = ["moved_population", "moved_area_km2"]  # official partial transfers and split parts: what the list says moved
 MINOR_TRANSFER_SHARE = 1.0  # ... or at most this share (%) of the smaller Gemeinde's population: the same 1 % for larger towns
@@ -74,7 +86,7 @@ def transitions(register: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
 
     ``register``: ags, name, vintage (one row per Gemeinde and vintage; vintages in ``release_order``);
     ``areas``: ags, vintage, area_km2. Returns from_vintage, to_vintage, from_ags, to_ags,
-    kind ('recode' | 'merger'), evidence (text with the areas compared).
+    kind ('recode' | 'merger'), evidence (text with the areas compared), basis ('name_and_area' | 'area_sum').
     """
     frame = register.merge(areas, on=["ags", "vintage"], how="left").drop_duplicates(["vintage", "ags"])
     frame["base_name"] = _base(frame["name"])
@@ -87,14 +99,14 @@ def transitions(register: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
         area = old["area_km2"].to_dict()
         gone = set(old.index.difference(new.index)) - set(recodes)
         new_area = _column_dict(new, "area_km2")
-        rows += [(before, after, a, b, "recode", f"same name, area {area[a]} -> {new_area[b]}")
+        rows += [(before, after, a, b, "recode", f"same name, area {area[a]} -> {new_area[b]}", "name_and_area")
                  for a, b in recodes.items()]
         verband = _verbaende(old)
         # new keys first: their sets share a name with them, a growing Gemeinde's set need not (see _new_keys)
         mergers = _new_keys(old, new, gone, recodes, area, verband)
         gone -= {a for a, _, _ in mergers}
         mergers += _mergers(old, new, gone, area, verband)
-        rows += [(before, after, a, b, "merger", evidence) for a, b, evidence in mergers]
+        rows += [(before, after, a, b, "merger", evidence, "area_sum") for a, b, evidence in mergers]
     return pd.DataFrame(rows, columns=STEP_COLUMNS)
 
 
@@ -125,7 +137,7 @@ def official_steps(changes: pd.DataFrame, register: pd.DataFrame) -> pd.DataFram
         steps = _steps_of_transition(inside, new_keys)
         known = steps["to_ags"].isin(new_keys) | ~steps["kind"].isin(RESTATING_KINDS)
         keep = steps["from_ags"].isin(old_keys) & known
-        frames.append(steps[keep].assign(from_vintage=before, to_vintage=after))
+        frames.append(steps[keep].assign(from_vintage=before, to_vintage=after, basis="change_list"))
     columns = [*STEP_COLUMNS, *MOVED_COLUMNS]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
@@ -189,7 +201,7 @@ def with_official(inferred: pd.DataFrame, official: pd.DataFrame) -> pd.DataFram
 
 def is_official(steps: pd.DataFrame) -> pd.Series:
     """Which steps come from the Destatis change lists (the rest are inferred from the registers)."""
-    return steps["evidence"].str.startswith(OFFICIAL)
+    return steps["basis"] == "change_list"
 
 
 def _recodes(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, str]:
@@ -705,8 +717,8 @@ def check_plausibility(steps: pd.DataFrame, register: pd.DataFrame, population: 
     if tested.empty:
         return steps
     # a set found by geography is tested apart from a set the area inference gave the same successor
-    tested = tested.assign(_set=tested["evidence"].str.startswith("geography").map({True: "geo", False: "area"}),
-                           _polygon=tested["evidence"].str.startswith(POLYGON_EVIDENCE))
+    tested = tested.assign(_set=tested["basis"].isin(GEOGRAPHIC_BASES).map({True: "geo", False: "area"}),
+                           _polygon=tested["basis"].isin({"polygon", "polygon_remeasured"}))
     group = ["from_vintage", "to_vintage", "to_ags", "_set"]
     pop = population[["ags", "vintage", "population", "area_km2"]].drop_duplicates(["ags", "vintage"])
     rows = tested.reset_index().merge(pop.rename(columns={"ags": "from_ags", "vintage": "from_vintage",
@@ -1517,7 +1529,7 @@ def _unique_subsets(free: pd.DataFrame, targets: pd.DataFrame, before, after) ->
             continue  # a Gemeinde that fits two targets belongs to neither with certainty
         evidence = (f"geography: {kind}, the only set of nearby vanished Gemeinden that fits: "
                     f"{chosen['area_km2'].sum():.2f} km² for {needed:.2f} km², centres within {chosen['_km'].max():.1f} km")
-        rows += [(before, after, a, target, "merger", evidence) for a in chosen.index]
+        rows += [(before, after, a, target, "merger", evidence, "nearest_centres") for a in chosen.index]
     return rows
 
 
@@ -1561,7 +1573,7 @@ def _assign_nearest(free: pd.DataFrame, targets: pd.DataFrame, before, after) ->
         if abs(parts["area"].sum() - needed) <= GEO_AREA_TOLERANCE * needed:
             evidence = (f"geography: {kind}, nearest vanished Gemeinden {parts['area'].sum():.2f} km² for "
                         f"{needed:.2f} km², centres within {parts['km'].max():.1f} km")
-            rows += [(before, after, a, target, "merger", evidence) for a in parts["from_ags"]]
+            rows += [(before, after, a, target, "merger", evidence, "nearest_centres") for a in parts["from_ags"]]
     return rows
 
 
@@ -1655,7 +1667,7 @@ def moved_share(steps: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
 POLYGON_AREA_TOLERANCE = 0.01  # the Gemeinden whose centres lie inside add up to the polygon Gemeinde's register area within 1 %
 REMEASURED_TOLERANCE = 0.02  # ... or within 2 % where the registers re-measured the land around (``_remeasured``):
 # 98 % of Mecklenburg-Vorpommern's Gemeinden without a step kept their area within 2 % from 2013 to 2021
-POLYGON_EVIDENCE = "geography: polygon"  # evidence prefix; 'geography' keeps the set apart in check_plausibility
+POLYGON_EVIDENCE = "geography: polygon"  # the evidence text's start (basis 'polygon' or 'polygon_remeasured')
 
 
 def polygon_mergers(register: pd.DataFrame, areas: pd.DataFrame, steps: pd.DataFrame,
@@ -1860,7 +1872,8 @@ def _polygon_sets(inside: dict[str, list], old: pd.DataFrame, new: pd.DataFrame,
         evidence = (f"{POLYGON_EVIDENCE}: centres of {len(members)} Gemeinden of {before} inside the VG {geo_vintage} "
                     f"polygon, {total:.2f} km² for {area_after:.2f} km²"
                     + (f"; {remeasured}" if remeasured else ""))
-        rows += [(before, after, m, target, "merger", evidence) for m in parts]
+        basis = "polygon_remeasured" if remeasured else "polygon"
+        rows += [(before, after, m, target, "merger", evidence, basis) for m in parts]
     return rows
 
 

@@ -236,11 +236,12 @@ def _columns(name: str, spec: dict) -> list[Column]:
 
 
 def _enum(source: str | None) -> list | None:
-    """Allowed values from the code that owns them: ``flags.<DICT>``, ``sources.<module>.<DICT>`` (its keys),
+    """Allowed values from the code that owns them: ``flags.<DICT>``, ``sources.<module>.<DICT>`` or
+    ``staging.<module>.<DICT>`` (its keys),
     ``catalogue.pillars(+context)`` or ``catalogue.units``."""
     if source is None:
         return None
-    if source.startswith("sources."):
+    if source.startswith(("sources.", "staging.")):
         module, _, name = source.rpartition(".")
         return list(getattr(importlib.import_module(module), name))
     if source.startswith("flags."):

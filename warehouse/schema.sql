@@ -226,6 +226,7 @@ CREATE TABLE territorial_changes (
     to_ags VARCHAR NOT NULL,
     kind VARCHAR NOT NULL,         -- recode | merger (restated) | partial_transfer | split (flagged only)
     evidence VARCHAR NOT NULL,     -- the Destatis change list entry, or the areas compared (inferred)
+    basis VARCHAR NOT NULL,        -- how the step was found (staging/crosswalk.py BASIS): change_list is official, the others inferred; the code decides with this, evidence is its text
     plausibility VARCHAR,          -- official | ok | unchecked | population_jump | too_far (rejected: not followed, flags the successor)
     population_before DOUBLE,      -- inferred steps: predecessors' (+ the successor's own) population in from_vintage
     population_after DOUBLE,       -- the successor's population in to_vintage

@@ -152,7 +152,7 @@ def test_2010_mergers_are_read_off_the_2021_boundaries_of_unchanged_gemeinden(fu
                          for s in (steps, without))
     zerbst = steps[(steps["to_ags"] == "15082430") & (steps["from_vintage"] == "2009-12-31")]
     assert len(zerbst) == 21 and set(zerbst["plausibility"]) == {"ok"}
-    assert zerbst["evidence"].str.startswith(crosswalk.POLYGON_EVIDENCE).all()
+    assert set(zerbst["basis"]) == {"polygon"} and zerbst["evidence"].str.startswith(crosswalk.POLYGON_EVIDENCE).all()
     for ags in ("15082400", "15082150", "15082095", "15082110"):  # Walternienburg, Güterglück, Gehrden, Gödnitz
         assert used[ags] == "15082430" and used_before.get(ags) != "15082430"
     assert used["15084600"] == "15084315" and used_before["15084600"] == "15084550"  # Zorbau: Lützen, not Weißenfels
@@ -260,7 +260,7 @@ def test_thuringian_mergers_are_read_off_the_vg_boundaries(full_data, gv_2013_20
     # without the outlines: Viernau's coincidental pair with Zella-Mehlis is ambiguous now (left unexplained), and
     # Ilmtal goes to Stadtilm as the outlines say (Ilmenau by area sums before the uniqueness rule)
     assert used_before.get("16066082") is None and used_before.get("16070056") == "16070048"
-    polygon = steps[steps["evidence"].str.startswith(crosswalk.POLYGON_EVIDENCE)]
+    polygon = steps[steps["basis"] == "polygon"]
     geratal = polygon[polygon["to_ags"] == "16070057"]
     assert len(geratal) == 6 and set(geratal["plausibility"]) == {"ok"}
     assert not steps[steps["to_ags"] == "16070029"]["from_ags"].isin(["16070019", "16070056"]).any()
@@ -300,7 +300,7 @@ def test_land_a_change_list_moved_without_inhabitants_keeps_the_change_comparabl
     assert before.loc[2023, "territorial_change"] == "area_change"
     steps = pd.DataFrame({"from_vintage": ["2021-12-31"], "to_vintage": ["2023-12-31"], "from_ags": ["99374451"],
                           "to_ags": ["99374129"], "kind": ["split"], "plausibility": ["official"],
-                          "evidence": [f"{crosswalk.OFFICIAL} 2023 (x), Änderungsart 1"],
+                          "evidence": [f"{crosswalk.OFFICIAL} 2023 (x), Änderungsart 1"], "basis": ["change_list"],
                           "moved_population": [0.0], "moved_area_km2": [3.97]})
     con.register("steps", steps)
     con.execute("CREATE TABLE territorial_changes AS SELECT * FROM steps")

@@ -42,6 +42,8 @@ def test_recodes_mergers_and_new_keys_are_inferred(frames):
         ["99100006", "99200006", "recode"],
         ["99200005", "99200004", "merger"],   # D grows by E's area
     ]  # F's loss of 5 km² and Zeta (no shared name) are not explained: no step
+    assert steps["basis"].tolist() == [
+        "name_and_area", "area_sum", "area_sum", "name_and_area", "name_and_area", "name_and_area", "area_sum"]
 
 
 def test_history_is_restated_onto_the_current_territory(frames):
@@ -110,6 +112,7 @@ def test_a_merger_of_the_members_of_one_verband_wins_over_a_coincidental_triple(
     steps = crosswalk.transitions(register, areas)
     assert sorted(steps["from_ags"]) == ["12063072", "12063076", "12063312", "12063364"]
     assert set(steps["to_ags"]) == {"12063148"} and steps["evidence"].str.contains("of its Verband").all()
+    assert set(steps["basis"]) == {"area_sum"}
     # without the Verband keys (the registers before 1994) the area search is what it was
     old = crosswalk.transitions(register.drop(columns="vb_ars"), areas)
     assert sorted(old["from_ags"]) == ["12063156", "12063336", "12063372"]
@@ -179,6 +182,7 @@ def test_official_steps_override_inferred_ones():
         ("2021", "99100002", "99100006", "merger"), ("2021", "99100004", "99100006", "merger"),
         ("2021", "99100005", "99100001", "merger")]
     assert crosswalk.is_official(keyed).tolist() == [False, True, True, True]
+    assert keyed["basis"].tolist() == ["name_and_area", "change_list", "change_list", "change_list"]
     assert keyed.loc[keyed["from_ags"] == "99100005", "evidence"].item() == (
         "Destatis Gebietsänderungen 2023 (99/2023/0001-R), Änderungsart 1, wirksam 2023-01-01, 5.01 km², "
         "400 inhabitants")
@@ -312,7 +316,7 @@ def test_an_inferred_merger_with_a_population_jump_is_rejected_and_flags_the_suc
 
 def test_a_predecessor_far_from_its_successor_is_rejected():
     register, areas, population = wrong_merger_case()
-    steps = pd.DataFrame([("2013", "2023", "99200003", "99100004", "merger", "area test")],
+    steps = pd.DataFrame([("2013", "2023", "99200003", "99100004", "merger", "area test", "area_sum")],
                          columns=crosswalk.STEP_COLUMNS)
     register.loc[(register["ags"] == "99200003") & (register["vintage"] == "2013"), "lon"] = 13.5  # 1° east, 0.1° south: ~69.6 km
     checked = crosswalk.check_plausibility(steps, register, population.assign(
@@ -499,7 +503,7 @@ def test_a_merger_of_more_than_three_is_found_by_geography_and_tested():
                                   frame[["ags", "vintage", "population", "area_km2"]])
     assert sorted(steps["from_ags"]) == ["99100001", "99100002", "99100003", "99100004"]
     assert set(steps["to_ags"]) == {"99100010"} and set(steps["plausibility"]) == {"ok"}
-    assert steps["evidence"].str.startswith("geography: new key").all()
+    assert set(steps["basis"]) == {"nearest_centres"} and steps["evidence"].str.startswith("geography: new key").all()
 
 
 def test_merged_parts_are_noted_in_key_order_and_a_verband_part_marks_the_whole():

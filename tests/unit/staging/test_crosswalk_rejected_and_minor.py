@@ -22,7 +22,7 @@ def test_a_predecessor_checked_too_far_maps_to_itself():
     population = pd.DataFrame([("99200003", "2013", 1900, 20.0), ("99100004", "2013", 8800, 35.0),
                                ("99100004", "2023", 10600, 35.0)],
                               columns=["ags", "vintage", "population", "area_km2"])
-    steps = pd.DataFrame([("2013", "2023", "99200003", "99100004", "merger", "area test")],
+    steps = pd.DataFrame([("2013", "2023", "99200003", "99100004", "merger", "area test", "area_sum")],
                          columns=crosswalk.STEP_COLUMNS)
     checked = crosswalk.check_plausibility(steps, register, population)
     assert checked["plausibility"].item() == "too_far"

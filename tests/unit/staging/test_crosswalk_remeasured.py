@@ -49,6 +49,7 @@ def test_a_set_missing_by_the_re_measurement_of_the_land_around_is_the_merger():
     found = polygon_steps()
     assert sorted(zip(found["from_ags"], found["to_ags"], found["kind"])) == [
         ("13071091", "13071176", "merger"), ("13071152", "13071176", "merger")]
+    assert set(found["basis"]) == {"polygon_remeasured"}  # the typed decision; the evidence says why
     evidence = found["evidence"].iloc[0]
     assert evidence.startswith(crosswalk.POLYGON_EVIDENCE) and "68.61 km² for 69.52 km²" in evidence
     assert "+0.91 km² (+1.31 %) re-measured: the 3 bordering Gemeinden changed by +0.53 % to +1.69 %" in evidence
@@ -57,7 +58,7 @@ def test_a_set_missing_by_the_re_measurement_of_the_land_around_is_the_merger():
 def test_a_set_within_1_percent_needs_no_witness_of_re_measurement():
     unchanged = {**AREAS_2021, "13071176": 68.90, "13071124": 30.17, "13071122": 77.29, "13071097": 17.94}
     found = polygon_steps(areas_2021=unchanged)
-    assert len(found) == 2 and "re-measured" not in found["evidence"].iloc[0]
+    assert len(found) == 2 and set(found["basis"]) == {"polygon"} and "re-measured" not in found["evidence"].iloc[0]
 
 
 @pytest.mark.parametrize("why, areas_2021", [
@@ -118,5 +119,5 @@ def test_germany_wide_suedmueritz_and_mirow_get_their_predecessors_roetha_does_n
     assert into.get("13071176") == ["13071091", "13071152"]
     assert into.get("13071099") == ["13071126"]
     assert "14729110" not in set(used["from_ags"])
-    remeasured = used[used["evidence"].str.contains("re-measured")]
+    remeasured = used[used["basis"] == "polygon_remeasured"]
     assert sorted(set(remeasured["to_ags"])) == ["13071099", "13071176"]

@@ -46,9 +46,9 @@ REGISTER = pd.DataFrame(
     + [("2021", a) for a in ("01001009", "01001003", "01001004", "01001005", "01001006")],
     columns=["vintage", "ags"]).assign(territorial_date=lambda f: f["vintage"].map(lambda v: dt.date(int(v), 12, 31)))
 # 2013 -> 2021: 01001001 recoded to 01001009; 01001002 merged into 01001003; 01001005 gives territory to 01001006
-STEPS = pd.DataFrame([("2013", "2021", "01001001", "01001009", "recode", "same name", np.nan, np.nan),
-                      ("2013", "2021", "01001002", "01001003", "merger", "area", np.nan, np.nan),
-                      ("2013", "2021", "01001005", "01001006", "partial_transfer", "Destatis list", 900.0, 3.0)],
+STEPS = pd.DataFrame([("2013", "2021", "01001001", "01001009", "recode", "same name", "name_and_area", np.nan, np.nan),
+                      ("2013", "2021", "01001002", "01001003", "merger", "area", "area_sum", np.nan, np.nan),
+                      ("2013", "2021", "01001005", "01001006", "partial_transfer", "Destatis list", "change_list", 900.0, 3.0)],
                      columns=[*crosswalk.STEP_COLUMNS, *crosswalk.MOVED_COLUMNS])
 WEIGHTS = pd.DataFrame([("01001002", "2013", 1000), ("01001003", "2013", 3000)],
                        columns=["ags", "vintage", "population"])
