@@ -1250,13 +1250,15 @@ def yoy_rules(contracts: dict | None = None) -> list[tuple[str, str, Rule]]:
 
 
 def year_on_year(con, source_ids: list[str] | None = None, contracts: dict | None = None,
-                 read_measures: dict[str, list[str]] | None = None) -> pd.DataFrame:
+                 read_measures: dict[str, list[str]] | None = None, last_publish: str | None = None) -> pd.DataFrame:
     """Changes between consecutive releases beyond the declared bounds, not explained by the crosswalk.
 
     ``con`` is the working database (observations, municipality_register, territorial_changes).
     Per source, key, level and measure each figure is compared with the one before it from another
     release (an earlier reference date, or the same date in an earlier revision); years within one
-    release (INKAR's series) are not releases. Bounds: ``yoy_relative`` per year between the two dates
+    release (INKAR's series) are not releases. ``last_publish``: the name of the attached published warehouse
+    (None: none yet), whose figures of a release this refresh has in a new revision are no longer staged; each
+    figure of the new revision is compared with the one it replaces (``_REVISED_SQL``), at the same date. Bounds: ``yoy_relative`` per year between the two dates
     (compounded: 0.15 allows a factor 1.15 a year, both ways), ``yoy_drop_points`` for a share
     falling, ``yoy_points`` both ways; changes up to ``yoy_floor`` never count. A Gemeinde named in a territorial change (either end) whose
     register interval overlaps the two dates is explained by the crosswalk and not reported.
@@ -1270,7 +1272,7 @@ def year_on_year(con, source_ids: list[str] | None = None, contracts: dict | Non
     for source_id, pattern, rule in yoy_rules(contracts):
         if source_ids is not None and source_id not in source_ids:
             continue
-        frames.append(con.execute(_YOY_SQL, {"source": source_id, "pattern": pattern,
+        frames.append(con.execute(_yoy_sql(last_publish), {"source": source_id, "pattern": pattern,
                                              "relative": rule.yoy_relative, "drop": rule.yoy_drop_points,
                                              "points": rule.yoy_points, "floor": rule.yoy_floor}).df())
     for source_id, measures in kept_measures(read_measures, contracts).items():
@@ -1369,15 +1371,42 @@ ORDER BY vintage
 """
 
 
+def _yoy_sql(last_publish: str | None) -> str:
+    """``_YOY_SQL`` with the pairs of a new revision and the published figures it replaces, where a publish exists."""
+    # replace, not str.format: the statement's own format() strings hold braces
+    if last_publish is None:
+        return _YOY_SQL.replace("{revised}", "").replace("{compared}", "pairs")
+    return _YOY_SQL.replace("{revised}", _REVISED_SQL.replace("{db}", last_publish)).replace(
+        "{compared}", "(SELECT * FROM pairs UNION ALL BY NAME SELECT * FROM revised)")
+
+
+# A publisher's corrected file lands as a new revision of its release ('2013-12-31-rev2', sources/registry.py) and
+# replaces the earlier one in the staged observations, so the window below never sees the figures it revises: a
+# revision swapping two towns' populations, or writing one Land's shares as fractions, was compared only with the
+# release of an earlier date, under a bound compounded over the years between (review of 5 December 2026). Each of its
+# figures is compared with the published figure it replaces: same key, level, measure and date, both on the
+# publisher's own territory (restated figures change with the crosswalk, not the publisher), under a year's bound.
+_REVISED_SQL = """
+replaced AS (
+    SELECT ags, level, measure, reference_date, vintage, value FROM {db}.observations
+    WHERE source_id = $source AND regexp_full_match(measure, $pattern) AND value IS NOT NULL
+      AND territorial_change IS NULL AND source_level IS DISTINCT FROM 'gemeindeverband'
+      AND vintage NOT IN (SELECT DISTINCT vintage FROM observations WHERE source_id = $source)),
+revised AS (
+    SELECT n.ags, n.level, n.measure, n.reference_date, n.vintage, n.value, r.value AS prev_value,
+           r.reference_date AS prev_date, r.vintage AS prev_vintage, true AS revised
+    FROM latest n JOIN replaced r USING (ags, level, measure, reference_date)
+    WHERE n.territorial_change IS NULL AND split_part(r.vintage, '-rev', 1) = split_part(n.vintage, '-rev', 1)),"""
+
 _YOY_SQL = """
 WITH latest AS (
-    SELECT ags, level, measure, reference_date, vintage, value FROM observations
+    SELECT * FROM observations
     WHERE source_id = $source AND regexp_full_match(measure, $pattern) AND value IS NOT NULL
       AND source_level IS DISTINCT FROM 'gemeindeverband'),  -- a Verband's value, checked at its own level
 pairs AS (  -- each figure after the figure before it (earlier date, or the same date in an earlier revision)
-    SELECT *, lag(value) OVER w AS prev_value, lag(reference_date) OVER w AS prev_date,
-           lag(vintage) OVER w AS prev_vintage
-    FROM latest WINDOW w AS (PARTITION BY ags, level, measure ORDER BY reference_date, vintage)),
+    SELECT ags, level, measure, reference_date, vintage, value, lag(value) OVER w AS prev_value,
+           lag(reference_date) OVER w AS prev_date, lag(vintage) OVER w AS prev_vintage, false AS revised
+    FROM latest WINDOW w AS (PARTITION BY ags, level, measure ORDER BY reference_date, vintage)),{revised}
 changes AS (  -- territorial changes with the dates of the registers they lie between
     SELECT c.from_ags, c.to_ags, f.territorial_date AS from_date, t.territorial_date AS to_date
     FROM territorial_changes c
@@ -1397,13 +1426,15 @@ implausible AS (
                 WHEN $points IS NOT NULL AND abs(value - prev_value) > $points
                 THEN format('changed by {:.1f} points (bound {})', value - prev_value, $points)
            END AS bound
-    FROM pairs WHERE prev_value IS NOT NULL AND prev_vintage != vintage  -- releases, not years within one
+    FROM {compared} WHERE prev_value IS NOT NULL AND prev_vintage != vintage  -- releases, not years within one
       AND abs(value - prev_value) > $floor)
-SELECT $source AS source_id, vintage, prev_vintage, ags, level, measure, prev_value, value, bound
+SELECT $source AS source_id, vintage, prev_vintage, ags, level, measure, prev_value, value,
+       CASE WHEN revised THEN format('revises the published figure of {}: ', reference_date) || bound ELSE bound END
+           AS bound
 FROM implausible i
 WHERE bound IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM changes c WHERE (c.from_ags = i.ags OR c.to_ags = i.ags)
-                  AND c.to_date >= i.prev_date AND c.from_date <= i.reference_date)  -- a same-date pair too
+  AND (revised OR NOT EXISTS (SELECT 1 FROM changes c WHERE (c.from_ags = i.ags OR c.to_ags = i.ags)
+                              AND c.to_date >= i.prev_date AND c.from_date <= i.reference_date))  -- a same-date pair too
 ORDER BY vintage, measure, ags
 """
 
@@ -1412,7 +1443,7 @@ def year_on_year_version() -> str:
     """Digest of what decides ``year_on_year``'s findings besides the declared rules: its three statements and the
     re-published thresholds. A recorded result (pipelines/assets/publish.py) is reused only under the same
     digest, so a changed statement is never answered by a record the old one computed."""
-    decisive = (_YOY_SQL, _REPUBLISHED_SQL, REPUBLISHED_SHARE, REPUBLISHED_LEAST, _VANISHED_SQL)
+    decisive = (_YOY_SQL, _REVISED_SQL, _REPUBLISHED_SQL, REPUBLISHED_SHARE, REPUBLISHED_LEAST, _VANISHED_SQL)
     return hashlib.sha256(repr(decisive).encode()).hexdigest()[:16]
 
 

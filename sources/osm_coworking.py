@@ -162,7 +162,8 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
         log.warning("[%s] vintage %s: dropped %d elements without coordinates and %d without a coworking tag",
                     release.source_id, release.vintage, no_coordinates, untagged)
     if closed:
-        log.warning("[%s] vintage %s: left out %d spaces tagged as closed (%s)", release.source_id, release.vintage,
+        log.warning("[%s] vintage %s: left out %d spaces tagged as closed or not open yet (%s)", release.source_id,
+                    release.vintage,
                     sum(closed.values()), ", ".join(f"{reason}: {n}" for reason, n in sorted(closed.items())))
     spaces = pd.DataFrame(rows, columns=SPACE_COLUMNS)
     spaces = (spaces.sort_values("osm_base_timestamp", kind="stable", na_position="first")
@@ -185,8 +186,10 @@ def closed_because(tags: dict, as_of: dt.date | None) -> str | None:
 
     ``opening_hours=closed``/``off``; a coworking key under a lifecycle prefix (``disused:amenity=coworking_space``,
     ``was:office=coworking``) or ``disused=yes``/``abandoned=yes``; an ``end_date`` before ``as_of`` (the date of
-    the OSM data, not of the run: a space that closed after the query was open on its date). An ``end_date`` that
-    is no date (``~2021``, ``before 2020``) is not guessed at: the space stays, and the log says so.
+    the OSM data, not of the run: a space that closed after the query was open on its date). Not open yet either:
+    ``construction=yes`` or an ``opening_date``/``start_date`` after ``as_of`` (a space mapped before it opened
+    counted for seven Rheingau towns; review of 5 December). A date that is no date (``~2021``, ``before 2020``)
+    is not guessed at: the space stays, and the log says so.
     """
     if str(tags.get("opening_hours", "")).strip().lower() in CLOSED_HOURS:
         return "opening_hours closed"
@@ -196,15 +199,32 @@ def closed_because(tags: dict, as_of: dt.date | None) -> str | None:
             return f"{prefix}: prefix"
     if any(tags.get(key) == "yes" for key in ("disused", "abandoned")):
         return "disused/abandoned=yes"
-    end = tags.get("end_date")
-    if end and as_of:
-        last = _last_day(str(end))
-        if last is None:
-            log.warning("[%s] end_date %r is no date (YYYY, YYYY-MM or YYYY-MM-DD): the space is counted", SOURCE_ID,
-                        end)
-        elif last < as_of:
-            return "end_date in the past"
+    if tags.get("construction") == "yes":
+        return "construction=yes"
+    end = _tag_date(tags, "end_date", as_of, last=True)
+    if end is not None and end < as_of:
+        return "end_date in the past"
+    for key in ("opening_date", "start_date"):
+        start = _tag_date(tags, key, as_of, last=False)
+        if start is not None and start > as_of:
+            return f"{key} in the future"
     return None
+
+
+def _tag_date(tags: dict, key: str, as_of: dt.date | None, last: bool) -> dt.date | None:
+    """The date a date tag gives (its last day for ``end_date``, its first for an opening), None where it is absent,
+    there is no ``as_of`` to compare with, or it is no date (logged: the space is counted)."""
+    text = tags.get(key)
+    if not text or not as_of:
+        return None
+    day = _last_day(str(text))
+    if day is None:
+        log.warning("[%s] %s %r is no date (YYYY, YYYY-MM or YYYY-MM-DD): the space is counted", SOURCE_ID, key, text)
+        return None
+    if last:
+        return day
+    match = END_DATE.fullmatch(str(text).strip())
+    return dt.date(int(match[1]), int(match[2] or 1), int(match[3] or 1))  # 2024 opens on 1 January at the earliest
 
 
 def _last_day(text: str) -> dt.date | None:

@@ -12,7 +12,8 @@ from pipelines.resources import ReadinessSettings
 from sources import contracts
 from warehouse.publish import build_candidate, swap_in
 from warehouse import lake as lakes
-from warehouse.validation import (record_frame, recorded_frame, validate_candidate, validation_record,
+from warehouse.sql import literal
+from warehouse.validation import (file_identity, record_frame, recorded_frame, validate_candidate, validation_record,
                                   working_identity)
 
 CATALOGUE = load_catalogue()
@@ -68,6 +69,7 @@ def year_on_year_all(settings: ReadinessSettings, fresh: bool = False) -> pd.Dat
     record = validation_record(settings.candidate, "year_on_year")
     read = CATALOGUE.read_measures()  # the measures a release must not lose (those the index reads)
     key = {"working_files": working_identity(settings.work_db),
+           "last_publish": file_identity(settings.published),  # a revision is compared with its published figures
            "rules": repr((contracts.yoy_rules(), contracts.republish_sources(), read)),
            "statements": contracts.year_on_year_version()}
     if not fresh:
@@ -75,9 +77,21 @@ def year_on_year_all(settings: ReadinessSettings, fresh: bool = False) -> pd.Dat
         if findings is not None:
             return findings
     with settings.work(read_only=True) as con:
-        findings = contracts.year_on_year(con, read_measures=read)
+        findings = contracts.year_on_year(con, read_measures=read, last_publish=attach_last_publish(con, settings))
     record_frame(record, key, findings)
     return findings
+
+
+def attach_last_publish(con, settings: ReadinessSettings) -> str | None:
+    """Attach the published warehouse read-only as ``last_publish`` (its figures of a release a new revision
+    replaces); None before the first publish, or for a file without the observation columns that comparison reads
+    (one published by an older version: its next publish compares as before)."""
+    if not settings.published.is_file():
+        return None
+    con.execute(f"ATTACH {literal(str(settings.published))} AS last_publish (READ_ONLY)")
+    columns = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE database_name = 'last_publish' "
+                                         "AND table_name = 'observations'").fetchall()}
+    return "last_publish" if {"territorial_change", "source_level"} <= columns else None
 
 
 def allowed_summary(allowed) -> list[dict]:

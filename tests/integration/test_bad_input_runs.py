@@ -137,6 +137,24 @@ def test_implausible_change_blocks_the_publish_unless_allowed(good_run, tmp_path
 
 
 @pytest.mark.slow
+def test_a_revision_swapping_two_towns_blocks_the_publish(good_run, tmp_path):
+    """A corrected 2013 register with Mölln's and Schwarzenbek's populations exchanged published: the revision it
+    replaces was no longer staged, and against 2009 the change lay within the bound compounded over four years;
+    Mölln moved from rank 7 to 1 (review of 5 December). Each figure is now compared with the published one."""
+    def swap(ws) -> None:
+        a, b = bad_input.gv_row(ws, bad_input.MOELLN), bad_input.gv_row(ws, "01053116")
+        for column in (10, 11, 12):  # insgesamt, männlich, weiblich
+            ws.cell(a, column).value, ws.cell(b, column).value = ws.cell(b, column).value, ws.cell(a, column).value
+    swapped = bad_input.workbook_edit("Gemeindedaten", swap)
+    result, messages, published, before = run_variant(
+        good_run, tmp_path, lambda root: swapped(root / "destatis-gemeindeverzeichnis/31122013_Auszug_GV.xlsx"),
+        assets=downstream_of("raw/gemeindeverz"))
+    assert not result.success and sha256(published) == before
+    assert any("[destatis_gemeindeverzeichnis] release 2013-12-31-rev2 (after 2013-12-31): 01053090 population_total: "
+               in m and "revises the published figure of 2013-12-31" in m for m in messages), messages
+
+
+@pytest.mark.slow
 def test_an_earlier_release_re_published_under_a_new_date_blocks_the_publish(good_run, tmp_path):
     """A Breitbandatlas 'end of 2021' that repeats the mid-2021 figures: no figure moved beyond a bound, and every
     town's broadband data read as of 31.12.2021. The candidate refuses it, the published file stays. Re-saved

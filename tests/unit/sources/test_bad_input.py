@@ -181,6 +181,53 @@ def test_year_on_year_blocks_unless_the_crosswalk_or_the_allowlist_explains(tmp_
         contracts.load_allowlist(allowlist)
 
 
+def revision_case(tmp_path, revised: dict[str, float]) -> duckdb.DuckDBPyConnection:
+    """Working observations holding the Gemeindeverzeichnis of 2009 and a corrected file of 2013 (revision 2, with
+    ``revised`` populations by AGS), and an attached last publish holding revision 1 of 2013."""
+    published = tmp_path / "published.duckdb"
+    columns = ("source_id VARCHAR, vintage VARCHAR, ags VARCHAR, level VARCHAR, reference_date DATE, measure VARCHAR, "
+               "value DOUBLE, unit VARCHAR, note VARCHAR, territorial_change VARCHAR, source_level VARCHAR")
+    first = {"01053090": 18492.0, "01053116": 15371.0, "01053001": 1000.0, "01053002": 2000.0}
+    with duckdb.connect(str(published)) as con:
+        con.execute(f"CREATE TABLE observations ({columns})")
+        con.executemany("INSERT INTO observations VALUES ('destatis_gemeindeverzeichnis', '2013-12-31', ?, 'gemeinde', "
+                        "DATE '2013-12-31', 'population_total', ?, 'persons', '', ?, NULL)",
+                        [(a, v, "merger" if a == "01053002" else None) for a, v in first.items()])
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE observations ({columns})")
+    rows = [("2009-12-31", dt.date(2009, 12, 31), a, v * 0.97) for a, v in first.items()]
+    rows += [("2013-12-31-rev2", dt.date(2013, 12, 31), a, revised.get(a, v)) for a, v in first.items()]
+    con.executemany("INSERT INTO observations VALUES ('destatis_gemeindeverzeichnis', ?, ?, 'gemeinde', ?, "
+                    "'population_total', ?, 'persons', '', ?, NULL)",
+                    [(v, a, d, x, "merger" if a == "01053002" else None) for v, d, a, x in rows])
+    con.execute("CREATE TABLE municipality_register (ags VARCHAR, vintage VARCHAR, territorial_date DATE)")
+    con.execute("CREATE TABLE territorial_changes (from_vintage VARCHAR, to_vintage VARCHAR, from_ags VARCHAR, "
+                "to_ags VARCHAR, kind VARCHAR, evidence VARCHAR)")
+    con.execute(f"ATTACH '{published}' AS last_publish (READ_ONLY)")
+    return con
+
+
+def test_a_revision_is_compared_with_the_published_figures_it_replaces(tmp_path):
+    """A corrected file of 2013 that swaps Mölln's and Schwarzenbek's populations passed: the revision it replaces is
+    no longer staged, and against 2009 a factor 1.2 in four years lies within 1.15 a year (review of 5 December).
+    Each of its figures is now compared with the published one of revision 1, at the same date."""
+    swapped = {"01053090": 15371.0, "01053116": 18492.0, "01053001": 1004.0, "01053002": 3000.0}
+    con = revision_case(tmp_path, swapped)
+    assert contracts.year_on_year(con, ["destatis_gemeindeverzeichnis"]).empty  # without the publish: passes
+    findings = contracts.year_on_year(con, ["destatis_gemeindeverzeichnis"], last_publish="last_publish")
+    # the swap blocks both towns; a correction of 0.4 % passes; a restated figure (merger) is the crosswalk's
+    assert findings[["vintage", "prev_vintage", "ags", "prev_value", "value"]].values.tolist() == [
+        ["2013-12-31-rev2", "2013-12-31", "01053090", 18492.0, 15371.0],
+        ["2013-12-31-rev2", "2013-12-31", "01053116", 15371.0, 18492.0]]
+    line = contracts.describe_yoy(findings)[0]
+    assert line == ("[destatis_gemeindeverzeichnis] release 2013-12-31-rev2 (after 2013-12-31): 01053090 "
+                    "population_total: 18492 -> 15371: revises the published figure of 2013-12-31: factor 0.831 in 0.0 years "
+                    "(bound 1.15x a year)")
+    # a release the publish holds under the same label is not a replaced revision
+    con.execute("DETACH last_publish")
+    assert contracts.year_on_year(con, ["destatis_gemeindeverzeichnis"]).empty
+
+
 def test_an_earlier_release_re_published_under_a_new_date_blocks(tmp_path):
     """A Breitbandatlas file of end-2021 that repeats mid-2021 passed every bound (no change is within any bound)
     and its stale figures became the towns' current data. A real release repeats 15-53 % of its predecessor's."""

@@ -324,9 +324,27 @@ def test_spaces_tagged_as_closed_are_left_out_and_counted(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         spaces = answer(tmp_path, elements)
     assert sorted(spaces["osm_id"]) == [3, 6, 7]
-    assert ("left out 4 spaces tagged as closed (disused/abandoned=yes: 1, disused: prefix: 1, end_date in the past: "
-            "1, opening_hours closed: 1)") in caplog.text
+    assert ("left out 4 spaces tagged as closed or not open yet (disused/abandoned=yes: 1, disused: prefix: 1, "
+            "end_date in the past: 1, opening_hours closed: 1)") in caplog.text
     assert "end_date '~2021' is no date" in caplog.text
+
+
+def test_spaces_not_open_on_the_datas_date_are_left_out(tmp_path, caplog):
+    """A space mapped before it opened (construction=yes, opening_date 2024-06-01 beside data of 2024-05-14) counted
+    for seven Rheingau towns (review of 5 December). One that opened on or before the data's date counts."""
+    lat, lon = responses.pilot_points()["01053090"]
+    elements = [coworking(1, lat, lon, name="Im Bau", construction="yes"),
+                coworking(2, lat, lon, name="Eröffnet im Juni", opening_date="2024-06-01"),
+                coworking(3, lat, lon, name="Ab 2025", start_date="2025"),
+                coworking(4, lat, lon, name="Eröffnet im Mai", opening_date="2024-05"),  # 1 May: open on the 14th
+                coworking(5, lat, lon, name="Seit 2019", start_date="2019-03-01"),
+                coworking(6, lat, lon, name="Bald", opening_date="demnächst")]  # no date: counted, and logged
+    with caplog.at_level(logging.WARNING):
+        spaces = answer(tmp_path, elements)
+    assert sorted(spaces["osm_id"]) == [4, 5, 6]
+    assert ("left out 3 spaces tagged as closed or not open yet (construction=yes: 1, opening_date in the future: 1, "
+            "start_date in the future: 1)") in caplog.text
+    assert "opening_date 'demnächst' is no date" in caplog.text
 
 
 def test_within_reach_is_the_rule_of_the_indicator():
