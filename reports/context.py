@@ -102,13 +102,16 @@ def _per_kreis(data: ReportData, section: str, kreis_ags: str, build) -> dict:
 
 
 def headline_row(history: list[dict], published_period: int | None) -> dict | None:
-    """The row the page leads with: the period published as "the latest" (not provisional), else the
-    newest scored row, else (no score in any year) the published period's row, else the newest row (``history``:
-    the town's index rows in period order). Tangstedt, never scored, led with 2023, a provisional period, while
-    latest_ranking and the index page name 2021 (review of 5 December)."""
-    for rows in ([r for r in history if r["period"] == published_period and r["score"] is not None],
-                 [r for r in history if r["score"] is not None],
-                 [r for r in history if r["period"] == published_period], history):
+    """The row the page leads with: the period published as "the latest" (not provisional), scored or not (the
+    page then says why not and names the last scored year), else the newest scored row, else the newest row
+    (``history``: the town's index rows in period order).
+
+    Why the published period even without a score: Böhlen, Rerik and Rötha (no demographic value for 2021) led
+    with their 2018 score and a rank among the towns of 2018, while latest_ranking, the index page and the maps
+    show them without a score in 2021; comparison pages put that 2018 score above their 2021 indicator values
+    (two reviews of 5 December). Tangstedt, never scored, had led with 2023, a provisional period."""
+    for rows in ([r for r in history if r["period"] == published_period],
+                 [r for r in history if r["score"] is not None], history):
         if rows:
             return dict(rows[-1])
     return None
@@ -176,7 +179,8 @@ def overview(latest: dict | None, history: list[dict], dates: DataDates,
         return None
     excluded = excluded or {}
     scored = [r for r in history if r["score"] is not None]
-    last_scored = dict(scored[-1]) if latest["score"] is None and scored else None
+    earlier = [r for r in scored if r["period"] < latest["period"]]  # a newer score is the provisional one below
+    last_scored = dict(earlier[-1]) if latest["score"] is None and earlier else None
     missing_ids = flags.pillar_ids(latest["missing_pillars"])
     missing = [pillar_label(p) for p in missing_ids if p not in excluded]
     unscorable = [{"label": pillar_label(p), "reason": excluded[p]} for p in missing_ids if p in excluded]

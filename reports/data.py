@@ -79,13 +79,12 @@ JOIN indicator_catalogue c ON c.indicator_id = v.indicator_id
 LEFT JOIN ({RELEASES}) r ON r.source_id = v.source_id AND r.vintage = v.vintage"""
 
 # Per town the period its page leads with, reports.context.headline_row's rule in SQL (a test holds the two equal):
-# the published period (the view published_period) where the town has a score then, else its newest scored
-# period, else (never scored) the published period where it has a row then, else its newest. Without the third
-# rule a town never scored listed a provisional year's values under a headline of the published year.
+# the published period (the view published_period) where the town has a row then, scored or not, else its newest
+# scored period, else its newest. A town listed a provisional year's values (never scored) or a 2018 score (not
+# scored in the published year) under its headline.
 HEADLINE_PERIODS = """
-SELECT ags, coalesce(max(period) FILTER (score IS NOT NULL AND period = (SELECT period FROM published_period)),
-                     max(period) FILTER (score IS NOT NULL),
-                     max(period) FILTER (period = (SELECT period FROM published_period)), max(period)) AS headline_period
+SELECT ags, coalesce(max(period) FILTER (period = (SELECT period FROM published_period)),
+                     max(period) FILTER (score IS NOT NULL), max(period)) AS headline_period
 FROM readiness_index WHERE method_version = $mv GROUP BY ags"""
 
 # Per town and indicator the value of the town's headline period (the inputs of the score the page leads with),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from reports.downloads import Table
-from reports.labels import (PILLARS, berlin_time, de_rank_band, pillar_label, published_score, published_value,
+from reports.labels import (PILLARS, berlin_time, de_rank_band, is_missing, pillar_label, published_score, published_value,
                             rank_shown, score_gap, vintage_label)
 
 
@@ -140,9 +140,10 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
     def field(i: str, key: str):  # a figure of the town's indicator i (its value, date, Kreis value, ...)
         return lambda t: (t["indicators"].get(i) or {}).get(key)
 
-    def carried(t) -> float | None:
-        share = (t["latest"] or {}).get("imputed_share")
-        return None if share is None else round(100 * share, 1)
+    def carried(t) -> float | None:  # a year without a score has no such share (Tangstedt showed 0 %), as on the
+        latest = t["latest"] or {}   # page (reports.context.imputed_share_of_score)
+        share = None if is_missing(latest.get("score")) else latest.get("imputed_share")
+        return None if is_missing(share) else round(100 * share, 1)
 
     def tied(t) -> int | None:
         return None if not t["latest"] or t["latest"]["rank"] is None else (t["latest"]["tied_towns"] or 1) - 1
@@ -163,6 +164,10 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
         unit = (units or {}).get(i)
         rows.append(row(with_unit(label, unit), lambda t, i=i: published_value(i, field(i, "value")(t)), medians.get(i)))
         rows.append(row(f"{label}: Stichtag", age(i)))
+        excluded = field(i, "excluded_reason")
+        if any(excluded(t) for t in towns):  # a value shown but not scored says why, as on the town page
+            rows.append(row(f"{label}: nicht bewertet, weil",
+                            lambda t, i=i, excluded=excluded: field(i, "quality_de")(t) if excluded(t) else None))
         kreis, kreis_date, own_date = field(i, "ref_kreis"), field(i, "ref_kreis_date"), field(i, "reference_date")
         if any(kreis(t) is not None for t in towns):  # the publisher's value for the town's Kreis, as on the page
             rows.append(row(f"{label}: Kreis", kreis))

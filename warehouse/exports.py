@@ -167,10 +167,9 @@ GERMAN_HEADERS = {
 # score shown never has it (a scored row misses no pillar), so an unscored town's reason was NULL (review of 5 December:
 # Tangstedt, Nieste on the full data).
 TOWNS_SQL = f"""
-WITH latest_index AS (
-    SELECT * FROM town_index_history WHERE score IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY ags ORDER BY
-        coalesce(period <= (SELECT period FROM published_period), TRUE) DESC, period DESC) = 1
+WITH latest_index AS (  -- the published year's row, scored or not, as latest_ranking and the maps (a town without a
+    -- score in it had its 2018 score under a layer description naming the published year; review of 5 December)
+    SELECT * FROM town_index_history WHERE period = (SELECT period FROM published_period)
 ), latest_geometry AS (
     SELECT ags, vintage AS geometry_vintage, geometry_wkb FROM municipality_geometries
     QUALIFY row_number() OVER (PARTITION BY ags ORDER BY {NEWEST_FIRST}) = 1

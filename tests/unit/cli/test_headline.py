@@ -13,9 +13,10 @@ from reports.data import HEADLINE_PERIODS
 PROVISIONAL = {2022, 2023}  # the published period is 2021: later ones rest mostly on carried-forward data
 CASES = [
     ({2018: 60.0, 2021: 55.0, 2023: 56.0}, 2021),   # the published period, scored
-    ({2018: 47.1, 2021: None, 2023: None}, 2018),   # Böhlen: the newest scored period
-    ({2018: 50.0, 2021: None, 2023: 52.0}, 2023),   # scored in a provisional year: the CLI's copy led with 2018
+    ({2018: 47.1, 2021: None, 2023: None}, 2021),   # Böhlen: not scored in 2021, led with 2018's score and rank
+    ({2018: 50.0, 2021: None, 2023: 52.0}, 2021),   # the provisional 2023 score is shown apart, not as the headline
     ({2018: None, 2021: None, 2023: None}, 2021),   # Tangstedt, never scored: led with 2023, a provisional period
+    ({2018: 50.0, 2023: 52.0}, 2023),               # no row of the published period: the newest scored
     ({2022: None, 2023: None}, 2023),               # no period but provisional ones: the newest
 ]
 

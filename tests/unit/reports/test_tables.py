@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reports.downloads import Table, csv_bytes
+from reports.labels import PILLARS
 from reports.tables import comparison_tables, town_tables
 
 # Süderbrarup (01059083), merged: its 2021 broadband share restated onto today's territory, the predecessors' shares
@@ -54,3 +55,31 @@ def test_the_comparison_page_downloads_a_restated_value_with_its_publishers_deci
     [vergleich] = comparison_tables([town], [("broadband_100_coverage", INDICATOR["label"])])
     row = next(r for r in vergleich.rows if r["Merkmal"].startswith(INDICATOR["label"]))
     assert row["Süderbrarup"] == 83.64
+
+
+def test_the_comparison_of_a_town_unscored_in_the_published_year_says_so():
+    """Böhlen (14729040) has no demographic value the index scores in 2021: its column showed 2018's score and rank
+    above its 2021 values, the population change of 0,24 % without the reason it is not scored, and Tangstedt's
+    0 % carried forward without a score (review of 5 December). Now the published year's row leads (no score, no
+    share) and an excluded value says why, as on the town page."""
+    latest = {"period": 2021, "score": None, "rank": None, "compared_towns": None, "tied_towns": 0, "rank_p05": None,
+              "rank_p95": None, "imputed_share": 0.667, **{p: None for p in PILLARS}}
+    reason = "nicht bewertet: Gebietsänderung im Zeitraum"
+    town = {"town": {"ags": "14729040", "name": "Böhlen", "kreis_name": "Leipzig", "land": "Sachsen",
+                     "population": 6500}, "latest": latest, "data_dates": "Breitband 06/2021",
+            "indicators": {"population_change_10y": {"value": 0.24, "reference_date": None, "imputed": False,
+                                                     "excluded_reason": "territorial_change", "quality_de": reason}}}
+    scored = {**town, "town": {**town["town"], "ags": "14729050", "name": "Scored"},
+              "latest": {**latest, "score": 50.0, "rank": 10},
+              "indicators": {"population_change_10y": {"value": -0.5, "reference_date": None, "imputed": False,
+                                                       "excluded_reason": None, "quality_de": ""}}}
+    [vergleich] = comparison_tables([town, scored], [("population_change_10y", "Bevölkerungsentwicklung")])
+    rows = {r["Merkmal"]: r for r in vergleich.rows}
+    assert rows["Jahr"]["Böhlen"] == 2021 and rows["Indexwert"]["Böhlen"] is None
+    assert rows["Gewichtsanteil fortgeschriebener Werte (%)"]["Böhlen"] is None
+    assert rows["Gewichtsanteil fortgeschriebener Werte (%)"]["Scored"] == 66.7
+    why = rows["Bevölkerungsentwicklung: nicht bewertet, weil"]
+    assert (why["Böhlen"], why["Scored"]) == (reason, None)
+    # no such row where every value is scored
+    [alone] = comparison_tables([scored], [("population_change_10y", "Bevölkerungsentwicklung")])
+    assert not any(r["Merkmal"].endswith("nicht bewertet, weil") for r in alone.rows)
