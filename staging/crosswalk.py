@@ -201,6 +201,9 @@ def with_official(inferred: pd.DataFrame, official: pd.DataFrame) -> pd.DataFram
 
 def is_official(steps: pd.DataFrame) -> pd.Series:
     """Which steps come from the Destatis change lists (the rest are inferred from the registers)."""
+    if "basis" not in steps:  # a step that reads the crosswalk alone (a selected subset) after an upgrade
+        raise ValueError("territorial_changes has no column basis: it was written by an earlier version; "
+                         "materialise territorial_crosswalk again (a whole refresh does)")
     return steps["basis"] == "change_list"
 
 
