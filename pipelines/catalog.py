@@ -24,6 +24,7 @@ from dagster import AssetSpec, FreshnessPolicy, TableColumn, TableSchema
 
 from pipelines.versions import code_version
 from sources.registry import load_sources
+from sources.vintages import GRACE, cadence_days  # the publishing cycles (the town pages judge releases with them too)
 from warehouse.paths import PROJECT_ROOT
 
 SCHEMA_SQL = PROJECT_ROOT / "warehouse" / "schema.sql"
@@ -52,21 +53,6 @@ KINDS_BY_GROUP = {
     "reports": {"html", "python"},
 }
 
-# Shortest publishing cycle named in a sources.yaml cadence, in days (checked in this order);
-# "irregular" (a town delivers when it has news) has no cycle and so no freshness policy.
-CYCLES = [("irregular", None), ("continuous", 0), ("monthly", 31), ("quarterly", 92), ("half-yearly", 183), ("annual", 365)]
-GRACE = dt.timedelta(days=31)  # the refresh runs monthly: one missed run is a warning, not yet a failure
-
-
-def cadence_days(cadence: str, longest: bool = False) -> int | None:
-    """The shortest cycle a cadence text names ("annual (31.12.), quarterly updates" → 92), or with ``longest`` the
-    longest (→ 365: what a mode that fetches only the main releases, the annual Gemeindeverzeichnis, keeps up with);
-    None for an irregular source."""
-    text = cadence.lower()
-    named = [days for word, days in CYCLES if word in text]  # CYCLES: "irregular" first, then shortest first
-    if not named:
-        raise ValueError(f"sources.yaml: cadence {cadence!r} names no known cycle ({', '.join(w for w, _ in CYCLES)})")
-    return None if named[0] is None else named[-1] if longest else named[0]
 
 
 def freshness_for(cadence: str) -> FreshnessPolicy | None:

@@ -598,6 +598,9 @@ class Renderer:
         summary["attribution_de"] = [attribution_label(s, a, v) for s, a, v in
                                      zip(summary["source_id"], summary["attribution"], summary["vintage"])]
         rows = records(summary)
+        for row in rows:  # when a newer release is due, judged at the publish (reports.data.releases_due)
+            due = self.data.releases_due.get(row["source_id"], {})
+            row.update(due=due.get("due"), overdue=bool(due.get("overdue")))
         return sorted(rows, key=lambda r: german_sort_key(r["label"]))
 
 

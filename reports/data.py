@@ -22,7 +22,8 @@ from indicators.compute import release_positions
 from indicators.index import latest_published_period
 from reports.labels import CATALOGUE, PILLARS, is_missing, kreis_labels
 from sources.frames import shared_strings
-from sources.vintages import NEWEST_FIRST
+from sources.registry import load_sources
+from sources.vintages import NEWEST_FIRST, release_due
 
 INDEX_COLUMNS = ["ags", "period", "score", *PILLARS, "rank", "rank_median", "rank_p05", "rank_p95",
                  "score_median", "score_p05", "score_p95", "compared_towns", "in_reference_group",
@@ -206,6 +207,7 @@ class ReportData:
     references: dict               # (indicator_id, level, ags) -> (reference dates, values), sorted by date
     by_town: dict[str, TownSplit]    # per-town rows of index, indicators, contributions, peers, input dates, scored
     flows_by_kreis: dict[str, pd.DataFrame]
+    releases_due: dict = field(default_factory=dict)  # source_id -> newest, due, overdue (``releases_due``)
     # sections and lookups computed once per run (per Kreis, name per AGS): not data, not hashed by the page keys
     memo: dict = field(default_factory=dict, repr=False)
 
@@ -434,6 +436,24 @@ def current_method(con: duckdb.DuckDBPyConnection, published: Path) -> str:
     return mv
 
 
+def releases_due(releases: pd.DataFrame, published_at) -> dict:
+    """Per source with a publishing cycle: its newest release, the day a newer one is due (two cycles after the newest
+    release's date and a month, ``sources.vintages.release_due``, as the raw assets' ``newest_release_age`` check
+    judges) and whether that day had passed when this warehouse was published.
+
+    Why: the check warned in the Dagster UI for five of seven sources of the Germany-wide build (the BA's Kreis file
+    of 2016, the Breitbandatlas of 2021), while the pages said only "Neuester Stand 06/2021" (dates review of
+    5 December). Judged at the publish, not at rendering: two builds of one warehouse say the same."""
+    specs = load_sources()
+    as_of = None if published_at is None or pd.isna(published_at) else pd.Timestamp(published_at).date()
+    due = {}
+    for source_id, labels in releases.groupby("source_id")["vintage"]:
+        found = release_due(specs[source_id].cadence, labels.tolist()) if source_id in specs else None
+        if found:
+            due[source_id] = {"newest": found[0], "due": found[1], "overdue": as_of is not None and found[1] < as_of}
+    return due
+
+
 def load(published: Path) -> ReportData:
     """Read every frame the reports use from the published warehouse (one read-only connection; the
     queries run on LOAD_THREADS cursors of it at once, the largest first, and the threads end here)."""
@@ -468,6 +488,7 @@ def load(published: Path) -> ReportData:
             latest_period=latest_published_period(index),
             towns=got["towns"].set_index("ags", drop=False),
             index=index, releases=got["releases"], geometries=got["geometries"], coworking=got["coworking"],
+            releases_due=releases_due(got["releases"], con.execute("SELECT max(published_at) FROM publish_log").fetchone()[0]),
             coworking_gap=got["coworking_gap"], gap_inputs=got["gap_inputs"],
             kreis_commuting=got["kreis_commuting"], mobile_kreis=got["mobile_kreis"], kreise=got["kreise"],
             group_medians=got["group_medians"], references=_reference_values(con),

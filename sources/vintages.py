@@ -70,3 +70,47 @@ def last_day(vintage: str) -> dt.date | None:
         return dt.date(year, month, int(match[3]) if match[3] and not match[4] else calendar.monthrange(year, month)[1])
     except ValueError:
         return None
+
+
+# --- publishing cycles: when a newer release is due ------------------------------------------------------------------
+
+# Shortest publishing cycle named in a sources.yaml cadence, in days (checked in this order);
+# "irregular" (a town delivers when it has news) has no cycle and so no freshness policy.
+CYCLES = [("irregular", None), ("continuous", 0), ("monthly", 31), ("quarterly", 92), ("half-yearly", 183), ("annual", 365)]
+GRACE = dt.timedelta(days=31)  # the refresh runs monthly: one missed run is a warning, not yet a failure
+
+
+def cadence_days(cadence: str, longest: bool = False) -> int | None:
+    """The shortest cycle a cadence text names ("annual (31.12.), quarterly updates" → 92), or with ``longest`` the
+    longest (→ 365: what a mode that fetches only the main releases, the annual Gemeindeverzeichnis, keeps up with);
+    None for an irregular source."""
+    text = cadence.lower()
+    named = [days for word, days in CYCLES if word in text]  # CYCLES: "irregular" first, then shortest first
+    if not named:
+        raise ValueError(f"sources.yaml: cadence {cadence!r} names no known cycle ({', '.join(w for w, _ in CYCLES)})")
+    return None if named[0] is None else named[-1] if longest else named[0]
+
+
+def release_age_limit(cadence: str) -> int | None:
+    """Days the newest release may lie in the past: two of the source's main publishing cycles (the one due and the
+    one being prepared: publishers release months after their data's date) and a monthly refresh; None for an
+    irregular source. The longest cycle its cadence names: live mode fetches the annual Gemeindeverzeichnis and
+    Gebietsänderungen lists, not their quarterly or monthly updates, which would warn most of every year."""
+    cycle = cadence_days(cadence, longest=True)
+    return None if cycle is None else 2 * cycle + GRACE.days
+
+
+def newest_release(labels) -> tuple[dt.date, str] | None:
+    """(the last day its data can be of, label) of the newest release among ``labels``; None without a dated one.
+    By date first: '2025' (a whole year's list) is newer than '2025-01-bis-02', though it sorts before it as text."""
+    dated = [(day, label) for label in labels if (day := last_day(label))]
+    return max(dated, key=lambda pair: (pair[0], release_order(pair[1]))) if dated else None
+
+
+def release_due(cadence: str, labels) -> tuple[str, dt.date] | None:
+    """(newest label, the day by which a newer release is due: its date and ``release_age_limit``) of a source, or
+    None (irregular, or no dated release)."""
+    limit, newest = release_age_limit(cadence), newest_release(labels)
+    if limit is None or newest is None:
+        return None
+    return newest[1], newest[0] + dt.timedelta(days=limit)

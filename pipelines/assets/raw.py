@@ -18,7 +18,6 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
                      AssetsDefinition, AssetSpec, DataVersion, MaterializeResult, MetadataValue, ObserveResult, asset,
                      multi_observable_source_asset)
 
-from pipelines.catalog import GRACE, cadence_days
 from pipelines.markdown import markdown_table
 from pipelines.names import short_key
 from pipelines.resources import ReadinessSettings
@@ -26,7 +25,7 @@ from sources.errors import SourceError
 from sources.landing import land_release
 from sources.live import FetchOutcome, fetch_source, outcome_rows
 from sources.registry import Release, ReleaseFile, SourceSpec, discover_releases, load_sources, with_release_year
-from sources.vintages import last_day, release_order
+from sources import vintages
 from warehouse.workdb import store
 
 
@@ -38,12 +37,8 @@ RELEASE_AGE = "newest_release_age"
 
 
 def release_age_limit(spec: SourceSpec) -> int | None:
-    """Days the newest release may lie in the past: two of the source's main publishing cycles (the one due and the
-    one being prepared: publishers release months after their data's date) and a monthly refresh; None for an
-    irregular source. The longest cycle its cadence names: live mode fetches the annual Gemeindeverzeichnis and
-    Gebietsänderungen lists, not their quarterly or monthly updates, which would warn most of every year."""
-    cycle = cadence_days(spec.cadence, longest=True)
-    return None if cycle is None else 2 * cycle + GRACE.days
+    """Days the newest release may lie in the past (``sources.vintages.release_age_limit``)."""
+    return vintages.release_age_limit(spec.cadence)
 
 
 def release_age(spec: SourceSpec, labels: list[str], today: dt.date | None = None) -> AssetCheckResult:
@@ -52,13 +47,12 @@ def release_age(spec: SourceSpec, labels: list[str], today: dt.date | None = Non
     Why: the raw asset's freshness policy measures the time since new files of the source were landed; on a
     fresh instance everything was just landed, so years-old data looked fresh (dates review, 4 December)."""
     limit, today = release_age_limit(spec), today or dt.date.today()
-    dated = [(day, label) for label in labels if (day := last_day(label))]
-    if not dated:
+    newest = vintages.newest_release(labels)
+    if newest is None:
         found = "no release found" if not labels else f"no date in the release ids {labels}"
         return AssetCheckResult(check_name=RELEASE_AGE, passed=True, severity=AssetCheckSeverity.WARN,
                                 metadata={"summary": f"{found}: nothing to judge"})
-    # by date first: '2025' (a whole year's list) is newer than '2025-01-bis-02', though it sorts before it as text
-    day, label = max(dated, key=lambda pair: (pair[0], release_order(pair[1])))
+    day, label = newest
     age = (today - day).days
     return AssetCheckResult(
         check_name=RELEASE_AGE, passed=age <= limit, severity=AssetCheckSeverity.WARN,

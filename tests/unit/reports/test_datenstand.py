@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pandas as pd
 
 from reports.build import Renderer
+from reports.data import releases_due
 
 
 def test_the_datenstand_names_the_newest_release_not_the_largest_id():
@@ -17,7 +18,28 @@ def test_the_datenstand_names_the_newest_release_not_the_largest_id():
         "vintage": ["vg250-2025-01-01", "vg5000-2021-01-01", "2025-Q2", "2025-12-31"],
         "ingested_at": [dt.datetime(2026, 12, 1)] * 4, "publisher": "p", "licence": "dl-de/by-2-0",
         "licence_url": None, "attribution": "a"})
-    rows = {r["source_id"]: r for r in Renderer._releases(SimpleNamespace(data=SimpleNamespace(releases=releases)))}
+    due = releases_due(releases, dt.datetime(2026, 12, 1, 9, 30))
+    rows = {r["source_id"]: r for r in Renderer._releases(SimpleNamespace(data=SimpleNamespace(releases=releases,
+                                                                                               releases_due=due)))}
     assert rows["bkg_vg"]["vintage"] == "vg250-2025-01-01" and "(2025)" in rows["bkg_vg"]["attribution_de"]
     assert rows["destatis_gemeindeverzeichnis"]["vintage"] == "2025-12-31"
     assert rows["bkg_vg"]["vintages"] == 2
+    # a newer release is due two annual cycles and a month after the newest one's date: not yet at this publish
+    assert (rows["bkg_vg"]["due"], rows["bkg_vg"]["overdue"]) == (dt.date(2027, 2, 1), False)
+    assert rows["destatis_gemeindeverzeichnis"]["due"] == dt.date(2028, 1, 31)
+
+
+def test_a_source_whose_newer_release_is_overdue_says_so():
+    """The dates review (5 December): the BA's Kreis file of June 2016 was 3,810 days old in a build of 2026 and the
+    newest_release_age check warned in the Dagster UI, while the pages said only "Neuester Stand 06/2016"."""
+    releases = pd.DataFrame({"source_id": ["ba_commuting", "local_inputs"], "vintage": ["2016-06", "2023-05-10"],
+                             "ingested_at": [dt.datetime(2026, 12, 1)] * 2, "publisher": "p", "licence": "l",
+                             "licence_url": None, "attribution": "a"})
+    due = releases_due(releases, pd.Timestamp("2026-12-05 19:47:00"))
+    assert due == {"ba_commuting": {"newest": "2016-06", "due": dt.date(2018, 7, 31), "overdue": True}}  # no cycle: none
+    from reports.tables import releases_table
+    rows = Renderer._releases(SimpleNamespace(data=SimpleNamespace(releases=releases, releases_due=due)))
+    table = {row["source_id"]: r for row, r in zip(rows, releases_table(rows).rows)}
+    assert (table["ba_commuting"]["Neuerer Stand erwartet bis"], table["ba_commuting"]["überfällig"]) == ("31.07.2018",
+                                                                                                        "ja")
+    assert (table["local_inputs"]["Neuerer Stand erwartet bis"], table["local_inputs"]["überfällig"]) == (None, None)
