@@ -587,7 +587,7 @@ def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
         row["distance_de"] = "in der Gemeinde" if row["in_town"] else f"{de_number(row['distance_km'])} km"
         row["website_url"] = safe_url(row["website"])  # only http(s) becomes a link
         row["source_de"] = coworking_source(row["osm_type"] != "local", bool(row["locally_reported"]),
-                                            row["supplier"])
+                                            row["supplier"], row.get("listed_on"))
         row["open_de"] = None if row["counted"] else open_dates_de(row["opened"], row["closed"])
     # what the note cites: OpenStreetMap only where it was queried (its data's date), the towns' lists by supplier
     # and licence (every row was cited as OpenStreetMap, also a town's own list: review of 4 December)
@@ -611,9 +611,12 @@ def open_dates_de(opened, closed) -> str:
     return f"geöffnet ab {start}" if start else f"geöffnet bis {end}" if end else "nicht geöffnet"
 
 
-def coworking_source(in_osm: bool, local: bool, supplier: str | None) -> str:
-    """Where a coworking place comes from, in the page's words."""
-    own = f"Liste der Stadt ({supplier})" if supplier else "Liste der Stadt"
+def coworking_source(in_osm: bool, local: bool, supplier: str | None, listed_on=None) -> str:
+    """Where a coworking place comes from, in the page's words, with the day the town delivered its list (a list
+    counts until the town delivers a new one: a list of 2023 stood under an OSM picture of 2026 without its date)."""
+    details = [supplier] if supplier else []
+    details += [f"Stand {pd.Timestamp(listed_on):%d.%m.%Y}"] if not is_missing(listed_on) else []
+    own = f"Liste der Stadt ({', '.join(details)})" if details else "Liste der Stadt"
     return "OpenStreetMap und " + own if in_osm and local else "OpenStreetMap" if in_osm else own
 
 

@@ -229,7 +229,7 @@ def load_spaces(con) -> pd.DataFrame:
     """The coworking spaces of every vintage, ordered by vintage (every town's section takes the vintage its tile
     counts, ``_of_vintage``), with their coordinates in the indicator's METRIC_CRS (``x_m``, ``y_m``)."""
     spaces = con.execute("""SELECT osm_type, name, lat, lon, ags, local_kind, sources, locally_reported,
-                                   located_at_gemeinde, supplier, licence, desks, opened, closed, vintage
+                                   located_at_gemeinde, supplier, licence, desks, opened, closed, listed_on, vintage
                             FROM coworking_spaces ORDER BY vintage, osm_type, osm_id""").df()
     x, y = to_metric_crs(spaces["lon"], spaces["lat"])
     return spaces.assign(x_m=x, y_m=y)

@@ -172,7 +172,7 @@ QUALIFY rank() OVER (PARTITION BY ags ORDER BY reference_date DESC, list_positio
 
 COWORKING = """
 SELECT osm_type, osm_id, name, lat, lon, kind, website, operator, ags, vintage, osm_base_timestamp, locally_reported,
-       located_at_gemeinde, supplier, licence, opened, closed
+       located_at_gemeinde, supplier, licence, opened, closed, listed_on
 FROM coworking_spaces
 WHERE vintage = (SELECT max(vintage) FROM coworking_spaces)"""
 

@@ -546,7 +546,8 @@ def _frame(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
 SAME_PLACE_M = 100
 MERGED_COLUMNS = ["osm_type", "osm_id", "name", "lat", "lon", "kind", "website", "operator", "tags",
                   "osm_base_timestamp", "ags", "sources", "locally_reported", "located_at_gemeinde", "address",
-                  "local_kind", "desks", "opened", "closed", "reported_by", "supplier", "licence", "local_file"]
+                  "local_kind", "desks", "opened", "closed", "reported_by", "supplier", "licence", "local_file",
+                  "listed_on"]
 
 
 def place_spaces(local: pd.DataFrame, gemeinden, check_ags: bool = True) -> pd.DataFrame:
@@ -662,7 +663,7 @@ def _local_details(row) -> dict:
     return {"address": row["address"], "local_kind": row["local_kind"], "desks": row["desks"],
             "opened": row["opened"], "closed": row["closed"], "reported_by": row["reported_by"],
             "supplier": row["supplier"], "licence": row["licence"], "local_file": f"{row['file']}:{row['row']}",
-            "locally_reported": True}
+            "listed_on": row.get("listed_on"), "locally_reported": True}
 
 
 def _local_row(row, later_offer: bool) -> list:

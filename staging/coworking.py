@@ -14,6 +14,7 @@ import shapely
 
 from sources import OBSERVATION_COLUMNS, local_inputs, within_measure
 from sources.osm_coworking import METRIC_CRS, NOTE, SPACE_COLUMNS
+from sources.registry import label_vintage
 
 
 def _points(spaces: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -72,13 +73,16 @@ def coworking_indicators(spaces_with_ags: pd.DataFrame, gemeinden: gpd.GeoDataFr
 
 def lists_as_of(deliveries: dict[str, pd.DataFrame], date: str) -> pd.DataFrame:
     """Each supplying town's latest list delivered on or before ``date`` (deliveries by date, rows with
-    ``supplying_ags``). A town's new list replaces its earlier one; another town's delivery does not: taking only
-    the latest delivery folder dropped the lists of every town that had delivered before it."""
+    ``supplying_ags``), with the day it was delivered (``listed_on``). A town's new list replaces its earlier one;
+    another town's delivery does not: taking only the latest delivery folder dropped the lists of every town that had
+    delivered before it. Why the day: a list counts until the town delivers a new one, and a 2023 list merged into a
+    2026 OSM picture was shown as of 2026 (dates review of 5 December)."""
     delivered = [rows.assign(vintage=day) for day, rows in sorted(deliveries.items()) if day <= date and len(rows)]
     if not delivered:
-        return pd.DataFrame(columns=[*local_inputs.SPACE_COLUMNS, "located_at_gemeinde"])
-    return local_inputs.latest_delivery(pd.concat(delivered, ignore_index=True), ["supplying_ags"]).drop(
-        columns="vintage")
+        return pd.DataFrame(columns=[*local_inputs.SPACE_COLUMNS, "located_at_gemeinde", "listed_on"])
+    latest = local_inputs.latest_delivery(pd.concat(delivered, ignore_index=True), ["supplying_ags"])
+    days = pd.to_datetime(latest["vintage"].map(label_vintage), format="%Y-%m-%d")  # '2023-11-20-rev2': a correction
+    return latest.assign(listed_on=days.dt.date).drop(columns="vintage")
 
 
 def within_reach(area, x, y, reach_km: float, placed=None, in_town=None) -> np.ndarray:

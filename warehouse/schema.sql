@@ -204,6 +204,7 @@ CREATE TABLE coworking_spaces (
     locally_reported BOOLEAN,                -- listed by a town in its own data (local_inputs)
     located_at_gemeinde BOOLEAN,             -- listed without coordinates: placed at its Gemeinde (approximate)
     address VARCHAR,                         -- as listed by the town, or from OSM addr:* tags
+    listed_on DATE,                          -- the day the town delivered the list this row comes from (NULL for OpenStreetMap alone)
     local_kind VARCHAR,                      -- permanent | temporary | trial_day | third_place (town's list)
     desks INTEGER,
     opened DATE,

@@ -96,7 +96,9 @@ def test_moelln_report_and_the_ranking_page_from_the_example(example_warehouse, 
     start = html.index('<section id="coworking">')
     spaces = html[start:html.index("</section>", start)]
     supplier = "BEISPIELDATEN (Testfixture, keine echten Angaben)"
-    assert spaces.count(f"<td>Liste der Stadt ({supplier})</td>") == spaces.count('class="coworking-space"') > 0
+    # ... with the day the town delivered the list (a list counts until the next one: its date, not OSM's)
+    assert spaces.count(f"<td>Liste der Stadt ({supplier}, Stand 20.11.2023)</td>") == spaces.count(
+        'class="coworking-space"') > 0
     assert "© OpenStreetMap" not in spaces and "OpenStreetMap wurde nicht abgefragt." in spaces
     assert f"Eigene Listen der Städte: {supplier} (dl-de/by-2-0)." in spaces
     # the ranking page, linked from the index, row for row the view coworking_gap_ranking

@@ -47,7 +47,8 @@ def space(name, lat, lon, vintage="2023-11-20", osm_type="local", kind="permanen
             "local_kind": kind if osm_type == "local" else None,
             "sources": "local_inputs" if osm_type == "local" else "osm_coworking",
             "locally_reported": osm_type == "local", "located_at_gemeinde": placed, "supplier": "BEISPIEL",
-            "licence": "dl-de/by-2-0", "desks": None, "opened": opened, "closed": closed, "vintage": vintage}
+            "licence": "dl-de/by-2-0", "desks": None, "opened": opened, "closed": closed, "vintage": vintage,
+            "listed_on": dt.date.fromisoformat(vintage) if osm_type == "local" else None}
 
 
 @pytest.fixture
@@ -146,6 +147,10 @@ def test_a_neighbours_place_without_coordinates_counts_for_its_own_gemeinde_only
     section = coworking(SimpleNamespace(coworking=table.execute(COWORKING).df(), memo={}), geoms, TOWN)
     assert "H Nachbarort ohne Koordinaten" not in [r["name"] for r in section["rows"]]
     assert section["counted"] == 3
+    # a town's place says when its list was delivered; an OpenStreetMap one does not
+    sources = {r["name"]: r["source_de"] for r in section["rows"]}
+    assert sources["F Bibliothek ohne Koordinaten"] == "Liste der Stadt (BEISPIEL, Stand 20.11.2023)"
+    assert sources["E OpenStreetMap"] == "OpenStreetMap"
 
 
 def load_like(rows: pd.DataFrame, spaces: pd.DataFrame) -> pd.DataFrame:
