@@ -91,7 +91,7 @@ def readiness_index(values: pd.DataFrame, catalogue: Catalogue, reference_group:
     result["in_reference_group"] = result["ags"].isin(reference_group)
     result["rank"] = _rank(result, catalogue.score_decimals)
     result["compared_towns"] = result.groupby("period")["rank"].transform("count")
-    result["provisional"] = provisional(result["imputed_share"])
+    result["provisional"] = provisional(result["imputed_share"], result["score"].notna())
     result["period_provisional"] = period_provisional(result)
     result["method_version"] = catalogue.method_version
     return result
@@ -127,12 +127,15 @@ def carried_weight_share(used: pd.DataFrame, indicators: dict, pillar_weights: d
     return (sums["carried"] / sums["weight"]).where(sums["weight"] > 0)
 
 
-def provisional(imputed_share: pd.Series) -> pd.Series:
+def provisional(imputed_share: pd.Series, scored: pd.Series | None = None) -> pd.Series:
     """A row is provisional when less than MIN_OWN_DATA_SHARE of its inputs are the period's own data.
 
-    A row without inputs (no data at all) is not provisional: it has no score to qualify."""
+    A row without inputs (no data at all), or without a score (``scored`` False: a required pillar missing), is not
+    provisional: it has no score to qualify. Nieste's page read "Index 2021 · vorläufig" under no score, the share
+    taken over the pillars it had (index review of 5 December)."""
     own = 1.0 - imputed_share
-    return (own < MIN_OWN_DATA_SHARE).where(imputed_share.notna(), False).astype(bool)
+    qualifies = imputed_share.notna() if scored is None else imputed_share.notna() & scored.to_numpy(dtype=bool)
+    return (own < MIN_OWN_DATA_SHARE).where(qualifies, False).astype(bool)
 
 
 def period_provisional(result: pd.DataFrame) -> pd.Series:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from indicators.catalogue import load_catalogue
-from indicators.index import aggregate, normalise, readiness_index
+from indicators.index import aggregate, normalise, provisional, readiness_index
 
 CATALOGUE = load_catalogue()
 
@@ -211,3 +211,18 @@ def test_provisional_rows_periods_and_input_dates_by_hand():
     result = readiness_index(pd.concat([own, later]), CATALOGUE, {"A", "B", "C"}, [2021, 2023]).set_index(["ags", "period"])
     assert result.xs(2023, level="period")["period_provisional"].all()
     assert not result.xs(2021, level="period")["period_provisional"].any()
+
+
+def test_a_row_without_a_score_is_not_provisional():
+    """Nieste 2021: no demographic value, so no score; 2/3 of the weight of the pillars it had was carried forward,
+    and its page read "Index 2021 · vorläufig" under no score (index review of 5 December). Without a score there is
+    nothing to qualify; the carried share stays in the row, the page shows none (reports.context)."""
+    inputs = {k: v for k, v in TOWN_A.items() if k != "population_density"}
+    without_demography = {k: v for k, v in inputs.items() if CATALOGUE.indicators[k].pillar != "demographic_dynamics"}
+    rows = values_for({"A": inputs, "N": without_demography}, period=2021).assign(
+        reference_date=pd.Timestamp("2021-12-31"))
+    rows["imputed"] = rows["ags"].eq("N")  # every input of N carried forward
+    result = readiness_index(rows, CATALOGUE, {"A", "N"}, [2021]).set_index(["ags", "period"])
+    assert pd.isna(result.loc[("N", 2021), "score"]) and result.loc[("N", 2021), "imputed_share"] == 1.0
+    assert not result.loc[("N", 2021), "provisional"]
+    assert provisional(pd.Series([1.0, 1.0]), pd.Series([True, False])).tolist() == [True, False]
