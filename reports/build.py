@@ -550,8 +550,8 @@ class Renderer:
         the town pages to link (None: those in ``out_dir`` now)."""
         latest = self.data.index[self.data.index["period"] == self.data.latest_period]
         latest = latest.set_index("ags")[["period", "score", "rank", "tied_towns", "missing_pillars"]]
-        towns = self.data.towns[["ags", "name", "kreis_ags", "kreis_name", "land", "population", "is_pilot",
-                                 "in_reference_group"]]
+        towns = self.data.towns[["ags", "name", "kreis_ags", "kreis_name", "land", "population", "population_date",
+                                 "is_pilot", "in_reference_group"]]
         frame = towns.join(latest)
         frame["order"] = frame["rank"].astype("Float64").fillna(float("inf"))
         # the reference group's towns without a score in the published year in a group of their own, after the
@@ -570,8 +570,12 @@ class Renderer:
         for order, i in enumerate(by_name):
             rows[i]["name_order"] = order
         downloads = write_downloads(out_dir, "index", [index_table(rows)])
+        # the population's date in the header where every town's is the same (one register), else none there: the
+        # column stood beside "Indexwert 2021" without its Stichtag 31.12.2023 (dates review of 5 December)
+        dates = {r["population_date"] for r in rows if r["population_date"] is not None}
         return self._render("index.html.j2", {"rows": rows, "downloads": downloads,
-                                              "unscored": [r for r in rows if r["unscored_de"]]})
+                                              "unscored": [r for r in rows if r["unscored_de"]],
+                                              "population_date": dates.pop() if len(dates) == 1 else None})
 
     def ranking(self, out_dir: Path, town_pages: set[str] | None = None) -> str:
         """Germany-wide ranking of the small towns with the largest coworking gap (view coworking_gap_ranking);

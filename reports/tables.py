@@ -194,7 +194,8 @@ def with_unit(label: str, unit: str | None) -> str:
 def index_table(rows: list[dict]) -> Table:
     return Table("gemeinden", "Gemeinden", [{
         "AGS": r["ags"], "Gemeinde": r["name"], "Kreis": r["kreis_name"], "Land": r["land"],
-        "Einwohner": r["population"], "Jahr": r["period"], "Indexwert": published_score(r["score"]),
+        "Einwohner": r["population"], "Einwohner Stichtag": _date(r.get("population_date")), "Jahr": r["period"],
+        "Indexwert": published_score(r["score"]),
         "Rang": r["rank"],
         "Rang geteilt mit (weitere Gemeinden)": None if r["rank"] is None else (r["tied_towns"] or 1) - 1,
         "Pilotstadt": _yes(r["is_pilot"]),
