@@ -182,6 +182,14 @@ def gv_set(ags: str, column: int, value) -> Callable:
     return edit
 
 
+def gv_swap_cells(ags: str, first: int, second: int) -> Callable:
+    """Exchange two cells of the Gemeinde's row (e.g. 'insgesamt' and 'männlich')."""
+    def edit(ws) -> None:
+        row = gv_row(ws, ags)
+        ws.cell(row, first).value, ws.cell(row, second).value = ws.cell(row, second).value, ws.cell(row, first).value
+    return edit
+
+
 def gv_duplicate(ags: str, column: int, value) -> Callable:
     def edit(ws) -> None:
         row = gv_row(ws, ags)
@@ -350,6 +358,9 @@ def gemeindeverzeichnis() -> list[Variant]:
         Variant(s, GV, "negative", edit(gv_set(MOELLN, 10, -5.0)), r"population_total: -5 below the minimum"),
         Variant(s, GV, "english_decimal_text", edit(gv_set(MOELLN, 9, "25.05")), r"'25.05' is not a number in German"),
         Variant(s, GV, "missing_gemeinden", edit(gv_drop_gemeinden(20)), r"20 Gemeinden of the register .* missing"),
+        # 'insgesamt' and 'männlich' exchanged in one row: every figure in range, no release before on a first build
+        Variant(s, GV, "total_and_male_exchanged", edit(gv_swap_cells(MOELLN, 10, 11)),
+                r"population_total \d+ is not the sum of population_male \+ population_female .* in 1 rows"),
         # the 2021 register named as that of 31.12.2024: cited as the 2024 release beside its true Stichtag
         Variant(s, GV.replace("31122021", "31122024"), "copied_under_a_newer_name", copy_of(Path(GV).name),
                 r"31122024_Auszug_GV.xlsx: the file's name dates it 2024-12-31, but its header dates it 2021-12-31"),
