@@ -309,6 +309,12 @@ def test_a_space_mapped_as_node_and_as_building_is_counted_once(tmp_path, caplog
     assert "1 spaces mapped twice (same name within 100 m) counted once: node 1" in caplog.text
 
 
+def kept_ids(tmp_path, caplog, elements: list[dict]) -> list[int]:
+    """The OSM ids of the spaces an answer of ``elements`` keeps, its warnings captured in ``caplog``."""
+    with caplog.at_level(logging.WARNING):
+        return sorted(answer(tmp_path, elements)["osm_id"])
+
+
 def test_spaces_tagged_as_closed_are_left_out_and_counted(tmp_path, caplog):
     """A space tagged closed still counted as supply. The answer's OSM data are of 2024-05-14 (responses.OSM_BASE):
     an end_date before that day is past, one after it is not."""
@@ -321,9 +327,7 @@ def test_spaces_tagged_as_closed_are_left_out_and_counted(tmp_path, caplog):
                 coworking(5, lat, lon, name="Aufgegeben", abandoned="yes"),
                 coworking(6, lat, lon, name="Ungefähr", end_date="~2021"),  # no date: counted, and logged
                 coworking(7, lat, lon, name="Offen", opening_hours="Mo-Fr 09:00-17:00; PH off")]
-    with caplog.at_level(logging.WARNING):
-        spaces = answer(tmp_path, elements)
-    assert sorted(spaces["osm_id"]) == [3, 6, 7]
+    assert kept_ids(tmp_path, caplog, elements) == [3, 6, 7]
     assert ("left out 4 spaces tagged as closed or not open yet (disused/abandoned=yes: 1, disused: prefix: 1, "
             "end_date in the past: 1, opening_hours closed: 1)") in caplog.text
     assert "end_date '~2021' is no date" in caplog.text
@@ -339,9 +343,7 @@ def test_spaces_not_open_on_the_datas_date_are_left_out(tmp_path, caplog):
                 coworking(4, lat, lon, name="Eröffnet im Mai", opening_date="2024-05"),  # 1 May: open on the 14th
                 coworking(5, lat, lon, name="Seit 2019", start_date="2019-03-01"),
                 coworking(6, lat, lon, name="Bald", opening_date="demnächst")]  # no date: counted, and logged
-    with caplog.at_level(logging.WARNING):
-        spaces = answer(tmp_path, elements)
-    assert sorted(spaces["osm_id"]) == [4, 5, 6]
+    assert kept_ids(tmp_path, caplog, elements) == [4, 5, 6]
     assert ("left out 3 spaces tagged as closed or not open yet (construction=yes: 1, opening_date in the future: 1, "
             "start_date in the future: 1)") in caplog.text
     assert "opening_date 'demnächst' is no date" in caplog.text
