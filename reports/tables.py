@@ -11,8 +11,8 @@ from __future__ import annotations
 import pandas as pd
 
 from reports.downloads import Table
-from reports.labels import (PILLARS, berlin_time, de_rank_band, is_missing, pillar_label, published_score, published_value,
-                            rank_shown, score_gap, vintage_label)
+from reports.labels import (PILLARS, berlin_time, de_rank_band, is_missing, pillar_label, published_score,
+                            published_value, rank_shown, score_gap, vintage_label)
 
 
 def _date(value) -> str | None:

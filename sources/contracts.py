@@ -1295,9 +1295,10 @@ def year_on_year(con, source_ids: list[str] | None = None, contracts: dict | Non
     release (an earlier reference date, or the same date in an earlier revision); years within one
     release (INKAR's series) are not releases. ``last_publish``: the name of the attached published warehouse
     (None: none yet), whose figures of a release this refresh has in a new revision are no longer staged; each
-    figure of the new revision is compared with the one it replaces (``_REVISED_SQL``), at the same date. Bounds: ``yoy_relative`` per year between the two dates
-    (compounded: 0.15 allows a factor 1.15 a year, both ways), ``yoy_drop_points`` for a share
-    falling, ``yoy_points`` both ways; changes up to ``yoy_floor`` never count. A Gemeinde named in a territorial change (either end) whose
+    figure of the new revision is compared with the one it replaces (``_REVISED_SQL``), at the same date.
+    Bounds: ``yoy_relative`` per year between the two dates (compounded: 0.15 allows a factor 1.15 a year, both
+    ways), ``yoy_drop_points`` for a share falling, ``yoy_points`` both ways; changes up to ``yoy_floor`` never
+    count. A Gemeinde named in a territorial change (either end) whose
     register interval overlaps the two dates is explained by the crosswalk and not reported.
 
     Two findings per release besides the bounds: a release at a later date that repeats the one before

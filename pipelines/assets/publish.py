@@ -89,8 +89,9 @@ def attach_last_publish(con, settings: ReadinessSettings) -> str | None:
     if not settings.published.is_file():
         return None
     con.execute(f"ATTACH {literal(str(settings.published))} AS last_publish (READ_ONLY)")
-    columns = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE database_name = 'last_publish' "
-                                         "AND table_name = 'observations'").fetchall()}
+    columns = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() "
+                                         "WHERE database_name = 'last_publish' AND table_name = 'observations'")
+               .fetchall()}
     return "last_publish" if {"territorial_change", "source_level"} <= columns else None
 
 
