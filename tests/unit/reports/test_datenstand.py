@@ -40,6 +40,6 @@ def test_a_source_whose_newer_release_is_overdue_says_so():
     from reports.tables import releases_table
     rows = Renderer._releases(SimpleNamespace(data=SimpleNamespace(releases=releases, releases_due=due)))
     table = {row["source_id"]: r for row, r in zip(rows, releases_table(rows).rows)}
-    assert (table["ba_commuting"]["Neuerer Stand erwartet bis"], table["ba_commuting"]["überfällig"]) == ("31.07.2018",
+    assert (table["ba_commuting"]["Neuer Stand fällig"], table["ba_commuting"]["überfällig"]) == ("31.07.2018",
                                                                                                         "ja")
-    assert (table["local_inputs"]["Neuerer Stand erwartet bis"], table["local_inputs"]["überfällig"]) == (None, None)
+    assert (table["local_inputs"]["Neuer Stand fällig"], table["local_inputs"]["überfällig"]) == (None, None)
