@@ -78,7 +78,9 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
     if latest is None:
         console.print("Kein Index für diese Gemeinde (keine Daten).")
     else:
-        console.print(headline_text(latest, data_dates(dates, latest["period"])))
+        earlier = history[(history["period"] < latest["period"]) & history["score"].notna()]
+        last_scored = records(earlier.tail(1))[0] if len(earlier) else None
+        console.print(headline_text(latest, data_dates(dates, latest["period"]), last_scored))
         newer = history[(history["period"] > latest["period"]) & history["score"].notna()]
         if not newer.empty:
             row = newer.iloc[-1]
@@ -92,8 +94,9 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
     console.print(peer_table(con.execute(PEERS_SQL, [town.ags]).df()))
 
 
-def headline_text(row: dict, dates: str = "") -> str:
-    """The headline: index with its data dates, rank among the compared towns and the Monte Carlo band."""
+def headline_text(row: dict, dates: str = "", last_scored: dict | None = None) -> str:
+    """The headline: index with its data dates, rank among the compared towns and the Monte Carlo band; without a
+    score, why (the pillars without a value the index scores) and ``last_scored``, the newest scored row before."""
     text = f"Index {int(row['period'])}: [bold]{de_score(row['score'])}[/bold]"
     if pd.notna(row["rank"]):
         shared = int(row.get("tied_towns") or 0) - 1  # towns shown with the same score share the rank
@@ -112,8 +115,12 @@ def headline_text(row: dict, dates: str = "") -> str:
     if share is not None:
         text += f" (fortgeschrieben: {fmt(100 * share, 0)} % des Gewichts der Eingangswerte)"
     missing = [pillar_label(p) for p in flags.pillar_ids(row["missing_pillars"])]
-    if missing:
-        text += f"\nKein Gesamtwert für {int(row['period'])}: Es fehlen Daten für {de_list(missing)}."
+    if missing:  # no value, or values the index does not score (a territorial change): the indicator table says
+        text += (f"\nKein Gesamtwert für {int(row['period'])}: kein bewertbarer Wert für {de_list(missing)} "
+                 "(fehlend oder nicht bewertet, siehe Indikatoren).")
+    if pd.isna(row["score"]) and last_scored is not None:  # as the town page
+        text += (f"\nLetzter bewerteter Stand: {int(last_scored['period'])} mit {de_score(last_scored['score'])} "
+                 "Punkten.")
     text += "".join(f"\nHinweis: {note}." for note in pillar_notes(row["omitted_pillars"], row["uncompared_pillars"]))
     return text + f"\nMethodenversion {row['method_version']}"
 

@@ -36,7 +36,8 @@ GROUP_CODE = {
               "indicators/*.py", "indicators/catalogue.yaml"],
     "publish": ["pipelines/assets/publish.py", "pipelines/checks.py", "warehouse/*.py", "warehouse/*.sql",
                 "allowlist.yaml", "sources.yaml", "indicators/catalogue.yaml"],
-    "reports": ["pipelines/assets/reports.py", "reports/**/*", "indicators/catalogue.yaml", "sources.yaml"],
+    "reports": ["pipelines/assets/reports.py", "reports/**/*", "indicators/catalogue.yaml", "sources.yaml",
+                "sources/vintages.py"],  # the Datenstand's due dates (publishing cycles)
 }
 ASSET_CODE = {
     # tables.yaml: the workbooks' titles (planner_views); the export's own fingerprint (warehouse/exports.py

@@ -31,7 +31,7 @@ from reports import charts
 from reports.context import (data_dates, headline_row, indicator_rows, pillar_chart, records, scored_indicators,
                              town_context, town_row)
 from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context, load_spaces, ranking_context, ranking_table
-from reports.data import INDEX_COLUMNS, ReportData, connect, load
+from reports.data import INDEX_COLUMNS, ReportData, connect, load, releases_due
 from reports.downloads import build_time, csv_bytes, write_downloads
 from reports.labels import (PEER_FEATURES_DE, PILLARS, VARIED_CHOICES_DE, attribution_label, berlin_time, de_list,
                             de_number, de_rank, de_score, de_signed, german_sort_key, in_kreis, pillar_label,
@@ -129,10 +129,21 @@ def _town_count(published: Path, towns: list[str] | None) -> int:
 
 
 def _state(published: Path) -> dict:
-    """What the whole build depends on: the published data and the template version."""
+    """What the whole build depends on: the published data, the template version and the sources' due dates."""
     exists = Path(published).is_file()  # a missing file: load() below names it
     return {"published": pages.published_fingerprint(published) if exists else None,
-            "template": pages.template_version()}
+            "template": pages.template_version(), "releases_due": _due_state(published) if exists else None}
+
+
+def _due_state(published: Path) -> str:
+    """The Datenstand's due dates and overdue flags (``reports.data.releases_due``). Why apart: they follow the
+    publish time, which the published file's fingerprint leaves out (every publish adds a row to publish_log), so a
+    later publish of the same data kept the pages' old "nein" (read of the change, 5 December)."""
+    with connect(published) as con:
+        releases = con.execute("SELECT source_id, vintage FROM source_releases").df()
+        published_at = con.execute("SELECT max(published_at) FROM publish_log").fetchone()[0]
+    return repr(sorted((source, str(due["due"]), due["overdue"])
+                       for source, due in releases_due(releases, published_at).items()))
 
 
 def _nothing_changed(manifest: dict, state: dict, towns: list[str], out_dir: Path) -> bool:

@@ -31,6 +31,7 @@ REPORTS_PACKAGE = Path(__file__).resolve().parent
 WORDING_FILES = [REPORTS_PACKAGE.parent / name for name in ("indicators/flags.py", "indicators/bands.py",
                                                               "indicators/catalogue.yaml", "sources.yaml",
                                                               "warehouse/exports.py",
+                                                              "sources/vintages.py",  # the due dates' cycles
                                                               "indicators/engine.py")]  # the scores' rounding
 # Every field of ``ReportData`` is part of a page's key. These are hashed by their own part of ``PageKeys`` (per
 # town, per Kreis, the geometry digest) or are the key's first parts; every other field, whatever its type (frame,
@@ -178,7 +179,8 @@ class PageKeys:
                                     f":{period_values.get(a)}" for a in pilots)])
 
     def index(self, pages: list[str]) -> str:
-        towns = self.data.towns[["ags", "name", "kreis_ags", "kreis_name", "land", "population", "is_pilot"]]
+        shown = ["ags", "name", "kreis_ags", "kreis_name", "land", "population", "population_date", "is_pilot"]
+        towns = self.data.towns[[c for c in shown if c in self.data.towns]]  # hand-made data may lack the date
         # the whole index, not only the newest rows: the page shows the latest *published* period,
         # which may be older than a provisional newest one
         return _sha([self.common, frame_digest(towns.reset_index(drop=True)), frame_digest(self.data.index), *pages])

@@ -167,8 +167,8 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
         rows.append(row(with_unit(label, unit), lambda t, i=i: published_value(i, field(i, "value")(t)), medians.get(i)))
         rows.append(row(f"{label}: Stichtag", age(i)))
         excluded = field(i, "excluded_reason")
-        if any(excluded(t) for t in towns):  # a value shown but not scored says why, as on the town page
-            rows.append(row(f"{label}: nicht bewertet, weil",
+        if any(excluded(t) for t in towns):  # a value shown but not scored says why ("nicht bewertet: …"), as on
+            rows.append(row(f"{label}: Hinweis",                # the town page
                             lambda t, i=i, excluded=excluded: field(i, "quality_de")(t) if excluded(t) else None))
         kreis, kreis_date, own_date = field(i, "ref_kreis"), field(i, "ref_kreis_date"), field(i, "reference_date")
         if any(kreis(t) is not None for t in towns):  # the publisher's value for the town's Kreis, as on the page

@@ -316,6 +316,18 @@ def _rule(raw: dict, where: str) -> Rule:
 
 def _table(name: str, raw: dict, where: str = "") -> TableContract:
     where = where or f"contract {name}"
+    contract = _table_of(name, raw, where)
+    for total, parts in contract.sums.items():  # a misspelt name would check nothing, silently
+        if not parts or any(contract.rule_for(m) is None for m in (total, *parts)):
+            raise ValueError(f"sources.yaml {where}: sums {total!r} = {list(parts)} names a measure the contract does "
+                             "not declare (or no parts)")
+    return contract
+
+
+def _table_of(name: str, raw: dict, where: str) -> TableContract:
+    sums = raw.get("sums") or {}
+    if any(not isinstance(parts, list) for parts in sums.values()):
+        raise ValueError(f"sources.yaml {where}: sums must map a total to a list of parts, not {sums!r}")
     return TableContract(
         table=name, columns=raw.get("columns", {}), levels=raw.get("levels", {}), key=raw.get("key", "ags"),
         key_level=raw.get("key_level"), keys=tuple((k["column"], k["pattern"]) for k in raw.get("keys", [])),
@@ -332,7 +344,7 @@ def _table(name: str, raw: dict, where: str = "") -> TableContract:
         measures=tuple((re.compile(p), _rule(r, f"{where} measure {p!r}"))
                        for p, r in (raw.get("measures") or {}).items()),
         values={c: _rule(r, f"{where} column {c!r}") for c, r in (raw.get("values") or {}).items()},
-        sums={total: tuple(parts) for total, parts in (raw.get("sums") or {}).items()})
+        sums={total: tuple(parts) for total, parts in sums.items()})
 
 
 def load_contracts(path: Path = SOURCES_YAML) -> dict[str, dict[str, TableContract]]:
@@ -752,8 +764,12 @@ def _sums(contract: TableContract, frame: pd.DataFrame) -> list[Violation]:
         if off.empty:
             continue
         first = off.iloc[0]
-        key = off.index[0][0] if isinstance(off.index[0], tuple) else off.index[0]
-        at = frame.index[(frame[contract.key] == key) & (frame["measure"] == total)]
+        where = dict(zip(index, off.index[0] if isinstance(off.index[0], tuple) else (off.index[0],)))
+        match = frame["measure"].eq(total).to_numpy().copy()  # copy-on-write frames give read-only arrays
+        for column, value in where.items():
+            match &= frame[column].eq(value).to_numpy()
+        at = np.flatnonzero(match)  # the position of the total's row: the file's line is found from it
+        key = where[contract.key]
         violations.append(Violation(
             contract.table, f"{total} {first[total]:g} is not the sum of {' + '.join(parts)} "
                             f"({' + '.join(f'{first[p]:g}' for p in parts)} = {first[list(parts)].sum():g}) in "
@@ -1424,12 +1440,21 @@ def _yoy_sql(last_publish: str | None) -> str:
 # release of an earlier date, under a bound compounded over the years between (review of 5 December 2026). Each of its
 # figures is compared with the published figure it replaces: same key, level, measure and date, both on the
 # publisher's own territory (restated figures change with the crosswalk, not the publisher), under a year's bound.
+# Which releases are revised is decided by their files' content (sha256), not by revision numbers: those count per
+# raw landing, and a new machine, a rebuilt landing or a lake's other publisher lands a corrected file as revision 1.
 _REVISED_SQL = """
+staged_files AS (  -- per release id the files of its newest landed revision (the one staged)
+    SELECT vintage, string_agg(sha256, ',' ORDER BY sha256) AS files FROM releases WHERE source_id = $source
+    GROUP BY vintage, revision QUALIFY revision = max(revision) OVER (PARTITION BY vintage)),
+changed AS (  -- releases the last publish holds with other files
+    SELECT p.vintage FROM (SELECT vintage, string_agg(sha256, ',' ORDER BY sha256) AS files
+                           FROM {db}.source_releases WHERE source_id = $source GROUP BY vintage) p
+    JOIN staged_files s USING (vintage) WHERE p.files <> s.files),
 replaced AS (
     SELECT ags, level, measure, reference_date, vintage, value FROM {db}.observations
     WHERE source_id = $source AND regexp_full_match(measure, $pattern) AND value IS NOT NULL
       AND territorial_change IS NULL AND source_level IS DISTINCT FROM 'gemeindeverband'
-      AND vintage NOT IN (SELECT DISTINCT vintage FROM observations WHERE source_id = $source)),
+      AND split_part(vintage, '-rev', 1) IN (SELECT vintage FROM changed)),
 revised AS (
     SELECT n.ags, n.level, n.measure, n.reference_date, n.vintage, n.value, r.value AS prev_value,
            r.reference_date AS prev_date, r.vintage AS prev_vintage, true AS revised
@@ -1455,8 +1480,9 @@ implausible AS (
            CASE WHEN $relative IS NOT NULL AND prev_value > 0 AND value > 0
                      AND abs(ln(value / prev_value)) > greatest(datediff('day', prev_date, reference_date) / 365.25, 1)
                                                        * ln(1 + $relative)
-                THEN format('factor {:.3f} in {:.1f} years (bound {}x a year)', value / prev_value,
-                            datediff('day', prev_date, reference_date) / 365.25, 1 + $relative)
+                THEN CASE WHEN revised THEN format('factor {:.3f} (bound {}x)', value / prev_value, 1 + $relative)
+                          ELSE format('factor {:.3f} in {:.1f} years (bound {}x a year)', value / prev_value,
+                                      datediff('day', prev_date, reference_date) / 365.25, 1 + $relative) END
                 WHEN $relative IS NOT NULL AND (prev_value > 0) != (value > 0)
                 THEN 'changed sign or to/from zero'
                 WHEN $drop IS NOT NULL AND prev_value - value > $drop
@@ -1464,11 +1490,12 @@ implausible AS (
                 WHEN $points IS NOT NULL AND abs(value - prev_value) > $points
                 THEN format('changed by {:.1f} points (bound {})', value - prev_value, $points)
            END AS bound
-    FROM {compared} WHERE prev_value IS NOT NULL AND prev_vintage != vintage  -- releases, not years within one
+    FROM {compared} WHERE prev_value IS NOT NULL
+      AND (revised OR prev_vintage != vintage)  -- releases, not years within one (a revision may keep its label)
       AND abs(value - prev_value) > $floor)
 SELECT $source AS source_id, vintage, prev_vintage, ags, level, measure, prev_value, value,
-       CASE WHEN revised THEN format('revises the published figure of {}: ', reference_date) || bound ELSE bound END
-           AS bound
+       CASE WHEN revised THEN format('revises the published figure of {}: ', strftime(reference_date, '%Y-%m-%d'))
+                              || bound ELSE bound END AS bound
 FROM implausible i
 WHERE bound IS NOT NULL
   AND (revised OR NOT EXISTS (SELECT 1 FROM changes c WHERE (c.from_ags = i.ags OR c.to_ags = i.ags)

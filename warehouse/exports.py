@@ -156,10 +156,8 @@ GERMAN_HEADERS = {
     **{f"gap_{pillar}": f"Abstand {_catalogue().pillar_label(pillar)} {GAP_SIGN}" for pillar in _catalogue().pillars},
 }
 
-# Towns in scope (the ranked reference group: small towns and the pilots) with their score of the period
-# published as the latest (the view published_period, the pages' headline; a town without a score then: its newest
-# scored period before it, else after it: a map of the published year prefers a final score to a provisional one,
-# where the town page leads with the newest; no town of the Germany-wide build has both), under the current method
+# Towns in scope (the ranked reference group: small towns and the pilots) with their index row of the period
+# published as the latest (the view published_period, the pages' headline), scored or not, under the current method
 # version, and the latest geometry
 # (sources.vintages.NEWEST_FIRST: the newest territorial status; on the same date the detailed VG250 before VG5000).
 # Why a town has no score in the published period comes from its latest_ranking row: ``ranking_period`` (that

@@ -61,7 +61,7 @@ def build_candidate(work_db: Path, published: Path, candidate: Path, run: dict, 
         con.execute(published_ddl(defer_composite_keys=True))
         # the shared working file as `work` (history reads it there), the staging assets' files beside it
         relations = attach_working(con, work_db, default=None, views=False)
-        previous = _attach_previous(con, published, lake)
+        previous = attach_previous(con, published, lake)
         published_at = publish_time(con, previous)
         con.execute(f"SET memory_limit = {literal(candidate_memory_limit())}")  # this database only
         for table in CURRENT_TABLES:
@@ -142,7 +142,7 @@ def _has_publish_log(con: duckdb.DuckDBPyConnection, database: str) -> bool:
                        [database]).fetchone()[0] > 0
 
 
-def _attach_previous(con: duckdb.DuckDBPyConnection, published: Path, lake) -> str | None:
+def attach_previous(con: duckdb.DuckDBPyConnection, published: Path, lake) -> str | None:
     """Attach the previous warehouse as ``previous``: the lake's current snapshot when there is a lake that
     holds one, else the published file (so switching a lake on keeps the history so far); None on a first publish."""
     if lake is not None:

@@ -10,9 +10,8 @@ from indicators.catalogue import load_catalogue
 from pipelines.assets.staging import staging_assets
 from pipelines.resources import ReadinessSettings
 from sources import contracts
-from warehouse.publish import build_candidate, swap_in
+from warehouse.publish import attach_previous, build_candidate, swap_in
 from warehouse import lake as lakes
-from warehouse.sql import literal
 from warehouse.validation import (file_identity, record_frame, recorded_frame, validate_candidate, validation_record,
                                   working_identity)
 
@@ -69,7 +68,8 @@ def year_on_year_all(settings: ReadinessSettings, fresh: bool = False) -> pd.Dat
     record = validation_record(settings.candidate, "year_on_year")
     read = CATALOGUE.read_measures()  # the measures a release must not lose (those the index reads)
     key = {"working_files": working_identity(settings.work_db),
-           "last_publish": file_identity(settings.published),  # a revision is compared with its published figures
+           # a revision is compared with the figures of the warehouse it continues (the file, or the lake's snapshot)
+           "last_publish": [file_identity(settings.published), settings.lake.describe() if settings.lake else None],
            "rules": repr((contracts.yoy_rules(), contracts.republish_sources(), read)),
            "statements": contracts.year_on_year_version()}
     if not fresh:
@@ -82,17 +82,25 @@ def year_on_year_all(settings: ReadinessSettings, fresh: bool = False) -> pd.Dat
     return findings
 
 
+# what the comparison of a revision reads in the last publish (contracts._REVISED_SQL)
+LAST_PUBLISH_COLUMNS = {"observations": {"territorial_change", "source_level"}, "source_releases": {"sha256"}}
+
+
 def attach_last_publish(con, settings: ReadinessSettings) -> str | None:
-    """Attach the published warehouse read-only as ``last_publish`` (its figures of a release a new revision
-    replaces); None before the first publish, or for a file without the observation columns that comparison reads
-    (one published by an older version: its next publish compares as before)."""
-    if not settings.published.is_file():
+    """Attach the warehouse this publish continues as ``previous`` (``warehouse.publish.attach_previous``: the lake's
+    current snapshot where there is one, else the published file): its figures of a release a corrected file
+    replaces. None before the first publish, or for a warehouse without the columns that comparison reads (one
+    published by an older version: its next publish compares as before)."""
+    try:
+        previous = attach_previous(con, settings.published, settings.lake)
+    except lakes.LakeError:  # a lake not created yet (the candidate creates it; this connection only reads): the file
+        previous = attach_previous(con, settings.published, None)
+    if previous is None:
         return None
-    con.execute(f"ATTACH {literal(str(settings.published))} AS last_publish (READ_ONLY)")
-    columns = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() "
-                                         "WHERE database_name = 'last_publish' AND table_name = 'observations'")
-               .fetchall()}
-    return "last_publish" if {"territorial_change", "source_level"} <= columns else None
+    found = con.execute("SELECT table_name, list(column_name) FROM duckdb_columns() WHERE database_name = ? "
+                        "GROUP BY table_name", [previous]).fetchall()
+    columns = {table: set(names) for table, names in found}
+    return previous if all(need <= columns.get(table, set()) for table, need in LAST_PUBLISH_COLUMNS.items()) else None
 
 
 def allowed_summary(allowed) -> list[dict]:

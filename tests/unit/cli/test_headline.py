@@ -75,3 +75,18 @@ def test_a_year_without_a_score_has_no_carried_forward_share_in_the_cli_either()
     table = history_table(pd.DataFrame([{**row, "provisional": False}, {**row, "period": 2023, "score": 50.0,
                                                                          "provisional": True}]))
     assert list(table.columns[5].cells) == ["–", "33 %"]
+
+
+def test_the_cli_names_the_last_scored_year_of_a_town_unscored_in_the_published_one():
+    """Böhlen 2021: the CLI said "Es fehlen Daten für Demografische Dynamik" where its value is there but not scored
+    (a territorial change), and not which year was scored last, as the page does (read of the change, 5 December)."""
+    from cli.profile import headline_text
+
+    row = {"period": 2021, "score": None, "rank": None, "compared_towns": None, "tied_towns": 0, "rank_p05": None,
+           "rank_p95": None, "score_p05": None, "score_p95": None, "imputed_share": 0.67, "in_reference_group": True,
+           "missing_pillars": "demographic_dynamics", "omitted_pillars": None, "uncompared_pillars": None,
+           "method_version": "0.3.3"}
+    text = headline_text(row, "", {"period": 2018, "score": 47.12974702380953})
+    assert "Kein Gesamtwert für 2021: kein bewertbarer Wert für Demografische Dynamik" in text
+    assert "Letzter bewerteter Stand: 2018 mit 47,1 Punkten." in text
+    assert "Letzter" not in headline_text({**row, "score": 50.0}, "", {"period": 2018, "score": 47.1})

@@ -43,3 +43,22 @@ def test_a_source_whose_newer_release_is_overdue_says_so():
     assert (table["ba_commuting"]["Neuer Stand fällig"], table["ba_commuting"]["überfällig"]) == ("31.07.2018",
                                                                                                         "ja")
     assert (table["local_inputs"]["Neuer Stand fällig"], table["local_inputs"]["überfällig"]) == (None, None)
+
+
+def test_a_later_publish_of_the_same_data_can_turn_a_source_overdue(tmp_path):
+    """The pages' build stops early when the published data and templates are as before; the due dates follow the
+    publish time, which the data's fingerprint leaves out, so they are part of the build's state of their own."""
+    import duckdb
+
+    from reports.build import _due_state
+
+    published = tmp_path / "readiness.duckdb"
+    with duckdb.connect(str(published)) as con:
+        con.execute("CREATE TABLE source_releases AS SELECT 'destatis_gemeindeverzeichnis' AS source_id, "
+                    "'2024-Q4' AS vintage")
+        con.execute("CREATE TABLE publish_log AS SELECT TIMESTAMP '2026-12-05 19:47:00' AS published_at")
+    before = _due_state(published)
+    with duckdb.connect(str(published)) as con:
+        con.execute("INSERT INTO publish_log VALUES (TIMESTAMP '2027-03-01 08:00:00')")  # due 31.01.2027
+    assert before != _due_state(published)
+    assert "True" in _due_state(published) and "True" not in before

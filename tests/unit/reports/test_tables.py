@@ -78,8 +78,8 @@ def test_the_comparison_of_a_town_unscored_in_the_published_year_says_so():
     assert rows["Jahr"]["Böhlen"] == 2021 and rows["Indexwert"]["Böhlen"] is None
     assert rows["Gewichtsanteil fortgeschriebener Werte (%)"]["Böhlen"] is None
     assert rows["Gewichtsanteil fortgeschriebener Werte (%)"]["Scored"] == 66.7
-    why = rows["Bevölkerungsentwicklung: nicht bewertet, weil"]
+    why = rows["Bevölkerungsentwicklung: Hinweis"]
     assert (why["Böhlen"], why["Scored"]) == (reason, None)
     # no such row where every value is scored
     [alone] = comparison_tables([scored], [("population_change_10y", "Bevölkerungsentwicklung")])
-    assert not any(r["Merkmal"].endswith("nicht bewertet, weil") for r in alone.rows)
+    assert not any(r["Merkmal"].endswith(": Hinweis") for r in alone.rows)

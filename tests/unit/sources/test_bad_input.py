@@ -181,9 +181,12 @@ def test_year_on_year_blocks_unless_the_crosswalk_or_the_allowlist_explains(tmp_
         contracts.load_allowlist(allowlist)
 
 
-def revision_case(tmp_path, revised: dict[str, float]) -> duckdb.DuckDBPyConnection:
-    """Working observations holding the Gemeindeverzeichnis of 2009 and a corrected file of 2013 (revision 2, with
-    ``revised`` populations by AGS), and an attached last publish holding revision 1 of 2013."""
+def revision_case(tmp_path, revised: dict[str, float], label: str = "2013-12-31-rev2",
+                  files: str = "b" * 64) -> duckdb.DuckDBPyConnection:
+    """Working observations holding the Gemeindeverzeichnis of 2009 and a corrected file of 2013 (staged as ``label``
+    with the file ``files``, ``revised`` populations by AGS), and an attached last publish holding the 2013 release
+    as first landed (file 'a…')."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     published = tmp_path / "published.duckdb"
     columns = ("source_id VARCHAR, vintage VARCHAR, ags VARCHAR, level VARCHAR, reference_date DATE, measure VARCHAR, "
                "value DOUBLE, unit VARCHAR, note VARCHAR, territorial_change VARCHAR, source_level VARCHAR")
@@ -193,13 +196,21 @@ def revision_case(tmp_path, revised: dict[str, float]) -> duckdb.DuckDBPyConnect
         con.executemany("INSERT INTO observations VALUES ('destatis_gemeindeverzeichnis', '2013-12-31', ?, 'gemeinde', "
                         "DATE '2013-12-31', 'population_total', ?, 'persons', '', ?, NULL)",
                         [(a, v, "merger" if a == "01053002" else None) for a, v in first.items()])
+        con.execute("CREATE TABLE source_releases AS SELECT * FROM (VALUES ('destatis_gemeindeverzeichnis', "
+                    f"'2013-12-31', 1, '{'a' * 64}'), ('destatis_gemeindeverzeichnis', '2009-12-31', 1, '{'c' * 64}')) "
+                    "t(source_id, vintage, revision, sha256)")
     con = duckdb.connect()
     con.execute(f"CREATE TABLE observations ({columns})")
     rows = [("2009-12-31", dt.date(2009, 12, 31), a, v * 0.97) for a, v in first.items()]
-    rows += [("2013-12-31-rev2", dt.date(2013, 12, 31), a, revised.get(a, v)) for a, v in first.items()]
+    rows += [(label, dt.date(2013, 12, 31), a, revised.get(a, v)) for a, v in first.items()]
     con.executemany("INSERT INTO observations VALUES ('destatis_gemeindeverzeichnis', ?, ?, 'gemeinde', ?, "
                     "'population_total', ?, 'persons', '', ?, NULL)",
                     [(v, a, d, x, "merger" if a == "01053002" else None) for v, d, a, x in rows])
+    revision = int(label.partition("-rev")[2] or 1)  # the landing's own count: 1 where it never saw the first file
+    landed = [("2009-12-31", 1, "c" * 64), *([("2013-12-31", 1, "a" * 64)] if revision > 1 else []),
+              ("2013-12-31", revision, files)]
+    con.execute("CREATE TABLE releases (source_id VARCHAR, vintage VARCHAR, revision INTEGER, sha256 VARCHAR)")
+    con.executemany("INSERT INTO releases VALUES ('destatis_gemeindeverzeichnis', ?, ?, ?)", landed)
     con.execute("CREATE TABLE municipality_register (ags VARCHAR, vintage VARCHAR, territorial_date DATE)")
     con.execute("CREATE TABLE territorial_changes (from_vintage VARCHAR, to_vintage VARCHAR, from_ags VARCHAR, "
                 "to_ags VARCHAR, kind VARCHAR, evidence VARCHAR)")
@@ -207,12 +218,14 @@ def revision_case(tmp_path, revised: dict[str, float]) -> duckdb.DuckDBPyConnect
     return con
 
 
+SWAPPED = {"01053090": 15371.0, "01053116": 18492.0, "01053001": 1004.0, "01053002": 3000.0}
+
+
 def test_a_revision_is_compared_with_the_published_figures_it_replaces(tmp_path):
     """A corrected file of 2013 that swaps Mölln's and Schwarzenbek's populations passed: the revision it replaces is
     no longer staged, and against 2009 a factor 1.2 in four years lies within 1.15 a year (review of 5 December).
     Each of its figures is now compared with the published one of revision 1, at the same date."""
-    swapped = {"01053090": 15371.0, "01053116": 18492.0, "01053001": 1004.0, "01053002": 3000.0}
-    con = revision_case(tmp_path, swapped)
+    con = revision_case(tmp_path, SWAPPED)
     assert contracts.year_on_year(con, ["destatis_gemeindeverzeichnis"]).empty  # without the publish: passes
     findings = contracts.year_on_year(con, ["destatis_gemeindeverzeichnis"], last_publish="last_publish")
     # the swap blocks both towns; a correction of 0.4 % passes; a restated figure (merger) is the crosswalk's
@@ -221,11 +234,20 @@ def test_a_revision_is_compared_with_the_published_figures_it_replaces(tmp_path)
         ["2013-12-31-rev2", "2013-12-31", "01053116", 15371.0, 18492.0]]
     line = contracts.describe_yoy(findings)[0]
     assert line == ("[destatis_gemeindeverzeichnis] release 2013-12-31-rev2 (after 2013-12-31): 01053090 "
-                    "population_total: 18492 -> 15371: revises the published figure of 2013-12-31: factor 0.831 in 0.0 years "
-                    "(bound 1.15x a year)")
-    # a release the publish holds under the same label is not a replaced revision
-    con.execute("DETACH last_publish")
-    assert contracts.year_on_year(con, ["destatis_gemeindeverzeichnis"]).empty
+                    "population_total: 18492 -> 15371: revises the published figure of 2013-12-31: factor 0.831 "
+                    "(bound 1.15x)")
+
+
+def test_a_corrected_file_landed_as_revision_1_elsewhere_is_compared_too(tmp_path):
+    """Revision numbers count per raw landing: on a new machine, a rebuilt landing or a lake's other publisher the
+    corrected file lands under the release's own label. Its files differ from the published ones: compared. The same
+    files (the release as published) compare nothing, whatever their figures' labels (read of the change)."""
+    con = revision_case(tmp_path, SWAPPED, label="2013-12-31")
+    findings = contracts.year_on_year(con, ["destatis_gemeindeverzeichnis"], last_publish="last_publish")
+    assert sorted(findings["ags"]) == ["01053090", "01053116"]
+    assert set(zip(findings["vintage"], findings["prev_vintage"])) == {("2013-12-31", "2013-12-31")}
+    same_files = revision_case(tmp_path / "same", SWAPPED, label="2013-12-31", files="a" * 64)
+    assert contracts.year_on_year(same_files, ["destatis_gemeindeverzeichnis"], last_publish="last_publish").empty
 
 
 def test_an_earlier_release_re_published_under_a_new_date_blocks(tmp_path):
@@ -532,3 +554,13 @@ def test_local_input_variant_fails_clearly_or_reads_right(variant, tmp_path, reg
         assert good and probe(parsed, ags, measure) == expected
         return
     assert_refused(variant, root, register, f"[{variant.source_id}] {LOCAL_DELIVERY}/")
+
+
+@pytest.mark.parametrize("sums, problem", [({"population_totl": ["population_male"]}, "names a measure the contract"),
+                                           ({"population_total": "population_male"}, "to a list of parts")])
+def test_a_sums_declaration_that_would_check_nothing_is_refused(sums, problem):
+    """A misspelt total or a part given as text (split into characters) silently checked nothing (read of the
+    change)."""
+    measures = {m: {"unit": "persons"} for m in ("population_total", "population_male", "population_female")}
+    with pytest.raises(ValueError, match=problem):
+        contracts._table("observations", {"measures": measures, "sums": sums})
