@@ -77,7 +77,9 @@ def lists_as_of(deliveries: dict[str, pd.DataFrame], date: str) -> pd.DataFrame:
     another town's delivery does not: taking only the latest delivery folder dropped the lists of every town that had
     delivered before it. Why the day: a list counts until the town delivers a new one, and a 2023 list merged into a
     2026 OSM picture was shown as of 2026 (dates review of 5 December)."""
-    delivered = [rows.assign(vintage=day) for day, rows in sorted(deliveries.items()) if day <= date and len(rows)]
+    # the delivery's day, not its label: '2023-11-20-rev2' (a correction) sorts after '2023-11-20' as text
+    delivered = [rows.assign(vintage=day) for day, rows in sorted(deliveries.items())
+                 if label_vintage(day) <= label_vintage(date) and len(rows)]
     if not delivered:
         return pd.DataFrame(columns=[*local_inputs.SPACE_COLUMNS, "located_at_gemeinde", "listed_on"])
     latest = local_inputs.latest_delivery(pd.concat(delivered, ignore_index=True), ["supplying_ags"])

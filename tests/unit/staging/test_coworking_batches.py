@@ -35,6 +35,17 @@ def test_each_town_keeps_its_latest_list_whoever_delivered_since():
     assert coworking.lists_as_of(DELIVERIES, "2024-01-01").empty
 
 
+def test_a_corrected_delivery_counts_from_its_day_and_says_so():
+    """A corrected list in the same delivery folder lands as '2024-06-01-rev2', which sorts after '2024-06-01' as
+    text: on an OSM query of that day it was left out. Its places carry the delivery's day (``listed_on``)."""
+    corrected = {**DELIVERIES, "2024-06-01-rev2": town_list(MOELLN, "Rathaus")}
+    del corrected["2024-06-01"]
+    listed = coworking.lists_as_of(corrected, "2024-06-01")
+    assert names(listed) == {"Rathaus", "Bahnhof"}
+    assert set(zip(listed["name"], listed["listed_on"].astype(str))) == {("Rathaus", "2024-06-01"),
+                                                                         ("Bahnhof", "2024-04-01")}
+
+
 def test_a_list_delivered_after_the_latest_osm_query_is_counted_with_that_query():
     """Mölln's June list waited, unmerged, for an OSM answer that changed, while source_releases listed it."""
     batches = coworking.batches([osm("2024-05-14", "Coworking Hafen")], DELIVERIES)
