@@ -172,7 +172,7 @@ WITH latest_index AS (  -- the published year's row, scored or not, as latest_ra
     SELECT ags, vintage AS geometry_vintage, geometry_wkb FROM municipality_geometries
     QUALIFY row_number() OVER (PARTITION BY ags ORDER BY {NEWEST_FIRST}) = 1
 )
-SELECT m.ags, m.name, m.kreis_ags, m.kreis_name, m.land, m.is_pilot, m.population,
+SELECT m.ags, m.name, m.kreis_ags, m.kreis_name, m.land, m.is_pilot, m.population, m.population_date,
        i.period, i.score, i.rank, i.compared_towns, i.rank_median, i.rank_p05, i.rank_p95,
        {', '.join(f"i.{pillar}" for pillar in _catalogue().pillars)},
        i.imputed_share, l.period AS ranking_period, l.missing_pillars, i.method_version, g.geometry_vintage,

@@ -148,6 +148,10 @@ def test_geopackage_has_the_pilots_with_the_warehouse_scores(exported, warehouse
             "WHERE ags = ? AND score IS NOT NULL AND period = (SELECT max(period) FROM latest_ranking)", [ags]).fetchone()
         assert (row["period"], row["rank"], row["method_version"]) == (period, rank, method_version), ags
         assert row["score"] == pytest.approx(round(score, 1), abs=1e-9), ags  # as published and ranked
+        # the population with its date (it had none beside the index year; dates review of 5 December)
+        population, population_date = warehouse.execute(
+            "SELECT population, population_date FROM municipalities WHERE ags = ?", [ags]).fetchone()
+        assert (row["population"], str(row["population_date"])[:10]) == (population, str(population_date)), ags
         # the geometry is the town's own: its centre published by Destatis lies inside it
         lon, lat = warehouse.execute("SELECT lon, lat FROM municipalities WHERE ags = ?", [ags]).fetchone()
         assert row.geometry.buffer(0.01).contains(geopandas.points_from_xy([lon], [lat])[0]), ags
