@@ -260,6 +260,32 @@ def _kreis_names_agree(region_names: pd.DataFrame, register: pd.DataFrame, vinta
                           f"{named[first['ags']]!r}): Kennziffern shifted against the names?")
 
 
+def _verband_codes_exchanged(region_names: pd.DataFrame, register: pd.DataFrame, vintage: str) -> None:
+    """Refuse two Gemeindeverband Kennziffern exchanged against their names: a Verband of one Gemeinde whose name in
+    INKAR is the register's name of another such Verband of its Kreis, and the other's the first one's.
+
+    Why: Mölln's and Ratzeburg's Kennziffern exchanged in the _regionen file (names kept) gave each town the other's
+    commuting and accessibility values, within every bound (bad-input review of 5 December). Why both ways and exact
+    (the part before a comma, ``_name_key``): spellings differ for a few Verbände (5 of the 3,386 of one Gemeinde in the
+    2021 register: 'Mühldorfer Haff' and 'Mühldorfer Hart'), and a name like another one's is no exchange
+    ('Rheinau, gemeindefreies Gebiet' beside the town 'Rheinau, Stadt'). None in the Germany-wide 2022-12 files."""
+    members = register.dropna(subset=["vb_name"])
+    single = members[members.groupby("vb_ars")["ags"].transform("count") == 1]
+    key = lambda name: _name_key(str(name).split(",")[0])  # noqa: E731
+    own = dict(zip(single["ags"], single["vb_name"].map(key)))
+    verbaende = region_names[(region_names["level"] == "gemeindeverband") & region_names["ags"].isin(own.keys())]
+    theirs = dict(zip(verbaende["ags"], verbaende["name"].map(key)))
+    by_name = {(ags[:5], name): ags for ags, name in own.items()}
+    for ags, name in theirs.items():
+        other = by_name.get((ags[:5], name))
+        if name != own[ags] and other is not None and other != ags and theirs.get(other) == own[ags]:
+            named = dict(zip(verbaende["ags"], verbaende["name"]))
+            raise SourceError(region_names.attrs.get("source_id", "inkar"), region_names.attrs.get("file", "_regionen"),
+                              f"Gemeindeverband Kennziffern {ags} and {other} carry each other's names ({named[ags]!r}, "
+                              f"{named[other]!r}; the Gemeindeverzeichnis {vintage} names them the other way round): "
+                              "Kennziffern exchanged?")
+
+
 def _same_kreis(inkar_name: str, register_name: str) -> bool:
     """The same Kreis by name: the part before a comma ('Kiel, Stadt' and 'Kiel, Landeshauptstadt') without case,
     spaces and punctuation, equal or one inside the other ('Landkreis Rostock', 'Rostock')."""
@@ -281,6 +307,8 @@ def map_through_registers(commuting: pd.DataFrame, region_names: pd.DataFrame, r
     closest = closest_register(registers, inkar_gemeinden, release)
     if "kreis_name" in registers.columns:  # staging reads it (REGISTER_COLUMNS); hand-built registers may lack it
         _kreis_names_agree(region_names, registers[registers["vintage"] == closest], closest)
+    if "vb_name" in registers.columns:
+        _verband_codes_exchanged(region_names, registers[registers["vintage"] == closest], closest)
     order = [closest, *sorted((v for v in registers["vintage"].unique() if release_order(v) < release_order(closest)),
                               key=release_order, reverse=True)]
     frames, done = [], set()

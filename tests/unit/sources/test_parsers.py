@@ -295,6 +295,30 @@ def test_inkar_kreis_kennziffern_shifted_against_their_names_are_refused(tmp_pat
     assert not inkar._same_kreis("Steinburg", "Stormarn")
 
 
+def test_inkar_verband_kennziffern_exchanged_against_their_names_are_refused(tmp_path):
+    """Mölln's and Ratzeburg's Kennziffern exchanged in _regionen (names kept) gave each town the other's commuting and
+    accessibility values, within every bound (bad-input review of 5 December). The register names the two one-Gemeinde
+    Verbände the other way round: refused, naming both; the real file passes."""
+    release = releases("inkar")["2022-12"]
+    gv = releases("destatis_gemeindeverzeichnis")
+    registers = pd.concat([destatis_gv.parse_release(gv[v])["register"].assign(vintage=v)
+                           for v in ("2013-12-31", "2021-12-31")], ignore_index=True)[inkar.REGISTER_COLUMNS]
+    regions = pd.read_parquet(release.file("regions").path)
+    verbaende = regions["raumbezug"] == "Gemeindeverbände"
+    moelln, ratzeburg = (regions.index[verbaende & regions["kennziffer"].eq(code)][0] for code in (1053090, 1053100))
+    regions.loc[[moelln, ratzeburg], "kennziffer"] = [1053100, 1053090]
+    exchanged = tmp_path / "_regionen_2022-12.parquet"
+    regions.to_parquet(exchanged, index=False)
+    files = [f for f in release.files if f.role != "regions"]
+    files.append(ReleaseFile("regions", exchanged, exchanged.name, "0" * 64, 1))
+    parsed = inkar.parse_release(Release("inkar", "2022-12", files))
+    with pytest.raises(SourceError, match=r"^\[inkar\] _regionen_2022-12.parquet: Gemeindeverband Kennziffern "
+                                          r"(01053090|01053100) and (01053090|01053100) carry each other's names .*Kennziffern "
+                                          r"exchanged\?"):
+        inkar.map_through_registers(parsed["observations"], parsed["region_names"], registers, parsed["gemeinden"],
+                                    release="2022-12")
+
+
 def test_inkar_accessibility_indicators_of_the_pilot_towns():
     """x336/x337 (2020, car minutes) and x345/x346 (2018, stop distance in m, share within 1 km) per Verband."""
     observations = inkar.parse_release(releases("inkar")["2022-12"])["observations"]
