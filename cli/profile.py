@@ -14,11 +14,11 @@ from rich.table import Table
 from cli.format import de_int, de_number, de_rank_band, de_score, de_signed, is_missing, markup_text
 from cli.towns import Town
 from indicators import flags
-from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, headline_row, imputation_de,
-                             imputed_share_of_score, pillar_notes, quality_de, rank_band_fractional, records)
+from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, headline_row, imputation_de, last_scored_before,
+                             pillar_notes, quality_de, rank_band_fractional, records)
 from reports.data import TIED_TOWNS  # how many towns share a rank, as the pages count them
-from reports.labels import (PILLARS, data_date_line, de_list, pillar_label, score_gap, source_label, unit_label,
-                            vintage_label)
+from reports.labels import (PILLARS, data_date_line, de_list, imputed_share_of_score, pillar_label, score_gap,
+                            source_label, unit_label, vintage_label)
 
 HISTORY_SQL = f"""
     SELECT period, score, rank, compared_towns, rank_p05, rank_p95, score_p05, score_p95,
@@ -73,14 +73,14 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
     # the town page's rule and period: a copy of the rule here led a town scored in 2018 and in a provisional year,
     # but not in the published one, with 2018, and its page with the provisional year
     published = con.execute("SELECT period FROM published_period").fetchone()[0]
-    latest = headline_row(records(history), published)
+    rows = records(history)
+    latest = headline_row(rows, published)
     dates = con.execute(DATES_SQL, [town.ags]).df()
     if latest is None:
         console.print("Kein Index für diese Gemeinde (keine Daten).")
     else:
-        earlier = history[(history["period"] < latest["period"]) & history["score"].notna()]
-        last_scored = records(earlier.tail(1))[0] if len(earlier) else None
-        console.print(headline_text(latest, data_dates(dates, latest["period"]), last_scored))
+        console.print(headline_text(latest, data_dates(dates, latest["period"]),
+                                    last_scored_before(rows, latest["period"])))
         newer = history[(history["period"] > latest["period"]) & history["score"].notna()]
         if not newer.empty:
             row = newer.iloc[-1]

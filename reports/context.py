@@ -15,7 +15,8 @@ from indicators.coworking_gap import gap_parameters
 from reports import charts
 from reports.data import ReportData
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, census_note, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
-                            attribution_label, data_date_line, de_list, de_number, flow_note, is_missing,
+                            attribution_label, data_date_line, de_list, de_number, flow_note,
+                            imputed_share_of_score, is_missing,
                             not_scored_reasons, pillar_label, rank_shown, release_text, safe_url, score_gap,
                             shown_number, source_label, unit_label, vintage_label)
 from reports.maps import TownGeometries, to_metric_crs, town_map
@@ -163,13 +164,6 @@ RANK_BAND_DECIMALS_DE = ("die Grenzen sind Perzentile über alle Durchläufe, zw
                          "daher mit Nachkommastelle")
 
 
-def imputed_share_of_score(row) -> float | None:
-    """The share of a score's input weight carried forward; None for a year without a score, which has no such
-    share (Mölln 2019 showed 33 %): the pages' history, their headline and ``readiness profil`` all read it here."""
-    share = row.get("imputed_share")
-    return None if is_missing(row.get("score")) or is_missing(share) else share
-
-
 def overview(latest: dict | None, history: list[dict], dates: DataDates,
              excluded: dict[str, str] | None = None) -> dict | None:
     """The headline row with its data dates, the last scored period when it has no score, and the
@@ -179,8 +173,7 @@ def overview(latest: dict | None, history: list[dict], dates: DataDates,
         return None
     excluded = excluded or {}
     scored = [r for r in history if r["score"] is not None]
-    earlier = [r for r in scored if r["period"] < latest["period"]]  # a newer score is the provisional one below
-    last_scored = dict(earlier[-1]) if latest["score"] is None and earlier else None
+    last_scored = last_scored_before(history, latest["period"]) if latest["score"] is None else None
     missing_ids = flags.pillar_ids(latest["missing_pillars"])
     missing = [pillar_label(p) for p in missing_ids if p not in excluded]
     unscorable = [{"label": pillar_label(p), "reason": excluded[p]} for p in missing_ids if p in excluded]
@@ -197,6 +190,13 @@ def overview(latest: dict | None, history: list[dict], dates: DataDates,
             "data_dates": data_dates(dates, latest["period"]), "provisional_row": provisional,
             "band_de": band.de if band.code != "not_ranked" else None, "rank_outside_band": rank_outside_band(latest),
             "rank_band_decimals_de": RANK_BAND_DECIMALS_DE if rank_band_fractional(latest) else None}
+
+
+def last_scored_before(history: list[dict], period) -> dict | None:
+    """The newest scored row of ``history`` (period order) before ``period``, which a headline without a score names
+    (the page and ``readiness profil``); a newer score is the provisional one, shown apart."""
+    earlier = [r for r in history if r["score"] is not None and r["period"] < period]
+    return dict(earlier[-1]) if earlier else None
 
 
 def rank_band_fractional(row: dict) -> bool:

@@ -22,7 +22,7 @@ from indicators.compute import release_positions
 from indicators.index import latest_published_period
 from reports.labels import CATALOGUE, PILLARS, is_missing, kreis_labels
 from sources.frames import shared_strings
-from sources.registry import load_sources
+from sources.registry import sources as source_specs
 from sources.vintages import NEWEST_FIRST, release_due
 
 INDEX_COLUMNS = ["ags", "period", "score", *PILLARS, "rank", "rank_median", "rank_p05", "rank_p95",
@@ -444,7 +444,7 @@ def releases_due(releases: pd.DataFrame, published_at) -> dict:
     Why: the check warned in the Dagster UI for five of seven sources of the Germany-wide build (the BA's Kreis file
     of 2016, the Breitbandatlas of 2021), while the pages said only "Neuester Stand 06/2021" (dates review of
     5 December). Judged at the publish, not at rendering: two builds of one warehouse say the same."""
-    specs = load_sources()
+    specs = source_specs()  # sources.yaml, read once per process
     as_of = None if published_at is None or pd.isna(published_at) else pd.Timestamp(published_at).date()
     due = {}
     for source_id, labels in releases.groupby("source_id")["vintage"]:

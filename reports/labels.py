@@ -225,6 +225,13 @@ def is_missing(value) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
+def imputed_share_of_score(row) -> float | None:
+    """The share of a score's input weight carried forward; None for a year without a score, which has no such
+    share (Mölln 2019 showed 33 %): the pages' history, their headline and ``readiness profil`` all read it here."""
+    share = row.get("imputed_share")
+    return None if is_missing(row.get("score")) or is_missing(share) else share
+
+
 def de_number(value, digits: int = 1) -> str:
     """German number format: decimal comma, dot as thousands separator, a real minus sign ('−0,50', as
     ``de_signed``); '–' for missing. A half in the next place rounds away from zero, as a reader rounds the

@@ -179,8 +179,8 @@ class PageKeys:
                                     f":{period_values.get(a)}" for a in pilots)])
 
     def index(self, pages: list[str]) -> str:
-        shown = ["ags", "name", "kreis_ags", "kreis_name", "land", "population", "population_date", "is_pilot"]
-        towns = self.data.towns[[c for c in shown if c in self.data.towns]]  # hand-made data may lack the date
+        towns = self.data.towns[["ags", "name", "kreis_ags", "kreis_name", "land", "population", "population_date",
+                                 "is_pilot"]]
         # the whole index, not only the newest rows: the page shows the latest *published* period,
         # which may be older than a provisional newest one
         return _sha([self.common, frame_digest(towns.reset_index(drop=True)), frame_digest(self.data.index), *pages])

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pandas as pd
 
 from reports.downloads import Table
-from reports.labels import (PILLARS, berlin_time, de_rank_band, is_missing, pillar_label, published_score,
-                            published_value, rank_shown, score_gap, vintage_label)
+from reports.labels import (PILLARS, berlin_time, de_rank_band, imputed_share_of_score, pillar_label,
+                            published_score, published_value, rank_shown, score_gap, vintage_label)
 
 
 def _date(value) -> str | None:
@@ -142,10 +142,9 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
     def field(i: str, key: str):  # a figure of the town's indicator i (its value, date, Kreis value, ...)
         return lambda t: (t["indicators"].get(i) or {}).get(key)
 
-    def carried(t) -> float | None:  # a year without a score has no such share (Tangstedt showed 0 %), as on the
-        latest = t["latest"] or {}   # page (reports.context.imputed_share_of_score)
-        share = None if is_missing(latest.get("score")) else latest.get("imputed_share")
-        return None if is_missing(share) else round(100 * share, 1)
+    def carried(t) -> float | None:  # a year without a score has no such share (Tangstedt showed 0 %), as on the page
+        share = imputed_share_of_score(t["latest"] or {})
+        return None if share is None else round(100 * share, 1)
 
     def tied(t) -> int | None:
         return None if not t["latest"] or t["latest"]["rank"] is None else (t["latest"]["tied_towns"] or 1) - 1

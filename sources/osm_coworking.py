@@ -217,14 +217,13 @@ def _tag_date(tags: dict, key: str, as_of: dt.date | None, last: bool) -> dt.dat
     text = tags.get(key)
     if not text or not as_of:
         return None
-    day = _last_day(str(text))
+    match = END_DATE.fullmatch(str(text).strip())
+    day = _last_day(str(text)) if match else None
     if day is None:
         log.warning("[%s] %s %r is no date (YYYY, YYYY-MM or YYYY-MM-DD): the space is counted", SOURCE_ID, key, text)
         return None
-    if last:
-        return day
-    match = END_DATE.fullmatch(str(text).strip())
-    return dt.date(int(match[1]), int(match[2] or 1), int(match[3] or 1))  # 2024 opens on 1 January at the earliest
+    # 2024 opens on 1 January at the earliest, and ends on 31 December
+    return day if last else dt.date(int(match[1]), int(match[2] or 1), int(match[3] or 1))
 
 
 def _last_day(text: str) -> dt.date | None:

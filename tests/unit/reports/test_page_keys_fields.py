@@ -18,7 +18,8 @@ from reports.data import ReportData, TownSplit
 def report_data(**changes) -> ReportData:
     """A small ReportData: one town, one Kreis reference value, every other frame with one row."""
     towns = pd.DataFrame({"ags": ["01053090"], "name": ["Mölln"], "kreis_ags": ["01053"], "is_pilot": [True],
-                          "kreis_name": ["Herzogtum Lauenburg"], "land": ["Schleswig-Holstein"], "population": [19566]})
+                          "kreis_name": ["Herzogtum Lauenburg"], "land": ["Schleswig-Holstein"], "population": [19566],
+                          "population_date": [pd.Timestamp("2023-12-31")]})
     index = pd.DataFrame({"ags": ["01053090"], "period": [2021], "score": [55.0]})
     row = pd.DataFrame({"ags": ["01053090"], "value": [1.0]})
     values = dict(

@@ -266,24 +266,34 @@ def test_inkar_renumbered_indicator_is_caught(tmp_path):
         inkar.parse_release(Release("inkar", "2022-12", files))
 
 
+def inkar_registers() -> pd.DataFrame:
+    """The snapshot's registers of 2013 and 2021 in the columns staging reads for INKAR (REGISTER_COLUMNS)."""
+    gv = releases("destatis_gemeindeverzeichnis")
+    return pd.concat([destatis_gv.parse_release(gv[v])["register"].assign(vintage=v)
+                      for v in ("2013-12-31", "2021-12-31")], ignore_index=True)[inkar.REGISTER_COLUMNS]
+
+
+def inkar_with_regions(release, regions: pd.DataFrame, tmp_path) -> dict:
+    """The INKAR release parsed with ``regions`` as its _regionen file (written as the test's copy)."""
+    path = tmp_path / "_regionen_2022-12.parquet"
+    regions.to_parquet(path, index=False)
+    files = [f for f in release.files if f.role != "regions"] + [ReleaseFile("regions", path, path.name, "0" * 64, 1)]
+    return inkar.parse_release(Release("inkar", "2022-12", files))
+
+
 def test_inkar_kreis_kennziffern_shifted_against_their_names_are_refused(tmp_path):
     """The Kreise's Kennziffern in _regionen shifted by one row (names kept) attached every Kreis's value to its
     neighbour, silently (review of 5 December). The staged register names the Kreise of those keys: the mapping
     (staging's map_through_registers, with REGISTER_COLUMNS) refuses the release; the real file passes."""
     release = releases("inkar")["2022-12"]
-    gv = releases("destatis_gemeindeverzeichnis")
-    registers = pd.concat([destatis_gv.parse_release(gv[v])["register"].assign(vintage=v)
-                           for v in ("2013-12-31", "2021-12-31")], ignore_index=True)[inkar.REGISTER_COLUMNS]
+    registers = inkar_registers()
     parsed = inkar.parse_release(release)
     inkar.map_through_registers(parsed["observations"], parsed["region_names"], registers, parsed["gemeinden"],
                                 release="2022-12")  # the real file: the five Kreise of the register agree
     regions = pd.read_parquet(release.file("regions").path)
     kreise = regions.index[regions["raumbezug"] == "Kreise"]
     regions.loc[kreise, "kennziffer"] = regions.loc[kreise, "kennziffer"].to_numpy()[[-1, *range(len(kreise) - 1)]]
-    shifted = tmp_path / "_regionen_2022-12.parquet"
-    regions.to_parquet(shifted, index=False)
-    files = [f for f in release.files if f.role != "regions"] + [ReleaseFile("regions", shifted, shifted.name, "0" * 64, 1)]
-    parsed = inkar.parse_release(Release("inkar", "2022-12", files))
+    parsed = inkar_with_regions(release, regions, tmp_path)
     # the file as landed (here the test's copy, named without the folder)
     with pytest.raises(SourceError, match=r"^\[inkar\] _regionen_2022-12.parquet: 5 of 5 Kreise have another "
                                           r"name than the Gemeindeverzeichnis 2021-12-31 gives their Kennziffer, e.g. "
@@ -300,18 +310,12 @@ def test_inkar_verband_kennziffern_exchanged_against_their_names_are_refused(tmp
     accessibility values, within every bound (bad-input review of 5 December). The register names the two one-Gemeinde
     Verbände the other way round: refused, naming both; the real file passes."""
     release = releases("inkar")["2022-12"]
-    gv = releases("destatis_gemeindeverzeichnis")
-    registers = pd.concat([destatis_gv.parse_release(gv[v])["register"].assign(vintage=v)
-                           for v in ("2013-12-31", "2021-12-31")], ignore_index=True)[inkar.REGISTER_COLUMNS]
+    registers = inkar_registers()
     regions = pd.read_parquet(release.file("regions").path)
     verbaende = regions["raumbezug"] == "Gemeindeverbände"
     moelln, ratzeburg = (regions.index[verbaende & regions["kennziffer"].eq(code)][0] for code in (1053090, 1053100))
     regions.loc[[moelln, ratzeburg], "kennziffer"] = [1053100, 1053090]
-    exchanged = tmp_path / "_regionen_2022-12.parquet"
-    regions.to_parquet(exchanged, index=False)
-    files = [f for f in release.files if f.role != "regions"]
-    files.append(ReleaseFile("regions", exchanged, exchanged.name, "0" * 64, 1))
-    parsed = inkar.parse_release(Release("inkar", "2022-12", files))
+    parsed = inkar_with_regions(release, regions, tmp_path)
     with pytest.raises(SourceError, match=r"^\[inkar\] _regionen_2022-12.parquet: Gemeindeverband Kennziffern "
                                           r"(01053090|01053100) and (01053090|01053100) carry each other's names .*Kennziffern "
                                           r"exchanged\?"):
