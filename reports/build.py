@@ -31,7 +31,7 @@ from reports import charts
 from reports.context import (data_dates, headline_row, indicator_rows, pillar_chart, records, scored_indicators,
                              town_context, town_row)
 from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context, load_spaces, ranking_context, ranking_table
-from reports.data import INDEX_COLUMNS, ReportData, connect, load, releases_due
+from reports.data import INDEX_COLUMNS, ReportData, connect, load, releases_due, source_data_dates
 from reports.downloads import build_time, csv_bytes, write_downloads
 from reports.labels import (PEER_FEATURES_DE, PILLARS, VARIED_CHOICES_DE, attribution_label, berlin_time, de_list,
                             de_number, de_rank, de_score, de_signed, german_sort_key, in_kreis, pillar_label,
@@ -40,7 +40,7 @@ from reports.tables import comparison_tables, index_table, names_unit, releases_
 from reports.maps import TownGeometries
 from reports import pages
 from reports.pages import PageKeys, read_manifest, write_manifest
-from sources.vintages import release_ranks
+from sources.vintages import last_day, release_ranks
 from warehouse.paths import DEFAULT_REPORTS_DIR, REPORTS_DIR_ENV, reports_dir  # noqa: F401 (re-exported)
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -142,8 +142,9 @@ def _due_state(published: Path) -> str:
     with connect(published) as con:
         releases = con.execute("SELECT source_id, vintage FROM source_releases").df()
         published_at = con.execute("SELECT max(published_at) FROM publish_log").fetchone()[0]
+        dates = source_data_dates(con)
     return repr(sorted((source, str(due["due"]), due["overdue"])
-                       for source, due in releases_due(releases, published_at).items()))
+                       for source, due in releases_due(releases, published_at, dates).items()))
 
 
 def _nothing_changed(manifest: dict, state: dict, towns: list[str], out_dir: Path) -> bool:
@@ -615,7 +616,9 @@ class Renderer:
         rows = records(summary)
         for row in rows:  # when a newer release is due, judged at the publish (reports.data.releases_due)
             due = self.data.releases_due.get(row["source_id"], {})
-            row.update(due=due.get("due"), overdue=bool(due.get("overdue")))
+            row.update(due=due.get("due"), overdue=bool(due.get("overdue")), data_date=due.get("data_date"))
+            # shown under the release on the page only where the data are older than the release's id says
+            row["data_date_differs"] = row["data_date"] is not None and row["data_date"] != last_day(row["vintage"])
         return sorted(rows, key=lambda r: german_sort_key(r["label"]))
 
 

@@ -436,10 +436,12 @@ def current_method(con: duckdb.DuckDBPyConnection, published: Path) -> str:
     return mv
 
 
-def releases_due(releases: pd.DataFrame, published_at) -> dict:
-    """Per source with a publishing cycle: its newest release, the day a newer one is due (two cycles after the newest
-    release's date and a month, ``sources.vintages.release_due``, as the raw assets' ``newest_release_age`` check
-    judges) and whether that day had passed when this warehouse was published.
+def releases_due(releases: pd.DataFrame, published_at, dates: dict | None = None) -> dict:
+    """Per source with a publishing cycle: its newest release, the newest Stichtag of its data (``dates``,
+    source_id -> date, ``DATA_DATES``; a source without observations: None), the day a newer release is due (two
+    cycles after that date and a month, ``sources.vintages.release_due``; the raw assets' ``newest_release_age``
+    check judges the same rule by the release id, all it knows) and whether that day had passed when this
+    warehouse was published.
 
     Why: the check warned in the Dagster UI for five of seven sources of the Germany-wide build (the BA's Kreis file
     of 2016, the Breitbandatlas of 2021), while the pages said only "Neuester Stand 06/2021" (dates review of
@@ -448,10 +450,21 @@ def releases_due(releases: pd.DataFrame, published_at) -> dict:
     as_of = None if published_at is None or pd.isna(published_at) else pd.Timestamp(published_at).date()
     due = {}
     for source_id, labels in releases.groupby("source_id")["vintage"]:
-        found = release_due(specs[source_id].cadence, labels.tolist()) if source_id in specs else None
+        data_date = (dates or {}).get(source_id)
+        found = release_due(specs[source_id].cadence, labels.tolist(), data_date) if source_id in specs else None
         if found:
-            due[source_id] = {"newest": found[0], "due": found[1], "overdue": as_of is not None and found[1] < as_of}
+            due[source_id] = {"newest": found[0], "data_date": data_date, "due": found[1],
+                              "overdue": as_of is not None and found[1] < as_of}
     return due
+
+
+# The newest Stichtag of each source's data: what its "Neuer Stand fällig" is judged from (``releases_due``).
+DATA_DATES = "SELECT source_id, max(reference_date) AS data_date FROM observations GROUP BY source_id"
+
+
+def source_data_dates(con) -> dict:
+    """source_id -> the newest Stichtag of its observations (``DATA_DATES``), as dates."""
+    return {source: pd.Timestamp(day).date() for source, day in con.execute(DATA_DATES).fetchall() if day is not None}
 
 
 def load(published: Path) -> ReportData:
@@ -489,7 +502,8 @@ def load(published: Path) -> ReportData:
             towns=got["towns"].set_index("ags", drop=False),
             index=index, releases=got["releases"], geometries=got["geometries"], coworking=got["coworking"],
             releases_due=releases_due(got["releases"],
-                                      con.execute("SELECT max(published_at) FROM publish_log").fetchone()[0]),
+                                      con.execute("SELECT max(published_at) FROM publish_log").fetchone()[0],
+                                      source_data_dates(con)),
             coworking_gap=got["coworking_gap"], gap_inputs=got["gap_inputs"],
             kreis_commuting=got["kreis_commuting"], mobile_kreis=got["mobile_kreis"], kreise=got["kreise"],
             group_medians=got["group_medians"], references=_reference_values(con),

@@ -107,10 +107,13 @@ def newest_release(labels) -> tuple[dt.date, str] | None:
     return max(dated, key=lambda pair: (pair[0], release_order(pair[1]))) if dated else None
 
 
-def release_due(cadence: str, labels) -> tuple[str, dt.date] | None:
-    """(newest label, the day by which a newer release is due: its date and ``release_age_limit``) of a source, or
-    None (irregular, or no dated release)."""
+def release_due(cadence: str, labels, data_date: dt.date | None = None) -> tuple[str, dt.date] | None:
+    """(newest label, the day by which a newer release is due: ``release_age_limit`` after the newest data's date)
+    of a source, or None (irregular, or no dated release). ``data_date``: the newest Stichtag of the source's data
+    where it is known (the published warehouse); else the last day the newest release's id can mean. Why both: an id
+    can be newer than its data (the Gemeindeverzeichnis 2024-Q4 gives the population of 31.12.2023, due again by
+    30.01.2026, not 31.01.2027; dates review of 5 December), while the raw landing knows only the ids."""
     limit, newest = release_age_limit(cadence), newest_release(labels)
     if limit is None or newest is None:
         return None
-    return newest[1], newest[0] + dt.timedelta(days=limit)
+    return newest[1], (data_date or newest[0]) + dt.timedelta(days=limit)

@@ -36,7 +36,7 @@ def test_a_source_whose_newer_release_is_overdue_says_so():
                              "ingested_at": [dt.datetime(2026, 12, 1)] * 2, "publisher": "p", "licence": "l",
                              "licence_url": None, "attribution": "a"})
     due = releases_due(releases, pd.Timestamp("2026-12-05 19:47:00"))
-    assert due == {"ba_commuting": {"newest": "2016-06", "due": dt.date(2018, 7, 31), "overdue": True}}  # no cycle: none
+    assert due == {"ba_commuting": {"newest": "2016-06", "data_date": None, "due": dt.date(2018, 7, 31), "overdue": True}}  # no cycle: none
     from reports.tables import releases_table
     rows = Renderer._releases(SimpleNamespace(data=SimpleNamespace(releases=releases, releases_due=due)))
     table = {row["source_id"]: r for row, r in zip(rows, releases_table(rows).rows)}
@@ -56,9 +56,38 @@ def test_a_later_publish_of_the_same_data_can_turn_a_source_overdue(tmp_path):
     with duckdb.connect(str(published)) as con:
         con.execute("CREATE TABLE source_releases AS SELECT 'destatis_gemeindeverzeichnis' AS source_id, "
                     "'2024-Q4' AS vintage")
-        con.execute("CREATE TABLE publish_log AS SELECT TIMESTAMP '2026-12-05 19:47:00' AS published_at")
+        con.execute("CREATE TABLE observations AS SELECT 'destatis_gemeindeverzeichnis' AS source_id, "
+                    "DATE '2023-12-31' AS reference_date")
+        con.execute("CREATE TABLE publish_log AS SELECT TIMESTAMP '2025-12-05 19:47:00' AS published_at")
     before = _due_state(published)
     with duckdb.connect(str(published)) as con:
-        con.execute("INSERT INTO publish_log VALUES (TIMESTAMP '2027-03-01 08:00:00')")  # due 31.01.2027
+        con.execute("INSERT INTO publish_log VALUES (TIMESTAMP '2026-03-01 08:00:00')")  # due 30.01.2026
     assert before != _due_state(published)
     assert "True" in _due_state(published) and "True" not in before
+
+
+def test_a_release_newer_than_its_data_is_due_from_the_datas_date():
+    """The dates review (5 December, F3): the Gemeindeverzeichnis 2024-Q4 gives the population of 31.12.2023. Judged
+    by its id a newer release was due by 31.01.2027; by its data by 30.01.2026, so a publish of December 2026 is
+    overdue, and the page says which Stichtag the newest data have."""
+    releases = pd.DataFrame({"source_id": ["destatis_gemeindeverzeichnis"] * 2 + ["breitbandatlas"],
+                             "vintage": ["2023-12-31", "2024-Q4", "2021-mitte"],
+                             "ingested_at": [dt.datetime(2026, 12, 1)] * 3, "publisher": "p", "licence": "l",
+                             "licence_url": None, "attribution": "a"})
+    published_at = pd.Timestamp("2026-12-05 19:47:00")
+    by_id = releases_due(releases, published_at)
+    assert (by_id["destatis_gemeindeverzeichnis"]["due"], by_id["destatis_gemeindeverzeichnis"]["overdue"]) == (
+        dt.date(2027, 1, 31), False)
+    dates = {"destatis_gemeindeverzeichnis": dt.date(2023, 12, 31), "breitbandatlas": dt.date(2021, 6, 30)}
+    due = releases_due(releases, published_at, dates)
+    assert due["destatis_gemeindeverzeichnis"] == {"newest": "2024-Q4", "data_date": dt.date(2023, 12, 31),
+                                                   "due": dt.date(2026, 1, 30), "overdue": True}
+    assert due["breitbandatlas"]["due"] == by_id["breitbandatlas"]["due"]  # data of the release's own date
+    from reports.tables import releases_table
+    rows = Renderer._releases(SimpleNamespace(data=SimpleNamespace(releases=releases, releases_due=due)))
+    by_source = {row["source_id"]: row for row in rows}
+    assert by_source["destatis_gemeindeverzeichnis"]["data_date_differs"]
+    assert not by_source["breitbandatlas"]["data_date_differs"]
+    table = {row["source_id"]: r for row, r in zip(rows, releases_table(rows).rows)}
+    assert (table["destatis_gemeindeverzeichnis"]["Daten bis"], table["destatis_gemeindeverzeichnis"]["überfällig"]) \
+        == ("31.12.2023", "ja")
