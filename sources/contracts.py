@@ -196,6 +196,15 @@ KREIS_SHARE_EVIDENCE = 5
 KREIS_SHARE_NONZERO = 0.8
 
 
+# One Kreis's values of a measure with a typical level, of one date, with a median outside that level by more than
+# KREIS_MEDIAN_MARGIN times: part of the file in another unit. INKAR's car minutes of the Ämter of one Kreis in hours
+# passed the whole-file median and every range (bad-input review of 5 December). The margin: the typical level was
+# declared for a whole file's median, and a rural Kreis's own median comes near it (INKAR 2022-12: medians of the
+# Kreis and year groups of at least KREIS_SHARE_EVIDENCE Verbände 7.6-74.2 minutes and 200-4,974 m; in hours or km
+# they fall below 2).
+KREIS_MEDIAN_MARGIN = 2.0
+
+
 class Factorized:
     """``pd.factorize`` of a checked table's columns, each column once (missing values: code -1).
 
@@ -229,6 +238,28 @@ class KreisDates:
 
     def name(self, group: int) -> tuple[str, object]:
         return self.kreise[group // self.width], self.dates[group % self.width]
+
+
+def _partial_median(label: str, rule: Rule, groups: KreisDates, positions: np.ndarray,
+                    values: np.ndarray) -> list[tuple]:
+    """(row, problem, value) for the first Kreis and date of at least KREIS_SHARE_EVIDENCE values whose median lies
+    outside the measure's typical level by more than KREIS_MEDIAN_MARGIN times (``KREIS_MEDIAN_MARGIN``), else []."""
+    low = -math.inf if rule.median_min is None else rule.median_min / KREIS_MEDIAN_MARGIN
+    high = math.inf if rule.median_max is None else rule.median_max * KREIS_MEDIAN_MARGIN
+    group = groups.codes[positions]
+    stats = pd.Series(values).groupby(group).agg(["median", "size"])
+    outside = stats[(stats["size"] >= KREIS_SHARE_EVIDENCE) & ~stats["median"].between(low, high)]
+    if outside.empty:
+        return []
+    first = min(outside.index, key=lambda g: tuple(map(str, groups.name(g))))
+    kreis, date = groups.name(first)
+    at = int(np.flatnonzero(group == first)[0])
+    when = "" if date is None else f" of {pd.Timestamp(date).date().isoformat()}"
+    return [(int(positions[at]), f"{label}: the {int(outside.at[first, 'size'])} values of Kreis {kreis}{when} have "
+             f"the median {outside.at[first, 'median']:g}, outside {KREIS_MEDIAN_MARGIN:g} times its typical "
+             f"{'-' if rule.median_min is None else f'{rule.median_min:g}'} to "
+             f"{'-' if rule.median_max is None else f'{rule.median_max:g}'}: another unit than declared ({rule.unit}) in part of the "
+             f"file ({len(outside)} Kreis and date groups)?", float(values[at]))]
 
 
 def _partial_shares(label: str, groups: KreisDates, positions: np.ndarray, values: np.ndarray) -> list[tuple]:
@@ -733,8 +764,8 @@ def _values(contract: TableContract, frame: pd.DataFrame, codes: Factorized | No
     # the units as codes of their texts: each measure's distinct units are then a few integers, not a
     # pandas unique over its rows (~0.15 CPU s for the Breitbandatlas' 69 measures of 2.1 M rows)
     units = pd.factorize(frame["unit"].astype(str).to_numpy(dtype=object)) if "unit" in frame else None
-    percent = any(rule.percent for _, rule, _ in checks)
-    groups = KreisDates(frame, contract.key, codes) if percent and contract.key in frame and len(frame) else None
+    by_kreis = any(rule.percent or rule.has_median for _, rule, _ in checks)  # _partial_shares, _partial_median
+    groups = KreisDates(frame, contract.key, codes) if by_kreis and contract.key in frame and len(frame) else None
     violations = []
     for column, rule, rows in checks:
         violations += _rule_violations(contract, frame, column, rule, rows, numeric[column], units, groups)
@@ -827,6 +858,8 @@ def _rule_violations(contract, frame, column, rule: Rule, rows: np.ndarray, nume
         typical = median_problem(label, rule, int(is_finite.sum()), float(np.median(finite[is_finite])))
         if typical:  # a property of the whole column: no row to name
             problems.append((None, typical, None))
+        elif groups is not None:
+            problems += _partial_median(label, rule, groups, positions[is_finite], finite[is_finite])
     return [Violation(contract.table, problem, None if i is None else int(i) + 1, column,
                       str(frame.at[int(i), contract.key]) if contract.key in frame and i is not None else None,
                       None if value is None else float(value)) for i, problem, value in problems]

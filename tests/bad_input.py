@@ -517,6 +517,28 @@ def inkar() -> list[Variant]:
         assert len(kreise) == 1
         parquet_edit(lambda table: table[~table["region_id"].isin(kreise)])(path)
 
+    def kreis_verbaende(path: Path) -> pd.Series:
+        """INKAR's region ids of the Gemeindeverbände of Mölln's Kreis."""
+        regions = pd.read_parquet(path.parent / Path(INKAR_REGIONS).name)
+        return regions.loc[(regions["raumbezug"] == "Gemeindeverbände")
+                           & (regions["kennziffer"].astype("int64") // 1000 == int(MOELLN_KREIS)), "id"]
+
+    def hours_in_one_kreis(path: Path) -> None:
+        """The car minutes to an IC/ICE station of the Verbände of Mölln's Kreis in hours (bad-input review V18)."""
+        ids = kreis_verbaende(path)
+        parquet_edit(lambda t: t.assign(x336=t["x336"].where(~t["region_id"].isin(ids), (t["x336"] / 60).round(2))))(
+            path)
+
+    def in_out_exchanged_in_one_kreis(path: Path) -> None:
+        """x351 and x352 exchanged for the Verbände of Mölln's Kreis, every year (bad-input review V19)."""
+        ids = kreis_verbaende(path)
+
+        def exchange(table):
+            rows = table["region_id"].isin(ids)
+            table.loc[rows, ["x351", "x352"]] = table.loc[rows, ["x352", "x351"]].to_numpy()
+            return table
+        parquet_edit(exchange)(path)
+
     return [
         *_byte_variants(s, INKAR),
         Variant(s, INKAR, "renamed_column", parquet_edit(lambda t: t.rename(columns={"x352": "x999"})),
@@ -540,6 +562,12 @@ def inkar() -> list[Variant]:
                 r"distance_to_transit_stop_m: median 0\.\d+ of \d+ values outside its typical 50 to 5000: another unit"),
         Variant(s, INKAR, "minutes_in_hours", parquet_edit(lambda t: t.assign(x336=t["x336"] / 60)),
                 r"car_minutes_to_\w+: median 0\.\d+ of \d+ values outside its typical 5 to 120"),
+        Variant(s, INKAR, "minutes_in_hours_one_kreis", hours_in_one_kreis,
+                r"car_minutes_to_ic_ice_station: the \d+ values of Kreis 01053 of \d{4}-12-31 have the median 0\.\d+, "
+                r"outside 2 times its typical 5 to 120: another unit"),
+        Variant(s, INKAR, "in_out_exchanged_one_kreis", in_out_exchanged_in_one_kreis,
+                r"Kreis 01053, \d{4}: \d+ Gemeindeverbände's in- and out-commuter shares \(x351, x352\) fit the "
+                r"commuter balance \(x353\) only exchanged"),
         Variant(s, INKAR, "missing_kreise", drop_kreise, r"Kreise of the register .* missing, e.g. \['01053'\]"),
         Variant(s, INKAR_REGIONS, "seven_digit_key", parquet_edit(seven_digit), r"does not match"),
         Variant(s, INKAR_REGIONS, "lettered_key", parquet_edit(lettered), r"column kennziffer"),
