@@ -773,12 +773,14 @@ def _values(contract: TableContract, frame: pd.DataFrame, codes: Factorized | No
 
 
 def _sums(contract: TableContract, frame: pd.DataFrame) -> list[Violation]:
-    """The first row per declared total (``sums``) that is not the sum of its parts at the same key, level and date.
+    """The first row per declared total (``sums``) that is not the sum of its parts (or equal to its one part) at the
+    same key, level and date.
 
     Why: 'insgesamt' and 'männlich' exchanged in a register row passed every bound on a first build (no release before
     to compare with: Mölln ranked first of 50; bad-input review of 5 December). The Gemeindeverzeichnis' totals are
-    the sums of men and women in every release of the Germany-wide files. Integer counts must add up exactly, others
-    within the total's tolerance."""
+    the sums of men and women in every release of the Germany-wide files; the Breitbandatlas' shares from 100 Mbit/s
+    of all technologies equal the wired ones' (a copied column: review V20). Integer counts must add up exactly,
+    others within the total's tolerance (at least 0.5)."""
     if not contract.sums or not {"measure", "value", contract.key} <= set(frame):
         return []
     index = [c for c in (contract.key, "level", "reference_date") if c in frame]
@@ -801,10 +803,13 @@ def _sums(contract: TableContract, frame: pd.DataFrame) -> list[Violation]:
             match &= frame[column].eq(value).to_numpy()
         at = np.flatnonzero(match)  # the position of the total's row: the file's line is found from it
         key = where[contract.key]
+        problem = (f"{total} {first[total]:g} is not equal to {parts[0]} ({first[parts[0]]:g}) in {len(off)} rows: a "
+                   "column copied or exchanged?" if len(parts) == 1 else
+                   f"{total} {first[total]:g} is not the sum of {' + '.join(parts)} "
+                   f"({' + '.join(f'{first[p]:g}' for p in parts)} = {first[list(parts)].sum():g}) in "
+                   f"{len(off)} rows: columns exchanged or a part missing?")
         violations.append(Violation(
-            contract.table, f"{total} {first[total]:g} is not the sum of {' + '.join(parts)} "
-                            f"({' + '.join(f'{first[p]:g}' for p in parts)} = {first[list(parts)].sum():g}) in "
-                            f"{len(off)} rows: columns exchanged or a part missing?",
+            contract.table, problem,
             int(at[0]) + 1 if len(at) else None, "value", str(key), float(first[total])))
     return violations
 
@@ -1276,8 +1281,9 @@ def _same_number(cell, value: float) -> bool:
 
 
 def _text_cell(text: str, key: str, value: float | None) -> tuple[int, str | None] | None:
-    """(line, header) of the first line holding ``key`` and a cell equal to ``value``, else of the first line
-    holding ``key`` (header None); None when no line holds it. The separator is the header line's."""
+    """(line, header) of the first line holding ``key`` and a cell equal to ``value`` (header None where several
+    cells of it are), else of the first line holding ``key`` (header None); None when no line holds it. The
+    separator is the header line's."""
     lines = text.splitlines()
     separator = csv_separator(lines[0] if lines else "")
     headers = next(csv.reader(lines[:1], delimiter=separator), [])
@@ -1291,9 +1297,11 @@ def _text_cell(text: str, key: str, value: float | None) -> tuple[int, str | Non
         cells = next(csv.reader([line], delimiter=separator), [])
         if key not in (c.strip() for c in cells):
             continue
-        for position, cell in enumerate(cells[:len(headers)]):
-            if _same_number(cell, value):
-                return number, headers[position].strip()
+        matches = [position for position, cell in enumerate(cells[:len(headers)]) if _same_number(cell, value)]
+        if len(matches) == 1:
+            return number, headers[matches[0]].strip()
+        if matches:  # the value stands in several columns of the line (a copied column): naming one would guess
+            return number, None
     return (first, None) if first else None
 
 

@@ -141,6 +141,18 @@ def csv_swap_columns(separator: str, a: int, b: int):
     return text_edit(edit)
 
 
+def csv_copy_column(separator: str, source: int, target: int):
+    """Field ``target`` of every data row a copy of field ``source`` (the header kept)."""
+    def edit(lines: list[str]) -> list[str]:
+        out = lines[:1]
+        for line in lines[1:]:
+            fields = line.split(separator)
+            fields[target] = fields[source]
+            out.append(separator.join(fields))
+        return out
+    return text_edit(edit)
+
+
 def csv_as_shares(separator: str, first: int = 1):
     """Every number from field ``first`` on divided by 100: the publisher switched from percent to shares 0-1."""
     def edit(lines: list[str]) -> list[str]:
@@ -447,6 +459,9 @@ def breitbandatlas() -> list[Variant]:
         Variant(s, BBA, "speed_in_mbit_capitals", replace_text("≥ 1000 Mbit/s", "≥ 1000 MBit/s", 10**9), None,
                 (MOELLN, "households_all_1000")),
         Variant(s, BBA, "missing_gemeinden", csv_drop_rows(sep, 20), r"20 Gemeinden of the register .* missing"),
+        # 'alle Technologien >= 1000' a copy of '>= 400' (fields 9 and 10 from 0): monotone and within every range
+        Variant(s, BBA, "all_1000_copy_of_400", csv_copy_column(sep, 9, 10),
+                r"households_all_1000 \d+(\.\d+)? is not equal to households_wired_1000 \(\d+(\.\d+)?\) in \d+ rows"),
         # the end-of-2018 file again as mid-2019: its figures would be cited as of 30.06.2019
         Variant(s, BBA.replace("2018_ende", "2019_mitte"), "copied_under_a_newer_name", copy_of(Path(BBA).name),
                 r"gemeinde_privat_2019_mitte.csv: byte for byte breitbandatlas/gemeinde_privat_2018_ende.csv of the "
