@@ -40,6 +40,8 @@ A table contract holds (all optional):
   values:   {column: rule}                    the same rules for a plain value column
   sums:     {total: [parts]}                  per key, level and date of a release the total measure is the sum
                                               of the parts (where all are given; exactly for integer counts)
+  descending: [[measures]]                    per key, level and date no measure's figure lies above the one
+                                              before it in the list (a release's missing measures left out)
 
 The declarations are data, so the table registry planned in issue 13 can absorb them as they are.
 """
@@ -329,6 +331,7 @@ class TableContract:
     measures: tuple[tuple[re.Pattern, Rule], ...] = ()
     values: dict[str, Rule] = field(default_factory=dict)
     sums: dict[str, tuple[str, ...]] = field(default_factory=dict)  # total measure -> the measures it adds up
+    descending: tuple[tuple[str, ...], ...] = ()  # measures whose figures never rise along each list
 
     def rule_for(self, measure: str) -> Rule | None:
         """The first declared rule whose pattern matches the whole measure name."""
@@ -352,6 +355,10 @@ def _table(name: str, raw: dict, where: str = "") -> TableContract:
         if not parts or any(contract.rule_for(m) is None for m in (total, *parts)):
             raise ValueError(f"sources.yaml {where}: sums {total!r} = {list(parts)} names a measure the contract does "
                              "not declare (or no parts)")
+    for steps in contract.descending:
+        if len(steps) < 2 or any(contract.rule_for(m) is None for m in steps):
+            raise ValueError(f"sources.yaml {where}: descending {list(steps)} names a measure the contract does not "
+                             "declare (or fewer than two)")
     return contract
 
 
@@ -359,6 +366,9 @@ def _table_of(name: str, raw: dict, where: str) -> TableContract:
     sums = raw.get("sums") or {}
     if any(not isinstance(parts, list) for parts in sums.values()):
         raise ValueError(f"sources.yaml {where}: sums must map a total to a list of parts, not {sums!r}")
+    descending = raw.get("descending") or []
+    if not isinstance(descending, list) or any(not isinstance(steps, list) for steps in descending):
+        raise ValueError(f"sources.yaml {where}: descending must be a list of lists of measures, not {descending!r}")
     return TableContract(
         table=name, columns=raw.get("columns", {}), levels=raw.get("levels", {}), key=raw.get("key", "ags"),
         key_level=raw.get("key_level"), keys=tuple((k["column"], k["pattern"]) for k in raw.get("keys", [])),
@@ -375,7 +385,8 @@ def _table_of(name: str, raw: dict, where: str) -> TableContract:
         measures=tuple((re.compile(p), _rule(r, f"{where} measure {p!r}"))
                        for p, r in (raw.get("measures") or {}).items()),
         values={c: _rule(r, f"{where} column {c!r}") for c, r in (raw.get("values") or {}).items()},
-        sums={total: tuple(parts) for total, parts in sums.items()})
+        sums={total: tuple(parts) for total, parts in sums.items()},
+        descending=tuple(tuple(steps) for steps in descending))
 
 
 def load_contracts(path: Path = SOURCES_YAML) -> dict[str, dict[str, TableContract]]:
@@ -583,6 +594,7 @@ def check_table(contract: TableContract, frame: pd.DataFrame, registers: Registe
     violations = _row_count(contract, frame) + _levels_present(contract, frame, codes) + _types(contract, frame)
     violations += _keys(contract, frame, codes)
     violations += _unique(contract, frame, codes) + _values(contract, frame, codes) + _sums(contract, frame)
+    violations += _descending(contract, frame)
     violations += _after_release(contract, frame, vintage, codes)
     if registers:
         violations += _registered(contract, frame, registers, vintage, codes)
@@ -811,6 +823,45 @@ def _sums(contract: TableContract, frame: pd.DataFrame) -> list[Violation]:
         violations.append(Violation(
             contract.table, problem,
             int(at[0]) + 1 if len(at) else None, "value", str(key), float(first[total])))
+    return violations
+
+
+def _descending(contract: TableContract, frame: pd.DataFrame) -> list[Violation]:
+    """The first row per declared list (``descending``) where a measure's figure lies above the one before it in the
+    list at the same key, level and date, by more than the tolerance (the rule's, at least 0.5); measures a release
+    lacks are left out of its list.
+
+    Why: the Breitbandatlas' columns "FTTH/B >= 100" and ">= 1000" exchanged raised the index's fibre coverage for
+    the 402 Gemeinden of mid-2021 where they differ, within every range and bound (bad-input review V6). The shares
+    of one wired technology never rise with the speed in any row of the full files (all technologies and mobile
+    do: 197 and 212 rows, where the publisher's methods differ between speeds)."""
+    if not contract.descending or not {"measure", "value", contract.key} <= set(frame):
+        return []
+    index = [c for c in (contract.key, "level", "reference_date") if c in frame]
+    violations = []
+    for steps in contract.descending:
+        rows = frame[frame["measure"].isin(steps)]
+        if rows.empty:
+            continue
+        wide = rows.pivot_table(index=index, columns="measure", values="value", aggfunc="first")
+        present = [m for m in steps if m in wide]
+        for upper, lower in zip(present, present[1:]):
+            rule = contract.rule_for(lower)
+            pair = wide[[upper, lower]].apply(pd.to_numeric, errors="coerce").dropna()
+            off = pair[pair[lower] - pair[upper] > max(rule.tolerance if rule else 0.0, 0.5)]
+            if off.empty:
+                continue
+            first = off.iloc[0]
+            where = dict(zip(index, off.index[0] if isinstance(off.index[0], tuple) else (off.index[0],)))
+            match = frame["measure"].eq(lower).to_numpy().copy()  # copy-on-write frames give read-only arrays
+            for column, value in where.items():
+                match &= frame[column].eq(value).to_numpy()
+            at = np.flatnonzero(match)
+            violations.append(Violation(
+                contract.table, f"{lower} {first[lower]:g} lies above {upper} {first[upper]:g} in {len(off)} rows: "
+                                f"the figures must not rise from {upper} to {lower} (columns exchanged?)",
+                int(at[0]) + 1 if len(at) else None, "value", str(where[contract.key]), float(first[lower])))
+            break  # one finding per list: an exchange breaks two neighbouring steps at once
     return violations
 
 

@@ -130,12 +130,15 @@ def csv_move_first_column_last(separator: str):
     return text_edit(edit)
 
 
-def csv_swap_columns(separator: str, a: int, b: int):
+def csv_swap_columns(separator: str, a: int, b: int, header_only: bool = False):
+    """Fields ``a`` and ``b`` exchanged in every line (the data then keep their meaning, in another order), or in
+    the header line only (``header_only``: the columns' figures under each other's names)."""
     def edit(lines: list[str]) -> list[str]:
         out = []
-        for line in lines:
+        for number, line in enumerate(lines):
             fields = line.split(separator)
-            fields[a], fields[b] = fields[b], fields[a]
+            if number == 0 or not header_only:
+                fields[a], fields[b] = fields[b], fields[a]
             out.append(separator.join(fields))
         return out
     return text_edit(edit)
@@ -332,6 +335,7 @@ GV = "destatis-gemeindeverzeichnis/31122021_Auszug_GV.xlsx"
 GV_SHEET = "Onlineprodukt_Gemeinden"
 CHANGES = "destatis-gemeindeverzeichnis/Gebietsaenderungen_2024.xlsx"
 BBA = "breitbandatlas/gemeinde_privat_2018_ende.csv"  # ';' separated, quoted keys
+BBA_2021 = "breitbandatlas/gemeinde_bezirke_privat_2021_mitte.csv"  # ',' separated, Berlin's Bezirke too
 MOBIL = "breitbandatlas/landkreis_mobilfunk_stats_2021_1.csv"
 INKAR = "inkar/verkehr_und_erreichbarkeit_2022-12.parquet"
 INKAR_REGIONS = "inkar/_regionen_2022-12.parquet"
@@ -459,6 +463,10 @@ def breitbandatlas() -> list[Variant]:
         Variant(s, BBA, "speed_in_mbit_capitals", replace_text("≥ 1000 Mbit/s", "≥ 1000 MBit/s", 10**9), None,
                 (MOELLN, "households_all_1000")),
         Variant(s, BBA, "missing_gemeinden", csv_drop_rows(sep, 20), r"20 Gemeinden of the register .* missing"),
+        # the headers 'FTTH/B >= 100' and '>= 1000' exchanged in mid-2021 (fields 50 and 53; the snapshot's 2018 file
+        # has no Gemeinde where they differ): the index's fibre coverage rose, within every range and bound
+        Variant(s, BBA_2021, "ftthb_100_and_1000_exchanged", csv_swap_columns(",", 50, 53, header_only=True),
+                r"households_ftthb_\d+ \d+(\.\d+)? lies above households_ftthb_\d+ \d+(\.\d+)? in \d+ rows"),
         # 'alle Technologien >= 1000' a copy of '>= 400' (fields 9 and 10 from 0): monotone and within every range
         Variant(s, BBA, "all_1000_copy_of_400", csv_copy_column(sep, 9, 10),
                 r"households_all_1000 \d+(\.\d+)? is not equal to households_wired_1000 \(\d+(\.\d+)?\) in \d+ rows"),
