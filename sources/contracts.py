@@ -202,8 +202,8 @@ KREIS_SHARE_NONZERO = 0.8
 # KREIS_MEDIAN_MARGIN times: part of the file in another unit. INKAR's car minutes of the Ämter of one Kreis in hours
 # passed the whole-file median and every range (bad-input review of 5 December). The margin: the typical level was
 # declared for a whole file's median, and a rural Kreis's own median comes near it (INKAR 2022-12: medians of the
-# Kreis and year groups of at least KREIS_SHARE_EVIDENCE Verbände 7.6-74.2 minutes and 200-4,974 m; in hours or km
-# they fall below 2).
+# Kreis and year groups of at least KREIS_SHARE_EVIDENCE values, the Verbände with the Kreis's own row, 7.2-74.9
+# minutes and 202-4,962 m; in hours or km they fall below 2).
 KREIS_MEDIAN_MARGIN = 2.0
 
 
@@ -230,13 +230,17 @@ class KreisDates:
     def __init__(self, frame: pd.DataFrame, key: str, codes: Factorized | None = None):
         codes = codes or Factorized(frame)
         key_codes, keys = codes[key]
-        kreis_codes, self.kreise = pd.factorize(np.array([str(k)[:5] for k in keys], dtype=object)[key_codes])
+        # a missing key (code -1) indexes the appended None, its own group, not the last key's Kreis
+        kreis_codes, self.kreise = pd.factorize(
+            np.array([str(k)[:5] for k in keys] + [None], dtype=object)[key_codes], use_na_sentinel=False)
         if "reference_date" in frame:
-            date_codes, self.dates = codes["reference_date"]
+            date_codes, dates = codes["reference_date"]
         else:
-            date_codes, self.dates = np.zeros(len(frame), dtype=np.int64), pd.Index([None])
-        self.width = max(len(self.dates), 1)  # codes per Kreis
-        self.codes = kreis_codes.astype(np.int64) * self.width + date_codes
+            date_codes, dates = np.full(len(frame), -1, dtype=np.int64), pd.Index([])
+        # slot 0 of each Kreis: rows without a date (code -1), not the Kreis's last date
+        self.dates = pd.Index([None, *dates], dtype=object)
+        self.width = len(self.dates)  # codes per Kreis
+        self.codes = kreis_codes.astype(np.int64) * self.width + date_codes.astype(np.int64) + 1
 
     def name(self, group: int) -> tuple[str, object]:
         return self.kreise[group // self.width], self.dates[group % self.width]
@@ -831,8 +835,8 @@ def _descending(contract: TableContract, frame: pd.DataFrame) -> list[Violation]
     list at the same key, level and date, by more than the tolerance (the rule's, at least 0.5); measures a release
     lacks are left out of its list.
 
-    Why: the Breitbandatlas' columns "FTTH/B >= 100" and ">= 1000" exchanged raised the index's fibre coverage for
-    the 402 Gemeinden of mid-2021 where they differ, within every range and bound (bad-input review V6). The shares
+    Why: the Breitbandatlas' columns "FTTH/B >= 100" and ">= 1000" exchanged raised the index's fibre coverage in
+    the 402 rows of mid-2021 (Gemeinden and Bezirke) where they differ, within every range and bound (bad-input review V6). The shares
     of one wired technology never rise with the speed in any row of the full files (all technologies and mobile
     do: 197 and 212 rows, where the publisher's methods differ between speeds)."""
     if not contract.descending or not {"measure", "value", contract.key} <= set(frame):

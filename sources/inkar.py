@@ -263,18 +263,21 @@ def _kreis_names_agree(region_names: pd.DataFrame, register: pd.DataFrame, vinta
 
 # In- and out-commuter shares exchanged: x352 (out, % of employees at residence) follows from x351 (in, % at the
 # workplace) and x353 (balance per 100 at the workplace): out = (in - balance) / (1 - balance / 100). It holds to the
-# rounding for most rows; suppressed counts break it for some (1,809 Verband rows of 101,427 by more than 2 points in
-# 2022-12), but only 2 rows fit it exchanged instead, in different Kreise. A Kreis and year with EXCHANGED_LEAST
-# Verbände or more that fit it only exchanged is refused.
+# rounding for most rows; suppressed counts break it for some (2,647 of the 101,406 Verband rows the parser keeps of
+# 2022-12 by more than a point), but only 2 of them fit it exchanged instead, in different Kreise and years, and no
+# Kreis row does. Refused: a Kreis and year with EXCHANGED_LEAST Verbände or more that fit it only exchanged, or one
+# Verband or Kreis with EXCHANGED_LEAST years or more that do (a single town's columns exchanged).
 EXCHANGED_LEAST, EXCHANGED_FIT, EXCHANGED_MISS = 3, 0.05, 1.0
 
 
 def _in_out_exchanged(source_id: str, file: str, table: pd.DataFrame) -> None:
-    """Refuse a Kreis and year whose Gemeindeverbände's in- and out-commuter shares are exchanged (the identity above
-    fits them only the other way round). Why: x351 and x352 exchanged for the Verbände of one Kreis changed the
-    shares by 16 points, within every bound, and published (bad-input review of 5 December, V19)."""
+    """Refuse in- and out-commuter shares exchanged for the Verbände of a Kreis in a year, or for one region over
+    years: the identity above fits them only the other way round. Why: x351 and x352 exchanged for the Verbände of
+    one Kreis changed the shares by 16 points, within every bound, and published (bad-input review of 5 December,
+    V19)."""
     # numbers only: a text cell is the contract's to name ("not of type number")
-    shares = table.loc[table["level"] == "gemeindeverband", ["ags", "zeitbezug", "x351", "x352", "x353"]]
+    shares = table.loc[table["level"].isin(["gemeindeverband", "kreis"]), ["ags", "level", "zeitbezug", "x351", "x352",
+                                                                          "x353"]]
     rows = shares.assign(**{c: pd.to_numeric(shares[c], errors="coerce") for c in ("x351", "x352", "x353")}).dropna()
     rows = rows[rows["x353"] < 95]  # the identity divides by 1 - balance/100
     given_in, given_out, balance = rows["x351"], rows["x352"], rows["x353"]
@@ -282,19 +285,25 @@ def _in_out_exchanged(source_id: str, file: str, table: pd.DataFrame) -> None:
     misfit = (given_out - (given_in - balance) / scale).abs() > EXCHANGED_MISS
     fits_exchanged = (given_in - (given_out - balance) / scale).abs() <= EXCHANGED_FIT
     exchanged = rows[misfit & fits_exchanged]
-    if exchanged.empty:
+    verbaende = exchanged[exchanged["level"] == "gemeindeverband"]
+    by_kreis = verbaende.groupby([verbaende["ags"].str[:5], verbaende["zeitbezug"]]).size()
+    by_region = exchanged.groupby("ags").size()
+    by_kreis, by_region = by_kreis[by_kreis >= EXCHANGED_LEAST], by_region[by_region >= EXCHANGED_LEAST]
+    if by_kreis.empty and by_region.empty:
         return
-    counts = exchanged.groupby([exchanged["ags"].str[:5], exchanged["zeitbezug"]]).size()
-    counts = counts[counts >= EXCHANGED_LEAST]
-    if counts.empty:
-        return
-    (kreis, year), count = min(counts.items())
-    first = exchanged[(exchanged["ags"].str[:5] == kreis) & (exchanged["zeitbezug"] == year)].iloc[0]
-    raise SourceError(source_id, file, f"Kreis {kreis}, {year}: {count} Gemeindeverbände's in- and out-commuter "
-                      f"shares (x351, x352) fit the commuter balance (x353) only exchanged, e.g. {first['ags']}: in "
-                      f"{first['x351']:g}, out {first['x352']:g}, balance {first['x353']:g} (out = (in - balance) / "
-                      f"(1 - balance/100) gives {(first['x351'] - first['x353']) / (1 - first['x353'] / 100):.2f}): "
-                      f"columns exchanged ({len(counts)} Kreis and year groups)?")
+    if not by_kreis.empty:
+        (kreis, year), count = min(by_kreis.items())
+        first = verbaende[(verbaende["ags"].str[:5] == kreis) & (verbaende["zeitbezug"] == year)].iloc[0]
+        where = f"Kreis {kreis}, {year}: {count} Gemeindeverbände's"
+    else:
+        region, count = min(by_region.items())
+        first = exchanged[exchanged["ags"] == region].iloc[0]
+        where = f"{region}: {count} years' (e.g. {first['zeitbezug']})"
+    raise SourceError(source_id, file, f"{where} in- and out-commuter shares (x351, x352) fit the commuter balance "
+                      f"(x353) only exchanged, e.g. {first['ags']}: in {first['x351']:g}, out {first['x352']:g}, "
+                      f"balance {first['x353']:g} (out = (in - balance) / (1 - balance/100) gives "
+                      f"{(first['x351'] - first['x353']) / (1 - first['x353'] / 100):.2f}): columns exchanged "
+                      f"({len(by_kreis)} Kreis and year groups, {len(by_region)} regions)?")
 
 
 def _verband_codes_exchanged(region_names: pd.DataFrame, register: pd.DataFrame, vintage: str) -> None:

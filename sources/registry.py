@@ -83,6 +83,9 @@ class SourceSpec:
     # ignored (the towns name their deliveries by hand: coworking_01053090.CSV was skipped without a word)
     strict_folder: str | None = None
     file_names: str | None = None  # the file names expected, in words (the error names them)
+    # how much older than its release a source's newest figures are, where that exceeds a publishing cycle (INKAR:
+    # two years); the due date of a newer release counts it from the data's date (sources.vintages.release_due)
+    publication_lag_months: int | None = None
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
         fields = {k: entry.get(k) for k in ("title", "label_de", "publisher", "licence", "licence_url", "attribution",
                                             "cadence", "format", "parser", "url", "url_template", "live",
                                             "generation", "stage", "census_rebasings", "attribution_de",
-                                            "strict_folder", "file_names")}
+                                            "strict_folder", "file_names", "publication_lag_months")}
         if fields["census_rebasings"]:  # YAML keys may be read as text: years, once, for every reader
             fields["census_rebasings"] = {int(year): name for year, name in fields["census_rebasings"].items()}
         if not str(fields["label_de"] or "").strip():

@@ -107,13 +107,22 @@ def newest_release(labels) -> tuple[dt.date, str] | None:
     return max(dated, key=lambda pair: (pair[0], release_order(pair[1]))) if dated else None
 
 
-def release_due(cadence: str, labels, data_date: dt.date | None = None) -> tuple[str, dt.date] | None:
-    """(newest label, the day by which a newer release is due: ``release_age_limit`` after the newest data's date)
-    of a source, or None (irregular, or no dated release). ``data_date``: the newest Stichtag of the source's data
-    where it is known (the published warehouse); else the last day the newest release's id can mean. Why both: an id
-    can be newer than its data (the Gemeindeverzeichnis 2024-Q4 gives the population of 31.12.2023, due again by
-    30.01.2026, not 31.01.2027; dates review of 5 December), while the raw landing knows only the ids."""
+def release_due(cadence: str, labels, data_date: dt.date | None = None,
+                lag_months: int | None = None) -> tuple[str, dt.date] | None:
+    """(newest label, the day by which a newer release is due) of a source, or None (irregular, or no dated release).
+
+    Without ``data_date`` (the raw landing knows only release ids): ``release_age_limit`` after the last day the
+    newest release's id can mean. With it, the newest Stichtag of the source's data (the published warehouse): a
+    cycle for the next data, the publisher's lag (``lag_months``, at least a cycle) and a month after that date. Why:
+    an id can be newer than its data (the Gemeindeverzeichnis 2024-Q4 gives the population of 31.12.2023: due by
+    30.01.2026, not 31.01.2027; dates review of 5 December), and INKAR publishes figures two years old (its 2022-12
+    release, data of 2020, is due again by 31.01.2024, a year after it came out, not a month). A data date after the
+    id's day counts as the id's day."""
     limit, newest = release_age_limit(cadence), newest_release(labels)
     if limit is None or newest is None:
         return None
-    return newest[1], (data_date or newest[0]) + dt.timedelta(days=limit)
+    if data_date is None:
+        return newest[1], newest[0] + dt.timedelta(days=limit)
+    cycle = cadence_days(cadence, longest=True)
+    lag = max(cycle, round((lag_months or 0) * 365.25 / 12))
+    return newest[1], min(data_date, newest[0]) + dt.timedelta(days=cycle + lag) + GRACE

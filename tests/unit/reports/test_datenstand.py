@@ -91,3 +91,18 @@ def test_a_release_newer_than_its_data_is_due_from_the_datas_date():
     table = {row["source_id"]: r for row, r in zip(rows, releases_table(rows).rows)}
     assert (table["destatis_gemeindeverzeichnis"]["Daten bis"], table["destatis_gemeindeverzeichnis"]["überfällig"]) \
         == ("31.12.2023", "ja")
+
+
+def test_a_source_publishing_old_figures_is_not_overdue_a_month_after_its_release():
+    """INKAR's 2022-12 release holds data of 2020 (review of today's change): two cycles after the data's date it was
+    "überfällig" from February 2023, a month after it came out. Its declared lag of 24 months moves the due day to
+    31.01.2024; by March 2023 it is not overdue, by December 2026 it is."""
+    releases = pd.DataFrame({"source_id": ["inkar"], "vintage": ["2022-12"], "ingested_at": [dt.datetime(2023, 2, 1)],
+                             "publisher": "p", "licence": "l", "licence_url": None, "attribution": "a"})
+    dates = {"inkar": dt.date(2020, 12, 31)}
+    early = releases_due(releases, pd.Timestamp("2023-03-01"), dates)["inkar"]
+    assert (early["due"], early["overdue"]) == (dt.date(2024, 1, 31), False)
+    assert releases_due(releases, pd.Timestamp("2026-12-05"), dates)["inkar"]["overdue"]
+    # a data date after the release's own day (a mislabelled row) never makes the source look newer than its id
+    late = releases_due(releases, pd.Timestamp("2023-03-01"), {"inkar": dt.date(2024, 6, 30)})["inkar"]
+    assert late["due"] == dt.date(2026, 1, 30)  # as data of 31.12.2022: a cycle, the lag and a month

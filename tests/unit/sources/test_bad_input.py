@@ -566,3 +566,15 @@ def test_a_sums_declaration_that_would_check_nothing_is_refused(sums, problem):
     measures = {m: {"unit": "persons"} for m in ("population_total", "population_male", "population_female")}
     with pytest.raises(ValueError, match=problem):
         contracts._table("observations", {"measures": measures, "sums": sums})
+
+
+def test_a_gemeinde_area_above_the_largest_is_refused_by_the_range():
+    """The area's range check of the geometries (1000 km²): its variant, Mölln 40 times its size, is now refused
+    first by the parser's overlap test, so the range is checked here on the parsed table (review of 5 December)."""
+    release = next(r for r in discover_releases(SOURCES["bkg_vg"], SNAPSHOT_DIR))
+    geometries = parse_release("bkg_vg", release)["geometries"]
+    contract = contracts.load_contracts()["bkg_vg"]["geometries"]
+    assert contracts.check_table(contract, geometries) == []
+    geometries.loc[geometries["ags"] == bad_input.MOELLN, "geometry_area_km2"] = 40815.3
+    problems = [v.problem for v in contracts.check_table(contract, geometries)]
+    assert any(re.search(r"geometry_area_km2: 40815\.3 above the maximum 1000", p) for p in problems), problems
