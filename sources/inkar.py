@@ -306,6 +306,40 @@ def _in_out_exchanged(source_id: str, file: str, table: pd.DataFrame) -> None:
                       f"({len(by_kreis)} Kreis and year groups, {len(by_region)} regions)?")
 
 
+def _single_verband_names(region_names: pd.DataFrame, register: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """INKAR's Gemeindeverbände whose Kennziffer is the key of a one-Gemeinde Verband of ``register``, and per key
+    that Verband's register name as compared (``_name_key`` of the part before a comma)."""
+    members = register.dropna(subset=["vb_name"])
+    single = members[members.groupby("vb_ars")["ags"].transform("count") == 1]
+    own = dict(zip(single["ags"], single["vb_name"].map(_verband_key)))
+    verbaende = region_names[(region_names["level"] == "gemeindeverband") & region_names["ags"].isin(own.keys())]
+    return verbaende, own
+
+
+def _verband_key(name) -> str:
+    return _name_key(str(name).split(",")[0])
+
+
+def _verband_names_agree(region_names: pd.DataFrame, register: pd.DataFrame, vintage: str) -> None:
+    """Refuse a release whose one-Gemeinde Verbände mostly carry other names than the register gives their
+    Kennziffern (more than KREIS_NAMES_DISAGREE of at least KREIS_NAMES_LEAST). Why: the Verband Kennziffern shifted
+    by one row against ids and names gave every such town its neighbour's values, and a first build (no release
+    before to compare with) said only that rows were missing, naming no file (bad-input review V5b). The 2022-12
+    file disagrees for 43 of 3,386 (renamed or differently spelt towns) with the 2021 register; shifted, for all."""
+    verbaende, own = _single_verband_names(region_names, register)
+    if len(verbaende) < KREIS_NAMES_LEAST:
+        return
+    theirs = verbaende["name"].map(_verband_key)
+    differ = (theirs != verbaende["ags"].map(own)).to_numpy()
+    if differ.sum() > KREIS_NAMES_DISAGREE * len(verbaende):
+        first = verbaende[differ].iloc[0]
+        registered = register.loc[register["ags"] == first["ags"], "vb_name"].iloc[0]
+        raise SourceError(region_names.attrs.get("source_id", "inkar"), region_names.attrs.get("file", "_regionen"),
+                          f"{int(differ.sum())} of {len(verbaende)} Gemeindeverbände of one Gemeinde have another "
+                          f"name than the Gemeindeverzeichnis {vintage} gives their Kennziffer, e.g. {first['ags']} "
+                          f"{first['name']!r} (register: {registered!r}): Kennziffern shifted against the names?")
+
+
 def _verband_codes_exchanged(region_names: pd.DataFrame, register: pd.DataFrame, vintage: str) -> None:
     """Refuse two Gemeindeverband Kennziffern exchanged against their names: a Verband of one Gemeinde whose name in
     INKAR is the register's name of another such Verband of its Kreis, and the other's the first one's.
@@ -315,12 +349,8 @@ def _verband_codes_exchanged(region_names: pd.DataFrame, register: pd.DataFrame,
     (the part before a comma, ``_name_key``): spellings differ for a few Verbände (5 of the 3,386 of one Gemeinde in the
     2021 register: 'Mühldorfer Haff' and 'Mühldorfer Hart'), and a name like another one's is no exchange
     ('Rheinau, gemeindefreies Gebiet' beside the town 'Rheinau, Stadt'). None in the Germany-wide 2022-12 files."""
-    members = register.dropna(subset=["vb_name"])
-    single = members[members.groupby("vb_ars")["ags"].transform("count") == 1]
-    key = lambda name: _name_key(str(name).split(",")[0])  # noqa: E731
-    own = dict(zip(single["ags"], single["vb_name"].map(key)))
-    verbaende = region_names[(region_names["level"] == "gemeindeverband") & region_names["ags"].isin(own.keys())]
-    theirs = dict(zip(verbaende["ags"], verbaende["name"].map(key)))
+    verbaende, own = _single_verband_names(region_names, register)
+    theirs = dict(zip(verbaende["ags"], verbaende["name"].map(_verband_key)))
     by_name = {(ags[:5], name): ags for ags, name in own.items()}
     for ags, name in theirs.items():
         other = by_name.get((ags[:5], name))
@@ -354,6 +384,7 @@ def map_through_registers(commuting: pd.DataFrame, region_names: pd.DataFrame, r
     if "kreis_name" in registers.columns:  # staging reads it (REGISTER_COLUMNS); hand-built registers may lack it
         _kreis_names_agree(region_names, registers[registers["vintage"] == closest], closest)
     if "vb_name" in registers.columns:
+        _verband_names_agree(region_names, registers[registers["vintage"] == closest], closest)
         _verband_codes_exchanged(region_names, registers[registers["vintage"] == closest], closest)
     order = [closest, *sorted((v for v in registers["vintage"].unique() if release_order(v) < release_order(closest)),
                               key=release_order, reverse=True)]

@@ -317,6 +317,23 @@ def test_inkar_verband_kennziffern_exchanged_against_their_names_are_refused(tmp
         map_with_regions(release, regions, tmp_path)
 
 
+def test_inkar_verband_kennziffern_shifted_against_their_names_are_refused(tmp_path):
+    """The Verbände's Kennziffern in _regionen shifted by one row (ids and names kept) gave every one-Gemeinde
+    Verband its neighbour's values; a first build said only that rows were missing, naming no file (bad-input review
+    V5b). Refused, naming the _regionen file; the real file passes (the mapping above)."""
+    release = releases("inkar")["2022-12"]
+    regions = pd.read_parquet(release.file("regions").path)
+    map_with_regions(release, regions, tmp_path)
+    verbaende = regions.index[regions["raumbezug"] == "Gemeindeverbände"]
+    regions.loc[verbaende, "kennziffer"] = regions.loc[verbaende, "kennziffer"].to_numpy()[
+        [-1, *range(len(verbaende) - 1)]]
+    with pytest.raises(SourceError, match=r"^\[inkar\] _regionen_2022-12.parquet: \d+ of \d+ Gemeindeverbände of "
+                                          r"one Gemeinde have another name than the Gemeindeverzeichnis 2021-12-31 "
+                                          r"gives their Kennziffer, e.g. \d{8} '.+' \(register: '.+'\): "
+                                          r"Kennziffern shifted against the names\?"):
+        map_with_regions(release, regions, tmp_path)
+
+
 def test_inkar_accessibility_indicators_of_the_pilot_towns():
     """x336/x337 (2020, car minutes) and x345/x346 (2018, stop distance in m, share within 1 km) per Verband."""
     observations = inkar.parse_release(releases("inkar")["2022-12"])["observations"]
