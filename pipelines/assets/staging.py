@@ -19,7 +19,7 @@ from sources.frames import shared_strings
 from sources.registry import label_vintage, load_sources
 from staging import coworking, crosswalk, publisher_status
 from staging.geometries import NEWEST_RELEASE, area_mismatches, newest_kreise
-from staging.derived import commuter_shares
+from staging.derived import AGREE_POINTS, commuter_shares, disagreeing_dates
 from warehouse.workdb import relation_columns, store, visible_relations
 from warehouse.registry import registry
 
@@ -170,7 +170,9 @@ def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> Ma
         inkar_observations = _stage_inkar(con)
         ba_parsed = parse_all(con, "ba_commuting")
         ba_observations = stack(ba_parsed, "observations", "ba_commuting")
-        ba_observations = onto_current_territory(con, concat([ba_observations, commuter_shares(ba_observations)]))
+        ba_observations = concat([ba_observations, commuter_shares(ba_observations)])
+        _inkar_and_ba_agree(con, inkar_observations, ba_observations)
+        ba_observations = onto_current_territory(con, ba_observations)
         store(con, "commuting", observations_table("ba_commuting"), ba_observations, source_id="ba_commuting")
         flows = stack([(v, t) for v, t in ba_parsed if "commuter_flows" in t], "commuter_flows", "ba_commuting",
                       columns=FLOW_COLUMNS)
@@ -187,6 +189,21 @@ def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> Ma
         "suppressed_values": int(observations["value"].isna().sum()),
         "commuter_flows": len(flows),
     })
+
+
+def _inkar_and_ba_agree(con, inkar_observations: pd.DataFrame, ba_observations: pd.DataFrame) -> None:
+    """Refuse the step when INKAR's and the BA's Kreis out-commuter shares of a date mostly disagree
+    (``staging.derived.disagreeing_dates``), naming both files: one of them carries its figures under another year."""
+    off = disagreeing_dates(inkar_observations, ba_observations)
+    if not off:
+        return
+    date, agree, compared = off[0]
+    ba_files = ", ".join(f.relative_path for r in landed_releases(con, "ba_commuting") for f in r.files)
+    inkar_files = ", ".join(r.file("data").relative_path for r in landed_releases(con, "inkar"))
+    raise SourceError("inkar", inkar_files, f"its Kreis out-commuter shares of {pd.Timestamp(date).date():%d.%m.%Y} "
+                      f"agree with the BA's ({ba_files}) for {agree} of {compared} Kreise (within "
+                      f"{AGREE_POINTS:g} points; the real files agree for 397 of 401): the years of one of them "
+                      "shifted?")
 
 
 def _stage_inkar(con) -> pd.DataFrame:

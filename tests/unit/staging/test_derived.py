@@ -199,3 +199,21 @@ def test_unknown_sources_fall_back_to_their_source_id_as_generation():
 def test_empty_existing_note_gets_no_separator(note):
     frame = values(("A", 2021, "breitbandatlas"), ("A", 2022, "gigabit_grundbuch", note))
     assert notes(flag_method_breaks(frame, GENERATIONS))[("A", 2022)] == BREAK
+
+
+def test_inkar_and_the_ba_agree_on_the_kreis_shares_unless_inkars_years_are_shifted():
+    """INKAR's Kreis out-commuter shares are the BA's counts of 30 June: on the snapshot's files they agree for the
+    same Kreis and date; INKAR's year labels shifted by one (bad-input review V14) make the date disagree."""
+    from sources import ba_commuting, inkar
+    from sources.registry import SNAPSHOT_DIR, discover_releases, load_sources
+    from staging.derived import disagreeing_dates
+
+    specs = load_sources()
+    figures = inkar.parse_release(discover_releases(specs["inkar"], SNAPSHOT_DIR)[0])["observations"]
+    ba = pd.concat([ba_commuting.parse_release(r)["observations"]
+                    for r in discover_releases(specs["ba_commuting"], SNAPSHOT_DIR)])
+    ba = pd.concat([ba, commuter_shares(ba.assign(source_id="ba_commuting", vintage="2016-06"))])
+    assert disagreeing_dates(figures, ba) == []
+    shifted = figures.assign(reference_date=figures["reference_date"].map(lambda d: d.replace(year=d.year + 1)))
+    [(date, agree, compared)] = disagreeing_dates(shifted, ba)
+    assert date == dt.date(2016, 6, 30) and compared >= 3 and agree < compared / 2
