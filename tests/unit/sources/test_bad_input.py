@@ -290,6 +290,28 @@ def test_an_earlier_release_re_published_under_a_new_date_blocks(tmp_path):
     assert blocking.empty and allowed["reason"].tolist() == ["publisher confirmed"]
 
 
+def test_a_release_repeating_nine_tenths_of_the_one_before_blocks():
+    """The mid-2021 file re-issued as end-2021 with a tenth of its figures updated passed (the bound was 99 % the
+    same; bad-input review V30). Real releases repeat at most 53 %: from 80 % on a release counts as re-published."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE observations (source_id VARCHAR, vintage VARCHAR, ags VARCHAR, level VARCHAR, "
+                "reference_date DATE, measure VARCHAR, value DOUBLE, unit VARCHAR, note VARCHAR, source_level VARCHAR)")
+    con.execute("CREATE TABLE municipality_register (ags VARCHAR, vintage VARCHAR, territorial_date DATE)")
+    con.execute("CREATE TABLE territorial_changes (from_vintage VARCHAR, to_vintage VARCHAR, from_ags VARCHAR, "
+                "to_ags VARCHAR, kind VARCHAR, evidence VARCHAR)")
+    for share_changed in (10, 3):  # every 10th town changed: 90 % the same; every 3rd: 67 %, a real release
+        con.execute("DELETE FROM observations")
+        con.executemany("INSERT INTO observations VALUES ('breitbandatlas', ?, ?, 'gemeinde', ?, ?, ?, '%', '', NULL)",
+                        [(vintage, f"01053{i:03d}", date, f"households_all_{m}",
+                          float(i % 90 + m + (later and i % share_changed == 0)))
+                         for vintage, date, later in [("2021-mitte", dt.date(2021, 6, 30), False),
+                                                      ("2021-ende", dt.date(2021, 12, 31), True)]
+                         for i in range(150) for m in (0, 5)])
+        findings = contracts.year_on_year(con, ["breitbandatlas"])
+        assert findings[["vintage", "prev_value", "value"]].values.tolist() == (
+            [["2021-ende", 300.0, 270.0]] if share_changed == 10 else [])
+
+
 def test_a_measure_the_release_before_gave_and_this_one_lacks_blocks(tmp_path):
     """A header ">= 100 Mbps" in the mid-2021 Gemeinde file dropped households_all_100 with every check passed; the
     index carried 2020 forward and the latest ranking moved back to 2018 (review of 4 December)."""
