@@ -1617,7 +1617,7 @@ class Allowance:
     release: str
     reason: str
     measure: str = ".*"  # regex over measure names
-    ags: str | None = None  # one region only, else every region
+    ags: tuple[str, ...] | None = None  # these regions only (one key or a list in the file), else every region
 
 
 def allowlist_path(path: Path | None = None) -> Path:
@@ -1629,7 +1629,8 @@ def allowlist_path(path: Path | None = None) -> Path:
 
 
 def load_allowlist(path: Path | None = None) -> list[Allowance]:
-    """allowlist.yaml (or READINESS_ALLOWLIST): entries with source, release, reason, optional measure/ags."""
+    """allowlist.yaml (or READINESS_ALLOWLIST): entries with source, release, reason, optional measure and ags (one
+    key or a list of keys)."""
     path = allowlist_path(path)
     if not path.exists():
         return []
@@ -1640,8 +1641,15 @@ def load_allowlist(path: Path | None = None) -> list[Allowance]:
             raise ValueError(f"{path}: entry {number} needs source, release and a reason ({entry!r})")
         allowances.append(Allowance(source=entry["source"], release=str(entry["release"]), reason=entry["reason"],
                                     measure=entry.get("measure", ".*"),
-                                    ags=str(entry["ags"]) if entry.get("ags") else None))
+                                    ags=_allowed_keys(entry.get("ags"))))
     return allowances
+
+
+def _allowed_keys(ags) -> tuple[str, ...] | None:
+    """An allow-list entry's ``ags``: one key or a list of keys, as text; None (every region) when not given."""
+    if not ags:
+        return None
+    return tuple(str(a) for a in ags) if isinstance(ags, list) else (str(ags),)
 
 
 def apply_allowlist(findings: pd.DataFrame, allowances: list[Allowance]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -1650,7 +1658,7 @@ def apply_allowlist(findings: pd.DataFrame, allowances: list[Allowance]) -> tupl
     for allowance in allowances:
         covered = ((findings["source_id"] == allowance.source) & (findings["vintage"] == allowance.release)
                    & findings["measure"].str.fullmatch(allowance.measure)
-                   & (findings["ags"] == allowance.ags if allowance.ags else True))
+                   & (findings["ags"].isin(allowance.ags) if allowance.ags else True))
         reason = reason.where(~(covered & reason.isna()), allowance.reason)
     allowed = findings[reason.notna()].assign(reason=reason[reason.notna()])
     return findings[reason.isna()], allowed

@@ -197,7 +197,10 @@ def test_benign_reorder_and_a_revised_inkar_release_publish_correct_values(good_
         BY_ID["mobilfunk_monitoring-reordered_columns"].apply(root)
         data = root / bad_input.INKAR
         table = pd.read_parquet(data)
-        table["x352"] = table["x352"] + 0.5  # the publisher's revision: every out-commuter share +0.5 points
+        # the publisher's revision: every out-commuter share after 2016 +0.5 points (those of 30.06.2016 are the BA
+        # file's own counts, which the commuting step compares: staging.derived.disagreeing_dates)
+        later = table["zeitbezug"].astype(str) > "2016"
+        table.loc[later, "x352"] = table.loc[later, "x352"] + 0.5
         table.to_parquet(data, index=False)
 
     # the part of the job the two edited sources decide, the publish among them: the other sources' staging

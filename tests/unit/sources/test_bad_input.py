@@ -600,3 +600,14 @@ def test_a_gemeinde_area_above_the_largest_is_refused_by_the_range():
     geometries.loc[geometries["ags"] == bad_input.MOELLN, "geometry_area_km2"] = 40815.3
     problems = [v.problem for v in contracts.check_table(contract, geometries)]
     assert any(re.search(r"geometry_area_km2: 40815\.3 above the maximum 1000", p) for p in problems), problems
+
+
+def test_the_historic_registers_allow_only_the_reviewed_keys():
+    """allowlist.yaml allowed whole historic registers: two towns' populations exchanged in the 2013 register passed
+    on a first build (bad-input review R2). Now only the keys whose findings were reviewed pass."""
+    findings = pd.DataFrame({"source_id": "destatis_gemeindeverzeichnis", "vintage": "2013-12-31",
+                             "ags": ["01054078", "01053090"], "measure": "population_total"})
+    blocking, allowed = contracts.apply_allowlist(findings, contracts.load_allowlist())
+    assert allowed["ags"].tolist() == ["01054078"] and blocking["ags"].tolist() == ["01053090"]
+    single = [a for a in contracts.load_allowlist() if a.release == "2021-12-31" and a.measure == "area_km2"]
+    assert [a.ags for a in single] == [("09677172",)]  # one key written as text, not a list
