@@ -257,15 +257,21 @@ def _partial_median(label: str, rule: Rule, groups: KreisDates, positions: np.nd
     outside = stats[(stats["size"] >= KREIS_SHARE_EVIDENCE) & ~stats["median"].between(low, high)]
     if outside.empty:
         return []
-    first = min(outside.index, key=lambda g: tuple(map(str, groups.name(g))))
-    kreis, date = groups.name(first)
-    at = int(np.flatnonzero(group == first)[0])
-    when = "" if date is None else f" of {pd.Timestamp(date).date().isoformat()}"
+    first, kreis, when, at = _first_group(groups, outside.index, group)
+    typical = " to ".join("-" if bound is None else f"{bound:g}" for bound in (rule.median_min, rule.median_max))
     return [(int(positions[at]), f"{label}: the {int(outside.at[first, 'size'])} values of Kreis {kreis}{when} have "
              f"the median {outside.at[first, 'median']:g}, outside {KREIS_MEDIAN_MARGIN:g} times its typical "
-             f"{'-' if rule.median_min is None else f'{rule.median_min:g}'} to "
-             f"{'-' if rule.median_max is None else f'{rule.median_max:g}'}: another unit than declared ({rule.unit}) in part of the "
-             f"file ({len(outside)} Kreis and date groups)?", float(values[at]))]
+             f"{typical}: another unit than declared ({rule.unit}) in part of the file ({len(outside)} Kreis and date "
+             f"groups)?", float(values[at]))]
+
+
+def _first_group(groups: KreisDates, found, group: np.ndarray) -> tuple[int, str, str, int]:
+    """(group, Kreis, " of <date>" or "", position of its first value) of the first of the ``found`` Kreis and date
+    groups in key and date order: the one a message names."""
+    first = min(found, key=lambda g: tuple(map(str, groups.name(g))))
+    kreis, date = groups.name(first)
+    when = "" if date is None else f" of {pd.Timestamp(date).date().isoformat()}"
+    return first, kreis, when, int(np.flatnonzero(group == first)[0])
 
 
 def _partial_shares(label: str, groups: KreisDates, positions: np.ndarray, values: np.ndarray) -> list[tuple]:
@@ -287,10 +293,7 @@ def _partial_shares(label: str, groups: KreisDates, positions: np.ndarray, value
     rest = values[~switched[group]]
     if len(rest) < SHARE_EVIDENCE or np.median(rest) < PERCENT_MEDIAN:
         return []
-    first = min(np.flatnonzero(switched), key=lambda g: tuple(map(str, groups.name(g))))
-    kreis, date = groups.name(first)
-    at = int(np.flatnonzero(group == first)[0])
-    when = "" if date is None else f" of {pd.Timestamp(date).date().isoformat()}"
+    first, kreis, when, at = _first_group(groups, np.flatnonzero(switched), group)
     return [(int(positions[at]), f"{label}: all {int(count[first])} values of Kreis {kreis}{when} lie between 0 and "
              f"1 (largest {largest[first]:g}) while the measure's other values have the median {np.median(rest):g}: "
              f"shares 0-1 where percent (0-100) is declared, in part of the file ({int(switched.sum())} Kreis and "
