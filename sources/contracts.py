@@ -873,25 +873,30 @@ def _descending(contract: TableContract, wide: Wide | None) -> list[Violation]:
     Why: the Breitbandatlas' columns "FTTH/B >= 100" and ">= 1000" exchanged raised the index's fibre coverage in
     the 402 rows of mid-2021 (Gemeinden and Bezirke) where they differ, within every range and bound (bad-input
     review V6). The shares of one wired technology never rise with the speed in any row of the full files (all
-    technologies and mobile do: 197 and 212 rows, where the publisher's methods differ between speeds)."""
+    technologies and mobile do: about 200 rows each, where the publisher's methods differ between speeds)."""
     if wide is None:
         return []
     violations = []
     for steps in contract.descending:
         present = [m for m in steps if m in wide.values]
-        for upper, lower in zip(present, present[1:]):
-            rule = contract.rule_for(lower)
-            high, low = wide.values[upper], wide.values[lower]
+        if not present:
+            continue
+        # per row the last step given before each step (a figure missing in between is skipped, not a stop)
+        high, above = wide.values[present[0]].copy(), np.full(len(wide.groups), present[0], dtype=object)
+        for lower in present[1:]:
+            rule, low = contract.rule_for(lower), wide.values[lower]
             with np.errstate(invalid="ignore"):  # NaN pairs compare False
                 off = np.flatnonzero(low - high > max(rule.tolerance if rule else 0.0, 0.5))
-            if not len(off):
-                continue
-            row, key = wide.where(lower, off[0])
-            violations.append(Violation(
-                contract.table, f"{lower} {low[off[0]]:g} lies above {upper} {high[off[0]]:g} in {len(off)} rows: "
-                                f"the figures must not rise from {upper} to {lower} (columns exchanged?)",
-                row, "value", key, float(low[off[0]])))
-            break  # one finding per list: an exchange breaks two neighbouring steps at once
+            if len(off):
+                row, key = wide.where(lower, off[0])
+                upper = above[off[0]]
+                violations.append(Violation(
+                    contract.table, f"{lower} {low[off[0]]:g} lies above {upper} {high[off[0]]:g} in {len(off)} "
+                                    f"rows: the figures must not rise from {upper} to {lower} (columns exchanged?)",
+                    row, "value", key, float(low[off[0]])))
+                break  # one finding per list: an exchange breaks two neighbouring steps at once
+            given = ~np.isnan(low)
+            high[given], above[given] = low[given], lower
     return violations
 
 
@@ -1690,13 +1695,23 @@ def apply_allowlist(findings: pd.DataFrame, allowances: list[Allowance]) -> tupl
     return findings[reason.isna()], allowed
 
 
-def describe_yoy(blocking: pd.DataFrame, limit: int = 8) -> list[str]:
-    """One line per finding: '[source] release V (after P): ags/measure: prev -> value: bound'."""
+def describe_yoy(blocking: pd.DataFrame, limit: int = 8, allowances: list[Allowance] | None = None) -> list[str]:
+    """One line per finding: '[source] release V (after P): ags/measure: prev -> value: bound', then what to do:
+    for a release whose allow-list entries name reviewed keys (``allowances``, else allowlist.yaml's), which
+    findings' keys they do not name."""
     lines = [f"[{r.source_id}] release {r.vintage} (after {r.prev_vintage}): " +
              (f"{r.ags} {r.measure}: {r.prev_value:g} -> {r.value:g}: " if r.ags else "") + r.bound
              for r in blocking.head(limit).itertuples()]
-    if not blocking.empty:  # what to do, after one finding as after many
-        more = f"... {len(blocking) - limit} more; " if len(blocking) > limit else ""
-        lines.append(f"{more}if a change is real, allow the release in allowlist.yaml (or READINESS_ALLOWLIST) "
-                     "with a reason (docs/sources.md)")
+    if blocking.empty:
+        return lines
+    keyed = {(a.source, a.release) for a in (load_allowlist() if allowances is None else allowances) if a.ags}
+    for (source, release), group in blocking.groupby(["source_id", "vintage"]):
+        if (source, release) in keyed:  # another file set compares other registers: new keys, reviewed by hand
+            keys = sorted(k for k in group["ags"].unique() if k)
+            lines.append(f"allowlist.yaml allows only reviewed keys of {source} {release}; not among them: "
+                         f"{', '.join(keys[:10])}{' ...' if len(keys) > 10 else ''} (benchmarks/allowlist_keys.py "
+                         "BUILD lists a build's findings per release)")
+    more = f"... {len(blocking) - limit} more; " if len(blocking) > limit else ""
+    lines.append(f"{more}if a change is real, allow the release in allowlist.yaml (or READINESS_ALLOWLIST) "
+                 "with a reason (docs/sources.md)")
     return lines

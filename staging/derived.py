@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
@@ -43,7 +45,7 @@ def commuter_shares(observations: pd.DataFrame) -> pd.DataFrame:
 
 # INKAR's Kreis out-commuter shares are the BA's counts of 30 June: for the same Kreis and date the two agree to the
 # rounding (397 of 401 Kreise on 30.06.2016 within 0.01; the 4 others were reformed between the two territories).
-# With INKAR's years shifted by one against its figures only 6 agree. A date where fewer than AGREE_SHARE of at
+# With INKAR's years shifted by one against its figures 16 agree (one year later) or 43 (one earlier). A date where fewer than AGREE_SHARE of at
 # least AGREE_LEAST Kreise agree within AGREE_POINTS is refused (``disagreeing_dates``).
 AGREE_POINTS, AGREE_SHARE, AGREE_LEAST = 0.05, 0.5, 3
 
@@ -54,13 +56,26 @@ def disagreeing_dates(inkar: pd.DataFrame, ba: pd.DataFrame) -> list[tuple[objec
     Why: INKAR's year labels shifted by one (each year's figures under the next year) passed every check of a
     first build, with no release before to compare with (bad-input review V14)."""
     def shares(frame: pd.DataFrame) -> pd.DataFrame:
-        rows = frame[(frame["level"] == "kreis") & (frame["measure"] == "out_commuter_share")]
-        return rows.dropna(subset=["value"]).drop_duplicates(["ags", "reference_date"])[["ags", "reference_date",
-                                                                                          "value"]]
+        # the publisher's own rows first (staging stacks them before the restated ones; with several releases the
+        # first), dates as one type on both sides (dates and timestamps would never match: a silent pass)
+        rows = frame[(frame["level"] == "kreis") & (frame["measure"] == MEASURE)].dropna(subset=["value"])
+        rows = rows.assign(reference_date=pd.to_datetime(rows["reference_date"]).dt.normalize())
+        return rows.drop_duplicates(["ags", "reference_date"])[["ags", "reference_date", "value"]]
     both = shares(inkar).merge(shares(ba), on=["ags", "reference_date"], suffixes=("_inkar", "_ba"))
     if both.empty:
         return []
     both["agree"] = (both["value_inkar"] - both["value_ba"]).abs() <= AGREE_POINTS
     per_date = both.groupby("reference_date")["agree"].agg(["sum", "size"])
     off = per_date[(per_date["size"] >= AGREE_LEAST) & (per_date["sum"] < AGREE_SHARE * per_date["size"])]
-    return [(date, int(row["sum"]), int(row["size"])) for date, row in off.iterrows()]
+    return [(date.date(), int(row["sum"]), int(row["size"])) for date, row in off.iterrows()]
+
+
+MEASURE = "out_commuter_share"  # the measure both publishers give per Kreis and 30 June
+
+
+def agreement_allowed(allowances, inkar_vintages) -> str | None:
+    """The reason of the first allow-list entry that lets INKAR's releases ``inkar_vintages`` disagree with the BA
+    (source inkar, one of those releases, a measure pattern matching ``MEASURE``: a publisher's confirmed revision of
+    the counts), else None."""
+    return next((a.reason for a in allowances if a.source == "inkar" and a.release in set(inkar_vintages)
+                 and re.fullmatch(a.measure, MEASURE)), None)

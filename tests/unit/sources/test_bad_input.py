@@ -611,3 +611,24 @@ def test_the_historic_registers_allow_only_the_reviewed_keys():
     assert allowed["ags"].tolist() == ["01054078"] and blocking["ags"].tolist() == ["01053090"]
     single = [a for a in contracts.load_allowlist() if a.release == "2021-12-31" and a.measure == "area_km2"]
     assert [a.ags for a in single] == [("09677172",)]  # one key written as text, not a list
+    # the blocking message names the keys the release's reviewed list lacks (another file set, other findings)
+    lines = contracts.describe_yoy(blocking.assign(prev_vintage="2009-12-31", prev_value=18492.0, value=15371.0,
+                                                   bound="factor 0.831"))
+    assert lines[1] == ("allowlist.yaml allows only reviewed keys of destatis_gemeindeverzeichnis 2013-12-31; not "
+                        "among them: 01053090 (benchmarks/allowlist_keys.py BUILD lists a build's findings per "
+                        "release)")
+
+
+def test_a_speed_step_missing_in_a_row_is_skipped_not_a_stop():
+    """The descending check compares each step with the last one given before it: a release without FTTH/B >= 200
+    for a row still compares >= 400 with >= 100 (review of 5 December)."""
+    contract = contracts.load_contracts()["breitbandatlas"]["observations"]
+    rows = [("01053090", "households_ftthb_100", 40.0), ("01053090", "households_ftthb_400", 60.0),
+            ("01053002", "households_ftthb_100", 40.0), ("01053002", "households_ftthb_200", 30.0),
+            ("01053002", "households_ftthb_400", 30.0)]
+    frame = pd.DataFrame(rows, columns=["ags", "measure", "value"]).assign(
+        level="gemeinde", reference_date=dt.date(2021, 6, 30), unit="% of households", note="")
+    problems = [v.problem for v in contracts._descending(contract, contracts._wide(contract, frame,
+                                                                                   contracts.Factorized(frame)))]
+    assert problems == ["households_ftthb_400 60 lies above households_ftthb_100 40 in 1 rows: the figures must not "
+                        "rise from households_ftthb_100 to households_ftthb_400 (columns exchanged?)"]

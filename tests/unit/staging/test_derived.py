@@ -217,3 +217,16 @@ def test_inkar_and_the_ba_agree_on_the_kreis_shares_unless_inkars_years_are_shif
     shifted = figures.assign(reference_date=figures["reference_date"].map(lambda d: d.replace(year=d.year + 1)))
     [(date, agree, compared)] = disagreeing_dates(shifted, ba)
     assert date == dt.date(2016, 6, 30) and compared >= 3 and agree < compared / 2
+    # timestamps on one side and dates on the other still meet (a silent pass otherwise)
+    as_timestamps = shifted.assign(reference_date=pd.to_datetime(shifted["reference_date"]))
+    assert disagreeing_dates(as_timestamps, ba) == [(date, agree, compared)]
+
+
+def test_an_allow_list_entry_for_the_inkar_release_lets_the_disagreement_pass():
+    from sources.contracts import Allowance
+    from staging.derived import agreement_allowed
+
+    confirmed = Allowance("inkar", "2022-12", "BBSR confirmed revised BA counts", measure="out_commuter_share|x")
+    assert agreement_allowed([confirmed], ["2022-12"]) == "BBSR confirmed revised BA counts"
+    assert agreement_allowed([confirmed], ["2023-12"]) is None  # another release
+    assert agreement_allowed([Allowance("inkar", "2022-12", "r", measure="car_minutes_.+")], ["2022-12"]) is None
