@@ -438,10 +438,10 @@ def current_method(con: duckdb.DuckDBPyConnection, published: Path) -> str:
 
 def releases_due(releases: pd.DataFrame, published_at, dates: dict | None = None) -> dict:
     """Per source with a publishing cycle: its newest release, the newest Stichtag of its data (``dates``,
-    source_id -> date, ``DATA_DATES``; a source without observations: None), the day a newer release is due (two
-    cycles after that date and a month, ``sources.vintages.release_due``; the raw assets' ``newest_release_age``
-    check judges the same rule by the release id, all it knows) and whether that day had passed when this
-    warehouse was published.
+    source_id -> date, ``DATA_DATES``; a source without observations: None), the day a newer release is due (a
+    cycle, the publisher's lag of at least a cycle and a month after that date, ``sources.vintages.release_due``;
+    without a data date, and in the raw assets' ``newest_release_age`` check, which knows only release ids, two
+    cycles and a month after the release's date) and whether that day had passed when this warehouse was published.
 
     Why: the check warned in the Dagster UI for five of seven sources of the Germany-wide build (the BA's Kreis file
     of 2016, the Breitbandatlas of 2021), while the pages said only "Neuester Stand 06/2021" (dates review of

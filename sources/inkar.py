@@ -325,7 +325,8 @@ def _verband_names_agree(region_names: pd.DataFrame, register: pd.DataFrame, vin
     Kennziffern (more than KREIS_NAMES_DISAGREE of at least KREIS_NAMES_LEAST). Why: the Verband Kennziffern shifted
     by one row against ids and names gave every such town its neighbour's values, and a first build (no release
     before to compare with) said only that rows were missing, naming no file (bad-input review V5b). The 2022-12
-    file disagrees for 43 of 3,386 (renamed or differently spelt towns) with the 2021 register; shifted, for all."""
+    file disagrees for 43 of 3,386 with the 2021 register (36 the register's bilingual German and Sorbian names, the
+    rest spellings and renamings: 'Mühldorfer Haff'/'Hart', 'Sandersdorf'/'Sandersdorf-Brehna'); shifted, for all."""
     verbaende, own = _single_verband_names(region_names, register)
     if len(verbaende) < KREIS_NAMES_LEAST:
         return
