@@ -618,7 +618,7 @@ class Renderer:
             due = self.data.releases_due.get(row["source_id"], {})
             row.update(due=due.get("due"), overdue=bool(due.get("overdue")), data_date=due.get("data_date"))
             # shown under the release on the page only where the data are older than the release's id says
-            row["data_date_differs"] = row["data_date"] is not None and row["data_date"] != last_day(row["vintage"])
+            row["data_date_differs"] = row["data_date"] is not None and row["data_date"] < last_day(row["vintage"])
         return sorted(rows, key=lambda r: german_sort_key(r["label"]))
 
 

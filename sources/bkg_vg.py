@@ -98,7 +98,7 @@ def _no_polygon_on_another(release: Release, file: str, layer) -> None:
     """No Gemeinde's inner point may lie in another Gemeinde's polygon: the polygons of one territorial status tile
     Germany (the real VG5000 of 2021: none of 10,997 does). A polygon whose coordinates were shifted keeps its key,
     name and area, so every other check passes while its maps, neighbours and coworking reach are another place's
-    (bad-input review: Mölln moved 16 km published). One spatial-index query, ~0.2 s Germany-wide. A shift smaller
+    (bad-input review: Mölln moved 16 km published). One spatial-index query, 0.1-0.2 s Germany-wide. A shift smaller
     than the polygon leaves its inner point on its own former ground and is not seen."""
     polygons = np.asarray(layer.geometry.values)
     inner, covering = shapely.STRtree(polygons).query(shapely.point_on_surface(polygons), predicate="within")

@@ -233,11 +233,11 @@ def map_to_gemeinden(commuting: pd.DataFrame, region_names: pd.DataFrame, regist
 # the municipality_register columns map_through_registers reads (the Gemeinde names, centres and kinds not; the Kreis
 # names to check INKAR's Kennziffern against, _kreis_names_agree)
 REGISTER_COLUMNS = ["ags", "vintage", "kreis_ags", "kreis_name", "vb_ars", "vb_name"]
-# Refused when more than this share of the Kreise the register names (at least KREIS_NAMES_LEAST) carry another name in
-# INKAR. Kennziffern shifted by a row against the names make nearly every name disagree; spellings differ in a few
+# Refused when more than this share of the Kreise the register names, or of its one-Gemeinde Verbände (at least
+# NAMES_LEAST), carry another name in INKAR. Kennziffern shifted by a row against the names make nearly every name disagree; spellings differ in a few
 # (the part before a comma is compared, and one name may contain the other: 'Landkreis Rostock' and 'Rostock').
-KREIS_NAMES_DISAGREE = 0.25
-KREIS_NAMES_LEAST = 3
+NAMES_DISAGREE = 0.25
+NAMES_LEAST = 3
 
 
 def _kreis_names_agree(region_names: pd.DataFrame, register: pd.DataFrame, vintage: str) -> None:
@@ -249,11 +249,11 @@ def _kreis_names_agree(region_names: pd.DataFrame, register: pd.DataFrame, vinta
     kreise = region_names[region_names["level"] == "kreis"]
     named = register.dropna(subset=["kreis_name"]).drop_duplicates("kreis_ags").set_index("kreis_ags")["kreis_name"]
     both = kreise[kreise["ags"].isin(named.index)]
-    if len(both) < KREIS_NAMES_LEAST:
+    if len(both) < NAMES_LEAST:
         return
     theirs = both["ags"].map(named)
     differ = [not _same_kreis(a, b) for a, b in zip(both["name"], theirs)]
-    if sum(differ) > KREIS_NAMES_DISAGREE * len(both):
+    if sum(differ) > NAMES_DISAGREE * len(both):
         first = both[differ].iloc[0]
         raise SourceError(region_names.attrs.get("source_id", "inkar"), region_names.attrs.get("file", "_regionen"),
                           f"{sum(differ)} of {len(both)} Kreise have another name than the Gemeindeverzeichnis "
@@ -322,17 +322,17 @@ def _verband_key(name) -> str:
 
 def _verband_names_agree(region_names: pd.DataFrame, register: pd.DataFrame, vintage: str) -> None:
     """Refuse a release whose one-Gemeinde Verbände mostly carry other names than the register gives their
-    Kennziffern (more than KREIS_NAMES_DISAGREE of at least KREIS_NAMES_LEAST). Why: the Verband Kennziffern shifted
+    Kennziffern (more than NAMES_DISAGREE of at least NAMES_LEAST). Why: the Verband Kennziffern shifted
     by one row against ids and names gave every such town its neighbour's values, and a first build (no release
     before to compare with) said only that rows were missing, naming no file (bad-input review V5b). The 2022-12
     file disagrees for 43 of 3,386 with the 2021 register (36 the register's bilingual German and Sorbian names, the
     rest spellings and renamings: 'Mühldorfer Haff'/'Hart', 'Sandersdorf'/'Sandersdorf-Brehna'); shifted, for all."""
     verbaende, own = _single_verband_names(region_names, register)
-    if len(verbaende) < KREIS_NAMES_LEAST:
+    if len(verbaende) < NAMES_LEAST:
         return
     theirs = verbaende["name"].map(_verband_key)
     differ = (theirs != verbaende["ags"].map(own)).to_numpy()
-    if differ.sum() > KREIS_NAMES_DISAGREE * len(verbaende):
+    if differ.sum() > NAMES_DISAGREE * len(verbaende):
         first = verbaende[differ].iloc[0]
         registered = register.loc[register["ags"] == first["ags"], "vb_name"].iloc[0]
         raise SourceError(region_names.attrs.get("source_id", "inkar"), region_names.attrs.get("file", "_regionen"),

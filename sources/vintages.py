@@ -111,8 +111,9 @@ def release_due(cadence: str, labels, data_date: dt.date | None = None,
                 lag_months: int | None = None) -> tuple[str, dt.date] | None:
     """(newest label, the day by which a newer release is due) of a source, or None (irregular, or no dated release).
 
-    Without ``data_date`` (the raw landing knows only release ids): ``release_age_limit`` after the last day the
-    newest release's id can mean. With it, the newest Stichtag of the source's data (the published warehouse): a
+    Without ``data_date`` (a source without observations, the BKG boundaries and the change lists):
+    ``release_age_limit`` after the last day the newest release's id can mean, the rule of the raw assets'
+    ``newest_release_age`` check, which knows only release ids. With it, the newest Stichtag of the source's data (the published warehouse): a
     cycle for the next data, the publisher's lag (``lag_months``, at least a cycle) and a month after that date. Why:
     an id can be newer than its data (the Gemeindeverzeichnis 2024-Q4 gives the population of 31.12.2023: due by
     30.01.2026, not 31.01.2027; dates review of 5 December), and INKAR publishes figures two years old (its 2022-12

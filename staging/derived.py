@@ -44,10 +44,12 @@ def commuter_shares(observations: pd.DataFrame) -> pd.DataFrame:
 
 
 # INKAR's Kreis out-commuter shares are the BA's counts of 30 June: for the same Kreis and date the two agree to the
-# rounding (397 of 401 Kreise on 30.06.2016 within 0.01; the 4 others were reformed between the two territories).
-# With INKAR's years shifted by one against its figures 16 agree (one year later) or 43 (one earlier). A date where fewer than AGREE_SHARE of at
-# least AGREE_LEAST Kreise agree within AGREE_POINTS is refused (``disagreeing_dates``).
+# rounding (397 of 401 Kreise on 30.06.2016, the Germany-wide files; the 4 others were reformed between the two
+# territories). With INKAR's years shifted by one against its figures 16 agree (one year later) or 43 (one earlier).
+# A date where fewer than AGREE_SHARE of at least AGREE_LEAST Kreise agree within AGREE_POINTS is refused
+# (``disagreeing_dates``).
 AGREE_POINTS, AGREE_SHARE, AGREE_LEAST = 0.05, 0.5, 3
+AGREEMENT_MEASURE = "out_commuter_share"  # the measure both publishers give per Kreis and 30 June
 
 
 def disagreeing_dates(inkar: pd.DataFrame, ba: pd.DataFrame) -> list[tuple[object, int, int]]:
@@ -58,7 +60,7 @@ def disagreeing_dates(inkar: pd.DataFrame, ba: pd.DataFrame) -> list[tuple[objec
     def shares(frame: pd.DataFrame) -> pd.DataFrame:
         # the publisher's own rows first (staging stacks them before the restated ones; with several releases the
         # first), dates as one type on both sides (dates and timestamps would never match: a silent pass)
-        rows = frame[(frame["level"] == "kreis") & (frame["measure"] == MEASURE)].dropna(subset=["value"])
+        rows = frame[(frame["level"] == "kreis") & (frame["measure"] == AGREEMENT_MEASURE)].dropna(subset=["value"])
         rows = rows.assign(reference_date=pd.to_datetime(rows["reference_date"]).dt.normalize())
         return rows.drop_duplicates(["ags", "reference_date"])[["ags", "reference_date", "value"]]
     both = shares(inkar).merge(shares(ba), on=["ags", "reference_date"], suffixes=("_inkar", "_ba"))
@@ -70,12 +72,10 @@ def disagreeing_dates(inkar: pd.DataFrame, ba: pd.DataFrame) -> list[tuple[objec
     return [(date.date(), int(row["sum"]), int(row["size"])) for date, row in off.iterrows()]
 
 
-MEASURE = "out_commuter_share"  # the measure both publishers give per Kreis and 30 June
-
-
-def agreement_allowed(allowances, inkar_vintages) -> str | None:
-    """The reason of the first allow-list entry that lets INKAR's releases ``inkar_vintages`` disagree with the BA
-    (source inkar, one of those releases, a measure pattern matching ``MEASURE``: a publisher's confirmed revision of
-    the counts), else None."""
-    return next((a.reason for a in allowances if a.source == "inkar" and a.release in set(inkar_vintages)
-                 and re.fullmatch(a.measure, MEASURE)), None)
+def agreement_allowed(allowances, inkar_labels) -> str | None:
+    """The reason of the first allow-list entry that lets INKAR's releases ``inkar_labels`` (as stored: a revision
+    is '2022-12-rev2', as the year-on-year findings name it) disagree with the BA: source inkar, one of those labels,
+    a measure pattern naming ``AGREEMENT_MEASURE`` (not the default 'every measure') and no keys (the check is over
+    all Kreise, not one); else None."""
+    return next((a.reason for a in allowances if a.source == "inkar" and a.release in set(inkar_labels)
+                 and a.measure != ".*" and not a.ags and re.fullmatch(a.measure, AGREEMENT_MEASURE)), None)

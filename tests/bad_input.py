@@ -641,10 +641,9 @@ def vg5000() -> list[Variant]:
         Variant(s, VG, "lettered_key", shape_edit(set_first("AGS", "0105309A")), r"'0105309A' does not match"),
         # 40 times its size Mölln covers its Kreis: the parser's overlap test refuses it before the area's range
         Variant(s, VG, "out_of_range", shape_edit(scale),
-                r"132 Gemeinden have their inner point in another Gemeinde's polygon, e\.g\. AGS '01053001'"),
+                r"\d+ Gemeinden have their inner point in another Gemeinde's polygon"),
         Variant(s, VG, "polygon_moved", shape_edit(moved),
-                r"5 Gemeinden have their inner point in another Gemeinde's polygon, e\.g\. AGS '01053026' \(Einhaus\) "
-                r"in AGS '01053090' \(Mölln\)"),
+                r"\d+ Gemeinden have their inner point in another Gemeinde's polygon, e\.g\. .*'01053090' \(Mölln\)"),
         Variant(s, VG, "missing_gemeinden", shape_edit(drop), r"20 Gemeinden of the register .* missing"),
         Variant(s, VG, "extra_column", shape_edit(lambda f: f.assign(EXTRA="x")), None, (MOELLN, "geometry_area_km2")),
         Variant(s, VG, "reordered_columns", shape_edit(lambda f: f[list(reversed(f.columns))]), None,

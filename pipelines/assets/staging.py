@@ -19,7 +19,7 @@ from sources.frames import shared_strings
 from sources.registry import label_vintage, load_sources
 from staging import coworking, crosswalk, publisher_status
 from staging.geometries import NEWEST_RELEASE, area_mismatches, newest_kreise
-from staging.derived import AGREE_POINTS, MEASURE, agreement_allowed, commuter_shares, disagreeing_dates
+from staging.derived import AGREE_POINTS, AGREEMENT_MEASURE, agreement_allowed, commuter_shares, disagreeing_dates
 from warehouse.workdb import relation_columns, store, visible_relations
 from warehouse.registry import registry
 
@@ -171,7 +171,7 @@ def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> Ma
         ba_parsed = parse_all(con, "ba_commuting")
         ba_observations = stack(ba_parsed, "observations", "ba_commuting")
         ba_observations = concat([ba_observations, commuter_shares(ba_observations)])
-        _inkar_and_ba_agree(con, inkar_observations, ba_observations, context.log.warning)
+        disagreement_allowed = _inkar_and_ba_agree(con, inkar_observations, ba_observations, context.log.warning)
         ba_observations = onto_current_territory(con, ba_observations)
         store(con, "commuting", observations_table("ba_commuting"), ba_observations, source_id="ba_commuting")
         flows = stack([(v, t) for v, t in ba_parsed if "commuter_flows" in t], "commuter_flows", "ba_commuting",
@@ -188,29 +188,31 @@ def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> Ma
         **territory_metadata(observations),
         "suppressed_values": int(observations["value"].isna().sum()),
         "commuter_flows": len(flows),
+        # an allow-list entry let INKAR's Kreis shares disagree with the BA's (_inkar_and_ba_agree): its reason
+        **({"inkar_ba_disagreement_allowed": disagreement_allowed} if disagreement_allowed else {}),
     })
 
 
-def _inkar_and_ba_agree(con, inkar_observations: pd.DataFrame, ba_observations: pd.DataFrame, warn) -> None:
+def _inkar_and_ba_agree(con, inkar_observations: pd.DataFrame, ba_observations: pd.DataFrame, warn) -> str | None:
     """Refuse the step when INKAR's and the BA's Kreis out-commuter shares of a date mostly disagree
     (``staging.derived.disagreeing_dates``), naming both files and every such date: one of them carries its figures
     under another year. An allow-list entry for the INKAR release and the measure (``agreement_allowed``) lets it
-    pass with a warning."""
+    pass: returns its reason for the step's metadata, else None."""
     off = disagreeing_dates(inkar_observations, ba_observations)
     if not off:
-        return
+        return None
     inkar_releases = landed_releases(con, "inkar")
-    reason = agreement_allowed(contracts.load_allowlist(), [r.vintage for r in inkar_releases])
-    if reason:
-        warn(f"INKAR's and the BA's Kreis out-commuter shares disagree ({off}); allowed: {reason}")
-        return
-    ba_files = ", ".join(f.relative_path for r in landed_releases(con, "ba_commuting") for f in r.files)
+    reason = agreement_allowed(contracts.load_allowlist(), [r.label for r in inkar_releases])
     dates = "; ".join(f"{date:%d.%m.%Y}: {agree} of {compared}" for date, agree, compared in off)
+    if reason:
+        warn(f"INKAR's and the BA's Kreis out-commuter shares agree on few Kreise ({dates}); allowed: {reason}")
+        return reason
+    ba_files = ", ".join(f.relative_path for r in landed_releases(con, "ba_commuting") for f in r.files)
     raise SourceError("inkar", ", ".join(r.file("data").relative_path for r in inkar_releases),
                       f"its Kreis out-commuter shares agree with the BA's ({ba_files}) on few Kreise (within "
-                      f"{AGREE_POINTS:g} points; the real files agree for 397 of 401): {dates}: the years of one of "
-                      f"the two shifted? If a publisher confirms the figures, allow the INKAR release with measure "
-                      f"{MEASURE} in allowlist.yaml")
+                      f"{AGREE_POINTS:g} points; the Germany-wide files of 2022-12 and 2016 agree for 397 of 401): "
+                      f"{dates}: the years of one of the two shifted? If a publisher confirms the figures, allow the "
+                      f"INKAR release with measure {AGREEMENT_MEASURE} in allowlist.yaml")
 
 
 def _stage_inkar(con) -> pd.DataFrame:

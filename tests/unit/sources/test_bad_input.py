@@ -273,16 +273,17 @@ def test_an_earlier_release_re_published_under_a_new_date_blocks(tmp_path):
     con.execute("CREATE TABLE territorial_changes (from_vintage VARCHAR, to_vintage VARCHAR, from_ags VARCHAR, "
                 "to_ags VARCHAR, kind VARCHAR, evidence VARCHAR)")
     findings = contracts.year_on_year(con, ["breitbandatlas", "gigabit_grundbuch"])
-    # 2021-ende repeats all 300 figures of 2021-mitte; 2022-mitte changed half of them
+    # 2021-ende repeats all 300 figures of 2021-mitte (2 staying at 0 left out); 2022-mitte changed half of them
     assert findings[["source_id", "vintage", "prev_vintage", "prev_value", "value"]].values.tolist() == [
-        ["breitbandatlas", "2021-ende", "2021-mitte", 300.0, 300.0],
-        ["gigabit_grundbuch", "2022-12", "2022-mitte", 300.0, 300.0]]
+        ["breitbandatlas", "2021-ende", "2021-mitte", 298.0, 298.0],
+        ["gigabit_grundbuch", "2022-12", "2022-mitte", 298.0, 298.0]]
     assert "with the release breitbandatlas 2022-mitte of an earlier date" in findings["bound"].iloc[1]
     findings = findings.iloc[:1]
     line, hint = contracts.describe_yoy(findings)
     assert hint.startswith("if a change is real, allow the release in allowlist.yaml")  # also after one finding
-    assert line.startswith("[breitbandatlas] release 2021-ende (after 2021-mitte): 300 of the 300 figures it shares "
-                           "with the release 2021-mitte of an earlier date are the same: that release re-published")
+    assert line.startswith("[breitbandatlas] release 2021-ende (after 2021-mitte): 298 of the 298 figures it shares "
+                           "with the release 2021-mitte of an earlier date are the same (figures staying at 0 or 100 "
+                           "left out): that release re-published")
     allowlist = tmp_path / "allow.yaml"
     allowlist.write_text("allow:\n  - {source: breitbandatlas, release: 2021-ende, reason: publisher confirmed}\n",
                          encoding="utf-8")
@@ -290,26 +291,33 @@ def test_an_earlier_release_re_published_under_a_new_date_blocks(tmp_path):
     assert blocking.empty and allowed["reason"].tolist() == ["publisher confirmed"]
 
 
-def test_a_release_repeating_nine_tenths_of_the_one_before_blocks():
-    """The mid-2021 file re-issued as end-2021 with a tenth of its figures updated passed (the bound was 99 % the
-    same; bad-input review V30). Real releases repeat at most 53 %: from 80 % on a release counts as re-published."""
+def test_a_release_repeating_four_fifths_of_the_one_before_blocks_unless_the_repeats_are_saturated():
+    """The mid-2021 file re-issued as end-2021 with a twentieth of its figures updated passed (the bound was 99 % the
+    same; bad-input review V30). Real releases repeat at most 53 %: from 80 % on a release counts as re-published.
+    Figures staying at 0 or 100 are left out: coverage filling up repeats them without any re-publishing."""
     con = duckdb.connect()
     con.execute("CREATE TABLE observations (source_id VARCHAR, vintage VARCHAR, ags VARCHAR, level VARCHAR, "
                 "reference_date DATE, measure VARCHAR, value DOUBLE, unit VARCHAR, note VARCHAR, source_level VARCHAR)")
     con.execute("CREATE TABLE municipality_register (ags VARCHAR, vintage VARCHAR, territorial_date DATE)")
     con.execute("CREATE TABLE territorial_changes (from_vintage VARCHAR, to_vintage VARCHAR, from_ags VARCHAR, "
                 "to_ags VARCHAR, kind VARCHAR, evidence VARCHAR)")
-    for share_changed in (10, 3):  # every 10th town changed: 90 % the same; every 3rd: 67 %, a real release
+
+    def findings(every: int, saturated: int = 0) -> list:
+        """Every ``every``-th town's two figures changed; the first ``saturated`` towns at 100 in both releases."""
         con.execute("DELETE FROM observations")
         con.executemany("INSERT INTO observations VALUES ('breitbandatlas', ?, ?, 'gemeinde', ?, ?, ?, '%', '', NULL)",
                         [(vintage, f"01053{i:03d}", date, f"households_all_{m}",
-                          float(i % 90 + m + (later and i % share_changed == 0)))
+                          100.0 if i < saturated else float(i % 90 + m + 1 + (later and i % every == 0)))
                          for vintage, date, later in [("2021-mitte", dt.date(2021, 6, 30), False),
                                                       ("2021-ende", dt.date(2021, 12, 31), True)]
                          for i in range(150) for m in (0, 5)])
-        findings = contracts.year_on_year(con, ["breitbandatlas"])
-        assert findings[["vintage", "prev_value", "value"]].values.tolist() == (
-            [["2021-ende", 300.0, 270.0]] if share_changed == 10 else [])
+        return contracts.year_on_year(con, ["breitbandatlas"])[["vintage", "prev_value", "value"]].values.tolist()
+
+    assert findings(10) == [["2021-ende", 300.0, 270.0]]  # 90 % the same
+    assert findings(5) == [["2021-ende", 300.0, 240.0]]  # 80 %
+    assert findings(4) == []  # 75 %: a real release
+    # 100 towns saturated at 100, every second of the other 50 changed: 83 % of all figures the same, 50 % of the rest
+    assert findings(2, saturated=100) == []
 
 
 def test_a_measure_the_release_before_gave_and_this_one_lacks_blocks(tmp_path):

@@ -226,7 +226,11 @@ def test_an_allow_list_entry_for_the_inkar_release_lets_the_disagreement_pass():
     from sources.contracts import Allowance
     from staging.derived import agreement_allowed
 
-    confirmed = Allowance("inkar", "2022-12", "BBSR confirmed revised BA counts", measure="out_commuter_share|x")
-    assert agreement_allowed([confirmed], ["2022-12"]) == "BBSR confirmed revised BA counts"
-    assert agreement_allowed([confirmed], ["2023-12"]) is None  # another release
+    confirmed = Allowance("inkar", "2022-12-rev2", "BBSR confirmed revised counts", measure="out_commuter_share|x")
+    assert agreement_allowed([confirmed], ["2022-12-rev2"]) == "BBSR confirmed revised counts"
+    assert agreement_allowed([confirmed], ["2022-12"]) is None  # the revision, as stored, not its first release
     assert agreement_allowed([Allowance("inkar", "2022-12", "r", measure="car_minutes_.+")], ["2022-12"]) is None
+    # the default "every measure" and an entry for one key say nothing about all Kreise's shares
+    assert agreement_allowed([Allowance("inkar", "2022-12", "r")], ["2022-12"]) is None
+    assert agreement_allowed([Allowance("inkar", "2022-12", "r", measure="out_commuter_share", ags=("01053",))],
+                             ["2022-12"]) is None
