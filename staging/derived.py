@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
 from sources import OBSERVATION_COLUMNS
+from sources.contracts import apply_allowlist
 
 # share measure -> (numerator, denominator, unit); INKAR x351/x352 use the same definitions.
 SHARES = {
@@ -74,8 +73,10 @@ def disagreeing_dates(inkar: pd.DataFrame, ba: pd.DataFrame) -> list[tuple[objec
 
 def agreement_allowed(allowances, inkar_labels) -> str | None:
     """The reason of the first allow-list entry that lets INKAR's releases ``inkar_labels`` (as stored: a revision
-    is '2022-12-rev2', as the year-on-year findings name it) disagree with the BA: source inkar, one of those labels,
-    a measure pattern naming ``AGREEMENT_MEASURE`` (not the default 'every measure') and no keys (the check is over
-    all Kreise, not one); else None."""
-    return next((a.reason for a in allowances if a.source == "inkar" and a.release in set(inkar_labels)
-                 and a.measure != ".*" and not a.ags and re.fullmatch(a.measure, AGREEMENT_MEASURE)), None)
+    is '2022-12-rev2', as the year-on-year findings name it) disagree with the BA, else None: the allow-list's own
+    matching (``sources.contracts.apply_allowlist``) of a finding of ``AGREEMENT_MEASURE`` over all Kreise (no key),
+    among the entries that name a measure (not the default 'every measure')."""
+    findings = pd.DataFrame({"source_id": "inkar", "vintage": list(inkar_labels), "measure": AGREEMENT_MEASURE,
+                             "ags": ""})
+    _, allowed = apply_allowlist(findings, [a for a in allowances if a.measure != ".*"])
+    return None if allowed.empty else allowed["reason"].iloc[0]
