@@ -19,9 +19,9 @@ import sys
 from pathlib import Path
 
 
-def compare(before: Path, after: Path) -> list[tuple[str, int, int, int, int]]:
+def compare(before: Path, after: Path, ignore: frozenset[str] = frozenset()) -> list[tuple[str, int, int, int, int]]:
     """(view, rows before, rows after, only before, only after) for every view of ``before``, over the columns both
-    sides have (a column added or dropped between the builds is printed, not compared)."""
+    sides have (a column added or dropped between the builds is printed, not compared) but ``ignore``'s."""
     import duckdb
 
     con = duckdb.connect()
@@ -38,7 +38,7 @@ def compare(before: Path, after: Path) -> list[tuple[str, int, int, int, int]]:
                 print(f"{view}: only {'before' if side == 'a' else 'after'}: "
                       f"{', '.join(sorted(set(described[side]) - set(described[other])))} (not compared)")
         columns = [name for name, kind in described["a"].items()
-                   if name in described["b"] and not kind.startswith("TIMESTAMP")]
+                   if name in described["b"] and not kind.startswith("TIMESTAMP") and name not in ignore]
         select = ", ".join(f'"{c}"' for c in columns)
         count = {side: con.execute(f'SELECT count(*) FROM {side}."{view}"').fetchone()[0] for side in "ab"}
         only = {side: con.execute(f'SELECT count(*) FROM (SELECT {select} FROM {side}."{view}" EXCEPT ALL '

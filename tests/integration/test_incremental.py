@@ -1,8 +1,10 @@
 """The incremental refresh (pipelines/incremental.py): Dagster's data and code versions decide what runs.
 
 One persistent Dagster instance and one warehouse in a temporary folder, refreshed from a copy of the
-snapshot: first everything, then with nothing changed (no run, no page or export rewritten, every asset
-up to date in Dagster's stale status), then with a new release of one source (only its descendants run).
+snapshot without the Breitbandatlas' 2021 releases: first everything, then with nothing changed (no run, no page
+or export rewritten, every asset up to date in Dagster's stale status), then with those releases arrived (what a
+cold build of the whole snapshot publishes), then with a first release of another source (only its descendants
+run).
 The code-version tests only plan, they run nothing.
 """
 
@@ -20,6 +22,9 @@ from tests.conftest import refresh_settings, run_incremental
 
 NEW_SOURCE = "osm_coworking"   # absent from the snapshot: a first release of it is a change of one source
 NEW_FILE = "osm-coworking/coworking_2026-11-01.json"
+# the Breitbandatlas' releases of 2021 (Gemeinden, Kreise, Germany), held back from the first two refreshes
+ARRIVING = ("breitbandatlas/gemeinde_bezirke_privat_2021_mitte.csv", "breitbandatlas/landkreis_privat_2021_1.csv",
+            "breitbandatlas/deutschland_privat_2021_1.csv")
 
 
 def file_states(*folders: Path) -> dict[str, tuple[int, str]]:
@@ -40,13 +45,16 @@ def instance_of(tmp: Path) -> DagsterInstance:
 
 @pytest.fixture(scope="module")
 def refreshed(tmp_path_factory):
-    """Three incremental refreshes of one folder: cold, unchanged, one new source release."""
+    """Four incremental refreshes of one folder: cold, unchanged, a new release of a source, a first release of
+    another. The published file right after the third is kept as ``arrival.duckdb``."""
     from sources.registry import SNAPSHOT_DIR
     from tests.osm_responses import coworking_response
 
     tmp = tmp_path_factory.mktemp("incremental")
     source = tmp / "source"
     shutil.copytree(SNAPSHOT_DIR, source)
+    for name in ARRIVING:
+        (source / name).unlink()
     outputs = (tmp / "reports", tmp / "exports", tmp / "warehouse")
     cold_plan, cold = run_incremental(tmp, source)
     assert cold.success
@@ -61,12 +69,17 @@ def refreshed(tmp_path_factory):
         statuses = {key.to_user_string(): resolver.get_status(key).value
                     for key in defs.resolve_asset_graph().materializable_asset_keys}
         runs = [r.job_name for r in instance.get_runs()]
+    for name in ARRIVING:
+        shutil.copyfile(SNAPSHOT_DIR / name, source / name)
+    arrival_plan, arrival = run_incremental(tmp, source)
+    assert arrival.success
+    shutil.copyfile(tmp / "readiness.duckdb", tmp / "arrival.duckdb")
     (source / NEW_FILE).parent.mkdir()
     (source / NEW_FILE).write_text(coworking_response(), encoding="utf-8")
     changed_plan, changed = run_incremental(tmp, source)
     assert changed.success
     return {"tmp": tmp, "source": source, "cold": (cold_plan, cold), "same": (same_plan, same),
-            "changed": (changed_plan, changed), "before": before, "after": after, "statuses": statuses,
+            "arrival": (arrival_plan, arrival), "changed": (changed_plan, changed), "before": before, "after": after, "statuses": statuses,
             "runs": runs}
 
 
@@ -103,6 +116,25 @@ def test_a_new_release_of_one_source_rematerialises_only_its_descendants(refresh
     assert not {"stg/population_area", "stg/crosswalk", "stg/broadband", "stg/mobile", "stg/commuting",
                 "stg/geometries", "raw/breitbandatlas", "raw/bkg_vg"} & materialized(result)
     assert plan.reasons == {"raw/osm_coworking": "has a new dependency data version source/osm_coworking"}
+
+
+def test_a_release_that_arrives_publishes_what_a_cold_build_of_every_file_does(refreshed, snapshot_warehouse):
+    """benchmarks/new_release.py at the snapshot's size: the Breitbandatlas' 2021 releases arrive; the refresh runs
+    what is downstream of them only, merges its history with the earlier publish and then publishes, view by view,
+    what the session's cold build of the whole snapshot does (times of landing and publishing apart)."""
+    from benchmarks.compare_views import compare
+    from pipelines.definitions import defs
+
+    plan, result = refreshed["arrival"]
+    assert plan.reasons == {"raw/breitbandatlas": "has a new dependency data version source/breitbandatlas"}
+    graph = defs.resolve_asset_graph()
+    downstream = AssetSelection.assets(AssetKey(["raw", "breitbandatlas"])).downstream().resolve(graph) & \
+        graph.materializable_asset_keys
+    assert materialized(result) == {key.to_user_string() for key in downstream}
+    assert not {"stg/population_area", "stg/crosswalk", "stg/commuting", "stg/mobile"} & materialized(result)
+    # the session's build read the snapshot itself (mode 'snapshot', origin its folder), this one a copy of it
+    compared = compare(snapshot_warehouse, refreshed["tmp"] / "arrival.duckdb", ignore=frozenset({"mode", "origin"}))
+    assert len(compared) >= 13 and [row for row in compared if row[3] or row[4]] == []
 
 
 def test_the_sensor_after_the_scheduled_observation_requests_only_stale_assets(refreshed, monkeypatch):

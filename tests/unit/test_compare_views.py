@@ -35,3 +35,13 @@ def test_publish_times_do_not_count_but_one_changed_or_duplicated_row_does(tmp_p
     assert compare(before, changed) == [("town_profile", 2, 2, 1, 1)]
     assert compare(before, doubled) == [("town_profile", 2, 3, 0, 1)]  # EXCEPT ALL: multisets
     assert _module().main([str(before), str(changed)]) == 1
+
+
+def test_ignored_columns_are_left_out(tmp_path):
+    compare = _module().compare
+    for name, mode in (("a", "snapshot"), ("b", "directory")):
+        with duckdb.connect(str(tmp_path / f"{name}.duckdb")) as con:
+            con.execute(f"CREATE VIEW source_releases AS SELECT 'inkar' AS source_id, '{mode}' AS mode")
+    assert compare(tmp_path / "a.duckdb", tmp_path / "b.duckdb") == [("source_releases", 1, 1, 1, 1)]
+    assert compare(tmp_path / "a.duckdb", tmp_path / "b.duckdb", ignore=frozenset({"mode"})) == \
+        [("source_releases", 1, 1, 0, 0)]
