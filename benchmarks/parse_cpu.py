@@ -62,13 +62,13 @@ def main(argv: list[str] | None = None) -> int:
                 module_name, function_name = staging.SOURCES[source_id].parser.split(":")
                 parse = getattr(importlib.import_module(module_name), function_name)
                 releases = landed_releases(con, source_id)
-                register, changes = staging._register_context(con, source_id)
+                context = staging._register_context(con, source_id)
                 best = (float("inf"), float("inf"))
                 for _ in range(2):
                     started = time.process_time()
                     parsed = [(release, parse(release)) for release in releases]
                     parsed_at = time.process_time()
-                    contracts.check_source(source_id, parsed, register, changes)
+                    contracts.check_source(source_id, parsed, *context)
                     best = (min(best[0], parsed_at - started), min(best[1], time.process_time() - parsed_at))
                 print(f"{source_id}: parse {best[0]:.2f} CPU s, contract check {best[1]:.2f} CPU s (lower of 2); "
                       f"parsed frames {parsed_hash(parsed)}", flush=True)

@@ -436,11 +436,14 @@ class Registers:
     labels: dict[dt.date, str] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)  # ags -> kind (Gemeinde, gemeindefreies Gebiet ...)
     dissolved: set[str] = field(default_factory=set)  # keys the official change lists let vanish
+    covered: list[tuple[dt.date, dt.date]] = field(default_factory=list)  # the periods the change lists are complete for
     _kreise: set[str] | None = field(default=None, repr=False, compare=False)  # kreise(), once computed
 
     @classmethod
-    def from_frame(cls, register: pd.DataFrame, changes: pd.DataFrame | None = None) -> "Registers":
-        """From municipality_register rows (ags, vintage, territorial_date, kind) and Gebietsänderungen rows."""
+    def from_frame(cls, register: pd.DataFrame, changes: pd.DataFrame | None = None,
+                   coverage: pd.DataFrame | None = None) -> "Registers":
+        """From municipality_register rows (ags, vintage, territorial_date, kind), Gebietsänderungen rows and the
+        lists' ``coverage`` rows (period_start, period_end)."""
         registers = cls()
         for (vintage, date), rows in register.groupby(["vintage", "territorial_date"]):
             date = pd.Timestamp(date).date()
@@ -451,6 +454,9 @@ class Registers:
         if changes is not None and len(changes):
             # a partial transfer moves land, the giving Gemeinde stays; every other kind ends its key
             registers.dissolved = set(changes.loc[changes["kind"] != "partial_transfer", "from_ags"].dropna())
+        if coverage is not None:
+            registers.covered = sorted((pd.Timestamp(start).date(), pd.Timestamp(end).date())
+                                       for start, end in zip(coverage["period_start"], coverage["period_end"]))
         return registers
 
     def __bool__(self) -> bool:
@@ -462,6 +468,18 @@ class Registers:
         before = [d for d in dates if d <= date]
         after = [d for d in dates if d > date]
         return (self.by_date[before[-1]] if before else None, self.by_date[after[0]] if after else None)
+
+    def uncovered(self, start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+        """The parts of the days ``start`` to ``end`` that no change list covers: a Gemeinde dissolved then is
+        in no list, so between two registers it cannot be told from a lost one."""
+        gaps, day = [], start
+        for first, last in self.covered:  # sorted by start
+            if first > end:
+                break
+            if first > day:
+                gaps.append((day, first - dt.timedelta(days=1)))
+            day = max(day, last + dt.timedelta(days=1))
+        return gaps + ([(day, end)] if day <= end else [])
 
     def kreise(self) -> set[str]:
         """Kreis prefixes of every register key; computed once per Registers (each release's check asks again,
@@ -492,17 +510,20 @@ REGISTER_SOURCE = "destatis_gemeindeverzeichnis"  # its register is what other s
 
 
 def check_source(source_id: str, parsed: list[tuple[Release, dict[str, pd.DataFrame]]],
-                 register: pd.DataFrame | None = None, changes: pd.DataFrame | None = None) -> None:
+                 register: pd.DataFrame | None = None, changes: pd.DataFrame | None = None,
+                 coverage: pd.DataFrame | None = None) -> None:
     """Check every parsed release of a source; raise SourceError at the first release that breaks the contract.
 
     ``register``: the staged municipality_register (ags, vintage, territorial_date, kind). The
     Gemeindeverzeichnis itself is checked against its own other vintages instead, its latest
-    vintage also against the official change lists (``changes``: Gebietsänderungen rows).
+    vintage also against the official change lists (``changes``: Gebietsänderungen rows; ``coverage``: the
+    periods they are complete for, named where they leave a gap).
     """
     if source_id == REGISTER_SOURCE:
         frames = [tables["register"].assign(vintage=release.label) for release, tables in parsed if "register" in tables]
         register = pd.concat(frames, ignore_index=True) if frames else None
-    registers = Registers.from_frame(register, changes) if register is not None and len(register) else Registers()
+    registers = Registers.from_frame(register, changes, coverage) if register is not None and len(register) \
+        else Registers()
     if any(table.differs_from_previous for table in CONTRACTS.get(source_id, {}).values()):
         copied = copied_release([release for release, _ in parsed])
         if copied:
@@ -1083,9 +1104,22 @@ def _lost(contract, keys: pd.Series, before: set[str], after: set[str] | None, r
         return []
     kreise = sorted({k[:5] for k in lost} - covered)
     whole = f", among them every Gemeinde of the Kreise {kreise[:5]}" if kreise else ""
+    why = _gaps(registers, date) if latest else ""
     return [Violation(contract.table, f"{len(lost)} Gemeinden of the register around {date} are missing, e.g. "
-                                      f"{lost[:5]}{whole} (a release may not lose Gemeinden)", column=contract.key,
+                                      f"{lost[:5]}{whole} (a release may not lose Gemeinden{why})", column=contract.key,
                       key=lost[0])]
+
+
+def _gaps(registers: Registers, date: dt.date) -> str:
+    """For the latest register: the days since the register before it that no change list covers, said as the
+    likely cause of a lost Gemeinde (one dissolved then is in no list), or ''."""
+    earlier = [day for day in registers.by_date if day < date]
+    gaps = registers.uncovered(max(earlier) + dt.timedelta(days=1), date) if earlier else []
+    if not gaps:
+        return ""
+    periods = ", ".join(f"{first:%d.%m.%Y}–{last:%d.%m.%Y}" for first, last in gaps)
+    return (f"; no Gebietsänderungen list covers {periods} since the register of {max(earlier):%d.%m.%Y}: a Gemeinde "
+            "dissolved then is in no list and counts as lost, so add that period's list or a newer register")
 
 
 def _lost_kreise(contract, keys: pd.Series, before: set[str], after: set[str] | None, date,

@@ -36,20 +36,22 @@ def parse_all(con, source_id: str) -> list[tuple[str, dict[str, pd.DataFrame]]]:
     module_name, function_name = SOURCES[source_id].parser.split(":")
     parser = getattr(importlib.import_module(module_name), function_name)
     parsed = [(release, parser(release)) for release in landed_releases(con, source_id)]
-    register, changes = _register_context(con, source_id)
-    contracts.check_source(source_id, parsed, register, changes)
+    contracts.check_source(source_id, parsed, *_register_context(con, source_id))
     return [(release.label, tables) for release, tables in parsed]
 
 
-def _register_context(con, source_id: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """What a source's keys are checked against: the staged register, or for the Gemeindeverzeichnis
-    itself the official change lists (its own vintages are the registers)."""
+def _register_context(con, source_id: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
+    """What a source's keys are checked against (``contracts.check_source``'s register, changes and coverage): the
+    staged register, or for the Gemeindeverzeichnis itself the official change lists and the periods they cover
+    (its own vintages are the registers)."""
     if source_id == contracts.REGISTER_SOURCE:
-        changes = [tables["changes"] for _, tables in parse_all(con, "destatis_gebietsaenderungen")]
-        return None, (concat(changes) if changes else None)
+        lists = [tables for _, tables in parse_all(con, "destatis_gebietsaenderungen")]
+        if not lists:
+            return None, None, None
+        return None, concat([t["changes"] for t in lists]), concat([t["coverage"] for t in lists])
     if "municipality_register" not in visible_relations(con):
-        return None, None
-    return con.execute("SELECT ags, vintage, territorial_date, kind FROM municipality_register").df(), None
+        return None, None, None
+    return con.execute("SELECT ags, vintage, territorial_date, kind FROM municipality_register").df(), None, None
 
 
 def stack(parsed, key: str, source_id: str, columns: list[str] | None = None) -> pd.DataFrame:

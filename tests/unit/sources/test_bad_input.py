@@ -51,10 +51,11 @@ def parse_source(root: Path, source_id: str, register: pd.DataFrame | None) -> l
     """Parse every release of a source under ``root`` and check its contract, as staging does."""
     parsed = [(release, parse_release(source_id, release))
               for release in discover_releases(SOURCES[source_id], root)]
-    changes = None
+    changes = coverage = None
     if source_id == contracts.REGISTER_SOURCE:
-        changes = pd.concat([t["changes"] for _, t in parse_source(root, "destatis_gebietsaenderungen", None)])
-    contracts.check_source(source_id, parsed, register, changes)
+        lists = [tables for _, tables in parse_source(root, "destatis_gebietsaenderungen", None)]
+        changes, coverage = (pd.concat([t[name] for t in lists]) for name in ("changes", "coverage"))
+    contracts.check_source(source_id, parsed, register, changes, coverage)
     return parsed
 
 
