@@ -4,7 +4,8 @@ and publish what a cold build of the same files publishes?
 Run on demand from the repository root (a benchmark, not a test)::
 
     .venv/bin/python benchmarks/new_release.py                    # the Breitbandatlas' 2021 releases arrive
-    .venv/bin/python benchmarks/new_release.py --hold-back 'destatis-gemeindeverzeichnis/31122023_*' --keep /tmp/x
+    .venv/bin/python benchmarks/new_release.py --hold-back 'destatis-gemeindeverzeichnis/Gebietsaenderungen_2025*' \
+        --keep /tmp/x                                             # a change list arrives
 
 Three incremental refreshes (pipelines/incremental.py, directory mode, the reference group's pages; each in a
 child process, as benchmarks/run_all.py runs them):
@@ -12,16 +13,20 @@ child process, as benchmarks/run_all.py runs them):
   before    a folder of symbolic links to the source files but the held-back ones, into an empty folder: the
             state before the release
   arrival   links to the held-back files added to that folder, then into the same warehouse folder and Dagster
-            instance: the release arrives, as on a monthly refresh. Printed: what it re-ran, its wall and CPU seconds, its peak RSS, and how many
-            town pages and export files it rewrote
+            instance: the release arrives, as on a monthly refresh. Printed: what it re-ran, its wall and CPU
+            seconds, its peak RSS, and how many town pages and export files it rewrote
   cold      the same folder into an empty one
 
-Then the arrival's published file is compared with the cold one's, view by view (benchmarks/compare_views.py),
-and its town pages with the cold build's, file by file: a refresh that only redoes what changed must publish
-what a cold one does. History views keep what the before-run published, so they may hold more rows (printed,
-not a failure); every other difference is. Both page builds stop the clock (SOURCE_DATE_EPOCH), so equal pages
-are byte-identical. Everything is written into a temporary folder (``--keep DIR`` keeps it). Exit status 1 when
-a run fails, a current view differs or a page differs.
+Then the arrival's published file is compared with the cold one's, every view and table (benchmarks/compare_views.py,
+timestamps left out), and its town pages with the cold build's, file by file: a refresh that only redoes what
+changed must publish what a cold one does. Only the history tables (``*_history``: the versions the before-run
+published stay, closed) and ``publish_log`` (one row per publish) may differ; their current rows are what the views
+show, which must not. Both page builds stop the clock (SOURCE_DATE_EPOCH) and the times a release was landed are
+left out, so equal pages are equal bytes. The exports are the views written out (tests/integration/test_exports.py)
+and carry publishing times: not compared. A before-run that fails (a source every build needs held back, an
+allow-list of reviewed keys that the remaining releases do not match) or an arrival that runs nothing (files of no
+source) ends the benchmark. Everything is written into a temporary folder (``--keep DIR`` keeps it). Exit status 1
+when a run fails or runs nothing, or a relation or a page differs.
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ from benchmarks.compare_views import compare  # noqa: E402
 from benchmarks.run_all import DEFAULT_SOURCE_DIR, run_child  # noqa: E402
 
 DEFAULT_HOLD_BACK = ("breitbandatlas/*privat_2021_*",)  # the Gemeinde release of mid-2021 and its Kreis/Land files
-HISTORY_VIEWS = ("indicator_history", "town_index_history")  # every published version, so the before-run's too
+# tables of kept versions and of publishes: the before-run's stay beside the new (their views show the open ones)
+HISTORY_TABLES = re.compile(r".*_history$|publish_log$")
 # when a run landed a release ("geladen am" on the pages): differs between any two runs, as the views' timestamps do
 LANDED = re.compile(rb"\d\d\.\d\d\.\d{4} \d\d:\d\d Uhr")
 PAGE_STATE = ".pages.json"  # the page build's record of what it drew from (its hashes include the landing times)
@@ -101,7 +107,16 @@ def refresh(tmp: Path, source_dir: Path, label: str) -> tuple[dict, float]:
           f"materialised, steps {outcome['steps_s']:.1f} s")
     print(f"         plan: {outcome['plan'][:300]}")
     print("         slowest steps: " + (", ".join(outcome["slowest"]) or "none"))
+    if not outcome["success"]:
+        print("         why: " + "\n              ".join(failure_lines(tmp / f"{label}.log")))
     return outcome, wall
+
+
+def failure_lines(log: Path, most: int = 3) -> list[str]:
+    """The first lines of a run's log that say why a step failed (its exception's message), shortened."""
+    lines = [line for line in log.read_text(errors="replace").splitlines()
+             if re.match(r"\w+(\.\w+)*(Error|Exception): ", line) and "DagsterExecutionStepExecutionError" not in line]
+    return [line[:400] for line in dict.fromkeys(lines)][:most] or [f"see {log}"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         link(source_dir, sources, held)
         print(f"arrives: {', '.join(held)}")
         arrival, _ = refresh(incremental, sources, "arrival")
+        if arrival["materialised"] == 0:
+            print("the arrival ran nothing: the held-back files belong to no source", file=sys.stderr)
+            return 1
         print(f"         town pages folder: {rewritten(pages_before, fingerprints(incremental / 'reports'))} of "
               f"{len(pages_before)} files rewritten; exports: "
               f"{rewritten(exports_before, fingerprints(incremental / 'exports'))} of {len(exports_before)} files")
@@ -150,16 +168,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def compare_builds(incremental: Path, cold: Path) -> int:
-    """Print how the arrival's published file and pages differ from the cold build's; 1 when anything but a
-    history view's extra rows does."""
+    """Print how the arrival's published file and pages differ from the cold build's; 1 when anything but the
+    history tables' kept versions does."""
+    import duckdb
+
+    published = cold / "warehouse" / "readiness.duckdb"
+    with duckdb.connect(str(published), read_only=True) as con:
+        kept = {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+                if HISTORY_TABLES.match(name)}
     failed = False
-    print(f"\n{'view':<24} {'cold rows':>10} {'arrival rows':>13} {'only cold':>10} {'only arrival':>13}")
-    for view, rows_cold, rows_new, only_cold, only_new in compare(cold / "warehouse" / "readiness.duckdb",
-                                                                  incremental / "warehouse" / "readiness.duckdb"):
-        expected = view in HISTORY_VIEWS and only_cold == 0  # the before-run's versions stay in the history
-        failed |= bool(only_cold or only_new) and not expected
-        note = "  (the before-run's versions)" if expected and only_new else ("  DIFFERS" if only_cold or only_new else "")
-        print(f"{view:<24} {rows_cold:>10} {rows_new:>13} {only_cold:>10} {only_new:>13}{note}")
+    print(f"\n{'relation':<28} {'cold rows':>10} {'arrival rows':>13} {'only cold':>10} {'only arrival':>13}")
+    arrived = incremental / "warehouse" / "readiness.duckdb"
+    for name, rows_cold, rows_new, only_cold, only_new in compare(published, arrived, tables=True):
+        failed |= bool(only_cold or only_new) and name not in kept
+        note = ("  (kept versions)" if name in kept else "  DIFFERS") if only_cold or only_new else ""
+        print(f"{name:<28} {rows_cold:>10} {rows_new:>13} {only_cold:>10} {only_new:>13}{note}")
     pages_cold, pages_new = page_digests(cold / "reports"), page_digests(incremental / "reports")
     differing = sorted(name for name in pages_cold.keys() | pages_new.keys()
                        if pages_cold.get(name) != pages_new.get(name))

@@ -1119,7 +1119,8 @@ def _gaps(registers: Registers, date: dt.date) -> str:
         return ""
     periods = ", ".join(f"{first:%d.%m.%Y}–{last:%d.%m.%Y}" for first, last in gaps)
     return (f"; no Gebietsänderungen list covers {periods} since the register of {max(earlier):%d.%m.%Y}: a Gemeinde "
-            "dissolved then is in no list and counts as lost, so add that period's list or a newer register")
+            "dissolved then is in no list and counts as lost: add that period's list, a register of a day within it or "
+            "a newer register")
 
 
 def _lost_kreise(contract, keys: pd.Series, before: set[str], after: set[str] | None, date,

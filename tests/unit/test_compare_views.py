@@ -45,3 +45,18 @@ def test_ignored_columns_are_left_out(tmp_path):
     assert compare(tmp_path / "a.duckdb", tmp_path / "b.duckdb") == [("source_releases", 1, 1, 1, 1)]
     assert compare(tmp_path / "a.duckdb", tmp_path / "b.duckdb", ignore=frozenset({"mode"})) == \
         [("source_releases", 1, 1, 0, 0)]
+
+
+def test_a_view_on_one_side_only_differs_and_tables_are_compared_when_asked(tmp_path):
+    compare = _module().compare
+    before = _warehouse(tmp_path / "a.duckdb", [19566.0], "2026-12-01 22:11:00")
+    after = _warehouse(tmp_path / "b.duckdb", [19566.0], "2026-12-01 22:43:00")
+    with duckdb.connect(str(after)) as con:
+        con.execute("CREATE VIEW latest_ranking AS SELECT 1 AS rank")
+        con.execute("UPDATE t SET published_at = NULL")  # a timestamp: not compared
+    assert compare(before, after) == [("latest_ranking", 0, 1, 0, 1), ("town_profile", 1, 1, 0, 0)]
+    with duckdb.connect(str(after)) as con:
+        con.execute("CREATE TABLE observations AS SELECT '01053090' AS ags")
+    assert ("observations", 0, 1, 0, 1) in compare(before, after, tables=True)
+    assert ("t", 1, 1, 0, 0) in compare(before, after, tables=True)
+    assert all(row[0] != "observations" for row in compare(before, after))

@@ -19,31 +19,34 @@ def _module():
     return module
 
 
-def _build(root: Path, landed: str, score: str = "61,2", history: int = 1, profile: float = 19566.0) -> Path:
-    """A build folder as run_all.py's refresh leaves it: a published file with a current and a history view, a
-    town page and its workbook naming when the release was landed."""
+def _build(root: Path, landed: str, score: str = "61,2", closed: int = 0, current: int = 1,
+           profile: float = 19566.0) -> Path:
+    """A build folder as run_all.py's refresh leaves it: a published file with a table and its view, a history
+    table with ``closed`` earlier and ``current`` open versions and its view of the open ones, a town page and its
+    workbook naming when the release was landed, and the page build's record (hashes of the landing time too)."""
     (root / "warehouse").mkdir(parents=True)
     (root / "reports").mkdir()
     with duckdb.connect(str(root / "warehouse" / "readiness.duckdb")) as con:
-        con.execute("CREATE TABLE t AS SELECT '01053090' AS ags, ? AS value", [profile])
-        con.execute("CREATE VIEW town_profile AS SELECT * FROM t")
-        con.execute("CREATE TABLE h AS SELECT '01053090' AS ags, range AS version FROM range(?)", [history])
-        con.execute("CREATE VIEW indicator_history AS SELECT * FROM h")
+        con.execute("CREATE TABLE municipalities AS SELECT '01053090' AS ags, ? AS population", [profile])
+        con.execute("CREATE VIEW town_profile AS SELECT * FROM municipalities")
+        con.execute("CREATE TABLE indicator_values_history AS SELECT '01053090' AS ags, range AS version, "
+                    "CASE WHEN range < ? THEN 'closed' END AS valid_to FROM range(?)", [closed, closed + current])
+        con.execute("CREATE VIEW indicator_history AS SELECT ags FROM indicator_values_history WHERE valid_to IS NULL")
     (root / "reports" / "01053090.html").write_text(f"<td>Index {score}</td><td>{landed}</td>", encoding="utf-8")
     with zipfile.ZipFile(root / "reports" / "01053090.xlsx", "w") as book:
         book.writestr("xl/sharedStrings.xml", f"<si><t>{landed}</t></si><si><t>{score}</t></si>")
-    (root / "reports" / ".pages.json").write_text(f'{{"landed": "{landed}"}}', encoding="utf-8")
+    (root / "reports" / ".pages.json").write_text(f'{{"01053090.html": "{hash(landed)}"}}', encoding="utf-8")
     return root
 
 
-def test_landing_times_and_the_histories_earlier_versions_do_not_count(tmp_path):
+def test_landing_times_and_the_history_tables_closed_versions_do_not_count(tmp_path):
     compare_builds = _module().compare_builds
     cold = _build(tmp_path / "cold", "06.12.2026 02:52 Uhr")
-    same = _build(tmp_path / "same", "06.12.2026 02:48 Uhr", history=2)  # the before-run's version kept
+    same = _build(tmp_path / "same", "06.12.2026 02:48 Uhr", closed=1)  # the before-run's version, closed
     assert compare_builds(same, cold) == 0
 
 
-def test_a_changed_page_workbook_or_view_differs(tmp_path):
+def test_a_changed_page_workbook_table_or_current_version_differs(tmp_path):
     compare_builds = _module().compare_builds
     cold = _build(tmp_path / "cold", "06.12.2026 02:52 Uhr")
     stale_page = _build(tmp_path / "page", "06.12.2026 02:48 Uhr", score="60,9")
@@ -52,8 +55,10 @@ def test_a_changed_page_workbook_or_view_differs(tmp_path):
     with zipfile.ZipFile(stale_book / "reports" / "01053090.xlsx", "w") as book:
         book.writestr("xl/sharedStrings.xml", "<si><t>06.12.2026 02:48 Uhr</t></si><si><t>60,9</t></si>")
     assert compare_builds(stale_book, cold) == 1
-    assert compare_builds(_build(tmp_path / "view", "06.12.2026 02:52 Uhr", profile=19567.0), cold) == 1
-    assert compare_builds(_build(tmp_path / "fewer", "06.12.2026 02:52 Uhr", history=0), cold) == 1
+    assert compare_builds(_build(tmp_path / "table", "06.12.2026 02:52 Uhr", profile=19567.0), cold) == 1
+    # an earlier version left open: the history table may differ, its view of the open versions not
+    assert compare_builds(_build(tmp_path / "open", "06.12.2026 02:52 Uhr", current=2), cold) == 1
+    assert compare_builds(_build(tmp_path / "none", "06.12.2026 02:52 Uhr", current=0), cold) == 1
 
 
 def test_the_release_is_held_back_and_linked_into_the_same_folder(tmp_path):
@@ -69,4 +74,20 @@ def test_the_release_is_held_back_and_linked_into_the_same_folder(tmp_path):
     module.link(source, tmp_path / "sources", present)
     assert sorted(p.relative_to(tmp_path / "sources").as_posix()
                   for p in (tmp_path / "sources").rglob("*") if p.is_file()) == present
-    assert (tmp_path / "sources" / "inkar" / "_regionen.parquet").read_text(encoding="utf-8") == "inkar/_regionen.parquet"
+    linked = tmp_path / "sources" / "inkar" / "_regionen.parquet"
+    assert linked.is_symlink() and linked.read_text(encoding="utf-8") == "inkar/_regionen.parquet"
+
+
+def test_a_failed_run_is_explained_by_its_exceptions_message(tmp_path):
+    log = tmp_path / "before.log"
+    log.write_text("2026-12-06 02:18:51 +0000 - dagster - ERROR - STEP_FAILURE\n"
+                   "dagster._core.errors.DagsterExecutionStepExecutionError: Error occurred while executing op\n"
+                   "ValueError: not published: implausible changes between releases: [breitbandatlas] ...\n"
+                   "sources.errors.SourceError: [inkar] /tmp/sources: no files matching ...\n"
+                   "ValueError: not published: implausible changes between releases: [breitbandatlas] ...\n",
+                   encoding="utf-8")
+    assert _module().failure_lines(log) == [
+        "ValueError: not published: implausible changes between releases: [breitbandatlas] ...",
+        "sources.errors.SourceError: [inkar] /tmp/sources: no files matching ..."]
+    log.write_text("nothing that says why\n", encoding="utf-8")
+    assert _module().failure_lines(log) == [f"see {log}"]
