@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import duckdb
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "compare_views.py"
+from tests.unit.bench_scripts import load
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("compare_views", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("compare_views")
 
 
 def _warehouse(path: Path, values: list[float], published_at: str) -> Path:

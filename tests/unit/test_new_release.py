@@ -1,22 +1,18 @@
 """benchmarks/new_release.py: an incremental refresh after a release arrives must publish what a cold build does.
-Its comparison: landing times and the history's earlier versions do not count, any other difference does."""
+Its comparison: landing times and the history tables' closed versions do not count, any other difference does."""
 
 from __future__ import annotations
 
-import importlib.util
 import zipfile
 from pathlib import Path
 
 import duckdb
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "new_release.py"
+from tests.unit.bench_scripts import load
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("new_release", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("new_release")
 
 
 def _build(root: Path, landed: str, score: str = "61,2", closed: int = 0, current: int = 1,

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from graphlib import CycleError
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "run_all.py"
+from tests.unit.bench_scripts import load
 
 
 def _critical_path():
-    spec = importlib.util.spec_from_file_location("run_all", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.critical_path
+    return load("run_all").critical_path
 
 
 def test_the_longest_chain_not_the_slowest_step_nor_the_sum():
