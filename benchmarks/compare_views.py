@@ -6,7 +6,8 @@ Run on demand, e.g. to check that a speed-up changed no result (docs/performance
 
 Every view of either file (warehouse/views.sql: the planner views and the published tables' views) is
 compared with the same view of the other, as multisets of rows (a view on one side only: all its rows differ);
-``--tables``: every base table too. Columns of type TIMESTAMP are left out: they say when a run published or
+``--tables``: every base table too (``publish_log`` then differs between any two builds: one row per publish, with
+its run id; the history tables of a warehouse published more than once keep closed versions). Columns of type TIMESTAMP are left out: they say when a run published or
 landed something (``published_at``, ``valid_from``, ``latest_ingested_at``), which differs between any two
 runs. Prints the rows only in the first, only in the second, and both counts; exits 1 when any view differs.
 Both files are opened read-only.
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("before", type=Path)
     parser.add_argument("after", type=Path)
-    parser.add_argument("--tables", action="store_true", help="compare every base table too")
+    parser.add_argument("--tables", action="store_true", help="compare every base table too (publish_log always differs: run ids)")
     args = parser.parse_args(argv)
     results = compare(args.before, args.after, tables=args.tables)
     print(f"{'view':<24} {'rows before':>12} {'rows after':>11} {'only before':>12} {'only after':>11}")
