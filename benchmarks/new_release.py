@@ -19,7 +19,7 @@ child process, as benchmarks/run_all.py runs them):
 
 Then the arrival's published file is compared with the cold one's, every view and table (benchmarks/compare_views.py,
 timestamps left out), and its town pages with the cold build's, file by file: a refresh that only redoes what
-changed must publish what a cold one does. Only the history tables (``*_history``: the versions the before-run
+changed must publish what a cold one does. Only the history tables (the registry's; the versions the before-run
 published stay, closed) and ``publish_log`` (one row per publish) may differ; their current rows are what the views
 show, which must not. Both page builds stop the clock (SOURCE_DATE_EPOCH) and the times a release was landed are
 left out, so equal pages are equal bytes. The exports are the views written out (tests/integration/test_exports.py)
@@ -51,8 +51,6 @@ from benchmarks.compare_views import compare  # noqa: E402
 from benchmarks.run_all import DEFAULT_SOURCE_DIR, run_child  # noqa: E402
 
 DEFAULT_HOLD_BACK = ("breitbandatlas/*privat_2021_*",)  # the Gemeinde release of mid-2021 and its Kreis/Land files
-# tables of kept versions and of publishes: the before-run's stay beside the new (their views show the open ones)
-HISTORY_TABLES = re.compile(r".*_history$|publish_log$")
 # when a run landed a release ("geladen am" on the pages): differs between any two runs, as the views' timestamps do
 LANDED = re.compile(rb"\d\d\.\d\d\.\d{4} \d\d:\d\d Uhr")
 PAGE_STATE = ".pages.json"  # the page build's record of what it drew from (its hashes include the landing times)
@@ -170,12 +168,12 @@ def main(argv: list[str] | None = None) -> int:
 def compare_builds(incremental: Path, cold: Path) -> int:
     """Print how the arrival's published file and pages differ from the cold build's; 1 when anything but the
     history tables' kept versions does."""
-    import duckdb
+    from warehouse.registry import registry
 
+    # the tables of kept versions and of publishes: the before-run's stay beside the new (their views show the open
+    # ones, which must be equal)
+    kept = set(registry().history_tables()) | {"publish_log"}
     published = cold / "warehouse" / "readiness.duckdb"
-    with duckdb.connect(str(published), read_only=True) as con:
-        kept = {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
-                if HISTORY_TABLES.match(name)}
     failed = False
     print(f"\n{'relation':<28} {'cold rows':>10} {'arrival rows':>13} {'only cold':>10} {'only arrival':>13}")
     arrived = incremental / "warehouse" / "readiness.duckdb"

@@ -1113,12 +1113,12 @@ def _lost(contract, keys: pd.Series, before: set[str], after: set[str] | None, r
 def _gaps(registers: Registers, date: dt.date) -> str:
     """For the latest register: the days since the register before it that no change list covers, said as the
     likely cause of a lost Gemeinde (one dissolved then is in no list), or ''."""
-    earlier = [day for day in registers.by_date if day < date]
-    gaps = registers.uncovered(max(earlier) + dt.timedelta(days=1), date) if earlier else []
+    previous = max((day for day in registers.by_date if day < date), default=None)
+    gaps = registers.uncovered(previous + dt.timedelta(days=1), date) if previous else []
     if not gaps:
         return ""
     periods = ", ".join(f"{first:%d.%m.%Y}–{last:%d.%m.%Y}" for first, last in gaps)
-    return (f"; no Gebietsänderungen list covers {periods} since the register of {max(earlier):%d.%m.%Y}: a Gemeinde "
+    return (f"; no Gebietsänderungen list covers {periods} since the register of {previous:%d.%m.%Y}: a Gemeinde "
             "dissolved then is in no list and counts as lost: add that period's list, a register of a day within it or "
             "a newer register")
 
@@ -1680,6 +1680,9 @@ def year_on_year_version() -> str:
     return hashlib.sha256(repr(decisive).encode()).hexdigest()[:16]
 
 
+EVERY_MEASURE = ".*"  # an allow-list entry without a measure: its pattern matches every one
+
+
 @dataclass(frozen=True)
 class Allowance:
     """An operator's explicit permission for implausible changes of one source's release."""
@@ -1687,8 +1690,13 @@ class Allowance:
     source: str
     release: str
     reason: str
-    measure: str = ".*"  # regex over measure names
+    measure: str = EVERY_MEASURE  # regex over measure names
     ags: tuple[str, ...] | None = None  # these regions only (one key or a list in the file), else every region
+
+    @property
+    def names_measure(self) -> bool:
+        """Whether the entry names a measure (rather than the default, every measure)."""
+        return self.measure != EVERY_MEASURE
 
 
 def allowlist_path(path: Path | None = None) -> Path:
@@ -1711,7 +1719,7 @@ def load_allowlist(path: Path | None = None) -> list[Allowance]:
         if not isinstance(entry, dict) or not all(str(entry.get(k) or "").strip() for k in ("source", "release", "reason")):
             raise ValueError(f"{path}: entry {number} needs source, release and a reason ({entry!r})")
         allowances.append(Allowance(source=entry["source"], release=str(entry["release"]), reason=entry["reason"],
-                                    measure=entry.get("measure", ".*"),
+                                    measure=entry.get("measure", EVERY_MEASURE),
                                     ags=_allowed_keys(entry.get("ags"))))
     return allowances
 

@@ -78,5 +78,5 @@ def agreement_allowed(allowances, inkar_labels) -> str | None:
     among the entries that name a measure (not the default 'every measure')."""
     findings = pd.DataFrame({"source_id": "inkar", "vintage": list(inkar_labels), "measure": AGREEMENT_MEASURE,
                              "ags": ""})
-    _, allowed = apply_allowlist(findings, [a for a in allowances if a.measure != ".*"])
+    _, allowed = apply_allowlist(findings, [a for a in allowances if a.names_measure])
     return None if allowed.empty else allowed["reason"].iloc[0]
