@@ -653,8 +653,8 @@ def vg5000() -> list[Variant]:
         Variant(s, VG, "polygon_moved", shape_edit(moved),
                 r"\d+ Gemeinden have their inner point in another Gemeinde's polygon, e\.g\. .*'01053090' \(Mölln\)"),
         Variant(s, VG, "polygon_moved_less_than_its_size", shape_edit(moved_a_little),
-                r"\d+ pairs of Gemeinden overlap by more than 1 % of the smaller one's area, e\.g\. .*'01053090' "
-                r"\(Mölln\).* by \d+\.\d %"),
+                r"\d+ pairs? of Gemeinden overlaps? by more than 1 % of the smaller one's area, e\.g\. (AGS '01053090' "
+                r"\(Mölln\) and AGS '\d{8}' \([^)]+\)|AGS '\d{8}' \([^)]+\) and AGS '01053090' \(Mölln\)) by \d+\.\d\d %"),
         Variant(s, VG, "missing_gemeinden", shape_edit(drop), r"20 Gemeinden of the register .* missing"),
         Variant(s, VG, "extra_column", shape_edit(lambda f: f.assign(EXTRA="x")), None, (MOELLN, "geometry_area_km2")),
         Variant(s, VG, "reordered_columns", shape_edit(lambda f: f[list(reversed(f.columns))]), None,
