@@ -122,7 +122,8 @@ def _no_polygon_on_another(release: Release, file: str, layer) -> None:
 # not quite match) are logged and read, as they move no figure (VG5000 draws boundaries to about a kilometre). How
 # far a polygon must move to be refused depends on its size and shape: 40 m for Mölln, ~40 m for the median
 # Gemeinde, ~160 m for the 99th percentile (a review's estimate from 100 m shifts, 6 December 2026). An island, or a
-# Gemeinde moved out over the coast or the border, overlaps nobody and is not seen.
+# Gemeinde moved out over the coast or the border, overlaps nobody: staging.geometries.position_mismatches compares
+# each polygon with the register's centre of its key.
 OVERLAP_SHARE = 0.01
 
 

@@ -8,7 +8,10 @@ Why not the largest ``vintage``: vintages are release ids, and 'vg250-2025-01-01
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyproj
+import shapely
 
 from sources.vintages import NEWEST_FIRST
 
@@ -85,3 +88,67 @@ def area_mismatches(con: duckdb.DuckDBPyConnection, geometries: pd.DataFrame) ->
                       f"the Gemeindeverzeichnis' area of their key (register of {register_date}), e.g. "
                       f"{'; '.join(examples)}: the keys do not belong to the outlines (a shifted key column?)")
             for vintage, kreis, gemeinden, outside, examples, register_date in rows]
+
+
+# --- does each polygon lie where the register puts its key? ----------------------------------------------------------
+
+# The Gemeindeverzeichnis gives each Gemeinde's geographic centre (registers from 2009). A polygon lies on the centre
+# of its key or close to it: the VG5000 polygons of 01.01.2021 contain the centre of the register of 31.12.2021 for
+# 10,965 of 10,992 Gemeinden, the others lie within 263 m of it, Chiemsee (islands in a lake) 1,595 m (6 December
+# 2026). Further than POSITION_SLACK_KM, the polygon is another place's: two Gemeinden's keys exchanged (each
+# polygon in its own place, areas alike: every other test passes), or an island or a coastal Gemeinde moved out to
+# sea (it overlaps nobody: sources.bkg_vg._no_polygon_overlaps cannot see it).
+POSITION_SLACK_KM = 3.0
+METRIC = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:25832", always_xy=True)  # metres in Germany
+
+
+def position_mismatches(con: duckdb.DuckDBPyConnection, geometries: pd.DataFrame) -> list[tuple[str, str]]:
+    """(release, problem) per geometry release with polygons further than POSITION_SLACK_KM from the register's
+    centre of their key (the first register with centres on or after the outlines' territorial date, else the last
+    before); empty when every polygon lies on its centre or no register with centres is staged."""
+    centres = con.execute("""SELECT vintage AS register, territorial_date AS register_date, ags, name AS register_name,
+            lon, lat
+        FROM municipality_register WHERE lon IS NOT NULL AND lat IS NOT NULL""").df()
+    problems = []
+    for (vintage, date), release in geometries.groupby(["vintage", "territorial_date"], sort=True):
+        register = _register_for(centres, date)
+        if register is None:
+            continue
+        pairs = release.merge(centres[centres["register"] == register], on="ags")
+        polygons = shapely.from_wkb(pairs["geometry_wkb"].to_numpy())
+        inside = shapely.intersects_xy(polygons, pairs["lon"].to_numpy(), pairs["lat"].to_numpy())
+        away = pairs[~inside].assign(km=_distance_km(polygons[~inside], pairs.loc[~inside, ["lon", "lat"]]))
+        far = away[away["km"] > POSITION_SLACK_KM].sort_values("km", ascending=False)
+        if far.empty:
+            continue
+        examples = "; ".join(f"AGS {row.ags!r} ({_names(row.name, row.register_name)}) {row.km:.1f} km"
+                             for row in far.head(3).itertuples())
+        problems.append((vintage, f"{len(far)} of {len(pairs)} polygons lie more than {POSITION_SLACK_KM:g} km from "
+                                  f"the Gemeindeverzeichnis' centre of their key (register {register}), e.g. {examples}: "
+                                  "a polygon moved, or keys exchanged between polygons?"))
+    return problems
+
+
+def _names(polygon: str, register: str) -> str:
+    """The polygon's name, and the register's for its key where that is another ('Mölln; register: Ratzeburg')."""
+    same = str(register).split(",")[0].strip() == str(polygon).strip()
+    return polygon if same else f"{polygon}; register: {register}"
+
+
+def _register_for(centres: pd.DataFrame, date) -> str | None:
+    """The register whose centres a geometry release of ``date`` is compared with: the first on or after it, else
+    the last before (of two with one date, the later vintage)."""
+    dates = pd.to_datetime(centres.groupby("register")["register_date"].first()).sort_index()
+    if dates.empty:
+        return None
+    later = dates[dates >= pd.Timestamp(date)]
+    chosen = later[later == later.min()] if len(later) else dates[dates == dates.max()]
+    return chosen.index[-1]
+
+
+def _distance_km(polygons: np.ndarray, points: pd.DataFrame) -> np.ndarray:
+    """Each polygon's distance to its point (WGS84 in, km out), measured in EPSG:25832."""
+    def metric(coords: np.ndarray) -> np.ndarray:
+        return np.column_stack(METRIC.transform(coords[:, 0], coords[:, 1]))
+    x, y = METRIC.transform(points["lon"].to_numpy(), points["lat"].to_numpy())
+    return shapely.distance(shapely.transform(polygons, metric), shapely.points(x, y)) / 1000

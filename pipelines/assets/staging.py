@@ -18,7 +18,7 @@ from sources.errors import SourceError
 from sources.frames import shared_strings
 from sources.registry import label_vintage, load_sources
 from staging import coworking, crosswalk, publisher_status
-from staging.geometries import NEWEST_RELEASE, area_mismatches, newest_kreise
+from staging.geometries import NEWEST_RELEASE, area_mismatches, newest_kreise, position_mismatches
 from staging.derived import AGREE_POINTS, AGREEMENT_MEASURE, agreement_allowed, commuter_shares, disagreeing_dates
 from warehouse.workdb import relation_columns, store, visible_relations
 from warehouse.registry import registry
@@ -261,6 +261,10 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
             more = f"; and {len(mismatches) - 3} more Kreise" if len(mismatches) > 3 else ""
             raise SourceError("bkg_vg", release.file("gemeinden", ".dbf").relative_path,
                               "; ".join(problem for _, problem in mismatches[:3]) + more)
+        misplaced = position_mismatches(con, geometries)
+        if misplaced:  # nothing stored: a polygon lies elsewhere than the register puts its key
+            release = next(r for r in landed_releases(con, "bkg_vg") if r.vintage == misplaced[0][0])
+            raise SourceError("bkg_vg", release.file("gemeinden", ".shp").relative_path, misplaced[0][1])
         store(con, "municipality_geometries", "municipality_geometries", geometries)
         kreise = concat([tables["kreise"] for _, tables in parsed])
         store(con, "municipality_geometries", "kreise", newest_kreise(con, kreise))
