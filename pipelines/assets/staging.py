@@ -264,7 +264,8 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
         misplaced = position_mismatches(con, geometries)
         if misplaced:  # nothing stored: a polygon lies elsewhere than the register puts its key
             release = next(r for r in landed_releases(con, "bkg_vg") if r.vintage == misplaced[0][0])
-            raise SourceError("bkg_vg", release.file("gemeinden", ".shp").relative_path, misplaced[0][1])
+            more = f"; and {len(misplaced) - 1} more releases" if len(misplaced) > 1 else ""
+            raise SourceError("bkg_vg", release.file("gemeinden", ".shp").relative_path, misplaced[0][1] + more)
         store(con, "municipality_geometries", "municipality_geometries", geometries)
         kreise = concat([tables["kreise"] for _, tables in parsed])
         store(con, "municipality_geometries", "kreise", newest_kreise(con, kreise))

@@ -113,7 +113,7 @@ def test_polygons_away_from_their_keys_register_centre_are_found():
     [(release, problem)] = position_mismatches(con, exchanged)
     assert release == "vg5000-2021-01-01"
     assert problem.startswith("2 of 244 polygons lie more than 3 km from the Gemeindeverzeichnis' centre of their key "
-                              "(register 2021-12-31), e.g. AGS '01053100' (Mölln; register: Ratzeburg, Stadt) 6.5 km")
+                              "(register of 2021-12-31), e.g. AGS '01053100' (Mölln; register: Ratzeburg, Stadt) 6.5 km")
     moved = polygons.copy()
     moved.loc[moelln, "geometry_wkb"] = to_wkb(affinity.translate(from_wkb(moved.loc[moelln, "geometry_wkb"]),
                                                                   0.15, 0))  # ~10 km east at 53.6° N
@@ -121,11 +121,30 @@ def test_polygons_away_from_their_keys_register_centre_are_found():
     assert problem.startswith("1 of 244 polygons") and "AGS '01053090' (Mölln) " in problem
 
 
+def test_a_centre_the_register_gives_several_keys_is_none_of_theirs():
+    """The 2009 register gives all three Neukirchen one centre (820 of its Gemeinden share one with another key):
+    such centres are left out, not read as polygons 700 km away from their keys."""
+    polygons, _ = _snapshot_polygons_and_register()
+    moelln = polygons[polygons["ags"] == "01053090"].assign(territorial_date=dt.date(2009, 1, 1))
+    register = pd.DataFrame({"vintage": "2009-12-31", "territorial_date": pd.Timestamp("2009-12-31"),
+                             "ags": ["01053090", "09278154"], "name": ["Mölln", "Neukirchen"],
+                             "lon": [12.4522, 12.4522], "lat": [48.5831, 48.5831]})
+    con = duckdb.connect()
+    con.register("municipality_register", register)
+    assert position_mismatches(con, moelln) == []
+    con.unregister("municipality_register")
+    con.register("municipality_register", register.iloc[:1])  # the same centre given to Mölln alone: far away
+    [(_, problem)] = position_mismatches(con, moelln)
+    assert "AGS '01053090' (Mölln) " in problem and "(register of 2009-12-31)" in problem
+
+
 def test_the_register_compared_is_the_first_on_or_after_the_outlines_else_the_last_before():
-    centres = pd.DataFrame({"register": ["2009-12-31", "2021-12-31", "2023-12-31", "2024-Q4"],
-                            "register_date": pd.to_datetime(["2009-12-31", "2021-12-31", "2023-12-31", "2023-12-31"])})
+    centres = pd.DataFrame({"register": ["2009-12-31", "2021-12-31", "2023-12-31", "2023-12-31-rev", "2024-Q4"],
+                            "register_date": pd.to_datetime(["2009-12-31", "2021-12-31", "2023-12-31", "2023-12-31",
+                                                             "2024-12-31"])})
     assert _register_for(centres, dt.date(2021, 1, 1)) == "2021-12-31"
     assert _register_for(centres, dt.date(2021, 12, 31)) == "2021-12-31"
-    assert _register_for(centres, dt.date(2022, 1, 1)) == "2024-Q4"  # two of one date: the later vintage
+    assert _register_for(centres, dt.date(2022, 1, 1)) == "2023-12-31-rev"  # two of one date: the later vintage
+    assert _register_for(centres, dt.date(2024, 6, 30)) == "2024-Q4"
     assert _register_for(centres, dt.date(2025, 1, 1)) == "2024-Q4"  # none after: the last before
     assert _register_for(centres.iloc[:0], dt.date(2025, 1, 1)) is None
