@@ -158,6 +158,25 @@ def test_a_revision_swapping_two_towns_blocks_the_publish(good_run, tmp_path):
 
 
 @pytest.mark.slow
+def test_two_gemeinden_s_polygon_keys_exchanged_fail_the_geometries_step(good_run, tmp_path):
+    """Mölln's and Ratzeburg's AGS exchanged in the VG5000 file: each polygon in its own place, areas alike, so the
+    parser's tests and the area test pass; the register's centres of the two keys lie 6 km from the polygons. The
+    geometries step fails naming file, keys and names; nothing downstream runs and the published file stays."""
+    def exchange(frame):
+        moelln, ratzeburg = (frame.index[frame["AGS"] == ags][0] for ags in (bad_input.MOELLN, "01053100"))
+        frame.loc[[moelln, ratzeburg], "AGS"] = ["01053100", bad_input.MOELLN]
+        return frame
+    edited = bad_input.shape_edit(exchange)
+    result, messages, published, before = run_variant(good_run, tmp_path, lambda root: edited(root / bad_input.VG),
+                                                      assets=downstream_of("raw/bkg_vg"))
+    assert not result.success and sha256(published) == before
+    assert "published_warehouse" in skipped_steps(result)
+    assert any(f"[bkg_vg] {bad_input.VG}: 2 of 244 polygons lie more than 3 km from the Gemeindeverzeichnis' "
+               "centre of their key (register of 2021-12-31), e.g. AGS '01053100' (Mölln; register: Ratzeburg, "
+               "Stadt) 6.5 km" in m for m in messages), messages
+
+
+@pytest.mark.slow
 def test_an_earlier_release_re_published_under_a_new_date_blocks_the_publish(good_run, tmp_path):
     """A Breitbandatlas 'end of 2021' that repeats the mid-2021 figures: no figure moved beyond a bound, and every
     town's broadband data read as of 31.12.2021. The candidate refuses it, the published file stays. Re-saved
