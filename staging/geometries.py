@@ -1,5 +1,7 @@
 """Which BKG VG release is current for the steps that need one territorial status (coworking assignment, Kreis
-names). Plain DuckDB SQL over the working tables; the rule itself is ``sources.vintages.NEWEST_FIRST``.
+names), and whether the polygons belong to their keys (their areas and places against the Gemeindeverzeichnis).
+Plain DuckDB SQL over the working tables, and shapely for the places; the rule of the current release itself is
+``sources.vintages.NEWEST_FIRST``.
 
 Why not the largest ``vintage``: vintages are release ids, and 'vg250-2025-01-01' sorts before
 'vg5000-2021-01-01' as text, so the 2021 territory (with keys merged away since) would stay current.
@@ -7,10 +9,11 @@ Why not the largest ``vintage``: vintages are release ids, and 'vg250-2025-01-01
 
 from __future__ import annotations
 
+import functools
+
 import duckdb
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
 from sources.vintages import NEWEST_FIRST
@@ -99,7 +102,14 @@ def area_mismatches(con: duckdb.DuckDBPyConnection, geometries: pd.DataFrame) ->
 # polygon in its own place, areas alike: every other test passes), or an island or a coastal Gemeinde moved out to
 # sea (it overlaps nobody: sources.bkg_vg._no_polygon_overlaps cannot see it).
 POSITION_SLACK_KM = 3.0
-METRIC = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:25832", always_xy=True)  # metres in Germany
+
+
+@functools.cache
+def _metric():
+    """WGS84 to EPSG:25832 (metres in Germany); made once, when a polygon lies off its centre."""
+    import pyproj  # here: the steps and pages that import this module for the current release need none of it
+
+    return pyproj.Transformer.from_crs("EPSG:4326", "EPSG:25832", always_xy=True)
 
 
 def position_mismatches(con: duckdb.DuckDBPyConnection, geometries: pd.DataFrame) -> list[tuple[str, str]]:
@@ -152,6 +162,6 @@ def _register_for(centres: pd.DataFrame, date) -> str | None:
 def _distance_km(polygons: np.ndarray, points: pd.DataFrame) -> np.ndarray:
     """Each polygon's distance to its point (WGS84 in, km out), measured in EPSG:25832."""
     def metric(coords: np.ndarray) -> np.ndarray:
-        return np.column_stack(METRIC.transform(coords[:, 0], coords[:, 1]))
-    x, y = METRIC.transform(points["lon"].to_numpy(), points["lat"].to_numpy())
+        return np.column_stack(_metric().transform(coords[:, 0], coords[:, 1]))
+    x, y = _metric().transform(points["lon"].to_numpy(), points["lat"].to_numpy())
     return shapely.distance(shapely.transform(polygons, metric), shapely.points(x, y)) / 1000
