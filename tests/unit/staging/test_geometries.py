@@ -52,19 +52,27 @@ def test_a_release_s_territorial_date_is_the_date_its_vintage_names():
     assert territorial_date(Release("bkg_vg", "vg250-2025-01-01"), "f") == dt.date(2025, 1, 1)
 
 
-def test_polygons_whose_keys_were_shifted_are_found_by_their_areas():
-    """The snapshot's VG5000 polygons against the snapshot's Gemeindeverzeichnis areas: none out of place; with the
-    key column moved down one row (Mölln given Möhnsen's polygon, which a run published: bad-input review of
-    4 December) every Kreis is."""
+def _snapshot(register_table: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The snapshot's VG5000 polygons, and the parsed table ``register_table`` ("observations", "register") of its
+    Gemeindeverzeichnis releases, each row with its release's vintage."""
     from sources import bkg_vg, destatis_gv
     from sources.registry import SNAPSHOT_DIR, discover_releases, load_sources
-    from staging.geometries import area_mismatches
 
     sources = load_sources()
     polygons = pd.concat([bkg_vg.parse_release(r)["geometries"]
                           for r in discover_releases(sources["bkg_vg"], SNAPSHOT_DIR)], ignore_index=True)
-    register = pd.concat([destatis_gv.parse_release(r)["observations"].assign(vintage=r.label) for r in
+    register = pd.concat([destatis_gv.parse_release(r)[register_table].assign(vintage=r.label) for r in
                           discover_releases(sources["destatis_gemeindeverzeichnis"], SNAPSHOT_DIR)], ignore_index=True)
+    return polygons, register
+
+
+def test_polygons_whose_keys_were_shifted_are_found_by_their_areas():
+    """The snapshot's VG5000 polygons against the snapshot's Gemeindeverzeichnis areas: none out of place; with the
+    key column moved down one row (Mölln given Möhnsen's polygon, which a run published: bad-input review of
+    4 December) every Kreis is."""
+    from staging.geometries import area_mismatches
+
+    polygons, register = _snapshot("observations")
     con = duckdb.connect()
     con.register("register_rows", register.assign(source_id="destatis_gemeindeverzeichnis"))
     con.execute("CREATE VIEW observations AS SELECT * FROM register_rows")
@@ -84,14 +92,7 @@ def test_polygons_whose_keys_were_shifted_are_found_by_their_areas():
 
 def _snapshot_polygons_and_register() -> tuple[pd.DataFrame, duckdb.DuckDBPyConnection]:
     """The snapshot's VG5000 polygons, and a connection whose municipality_register holds its registers."""
-    from sources import bkg_vg, destatis_gv
-    from sources.registry import SNAPSHOT_DIR, discover_releases, load_sources
-
-    sources = load_sources()
-    polygons = pd.concat([bkg_vg.parse_release(r)["geometries"]
-                          for r in discover_releases(sources["bkg_vg"], SNAPSHOT_DIR)], ignore_index=True)
-    register = pd.concat([destatis_gv.parse_release(r)["register"].assign(vintage=r.label) for r in
-                          discover_releases(sources["destatis_gemeindeverzeichnis"], SNAPSHOT_DIR)], ignore_index=True)
+    polygons, register = _snapshot("register")
     con = duckdb.connect()
     con.register("register_rows", register)
     con.execute("CREATE VIEW municipality_register AS SELECT * FROM register_rows")
