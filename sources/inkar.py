@@ -91,7 +91,8 @@ def parse_release(release: Release) -> dict[str, pd.DataFrame]:
         table["ags"] = [_key(code, LEVELS[r][1]) for code, r in zip(table["kennziffer"], table["raumbezug"])]
     except (TypeError, ValueError) as exc:  # a lettered or empty kennziffer: name the file, not just the value
         raise SourceError(release.source_id, regions_file.relative_path, f"column kennziffer: {exc}") from None
-    _in_out_exchanged(release.source_id, data_file.relative_path, table)
+    table = exchanged_rows_missing(table, _in_out_exchanged(release.source_id, data_file.relative_path, table),
+                                   f"[{release.source_id}] {data_file.relative_path}")
     long = table.melt(
         id_vars=["ags", "level", "zeitbezug", "name"], value_vars=list(MEASURE_COLUMNS),
         var_name="column", value_name="value",
@@ -133,6 +134,22 @@ def zero_counts_missing(table: pd.DataFrame, where: str) -> pd.DataFrame:
     count = int(rows.sum())
     log.info("%s: %d %s (region and year) with a commuter share of 0 (e.g. %s): INKAR's 0 for a missing count, read "
              "as missing with the balance beside it", where, count, "row" if count == 1 else "rows", examples)
+    return table
+
+
+def exchanged_rows_missing(table: pd.DataFrame, rows: pd.Index, where: str) -> pd.DataFrame:
+    """``table`` with the in- and out-commuter shares and the balance of ``rows`` (rows that fit the commuter
+    identity only with x351 and x352 exchanged, too few to refuse the file) set to missing, the rows named in the
+    log. The real 2022-12 file has 2 (Prüm 2015: in 76.18, out 74.96; GVV Schönau im Schwarzwald 2017)."""
+    if rows.empty:
+        return table
+    table = table.copy()
+    table.loc[rows, [*COUNT_SHARES, BALANCE]] = float("nan")
+    examples = ", ".join(f"{ags} {name} {year}" for ags, name, year in
+                         table.loc[rows, ["ags", "name", "zeitbezug"]].head(3).to_numpy())
+    log.info("%s: %d %s (region and year) whose in- and out-commuter shares fit the commuter balance only exchanged "
+             "(e.g. %s): read as missing with the balance beside them", where, len(rows),
+             "row" if len(rows) == 1 else "rows", examples)
     return table
 
 
@@ -266,15 +283,18 @@ def _kreis_names_agree(region_names: pd.DataFrame, register: pd.DataFrame, vinta
 # rounding for most rows; suppressed counts break it for some (2,647 of the 101,406 Verband rows the parser keeps of
 # 2022-12 by more than a point), but only 2 of them fit it exchanged instead, in different Kreise and years, and no
 # Kreis row does. Refused: a Kreis and year with EXCHANGED_LEAST Verbände or more that fit it only exchanged, or one
-# Verband or Kreis with EXCHANGED_LEAST years or more that do (a single town's columns exchanged).
+# Verband or Kreis with EXCHANGED_LEAST years or more that do (a single town's columns exchanged). Fewer such rows
+# (a town's columns exchanged in one or two years, or the publisher's own slips) are read as missing: a row that fits
+# the identity only exchanged is one of the two shares wrong whichever way it is read, and a single town's shares
+# exchanged in one year moved its out-commuter share by the two shares' difference without a word (6 December 2026).
 EXCHANGED_LEAST, EXCHANGED_FIT, EXCHANGED_MISS = 3, 0.05, 1.0
 
 
-def _in_out_exchanged(source_id: str, file: str, table: pd.DataFrame) -> None:
+def _in_out_exchanged(source_id: str, file: str, table: pd.DataFrame) -> pd.Index:
     """Refuse in- and out-commuter shares exchanged for the Verbände of a Kreis in a year, or for one region over
     years: the identity above fits them only the other way round. Why: x351 and x352 exchanged for the Verbände of
     one Kreis changed the shares by 16 points, within every bound, and published (bad-input review of 5 December,
-    V19)."""
+    V19). Returns the rows (``table``'s index) that fit it only exchanged but are too few to refuse the file."""
     # numbers only: a text cell is the contract's to name ("not of type number")
     shares = table.loc[table["level"].isin(["gemeindeverband", "kreis"]), ["ags", "level", "zeitbezug", "x351", "x352",
                                                                           "x353"]]
@@ -290,7 +310,7 @@ def _in_out_exchanged(source_id: str, file: str, table: pd.DataFrame) -> None:
     by_region = exchanged.groupby("ags").size()
     by_kreis, by_region = by_kreis[by_kreis >= EXCHANGED_LEAST], by_region[by_region >= EXCHANGED_LEAST]
     if by_kreis.empty and by_region.empty:
-        return
+        return exchanged.index
     if not by_kreis.empty:
         (kreis, year), count = min(by_kreis.items())
         first = verbaende[(verbaende["ags"].str[:5] == kreis) & (verbaende["zeitbezug"] == year)].iloc[0]

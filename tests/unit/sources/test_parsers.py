@@ -302,6 +302,43 @@ def test_inkar_kreis_kennziffern_shifted_against_their_names_are_refused(tmp_pat
     assert not inkar._same_kreis("Steinburg", "Stormarn")
 
 
+def test_inkar_shares_exchanged_for_one_town_in_one_year_are_read_as_missing(tmp_path, caplog):
+    """Wentorf bei Hamburg's in- and out-commuter shares of 2019 exchanged (80.44 and 90.51): every bound held and
+    its out-commuter share fell by 10 points without a word until 6 December 2026. The row fits the commuter balance
+    (x353) only exchanged: its shares are read as missing (logged), its other years as given. In three years the
+    file is refused, as before."""
+    release = releases("inkar")["2022-12"]
+    data = pd.read_parquet(release.file("data").path)
+    regions = pd.read_parquet(release.file("regions").path)
+    wentorf = regions.loc[regions["raumbezug"].eq("Gemeindeverbände") & regions["kennziffer"].eq(1053129), "id"].iat[0]
+
+    def parsed_with(years: list[str]) -> pd.DataFrame:
+        table = data.copy()
+        rows = table["region_id"].eq(wentorf) & table["zeitbezug"].isin(years)
+        table.loc[rows, ["x351", "x352"]] = table.loc[rows, ["x352", "x351"]].to_numpy()
+        path = tmp_path / "verkehr_und_erreichbarkeit_2022-12.parquet"
+        table.to_parquet(path, index=False)
+        files = [f for f in release.files if f.role != "data"] + [ReleaseFile("data", path, path.name, "0" * 64, 1)]
+        return inkar.parse_release(Release("inkar", "2022-12", files))["observations"]
+
+    def shares(observations: pd.DataFrame) -> dict:
+        rows = observations[observations["ags"].eq("01053129") & observations["measure"].isin(
+            ["in_commuter_share", "out_commuter_share"])]
+        return {(m, d.year): v for m, d, v in rows[["measure", "reference_date", "value"]].to_numpy()}
+
+    good = shares(parsed_with([]))
+    assert good[("out_commuter_share", 2019)] == pytest.approx(90.51)
+    caplog.set_level("INFO", logger="sources.inkar")
+    one_year = shares(parsed_with(["2019"]))
+    assert ("out_commuter_share", 2019) not in one_year and ("in_commuter_share", 2019) not in one_year
+    assert one_year == {key: value for key, value in good.items() if key[1] != 2019}
+    assert any("1 row (region and year) whose in- and out-commuter shares fit the commuter balance only exchanged "
+               "(e.g. 01053129 Wentorf bei Hamburg 2019)" in r.getMessage() for r in caplog.records)
+    with pytest.raises(SourceError, match=r"01053129: 3 years' \(e\.g\. \d{4}\) in- and out-commuter shares "
+                                          r"\(x351, x352\) fit the commuter balance \(x353\) only exchanged"):
+        parsed_with(["2017", "2018", "2019"])
+
+
 def test_inkar_verband_kennziffern_exchanged_against_their_names_are_refused(tmp_path):
     """Mölln's and Ratzeburg's Kennziffern exchanged in _regionen (names kept) gave each town the other's commuting and
     accessibility values, within every bound (bad-input review of 5 December). The register names the two one-Gemeinde
