@@ -48,7 +48,10 @@ class GapTables:
 # per town the row of the ranking page's period (coworking_gap_ranking's), else its newest before it, else its newest,
 # under the current method (the rows of earlier methods stay in the table); with
 # - the territorial level of the INKAR share it shows (a Verband member carries its Gemeindeverband's value, which the
-#   page says, as the indicator table does), and
+#   page says, as the indicator table does): that of the row the gap read (indicators/coworking_gap.py: Gemeinde
+#   level; of its year the latest date, then the latest release). Without the level, a town that is its own
+#   Verband's key has a Verband row too, and which of the two came first decided the note: the pages drawn by one
+#   process and by two differed for 16061045 (6 December 2026), and
 # - the coworking batch behind its count of spaces within reach (its typed columns coworking_vintage and
 #   coworking_reference_date, which indicators/coworking_gap.py chose): the section lists the spaces of that vintage
 #   open on that date, so that the list is what the tile counts
@@ -62,8 +65,8 @@ WITH gap AS (
 SELECT gap.*,
        (SELECT o.source_level FROM observations o
         WHERE o.ags = gap.ags AND o.source_id = 'inkar' AND o.measure = 'commuters_50km_share'
-          AND year(o.reference_date) = gap.long_distance_share_year
-        ORDER BY o.vintage DESC LIMIT 1) AS long_distance_share_level
+          AND o.level = 'gemeinde' AND year(o.reference_date) = gap.long_distance_share_year
+        ORDER BY o.reference_date DESC, o.vintage DESC LIMIT 1) AS long_distance_share_level
 FROM gap"""
 
 # The ten main destinations of each town's latest Pendleratlas year, named where the register knows them. The

@@ -192,3 +192,28 @@ def test_the_gap_section_says_why_there_is_no_count():
                                                "keines 50 km oder weiter entfernt")
     assert _no_count_de(nothing).startswith("Ohne INKAR-Anteil")
     assert _no_count_de(no_base).startswith("Ohne Zahl der Erwerbstätigen am Wohnort")
+
+
+@pytest.mark.parametrize("verband_row_first", [True, False])
+def test_the_share_line_says_the_level_of_the_row_the_gap_read_whatever_the_row_order(verband_row_first):
+    """A town that is its own Verband's key has INKAR's Verband row (no source level) beside its Gemeinde row (a
+    Verband value restated onto it: source level 'gemeindeverband'), both of one release and year. The gap reads the
+    Gemeinde row; the share line's note came from whichever row the query met first, and the pages drawn by one
+    process and by two differed (16061045, 6 December 2026)."""
+    from reports.coworking_gap import LATEST_GAP, _dicts
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE current_method AS SELECT '0.3.0' AS method_version")
+    con.execute("CREATE TABLE coworking_gap_ranking AS SELECT 2023 AS period")
+    con.execute("CREATE TABLE coworking_gap AS SELECT ? AS ags, 2023 AS period, '0.3.0' AS method_version, "
+                "11.6 AS long_distance_share, 2019 AS long_distance_share_year", [TOWN])
+    rows = [(TOWN, "gemeindeverband", None, 11.67), (TOWN, "gemeinde", "gemeindeverband", 11.60)]
+    con.execute("CREATE TABLE observations (ags VARCHAR, level VARCHAR, source_level VARCHAR, value DOUBLE, "
+                "source_id VARCHAR, measure VARCHAR, reference_date DATE, vintage VARCHAR)")
+    for row in rows if verband_row_first else rows[::-1]:
+        con.execute("INSERT INTO observations VALUES (?, ?, ?, ?, 'inkar', 'commuters_50km_share', DATE '2019-06-30', "
+                    "'2022-12')", list(row))
+    [gap] = _dicts(con, LATEST_GAP, TOWN)
+    assert gap["long_distance_share_level"] == "gemeindeverband"
+    assert _latest_gap(SimpleNamespace(gaps={TOWN: gap}), TOWN)["share_level_de"] == \
+        "Wert des Gemeindeverbands (für alle Mitgliedsgemeinden gleich)"
