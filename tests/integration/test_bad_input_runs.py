@@ -177,6 +177,27 @@ def test_two_gemeinden_s_polygon_keys_exchanged_fail_the_geometries_step(good_ru
 
 
 @pytest.mark.slow
+def test_a_key_column_rotated_against_the_polygons_fails_the_geometries_step(good_run, tmp_path):
+    """The VG5000 file's AGS column moved down one row, the last key to the first row (every key still there once,
+    every polygon in its place): Mölln was published with Möhnsen's polygon (bad-input review of 4 December). The
+    areas no longer fit the register's: the geometries step fails naming the .dbf and the Kreise; nothing is
+    published."""
+    def rotate(frame):
+        frame = frame.sort_values("AGS", ignore_index=True)
+        frame["AGS"] = frame["AGS"].to_numpy()[[-1, *range(len(frame) - 1)]]
+        return frame
+    edited = bad_input.shape_edit(rotate)
+    result, messages, published, before = run_variant(good_run, tmp_path, lambda root: edited(root / bad_input.VG),
+                                                      assets=downstream_of("raw/bkg_vg"))
+    assert not result.success and sha256(published) == before
+    assert "published_warehouse" in skipped_steps(result)
+    dbf = bad_input.VG.replace(".shp", ".dbf")
+    assert any(re.search(rf"\[bkg_vg\] {re.escape(dbf)}: Kreis \d{{5}}: \d+ of \d+ polygons have an area outside "
+                         r"0\.5-2 times the Gemeindeverzeichnis' area of their key .*a shifted key column\?", m)
+               for m in messages), messages
+
+
+@pytest.mark.slow
 def test_an_earlier_release_re_published_under_a_new_date_blocks_the_publish(good_run, tmp_path):
     """A Breitbandatlas 'end of 2021' that repeats the mid-2021 figures: no figure moved beyond a bound, and every
     town's broadband data read as of 31.12.2021. The candidate refuses it, the published file stays. Re-saved
