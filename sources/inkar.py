@@ -123,33 +123,35 @@ def zero_counts_missing(table: pd.DataFrame, where: str) -> pd.DataFrame:
     """``table`` (wide, one row per region and year) with every in- or out-commuter share of 0 and the balance of
     that row set to missing (dropped with the other missing values), the rows named in the log."""
     zero = table[list(COUNT_SHARES)].eq(0)
-    rows = zero.any(axis=1)
-    if not rows.any():
-        return table
-    table = table.copy()
-    for column in COUNT_SHARES:
-        table.loc[zero[column], column] = float("nan")
-    table.loc[rows, BALANCE] = float("nan")
-    examples = ", ".join(f"{name} {year}" for name, year in table.loc[rows, ["name", "zeitbezug"]].head(3).to_numpy())
-    count = int(rows.sum())
-    log.info("%s: %d %s (region and year) with a commuter share of 0 (e.g. %s): INKAR's 0 for a missing count, read "
-             "as missing with the balance beside it", where, count, "row" if count == 1 else "rows", examples)
-    return table
+    return _read_as_missing(table, zero.assign(**{BALANCE: zero.any(axis=1)}), ["name", "zeitbezug"], where,
+                            "with a commuter share of 0", "INKAR's 0 for a missing count, read as missing with the "
+                            "balance beside it")
 
 
 def exchanged_rows_missing(table: pd.DataFrame, rows: pd.Index, where: str) -> pd.DataFrame:
     """``table`` with the in- and out-commuter shares and the balance of ``rows`` (rows that fit the commuter
     identity only with x351 and x352 exchanged, too few to refuse the file) set to missing, the rows named in the
     log. The real 2022-12 file has 2 (Prüm 2015: in 76.18, out 74.96; GVV Schönau im Schwarzwald 2017)."""
-    if rows.empty:
+    chosen = table.index.isin(rows)
+    missing = pd.DataFrame({column: chosen for column in (*COUNT_SHARES, BALANCE)}, index=table.index)
+    return _read_as_missing(table, missing, ["ags", "name", "zeitbezug"], where, "whose in- and out-commuter shares "
+                            "fit the commuter balance only exchanged", "read as missing with the balance beside them")
+
+
+def _read_as_missing(table: pd.DataFrame, missing: pd.DataFrame, labels: list[str], where: str, what: str,
+                     outcome: str) -> pd.DataFrame:
+    """``table`` with the cells ``missing`` marks (a boolean frame of some of its columns) set to missing, and a log
+    line naming how many rows and three of them by ``labels``."""
+    rows = missing.any(axis=1)
+    if not rows.any():
         return table
     table = table.copy()
-    table.loc[rows, [*COUNT_SHARES, BALANCE]] = float("nan")
-    examples = ", ".join(f"{ags} {name} {year}" for ags, name, year in
-                         table.loc[rows, ["ags", "name", "zeitbezug"]].head(3).to_numpy())
-    log.info("%s: %d %s (region and year) whose in- and out-commuter shares fit the commuter balance only exchanged "
-             "(e.g. %s): read as missing with the balance beside them", where, len(rows),
-             "row" if len(rows) == 1 else "rows", examples)
+    for column in missing.columns:
+        table.loc[missing[column], column] = float("nan")
+    examples = ", ".join(" ".join(map(str, row)) for row in table.loc[rows, labels].head(3).to_numpy())
+    count = int(rows.sum())
+    log.info("%s: %d %s (region and year) %s (e.g. %s): %s", where, count, "row" if count == 1 else "rows", what,
+             examples, outcome)
     return table
 
 

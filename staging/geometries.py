@@ -9,13 +9,13 @@ Why not the largest ``vintage``: vintages are release ids, and 'vg250-2025-01-01
 
 from __future__ import annotations
 
-import functools
-
 import duckdb
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from sources.osm_coworking import METRIC_CRS
 from sources.vintages import NEWEST_FIRST
 
 # the newest release whole (one territorial status: polygons that tile Germany without overlaps)
@@ -104,14 +104,6 @@ def area_mismatches(con: duckdb.DuckDBPyConnection, geometries: pd.DataFrame) ->
 POSITION_SLACK_KM = 3.0
 
 
-@functools.cache
-def _metric():
-    """WGS84 to EPSG:25832 (metres in Germany); made once, when a polygon lies off its centre."""
-    import pyproj  # here: the steps and pages that import this module for the current release need none of it
-
-    return pyproj.Transformer.from_crs("EPSG:4326", "EPSG:25832", always_xy=True)
-
-
 def position_mismatches(con: duckdb.DuckDBPyConnection, geometries: pd.DataFrame) -> list[tuple[str, str]]:
     """(release, problem) per geometry release with polygons further than POSITION_SLACK_KM from the register's
     centre of their key (the first register with centres on or after the outlines' territorial date, else the last
@@ -160,8 +152,7 @@ def _register_for(centres: pd.DataFrame, date) -> str | None:
 
 
 def _distance_km(polygons: np.ndarray, points: pd.DataFrame) -> np.ndarray:
-    """Each polygon's distance to its point (WGS84 in, km out), measured in EPSG:25832."""
-    def metric(coords: np.ndarray) -> np.ndarray:
-        return np.column_stack(_metric().transform(coords[:, 0], coords[:, 1]))
-    x, y = _metric().transform(points["lon"].to_numpy(), points["lat"].to_numpy())
-    return shapely.distance(shapely.transform(polygons, metric), shapely.points(x, y)) / 1000
+    """Each polygon's distance to its point (WGS84 in, km out), measured in METRIC_CRS (metres in Germany)."""
+    def metric(geometries) -> np.ndarray:
+        return gpd.GeoSeries(geometries, crs="EPSG:4326").to_crs(METRIC_CRS).to_numpy()
+    return shapely.distance(metric(polygons), metric(shapely.points(points["lon"], points["lat"]))) / 1000

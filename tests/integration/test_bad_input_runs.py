@@ -157,6 +157,17 @@ def test_a_revision_swapping_two_towns_blocks_the_publish(good_run, tmp_path):
                in m and "revises the published figure of 2013-12-31" in m for m in messages), messages
 
 
+def refused_geometries(good_run: Path, tmp_path: Path, edit) -> list[str]:
+    """Run the VG5000 file rewritten by ``edit(frame)`` and what depends on it; assert the run failed, skipped the
+    publish and left the published file byte-identical; return the failed steps' messages."""
+    edited = bad_input.shape_edit(edit)
+    result, messages, published, before = run_variant(good_run, tmp_path, lambda root: edited(root / bad_input.VG),
+                                                      assets=downstream_of("raw/bkg_vg"))
+    assert not result.success and sha256(published) == before
+    assert "published_warehouse" in skipped_steps(result)
+    return messages
+
+
 @pytest.mark.slow
 def test_two_gemeinden_s_polygon_keys_exchanged_fail_the_geometries_step(good_run, tmp_path):
     """Mölln's and Ratzeburg's AGS exchanged in the VG5000 file: each polygon in its own place, areas alike, so the
@@ -166,11 +177,7 @@ def test_two_gemeinden_s_polygon_keys_exchanged_fail_the_geometries_step(good_ru
         moelln, ratzeburg = (frame.index[frame["AGS"] == ags][0] for ags in (bad_input.MOELLN, "01053100"))
         frame.loc[[moelln, ratzeburg], "AGS"] = ["01053100", bad_input.MOELLN]
         return frame
-    edited = bad_input.shape_edit(exchange)
-    result, messages, published, before = run_variant(good_run, tmp_path, lambda root: edited(root / bad_input.VG),
-                                                      assets=downstream_of("raw/bkg_vg"))
-    assert not result.success and sha256(published) == before
-    assert "published_warehouse" in skipped_steps(result)
+    messages = refused_geometries(good_run, tmp_path, exchange)
     assert any(f"[bkg_vg] {bad_input.VG}: 2 of 244 polygons lie more than 3 km from the Gemeindeverzeichnis' "
                "centre of their key (register of 2021-12-31), e.g. AGS '01053100' (Mölln; register: Ratzeburg, "
                "Stadt) 6.5 km" in m for m in messages), messages
@@ -186,11 +193,7 @@ def test_a_key_column_rotated_against_the_polygons_fails_the_geometries_step(goo
         frame = frame.sort_values("AGS", ignore_index=True)
         frame["AGS"] = frame["AGS"].to_numpy()[[-1, *range(len(frame) - 1)]]
         return frame
-    edited = bad_input.shape_edit(rotate)
-    result, messages, published, before = run_variant(good_run, tmp_path, lambda root: edited(root / bad_input.VG),
-                                                      assets=downstream_of("raw/bkg_vg"))
-    assert not result.success and sha256(published) == before
-    assert "published_warehouse" in skipped_steps(result)
+    messages = refused_geometries(good_run, tmp_path, rotate)
     dbf = bad_input.VG.replace(".shp", ".dbf")
     assert any(re.search(rf"\[bkg_vg\] {re.escape(dbf)}: Kreis \d{{5}}: \d+ of \d+ polygons have an area outside "
                          r"0\.5-2 times the Gemeindeverzeichnis' area of their key .*a shifted key column\?", m)
