@@ -137,7 +137,9 @@ def _no_polygon_overlaps(release: Release, file: str, layer) -> None:
     if not len(suspect):
         return
     # a ring crossing itself (the real VG5000 has 3 such polygons) makes GEOS' intersection fail: measure a valid copy
-    polygons = np.where(shapely.is_valid(polygons) | ~measurable, polygons, shapely.make_valid(polygons))
+    invalid = measurable & ~shapely.is_valid(polygons)
+    polygons = polygons.copy()
+    polygons[invalid] = shapely.make_valid(polygons[invalid])  # only those: the valid ones are measured as given
     found, other = shapely.STRtree(polygons).query(polygons[suspect], predicate="intersects")
     found, other = suspect[found], other
     # each pair once (both of a pair are usually suspect), never a polygon with itself or one without area
