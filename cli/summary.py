@@ -15,7 +15,7 @@ PILOTS_SQL = """
            missing_pillars
     FROM town_index_history WHERE ags IN (SELECT ags FROM municipalities WHERE is_pilot)
       AND period = (SELECT max(period) FROM latest_ranking)  -- the published year (not a provisional one)
-    ORDER BY score DESC NULLS LAST
+    ORDER BY score DESC NULLS LAST, ags
 """
 
 PILOT_HEADERS = ["Gemeinde", "Jahr", "Index", "Rang", "von", "Rang 5–95 %", "Digital", "Pendeln", "Demografie",
@@ -73,7 +73,7 @@ def print_summary(path: Path) -> None:
         print(table_text(PILOT_HEADERS, pilot_rows(con)))
         for line in omitted_lines(con):
             print(line)
-        modes = con.execute("SELECT string_agg(DISTINCT mode, ', ') FROM source_releases").fetchone()[0]
+        modes = con.execute("SELECT string_agg(DISTINCT mode, ', ' ORDER BY mode) FROM source_releases").fetchone()[0]
         towns, kreise = con.execute("""SELECT count(*) FILTER (in_reference_group), count(DISTINCT kreis_ags)
                                        FROM municipalities""").fetchone()
     scope = (" (der Offline-Snapshot: fünf Pilotkreise, nicht ganz Deutschland)." if modes == "snapshot" else ".")

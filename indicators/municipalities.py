@@ -35,6 +35,7 @@ MUNICIPALITIES_SQL = """
     FROM latest l
     LEFT JOIN measure p ON p.ags = l.ags AND p.measure = 'population_total'
     LEFT JOIN measure a ON a.ags = l.ags AND a.measure = 'area_km2'
+    ORDER BY l.ags  -- stored (and published) in key order: the join's own order varies with DuckDB's threads
 """
 
 

@@ -155,7 +155,8 @@ def excluded_pillars(rows: list[dict], period: int) -> dict[str, str]:
     for row in rows:
         if row["period"] == period and row["pillar"] in PILLARS:
             reasons.setdefault(row["pillar"], []).append(row["excluded_reason"])
-    return {pillar: "; ".join(dict.fromkeys(flags.label(code, "de") for code in codes))
+    # the codes sorted: the rows come in the query's order, which varies between builds
+    return {pillar: "; ".join(dict.fromkeys(flags.label(code, "de") for code in sorted(set(codes))))
             for pillar, codes in reasons.items() if all(code in flags.SCORE_EXCLUSIONS for code in codes)}
 
 
@@ -581,7 +582,7 @@ def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
     day = label_vintage(spaces["vintage"].iloc[0])
     listed = spaces.assign(distance_km=metres / 1000)[near]
     counted = set(active_on(listed, day).index)
-    rows = records(listed.assign(counted=listed.index.isin(counted)).sort_values(["distance_km", "name"]))
+    rows = records(listed.assign(counted=listed.index.isin(counted)).sort_values(["distance_km", "name"], kind="stable"))
     for row in rows:
         row["in_town"] = row["ags"] == ags
         row["distance_de"] = "in der Gemeinde" if row["in_town"] else f"{de_number(row['distance_km'])} km"

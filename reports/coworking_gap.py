@@ -342,7 +342,7 @@ SELECT r.gap_rank, r.name, r.kreis_name, r.land, r.ags, r.period, r.long_distanc
        g.long_distance_share_year
 FROM coworking_gap_ranking r
 JOIN coworking_gap g ON g.ags = r.ags AND g.period = r.period AND g.method_version = r.method_version
-ORDER BY r.gap_rank, r.name"""
+ORDER BY r.gap_rank, r.name, r.ags"""
 
 
 def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str]) -> dict:

@@ -123,11 +123,14 @@ SELECT p.ags, p.peer_ags, m.name AS peer_name, m.kreis_name AS peer_kreis, p.sim
 FROM peer_towns p LEFT JOIN municipalities m ON m.ags = p.peer_ags
 ORDER BY p.ags, p.rank"""
 
+# Per Kreis of residence the flows of one release: the latest reference date and, of two releases of one date (a
+# corrected file), the later in time order, as KREIS_COMMUTING below (both releases' rows were shown before).
+# Ordered to the end: equal counts keep one order, so the page's top ten are the same every build.
 FLOWS = """
 SELECT home_kreis, work_kreis, reference_date, commuters, listing, marker, source_id, vintage
 FROM commuter_flows
-QUALIFY reference_date = max(reference_date) OVER (PARTITION BY home_kreis)
-ORDER BY home_kreis, commuters DESC NULLS LAST"""
+QUALIFY rank() OVER (PARTITION BY home_kreis ORDER BY reference_date DESC, list_position($vintages, vintage) DESC) = 1
+ORDER BY home_kreis, commuters DESC NULLS LAST, work_kreis"""
 
 # The Kreis commuting totals and the Mobilfunk-Monitoring per Kreis: the rows of one release, that of the latest
 # reference date and, of two releases of one date, the later in time order ($vintages: release_positions, oldest
@@ -156,11 +159,16 @@ FROM indicator_values v JOIN municipalities m USING (ags)
 WHERE m.in_reference_group AND (v.excluded_reason IS NULL OR v.excluded_reason = 'context_indicator')
 GROUP BY ALL"""
 
-# Kreis, Land and Bund rows of the publishers for the measures the indicators observe directly.
+# Kreis, Land and Bund rows of the publishers for the measures the indicators observe directly: one value per date,
+# chosen as the indicators choose a town's (indicators/compute.py YEARLY): the indicator's first source, then the
+# later release in time order. Two releases of one date (a corrected file) gave two values, and the page showed the
+# one its query met last.
 REFERENCE_VALUES = """
 SELECT m.indicator_id, o.level, o.ags, o.reference_date, o.value
 FROM observations o JOIN measures m ON m.source_id = o.source_id AND m.measure = o.measure AND m.level = o.level
-WHERE o.value IS NOT NULL"""
+WHERE o.value IS NOT NULL
+QUALIFY row_number() OVER (PARTITION BY m.indicator_id, o.level, o.ags, o.reference_date
+                           ORDER BY m.source_rank, list_position($vintages, o.vintage) DESC) = 1"""
 
 # Mobilfunk-Monitoring at Kreis level (one release per Kreis, as KREIS_COMMUTING): context on the town page, not in
 # the index (issue 14.6: the Kreis value is all the publisher gives for most of Germany).
@@ -174,7 +182,8 @@ COWORKING = """
 SELECT osm_type, osm_id, name, lat, lon, kind, website, operator, ags, vintage, osm_base_timestamp, locally_reported,
        located_at_gemeinde, supplier, licence, opened, closed, listed_on
 FROM coworking_spaces
-WHERE vintage = (SELECT max(vintage) FROM coworking_spaces)"""
+WHERE vintage = (SELECT max(vintage) FROM coworking_spaces)
+ORDER BY osm_type, osm_id  -- the key: places at one distance with one name (unnamed ones) keep this order on the page"""
 
 # Per Gemeinde its newest geometry: sources.vintages.NEWEST_FIRST (territorial date, then the finer VG250).
 GEOMETRIES = f"""
@@ -473,18 +482,20 @@ def load(published: Path) -> ReportData:
     queries run on LOAD_THREADS cursors of it at once, the largest first, and the threads end here)."""
     with connect(published) as con:
         mv = current_method(con, published)
+        commuting = {"vintages": release_positions(con, ["ba_commuting"])}
         queries = {
             "indicators": (INDICATORS, {"mv": mv}), "input_dates": (INPUT_DATES, None),
             "contributions": (CONTRIBUTIONS, {"mv": mv}),
             "index": (f"SELECT {', '.join(INDEX_COLUMNS)}, {TIED_TOWNS} FROM readiness_index "
                       "WHERE method_version = $mv ORDER BY ags, period", {"mv": mv}),
             "scored": (SCORED_INDICATORS, {"pillars": PILLARS, "mv": mv}),
-            "peers": (PEERS, None), "flows": (FLOWS, None), "towns": (MUNICIPALITIES, None), "releases": (RELEASES, None),
+            "peers": (PEERS, None), "flows": (FLOWS, commuting), "towns": (MUNICIPALITIES, None),
+            "releases": (RELEASES, None),
             "geometries": (GEOMETRIES, None), "coworking": (COWORKING, None),
             "coworking_gap": ("SELECT * FROM coworking_gap", None),
             "gap_inputs": ("""SELECT 'survey' AS kind, CAST(s AS VARCHAR) AS row FROM local_survey_results s
                               UNION ALL SELECT 'flow', CAST(f AS VARCHAR) FROM commuter_flows_gemeinde f""", None),
-            "kreis_commuting": (KREIS_COMMUTING, {"vintages": release_positions(con, ["ba_commuting"])}),
+            "kreis_commuting": (KREIS_COMMUTING, commuting),
             "mobile_kreis": (MOBILE_KREIS, {"vintages": release_positions(con, ["mobilfunk_monitoring"])}),
             "kreise": ("SELECT ags, name, designation FROM kreise", None), "group_medians": (GROUP_MEDIANS, None),
         }
@@ -535,14 +546,15 @@ def _frame(result: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def _reference_values(con: duckdb.DuckDBPyConnection) -> dict:
     """Kreis/Land/Bund values per (indicator, level, ags) for indicators that observe one publisher measure."""
-    measures = pd.DataFrame([(i.indicator_id, source, i.params["measure"], level)
+    measures = pd.DataFrame([(i.indicator_id, source, rank, i.params["measure"], level)
                              for i in CATALOGUE.indicators.values()
                              if i.method == "observed" and "measure" in i.params
-                             for source in i.sources for level in i.reference_levels],
-                            columns=["indicator_id", "source_id", "measure", "level"])
+                             for rank, source in enumerate(i.sources) for level in i.reference_levels],
+                            columns=["indicator_id", "source_id", "source_rank", "measure", "level"])
     con.register("measures", measures)
     try:
-        frame = con.execute(REFERENCE_VALUES).df()
+        frame = con.execute(REFERENCE_VALUES, {
+            "vintages": release_positions(con, sorted(set(measures["source_id"])))}).df()
     finally:
         con.unregister("measures")
     frame["reference_date"] = pd.to_datetime(frame["reference_date"])

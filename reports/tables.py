@@ -151,6 +151,9 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
 
     rows = [row("AGS", lambda t: t["town"]["ags"]), row("Kreis", lambda t: t["town"]["kreis_name"]),
             row("Land", lambda t: t["town"]["land"]), row("Einwohner", lambda t: t["town"]["population"]),
+            # the population's own date: beside "Jahr 2021" a count of 31.12.2023 read as one of 2021 (review of
+            # 6 December 2026), as the index page's "Einwohner Stichtag"
+            row("Einwohner Stichtag", lambda t: _date(t["town"].get("population_date"))),
             row("Jahr", latest("period")),
             row("Indexwert", lambda t: t["latest"] and published_score(t["latest"]["score"]),
                 published_score(medians.get("score"))),

@@ -377,6 +377,11 @@ def test_the_network_download_says_how_old_each_value_is(pilot_reports, warehous
                                                                                           if imputed else "")
         assert frame.loc["Rangband 5–95 %", names[ags]] == f"{german_rank(p05)}–{german_rank(p95)}"
         assert frame.loc["Datenstand", names[ags]].startswith("Breitband ")
+        # the count's own date beside it: the snapshot's 31.12.2023 count stood undated under "Jahr 2021"
+        population, population_date = warehouse.execute("SELECT population, population_date FROM municipalities "
+                                                        "WHERE ags = ?", [ags]).fetchone()
+        assert frame.loc["Einwohner", names[ags]] == str(population)
+        assert frame.loc["Einwohner Stichtag", names[ags]] == population_date.strftime("%d.%m.%Y") != ""
         share = warehouse.execute("SELECT imputed_share FROM readiness_index WHERE ags = ? AND period = ? "
                                   "AND method_version = ?", [ags, period, method]).fetchone()[0]
         assert frame.loc["Gewichtsanteil fortgeschriebener Werte (%)", names[ags]] == csv_number(round(100 * share, 1))
@@ -390,6 +395,7 @@ def test_the_network_download_says_how_old_each_value_is(pilot_reports, warehous
     assert "Bevölkerungsentwicklung, ca. 10 Jahre (% pro Jahr)" in frame.index
     html, text = page(pilot_reports, "netzwerk.html")
     assert text["indicator-population_change_10y"].count("% pro Jahr") == 1
+    assert html.count(f"Stand {population_date:%d.%m.%Y}</span>") == 5  # under each town's population on the page
     # the Kreis values the page shows under each town's value, town by town as the columns
     towns = [c for c in frame.columns if c != "Median der Vergleichsgruppe"]
     kreis = frame.loc["Pendler mit Arbeitsweg ≥ 50 km: Kreis", towns]

@@ -197,6 +197,17 @@ def test_a_pillar_whose_values_are_not_scored_says_so_not_that_data_are_missing(
     assert reasons["commuting_potential"] == "keine Daten für diesen Zeitraum; ohne diese Säule gibt es keinen Gesamtwert"
 
 
+def test_a_pillar_excluded_for_two_reasons_names_them_in_one_order():
+    """The rows come in the query's order, which varies between builds: the page's wording must not."""
+    from reports.context import excluded_pillars
+
+    rows = [{"period": 2023, "pillar": "accessibility", "excluded_reason": "territorial_change"},
+            {"period": 2023, "pillar": "accessibility", "excluded_reason": "impossible_value"},
+            {"period": 2023, "pillar": "accessibility", "excluded_reason": "impossible_value"}]
+    forward, backward = excluded_pillars(rows, 2023), excluded_pillars(rows[::-1], 2023)
+    assert forward == backward
+    assert forward["accessibility"].count("; ") == 1  # two reasons, each once
+
 def history_context(history: list[dict]) -> dict:
     """The context of a town page with only its history filled: what reports.tables.town_tables reads."""
     from reports.context import DataDates, history_section

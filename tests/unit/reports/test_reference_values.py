@@ -42,20 +42,41 @@ def test_the_out_commuter_share_has_no_upper_level_comparison():
 
 
 def test_only_the_declared_levels_are_loaded():
-    import duckdb
-
     from reports.data import _reference_values
 
-    con = duckdb.connect()
-    con.execute("CREATE TABLE observations (source_id VARCHAR, measure VARCHAR, level VARCHAR, ags VARCHAR, "
-                "reference_date DATE, value DOUBLE)")
-    con.execute("""INSERT INTO observations VALUES
-        ('inkar', 'out_commuter_share', 'kreis', '01053', DATE '2019-06-30', 60.25),
-        ('inkar', 'commuters_50km_share', 'kreis', '01053', DATE '2019-06-30', 18.5),
-        ('inkar', 'commuters_50km_share', 'gemeinde', '01053090', DATE '2019-06-30', 17.0)""")
+    con = _observations("""
+        ('inkar', '2022-12', 'out_commuter_share', 'kreis', '01053', DATE '2019-06-30', 60.25),
+        ('inkar', '2022-12', 'commuters_50km_share', 'kreis', '01053', DATE '2019-06-30', 18.5),
+        ('inkar', '2022-12', 'commuters_50km_share', 'gemeinde', '01053090', DATE '2019-06-30', 17.0)""")
     loaded = _reference_values(con)
     assert list(loaded) == [("long_distance_commuter_share", "kreis", "01053")]
     assert loaded[("long_distance_commuter_share", "kreis", "01053")][1] == [18.5]
+
+
+def _observations(rows: str):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE observations (source_id VARCHAR, vintage VARCHAR, measure VARCHAR, level VARCHAR, "
+                "ags VARCHAR, reference_date DATE, value DOUBLE)")
+    con.execute(f"INSERT INTO observations VALUES {rows}")
+    return con
+
+
+def test_one_figure_per_date_whatever_the_rows_order():
+    """Two releases of one date (a corrected file; as text '2025-Q2' sorts after '2025-12-31') and two sources of
+    one date: the later release in time order and the indicator's first source, as a town's own value is chosen.
+    Before, the page showed whichever row the query met last."""
+    from reports.data import _reference_values
+
+    rows = ["('breitbandatlas', '2025-Q2', 'households_all_1000', 'kreis', '01053', DATE '2024-12-31', 80.0)",
+            "('breitbandatlas', '2025-12-31', 'households_all_1000', 'kreis', '01053', DATE '2024-12-31', 81.5)",
+            "('gigabit_grundbuch', '2025-12-31', 'households_all_1000', 'land', '01', DATE '2024-12-31', 70.0)",
+            "('breitbandatlas', '2025-12-31', 'households_all_1000', 'land', '01', DATE '2024-12-31', 72.0)"]
+    for ordered in (rows, rows[::-1]):
+        loaded = _reference_values(_observations(", ".join(ordered)))
+        assert loaded[("gigabit_coverage", "kreis", "01053")][1] == [81.5]
+        assert loaded[("gigabit_coverage", "land", "01")][1] == [72.0]
 
 
 def test_the_group_median_leaves_out_the_values_the_index_excludes():
