@@ -14,7 +14,7 @@ from indicators.bands import band_category
 from indicators.coworking_gap import gap_parameters
 from reports import charts
 from reports.data import ReportData
-from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, census_note, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
+from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, change_notes, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, data_date_line, de_list, de_number, flow_note,
                             imputed_share_of_score, is_missing,
                             not_scored_reasons, pillar_label, rank_shown, release_text, safe_url, score_gap,
@@ -410,7 +410,7 @@ def _value_marks(row: dict, end: str) -> str:
     """The marks of one value of a change ('from' or 'to'): carried forward, and the census a population change
     spans ('fortgeschrieben aus 2013; enthält die Neuberechnung der Einwohnerzahl nach dem Zensus 2011')."""
     marks = (_carried_de(row.get(f"imputed_{end}"), row.get(f"date_{end}")),
-             census_note(row.get(f"source_{end}"), row.get(f"base_{end}"), row.get(f"date_{end}")))
+             change_notes(row.get(f"source_{end}"), row.get(f"base_{end}"), row.get(f"date_{end}")))
     return "; ".join(m for m in marks if m)
 
 
@@ -428,10 +428,10 @@ def imputation_de(row: dict) -> str:
 
 def quality_de(row: dict) -> str:
     """The German note of an indicator value, rendered from its typed flags (indicators/flags.py), and the census
-    a population change spans (labels.census_note)."""
+    a population change spans, and the publisher's breaks in comparability (labels.change_notes)."""
     notes = (flags.render_value_note(row.get("territorial_change"), row.get("method_break"), row.get("source_level"),
                                      row.get("base_period"), lang="de", excluded_reason=row.get("excluded_reason")),
-             census_note(row.get("source_id"), row.get("base_period"), row.get("reference_date")))
+             change_notes(row.get("source_id"), row.get("base_period"), row.get("reference_date")))
     return "; ".join(n for n in notes if n)
 
 

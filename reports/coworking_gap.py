@@ -157,7 +157,7 @@ def _latest_gap(tables: GapTables, ags: str) -> dict | None:
     row = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
     level_de = _share_level_de(row)
     return {**row, "share_level_de": level_de, "basis_de": _basis_de(row, level_de), "figure_year": _figure_year(row),
-            "no_count_de": _no_count_de(row), "coworking_data_de": _coworking_data_de(row)}
+            "count_label_de": count_label_de(row), "no_count_de": _no_count_de(row), "coworking_data_de": _coworking_data_de(row)}
 
 
 def _share_level_de(row: dict) -> str | None:
@@ -202,6 +202,17 @@ def _no_count_de(row: dict) -> str | None:
 def _rests_on_flows(row: dict) -> bool:
     """Whether the long-distance count is the flows' (the typed ``basis`` indicators/coworking_gap.py chose)."""
     return row.get("basis") == "pendleratlas_flows"
+
+
+def count_label_de(row: dict) -> str:
+    """The tile's label: 'Auspendler mit ≥ 50 km (Daten 2019, fortgeschrieben auf 2023)' with the count's data year,
+    '(2023: keine Zahl)' without a count. Without a count the label gave the gap's period alone, '(2023)' above a
+    dash on a page leading with 2021, read as a figure of 2023 (review of 6 December 2026)."""
+    km, period, year = de_number(gap_parameters()["long_distance_km"], 0), row.get("period"), _figure_year(row)
+    if year is None:
+        return f"Auspendler mit ≥ {km} km ({period}: keine Zahl)"
+    carried = f", fortgeschrieben auf {period}" if period is not None and year < period else ""
+    return f"Auspendler mit ≥ {km} km (Daten {year}{carried})"
 
 
 def _figure_year(row: dict) -> int | None:

@@ -78,6 +78,8 @@ class SourceSpec:
     # {year: census}: the population counts from 31.12. of that year on rest on that census (a change from an
     # earlier base year includes the census's correction of the count; the pages say so)
     census_rebasings: dict[int, str] | None = None  # first year of counts on a census -> its name
+    # {year: why}: the publisher says counts from that year on are only partly comparable with earlier ones
+    comparability_breaks: dict[int, str] | None = None
     generation_breaks: tuple[GenerationBreak, ...] = ()
     # a folder only this source's files may be in (``strict_folder``): any other file there is an error, not
     # ignored (the towns name their deliveries by hand: coworking_01053090.CSV was skipped without a word)
@@ -157,10 +159,11 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
         )
         fields = {k: entry.get(k) for k in ("title", "label_de", "publisher", "licence", "licence_url", "attribution",
                                             "cadence", "format", "parser", "url", "url_template", "live",
-                                            "generation", "stage", "census_rebasings", "attribution_de",
+                                            "generation", "stage", "census_rebasings", "comparability_breaks", "attribution_de",
                                             "strict_folder", "file_names", "publication_lag_months")}
-        if fields["census_rebasings"]:  # YAML keys may be read as text: years, once, for every reader
-            fields["census_rebasings"] = {int(year): name for year, name in fields["census_rebasings"].items()}
+        for by_year in ("census_rebasings", "comparability_breaks"):  # YAML keys may be read as text: years, once
+            if fields[by_year]:
+                fields[by_year] = {int(year): name for year, name in fields[by_year].items()}
         if not str(fields["label_de"] or "").strip():
             raise ValueError(f"sources.yaml: source {source_id} has no label_de (its short German name on the pages)")
         specs[source_id] = SourceSpec(source_id=source_id, files=patterns, required=entry.get("required", True),

@@ -50,6 +50,18 @@ def test_the_gap_count_is_shown_with_the_year_of_its_data():
     assert _figure_year({"long_distance_share_year": 2019, "long_distance_out_commuters": None}) is None
 
 
+def test_the_gap_tile_names_the_counts_year_or_says_there_is_none():
+    """Without a count the tile read 'Auspendler mit ≥ 50 km (2023)' above a dash on a page leading with 2021."""
+    from reports.coworking_gap import count_label_de
+
+    estimate = {"period": 2023, "basis": "inkar_estimate", "long_distance_share_year": 2019,
+                "long_distance_out_commuters": 1200.0}
+    assert count_label_de(estimate) == "Auspendler mit ≥ 50 km (Daten 2019, fortgeschrieben auf 2023)"
+    assert count_label_de({**estimate, "long_distance_share_year": 2023}) == "Auspendler mit ≥ 50 km (Daten 2023)"
+    assert count_label_de({**estimate, "long_distance_out_commuters": None}) == (
+        "Auspendler mit ≥ 50 km (2023: keine Zahl)")
+
+
 @given(st.floats(min_value=0, max_value=100, allow_nan=False), st.floats(min_value=0, max_value=100, allow_nan=False))
 def test_a_page_shows_scores_as_they_are_ranked(a, b):
     """The score on a page is the one the ranks compare (engine.published_scores): two towns shown with the same

@@ -60,6 +60,24 @@ def test_a_population_change_across_a_census_names_it():
     assert census_note(gv, None, pd.Timestamp("2013-12-31")) == ""  # a level, not a change
 
 
+def test_a_population_change_across_2016_says_the_publisher_calls_it_only_partly_comparable():
+    """Destatis' footnote to its counts since 2016 ("nur bedingt mit den Vorjahreswerten vergleichbar"): the published
+    2021 index's 10-year change (base 2013) spans it and was shown with "Basisjahr 2013" alone."""
+    from reports.context import quality_de
+    from reports.labels import change_notes, comparability_note
+
+    gv = "destatis_gemeindeverzeichnis"
+    partly = "ab 2016 nur bedingt mit den Vorjahren vergleichbar (methodische Änderungen der Bevölkerungsfortschreibung)"
+    assert comparability_note(gv, 2013, pd.Timestamp("2021-12-31")) == partly
+    assert comparability_note(gv, 2016, pd.Timestamp("2021-12-31")) == ""  # both counts of the changed method
+    assert comparability_note(gv, 2009, pd.Timestamp("2013-12-31")) == ""  # before it
+    assert comparability_note("breitbandatlas", 2013, pd.Timestamp("2021-12-31")) == ""
+    assert change_notes(gv, 2009, pd.Timestamp("2021-12-31")) == (
+        f"enthält die Neuberechnung der Einwohnerzahl nach dem Zensus 2011; {partly}")
+    row = {"source_id": gv, "base_period": 2013, "reference_date": pd.Timestamp("2021-12-31")}
+    assert quality_de(row).endswith(partly)  # the note the town page and the profile show beside the value
+
+
 def test_the_change_tables_marks_join_carried_forward_and_census():
     from reports.context import _value_marks
 
@@ -68,7 +86,8 @@ def test_the_change_tables_marks_join_carried_forward_and_census():
            "source_to": "destatis_gemeindeverzeichnis", "base_to": 2013}
     assert _value_marks(row, "from") == ("fortgeschrieben aus 2013; enthält die Neuberechnung der Einwohnerzahl nach "
                                          "dem Zensus 2011")
-    assert _value_marks(row, "to") == ""
+    assert _value_marks(row, "to") == ("ab 2016 nur bedingt mit den Vorjahren vergleichbar (methodische Änderungen "
+                                       "der Bevölkerungsfortschreibung)")  # 2013 -> 2021 spans Destatis' 2016 break
 
 
 def test_a_pillar_the_town_cannot_act_on_is_no_field_for_action():
