@@ -32,15 +32,29 @@ DATES_SQL = """
     SELECT period, pillar, source_id, oldest_reference_date FROM index_data_dates WHERE ags = ? ORDER BY period
 """
 
+INDICATOR_COLUMNS = ["value", "unit", "source_id", "vintage", "reference_date", "imputed", "territorial_change",
+                     "method_break", "source_level", "base_period", "excluded_reason"]
+
 # Per indicator the row of the latest period, carried-forward or not (the flag says which), and whether the published
 # score rests on it (town_profile: the latest value may be of a provisional year or an older one than the ranking's)
-INDICATORS_SQL = """
-    SELECT pillar, label, indicator_id, period, period_provisional, ranking_period, in_published_score, value, unit,
-           source_id, vintage, reference_date, imputed, territorial_change, method_break, source_level, base_period,
-           excluded_reason
+INDICATORS_SQL = f"""
+    SELECT pillar, label, indicator_id, period, period_provisional, ranking_period, in_published_score,
+           {", ".join(INDICATOR_COLUMNS)}
     FROM town_profile
     WHERE ags = ?
     ORDER BY pillar, indicator_id
+"""
+
+# The values of the headline's period, the ones its score rests on (those without an excluded_reason), as the town
+# page shows them: the latest rows alone were of the provisional year, so every row read "im Index 2021: nein" beside
+# the values the 2021 score rests on (review of 6 December 2026)
+PERIOD_INDICATORS_SQL = f"""
+    SELECT c.pillar, c.label, v.indicator_id, v.period, $provisional AS period_provisional,
+           $period AS ranking_period, v.excluded_reason IS NULL AS in_published_score,
+           {", ".join(f"v.{column}" for column in INDICATOR_COLUMNS)}
+    FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
+    WHERE v.ags = $ags AND v.period = $period
+    ORDER BY c.pillar, v.indicator_id
 """
 
 PEERS_SQL = """
@@ -90,7 +104,16 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
                           f"veröffentlicht.")
         console.print(pillar_table(latest))
         console.print(history_table(history))
-    console.print(indicator_table(con.execute(INDICATORS_SQL, [town.ags]).df()))
+    newest = con.execute(INDICATORS_SQL, [town.ags]).df()
+    if latest is None:
+        console.print(indicator_table(newest))
+    else:
+        scored = con.execute(PERIOD_INDICATORS_SQL, {"ags": town.ags, "period": int(latest["period"]),
+                                                     "provisional": bool(latest.get("period_provisional"))}).df()
+        shown, newer = split_by_period(scored, newest, int(latest["period"]))
+        console.print(indicator_table(shown, f"Indikatorwerte {int(latest['period'])}"))
+        if not newer.empty:
+            console.print(indicator_table(newer, "Neuere Werte", in_index=False))
     console.print(peer_table(con.execute(PEERS_SQL, [town.ags]).df()))
 
 
@@ -150,16 +173,33 @@ def history_table(history: pd.DataFrame) -> Table:
     return table
 
 
-def indicator_table(rows: pd.DataFrame) -> Table:
-    """Each indicator's latest value with its source, release, reference date and notes (German, from the typed
-    columns as on the town pages), and whether the published index rests on it: the latest value of most
+def split_by_period(scored: pd.DataFrame, newest: pd.DataFrame, period: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the rows to show for ``period``, the newer values): ``scored`` (the period's rows) with the newest row of each
+    indicator that has none in the period and an older one; and the newest rows of later periods that are another
+    observation than the period's (not the same value carried forward into a provisional year)."""
+    older = newest[~newest["indicator_id"].isin(scored["indicator_id"]) & (newest["period"] < period)]
+    shown = pd.concat([scored, older]).sort_values(["pillar", "indicator_id"], kind="stable") if len(older) else scored
+    same = newest.merge(scored[["indicator_id", "value", "reference_date", "vintage"]], how="left",
+                        on="indicator_id", suffixes=("", "_scored"), indicator=True)
+    carried = ((same["_merge"] == "both") & (same["value"] == same["value_scored"])
+               & (same["reference_date"] == same["reference_date_scored"]) & (same["vintage"] == same["vintage_scored"]))
+    newer = newest[((newest["period"] > period) & ~carried).to_numpy()]
+    return shown.reset_index(drop=True), newer.reset_index(drop=True)
+
+
+def indicator_table(rows: pd.DataFrame, title: str = "Neueste Indikatorwerte", in_index: bool = True) -> Table:
+    """Indicator values with their source, release, reference date and notes (German, from the typed columns as on
+    the town pages), and (``in_index``) whether the published index rests on each: the latest value of most
     indicators is of a provisional year, some of an older one, while the headline is the published year's (review
     of 5 December: 2023 and 2018 values stood unmarked under "Index 2021")."""
     ranking = next((int(p) for p in rows["ranking_period"] if not is_missing(p)), None) if len(rows) else None
-    in_index = f"im Index {ranking}" if ranking is not None else "im Index"
-    table = Table(title="Neueste Indikatorwerte", caption=f"„vorl.“: vorläufiges Jahr; „{in_index}“: der veröffentlichte "
-                  "Indexwert beruht auf diesem Wert (die übrigen: indicator_history)")
-    for column in ["Indikator", "Jahr", "Wert", "Einheit", "Quelle", "Stand", "Stichtag", in_index, "Hinweis"]:
+    in_index_column = f"im Index {ranking}" if ranking is not None else "im Index"
+    caption = (f"„vorl.“: vorläufiges Jahr; „{in_index_column}“: der veröffentlichte Indexwert beruht auf diesem Wert "
+               "(die übrigen: indicator_history)") if in_index else (
+        "Werte späterer Jahre als der veröffentlichte Index („vorl.“: vorläufiges Jahr), nicht in seinem Wert")
+    table = Table(title=title, caption=caption)
+    for column in ["Indikator", "Jahr", "Wert", "Einheit", "Quelle", "Stand", "Stichtag"] + (
+            [in_index_column] if in_index else []) + ["Hinweis"]:
         table.add_column(column, justify="right" if column in ("Jahr", "Wert") else "left")
     for _, r in rows.iterrows():
         row = {k: (None if is_missing(v) else v) for k, v in r.items()}
@@ -168,7 +208,7 @@ def indicator_table(rows: pd.DataFrame) -> Table:
         table.add_row(r["label"], year, fmt(r["value"], DECIMALS.get(r["indicator_id"], 2)),
                       unit_label(r["unit"]), source_label(r["source_id"]), vintage_label(r["vintage"]),
                       pd.Timestamp(r["reference_date"]).strftime("%d.%m.%Y"),
-                      "ja" if row.get("in_published_score") else "nein", note)
+                      *(["ja" if row.get("in_published_score") else "nein"] if in_index else []), note)
     return table
 
 

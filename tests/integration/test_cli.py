@@ -104,6 +104,11 @@ def test_profile_prints_the_warehouse_values(cli_env, warehouse, capsys):
         cells = [fmt(value, DECIMALS[indicator_id]), source_label(source)[:15], vintage_label(vintage),
                  date.strftime("%d.%m.%Y")]
         assert any(all(cell in line for cell in cells) for line in lines), (indicator_id, cells)
+    # the headline period's table marks each value the score rests on (every row read "nein" beside them before)
+    scored = warehouse.execute("""SELECT count(*) FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
+        WHERE v.ags = ? AND v.period = ? AND v.excluded_reason IS NULL""", [ags, period]).fetchone()[0]
+    table = out[out.index(f"Indikatorwerte {period}"):out.index("Vergleichsstädte")]
+    assert scored > 0 and len(re.findall(r"│ ja +│", table)) == scored
     # the gap as the two scores are shown: round(peer_score, 1) - round(score, 1), as SQL rounds
     peers = warehouse.execute("""SELECT m.name, p.peer_ags, round(round(p.peer_score, 1) - round(p.score, 1), 1)
                                  FROM peer_towns p JOIN municipalities m ON m.ags = p.peer_ags
@@ -122,7 +127,7 @@ def test_profile_of_a_town_outside_the_reference_group_says_why_it_has_no_rank(c
     assert main(["profil", ags]) == 0
     out = capsys.readouterr().out
     assert f"Index {period}: {de(score)}; kein Rang: die Gemeinde gehört nicht zur Vergleichsgruppe" in out
-    history = out[out.index("Indexverlauf"):out.index("Neueste Indikatorwerte")]
+    history = out[out.index("Indexverlauf"):out.index(f"Indikatorwerte {period}")]
     rows = [line for line in history.splitlines() if re.match(r"│ \d{4} ", line)]
     assert rows and all(re.match(r"│ \d{4} │ +[\d,–]+ │ +– │ +– │", line) for line in rows), rows
 

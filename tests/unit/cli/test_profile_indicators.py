@@ -37,3 +37,22 @@ def test_values_of_a_provisional_or_older_year_are_marked_as_not_in_the_publishe
     assert cells["fibre_coverage"][0] == "2021" and cells["fibre_coverage"][6] == "ja"
     assert cells["population_change_5y"][0] == "2018" and cells["population_change_5y"][6] == "nein"
     assert any("vorläufiges Jahr" in line for line in lines)  # the caption explains both marks
+
+
+def test_the_profile_shows_what_the_published_score_rests_on_and_newer_values_apart():
+    """Wittenberge's profile read "im Index 2021: nein" in every row: the rows were the 2023 copies of the values the
+    2021 score rests on (review of 6 December 2026). Now the table holds the headline period's rows; a newer row is
+    listed apart only where it is another observation, not the same value carried forward."""
+    from cli.profile import split_by_period
+
+    scored = pd.DataFrame([row("gigabit_coverage", 2021, False, True), row("fibre_coverage", 2021, False, True)])
+    carried = row("gigabit_coverage", 2023, True, False)  # the same observation, carried into 2023
+    new = {**row("fibre_coverage", 2023, True, False), "value": 61.0, "vintage": "2023-12",
+           "reference_date": pd.Timestamp("2023-12-31"), "imputed": False}
+    old = row("population_change_5y", 2018, False, False)  # no value in 2021: shown with its own year
+    shown, newer = split_by_period(scored, pd.DataFrame([carried, new, old]), 2021)
+    assert list(zip(shown["indicator_id"], shown["period"])) == [
+        ("fibre_coverage", 2021), ("gigabit_coverage", 2021), ("population_change_5y", 2018)]
+    assert list(zip(newer["indicator_id"], newer["value"])) == [("fibre_coverage", 61.0)]
+    lines = rendered(shown.to_dict("records"))
+    assert sum("│ ja " in line for line in lines) == 2 and sum("│ nein " in line for line in lines) == 1
