@@ -104,6 +104,18 @@ def test_a_pillar_the_town_cannot_act_on_is_no_field_for_action():
     assert "Nachfrage nach Arbeitsplätzen vor Ort" in result["location"][0]["why_de"]
 
 
+def test_growth_is_context_not_a_field_for_action():
+    """Wittenberge 2021: "Demografische Dynamik: 38,7 Punkte … 7,1 Punkte unter den ähnlichen Städten – dort lässt
+    sich lernen", while the methodology calls growth context a town does not change quickly (section 1.1)."""
+    from reports.context import summary
+
+    pillars = [{"pillar": "demographic_dynamics", "label": "Demografische Dynamik", "value": 38.7}]
+    peers = [{"period": 2021, "gaps": [{"pillar": "demographic_dynamics", "value": 7.1}]}]
+    result = summary(pillars, peers, 2021)
+    assert result["actions"] == [] and [i["label"] for i in result["location"]] == ["Demografische Dynamik"]
+    assert "wächst oder schrumpft" in result["location"][0]["why_de"]
+
+
 def test_the_history_marks_a_rank_outside_its_band():
     from reports.context import DataDates, history_section
 
@@ -136,17 +148,18 @@ def test_inkars_zero_minutes_to_the_station_says_the_station_is_in_the_town():
 
 def test_a_peer_is_something_to_learn_from_only_where_the_summary_says_so():
     """Mölln 2021: Ratzeburg was listed under "Von ihr lernen bei" for Pendelpotenzial (a pillar the town cannot act
-    on) and Erreichbarkeit (+0.7 points), while the summary counts a gap from 5 points and never counts commuting."""
+    on) and Erreichbarkeit (+0.7 points), while the summary counts a gap from 5 points and never counts commuting.
+    Nor growth: Wittenberge was to learn Demografische Dynamik from its peers (review of 6 December 2026)."""
     from reports.context import SUMMARY_GAP, peer_rows
 
     row = {"gap_digital_infrastructure": SUMMARY_GAP, "gap_commuting_potential": 13.9,
            "gap_demographic_dynamics": 8.0, "gap_local_work_infrastructure": None, "gap_accessibility": 0.7}
     [result] = peer_rows([dict(row)])
-    assert result["ahead_in"] == ["Demografische Dynamik", "Digitale Infrastruktur"]
-    [behind] = peer_rows([{**row, "gap_digital_infrastructure": -20.0, "gap_demographic_dynamics": 4.94}])
+    assert result["ahead_in"] == ["Digitale Infrastruktur"]
+    [behind] = peer_rows([{**row, "gap_digital_infrastructure": -20.0, "gap_accessibility": 4.94}])
     assert behind["ahead_in"] == []
-    [shown] = peer_rows([{**row, "gap_digital_infrastructure": -20.0, "gap_demographic_dynamics": 4.96}])
-    assert shown["ahead_in"] == ["Demografische Dynamik"]  # shown as +5,0 beside it, so it counts
+    [shown] = peer_rows([{**row, "gap_digital_infrastructure": -20.0, "gap_accessibility": 4.96}])
+    assert shown["ahead_in"] == ["Erreichbarkeit"]  # shown as +5,0 beside it, so it counts
 
 
 def test_a_kreis_whose_name_says_kreis_is_not_called_kreis_twice():
