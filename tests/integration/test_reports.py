@@ -681,7 +681,7 @@ def test_mobile_coverage_is_shown_as_the_kreis_value_not_in_the_index(pilot_repo
     assert text["mobilfunk-kreiswert"].startswith("Kreiswert, nicht der Wert von")
     assert "gehen nicht in den Index ein" in text["mobilfunk-kreiswert"]
     row = re.search(r"<tr><td>Wohnbaufläche</td><td class=\"num\">([^<]+)</td>", section).group(1)
-    assert row == german(MOBILE_5G_RESIDENTIAL[ags[:5]]) + " %"
+    assert row == german(MOBILE_5G_RESIDENTIAL[ags[:5]], 2) + " %"  # the publisher's two decimals: 99.95 read "100,0 %"
     assert "Stichtag 30.06.2021" in section and "Bundesnetzagentur" in section
     assert '<a href="https://www.govdata.de/dl-de/by-2-0" rel="noopener noreferrer">dl-de/by-2-0</a>' in section
     assert "Mobilfunk" not in section_html(html, "indikatoren")  # context, not an indicator
