@@ -12,9 +12,10 @@ from pandas.core.dtypes.cast import maybe_box_native  # what to_dict uses (panda
 from indicators import flags
 from indicators.bands import band_category
 from indicators.coworking_gap import gap_parameters
+from indicators.publisher_notes import change_notes
 from reports import charts
 from reports.data import ReportData
-from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, change_notes, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
+from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, data_date_line, de_list, de_number, flow_note,
                             imputed_share_of_score, is_missing,
                             not_scored_reasons, pillar_label, rank_shown, release_text, safe_url, score_gap,

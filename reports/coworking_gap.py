@@ -130,7 +130,11 @@ def coworking_gap_context(con: duckdb.DuckDBPyConnection | None, geoms: TownGeom
     gap = _latest_gap(tables, ags)
     batch = ({"vintage": gap["coworking_vintage"], "reference_date": gap["coworking_reference_date"]}
              if gap and gap.get("coworking_vintage") else None)  # the batch behind the tile's count
-    spaces = _spaces_within_reach(load_spaces(con) if spaces is None else spaces, geoms, ags, reach_km, batch)
+    spaces = load_spaces(con) if spaces is None else spaces
+    if gap is not None and batch is None:  # the tile counts no batch for its year: neither may the list (it listed
+        spaces = _empty(spaces)            # a later batch's places under a tile "–" and "keine Daten"; review of
+    else:                                  # 6 December 2026)
+        spaces = _spaces_within_reach(spaces, geoms, ags, reach_km, batch)
     destinations = [{**row, "name": destination_name(row)} for row in tables.destinations.get(ags, [])]
     return {
         "gap": gap, "reach_km": reach_km, "spaces": spaces.to_dict("records") if len(spaces) else [], "destinations": destinations,
@@ -157,7 +161,8 @@ def _latest_gap(tables: GapTables, ags: str) -> dict | None:
     row = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
     level_de = _share_level_de(row)
     return {**row, "share_level_de": level_de, "basis_de": _basis_de(row, level_de), "figure_year": _figure_year(row),
-            "count_label_de": count_label_de(row), "no_count_de": _no_count_de(row), "coworking_data_de": _coworking_data_de(row)}
+            "count_label_de": count_label_de(row), "no_count_de": _no_count_de(row), "coworking_data_de": _coworking_data_de(row),
+            "no_coworking_de": no_coworking_de(row.get("period"))}
 
 
 def _share_level_de(row: dict) -> str | None:
@@ -237,6 +242,13 @@ def _coworking_data_de(row: dict) -> str | None:
     if not source or day is None or pd.isna(day):
         return None
     return f"{source_label(source)}, Stand {pd.Timestamp(day):%d.%m.%Y}"
+
+
+def no_coworking_de(period) -> str:
+    """Why a gap row has no coworking figures: no batch of its year or before (the indicator's rule). It said
+    "OpenStreetMap nicht geladen, keine eigene Liste" beside a town list of a later date (review of 6 December 2026)."""
+    return (f"keine Coworking-Daten für {period} (keine OpenStreetMap-Abfrage und keine eigene Liste der Stadt "
+            "aus diesem Jahr oder davor)")
 
 
 def load_spaces(con) -> pd.DataFrame:
@@ -350,7 +362,7 @@ RANKING_PAGE = "coworking-luecke.html"
 RANKING = """
 SELECT r.gap_rank, r.name, r.kreis_name, r.land, r.ags, r.period, r.long_distance_out_commuters, r.basis,
        r.desk_demand, r.spaces_within_reach, r.nearest_space_km, r.coworking_source_id, r.coworking_reference_date,
-       g.long_distance_share_year
+       g.long_distance_share_year, g.long_distance_flows_year
 FROM coworking_gap_ranking r
 JOIN coworking_gap g ON g.ags = r.ags AND g.period = r.period AND g.method_version = r.method_version
 ORDER BY r.gap_rank, r.name, r.ags"""
@@ -364,7 +376,7 @@ def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str]) -> dic
     for row in frame.to_dict("records"):
         row = {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in row.items()}
         row["basis_short_de"] = _basis_short_de(row)
-        row["coworking_data_de"] = _coworking_data_de(row) or "keine Daten"
+        row["coworking_data_de"] = _coworking_data_de(row) or f"keine Daten für {row['period']}"
         row["has_page"] = f"{row['ags']}.html" in town_pages
         rows.append(row)
     # German collation precomputed for the sort script, as on the index page
@@ -378,8 +390,8 @@ def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str]) -> dic
 
 def _basis_short_de(row: dict) -> str | None:
     """Short German basis of the long-distance count for a table cell (from the typed ``basis``, as ``_basis_de``)."""
-    if _rests_on_flows(row):
-        return "Pendleratlas-Ströme (Untergrenze)"
+    if _rests_on_flows(row):  # with their year, as the town page: flows may be carried forward to the period
+        return f"Pendleratlas-Ströme {row.get('long_distance_flows_year')} (Untergrenze)"
     if row.get("basis") == "inkar_estimate":
         return f"INKAR-Anteil {row.get('long_distance_share_year')}"
     return None

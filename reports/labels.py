@@ -43,11 +43,6 @@ PEER_FEATURES_DE = ", ".join(FEATURES_DE[feature] for feature in PEER_FEATURES)
 # Short German name of each source: label_de in sources.yaml.
 _SOURCES = source_specs()  # sources.yaml, read once per process
 SOURCE_LABELS = {source_id: spec.label_de for source_id, spec in _SOURCES.items() if spec.label_de}
-# {source id: {year: census}} of the population sources (sources.yaml census_rebasings)
-CENSUS_REBASINGS = {source_id: spec.census_rebasings for source_id, spec in _SOURCES.items() if spec.census_rebasings}
-# {source id: {year: why}}: counts from that year on only partly comparable (sources.yaml comparability_breaks)
-COMPARABILITY_BREAKS = {source_id: spec.comparability_breaks for source_id, spec in _SOURCES.items()
-                        if spec.comparability_breaks}
 
 # German attribution where the one in sources.yaml is a template or has English words; {year} is
 # the year of the release (BKG asks for "© GeoBasis-DE / BKG (<Jahr>)").
@@ -367,37 +362,3 @@ def de_signed(value, digits: int = 1) -> str:
     if not text.strip("0,."):  # shown as zero: no sign ('0,00', not '+0,00' or '−0,0' for -0.04)
         return text
     return ("+" if value >= 0 else "\u2212") + text
-
-
-def change_notes(source_id, base_period, reference_date) -> str:
-    """What a reader must know of a population change from the publisher: the census correction it includes and
-    the publisher's breaks in comparability it spans ('…; ab 2016 nur bedingt mit den Vorjahren vergleichbar …')."""
-    notes = (census_note(source_id, base_period, reference_date),
-             comparability_note(source_id, base_period, reference_date))
-    return "; ".join(n for n in notes if n)
-
-
-def comparability_note(source_id, base_period, reference_date) -> str:
-    """'ab 2016 nur bedingt mit den Vorjahren vergleichbar (methodische Änderungen der Bevölkerungsfortschreibung)'
-    for a change whose base year lies before such a year (sources.yaml comparability_breaks) and whose value is of
-    that year or later; '' otherwise. Destatis' own footnote to every count since 2016; a 10-year change across it
-    was shown without it (review of 6 December 2026)."""
-    breaks = COMPARABILITY_BREAKS.get(source_id)
-    if not breaks or is_missing(base_period) or is_missing(reference_date):
-        return ""
-    end = pd.Timestamp(reference_date).year
-    return "; ".join(f"ab {year} nur bedingt mit den Vorjahren vergleichbar ({why})"
-                     for year, why in sorted(breaks.items()) if int(base_period) < year <= end)
-
-
-def census_note(source_id, base_period, reference_date) -> str:
-    """'enthält die Neuberechnung der Einwohnerzahl nach dem Zensus 2011' for a change of a population source
-    whose base year lies before a census year (sources.yaml census_rebasings) and whose value is of that year or
-    later; '' otherwise (no change, another source). The correction is part of the published counts, not a
-    movement of people, so a reader must know it is in the change."""
-    rebasings = CENSUS_REBASINGS.get(source_id)
-    if not rebasings or is_missing(base_period) or is_missing(reference_date):
-        return ""
-    end = pd.Timestamp(reference_date).year
-    names = [name for year, name in sorted(rebasings.items()) if int(base_period) < year <= end]
-    return f"enthält die Neuberechnung der Einwohnerzahl nach dem {' und dem '.join(names)}" if names else ""

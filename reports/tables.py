@@ -201,5 +201,7 @@ def index_table(rows: list[dict]) -> Table:
         "Rang": r["rank"],
         "Rang geteilt mit (weitere Gemeinden)": None if r["rank"] is None else (r["tied_towns"] or 1) - 1,
         "Pilotstadt": _yes(r["is_pilot"]),
+        # a town outside the group has a score but no rank: sorted by score it stood among the ranked ones unmarked
+        "in der Vergleichsgruppe": _yes(r["in_reference_group"]),
         # a town of the reference group without a score in the year: why (reports.build.unscored_de)
         "Hinweis": f"ohne Indexwert: {r['unscored_de']}" if r.get("unscored_de") else None} for r in rows])

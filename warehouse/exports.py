@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from indicators import flags
+from indicators import flags, publisher_notes
 from indicators.bands import RANK_DECIMALS, SIGNIFICANT_DIGITS
 from indicators.catalogue import DIRECTION_DE, Catalogue, load_catalogue
 from indicators.engine import published_scores
@@ -350,7 +350,10 @@ def layout_version() -> str:
     except PackageNotFoundError:  # not installed: no .xlsx can be written either
         writer = None
     source = sha256_of(Path(__file__))
-    return repr([source, sorted(VIEW_TITLES.items()), sorted(GERMAN_HEADERS.items()), duckdb.__version__, writer])
+    # the German notes' SQL, written by indicators/flags.py and indicators/publisher_notes.py, not this module
+    notes = {name: render(set(columns) | {"source_id", "reference_date"}) for name, (columns, render) in RENDERED_DE.items()}
+    return repr([source, sorted(VIEW_TITLES.items()), sorted(GERMAN_HEADERS.items()), duckdb.__version__, writer,
+                 sorted(notes.items())])
 
 
 def write_views(con: duckdb.DuckDBPyConnection, directory: Path, previous: dict | None = None,
@@ -447,13 +450,23 @@ def _attribution_sql(vintage: str) -> str:
     return f"CASE source_id {cases} ELSE attribution END" if cases else "attribution"
 
 
+def _german_value_note(columns: set[str]) -> str:
+    """The German note of an indicator value (flags.value_note_sql) and, where the view has the row's source and
+    date, what the publisher says of a change across a census or a break in comparability, as the pages say it
+    (indicators/publisher_notes.py): the exports left it out, so a census's recount read as people leaving (review
+    of 6 December 2026)."""
+    if not {"source_id", "reference_date"} <= columns:
+        return flags.value_note_sql("de")
+    return f"nullif(concat_ws('; ', {flags.value_note_sql('de')}, {publisher_notes.change_notes_sql()}), '')"
+
+
 # English note columns the German CSV/.xlsx replace by the German text of the same typed columns (indicators/flags.py):
-# column -> (the typed columns it is rendered from, the SQL expression)
+# column -> (the typed columns it is rendered from, the SQL expression given the view's columns)
 RENDERED_DE = {
     "quality_note": ({"excluded_reason", "base_period", "source_level", "territorial_change", "method_break"},
-                     lambda: flags.value_note_sql("de")),
-    "imputation": ({"imputed", "reference_date"}, lambda: flags.imputation_sql("de")),
-    "notes": ({"omitted_pillars", "uncompared_pillars"}, _german_omitted),
+                     _german_value_note),
+    "imputation": ({"imputed", "reference_date"}, lambda columns: flags.imputation_sql("de")),
+    "notes": ({"omitted_pillars", "uncompared_pillars"}, lambda columns: _german_omitted()),
 }
 
 
@@ -463,7 +476,8 @@ def shared_fingerprint(sources: list) -> str:
     indicator values' decimals per unit (a changed label or precision rewrites the files)."""
     return repr([sources, sorted(pillar_labels().items()), sorted(_catalogue().units.items()),
                  sorted(DIRECTION_DE.items()), sorted(_source_names().items()), _catalogue().score_decimals,
-                 RANK_DECIMALS, SIGNIFICANT_DIGITS, sorted(flags.CODES.items()), sorted(_catalogue().value_decimals.items())])
+                 RANK_DECIMALS, SIGNIFICANT_DIGITS, sorted(flags.CODES.items()), sorted(_catalogue().value_decimals.items()),
+                 sorted(publisher_notes.declared().items())])
 
 
 def pillar_labels() -> dict[str, str]:
@@ -543,7 +557,7 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
             release = "vintage" if "vintage" in relation.columns else newest_year("vintages")
             shaped.append((_attribution_sql(release), header, "text"))
         elif name in RENDERED_DE and RENDERED_DE[name][0] <= set(relation.columns):
-            shaped.append((RENDERED_DE[name][1](), header, "text"))  # rendered from the typed columns
+            shaped.append((RENDERED_DE[name][1](set(relation.columns)), header, "text"))  # from the typed columns
         elif kind.id in DECIMAL_TYPES:
             # SIGNIFICANT_DIGITS, then the shortest digits of that double (0.1 stays 0,1), point swapped for the
             # comma; NaN written empty

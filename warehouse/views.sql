@@ -49,9 +49,13 @@ CREATE VIEW published_period AS
 SELECT coalesce(max(period) FILTER (NOT coalesce(period_provisional, false)), max(period)) AS period
 FROM readiness_index WHERE score IS NOT NULL AND method_version = (SELECT method_version FROM current_method);
 
--- A town's index over time with its pillars and rank band (current method).
+-- A town's index over time with its pillars and rank band (current method). Every Gemeinde with an index row, the
+-- ones outside the reference group too (scored, never ranked): their compared_towns is NULL, since they are not
+-- among the towns compared (a village's row read "von 50" beside its score of 88,4; review of 6 December 2026).
 CREATE VIEW town_index_history AS
-SELECT m.name, m.kreis_name, r.* EXCLUDE (valid_from), r.valid_from AS published_at
+SELECT m.name, m.kreis_name,
+       r.* EXCLUDE (valid_from) REPLACE (CASE WHEN r.in_reference_group THEN r.compared_towns END AS compared_towns),
+       r.valid_from AS published_at
 FROM readiness_index r JOIN municipalities m USING (ags)
 WHERE r.method_version = (SELECT method_version FROM current_method);
 
@@ -80,6 +84,9 @@ SELECT v.ags, v.period, c.pillar, v.source_id, min(v.reference_date) AS oldest_r
        count(*) FILTER (v.imputed) AS carried_forward
 FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
 WHERE c.pillar <> 'context' AND v.excluded_reason IS NULL
+  -- only the periods with an index row: 6,274 of the snapshot's 11,605 rows dated years (1987-2017) no index has
+  AND EXISTS (SELECT 1 FROM readiness_index r WHERE r.ags = v.ags AND r.period = v.period
+                AND r.method_version = (SELECT method_version FROM current_method))
   -- nor the pillars shown beside the score but not in it (uncompared_pillars of the current method's index row;
   -- readiness_index.oldest/newest_input_date leave them out too): Mölln's own coworking list dated its score
   AND NOT EXISTS (SELECT 1 FROM readiness_index r, unnest(string_split(r.uncompared_pillars, ',')) u(pillar)

@@ -420,6 +420,16 @@ def test_index_lists_every_town_and_links_the_pages_built(pilot_reports, warehou
     for ags, others in expected:
         said = "gleichauf mit einer weiteren Gemeinde" if others == 1 else f"gleichauf mit {others} weiteren Gemeinden"
         assert (said in text[f"town-{ags}"]) == (others > 0) and ("gleichauf" in text[f"town-{ags}"]) == (others > 0)
+    # a town outside the group has a score and no rank: the page and the download say why (sorted by score it stood
+    # among the ranked towns unmarked; review of 6 December 2026)
+    outside = warehouse.execute("""SELECT r.ags FROM readiness_index r JOIN municipalities m USING (ags)
+        WHERE NOT m.in_reference_group AND r.score IS NOT NULL
+          AND r.period = (SELECT period FROM published_period)""").fetchall()
+    assert outside and all("nicht in der Vergleichsgruppe" in text[f"town-{ags}"] for (ags,) in outside)
+    group = table.set_index("AGS")["in der Vergleichsgruppe"]
+    assert {ags for (ags,) in outside} <= set(group[group == "nein"].index)
+    assert set(group[group == "ja"].index) == {a for (a,) in warehouse.execute(
+        "SELECT ags FROM municipalities WHERE in_reference_group").fetchall()}
 
 
 def test_unknown_town_and_missing_warehouse_are_named(snapshot_warehouse, tmp_path):

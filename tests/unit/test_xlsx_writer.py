@@ -273,6 +273,24 @@ def test_notes_are_german_in_the_german_exports(tmp_path):
     assert pd.read_csv(tmp_path / "w.csv", sep=";")["Qualitätshinweis"][0].startswith("base year 2013")
 
 
+def test_the_german_exports_say_what_the_publisher_says_of_a_change(tmp_path):
+    """A 10-year population change 2009 -> 2021 spans the Zensus 2011's recount and Destatis' 2016 break: the town
+    page said so, the CSV and .xlsx of town_profile and indicator_history did not (review of 6 December 2026)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE v AS SELECT * FROM (VALUES
+        ('base year 2009', 2009, 'gemeinde', NULL, FALSE, NULL, 'destatis_gemeindeverzeichnis', DATE '2021-12-31'),
+        ('base year 2016', 2016, 'gemeinde', NULL, FALSE, NULL, 'destatis_gemeindeverzeichnis', DATE '2021-12-31'),
+        (NULL, NULL, 'gemeinde', NULL, FALSE, NULL, 'destatis_gemeindeverzeichnis', DATE '2021-12-31'))
+        t(quality_note, base_period, source_level, territorial_change, method_break, excluded_reason, source_id,
+          reference_date)""")
+    exports.write_german_csv(con, "SELECT * FROM v", tmp_path / "v.csv")
+    notes = pd.read_csv(tmp_path / "v.csv", sep=";", keep_default_na=False, dtype=str)["Qualitätshinweis"].tolist()
+    assert notes == ["Basisjahr 2009; enthält die Neuberechnung der Einwohnerzahl nach dem Zensus 2011; ab 2016 nur "
+                     "bedingt mit den Vorjahren vergleichbar (methodische Änderungen der Bevölkerungsfortschreibung)",
+                     "Basisjahr 2016", ""]
+
 def test_index_notes_are_german_in_the_csv(tmp_path):
     import duckdb
 

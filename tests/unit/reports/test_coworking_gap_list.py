@@ -217,3 +217,24 @@ def test_the_share_line_says_the_level_of_the_row_the_gap_read_whatever_the_row_
     assert gap["long_distance_share_level"] == "gemeindeverband"
     assert _latest_gap(SimpleNamespace(gaps={TOWN: gap}), TOWN)["share_level_de"] == \
         "Wert des Gemeindeverbands (für alle Mitgliedsgemeinden gleich)"
+
+
+def test_a_gap_year_without_coworking_data_lists_no_places_of_a_later_batch(setting):
+    """Wittenberge (a town list of 15.01.2024, a gap year 2023): the tile read "–" and the text "keine
+    Coworking-Daten (OpenStreetMap nicht geladen, keine eigene Liste)", while the list below it showed the 2024
+    list's places (review of 6 December 2026). With a batch of the year the list is what the tile counts."""
+    from reports.coworking_gap import coworking_gap_context
+
+    spaces, geoms, _ = setting
+    row = {"ags": TOWN, "period": 2023, "coworking_source_id": None, "coworking_vintage": None,
+           "coworking_reference_date": None, "long_distance_out_commuters": None}
+    tables = SimpleNamespace(gaps={TOWN: row}, destinations={}, surveys={})
+    without = coworking_gap_context(None, geoms, TOWN, spaces, tables)
+    assert without["spaces"] == [] and without["gap"]["coworking_data_de"] is None
+    assert without["gap"]["no_coworking_de"].startswith("keine Coworking-Daten für 2023 (")
+    dated = {**row, "coworking_source_id": "local_inputs", "coworking_vintage": "2023-11-20",
+             "coworking_reference_date": DAY}
+    tables.gaps[TOWN] = dated
+    listed = coworking_gap_context(None, geoms, TOWN, spaces, tables)
+    assert [s["name"] for s in listed["spaces"]] == ["E OpenStreetMap", "F Bibliothek ohne Koordinaten",
+                                                     "A nahe Grenze innen"]

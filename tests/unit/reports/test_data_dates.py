@@ -9,7 +9,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from reports.labels import berlin_time, census_note, data_date_line
+from indicators.publisher_notes import census_note
+from reports.labels import berlin_time, data_date_line
 
 
 @pytest.mark.parametrize("rows", [

@@ -45,7 +45,7 @@ def test_a_rank_outside_its_own_band_is_flagged():
 
 def test_a_population_change_across_a_census_names_it():
     """Plön 2009 -> 2013: 12,856 -> 8,647 inhabitants on the same area is the Zensus 2011's recount."""
-    from reports.labels import census_note
+    from indicators.publisher_notes import census_note
 
     gv = "destatis_gemeindeverzeichnis"
     assert census_note(gv, 2009, pd.Timestamp("2013-12-31")) == \
@@ -64,7 +64,7 @@ def test_a_population_change_across_2016_says_the_publisher_calls_it_only_partly
     """Destatis' footnote to its counts since 2016 ("nur bedingt mit den Vorjahreswerten vergleichbar"): the published
     2021 index's 10-year change (base 2013) spans it and was shown with "Basisjahr 2013" alone."""
     from reports.context import quality_de
-    from reports.labels import change_notes, comparability_note
+    from indicators.publisher_notes import change_notes, comparability_note
 
     gv = "destatis_gemeindeverzeichnis"
     partly = "ab 2016 nur bedingt mit den Vorjahren vergleichbar (methodische Änderungen der Bevölkerungsfortschreibung)"

@@ -1,0 +1,101 @@
+"""What the publishers say of comparing their counts across years, as German notes beside a change.
+
+A population change whose base year lies before a year the publisher declares a break, and whose value is of that
+year or later, includes that break: the census's recount (``census_rebasings`` in sources.yaml: "enthält die
+Neuberechnung der Einwohnerzahl nach dem Zensus 2011") or a method change after which the counts are "only partly
+comparable" (``comparability_breaks``: Destatis' footnote to its counts since 2016). Neither is excluded from the
+index (the counts are published as they are); a reader must know it is in the change.
+
+One rule for every place that shows a change: the town pages and ``readiness profil`` (``change_notes``) and the
+German exports (``change_notes_sql``, the same text in SQL over the rows' ``source_id``, ``base_period`` and
+``reference_date``; tests/unit/indicators/test_publisher_notes.py checks both agree).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+
+from sources.registry import sources as source_specs
+
+
+CENSUS_TEXT = "enthält die Neuberechnung der Einwohnerzahl nach dem {}"
+COMPARABILITY_TEXT = "ab {} nur bedingt mit den Vorjahren vergleichbar ({})"
+
+
+@functools.lru_cache(maxsize=1)
+def declared() -> dict[str, dict[str, list[tuple[int, str]]]]:
+    """{source id: {"census": [(first year, census name)], "comparability": [(first year, why)]}} in year order:
+    sources.yaml's census_rebasings and comparability_breaks."""
+    found = {}
+    for source_id, spec in source_specs().items():
+        census, breaks = sorted((spec.census_rebasings or {}).items()), sorted((spec.comparability_breaks or {}).items())
+        if census or breaks:
+            found[source_id] = {"census": census, "comparability": breaks}
+    return found
+
+
+def _missing(value) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def _spanned(source_id, base_period, reference_date, kind: str) -> list[tuple[int, str]]:
+    """The (year, name or why) of the breaks of ``kind`` a change from ``base_period`` to ``reference_date`` spans."""
+    if _missing(base_period) or _missing(reference_date):  # a level, not a change
+        return []
+    end = pd.Timestamp(reference_date).year
+    return [(year, text) for year, text in declared().get(source_id, {}).get(kind, [])
+            if int(base_period) < year <= end]
+
+
+def census_note(source_id, base_period, reference_date) -> str:
+    """'enthält die Neuberechnung der Einwohnerzahl nach dem Zensus 2011' ('… dem Zensus 2011 und dem Zensus 2022'
+    for both); '' where the change spans no census year (or is no change, or of another source)."""
+    names = [name for _, name in _spanned(source_id, base_period, reference_date, "census")]
+    return CENSUS_TEXT.format(" und dem ".join(names)) if names else ""
+
+
+def comparability_note(source_id, base_period, reference_date) -> str:
+    """'ab 2016 nur bedingt mit den Vorjahren vergleichbar (methodische Änderungen der Bevölkerungsfortschreibung)'
+    for a change across such a year; '' otherwise. A 10-year change across it was shown without it (review of
+    6 December 2026)."""
+    return "; ".join(COMPARABILITY_TEXT.format(year, why)
+                     for year, why in _spanned(source_id, base_period, reference_date, "comparability"))
+
+
+def change_notes(source_id, base_period, reference_date) -> str:
+    """The census note, then the comparability notes, joined by '; ' ('' when the change spans no break)."""
+    notes = (census_note(source_id, base_period, reference_date),
+             comparability_note(source_id, base_period, reference_date))
+    return "; ".join(n for n in notes if n)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def change_notes_sql(prefix: str = "") -> str:
+    """``change_notes`` of each row as a SQL expression over ``source_id``, ``base_period`` and ``reference_date``
+    (``prefix``: a table alias with its dot); NULL where the change spans no break."""
+    base, end = f"CAST({prefix}base_period AS BIGINT)", f"year({prefix}reference_date)"
+
+    def spans(year: int) -> str:
+        return f"({base} < {year} AND {end} >= {year})"
+
+    per_source = []
+    for source_id, kinds in sorted(declared().items()):
+        parts = []
+        if kinds["census"]:  # the names spanned, joined as census_note joins them
+            names = f"list_filter([{', '.join(f'CASE WHEN {spans(y)} THEN {_literal(n)} END' for y, n in kinds['census'])}]" \
+                    ", lambda n: n IS NOT NULL)"
+            before, after = CENSUS_TEXT.split("{}")
+            parts.append(f"CASE WHEN len({names}) > 0 THEN {_literal(before)} || array_to_string({names}, ' und dem ') "
+                         f"|| {_literal(after)} END")
+        parts += [f"CASE WHEN {spans(year)} THEN {_literal(COMPARABILITY_TEXT.format(year, why))} END"
+                  for year, why in kinds["comparability"]]
+        per_source.append(f"WHEN {_literal(source_id)} THEN concat_ws('; ', {', '.join(parts)})")
+    if not per_source:
+        return "NULL"
+    return (f"CASE WHEN {prefix}base_period IS NULL OR {prefix}reference_date IS NULL THEN NULL "
+            f"ELSE nullif(CASE {prefix}source_id {' '.join(per_source)} END, '') END")
