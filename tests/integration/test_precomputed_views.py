@@ -13,6 +13,8 @@ SELECT v.ags, v.period, c.pillar, v.source_id, min(v.reference_date) AS oldest_r
        count(*) FILTER (v.imputed) AS carried_forward
 FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
 WHERE c.pillar <> 'context' AND v.excluded_reason IS NULL  -- what the score rests on, not what it excludes
+  AND (v.ags, v.period) IN (  -- of the periods with an index row (not the years 1987-2017 no index has)
+      SELECT (ags, period) FROM readiness_index WHERE method_version = (SELECT method_version FROM current_method))
   AND (v.ags, v.period, c.pillar) NOT IN (  -- nor a pillar shown beside the score but not in it
       SELECT (ags, period, trim(unnest(string_split(uncompared_pillars, ','))))
       FROM readiness_index WHERE method_version = (SELECT method_version FROM current_method))
@@ -59,7 +61,8 @@ def test_the_data_dates_leave_out_the_values_the_index_excludes_on_the_pages_too
         WHERE c.pillar <> 'context' AND v.excluded_reason IS NOT NULL""").fetchone()[0]
     assert excluded > 0  # the snapshot has such values: the filter is tested, not vacuous
     used = warehouse.execute("""SELECT count(*) FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
-        WHERE c.pillar <> 'context' AND v.excluded_reason IS NULL""").fetchone()[0]
+        WHERE c.pillar <> 'context' AND v.excluded_reason IS NULL
+          AND (v.ags, v.period) IN (SELECT (ags, period) FROM readiness_index)""").fetchone()[0]
     assert warehouse.execute("SELECT sum(inputs) FROM index_data_dates").fetchone()[0] == used
     pages = _rows(warehouse, f"SELECT ags, period, pillar, source_id, reference_date, carried_forward, inputs "
                              f"FROM ({INPUT_DATES})")
