@@ -50,7 +50,8 @@ INDICATORS_SQL = f"""
 # the values the 2021 score rests on (review of 6 December 2026)
 PERIOD_INDICATORS_SQL = f"""
     SELECT c.pillar, c.label, v.indicator_id, v.period, $provisional AS period_provisional,
-           $period AS ranking_period, v.excluded_reason IS NULL AS in_published_score,
+           $period AS ranking_period,
+           v.excluded_reason IS NULL AND NOT list_contains($uncompared, c.pillar) AS in_published_score,
            {", ".join(f"v.{column}" for column in INDICATOR_COLUMNS)}
     FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
     WHERE v.ags = $ags AND v.period = $period
@@ -109,7 +110,8 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
         console.print(indicator_table(newest))
     else:
         scored = con.execute(PERIOD_INDICATORS_SQL, {"ags": town.ags, "period": int(latest["period"]),
-                                                     "provisional": bool(latest.get("period_provisional"))}).df()
+                                                     "provisional": bool(latest.get("period_provisional")),
+                                                     "uncompared": flags.pillar_ids(latest.get("uncompared_pillars"))}).df()
         shown, newer = split_by_period(scored, newest, int(latest["period"]))
         console.print(indicator_table(shown, f"Indikatorwerte {int(latest['period'])}"))
         if not newer.empty:

@@ -565,6 +565,8 @@ class Renderer:
         towns = self.data.towns[["ags", "name", "kreis_ags", "kreis_name", "land", "population", "population_date",
                                  "is_pilot", "in_reference_group"]]
         frame = towns.join(latest)
+        # a Kreis name two Kreise share with its designation ('München (Landkreis)'), as in the pages' tables
+        frame["kreis_name"] = frame["kreis_ags"].map(self.data.kreis_cells).fillna(frame["kreis_name"])
         frame["order"] = frame["rank"].astype("Float64").fillna(float("inf"))
         # the reference group's towns without a score in the published year in a group of their own, after the
         # ranked ones: among "alle übrigen Gemeinden" they read as towns outside the group (review of 5 December)
@@ -592,7 +594,8 @@ class Renderer:
     def ranking(self, out_dir: Path, town_pages: set[str] | None = None) -> str:
         """Germany-wide ranking of the small towns with the largest coworking gap (view coworking_gap_ranking);
         ``town_pages``: the names of the town pages to link (None: those in ``out_dir`` now)."""
-        context = ranking_context(self._connection(), set(_town_pages(out_dir)) if town_pages is None else town_pages)
+        context = ranking_context(self._connection(), set(_town_pages(out_dir)) if town_pages is None else town_pages,
+                                  self.data.kreis_cells)
         context["downloads"] = write_downloads(out_dir, Path(RANKING_PAGE).stem, [ranking_table(context)])
         return self._render("coworking_luecke.html.j2", context)
 

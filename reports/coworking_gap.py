@@ -368,13 +368,21 @@ JOIN coworking_gap g ON g.ags = r.ags AND g.period = r.period AND g.method_versi
 ORDER BY r.gap_rank, r.name, r.ags"""
 
 
-def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str]) -> dict:
+def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str], kreis_cells: pd.Series | None = None) -> dict:
     """The Germany-wide ranking page: small towns (reference group) by estimated desk demand of their
-    long-distance out-commuters, with the coworking supply within reach where known."""
+    long-distance out-commuters, with the coworking supply within reach where known. ``kreis_cells``: the Kreis name
+    per Kreis AGS for a table cell (ReportData.kreis_cells: 'München (Landkreis)' where two Kreise share a name)."""
     frame = con.execute(RANKING).df()
+    if len(frame):  # equal ranks in German name order ('Ö' after 'O', not after 'Z'), then by key
+        frame = frame.assign(_name=frame["name"].map(german_sort_key)).sort_values(
+            ["gap_rank", "_name", "ags"], kind="stable").drop(columns="_name").reset_index(drop=True)
+    if kreis_cells is not None and len(frame):
+        frame["kreis_name"] = frame["ags"].str[:5].map(kreis_cells).fillna(frame["kreis_name"])
+    shared = frame.groupby("gap_rank")["ags"].transform("size") if len(frame) else frame.get("gap_rank")
     rows = []
-    for row in frame.to_dict("records"):
+    for row, tied in zip(frame.to_dict("records"), [] if shared is None else shared.tolist()):
         row = {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in row.items()}
+        row["tied_towns"] = int(tied)  # equal demand as stored (rounded to 0.1) shares a rank, said as on the index
         row["basis_short_de"] = _basis_short_de(row)
         row["coworking_data_de"] = _coworking_data_de(row) or f"keine Daten für {row['period']}"
         row["has_page"] = f"{row['ags']}.html" in town_pages
@@ -383,7 +391,10 @@ def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str]) -> dic
     for order, i in enumerate(sorted(range(len(rows)), key=lambda i: german_sort_key(rows[i]["name"]))):
         rows[i]["name_order"] = order
     parameters = gap_parameters()
+    # the towns the ranking could hold: the header said "5 Kleinstädte" and not that 45 of 50 have no estimate
+    group = con.execute("SELECT count(*) FILTER (in_reference_group) FROM municipalities").fetchone()[0]
     return {"rows": rows, "period": rows[0]["period"] if rows else None, "reach_km": parameters["reach_km"],
+            "group_size": group,
             "long_distance_km": parameters["long_distance_km"], "parameters": _parameter_rows(),
             "with_supply_data": sum(r["spaces_within_reach"] is not None for r in rows)}
 
@@ -404,7 +415,8 @@ def ranking_table(context: dict):
         "Jahr": r["period"], f"Auspendler ab {context['long_distance_km']} km": r["long_distance_out_commuters"],
         "Grundlage": r["basis_short_de"], "Geschätzter Bedarf (Arbeitsplätze je Tag)": r["desk_demand"],
         f"Coworking-Orte bis {context['reach_km']} km": r["spaces_within_reach"],
-        "Nächster Coworking-Ort (km)": r["nearest_space_km"], "Coworking-Daten": r["coworking_data_de"]}
+        "Nächster Coworking-Ort (km)": r["nearest_space_km"], "Coworking-Daten": r["coworking_data_de"],
+        "Rang geteilt mit (weitere Gemeinden)": r["tied_towns"] - 1}
         for r in context["rows"]])
 
 

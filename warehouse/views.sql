@@ -126,7 +126,15 @@ GROUP BY source_id, publisher, licence, licence_url;
 -- say which (review of 5 December: 3,262 of 3,263 towns showed a 10-year change of 2023 beside a ranking of 2021).
 INSERT INTO indicator_values_latest BY NAME  -- declared in warehouse/tables.yaml (schema.sql)
 SELECT v.* EXCLUDE (valid_from), p.provisional AS period_provisional, k.period AS ranking_period,
-       coalesce(v.period = k.period AND v.excluded_reason IS NULL, false) AS in_published_score
+       -- nor a value of a pillar shown beside the score but not in it (the index row's uncompared_pillars), as
+       -- index_data_dates leaves them out
+       coalesce(v.period = k.period AND v.excluded_reason IS NULL
+                AND NOT EXISTS (SELECT 1 FROM readiness_index r, indicator_catalogue c,
+                                              unnest(string_split(r.uncompared_pillars, ',')) u(pillar)
+                                WHERE r.ags = v.ags AND r.period = v.period AND c.indicator_id = v.indicator_id
+                                  AND trim(u.pillar) = c.pillar
+                                  AND r.method_version = (SELECT method_version FROM current_method)),
+                false) AS in_published_score
 FROM indicator_values v
 LEFT JOIN (SELECT period, bool_or(coalesce(period_provisional, false)) AS provisional FROM readiness_index
            WHERE method_version = (SELECT method_version FROM current_method) GROUP BY period) p USING (period)

@@ -106,8 +106,10 @@ def test_moelln_report_and_the_ranking_page_from_the_example(example_warehouse, 
     ranking = (out / "coworking-luecke.html").read_text(encoding="utf-8")
     with duckdb.connect(str(example_warehouse), read_only=True) as con:
         view = con.execute("SELECT ags, gap_rank, desk_demand FROM coworking_gap_ranking ORDER BY gap_rank").fetchall()
+        group = con.execute("SELECT count(*) FILTER (in_reference_group) FROM municipalities").fetchone()[0]
     assert [a for a, _, _ in view] == re.findall(r'<tr id="gap-(\d{8})">', ranking) and len(view) == 5
-    assert "<p>5 Kleinstädte der Vergleichsgruppe · Jahr 2023 ·" in ranking
+    assert (f"<p>5 von {group} Kleinstädten der Vergleichsgruppe (für die übrigen lässt sich kein Bedarf schätzen) "
+            "· Jahr 2023 ·") in ranking
     with duckdb.connect(str(example_warehouse), read_only=True) as con:
         period, *moelln = con.execute("""SELECT period, coworking_source_id, coworking_vintage, coworking_reference_date
                                          FROM coworking_gap_ranking WHERE ags = ?""", [MOELLN]).fetchone()

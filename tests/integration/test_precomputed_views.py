@@ -170,3 +170,13 @@ def test_a_latest_value_of_the_ranking_period_is_in_the_published_score(snapshot
     assert rows and all(r[1] <= period for r in rows)
     assert any(r[3] for r in rows)  # the scored values of the ranking period
     assert all(r[3] == (r[1] == period and r[2] is None) for r in rows)
+    # a pillar the index row shows beside its score without counting it (uncompared_pillars): its values are not in
+    # the published score either (they were marked so; index_data_dates left them out)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("""UPDATE readiness_index_history SET uncompared_pillars = 'digital_infrastructure'
+                       WHERE ags = '01053090' AND period = ? AND valid_to IS NULL""", [period])
+        con.execute("DELETE FROM indicator_values_latest")
+        con.execute(latest)
+        marked = dict(con.execute("""SELECT indicator_id, in_published_score FROM town_profile
+                                     WHERE ags = '01053090' AND pillar = 'digital_infrastructure'""").fetchall())
+    assert marked and not any(marked.values())

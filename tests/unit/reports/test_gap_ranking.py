@@ -1,0 +1,53 @@
+"""The coworking-gap ranking page (reports/coworking_gap.py ranking_context, coworking_luecke.html.j2): towns of one
+rank said to share it and in German name order, Kreis names told apart, a space inside the town worded as on the
+town page, and how many of the group have no estimate (review of 6 December 2026)."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from reports.build import page_environment
+from reports.coworking_gap import ranking_context, ranking_table
+
+ROWS = [  # rank, name, Kreis, AGS, demand, nearest space (km)
+    (1, "Zell", "München", "09184001", 60.1, 0.0),
+    (1, "Öhringen", "Hohenlohekreis", "08126001", 60.1, 3.2),
+    (1, "Ottobrunn", "München", "09184002", 60.1, None),
+    (4, "Aach", "Konstanz", "08335001", 12.0, 1.5),
+]
+
+
+def warehouse() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE coworking_gap_ranking AS SELECT * FROM (VALUES {}) t(gap_rank, name, kreis_name, ags,
+                   desk_demand, nearest_space_km)""".format(", ".join(
+        f"({r}, '{n}', '{k}', '{a}', {d}, {'NULL' if s is None else s})" for r, n, k, a, d, s in ROWS)))
+    con.execute("""ALTER TABLE coworking_gap_ranking ADD COLUMN land VARCHAR DEFAULT 'BY';
+                   ALTER TABLE coworking_gap_ranking ADD COLUMN period INTEGER DEFAULT 2023;
+                   ALTER TABLE coworking_gap_ranking ADD COLUMN long_distance_out_commuters DOUBLE DEFAULT 500;
+                   ALTER TABLE coworking_gap_ranking ADD COLUMN basis VARCHAR DEFAULT 'inkar_estimate';
+                   ALTER TABLE coworking_gap_ranking ADD COLUMN spaces_within_reach DOUBLE DEFAULT 1;
+                   ALTER TABLE coworking_gap_ranking ADD COLUMN coworking_source_id VARCHAR DEFAULT 'osm_coworking';
+                   ALTER TABLE coworking_gap_ranking ADD COLUMN coworking_reference_date DATE DEFAULT DATE '2023-11-20';
+                   ALTER TABLE coworking_gap_ranking ADD COLUMN method_version VARCHAR DEFAULT 'm'""")
+    con.execute("""CREATE TABLE coworking_gap AS SELECT ags, period, method_version, 2019 AS long_distance_share_year,
+                   NULL::INTEGER AS long_distance_flows_year FROM coworking_gap_ranking""")
+    con.execute("CREATE TABLE municipalities AS SELECT range::VARCHAR AS ags, range < 50 AS in_reference_group "
+                "FROM range(60)")
+    return con
+
+
+def test_the_ranking_says_shared_ranks_and_tells_kreise_apart():
+    cells = pd.Series({"09184": "München (Landkreis)", "08126": "Hohenlohekreis", "08335": "Konstanz"})
+    context = ranking_context(warehouse(), set(), cells)
+    assert [r["name"] for r in context["rows"]] == ["Öhringen", "Ottobrunn", "Zell", "Aach"]  # Ö as O, not after Z
+    assert [r["tied_towns"] for r in context["rows"]] == [3, 3, 3, 1]
+    assert context["rows"][1]["kreis_name"] == "München (Landkreis)" and context["group_size"] == 50
+    assert [r["Rang geteilt mit (weitere Gemeinden)"] for r in ranking_table(context).rows] == [2, 2, 2, 0]
+    html = page_environment().get_template("coworking_luecke.html.j2").render(
+        **context, downloads={}, generated="", method_version="m", latest_period=2021, releases=[], pillar_ids=[],
+        datenstand_rows=[])
+    assert html.count("gleichauf mit 2 weiteren Gemeinden") == 3
+    assert "4 von 50 Kleinstädten der Vergleichsgruppe (für die übrigen lässt sich kein Bedarf schätzen)" in html
+    assert "in der Gemeinde" in html and "0,0 km" not in html  # Zell's space lies inside it, as its page says
