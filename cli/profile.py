@@ -51,7 +51,7 @@ INDICATORS_SQL = f"""
 PERIOD_INDICATORS_SQL = f"""
     SELECT c.pillar, c.label, v.indicator_id, v.period, $provisional AS period_provisional,
            $period AS ranking_period,
-           v.excluded_reason IS NULL AND NOT list_contains($uncompared, c.pillar) AS in_published_score,
+           $scored AND v.excluded_reason IS NULL AND NOT list_contains($uncompared, c.pillar) AS in_published_score,
            {", ".join(f"v.{column}" for column in INDICATOR_COLUMNS)}
     FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
     WHERE v.ags = $ags AND v.period = $period
@@ -111,11 +111,12 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
     else:
         scored = con.execute(PERIOD_INDICATORS_SQL, {"ags": town.ags, "period": int(latest["period"]),
                                                      "provisional": bool(latest.get("period_provisional")),
-                                                     "uncompared": flags.pillar_ids(latest.get("uncompared_pillars"))}).df()
-        shown, newer = split_by_period(scored, newest, int(latest["period"]))
+                                                     "uncompared": flags.pillar_ids(latest.get("uncompared_pillars")),
+                                                     "scored": not is_missing(latest.get("score"))}).df()
+        shown, elsewhere = split_by_period(scored, newest, int(latest["period"]))
         console.print(indicator_table(shown, f"Indikatorwerte {int(latest['period'])}"))
-        if not newer.empty:
-            console.print(indicator_table(newer, "Neuere Werte", in_index=False))
+        if not elsewhere.empty:
+            console.print(indicator_table(elsewhere, "Werte anderer Jahre", in_index=False))
     console.print(peer_table(con.execute(PEERS_SQL, [town.ags]).df()))
 
 
@@ -176,17 +177,18 @@ def history_table(history: pd.DataFrame) -> Table:
 
 
 def split_by_period(scored: pd.DataFrame, newest: pd.DataFrame, period: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(the rows to show for ``period``, the newer values): ``scored`` (the period's rows) with the newest row of each
-    indicator that has none in the period and an older one; and the newest rows of later periods that are another
-    observation than the period's (not the same value carried forward into a provisional year)."""
-    older = newest[~newest["indicator_id"].isin(scored["indicator_id"]) & (newest["period"] < period)]
-    shown = pd.concat([scored, older]).sort_values(["pillar", "indicator_id"], kind="stable") if len(older) else scored
+    """(``scored``: the rows of ``period``, the values of other years): the newest row of each indicator without a
+    row in ``period`` (an old one that no longer counts, as the town page's ``indicators_elsewhere``), and of the
+    others the newest row of a later period where it is another observation (not the same value carried forward
+    into a provisional year). Neither stands in the period's table, beside the score, as its input."""
     same = newest.merge(scored[["indicator_id", "value", "reference_date", "vintage"]], how="left",
                         on="indicator_id", suffixes=("", "_scored"), indicator=True)
     carried = ((same["_merge"] == "both") & (same["value"] == same["value_scored"])
-               & (same["reference_date"] == same["reference_date_scored"]) & (same["vintage"] == same["vintage_scored"]))
-    newer = newest[((newest["period"] > period) & ~carried).to_numpy()]
-    return shown.reset_index(drop=True), newer.reset_index(drop=True)
+               & (same["reference_date"] == same["reference_date_scored"])
+               & (same["vintage"] == same["vintage_scored"]))
+    without = (same["_merge"] == "left_only") & (same["period"] != period)
+    elsewhere = newest[(without | ((same["period"] > period) & ~carried)).to_numpy()]
+    return scored.reset_index(drop=True), elsewhere.reset_index(drop=True)
 
 
 def indicator_table(rows: pd.DataFrame, title: str = "Neueste Indikatorwerte", in_index: bool = True) -> Table:
@@ -196,9 +198,10 @@ def indicator_table(rows: pd.DataFrame, title: str = "Neueste Indikatorwerte", i
     of 5 December: 2023 and 2018 values stood unmarked under "Index 2021")."""
     ranking = next((int(p) for p in rows["ranking_period"] if not is_missing(p)), None) if len(rows) else None
     in_index_column = f"im Index {ranking}" if ranking is not None else "im Index"
-    caption = (f"„vorl.“: vorläufiges Jahr; „{in_index_column}“: der veröffentlichte Indexwert beruht auf diesem Wert "
-               "(die übrigen: indicator_history)") if in_index else (
-        "Werte späterer Jahre als der veröffentlichte Index („vorl.“: vorläufiges Jahr), nicht in seinem Wert")
+    caption = (f"„vorl.“: vorläufiges Jahr; „{in_index_column}“: der veröffentlichte Indexwert beruht auf diesem "
+               "Wert (die übrigen: indicator_history)") if in_index else (
+        "Ältere Werte von Indikatoren ohne Wert in diesem Jahr und neuere Werte („vorl.“: vorläufiges Jahr); "
+        "nicht im veröffentlichten Indexwert")
     table = Table(title=title, caption=caption)
     for column in ["Indikator", "Jahr", "Wert", "Einheit", "Quelle", "Stand", "Stichtag"] + (
             [in_index_column] if in_index else []) + ["Hinweis"]:

@@ -21,7 +21,7 @@ from sources.registry import sources as source_specs
 
 
 CENSUS_TEXT = "enthält die Neuberechnung der Einwohnerzahl nach dem {}"
-COMPARABILITY_TEXT = "ab {} nur bedingt mit den Vorjahren vergleichbar ({})"
+COMPARABILITY_TEXT = "Einwohnerzahlen ab {} nur bedingt mit den Vorjahren vergleichbar ({})"
 
 
 @functools.lru_cache(maxsize=1)
@@ -57,7 +57,7 @@ def census_note(source_id, base_period, reference_date) -> str:
 
 
 def comparability_note(source_id, base_period, reference_date) -> str:
-    """'ab 2016 nur bedingt mit den Vorjahren vergleichbar (methodische Änderungen der Bevölkerungsfortschreibung)'
+    """'Einwohnerzahlen ab 2016 nur bedingt mit den Vorjahren vergleichbar (methodische Änderungen der Bevölkerungsfortschreibung)'
     for a change across such a year; '' otherwise. A 10-year change across it was shown without it (review of
     6 December 2026)."""
     return "; ".join(COMPARABILITY_TEXT.format(year, why)
@@ -78,7 +78,8 @@ def _literal(text: str) -> str:
 def change_notes_sql(prefix: str = "") -> str:
     """``change_notes`` of each row as a SQL expression over ``source_id``, ``base_period`` and ``reference_date``
     (``prefix``: a table alias with its dot); NULL where the change spans no break."""
-    base, end = f"CAST({prefix}base_period AS BIGINT)", f"year({prefix}reference_date)"
+    # base years are INTEGER and dates DATE (tables.yaml); trunc as Python's int(), where a cast would round
+    base, end = f"CAST(trunc({prefix}base_period) AS BIGINT)", f"year({prefix}reference_date)"
 
     def spans(year: int) -> str:
         return f"({base} < {year} AND {end} >= {year})"

@@ -429,7 +429,7 @@ def imputation_de(row: dict) -> str:
 
 def quality_de(row: dict) -> str:
     """The German note of an indicator value, rendered from its typed flags (indicators/flags.py), and the census
-    a population change spans, and the publisher's breaks in comparability (labels.change_notes)."""
+    a population change spans and the publisher's breaks in comparability (indicators/publisher_notes.py)."""
     notes = (flags.render_value_note(row.get("territorial_change"), row.get("method_break"), row.get("source_level"),
                                      row.get("base_period"), lang="de", excluded_reason=row.get("excluded_reason")),
              change_notes(row.get("source_id"), row.get("base_period"), row.get("reference_date")))

@@ -161,7 +161,8 @@ def _latest_gap(tables: GapTables, ags: str) -> dict | None:
     row = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
     level_de = _share_level_de(row)
     return {**row, "share_level_de": level_de, "basis_de": _basis_de(row, level_de), "figure_year": _figure_year(row),
-            "count_label_de": count_label_de(row), "no_count_de": _no_count_de(row), "coworking_data_de": _coworking_data_de(row),
+            "count_label_de": count_label_de(row), "no_count_de": _no_count_de(row),
+            "coworking_data_de": _coworking_data_de(row),
             "no_coworking_de": no_coworking_de(row.get("period"))}
 
 
@@ -245,10 +246,11 @@ def _coworking_data_de(row: dict) -> str | None:
 
 
 def no_coworking_de(period) -> str:
-    """Why a gap row has no coworking figures: no batch of its year or before (the indicator's rule). It said
-    "OpenStreetMap nicht geladen, keine eigene Liste" beside a town list of a later date (review of 6 December 2026)."""
-    return (f"keine Coworking-Daten für {period} (keine OpenStreetMap-Abfrage und keine eigene Liste der Stadt "
-            "aus diesem Jahr oder davor)")
+    """Why a gap row has no coworking figures, as a sentence: no batch of its year or before (the indicator's rule).
+    It said "OpenStreetMap nicht geladen, keine eigene Liste" beside a town list of a later date (review of 6 December
+    2026)."""
+    return (f"Für diese Gemeinde liegen für {period} keine Coworking-Daten vor (keine OpenStreetMap-Abfrage und "
+            "keine eigene Liste der Stadt aus diesem Jahr oder davor)")
 
 
 def load_spaces(con) -> pd.DataFrame:
@@ -362,9 +364,10 @@ RANKING_PAGE = "coworking-luecke.html"
 RANKING = """
 SELECT r.gap_rank, r.name, r.kreis_name, r.land, r.ags, r.period, r.long_distance_out_commuters, r.basis,
        r.desk_demand, r.spaces_within_reach, r.nearest_space_km, r.coworking_source_id, r.coworking_reference_date,
-       g.long_distance_share_year, g.long_distance_flows_year
+       g.long_distance_share_year, g.long_distance_flows_year, m.kreis_ags
 FROM coworking_gap_ranking r
 JOIN coworking_gap g ON g.ags = r.ags AND g.period = r.period AND g.method_version = r.method_version
+LEFT JOIN municipalities m ON m.ags = r.ags
 ORDER BY r.gap_rank, r.name, r.ags"""
 
 
@@ -377,7 +380,7 @@ def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str], kreis_
         frame = frame.assign(_name=frame["name"].map(german_sort_key)).sort_values(
             ["gap_rank", "_name", "ags"], kind="stable").drop(columns="_name").reset_index(drop=True)
     if kreis_cells is not None and len(frame):
-        frame["kreis_name"] = frame["ags"].str[:5].map(kreis_cells).fillna(frame["kreis_name"])
+        frame["kreis_name"] = frame["kreis_ags"].map(kreis_cells).fillna(frame["kreis_name"])  # as the index page
     shared = frame.groupby("gap_rank")["ags"].transform("size") if len(frame) else frame.get("gap_rank")
     rows = []
     for row, tied in zip(frame.to_dict("records"), [] if shared is None else shared.tolist()):

@@ -214,7 +214,7 @@ def _check_census(header: dict, source_id: str, name: str) -> None:
     """Refuse a workbook whose population header names another census than sources.yaml declares for its year.
 
     Why: the town pages tell a reader that a population change contains a census correction from the declared
-    rebasing years (reports/labels.py census_note). A file whose counts rest on another census (Destatis
+    rebasing years (indicators/publisher_notes.py census_note). A file whose counts rest on another census (Destatis
     re-basing the Gemeindeverzeichnis on the Zensus 2022) would make that note, and the comparison of counts
     across the rebasing, wrong without a signal; the maintainer declares the new basis instead."""
     if header["census"] is None or source_id not in source_specs():

@@ -287,9 +287,10 @@ def test_the_german_exports_say_what_the_publisher_says_of_a_change(tmp_path):
           reference_date)""")
     exports.write_german_csv(con, "SELECT * FROM v", tmp_path / "v.csv")
     notes = pd.read_csv(tmp_path / "v.csv", sep=";", keep_default_na=False, dtype=str)["Qualitätshinweis"].tolist()
-    assert notes == ["Basisjahr 2009; enthält die Neuberechnung der Einwohnerzahl nach dem Zensus 2011; ab 2016 nur "
-                     "bedingt mit den Vorjahren vergleichbar (methodische Änderungen der Bevölkerungsfortschreibung)",
-                     "Basisjahr 2016", ""]
+    assert notes == ["Basisjahr 2009; enthält die Neuberechnung der Einwohnerzahl nach dem Zensus 2011; Einwohnerzahlen "
+                     "ab 2016 nur bedingt mit den Vorjahren vergleichbar (methodische Änderungen der "
+                     "Bevölkerungsfortschreibung)", "Basisjahr 2016", ""]
+
 
 def test_index_notes_are_german_in_the_csv(tmp_path):
     import duckdb

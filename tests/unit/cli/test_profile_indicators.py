@@ -39,20 +39,47 @@ def test_values_of_a_provisional_or_older_year_are_marked_as_not_in_the_publishe
     assert any("vorläufiges Jahr" in line for line in lines)  # the caption explains both marks
 
 
-def test_the_profile_shows_what_the_published_score_rests_on_and_newer_values_apart():
+def test_the_profile_shows_what_the_published_score_rests_on_and_other_years_apart():
     """Wittenberge's profile read "im Index 2021: nein" in every row: the rows were the 2023 copies of the values the
-    2021 score rests on (review of 6 December 2026). Now the table holds the headline period's rows; a newer row is
-    listed apart only where it is another observation, not the same value carried forward."""
+    2021 score rests on (review of 6 December 2026). Now the table holds the headline period's rows; another year's
+    row is listed apart: an old value of an indicator without one in the period (as the page's indicators_elsewhere),
+    and a newer one only where it is another observation, not the same value carried forward."""
     from cli.profile import split_by_period
 
     scored = pd.DataFrame([row("gigabit_coverage", 2021, False, True), row("fibre_coverage", 2021, False, True)])
     carried = row("gigabit_coverage", 2023, True, False)  # the same observation, carried into 2023
     new = {**row("fibre_coverage", 2023, True, False), "value": 61.0, "vintage": "2023-12",
            "reference_date": pd.Timestamp("2023-12-31"), "imputed": False}
-    old = row("population_change_5y", 2018, False, False)  # no value in 2021: shown with its own year
-    shown, newer = split_by_period(scored, pd.DataFrame([carried, new, old]), 2021)
-    assert list(zip(shown["indicator_id"], shown["period"])) == [
-        ("fibre_coverage", 2021), ("gigabit_coverage", 2021), ("population_change_5y", 2018)]
-    assert list(zip(newer["indicator_id"], newer["value"])) == [("fibre_coverage", 61.0)]
+    old = row("population_change_5y", 2018, False, False)  # no value in 2021: apart, with its own year
+    shown, elsewhere = split_by_period(scored, pd.DataFrame([carried, new, old]), 2021)
+    assert list(zip(shown["indicator_id"], shown["period"])) == [("gigabit_coverage", 2021), ("fibre_coverage", 2021)]
+    assert list(zip(elsewhere["indicator_id"], elsewhere["period"])) == [("fibre_coverage", 2023),
+                                                                         ("population_change_5y", 2018)]
     lines = rendered(shown.to_dict("records"))
-    assert sum("│ ja " in line for line in lines) == 2 and sum("│ nein " in line for line in lines) == 1
+    assert sum("│ ja " in line for line in lines) == 2 and not any("│ nein " in line for line in lines)
+
+
+def test_a_value_is_in_the_index_only_where_its_pillar_is_counted_and_the_year_scored():
+    """PERIOD_INDICATORS_SQL: a pillar shown beside the score but not counted (uncompared_pillars) and a headline year
+    without a score (a pillar missing) mark no value as the score's input."""
+    import duckdb
+
+    from cli.profile import PERIOD_INDICATORS_SQL
+
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE indicator_catalogue AS SELECT * FROM (VALUES
+        ('gigabit_coverage', 'digital_infrastructure', 'Gigabit'), ('coworking_within_10km', 'local_work_infrastructure',
+         'Coworking'), ('population_density', 'context', 'Dichte')) t(indicator_id, pillar, label)""")
+    con.execute("""CREATE TABLE indicator_values AS SELECT *, 50.0 AS value, '%' AS unit, 's' AS source_id,
+        'v' AS vintage, DATE '2021-06-30' AS reference_date, false AS imputed, NULL AS territorial_change,
+        false AS method_break, 'gemeinde' AS source_level, NULL::INTEGER AS base_period FROM (VALUES
+        ('01053090', 'gigabit_coverage', 2021, NULL), ('01053090', 'coworking_within_10km', 2021, NULL),
+        ('01053090', 'population_density', 2021, 'context_indicator')) t(ags, indicator_id, period, excluded_reason)""")
+
+    def marked(uncompared, scored=True):
+        return dict(con.execute(f"SELECT indicator_id, in_published_score FROM ({PERIOD_INDICATORS_SQL})",
+                                {"ags": "01053090", "period": 2021, "provisional": False, "uncompared": uncompared,
+                                 "scored": scored}).fetchall())
+    assert marked([]) == {"gigabit_coverage": True, "coworking_within_10km": True, "population_density": False}
+    assert marked(["local_work_infrastructure"])["coworking_within_10km"] is False
+    assert not any(marked([], scored=False).values())

@@ -231,7 +231,7 @@ def test_a_gap_year_without_coworking_data_lists_no_places_of_a_later_batch(sett
     tables = SimpleNamespace(gaps={TOWN: row}, destinations={}, surveys={})
     without = coworking_gap_context(None, geoms, TOWN, spaces, tables)
     assert without["spaces"] == [] and without["gap"]["coworking_data_de"] is None
-    assert without["gap"]["no_coworking_de"].startswith("keine Coworking-Daten für 2023 (")
+    assert without["gap"]["no_coworking_de"].startswith("Für diese Gemeinde liegen für 2023 keine Coworking-Daten vor (")
     dated = {**row, "coworking_source_id": "local_inputs", "coworking_vintage": "2023-11-20",
              "coworking_reference_date": DAY}
     tables.gaps[TOWN] = dated

@@ -33,8 +33,9 @@ def warehouse() -> duckdb.DuckDBPyConnection:
                    ALTER TABLE coworking_gap_ranking ADD COLUMN method_version VARCHAR DEFAULT 'm'""")
     con.execute("""CREATE TABLE coworking_gap AS SELECT ags, period, method_version, 2019 AS long_distance_share_year,
                    NULL::INTEGER AS long_distance_flows_year FROM coworking_gap_ranking""")
-    con.execute("CREATE TABLE municipalities AS SELECT range::VARCHAR AS ags, range < 50 AS in_reference_group "
-                "FROM range(60)")
+    con.execute("""CREATE TABLE municipalities AS SELECT ags, substr(ags, 1, 5) AS kreis_ags, true AS in_reference_group
+                   FROM coworking_gap_ranking UNION ALL
+                   SELECT range::VARCHAR, NULL, range < 46 FROM range(56)""")  # 50 of the group, 4 of them ranked
     return con
 
 

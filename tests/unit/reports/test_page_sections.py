@@ -67,7 +67,7 @@ def test_a_population_change_across_2016_says_the_publisher_calls_it_only_partly
     from indicators.publisher_notes import change_notes, comparability_note
 
     gv = "destatis_gemeindeverzeichnis"
-    partly = "ab 2016 nur bedingt mit den Vorjahren vergleichbar (methodische Änderungen der Bevölkerungsfortschreibung)"
+    partly = "Einwohnerzahlen ab 2016 nur bedingt mit den Vorjahren vergleichbar (methodische Änderungen der Bevölkerungsfortschreibung)"
     assert comparability_note(gv, 2013, pd.Timestamp("2021-12-31")) == partly
     assert comparability_note(gv, 2016, pd.Timestamp("2021-12-31")) == ""  # both counts of the changed method
     assert comparability_note(gv, 2009, pd.Timestamp("2013-12-31")) == ""  # before it
@@ -86,7 +86,7 @@ def test_the_change_tables_marks_join_carried_forward_and_census():
            "source_to": "destatis_gemeindeverzeichnis", "base_to": 2013}
     assert _value_marks(row, "from") == ("fortgeschrieben aus 2013; enthält die Neuberechnung der Einwohnerzahl nach "
                                          "dem Zensus 2011")
-    assert _value_marks(row, "to") == ("ab 2016 nur bedingt mit den Vorjahren vergleichbar (methodische Änderungen "
+    assert _value_marks(row, "to") == ("Einwohnerzahlen ab 2016 nur bedingt mit den Vorjahren vergleichbar (methodische Änderungen "
                                        "der Bevölkerungsfortschreibung)")  # 2013 -> 2021 spans Destatis' 2016 break
 
 
