@@ -132,9 +132,10 @@ GERMAN_HEADERS = {
     "ranking_period": "Jahr der Rangliste", "in_published_score": "im veröffentlichten Indexwert",
     "oldest_input_date": "ältester Datenstand", "newest_input_date": "neuester Datenstand",
     "omitted_pillars": "nicht bewertete Säulen", "uncompared_pillars": "nicht im Gesamtwert gezählte Säulen",
-    "reference_group_rule": "Regel der Vergleichsgruppe", "base_period": "Basisjahr",
+    # columns of codes say so, as the other code columns (a reviewer read `gemeinde`, `snapshot` as untranslated)
+    "reference_group_rule": "Regel der Vergleichsgruppe (Code)", "base_period": "Basisjahr",
     "territorial_change": "Gebietsänderung (Code)", "method_break": "Methodenwechsel",
-    "source_level": "Gebietsebene der Quelle", "excluded_reason": "Ausschlussgrund (Code)",
+    "source_level": "Gebietsebene der Quelle (Code)", "excluded_reason": "Ausschlussgrund (Code)",
     "in_reference_group": "in der Vergleichsgruppe", "reference_group": "Vergleichsgruppe",
     # the share of the score's WEIGHT resting on carried-forward values (docs/data-dictionary.md), not of the values
     "imputed_share": "Gewichtsanteil fortgeschriebener Werte am Indexwert (0–1)",
@@ -145,7 +146,7 @@ GERMAN_HEADERS = {
     "quality_note": "Qualitätshinweis", "source_id": "Quelle", "vintage": "Ausgabe der Quelle",
     "reference_date": "Stichtag", "publisher": "Herausgeber", "licence": "Lizenz", "licence_url": "Lizenz-URL",
     "attribution": "Quellenvermerk", "vintages": "Ausgaben der Quelle", "max_revision": "letzte Revision",
-    "latest_ingested_at": "zuletzt geladen (Ortszeit Berlin)", "files": "Dateien", "mode": "Quellmodus",
+    "latest_ingested_at": "zuletzt geladen (Ortszeit Berlin)", "files": "Dateien", "mode": "Quellmodus (Code)",
     "peer_rank": "Ähnlichkeitsrang", "peer_name": "Vergleichsgemeinde", "peer_kreis": "Kreis der Vergleichsgemeinde",
     "peer_ags": "AGS der Vergleichsgemeinde", "similarity": "Ähnlichkeit", "peer_score": "Indexwert Vergleichsgemeinde",
     # the gaps with their sign: peer_comparison (warehouse/views.sql, indicators/peers.py) computes peer minus town

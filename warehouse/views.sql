@@ -154,8 +154,11 @@ FROM municipalities m
 JOIN indicator_values_latest l ON l.ags = m.ags
 JOIN indicator_catalogue c USING (indicator_id)
 LEFT JOIN source_attribution a ON a.source_id = l.source_id
-LEFT JOIN (SELECT source_id, vintage, any_value(attribution) AS attribution
-           FROM source_releases GROUP BY source_id, vintage) r ON r.source_id = l.source_id AND r.vintage = l.vintage;
+-- a revision's rows carry the vintage '<vintage>-rev<n>' (source_releases keeps the vintage and counts the revision,
+-- as source_attribution labels it): joined on the vintage alone they cited the newest release's attribution
+LEFT JOIN (SELECT source_id, vintage || CASE WHEN revision > 1 THEN '-rev' || revision ELSE '' END AS vintage,
+                  any_value(attribution) AS attribution
+           FROM source_releases GROUP BY ALL) r ON r.source_id = l.source_id AND r.vintage = l.vintage;
 
 -- Each town's most similar towns by structure, their scores and the gap per pillar (peer minus town).
 CREATE VIEW peer_comparison AS

@@ -100,6 +100,15 @@ def test_attributions_cite_the_year_of_the_release_they_go_with(published_copy):
         assert con.execute("SELECT count(*) FROM town_profile").fetchone()[0] == rows  # no row doubled
         assert con.execute("SELECT DISTINCT attribution FROM town_profile WHERE vintage = '2022-12'").fetchall() == [
             ("© BBSR Bonn 2022, INKAR (as re-packaged by RegioHub/inkr)",)]
+        # a corrected file of the 2022 edition: source_releases keeps its vintage and counts the revision, the data
+        # name it '2022-12-rev2'; its rows cited the newest edition's attribution (2024), not their own
+        con.execute("""INSERT INTO source_releases_history SELECT * REPLACE (2 AS revision,
+                       replace(attribution, '2022', '2022, korrigiert') AS attribution) FROM source_releases_history
+                       WHERE source_id = 'inkar' AND vintage = '2022-12' AND valid_to IS NULL""")
+        con.execute("UPDATE indicator_values_latest SET vintage = '2022-12-rev2' WHERE vintage = '2022-12'")
+        assert con.execute("SELECT DISTINCT attribution FROM town_profile WHERE vintage = '2022-12-rev2'").fetchall() == [
+            ("© BBSR Bonn 2022, korrigiert, INKAR (as re-packaged by RegioHub/inkr)",)]
+        assert con.execute("SELECT count(*) FROM town_profile").fetchone()[0] == rows
 
 
 @pytest.mark.parametrize("built", ["warehouse", "example_warehouse"])
