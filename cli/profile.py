@@ -45,9 +45,10 @@ INDICATORS_SQL = f"""
     ORDER BY pillar, indicator_id
 """
 
-# The values of the headline's period, the ones its score rests on (those without an excluded_reason), as the town
-# page shows them: the latest rows alone were of the provisional year, so every row read "im Index 2021: nein" beside
-# the values the 2021 score rests on (review of 6 December 2026)
+# The values of the headline's period, as the town page shows them, each marked whether the score rests on it (the
+# year has a score, the value no excluded_reason, its pillar is counted): the latest rows alone were of the
+# provisional year, so every row read "im Index 2021: nein" beside the values the 2021 score rests on (review of
+# 6 December 2026)
 PERIOD_INDICATORS_SQL = f"""
     SELECT c.pillar, c.label, v.indicator_id, v.period, $provisional AS period_provisional,
            $period AS ranking_period,

@@ -381,9 +381,9 @@ def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str], kreis_
             ["gap_rank", "_name", "ags"], kind="stable").drop(columns="_name").reset_index(drop=True)
     if kreis_cells is not None and len(frame):
         frame["kreis_name"] = frame["kreis_ags"].map(kreis_cells).fillna(frame["kreis_name"])  # as the index page
-    shared = frame.groupby("gap_rank")["ags"].transform("size") if len(frame) else frame.get("gap_rank")
+    shared = frame.groupby("gap_rank")["ags"].transform("size").tolist() if len(frame) else []
     rows = []
-    for row, tied in zip(frame.to_dict("records"), [] if shared is None else shared.tolist()):
+    for row, tied in zip(frame.to_dict("records"), shared):
         row = {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in row.items()}
         row["tied_towns"] = int(tied)  # equal demand as stored (rounded to 0.1) shares a rank, said as on the index
         row["basis_short_de"] = _basis_short_de(row)
