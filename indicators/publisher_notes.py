@@ -36,13 +36,9 @@ def declared() -> dict[str, dict[str, list[tuple[int, str]]]]:
     return found
 
 
-def _missing(value) -> bool:
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
-
-
 def _spanned(source_id, base_period, reference_date, kind: str) -> list[tuple[int, str]]:
     """The (year, name or why) of the breaks of ``kind`` a change from ``base_period`` to ``reference_date`` spans."""
-    if _missing(base_period) or _missing(reference_date):  # a level, not a change
+    if pd.isna(base_period) or pd.isna(reference_date):  # a level, not a change (None, NaN, NaT alike)
         return []
     end = pd.Timestamp(reference_date).year
     return [(year, text) for year, text in declared().get(source_id, {}).get(kind, [])

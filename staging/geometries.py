@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 
 from sources.osm_coworking import METRIC_CRS
-from sources.vintages import NEWEST_FIRST
+from sources.vintages import NEWEST_FIRST, release_order
 
 # the newest release whole (one territorial status: polygons that tile Germany without overlaps)
 NEWEST_RELEASE = f"""SELECT * FROM municipality_geometries
@@ -143,12 +143,12 @@ def _names(polygon: str, register: str) -> str:
 def _register_for(centres: pd.DataFrame, date) -> str | None:
     """The register whose centres a geometry release of ``date`` is compared with: the first on or after it, else
     the last before (of two with one date, the later vintage)."""
-    dates = pd.to_datetime(centres.groupby("register")["register_date"].first()).sort_index()
+    dates = pd.to_datetime(centres.groupby("register")["register_date"].first())
     if dates.empty:
         return None
     later = dates[dates >= pd.Timestamp(date)]
     chosen = later[later == later.min()] if len(later) else dates[dates == dates.max()]
-    return chosen.index[-1]
+    return max(chosen.index, key=release_order)  # in time order: as text '2024-Q4' sorts after '2024-12-31'
 
 
 def _distance_km(polygons: np.ndarray, points: pd.DataFrame) -> np.ndarray:
