@@ -46,15 +46,15 @@ INDICATORS_SQL = f"""
 """
 
 # The values of the headline's period, as the town page shows them, each marked whether the score rests on it (the
-# year has a score, the value no excluded_reason, its pillar is counted): the latest rows alone were of the
-# provisional year, so every row read "im Index 2021: nein" beside the values the 2021 score rests on (review of
-# 6 December 2026)
+# warehouse's view score_inputs: the year has a score, the value no excluded_reason, its pillar is counted): the
+# latest rows alone were of the provisional year, so every row read "im Index 2021: nein" beside the values the 2021
+# score rests on (review of 6 December 2026)
 PERIOD_INDICATORS_SQL = f"""
     SELECT c.pillar, c.label, v.indicator_id, v.period, $provisional AS period_provisional,
-           $period AS ranking_period,
-           $scored AND v.excluded_reason IS NULL AND NOT list_contains($uncompared, c.pillar) AS in_published_score,
+           $period AS ranking_period, s.indicator_id IS NOT NULL AS in_published_score,
            {", ".join(f"v.{column}" for column in INDICATOR_COLUMNS)}
     FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
+    LEFT JOIN score_inputs s ON s.ags = v.ags AND s.period = v.period AND s.indicator_id = v.indicator_id
     WHERE v.ags = $ags AND v.period = $period
     ORDER BY c.pillar, v.indicator_id
 """
@@ -111,9 +111,7 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
         console.print(indicator_table(newest))
     else:
         scored = con.execute(PERIOD_INDICATORS_SQL, {"ags": town.ags, "period": int(latest["period"]),
-                                                     "provisional": bool(latest.get("period_provisional")),
-                                                     "uncompared": flags.pillar_ids(latest.get("uncompared_pillars")),
-                                                     "scored": not is_missing(latest.get("score"))}).df()
+                                                     "provisional": bool(latest.get("period_provisional"))}).df()
         shown, elsewhere = split_by_period(scored, newest, int(latest["period"]))
         console.print(indicator_table(shown, f"Indikatorwerte {int(latest['period'])}"))
         if not elsewhere.empty:

@@ -379,7 +379,7 @@ CREATE TABLE indicator_values_latest (
     base_period INTEGER,                 -- annualised changes: the base year
     period_provisional BOOLEAN,          -- the value's period is provisional in the index (readiness_index.period_provisional); NULL without an index period
     ranking_period INTEGER,              -- the period latest_ranking and the town pages lead with (view published_period)
-    in_published_score BOOLEAN NOT NULL, -- the value is of ranking_period and not excluded, so the published score rests on it
+    in_published_score BOOLEAN NOT NULL, -- the published score rests on the value (it is of ranking_period and in the view score_inputs)
     PRIMARY KEY (ags, indicator_id)
 );
 

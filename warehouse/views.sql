@@ -117,6 +117,21 @@ SELECT source_id, publisher, licence, licence_url,
 FROM (SELECT *, vintage || CASE WHEN revision > 1 THEN '-rev' || revision ELSE '' END AS label FROM source_releases)
 GROUP BY source_id, publisher, licence, licence_url;
 
+-- The values each score of the current method rests on, one row per (ags, period, indicator_id): the index row has
+-- a score, the value no excluded_reason (context indicators carry one), and its pillar is counted (not among the
+-- row's uncompared_pillars). The one rule for indicator_values_latest.in_published_score (below) and the values of
+-- `readiness profil` (cli/profile.py); indicators.index.in_score applies the pillar part of it to frames before the
+-- warehouse exists. Before, the three were written apart, and the latest values' copy left out the score: a town
+-- without a score would have had values "the published score rests on".
+CREATE VIEW score_inputs AS
+SELECT v.ags, v.period, v.indicator_id
+FROM indicator_values v
+JOIN indicator_catalogue c USING (indicator_id)
+JOIN readiness_index r ON r.ags = v.ags AND r.period = v.period
+ AND r.method_version = (SELECT method_version FROM current_method)
+WHERE r.score IS NOT NULL AND v.excluded_reason IS NULL
+  AND NOT list_contains(list_transform(string_split(coalesce(r.uncompared_pillars, ''), ','), p -> trim(p)), c.pillar);
+
 -- Each town's latest value of each indicator (current rows), computed once per publish: the file is
 -- not written after it is published, so this stays what the window over indicator_values gives. Stored
 -- in AGS order, so a town filter skips most of it; town_profile reads these ~130 k rows instead of
@@ -126,18 +141,11 @@ GROUP BY source_id, publisher, licence, licence_url;
 -- say which (review of 5 December: 3,262 of 3,263 towns showed a 10-year change of 2023 beside a ranking of 2021).
 INSERT INTO indicator_values_latest BY NAME  -- declared in warehouse/tables.yaml (schema.sql)
 SELECT v.* EXCLUDE (valid_from), p.provisional AS period_provisional, k.period AS ranking_period,
-       -- nor a value of a pillar shown beside the score but not in it (the index row's uncompared_pillars), as
-       -- index_data_dates leaves them out
-       coalesce(v.period = k.period AND v.excluded_reason IS NULL
-                AND NOT EXISTS (SELECT 1 FROM readiness_index r, indicator_catalogue c,
-                                              unnest(string_split(r.uncompared_pillars, ',')) u(pillar)
-                                WHERE r.ags = v.ags AND r.period = v.period AND c.indicator_id = v.indicator_id
-                                  AND trim(u.pillar) = c.pillar
-                                  AND r.method_version = (SELECT method_version FROM current_method)),
-                false) AS in_published_score
+       coalesce(v.period = k.period, false) AND s.indicator_id IS NOT NULL AS in_published_score  -- score_inputs' rule
 FROM indicator_values v
+LEFT JOIN score_inputs s ON s.ags = v.ags AND s.period = v.period AND s.indicator_id = v.indicator_id
 LEFT JOIN (SELECT period, bool_or(coalesce(period_provisional, false)) AS provisional FROM readiness_index
-           WHERE method_version = (SELECT method_version FROM current_method) GROUP BY period) p USING (period)
+           WHERE method_version = (SELECT method_version FROM current_method) GROUP BY period) p ON p.period = v.period
 CROSS JOIN published_period k
 QUALIFY row_number() OVER (PARTITION BY v.ags, v.indicator_id ORDER BY v.period DESC) = 1
 ORDER BY v.ags, v.indicator_id;
