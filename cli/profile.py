@@ -17,7 +17,7 @@ from indicators import flags
 from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, headline_row, imputation_de, last_scored_before,
                              pillar_notes, quality_de, rank_band_fractional, records)
 from reports.data import TIED_TOWNS  # how many towns share a rank, as the pages count them
-from reports.labels import (PILLARS, data_date_line, de_list, imputed_share_of_score, pillar_label, score_gap,
+from reports.labels import (PILLARS, data_date_line, date_de, de_list, imputed_share_of_score, pillar_label, score_gap,
                             source_label, unit_label, vintage_label)
 
 HISTORY_SQL = f"""
@@ -211,7 +211,7 @@ def indicator_table(rows: pd.DataFrame, title: str = "Neueste Indikatorwerte", i
         year = f"{r['period']} vorl." if row.get("period_provisional") else str(r["period"])
         table.add_row(r["label"], year, fmt(r["value"], DECIMALS.get(r["indicator_id"], 2)),
                       unit_label(r["unit"]), source_label(r["source_id"]), vintage_label(r["vintage"]),
-                      pd.Timestamp(r["reference_date"]).strftime("%d.%m.%Y"),
+                      date_de(r["reference_date"], r["indicator_id"], r["source_id"]) or "–",  # or the year alone
                       *(["ja" if row.get("in_published_score") else "nein"] if in_index else []), note)
     return table
 

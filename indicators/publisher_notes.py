@@ -6,6 +6,10 @@ Neuberechnung der Einwohnerzahl nach dem Zensus 2011") or a method change after 
 comparable" (``comparability_breaks``: Destatis' footnote to its counts since 2016). Neither is excluded from the
 index (the counts are published as they are); a reader must know it is in the change.
 
+And the values a publisher gives with their year only (``year_only_measures``: INKAR's accessibility indicators),
+which the parser dates 31.12. by convention: the pages show their "Bezugsjahr" instead of a Stichtag
+(reports/labels.py date_de), the German exports keep the typed date and say so (``year_only_note_sql``).
+
 One rule for every place that shows a change: the town pages and ``readiness profil`` (``change_notes``) and the
 German exports (``change_notes_sql``, the same text in SQL over the rows' ``source_id``, ``base_period`` and
 ``reference_date``; tests/unit/indicators/test_publisher_notes.py checks both agree).
@@ -21,6 +25,7 @@ from sources.registry import sources as source_specs
 
 
 CENSUS_TEXT = "enthält die Neuberechnung der Einwohnerzahl nach dem {}"
+YEAR_ONLY_TEXT = "Bezugsjahr {}: der Herausgeber nennt nur das Jahr, der Tag des Stichtags ist gesetzt"
 COMPARABILITY_TEXT = "Einwohnerzahlen ab {} nur bedingt mit den Vorjahren vergleichbar ({})"
 
 
@@ -96,3 +101,35 @@ def change_notes_sql(prefix: str = "") -> str:
         return "NULL"
     return (f"CASE WHEN {prefix}base_period IS NULL OR {prefix}reference_date IS NULL THEN NULL "
             f"ELSE nullif(CASE {prefix}source_id {' '.join(per_source)} END, '') END")
+
+
+@functools.lru_cache(maxsize=1)
+def year_only() -> frozenset[tuple[str, str]]:
+    """(indicator id, source id) pairs whose values the publisher gives with their year only: the indicator's measure
+    is among the source's ``year_only_measures`` (sources.yaml). The parser dates them 31.12., a day no publisher
+    named; "Stichtag 31.12.2018" read as one INKAR had given (dates review F9)."""
+    from indicators.catalogue import load_catalogue
+
+    specs = source_specs()
+    return frozenset((i.indicator_id, source) for i in load_catalogue().indicators.values() for source in i.sources
+                     if source in specs and i.params.get("measure") in specs[source].year_only_measures)
+
+
+def year_only_note(indicator_id, source_id, reference_date) -> str:
+    """'Bezugsjahr 2018: der Herausgeber nennt nur das Jahr, der Tag des Stichtags ist gesetzt' for a value whose
+    publisher gives only the year (``year_only``); '' otherwise."""
+    if (indicator_id, source_id) not in year_only() or pd.isna(reference_date):
+        return ""
+    return YEAR_ONLY_TEXT.format(pd.Timestamp(reference_date).year)
+
+
+def year_only_note_sql(prefix: str = "") -> str:
+    """``year_only_note`` as a SQL expression over ``indicator_id``, ``source_id`` and ``reference_date``; NULL
+    where the value has its day."""
+    pairs = sorted(year_only())
+    if not pairs:
+        return "NULL"
+    before, after = YEAR_ONLY_TEXT.split("{}")
+    listed = ", ".join(f"({_literal(i)}, {_literal(s)})" for i, s in pairs)
+    return (f"CASE WHEN ({prefix}indicator_id, {prefix}source_id) IN ({listed}) AND {prefix}reference_date IS NOT NULL "
+            f"THEN {_literal(before)} || year({prefix}reference_date) || {_literal(after)} END")

@@ -16,7 +16,7 @@ from indicators.publisher_notes import change_notes
 from reports import charts
 from reports.data import ReportData
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
-                            attribution_label, data_date_line, de_list, de_number, flow_note,
+                            attribution_label, data_date_line, date_de, date_word_de, de_list, de_number, flow_note,
                             imputed_share_of_score, is_missing,
                             not_scored_reasons, pillar_label, rank_shown, release_text, safe_url, score_gap,
                             shown_number, source_label, unit_label, vintage_label)
@@ -448,6 +448,9 @@ def indicator_rows(rows: list[dict], data: ReportData | None = None, town: dict 
                    zero_de=ZERO_DE.get(row["indicator_id"], "") if row.get("value") == 0 else "",
                    source_de=source_label(row["source_id"]),
                    vintage_de=vintage_label(row["vintage"]),
+                   # 'Stichtag 30.06.2021', or 'Bezugsjahr 2018' where the publisher gives only the year
+                   date_de=date_de(row.get("reference_date"), row["indicator_id"], row.get("source_id")),
+                   date_word_de=date_word_de(row["indicator_id"], row.get("source_id")),
                    imputation_de=imputation_de(row), quality_de=quality_de(row),
                    attribution=attribution_label(row["source_id"], row["attribution"], row["vintage"]),
                    licence=release_text(row["source_id"], "licence", row.get("licence")),
@@ -496,7 +499,8 @@ def reference_dates_de(row: dict) -> str:
         date = row.get(f"ref_{level}_date")
         if date is not None and pd.Timestamp(date) != town:
             by_date.setdefault(pd.Timestamp(date), []).append(label)
-    return "; ".join(f"{', '.join(labels)} {date:%d.%m.%Y}" for date, labels in sorted(by_date.items()))
+    return "; ".join(f"{', '.join(labels)} {date_de(date, row.get('indicator_id'), row.get('source_id'))}"
+                     for date, labels in sorted(by_date.items()))
 
 
 def peer_rows(rows: list[dict]) -> list[dict]:

@@ -18,6 +18,7 @@ from indicators.bands import RANK_DECIMALS, SIGNIFICANT_DIGITS
 from indicators.catalogue import load_catalogue
 from indicators.engine import published_score as engine_published_score
 from indicators.peers import FEATURES as PEER_FEATURES
+from indicators.publisher_notes import year_only as year_only_pairs  # values with a year, no day
 from sources.registry import attribution_text, sources as source_specs
 
 # Pillar names and unit wording are declared once, in indicators/catalogue.yaml.
@@ -178,6 +179,26 @@ def data_date_line(rows) -> str:
             oldest[label] = (date, fmt)
     return ", ".join(f"{label} {oldest[label][0].strftime(oldest[label][1])}"
                      for label in FAMILY_ORDER if label in oldest)
+
+
+def year_only(indicator_id: str | None, source_id: str | None) -> bool:
+    """Whether the publisher gives this indicator's values from this source with their year only (sources.yaml
+    year_only_measures: INKAR's accessibility indicators). The parser dates them 31.12., a day no publisher named:
+    shown as "Bezugsjahr 2018", where "Stichtag 31.12.2018" read as a day INKAR had given (dates review F9)."""
+    return (indicator_id, source_id) in year_only_pairs()
+
+
+def date_de(value, indicator_id: str | None = None, source_id: str | None = None) -> str | None:
+    """A value's reference date in German: '30.06.2021', or '2018' where the publisher gives only the year
+    (``year_only``); None when missing."""
+    if value is None or is_missing(value):
+        return None
+    return str(pd.Timestamp(value).year) if year_only(indicator_id, source_id) else f"{pd.Timestamp(value):%d.%m.%Y}"
+
+
+def date_word_de(indicator_id: str | None, source_id: str | None) -> str:
+    """What ``date_de`` gives: 'Stichtag' (a day), or 'Bezugsjahr' (the publisher's year only)."""
+    return "Bezugsjahr" if year_only(indicator_id, source_id) else "Stichtag"
 
 
 def berlin_time(value) -> str:

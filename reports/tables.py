@@ -8,15 +8,9 @@ territory is stored at full float precision)."""
 
 from __future__ import annotations
 
-import pandas as pd
-
 from reports.downloads import Table
-from reports.labels import (PILLARS, berlin_time, de_rank_band, imputed_share_of_score, pillar_label,
+from reports.labels import (PILLARS, berlin_time, date_de, de_rank_band, imputed_share_of_score, pillar_label,
                             published_score, published_value, rank_shown, score_gap, vintage_label)
-
-
-def _date(value) -> str | None:
-    return None if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%d.%m.%Y")
 
 
 def _yes(value) -> str:
@@ -69,7 +63,9 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "von": d["period_from"], "bis": d["period_to"], "Indikator": r["label"], "Säule": r["pillar_label"],
             "Wert von": published_value(r["indicator_id"], r["value_from"]),
             "Wert bis": published_value(r["indicator_id"], r["value_to"]), "Beitrag (Punkte)": r["contribution"],
-            "Stichtag von": _date(r.get("date_from")), "Stichtag bis": _date(r.get("date_to")),
+            # the year alone where the publisher gives no day (reports.labels.date_de)
+            "Stichtag von": date_de(r.get("date_from"), r["indicator_id"], r.get("source_from")),
+            "Stichtag bis": date_de(r.get("date_to"), r["indicator_id"], r.get("source_to")),
             "Hinweis": "; ".join(t for t in (r["marks_from_de"] and f"von: {r['marks_from_de']}",
                                              r["marks_to_de"] and f"bis: {r['marks_to_de']}") if t) or None}
             for d in context["drivers"] for r in d["rows"]]),
@@ -79,7 +75,8 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Einheit": r["unit_de"], "Jahr": r["period"], "Kreis": r.get("ref_kreis"), "Land": r.get("ref_land"),
             "Bund": r.get("ref_bund"), "Stichtag Kreis/Land/Bund, wo abweichend": r.get("reference_dates_de") or None,
             "Median Vergleichsgruppe": r.get("ref_group"), "Quelle": r["source_de"],
-            "Stand": r["vintage_de"], "Stichtag": _date(r["reference_date"]), "fortgeschrieben": _yes(r["imputed"]),
+            "Stand": r["vintage_de"], "Stichtag": date_de(r["reference_date"], r["indicator_id"], r.get("source_id")),
+            "fortgeschrieben": _yes(r["imputed"]),
             "Hinweis": "; ".join(t for t in (r.get("zero_de"), r["imputation_de"], r["quality_de"],
                                              _elsewhere_de(r, context)) if t)}
             for r in context["indicators"] + context["indicators_elsewhere"]]),
@@ -94,7 +91,7 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
         Table("pendlerstroeme", "Pendlerströme", [{
             "Wohnort (Kreis-AGS)": context["commuting"]["kreis_ags"], "Arbeitsort (Kreis)": r["work_name"],
             "Arbeitsort (Kreis-AGS)": r["work_kreis"], "Auspendler": r["commuters"],
-            "Stichtag": _date(r["reference_date"]), "Hinweis": r["note_de"]} for r in context["commuting"]["rows"]]),
+            "Stichtag": date_de(r["reference_date"]), "Hinweis": r["note_de"]} for r in context["commuting"]["rows"]]),
         Table("coworking", "Coworking", [{
             "Name": r["name"], "Lage": r["distance_de"], "Betreiber": r["operator"], "Website": r["website_url"],
             "Quelle": r["source_de"], "Nicht gezählt, geöffnet": r["open_de"]}
@@ -102,7 +99,7 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
         Table("mobilfunk", "Mobilfunk im Kreis", [{
             "Kreis-AGS": context["mobile"]["kreis_ags"], "Flächenart": r["area"],
             **{f"{t} (% der Fläche)": v for t, v in zip(context["mobile"]["technologies"], r["values"])},
-            "Stichtag": _date(context["mobile"]["reference_date"])} for r in context["mobile"]["rows"]]),
+            "Stichtag": date_de(context["mobile"]["reference_date"])} for r in context["mobile"]["rows"]]),
         releases_rows if releases_rows is not None else releases_table(releases),
     ]
     return tables
@@ -111,7 +108,7 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
 def releases_table(releases: list[dict]) -> Table:
     return Table("datenstand", "Datenstand", [{
         "Quelle": r["label"], "Herausgeber": r["publisher"], "Neuester Stand": vintage_label(r["vintage"]),
-        "Daten bis": _date(r.get("data_date")), "Stände": r["vintages"], "Neuer Stand fällig": _date(r.get("due")),
+        "Daten bis": date_de(r.get("data_date")), "Stände": r["vintages"], "Neuer Stand fällig": date_de(r.get("due")),
         "überfällig": None if r.get("due") is None else ("ja" if r.get("overdue") else "nein"),
         "Eingelesen": berlin_time(r["ingested_at"]), "Quellenangabe": r["attribution_de"],
         "Lizenz": r["licence"]} for r in releases])
@@ -135,7 +132,7 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
     def age(i: str):
         def cell(t) -> str | None:
             value = t["indicators"].get(i)
-            return value and ", ".join(filter(None, [_date(value["reference_date"]),
+            return value and ", ".join(filter(None, [date_de(value["reference_date"], i, value.get("source_id")),
                                                      "fortgeschrieben" if value["imputed"] else None]))
         return cell
 
@@ -153,7 +150,7 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
             row("Land", lambda t: t["town"]["land"]), row("Einwohner", lambda t: t["town"]["population"]),
             # the population's own date: beside "Jahr 2021" a count of 31.12.2023 read as one of 2021 (review of
             # 6 December 2026), as the index page's "Einwohner Stichtag"
-            row("Einwohner Stichtag", lambda t: _date(t["town"].get("population_date"))),
+            row("Einwohner Stichtag", lambda t: date_de(t["town"].get("population_date"))),
             row("Jahr", latest("period")),
             row("Indexwert", lambda t: t["latest"] and published_score(t["latest"]["score"]),
                 published_score(medians.get("score"))),
@@ -176,7 +173,8 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
         if any(kreis(t) is not None for t in towns):  # the publisher's value for the town's Kreis, as on the page
             rows.append(row(f"{label}: Kreis", kreis))
             if any(kreis(t) is not None and kreis_date(t) != own_date(t) for t in towns):
-                rows.append(row(f"{label}: Stichtag Kreis", lambda t: _date(kreis_date(t))))
+                rows.append(row(f"{label}: Stichtag Kreis",
+                                lambda t, i=i: date_de(kreis_date(t), i, field(i, "source_id")(t))))
     return [Table("vergleich", "Vergleich", rows)]
 
 
@@ -196,7 +194,7 @@ def with_unit(label: str, unit: str | None) -> str:
 def index_table(rows: list[dict]) -> Table:
     return Table("gemeinden", "Gemeinden", [{
         "AGS": r["ags"], "Gemeinde": r["name"], "Kreis": r["kreis_name"], "Land": r["land"],
-        "Einwohner": r["population"], "Einwohner Stichtag": _date(r.get("population_date")), "Jahr": r["period"],
+        "Einwohner": r["population"], "Einwohner Stichtag": date_de(r.get("population_date")), "Jahr": r["period"],
         "Indexwert": published_score(r["score"]),
         "Rang": r["rank"],
         "Rang geteilt mit (weitere Gemeinden)": None if r["rank"] is None else (r["tied_towns"] or 1) - 1,

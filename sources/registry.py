@@ -88,6 +88,8 @@ class SourceSpec:
     # how much older than its release a source's newest figures are, where that exceeds a publishing cycle (INKAR:
     # two years); the due date of a newer release counts it from the data's date (sources.vintages.release_due)
     publication_lag_months: int | None = None
+    # measures the publisher gives with their year only; the parser sets a day by convention, pages show the year
+    year_only_measures: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,7 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
             raise ValueError(f"sources.yaml: source {source_id} has no label_de (its short German name on the pages)")
         specs[source_id] = SourceSpec(source_id=source_id, files=patterns, required=entry.get("required", True),
                                       generation_breaks=_generation_breaks(source_id, entry.get("generation_breaks")),
+                                      year_only_measures=frozenset(entry.get("year_only_measures") or ()),
                                       **fields)
     return specs
 

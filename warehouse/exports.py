@@ -352,7 +352,8 @@ def layout_version() -> str:
         writer = None
     source = sha256_of(Path(__file__))
     # the German notes' SQL, written by indicators/flags.py and indicators/publisher_notes.py, not this module
-    notes = {name: render(set(columns) | {"source_id", "reference_date"}) for name, (columns, render) in RENDERED_DE.items()}
+    notes = {name: render(set(columns) | {"source_id", "reference_date", "indicator_id"})
+             for name, (columns, render) in RENDERED_DE.items()}
     return repr([source, sorted(VIEW_TITLES.items()), sorted(GERMAN_HEADERS.items()), duckdb.__version__, writer,
                  sorted(notes.items())])
 
@@ -458,7 +459,10 @@ def _german_value_note(columns: set[str]) -> str:
     of 6 December 2026)."""
     if not {"source_id", "reference_date"} <= columns:
         return flags.value_note_sql("de")
-    return f"nullif(concat_ws('; ', {flags.value_note_sql('de')}, {publisher_notes.change_notes_sql()}), '')"
+    # and, where it has the indicator, that the day of a year-only value is set (its typed date stays as stored)
+    year_only = publisher_notes.year_only_note_sql() if "indicator_id" in columns else "NULL"
+    return (f"nullif(concat_ws('; ', {flags.value_note_sql('de')}, {publisher_notes.change_notes_sql()}, {year_only}), "
+            "'')")
 
 
 # English note columns the German CSV/.xlsx replace by the German text of the same typed columns (indicators/flags.py):

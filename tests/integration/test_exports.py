@@ -72,6 +72,21 @@ def test_german_csv_round_trips_through_pandas(exported, warehouse):
     assert "," in raw.decode("utf-8-sig").splitlines()[1], "no decimal comma in the first data row"
 
 
+def test_german_exports_say_which_dates_inkar_gives_by_year_only(exported, warehouse):
+    """The Stichtag column keeps the stored date (a typed column), 31.12. for INKAR's accessibility values, a day
+    INKAR does not give: their Qualitätshinweis says the year is the publisher's and the day is set (dates review F9).
+    Other values' notes do not."""
+    out_dir, _ = exported
+    csv = pd.read_csv(out_dir / LATEST / "indicator_history.csv", sep=";", dtype=str, keep_default_na=False,
+                      encoding="utf-8-sig")
+    pillars = dict(warehouse.execute("SELECT indicator_id, pillar FROM indicator_catalogue").fetchall())
+    accessibility = csv["Indikator-ID"].map(pillars) == "accessibility"
+    noted = csv["Qualitätshinweis"].str.contains("der Herausgeber nennt nur das Jahr", regex=False)
+    assert accessibility.any() and (noted == accessibility).all()
+    years = csv.loc[accessibility, "Qualitätshinweis"].str.extract(r"Bezugsjahr (\d{4})")[0]
+    assert (years == csv.loc[accessibility, "Stichtag"].str.extract(r"(\d{4})")[0]).all()
+
+
 def test_xlsx_keeps_types_and_ags_as_text(exported, warehouse):
     import openpyxl
 

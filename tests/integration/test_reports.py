@@ -160,6 +160,26 @@ def test_inkars_zero_car_minutes_say_the_station_is_in_the_town(pilot_reports, w
     assert note.str.startswith("IC/ICE-Halt in der Gemeinde").all() and len(note)
 
 
+def test_inkar_accessibility_values_show_their_year_not_the_parsers_day(pilot_reports, warehouse):
+    """INKAR gives the accessibility indicators' years only; the parser dates them 31.12. Mölln's page read
+    "Stichtag 31.12.2020" beside its car time to the next IC/ICE station (dates review F9). The page and the download
+    now give the year the value is of, as stored; a commuting share keeps the BA's day."""
+    rows = warehouse.execute("""SELECT v.indicator_id, v.reference_date FROM indicator_values v
+        JOIN indicator_catalogue c USING (indicator_id) JOIN readiness_index r USING (ags, period)
+        WHERE v.ags = ? AND c.pillar = 'accessibility' AND r.period = (SELECT period FROM published_period)
+          AND r.method_version = (SELECT method_version FROM current_method)""", [MOELLN]).fetchall()
+    assert rows
+    html, text = page(pilot_reports, f"{MOELLN}.html")
+    for indicator_id, date in rows:
+        cell = text[f"indicator-{indicator_id}"]
+        assert f"Bezugsjahr {date.year}" in cell and f"{date:%d.%m.%Y}" not in cell, cell
+    assert "Stichtag 30.06." in text["indicator-out_commuter_share"]
+    frame = pd.read_csv(pilot_reports / f"{MOELLN}-indikatoren.csv", sep=";", dtype=str, encoding="utf-8-sig")
+    labels = dict(warehouse.execute("SELECT indicator_id, label FROM indicator_catalogue").fetchall())
+    for indicator_id, date in rows:
+        assert frame.loc[frame["Indikator"] == labels[indicator_id], "Stichtag"].tolist() == [str(date.year)]
+
+
 @pytest.mark.parametrize("ags", PILOTS)
 def test_each_change_heading_shows_the_two_scores_and_the_sum_of_the_contributions(pilot_reports, warehouse, ags):
     """"von 66,5 auf 70,2 Punkte (+3,7)": the change is the difference of the two scores as shown; the sentence

@@ -32,3 +32,32 @@ def test_both_breaks_of_one_change_in_one_order():
         "enthält die Neuberechnung der Einwohnerzahl nach dem Zensus 2011; Einwohnerzahlen ab 2016 nur bedingt mit den Vorjahren "
         "vergleichbar (methodische Änderungen der Bevölkerungsfortschreibung)")
     assert change_notes(REGIO, 2010, pd.Timestamp("2023-12-31")).count("Zensus") == 2  # 'Zensus 2011 und dem Zensus 2022'
+
+
+def test_the_values_inkar_gives_by_year_are_its_accessibility_indicators_the_parser_dates_31_december():
+    """sources.yaml's year_only_measures are the measures the INKAR parser dates 31.12. (its convention for a year), and
+    the commuting shares, dated the BA's own count day 30.06., are not among them (dates review F9)."""
+    from indicators.publisher_notes import year_only
+    from sources.inkar import DAY_OF_YEAR, MEASURE_COLUMNS
+    from sources.registry import sources
+
+    dated_by_convention = {MEASURE_COLUMNS[column][0] for column, day in DAY_OF_YEAR.items() if day == "-12-31"}
+    assert set(sources()["inkar"].year_only_measures) == dated_by_convention and len(dated_by_convention) == 4
+    assert {source for _, source in year_only()} == {"inkar"} and len(year_only()) == 4
+    assert ("ic_ice_station_car_minutes", "inkar") in year_only()
+    assert ("out_commuter_share", "inkar") not in year_only()
+
+
+@pytest.mark.parametrize("indicator, source, reference", [
+    ("ic_ice_station_car_minutes", "inkar", "2020-12-31"), ("transit_stop_distance", "inkar", "2018-12-31"),
+    ("out_commuter_share", "inkar", "2019-06-30"), ("ic_ice_station_car_minutes", "breitbandatlas", "2020-12-31"),
+    ("transit_stop_distance", "inkar", None)])
+def test_the_year_only_note_in_sql_gives_the_python_text(indicator, source, reference):
+    from indicators.publisher_notes import year_only_note, year_only_note_sql
+
+    expected = year_only_note(indicator, source, None if reference is None else pd.Timestamp(reference)) or None
+    got = duckdb.execute(f"SELECT {year_only_note_sql()} FROM (SELECT $i AS indicator_id, $s AS source_id, "
+                         "CAST($r AS DATE) AS reference_date)", {"i": indicator, "s": source, "r": reference}).fetchone()[0]
+    assert got == expected
+    assert (expected or "").startswith("Bezugsjahr 20") == (source == "inkar" and indicator != "out_commuter_share"
+                                                            and reference is not None)

@@ -442,3 +442,26 @@ def test_a_value_listed_apart_that_was_never_scored_says_why():
     assert excluded.startswith("29,00 % pro Jahr, Jahr 2018, Stichtag 31.12.2013; nicht bewertet: ")
     assert "nicht bewertet" not in scored and scored.startswith("0,04 % pro Jahr, Jahr 2018, Stichtag 31.12.2013)")
     assert str(macro([], 2021)).strip() == ""
+
+
+def test_a_value_inkar_gives_by_year_shows_its_year_not_an_invented_day():
+    """INKAR gives the accessibility indicators' years only; the parser dates them 31.12. The page said "Stichtag
+    31.12.2020" beside a car time, a day no publisher named (dates review F9): it now says "Bezugsjahr 2020", in the
+    table, the sentence of values listed apart and the download, while a commuting share keeps the BA's 30.06."""
+    from reports.build import page_environment
+    from reports.context import indicator_rows
+
+    base = {"pillar": "accessibility", "label": "Pkw-Fahrzeit", "unit": "minutes by car", "source_id": "inkar",
+            "vintage": "2022-12", "attribution": "", "period": 2021, "imputed": True, "base_period": None,
+            "excluded_reason": None, "territorial_change": None, "value": 24.2}
+    rows = indicator_rows([{**base, "indicator_id": "ic_ice_station_car_minutes",
+                            "reference_date": pd.Timestamp("2020-12-31")},
+                           {**base, "pillar": "commuting_potential", "indicator_id": "out_commuter_share",
+                            "unit": "% of employees at residence", "reference_date": pd.Timestamp("2019-06-30")}])
+    by_id = {r["indicator_id"]: r for r in rows}
+    assert (by_id["ic_ice_station_car_minutes"]["date_word_de"], by_id["ic_ice_station_car_minutes"]["date_de"]) == (
+        "Bezugsjahr", "2020")
+    assert (by_id["out_commuter_share"]["date_word_de"], by_id["out_commuter_share"]["date_de"]) == (
+        "Stichtag", "30.06.2019")
+    sentence = str(page_environment().get_template("sections.html.j2").module.elsewhere(rows, 2023))
+    assert "Bezugsjahr 2020" in sentence and "31.12.2020" not in sentence and "Stichtag 30.06.2019" in sentence
