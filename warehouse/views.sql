@@ -74,26 +74,40 @@ WHERE r.method_version = (SELECT method_version FROM current_method)
   AND r.period = (SELECT period FROM published_period)
 ORDER BY r.rank NULLS LAST, r.ags;  -- the ranking as planners read it, unscored towns (missing_pillars) last
 
+-- The values each index row of the current method rests on, one row per (ags, period, indicator_id), whether the
+-- row has a score or not (`scored`): the value has no excluded_reason (context indicators carry one) and its pillar
+-- is counted (not among the row's uncompared_pillars). The one rule for index_data_dates (below), score_inputs,
+-- indicator_values_latest.in_published_score and `readiness profil` (cli/profile.py); indicators.index.in_score
+-- applies its pillar part to frames before the warehouse exists (tests/integration/test_precomputed_views.py checks
+-- score_inputs against the pandas decomposition). Before, it was written four times, and the latest values' copy
+-- left out the score: a town without one would have had values "the published score rests on".
+CREATE VIEW index_inputs AS
+SELECT v.ags, v.period, v.indicator_id, c.pillar, r.score IS NOT NULL AS scored
+FROM indicator_values v
+JOIN indicator_catalogue c USING (indicator_id)
+JOIN readiness_index r ON r.ags = v.ags AND r.period = v.period
+ AND r.method_version = (SELECT method_version FROM current_method)
+WHERE v.excluded_reason IS NULL
+  AND NOT list_contains(list_transform(string_split(coalesce(r.uncompared_pillars, ''), ','), p -> trim(p)), c.pillar);
+
+-- The values each score of the current method rests on: index_inputs of the rows with a score.
+CREATE VIEW score_inputs AS
+SELECT ags, period, indicator_id FROM index_inputs WHERE scored;
+
 -- Per town, period and source: the reference dates of the data the index row rests on (not the values it
 -- excludes), and how many of its inputs from that source are carried forward ("Datenstand" next to a score).
 -- Computed once per publish into a table in AGS order (the file is not written after it is published):
 -- a town's query reads a few rows instead of aggregating ~1 M values (p95 ~415 -> ~7 ms on the full data).
 INSERT INTO index_data_dates_by_town BY NAME  -- declared in warehouse/tables.yaml (schema.sql)
-SELECT v.ags, v.period, c.pillar, v.source_id, min(v.reference_date) AS oldest_reference_date,
+-- only the periods with an index row (6,274 of the snapshot's 11,605 rows dated years, 1987-2017, no index has), and
+-- not the pillars shown beside the score but not in it (readiness_index.oldest/newest_input_date leave them out too:
+-- Mölln's own coworking list dated its score): index_inputs' rule
+SELECT v.ags, v.period, i.pillar, v.source_id, min(v.reference_date) AS oldest_reference_date,
        max(v.reference_date) AS newest_reference_date, count(*) AS inputs,
        count(*) FILTER (v.imputed) AS carried_forward
-FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
-WHERE c.pillar <> 'context' AND v.excluded_reason IS NULL
-  -- only the periods with an index row: 6,274 of the snapshot's 11,605 rows dated years (1987-2017) no index has
-  AND EXISTS (SELECT 1 FROM readiness_index r WHERE r.ags = v.ags AND r.period = v.period
-                AND r.method_version = (SELECT method_version FROM current_method))
-  -- nor the pillars shown beside the score but not in it (uncompared_pillars of the current method's index row;
-  -- readiness_index.oldest/newest_input_date leave them out too): Mölln's own coworking list dated its score
-  AND NOT EXISTS (SELECT 1 FROM readiness_index r, unnest(string_split(r.uncompared_pillars, ',')) u(pillar)
-                  WHERE r.ags = v.ags AND r.period = v.period AND trim(u.pillar) = c.pillar
-                    AND r.method_version = (SELECT method_version FROM current_method))
-GROUP BY v.ags, v.period, c.pillar, v.source_id
-ORDER BY v.ags, v.period, c.pillar, v.source_id;
+FROM indicator_values v JOIN index_inputs i USING (ags, period, indicator_id)
+GROUP BY v.ags, v.period, i.pillar, v.source_id
+ORDER BY v.ags, v.period, i.pillar, v.source_id;
 
 CREATE VIEW index_data_dates AS
 SELECT * FROM index_data_dates_by_town;
@@ -116,21 +130,6 @@ SELECT source_id, publisher, licence, licence_url,
 -- a revised release by the label its figures carry (2021-mitte-rev2), as town_profile and indicator_history cite it
 FROM (SELECT *, vintage || CASE WHEN revision > 1 THEN '-rev' || revision ELSE '' END AS label FROM source_releases)
 GROUP BY source_id, publisher, licence, licence_url;
-
--- The values each score of the current method rests on, one row per (ags, period, indicator_id): the index row has
--- a score, the value no excluded_reason (context indicators carry one), and its pillar is counted (not among the
--- row's uncompared_pillars). The one rule for indicator_values_latest.in_published_score (below) and the values of
--- `readiness profil` (cli/profile.py); indicators.index.in_score applies the pillar part of it to frames before the
--- warehouse exists. Before, the three were written apart, and the latest values' copy left out the score: a town
--- without a score would have had values "the published score rests on".
-CREATE VIEW score_inputs AS
-SELECT v.ags, v.period, v.indicator_id
-FROM indicator_values v
-JOIN indicator_catalogue c USING (indicator_id)
-JOIN readiness_index r ON r.ags = v.ags AND r.period = v.period
- AND r.method_version = (SELECT method_version FROM current_method)
-WHERE r.score IS NOT NULL AND v.excluded_reason IS NULL
-  AND NOT list_contains(list_transform(string_split(coalesce(r.uncompared_pillars, ''), ','), p -> trim(p)), c.pillar);
 
 -- Each town's latest value of each indicator (current rows), computed once per publish: the file is
 -- not written after it is published, so this stays what the window over indicator_values gives. Stored

@@ -93,7 +93,7 @@ def test_a_value_is_in_the_index_only_where_its_pillar_is_counted_and_the_year_s
         ('0.3.3', TIMESTAMP '2026-12-01')) t(method_version, published_at)""")
     con.execute("CREATE TABLE readiness_index (ags VARCHAR, period INTEGER, method_version VARCHAR, score DOUBLE, "
                 "uncompared_pillars VARCHAR)")
-    for view in ("current_method", "score_inputs"):
+    for view in ("current_method", "index_inputs", "score_inputs"):
         con.execute(views_statement(view))
 
     def marked(uncompared, score=70.2):
