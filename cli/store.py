@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
 
-from warehouse.paths import published_path
+from warehouse.paths import VIEWS_SQL, published_path
+
+# Views of warehouse/views.sql the CLI reads that a warehouse published by an earlier version of the code lacks (a
+# published file is never rewritten): created for the session, as the next publish will create them. Without them
+# `readiness profil` stopped with a catalog error until the next publish (read of the change, 6 December 2026).
+LATER_VIEWS = ("index_inputs", "score_inputs")
 
 
 class CliError(Exception):
@@ -25,6 +31,19 @@ def open_warehouse(path: Path | None = None) -> duckdb.DuckDBPyConnection:
         raise CliError(f"Kein veröffentlichtes Warehouse unter {path} (READINESS_WAREHOUSE). "
                        "Zuerst mit `readiness demo` (oder `bash scripts/demo.sh`) bauen.")
     try:
-        return duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as error:
         raise CliError(f"Das Warehouse {path} lässt sich nicht lesend öffnen: {error}") from error
+    with_later_views(con)
+    return con
+
+
+def with_later_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ``LATER_VIEWS`` the file lacks as temporary views (a read-only file takes those), in views.sql's
+    order, so one may read another."""
+    present = {name for name, in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    missing = [name for name in LATER_VIEWS if name not in present]
+    for statement in duckdb.extract_statements(VIEWS_SQL.read_text(encoding="utf-8")) if missing else ():
+        found = re.search(r"^CREATE VIEW (\w+) AS", statement.query, re.MULTILINE)
+        if found and found[1] in missing:
+            con.execute(statement.query[found.start():].replace("CREATE VIEW", "CREATE TEMP VIEW", 1))

@@ -20,6 +20,7 @@ import re
 from functools import lru_cache
 
 import duckdb
+import pandas as pd
 from dagster import AssetSpec, FreshnessPolicy, TableColumn, TableSchema
 
 from pipelines.versions import code_version
@@ -144,20 +145,25 @@ def bar(value: float | None, full: float = 100.0, width: int = 12) -> str:
     return "█" * (eighths // 8) + (BAR_BLOCKS[eighths % 8] if eighths % 8 else "")
 
 
-def score_chart_markdown(scores, town: str = "name", period: str = "period", score: str = "score") -> str:
+def score_chart_markdown(scores, town: str = "name", period: str = "period", score: str = "score",
+                         provisional: str = "provisional") -> str:
     """Each town's score over the index periods as a markdown bar chart (the plots over periods are the
     partitions of int/pilot_scores, pipelines/assets/indicators.py).
 
-    One row per period and one column per town; each cell is a bar (0-100) and the score, German style.
+    One row per period and one column per town; each cell is a bar (0-100) and the score, German style, with
+    "vorl." where the row is provisional (column ``provisional``, when the frame has it; a row without a score never
+    is): the provisional 2022 and 2023 scores looked like the published 2021 one (review of 6 December 2026).
     """
     towns = sorted(scores[town].unique())
     lines = ["| Jahr | " + " | ".join(towns) + " |", "|---|" + "---|" * len(towns)]
     for year in sorted(scores[period].unique()):
-        row = scores[scores[period] == year].set_index(town)[score]
+        rows = scores[scores[period] == year].set_index(town)
         cells = []
         for name in towns:
-            value = row.get(name)
+            value = rows[score].get(name)
             value = None if value is None or value != value else float(value)
-            cells.append("–" if value is None else f"`{bar(value):<12}` {value:.1f}".replace(".", ","))
+            flag = rows[provisional].get(name) if provisional in rows else None
+            mark = " vorl." if value is not None and flag is not None and pd.notna(flag) and bool(flag) else ""
+            cells.append("–" if value is None else f"`{bar(value):<12}` {value:.1f}".replace(".", ",") + mark)
         lines.append(f"| {year} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

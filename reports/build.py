@@ -33,7 +33,7 @@ from reports.context import (data_dates, headline_row, indicator_rows, pillar_ch
 from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context, load_spaces, ranking_context, ranking_table
 from reports.data import INDEX_COLUMNS, ReportData, connect, load, releases_due, source_data_dates
 from reports.downloads import build_time, csv_bytes, write_downloads
-from reports.labels import (PEER_FEATURES_DE, PILLARS, VARIED_CHOICES_DE, attribution_label, berlin_time, de_list,
+from reports.labels import (PEER_FEATURES_DE, PILLARS, VARIED_CHOICES_DE, attribution_label, berlin_time, date_de, de_list,
                             de_number, de_rank, de_score, de_signed, german_sort_key, in_kreis, pillar_label,
                             published_score, release_text, score_gap, source_label, vintage_label)
 from reports.tables import comparison_tables, index_table, names_unit, releases_table, town_tables
@@ -457,8 +457,7 @@ def page_environment() -> PageEnvironment:
                           undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(de=de_number, score=de_score, published=published_score, rank=de_rank, signed=de_signed,
                        pillar=pillar_label, source=source_label, vintage=vintage_label, berlin=_berlin_cached,
-                       date=lambda d: "–" if d is None else d.strftime("%d.%m.%Y"), in_kreis=in_kreis,
-                       de_list=de_list)
+                       in_kreis=in_kreis, de_list=de_list)
     env.globals["score_gap"] = score_gap  # a gap as the two scores beside it show it
     env.globals["varied_choices_de"] = VARIED_CHOICES_DE  # what the rank band varies, from the catalogue
     env.globals["peer_features_de"] = PEER_FEATURES_DE  # what a town needs for peers (indicators.peers)
@@ -622,6 +621,9 @@ class Renderer:
             row.update(due=due.get("due"), overdue=bool(due.get("overdue")), data_date=due.get("data_date"))
             # shown under the release on the page only where the data are older than the release's id says
             row["data_date_differs"] = row["data_date"] is not None and row["data_date"] < last_day(row["vintage"])
+            # 'Daten bis 2020' where the newest data are of a year only (INKAR's accessibility), else the day
+            row["data_date_de"] = (None if row["data_date"] is None else str(row["data_date"].year)
+                                   if row["source_id"] in self.data.year_only_data else date_de(row["data_date"]))
         return sorted(rows, key=lambda r: german_sort_key(r["label"]))
 
 

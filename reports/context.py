@@ -16,8 +16,8 @@ from indicators.publisher_notes import change_notes
 from reports import charts
 from reports.data import ReportData
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
-                            attribution_label, data_date_line, date_de, date_word_de, de_list, de_number, flow_note,
-                            imputed_share_of_score, is_missing,
+                            attribution_label, data_date_line, date_de, dated_de, de_list, de_number, flow_note,
+                            imputed_share_of_score, is_missing, is_year_only,
                             not_scored_reasons, pillar_label, rank_shown, release_text, safe_url, score_gap,
                             shown_number, source_label, unit_label, vintage_label)
 from reports.maps import TownGeometries, to_metric_crs, town_map
@@ -449,8 +449,8 @@ def indicator_rows(rows: list[dict], data: ReportData | None = None, town: dict 
                    source_de=source_label(row["source_id"]),
                    vintage_de=vintage_label(row["vintage"]),
                    # 'Stichtag 30.06.2021', or 'Bezugsjahr 2018' where the publisher gives only the year
-                   date_de=date_de(row.get("reference_date"), row["indicator_id"], row.get("source_id")),
-                   date_word_de=date_word_de(row["indicator_id"], row.get("source_id")),
+                   dated_de=dated_de(row.get("reference_date"), row["indicator_id"], row.get("source_id")),
+                   year_only=is_year_only(row["indicator_id"], row.get("source_id")),
                    imputation_de=imputation_de(row), quality_de=quality_de(row),
                    attribution=attribution_label(row["source_id"], row["attribution"], row["vintage"]),
                    licence=release_text(row["source_id"], "licence", row.get("licence")),

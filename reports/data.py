@@ -217,6 +217,7 @@ class ReportData:
     by_town: dict[str, TownSplit]    # per-town rows of index, indicators, contributions, peers, input dates, scored
     flows_by_kreis: dict[str, pd.DataFrame]
     releases_due: dict = field(default_factory=dict)  # source_id -> newest, due, overdue (``releases_due``)
+    year_only_data: tuple = ()  # sources whose newest data have a year, not a day (``newest_data``)
     # sections and lookups computed once per run (per Kreis, name per AGS): not data, not hashed by the page keys
     memo: dict = field(default_factory=dict, repr=False)
 
@@ -469,12 +470,29 @@ def releases_due(releases: pd.DataFrame, published_at, dates: dict | None = None
 
 
 # The newest Stichtag of each source's data: what its "Neuer Stand fällig" is judged from (``releases_due``).
-DATA_DATES = "SELECT source_id, max(reference_date) AS data_date FROM observations GROUP BY source_id"
+# And whether every observation of that date is of a measure the publisher gives by year only (sources.yaml
+# year_only_measures, as "<source>/<measure>"): INKAR's newest data are its accessibility figures of a year, which the
+# parser dates 31.12.; the Datenstand table read "Daten bis 31.12.2020" (read of the change, 6 December 2026).
+DATA_DATES = """
+    WITH newest AS (SELECT source_id, max(reference_date) AS data_date FROM observations GROUP BY source_id)
+    SELECT n.source_id, n.data_date, bool_and(list_contains($year_only, o.source_id || '/' || o.measure)) AS year_only
+    FROM newest n JOIN observations o ON o.source_id = n.source_id AND o.reference_date = n.data_date
+    GROUP BY n.source_id, n.data_date
+"""
+
+
+def newest_data(con) -> dict:
+    """source_id -> (the newest Stichtag of its observations as a date, whether only the year of it is the
+    publisher's) (``DATA_DATES``)."""
+    year_only = sorted(f"{source}/{measure}" for source, spec in source_specs().items()
+                       for measure in spec.year_only_measures)
+    return {source: (pd.Timestamp(day).date(), bool(only))
+            for source, day, only in con.execute(DATA_DATES, {"year_only": year_only}).fetchall() if day is not None}
 
 
 def source_data_dates(con) -> dict:
     """source_id -> the newest Stichtag of its observations (``DATA_DATES``), as dates."""
-    return {source: pd.Timestamp(day).date() for source, day in con.execute(DATA_DATES).fetchall() if day is not None}
+    return {source: day for source, (day, _) in newest_data(con).items()}
 
 
 def load(published: Path) -> ReportData:
@@ -508,6 +526,7 @@ def load(published: Path) -> ReportData:
             futures = {name: pool.submit(_query, con, sql, params, convert) for name, (sql, params) in queries.items()}
             got = {name: future.result() for name, future in futures.items()}
         index = got["index"]
+        newest = newest_data(con)
         data = ReportData(
             path=Path(published), method_version=mv,
             latest_period=latest_published_period(index),
@@ -515,7 +534,8 @@ def load(published: Path) -> ReportData:
             index=index, releases=got["releases"], geometries=got["geometries"], coworking=got["coworking"],
             releases_due=releases_due(got["releases"],
                                       con.execute("SELECT max(published_at) FROM publish_log").fetchone()[0],
-                                      source_data_dates(con)),
+                                      {source: day for source, (day, _) in newest.items()}),
+            year_only_data=tuple(sorted(source for source, (_, only) in newest.items() if only)),
             coworking_gap=got["coworking_gap"], gap_inputs=got["gap_inputs"],
             kreis_commuting=got["kreis_commuting"], mobile_kreis=got["mobile_kreis"], kreise=got["kreise"],
             group_medians=got["group_medians"], references=_reference_values(con),

@@ -181,7 +181,7 @@ def data_date_line(rows) -> str:
                      for label in FAMILY_ORDER if label in oldest)
 
 
-def year_only(indicator_id: str | None, source_id: str | None) -> bool:
+def is_year_only(indicator_id: str | None, source_id: str | None) -> bool:
     """Whether the publisher gives this indicator's values from this source with their year only (sources.yaml
     year_only_measures: INKAR's accessibility indicators). The parser dates them 31.12., a day no publisher named:
     shown as "Bezugsjahr 2018", where "Stichtag 31.12.2018" read as a day INKAR had given (dates review F9)."""
@@ -189,16 +189,18 @@ def year_only(indicator_id: str | None, source_id: str | None) -> bool:
 
 
 def date_de(value, indicator_id: str | None = None, source_id: str | None = None) -> str | None:
-    """A value's reference date in German: '30.06.2021', or '2018' where the publisher gives only the year
-    (``year_only``); None when missing."""
+    """A value's reference date for a table cell: '30.06.2021', or 'Bezugsjahr 2018' where the publisher gives only
+    the year (``is_year_only``), so a cell under "Stichtag" says which it is; None when missing."""
     if value is None or is_missing(value):
         return None
-    return str(pd.Timestamp(value).year) if year_only(indicator_id, source_id) else f"{pd.Timestamp(value):%d.%m.%Y}"
+    stamp = pd.Timestamp(value)
+    return f"Bezugsjahr {stamp.year}" if is_year_only(indicator_id, source_id) else f"{stamp:%d.%m.%Y}"
 
 
-def date_word_de(indicator_id: str | None, source_id: str | None) -> str:
-    """What ``date_de`` gives: 'Stichtag' (a day), or 'Bezugsjahr' (the publisher's year only)."""
-    return "Bezugsjahr" if year_only(indicator_id, source_id) else "Stichtag"
+def dated_de(value, indicator_id: str | None = None, source_id: str | None = None) -> str | None:
+    """The same in a sentence: 'Stichtag 30.06.2021' or 'Bezugsjahr 2018'; None when missing."""
+    text = date_de(value, indicator_id, source_id)
+    return text if text is None or is_year_only(indicator_id, source_id) else f"Stichtag {text}"
 
 
 def berlin_time(value) -> str:

@@ -52,9 +52,12 @@ FROM readiness_index WHERE score IS NOT NULL AND method_version = (SELECT method
 -- A town's index over time with its pillars and rank band (current method). Every Gemeinde with an index row, the
 -- ones outside the reference group too (scored, never ranked): their compared_towns is NULL, since they are not
 -- among the towns compared (a village's row read "von 50" beside its score of 88,4; review of 6 December 2026).
+-- A row without a score has no imputed_share either (the share of a score's weight; as on the pages): the exports
+-- gave Nieste's unscored years 0,333 to 1,0 beside an empty Indexwert (22,509 rows Germany-wide; same review).
 CREATE VIEW town_index_history AS
 SELECT m.name, m.kreis_name,
-       r.* EXCLUDE (valid_from) REPLACE (CASE WHEN r.in_reference_group THEN r.compared_towns END AS compared_towns),
+       r.* EXCLUDE (valid_from) REPLACE (CASE WHEN r.in_reference_group THEN r.compared_towns END AS compared_towns,
+                                         CASE WHEN r.score IS NOT NULL THEN r.imputed_share END AS imputed_share),
        r.valid_from AS published_at
 FROM readiness_index r JOIN municipalities m USING (ags)
 WHERE r.method_version = (SELECT method_version FROM current_method);
@@ -65,7 +68,8 @@ WHERE r.method_version = (SELECT method_version FROM current_method);
 CREATE VIEW latest_ranking AS
 SELECT r.rank, r.rank_p05, r.rank_median, r.rank_p95, r.compared_towns, m.name, m.kreis_name, m.land, r.ags,
        r.period, r.score, r.score_p05, r.score_p95, r.digital_infrastructure, r.commuting_potential,
-       r.demographic_dynamics, r.local_work_infrastructure, r.accessibility, r.imputed_share, r.provisional,
+       r.demographic_dynamics, r.local_work_infrastructure, r.accessibility,
+       CASE WHEN r.score IS NOT NULL THEN r.imputed_share END AS imputed_share, r.provisional,  -- as above
        r.oldest_input_date, r.newest_input_date, r.notes, r.missing_pillars, r.omitted_pillars, r.uncompared_pillars,
        r.reference_group, r.method_version
 FROM readiness_index r JOIN municipalities m USING (ags)
@@ -87,7 +91,7 @@ FROM indicator_values v
 JOIN indicator_catalogue c USING (indicator_id)
 JOIN readiness_index r ON r.ags = v.ags AND r.period = v.period
  AND r.method_version = (SELECT method_version FROM current_method)
-WHERE v.excluded_reason IS NULL
+WHERE v.excluded_reason IS NULL AND c.pillar <> 'context'  -- (a context value always has one; said twice, at no cost)
   AND NOT list_contains(list_transform(string_split(coalesce(r.uncompared_pillars, ''), ','), p -> trim(p)), c.pillar);
 
 -- The values each score of the current method rests on: index_inputs of the rows with a score.

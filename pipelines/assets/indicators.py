@@ -5,6 +5,7 @@ import math
 import re
 
 import duckdb
+import numpy as np
 import pandas as pd
 from dagster import (AssetExecutionContext, AssetKey, AssetMaterialization, AssetsDefinition, AssetSpec,
                      DynamicPartitionsDefinition, MaterializeResult, MetadataValue, TableColumn, TableRecord,
@@ -140,7 +141,7 @@ def readiness_index(context: AssetExecutionContext, settings: ReadinessSettings)
         index["reference_group"] = town_type.reference_group_label(CATALOGUE.reference_group)
         store(con, "readiness_index", "readiness_index", index, method_version=CATALOGUE.method_version)
         pilots = con.execute("""
-            SELECT m.name, r.period, round(r.score, 1) AS score, r.rank, r.compared_towns
+            SELECT m.name, r.period, round(r.score, 1) AS score, r.rank, r.compared_towns, r.provisional
             FROM readiness_index r JOIN municipalities m USING (ags)
             WHERE m.is_pilot AND r.method_version = ? ORDER BY m.name, r.period
         """, [CATALOGUE.method_version]).df()
@@ -150,9 +151,18 @@ def readiness_index(context: AssetExecutionContext, settings: ReadinessSettings)
         "dagster/row_count": len(index), "scored": int(index["score"].notna().sum()),
         **pilot_metadata(latest, bands=False),
         # town names become table cells and, in the chart, column headers: escaped (pipelines/markdown.py)
-        "pilot_scores_by_period": MetadataValue.md(markdown_table(pilots.astype(str))),
+        "pilot_scores_by_period": MetadataValue.md(markdown_table(pilot_rows_de(pilots))),
         "pilot_score_chart": MetadataValue.md(score_chart_markdown(markdown_safe(pilots))),
     })
+
+
+def pilot_rows_de(pilots: pd.DataFrame) -> pd.DataFrame:
+    """The pilot towns' index rows as the UI's table shows them: a missing figure as "–" (the table read "nan" and
+    "<NA>"), "vorläufig" as ja/nein, only beside a score (review of 6 December 2026)."""
+    table = pilots.astype(object).where(pilots.notna(), "–")
+    scored = pilots["score"].notna()
+    table["provisional"] = np.where(~scored, "–", np.where(pilots["provisional"].fillna(False).astype(bool), "ja", "nein"))
+    return table.rename(columns={"provisional": "vorläufig"})
 
 
 # The pilot towns in the period published as the latest (indicators.index.latest_published_period): the

@@ -219,6 +219,21 @@ def test_score_chart_over_periods():
     assert chart[3].endswith("68,9 |") and "████████▎" in chart[3]
 
 
+def test_the_ui_marks_provisional_scores_and_never_a_year_without_one():
+    """The UI's pilot chart and table showed the provisional 2022 and 2023 scores like the published 2021 one, and the
+    table printed "nan" and "<NA>" for a year without a score (review of 6 December 2026)."""
+    from pipelines.assets.indicators import pilot_rows_de
+
+    scores = pd.DataFrame({"name": ["Mölln, Stadt"] * 3, "period": [2021, 2022, 2023], "score": [70.2, 70.2, None],
+                           "rank": pd.array([7, 7, None], dtype="Int32"), "compared_towns": [50, 50, 0],
+                           "provisional": [False, True, False]})
+    chart = score_chart_markdown(scores).splitlines()
+    assert chart[2].endswith("70,2 |") and chart[3].endswith("70,2 vorl. |") and chart[4] == "| 2023 | – |"
+    table = pilot_rows_de(scores)
+    assert table["vorläufig"].tolist() == ["nein", "ja", "–"]
+    assert table.loc[2, "score"] == "–" and table.loc[2, "rank"] == "–"
+
+
 def test_broadband_rounding_quirk_passes_with_a_count(tmp_path):
     """Shares of 100-101 % (publisher rounding) pass and are counted; 250 % fails."""
     from dagster import ResourceDefinition, build_asset_check_context

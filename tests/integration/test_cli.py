@@ -103,7 +103,7 @@ def test_profile_prints_the_warehouse_values(cli_env, warehouse, capsys):
         # one table row: the value with its unit's decimals (as the pages), the source by its German name, the
         # release as a German date ('06/2021') and the reference date; INKAR's accessibility values by their year
         # alone, which is all INKAR gives (the 31.12. is the parser's convention; dates review F9)
-        day = f"│ {date.year} " if pillar == "accessibility" else date.strftime("%d.%m.%Y")
+        day = f"Bezugsjahr {date.year}" if pillar == "accessibility" else date.strftime("%d.%m.%Y")
         cells = [fmt(value, DECIMALS[indicator_id]), source_label(source)[:15], vintage_label(vintage), day]
         assert any(all(cell in line for cell in cells) for line in lines), (indicator_id, cells)
     assert not any(source_label("inkar")[:15] in line and f"31.12.{date.year}" in line for line in lines
@@ -120,6 +120,27 @@ def test_profile_prints_the_warehouse_values(cli_env, warehouse, capsys):
     assert len(peers) == 5
     for name, peer_ags, gap in peers:
         assert name in out and peer_ags in out and fmt(gap) in out
+
+
+def test_profile_reads_a_warehouse_published_before_its_views(cli_env, monkeypatch, tmp_path, capsys):
+    """A published file is never rewritten: one published before the views index_inputs and score_inputs existed
+    stopped `readiness profil` with a catalog error until the next publish (read of the change, 6 December 2026).
+    The CLI creates them for its session from views.sql, and the profile marks the same values as on the new file."""
+    import shutil
+
+    assert main(["profile", "moelln"]) == 0
+    new = capsys.readouterr().out
+    old = tmp_path / "old.duckdb"
+    shutil.copy(cli_env, old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("DROP VIEW score_inputs")
+        con.execute("DROP VIEW index_inputs")
+    monkeypatch.setenv("READINESS_WAREHOUSE", str(old))
+    assert main(["profile", "moelln"]) == 0
+    out = capsys.readouterr().out
+    assert out == new and len(re.findall(r"│ ja +│", out)) > 5
+    with duckdb.connect(str(old), read_only=True) as con:  # the file itself is left as it was
+        assert not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'score_inputs'").fetchone()[0]
 
 
 def test_profile_of_a_town_outside_the_reference_group_says_why_it_has_no_rank(cli_env, warehouse, capsys):

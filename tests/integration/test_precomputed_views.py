@@ -216,3 +216,17 @@ def test_score_inputs_are_the_values_the_decomposition_rests_on(warehouse):
     inputs = {row for row in warehouse.execute("SELECT ags, period, indicator_id FROM score_inputs").fetchall()
               if row[:2] in towns}
     assert len(towns) > 100 and inputs == decomposed
+
+
+def test_a_row_without_a_score_has_no_share_of_a_score_in_the_planner_views(warehouse):
+    """imputed_share is the share of a score's weight: the exports gave Nieste's unscored years 0,333 to 1,0 beside an
+    empty Indexwert (review of 6 December 2026; 22,509 rows Germany-wide). The planner views leave it empty there, as
+    the pages do; readiness_index keeps what the index step computed."""
+    kept = warehouse.execute("SELECT count(*) FROM readiness_index WHERE score IS NULL AND imputed_share IS NOT NULL "
+                             "AND method_version = (SELECT method_version FROM current_method)").fetchone()[0]
+    assert kept > 0  # not vacuous: the snapshot has such rows
+    for view in ("town_index_history", "latest_ranking"):
+        assert warehouse.execute(f"SELECT count(*) FROM {view} WHERE score IS NULL AND imputed_share IS NOT NULL"
+                                 ).fetchone()[0] == 0, view
+        assert warehouse.execute(f"SELECT count(*) FROM {view} WHERE score IS NOT NULL AND imputed_share IS NULL"
+                                 ).fetchone()[0] == 0, view

@@ -160,6 +160,23 @@ def test_inkars_zero_car_minutes_say_the_station_is_in_the_town(pilot_reports, w
     assert note.str.startswith("IC/ICE-Halt in der Gemeinde").all() and len(note)
 
 
+def test_a_page_points_to_provisional_years_only_where_the_town_has_one(pilot_reports, snapshot_warehouse,
+                                                                       warehouse, tmp_path):
+    """The Indikatoren section said "neuere, vorläufige Jahre: Indexverlauf" on every page; five Germany-wide pages
+    (Nieste, Tangstedt, Böhlen, ...) had no provisional score in their history (review of 6 December 2026). Now it
+    says so only where a scored year follows the headline's."""
+    phrase = "neuere, vorläufige Jahre: Indexverlauf"
+    html, _ = page(pilot_reports, f"{MOELLN}.html")
+    assert phrase in section_html(html, "indikatoren")  # Mölln has 2022 and 2023 scores
+    [(ags,)] = warehouse.execute("""SELECT ags FROM town_index_history GROUP BY ags
+        HAVING NOT bool_or(score IS NOT NULL AND period > (SELECT period FROM published_period))
+        ORDER BY ags LIMIT 1""").fetchall()
+    build_reports(snapshot_warehouse, tmp_path, towns=[ags])
+    html, _ = page(tmp_path, f"{ags}.html")
+    assert "Die Werte des Jahres" in section_html(html, "indikatoren")
+    assert phrase not in html and "vorläufig" not in section_html(html, "indexverlauf")
+
+
 def test_inkar_accessibility_values_show_their_year_not_the_parsers_day(pilot_reports, warehouse):
     """INKAR gives the accessibility indicators' years only; the parser dates them 31.12. Mölln's page read
     "Stichtag 31.12.2020" beside its car time to the next IC/ICE station (dates review F9). The page and the download
@@ -174,10 +191,13 @@ def test_inkar_accessibility_values_show_their_year_not_the_parsers_day(pilot_re
         cell = text[f"indicator-{indicator_id}"]
         assert f"Bezugsjahr {date.year}" in cell and f"{date:%d.%m.%Y}" not in cell, cell
     assert "Stichtag 30.06." in text["indicator-out_commuter_share"]
+    newest = max(date for _, date in rows)  # the Datenstand table's "Daten bis" of INKAR: the year (read of the change)
+    assert f"Daten bis {newest.year}" in text["source-inkar"]
+    assert f"{newest:%d.%m.%Y}" not in text["source-inkar"]
     frame = pd.read_csv(pilot_reports / f"{MOELLN}-indikatoren.csv", sep=";", dtype=str, encoding="utf-8-sig")
     labels = dict(warehouse.execute("SELECT indicator_id, label FROM indicator_catalogue").fetchall())
     for indicator_id, date in rows:
-        assert frame.loc[frame["Indikator"] == labels[indicator_id], "Stichtag"].tolist() == [str(date.year)]
+        assert frame.loc[frame["Indikator"] == labels[indicator_id], "Stichtag"].tolist() == [f"Bezugsjahr {date.year}"]
 
 
 @pytest.mark.parametrize("ags", PILOTS)

@@ -20,7 +20,8 @@ def test_the_datenstand_names_the_newest_release_not_the_largest_id():
         "licence_url": None, "attribution": "a"})
     due = releases_due(releases, dt.datetime(2026, 12, 1, 9, 30))
     rows = {r["source_id"]: r for r in Renderer._releases(SimpleNamespace(data=SimpleNamespace(releases=releases,
-                                                                                               releases_due=due)))}
+                                                                                               releases_due=due,
+                                                                                               year_only_data=())))}
     assert rows["bkg_vg"]["vintage"] == "vg250-2025-01-01" and "(2025)" in rows["bkg_vg"]["attribution_de"]
     assert rows["destatis_gemeindeverzeichnis"]["vintage"] == "2025-12-31"
     assert rows["bkg_vg"]["vintages"] == 2
@@ -38,7 +39,7 @@ def test_a_source_whose_newer_release_is_overdue_says_so():
     due = releases_due(releases, pd.Timestamp("2026-12-05 19:47:00"))
     assert due == {"ba_commuting": {"newest": "2016-06", "data_date": None, "due": dt.date(2018, 7, 31), "overdue": True}}  # no cycle: none
     from reports.tables import releases_table
-    rows = Renderer._releases(SimpleNamespace(data=SimpleNamespace(releases=releases, releases_due=due)))
+    rows = Renderer._releases(SimpleNamespace(data=SimpleNamespace(releases=releases, releases_due=due, year_only_data=())))
     table = {row["source_id"]: r for row, r in zip(rows, releases_table(rows).rows)}
     assert (table["ba_commuting"]["Neuer Stand fällig"], table["ba_commuting"]["überfällig"]) == ("31.07.2018",
                                                                                                         "ja")
@@ -57,7 +58,7 @@ def test_a_later_publish_of_the_same_data_can_turn_a_source_overdue(tmp_path):
         con.execute("CREATE TABLE source_releases AS SELECT 'destatis_gemeindeverzeichnis' AS source_id, "
                     "'2024-Q4' AS vintage")
         con.execute("CREATE TABLE observations AS SELECT 'destatis_gemeindeverzeichnis' AS source_id, "
-                    "DATE '2023-12-31' AS reference_date")
+                    "DATE '2023-12-31' AS reference_date, 'population_total' AS measure")
         con.execute("CREATE TABLE publish_log AS SELECT TIMESTAMP '2025-12-05 19:47:00' AS published_at")
     before = _due_state(published)
     with duckdb.connect(str(published)) as con:
@@ -84,7 +85,7 @@ def test_a_release_newer_than_its_data_is_due_from_the_datas_date():
                                                    "due": dt.date(2026, 1, 30), "overdue": True}
     assert due["breitbandatlas"]["due"] == by_id["breitbandatlas"]["due"]  # data of the release's own date
     from reports.tables import releases_table
-    rows = Renderer._releases(SimpleNamespace(data=SimpleNamespace(releases=releases, releases_due=due)))
+    rows = Renderer._releases(SimpleNamespace(data=SimpleNamespace(releases=releases, releases_due=due, year_only_data=())))
     by_source = {row["source_id"]: row for row in rows}
     assert by_source["destatis_gemeindeverzeichnis"]["data_date_differs"]
     assert not by_source["breitbandatlas"]["data_date_differs"]
@@ -106,3 +107,33 @@ def test_a_source_publishing_old_figures_is_not_overdue_a_month_after_its_releas
     # a data date after the release's own day (a mislabelled row) never makes the source look newer than its id
     late = releases_due(releases, pd.Timestamp("2023-03-01"), {"inkar": dt.date(2024, 6, 30)})["inkar"]
     assert late["due"] == dt.date(2026, 1, 30)  # as data of 31.12.2022: a cycle, the lag and a month
+
+
+def test_the_newest_data_of_a_year_say_daten_bis_that_year():
+    """INKAR's newest data are its accessibility figures of 2020, which INKAR gives by year and the parser dates
+    31.12.: the Datenstand table read "Daten bis 31.12.2020" (read of the change, 6 December 2026). A source whose
+    newest date also has measures with their day (INKAR's commuting shares of 30.06.) keeps the day."""
+    import duckdb
+
+    from reports.data import newest_data
+    from reports.tables import releases_table
+
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE observations AS SELECT * FROM (VALUES
+        ('inkar', DATE '2020-12-31', 'car_minutes_to_ic_ice_station'), ('inkar', DATE '2019-06-30', 'out_commuter_share'),
+        ('inkar', DATE '2018-12-31', 'distance_to_transit_stop_m'),
+        ('destatis_gemeindeverzeichnis', DATE '2023-12-31', 'population_total')) t(source_id, reference_date, measure)""")
+    assert newest_data(con) == {"inkar": (dt.date(2020, 12, 31), True),
+                                "destatis_gemeindeverzeichnis": (dt.date(2023, 12, 31), False)}
+    con.execute("INSERT INTO observations VALUES ('inkar', DATE '2020-12-31', 'out_commuter_share')")
+    assert newest_data(con)["inkar"] == (dt.date(2020, 12, 31), False)
+    releases = pd.DataFrame({"source_id": ["inkar", "destatis_gemeindeverzeichnis"], "vintage": ["2022-12", "2024-Q4"],
+                             "ingested_at": [dt.datetime(2026, 12, 1)] * 2, "publisher": "p", "licence": "l",
+                             "licence_url": None, "attribution": "a"})
+    dates = {"inkar": dt.date(2020, 12, 31), "destatis_gemeindeverzeichnis": dt.date(2023, 12, 31)}
+    due = releases_due(releases, pd.Timestamp("2026-12-05 19:47:00"), dates)
+    rows = Renderer._releases(SimpleNamespace(data=SimpleNamespace(releases=releases, releases_due=due,
+                                                                   year_only_data=("inkar",))))
+    table = {row["source_id"]: r for row, r in zip(rows, releases_table(rows).rows)}
+    assert table["inkar"]["Daten bis"] == "2020"
+    assert table["destatis_gemeindeverzeichnis"]["Daten bis"] == "31.12.2023"

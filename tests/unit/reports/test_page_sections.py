@@ -459,9 +459,16 @@ def test_a_value_inkar_gives_by_year_shows_its_year_not_an_invented_day():
                            {**base, "pillar": "commuting_potential", "indicator_id": "out_commuter_share",
                             "unit": "% of employees at residence", "reference_date": pd.Timestamp("2019-06-30")}])
     by_id = {r["indicator_id"]: r for r in rows}
-    assert (by_id["ic_ice_station_car_minutes"]["date_word_de"], by_id["ic_ice_station_car_minutes"]["date_de"]) == (
-        "Bezugsjahr", "2020")
-    assert (by_id["out_commuter_share"]["date_word_de"], by_id["out_commuter_share"]["date_de"]) == (
-        "Stichtag", "30.06.2019")
+    assert by_id["ic_ice_station_car_minutes"]["dated_de"] == "Bezugsjahr 2020"
+    assert by_id["out_commuter_share"]["dated_de"] == "Stichtag 30.06.2019"
     sentence = str(page_environment().get_template("sections.html.j2").module.elsewhere(rows, 2023))
     assert "Bezugsjahr 2020" in sentence and "31.12.2020" not in sentence and "Stichtag 30.06.2019" in sentence
+    # a download cell under "Stichtag" says which it is (a bare "2020" stood beside "30.06.2021")
+    from reports.tables import town_tables
+
+    context = {"town": {"ags": "01053090", "name": "Mölln"}, "history": {"rows": []}, "summary": {"period": 2021},
+               "pillars": [], "drivers": [], "indicators": rows, "indicators_elsewhere": [], "indicators_period": 2021,
+               "peers": [], "commuting": {"kreis_ags": "01053", "rows": []}, "coworking": {"rows": []},
+               "mobile": {"kreis_ags": "01053", "rows": []}}
+    indikatoren = next(t for t in town_tables(context, [], []) if t.key == "indikatoren")
+    assert [r["Stichtag"] for r in indikatoren.rows] == ["30.06.2019", "Bezugsjahr 2020"]
