@@ -115,17 +115,10 @@ def year_only() -> frozenset[tuple[str, str]]:
                      if source in specs and i.params.get("measure") in specs[source].year_only_measures)
 
 
-def year_only_note(indicator_id, source_id, reference_date) -> str:
-    """'Bezugsjahr 2018: der Herausgeber nennt nur das Jahr, der Tag des Stichtags ist gesetzt' for a value whose
-    publisher gives only the year (``year_only``); '' otherwise."""
-    if (indicator_id, source_id) not in year_only() or pd.isna(reference_date):
-        return ""
-    return YEAR_ONLY_TEXT.format(pd.Timestamp(reference_date).year)
-
-
 def year_only_note_sql(prefix: str = "") -> str:
-    """``year_only_note`` as a SQL expression over ``indicator_id``, ``source_id`` and ``reference_date``; NULL
-    where the value has its day."""
+    """'Bezugsjahr 2018: der Herausgeber nennt nur das Jahr, der Tag des Stichtags ist gesetzt' for a value whose
+    publisher gives only the year (``year_only``), as a SQL expression over ``indicator_id``, ``source_id`` and
+    ``reference_date`` (the German exports; the pages say "Bezugsjahr 2018" instead of a Stichtag); NULL otherwise."""
     pairs = sorted(year_only())
     if not pairs:
         return "NULL"
