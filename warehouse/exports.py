@@ -130,7 +130,10 @@ GERMAN_HEADERS = {
     "score_p95": "Indexwert 95-%-Perzentil", "compared_towns": "verglichene Gemeinden",
     "provisional": "vorläufig", "period_provisional": "Jahr vorläufig",
     "ranking_period": "Jahr der Rangliste", "in_published_score": "im veröffentlichten Indexwert",
-    "oldest_input_date": "ältester Datenstand", "newest_input_date": "neuester Datenstand",
+    # a value its publisher gives by year only (INKAR's accessibility) counts as 31.12. of that year (tables.yaml);
+    # the headers say so, as these views have no note column for it (review of the build of 6 December 2026)
+    "oldest_input_date": "ältester Datenstand (Jahreswerte als 31.12.)",
+    "newest_input_date": "neuester Datenstand (Jahreswerte als 31.12.)",
     "omitted_pillars": "nicht bewertete Säulen", "uncompared_pillars": "nicht im Gesamtwert gezählte Säulen",
     # columns of codes say so, as the other code columns (a reviewer read `gemeinde`, `snapshot` as untranslated)
     "reference_group_rule": "Regel der Vergleichsgruppe (Code)", "base_period": "Basisjahr",
