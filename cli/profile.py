@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.format import de_int, de_number, de_rank_band, de_score, de_signed, is_missing, markup_text
+from cli.store import require_views
 from cli.towns import Town
 from indicators import flags
 from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, headline_row, imputation_de, last_scored_before,
@@ -84,6 +85,7 @@ def data_dates(dates: pd.DataFrame, period) -> str:
 def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console | None = None) -> None:
     """Print the profile of ``town`` from the published warehouse."""
     console = console or Console(width=None if sys.stdout.isatty() else 160)  # a file or pipe: no 80-column cut
+    require_views(con, ["score_inputs"])  # an older file: created for the session (cli/store.py), or a clear error
     history = con.execute(HISTORY_SQL, [town.ags]).df()
     console.print(f"[bold]{markup_text(town.name)}[/bold]  AGS {town.ags}  Kreis {markup_text(town.kreis_name)}")
     # the town page's rule and period: a copy of the rule here led a town scored in 2018 and in a provisional year,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import duckdb
 
-from warehouse.paths import VIEWS_SQL, published_path
+from warehouse.paths import published_path, view_statements
 
 # Views of warehouse/views.sql the CLI reads that a warehouse published by an earlier version of the code lacks (a
 # published file is never rewritten): created for the session, as the next publish will create them. Without them
@@ -40,10 +39,25 @@ def open_warehouse(path: Path | None = None) -> duckdb.DuckDBPyConnection:
 
 def with_later_views(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ``LATER_VIEWS`` the file lacks as temporary views (a read-only file takes those), in views.sql's
-    order, so one may read another."""
+    order, so one may read another. A file too old for a view's SQL (a column added since) keeps going without it:
+    only the command that reads the view fails, and says so (``require_views``)."""
     present = {name for name, in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-    missing = [name for name in LATER_VIEWS if name not in present]
-    for statement in duckdb.extract_statements(VIEWS_SQL.read_text(encoding="utf-8")) if missing else ():
-        found = re.search(r"^CREATE VIEW (\w+) AS", statement.query, re.MULTILINE)
-        if found and found[1] in missing:
-            con.execute(statement.query[found.start():].replace("CREATE VIEW", "CREATE TEMP VIEW", 1))
+    if all(name in present for name in LATER_VIEWS):
+        return
+    statements = view_statements()
+    for name in LATER_VIEWS:
+        if name not in present:
+            try:
+                con.execute(statements[name].replace("CREATE VIEW", "CREATE TEMP VIEW", 1))
+            except duckdb.Error:
+                pass  # require_views names the file and what to do
+
+
+def require_views(con: duckdb.DuckDBPyConnection, names, path: Path | None = None) -> None:
+    """A ``CliError`` when the warehouse has not got the views ``names`` (nor could they be created for the session):
+    it was published by a version of the code too old for this command."""
+    present = {name for name, in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+    missing = [name for name in names if name not in present]
+    if missing:
+        raise CliError(f"Das Warehouse {path or warehouse_path()} ist zu alt für diesen Befehl (es fehlt: "
+                       f"{', '.join(missing)}). Bitte neu veröffentlichen, z. B. mit `readiness demo`.")

@@ -622,8 +622,9 @@ class Renderer:
             # shown under the release on the page only where the data are older than the release's id says
             row["data_date_differs"] = row["data_date"] is not None and row["data_date"] < last_day(row["vintage"])
             # 'Daten bis 2020' where the newest data are of a year only (INKAR's accessibility), else the day
+            row["data_year_only"] = row["source_id"] in self.data.year_only_data
             row["data_date_de"] = (None if row["data_date"] is None else str(row["data_date"].year)
-                                   if row["source_id"] in self.data.year_only_data else date_de(row["data_date"]))
+                                   if row["data_year_only"] else date_de(row["data_date"]))
         return sorted(rows, key=lambda r: german_sort_key(r["label"]))
 
 

@@ -258,8 +258,10 @@ HISTORY_COLUMNS = ["period", "score", "score_p05", "score_p95", "rank", "rank_p0
 def scored_indicators(scored: list[dict], history: list[dict]) -> dict[int, frozenset]:
     """Per scored index period of a town the indicators its score rests on: the values the index can score
     (``scored``: reports/data.py SCORED_INDICATORS rows, period and sorted ids as text) without those of a pillar
-    the row omits (``omitted_pillars``)."""
-    omitted = {r["period"]: set(flags.pillar_ids(r.get("omitted_pillars"))) for r in history if r["score"] is not None}
+    the row omits (``omitted_pillars``) or shows beside the score without counting it (``uncompared_pillars``, as
+    the warehouse's view index_inputs; a read of the change of 6 December 2026 found them counted here)."""
+    omitted = {r["period"]: set(flags.pillar_ids(r.get("omitted_pillars")))
+               | set(flags.pillar_ids(r.get("uncompared_pillars"))) for r in history if r["score"] is not None}
     return {row["period"]: frozenset(i for i in row["indicators"].split(",")
                                      if i in CATALOGUE.indicators and CATALOGUE.indicators[i].pillar
                                      not in omitted[row["period"]])

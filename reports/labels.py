@@ -191,7 +191,7 @@ def is_year_only(indicator_id: str | None, source_id: str | None) -> bool:
 def date_de(value, indicator_id: str | None = None, source_id: str | None = None) -> str | None:
     """A value's reference date for a table cell: '30.06.2021', or 'Bezugsjahr 2018' where the publisher gives only
     the year (``is_year_only``), so a cell under "Stichtag" says which it is; None when missing."""
-    if value is None or is_missing(value):
+    if value is None or pd.isna(value):  # NaT and pd.NA too (a raw frame's cell; is_missing knows floats only)
         return None
     stamp = pd.Timestamp(value)
     return f"Bezugsjahr {stamp.year}" if is_year_only(indicator_id, source_id) else f"{stamp:%d.%m.%Y}"

@@ -108,7 +108,10 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
 def releases_table(releases: list[dict]) -> Table:
     return Table("datenstand", "Datenstand", [{
         "Quelle": r["label"], "Herausgeber": r["publisher"], "Neuester Stand": vintage_label(r["vintage"]),
-        "Daten bis": r.get("data_date_de"), "Stände": r["vintages"], "Neuer Stand fällig": date_de(r.get("due")),
+        # a cell says a year is a year, as the Stichtag cells do
+        "Daten bis": (f"Bezugsjahr {r['data_date_de']}" if r.get("data_year_only") and r.get("data_date_de")
+                      else r.get("data_date_de")),
+        "Stände": r["vintages"], "Neuer Stand fällig": date_de(r.get("due")),
         "überfällig": None if r.get("due") is None else ("ja" if r.get("overdue") else "nein"),
         "Eingelesen": berlin_time(r["ingested_at"]), "Quellenangabe": r["attribution_de"],
         "Lizenz": r["licence"]} for r in releases])

@@ -166,11 +166,15 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
         for by_year in ("census_rebasings", "comparability_breaks"):  # YAML keys may be read as text: years, once
             if fields[by_year]:
                 fields[by_year] = {int(year): name for year, name in fields[by_year].items()}
+        year_only = entry.get("year_only_measures") or []
+        if not isinstance(year_only, list) or not all(isinstance(m, str) and m for m in year_only):
+            raise ValueError(f"sources.yaml: source {source_id}: year_only_measures must be a list of measure names, "
+                             f"not {year_only!r}")
         if not str(fields["label_de"] or "").strip():
             raise ValueError(f"sources.yaml: source {source_id} has no label_de (its short German name on the pages)")
         specs[source_id] = SourceSpec(source_id=source_id, files=patterns, required=entry.get("required", True),
                                       generation_breaks=_generation_breaks(source_id, entry.get("generation_breaks")),
-                                      year_only_measures=frozenset(entry.get("year_only_measures") or ()),
+                                      year_only_measures=frozenset(year_only),
                                       **fields)
     return specs
 

@@ -57,7 +57,7 @@ EXCEL_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows per sheet, less the header
 def newest_year(vintages: str) -> str:
     """SQL: the newest year named in a list of release ids ('vg250-2025-01-01' and 'vg5000-2021-01-01': '2025'; the ids
     do not sort by date)."""
-    return f"list_max(list_transform({vintages}, v -> regexp_extract(v, {literal(RELEASE_YEAR)}, 0)))"
+    return f"list_max(list_transform({vintages}, lambda v: regexp_extract(v, {literal(RELEASE_YEAR)}, 0)))"
 
 
 def sources_rows(con: duckdb.DuckDBPyConnection) -> list[tuple]:
@@ -131,7 +131,7 @@ GERMAN_HEADERS = {
     "provisional": "vorläufig", "period_provisional": "Jahr vorläufig",
     "ranking_period": "Jahr der Rangliste", "in_published_score": "im veröffentlichten Indexwert",
     # a value its publisher gives by year only (INKAR's accessibility) counts as 31.12. of that year (tables.yaml);
-    # the headers say so, as these views have no note column for it (review of the build of 6 December 2026)
+    # the headers say so, as these views' notes (the pillars left out) do not (review of the build of 6 December 2026)
     "oldest_input_date": "ältester Datenstand (Jahreswerte als 31.12.)",
     "newest_input_date": "neuester Datenstand (Jahreswerte als 31.12.)",
     "omitted_pillars": "nicht bewertete Säulen", "uncompared_pillars": "nicht im Gesamtwert gezählte Säulen",

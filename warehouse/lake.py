@@ -28,11 +28,11 @@ from urllib.parse import unquote, urlsplit
 
 import duckdb
 
+from warehouse import paths
 from warehouse.sql import identifier, literal
 
 CATALOG_ENV = "READINESS_LAKE_CATALOG"
 DATA_PATH_ENV = "READINESS_LAKE_DATA_PATH"
-VIEWS_SQL = Path(__file__).with_name("views.sql")
 ALIAS = "lake"
 
 
@@ -172,12 +172,8 @@ def publish(candidate: Path, lake: Lake, run_id: str | None = None) -> dict:
 
 def view_statements() -> list[str]:
     """The CREATE VIEW statements of warehouse/views.sql as CREATE OR REPLACE (macros are left out)."""
-    statements = []
-    for statement in duckdb.extract_statements(VIEWS_SQL.read_text(encoding="utf-8")):
-        sql = re.sub(r"\A(\s*--[^\n]*\n)*\s*", "", statement.query)  # leading comments
-        if re.match(r"CREATE\s+VIEW\b", sql, re.IGNORECASE):
-            statements.append(re.sub(r"^CREATE\s+VIEW", "CREATE OR REPLACE VIEW", sql, flags=re.IGNORECASE))
-    return statements
+    return [re.sub(r"^CREATE\s+VIEW", "CREATE OR REPLACE VIEW", sql, flags=re.IGNORECASE)
+            for sql in paths.view_statements().values()]
 
 
 def snapshots(lake: Lake) -> list[dict]:

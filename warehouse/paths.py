@@ -34,6 +34,21 @@ _UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # DuckDB's: KB = 1000 bytes, KiB = 1024
 
 
+def view_statements() -> dict[str, str]:
+    """The CREATE VIEW statements of views.sql by view name, in the file's order, without their leading comments.
+    The publish runs the whole file; the lake replaces its views with these (warehouse/lake.py), and the CLI creates
+    the ones an older published file lacks for its session (cli/store.py)."""
+    import duckdb
+
+    found = {}
+    for statement in duckdb.extract_statements(VIEWS_SQL.read_text(encoding="utf-8")):
+        sql = re.sub(r"\A(\s*--[^\n]*\n)*\s*", "", statement.query)  # leading comments
+        named = re.match(r"CREATE\s+VIEW\s+(\w+)\s+AS\b", sql, re.IGNORECASE)
+        if named:
+            found[named[1]] = sql
+    return found
+
+
 def memory_bytes(size: str) -> float:
     """A size ``MEMORY_PATTERN`` accepts ('512MB', '1GB', '2 GiB') in bytes."""
     number, unit = MEMORY_PATTERN.match(size).groups()

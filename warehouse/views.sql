@@ -92,7 +92,7 @@ JOIN indicator_catalogue c USING (indicator_id)
 JOIN readiness_index r ON r.ags = v.ags AND r.period = v.period
  AND r.method_version = (SELECT method_version FROM current_method)
 WHERE v.excluded_reason IS NULL AND c.pillar <> 'context'  -- (a context value always has one; said twice, at no cost)
-  AND NOT list_contains(list_transform(string_split(coalesce(r.uncompared_pillars, ''), ','), p -> trim(p)), c.pillar);
+  AND NOT list_contains(list_transform(string_split(coalesce(r.uncompared_pillars, ''), ','), lambda p: trim(p)), c.pillar);
 
 -- The values each score of the current method rests on: index_inputs of the rows with a score.
 CREATE VIEW score_inputs AS

@@ -143,6 +143,26 @@ def test_profile_reads_a_warehouse_published_before_its_views(cli_env, monkeypat
         assert not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'score_inputs'").fetchone()[0]
 
 
+def test_profile_of_a_warehouse_too_old_for_its_views_says_so(cli_env, monkeypatch, tmp_path, capsys):
+    """A file published before readiness_index had uncompared_pillars (3 December) cannot take the views' SQL: the
+    CLI opened it with a raw binder error for every command (read of the change, 6 December 2026). Now the views are
+    skipped, and `profil`, which needs them, names the file and what to do."""
+    import shutil
+
+    old = tmp_path / "older.duckdb"
+    shutil.copy(cli_env, old)
+    with duckdb.connect(str(old)) as con:
+        for view in ("score_inputs", "index_inputs", "latest_ranking", "town_index_history", "readiness_index"):
+            con.execute(f"DROP VIEW {view}")
+        con.execute("ALTER TABLE readiness_index_history DROP COLUMN uncompared_pillars")
+        con.execute("CREATE VIEW readiness_index AS SELECT * EXCLUDE (valid_to) FROM readiness_index_history "
+                    "WHERE valid_to IS NULL")
+    monkeypatch.setenv("READINESS_WAREHOUSE", str(old))
+    assert main(["profile", "moelln"]) != 0
+    captured = capsys.readouterr()
+    assert "ist zu alt für diesen Befehl" in captured.err + captured.out and str(old) in captured.err + captured.out
+
+
 def test_profile_of_a_town_outside_the_reference_group_says_why_it_has_no_rank(cli_env, warehouse, capsys):
     # it gets a score (higher than some ranked towns'), and printed "von 50" beside no rank, with no reason
     ags, period, score = warehouse.execute("""

@@ -59,18 +59,6 @@ def test_the_profile_shows_what_the_published_score_rests_on_and_other_years_apa
     assert sum("│ ja " in line for line in lines) == 2 and not any("│ nein " in line for line in lines)
 
 
-def views_statement(name: str) -> str:
-    """The CREATE VIEW statement of ``name`` in warehouse/views.sql, as the publish runs it."""
-    import re
-
-    import duckdb
-
-    from warehouse.paths import VIEWS_SQL
-
-    return next(s.query for s in duckdb.extract_statements(VIEWS_SQL.read_text(encoding="utf-8"))
-                if re.search(rf"CREATE VIEW {name} AS", s.query))
-
-
 def test_a_value_is_in_the_index_only_where_its_pillar_is_counted_and_the_year_scored():
     """PERIOD_INDICATORS_SQL with the warehouse's view score_inputs: a pillar shown beside the score but not counted
     (uncompared_pillars), a context indicator and a headline year without a score (a pillar missing) mark no value
@@ -79,6 +67,7 @@ def test_a_value_is_in_the_index_only_where_its_pillar_is_counted_and_the_year_s
     import duckdb
 
     from cli.profile import PERIOD_INDICATORS_SQL
+    from warehouse.paths import view_statements
 
     con = duckdb.connect()
     con.execute("""CREATE TABLE indicator_catalogue AS SELECT * FROM (VALUES
@@ -93,8 +82,9 @@ def test_a_value_is_in_the_index_only_where_its_pillar_is_counted_and_the_year_s
         ('0.3.3', TIMESTAMP '2026-12-01')) t(method_version, published_at)""")
     con.execute("CREATE TABLE readiness_index (ags VARCHAR, period INTEGER, method_version VARCHAR, score DOUBLE, "
                 "uncompared_pillars VARCHAR)")
+    statements = view_statements()  # as the publish creates them
     for view in ("current_method", "index_inputs", "score_inputs"):
-        con.execute(views_statement(view))
+        con.execute(statements[view])
 
     def marked(uncompared, score=70.2):
         con.execute("DELETE FROM readiness_index")

@@ -62,3 +62,19 @@ def test_the_exports_year_only_note(indicator, source, reference, expected):
     got = duckdb.execute(f"SELECT {year_only_note_sql()} FROM (SELECT $i AS indicator_id, $s AS source_id, "
                          "CAST($r AS DATE) AS reference_date)", {"i": indicator, "s": source, "r": reference}).fetchone()[0]
     assert got == expected
+
+
+@pytest.mark.parametrize("given", ["car_minutes_to_ic_ice_station", [""], [3], {"a": 1}])
+def test_a_year_only_declaration_that_is_not_a_list_of_names_is_refused(tmp_path, given):
+    """A plain string became a set of its characters and matched nothing, without a word (read of the change,
+    6 December 2026)."""
+    import yaml
+
+    from sources.registry import SOURCES_YAML, load_sources
+
+    document = yaml.safe_load(SOURCES_YAML.read_text(encoding="utf-8"))
+    document["sources"]["inkar"]["year_only_measures"] = given
+    path = tmp_path / "sources.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match="inkar: year_only_measures must be a list of measure names"):
+        load_sources(path)

@@ -135,5 +135,6 @@ def test_the_newest_data_of_a_year_say_daten_bis_that_year():
     rows = Renderer._releases(SimpleNamespace(data=SimpleNamespace(releases=releases, releases_due=due,
                                                                    year_only_data=("inkar",))))
     table = {row["source_id"]: r for row, r in zip(rows, releases_table(rows).rows)}
-    assert table["inkar"]["Daten bis"] == "2020"
+    assert table["inkar"]["Daten bis"] == "Bezugsjahr 2020"  # the page: "Daten bis 2020"
+    assert next(r for r in rows if r["source_id"] == "inkar")["data_date_de"] == "2020"
     assert table["destatis_gemeindeverzeichnis"]["Daten bis"] == "31.12.2023"

@@ -472,3 +472,18 @@ def test_a_value_inkar_gives_by_year_shows_its_year_not_an_invented_day():
                "mobile": {"kreis_ags": "01053", "rows": []}}
     indikatoren = next(t for t in town_tables(context, [], []) if t.key == "indikatoren")
     assert [r["Stichtag"] for r in indikatoren.rows] == ["30.06.2019", "Bezugsjahr 2020"]
+
+
+def test_the_indicators_a_score_rests_on_leave_out_a_pillar_shown_but_not_counted():
+    """scored_indicators compares the sets of two years' scores (the history's "nicht vergleichbar"): a pillar the row
+    shows beside its score without counting it (uncompared_pillars) is not part of the set, as the warehouse's view
+    index_inputs leaves it out (read of the change, 6 December 2026), nor is one the row omits."""
+    from reports.context import scored_indicators
+
+    scored = [{"period": 2021, "indicators": "coworking_within_10km,gigabit_coverage"},
+              {"period": 2023, "indicators": "coworking_within_10km,gigabit_coverage"}]
+    history = [{"period": 2021, "score": 70.2, "omitted_pillars": "local_work_infrastructure",
+                "uncompared_pillars": None},
+               {"period": 2023, "score": 70.3, "omitted_pillars": None, "uncompared_pillars": "local_work_infrastructure"}]
+    sets = scored_indicators(scored, history)
+    assert sets == {2021: frozenset({"gigabit_coverage"}), 2023: frozenset({"gigabit_coverage"})}
