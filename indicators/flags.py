@@ -191,21 +191,21 @@ def render_method_break(previous_generation: str, generation: str) -> str:
 
 # ---- the same texts as DuckDB expressions, for the German exports (rows stream from SQL, no Python per row) ----
 
-def _text(value: str) -> str:
-    """A SQL string literal."""
+def sql_text(value: str) -> str:
+    """A SQL string literal (single quotes doubled); indicators/publisher_notes.py writes its SQL with it too."""
     return "'" + value.replace("'", "''") + "'"
 
 
 def _case(column: str, codes, lang: str) -> str:
     """``label(code, lang)`` of the code in ``column`` (NULL for no code)."""
-    whens = " ".join(f"WHEN {_text(c)} THEN {_text(label(c, lang))}" for c in sorted(codes))
+    whens = " ".join(f"WHEN {sql_text(c)} THEN {sql_text(label(c, lang))}" for c in sorted(codes))
     return f"CASE CAST({column} AS VARCHAR) {whens} END"
 
 
 def _formatted(code: str, lang: str, value: str) -> str:
     """``label(code, lang).format(value)`` for one SQL value; NULL when the value is NULL."""
     before, after = label(code, lang).split("{}")
-    return f"({_text(before)} || {value} || {_text(after)})"
+    return f"({sql_text(before)} || {value} || {sql_text(after)})"
 
 
 def value_note_sql(lang: str, prefix: str = "") -> str:
@@ -218,7 +218,7 @@ def value_note_sql(lang: str, prefix: str = "") -> str:
              f"CASE WHEN CAST({c['source_level']} AS VARCHAR) <> 'gemeinde' "
              f"THEN {_case(c['source_level'], SOURCE_LEVEL, lang)} END",
              _case(c["territorial_change"], TERRITORIAL_CHANGE, lang),
-             f"CASE WHEN {c['method_break']} THEN {_text(label('method_break', lang))} END"]
+             f"CASE WHEN {c['method_break']} THEN {sql_text(label('method_break', lang))} END"]
     return f"nullif(concat_ws('; ', {', '.join(parts)}), '')"
 
 
@@ -231,14 +231,14 @@ def imputation_sql(lang: str, prefix: str = "") -> str:
 def omitted_sql(lang: str, sources: dict[str, list[str]], pillar_names: dict[str, str], prefix: str = "") -> str:
     """``render_omitted`` of each index row as a SQL expression over ``omitted_pillars`` and ``uncompared_pillars``."""
     def each(column: str, render, unknown: str) -> str:
-        whens = " ".join(f"WHEN {_text(p)} THEN {_text(render(p))}" for p in sorted(pillar_names))
+        whens = " ".join(f"WHEN {sql_text(p)} THEN {sql_text(render(p))}" for p in sorted(pillar_names))
         ids = f"list_filter(string_split(CAST({prefix}{column} AS VARCHAR), ','), lambda p: trim(p) <> '')"
         listed = f"list_transform({ids}, lambda p: CASE trim(p) {whens} ELSE {unknown} END)"
         return f"nullif(array_to_string({listed}, '; '), '')"
 
     def by_id(code: str) -> str:  # an id the catalogue does not name: as render_omitted writes it (sources '?')
         before, after = label(code, lang).split("{}", 1)
-        return f"({_text(before)} || trim(p) || {_text(after.replace('{}', '?'))})"
+        return f"({sql_text(before)} || trim(p) || {sql_text(after.replace('{}', '?'))})"
 
     omitted = each("omitted_pillars", lambda p: label("omitted_pillar", lang).format(
         pillar_names[p], ", ".join(sources.get(p, [])) or "?"), by_id("omitted_pillar"))

@@ -21,6 +21,7 @@ import functools
 
 import pandas as pd
 
+from indicators.flags import sql_text
 from sources.registry import sources as source_specs
 
 
@@ -72,10 +73,6 @@ def change_notes(source_id, base_period, reference_date) -> str:
     return "; ".join(n for n in notes if n)
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def change_notes_sql(prefix: str = "") -> str:
     """``change_notes`` of each row as a SQL expression over ``source_id``, ``base_period`` and ``reference_date``
     (``prefix``: a table alias with its dot); NULL where the change spans no break."""
@@ -89,14 +86,14 @@ def change_notes_sql(prefix: str = "") -> str:
     for source_id, kinds in sorted(declared().items()):
         parts = []
         if kinds["census"]:  # the names spanned, joined as census_note joins them
-            names = f"list_filter([{', '.join(f'CASE WHEN {spans(y)} THEN {_literal(n)} END' for y, n in kinds['census'])}]" \
+            names = f"list_filter([{', '.join(f'CASE WHEN {spans(y)} THEN {sql_text(n)} END' for y, n in kinds['census'])}]" \
                     ", lambda n: n IS NOT NULL)"
             before, after = CENSUS_TEXT.split("{}")
-            parts.append(f"CASE WHEN len({names}) > 0 THEN {_literal(before)} || array_to_string({names}, ' und dem ') "
-                         f"|| {_literal(after)} END")
-        parts += [f"CASE WHEN {spans(year)} THEN {_literal(COMPARABILITY_TEXT.format(year, why))} END"
+            parts.append(f"CASE WHEN len({names}) > 0 THEN {sql_text(before)} || array_to_string({names}, ' und dem ') "
+                         f"|| {sql_text(after)} END")
+        parts += [f"CASE WHEN {spans(year)} THEN {sql_text(COMPARABILITY_TEXT.format(year, why))} END"
                   for year, why in kinds["comparability"]]
-        per_source.append(f"WHEN {_literal(source_id)} THEN concat_ws('; ', {', '.join(parts)})")
+        per_source.append(f"WHEN {sql_text(source_id)} THEN concat_ws('; ', {', '.join(parts)})")
     if not per_source:
         return "NULL"
     return (f"CASE WHEN {prefix}base_period IS NULL OR {prefix}reference_date IS NULL THEN NULL "
@@ -123,6 +120,6 @@ def year_only_note_sql(prefix: str = "") -> str:
     if not pairs:
         return "NULL"
     before, after = YEAR_ONLY_TEXT.split("{}")
-    listed = ", ".join(f"({_literal(i)}, {_literal(s)})" for i, s in pairs)
+    listed = ", ".join(f"({sql_text(i)}, {sql_text(s)})" for i, s in pairs)
     return (f"CASE WHEN ({prefix}indicator_id, {prefix}source_id) IN ({listed}) AND {prefix}reference_date IS NOT NULL "
-            f"THEN {_literal(before)} || year({prefix}reference_date) || {_literal(after)} END")
+            f"THEN {sql_text(before)} || year({prefix}reference_date) || {sql_text(after)} END")

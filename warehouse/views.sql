@@ -83,7 +83,7 @@ ORDER BY r.rank NULLS LAST, r.ags;  -- the ranking as planners read it, unscored
 -- is counted (not among the row's uncompared_pillars). The one rule for index_data_dates (below), score_inputs,
 -- indicator_values_latest.in_published_score and `readiness profil` (cli/profile.py); indicators.index.in_score
 -- applies its pillar part to frames before the warehouse exists (tests/integration/test_precomputed_views.py checks
--- score_inputs against the pandas decomposition). Before, it was written four times, and the latest values' copy
+-- score_inputs against the pandas decomposition). Before, it was written in five places, and the latest values' copy
 -- left out the score: a town without one would have had values "the published score rests on".
 CREATE VIEW index_inputs AS
 SELECT v.ags, v.period, v.indicator_id, c.pillar, r.score IS NOT NULL AS scored
