@@ -202,7 +202,7 @@ def registry() -> Registry:
 
 def _table(name: str, spec: dict) -> Table:
     writers = spec["writer"] if isinstance(spec["writer"], list) else [spec["writer"]]
-    columns = [column for cname, cspec in spec["columns"].items() for column in _columns(cname, cspec)]
+    columns = [column for cname, cspec in spec["columns"].items() for column in _columns(name, cname, cspec)]
     names = {c.name for c in columns}
     missing = [k for k in spec.get("primary_key", []) if k not in names]
     if missing:
@@ -215,13 +215,19 @@ def _table(name: str, spec: dict) -> Table:
                  history_from=spec.get("history_from"), history_scope=tuple(spec.get("history_scope", [])))
 
 
-def _columns(name: str, spec: dict) -> list[Column]:
-    """One column, or one per catalogue pillar for ``for_each: pillar`` (pillars are declared only there)."""
+def _columns(table: str, name: str, spec: dict) -> list[Column]:
+    """One column, or one per catalogue pillar for ``for_each: pillar`` (pillars are declared only there);
+    ``{codes}`` in its comment or description becomes its enum's codes."""
     spec = dict(spec)
     if "from" in spec:
         return [Column(name=name, type="", joined_from=spec["from"])]
     enum = _enum(spec.pop("enum_from", None)) or spec.pop("enum", None)
     spec.pop("enum", None)
+    for key in ("comment", "description"):  # a code list is written from the enum, never by hand (it drifted)
+        if spec.get(key) and "{codes}" in spec[key]:
+            if not enum:
+                raise ValueError(f"warehouse/tables.yaml: {table}.{name}: {key} has {{codes}} but the column has no enum")
+            spec[key] = spec[key].replace("{codes}", " | ".join(str(code) for code in enum))
     if spec.pop("for_each", None) != "pillar":
         return [Column(name=name, enum=tuple(enum) if enum else None, **spec)]
     from indicators.catalogue import load_catalogue

@@ -71,9 +71,9 @@ CREATE TABLE observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
-    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
+    source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
 
 -- indicator definitions as a table
@@ -107,7 +107,7 @@ CREATE TABLE indicator_values_history (
     imputed BOOLEAN NOT NULL,
     imputation VARCHAR,            -- how it was imputed, e.g. 'carried forward from 2019'
     quality_note VARCHAR,          -- English text rendered from the typed columns (indicators/flags.py)
-    territorial_change VARCHAR,    -- NULL or recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | area_change | uninhabited_gain | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,    -- NULL or recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     method_break BOOLEAN,          -- the publisher's method generation changed since the town's previous value
     source_level VARCHAR,          -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
     excluded_reason VARCHAR,       -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value | series_spike | no_inhabitants
@@ -225,10 +225,10 @@ CREATE TABLE territorial_changes (
     to_date DATE NOT NULL,         -- territorial status of the register after it (vintages are release ids such as 2024-Q4, not dates)
     from_ags VARCHAR NOT NULL,
     to_ags VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL,         -- recode | merger (restated) | partial_transfer | split (flagged only)
+    kind VARCHAR NOT NULL,         -- recode | merger | partial_transfer | minor_transfer | split: recode and merger restated, minor_transfer comparable, partial_transfer and split flagged
     evidence VARCHAR NOT NULL,     -- the Destatis change list entry, or the areas compared (inferred)
     basis VARCHAR NOT NULL,        -- how the step was found (staging/crosswalk.py BASIS): change_list is official, the others inferred; the code decides with this, evidence is its text
-    plausibility VARCHAR,          -- official | ok | unchecked | population_jump | too_far (rejected: not followed, flags the successor)
+    plausibility VARCHAR,          -- official | ok | unchecked | population_jump | too_far (too_far: rejected, not followed, flags the successor)
     population_before DOUBLE,      -- inferred steps: predecessors' (+ the successor's own) population in from_vintage
     population_after DOUBLE,       -- the successor's population in to_vintage
     yearly_change DOUBLE,          -- average yearly change between the two (%), tolerance ±5 %
@@ -372,7 +372,7 @@ CREATE TABLE indicator_values_latest (
     imputed BOOLEAN NOT NULL,
     imputation VARCHAR,                  -- how it was imputed, e.g. 'carried forward from 2019'
     quality_note VARCHAR,                -- English text rendered from the typed columns (indicators/flags.py)
-    territorial_change VARCHAR,          -- NULL or recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | area_change | uninhabited_gain | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,          -- NULL or recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     method_break BOOLEAN,                -- the publisher's method generation changed since the town's previous value
     source_level VARCHAR,                -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
     excluded_reason VARCHAR,             -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value | series_spike | no_inhabitants

@@ -16,9 +16,9 @@ CREATE TABLE IF NOT EXISTS stg_destatis_gemeindeverzeichnis__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
-    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
+    source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
 
 -- Regionaldatenbank 12411-01-01-5 population (live mode): observations of source `regionalstatistik`
@@ -32,9 +32,9 @@ CREATE TABLE IF NOT EXISTS stg_regionalstatistik__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
-    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
+    source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
 
 -- INKAR commuting and accessibility, Verband values mapped to member Gemeinden: observations of source `inkar`
@@ -48,9 +48,9 @@ CREATE TABLE IF NOT EXISTS stg_inkar__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
-    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
+    source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
 
 -- BA commuter counts with the derived shares, on the current territory: observations of source `ba_commuting`
@@ -64,9 +64,9 @@ CREATE TABLE IF NOT EXISTS stg_ba_commuting__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
-    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
+    source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
 
 -- coworking spaces per Gemeinde from OpenStreetMap (merged with the towns’ lists): observations of source `osm_coworking`
@@ -80,9 +80,9 @@ CREATE TABLE IF NOT EXISTS stg_osm_coworking__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
-    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
+    source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
 
 -- coworking spaces per supplying town from the towns’ own lists (no OSM): observations of source `local_inputs`
@@ -96,9 +96,9 @@ CREATE TABLE IF NOT EXISTS stg_local_inputs__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
-    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
+    source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
 
 -- population and area restated onto the current territory (population_current_territory, area_current_territory)
@@ -112,9 +112,9 @@ CREATE TABLE IF NOT EXISTS int_current_territory__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
-    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
+    source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
 
 -- Monte Carlo rank and score bands per town and index period, for the towns ranked in the published configuration only (joined into readiness_index at publish)
@@ -221,9 +221,9 @@ CREATE TABLE IF NOT EXISTS stg_breitbandatlas__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
-    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
+    source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
 
 -- observations of source `gigabit_grundbuch` (declared by its `stage:` in sources.yaml)
@@ -237,9 +237,9 @@ CREATE TABLE IF NOT EXISTS stg_gigabit_grundbuch__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
-    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
+    source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
 
 -- observations of source `mobilfunk_monitoring` (declared by its `stage:` in sources.yaml)
@@ -253,9 +253,9 @@ CREATE TABLE IF NOT EXISTS stg_mobilfunk_monitoring__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
-    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
+    source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
 
 -- observations of source `pendleratlas` (declared by its `stage:` in sources.yaml)
@@ -269,9 +269,9 @@ CREATE TABLE IF NOT EXISTS stg_pendleratlas__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | minor_transfer | partial_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
-    source_level VARCHAR          -- gemeinde | gemeindeverband (a Verband's value passed to its members); NULL above Gemeinde level
+    source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
 
 -- tidy source figures: one table per writer
