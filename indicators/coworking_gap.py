@@ -45,6 +45,9 @@ from sources.registry import read_yaml
 
 PARAMETERS = ["long_distance_km", "reach_km", "remote_capable_share", "remote_days_per_week",
               "workdays_per_week", "coworking_share_of_remote_days"]
+# INKAR x354, the share the estimate rests on: its threshold is the publisher's, so long_distance_km must be it
+LONG_DISTANCE_SHARE = "commuters_50km_share"
+TEXTS = ("_source", "_label_de", "_source_de")  # per parameter of the estimate (PARAMETERS[2:])
 GAP_COLUMNS = ["ags", "period", "long_distance_share", "long_distance_share_year", "employed_at_residence",
                "long_distance_out_commuters_flows", "long_distance_flows_year", "long_distance_out_commuters_estimate",
                "long_distance_out_commuters", "basis", "nearest_space_km", "spaces_within_reach",
@@ -66,7 +69,9 @@ def _gap_parameters(path: Path, _mtime_ns: int, _size: int) -> dict:
     raw = read_yaml(path)
     section = raw.get("coworking_gap") or {}
     problems = [p for p in PARAMETERS if not isinstance(section.get(p), (int, float))]
-    problems += [f"{p}_source" for p in PARAMETERS[2:] if not str(section.get(f"{p}_source") or "").strip()]
+    # each parameter of the estimate with its source, and the German label and source the pages print
+    problems += [f"{p}{suffix}" for p in PARAMETERS[2:] for suffix in TEXTS
+                 if not str(section.get(f"{p}{suffix}") or "").strip()]
     if problems:
         raise ValueError(f"catalogue coworking_gap: missing or invalid {problems}")
     # the oldest figure a period may rest on: the index's limits for the same data (a 2019 share carried to
@@ -79,6 +84,9 @@ def _gap_parameters(path: Path, _mtime_ns: int, _size: int) -> dict:
     if coworking["measure"] != within_measure(section["reach_km"]):
         raise ValueError(f"catalogue: coworking_gap.reach_km {section['reach_km']:g} km needs the coworking "
                          f"indicator's measure {within_measure(section['reach_km'])}, it reads {coworking['measure']}")
+    if f"commuters_{section['long_distance_km']:g}km_share" != LONG_DISTANCE_SHARE:  # flows and share would differ
+        raise ValueError(f"catalogue: coworking_gap.long_distance_km {section['long_distance_km']:g} km must be the "
+                         f"threshold of INKAR's share {LONG_DISTANCE_SHARE}, which the estimate rests on")
     return {**section, "method_version": str(raw["method_version"]),
             "carry_forward_years": int(indicators["long_distance_commuter_share"]["carry_forward_years"]),
             "coworking_carry_forward_years": int(coworking["carry_forward_years"]),
@@ -92,7 +100,7 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
         yearly AS (
             SELECT ags, measure, source_id, vintage, reference_date, year(reference_date) AS year, value
             FROM observations WHERE level = 'gemeinde' AND value IS NOT NULL
-             AND measure IN ('commuters_50km_share', 'out_commuters', 'internal_commuters', 'employees_residence')
+             AND measure IN ($share_measure, 'out_commuters', 'internal_commuters', 'employees_residence')
         ),
         latest AS (  -- the latest value of a measure (from given sources) at or before the period, not too old;
                      -- of one year the latest date, then the latest release (a revision, a second delivery)
@@ -136,9 +144,9 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
         pick AS (
             SELECT t.ags, t.period,
                    (SELECT value FROM latest l WHERE l.ags = t.ags AND l.period = t.period
-                      AND l.measure = 'commuters_50km_share' AND l.source_id = 'inkar') AS share,
+                      AND l.measure = $share_measure AND l.source_id = 'inkar') AS share,
                    (SELECT year FROM latest l WHERE l.ags = t.ags AND l.period = t.period
-                      AND l.measure = 'commuters_50km_share' AND l.source_id = 'inkar') AS share_year,
+                      AND l.measure = $share_measure AND l.source_id = 'inkar') AS share_year,
                    coalesce(
                      (SELECT sum(value) FROM latest l WHERE l.ags = t.ags AND l.period = t.period
                         AND l.source_id = 'pendleratlas' AND l.measure IN ('out_commuters', 'internal_commuters')
@@ -171,6 +179,7 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
                                                                                            "$coworking_sources"))
     sources = ["inkar", "pendleratlas", "ba_commuting", *parameters["coworking_sources"]]
     gap = con.execute(sql, {"km": float(parameters["long_distance_km"]),
+                            "share_measure": LONG_DISTANCE_SHARE,
                             "within": within_measure(parameters["reach_km"]),
                             "carry": int(parameters["carry_forward_years"]),
                             "carry_coworking": int(parameters["coworking_carry_forward_years"]),

@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 
 from indicators import flags
-from indicators.coworking_gap import gap_parameters
+from indicators.coworking_gap import LONG_DISTANCE_SHARE, PARAMETERS, gap_parameters
 from reports.downloads import Table
 from reports.labels import de_number, german_sort_key, source_label
 from reports.maps import SIMPLIFY_M, TownGeometries, to_metres, to_metric_crs
@@ -55,7 +55,7 @@ class GapTables:
 # - the coworking batch behind its count of spaces within reach (its typed columns coworking_vintage and
 #   coworking_reference_date, which indicators/coworking_gap.py chose): the section lists the spaces of that vintage
 #   open on that date, so that the list is what the tile counts
-LATEST_GAP = """
+LATEST_GAP = f"""
 WITH gap AS (
     SELECT * FROM coworking_gap
     WHERE ($ags IS NULL OR ags = $ags) AND method_version = (SELECT method_version FROM current_method)
@@ -64,7 +64,7 @@ WITH gap AS (
 )
 SELECT gap.*,
        (SELECT o.source_level FROM observations o
-        WHERE o.ags = gap.ags AND o.source_id = 'inkar' AND o.measure = 'commuters_50km_share'
+        WHERE o.ags = gap.ags AND o.source_id = 'inkar' AND o.measure = '{LONG_DISTANCE_SHARE}'
           AND o.level = 'gemeinde' AND year(o.reference_date) = gap.long_distance_share_year
         ORDER BY o.reference_date DESC, o.vintage DESC LIMIT 1) AS long_distance_share_level
 FROM gap"""
@@ -125,7 +125,7 @@ def coworking_gap_context(con: duckdb.DuckDBPyConnection | None, geoms: TownGeom
     """Everything the section shows for one town; empty parts say why they are empty. ``spaces``
     (load_spaces(con)) and ``tables`` (GapTables(con)) are passed in when many pages are rendered:
     they are read once for all towns (``con`` is then not used and may be None)."""
-    reach_km = gap_parameters()["reach_km"]
+    reach_km, long_distance_km = gap_parameters()["reach_km"], gap_parameters()["long_distance_km"]
     tables = GapTables(con, ags) if tables is None else tables
     gap = _latest_gap(tables, ags)
     batch = ({"vintage": gap["coworking_vintage"], "reference_date": gap["coworking_reference_date"]}
@@ -137,7 +137,7 @@ def coworking_gap_context(con: duckdb.DuckDBPyConnection | None, geoms: TownGeom
         spaces = _spaces_within_reach(spaces, geoms, ags, reach_km, batch)
     destinations = [{**row, "name": destination_name(row)} for row in tables.destinations.get(ags, [])]
     return {
-        "gap": gap, "reach_km": reach_km, "spaces": spaces.to_dict("records") if len(spaces) else [], "destinations": destinations,
+        "gap": gap, "reach_km": reach_km, "long_distance_km": long_distance_km, "spaces": spaces.to_dict("records") if len(spaces) else [], "destinations": destinations,
         "surveys": _surveys(tables.surveys.get(ags, [])), "parameters": _parameter_rows(),
         "map": coworking_map(geoms, ags, spaces, destinations) if geoms.has(ags) else None,
     }
@@ -184,7 +184,8 @@ def _basis_de(row: dict, level_de: str | None = None) -> str | None:
                 "eine Untergrenze)")
     if row.get("basis") == "inkar_estimate":
         of = f"; Anteil: {level_de}" if level_de else ""
-        return (f"INKAR-Anteil der Arbeitswege ab 50 km ({row.get('long_distance_share_year')}) "
+        km = de_number(gap_parameters()["long_distance_km"], 0)  # INKAR's threshold (gap_parameters holds them equal)
+        return (f"INKAR-Anteil der Arbeitswege ab {km} km ({row.get('long_distance_share_year')}) "
                 f"× Erwerbstätige am Wohnort{of}")
     return None
 
@@ -330,31 +331,13 @@ def _surveys(rows: list[dict]) -> list[dict]:
 
 
 def _parameter_rows() -> list[dict]:
+    """The estimate's parameters as the pages list them: German label, value and source, all from the catalogue
+    (its ``coworking_gap`` section); a figure derived from the values (``{product}``) is computed, not written."""
     parameters = gap_parameters()
-    names = {"remote_capable_share": "Anteil Beschäftigter mit homeoffice-fähiger Tätigkeit",
-             "remote_days_per_week": "Tage mobil/remote je Woche",
-             "workdays_per_week": "Arbeitstage je Woche",
-             "coworking_share_of_remote_days": "Anteil der Remote-Tage im Coworking"}
-    return [{"label": label, "value": de_number(parameters[key], 2), "source": PARAMETER_SOURCES_DE[key]}
-            for key, label in names.items()]
-
-
-# German wording of the parameters' sources (the catalogue's English text is the reference; titles of
-# the publications are left out so no English reaches the German page).
-PARAMETER_SOURCES_DE = {
-    "remote_capable_share": "Alipour, Falck, Schüller (2020), CESifo WP 8227 / IZA DP 13152: bis zu 56 % der "
-                            "Beschäftigten haben Tätigkeiten, die sich zumindest teilweise zu Hause erledigen lassen",
-    "remote_days_per_week": "Aksoy, Barrero, Bloom, Davis, Dolls, Zarate (2022), Brookings Papers: im Mittel der "
-                            "befragten Länder etwa 1,5 bezahlte Homeoffice-Tage je Woche (2021/22, Mittel über alle "
-                            "befragten Vollzeitbeschäftigten, auch die ohne Homeoffice; mit dem Anteil "
-                            "homeoffice-fähiger Tätigkeiten multipliziert zählen diese doppelt: das Produkt, 0,84 Tage "
-                            "je Auspendler und Woche, liegt zwischen den 0,7 Tagen, die Arbeitgeber nach der Pandemie "
-                            "planten, und den 1,7 Tagen, die Beschäftigte wünschten)",
-    "workdays_per_week": "Konvention (Vollzeitwoche)",
-    "coworking_share_of_remote_days": "Annahme des Projekts (keine veröffentlichte Quelle): einer von fünf "
-                                      "Remote-Tagen im Coworking statt zu Hause; wo die Stadt eine eigene "
-                                      "Umfrage hat, deren Ergebnis verwenden",
-}
+    product = de_number(parameters["remote_capable_share"] * parameters["remote_days_per_week"], 2)
+    return [{"label": parameters[f"{key}_label_de"], "value": de_number(parameters[key], 2),
+             "source": parameters[f"{key}_source_de"].replace("{product}", product)}
+            for key in PARAMETERS[2:]]
 
 
 RANKING_PAGE = "coworking-luecke.html"
