@@ -6,7 +6,7 @@ stay as they are:
   - the column schema (``dagster/column_schema``) of the warehouse table an asset writes, read from
     warehouse/schema.sql with its column comments, so the Catalog lists columns, types and meanings;
   - the code version (pipelines/versions.py), which makes an asset stale when its code changes;
-  - a freshness policy on each raw-landing asset from the source's cadence in sources.yaml: a raw asset is
+  - a freshness policy on each raw-landing asset from the source's `cycles` in sources.yaml: a raw asset is
     materialised again only when its source's files change, so when no new files arrived for a publishing
     cycle (plus a month of grace for the monthly schedule) it turns "degraded" (warn) and then "failing".
     Old files landed just now look fresh to it: the raw asset's own check ``newest_release_age``
@@ -25,7 +25,7 @@ from dagster import AssetSpec, FreshnessPolicy, TableColumn, TableSchema
 
 from pipelines.versions import code_version
 from sources.registry import load_sources
-from sources.vintages import GRACE, cadence_days  # the publishing cycles (the town pages judge releases with them too)
+from sources.vintages import GRACE, cycle_days  # the publishing cycles (the town pages judge releases with them too)
 from warehouse.paths import PROJECT_ROOT
 
 SCHEMA_SQL = PROJECT_ROOT / "warehouse" / "schema.sql"
@@ -56,10 +56,10 @@ KINDS_BY_GROUP = {
 
 
 
-def freshness_for(cadence: str) -> FreshnessPolicy | None:
-    """Warn after one cycle plus a monthly run, fail after one cycle plus two (continuous: after 1 / 2 months);
-    None for an irregular source."""
-    days = cadence_days(cadence)
+def freshness_for(cycles: tuple[str, ...]) -> FreshnessPolicy | None:
+    """Warn after the shortest of a source's cycles (sources.yaml ``cycles``) plus a monthly run, fail after it plus
+    two (continuous: after 1 / 2 months); None for an irregular source."""
+    days = cycle_days(cycles)
     if days is None:
         return None
     cycle = dt.timedelta(days=days)
@@ -114,7 +114,7 @@ def describe(spec: AssetSpec) -> AssetSpec:
     if spec.code_version is None:  # the central table of pipelines/versions.py, so no decorator repeats it
         spec = spec.replace_attributes(code_version=code_version(name, spec.group_name))
     source = raw_source(name)
-    policy = freshness_for(source.cadence) if source is not None else None
+    policy = freshness_for(source.cycles) if source is not None else None
     if policy is not None and spec.freshness_policy is None:
         spec = spec.replace_attributes(freshness_policy=policy)
     return spec

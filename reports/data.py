@@ -462,7 +462,7 @@ def releases_due(releases: pd.DataFrame, published_at, dates: dict | None = None
     for source_id, labels in releases.groupby("source_id")["vintage"]:
         data_date = (dates or {}).get(source_id)
         spec = specs.get(source_id)
-        found = release_due(spec.cadence, labels.tolist(), data_date, spec.publication_lag_months) if spec else None
+        found = release_due(spec.cycles, labels.tolist(), data_date, spec.publication_lag_months) if spec else None
         if found:
             due[source_id] = {"newest": found[0], "data_date": data_date, "due": found[1],
                               "overdue": as_of is not None and found[1] < as_of}

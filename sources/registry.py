@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from sources.errors import SourceError
+from sources.vintages import CYCLES
 
 # libyaml's safe loader where PyYAML has it: the same documents, parsed ~10x faster than in pure Python
 # (sources.yaml is read several times while the Dagster definitions load)
@@ -63,10 +64,11 @@ class SourceSpec:
     licence: str
     licence_url: str
     attribution: str
-    cadence: str
+    cadence: str  # prose for people; code decides with ``cycles``
     format: str
     parser: str
     files: tuple[FilePattern, ...]
+    cycles: tuple[str, ...] = ()  # publishing cycles, names of sources.vintages.CYCLES (freshness, due dates)
     url: str | None = None
     url_template: str | None = None
     live: dict | None = None  # how live mode fetches releases (sources/live.py)
@@ -170,11 +172,16 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
         if not isinstance(year_only, list) or not all(isinstance(m, str) and m for m in year_only):
             raise ValueError(f"sources.yaml: source {source_id}: year_only_measures must be a list of measure names, "
                              f"not {year_only!r}")
+        cycles = entry.get("cycles")
+        if (not isinstance(cycles, list) or not cycles or not all(cycle in CYCLES for cycle in cycles)
+                or ("irregular" in cycles and len(cycles) > 1)):
+            raise ValueError(f"sources.yaml: source {source_id}: cycles must list its publishing cycles of "
+                             f"{', '.join(CYCLES)} (irregular alone), not {cycles!r}")
         if not str(fields["label_de"] or "").strip():
             raise ValueError(f"sources.yaml: source {source_id} has no label_de (its short German name on the pages)")
         specs[source_id] = SourceSpec(source_id=source_id, files=patterns, required=entry.get("required", True),
                                       generation_breaks=_generation_breaks(source_id, entry.get("generation_breaks")),
-                                      year_only_measures=frozenset(year_only),
+                                      year_only_measures=frozenset(year_only), cycles=tuple(cycles),
                                       **fields)
     return specs
 

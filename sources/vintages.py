@@ -74,29 +74,28 @@ def last_day(vintage: str) -> dt.date | None:
 
 # --- publishing cycles: when a newer release is due ------------------------------------------------------------------
 
-# Shortest publishing cycle named in a sources.yaml cadence, in days (checked in this order);
-# "irregular" (a town delivers when it has news) has no cycle and so no freshness policy.
-CYCLES = [("irregular", None), ("continuous", 0), ("monthly", 31), ("quarterly", 92), ("half-yearly", 183), ("annual", 365)]
+# The publishing cycles a source may declare (sources.yaml ``cycles``), in days; "irregular" (a town delivers when it
+# has news) has no cycle and so no freshness policy. Typed: never read out of the prose ``cadence``.
+CYCLES = {"irregular": None, "continuous": 0, "monthly": 31, "quarterly": 92, "half-yearly": 183, "annual": 365}
 GRACE = dt.timedelta(days=31)  # the refresh runs monthly: one missed run is a warning, not yet a failure
 
 
-def cadence_days(cadence: str, longest: bool = False) -> int | None:
-    """The shortest cycle a cadence text names ("annual (31.12.), quarterly updates" → 92), or with ``longest`` the
-    longest (→ 365: what a mode that fetches only the main releases, the annual Gemeindeverzeichnis, keeps up with);
-    None for an irregular source."""
-    text = cadence.lower()
-    named = [days for word, days in CYCLES if word in text]  # CYCLES: "irregular" first, then shortest first
-    if not named:
-        raise ValueError(f"sources.yaml: cadence {cadence!r} names no known cycle ({', '.join(w for w, _ in CYCLES)})")
-    return None if named[0] is None else named[-1] if longest else named[0]
+def cycle_days(cycles: tuple[str, ...], longest: bool = False) -> int | None:
+    """The shortest of a source's cycles in days ((annual, quarterly) → 92), or with ``longest`` the longest (→ 365:
+    what a mode that fetches only the main releases, the annual Gemeindeverzeichnis, keeps up with); None for an
+    irregular source."""
+    days = [CYCLES[cycle] for cycle in cycles]
+    if not days or None in days:
+        return None
+    return max(days) if longest else min(days)
 
 
-def release_age_limit(cadence: str) -> int | None:
+def release_age_limit(cycles: tuple[str, ...]) -> int | None:
     """Days the newest release may lie in the past: two of the source's main publishing cycles (the one due and the
     one being prepared: publishers release months after their data's date) and a monthly refresh; None for an
-    irregular source. The longest cycle its cadence names: live mode fetches the annual Gemeindeverzeichnis and
+    irregular source. The longest of its cycles: live mode fetches the annual Gemeindeverzeichnis and
     Gebietsänderungen lists, not their quarterly or monthly updates, which would warn most of every year."""
-    cycle = cadence_days(cadence, longest=True)
+    cycle = cycle_days(cycles, longest=True)
     return None if cycle is None else 2 * cycle + GRACE.days
 
 
@@ -107,7 +106,7 @@ def newest_release(labels) -> tuple[dt.date, str] | None:
     return max(dated, key=lambda pair: (pair[0], release_order(pair[1]))) if dated else None
 
 
-def release_due(cadence: str, labels, data_date: dt.date | None = None,
+def release_due(cycles: tuple[str, ...], labels, data_date: dt.date | None = None,
                 lag_months: int | None = None) -> tuple[str, dt.date] | None:
     """(newest label, the day by which a newer release is due) of a source, or None (irregular, or no dated release).
 
@@ -119,11 +118,11 @@ def release_due(cadence: str, labels, data_date: dt.date | None = None,
     30.01.2026, not 31.01.2027; dates review of 5 December), and INKAR publishes figures two years old (its 2022-12
     release, data of 2020, is due again by 31.01.2024, a year after it came out, not a month). A data date after the
     id's day counts as the id's day."""
-    limit, newest = release_age_limit(cadence), newest_release(labels)
+    limit, newest = release_age_limit(cycles), newest_release(labels)
     if limit is None or newest is None:
         return None
     if data_date is None:
         return newest[1], newest[0] + dt.timedelta(days=limit)
-    cycle = cadence_days(cadence, longest=True)
+    cycle = cycle_days(cycles, longest=True)
     lag = max(cycle, round((lag_months or 0) * 365.25 / 12))
     return newest[1], min(data_date, newest[0]) + dt.timedelta(days=cycle + lag) + GRACE

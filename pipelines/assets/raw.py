@@ -38,11 +38,11 @@ RELEASE_AGE = "newest_release_age"
 
 def release_age_limit(spec: SourceSpec) -> int | None:
     """Days the newest release may lie in the past (``sources.vintages.release_age_limit``)."""
-    return vintages.release_age_limit(spec.cadence)
+    return vintages.release_age_limit(spec.cycles)
 
 
 def release_age(spec: SourceSpec, labels: list[str], today: dt.date | None = None) -> AssetCheckResult:
-    """Whether the newest release found is recent for the source's cadence (a warning when it is not).
+    """Whether the newest release found is recent for the source's cycles (a warning when it is not).
 
     Why: the raw asset's freshness policy measures the time since new files of the source were landed; on a
     fresh instance everything was just landed, so years-old data looked fresh (dates review, 4 December)."""
@@ -58,7 +58,7 @@ def release_age(spec: SourceSpec, labels: list[str], today: dt.date | None = Non
         check_name=RELEASE_AGE, passed=age <= limit, severity=AssetCheckSeverity.WARN,
         metadata={"newest_release": label, "data_at_most_of": day.isoformat(), "age_days": age, "limit_days": limit,
                   "summary": f"newest release {label} (data of {day.isoformat()} or earlier) is {age} days old; "
-                             f"{spec.cadence!r} allows {limit}"})
+                             f"two {max(spec.cycles, key=vintages.CYCLES.get)} cycles and a month allow {limit}"})
 
 
 def raw_asset(spec: SourceSpec) -> AssetsDefinition:
@@ -67,7 +67,7 @@ def raw_asset(spec: SourceSpec) -> AssetsDefinition:
     judged = limit is not None
     checks = [AssetCheckSpec(RELEASE_AGE, asset=f"raw_{spec.source_id}", blocking=False,
                              description=f"The newest release is at most {limit} days old (two "
-                                         f"cycles of '{spec.cadence}' and a month): a warning, never blocking. The "
+                                         f"{max(spec.cycles, key=vintages.CYCLES.get)} cycles and a month): a warning, never blocking. The "
                                          "freshness policy only says when new files last arrived.")] if judged else []
 
     @asset(

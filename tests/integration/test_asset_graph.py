@@ -16,7 +16,7 @@ import pytest
 from dagster import AssetCheckSeverity, AssetKey, EnvVar
 
 from pipelines.assets.raw import source_key
-from pipelines.catalog import ASSET_TABLES, SCHEMA_SQL, cadence_days, score_chart_markdown
+from pipelines.catalog import ASSET_TABLES, SCHEMA_SQL, cycle_days, score_chart_markdown
 from pipelines.definitions import SHORT_KEYS, defs
 from pipelines.names import registry_name
 from pipelines.resources import ReadinessSettings
@@ -126,25 +126,15 @@ def test_exports_are_downstream_of_the_published_warehouse(graph):
 
 
 @pytest.mark.parametrize("source_id", sorted(load_sources()))
-def test_raw_freshness_follows_the_cadence(graph, source_id):
+def test_raw_freshness_follows_the_shortest_cycle(graph, source_id):
     policy = node(graph, f"raw_{source_id}").freshness_policy
-    days = cadence_days(load_sources()[source_id].cadence)
+    days = cycle_days(load_sources()[source_id].cycles)
     if days is None:  # an irregular source (a town's own deliveries) has no freshness policy
         assert policy is None
         return
     cycle = dt.timedelta(days=days)
     assert policy.warn_window.to_timedelta() == cycle + dt.timedelta(days=31)
     assert policy.fail_window.to_timedelta() == cycle + dt.timedelta(days=62)
-
-
-def test_cadence_texts():
-    assert cadence_days("annual (31.12.), quarterly updates") == 92
-    assert cadence_days("half-yearly (Datenstand June and December), from 06/2022") == 183
-    assert cadence_days("annual (Stichtag 30.06.)") == 365
-    assert cadence_days("continuous (queried at each refresh)") == 0
-    assert cadence_days("irregular (whenever a town delivers)") is None
-    with pytest.raises(ValueError, match="names no known cycle"):
-        cadence_days("whenever")
 
 
 def test_the_newest_release_is_judged_by_its_own_date_not_by_when_it_was_landed():
