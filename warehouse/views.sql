@@ -1,5 +1,6 @@
--- Planner views of the published warehouse (run after schema.sql). Every view here is exported
--- after each publish (Parquet, CSV) and has tested example queries in docs/planner-guide.md.
+-- Views of the published warehouse (run after schema.sql). The planner views (`planner_views` in
+-- warehouse/tables.yaml) are exported after each publish (.xlsx, CSV, Parquet); docs/planner-guide.md has tested
+-- example queries of them and of the others planners use (score_inputs, index_data_dates, coworking_gap_ranking).
 
 -- Current rows of the history tables: what planners see by default.
 CREATE VIEW source_releases AS

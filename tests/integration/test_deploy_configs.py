@@ -79,6 +79,14 @@ def test_the_workspace_file_loads_the_code_location_with_its_job_schedule_and_se
     assert location["location_name"] == "kleinstadt_readiness"  # the name the UI's URLs and tests use
 
 
+def program_of(command: list[str]) -> str:
+    """What a service's command runs: the daemon, or the webserver inside the Host/Origin guard (a plain
+    ``dagster-webserver`` is neither: the UI would take cross-origin requests, review of 6 December 2026)."""
+    if command[0] == "python" and command[1:3] == ["-m", "pipelines.ui_guard"] and command[3:4] != ["dev"]:
+        return "guarded dagster-webserver"
+    return command[0]
+
+
 @pytest.mark.parametrize("unit", sorted((DEPLOY / "systemd").glob("*.service")), ids=lambda p: p.name)
 def test_systemd_units_verify_and_start_dagster_with_the_deploy_files(unit, tmp_path):
     parser = configparser.ConfigParser(strict=True, interpolation=None)
@@ -86,11 +94,11 @@ def test_systemd_units_verify_and_start_dagster_with_the_deploy_files(unit, tmp_
     parser.read(unit)
     service = parser["Service"]
     program, *args = service["ExecStart"].split()
-    assert Path(program).name in {"dagster-daemon", "dagster-webserver"}
+    assert program_of([Path(program).name, *args]) in {"dagster-daemon", "guarded dagster-webserver"}
     assert (BIN / Path(program).name).exists()  # the venv provides it
     assert "deploy/workspace.yaml" in args and (ROOT / "deploy" / "workspace.yaml").is_file()
     assert service["KillSignal"] == "SIGINT"  # how Dagster expects to be stopped
-    if Path(program).name == "dagster-webserver":
+    if program_of([Path(program).name, *args]) == "guarded dagster-webserver":
         assert args[args.index("-h") + 1] == "127.0.0.1"  # only behind a reverse proxy (docs/deploy.md)
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze not installed")
@@ -115,8 +123,9 @@ def test_compose_file_services_and_references():
     assert (DEPLOY / services["daemon"]["build"]["context"] / services["daemon"]["build"]["dockerfile"]).is_file()
     for name in ("daemon", "webserver"):
         command = services[name]["command"]
-        assert "deploy/workspace.yaml" in command and (ROOT / command[0]).name in {"dagster-daemon",
-                                                                                   "dagster-webserver"}
+        assert "deploy/workspace.yaml" in command
+        assert program_of([Path(command[0]).name, *command[1:]]) == {"daemon": "dagster-daemon",
+                                                                     "webserver": "guarded dagster-webserver"}[name]
         assert services[name]["environment"]["DAGSTER_PG_HOST"] == "postgres"
     assert services["webserver"]["ports"] == ["127.0.0.1:3000:3000"]  # loopback unless a proxy is put in front
     # every variable the instance file reads is provided to the services
