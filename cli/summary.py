@@ -6,20 +6,19 @@ from pathlib import Path
 
 from cli.format import de_int, de_number, de_rank_band, de_score, printable
 from indicators import flags
-from reports.labels import not_scored_reasons, pillar_label
+from reports.labels import CATALOGUE, PILLARS, not_scored_reasons, pillar_label
 from cli.store import open_warehouse
 
-PILOTS_SQL = """
-    SELECT name, period, score, rank, compared_towns, rank_p05, rank_p95,
-           digital_infrastructure, commuting_potential, demographic_dynamics, accessibility, local_work_infrastructure,
-           missing_pillars
+# the pillars' columns and short German headers in the catalogue's order (declared there, not here)
+PILOTS_SQL = f"""
+    SELECT name, period, score, rank, compared_towns, rank_p05, rank_p95, {", ".join(PILLARS)}, missing_pillars
     FROM town_index_history WHERE ags IN (SELECT ags FROM municipalities WHERE is_pilot)
       AND period = (SELECT max(period) FROM latest_ranking)  -- the published year (not a provisional one)
     ORDER BY score DESC NULLS LAST, ags
 """
 
-PILOT_HEADERS = ["Gemeinde", "Jahr", "Index", "Rang", "von", "Rang 5–95 %", "Digital", "Pendeln", "Demografie",
-                 "Erreichbarkeit", "Coworking", "kein Index, es fehlen"]
+PILOT_HEADERS = ["Gemeinde", "Jahr", "Index", "Rang", "von", "Rang 5–95 %",
+                 *(CATALOGUE.pillars[pillar]["short_de"] for pillar in PILLARS), "kein Index, es fehlen"]
 
 
 def pilot_rows(con) -> list[list[str]]:

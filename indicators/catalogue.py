@@ -23,6 +23,8 @@ READ_PARAMS = ("measure", "area_measure", "numerator", "denominator")  # method 
 # better high nor low ("höher ist besser" stood beside the population density in every town_profile export)
 DIRECTION_DE = {"positive": "höher ist besser", "negative": "niedriger ist besser",
                 "none": "keine (Kontext, nicht bewertet)"}
+CONTEXT, CONTEXT_LABEL = "context", "Kontext"  # the pillar id of context indicators (published, not scored), its name
+PILLAR_TEXTS = ("label", "short_de", "data_de", "date_format")  # required of every pillar (catalogue.yaml says what)
 EXTRA_FIELDS = {"possible_range", "reference_levels", "at_most_sum_of", "zero_de"}  # typed fields beside the method's params
 
 
@@ -110,7 +112,10 @@ class Catalogue:
         return {source: sorted(measures) for source, measures in sorted(read.items()) if measures}
 
     def pillar_label(self, pillar: str) -> str:
-        """German name of a pillar ('Digitale Infrastruktur'); an undeclared id stays as it is."""
+        """German name of a pillar ('Digitale Infrastruktur', 'Kontext' for the context indicators); an undeclared id
+        stays as it is."""
+        if pillar == CONTEXT:
+            return CONTEXT_LABEL
         return self.pillars.get(pillar, {}).get("label", pillar)
 
     def in_pillar(self, pillar: str) -> list[Indicator]:
@@ -169,6 +174,10 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
         )
         _validate(indicator, raw["pillars"], units)
         indicators[indicator_id] = indicator
+    for pillar, spec in raw["pillars"].items():  # the German texts of a pillar every page and table needs
+        missing = [key for key in PILLAR_TEXTS if not str((spec or {}).get(key) or "").strip()]
+        if missing:
+            raise ValueError(f"catalogue.yaml: pillar {pillar} has no {', '.join(missing)}")
     return Catalogue(
         method_version=str(raw["method_version"]),
         pilot_towns={str(k): v for k, v in raw["pilot_towns"].items()},
@@ -215,11 +224,11 @@ def _validate(indicator: Indicator, pillars: dict, units: dict) -> None:
         problems.append(f"unit {indicator.unit!r} has no German wording under units")
     if indicator.method not in METHODS:
         problems.append(f"method {indicator.method!r} not one of {sorted(METHODS)}")
-    if indicator.pillar not in pillars and indicator.pillar != "context":
+    if indicator.pillar not in pillars and indicator.pillar != CONTEXT:
         problems.append(f"pillar {indicator.pillar!r} not declared under pillars")
-    if indicator.pillar == "context" and indicator.direction != "none":
+    if indicator.pillar == CONTEXT and indicator.direction != "none":
         problems.append(f"direction {indicator.direction!r}: a context indicator is scored neither way, say none")
-    elif indicator.pillar != "context" and indicator.direction not in ("positive", "negative"):
+    elif indicator.pillar != CONTEXT and indicator.direction not in ("positive", "negative"):
         problems.append(f"direction {indicator.direction!r} must be positive or negative")
     if set(indicator.reference_levels) - set(REFERENCE_LEVELS):
         problems.append(f"reference_levels {list(indicator.reference_levels)} must be among {list(REFERENCE_LEVELS)}")

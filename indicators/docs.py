@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from indicators.catalogue import CATALOGUE_YAML, Catalogue, Indicator, load_catalogue
+from indicators.catalogue import CATALOGUE_YAML, CONTEXT, Catalogue, Indicator, load_catalogue
 
 BEGIN = "<!-- BEGIN GENERATED -->"
 END = "<!-- END GENERATED -->"
@@ -91,7 +91,7 @@ def render_pillar_table(catalogue: Catalogue, show_required: bool = False) -> st
         members = ", ".join(f"`{i.indicator_id}`" for i in catalogue.in_pillar(pillar))
         status = f" {'required' if pillar in required else 'optional'} |" if show_required else ""
         lines.append(f"| `{pillar}` | {_cell(spec.get('label', ''))} | {_number(spec['weight'])} |{status} {members} |")
-    context = ", ".join(f"`{i.indicator_id}`" for i in catalogue.in_pillar("context"))
+    context = ", ".join(f"`{i.indicator_id}`" for i in catalogue.in_pillar(CONTEXT))
     if context:
         status = " – |" if show_required else ""
         lines.append(f"| `context` | published, not aggregated | – |{status} {context} |")

@@ -27,13 +27,14 @@ import markupsafe
 from markupsafe import _escape_inner as escape_text
 
 from indicators import flags
+from indicators.catalogue import CONTEXT
 from reports import charts
 from reports.context import (data_dates, headline_row, indicator_rows, pillar_chart, records, scored_indicators,
                              town_context, town_row)
 from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context, load_spaces, ranking_context, ranking_table
 from reports.data import INDEX_COLUMNS, ReportData, connect, load, releases_due, source_data_dates
 from reports.downloads import build_time, csv_bytes, write_downloads
-from reports.labels import (PEER_FEATURES_DE, PILLARS, VARIED_CHOICES_DE, attribution_label, berlin_time, date_de, de_list,
+from reports.labels import (PEER_FEATURES_DE, PILLARS, VARIED_CHOICES_DE, attribution_label, berlin_time, credit_de, date_de, de_list,
                             de_number, de_rank, de_score, de_signed, german_sort_key, in_kreis, pillar_label,
                             published_score, release_text, score_gap, source_label, vintage_label)
 from reports.tables import comparison_tables, index_table, names_unit, releases_table, town_tables
@@ -461,6 +462,7 @@ def page_environment() -> PageEnvironment:
     env.globals["score_gap"] = score_gap  # a gap as the two scores beside it show it
     env.globals["varied_choices_de"] = VARIED_CHOICES_DE  # what the rank band varies, from the catalogue
     env.globals["peer_features_de"] = PEER_FEATURES_DE  # what a town needs for peers (indicators.peers)
+    env.globals["credit_de"] = credit_de  # a source's attribution and licence in a fixed note (sources.yaml)
     return env
 
 
@@ -655,4 +657,4 @@ def town_summary(data: ReportData, ags: str, period_values=None) -> dict:
                                                     basis=[sets.get(p) for p in frame["period"]])
     return {"town": town, "latest": latest, "history": history,
             "data_dates": data_dates(dates, latest["period"]) if latest else "",
-            "indicators": {r["indicator_id"]: r for r in indicators if r["pillar_label"] != "Kontext"}}
+            "indicators": {r["indicator_id"]: r for r in indicators if r["pillar"] != CONTEXT}}

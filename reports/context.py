@@ -443,7 +443,7 @@ def indicator_rows(rows: list[dict], data: ReportData | None = None, town: dict 
     (``rows``: the town's indicator value rows as dicts, completed in place)."""
     order = {p: i for i, p in enumerate(PILLARS)}
     for row in rows:
-        row.update(pillar_label=pillar_label(row["pillar"]) if row["pillar"] in order else "Kontext",
+        row.update(pillar_label=pillar_label(row["pillar"]),  # 'Kontext' for the context indicators (catalogue)
                    unit_de=unit_label(row["unit"]), decimals=DECIMALS.get(row["indicator_id"], 2),
                    # after a number in a sentence: a count's label 'Anzahl' is a column header ('zuletzt 6 Anzahl')
                    unit_after_de="" if row["unit"] == "count" else unit_label(row["unit"]),

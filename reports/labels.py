@@ -54,28 +54,10 @@ RELEASE_TEXT_DE = {
                      "licence": "je Datei (Spalte „Lizenz“), z. B. dl-de/by-2-0"},
 }
 
-# The "Datenstand" next to a score: which kind of data a source gives and how its dates are written
-# ("Breitband 06/2021, Pendler 2019, Bevölkerung 31.12.2023").
-DATA_FAMILIES = {
-    "breitbandatlas": ("Breitband", "%m/%Y"),
-    "gigabit_grundbuch": ("Breitband", "%m/%Y"),
-    "inkar": ("Pendler", "%Y"),
-    "ba_commuting": ("Pendler", "%Y"),
-    "destatis_gemeindeverzeichnis": ("Bevölkerung", "%d.%m.%Y"),
-    "regionalstatistik": ("Bevölkerung", "%d.%m.%Y"),
-    "osm_coworking": ("Coworking", "%d.%m.%Y"),
-    "local_inputs": ("Coworking", "%d.%m.%Y"),
-    "pendleratlas": ("Pendler", "%Y"),
-}
-FAMILY_ORDER = ["Breitband", "Pendler", "Bevölkerung", "Erreichbarkeit", "Coworking"]
-# The same by pillar (what the Datenstand line groups by: INKAR gives both commuting and accessibility)
-PILLAR_FAMILIES = {
-    "digital_infrastructure": ("Breitband", "%m/%Y"),
-    "commuting_potential": ("Pendler", "%Y"),
-    "demographic_dynamics": ("Bevölkerung", "%d.%m.%Y"),
-    "accessibility": ("Erreichbarkeit", "%Y"),
-    "local_work_infrastructure": ("Coworking", "%d.%m.%Y"),
-}
+# The "Datenstand" next to a score, by pillar: the kind of its data and how their dates are written ("Breitband
+# 06/2021, Pendler 2019, Bevölkerung 31.12.2023"), in the catalogue's pillar order (catalogue.yaml data_de,
+# date_format; INKAR gives both commuting and accessibility, so the kind is the pillar's, not the source's).
+PILLAR_DATA = {pillar: (spec["data_de"], spec["date_format"]) for pillar, spec in CATALOGUE.pillars.items()}
 
 # Mobilfunk-Monitoring (Kreis context on the town page): the publisher's technology classes, shown with
 # the publisher's own codes (its file does not define LTE2/LTE6/LTE10 further), and the area types in the
@@ -110,10 +92,11 @@ def flow_note(listing: str, marker: str | None) -> str:
 
 
 def pillar_label(pillar: str | None) -> str:
-    """German name of a pillar; 'composition' (indicators entering or leaving) has its own wording."""
+    """German name of a pillar ('Kontext' for the context indicators, as the catalogue says); 'composition'
+    (indicators entering or leaving) has its own wording."""
     if pillar is None:
         return "Zusammensetzung"
-    return PILLAR_LABELS.get(pillar, pillar)
+    return PILLAR_LABELS.get(pillar) or CATALOGUE.pillar_label(pillar)
 
 
 def unit_label(unit: str | None) -> str:
@@ -133,6 +116,14 @@ def attribution_label(source_id: str, attribution: str | None, vintage: str | No
     """The attribution to print for a release: German, with the release year filled in (sources.yaml
     ``attribution_de``; the same text the exports print)."""
     return attribution_text(source_id, attribution, vintage, _SOURCES)
+
+
+def credit_de(source_id: str, licence: bool = True) -> str:
+    """A source's credit in prose, attribution and (``licence``) licence as sources.yaml gives them
+    ('© OpenStreetMap-Mitwirkende, ODbL-1.0'; a "{year}" left out): the pages' fixed notes wrote these by hand."""
+    spec = _SOURCES[source_id]
+    text = attribution_text(source_id, spec.attribution, None, _SOURCES)
+    return f"{text}, {spec.licence}" if licence else text
 
 
 VINTAGE_PATTERNS = [
@@ -166,19 +157,19 @@ def vintage_label(vintage: str | None) -> str:
 
 
 def data_date_line(rows) -> str:
-    """'Breitband 06/2021, Pendler 2019, Bevölkerung 31.12.2023' from (pillar or source_id, oldest reference date) pairs.
+    """'Breitband 06/2021, Pendler 2019, Bevölkerung 31.12.2023' from (pillar, oldest reference date) pairs.
 
     Per kind of data the oldest date counts: the score rests on data at least that old."""
     oldest: dict[str, tuple] = {}
-    for source_id, date in rows:
-        family = PILLAR_FAMILIES.get(source_id) or DATA_FAMILIES.get(source_id)
-        if family is None or is_missing(date) or date is None:
+    for pillar, date in rows:
+        kind = PILLAR_DATA.get(pillar)
+        if kind is None or is_missing(date) or date is None:
             continue
-        label, fmt = family
+        label, fmt = kind
         if label not in oldest or date < oldest[label][0]:
             oldest[label] = (date, fmt)
-    return ", ".join(f"{label} {oldest[label][0].strftime(oldest[label][1])}"
-                     for label in FAMILY_ORDER if label in oldest)
+    order = dict.fromkeys(label for label, _ in PILLAR_DATA.values())
+    return ", ".join(f"{label} {oldest[label][0].strftime(oldest[label][1])}" for label in order if label in oldest)
 
 
 def is_year_only(indicator_id: str | None, source_id: str | None) -> bool:

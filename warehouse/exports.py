@@ -37,7 +37,7 @@ import pandas as pd
 
 from indicators import flags, publisher_notes
 from indicators.bands import RANK_DECIMALS, SIGNIFICANT_DIGITS
-from indicators.catalogue import DIRECTION_DE, Catalogue, load_catalogue
+from indicators.catalogue import CONTEXT, DIRECTION_DE, Catalogue, load_catalogue
 from indicators.engine import published_scores
 from sources.registry import RELEASE_YEAR, attribution_text, sha256_of, sources as source_specs
 from sources.vintages import NEWEST_FIRST
@@ -489,7 +489,7 @@ def shared_fingerprint(sources: list) -> str:
 
 def pillar_labels() -> dict[str, str]:
     """Pillar id -> German name ("Digitale Infrastruktur"), and "Kontext" for context indicators."""
-    return {"context": "Kontext", **{pillar: _catalogue().pillar_label(pillar) for pillar in _catalogue().pillars}}
+    return {pillar: _catalogue().pillar_label(pillar) for pillar in [CONTEXT, *_catalogue().pillars]}
 
 
 def german_headers(columns) -> list[str]:

@@ -255,9 +255,9 @@ def _enum(source: str | None) -> list | None:
 
         return list(getattr(flags, source.removeprefix("flags.")))
     if source.startswith("catalogue.pillars"):
-        from indicators.catalogue import load_catalogue
+        from indicators.catalogue import CONTEXT, load_catalogue
 
-        extra = ["context"] if source.endswith("+context") else []
+        extra = [CONTEXT] if source.endswith("+context") else []
         return [*load_catalogue().pillars, *extra]
     if source == "catalogue.units":
         from indicators.catalogue import load_catalogue

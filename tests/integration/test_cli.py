@@ -282,6 +282,11 @@ def test_summary_is_german(cli_env, capsys):
     assert counted == total
     header = next(line for line in out.splitlines() if line.startswith("Gemeinde"))
     assert "Coworking" in header.split()  # the optional pillar has its column in the pilot table
+    # every pillar's column, headed by the catalogue's short name in its order (the CLI had its own list)
+    from indicators.catalogue import load_catalogue
+
+    shorts = [spec["short_de"] for spec in load_catalogue().pillars.values()]
+    assert " ".join(shorts) in " ".join(header.split())
 
 
 def test_console_script_profile_by_ags(cli_env, warehouse):

@@ -169,19 +169,13 @@ def test_default_demo_publishes_no_local_inputs(warehouse):
 
 
 def render_gap_section(con, ags: str) -> str:
-    import jinja2
-
-    from reports.build import TEMPLATES
+    from reports.build import page_environment
     from reports.coworking_gap import coworking_gap_context
-    from reports.labels import de_number
     from reports.maps import TownGeometries
 
     geoms = TownGeometries(con.execute("""SELECT ags, geometry_wkb FROM municipality_geometries
                                           QUALIFY vintage = max(vintage) OVER ()""").df())
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(de=de_number)
-    return env.get_template("coworking_gap.html.j2").render(cowork_gap=coworking_gap_context(con, geoms, ags))
+    return page_environment().get_template("coworking_gap.html.j2").render(cowork_gap=coworking_gap_context(con, geoms, ags))
 
 
 # Ten malformed deliveries run through the job (issue 14 acceptance): nine cell errors the parser

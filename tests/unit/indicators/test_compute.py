@@ -661,3 +661,16 @@ def test_a_share_of_residents_and_of_employees_of_an_area_without_inhabitants_is
     per_inhabitant = {i.unit for i in CATALOGUE.indicators.values() if i.inhabitants is not None}
     assert per_inhabitant == {"% of households", "% of residents", "% of employees at residence",
                               "m (straight line, population-weighted)"}
+
+
+@pytest.mark.parametrize("line", ["    short_de: Pendeln\n", "    data_de: Pendler\n"])
+def test_a_pillar_without_its_german_texts_fails_naming_the_pillar(tmp_path, line):
+    """The CLI's column and the pages' Datenstand word each pillar from the catalogue (they had their own copies)."""
+    from indicators.catalogue import CATALOGUE_YAML
+
+    text = CATALOGUE_YAML.read_text(encoding="utf-8")
+    assert text.count(line) == 1
+    broken = tmp_path / "catalogue.yaml"
+    broken.write_text(text.replace(line, "", 1), encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"pillar commuting_potential has no {line.split(':')[0].strip()}"):
+        load_catalogue(broken)

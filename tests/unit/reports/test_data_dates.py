@@ -14,21 +14,22 @@ from reports.labels import berlin_time, data_date_line
 
 
 @pytest.mark.parametrize("rows", [
-    [("breitbandatlas", dt.date(2022, 12, 31)), ("breitbandatlas", dt.date(2021, 6, 30))],
-    [("breitbandatlas", dt.date(2021, 6, 30)), ("breitbandatlas", dt.date(2022, 12, 31))],
+    [("digital_infrastructure", dt.date(2022, 12, 31)), ("digital_infrastructure", dt.date(2021, 6, 30))],
+    [("digital_infrastructure", dt.date(2021, 6, 30)), ("digital_infrastructure", dt.date(2022, 12, 31))],
 ])
 def test_the_oldest_date_of_a_kind_counts_whatever_the_order(rows):
     assert data_date_line(rows) == "Breitband 06/2021"
 
 
-def test_the_oldest_date_per_kind_across_sources_and_pillars_in_family_order():
-    """Breitbandatlas and Gigabit-Grundbuch are one kind (Breitband); INKAR's and the Pendleratlas' years are
-    Pendler; the line lists Breitband, Pendler, Bevölkerung in that order whatever the rows' order."""
-    rows = [("destatis_gemeindeverzeichnis", pd.Timestamp("2023-12-31")),
-            ("pendleratlas", pd.Timestamp("2021-06-30")), ("inkar", pd.Timestamp("2019-12-31")),
-            ("gigabit_grundbuch", pd.Timestamp("2024-06-30")), ("digital_infrastructure", pd.Timestamp("2023-12-31")),
-            ("destatis_gemeindeverzeichnis", pd.Timestamp("2022-12-31"))]
-    assert data_date_line(rows) == "Breitband 12/2023, Pendler 2019, Bevölkerung 31.12.2022"
+def test_the_oldest_date_per_pillar_in_the_catalogues_order():
+    """The line lists the pillars' kinds of data in the catalogue's pillar order, each written as the catalogue says
+    (data_de, date_format), whatever the rows' order; the context pillar has no place in it."""
+    rows = [("accessibility", pd.Timestamp("2020-12-31")), ("demographic_dynamics", pd.Timestamp("2023-12-31")),
+            ("local_work_infrastructure", pd.Timestamp("2024-03-01")), ("commuting_potential", pd.Timestamp("2019-12-31")),
+            ("digital_infrastructure", pd.Timestamp("2023-12-31")), ("context", pd.Timestamp("2010-12-31")),
+            ("demographic_dynamics", pd.Timestamp("2022-12-31"))]
+    assert data_date_line(rows) == ("Breitband 12/2023, Pendler 2019, Bevölkerung 31.12.2022, Coworking 01.03.2024, "
+                                    "Erreichbarkeit 2020")
 
 
 @pytest.mark.parametrize("value, shown", [

@@ -112,3 +112,14 @@ def test_kreise_of_one_name_are_told_apart_by_their_designation():
     kinds = pd.Series(["Kreisfreie Stadt", "Landkreis", "Landkreis", "Stadtkreis", "Landkreis"], index=names.index)
     assert kreis_labels(names, kinds).tolist() == ["München (kreisfreie Stadt)", "München (Landkreis)", "Prignitz",
                                                    "Heilbronn (Stadtkreis)", "Heilbronn (Landkreis)"]
+
+
+def test_the_context_pillar_is_named_by_the_catalogue_everywhere():
+    """Pages, the network page's filter and the exports name (and the network page filters) the context indicators
+    by the pillar id; "Kontext" was written in three places and a page filtered on the label text."""
+    from indicators.catalogue import CONTEXT, load_catalogue
+    from reports.labels import pillar_label
+    from warehouse.exports import pillar_labels
+
+    assert pillar_label(CONTEXT) == load_catalogue().pillar_label(CONTEXT) == pillar_labels()[CONTEXT] == "Kontext"
+    assert pillar_label("accessibility") == "Erreichbarkeit" and pillar_label(None) == "Zusammensetzung"

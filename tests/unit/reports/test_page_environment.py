@@ -95,3 +95,22 @@ def test_de_number_rounds_what_the_download_shows():
     assert de_number((29.88 + 29.89) / 2, 2) == "29,89"  # 29.884999999999998, written 29,885 in the download
     assert [de_signed(-0.04), de_signed(0.0, 2), de_signed(-0.05), de_signed(0.004, 2)] == [
         "0,0", "0,00", "\u22120,1", "0,00"]
+
+
+def test_the_templates_credit_sources_as_sources_yaml_does():
+    """Every © and licence in a template's fixed text comes from sources.yaml (``credit_de``): the notes wrote
+    "© OpenStreetMap-Mitwirkende, ODbL 1.0" and "© OpenStreetMap contributors (ODbL)" by hand beside a sources.yaml
+    that says otherwise (review of 6 December 2026)."""
+    import re
+    from pathlib import Path
+
+    from reports.build import page_environment
+    from sources.registry import load_sources
+
+    templates = Path(__file__).resolve().parents[3] / "reports" / "templates"
+    written = [f"{path.name}: {line.strip()[:80]}" for path in sorted(templates.glob("*.j2"))
+               for line in path.read_text(encoding="utf-8").splitlines()
+               if re.search(r"©|ODbL|dl-de/", line) and not line.lstrip().startswith("//")]
+    assert written == []
+    osm = load_sources()["osm_coworking"]
+    assert page_environment().globals["credit_de"]("osm_coworking") == f"{osm.attribution_de}, {osm.licence}"
