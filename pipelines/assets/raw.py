@@ -26,11 +26,11 @@ from sources.landing import land_release
 from sources.live import FetchOutcome, fetch_source, outcome_rows
 from sources.registry import Release, ReleaseFile, SourceSpec, discover_releases, load_sources, with_release_year
 from sources import vintages
+from warehouse.registry import registry
 from warehouse.workdb import store
 
 
-RELEASE_COLUMNS = ["source_id", "vintage", "revision", "file", "role", "layout", "sha256", "size_bytes", "landed_path",
-                   "ingested_at", "publisher", "licence", "licence_url", "attribution", "generation", "mode", "origin"]
+RELEASE_COLUMNS = [column.name for column in registry()["releases"].own_columns]  # declared in warehouse/tables.yaml
 
 
 RELEASE_AGE = "newest_release_age"
