@@ -90,6 +90,11 @@ def cycle_days(cycles: tuple[str, ...], longest: bool = False) -> int | None:
     return max(days) if longest else min(days)
 
 
+def main_cycle(cycles: tuple[str, ...]) -> str:
+    """The longest of a source's cycles, that of its main releases ('annual' of annual and quarterly updates)."""
+    return max(cycles, key=lambda cycle: CYCLES[cycle] or 0)
+
+
 def release_age_limit(cycles: tuple[str, ...]) -> int | None:
     """Days the newest release may lie in the past: two of the source's main publishing cycles (the one due and the
     one being prepared: publishers release months after their data's date) and a monthly refresh; None for an

@@ -58,17 +58,18 @@ def release_age(spec: SourceSpec, labels: list[str], today: dt.date | None = Non
         check_name=RELEASE_AGE, passed=age <= limit, severity=AssetCheckSeverity.WARN,
         metadata={"newest_release": label, "data_at_most_of": day.isoformat(), "age_days": age, "limit_days": limit,
                   "summary": f"newest release {label} (data of {day.isoformat()} or earlier) is {age} days old; "
-                             f"two {max(spec.cycles, key=vintages.CYCLES.get)} cycles and a month allow {limit}"})
+                             f"two {vintages.main_cycle(spec.cycles)} cycles and a month allow {limit}"})
 
 
 def raw_asset(spec: SourceSpec) -> AssetsDefinition:
     """The raw-landing asset of one source (with the check of its newest release's age where it has a cycle)."""
     limit = release_age_limit(spec)
     judged = limit is not None
-    checks = [AssetCheckSpec(RELEASE_AGE, asset=f"raw_{spec.source_id}", blocking=False,
+    checks = ([AssetCheckSpec(RELEASE_AGE, asset=f"raw_{spec.source_id}", blocking=False,
                              description=f"The newest release is at most {limit} days old (two "
-                                         f"{max(spec.cycles, key=vintages.CYCLES.get)} cycles and a month): a warning, never blocking. The "
-                                         "freshness policy only says when new files last arrived.")] if judged else []
+                                         f"{vintages.main_cycle(spec.cycles)} cycles and a month): a warning, never "
+                                         "blocking. The freshness policy only says when new files last arrived.")]
+              if judged else [])
 
     @asset(
         name=f"raw_{spec.source_id}",

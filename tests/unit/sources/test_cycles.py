@@ -52,3 +52,9 @@ def test_cycles_that_are_not_a_list_of_known_cycles_are_refused(tmp_path, cycles
     with pytest.raises(ValueError, match=r"sources.yaml: source inkar: cycles must list its publishing cycles of "
                                          r"irregular, continuous, monthly, quarterly, half-yearly, annual"):
         sources_with(tmp_path, "inkar", cycles=cycles)  # None: the key left out
+
+
+def test_the_main_cycle_is_the_longest():
+    from sources.vintages import main_cycle
+
+    assert main_cycle(("annual", "quarterly")) == "annual" and main_cycle(("continuous",)) == "continuous"
