@@ -75,7 +75,7 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
                                    headline["period"] if headline else None),
         "pillars": pillars,
         "drivers": drivers(data.town_rows("contributions", ags)),
-        **indicator_sections(indicator_rows(indicators, data, town), headline),
+        **indicator_sections(indicator_rows(indicators, data, town), headline, history),
         "peers": peers,
         "map": map_section(data, geoms, ags, town["name"]),
         "commuting": _per_kreis(data, "commuting", town["kreis_ags"], commuting),
@@ -463,14 +463,20 @@ def indicator_rows(rows: list[dict], data: ReportData | None = None, town: dict 
     return sorted(rows, key=lambda r: (order.get(r["pillar"], len(order)), r["label"]))
 
 
-def indicator_sections(rows: list[dict], headline: dict | None) -> dict:
+def indicator_sections(rows: list[dict], headline: dict | None, history: list[dict] = ()) -> dict:
     """The indicator table's rows: the values of the headline period, the inputs of the score the page leads
     with; each indicator without a value in that period apart with its newest value ("indicators_elsewhere", an
-    old one that no longer counts or a provisional year's), so neither stands beside the score as its input."""
+    old one that no longer counts or a provisional year's), so neither stands beside the score as its input.
+    ``history``: the town's index rows, whose typed ``period_provisional`` marks a provisional year
+    (``provisional_year`` of each row apart; a later year was called provisional by comparing years)."""
     period = headline["period"] if headline else None
+    provisional = {r["period"] for r in history if r.get("period_provisional") is True}
+    elsewhere = [r for r in rows if period is not None and r["period"] != period]
+    for row in elsewhere:
+        row["provisional_year"] = row["period"] in provisional
     return {"indicators_period": period,
             "indicators": [r for r in rows if period is None or r["period"] == period],
-            "indicators_elsewhere": [r for r in rows if period is not None and r["period"] != period]}
+            "indicators_elsewhere": elsewhere}
 
 
 def reference_values(data: ReportData, town: dict, row: dict) -> dict:

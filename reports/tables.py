@@ -26,7 +26,7 @@ def _elsewhere_de(row: dict, context: dict) -> str:
     period = context["indicators_period"]
     if period is None or row["period"] == period:
         return ""
-    return f"kein Wert für {period}, nicht im Indexwert {period}" + (", vorläufig" if row["period"] > period else "")
+    return f"kein Wert für {period}, nicht im Indexwert {period}" + (", vorläufig" if row.get("provisional_year") else "")
 
 
 def _gap_shown(gap) -> float | None:

@@ -427,7 +427,7 @@ def test_a_value_listed_apart_that_was_never_scored_says_why():
     ('zuletzt 29,00 % pro Jahr' for Bismark (Altmark), a merger measured as growth; 26 reference-group pages,
     demographic review of 5 December 2026); the page's table and the CSV said 'nicht bewertet', the sentence not."""
     from reports.build import page_environment
-    from reports.context import indicator_rows
+    from reports.context import indicator_rows, indicator_sections
 
     base = {"pillar": "demographic_dynamics", "label": "Bevölkerungsentwicklung", "unit": "% per year",
             "source_id": "destatis_gemeindeverzeichnis", "vintage": "2013-12-31", "attribution": "", "period": 2018,
@@ -436,6 +436,7 @@ def test_a_value_listed_apart_that_was_never_scored_says_why():
                             "excluded_reason": "territorial_change", "territorial_change": "area_change"},
                            {**base, "indicator_id": "population_change_10y", "value": 0.04, "excluded_reason": None,
                             "territorial_change": None}])
+    rows = indicator_sections(rows, {"period": 2021})["indicators_elsewhere"]
     macro = page_environment().get_template("sections.html.j2").module.elsewhere
     sentence = str(macro(rows, 2021))
     excluded, scored = sentence.split("(zuletzt ")[1:]
@@ -449,7 +450,7 @@ def test_a_value_inkar_gives_by_year_shows_its_year_not_an_invented_day():
     31.12.2020" beside a car time, a day no publisher named (dates review F9): it now says "Bezugsjahr 2020", in the
     table, the sentence of values listed apart and the download, while a commuting share keeps the BA's 30.06."""
     from reports.build import page_environment
-    from reports.context import indicator_rows
+    from reports.context import indicator_rows, indicator_sections
 
     base = {"pillar": "accessibility", "label": "Pkw-Fahrzeit", "unit": "minutes by car", "source_id": "inkar",
             "vintage": "2022-12", "attribution": "", "period": 2021, "imputed": True, "base_period": None,
@@ -461,7 +462,8 @@ def test_a_value_inkar_gives_by_year_shows_its_year_not_an_invented_day():
     by_id = {r["indicator_id"]: r for r in rows}
     assert by_id["ic_ice_station_car_minutes"]["dated_de"] == "Bezugsjahr 2020"
     assert by_id["out_commuter_share"]["dated_de"] == "Stichtag 30.06.2019"
-    sentence = str(page_environment().get_template("sections.html.j2").module.elsewhere(rows, 2023))
+    elsewhere = indicator_sections([dict(r) for r in rows], {"period": 2023})["indicators_elsewhere"]
+    sentence = str(page_environment().get_template("sections.html.j2").module.elsewhere(elsewhere, 2023))
     assert "Bezugsjahr 2020" in sentence and "31.12.2020" not in sentence and "Stichtag 30.06.2019" in sentence
     # a download cell under "Stichtag" says which it is (a bare "2020" stood beside "30.06.2021")
     from reports.tables import town_tables
@@ -487,3 +489,27 @@ def test_the_indicators_a_score_rests_on_leave_out_a_pillar_shown_but_not_counte
                {"period": 2023, "score": 70.3, "omitted_pillars": None, "uncompared_pillars": "local_work_infrastructure"}]
     sets = scored_indicators(scored, history)
     assert sets == {2021: frozenset({"gigabit_coverage"}), 2023: frozenset({"gigabit_coverage"})}
+
+
+def test_a_later_year_is_called_provisional_only_where_the_index_flags_it():
+    """The values listed apart said "vorläufig" for any year after the headline's, by comparing years; a later year
+    is provisional only where the index says so (``period_provisional``), not where it merely has no score."""
+    from reports.build import page_environment
+    from reports.context import indicator_rows, indicator_sections
+    from reports.tables import _elsewhere_de
+
+    base = {"pillar": "digital_infrastructure", "label": "Gigabit", "unit": "% of households", "value": 80.0,
+            "source_id": "breitbandatlas", "vintage": "2023-ende", "attribution": "", "imputed": False,
+            "base_period": None, "excluded_reason": None, "territorial_change": None,
+            "reference_date": pd.Timestamp("2023-12-31")}
+    rows = indicator_rows([{**base, "indicator_id": "gigabit_coverage", "period": 2023},
+                           {**base, "indicator_id": "fttb_coverage", "label": "Glasfaser", "period": 2024}])
+    history = [{"period": 2021, "period_provisional": False}, {"period": 2023, "period_provisional": True},
+               {"period": 2024, "period_provisional": None}]
+    elsewhere = indicator_sections(rows, {"period": 2021}, history)["indicators_elsewhere"]
+    assert {r["period"]: r["provisional_year"] for r in elsewhere} == {2023: True, 2024: False}
+    sentence = str(page_environment().get_template("sections.html.j2").module.elsewhere(elsewhere, 2021))
+    assert "Jahr 2023, vorläufig" in sentence and "Jahr 2024, vorläufig" not in sentence
+    context = {"indicators_period": 2021}
+    assert [_elsewhere_de(r, context) for r in elsewhere] == [
+        "kein Wert für 2021, nicht im Indexwert 2021, vorläufig", "kein Wert für 2021, nicht im Indexwert 2021"]
