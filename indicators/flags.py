@@ -61,6 +61,9 @@ TERRITORIAL_CHANGE = {
                          "vom Herausgeber auf das spätere Gebiet des Gemeindeverbands umgerechnet: Stand vor der "
                          "Neugliederung, durch die der Verband dieses Gebiet erhielt"),
 }
+# set by the indicator step on a change between two dates (indicators/compute.py), never on an observation
+CHANGE_ONLY = ("area_change", "uninhabited_gain")
+OBSERVATION_CHANGE = tuple(code for code in TERRITORIAL_CHANGE if code not in CHANGE_ONLY)  # observations' codes
 # territorial changes that make a value not comparable with the current territory: not scored
 NOT_COMPARABLE = {"partial_transfer", "split", "area_change", "implausible_step"}
 

@@ -398,7 +398,7 @@ def ranking_table(context: dict):
     """The ranking as a download (German headers, unrounded numbers, AGS as text)."""
     return Table("rangliste", "Coworking-Lücke", [{
         "Rang": r["gap_rank"], "AGS": r["ags"], "Gemeinde": r["name"], "Kreis": r["kreis_name"], "Land": r["land"],
-        "Jahr": r["period"], f"Auspendler ab {context['long_distance_km']} km": r["long_distance_out_commuters"],
+        "Jahr": r["period"], f"Auspendler ab {de_number(context['long_distance_km'], 0)} km": r["long_distance_out_commuters"],
         "Grundlage": r["basis_short_de"], "Geschätzter Bedarf (Arbeitsplätze je Tag)": r["desk_demand"],
         f"Coworking-Orte bis {context['reach_km']} km": r["spaces_within_reach"],
         "Nächster Coworking-Ort (km)": r["nearest_space_km"], "Coworking-Daten": r["coworking_data_de"],

@@ -96,7 +96,7 @@ def pillar_label(pillar: str | None) -> str:
     (indicators entering or leaving) has its own wording."""
     if pillar is None:
         return "Zusammensetzung"
-    return PILLAR_LABELS.get(pillar) or CATALOGUE.pillar_label(pillar)
+    return CATALOGUE.pillar_label(pillar)
 
 
 def unit_label(unit: str | None) -> str:

@@ -71,7 +71,7 @@ CREATE TABLE observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
     source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
@@ -225,7 +225,7 @@ CREATE TABLE territorial_changes (
     to_date DATE NOT NULL,         -- territorial status of the register after it (vintages are release ids such as 2024-Q4, not dates)
     from_ags VARCHAR NOT NULL,
     to_ags VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL,         -- recode | merger | partial_transfer | minor_transfer | split: recode and merger restated, minor_transfer comparable, partial_transfer and split flagged
+    kind VARCHAR NOT NULL,         -- recode | merger | partial_transfer | split: recode and merger restated, partial_transfer and split flagged (a few inhabitants moved: minor_transfer on the observations, series comparable)
     evidence VARCHAR NOT NULL,     -- the Destatis change list entry, or the areas compared (inferred)
     basis VARCHAR NOT NULL,        -- how the step was found (staging/crosswalk.py BASIS): change_list is official, the others inferred; the code decides with this, evidence is its text
     plausibility VARCHAR,          -- official | ok | unchecked | population_jump | too_far (too_far: rejected, not followed, flags the successor)

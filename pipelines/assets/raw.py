@@ -164,6 +164,9 @@ def release_records(spec: SourceSpec, releases: list[Release], mode: str, origin
          "mode": mode, "origin": origin.get(f.relative_path, origin["__default__"])}
         for r in releases for f in r.files
     ]
+    if rows and list(rows[0]) != RELEASE_COLUMNS:  # a column declared but not filled here would be stored empty
+        raise ValueError(f"release records have the columns {list(rows[0])}; warehouse/tables.yaml declares "
+                         f"{RELEASE_COLUMNS} for releases")
     return pd.DataFrame(rows, columns=RELEASE_COLUMNS)
 
 

@@ -1,8 +1,10 @@
 """Code lists in the registry's comments come from the column's enum (warehouse/tables.yaml ``{codes}``).
 
-Why: two hand-written lists had drifted from their enums and went so into schema.sql and the data dictionary
-(``observations.territorial_change`` without ``area_change`` and ``uninhabited_gain``,
-``territorial_changes.kind`` without ``minor_transfer``; review of 6 December 2026).
+Why: code lists written by hand beside their enums, which the blocking column checks apply; the two differed
+(``observations.territorial_change``: the whole flags list as enum, the comment rightly without the indicator
+step's ``area_change`` and ``uninhabited_gain``; ``territorial_changes.kind``: ``minor_transfer`` in the enum, which
+no step writes there). Now the enums are what the code writes and the comments are generated from them (review of
+6 December 2026).
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ def test_every_code_list_in_a_comment_is_the_whole_enum():
 def test_codes_are_filled_from_the_enum_in_its_order():
     column = registry()["indicator_values"].column("territorial_change")
     assert column.comment == "NULL or " + " | ".join(column.enum)
-    assert "minor_transfer" in registry()["territorial_changes"].column("kind").comment
+    observations = registry()["observations"].column("territorial_change").enum
+    assert "area_change" not in observations and "minor_transfer" in observations
+    assert "minor_transfer" not in registry()["territorial_changes"].column("kind").enum
 
 
 def test_codes_without_an_enum_are_refused(tmp_path):
