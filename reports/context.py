@@ -470,7 +470,8 @@ def indicator_sections(rows: list[dict], headline: dict | None, history: list[di
     ``history``: the town's index rows, whose typed ``period_provisional`` marks a provisional year
     (``provisional_year`` of each row apart; a later year was called provisional by comparing years)."""
     period = headline["period"] if headline else None
-    provisional = {r["period"] for r in history if r.get("period_provisional") is True}
+    provisional = {r["period"] for r in history
+                   if r.get("period_provisional") is not None and bool(r["period_provisional"])}
     elsewhere = [r for r in rows if period is not None and r["period"] != period]
     for row in elsewhere:
         row["provisional_year"] = row["period"] in provisional
