@@ -34,8 +34,8 @@ from reports.context import (data_dates, headline_row, indicator_rows, pillar_ch
 from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context, load_spaces, ranking_context, ranking_table
 from reports.data import INDEX_COLUMNS, ReportData, connect, load, releases_due, source_data_dates
 from reports.downloads import build_time, csv_bytes, write_downloads
-from reports.labels import (PEER_FEATURES_DE, PILLARS, VARIED_CHOICES_DE, attribution_label, berlin_time, credit_de, date_de, de_list,
-                            de_number, de_rank, de_score, de_signed, german_sort_key, in_kreis, pillar_label,
+from reports.labels import (PEER_FEATURES_DE, PILLARS, VARIED_CHOICES_DE, attribution_label, berlin_time, credit_de,
+                            date_de, de_list, de_number, de_rank, de_score, de_signed, german_sort_key, in_kreis, pillar_label,
                             published_score, release_text, score_gap, source_label, vintage_label)
 from reports.tables import comparison_tables, index_table, names_unit, releases_table, town_tables
 from reports.maps import TownGeometries

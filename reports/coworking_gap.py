@@ -137,7 +137,8 @@ def coworking_gap_context(con: duckdb.DuckDBPyConnection | None, geoms: TownGeom
         spaces = _spaces_within_reach(spaces, geoms, ags, reach_km, batch)
     destinations = [{**row, "name": destination_name(row)} for row in tables.destinations.get(ags, [])]
     return {
-        "gap": gap, "reach_km": reach_km, "long_distance_km": long_distance_km, "spaces": spaces.to_dict("records") if len(spaces) else [], "destinations": destinations,
+        "gap": gap, "reach_km": reach_km, "long_distance_km": long_distance_km,
+        "spaces": spaces.to_dict("records") if len(spaces) else [], "destinations": destinations,
         "surveys": _surveys(tables.surveys.get(ags, [])), "parameters": _parameter_rows(),
         "map": coworking_map(geoms, ags, spaces, destinations) if geoms.has(ags) else None,
     }
@@ -398,7 +399,8 @@ def ranking_table(context: dict):
     """The ranking as a download (German headers, unrounded numbers, AGS as text)."""
     return Table("rangliste", "Coworking-Lücke", [{
         "Rang": r["gap_rank"], "AGS": r["ags"], "Gemeinde": r["name"], "Kreis": r["kreis_name"], "Land": r["land"],
-        "Jahr": r["period"], f"Auspendler ab {de_number(context['long_distance_km'], 0)} km": r["long_distance_out_commuters"],
+        "Jahr": r["period"],
+        f"Auspendler ab {de_number(context['long_distance_km'], 0)} km": r["long_distance_out_commuters"],
         "Grundlage": r["basis_short_de"], "Geschätzter Bedarf (Arbeitsplätze je Tag)": r["desk_demand"],
         f"Coworking-Orte bis {context['reach_km']} km": r["spaces_within_reach"],
         "Nächster Coworking-Ort (km)": r["nearest_space_km"], "Coworking-Daten": r["coworking_data_de"],

@@ -26,7 +26,8 @@ def _elsewhere_de(row: dict, context: dict) -> str:
     period = context["indicators_period"]
     if period is None or row["period"] == period:
         return ""
-    return f"kein Wert für {period}, nicht im Indexwert {period}" + (", vorläufig" if row.get("provisional_year") else "")
+    provisional = ", vorläufig" if row.get("provisional_year") else ""  # the index flags the year (reports.context)
+    return f"kein Wert für {period}, nicht im Indexwert {period}{provisional}"
 
 
 def _gap_shown(gap) -> float | None:

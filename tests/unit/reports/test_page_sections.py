@@ -494,6 +494,8 @@ def test_the_indicators_a_score_rests_on_leave_out_a_pillar_shown_but_not_counte
 def test_a_later_year_is_called_provisional_only_where_the_index_flags_it():
     """The values listed apart said "vorläufig" for any year after the headline's, by comparing years; a later year
     is provisional only where the index says so (``period_provisional``), not where it merely has no score."""
+    import numpy as np
+
     from reports.build import page_environment
     from reports.context import indicator_rows, indicator_sections
     from reports.tables import _elsewhere_de
@@ -504,8 +506,6 @@ def test_a_later_year_is_called_provisional_only_where_the_index_flags_it():
             "reference_date": pd.Timestamp("2023-12-31")}
     rows = indicator_rows([{**base, "indicator_id": "gigabit_coverage", "period": 2023},
                            {**base, "indicator_id": "fttb_coverage", "label": "Glasfaser", "period": 2024}])
-    import numpy as np
-
     history = [{"period": 2021, "period_provisional": False}, {"period": 2023, "period_provisional": np.True_},
                {"period": 2024, "period_provisional": None}]  # a numpy bool as a frame's column may give
     elsewhere = indicator_sections(rows, {"period": 2021}, history)["indicators_elsewhere"]
