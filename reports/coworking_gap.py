@@ -125,7 +125,8 @@ def coworking_gap_context(con: duckdb.DuckDBPyConnection | None, geoms: TownGeom
     """Everything the section shows for one town; empty parts say why they are empty. ``spaces``
     (load_spaces(con)) and ``tables`` (GapTables(con)) are passed in when many pages are rendered:
     they are read once for all towns (``con`` is then not used and may be None)."""
-    reach_km, long_distance_km = gap_parameters()["reach_km"], gap_parameters()["long_distance_km"]
+    parameters = gap_parameters()  # per page: one read of the cached catalogue section
+    reach_km, long_distance_km = parameters["reach_km"], parameters["long_distance_km"]
     tables = GapTables(con, ags) if tables is None else tables
     gap = _latest_gap(tables, ags)
     batch = ({"vintage": gap["coworking_vintage"], "reference_date": gap["coworking_reference_date"]}
@@ -179,13 +180,12 @@ def _share_level_de(row: dict) -> str | None:
 def _basis_de(row: dict, level_de: str | None = None) -> str | None:
     """German wording of which figure the long-distance count rests on, from the typed ``basis``
     (indicators/coworking_gap.py chose it: the larger of flows and estimate); ``level_de`` names a Verband's share."""
+    km = de_number(gap_parameters()["long_distance_km"], 0)  # also INKAR's threshold (gap_parameters holds them equal)
     if _rests_on_flows(row):
-        km = de_number(gap_parameters()["long_distance_km"], 0)
         return (f"Pendleratlas-Ströme {row.get('long_distance_flows_year')} ab {km} km (nur die 10 wichtigsten Ziele: "
                 "eine Untergrenze)")
     if row.get("basis") == "inkar_estimate":
         of = f"; Anteil: {level_de}" if level_de else ""
-        km = de_number(gap_parameters()["long_distance_km"], 0)  # INKAR's threshold (gap_parameters holds them equal)
         return (f"INKAR-Anteil der Arbeitswege ab {km} km ({row.get('long_distance_share_year')}) "
                 f"× Erwerbstätige am Wohnort{of}")
     return None

@@ -58,6 +58,7 @@ RELEASE_TEXT_DE = {
 # 06/2021, Pendler 2019, Bevölkerung 31.12.2023"), in the catalogue's pillar order (catalogue.yaml data_de,
 # date_format; INKAR gives both commuting and accessibility, so the kind is the pillar's, not the source's).
 PILLAR_DATA = {pillar: (spec["data_de"], spec["date_format"]) for pillar, spec in CATALOGUE.pillars.items()}
+DATA_ORDER = list(dict.fromkeys(label for label, _ in PILLAR_DATA.values()))  # the line's order, each kind once
 
 # Mobilfunk-Monitoring (Kreis context on the town page): the publisher's technology classes, shown with
 # the publisher's own codes (its file does not define LTE2/LTE6/LTE10 further), and the area types in the
@@ -168,8 +169,7 @@ def data_date_line(rows) -> str:
         label, fmt = kind
         if label not in oldest or date < oldest[label][0]:
             oldest[label] = (date, fmt)
-    order = dict.fromkeys(label for label, _ in PILLAR_DATA.values())
-    return ", ".join(f"{label} {oldest[label][0].strftime(oldest[label][1])}" for label in order if label in oldest)
+    return ", ".join(f"{label} {oldest[label][0].strftime(oldest[label][1])}" for label in DATA_ORDER if label in oldest)
 
 
 def is_year_only(indicator_id: str | None, source_id: str | None) -> bool:

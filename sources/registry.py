@@ -168,20 +168,12 @@ def load_sources(path: Path = SOURCES_YAML) -> dict[str, SourceSpec]:
         for by_year in ("census_rebasings", "comparability_breaks"):  # YAML keys may be read as text: years, once
             if fields[by_year]:
                 fields[by_year] = {int(year): name for year, name in fields[by_year].items()}
-        year_only = entry.get("year_only_measures") or []
-        if not isinstance(year_only, list) or not all(isinstance(m, str) and m for m in year_only):
-            raise ValueError(f"sources.yaml: source {source_id}: year_only_measures must be a list of measure names, "
-                             f"not {year_only!r}")
-        cycles = entry.get("cycles")
-        if (not isinstance(cycles, list) or not cycles or not all(cycle in CYCLES for cycle in cycles)
-                or ("irregular" in cycles and len(cycles) > 1)):
-            raise ValueError(f"sources.yaml: source {source_id}: cycles must list its publishing cycles of "
-                             f"{', '.join(CYCLES)} (irregular alone), not {cycles!r}")
         if not str(fields["label_de"] or "").strip():
             raise ValueError(f"sources.yaml: source {source_id} has no label_de (its short German name on the pages)")
         specs[source_id] = SourceSpec(source_id=source_id, files=patterns, required=entry.get("required", True),
                                       generation_breaks=_generation_breaks(source_id, entry.get("generation_breaks")),
-                                      year_only_measures=frozenset(year_only), cycles=tuple(cycles),
+                                      year_only_measures=_year_only(source_id, entry.get("year_only_measures")),
+                                      cycles=_cycles(source_id, entry.get("cycles")),
                                       **fields)
     return specs
 
@@ -216,6 +208,24 @@ def with_release_year(template: str, vintage: str | None) -> str:
     if not year:
         return re.sub(r"\s*(\(\{year\}\)|\{year\})", "", template)
     return template.replace("{year}", year.group(0))
+
+
+def _year_only(source_id: str, given) -> frozenset[str]:
+    """A source's ``year_only_measures``: a list of measure names (a string became a set of its letters)."""
+    given = given or []
+    if not isinstance(given, list) or not all(isinstance(m, str) and m for m in given):
+        raise ValueError(f"sources.yaml: source {source_id}: year_only_measures must be a list of measure names, "
+                         f"not {given!r}")
+    return frozenset(given)
+
+
+def _cycles(source_id: str, given) -> tuple[str, ...]:
+    """A source's ``cycles``: names of sources.vintages.CYCLES, at least one, irregular alone."""
+    if (not isinstance(given, list) or not given or not all(cycle in CYCLES for cycle in given)
+            or ("irregular" in given and len(given) > 1)):
+        raise ValueError(f"sources.yaml: source {source_id}: cycles must list its publishing cycles of "
+                         f"{', '.join(CYCLES)} (irregular alone), not {given!r}")
+    return tuple(given)
 
 
 BREAK_FIELDS = {"measure", "source_level", "laender", "from", "generation"}
