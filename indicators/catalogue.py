@@ -92,13 +92,16 @@ class Catalogue:
     aggregation: str
     pillars: dict[str, dict]
     indicators: dict[str, Indicator]
-    uncertainty: dict = field(default_factory=lambda: {"draws": 1000, "seed": 20261124})
+    uncertainty: dict = field(default_factory=dict)  # the Monte Carlo's settings (indicators/uncertainty.py)
     units: dict[str, str] = field(default_factory=dict)  # English unit -> German wording
     unit_decimals: dict[str, int] = field(default_factory=dict)  # English unit -> decimals shown on a page
     # English unit -> decimals its values are published with (the publisher's, or the computation's for a derived
     # value): the downloads round to these (a restated value, a population-weighted mix, has full float precision)
     value_decimals: dict[str, int] = field(default_factory=dict)
     score_decimals: int = 1  # the overall score's published precision, which ranks compare
+    # the population on the current territory: (measure, source ids in priority order), catalogue ``inhabitants``;
+    # also the sources of the Gemeinden's population (indicators/municipalities.py) and of the restatement
+    inhabitants: tuple[str, tuple[str, ...]] | None = None
 
     def read_measures(self) -> dict[str, list[str]]:
         """{source id: the measures the indicators read from it} (``measure``, ``area_measure``, ``numerator``,
@@ -185,11 +188,12 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
         aggregation=raw.get("aggregation", "arithmetic"),
         pillars=raw["pillars"],
         indicators=indicators,
-        uncertainty=raw.get("uncertainty", {"draws": 1000, "seed": 20261124}),
+        uncertainty=raw.get("uncertainty") or {},
         units={str(k): str(v["de"]) for k, v in units.items()},
         unit_decimals={str(k): int(v["decimals"]) for k, v in units.items()},
         value_decimals={str(k): int(v["value_decimals"]) for k, v in units.items()},
         score_decimals=score_decimals,
+        inhabitants=inhabitants,
     )
 
 

@@ -10,8 +10,6 @@ import pandas as pd
 from indicators.compute import release_positions
 from indicators.peers import CENTRALITY
 
-SOURCES = ["destatis_gemeindeverzeichnis", "regionalstatistik"]
-
 # Releases of one territorial status or one Stichtag: the later in time order ($vintages, oldest first; as text
 # '2025-Q2' would win over '2025-12-31'), as the indicators take them (indicators/compute.py YEARLY).
 MUNICIPALITIES_SQL = """
@@ -25,7 +23,7 @@ MUNICIPALITIES_SQL = """
         WHERE list_contains($sources, source_id) AND level = 'gemeinde'
           AND value IS NOT NULL
         QUALIFY row_number() OVER (PARTITION BY ags, measure ORDER BY reference_date DESC,
-                                   source_id = 'destatis_gemeindeverzeichnis' DESC,
+                                   list_position($sources, source_id),
                                    list_position($vintages, vintage) DESC) = 1
     )
     SELECT l.ags, l.name, l.kreis_ags, l.kreis_name, l.land_name AS land, l.kind,
@@ -39,10 +37,11 @@ MUNICIPALITIES_SQL = """
 """
 
 
-def municipality_rows(con: duckdb.DuckDBPyConnection, pilots: list[str]) -> pd.DataFrame:
-    """``MUNICIPALITIES_SQL`` on the working database (``municipality_register`` and ``observations``)."""
-    return con.execute(MUNICIPALITIES_SQL, {"pilots": pilots, "sources": SOURCES,
-                                            "vintages": release_positions(con, SOURCES)}).df()
+def municipality_rows(con: duckdb.DuckDBPyConnection, pilots: list[str], sources: list[str]) -> pd.DataFrame:
+    """``MUNICIPALITIES_SQL`` on the working database (``municipality_register`` and ``observations``); population
+    and area of ``sources`` (the catalogue's ``inhabitants``), of one date the first source's."""
+    return con.execute(MUNICIPALITIES_SQL, {"pilots": pilots, "sources": sources,
+                                            "vintages": release_positions(con, sources)}).df()
 
 
 # Job centrality: commuter balance per 100 employees (INKAR x353, the latest reference date), a classic measure of a

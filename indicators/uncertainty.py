@@ -122,7 +122,6 @@ from indicators.catalogue import Catalogue
 # The scoring itself is indicators/engine.py, shared with the published index.
 from indicators.engine import rank_published
 
-DEFAULT_SEED = 20261124
 DEFAULT_CONCENTRATION = 10.0
 CHOICES: dict[str, tuple[str, ...]] = {
     "normalisation": engine.NORMALISATIONS,
@@ -228,12 +227,13 @@ def sample_configuration(rng: np.random.Generator, catalogue: Catalogue,
     return Configuration(indicator_weights, dict(zip(pillars, map(float, drawn))), **picked)
 
 
-def sample_configurations(catalogue: Catalogue, draws: int, seed: int = DEFAULT_SEED,
+def sample_configurations(catalogue: Catalogue, draws: int, seed: int | None = None,
                           concentration: float | None = DEFAULT_CONCENTRATION,
                           choices: Mapping[str, Sequence[str]] | None = None,
                           weight_spread: float | None = None) -> list[Configuration]:
-    """The ``draws`` configurations :func:`monte_carlo` uses for this seed (one generator, drawn in sequence)."""
-    rng = np.random.default_rng(seed)
+    """The ``draws`` configurations :func:`monte_carlo` uses for this seed (one generator, drawn in sequence; no
+    seed: the catalogue's)."""
+    rng = np.random.default_rng(_drawn(catalogue)["seed"] if seed is None else seed)
     return [sample_configuration(rng, catalogue, concentration, choices, weight_spread) for _ in range(draws)]
 
 
@@ -243,15 +243,25 @@ def catalogue_settings(catalogue: Catalogue) -> dict:
     uniform, spread: 0.25}`` or ``{method: dirichlet, concentration: 10}``). The pipeline and the
     benchmark both use this, so they sample the same alternatives."""
     config = catalogue.uncertainty
+    drawn = _drawn(catalogue)
     weights = config.get("weights", {"method": "dirichlet", "concentration": DEFAULT_CONCENTRATION})
     if weights.get("method") not in ("uniform", "dirichlet"):
         raise ValueError(f"uncertainty.weights.method {weights.get('method')!r} must be 'uniform' or 'dirichlet'")
     choices = {choice: tuple(config[choice]) for choice in CHOICES if choice in config}
     _check_choices(choices)
-    return {"draws": int(config.get("draws", 1000)), "seed": int(config.get("seed", DEFAULT_SEED)),
-            "choices": choices,
+    return {**drawn, "choices": choices,
             "concentration": float(weights.get("concentration", DEFAULT_CONCENTRATION)),
             "weight_spread": float(weights["spread"]) if weights["method"] == "uniform" else None}
+
+
+def _drawn(catalogue: Catalogue) -> dict[str, int]:
+    """The catalogue's ``uncertainty`` draws and seed, the one place they are set; ValueError when either is missing
+    or not a whole number (draws at least 1)."""
+    config = catalogue.uncertainty
+    values = {key: config.get(key) for key in ("draws", "seed")}
+    if any(type(v) is not int for v in values.values()) or values["draws"] < 1:
+        raise ValueError(f"catalogue uncertainty: draws (at least 1) and seed must be whole numbers, got {values}")
+    return values
 
 
 QUANTILE_BLOCK_ROWS = 4096  # rows sorted at a time: 4,096 x 1,000 draws = 31 MiB instead of a copy of the matrix
@@ -462,7 +472,8 @@ def capped_at_compared(ranks: np.ndarray, published_rank: np.ndarray) -> np.ndar
 
 
 def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set[str], periods: list[int],
-                draws: int = 1000, seed: int = DEFAULT_SEED, concentration: float | None = DEFAULT_CONCENTRATION,
+                draws: int | None = None, seed: int | None = None,
+                concentration: float | None = DEFAULT_CONCENTRATION,
                 choices: Mapping[str, Sequence[str]] | None = None,
                 weight_bins: int = 3, weight_spread: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rank and score bands per (ags, period) over ``draws`` random method configurations, and a sensitivity table.
@@ -470,8 +481,10 @@ def monte_carlo(values: pd.DataFrame, catalogue: Catalogue, reference_group: set
     See the module docstring for the uncertain inputs and the exact output columns. ``choices``
     restricts the options of ``normalisation``, ``imputation`` and ``aggregation`` (e.g.
     :func:`published_choices`), ``concentration=None`` fixes the weights; with both, every draw is
-    the published configuration. Same arguments and seed give identical frames.
+    the published configuration. Same arguments and seed give identical frames. Without ``draws`` or ``seed``,
+    the catalogue's (``uncertainty``).
     """
+    draws = _drawn(catalogue)["draws"] if draws is None else draws
     if draws < 1:
         raise ValueError("draws must be at least 1")
     configurations = sample_configurations(catalogue, draws, seed, concentration, choices, weight_spread)

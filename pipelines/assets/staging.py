@@ -22,9 +22,11 @@ from staging.geometries import NEWEST_RELEASE, area_mismatches, newest_kreise, p
 from staging.derived import AGREE_POINTS, AGREEMENT_MEASURE, agreement_allowed, commuter_shares, disagreeing_dates
 from warehouse.workdb import relation_columns, store, visible_relations
 from warehouse.registry import registry
+from warehouse.sql import literal
 
 SOURCES = load_sources()
-PILOT_TOWNS = list(load_catalogue().pilot_towns)
+CATALOGUE = load_catalogue()
+PILOT_TOWNS = list(CATALOGUE.pilot_towns)
 
 
 def parse_all(con, source_id: str) -> list[tuple[str, dict[str, pd.DataFrame]]]:
@@ -273,7 +275,10 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
                                        "vintages": MetadataValue.json(sorted(geometries["vintage"].unique().tolist()))})
 
 
-@asset(group_name="staging", deps=[AssetKey("raw_osm_coworking"), AssetKey("raw_local_inputs"),
+COWORKING_SOURCES = ("osm_coworking", "local_inputs")  # OpenStreetMap, then the towns' own lists merged into it
+
+
+@asset(group_name="staging", deps=[*(AssetKey(f"raw_{s}") for s in COWORKING_SOURCES),
                                    AssetKey("municipality_geometries")],
        tags={"stage": "staging"}, owners=["team:data-engineering"],
        description="Coworking spaces from OpenStreetMap (amenity=coworking_space, office=coworking; live mode "
@@ -294,7 +299,7 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
             store(con, "coworking_spaces", "coworking_spaces", pd.DataFrame(columns=[*local_inputs.MERGED_COLUMNS, "vintage"]))
             store(con, "coworking_spaces", "local_survey_results", stack([], "survey_results", "local_inputs",
                                                             columns=local_inputs.SURVEY_COLUMNS))
-            for source_id in ("osm_coworking", "local_inputs"):
+            for source_id in COWORKING_SOURCES:
                 store(con, "coworking_spaces", observations_table(source_id), stack([], "observations", source_id),
                       source_id=source_id)
             return MaterializeResult(metadata={"dagster/row_count": 0, "summary": "absent: no OpenStreetMap release and no "
@@ -324,7 +329,7 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
         spaces, observations = pd.concat(spaces, ignore_index=True), pd.concat(observations, ignore_index=True)
         store(con, "coworking_spaces", "coworking_spaces", spaces)
         store(con, "coworking_spaces", "local_survey_results", surveys)
-        for source_id in ("osm_coworking", "local_inputs"):
+        for source_id in COWORKING_SOURCES:
             store(con, "coworking_spaces", observations_table(source_id), observations[observations["source_id"] == source_id],
                          source_id=source_id)
     latest = spaces[spaces["vintage"] == spaces["vintage"].max()]
@@ -364,9 +369,10 @@ RESTATED = {"population_total": "population_current_territory", "area_km2": "are
 def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work(own="territorial_crosswalk") as con:
         register = con.execute("SELECT ags, name, vintage, territorial_date, lon, lat, vb_ars FROM municipality_register").df()
-        population = con.execute("""SELECT * EXCLUDE (source_id), source_id FROM observations
+        # the population's sources (catalogue ``inhabitants``): the register and, in live mode, the Regionaldatenbank
+        population = con.execute(f"""SELECT * EXCLUDE (source_id), source_id FROM observations
             WHERE level = 'gemeinde' AND measure IN ('population_total', 'area_km2')
-              AND source_id IN ('destatis_gemeindeverzeichnis', 'regionalstatistik')""").df()
+              AND source_id IN ({", ".join(map(literal, CATALOGUE.inhabitants[1]))})""").df()
         areas = population[(population["measure"] == "area_km2")
                            & (population["source_id"] == "destatis_gemeindeverzeichnis")]
         changes = stack(parse_all(con, "destatis_gebietsaenderungen"), "changes", "destatis_gebietsaenderungen",

@@ -7,7 +7,10 @@ import datetime as dt
 
 import duckdb
 
+from indicators.catalogue import load_catalogue
 from indicators.municipalities import job_centrality, municipality_rows
+
+POPULATION_SOURCES = list(load_catalogue().inhabitants[1])  # the register first, then the Regionaldatenbank
 
 
 def working_database() -> duckdb.DuckDBPyConnection:
@@ -32,8 +35,24 @@ def working_database() -> duckdb.DuckDBPyConnection:
 
 
 def test_the_later_release_of_one_stichtag_gives_population_and_name():
-    [row] = municipality_rows(working_database(), ["01053090"]).to_dict("records")
+    [row] = municipality_rows(working_database(), ["01053090"], POPULATION_SOURCES).to_dict("records")
     assert (row["name"], row["population"], row["is_pilot"]) == ("Mölln, Stadt", 19600, True)
+
+
+def test_of_one_date_the_first_population_source_of_the_catalogue_wins_and_a_later_date_any():
+    """The Regionaldatenbank's count of the register's date gives way to the register (the catalogue's order,
+    whichever source it names first); its count of a later date is the latest population."""
+    assert POPULATION_SOURCES == ["destatis_gemeindeverzeichnis", "regionalstatistik"]
+    con = working_database()
+    con.execute("INSERT INTO observations VALUES ('regionalstatistik', '2026-01', '01053090', 'gemeinde', "
+                "DATE '2024-12-31', 'population_total', 19570)")
+    rows = {tuple(order): municipality_rows(con, ["01053090"], order).loc[0, "population"]
+            for order in (POPULATION_SOURCES, POPULATION_SOURCES[::-1])}
+    assert rows == {tuple(POPULATION_SOURCES): 19600, tuple(POPULATION_SOURCES[::-1]): 19570}
+    con.execute("INSERT INTO observations VALUES ('regionalstatistik', '2026-01', '01053090', 'gemeinde', "
+                "DATE '2025-12-31', 'population_total', 19610)")
+    assert municipality_rows(con, ["01053090"], POPULATION_SOURCES).loc[0, "population"] == 19610
+    assert municipality_rows(con, ["01053090"], POPULATION_SOURCES[:1]).loc[0, "population"] == 19600
 
 
 def test_job_centrality_is_inkars_balance_of_the_latest_date_and_later_release():

@@ -455,6 +455,23 @@ def test_catalogue_settings_are_what_the_pipeline_samples():
     assert {c.aggregation for c in drawn} == {"arithmetic", "geometric-pillars"}
 
 
+def test_draws_and_seed_are_the_catalogues_and_only_the_catalogues():
+    """Without draws or seed, monte_carlo samples the catalogue's; a catalogue without them is refused (no number
+    of the code stands in for a missing one)."""
+    mine = dataclasses.replace(CATALOGUE, uncertainty={**CATALOGUE.uncertainty, "draws": 7, "seed": 3})
+    implied, _ = monte_carlo(VALUES, mine, GROUP, [2021])
+    given, _ = monte_carlo(VALUES, CATALOGUE, GROUP, [2021], draws=7, seed=3)
+    other, _ = monte_carlo(VALUES, CATALOGUE, GROUP, [2021], draws=7, seed=4)
+    pd.testing.assert_frame_equal(implied, given)
+    assert not implied.equals(other)  # the seed is used, not ignored
+    for missing in ("draws", "seed"):
+        bare = dataclasses.replace(CATALOGUE, uncertainty={k: v for k, v in CATALOGUE.uncertainty.items() if k != missing})
+        with pytest.raises(ValueError, match="catalogue uncertainty: draws .* and seed must be whole numbers"):
+            catalogue_settings(bare)
+        with pytest.raises(ValueError, match="catalogue uncertainty"):
+            monte_carlo(VALUES, bare, GROUP, [2021], **({"seed": 1} if missing == "draws" else {"draws": 2}))
+
+
 def test_a_town_without_a_published_rank_gets_no_band_though_nearest_draws_score_it():
     """D has no commuting value in 2021, only in 2022: unranked in 2021 as published, scored there by the draws
     that take the nearest (later) value. A band beside no rank read as a rank D does not have."""
