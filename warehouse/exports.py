@@ -753,8 +753,7 @@ def write_xlsx_query(con: duckdb.DuckDBPyConnection, query: str, target: Path, t
     try:
         formats = {kind: book.add_format(spec) for kind, spec in CELL_FORMATS.items()}
         formats["header"] = book.add_format({"bold": True})
-        row_sql = _row_xml_sql(shaped, formats)
-        reader = con.execute(f"SELECT {row_sql} AS x FROM ({query})").to_arrow_reader(XLSX_BLOCK_ROWS)
+        reader = con.execute(_rows_query(query, shaped, formats)).to_arrow_reader(XLSX_BLOCK_ROWS)
         rows = _data_sheets(book, reader, [header for _, header, _ in shaped], formats, target)
         _sources_sheet(book.add_worksheet("Quellen und Lizenzen"), title, sources, note)
     finally:
@@ -821,6 +820,21 @@ def _row_xml_sql(shaped: list[tuple[str, str, str]], formats: dict) -> str:
     # one concat() over all cells: it skips NULL cells, and a chain of || copied the growing row 20 times
     return "concat(" + ", ".join(_cell_sql(expression, kind, index, formats)
                                  for index, (expression, _, kind) in enumerate(shaped)) + ")"
+
+
+def _rows_query(query: str, shaped: list[tuple[str, str, str]], formats: dict) -> str:
+    """SQL of each row's cells (``_row_xml_sql``) over ``query``, each column's shaped value computed once.
+
+    Why the inner query: a text cell's SQL names its value five times (the escape test, the escapes, the white
+    space test), and DuckDB evaluated the value's expression each time, a German note's long CASE too: 0.77 s
+    for the 2,922 rows of the snapshot's town_profile, 0.16 s with the values computed once below (the same
+    bytes; 6 December 2026).
+    """
+    if not shaped:
+        return f"SELECT {_row_xml_sql(shaped, formats)} AS x FROM ({query})"
+    values = ", ".join(f"{expression} AS v{index}" for index, (expression, _, _) in enumerate(shaped))
+    cells = _row_xml_sql([(f"v{index}", header, kind) for index, (_, header, kind) in enumerate(shaped)], formats)
+    return f"SELECT {cells} AS x FROM (SELECT {values} FROM ({query}))"
 
 
 def _data_sheets(book, reader, headers: list[str], formats: dict, target: Path) -> int:
