@@ -21,6 +21,13 @@ the coworking supply), else missing:
   then the release order), both figures from that batch; ``coworking_source_id``, ``coworking_vintage`` and
   ``coworking_reference_date`` name it. NULL where no coworking data cover the town.
 
+A figure dated before a change of the town's territory that is not restated (a split or a partial transfer, not a
+minor one) and took effect by the end of the period, or typed with such a code, describes the town in its former
+bounds: it is left out (NULL), as the index leaves out the indicator's value (``indicators.compute.across_transfers``,
+``excluded_reason``), and ``territorial_change`` names the change (its code; the pages word it). Dingelstädt's INKAR
+share of 2019 was shown as its 2023 gap beside the split of 2023 that the index had excluded it for (review of
+6 December 2026).
+
 ``long_distance_out_commuters`` is the larger of the two where both exist (the flows are a lower
 bound; the estimate applies an older share to the current base), else the one that exists, but never a
 flows-only 0 (no far destination among the ten is no evidence that nobody commutes far: unknown);
@@ -38,6 +45,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from indicators import flags
 from indicators.catalogue import CATALOGUE_YAML, source_ids
 from indicators.compute import YEARLY, release_positions
 from sources import within_measure
@@ -51,8 +59,9 @@ TEXTS = ("_source", "_label_de", "_source_de")  # per parameter of the estimate 
 GAP_COLUMNS = ["ags", "period", "long_distance_share", "long_distance_share_year", "employed_at_residence",
                "long_distance_out_commuters_flows", "long_distance_flows_year", "long_distance_out_commuters_estimate",
                "long_distance_out_commuters", "basis", "nearest_space_km", "spaces_within_reach",
-               "coworking_source_id", "coworking_vintage", "coworking_reference_date", "desk_demand",
-               "remote_capable_share", "remote_days_per_week", "coworking_share_of_remote_days", "method_version"]
+               "coworking_source_id", "coworking_vintage", "coworking_reference_date", "territorial_change",
+               "desk_demand", "remote_capable_share", "remote_days_per_week", "coworking_share_of_remote_days",
+               "method_version"]
 
 
 def gap_parameters(path=CATALOGUE_YAML) -> dict:
@@ -93,26 +102,36 @@ def _gap_parameters(path: Path, _mtime_ns: int, _size: int) -> dict:
             "coworking_sources": source_ids(coworking["source"])}
 
 
-def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFrame:
-    """One row per (ags, period) of ``readiness_index`` in the reference group (GAP_COLUMNS)."""
-    sql = """
+def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict, transfers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per (ags, period) of ``readiness_index`` in the reference group (GAP_COLUMNS).
+
+    ``transfers``: the territorial changes that are not restated (``indicators.compute.territory_transfers``); a
+    figure dated before one of its town's is left out (module docstring). None: no such change."""
+    # the index's choice of a year's value (date, catalogue source order, release order), for the coworking measure
+    coworking_yearly = YEARLY.replace("$measure", "$within").replace("$sources", "$coworking_sources")
+    left_out = _left_out_sql
+    sql = f"""
         WITH towns AS (SELECT DISTINCT ags, period FROM readiness_index WHERE in_reference_group),
         yearly AS (
-            SELECT ags, measure, source_id, vintage, reference_date, year(reference_date) AS year, value
+            SELECT ags, measure, source_id, vintage, reference_date, year(reference_date) AS year, value,
+                   territorial_change
             FROM observations WHERE level = 'gemeinde' AND value IS NOT NULL
              AND measure IN ($share_measure, 'out_commuters', 'internal_commuters', 'employees_residence')
         ),
         latest AS (  -- the latest value of a measure (from given sources) at or before the period, not too old;
                      -- of one year the latest date, then the latest release (a revision, a second delivery)
-            SELECT t.ags, t.period, y.measure, y.source_id, y.year, y.value
-            FROM towns t JOIN yearly y ON y.ags = t.ags AND y.year <= t.period AND y.year >= t.period - $carry
-            QUALIFY row_number() OVER (PARTITION BY t.ags, t.period, y.measure, y.source_id
-                                       ORDER BY y.reference_date DESC, list_position($vintages, y.vintage) DESC) = 1
+            SELECT *, CASE WHEN left_out IS NULL THEN observed END AS value FROM (
+                SELECT t.ags, t.period, y.measure, y.source_id, y.year, y.value AS observed,
+                       {left_out('t', 'y.reference_date', 'y.territorial_change')} AS left_out
+                FROM towns t JOIN yearly y ON y.ags = t.ags AND y.year <= t.period AND y.year >= t.period - $carry
+                QUALIFY row_number() OVER (PARTITION BY t.ags, t.period, y.measure, y.source_id
+                                           ORDER BY y.reference_date DESC, list_position($vintages, y.vintage) DESC) = 1)
         ),
-        coworking AS ({COWORKING_YEARLY}),
+        coworking AS ({coworking_yearly}),
         supply AS (  -- one coworking batch per town and period: of the latest year up to the period, the one the index
                      -- takes for the coworking indicator (YEARLY): figures of two batches of a year were mixed before
-            SELECT t.ags, t.period, o.source_id, o.vintage, o.reference_date, o.value AS within_reach
+            SELECT t.ags, t.period, o.source_id, o.vintage, o.reference_date, o.value AS within_reach,
+                   {left_out('t', 'o.reference_date', 'o.territorial_change')} AS left_out
             FROM towns t JOIN coworking o ON o.ags = t.ags AND o.period <= t.period
              AND o.period >= t.period - $carry_coworking
             QUALIFY row_number() OVER (PARTITION BY t.ags, t.period ORDER BY o.period DESC) = 1
@@ -130,27 +149,30 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
             WHERE direction = 'out' AND distance_km >= $km
             GROUP BY ALL
         ),
-        flow_years AS (SELECT DISTINCT ags, year(reference_date) AS year FROM commuter_flows_gemeinde
-                       WHERE direction = 'out'),
+        flow_years AS (SELECT ags, year(reference_date) AS year, max(reference_date) AS day
+                       FROM commuter_flows_gemeinde WHERE direction = 'out' GROUP BY ALL),
         town_flows AS (
             -- no far destination among the ten: 0 far out-commuters; only withheld ones: no lower bound at all
             -- (a 0 here ranked the town last in the coworking-gap ranking, as if nobody commuted far)
-            SELECT t.ags, t.period, CASE WHEN f.withheld THEN NULL ELSE coalesce(f.far, 0) END AS far,
-                   fy.year AS flows_year
-            FROM towns t JOIN flow_years fy ON fy.ags = t.ags AND fy.year <= t.period AND fy.year >= t.period - $carry
-            LEFT JOIN flows f ON f.ags = fy.ags AND f.year = fy.year
-            QUALIFY row_number() OVER (PARTITION BY t.ags, t.period ORDER BY fy.year DESC) = 1
+            SELECT ags, period, left_out, CASE WHEN withheld OR left_out IS NOT NULL THEN NULL ELSE coalesce(far, 0) END AS far,
+                   CASE WHEN left_out IS NULL THEN year END AS flows_year
+            FROM (SELECT t.ags, t.period, f.withheld, f.far, fy.year, {left_out('t', 'fy.day', 'NULL')} AS left_out
+                  FROM towns t JOIN flow_years fy ON fy.ags = t.ags AND fy.year <= t.period
+                   AND fy.year >= t.period - $carry
+                  LEFT JOIN flows f ON f.ags = fy.ags AND f.year = fy.year
+                  QUALIFY row_number() OVER (PARTITION BY t.ags, t.period ORDER BY fy.year DESC) = 1)
         ),
         pick AS (
             SELECT t.ags, t.period,
+                   (SELECT min(left_out) FROM latest l WHERE l.ags = t.ags AND l.period = t.period) AS left_out,
                    (SELECT value FROM latest l WHERE l.ags = t.ags AND l.period = t.period
                       AND l.measure = $share_measure AND l.source_id = 'inkar') AS share,
-                   (SELECT year FROM latest l WHERE l.ags = t.ags AND l.period = t.period
-                      AND l.measure = $share_measure AND l.source_id = 'inkar') AS share_year,
+                   (SELECT CASE WHEN left_out IS NULL THEN year END FROM latest l WHERE l.ags = t.ags
+                      AND l.period = t.period AND l.measure = $share_measure AND l.source_id = 'inkar') AS share_year,
                    coalesce(
                      (SELECT sum(value) FROM latest l WHERE l.ags = t.ags AND l.period = t.period
                         AND l.source_id = 'pendleratlas' AND l.measure IN ('out_commuters', 'internal_commuters')
-                        HAVING count(*) = 2),
+                        HAVING count(value) = 2),  -- both, and neither left out
                      (SELECT value FROM latest l WHERE l.ags = t.ags AND l.period = t.period
                         AND l.source_id = 'ba_commuting' AND l.measure = 'employees_residence')) AS employed
             FROM towns t
@@ -168,15 +190,16 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
                     WHEN p.share IS NOT NULL AND p.employed IS NOT NULL
                     THEN 'inkar_estimate'
                     END AS basis,
-               c.nearest AS nearest_space_km, c.within_reach AS spaces_within_reach,
-               c.source_id AS coworking_source_id, c.vintage AS coworking_vintage,
-               c.reference_date AS coworking_reference_date
+               CASE WHEN c.left_out IS NULL THEN c.nearest END AS nearest_space_km,
+               CASE WHEN c.left_out IS NULL THEN c.within_reach END AS spaces_within_reach,
+               CASE WHEN c.left_out IS NULL THEN c.source_id END AS coworking_source_id,
+               CASE WHEN c.left_out IS NULL THEN c.vintage END AS coworking_vintage,
+               CASE WHEN c.left_out IS NULL THEN c.reference_date END AS coworking_reference_date,
+               least(p.left_out, f.left_out, c.left_out) AS territorial_change
         FROM pick p LEFT JOIN town_flows f USING (ags, period) LEFT JOIN nearest c USING (ags, period)
         ORDER BY p.ags, p.period
     """
-    # the index's choice of a year's value (date, catalogue source order, release order), for the coworking measure
-    sql = sql.replace("{COWORKING_YEARLY}", YEARLY.replace("$measure", "$within").replace("$sources",
-                                                                                           "$coworking_sources"))
+    con.register("gap_transfers", _excluding_transfers(transfers))
     sources = ["inkar", "pendleratlas", "ba_commuting", *parameters["coworking_sources"]]
     gap = con.execute(sql, {"km": float(parameters["long_distance_km"]),
                             "share_measure": LONG_DISTANCE_SHARE,
@@ -184,10 +207,32 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict) -> pd.DataFram
                             "carry": int(parameters["carry_forward_years"]),
                             "carry_coworking": int(parameters["coworking_carry_forward_years"]),
                             "coworking_sources": parameters["coworking_sources"],
-                            "vintages": release_positions(con, sources)}).df()
+                            "vintages": release_positions(con, sources),
+                            "not_comparable": sorted(flags.NOT_COMPARABLE)}).df()
+    con.unregister("gap_transfers")
     factor = (parameters["remote_capable_share"] * parameters["remote_days_per_week"]
               / parameters["workdays_per_week"] * parameters["coworking_share_of_remote_days"])
     gap["desk_demand"] = (gap["long_distance_out_commuters"] * factor).round(1)
     for name in ("remote_capable_share", "remote_days_per_week", "coworking_share_of_remote_days", "method_version"):
         gap[name] = parameters[name]
     return gap[GAP_COLUMNS]
+
+
+def _left_out_sql(town: str, day: str, code: str) -> str:
+    """SQL: why the town's figure of ``day`` (typed ``code``) is left out of its period ``{town}.period``, NULL when it
+    is not: its own code if that is not comparable, else the first change (by code) that is not restated, took effect
+    after ``day`` and by the end of the period (``gap_transfers``; indicators.compute.across_transfers)."""
+    return (f"coalesce(CASE WHEN list_contains($not_comparable, {code}) THEN {code} END, "
+            f"(SELECT min(x.code) FROM gap_transfers x WHERE x.ags = {town}.ags AND x.change_end > {day} "
+            f"AND x.change_end <= make_date({town}.period, 12, 31)))")
+
+
+def _excluding_transfers(transfers: pd.DataFrame | None) -> pd.DataFrame:
+    """(ags, change_end, code) of the changes that leave earlier figures out: all of ``transfers`` but minor ones,
+    which leave the series comparable (as across_transfers)."""
+    if transfers is None or transfers.empty:
+        return pd.DataFrame({"ags": pd.Series(dtype=object), "change_end": pd.Series(dtype="datetime64[ns]"),
+                             "code": pd.Series(dtype=object)})
+    kept = transfers[transfers["_code"] != "minor_transfer"]
+    return pd.DataFrame({"ags": kept["ags"].astype(object), "change_end": pd.to_datetime(kept["_end"]),
+                         "code": kept["_code"].astype(object)})

@@ -66,6 +66,9 @@ CHANGE_ONLY = ("area_change", "uninhabited_gain")
 OBSERVATION_CHANGE = tuple(code for code in TERRITORIAL_CHANGE if code not in CHANGE_ONLY)  # observations' codes
 # territorial changes that make a value not comparable with the current territory: not scored
 NOT_COMPARABLE = {"partial_transfer", "split", "area_change", "implausible_step"}
+# those an observation or a change between two registers can carry (not the indicator step's area_change): the codes
+# that leave a coworking-gap figure out (indicators/coworking_gap.py)
+NOT_COMPARABLE_OBSERVED = tuple(sorted(NOT_COMPARABLE - set(CHANGE_ONLY)))
 
 # source_level: the territorial level the publisher gave the value for
 SOURCE_LEVEL = {

@@ -164,8 +164,21 @@ def _latest_gap(tables: GapTables, ags: str) -> dict | None:
     level_de = _share_level_de(row)
     return {**row, "share_level_de": level_de, "basis_de": _basis_de(row, level_de), "figure_year": _figure_year(row),
             "count_label_de": count_label_de(row), "no_count_de": _no_count_de(row),
-            "coworking_data_de": _coworking_data_de(row),
+            "coworking_data_de": _coworking_data_de(row), "left_out_de": left_out_de(row),
             "no_coworking_de": no_coworking_de(row.get("period"))}
+
+
+def left_out_de(row: dict) -> str | None:
+    """Why figures of the town are missing although the publishers have them, from the typed ``territorial_change``
+    (indicators/coworking_gap.py left them out): they describe the town before a change of its territory. None when
+    none was left out. Dingelstädt's section showed INKAR's share of 2019 beside the split of 2023 (review of
+    6 December 2026)."""
+    code = row.get("territorial_change")
+    if not code:
+        return None
+    return (f"Zahlen aus der Zeit vor einer Gebietsänderung, die bis Ende {row.get('period')} wirksam wurde, sind "
+            f"nicht verwendet ({flags.label(code, 'de')}): sie beschreiben die Gemeinde in ihren früheren Grenzen, "
+            "und der Index rechnet sie ebenfalls nicht")
 
 
 def _share_level_de(row: dict) -> str | None:

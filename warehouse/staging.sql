@@ -182,6 +182,7 @@ CREATE TABLE IF NOT EXISTS coworking_gap (
     coworking_source_id VARCHAR,                 -- the coworking batch both figures come from (an OSM query or a town's delivery)
     coworking_vintage VARCHAR,                   -- that batch's release (its date; a corrected delivery '2023-11-20-rev2')
     coworking_reference_date DATE,               -- that batch's date (the places open on it are counted)
+    territorial_change VARCHAR,                  -- the change that left figures out: NULL or implausible_step | partial_transfer | split
     desk_demand DOUBLE,                          -- long-distance out-commuters x the catalogue's factors
     remote_capable_share DOUBLE,
     remote_days_per_week DOUBLE,

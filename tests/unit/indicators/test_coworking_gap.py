@@ -187,3 +187,47 @@ def test_no_far_destination_among_the_ten_without_an_estimate_is_unknown_not_zer
                 "VALUES ('B', 'gemeinde', 'inkar', 'commuters_50km_share', DATE '2019-06-30', 10.0, '2019')")
     b23 = compute_gap(con, PARAMETERS).set_index(["ags", "period"]).loc[("B", 2023)]
     assert (b23["long_distance_out_commuters"], b23["basis"]) == (100, "inkar_estimate")
+
+
+def transfer(ags, code, end):
+    """One side of a change that is not restated (crosswalk.transfer_sides: _start, _end the registers' dates)."""
+    return {"ags": ags, "_start": pd.Timestamp(end) - pd.DateOffset(years=2), "_end": pd.Timestamp(end),
+            "_code": code, "_note": f"{code}: test"}
+
+
+def test_figures_dated_before_a_split_of_the_town_are_left_out_as_the_index_leaves_them_out(con):
+    """A split of 31.12.2023 (the later register's date): every figure A's 2023 gap would rest on is dated before it
+    and describes A in its former bounds (Dingelstädt's INKAR share of 2019 was shown as its 2023 gap). The 2021 gap
+    is before the change and keeps its figures; a minor transfer leaves the series comparable."""
+    transfers = pd.DataFrame([transfer("A", "split", "2023-12-31")])
+    gap = compute_gap(con, PARAMETERS, transfers).set_index(["ags", "period"])
+    a23 = gap.loc[("A", 2023)]
+    assert a23["territorial_change"] == "split"
+    assert a23[["long_distance_share", "long_distance_share_year", "employed_at_residence",
+                "long_distance_out_commuters_flows", "long_distance_flows_year", "long_distance_out_commuters",
+                "basis", "desk_demand", "nearest_space_km", "spaces_within_reach", "coworking_source_id"]].isna().all()
+    a21 = gap.loc[("A", 2021)]
+    assert pd.isna(a21["territorial_change"]) and a21["long_distance_share"] == 20.0
+    b23 = gap.loc[("B", 2023)]  # another town's change leaves B as it was
+    assert pd.isna(b23["territorial_change"]) and b23["long_distance_out_commuters"] == 300
+    minor = compute_gap(con, PARAMETERS, pd.DataFrame([transfer("A", "minor_transfer", "2023-12-31")]))
+    pd.testing.assert_frame_equal(minor, compute_gap(con, PARAMETERS))
+    assert minor["territorial_change"].isna().all()
+
+
+def test_a_change_after_the_figures_day_but_not_by_the_periods_end_leaves_them_in(con):
+    """A split the registers date 31.12.2024 does not touch the 2023 gap (as across_transfers: a period that ends
+    before the later register is left as it is)."""
+    gap = compute_gap(con, PARAMETERS, pd.DataFrame([transfer("A", "partial_transfer", "2024-12-31")]))
+    pd.testing.assert_frame_equal(gap, compute_gap(con, PARAMETERS))
+
+
+def test_a_figure_typed_with_a_not_comparable_change_is_left_out(con):
+    """B's Pendleratlas counts of 2023 were staged typed 'partial_transfer' (observed in the change's period): not used,
+    so B's count rests on nothing but the flows (which carry no code)."""
+    con.execute("UPDATE observations SET territorial_change = 'partial_transfer' WHERE ags = 'B' "
+                "AND source_id = 'pendleratlas'")
+    b23 = compute_gap(con, PARAMETERS).set_index(["ags", "period"]).loc[("B", 2023)]
+    assert b23["territorial_change"] == "partial_transfer" and pd.isna(b23["employed_at_residence"])
+    assert (b23["long_distance_share"], b23["long_distance_out_commuters"], b23["basis"]) == (
+        10.0, 300, "pendleratlas_flows")

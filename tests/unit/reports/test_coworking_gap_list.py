@@ -194,6 +194,19 @@ def test_the_gap_section_says_why_there_is_no_count():
     assert _no_count_de(no_base).startswith("Ohne Zahl der Erwerbstätigen am Wohnort")
 
 
+def test_the_gap_section_says_which_change_left_figures_out():
+    """Dingelstädt's 2023 section showed INKAR's share of 2019 though the split of 2023 had left it out of the index;
+    the gap now leaves it out too (indicators/coworking_gap.py) and the section says why, from the typed code."""
+    row = {"ags": "16061118", "period": 2023, "long_distance_share": None, "territorial_change": "split",
+           "coworking_source_id": None}
+    gap = _latest_gap(SimpleNamespace(gaps={"16061118": row}), "16061118")
+    assert gap["left_out_de"] == ("Zahlen aus der Zeit vor einer Gebietsänderung, die bis Ende 2023 wirksam wurde, "
+                                  f"sind nicht verwendet ({flags.label('split', 'de')}): sie beschreiben die Gemeinde "
+                                  "in ihren früheren Grenzen, und der Index rechnet sie ebenfalls nicht")
+    whole = _latest_gap(SimpleNamespace(gaps={"16061118": {**row, "territorial_change": None}}), "16061118")
+    assert whole["left_out_de"] is None
+
+
 @pytest.mark.parametrize("verband_row_first", [True, False])
 def test_the_share_line_says_the_level_of_the_row_the_gap_read_whatever_the_row_order(verband_row_first):
     """A town that is its own Verband's key has INKAR's Verband row (no source level) beside its Gemeinde row (a
