@@ -173,13 +173,21 @@ WITH latest_index AS (  -- the published year's row, scored or not, as latest_ra
     -- score in it had its 2018 score under a layer description naming the published year; review of 5 December)
     SELECT * FROM town_index_history WHERE period = (SELECT period FROM published_period)
 ), latest_geometry AS (
-    SELECT ags, vintage AS geometry_vintage, geometry_wkb FROM municipality_geometries
+    SELECT ags, vintage AS geometry_vintage, territorial_date, geometry_wkb FROM municipality_geometries
     QUALIFY row_number() OVER (PARTITION BY ags ORDER BY {NEWEST_FIRST}) = 1
+), changed AS (  -- the towns whose territory changed after their boundaries' date: a merger into the town, a split
+    -- it received a part of or a partial transfer on either side, between registers of that date or later (a step from
+    -- an earlier register may predate the boundaries: not counted), not a step the crosswalk rejected
+    SELECT DISTINCT g.ags FROM latest_geometry g JOIN territorial_changes c
+      ON c.from_date >= g.territorial_date AND c.kind <> 'recode'
+     AND coalesce(c.plausibility, '') NOT IN ('population_jump', 'too_far')
+     AND (c.to_ags = g.ags OR (c.kind = 'partial_transfer' AND c.from_ags = g.ags))
 )
 SELECT m.ags, m.name, m.kreis_ags, m.kreis_name, m.land, m.is_pilot, m.population, m.population_date,
        i.period, i.score, i.rank, i.compared_towns, i.rank_median, i.rank_p05, i.rank_p95,
        {', '.join(f"i.{pillar}" for pillar in _catalogue().pillars)},
        i.imputed_share, l.period AS ranking_period, l.missing_pillars, i.method_version, g.geometry_vintage,
+       g.ags IN (SELECT ags FROM changed) AS territory_changed_since_geometry,  -- NULL without a geometry
        g.geometry_wkb
 FROM municipalities m
 LEFT JOIN latest_index i USING (ags)
@@ -962,7 +970,10 @@ def geopackage_description(sources: list[tuple]) -> str:
     the sheet, a GIS user gets only this file. No time in it: two exports of one publish stay the same bytes.
     """
     lines = ["Gemeinden im Geltungsbereich (Vergleichsgruppe) mit dem Readiness-Index des als aktuell "
-             "veröffentlichten Jahres (latest_ranking) und der neuesten Gemeindegrenze, EPSG:4326.",
+             "veröffentlichten Jahres (latest_ranking) und der neuesten Gemeindegrenze, EPSG:4326. "
+             "territory_changed_since_geometry: das Gemeindegebiet hat sich nach dem Stand der Grenze "
+             "(geometry_vintage) geändert (Fusion, Aufteilung oder Gebietsteil abgegeben oder übernommen); die Fläche "
+             "zeigt das frühere Gebiet.",
              "Quellen und Lizenzen (Quelle; Herausgeber; Lizenz; Lizenz-URL; Quellenvermerk):"]
     lines += ["; ".join("" if _missing(value) else str(value) for value in row[:5]) for row in sources]
     return "\n".join(lines)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import json
 import re
 import shutil
@@ -354,6 +356,34 @@ def test_geopackage_says_why_a_town_has_no_score_in_the_published_period(snapsho
     assert frame.loc[never, "missing_pillars"] == "commuting_potential, accessibility"
     assert frame.loc[scored, "missing_pillars"] is None
     assert (frame.loc[[earlier, never, scored], "ranking_period"] == period).all()
+
+
+def test_geopackage_says_which_towns_territory_changed_after_their_boundaries(snapshot_warehouse, tmp_path):
+    """Allendorf (Eder) kept its key through a merger of 2023 and was drawn at 40.8 km² of its 2021 boundary beside a
+    registered 77.0 km², unmarked (audit of 6 December 2026). A merger into the town or a partial transfer on either
+    side between registers of the boundaries' date or later marks it; a recode, a rejected step or a step from an
+    earlier register (it may predate the boundaries) does not."""
+    copy = tmp_path / snapshot_warehouse.name
+    shutil.copyfile(snapshot_warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        towns = [row[0] for row in con.execute(
+            "SELECT m.ags FROM municipalities m JOIN municipality_geometries g USING (ags) WHERE m.in_reference_group "
+            "ORDER BY m.ags LIMIT 6").fetchall()]
+        day = con.execute("SELECT max(territorial_date) FROM municipality_geometries").fetchone()[0]
+        step = ("INSERT INTO territorial_changes (from_vintage, to_vintage, from_date, to_date, from_ags, to_ags, kind, "
+                "evidence, basis, plausibility) VALUES ('a', 'b', ?, ?, ?, ?, ?, 'test', 'test', ?)")
+        later, earlier = day + dt.timedelta(days=365), day - dt.timedelta(days=3 * 365)
+        con.executemany(step, [
+            (day, later, "99999001", towns[0], "merger", "official"),            # merged into towns[0]: marked
+            (day, later, towns[1], "99999002", "partial_transfer", "official"),  # towns[1] gave land: marked
+            (earlier, later, "99999003", towns[2], "merger", "ok"),             # may predate the boundaries
+            (day, later, "99999004", towns[3], "merger", "population_jump"),    # rejected
+            (day, later, "99999005", towns[4], "recode", "official"),           # another key, the same land
+        ])
+        exports.write_geopackage(con, tmp_path / GEOPACKAGE, exports.latest_publish(con)[0])
+    frame = geopandas.read_file(tmp_path / GEOPACKAGE).set_index("ags")
+    assert frame.loc[towns, "territory_changed_since_geometry"].tolist() == [True, True, False, False, False, False]
+    assert frame["territory_changed_since_geometry"].sum() == 2  # the snapshot's own steps are all older
 
 
 def test_indicator_history_workbook_says_its_year_is_mostly_carried_forward(exported, snapshot_warehouse, tmp_path,
