@@ -538,7 +538,22 @@ def map_section(data: ReportData, geoms: TownGeometries, ags: str, name: str) ->
     neighbours = geoms.neighbours(ags)
     svg = town_map(geoms, ags, name, data.latest_score_of, data.latest_period)
     names = data.name_of
-    return {"svg": svg, "neighbours": [names[n] if n in names else n for n in neighbours]}
+    day, changed = geoms.boundary(ags)
+    return {"svg": svg, "neighbours": [names[n] if n in names else n for n in neighbours],
+            "boundary_de": boundary_de(name, day, changed)}
+
+
+def boundary_de(name: str, day, changed: bool) -> str | None:
+    """The map's boundary date and, where the town's territory changed after it (a merger into it, a split part or a
+    partial transfer: warehouse.exports.LATEST_GEOMETRIES), that the map shows the former territory. Dingelstädt, twice
+    its area since 2023, was drawn in its 2021 bounds without a word (audit of 6 December 2026)."""
+    if day is None or pd.isna(day):
+        return None
+    text = f"Gemeindegrenzen: Stand {pd.Timestamp(day):%d.%m.%Y}"
+    if changed:
+        text += (f"; das Gebiet von {name} hat sich danach geändert (Fusion, Aufteilung einer Nachbargemeinde oder "
+                 "abgegebene bzw. übernommene Gebietsteile), die Karte zeigt es vor der Änderung")
+    return text
 
 
 def commuting(data: ReportData, kreis_ags: str) -> dict:

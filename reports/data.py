@@ -23,7 +23,8 @@ from indicators.index import latest_published_period
 from reports.labels import CATALOGUE, PILLARS, is_missing, kreis_labels
 from sources.frames import shared_strings
 from sources.registry import sources as source_specs
-from sources.vintages import NEWEST_FIRST, release_due
+from sources.vintages import release_due
+from warehouse.exports import LATEST_GEOMETRIES
 
 INDEX_COLUMNS = ["ags", "period", "score", *PILLARS, "rank", "rank_median", "rank_p05", "rank_p95",
                  "score_median", "score_p05", "score_p95", "compared_towns", "in_reference_group",
@@ -185,12 +186,10 @@ FROM coworking_spaces
 WHERE vintage = (SELECT max(vintage) FROM coworking_spaces)
 ORDER BY osm_type, osm_id  -- the key: places at one distance with one name (unnamed ones) keep this order on the page"""
 
-# Per Gemeinde its newest geometry: sources.vintages.NEWEST_FIRST (territorial date, then the finer VG250).
-GEOMETRIES = f"""
-SELECT ags, vintage, name, geometry_wkb
-FROM municipality_geometries
-QUALIFY row_number() OVER (PARTITION BY ags ORDER BY {NEWEST_FIRST}) = 1
-ORDER BY ags"""  # a fixed order: the coverage simplification of the maps depends on it (same data, same SVG)
+# Per Gemeinde its newest geometry (warehouse.exports.LATEST_GEOMETRIES: territorial date, then the finer VG250), in a
+# fixed order (by AGS): the coverage simplification of the maps depends on it (same data, same SVG); with the
+# boundary's date and whether the town's territory changed since, which the map's note says (the GeoPackage's rule)
+GEOMETRIES = LATEST_GEOMETRIES
 
 
 @dataclass

@@ -41,6 +41,10 @@ class TownGeometries:
         self.ags = geometries["ags"].to_numpy()
         self.names = (geometries["name"] if "name" in geometries else geometries["ags"]).to_numpy()
         self.position = {ags: i for i, ags in enumerate(self.ags)}
+        # per Gemeinde the boundary's date and whether its territory changed since (warehouse.exports.LATEST_GEOMETRIES)
+        self.dates = geometries["territorial_date"].to_numpy() if "territorial_date" in geometries else None
+        self.changed = (geometries["territory_changed_since_geometry"].to_numpy()
+                        if "territory_changed_since_geometry" in geometries else None)
         self.tree = shapely.STRtree(self.geoms)
         self._neighbours: dict[str, list[str]] = {}
         self._metric: dict[str, object] = {}  # metric_area per Gemeinde
@@ -48,6 +52,12 @@ class TownGeometries:
 
     def has(self, ags: str) -> bool:
         return ags in self.position
+
+    def boundary(self, ags: str) -> tuple[object, bool]:
+        """(date of the town's boundary, whether its territory changed after it); (None, False) where not known."""
+        i = self.position[ags]
+        day = self.dates[i] if self.dates is not None else None
+        return day, bool(self.changed[i]) if self.changed is not None else False
 
     def metric_area(self, ags: str):
         """The town's polygon in the coworking indicator's METRIC_CRS (the maps hold it in EPSG:3035); transformed

@@ -119,10 +119,14 @@ class PageKeys:
 
     @cached_property
     def geometry_digest(self) -> str:
-        frame = self.data.geometries.sort_values("ags")  # the query has no ORDER BY
+        frame = self.data.geometries.sort_values("ags")
         digest = hashlib.sha256()
         for ags, wkb in zip(frame["ags"], frame["geometry_wkb"]):
             digest.update(str(ags).encode() + bytes(wkb))
+        # the map's note says the boundary's date and whether the territory changed since (a new change list)
+        for column in ("territorial_date", "territory_changed_since_geometry"):
+            if column in frame:
+                digest.update(value_digest(frame[column]).encode())
         return digest.hexdigest()[:32]
 
     @cached_property

@@ -160,6 +160,25 @@ GERMAN_HEADERS = {
     **{f"gap_{pillar}": f"Abstand {_catalogue().pillar_label(pillar)} {GAP_SIGN}" for pillar in _catalogue().pillars},
 }
 
+# Each Gemeinde's newest boundary (sources.vintages.NEWEST_FIRST: the newest territorial status; on the same date the
+# detailed VG250 before VG5000) with its date, and whether the town's territory changed after that date: a merger into
+# it, a split it received a part of or a partial transfer either way, between registers of that date or later (a step
+# from an earlier register may predate the boundary: not counted), not a step the crosswalk rejected. Allendorf (Eder)
+# kept its key through a merger of 2023 and was drawn at 40.8 km² of its 2021 boundary beside a registered 77.0 km²,
+# unmarked (audit of 6 December 2026). One rule for the GeoPackage (TOWNS_SQL) and the pages' maps (reports/data.py).
+LATEST_GEOMETRIES = f"""
+WITH latest AS (
+    SELECT ags, vintage, territorial_date, name, geometry_wkb FROM municipality_geometries
+    QUALIFY row_number() OVER (PARTITION BY ags ORDER BY {NEWEST_FIRST}) = 1
+), changed AS (
+    SELECT DISTINCT l.ags FROM latest l JOIN territorial_changes c
+      ON c.from_date >= l.territorial_date AND c.kind <> 'recode'
+     AND coalesce(c.plausibility, '') NOT IN ('population_jump', 'too_far')
+     AND (c.to_ags = l.ags OR (c.kind = 'partial_transfer' AND c.from_ags = l.ags))
+)
+SELECT l.*, l.ags IN (SELECT ags FROM changed) AS territory_changed_since_geometry
+FROM latest l ORDER BY l.ags"""
+
 # Towns in scope (the ranked reference group: small towns and the pilots) with their index row of the period
 # published as the latest (the view published_period, the pages' headline), scored or not, under the current method
 # version, and the latest geometry
@@ -173,22 +192,14 @@ WITH latest_index AS (  -- the published year's row, scored or not, as latest_ra
     -- score in it had its 2018 score under a layer description naming the published year; review of 5 December)
     SELECT * FROM town_index_history WHERE period = (SELECT period FROM published_period)
 ), latest_geometry AS (
-    SELECT ags, vintage AS geometry_vintage, territorial_date, geometry_wkb FROM municipality_geometries
-    QUALIFY row_number() OVER (PARTITION BY ags ORDER BY {NEWEST_FIRST}) = 1
-), changed AS (  -- the towns whose territory changed after their boundaries' date: a merger into the town, a split
-    -- it received a part of or a partial transfer on either side, between registers of that date or later (a step from
-    -- an earlier register may predate the boundaries: not counted), not a step the crosswalk rejected
-    SELECT DISTINCT g.ags FROM latest_geometry g JOIN territorial_changes c
-      ON c.from_date >= g.territorial_date AND c.kind <> 'recode'
-     AND coalesce(c.plausibility, '') NOT IN ('population_jump', 'too_far')
-     AND (c.to_ags = g.ags OR (c.kind = 'partial_transfer' AND c.from_ags = g.ags))
+    SELECT ags, vintage AS geometry_vintage, territory_changed_since_geometry, geometry_wkb
+    FROM ({LATEST_GEOMETRIES})
 )
 SELECT m.ags, m.name, m.kreis_ags, m.kreis_name, m.land, m.is_pilot, m.population, m.population_date,
        i.period, i.score, i.rank, i.compared_towns, i.rank_median, i.rank_p05, i.rank_p95,
        {', '.join(f"i.{pillar}" for pillar in _catalogue().pillars)},
        i.imputed_share, l.period AS ranking_period, l.missing_pillars, i.method_version, g.geometry_vintage,
-       g.ags IN (SELECT ags FROM changed) AS territory_changed_since_geometry,  -- NULL without a geometry
-       g.geometry_wkb
+       g.territory_changed_since_geometry, g.geometry_wkb
 FROM municipalities m
 LEFT JOIN latest_index i USING (ags)
 LEFT JOIN latest_ranking l USING (ags)

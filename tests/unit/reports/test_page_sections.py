@@ -515,3 +515,31 @@ def test_a_later_year_is_called_provisional_only_where_the_index_flags_it():
     context = {"indicators_period": 2021}
     assert [_elsewhere_de(r, context) for r in elsewhere] == [
         "kein Wert für 2021, nicht im Indexwert 2021, vorläufig", "kein Wert für 2021, nicht im Indexwert 2021"]
+
+
+def test_the_map_says_its_boundaries_date_and_a_change_of_territory_since():
+    """The towns' maps drew the boundary of 1 January 2021 without its date, Dingelstädt in its 2021 bounds though
+    it has twice the area since 2023 (audit of 6 December 2026); the GeoPackage's rule decides the second sentence."""
+    import datetime as dt
+
+    import shapely
+
+    from reports.context import boundary_de, map_section
+    from reports.maps import TownGeometries
+
+    square = lambda x: shapely.to_wkb(shapely.box(10 + x, 50, 10.05 + x, 50.05))  # noqa: E731
+    frame = pd.DataFrame({"ags": ["16061118", "16061119"], "vintage": "vg5000-2021-01-01", "name": ["D", "N"],
+                          "geometry_wkb": [square(0), square(0.05)],
+                          "territorial_date": [dt.date(2021, 1, 1)] * 2,
+                          "territory_changed_since_geometry": [True, False]})
+    geoms = TownGeometries(frame)
+    assert geoms.boundary("16061118") == (dt.date(2021, 1, 1), True)
+    assert boundary_de("Dingelstädt, Stadt", dt.date(2021, 1, 1), True) == (
+        "Gemeindegrenzen: Stand 01.01.2021; das Gebiet von Dingelstädt, Stadt hat sich danach geändert (Fusion, "
+        "Aufteilung einer Nachbargemeinde oder abgegebene bzw. übernommene Gebietsteile), die Karte zeigt es vor der "
+        "Änderung")
+    assert boundary_de("N", dt.date(2021, 1, 1), False) == "Gemeindegrenzen: Stand 01.01.2021"
+    assert boundary_de("N", None, False) is None
+    data = type("Data", (), {"latest_score_of": {}, "latest_period": 2021, "name_of": {"16061118": "D", "16061119": "N"}})()
+    section = map_section(data, geoms, "16061119", "N")
+    assert section["neighbours"] == ["D"] and section["boundary_de"] == "Gemeindegrenzen: Stand 01.01.2021"
