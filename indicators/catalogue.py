@@ -99,9 +99,16 @@ class Catalogue:
     # value): the downloads round to these (a restated value, a population-weighted mix, has full float precision)
     value_decimals: dict[str, int] = field(default_factory=dict)
     score_decimals: int = 1  # the overall score's published precision, which ranks compare
-    # the population on the current territory: (measure, source ids in priority order), catalogue ``inhabitants``;
-    # also the sources of the Gemeinden's population (indicators/municipalities.py) and of the restatement
+    # the population on the current territory: (measure, source ids in priority order), catalogue ``inhabitants``
     inhabitants: tuple[str, tuple[str, ...]] | None = None
+
+    @property
+    def population_sources(self) -> list[str]:
+        """The sources of the population on the current territory, in priority order (``inhabitants``): the
+        Gemeinden's population (indicators/municipalities.py) and the crosswalk's restatement read them."""
+        if self.inhabitants is None:
+            raise ValueError("catalogue.yaml: inhabitants (the population's measure and sources) is missing")
+        return list(self.inhabitants[1])
 
     def read_measures(self) -> dict[str, list[str]]:
         """{source id: the measures the indicators read from it} (``measure``, ``area_measure``, ``numerator``,

@@ -21,10 +21,11 @@ the coworking supply), else missing:
   then the release order), both figures from that batch; ``coworking_source_id``, ``coworking_vintage`` and
   ``coworking_reference_date`` name it. NULL where no coworking data cover the town.
 
-A figure dated before a change of the town's territory that is not restated (a split or a partial transfer, not a
-minor one) and took effect by the end of the period, or typed with such a code, describes the town in its former
-bounds: it is left out (NULL), as the index leaves out the indicator's value (``indicators.compute.across_transfers``,
-``excluded_reason``), and ``territorial_change`` names the change (its code; the pages word it). Dingelstädt's INKAR
+A commuting figure (the INKAR share, the employed residents, the Pendleratlas flows) dated before a change of the
+town's territory that is not restated (a split or a partial transfer, not a minor one) and took effect by the end of
+the period, or typed with such a code, describes the town in its former bounds: it is left out (NULL), as the index leaves out the indicator's value (``indicators.compute.across_transfers``,
+``excluded_reason``), and ``territorial_change`` names the change behind a figure the row lacks (its code; the pages
+word it). The coworking figures are not dated so: staging counts every batch on the newest boundaries. Dingelstädt's INKAR
 share of 2019 was shown as its 2023 gap beside the split of 2023 that the index had excluded it for (review of
 6 December 2026).
 
@@ -130,8 +131,7 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict, transfers: pd.
         coworking AS ({coworking_yearly}),
         supply AS (  -- one coworking batch per town and period: of the latest year up to the period, the one the index
                      -- takes for the coworking indicator (YEARLY): figures of two batches of a year were mixed before
-            SELECT t.ags, t.period, o.source_id, o.vintage, o.reference_date, o.value AS within_reach,
-                   {left_out('t', 'o.reference_date', 'o.territorial_change')} AS left_out
+            SELECT t.ags, t.period, o.source_id, o.vintage, o.reference_date, o.value AS within_reach
             FROM towns t JOIN coworking o ON o.ags = t.ags AND o.period <= t.period
              AND o.period >= t.period - $carry_coworking
             QUALIFY row_number() OVER (PARTITION BY t.ags, t.period ORDER BY o.period DESC) = 1
@@ -164,17 +164,23 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict, transfers: pd.
         ),
         pick AS (
             SELECT t.ags, t.period,
-                   (SELECT min(left_out) FROM latest l WHERE l.ags = t.ags AND l.period = t.period) AS left_out,
                    (SELECT value FROM latest l WHERE l.ags = t.ags AND l.period = t.period
                       AND l.measure = $share_measure AND l.source_id = 'inkar') AS share,
                    (SELECT CASE WHEN left_out IS NULL THEN year END FROM latest l WHERE l.ags = t.ags
                       AND l.period = t.period AND l.measure = $share_measure AND l.source_id = 'inkar') AS share_year,
+                   (SELECT left_out FROM latest l WHERE l.ags = t.ags AND l.period = t.period
+                      AND l.measure = $share_measure AND l.source_id = 'inkar') AS share_left_out,
                    coalesce(
                      (SELECT sum(value) FROM latest l WHERE l.ags = t.ags AND l.period = t.period
                         AND l.source_id = 'pendleratlas' AND l.measure IN ('out_commuters', 'internal_commuters')
                         HAVING count(value) = 2),  -- both, and neither left out
                      (SELECT value FROM latest l WHERE l.ags = t.ags AND l.period = t.period
-                        AND l.source_id = 'ba_commuting' AND l.measure = 'employees_residence')) AS employed
+                        AND l.source_id = 'ba_commuting' AND l.measure = 'employees_residence')) AS employed,
+                   -- why there is no count of employed residents although a publisher has one (NULL: there is one,
+                   -- or none was left out): of the Pendleratlas pair, else of the BA figure
+                   (SELECT max(left_out) FROM latest l WHERE l.ags = t.ags AND l.period = t.period
+                      AND ((l.source_id = 'pendleratlas' AND l.measure IN ('out_commuters', 'internal_commuters'))
+                           OR (l.source_id = 'ba_commuting' AND l.measure = 'employees_residence'))) AS employed_left_out
             FROM towns t
         )
         SELECT p.ags, p.period, p.share AS long_distance_share, p.share_year AS long_distance_share_year,
@@ -190,12 +196,13 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict, transfers: pd.
                     WHEN p.share IS NOT NULL AND p.employed IS NOT NULL
                     THEN 'inkar_estimate'
                     END AS basis,
-               CASE WHEN c.left_out IS NULL THEN c.nearest END AS nearest_space_km,
-               CASE WHEN c.left_out IS NULL THEN c.within_reach END AS spaces_within_reach,
-               CASE WHEN c.left_out IS NULL THEN c.source_id END AS coworking_source_id,
-               CASE WHEN c.left_out IS NULL THEN c.vintage END AS coworking_vintage,
-               CASE WHEN c.left_out IS NULL THEN c.reference_date END AS coworking_reference_date,
-               least(p.left_out, f.left_out, c.left_out) AS territorial_change
+               c.nearest AS nearest_space_km, c.within_reach AS spaces_within_reach,
+               c.source_id AS coworking_source_id, c.vintage AS coworking_vintage,
+               c.reference_date AS coworking_reference_date,
+               -- the change behind a figure the row lacks: the share's, the employed residents' (only where no
+               -- figure is left to use), the flows'
+               coalesce(p.share_left_out, CASE WHEN p.employed IS NULL THEN p.employed_left_out END, f.left_out)
+                   AS territorial_change
         FROM pick p LEFT JOIN town_flows f USING (ags, period) LEFT JOIN nearest c USING (ags, period)
         ORDER BY p.ags, p.period
     """
@@ -208,7 +215,7 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict, transfers: pd.
                             "carry_coworking": int(parameters["coworking_carry_forward_years"]),
                             "coworking_sources": parameters["coworking_sources"],
                             "vintages": release_positions(con, sources),
-                            "not_comparable": sorted(flags.NOT_COMPARABLE)}).df()
+                            "not_comparable": list(flags.NOT_COMPARABLE_OBSERVED)}).df()
     con.unregister("gap_transfers")
     factor = (parameters["remote_capable_share"] * parameters["remote_days_per_week"]
               / parameters["workdays_per_week"] * parameters["coworking_share_of_remote_days"])
@@ -220,11 +227,12 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict, transfers: pd.
 
 def _left_out_sql(town: str, day: str, code: str) -> str:
     """SQL: why the town's figure of ``day`` (typed ``code``) is left out of its period ``{town}.period``, NULL when it
-    is not: its own code if that is not comparable, else the first change (by code) that is not restated, took effect
+    is not: its own code if that is not comparable, else the latest change that is not restated and took effect
     after ``day`` and by the end of the period (``gap_transfers``; indicators.compute.across_transfers)."""
+    # of several changes the latest, as across_transfers (ties by code: one fixed choice)
     return (f"coalesce(CASE WHEN list_contains($not_comparable, {code}) THEN {code} END, "
-            f"(SELECT min(x.code) FROM gap_transfers x WHERE x.ags = {town}.ags AND x.change_end > {day} "
-            f"AND x.change_end <= make_date({town}.period, 12, 31)))")
+            f"(SELECT arg_max(x.code, strftime(x.change_end, '%Y-%m-%d') || x.code) FROM gap_transfers x "
+            f"WHERE x.ags = {town}.ags AND x.change_end > {day} AND x.change_end <= make_date({town}.period, 12, 31)))")
 
 
 def _excluding_transfers(transfers: pd.DataFrame | None) -> pd.DataFrame:

@@ -178,7 +178,7 @@ def left_out_de(row: dict) -> str | None:
         return None
     return (f"Zahlen aus der Zeit vor einer Gebietsänderung, die bis Ende {row.get('period')} wirksam wurde, sind "
             f"nicht verwendet ({flags.label(code, 'de')}): sie beschreiben die Gemeinde in ihren früheren Grenzen, "
-            "und der Index rechnet sie ebenfalls nicht")
+            "wie der Index solche Werte auslässt")
 
 
 def _share_level_de(row: dict) -> str | None:

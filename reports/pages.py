@@ -123,10 +123,19 @@ class PageKeys:
         digest = hashlib.sha256()
         for ags, wkb in zip(frame["ags"], frame["geometry_wkb"]):
             digest.update(str(ags).encode() + bytes(wkb))
-        # the map's note says the boundary's date and whether the territory changed since (a new change list)
-        for column in ("territorial_date", "territory_changed_since_geometry"):
-            if column in frame:
-                digest.update(value_digest(frame[column]).encode())
+        return digest.hexdigest()[:32]
+
+    @cached_property
+    def boundary_digest(self) -> str:
+        """Per town its name (the maps' labels), its boundary's date and whether its territory changed since, which the
+        map's note says: a new change list moves them without moving a shape (apart from geometry_digest, the neighbour
+        cache's key). Per town, not per column: a column's digest (value_digest) would not see a flag move from one
+        town to another."""
+        frame = self.data.geometries
+        columns = [c for c in ("name", "territorial_date", "territory_changed_since_geometry") if c in frame]
+        digest = hashlib.sha256()
+        for row in frame[["ags", *columns]].sort_values("ags").itertuples(index=False, name=None):
+            digest.update(repr(row).encode())
         return digest.hexdigest()[:32]
 
     @cached_property
@@ -134,7 +143,7 @@ class PageKeys:
         """Everything every page shares: template version, method, period, and every field of ``ReportData`` not
         hashed apart (``HASHED_APART``) or shown nowhere (``NOT_SHOWN``): frames, the Kreis/Land/Bund references."""
         parts = [template_version(), str(self.data.method_version), str(self.data.latest_period),
-                 self.geometry_digest]
+                 self.geometry_digest, self.boundary_digest]
         for name in shared_fields(self.data):
             parts.append(f"{name}:{value_digest(getattr(self.data, name))}")
         return _sha(parts)

@@ -41,6 +41,7 @@ from indicators.catalogue import CONTEXT, DIRECTION_DE, Catalogue, load_catalogu
 from indicators.engine import published_scores
 from sources.registry import RELEASE_YEAR, attribution_text, sha256_of, sources as source_specs
 from sources.vintages import NEWEST_FIRST
+from staging import crosswalk
 from warehouse.paths import DEFAULT_EXPORTS_DIR, LATEST, MANIFEST, duckdb_config, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
 from warehouse.registry import registry
@@ -163,7 +164,8 @@ GERMAN_HEADERS = {
 # Each Gemeinde's newest boundary (sources.vintages.NEWEST_FIRST: the newest territorial status; on the same date the
 # detailed VG250 before VG5000) with its date, and whether the town's territory changed after that date: a merger into
 # it, a split it received a part of or a partial transfer either way, between registers of that date or later (a step
-# from an earlier register may predate the boundary: not counted), not a step the crosswalk rejected. Allendorf (Eder)
+# from an earlier register may predate the boundary: not counted, so neither is a change later in the boundary's own
+# year, whose window spans its date), not a step the crosswalk rejected. Allendorf (Eder)
 # kept its key through a merger of 2023 and was drawn at 40.8 km² of its 2021 boundary beside a registered 77.0 km²,
 # unmarked (audit of 6 December 2026). One rule for the GeoPackage (TOWNS_SQL) and the pages' maps (reports/data.py).
 LATEST_GEOMETRIES = f"""
@@ -172,9 +174,10 @@ WITH latest AS (
     QUALIFY row_number() OVER (PARTITION BY ags ORDER BY {NEWEST_FIRST}) = 1
 ), changed AS (
     SELECT DISTINCT l.ags FROM latest l JOIN territorial_changes c
-      ON c.from_date >= l.territorial_date AND c.kind <> 'recode'
-     AND coalesce(c.plausibility, '') NOT IN ('population_jump', 'too_far')
-     AND (c.to_ags = l.ags OR (c.kind = 'partial_transfer' AND c.from_ags = l.ags))
+      ON c.from_date >= l.territorial_date
+     AND coalesce(c.plausibility, '') NOT IN ({", ".join(map(literal, sorted(crosswalk.REJECTED)))})
+     AND ((c.kind IN ('merger', 'split', 'partial_transfer') AND c.to_ags = l.ags)
+          OR (c.kind = 'partial_transfer' AND c.from_ags = l.ags))
 )
 SELECT l.*, l.ags IN (SELECT ags FROM changed) AS territory_changed_since_geometry
 FROM latest l ORDER BY l.ags"""

@@ -43,7 +43,7 @@ GENERATION_BREAKS = tuple(b for spec in SOURCES.values() for b in spec.generatio
 def municipalities(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     group = CATALOGUE.reference_group
     with settings.work() as con:
-        table = municipality_rows(con, list(CATALOGUE.pilot_towns), list(CATALOGUE.inhabitants[1]))
+        table = municipality_rows(con, list(CATALOGUE.pilot_towns), CATALOGUE.population_sources)
         table = table.merge(central_places_on_territory(con, table["ags"]), on="ags", how="left")
         table["town_type"] = town_type.town_type(table["population"], table["central_place"])
         table["in_reference_group"] = town_type.in_reference_group(table, group)

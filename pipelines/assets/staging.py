@@ -372,7 +372,7 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
         # the population's sources (catalogue ``inhabitants``): the register and, in live mode, the Regionaldatenbank
         population = con.execute(f"""SELECT * EXCLUDE (source_id), source_id FROM observations
             WHERE level = 'gemeinde' AND measure IN ('population_total', 'area_km2')
-              AND source_id IN ({", ".join(map(literal, CATALOGUE.inhabitants[1]))})""").df()
+              AND source_id IN ({", ".join(map(literal, CATALOGUE.population_sources))})""").df()
         areas = population[(population["measure"] == "area_km2")
                            & (population["source_id"] == "destatis_gemeindeverzeichnis")]
         changes = stack(parse_all(con, "destatis_gebietsaenderungen"), "changes", "destatis_gebietsaenderungen",

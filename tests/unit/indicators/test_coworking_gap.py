@@ -196,16 +196,18 @@ def transfer(ags, code, end):
 
 
 def test_figures_dated_before_a_split_of_the_town_are_left_out_as_the_index_leaves_them_out(con):
-    """A split of 31.12.2023 (the later register's date): every figure A's 2023 gap would rest on is dated before it
-    and describes A in its former bounds (Dingelstädt's INKAR share of 2019 was shown as its 2023 gap). The 2021 gap
-    is before the change and keeps its figures; a minor transfer leaves the series comparable."""
+    """A split of 31.12.2023 (the later register's date): every commuting figure A's 2023 gap would rest on is dated
+    before it and describes A in its former bounds (Dingelstädt's INKAR share of 2019 was shown as its 2023 gap). The
+    coworking figures stay: staging counts every batch on the newest boundaries. The 2021 gap is before the change and
+    keeps its figures; a minor transfer leaves the series comparable."""
     transfers = pd.DataFrame([transfer("A", "split", "2023-12-31")])
     gap = compute_gap(con, PARAMETERS, transfers).set_index(["ags", "period"])
     a23 = gap.loc[("A", 2023)]
     assert a23["territorial_change"] == "split"
     assert a23[["long_distance_share", "long_distance_share_year", "employed_at_residence",
                 "long_distance_out_commuters_flows", "long_distance_flows_year", "long_distance_out_commuters",
-                "basis", "desk_demand", "nearest_space_km", "spaces_within_reach", "coworking_source_id"]].isna().all()
+                "basis", "desk_demand"]].isna().all()
+    assert (a23["nearest_space_km"], a23["spaces_within_reach"], a23["coworking_source_id"]) == (3.5, 2, "osm_coworking")
     a21 = gap.loc[("A", 2021)]
     assert pd.isna(a21["territorial_change"]) and a21["long_distance_share"] == 20.0
     b23 = gap.loc[("B", 2023)]  # another town's change leaves B as it was
@@ -231,3 +233,17 @@ def test_a_figure_typed_with_a_not_comparable_change_is_left_out(con):
     assert b23["territorial_change"] == "partial_transfer" and pd.isna(b23["employed_at_residence"])
     assert (b23["long_distance_share"], b23["long_distance_out_commuters"], b23["basis"]) == (
         10.0, 300, "pendleratlas_flows")
+
+
+def test_the_row_names_a_change_only_where_it_took_a_figure_the_row_would_use(con):
+    """B's share, Pendleratlas counts and flows are of 2023, after a split of 31.12.2022; only an unused BA figure of
+    2022 predates it: B's row lacks nothing and names no change (the page would have said figures were left out).
+    Of two changes a figure is carried across, the latest is named, as across_transfers names it."""
+    con.executemany(INSERT, [obs("B", "ba_commuting", "out_commuters", 2022, 800),
+                             obs("B", "inkar", "commuters_50km_share", 2023, 11.0)])
+    b23 = compute_gap(con, PARAMETERS, pd.DataFrame([transfer("B", "split", "2022-12-31")])).set_index(
+        ["ags", "period"]).loc[("B", 2023)]
+    assert pd.isna(b23["territorial_change"]) and (b23["long_distance_share"], b23["employed_at_residence"]) == (11.0, 1000)
+    both = pd.DataFrame([transfer("A", "partial_transfer", "2022-12-31"), transfer("A", "split", "2023-12-31")])
+    a23 = compute_gap(con, PARAMETERS, both).set_index(["ags", "period"]).loc[("A", 2023)]
+    assert a23["territorial_change"] == "split"

@@ -10,7 +10,7 @@ import duckdb
 from indicators.catalogue import load_catalogue
 from indicators.municipalities import job_centrality, municipality_rows
 
-POPULATION_SOURCES = list(load_catalogue().inhabitants[1])  # the register first, then the Regionaldatenbank
+POPULATION_SOURCES = load_catalogue().population_sources  # the register first, then the Regionaldatenbank
 
 
 def working_database() -> duckdb.DuckDBPyConnection:
@@ -66,3 +66,12 @@ def test_job_centrality_is_inkars_balance_of_the_latest_date_and_later_release()
                      ("inkar", "2025-Q2", "01053002", dt.date(2023, 12, 31), None),
                      ("other", "2026-01-01", "01053002", dt.date(2024, 12, 31), 5.0)])
     assert job_centrality(con).to_dict("records") == [{"ags": "01053090", "job_centrality": -21.5}]
+
+
+def test_a_catalogue_without_the_populations_sources_is_refused_by_name():
+    import dataclasses
+
+    import pytest
+
+    with pytest.raises(ValueError, match="catalogue.yaml: inhabitants"):
+        dataclasses.replace(load_catalogue(), inhabitants=None).population_sources

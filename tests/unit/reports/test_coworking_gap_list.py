@@ -202,7 +202,7 @@ def test_the_gap_section_says_which_change_left_figures_out():
     gap = _latest_gap(SimpleNamespace(gaps={"16061118": row}), "16061118")
     assert gap["left_out_de"] == ("Zahlen aus der Zeit vor einer Gebietsänderung, die bis Ende 2023 wirksam wurde, "
                                   f"sind nicht verwendet ({flags.label('split', 'de')}): sie beschreiben die Gemeinde "
-                                  "in ihren früheren Grenzen, und der Index rechnet sie ebenfalls nicht")
+                                  "in ihren früheren Grenzen, wie der Index solche Werte auslässt")
     whole = _latest_gap(SimpleNamespace(gaps={"16061118": {**row, "territorial_change": None}}), "16061118")
     assert whole["left_out_de"] is None
 

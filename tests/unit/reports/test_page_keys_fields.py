@@ -102,3 +102,20 @@ def test_a_mapping_is_hashed_independently_of_its_order():
     one = {("a", "kreis", "1"): ([1], [2.0]), ("b", "land", "2"): ([3], [4.0])}
     assert pages.value_digest(one) == pages.value_digest(dict(reversed(list(one.items()))))
     assert pages.value_digest(one) != pages.value_digest({**one, ("b", "land", "2"): ([3], [4.5])})
+
+
+def test_a_territory_flag_moving_from_one_town_to_another_changes_every_pages_key():
+    """The map's note says whether a town's territory changed after its boundary; a new change list may move the flag
+    from one town to another with as many flagged as before, which a digest per column did not see (review of
+    6 December 2026). The shapes, and with them the neighbour cache's key, stay."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    frame = pd.DataFrame({"ags": ["01", "02", "03"], "name": ["A", "B", "C"], "geometry_wkb": [b"a", b"b", b"c"],
+                          "territorial_date": [dt.date(2021, 1, 1)] * 3,
+                          "territory_changed_since_geometry": [True, False, False]})
+    moved = frame.assign(territory_changed_since_geometry=[False, False, True])
+    keys = [pages.PageKeys(SimpleNamespace(geometries=f), None, {}) for f in (frame, moved, frame.copy())]
+    assert keys[0].boundary_digest != keys[1].boundary_digest == keys[1].boundary_digest
+    assert keys[0].boundary_digest == keys[2].boundary_digest
+    assert keys[0].geometry_digest == keys[1].geometry_digest
