@@ -23,11 +23,11 @@ the coworking supply), else missing:
 
 A commuting figure (the INKAR share, the employed residents, the Pendleratlas flows) dated before a change of the
 town's territory that is not restated (a split or a partial transfer, not a minor one) and took effect by the end of
-the period, or typed with such a code, describes the town in its former bounds: it is left out (NULL), as the index leaves out the indicator's value (``indicators.compute.across_transfers``,
-``excluded_reason``), and ``territorial_change`` names the change behind a figure the row lacks (its code; the pages
-word it). The coworking figures are not dated so: staging counts every batch on the newest boundaries. Dingelstädt's INKAR
-share of 2019 was shown as its 2023 gap beside the split of 2023 that the index had excluded it for (review of
-6 December 2026).
+the period, or typed with such a code, describes the town in its former bounds: it is left out (NULL), as the index
+leaves out the indicator's value (``indicators.compute.across_transfers``, ``excluded_reason``), and
+``territorial_change`` names the change behind a figure the row lacks (its code; the pages word it). The coworking
+figures are not dated so: staging counts every batch on the newest boundaries. Dingelstädt's INKAR share of 2019 was
+shown as its 2023 gap beside the split of 2023 that the index had excluded it for (review of 6 December 2026).
 
 ``long_distance_out_commuters`` is the larger of the two where both exist (the flows are a lower
 bound; the estimate applies an older share to the current base), else the one that exists, but never a
@@ -110,7 +110,6 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict, transfers: pd.
     figure dated before one of its town's is left out (module docstring). None: no such change."""
     # the index's choice of a year's value (date, catalogue source order, release order), for the coworking measure
     coworking_yearly = YEARLY.replace("$measure", "$within").replace("$sources", "$coworking_sources")
-    left_out = _left_out_sql
     sql = f"""
         WITH towns AS (SELECT DISTINCT ags, period FROM readiness_index WHERE in_reference_group),
         yearly AS (
@@ -123,7 +122,7 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict, transfers: pd.
                      -- of one year the latest date, then the latest release (a revision, a second delivery)
             SELECT *, CASE WHEN left_out IS NULL THEN observed END AS value FROM (
                 SELECT t.ags, t.period, y.measure, y.source_id, y.year, y.value AS observed,
-                       {left_out('t', 'y.reference_date', 'y.territorial_change')} AS left_out
+                       {_left_out_sql('t', 'y.reference_date', 'y.territorial_change')} AS left_out
                 FROM towns t JOIN yearly y ON y.ags = t.ags AND y.year <= t.period AND y.year >= t.period - $carry
                 QUALIFY row_number() OVER (PARTITION BY t.ags, t.period, y.measure, y.source_id
                                            ORDER BY y.reference_date DESC, list_position($vintages, y.vintage) DESC) = 1)
@@ -156,20 +155,15 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict, transfers: pd.
             -- (a 0 here ranked the town last in the coworking-gap ranking, as if nobody commuted far)
             SELECT ags, period, left_out, CASE WHEN withheld OR left_out IS NOT NULL THEN NULL ELSE coalesce(far, 0) END AS far,
                    CASE WHEN left_out IS NULL THEN year END AS flows_year
-            FROM (SELECT t.ags, t.period, f.withheld, f.far, fy.year, {left_out('t', 'fy.day', 'NULL')} AS left_out
+            FROM (SELECT t.ags, t.period, f.withheld, f.far, fy.year, {_left_out_sql('t', 'fy.day', 'NULL')} AS left_out
                   FROM towns t JOIN flow_years fy ON fy.ags = t.ags AND fy.year <= t.period
                    AND fy.year >= t.period - $carry
                   LEFT JOIN flows f ON f.ags = fy.ags AND f.year = fy.year
                   QUALIFY row_number() OVER (PARTITION BY t.ags, t.period ORDER BY fy.year DESC) = 1)
         ),
         pick AS (
-            SELECT t.ags, t.period,
-                   (SELECT value FROM latest l WHERE l.ags = t.ags AND l.period = t.period
-                      AND l.measure = $share_measure AND l.source_id = 'inkar') AS share,
-                   (SELECT CASE WHEN left_out IS NULL THEN year END FROM latest l WHERE l.ags = t.ags
-                      AND l.period = t.period AND l.measure = $share_measure AND l.source_id = 'inkar') AS share_year,
-                   (SELECT left_out FROM latest l WHERE l.ags = t.ags AND l.period = t.period
-                      AND l.measure = $share_measure AND l.source_id = 'inkar') AS share_left_out,
+            SELECT t.ags, t.period, s.value AS share, CASE WHEN s.left_out IS NULL THEN s.year END AS share_year,
+                   s.left_out AS share_left_out,
                    coalesce(
                      (SELECT sum(value) FROM latest l WHERE l.ags = t.ags AND l.period = t.period
                         AND l.source_id = 'pendleratlas' AND l.measure IN ('out_commuters', 'internal_commuters')
@@ -181,7 +175,8 @@ def compute_gap(con: duckdb.DuckDBPyConnection, parameters: dict, transfers: pd.
                    (SELECT max(left_out) FROM latest l WHERE l.ags = t.ags AND l.period = t.period
                       AND ((l.source_id = 'pendleratlas' AND l.measure IN ('out_commuters', 'internal_commuters'))
                            OR (l.source_id = 'ba_commuting' AND l.measure = 'employees_residence'))) AS employed_left_out
-            FROM towns t
+            FROM towns t LEFT JOIN latest s  -- INKAR's share: at most one row per town and period
+              ON s.ags = t.ags AND s.period = t.period AND s.measure = $share_measure AND s.source_id = 'inkar'
         )
         SELECT p.ags, p.period, p.share AS long_distance_share, p.share_year AS long_distance_share_year,
                p.employed AS employed_at_residence, f.far AS long_distance_out_commuters_flows,
