@@ -55,13 +55,13 @@ class GapTables:
 # - the coworking batch behind its count of spaces within reach (its typed columns coworking_vintage and
 #   coworking_reference_date, which indicators/coworking_gap.py chose): the section lists the spaces of that vintage
 #   open on that date, so that the list is what the tile counts
-LATEST_GAP = f"""
-WITH gap AS (
+GAP_ROW = """
     SELECT * FROM coworking_gap
     WHERE ($ags IS NULL OR ags = $ags) AND method_version = (SELECT method_version FROM current_method)
     QUALIFY row_number() OVER (PARTITION BY ags ORDER BY
-        coalesce(period <= (SELECT max(period) FROM coworking_gap_ranking), TRUE) DESC, period DESC) = 1
-)
+        coalesce(period <= (SELECT max(period) FROM coworking_gap_ranking), TRUE) DESC, period DESC) = 1"""
+LATEST_GAP = f"""
+WITH gap AS ({GAP_ROW})
 SELECT gap.*,
        (SELECT o.source_level FROM observations o
         WHERE o.ags = gap.ags AND o.source_id = 'inkar' AND o.measure = '{LONG_DISTANCE_SHARE}'
@@ -69,15 +69,19 @@ SELECT gap.*,
         ORDER BY o.reference_date DESC, o.vintage DESC LIMIT 1) AS long_distance_share_level
 FROM gap"""
 
-# The ten main destinations of each town's latest Pendleratlas year, named where the register knows them. The
-# flows keep the keys of their year. A destination key that ended after the flow's date (the first end of the key
+# The ten main destinations of the Pendleratlas year the town's gap row counted (GAP_ROW's long_distance_flows_year,
+# the flows behind the tile: list and tile show one year; no list where the gap used none, as when it left them out
+# because they describe the town before a change of its territory); of a town without a gap row, its latest year.
+# Why: the list of the latest year was shown, without its year, beside a gap that left those flows out (review of
+# 6 December 2026). Named where the register knows them: the flows keep the keys of their year. A destination key that ended after the flow's date (the first end of the key
 # after that date, ASOF; the steps' register dates, since vintages such as '2024-Q4' are no dates) is gone since
 # the flow: it is named by the Gemeinde of today it went to, following each key to its next end only (a key used
 # again later is another Gemeinde), through mergers and recodes the plausibility checks accepted. A chain that
 # ends in a split, a rejected step or a key gone today names no successor; either way the key's holder of today
 # (if the key was given again) is not the destination, and the map draws no line to it.
-DESTINATIONS = """
-WITH RECURSIVE ends AS (  -- every step that ends a key (partial transfers do not)
+DESTINATIONS = f"""
+WITH RECURSIVE gap AS ({GAP_ROW}
+), ends AS (  -- every step that ends a key (partial transfers do not)
     SELECT from_ags, to_ags, kind, plausibility, from_date, to_date FROM territorial_changes
     WHERE kind IN ('merger', 'recode', 'split')
 ), followed AS (  -- the steps followed, each with the date its target key ends next (NULL: not yet)
@@ -99,13 +103,15 @@ WITH RECURSIVE ends AS (  -- every step that ends a key (partial transfers do no
 ), key_ends AS (SELECT DISTINCT from_ags, to_date AS end_date FROM ends)
 SELECT f.ags, f.rank, f.partner_ags, CASE WHEN e.end_date IS NULL THEN coalesce(m.name, k.name) END AS name,
        s.successor_name, s.successor_kind, e.end_date IS NOT NULL AS gone_since_flow,
-       f.commuters, f.distance_km, f.vintage
+       f.commuters, f.distance_km, f.vintage, year(f.reference_date) AS flows_year
 FROM commuter_flows_gemeinde f
+LEFT JOIN gap g ON g.ags = f.ags
 LEFT JOIN municipalities m ON m.ags = f.partner_ags
 LEFT JOIN kreise k ON k.ags = substr(f.partner_ags, 1, 5) AND f.partner_ags LIKE '%000'
 ASOF LEFT JOIN key_ends e ON e.from_ags = f.partner_ags AND e.end_date > f.reference_date
 LEFT JOIN successors s ON s.from_ags = e.from_ags AND s.start_date = e.end_date
 WHERE f.direction = 'out' AND ($ags IS NULL OR f.ags = $ags)
+  AND (g.ags IS NULL OR year(f.reference_date) = g.long_distance_flows_year)
 QUALIFY f.vintage = max(f.vintage) OVER (PARTITION BY f.ags)
 ORDER BY f.ags, f.rank"""
 

@@ -67,6 +67,10 @@ def test_example_delivery_scores_moelln_coworking_pillar(example_warehouse):
     assert "<svg" in html and "(Lage unbekannt: an einem Punkt innerhalb der Gemeinde verortet)" in html
     assert "Gemeindemittelpunkt" not in html
     assert html.count('class="gap-destination"') == 3 and "Hamburg" in html  # Pendleratlas flows (constructed)
+    # the list is of the year the tile counted, and says which (it showed the latest year, without one)
+    flows_year = con.execute("SELECT long_distance_flows_year FROM coworking_gap WHERE ags = '01053090' "
+                             "AND period = (SELECT max(period) FROM coworking_gap_ranking)").fetchone()[0]
+    assert flows_year is not None and f"Hauptziele der Auspendler (Pendleratlas {flows_year})</h3>" in html
     ranking = con.execute("SELECT gap_rank, ags, desk_demand FROM coworking_gap_ranking ORDER BY gap_rank").fetchall()
     # only the pilot towns have an employed-at-residence base (the constructed Pendleratlas rows)
     assert {r[1] for r in ranking} == {"01053090", "06439012", "09181114", "12070424", "14628060"}

@@ -16,8 +16,21 @@ def vintage(year: str) -> str:
     return year if "-Q" in year else f"{year}-12-31"
 
 
-def warehouse() -> duckdb.DuckDBPyConnection:
+def gap_rows(con: duckdb.DuckDBPyConnection, rows: list[tuple] = ()) -> None:
+    """The published gap tables DESTINATIONS reads the gap row from, with ``rows`` (ags, period,
+    long_distance_flows_year) under the current method."""
+    con.execute("CREATE TABLE current_method AS SELECT 'm1' AS method_version")
+    con.execute("CREATE TABLE coworking_gap_ranking (period INTEGER)")
+    con.execute("CREATE TABLE coworking_gap (ags VARCHAR, period INTEGER, long_distance_flows_year INTEGER, "
+                "method_version VARCHAR)")
+    if rows:
+        con.executemany("INSERT INTO coworking_gap VALUES (?, ?, ?, 'm1')", rows)
+        con.execute("INSERT INTO coworking_gap_ranking SELECT max(period) FROM coworking_gap")
+
+
+def warehouse(gaps: list[tuple] = ()) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
+    gap_rows(con, gaps)
     con.execute("CREATE TABLE municipalities (ags VARCHAR, name VARCHAR)")
     con.execute("INSERT INTO municipalities VALUES ('01053090', 'Mölln'), ('02000000', 'Hamburg'), "
                 "('01053999', 'Neustadt')")
@@ -50,6 +63,23 @@ def warehouse() -> duckdb.DuckDBPyConnection:
     con.executemany("INSERT INTO commuter_flows_gemeinde VALUES ('01053999', 'out', ?, ?, 100, 40, '1999-06-30', "
                     "'1999')", [(1, "01053888"), (2, "01053090"), (3, "01053111")])
     return con
+
+
+def test_the_list_is_of_the_year_the_gap_counted_and_absent_where_the_gap_left_the_flows_out():
+    """Mölln has flows of 2019 and 2022. Its section lists the year its gap row counted (the tile's flows); where the
+    gap left the flows out (they describe the town before a split: long_distance_flows_year NULL) or had none, no
+    list; Neustadt, without a gap row, its latest year. The list of 2022 was shown beside a gap that left it out."""
+    def listed(gaps: list[tuple], town: str = "01053090") -> set:
+        con = warehouse(gaps)
+        con.execute("INSERT INTO commuter_flows_gemeinde VALUES ('01053090', 'out', 1, '02000000', 90, 40, "
+                    "'2019-06-30', '2019')")
+        return {(row["flows_year"], row["vintage"]) for row in _dicts(con, DESTINATIONS, town)}
+
+    assert listed([("01053090", 2023, 2022)]) == {(2022, "2022")}
+    assert listed([("01053090", 2020, 2019)]) == {(2019, "2019")}
+    assert listed([("01053090", 2023, None)]) == set()
+    assert listed([("01053090", 2023, None)], "01053999") == {(1999, "1999")}
+    assert listed([]) == {(2022, "2022")}  # no gap row: the latest year
 
 
 def test_destinations_are_named_by_today_s_register_or_their_successor():
@@ -91,6 +121,7 @@ def flows_to(partner: str, steps: list[tuple], date: str = "1999-06-30") -> list
     """The destination rows of one flow of Neustadt (on ``date``) to ``partner``, over ``steps`` (from_date, to_date,
     from_ags, to_ags, kind) with the fixture's Gemeinden of today plus 05000001, a key given again."""
     con = duckdb.connect()
+    gap_rows(con)
     con.execute("CREATE TABLE municipalities (ags VARCHAR, name VARCHAR)")
     con.execute("INSERT INTO municipalities VALUES ('01053999', 'Neustadt'), ('02000000', 'Hamburg'), "
                 "('03000000', 'Zet'), ('04000000', 'Wen'), ('05000001', 'Neue Gemeinde')")
