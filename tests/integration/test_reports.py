@@ -272,6 +272,11 @@ def test_peers_and_flows_equal_the_warehouse(pilot_reports, warehouse, ags):
         JOIN kreise k ON k.ags = f.work_kreis
         WHERE m.ags = ? ORDER BY f.reference_date DESC, f.commuters DESC LIMIT 1""", [ags]).fetchone()
     assert "Kreisebene" in text["pendlerstroeme"]
+    # the heading says how old the flows are (the snapshot's and the Germany-wide Kreis flows are of 30.06.2016,
+    # beside commuting figures of 2019 in the same page: dates review of 6 December 2026)
+    [day] = warehouse.execute("SELECT max(f.reference_date) FROM commuter_flows f JOIN municipalities m "
+                              "ON m.kreis_ags = f.home_kreis WHERE m.ags = ?", [ags]).fetchone()
+    assert text["pendlerstroeme"].startswith(f"Pendlerströme (Stichtag {day:%d.%m.%Y})")
     assert german(top[0], 0) in text["pendlerstroeme"]
     assert top[1] in text["pendlerstroeme"]  # named from the BKG Kreis layer, also outside the pilot Kreise
     # the snapshot's flows are the Pendleratlas' top 10: said in German, rendered from commuter_flows.listing
