@@ -26,8 +26,9 @@ import shapely
 
 from indicators import flags
 from reports.data import ReportData
-from reports.labels import (PILLARS, attribution_label, de_number, de_score, is_missing, not_scored_reasons,
-                            pillar_label, published_score, release_text, shown_number, source_label)
+from reports.labels import (PILLAR_DATA, PILLARS, attribution_label, data_dates_text, de_number, de_score,
+                            is_missing, not_scored_reasons, pillar_label, published_score, release_text, shown_number,
+                            source_label)
 from reports.maps import to_metres
 from sources.vintages import release_order
 
@@ -97,6 +98,11 @@ class AtlasData:
         newest = max(geometries["vintage"], key=release_order, default=None)
         self.geometry_credit = attribution_label("bkg_vg", None, newest)
         self.land = np.array([a[:2] for a in self.ags])
+        self.boundary_dates = pd.to_datetime(geometries["territorial_date"]).to_numpy() \
+            if "territorial_date" in geometries else None
+        self.changed = geometries["territory_changed_since_geometry"].fillna(False).to_numpy(bool) \
+            if "territory_changed_since_geometry" in geometries else np.zeros(len(self.ags), dtype=bool)
+        self.undrawn = data.towns.index[~data.towns.index.isin(self.ags)]  # no geometry: formed after its date
         self.in_group = data.towns.loc[self.ags, "in_reference_group"].fillna(False).to_numpy(bool)
         self.period = data.latest_period
         latest = data.index[data.index["period"] == self.period].set_index("ags") if self.period else None
@@ -109,6 +115,48 @@ class AtlasData:
         self.missing_pillars = latest["missing_pillars"].to_numpy(dtype=object)
         self.later = later_starts(data.index, self.period, self.ags)
         self.credits = self._value_credits(data)
+        dates = data.by_town.get("input_dates")  # what each map's data line is read from (a ReportData has them)
+        self.inputs = _inputs_by_town(dates.frame, self.period, self.ags) if dates is not None else {}
+
+    def boundaries(self, positions) -> str | None:
+        """'Gemeindegrenzen: Stand 01.01.2021 (7 Gemeinden in den Grenzen vor einer späteren Gebietsänderung
+        gezeichnet, 2 danach gebildete Gemeinden fehlen)': the date of the outlines of ``positions`` and what they do not show
+        (warehouse.exports.LATEST_GEOMETRIES' flag; the towns without a geometry of the Länder drawn). The town pages'
+        maps said it (context.boundary_de), the atlas did not (dates review of 6 December 2026)."""
+        if self.boundary_dates is None or not len(positions):
+            return None
+        days = sorted({pd.Timestamp(d) for d in self.boundary_dates[positions] if not pd.isna(d)})
+        if not days:
+            return None
+        span = f"{days[0]:%d.%m.%Y}" + (f"–{days[-1]:%d.%m.%Y}" if len(days) > 1 else "")
+        lands = set(self.land[positions])
+        changed = int(self.changed[positions].sum())
+        undrawn = sum(1 for a in self.undrawn if a[:2] in lands)
+        notes = ([f"{changed} {'Gemeinde' if changed == 1 else 'Gemeinden'} in den Grenzen vor einer späteren "
+                  "Gebietsänderung gezeichnet"] if changed else []) + (
+                 [f"{undrawn} danach {'gebildete Gemeinde fehlt' if undrawn == 1 else 'gebildete Gemeinden fehlen'}"]
+                 if undrawn else [])
+        return f"Gemeindegrenzen: Stand {span}" + (f" ({', '.join(notes)})" if notes else "")
+
+    def data_dates(self, positions, measure: str) -> str | None:
+        """'Daten: Pendler 2019 (alle Eingangswerte fortgeschrieben)': the dates of the inputs behind the values
+        ``measure``'s map of ``positions`` colours (labels.data_dates_de), the map's heading gives the index year."""
+        shown = positions[self.in_group[positions] & ~np.isnan(self.values[measure][positions])]
+        spans, inputs, carried = {}, 0, 0
+        for pillar in (PILLARS if measure == "score" else [measure]):
+            if pillar not in self.inputs:
+                continue
+            oldest, newest, counts = self.inputs[pillar]
+            dated = shown[~np.isnat(oldest[shown])]
+            if not len(dated):
+                continue
+            kind = PILLAR_DATA[pillar][0]
+            first, last = oldest[dated].min(), newest[dated].max()
+            was = spans.get(kind, (first, last))
+            spans[kind] = (min(was[0], first), max(was[1], last))
+            inputs, carried = inputs + int(counts[dated, 0].sum()), carried + int(counts[dated, 1].sum())
+        return data_dates_text(spans, inputs, carried)
+
 
     def value(self, i: int, measure: str) -> TownValue:
         """The value of Gemeinde ``i`` (position) for ``measure``, or why there is none."""
@@ -162,6 +210,34 @@ class AtlasData:
             if len(positions):
                 areas.append((slug(name), name, positions))
         return areas
+
+
+def _inputs_by_town(input_dates: pd.DataFrame, period, ags: np.ndarray) -> dict[str, tuple]:
+    """Per pillar, arrays aligned to ``ags``: the oldest and the newest input date of the town's ``period`` value
+    (NaT: none) and its inputs and carried-forward inputs (columns 0 and 1), over its sources (index_data_dates):
+    each map's data line is then a few array reductions, not a frame filter per Land and measure (0.8 s)."""
+    rows = input_dates[(input_dates["period"] == period) & input_dates["reference_date"].notna()]
+    position = pd.Series(np.arange(len(ags)), index=ags)
+    rows = rows[rows["ags"].isin(position.index)]
+    at = position[rows["ags"]].to_numpy()
+    found = {}
+    for pillar in PILLAR_DATA:
+        mask = (rows["pillar"] == pillar).to_numpy()
+        if not mask.any():
+            continue
+        oldest = np.full(len(ags), np.datetime64("NaT"), dtype="datetime64[ns]")
+        newest = oldest.copy()
+        counts = np.zeros((len(ags), 2), dtype=np.int64)
+        first = pd.to_datetime(rows["reference_date"][mask]).to_numpy(dtype="datetime64[ns]")
+        last = pd.to_datetime(rows["newest_reference_date"][mask].fillna(rows["reference_date"][mask])
+                              ).to_numpy(dtype="datetime64[ns]")
+        where = at[mask]
+        np.fmin.at(oldest, where, first)  # fmin/fmax: NaT (no input yet) gives way to a date
+        np.fmax.at(newest, where, last)
+        np.add.at(counts, (where, 0), rows["inputs"].to_numpy()[mask])
+        np.add.at(counts, (where, 1), rows["carried_forward"].to_numpy()[mask])
+        found[pillar] = (oldest, newest, counts)
+    return found
 
 
 def later_starts(index: pd.DataFrame, period: int | None, ags: np.ndarray) -> dict[str, np.ndarray]:
@@ -269,6 +345,7 @@ class AreaMap:
 
     def __init__(self, atlas: AtlasData, positions, name: str, land_borders: bool = False):
         self.atlas, self.positions, self.name = atlas, np.asarray(positions), name
+        self.boundary = atlas.boundaries(self.positions)
         geoms = atlas.geoms[self.positions]
         self.frame = Frame(np.asarray(shapely.total_bounds(geoms)))
         shapes = simplified(geoms, self.frame.metres_per_unit * 0.7)
@@ -291,7 +368,8 @@ class AreaMap:
             title = html.escape(f"{atlas.names[i]} ({atlas.ags[i]}): {value.text}")
             rows.append(f'<path d="{d}" fill="{fill}" class="{value.status}"><title>{title}</title></path>')
         return _svg_document(self.frame, self.name, measure, atlas.period, "\n".join(rows), self.borders,
-                             credit_lines(atlas.geometry_credit, atlas.credits[measure]))
+                             credit_lines(atlas.geometry_credit, atlas.credits[measure],
+                                          atlas.data_dates(self.positions, measure), self.boundary))
 
 
 def _union(shapes: np.ndarray):
@@ -307,9 +385,12 @@ def choropleth_svg(atlas: AtlasData, positions, area: str, measure: str, land_bo
     return AreaMap(atlas, positions, area, land_borders).svg(measure)
 
 
-def credit_lines(geometry_credit: str, value_credits: list[str]) -> list[str]:
-    """The credits under a map's legend, wrapped to the legend's width: geometries, then each source of values."""
-    texts = [f"Geometrien: {geometry_credit}", *(f"Werte: {c}" for c in value_credits)]
+def credit_lines(geometry_credit: str, value_credits: list[str], data_dates: str | None = None,
+                 boundary: str | None = None) -> list[str]:
+    """The lines under a map's legend, wrapped to the legend's width: the dates of its data and of its boundaries,
+    then the credits: geometries, then each source of values."""
+    texts = [*filter(None, [data_dates, boundary]), f"Geometrien: {geometry_credit}",
+             *(f"Werte: {c}" for c in value_credits)]
     return [line for text in texts for line in textwrap.wrap(text, CREDIT_CHARS, break_on_hyphens=False)]
 
 
@@ -375,10 +456,11 @@ def _build_atlas(atlas: AtlasData, out_dir: Path) -> list[Path]:
             path = target / f"{area_slug}-{measure}.svg"
             path.write_text(area.svg(measure), encoding="utf-8")
             written.append(path)
-            maps.append({"file": path.name, "label": measure_label(measure), "credits": atlas.credits[measure]})
+            maps.append({"file": path.name, "label": measure_label(measure), "credits": atlas.credits[measure],
+                         "data_dates": atlas.data_dates(area.positions, measure)})
         page = env.get_template("atlas.html.j2").render(
             area=name, slug=area_slug, maps=maps, nav=nav, period=atlas.period, towns=len(positions),
-            geometry_credit=atlas.geometry_credit)
+            geometry_credit=atlas.geometry_credit, boundary=area.boundary)
         written.append(_write(target / f"{area_slug}.html", page))
     return written
 

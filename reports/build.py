@@ -35,8 +35,9 @@ from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context
 from reports.data import INDEX_COLUMNS, ReportData, connect, load, releases_due, source_data_dates
 from reports.downloads import build_time, csv_bytes, write_downloads
 from reports.labels import (PEER_FEATURES_DE, PILLARS, VARIED_CHOICES_DE, attribution_label, berlin_time, credit_de,
-                            date_de, de_list, de_number, de_rank, de_score, de_signed, german_sort_key, in_kreis, pillar_label,
-                            published_score, release_text, score_gap, source_label, vintage_label)
+                            data_dates_de, date_de, de_list, de_number, de_rank, de_score, de_signed, german_sort_key,
+                            in_kreis, pillar_label, published_score, release_text, score_gap, source_label,
+                            vintage_label)
 from reports.tables import comparison_tables, index_table, names_unit, releases_table, town_tables
 from reports.maps import TownGeometries
 from reports import pages
@@ -588,9 +589,12 @@ class Renderer:
         # the population's date in the header where every town's is the same (one register), else none there: the
         # column stood beside "Indexwert 2021" without its Stichtag 31.12.2023 (dates review of 5 December)
         dates = {r["population_date"] for r in rows if r["population_date"] is not None}
+        # what the scores rest on, over every town (the town pages give each town's; dates review of 6 December 2026)
+        data_dates = data_dates_de(self.data.by_town["input_dates"].frame, self.data.latest_period)
         return self._render("index.html.j2", {"rows": rows, "downloads": downloads,
                                               "unscored": [r for r in rows if r["unscored_de"]],
-                                              "population_date": dates.pop() if len(dates) == 1 else None})
+                                              "population_date": dates.pop() if len(dates) == 1 else None,
+                                              "data_dates": data_dates})
 
     def ranking(self, out_dir: Path, town_pages: set[str] | None = None) -> str:
         """Germany-wide ranking of the small towns with the largest coworking gap (view coworking_gap_ranking);

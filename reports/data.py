@@ -146,7 +146,8 @@ QUALIFY rank() OVER (PARTITION BY ags ORDER BY reference_date DESC, list_positio
 # What each index row rests on: per town, period, pillar and source the oldest reference date of the inputs the score
 # uses, read from the view views.sql computes once per publish (as the CLI reads it), not aggregated again here.
 INPUT_DATES = """
-SELECT ags, period, pillar, source_id, oldest_reference_date AS reference_date, carried_forward, inputs
+SELECT ags, period, pillar, source_id, oldest_reference_date AS reference_date, newest_reference_date,
+       carried_forward, inputs
 FROM index_data_dates ORDER BY ags, period, pillar, source_id"""
 
 # Median of each indicator over the reference group, per period: the "Vergleichsgruppe" reference value. Over the

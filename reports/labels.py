@@ -172,6 +172,44 @@ def data_date_line(rows) -> str:
     return ", ".join(f"{label} {oldest[label][0].strftime(oldest[label][1])}" for label in DATA_ORDER if label in oldest)
 
 
+def data_dates_de(input_dates: pd.DataFrame, period, pillars=None, towns=None) -> str | None:
+    """What the values of ``period`` shown on a page of many towns rest on, from their ``input_dates`` rows
+    (index_data_dates; ``pillars``, ``towns``: only these, None: all): ``data_dates_text``. None without rows."""
+    rows = input_dates[(input_dates["period"] == period) & input_dates["reference_date"].notna()
+                       & input_dates["pillar"].isin(list(PILLAR_DATA))]
+    if pillars is not None:
+        rows = rows[rows["pillar"].isin(list(pillars))]
+    if towns is not None:
+        rows = rows[rows["ags"].isin(list(towns))]
+    kinds = rows["pillar"].map(lambda pillar: PILLAR_DATA[pillar][0])
+    spans = pd.DataFrame({"kind": kinds, "oldest": pd.to_datetime(rows["reference_date"]),
+                          "newest": pd.to_datetime(rows["newest_reference_date"].fillna(rows["reference_date"]))}
+                         ).groupby("kind").agg(oldest=("oldest", "min"), newest=("newest", "max"))
+    return data_dates_text({kind: (row.oldest, row.newest) for kind, row in spans.iterrows()},
+                           int(rows["inputs"].sum()), int(rows["carried_forward"].sum()))
+
+
+def data_dates_text(spans: dict, inputs: int, carried: int) -> str | None:
+    """'Daten: Pendler 2019 (alle Eingangswerte aus früheren Jahren fortgeschrieben)' or 'Daten: Breitband 06/2021,
+    Pendler 2019, Bevölkerung 31.12.2021, Erreichbarkeit 2018–2020 (60 % der Eingangswerte aus früheren Jahren
+    fortgeschrieben)': per kind of data (``spans``: the catalogue's ``data_de`` -> oldest and newest date) the dates
+    in its format, and the share of the ``inputs`` that were ``carried`` forward. None without a span.
+
+    Why: the atlas headed its maps "Pendelpotenzial 2021" over values resting on data of 30.06.2019 only, and the
+    index page gave no data date at all; the town pages did (dates review of 6 December 2026)."""
+    formats = {label: fmt for label, fmt in PILLAR_DATA.values()}
+    texts = []
+    for label in DATA_ORDER:
+        if label in spans:
+            first, last = (pd.Timestamp(day).strftime(formats[label]) for day in spans[label])
+            texts.append(f"{label} {first}" if first == last else f"{label} {first}–{last}")
+    if not texts:
+        return None
+    share = ("alle Eingangswerte" if carried == inputs else
+             f"{de_number(100 * carried / inputs, 0)} % der Eingangswerte") if inputs and carried else None
+    return f"Daten: {', '.join(texts)}" + (f" ({share} aus früheren Jahren fortgeschrieben)" if share else "")
+
+
 def is_year_only(indicator_id: str | None, source_id: str | None) -> bool:
     """Whether the publisher gives this indicator's values from this source with their year only (sources.yaml
     year_only_measures: INKAR's accessibility indicators). The parser dates them 31.12., a day no publisher named:

@@ -197,8 +197,10 @@ class PageKeys:
         towns = self.data.towns[["ags", "name", "kreis_ags", "kreis_name", "land", "population", "population_date",
                                  "is_pilot"]]
         # the whole index, not only the newest rows: the page shows the latest *published* period,
-        # which may be older than a provisional newest one
-        return _sha([self.common, frame_digest(towns.reset_index(drop=True)), frame_digest(self.data.index), *pages])
+        # which may be older than a provisional newest one; and the dates its scores rest on (its data line)
+        dates = [f"{ags}:{digest}" for ags, digest in sorted(self._by_town.get("input_dates", {}).items())]
+        return _sha([self.common, frame_digest(towns.reset_index(drop=True)), frame_digest(self.data.index), *dates,
+                     *pages])
 
 
     def ranking(self, pages: list[str]) -> str:

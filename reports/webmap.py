@@ -135,12 +135,15 @@ def _build_webmap(data: ReportData, out_dir: Path, atlas: AtlasData | None, page
     script.write_text(data_script(geojson(atlas, pages)), encoding="utf-8")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    everywhere = np.arange(len(atlas.ags))
     page = env.get_template("atlas_karte.html.j2").render(
         period=atlas.period, leaflet=f"vendor/{LEAFLET_DIR.name}", data_file=DATA_FILE,
         measures=[{"id": m, "label": measure_label(m)} for m in MEASURES],
         legend=legend_classes(), colours=COLOURS, breaks=BREAKS, outside=OUTSIDE_COLOUR, missing=MISSING_FILL,
         bounds=_bounds(atlas), geometry_credit=html.escape(atlas.geometry_credit),
-        credits=[value_attribution(atlas.credits[m]) for m in MEASURES])
+        credits=[value_attribution(atlas.credits[m]) for m in MEASURES],
+        # per measure the dates its values rest on, and the outlines' date (the print atlas' lines, atlas.py)
+        data_dates=[atlas.data_dates(everywhere, m) or "" for m in MEASURES], boundary=atlas.boundaries(everywhere))
     html_path = target / "karte.html"
     html_path.write_text(page, encoding="utf-8")
     return [html_path, script, vendor]

@@ -197,3 +197,39 @@ def test_credits_are_escaped_in_svg_html_and_the_map_page(tmp_path):
     # escaped for Leaflet, which writes an attribution as HTML; and no "<" ends the script
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in credits[MEASURES.index("local_work_infrastructure")]
     assert "<script>alert" not in karte
+
+
+def test_each_map_says_what_dates_its_values_rest_on_and_how_old_its_boundaries_are(tmp_path):
+    """Dates review of 6 December 2026: the atlas headed its maps "Erreichbarkeit 2021" over values resting on INKAR
+    figures of 2018-2020 only, all carried forward, and never gave its boundaries' date; the town pages said both.
+    Each map now names the dates of the inputs behind the values it colours (index_data_dates, per kind of data the
+    oldest to the newest, and the share carried forward), and the date of its outlines with the towns drawn in a
+    former territory or not drawn at all."""
+    data = report_data()
+    rows = [{"ags": ags, "period": PERIOD, "pillar": "accessibility", "source_id": "inkar",
+             "reference_date": pd.Timestamp(f"{2018 + 2 * (k % 2)}-12-31"), "newest_reference_date":
+             pd.Timestamp("2020-12-31"), "carried_forward": 1, "inputs": 1} for k, ags in enumerate(town_ids())]
+    rows += [{"ags": ags, "period": PERIOD, "pillar": "digital_infrastructure", "source_id": "breitbandatlas",
+              "reference_date": pd.Timestamp("2021-06-30"), "newest_reference_date": pd.Timestamp("2021-06-30"),
+              "carried_forward": 0, "inputs": 1} for ags in town_ids()]
+    rows.append({**rows[-1], "period": 2023})  # another period: not this map's
+    dates = pd.DataFrame(rows)
+    data.by_town["input_dates"] = TownSplit(dates, "ags")
+    data.geometries["territorial_date"] = pd.Timestamp("2021-01-01")
+    data.geometries["territory_changed_since_geometry"] = data.geometries["ags"] == "06440002"
+    data.towns = pd.concat([data.towns, pd.DataFrame({"ags": ["06440099"], "name": ["Neu"], "in_reference_group": True})
+                            .set_index("ags", drop=False)])  # formed after the boundaries' date: no outline
+    atlas = AtlasData(data)
+    accessibility, digital, score = (texts(svg_of(atlas, m)) for m in ("accessibility", "digital_infrastructure",
+                                                                         "score"))
+    assert "Daten: Erreichbarkeit 2018–2020 (alle Eingangswerte aus früheren Jahren fortgeschrieben)" in accessibility
+    assert "Daten: Breitband 06/2021" in digital and "fortgeschrieben" not in digital
+    assert ("Daten: Breitband 06/2021, Erreichbarkeit 2018–2020 (50 % der Eingangswerte aus früheren Jahren "
+            "fortgeschrieben)") in score
+    boundary = ("Gemeindegrenzen: Stand 01.01.2021 (1 Gemeinde in den Grenzen vor einer späteren Gebietsänderung "
+                "gezeichnet, 1 danach gebildete Gemeinde fehlt)")
+    assert boundary in accessibility
+    build_atlas(data, tmp_path, atlas)
+    page = (tmp_path / "atlas" / "hessen.html").read_text(encoding="utf-8")
+    assert "Indexjahr 2021" in page and boundary in page
+    assert "Daten: Erreichbarkeit 2018–2020 (alle Eingangswerte aus früheren Jahren fortgeschrieben)" in page

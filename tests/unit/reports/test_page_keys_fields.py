@@ -98,6 +98,21 @@ def test_every_field_hashed_apart_reaches_the_key_of_a_page_that_shows_it(name):
     assert town_and_index_keys(report_data(**{name: value})) != town_and_index_keys(before), name
 
 
+def test_the_index_page_key_follows_the_dates_its_scores_rest_on():
+    """The index page says what the published scores rest on (labels.data_dates_de over index_data_dates): a new
+    date with the same scores must rewrite it (dates review of 6 December 2026)."""
+    dates = pd.DataFrame({"ags": ["01053090"], "period": [2021], "pillar": ["commuting_potential"],
+                          "reference_date": [pd.Timestamp("2019-06-30")], "carried_forward": [1], "inputs": [1]})
+    index = report_data().index
+
+    def index_key(frame: pd.DataFrame) -> str:
+        data = report_data(by_town={"index": TownSplit(index, "ags"), "input_dates": TownSplit(frame, "ags")})
+        return town_and_index_keys(data)[1]
+
+    assert index_key(dates) != index_key(dates.assign(reference_date=pd.Timestamp("2020-06-30")))
+    assert index_key(dates) == index_key(dates.copy())
+
+
 def test_a_mapping_is_hashed_independently_of_its_order():
     one = {("a", "kreis", "1"): ([1], [2.0]), ("b", "land", "2"): ([3], [4.0])}
     assert pages.value_digest(one) == pages.value_digest(dict(reversed(list(one.items()))))
