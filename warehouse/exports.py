@@ -695,8 +695,10 @@ def xlsx_plan(con: duckdb.DuckDBPyConnection, view: str, rows: int | None = None
         rows = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
     if columns is None:
         columns = {row[0] for row in con.execute(f"DESCRIBE {view}").fetchall()}
-    if rows <= XLSX_ROW_LIMIT or "period" not in columns:
+    if "period" not in columns:
         return query, None
+    if rows <= XLSX_ROW_LIMIT:  # the whole view; the note says what its years are where that needs saying
+        return query, _period_note(con, view, None, columns).strip() or None
     latest = con.execute(f"SELECT max(period) FROM {view}").fetchone()[0]
     note = (f"Diese Arbeitsmappe enthält nur das Jahr {latest} ({view} hat {german_count(rows)} Zeilen, mehr als ein "
             f"Excel-Blatt fasst). Alle Jahre: {view}.csv und {view}.parquet im selben Ordner.")
@@ -708,23 +710,27 @@ def german_count(number: int) -> str:
     return f"{number:,}".replace(",", ".")
 
 
-def _period_note(con: duckdb.DuckDBPyConnection, view: str, period: int, columns: set[str]) -> str:
-    """What the workbook's period is, for the note of a view cut to one period (``xlsx_plan``), in German: when most
-    of its rows are carried forward (column ``imputed``), how many; when the ranking leads with another period
-    (``published_period``), which. Empty when there is nothing to add."""
+def _period_note(con: duckdb.DuckDBPyConnection, view: str, period: int | None, columns: set[str]) -> str:
+    """What the workbook's period is, for the note of a view cut to one period (``xlsx_plan``; ``period`` None: of a
+    whole view), in German: when most of its rows are carried forward (column ``imputed``), how many; when the
+    ranking leads with another period (``published_period``) than the workbook's (latest), which. Empty when there is
+    nothing to add. Why the whole view too: town_profile's workbook gave "Jahr 2023" on 119,043 rows, 97,330 of them
+    carried forward, beside a ranking of 2021, and said nothing (dates review of 6 December 2026)."""
     sentences = []
+    where, of_year = ("WHERE period = ?", f" des Jahres {period}") if period is not None else ("", "")
     if "imputed" in columns:
-        total, carried = con.execute(f"SELECT count(*), count(*) FILTER (imputed) FROM {view} WHERE period = ?",
-                                     [period]).fetchone()
+        total, carried = con.execute(f"SELECT count(*), count(*) FILTER (imputed) FROM {view} {where}",
+                                     [period] if period is not None else []).fetchone()
         if total and carried * 2 > total:  # mostly carried forward
             sentences.append(
-                f"{german_count(carried)} der {german_count(total)} Zeilen des Jahres {period} "
+                f"{german_count(carried)} der {german_count(total)} Zeilen{of_year} "
                 f"({round(100 * carried / total)} %) sind aus früheren Ständen fortgeschrieben (Spalte "
                 f"„fortgeschrieben“), nicht neu erhoben.")
     # the period the ranking and the pages lead with, declared once in the view published_period
     declared = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'published_period'").fetchone()[0]
     ranking = con.execute("SELECT period FROM published_period").fetchone()[0] if declared else None
-    if ranking is not None and ranking != period:
+    shown = period if period is not None else con.execute(f"SELECT max(period) FROM {view}").fetchone()[0]
+    if ranking is not None and shown is not None and ranking != shown:
         sentences.append(f"Die Rangliste (latest_ranking) führt {ranking} als aktuelles Jahr.")
     return "".join(" " + sentence for sentence in sentences)
 

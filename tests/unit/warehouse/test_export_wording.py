@@ -95,6 +95,25 @@ def test_a_workbook_cut_to_a_year_of_its_own_data_adds_nothing(monkeypatch):
         assert "nur das Jahr 2003" in note and "fortgeschrieben" not in note and "Rangliste" not in note, note
 
 
+def test_a_whole_workbook_says_when_most_of_its_rows_are_carried_forward_or_the_ranking_leads_with_another_year():
+    """town_profile.xlsx (every row of the view) gave "Jahr 2023" on 119,043 rows, 97,330 of them carried forward,
+    beside a ranking of 2021, without a note; indicator_history's workbook, cut to its latest year, said both (dates
+    review of 6 December 2026). The note of a whole view counts all its rows and compares the ranking with its latest
+    year."""
+    def carried(rows: int):  # 12 rows over 2001-2003, ``rows`` of them carried forward
+        con = history(0, 2002)
+        con.execute("CREATE OR REPLACE VIEW w AS SELECT ags, period, value, row_number() OVER (ORDER BY period, ags) "
+                    f"<= {rows} AS imputed FROM v")
+        return con
+
+    query, note = exports.xlsx_plan(carried(9), "w")
+    assert query == "SELECT * FROM w"  # whole
+    assert note == ("9 der 12 Zeilen (75 %) sind aus früheren Ständen fortgeschrieben (Spalte „fortgeschrieben“), "
+                    "nicht neu erhoben. Die Rangliste (latest_ranking) führt 2002 als aktuelles Jahr.")
+    assert exports.xlsx_plan(carried(6), "w")[1] == "Die Rangliste (latest_ranking) führt 2002 als aktuelles Jahr."
+    assert exports.xlsx_plan(history(0, 2003), "v")[1] is None  # its latest year is the ranking's, little carried
+
+
 def test_the_note_is_in_the_fingerprint(monkeypatch):
     """The note names the published period, another view's content: a new ranking period writes the workbook
     again instead of linking the one with the old note."""
