@@ -26,9 +26,9 @@ import shapely
 
 from indicators import flags
 from reports.data import ReportData
-from reports.labels import (PILLAR_DATA, PILLARS, attribution_label, data_dates_text, de_number, de_score,
-                            is_missing, not_scored_reasons, pillar_label, published_score, release_text, shown_number,
-                            source_label)
+from reports.labels import (PILLAR_DATA, PILLARS, attribution_label, boundary_date_de, data_dates_text,
+                            de_number, de_score, is_missing, not_scored_reasons, pillar_label, published_score,
+                            release_text, shown_number, source_label)
 from reports.maps import to_metres
 from sources.vintages import release_order
 
@@ -120,23 +120,25 @@ class AtlasData:
 
     def boundaries(self, positions) -> str | None:
         """'Gemeindegrenzen: Stand 01.01.2021 (7 Gemeinden in den Grenzen vor einer späteren Gebietsänderung
-        gezeichnet, 2 danach gebildete Gemeinden fehlen)': the date of the outlines of ``positions`` and what they do not show
+        gezeichnet, 2 Gemeinden ohne Umriss (fehlen))': the date of the outlines of ``positions`` and what they do not show
         (warehouse.exports.LATEST_GEOMETRIES' flag; the towns without a geometry of the Länder drawn). The town pages'
         maps said it (context.boundary_de), the atlas did not (dates review of 6 December 2026)."""
         if self.boundary_dates is None or not len(positions):
             return None
-        days = sorted({pd.Timestamp(d) for d in self.boundary_dates[positions] if not pd.isna(d)})
+        days = [d for d in self.boundary_dates[positions] if not pd.isna(d)]
         if not days:
             return None
-        span = f"{days[0]:%d.%m.%Y}" + (f"–{days[-1]:%d.%m.%Y}" if len(days) > 1 else "")
         lands = set(self.land[positions])
         changed = int(self.changed[positions].sum())
         undrawn = sum(1 for a in self.undrawn if a[:2] in lands)
-        notes = ([f"{changed} {'Gemeinde' if changed == 1 else 'Gemeinden'} in den Grenzen vor einer späteren "
-                  "Gebietsänderung gezeichnet"] if changed else []) + (
-                 [f"{undrawn} danach {'gebildete Gemeinde fehlt' if undrawn == 1 else 'gebildete Gemeinden fehlen'}"]
-                 if undrawn else [])
-        return f"Gemeindegrenzen: Stand {span}" + (f" ({', '.join(notes)})" if notes else "")
+        notes = []
+        if changed:
+            notes.append(f"{changed} {'Gemeinde' if changed == 1 else 'Gemeinden'} in den Grenzen vor einer späteren "
+                         "Gebietsänderung gezeichnet")
+        if undrawn:  # a Gemeinde of the register without an outline: formed after the boundaries' date
+            notes.append(f"{undrawn} {'Gemeinde' if undrawn == 1 else 'Gemeinden'} ohne Umriss "
+                         f"({'fehlt' if undrawn == 1 else 'fehlen'})")
+        return boundary_date_de(days) + (f" ({', '.join(notes)})" if notes else "")
 
     def data_dates(self, positions, measure: str) -> str | None:
         """'Daten: Pendler 2019 (alle Eingangswerte fortgeschrieben)': the dates of the inputs behind the values
@@ -346,6 +348,7 @@ class AreaMap:
     def __init__(self, atlas: AtlasData, positions, name: str, land_borders: bool = False):
         self.atlas, self.positions, self.name = atlas, np.asarray(positions), name
         self.boundary = atlas.boundaries(self.positions)
+        self.data_dates = {measure: atlas.data_dates(self.positions, measure) for measure in MEASURES}
         geoms = atlas.geoms[self.positions]
         self.frame = Frame(np.asarray(shapely.total_bounds(geoms)))
         shapes = simplified(geoms, self.frame.metres_per_unit * 0.7)
@@ -369,7 +372,7 @@ class AreaMap:
             rows.append(f'<path d="{d}" fill="{fill}" class="{value.status}"><title>{title}</title></path>')
         return _svg_document(self.frame, self.name, measure, atlas.period, "\n".join(rows), self.borders,
                              credit_lines(atlas.geometry_credit, atlas.credits[measure],
-                                          atlas.data_dates(self.positions, measure), self.boundary))
+                                          self.data_dates[measure], self.boundary))
 
 
 def _union(shapes: np.ndarray):
@@ -457,7 +460,7 @@ def _build_atlas(atlas: AtlasData, out_dir: Path) -> list[Path]:
             path.write_text(area.svg(measure), encoding="utf-8")
             written.append(path)
             maps.append({"file": path.name, "label": measure_label(measure), "credits": atlas.credits[measure],
-                         "data_dates": atlas.data_dates(area.positions, measure)})
+                         "data_dates": area.data_dates[measure]})
         page = env.get_template("atlas.html.j2").render(
             area=name, slug=area_slug, maps=maps, nav=nav, period=atlas.period, towns=len(positions),
             geometry_credit=atlas.geometry_credit, boundary=area.boundary)

@@ -589,8 +589,10 @@ class Renderer:
         # the population's date in the header where every town's is the same (one register), else none there: the
         # column stood beside "Indexwert 2021" without its Stichtag 31.12.2023 (dates review of 5 December)
         dates = {r["population_date"] for r in rows if r["population_date"] is not None}
-        # what the scores rest on, over every town (the town pages give each town's; dates review of 6 December 2026)
-        data_dates = data_dates_de(self.data.by_town["input_dates"].frame, self.data.latest_period)
+        # what the scores shown rest on, over the towns scored (the town pages give each town's; dates review of
+        # 6 December 2026); index_data_dates also has the inputs of a town left without a score
+        scored = latest.index[latest["score"].notna()]
+        data_dates = data_dates_de(self.data.by_town["input_dates"].frame, self.data.latest_period, towns=scored)
         return self._render("index.html.j2", {"rows": rows, "downloads": downloads,
                                               "unscored": [r for r in rows if r["unscored_de"]],
                                               "population_date": dates.pop() if len(dates) == 1 else None,

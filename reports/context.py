@@ -16,8 +16,8 @@ from indicators.publisher_notes import change_notes
 from reports import charts
 from reports.data import ReportData
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
-                            attribution_label, data_date_line, date_de, dated_de, de_list, de_number, flow_note,
-                            imputed_share_of_score, is_missing, is_year_only,
+                            attribution_label, boundary_date_de, data_date_line, date_de, dated_de, de_list, de_number,
+                            flow_note, imputed_share_of_score, is_missing, is_year_only,
                             not_scored_reasons, pillar_label, rank_shown, release_text, safe_url, score_gap,
                             shown_number, source_label, unit_label, vintage_label)
 from reports.maps import TownGeometries, to_metric_crs, town_map
@@ -549,7 +549,7 @@ def boundary_de(name: str, day, changed: bool) -> str | None:
     its area since 2023, was drawn in its 2021 bounds without a word (audit of 6 December 2026)."""
     if day is None or pd.isna(day):
         return None
-    text = f"Gemeindegrenzen: Stand {pd.Timestamp(day):%d.%m.%Y}"
+    text = boundary_date_de(day)
     if changed:
         text += (f"; das Gebiet von {name} hat sich danach geändert (Fusion, Aufteilung einer Nachbargemeinde oder "
                  "abgegebene bzw. übernommene Gebietsteile), die Karte zeigt es vor der Änderung")

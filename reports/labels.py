@@ -180,7 +180,7 @@ def data_dates_de(input_dates: pd.DataFrame, period, pillars=None, towns=None) -
     if pillars is not None:
         rows = rows[rows["pillar"].isin(list(pillars))]
     if towns is not None:
-        rows = rows[rows["ags"].isin(list(towns))]
+        rows = rows[rows["ags"].isin(set(towns))]
     kinds = rows["pillar"].map(lambda pillar: PILLAR_DATA[pillar][0])
     spans = pd.DataFrame({"kind": kinds, "oldest": pd.to_datetime(rows["reference_date"]),
                           "newest": pd.to_datetime(rows["newest_reference_date"].fillna(rows["reference_date"]))}
@@ -190,8 +190,8 @@ def data_dates_de(input_dates: pd.DataFrame, period, pillars=None, towns=None) -
 
 
 def data_dates_text(spans: dict, inputs: int, carried: int) -> str | None:
-    """'Daten: Pendler 2019 (alle Eingangswerte aus früheren Jahren fortgeschrieben)' or 'Daten: Breitband 06/2021,
-    Pendler 2019, Bevölkerung 31.12.2021, Erreichbarkeit 2018–2020 (60 % der Eingangswerte aus früheren Jahren
+    """'Daten: Pendler 2019 (alle Eingangswerte aus früheren Ständen fortgeschrieben)' or 'Daten: Breitband 06/2021,
+    Pendler 2019, Bevölkerung 31.12.2021, Erreichbarkeit 2018–2020 (60 % der Eingangswerte aus früheren Ständen
     fortgeschrieben)': per kind of data (``spans``: the catalogue's ``data_de`` -> oldest and newest date) the dates
     in its format, and the share of the ``inputs`` that were ``carried`` forward. None without a span.
 
@@ -205,9 +205,26 @@ def data_dates_text(spans: dict, inputs: int, carried: int) -> str | None:
             texts.append(f"{label} {first}" if first == last else f"{label} {first}–{last}")
     if not texts:
         return None
-    share = ("alle Eingangswerte" if carried == inputs else
-             f"{de_number(100 * carried / inputs, 0)} % der Eingangswerte") if inputs and carried else None
-    return f"Daten: {', '.join(texts)}" + (f" ({share} aus früheren Jahren fortgeschrieben)" if share else "")
+    share = carried_share_de(carried, inputs)
+    return f"Daten: {', '.join(texts)}" + (f" ({share} aus früheren Ständen fortgeschrieben)" if share else "")
+
+
+def carried_share_de(carried: int, inputs: int) -> str | None:
+    """'alle Eingangswerte', '60 % der Eingangswerte', 'weniger als 1 % der Eingangswerte' (never a rounded 0 % or
+    100 % beside a part); None when none was carried forward."""
+    if not inputs or not carried:
+        return None
+    if carried == inputs:
+        return "alle Eingangswerte"
+    percent = 100 * carried / inputs
+    said = ("weniger als 1" if percent < 0.5 else "mehr als 99" if percent >= 99.5 else de_number(percent, 0))
+    return f"{said} % der Eingangswerte"
+
+
+def boundary_date_de(day) -> str:
+    """'Gemeindegrenzen: Stand 01.01.2021' (the town maps' note and the atlas' line); two dates as a span."""
+    days = sorted({pd.Timestamp(d) for d in (day if isinstance(day, (list, tuple, set)) else [day])})
+    return f"Gemeindegrenzen: Stand {days[0]:%d.%m.%Y}" + (f"–{days[-1]:%d.%m.%Y}" if len(days) > 1 else "")
 
 
 def is_year_only(indicator_id: str | None, source_id: str | None) -> bool:

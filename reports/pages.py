@@ -40,8 +40,8 @@ WORDING_FILES = [REPORTS_PACKAGE.parent / name for name in ("indicators/flags.py
 # dict, list, scalar), is hashed whole into ``common`` by ``value_digest``, so a field added to ``ReportData`` is
 # hashed without anyone remembering it (the Kreis/Land/Bund ``references``, a dict, were not: pages stayed stale).
 HASHED_APART = {"towns": "_by_town", "index": "_by_town and the index page", "geometries": "geometry_digest",
-                "by_town": "_by_town", "flows_by_kreis": "_by_kreis", "method_version": "common",
-                "latest_period": "common"}
+                "by_town": "_by_town (its input_dates also the index page)", "flows_by_kreis": "_by_kreis",
+                "method_version": "common", "latest_period": "common"}
 # What no page shows: where the data were read from, and the renderer's per-process cache of derived values.
 NOT_SHOWN = {"path", "memo"}
 

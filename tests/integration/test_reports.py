@@ -452,17 +452,20 @@ def test_index_says_what_dates_its_scores_rest_on(pilot_reports, warehouse):
     """The index page listed every town's score of the published year without a data date (dates review of
     6 December 2026): it now gives, over all towns, per kind of data the oldest to the newest date of the inputs and
     the share carried forward, from index_data_dates."""
+    from reports.labels import carried_share_de
+
     _, text = page(pilot_reports, "index.html")
     period = warehouse.execute("SELECT period FROM published_period").fetchone()[0]
-    oldest, newest, carried, inputs = warehouse.execute(
-        "SELECT min(oldest_reference_date), max(newest_reference_date), sum(carried_forward), sum(inputs) "
-        "FROM index_data_dates WHERE period = ? AND pillar = 'digital_infrastructure'", [period]).fetchone()
+    scored = ("FROM index_data_dates d JOIN readiness_index r USING (ags, period) WHERE r.score IS NOT NULL "
+              "AND r.method_version = (SELECT method_version FROM current_method) AND period = ?")
+    oldest, newest = warehouse.execute(f"SELECT min(oldest_reference_date), max(newest_reference_date) {scored} "
+                                       "AND pillar = 'digital_infrastructure'", [period]).fetchone()
+    carried, inputs = warehouse.execute(f"SELECT sum(carried_forward), sum(inputs) {scored}", [period]).fetchone()
     line = text["index-data-dates"]
-    assert line.startswith(f"Indexwerte {period}: Daten: Breitband {oldest:%m/%Y}")
+    assert line.startswith(f"Indexwerte {period} – Daten: Breitband {oldest:%m/%Y}")
     assert (f"–{newest:%m/%Y}" in line) == (f"{oldest:%m/%Y}" != f"{newest:%m/%Y}")
-    total = warehouse.execute("SELECT sum(carried_forward), sum(inputs) FROM index_data_dates WHERE period = ?",
-                              [period]).fetchone()
-    assert ("fortgeschrieben" in line) == (total[0] > 0) and inputs > 0
+    share = carried_share_de(int(carried), int(inputs))
+    assert (f"({share} aus früheren Ständen fortgeschrieben)" in line) if share else "fortgeschrieben" not in line
 
 
 def test_index_lists_every_town_and_links_the_pages_built(pilot_reports, warehouse):

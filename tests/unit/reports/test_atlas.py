@@ -213,6 +213,7 @@ def test_each_map_says_what_dates_its_values_rest_on_and_how_old_its_boundaries_
               "reference_date": pd.Timestamp("2021-06-30"), "newest_reference_date": pd.Timestamp("2021-06-30"),
               "carried_forward": 0, "inputs": 1} for ags in town_ids()]
     rows.append({**rows[-1], "period": 2023})  # another period: not this map's
+    rows = [r for r in rows if not (r["ags"] == "06440006" and r["pillar"] == "digital_infrastructure")]  # no input
     dates = pd.DataFrame(rows)
     data.by_town["input_dates"] = TownSplit(dates, "ags")
     data.geometries["territorial_date"] = pd.Timestamp("2021-01-01")
@@ -222,14 +223,30 @@ def test_each_map_says_what_dates_its_values_rest_on_and_how_old_its_boundaries_
     atlas = AtlasData(data)
     accessibility, digital, score = (texts(svg_of(atlas, m)) for m in ("accessibility", "digital_infrastructure",
                                                                          "score"))
-    assert "Daten: Erreichbarkeit 2018–2020 (alle Eingangswerte aus früheren Jahren fortgeschrieben)" in accessibility
+    assert "Daten: Erreichbarkeit 2018–2020 (alle Eingangswerte aus früheren Ständen fortgeschrieben)" in accessibility
     assert "Daten: Breitband 06/2021" in digital and "fortgeschrieben" not in digital
-    assert ("Daten: Breitband 06/2021, Erreichbarkeit 2018–2020 (50 % der Eingangswerte aus früheren Jahren "
+    # 6 carried of 11 inputs (06440006 has no broadband input: its NaT leaves the others' dates as they are)
+    assert ("Daten: Breitband 06/2021, Erreichbarkeit 2018–2020 (55 % der Eingangswerte aus früheren Ständen "
             "fortgeschrieben)") in score
     boundary = ("Gemeindegrenzen: Stand 01.01.2021 (1 Gemeinde in den Grenzen vor einer späteren Gebietsänderung "
-                "gezeichnet, 1 danach gebildete Gemeinde fehlt)")
+                "gezeichnet, 1 Gemeinde ohne Umriss (fehlt))")
     assert boundary in accessibility
     build_atlas(data, tmp_path, atlas)
     page = (tmp_path / "atlas" / "hessen.html").read_text(encoding="utf-8")
     assert "Indexjahr 2021" in page and boundary in page
-    assert "Daten: Erreichbarkeit 2018–2020 (alle Eingangswerte aus früheren Jahren fortgeschrieben)" in page
+    assert "Daten: Erreichbarkeit 2018–2020 (alle Eingangswerte aus früheren Ständen fortgeschrieben)" in page
+    # the interactive map: the same line per measure (set as text by its script) and the boundaries' line
+    karte = build_webmap(data, tmp_path, atlas, pages=set())[0].read_text(encoding="utf-8")
+    lines = json.loads(re.search(r"var DATA_DATES = (\[.*?\]);", karte)[1])
+    assert lines[MEASURES.index("accessibility")] == atlas.data_dates(np.arange(6), "accessibility")
+    assert lines[MEASURES.index("local_work_infrastructure")] == "" and boundary in karte
+
+
+def test_the_carried_forward_share_never_rounds_to_none_or_all():
+    from reports.labels import carried_share_de
+
+    assert carried_share_de(0, 10) is None and carried_share_de(3, 0) is None
+    assert carried_share_de(10, 10) == "alle Eingangswerte"
+    assert carried_share_de(1, 1000) == "weniger als 1 % der Eingangswerte"
+    assert carried_share_de(999, 1000) == "mehr als 99 % der Eingangswerte"
+    assert carried_share_de(6, 11) == "55 % der Eingangswerte"
