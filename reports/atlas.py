@@ -25,8 +25,8 @@ import pandas as pd
 import shapely
 
 from indicators import flags
-from reports.data import ReportData
-from reports.labels import (PILLAR_DATA, PILLARS, attribution_label, boundary_date_de, data_dates_text,
+from reports.data import InputDates, ReportData
+from reports.labels import (PILLARS, attribution_label, boundary_date_de, data_dates_text,
                             de_number, de_score, is_missing, not_scored_reasons, pillar_label, published_score,
                             release_text, shown_number, source_label)
 from reports.maps import to_metres
@@ -116,13 +116,13 @@ class AtlasData:
         self.later = later_starts(data.index, self.period, self.ags)
         self.credits = self._value_credits(data)
         dates = data.by_town.get("input_dates")  # what each map's data line is read from (a ReportData has them)
-        self.inputs = _inputs_by_town(dates.frame, self.period, self.ags) if dates is not None else {}
+        self.inputs = InputDates(dates.frame if dates is not None else None, self.period, self.ags)
 
     def boundaries(self, positions) -> str | None:
         """'Gemeindegrenzen: Stand 01.01.2021 (7 Gemeinden in den Grenzen vor einer späteren Gebietsänderung
-        gezeichnet, 2 Gemeinden ohne Umriss (fehlen))': the date of the outlines of ``positions`` and what they do not show
-        (warehouse.exports.LATEST_GEOMETRIES' flag; the towns without a geometry of the Länder drawn). The town pages'
-        maps said it (context.boundary_de), the atlas did not (dates review of 6 December 2026)."""
+        gezeichnet, 2 Gemeinden ohne Umriss (fehlen))': the date of the outlines of ``positions`` and what they do
+        not show (warehouse.exports.LATEST_GEOMETRIES' flag; the towns without a geometry of the Länder drawn). The
+        town pages' maps said it (context.boundary_de), the atlas did not (dates review of 6 December 2026)."""
         if self.boundary_dates is None or not len(positions):
             return None
         days = [d for d in self.boundary_dates[positions] if not pd.isna(d)]
@@ -142,23 +142,9 @@ class AtlasData:
 
     def data_dates(self, positions, measure: str) -> str | None:
         """'Daten: Pendler 2019 (alle Eingangswerte fortgeschrieben)': the dates of the inputs behind the values
-        ``measure``'s map of ``positions`` colours (labels.data_dates_de), the map's heading gives the index year."""
+        ``measure``'s map of ``positions`` colours (labels.data_dates_text), the map's heading gives the index year."""
         shown = positions[self.in_group[positions] & ~np.isnan(self.values[measure][positions])]
-        spans, inputs, carried = {}, 0, 0
-        for pillar in (PILLARS if measure == "score" else [measure]):
-            if pillar not in self.inputs:
-                continue
-            oldest, newest, counts = self.inputs[pillar]
-            dated = shown[~np.isnat(oldest[shown])]
-            if not len(dated):
-                continue
-            kind = PILLAR_DATA[pillar][0]
-            first, last = oldest[dated].min(), newest[dated].max()
-            was = spans.get(kind, (first, last))
-            spans[kind] = (min(was[0], first), max(was[1], last))
-            inputs, carried = inputs + int(counts[dated, 0].sum()), carried + int(counts[dated, 1].sum())
-        return data_dates_text(spans, inputs, carried)
-
+        return data_dates_text(*self.inputs.spans(PILLARS if measure == "score" else [measure], shown))
 
     def value(self, i: int, measure: str) -> TownValue:
         """The value of Gemeinde ``i`` (position) for ``measure``, or why there is none."""
@@ -212,34 +198,6 @@ class AtlasData:
             if len(positions):
                 areas.append((slug(name), name, positions))
         return areas
-
-
-def _inputs_by_town(input_dates: pd.DataFrame, period, ags: np.ndarray) -> dict[str, tuple]:
-    """Per pillar, arrays aligned to ``ags``: the oldest and the newest input date of the town's ``period`` value
-    (NaT: none) and its inputs and carried-forward inputs (columns 0 and 1), over its sources (index_data_dates):
-    each map's data line is then a few array reductions, not a frame filter per Land and measure (0.8 s)."""
-    rows = input_dates[(input_dates["period"] == period) & input_dates["reference_date"].notna()]
-    position = pd.Series(np.arange(len(ags)), index=ags)
-    rows = rows[rows["ags"].isin(position.index)]
-    at = position[rows["ags"]].to_numpy()
-    found = {}
-    for pillar in PILLAR_DATA:
-        mask = (rows["pillar"] == pillar).to_numpy()
-        if not mask.any():
-            continue
-        oldest = np.full(len(ags), np.datetime64("NaT"), dtype="datetime64[ns]")
-        newest = oldest.copy()
-        counts = np.zeros((len(ags), 2), dtype=np.int64)
-        first = pd.to_datetime(rows["reference_date"][mask]).to_numpy(dtype="datetime64[ns]")
-        last = pd.to_datetime(rows["newest_reference_date"][mask].fillna(rows["reference_date"][mask])
-                              ).to_numpy(dtype="datetime64[ns]")
-        where = at[mask]
-        np.fmin.at(oldest, where, first)  # fmin/fmax: NaT (no input yet) gives way to a date
-        np.fmax.at(newest, where, last)
-        np.add.at(counts, (where, 0), rows["inputs"].to_numpy()[mask])
-        np.add.at(counts, (where, 1), rows["carried_forward"].to_numpy()[mask])
-        found[pillar] = (oldest, newest, counts)
-    return found
 
 
 def later_starts(index: pd.DataFrame, period: int | None, ags: np.ndarray) -> dict[str, np.ndarray]:

@@ -32,10 +32,10 @@ from reports import charts
 from reports.context import (data_dates, headline_row, indicator_rows, pillar_chart, records, scored_indicators,
                              town_context, town_row)
 from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context, load_spaces, ranking_context, ranking_table
-from reports.data import INDEX_COLUMNS, ReportData, connect, load, releases_due, source_data_dates
+from reports.data import INDEX_COLUMNS, InputDates, ReportData, connect, load, releases_due, source_data_dates
 from reports.downloads import build_time, csv_bytes, write_downloads
 from reports.labels import (PEER_FEATURES_DE, PILLARS, VARIED_CHOICES_DE, attribution_label, berlin_time, credit_de,
-                            data_dates_de, date_de, de_list, de_number, de_rank, de_score, de_signed, german_sort_key,
+                            data_dates_text, date_de, de_list, de_number, de_rank, de_score, de_signed, german_sort_key,
                             in_kreis, pillar_label, published_score, release_text, score_gap, source_label,
                             vintage_label)
 from reports.tables import comparison_tables, index_table, names_unit, releases_table, town_tables
@@ -592,7 +592,8 @@ class Renderer:
         # what the scores shown rest on, over the towns scored (the town pages give each town's; dates review of
         # 6 December 2026); index_data_dates also has the inputs of a town left without a score
         scored = latest.index[latest["score"].notna()]
-        data_dates = data_dates_de(self.data.by_town["input_dates"].frame, self.data.latest_period, towns=scored)
+        inputs = InputDates(self.data.by_town["input_dates"].frame, self.data.latest_period, scored)
+        data_dates = data_dates_text(*inputs.spans(PILLARS))
         return self._render("index.html.j2", {"rows": rows, "downloads": downloads,
                                               "unscored": [r for r in rows if r["unscored_de"]],
                                               "population_date": dates.pop() if len(dates) == 1 else None,

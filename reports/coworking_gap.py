@@ -73,9 +73,9 @@ FROM gap"""
 # the flows behind the tile: list and tile show one year; no list where the gap used none, as when it left them out
 # because they describe the town before a change of its territory); of a town without a gap row, its latest year.
 # Why: the list of the latest year was shown, without its year, beside a gap that left those flows out (review of
-# 6 December 2026). Named where the register knows them: the flows keep the keys of their year. A destination key that ended after the flow's date (the first end of the key
-# after that date, ASOF; the steps' register dates, since vintages such as '2024-Q4' are no dates) is gone since
-# the flow: it is named by the Gemeinde of today it went to, following each key to its next end only (a key used
+# 6 December 2026). Named where the register knows them: the flows keep the keys of their year. A destination key
+# that ended after the flow's date (the first end of the key after that date, ASOF; the steps' register dates, since
+# vintages such as '2024-Q4' are no dates) is gone since the flow: it is named by the Gemeinde of today it went to, following each key to its next end only (a key used
 # again later is another Gemeinde), through mergers and recodes the plausibility checks accepted. A chain that
 # ends in a split, a rejected step or a key gone today names no successor; either way the key's holder of today
 # (if the key was given again) is not the destination, and the map draws no line to it.

@@ -193,6 +193,53 @@ ORDER BY osm_type, osm_id  -- the key: places at one distance with one name (unn
 GEOMETRIES = LATEST_GEOMETRIES
 
 
+class InputDates:
+    """Per pillar, arrays aligned to ``ags``: the oldest and the newest date of the inputs of each town's ``period``
+    value (NaT: none) and its inputs and carried-forward inputs (``input_dates`` rows: index_data_dates, summed over
+    the town's sources). The data line of a page of many towns (the atlas' maps, the index page) is then a few array
+    reductions per set of towns (``spans``), not a frame filter per Land and measure (0.8 s for the atlas)."""
+
+    def __init__(self, input_dates: pd.DataFrame | None, period, ags):
+        self.ags = np.asarray(ags)
+        self.by_pillar: dict[str, tuple] = {}
+        if input_dates is None:  # a ReportData without them (small tests): no data line
+            return
+        rows = input_dates[(input_dates["period"] == period) & input_dates["reference_date"].notna()]
+        position = pd.Series(np.arange(len(self.ags)), index=self.ags)
+        rows = rows[rows["ags"].isin(position.index)]
+        at = position[rows["ags"]].to_numpy()
+        for pillar in PILLARS:
+            mask = (rows["pillar"] == pillar).to_numpy()
+            if not mask.any():
+                continue
+            oldest = np.full(len(self.ags), np.datetime64("NaT"), dtype="datetime64[ns]")
+            newest = oldest.copy()
+            counts = np.zeros((len(self.ags), 2), dtype=np.int64)
+            chosen = rows[mask]
+            where = at[mask]
+            np.fmin.at(oldest, where, pd.to_datetime(chosen["reference_date"]).to_numpy(dtype="datetime64[ns]"))
+            np.fmax.at(newest, where, pd.to_datetime(chosen["newest_reference_date"].fillna(chosen["reference_date"])
+                                                     ).to_numpy(dtype="datetime64[ns]"))  # fmin/fmax: NaT gives way
+            np.add.at(counts, (where, 0), chosen["inputs"].to_numpy())
+            np.add.at(counts, (where, 1), chosen["carried_forward"].to_numpy())
+            self.by_pillar[pillar] = (oldest, newest, counts)
+
+    def spans(self, pillars, positions=None) -> tuple[dict, int, int]:
+        """(pillar -> (oldest, newest) over the towns at ``positions`` (None: all) that have inputs of it, inputs,
+        carried forward): what ``labels.data_dates_text`` words."""
+        positions = np.arange(len(self.ags)) if positions is None else np.asarray(positions)
+        spans, inputs, carried = {}, 0, 0
+        for pillar in pillars:
+            if pillar not in self.by_pillar:
+                continue
+            oldest, newest, counts = self.by_pillar[pillar]
+            dated = positions[~np.isnat(oldest[positions])]
+            if len(dated):
+                spans[pillar] = (oldest[dated].min(), newest[dated].max())
+                inputs, carried = inputs + int(counts[dated, 0].sum()), carried + int(counts[dated, 1].sum())
+        return spans, inputs, carried
+
+
 @dataclass
 class ReportData:
     """Everything the reports need, loaded once; per-town frames are looked up by AGS."""

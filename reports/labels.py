@@ -172,36 +172,24 @@ def data_date_line(rows) -> str:
     return ", ".join(f"{label} {oldest[label][0].strftime(oldest[label][1])}" for label in DATA_ORDER if label in oldest)
 
 
-def data_dates_de(input_dates: pd.DataFrame, period, pillars=None, towns=None) -> str | None:
-    """What the values of ``period`` shown on a page of many towns rest on, from their ``input_dates`` rows
-    (index_data_dates; ``pillars``, ``towns``: only these, None: all): ``data_dates_text``. None without rows."""
-    rows = input_dates[(input_dates["period"] == period) & input_dates["reference_date"].notna()
-                       & input_dates["pillar"].isin(list(PILLAR_DATA))]
-    if pillars is not None:
-        rows = rows[rows["pillar"].isin(list(pillars))]
-    if towns is not None:
-        rows = rows[rows["ags"].isin(set(towns))]
-    kinds = rows["pillar"].map(lambda pillar: PILLAR_DATA[pillar][0])
-    spans = pd.DataFrame({"kind": kinds, "oldest": pd.to_datetime(rows["reference_date"]),
-                          "newest": pd.to_datetime(rows["newest_reference_date"].fillna(rows["reference_date"]))}
-                         ).groupby("kind").agg(oldest=("oldest", "min"), newest=("newest", "max"))
-    return data_dates_text({kind: (row.oldest, row.newest) for kind, row in spans.iterrows()},
-                           int(rows["inputs"].sum()), int(rows["carried_forward"].sum()))
-
-
 def data_dates_text(spans: dict, inputs: int, carried: int) -> str | None:
     """'Daten: Pendler 2019 (alle Eingangswerte aus früheren Ständen fortgeschrieben)' or 'Daten: Breitband 06/2021,
     Pendler 2019, Bevölkerung 31.12.2021, Erreichbarkeit 2018–2020 (60 % der Eingangswerte aus früheren Ständen
-    fortgeschrieben)': per kind of data (``spans``: the catalogue's ``data_de`` -> oldest and newest date) the dates
-    in its format, and the share of the ``inputs`` that were ``carried`` forward. None without a span.
+    fortgeschrieben)': per kind of data (the catalogue's ``data_de`` of the pillars in ``spans``: pillar -> oldest and
+    newest date, ``reports.data.InputDates.spans``) the oldest to the newest date in its format, and the share of the
+    ``inputs`` that were ``carried`` forward. None without a span.
 
     Why: the atlas headed its maps "Pendelpotenzial 2021" over values resting on data of 30.06.2019 only, and the
     index page gave no data date at all; the town pages did (dates review of 6 December 2026)."""
-    formats = {label: fmt for label, fmt in PILLAR_DATA.values()}
+    kinds: dict[str, list] = {}  # data_de -> [oldest, newest, format]
+    for pillar, (oldest, newest) in spans.items():
+        label, fmt = PILLAR_DATA[pillar]
+        was = kinds.setdefault(label, [oldest, newest, fmt])
+        was[0], was[1] = min(was[0], oldest), max(was[1], newest)
     texts = []
     for label in DATA_ORDER:
-        if label in spans:
-            first, last = (pd.Timestamp(day).strftime(formats[label]) for day in spans[label])
+        if label in kinds:
+            first, last = (pd.Timestamp(day).strftime(kinds[label][2]) for day in kinds[label][:2])
             texts.append(f"{label} {first}" if first == last else f"{label} {first}–{last}")
     if not texts:
         return None

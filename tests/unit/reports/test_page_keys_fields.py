@@ -99,7 +99,7 @@ def test_every_field_hashed_apart_reaches_the_key_of_a_page_that_shows_it(name):
 
 
 def test_the_index_page_key_follows_the_dates_its_scores_rest_on():
-    """The index page says what the published scores rest on (labels.data_dates_de over index_data_dates): a new
+    """The index page says what the published scores rest on (labels.data_dates_text over index_data_dates): a new
     date with the same scores must rewrite it (dates review of 6 December 2026)."""
     dates = pd.DataFrame({"ags": ["01053090"], "period": [2021], "pillar": ["commuting_potential"],
                           "reference_date": [pd.Timestamp("2019-06-30")], "carried_forward": [1], "inputs": [1]})
