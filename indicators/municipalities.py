@@ -49,12 +49,12 @@ def municipality_rows(con: duckdb.DuckDBPyConnection, pilots: list[str], sources
 # the later in time order. A member Gemeinde of a Verband with several members carries its Verband's value
 # (source_level, as INKAR publishes it: methodology section 8).
 CENTRALITY_SQL = f"""
-    SELECT ags, value AS {CENTRALITY} FROM observations
+    SELECT ags, value AS {CENTRALITY}, reference_date AS {CENTRALITY}_date FROM observations
     WHERE source_id = 'inkar' AND measure = 'commuter_balance_per_100' AND level = 'gemeinde' AND value IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY ags ORDER BY reference_date DESC, list_position($vintages, vintage) DESC) = 1
 """
 
 
 def job_centrality(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """``CENTRALITY_SQL`` on the working database: one row per Gemeinde with INKAR's commuter balance."""
+    """``CENTRALITY_SQL`` on the working database: one row per Gemeinde with INKAR's commuter balance and its date."""
     return con.execute(CENTRALITY_SQL, {"vintages": release_positions(con, ["inkar"])}).df()

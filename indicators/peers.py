@@ -39,6 +39,10 @@ FEATURES = [*STRUCTURE, CENTRALITY]  # what a town needs for peers; the town pag
 # Distances are rounded before sorting so that ties that are exact in arithmetic but differ in the
 # last bit (e.g. after rescaling a feature) are broken by peer AGS, deterministically.
 DISTANCE_DECIMALS = 10
+# The dates of a town's structure features, stored beside its peers: the page said "Ähnlichkeit" without saying it
+# rests on the population of 31.12.2023 and a commuter balance of 30.06.2019 (dates review of 6 December 2026).
+# population_date: municipalities' (size, density and the Kreis's density); the centrality's: its features column.
+FEATURE_DATES = ["population_date", f"{CENTRALITY}_date"]
 
 
 def structure_features(municipalities: pd.DataFrame, features: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -87,10 +91,10 @@ def peer_towns(municipalities: pd.DataFrame, features: pd.DataFrame | None, inde
     ``index``: readiness_index rows; the latest period in which any reference-group town has a
     score is used for the comparison columns.
 
-    Columns: ags, peer_ags, similarity, rank (1 = most similar; ties by peer AGS), period,
-    score (the town's), peer_score, gap_score and gap_<pillar> for every catalogue pillar, each
-    gap = peer minus town (positive: the peer is ahead). A town is never its own peer; with fewer
-    than k other towns, all of them are listed.
+    Columns: ags, peer_ags, similarity, rank (1 = most similar; ties by peer AGS), the town's FEATURE_DATES
+    (``features``' ``job_centrality_date`` where given, else empty), period, score (the town's), peer_score,
+    gap_score and gap_<pillar> for every catalogue pillar, each gap = peer minus town (positive: the peer is
+    ahead). A town is never its own peer; with fewer than k other towns, all of them are listed.
     """
     if k < 1:
         raise ValueError("k must be at least 1")
@@ -115,7 +119,20 @@ def peer_towns(municipalities: pd.DataFrame, features: pd.DataFrame | None, inde
             for rank, peer in enumerate(order, start=1):
                 rows.append((ags[own], ags[peer], round(1.0 / (1.0 + row[peer]), 9), rank))  # stable across runs
     peers = pd.DataFrame(rows, columns=["ags", "peer_ags", "similarity", "rank"])
+    peers = peers.join(_feature_dates(municipalities, features).reindex(peers["ags"]).reset_index(drop=True))
     return _with_gaps(peers, current_version(index, catalogue), catalogue, set(ags))
+
+
+def _feature_dates(municipalities: pd.DataFrame, features: pd.DataFrame | None) -> pd.DataFrame:
+    """FEATURE_DATES per town (index ags): the population's date and the centrality's, empty where not given."""
+    towns = pd.Index(municipalities["ags"].astype(str), name="ags")
+    dates = pd.DataFrame({column: pd.Series(pd.NaT, index=towns, dtype="datetime64[ns]") for column in FEATURE_DATES})
+    if "population_date" in municipalities:
+        dates["population_date"] = pd.to_datetime(municipalities["population_date"]).to_numpy()
+    extra = None if features is None else (features.set_index("ags") if "ags" in features else features)
+    if extra is not None and FEATURE_DATES[1] in extra:
+        dates[FEATURE_DATES[1]] = pd.to_datetime(extra[FEATURE_DATES[1]]).rename(index=str).reindex(towns)
+    return dates
 
 
 def _with_gaps(peers: pd.DataFrame, index: pd.DataFrame, catalogue: Catalogue, group: set[str]) -> pd.DataFrame:

@@ -485,7 +485,7 @@ class Renderer:
     def town(self, ags: str, out_dir: Path | None = None) -> str:
         """The town page; with ``out_dir`` its tables are written beside it as CSV and .xlsx."""
         context = town_context(self.data, self.geoms, ags)
-        context["pillar_chart"] = pillar_chart(context["pillars"])
+        context["pillar_chart"] = pillar_chart(context["pillars"], context["summary"]["period"])
         # no connection passed: spaces and tables are read once, so pages (and forked workers) need none
         context["cowork_gap"] = coworking_gap_context(None, self.geoms, ags, self._spaces(), self._gap_tables())
         context["downloads"] = (write_downloads(out_dir, ags, town_tables(context, self.common["releases"],

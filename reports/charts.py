@@ -11,7 +11,7 @@ from html import escape
 
 import pandas as pd
 
-from reports.labels import de_number, de_signed, is_missing
+from reports.labels import de_number, de_signed, is_missing, years_de
 
 # One colour per town on the comparison page (up to reports.build.MAX_COMPARE = 8): the Okabe–Ito palette,
 # chosen to stay distinguishable with red-green colour blindness (tests/unit/reports/test_report_svg.py simulates it);
@@ -114,7 +114,8 @@ def history_chart(history, prefix: str) -> str:
     parts += _error_bars(frame, periods, score, low, high)
     parts += _score_line(frame, periods, score, provisional, SCORE_COLOUR, breaks)
     shown_provisional = any(p and s is not None for p, s in zip(provisional, score))
-    title = "Indexverlauf mit Unsicherheitsband" + (
+    title = " ".join(filter(None, ["Indexverlauf", years_de([p for p, s in zip(periods, score) if s is not None]),
+                                   "mit Unsicherheitsband"])) + (
         "; vorläufige oder fortgeschriebene Jahre hohl und gestrichelt" if shown_provisional else "") + (
         "; Jahre mit anderen Indikatoren nicht verbunden" if any(breaks) else "")
     legend = [("band", "Unsicherheitsband (5–95 %)"), ("line", "Indexwert")]
@@ -211,7 +212,9 @@ def network_chart(series: dict[str, object], prefix: str) -> str:
         [f"Lücke: {BREAK_LABEL}"] if broken else [])
     for j, note in enumerate(notes):
         parts.append(f'<text x="530" y="{24 + len(series) * 20 + 6 + j * 14}" font-size="10">{note}</text>')
-    return _svg(720, 310, "Indexverlauf der Pilotstädte", parts, prefix, font_size=11)
+    scored = [int(p) for data in series.values() for p, s in zip(data["period"], _floats(data["score"])) if s is not None]
+    title = " ".join(filter(None, ["Indexverlauf der Pilotstädte", years_de(scored)]))
+    return _svg(720, 310, title, parts, prefix, font_size=11)
 
 
 def text_width(text: str, size: float) -> float:

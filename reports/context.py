@@ -17,9 +17,9 @@ from reports import charts
 from reports.data import ReportData
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, boundary_date_de, data_date_line, date_de, dated_de, de_list, de_number,
-                            flow_note, imputed_share_of_score, is_missing, is_year_only,
+                            feature_dates_de, flow_note, imputed_share_of_score, is_missing, is_year_only,
                             not_scored_reasons, pillar_label, rank_shown, release_text, safe_url, score_gap,
-                            shown_number, source_label, unit_label, vintage_label)
+                            shown_number, source_label, unit_label, vintage_label, years_de)
 from reports.maps import TownGeometries, to_metric_crs, town_map
 from sources.local_inputs import active_on
 from sources.registry import label_vintage
@@ -77,6 +77,7 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
         "drivers": drivers(data.town_rows("contributions", ags)),
         **indicator_sections(indicator_rows(indicators, data, town), headline, history),
         "peers": peers,
+        "peer_dates_de": feature_dates_de(peers),
         "map": map_section(data, geoms, ags, town["name"]),
         "commuting": _per_kreis(data, "commuting", town["kreis_ags"], commuting),
         "coworking": coworking(data, geoms, ags),
@@ -361,8 +362,10 @@ def pillar_rows(latest: dict | None, data: ReportData | None = None,
     return rows
 
 
-def pillar_chart(rows: list[dict]) -> str:
-    return charts.bar_chart([(r["label"], r["value"]) for r in rows], "Säulen des Index (0–100)")
+def pillar_chart(rows: list[dict], period: int | None) -> str:
+    """The pillars' bars; their accessible name gives the year, as the section's heading does."""
+    title = " ".join(filter(None, ["Säulen des Index", years_de([] if period is None else [period]), "(0–100)"]))
+    return charts.bar_chart([(r["label"], r["value"]) for r in rows], title)
 
 
 def drivers(rows: list[dict]) -> list[dict]:
@@ -401,7 +404,8 @@ def _change(rows: list[dict], key: str) -> dict:
                and r.get("value_to") is not None]
     left = [named(r) for r in rows if r["indicator_id"] != "composition" and r.get("value_from") is not None
             and r.get("value_to") is None]
-    chart = charts.diverging_chart([(r["label"], r["contribution"]) for r in rows], "Beiträge zur Veränderung")
+    chart = charts.diverging_chart([(r["label"], r["contribution"]) for r in rows],
+                                   f"Beiträge zur Veränderung des Indexwerts von {first['period_from']} bis {first['period_to']}")
     return {"key": key, "rows": rows, "chart": chart, "period_from": first["period_from"],
             "period_to": first["period_to"], "score_from": first["score_from"], "score_to": first["score_to"],
             "change": score_gap(first["score_to"], first["score_from"]),  # as the two scores beside it show it

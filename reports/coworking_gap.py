@@ -18,7 +18,7 @@ import shapely
 from indicators import flags
 from indicators.coworking_gap import LONG_DISTANCE_SHARE, PARAMETERS, gap_parameters
 from reports.downloads import Table
-from reports.labels import de_number, german_sort_key, source_label
+from reports.labels import de_number, german_sort_key, source_label, years_de
 from reports.maps import SIMPLIFY_M, TownGeometries, to_metres, to_metric_crs
 from sources.local_inputs import active_on
 from sources.registry import label_vintage
@@ -399,8 +399,13 @@ def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str], kreis_
     parameters = gap_parameters()
     # the towns the ranking could hold: the header said "5 Kleinstädte" and not that 45 of 50 have no estimate
     group = con.execute("SELECT count(*) FILTER (in_reference_group) FROM municipalities").fetchone()[0]
+    # an empty ranking has no year of its own (the view found no estimate in any year): the years the gap was computed
+    # for, so "no town" is not read as "none this year" (review of 6 December 2026)
+    computed = [] if rows else [p for (p,) in con.execute(
+        "SELECT DISTINCT period FROM coworking_gap WHERE method_version = (SELECT method_version FROM current_method)"
+    ).fetchall()]
     return {"rows": rows, "period": rows[0]["period"] if rows else None, "reach_km": parameters["reach_km"],
-            "group_size": group,
+            "group_size": group, "computed_years": years_de(computed),
             "long_distance_km": parameters["long_distance_km"], "parameters": _parameter_rows(),
             "with_supply_data": sum(r["spaces_within_reach"] is not None for r in rows)}
 
@@ -472,7 +477,10 @@ def coworking_map(geoms: TownGeometries, ags: str, spaces: pd.DataFrame, destina
                 else []),
               *(["Linie: Hauptziel der Auspendler (km)"] if targets else [])]  # only what the map draws
     parts.append(f'<text x="8" y="{height - 8}" font-size="11">{escape(" — ".join(legend))}</text>')
-    title = "Karte: Gemeinde, Coworking-Orte und Hauptziele der Auspendler"
+    # the flows' year, as the destinations' heading gives it (one year per list: reports.coworking_gap GAP_ROW)
+    years = sorted({f["flows_year"] for f in destinations if f.get("flows_year") is not None}) if targets else []
+    title = "Karte: Gemeinde, Coworking-Orte und Hauptziele der Auspendler" + (
+        f" (Pendleratlas {', '.join(map(str, years))})" if years else "")
     return (f'<svg role="img" aria-label="{escape(title)}" class="chart" viewBox="0 0 {width} {height}" '
             f'width="{width}" height="{height}"><title>{escape(title)}</title>{"".join(parts)}</svg>')
 

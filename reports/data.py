@@ -20,6 +20,7 @@ from pandas.core.dtypes.cast import maybe_box_native  # what to_dict uses (panda
 
 from indicators.compute import release_positions
 from indicators.index import latest_published_period
+from indicators.peers import FEATURE_DATES
 from reports.labels import CATALOGUE, PILLARS, is_missing, kreis_labels
 from sources.frames import shared_strings
 from sources.registry import sources as source_specs
@@ -118,10 +119,14 @@ WHERE v.excluded_reason IS NULL AND list_contains($pillars, c.pillar)
   AND (v.ags, v.period) IN (SELECT (ags, period) FROM readiness_index WHERE method_version = $mv)
 GROUP BY v.ags, v.period ORDER BY v.ags, v.period"""
 
+# with the dates of the structure features of town and peer (the peer's from its own rows: indicators/peers.py)
 PEERS = f"""
 SELECT p.ags, p.peer_ags, m.name AS peer_name, m.kreis_name AS peer_kreis, p.similarity, p.rank, p.period,
-       p.score, p.peer_score, p.gap_score, {", ".join(f"p.gap_{p}" for p in PILLARS)}
+       p.score, p.peer_score, p.gap_score, {", ".join(f"p.gap_{p}" for p in PILLARS)},
+       {", ".join(f"p.{d}, q.{d} AS peer_{d}" for d in FEATURE_DATES)}
 FROM peer_towns p LEFT JOIN municipalities m ON m.ags = p.peer_ags
+LEFT JOIN (SELECT ags, {", ".join(f"any_value({d}) AS {d}" for d in FEATURE_DATES)} FROM peer_towns GROUP BY ags) q
+       ON q.ags = p.peer_ags
 ORDER BY p.ags, p.rank"""
 
 # Per Kreis of residence the flows of one release: the latest reference date and, of two releases of one date (a

@@ -17,6 +17,7 @@ from indicators import flags  # the typed codes and their German labels
 from indicators.bands import RANK_DECIMALS, SIGNIFICANT_DIGITS
 from indicators.catalogue import load_catalogue
 from indicators.engine import published_score as engine_published_score
+from indicators.peers import FEATURE_DATES as PEER_FEATURE_DATES
 from indicators.peers import FEATURES as PEER_FEATURES
 from indicators.publisher_notes import year_only as year_only_pairs  # values with a year, no day
 from sources.registry import attribution_text, sources as source_specs
@@ -40,6 +41,10 @@ FEATURES_DE = {"log_population": "Einwohnerzahl", "log_density": "Einwohner je k
                "log_kreis_density": "Einwohner je km² des Kreises", "east": "Lage in Ost oder West",
                "job_centrality": "Pendlersaldo (INKAR)"}
 PEER_FEATURES_DE = ", ".join(FEATURES_DE[feature] for feature in PEER_FEATURES)
+# the features whose values carry a date (indicators.peers.FEATURE_DATES), named as above; a new one fails here
+FEATURE_DATES_DE = {column: {"population_date": FEATURES_DE["log_population"],
+                             "job_centrality_date": FEATURES_DE["job_centrality"]}[column]
+                    for column in PEER_FEATURE_DATES}
 
 # Short German name of each source: label_de in sources.yaml.
 _SOURCES = source_specs()  # sources.yaml, read once per process
@@ -419,3 +424,27 @@ def de_signed(value, digits: int = 1) -> str:
     if not text.strip("0,."):  # shown as zero: no sign ('0,00', not '+0,00' or '−0,0' for -0.04)
         return text
     return ("+" if value >= 0 else "\u2212") + text
+
+
+def years_de(periods) -> str:
+    """The years a chart shows, for its accessible name (the visible headings carry them): "2013–2023", "2021";
+    empty without any. A screen reader read "Indexverlauf" or "Säulen des Index" without a year."""
+    periods = sorted({int(p) for p in periods})
+    if not periods:
+        return ""
+    return str(periods[0]) if periods[0] == periods[-1] else f"{periods[0]}–{periods[-1]}"
+
+
+def feature_dates_de(rows: list[dict]) -> str | None:
+    """'Einwohnerzahl Stichtag 31.12.2023, Pendlersaldo (INKAR) Stichtag 30.06.2019': per dated structure feature
+    (FEATURE_DATES_DE) the date of the town's and the peers' values in ``rows`` (peer rows: the town's date in the
+    feature's column, the peer's in ``peer_<column>``), their span where they differ ('30.06.2018 bis 30.06.2019');
+    None without any date. The similarity was shown without the age of what it compares (review of 6 December 2026)."""
+    parts = []
+    for column, label in FEATURE_DATES_DE.items():
+        days = sorted({pd.Timestamp(value) for row in rows for value in (row.get(column), row.get(f"peer_{column}"))
+                       if value is not None and not pd.isna(value)})
+        if days:
+            span = date_de(days[0]) if days[0] == days[-1] else f"{date_de(days[0])} bis {date_de(days[-1])}"
+            parts.append(f"{label} Stichtag {span}")
+    return ", ".join(parts) or None

@@ -163,7 +163,7 @@ def town_map(geoms: TownGeometries, ags: str, name: str, scores, period: int | N
     parts += _labels(geoms, view, shapes, ags, name, neighbours)
     parts += _scale_bar(view)
     parts += _legend(prefix, name, period)
-    title = f"Karte: {name} und Nachbargemeinden nach Indexwert"
+    title = f"Karte: {name} und Nachbargemeinden nach Indexwert" + (f" {period}" if period is not None else "")
     return (f'<svg id="{prefix}" role="img" aria-label="{escape(title)}" class="chart" '
             f'viewBox="0 0 {MAP_W + LEGEND_W} {MAP_H}" width="{MAP_W + LEGEND_W}" height="{MAP_H}" '
             f'font-family="sans-serif" font-size="11">{"".join(parts)}</svg>')

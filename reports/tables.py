@@ -9,8 +9,8 @@ territory is stored at full float precision)."""
 from __future__ import annotations
 
 from reports.downloads import Table
-from reports.labels import (PILLARS, berlin_time, date_de, de_rank_band, imputed_share_of_score, pillar_label,
-                            published_score, published_value, rank_shown, score_gap, vintage_label)
+from reports.labels import (PILLARS, berlin_time, date_de, de_rank_band, feature_dates_de, imputed_share_of_score,
+                            pillar_label, published_score, published_value, rank_shown, score_gap, vintage_label)
 
 
 def _yes(value) -> str:
@@ -34,6 +34,14 @@ def _gap_shown(gap) -> float | None:
     """A gap of two pillar scores at a score's published decimals (no "-0,0" for a float's noise)."""
     shown = published_score(gap)
     return None if shown is None else shown + 0.0
+
+
+def _commuting_totals(commuting: dict) -> dict:
+    """The Kreis's totals the page states above its flows ("X von Y Beschäftigten mit Wohnort im Kreis arbeiten
+    außerhalb"), empty where the page states none: a download of the flows alone read as if they were all."""
+    known = commuting.get("out_commuters") is not None and bool(commuting.get("employees"))
+    return {"Auspendler aus dem Kreis insgesamt": commuting["out_commuters"] if known else None,
+            "Beschäftigte mit Wohnort im Kreis": commuting["employees"] if known else None}
 
 
 def town_tables(context: dict, releases: list[dict], releases_rows: Table | None = None) -> list[Table]:
@@ -84,7 +92,9 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
         Table("vergleichsstaedte", "Vergleichsstädte", [{
             "Jahr": r["period"], "Nr.": r["rank"], "Stadt": r["peer_name"], "AGS": r["peer_ags"],
             "Kreis": r["peer_kreis"],
-            "Ähnlichkeit": r["similarity"], "Indexwert": published_score(r["peer_score"]),
+            "Ähnlichkeit": r["similarity"],
+            # the dates of the two towns' structure features the similarity compares, as the page's note
+            "Stichtage der Strukturmerkmale": feature_dates_de([r]), "Indexwert": published_score(r["peer_score"]),
             # peer minus town, with a score's decimals: the unrounded gap wrote -7.1e-15 for two equal pillars
             "Abstand (Vergleichsstadt − Gemeinde)": score_gap(r["peer_score"], r["score"]),
             **{f"Abstand {pillar_label(p)} (Vergleichsstadt − Gemeinde)": _gap_shown(r[f"gap_{p}"]) for p in PILLARS},
@@ -92,6 +102,8 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
         Table("pendlerstroeme", "Pendlerströme", [{
             "Wohnort (Kreis-AGS)": context["commuting"]["kreis_ags"], "Arbeitsort (Kreis)": r["work_name"],
             "Arbeitsort (Kreis-AGS)": r["work_kreis"], "Auspendler": r["commuters"],
+            # the page's sentence above the table: the rows are the main destinations, not all out-commuters
+            **_commuting_totals(context["commuting"]),
             "Stichtag": date_de(r["reference_date"]), "Hinweis": r["note_de"]} for r in context["commuting"]["rows"]]),
         Table("coworking", "Coworking", [{
             "Name": r["name"], "Lage": r["distance_de"], "Betreiber": r["operator"], "Website": r["website_url"],

@@ -153,6 +153,8 @@ GERMAN_HEADERS = {
     "latest_ingested_at": "zuletzt geladen (Ortszeit Berlin)", "files": "Dateien", "mode": "Quellmodus (Code)",
     "peer_rank": "Ähnlichkeitsrang", "peer_name": "Vergleichsgemeinde", "peer_kreis": "Kreis der Vergleichsgemeinde",
     "peer_ags": "AGS der Vergleichsgemeinde", "similarity": "Ähnlichkeit", "peer_score": "Indexwert Vergleichsgemeinde",
+    # the dates of the town's structure features the similarity rests on (indicators/peers.py FEATURE_DATES)
+    "population_date": "Stichtag Einwohnerzahl", "job_centrality_date": "Stichtag Pendlersaldo",
     # the gaps with their sign: peer_comparison (warehouse/views.sql, indicators/peers.py) computes peer minus town
     "gap_score": f"Abstand Indexwert {GAP_SIGN}",
     # per pillar, with its name from the catalogue: "Säule Digitale Infrastruktur",

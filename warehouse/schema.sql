@@ -286,6 +286,8 @@ CREATE TABLE peer_towns (
     peer_ags VARCHAR NOT NULL,
     similarity DOUBLE NOT NULL,           -- 1 / (1 + distance of standardised structure features)
     rank INTEGER NOT NULL,                -- 1 = most similar
+    population_date DATE,                 -- Stichtag of the town's population in its structure features (size, density, Kreis density)
+    job_centrality_date DATE,             -- Stichtag of the town's commuter balance (INKAR) in its structure features
     period INTEGER,                       -- period of the scores and gaps
     score DOUBLE,
     peer_score DOUBLE,

@@ -175,8 +175,9 @@ LEFT JOIN (SELECT source_id, vintage || CASE WHEN revision > 1 THEN '-rev' || re
 -- Each town's most similar towns by structure, their scores and the gap per pillar (peer minus town).
 CREATE VIEW peer_comparison AS
 SELECT m.name, p.ags, p.rank AS peer_rank, pm.name AS peer_name, pm.kreis_name AS peer_kreis, p.peer_ags,
-       p.similarity, p.period, p.score, p.peer_score, p.gap_score, p.gap_digital_infrastructure,
-       p.gap_commuting_potential, p.gap_demographic_dynamics, p.gap_local_work_infrastructure, p.gap_accessibility
+       p.similarity, p.population_date, p.job_centrality_date, p.period, p.score, p.peer_score, p.gap_score,
+       p.gap_digital_infrastructure, p.gap_commuting_potential,
+       p.gap_demographic_dynamics, p.gap_local_work_infrastructure, p.gap_accessibility
 FROM peer_towns p JOIN municipalities m USING (ags) JOIN municipalities pm ON pm.ags = p.peer_ags;
 
 -- Small towns with the largest coworking gap in the period with the most estimates: estimated desk demand of

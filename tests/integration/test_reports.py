@@ -267,6 +267,17 @@ def test_peers_and_flows_equal_the_warehouse(pilot_reports, warehouse, ags):
                               "ON m.ags = p.peer_ags WHERE p.ags = ? ORDER BY p.rank", [ags]).fetchall()
     for name, similarity in peers:
         assert name in text["vergleichsstaedte"] and german(similarity, 2) in text["vergleichsstaedte"]
+    # the dates of the structure features the similarity compares, the town's and its peers' (review of 6 December)
+    dates = warehouse.execute("""SELECT DISTINCT population_date, job_centrality_date FROM peer_towns
+        WHERE ags = ? OR ags IN (SELECT peer_ags FROM peer_towns WHERE ags = ?)""", [ags, ags]).fetchall()
+    if peers:
+        [(population, centrality)] = dates  # one date each in the snapshot: INKAR's balance of 30.06.2019
+        assert text["peer-dates"] == (f"Die Ähnlichkeit beruht auf den Strukturmerkmalen von {text['town-name']} und "
+                                      f"den Vergleichsstädten: Einwohnerzahl Stichtag {population:%d.%m.%Y}, "
+                                      f"Pendlersaldo (INKAR) Stichtag {centrality:%d.%m.%Y}.")
+        download = pd.read_csv(pilot_reports / f"{ags}-vergleichsstaedte.csv", sep=";", encoding="utf-8-sig")
+        assert download["Stichtage der Strukturmerkmale"].eq(
+            f"Einwohnerzahl Stichtag {population:%d.%m.%Y}, Pendlersaldo (INKAR) Stichtag {centrality:%d.%m.%Y}").all()
     top = warehouse.execute("""
         SELECT f.commuters, k.name FROM commuter_flows f JOIN municipalities m ON m.kreis_ags = f.home_kreis
         JOIN kreise k ON k.ags = f.work_kreis
@@ -282,6 +293,14 @@ def test_peers_and_flows_equal_the_warehouse(pilot_reports, warehouse, ags):
     # the snapshot's flows are the Pendleratlas' top 10: said in German, rendered from commuter_flows.listing
     assert warehouse.execute("SELECT DISTINCT listing FROM commuter_flows").fetchall() == [("top_10",)]
     assert "Arbeit. Nur die 10 größten Partnerkreise; Werte unter 10 auf 10 aufgerundet." in text["pendlerstroeme"]
+    # the download carries the Kreis totals of the page's sentence: its rows are the main destinations, not all
+    totals = dict(warehouse.execute("""SELECT measure, value FROM observations WHERE source_id = 'ba_commuting'
+        AND level = 'kreis' AND ags = ? AND measure IN ('out_commuters', 'employees_residence')
+        QUALIFY rank() OVER (ORDER BY reference_date DESC) = 1""", [ags[:5]]).fetchall())
+    flows = pd.read_csv(pilot_reports / f"{ags}-pendlerstroeme.csv", sep=";", decimal=",", encoding="utf-8-sig")
+    assert len(flows) and german(totals["out_commuters"], 0) in text["pendlerstroeme"]
+    assert flows["Auspendler aus dem Kreis insgesamt"].eq(totals["out_commuters"]).all()
+    assert flows["Beschäftigte mit Wohnort im Kreis"].eq(totals["employees_residence"]).all()
 
 
 @pytest.mark.parametrize("ags", PILOTS)
@@ -773,6 +792,9 @@ def test_ranking_page_on_the_snapshot_says_why_it_is_empty(pilot_reports, wareho
     html, text = page(pilot_reports, "coworking-luecke.html")
     assert 'id="gap-ranking"' not in html and "Für keine Kleinstadt ließ sich ein Bedarf schätzen" in text["rangliste"]
     assert "Keine Kleinstadt mit geschätztem Bedarf" in html and "0 Kleinstädte" not in html  # not a count of none
+    # for which years: those the gap was computed for (without them, "none" read as "none this year")
+    first, last = warehouse.execute("SELECT min(period), max(period) FROM coworking_gap").fetchone()
+    assert first < last and f"in den berechneten Jahren ({first}–{last})" in html
     assert 'id="ohne-angebot"' not in html and "keine Fahrzeit" in text["reichweite"]
     assert 'href="coworking-luecke.html"' in (pilot_reports / "index.html").read_text(encoding="utf-8")
 

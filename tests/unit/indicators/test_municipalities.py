@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import pandas as pd
 
 from indicators.catalogue import load_catalogue
 from indicators.municipalities import job_centrality, municipality_rows
@@ -65,7 +66,8 @@ def test_job_centrality_is_inkars_balance_of_the_latest_date_and_later_release()
                      ("inkar", "2024-12-31", "01053090", dt.date(2022, 12, 31), -19.0),
                      ("inkar", "2025-Q2", "01053002", dt.date(2023, 12, 31), None),
                      ("other", "2026-01-01", "01053002", dt.date(2024, 12, 31), 5.0)])
-    assert job_centrality(con).to_dict("records") == [{"ags": "01053090", "job_centrality": -21.5}]
+    assert job_centrality(con).to_dict("records") == [{"ags": "01053090", "job_centrality": -21.5,
+                                                       "job_centrality_date": pd.Timestamp(2023, 12, 31)}]
 
 
 def test_a_catalogue_without_the_populations_sources_is_refused_by_name():

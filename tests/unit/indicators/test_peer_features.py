@@ -70,6 +70,6 @@ def test_the_pipeline_s_centrality_column_is_a_declared_feature_and_the_page_nam
                    'commuter_balance_per_100' AS measure, 12.5 AS value, DATE '2019-06-30' AS reference_date,
                    '2022-12' AS vintage""")
     centrality = con.execute(CENTRALITY_SQL, {"vintages": ["2022-12"]}).df()
-    assert list(centrality.columns) == ["ags", CENTRALITY]
+    assert list(centrality.columns) == ["ags", CENTRALITY, f"{CENTRALITY}_date"]  # the date: indicators.peers.FEATURE_DATES
     assert list(structure_features(towns().head(1), centrality).columns) == FEATURES  # the town 01001001
     assert all(FEATURES_DE[feature] in PEER_FEATURES_DE for feature in FEATURES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 
 import numpy as np
@@ -343,6 +344,26 @@ def test_extra_features_change_peers_and_ties_break_by_ags():
     ties = peer_towns(twins, None, peer_index().iloc[0:0], CATALOGUE, k=2).set_index(["ags", "rank"])
     assert ties.loc[("01001009", 1), "peer_ags"] == "01001001"
     assert ties.loc[("01001001", 1), "peer_ags"] == "01001005"
+
+
+def test_each_peer_row_carries_the_dates_of_the_town_s_structure_features():
+    """The page said "Ähnlichkeit" without the age of what it compares: each town's rows carry its population's date
+    and its commuter balance's (the pipeline's ``job_centrality_date``); a date not given stays empty."""
+    from indicators.peers import FEATURE_DATES
+
+    days = {ags: dt.date(2023, 12, 31) if ags < "14" else dt.date(2022, 12, 31) for ags in MUNICIPALITIES["ags"]}
+    towns = MUNICIPALITIES.assign(population_date=MUNICIPALITIES["ags"].map(days))
+    centrality = pd.DataFrame({"ags": sorted(GROUP), "job_centrality": [3.0, 1.0, 9.0, 5.0, 2.0, 7.0, 4.0],
+                               "job_centrality_date": [dt.date(2019, 6, 30)] * 6 + [dt.date(2018, 6, 30)]})
+    peers = peer_towns(towns, centrality, peer_index(), CATALOGUE, k=2)
+    assert list(peers.columns[4:6]) == FEATURE_DATES == ["population_date", "job_centrality_date"]
+    for row in peers.itertuples():
+        assert row.population_date == pd.Timestamp(days[row.ags])
+        assert row.job_centrality_date == pd.Timestamp(2018 if row.ags == "14003002" else 2019, 6, 30)
+    # the dates are no feature: the same peers as without them
+    plain = peer_towns(MUNICIPALITIES, centrality.drop(columns="job_centrality_date"), peer_index(), CATALOGUE, k=2)
+    assert plain[["ags", "peer_ags", "similarity"]].equals(peers[["ags", "peer_ags", "similarity"]])
+    assert plain[FEATURE_DATES].isna().all().all()
 
 
 def test_peer_gaps_use_latest_scored_period():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -123,3 +124,22 @@ def test_the_context_pillar_is_named_by_the_catalogue_everywhere():
 
     assert pillar_label(CONTEXT) == load_catalogue().pillar_label(CONTEXT) == pillar_labels()[CONTEXT] == "Kontext"
     assert pillar_label("accessibility") == "Erreichbarkeit" and pillar_label(None) == "Zusammensetzung"
+
+
+def test_the_peers_feature_dates_name_each_date_or_its_span():
+    """The similarity compares the structure features of town and peers, of their own dates: one date where all
+    agree, the span where they differ, nothing for a feature without any date."""
+    import datetime as dt
+
+    from reports.labels import feature_dates_de, years_de
+
+    town = {"population_date": dt.date(2023, 12, 31), "job_centrality_date": pd.Timestamp(2019, 6, 30)}
+    rows = [{**town, "peer_population_date": pd.Timestamp(2023, 12, 31),
+             "peer_job_centrality_date": dt.date(2019, 6, 30)},
+            {**town, "peer_population_date": dt.date(2023, 12, 31), "peer_job_centrality_date": dt.date(2018, 6, 30)}]
+    assert feature_dates_de(rows[:1]) == "Einwohnerzahl Stichtag 31.12.2023, Pendlersaldo (INKAR) Stichtag 30.06.2019"
+    assert feature_dates_de(rows) == ("Einwohnerzahl Stichtag 31.12.2023, "
+                                      "Pendlersaldo (INKAR) Stichtag 30.06.2018 bis 30.06.2019")
+    assert feature_dates_de([{"population_date": pd.NaT, "job_centrality_date": None}]) is None
+    assert feature_dates_de([{"population_date": dt.date(2023, 12, 31)}]) == "Einwohnerzahl Stichtag 31.12.2023"
+    assert (years_de([2021, 2013, 2023]), years_de([2021, 2021]), years_de([])) == ("2013–2023", "2021", "")

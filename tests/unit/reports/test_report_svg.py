@@ -147,3 +147,26 @@ def test_shapes_are_cached_per_run(geoms):
     path, (minx, miny, maxx, maxy), _ = first
     assert path.startswith("M") and path.endswith("Z")
     assert 3_000 < maxx - minx < 4_000  # 0.05° of longitude at 53.6° N is about 3.3 km
+
+
+def test_every_chart_s_accessible_name_gives_its_years(geoms):
+    """A screen reader read "Indexverlauf", "Säulen des Index (0–100)" or "Beiträge zur Veränderung" without the
+    year the visible headings give (dates review of 6 December 2026): each SVG's aria-label names its years."""
+    from reports.context import drivers, pillar_chart
+
+    assert parse(charts.history_chart(history(), "h")).get("aria-label").startswith(
+        "Indexverlauf 2019–2022 mit Unsicherheitsband")  # the scored years: 2020 has no score, 2019 and 2022 do
+    only = history().assign(score=[np.nan, np.nan, 60.0, np.nan])
+    assert parse(charts.history_chart(only, "h")).get("aria-label").startswith("Indexverlauf 2021 mit")
+    assert parse(charts.network_chart({"Mölln": history()}, "n")).get("aria-label") == (
+        "Indexverlauf der Pilotstädte 2019–2022")
+    rows = [{"label": "Digitale Infrastruktur", "value": 70.0}]
+    assert parse(pillar_chart(rows, 2021)).get("aria-label") == "Säulen des Index 2021 (0–100)"
+    assert parse(pillar_chart(rows, None)).get("aria-label") == "Säulen des Index (0–100)"
+    change = drivers([{"ags": "01053090", "period_from": 2018, "period_to": 2021, "score_from": 50.0, "score_to": 52.0,
+                       "indicator_id": "gigabit_coverage", "label": "Gigabit", "pillar": "digital_infrastructure",
+                       "contribution": 2.0, "value_from": 10.0, "value_to": 30.0}])[0]
+    assert parse(change["chart"]).get("aria-label") == "Beiträge zur Veränderung des Indexwerts von 2018 bis 2021"
+    scores = pd.Series({"01000001": 80.0})
+    assert parse(maps.town_map(geoms, "01000001", "Mölln", scores, 2023)).get("aria-label") == (
+        "Karte: Mölln und Nachbargemeinden nach Indexwert 2023")

@@ -36,7 +36,8 @@ def test_a_duplicate_key_fails_naming_the_table_and_its_key():
     con = duckdb.connect()
     con.execute(published_ddl(defer_composite_keys=True))
     columns = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'peer_towns'").fetchall()
-    values = ", ".join(f"CAST({'1' if kind != 'VARCHAR' else repr('01053090')} AS {kind}) AS {name}" for name, kind in columns)
+    sample = {"VARCHAR": repr("01053090"), "DATE": "'2023-12-31'"}
+    values = ", ".join(f"CAST({sample.get(kind, '1')} AS {kind}) AS {name}" for name, kind in columns)
     con.execute(f"INSERT INTO peer_towns BY NAME SELECT {values} FROM range(2)")  # the same row twice
     with pytest.raises(ValueError, match=r"peer_towns has more than one row for the same \(ags, peer_ags\)"):
         _add_keys(con, {"peer_towns": DEFERRED_KEYS["peer_towns"]})
