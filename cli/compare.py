@@ -15,7 +15,7 @@ def compare_towns(queries: list[str], out_dir: Path | None, name: str | None = N
     if not 2 <= len(queries) <= build.MAX_COMPARE:
         raise CliError(f"Bitte 2 bis {build.MAX_COMPARE} Gemeinden zum Vergleich angeben, nicht {len(queries)}.")
     published = warehouse_path()
-    with open_warehouse(published) as con:
+    with open_warehouse(published, current=True) as con:
         towns = [resolve(con, query) for query in queries]
     ags = list(dict.fromkeys(t.ags for t in towns))
     if len(ags) < 2:

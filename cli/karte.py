@@ -13,7 +13,7 @@ def build_karte(out_dir: Path | None) -> list[Path]:
 
     Town reports already in the folder are linked from the map; build them with `readiness report --all`."""
     published = warehouse_path()
-    open_warehouse(published).close()  # a clear message when the warehouse is missing
+    open_warehouse(published, current=True).close()  # a clear message: missing, or too old
     from reports.data import load
     from reports.webmap import build_maps
 

@@ -15,8 +15,8 @@ from cli.format import de_int, de_number, de_rank_band, de_score, de_signed, is_
 from cli.store import require_views
 from cli.towns import Town
 from indicators import flags
-from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, headline_row, imputation_de, last_scored_before,
-                             pillar_notes, quality_de, rank_band_fractional, records)
+from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, headline_row, imputation_de,
+                             last_scored_before, pillar_notes, quality_de, rank_band_fractional, records)
 from reports.data import TIED_TOWNS  # how many towns share a rank, as the pages count them
 from reports.labels import (PILLARS, data_date_line, date_de, de_list, imputed_share_of_score, pillar_label, score_gap,
                             source_label, unit_label, vintage_label)
@@ -129,7 +129,7 @@ def headline_text(row: dict, dates: str = "", last_scored: dict | None = None) -
         shared = int(row.get("tied_towns") or 0) - 1  # towns shown with the same score share the rank
         tie = (f" (gleichauf mit {'einer weiteren Gemeinde' if shared == 1 else f'{shared} weiteren Gemeinden'})"
                if shared > 0 else "")
-        text += (f", Rang {int(row['rank'])} von {int(row['compared_towns'])}{tie} "
+        text += (f", Rang {de_int(row['rank'])} von {de_int(row['compared_towns'])}{tie} "  # 3.258, as the band
                  f"(Band 5–95 %: Rang {de_rank_band(row['rank_p05'], row['rank_p95'])}, "
                  f"Index {de_score(row['score_p05'])}–{de_score(row['score_p95'])})")
         if rank_band_fractional(row):  # as the page: '420,1' read as a rank puzzles
@@ -170,7 +170,7 @@ def history_table(history: pd.DataFrame) -> Table:
     for _, r in history.iterrows():
         share = imputed_share_of_score(r)  # none without a score
         ranked = pd.notna(r["rank"])  # "von" only beside a rank: a town outside the group is not among them
-        table.add_row(str(r["period"]), de_score(r["score"]), fmt(int(r["rank"]) if ranked else None),
+        table.add_row(str(r["period"]), de_score(r["score"]), de_int(r["rank"]) if ranked else "–",
                       de_int(r["compared_towns"]) if ranked else "–", de_rank_band(r["rank_p05"], r["rank_p95"]),
                       "–" if share is None else f"{fmt(100 * share, 0)} %",
                       "ja" if r["provisional"] is True or r["provisional"] == 1 else "")
@@ -209,7 +209,9 @@ def indicator_table(rows: pd.DataFrame, title: str = "Neueste Indikatorwerte", i
         table.add_column(column, justify="right" if column in ("Jahr", "Wert") else "left")
     for _, r in rows.iterrows():
         row = {k: (None if is_missing(v) else v) for k, v in r.items()}
-        note = "; ".join(n for n in (imputation_de(row), quality_de(row)) if n)
+        # what exactly 0 means (catalogue zero_de: "IC/ICE-Halt in der Gemeinde"), as the town page says beside it
+        zero = ZERO_DE.get(r["indicator_id"], "") if row.get("value") == 0 else ""
+        note = "; ".join(n for n in (zero, imputation_de(row), quality_de(row)) if n)
         year = f"{r['period']} vorl." if row.get("period_provisional") else str(r["period"])
         table.add_row(r["label"], year, fmt(r["value"], DECIMALS.get(r["indicator_id"], 2)),
                       unit_label(r["unit"]), source_label(r["source_id"]), vintage_label(r["vintage"]),

@@ -27,7 +27,7 @@ def default_out_dir(build) -> Path:
 def report_town(query: str, out_dir: Path | None) -> Path:
     """Build the report of the town named by ``query`` (name or AGS); returns the report's path."""
     published = warehouse_path()
-    with open_warehouse(published) as con:
+    with open_warehouse(published, current=True) as con:
         town = resolve(con, query)
     build = _builder()
     return build.build_town_report(published, out_dir or default_out_dir(build), town.ags)
@@ -36,7 +36,7 @@ def report_town(query: str, out_dir: Path | None) -> Path:
 def report_all(out_dir: Path | None, show_progress: bool = True) -> list[Path]:
     """Build every town's report with a progress bar; returns the paths written."""
     published = warehouse_path()
-    open_warehouse(published).close()  # a clear message when the warehouse is missing
+    open_warehouse(published, current=True).close()  # a clear message: missing, or too old
     build = _builder()
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, disable=not show_progress) as progress:

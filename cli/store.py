@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.paths import published_path, view_statements
+from warehouse.registry import missing_published
 
 # Views of warehouse/views.sql the CLI reads that a warehouse published by an earlier version of the code lacks (a
 # published file is never rewritten): created for the session, as the next publish will create them. Without them
@@ -23,8 +24,10 @@ def warehouse_path() -> Path:
     return published_path()
 
 
-def open_warehouse(path: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the published warehouse read-only, so a pipeline run can publish a new one meanwhile."""
+def open_warehouse(path: Path | None = None, current: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the published warehouse read-only, so a pipeline run can publish a new one meanwhile. ``current``: refuse
+    a file an older version of the code published (the report commands read today's columns; they stopped with
+    DuckDB's binder error and a traceback: planner's review of 6 December 2026); `profil` reads older files."""
     path = path or warehouse_path()
     if not path.is_file():
         raise CliError(f"Kein veröffentlichtes Warehouse unter {path} (READINESS_WAREHOUSE). "
@@ -33,6 +36,12 @@ def open_warehouse(path: Path | None = None) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as error:
         raise CliError(f"Das Warehouse {path} lässt sich nicht lesend öffnen: {error}") from error
+    if current:
+        missing = missing_published(con)
+        if missing:
+            con.close()
+            raise CliError(f"Das Warehouse {path} wurde von einer älteren Version des Codes veröffentlicht (es fehlen: "
+                           f"{', '.join(missing)}). Bitte neu veröffentlichen, z. B. mit `readiness demo`.")
     with_later_views(con)
     return con
 

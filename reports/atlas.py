@@ -420,7 +420,7 @@ def _build_atlas(atlas: AtlasData, out_dir: Path) -> list[Path]:
             maps.append({"file": path.name, "label": measure_label(measure), "credits": atlas.credits[measure],
                          "data_dates": area.data_dates[measure]})
         page = env.get_template("atlas.html.j2").render(
-            area=name, slug=area_slug, maps=maps, nav=nav, period=atlas.period, towns=len(positions),
+            area=name, slug=area_slug, maps=maps, nav=nav, period=atlas.period, towns=de_number(len(positions), 0),
             geometry_credit=atlas.geometry_credit, boundary=area.boundary)
         written.append(_write(target / f"{area_slug}.html", page))
     return written

@@ -543,8 +543,11 @@ def map_section(data: ReportData, geoms: TownGeometries, ags: str, name: str) ->
     svg = town_map(geoms, ags, name, data.latest_score_of, data.latest_period)
     names = data.name_of
     day, changed = geoms.boundary(ags)
-    return {"svg": svg, "neighbours": [names[n] if n in names else n for n in neighbours],
-            "boundary_de": boundary_de(name, day, changed)}
+    # a neighbour drawn in the boundaries' territory but no Gemeinde of today (dissolved since, e.g. merged into the
+    # town: Bromskirchen into Allendorf (Eder) in 2023) by its name in the boundaries, not as a bare AGS (review of
+    # 6 December 2026)
+    listed = [names[n] if n in names else f"{geoms.names[geoms.position[n]]} (inzwischen aufgelöst)" for n in neighbours]
+    return {"svg": svg, "neighbours": listed, "boundary_de": boundary_de(name, day, changed)}
 
 
 def boundary_de(name: str, day, changed: bool) -> str | None:

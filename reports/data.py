@@ -26,6 +26,7 @@ from sources.frames import shared_strings
 from sources.registry import sources as source_specs
 from sources.vintages import release_due
 from warehouse.exports import LATEST_GEOMETRIES
+from warehouse.registry import OutdatedWarehouse, missing_published
 
 INDEX_COLUMNS = ["ags", "period", "score", *PILLARS, "rank", "rank_median", "rank_p05", "rank_p95",
                  "score_median", "score_p05", "score_p95", "compared_towns", "in_reference_group",
@@ -551,6 +552,9 @@ def load(published: Path) -> ReportData:
     """Read every frame the reports use from the published warehouse (one read-only connection; the
     queries run on LOAD_THREADS cursors of it at once, the largest first, and the threads end here)."""
     with connect(published) as con:
+        missing = missing_published(con)  # the queries below read today's columns: name what an older file lacks
+        if missing:
+            raise OutdatedWarehouse(published, missing)
         mv = current_method(con, published)
         commuting = {"vintages": release_positions(con, ["ba_commuting"])}
         queries = {

@@ -148,7 +148,9 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
     def age(i: str):
         def cell(t) -> str | None:
             value = t["indicators"].get(i)
-            return value and ", ".join(filter(None, [date_de(value["reference_date"], i, value.get("source_id")),
+            # what exactly 0 means (catalogue zero_de: "IC/ICE-Halt in der Gemeinde"), as beside the value on the pages
+            return value and ", ".join(filter(None, [value.get("zero_de"),
+                                                     date_de(value["reference_date"], i, value.get("source_id")),
                                                      "fortgeschrieben" if value["imputed"] else None]))
         return cell
 

@@ -596,7 +596,8 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
                      or _published_value(name, set(relation.columns))
                      or f"CAST(printf('%.{SIGNIFICANT_DIGITS}g', {column}) AS DOUBLE)")
             number = f"CASE WHEN isnan({value}) THEN NULL ELSE {value} END"
-            shaped.append((f"replace(CAST({number} AS VARCHAR), '.', ',')" if csv else number, header, "decimal"))
+            shaped.append((f"replace({_csv_number(number, _decimals(name, set(relation.columns)))}, '.', ',')"
+                           if csv else number, header, "decimal"))
         elif kind.id == "boolean":
             shaped.append((f"CASE WHEN {column} THEN 'WAHR' WHEN NOT {column} THEN 'FALSCH' END" if csv else column,
                            header, "boolean"))
@@ -618,6 +619,27 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
             text = f"CAST({column} AS VARCHAR)"
             shaped.append((_defused_sql(text) if csv else text, header, "text"))
     return shaped
+
+
+def _csv_number(number: str, decimals: str | None) -> str:
+    """The CSV text of a number: with exactly ``decimals`` (SQL; a score's or a unit's published decimals) where they
+    are known, so a unit published without decimals reads 412, not 412,0 (DuckDB writes a whole double with ".0";
+    planner's review of 6 December 2026), else DuckDB's shortest digits. + 0.0: no "-0,0"."""
+    if decimals is None:
+        return f"CAST({number} AS VARCHAR)"
+    return f"CASE WHEN {decimals} IS NULL THEN CAST({number} AS VARCHAR) ELSE printf('%.' || {decimals} || 'f', {number} + 0.0) END"
+
+
+def _decimals(name: str, columns: set[str]) -> str | None:
+    """SQL of the decimals a column is published with: a score's or a gap of scores' (score_decimals), an indicator
+    value's by its row's unit (value_decimals; NULL for a unit the catalogue does not know), else None."""
+    if name in SCORE_COLUMNS or ((name in SCORE_GAPS or name in PILLAR_GAPS) and name not in RANK_QUANTILES):
+        return str(_catalogue().score_decimals)
+    unit = VALUE_COLUMNS.get(name)
+    if unit is None or unit not in columns:
+        return None
+    cases = " ".join(f"WHEN {literal(u)} THEN {d}" for u, d in sorted(_catalogue().value_decimals.items()))
+    return f"(CASE CAST({identifier(unit)} AS VARCHAR) {cases} END)"
 
 
 def _published_score(name: str, columns: set[str]) -> str | None:
@@ -715,10 +737,15 @@ def german_count(number: int) -> str:
 def _period_note(con: duckdb.DuckDBPyConnection, view: str, period: int | None, columns: set[str]) -> str:
     """What the workbook's period is, for the note of a view cut to one period (``xlsx_plan``; ``period`` None: of a
     whole view), in German: when most of its rows are carried forward (column ``imputed``), how many; when the
-    ranking leads with another period (``published_period``) than the workbook's (latest), which. Empty when there is
-    nothing to add. Why the whole view too: town_profile's workbook gave "Jahr 2023" on 119,043 rows, 97,330 of them
+    ranking leads with another period (``published_period``) than the workbook's (latest), which; a whole view of one
+    period, that period (the title of latest_ranking says "des letzten Jahres", planner's review of 6 December 2026).
+    Empty when there is nothing to add. Why the whole view too: town_profile's workbook gave "Jahr 2023" on 119,043 rows, 97,330 of them
     carried forward, beside a ranking of 2021, and said nothing (dates review of 6 December 2026)."""
     sentences = []
+    if period is None:  # a whole view of one year says which: latest_ranking.xlsx was "Rangliste des letzten Jahres"
+        years, year = con.execute(f"SELECT count(DISTINCT period), max(period) FROM {view}").fetchone()
+        if years == 1:
+            sentences.append(f"Alle Zeilen gelten für das Jahr {year} (Spalte „Jahr“).")
     where, of_year = ("WHERE period = ?", f" des Jahres {period}") if period is not None else ("", "")
     if "imputed" in columns:
         total, carried = con.execute(f"SELECT count(*), count(*) FILTER (imputed) FROM {view} {where}",

@@ -303,6 +303,35 @@ def published_ddl(reg: Registry | None = None, defer_composite_keys: bool = Fals
     return SCHEMA_HEADER + "\n" + "\n\n".join(blocks) + "\n"
 
 
+class OutdatedWarehouse(RuntimeError):
+    """A published file made by an older version of the code: it lacks tables or columns the registry declares."""
+
+    def __init__(self, path, missing: list[str]):
+        self.path, self.missing = path, missing
+        super().__init__(f"published warehouse {path} was made by an older version of the code: it lacks "
+                         f"{', '.join(missing)}; publish it again (a refresh)")
+
+
+def missing_published(con, reg: Registry | None = None) -> list[str]:
+    """'table.column' (or 'table') of every published table and column the registry declares that the file open on
+    ``con`` lacks: a file published by an older version of the code, which a reader of today's columns cannot
+    read (the report commands stopped with DuckDB's binder error when peer_towns gained its dates; review of
+    6 December 2026). A published file is never migrated: the next publish writes today's schema."""
+    reg = reg or registry()
+    present: dict[str, set[str]] = {}
+    for table, column in con.execute("SELECT table_name, column_name FROM duckdb_columns() "
+                                     "WHERE database_name = current_database()").fetchall():
+        present.setdefault(table, set()).add(column)
+    missing = []
+    for table in reg.in_database(PUBLISHED):
+        columns = present.get(table.published_name)
+        if columns is None:
+            missing.append(table.published_name)
+        else:
+            missing += [f"{table.published_name}.{c.name}" for c in table.columns if c.name not in columns]
+    return missing
+
+
 def composite_keys(reg: Registry | None = None) -> dict[str, list[str]]:
     """Published table -> its primary key of more than one column (history tables have none: ``history_keys``)."""
     reg = reg or registry()

@@ -163,6 +163,28 @@ def test_profile_of_a_warehouse_too_old_for_its_views_says_so(cli_env, monkeypat
     assert "ist zu alt für diesen Befehl" in captured.err + captured.out and str(old) in captured.err + captured.out
 
 
+@pytest.mark.parametrize("command", [["bericht", "moelln"], ["vergleich", "01053090", "12070424"], ["karte"]])
+def test_report_commands_on_a_warehouse_of_older_code_name_what_it_lacks(cli_env, monkeypatch, tmp_path, capsys,
+                                                                       command):
+    """A file published before peer_towns had its features' dates: `bericht`, `vergleich` and `karte` stopped with
+    DuckDB's "LATERAL join cannot contain aggregates!" and a traceback (planner's review of 6 December 2026). They now
+    name the file, what it lacks and what to do, and write nothing."""
+    import shutil
+
+    old = tmp_path / "older.duckdb"
+    shutil.copy(cli_env, old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("DROP VIEW peer_comparison")
+        con.execute("ALTER TABLE peer_towns DROP COLUMN job_centrality_date")
+    monkeypatch.setenv("READINESS_WAREHOUSE", str(old))
+    monkeypatch.setenv("READINESS_REPORTS_DIR", str(tmp_path / "berichte"))
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert f"Das Warehouse {old} wurde von einer älteren Version des Codes veröffentlicht" in err
+    assert "(es fehlen: peer_towns.job_centrality_date)" in err and "Traceback" not in err
+    assert not (tmp_path / "berichte").exists() or not any((tmp_path / "berichte").rglob("*.html"))
+
+
 def test_profile_of_a_town_outside_the_reference_group_says_why_it_has_no_rank(cli_env, warehouse, capsys):
     # it gets a score (higher than some ranked towns'), and printed "von 50" beside no rank, with no reason
     ags, period, score = warehouse.execute("""
@@ -206,6 +228,18 @@ def test_profile_numbers_are_german(cli_env, warehouse, capsys):
                                     AND score IS NOT NULL ORDER BY period DESC LIMIT 1""").fetchone()
     assert f"Index {de(score)}" in out and f"{score:.1f}" not in out  # the newest score (a provisional year's)
     assert main(["profile", "Mölln"]) == 0 and capsys.readouterr().out == out  # the English alias is the same
+
+
+def test_profile_says_what_a_zero_means_as_the_page_does(cli_env, warehouse, capsys):
+    """Wittenberge's 0 car minutes to the next IC/ICE station stood bare in `readiness profil`; the town page says the
+    station is in the town (catalogue zero_de; planner's review of 6 December 2026)."""
+    assert warehouse.execute("""SELECT count(*) FROM town_profile WHERE ags = '12070424'
+        AND indicator_id = 'ic_ice_station_car_minutes' AND value = 0""").fetchone()[0]
+    assert main(["profil", "12070424"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    first = next(i for i, line in enumerate(lines) if "Pkw-Fahrzeit zum" in line and re.search(r"│ +0,0 │", line))
+    words = " ".join(line.split("│")[-2].strip() for line in lines[first:first + 3])  # its Hinweis, wrapped
+    assert words.startswith("IC/ICE-Halt in der Gemeinde"), words
 
 
 def test_misspelt_town_gets_a_suggestion(cli_env, warehouse, capsys):

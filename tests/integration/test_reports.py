@@ -158,6 +158,14 @@ def test_inkars_zero_car_minutes_say_the_station_is_in_the_town(pilot_reports, w
     rows = pd.read_csv(pilot_reports / "12070424-indikatoren.csv", sep=";", decimal=",", dtype=str)
     note = rows.loc[rows["Indikator"].str.startswith("Pkw-Fahrzeit zum nächsten IC/ICE"), "Hinweis"]
     assert note.str.startswith("IC/ICE-Halt in der Gemeinde").all() and len(note)
+    # the pilot network's comparison and its download say it too (they showed a bare "0,0": planner's review of
+    # 6 December 2026)
+    network, network_text = page(pilot_reports, "netzwerk.html")
+    assert network_text["indicator-ic_ice_station_car_minutes"].count("IC/ICE-Halt in der Gemeinde") == 1
+    table = pd.read_csv(pilot_reports / "netzwerk-vergleich.csv", sep=";", dtype=str).set_index("Merkmal")
+    assert table.filter(like="Wittenberge").loc[
+        table.index.str.startswith("Pkw-Fahrzeit zum nächsten IC/ICE-Bahnhof") & table.index.str.endswith("Stichtag")
+    ].iloc[0, 0].startswith("IC/ICE-Halt in der Gemeinde, ")
 
 
 def test_a_page_points_to_provisional_years_only_where_the_town_has_one(pilot_reports, snapshot_warehouse,
@@ -560,7 +568,8 @@ def test_asset_fails_with_the_childs_exit_code_and_message(published_without_gap
     failure = next(e for e in result.all_node_events if e.is_step_failure)
     error = failure.step_failure_data.error
     text = error.message + "".join(c.message for c in [error.cause] if c is not None)
-    assert re.search(r"child process \d+ failed \(exit code 1\): CatalogException: .*coworking_gap", text)
+    # the child names what the file lacks (reports.data.load: a file without a declared table is an older code's)
+    assert re.search(r"child process \d+ failed \(exit code 1\): OutdatedWarehouse: .*lacks coworking_gap", text)
 
 
 # --- honest time, German pages, downloads, index order, comparison (issues 11.4, 12.6, 16.1, 16.2) ---

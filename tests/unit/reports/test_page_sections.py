@@ -543,3 +543,7 @@ def test_the_map_says_its_boundaries_date_and_a_change_of_territory_since():
     data = type("Data", (), {"latest_score_of": {}, "latest_period": 2021, "name_of": {"16061118": "D", "16061119": "N"}})()
     section = map_section(data, geoms, "16061119", "N")
     assert section["neighbours"] == ["D"] and section["boundary_de"] == "Gemeindegrenzen: Stand 01.01.2021"
+    # a neighbour of the boundaries that is no Gemeinde today (merged since: Bromskirchen into Allendorf (Eder)) by its
+    # name in the boundaries, said to be dissolved; it was listed as a bare AGS
+    data.name_of = {"16061119": "N"}
+    assert map_section(data, geoms, "16061119", "N")["neighbours"] == ["D (inzwischen aufgelöst)"]

@@ -60,3 +60,16 @@ def test_a_duplicate_key_of_a_history_table_fails_naming_the_table_its_key_and_t
         _check_unique(con, HISTORY_KEYS)
     con.execute("DELETE FROM indicator_values_history WHERE rowid = (SELECT max(rowid) FROM indicator_values_history)")
     _check_unique(con, HISTORY_KEYS)  # one row per key: passes
+
+
+def test_a_published_file_of_older_code_is_named_with_what_it_lacks():
+    """The readers of today's columns (reports.data.connect) refuse a file an older version published, naming each
+    missing column or table, instead of failing later with DuckDB's binder error on one query."""
+    from warehouse.registry import missing_published
+
+    con = duckdb.connect()
+    con.execute(published_ddl())
+    assert missing_published(con) == []
+    con.execute("ALTER TABLE peer_towns DROP COLUMN population_date")
+    con.execute("DROP TABLE coworking_gap")
+    assert missing_published(con) == ["peer_towns.population_date", "coworking_gap"]

@@ -112,6 +112,10 @@ def test_a_whole_workbook_says_when_most_of_its_rows_are_carried_forward_or_the_
                     "nicht neu erhoben. Die Rangliste (latest_ranking) führt 2002 als aktuelles Jahr.")
     assert exports.xlsx_plan(carried(6), "w")[1] == "Die Rangliste (latest_ranking) führt 2002 als aktuelles Jahr."
     assert exports.xlsx_plan(history(0, 2003), "v")[1] is None  # its latest year is the ranking's, little carried
+    # a whole view of one year (latest_ranking, peer_comparison) names it: the ranking's title says "des letzten Jahres"
+    one = history(0, 2003)
+    one.execute("CREATE VIEW y AS SELECT * FROM v WHERE period = 2003")
+    assert exports.xlsx_plan(one, "y")[1] == "Alle Zeilen gelten für das Jahr 2003 (Spalte „Jahr“)."
 
 
 def test_the_note_is_in_the_fingerprint(monkeypatch):
@@ -129,19 +133,21 @@ def test_a_restated_indicator_value_is_written_with_the_decimals_its_unit_is_pub
     change (4) unchanged; a unit the catalogue does not know keeps twelve significant digits; Parquet keeps all."""
     frame = pd.DataFrame({
         "ags": ["01059083", "01053090", "01053090", "01053090", "01053090", "01053090"],
-        "value": [83.63675215468, 58.949999999999996, 38.19, 412.0, 0.5408123, 1.23456789012345],
+        "value": [83.63675215468, 58.949999999999996, 38.1, 412.0, 0.5408123, 1.23456789012345],
         "unit": ["% of households", "% of employees at residence", "minutes by car",
                  "m (straight line, population-weighted)", "% per year", "furlongs"]})
     con = duckdb.connect()
     con.register("f", frame)
     exports.write_german_csv(con, "SELECT * FROM f", tmp_path / "f.csv")
     back = pd.read_csv(tmp_path / "f.csv", sep=";", keep_default_na=False, dtype=str)
+    # each with exactly its unit's decimals: 412 metres, not "412,0" for a unit published without decimals, and
+    # 38,10 minutes (planner's review of 6 December 2026)
     assert back[exports.GERMAN_HEADERS["value"]].tolist() == [
-        "83,64", "58,95", "38,19", "412,0", "0,5408", "1,23456789012"]
+        "83,64", "58,95", "38,10", "412", "0,5408", "1,23456789012"]
     exports.write_xlsx_query(con, "SELECT * FROM f", tmp_path / "f.xlsx", "T")
     rows = list(openpyxl.load_workbook(tmp_path / "f.xlsx")["Daten"].iter_rows(values_only=True))
     header = rows[0]
     assert [row[header.index(exports.GERMAN_HEADERS["value"])] for row in rows[1:]] == [
-        83.64, 58.95, 38.19, 412, 0.5408, 1.23456789012]
+        83.64, 58.95, 38.1, 412, 0.5408, 1.23456789012]
     catalogue = load_catalogue()
     assert set(catalogue.value_decimals) == set(catalogue.units)  # every unit declares its decimals
