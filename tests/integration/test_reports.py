@@ -311,6 +311,17 @@ def test_peers_and_flows_equal_the_warehouse(pilot_reports, warehouse, ags):
     assert flows["Beschäftigte mit Wohnort im Kreis"].eq(totals["employees_residence"]).all()
 
 
+def test_the_map_lists_each_neighbour_once_by_its_name(pilot_reports, warehouse):
+    """Register names carry commas ("Frauenstein, Stadt"): joined with commas the list of Dippoldiswalde's neighbours
+    read "Frauenstein, Stadt, Altenberg, Stadt, …" (planner's review of 6 December 2026); each is one item now."""
+    html, _ = page(pilot_reports, "14628060.html")
+    note = re.sub(r"<[^>]+>", "", section_html(html, "karte"))
+    listed = re.search(r"Nachbarn: (.*?)\.(?: Gemeindegrenzen|\s*$)", note, re.S).group(1).split("; ")
+    names = {name for (name,) in warehouse.execute("SELECT name FROM municipalities").fetchall()}
+    assert len(listed) > 3 and all(name in names for name in listed), listed
+    assert any(", " in name for name in listed)  # a name with a comma stays one item
+
+
 @pytest.mark.parametrize("ags", PILOTS)
 def test_sentences_are_separated_and_start_upper_case(pilot_reports, ags):
     """"…keine Anzahl schätzen.Für diese Gemeinde…" (the template's whitespace control ate the space) and
