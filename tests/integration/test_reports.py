@@ -504,6 +504,9 @@ def test_index_says_what_dates_its_scores_rest_on(pilot_reports, warehouse):
     assert (f"–{newest:%m/%Y}" in line) == (f"{oldest:%m/%Y}" != f"{newest:%m/%Y}")
     share = carried_share_de(int(carried), int(inputs))
     assert (f"({share} aus früheren Ständen fortgeschrieben)" in line) if share else "fortgeschrieben" not in line
+    # a count over all towns, beside the table's per-town share of the score's weight: said which is which (the
+    # planner's review of 6 December 2026 read "60 %" here against "50 %" on a town page)
+    assert ("Dieser Anteil zählt die Eingangswerte aller Gemeinden" in line) == bool(share)
 
 
 def test_index_lists_every_town_and_links_the_pages_built(pilot_reports, warehouse):
