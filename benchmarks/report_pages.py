@@ -187,7 +187,7 @@ def download_parts(published: Path, out_dir: Path, pages: int) -> int:
             clock = now
 
         context = town_context(data, renderer.geoms, ags)  # as Renderer.town, part by part
-        context["pillar_chart"] = pillar_chart(context["pillars"])
+        context["pillar_chart"] = pillar_chart(context["pillars"], context["summary"]["period"])
         context["cowork_gap"] = coworking_gap_context(None, renderer.geoms, ags, renderer._spaces(),
                                                       renderer._gap_tables())
         lap("context")
