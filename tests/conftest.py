@@ -222,7 +222,8 @@ def published_copy(snapshot_warehouse, tmp_path) -> Path:
 @pytest.fixture
 def published_without_gap(snapshot_warehouse, tmp_path) -> Path:
     """A copy of the session's published file without its ``coworking_gap`` relation: a report build on it
-    fails inside its work (a DuckDB CatalogException), the way a broken published file would."""
+    fails inside its work (reports.data.load refuses a file without a declared table: OutdatedWarehouse), the way a
+    broken published file would."""
     broken = tmp_path / "readiness.duckdb"
     shutil.copyfile(snapshot_warehouse, broken)
     with duckdb.connect(str(broken)) as con:

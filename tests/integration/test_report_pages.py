@@ -171,7 +171,7 @@ def test_a_failure_in_the_child_names_its_exit_code_and_error(published_without_
     """The child's exception reaches the caller: input errors as their own type, others as
     ReportBuildError with the child's exit code, its message and the end of its stderr."""
     broken = published_without_gap
-    expected = r"child process \d+ failed \(exit code 1\): CatalogException: .*coworking_gap"
+    expected = r"child process \d+ failed \(exit code 1\): OutdatedWarehouse: .*lacks coworking_gap"
     with pytest.raises(ReportBuildError, match=expected) as failure:
         build_reports(broken, tmp_path / "out", towns=None, isolate=True)
     assert "Traceback" in str(failure.value)  # the end of the child's stderr
