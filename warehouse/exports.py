@@ -627,13 +627,14 @@ def _csv_number(number: str, decimals: str | None) -> str:
     planner's review of 6 December 2026), else DuckDB's shortest digits. + 0.0: no "-0,0"."""
     if decimals is None:
         return f"CAST({number} AS VARCHAR)"
-    return f"CASE WHEN {decimals} IS NULL THEN CAST({number} AS VARCHAR) ELSE printf('%.' || {decimals} || 'f', {number} + 0.0) END"
+    fixed = f"printf('%.' || {decimals} || 'f', {number} + 0.0)"
+    return f"CASE WHEN {decimals} IS NULL THEN CAST({number} AS VARCHAR) ELSE {fixed} END"
 
 
 def _decimals(name: str, columns: set[str]) -> str | None:
     """SQL of the decimals a column is published with: a score's or a gap of scores' (score_decimals), an indicator
     value's by its row's unit (value_decimals; NULL for a unit the catalogue does not know), else None."""
-    if name in SCORE_COLUMNS or ((name in SCORE_GAPS or name in PILLAR_GAPS) and name not in RANK_QUANTILES):
+    if name in SCORE_COLUMNS or name in SCORE_GAPS or name in PILLAR_GAPS:
         return str(_catalogue().score_decimals)
     unit = VALUE_COLUMNS.get(name)
     if unit is None or unit not in columns:
