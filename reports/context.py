@@ -543,10 +543,11 @@ def map_section(data: ReportData, geoms: TownGeometries, ags: str, name: str) ->
     svg = town_map(geoms, ags, name, data.latest_score_of, data.latest_period)
     names = data.name_of
     day, changed = geoms.boundary(ags)
-    # a neighbour drawn in the boundaries' territory but no Gemeinde of today (dissolved since, e.g. merged into the
-    # town: Bromskirchen into Allendorf (Eder) in 2023) by its name in the boundaries, not as a bare AGS (review of
-    # 6 December 2026)
-    listed = [names[n] if n in names else f"{geoms.names[geoms.position[n]]} (inzwischen aufgelöst)" for n in neighbours]
+    # a neighbour drawn in the boundaries' territory under a key that is no Gemeinde of today (merged since:
+    # Bromskirchen into Allendorf (Eder) in 2023; or given a new key: Eisenach) by its name in the boundaries, not
+    # as a bare AGS (planner's review of 6 December 2026); "seither geändert" holds for either
+    listed = [names[n] if n in names else f"{geoms.names[geoms.position[n]]} (Stand der Grenzen, seither geändert)"
+              for n in neighbours]
     return {"svg": svg, "neighbours": listed, "boundary_de": boundary_de(name, day, changed)}
 
 

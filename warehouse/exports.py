@@ -154,7 +154,7 @@ GERMAN_HEADERS = {
     "peer_rank": "Ähnlichkeitsrang", "peer_name": "Vergleichsgemeinde", "peer_kreis": "Kreis der Vergleichsgemeinde",
     "peer_ags": "AGS der Vergleichsgemeinde", "similarity": "Ähnlichkeit", "peer_score": "Indexwert Vergleichsgemeinde",
     # the dates of the town's structure features the similarity rests on (indicators/peers.py FEATURE_DATES)
-    "population_date": "Stichtag Einwohnerzahl", "job_centrality_date": "Stichtag Pendlersaldo",
+    "population_date": "Stichtag Einwohnerzahl (Gemeinde)", "job_centrality_date": "Stichtag Pendlersaldo (Gemeinde)",
     # the gaps with their sign: peer_comparison (warehouse/views.sql, indicators/peers.py) computes peer minus town
     "gap_score": f"Abstand Indexwert {GAP_SIGN}",
     # per pillar, with its name from the catalogue: "Säule Digitale Infrastruktur",
@@ -746,7 +746,7 @@ def _period_note(con: duckdb.DuckDBPyConnection, view: str, period: int | None, 
     if period is None:  # a whole view of one year says which: latest_ranking.xlsx was "Rangliste des letzten Jahres"
         years, year = con.execute(f"SELECT count(DISTINCT period), max(period) FROM {view}").fetchone()
         if years == 1:
-            sentences.append(f"Alle Zeilen gelten für das Jahr {year} (Spalte „Jahr“).")
+            sentences.append(f"Spalte „Jahr“: {year} in allen Zeilen.")
     where, of_year = ("WHERE period = ?", f" des Jahres {period}") if period is not None else ("", "")
     if "imputed" in columns:
         total, carried = con.execute(f"SELECT count(*), count(*) FILTER (imputed) FROM {view} {where}",

@@ -313,8 +313,8 @@ class OutdatedWarehouse(RuntimeError):
 
 
 def missing_published(con, reg: Registry | None = None) -> list[str]:
-    """'table.column' (or 'table') of every published table and column the registry declares that the file open on
-    ``con`` lacks: a file published by an older version of the code, which a reader of today's columns cannot
+    """'table.column' (or 'table', or a view's name) of every published table, column and view (views.sql) the file open
+    on ``con`` lacks: a file published by an older version of the code, which a reader of today's columns cannot
     read (the report commands stopped with DuckDB's binder error when peer_towns gained its dates; review of
     6 December 2026). A published file is never migrated: the next publish writes today's schema."""
     reg = reg or registry()
@@ -329,7 +329,13 @@ def missing_published(con, reg: Registry | None = None) -> list[str]:
             missing.append(table.published_name)
         else:
             missing += [f"{table.published_name}.{c.name}" for c in table.columns if c.name not in columns]
-    return missing
+    # and the views of views.sql the readers query (a view's own column list is not compared: it is rebuilt by the
+    # publish that writes the tables it reads)
+    from warehouse.paths import view_statements
+
+    views = {name for (name,) in con.execute("SELECT view_name FROM duckdb_views() "
+                                             "WHERE database_name = current_database() AND NOT internal").fetchall()}
+    return missing + [name for name in view_statements() if name not in views]
 
 
 def composite_keys(reg: Registry | None = None) -> dict[str, list[str]]:

@@ -181,7 +181,7 @@ def test_report_commands_on_a_warehouse_of_older_code_name_what_it_lacks(cli_env
     assert main(command) == 2
     err = capsys.readouterr().err
     assert f"Das Warehouse {old} wurde von einer älteren Version des Codes veröffentlicht" in err
-    assert "(es fehlen: peer_towns.job_centrality_date)" in err and "Traceback" not in err
+    assert "(es fehlen: peer_towns.job_centrality_date, peer_comparison)" in err and "Traceback" not in err
     assert not (tmp_path / "berichte").exists() or not any((tmp_path / "berichte").rglob("*.html"))
 
 

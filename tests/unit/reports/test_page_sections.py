@@ -544,6 +544,6 @@ def test_the_map_says_its_boundaries_date_and_a_change_of_territory_since():
     section = map_section(data, geoms, "16061119", "N")
     assert section["neighbours"] == ["D"] and section["boundary_de"] == "Gemeindegrenzen: Stand 01.01.2021"
     # a neighbour of the boundaries that is no Gemeinde today (merged since: Bromskirchen into Allendorf (Eder)) by its
-    # name in the boundaries, said to be dissolved; it was listed as a bare AGS
+    # name in the boundaries, said to have changed since (merged, or a new key: Eisenach); it was a bare AGS
     data.name_of = {"16061119": "N"}
-    assert map_section(data, geoms, "16061119", "N")["neighbours"] == ["D (inzwischen aufgelöst)"]
+    assert map_section(data, geoms, "16061119", "N")["neighbours"] == ["D (Stand der Grenzen, seither geändert)"]

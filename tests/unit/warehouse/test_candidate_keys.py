@@ -63,13 +63,16 @@ def test_a_duplicate_key_of_a_history_table_fails_naming_the_table_its_key_and_t
 
 
 def test_a_published_file_of_older_code_is_named_with_what_it_lacks():
-    """The readers of today's columns (reports.data.connect) refuse a file an older version published, naming each
-    missing column or table, instead of failing later with DuckDB's binder error on one query."""
+    """The readers of today's columns (reports.data.load, the report commands) refuse a file an older version
+    published, naming each missing column, table or view, instead of failing later with DuckDB's binder error."""
+    from warehouse.paths import VIEWS_SQL
     from warehouse.registry import missing_published
 
     con = duckdb.connect()
     con.execute(published_ddl())
+    con.execute(VIEWS_SQL.read_text(encoding="utf-8"))
     assert missing_published(con) == []
     con.execute("ALTER TABLE peer_towns DROP COLUMN population_date")
+    con.execute("DROP VIEW coworking_gap_ranking")
     con.execute("DROP TABLE coworking_gap")
-    assert missing_published(con) == ["peer_towns.population_date", "coworking_gap"]
+    assert missing_published(con) == ["peer_towns.population_date", "coworking_gap", "coworking_gap_ranking"]

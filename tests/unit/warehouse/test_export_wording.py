@@ -115,7 +115,7 @@ def test_a_whole_workbook_says_when_most_of_its_rows_are_carried_forward_or_the_
     # a whole view of one year (latest_ranking, peer_comparison) names it: the ranking's title says "des letzten Jahres"
     one = history(0, 2003)
     one.execute("CREATE VIEW y AS SELECT * FROM v WHERE period = 2003")
-    assert exports.xlsx_plan(one, "y")[1] == "Alle Zeilen gelten für das Jahr 2003 (Spalte „Jahr“)."
+    assert exports.xlsx_plan(one, "y")[1] == "Spalte „Jahr“: 2003 in allen Zeilen."
 
 
 def test_the_note_is_in_the_fingerprint(monkeypatch):
