@@ -636,11 +636,7 @@ def _decimals(name: str, columns: set[str]) -> str | None:
     value's by its row's unit (value_decimals; NULL for a unit the catalogue does not know), else None."""
     if name in SCORE_COLUMNS or name in SCORE_GAPS or name in PILLAR_GAPS:
         return str(_catalogue().score_decimals)
-    unit = VALUE_COLUMNS.get(name)
-    if unit is None or unit not in columns:
-        return None
-    cases = " ".join(f"WHEN {literal(u)} THEN {d}" for u, d in sorted(_catalogue().value_decimals.items()))
-    return f"(CASE CAST({identifier(unit)} AS VARCHAR) {cases} END)"
+    return _value_decimals(name, columns)
 
 
 def _published_score(name: str, columns: set[str]) -> str | None:
@@ -669,13 +665,22 @@ VALUE_COLUMNS = {"value": "unit"}  # column -> the column naming its unit
 def _published_value(name: str, columns: set[str]) -> str | None:
     """The SQL of an indicator value rounded to its unit's ``value_decimals`` (a unit the catalogue does not know
     keeps the significant digits of any other number), or None for any other column."""
+    decimals = _value_decimals(name, columns)
+    if decimals is None:
+        return None
+    column = f"CAST({identifier(name)} AS DOUBLE)"
+    return (f"CASE WHEN {decimals} IS NULL THEN CAST(printf('%.{SIGNIFICANT_DIGITS}g', {column}) AS DOUBLE) "
+            f"ELSE round({column}, {decimals}) END")
+
+
+def _value_decimals(name: str, columns: set[str]) -> str | None:
+    """SQL of an indicator value's decimals by its row's unit (catalogue ``value_decimals``; NULL for a unit the
+    catalogue does not know), or None for a column that is no indicator value beside its unit."""
     unit = VALUE_COLUMNS.get(name)
     if unit is None or unit not in columns:
         return None
-    column = f"CAST({identifier(name)} AS DOUBLE)"
-    cases = " ".join(f"WHEN {literal(u)} THEN round({column}, {d})"
-                     for u, d in sorted(_catalogue().value_decimals.items()))
-    return f"CASE CAST({identifier(unit)} AS VARCHAR) {cases} ELSE CAST(printf('%.{SIGNIFICANT_DIGITS}g', {column}) AS DOUBLE) END"
+    cases = " ".join(f"WHEN {literal(u)} THEN {d}" for u, d in sorted(_catalogue().value_decimals.items()))
+    return f"(CASE CAST({identifier(unit)} AS VARCHAR) {cases} END)"
 
 
 INTEGER_KINDS = {"tinyint", "smallint", "integer", "bigint", "utinyint", "usmallint", "uinteger", "ubigint"}
@@ -743,10 +748,11 @@ def _period_note(con: duckdb.DuckDBPyConnection, view: str, period: int | None, 
     Empty when there is nothing to add. Why the whole view too: town_profile's workbook gave "Jahr 2023" on 119,043 rows, 97,330 of them
     carried forward, beside a ranking of 2021, and said nothing (dates review of 6 December 2026)."""
     sentences = []
+    shown = period
     if period is None:  # a whole view of one year says which: latest_ranking.xlsx was "Rangliste des letzten Jahres"
-        years, year = con.execute(f"SELECT count(DISTINCT period), max(period) FROM {view}").fetchone()
+        years, shown = con.execute(f"SELECT count(DISTINCT period), max(period) FROM {view}").fetchone()
         if years == 1:
-            sentences.append(f"Spalte „Jahr“: {year} in allen Zeilen.")
+            sentences.append(f"Spalte „Jahr“: {shown} in allen Zeilen.")
     where, of_year = ("WHERE period = ?", f" des Jahres {period}") if period is not None else ("", "")
     if "imputed" in columns:
         total, carried = con.execute(f"SELECT count(*), count(*) FILTER (imputed) FROM {view} {where}",
@@ -759,7 +765,6 @@ def _period_note(con: duckdb.DuckDBPyConnection, view: str, period: int | None, 
     # the period the ranking and the pages lead with, declared once in the view published_period
     declared = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'published_period'").fetchone()[0]
     ranking = con.execute("SELECT period FROM published_period").fetchone()[0] if declared else None
-    shown = period if period is not None else con.execute(f"SELECT max(period) FROM {view}").fetchone()[0]
     if ranking is not None and shown is not None and ranking != shown:
         sentences.append(f"Die Rangliste (latest_ranking) führt {ranking} als aktuelles Jahr.")
     return "".join(" " + sentence for sentence in sentences)
