@@ -122,19 +122,25 @@ def test_profile_prints_the_warehouse_values(cli_env, warehouse, capsys):
         assert name in out and peer_ags in out and fmt(gap) in out
 
 
+def published_by_older_code(published: Path, target: Path, *statements: str) -> Path:
+    """A copy of ``published`` at ``target`` as an older version of the code left it: ``statements`` run on it
+    (views and columns dropped that the code of that time did not publish)."""
+    import shutil
+
+    shutil.copy(published, target)
+    with duckdb.connect(str(target)) as con:
+        for statement in statements:
+            con.execute(statement)
+    return target
+
+
 def test_profile_reads_a_warehouse_published_before_its_views(cli_env, monkeypatch, tmp_path, capsys):
     """A published file is never rewritten: one published before the views index_inputs and score_inputs existed
     stopped `readiness profil` with a catalog error until the next publish (read of the change, 6 December 2026).
     The CLI creates them for its session from views.sql, and the profile marks the same values as on the new file."""
-    import shutil
-
     assert main(["profile", "moelln"]) == 0
     new = capsys.readouterr().out
-    old = tmp_path / "old.duckdb"
-    shutil.copy(cli_env, old)
-    with duckdb.connect(str(old)) as con:
-        con.execute("DROP VIEW score_inputs")
-        con.execute("DROP VIEW index_inputs")
+    old = published_by_older_code(cli_env, tmp_path / "old.duckdb", "DROP VIEW score_inputs", "DROP VIEW index_inputs")
     monkeypatch.setenv("READINESS_WAREHOUSE", str(old))
     assert main(["profile", "moelln"]) == 0
     out = capsys.readouterr().out
@@ -147,16 +153,12 @@ def test_profile_of_a_warehouse_too_old_for_its_views_says_so(cli_env, monkeypat
     """A file published before readiness_index had uncompared_pillars (3 December) cannot take the views' SQL: the
     CLI opened it with a raw binder error for every command (read of the change, 6 December 2026). Now the views are
     skipped, and `profil`, which needs them, names the file and what to do."""
-    import shutil
-
-    old = tmp_path / "older.duckdb"
-    shutil.copy(cli_env, old)
-    with duckdb.connect(str(old)) as con:
-        for view in ("score_inputs", "index_inputs", "latest_ranking", "town_index_history", "readiness_index"):
-            con.execute(f"DROP VIEW {view}")
-        con.execute("ALTER TABLE readiness_index_history DROP COLUMN uncompared_pillars")
-        con.execute("CREATE VIEW readiness_index AS SELECT * EXCLUDE (valid_to) FROM readiness_index_history "
-                    "WHERE valid_to IS NULL")
+    old = published_by_older_code(
+        cli_env, tmp_path / "older.duckdb",
+        *(f"DROP VIEW {view}" for view in ("score_inputs", "index_inputs", "latest_ranking", "town_index_history",
+                                           "readiness_index")),
+        "ALTER TABLE readiness_index_history DROP COLUMN uncompared_pillars",
+        "CREATE VIEW readiness_index AS SELECT * EXCLUDE (valid_to) FROM readiness_index_history WHERE valid_to IS NULL")
     monkeypatch.setenv("READINESS_WAREHOUSE", str(old))
     assert main(["profile", "moelln"]) != 0
     captured = capsys.readouterr()
@@ -169,13 +171,8 @@ def test_report_commands_on_a_warehouse_of_older_code_name_what_it_lacks(cli_env
     """A file published before peer_towns had its features' dates: `bericht`, `vergleich` and `karte` stopped with
     DuckDB's "LATERAL join cannot contain aggregates!" and a traceback (planner's review of 6 December 2026). They now
     name the file, what it lacks and what to do, and write nothing."""
-    import shutil
-
-    old = tmp_path / "older.duckdb"
-    shutil.copy(cli_env, old)
-    with duckdb.connect(str(old)) as con:
-        con.execute("DROP VIEW peer_comparison")
-        con.execute("ALTER TABLE peer_towns DROP COLUMN job_centrality_date")
+    old = published_by_older_code(cli_env, tmp_path / "older.duckdb", "DROP VIEW peer_comparison",
+                                  "ALTER TABLE peer_towns DROP COLUMN job_centrality_date")
     monkeypatch.setenv("READINESS_WAREHOUSE", str(old))
     monkeypatch.setenv("READINESS_REPORTS_DIR", str(tmp_path / "berichte"))
     assert main(command) == 2
