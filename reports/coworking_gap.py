@@ -18,7 +18,7 @@ import shapely
 from indicators import flags
 from indicators.coworking_gap import LONG_DISTANCE_SHARE, PARAMETERS, gap_parameters
 from reports.downloads import Table
-from reports.labels import de_number, german_sort_key, source_label, years_de
+from reports.labels import credit_de, de_number, german_sort_key, source_label, years_de
 from reports.maps import SIMPLIFY_M, TownGeometries, to_metres, to_metric_crs
 from sources.local_inputs import active_on
 from sources.registry import label_vintage
@@ -404,10 +404,28 @@ def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str], kreis_
     computed = [] if rows else [p for (p,) in con.execute(
         "SELECT DISTINCT period FROM coworking_gap WHERE method_version = (SELECT method_version FROM current_method)"
     ).fetchall()]
+    loaded = {s for (s,) in con.execute("SELECT DISTINCT source_id FROM source_releases").fetchall()}
     return {"rows": rows, "period": rows[0]["period"] if rows else None, "reach_km": parameters["reach_km"],
-            "group_size": group, "computed_years": years_de(computed),
+            "group_size": group, "computed_years": years_de(computed), **source_credits(loaded),
             "long_distance_km": parameters["long_distance_km"], "parameters": _parameter_rows(),
             "with_supply_data": sum(r["spaces_within_reach"] is not None for r in rows)}
+
+
+# The sources a gap estimate can rest on, in the order the page credits them, and how it credits each: the towns' own
+# lists carry their supplier and licence per file and per space (the town pages), so no single credit here.
+GAP_SOURCES = ("inkar", "pendleratlas", "ba_commuting", "osm_coworking", "local_inputs")
+CREDIT_DE = {"inkar": "{credit}", "pendleratlas": "Pendleratlas: {credit}",
+             "ba_commuting": "Beschäftigte am Wohnort: {credit}",
+             "osm_coworking": "Coworking-Orte aus OpenStreetMap ({credit})",
+             "local_inputs": "Coworking-Orte aus den eigenen Listen der Städte"}
+
+
+def source_credits(loaded: set[str]) -> dict:
+    """The ranking page's data credits, only of the sources this warehouse holds a release of (``loaded``), and the
+    names of those it lacks: the page credited the Pendleratlas, OpenStreetMap and the towns' lists where none was
+    loaded (review of 6 December 2026)."""
+    return {"credits": [CREDIT_DE[s].format(credit=credit_de(s)) for s in GAP_SOURCES if s in loaded],
+            "not_loaded": [source_label(s) for s in GAP_SOURCES if s not in loaded]}
 
 
 def _basis_short_de(row: dict) -> str | None:

@@ -129,6 +129,12 @@ def test_moelln_report_and_the_ranking_page_from_the_example(example_warehouse, 
         assert f"{demand:.1f}".replace(".", ",") in row
     assert 'id="reichweite"' in ranking and "keine Fahrzeit" in ranking  # honest about the reach
     assert "Alipour, Falck, Schüller (2020)" in ranking  # each parameter with its source
+    note = " ".join(ranking.split('id="gap-sources">')[1].split("</p>")[0].split())
+    with duckdb.connect(str(example_warehouse), read_only=True) as con:  # credited: the sources this run loaded
+        loaded = {s for (s,) in con.execute("SELECT DISTINCT source_id FROM source_releases").fetchall()}
+    assert {"inkar", "pendleratlas", "local_inputs"} <= loaded and "osm_coworking" not in loaded  # the example's
+    assert "Pendleratlas: ©" in note and "eigenen Listen der Städte" in note and "© OpenStreetMap" not in note
+    assert "nicht geladen: Coworking-Spaces (OpenStreetMap)." in note
     from tests.integration.test_reports import english_words
     assert english_words(out / "coworking-luecke.html") == [] and english_words(out / f"{MOELLN}.html") == []
     frame = pd.read_csv(out / "coworking-luecke-rangliste.csv", sep=";", decimal=",", dtype={"AGS": str},

@@ -820,6 +820,12 @@ def test_ranking_page_on_the_snapshot_says_why_it_is_empty(pilot_reports, wareho
     assert first < last and f"in den berechneten Jahren ({first}–{last})" in html
     assert 'id="ohne-angebot"' not in html and "keine Fahrzeit" in text["reichweite"]
     assert 'href="coworking-luecke.html"' in (pilot_reports / "index.html").read_text(encoding="utf-8")
+    # the data credited are those loaded: the snapshot has INKAR and the BA, no Pendleratlas, OSM or town lists
+    loaded = {s for (s,) in warehouse.execute("SELECT DISTINCT source_id FROM source_releases").fetchall()}
+    assert {"inkar", "ba_commuting"} <= loaded and not loaded & {"pendleratlas", "osm_coworking", "local_inputs"}
+    assert "© BBSR Bonn" in text["gap-sources"] and "Pendleratlas:" not in text["gap-sources"]
+    assert ("nicht geladen: Pendleratlas (Statistische Ämter), Coworking-Spaces (OpenStreetMap), eigene Angaben der "
+            "Stadt.") in text["gap-sources"]
 
 
 def test_a_change_across_the_census_and_a_carried_value_are_marked_in_the_drivers(pilot_reports, warehouse):

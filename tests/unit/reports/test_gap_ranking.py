@@ -36,6 +36,8 @@ def warehouse() -> duckdb.DuckDBPyConnection:
     con.execute("""CREATE TABLE municipalities AS SELECT ags, substr(ags, 1, 5) AS kreis_ags, true AS in_reference_group
                    FROM coworking_gap_ranking UNION ALL
                    SELECT range::VARCHAR, NULL, range < 46 FROM range(56)""")  # 50 of the group, 4 of them ranked
+    con.execute("""CREATE TABLE source_releases AS SELECT * FROM (VALUES ('inkar', '2022-12'),
+                   ('osm_coworking', '2023-11-20'), ('breitbandatlas', '2021-mitte')) t(source_id, vintage)""")
     return con
 
 
@@ -52,3 +54,17 @@ def test_the_ranking_says_shared_ranks_and_tells_kreise_apart():
     assert html.count("gleichauf mit 2 weiteren Gemeinden") == 3
     assert "4 von 50 Kleinstädten der Vergleichsgruppe (für die übrigen lässt sich kein Bedarf schätzen)" in html
     assert "in der Gemeinde" in html and "0,0 km" not in html  # Zell's space lies inside it, as its page says
+
+
+def test_the_ranking_credits_only_the_sources_loaded():
+    """INKAR and OpenStreetMap loaded: credited; the Pendleratlas, the BA and the towns' lists named as not loaded
+    (the page credited all of them whatever was loaded)."""
+    context = ranking_context(warehouse(), set())
+    html = page_environment().get_template("coworking_luecke.html.j2").render(
+        **context, downloads={}, generated="", method_version="m", latest_period=2021, releases=[], pillar_ids=[],
+        datenstand_rows=[])
+    note = html.split('id="gap-sources">')[1].split("</p>")[0]
+    assert "Quellen der Daten: © BBSR Bonn" in note and "Coworking-Orte aus OpenStreetMap (© OpenStreetMap" in note
+    assert "Pendleratlas:" not in note and "Statistik der Bundesagentur" not in note and "eigenen Listen" not in note
+    assert ("nicht geladen: Pendleratlas (Statistische Ämter), Pendlerstatistik der BA, eigene Angaben der Stadt."
+            in " ".join(note.split()))
