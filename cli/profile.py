@@ -18,7 +18,7 @@ from indicators import flags
 from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, headline_row, imputation_de,
                              last_scored_before, pillar_notes, quality_de, rank_band_fractional, records)
 from reports.data import TIED_TOWNS  # how many towns share a rank, as the pages count them
-from reports.labels import (PILLARS, data_date_line, date_de, de_list, imputed_share_of_score, pillar_label, score_gap,
+from reports.labels import (PILLARS, data_date_line, date_de, de_list, kreis_de, imputed_share_of_score, pillar_label, score_gap,
                             source_label, unit_label, vintage_label)
 
 HISTORY_SQL = f"""
@@ -87,7 +87,10 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
     console = console or Console(width=None if sys.stdout.isatty() else 160)  # a file or pipe: no 80-column cut
     require_views(con, ["score_inputs"])  # an older file: created for the session (cli/store.py), or a clear error
     history = con.execute(HISTORY_SQL, [town.ags]).df()
-    console.print(f"[bold]{markup_text(town.name)}[/bold]  AGS {town.ags}  Kreis {markup_text(town.kreis_name)}")
+    designation = con.execute("SELECT any_value(designation) FROM kreise WHERE ags = ?", [town.ags[:5]]).fetchone()[0]
+    # the Kreis as the town page says it ('Landkreis Prignitz', 'kreisfreie Stadt Kiel'), not 'Kreis' for every kind
+    console.print(f"[bold]{markup_text(town.name)}[/bold]  AGS {town.ags}  "
+                  f"{markup_text(kreis_de(town.kreis_name, town.ags[:5], designation))}")
     # the town page's rule and period: a copy of the rule here led a town scored in 2018 and in a provisional year,
     # but not in the published one, with 2018, and its page with the provisional year
     published = con.execute("SELECT period FROM published_period").fetchone()[0]

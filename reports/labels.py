@@ -361,30 +361,39 @@ def score_gap(to, from_) -> float | None:
 CITY_DESIGNATIONS = {"Kreisfreie Stadt": "kreisfreie Stadt", "Stadtkreis": "Stadtkreis"}
 
 
-def in_kreis(name: str | None, ags: str | None = None, designation: str | None = None) -> str:
-    """Where the town lies, as the Kreis's name allows: 'im Kreis Prignitz', but 'im Rheingau-Taunus-Kreis' and
-    'im Oberbergischen Kreis' for a name that says Kreis already ('im Kreis Rheingau-Taunus-Kreis' stood on the
-    pages), 'in der Region Hannover', 'im Stadtkreis Heidelberg' and 'in der kreisfreien Stadt Pirmasens' for the
-    Gemeindeverzeichnis's 'Heidelberg, Stadtkreis' and 'Pirmasens, kreisfreie Stadt'; the AGS without a name.
-    ``designation`` (``kreise.designation``) decides where the name does not say it: 'Schweinfurt' is a Landkreis
-    and a kreisfreie Stadt of the same name ('in der kreisfreien Stadt Schweinfurt', 'im Landkreis Schweinfurt')."""
+def kreis_de(name: str | None, ags: str | None = None, designation: str | None = None) -> str:
+    """The Kreis as the name allows, as a noun: 'Landkreis Prignitz', 'Kreis Herzogtum Lauenburg', but
+    'Rheingau-Taunus-Kreis' and 'Oberbergischer Kreis' for a name that says Kreis already, 'Region Hannover',
+    'Stadtkreis Heidelberg' and 'kreisfreie Stadt Pirmasens' for the Gemeindeverzeichnis's 'Heidelberg, Stadtkreis'
+    and 'Pirmasens, kreisfreie Stadt'; 'Kreis 06439' without a name. ``designation`` (``kreise.designation``) decides
+    where the name does not say it: 'Schweinfurt' is a Landkreis and a kreisfreie Stadt of the same name. The town
+    pages (``in_kreis``) and ``readiness profil`` say it alike: the CLI's 'Kreis Prignitz' beside the page's
+    'Landkreis Prignitz' (review of 6 December 2026)."""
     if not name:
-        return f"im Kreis {ags or '–'}"
+        return f"Kreis {ags or '–'}"
     # a kreisfreie Stadt: by its designation, else by the name's suffix ('Heidelberg, Stadtkreis', 'Kiel,
     # Landeshauptstadt')
     city, _, kind = name.partition(", ")
     kind = CITY_DESIGNATIONS.get(designation, kind)
     if kind:
-        return f"im Stadtkreis {city}" if kind == "Stadtkreis" else f"in der kreisfreien Stadt {city}"
-    if name.startswith(("Region ", "Städteregion ")):
-        return f"in der {name}"
-    if name.startswith("Regionalverband "):
-        return f"im {name}"
-    if "kreis" not in name.lower():  # the designation where the BKG gives it: 'im Landkreis Prignitz' (a Landkreis
-        # Kassel beside the kreisfreie Stadt Kassel read 'im Kreis Kassel'), 'im Kreis Herzogtum Lauenburg'
-        return f"im {'Landkreis' if designation == 'Landkreis' else 'Kreis'} {name}"
-    # an adjective before "Kreis" takes the dative after "im": Oberbergischer Kreis -> im Oberbergischen Kreis
-    return "im " + re.sub(r"er Kreis\b", "en Kreis", name)
+        return f"Stadtkreis {city}" if kind == "Stadtkreis" else f"kreisfreie Stadt {city}"
+    if "kreis" not in name.lower() and not name.startswith(("Region ", "Städteregion ", "Regionalverband ")):
+        # the designation where the BKG gives it: 'Landkreis Prignitz' (a Landkreis Kassel beside the kreisfreie
+        # Stadt Kassel read 'Kreis Kassel'), 'Kreis Herzogtum Lauenburg'
+        return f"{'Landkreis' if designation == 'Landkreis' else 'Kreis'} {name}"
+    return name
+
+
+def in_kreis(name: str | None, ags: str | None = None, designation: str | None = None) -> str:
+    """Where the town lies: ``kreis_de`` after its preposition: 'im Landkreis Prignitz', 'im Rheingau-Taunus-Kreis'
+    ('im Kreis Rheingau-Taunus-Kreis' stood on the pages), 'in der Region Hannover', 'im Stadtkreis Heidelberg',
+    'in der kreisfreien Stadt Pirmasens'; an adjective before "Kreis" in the dative: 'im Oberbergischen Kreis'."""
+    noun = kreis_de(name, ags, designation)
+    if noun.startswith("kreisfreie Stadt "):
+        return "in der kreisfreien Stadt " + noun.removeprefix("kreisfreie Stadt ")
+    if noun.startswith(("Region ", "Städteregion ")):
+        return f"in der {noun}"
+    return "im " + re.sub(r"er Kreis\b", "en Kreis", noun)
 
 
 def kreis_labels(names: pd.Series, designations: pd.Series) -> pd.Series:

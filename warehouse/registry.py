@@ -311,6 +311,9 @@ class OutdatedWarehouse(RuntimeError):
         super().__init__(f"published warehouse {path} was made by an older version of the code: it lacks "
                          f"{', '.join(missing)}; publish it again (a refresh)")
 
+    def __reduce__(self):  # pickled with its own arguments (an exception pickles its message as the only one)
+        return type(self), (self.path, self.missing)
+
 
 def missing_published(con, reg: Registry | None = None) -> list[str]:
     """'table.column' (or 'table', or a view's name) of every published table, column and view (views.sql) the file open

@@ -87,6 +87,12 @@ def test_profile_prints_the_warehouse_values(cli_env, warehouse, capsys):
         FROM town_index_history WHERE ags = ? AND score IS NOT NULL AND NOT period_provisional
         ORDER BY period DESC LIMIT 1""", [ags]).fetchone()
     period, score, rank, compared, p05, p95, s05, s95, *pillars = row
+    # the Kreis by the BKG's designation, as the town page says it ('im Kreis Herzogtum Lauenburg')
+    kind = warehouse.execute("SELECT designation FROM kreise WHERE ags = ?", [ags[:5]]).fetchone()[0]
+    assert kind == "Kreis" and out.splitlines()[0].endswith(f"AGS {ags}  Kreis Herzogtum Lauenburg")
+    wittenberge = ags_of(warehouse, "Wittenberge,")
+    assert main(["profile", wittenberge]) == 0  # a Landkreis: 'Landkreis Prignitz', where 'Kreis Prignitz' stood
+    assert capsys.readouterr().out.splitlines()[0].endswith(f"AGS {wittenberge}  Landkreis Prignitz")
     # the data dates next to the score (which year is published depends on the honest-time rule)
     assert "Datenstand: Breitband " in out and ", Pendler " in out
     assert (f"Index {period}: {de(score)}, Rang {rank} von {compared} "

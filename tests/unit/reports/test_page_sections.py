@@ -183,6 +183,25 @@ def test_a_kreis_whose_name_says_kreis_is_not_called_kreis_twice():
     assert in_kreis("Schweinfurt", "09678", "Landkreis") == "im Landkreis Schweinfurt"
     assert in_kreis("Prignitz", "12070", "Landkreis") == "im Landkreis Prignitz"
     assert in_kreis("Herzogtum Lauenburg", "01053", "Kreis") == "im Kreis Herzogtum Lauenburg"
+
+
+def test_the_kreis_as_a_noun_is_the_phrase_without_its_preposition():
+    """``kreis_de`` (readiness profil's header) says the Kreis as ``in_kreis`` does on the pages, in the nominative."""
+    from reports.labels import in_kreis, kreis_de
+
+    cases = {("Prignitz", "12070", "Landkreis"): "Landkreis Prignitz",
+             ("Herzogtum Lauenburg", "01053", "Kreis"): "Kreis Herzogtum Lauenburg",
+             ("Oberbergischer Kreis", None, None): "Oberbergischer Kreis",
+             ("Schweinfurt", "09662", "Kreisfreie Stadt"): "kreisfreie Stadt Schweinfurt",
+             ("Heidelberg, Stadtkreis", None, None): "Stadtkreis Heidelberg",
+             ("Region Hannover", None, None): "Region Hannover",
+             ("Regionalverband Saarbrücken", None, None): "Regionalverband Saarbrücken",
+             (None, "06439", None): "Kreis 06439"}
+    for args, noun in cases.items():
+        assert kreis_de(*args) == noun
+        phrase = in_kreis(*args)
+        assert phrase.split(" ", 2 if phrase.startswith("in der") else 1)[-1].replace(
+            "kreisfreien", "kreisfreie").replace("Oberbergischen", "Oberbergischer") == noun
     assert in_kreis("Heidelberg, Stadtkreis", "08221", "Stadtkreis") == "im Stadtkreis Heidelberg"
 
 

@@ -76,3 +76,14 @@ def test_a_published_file_of_older_code_is_named_with_what_it_lacks():
     con.execute("DROP VIEW coworking_gap_ranking")
     con.execute("DROP TABLE coworking_gap")
     assert missing_published(con) == ["peer_towns.population_date", "coworking_gap", "coworking_gap_ranking"]
+
+
+def test_the_refusal_of_an_older_file_crosses_a_process_boundary_whole():
+    """``OutdatedWarehouse`` pickles with its path and list (a child process's error reaches its parent whole)."""
+    import pickle
+
+    from warehouse.registry import OutdatedWarehouse
+
+    error = pickle.loads(pickle.dumps(OutdatedWarehouse("/tmp/w.duckdb", ["peer_towns.population_date"])))
+    assert isinstance(error, OutdatedWarehouse) and error.missing == ["peer_towns.population_date"]
+    assert "lacks peer_towns.population_date; publish it again" in str(error) and error.path == "/tmp/w.duckdb"
