@@ -17,9 +17,10 @@ from cli.towns import Town
 from indicators import flags
 from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, headline_row, imputation_de,
                              last_scored_before, pillar_notes, quality_de, rank_band_fractional, records)
-from reports.data import TIED_TOWNS  # how many towns share a rank, as the pages count them
-from reports.labels import (PILLARS, data_date_line, date_de, de_list, kreis_de, imputed_share_of_score, pillar_label, score_gap,
-                            source_label, unit_label, vintage_label)
+from reports.data import PEERS, TIED_TOWNS  # how many towns share a rank, as the pages count them
+from reports.labels import (PILLARS, data_date_line, date_de, de_list, imputed_share_of_score, kreis_de,
+                            peer_dates_sentence_de, pillar_label, score_gap, source_label, unit_label, vintage_label)
+from warehouse.registry import missing_published
 
 HISTORY_SQL = f"""
     SELECT period, score, rank, compared_towns, rank_p05, rank_p95, score_p05, score_p95,
@@ -122,6 +123,18 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
         if not elsewhere.empty:
             console.print(indicator_table(elsewhere, "Werte anderer Jahre", in_index=False))
     console.print(peer_table(con.execute(PEERS_SQL, [town.ags]).df()))
+    dates = peer_dates(con, town)
+    if dates:
+        console.print(markup_text(dates))
+
+
+def peer_dates(con: duckdb.DuckDBPyConnection, town: Town) -> str | None:
+    """The town page's sentence on the dates of the structure features the peers' similarity rests on; None for a file
+    published before peer_towns had them (``profil`` reads older files) or a town without peers."""
+    if any(missing.startswith("peer_towns.") for missing in missing_published(con)):
+        return None
+    return peer_dates_sentence_de(town.name, records(con.execute(f"SELECT * FROM ({PEERS}) WHERE ags = ?",
+                                                                 [town.ags]).df()))
 
 
 def headline_text(row: dict, dates: str = "", last_scored: dict | None = None) -> str:

@@ -17,8 +17,8 @@ from reports import charts
 from reports.data import ReportData
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, boundary_date_de, data_date_line, date_de, dated_de, de_list, de_number,
-                            feature_dates_de, flow_note, imputed_share_of_score, is_missing, is_year_only,
-                            not_scored_reasons, pillar_label, rank_shown, release_text, safe_url, score_gap,
+                            flow_note, imputed_share_of_score, is_missing, is_year_only, not_scored_reasons,
+                            peer_dates_sentence_de, pillar_label, rank_shown, release_text, safe_url, score_gap,
                             shown_number, source_label, unit_label, vintage_label, years_de)
 from reports.maps import TownGeometries, to_metric_crs, town_map
 from sources.local_inputs import active_on
@@ -77,7 +77,7 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
         "drivers": drivers(data.town_rows("contributions", ags)),
         **indicator_sections(indicator_rows(indicators, data, town), headline, history),
         "peers": peers,
-        "peer_dates_de": feature_dates_de(peers),
+        "peer_dates_de": peer_dates_sentence_de(town["name"], peers),
         "map": map_section(data, geoms, ags, town["name"]),
         "commuting": _per_kreis(data, "commuting", town["kreis_ags"], commuting),
         "coworking": coworking(data, geoms, ags),

@@ -457,3 +457,11 @@ def feature_dates_de(rows: list[dict]) -> str | None:
             span = date_de(days[0]) if days[0] == days[-1] else f"{date_de(days[0])} bis {date_de(days[-1])}"
             parts.append(f"{label} Stichtag {span}")
     return ", ".join(parts) or None
+
+
+def peer_dates_sentence_de(name: str, rows: list[dict]) -> str | None:
+    """The town page's and ``readiness profil``'s sentence under the peers: on which structure features of ``name``
+    and its peers the similarity rests, with their dates (``feature_dates_de``); None without any date."""
+    dates = feature_dates_de(rows)
+    return f"Die Ähnlichkeit beruht auf den Strukturmerkmalen von {name} und den Vergleichsstädten: {dates}." if dates \
+        else None
