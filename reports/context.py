@@ -574,9 +574,13 @@ def commuting(data: ReportData, kreis_ags: str) -> dict:
         row["work_name"] = names.get(row["work_kreis"])
         row["bar"] = round(100 * (row["commuters"] or 0) / peak, 1)
         row["note_de"] = flow_note(row["listing"], row["marker"])
+    day = rows[0]["reference_date"] if rows else None
     measures = _memo(data, "kreis_totals", lambda: _kreis_totals(data.kreis_commuting)).get(kreis_ags, {})
+    # the totals of the flows' Stichtag only: the page says "X von Y ... (Stichtag of the flows)" above them, and a
+    # release with newer totals than flows would have put the totals' figures under the flows' date
+    measures = measures if day is not None and measures.get("reference_date") == pd.Timestamp(day) else {}
     return {"kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags), "rows": rows,  # for in_kreis
-            "reference_date": rows[0]["reference_date"] if rows else None,
+            "reference_date": day,
             "out_commuters": measures.get("out_commuters"), "employees": measures.get("employees_residence"),
             "notes": sorted({r["note_de"] for r in rows if r["note_de"]})}
 
@@ -589,10 +593,12 @@ def _memo(data: ReportData, key: str, build):
 
 
 def _kreis_totals(frame: pd.DataFrame) -> dict[str, dict]:
-    """{Kreis AGS: {measure: value}} of the BA commuting totals (a later row of a measure wins, as before)."""
+    """{Kreis AGS: {measure: value, "reference_date": their date}} of the BA commuting totals (KREIS_COMMUTING: one
+    release per Kreis; a later row of a measure wins, as before)."""
     totals: dict[str, dict] = {}
-    for kreis, measure, value in zip(frame["kreis_ags"], frame["measure"], frame["value"]):
-        totals.setdefault(kreis, {})[measure] = value
+    for kreis, day, measure, value in zip(frame["kreis_ags"], frame["reference_date"], frame["measure"],
+                                          frame["value"]):
+        totals.setdefault(kreis, {}).update({measure: value, "reference_date": pd.Timestamp(day)})
     return totals
 
 

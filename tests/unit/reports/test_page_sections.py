@@ -566,3 +566,28 @@ def test_the_map_says_its_boundaries_date_and_a_change_of_territory_since():
     # name in the boundaries, said to have changed since (merged, or a new key: Eisenach); it was a bare AGS
     data.name_of = {"16061119": "N"}
     assert map_section(data, geoms, "16061119", "N")["neighbours"] == ["D (Stand der Grenzen, seither geändert)"]
+
+
+def test_the_kreis_totals_above_the_flows_are_of_the_flows_stichtag():
+    """"X von Y Beschäftigten ... (Stichtag of the flows)": totals of another date are left out, not put under the
+    flows' date (a release with newer totals than flows did so)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from reports.context import commuting
+
+    def data(totals_day: str):
+        flows = pd.DataFrame({"home_kreis": "12070", "work_kreis": ["12068", "11000"], "commuters": [900.0, 500.0],
+                              "reference_date": pd.Timestamp("2016-06-30"), "listing": "top_10", "marker": None})
+        totals = pd.DataFrame({"kreis_ags": "12070", "reference_date": pd.Timestamp(totals_day),
+                               "measure": ["out_commuters", "employees_residence"], "value": [7000.0, 25000.0]})
+        names = pd.Series({"12070": "Prignitz", "12068": "Ostprignitz-Ruppin", "11000": "Berlin"})
+        return SimpleNamespace(flows_by_kreis={"12070": flows}, kreis_cells=names, kreis_names=names, memo={},
+                               kreis_commuting=totals)
+
+    same = commuting(data("2016-06-30"), "12070")
+    assert (same["out_commuters"], same["employees"]) == (7000.0, 25000.0)
+    assert same["reference_date"] == pd.Timestamp("2016-06-30") and len(same["rows"]) == 2
+    newer = commuting(data("2019-06-30"), "12070")
+    assert newer["out_commuters"] is None and newer["employees"] is None and len(newer["rows"]) == 2
