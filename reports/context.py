@@ -17,9 +17,9 @@ from reports import charts
 from reports.data import ReportData
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, boundary_date_de, data_date_line, date_de, dated_de, de_list, de_number,
-                            flow_note, imputed_share_of_score, is_missing, is_year_only, not_scored_reasons,
-                            peer_dates_sentence_de, pillar_label, rank_shown, release_text, safe_url, score_gap,
-                            shown_number, source_label, unit_label, vintage_label, years_de)
+                            flow_note, imputed_share_of_score, is_missing, is_year_only, no_data_in_any_year_de,
+                            not_scored_reasons, peer_dates_sentence_de, pillar_label, rank_shown, release_text,
+                            safe_url, score_gap, shown_number, source_label, unit_label, vintage_label, years_de)
 from reports.maps import TownGeometries, to_metric_crs, town_map
 from sources.local_inputs import active_on
 from sources.registry import label_vintage
@@ -66,7 +66,7 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
     peers = peer_rows(data.town_rows("peers", ags))
     indicators = data.town_rows("indicators", ags)
     excluded = excluded_pillars(indicators, headline["period"]) if headline else {}
-    pillars = pillar_rows(headline, data, excluded)
+    pillars = pillar_rows(headline, data, excluded, {r["pillar"] for r in indicators})
     return {
         "town": town,
         "overview": overview(headline, history, dates, excluded),
@@ -341,9 +341,10 @@ def unscored_years(rows: list[dict]) -> list[dict]:
 
 
 def pillar_rows(latest: dict | None, data: ReportData | None = None,
-                excluded: dict[str, str] | None = None) -> list[dict]:
+                excluded: dict[str, str] | None = None, with_data: set[str] | None = None) -> list[dict]:
     """One row per pillar: value or the reason it is not scored, and the reference group's median.
-    ``excluded``: pillars whose values of the period are all excluded, with why (``excluded_pillars``)."""
+    ``excluded``: pillars whose values of the period are all excluded, with why (``excluded_pillars``);
+    ``with_data``: the pillars the town has a value of in any year (None: not known), the others said to have none."""
     if latest is None:
         return []
     reasons = not_scored_reasons(latest["omitted_pillars"])
@@ -354,7 +355,8 @@ def pillar_rows(latest: dict | None, data: ReportData | None = None,
     rows = []
     for pillar in PILLARS:
         value = latest[pillar]
-        lacking = excluded.get(pillar, "keine Daten für diesen Zeitraum")
+        lacking = excluded.get(pillar, "keine Daten für diesen Zeitraum" if with_data is None or pillar in with_data
+                               else no_data_in_any_year_de(pillar))
         reason = uncompared.get(pillar) if value is not None else reasons.get(
             pillar, f"{lacking}; {WITHOUT_TOTAL}" if pillar in missing else lacking)
         rows.append({"pillar": pillar, "label": pillar_label(pillar), "value": value, "reason": reason,

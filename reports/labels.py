@@ -275,6 +275,14 @@ def not_scored_reasons(omitted_pillars: str | None, uncompared_pillars: str | No
     return {**reasons, **{pillar: uncompared for pillar in flags.pillar_ids(uncompared_pillars)}}
 
 
+def no_data_in_any_year_de(pillar: str) -> str:
+    """Why a pillar is not scored when the town has no value of it in any year (INKAR lists no Tangstedt, Kreis
+    Stormarn): 'keine Daten für diesen Zeitraum' read as if a later year might have them (review of 6 December
+    2026)."""
+    return (f"in keinem Jahr Daten für diese Gemeinde (Quellen: "
+            f"{', '.join(source_label(s) for s in _pillar_sources().get(pillar, []))})")
+
+
 @functools.lru_cache(maxsize=1)
 def _pillar_sources() -> dict[str, list[str]]:
     return {p: CATALOGUE.pillar_sources(p) for p in CATALOGUE.pillars}

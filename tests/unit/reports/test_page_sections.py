@@ -246,6 +246,12 @@ def test_a_pillar_whose_values_are_not_scored_says_so_not_that_data_are_missing(
     reasons = {r["pillar"]: r["reason"] for r in pillar_rows(latest, None, excluded)}
     assert reasons["demographic_dynamics"] == f"{reason}; ohne diese Säule gibt es keinen Gesamtwert"
     assert reasons["commuting_potential"] == "keine Daten für diesen Zeitraum; ohne diese Säule gibt es keinen Gesamtwert"
+    # a pillar the town has no value of in any year (INKAR lists no Tangstedt, Stormarn): said so, with its sources
+    reasons = {r["pillar"]: r["reason"] for r in pillar_rows(latest, None, excluded, {"demographic_dynamics"})}
+    assert reasons["commuting_potential"] == (
+        "in keinem Jahr Daten für diese Gemeinde (Quellen: Pendlerstatistik der BA, INKAR (BBSR), Pendleratlas "
+        "(Statistische Ämter)); ohne diese Säule gibt es keinen Gesamtwert")
+    assert reasons["demographic_dynamics"] == f"{reason}; ohne diese Säule gibt es keinen Gesamtwert"
 
 
 def test_a_pillar_excluded_for_two_reasons_names_them_in_one_order():
