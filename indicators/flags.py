@@ -101,9 +101,11 @@ EXCLUDED_REASON = {
                      "nicht bewertet: weicht vom Wert des Vorjahres und des Folgejahres in dieselbe Richtung um mehr "
                      "ab, als sich der Wert dieser Quelle in einem Jahr plausibel ändert (Fehler in der Quelle)"),
     "no_inhabitants": ("not scored: the area had no inhabitants at the value's date (an uninhabited gemeindefreies "
-                       "Gebiet), so a share of its households, residents or employees describes nobody",
+                       "Gebiet), so a share of its households, residents or employees, or a yearly rate of its "
+                       "population, describes nobody",
                        "nicht bewertet: das Gebiet hatte zum Stichtag keine Einwohner (unbewohntes gemeindefreies "
-                       "Gebiet), ein Anteil seiner Haushalte, Einwohner oder Beschäftigten beschreibt niemanden"),
+                       "Gebiet), ein Anteil seiner Haushalte, Einwohner oder Beschäftigten oder eine jährliche Rate "
+                       "seiner Einwohnerzahl beschreibt niemanden"),
 }
 # the exclusions a value's rendered text names ("nicht bewertet: …"); a context indicator's is said by its pillar
 # (Kontext). An excluded value must say so: Nieste's 10-year change, over a 2 % area change, stood unmarked in the

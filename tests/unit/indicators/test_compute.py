@@ -660,7 +660,23 @@ def test_a_share_of_residents_and_of_employees_of_an_area_without_inhabitants_is
                        "oberzentrum_car_minutes": [None]}
     per_inhabitant = {i.unit for i in CATALOGUE.indicators.values() if i.inhabitants is not None}
     assert per_inhabitant == {"% of households", "% of residents", "% of employees at residence",
-                              "m (straight line, population-weighted)"}
+                              "m (straight line, population-weighted)", "% per year"}
+
+
+def test_a_population_change_to_no_inhabitants_is_kept_but_never_scored():
+    """Nordseeinsel Memmert (03452501) had 2 inhabitants in 1997 and none from 2009: its 10-year changes to 2009 and
+    2013 are -100 %/year, which is no yearly rate of anyone, and stood in its demographic pillar (score audit of
+    6 December 2026). A change ending at 0 inhabitants is typed no_inhabitants; one ending inhabited is scored."""
+    con = observations([register_population("03452501", 1987, 1), register_population("03452501", 1997, 1),
+                        register_population("03452501", 2002, 2), register_population("03452501", 2009, 0),
+                        register_population("03452501", 2013, 0),
+                        *(gv("03452501", year, "area_km2", 5.17) for year in (1987, 1997, 2002, 2009, 2013))])
+    result = compute_indicator(con, CATALOGUE.indicators["population_change_10y"]).set_index("period")
+    assert result.loc[1997, "value"] == 0.0 and result.loc[1997, "excluded_reason"] is None  # inhabited: scored
+    assert result.loc[2009, "value"] == -100.0 and result.loc[2009, "excluded_reason"] == "no_inhabitants"
+    assert result.loc[2013, "value"] == -100.0 and result.loc[2013, "excluded_reason"] == "no_inhabitants"
+    assert flags.label("no_inhabitants", "de").endswith("oder eine jährliche Rate seiner Einwohnerzahl beschreibt "
+                                                          "niemanden")
 
 
 @pytest.mark.parametrize("line", ["    short_de: Pendeln\n", "    data_de: Pendler\n"])
