@@ -148,10 +148,18 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
     def age(i: str):
         def cell(t) -> str | None:
             value = t["indicators"].get(i)
-            # what exactly 0 means (catalogue zero_de: "IC/ICE-Halt in der Gemeinde"), as beside the value on the pages
-            return value and ", ".join(filter(None, [value.get("zero_de"),
-                                                     date_de(value["reference_date"], i, value.get("source_id")),
+            return value and ", ".join(filter(None, [date_de(value["reference_date"], i, value.get("source_id")),
                                                      "fortgeschrieben" if value["imputed"] else None]))
+        return cell
+
+    def note(i: str):
+        def cell(t) -> str | None:
+            # what exactly 0 means (catalogue zero_de: "IC/ICE-Halt in der Gemeinde"), as beside the value on the
+            # pages; why a value shown is not scored ("nicht bewertet: …"), as on the town page. The zero's meaning
+            # stood in the Stichtag row (planner's review of 6 December 2026)
+            value = t["indicators"].get(i) or {}
+            return "; ".join(filter(None, [value.get("zero_de"),
+                                           value.get("quality_de") if value.get("excluded_reason") else None])) or None
         return cell
 
     def field(i: str, key: str):  # a figure of the town's indicator i (its value, date, Kreis value, ...)
@@ -183,10 +191,8 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
         unit = (units or {}).get(i)
         rows.append(row(with_unit(label, unit), lambda t, i=i: published_value(i, field(i, "value")(t)), medians.get(i)))
         rows.append(row(f"{label}: Stichtag", age(i)))
-        excluded = field(i, "excluded_reason")
-        if any(excluded(t) for t in towns):  # a value shown but not scored says why ("nicht bewertet: …"), as on
-            rows.append(row(f"{label}: Hinweis",                # the town page
-                            lambda t, i=i, excluded=excluded: field(i, "quality_de")(t) if excluded(t) else None))
+        if any(note(i)(t) for t in towns):
+            rows.append(row(f"{label}: Hinweis", note(i)))
         kreis, kreis_date, own_date = field(i, "ref_kreis"), field(i, "ref_kreis_date"), field(i, "reference_date")
         if any(kreis(t) is not None for t in towns):  # the publisher's value for the town's Kreis, as on the page
             rows.append(row(f"{label}: Kreis", kreis))
