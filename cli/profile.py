@@ -15,12 +15,12 @@ from cli.format import de_int, de_number, de_rank_band, de_score, de_signed, is_
 from cli.store import require_views
 from cli.towns import Town
 from indicators import flags
+from indicators.peers import FEATURE_DATES
 from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, headline_row, imputation_de,
                              last_scored_before, pillar_notes, quality_de, rank_band_fractional, records)
 from reports.data import PEERS, TIED_TOWNS  # how many towns share a rank, as the pages count them
-from reports.labels import (PILLARS, data_date_line, date_de, de_list, imputed_share_of_score, kreis_de,
+from reports.labels import (PILLARS, data_date_line, date_de, de_list, imputed_share_of_score,
                             peer_dates_sentence_de, pillar_label, score_gap, source_label, unit_label, vintage_label)
-from warehouse.registry import missing_published
 
 HISTORY_SQL = f"""
     SELECT period, score, rank, compared_towns, rank_p05, rank_p95, score_p05, score_p95,
@@ -88,10 +88,8 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
     console = console or Console(width=None if sys.stdout.isatty() else 160)  # a file or pipe: no 80-column cut
     require_views(con, ["score_inputs"])  # an older file: created for the session (cli/store.py), or a clear error
     history = con.execute(HISTORY_SQL, [town.ags]).df()
-    designation = con.execute("SELECT any_value(designation) FROM kreise WHERE ags = ?", [town.ags[:5]]).fetchone()[0]
     # the Kreis as the town page says it ('Landkreis Prignitz', 'kreisfreie Stadt Kiel'), not 'Kreis' for every kind
-    console.print(f"[bold]{markup_text(town.name)}[/bold]  AGS {town.ags}  "
-                  f"{markup_text(kreis_de(town.kreis_name, town.ags[:5], designation))}")
+    console.print(f"[bold]{markup_text(town.name)}[/bold]  AGS {town.ags}  {markup_text(town.kreis_de)}")
     # the town page's rule and period: a copy of the rule here led a town scored in 2018 and in a provisional year,
     # but not in the published one, with 2018, and its page with the provisional year
     published = con.execute("SELECT period FROM published_period").fetchone()[0]
@@ -131,7 +129,9 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
 def peer_dates(con: duckdb.DuckDBPyConnection, town: Town) -> str | None:
     """The town page's sentence on the dates of the structure features the peers' similarity rests on; None for a file
     published before peer_towns had them (``profil`` reads older files) or a town without peers."""
-    if any(missing.startswith("peer_towns.") for missing in missing_published(con)):
+    present = {c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'peer_towns' "
+                                         "AND database_name = current_database()").fetchall()}
+    if not set(FEATURE_DATES) <= present:
         return None
     return peer_dates_sentence_de(town.name, records(con.execute(f"SELECT * FROM ({PEERS}) WHERE ags = ?",
                                                                  [town.ags]).df()))

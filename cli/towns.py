@@ -17,6 +17,7 @@ import duckdb
 
 from cli.format import de_int
 from cli.store import CliError
+from reports.labels import kreis_de
 
 # Umlauts and ß as they are commonly typed without a German keyboard ("Moelln", "Diessen").
 TRANSLITERATION = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
@@ -31,6 +32,12 @@ class Town:
     ags: str
     name: str
     kreis_name: str
+    kreis_designation: str | None = None  # the BKG's ('Landkreis', 'Kreisfreie Stadt', ...): kreis_de words it
+
+    @property
+    def kreis_de(self) -> str:
+        """The Kreis as the town page says it: 'Landkreis Hof', 'kreisfreie Stadt Hof' ('Kreis Hof' said both)."""
+        return kreis_de(self.kreis_name, self.ags[:5], self.kreis_designation)
 
 
 class AmbiguousTown(CliError):
@@ -39,7 +46,7 @@ class AmbiguousTown(CliError):
     def __init__(self, query: str, candidates: list[Town], reason: str):
         self.candidates = candidates
         lines = [f"{reason} Meinten Sie:"]
-        lines += [f"  {t.ags}  {t.name}  (Kreis {t.kreis_name})" for t in candidates]
+        lines += [f"  {t.ags}  {t.name}  ({t.kreis_de})" for t in candidates]
         lines.append("Geben Sie den AGS oder den vollständigen Namen an.")
         super().__init__("\n".join(lines))
 
@@ -66,7 +73,12 @@ def full_names(name: str) -> set[str]:
 
 def all_towns(con: duckdb.DuckDBPyConnection) -> list[Town]:
     """Every Gemeinde of the published warehouse, ordered by name."""
-    rows = con.execute("SELECT ags, name, kreis_name FROM municipalities ORDER BY name, ags").fetchall()
+    # the Kreis's designation where the file has the Kreise (a bare register of names has none: 'Kreis …')
+    kreise = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'kreise' "
+                         "AND database_name = current_database()").fetchone()[0]
+    designation = "(SELECT any_value(designation) FROM kreise k WHERE k.ags = substr(m.ags, 1, 5))" if kreise else "NULL"
+    rows = con.execute(f"SELECT m.ags, m.name, m.kreis_name, {designation} FROM municipalities m "
+                       "ORDER BY m.name, m.ags").fetchall()
     return [Town(*row) for row in rows]
 
 

@@ -135,7 +135,9 @@ def uninhabited(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, measure: s
     keeps the populations of the areas with a 0 for the indicators sharing them.
 
     Why: a share of households, residents or employees (or a distance weighted by residents) of an area without
-    them describes nobody. The Breitbandatlas gives shares of households for 114 gemeindefreie Gebiete that the
+    them describes nobody, nor does a yearly population change ending at 0 inhabitants (-100 %/year however many
+    left: Nordseeinsel Memmert, 2 -> 0).
+    The Breitbandatlas gives shares of households for 114 gemeindefreie Gebiete that the
     Gemeindeverzeichnis lists with 0 inhabitants (Sachsenwald 74.56 % with 100 Mbit/s at the end of 2019); they
     stood in readiness_index's digital pillar of 2018-2021 (digital pillar review, 5 December 2026). Both registers
     around the date must say 0: registers are years apart (2013 and 2021 around the broadband years), and most of

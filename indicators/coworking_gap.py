@@ -56,6 +56,9 @@ PARAMETERS = ["long_distance_km", "reach_km", "remote_capable_share", "remote_da
               "workdays_per_week", "coworking_share_of_remote_days"]
 # INKAR x354, the share the estimate rests on: its threshold is the publisher's, so long_distance_km must be it
 LONG_DISTANCE_SHARE = "commuters_50km_share"
+# the sources the count of long-distance out-commuters reads (compute_gap's SQL): INKAR's share, the Pendleratlas'
+# flows and employed residents, the BA's employees at residence; the coworking sources come from the catalogue
+COUNT_SOURCES = ("inkar", "pendleratlas", "ba_commuting")
 TEXTS = ("_source", "_label_de", "_source_de")  # per parameter of the estimate (PARAMETERS[2:])
 GAP_COLUMNS = ["ags", "period", "long_distance_share", "long_distance_share_year", "employed_at_residence",
                "long_distance_out_commuters_flows", "long_distance_flows_year", "long_distance_out_commuters_estimate",

@@ -104,8 +104,8 @@ EXCLUDED_REASON = {
                        "Gebiet), so a share of its households, residents or employees, or a yearly rate of its "
                        "population, describes nobody",
                        "nicht bewertet: das Gebiet hatte zum Stichtag keine Einwohner (unbewohntes gemeindefreies "
-                       "Gebiet), ein Anteil seiner Haushalte, Einwohner oder Beschäftigten oder eine jährliche Rate "
-                       "seiner Einwohnerzahl beschreibt niemanden"),
+                       "Gebiet), ein Anteil seiner Haushalte, Einwohner oder Beschäftigten, auch eine jährliche "
+                       "Veränderungsrate seiner Einwohnerzahl, beschreibt niemanden"),
 }
 # the exclusions a value's rendered text names ("nicht bewertet: …"); a context indicator's is said by its pillar
 # (Kontext). An excluded value must say so: Nieste's 10-year change, over a 2 % area change, stood unmarked in the

@@ -355,10 +355,14 @@ def pillar_rows(latest: dict | None, data: ReportData | None = None,
     rows = []
     for pillar in PILLARS:
         value = latest[pillar]
-        lacking = excluded.get(pillar, "keine Daten für diesen Zeitraum" if with_data is None or pillar in with_data
-                               else no_data_in_any_year_de(pillar))
-        reason = uncompared.get(pillar) if value is not None else reasons.get(
-            pillar, f"{lacking}; {WITHOUT_TOTAL}" if pillar in missing else lacking)
+        never = with_data is not None and pillar not in with_data  # no value in any year, omitted or required
+        lacking = excluded.get(pillar, no_data_in_any_year_de(pillar) if never else "keine Daten für diesen Zeitraum")
+        if value is not None:
+            reason = uncompared.get(pillar)
+        elif pillar in missing:
+            reason = reasons.get(pillar, f"{lacking}; {WITHOUT_TOTAL}")
+        else:  # an optional pillar left out of the period's score (omitted_pillars), or one without a reason
+            reason = lacking if never else reasons.get(pillar, lacking)
         rows.append({"pillar": pillar, "label": pillar_label(pillar), "value": value, "reason": reason,
                      "median": medians.get(pillar)})
     return rows
@@ -577,10 +581,10 @@ def commuting(data: ReportData, kreis_ags: str) -> dict:
         row["bar"] = round(100 * (row["commuters"] or 0) / peak, 1)
         row["note_de"] = flow_note(row["listing"], row["marker"])
     day = rows[0]["reference_date"] if rows else None
-    measures = _memo(data, "kreis_totals", lambda: _kreis_totals(data.kreis_commuting)).get(kreis_ags, {})
-    # the totals of the flows' Stichtag only: the page says "X von Y ... (Stichtag of the flows)" above them, and a
-    # release with newer totals than flows would have put the totals' figures under the flows' date
-    measures = measures if day is not None and measures.get("reference_date") == pd.Timestamp(day) else {}
+    # the totals of the flows' Stichtag: the page says "X von Y ... (Stichtag of the flows)" above them (the newest
+    # totals of the Kreis, of whatever date, stood there)
+    totals = _memo(data, "kreis_totals", lambda: _kreis_totals(data.kreis_commuting))
+    measures = totals.get((kreis_ags, pd.Timestamp(day)), {}) if day is not None else {}
     return {"kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags), "rows": rows,  # for in_kreis
             "reference_date": day,
             "out_commuters": measures.get("out_commuters"), "employees": measures.get("employees_residence"),
@@ -594,13 +598,13 @@ def _memo(data: ReportData, key: str, build):
     return data.memo[key]
 
 
-def _kreis_totals(frame: pd.DataFrame) -> dict[str, dict]:
-    """{Kreis AGS: {measure: value, "reference_date": their date}} of the BA commuting totals (KREIS_COMMUTING: one
-    release per Kreis; a later row of a measure wins, as before)."""
-    totals: dict[str, dict] = {}
+def _kreis_totals(frame: pd.DataFrame) -> dict[tuple, dict]:
+    """{(Kreis AGS, reference date): {measure: value}} of the BA commuting totals (KREIS_COMMUTING: one release per
+    Kreis and date; a later row of a measure wins, as before)."""
+    totals: dict[tuple, dict] = {}
     for kreis, day, measure, value in zip(frame["kreis_ags"], frame["reference_date"], frame["measure"],
                                           frame["value"]):
-        totals.setdefault(kreis, {}).update({measure: value, "reference_date": pd.Timestamp(day)})
+        totals.setdefault((kreis, pd.Timestamp(day)), {})[measure] = value
     return totals
 
 

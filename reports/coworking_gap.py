@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 
 from indicators import flags
-from indicators.coworking_gap import LONG_DISTANCE_SHARE, PARAMETERS, gap_parameters
+from indicators.coworking_gap import COUNT_SOURCES, LONG_DISTANCE_SHARE, PARAMETERS, gap_parameters
 from reports.downloads import Table
 from reports.labels import credit_de, de_number, german_sort_key, source_label, years_de
 from reports.maps import SIMPLIFY_M, TownGeometries, to_metres, to_metric_crs
@@ -411,21 +411,22 @@ def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str], kreis_
             "with_supply_data": sum(r["spaces_within_reach"] is not None for r in rows)}
 
 
-# The sources a gap estimate can rest on, in the order the page credits them, and how it credits each: the towns' own
-# lists carry their supplier and licence per file and per space (the town pages), so no single credit here.
-GAP_SOURCES = ("inkar", "pendleratlas", "ba_commuting", "osm_coworking", "local_inputs")
-CREDIT_DE = {"inkar": "{credit}", "pendleratlas": "Pendleratlas: {credit}",
-             "ba_commuting": "Beschäftigte am Wohnort: {credit}",
-             "osm_coworking": "Coworking-Orte aus OpenStreetMap ({credit})",
-             "local_inputs": "Coworking-Orte aus den eigenen Listen der Städte"}
+# How the ranking page credits each source a gap estimate can rest on (COUNT_SOURCES, then the catalogue's coworking
+# sources): the towns' own lists carry their supplier and licence per file and per space (the town pages), so no
+# single credit here; (credit, name where not loaded)
+CREDIT_DE = {"inkar": ("{credit}", None), "pendleratlas": ("Pendleratlas: {credit}", None),
+             "ba_commuting": ("Beschäftigte am Wohnort: {credit}", None),
+             "osm_coworking": ("Coworking-Orte aus OpenStreetMap ({credit})", None),
+             "local_inputs": ("Coworking-Orte aus den eigenen Listen der Städte", "eigene Listen der Städte")}
 
 
 def source_credits(loaded: set[str]) -> dict:
     """The ranking page's data credits, only of the sources this warehouse holds a release of (``loaded``), and the
     names of those it lacks: the page credited the Pendleratlas, OpenStreetMap and the towns' lists where none was
     loaded (review of 6 December 2026)."""
-    return {"credits": [CREDIT_DE[s].format(credit=credit_de(s)) for s in GAP_SOURCES if s in loaded],
-            "not_loaded": [source_label(s) for s in GAP_SOURCES if s not in loaded]}
+    sources = (*COUNT_SOURCES, *gap_parameters()["coworking_sources"])
+    return {"credits": [CREDIT_DE[s][0].format(credit=credit_de(s)) for s in sources if s in loaded],
+            "not_loaded": [CREDIT_DE[s][1] or source_label(s) for s in sources if s not in loaded]}
 
 
 def _basis_short_de(row: dict) -> str | None:

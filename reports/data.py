@@ -139,15 +139,15 @@ FROM commuter_flows
 QUALIFY rank() OVER (PARTITION BY home_kreis ORDER BY reference_date DESC, list_position($vintages, vintage) DESC) = 1
 ORDER BY home_kreis, commuters DESC NULLS LAST, work_kreis"""
 
-# The Kreis commuting totals and the Mobilfunk-Monitoring per Kreis: the rows of one release, that of the latest
-# reference date and, of two releases of one date, the later in time order ($vintages: release_positions, oldest
-# first; a release id is no date).
+# The Kreis commuting totals per Kreis and reference date (the page takes those of its flows' date: a release with
+# newer totals than flows must not hide them), of two releases of one date the later in time order ($vintages:
+# release_positions, oldest first; a release id is no date).
 KREIS_COMMUTING = """
 SELECT ags AS kreis_ags, reference_date, measure, value
 FROM observations
 WHERE source_id = 'ba_commuting' AND level = 'kreis'
   AND measure IN ('out_commuters', 'employees_residence', 'out_commuter_share')
-QUALIFY rank() OVER (PARTITION BY ags ORDER BY reference_date DESC, list_position($vintages, vintage) DESC) = 1"""
+QUALIFY rank() OVER (PARTITION BY ags, reference_date ORDER BY list_position($vintages, vintage) DESC) = 1"""
 
 # What each index row rests on: per town, period, pillar and source the oldest reference date of the inputs the score
 # uses, read from the view views.sql computes once per publish (as the CLI reads it), not aggregated again here.

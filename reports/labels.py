@@ -268,9 +268,8 @@ def german_sort_key(name: str | None) -> tuple:
 def not_scored_reasons(omitted_pillars: str | None, uncompared_pillars: str | None = None) -> dict[str, str]:
     """Pillar -> German reason, from readiness_index.omitted_pillars and uncompared_pillars (typed pillar ids, not
     note text); the uncompared reason is the German label of indicators/flags.py without its pillar slot."""
-    sources = _pillar_sources()
-    reasons = {pillar: f"keine Daten (Quellen: {', '.join(source_label(s) for s in sources.get(pillar, []))}) für "
-                       "diesen Zeitraum" for pillar in flags.pillar_ids(omitted_pillars)}
+    reasons = {pillar: f"keine Daten (Quellen: {_pillar_sources_de(pillar)}) für diesen Zeitraum"
+               for pillar in flags.pillar_ids(omitted_pillars)}
     uncompared = flags.label("uncompared_pillar", "de").removeprefix("{} ")
     return {**reasons, **{pillar: uncompared for pillar in flags.pillar_ids(uncompared_pillars)}}
 
@@ -279,8 +278,13 @@ def no_data_in_any_year_de(pillar: str) -> str:
     """Why a pillar is not scored when the town has no value of it in any year (INKAR lists no Tangstedt, Kreis
     Stormarn): 'keine Daten für diesen Zeitraum' read as if a later year might have them (review of 6 December
     2026)."""
-    return (f"in keinem Jahr Daten für diese Gemeinde (Quellen: "
-            f"{', '.join(source_label(s) for s in _pillar_sources().get(pillar, []))})")
+    return f"in keinem Jahr Daten für diese Gemeinde (Quellen: {_pillar_sources_de(pillar)})"
+
+
+def _pillar_sources_de(pillar: str) -> str:
+    """The sources a pillar draws on, by their German names ('eigene Angaben der Stadt, Coworking-Spaces
+    (OpenStreetMap)'): those of the catalogue, loaded or not, where no value of the pillar came from."""
+    return ", ".join(source_label(s) for s in _pillar_sources().get(pillar, []))
 
 
 @functools.lru_cache(maxsize=1)
@@ -471,5 +475,6 @@ def peer_dates_sentence_de(name: str, rows: list[dict]) -> str | None:
     """The town page's and ``readiness profil``'s sentence under the peers: on which structure features of ``name``
     and its peers the similarity rests, with their dates (``feature_dates_de``); None without any date."""
     dates = feature_dates_de(rows)
-    return f"Die Ähnlichkeit beruht auf den Strukturmerkmalen von {name} und den Vergleichsstädten: {dates}." if dates \
-        else None
+    if not dates:
+        return None
+    return f"Die Ähnlichkeit beruht auf den Strukturmerkmalen von {name} und den Vergleichsstädten: {dates}."

@@ -163,7 +163,8 @@ def test_inkars_zero_car_minutes_say_the_station_is_in_the_town(pilot_reports, w
     network, network_text = page(pilot_reports, "netzwerk.html")
     assert network_text["indicator-ic_ice_station_car_minutes"].count("IC/ICE-Halt in der Gemeinde") == 1
     table = pd.read_csv(pilot_reports / "netzwerk-vergleich.csv", sep=";", dtype=str).set_index("Merkmal")
-    ic_ice = table.filter(like="Wittenberge").loc[table.index.str.startswith("Pkw-Fahrzeit zum nächsten IC/ICE-Bahnhof")]
+    ic_ice = table.filter(like="Wittenberge").loc[
+        table.index.str.startswith("Pkw-Fahrzeit zum nächsten IC/ICE-Bahnhof")]
     # in the figure's Hinweis row, not in its Stichtag row (where it stood before the planner's review)
     assert ic_ice.loc[ic_ice.index.str.endswith(": Hinweis")].iloc[0, 0] == "IC/ICE-Halt in der Gemeinde"
     assert not ic_ice.loc[ic_ice.index.str.endswith(": Stichtag")].iloc[0, 0].startswith("IC/ICE")
@@ -825,8 +826,8 @@ def test_ranking_page_on_the_snapshot_says_why_it_is_empty(pilot_reports, wareho
     loaded = {s for (s,) in warehouse.execute("SELECT DISTINCT source_id FROM source_releases").fetchall()}
     assert {"inkar", "ba_commuting"} <= loaded and not loaded & {"pendleratlas", "osm_coworking", "local_inputs"}
     assert "© BBSR Bonn" in text["gap-sources"] and "Pendleratlas:" not in text["gap-sources"]
-    assert ("nicht geladen: Pendleratlas (Statistische Ämter), Coworking-Spaces (OpenStreetMap), eigene Angaben der "
-            "Stadt.") in text["gap-sources"]
+    assert ("Für diese Auswertung nicht geladen: Pendleratlas (Statistische Ämter), Coworking-Spaces "
+            "(OpenStreetMap), eigene Listen der Städte.") in text["gap-sources"]
 
 
 def test_a_change_across_the_census_and_a_carried_value_are_marked_in_the_drivers(pilot_reports, warehouse):

@@ -664,9 +664,9 @@ def test_a_share_of_residents_and_of_employees_of_an_area_without_inhabitants_is
 
 
 def test_a_population_change_to_no_inhabitants_is_kept_but_never_scored():
-    """Nordseeinsel Memmert (03452501) had 2 inhabitants in 1997 and none from 2009: its 10-year changes to 2009 and
-    2013 are -100 %/year, which is no yearly rate of anyone, and stood in its demographic pillar (score audit of
-    6 December 2026). A change ending at 0 inhabitants is typed no_inhabitants; one ending inhabited is scored."""
+    """Nordseeinsel Memmert (03452501) had 1 or 2 inhabitants until 2002 and none from 2009: its 10-year changes to
+    2009 and 2013 are -100 %/year, which is no yearly rate of anyone, and stood in its demographic pillar (score
+    audit of 6 December 2026). A change ending at 0 inhabitants is typed no_inhabitants; one ending inhabited is scored."""
     con = observations([register_population("03452501", 1987, 1), register_population("03452501", 1997, 1),
                         register_population("03452501", 2002, 2), register_population("03452501", 2009, 0),
                         register_population("03452501", 2013, 0),
@@ -675,8 +675,8 @@ def test_a_population_change_to_no_inhabitants_is_kept_but_never_scored():
     assert result.loc[1997, "value"] == 0.0 and result.loc[1997, "excluded_reason"] is None  # inhabited: scored
     assert result.loc[2009, "value"] == -100.0 and result.loc[2009, "excluded_reason"] == "no_inhabitants"
     assert result.loc[2013, "value"] == -100.0 and result.loc[2013, "excluded_reason"] == "no_inhabitants"
-    assert flags.label("no_inhabitants", "de").endswith("oder eine jährliche Rate seiner Einwohnerzahl beschreibt "
-                                                          "niemanden")
+    assert flags.label("no_inhabitants", "de").endswith("auch eine jährliche Veränderungsrate seiner Einwohnerzahl, "
+                                                          "beschreibt niemanden")
 
 
 @pytest.mark.parametrize("line", ["    short_de: Pendeln\n", "    data_de: Pendler\n"])

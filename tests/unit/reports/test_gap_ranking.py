@@ -66,5 +66,5 @@ def test_the_ranking_credits_only_the_sources_loaded():
     note = html.split('id="gap-sources">')[1].split("</p>")[0]
     assert "Quellen der Daten: © BBSR Bonn" in note and "Coworking-Orte aus OpenStreetMap (© OpenStreetMap" in note
     assert "Pendleratlas:" not in note and "Statistik der Bundesagentur" not in note and "eigenen Listen" not in note
-    assert ("nicht geladen: Pendleratlas (Statistische Ämter), Pendlerstatistik der BA, eigene Angaben der Stadt."
+    assert ("nicht geladen: Pendleratlas (Statistische Ämter), Pendlerstatistik der BA, eigene Listen der Städte."
             in " ".join(note.split()))

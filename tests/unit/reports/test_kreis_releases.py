@@ -1,6 +1,6 @@
-"""The Kreis commuting totals and the Mobilfunk-Monitoring on a town page come from one release per Kreis: that of
-the latest reference date and, of two releases of one date, the later in time order. As text the quarterly
-'2025-Q2' (30.06.2025) sorts after '2025-12-31', which would show the older figures."""
+"""The Mobilfunk-Monitoring on a town page comes from one release per Kreis: that of the latest reference date and,
+of two releases of one date, the later in time order; the Kreis commuting totals from one release per Kreis and
+date. As text the quarterly '2025-Q2' (30.06.2025) sorts after '2025-12-31', which would show the older figures."""
 
 from __future__ import annotations
 
@@ -55,9 +55,14 @@ def test_mobile_coverage_of_one_kreis_comes_from_the_later_release_of_its_latest
                                                                 ("01054", "area_5g_all", 60.0)}
 
 
-def test_kreis_commuting_totals_come_from_one_release(con):
-    assert _rows(con, KREIS_COMMUTING, "ba_commuting") == {("01053", "out_commuters", 1010.0),
-                                                           ("01053", "employees_residence", 5000.0)}
+def test_kreis_commuting_totals_come_from_one_release_per_date(con):
+    """Per Kreis and date the later release (the page takes the totals of its flows' date, reports/context.py)."""
+    rows = {tuple(row) for row in con.execute(f"SELECT kreis_ags, reference_date::VARCHAR, measure, value FROM "
+                                              f"({KREIS_COMMUTING})",
+                                              {"vintages": release_positions(con, ["ba_commuting"])}).fetchall()}
+    assert rows == {("01053", "2024-06-30", "out_commuters", 1010.0),
+                    ("01053", "2024-06-30", "employees_residence", 5000.0),
+                    ("01053", "2023-06-30", "out_commuters", 900.0)}
 
 
 def test_kreis_flows_come_from_one_release_in_one_order(con):

@@ -183,6 +183,7 @@ def test_a_kreis_whose_name_says_kreis_is_not_called_kreis_twice():
     assert in_kreis("Schweinfurt", "09678", "Landkreis") == "im Landkreis Schweinfurt"
     assert in_kreis("Prignitz", "12070", "Landkreis") == "im Landkreis Prignitz"
     assert in_kreis("Herzogtum Lauenburg", "01053", "Kreis") == "im Kreis Herzogtum Lauenburg"
+    assert in_kreis("Heidelberg, Stadtkreis", "08221", "Stadtkreis") == "im Stadtkreis Heidelberg"
 
 
 def test_the_kreis_as_a_noun_is_the_phrase_without_its_preposition():
@@ -202,7 +203,6 @@ def test_the_kreis_as_a_noun_is_the_phrase_without_its_preposition():
         phrase = in_kreis(*args)
         assert phrase.split(" ", 2 if phrase.startswith("in der") else 1)[-1].replace(
             "kreisfreien", "kreisfreie").replace("Oberbergischen", "Oberbergischer") == noun
-    assert in_kreis("Heidelberg, Stadtkreis", "08221", "Stadtkreis") == "im Stadtkreis Heidelberg"
 
 
 def test_a_german_list_ends_with_und():
@@ -252,6 +252,14 @@ def test_a_pillar_whose_values_are_not_scored_says_so_not_that_data_are_missing(
         "in keinem Jahr Daten für diese Gemeinde (Quellen: Pendlerstatistik der BA, INKAR (BBSR), Pendleratlas "
         "(Statistische Ämter)); ohne diese Säule gibt es keinen Gesamtwert")
     assert reasons["demographic_dynamics"] == f"{reason}; ohne diese Säule gibt es keinen Gesamtwert"
+    # an optional pillar left out of the period's score (omitted_pillars) says it alike when the town never had it
+    omitted = {**latest, "omitted_pillars": "local_work_infrastructure"}
+    assert [r["reason"] for r in pillar_rows(omitted, None, excluded, {"demographic_dynamics"})
+            if r["pillar"] == "local_work_infrastructure"] == [
+        "in keinem Jahr Daten für diese Gemeinde (Quellen: eigene Angaben der Stadt, Coworking-Spaces (OpenStreetMap))"]
+    assert [r["reason"] for r in pillar_rows(omitted, None, excluded, {"local_work_infrastructure"})
+            if r["pillar"] == "local_work_infrastructure"] == [
+        "keine Daten (Quellen: eigene Angaben der Stadt, Coworking-Spaces (OpenStreetMap)) für diesen Zeitraum"]
 
 
 def test_a_pillar_excluded_for_two_reasons_names_them_in_one_order():
@@ -575,19 +583,20 @@ def test_the_map_says_its_boundaries_date_and_a_change_of_territory_since():
 
 
 def test_the_kreis_totals_above_the_flows_are_of_the_flows_stichtag():
-    """"X von Y Beschäftigten ... (Stichtag of the flows)": totals of another date are left out, not put under the
-    flows' date (a release with newer totals than flows did so)."""
+    """"X von Y Beschäftigten ... (Stichtag of the flows)": the totals of the flows' date, also where newer ones
+    exist; none where the Kreis has none of that date (the newest totals stood under the flows' date)."""
     from types import SimpleNamespace
 
     import pandas as pd
 
     from reports.context import commuting
 
-    def data(totals_day: str):
+    def data(*totals_days: str):
         flows = pd.DataFrame({"home_kreis": "12070", "work_kreis": ["12068", "11000"], "commuters": [900.0, 500.0],
                               "reference_date": pd.Timestamp("2016-06-30"), "listing": "top_10", "marker": None})
-        totals = pd.DataFrame({"kreis_ags": "12070", "reference_date": pd.Timestamp(totals_day),
-                               "measure": ["out_commuters", "employees_residence"], "value": [7000.0, 25000.0]})
+        totals = pd.concat([pd.DataFrame({
+            "kreis_ags": "12070", "reference_date": pd.Timestamp(day), "measure": ["out_commuters", "employees_residence"],
+            "value": [7000.0 + 100 * n, 25000.0 + 100 * n]}) for n, day in enumerate(totals_days)], ignore_index=True)
         names = pd.Series({"12070": "Prignitz", "12068": "Ostprignitz-Ruppin", "11000": "Berlin"})
         return SimpleNamespace(flows_by_kreis={"12070": flows}, kreis_cells=names, kreis_names=names, memo={},
                                kreis_commuting=totals)
@@ -595,5 +604,7 @@ def test_the_kreis_totals_above_the_flows_are_of_the_flows_stichtag():
     same = commuting(data("2016-06-30"), "12070")
     assert (same["out_commuters"], same["employees"]) == (7000.0, 25000.0)
     assert same["reference_date"] == pd.Timestamp("2016-06-30") and len(same["rows"]) == 2
-    newer = commuting(data("2019-06-30"), "12070")
+    both = commuting(data("2016-06-30", "2019-06-30"), "12070")  # newer totals beside: the flows' date's are shown
+    assert (both["out_commuters"], both["employees"]) == (7000.0, 25000.0)
+    newer = commuting(data("2019-06-30"), "12070")  # none of the flows' date
     assert newer["out_commuters"] is None and newer["employees"] is None and len(newer["rows"]) == 2
