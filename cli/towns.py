@@ -76,7 +76,8 @@ def all_towns(con: duckdb.DuckDBPyConnection) -> list[Town]:
     # the Kreis's designation where the file has the Kreise (a bare register of names has none: 'Kreis …')
     kreise = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'kreise' "
                          "AND database_name = current_database()").fetchone()[0]
-    designation = "(SELECT any_value(designation) FROM kreise k WHERE k.ags = substr(m.ags, 1, 5))" if kreise else "NULL"
+    designation = ("(SELECT any_value(designation) FROM kreise k WHERE k.ags = substr(m.ags, 1, 5))" if kreise
+                   else "NULL")
     rows = con.execute(f"SELECT m.ags, m.name, m.kreis_name, {designation} FROM municipalities m "
                        "ORDER BY m.name, m.ags").fetchall()
     return [Town(*row) for row in rows]
