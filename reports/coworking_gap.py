@@ -406,7 +406,8 @@ def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str], kreis_
     ).fetchall()]
     loaded = {s for (s,) in con.execute("SELECT DISTINCT source_id FROM source_releases").fetchall()}
     return {"rows": rows, "period": rows[0]["period"] if rows else None, "reach_km": parameters["reach_km"],
-            "group_size": group, "computed_years": years_de(computed), **source_credits(loaded),
+            "group_size": group, "computed_years": years_de(computed),
+            **source_credits(loaded, parameters["coworking_sources"]),
             "long_distance_km": parameters["long_distance_km"], "parameters": _parameter_rows(),
             "with_supply_data": sum(r["spaces_within_reach"] is not None for r in rows)}
 
@@ -420,11 +421,11 @@ CREDIT_DE = {"inkar": ("{credit}", None), "pendleratlas": ("Pendleratlas: {credi
              "local_inputs": ("Coworking-Orte aus den eigenen Listen der Städte", "eigene Listen der Städte")}
 
 
-def source_credits(loaded: set[str]) -> dict:
+def source_credits(loaded: set[str], coworking_sources: list[str]) -> dict:
     """The ranking page's data credits, only of the sources this warehouse holds a release of (``loaded``), and the
     names of those it lacks: the page credited the Pendleratlas, OpenStreetMap and the towns' lists where none was
-    loaded (review of 6 December 2026)."""
-    sources = (*COUNT_SOURCES, *gap_parameters()["coworking_sources"])
+    loaded (review of 6 December 2026). ``coworking_sources``: the catalogue's (``gap_parameters``)."""
+    sources = (*COUNT_SOURCES, *coworking_sources)
     return {"credits": [CREDIT_DE[s][0].format(credit=credit_de(s)) for s in sources if s in loaded],
             "not_loaded": [CREDIT_DE[s][1] or source_label(s) for s in sources if s not in loaded]}
 

@@ -178,8 +178,9 @@ WHERE o.value IS NOT NULL
 QUALIFY row_number() OVER (PARTITION BY m.indicator_id, o.level, o.ags, o.reference_date
                            ORDER BY m.source_rank, list_position($vintages, o.vintage) DESC) = 1"""
 
-# Mobilfunk-Monitoring at Kreis level (one release per Kreis, as KREIS_COMMUTING): context on the town page, not in
-# the index (issue 14.6: the Kreis value is all the publisher gives for most of Germany).
+# Mobilfunk-Monitoring at Kreis level (one release per Kreis: that of the latest reference date and, of two of one
+# date, the later in time order): context on the town page, not in the index (issue 14.6: the Kreis value is all
+# the publisher gives for most of Germany).
 MOBILE_KREIS = """
 SELECT ags AS kreis_ags, vintage, reference_date, measure, value
 FROM observations

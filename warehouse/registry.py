@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from sources.registry import read_yaml
+from warehouse.paths import view_statements
 
 TABLES_YAML = Path(__file__).with_name("tables.yaml")
 WORKING, PUBLISHED = "working", "published"
@@ -334,8 +335,6 @@ def missing_published(con, reg: Registry | None = None) -> list[str]:
             missing += [f"{table.published_name}.{c.name}" for c in table.columns if c.name not in columns]
     # and the views of views.sql the readers query (a view's own column list is not compared: it is rebuilt by the
     # publish that writes the tables it reads)
-    from warehouse.paths import view_statements
-
     views = {name for (name,) in con.execute("SELECT view_name FROM duckdb_views() "
                                              "WHERE database_name = current_database() AND NOT internal").fetchall()}
     return missing + [name for name in view_statements() if name not in views]
