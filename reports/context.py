@@ -17,9 +17,10 @@ from reports import charts
 from reports.data import ReportData
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, boundary_date_de, data_date_line, date_de, dated_de, de_list, de_number,
-                            flow_note, imputed_share_of_score, is_missing, is_year_only, no_data_in_any_year_de,
+                            flow_note, former_kreis_de, imputed_share_of_score, is_missing, is_year_only, no_data_in_any_year_de,
                             not_scored_reasons, peer_dates_sentence_de, pillar_label, rank_shown, release_text,
-                            safe_url, score_gap, shown_number, source_label, unit_label, vintage_label, years_de)
+                            safe_url, score_gap, separate_kreise_de, shown_number, source_label, unit_label,
+                            vintage_label, years_de)
 from reports.maps import TownGeometries, to_metric_crs, town_map
 from sources.local_inputs import active_on
 from sources.registry import label_vintage
@@ -79,9 +80,9 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
         "peers": peers,
         "peer_dates_de": peer_dates_sentence_de(town["name"], peers),
         "map": map_section(data, geoms, ags, town["name"]),
-        "commuting": _per_kreis(data, "commuting", town["kreis_ags"], commuting),
+        "commuting": _kreis_section(data, "commuting", ags, town["kreis_ags"], data.flows_by_kreis, commuting),
         "coworking": coworking(data, geoms, ags),
-        "mobile": _per_kreis(data, "mobile", town["kreis_ags"], mobile_kreis),
+        "mobile": _kreis_section(data, "mobile", ags, town["kreis_ags"], data.mobile_by_kreis, mobile_kreis),
     }
 
 
@@ -99,9 +100,70 @@ def _row_dicts(frame: pd.DataFrame) -> dict:
     return {label: dict(zip(names, row)) for label, row in zip(frame.index, zip(*columns))}
 
 
-def _per_kreis(data: ReportData, section: str, kreis_ags: str, build) -> dict:
-    """A section that depends only on the Kreis, built once per Kreis and run (pages only read it)."""
-    return _memo(data, (section, kreis_ags), lambda: build(data, kreis_ags))
+def _kreis_section(data: ReportData, section: str, ags: str, kreis_ags: str, listed, build) -> dict:
+    """A section of a publisher's Kreis figures (``listed``: its rows per Kreis), built once per run for each Kreis it
+    shows (pages only read it): the town's Kreis of today, or the former Kreis the publisher lists (``shown_former``)."""
+    former = shown_former(data, ags, kreis_ags, listed)
+    return _memo(data, (section, kreis_ags, former), lambda: build(data, kreis_ags, former))
+
+
+def shown_former(data: ReportData, ags: str, kreis_ags: str, listed) -> str | None:
+    """The former Kreis whose rows a Kreis section shows for the town: where the publisher lists not the town's Kreis
+    of today but exactly one Kreis the town lay in before (``former_kreise``: the Mobilfunk-Monitoring of mid-2021
+    lists Osterode am Harz, 03156, for Bad Lauterberg im Harz, not the Landkreis Göttingen formed in 2016, whose pages
+    said there were no values). None otherwise."""
+    if kreis_ags in listed:
+        return None
+    candidates = [k for k in kreis_history(data)["formers"].get(ags, ()) if k in listed]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def kreis_history(data: ReportData) -> dict:
+    """Once per run, from ``former_kreise``: per town its former Kreise ("formers"), per Kreis of today the former
+    Kreise of its towns ("absorbed"), per former Kreis its register name ("names") and the Kreise of today its
+    towns lie in ("successors")."""
+    def build() -> dict:
+        today = dict(zip(data.towns.index, data.towns["kreis_ags"]))
+        history = {"formers": {}, "absorbed": {}, "names": {}, "successors": {}}
+        frame = data.former_kreise
+        for ags, former, name in zip(frame["ags"], frame["kreis_ags"], frame["kreis_name"]):
+            history["formers"].setdefault(ags, []).append(former)
+            history["names"][former] = name
+            if ags in today:
+                history["absorbed"].setdefault(today[ags], set()).add(former)
+                history["successors"].setdefault(former, set()).add(today[ags])
+        return history
+    return _memo(data, "kreis_history", build)
+
+
+def kreis_cell(data: ReportData, kreis_ags: str) -> str:
+    """A Kreis in a sentence or cell with its key: 'Eisenach (16056)', by the BKG's name, else the register's (a Kreis
+    the boundaries no longer have: 'Osterode am Harz (03156)'), else the key alone."""
+    names = _memo(data, "kreis_cells", lambda: dict(zip(data.kreis_cells.index, data.kreis_cells)))
+    name = names.get(kreis_ags) or kreis_history(data)["names"].get(kreis_ags)
+    return f"{name} ({kreis_ags})" if name else kreis_ags
+
+
+def kreis_territory(data: ReportData, kreis_ags: str, former: str | None, day, listed_on,
+                    commuting: bool = False) -> str | None:
+    """What a Kreis section's figures of ``day`` cover, where that is not today's Kreis: a former Kreis's figures
+    (``former``), or today's Kreis without a part the publisher lists as a Kreis of its own on the same day
+    (``listed_on(kreis)``); None where they describe today's Kreis as far as the register tells."""
+    if day is None:
+        return None
+    if former:
+        return former_kreis_de(kreis_cell(data, former), kreis_ags, day)
+    parts = sorted(k for k in kreis_history(data)["absorbed"].get(kreis_ags, ()) if listed_on(k))
+    return separate_kreise_de([kreis_cell(data, k) for k in parts], kreis_ags, day, commuting) if parts else None
+
+
+def today_kreise_de(data: ReportData, kreis_ags: str) -> str | None:
+    """For a destination that is a former Kreis, where it lies today: 'heute Wartburgkreis' (Eisenach, 16056)."""
+    successors = kreis_history(data)["successors"].get(kreis_ags)
+    if not successors:
+        return None
+    names = _memo(data, "kreis_cells", lambda: dict(zip(data.kreis_cells.index, data.kreis_cells)))
+    return "heute " + de_list(names.get(k) or k for k in sorted(successors))
 
 
 def headline_row(history: list[dict], published_period: int | None) -> dict | None:
@@ -570,23 +632,31 @@ def boundary_de(name: str, day, changed: bool) -> str | None:
     return text
 
 
-def commuting(data: ReportData, kreis_ags: str) -> dict:
-    """Where employees living in the town's Kreis work (Kreis-level flows, the latest reference date)."""
-    flows = data.flows_by_kreis.get(kreis_ags, pd.DataFrame())
+def commuting(data: ReportData, kreis_ags: str, former: str | None = None) -> dict:
+    """Where employees living in the town's Kreis work (Kreis-level flows, the latest reference date): of the former
+    Kreis ``former`` where the publisher lists that instead (``shown_former``)."""
+    shown = former or kreis_ags
+    flows = data.flows_by_kreis.get(shown, pd.DataFrame())
     names = _memo(data, "kreis_cells", lambda: dict(zip(data.kreis_cells.index, data.kreis_cells)))
     rows = records(flows.head(TOP_FLOWS))
     peak = max([r["commuters"] or 0 for r in rows] + [1])
     for row in rows:
-        row["work_name"] = names.get(row["work_kreis"])
+        row["work_name"] = names.get(row["work_kreis"]) or kreis_history(data)["names"].get(row["work_kreis"])
+        row["today_de"] = today_kreise_de(data, row["work_kreis"])  # a destination that is no Kreis of today
         row["bar"] = round(100 * (row["commuters"] or 0) / peak, 1)
         row["note_de"] = flow_note(row["listing"], row["marker"])
     day = rows[0]["reference_date"] if rows else None
     # the totals of the flows' Stichtag: the page says "X von Y ... (Stichtag of the flows)" above them (the newest
     # totals of the Kreis, of whatever date, stood there)
     totals = _memo(data, "kreis_totals", lambda: _kreis_totals(data.kreis_commuting))
-    measures = totals.get((kreis_ags, pd.Timestamp(day)), {}) if day is not None else {}
+    measures = totals.get((shown, pd.Timestamp(day)), {}) if day is not None else {}
+
+    def listed_on(kreis: str) -> bool:  # the publisher's flows of that Kreis are of the same Stichtag
+        other = data.flows_by_kreis.get(kreis)
+        return other is not None and len(other) > 0 and pd.Timestamp(other["reference_date"].iloc[0]) == pd.Timestamp(day)
     return {"kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags), "rows": rows,  # for in_kreis
-            "reference_date": day,
+            "shown_kreis": shown, "reference_date": day,
+            "territory_de": kreis_territory(data, kreis_ags, former, day, listed_on, commuting=True),
             "out_commuters": measures.get("out_commuters"), "employees": measures.get("employees_residence"),
             "notes": sorted({r["note_de"] for r in rows if r["note_de"]})}
 
@@ -676,12 +746,13 @@ def _mobile_release(releases: pd.DataFrame, vintage) -> dict:
     return records(release.tail(1))[0] if not release.empty else {}
 
 
-def mobile_kreis(data: ReportData, kreis_ags: str) -> dict:
-    """Mobilfunk-Monitoring of the town's Kreis: % of each area type covered, per technology class.
+def mobile_kreis(data: ReportData, kreis_ags: str, former: str | None = None) -> dict:
+    """Mobilfunk-Monitoring of the town's Kreis: % of each area type covered, per technology class; of the former
+    Kreis ``former`` where the publisher lists that instead (``shown_former``).
 
     Context only (not in the index): the publisher gives Kreis values, which say little about one
     Gemeinde; the page labels them as the Kreis value with date, source and licence of the release."""
-    frame = data.mobile_by_kreis.get(kreis_ags)
+    frame = data.mobile_by_kreis.get(former or kreis_ags)
     if frame is None:  # the heading names the Kreis also when the publisher has no rows for it
         return {"rows": [], "kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags)}
     values = {}
@@ -694,9 +765,16 @@ def mobile_kreis(data: ReportData, kreis_ags: str) -> dict:
             for area, label in MOBILE_AREAS.items() if any((t, area) in values for t in techs)]
     vintage = frame["vintage"].max()
     release = _memo(data, ("mobile_release", vintage), lambda: _mobile_release(data.releases, vintage))
+    day = pd.Timestamp(frame["reference_date"].max())
+
+    def listed_on(kreis: str) -> bool:  # the publisher's rows of that Kreis are of the same Stichtag
+        other = data.mobile_by_kreis.get(kreis)
+        return other is not None and pd.Timestamp(other["reference_date"].max()) == day
     return {"rows": rows, "kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags),
+            "shown_kreis": former or kreis_ags, "shown_cell": kreis_cell(data, former) if former else None,
+            "territory_de": kreis_territory(data, kreis_ags, former, day, listed_on),
             "technologies": [MOBILE_TECHNOLOGIES[t] for t in techs],
-            "reference_date": pd.Timestamp(frame["reference_date"].max()), "vintage_de": vintage_label(vintage),
+            "reference_date": day, "vintage_de": vintage_label(vintage),
             "source_de": source_label("mobilfunk_monitoring"), "publisher": release.get("publisher"),
             "attribution": attribution_label("mobilfunk_monitoring", release.get("attribution"), vintage),
             "licence": release.get("licence"), "licence_url": release.get("licence_url")}

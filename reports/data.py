@@ -187,6 +187,11 @@ FROM observations
 WHERE source_id = 'mobilfunk_monitoring' AND level = 'kreis'
 QUALIFY rank() OVER (PARTITION BY ags ORDER BY reference_date DESC, list_position($vintages, vintage) DESC) = 1"""
 
+# Per town the Kreise it lay in that today's register no longer has (staging.crosswalk.former_kreise): a publisher's
+# Kreis rows of such a Kreis are the town's where its Kreis of today is not listed (reports.context kreis_territory)
+FORMER_KREISE_COLUMNS = ["ags", "kreis_ags", "kreis_name"]
+FORMER_KREISE = f"SELECT {', '.join(FORMER_KREISE_COLUMNS)} FROM former_kreise ORDER BY ags, kreis_ags"
+
 COWORKING = """
 SELECT osm_type, osm_id, name, lat, lon, kind, website, operator, ags, vintage, osm_base_timestamp, locally_reported,
        located_at_gemeinde, supplier, licence, opened, closed, listed_on
@@ -270,6 +275,8 @@ class ReportData:
     references: dict               # (indicator_id, level, ags) -> (reference dates, values), sorted by date
     by_town: dict[str, TownSplit]    # per-town rows of index, indicators, contributions, peers, input dates, scored
     flows_by_kreis: dict[str, pd.DataFrame]
+    # ags, kreis_ags, kreis_name: the Kreise a town lay in that today's register no longer has (the Kreis sections)
+    former_kreise: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FORMER_KREISE_COLUMNS))
     releases_due: dict = field(default_factory=dict)  # source_id -> newest, due, overdue (``releases_due``)
     year_only_data: tuple = ()  # sources whose newest data have a year, not a day (``newest_data``)
     # sections and lookups computed once per run (per Kreis, name per AGS): not data, not hashed by the page keys
@@ -573,6 +580,7 @@ def load(published: Path) -> ReportData:
             "kreis_commuting": (KREIS_COMMUTING, commuting),
             "mobile_kreis": (MOBILE_KREIS, {"vintages": release_positions(con, ["mobilfunk_monitoring"])}),
             "kreise": ("SELECT ags, name, designation FROM kreise", None), "group_medians": (GROUP_MEDIANS, None),
+            "former_kreise": (FORMER_KREISE, None),
         }
         # why threads: about half of the load is DuckDB running the queries, which it does without holding
         # the GIL, so the other thread converts a finished result meanwhile (the report child's serial start
@@ -598,7 +606,7 @@ def load(published: Path) -> ReportData:
             group_medians=got["group_medians"], references=_reference_values(con),
             by_town={kind: TownSplit(got[kind], "ags")
                      for kind in ("index", "indicators", "contributions", "peers", "input_dates", "scored")},
-            flows_by_kreis=_split(got["flows"], "home_kreis"),
+            flows_by_kreis=_split(got["flows"], "home_kreis"), former_kreise=got["former_kreise"],
         )
     return data
 

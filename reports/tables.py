@@ -100,22 +100,34 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             **{f"Abstand {pillar_label(p)} (Vergleichsstadt − Gemeinde)": _gap_shown(r[f"gap_{p}"]) for p in PILLARS},
             "Von ihr lernen bei": ", ".join(r["ahead_in"]) or None} for r in context["peers"]]),
         Table("pendlerstroeme", "Pendlerströme", [{
-            "Wohnort (Kreis-AGS)": context["commuting"]["kreis_ags"], "Arbeitsort (Kreis)": r["work_name"],
-            "Arbeitsort (Kreis-AGS)": r["work_kreis"], "Auspendler": r["commuters"],
+            "Wohnort (Kreis-AGS)": context["commuting"]["shown_kreis"], "Arbeitsort (Kreis)": r["work_name"],
+            "Arbeitsort (Kreis-AGS)": r["work_kreis"],
+            # a destination that is no Kreis of today: where it lies now (Eisenach, 16056: Wartburgkreis)
+            **({"Arbeitsort heute (Kreis)": r["today_de"].removeprefix("heute ")} if r["today_de"] else {}),
+            "Auspendler": r["commuters"],
             # the page's sentence above the table: the rows are the main destinations, not all out-commuters
             **_commuting_totals(context["commuting"]),
-            "Stichtag": date_de(r["reference_date"]), "Hinweis": r["note_de"]} for r in context["commuting"]["rows"]]),
+            "Stichtag": date_de(r["reference_date"]), "Hinweis": r["note_de"],
+            # the page's sentence on what territory the figures cover, where it is not today's Kreis
+            **_territory(context["commuting"])} for r in context["commuting"]["rows"]]),
         Table("coworking", "Coworking", [{
             "Name": r["name"], "Lage": r["distance_de"], "Betreiber": r["operator"], "Website": r["website_url"],
             "Quelle": r["source_de"], "Nicht gezählt, geöffnet": r["open_de"]}
             for r in context["coworking"]["rows"]]),
         Table("mobilfunk", "Mobilfunk im Kreis", [{
-            "Kreis-AGS": context["mobile"]["kreis_ags"], "Flächenart": r["area"],
+            "Kreis-AGS": context["mobile"]["shown_kreis"], "Flächenart": r["area"],
             **{f"{t} (% der Fläche)": v for t, v in zip(context["mobile"]["technologies"], r["values"])},
-            "Stichtag": date_de(context["mobile"]["reference_date"])} for r in context["mobile"]["rows"]]),
+            "Stichtag": date_de(context["mobile"]["reference_date"]), **_territory(context["mobile"])}
+            for r in context["mobile"]["rows"]]),
         releases_rows if releases_rows is not None else releases_table(releases),
     ]
     return tables
+
+
+def _territory(section: dict) -> dict:
+    """A Kreis section's "Gebiet" cell: what territory its figures cover where it is not today's Kreis (the page's
+    sentence, ``reports.context.kreis_territory``); no column otherwise."""
+    return {"Gebiet": section["territory_de"]} if section.get("territory_de") else {}
 
 
 def releases_table(releases: list[dict]) -> Table:

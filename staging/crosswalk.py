@@ -513,6 +513,26 @@ def crosswalk(register: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["vintage", "ags", "current_ags"])
 
 
+def former_kreise(register: pd.DataFrame, walk: pd.DataFrame) -> pd.DataFrame:
+    """Per Gemeinde of the newest register every Kreis it lay in that the newest register no longer has, named as
+    the last register listing it names it: ags, kreis_ags, kreis_name. ``register``: ags, vintage, territorial_date,
+    kreis_ags, kreis_name; ``walk``: the crosswalk's keys (``crosswalk``: an old key's first five digits are the
+    Kreis it lay in then).
+
+    Why: a publisher may list a Kreis after it ended (the Mobilfunk-Monitoring of mid-2021 lists Göttingen and
+    Osterode am Harz, merged into the Landkreis Göttingen in 2016), and Kreis figures of a date when a part of
+    today's Kreis was a Kreis of its own (Eisenach, in the Wartburgkreis since 2021) describe a smaller territory:
+    the town pages say so (reports.context ``kreis_territory``; audit of 7 December 2026)."""
+    newest = register[register["territorial_date"] == register["territorial_date"].max()]
+    keys = walk[walk["current_ags"].isin(newest["ags"])]
+    former = pd.DataFrame({"ags": keys["current_ags"], "kreis_ags": keys["ags"].str[:5]}).drop_duplicates()
+    former = former[~former["kreis_ags"].isin(newest["kreis_ags"])]
+    names = (register.sort_values("territorial_date", kind="stable").drop_duplicates("kreis_ags", keep="last")
+             .set_index("kreis_ags")["kreis_name"])
+    return (former.assign(kreis_name=former["kreis_ags"].map(names))
+            .sort_values(["ags", "kreis_ags"]).reset_index(drop=True))
+
+
 def restate(observations: pd.DataFrame, walk: pd.DataFrame, measures: dict[str, str]) -> pd.DataFrame:
     """Observations of ``measures`` (old name -> restated name) summed onto the current territory.
 

@@ -362,6 +362,14 @@ CREATE TABLE coworking_gap (
     PRIMARY KEY (ags, period, method_version)
 );
 
+-- per Gemeinde of today each Kreis it lay in that today's register no longer has (Osterode am Harz, 03156, for Bad Lauterberg im Harz): a publisher may still list such a Kreis, and Kreis figures of a date when it was a Kreis of its own describe another territory than today's Kreis (the town pages say so)
+CREATE TABLE former_kreise (
+    ags VARCHAR NOT NULL,         -- Gemeinde of the newest register
+    kreis_ags VARCHAR NOT NULL,   -- a Kreis of an older register vintage the Gemeinde's territory lay in (the first five digits of its key then), which the newest register no longer has
+    kreis_name VARCHAR,           -- the Kreis's name in the last register vintage listing it ('Eisenach, Stadt')
+    PRIMARY KEY (ags, kreis_ags)
+);
+
 -- each town's latest value of each indicator (current rows), filled once per publish by warehouse/views.sql in AGS order, so that `town_profile` reads a few rows per town (docs/performance-log.md)
 CREATE TABLE indicator_values_latest (
     ags VARCHAR NOT NULL,

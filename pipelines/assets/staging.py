@@ -365,7 +365,9 @@ RESTATED = {"population_total": "population_current_territory", "area_km2": "are
                    "Gemeinden whose centres lie inside its BKG VG polygon). Population and area "
                    "restated onto the current territory (`population_current_territory`, "
                    "`area_current_territory`) so that a town's population change does not measure a merger. "
-                   "Partial transfers and unexplained area changes stay flagged.")
+                   "Partial transfers and unexplained area changes stay flagged. Per Gemeinde of today the Kreise "
+                   "it lay in that today's register no longer has (`former_kreise`, for the town pages' Kreis "
+                   "sections).")
 def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work(own="territorial_crosswalk") as con:
         register = con.execute("SELECT ags, name, vintage, territorial_date, lon, lat, vb_ars FROM municipality_register").df()
@@ -386,6 +388,8 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
         restated = crosswalk.flag_transfers(crosswalk.restate(population, walk, RESTATED), steps, register, walk)
         store(con, "territorial_crosswalk", "territorial_changes", steps)
         store(con, "territorial_crosswalk", "territorial_keys", walk)
+        kreise = con.execute("SELECT ags, vintage, territorial_date, kreis_ags, kreis_name FROM municipality_register").df()
+        store(con, "territorial_crosswalk", "former_kreise", crosswalk.former_kreise(kreise, walk))
         for measure in RESTATED.values():
             rows = restated[restated["measure"] == measure][
                 [*OBSERVATION_COLUMNS, "source_id", "vintage", "territorial_change"]]

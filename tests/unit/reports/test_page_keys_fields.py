@@ -28,7 +28,8 @@ def report_data(**changes) -> ReportData:
         index=index, releases=row, geometries=pd.DataFrame({"ags": ["01053090"], "geometry_wkb": [b"\x01"]}),
         coworking=row, coworking_gap=row, gap_inputs=row, kreis_commuting=row, mobile_kreis=row, group_medians=row,
         references={("broadband_1000", "kreis", "01053"): ([pd.Timestamp("2021-06-30")], [40.0])},
-        by_town={"index": TownSplit(index, "ags")}, flows_by_kreis={"01053": row.assign(home_kreis="01053")})
+        by_town={"index": TownSplit(index, "ags")}, flows_by_kreis={"01053": row.assign(home_kreis="01053")},
+        former_kreise=pd.DataFrame({"ags": ["01053090"], "kreis_ags": ["01099"], "kreis_name": ["Früher"]}))
     return ReportData(**{**values, **changes})
 
 

@@ -599,7 +599,8 @@ def test_the_kreis_totals_above_the_flows_are_of_the_flows_stichtag():
             "value": [7000.0 + 100 * n, 25000.0 + 100 * n]}) for n, day in enumerate(totals_days)], ignore_index=True)
         names = pd.Series({"12070": "Prignitz", "12068": "Ostprignitz-Ruppin", "11000": "Berlin"})
         return SimpleNamespace(flows_by_kreis={"12070": flows}, kreis_cells=names, kreis_names=names, memo={},
-                               kreis_commuting=totals)
+                               kreis_commuting=totals, towns=pd.DataFrame({"kreis_ags": []}),
+                               former_kreise=pd.DataFrame(columns=["ags", "kreis_ags", "kreis_name"]))
 
     same = commuting(data("2016-06-30"), "12070")
     assert (same["out_commuters"], same["employees"]) == (7000.0, 25000.0)
@@ -608,3 +609,76 @@ def test_the_kreis_totals_above_the_flows_are_of_the_flows_stichtag():
     assert (both["out_commuters"], both["employees"]) == (7000.0, 25000.0)
     newer = commuting(data("2019-06-30"), "12070")  # none of the flows' date
     assert newer["out_commuters"] is None and newer["employees"] is None and len(newer["rows"]) == 2
+
+
+def kreis_history_data(flows_by_kreis: dict, mobile_by_kreis: dict | None = None):
+    """Report data of the two audited cases (7 December 2026): Eisenach (16056), a Kreis of its own until 2021, in the
+    Wartburgkreis (16063) since; the Landkreis Göttingen (03159), formed in 2016 from Göttingen (03152) and Osterode
+    am Harz (03156), which the Mobilfunk-Monitoring of mid-2021 still lists instead of it."""
+    from types import SimpleNamespace
+
+    towns = pd.DataFrame({"ags": ["16063105", "16063015", "03159003", "03159007", "03159999"],
+                          "kreis_ags": ["16063", "16063", "03159", "03159", "03159"]}).set_index("ags", drop=False)
+    former = pd.DataFrame({"ags": ["03159003", "03159007", "03159999", "03159999", "16063015", "16063105"],
+                           "kreis_ags": ["03156", "03152", "03152", "03156", "16015", "16056"],
+                           "kreis_name": ["Osterode am Harz", "Göttingen", "Göttingen", "Osterode am Harz",
+                                          "Bad Salzungen", "Eisenach, Stadt"]})
+    names = pd.Series({"16063": "Wartburgkreis", "16056": "Eisenach", "03159": "Göttingen", "06632": "Hersfeld-Rotenburg"})
+    return SimpleNamespace(flows_by_kreis=flows_by_kreis, mobile_by_kreis=mobile_by_kreis or {}, kreis_cells=names,
+                           kreis_names=names, memo={}, kreis_commuting=pd.DataFrame(
+                               {"kreis_ags": [], "reference_date": [], "measure": [], "value": []}),
+                           towns=towns, former_kreise=former)
+
+
+def flow_rows(home: str, day: str, work: list[str], commuters: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({"home_kreis": home, "work_kreis": work, "commuters": commuters,
+                         "reference_date": pd.Timestamp(day), "listing": "top_10", "marker": None})
+
+
+def test_kreis_figures_of_a_day_when_a_part_was_a_kreis_of_its_own_say_so():
+    """The Wartburgkreis's flows of 2016 left out Eisenach, a Kreis of its own then and the largest destination, without
+    a word: the section says so, and names where the destination lies today; not where the publisher's Eisenach rows
+    are of another day, nor for a Kreis without such a part."""
+    from reports.context import commuting
+
+    flows = {"16063": flow_rows("16063", "2016-06-30", ["16056", "06632"], [8188.0, 4422.0]),
+             "16056": flow_rows("16056", "2016-06-30", ["16063"], [3207.0])}
+    section = commuting(kreis_history_data(flows), "16063")
+    assert section["territory_de"] == (
+        "Zum Stichtag 30.06.2016 weist der Herausgeber Eisenach (16056) als eigenen Kreis aus; heute gehört es zu "
+        "diesem Kreis (16063). Die Werte beschreiben den Kreis ohne dieses Gebiet; wer dorthin pendelte, zählt als "
+        "Auspendler")
+    assert [(r["work_name"], r["today_de"]) for r in section["rows"]] == [("Eisenach", "heute Wartburgkreis"),
+                                                                        ("Hersfeld-Rotenburg", None)]
+    flows["16056"] = flow_rows("16056", "2013-06-30", ["16063"], [3000.0])  # Eisenach's rows of another day
+    assert commuting(kreis_history_data(flows), "16063")["territory_de"] is None
+    assert commuting(kreis_history_data(flows), "16056")["territory_de"] is None  # no part of it was a Kreis
+
+
+def test_a_former_kreis_the_publisher_lists_instead_of_todays_is_shown_for_its_towns():
+    """The Mobilfunk-Monitoring of mid-2021 lists Göttingen (03152) and Osterode am Harz (03156), not the Landkreis
+    Göttingen formed of them in 2016: each town's page showed "keine Werte"; it shows the former Kreis the town lay
+    in, and says so. A town of both former Kreise (or of none listed) keeps the empty section."""
+    from reports.context import _kreis_section, mobile_kreis
+
+    def rows(kreis: str, value: float) -> pd.DataFrame:
+        return pd.DataFrame({"kreis_ags": kreis, "vintage": "2021-1", "reference_date": pd.Timestamp("2021-06-30"),
+                             "measure": ["area_5g_residential"], "value": [value]})
+
+    listed = {"03152": rows("03152", 79.21), "03156": rows("03156", 73.31)}
+    data = kreis_history_data({}, listed)
+    data.releases = pd.DataFrame({"source_id": [], "vintage": []})
+    osterode = _kreis_section(data, "mobile", "03159003", "03159", listed, mobile_kreis)
+    assert osterode["shown_kreis"] == "03156" and osterode["kreis_ags"] == "03159"
+    assert osterode["rows"] and osterode["rows"][0]["values"] == [73.31]
+    assert osterode["territory_de"] == (
+        "Gezeigt sind die Werte für Osterode am Harz (03156), einen früheren Kreis, in dem die Gemeinde lag: Der "
+        "Herausgeber weist zum Stichtag 30.06.2021 die früheren Kreise aus, für den heutigen Kreis (03159) keine Werte")
+    assert _kreis_section(data, "mobile", "03159007", "03159", listed, mobile_kreis)["shown_kreis"] == "03152"
+    both = _kreis_section(data, "mobile", "03159999", "03159", listed, mobile_kreis)
+    assert both["rows"] == [] and "shown_kreis" not in both
+    listed = {**listed, "03159": rows("03159", 77.0)}  # today's Kreis listed: its rows, whatever the former ones
+    data = kreis_history_data({}, listed)
+    data.releases = pd.DataFrame({"source_id": [], "vintage": []})
+    today = _kreis_section(data, "mobile", "03159003", "03159", listed, mobile_kreis)
+    assert today["shown_kreis"] == "03159" and today["rows"][0]["values"] == [77.0]

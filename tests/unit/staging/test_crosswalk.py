@@ -963,3 +963,30 @@ def test_a_kreis_wide_set_that_passes_over_the_towns_own_verband_is_not_used():
     # verbandsfrei (no partner to pass over), the same town gets the Kreis-wide set as before
     free = register.assign(vb_ars=register["vb_ars"].where(register["ags"] != "12064044", "120640000"))
     assert sorted(crosswalk.transitions(free, areas)["from_ags"]) == ["12064104", "12064492", "12064513"]
+
+
+def test_former_kreise_are_the_kreise_of_a_towns_old_keys_that_todays_register_lacks():
+    """Bad Lauterberg im Harz lay in Osterode am Harz (03156) and Bovenden in Göttingen (03152) until the Landkreis
+    Göttingen (03159) was formed in 2016; Eisenach (16056) is in the Wartburgkreis since 2021 under a new key. Each
+    gets its former Kreis with the name of the last register listing it; Mölln, whose Kreis stayed, gets none, nor
+    does a Gemeinde of an old register that is no Gemeinde of today."""
+    def vintage(year: int, rows: list[tuple]) -> pd.DataFrame:
+        return pd.DataFrame(rows, columns=["ags", "kreis_ags", "kreis_name"]).assign(
+            vintage=str(year), territorial_date=dt.date(year, 12, 31))
+
+    register = pd.concat([
+        vintage(2013, [("03156002", "03156", "Osterode am Harz"), ("03152006", "03152", "Göttingen"),
+                       ("16056000", "16056", "Eisenach, Stadt"), ("16063015", "16063", "Wartburgkreis"),
+                       ("01053090", "01053", "Herzogtum Lauenburg"), ("03156999", "03156", "Osterode am Harz")]),
+        vintage(2023, [("03159003", "03159", "Göttingen"), ("03159007", "03159", "Göttingen"),
+                       ("16063105", "16063", "Wartburgkreis"), ("16063015", "16063", "Wartburgkreis"),
+                       ("01053090", "01053", "Herzogtum Lauenburg")]),
+    ], ignore_index=True)
+    walk = pd.DataFrame([("2013", "03156002", "03159003"), ("2013", "03152006", "03159007"),
+                         ("2013", "16056000", "16063105"), ("2013", "16063015", "16063015"),
+                         ("2013", "01053090", "01053090"), ("2013", "03156999", "03156999"),
+                         *[("2023", a, a) for a in ("03159003", "03159007", "16063105", "16063015", "01053090")]],
+                        columns=["vintage", "ags", "current_ags"])
+    former = crosswalk.former_kreise(register, walk)
+    assert former.values.tolist() == [["03159003", "03156", "Osterode am Harz"], ["03159007", "03152", "Göttingen"],
+                                      ["16063105", "16056", "Eisenach, Stadt"]]
