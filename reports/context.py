@@ -14,10 +14,10 @@ from indicators.bands import band_category
 from indicators.coworking_gap import gap_parameters
 from indicators.publisher_notes import change_notes
 from reports import charts
-from reports.data import ReportData
+from reports.data import VALUE_FLAGS, ReportData
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, boundary_date_de, data_date_line, date_de, dated_de, de_list, de_number,
-                            flow_note, former_kreis_de, imputed_share_of_score, is_missing, is_year_only, no_data_in_any_year_de,
+                            flow_note, former_kreis_de, gap_shown, imputed_share_of_score, is_missing, is_year_only, no_data_in_any_year_de,
                             not_scored_reasons, peer_dates_sentence_de, pillar_label, rank_shown, release_text,
                             safe_url, score_gap, separate_kreise_de, shown_number, source_label, unit_label,
                             vintage_label, years_de)
@@ -482,10 +482,13 @@ def _change(rows: list[dict], key: str) -> dict:
 
 
 def _value_marks(row: dict, end: str) -> str:
-    """The marks of one value of a change ('from' or 'to'): carried forward, and the census a population change
-    spans ('fortgeschrieben aus 2013; enthält die Neuberechnung der Einwohnerzahl nach dem Zensus 2011')."""
-    marks = (_carried_de(row.get(f"imputed_{end}"), row.get(f"date_{end}")),
-             change_notes(row.get(f"source_{end}"), row.get(f"base_{end}"), row.get(f"date_{end}")))
+    """The marks of one value of a change ('from' or 'to'), as the indicator table notes a value: carried forward,
+    the note of its typed flags and the census a population change spans ('fortgeschrieben aus 2013; auf den heutigen
+    Gebietsstand umgerechnet: …; enthält die Neuberechnung der Einwohnerzahl nach dem Zensus 2011'). The drivers said
+    nothing of a value restated onto today's territory or of a Gemeindeverband's (audit of 7 December 2026)."""
+    value = {"source_id": row.get(f"source_{end}"), "base_period": row.get(f"base_{end}"),
+             "reference_date": row.get(f"date_{end}"), **{c: row.get(f"{c}_{end}") for c in VALUE_FLAGS}}
+    marks = (_carried_de(row.get(f"imputed_{end}"), row.get(f"date_{end}")), quality_de(value))
     return "; ".join(m for m in marks if m)
 
 
@@ -591,10 +594,10 @@ def peer_rows(rows: list[dict]) -> list[dict]:
     the same rule as ``summary``'s fields for action: a peer 0.4 points ahead, or ahead in where people work
     (catalogue ``actionable: false``), is nothing to learn from."""
     for row in rows:
-        gaps = [(p, row[f"gap_{p}"]) for p in PILLARS]
+        gaps = [(p, gap_shown(row[f"gap_{p}"])) for p in PILLARS]  # as the downloads and peer_comparison show them
         row["gaps"] = [{"pillar": p, "label": pillar_label(p), "value": v} for p, v in gaps]
-        ahead = sorted([(v, p) for p, v in gaps if v is not None and shown_number(v) >= SUMMARY_GAP
-                        and _actionable(p)], reverse=True)
+        ahead = sorted([(v, p) for p, v in gaps if v is not None and v >= SUMMARY_GAP and _actionable(p)],
+                       reverse=True)
         row["ahead_in"] = [pillar_label(p) for _, p in ahead]
     return rows
 

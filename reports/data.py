@@ -44,11 +44,15 @@ SELECT m.ags, m.name, m.kreis_ags, m.kreis_name, m.land, m.kind, m.is_pilot, m.i
        m.area_km2, m.population, m.population_date, k.designation AS kreis_designation  -- 'Kreisfreie Stadt', ...
 FROM municipalities m LEFT JOIN kreise k ON k.ags = m.kreis_ags ORDER BY m.ags"""
 
+# the typed flags a value's note is rendered from (reports.context.quality_de): the drivers' values carry them too,
+# whose notes said nothing of a value restated onto today's territory or of a Gemeindeverband's (audit of 7 December)
+VALUE_FLAGS = ["territorial_change", "method_break", "source_level", "excluded_reason"]
+
 # The changes ending in each town's latest period_to (year on year and over longer spans), each value with its
 # reference date and whether it was carried forward (a 2018 value of 31.12.2013 is no 2018 figure). The values'
 # dates come from the indicator values of the changes' periods only: joined with all of them, the query alone
 # peaked at 504 against 349 MiB (Germany-wide, 3 December 2026).
-CONTRIBUTIONS = """
+CONTRIBUTIONS = f"""
 WITH s AS (
     SELECT s.ags, s.period_from, s.period_to, s.indicator_id, c.label, s.pillar, s.value_from, s.value_to,
            s.contribution, s.score_from, s.score_to
@@ -57,11 +61,11 @@ WITH s AS (
       -- changes up to the period the page leads with (latest_ranking's), not into the provisional years after it
       AND s.period_to <= coalesce((SELECT max(period) FROM latest_ranking), s.period_to)
     QUALIFY s.period_to = max(s.period_to) OVER (PARTITION BY s.ags)),
-v AS (SELECT ags, indicator_id, period, imputed, reference_date, source_id, base_period FROM indicator_values
-      WHERE period IN (SELECT period_from FROM s UNION SELECT period_to FROM s))
+v AS (SELECT ags, indicator_id, period, imputed, reference_date, source_id, base_period, {", ".join(VALUE_FLAGS)}
+      FROM indicator_values WHERE period IN (SELECT period_from FROM s UNION SELECT period_to FROM s))
 SELECT s.*, f.imputed AS imputed_from, f.reference_date AS date_from, f.source_id AS source_from,
        f.base_period AS base_from, t.imputed AS imputed_to, t.reference_date AS date_to, t.source_id AS source_to,
-       t.base_period AS base_to
+       t.base_period AS base_to, {", ".join(f"f.{c} AS {c}_from, t.{c} AS {c}_to" for c in VALUE_FLAGS)}
 FROM s
 LEFT JOIN v f ON f.ags = s.ags AND f.indicator_id = s.indicator_id AND f.period = s.period_from
 LEFT JOIN v t ON t.ags = s.ags AND t.indicator_id = s.indicator_id AND t.period = s.period_to"""

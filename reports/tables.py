@@ -9,8 +9,9 @@ territory is stored at full float precision)."""
 from __future__ import annotations
 
 from reports.downloads import Table
-from reports.labels import (PILLARS, berlin_time, date_de, de_rank_band, feature_dates_de, imputed_share_of_score,
-                            pillar_label, published_score, published_value, rank_shown, score_gap, vintage_label)
+from reports.labels import (PILLARS, berlin_time, date_de, de_rank_band, feature_dates_de, gap_shown,
+                            imputed_share_of_score, pillar_label, published_score, published_value, rank_shown, score_gap,
+                            vintage_label)
 
 
 def _yes(value) -> str:
@@ -28,12 +29,6 @@ def _elsewhere_de(row: dict, context: dict) -> str:
         return ""
     provisional = ", vorläufig" if row.get("provisional_year") else ""  # the index flags the year (reports.context)
     return f"kein Wert für {period}, nicht im Indexwert {period}{provisional}"
-
-
-def _gap_shown(gap) -> float | None:
-    """A gap of two pillar scores at a score's published decimals (no "-0,0" for a float's noise)."""
-    shown = published_score(gap)
-    return None if shown is None else shown + 0.0
 
 
 def _commuting_totals(commuting: dict) -> dict:
@@ -97,7 +92,7 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Stichtage der Strukturmerkmale": feature_dates_de([r]), "Indexwert": published_score(r["peer_score"]),
             # peer minus town, with a score's decimals: the unrounded gap wrote -7.1e-15 for two equal pillars
             "Abstand (Vergleichsstadt − Gemeinde)": score_gap(r["peer_score"], r["score"]),
-            **{f"Abstand {pillar_label(p)} (Vergleichsstadt − Gemeinde)": _gap_shown(r[f"gap_{p}"]) for p in PILLARS},
+            **{f"Abstand {pillar_label(p)} (Vergleichsstadt − Gemeinde)": gap_shown(r[f"gap_{p}"]) for p in PILLARS},
             "Von ihr lernen bei": ", ".join(r["ahead_in"]) or None} for r in context["peers"]]),
         Table("pendlerstroeme", "Pendlerströme", [{
             "Wohnort (Kreis-AGS)": context["commuting"]["shown_kreis"], "Arbeitsort (Kreis)": r["work_name"],

@@ -390,7 +390,7 @@ CREATE TABLE indicator_values_latest (
     base_period INTEGER,                 -- annualised changes: the base year
     period_provisional BOOLEAN,          -- the value's period is provisional in the index (readiness_index.period_provisional); NULL without an index period
     ranking_period INTEGER,              -- the period latest_ranking and the town pages lead with (view published_period)
-    in_published_score BOOLEAN NOT NULL, -- the published score rests on the value (it is of ranking_period and in the view score_inputs)
+    in_published_score BOOLEAN NOT NULL, -- the published score rests on the value (the ranking_period's input of the indicator in the view score_inputs is this value, also where this row carries it into a later year)
     PRIMARY KEY (ags, indicator_id)
 );
 

@@ -143,11 +143,17 @@ GROUP BY source_id, publisher, licence, licence_url;
 -- The latest value may be of a provisional year (2023 on the Germany-wide build) or an old one (a 5-year change of
 -- 2018) while the ranking leads with the published period: period_provisional, ranking_period and in_published_score
 -- say which (review of 5 December: 3,262 of 3,263 towns showed a 10-year change of 2023 beside a ranking of 2021).
+-- in_published_score: the published period's score input of the indicator (score_inputs' rule) is this very value,
+-- the same release, Stichtag and value, also where the latest row carries it into a provisional year (the row of the
+-- published period alone was never the latest on the Germany-wide build: the column was false throughout).
 INSERT INTO indicator_values_latest BY NAME  -- declared in warehouse/tables.yaml (schema.sql)
 SELECT v.* EXCLUDE (valid_from), p.provisional AS period_provisional, k.period AS ranking_period,
-       coalesce(v.period = k.period, false) AND s.indicator_id IS NOT NULL AS in_published_score  -- score_inputs' rule
+       coalesce(u.source_id = v.source_id AND u.vintage = v.vintage AND u.reference_date IS NOT DISTINCT FROM
+                v.reference_date AND u.value IS NOT DISTINCT FROM v.value, false) AS in_published_score
 FROM indicator_values v
-LEFT JOIN score_inputs s ON s.ags = v.ags AND s.period = v.period AND s.indicator_id = v.indicator_id
+LEFT JOIN (SELECT w.ags, w.indicator_id, w.source_id, w.vintage, w.reference_date, w.value
+           FROM indicator_values w JOIN score_inputs s USING (ags, period, indicator_id)
+           WHERE w.period = (SELECT period FROM published_period)) u ON u.ags = v.ags AND u.indicator_id = v.indicator_id
 LEFT JOIN (SELECT period, bool_or(coalesce(period_provisional, false)) AS provisional FROM readiness_index
            WHERE method_version = (SELECT method_version FROM current_method) GROUP BY period) p ON p.period = v.period
 CROSS JOIN published_period k

@@ -134,27 +134,30 @@ def test_the_data_dates_of_an_index_row_are_the_dates_of_its_score(built, reques
 def test_the_latest_values_say_whether_the_published_score_rests_on_them(warehouse):
     """town_profile showed each indicator's newest value, of a provisional year or of 2018, beside a ranking of
     2021 without a word (review of 5 December): the three columns against latest_ranking's period and the index's
-    provisional periods, read independently."""
+    provisional periods, read independently. ``in_published_score``: the ranking period's input of the indicator
+    (the view score_inputs) is this very value (source, release, Stichtag, value), also carried into a later year;
+    only a row of the ranking period could be true before, and on the Germany-wide build none was (audit of 7
+    December 2026)."""
     ranking = warehouse.execute("SELECT DISTINCT period FROM latest_ranking").fetchall()
     assert len(ranking) == 1
     provisional = dict(warehouse.execute("SELECT period, bool_or(period_provisional) FROM town_index_history "
                                          "GROUP BY period").fetchall())
     rows = warehouse.execute("SELECT period, excluded_reason, period_provisional, ranking_period, in_published_score, "
-                             "ags, pillar FROM town_profile").fetchall()
-    # a score of the current method, and the pillars it shows without counting them
-    index = {(a, p): u for a, p, u in warehouse.execute("""SELECT ags, period, coalesce(uncompared_pillars, '')
-                                                           FROM town_index_history WHERE score IS NOT NULL""").fetchall()}
+                             "ags, indicator_id, source_id, vintage, reference_date, value FROM town_profile").fetchall()
+    # the values the published score rests on, from the history of the ranking period and score_inputs
+    inputs = {(a, i): (s, v, d, x) for a, i, s, v, d, x in warehouse.execute(
+        """SELECT h.ags, h.indicator_id, h.source_id, h.vintage, h.reference_date, h.value
+           FROM indicator_history h JOIN score_inputs s USING (ags, period, indicator_id)
+           WHERE h.period = ?""", [ranking[0][0]]).fetchall()}
     assert {r[3] for r in rows} == {ranking[0][0]}
-    assert all(r[4] == (r[0] == ranking[0][0] and r[1] is None and (r[5], r[0]) in index
-                        and r[6] not in [p.strip() for p in index[(r[5], r[0])].split(",")]) for r in rows)
+    assert all(r[4] == (inputs.get((r[5], r[6])) == (r[7], r[8], r[9], r[10])) for r in rows)
     assert all(r[2] == provisional.get(r[0]) for r in rows)
-    # not vacuous: values of the ranking period and of other periods occur. On the snapshot the only latest values of
-    # the ranking period (2021) are the household shares of two uninhabited gemeindefreie Gebiete (Sachsenwald and
-    # Buchholz, carried from 2019), typed no_inhabitants since 5 December: no published score rests on them (they
-    # have none). They were the only rows with in_published_score true (Germany-wide: 342 rows of 114 such areas); every
-    # town's latest value lies in a later, provisional period.
+    # not vacuous: values of the ranking period and of other periods occur, and values carried from the ranking
+    # period into a later one are marked while newer values of a later period are not
     assert any(r[0] == ranking[0][0] for r in rows) and any(r[0] != ranking[0][0] for r in rows)
     assert any(r[0] == ranking[0][0] and r[1] is not None for r in rows)  # an excluded value of the period: not in it
+    assert any(r[4] and r[0] > ranking[0][0] for r in rows)
+    assert any(not r[4] and r[0] > ranking[0][0] and (r[5], r[6]) in inputs for r in rows)
 
 
 def test_a_latest_value_of_the_ranking_period_is_in_the_published_score(snapshot_warehouse, tmp_path):

@@ -79,15 +79,24 @@ def test_a_population_change_across_2016_says_the_publisher_calls_it_only_partly
 
 
 def test_the_change_tables_marks_join_carried_forward_and_census():
+    """The drivers' values are noted as the indicator table notes them (``quality_de``): carried forward, base year,
+    restated onto today's territory or a Gemeindeverband's value, census and break. Dippoldiswalde's population
+    changes, restated after its mergers, and Langelsheim's Verband values stood in the drivers without a word
+    (audit of 7 December 2026)."""
     from reports.context import _value_marks
 
     row = {"imputed_from": True, "date_from": pd.Timestamp("2013-12-31"), "source_from": "destatis_gemeindeverzeichnis",
            "base_from": 2002, "imputed_to": False, "date_to": pd.Timestamp("2021-12-31"),
-           "source_to": "destatis_gemeindeverzeichnis", "base_to": 2013}
-    assert _value_marks(row, "from") == ("fortgeschrieben aus 2013; enthält die Neuberechnung der Einwohnerzahl nach "
-                                         "dem Zensus 2011")
-    assert _value_marks(row, "to") == ("Einwohnerzahlen ab 2016 nur bedingt mit den Vorjahren vergleichbar (methodische Änderungen "
-                                       "der Bevölkerungsfortschreibung)")  # 2013 -> 2021 spans Destatis' 2016 break
+           "source_to": "destatis_gemeindeverzeichnis", "base_to": 2013, "territorial_change_to": "merger"}
+    assert _value_marks(row, "from") == ("fortgeschrieben aus 2013; Basisjahr 2002; enthält die Neuberechnung der "
+                                         "Einwohnerzahl nach dem Zensus 2011")
+    restated = _value_marks(row, "to")
+    assert restated.startswith("Basisjahr 2013; auf den heutigen Gebietsstand umgerechnet")
+    assert restated.endswith("Einwohnerzahlen ab 2016 nur bedingt mit den Vorjahren vergleichbar (methodische "
+                             "Änderungen der Bevölkerungsfortschreibung)")  # 2013 -> 2021 spans Destatis' 2016 break
+    verband = {"imputed_to": True, "date_to": pd.Timestamp("2019-06-30"), "source_to": "inkar",
+               "source_level_to": "gemeindeverband"}
+    assert _value_marks(verband, "to").startswith("fortgeschrieben aus 2019; Wert des Gemeindeverbands")
 
 
 def test_a_pillar_the_town_cannot_act_on_is_no_field_for_action():
@@ -682,3 +691,18 @@ def test_a_former_kreis_the_publisher_lists_instead_of_todays_is_shown_for_its_t
     data.releases = pd.DataFrame({"source_id": [], "vintage": []})
     today = _kreis_section(data, "mobile", "03159003", "03159", listed, mobile_kreis)
     assert today["shown_kreis"] == "03159" and today["rows"][0]["values"] == [77.0]
+
+
+def test_a_pillar_gap_is_rounded_alike_on_the_page_and_in_the_downloads():
+    """Neutraubling's gap to Burghausen in digital infrastructure, -5.449999999999989, read −5,5 on the page and -5,4
+    in its download and peer_comparison (596 cells of 546 pages; audit of 7 December 2026): one rule for all, the
+    scores' (``published_score``), and the strengths' mean is taken over the gaps as shown."""
+    from reports.context import peer_rows
+    from reports.labels import PILLARS, de_signed, gap_shown
+
+    gap = -5.449999999999989
+    row = {"gap_" + p: (gap if p == "digital_infrastructure" else None) for p in PILLARS}
+    shown = peer_rows([row])[0]["gaps"]
+    assert [g["value"] for g in shown if g["pillar"] == "digital_infrastructure"] == [gap_shown(gap)] == [-5.4]
+    assert de_signed(shown[0]["value"]) == "−5,4"
+    assert gap_shown(-1e-15) == 0.0 and str(gap_shown(-1e-15)) == "0.0"  # no "-0,0"
