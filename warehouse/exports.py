@@ -270,7 +270,9 @@ def file_digest(path: Path) -> dict:
 
 
 def latest_publish(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict]:
-    """(published_at as ISO text, rows per table and view) of the file's latest publish, from publish_log.
+    """(published_at as ISO text with its UTC offset, rows per table and view) of the file's latest publish, from
+    publish_log. The offset: manifest.json's "2026-12-07T00:25:33" read as the local time beside the files' "Ortszeit
+    Berlin" 01:25:33 (audit of 7 December 2026).
 
     ``build_candidate`` counts every table and view into ``changes.rows``; the published file is never
     written after it is swapped in, so those counts are the file's. ({} for a file without them.)
@@ -282,7 +284,7 @@ def latest_publish(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict]:
         rows = json.loads(row[1] or "{}").get("rows") or {}
     except ValueError:
         rows = {}
-    return row[0].isoformat(), rows
+    return row[0].replace(tzinfo=dt.timezone.utc).isoformat(), rows  # publish_log keeps UTC (warehouse/tables.yaml)
 
 
 def verify_export(published: Path, directory: Path) -> list[str]:
@@ -1036,7 +1038,7 @@ def geopackage_description(sources: list[tuple]) -> str:
 
 @contextmanager
 def gdal_current_date(iso: str | None):
-    """GDAL's OGR_CURRENT_DATE set to ``iso`` (a naive UTC time as ``latest_publish`` gives it) while the block
+    """GDAL's OGR_CURRENT_DATE set to ``iso`` (a UTC time as ``latest_publish`` gives it) while the block
     runs, then as it was; None: GDAL's own (the time of writing). GDAL's config options are process-wide."""
     import pyogrio
 
