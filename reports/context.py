@@ -596,9 +596,10 @@ def peer_rows(rows: list[dict]) -> list[dict]:
     for row in rows:
         gaps = [(p, gap_shown(row[f"gap_{p}"])) for p in PILLARS]  # as the downloads and peer_comparison show them
         row["gaps"] = [{"pillar": p, "label": pillar_label(p), "value": v} for p, v in gaps]
-        ahead = sorted([(v, p) for p, v in gaps if v is not None and v >= SUMMARY_GAP and _actionable(p)],
-                       reverse=True)
-        row["ahead_in"] = [pillar_label(p) for _, p in ahead]
+        # the largest gap as shown first; equal ones in the pillars' order
+        ahead = sorted([(-v, PILLARS.index(p), p) for p, v in gaps if v is not None and v >= SUMMARY_GAP
+                        and _actionable(p)])
+        row["ahead_in"] = [pillar_label(p) for _, _, p in ahead]
     return rows
 
 
