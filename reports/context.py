@@ -17,10 +17,10 @@ from reports import charts
 from reports.data import VALUE_FLAGS, ReportData
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, boundary_date_de, data_date_line, date_de, dated_de, de_list, de_number,
-                            flow_note, former_kreis_de, gap_shown, imputed_share_of_score, is_missing, is_year_only, no_data_in_any_year_de,
-                            not_scored_reasons, peer_dates_sentence_de, pillar_label, rank_shown, release_text,
-                            safe_url, score_gap, separate_kreise_de, shown_number, source_label, unit_label,
-                            vintage_label, years_de)
+                            flow_note, former_kreis_de, gap_shown, imputed_share_of_score, is_missing, is_year_only,
+                            no_data_in_any_year_de, not_scored_reasons, peer_dates_sentence_de, pillar_label,
+                            published_value, rank_shown, release_text, safe_url, score_gap, separate_kreise_de,
+                            shown_number, source_label, unit_label, vintage_label, years_de)
 from reports.maps import TownGeometries, to_metric_crs, town_map
 from sources.local_inputs import active_on
 from sources.registry import label_vintage
@@ -455,6 +455,8 @@ def drivers(rows: list[dict]) -> list[dict]:
 
 def _change(rows: list[dict], key: str) -> dict:
     for row in rows:
+        for end in ("value_from", "value_to"):  # as the downloads publish them, as ``indicator_rows``
+            row[end] = published_value(row["indicator_id"], row.get(end))
         row["label"] = row["label"] or ("Zusammensetzung (Indikatoren neu/entfallen)" if row["indicator_id"] == "composition" else row["indicator_id"])
         row["pillar_label"] = pillar_label(row["pillar"])
         row["marks_from_de"] = _value_marks(row, "from")
@@ -518,6 +520,10 @@ def indicator_rows(rows: list[dict], data: ReportData | None = None, town: dict 
     (``rows``: the town's indicator value rows as dicts, completed in place)."""
     order = {p: i for i, p in enumerate(PILLARS)}
     for row in rows:
+        # the value as the downloads publish it (its unit's value_decimals), which the page then rounds as a reader
+        # rounds it: Berga-Wünschendorf's 22.148 car minutes, restated, read 22,1 on the page beside 22,15 in the
+        # download (audit of 7 December 2026)
+        row["value"] = published_value(row["indicator_id"], row["value"])
         row.update(pillar_label=pillar_label(row["pillar"]),  # 'Kontext' for the context indicators (catalogue)
                    unit_de=unit_label(row["unit"]), decimals=DECIMALS.get(row["indicator_id"], 2),
                    # after a number in a sentence: a count's label 'Anzahl' is a column header ('zuletzt 6 Anzahl')

@@ -706,3 +706,16 @@ def test_a_pillar_gap_is_rounded_alike_on_the_page_and_in_the_downloads():
     assert [g["value"] for g in shown if g["pillar"] == "digital_infrastructure"] == [gap_shown(gap)] == [-5.4]
     assert de_signed(shown[0]["value"]) == "−5,4"
     assert gap_shown(-1e-15) == 0.0 and str(gap_shown(-1e-15)) == "0.0"  # no "-0,0"
+
+
+def test_an_indicator_value_is_shown_as_a_reader_rounds_its_download():
+    """Berga-Wünschendorf's car minutes, restated onto today's territory at full precision (22.148), read 22,1 on the
+    page and 22,15 in the download (value_decimals 2), which a reader rounds to 22,2 (audit of 7 December 2026)."""
+    from reports.context import indicator_rows
+    from reports.labels import de_number
+
+    row = {"indicator_id": "oberzentrum_car_minutes", "pillar": "accessibility", "unit": "minutes by car", "value": 22.148,
+           "source_id": "inkar", "vintage": "2022-12", "reference_date": pd.Timestamp("2020-12-31"), "label": "Pkw",
+           "attribution": None}
+    [shown] = indicator_rows([row])
+    assert shown["value"] == 22.15 and de_number(shown["value"], shown["decimals"]) == "22,2"
