@@ -136,34 +136,52 @@ def kreis_history(data: ReportData) -> dict:
     return _memo(data, "kreis_history", build)
 
 
+def kreis_names(data: ReportData) -> dict:
+    """Kreis AGS -> its name for a table cell (``ReportData.kreis_cells``), as a dict built once per run."""
+    return _memo(data, "kreis_cells", lambda: dict(zip(data.kreis_cells.index, data.kreis_cells)))
+
+
+def kreis_name(data: ReportData, kreis_ags: str) -> str | None:
+    """A Kreis's name by the BKG, else the register's (a Kreis the boundaries no longer have: 'Osterode am Harz')."""
+    return kreis_names(data).get(kreis_ags) or kreis_history(data)["names"].get(kreis_ags)
+
+
 def kreis_cell(data: ReportData, kreis_ags: str) -> str:
-    """A Kreis in a sentence or cell with its key: 'Eisenach (16056)', by the BKG's name, else the register's (a Kreis
-    the boundaries no longer have: 'Osterode am Harz (03156)'), else the key alone."""
-    names = _memo(data, "kreis_cells", lambda: dict(zip(data.kreis_cells.index, data.kreis_cells)))
-    name = names.get(kreis_ags) or kreis_history(data)["names"].get(kreis_ags)
+    """A Kreis in a sentence or cell with its key: 'Eisenach (16056)', 'Osterode am Harz (03156)'; the key alone
+    without a name."""
+    name = kreis_name(data, kreis_ags)
     return f"{name} ({kreis_ags})" if name else kreis_ags
 
 
-def kreis_territory(data: ReportData, kreis_ags: str, former: str | None, day, listed_on,
+def listed_on(frames: dict, kreis_ags: str, day) -> bool:
+    """Whether the publisher's rows of a Kreis (``frames``: rows per Kreis) are of the Stichtag ``day``."""
+    frame = frames.get(kreis_ags)
+    return frame is not None and len(frame) > 0 and pd.Timestamp(frame["reference_date"].max()) == pd.Timestamp(day)
+
+
+def kreis_territory(data: ReportData, kreis_ags: str, former: str | None, day, frames: dict,
                     commuting: bool = False) -> str | None:
     """What a Kreis section's figures of ``day`` cover, where that is not today's Kreis: a former Kreis's figures
     (``former``), or today's Kreis without a part the publisher lists as a Kreis of its own on the same day
-    (``listed_on(kreis)``); None where they describe today's Kreis as far as the register tells."""
+    (``frames``: the publisher's rows per Kreis); None where they describe today's Kreis as far as the register
+    tells. That a part listed apart is left out of the Kreis's figures is read off the listing: the register's
+    vintages do not date a Kreis's end to the day."""
     if day is None:
         return None
     if former:
         return former_kreis_de(kreis_cell(data, former), kreis_ags, day)
-    parts = sorted(k for k in kreis_history(data)["absorbed"].get(kreis_ags, ()) if listed_on(k))
-    return separate_kreise_de([kreis_cell(data, k) for k in parts], kreis_ags, day, commuting) if parts else None
-
-
-def today_kreise_de(data: ReportData, kreis_ags: str) -> str | None:
-    """For a destination that is a former Kreis, where it lies today: 'heute Wartburgkreis' (Eisenach, 16056)."""
-    successors = kreis_history(data)["successors"].get(kreis_ags)
-    if not successors:
+    history = kreis_history(data)
+    parts = sorted(k for k in history["absorbed"].get(kreis_ags, ()) if listed_on(frames, k, day))
+    if not parts:
         return None
-    names = _memo(data, "kreis_cells", lambda: dict(zip(data.kreis_cells.index, data.kreis_cells)))
-    return "heute " + de_list(names.get(k) or k for k in sorted(successors))
+    whole = all(history["successors"].get(k) == {kreis_ags} for k in parts)  # a part split among several Kreise
+    return separate_kreise_de([kreis_cell(data, k) for k in parts], kreis_ags, day, commuting, whole)
+
+
+def today_kreise(data: ReportData, kreis_ags: str) -> list[str]:
+    """For a destination that is a former Kreis, the Kreise of today its towns lie in ('Wartburgkreis' for
+    Eisenach, 16056); empty for a Kreis of today."""
+    return [kreis_names(data).get(k) or k for k in sorted(kreis_history(data)["successors"].get(kreis_ags, ()))]
 
 
 def headline_row(history: list[dict], published_period: int | None) -> dict | None:
@@ -647,12 +665,11 @@ def commuting(data: ReportData, kreis_ags: str, former: str | None = None) -> di
     Kreis ``former`` where the publisher lists that instead (``shown_former``)."""
     shown = former or kreis_ags
     flows = data.flows_by_kreis.get(shown, pd.DataFrame())
-    names = _memo(data, "kreis_cells", lambda: dict(zip(data.kreis_cells.index, data.kreis_cells)))
     rows = records(flows.head(TOP_FLOWS))
     peak = max([r["commuters"] or 0 for r in rows] + [1])
     for row in rows:
-        row["work_name"] = names.get(row["work_kreis"]) or kreis_history(data)["names"].get(row["work_kreis"])
-        row["today_de"] = today_kreise_de(data, row["work_kreis"])  # a destination that is no Kreis of today
+        row["work_name"] = kreis_name(data, row["work_kreis"])
+        row["work_today"] = de_list(today_kreise(data, row["work_kreis"])) or None  # a destination gone since
         row["bar"] = round(100 * (row["commuters"] or 0) / peak, 1)
         row["note_de"] = flow_note(row["listing"], row["marker"])
     day = rows[0]["reference_date"] if rows else None
@@ -660,13 +677,9 @@ def commuting(data: ReportData, kreis_ags: str, former: str | None = None) -> di
     # totals of the Kreis, of whatever date, stood there)
     totals = _memo(data, "kreis_totals", lambda: _kreis_totals(data.kreis_commuting))
     measures = totals.get((shown, pd.Timestamp(day)), {}) if day is not None else {}
-
-    def listed_on(kreis: str) -> bool:  # the publisher's flows of that Kreis are of the same Stichtag
-        other = data.flows_by_kreis.get(kreis)
-        return other is not None and len(other) > 0 and pd.Timestamp(other["reference_date"].iloc[0]) == pd.Timestamp(day)
     return {"kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags), "rows": rows,  # for in_kreis
-            "shown_kreis": shown, "reference_date": day,
-            "territory_de": kreis_territory(data, kreis_ags, former, day, listed_on, commuting=True),
+            "shown_kreis": shown, "shown_cell": kreis_cell(data, former) if former else None, "reference_date": day,
+            "territory_de": kreis_territory(data, kreis_ags, former, day, data.flows_by_kreis, commuting=True),
             "out_commuters": measures.get("out_commuters"), "employees": measures.get("employees_residence"),
             "notes": sorted({r["note_de"] for r in rows if r["note_de"]})}
 
@@ -776,13 +789,9 @@ def mobile_kreis(data: ReportData, kreis_ags: str, former: str | None = None) ->
     vintage = frame["vintage"].max()
     release = _memo(data, ("mobile_release", vintage), lambda: _mobile_release(data.releases, vintage))
     day = pd.Timestamp(frame["reference_date"].max())
-
-    def listed_on(kreis: str) -> bool:  # the publisher's rows of that Kreis are of the same Stichtag
-        other = data.mobile_by_kreis.get(kreis)
-        return other is not None and pd.Timestamp(other["reference_date"].max()) == day
     return {"rows": rows, "kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags),
             "shown_kreis": former or kreis_ags, "shown_cell": kreis_cell(data, former) if former else None,
-            "territory_de": kreis_territory(data, kreis_ags, former, day, listed_on),
+            "territory_de": kreis_territory(data, kreis_ags, former, day, data.mobile_by_kreis),
             "technologies": [MOBILE_TECHNOLOGIES[t] for t in techs],
             "reference_date": day, "vintage_de": vintage_label(vintage),
             "source_de": source_label("mobilfunk_monitoring"), "publisher": release.get("publisher"),

@@ -421,17 +421,20 @@ def former_kreis_de(former: str, kreis_ags: str, day) -> str:
     """Why a Kreis section shows a former Kreis's figures (``former``: 'Osterode am Harz (03156)'): the publisher lists
     the Kreise before a merger at its Stichtag, not the town's Kreis of today (the Mobilfunk-Monitoring of mid-2021,
     the Landkreis Göttingen of 2016; audit of 7 December 2026)."""
-    return (f"Gezeigt sind die Werte für {former}, einen früheren Kreis, in dem die Gemeinde lag: Der Herausgeber weist "
-            f"zum Stichtag {date_de(day)} die früheren Kreise aus, für den heutigen Kreis ({kreis_ags}) keine Werte")
+    return (f"Gezeigt sind die Werte für {former}, einen früheren Kreis, in dem das Gebiet der Gemeinde lag: Der "
+            f"Herausgeber weist zum Stichtag {date_de(day)} die früheren Kreise aus, für den heutigen Kreis ({kreis_ags}) "
+            "keine Werte")
 
 
-def separate_kreise_de(parts: list[str], kreis_ags: str, day, commuting: bool = False) -> str:
+def separate_kreise_de(parts: list[str], kreis_ags: str, day, commuting: bool = False, whole: bool = True) -> str:
     """That a Kreis's figures leave out a part that was a Kreis of its own at the publisher's Stichtag (``parts``:
     'Eisenach (16056)', in the Wartburgkreis since 2021): the Wartburgkreis's 48,7 % out-commuters of 2016 counted
-    those working in Eisenach, today inside the Kreis, without a word (audit of 7 December 2026)."""
+    those working in Eisenach, today inside the Kreis, without a word (audit of 7 December 2026). ``whole``: each part
+    lies wholly in this Kreis today, not split among several."""
     one = len(parts) == 1
     text = (f"Zum Stichtag {date_de(day)} weist der Herausgeber {de_list(parts)} als eigene{'n' if one else ''} "
-            f"Kreis{'' if one else 'e'} aus; heute gehör{'t es' if one else 'en sie'} zu diesem Kreis ({kreis_ags}). "
+            f"Kreis{'' if one else 'e'} aus; heute gehör{'t es' if one else 'en sie'}"
+            f"{'' if whole else ' ganz oder zum Teil'} zu diesem Kreis ({kreis_ags}). "
             f"Die Werte beschreiben den Kreis ohne {'dieses Gebiet' if one else 'diese Gebiete'}")
     return text + ("; wer dorthin pendelte, zählt als Auspendler" if commuting else "")
 

@@ -94,29 +94,40 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Abstand (Vergleichsstadt − Gemeinde)": score_gap(r["peer_score"], r["score"]),
             **{f"Abstand {pillar_label(p)} (Vergleichsstadt − Gemeinde)": gap_shown(r[f"gap_{p}"]) for p in PILLARS},
             "Von ihr lernen bei": ", ".join(r["ahead_in"]) or None} for r in context["peers"]]),
-        Table("pendlerstroeme", "Pendlerströme", [{
-            "Wohnort (Kreis-AGS)": context["commuting"]["shown_kreis"], "Arbeitsort (Kreis)": r["work_name"],
-            "Arbeitsort (Kreis-AGS)": r["work_kreis"],
-            # a destination that is no Kreis of today: where it lies now (Eisenach, 16056: Wartburgkreis)
-            **({"Arbeitsort heute (Kreis)": r["today_de"].removeprefix("heute ")} if r["today_de"] else {}),
-            "Auspendler": r["commuters"],
-            # the page's sentence above the table: the rows are the main destinations, not all out-commuters
-            **_commuting_totals(context["commuting"]),
-            "Stichtag": date_de(r["reference_date"]), "Hinweis": r["note_de"],
-            # the page's sentence on what territory the figures cover, where it is not today's Kreis
-            **_territory(context["commuting"])} for r in context["commuting"]["rows"]]),
+        commuting_table(context["commuting"]),
         Table("coworking", "Coworking", [{
             "Name": r["name"], "Lage": r["distance_de"], "Betreiber": r["operator"], "Website": r["website_url"],
             "Quelle": r["source_de"], "Nicht gezählt, geöffnet": r["open_de"]}
             for r in context["coworking"]["rows"]]),
-        Table("mobilfunk", "Mobilfunk im Kreis", [{
-            "Kreis-AGS": context["mobile"]["shown_kreis"], "Flächenart": r["area"],
-            **{f"{t} (% der Fläche)": v for t, v in zip(context["mobile"]["technologies"], r["values"])},
-            "Stichtag": date_de(context["mobile"]["reference_date"]), **_territory(context["mobile"])}
-            for r in context["mobile"]["rows"]]),
+        mobile_table(context["mobile"]),
         releases_rows if releases_rows is not None else releases_table(releases),
     ]
     return tables
+
+
+def commuting_table(commuting: dict) -> Table:
+    """The Pendlerströme download: the flows of the Kreis the section shows, with the totals and notes the page
+    states above them."""
+    gone = any(r.get("work_today") for r in commuting["rows"])  # a destination that is no Kreis of today
+    return Table("pendlerstroeme", "Pendlerströme", [{
+        "Wohnort (Kreis-AGS)": commuting["shown_kreis"], "Arbeitsort (Kreis)": r["work_name"],
+        "Arbeitsort (Kreis-AGS)": r["work_kreis"],
+        # where such a destination lies now (Eisenach, 16056: Wartburgkreis), a column for every row where one has it
+        **({"Arbeitsort heute (Kreis)": r["work_today"]} if gone else {}),
+        "Auspendler": r["commuters"],
+        # the page's sentence above the table: the rows are the main destinations, not all out-commuters
+        **_commuting_totals(commuting),
+        "Stichtag": date_de(r["reference_date"]), "Hinweis": r["note_de"],
+        # the page's sentence on what territory the figures cover, where it is not today's Kreis
+        **_territory(commuting)} for r in commuting["rows"]])
+
+
+def mobile_table(mobile: dict) -> Table:
+    """The Mobilfunk download: the values of the Kreis the section shows, with the page's note on its territory."""
+    return Table("mobilfunk", "Mobilfunk im Kreis", [{
+        "Kreis-AGS": mobile["shown_kreis"], "Flächenart": r["area"],
+        **{f"{t} (% der Fläche)": v for t, v in zip(mobile["technologies"], r["values"])},
+        "Stichtag": date_de(mobile["reference_date"]), **_territory(mobile)} for r in mobile["rows"]])
 
 
 def _territory(section: dict) -> dict:

@@ -145,11 +145,13 @@ GROUP BY source_id, publisher, licence, licence_url;
 -- say which (review of 5 December: 3,262 of 3,263 towns showed a 10-year change of 2023 beside a ranking of 2021).
 -- in_published_score: the published period's score input of the indicator (score_inputs' rule) is this very value,
 -- the same release, Stichtag and value, also where the latest row carries it into a provisional year (the row of the
--- published period alone was never the latest on the Germany-wide build: the column was false throughout).
+-- published period alone was never the latest on the Germany-wide build: the column was false throughout); not where
+-- the latest row leaves it out (a split of the town after that period: 27 such rows were marked, review of 7 December)
 INSERT INTO indicator_values_latest BY NAME  -- declared in warehouse/tables.yaml (schema.sql)
 SELECT v.* EXCLUDE (valid_from), p.provisional AS period_provisional, k.period AS ranking_period,
-       coalesce(u.source_id = v.source_id AND u.vintage = v.vintage AND u.reference_date IS NOT DISTINCT FROM
-                v.reference_date AND u.value IS NOT DISTINCT FROM v.value, false) AS in_published_score
+       coalesce(u.source_id IS NOT DISTINCT FROM v.source_id AND u.vintage IS NOT DISTINCT FROM v.vintage
+                AND u.reference_date IS NOT DISTINCT FROM v.reference_date AND u.value IS NOT DISTINCT FROM v.value
+                AND v.excluded_reason IS NULL, false) AS in_published_score  -- not where this row leaves it out
 FROM indicator_values v
 LEFT JOIN (SELECT w.ags, w.indicator_id, w.source_id, w.vintage, w.reference_date, w.value
            FROM indicator_values w JOIN score_inputs s USING (ags, period, indicator_id)

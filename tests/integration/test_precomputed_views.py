@@ -135,9 +135,9 @@ def test_the_latest_values_say_whether_the_published_score_rests_on_them(warehou
     """town_profile showed each indicator's newest value, of a provisional year or of 2018, beside a ranking of
     2021 without a word (review of 5 December): the three columns against latest_ranking's period and the index's
     provisional periods, read independently. ``in_published_score``: the ranking period's input of the indicator
-    (the view score_inputs) is this very value (source, release, Stichtag, value), also carried into a later year;
-    only a row of the ranking period could be true before, and on the Germany-wide build none was (audit of 7
-    December 2026)."""
+    (the view score_inputs) is this very value (source, release, Stichtag, value), also carried into a later year,
+    and the row does not leave it out (excluded_reason); only a row of the ranking period could be true before, and
+    on the Germany-wide build none was (audit of 7 December 2026)."""
     ranking = warehouse.execute("SELECT DISTINCT period FROM latest_ranking").fetchall()
     assert len(ranking) == 1
     provisional = dict(warehouse.execute("SELECT period, bool_or(period_provisional) FROM town_index_history "
@@ -150,7 +150,7 @@ def test_the_latest_values_say_whether_the_published_score_rests_on_them(warehou
            FROM indicator_history h JOIN score_inputs s USING (ags, period, indicator_id)
            WHERE h.period = ?""", [ranking[0][0]]).fetchall()}
     assert {r[3] for r in rows} == {ranking[0][0]}
-    assert all(r[4] == (inputs.get((r[5], r[6])) == (r[7], r[8], r[9], r[10])) for r in rows)
+    assert all(r[4] == (r[1] is None and inputs.get((r[5], r[6])) == (r[7], r[8], r[9], r[10])) for r in rows)
     assert all(r[2] == provisional.get(r[0]) for r in rows)
     # not vacuous: values of the ranking period and of other periods occur, and values carried from the ranking
     # period into a later one are marked while newer values of a later period are not

@@ -135,3 +135,15 @@ def test_a_territory_flag_moving_from_one_town_to_another_changes_every_pages_ke
     assert keys[0].boundary_digest != keys[1].boundary_digest == keys[1].boundary_digest
     assert keys[0].boundary_digest == keys[2].boundary_digest
     assert keys[0].geometry_digest == keys[1].geometry_digest
+
+
+def test_the_flows_of_a_former_kreis_a_page_may_show_reach_its_key():
+    """A town's Kreis section reads the flows of its former Kreis where its Kreis of today is not listed, and of a
+    part of its Kreis listed apart on the same day (reports.context ``_kreis_section``): their change must change the
+    page's key, though they are another Kreis's rows (review of 7 December 2026)."""
+    before = report_data()  # Mölln (01053) lay in "01099" (the fixture's former_kreise)
+    flows = {**before.flows_by_kreis, "01099": before.flows_by_kreis["01053"].assign(home_kreis="01099")}
+    with_former = report_data(flows_by_kreis=flows)
+    assert town_and_index_keys(with_former)[0] != town_and_index_keys(before)[0]
+    other = report_data(flows_by_kreis={**flows, "09999": flows["01099"].assign(home_kreis="09999")})
+    assert town_and_index_keys(other)[0] == town_and_index_keys(with_former)[0]  # a Kreis the page never reads

@@ -657,8 +657,16 @@ def test_kreis_figures_of_a_day_when_a_part_was_a_kreis_of_its_own_say_so():
         "Zum Stichtag 30.06.2016 weist der Herausgeber Eisenach (16056) als eigenen Kreis aus; heute gehört es zu "
         "diesem Kreis (16063). Die Werte beschreiben den Kreis ohne dieses Gebiet; wer dorthin pendelte, zählt als "
         "Auspendler")
-    assert [(r["work_name"], r["today_de"]) for r in section["rows"]] == [("Eisenach", "heute Wartburgkreis"),
-                                                                        ("Hersfeld-Rotenburg", None)]
+    assert [(r["work_name"], r["work_today"]) for r in section["rows"]] == [("Eisenach", "Wartburgkreis"),
+                                                                          ("Hersfeld-Rotenburg", None)]
+    # the download: the shown Kreis, where each destination lies today (a column for every row) and the note
+    from reports.tables import commuting_table
+    table = commuting_table(section)
+    assert [(r["Arbeitsort (Kreis)"], r["Arbeitsort heute (Kreis)"], r["Wohnort (Kreis-AGS)"]) for r in table.rows] == [
+        ("Eisenach", "Wartburgkreis", "16063"), ("Hersfeld-Rotenburg", None, "16063")]
+    assert all(r["Gebiet"] == section["territory_de"] for r in table.rows)
+    assert list(table.rows[1])[:4] == ["Wohnort (Kreis-AGS)", "Arbeitsort (Kreis)", "Arbeitsort (Kreis-AGS)",
+                                       "Arbeitsort heute (Kreis)"]
     flows["16056"] = flow_rows("16056", "2013-06-30", ["16063"], [3000.0])  # Eisenach's rows of another day
     assert commuting(kreis_history_data(flows), "16063")["territory_de"] is None
     assert commuting(kreis_history_data(flows), "16056")["territory_de"] is None  # no part of it was a Kreis
@@ -681,7 +689,7 @@ def test_a_former_kreis_the_publisher_lists_instead_of_todays_is_shown_for_its_t
     assert osterode["shown_kreis"] == "03156" and osterode["kreis_ags"] == "03159"
     assert osterode["rows"] and osterode["rows"][0]["values"] == [73.31]
     assert osterode["territory_de"] == (
-        "Gezeigt sind die Werte für Osterode am Harz (03156), einen früheren Kreis, in dem die Gemeinde lag: Der "
+        "Gezeigt sind die Werte für Osterode am Harz (03156), einen früheren Kreis, in dem das Gebiet der Gemeinde lag: Der "
         "Herausgeber weist zum Stichtag 30.06.2021 die früheren Kreise aus, für den heutigen Kreis (03159) keine Werte")
     assert _kreis_section(data, "mobile", "03159007", "03159", listed, mobile_kreis)["shown_kreis"] == "03152"
     both = _kreis_section(data, "mobile", "03159999", "03159", listed, mobile_kreis)
@@ -696,7 +704,7 @@ def test_a_former_kreis_the_publisher_lists_instead_of_todays_is_shown_for_its_t
 def test_a_pillar_gap_is_rounded_alike_on_the_page_and_in_the_downloads():
     """Neutraubling's gap to Burghausen in digital infrastructure, -5.449999999999989, read −5,5 on the page and -5,4
     in its download and peer_comparison (596 cells of 546 pages; audit of 7 December 2026): one rule for all, the
-    scores' (``published_score``), and the strengths' mean is taken over the gaps as shown."""
+    scores' (``published_score``)."""
     from reports.context import peer_rows
     from reports.labels import PILLARS, de_signed, gap_shown
 
@@ -719,3 +727,14 @@ def test_an_indicator_value_is_shown_as_a_reader_rounds_its_download():
            "attribution": None}
     [shown] = indicator_rows([row])
     assert shown["value"] == 22.15 and de_number(shown["value"], shown["decimals"]) == "22,2"
+
+
+def test_parts_listed_apart_are_named_together_and_a_split_one_as_partly_here():
+    from reports.labels import separate_kreise_de
+
+    day = pd.Timestamp("2016-06-30")
+    assert separate_kreise_de(["A (12011)", "B (12012)"], "12060", day) == (
+        "Zum Stichtag 30.06.2016 weist der Herausgeber A (12011) und B (12012) als eigene Kreise aus; heute gehören sie "
+        "zu diesem Kreis (12060). Die Werte beschreiben den Kreis ohne diese Gebiete")
+    assert "heute gehört es ganz oder zum Teil zu diesem Kreis (12060)" in separate_kreise_de(
+        ["B (12012)"], "12060", day, whole=False)

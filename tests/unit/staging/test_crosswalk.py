@@ -975,6 +975,7 @@ def test_former_kreise_are_the_kreise_of_a_towns_old_keys_that_todays_register_l
             vintage=str(year), territorial_date=dt.date(year, 12, 31))
 
     register = pd.concat([
+        vintage(2009, [("03156002", "03156", "Osterode a. Harz")]),  # an older spelling: the last register's wins
         vintage(2013, [("03156002", "03156", "Osterode am Harz"), ("03152006", "03152", "Göttingen"),
                        ("16056000", "16056", "Eisenach, Stadt"), ("16063015", "16063", "Wartburgkreis"),
                        ("01053090", "01053", "Herzogtum Lauenburg"), ("03156999", "03156", "Osterode am Harz")]),
@@ -982,7 +983,7 @@ def test_former_kreise_are_the_kreise_of_a_towns_old_keys_that_todays_register_l
                        ("16063105", "16063", "Wartburgkreis"), ("16063015", "16063", "Wartburgkreis"),
                        ("01053090", "01053", "Herzogtum Lauenburg")]),
     ], ignore_index=True)
-    walk = pd.DataFrame([("2013", "03156002", "03159003"), ("2013", "03152006", "03159007"),
+    walk = pd.DataFrame([("2009", "03156002", "03159003"), ("2013", "03156002", "03159003"), ("2013", "03152006", "03159007"),
                          ("2013", "16056000", "16063105"), ("2013", "16063015", "16063015"),
                          ("2013", "01053090", "01053090"), ("2013", "03156999", "03156999"),
                          *[("2023", a, a) for a in ("03159003", "03159007", "16063105", "16063015", "01053090")]],

@@ -151,3 +151,16 @@ def test_a_restated_indicator_value_is_written_with_the_decimals_its_unit_is_pub
         83.64, 58.95, 38.1, 412, 0.5408, 1.23456789012]
     catalogue = load_catalogue()
     assert set(catalogue.value_decimals) == set(catalogue.units)  # every unit declares its decimals
+
+
+def test_the_manifests_publish_time_carries_its_utc_offset():
+    """publish_log keeps UTC without a zone; manifest.json's "2026-12-07T00:25:33" read as local time beside the
+    files' "Ortszeit Berlin" 01:25:33 (audit of 7 December 2026). GDAL's change time takes the same text."""
+    import datetime as dt
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE publish_log (published_at TIMESTAMP, changes VARCHAR)")
+    con.execute("INSERT INTO publish_log VALUES ('2026-12-07 00:25:33', '{\"rows\": {\"town_profile\": 3}}')")
+    published_at, rows = exports.latest_publish(con)
+    assert published_at == "2026-12-07T00:25:33+00:00" and rows == {"town_profile": 3}
+    assert dt.datetime.fromisoformat(published_at) == dt.datetime(2026, 12, 7, 0, 25, 33, tzinfo=dt.timezone.utc)
