@@ -587,15 +587,31 @@ def reference_values(data: ReportData, town: dict, row: dict) -> dict:
     date = pd.Timestamp(row["reference_date"])
     oldest_year = None if date is pd.NaT else date.year - CARRY_FORWARD_YEARS.get(row["indicator_id"], 0)
     result = {}
-    for level, key in (("kreis", town["kreis_ags"]), ("land", str(town["ags"])[:2]), ("bund", "DG")):
+    # the town's former Kreis where the publisher lists that instead of today's (the Breitbandatlas of mid-2021:
+    # Osterode am Harz, 03156, not the Landkreis Göttingen), as the Mobilfunk section (``shown_former``)
+    former = None if (row["indicator_id"], "kreis", town["kreis_ags"]) in data.references else shown_former(
+        data, town["ags"], town["kreis_ags"], _kreis_referenced(data, row["indicator_id"]))
+    for level, key in (("kreis", former or town["kreis_ags"]), ("land", str(town["ags"])[:2]), ("bund", "DG")):
         dates, values = data.references.get((row["indicator_id"], level, key), ((), ()))
         found = 0 if date is pd.NaT else bisect.bisect_right(dates, date)  # last release not newer than the value
         if found and dates[found - 1].year < oldest_year:  # too old to stand beside the town's value
             found = 0
         result[f"ref_{level}"] = float(values[found - 1]) if found else None
         result[f"ref_{level}_date"] = dates[found - 1] if found else None
+    result["ref_kreis_former"] = kreis_cell(data, former) if former and result["ref_kreis"] is not None else None
     result["ref_group"] = data.group_median(row["indicator_id"], row["period"])
     return result
+
+
+def _kreis_referenced(data: ReportData, indicator_id: str) -> set:
+    """The Kreise the publisher gives a Kreis value of the indicator for (``ReportData.references``), once per run."""
+    def build() -> dict:
+        referenced: dict = {}
+        for indicator, level, key in data.references:
+            if level == "kreis":
+                referenced.setdefault(indicator, set()).add(key)
+        return referenced
+    return _memo(data, "kreis_referenced", build).get(indicator_id, set())
 
 
 def reference_dates_de(row: dict) -> str:

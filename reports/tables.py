@@ -43,6 +43,7 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
     """Every table of a town page. ``releases_rows``: ``releases_table(releases)`` built once for many
     pages (the same table on every page; its CSV is then formatted once too, see downloads.csv_bytes)."""
     town = context["town"]
+    former_refs = any(r.get("ref_kreis_former") for r in context["indicators"] + context["indicators_elsewhere"])
     tables = [
         Table("indexverlauf", "Indexverlauf", [{
             "AGS": town["ags"], "Gemeinde": town["name"], "Jahr": r["period"],
@@ -76,7 +77,10 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
         Table("indikatoren", "Indikatoren", [{
             "AGS": town["ags"], "Indikator": r["label"], "Säule": r["pillar_label"],
             "Wert": published_value(r["indicator_id"], r["value"]),
-            "Einheit": r["unit_de"], "Jahr": r["period"], "Kreis": r.get("ref_kreis"), "Land": r.get("ref_land"),
+            "Einheit": r["unit_de"], "Jahr": r["period"], "Kreis": r.get("ref_kreis"),
+            # whose the Kreis value is where the publisher gives a former Kreis's (a column where a row has one)
+            **({"Kreiswert des früheren Kreises": r.get("ref_kreis_former")} if former_refs else {}),
+            "Land": r.get("ref_land"),
             "Bund": r.get("ref_bund"), "Stichtag Kreis/Land/Bund, wo abweichend": r.get("reference_dates_de") or None,
             "Median Vergleichsgruppe": r.get("ref_group"), "Quelle": r["source_de"],
             "Stand": r["vintage_de"], "Stichtag": date_de(r["reference_date"], r["indicator_id"], r.get("source_id")),

@@ -738,3 +738,24 @@ def test_parts_listed_apart_are_named_together_and_a_split_one_as_partly_here():
         "zu diesem Kreis (12060). Die Werte beschreiben den Kreis ohne diese Gebiete")
     assert "heute gehört es ganz oder zum Teil zu diesem Kreis (12060)" in separate_kreise_de(
         ["B (12012)"], "12060", day, whole=False)
+
+
+def test_the_kreis_value_beside_a_towns_is_its_former_kreises_where_the_publisher_lists_that():
+    """The Breitbandatlas of mid-2021 gives Kreis values for Göttingen (03152) and Osterode am Harz (03156), not the
+    Landkreis Göttingen: the indicator table's Kreis column read "–" on its 15 pages; it shows the former Kreis's value
+    and names it. A town whose Kreis of today has a value keeps that."""
+    from reports.context import reference_values
+
+    data = kreis_history_data({})
+    day = pd.Timestamp("2021-06-30")
+    data.references = {("fibre_coverage", "kreis", "03156"): ([day], [0.31]),
+                       ("fibre_coverage", "kreis", "03152"): ([day], [2.5]),
+                       ("fibre_coverage", "kreis", "16063"): ([day], [7.0])}
+    data.group_median = lambda indicator, period: None
+    row = {"indicator_id": "fibre_coverage", "reference_date": day, "period": 2021}
+    osterode = reference_values(data, {"ags": "03159003", "kreis_ags": "03159"}, row)
+    assert (osterode["ref_kreis"], osterode["ref_kreis_former"]) == (0.31, "Osterode am Harz (03156)")
+    both = reference_values(data, {"ags": "03159999", "kreis_ags": "03159"}, row)  # of both former Kreise: none
+    assert (both["ref_kreis"], both["ref_kreis_former"]) == (None, None)
+    today = reference_values(data, {"ags": "16063015", "kreis_ags": "16063"}, row)
+    assert (today["ref_kreis"], today["ref_kreis_former"]) == (7.0, None)
