@@ -599,6 +599,13 @@ def reference_values(data: ReportData, town: dict, row: dict) -> dict:
         result[f"ref_{level}"] = float(values[found - 1]) if found else None
         result[f"ref_{level}_date"] = dates[found - 1] if found else None
     result["ref_kreis_former"] = kreis_cell(data, former) if former and result["ref_kreis"] is not None else None
+    # a part of today's Kreis the publisher gives apart on the Kreis value's day (Eisenach, 16056, beside the
+    # Wartburgkreis in INKAR and the Breitbandatlas): the value describes the Kreis without it, as the Kreis sections say
+    day = result["ref_kreis_date"]
+    apart = [] if former is not None or day is None else [
+        k for k in sorted(kreis_history(data)["absorbed"].get(town["kreis_ags"], ()))
+        if day in data.references.get((row["indicator_id"], "kreis", k), ((), ()))[0]]
+    result["ref_kreis_without"] = de_list(kreis_cell(data, k) for k in apart) or None
     result["ref_group"] = data.group_median(row["indicator_id"], row["period"])
     return result
 

@@ -43,7 +43,8 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
     """Every table of a town page. ``releases_rows``: ``releases_table(releases)`` built once for many
     pages (the same table on every page; its CSV is then formatted once too, see downloads.csv_bytes)."""
     town = context["town"]
-    former_refs = any(r.get("ref_kreis_former") for r in context["indicators"] + context["indicators_elsewhere"])
+    rows = context["indicators"] + context["indicators_elsewhere"]
+    former_refs, without_refs = (any(r.get(f"ref_kreis_{k}") for r in rows) for k in ("former", "without"))
     tables = [
         Table("indexverlauf", "Indexverlauf", [{
             "AGS": town["ags"], "Gemeinde": town["name"], "Jahr": r["period"],
@@ -80,6 +81,8 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Einheit": r["unit_de"], "Jahr": r["period"], "Kreis": r.get("ref_kreis"),
             # whose the Kreis value is where the publisher gives a former Kreis's (a column where a row has one)
             **({"Kreiswert des früheren Kreises": r.get("ref_kreis_former")} if former_refs else {}),
+            # a part of today's Kreis the Kreis value leaves out (the publisher gives it apart on that day)
+            **({"Kreiswert ohne": r.get("ref_kreis_without")} if without_refs else {}),
             "Land": r.get("ref_land"),
             "Bund": r.get("ref_bund"), "Stichtag Kreis/Land/Bund, wo abweichend": r.get("reference_dates_de") or None,
             "Median Vergleichsgruppe": r.get("ref_group"), "Quelle": r["source_de"],

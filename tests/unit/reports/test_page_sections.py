@@ -743,7 +743,7 @@ def test_parts_listed_apart_are_named_together_and_a_split_one_as_partly_here():
 def test_the_kreis_value_beside_a_towns_is_its_former_kreises_where_the_publisher_lists_that():
     """The Breitbandatlas of mid-2021 gives Kreis values for Göttingen (03152) and Osterode am Harz (03156), not the
     Landkreis Göttingen: the indicator table's Kreis column read "–" on its 15 pages; it shows the former Kreis's value
-    and names it. A town whose Kreis of today has a value keeps that."""
+    and names it. A town whose Kreis of today has a value keeps that, said to leave out a part given apart that day."""
     from reports.context import reference_values
 
     data = kreis_history_data({})
@@ -758,4 +758,11 @@ def test_the_kreis_value_beside_a_towns_is_its_former_kreises_where_the_publishe
     both = reference_values(data, {"ags": "03159999", "kreis_ags": "03159"}, row)  # of both former Kreise: none
     assert (both["ref_kreis"], both["ref_kreis_former"]) == (None, None)
     today = reference_values(data, {"ags": "16063015", "kreis_ags": "16063"}, row)
-    assert (today["ref_kreis"], today["ref_kreis_former"]) == (7.0, None)
+    assert (today["ref_kreis"], today["ref_kreis_former"], today["ref_kreis_without"]) == (7.0, None, None)
+    # Eisenach (16056) given apart on the Kreis value's day: the Wartburgkreis's value is without it, and says so
+    data.references[("fibre_coverage", "kreis", "16056")] = ([day], [30.0])
+    data.memo.clear()
+    today = reference_values(data, {"ags": "16063015", "kreis_ags": "16063"}, row)
+    assert (today["ref_kreis"], today["ref_kreis_without"]) == (7.0, "Eisenach (16056)")
+    data.references[("fibre_coverage", "kreis", "16056")] = ([pd.Timestamp("2019-12-31")], [30.0])  # another day
+    assert reference_values(data, {"ags": "16063015", "kreis_ags": "16063"}, row)["ref_kreis_without"] is None

@@ -16,7 +16,9 @@ TOWN = {"ags": "01053090", "kreis_ags": "01053"}
 def data(references: dict) -> SimpleNamespace:
     return SimpleNamespace(references={key: ([pd.Timestamp(d) for d in dates], values)
                                        for key, (dates, values) in references.items()},
-                           group_median=lambda indicator_id, period: 50.0)
+                           group_median=lambda indicator_id, period: 50.0, memo={},
+                           towns=pd.DataFrame({"kreis_ags": []}),
+                           former_kreise=pd.DataFrame(columns=["ags", "kreis_ags", "kreis_name"]))
 
 
 def test_a_figure_older_than_the_carry_forward_limit_is_left_out_and_others_are_dated():
