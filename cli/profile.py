@@ -21,6 +21,7 @@ from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, headline_
 from reports.data import PEERS, TIED_TOWNS  # how many towns share a rank, as the pages count them
 from reports.labels import (PILLARS, data_date_line, date_de, de_list, imputed_share_of_score,
                             peer_dates_sentence_de, pillar_label, score_gap, source_label, unit_label, vintage_label)
+from warehouse.workdb import relation_columns
 
 HISTORY_SQL = f"""
     SELECT period, score, rank, compared_towns, rank_p05, rank_p95, score_p05, score_p95,
@@ -129,9 +130,7 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
 def peer_dates(con: duckdb.DuckDBPyConnection, town: Town) -> str | None:
     """The town page's sentence on the dates of the structure features the peers' similarity rests on; None for a file
     published before peer_towns had them (``profil`` reads older files) or a town without peers."""
-    present = {c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'peer_towns' "
-                                         "AND database_name = current_database()").fetchall()}
-    if not set(FEATURE_DATES) <= present:
+    if not set(FEATURE_DATES) <= set(relation_columns(con, "peer_towns")):
         return None
     return peer_dates_sentence_de(town.name, records(con.execute(f"SELECT * FROM ({PEERS}) WHERE ags = ?",
                                                                  [town.ags]).df()))

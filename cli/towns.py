@@ -18,6 +18,7 @@ import duckdb
 from cli.format import de_int
 from cli.store import CliError
 from reports.labels import kreis_de
+from warehouse.workdb import visible_relations
 
 # Umlauts and ß as they are commonly typed without a German keyboard ("Moelln", "Diessen").
 TRANSLITERATION = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
@@ -74,10 +75,8 @@ def full_names(name: str) -> set[str]:
 def all_towns(con: duckdb.DuckDBPyConnection) -> list[Town]:
     """Every Gemeinde of the published warehouse, ordered by name."""
     # the Kreis's designation where the file has the Kreise (a bare register of names has none: 'Kreis …')
-    kreise = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'kreise' "
-                         "AND database_name = current_database()").fetchone()[0]
-    designation = ("(SELECT any_value(designation) FROM kreise k WHERE k.ags = substr(m.ags, 1, 5))" if kreise
-                   else "NULL")
+    designation = ("(SELECT any_value(designation) FROM kreise k WHERE k.ags = substr(m.ags, 1, 5))"
+                   if "kreise" in visible_relations(con) else "NULL")
     rows = con.execute(f"SELECT m.ags, m.name, m.kreis_name, {designation} FROM municipalities m "
                        "ORDER BY m.name, m.ags").fetchall()
     return [Town(*row) for row in rows]

@@ -14,7 +14,7 @@ from indicators.bands import band_category
 from indicators.coworking_gap import gap_parameters
 from indicators.publisher_notes import change_notes
 from reports import charts
-from reports.data import VALUE_FLAGS, ReportData
+from reports.data import VALUE_FLAGS, ReportData, kreis_history
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, boundary_date_de, data_date_line, date_de, dated_de, de_list, de_number,
                             flow_note, former_kreis_de, gap_shown, imputed_share_of_score, is_missing, is_year_only,
@@ -116,24 +116,6 @@ def shown_former(data: ReportData, ags: str, kreis_ags: str, listed) -> str | No
         return None
     candidates = [k for k in kreis_history(data)["formers"].get(ags, ()) if k in listed]
     return candidates[0] if len(candidates) == 1 else None
-
-
-def kreis_history(data: ReportData) -> dict:
-    """Once per run, from ``former_kreise``: per town its former Kreise ("formers"), per Kreis of today the former
-    Kreise of its towns ("absorbed"), per former Kreis its register name ("names") and the Kreise of today its
-    towns lie in ("successors")."""
-    def build() -> dict:
-        today = dict(zip(data.towns.index, data.towns["kreis_ags"]))
-        history = {"formers": {}, "absorbed": {}, "names": {}, "successors": {}}
-        frame = data.former_kreise
-        for ags, former, name in zip(frame["ags"], frame["kreis_ags"], frame["kreis_name"]):
-            history["formers"].setdefault(ags, []).append(former)
-            history["names"][former] = name
-            if ags in today:
-                history["absorbed"].setdefault(today[ags], set()).add(former)
-                history["successors"].setdefault(former, set()).add(today[ags])
-        return history
-    return _memo(data, "kreis_history", build)
 
 
 def kreis_names(data: ReportData) -> dict:

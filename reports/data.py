@@ -560,6 +560,25 @@ def source_data_dates(con) -> dict:
     return {source: day for source, (day, _) in newest_data(con).items()}
 
 
+def kreis_history(data) -> dict:
+    """Once per run (``data.memo``), from ``former_kreise``: per town its former Kreise ("formers"), per Kreis of
+    today the former Kreise of its towns ("absorbed"), per former Kreis its register name ("names") and the Kreise of
+    today its towns lie in ("successors"). The Kreis sections (reports.context) and the page keys (reports.pages)
+    read it."""
+    if "kreis_history" not in data.memo:
+        today = dict(zip(data.towns.index, data.towns["kreis_ags"]))
+        history = {"formers": {}, "absorbed": {}, "names": {}, "successors": {}}
+        frame = data.former_kreise
+        for ags, former, name in zip(frame["ags"], frame["kreis_ags"], frame["kreis_name"]):
+            history["formers"].setdefault(ags, []).append(former)
+            history["names"][former] = name
+            if ags in today:
+                history["absorbed"].setdefault(today[ags], set()).add(former)
+                history["successors"].setdefault(former, set()).add(today[ags])
+        data.memo["kreis_history"] = history
+    return data.memo["kreis_history"]
+
+
 def load(published: Path) -> ReportData:
     """Read every frame the reports use from the published warehouse (one read-only connection; the
     queries run on LOAD_THREADS cursors of it at once, the largest first, and the threads end here)."""

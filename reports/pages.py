@@ -5,8 +5,9 @@ A page's key is a hash of everything the page shows: the town's rows of every pe
 automatically), the flows of its Kreis and of the former Kreise its Kreis section may read, its
 neighbours' names and latest scores (the map), every frame that is not split per town (sources,
 coworking spaces, Kreis names, ...), and the *template version*: a hash of the templates and of the
-report code, so a change of layout or code rebuilds every page. Row hashes are computed once per frame (vectorised) and summed per town, which
-is independent of row order (SQL without ORDER BY may return rows in another order).
+report code, so a change of layout or code rebuilds every page. Row hashes are computed once per frame
+(vectorised) and summed per town, which is independent of row order (SQL without ORDER BY may return rows
+in another order).
 
 The keys of the pages written are kept in ``<reports dir>/.pages.json``, with the neighbour lists
 (which need a geometric query per town) keyed by the geometry hash.
@@ -23,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from reports.data import kreis_history
 
 MANIFEST = ".pages.json"
 REPORTS_PACKAGE = Path(__file__).resolve().parent
@@ -178,28 +181,12 @@ class PageKeys:
         ``get``/``loc`` per town and neighbour (~0.15 ms each, ~1.5 s for the keys of every town)."""
         return dict(zip(self.data.towns.index, self.data.towns["kreis_ags"]))
 
-    @cached_property
-    def _former_kreise(self) -> dict[str, set]:
-        """The former Kreise of each town (``former_kreise``): its Kreis section may show one's flows."""
-        formers: dict[str, set] = {}
-        for ags, former in zip(self.data.former_kreise["ags"], self.data.former_kreise["kreis_ags"]):
-            formers.setdefault(ags, set()).add(former)
-        return formers
-
-    @cached_property
-    def _absorbed(self) -> dict[str, set]:
-        """Per Kreis of today the former Kreise of its towns: its section notes them where they are listed apart."""
-        absorbed: dict[str, set] = {}
-        for ags, formers in self._former_kreise.items():
-            if ags in self._kreis_of:
-                absorbed.setdefault(self._kreis_of[ags], set()).update(formers)
-        return absorbed
-
     def town(self, ags: str) -> str:
         names, scores = self.data.name_of, self.data.latest_score_of
         kreis = self._kreis_of[ags]  # a KeyError for an unknown town, as towns.loc raised
         around = [f"{n}:{names.get(n)}:{scores.get(n)!r}" for n in [ags, *sorted(self.neighbours(ags))]]
-        kreise = sorted({kreis, *self._former_kreise.get(ags, ()), *self._absorbed.get(kreis, ())})
+        history = kreis_history(self.data)  # the Kreise whose flows the town's Kreis section may read
+        kreise = sorted({kreis, *history["formers"].get(ags, ()), *history["absorbed"].get(kreis, ())})
         parts = [self.common, *(f"{kind}:{d.get(ags)}" for kind, d in sorted(self._by_town.items())),
                  *(f"kreis {k}:{self._by_kreis.get(k)}" for k in kreise), *around]
         return _sha(parts)
