@@ -781,8 +781,10 @@ def mobile_kreis(data: ReportData, kreis_ags: str, former: str | None = None) ->
     Context only (not in the index): the publisher gives Kreis values, which say little about one
     Gemeinde; the page labels them as the Kreis value with date, source and licence of the release."""
     frame = data.mobile_by_kreis.get(former or kreis_ags)
-    if frame is None:  # the heading names the Kreis also when the publisher has no rows for it
-        return {"rows": [], "kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags)}
+    if frame is None:  # the heading names the Kreis also when the publisher has no rows for it (a gemeindefreies
+        # Gebiet of a Land, 07000999, has no Kreis at all); every key the template and the download read
+        return {"rows": [], "kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags),
+                "shown_kreis": kreis_ags, "shown_cell": None, "territory_de": None}
     values = {}
     for measure, value in zip(frame["measure"], frame["value"]):
         for tech in MOBILE_TECHNOLOGIES:  # measure area_<technology>_<area>; "mobile_all" has an underscore

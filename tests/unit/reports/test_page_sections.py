@@ -693,12 +693,31 @@ def test_a_former_kreis_the_publisher_lists_instead_of_todays_is_shown_for_its_t
         "Herausgeber weist zum Stichtag 30.06.2021 die früheren Kreise aus, für den heutigen Kreis (03159) keine Werte")
     assert _kreis_section(data, "mobile", "03159007", "03159", listed, mobile_kreis)["shown_kreis"] == "03152"
     both = _kreis_section(data, "mobile", "03159999", "03159", listed, mobile_kreis)
-    assert both["rows"] == [] and "shown_kreis" not in both
+    assert both["rows"] == [] and both["shown_kreis"] == "03159" and both["shown_cell"] is None
     listed = {**listed, "03159": rows("03159", 77.0)}  # today's Kreis listed: its rows, whatever the former ones
     data = kreis_history_data({}, listed)
     data.releases = pd.DataFrame({"source_id": [], "vintage": []})
     today = _kreis_section(data, "mobile", "03159003", "03159", listed, mobile_kreis)
     assert today["shown_kreis"] == "03159" and today["rows"][0]["values"] == [77.0]
+
+
+def test_the_mobilfunk_section_of_a_kreis_without_values_renders():
+    """``readiness report --all`` stopped at 07000999 (Gemeinsames deutsch-luxemburgisches Hoheitsgebiet, in no
+    Kreis: its register key 07000 has no Mobilfunk rows): the empty section's dict lacked the keys the heading reads
+    (StrictUndefined). The section as the template writes it, rendered from that dict."""
+    import re
+
+    from reports.build import TEMPLATES, page_environment
+    from reports.context import mobile_kreis
+
+    data = kreis_history_data({})
+    section = re.search(r'<section id="mobilfunk">.*?</section>', (TEMPLATES / "town.html.j2").read_text(encoding="utf-8"),
+                        re.S).group(0)
+    html = page_environment().from_string(section).render(
+        mobile=mobile_kreis(data, "07000"), town={"name": "Gemeinsames deutsch-luxemburgisches Hoheitsgebiet",
+                                                  "kreis_designation": None})
+    assert "Mobilfunk im Kreis 07000</h2>" in html
+    assert "Für den Kreis 07000 liegen keine Werte des Mobilfunk-Monitorings im Datenbestand vor." in html
 
 
 def test_a_pillar_gap_is_rounded_alike_on_the_page_and_in_the_downloads():
