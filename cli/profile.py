@@ -19,7 +19,7 @@ from indicators.peers import FEATURE_DATES
 from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, headline_row, imputation_de,
                              last_scored_before, pillar_notes, quality_de, rank_band_fractional, records)
 from reports.data import PEERS, TIED_TOWNS  # how many towns share a rank, as the pages count them
-from reports.labels import (PILLARS, data_date_line, date_de, de_list, imputed_share_of_score,
+from reports.labels import (NO_PEERS_DE, PILLARS, data_date_line, date_de, de_list, imputed_share_of_score,
                             peer_dates_sentence_de, pillar_label, score_gap, source_label, unit_label, vintage_label)
 from warehouse.workdb import relation_columns
 
@@ -98,7 +98,7 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
     latest = headline_row(rows, published)
     dates = con.execute(DATES_SQL, [town.ags]).df()
     if latest is None:
-        console.print("Kein Index für diese Gemeinde (keine Daten).")
+        console.print("Für diese Gemeinde liegen keine Indexwerte vor.")  # the town page's words; values may follow
     else:
         console.print(headline_text(latest, data_dates(dates, latest["period"]),
                                     last_scored_before(rows, latest["period"])))
@@ -121,7 +121,8 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
         console.print(indicator_table(shown, f"Indikatorwerte {int(latest['period'])}"))
         if not elsewhere.empty:
             console.print(indicator_table(elsewhere, "Werte anderer Jahre", in_index=False))
-    console.print(peer_table(con.execute(PEERS_SQL, [town.ags]).df()))
+    peers = con.execute(PEERS_SQL, [town.ags]).df()
+    console.print(peer_table(peers) if not peers.empty else NO_PEERS_DE)  # an empty table said nothing
     dates = peer_dates(con, town)
     if dates:
         console.print(markup_text(dates))

@@ -48,7 +48,12 @@ class AmbiguousTown(CliError):
         self.candidates = candidates
         lines = [f"{reason} Meinten Sie:"]
         lines += [f"  {t.ags}  {t.name}  ({t.kreis_de})" for t in candidates]
-        lines.append("Geben Sie den AGS oder den vollständigen Namen an.")
+        # a full name with its suffix picks one ("Aach, Stadt"); "Aach" itself, another Gemeinde's whole name, does
+        # not: the advice said "den vollständigen Namen" there too (CLI sweep of 7 December 2026)
+        suffixed = [t.name for t in candidates if "," in t.name]
+        unique = [name for name in suffixed if suffixed.count(name) == 1]
+        lines.append(f"Geben Sie den AGS an oder den vollständigen Namen mit Zusatz (z. B. „{unique[0]}“)." if unique
+                     else "Geben Sie den AGS an.")
         super().__init__("\n".join(lines))
 
 

@@ -29,14 +29,14 @@ from markupsafe import _escape_inner as escape_text
 from indicators import flags
 from indicators.catalogue import CONTEXT
 from reports import charts
-from reports.context import (data_dates, headline_row, indicator_rows, pillar_chart, records, scored_indicators,
-                             town_context, town_row)
+from reports.context import (data_dates, headline_row, indicator_rows, kreis_names, pillar_chart, records,
+                             scored_indicators, town_context, town_row)
 from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context, load_spaces, ranking_context, ranking_table
 from reports.data import INDEX_COLUMNS, InputDates, ReportData, connect, load, releases_due, source_data_dates
 from reports.downloads import build_time, csv_bytes, write_downloads
-from reports.labels import (PEER_FEATURES_DE, PILLARS, VARIED_CHOICES_DE, attribution_label, berlin_time, credit_de,
+from reports.labels import (NO_PEERS_DE, PILLARS, VARIED_CHOICES_DE, attribution_label, berlin_time, credit_de,
                             data_dates_text, date_de, de_list, de_number, de_rank, de_score, de_signed, german_sort_key,
-                            in_kreis, pillar_label, published_score, release_text, score_gap, source_label,
+                            in_kreis, kreis_de, pillar_label, published_score, release_text, score_gap, source_label,
                             vintage_label)
 from reports.tables import comparison_tables, index_table, names_unit, releases_table, town_tables
 from reports.maps import TownGeometries
@@ -462,7 +462,8 @@ def page_environment() -> PageEnvironment:
                        in_kreis=in_kreis, de_list=de_list)
     env.globals["score_gap"] = score_gap  # a gap as the two scores beside it show it
     env.globals["varied_choices_de"] = VARIED_CHOICES_DE  # what the rank band varies, from the catalogue
-    env.globals["peer_features_de"] = PEER_FEATURES_DE  # what a town needs for peers (indicators.peers)
+    # why a town has no peers and what it needs for them (indicators.peers), as ``readiness profil`` says it
+    env.globals["no_peers_de"] = NO_PEERS_DE
     env.globals["credit_de"] = credit_de  # a source's attribution and licence in a fixed note (sources.yaml)
     return env
 
@@ -652,6 +653,8 @@ def town_summary(data: ReportData, ags: str, period_values=None) -> dict:
     latest = headline_row(index_rows, data.latest_period)
     dates = data.town_rows("input_dates", ags)
     town = town_row(data, ags)
+    # a table cell: a name two Kreise share told apart ('Aschaffenburg (Landkreis)'), "kein Kreis" for 07000999
+    town["kreis_cell"] = kreis_names(data).get(town["kreis_ags"]) or town["kreis_name"] or kreis_de(None, town["kreis_ags"])
     # the values of the published period, the ones its score rests on (not each indicator's newest)
     period_values = data.period_indicators([ags])[1] if period_values is None else period_values
     indicators = indicator_rows(period_values.rows(ags), data, town)

@@ -18,7 +18,7 @@ from reports.data import VALUE_FLAGS, ReportData, kreis_history
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, boundary_date_de, data_date_line, date_de, dated_de, de_list, de_number,
                             flow_note, former_kreis_de, gap_shown, imputed_share_of_score, is_missing, is_year_only,
-                            no_data_in_any_year_de, not_scored_reasons, peer_dates_sentence_de, pillar_label,
+                            no_data_in_any_year_de, no_kreis, not_scored_reasons, peer_dates_sentence_de, pillar_label,
                             published_value, rank_shown, release_text, safe_url, score_gap, separate_kreise_de,
                             shown_number, source_label, unit_label, vintage_label, years_de)
 from reports.maps import TownGeometries, to_metric_crs, town_map
@@ -108,14 +108,28 @@ def _kreis_section(data: ReportData, section: str, ags: str, kreis_ags: str, lis
 
 
 def shown_former(data: ReportData, ags: str, kreis_ags: str, listed) -> str | None:
-    """The former Kreis whose rows a Kreis section shows for the town: where the publisher lists not the town's Kreis
-    of today but exactly one Kreis the town lay in before (``former_kreise``: the Mobilfunk-Monitoring of mid-2021
-    lists Osterode am Harz, 03156, for Bad Lauterberg im Harz, not the Landkreis Göttingen formed in 2016, whose pages
-    said there were no values). None otherwise."""
+    """The former Kreis whose rows a Kreis section shows for the town (``listed``: the publisher's rows per Kreis, or
+    the keys it gives values for): where the publisher lists not the town's Kreis of today but exactly one Kreis the
+    town lay in before (``former_kreise``: the Mobilfunk-Monitoring of mid-2021 lists Osterode am Harz, 03156, for Bad
+    Lauterberg im Harz, not the Landkreis Göttingen formed in 2016, whose pages said there were no values); or where
+    the town lay in exactly one former Kreis and the publisher lists it apart, on the Stichtag of today's Kreis's rows
+    (``own_part``). None otherwise."""
     if kreis_ags in listed:
-        return None
+        return own_part(data, ags, kreis_ags, listed) if isinstance(listed, dict) else None
     candidates = [k for k in kreis_history(data)["formers"].get(ags, ()) if k in listed]
     return candidates[0] if len(candidates) == 1 else None
+
+
+def own_part(data: ReportData, ags: str, kreis_ags: str, frames: dict) -> str | None:
+    """The town's one former Kreis where the publisher lists it as a Kreis of its own on the Stichtag of today's
+    Kreis's rows (``frames``: rows per Kreis), whose figures then leave it out: Eisenach (16056) beside the
+    Wartburgkreis (16063) in 2016. Eisenach's page showed the Wartburgkreis without Eisenach as its Kreis, and
+    Eisenach as the first destination of its out-commuters (CLI sweep of 7 December 2026)."""
+    formers = kreis_history(data)["formers"].get(ags, ())
+    today = frames.get(kreis_ags)
+    if len(formers) != 1 or today is None or today.empty:
+        return None
+    return formers[0] if listed_on(frames, formers[0], today["reference_date"].max()) else None
 
 
 def kreis_names(data: ReportData) -> dict:
@@ -150,8 +164,8 @@ def kreis_territory(data: ReportData, kreis_ags: str, former: str | None, day, f
     vintages do not date a Kreis's end to the day."""
     if day is None:
         return None
-    if former:
-        return former_kreis_de(kreis_cell(data, former), kreis_ags, day)
+    if former:  # today's Kreis listed on the same day: the former is listed apart (``own_part``)
+        return former_kreis_de(kreis_cell(data, former), kreis_ags, day, apart=listed_on(frames, kreis_ags, day))
     history = kreis_history(data)
     parts = sorted(k for k in history["absorbed"].get(kreis_ags, ()) if listed_on(frames, k, day))
     if not parts:
@@ -580,13 +594,19 @@ def reference_values(data: ReportData, town: dict, row: dict) -> dict:
             found = 0
         result[f"ref_{level}"] = float(values[found - 1]) if found else None
         result[f"ref_{level}_date"] = dates[found - 1] if found else None
-    result["ref_kreis_former"] = kreis_cell(data, former) if former and result["ref_kreis"] is not None else None
     # a part of today's Kreis the publisher gives apart on the Kreis value's day (Eisenach, 16056, beside the
     # Wartburgkreis in INKAR and the Breitbandatlas): the value describes the Kreis without it, as the Kreis sections say
     day = result["ref_kreis_date"]
     apart = [] if former is not None or day is None else [
         k for k in sorted(kreis_history(data)["absorbed"].get(town["kreis_ags"], ()))
         if day in data.references.get((row["indicator_id"], "kreis", k), ((), ()))[0]]
+    formers = kreis_history(data)["formers"].get(town["ags"], ())
+    result["ref_kreis_apart"] = len(formers) == 1 and formers[0] in apart  # the part is the town's own former Kreis:
+    if result["ref_kreis_apart"]:  # its value of that day (Eisenach's own, not the Wartburgkreis's without it)
+        former, apart = formers[0], []
+        dates, values = data.references[(row["indicator_id"], "kreis", former)]
+        result["ref_kreis"] = float(values[bisect.bisect_left(dates, day)])
+    result["ref_kreis_former"] = kreis_cell(data, former) if former and result["ref_kreis"] is not None else None
     result["ref_kreis_without"] = de_list(kreis_cell(data, k) for k in apart) or None
     result["ref_group"] = data.group_median(row["indicator_id"], row["period"])
     return result
@@ -685,6 +705,7 @@ def commuting(data: ReportData, kreis_ags: str, former: str | None = None) -> di
     return {"kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags), "rows": rows,  # for in_kreis
             "shown_kreis": shown, "shown_cell": kreis_cell(data, former) if former else None, "reference_date": day,
             "territory_de": kreis_territory(data, kreis_ags, former, day, data.flows_by_kreis, commuting=True),
+            "no_kreis": no_kreis(data.kreis_names.get(kreis_ags), kreis_ags),  # Kreis figures do not exist
             "out_commuters": measures.get("out_commuters"), "employees": measures.get("employees_residence"),
             "notes": sorted({r["note_de"] for r in rows if r["note_de"]})}
 
@@ -784,7 +805,8 @@ def mobile_kreis(data: ReportData, kreis_ags: str, former: str | None = None) ->
     if frame is None:  # the heading names the Kreis also when the publisher has no rows for it (a gemeindefreies
         # Gebiet of a Land, 07000999, has no Kreis at all); every key the template and the download read
         return {"rows": [], "kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags),
-                "shown_kreis": kreis_ags, "shown_cell": None, "territory_de": None}
+                "shown_kreis": kreis_ags, "shown_cell": None, "territory_de": None,
+                "no_kreis": no_kreis(data.kreis_names.get(kreis_ags), kreis_ags)}
     values = {}
     for measure, value in zip(frame["measure"], frame["value"]):
         for tech in MOBILE_TECHNOLOGIES:  # measure area_<technology>_<area>; "mobile_all" has an underscore
@@ -796,7 +818,7 @@ def mobile_kreis(data: ReportData, kreis_ags: str, former: str | None = None) ->
     vintage = frame["vintage"].max()
     release = _memo(data, ("mobile_release", vintage), lambda: _mobile_release(data.releases, vintage))
     day = pd.Timestamp(frame["reference_date"].max())
-    return {"rows": rows, "kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags),
+    return {"rows": rows, "kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags), "no_kreis": False,
             "shown_kreis": former or kreis_ags, "shown_cell": kreis_cell(data, former) if former else None,
             "territory_de": kreis_territory(data, kreis_ags, former, day, data.mobile_by_kreis),
             "technologies": [MOBILE_TECHNOLOGIES[t] for t in techs],

@@ -41,6 +41,9 @@ FEATURES_DE = {"log_population": "Einwohnerzahl", "log_density": "Einwohner je k
                "log_kreis_density": "Einwohner je km² des Kreises", "east": "Lage in Ost oder West",
                "job_centrality": "Pendlersaldo (INKAR)"}
 PEER_FEATURES_DE = ", ".join(FEATURES_DE[feature] for feature in PEER_FEATURES)
+# why a town has no peers, on its page and in ``readiness profil`` (which printed an empty table)
+NO_PEERS_DE = ("Keine Vergleichsstädte berechnet: Sie werden nur für Städte der Vergleichsgruppe bestimmt, für die "
+               f"jedes Strukturmerkmal vorliegt ({PEER_FEATURES_DE}).")
 # the features whose values carry a date (indicators.peers.FEATURE_DATES), named as above; a new one fails here
 FEATURE_DATES_DE = {column: {"population_date": FEATURES_DE["log_population"],
                              "job_centrality_date": FEATURES_DE["job_centrality"]}[column]
@@ -391,7 +394,7 @@ def kreis_de(name: str | None, ags: str | None = None, designation: str | None =
     pages (``in_kreis``) and ``readiness profil`` say it alike: the CLI's 'Kreis Prignitz' beside the page's
     'Landkreis Prignitz' (review of 6 December 2026)."""
     if not name:
-        return f"Kreis {ags or '–'}"
+        return "kein Kreis" if no_kreis(name, ags) else f"Kreis {ags or '–'}"
     # a kreisfreie Stadt: by its designation, else by the name's suffix ('Heidelberg, Stadtkreis', 'Kiel,
     # Landeshauptstadt')
     city, _, kind = name.partition(", ")
@@ -405,10 +408,20 @@ def kreis_de(name: str | None, ags: str | None = None, designation: str | None =
     return name
 
 
+def no_kreis(name: str | None, ags: str | None) -> bool:
+    """True for the register's Land-level key of a gemeindefreies Gebiet that lies in no Kreis (07000: the German-
+    Luxembourg condominium, 13000: the coastal waters of Mecklenburg-Vorpommern): a key ``LL000`` without a Kreis
+    name. Berlin (11000) and Hamburg (02000) are Kreise with that key and have a name. The pages said "im Kreis
+    07000"."""
+    return not name and bool(ags) and len(ags) == 5 and ags.endswith("000")
+
+
 def in_kreis(name: str | None, ags: str | None = None, designation: str | None = None) -> str:
     """Where the town lies: ``kreis_de`` after its preposition: 'im Landkreis Prignitz', 'im Rheingau-Taunus-Kreis'
     ('im Kreis Rheingau-Taunus-Kreis' stood on the pages), 'in der Region Hannover', 'im Stadtkreis Heidelberg',
     'in der kreisfreien Stadt Pirmasens'; an adjective before "Kreis" in the dative: 'im Oberbergischen Kreis'."""
+    if no_kreis(name, ags):
+        return "in keinem Kreis"
     noun = kreis_de(name, ags, designation)
     if noun.startswith("kreisfreie Stadt "):
         return "in der kreisfreien Stadt " + noun.removeprefix("kreisfreie Stadt ")
@@ -417,13 +430,15 @@ def in_kreis(name: str | None, ags: str | None = None, designation: str | None =
     return "im " + re.sub(r"er Kreis\b", "en Kreis", noun)
 
 
-def former_kreis_de(former: str, kreis_ags: str, day) -> str:
+def former_kreis_de(former: str, kreis_ags: str, day, apart: bool = False) -> str:
     """Why a Kreis section shows a former Kreis's figures (``former``: 'Osterode am Harz (03156)'): the publisher lists
     the Kreise before a merger at its Stichtag, not the town's Kreis of today (the Mobilfunk-Monitoring of mid-2021,
-    the Landkreis Göttingen of 2016; audit of 7 December 2026)."""
-    return (f"Gezeigt sind die Werte für {former}, einen früheren Kreis, in dem das Gebiet der Gemeinde lag: Der "
-            f"Herausgeber weist zum Stichtag {date_de(day)} die früheren Kreise aus, für den heutigen Kreis ({kreis_ags}) "
-            "keine Werte")
+    the Landkreis Göttingen of 2016; audit of 7 December 2026); ``apart``: it lists the former Kreis beside today's,
+    whose figures leave it out (Eisenach, 16056, beside the Wartburgkreis in 2016)."""
+    why = (f"weist zum Stichtag {date_de(day)} diesen Kreis als eigenen aus, die Werte des heutigen Kreises "
+           f"({kreis_ags}) ohne ihn" if apart else
+           f"weist zum Stichtag {date_de(day)} die früheren Kreise aus, für den heutigen Kreis ({kreis_ags}) keine Werte")
+    return f"Gezeigt sind die Werte für {former}, einen früheren Kreis, in dem das Gebiet der Gemeinde lag: Der Herausgeber {why}"
 
 
 def separate_kreise_de(parts: list[str], kreis_ags: str, day, commuting: bool = False, whole: bool = True) -> str:

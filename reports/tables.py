@@ -197,7 +197,7 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
     def tied(t) -> int | None:
         return None if not t["latest"] or t["latest"]["rank"] is None else (t["latest"]["tied_towns"] or 1) - 1
 
-    rows = [row("AGS", lambda t: t["town"]["ags"]), row("Kreis", lambda t: t["town"]["kreis_name"]),
+    rows = [row("AGS", lambda t: t["town"]["ags"]), row("Kreis", lambda t: t["town"]["kreis_cell"]),
             row("Land", lambda t: t["town"]["land"]), row("Einwohner", lambda t: t["town"]["population"]),
             # the population's own date: beside "Jahr 2021" a count of 31.12.2023 read as one of 2021 (review of
             # 6 December 2026), as the index page's "Einwohner Stichtag"
@@ -221,10 +221,21 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
         kreis, kreis_date, own_date = field(i, "ref_kreis"), field(i, "ref_kreis_date"), field(i, "reference_date")
         if any(kreis(t) is not None for t in towns):  # the publisher's value for the town's Kreis, as on the page
             rows.append(row(f"{label}: Kreis", kreis))
+            if any(field(i, "ref_kreis_former")(t) or field(i, "ref_kreis_without")(t) for t in towns):
+                rows.append(row(f"{label}: Kreiswert für", lambda t, i=i: _kreis_value_of(t["indicators"].get(i))))
             if any(kreis(t) is not None and kreis_date(t) != own_date(t) for t in towns):
                 rows.append(row(f"{label}: Stichtag Kreis",
                                 lambda t, i=i: date_de(kreis_date(t), i, field(i, "source_id")(t))))
     return [Table("vergleich", "Vergleich", rows)]
+
+
+def _kreis_value_of(row: dict | None) -> str | None:
+    """Whose the Kreis value is where it is not today's Kreis, as the comparison page says it."""
+    if not row or row.get("ref_kreis") is None:
+        return None
+    if row.get("ref_kreis_former"):
+        return f"früherer Kreis {row['ref_kreis_former']}"
+    return f"Kreis ohne {row['ref_kreis_without']}" if row.get("ref_kreis_without") else None
 
 
 MEDIAN_COLUMN = "Median der Vergleichsgruppe"

@@ -15,7 +15,7 @@ from dagster import DagsterInstance
 from cli.main import main
 from cli.profile import fmt
 from reports.context import DECIMALS
-from reports.labels import source_label, vintage_label
+from reports.labels import NO_PEERS_DE, source_label, vintage_label
 from cli.towns import AmbiguousTown, normalise, resolve
 from pipelines.definitions import defs
 from tests.conftest import instance_home
@@ -210,6 +210,8 @@ def test_profile_of_a_town_outside_the_reference_group_says_why_it_has_no_rank(c
     history = out[out.index("Indexverlauf"):out.index(f"Indikatorwerte {period}")]
     rows = [line for line in history.splitlines() if re.match(r"│ \d{4} ", line)]
     assert rows and all(re.match(r"│ \d{4} │ +[\d,–]+ │ +– │ +– │", line) for line in rows), rows
+    # no peers outside the group: the page's reason, not an empty table (CLI sweep of 7 December 2026)
+    assert " ".join(NO_PEERS_DE.split()) in " ".join(out.split()) and "Vergleichsstädte (strukturell" not in out
 
 
 def test_profile_says_when_a_rank_is_shared(cli_env, warehouse, capsys):

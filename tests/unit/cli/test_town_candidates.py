@@ -13,3 +13,14 @@ def test_the_candidates_tell_a_kreisfreie_stadt_from_a_landkreis():
     lines = str(AmbiguousTown("Hof", candidates, "'Hof' ist der Name von 2 Gemeinden.")).splitlines()
     assert lines[1:5] == ["  09464000  Hof  (kreisfreie Stadt Hof)", "  09475129  Hofer Land  (Landkreis Hof)",
                           "  07143243  Hof  (Westerwaldkreis)", "  01053090  Mölln, Stadt  (Kreis Herzogtum Lauenburg)"]
+
+
+def test_the_advice_names_only_what_picks_one_town():
+    """'Aach' is the whole name of 07235001 and the start of 'Aach, Stadt' (08335001): typing it asks which, and the
+    advice "den vollständigen Namen" could not help for 07235001, whose full name is what was typed (CLI sweep of 7
+    December 2026). A full name with its suffix does pick one, and the advice names such a name."""
+    aach = [Town("07235001", "Aach", "Trier-Saarburg", "Landkreis"), Town("08335001", "Aach, Stadt", "Konstanz", "Landkreis")]
+    assert str(AmbiguousTown("Aach", aach, "'Aach' ist der Name von 2 Gemeinden.")).splitlines()[-1] == (
+        "Geben Sie den AGS an oder den vollständigen Namen mit Zusatz (z. B. „Aach, Stadt“).")
+    hof = [Town("09464000", "Hof", "Hof", "Kreisfreie Stadt"), Town("07143243", "Hof", "Westerwaldkreis", "Landkreis")]
+    assert str(AmbiguousTown("Hof", hof, "'Hof' ist der Name von 2 Gemeinden.")).splitlines()[-1] == "Geben Sie den AGS an."

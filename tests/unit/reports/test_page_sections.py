@@ -694,11 +694,36 @@ def test_a_former_kreis_the_publisher_lists_instead_of_todays_is_shown_for_its_t
     assert _kreis_section(data, "mobile", "03159007", "03159", listed, mobile_kreis)["shown_kreis"] == "03152"
     both = _kreis_section(data, "mobile", "03159999", "03159", listed, mobile_kreis)
     assert both["rows"] == [] and both["shown_kreis"] == "03159" and both["shown_cell"] is None
-    listed = {**listed, "03159": rows("03159", 77.0)}  # today's Kreis listed: its rows, whatever the former ones
+    # today's Kreis listed: its rows, where the former ones are of another day
+    older = {k: frame.assign(reference_date=pd.Timestamp("2018-12-31")) for k, frame in listed.items()}
+    listed = {**older, "03159": rows("03159", 77.0)}
     data = kreis_history_data({}, listed)
     data.releases = pd.DataFrame({"source_id": [], "vintage": []})
     today = _kreis_section(data, "mobile", "03159003", "03159", listed, mobile_kreis)
-    assert today["shown_kreis"] == "03159" and today["rows"][0]["values"] == [77.0]
+    assert today["shown_kreis"] == "03159" and today["rows"][0]["values"] == [77.0] and today["territory_de"] is None
+
+
+def test_a_town_that_was_the_part_listed_apart_is_shown_its_own_former_kreis():
+    """Eisenach (16063105) was the Kreis Eisenach (16056) the publisher lists apart from the Wartburgkreis in 2016: its
+    page showed the Wartburgkreis without Eisenach as its Kreis, and Eisenach as the first destination of the Kreis's
+    out-commuters (CLI sweep of 7 December 2026). It shows its own former Kreis, and says why; the other towns of the
+    Kreis keep today's Kreis with the note; where the part's rows are of another day, today's Kreis includes it."""
+    from reports.context import _kreis_section, commuting
+
+    flows = {"16063": flow_rows("16063", "2016-06-30", ["16056", "06632"], [8188.0, 4422.0]),
+             "16056": flow_rows("16056", "2016-06-30", ["16063"], [3207.0])}
+    data = kreis_history_data(flows)
+    eisenach = _kreis_section(data, "commuting", "16063105", "16063", flows, commuting)
+    assert eisenach["shown_kreis"] == "16056" and eisenach["rows"][0]["work_kreis"] == "16063"
+    assert eisenach["territory_de"] == (
+        "Gezeigt sind die Werte für Eisenach (16056), einen früheren Kreis, in dem das Gebiet der Gemeinde lag: Der "
+        "Herausgeber weist zum Stichtag 30.06.2016 diesen Kreis als eigenen aus, die Werte des heutigen Kreises (16063) "
+        "ohne ihn")
+    other = _kreis_section(data, "commuting", "16063015", "16063", flows, commuting)  # it lay in Bad Salzungen, 16015
+    assert other["shown_kreis"] == "16063" and other["territory_de"].startswith("Zum Stichtag 30.06.2016 weist")
+    flows["16056"] = flow_rows("16056", "2013-06-30", ["16063"], [3000.0])
+    assert _kreis_section(kreis_history_data(flows), "commuting", "16063105", "16063", flows, commuting)[
+        "shown_kreis"] == "16063"
 
 
 def test_the_mobilfunk_section_of_a_kreis_without_values_renders():
@@ -711,13 +736,32 @@ def test_the_mobilfunk_section_of_a_kreis_without_values_renders():
     from reports.context import mobile_kreis
 
     data = kreis_history_data({})
-    section = re.search(r'<section id="mobilfunk">.*?</section>', (TEMPLATES / "town.html.j2").read_text(encoding="utf-8"),
-                        re.S).group(0)
-    html = page_environment().from_string(section).render(
-        mobile=mobile_kreis(data, "07000"), town={"name": "Gemeinsames deutsch-luxemburgisches Hoheitsgebiet",
-                                                  "kreis_designation": None})
-    assert "Mobilfunk im Kreis 07000</h2>" in html
-    assert "Für den Kreis 07000 liegen keine Werte des Mobilfunk-Monitorings im Datenbestand vor." in html
+    section = page_environment().from_string(re.search(
+        r'<section id="mobilfunk">.*?</section>', (TEMPLATES / "town.html.j2").read_text(encoding="utf-8"), re.S).group(0))
+    town = {"name": "Gemeinsames deutsch-luxemburgisches Hoheitsgebiet", "kreis_designation": None}
+    html = section.render(mobile=mobile_kreis(data, "07000"), town=town)
+    # 07000 is the Land's key, no Kreis: the page said "im Kreis 07000"
+    assert "<h2>Mobilfunk</h2>" in html
+    assert "Das Mobilfunk-Monitoring liegt nur für Kreise vor; Gemeinsames deutsch-luxemburgisches Hoheitsgebiet " \
+           "liegt in keinem Kreis." in html
+    html = section.render(mobile=mobile_kreis(data, "06632"), town={"name": "Bebra", "kreis_designation": "Landkreis"})
+    assert "<h2>Mobilfunk im Landkreis Hersfeld-Rotenburg</h2>" in html  # a Kreis the publisher has no rows for
+    assert "Für den Kreis 06632 liegen keine Werte des Mobilfunk-Monitorings im Datenbestand vor." in html
+
+
+def test_an_area_in_no_kreis_is_not_placed_in_its_lands_key():
+    """The register files the two gemeindefreie Gebiete outside any Kreis under their Land's key (07000, 13000); the
+    pages and ``readiness profil`` read "im Kreis 07000". Berlin and Hamburg are Kreise with such a key and a name."""
+    from reports.context import commuting
+    from reports.labels import in_kreis, kreis_de, no_kreis
+
+    assert no_kreis(None, "07000") and no_kreis(None, "13000")
+    assert (in_kreis(None, "07000"), kreis_de(None, "13000")) == ("in keinem Kreis", "kein Kreis")
+    assert not no_kreis("Berlin", "11000")
+    assert in_kreis("Berlin", "11000", "Kreisfreie Stadt") == "in der kreisfreien Stadt Berlin"
+    assert not no_kreis(None, "06632") and in_kreis(None, "06632") == "im Kreis 06632"  # a Kreis without a name
+    assert commuting(kreis_history_data({}), "07000")["no_kreis"]
+    assert not commuting(kreis_history_data({}), "06632")["no_kreis"]
 
 
 def test_a_pillar_gap_is_rounded_alike_on_the_page_and_in_the_downloads():
@@ -783,5 +827,11 @@ def test_the_kreis_value_beside_a_towns_is_its_former_kreises_where_the_publishe
     data.memo.clear()
     today = reference_values(data, {"ags": "16063015", "kreis_ags": "16063"}, row)
     assert (today["ref_kreis"], today["ref_kreis_without"]) == (7.0, "Eisenach (16056)")
+    # ... but Eisenach itself, which was that Kreis, gets its value, not the Kreis's without it (CLI sweep, 7 December)
+    eisenach = reference_values(data, {"ags": "16063105", "kreis_ags": "16063"}, row)
+    assert (eisenach["ref_kreis"], eisenach["ref_kreis_former"], eisenach["ref_kreis_without"]) == (
+        30.0, "Eisenach (16056)", None) and eisenach["ref_kreis_apart"] and not today["ref_kreis_apart"]
     data.references[("fibre_coverage", "kreis", "16056")] = ([pd.Timestamp("2019-12-31")], [30.0])  # another day
     assert reference_values(data, {"ags": "16063015", "kreis_ags": "16063"}, row)["ref_kreis_without"] is None
+    eisenach = reference_values(data, {"ags": "16063105", "kreis_ags": "16063"}, row)
+    assert (eisenach["ref_kreis"], eisenach["ref_kreis_former"]) == (7.0, None)

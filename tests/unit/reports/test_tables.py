@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from reports.downloads import Table, csv_bytes
 from reports.labels import PILLARS
 from reports.tables import comparison_tables, town_tables
@@ -49,12 +51,38 @@ def test_a_restated_value_is_downloaded_with_its_publishers_decimals_a_published
 
 
 def test_the_comparison_page_downloads_a_restated_value_with_its_publishers_decimals():
-    town = {"town": {"ags": "01059083", "name": "Süderbrarup", "kreis_name": "K", "land": "L", "population": 4000},
+    town = {"town": {"ags": "01059083", "name": "Süderbrarup", "kreis_name": "K", "kreis_cell": "K", "land": "L",
+                     "population": 4000},
             "latest": None, "data_dates": None,
             "indicators": {"broadband_100_coverage": {"value": RESTATED, "reference_date": None, "imputed": False}}}
     [vergleich] = comparison_tables([town], [("broadband_100_coverage", INDICATOR["label"])])
     row = next(r for r in vergleich.rows if r["Merkmal"].startswith(INDICATOR["label"]))
     assert row["Süderbrarup"] == 83.64
+
+
+def test_the_comparison_says_whose_a_kreis_value_is_and_tells_kreise_of_one_name_apart():
+    """``readiness vergleich 16063105 16063015`` showed the Wartburgkreis without Eisenach and the former Kreis Eisenach
+    as "Kreis" values without a word, Aschaffenburg for the Landkreis and the kreisfreie Stadt alike (CLI sweep of 7
+    December 2026): the download says whose each Kreis value is, and names the Kreis as the table cells do."""
+    day = pd.Timestamp("2021-06-30")
+
+    def town(ags, name, cell, **refs):
+        value = {"value": 1.0, "reference_date": day, "imputed": False, "ref_kreis": 2.0, "ref_kreis_date": day, **refs}
+        return {"town": {"ags": ags, "name": name, "kreis_name": "Aschaffenburg", "kreis_cell": cell, "land": "Bayern",
+                         "population": 1}, "latest": None, "data_dates": None, "indicators": {"fibre_coverage": value}}
+
+    towns = [town("16063105", "Eisenach, Stadt", "Wartburgkreis", ref_kreis_former="Eisenach (16056)"),
+             town("16063015", "Dermbach", "Wartburgkreis", ref_kreis_without="Eisenach (16056)"),
+             town("09671111", "Alzenau", "Aschaffenburg (Landkreis)")]
+    [vergleich] = comparison_tables(towns, [("fibre_coverage", "Glasfaser")])
+    rows = {r["Merkmal"]: r for r in vergleich.rows}
+    assert [rows["Glasfaser: Kreiswert für"][t] for t in ("Eisenach, Stadt", "Dermbach", "Alzenau")] == [
+        "früherer Kreis Eisenach (16056)", "Kreis ohne Eisenach (16056)", None]
+    assert rows["Kreis"]["Alzenau"] == "Aschaffenburg (Landkreis)"
+    towns[0]["indicators"]["fibre_coverage"].pop("ref_kreis_former")
+    towns[1]["indicators"]["fibre_coverage"].pop("ref_kreis_without")
+    assert "Glasfaser: Kreiswert für" not in {r["Merkmal"] for r in comparison_tables(towns, [("fibre_coverage",
+                                                                                                "Glasfaser")])[0].rows}
 
 
 def test_the_comparison_of_a_town_unscored_in_the_published_year_says_so():
@@ -65,7 +93,7 @@ def test_the_comparison_of_a_town_unscored_in_the_published_year_says_so():
     latest = {"period": 2021, "score": None, "rank": None, "compared_towns": None, "tied_towns": 0, "rank_p05": None,
               "rank_p95": None, "imputed_share": 0.667, **{p: None for p in PILLARS}}
     reason = "nicht bewertet: Gebietsänderung im Zeitraum"
-    town = {"town": {"ags": "14729040", "name": "Böhlen", "kreis_name": "Leipzig", "land": "Sachsen",
+    town = {"town": {"ags": "14729040", "name": "Böhlen", "kreis_name": "Leipzig", "kreis_cell": "Leipzig", "land": "Sachsen",
                      "population": 6500}, "latest": latest, "data_dates": "Breitband 06/2021",
             "indicators": {"population_change_10y": {"value": 0.24, "reference_date": None, "imputed": False,
                                                      "excluded_reason": "territorial_change", "quality_de": reason}}}
