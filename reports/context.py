@@ -61,6 +61,7 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
     Built from plain row dicts (``ReportData.town_rows``, columns prepared once per run), not from
     per-town pandas frames: pandas' per-call overhead was most of a page's time."""
     town = town_row(data, ags)
+    town["kreis_whole"] = whole_kreis(data, town["kreis_ags"])  # a kreisfreie Stadt: no "in der kreisfreien Stadt X"
     history = data.town_rows("index", ags)
     dates = DataDates(data.town_rows("input_dates", ags))
     headline = headline_row(history, data.latest_period)
@@ -130,6 +131,23 @@ def own_part(data: ReportData, ags: str, kreis_ags: str, frames: dict) -> str | 
     if len(formers) != 1 or today is None or today.empty:
         return None
     return formers[0] if listed_on(frames, formers[0], today["reference_date"].max()) else None
+
+
+def whole_kreis(data: ReportData, kreis_ags: str, former: str | None = None) -> bool:
+    """Whether the Kreis a section shows is one Gemeinde of today and nothing else: a kreisfreie Stadt or Stadtkreis
+    (München, 09162), or a former Kreis whose whole territory one Gemeinde of today holds (Eisenach, 16056). Its
+    figures are then the town's own: the pages said "Kreiswert, nicht der Wert von München" (107 pages, audit of 7
+    December 2026)."""
+    def members() -> tuple[dict, dict]:
+        today = data.towns["kreis_ags"].value_counts().to_dict()
+        formers: dict = {}
+        for ags, kreis in zip(data.former_kreise["ags"], data.former_kreise["kreis_ags"]):
+            formers[kreis] = formers.get(kreis, 0) + 1
+        return today, formers
+    if not former and no_kreis(data.kreis_names.get(kreis_ags), kreis_ags):
+        return False  # 07000999 is alone under its Land's key, which is no Kreis
+    today, formers = _memo(data, "kreis_members", members)
+    return (formers.get(former) if former else today.get(kreis_ags)) == 1
 
 
 def kreis_names(data: ReportData) -> dict:
@@ -706,6 +724,7 @@ def commuting(data: ReportData, kreis_ags: str, former: str | None = None) -> di
             "shown_kreis": shown, "shown_cell": kreis_cell(data, former) if former else None, "reference_date": day,
             "territory_de": kreis_territory(data, kreis_ags, former, day, data.flows_by_kreis, commuting=True),
             "no_kreis": no_kreis(data.kreis_names.get(kreis_ags), kreis_ags),  # Kreis figures do not exist
+            "whole": whole_kreis(data, kreis_ags, former),  # the Kreis is the town: no "nicht nur in ..."
             "out_commuters": measures.get("out_commuters"), "employees": measures.get("employees_residence"),
             "notes": sorted({r["note_de"] for r in rows if r["note_de"]})}
 
@@ -819,6 +838,7 @@ def mobile_kreis(data: ReportData, kreis_ags: str, former: str | None = None) ->
     release = _memo(data, ("mobile_release", vintage), lambda: _mobile_release(data.releases, vintage))
     day = pd.Timestamp(frame["reference_date"].max())
     return {"rows": rows, "kreis_ags": kreis_ags, "kreis_name": data.kreis_names.get(kreis_ags), "no_kreis": False,
+            "whole": whole_kreis(data, kreis_ags, former),  # the Kreis is the town: its values are the town's
             "shown_kreis": former or kreis_ags, "shown_cell": kreis_cell(data, former) if former else None,
             "territory_de": kreis_territory(data, kreis_ags, former, day, data.mobile_by_kreis),
             "technologies": [MOBILE_TECHNOLOGIES[t] for t in techs],

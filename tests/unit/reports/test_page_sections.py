@@ -749,6 +749,56 @@ def test_the_mobilfunk_section_of_a_kreis_without_values_renders():
     assert "Für den Kreis 06632 liegen keine Werte des Mobilfunk-Monitorings im Datenbestand vor." in html
 
 
+def test_a_kreis_that_is_the_town_is_not_called_another_area():
+    """München's page said "Kreiswert, nicht der Wert von München" and "Wohnort in der kreisfreien Stadt München (nicht
+    nur in München)" (107 pages of kreisfreie Städte and Stadtkreise, and Eisenach's former Kreis; audit of 7 December
+    2026): a Kreis that is one Gemeinde of today is that town, and the sections say so."""
+    import re
+
+    from reports.build import TEMPLATES, page_environment
+    from reports.context import whole_kreis
+
+    data = kreis_history_data({})
+    data.towns = pd.concat([data.towns, pd.DataFrame({"ags": ["09162000", "07000999"], "kreis_ags": ["09162", "07000"]}
+                                                     ).set_index("ags", drop=False)])
+    assert whole_kreis(data, "09162") and not whole_kreis(data, "16063")  # München; the Wartburgkreis has two here
+    assert whole_kreis(data, "16063", "16056") and not whole_kreis(data, "03159", "03152")  # Eisenach; Göttingen
+    assert not whole_kreis(data, "07000")  # alone under its Land's key, which is no Kreis
+
+    template = (TEMPLATES / "town.html.j2").read_text(encoding="utf-8")
+    mobile = {"rows": [{"area": "Wohnbaufläche", "values": [99.0]}], "technologies": ["LTE10"], "no_kreis": False,
+              "shown_cell": None, "kreis_name": "München", "kreis_ags": "09162", "territory_de": None,
+              "reference_date": pd.Timestamp("2021-06-30"), "vintage_de": "06/2021", "publisher": "BNetzA",
+              "attribution": "©", "licence": None, "licence_url": None}
+    town = {"name": "München, Landeshauptstadt", "kreis_designation": "Kreisfreie Stadt"}
+    render = {"downloads": {}, "town": town}
+    macros = '{% from "sections.html.j2" import download_links, licence %}'
+    section = page_environment().from_string(macros + re.search(r'<section id="mobilfunk">.*?</section>', template,
+                                                                re.S).group(0))
+    whole = " ".join(section.render(mobile={**mobile, "whole": True}, **render).split())
+    assert "Kreiswert, hier zugleich der Wert von München, Landeshauptstadt: Der Kreis umfasst nur das Gebiet dieser " \
+           "Gemeinde." in whole and "nicht der Wert von" not in whole
+    assert "nicht der Wert von München" in section.render(mobile={**mobile, "whole": False}, **render)
+
+
+def test_an_island_without_neighbours_is_not_shown_with_zero_of_them():
+    """Wangerooge's map note read "und die 0 angrenzenden oder bis 2 km entfernten Gemeinden ... Nachbarn: ." (10 island
+    pages, audit of 7 December 2026)."""
+    import re
+
+    from reports.build import TEMPLATES, page_environment
+
+    section = page_environment().from_string(re.search(
+        r'<section id="karte">.*?</section>', (TEMPLATES / "town.html.j2").read_text(encoding="utf-8"), re.S).group(0))
+    town = {"name": "Wangerooge, Nordseebad"}
+    alone = " ".join(section.render(map={"svg": "<svg/>", "neighbours": [], "boundary_de": None}, town=town,
+                                    latest_period=2021).split())
+    assert ("Wangerooge, Nordseebad (schwarz umrandet), eingefärbt nach dem Indexwert 2021 (grau: nicht bewertet); keine "
+            "andere Gemeinde grenzt an oder liegt bis 2 km entfernt.") in alone and "Nachbarn" not in alone
+    assert "die 1 angrenzenden" in section.render(map={"svg": "<svg/>", "neighbours": ["Spiekeroog"], "boundary_de": None},
+                                                  town=town, latest_period=2021)
+
+
 def test_an_area_in_no_kreis_is_not_placed_in_its_lands_key():
     """The register files the two gemeindefreie Gebiete outside any Kreis under their Land's key (07000, 13000); the
     pages and ``readiness profil`` read "im Kreis 07000". Berlin and Hamburg are Kreise with such a key and a name."""
