@@ -44,15 +44,14 @@ class Town:
 class AmbiguousTown(CliError):
     """The name given does not pick one town; ``candidates`` lists the towns it may mean."""
 
-    def __init__(self, query: str, candidates: list[Town], reason: str):
+    def __init__(self, query: str, candidates: list[Town], reason: str, example: str | None = None):
+        """``example``: a candidate's full name that picks that town (``picking_name``); the advice names it, or the
+        AGS alone: "Aach" is a whole name and the start of "Aach, Stadt", and the advice had said "den vollständigen
+        Namen" there too (CLI sweep of 7 December 2026)."""
         self.candidates = candidates
         lines = [f"{reason} Meinten Sie:"]
         lines += [f"  {t.ags}  {t.name}  ({t.kreis_de})" for t in candidates]
-        # a full name with its suffix picks one ("Aach, Stadt"); "Aach" itself, another Gemeinde's whole name, does
-        # not: the advice said "den vollständigen Namen" there too (CLI sweep of 7 December 2026)
-        suffixed = [t.name for t in candidates if "," in t.name]
-        unique = [name for name in suffixed if suffixed.count(name) == 1]
-        lines.append(f"Geben Sie den AGS an oder den vollständigen Namen mit Zusatz (z. B. „{unique[0]}“)." if unique
+        lines.append(f"Geben Sie den AGS an oder den vollständigen Namen (z. B. „{example}“)." if example
                      else "Geben Sie den AGS an.")
         super().__init__("\n".join(lines))
 
@@ -103,25 +102,40 @@ def resolve(con: duckdb.DuckDBPyConnection, query: str) -> Town:
     wanted = normalise(query)
     if not wanted:
         raise CliError("Bitte einen Gemeindenamen oder einen 8-stelligen AGS angeben.")
-    exact = [t for t in towns if wanted in full_names(t.name)]
-    # with its suffix the full name picks one: "Mölln, Stadt" among the two Möllns of Germany
-    literal = [t for t in exact if "," in query and spelled(t.name) == spelled(query)]
-    if len(exact) == 1 or len(literal) == 1:
-        return exact[0] if len(exact) == 1 else literal[0]
+    exact, picked = by_name(towns, query)
+    if picked is not None:
+        return picked
     if exact:
-        raise AmbiguousTown(query, exact, f"'{query}' ist der Name von {len(exact)} Gemeinden.")
+        raise AmbiguousTown(query, exact, f"'{query}' ist der Name von {len(exact)} Gemeinden.",
+                            picking_name(towns, exact))
     at_boundary = [t for t in towns if re.match(re.escape(wanted) + WORD_BOUNDARY, normalise(t.name))]
     as_word = [t for t in towns if t not in at_boundary and contains_word(normalise(t.name), wanted)]
     if len(at_boundary) == 1 and not as_word:
         return at_boundary[0]
     if at_boundary or as_word:
-        raise AmbiguousTown(query, (at_boundary + as_word)[:MAX_SUGGESTIONS],
-                            f"'{query}' passt zu mehreren Gemeinden.")
+        candidates = (at_boundary + as_word)[:MAX_SUGGESTIONS]
+        raise AmbiguousTown(query, candidates, f"'{query}' passt zu mehreren Gemeinden.", picking_name(towns, candidates))
     close = suggestions(towns, wanted)
     if close:
-        raise AmbiguousTown(query, close, f"Keine Gemeinde heißt '{query}'.")
+        raise AmbiguousTown(query, close, f"Keine Gemeinde heißt '{query}'.", picking_name(towns, close))
     raise CliError(f"Keine Gemeinde heißt '{query}' (das Warehouse enthält {de_int(len(towns))} Gemeinden); "
                    "versuchen Sie den 8-stelligen AGS.")
+
+
+def by_name(towns: list[Town], query: str) -> tuple[list[Town], Town | None]:
+    """The towns named ``query`` (case-, umlaut- and suffix-insensitive) and the one the name picks: the only one, or
+    the only one whose full name with its suffix it is ("Mölln, Stadt" among the two Möllns of Germany); None if not
+    one."""
+    wanted = normalise(query)
+    exact = [t for t in towns if wanted in full_names(t.name)]
+    literal = [t for t in exact if "," in query and spelled(t.name) == spelled(query)]
+    return exact, exact[0] if len(exact) == 1 else literal[0] if len(literal) == 1 else None
+
+
+def picking_name(towns: list[Town], candidates: list[Town]) -> str | None:
+    """The first candidate's full name that picks that very town among all ``towns``, for the advice of
+    ``AmbiguousTown`` ("Wentorf bei Hamburg", "Mölln, Stadt"); None where only an AGS does ("Aach" beside "Aach, Stadt")."""
+    return next((t.name for t in candidates if by_name(towns, t.name)[1] == t), None)
 
 
 def contains_word(name: str, wanted: str) -> bool:

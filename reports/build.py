@@ -569,7 +569,8 @@ class Renderer:
                                  "is_pilot", "in_reference_group"]]
         frame = towns.join(latest)
         # a Kreis name two Kreise share with its designation ('München (Landkreis)'), as in the pages' tables
-        frame["kreis_name"] = frame["kreis_ags"].map(self.data.kreis_cells).fillna(frame["kreis_name"])
+        frame["kreis_name"] = frame["kreis_ags"].map(self.data.kreis_cells).fillna(frame["kreis_name"]).fillna(
+            frame["kreis_ags"].map(lambda k: kreis_de(None, k)))  # "kein Kreis" for 07000999, as the comparison
         frame["order"] = frame["rank"].astype("Float64").fillna(float("inf"))
         # the reference group's towns without a score in the published year in a group of their own, after the
         # ranked ones: among "alle übrigen Gemeinden" they read as towns outside the group (review of 5 December)

@@ -18,9 +18,19 @@ def test_the_candidates_tell_a_kreisfreie_stadt_from_a_landkreis():
 def test_the_advice_names_only_what_picks_one_town():
     """'Aach' is the whole name of 07235001 and the start of 'Aach, Stadt' (08335001): typing it asks which, and the
     advice "den vollständigen Namen" could not help for 07235001, whose full name is what was typed (CLI sweep of 7
-    December 2026). A full name with its suffix does pick one, and the advice names such a name."""
+    December 2026). The advice names a full name that picks its town among all, with or without a suffix
+    ("Wentorf bei Hamburg"), or the AGS alone; a name twice in Germany ("Lorch, Stadt") is no example."""
+    from cli.towns import picking_name
+
     aach = [Town("07235001", "Aach", "Trier-Saarburg", "Landkreis"), Town("08335001", "Aach, Stadt", "Konstanz", "Landkreis")]
-    assert str(AmbiguousTown("Aach", aach, "'Aach' ist der Name von 2 Gemeinden.")).splitlines()[-1] == (
-        "Geben Sie den AGS an oder den vollständigen Namen mit Zusatz (z. B. „Aach, Stadt“).")
+    assert picking_name(aach, aach) == "Aach, Stadt"
+    assert str(AmbiguousTown("Aach", aach, "'Aach' ist der Name von 2 Gemeinden.", "Aach, Stadt")).splitlines()[-1] == (
+        "Geben Sie den AGS an oder den vollständigen Namen (z. B. „Aach, Stadt“).")
+    wentorf = [Town("01053129", "Wentorf bei Hamburg", "Herzogtum Lauenburg"),
+               Town("01062078", "Wentorf (Amt Sandesneben)", "Stormarn")]
+    assert picking_name(wentorf, wentorf) == "Wentorf bei Hamburg"
+    lorch = [Town("06439009", "Lorch, Stadt", "Rheingau-Taunus-Kreis"), Town("08136040", "Lorch, Stadt", "Ostalbkreis")]
+    assert picking_name(lorch + aach, lorch) is None
     hof = [Town("09464000", "Hof", "Hof", "Kreisfreie Stadt"), Town("07143243", "Hof", "Westerwaldkreis", "Landkreis")]
+    assert picking_name(hof, hof) is None
     assert str(AmbiguousTown("Hof", hof, "'Hof' ist der Name von 2 Gemeinden.")).splitlines()[-1] == "Geben Sie den AGS an."

@@ -147,3 +147,11 @@ def test_the_flows_of_a_former_kreis_a_page_may_show_reach_its_key():
     assert town_and_index_keys(with_former)[0] != town_and_index_keys(before)[0]
     other = report_data(flows_by_kreis={**flows, "09999": flows["01099"].assign(home_kreis="09999")})
     assert town_and_index_keys(other)[0] == town_and_index_keys(with_former)[0]  # a Kreis the page never reads
+
+
+def test_another_gemeinde_in_the_towns_kreis_changes_its_key():
+    """A Kreis of one Gemeinde is the town itself, and its page says so (``reports.context.whole_kreis``): a second
+    Gemeinde in the Kreis changes that wording while the town's own rows stay the same (review of 7 December 2026)."""
+    before = report_data()
+    towns = pd.concat([before.towns, before.towns.assign(ags="01053001", name="Breitenfelde")]).set_index("ags", drop=False)
+    assert town_and_index_keys(report_data(towns=towns))[0] != town_and_index_keys(before)[0]

@@ -764,6 +764,27 @@ def test_a_kreis_that_is_the_town_is_not_called_another_area():
     assert whole_kreis(data, "09162") and not whole_kreis(data, "16063")  # München; the Wartburgkreis has two here
     assert whole_kreis(data, "16063", "16056") and not whole_kreis(data, "03159", "03152")  # Eisenach; Göttingen
     assert not whole_kreis(data, "07000")  # alone under its Land's key, which is no Kreis
+    from reports.context import commuting
+    flows = {"09162": flow_rows("09162", "2016-06-30", ["09184"], [90000.0]),
+             "16063": flow_rows("16063", "2016-06-30", ["06632"], [4422.0])}
+    data.flows_by_kreis = flows
+    assert commuting(data, "09162")["whole"] and not commuting(data, "16063")["whole"]
+    assert commuting(data, "16063", "16056")["whole"]  # Eisenach's former Kreis
+    hint = page_environment().from_string(re.search(r'<p class="hint">Die Pendlerströme.*?</p>', (
+        TEMPLATES / "town.html.j2").read_text(encoding="utf-8"), re.S).group(0))
+    munich = {"name": "München, Landeshauptstadt", "kreis_designation": "Kreisfreie Stadt"}
+    text = " ".join(hint.render(commuting={**commuting(data, "09162"), "kreis_name": "München"}, town=munich).split())
+    assert text.endswith("Wohnort in der kreisfreien Stadt München zur Arbeit pendeln.</p>")
+    text = " ".join(hint.render(commuting=commuting(data, "16063"), town={"name": "Dermbach",
+                                                                         "kreis_designation": "Landkreis"}).split())
+    assert text.endswith("Wohnort im Wartburgkreis (nicht nur in Dermbach) zur Arbeit pendeln.</p>")
+    header = page_environment().from_string(re.search(r"<header>.*?</header>", (
+        TEMPLATES / "town.html.j2").read_text(encoding="utf-8"), re.S).group(0))
+    place = {"ags": "09162000", "kind": "Kreisfreie Stadt", "kreis_name": "München", "kreis_ags": "09162",
+             "land": "Bayern", "population": 1, "population_date": None, **munich}
+    assert "<p>Kreisfreie Stadt, Bayern ·" in header.render(town={**place, "kreis_whole": True})
+    assert "<p>Kreisfreie Stadt in der kreisfreien Stadt München, Bayern ·" in header.render(
+        town={**place, "kreis_whole": False})
 
     template = (TEMPLATES / "town.html.j2").read_text(encoding="utf-8")
     mobile = {"rows": [{"area": "Wohnbaufläche", "values": [99.0]}], "technologies": ["LTE10"], "no_kreis": False,
@@ -778,6 +799,8 @@ def test_a_kreis_that_is_the_town_is_not_called_another_area():
     whole = " ".join(section.render(mobile={**mobile, "whole": True}, **render).split())
     assert "Kreiswert, hier zugleich der Wert von München, Landeshauptstadt: Der Kreis umfasst nur das Gebiet dieser " \
            "Gemeinde." in whole and "nicht der Wert von" not in whole
+    former = " ".join(section.render(mobile={**mobile, "whole": True, "shown_cell": "Eisenach (16056)"}, **render).split())
+    assert "Kreiswert des früheren Kreises: Er umfasste nur Gebiet dieser Gemeinde." in former  # no claim it is all
     assert "nicht der Wert von München" in section.render(mobile={**mobile, "whole": False}, **render)
 
 
