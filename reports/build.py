@@ -36,9 +36,10 @@ from reports.data import INDEX_COLUMNS, InputDates, ReportData, connect, load, r
 from reports.downloads import build_time, csv_bytes, write_downloads
 from reports.labels import (NO_PEERS_DE, PILLARS, VARIED_CHOICES_DE, attribution_label, berlin_time, credit_de,
                             data_dates_text, date_de, de_list, de_number, de_rank, de_score, de_signed, german_sort_key,
-                            in_kreis, kreis_de, pillar_label, published_score, release_text, score_gap, source_label,
-                            vintage_label)
-from reports.tables import comparison_tables, index_table, names_unit, releases_table, town_tables
+                            in_kreis, kreis_cell_name, kreis_column, pillar_label, published_score, release_text,
+                            score_gap, source_label, vintage_label)
+from reports.tables import (comparison_tables, index_table, kreis_value_of, names_unit, releases_table,
+                            town_tables)
 from reports.maps import TownGeometries
 from reports import pages
 from reports.pages import PageKeys, read_manifest, write_manifest
@@ -461,6 +462,7 @@ def page_environment() -> PageEnvironment:
                        pillar=pillar_label, source=source_label, vintage=vintage_label, berlin=_berlin_cached,
                        in_kreis=in_kreis, de_list=de_list)
     env.globals["score_gap"] = score_gap  # a gap as the two scores beside it show it
+    env.globals["kreis_value_of"] = kreis_value_of  # whose a Kreis value is, as the comparison's download says
     env.globals["varied_choices_de"] = VARIED_CHOICES_DE  # what the rank band varies, from the catalogue
     # why a town has no peers and what it needs for them (indicators.peers), as ``readiness profil`` says it
     env.globals["no_peers_de"] = NO_PEERS_DE
@@ -569,8 +571,7 @@ class Renderer:
                                  "is_pilot", "in_reference_group"]]
         frame = towns.join(latest)
         # a Kreis name two Kreise share with its designation ('München (Landkreis)'), as in the pages' tables
-        frame["kreis_name"] = frame["kreis_ags"].map(self.data.kreis_cells).fillna(frame["kreis_name"]).fillna(
-            frame["kreis_ags"].map(lambda k: kreis_de(None, k)))  # "kein Kreis" for 07000999, as the comparison
+        frame["kreis_name"] = kreis_column(frame["kreis_ags"], self.data.kreis_cells, frame["kreis_name"])
         frame["order"] = frame["rank"].astype("Float64").fillna(float("inf"))
         # the reference group's towns without a score in the published year in a group of their own, after the
         # ranked ones: among "alle übrigen Gemeinden" they read as towns outside the group (review of 5 December)
@@ -654,8 +655,8 @@ def town_summary(data: ReportData, ags: str, period_values=None) -> dict:
     latest = headline_row(index_rows, data.latest_period)
     dates = data.town_rows("input_dates", ags)
     town = town_row(data, ags)
-    # a table cell: a name two Kreise share told apart ('Aschaffenburg (Landkreis)'), "kein Kreis" for 07000999
-    town["kreis_cell"] = kreis_names(data).get(town["kreis_ags"]) or town["kreis_name"] or kreis_de(None, town["kreis_ags"])
+    # a table cell, as the index page's: 'Aschaffenburg (Landkreis)', 'kein Kreis' for 07000999
+    town["kreis_cell"] = kreis_cell_name(kreis_names(data).get(town["kreis_ags"]), town["kreis_name"], town["kreis_ags"])
     # the values of the published period, the ones its score rests on (not each indicator's newest)
     period_values = data.period_indicators([ags])[1] if period_values is None else period_values
     indicators = indicator_rows(period_values.rows(ags), data, town)

@@ -126,11 +126,16 @@ def own_part(data: ReportData, ags: str, kreis_ags: str, frames: dict) -> str | 
     Kreis's rows (``frames``: rows per Kreis), whose figures then leave it out: Eisenach (16056) beside the
     Wartburgkreis (16063) in 2016. Eisenach's page showed the Wartburgkreis without Eisenach as its Kreis, and
     Eisenach as the first destination of its out-commuters (CLI sweep of 7 December 2026)."""
-    formers = kreis_history(data)["formers"].get(ags, ())
-    today = frames.get(kreis_ags)
-    if len(formers) != 1 or today is None or today.empty:
+    former, today = sole_former(data, ags), frames.get(kreis_ags)
+    if former is None or today is None or today.empty:
         return None
-    return formers[0] if listed_on(frames, formers[0], today["reference_date"].max()) else None
+    return former if listed_on(frames, former, today["reference_date"].max()) else None
+
+
+def sole_former(data: ReportData, ags: str) -> str | None:
+    """The town's former Kreis where it lay in exactly one (``former_kreise``), else None."""
+    formers = kreis_history(data)["formers"].get(ags, ())
+    return formers[0] if len(formers) == 1 else None
 
 
 def whole_kreis(data: ReportData, kreis_ags: str, former: str | None = None) -> bool:
@@ -138,16 +143,11 @@ def whole_kreis(data: ReportData, kreis_ags: str, former: str | None = None) -> 
     (München, 09162), or a former Kreis whose whole territory one Gemeinde of today holds (Eisenach, 16056). Its
     figures are then the town's own: the pages said "Kreiswert, nicht der Wert von München" (107 pages, audit of 7
     December 2026)."""
-    def members() -> tuple[dict, dict]:
-        today = data.towns["kreis_ags"].value_counts().to_dict()
-        formers: dict = {}
-        for ags, kreis in zip(data.former_kreise["ags"], data.former_kreise["kreis_ags"]):
-            formers[kreis] = formers.get(kreis, 0) + 1
-        return today, formers
-    if not former and no_kreis(data.kreis_names.get(kreis_ags), kreis_ags):
-        return False  # 07000999 is alone under its Land's key, which is no Kreis
-    today, formers = _memo(data, "kreis_members", members)
-    return (formers.get(former) if former else today.get(kreis_ags)) == 1
+    history = kreis_history(data)
+    if former:
+        return history["members"].get(former) == 1
+    # 07000999 is alone under its Land's key, which is no Kreis
+    return history["sizes"].get(kreis_ags) == 1 and not no_kreis(kreis_names(data).get(kreis_ags), kreis_ags)
 
 
 def kreis_names(data: ReportData) -> dict:
@@ -618,10 +618,10 @@ def reference_values(data: ReportData, town: dict, row: dict) -> dict:
     apart = [] if former is not None or day is None else [
         k for k in sorted(kreis_history(data)["absorbed"].get(town["kreis_ags"], ()))
         if day in data.references.get((row["indicator_id"], "kreis", k), ((), ()))[0]]
-    formers = kreis_history(data)["formers"].get(town["ags"], ())
-    result["ref_kreis_apart"] = len(formers) == 1 and formers[0] in apart  # the part is the town's own former Kreis:
+    own = sole_former(data, town["ags"])
+    result["ref_kreis_apart"] = own is not None and own in apart  # the part is the town's own former Kreis:
     if result["ref_kreis_apart"]:  # its value of that day (Eisenach's own, not the Wartburgkreis's without it)
-        former, apart = formers[0], []
+        former, apart = own, []
         dates, values = data.references[(row["indicator_id"], "kreis", former)]
         result["ref_kreis"] = float(values[bisect.bisect_left(dates, day)])
     result["ref_kreis_former"] = kreis_cell(data, former) if former and result["ref_kreis"] is not None else None

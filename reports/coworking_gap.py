@@ -18,7 +18,7 @@ import shapely
 from indicators import flags
 from indicators.coworking_gap import COUNT_SOURCES, LONG_DISTANCE_SHARE, PARAMETERS, gap_parameters
 from reports.downloads import Table
-from reports.labels import credit_de, de_number, german_sort_key, source_label, years_de
+from reports.labels import credit_de, de_number, german_sort_key, kreis_column, source_label, years_de
 from reports.maps import SIMPLIFY_M, TownGeometries, to_metres, to_metric_crs
 from sources.local_inputs import active_on
 from sources.registry import label_vintage
@@ -383,7 +383,7 @@ def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str], kreis_
         frame = frame.assign(_name=frame["name"].map(german_sort_key)).sort_values(
             ["gap_rank", "_name", "ags"], kind="stable").drop(columns="_name").reset_index(drop=True)
     if kreis_cells is not None and len(frame):
-        frame["kreis_name"] = frame["kreis_ags"].map(kreis_cells).fillna(frame["kreis_name"])  # as the index page
+        frame["kreis_name"] = kreis_column(frame["kreis_ags"], kreis_cells, frame["kreis_name"])  # as the index page
     shared = frame.groupby("gap_rank")["ags"].transform("size").tolist() if len(frame) else []
     rows = []
     for row, tied in zip(frame.to_dict("records"), shared):

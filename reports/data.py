@@ -562,16 +562,19 @@ def source_data_dates(con) -> dict:
 
 def kreis_history(data) -> dict:
     """Once per run (``data.memo``), from ``former_kreise``: per town its former Kreise ("formers"), per Kreis of
-    today the former Kreise of its towns ("absorbed"), per former Kreis its register name ("names") and the Kreise of
-    today its towns lie in ("successors"). The Kreis sections (reports.context) and the page keys (reports.pages)
+    today the former Kreise of its towns ("absorbed"), per former Kreis its register name ("names"), the Kreise of
+    today its towns lie in ("successors") and how many Gemeinden of today lie in it ("members"); and per Kreis of
+    today its number of Gemeinden ("sizes"). The Kreis sections (reports.context) and the page keys (reports.pages)
     read it."""
     if "kreis_history" not in data.memo:
         today = dict(zip(data.towns.index, data.towns["kreis_ags"]))
-        history = {"formers": {}, "absorbed": {}, "names": {}, "successors": {}}
+        history = {"formers": {}, "absorbed": {}, "names": {}, "successors": {}, "members": {},
+                   "sizes": data.towns["kreis_ags"].value_counts().to_dict()}
         frame = data.former_kreise
         for ags, former, name in zip(frame["ags"], frame["kreis_ags"], frame["kreis_name"]):
             history["formers"].setdefault(ags, []).append(former)
             history["names"][former] = name
+            history["members"][former] = history["members"].get(former, 0) + 1
             if ags in today:
                 history["absorbed"].setdefault(today[ags], set()).add(former)
                 history["successors"].setdefault(former, set()).add(today[ags])

@@ -408,6 +408,20 @@ def kreis_de(name: str | None, ags: str | None = None, designation: str | None =
     return name
 
 
+def kreis_cell_name(cell, register_name, kreis_ags: str) -> str:
+    """The Kreis as a table cell (index, ranking, comparison): the BKG's name ``cell``, told apart where two Kreise
+    share one (``kreis_labels``: 'Aschaffenburg (Landkreis)'), else the register's, else ``kreis_de`` ('kein Kreis'
+    for 07000, which the comparison printed as 'None')."""
+    return next((name for name in (cell, register_name) if isinstance(name, str) and name), None) or kreis_de(
+        None, kreis_ags)
+
+
+def kreis_column(kreis_ags: pd.Series, kreis_cells: pd.Series, register_names: pd.Series) -> pd.Series:
+    """``kreis_cell_name`` of every row (``kreis_cells``: ``ReportData.kreis_cells``)."""
+    return pd.Series([kreis_cell_name(cell, name, ags) for cell, name, ags in
+                      zip(kreis_ags.map(kreis_cells), register_names, kreis_ags)], index=kreis_ags.index, dtype=object)
+
+
 def no_kreis(name: str | None, ags: str | None) -> bool:
     """True for the register's Land-level key of a gemeindefreies Gebiet that lies in no Kreis (07000: the German-
     Luxembourg condominium, 13000: the coastal waters of Mecklenburg-Vorpommern): a key ``LL000`` without a Kreis

@@ -181,11 +181,6 @@ class PageKeys:
         ``get``/``loc`` per town and neighbour (~0.15 ms each, ~1.5 s for the keys of every town)."""
         return dict(zip(self.data.towns.index, self.data.towns["kreis_ags"]))
 
-    @cached_property
-    def _kreis_sizes(self) -> dict:
-        """Gemeinden per Kreis AGS: a Kreis of one is the town itself, and its page says so (``whole_kreis``)."""
-        return self.data.towns["kreis_ags"].value_counts().to_dict()
-
     def town(self, ags: str) -> str:
         names, scores = self.data.name_of, self.data.latest_score_of
         kreis = self._kreis_of[ags]  # a KeyError for an unknown town, as towns.loc raised
@@ -194,7 +189,8 @@ class PageKeys:
         kreise = sorted({kreis, *history["formers"].get(ags, ()), *history["absorbed"].get(kreis, ())})
         parts = [self.common, *(f"{kind}:{d.get(ags)}" for kind, d in sorted(self._by_town.items())),
                  *(f"kreis {k}:{self._by_kreis.get(k)}" for k in kreise), *around,
-                 f"members {kreis}:{self._kreis_sizes.get(kreis)}"]  # another Gemeinde joining changes its wording
+                 # a Kreis of one is the town itself, and its page says so (``whole_kreis``)
+                 f"members {kreis}:{history['sizes'].get(kreis)}"]
         return _sha(parts)
 
     def network(self) -> str:

@@ -222,15 +222,15 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
         if any(kreis(t) is not None for t in towns):  # the publisher's value for the town's Kreis, as on the page
             rows.append(row(f"{label}: Kreis", kreis))
             if any(field(i, "ref_kreis_former")(t) or field(i, "ref_kreis_without")(t) for t in towns):
-                rows.append(row(f"{label}: Kreiswert für", lambda t, i=i: _kreis_value_of(t["indicators"].get(i))))
+                rows.append(row(f"{label}: Kreiswert für", lambda t, i=i: kreis_value_of(t["indicators"].get(i))))
             if any(kreis(t) is not None and kreis_date(t) != own_date(t) for t in towns):
                 rows.append(row(f"{label}: Stichtag Kreis",
                                 lambda t, i=i: date_de(kreis_date(t), i, field(i, "source_id")(t))))
     return [Table("vergleich", "Vergleich", rows)]
 
 
-def _kreis_value_of(row: dict | None) -> str | None:
-    """Whose the Kreis value is where it is not today's Kreis, as the comparison page says it."""
+def kreis_value_of(row: dict | None) -> str | None:
+    """Whose the Kreis value is where it is not today's Kreis: the comparison page and its download say it alike."""
     if not row or row.get("ref_kreis") is None:
         return None
     if row.get("ref_kreis_former"):
