@@ -102,6 +102,10 @@ class AtlasData:
             if "territorial_date" in geometries else None
         self.changed = geometries["territory_changed_since_geometry"].fillna(False).to_numpy(bool) \
             if "territory_changed_since_geometry" in geometries else np.zeros(len(self.ags), dtype=bool)
+        # drawn from other keys' outlines: merged or recoded since the boundaries' date (staging.boundaries)
+        self.assembled = np.array([len(keys) > 1 or (len(keys) == 1 and keys[0] != ags) for ags, keys in zip(
+            self.ags, geometries["assembled_from"])], dtype=bool) if "assembled_from" in geometries \
+            else np.zeros(len(self.ags), dtype=bool)
         self.undrawn = data.towns.index[~data.towns.index.isin(self.ags)]  # no geometry: formed after its date
         self.in_group = data.towns.loc[self.ags, "in_reference_group"].fillna(False).to_numpy(bool)
         self.period = data.latest_period
@@ -121,7 +125,8 @@ class AtlasData:
     def boundaries(self, positions) -> str | None:
         """'Gemeindegrenzen: Stand 01.01.2021 (7 Gemeinden in den Grenzen vor einer späteren Gebietsänderung
         gezeichnet, 2 Gemeinden ohne Umriss (fehlen))': the date of the outlines of ``positions`` and what they do
-        not show (warehouse.exports.LATEST_GEOMETRIES' flag; the towns without a geometry of the Länder drawn). The
+        not show (staging.boundaries' flag and the Gemeinden drawn from other keys' outlines; the towns without a
+        geometry of the Länder drawn). The
         town pages' maps said it (context.boundary_de), the atlas did not (dates review of 6 December 2026)."""
         if self.boundary_dates is None or not len(positions):
             return None
@@ -130,11 +135,15 @@ class AtlasData:
             return None
         lands = set(self.land[positions])
         changed = int(self.changed[positions].sum())
+        assembled = int(self.assembled[positions].sum())
         undrawn = sum(1 for a in self.undrawn if a[:2] in lands)
         notes = []
         if changed:
             notes.append(f"{changed} {'Gemeinde' if changed == 1 else 'Gemeinden'} in den Grenzen vor einer späteren "
                          "Gebietsänderung gezeichnet")
+        if assembled:
+            notes.append(f"{assembled} {'Gemeinde' if assembled == 1 else 'Gemeinden'} aus den Umrissen der "
+                         f"Gemeinden gezeichnet, aus denen sie danach {'entstand' if assembled == 1 else 'entstanden'}")
         if undrawn:  # a Gemeinde of the register without an outline: formed after the boundaries' date
             notes.append(f"{undrawn} {'Gemeinde' if undrawn == 1 else 'Gemeinden'} ohne Umriss "
                          f"({'fehlt' if undrawn == 1 else 'fehlen'})")

@@ -687,16 +687,24 @@ def map_section(data: ReportData, geoms: TownGeometries, ags: str, name: str) ->
     # as a bare AGS (planner's review of 6 December 2026); "seither geändert" holds for either
     listed = [names[n] if n in names else f"{geoms.names[geoms.position[n]]} (Stand der Grenzen, seither geändert)"
               for n in neighbours]
-    return {"svg": svg, "neighbours": listed, "boundary_de": boundary_de(name, day, changed)}
+    return {"svg": svg, "neighbours": listed,
+            "boundary_de": boundary_de(name, day, changed, geoms.assembled.get(ags, []), ags)}
 
 
-def boundary_de(name: str, day, changed: bool) -> str | None:
-    """The map's boundary date and, where the town's territory changed after it (a merger into it, a split part or a
-    partial transfer: warehouse.exports.LATEST_GEOMETRIES), that the map shows the former territory. Dingelstädt, twice
-    its area since 2023, was drawn in its 2021 bounds without a word (audit of 6 December 2026)."""
+def boundary_de(name: str, day, changed: bool, assembled: list[tuple[str, str]] = (), ags: str = "") -> str | None:
+    """The map's boundary date; the outlines the town is drawn from where they are not its own alone (``assembled``:
+    AGS and name; Gemeinden merged since, or the town under an earlier key: staging.boundaries); and where the town's
+    territory changed after it otherwise (a split part or a partial transfer), that the map shows the former
+    territory. Dingelstädt, twice its area since 2023, was drawn in its 2021 bounds without a word (audit of 6 December
+    2026)."""
     if day is None or pd.isna(day):
         return None
     text = boundary_date_de(day)
+    if len(assembled) > 1:
+        text += (f"; {name} ist aus den Umrissen von {de_list([n for _, n in assembled])} gezeichnet, die sich "
+                 "danach zusammengeschlossen haben")
+    elif assembled and assembled[0][0] != ags:
+        text += f"; gezeichnet ist der Umriss von {assembled[0][1]} unter dem damaligen AGS {assembled[0][0]}"
     if changed:
         text += (f"; das Gebiet von {name} hat sich danach geändert (Fusion, Aufteilung einer Nachbargemeinde oder "
                  "abgegebene bzw. übernommene Gebietsteile), die Karte zeigt es vor der Änderung")
@@ -755,7 +763,8 @@ def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
     if spaces.empty:
         return {"loaded": False, "rows": []}
     reach_km = gap_parameters()["reach_km"]
-    in_town = (spaces["ags"] == ags).to_numpy()
+    keys = geoms.keys(ags) if geoms.has(ags) else [ags]  # a town drawn from merged outlines: their places are its
+    in_town = spaces["ags"].isin(keys).to_numpy()
     metres = np.zeros(len(spaces))
     if geoms.has(ags):
         x, y = _memo(data, "coworking_xy", lambda: to_metric_crs(spaces["lon"], spaces["lat"]))
@@ -771,7 +780,7 @@ def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
     counted = set(active_on(listed, day).index)
     rows = records(listed.assign(counted=listed.index.isin(counted)).sort_values(["distance_km", "name"], kind="stable"))
     for row in rows:
-        row["in_town"] = row["ags"] == ags
+        row["in_town"] = row["ags"] in keys
         row["distance_de"] = "in der Gemeinde" if row["in_town"] else f"{de_number(row['distance_km'])} km"
         row["website_url"] = safe_url(row["website"])  # only http(s) becomes a link
         row["source_de"] = coworking_source(row["osm_type"] != "local", bool(row["locally_reported"]),

@@ -25,7 +25,8 @@ from reports.labels import CATALOGUE, PILLARS, is_missing, kreis_labels
 from sources.frames import shared_strings
 from sources.registry import sources as source_specs
 from sources.vintages import release_due
-from warehouse.exports import LATEST_GEOMETRIES
+from staging.boundaries import boundaries_of_today
+from warehouse.exports import GEOMETRY_STEPS, LATEST_GEOMETRIES
 from warehouse.registry import OutdatedWarehouse, missing_published
 
 INDEX_COLUMNS = ["ags", "period", "score", *PILLARS, "rank", "rank_median", "rank_p05", "rank_p95",
@@ -203,9 +204,11 @@ FROM coworking_spaces
 WHERE vintage = (SELECT max(vintage) FROM coworking_spaces)
 ORDER BY osm_type, osm_id  -- the key: places at one distance with one name (unnamed ones) keep this order on the page"""
 
-# Per Gemeinde its newest geometry (warehouse.exports.LATEST_GEOMETRIES: territorial date, then the finer VG250), in a
-# fixed order (by AGS): the coverage simplification of the maps depends on it (same data, same SVG); with the
-# boundary's date and whether the town's territory changed since, which the map's note says (the GeoPackage's rule)
+# Per key its newest geometry (warehouse.exports.LATEST_GEOMETRIES: territorial date, then the finer VG250) and the
+# crosswalk's steps; ``load`` draws the Gemeinden of today from them (staging.boundaries.boundaries_of_today, the
+# GeoPackage's rule), in a fixed order (by AGS: the coverage simplification of the maps depends on it; same data, same
+# SVG), with the boundary's date, whether the town's territory changed since and the outlines joined into it, which
+# the map's note says
 GEOMETRIES = LATEST_GEOMETRIES
 
 
@@ -267,7 +270,7 @@ class ReportData:
     kreise: pd.DataFrame           # ags, name of every Kreis (BKG)
     index: pd.DataFrame            # readiness_index rows of the latest method version
     releases: pd.DataFrame         # one row per source and vintage
-    geometries: pd.DataFrame       # ags, vintage, name, geometry_wkb (latest vintage per ags)
+    geometries: pd.DataFrame       # staging.boundaries.boundaries_of_today: ags, vintage, name, geometry_wkb, ...
     coworking: pd.DataFrame
     # read by the "Coworking-Lücke" section per town (reports/coworking_gap.py); held here so that the
     # page keys (reports/pages.py) change when they change
@@ -599,7 +602,7 @@ def load(published: Path) -> ReportData:
             "scored": (SCORED_INDICATORS, {"pillars": PILLARS, "mv": mv}),
             "peers": (PEERS, None), "flows": (FLOWS, commuting), "towns": (MUNICIPALITIES, None),
             "releases": (RELEASES, None),
-            "geometries": (GEOMETRIES, None), "coworking": (COWORKING, None),
+            "geometries": (GEOMETRIES, None), "geometry_steps": (GEOMETRY_STEPS, None), "coworking": (COWORKING, None),
             "coworking_gap": ("SELECT * FROM coworking_gap", None),
             "gap_inputs": ("""SELECT 'survey' AS kind, CAST(s AS VARCHAR) AS row FROM local_survey_results s
                               UNION ALL SELECT 'flow', CAST(f AS VARCHAR) FROM commuter_flows_gemeinde f""", None),
@@ -622,7 +625,9 @@ def load(published: Path) -> ReportData:
             path=Path(published), method_version=mv,
             latest_period=latest_published_period(index),
             towns=got["towns"].set_index("ags", drop=False),
-            index=index, releases=got["releases"], geometries=got["geometries"], coworking=got["coworking"],
+            index=index, releases=got["releases"], coworking=got["coworking"],
+            geometries=boundaries_of_today(got["geometries"], got["geometry_steps"],
+                                           got["towns"].set_index("ags")["name"]),
             releases_due=releases_due(got["releases"],
                                       con.execute("SELECT max(published_at) FROM publish_log").fetchone()[0],
                                       {source: day for source, (day, _) in newest.items()}),

@@ -45,6 +45,10 @@ class TownGeometries:
         self.dates = geometries["territorial_date"].to_numpy() if "territorial_date" in geometries else None
         self.changed = (geometries["territory_changed_since_geometry"].to_numpy()
                         if "territory_changed_since_geometry" in geometries else None)
+        # per Gemeinde drawn from several outlines or another key's (staging.boundaries): their AGS and names
+        self.assembled = ({ags: list(zip(keys, names)) for ags, keys, names in zip(
+            self.ags, geometries["assembled_from"], geometries["assembled_names"]) if len(keys)}
+            if "assembled_from" in geometries else {})
         self.tree = shapely.STRtree(self.geoms)
         self._neighbours: dict[str, list[str]] = {}
         self._metric: dict[str, object] = {}  # metric_area per Gemeinde
@@ -54,10 +58,16 @@ class TownGeometries:
         return ags in self.position
 
     def boundary(self, ags: str) -> tuple[object, bool]:
-        """(date of the town's boundary, whether its territory changed after it); (None, False) where not known."""
+        """(date of the town's boundary, whether its territory changed after it); (None, False) where not known. The
+        outlines it is drawn from, where not its own alone: ``assembled``."""
         i = self.position[ags]
         day = self.dates[i] if self.dates is not None else None
         return day, bool(self.changed[i]) if self.changed is not None else False
+
+    def keys(self, ags: str) -> list[str]:
+        """The keys whose outlines the town is drawn from (its own, and the Gemeinden merged into it since:
+        ``assembled``); what lies in any of them lies in the town (coworking places assigned to the outlines' keys)."""
+        return [key for key, _ in self.assembled[ags]] if ags in self.assembled else [ags]
 
     def metric_area(self, ags: str):
         """The town's polygon in the coworking indicator's METRIC_CRS (the maps hold it in EPSG:3035); transformed

@@ -41,7 +41,7 @@ from indicators.catalogue import CONTEXT, DIRECTION_DE, Catalogue, load_catalogu
 from indicators.engine import published_scores
 from sources.registry import RELEASE_YEAR, attribution_text, sha256_of, sources as source_specs
 from sources.vintages import NEWEST_FIRST
-from staging import crosswalk
+from staging import boundaries, crosswalk
 from warehouse.paths import DEFAULT_EXPORTS_DIR, LATEST, MANIFEST, duckdb_config, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
 from warehouse.registry import registry
@@ -163,31 +163,31 @@ GERMAN_HEADERS = {
     **{f"gap_{pillar}": f"Abstand {_catalogue().pillar_label(pillar)} {GAP_SIGN}" for pillar in _catalogue().pillars},
 }
 
-# Each Gemeinde's newest boundary (sources.vintages.NEWEST_FIRST: the newest territorial status; on the same date the
-# detailed VG250 before VG5000) with its date, and whether the town's territory changed after that date: a merger into
-# it, a split it received a part of or a partial transfer either way, between registers of that date or later (a step
-# from an earlier register may predate the boundary: not counted, so neither is a change later in the boundary's own
-# year, whose window spans its date), not a step the crosswalk rejected. Allendorf (Eder)
-# kept its key through a merger of 2023 and was drawn at 40.8 km² of its 2021 boundary beside a registered 77.0 km²,
-# unmarked (audit of 6 December 2026). One rule for the GeoPackage (TOWNS_SQL) and the pages' maps (reports/data.py).
+# Each key's newest boundary (sources.vintages.NEWEST_FIRST: the newest territorial status; on the same date the detailed
+# VG250 before VG5000) with its date, and the crosswalk's steps (rejected ones left out by staging.boundaries): the
+# Gemeinden of today are drawn from them in today's territory where it is made of whole Gemeinden of the boundaries'
+# date, and flagged where it changed otherwise after that date (staging.boundaries.boundaries_of_today). Allendorf
+# (Eder) kept its key through a merger of 2023 and was drawn at 40.8 km² of its 2021 boundary beside a registered
+# 77.0 km², unmarked (audit of 6 December 2026). One rule for the GeoPackage and the pages' maps (reports/data.py).
 LATEST_GEOMETRIES = f"""
-WITH latest AS (
-    SELECT ags, vintage, territorial_date, name, geometry_wkb FROM municipality_geometries
-    QUALIFY row_number() OVER (PARTITION BY ags ORDER BY {NEWEST_FIRST}) = 1
-), changed AS (
-    SELECT DISTINCT l.ags FROM latest l JOIN territorial_changes c
-      ON c.from_date >= l.territorial_date
-     AND coalesce(c.plausibility, '') NOT IN ({", ".join(map(literal, sorted(crosswalk.REJECTED)))})
-     AND ((c.kind IN ('merger', 'split', 'partial_transfer') AND c.to_ags = l.ags)
-          OR (c.kind = 'partial_transfer' AND c.from_ags = l.ags))
-)
-SELECT l.*, l.ags IN (SELECT ags FROM changed) AS territory_changed_since_geometry
-FROM latest l ORDER BY l.ags"""
+SELECT ags, vintage, territorial_date, name, geometry_wkb FROM municipality_geometries
+QUALIFY row_number() OVER (PARTITION BY ags ORDER BY {NEWEST_FIRST}) = 1
+ORDER BY ags"""
+GEOMETRY_STEPS = "SELECT from_date, to_date, from_ags, to_ags, kind, plausibility FROM territorial_changes"
+TODAY = "SELECT ags, name FROM municipalities"
+
+
+def latest_geometries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per key its outline, the Gemeinden of today in today's territory where whole outlines make it
+    (staging.boundaries.boundaries_of_today, whose columns it returns)."""
+    today = con.execute(TODAY).df()
+    return boundaries.boundaries_of_today(con.execute(LATEST_GEOMETRIES).df(), con.execute(GEOMETRY_STEPS).df(),
+                                          today.set_index("ags")["name"])
+
 
 # Towns in scope (the ranked reference group: small towns and the pilots) with their index row of the period
 # published as the latest (the view published_period, the pages' headline), scored or not, under the current method
-# version, and the latest geometry
-# (sources.vintages.NEWEST_FIRST: the newest territorial status; on the same date the detailed VG250 before VG5000).
+# version; write_geopackage adds the geometry (latest_geometries).
 # Why a town has no score in the published period comes from its latest_ranking row: ``ranking_period`` (that
 # period) and ``missing_pillars`` (the required pillars without data then, NULL for a scored town). The row of the
 # score shown never has it (a scored row misses no pillar), so an unscored town's reason was NULL (review of 5 December:
@@ -196,19 +196,14 @@ TOWNS_SQL = f"""
 WITH latest_index AS (  -- the published year's row, scored or not, as latest_ranking and the maps (a town without a
     -- score in it had its 2018 score under a layer description naming the published year; review of 5 December)
     SELECT * FROM town_index_history WHERE period = (SELECT period FROM published_period)
-), latest_geometry AS (
-    SELECT ags, vintage AS geometry_vintage, territory_changed_since_geometry, geometry_wkb
-    FROM ({LATEST_GEOMETRIES})
 )
 SELECT m.ags, m.name, m.kreis_ags, m.kreis_name, m.land, m.is_pilot, m.population, m.population_date,
        i.period, i.score, i.rank, i.compared_towns, i.rank_median, i.rank_p05, i.rank_p95,
        {', '.join(f"i.{pillar}" for pillar in _catalogue().pillars)},
-       i.imputed_share, l.period AS ranking_period, l.missing_pillars, i.method_version, g.geometry_vintage,
-       g.territory_changed_since_geometry, g.geometry_wkb
+       i.imputed_share, l.period AS ranking_period, l.missing_pillars, i.method_version
 FROM municipalities m
 LEFT JOIN latest_index i USING (ags)
 LEFT JOIN latest_ranking l USING (ags)
-LEFT JOIN latest_geometry g USING (ags)
 WHERE m.in_reference_group
 ORDER BY m.ags
 """
@@ -1005,17 +1000,30 @@ def write_geopackage(con: duckdb.DuckDBPyConnection, target: Path, published_at:
     import geopandas
     import shapely
 
-    frame = con.execute(TOWNS_SQL).fetch_df()
+    frame = con.execute(TOWNS_SQL).fetch_df().merge(_geopackage_geometries(con), on="ags", how="left")
     # the score as published, the one the rank compares (SCORE_COLUMNS); the pillars keep full precision
     frame["score"] = published_scores(frame["score"].to_numpy(dtype=float), _catalogue().score_decimals)
     wkb = frame.pop("geometry_wkb")
-    # a town without a geometry (e.g. formed after the boundary vintage) is kept, with an empty geometry
-    geometry = [None if value is None or value is pd.NA else shapely.from_wkb(bytes(value)) for value in wkb]
+    # a town without a geometry (formed after the boundaries' date from parts of other Gemeinden) is kept, with an
+    # empty geometry
+    geometry = [shapely.from_wkb(bytes(value)) if isinstance(value, (bytes, bytearray, memoryview)) else None
+                for value in wkb]
     towns = geopandas.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
     with gdal_current_date(published_at):
         towns.to_file(target, layer="municipalities", driver="GPKG", engine="pyogrio",
                       layer_options={"DESCRIPTION": geopackage_description(sources_rows(con))})
     return len(towns)
+
+
+def _geopackage_geometries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per Gemeinde of today its outline (``latest_geometries``) with the GeoPackage's columns: the release, whether
+    the territory changed since, and the keys whose outlines were joined into it (comma-separated; a GeoPackage
+    column holds no list)."""
+    frame = latest_geometries(con)
+    return pd.DataFrame({"ags": frame["ags"], "geometry_vintage": frame["vintage"],
+                         "territory_changed_since_geometry": frame["territory_changed_since_geometry"],
+                         "geometry_assembled_from": [",".join(keys) or None for keys in frame["assembled_from"]],
+                         "geometry_wkb": frame["geometry_wkb"]})
 
 
 def geopackage_description(sources: list[tuple]) -> str:
@@ -1030,7 +1038,8 @@ def geopackage_description(sources: list[tuple]) -> str:
              "veröffentlichten Jahres (latest_ranking) und der neuesten Gemeindegrenze, EPSG:4326. "
              "territory_changed_since_geometry: das Gemeindegebiet hat sich nach dem Stand der Grenze "
              "(geometry_vintage) geändert (Fusion, Aufteilung oder Gebietsteil abgegeben oder übernommen); die Fläche "
-             "zeigt das frühere Gebiet.",
+             "zeigt das frühere Gebiet. geometry_assembled_from: die Gemeinde ist aus diesen Gemeinden (AGS) "
+             "entstanden, die Fläche ist ihre Vereinigung im Stand der Grenze.",
              "Quellen und Lizenzen (Quelle; Herausgeber; Lizenz; Lizenz-URL; Quellenvermerk):"]
     lines += ["; ".join("" if _missing(value) else str(value) for value in row[:5]) for row in sources]
     return "\n".join(lines)

@@ -386,6 +386,36 @@ def test_geopackage_says_which_towns_territory_changed_after_their_boundaries(sn
     assert frame["territory_changed_since_geometry"].sum() == 2  # the snapshot's own steps are all older
 
 
+def test_geopackage_draws_a_gemeinde_of_today_from_the_outlines_merged_into_it(snapshot_warehouse, tmp_path):
+    """Berga-Wünschendorf, Eisenach and three more Gemeinden formed after the boundaries' date had no geometry, and
+    the Gemeinden they were formed from stood beside their neighbours as if they still existed (sweep of 7 December
+    2026). A Gemeinde that absorbed a whole neighbour since is drawn with it (staging.boundaries), unmarked, and
+    says so; the absorbed key is no row of its own."""
+    copy = tmp_path / snapshot_warehouse.name
+    shutil.copyfile(snapshot_warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        town, absorbed = con.execute(
+            "SELECT m.ags, min(o.ags) FROM municipalities m JOIN municipality_geometries g USING (ags) "
+            "JOIN municipality_geometries o ON o.ags > m.ags AND o.ags LIKE left(m.ags, 5) || '%' "
+            "WHERE m.in_reference_group GROUP BY m.ags ORDER BY m.ags LIMIT 1").fetchone()
+        day = con.execute("SELECT max(territorial_date) FROM municipality_geometries").fetchone()[0]
+        before = geopandas.GeoSeries.from_wkb([bytes(con.execute(
+            "SELECT geometry_wkb FROM municipality_geometries WHERE ags = ?", [key]).fetchone()[0])
+            for key in (town, absorbed)], crs="EPSG:4326").to_crs("EPSG:3035").area.sum()
+        con.execute("DELETE FROM municipalities WHERE ags = ?", [absorbed])  # no Gemeinde of today
+        con.execute("INSERT INTO territorial_changes (from_vintage, to_vintage, from_date, to_date, from_ags, to_ags, "
+                    "kind, evidence, basis, plausibility) VALUES ('a', 'b', ?, ?, ?, ?, 'merger', 'test', 'test', "
+                    "'official')", [day, day + dt.timedelta(days=365), absorbed, town])
+        exports.write_geopackage(con, tmp_path / GEOPACKAGE, exports.latest_publish(con)[0])
+        drawn = exports.latest_geometries(con)  # the pages' maps: the absorbed key is no neighbour of its own
+        assert town in set(drawn["ags"]) and absorbed not in set(drawn["ags"])
+    frame = geopandas.read_file(tmp_path / GEOPACKAGE).set_index("ags")
+    assert frame.at[town, "geometry_assembled_from"] == f"{town},{absorbed}"
+    assert not frame.at[town, "territory_changed_since_geometry"]
+    assert frame.loc[[town]].to_crs("EPSG:3035").area.iloc[0] == pytest.approx(before, rel=1e-6)
+    assert frame["geometry_assembled_from"].notna().sum() == 1  # the snapshot's own steps are all older
+
+
 def test_indicator_history_workbook_says_its_year_is_mostly_carried_forward(exported, snapshot_warehouse, tmp_path,
                                                                             monkeypatch):
     """On the Germany-wide build indicator_history.xlsx holds only 2023, 82 % carried forward, while the ranking

@@ -218,6 +218,9 @@ def test_each_map_says_what_dates_its_values_rest_on_and_how_old_its_boundaries_
     data.by_town["input_dates"] = TownSplit(dates, "ags")
     data.geometries["territorial_date"] = pd.Timestamp("2021-01-01")
     data.geometries["territory_changed_since_geometry"] = data.geometries["ags"] == "06440002"
+    data.geometries["assembled_from"] = [("06440001", "06440098") if ags == "06440001" else ()
+                                         for ags in data.geometries["ags"]]  # absorbed a Gemeinde since
+    data.geometries["assembled_names"] = [("A", "B") if keys else () for keys in data.geometries["assembled_from"]]
     data.towns = pd.concat([data.towns, pd.DataFrame({"ags": ["06440099"], "name": ["Neu"], "in_reference_group": True})
                             .set_index("ags", drop=False)])  # formed after the boundaries' date: no outline
     atlas = AtlasData(data)
@@ -229,7 +232,8 @@ def test_each_map_says_what_dates_its_values_rest_on_and_how_old_its_boundaries_
     assert ("Daten: Breitband 06/2021, Erreichbarkeit 2018–2020 (55 % der Eingangswerte aus früheren Ständen "
             "fortgeschrieben)") in score
     boundary = ("Gemeindegrenzen: Stand 01.01.2021 (1 Gemeinde in den Grenzen vor einer späteren Gebietsänderung "
-                "gezeichnet, 1 Gemeinde ohne Umriss (fehlt))")
+                "gezeichnet, 1 Gemeinde aus den Umrissen der Gemeinden gezeichnet, aus denen sie danach entstand, "
+                "1 Gemeinde ohne Umriss (fehlt))")
     assert boundary in accessibility
     build_atlas(data, tmp_path, atlas)
     page = (tmp_path / "atlas" / "hessen.html").read_text(encoding="utf-8")
