@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,8 @@ DIRECTION_DE = {"positive": "höher ist besser", "negative": "niedriger ist bess
                 "none": "keine (Kontext, nicht bewertet)"}
 CONTEXT, CONTEXT_LABEL = "context", "Kontext"  # the pillar id of context indicators (published, not scored), its name
 PILLAR_TEXTS = ("label", "short_de", "data_de", "date_format")  # required of every pillar (catalogue.yaml says what)
-EXTRA_FIELDS = {"possible_range", "reference_levels", "at_most_sum_of", "zero_de"}  # typed fields beside the method's params
+# typed fields beside the method's params
+EXTRA_FIELDS = {"possible_range", "reference_levels", "at_most_sum_of", "zero_de", "share_within"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class Indicator:
     # ((source id, (measure, ...)), ...); () none
     at_most_sum_of: tuple[tuple[str, tuple[str, ...]], ...] = ()
     zero_de: str = ""  # what exactly 0 means, shown beside it on the pages ('IC/ICE-Halt in der Gemeinde')
+    # a mean distance to a kind of place and the share of residents within a radius of one, of the same release, Gemeinde
+    # and date (catalogue ``share_within`` on the distance; set on both indicators): (distance measure, share measure,
+    # radius, the largest share published as 0 — half a unit of its last decimal). None: no such pair
+    distance_share: tuple[str, str, float, float] | None = None
     # levels whose publisher figure of the same measure is shown beside the town's as a comparison; none where the
     # upper level's figure means something else (a Kreis's out-commuters leave the Kreis, a town's the Gemeinde)
     reference_levels: tuple[str, ...] = REFERENCE_LEVELS
@@ -72,6 +77,14 @@ class Indicator:
         """True where a value exceeds the sum of its parts (``at_most_sum_of``, same release) by more than the
         rounding tolerance: a total the publisher's own breakdown contradicts. A missing sum never exceeds."""
         return np.asarray(values, dtype=float) > np.asarray(parts, dtype=float) + ROUNDING_TOLERANCE
+
+    def contradicts(self, distance, share) -> np.ndarray:
+        """True where a population-weighted mean ``distance`` and a ``share`` of residents within the radius of the
+        same release cannot both be true: a share published as 0 puts (next to) everyone beyond the radius, so the
+        mean is at least the radius times (1 - that share's bound); a missing value contradicts nothing."""
+        _, _, radius, zero = self.distance_share
+        distance, share = np.asarray(distance, dtype=float), np.asarray(share, dtype=float)
+        return (share < zero) & (distance < radius * (1 - zero / 100))
 
     @property
     def sources(self) -> list[str]:
@@ -184,6 +197,7 @@ def load_catalogue(path: Path = CATALOGUE_YAML) -> Catalogue:
         )
         _validate(indicator, raw["pillars"], units)
         indicators[indicator_id] = indicator
+    indicators = _with_distance_shares(indicators, raw["indicators"], units)
     for pillar, spec in raw["pillars"].items():  # the German texts of a pillar every page and table needs
         missing = [key for key in PILLAR_TEXTS if not str((spec or {}).get(key) or "").strip()]
         if missing:
@@ -215,6 +229,29 @@ def _inhabitants(raw: dict, units: dict) -> tuple[str, tuple[str, ...]] | None:
         raise ValueError(f"catalogue inhabitants: {given!r} must name a measure and its source (ids) for the "
                          "per_inhabitant units")
     return given["measure"], tuple(source_ids(given["source"]))
+
+
+def _with_distance_shares(indicators: dict[str, Indicator], raw: dict, units: dict) -> dict[str, Indicator]:
+    """``share_within`` ({measure, radius}, declared once on the distance indicator) set as ``distance_share`` on the
+    distance and on the indicator of the share (same source, observed); ValueError naming the indicator where the
+    share has no observed indicator or the declaration is malformed."""
+    for indicator_id, entry in raw.items():
+        given = entry.get("share_within")
+        if given is None:
+            continue
+        distance = indicators[indicator_id]
+        share = [i for i in indicators.values() if i.method == "observed" and i.sources == distance.sources
+                 and i.params.get("measure") == (given or {}).get("measure")] if isinstance(given, dict) else []
+        radius = given.get("radius") if isinstance(given, dict) else None
+        if distance.method != "observed" or len(share) != 1 or not isinstance(radius, (int, float)) or radius <= 0:
+            raise ValueError(f"indicator {indicator_id}: share_within {given!r} must name the measure of one observed "
+                             "indicator of the same source and a radius > 0 (in the distance's unit), on an observed "
+                             "distance")
+        zero = 0.5 * 10 ** -units[share[0].unit]["value_decimals"]  # 0 as published: under half its last decimal
+        pair = (distance.params["measure"], share[0].params["measure"], float(radius), zero)
+        for target in (distance, share[0]):
+            indicators[target.indicator_id] = replace(target, distance_share=pair)
+    return indicators
 
 
 def _parts_by_source(given, indicator_id: str) -> tuple[tuple[str, tuple[str, ...]], ...]:

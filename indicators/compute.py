@@ -78,6 +78,8 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
     if indicator.at_most_sum_of:  # a total its own breakdown contradicts
         parts = _sum_of_parts(con, indicator, values)
         _exclude(values, indicator.exceeds(values["value"], parts), "inconsistent_value")
+    if indicator.distance_share:  # a mean distance and a share within a radius that cannot both be true
+        _exclude(values, _contradicted(con, indicator, values), "contradictory_values")
     if indicator.method == "observed":  # a year of a series that leaps away and back
         _exclude(values, series_spikes(values, indicator.params["measure"]), "series_spike")
     values["method_break"] = False
@@ -343,6 +345,23 @@ def _sum_of_parts(con, indicator: Indicator, values: pd.DataFrame) -> np.ndarray
               for source, parts in indicator.at_most_sum_of]
     keys = ["source_id", "vintage", "ags", "reference_date"]
     return values[keys].merge(pd.concat(frames, ignore_index=True), on=keys, how="left")["parts"].to_numpy(dtype=float)
+
+
+def _contradicted(con, indicator: Indicator, values: pd.DataFrame) -> np.ndarray:
+    """Per value, whether the mean distance and the share within the radius (``distance_share``) of its source,
+    release, Gemeinde and date contradict each other (``Indicator.contradicts``); False where either is missing."""
+    distance, share, _, _ = indicator.distance_share
+    pairs = con.execute("""
+        SELECT source_id, vintage, ags, reference_date,
+               any_value(value) FILTER (measure = $distance) AS distance,
+               any_value(value) FILTER (measure = $share) AS share
+        FROM observations
+        WHERE list_contains($sources, source_id) AND measure IN ($distance, $share) AND level = 'gemeinde'
+          AND value IS NOT NULL
+        GROUP BY ALL""", {"sources": indicator.sources, "distance": distance, "share": share}).df()
+    keys = ["source_id", "vintage", "ags", "reference_date"]
+    pairs = values[keys].merge(pairs, on=keys, how="left")
+    return indicator.contradicts(pairs["distance"], pairs["share"])
 
 
 def _annualised_change(con, indicator: Indicator, cache: dict | None = None) -> pd.DataFrame:

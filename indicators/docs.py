@@ -118,12 +118,16 @@ def render_indicator_table(catalogue: Catalogue) -> str:
 
 def _possible(indicator) -> str:
     """``[0, 100]``, ``[0, –]`` (no upper bound) or ``–`` (no possible_range declared); then ``≤ a + b`` when
-    the value cannot exceed the sum of other measures of its release (``at_most_sum_of``)."""
+    the value cannot exceed the sum of other measures of its release (``at_most_sum_of``), and the mean distance and
+    share within a radius that contradict each other (``share_within``)."""
     bound = ("–" if indicator.possible_range is None else
              "[" + ", ".join("–" if b is None else _number(b) for b in indicator.possible_range) + "]")
     if indicator.at_most_sum_of:
         bound += "".join(f"; ≤ {' + '.join(f'`{m}`' for m in parts)} ({source})"
                          for source, parts in indicator.at_most_sum_of)
+    if indicator.distance_share:  # the pair contradicts where the share is published as 0 and the mean is under radius
+        distance, share, radius, _ = indicator.distance_share
+        bound += f"; `{distance}` < {_number(radius)} only with `{share}` > 0 (share_within)"
     return bound
 
 

@@ -142,8 +142,8 @@ class AtlasData:
             notes.append(f"{changed} {'Gemeinde' if changed == 1 else 'Gemeinden'} in den Grenzen vor einer späteren "
                          "Gebietsänderung gezeichnet")
         if assembled:
-            notes.append(f"{assembled} {'Gemeinde' if assembled == 1 else 'Gemeinden'} aus den Umrissen der "
-                         f"Gemeinden gezeichnet, aus denen sie danach {'entstand' if assembled == 1 else 'entstanden'}")
+            notes.append(f"{assembled} {'Gemeinde' if assembled == 1 else 'Gemeinden'} aus den Umrissen mehrerer "
+                         "oder früherer Gemeinden gezeichnet")
         if undrawn:  # a Gemeinde of the register without an outline: formed after the boundaries' date
             notes.append(f"{undrawn} {'Gemeinde' if undrawn == 1 else 'Gemeinden'} ohne Umriss "
                          f"({'fehlt' if undrawn == 1 else 'fehlen'})")

@@ -700,14 +700,16 @@ def boundary_de(name: str, day, changed: bool, assembled: list[tuple[str, str]] 
     if day is None or pd.isna(day):
         return None
     text = boundary_date_de(day)
-    if len(assembled) > 1:
-        text += (f"; {name} ist aus den Umrissen von {de_list([n for _, n in assembled])} gezeichnet, die sich "
-                 "danach zusammengeschlossen haben")
-    elif assembled and assembled[0][0] != ags:
+    drawn = len(assembled) > 1 or (assembled and assembled[0][0] != ags)
+    if len(assembled) > 1:  # a merger into a new key, or an absorption into the town: its parts now belong to it
+        text += (f"; {name} ist aus den Umrissen der damaligen Gemeinden {de_list([n for _, n in assembled])} "
+                 "gezeichnet, die seither zu dieser Gemeinde gehören")
+    elif drawn:
         text += f"; gezeichnet ist der Umriss von {assembled[0][1]} unter dem damaligen AGS {assembled[0][0]}"
-    if changed:
-        text += (f"; das Gebiet von {name} hat sich danach geändert (Fusion, Aufteilung einer Nachbargemeinde oder "
-                 "abgegebene bzw. übernommene Gebietsteile), die Karte zeigt es vor der Änderung")
+    if changed:  # a change the outlines, joined or not, do not show
+        lead = f"außerdem hat sich das Gebiet von {name}" if drawn else f"das Gebiet von {name} hat sich"
+        text += (f"; {lead} danach geändert (Fusion, Aufteilung einer Nachbargemeinde oder abgegebene bzw. übernommene "
+                 f"Gebietsteile), die Karte zeigt es vor {'dieser' if drawn else 'der'} Änderung")
     return text
 
 
@@ -763,8 +765,7 @@ def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
     if spaces.empty:
         return {"loaded": False, "rows": []}
     reach_km = gap_parameters()["reach_km"]
-    keys = geoms.keys(ags) if geoms.has(ags) else [ags]  # a town drawn from merged outlines: their places are its
-    in_town = spaces["ags"].isin(keys).to_numpy()
+    in_town = (spaces["ags"] == ags).to_numpy()
     metres = np.zeros(len(spaces))
     if geoms.has(ags):
         x, y = _memo(data, "coworking_xy", lambda: to_metric_crs(spaces["lon"], spaces["lat"]))
@@ -780,7 +781,7 @@ def coworking(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
     counted = set(active_on(listed, day).index)
     rows = records(listed.assign(counted=listed.index.isin(counted)).sort_values(["distance_km", "name"], kind="stable"))
     for row in rows:
-        row["in_town"] = row["ags"] in keys
+        row["in_town"] = row["ags"] == ags
         row["distance_de"] = "in der Gemeinde" if row["in_town"] else f"{de_number(row['distance_km'])} km"
         row["website_url"] = safe_url(row["website"])  # only http(s) becomes a link
         row["source_de"] = coworking_source(row["osm_type"] != "local", bool(row["locally_reported"]),

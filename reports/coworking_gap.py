@@ -301,7 +301,7 @@ def _spaces_within_reach(spaces: pd.DataFrame, geoms: TownGeometries, ags: str, 
     spaces = active_on(_of_vintage(spaces, vintage), day)
     area = geoms.metric_area(ags)
     spaces = spaces[within_reach(area, spaces["x_m"], spaces["y_m"], reach_km, placed_at_gemeinde(spaces),
-                                 spaces["ags"].isin(geoms.keys(ags)))]
+                                 spaces["ags"] == ags)]
     metres = shapely.distance(area, shapely.points(spaces["x_m"].to_numpy(), spaces["y_m"].to_numpy()))
     spaces = spaces.assign(distance_km=np.round(metres / 1000, 1), metres=metres).sort_values(["metres", "name"])
     placed = placed_at_gemeinde(spaces)

@@ -64,11 +64,6 @@ class TownGeometries:
         day = self.dates[i] if self.dates is not None else None
         return day, bool(self.changed[i]) if self.changed is not None else False
 
-    def keys(self, ags: str) -> list[str]:
-        """The keys whose outlines the town is drawn from (its own, and the Gemeinden merged into it since:
-        ``assembled``); what lies in any of them lies in the town (coworking places assigned to the outlines' keys)."""
-        return [key for key, _ in self.assembled[ags]] if ags in self.assembled else [ags]
-
     def metric_area(self, ags: str):
         """The town's polygon in the coworking indicator's METRIC_CRS (the maps hold it in EPSG:3035); transformed
         once per run and Gemeinde (both coworking sections of a page ask)."""

@@ -9,8 +9,9 @@ Gemeinden that no longer exist (sweep of all 10,959 pages, 7 December 2026).
 
 A step that moves only a part (a partial transfer, a split) cannot be drawn from whole outlines: the town keeps the
 outline of its key, flagged ``territory_changed_since_geometry`` as before, and a town of today that has no outline
-of its own and received such a part is not drawn. Plain pandas and shapely, no Dagster: the pages' maps
-(reports/data.py) and the GeoPackage (warehouse/exports.py) read the same rows.
+of its own and received such a part is not drawn. Plain pandas and shapely, no Dagster: the coworking counts
+(staging.geometries.current_outlines), the pages' maps and lists (reports/data.py) and the GeoPackage
+(warehouse/exports.py) read the same rows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,14 @@ import pandas as pd
 import shapely
 
 from staging import crosswalk
+
+# the crosswalk's steps the rule reads (rejected ones are left out by boundaries_of_today), in the working database and
+# the published warehouse alike
+STEPS_SQL = "SELECT from_date, to_date, from_ags, to_ags, kind, plausibility FROM territorial_changes"
+# the Gemeinden of today in the working database, where the municipalities table does not exist yet: the newest
+# register's (of two vintages of one territorial date, the later)
+NEWEST_REGISTER = """SELECT DISTINCT ON (ags) ags, name FROM municipality_register
+WHERE territorial_date = (SELECT max(territorial_date) FROM municipality_register) ORDER BY ags, vintage DESC"""
 
 # the steps that change a town's territory after its outline's date without moving whole Gemeinden into it
 # (warehouse.exports.LATEST_GEOMETRIES' rule before: mergers, splits and partial transfers into it, partial transfers
@@ -31,8 +40,8 @@ def boundaries_of_today(latest: pd.DataFrame, steps: pd.DataFrame, today: pd.Ser
     those of the Gemeinden of the same release that went whole into it, and every other key as it was.
 
     ``latest``: ags, vintage, territorial_date, name, geometry_wkb (each key's newest outline); ``steps``: from_date,
-    to_date, from_ags, to_ags, kind, plausibility (territorial_changes). Returns ``latest``'s columns (the name of
-    today for an assembled Gemeinde) with ``territory_changed_since_geometry``, ``assembled_from`` (the AGS of the
+    to_date, from_ags, to_ags, kind, plausibility (territorial_changes). Returns ``latest``'s columns (an assembled
+    Gemeinde with its name of today) with ``territory_changed_since_geometry``, ``assembled_from`` (the AGS of the
     outlines joined into it, its own among them where it has one, sorted; empty where it is drawn as its own outline
     alone) and ``assembled_names`` (their names in the outlines), sorted by AGS.
     """
@@ -49,6 +58,7 @@ def boundaries_of_today(latest: pd.DataFrame, steps: pd.DataFrame, today: pd.Ser
             drawn.append(joined)
             dropped |= set(parts) | {town}
         elif town in rows.index:  # a part's outline older than the town's own lies inside it: not drawn twice
+            # (this assumes the newer release covers the part's area, as a whole VG release covers Germany)
             dropped |= {part for part in parts
                         if rows.at[part, "territorial_date"] < rows.at[town, "territorial_date"]}
     kept = latest[~latest["ags"].isin(dropped)].reset_index(drop=True)
@@ -97,7 +107,7 @@ def _join(rows: pd.DataFrame, town: str, parts: list[str], between: set[str], st
     union = shapely.union_all(shapely.from_wkb([bytes(rows.at[key, "geometry_wkb"]) for key in keys]))
     first = rows.loc[keys[0]]
     drawn = {town, *parts, *between}
-    return {**first.to_dict(), "ags": town, "name": own["name"] if own is not None else today[town],
+    return {**first.to_dict(), "ags": town, "name": today[town],
             "geometry_wkb": shapely.to_wkb(union), "assembled_from": tuple(keys),
             "assembled_names": tuple(rows.at[key, "name"] for key in keys),
             "territory_changed_since_geometry": bool(_changed_keys(

@@ -17,10 +17,21 @@ import shapely
 
 from sources.osm_coworking import METRIC_CRS
 from sources.vintages import NEWEST_FIRST, release_order
+from staging.boundaries import NEWEST_REGISTER, STEPS_SQL, boundaries_of_today
 
 # the newest release whole (one territorial status: polygons that tile Germany without overlaps)
 NEWEST_RELEASE = f"""SELECT * FROM municipality_geometries
 WHERE vintage = (SELECT vintage FROM municipality_geometries ORDER BY {NEWEST_FIRST} LIMIT 1)"""
+
+
+def current_outlines(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The newest release whole, with the Gemeinden of today (the newest register's) drawn from the outlines of the
+    whole Gemeinden merged or recoded into them since (staging.boundaries): one tiling of today's territory where the
+    crosswalk allows it. The coworking counts are measured on it, as the pages list the places within reach of the
+    same outlines (Berga-Wünschendorf had no count and no list, Allendorf (Eder) a count of its 2021 territory)."""
+    today = con.execute(NEWEST_REGISTER).df()
+    return boundaries_of_today(con.execute(NEWEST_RELEASE).df(), con.execute(STEPS_SQL).df(),
+                               today.set_index("ags")["name"])
 
 
 def newest_kreise(con: duckdb.DuckDBPyConnection, kreise: pd.DataFrame) -> pd.DataFrame:

@@ -173,7 +173,7 @@ LATEST_GEOMETRIES = f"""
 SELECT ags, vintage, territorial_date, name, geometry_wkb FROM municipality_geometries
 QUALIFY row_number() OVER (PARTITION BY ags ORDER BY {NEWEST_FIRST}) = 1
 ORDER BY ags"""
-GEOMETRY_STEPS = "SELECT from_date, to_date, from_ags, to_ags, kind, plausibility FROM territorial_changes"
+GEOMETRY_STEPS = boundaries.STEPS_SQL
 TODAY = "SELECT ags, name FROM municipalities"
 
 
@@ -1038,8 +1038,9 @@ def geopackage_description(sources: list[tuple]) -> str:
              "veröffentlichten Jahres (latest_ranking) und der neuesten Gemeindegrenze, EPSG:4326. "
              "territory_changed_since_geometry: das Gemeindegebiet hat sich nach dem Stand der Grenze "
              "(geometry_vintage) geändert (Fusion, Aufteilung oder Gebietsteil abgegeben oder übernommen); die Fläche "
-             "zeigt das frühere Gebiet. geometry_assembled_from: die Gemeinde ist aus diesen Gemeinden (AGS) "
-             "entstanden, die Fläche ist ihre Vereinigung im Stand der Grenze.",
+             "zeigt das frühere Gebiet. geometry_assembled_from: die Fläche ist aus den Umrissen dieser Gemeinden (AGS "
+             "im Stand der Grenze) zusammengesetzt, die seither zu der Gemeinde gehören, oder ist ihr Umriss unter "
+             "einem früheren AGS.",
              "Quellen und Lizenzen (Quelle; Herausgeber; Lizenz; Lizenz-URL; Quellenvermerk):"]
     lines += ["; ".join("" if _missing(value) else str(value) for value in row[:5]) for row in sources]
     return "\n".join(lines)

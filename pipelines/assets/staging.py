@@ -18,7 +18,7 @@ from sources.errors import SourceError
 from sources.frames import shared_strings
 from sources.registry import label_vintage, load_sources
 from staging import coworking, crosswalk, publisher_status
-from staging.geometries import NEWEST_RELEASE, area_mismatches, newest_kreise, position_mismatches
+from staging.geometries import NEWEST_RELEASE, area_mismatches, current_outlines, newest_kreise, position_mismatches
 from staging.derived import AGREE_POINTS, AGREEMENT_MEASURE, agreement_allowed, commuter_shares, disagreeing_dates
 from warehouse.workdb import relation_columns, store, visible_relations
 from warehouse.registry import registry
@@ -278,8 +278,8 @@ def municipality_geometries(context: AssetExecutionContext, settings: ReadinessS
 COWORKING_SOURCES = ("osm_coworking", "local_inputs")  # OpenStreetMap, then the towns' own lists merged into it
 
 
-@asset(group_name="staging", deps=[*(AssetKey(f"raw_{s}") for s in COWORKING_SOURCES),
-                                   AssetKey("municipality_geometries")],
+@asset(group_name="staging", deps=[*(AssetKey(f"raw_{s}") for s in COWORKING_SOURCES), AssetKey("population_area"),
+                                   AssetKey("municipality_geometries"), AssetKey("territorial_crosswalk")],
        tags={"stage": "staging"}, owners=["team:data-engineering"],
        description="Coworking spaces from OpenStreetMap (amenity=coworking_space, office=coworking; live mode "
                    "only: no stored copy exists) merged with the towns' own lists (local_inputs: permanent and "
@@ -288,7 +288,8 @@ COWORKING_SOURCES = ("osm_coworking", "local_inputs")  # OpenStreetMap, then the
                    "addresses stay two: metadata merge_decisions), each space keeping its sources; a listed space "
                    "without coordinates is placed at its Gemeinde, flagged and counted for that Gemeinde only. "
                    "Per-Gemeinde counts inside and within reach (the catalogue's coworking_gap.reach_km) and the "
-                   "distance to the nearest space: for every Gemeinde where OSM was loaded, "
+                   "distance to the nearest space, on the outlines of today's Gemeinden (staging/boundaries.py): for every "
+                   "Gemeinde where OSM was loaded, "
                    "otherwise only for the towns that supplied a list. The towns' survey results go to "
                    "`local_survey_results` (shown on their pages, never in the index).")
 def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
@@ -304,7 +305,8 @@ def coworking_spaces(context: AssetExecutionContext, settings: ReadinessSettings
                       source_id=source_id)
             return MaterializeResult(metadata={"dagster/row_count": 0, "summary": "absent: no OpenStreetMap release and no "
                                                                      "local list in this run"})
-        gemeinden = osm_coworking.gemeinden_from_wkb(con.execute(NEWEST_RELEASE).df())
+        # today's Gemeinden, drawn whole where merged since the outlines' date (Berga-Wünschendorf: no outline of its own)
+        gemeinden = osm_coworking.gemeinden_from_wkb(current_outlines(con))
         surveys = local_inputs.latest_surveys(stack(local_parsed, "survey_results", "local_inputs",
                                                     columns=local_inputs.SURVEY_COLUMNS))
         local_inputs.check_known_ags(surveys, set(gemeinden["ags"]))

@@ -690,3 +690,43 @@ def test_a_pillar_without_its_german_texts_fails_naming_the_pillar(tmp_path, lin
     broken.write_text(text.replace(line, "", 1), encoding="utf-8")
     with pytest.raises(ValueError, match=rf"pillar commuting_potential has no {line.split(':')[0].strip()}"):
         load_catalogue(broken)
+
+
+def stop(ags, measure, value):
+    unit = "% of residents" if measure.endswith("share") else "m (straight line, population-weighted)"
+    return ("inkar", "2022-12", ags, "gemeinde", dt.date(2018, 12, 31), measure, value, unit, None)
+
+
+def test_a_mean_distance_under_the_radius_beside_no_resident_within_it_is_never_scored():
+    """INKAR 2022-12 gives the Amt Pellworm's four island Gemeinden a population-weighted 101 m to the next stop
+    with 20 departures a day, and 0 % of their residents within 1 km of one: both cannot be true (0 % puts everyone
+    beyond 1 km, so the mean is at least ~1 km). Both values are kept as published, typed contradictory_values, and
+    neither is scored; a mean of 996 m beside 0 % (under 0.5 % within 1 km, rounded) and a mean of 300 m beside
+    1 % are possible; a distance without a share is not checked."""
+    distance, share = "distance_to_transit_stop_m", "residents_within_1km_of_transit_stop_share"
+    con = observations([stop("01054103", distance, 101.0), stop("01054103", share, 0.0),
+                        stop("01053090", distance, 996.0), stop("01053090", share, 0.0),
+                        stop("06439012", distance, 300.0), stop("06439012", share, 1.0),
+                        stop("09181114", distance, 101.0)])
+    for indicator in ("transit_stop_distance", "transit_stop_within_1km_share"):
+        result = compute_indicator(con, CATALOGUE.indicators[indicator])
+        excluded = result.set_index("ags")["excluded_reason"].dropna().to_dict()
+        assert excluded == {"01054103": "contradictory_values"}, indicator
+        assert len(result) == (4 if indicator == "transit_stop_distance" else 3)
+        assert result.set_index("ags").loc["01054103", "quality_note"].startswith("not scored: contradicts another")
+    assert flags.label("contradictory_values", "de").startswith("nicht bewertet: widerspricht einem anderen Wert")
+
+
+@pytest.mark.parametrize("declared", ["{measure: residents_within_1km_of_transit_stop_share}",
+                                      "{measure: out_commuter_share, radius: 1000}",
+                                      "{measure: residents_within_1km_of_transit_stop_share, radius: 0}"])
+def test_a_wrong_share_within_fails_naming_the_indicator(tmp_path, declared):
+    from indicators.catalogue import CATALOGUE_YAML
+
+    text = CATALOGUE_YAML.read_text(encoding="utf-8")
+    given = "    share_within: {measure: residents_within_1km_of_transit_stop_share, radius: 1000}\n"
+    assert given in text
+    broken = tmp_path / "catalogue.yaml"
+    broken.write_text(text.replace(given, f"    share_within: {declared}\n", 1), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"indicator transit_stop_distance: share_within .* must name the measure"):
+        load_catalogue(broken)

@@ -232,7 +232,7 @@ def test_each_map_says_what_dates_its_values_rest_on_and_how_old_its_boundaries_
     assert ("Daten: Breitband 06/2021, Erreichbarkeit 2018–2020 (55 % der Eingangswerte aus früheren Ständen "
             "fortgeschrieben)") in score
     boundary = ("Gemeindegrenzen: Stand 01.01.2021 (1 Gemeinde in den Grenzen vor einer späteren Gebietsänderung "
-                "gezeichnet, 1 Gemeinde aus den Umrissen der Gemeinden gezeichnet, aus denen sie danach entstand, "
+                "gezeichnet, 1 Gemeinde aus den Umrissen mehrerer oder früherer Gemeinden gezeichnet, "
                 "1 Gemeinde ohne Umriss (fehlt))")
     assert boundary in accessibility
     build_atlas(data, tmp_path, atlas)

@@ -252,26 +252,3 @@ def test_a_gap_year_without_coworking_data_lists_no_places_of_a_later_batch(sett
     assert [s["name"] for s in listed["spaces"]] == ["E OpenStreetMap", "F Bibliothek ohne Koordinaten",
                                                      "A nahe Grenze innen"]
 
-
-def test_a_town_drawn_from_merged_outlines_lists_the_places_of_its_parts_as_its_own(setting):
-    """Berga-Wünschendorf is drawn from the outlines of Berga/Elster and Wünschendorf/Elster (staging.boundaries),
-    while the coworking places are assigned to the outlines' keys: a place put at a point inside a part (no
-    coordinates) is the town's, listed in the section and the gap's list as in the town, not left out as a
-    neighbour's."""
-    spaces, _, _ = setting
-    part = box(10.76, 53.58, 10.92, 53.66)  # east of the square, sharing its edge
-    merged = "01053900"
-    geoms = TownGeometries(pd.DataFrame({"ags": [merged], "geometry_wkb": [shapely.to_wkb(SQUARE.union(part))],
-                                         "assembled_from": [(TOWN, "01053999")], "assembled_names": [("A", "B")]}))
-    point = part.representative_point()
-    placed = pd.DataFrame([space("H ohne Koordinaten im Teil", point.y, point.x, placed=True, ags="01053999")])
-    latest = placed.assign(kind=None, website=None, operator=None, osm_base_timestamp=None)
-    section = coworking(SimpleNamespace(coworking=latest, memo={}), geoms, merged)
-    assert [(r["name"], r["in_town"], r["distance_de"], r["counted"]) for r in section["rows"]] == [
-        ("H ohne Koordinaten im Teil", True, "in der Gemeinde", True)]
-    con = duckdb.connect()
-    con.register("rows", placed)
-    con.execute("CREATE TABLE coworking_spaces AS SELECT * REPLACE (CAST(opened AS DATE) AS opened, "
-                "CAST(closed AS DATE) AS closed) FROM rows")
-    listed = _spaces_within_reach(load_spaces(con), geoms, merged, 10, {"vintage": "2023-11-20", "reference_date": DAY})
-    assert listed["name"].tolist() == ["H ohne Koordinaten im Teil"]

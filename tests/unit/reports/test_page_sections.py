@@ -592,17 +592,22 @@ def test_the_map_says_its_boundaries_date_and_a_change_of_territory_since():
     # drawn from outlines of other keys (staging.boundaries): Gemeinden merged since, or the town under its former key
     assert boundary_de("Berga-Wünschendorf, Stadt", dt.date(2021, 1, 1), False,
                        [("16076004", "Berga/Elster"), ("16076084", "Wünschendorf/Elster")], "16076094") == (
-        "Gemeindegrenzen: Stand 01.01.2021; Berga-Wünschendorf, Stadt ist aus den Umrissen von Berga/Elster und "
-        "Wünschendorf/Elster gezeichnet, die sich danach zusammengeschlossen haben")
+        "Gemeindegrenzen: Stand 01.01.2021; Berga-Wünschendorf, Stadt ist aus den Umrissen der damaligen Gemeinden "
+        "Berga/Elster und Wünschendorf/Elster gezeichnet, die seither zu dieser Gemeinde gehören")
     assert boundary_de("Eisenach, Stadt", dt.date(2021, 1, 1), False, [("16056000", "Eisenach")], "16063105") == (
         "Gemeindegrenzen: Stand 01.01.2021; gezeichnet ist der Umriss von Eisenach unter dem damaligen AGS 16056000")
     assembled = TownGeometries(frame.assign(assembled_from=[(), ("16061101", "16061119")],
                                             assembled_names=[(), ("Alt", "N")]))
     data.name_of = {"16061118": "D", "16061119": "N"}
     assert map_section(data, assembled, "16061119", "N")["boundary_de"] == (
-        "Gemeindegrenzen: Stand 01.01.2021; N ist aus den Umrissen von Alt und N gezeichnet, die sich danach "
-        "zusammengeschlossen haben")
+        "Gemeindegrenzen: Stand 01.01.2021; N ist aus den Umrissen der damaligen Gemeinden Alt und N gezeichnet, die "
+        "seither zu dieser Gemeinde gehören")
     assert map_section(data, assembled, "16061118", "D")["boundary_de"].startswith("Gemeindegrenzen: Stand 01.01.2021; das")
+    # joined, and changed otherwise too (Unstruttal: also received parts of a split Gemeinde)
+    assert boundary_de("Unstruttal", dt.date(2021, 1, 1), True, [("16064071", "Unstruttal"), ("16064072", "B")],
+                       "16064071").endswith("; außerdem hat sich das Gebiet von Unstruttal danach geändert (Fusion, "
+                                            "Aufteilung einer Nachbargemeinde oder abgegebene bzw. übernommene "
+                                            "Gebietsteile), die Karte zeigt es vor dieser Änderung")
 
 
 def test_the_kreis_totals_above_the_flows_are_of_the_flows_stichtag():

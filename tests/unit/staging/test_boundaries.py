@@ -110,3 +110,28 @@ def test_outlines_of_two_releases_are_not_joined():
                                                             geometry_wkb=[outline(0, 2)])], ignore_index=True)
     frame = boundaries_of_today(keys, steps(("01053111", "01053999", "merger")), today(**{"01053999": "Neu"}))
     assert drawn(frame) == {"01053999": (2.0, False, ())}
+
+
+def test_a_gemeinde_is_drawn_from_its_parts_only_where_every_piece_of_it_is_known():
+    """A key listed with two successors is nobody's whole part, and a new key that also took in a Gemeinde without an
+    outline (merged into it from a key the outlines do not have) is not drawn from the others alone: neither would be
+    today's territory. Each key then stays as it was."""
+    keys = latest(("01001001", "A", 0), ("01001002", "B", 1))
+    twice = boundaries_of_today(keys, steps(("01001001", "01001900", "merger"), ("01001001", "01001901", "merger"),
+                                            ("01001002", "01001900", "merger")),
+                                today(**{"01001900": "Neu", "01001901": "Andere"}))
+    assert set(drawn(twice)) == {"01001001", "01001002"}
+    unknown = boundaries_of_today(keys, steps(("01001001", "01001900", "merger"), ("01001002", "01001900", "merger"),
+                                              ("01001099", "01001900", "merger")), today(**{"01001900": "Neu"}))
+    assert set(drawn(unknown)) == {"01001001", "01001002"}
+
+
+def test_a_step_from_the_register_of_the_outlines_date_counts():
+    """A step between the register of the outlines' own date and a later one happened after the outlines: it flags the
+    town (a step from an earlier register may predate them and does not)."""
+    keys = latest(("01001001", "A", 0), ("01001002", "B", 1))
+    on_the_day = steps(("01001002", "01001001", "partial_transfer")).assign(from_date=DAY)
+    before = on_the_day.assign(from_date=DAY - pd.Timedelta(days=1))
+    names = today(**{"01001001": "A", "01001002": "B"})
+    assert drawn(boundaries_of_today(keys, on_the_day, names))["01001001"][1] is True
+    assert drawn(boundaries_of_today(keys, before, names))["01001001"][1] is False
