@@ -41,7 +41,7 @@ def boundaries_of_today(latest: pd.DataFrame, steps: pd.DataFrame, today: pd.Ser
 
     ``latest``: ags, vintage, territorial_date, name, geometry_wkb (each key's newest outline); ``steps``: from_date,
     to_date, from_ags, to_ags, kind, plausibility (territorial_changes). Returns ``latest``'s columns (an assembled
-    Gemeinde with its name of today) with ``territory_changed_since_geometry``, ``assembled_from`` (the AGS of the
+    Gemeinde named as in its own outline, or without one by its name of today) with ``territory_changed_since_geometry``, ``assembled_from`` (the AGS of the
     outlines joined into it, its own among them where it has one, sorted; empty where it is drawn as its own outline
     alone) and ``assembled_names`` (their names in the outlines), sorted by AGS.
     """
@@ -107,7 +107,10 @@ def _join(rows: pd.DataFrame, town: str, parts: list[str], between: set[str], st
     union = shapely.union_all(shapely.from_wkb([bytes(rows.at[key, "geometry_wkb"]) for key in keys]))
     first = rows.loc[keys[0]]
     drawn = {town, *parts, *between}
-    return {**first.to_dict(), "ags": town, "name": today[town],
+    # the outlines' name (the maps' labels: BKG's GEN, 'Langelsheim'), for a new key the register's without its
+    # designation ('Langelsheim, Stadt')
+    name = own["name"] if own is not None else str(today[town]).split(",")[0].strip()
+    return {**first.to_dict(), "ags": town, "name": name,
             "geometry_wkb": shapely.to_wkb(union), "assembled_from": tuple(keys),
             "assembled_names": tuple(rows.at[key, "name"] for key in keys),
             "territory_changed_since_geometry": bool(_changed_keys(

@@ -49,7 +49,7 @@ def test_a_gemeinde_formed_after_the_outlines_is_drawn_as_the_union_of_its_prede
                                 today(**{"16076094": "Berga-Wünschendorf, Stadt", "16076001": "Nachbar"}))
     assert drawn(frame) == {"16076001": (1.0, False, ()), "16076094": (2.0, False, ("16076004", "16076084"))}
     town = frame.set_index("ags").loc["16076094"]
-    assert town["name"] == "Berga-Wünschendorf, Stadt" and town["assembled_names"] == ("Berga/Elster",
+    assert town["name"] == "Berga-Wünschendorf" and town["assembled_names"] == ("Berga/Elster",
                                                                                        "Wünschendorf/Elster")
     assert town["vintage"] == "vg5000-2021-01-01" and town["territorial_date"] == DAY
     assert shapely.from_wkb(bytes(town["geometry_wkb"])).geom_type == "Polygon"  # one shape, no seam between
