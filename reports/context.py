@@ -713,12 +713,22 @@ def boundary_de(name: str, day, changed: bool, assembled: list[tuple[str, str]] 
     return text
 
 
+def top_with_ties(flows: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` largest flows (``flows`` by commuters, largest first, missing last) and any with as many commuters as
+    the ``n``-th: the BA lists those too. Four Kreise's 10th and 11th destinations have the same count on the
+    Germany-wide data (Märkischer Kreis, 05962: 553 to Münster and to Siegen-Wittgenstein), and the table showed the
+    one with the lower key."""
+    if len(flows) <= n or pd.isna(flows["commuters"].iloc[n - 1]):
+        return flows.head(n)
+    return flows.head(n + int((flows["commuters"].iloc[n:] == flows["commuters"].iloc[n - 1]).sum()))
+
+
 def commuting(data: ReportData, kreis_ags: str, former: str | None = None) -> dict:
     """Where employees living in the town's Kreis work (Kreis-level flows, the latest reference date): of the former
     Kreis ``former`` where the publisher lists that instead (``shown_former``)."""
     shown = former or kreis_ags
     flows = data.flows_by_kreis.get(shown, pd.DataFrame())
-    rows = records(flows.head(TOP_FLOWS))
+    rows = records(top_with_ties(flows, TOP_FLOWS))
     peak = max([r["commuters"] or 0 for r in rows] + [1])
     for row in rows:
         row["work_name"] = kreis_name(data, row["work_kreis"])

@@ -639,6 +639,20 @@ def test_the_kreis_totals_above_the_flows_are_of_the_flows_stichtag():
     assert newer["out_commuters"] is None and newer["employees"] is None and len(newer["rows"]) == 2
 
 
+def test_a_destination_tied_with_the_tenth_is_shown_too():
+    """The BA lists the Märkischer Kreis' 10th and 11th destinations with 553 out-commuters each (Münster,
+    Siegen-Wittgenstein): the table showed the first by key only. Tied ones are shown; a 12th below is not."""
+    from reports.context import top_with_ties
+
+    flows = pd.DataFrame({"work_kreis": [f"05{k:03d}" for k in range(12)],
+                          "commuters": [9000.0 - 500 * k for k in range(9)] + [553.0, 553.0, 400.0]})
+    assert top_with_ties(flows, 10)["work_kreis"].tolist() == [f"05{k:03d}" for k in range(11)]
+    assert len(top_with_ties(flows.assign(commuters=flows["commuters"].where(flows.index != 10, 552.0)), 10)) == 10
+    assert len(top_with_ties(flows.head(8), 10)) == 8
+    unknown = flows.assign(commuters=[*flows["commuters"][:9], None, None, None])  # a suppressed 10th: no tie
+    assert len(top_with_ties(unknown, 10)) == 10
+
+
 def kreis_history_data(flows_by_kreis: dict, mobile_by_kreis: dict | None = None):
     """Report data of the two audited cases (7 December 2026): Eisenach (16056), a Kreis of its own until 2021, in the
     Wartburgkreis (16063) since; the Landkreis Göttingen (03159), formed in 2016 from Göttingen (03152) and Osterode
