@@ -80,11 +80,13 @@ class Indicator:
 
     def contradicts(self, distance, share) -> np.ndarray:
         """True where a population-weighted mean ``distance`` and a ``share`` of residents within the radius of the
-        same release cannot both be true: a share published as 0 puts (next to) everyone beyond the radius, so the
-        mean is at least the radius times (1 - that share's bound); a missing value contradicts nothing."""
+        same release cannot both be true: a share of 0 (published rounded: under ``zero`` %) puts (next to) everyone
+        beyond the radius, so the mean is at least the radius times (1 - zero / 100). Only an exact 0: a share
+        restated across a merger is a population-weighted mean of rounded shares, whose bound is wider (0.3 may stand
+        for up to 0.8 %); a 0 there is a mean of zeros, each with the bound. A missing value contradicts nothing."""
         _, _, radius, zero = self.distance_share
         distance, share = np.asarray(distance, dtype=float), np.asarray(share, dtype=float)
-        return (share < zero) & (distance < radius * (1 - zero / 100))
+        return (share == 0) & (distance < radius * (1 - zero / 100))
 
     @property
     def sources(self) -> list[str]:

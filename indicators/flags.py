@@ -99,8 +99,8 @@ EXCLUDED_REASON = {
     "contradictory_values": ("not scored: contradicts another value of the same release and date (a mean distance "
                              "under the radius, while the share of residents within the radius is published as 0)",
                              "nicht bewertet: widerspricht einem anderen Wert derselben Veröffentlichung zum selben "
-                             "Stichtag (mittlere Entfernung unter dem Radius, aber laut Quelle 0 % der Einwohner in "
-                             "diesem Radius; Fehler in der Quelle)"),
+                             "Stichtag (die mittlere Entfernung ist kleiner als der Radius, in dem laut Quelle 0 % der "
+                             "Einwohner wohnen; bei den ÖV-Haltestellen 1 km; Fehler in der Quelle)"),
     "series_spike": ("not scored: differs from the values of the year before and the year after, in the same "
                      "direction, by more than the source's year-on-year bound (publisher error)",
                      "nicht bewertet: weicht vom Wert des Vorjahres und des Folgejahres in dieselbe Richtung um mehr "

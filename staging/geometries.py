@@ -25,13 +25,16 @@ WHERE vintage = (SELECT vintage FROM municipality_geometries ORDER BY {NEWEST_FI
 
 
 def current_outlines(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The newest release whole, with the Gemeinden of today (the newest register's) drawn from the outlines of the
-    whole Gemeinden merged or recoded into them since (staging.boundaries): one tiling of today's territory where the
-    crosswalk allows it. The coworking counts are measured on it, as the pages list the places within reach of the
-    same outlines (Berga-Wünschendorf had no count and no list, Allendorf (Eder) a count of its 2021 territory)."""
+    """The Gemeinden of today (the newest register's) in the newest release, each drawn from the outlines of the whole
+    Gemeinden merged or recoded into it since (staging.boundaries). The coworking counts are measured on them, as the
+    pages list the places within reach of the same outlines (Berga-Wünschendorf had no count and no list, Allendorf
+    (Eder) a count of its 2021 territory). A key of the outlines that is no Gemeinde of today (split among others
+    since: Anrode) is left out, not counted under a dead key: a place in it belongs to no Gemeinde, and counts for
+    those within reach of it."""
     today = con.execute(NEWEST_REGISTER).df()
-    return boundaries_of_today(con.execute(NEWEST_RELEASE).df(), con.execute(STEPS_SQL).df(),
-                               today.set_index("ags")["name"])
+    outlines = boundaries_of_today(con.execute(NEWEST_RELEASE).df(), con.execute(STEPS_SQL).df(),
+                                   today.set_index("ags")["name"])
+    return outlines[outlines["ags"].isin(today["ags"])].reset_index(drop=True)
 
 
 def newest_kreise(con: duckdb.DuckDBPyConnection, kreise: pd.DataFrame) -> pd.DataFrame:

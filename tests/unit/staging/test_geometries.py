@@ -165,7 +165,7 @@ def test_coworking_is_counted_on_today_s_gemeinden_drawn_from_the_outlines_merge
     """Berga-Wünschendorf (2024) had no outline of its own: its coworking places were assigned to Berga/Elster or
     Wünschendorf/Elster, keys of no Gemeinde of today, and it had no count (a town of today delivering its own list
     under its key was refused as unknown). The counts are measured on today's Gemeinden (current_outlines), a place
-    in either former Gemeinde is the new town's."""
+    in either former Gemeinde is the new town's. A key split among others since is no Gemeinde to count for."""
     from shapely import box, to_wkb
 
     from staging import coworking
@@ -178,16 +178,19 @@ def test_coworking_is_counted_on_today_s_gemeinden_drawn_from_the_outlines_merge
     con.executemany("INSERT INTO municipality_geometries VALUES (?, 'vg5000-2021-01-01', DATE '2021-01-01', ?, ?)",
                     [("16076004", "Berga/Elster", to_wkb(box(12.10, 50.70, 12.20, 50.80))),
                      ("16076084", "Wünschendorf/Elster", to_wkb(box(12.20, 50.70, 12.30, 50.80))),
-                     ("16076001", "Nachbar", to_wkb(box(12.30, 50.70, 12.40, 50.80)))])
+                     ("16076001", "Nachbar", to_wkb(box(12.30, 50.70, 12.40, 50.80))),
+                     ("16076050", "Aufgeteilt", to_wkb(box(12.40, 50.70, 12.50, 50.80)))])  # split since
     con.execute("CREATE TABLE territorial_changes AS SELECT DATE '2023-12-31' AS from_date, DATE '2024-12-31' AS to_date, "
                 "from_ags, '16076094' AS to_ags, 'merger' AS kind, 'official' AS plausibility "
                 "FROM (VALUES ('16076004'), ('16076084')) t(from_ags)")
+    con.execute("INSERT INTO territorial_changes VALUES (DATE '2023-12-31', DATE '2024-12-31', '16076050', '16076001', "
+                "'split', 'official')")
     con.execute("CREATE TABLE municipality_register AS SELECT * FROM (VALUES "
                 "('16076094', 'Berga-Wünschendorf, Stadt', '2024-Q4', DATE '2024-12-31'), "
                 "('16076001', 'Nachbar', '2024-Q4', DATE '2024-12-31'), "
                 "('16076004', 'Berga/Elster, Stadt', '2021-12-31', DATE '2021-12-31')) t(ags, name, vintage, territorial_date)")
     gemeinden = osm_coworking.gemeinden_from_wkb(current_outlines(con))
-    assert sorted(gemeinden["ags"]) == ["16076001", "16076094"]
+    assert sorted(gemeinden["ags"]) == ["16076001", "16076094"]  # not the split one's dead key
     spaces = pd.DataFrame({"name": ["in Berga", "in Wünschendorf"], "lat": [50.75, 50.75], "lon": [12.15, 12.25]})
     located = coworking.assign_to_gemeinden(spaces, gemeinden)
     assert located["ags"].tolist() == ["16076094", "16076094"]
