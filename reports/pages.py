@@ -132,8 +132,8 @@ class PageKeys:
     def boundary_digest(self) -> str:
         """Per town its name (the maps' labels), its boundary's date, whether its territory changed since and the
         outlines it is drawn from, which the map's note says: a new change list moves them without moving a shape
-        (apart from geometry_digest, the neighbour cache's key). Per town, not per column: a column's digest (value_digest) would not see a flag move from one
-        town to another."""
+        (apart from geometry_digest, the neighbour cache's key). Per town, not per column: a column's digest
+        (value_digest) would not see a flag move from one town to another."""
         frame = self.data.geometries
         columns = [c for c in ("name", "territorial_date", "territory_changed_since_geometry", "assembled_from",
                                "assembled_names") if c in frame]

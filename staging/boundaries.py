@@ -29,9 +29,8 @@ STEPS_SQL = "SELECT from_date, to_date, from_ags, to_ags, kind, plausibility FRO
 NEWEST_REGISTER = """SELECT DISTINCT ON (ags) ags, name FROM municipality_register
 WHERE territorial_date = (SELECT max(territorial_date) FROM municipality_register) ORDER BY ags, vintage DESC"""
 
-# the steps that change a town's territory after its outline's date without moving whole Gemeinden into it
-# (warehouse.exports.LATEST_GEOMETRIES' rule before: mergers, splits and partial transfers into it, partial transfers
-# out of it)
+# the steps that move part of a Gemeinde: no whole outline shows what went where (a town they touch after its
+# outline's date is flagged territory_changed_since_geometry, as are mergers into it of Gemeinden without an outline)
 PARTIAL_KINDS = ("split", "partial_transfer")
 
 
@@ -41,9 +40,10 @@ def boundaries_of_today(latest: pd.DataFrame, steps: pd.DataFrame, today: pd.Ser
 
     ``latest``: ags, vintage, territorial_date, name, geometry_wkb (each key's newest outline); ``steps``: from_date,
     to_date, from_ags, to_ags, kind, plausibility (territorial_changes). Returns ``latest``'s columns (an assembled
-    Gemeinde named as in its own outline, or without one by its name of today) with ``territory_changed_since_geometry``, ``assembled_from`` (the AGS of the
-    outlines joined into it, its own among them where it has one, sorted; empty where it is drawn as its own outline
-    alone) and ``assembled_names`` (their names in the outlines), sorted by AGS.
+    Gemeinde named as in its own outline, or without one by its name of today) with
+    ``territory_changed_since_geometry``, ``assembled_from`` (the AGS of the outlines joined into it, its own among
+    them where it has one, sorted; empty where it is drawn as its own outline alone) and ``assembled_names`` (their
+    names in the outlines), sorted by AGS.
     """
     latest = latest.assign(territorial_date=pd.to_datetime(latest["territorial_date"]))
     steps = steps[~steps["plausibility"].isin(crosswalk.REJECTED)]
