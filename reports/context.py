@@ -687,8 +687,12 @@ def map_section(data: ReportData, geoms: TownGeometries, ags: str, name: str) ->
     # as a bare AGS (planner's review of 6 December 2026); "seither geändert" holds for either
     listed = [names[n] if n in names else f"{geoms.names[geoms.position[n]]} (Stand der Grenzen, seither geändert)"
               for n in neighbours]
-    return {"svg": svg, "neighbours": listed,
-            "boundary_de": boundary_de(name, day, changed, geoms.assembled.get(ags, []), ags)}
+    # a joined Gemeinde named like one of today (Hartmannsdorf, in Bad Köstritz since 2024, beside the Hartmannsdorf
+    # of its neighbours' list) is told apart by its AGS
+    today = _memo(data, "gemeinde_names", lambda: {str(n).split(",")[0].strip() for n in names.values()})
+    parts = [(key, f"{part} ({key})" if key != ags and part in today else part)
+             for key, part in geoms.assembled.get(ags, [])]
+    return {"svg": svg, "neighbours": listed, "boundary_de": boundary_de(name, day, changed, parts, ags)}
 
 
 def boundary_de(name: str, day, changed: bool, assembled: list[tuple[str, str]] = (), ags: str = "") -> str | None:

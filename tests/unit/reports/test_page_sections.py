@@ -582,7 +582,8 @@ def test_the_map_says_its_boundaries_date_and_a_change_of_territory_since():
         "Änderung")
     assert boundary_de("N", dt.date(2021, 1, 1), False) == "Gemeindegrenzen: Stand 01.01.2021"
     assert boundary_de("N", None, False) is None
-    data = type("Data", (), {"latest_score_of": {}, "latest_period": 2021, "name_of": {"16061118": "D", "16061119": "N"}})()
+    data = type("Data", (), {"latest_score_of": {}, "latest_period": 2021, "name_of": {"16061118": "D", "16061119": "N"},
+                             "memo": {}})()
     section = map_section(data, geoms, "16061119", "N")
     assert section["neighbours"] == ["D"] and section["boundary_de"] == "Gemeindegrenzen: Stand 01.01.2021"
     # a neighbour of the boundaries that is no Gemeinde today (merged since: Bromskirchen into Allendorf (Eder)) by its
@@ -603,6 +604,9 @@ def test_the_map_says_its_boundaries_date_and_a_change_of_territory_since():
         "Gemeindegrenzen: Stand 01.01.2021; N ist aus den Umrissen der damaligen Gemeinden Alt und N gezeichnet, die "
         "seither zu dieser Gemeinde gehören")
     assert map_section(data, assembled, "16061118", "D")["boundary_de"].startswith("Gemeindegrenzen: Stand 01.01.2021; das")
+    data.memo = {}
+    data.name_of = {"16061118": "Alt, Stadt", "16061119": "N"}  # a Gemeinde of today named like the joined one
+    assert "Gemeinden Alt (16061101) und N gezeichnet" in map_section(data, assembled, "16061119", "N")["boundary_de"]
     # joined, and changed otherwise too (Unstruttal: also received parts of a split Gemeinde)
     assert boundary_de("Unstruttal", dt.date(2021, 1, 1), True, [("16064071", "Unstruttal"), ("16064072", "B")],
                        "16064071").endswith("; außerdem hat sich das Gebiet von Unstruttal danach geändert (Fusion, "
