@@ -49,6 +49,9 @@ class TownGeometries:
         self.assembled = ({ags: list(zip(keys, names)) for ags, keys, names in zip(
             self.ags, geometries["assembled_from"], geometries["assembled_names"]) if len(keys)}
             if "assembled_from" in geometries else {})
+        # per key drawn that is no Gemeinde of today: the Gemeinden of today its land went to (staging.boundaries)
+        self.now_in = ({ags: list(keys) for ags, keys in zip(self.ags, geometries["now_in"]) if len(keys)}
+                       if "now_in" in geometries else {})
         self.tree = shapely.STRtree(self.geoms)
         self._neighbours: dict[str, list[str]] = {}
         self._metric: dict[str, object] = {}  # metric_area per Gemeinde

@@ -136,7 +136,7 @@ class PageKeys:
         (value_digest) would not see a flag move from one town to another."""
         frame = self.data.geometries
         columns = [c for c in ("name", "territorial_date", "territory_changed_since_geometry", "assembled_from",
-                               "assembled_names") if c in frame]
+                               "assembled_names", "now_in") if c in frame]
         digest = hashlib.sha256()
         for row in frame[["ags", *columns]].sort_values("ags").itertuples(index=False, name=None):
             digest.update(repr(row).encode())

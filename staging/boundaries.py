@@ -42,8 +42,9 @@ def boundaries_of_today(latest: pd.DataFrame, steps: pd.DataFrame, today: pd.Ser
     to_date, from_ags, to_ags, kind, plausibility (territorial_changes). Returns ``latest``'s columns (an assembled
     Gemeinde named as in its own outline, or without one by its name of today) with
     ``territory_changed_since_geometry``, ``assembled_from`` (the AGS of the outlines joined into it, its own among
-    them where it has one, sorted; empty where it is drawn as its own outline alone) and ``assembled_names`` (their
-    names in the outlines), sorted by AGS.
+    them where it has one, sorted; empty where it is drawn as its own outline alone), ``assembled_names`` (their
+    names in the outlines) and ``now_in`` (for a key drawn that is no Gemeinde of today: the Gemeinden of today its
+    land went to), sorted by AGS.
     """
     latest = latest.assign(territorial_date=pd.to_datetime(latest["territorial_date"]))
     steps = steps[~steps["plausibility"].isin(crosswalk.REJECTED)]
@@ -64,8 +65,19 @@ def boundaries_of_today(latest: pd.DataFrame, steps: pd.DataFrame, today: pd.Ser
     kept = latest[~latest["ags"].isin(dropped)].reset_index(drop=True)
     kept["assembled_from"] = kept["assembled_names"] = [()] * len(kept)
     kept["territory_changed_since_geometry"] = kept["ags"].isin(_changed_keys(kept, steps))
-    frame = pd.concat([kept, pd.DataFrame(drawn, columns=kept.columns)], ignore_index=True) if drawn else kept
+    kept["now_in"] = _now_in(kept, steps, set(today.index))
+    frame = (pd.concat([kept, pd.DataFrame(drawn).assign(now_in=[()] * len(drawn))[kept.columns]], ignore_index=True)
+             if drawn else kept)
     return frame.sort_values("ags", ignore_index=True)
+
+
+def _now_in(kept: pd.DataFrame, steps: pd.DataFrame, today: set[str]) -> list[tuple[str, ...]]:
+    """Per key still drawn that is no Gemeinde of today, the Gemeinden of today its steps after its outline's date
+    lead to (Anrode, split in 2023: Dingelstädt and Unstruttal), sorted; empty for a Gemeinde of today or where none
+    is known. The maps name them beside the old outline."""
+    out = _after(kept[~kept["ags"].isin(today)], steps, "from_ags")
+    into = out[out["to_ags"].isin(today)].groupby("ags")["to_ags"].agg(lambda keys: tuple(sorted(set(keys))))
+    return [into.get(ags, ()) if ags not in today else () for ags in kept["ags"]]
 
 
 def _members(rows: pd.DataFrame, steps: pd.DataFrame, today: set[str]) -> dict[str, tuple[list[str], set[str]]]:

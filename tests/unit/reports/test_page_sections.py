@@ -590,6 +590,11 @@ def test_the_map_says_its_boundaries_date_and_a_change_of_territory_since():
     # name in the boundaries, said to have changed since (merged, or a new key: Eisenach); it was a bare AGS
     data.name_of = {"16061119": "N"}
     assert map_section(data, geoms, "16061119", "N")["neighbours"] == ["D (Stand der Grenzen, seither geändert)"]
+    # and where its land went, where the crosswalk says (Anrode, split in 2023), named without the designation
+    split = TownGeometries(frame.assign(now_in=[("16061119",), ()]))
+    data.name_of = {"16061119": "N, Stadt"}
+    assert map_section(data, split, "16061119", "N")["neighbours"] == ["D (Stand der Grenzen; heute Teil von N)"]
+    data.name_of = {"16061119": "N"}
     # drawn from outlines of other keys (staging.boundaries): Gemeinden merged since, or the town under its former key
     assert boundary_de("Berga-Wünschendorf, Stadt", dt.date(2021, 1, 1), False,
                        [("16076004", "Berga/Elster"), ("16076084", "Wünschendorf/Elster")], "16076094") == (

@@ -135,3 +135,17 @@ def test_a_step_from_the_register_of_the_outlines_date_counts():
     names = today(**{"01001001": "A", "01001002": "B"})
     assert drawn(boundaries_of_today(keys, on_the_day, names))["01001001"][1] is True
     assert drawn(boundaries_of_today(keys, before, names))["01001001"][1] is False
+
+
+def test_a_key_split_among_gemeinden_of_today_says_where_its_land_went():
+    """Anrode (2023) was split among Dingelstädt, Mühlhausen/Thüringen and Unstruttal: no whole outline shows the
+    parts, so its outline stays drawn, and ``now_in`` names the Gemeinden of today it went to (the maps' neighbour
+    lists said only 'seither geändert'). A Gemeinde of today has none."""
+    frame = boundaries_of_today(latest(("16064073", "Anrode", 0), ("16061118", "Dingelstädt", 1),
+                                       ("16064071", "Unstruttal", 2)),
+                                steps(("16064073", "16061118", "split"), ("16064073", "16064071", "split"),
+                                      ("16064073", "16064046", "split")),
+                                today(**{"16061118": "Dingelstädt, Stadt", "16064071": "Unstruttal",
+                                         "16064046": "Mühlhausen/Thüringen, Stadt"}))
+    assert dict(zip(frame["ags"], frame["now_in"])) == {
+        "16061118": (), "16064071": (), "16064073": ("16061118", "16064046", "16064071")}
