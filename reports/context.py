@@ -684,7 +684,8 @@ def map_section(data: ReportData, geoms: TownGeometries, ags: str, name: str) ->
     day, changed = geoms.boundary(ags)
     # a neighbour drawn in the boundaries' territory under a key that is no Gemeinde of today (merged since:
     # Bromskirchen into Allendorf (Eder) in 2023; or given a new key: Eisenach) by its name in the boundaries, not
-    # as a bare AGS (planner's review of 6 December 2026); "seither geändert" holds for either
+    # as a bare AGS (planner's review of 6 December 2026), with the Gemeinden of today its land went to where the
+    # crosswalk says (_gone_de), else "seither geändert", which holds for either
     listed = [names[n] if n in names else f"{geoms.names[geoms.position[n]]} ({_gone_de(names, geoms.now_in.get(n))})"
               for n in neighbours]
     # a joined Gemeinde named like one of today (Hartmannsdorf, in Bad Köstritz since 2024, beside the Hartmannsdorf
@@ -697,7 +698,8 @@ def map_section(data: ReportData, geoms: TownGeometries, ags: str, name: str) ->
 
 def _gone_de(names: dict, now_in: list[str] | None) -> str:
     """What became of a neighbour of the boundaries that is no Gemeinde of today: the Gemeinden of today its land went
-    to, where the crosswalk says (Anrode, split in 2023: 'heute Teil von Dingelstädt, Mühlhausen/Thüringen und Unstruttal')."""
+    to, where the crosswalk says (Anrode, split in 2023: 'heute Teil von Dingelstädt, Mühlhausen/Thüringen und
+    Unstruttal')."""
     # without the designation: 'Kirchenthumbach, M' would split the list, which itself stands in a list of names
     known = [str(names[key]).split(",")[0].strip() for key in now_in or [] if key in names]
     return f"Stand der Grenzen; heute Teil von {de_list(known)}" if known else "Stand der Grenzen, seither geändert"
