@@ -125,9 +125,9 @@ def _possible(indicator) -> str:
     if indicator.at_most_sum_of:
         bound += "".join(f"; ≤ {' + '.join(f'`{m}`' for m in parts)} ({source})"
                          for source, parts in indicator.at_most_sum_of)
-    if indicator.distance_share:  # the pair contradicts where the share is published as 0 and the mean is under radius
-        distance, share, radius, _ = indicator.distance_share
-        bound += f"; `{distance}` < {_number(radius)} only with `{share}` > 0 (share_within)"
+    if indicator.distance_share:  # the pair contradicts where the share is 0 and the mean under radius x (1 - bound)
+        distance, share, radius, zero = indicator.distance_share
+        bound += f"; `{distance}` < {_number(radius * (1 - zero / 100))} only with `{share}` > 0 (share_within)"
     return bound
 
 

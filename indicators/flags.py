@@ -100,7 +100,7 @@ EXCLUDED_REASON = {
                              "under the radius, while the share of residents within the radius is published as 0)",
                              "nicht bewertet: widerspricht einem anderen Wert derselben Veröffentlichung zum selben "
                              "Stichtag (die mittlere Entfernung ist kleiner als der Radius, in dem laut Quelle 0 % der "
-                             "Einwohner wohnen; bei den ÖV-Haltestellen 1 km; Fehler in der Quelle)"),
+                             "Einwohner wohnen; Fehler in der Quelle)"),
     "series_spike": ("not scored: differs from the values of the year before and the year after, in the same "
                      "direction, by more than the source's year-on-year bound (publisher error)",
                      "nicht bewertet: weicht vom Wert des Vorjahres und des Folgejahres in dieselbe Richtung um mehr "

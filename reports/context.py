@@ -716,7 +716,8 @@ def boundary_de(name: str, day, changed: bool, assembled: list[tuple[str, str]] 
     text = boundary_date_de(day)
     drawn = len(assembled) > 1 or (assembled and assembled[0][0] != ags)
     if len(assembled) > 1:  # a merger into a new key, or an absorption into the town: its parts now belong to it
-        text += (f"; {name} ist aus den Umrissen der damaligen Gemeinden {de_list([n for _, n in assembled])} "
+        short = name.split(",")[0].strip()  # 'Langelsheim, Stadt ist …' read as one phrase
+        text += (f"; {short} ist aus den Umrissen der damaligen Gemeinden {de_list([n for _, n in assembled])} "
                  "gezeichnet, die seither zu dieser Gemeinde gehören")
     elif drawn:
         text += f"; gezeichnet ist der Umriss von {assembled[0][1]} unter dem damaligen AGS {assembled[0][0]}"

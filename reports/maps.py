@@ -41,7 +41,7 @@ class TownGeometries:
         self.ags = geometries["ags"].to_numpy()
         self.names = (geometries["name"] if "name" in geometries else geometries["ags"]).to_numpy()
         self.position = {ags: i for i, ags in enumerate(self.ags)}
-        # per Gemeinde the boundary's date and whether its territory changed since (warehouse.exports.LATEST_GEOMETRIES)
+        # per Gemeinde the boundary's date and whether its territory changed since (staging.boundaries)
         self.dates = geometries["territorial_date"].to_numpy() if "territorial_date" in geometries else None
         self.changed = (geometries["territory_changed_since_geometry"].to_numpy()
                         if "territory_changed_since_geometry" in geometries else None)

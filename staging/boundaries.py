@@ -73,11 +73,25 @@ def boundaries_of_today(latest: pd.DataFrame, steps: pd.DataFrame, today: pd.Ser
 
 def _now_in(kept: pd.DataFrame, steps: pd.DataFrame, today: set[str]) -> list[tuple[str, ...]]:
     """Per key still drawn that is no Gemeinde of today, the Gemeinden of today its steps after its outline's date
-    lead to (Anrode, split in 2023: Dingelstädt and Unstruttal), sorted; empty for a Gemeinde of today or where none
-    is known. The maps name them beside the old outline."""
+    lead to (Anrode, split in 2023: Dingelstädt, Mühlhausen/Thüringen and Unstruttal), a destination merged or
+    recoded since followed to its key of today; sorted. Empty for a Gemeinde of today, and where a destination leads
+    to no Gemeinde of today (a partial answer would name only some of them). The maps name them beside the outline."""
+    whole = steps[crosswalk.usable(steps)]
+    successor = dict(zip(whole["from_ags"], whole["to_ags"]))
+
+    def of_today(key: str) -> str | None:
+        seen = set()
+        while key not in today and key in successor and key not in seen:
+            seen.add(key)
+            key = successor[key]
+        return key if key in today else None
+
     out = _after(kept[~kept["ags"].isin(today)], steps, "from_ags")
-    into = out[out["to_ags"].isin(today)].groupby("ags")["to_ags"].agg(lambda keys: tuple(sorted(set(keys))))
-    return [into.get(ags, ()) if ags not in today else () for ags in kept["ags"]]
+    found: dict[str, set] = {}
+    for ags, to_ags in zip(out["ags"], out["to_ags"]):
+        found.setdefault(ags, set()).add(of_today(to_ags))
+    return [() if ags in today or None in found.get(ags, {None}) else tuple(sorted(found[ags]))
+            for ags in kept["ags"]]
 
 
 def _members(rows: pd.DataFrame, steps: pd.DataFrame, today: set[str]) -> dict[str, tuple[list[str], set[str]]]:

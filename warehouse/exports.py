@@ -41,7 +41,7 @@ from indicators.catalogue import CONTEXT, DIRECTION_DE, Catalogue, load_catalogu
 from indicators.engine import published_scores
 from sources.registry import RELEASE_YEAR, attribution_text, sha256_of, sources as source_specs
 from sources.vintages import NEWEST_FIRST
-from staging import boundaries, crosswalk
+from staging import boundaries
 from warehouse.paths import DEFAULT_EXPORTS_DIR, LATEST, MANIFEST, duckdb_config, exports_dir  # noqa: F401 (re-exported)
 from warehouse.publish import PLANNER_VIEWS
 from warehouse.registry import registry

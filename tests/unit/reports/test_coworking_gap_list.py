@@ -251,4 +251,3 @@ def test_a_gap_year_without_coworking_data_lists_no_places_of_a_later_batch(sett
     listed = coworking_gap_context(None, geoms, TOWN, spaces, tables)
     assert [s["name"] for s in listed["spaces"]] == ["E OpenStreetMap", "F Bibliothek ohne Koordinaten",
                                                      "A nahe Grenze innen"]
-

@@ -598,7 +598,7 @@ def test_the_map_says_its_boundaries_date_and_a_change_of_territory_since():
     # drawn from outlines of other keys (staging.boundaries): Gemeinden merged since, or the town under its former key
     assert boundary_de("Berga-Wünschendorf, Stadt", dt.date(2021, 1, 1), False,
                        [("16076004", "Berga/Elster"), ("16076084", "Wünschendorf/Elster")], "16076094") == (
-        "Gemeindegrenzen: Stand 01.01.2021; Berga-Wünschendorf, Stadt ist aus den Umrissen der damaligen Gemeinden "
+        "Gemeindegrenzen: Stand 01.01.2021; Berga-Wünschendorf ist aus den Umrissen der damaligen Gemeinden "
         "Berga/Elster und Wünschendorf/Elster gezeichnet, die seither zu dieser Gemeinde gehören")
     assert boundary_de("Eisenach, Stadt", dt.date(2021, 1, 1), False, [("16056000", "Eisenach")], "16063105") == (
         "Gemeindegrenzen: Stand 01.01.2021; gezeichnet ist der Umriss von Eisenach unter dem damaligen AGS 16056000")

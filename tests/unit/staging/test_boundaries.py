@@ -149,3 +149,11 @@ def test_a_key_split_among_gemeinden_of_today_says_where_its_land_went():
                                          "16064046": "Mühlhausen/Thüringen, Stadt"}))
     assert dict(zip(frame["ags"], frame["now_in"])) == {
         "16061118": (), "16064071": (), "16064073": ("16061118", "16064046", "16064071")}
+    # a destination merged since is followed to its Gemeinde of today; one that leads nowhere known names none
+    chain = steps(("16064073", "16061118", "split"), ("16064073", "16064900", "split"),
+                  ("16064900", "16064071", "merger"))
+    names = today(**{"16061118": "Dingelstädt, Stadt", "16064071": "Unstruttal"})
+    keys = latest(("16064073", "Anrode", 0), ("16061118", "Dingelstädt", 1), ("16064071", "Unstruttal", 2))
+    assert boundaries_of_today(keys, chain, names).set_index("ags").at["16064073", "now_in"] == ("16061118", "16064071")
+    lost = chain[chain["to_ags"] != "16064071"]
+    assert boundaries_of_today(keys, lost, names).set_index("ags").at["16064073", "now_in"] == ()
