@@ -103,8 +103,7 @@ class AtlasData:
         self.changed = geometries["territory_changed_since_geometry"].fillna(False).to_numpy(bool) \
             if "territory_changed_since_geometry" in geometries else np.zeros(len(self.ags), dtype=bool)
         # drawn from other keys' outlines: merged or recoded since the boundaries' date (staging.boundaries)
-        self.assembled = np.array([len(keys) > 1 or (len(keys) == 1 and keys[0] != ags) for ags, keys in zip(
-            self.ags, geometries["assembled_from"])], dtype=bool) if "assembled_from" in geometries \
+        self.assembled = geometries["assembled_from"].map(len).to_numpy() > 0 if "assembled_from" in geometries \
             else np.zeros(len(self.ags), dtype=bool)
         self.undrawn = data.towns.index[~data.towns.index.isin(self.ags)]  # no geometry: formed after its date
         self.in_group = data.towns.loc[self.ags, "in_reference_group"].fillna(False).to_numpy(bool)

@@ -24,6 +24,7 @@ from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_
 from reports.maps import TownGeometries, to_metric_crs, town_map
 from sources.local_inputs import active_on
 from sources.registry import label_vintage
+from staging.boundaries import bare_name
 from staging.coworking import placed_at_gemeinde, within_reach
 
 CARRY_FORWARD_YEARS = {i.indicator_id: i.carry_forward_years for i in CATALOGUE.indicators.values()}
@@ -690,10 +691,10 @@ def map_section(data: ReportData, geoms: TownGeometries, ags: str, name: str) ->
               for n in neighbours]
     # a joined Gemeinde named like one of today (Hartmannsdorf, in Bad Köstritz since 2024, beside the Hartmannsdorf
     # of its neighbours' list) is told apart by its AGS
-    today = _memo(data, "gemeinde_names", lambda: {str(n).split(",")[0].strip() for n in names.values()})
+    today = _memo(data, "gemeinde_names", lambda: {bare_name(n) for n in names.values()})
     parts = [(key, f"{part} ({key})" if key != ags and part in today else part)
              for key, part in geoms.assembled.get(ags, [])]
-    return {"svg": svg, "neighbours": listed, "boundary_de": boundary_de(name, day, changed, parts, ags)}
+    return {"svg": svg, "neighbours": listed, "boundary_de": boundary_de(name, day, changed, parts)}
 
 
 def _gone_de(names: dict, now_in: list[str] | None) -> str:
@@ -701,11 +702,11 @@ def _gone_de(names: dict, now_in: list[str] | None) -> str:
     to, where the crosswalk says (Anrode, split in 2023: 'heute Teil von Dingelstädt, Mühlhausen/Thüringen und
     Unstruttal')."""
     # without the designation: 'Kirchenthumbach, M' would split the list, which itself stands in a list of names
-    known = [str(names[key]).split(",")[0].strip() for key in now_in or [] if key in names]
+    known = [bare_name(names[key]) for key in now_in or [] if key in names]
     return f"Stand der Grenzen; heute Teil von {de_list(known)}" if known else "Stand der Grenzen, seither geändert"
 
 
-def boundary_de(name: str, day, changed: bool, assembled: list[tuple[str, str]] = (), ags: str = "") -> str | None:
+def boundary_de(name: str, day, changed: bool, assembled: list[tuple[str, str]] = ()) -> str | None:
     """The map's boundary date; the outlines the town is drawn from where they are not its own alone (``assembled``:
     AGS and name; Gemeinden merged since, or the town under an earlier key: staging.boundaries); and where the town's
     territory changed after it otherwise (a split part or a partial transfer), that the map shows the former
@@ -714,12 +715,12 @@ def boundary_de(name: str, day, changed: bool, assembled: list[tuple[str, str]] 
     if day is None or pd.isna(day):
         return None
     text = boundary_date_de(day)
-    drawn = len(assembled) > 1 or (assembled and assembled[0][0] != ags)
+    drawn = bool(assembled)  # never the town's own outline alone (staging.boundaries: a part joins it, or a key)
     if len(assembled) > 1:  # a merger into a new key, or an absorption into the town: its parts now belong to it
-        short = name.split(",")[0].strip()  # 'Langelsheim, Stadt ist …' read as one phrase
-        text += (f"; {short} ist aus den Umrissen der damaligen Gemeinden {de_list([n for _, n in assembled])} "
+        # without the designation: 'Langelsheim, Stadt ist …' read as one phrase
+        text += (f"; {bare_name(name)} ist aus den Umrissen der damaligen Gemeinden {de_list([n for _, n in assembled])} "
                  "gezeichnet, die seither zu dieser Gemeinde gehören")
-    elif drawn:
+    elif drawn:  # the town under its former key (Eisenach)
         text += f"; gezeichnet ist der Umriss von {assembled[0][1]} unter dem damaligen AGS {assembled[0][0]}"
     if changed:  # a change the outlines, joined or not, do not show
         lead = f"außerdem hat sich das Gebiet von {name}" if drawn else f"das Gebiet von {name} hat sich"

@@ -25,8 +25,8 @@ from reports.labels import CATALOGUE, PILLARS, is_missing, kreis_labels
 from sources.frames import shared_strings
 from sources.registry import sources as source_specs
 from sources.vintages import release_due
-from staging.boundaries import boundaries_of_today
-from warehouse.exports import GEOMETRY_STEPS, LATEST_GEOMETRIES
+from staging.boundaries import STEPS_SQL, boundaries_of_today
+from warehouse.exports import LATEST_GEOMETRIES
 from warehouse.registry import OutdatedWarehouse, missing_published
 
 INDEX_COLUMNS = ["ags", "period", "score", *PILLARS, "rank", "rank_median", "rank_p05", "rank_p95",
@@ -602,7 +602,7 @@ def load(published: Path) -> ReportData:
             "scored": (SCORED_INDICATORS, {"pillars": PILLARS, "mv": mv}),
             "peers": (PEERS, None), "flows": (FLOWS, commuting), "towns": (MUNICIPALITIES, None),
             "releases": (RELEASES, None),
-            "geometries": (GEOMETRIES, None), "geometry_steps": (GEOMETRY_STEPS, None), "coworking": (COWORKING, None),
+            "geometries": (GEOMETRIES, None), "geometry_steps": (STEPS_SQL, None), "coworking": (COWORKING, None),
             "coworking_gap": ("SELECT * FROM coworking_gap", None),
             "gap_inputs": ("""SELECT 'survey' AS kind, CAST(s AS VARCHAR) AS row FROM local_survey_results s
                               UNION ALL SELECT 'flow', CAST(f AS VARCHAR) FROM commuter_flows_gemeinde f""", None),

@@ -9,7 +9,8 @@ Gemeinden that no longer exist (sweep of all 10,959 pages, 7 December 2026).
 
 A step that moves only a part (a partial transfer, a split) cannot be drawn from whole outlines: the town keeps the
 outline of its key, flagged ``territory_changed_since_geometry`` as before, and a town of today that has no outline
-of its own and received such a part is not drawn. Plain pandas and shapely, no Dagster: the coworking counts
+of its own and received such a part is not drawn. Plain pandas and shapely (``from_database`` reads the inputs
+through a DuckDB connection), no Dagster: the coworking counts
 (staging.geometries.current_outlines), the pages' maps and lists (reports/data.py) and the GeoPackage
 (warehouse/exports.py) read the same rows.
 """
@@ -29,9 +30,24 @@ STEPS_SQL = "SELECT from_date, to_date, from_ags, to_ags, kind, plausibility FRO
 NEWEST_REGISTER = """SELECT DISTINCT ON (ags) ags, name FROM municipality_register
 WHERE territorial_date = (SELECT max(territorial_date) FROM municipality_register) ORDER BY ags, vintage DESC"""
 
+def bare_name(name) -> str:
+    """A register name without its designation, as the BKG's outlines name a Gemeinde: 'Langelsheim, Stadt' ->
+    'Langelsheim'."""
+    return str(name).split(",")[0].strip()
+
+
 # the steps that move part of a Gemeinde: no whole outline shows what went where (a town they touch after its
 # outline's date is flagged territory_changed_since_geometry, as are mergers into it of Gemeinden without an outline)
 PARTIAL_KINDS = ("split", "partial_transfer")
+
+
+def from_database(con, outlines_sql: str, today_sql: str) -> pd.DataFrame:
+    """``boundaries_of_today`` of the outlines ``outlines_sql`` reads, the crosswalk's steps and the Gemeinden of today
+    ``today_sql`` reads (ags, name): the published warehouse's (warehouse.exports.latest_geometries) or the working
+    database's (staging.geometries.current_outlines)."""
+    today = con.execute(today_sql).df()
+    return boundaries_of_today(con.execute(outlines_sql).df(), con.execute(STEPS_SQL).df(),
+                               today.set_index("ags")["name"])
 
 
 def boundaries_of_today(latest: pd.DataFrame, steps: pd.DataFrame, today: pd.Series) -> pd.DataFrame:
@@ -76,20 +92,12 @@ def _now_in(kept: pd.DataFrame, steps: pd.DataFrame, today: set[str]) -> list[tu
     lead to (Anrode, split in 2023: Dingelstädt, Mühlhausen/Thüringen and Unstruttal), a destination merged or
     recoded since followed to its key of today; sorted. Empty for a Gemeinde of today, and where a destination leads
     to no Gemeinde of today (a partial answer would name only some of them). The maps name them beside the outline."""
-    whole = steps[crosswalk.usable(steps)]
-    successor = dict(zip(whole["from_ags"], whole["to_ags"]))
-
-    def of_today(key: str) -> str | None:
-        seen = set()
-        while key not in today and key in successor and key not in seen:
-            seen.add(key)
-            key = successor[key]
-        return key if key in today else None
-
+    successor = _successors(steps)
     out = _after(kept[~kept["ags"].isin(today)], steps, "from_ags")
     found: dict[str, set] = {}
     for ags, to_ags in zip(out["ags"], out["to_ags"]):
-        found.setdefault(ags, set()).add(of_today(to_ags))
+        key, _ = _follow(to_ags, successor, today)
+        found.setdefault(ags, set()).add(key if key in today else None)
     return [() if ags in today or None in found.get(ags, {None}) else tuple(sorted(found[ags]))
             for ags in kept["ags"]]
 
@@ -100,21 +108,34 @@ def _members(rows: pd.DataFrame, steps: pd.DataFrame, today: set[str]) -> dict[s
     an outline). A key also listed as splitting or giving away a part after its outline's date is nobody's whole part,
     nor is one with two successors."""
     whole = steps[crosswalk.usable(steps)]
-    successor = dict(zip(whole["from_ags"], whole["to_ags"]))
+    successor = _successors(steps)
     unclear = set(whole["from_ags"][whole["from_ags"].duplicated()]) | _parted_keys(rows, steps)
     members: dict[str, tuple[list[str], set[str]]] = {}
     for ags in rows.index:
         if ags in today or ags in unclear or ags not in successor:
             continue
-        passed, key = [], successor[ags]
-        while key not in today and key in successor and key not in unclear and key not in passed:
-            passed.append(key)
-            key = successor[key]
+        key, passed = _follow(successor[ags], successor, today, unclear)
         if key in today:
             parts, between = members.setdefault(key, ([], set()))
             parts.append(ags)
             between.update(passed)
     return {town: (sorted(parts), between) for town, (parts, between) in sorted(members.items())}
+
+
+def _successors(steps: pd.DataFrame) -> dict[str, str]:
+    """Each key's successor by the crosswalk's recodes and mergers (``crosswalk.usable``: the steps it follows)."""
+    whole = steps[crosswalk.usable(steps)]
+    return dict(zip(whole["from_ags"], whole["to_ags"]))
+
+
+def _follow(key: str, successor: dict[str, str], today: set[str], unclear: set[str] = frozenset()) -> tuple[str, list]:
+    """``key`` followed through its successors until a Gemeinde of today, a key without one, an ``unclear`` key or a
+    cycle: the key reached and the keys passed on the way."""
+    passed = []
+    while key not in today and key in successor and key not in unclear and key not in passed:
+        passed.append(key)
+        key = successor[key]
+    return key, passed
 
 
 def _join(rows: pd.DataFrame, town: str, parts: list[str], between: set[str], steps: pd.DataFrame,
@@ -135,7 +156,7 @@ def _join(rows: pd.DataFrame, town: str, parts: list[str], between: set[str], st
     drawn = {town, *parts, *between}
     # the outlines' name (the maps' labels: BKG's GEN, 'Langelsheim'), for a new key the register's without its
     # designation ('Langelsheim, Stadt')
-    name = own["name"] if own is not None else str(today[town]).split(",")[0].strip()
+    name = own["name"] if own is not None else bare_name(today[town])
     return {**first.to_dict(), "ags": town, "name": name,
             "geometry_wkb": shapely.to_wkb(union), "assembled_from": tuple(keys),
             "assembled_names": tuple(rows.at[key, "name"] for key in keys),

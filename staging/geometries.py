@@ -17,7 +17,7 @@ import shapely
 
 from sources.osm_coworking import METRIC_CRS
 from sources.vintages import NEWEST_FIRST, release_order
-from staging.boundaries import NEWEST_REGISTER, STEPS_SQL, boundaries_of_today
+from staging.boundaries import NEWEST_REGISTER, bare_name, from_database
 
 # the newest release whole (one territorial status: polygons that tile Germany without overlaps)
 NEWEST_RELEASE = f"""SELECT * FROM municipality_geometries
@@ -31,10 +31,8 @@ def current_outlines(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     (Eder) a count of its 2021 territory). A key of the outlines that is no Gemeinde of today (split among others
     since: Anrode) is left out, not counted under a dead key: a place in it belongs to no Gemeinde, and counts for
     those within reach of it."""
-    today = con.execute(NEWEST_REGISTER).df()
-    outlines = boundaries_of_today(con.execute(NEWEST_RELEASE).df(), con.execute(STEPS_SQL).df(),
-                                   today.set_index("ags")["name"])
-    return outlines[outlines["ags"].isin(today["ags"])].reset_index(drop=True)
+    outlines = from_database(con, NEWEST_RELEASE, NEWEST_REGISTER)
+    return outlines[outlines["ags"].isin(con.execute(NEWEST_REGISTER).df()["ags"])].reset_index(drop=True)
 
 
 def newest_kreise(con: duckdb.DuckDBPyConnection, kreise: pd.DataFrame) -> pd.DataFrame:
@@ -150,7 +148,7 @@ def position_mismatches(con: duckdb.DuckDBPyConnection, geometries: pd.DataFrame
 
 def _names(polygon: str, register: str) -> str:
     """The polygon's name, and the register's for its key where that is another ('Mölln; register: Ratzeburg')."""
-    same = str(register).split(",")[0].strip() == str(polygon).strip()
+    same = bare_name(register) == str(polygon).strip()
     return polygon if same else f"{polygon}; register: {register}"
 
 

@@ -173,16 +173,13 @@ LATEST_GEOMETRIES = f"""
 SELECT ags, vintage, territorial_date, name, geometry_wkb FROM municipality_geometries
 QUALIFY row_number() OVER (PARTITION BY ags ORDER BY {NEWEST_FIRST}) = 1
 ORDER BY ags"""
-GEOMETRY_STEPS = boundaries.STEPS_SQL
 TODAY = "SELECT ags, name FROM municipalities"
 
 
 def latest_geometries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per key its outline, the Gemeinden of today in today's territory where whole outlines make it
     (staging.boundaries.boundaries_of_today, whose columns it returns)."""
-    today = con.execute(TODAY).df()
-    return boundaries.boundaries_of_today(con.execute(LATEST_GEOMETRIES).df(), con.execute(GEOMETRY_STEPS).df(),
-                                          today.set_index("ags")["name"])
+    return boundaries.from_database(con, LATEST_GEOMETRIES, TODAY)
 
 
 # Towns in scope (the ranked reference group: small towns and the pilots) with their index row of the period
