@@ -7,6 +7,7 @@ steps, the sum of their times, and the process's CPU seconds, with the asset-che
     .venv/bin/python benchmarks/step_overhead.py --runs 2        # two runs, each figure per run
     .venv/bin/python benchmarks/step_overhead.py --profile OUT   # and a cProfile of the run into OUT
     .venv/bin/python benchmarks/step_overhead.py --keep DIR      # build into the new folder DIR and keep it
+    .venv/bin/python benchmarks/step_overhead.py --steps 15      # and the 15 longest steps of each run
 
 Writes only into a temporary folder (removed at the end, unless --keep); the Dagster instance is ephemeral,
 as in the tests.
@@ -64,7 +65,7 @@ def one_run(profile: Path | None = None, keep: Path | None = None) -> dict:
                 "check_seconds": sum(v for k, v in seconds.items() if k in checks),
                 "short_steps": sum(1 for v in seconds.values() if v < 0.15),
                 "short_seconds": sum(v for v in seconds.values() if v < 0.15),
-                "cpu": cpu, "wall": wall}
+                "cpu": cpu, "wall": wall, "seconds": seconds}
     finally:
         if keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--profile", type=Path, help="cProfile output of the (last) run")
     parser.add_argument("--keep", type=Path, help="a new folder to build into and keep (one run only)")
+    parser.add_argument("--steps", type=int, default=0, help="also list this many of the longest steps")
     args = parser.parse_args(argv)
     import pipelines
 
@@ -85,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
               f"check steps), step times sum {figures['step_seconds']:.2f} s (checks {figures['check_seconds']:.2f} s; "
               f"{figures['short_steps']} steps < 0.15 s: {figures['short_seconds']:.2f} s); "
               f"run CPU {figures['cpu']:.2f} s, wall {figures['wall']:.2f} s; load {os.getloadavg()[0]:.1f}")
+        for step, seconds in sorted(figures["seconds"].items(), key=lambda kv: -kv[1])[:args.steps]:
+            print(f"  {seconds:6.2f}  {step}")
     return 0
 
 

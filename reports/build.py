@@ -35,9 +35,9 @@ from reports.coworking_gap import RANKING_PAGE, GapTables, coworking_gap_context
 from reports.data import INDEX_COLUMNS, InputDates, ReportData, connect, load, releases_due, source_data_dates
 from reports.downloads import build_time, csv_bytes, write_downloads
 from reports.labels import (NO_PEERS_DE, PILLARS, VARIED_CHOICES_DE, attribution_label, berlin_time, credit_de,
-                            data_dates_text, date_de, de_list, de_number, de_rank, de_score, de_signed, german_sort_key,
-                            in_kreis, kreis_cell_name, kreis_column, pillar_label, published_score, release_text,
-                            score_gap, source_label, vintage_label)
+                            data_dates_text, date_de, de_list, de_number, de_rank, de_score, de_signed, full_stop,
+                            german_sort_key, in_kreis, kreis_cell_name, kreis_column, pillar_label, published_score,
+                            release_text, score_gap, source_label, vintage_label)
 from reports.tables import (comparison_tables, index_table, kreis_value_of, names_unit, releases_table,
                             town_tables)
 from reports.maps import TownGeometries
@@ -460,7 +460,7 @@ def page_environment() -> PageEnvironment:
                           undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(de=de_number, score=de_score, published=published_score, rank=de_rank, signed=de_signed,
                        pillar=pillar_label, source=source_label, vintage=vintage_label, berlin=_berlin_cached,
-                       in_kreis=in_kreis, de_list=de_list)
+                       in_kreis=in_kreis, de_list=de_list, full_stop=full_stop)
     env.globals["score_gap"] = score_gap  # a gap as the two scores beside it show it
     env.globals["kreis_value_of"] = kreis_value_of  # whose a Kreis value is, as the comparison's download says
     env.globals["varied_choices_de"] = VARIED_CHOICES_DE  # what the rank band varies, from the catalogue

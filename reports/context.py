@@ -513,7 +513,18 @@ def _change(rows: list[dict], key: str) -> dict:
             "period_to": first["period_to"], "score_from": first["score_from"], "score_to": first["score_to"],
             "change": score_gap(first["score_to"], first["score_from"]),  # as the two scores beside it show it
             "exact_change": first["score_to"] - first["score_from"],  # what the contributions add up to
-            "composition": sum(composition) if composition else None, "entered": entered, "left": left}
+            "composition": sum(composition) if composition else None, "entered": entered, "left": left,
+            # what the table's rows add up to as shown: the sentences name the exact sums, and a reader adding the
+            # rounded rows got 13,47 beside "ergeben zusammen … +13,44" (page audit of 7 December 2026)
+            "shown_total": shown_sum(r["contribution"] for r in rows),
+            "shown_indicators": shown_sum(r["contribution"] for r in rows if r["indicator_id"] != "composition")}
+
+
+def shown_sum(values, digits: int = 2) -> float:
+    """The sum of ``values`` as a table shows them, each rounded to ``digits`` places (``de_signed``: halves away
+    from zero); missing values left out."""
+    shown = [np.copysign(shown_number(abs(v), digits), v) for v in values if not is_missing(v)]
+    return round(float(sum(shown)), digits)
 
 
 def _value_marks(row: dict, end: str) -> str:

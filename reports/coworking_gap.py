@@ -18,7 +18,7 @@ import shapely
 from indicators import flags
 from indicators.coworking_gap import COUNT_SOURCES, LONG_DISTANCE_SHARE, PARAMETERS, gap_parameters
 from reports.downloads import Table
-from reports.labels import credit_de, de_number, german_sort_key, kreis_column, source_label, years_de
+from reports.labels import CATALOGUE, credit_de, de_number, german_sort_key, kreis_column, source_label, years_de
 from reports.maps import SIMPLIFY_M, TownGeometries, to_metres, to_metric_crs
 from sources.local_inputs import active_on
 from sources.registry import label_vintage
@@ -162,6 +162,12 @@ def destination_name(row: dict) -> str:
     return f"AGS {row['partner_ags']}"
 
 
+# the long-distance share with the decimals of its indicator in the page's indicator table: the section showed 17,8 %
+# below a table showing 17,75 (page audit of 7 December 2026)
+SHARE_DECIMALS = next(CATALOGUE.unit_decimals[i.unit] for i in CATALOGUE.indicators.values()
+                      if i.params.get("measure") == LONG_DISTANCE_SHARE)
+
+
 def _latest_gap(tables: GapTables, ags: str) -> dict | None:
     row = tables.gaps.get(ags)
     if row is None:
@@ -171,7 +177,7 @@ def _latest_gap(tables: GapTables, ags: str) -> dict | None:
     return {**row, "share_level_de": level_de, "basis_de": _basis_de(row, level_de), "figure_year": _figure_year(row),
             "count_label_de": count_label_de(row), "no_count_de": _no_count_de(row),
             "coworking_data_de": _coworking_data_de(row), "left_out_de": left_out_de(row),
-            "no_coworking_de": no_coworking_de(row.get("period"))}
+            "no_coworking_de": no_coworking_de(row.get("period")), "share_decimals": SHARE_DECIMALS}
 
 
 def left_out_de(row: dict) -> str | None:
@@ -407,7 +413,7 @@ def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str], kreis_
     loaded = {s for (s,) in con.execute("SELECT DISTINCT source_id FROM source_releases").fetchall()}
     return {"rows": rows, "period": rows[0]["period"] if rows else None, "reach_km": parameters["reach_km"],
             "group_size": group, "computed_years": years_de(computed),
-            **source_credits(loaded, parameters["coworking_sources"]),
+            **source_credits(loaded, parameters["coworking_sources"], estimated=bool(rows)),
             "long_distance_km": parameters["long_distance_km"], "parameters": _parameter_rows(),
             "with_supply_data": sum(r["spaces_within_reach"] is not None for r in rows)}
 
@@ -421,12 +427,15 @@ CREDIT_DE = {"inkar": ("{credit}", None), "pendleratlas": ("Pendleratlas: {credi
              "local_inputs": ("Coworking-Orte aus den eigenen Listen der Städte", "eigene Listen der Städte")}
 
 
-def source_credits(loaded: set[str], coworking_sources: list[str]) -> dict:
+def source_credits(loaded: set[str], coworking_sources: list[str], estimated: bool = True) -> dict:
     """The ranking page's data credits, only of the sources this warehouse holds a release of (``loaded``), and the
     names of those it lacks: the page credited the Pendleratlas, OpenStreetMap and the towns' lists where none was
-    loaded (review of 6 December 2026). ``coworking_sources``: the catalogue's (``gap_parameters``)."""
+    loaded (review of 6 December 2026). ``coworking_sources``: the catalogue's (``gap_parameters``). A page without
+    any estimate (``estimated`` False) shows no figure of any source and credits none: Germany-wide it credited the
+    BA's employees at residence (loaded: its Kreis flows) beside "keine Zahl der Erwerbstätigen am Wohnort"
+    (page audit of 7 December 2026)."""
     sources = (*COUNT_SOURCES, *coworking_sources)
-    return {"credits": [CREDIT_DE[s][0].format(credit=credit_de(s)) for s in sources if s in loaded],
+    return {"credits": [CREDIT_DE[s][0].format(credit=credit_de(s)) for s in sources if s in loaded and estimated],
             "not_loaded": [CREDIT_DE[s][1] or source_label(s) for s in sources if s not in loaded]}
 
 

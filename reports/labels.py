@@ -319,6 +319,13 @@ def de_number(value, digits: int = 1) -> str:
     return text
 
 
+def full_stop(text) -> str:
+    """``text`` ending a sentence: a full stop added unless it already ends with one, as a register name does
+    ('Harz (Landkreis Göttingen), gemfr. Geb.' closed a map note with 'Geb..' on 9 pages, audit of 7 December
+    2026). Markup stays Markup (no second escaping)."""
+    return text if text.endswith(".") else text + "."
+
+
 def de_list(items) -> str:
     """'A', 'A und B', 'A, B und C'."""
     items = [str(item) for item in items]

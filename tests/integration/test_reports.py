@@ -229,6 +229,15 @@ def test_each_change_heading_shows_the_two_scores_and_the_sum_of_the_contributio
                                                  f"Punkte ({german_signed(change)})")
         assert abs(total - exact) < 1e-6  # the decomposition is exact
         assert text[f"change-exact-{ags}-{start}"] == german_signed(exact, 2)
+        # the table's rows as shown, added up: where they do not give the exact sum, the sentence says what they give
+        table = html[html.index(f'id="change-{ags}-{start}"'):]
+        table = table[table.index("<tbody>"):table.index("</tbody>")]
+        cells = re.findall(r'<td class="num">([^<]*)</td></tr>', table)
+        shown = sum(Decimal(c.replace("\u2212", "-").replace("+", "").replace(",", ".")) for c in cells if c != "–")
+        if german_signed(float(shown), 2) == german_signed(exact, 2):
+            assert f'id="change-shown-{ags}-{start}"' not in html
+        else:
+            assert text[f"change-shown-{ags}-{start}"] == german_signed(float(shown), 2)
 
 
 TIED = """SELECT count(*) FROM readiness_index WHERE period = ? AND method_version = ? AND rank = ? AND ags <> ?"""
@@ -822,12 +831,27 @@ def test_ranking_page_on_the_snapshot_says_why_it_is_empty(pilot_reports, wareho
     assert first < last and f"in den berechneten Jahren ({first}–{last})" in html
     assert 'id="ohne-angebot"' not in html and "keine Fahrzeit" in text["reichweite"]
     assert 'href="coworking-luecke.html"' in (pilot_reports / "index.html").read_text(encoding="utf-8")
-    # the data credited are those loaded: the snapshot has INKAR and the BA, no Pendleratlas, OSM or town lists
+    # the snapshot has INKAR and the BA, no Pendleratlas, OSM or town lists: without an estimate the page shows no
+    # figure of INKAR or the BA and credits neither (it credited both beside "keine Zahl der Erwerbstätigen"); the
+    # sources not loaded are named (the filled page's credits: tests/integration/test_local_inputs_run.py)
     loaded = {s for (s,) in warehouse.execute("SELECT DISTINCT source_id FROM source_releases").fetchall()}
     assert {"inkar", "ba_commuting"} <= loaded and not loaded & {"pendleratlas", "osm_coworking", "local_inputs"}
-    assert "© BBSR Bonn" in text["gap-sources"] and "Pendleratlas:" not in text["gap-sources"]
+    assert "Quellen der Daten" not in text["gap-sources"] and "BBSR" not in text["gap-sources"]
     assert ("Für diese Auswertung nicht geladen: Pendleratlas (Statistische Ämter), Coworking-Spaces "
             "(OpenStreetMap), eigene Listen der Städte.") in text["gap-sources"]
+
+
+@pytest.mark.parametrize("ags", PILOTS)
+def test_the_coworking_section_shows_the_long_distance_share_as_the_indicator_table(pilot_reports, ags):
+    """Mölln Germany-wide: the indicator table showed 17,75, the coworking section 17,8 % (page audit of 7 December
+    2026): one figure, one rounding."""
+    html, text = page(pilot_reports, f"{ags}.html")
+    row = section_html(html, "indikatoren")
+    row = row[row.index('id="indicator-long_distance_commuter_share"'):]
+    cell = re.search(r'<td class="num">([^<]*)<span', row).group(1)
+    section = " ".join(section_html(html, "coworking-luecke").split())
+    shown = re.search(r"Arbeitsweg ≥ 50 km \(INKAR[^)]*\): ([^ <]*)", section).group(1)
+    assert shown == cell and re.fullmatch(r"\d+,\d\d", cell), (shown, cell)
 
 
 def test_a_change_across_the_census_and_a_carried_value_are_marked_in_the_drivers(pilot_reports, warehouse):

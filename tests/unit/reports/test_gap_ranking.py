@@ -68,3 +68,44 @@ def test_the_ranking_credits_only_the_sources_loaded():
     assert "Pendleratlas:" not in note and "Statistik der Bundesagentur" not in note and "eigenen Listen" not in note
     assert ("nicht geladen: Pendleratlas (Statistische Ämter), Pendlerstatistik der BA, eigene Listen der Städte."
             in " ".join(note.split()))
+
+
+def test_a_ranking_without_estimates_credits_no_source():
+    """Germany-wide no town had employed residents, so the ranking was empty, yet its note credited the BA's
+    employees at residence (a BA release was loaded: its Kreis flows) beside "keine Zahl der Erwerbstätigen am
+    Wohnort" (page audit of 7 December 2026). Without a figure shown, no source is credited; the ones not loaded
+    are still named, and the note names no code file."""
+    con = warehouse()
+    con.execute("DELETE FROM coworking_gap_ranking")
+    con.execute("INSERT INTO source_releases VALUES ('ba_commuting', '2016')")
+    con.execute("CREATE TABLE current_method AS SELECT 'm' AS method_version")
+    context = ranking_context(con, set())
+    html = page_environment().get_template("coworking_luecke.html.j2").render(
+        **context, downloads={}, generated="", method_version="m", latest_period=2021, releases=[], pillar_ids=[],
+        datenstand_rows=[])
+    note = " ".join(html.split('id="gap-sources">')[1].split("</p>")[0].split())
+    assert "Für keine Kleinstadt ließ sich ein Bedarf schätzen" in html
+    assert "Quellen der Daten" not in note and "Bundesagentur" not in note and "BBSR" not in note
+    assert "nicht geladen: Pendleratlas (Statistische Ämter), eigene Listen der Städte." in note
+    assert ".yaml" not in html and "coworking_gap" not in note
+
+
+def gap_section(**gap) -> str:
+    """A town's coworking-gap section (coworking_gap.html.j2) for a gap row with ``gap``'s fields set."""
+    row = dict.fromkeys(["count_label_de", "long_distance_out_commuters", "spaces_within_reach", "nearest_space_km",
+                         "desk_demand", "long_distance_share", "long_distance_share_year", "share_level_de",
+                         "left_out_de", "basis_de", "no_count_de", "coworking_data_de"])
+    row.update(no_coworking_de="keine Coworking-Daten", share_decimals=2, **gap)
+    context = {"gap": row, "reach_km": 15, "long_distance_km": 50, "parameters": [], "map": None, "destinations": [],
+               "spaces": [], "surveys": []}
+    html = page_environment().get_template("coworking_gap.html.j2").render(cowork_gap=context)
+    return " ".join(html.split())
+
+
+def test_a_missing_long_distance_share_says_why():
+    """Tangstedt (01062076): INKAR lists it without values; the section read "… ≥ 50 km (INKAR): –." without a word
+    why, while Dingelstädt's dash is explained by the sentence after it (page audit of 7 December 2026)."""
+    assert "≥ 50 km (INKAR): – (kein INKAR-Wert für die Gemeinde)." in gap_section()
+    left_out = gap_section(left_out_de="Der INKAR-Anteil von 2019 bleibt außen vor")
+    assert "(INKAR): –. Der INKAR-Anteil von 2019 bleibt außen vor." in left_out and "kein INKAR-Wert" not in left_out
+    assert "(INKAR 2019): 17,75 %." in gap_section(long_distance_share=17.75, long_distance_share_year=2019)

@@ -143,3 +143,20 @@ def test_the_peers_feature_dates_name_each_date_or_its_span():
     assert feature_dates_de([{"population_date": pd.NaT, "job_centrality_date": None}]) is None
     assert feature_dates_de([{"population_date": dt.date(2023, 12, 31)}]) == "Einwohnerzahl Stichtag 31.12.2023"
     assert (years_de([2021, 2013, 2023]), years_de([2021, 2021]), years_de([])) == ("2013–2023", "2021", "")
+
+
+def test_a_sentence_ending_in_an_abbreviation_gets_no_second_full_stop():
+    """Bad Grund's map note ended "… Harz (Landkreis Göttingen), gemfr. Geb.." (page audit of 7 December 2026)."""
+    from markupsafe import Markup
+
+    from reports.build import page_environment
+    from reports.labels import full_stop
+
+    assert full_stop("Harz (Landkreis Göttingen), gemfr. Geb.") == "Harz (Landkreis Göttingen), gemfr. Geb."
+    assert full_stop("Osterode am Harz") == "Osterode am Harz."
+    template = page_environment().from_string('Nachbarn: {{ names|join("; ")|full_stop }}')
+    assert template.render(names=["Bad Lauterberg im Harz, St", "Harz (Landkreis Göttingen), gemfr. Geb."]) == \
+        "Nachbarn: Bad Lauterberg im Harz, St; Harz (Landkreis Göttingen), gemfr. Geb."
+    # a name with '&' is escaped once, whether the joined text arrives as Markup or as text
+    assert template.render(names=["A & B"]) == "Nachbarn: A &amp; B."
+    assert isinstance(full_stop(Markup("A &amp; B")), Markup)

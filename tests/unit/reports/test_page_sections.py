@@ -950,3 +950,23 @@ def test_the_kreis_value_beside_a_towns_is_its_former_kreises_where_the_publishe
     assert reference_values(data, {"ags": "16063015", "kreis_ags": "16063"}, row)["ref_kreis_without"] is None
     eisenach = reference_values(data, {"ags": "16063105", "kreis_ags": "16063"}, row)
     assert (eisenach["ref_kreis"], eisenach["ref_kreis_former"]) == (7.0, None)
+
+
+def test_the_change_table_says_what_its_rounded_rows_add_up_to():
+    """Mölln 2018 -> 2021 Germany-wide (ra117, method 0.3.4): the six indicators' contributions add up to +8,3159
+    ("+8,32"), while their rows as shown (3,00; 2,79; 2,20; 0,41; −0,04; −0,05) add up to +8,31. The page named
+    only the exact sum beside rows that did not add up to it (page audit of 7 December 2026)."""
+    from reports.context import _change, shown_sum
+
+    contributions = {"gigabit_coverage": 3.0025, "fibre_coverage": 2.793333333333,
+                     "population_change_10y": 2.20265625, "broadband_100_coverage": 0.413333333333,
+                     "out_commuter_share": -0.042857142857, "long_distance_commuter_share": -0.053125,
+                     "composition": -4.612447916667, "oberzentrum_car_minutes": None}
+    rows = [{"ags": "01053090", "indicator_id": indicator, "contribution": value, "period_from": 2018,
+             "period_to": 2021, "score_from": 66.477589285714, "score_to": 70.180982142857, "label": None,
+             "pillar": None, "value_from": None, "value_to": None} for indicator, value in contributions.items()]
+    change = _change(rows, "01053090-2018")
+    assert change["shown_indicators"] == 8.31 and round(change["exact_change"] - change["composition"], 2) == 8.32
+    assert change["shown_total"] == 3.70 == round(change["exact_change"], 2)  # here the rounded rows agree
+    assert shown_sum([0.005, -0.005, 0.004, None]) == 0.0  # halves away from zero, as de_signed shows them
+    assert shown_sum([0.125, 0.125]) == 0.26
