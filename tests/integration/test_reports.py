@@ -894,6 +894,22 @@ def test_a_town_without_a_score_gets_no_rank_sentences(snapshot_warehouse, tmp_p
     assert all(" %" not in text[key] for key in text.texts if key.startswith("history-"))
 
 
+def test_the_header_names_the_kreis_as_its_sections_do(snapshot_warehouse, tmp_path):
+    """The header wrote the register's 'Neustadt a.d.Waldnaab' above sections writing the BKG's 'Neustadt a.d.
+    Waldnaab' (80 pages of 8 Bavarian Kreise, page audit of 7 December 2026): here Mölln's register spelling made
+    different from the BKG's, the header follows the sections."""
+    copy = tmp_path / "respelled.duckdb"
+    shutil.copy(snapshot_warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        kreis = con.execute("SELECT kreis_ags FROM municipalities WHERE ags = ?", [MOELLN]).fetchone()[0]
+        bkg = con.execute("SELECT name FROM kreise WHERE ags = ?", [kreis]).fetchone()[0]
+        con.execute("UPDATE municipalities SET kreis_name = 'Hzgt.Lauenburg' WHERE kreis_ags = ?", [kreis])
+    html = build_town_report(copy, tmp_path / "out", MOELLN).read_text(encoding="utf-8")
+    header = " ".join(html[html.index("<header"):html.index("</header>")].split())
+    assert f"im Kreis {bkg}," in header and f"Mobilfunk im Kreis {bkg}</h2>" in html, header
+    assert "Hzgt.Lauenburg" not in html  # nor in the peer table (as the index page writes it)
+
+
 def test_a_town_without_peers_is_told_every_feature_peers_need(snapshot_warehouse, tmp_path):
     """The sentence instead of the peer table names what a town needs for peers, from indicators.peers.FEATURES (it
     listed them by hand, reports/labels.py)."""
