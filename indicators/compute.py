@@ -80,8 +80,9 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
         _exclude(values, indicator.exceeds(values["value"], parts), "inconsistent_value")
     if indicator.distance_share:  # a mean distance and a share within a radius that cannot both be true
         _exclude(values, _contradicted(con, indicator, values), "contradictory_values")
-    if indicator.method == "observed":  # a year of a series that leaps away and back
+    if indicator.method == "observed":  # a year of a series that leaps away and back; a supply that vanishes
         _exclude(values, series_spikes(values, indicator.params["measure"]), "series_spike")
+        _exclude(values, series_falls(values, indicator.params["measure"]), "implausible_fall")
     values["method_break"] = False
     values["quality_note"] = rendered_notes(values["territorial_change"], values["source_level"], values["base_period"],
                                             values["excluded_reason"])
@@ -205,6 +206,43 @@ def series_spikes(values: pd.DataFrame, measure: str) -> np.ndarray:
         leaps = series & (((up > limit) & (down > limit)) | ((up < -limit) & (down < -limit)))
         spike[order[middle][leaps]] = True
     return spike
+
+
+def series_falls(values: pd.DataFrame, measure: str) -> np.ndarray:
+    """True for the values on both sides of an implausible fall: a value more than the source's ``yoy_drop_points``
+    for ``measure`` above a later value of the same town and source, and that later value. Only values not already
+    excluded take part (Ludwigsstadt's 94.75 % gigabit of end 2020, an ``inconsistent_value``, says nothing of its
+    0.25 % of mid-2021).
+
+    Why: a supply share does not vanish. The Breitbandatlas gives Wiesbaden 89 % of households with fibre at the end
+    of 2018, 2019 and 2020 and 2.04 % in mid-2021, when cable rises from 0 to 64.7 %: a classification changed, and
+    nothing says which values are wrong. The release check found the fall, and allowlist.yaml lets the release
+    publish as the publisher gave it; the values stood in Wiesbaden's digital pillar without a word (data audit of
+    7 December 2026). Both sides are kept as published and neither is scored, as ``contradictory_values``."""
+    from sources.contracts import yoy_drop_points  # here, not at import (see series_spikes)
+
+    falls = np.zeros(len(values), dtype=bool)
+    bounds = {source: yoy_drop_points(source, measure) for source in values["source_id"].unique()}
+    bound = values["source_id"].map(bounds).astype(float).to_numpy()
+    live = ~np.isnan(bound) & values["excluded_reason"].isna().to_numpy() & values["value"].notna().to_numpy()
+    if live.sum() < 2:
+        return falls
+    rows = np.flatnonzero(live)
+    town = pd.MultiIndex.from_arrays([values["ags"].to_numpy()[live], values["source_id"].to_numpy()[live]]
+                                     ).factorize()[0]  # one code per town and source
+    order = np.lexsort((values["period"].to_numpy()[live], town))  # each town's series of a source, oldest first
+    series, value, limit = town[order], values["value"].to_numpy(dtype=float)[live][order], bound[live][order]
+    # the highest value up to each one and the lowest from it on, within its series (cythonised group scans)
+    highest = pd.Series(value).groupby(series).cummax().to_numpy()
+    lowest = pd.Series(value[::-1]).groupby(series[::-1]).cummin().to_numpy()[::-1]
+    same_before = np.r_[False, series[1:] == series[:-1]]  # the value before is of the same series
+    same_after = np.r_[series[:-1] == series[1:], False]
+    highest_before = np.where(same_before, np.r_[np.nan, highest[:-1]], np.nan)
+    lowest_after = np.where(same_after, np.r_[lowest[1:], np.nan], np.nan)
+    with np.errstate(invalid="ignore"):  # NaN where a value has nothing before or after it: no fall
+        fell = (highest_before - value > limit) | (value - lowest_after > limit)
+    falls[rows[order[fell]]] = True
+    return falls
 
 
 def stack_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:

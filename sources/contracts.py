@@ -426,6 +426,14 @@ def yoy_points(source_id: str, measure: str, contracts: dict | None = None) -> f
     return rule.yoy_points if rule is not None else None
 
 
+def yoy_drop_points(source_id: str, measure: str, contracts: dict | None = None) -> float | None:
+    """The bound in points declared for a fall of the source's observation ``measure`` (``yoy_drop_points``: a
+    supply share), None where none is declared. The release check compares releases with it; the indicators also
+    every value of one series with the town's earlier and later values (``indicators.compute.series_falls``)."""
+    rule = observation_rule(source_id, measure, contracts)
+    return rule.yoy_drop_points if rule is not None else None
+
+
 # --- the registers a release is compared with ----------------------------------------------------------
 
 @dataclass

@@ -110,7 +110,7 @@ CREATE TABLE indicator_values_history (
     territorial_change VARCHAR,    -- NULL or recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     method_break BOOLEAN,          -- the publisher's method generation changed since the town's previous value
     source_level VARCHAR,          -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
-    excluded_reason VARCHAR,       -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value | contradictory_values | series_spike | no_inhabitants
+    excluded_reason VARCHAR,       -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value | contradictory_values | implausible_fall | series_spike | no_inhabitants
     base_period INTEGER,           -- annualised changes: the base year
     valid_from TIMESTAMP NOT NULL,
     valid_to TIMESTAMP
@@ -386,7 +386,7 @@ CREATE TABLE indicator_values_latest (
     territorial_change VARCHAR,          -- NULL or recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     method_break BOOLEAN,                -- the publisher's method generation changed since the town's previous value
     source_level VARCHAR,                -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
-    excluded_reason VARCHAR,             -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value | contradictory_values | series_spike | no_inhabitants
+    excluded_reason VARCHAR,             -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value | contradictory_values | implausible_fall | series_spike | no_inhabitants
     base_period INTEGER,                 -- annualised changes: the base year
     period_provisional BOOLEAN,          -- the value's period is provisional in the index (readiness_index.period_provisional); NULL without an index period
     ranking_period INTEGER,              -- the period latest_ranking and the town pages lead with (view published_period)

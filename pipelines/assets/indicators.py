@@ -99,7 +99,7 @@ def indicator_values(context: AssetExecutionContext, settings: ReadinessSettings
     summary = values.groupby("indicator_id").agg(rows=("value", "size"), first=("period", "min"),
                                                  last=("period", "max"), imputed=("imputed", "sum"))
     # observed values the index leaves out, by reason (every reason: territorial ones, context indicators, and the
-    # publisher's own errors impossible_value, inconsistent_value, contradictory_values and series_spike)
+    # publisher's own errors impossible_value, inconsistent_value, contradictory_values, implausible_fall, series_spike)
     not_scored = values.loc[~values["imputed"].astype(bool), "excluded_reason"].value_counts().sort_index()
     # carried values left out under a split's or partial transfer's code: carried across a change of the town's
     # territory (methodology section 2.1), or from a value observed during one

@@ -730,3 +730,41 @@ def test_a_wrong_share_within_fails_naming_the_indicator(tmp_path, declared):
     broken.write_text(text.replace(given, f"    share_within: {declared}\n", 1), encoding="utf-8")
     with pytest.raises(ValueError, match=r"indicator transit_stop_distance: share_within .* must name the measure"):
         load_catalogue(broken)
+
+
+def test_a_supply_that_falls_beyond_the_sources_bound_is_kept_but_never_scored():
+    """The Breitbandatlas gives Wiesbaden (06414000) 89 % of households with fibre at the end of 2018, 2019 and 2020
+    and 2.04 % in mid-2021, its gigabit total 90.81 % at the end of 2020 and 64.93 % in mid-2021 (cable rising from 0
+    to 64.70 %): more than the 20 points a share may fall between releases (sources.yaml yoy_drop_points), a supply
+    does not vanish, and nothing says which values are wrong. Every value above a later one by more than the bound,
+    and that later one, is typed implausible_fall (data audit of 7 December 2026). Not: a fall within the bound, a
+    rise, Ludwigsstadt's fall from a total already typed inconsistent_value."""
+    releases = [("2018-ende", 2018), ("2019-ende", 2019), ("2020-ende", 2020), ("2021-mitte", 2021)]
+    fibre = [89.0, 89.0, 89.0, 2.04]
+    rows = [bba("06414000", v, y, "households_ftthb_1000", f) for (v, y), f in zip(releases, fibre)]
+    rows += [bba("06414000", v, y, "households_catv_1000", c) for (v, y), c in zip(releases, [0.0, 0.04, 1.81, 64.70])]
+    rows += [bba("06414000", v, y, "households_all_1000", t) for (v, y), t in zip(releases, [89.0, 89.0, 90.81, 64.93])]
+    rows += [bba("01053090", v, y, "households_ftthb_1000", f) for (v, y), f in zip(releases, [30.0, 12.0, 31.0, 60.0])]
+    rows += [bba("09476152", "2019-ende", 2019, "households_all_1000", 0.25),
+             bba("09476152", "2020-ende", 2020, "households_all_1000", 94.75),
+             bba("09476152", "2020-ende", 2020, "households_catv_1000", 0.25),
+             bba("09476152", "2020-ende", 2020, "households_ftthb_1000", 0.25),
+             bba("09476152", "2021-mitte", 2021, "households_all_1000", 0.25),
+             bba("09476152", "2021-mitte", 2021, "households_catv_1000", 0.25),
+             bba("09476152", "2021-mitte", 2021, "households_ftthb_1000", 0.25)]
+    con = observations(rows)
+    excluded = {}
+    for indicator in ("fibre_coverage", "gigabit_coverage"):
+        result = compute_indicator(con, CATALOGUE.indicators[indicator])
+        excluded[indicator] = {(a, p): r for a, p, r in result[["ags", "period", "excluded_reason"]].itertuples(
+            index=False) if r is not None}
+    assert excluded["fibre_coverage"] == {("06414000", y): "implausible_fall" for y in (2018, 2019, 2020, 2021)}
+    assert excluded["gigabit_coverage"] == {("06414000", 2018): "implausible_fall",
+                                            ("06414000", 2019): "implausible_fall",
+                                            ("06414000", 2020): "implausible_fall",
+                                            ("06414000", 2021): "implausible_fall",
+                                            ("09476152", 2020): "inconsistent_value"}
+    result = compute_indicator(con, CATALOGUE.indicators["fibre_coverage"]).set_index(["ags", "period"])
+    assert result.loc[("06414000", 2021), "value"] == 2.04  # kept as published
+    assert result.loc[("06414000", 2021), "quality_note"].startswith("not scored: the supply share falls")
+    assert flags.label("implausible_fall", "de").startswith("nicht bewertet: der Versorgungsanteil fällt")
