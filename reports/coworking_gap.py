@@ -18,7 +18,8 @@ import shapely
 from indicators import flags
 from indicators.coworking_gap import COUNT_SOURCES, LONG_DISTANCE_SHARE, PARAMETERS, gap_parameters
 from reports.downloads import Table
-from reports.labels import CATALOGUE, credit_de, de_number, german_sort_key, kreis_column, source_label, years_de
+from reports.labels import (CATALOGUE, credit_de, de_number, display_name, display_names, german_sort_key, kreis_column,
+                            source_label, years_de)
 from reports.maps import SIMPLIFY_M, TownGeometries, to_metres, to_metric_crs
 from sources.local_inputs import active_on
 from sources.registry import label_vintage
@@ -39,6 +40,7 @@ class GapTables:
         self.gaps = {row["ags"]: row for row in _dicts(con, LATEST_GAP, ags)}
         self.destinations: dict[str, list[dict]] = {}
         for row in _dicts(con, DESTINATIONS, ags):
+            row["name"], row["successor_name"] = display_name(row["name"]), display_name(row["successor_name"])
             self.destinations.setdefault(row.pop("ags"), []).append(row)
         self.surveys: dict[str, list[dict]] = {}
         for row in _dicts(con, SURVEYS, ags):
@@ -385,6 +387,7 @@ def ranking_context(con: duckdb.DuckDBPyConnection, town_pages: set[str], kreis_
     long-distance out-commuters, with the coworking supply within reach where known. ``kreis_cells``: the Kreis name
     per Kreis AGS for a table cell (ReportData.kreis_cells: 'München (Landkreis)' where two Kreise share a name)."""
     frame = con.execute(RANKING).df()
+    frame["name"] = display_names(frame["name"])  # as the town pages name them
     if len(frame):  # equal ranks in German name order ('Ö' after 'O', not after 'Z'), then by key
         frame = frame.assign(_name=frame["name"].map(german_sort_key)).sort_values(
             ["gap_rank", "_name", "ags"], kind="stable").drop(columns="_name").reset_index(drop=True)

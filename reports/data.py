@@ -21,7 +21,7 @@ from pandas.core.dtypes.cast import maybe_box_native  # what to_dict uses (panda
 from indicators.compute import release_positions
 from indicators.index import latest_published_period
 from indicators.peers import FEATURE_DATES
-from reports.labels import CATALOGUE, PILLARS, is_missing, kreis_labels
+from reports.labels import CATALOGUE, PILLARS, display_names, is_missing, kreis_labels
 from sources.frames import shared_strings
 from sources.registry import sources as source_specs
 from sources.vintages import release_due
@@ -620,6 +620,9 @@ def load(published: Path) -> ReportData:
             futures = {name: pool.submit(_query, con, sql, params, convert) for name, (sql, params) in queries.items()}
             got = {name: future.result() for name, future in futures.items()}
         index = got["index"]
+        # the Gemeinden's names as the pages show them (Bavaria's abbreviated designations written out)
+        got["towns"]["name"] = display_names(got["towns"]["name"])
+        got["peers"]["peer_name"] = display_names(got["peers"]["peer_name"])
         newest = newest_data(con)
         data = ReportData(
             path=Path(published), method_version=mv,

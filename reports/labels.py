@@ -319,6 +319,28 @@ def de_number(value, digits: int = 1) -> str:
     return text
 
 
+# the designations the Gemeindeverzeichnis abbreviates, all of them Bavaria's: 386 Märkte, 263 Städte and 29 Große
+# Kreisstädte, 510 of them in the reference group (the other Länder's are written out: 'Mölln, Stadt')
+ABBREVIATED_DESIGNATIONS = {"M": "Markt", "St": "Stadt", "GKSt": "Große Kreisstadt"}
+
+
+def display_name(name):
+    """A register name as the pages show it, the designation written out: 'Dießen am Ammersee, M' -> 'Dießen am
+    Ammersee, Markt', 'Weilheim i.OB, St' -> 'Weilheim i.OB, Stadt' (a pilot's title and sentences such as
+    "Abstand = Vergleichsstadt minus Dießen am Ammersee, M" read like leftover codes, page audit of 7 December 2026).
+    Anything else (a missing name too) unchanged; the warehouse keeps the register's names."""
+    if not isinstance(name, str):
+        return name
+    head, comma, designation = name.rpartition(", ")
+    return f"{head}, {ABBREVIATED_DESIGNATIONS[designation]}" if comma and designation in ABBREVIATED_DESIGNATIONS \
+        else name
+
+
+def display_names(names: pd.Series) -> pd.Series:
+    """``display_name`` of every name of a column, computed once per distinct name."""
+    return names.map({name: display_name(name) for name in names.dropna().unique()}).where(names.notna(), names)
+
+
 def full_stop(text) -> str:
     """``text`` ending a sentence: a full stop added unless it already ends with one, as a register name does
     ('Harz (Landkreis Göttingen), gemfr. Geb.' closed a map note with 'Geb..' on 9 pages, audit of 7 December

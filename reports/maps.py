@@ -17,6 +17,7 @@ from pyproj import Transformer
 
 from reports.charts import text_width
 from sources.osm_coworking import METRIC_CRS
+from staging.boundaries import bare_name
 
 NEIGHBOUR_BUFFER_M = 2_000     # neighbours: touching the town or within 2 km of its boundary
 SIMPLIFY_M = 100               # map detail; VG250 boundaries are far finer than a page needs
@@ -232,7 +233,9 @@ def _legend(prefix: str, name: str, period: int | None) -> list[str]:
         y = top + (1 - value / 100) * height
         parts.append(f'<line x1="{x + 16}" y1="{y:.1f}" x2="{x + 20}" y2="{y:.1f}" stroke="#333333"/>'
                      f'<text x="{x + 23}" y="{y + 4:.1f}">{value}</text>')
-    short = name if len(name) <= 22 else name[:21] + "…"
+    # the name in the legend's 22 characters: without its designation where the whole does not fit ('Dießen am
+    # Ammersee, Markt' -> 'Dießen am Ammersee'), cut only where that does not fit either
+    short = next((n for n in (name, bare_name(name)) if len(n) <= 22), bare_name(name)[:21] + "…")
     y = top + height + 34
     parts.append(f'<rect x="{x}" y="{y - 10}" width="16" height="11" fill="none" stroke="#000000" stroke-width="2.2"/>'
                  f'<text x="{x + 22}" y="{y}">{escape(short)}</text>')

@@ -20,7 +20,7 @@ from indicators.catalogue import load_catalogue
 from pipelines.assets.reports import town_reports
 from pipelines.resources import ReadinessSettings
 from reports.build import REPORTS_DIR_ENV, build_comparison, build_reports, build_town_report, reports_dir
-from reports.labels import vintage_label
+from reports.labels import display_name, vintage_label
 
 PILOTS = list(load_catalogue().pilot_towns)
 MOELLN = next(ags for ags, name in load_catalogue().pilot_towns.items() if name == "Mölln")
@@ -460,7 +460,8 @@ def test_the_network_download_says_how_old_each_value_is(pilot_reports, warehous
     mark and no unit, while the page marks them "2019, fortgeschr.". Compared with indicator_values."""
     frame = pd.read_csv(pilot_reports / "netzwerk-vergleich.csv", sep=";", dtype=str, keep_default_na=False,
                         encoding="utf-8-sig").set_index("Merkmal")
-    names = dict(warehouse.execute("SELECT ags, name FROM municipalities WHERE is_pilot").fetchall())
+    names = {ags: display_name(name)  # the columns name the towns as the pages do ('Dießen am Ammersee, Markt')
+             for ags, name in warehouse.execute("SELECT ags, name FROM municipalities WHERE is_pilot").fetchall()}
     label, unit = warehouse.execute("SELECT label, unit FROM indicator_catalogue "
                                     "WHERE indicator_id = 'out_commuter_share'").fetchone()
     for ags in PILOTS:
@@ -524,7 +525,7 @@ def test_index_lists_every_town_and_links_the_pages_built(pilot_reports, warehou
     html, text = page(pilot_reports, "index.html")
     towns = warehouse.execute("SELECT ags, name FROM municipalities").fetchall()
     for ags, name in towns:
-        assert name in text[f"town-{ags}"]
+        assert display_name(name) in text[f"town-{ags}"]
     assert sorted(re.findall(r'href="(\d{8})\.html"', html)) == sorted(PILOTS)
     # the download says how many other towns share each rank (ranks compare the score as shown)
     table = pd.read_csv(pilot_reports / "index-gemeinden.csv", sep=";", decimal=",", encoding="utf-8-sig",
@@ -892,6 +893,20 @@ def test_a_town_without_a_score_gets_no_rank_sentences(snapshot_warehouse, tmp_p
     assert "Der Rang gilt" not in text["ueberblick"] and "keinen Rang" in text["ueberblick"]
     assert "fortgeschrieben" not in text["data-dates"]
     assert all(" %" not in text[key] for key in text.texts if key.startswith("history-"))
+
+
+def test_no_page_shows_the_registers_abbreviated_designations(pilot_reports, warehouse):
+    """The register names Dießen am Ammersee 'Dießen am Ammersee, M' (a pilot's title, its peers 'Geisenfeld, St'):
+    every page and download writes the designation out, as for every other Land (page audit of 7 December 2026)."""
+    assert warehouse.execute("SELECT name FROM municipalities WHERE ags = '09181114'").fetchone()[0] == \
+        "Dießen am Ammersee, M"
+    html, text = page(pilot_reports, "09181114.html")
+    assert text["town-name"] == "Dießen am Ammersee, Markt"
+    abbreviated = re.compile(r", (M|St|GKSt)\b(?![.\w])")
+    files = [p for p in pilot_reports.rglob("*") if p.suffix in (".html", ".csv", ".svg")]
+    assert len(files) > 20
+    found = {p.name: m.group(0) for p in files for m in [abbreviated.search(p.read_text(encoding="utf-8-sig"))] if m}
+    assert found == {}
 
 
 def test_the_header_names_the_kreis_as_its_sections_do(snapshot_warehouse, tmp_path):

@@ -160,3 +160,20 @@ def test_a_sentence_ending_in_an_abbreviation_gets_no_second_full_stop():
     # a name with '&' is escaped once, whether the joined text arrives as Markup or as text
     assert template.render(names=["A & B"]) == "Nachbarn: A &amp; B."
     assert isinstance(full_stop(Markup("A &amp; B")), Markup)
+
+
+def test_bavarias_abbreviated_designations_are_written_out_on_the_pages():
+    """The Gemeindeverzeichnis writes 'Dießen am Ammersee, M' (a pilot's page title), 'Weilheim i.OB, St', 'Bad
+    Reichenhall, GKSt'; every other Land's designation is written out ('Mölln, Stadt'). Page audit of 7 December
+    2026: "Abstand = Vergleichsstadt minus Rötz, St"."""
+    import pandas as pd
+
+    from reports.labels import display_name, display_names
+
+    assert display_name("Dießen am Ammersee, M") == "Dießen am Ammersee, Markt"
+    assert display_name("Rötz, St") == "Rötz, Stadt"
+    assert display_name("Bad Reichenhall, GKSt") == "Bad Reichenhall, Große Kreisstadt"
+    for unchanged in ("Mölln, Stadt", "Harz (Landkreis Göttingen), gemfr. Geb.", "Zschopau, Stadt, Motorradstadt",
+                      "Marktl", "St. Englmar", None):
+        assert display_name(unchanged) == unchanged
+    assert display_names(pd.Series(["Marktl, M", None, "Marktl, M"])).tolist() == ["Marktl, Markt", None, "Marktl, Markt"]
