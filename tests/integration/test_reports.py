@@ -675,6 +675,12 @@ def test_moelln_shows_the_data_dates_and_the_carried_forward_share(pilot_reports
     assert newest > period
     note = text["provisional-note"]
     assert f"Für {newest} gibt es einen vorläufigen Wert" in note and "Bevölkerung 31.12.2023" in note
+    # the tile says how much of it is carried forward ("fortgeschrieben" alone read as the whole value; page audit
+    # of 7 December 2026), as the note below it
+    carried = warehouse.execute("""SELECT imputed_share FROM readiness_index WHERE ags = ? AND period = ?
+        AND method_version = (SELECT method_version FROM current_method)""", [MOELLN, newest]).fetchone()[0]
+    assert 0 < carried < 1 and text["provisional-share"] == f"zu {german(100 * carried, 0)} % fortgeschrieben"
+    assert f"weil {german(100 * carried, 0)} % des Gewichts" in note
     assert "vorläufig" in text[f"history-{newest}"] and "vorläufig" not in text[f"history-{period}"]
 
 
