@@ -17,7 +17,7 @@ import duckdb
 
 from cli.format import de_int
 from cli.store import CliError
-from reports.labels import kreis_de
+from reports.labels import display_name, kreis_de
 from warehouse.workdb import visible_relations
 
 # Umlauts and ß as they are commonly typed without a German keyboard ("Moelln", "Diessen").
@@ -128,7 +128,9 @@ def by_name(towns: list[Town], query: str) -> tuple[list[Town], Town | None]:
     one."""
     wanted = normalise(query)
     exact = [t for t in towns if wanted in full_names(t.name)]
-    literal = [t for t in exact if "," in query and spelled(t.name) == spelled(query)]
+    # the full name as the register or as the pages write it: 'Arnstein, Stadt' is the title of the Bavarian
+    # Arnstein's page (register 'Arnstein, St') and the register name of the one in Saxony-Anhalt, so it picks neither
+    literal = [t for t in exact if "," in query and spelled(query) in {spelled(t.name), spelled(display_name(t.name))}]
     return exact, exact[0] if len(exact) == 1 else literal[0] if len(literal) == 1 else None
 
 

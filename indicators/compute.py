@@ -228,9 +228,10 @@ def series_falls(values: pd.DataFrame, measure: str) -> np.ndarray:
     if live.sum() < 2:
         return falls
     rows = np.flatnonzero(live)
-    town = pd.MultiIndex.from_arrays([values["ags"].to_numpy()[live], values["source_id"].to_numpy()[live]]
-                                     ).factorize()[0]  # one code per town and source
-    order = np.lexsort((values["period"].to_numpy()[live], town))  # each town's series of a source, oldest first
+    sources, source_codes = pd.factorize(values["source_id"].to_numpy()[live])[0], len(bounds)
+    town = pd.factorize(values["ags"].to_numpy()[live])[0] * source_codes + sources  # one code per town and source
+    dates = pd.to_datetime(values["reference_date"]).to_numpy()[live]
+    order = np.lexsort((dates, values["period"].to_numpy()[live], town))  # each series, oldest first
     series, value, limit = town[order], values["value"].to_numpy(dtype=float)[live][order], bound[live][order]
     # the highest value up to each one and the lowest from it on, within its series (cythonised group scans)
     highest = pd.Series(value).groupby(series).cummax().to_numpy()

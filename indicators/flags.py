@@ -101,13 +101,13 @@ EXCLUDED_REASON = {
                              "nicht bewertet: widerspricht einem anderen Wert derselben Veröffentlichung zum selben "
                              "Stichtag (die mittlere Entfernung ist kleiner als der Radius, in dem laut Quelle 0 % der "
                              "Einwohner wohnen; Fehler in der Quelle)"),
-    "implausible_fall": ("not scored: the supply share falls between two releases of the same source by more than "
-                         "the source's bound for a fall; a supply does not vanish, so the values before and after "
-                         "contradict each other and nothing says which is wrong (publisher error)",
-                         "nicht bewertet: der Versorgungsanteil fällt zwischen zwei Veröffentlichungen derselben Quelle "
-                         "um mehr, als die Quelle für einen Rückgang zulässt; eine Versorgung verschwindet nicht, die "
-                         "Werte davor und danach widersprechen sich, und welcher falsch ist, sagt die Quelle nicht "
-                         "(Fehler in der Quelle)"),
+    "implausible_fall": ("not scored: the supply share of a later release of the same source lies below an earlier "
+                         "one by more than the source's bound for a fall; a supply does not vanish, so the values "
+                         "before and after contradict each other and nothing says which is wrong (publisher error)",
+                         "nicht bewertet: der Versorgungsanteil einer späteren Veröffentlichung derselben Quelle liegt "
+                         "um mehr unter einem früheren, als die Quelle für einen Rückgang zulässt; eine Versorgung "
+                         "verschwindet nicht, die Werte davor und danach widersprechen sich, und welcher falsch ist, "
+                         "sagt die Quelle nicht (Fehler in der Quelle)"),
     "series_spike": ("not scored: differs from the values of the year before and the year after, in the same "
                      "direction, by more than the source's year-on-year bound (publisher error)",
                      "nicht bewertet: weicht vom Wert des Vorjahres und des Folgejahres in dieselbe Richtung um mehr "

@@ -166,8 +166,10 @@ def destination_name(row: dict) -> str:
 
 # the long-distance share with the decimals of its indicator in the page's indicator table: the section showed 17,8 %
 # below a table showing 17,75 (page audit of 7 December 2026)
-SHARE_DECIMALS = next(CATALOGUE.unit_decimals[i.unit] for i in CATALOGUE.indicators.values()
-                      if i.params.get("measure") == LONG_DISTANCE_SHARE)
+SHARE_DECIMALS = next((CATALOGUE.unit_decimals[i.unit] for i in CATALOGUE.indicators.values()
+                       if i.params.get("measure") == LONG_DISTANCE_SHARE), None)
+if SHARE_DECIMALS is None:
+    raise ValueError(f"indicators/catalogue.yaml: no indicator reads {LONG_DISTANCE_SHARE}, the coworking gap's share")
 
 
 def _latest_gap(tables: GapTables, ags: str) -> dict | None:

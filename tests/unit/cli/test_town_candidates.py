@@ -34,3 +34,20 @@ def test_the_advice_names_only_what_picks_one_town():
     hof = [Town("09464000", "Hof", "Hof", "Kreisfreie Stadt"), Town("07143243", "Hof", "Westerwaldkreis", "Landkreis")]
     assert picking_name(hof, hof) is None
     assert str(AmbiguousTown("Hof", hof, "'Hof' ist der Name von 2 Gemeinden.")).splitlines()[-1] == "Geben Sie den AGS an."
+
+
+def test_a_name_as_a_page_writes_it_picks_no_other_town():
+    """The Bavarian Arnstein's page is titled 'Arnstein, Stadt' (register 'Arnstein, St', written out on the pages),
+    which is the register name of the Arnstein in Saxony-Anhalt: that name picked the latter silently (review of 7
+    December 2026). It now names both; the register's own 'Arnstein, St' still picks the Bavarian one."""
+    from cli.towns import by_name
+
+    arnstein = [Town("09677114", "Arnstein, St", "Main-Spessart", "Landkreis"),
+                Town("15087031", "Arnstein, Stadt", "Mansfeld-Südharz", "Landkreis"),
+                Town("01053090", "Mölln, Stadt", "Herzogtum Lauenburg")]
+    exact, picked = by_name(arnstein, "Arnstein, Stadt")
+    assert picked is None and [t.ags for t in exact] == ["09677114", "15087031"]
+    assert by_name(arnstein, "Arnstein, St")[1].ags == "09677114"
+    assert by_name(arnstein, "Mölln, Stadt")[1].ags == "01053090"
+    dießen = [Town("09181114", "Dießen am Ammersee, M", "Landsberg am Lech", "Landkreis")]
+    assert by_name(dießen, "Dießen am Ammersee, Markt")[1].ags == "09181114"  # the page's title finds the town

@@ -105,7 +105,10 @@ def gap_section(**gap) -> str:
 def test_a_missing_long_distance_share_says_why():
     """Tangstedt (01062076): INKAR lists it without values; the section read "… ≥ 50 km (INKAR): –." without a word
     why, while Dingelstädt's dash is explained by the sentence after it (page audit of 7 December 2026)."""
-    assert "≥ 50 km (INKAR): – (kein INKAR-Wert für die Gemeinde)." in gap_section()
-    left_out = gap_section(left_out_de="Der INKAR-Anteil von 2019 bleibt außen vor")
-    assert "(INKAR): –. Der INKAR-Anteil von 2019 bleibt außen vor." in left_out and "kein INKAR-Wert" not in left_out
+    assert "≥ 50 km (INKAR): – (kein verwendbarer INKAR-Wert für die Gemeinde)." in gap_section()
+    # a value left out across a change of territory (the row's territorial_change: the share's, or the employed
+    # residents' or the flows' where the share has none) is explained by the sentence after it
+    left_out = gap_section(left_out_de="Zahlen aus der Zeit vor einer Gebietsänderung sind nicht verwendet")
+    assert ("(INKAR): – (kein verwendbarer INKAR-Wert für die Gemeinde). Zahlen aus der Zeit vor einer "
+            "Gebietsänderung sind nicht verwendet.") in left_out
     assert "(INKAR 2019): 17,75 %." in gap_section(long_distance_share=17.75, long_distance_share_year=2019)
