@@ -18,9 +18,10 @@ from indicators import flags
 from indicators.peers import FEATURE_DATES
 from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, headline_row, imputation_de,
                              last_scored_before, pillar_notes, quality_de, rank_band_fractional, records)
-from reports.data import PEERS, TIED_TOWNS  # how many towns share a rank, as the pages count them
+from reports.data import PEERS, PILLAR_INDICATORS, TIED_TOWNS, pillar_indicators  # TIED_TOWNS: as the pages
 from reports.labels import (NO_PEERS_DE, PILLARS, data_date_line, date_de, de_list, imputed_share_of_score,
-                            peer_dates_sentence_de, pillar_label, score_gap, source_label, unit_label, vintage_label)
+                            peer_dates_sentence_de, pillar_coverage, pillar_label, score_gap, source_label, unit_label,
+                            vintage_label)
 from warehouse.workdb import relation_columns
 
 HISTORY_SQL = f"""
@@ -100,8 +101,11 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
     if latest is None:
         console.print("Für diese Gemeinde liegen keine Indexwerte vor.")  # the town page's words; values may follow
     else:
+        scored = con.execute(PERIOD_INDICATORS_SQL, {"ags": town.ags, "period": int(latest["period"]),
+                                                     "provisional": bool(latest.get("period_provisional"))}).df()
         console.print(headline_text(latest, data_dates(dates, latest["period"]),
-                                    last_scored_before(rows, latest["period"])))
+                                    last_scored_before(rows, latest["period"]),
+                                    set(scored.loc[scored["value"].notna(), "pillar"])))
         newer = history[(history["period"] > latest["period"]) & history["score"].notna()]
         if not newer.empty:
             row = newer.iloc[-1]
@@ -109,14 +113,12 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
                           f"{fmt(100 * row['imputed_share'], 0)} % des Gewichts der Eingangswerte fortgeschrieben "
                           f"(Datenstand: {data_dates(dates, row['period']) or '–'}); nicht als neuester Stand "
                           f"veröffentlicht.")
-        console.print(pillar_table(latest))
+        console.print(pillar_table(latest, coverage_notes(con, scored, int(latest["period"]))))
         console.print(history_table(history))
     newest = con.execute(INDICATORS_SQL, [town.ags]).df()
     if latest is None:
         console.print(indicator_table(newest))
     else:
-        scored = con.execute(PERIOD_INDICATORS_SQL, {"ags": town.ags, "period": int(latest["period"]),
-                                                     "provisional": bool(latest.get("period_provisional"))}).df()
         shown, elsewhere = split_by_period(scored, newest, int(latest["period"]))
         console.print(indicator_table(shown, f"Indikatorwerte {int(latest['period'])}"))
         if not elsewhere.empty:
@@ -137,9 +139,12 @@ def peer_dates(con: duckdb.DuckDBPyConnection, town: Town) -> str | None:
                                                                  [town.ags]).df()))
 
 
-def headline_text(row: dict, dates: str = "", last_scored: dict | None = None) -> str:
+def headline_text(row: dict, dates: str = "", last_scored: dict | None = None,
+                  with_values: set[str] | None = None) -> str:
     """The headline: index with its data dates, rank among the compared towns and the Monte Carlo band; without a
-    score, why (the pillars without a value the index scores) and ``last_scored``, the newest scored row before."""
+    score, why (the pillars without a value the index scores) and ``last_scored``, the newest scored row before.
+    ``with_values``: the pillars the town has a value of in the period, scored or not (None: not known); a missing
+    pillar without one has nothing to see in the indicator table (Tangstedt: INKAR lists it without values)."""
     text = f"Index {int(row['period'])}: [bold]{de_score(row['score'])}[/bold]"
     if pd.notna(row["rank"]):
         shared = int(row.get("tied_towns") or 0) - 1  # towns shown with the same score share the rank
@@ -159,8 +164,11 @@ def headline_text(row: dict, dates: str = "", last_scored: dict | None = None) -
         text += f" (fortgeschrieben: {fmt(100 * share, 0)} % des Gewichts der Eingangswerte)"
     missing = [pillar_label(p) for p in flags.pillar_ids(row["missing_pillars"])]
     if missing:  # no value, or values the index does not score (a territorial change): the indicator table says
+        ids = flags.pillar_ids(row["missing_pillars"])
+        without = with_values is not None and not set(ids) & with_values  # no row of any of them to point to
         text += (f"\nKein Gesamtwert für {int(row['period'])}: kein bewertbarer Wert für {de_list(missing)} "
-                 "(fehlend oder nicht bewertet, siehe Indikatoren).")
+                 + ("(für diese Säulen hat die Gemeinde keine Werte)." if without
+                    else "(fehlend oder nicht bewertet, siehe Indikatoren)."))
     if pd.isna(row["score"]) and last_scored is not None:  # as the town page
         text += (f"\nLetzter bewerteter Stand: {int(last_scored['period'])} mit {de_score(last_scored['score'])} "
                  "Punkten.")
@@ -168,13 +176,24 @@ def headline_text(row: dict, dates: str = "", last_scored: dict | None = None) -
     return text + f"\nMethodenversion {row['method_version']}"
 
 
-def pillar_table(row: dict) -> Table:
-    """The pillar scores (0–100) of the headline period."""
+def coverage_notes(con: duckdb.DuckDBPyConnection, scored: pd.DataFrame, period: int) -> dict[str, str]:
+    """The town page's note on a pillar resting on fewer indicators than the period's usual ones
+    (``reports.labels.pillar_coverage``); ``scored``: the town's indicator rows of ``period``."""
+    usual = pillar_indicators(con.execute(PILLAR_INDICATORS, {"pillars": PILLARS}).df()).get(period, {})
+    return pillar_coverage(scored.loc[scored["excluded_reason"].isna() & scored["value"].notna(), "indicator_id"],
+                           usual)
+
+
+def pillar_table(row: dict, coverage: dict[str, str] | None = None) -> Table:
+    """The pillar scores (0–100) of the headline period, with the town page's note where a scored pillar rests on
+    fewer indicators than usual (``coverage``)."""
     table = Table(title=f"Säulen {int(row['period'])}")
     table.add_column("Säule")
     table.add_column("Wert (0–100)", justify="right")
+    table.add_column("Hinweis")
     for pillar in PILLARS:
-        table.add_row(pillar_label(pillar), fmt(row[pillar]))
+        note = (coverage or {}).get(pillar) if not is_missing(row[pillar]) else None
+        table.add_row(pillar_label(pillar), fmt(row[pillar]), markup_text(note or ""))
     return table
 
 

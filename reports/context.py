@@ -18,9 +18,10 @@ from reports.data import VALUE_FLAGS, ReportData, kreis_history
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, boundary_date_de, data_date_line, date_de, dated_de, de_list, de_number,
                             flow_note, former_kreis_de, gap_shown, imputed_share_of_score, is_missing, is_year_only,
-                            no_data_in_any_year_de, no_kreis, not_scored_reasons, peer_dates_sentence_de, pillar_label,
-                            published_value, rank_shown, release_text, safe_url, score_gap, separate_kreise_de,
-                            shown_number, source_label, unit_label, vintage_label, years_de)
+                            no_data_in_any_year_de, no_kreis, not_scored_reasons, peer_dates_sentence_de,
+                            pillar_coverage, pillar_label, published_value, rank_shown, release_text, safe_url,
+                            score_gap, separate_kreise_de, shown_number, source_label, unit_label, vintage_label,
+                            years_de)
 from reports.maps import TownGeometries, to_metric_crs, town_map
 from sources.local_inputs import active_on
 from sources.registry import label_vintage
@@ -75,7 +76,8 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
         peer["peer_kreis"] = cells.get(str(peer["peer_ags"])[:5], peer["peer_kreis"])
     indicators = data.town_rows("indicators", ags)
     excluded = excluded_pillars(indicators, headline["period"]) if headline else {}
-    pillars = pillar_rows(headline, data, excluded, {r["pillar"] for r in indicators})
+    pillars = pillar_rows(headline, data, excluded, {r["pillar"] for r in indicators},
+                          town_pillar_coverage(data, ags, headline))
     return {
         "town": town,
         "overview": overview(headline, history, dates, excluded),
@@ -441,11 +443,24 @@ def unscored_years(rows: list[dict]) -> list[dict]:
     return [{"periods": periods, "missing": list(missing)} for missing, periods in groups.items()]
 
 
+def town_pillar_coverage(data: ReportData, ags: str, headline: dict | None) -> dict[str, str]:
+    """``pillar_coverage`` of the town's headline period: the pillars resting on fewer indicators than that period's
+    usual ones (the town's scored indicators: SCORED_INDICATORS, as the history's comparability reads them)."""
+    if headline is None:
+        return {}
+    period = headline["period"]
+    ids = next((row["indicators"] for row in data.town_rows("scored", ags) if row["period"] == period), None)
+    return pillar_coverage((ids or "").split(","), data.pillar_indicators.get(int(period), {}))
+
+
 def pillar_rows(latest: dict | None, data: ReportData | None = None,
-                excluded: dict[str, str] | None = None, with_data: set[str] | None = None) -> list[dict]:
+                excluded: dict[str, str] | None = None, with_data: set[str] | None = None,
+                coverage: dict[str, str] | None = None) -> list[dict]:
     """One row per pillar: value or the reason it is not scored, and the reference group's median.
     ``excluded``: pillars whose values of the period are all excluded, with why (``excluded_pillars``);
-    ``with_data``: the pillars the town has a value of in any year (None: not known), the others said to have none."""
+    ``with_data``: the pillars the town has a value of in any year (None: not known), the others said to have none;
+    ``coverage``: a scored pillar resting on fewer indicators than the period's usual ones, with how many
+    (``town_pillar_coverage``)."""
     if latest is None:
         return []
     reasons = not_scored_reasons(latest["omitted_pillars"])
@@ -459,7 +474,7 @@ def pillar_rows(latest: dict | None, data: ReportData | None = None,
         never = with_data is not None and pillar not in with_data  # no value in any year, omitted or required
         lacking = excluded.get(pillar, no_data_in_any_year_de(pillar) if never else "keine Daten für diesen Zeitraum")
         if value is not None:
-            reason = uncompared.get(pillar)
+            reason = "; ".join(filter(None, [(coverage or {}).get(pillar), uncompared.get(pillar)])) or None
         elif pillar in missing:
             reason = reasons.get(pillar, f"{lacking}; {WITHOUT_TOTAL}")
         else:  # an optional pillar left out of the period's score (omitted_pillars), or one without a reason

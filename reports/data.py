@@ -125,6 +125,14 @@ WHERE v.excluded_reason IS NULL AND list_contains($pillars, c.pillar)
   AND (v.ags, v.period) IN (SELECT (ags, period) FROM readiness_index WHERE method_version = $mv)
 GROUP BY v.ags, v.period ORDER BY v.ags, v.period"""
 
+# Per index period and pillar the indicators scored for any town (a value without an excluded_reason): what a pillar
+# usually rests on in that period, against which a town's pillar on fewer is noted (reports.labels.pillar_coverage_de)
+PILLAR_INDICATORS = """
+SELECT v.period, c.pillar, count(DISTINCT v.indicator_id) AS indicators
+FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
+WHERE v.excluded_reason IS NULL AND v.value IS NOT NULL AND list_contains($pillars, c.pillar)
+GROUP BY ALL"""
+
 # with the dates of the structure features of town and peer (the peer's from its own rows: indicators/peers.py)
 PEERS = f"""
 SELECT p.ags, p.peer_ags, m.name AS peer_name, m.kreis_name AS peer_kreis, p.similarity, p.rank, p.period,
@@ -284,6 +292,8 @@ class ReportData:
     flows_by_kreis: dict[str, pd.DataFrame]
     # ags, kreis_ags, kreis_name: the Kreise a town lay in that today's register no longer has (the Kreis sections)
     former_kreise: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FORMER_KREISE_COLUMNS))
+    # {period: {pillar: indicators scored for any town then}} (PILLAR_INDICATORS)
+    pillar_indicators: dict = field(default_factory=dict)
     releases_due: dict = field(default_factory=dict)  # source_id -> newest, due, overdue (``releases_due``)
     year_only_data: tuple = ()  # sources whose newest data have a year, not a day (``newest_data``)
     # sections and lookups computed once per run (per Kreis, name per AGS): not data, not hashed by the page keys
@@ -609,7 +619,7 @@ def load(published: Path) -> ReportData:
             "kreis_commuting": (KREIS_COMMUTING, commuting),
             "mobile_kreis": (MOBILE_KREIS, {"vintages": release_positions(con, ["mobilfunk_monitoring"])}),
             "kreise": ("SELECT ags, name, designation FROM kreise", None), "group_medians": (GROUP_MEDIANS, None),
-            "former_kreise": (FORMER_KREISE, None),
+            "former_kreise": (FORMER_KREISE, None), "pillar_indicators": (PILLAR_INDICATORS, {"pillars": PILLARS}),
         }
         # why threads: about half of the load is DuckDB running the queries, which it does without holding
         # the GIL, so the other thread converts a finished result meanwhile (the report child's serial start
@@ -641,8 +651,17 @@ def load(published: Path) -> ReportData:
             by_town={kind: TownSplit(got[kind], "ags")
                      for kind in ("index", "indicators", "contributions", "peers", "input_dates", "scored")},
             flows_by_kreis=_split(got["flows"], "home_kreis"), former_kreise=got["former_kreise"],
+            pillar_indicators=pillar_indicators(got["pillar_indicators"]),
         )
     return data
+
+
+def pillar_indicators(frame: pd.DataFrame) -> dict[int, dict[str, int]]:
+    """``PILLAR_INDICATORS``' rows as {period: {pillar: indicators}}."""
+    result: dict[int, dict[str, int]] = {}
+    for period, pillar, count in zip(frame["period"], frame["pillar"], frame["indicators"]):
+        result.setdefault(int(period), {})[pillar] = int(count)
+    return result
 
 
 def _query(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None, convert: threading.Lock) -> pd.DataFrame:

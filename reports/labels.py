@@ -341,6 +341,29 @@ def display_names(names: pd.Series) -> pd.Series:
     return names.map({name: display_name(name) for name in names.dropna().unique()}).where(names.notna(), names)
 
 
+def pillar_coverage(scored_indicators, usual: dict[str, int]) -> dict[str, str]:
+    """Pillar -> ``pillar_coverage_de`` for each pillar whose scored indicators (``scored_indicators``: the ids of a
+    town's period without an excluded_reason) are fewer than ``usual`` ({pillar: indicators scored for any town in
+    that period}, ``reports.data.PILLAR_INDICATORS``)."""
+    counts: dict[str, int] = {}
+    for indicator_id in set(scored_indicators):
+        indicator = CATALOGUE.indicators.get(indicator_id)
+        if indicator is not None:
+            counts[indicator.pillar] = counts.get(indicator.pillar, 0) + 1
+    notes = {pillar: pillar_coverage_de(counts.get(pillar, 0), n) for pillar, n in usual.items()}
+    return {pillar: note for pillar, note in notes.items() if note}
+
+
+def pillar_coverage_de(scored: int, usual: int) -> str | None:
+    """Why a pillar's value may not compare with other towns': it rests on ``scored`` of the ``usual`` indicators
+    (those scored for any town in the period); None where it rests on all of them. Wiesbaden's digital pillar rested on
+    the ≥ 100 Mbit/s share alone (94,4 beside a median of 42,3) without a word (CLI audit of 7 December 2026)."""
+    if scored >= usual:
+        return None
+    return (f"beruht auf {scored} von {usual} Indikatoren dieser Säule, für die übrigen gibt es keinen bewertbaren "
+            "Wert")
+
+
 def full_stop(text) -> str:
     """``text`` ending a sentence: a full stop added unless it already ends with one, as a register name does
     ('Harz (Landkreis Göttingen), gemfr. Geb.' closed a map note with 'Geb..' on 9 pages, audit of 7 December

@@ -139,7 +139,7 @@ CREATE TABLE readiness_index_history (
     reference_group VARCHAR NOT NULL,    -- the group ranks compare with, rendered from reference_group_rule
     reference_group_rule VARCHAR,        -- bbsr_kleinstadt | size_band (catalogue reference_group.rule)
     imputed_share DOUBLE,                -- share of the town's indicator values that are imputed
-    provisional BOOLEAN,                 -- less than half of the inputs are the period's own data (indicators/index.py)
+    provisional BOOLEAN,                 -- less than half of the score weight rests on the period's own data (indicators/index.py)
     period_provisional BOOLEAN,          -- most scored reference-group rows of the period are provisional: the period is not published as "the latest"
     oldest_input_date DATE,              -- oldest reference date among the inputs of this row
     newest_input_date DATE,              -- newest reference date among the inputs of this row

@@ -50,7 +50,8 @@ def every_view_complete(con, settings: ReadinessSettings) -> AssetCheckResult:
 
 
 def ags_kept_as_text(con, settings: ReadinessSettings) -> AssetCheckResult:
-    """Every AGS of the .xlsx and CSV downloads is 8-digit text."""
+    """Every AGS of latest_ranking's .xlsx and CSV is 8-digit text (one view read: every view is written by the same
+    writers, and reading all of them would cost most of the export step again)."""
     import pandas as pd
 
     latest = _latest(settings)
@@ -70,7 +71,8 @@ EXPORT_CHECKS = [
                       "as many rows as the view has in the published warehouse (the .xlsx of a view above one "
                       "Excel sheet: as many as its latest year)."),
     Check("planner_exports", "ags_kept_as_text", blocking=False, evaluate=ags_kept_as_text, reads_work=False,
-          description="In the .xlsx and CSV downloads every AGS has its 8 digits, leading zero included "
-                      "(e.g. Mölln 01053090): Excel must not turn it into a number."),
+          description="In latest_ranking's .xlsx and CSV every AGS has its 8 digits, leading zero included "
+                      "(e.g. Mölln 01053090): Excel must not turn it into a number (one view read; every view's "
+                      "files come from the same writers)."),
 ]
 export_checks = [checks_step("planner_exports", EXPORT_CHECKS)]

@@ -14,9 +14,10 @@ MOELLN = next(ags for ags, name in load_catalogue().pilot_towns.items() if name 
 
 @asset(group_name="reports", deps=[AssetKey("published_warehouse")], tags={"stage": "reports"},
        owners=["team:data-engineering"],
-       description="One HTML page per Gemeinde (Überblick, Indexverlauf, Säulen, Treiber, Indikatoren, "
-                   "Vergleichsstädte, Karte, Pendlerströme, Coworking, Datenstand), the network page of the "
-                   "pilot towns and an index page; self-contained files that work offline. Pages for the towns of "
+       description="One HTML page per Gemeinde (Überblick, Stärken und Handlungsfelder, Indexverlauf, Säulen, "
+                   "Treiber, Indikatoren, Vergleichsstädte, Karte, Pendlerströme, Coworking, Mobilfunk, "
+                   "Coworking-Lücke, Datenstand), the network page of the pilot towns, the coworking-gap ranking "
+                   "and an index page; self-contained files that work offline. Pages for the towns of "
                    "the reference group and the pilot towns (READINESS_REPORT_SCOPE: reference_group | pilots | "
                    "all), written to data/reports (READINESS_REPORTS_DIR overrides).")
 def town_reports(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:

@@ -915,6 +915,20 @@ def test_no_page_shows_the_registers_abbreviated_designations(pilot_reports, war
     assert found == {}
 
 
+def test_a_pillar_on_fewer_indicators_than_the_other_towns_says_so_on_the_page(snapshot_warehouse, tmp_path):
+    """Mölln's fibre values made not scorable (as Wiesbaden's are Germany-wide, implausible_fall): its digital pillar
+    row says it rests on 2 of the 3 indicators the other towns have (reports.context.town_pillar_coverage)."""
+    copy = tmp_path / "fewer.duckdb"
+    shutil.copy(snapshot_warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("""UPDATE indicator_values_history SET excluded_reason = 'implausible_fall'
+                       WHERE ags = ? AND indicator_id = 'fibre_coverage' AND valid_to IS NULL""", [MOELLN])
+    html = build_town_report(copy, tmp_path / "out", MOELLN).read_text(encoding="utf-8")
+    row = ElementText(html)["pillar-digital_infrastructure"]
+    assert "beruht auf 2 von 3 Indikatoren dieser Säule" in row
+    assert "beruht auf" not in ElementText(html)["pillar-commuting_potential"]
+
+
 def test_the_header_names_the_kreis_as_its_sections_do(snapshot_warehouse, tmp_path):
     """The header wrote the register's 'Neustadt a.d.Waldnaab' above sections writing the BKG's 'Neustadt a.d.
     Waldnaab' (80 pages of 8 Bavarian Kreise, page audit of 7 December 2026): here Mölln's register spelling made

@@ -90,3 +90,20 @@ def test_the_cli_names_the_last_scored_year_of_a_town_unscored_in_the_published_
     assert "Kein Gesamtwert für 2021: kein bewertbarer Wert für Demografische Dynamik" in text
     assert "Letzter bewerteter Stand: 2018 mit 47,1 Punkten." in text
     assert "Letzter" not in headline_text({**row, "score": 50.0}, "", {"period": 2018, "score": 47.1})
+
+
+def test_a_missing_pillar_without_any_value_points_to_no_table():
+    """Tangstedt 2021 Germany-wide: INKAR lists it without values, so its indicator table has no commuting or
+    accessibility row, yet the CLI said "(fehlend oder nicht bewertet, siehe Indikatoren)" (CLI audit of 7 December
+    2026). Böhlen's value is there but not scored: that one the table shows."""
+    from cli.profile import headline_text
+
+    row = {"period": 2021, "score": None, "rank": None, "compared_towns": None, "tied_towns": 0, "rank_p05": None,
+           "rank_p95": None, "score_p05": None, "score_p95": None, "imputed_share": 0.5, "in_reference_group": True,
+           "missing_pillars": "commuting_potential, accessibility", "omitted_pillars": None,
+           "uncompared_pillars": None, "method_version": "0.3.5"}
+    tangstedt = headline_text(row, "", None, {"digital_infrastructure", "demographic_dynamics"})
+    assert ("kein bewertbarer Wert für Pendelpotenzial und Erreichbarkeit (für diese Säulen hat die Gemeinde keine "
+            "Werte).") in tangstedt and "siehe Indikatoren" not in tangstedt
+    boehlen = headline_text({**row, "missing_pillars": "demographic_dynamics"}, "", None, {"demographic_dynamics"})
+    assert "(fehlend oder nicht bewertet, siehe Indikatoren)." in boehlen

@@ -970,3 +970,29 @@ def test_the_change_table_says_what_its_rounded_rows_add_up_to():
     assert change["shown_total"] == 3.70 == round(change["exact_change"], 2)  # here the rounded rows agree
     assert shown_sum([0.005, -0.005, 0.004, None]) == 0.0  # halves away from zero, as de_signed shows them
     assert shown_sum([0.125, 0.125]) == 0.26
+
+
+def test_a_pillar_on_fewer_indicators_than_usual_says_so():
+    """Wiesbaden 2021 Germany-wide (method 0.3.5): its fibre and gigabit values are implausible_fall, so its digital
+    pillar rests on the ≥ 100 Mbit/s share alone, 94,4 beside a median of 42,3, and neither the page nor `readiness
+    profil` said so (CLI audit of 7 December 2026). The period's usual composition is what any town is scored on:
+    in 2021 three digital, two commuting, one demographic (no 5-year change then), four accessibility indicators."""
+    from reports.context import pillar_rows
+    from reports.labels import pillar_coverage
+
+    usual = {"digital_infrastructure": 3, "commuting_potential": 2, "demographic_dynamics": 1, "accessibility": 4}
+    wiesbaden = ["broadband_100_coverage", "out_commuter_share", "long_distance_commuter_share",
+                 "population_change_10y", "ic_ice_station_car_minutes", "oberzentrum_car_minutes",
+                 "transit_stop_distance", "transit_stop_within_1km_share"]
+    notes = pillar_coverage(wiesbaden, usual)
+    assert notes == {"digital_infrastructure": "beruht auf 1 von 3 Indikatoren dieser Säule, für die übrigen gibt es "
+                                               "keinen bewertbaren Wert"}
+    assert pillar_coverage([*wiesbaden, "gigabit_coverage", "fibre_coverage"], usual) == {}
+    assert set(pillar_coverage(wiesbaden[:2], usual)) == {"digital_infrastructure", "demographic_dynamics",
+                                                          "accessibility", "commuting_potential"}
+    latest = {"period": 2021, "omitted_pillars": None, "uncompared_pillars": None, "missing_pillars": None,
+              "digital_infrastructure": 94.41, "commuting_potential": 28.9, "demographic_dynamics": 55.8,
+              "local_work_infrastructure": None, "accessibility": 98.0}
+    reasons = {r["pillar"]: r["reason"] for r in pillar_rows(latest, None, {}, None, notes)}
+    assert reasons["digital_infrastructure"].startswith("beruht auf 1 von 3 Indikatoren")
+    assert reasons["commuting_potential"] is None
