@@ -9,7 +9,7 @@
     readiness karte                     nur die Karten (atlas/): SVG für Deutschland und jedes Land, karte.html
 
 Die englischen Befehle `profile`, `report` (mit `--all`, `--out`) und `compare` sind gleichwertig. <Gemeinde> ist ein
-8-stelliger AGS oder ein Name: Groß-/Kleinschreibung und Umlaute egal ("moelln"), Zusätze wie
+8-stelliger AGS (7 Ziffern: die führende Null ergänzt) oder ein Name: Groß-/Kleinschreibung und Umlaute egal ("moelln"), Zusätze wie
 ", Stadt" optional, ein eindeutiger Namensanfang genügt ("Dießen"). Bei Tippfehlern und mehrdeutigen
 Namen fragt der Befehl "Meinten Sie …?" und endet mit Status 2. Das Warehouse ist READINESS_WAREHOUSE
 (Standard warehouse/readiness.duckdb), nur lesend geöffnet.

@@ -94,10 +94,15 @@ def resolve(con: duckdb.DuckDBPyConnection, query: str) -> Town:
     """
     towns = all_towns(con)
     query = query.strip()
+    # seven digits: an AGS of Länder 01-09 whose leading zero a spreadsheet dropped (Mölln's 01053090 as 1053090)
+    padded = re.fullmatch(r"\d{7}", query) is not None
+    if padded:
+        query = "0" + query
     if re.fullmatch(r"\d{8}", query):
         match = [t for t in towns if t.ags == query]
         if not match:
-            raise CliError(f"Keine Gemeinde mit dem AGS {query} im Warehouse.")
+            raise CliError(f"Keine Gemeinde mit dem AGS {query} im Warehouse"
+                           + (" (7 Ziffern: mit führender Null ergänzt)." if padded else "."))
         return match[0]
     wanted = normalise(query)
     if not wanted:

@@ -16,6 +16,7 @@ from cli.main import main
 from cli.profile import fmt
 from reports.context import DECIMALS
 from reports.labels import NO_PEERS_DE, source_label, vintage_label
+from cli.store import CliError
 from cli.towns import AmbiguousTown, normalise, resolve
 from pipelines.definitions import defs
 from tests.conftest import instance_home
@@ -40,6 +41,10 @@ def test_resolve_by_ags_name_umlaut_and_prefix(warehouse):
     moelln = ags_of(warehouse, "Mölln,")
     diessen = ags_of(warehouse, "Dießen am Ammersee")
     assert resolve(warehouse, moelln).ags == moelln
+    # the AGS as a spreadsheet shows it, its leading zero dropped (CLI audit of 7 December 2026)
+    assert resolve(warehouse, moelln.lstrip("0")).ags == moelln and len(moelln.lstrip("0")) == 7
+    with pytest.raises(CliError, match="AGS 09999999 im Warehouse .7 Ziffern: mit führender Null ergänzt"):
+        resolve(warehouse, "9999999")
     for query in ["Mölln", "mölln", "MOELLN", "Moelln", "Mölln, Stadt", "  moelln "]:
         assert resolve(warehouse, query).ags == moelln, query
     for query in ["Dießen", "diessen", "Dießen am Ammersee", "Diessen am"]:
