@@ -162,9 +162,9 @@ def headline_text(row: dict, dates: str = "", last_scored: dict | None = None,
     share = imputed_share_of_score(row)  # none without a score
     if share is not None:
         text += f" (fortgeschrieben: {fmt(100 * share, 0)} % des Gewichts der Eingangswerte)"
-    missing = [pillar_label(p) for p in flags.pillar_ids(row["missing_pillars"])]
+    ids = flags.pillar_ids(row["missing_pillars"])
+    missing = [pillar_label(p) for p in ids]
     if missing:  # no value, or values the index does not score (a territorial change): the indicator table says
-        ids = flags.pillar_ids(row["missing_pillars"])
         without = with_values is not None and not set(ids) & with_values  # no row of any of them to point to
         text += (f"\nKein Gesamtwert für {int(row['period'])}: kein bewertbarer Wert für {de_list(missing)} "
                  + ("(für diese Säulen hat die Gemeinde keine Werte)." if without

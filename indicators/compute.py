@@ -185,11 +185,7 @@ def series_spikes(values: pd.DataFrame, measure: str) -> np.ndarray:
     town's commuting does that (third data review, 5 December 2026; the counts: docs/methodology.md). The first and
     the last year of a series have no two neighbours and are not tested: the newest is compared with the release
     before it by the release check, which a source's first release does not have."""
-    from sources.contracts import yoy_points  # here, not at import: it parses sources.yaml's contracts (~25 ms) in
-    # every process that imports this module, the report page processes and the CLI too
-
-    bounds = {source: yoy_points(source, measure) for source in values["source_id"].unique()}
-    bound = values["source_id"].map(bounds).astype(float).to_numpy()
+    bound = _declared_bounds(values, measure, "yoy_points")
     if np.isnan(bound).all():
         return np.zeros(len(values), dtype=bool)
     town, source = pd.factorize(values["ags"])[0], pd.factorize(values["source_id"])[0]  # integers sort fast
@@ -208,6 +204,15 @@ def series_spikes(values: pd.DataFrame, measure: str) -> np.ndarray:
     return spike
 
 
+def _declared_bounds(values: pd.DataFrame, measure: str, bound: str) -> np.ndarray:
+    """Per value the ``bound`` its source declares for ``measure`` (``sources.contracts.yoy_bound``), NaN where none."""
+    from sources.contracts import yoy_bound  # here, not at import: it parses sources.yaml's contracts (~25 ms) in
+    # every process that imports this module, the report page processes and the CLI too
+
+    bounds = {source: yoy_bound(source, measure, bound) for source in values["source_id"].unique()}
+    return values["source_id"].map(bounds).astype(float).to_numpy()
+
+
 def series_falls(values: pd.DataFrame, measure: str) -> np.ndarray:
     """True for the values on both sides of an implausible fall: a value more than the source's ``yoy_drop_points``
     for ``measure`` above a later value of the same town and source, and that later value. Only values not already
@@ -219,17 +224,14 @@ def series_falls(values: pd.DataFrame, measure: str) -> np.ndarray:
     nothing says which values are wrong. The release check found the fall, and allowlist.yaml lets the release
     publish as the publisher gave it; the values stood in Wiesbaden's digital pillar without a word (data audit of
     7 December 2026). Both sides are kept as published and neither is scored, as ``contradictory_values``."""
-    from sources.contracts import yoy_drop_points  # here, not at import (see series_spikes)
-
     falls = np.zeros(len(values), dtype=bool)
-    bounds = {source: yoy_drop_points(source, measure) for source in values["source_id"].unique()}
-    bound = values["source_id"].map(bounds).astype(float).to_numpy()
+    bound = _declared_bounds(values, measure, "yoy_drop_points")
     live = ~np.isnan(bound) & values["excluded_reason"].isna().to_numpy() & values["value"].notna().to_numpy()
     if live.sum() < 2:
         return falls
     rows = np.flatnonzero(live)
-    sources, source_codes = pd.factorize(values["source_id"].to_numpy()[live])[0], len(bounds)
-    town = pd.factorize(values["ags"].to_numpy()[live])[0] * source_codes + sources  # one code per town and source
+    sources, source_codes = pd.factorize(values["source_id"].to_numpy()[live])
+    town = pd.factorize(values["ags"].to_numpy()[live])[0] * len(source_codes) + sources  # one code per town, source
     dates = pd.to_datetime(values["reference_date"]).to_numpy()[live]
     order = np.lexsort((dates, values["period"].to_numpy()[live], town))  # each series, oldest first
     series, value, limit = town[order], values["value"].to_numpy(dtype=float)[live][order], bound[live][order]

@@ -15,7 +15,7 @@ from indicators.coworking_gap import gap_parameters
 from indicators.publisher_notes import change_notes
 from reports import charts
 from reports.data import VALUE_FLAGS, ReportData, kreis_history
-from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
+from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, DECIMALS, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, boundary_date_de, data_date_line, date_de, dated_de, de_list, de_number,
                             flow_note, former_kreis_de, gap_shown, imputed_share_of_score, is_missing, is_year_only,
                             no_data_in_any_year_de, no_kreis, not_scored_reasons, peer_dates_sentence_de,
@@ -29,7 +29,6 @@ from staging.boundaries import bare_name
 from staging.coworking import placed_at_gemeinde, within_reach
 
 CARRY_FORWARD_YEARS = {i.indicator_id: i.carry_forward_years for i in CATALOGUE.indicators.values()}
-DECIMALS = {i.indicator_id: CATALOGUE.unit_decimals[i.unit] for i in CATALOGUE.indicators.values()}
 ZERO_DE = {i.indicator_id: i.zero_de for i in CATALOGUE.indicators.values() if i.zero_de}
 
 TOP_FLOWS = 10
@@ -544,8 +543,7 @@ def _change(rows: list[dict], key: str) -> dict:
 def shown_sum(values, digits: int = 2) -> float:
     """The sum of ``values`` as a table shows them, each rounded to ``digits`` places (``de_signed``: halves away
     from zero); missing values left out."""
-    shown = [np.copysign(shown_number(abs(v), digits), v) for v in values if not is_missing(v)]
-    return round(float(sum(shown)), digits)
+    return round(sum(shown_number(v, digits) for v in values if not is_missing(v)), digits)
 
 
 def _value_marks(row: dict, end: str) -> str:

@@ -18,8 +18,8 @@ import shapely
 from indicators import flags
 from indicators.coworking_gap import COUNT_SOURCES, LONG_DISTANCE_SHARE, PARAMETERS, gap_parameters
 from reports.downloads import Table
-from reports.labels import (CATALOGUE, credit_de, de_number, display_name, display_names, german_sort_key, kreis_column,
-                            source_label, years_de)
+from reports.labels import (DECIMALS, credit_de, de_number, display_name, display_names, german_sort_key,
+                            kreis_column, source_label, years_de)
 from reports.maps import SIMPLIFY_M, TownGeometries, to_metres, to_metric_crs
 from sources.local_inputs import active_on
 from sources.registry import label_vintage
@@ -164,12 +164,10 @@ def destination_name(row: dict) -> str:
     return f"AGS {row['partner_ags']}"
 
 
-# the long-distance share with the decimals of its indicator in the page's indicator table: the section showed 17,8 %
-# below a table showing 17,75 (page audit of 7 December 2026)
-SHARE_DECIMALS = next((CATALOGUE.unit_decimals[i.unit] for i in CATALOGUE.indicators.values()
-                       if i.params.get("measure") == LONG_DISTANCE_SHARE), None)
-if SHARE_DECIMALS is None:
-    raise ValueError(f"indicators/catalogue.yaml: no indicator reads {LONG_DISTANCE_SHARE}, the coworking gap's share")
+# the long-distance share with the decimals of its indicator (indicators.coworking_gap reads that indicator's
+# parameters too) in the page's indicator table: the section showed 17,8 % below a table showing 17,75 (page audit of
+# 7 December 2026)
+SHARE_DECIMALS = DECIMALS["long_distance_commuter_share"]
 
 
 def _latest_gap(tables: GapTables, ags: str) -> dict | None:

@@ -26,6 +26,8 @@ from sources.registry import attribution_text, sources as source_specs
 CATALOGUE = load_catalogue()
 PILLAR_LABELS = {pillar: CATALOGUE.pillar_label(pillar) for pillar in CATALOGUE.pillars}
 PILLARS = list(PILLAR_LABELS)
+# the decimals an indicator's value is shown with on a page (its unit's ``unit_decimals``), wherever the page shows it
+DECIMALS = {i.indicator_id: CATALOGUE.unit_decimals[i.unit] for i in CATALOGUE.indicators.values()}
 UNIT_LABELS = CATALOGUE.units
 
 # The method choices the Monte Carlo varies (the catalogue's ``uncertainty``), in the pages' words: the rank band

@@ -418,20 +418,13 @@ def boundary_flows(source_id: str, measure: str, contracts: dict | None = None) 
     return bool(rule and rule.boundary_flows)
 
 
-def yoy_points(source_id: str, measure: str, contracts: dict | None = None) -> float | None:
-    """The year-on-year bound in points declared for the source's observation ``measure`` (``yoy_points``), None
-    where none is declared. The release check compares releases with it; the indicators also a year of one series
-    with the years beside it (``indicators.compute.series_spikes``)."""
+def yoy_bound(source_id: str, measure: str, bound: str, contracts: dict | None = None) -> float | None:
+    """A year-on-year bound declared for the source's observation ``measure``: ``bound`` ``yoy_points`` (both ways)
+    or ``yoy_drop_points`` (a supply share falling); None where none is declared. The release check compares
+    releases with them; the indicators also the years of one series (``indicators.compute.series_spikes`` with
+    ``yoy_points``, ``series_falls`` with ``yoy_drop_points``)."""
     rule = observation_rule(source_id, measure, contracts)
-    return rule.yoy_points if rule is not None else None
-
-
-def yoy_drop_points(source_id: str, measure: str, contracts: dict | None = None) -> float | None:
-    """The bound in points declared for a fall of the source's observation ``measure`` (``yoy_drop_points``: a
-    supply share), None where none is declared. The release check compares releases with it; the indicators also
-    every value of one series with the town's earlier and later values (``indicators.compute.series_falls``)."""
-    rule = observation_rule(source_id, measure, contracts)
-    return rule.yoy_drop_points if rule is not None else None
+    return getattr(rule, bound) if rule is not None else None
 
 
 # --- the registers a release is compared with ----------------------------------------------------------

@@ -41,13 +41,13 @@ def bare_name(name) -> str:
 PARTIAL_KINDS = ("split", "partial_transfer")
 
 
-def from_database(con, outlines_sql: str, today_sql: str) -> pd.DataFrame:
+def from_database(con, outlines_sql: str, today_sql: str, only_today: bool = False) -> pd.DataFrame:
     """``boundaries_of_today`` of the outlines ``outlines_sql`` reads, the crosswalk's steps and the Gemeinden of today
     ``today_sql`` reads (ags, name): the published warehouse's (warehouse.exports.latest_geometries) or the working
-    database's (staging.geometries.current_outlines)."""
-    today = con.execute(today_sql).df()
-    return boundaries_of_today(con.execute(outlines_sql).df(), con.execute(STEPS_SQL).df(),
-                               today.set_index("ags")["name"])
+    database's (staging.geometries.current_outlines); ``only_today``: without the keys that are no Gemeinde of today."""
+    today = con.execute(today_sql).df().set_index("ags")["name"]
+    outlines = boundaries_of_today(con.execute(outlines_sql).df(), con.execute(STEPS_SQL).df(), today)
+    return outlines[outlines["ags"].isin(today.index)].reset_index(drop=True) if only_today else outlines
 
 
 def boundaries_of_today(latest: pd.DataFrame, steps: pd.DataFrame, today: pd.Series) -> pd.DataFrame:

@@ -31,8 +31,7 @@ def current_outlines(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     (Eder) a count of its 2021 territory). A key of the outlines that is no Gemeinde of today (split among others
     since: Anrode) is left out, not counted under a dead key: a place in it belongs to no Gemeinde, and counts for
     those within reach of it."""
-    outlines = from_database(con, NEWEST_RELEASE, NEWEST_REGISTER)
-    return outlines[outlines["ags"].isin(con.execute(NEWEST_REGISTER).df()["ags"])].reset_index(drop=True)
+    return from_database(con, NEWEST_RELEASE, NEWEST_REGISTER, only_today=True)
 
 
 def newest_kreise(con: duckdb.DuckDBPyConnection, kreise: pd.DataFrame) -> pd.DataFrame:
