@@ -21,16 +21,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from cli.argparse_de import ArgumentParser
 from cli.format import de_int, printable
 from cli.store import CliError
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser with its subcommands."""
-    root = argparse.ArgumentParser(prog="readiness", description=__doc__.split("\n\n")[0],
-                                   formatter_class=argparse.RawDescriptionHelpFormatter,
-                                   epilog="\n\n".join(__doc__.split("\n\n")[1:]))
-    commands = root.add_subparsers(dest="command", required=True)
+    root = ArgumentParser(prog="readiness", description=__doc__.split("\n\n")[0],
+                          epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    commands = root.add_subparsers(dest="command", required=True, metavar="Befehl")
     demo = commands.add_parser("demo", help="den Refresh ausführen (Quellen nach READINESS_SOURCE_MODE, ohne: der "
                                             "eingebettete Snapshot), Übersicht zeigen")
     demo.add_argument("--ohne-fortschritt", "--no-progress", dest="no_progress", action="store_true",

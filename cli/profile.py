@@ -17,7 +17,8 @@ from cli.towns import Town
 from indicators import flags
 from indicators.peers import FEATURE_DATES
 from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, headline_row, imputation_de,
-                             last_scored_before, pillar_notes, quality_de, rank_band_fractional, records)
+                             last_scored_before, pillar_notes, quality_de, rank_band_fractional, records,
+                             unscored_years)
 from reports.data import PEERS, PILLAR_INDICATORS, TIED_TOWNS, pillar_indicators  # TIED_TOWNS: as the pages
 from reports.labels import (NO_PEERS_DE, PILLARS, data_date_line, date_de, de_list, imputed_share_of_score,
                             peer_dates_sentence_de, pillar_coverage, pillar_label, score_gap, source_label, unit_label,
@@ -198,8 +199,11 @@ def pillar_table(row: dict, coverage: dict[str, str] | None = None) -> Table:
 
 
 def history_table(history: pd.DataFrame) -> Table:
-    """Score, rank and band for every index period."""
-    table = Table(title="Indexverlauf")
+    """Score, rank and band for every index period; below, as on the town page, why a year has no score."""
+    unscored = unscored_years([{"period": int(r["period"]), "score": None if is_missing(r["score"]) else r["score"],
+                                "missing": [pillar_label(p) for p in flags.pillar_ids(r["missing_pillars"])]}
+                               for _, r in history.iterrows()])
+    table = Table(title="Indexverlauf", caption=" ".join(u["sentence"] for u in unscored) or None, caption_justify="left")
     for column in ["Jahr", "Index", "Rang", "von", "Rangband 5–95 %", "fortgeschr.", "vorläufig"]:
         table.add_column(column, justify="right")
     for _, r in history.iterrows():

@@ -433,13 +433,16 @@ def history_section(history: list[dict], dates: DataDates, ags: str, scored: lis
 
 
 def unscored_years(rows: list[dict]) -> list[dict]:
-    """The years without a score and the pillars they miss, years missing the same pillars together:
-    [{"periods": [2019, 2020], "missing": ["Demografische Dynamik"]}] (in period order)."""
+    """The years without a score and the pillars they miss, years missing the same pillars together, with the
+    sentence the page and ``readiness profil`` say it in: [{"periods": [2019, 2020], "missing": ["Demografische
+    Dynamik"], "sentence": "Kein Gesamtwert für 2019 und 2020: …"}] (in period order)."""
     groups: dict[tuple, list] = {}
     for row in rows:
         if row["score"] is None and row["missing"]:
             groups.setdefault(tuple(row["missing"]), []).append(row["period"])
-    return [{"periods": periods, "missing": list(missing)} for missing, periods in groups.items()]
+    return [{"periods": periods, "missing": list(missing),
+             "sentence": f"Kein Gesamtwert für {de_list(periods)}: kein bewertbarer Wert für {de_list(missing)}."}
+            for missing, periods in groups.items()]
 
 
 def town_pillar_coverage(data: ReportData, ags: str, headline: dict | None) -> dict[str, str]:

@@ -116,6 +116,9 @@ def _source_names() -> dict[str, str]:
 # scores to round first, so the gap itself is rounded. Full precision wrote "-7,1054273576e-15" where the two
 # pillar scores are equal (Stadtsteinach and Dollnstein, Pendelpotenzial, review of the build of 5 December).
 PILLAR_GAPS = {f"gap_{pillar}" for pillar in _catalogue().pillars}
+# The pillar scores (latest_ranking, town_index_history) with the overall score's decimals, as the pages and the CLI
+# show them: beside "Indexwert 83,8" and the gaps' "31,5" they read "93,5866666667" (audit of 7 December 2026).
+PILLAR_SCORES = set(_catalogue().pillars)
 
 
 GAP_SIGN = "(Vergleichsgemeinde − Gemeinde)"  # the sign of peer_comparison's gaps: positive, the peer is ahead
@@ -628,18 +631,18 @@ def _csv_number(number: str, decimals: str | None) -> str:
 def _decimals(name: str, columns: set[str]) -> str | None:
     """SQL of the decimals a column is published with: a score's or a gap of scores' (score_decimals), an indicator
     value's by its row's unit (value_decimals; NULL for a unit the catalogue does not know), else None."""
-    if name in SCORE_COLUMNS or name in SCORE_GAPS or name in PILLAR_GAPS:
+    if name in SCORE_COLUMNS or name in PILLAR_SCORES or name in SCORE_GAPS or name in PILLAR_GAPS:
         return str(_catalogue().score_decimals)
     return _value_decimals(name, columns)
 
 
 def _published_score(name: str, columns: set[str]) -> str | None:
-    """The SQL of a score column as published (SCORE_COLUMNS), a gap of two scores with the same decimals
-    (SCORE_GAPS, PILLAR_GAPS) or a rank percentile as shown (RANK_QUANTILES), or None for any other column."""
+    """The SQL of a score column as published (SCORE_COLUMNS, PILLAR_SCORES), a gap of two scores with the same
+    decimals (SCORE_GAPS, PILLAR_GAPS) or a rank percentile as shown (RANK_QUANTILES), or None for any other column."""
     digits = _catalogue().score_decimals
     if name in RANK_QUANTILES:
         return f"round(CAST({identifier(name)} AS DOUBLE), {RANK_DECIMALS})"
-    if name in SCORE_COLUMNS:
+    if name in SCORE_COLUMNS or name in PILLAR_SCORES:
         return f"round(CAST({identifier(name)} AS DOUBLE), {digits})"
     if name in SCORE_GAPS and set(SCORE_GAPS[name]) <= columns:
         minuend, subtrahend = (f"round(CAST({identifier(c)} AS DOUBLE), {digits})" for c in SCORE_GAPS[name])
@@ -998,7 +1001,8 @@ def write_geopackage(con: duckdb.DuckDBPyConnection, target: Path, published_at:
     import shapely
 
     frame = con.execute(TOWNS_SQL).fetch_df().merge(_geopackage_geometries(con), on="ags", how="left")
-    # the score as published, the one the rank compares (SCORE_COLUMNS); the pillars keep full precision
+    # the score as published, the one the rank compares (SCORE_COLUMNS); the pillars keep full precision, as in the
+    # Parquet files (a GIS reads them as numbers, not as a page's figures)
     frame["score"] = published_scores(frame["score"].to_numpy(dtype=float), _catalogue().score_decimals)
     wkb = frame.pop("geometry_wkb")
     # a town without a geometry (formed after the boundaries' date from parts of other Gemeinden) is kept, with an

@@ -107,3 +107,23 @@ def test_a_missing_pillar_without_any_value_points_to_no_table():
             "Werte).") in tangstedt and "siehe Indikatoren" not in tangstedt
     boehlen = headline_text({**row, "missing_pillars": "demographic_dynamics"}, "", None, {"demographic_dynamics"})
     assert "(fehlend oder nicht bewertet, siehe Indikatoren)." in boehlen
+
+
+def test_the_cli_history_says_why_a_year_has_no_score_as_the_page_does():
+    """`readiness profil` showed 2019 and 2020 as rows of dashes with no word why (audit of 7 December 2026); the town
+    page says "Kein Gesamtwert für 2019 und 2020: kein bewertbarer Wert für Demografische Dynamik." The table's caption
+    now says it in the page's words, years missing the same pillars together."""
+    import pandas as pd
+
+    from cli.profile import history_table
+
+    base = {"score": None, "rank": None, "compared_towns": None, "rank_p05": None, "rank_p95": None,
+            "imputed_share": None, "provisional": False}
+    history = pd.DataFrame([{**base, "period": 2018, "score": 60.0, "imputed_share": 0.25, "missing_pillars": None},
+                            {**base, "period": 2019, "missing_pillars": "demographic_dynamics"},
+                            {**base, "period": 2020, "missing_pillars": "demographic_dynamics"},
+                            {**base, "period": 2021, "missing_pillars": "commuting_potential, accessibility"}])
+    assert history_table(history).caption == (
+        "Kein Gesamtwert für 2019 und 2020: kein bewertbarer Wert für Demografische Dynamik. "
+        "Kein Gesamtwert für 2021: kein bewertbarer Wert für Pendelpotenzial und Erreichbarkeit.")
+    assert history_table(history.iloc[:1]).caption is None  # every year scored: no caption

@@ -58,6 +58,27 @@ def test_peer_gaps_have_the_decimals_of_the_scores_and_no_float_noise(tmp_path):
     assert [row[header.index(exports.GERMAN_HEADERS["gap_accessibility"])] for row in data] == [1.2, -1.2]
 
 
+def test_pillar_scores_have_the_decimals_of_the_overall_score(tmp_path):
+    """latest_ranking.csv wrote "Säule Digitale Infrastruktur" = 93,5866666667 beside "Indexwert" 83,8 and the gaps'
+    31,5 (audit of 7 December 2026): the pillar scores are written as the pages and the CLI show them; the Parquet
+    files keep full precision."""
+    digits = load_catalogue().score_decimals
+    con = duckdb.connect()
+    con.register("r", pd.DataFrame({"ags": ["06432003", "01053090"], "score": [83.8123, 70.2456],
+                                    **{pillar: [93.5866666666667, None] for pillar in PILLARS},
+                                    "accessibility": [86.97, 74.4808333333]}))
+    exports.write_german_csv(con, "SELECT * FROM r", tmp_path / "r.csv")
+    back = pd.read_csv(tmp_path / "r.csv", sep=";", keep_default_na=False, dtype=str)
+    for pillar in PILLARS:
+        header = exports.GERMAN_HEADERS[pillar]
+        shown = back[header].tolist()
+        assert shown == (["87,0", "74,5"] if pillar == "accessibility" else ["93,6", ""]), (pillar, shown)
+        assert all(len(text.split(",")[1]) == digits for text in shown if text), (pillar, shown)
+    exports.write_xlsx_query(con, "SELECT * FROM r", tmp_path / "r.xlsx", "T")
+    rows = list(openpyxl.load_workbook(tmp_path / "r.xlsx")["Daten"].iter_rows(values_only=True))
+    assert rows[1][rows[0].index(exports.GERMAN_HEADERS["digital_infrastructure"])] == 93.6
+
+
 def test_gap_headers_say_which_town_is_subtracted_from_which():
     """peer_comparison's gaps are the peer's score minus the town's (warehouse/views.sql, indicators/peers.py): a
     header "Abstand Erreichbarkeit" left the sign to guessing."""
