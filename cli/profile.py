@@ -20,9 +20,9 @@ from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, headline_
                              last_scored_before, pillar_notes, quality_de, rank_band_fractional, records,
                              unscored_years)
 from reports.data import PEERS, PILLAR_INDICATORS, TIED_TOWNS, pillar_indicators  # TIED_TOWNS: as the pages
-from reports.labels import (NO_PEERS_DE, PILLARS, data_date_line, date_de, de_list, imputed_share_of_score,
-                            peer_dates_sentence_de, pillar_coverage, pillar_label, score_gap, source_label, unit_label,
-                            vintage_label)
+from reports.labels import (NO_PEERS_DE, PILLARS, data_date_line, date_de, de_list, display_name,
+                            imputed_share_of_score, peer_dates_sentence_de, pillar_coverage, pillar_label, score_gap,
+                            source_label, unit_label, vintage_label)
 from warehouse.workdb import relation_columns
 
 HISTORY_SQL = f"""
@@ -92,7 +92,9 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
     require_views(con, ["score_inputs"])  # an older file: created for the session (cli/store.py), or a clear error
     history = con.execute(HISTORY_SQL, [town.ags]).df()
     # the Kreis as the town page says it ('Landkreis Prignitz', 'kreisfreie Stadt Kiel'), not 'Kreis' for every kind
-    console.print(f"[bold]{markup_text(town.name)}[/bold]  AGS {town.ags}  {markup_text(town.kreis_de)}")
+    # the name as the town page writes it ('Dießen am Ammersee, Markt', not the register's '…, M'); either finds it
+    name = markup_text(display_name(town.name))
+    console.print(f"[bold]{name}[/bold]  AGS {town.ags}  {markup_text(town.kreis_de)}")
     # the town page's rule and period: a copy of the rule here led a town scored in 2018 and in a provisional year,
     # but not in the published one, with 2018, and its page with the provisional year
     published = con.execute("SELECT period FROM published_period").fetchone()[0]
@@ -136,7 +138,7 @@ def peer_dates(con: duckdb.DuckDBPyConnection, town: Town) -> str | None:
     published before peer_towns had them (``profil`` reads older files) or a town without peers."""
     if not set(FEATURE_DATES) <= set(relation_columns(con, "peer_towns")):
         return None
-    return peer_dates_sentence_de(town.name, records(con.execute(f"SELECT * FROM ({PEERS}) WHERE ags = ?",
+    return peer_dates_sentence_de(display_name(town.name), records(con.execute(f"SELECT * FROM ({PEERS}) WHERE ags = ?",
                                                                  [town.ags]).df()))
 
 
@@ -203,7 +205,8 @@ def history_table(history: pd.DataFrame) -> Table:
     unscored = unscored_years([{"period": int(r["period"]), "score": None if is_missing(r["score"]) else r["score"],
                                 "missing": [pillar_label(p) for p in flags.pillar_ids(r["missing_pillars"])]}
                                for _, r in history.iterrows()])
-    table = Table(title="Indexverlauf", caption=" ".join(u["sentence"] for u in unscored) or None, caption_justify="left")
+    table = Table(title="Indexverlauf", caption=" ".join(u["sentence"] for u in unscored) or None,
+                  caption_justify="left")
     for column in ["Jahr", "Index", "Rang", "von", "Rangband 5–95 %", "fortgeschr.", "vorläufig"]:
         table.add_column(column, justify="right")
     for _, r in history.iterrows():
@@ -266,7 +269,8 @@ def peer_table(rows: pd.DataFrame) -> Table:
         table.add_column(column, justify="right" if column in ("Nr.", "Ähnlichkeit", "Jahr", "Index", "Abstand")
                          else "left")
     for _, r in rows.iterrows():
-        table.add_row(str(r["rank"]), markup_text(r["name"]), markup_text(r["kreis_name"]), r["peer_ags"], fmt(r["similarity"], 2),
+        table.add_row(str(r["rank"]), markup_text(display_name(r["name"])), markup_text(r["kreis_name"]), r["peer_ags"],
+                      fmt(r["similarity"], 2),
                       fmt(None if pd.isna(r["period"]) else int(r["period"])), de_score(r["peer_score"]),
                       de_signed(score_gap(r["peer_score"], r["score"])))
     return table

@@ -15,7 +15,7 @@ from dagster import DagsterInstance
 from cli.main import main
 from cli.profile import fmt
 from reports.context import DECIMALS
-from reports.labels import NO_PEERS_DE, source_label, vintage_label
+from reports.labels import NO_PEERS_DE, display_name, source_label, vintage_label
 from cli.store import CliError
 from cli.towns import AmbiguousTown, normalise, resolve
 from pipelines.definitions import defs
@@ -129,14 +129,23 @@ def test_profile_prints_the_warehouse_values(cli_env, warehouse, capsys):
                                  FROM peer_towns p JOIN municipalities m ON m.ags = p.peer_ags
                                  WHERE p.ags = ?""", [ags]).fetchall()
     assert len(peers) == 5
-    for name, peer_ags, gap in peers:
-        assert name in out and peer_ags in out and fmt(gap) in out
+    for name, peer_ags, gap in peers:  # the names as the pages write them ('Penzberg, Stadt', not '…, St')
+        assert display_name(name) in out and peer_ags in out and fmt(gap) in out
     # under them, as on the town page, the dates of the structure features the similarity rests on (town and peers)
     population, centrality = warehouse.execute("""SELECT DISTINCT population_date, job_centrality_date FROM peer_towns
         WHERE ags = ? OR ags IN (SELECT peer_ags FROM peer_towns WHERE ags = ?)""", [ags, ags]).fetchone()
     assert (f"Die Ähnlichkeit beruht auf den Strukturmerkmalen von Mölln, Stadt und den Vergleichsstädten: "
             f"Einwohnerzahl Stichtag {population:%d.%m.%Y}, Pendlersaldo (INKAR) Stichtag {centrality:%d.%m.%Y}."
             ) in " ".join(out.split())
+
+
+def test_profile_writes_the_name_as_the_town_page_does(cli_env, warehouse, capsys):
+    """The pilot's page is titled 'Dießen am Ammersee, Markt'; `readiness profil Dießen` headed its profile with the
+    register's 'Dießen am Ammersee, M' (session of 7 December 2026, afternoon)."""
+    diessen = ags_of(warehouse, "Dießen am Ammersee")
+    assert main(["profil", "Dießen"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith(f"Dießen am Ammersee, Markt  AGS {diessen}  Landkreis Landsberg am Lech"), first
 
 
 def published_by_older_code(published: Path, target: Path, *statements: str) -> Path:
