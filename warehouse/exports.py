@@ -562,30 +562,31 @@ TIME_TYPES = {"timestamp", "timestamp_ns", "timestamp_ms", "timestamp_s", "times
 DECIMAL_TYPES = {"double", "float", "decimal"}
 
 
-def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -> list[tuple[str, str, str]]:
-    """(SQL expression, German header, kind) per column of ``query``, shaped for the CSV or the .xlsx.
+def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -> list[tuple[str, str, str, str | None]]:
+    """(SQL expression, German header, kind, decimals) per column of ``query``, shaped for the CSV or the .xlsx.
 
     The shaping happens in DuckDB, so rows stream: times in Berlin local time, lists as ``a, b``,
     pillars by their German name. For the CSV also the German number and boolean text (DuckDB's
     COPY writes no decimal comma: ``DECIMAL_SEPARATOR`` is a read option only in 1.5); for the .xlsx
     dates and times as Excel serial days. ``kind`` is what the .xlsx writer needs: text, decimal,
-    integer, boolean, date, time or key (AGS-like text kept as text in Excel).
+    integer, boolean, date, time or key (AGS-like text kept as text in Excel). ``decimals``: SQL of the decimals a
+    number column is published with (``_decimals``; None for other columns), which the .xlsx shows it with.
     """
     relation = con.sql(query)
     shaped = []
     for name, kind in zip(relation.columns, relation.types):
         column, header = identifier(name), GERMAN_HEADERS.get(name, name)
         if name in TEXT_COLUMNS:
-            shaped.append((f"CAST({column} AS VARCHAR)", header, "key"))
+            shaped.append((f"CAST({column} AS VARCHAR)", header, "key", None))
         elif name in CODED_COLUMNS:  # the catalogue's German names; an unmapped code passes through, so defused
             text = CODED_COLUMNS[name](column)
-            shaped.append((_defused_sql(text) if csv else text, header, "text"))
+            shaped.append((_defused_sql(text) if csv else text, header, "text", None))
         elif name == "attribution" and "source_id" in relation.columns and ({"vintage", "vintages"} & set(relation.columns)):
             # as the pages print it: for the row's release (town_profile) or the source's newest (source_attribution)
             release = "vintage" if "vintage" in relation.columns else newest_year("vintages")
-            shaped.append((_attribution_sql(release), header, "text"))
+            shaped.append((_attribution_sql(release), header, "text", None))
         elif name in RENDERED_DE and RENDERED_DE[name][0] <= set(relation.columns):
-            shaped.append((RENDERED_DE[name][1](set(relation.columns)), header, "text"))  # from the typed columns
+            shaped.append((RENDERED_DE[name][1](set(relation.columns)), header, "text", None))  # from the typed columns
         elif kind.id in DECIMAL_TYPES:
             # SIGNIFICANT_DIGITS, then the shortest digits of that double (0.1 stays 0,1), point swapped for the
             # comma; NaN written empty
@@ -593,28 +594,29 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
                      or _published_value(name, set(relation.columns))
                      or f"CAST(printf('%.{SIGNIFICANT_DIGITS}g', {column}) AS DOUBLE)")
             number = f"CASE WHEN isnan({value}) THEN NULL ELSE {value} END"
-            shaped.append((f"replace({_csv_number(number, _decimals(name, set(relation.columns)))}, '.', ',')"
-                           if csv else number, header, "decimal"))
+            decimals = _decimals(name, set(relation.columns))
+            shaped.append((f"replace({_csv_number(number, decimals)}, '.', ',')" if csv else number, header, "decimal",
+                           decimals))
         elif kind.id == "boolean":
             shaped.append((f"CASE WHEN {column} THEN 'WAHR' WHEN NOT {column} THEN 'FALSCH' END" if csv else column,
-                           header, "boolean"))
+                           header, "boolean", None))
         elif kind.id in TIME_TYPES:
             local = _local_time(column, kind)
             shaped.append((f"strftime({local}, '%Y-%m-%d %H:%M:%S')" if csv
-                           else f"epoch_us({local}) / 86400e6 + {EXCEL_EPOCH_DAYS}", header, "time"))
+                           else f"epoch_us({local}) / 86400e6 + {EXCEL_EPOCH_DAYS}", header, "time", None))
         elif kind.id == "date":
             shaped.append((f"strftime({column}, '%Y-%m-%d')" if csv
-                           else f"CAST({column} - DATE '1899-12-30' AS BIGINT)", header, "date"))
+                           else f"CAST({column} - DATE '1899-12-30' AS BIGINT)", header, "date", None))
         elif kind.id == "list":
             text = f"array_to_string({column}, ', ')"
-            shaped.append((_defused_sql(text) if csv else text, header, "text"))
+            shaped.append((_defused_sql(text) if csv else text, header, "text", None))
         elif kind.id in INTEGER_KINDS:
-            shaped.append((column, header, "integer"))
+            shaped.append((column, header, "integer", None))
         elif kind.id == "varchar":
-            shaped.append((_defused_sql(column) if csv else column, header, "text"))
+            shaped.append((_defused_sql(column) if csv else column, header, "text", None))
         else:  # anything else (intervals, structs, huge integers) as DuckDB prints it
             text = f"CAST({column} AS VARCHAR)"
-            shaped.append((_defused_sql(text) if csv else text, header, "text"))
+            shaped.append((_defused_sql(text) if csv else text, header, "text", None))
     return shaped
 
 
@@ -694,7 +696,7 @@ def write_german_csv(con: duckdb.DuckDBPyConnection, query: str, target: Path) -
     """
     shaped = spreadsheet_columns(con, query, csv=True)
     select = ", ".join(f"{expression} AS {identifier(BOM + header if index == 0 else header)}"
-                       for index, (expression, header, _) in enumerate(shaped))
+                       for index, (expression, header, _, _) in enumerate(shaped))
     return con.execute(f"COPY (SELECT {select} FROM ({query})) TO ? (FORMAT csv, DELIMITER ';', HEADER)",
                        [str(target)]).fetchone()[0]
 
@@ -814,7 +816,7 @@ def write_xlsx_query(con: duckdb.DuckDBPyConnection, query: str, target: Path, t
         formats = {kind: book.add_format(spec) for kind, spec in CELL_FORMATS.items()}
         formats["header"] = book.add_format({"bold": True})
         reader = con.execute(_rows_query(query, shaped, formats)).to_arrow_reader(XLSX_BLOCK_ROWS)
-        rows = _data_sheets(book, reader, [header for _, header, _ in shaped], formats, target)
+        rows = _data_sheets(book, reader, [header for _, header, _, _ in shaped], formats, target)
         _sources_sheet(book.add_worksheet("Quellen und Lizenzen"), title, sources, note)
     finally:
         book.close()
@@ -822,10 +824,14 @@ def write_xlsx_query(con: duckdb.DuckDBPyConnection, query: str, target: Path, t
 
 
 XLSX_BLOCK_ROWS = 5_000  # rows fetched from DuckDB at a time (~6 MiB of row XML): bounds the memory
-# Keys: text format "@"; decimals "#,##0.0##" (German Excel shows 1.234,5); whole numbers (years, ranks)
-# General, so a year is not shown as "2.021"; dates and times as serial days with a German format. Times to the
-# second: a publish time is stored in whole seconds, and the one shown must find its publish in the *_as_of macros.
+# Keys: text format "@"; numbers with the decimals they are published with (a score 48,0, a share 38,10, metres 412:
+# "decimal0".."decimal4", as the CSV writes them), others "#,##0.0##" (German Excel shows 1.234,5); whole numbers
+# (years, ranks) General, so a year is not shown as "2.021"; dates and times as serial days with a German format.
+# Times to the second: a publish time is stored in whole seconds, and the one shown must find its publish in the
+# *_as_of macros.
+PUBLISHED_DECIMALS = range(5)  # the decimals a score or a unit is published with (catalogue: 0, 1, 2 and 4)
 CELL_FORMATS = {"key": {"num_format": "@"}, "decimal": {"num_format": "#,##0.0##"},
+                **{f"decimal{n}": {"num_format": "#,##0" + ("." + "0" * n if n else "")} for n in PUBLISHED_DECIMALS},
                 "date": {"num_format": "DD.MM.YYYY"}, "time": {"num_format": "DD.MM.YYYY HH:MM:SS"}}
 ROW = "\x01"  # placeholder for the row number in the cell references, filled in per row in Python
 INFINITE = "\x02"  # marks a cell holding ±infinity, which Excel cannot store: an error naming row and column
@@ -849,13 +855,18 @@ NEEDS_ESCAPE = "[&<>\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F]|_x[0-9A-Fa-f]{4}_"
 CONTROL_CHARACTERS = [code for code in range(0x20) if code not in (0x09, 0x0A, 0x0D)]
 
 
-def _cell_sql(expression: str, kind: str, index: int, formats: dict) -> str:
-    """SQL giving one cell's SpreadsheetML, NULL for a missing value (it stays an empty cell, never 0)."""
+def _cell_sql(expression: str, kind: str, index: int, formats: dict, decimals: str | None = None) -> str:
+    """SQL giving one cell's SpreadsheetML, NULL for a missing value (it stays an empty cell, never 0); a number with
+    known ``decimals`` (SQL, per row for an indicator value by its unit) in the format showing exactly those."""
     from xlsxwriter.utility import xl_col_to_name  # here, as XlsxWriter itself: only an export loads it
 
     reference = f"{xl_col_to_name(index)}{ROW}"
     cell_format = formats.get(kind)
     style = f' s="{cell_format._get_xf_index()}"' if cell_format is not None else ""  # XlsxWriter's own index
+    if kind == "decimal" and decimals is not None:  # an unknown unit's NULL keeps the general decimal format
+        cases = " ".join(f"WHEN {n} THEN ' s=\"{formats[f'decimal{n}']._get_xf_index()}\"'"
+                         for n in PUBLISHED_DECIMALS)
+        style = f"' || CASE {decimals} {cases} ELSE '{style}' END || '"  # spliced into the cell's SQL text literal
     value = f"({expression})"
     if kind in ("key", "text"):
         text = _xml_text(f"CAST({value} AS VARCHAR)")
@@ -873,16 +884,16 @@ def _cell_sql(expression: str, kind: str, index: int, formats: dict) -> str:
     return body  # NULL when the value is NULL: concat() in the row skips it, the cell stays empty
 
 
-def _row_xml_sql(shaped: list[tuple[str, str, str]], formats: dict) -> str:
+def _row_xml_sql(shaped: list[tuple[str, str, str, str | None]], formats: dict) -> str:
     """SQL concatenating the cells of one row (without the <row> element, added with its number in Python)."""
     if not shaped:
         return "''"
     # one concat() over all cells: it skips NULL cells, and a chain of || copied the growing row 20 times
-    return "concat(" + ", ".join(_cell_sql(expression, kind, index, formats)
-                                 for index, (expression, _, kind) in enumerate(shaped)) + ")"
+    return "concat(" + ", ".join(_cell_sql(expression, kind, index, formats, decimals)
+                                 for index, (expression, _, kind, decimals) in enumerate(shaped)) + ")"
 
 
-def _rows_query(query: str, shaped: list[tuple[str, str, str]], formats: dict) -> str:
+def _rows_query(query: str, shaped: list[tuple[str, str, str, str | None]], formats: dict) -> str:
     """SQL of each row's cells (``_row_xml_sql``) over ``query``, each column's shaped value computed once.
 
     Why the inner query: a text cell's SQL names its value five times (the escape test, the escapes, the white
@@ -892,8 +903,12 @@ def _rows_query(query: str, shaped: list[tuple[str, str, str]], formats: dict) -
     """
     if not shaped:
         return f"SELECT {_row_xml_sql(shaped, formats)} AS x FROM ({query})"
-    values = ", ".join(f"{expression} AS v{index}" for index, (expression, _, _) in enumerate(shaped))
-    cells = _row_xml_sql([(f"v{index}", header, kind) for index, (_, header, kind) in enumerate(shaped)], formats)
+    # a number's decimals (an indicator value's by its row's unit) computed beside it, as d<index>
+    values = ", ".join([f"{expression} AS v{index}" for index, (expression, _, _, _) in enumerate(shaped)]
+                       + [f"{decimals} AS d{index}" for index, (_, _, kind, decimals) in enumerate(shaped)
+                          if kind == "decimal" and decimals is not None])
+    cells = _row_xml_sql([(f"v{index}", header, kind, None if decimals is None else f"d{index}")
+                          for index, (_, header, kind, decimals) in enumerate(shaped)], formats)
     return f"SELECT {cells} AS x FROM (SELECT {values} FROM ({query}))"
 
 

@@ -185,3 +185,28 @@ def test_the_manifests_publish_time_carries_its_utc_offset():
     published_at, rows = exports.latest_publish(con)
     assert published_at == "2026-12-07T00:25:33+00:00" and rows == {"town_profile": 3}
     assert dt.datetime.fromisoformat(published_at) == dt.datetime(2026, 12, 7, 0, 25, 33, tzinfo=dt.timezone.utc)
+
+
+def test_the_workbook_shows_each_number_with_the_decimals_the_csv_writes(tmp_path):
+    """The .xlsx showed every number as "#,##0.0##": 412 metres as 412,0, 38,10 minutes as 38,1, a population change
+    of 0,9903 % as 0,99, while the CSV wrote 412, 38,10 and 0,9903 (planner-guide, a known gap until 7 December 2026).
+    Each cell now has the format of its published decimals: an indicator value by its row's unit, a score and a pillar
+    score by the score's; a unit the catalogue does not know keeps the general format."""
+    frame = pd.DataFrame({
+        "ags": ["01053090"] * 5, "score": [48.0, 70.25, 55.5, 60.0, 61.0], "digital_infrastructure": [92.8] * 5,
+        "value": [412.0, 38.1, 0.9903, 58.95, 1.5],
+        "unit": ["m (straight line, population-weighted)", "minutes by car", "% per year",
+                 "% of employees at residence", "furlongs"]})
+    con = duckdb.connect()
+    con.register("f", frame)
+    exports.write_xlsx_query(con, "SELECT * FROM f", tmp_path / "f.xlsx", "T")
+    sheet = openpyxl.load_workbook(tmp_path / "f.xlsx")["Daten"]
+    header = [cell.value for cell in sheet[1]]
+    formats = {name: [row[header.index(exports.GERMAN_HEADERS[name])].number_format
+                      for row in sheet.iter_rows(min_row=2)] for name in ("value", "score", "digital_infrastructure")}
+    assert formats["value"] == ["#,##0", "#,##0.00", "#,##0.0000", "#,##0.00", "#,##0.0##"]
+    assert formats["score"] == formats["digital_infrastructure"] == ["#,##0.0"] * 5
+    values = [row[header.index(exports.GERMAN_HEADERS["value"])].value for row in sheet.iter_rows(min_row=2)]
+    assert values == [412, 38.1, 0.9903, 58.95, 1.5]  # the cells keep their numbers
+    catalogue = load_catalogue()
+    assert {*catalogue.value_decimals.values(), catalogue.score_decimals} <= set(exports.PUBLISHED_DECIMALS)
