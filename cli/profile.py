@@ -21,9 +21,9 @@ from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, headline_
                              unscored_years)
 from reports.data import PEERS, PILLAR_INDICATORS, TIED_TOWNS, pillar_indicators  # TIED_TOWNS: as the pages
 from reports.labels import (NO_PEERS_DE, PILLARS, data_date_line, date_de, de_list, display_name,
-                            imputed_share_of_score, peer_dates_sentence_de, pillar_coverage, pillar_label, score_gap,
+                            imputed_share_of_score, kreis_labels, peer_dates_sentence_de, pillar_coverage, pillar_label, score_gap,
                             source_label, unit_label, vintage_label)
-from warehouse.workdb import relation_columns
+from warehouse.workdb import relation_columns, visible_relations
 
 HISTORY_SQL = f"""
     SELECT period, score, rank, compared_towns, rank_p05, rank_p95, score_p05, score_p95,
@@ -127,7 +127,7 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
         if not elsewhere.empty:
             console.print(indicator_table(elsewhere, "Werte anderer Jahre", in_index=False))
     peers = con.execute(PEERS_SQL, [town.ags]).df()
-    console.print(peer_table(peers) if not peers.empty else NO_PEERS_DE)  # an empty table said nothing
+    console.print(peer_table(peers, kreis_cells(con)) if not peers.empty else NO_PEERS_DE)  # empty said nothing
     dates = peer_dates(con, town)
     if dates:
         console.print(markup_text(dates))
@@ -262,14 +262,26 @@ def indicator_table(rows: pd.DataFrame, title: str = "Neueste Indikatorwerte", i
     return table
 
 
-def peer_table(rows: pd.DataFrame) -> Table:
-    """The structurally most similar towns, their scores and the gap (peer minus this town)."""
+def kreis_cells(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Kreis AGS -> the Kreis as the town page's peer table names it: the BKG's name, a name two Kreise share with
+    the designation ('München (Landkreis)', ``kreis_labels``); empty for a file without the Kreise."""
+    if "kreise" not in visible_relations(con):
+        return {}
+    kreise = con.execute("SELECT ags, name, designation FROM kreise").df().set_index("ags")
+    return kreis_labels(kreise["name"], kreise["designation"]).to_dict()
+
+
+def peer_table(rows: pd.DataFrame, kreise: dict[str, str] | None = None) -> Table:
+    """The structurally most similar towns, their scores and the gap (peer minus this town); each peer's Kreis as
+    ``kreise`` names it (``kreis_cells``; else the register's name, 'Neustadt a.d.Waldnaab' for the BKG's
+    'Neustadt a.d. Waldnaab' which the page shows)."""
     table = Table(title="Vergleichsstädte (strukturell ähnlich)")
     for column in ["Nr.", "Stadt", "Kreis", "AGS", "Ähnlichkeit", "Jahr", "Index", "Abstand"]:
         table.add_column(column, justify="right" if column in ("Nr.", "Ähnlichkeit", "Jahr", "Index", "Abstand")
                          else "left")
     for _, r in rows.iterrows():
-        table.add_row(str(r["rank"]), markup_text(display_name(r["name"])), markup_text(r["kreis_name"]), r["peer_ags"],
+        kreis = (kreise or {}).get(r["peer_ags"][:5], r["kreis_name"])
+        table.add_row(str(r["rank"]), markup_text(display_name(r["name"])), markup_text(kreis), r["peer_ags"],
                       fmt(r["similarity"], 2),
                       fmt(None if pd.isna(r["period"]) else int(r["period"])), de_score(r["peer_score"]),
                       de_signed(score_gap(r["peer_score"], r["score"])))

@@ -78,10 +78,15 @@ def full_names(name: str) -> set[str]:
 
 def all_towns(con: duckdb.DuckDBPyConnection) -> list[Town]:
     """Every Gemeinde of the published warehouse, ordered by name."""
-    # the Kreis's designation where the file has the Kreise (a bare register of names has none: 'Kreis …')
-    designation = ("(SELECT any_value(designation) FROM kreise k WHERE k.ags = substr(m.ags, 1, 5))"
-                   if "kreise" in visible_relations(con) else "NULL")
-    rows = con.execute(f"SELECT m.ags, m.name, m.kreis_name, {designation} FROM municipalities m "
+    # the Kreis's name and designation as the BKG writes them where the file has the Kreise, as the town page does
+    # ('Landkreis Mühldorf a. Inn', not the register's 'Mühldorf a.Inn'); a bare register of names has only its own
+    # names and no designation ('Kreis …')
+    has_kreise = "kreise" in visible_relations(con)
+    kreis = "substr(m.ags, 1, 5)"
+    name = (f"coalesce((SELECT any_value(name) FROM kreise k WHERE k.ags = {kreis}), m.kreis_name)" if has_kreise
+            else "m.kreis_name")
+    designation = f"(SELECT any_value(designation) FROM kreise k WHERE k.ags = {kreis})" if has_kreise else "NULL"
+    rows = con.execute(f"SELECT m.ags, m.name, {name}, {designation} FROM municipalities m "
                        "ORDER BY m.name, m.ags").fetchall()
     return [Town(*row) for row in rows]
 
