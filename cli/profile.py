@@ -248,7 +248,9 @@ def indicator_table(rows: pd.DataFrame, title: str = "Neueste Indikatorwerte", i
     table = Table(title=title, caption=caption)
     for column in ["Indikator", "Jahr", "Wert", "Einheit", "Quelle", "Stand", "Stichtag"] + (
             [in_index_column] if in_index else []) + ["Hinweis"]:
-        table.add_column(column, justify="right" if column in ("Jahr", "Wert") else "left")
+        # a word wider than its column breaks onto the next line ("fold") instead of ending in "…": the long labels
+        # and notes lost their ends ("Bevölkerungsentwickl…", "…Bevölkerungsfortschr…") at 160 columns
+        table.add_column(column, justify="right" if column in ("Jahr", "Wert") else "left", overflow="fold")
     for _, r in rows.iterrows():
         row = {k: (None if is_missing(v) else v) for k, v in r.items()}
         # what exactly 0 means (catalogue zero_de: "IC/ICE-Halt in der Gemeinde"), as the town page says beside it

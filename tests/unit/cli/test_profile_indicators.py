@@ -97,3 +97,18 @@ def test_a_value_is_in_the_index_only_where_its_pillar_is_counted_and_the_year_s
     assert marked("digital_infrastructure, local_work_infrastructure") == {
         "gigabit_coverage": False, "coworking_within_10km": False, "population_density": False}
     assert not any(marked(None, score=None).values())  # the current method has no score; an older one's does not count
+
+
+def test_a_long_label_or_note_is_wrapped_never_cut_off():
+    """At 160 columns (the width of a pipe or file) the table cut "Bevölkerungsentwicklung, ca. 10 Jahre" to
+    "Bevölkerungsentwickl…" and Mölln's note on Destatis' 2016 break before its end (session of 7 December 2026): a
+    word wider than its column now continues on the next line."""
+    label = "Bevölkerungsentwicklung, ca. 10 Jahre (% pro Jahr)"
+    out = io.StringIO()
+    Console(file=out, width=100, color_system=None).print(
+        indicator_table(pd.DataFrame([{**row("population_change_10y", 2021, False, True), "label": label,
+                                       "method_break": True}])))
+    text = out.getvalue()
+    assert "…" not in text
+    first_cells = "".join(line.split("│")[1].strip() for line in text.splitlines() if line.startswith("│"))
+    assert first_cells.replace(" ", "") == label.replace(" ", "")  # every character of the label, in order
