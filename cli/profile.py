@@ -16,10 +16,10 @@ from cli.store import require_views
 from cli.towns import Town
 from indicators import flags
 from indicators.peers import FEATURE_DATES
-from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, headline_row, imputation_de,
-                             last_scored_before, pillar_notes, quality_de, rank_band_fractional, records,
-                             unscored_years)
-from reports.data import PEERS, PILLAR_INDICATORS, TIED_TOWNS, pillar_indicators  # TIED_TOWNS: as the pages
+from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, composition_de, headline_row, imputation_de,
+                             last_scored_before, missing_everywhere, pillar_notes, quality_de, rank_band_fractional,
+                             records, scored_indicators, unscored_years)
+from reports.data import PEERS, PILLAR_INDICATORS, SCORED_INDICATORS, TIED_TOWNS, pillar_indicators  # as the pages
 from reports.labels import (NO_PEERS_DE, PILLARS, data_date_line, date_de, de_list, display_name,
                             imputed_share_of_score, kreis_labels, peer_dates_sentence_de, pillar_coverage, pillar_label, score_gap,
                             source_label, unit_label, vintage_label)
@@ -116,8 +116,10 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
                           f"{fmt(100 * row['imputed_share'], 0)} % des Gewichts der Eingangswerte fortgeschrieben "
                           f"(Datenstand: {data_dates(dates, row['period']) or '–'}); nicht als neuester Stand "
                           f"veröffentlicht.")
-        console.print(pillar_table(latest, coverage_notes(con, scored, int(latest["period"]))))
-        console.print(history_table(history))
+        usual = pillar_indicators(con.execute(PILLAR_INDICATORS, {"pillars": PILLARS}).df())
+        console.print(pillar_table(latest, coverage_notes(scored, usual.get(int(latest["period"]), {}))))
+        console.print(history_table(history, *comparability(con, town, rows, latest["period"]),
+                                    band_noted=rank_band_fractional(latest), usual=usual))
     newest = con.execute(INDICATORS_SQL, [town.ags]).df()
     if latest is None:
         console.print(indicator_table(newest))
@@ -179,10 +181,10 @@ def headline_text(row: dict, dates: str = "", last_scored: dict | None = None,
     return text + f"\nMethodenversion {row['method_version']}"
 
 
-def coverage_notes(con: duckdb.DuckDBPyConnection, scored: pd.DataFrame, period: int) -> dict[str, str]:
+def coverage_notes(scored: pd.DataFrame, usual: dict[str, int]) -> dict[str, str]:
     """The town page's note on a pillar resting on fewer indicators than the period's usual ones
-    (``reports.labels.pillar_coverage``); ``scored``: the town's indicator rows of ``period``."""
-    usual = pillar_indicators(con.execute(PILLAR_INDICATORS, {"pillars": PILLARS}).df()).get(period, {})
+    (``reports.labels.pillar_coverage``); ``scored``: the town's indicator rows of the period, ``usual``: that
+    period's ``pillar_indicators``."""
     return pillar_coverage(scored.loc[scored["excluded_reason"].isna() & scored["value"].notna(), "indicator_id"],
                            usual)
 
@@ -200,19 +202,47 @@ def pillar_table(row: dict, coverage: dict[str, str] | None = None) -> Table:
     return table
 
 
-def history_table(history: pd.DataFrame) -> Table:
-    """Score, rank and band for every index period; below, as on the town page, why a year has no score."""
+def comparability(con: duckdb.DuckDBPyConnection, town: Town, rows: list[dict],
+                  headline) -> tuple[dict[int, str], int | None]:
+    """({period: the town page's 'nicht vergleichbar mit 2021: …'} for each scored year resting on other indicators
+    than the reference year's, the reference year: the headline's where it is scored, else the newest scored);
+    ``reports.context.history_section``'s rule, for the CLI's history table (the page said 2018 is no time comparison
+    with 2021, the CLI showed 40,8 → 48,1 unmarked; planner walkthrough of 7 December 2026)."""
+    method = next((r["method_version"] for r in rows if r.get("method_version")), None)
+    scored = records(con.execute(f"SELECT * FROM ({SCORED_INDICATORS}) WHERE ags = $ags",
+                                 {"pillars": list(PILLARS), "mv": method, "ags": town.ags}).df())
+    sets = scored_indicators(scored, rows)
+    reference = headline if headline in sets else max(sets, default=None)
+    return ({period: composition_de(own, sets[reference], reference) for period, own in sets.items()
+             if period != reference and own != sets[reference]}, reference)
+
+
+def history_table(history: pd.DataFrame, not_comparable: dict[int, str] | None = None, reference: int | None = None,
+                  band_noted: bool = True, usual: dict | None = None) -> Table:
+    """Score, rank and band for every index period; below, as on the town page, why a year has no score (``usual``:
+    the ``pillar_indicators`` that tell whether any town has the pillars then), which scored years rest on other
+    indicators than ``reference`` (``not_comparable``: ``comparability``), and why a rank band has decimals where
+    the headline did not say it (``band_noted``)."""
+    not_comparable = not_comparable or {}
     unscored = unscored_years([{"period": int(r["period"]), "score": None if is_missing(r["score"]) else r["score"],
-                                "missing": [pillar_label(p) for p in flags.pillar_ids(r["missing_pillars"])]}
-                               for _, r in history.iterrows()])
-    table = Table(title="Indexverlauf", caption=" ".join(u["sentence"] for u in unscored) or None,
-                  caption_justify="left")
+                                "missing": [pillar_label(p) for p in missing],
+                                "missing_everywhere": missing_everywhere(missing, r["period"], usual)}
+                               for _, r in history.iterrows() for missing in [flags.pillar_ids(r["missing_pillars"])]])
+    notes = [u["sentence"] for u in unscored]
+    notes += [f"{period} {text}." for period, text in sorted(not_comparable.items())]
+    if not_comparable:  # the page's words for its marker
+        notes.append(f"„nicht vergleichbar“ heißt: Der Indexwert dieses Jahres beruht auf anderen Indikatoren als der "
+                     f"von {reference}. Ein Unterschied zwischen ihnen ist kein Zeitvergleich.")
+    if not band_noted and any(rank_band_fractional(r) for r in records(history)):
+        notes.append(f"Rangband: {RANK_BAND_DECIMALS_DE}.")
+    table = Table(title="Indexverlauf", caption=" ".join(notes) or None, caption_justify="left")
     for column in ["Jahr", "Index", "Rang", "von", "Rangband 5–95 %", "fortgeschr.", "vorläufig"]:
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="left" if column == "Jahr" else "right")
     for _, r in history.iterrows():
         share = imputed_share_of_score(r)  # none without a score
         ranked = pd.notna(r["rank"])  # "von" only beside a rank: a town outside the group is not among them
-        table.add_row(str(r["period"]), de_score(r["score"]), de_int(r["rank"]) if ranked else "–",
+        year = f"{r['period']} nicht vergleichbar" if int(r["period"]) in not_comparable else str(r["period"])
+        table.add_row(year, de_score(r["score"]), de_int(r["rank"]) if ranked else "–",
                       de_int(r["compared_towns"]) if ranked else "–", de_rank_band(r["rank_p05"], r["rank_p95"]),
                       "–" if share is None else f"{fmt(100 * share, 0)} %",
                       "ja" if r["provisional"] is True or r["provisional"] == 1 else "")

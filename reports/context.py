@@ -82,7 +82,7 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
         "overview": overview(headline, history, dates, excluded),
         "summary": summary(pillars, peers, headline["period"] if headline else None),
         "history": history_section(history, dates, ags, data.town_rows("scored", ags),
-                                   headline["period"] if headline else None),
+                                   headline["period"] if headline else None, data.pillar_indicators),
         "pillars": pillars,
         "drivers": drivers(data.town_rows("contributions", ags)),
         **indicator_sections(indicator_rows(indicators, data, town), headline, history),
@@ -398,14 +398,15 @@ def composition_de(own: frozenset, reference: frozenset, year) -> str:
 
 
 def history_section(history: list[dict], dates: DataDates, ags: str, scored: list[dict] | None = None,
-                    headline_period=None) -> dict:
+                    headline_period=None, usual: dict | None = None) -> dict:
     """The history table and chart; provisional periods (mostly carried-forward data) are flagged in
     the columns passed to the chart (``provisional``, missing = False) and in the table.
 
     A scored year whose score rests on other indicators than that of ``headline_period`` (else the newest scored
     year) says which (``composition_de``; ``scored``: the town's SCORED_INDICATORS rows): 2018's accessibility has no
     car times, which start in 2020, and a fall from 2018 to 2021 was read as a decline (review of 5 December 2026).
-    The chart does not join two years of different indicators."""
+    The chart does not join two years of different indicators. ``usual``: ``ReportData.pillar_indicators``, which
+    tells a year without a score because no town has the pillar then (``unscored_years``)."""
     sets = scored_indicators(scored or [], history)
     scored_periods = [r["period"] for r in history if r["score"] is not None]
     reference = headline_period if headline_period in sets else (scored_periods[-1] if scored_periods else None)
@@ -421,8 +422,9 @@ def history_section(history: list[dict], dates: DataDates, ags: str, scored: lis
         row["composition_de"] = (composition_de(own, sets[reference], reference)
                                  if own is not None and reference in sets and row["period"] != reference else "")
         # why a year has no score: the required pillars without data (readiness_index.missing_pillars)
-        row["missing"] = [] if row["score"] is not None else [
-            pillar_label(p) for p in flags.pillar_ids(source.get("missing_pillars"))]
+        missing = [] if row["score"] is not None else flags.pillar_ids(source.get("missing_pillars"))
+        row["missing"] = [pillar_label(p) for p in missing]
+        row["missing_everywhere"] = missing_everywhere(missing, row["period"], usual)
         rows.append(row)
     columns = {c: [r[c] for r in rows] for c in ("period", "score", "score_p05", "score_p95", "provisional", "basis")}
     has_scores = any(r["score"] is not None for r in rows)
@@ -432,17 +434,30 @@ def history_section(history: list[dict], dates: DataDates, ags: str, scored: lis
             "reference_period": reference, "not_comparable": [r for r in rows if r["composition_de"]]}
 
 
+def missing_everywhere(pillars: list[str], period, usual: dict | None) -> bool:
+    """Whether no town has a scored value of any of ``pillars`` (ids) in ``period`` (``usual``:
+    ``ReportData.pillar_indicators``, None when not known): the loaded releases do not cover the year, so a year
+    without a score is no gap of the town's own."""
+    return bool(pillars) and usual is not None and not any(p in usual.get(int(period), {}) for p in pillars)
+
+
 def unscored_years(rows: list[dict]) -> list[dict]:
     """The years without a score and the pillars they miss, years missing the same pillars together, with the
     sentence the page and ``readiness profil`` say it in: [{"periods": [2019, 2020], "missing": ["Demografische
-    Dynamik"], "sentence": "Kein Gesamtwert für 2019 und 2020: …"}] (in period order)."""
+    Dynamik"], "sentence": "Kein Gesamtwert für 2019 und 2020: …"}] (in period order). Where no town has those
+    pillars in those years (``missing_everywhere``: every town's 2019 and 2020 lack Demografische Dynamik, since the
+    loaded Gemeindeverzeichnis releases give no population for them), the sentence says so: it read like the town's
+    own gap (planner walkthrough of 7 December 2026)."""
     groups: dict[tuple, list] = {}
     for row in rows:
         if row["score"] is None and row["missing"]:
-            groups.setdefault(tuple(row["missing"]), []).append(row["period"])
+            groups.setdefault((tuple(row["missing"]), bool(row.get("missing_everywhere"))), []).append(row["period"])
     return [{"periods": periods, "missing": list(missing),
-             "sentence": f"Kein Gesamtwert für {de_list(periods)}: kein bewertbarer Wert für {de_list(missing)}."}
-            for missing, periods in groups.items()]
+             "sentence": f"Kein Gesamtwert für {de_list(periods)}: kein bewertbarer Wert für {de_list(missing)}"
+                         + ((", in diesen Jahren für keine Gemeinde (die geladenen Ausgaben der Quellen decken diese "
+                             "Jahre nicht ab)." if len(periods) > 1 else ", in diesem Jahr für keine Gemeinde (die "
+                             "geladenen Ausgaben der Quellen decken dieses Jahr nicht ab).") if everywhere else ".")}
+            for (missing, everywhere), periods in groups.items()]
 
 
 def town_pillar_coverage(data: ReportData, ags: str, headline: dict | None) -> dict[str, str]:

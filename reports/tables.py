@@ -1,8 +1,8 @@
 """The tables of the report pages as row dicts with German headers, for the downloads (reports/downloads.py).
 
 Built from the same context dicts the templates render, so a download holds what the page shows
-(numbers unrounded, as in the warehouse, but for the overall score and differences of scores as published, one
-decimal: the ranks compare that score, so towns with the same rank have the same Indexwert; and a town's indicator
+(numbers unrounded, as in the warehouse, but for the overall score, the pillar scores and differences of scores as
+published, one decimal: the ranks compare that score, so towns with the same rank have the same Indexwert; and a town's indicator
 values at the decimals their unit is published with, catalogue units value_decimals: a value restated onto today's
 territory is stored at full float precision)."""
 
@@ -62,8 +62,9 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Vergleichbarkeit": r["composition_de"] or None, "Datenstand": r["data_dates"],
             "fehlende Säulen": ", ".join(r["missing"]) or None} for r in context["history"]["rows"]]),
         Table("saeulen", "Säulen", [{
-            "Jahr": context["summary"]["period"], "Säule": p["label"], "Wert (0–100)": p["value"],
-            "Median Vergleichsgruppe": p["median"],
+            # at the score's published decimal, as the page and the planner exports show them (ten decimals before)
+            "Jahr": context["summary"]["period"], "Säule": p["label"], "Wert (0–100)": published_score(p["value"]),
+            "Median Vergleichsgruppe": published_score(p["median"]),
             "Hinweis": p["reason"]} for p in context["pillars"]]),
         Table("treiber", "Treiber", [{
             "von": d["period_from"], "bis": d["period_to"], "Indikator": r["label"], "Säule": r["pillar_label"],
@@ -211,7 +212,8 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
                                                           (t["latest"] or {}).get("rank_p95"))),
             row("Datenstand", lambda t: t["data_dates"] or None),
             row("Gewichtsanteil fortgeschriebener Werte (%)", carried)]
-    rows += [row(pillar_label(p), latest(p), medians.get(p)) for p in PILLARS]
+    rows += [row(pillar_label(p), lambda t, p=p: t["latest"] and published_score(t["latest"][p]),
+                 published_score(medians.get(p))) for p in PILLARS]
     for i, label in indicator_ids:
         unit = (units or {}).get(i)
         rows.append(row(with_unit(label, unit), lambda t, i=i: published_value(i, field(i, "value")(t)), medians.get(i)))

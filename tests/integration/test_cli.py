@@ -148,6 +148,27 @@ def test_profile_writes_the_name_as_the_town_page_does(cli_env, warehouse, capsy
     assert first.startswith(f"Dießen am Ammersee, Markt  AGS {diessen}  Landkreis Landsberg am Lech"), first
 
 
+def test_profile_marks_the_years_the_town_page_calls_not_comparable(cli_env, warehouse, capsys, tmp_path):
+    """The CLI's Indexverlauf marks the years whose score rests on other indicators than the headline year's with the
+    page's words: the town page's download (indexverlauf.csv, column Vergleichbarkeit) and the CLI say the same."""
+    import csv
+
+    from cli.report import report_town
+
+    ags = ags_of(warehouse, "Wittenberge,")
+    report_town(ags, tmp_path)
+    with (tmp_path / f"{ags}-indexverlauf.csv").open(encoding="utf-8-sig") as handle:
+        page = {int(r["Jahr"]): r["Vergleichbarkeit"] for r in csv.DictReader(handle, delimiter=";")
+                if r["Vergleichbarkeit"]}
+    assert page, "the snapshot's Wittenberge has a year resting on other indicators (2018: no car times)"
+    assert main(["profil", ags]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    history = out[out.index("Indexverlauf"):out.index("Indikatorwerte")]
+    for period, text in page.items():
+        assert f"{period} nicht vergleichbar" in history and f"{period} {' '.join(text.split())}." in history
+    assert "kein Zeitvergleich" in history
+
+
 def published_by_older_code(published: Path, target: Path, *statements: str) -> Path:
     """A copy of ``published`` at ``target`` as an older version of the code left it: ``statements`` run on it
     (views and columns dropped that the code of that time did not publish)."""
@@ -223,7 +244,8 @@ def test_profile_of_a_town_outside_the_reference_group_says_why_it_has_no_rank(c
     assert f"Index {period}: {de(score)}; kein Rang: die Gemeinde gehört nicht zur Vergleichsgruppe" in out
     history = out[out.index("Indexverlauf"):out.index(f"Indikatorwerte {period}")]
     rows = [line for line in history.splitlines() if re.match(r"│ \d{4} ", line)]
-    assert rows and all(re.match(r"│ \d{4} │ +[\d,–]+ │ +– │ +– │", line) for line in rows), rows
+    # the year left-aligned, marked where its score rests on other indicators ("2018 nicht vergleichbar")
+    assert rows and all(re.match(r"│ \d{4}( nicht vergleichbar)? +│ +[\d,–]+ │ +– │ +– │", line) for line in rows), rows
     # no peers outside the group: the page's reason, not an empty table (CLI sweep of 7 December 2026)
     assert " ".join(NO_PEERS_DE.split()) in " ".join(out.split()) and "Vergleichsstädte (strukturell" not in out
 

@@ -127,3 +127,46 @@ def test_the_cli_history_says_why_a_year_has_no_score_as_the_page_does():
         "Kein Gesamtwert für 2019 und 2020: kein bewertbarer Wert für Demografische Dynamik. "
         "Kein Gesamtwert für 2021: kein bewertbarer Wert für Pendelpotenzial und Erreichbarkeit.")
     assert history_table(history.iloc[:1]).caption is None  # every year scored: no caption
+
+
+def test_the_cli_history_marks_a_year_resting_on_other_indicators_and_explains_decimal_rank_bands():
+    """`readiness profil 12070424` showed 2018 40,8 -> 2021 48,1 unmarked while the page says 2018 rests on other
+    indicators and is no time comparison; and the rank band's decimals (2.108,9–2.965,3) went unexplained when the
+    headline's band had none (planner walkthrough of 7 December 2026)."""
+    import pandas as pd
+
+    from cli.profile import history_table
+
+    base = {"rank": 10, "compared_towns": 100, "imputed_share": 0.25, "provisional": False, "missing_pillars": None}
+    history = pd.DataFrame([{**base, "period": 2018, "score": 40.8, "rank_p05": 2108.9, "rank_p95": 2965.3},
+                            {**base, "period": 2021, "score": 48.1, "rank_p05": 2180.0, "rank_p95": 2645.0}])
+    text = "nicht vergleichbar mit 2021: Erreichbarkeit ohne Pkw-Fahrzeit zum nächsten Oberzentrum"
+    table = history_table(history, {2018: text}, 2021, band_noted=False)
+    assert list(table.columns[0].cells) == ["2018 nicht vergleichbar", "2021"]
+    assert f"2018 {text}." in table.caption and "kein Zeitvergleich" in table.caption
+    assert "zwischen zwei Rängen interpoliert" in table.caption
+    # said once: not again below the table when the headline said it, nor without decimals
+    assert "interpoliert" not in (history_table(history, band_noted=True).caption or "")
+    assert history_table(history.iloc[1:], band_noted=False).caption is None
+
+
+def test_a_year_no_town_has_a_pillar_in_is_not_called_the_towns_gap():
+    """2019 and 2020 have no score anywhere: no loaded Gemeindeverzeichnis release gives a population for them. "kein
+    bewertbarer Wert für Demografische Dynamik" read like Wittenberge's own gap (planner walkthrough of 7 December
+    2026); where no town has the pillar that year the sentence says so, on the page and in the CLI alike."""
+    import pandas as pd
+
+    from cli.profile import history_table
+    from reports.context import missing_everywhere
+
+    usual = {2018: {"demographic_dynamics": 3}, 2023: {"demographic_dynamics": 2}}  # 2019, 2021: no town has it
+    assert missing_everywhere(["demographic_dynamics"], 2019, usual)
+    assert not missing_everywhere(["demographic_dynamics"], 2023, usual)
+    assert not missing_everywhere(["demographic_dynamics"], 2019, None)  # not known: not said
+    base = {"score": None, "rank": None, "compared_towns": None, "rank_p05": None, "rank_p95": None,
+            "imputed_share": None, "provisional": False, "missing_pillars": "demographic_dynamics"}
+    history = pd.DataFrame([{**base, "period": p} for p in (2019, 2021, 2023)])
+    assert history_table(history, usual=usual).caption == (
+        "Kein Gesamtwert für 2019 und 2021: kein bewertbarer Wert für Demografische Dynamik, in diesen Jahren für keine "
+        "Gemeinde (die geladenen Ausgaben der Quellen decken diese Jahre nicht ab). "
+        "Kein Gesamtwert für 2023: kein bewertbarer Wert für Demografische Dynamik.")

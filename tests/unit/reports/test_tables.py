@@ -111,3 +111,23 @@ def test_the_comparison_of_a_town_unscored_in_the_published_year_says_so():
     # no such row where every value is scored
     [alone] = comparison_tables([scored], [("population_change_10y", "Bevölkerungsentwicklung")])
     assert not any(r["Merkmal"].endswith(": Hinweis") for r in alone.rows)
+
+
+def test_pillar_scores_are_downloaded_as_the_page_shows_them():
+    """Wittenberge's saeulen.csv wrote "42,4133333333" and the comparison's download "42,4133333333" beside the page's
+    42,4 and the planner exports' one decimal (planner walkthrough of 7 December 2026): a pillar score and its median
+    have the score's published decimal in both."""
+    pillars = [{"label": "Digitale Infrastruktur", "value": 42.41333333333, "median": 42.33666666667, "reason": None},
+               {"label": "Lokale Arbeitsinfrastruktur", "value": None, "median": None, "reason": "nicht bewertet"}]
+    tables = town_tables({**context([], []), "pillars": pillars}, [], Table("datenstand", "Datenstand", []))
+    saeulen = table(tables, "saeulen")
+    assert [(r["Wert (0–100)"], r["Median Vergleichsgruppe"]) for r in saeulen.rows] == [(42.4, 42.3), (None, None)]
+    assert "2021;Digitale Infrastruktur;42,4;42,3;" in csv_bytes(saeulen).decode("utf-8-sig")
+    latest = {"period": 2021, "score": 48.1, "rank": 10, "compared_towns": 100, "tied_towns": 1, "rank_p05": 5,
+              "rank_p95": 20, "imputed_share": 0.5, **{p: 42.41333333333 for p in PILLARS}}
+    town = {"town": {"ags": "12070424", "name": "Wittenberge", "kreis_name": "Prignitz", "kreis_cell": "Prignitz",
+                     "land": "Brandenburg", "population": 16982}, "latest": latest, "data_dates": None, "indicators": {}}
+    [vergleich] = comparison_tables([town], [], medians={p: 42.33666666667 for p in PILLARS})
+    rows = {r["Merkmal"]: r for r in vergleich.rows}
+    assert rows["Digitale Infrastruktur"]["Wittenberge"] == 42.4
+    assert rows["Digitale Infrastruktur"]["Median der Vergleichsgruppe"] == 42.3
