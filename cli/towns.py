@@ -17,7 +17,7 @@ import duckdb
 
 from cli.format import de_int
 from cli.store import CliError
-from reports.labels import display_name, kreis_de
+from reports.labels import de_list, display_name, kreis_de
 from warehouse.workdb import visible_relations
 
 # Umlauts and ß as they are commonly typed without a German keyboard ("Moelln", "Diessen").
@@ -91,6 +91,33 @@ def all_towns(con: duckdb.DuckDBPyConnection) -> list[Town]:
     return [Town(*row) for row in rows]
 
 
+# The territorial steps that carry a key on to today's (staging.crosswalk.RESTATING_KINDS, and a split's parts),
+# leaving out those the crosswalk rejected (staging.crosswalk.REJECTED): a former AGS points to today's Gemeinden
+SUCCESSORS_SQL = """
+    WITH RECURSIVE walk(ags, depth) AS (
+        SELECT to_ags, 1 FROM territorial_changes
+        WHERE from_ags = $ags AND to_ags <> from_ags AND kind IN ('recode', 'merger', 'split')
+          AND coalesce(plausibility, 'ok') NOT IN ('population_jump', 'too_far')
+        UNION
+        SELECT c.to_ags, w.depth + 1 FROM walk w JOIN territorial_changes c ON c.from_ags = w.ags
+        WHERE c.to_ags <> c.from_ags AND c.kind IN ('recode', 'merger', 'split')
+          AND coalesce(c.plausibility, 'ok') NOT IN ('population_jump', 'too_far') AND w.depth < 20)
+    SELECT DISTINCT ags FROM walk ORDER BY ags
+"""
+
+
+def successors_de(con: duckdb.DuckDBPyConnection, ags: str, towns: dict[str, Town]) -> str:
+    """'.' or, for a former AGS, ': ein früherer Schlüssel, heute 16063105 Eisenach, Stadt.' (today's Gemeinden its
+    territory went to, through the warehouse's territorial_changes): `readiness profil 16056000` (Eisenach's key until
+    2021) answered only that no Gemeinde has it (planner walkthrough of 7 December 2026)."""
+    if "territorial_changes" not in visible_relations(con):
+        return "."
+    today = [towns[a] for (a,) in con.execute(SUCCESSORS_SQL, {"ags": ags}).fetchall() if a in towns]
+    if not today:
+        return "."
+    return ": ein früherer Schlüssel, heute " + de_list([f"{t.ags} {display_name(t.name)}" for t in today]) + "."
+
+
 def resolve(con: duckdb.DuckDBPyConnection, query: str) -> Town:
     """The one town meaning ``query``: an 8-digit AGS, an exact name, or an unambiguous start of a name.
 
@@ -107,7 +134,8 @@ def resolve(con: duckdb.DuckDBPyConnection, query: str) -> Town:
         match = [t for t in towns if t.ags == query]
         if not match:
             raise CliError(f"Keine Gemeinde mit dem AGS {query} im Warehouse"
-                           + (" (7 Ziffern: mit führender Null ergänzt)." if padded else "."))
+                           + (" (7 Ziffern: mit führender Null ergänzt)" if padded else "")
+                           + successors_de(con, query, {t.ags: t for t in towns}))
         return match[0]
     wanted = normalise(query)
     if not wanted:
