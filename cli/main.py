@@ -1,6 +1,6 @@
 """Die Kommandozeile `readiness`: Demo-Warehouse bauen, Profil einer Gemeinde zeigen, Gemeindeberichte bauen.
 
-    readiness demo                      refresh_warehouse ausführen (Quellen nach READINESS_SOURCE_MODE, ohne:
+    readiness demo                      den Refresh ausführen (Quellen nach READINESS_SOURCE_MODE, ohne:
                                         der Offline-Snapshot; nur was sich geändert hat, --alles-neu: alles),
                                         Übersicht zeigen
     readiness profil <Gemeinde>         Indexwert, Rangband, Säulen, Indikatoren, Vergleichsgemeinden

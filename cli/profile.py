@@ -272,7 +272,7 @@ def indicator_table(rows: pd.DataFrame, title: str = "Neueste Indikatorwerte", i
     ranking = next((int(p) for p in rows["ranking_period"] if not is_missing(p)), None) if len(rows) else None
     in_index_column = f"im Index {ranking}" if ranking is not None else "im Index"
     caption = (f"„vorl.“: vorläufiges Jahr; „{in_index_column}“: der veröffentlichte Indexwert beruht auf diesem "
-               "Wert (die übrigen: indicator_history)") if in_index else (
+               "Wert (die Werte aller Jahre: Download indicator_history)") if in_index else (
         "Ältere Werte von Indikatoren ohne Wert in diesem Jahr und neuere Werte („vorl.“: vorläufiges Jahr); "
         "nicht im veröffentlichten Indexwert")
     table = Table(title=title, caption=caption)

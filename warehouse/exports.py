@@ -459,9 +459,11 @@ def _reuse(entry: dict | None, fingerprint: str, target: Path) -> int | None:
 
 
 def _german_omitted() -> str:
-    """The German note of an index row (flags.omitted_sql) with the pillars' and sources' German names."""
+    """The German note of an index row (flags.omitted_sql) with the pillars' and sources' German names, the sources in
+    the catalogue's order as the pages and the CLI name them (sorted by German name, the CSV listed them the other
+    way round; planner walkthrough of 7 December 2026)."""
     catalogue, names = _catalogue(), _source_names()
-    sources = {p: sorted(names.get(s, s) for s in catalogue.pillar_sources(p)) for p in catalogue.pillars}
+    sources = {p: [names.get(s, s) for s in catalogue.pillar_sources(p)] for p in catalogue.pillars}
     return flags.omitted_sql("de", sources, pillar_labels())
 
 
@@ -631,10 +633,14 @@ def _csv_number(number: str, decimals: str | None) -> str:
 
 
 def _decimals(name: str, columns: set[str]) -> str | None:
-    """SQL of the decimals a column is published with: a score's or a gap of scores' (score_decimals), an indicator
-    value's by its row's unit (value_decimals; NULL for a unit the catalogue does not know), else None."""
+    """SQL of the decimals a column is published with: a score's or a gap of scores' (score_decimals), a rank
+    percentile's as the pages show it (RANK_DECIMALS, none where it is a whole rank: 103 and 457,1, not 103,0), an
+    indicator value's by its row's unit (value_decimals; NULL for a unit the catalogue does not know), else None."""
     if name in SCORE_COLUMNS or name in PILLAR_SCORES or name in SCORE_GAPS or name in PILLAR_GAPS:
         return str(_catalogue().score_decimals)
+    if name in RANK_QUANTILES:
+        shown = f"round(CAST({identifier(name)} AS DOUBLE), {RANK_DECIMALS})"
+        return f"(CASE WHEN {shown} = round({shown}) THEN 0 ELSE {RANK_DECIMALS} END)"
     return _value_decimals(name, columns)
 
 

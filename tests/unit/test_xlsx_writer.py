@@ -211,7 +211,8 @@ def test_pillar_lists_directions_and_rank_percentiles_as_planners_read_them(tmp_
     assert back["fehlende Säulen"].tolist() == ["Demografische Dynamik, Erreichbarkeit", ""]
     assert back["nicht bewertete Säulen"].tolist() == ["Lokale Arbeitsinfrastruktur", "'=x"]  # unmapped, defused
     assert back["Wirkungsrichtung"].tolist() == ["niedriger ist besser", "höher ist besser"]
-    assert back["Rang 5-%-Perzentil"].tolist() == ["2,0", "440,0"] and back["Rang 95-%-Perzentil"].tolist() == ["801,1", ""]
+    # as the pages show a rank band: a whole rank without a decimal (2, 440), an interpolated one with one (801,1)
+    assert back["Rang 5-%-Perzentil"].tolist() == ["2", "440"] and back["Rang 95-%-Perzentil"].tolist() == ["801,1", ""]
     exports.write_xlsx_query(con, "SELECT * FROM f", tmp_path / "f.xlsx", "T")
     _, rows = read(tmp_path / "f.xlsx")
     assert rows[1][0] == "Demografische Dynamik, Erreichbarkeit" and rows[1][3:] == (2.0, 801.1)
