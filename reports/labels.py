@@ -20,6 +20,7 @@ from indicators.engine import published_score as engine_published_score
 from indicators.peers import FEATURE_DATES as PEER_FEATURE_DATES
 from indicators.peers import FEATURES as PEER_FEATURES
 from indicators.publisher_notes import year_only as year_only_pairs  # values with a year, no day
+from sources.destatis_gv import ABBREVIATED_DESIGNATIONS
 from sources.registry import attribution_text, sources as source_specs
 
 # Pillar names and unit wording are declared once, in indicators/catalogue.yaml.
@@ -319,11 +320,6 @@ def de_number(value, digits: int = 1) -> str:
     if text.startswith("-"):  # no sign before a value shown as zero ('0,00', not '−0,00')
         return "\u2212" + text[1:] if text.strip("-0,.") else text[1:]
     return text
-
-
-# the designations the Gemeindeverzeichnis abbreviates, all of them Bavaria's: 386 Märkte, 263 Städte and 29 Große
-# Kreisstädte, 510 of them in the reference group (the other Länder's are written out: 'Mölln, Stadt')
-ABBREVIATED_DESIGNATIONS = {"M": "Markt", "St": "Stadt", "GKSt": "Große Kreisstadt"}
 
 
 def display_name(name):

@@ -39,6 +39,7 @@ from indicators import flags, publisher_notes
 from indicators.bands import RANK_DECIMALS, SIGNIFICANT_DIGITS
 from indicators.catalogue import CONTEXT, DIRECTION_DE, Catalogue, load_catalogue
 from indicators.engine import published_scores
+from sources.destatis_gv import ABBREVIATED_DESIGNATIONS
 from sources.registry import RELEASE_YEAR, attribution_text, sha256_of, sources as source_specs
 from sources.vintages import NEWEST_FIRST
 from staging import boundaries
@@ -542,10 +543,21 @@ def _unit_expression(column: str) -> str:
 
 
 # columns holding codes, written with the catalogue's German names (an unknown code as it is)
+def _display_name_expression(column: str) -> str:
+    """SQL of a Gemeinde's name as the pages write it (reports.labels.display_name): the designation the register
+    abbreviates written out ('Dießen am Ammersee, M' -> 'Dießen am Ammersee, Markt'), any other name as it is."""
+    cases = " ".join(f"WHEN suffix({column}, {literal(', ' + short)}) "
+                     f"THEN left({column}, length({column}) - {len(short)}) || {literal(full)}"
+                     for short, full in ABBREVIATED_DESIGNATIONS.items())
+    return f"CASE {cases} ELSE {column} END"
+
+
 CODED_COLUMNS = {"pillar": _pillar_expression, "unit": _unit_expression, "direction": _direction_expression,
                  "missing_pillars": _pillar_list_expression, "omitted_pillars": _pillar_list_expression,
                  "uncompared_pillars": _pillar_list_expression,
-                 "source_id": lambda column: _mapping_expression(column, _source_names())}
+                 "source_id": lambda column: _mapping_expression(column, _source_names()),
+                 # a Gemeinde's names as the pages write them (the warehouse and the Parquet files keep the register's)
+                 "name": _display_name_expression, "peer_name": _display_name_expression}
 
 
 def _mapping_expression(column: str, labels: dict[str, str]) -> str:

@@ -210,3 +210,22 @@ def test_the_workbook_shows_each_number_with_the_decimals_the_csv_writes(tmp_pat
     assert values == [412, 38.1, 0.9903, 58.95, 1.5]  # the cells keep their numbers
     catalogue = load_catalogue()
     assert {*catalogue.value_decimals.values(), catalogue.score_decimals} <= set(exports.PUBLISHED_DECIMALS)
+
+
+def test_a_gemeinde_is_named_in_the_downloads_as_on_its_page(tmp_path):
+    """latest_ranking.csv named the pilot "Dießen am Ammersee, M" (the register's abbreviation) where its page, the CLI
+    and the comparison say "Dießen am Ammersee, Markt" (planner walkthrough of 7 December 2026). The German CSV and
+    .xlsx write the three abbreviated designations out, in both name columns; a formula-like name stays defused."""
+    con = duckdb.connect()
+    con.register("p", pd.DataFrame({"name": ["Dießen am Ammersee, M", "Bad Reichenhall, GKSt", "Mölln, Stadt",
+                                             "=Mist, M"],
+                                    "peer_name": ["Penzberg, St", "Marktoberdorf, St", "Markt Schwaben, M", None]}))
+    exports.write_german_csv(con, "SELECT * FROM p", tmp_path / "p.csv")
+    back = pd.read_csv(tmp_path / "p.csv", sep=";", keep_default_na=False, dtype=str)
+    assert back["Gemeinde"].tolist() == ["Dießen am Ammersee, Markt", "Bad Reichenhall, Große Kreisstadt",
+                                         "Mölln, Stadt", "'=Mist, Markt"]
+    assert back["Vergleichsgemeinde"].tolist() == ["Penzberg, Stadt", "Marktoberdorf, Stadt",
+                                                   "Markt Schwaben, Markt", ""]
+    exports.write_xlsx_query(con, "SELECT * FROM p", tmp_path / "p.xlsx", "T")
+    rows = list(openpyxl.load_workbook(tmp_path / "p.xlsx")["Daten"].iter_rows(values_only=True))
+    assert rows[1] == ("Dießen am Ammersee, Markt", "Penzberg, Stadt")
