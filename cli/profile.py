@@ -16,12 +16,13 @@ from cli.store import require_views
 from cli.towns import Town
 from indicators import flags
 from indicators.peers import FEATURE_DATES
-from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, composition_de, headline_row, imputation_de,
-                             last_scored_before, missing_everywhere, pillar_notes, quality_de, rank_band_fractional,
-                             records, scored_indicators, unscored_years)
+from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, comparability, headline_row, imputation_de,
+                             last_scored_before, missing_everywhere, not_comparable_de, pillar_notes, quality_de,
+                             rank_band_fractional, records, scored_indicators, unscored_years)
 from reports.data import PEERS, PILLAR_INDICATORS, SCORED_INDICATORS, TIED_TOWNS, pillar_indicators  # as the pages
+from reports.data import kreis_cells as reports_kreis_cells
 from reports.labels import (NO_PEERS_DE, PILLARS, data_date_line, date_de, de_list, display_name,
-                            imputed_share_of_score, kreis_labels, peer_dates_sentence_de, pillar_coverage, pillar_label, score_gap,
+                            imputed_share_of_score, kreis_cell_name, peer_dates_sentence_de, pillar_coverage, pillar_label, score_gap,
                             source_label, unit_label, vintage_label)
 from warehouse.workdb import relation_columns, visible_relations
 
@@ -118,7 +119,7 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
                           f"veröffentlicht.")
         usual = pillar_indicators(con.execute(PILLAR_INDICATORS, {"pillars": PILLARS}).df())
         console.print(pillar_table(latest, coverage_notes(scored, usual.get(int(latest["period"]), {}))))
-        console.print(history_table(history, *comparability(con, town, rows, latest["period"]),
+        console.print(history_table(history, *not_comparable(con, town, rows, latest["period"]),
                                     band_noted=rank_band_fractional(latest), usual=usual))
     newest = con.execute(INDICATORS_SQL, [town.ags]).df()
     if latest is None:
@@ -202,19 +203,18 @@ def pillar_table(row: dict, coverage: dict[str, str] | None = None) -> Table:
     return table
 
 
-def comparability(con: duckdb.DuckDBPyConnection, town: Town, rows: list[dict],
-                  headline) -> tuple[dict[int, str], int | None]:
-    """({period: the town page's 'nicht vergleichbar mit 2021: …'} for each scored year resting on other indicators
-    than the reference year's, the reference year: the headline's where it is scored, else the newest scored);
-    ``reports.context.history_section``'s rule, for the CLI's history table (the page said 2018 is no time comparison
-    with 2021, the CLI showed 40,8 → 48,1 unmarked; planner walkthrough of 7 December 2026)."""
-    method = next((r["method_version"] for r in rows if r.get("method_version")), None)
+def not_comparable(con: duckdb.DuckDBPyConnection, town: Town, rows: list[dict],
+                   headline) -> tuple[dict[int, str], int | None]:
+    """``reports.context.comparability`` of the town's history, as its page marks the years (the page said 2018 is no
+    time comparison with 2021, the CLI showed 40,8 -> 48,1 unmarked; planner walkthrough of 7 December 2026); the
+    scored indicators read for this town alone (SCORED_INDICATORS of the current method)."""
+    # the latest publish's method (the view current_method; a file without it: the method of its history rows)
+    row = con.execute("SELECT method_version FROM current_method").fetchone() \
+        if "current_method" in visible_relations(con) else None
+    method = row[0] if row else next((r["method_version"] for r in rows if r.get("method_version")), None)
     scored = records(con.execute(f"SELECT * FROM ({SCORED_INDICATORS}) WHERE ags = $ags",
                                  {"pillars": list(PILLARS), "mv": method, "ags": town.ags}).df())
-    sets = scored_indicators(scored, rows)
-    reference = headline if headline in sets else max(sets, default=None)
-    return ({period: composition_de(own, sets[reference], reference) for period, own in sets.items()
-             if period != reference and own != sets[reference]}, reference)
+    return comparability(scored_indicators(scored, rows), rows, headline)
 
 
 def history_table(history: pd.DataFrame, not_comparable: dict[int, str] | None = None, reference: int | None = None,
@@ -231,11 +231,10 @@ def history_table(history: pd.DataFrame, not_comparable: dict[int, str] | None =
     notes = [u["sentence"] for u in unscored]
     notes += [f"{period} {text}." for period, text in sorted(not_comparable.items())]
     if not_comparable:  # the page's words for its marker
-        notes.append(f"„nicht vergleichbar“ heißt: Der Indexwert dieses Jahres beruht auf anderen Indikatoren als der "
-                     f"von {reference}. Ein Unterschied zwischen ihnen ist kein Zeitvergleich.")
+        notes.append(f"„nicht vergleichbar“ heißt: {not_comparable_de(reference)}")
     if not band_noted and any(rank_band_fractional(r) for r in records(history)):
         notes.append(f"Rangband: {RANK_BAND_DECIMALS_DE}.")
-    table = Table(title="Indexverlauf", caption=" ".join(notes) or None, caption_justify="left")
+    table = Table(title="Indexverlauf", caption=markup_text(" ".join(notes)) or None, caption_justify="left")
     for column in ["Jahr", "Index", "Rang", "von", "Rangband 5–95 %", "fortgeschr.", "vorläufig"]:
         table.add_column(column, justify="left" if column == "Jahr" else "right")
     for _, r in history.iterrows():
@@ -295,12 +294,13 @@ def indicator_table(rows: pd.DataFrame, title: str = "Neueste Indikatorwerte", i
 
 
 def kreis_cells(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Kreis AGS -> the Kreis as the town page's peer table names it: the BKG's name, a name two Kreise share with
-    the designation ('München (Landkreis)', ``kreis_labels``); empty for a file without the Kreise."""
+    """Kreis AGS -> the Kreis as the town page's peer table names it (``reports.data.kreis_cells``: the BKG's name,
+    'Osnabrück (Landkreis)' where two Kreise share one); empty for a file without the Kreise."""
     if "kreise" not in visible_relations(con):
         return {}
-    kreise = con.execute("SELECT ags, name, designation FROM kreise").df().set_index("ags")
-    return kreis_labels(kreise["name"], kreise["designation"]).to_dict()
+    kreise = con.execute("SELECT ags, name, designation FROM kreise").df()
+    towns = con.execute("SELECT DISTINCT kreis_ags, kreis_name FROM municipalities").df()
+    return reports_kreis_cells(kreise, towns).to_dict()
 
 
 def peer_table(rows: pd.DataFrame, kreise: dict[str, str] | None = None) -> Table:
@@ -312,7 +312,7 @@ def peer_table(rows: pd.DataFrame, kreise: dict[str, str] | None = None) -> Tabl
         table.add_column(column, justify="right" if column in ("Nr.", "Ähnlichkeit", "Jahr", "Index", "Abstand")
                          else "left")
     for _, r in rows.iterrows():
-        kreis = (kreise or {}).get(r["peer_ags"][:5], r["kreis_name"])
+        kreis = kreis_cell_name((kreise or {}).get(r["peer_ags"][:5]), r["kreis_name"], r["peer_ags"][:5])
         table.add_row(str(r["rank"]), markup_text(display_name(r["name"])), markup_text(kreis), r["peer_ags"],
                       fmt(r["similarity"], 2),
                       fmt(None if pd.isna(r["period"]) else int(r["period"])), de_score(r["peer_score"]),

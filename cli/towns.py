@@ -18,6 +18,8 @@ import duckdb
 from cli.format import de_int
 from cli.store import CliError
 from reports.labels import de_list, display_name, kreis_de
+from staging.crosswalk import REJECTED, RESTATING_KINDS
+from warehouse.sql import literal
 from warehouse.workdb import visible_relations
 
 # Umlauts and ß as they are commonly typed without a German keyboard ("Moelln", "Diessen").
@@ -50,7 +52,7 @@ class AmbiguousTown(CliError):
         Namen" there too (CLI sweep of 7 December 2026)."""
         self.candidates = candidates
         lines = [f"{reason} Meinten Sie:"]
-        lines += [f"  {t.ags}  {t.name}  ({t.kreis_de})" for t in candidates]
+        lines += [f"  {t.ags}  {display_name(t.name)}  ({t.kreis_de})" for t in candidates]  # as the pages name them
         lines.append(f"Geben Sie den AGS an oder den vollständigen Namen (z. B. „{example}“)." if example
                      else "Geben Sie den AGS an.")
         super().__init__("\n".join(lines))
@@ -91,17 +93,18 @@ def all_towns(con: duckdb.DuckDBPyConnection) -> list[Town]:
     return [Town(*row) for row in rows]
 
 
-# The territorial steps that carry a key on to today's (staging.crosswalk.RESTATING_KINDS, and a split's parts),
-# leaving out those the crosswalk rejected (staging.crosswalk.REJECTED): a former AGS points to today's Gemeinden
-SUCCESSORS_SQL = """
+# The territorial steps that carry a key on to today's (the crosswalk's RESTATING_KINDS, and a split's parts), leaving
+# out those the crosswalk rejected (REJECTED): a former AGS points to today's Gemeinden. At most 20 steps (5 at most
+# Germany-wide); a cycle of steps cannot run for ever.
+_FOLLOWED = f"""kind IN ({", ".join(literal(k) for k in sorted({*RESTATING_KINDS, "split"}))})
+          AND coalesce(plausibility, 'ok') NOT IN ({", ".join(literal(p) for p in sorted(REJECTED))})"""
+SUCCESSORS_SQL = f"""
     WITH RECURSIVE walk(ags, depth) AS (
-        SELECT to_ags, 1 FROM territorial_changes
-        WHERE from_ags = $ags AND to_ags <> from_ags AND kind IN ('recode', 'merger', 'split')
-          AND coalesce(plausibility, 'ok') NOT IN ('population_jump', 'too_far')
+        SELECT to_ags, 1 FROM territorial_changes WHERE from_ags = $ags AND to_ags <> from_ags AND {_FOLLOWED}
         UNION
-        SELECT c.to_ags, w.depth + 1 FROM walk w JOIN territorial_changes c ON c.from_ags = w.ags
-        WHERE c.to_ags <> c.from_ags AND c.kind IN ('recode', 'merger', 'split')
-          AND coalesce(c.plausibility, 'ok') NOT IN ('population_jump', 'too_far') AND w.depth < 20)
+        SELECT c.to_ags, w.depth + 1 FROM walk w
+        JOIN (SELECT * FROM territorial_changes WHERE to_ags <> from_ags AND {_FOLLOWED}) c ON c.from_ags = w.ags
+        WHERE w.depth < 20)
     SELECT DISTINCT ags FROM walk ORDER BY ags
 """
 

@@ -408,8 +408,7 @@ def history_section(history: list[dict], dates: DataDates, ags: str, scored: lis
     The chart does not join two years of different indicators. ``usual``: ``ReportData.pillar_indicators``, which
     tells a year without a score because no town has the pillar then (``unscored_years``)."""
     sets = scored_indicators(scored or [], history)
-    scored_periods = [r["period"] for r in history if r["score"] is not None]
-    reference = headline_period if headline_period in sets else (scored_periods[-1] if scored_periods else None)
+    not_comparable, reference = comparability(sets, history, headline_period)
     rows = []
     for source in history:
         row = {c: source[c] for c in HISTORY_COLUMNS}
@@ -419,8 +418,7 @@ def history_section(history: list[dict], dates: DataDates, ags: str, scored: lis
         row["outside_band"] = rank_outside_band(row)
         own = sets.get(row["period"])  # scored periods only (scored_indicators)
         row["basis"] = own  # the chart joins only years of the same indicators
-        row["composition_de"] = (composition_de(own, sets[reference], reference)
-                                 if own is not None and reference in sets and row["period"] != reference else "")
+        row["composition_de"] = not_comparable.get(row["period"], "")
         # why a year has no score: the required pillars without data (readiness_index.missing_pillars)
         missing = [] if row["score"] is not None else flags.pillar_ids(source.get("missing_pillars"))
         row["missing"] = [pillar_label(p) for p in missing]
@@ -431,7 +429,27 @@ def history_section(history: list[dict], dates: DataDates, ags: str, scored: lis
     chart = charts.history_chart(columns, f"hist-{ags}") if has_scores else None
     return {"rows": rows, "chart": chart, "any_provisional": any(columns["provisional"]),
             "any_outside_band": any(r["outside_band"] for r in rows), "unscored": unscored_years(rows),
-            "reference_period": reference, "not_comparable": [r for r in rows if r["composition_de"]]}
+            "reference_period": reference, "not_comparable": [r for r in rows if r["composition_de"]],
+            "not_comparable_de": not_comparable_de(reference, chart=True)}
+
+
+def comparability(sets: dict[int, frozenset], history: list[dict], headline_period) -> tuple[dict, object]:
+    """({period: ``composition_de``} of each scored year resting on other indicators than the reference year, the
+    reference year): the headline's where it is scored, else the newest scored one. ``sets``: ``scored_indicators``.
+    The town page and ``readiness profil`` mark the same years with it."""
+    scored_periods = [r["period"] for r in history if r["score"] is not None]
+    reference = headline_period if headline_period in sets else (scored_periods[-1] if scored_periods else None)
+    if reference not in sets:
+        return {}, reference
+    return ({period: composition_de(own, sets[reference], reference) for period, own in sets.items()
+             if period != reference and own != sets[reference]}, reference)
+
+
+def not_comparable_de(reference, chart: bool = False) -> str:
+    """What the marker *nicht vergleichbar* means (the page with its chart, ``readiness profil`` without)."""
+    line = "; die Diagramm-Linie verbindet solche Jahre nicht" if chart else ""
+    return (f"Der Indexwert dieses Jahres beruht auf anderen Indikatoren als der von {reference}{line}. Ein Unterschied "
+            "zwischen ihnen ist kein Zeitvergleich.")
 
 
 def missing_everywhere(pillars: list[str], period, usual: dict | None) -> bool:

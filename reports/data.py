@@ -375,8 +375,7 @@ class ReportData:
     def kreis_names(self) -> pd.Series:
         """Kreis name per 5-digit Kreis AGS: every Kreis of the BKG layer, else those of the towns' register. The
         name as the BKG writes it ('München'), for the page's phrases (``in_kreis`` with ``kreis_designations``)."""
-        register = self.towns.drop_duplicates("kreis_ags").set_index("kreis_ags")["kreis_name"]
-        return self.kreise.set_index("ags")["name"].combine_first(register)
+        return kreis_names(self.kreise, self.towns)
 
     @cached_property
     def kreis_designations(self) -> pd.Series:
@@ -387,7 +386,21 @@ class ReportData:
     def kreis_cells(self) -> pd.Series:
         """``kreis_names`` for a table cell: a name two Kreise share with its designation ('München (Landkreis)',
         ``kreis_labels``); a phrase takes the plain name ('im Landkreis München' is ``in_kreis``'s business)."""
-        return kreis_labels(self.kreis_names, self.kreis_designations.reindex(self.kreis_names.index))
+        return kreis_cells(self.kreise, self.towns)
+
+
+def kreis_names(kreise: pd.DataFrame, towns: pd.DataFrame) -> pd.Series:
+    """Kreis AGS -> name: the BKG's of every Kreis of ``kreise`` (ags, name), else the register's of ``towns``
+    (kreis_ags, kreis_name)."""
+    register = towns.drop_duplicates("kreis_ags").set_index("kreis_ags")["kreis_name"]
+    return kreise.set_index("ags")["name"].combine_first(register)
+
+
+def kreis_cells(kreise: pd.DataFrame, towns: pd.DataFrame) -> pd.Series:
+    """Kreis AGS -> the Kreis as a table cell names it: ``kreis_names``, told apart where two share a name
+    (``kreis_labels`` with the BKG's designation). The pages' tables and ``readiness profil``'s peer table alike."""
+    names = kreis_names(kreise, towns)
+    return kreis_labels(names, kreise.set_index("ags")["designation"].reindex(names.index))
 
 
 class TownSplit(Mapping):

@@ -504,11 +504,13 @@ RENDERED_DE = {
 
 def shared_fingerprint(sources: list) -> str:
     """What every view's files show besides the view's rows: the sources sheet, the German pillar, unit, direction
-    and source names, the scores' and rank percentiles' decimals, the other decimals' significant digits, the German flag texts of the notes and the
-    indicator values' decimals per unit (a changed label or precision rewrites the files)."""
+    and source names, the scores' and rank percentiles' decimals, the other decimals' significant digits, the German
+    flag texts of the notes, the indicator values' decimals per unit and the designations written out in the names
+    (a changed label or precision rewrites the files)."""
     return repr([sources, sorted(pillar_labels().items()), sorted(_catalogue().units.items()),
                  sorted(DIRECTION_DE.items()), sorted(_source_names().items()), _catalogue().score_decimals,
-                 RANK_DECIMALS, SIGNIFICANT_DIGITS, sorted(flags.CODES.items()), sorted(_catalogue().value_decimals.items())])
+                 RANK_DECIMALS, SIGNIFICANT_DIGITS, sorted(flags.CODES.items()), sorted(_catalogue().value_decimals.items()),
+                 sorted(ABBREVIATED_DESIGNATIONS.items())])
 
 
 def pillar_labels() -> dict[str, str]:
@@ -542,7 +544,6 @@ def _unit_expression(column: str) -> str:
     return _mapping_expression(column, _catalogue().units)
 
 
-# columns holding codes, written with the catalogue's German names (an unknown code as it is)
 def _display_name_expression(column: str) -> str:
     """SQL of a Gemeinde's name as the pages write it (reports.labels.display_name): the designation the register
     abbreviates written out ('Dießen am Ammersee, M' -> 'Dießen am Ammersee, Markt'), any other name as it is."""
@@ -552,6 +553,7 @@ def _display_name_expression(column: str) -> str:
     return f"CASE {cases} ELSE {column} END"
 
 
+# columns holding codes, written with the catalogue's German names (an unknown code as it is)
 CODED_COLUMNS = {"pillar": _pillar_expression, "unit": _unit_expression, "direction": _direction_expression,
                  "missing_pillars": _pillar_list_expression, "omitted_pillars": _pillar_list_expression,
                  "uncompared_pillars": _pillar_list_expression,

@@ -20,8 +20,8 @@ KREISE = [("09183", "Mühldorf a. Inn", "Landkreis"), ("03459", "Osnabrück", "L
 
 def warehouse(with_kreise: bool = True) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute("CREATE TABLE municipalities (ags VARCHAR, name VARCHAR, kreis_name VARCHAR)")
-    con.executemany("INSERT INTO municipalities VALUES (?, ?, ?)", MUNICIPALITIES)
+    con.execute("CREATE TABLE municipalities (ags VARCHAR, name VARCHAR, kreis_name VARCHAR, kreis_ags VARCHAR)")
+    con.executemany("INSERT INTO municipalities VALUES (?, ?, ?, ?)", [(*row, row[0][:5]) for row in MUNICIPALITIES])
     if with_kreise:
         con.execute("CREATE TABLE kreise (ags VARCHAR, name VARCHAR, designation VARCHAR)")
         con.executemany("INSERT INTO kreise VALUES (?, ?, ?)", KREISE)
@@ -45,3 +45,6 @@ def test_the_peer_table_names_the_kreis_as_the_page_does():
         "Mühldorf a. Inn", "Osnabrück (Landkreis)", "Herzogtum Lauenburg"]
     assert kreis_cells(warehouse(False)) == {}
     assert list(peer_table(peers).columns[2].cells) == [k for _, _, k in MUNICIPALITIES]
+    # a peer without a Kreis name anywhere: the page's 'kein Kreis' or 'Kreis <AGS>', never an empty cell or "None"
+    nameless = peers.assign(kreis_name=[None, None, None], peer_ags=["07000999", "09183148", "01053090"])
+    assert list(peer_table(nameless, {}).columns[2].cells) == ["kein Kreis", "Kreis 09183", "Kreis 01053"]

@@ -229,3 +229,18 @@ def test_a_gemeinde_is_named_in_the_downloads_as_on_its_page(tmp_path):
     exports.write_xlsx_query(con, "SELECT * FROM p", tmp_path / "p.xlsx", "T")
     rows = list(openpyxl.load_workbook(tmp_path / "p.xlsx")["Daten"].iter_rows(values_only=True))
     assert rows[1] == ("Dießen am Ammersee, Markt", "Penzberg, Stadt")
+
+
+def test_the_exports_sql_writes_a_name_out_as_the_pages_python_does():
+    """The exports' SQL (``_display_name_expression``) and the pages' ``display_name`` are two spellings of one rule:
+    they agree on names with and without an abbreviated designation, and on names that merely end alike."""
+    from reports.labels import display_name
+
+    names = ["Dießen am Ammersee, M", "Rötz, St", "Bad Reichenhall, GKSt", "Mölln, Stadt", "Markt Schwaben, M",
+             "Wittenberg, Lutherstadt", "Berlin", "Bad Tölz, St", "Oberstdorf, M", "Aach", "Fürth, GKSt ", "X,M",
+             "Y, MM", "Z, St, M"]
+    con = duckdb.connect()
+    con.register("n", pd.DataFrame({"name": names}))
+    written = [row[0] for row in con.execute(
+        f"SELECT {exports._display_name_expression('name')} FROM n").fetchall()]
+    assert written == [display_name(name) for name in names]
