@@ -22,8 +22,8 @@ from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, comparabi
 from reports.data import PEERS, PILLAR_INDICATORS, SCORED_INDICATORS, TIED_TOWNS, pillar_indicators  # as the pages
 from reports.data import kreis_cells as reports_kreis_cells
 from reports.labels import (NO_PEERS_DE, PILLARS, data_date_line, date_de, de_list, display_name,
-                            imputed_share_of_score, kreis_cell_name, peer_dates_sentence_de, pillar_coverage, pillar_label, score_gap,
-                            source_label, unit_label, vintage_label)
+                            imputed_share_of_score, kreis_cell_name, peer_dates_sentence_de, pillar_coverage,
+                            pillar_label, score_gap, source_label, unit_label, vintage_label)
 from warehouse.workdb import relation_columns, visible_relations
 
 HISTORY_SQL = f"""
@@ -141,8 +141,8 @@ def peer_dates(con: duckdb.DuckDBPyConnection, town: Town) -> str | None:
     published before peer_towns had them (``profil`` reads older files) or a town without peers."""
     if not set(FEATURE_DATES) <= set(relation_columns(con, "peer_towns")):
         return None
-    return peer_dates_sentence_de(display_name(town.name), records(con.execute(f"SELECT * FROM ({PEERS}) WHERE ags = ?",
-                                                                 [town.ags]).df()))
+    peers = records(con.execute(f"SELECT * FROM ({PEERS}) WHERE ags = ?", [town.ags]).df())
+    return peer_dates_sentence_de(display_name(town.name), peers)
 
 
 def headline_text(row: dict, dates: str = "", last_scored: dict | None = None,

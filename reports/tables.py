@@ -2,9 +2,9 @@
 
 Built from the same context dicts the templates render, so a download holds what the page shows
 (numbers unrounded, as in the warehouse, but for the overall score, the pillar scores and differences of scores as
-published, one decimal: the ranks compare that score, so towns with the same rank have the same Indexwert; and a town's indicator
-values at the decimals their unit is published with, catalogue units value_decimals: a value restated onto today's
-territory is stored at full float precision)."""
+published, one decimal: the ranks compare that score, so towns with the same rank have the same Indexwert; and a
+town's indicator values at the decimals their unit is published with, catalogue units value_decimals: a value
+restated onto today's territory is stored at full float precision)."""
 
 from __future__ import annotations
 

@@ -509,8 +509,8 @@ def shared_fingerprint(sources: list) -> str:
     (a changed label or precision rewrites the files)."""
     return repr([sources, sorted(pillar_labels().items()), sorted(_catalogue().units.items()),
                  sorted(DIRECTION_DE.items()), sorted(_source_names().items()), _catalogue().score_decimals,
-                 RANK_DECIMALS, SIGNIFICANT_DIGITS, sorted(flags.CODES.items()), sorted(_catalogue().value_decimals.items()),
-                 sorted(ABBREVIATED_DESIGNATIONS.items())])
+                 RANK_DECIMALS, SIGNIFICANT_DIGITS, sorted(flags.CODES.items()),
+                 sorted(_catalogue().value_decimals.items()), sorted(ABBREVIATED_DESIGNATIONS.items())])
 
 
 def pillar_labels() -> dict[str, str]:
