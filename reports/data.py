@@ -21,8 +21,9 @@ from pandas.core.dtypes.cast import maybe_box_native  # what to_dict uses (panda
 from indicators.compute import release_positions
 from indicators.index import latest_published_period
 from indicators.peers import FEATURE_DATES
-from reports.labels import CATALOGUE, PILLARS, display_names, is_missing, kreis_labels
+from reports.labels import CATALOGUE, PILLARS, display_names, is_missing
 from sources.frames import shared_strings
+from sources.names import kreis_cells, kreis_names
 from sources.registry import sources as source_specs
 from sources.vintages import release_due
 from staging.boundaries import STEPS_SQL, boundaries_of_today
@@ -389,18 +390,7 @@ class ReportData:
         return kreis_cells(self.kreise, self.towns)
 
 
-def kreis_names(kreise: pd.DataFrame, towns: pd.DataFrame) -> pd.Series:
-    """Kreis AGS -> name: the BKG's of every Kreis of ``kreise`` (ags, name), else the register's of ``towns``
-    (kreis_ags, kreis_name)."""
-    register = towns.drop_duplicates("kreis_ags").set_index("kreis_ags")["kreis_name"]
-    return kreise.set_index("ags")["name"].combine_first(register)
 
-
-def kreis_cells(kreise: pd.DataFrame, towns: pd.DataFrame) -> pd.Series:
-    """Kreis AGS -> the Kreis as a table cell names it: ``kreis_names``, told apart where two share a name
-    (``kreis_labels`` with the BKG's designation). The pages' tables and ``readiness profil``'s peer table alike."""
-    names = kreis_names(kreise, towns)
-    return kreis_labels(names, kreise.set_index("ags")["designation"].reindex(names.index))
 
 
 class TownSplit(Mapping):

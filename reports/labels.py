@@ -20,7 +20,7 @@ from indicators.engine import published_score as engine_published_score
 from indicators.peers import FEATURE_DATES as PEER_FEATURE_DATES
 from indicators.peers import FEATURES as PEER_FEATURES
 from indicators.publisher_notes import year_only as year_only_pairs  # values with a year, no day
-from sources.destatis_gv import ABBREVIATED_DESIGNATIONS
+from sources.names import ABBREVIATED_DESIGNATIONS, CITY_DESIGNATIONS, kreis_labels  # noqa: F401 - re-exported
 from sources.registry import attribution_text, sources as source_specs
 
 # Pillar names and unit wording are declared once, in indicators/catalogue.yaml.
@@ -432,9 +432,6 @@ def score_gap(to, from_) -> float | None:
 
 
 # the BKG's designations of a city that is a Kreis, as a German sentence writes them
-CITY_DESIGNATIONS = {"Kreisfreie Stadt": "kreisfreie Stadt", "Stadtkreis": "Stadtkreis"}
-
-
 def kreis_de(name: str | None, ags: str | None = None, designation: str | None = None) -> str:
     """The Kreis as the name allows, as a noun: 'Landkreis Prignitz', 'Kreis Herzogtum Lauenburg', but
     'Rheingau-Taunus-Kreis' and 'Oberbergischer Kreis' for a name that says Kreis already, 'Region Hannover',
@@ -516,15 +513,6 @@ def separate_kreise_de(parts: list[str], kreis_ags: str, day, commuting: bool = 
             f"{'' if whole else ' ganz oder zum Teil'} zu diesem Kreis ({kreis_ags}). "
             f"Die Werte beschreiben den Kreis ohne {'dieses Gebiet' if one else 'diese Gebiete'}")
     return text + ("; wer dorthin pendelte, zählt als Auspendler" if commuting else "")
-
-
-def kreis_labels(names: pd.Series, designations: pd.Series) -> pd.Series:
-    """Kreis names told apart where two Kreise share one: 'München (kreisfreie Stadt)' and 'München (Landkreis)'
-    (22 such pairs Germany-wide, Ansbach to Würzburg; the commuting table listed 'München' twice, told apart only
-    by the AGS); a unique name as it is. Both series indexed alike (by Kreis AGS)."""
-    shared = names.duplicated(keep=False) & designations.notna()
-    kind = designations.map(lambda d: CITY_DESIGNATIONS.get(d, d))
-    return names.where(~shared, names + " (" + kind + ")")
 
 
 def de_rank(value) -> str:

@@ -21,11 +21,6 @@ from sources.frames import per_distinct
 from sources.registry import Release, sources as source_specs
 from sources.vintages import last_day
 
-# the designations the Gemeindeverzeichnis abbreviates in a Gemeinde's name, all of them Bavaria's: 386 Märkte, 263
-# Städte and 29 Große Kreisstädte, 510 of them in the reference group (the other Länder's are written out: 'Mölln,
-# Stadt'); the pages, the CLI and the German exports write them out (reports.labels.display_name)
-ABBREVIATED_DESIGNATIONS = {"M": "Markt", "St": "Stadt", "GKSt": "Große Kreisstadt"}
-
 # Textkennzeichen of Gemeinde rows (Satzart 60), from the GV-ISys record description.
 KIND_BY_TEXTKENNZEICHEN = {
     "60": "Markt",

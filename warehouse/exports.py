@@ -39,7 +39,7 @@ from indicators import flags, publisher_notes
 from indicators.bands import RANK_DECIMALS, SIGNIFICANT_DIGITS
 from indicators.catalogue import CONTEXT, DIRECTION_DE, Catalogue, load_catalogue
 from indicators.engine import published_scores
-from sources.destatis_gv import ABBREVIATED_DESIGNATIONS
+from sources.names import ABBREVIATED_DESIGNATIONS, kreis_cells
 from sources.registry import RELEASE_YEAR, attribution_text, sha256_of, sources as source_specs
 from sources.vintages import NEWEST_FIRST
 from staging import boundaries
@@ -394,7 +394,8 @@ def write_views(con: duckdb.DuckDBPyConnection, directory: Path, previous: dict 
     previous = previous or {}
     manifest, todo = {}, []
     sources = sources_rows(con)
-    common = shared_fingerprint(sources)
+    # the Kreise's names are not in the views' rows but in their Kreis columns: a renamed Kreis rewrites the files
+    common = shared_fingerprint(sources) + repr(sorted(export_kreis_cells(con).items()))
     for view in PLANNER_VIEWS:
         fingerprint = view_fingerprint(con, view, common)
         for fmt in WRITERS:
@@ -553,6 +554,34 @@ def _display_name_expression(column: str) -> str:
     return f"CASE {cases} ELSE {column} END"
 
 
+# Kreis name columns -> {the column keying the row's Kreis: the SQL of its Kreis AGS}, the first one present is used
+KREIS_COLUMNS = {"kreis_name": {"kreis_ags": "kreis_ags", "ags": "left(ags, 5)"},
+                 "peer_kreis": {"peer_ags": "left(peer_ags, 5)"}}
+
+
+def export_kreis_cells(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Kreis AGS -> the Kreis as the pages' tables name it (``sources.names.kreis_cells``: the BKG's spelling,
+    'Mühldorf a. Inn' for the register's 'Mühldorf a.Inn', and 'Osnabrück (Landkreis)' where two Kreise share a
+    name); empty for a file without the Kreise (the register's names stay)."""
+    relations = {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables() UNION ALL "
+                                                 "SELECT view_name FROM duckdb_views()").fetchall()}
+    if not {"kreise", "municipalities"} <= relations:
+        return {}
+    kreise = con.execute("SELECT ags, name, designation FROM kreise").df()
+    towns = con.execute("SELECT DISTINCT kreis_ags, kreis_name FROM municipalities").df()
+    return {ags: cell for ags, cell in kreis_cells(kreise, towns).items() if isinstance(cell, str)}
+
+
+def _kreis_expression(con: duckdb.DuckDBPyConnection, column: str, key: str) -> str:
+    """SQL of a Kreis name column as ``export_kreis_cells`` names the row's Kreis (``key``: the SQL of its AGS): a
+    MAP literal of the ~400 Kreise, looked up per row (0.04 s for town_profile's 130,326 rows)."""
+    cells = export_kreis_cells(con)
+    if not cells:
+        return column
+    entries = ", ".join(f"{literal(ags)}: {literal(cell)}" for ags, cell in sorted(cells.items()))
+    return f"coalesce(MAP {{{entries}}}[{key}], {column})"
+
+
 # columns holding codes, written with the catalogue's German names (an unknown code as it is)
 CODED_COLUMNS = {"pillar": _pillar_expression, "unit": _unit_expression, "direction": _direction_expression,
                  "missing_pillars": _pillar_list_expression, "omitted_pillars": _pillar_list_expression,
@@ -592,8 +621,13 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
     shaped = []
     for name, kind in zip(relation.columns, relation.types):
         column, header = identifier(name), GERMAN_HEADERS.get(name, name)
+        kreis_key = KREIS_COLUMNS.get(name, {}).get(next((k for k in KREIS_COLUMNS.get(name, {})
+                                                          if k in relation.columns), None))
         if name in TEXT_COLUMNS:
             shaped.append((f"CAST({column} AS VARCHAR)", header, "key", None))
+        elif kreis_key is not None:  # the Kreis as the pages name it, the register's name where the BKG has none
+            text = _kreis_expression(con, column, kreis_key)
+            shaped.append((_defused_sql(text) if csv else text, header, "text", None))
         elif name in CODED_COLUMNS:  # the catalogue's German names; an unmapped code passes through, so defused
             text = CODED_COLUMNS[name](column)
             shaped.append((_defused_sql(text) if csv else text, header, "text", None))

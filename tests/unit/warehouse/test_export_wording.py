@@ -244,3 +244,29 @@ def test_the_exports_sql_writes_a_name_out_as_the_pages_python_does():
     written = [row[0] for row in con.execute(
         f"SELECT {exports._display_name_expression('name')} FROM n").fetchall()]
     assert written == [display_name(name) for name in names]
+
+
+def test_a_kreis_is_named_in_the_downloads_as_on_the_pages(tmp_path):
+    """latest_ranking.csv and peer_comparison.csv named the Kreise as the register spells them ('Mühldorf a.Inn', two
+    Kreise 'Osnabrück') where the pages and the CLI say 'Mühldorf a. Inn' and 'Osnabrück (Landkreis)' (review of 7
+    December 2026): the Kreis columns take the BKG's name, told apart where two share one, keyed by the row's AGS; a
+    Kreis the BKG does not list keeps the register's name, and a file without the Kreise keeps all of them."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE kreise AS SELECT * FROM (VALUES ('09183', 'Mühldorf a. Inn', 'Landkreis'), "
+                "('03459', 'Osnabrück', 'Landkreis'), ('03404', 'Osnabrück', 'Kreisfreie Stadt')) t(ags, name, designation)")
+    con.execute("CREATE TABLE municipalities AS SELECT * FROM (VALUES ('09183', 'Mühldorf a.Inn'), ('03459', 'Osnabrück'), "
+                "('01053', 'Herzogtum Lauenburg')) t(kreis_ags, kreis_name)")
+    con.execute("CREATE VIEW p AS SELECT * FROM (VALUES ('09183148', 'Mühldorf a.Inn', '03459030', 'Osnabrück'), "
+                "('01053090', 'Herzogtum Lauenburg', '09183148', 'Mühldorf a.Inn')) t(ags, kreis_name, peer_ags, peer_kreis)")
+
+    def written(connection, query="SELECT * FROM p"):
+        path = tmp_path / "p.csv"
+        exports.write_german_csv(connection, query, path)
+        return pd.read_csv(path, sep=";", keep_default_na=False, dtype=str)
+
+    back = written(con)
+    assert back["Kreis"].tolist() == ["Mühldorf a. Inn", "Herzogtum Lauenburg"]
+    assert back["Kreis der Vergleichsgemeinde"].tolist() == ["Osnabrück (Landkreis)", "Mühldorf a. Inn"]
+    assert written(con, "SELECT kreis_name FROM p")["Kreis"].tolist() == ["Mühldorf a.Inn", "Herzogtum Lauenburg"]
+    con.execute("DROP TABLE kreise")  # an older file: the register's names as they are
+    assert written(con)["Kreis"].tolist() == ["Mühldorf a.Inn", "Herzogtum Lauenburg"]
