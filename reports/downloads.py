@@ -38,6 +38,36 @@ DATE_FORMAT = "%d.%m.%Y"
 FLOAT_FORMAT = f"%.{SIGNIFICANT_DIGITS}g"
 
 
+class Shown(float):
+    """A number the downloads write with exactly ``digits`` decimals, as the page shows it: a score 60,0 (not 60), a
+    pillar 57,0, a car time 38,10 minutes (the planner exports' CSV write them so; planner walkthrough of 7 December
+    2026). To the workbook and to arithmetic it is the float it holds."""
+
+    __slots__ = ("digits",)
+
+    def __new__(cls, value: float, digits: int):
+        number = super().__new__(cls, value)
+        number.digits = digits
+        return number
+
+    def __reduce__(self):  # a table built in a page process pickles as it is
+        return Shown, (float(self), self.digits)
+
+
+def shown(value, digits: int | None):
+    """``value`` (already rounded to ``digits``) as a ``Shown`` number; None for a missing one, the value itself
+    where its decimals are not known."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value if digits is None else Shown(value, digits)
+
+
+def _float_text(value: float) -> str:
+    """A float's CSV text with a decimal comma: a ``Shown`` with its digits, any other with FLOAT_FORMAT."""
+    text = f"{value:.{value.digits}f}" if type(value) is Shown else FLOAT_FORMAT % value
+    return text.replace(".", ",", 1)
+
+
 @dataclass
 class Table:
     """One downloadable table: file key (``indikatoren``), sheet title and its rows (dicts with German
@@ -82,7 +112,7 @@ def _column_kind(values: list) -> str | None:
     None for anything else (dates, mixed types): that table goes through pandas."""
     # ``_missing`` spelled out: a call per cell was a sixth of the CSV time
     present = [v for v in values if v is not None and not (isinstance(v, float) and v != v)]
-    types = {type(v) for v in present}
+    types = {float if t is Shown else t for t in {type(v) for v in present}}
     if not present:
         return "empty"
     if types == {str}:
@@ -100,8 +130,8 @@ def _csv_cell(value, kind: str) -> str:
     """A cell as pandas' to_csv writes it with ``decimal=","`` and ``float_format=FLOAT_FORMAT``."""
     if _missing(value):
         return ""
-    if kind == "float" or (kind == "mixed" and type(value) is float):
-        return (FLOAT_FORMAT % value).replace(".", ",", 1)
+    if kind == "float" or (kind == "mixed" and type(value) in (float, Shown)):
+        return _float_text(value)
     return defused(value) if isinstance(value, str) else str(value)
 
 
@@ -113,8 +143,7 @@ def _csv_column(values: list, kind: str) -> list[str]:
     if kind in ("int", "bool"):  # none missing (``_column_kind``)
         return [str(v) for v in values]
     if kind == "float":
-        return ["" if v is None or (isinstance(v, float) and v != v) else (FLOAT_FORMAT % v).replace(".", ",", 1)
-                for v in values]
+        return ["" if v is None or (isinstance(v, float) and v != v) else _float_text(v) for v in values]
     return [_csv_cell(v, kind) for v in values]  # "empty", "mixed": cell by cell
 
 

@@ -8,10 +8,25 @@ restated onto today's territory is stored at full float precision)."""
 
 from __future__ import annotations
 
-from reports.downloads import Table
-from reports.labels import (PILLARS, berlin_time, date_de, de_rank_band, feature_dates_de, gap_shown,
-                            imputed_share_of_score, pillar_label, published_score, published_value, rank_shown, score_gap,
-                            vintage_label)
+from reports.downloads import Table, shown
+from reports.labels import (CATALOGUE, PILLARS, VALUE_DECIMALS, berlin_time, date_de, de_rank_band, feature_dates_de,
+                            gap_shown, imputed_share_of_score, pillar_label, published_score, published_value,
+                            rank_shown, score_gap, vintage_label)
+
+
+def _score(value):
+    """A score, a pillar score or a gap of them as the page shows it: rounded, and written with its decimal (60,0)."""
+    return shown(published_score(value), CATALOGUE.score_decimals)
+
+
+def _gap(value):
+    """A gap already rounded as shown (``score_gap``, ``gap_shown``), written with the score's decimal."""
+    return shown(value, CATALOGUE.score_decimals)
+
+
+def _value(indicator_id: str, value):
+    """An indicator value at its unit's decimals, written with them (38,10 minutes, not 38,1)."""
+    return shown(published_value(indicator_id, value), VALUE_DECIMALS.get(indicator_id))
 
 
 def _yes(value) -> str:
@@ -48,8 +63,8 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
     tables = [
         Table("indexverlauf", "Indexverlauf", [{
             "AGS": town["ags"], "Gemeinde": town["name"], "Jahr": r["period"],
-            "Indexwert": published_score(r["score"]), "Band 5 %": published_score(r["score_p05"]),
-            "Band 95 %": published_score(r["score_p95"]), "Rang": r["rank"],
+            "Indexwert": _score(r["score"]), "Band 5 %": _score(r["score_p05"]),
+            "Band 95 %": _score(r["score_p95"]), "Rang": r["rank"],
             "Rangband 5 %": rank_shown(r["rank_p05"]), "Rangband 95 %": rank_shown(r["rank_p95"]),
             # the page's "Rang außerhalb" (reports.context.rank_outside_band); empty where there is no rank or band
             "Rang außerhalb des Rangbands": _yes(r["outside_band"]) if _has_band(r) else None,
@@ -63,13 +78,13 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "fehlende Säulen": ", ".join(r["missing"]) or None} for r in context["history"]["rows"]]),
         Table("saeulen", "Säulen", [{
             # at the score's published decimal, as the page and the planner exports show them (ten decimals before)
-            "Jahr": context["summary"]["period"], "Säule": p["label"], "Wert (0–100)": published_score(p["value"]),
-            "Median Vergleichsgruppe": published_score(p["median"]),
+            "Jahr": context["summary"]["period"], "Säule": p["label"], "Wert (0–100)": _score(p["value"]),
+            "Median Vergleichsgruppe": _score(p["median"]),
             "Hinweis": p["reason"]} for p in context["pillars"]]),
         Table("treiber", "Treiber", [{
             "von": d["period_from"], "bis": d["period_to"], "Indikator": r["label"], "Säule": r["pillar_label"],
-            "Wert von": published_value(r["indicator_id"], r["value_from"]),
-            "Wert bis": published_value(r["indicator_id"], r["value_to"]), "Beitrag (Punkte)": r["contribution"],
+            "Wert von": _value(r["indicator_id"], r["value_from"]),
+            "Wert bis": _value(r["indicator_id"], r["value_to"]), "Beitrag (Punkte)": r["contribution"],
             # the year alone where the publisher gives no day (reports.labels.date_de)
             "Stichtag von": date_de(r.get("date_from"), r["indicator_id"], r.get("source_from")),
             "Stichtag bis": date_de(r.get("date_to"), r["indicator_id"], r.get("source_to")),
@@ -78,7 +93,7 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             for d in context["drivers"] for r in d["rows"]]),
         Table("indikatoren", "Indikatoren", [{
             "AGS": town["ags"], "Indikator": r["label"], "Säule": r["pillar_label"],
-            "Wert": published_value(r["indicator_id"], r["value"]),
+            "Wert": _value(r["indicator_id"], r["value"]),
             "Einheit": r["unit_de"], "Jahr": r["period"], "Kreis": r.get("ref_kreis"),
             # whose the Kreis value is where the publisher gives a former Kreis's (a column where a row has one)
             **({"Kreiswert des früheren Kreises": r.get("ref_kreis_former")} if former_refs else {}),
@@ -97,10 +112,11 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Kreis": r["peer_kreis"],
             "Ähnlichkeit": r["similarity"],
             # the dates of the two towns' structure features the similarity compares, as the page's note
-            "Stichtage der Strukturmerkmale": feature_dates_de([r]), "Indexwert": published_score(r["peer_score"]),
+            "Stichtage der Strukturmerkmale": feature_dates_de([r]), "Indexwert": _score(r["peer_score"]),
             # peer minus town, with a score's decimals: the unrounded gap wrote -7.1e-15 for two equal pillars
-            "Abstand (Vergleichsstadt − Gemeinde)": score_gap(r["peer_score"], r["score"]),
-            **{f"Abstand {pillar_label(p)} (Vergleichsstadt − Gemeinde)": gap_shown(r[f"gap_{p}"]) for p in PILLARS},
+            "Abstand (Vergleichsstadt − Gemeinde)": _gap(score_gap(r["peer_score"], r["score"])),
+            **{f"Abstand {pillar_label(p)} (Vergleichsstadt − Gemeinde)": _gap(gap_shown(r[f"gap_{p}"]))
+               for p in PILLARS},
             "Von ihr lernen bei": ", ".join(r["ahead_in"]) or None} for r in context["peers"]]),
         commuting_table(context["commuting"]),
         Table("coworking", "Coworking", [{
@@ -204,19 +220,19 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
             # 6 December 2026), as the index page's "Einwohner Stichtag"
             row("Einwohner Stichtag", lambda t: date_de(t["town"].get("population_date"))),
             row("Jahr", latest("period")),
-            row("Indexwert", lambda t: t["latest"] and published_score(t["latest"]["score"]),
-                published_score(medians.get("score"))),
+            row("Indexwert", lambda t: t["latest"] and _score(t["latest"]["score"]),
+                _score(medians.get("score"))),
             row("Rang", latest("rank")), row("verglichene Gemeinden", latest("compared_towns")),
             row("Rang geteilt mit (weitere Gemeinden)", tied),
             row("Rangband 5–95 %", lambda t: de_rank_band((t["latest"] or {}).get("rank_p05"),
                                                           (t["latest"] or {}).get("rank_p95"))),
             row("Datenstand", lambda t: t["data_dates"] or None),
             row("Gewichtsanteil fortgeschriebener Werte (%)", carried)]
-    rows += [row(pillar_label(p), lambda t, p=p: t["latest"] and published_score(t["latest"][p]),
-                 published_score(medians.get(p))) for p in PILLARS]
+    rows += [row(pillar_label(p), lambda t, p=p: t["latest"] and _score(t["latest"][p]),
+                 _score(medians.get(p))) for p in PILLARS]
     for i, label in indicator_ids:
         unit = (units or {}).get(i)
-        rows.append(row(with_unit(label, unit), lambda t, i=i: published_value(i, field(i, "value")(t)), medians.get(i)))
+        rows.append(row(with_unit(label, unit), lambda t, i=i: _value(i, field(i, "value")(t)), medians.get(i)))
         rows.append(row(f"{label}: Stichtag", age(i)))
         if any(note(i)(t) for t in towns):
             rows.append(row(f"{label}: Hinweis", note(i)))
@@ -257,7 +273,7 @@ def index_table(rows: list[dict]) -> Table:
     return Table("gemeinden", "Gemeinden", [{
         "AGS": r["ags"], "Gemeinde": r["name"], "Kreis": r["kreis_name"], "Land": r["land"],
         "Einwohner": r["population"], "Einwohner Stichtag": date_de(r.get("population_date")), "Jahr": r["period"],
-        "Indexwert": published_score(r["score"]),
+        "Indexwert": _score(r["score"]),
         "Rang": r["rank"],
         "Rang geteilt mit (weitere Gemeinden)": None if r["rank"] is None else (r["tied_towns"] or 1) - 1,
         "Pilotstadt": _yes(r["is_pilot"]),

@@ -133,7 +133,7 @@ def _deflated(text: str) -> tuple[int, int, bytes]:
 def _cell_kind(values: list) -> str:
     """``_TEXT`` (str or None), ``_NUMBER`` (int, float or None; NaN is a missing float), ``_BOOL`` (bool or
     None), else ``_ANY`` (dates, numpy scalars, mixed types: each cell by its own type, ``_any_cell``)."""
-    types = {type(v) for v in values}
+    types = {float if issubclass(t, float) else t for t in {type(v) for v in values}}  # a download's Shown too
     types.discard(type(None))
     if types <= {str}:
         return _TEXT

@@ -131,3 +131,31 @@ def test_pillar_scores_are_downloaded_as_the_page_shows_them():
     rows = {r["Merkmal"]: r for r in vergleich.rows}
     assert rows["Digitale Infrastruktur"]["Wittenberge"] == 42.4
     assert rows["Digitale Infrastruktur"]["Median der Vergleichsgruppe"] == 42.3
+
+
+def test_a_download_writes_a_number_with_the_decimals_the_page_shows():
+    """Wittenberge's comparison download wrote "Indexwert;48,1;60;55,5" and saeulen.csv a median of "57", a car time
+    of 38,10 minutes as "38,1" (planner walkthrough of 7 December 2026): a score, a pillar score, a gap and an
+    indicator value are written with their published decimals; the workbook keeps numbers."""
+    import pickle
+
+    from reports.downloads import Shown, shown
+    from reports.xlsx import _column
+
+    car = {**INDICATOR, "indicator_id": "ic_ice_station_car_minutes", "value": 38.1, "unit_de": "Minuten mit dem Pkw"}
+    pillars = [{"label": "Pendelpotenzial", "value": 60.0, "median": 57.0, "reason": None}]
+    history = {"rows": [{"period": 2021, "score": 60.0, "score_p05": 45.0, "score_p95": 62.0, "rank": 3,
+                         "rank_p05": 1.0, "rank_p95": 4.0, "outside_band": False, "compared_towns": 10,
+                         "imputed_share": 0.5, "provisional": False, "composition_de": "", "data_dates": "",
+                         "missing": []}]}
+    tables = town_tables({**context([car], []), "pillars": pillars, "history": history}, [],
+                         Table("datenstand", "Datenstand", []))
+    text = {t.key: csv_bytes(t).decode("utf-8-sig") for t in tables if t.rows}
+    assert "2021;Pendelpotenzial;60,0;57,0;" in text["saeulen"]
+    assert ";2021;60,0;45,0;62,0;3;1;4;" in text["indexverlauf"]
+    assert ";38,10;Minuten mit dem Pkw;" in text["indikatoren"]
+    value = table(tables, "indikatoren").rows[0]["Wert"]
+    assert value == 38.1 and isinstance(value, float)  # a number to the workbook and to arithmetic
+    assert _column("A", [value, None], range(2, 4)) == ['<c r="A2"><v>38.1</v></c>', ""]
+    assert pickle.loads(pickle.dumps(value)).digits == 2 and type(pickle.loads(pickle.dumps(value))) is Shown
+    assert shown(None, 1) is None and shown(1.5, None) == 1.5 and type(shown(1.5, None)) is float
