@@ -92,7 +92,7 @@ def export_parts(published: Path, out: Path) -> None:
     con = duckdb.connect(str(published), read_only=True, config=exports.export_config())
     con.execute("SET enable_progress_bar = false")
     sources = exports.sources_rows(con)
-    common = exports.shared_fingerprint(sources)
+    common = exports.common_fingerprint(con, sources)
     clock.tick("open, sources")
     for view in exports.PLANNER_VIEWS:
         exports.view_fingerprint(con, view, common)

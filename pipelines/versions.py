@@ -37,13 +37,14 @@ GROUP_CODE = {
     "publish": ["pipelines/assets/publish.py", "pipelines/checks.py", "warehouse/*.py", "warehouse/*.sql",
                 "allowlist.yaml", "sources.yaml", "indicators/catalogue.yaml"],
     "reports": ["pipelines/assets/reports.py", "reports/**/*", "indicators/catalogue.yaml", "sources.yaml",
-                "sources/vintages.py"],  # the Datenstand's due dates (publishing cycles)
+                "sources/vintages.py",  # the Datenstand's due dates (publishing cycles)
+                "sources/names.py"],  # how Gemeinden and Kreise are named
 }
 ASSET_CODE = {
     # tables.yaml: the workbooks' titles (planner_views); the export's own fingerprint (warehouse/exports.py
     # layout_version) then decides which files are written again
     "planner_exports": ["pipelines/assets/exports.py", "warehouse/exports.py", "sources.yaml", "warehouse/tables.yaml",
-                        "warehouse/registry.py"],
+                        "warehouse/registry.py", "sources/names.py"],
 }
 
 

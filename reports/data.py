@@ -390,9 +390,6 @@ class ReportData:
         return kreis_cells(self.kreise, self.towns)
 
 
-
-
-
 class TownSplit(Mapping):
     """A frame's rows per key (AGS), read like a dict of per-key frames but split lazily.
 

@@ -59,7 +59,7 @@ def shown(value, digits: int | None):
     where its decimals are not known."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    return value if digits is None else Shown(value, digits)
+    return value if digits is None else Shown(value + 0.0, digits)  # + 0.0: no "-0,0000" for a value shown as 0
 
 
 def _float_text(value: float) -> str:
@@ -156,6 +156,9 @@ def german_csv(table: Table, path: Path) -> Path:
         frame = table.frame()
         frame = frame.apply(lambda column: column if pd.api.types.is_numeric_dtype(column.dtype)
                             else column.map(lambda v: defused(v) if isinstance(v, str) else v))
+        for name, values in zip(table.columns(), table.values()):  # a Shown number keeps its decimals here too
+            if any(type(v) is Shown for v in values):
+                frame[name] = [_float_text(v) if type(v) is Shown else v for v in values]
         frame.columns = [defused(str(c)) for c in frame.columns]  # a town's name heads the comparison's columns
         frame.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig", date_format=DATE_FORMAT,
                      float_format=FLOAT_FORMAT)

@@ -431,7 +431,6 @@ def score_gap(to, from_) -> float | None:
     return engine_published_score(published_score(to) - published_score(from_), CATALOGUE.score_decimals)
 
 
-# the BKG's designations of a city that is a Kreis, as a German sentence writes them
 def kreis_de(name: str | None, ags: str | None = None, designation: str | None = None) -> str:
     """The Kreis as the name allows, as a noun: 'Landkreis Prignitz', 'Kreis Herzogtum Lauenburg', but
     'Rheingau-Taunus-Kreis' and 'Oberbergischer Kreis' for a name that says Kreis already, 'Region Hannover',

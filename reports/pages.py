@@ -38,6 +38,7 @@ WORDING_FILES = [REPORTS_PACKAGE.parent / name for name in ("indicators/flags.py
                                                               "indicators/engine.py",  # the scores' rounding
                                                               "indicators/publisher_notes.py",  # census, 2016
                                                               "sources/registry.py",  # reads sources.yaml's keys
+                                                              "sources/names.py",  # Gemeinden's and Kreise's names
                                                               "staging/boundaries.py")]  # bare_name, the outlines of today
 # Every field of ``ReportData`` is part of a page's key. These are hashed by their own part of ``PageKeys`` (per
 # town, per Kreis, the geometry digest) or are the key's first parts; every other field, whatever its type (frame,

@@ -27,16 +27,24 @@ _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
-# Calibri 11 as XlsxWriter's default; style 1 is the date format of the date cells (openpyxl's default for times)
+# Calibri 11 as XlsxWriter's default; style 1 is the date format of the date cells (openpyxl's default for times),
+# styles 2-6 a number shown with 0-4 decimals (a download's ``Shown``: 60,0 and 38,10 as the CSV writes them, the
+# planner workbooks' formats)
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
-_STYLES = (f'{_HEAD}<styleSheet xmlns="{_MAIN}"><numFmts count="1"><numFmt numFmtId="164" formatCode="{DATE_FORMAT}"/>'
-           '</numFmts><fonts count="1"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
+SHOWN_DIGITS = range(5)
+_SHOWN_STYLE = 2  # the style of a number with 0 decimals; n decimals: 2 + n
+_NUMBER_FORMATS = [DATE_FORMAT, *("#,##0" + ("." + "0" * n if n else "") for n in SHOWN_DIGITS)]
+_STYLES = (f'{_HEAD}<styleSheet xmlns="{_MAIN}"><numFmts count="{len(_NUMBER_FORMATS)}">'
+           + "".join(f'<numFmt numFmtId="{164 + i}" formatCode="{code}"/>' for i, code in enumerate(_NUMBER_FORMATS))
+           + '</numFmts><fonts count="1"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
            '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/>'
            '</fill></fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-           '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/><xf numFmtId="164" '
-           'fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs><cellStyles count="1">'
-           '<cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
+           f'<cellXfs count="{1 + len(_NUMBER_FORMATS)}"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+           + "".join(f'<xf numFmtId="{164 + i}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+                     for i in range(len(_NUMBER_FORMATS)))
+           + '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+           '</styleSheet>')
 _ROOT_RELS = (f'{_HEAD}<Relationships xmlns="{_PACKAGE_REL}"><Relationship Id="rId1" Type="{_REL}/officeDocument" '
               f'Target="xl/workbook.xml"/><Relationship Id="rId2" Type="{_PACKAGE_REL}/metadata/core-properties" '
               'Target="docProps/core.xml"/></Relationships>')
@@ -177,6 +185,8 @@ def _column(letter: str, values: list, numbers: range) -> list[str]:
     if kind is _NUMBER:
         if _INFINITE.intersection(values):  # (None and NaN are in no set of floats equal to them)
             next(_number(f"{letter}{n}", v) for n, v in pairs if v in _INFINITE)  # raises, naming the cell
+        if any(hasattr(v, "digits") for v in values):  # a download's Shown numbers: each with its decimals' style
+            return ["" if v is None or v != v else _number(f"{letter}{n}", v, _shown_style(v)) for n, v in pairs]
         return ["" if v is None or v != v else f'<c r="{letter}{n}"><v>{v:.16G}</v></c>' for n, v in pairs]
     if kind is _BOOL:
         return ["" if v is None else _boolean(f"{letter}{n}", v) for n, v in pairs]
@@ -199,6 +209,12 @@ def _number(ref: str, value: float, style: str = "") -> str:
     return f'<c r="{ref}"{style}><v>{value:.16G}</v></c>'
 
 
+def _shown_style(value) -> str:
+    """The style attribute of a number with known decimals (``reports.downloads.Shown``: styles 2-6), else none."""
+    digits = getattr(value, "digits", None)
+    return f' s="{_SHOWN_STYLE + digits}"' if digits in SHOWN_DIGITS else ""
+
+
 def _boolean(ref: str, value: bool) -> str:
     return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
 
@@ -215,7 +231,7 @@ def _any_cell(ref: str, value) -> str:
     if isinstance(value, bool):
         return _boolean(ref, value)
     if isinstance(value, (int, float)):
-        return _number(ref, value)
+        return _number(ref, value, _shown_style(value))
     if isinstance(value, str):
         return _text(ref, value) if value else ""
     if isinstance(value, dt.date):

@@ -39,6 +39,7 @@ from indicators import flags, publisher_notes
 from indicators.bands import RANK_DECIMALS, SIGNIFICANT_DIGITS
 from indicators.catalogue import CONTEXT, DIRECTION_DE, Catalogue, load_catalogue
 from indicators.engine import published_scores
+from sources import names as naming
 from sources.names import ABBREVIATED_DESIGNATIONS, kreis_cells
 from sources.registry import RELEASE_YEAR, attribution_text, sha256_of, sources as source_specs
 from sources.vintages import NEWEST_FIRST
@@ -375,7 +376,8 @@ def layout_version() -> str:
         writer = version("XlsxWriter")
     except PackageNotFoundError:  # not installed: no .xlsx can be written either
         writer = None
-    source = sha256_of(Path(__file__))
+    # this module and the naming rules its SQL writes out (sources/names.py: the abbreviated designations)
+    source = [sha256_of(Path(__file__)), sha256_of(Path(naming.__file__))]
     # the German notes' SQL, written by indicators/flags.py and indicators/publisher_notes.py, not this module
     notes = {name: render(set(columns) | {"source_id", "reference_date", "indicator_id"})
              for name, (columns, render) in RENDERED_DE.items()}
@@ -394,8 +396,7 @@ def write_views(con: duckdb.DuckDBPyConnection, directory: Path, previous: dict 
     previous = previous or {}
     manifest, todo = {}, []
     sources = sources_rows(con)
-    # the Kreise's names are not in the views' rows but in their Kreis columns: a renamed Kreis rewrites the files
-    common = shared_fingerprint(sources) + repr(sorted(export_kreis_cells(con).items()))
+    common = common_fingerprint(con, sources)
     for view in PLANNER_VIEWS:
         fingerprint = view_fingerprint(con, view, common)
         for fmt in WRITERS:
@@ -501,6 +502,12 @@ RENDERED_DE = {
     "imputation": ({"imputed", "reference_date"}, lambda columns: flags.imputation_sql("de")),
     "notes": ({"omitted_pillars", "uncompared_pillars"}, lambda columns: _german_omitted()),
 }
+
+
+def common_fingerprint(con: duckdb.DuckDBPyConnection, sources: list) -> str:
+    """``shared_fingerprint`` and the Kreise's names the files write (``export_kreis_cells``): they are not in the
+    views' rows but in their Kreis columns, so a renamed Kreis rewrites the files."""
+    return shared_fingerprint(sources) + repr(sorted(export_kreis_cells(con).items()))
 
 
 def shared_fingerprint(sources: list) -> str:

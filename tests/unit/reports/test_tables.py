@@ -133,14 +133,15 @@ def test_pillar_scores_are_downloaded_as_the_page_shows_them():
     assert rows["Digitale Infrastruktur"]["Median der Vergleichsgruppe"] == 42.3
 
 
-def test_a_download_writes_a_number_with_the_decimals_the_page_shows():
+def test_a_download_writes_a_number_with_the_decimals_the_page_shows(tmp_path):
     """Wittenberge's comparison download wrote "Indexwert;48,1;60;55,5" and saeulen.csv a median of "57", a car time
     of 38,10 minutes as "38,1" (planner walkthrough of 7 December 2026): a score, a pillar score, a gap and an
     indicator value are written with their published decimals; the workbook keeps numbers."""
     import pickle
 
-    from reports.downloads import Shown, shown
-    from reports.xlsx import _column
+    import openpyxl
+
+    from reports.downloads import Shown, shown, write_workbook
 
     car = {**INDICATOR, "indicator_id": "ic_ice_station_car_minutes", "value": 38.1, "unit_de": "Minuten mit dem Pkw"}
     pillars = [{"label": "Pendelpotenzial", "value": 60.0, "median": 57.0, "reason": None}]
@@ -156,6 +157,23 @@ def test_a_download_writes_a_number_with_the_decimals_the_page_shows():
     assert ";38,10;Minuten mit dem Pkw;" in text["indikatoren"]
     value = table(tables, "indikatoren").rows[0]["Wert"]
     assert value == 38.1 and isinstance(value, float)  # a number to the workbook and to arithmetic
-    assert _column("A", [value, None], range(2, 4)) == ['<c r="A2"><v>38.1</v></c>', ""]
+    # the workbook shows them as the CSV writes them: a number cell with the format of its decimals
+    write_workbook([t for t in tables if t.rows], tmp_path / "t.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "t.xlsx")
+    cell = book["Indikatoren"]["D2"]
+    assert (cell.value, cell.number_format) == (38.1, "#,##0.00")
+    assert [(c.value, c.number_format) for c in book["Säulen"][2][2:4]] == [(60, "#,##0.0"), (57, "#,##0.0")]
     assert pickle.loads(pickle.dumps(value)).digits == 2 and type(pickle.loads(pickle.dumps(value))) is Shown
     assert shown(None, 1) is None and shown(1.5, None) == 1.5 and type(shown(1.5, None)) is float
+
+
+def test_a_table_written_by_pandas_keeps_the_decimals_too(tmp_path):
+    """A table with a column only pandas writes (a date) takes the pandas path: its Shown numbers keep their decimals
+    there as well (60,0, not 60), and a negative value shown as zero has no sign."""
+    import datetime as dt
+
+    from reports.downloads import german_csv, shown
+
+    rows = [{"Tag": dt.date(2021, 6, 30), "Indexwert": shown(60.0, 1), "Wert": shown(-0.0, 4)}]
+    german_csv(Table("t", "T", rows), tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_text(encoding="utf-8-sig").splitlines()[1].endswith(";60,0;0,0000")
