@@ -17,8 +17,8 @@ from cli.towns import Town
 from indicators import flags
 from indicators.peers import FEATURE_DATES
 from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, comparability, headline_row, imputation_de,
-                             last_scored_before, missing_everywhere, not_comparable_de, pillar_notes, quality_de,
-                             rank_band_fractional, records, scored_indicators, unscored_years)
+                             last_scored_before, missing_everywhere, missing_excluded, not_comparable_de, pillar_notes,
+                             quality_de, rank_band_fractional, records, scored_indicators, unscored_years)
 from reports.data import PEERS, PILLAR_INDICATORS, SCORED_INDICATORS, TIED_TOWNS, pillar_indicators  # as the pages
 from reports.data import kreis_cells as reports_kreis_cells
 from reports.labels import (NO_PEERS_DE, PILLARS, data_date_line, date_de, de_list, display_name,
@@ -63,6 +63,13 @@ PERIOD_INDICATORS_SQL = f"""
     LEFT JOIN score_inputs s ON s.ags = v.ags AND s.period = v.period AND s.indicator_id = v.indicator_id
     WHERE v.ags = $ags AND v.period = $period
     ORDER BY c.pillar, v.indicator_id
+"""
+
+# Per indicator value of the town its pillar, period and why it is not scored: the years without a score whose values
+# the index cannot use (reports.context.missing_excluded), as the town page says it
+EXCLUSIONS_SQL = """
+    SELECT c.pillar, v.period, v.excluded_reason
+    FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id) WHERE v.ags = ?
 """
 
 PEERS_SQL = """
@@ -120,7 +127,8 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
         usual = pillar_indicators(con.execute(PILLAR_INDICATORS, {"pillars": PILLARS}).df())
         console.print(pillar_table(latest, coverage_notes(scored, usual.get(int(latest["period"]), {}))))
         console.print(history_table(history, *not_comparable(con, town, rows, latest["period"]),
-                                    band_noted=rank_band_fractional(latest), usual=usual))
+                                    band_noted=rank_band_fractional(latest), usual=usual,
+                                    indicators=records(con.execute(EXCLUSIONS_SQL, [town.ags]).df())))
     newest = con.execute(INDICATORS_SQL, [town.ags]).df()
     if latest is None:
         console.print(indicator_table(newest))
@@ -218,15 +226,17 @@ def not_comparable(con: duckdb.DuckDBPyConnection, town: Town, rows: list[dict],
 
 
 def history_table(history: pd.DataFrame, not_comparable: dict[int, str] | None = None, reference: int | None = None,
-                  band_noted: bool = True, usual: dict | None = None) -> Table:
+                  band_noted: bool = True, usual: dict | None = None, indicators: list[dict] | None = None) -> Table:
     """Score, rank and band for every index period; below, as on the town page, why a year has no score (``usual``:
-    the ``pillar_indicators`` that tell whether any town has the pillars then), which scored years rest on other
-    indicators than ``reference`` (``not_comparable``: ``comparability``), and why a rank band has decimals where
+    the ``pillar_indicators`` that tell whether any town has the pillars then; ``indicators``: the town's values
+    with pillar, period and excluded_reason, which tell values the index cannot score), which scored years rest on
+    other indicators than ``reference`` (``not_comparable``: ``comparability``), and why a rank band has decimals where
     the headline did not say it (``band_noted``)."""
     not_comparable = not_comparable or {}
     unscored = unscored_years([{"period": int(r["period"]), "score": None if is_missing(r["score"]) else r["score"],
                                 "missing": [pillar_label(p) for p in missing],
-                                "missing_everywhere": missing_everywhere(missing, r["period"], usual)}
+                                "missing_everywhere": missing_everywhere(missing, r["period"], usual),
+                                "missing_excluded": missing_excluded(missing, r["period"], indicators)}
                                for _, r in history.iterrows() for missing in [flags.pillar_ids(r["missing_pillars"])]])
     notes = [u["sentence"] for u in unscored]
     notes += [f"{period} {text}." for period, text in sorted(not_comparable.items())]

@@ -82,7 +82,7 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
         "overview": overview(headline, history, dates, excluded),
         "summary": summary(pillars, peers, headline["period"] if headline else None),
         "history": history_section(history, dates, ags, data.town_rows("scored", ags),
-                                   headline["period"] if headline else None, data.pillar_indicators),
+                                   headline["period"] if headline else None, data.pillar_indicators, indicators),
         "pillars": pillars,
         "drivers": drivers(data.town_rows("contributions", ags)),
         **indicator_sections(indicator_rows(indicators, data, town), headline, history),
@@ -398,7 +398,7 @@ def composition_de(own: frozenset, reference: frozenset, year) -> str:
 
 
 def history_section(history: list[dict], dates: DataDates, ags: str, scored: list[dict] | None = None,
-                    headline_period=None, usual: dict | None = None) -> dict:
+                    headline_period=None, usual: dict | None = None, indicators: list[dict] | None = None) -> dict:
     """The history table and chart; provisional periods (mostly carried-forward data) are flagged in
     the columns passed to the chart (``provisional``, missing = False) and in the table.
 
@@ -406,7 +406,8 @@ def history_section(history: list[dict], dates: DataDates, ags: str, scored: lis
     year) says which (``composition_de``; ``scored``: the town's SCORED_INDICATORS rows): 2018's accessibility has no
     car times, which start in 2020, and a fall from 2018 to 2021 was read as a decline (review of 5 December 2026).
     The chart does not join two years of different indicators. ``usual``: ``ReportData.pillar_indicators``, which
-    tells a year without a score because no town has the pillar then (``unscored_years``)."""
+    tells a year without a score because no town has the pillar then; ``indicators``: the town's indicator rows,
+    which tell a year whose values the index cannot score (``excluded_pillars``; ``unscored_years``)."""
     sets = scored_indicators(scored or [], history)
     not_comparable, reference = comparability(sets, history, headline_period)
     rows = []
@@ -423,6 +424,7 @@ def history_section(history: list[dict], dates: DataDates, ags: str, scored: lis
         missing = [] if row["score"] is not None else flags.pillar_ids(source.get("missing_pillars"))
         row["missing"] = [pillar_label(p) for p in missing]
         row["missing_everywhere"] = missing_everywhere(missing, row["period"], usual)
+        row["missing_excluded"] = missing_excluded(missing, row["period"], indicators)
         rows.append(row)
     columns = {c: [r[c] for r in rows] for c in ("period", "score", "score_p05", "score_p95", "provisional", "basis")}
     has_scores = any(r["score"] is not None for r in rows)
@@ -459,6 +461,28 @@ def missing_everywhere(pillars: list[str], period, usual: dict | None) -> bool:
     return bool(pillars) and usual is not None and not any(p in usual.get(int(period), {}) for p in pillars)
 
 
+def missing_excluded(pillars: list[str], period, indicators: list[dict] | None) -> tuple:
+    """((German reason, pillar labels), ...) for the missing ``pillars`` (ids) whose values of ``period`` the town
+    has but the index cannot score (``excluded_pillars``: Unstruttal's and Dingelstädt's 2023, split that year, read
+    only "kein bewertbarer Wert für …" without the split; session of 7 December 2026); () when not known."""
+    if not pillars or not indicators:
+        return ()
+    excluded = excluded_pillars(indicators, period)
+    by_reason: dict[str, list[str]] = {}
+    for pillar in pillars:
+        if pillar in excluded:
+            by_reason.setdefault(excluded[pillar], []).append(pillar_label(pillar))
+    return tuple((reason, tuple(labels)) for reason, labels in by_reason.items())
+
+
+def _excluded_de(excluded: tuple, missing: tuple) -> str:
+    """' (ihre Werte sind nicht bewertet: …)' of ``missing_excluded`` where it is every ``missing`` pillar's reason,
+    else ' (die Werte für A und B sind nicht bewertet: …; …)'; '' without any."""
+    parts = [f"{'ihre Werte' if labels == missing else f'die Werte für {de_list(labels)}'} sind {reason}"
+             for reason, labels in excluded]
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def unscored_years(rows: list[dict]) -> list[dict]:
     """The years without a score and the pillars they miss, years missing the same pillars together, with the
     sentence the page and ``readiness profil`` say it in: [{"periods": [2019, 2020], "missing": ["Demografische
@@ -469,13 +493,15 @@ def unscored_years(rows: list[dict]) -> list[dict]:
     groups: dict[tuple, list] = {}
     for row in rows:
         if row["score"] is None and row["missing"]:
-            groups.setdefault((tuple(row["missing"]), bool(row.get("missing_everywhere"))), []).append(row["period"])
+            key = (tuple(row["missing"]), bool(row.get("missing_everywhere")), row.get("missing_excluded") or ())
+            groups.setdefault(key, []).append(row["period"])
     return [{"periods": periods, "missing": list(missing),
              "sentence": f"Kein Gesamtwert für {de_list(periods)}: kein bewertbarer Wert für {de_list(missing)}"
+                         + _excluded_de(excluded, missing)
                          + ((", in diesen Jahren für keine Gemeinde (die geladenen Ausgaben der Quellen decken diese "
                              "Jahre nicht ab)." if len(periods) > 1 else ", in diesem Jahr für keine Gemeinde (die "
                              "geladenen Ausgaben der Quellen decken dieses Jahr nicht ab).") if everywhere else ".")}
-            for (missing, everywhere), periods in groups.items()]
+            for (missing, everywhere, excluded), periods in groups.items()]
 
 
 def town_pillar_coverage(data: ReportData, ags: str, headline: dict | None) -> dict[str, str]:

@@ -170,3 +170,31 @@ def test_a_year_no_town_has_a_pillar_in_is_not_called_the_towns_gap():
         "Kein Gesamtwert für 2019 und 2021: kein bewertbarer Wert für Demografische Dynamik, in diesen Jahren für keine "
         "Gemeinde (die geladenen Ausgaben der Quellen decken diese Jahre nicht ab). "
         "Kein Gesamtwert für 2023: kein bewertbarer Wert für Demografische Dynamik.")
+
+
+def test_a_year_whose_values_the_index_cannot_score_says_why():
+    """Unstruttal (16064071), split in 2023: "Kein Gesamtwert für 2023: kein bewertbarer Wert für Digitale
+    Infrastruktur, …" without the split, which only the values' notes named (session of 7 December 2026). The sentence
+    now gives the reason of the values the town has; a pillar without values keeps the plain words."""
+    import pandas as pd
+
+    from cli.profile import history_table
+
+    base = {"score": None, "rank": None, "compared_towns": None, "rank_p05": None, "rank_p95": None,
+            "imputed_share": None, "provisional": False, "period": 2023}
+    indicators = [{"pillar": "digital_infrastructure", "period": 2023, "excluded_reason": "territorial_change"},
+                  {"pillar": "digital_infrastructure", "period": 2023, "excluded_reason": "territorial_change"},
+                  {"pillar": "accessibility", "period": 2023, "excluded_reason": "territorial_change"},
+                  {"pillar": "accessibility", "period": 2021, "excluded_reason": None}]
+    split = "nicht bewertet: eine Gebietsänderung fällt in den Zeitraum des Werts, er beschreibt nicht die Gemeinde in " \
+            "ihrem Gebiet"
+    both = pd.DataFrame([{**base, "missing_pillars": "digital_infrastructure, accessibility"}])
+    assert history_table(both, indicators=indicators).caption == (
+        f"Kein Gesamtwert für 2023: kein bewertbarer Wert für Digitale Infrastruktur und Erreichbarkeit (ihre Werte "
+        f"sind {split}).")
+    partly = pd.DataFrame([{**base, "missing_pillars": "digital_infrastructure, commuting_potential"}])
+    assert history_table(partly, indicators=indicators).caption == (
+        f"Kein Gesamtwert für 2023: kein bewertbarer Wert für Digitale Infrastruktur und Pendelpotenzial (die Werte für "
+        f"Digitale Infrastruktur sind {split}).")
+    assert history_table(partly).caption == (  # the values not known: the plain words
+        "Kein Gesamtwert für 2023: kein bewertbarer Wert für Digitale Infrastruktur und Pendelpotenzial.")
