@@ -19,7 +19,8 @@ from indicators.peers import FEATURE_DATES
 from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, comparability, headline_row, imputation_de,
                              last_scored_before, missing_everywhere, missing_excluded, not_comparable_de, pillar_notes,
                              quality_de, rank_band_fractional, records, scored_indicators, unscored_years)
-from reports.data import PEERS, PILLAR_INDICATORS, SCORED_INDICATORS, TIED_TOWNS, pillar_indicators  # as the pages
+from reports.data import (PEERS, PILLAR_INDICATORS, SCORED_INDICATORS, TIED_TOWNS, UNSCORED_VALUES,  # as the pages
+                          pillar_indicators)
 from reports.data import kreis_cells as reports_kreis_cells
 from reports.labels import (NO_PEERS_DE, PILLARS, data_date_line, date_de, de_list, display_name,
                             imputed_share_of_score, kreis_cell_name, peer_dates_sentence_de, pillar_coverage,
@@ -63,13 +64,6 @@ PERIOD_INDICATORS_SQL = f"""
     LEFT JOIN score_inputs s ON s.ags = v.ags AND s.period = v.period AND s.indicator_id = v.indicator_id
     WHERE v.ags = $ags AND v.period = $period
     ORDER BY c.pillar, v.indicator_id
-"""
-
-# Per indicator value of the town its pillar, period and why it is not scored: the years without a score whose values
-# the index cannot use (reports.context.missing_excluded), as the town page says it
-EXCLUSIONS_SQL = """
-    SELECT c.pillar, v.period, v.excluded_reason
-    FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id) WHERE v.ags = ?
 """
 
 PEERS_SQL = """
@@ -128,7 +122,7 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
         console.print(pillar_table(latest, coverage_notes(scored, usual.get(int(latest["period"]), {}))))
         console.print(history_table(history, *not_comparable(con, town, rows, latest["period"]),
                                     band_noted=rank_band_fractional(latest), usual=usual,
-                                    indicators=records(con.execute(EXCLUSIONS_SQL, [town.ags]).df())))
+                                    indicators=unscored_values(con, town, rows)))
     newest = con.execute(INDICATORS_SQL, [town.ags]).df()
     if latest is None:
         console.print(indicator_table(newest))
@@ -216,13 +210,23 @@ def not_comparable(con: duckdb.DuckDBPyConnection, town: Town, rows: list[dict],
     """``reports.context.comparability`` of the town's history, as its page marks the years (the page said 2018 is no
     time comparison with 2021, the CLI showed 40,8 -> 48,1 unmarked; planner walkthrough of 7 December 2026); the
     scored indicators read for this town alone (SCORED_INDICATORS of the current method)."""
-    # the latest publish's method (the view current_method; a file without it: the method of its history rows)
+    scored = records(con.execute(f"SELECT * FROM ({SCORED_INDICATORS}) WHERE ags = $ags",
+                                 {"pillars": list(PILLARS), "mv": current_method(con, rows), "ags": town.ags}).df())
+    return comparability(scored_indicators(scored, rows), rows, headline)
+
+
+def unscored_values(con: duckdb.DuckDBPyConnection, town: Town, rows: list[dict]) -> list[dict]:
+    """The town's values of the missing pillars of its years without a score (reports/data.py UNSCORED_VALUES, as
+    its page reads them): why the index cannot score values the town has."""
+    return records(con.execute(f"SELECT * FROM ({UNSCORED_VALUES}) WHERE ags = $ags",
+                               {"mv": current_method(con, rows), "ags": town.ags}).df())
+
+
+def current_method(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> str | None:
+    """The latest publish's method (the view current_method; a file without it: the method of the history ``rows``)."""
     row = con.execute("SELECT method_version FROM current_method").fetchone() \
         if "current_method" in visible_relations(con) else None
-    method = row[0] if row else next((r["method_version"] for r in rows if r.get("method_version")), None)
-    scored = records(con.execute(f"SELECT * FROM ({SCORED_INDICATORS}) WHERE ags = $ags",
-                                 {"pillars": list(PILLARS), "mv": method, "ags": town.ags}).df())
-    return comparability(scored_indicators(scored, rows), rows, headline)
+    return row[0] if row else next((r["method_version"] for r in rows if r.get("method_version")), None)
 
 
 def history_table(history: pd.DataFrame, not_comparable: dict[int, str] | None = None, reference: int | None = None,

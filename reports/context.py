@@ -82,7 +82,8 @@ def town_context(data: ReportData, geoms: TownGeometries, ags: str) -> dict:
         "overview": overview(headline, history, dates, excluded),
         "summary": summary(pillars, peers, headline["period"] if headline else None),
         "history": history_section(history, dates, ags, data.town_rows("scored", ags),
-                                   headline["period"] if headline else None, data.pillar_indicators, indicators),
+                                   headline["period"] if headline else None, data.pillar_indicators,
+                                   data.town_rows("unscored_values", ags)),
         "pillars": pillars,
         "drivers": drivers(data.town_rows("contributions", ags)),
         **indicator_sections(indicator_rows(indicators, data, town), headline, history),
@@ -406,8 +407,9 @@ def history_section(history: list[dict], dates: DataDates, ags: str, scored: lis
     year) says which (``composition_de``; ``scored``: the town's SCORED_INDICATORS rows): 2018's accessibility has no
     car times, which start in 2020, and a fall from 2018 to 2021 was read as a decline (review of 5 December 2026).
     The chart does not join two years of different indicators. ``usual``: ``ReportData.pillar_indicators``, which
-    tells a year without a score because no town has the pillar then; ``indicators``: the town's indicator rows,
-    which tell a year whose values the index cannot score (``excluded_pillars``; ``unscored_years``)."""
+    tells a year without a score because no town has the pillar then; ``indicators``: the town's values of the
+    missing pillars of its years without a score (reports/data.py UNSCORED_VALUES), which tell a year whose values the
+    index cannot score (``missing_excluded``; ``unscored_years``)."""
     sets = scored_indicators(scored or [], history)
     not_comparable, reference = comparability(sets, history, headline_period)
     rows = []

@@ -126,6 +126,16 @@ WHERE v.excluded_reason IS NULL AND list_contains($pillars, c.pillar)
   AND (v.ags, v.period) IN (SELECT (ags, period) FROM readiness_index WHERE method_version = $mv)
 GROUP BY v.ags, v.period ORDER BY v.ags, v.period"""
 
+# Per town and index period without a score the values of its missing pillars, with why each is not scored: a year
+# whose values the town has but the index cannot score says why (reports.context.missing_excluded: Unstruttal's
+# 2023, split that year), on the page and in ``readiness profil`` alike
+UNSCORED_VALUES = """
+SELECT v.ags, v.period, c.pillar, v.excluded_reason
+FROM indicator_values v JOIN indicator_catalogue c USING (indicator_id)
+JOIN readiness_index r ON r.ags = v.ags AND r.period = v.period
+WHERE r.method_version = $mv AND r.score IS NULL AND list_contains(string_split(r.missing_pillars, ', '), c.pillar)
+ORDER BY v.ags, v.period, c.pillar, v.excluded_reason"""
+
 # Per index period and pillar the indicators scored for any town (a value without an excluded_reason): what a pillar
 # usually rests on in that period, against which a town's pillar on fewer is noted (reports.labels.pillar_coverage_de)
 PILLAR_INDICATORS = """
@@ -610,6 +620,7 @@ def load(published: Path) -> ReportData:
             "index": (f"SELECT {', '.join(INDEX_COLUMNS)}, {TIED_TOWNS} FROM readiness_index "
                       "WHERE method_version = $mv ORDER BY ags, period", {"mv": mv}),
             "scored": (SCORED_INDICATORS, {"pillars": PILLARS, "mv": mv}),
+            "unscored_values": (UNSCORED_VALUES, {"mv": mv}),
             "peers": (PEERS, None), "flows": (FLOWS, commuting), "towns": (MUNICIPALITIES, None),
             "releases": (RELEASES, None),
             "geometries": (GEOMETRIES, None), "geometry_steps": (STEPS_SQL, None), "coworking": (COWORKING, None),
@@ -649,7 +660,8 @@ def load(published: Path) -> ReportData:
             kreis_commuting=got["kreis_commuting"], mobile_kreis=got["mobile_kreis"], kreise=got["kreise"],
             group_medians=got["group_medians"], references=_reference_values(con),
             by_town={kind: TownSplit(got[kind], "ags")
-                     for kind in ("index", "indicators", "contributions", "peers", "input_dates", "scored")},
+                     for kind in ("index", "indicators", "contributions", "peers", "input_dates", "scored",
+                                  "unscored_values")},
             flows_by_kreis=_split(got["flows"], "home_kreis"), former_kreise=got["former_kreise"],
             pillar_indicators=pillar_indicators(got["pillar_indicators"]),
         )
