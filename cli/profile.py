@@ -21,10 +21,10 @@ from reports.context import (DECIMALS, RANK_BAND_DECIMALS_DE, ZERO_DE, comparabi
                              quality_de, rank_band_fractional, records, scored_indicators, unscored_years)
 from reports.data import (PEERS, PILLAR_INDICATORS, SCORED_INDICATORS, TIED_TOWNS, UNSCORED_VALUES,  # as the pages
                           pillar_indicators)
-from reports.data import kreis_cells as reports_kreis_cells
 from reports.labels import (NO_PEERS_DE, PILLARS, data_date_line, date_de, de_list, display_name,
                             imputed_share_of_score, kreis_cell_name, peer_dates_sentence_de, pillar_coverage,
                             pillar_label, score_gap, source_label, unit_label, vintage_label)
+from warehouse.exports import export_kreis_cells  # the Kreis as the pages' tables and the exports name it
 from warehouse.workdb import relation_columns, visible_relations
 
 HISTORY_SQL = f"""
@@ -132,7 +132,7 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
         if not elsewhere.empty:
             console.print(indicator_table(elsewhere, "Werte anderer Jahre", in_index=False))
     peers = con.execute(PEERS_SQL, [town.ags]).df()
-    console.print(peer_table(peers, kreis_cells(con)) if not peers.empty else NO_PEERS_DE)  # empty said nothing
+    console.print(peer_table(peers, export_kreis_cells(con)) if not peers.empty else NO_PEERS_DE)  # empty said nothing
     dates = peer_dates(con, town)
     if dates:
         console.print(markup_text(dates))
@@ -307,20 +307,10 @@ def indicator_table(rows: pd.DataFrame, title: str = "Neueste Indikatorwerte", i
     return table
 
 
-def kreis_cells(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Kreis AGS -> the Kreis as the town page's peer table names it (``reports.data.kreis_cells``: the BKG's name,
-    'Osnabrück (Landkreis)' where two Kreise share one); empty for a file without the Kreise."""
-    if "kreise" not in visible_relations(con):
-        return {}
-    kreise = con.execute("SELECT ags, name, designation FROM kreise").df()
-    towns = con.execute("SELECT DISTINCT kreis_ags, kreis_name FROM municipalities").df()
-    return reports_kreis_cells(kreise, towns).to_dict()
-
-
 def peer_table(rows: pd.DataFrame, kreise: dict[str, str] | None = None) -> Table:
     """The structurally most similar towns, their scores and the gap (peer minus this town); each peer's Kreis as
-    ``kreise`` names it (``kreis_cells``; else the register's name, 'Neustadt a.d.Waldnaab' for the BKG's
-    'Neustadt a.d. Waldnaab' which the page shows)."""
+    ``kreise`` names it (``warehouse.exports.export_kreis_cells``; else the register's name, 'Neustadt a.d.Waldnaab'
+    for the BKG's 'Neustadt a.d. Waldnaab' which the page shows)."""
     table = Table(title="Vergleichsstädte (strukturell ähnlich)")
     for column in ["Nr.", "Stadt", "Kreis", "AGS", "Ähnlichkeit", "Jahr", "Index", "Abstand"]:
         table.add_column(column, justify="right" if column in ("Nr.", "Ähnlichkeit", "Jahr", "Index", "Abstand")

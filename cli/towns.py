@@ -171,8 +171,8 @@ def by_name(towns: list[Town], query: str) -> tuple[list[Town], Town | None]:
     exact = [t for t in towns if wanted in full_names(t.name)]
     # the full name as the register or as the pages write it: 'Arnstein, Stadt' is the title of the Bavarian
     # Arnstein's page (register 'Arnstein, St') and the register name of the one in Saxony-Anhalt, so it picks neither
-    literal = [t for t in exact if "," in query and spelled(query) in {spelled(t.name), spelled(display_name(t.name))}]
-    return exact, exact[0] if len(exact) == 1 else literal[0] if len(literal) == 1 else None
+    whole = [t for t in exact if "," in query and spelled(query) in {spelled(t.name), spelled(display_name(t.name))}]
+    return exact, exact[0] if len(exact) == 1 else whole[0] if len(whole) == 1 else None
 
 
 def picking_name(towns: list[Town], candidates: list[Town]) -> str | None:

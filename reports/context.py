@@ -499,11 +499,16 @@ def unscored_years(rows: list[dict]) -> list[dict]:
             groups.setdefault(key, []).append(row["period"])
     return [{"periods": periods, "missing": list(missing),
              "sentence": f"Kein Gesamtwert für {de_list(periods)}: kein bewertbarer Wert für {de_list(missing)}"
-                         + _excluded_de(excluded, missing)
-                         + ((", in diesen Jahren für keine Gemeinde (die geladenen Ausgaben der Quellen decken diese "
-                             "Jahre nicht ab)." if len(periods) > 1 else ", in diesem Jahr für keine Gemeinde (die "
-                             "geladenen Ausgaben der Quellen decken dieses Jahr nicht ab).") if everywhere else ".")}
+                         f"{_excluded_de(excluded, missing)}{_everywhere_de(len(periods)) if everywhere else ''}."}
             for (missing, everywhere, excluded), periods in groups.items()]
+
+
+def _everywhere_de(years: int) -> str:
+    """', in diesen Jahren für keine Gemeinde (…)' of ``years`` without a score that no town has
+    (``missing_everywhere``)."""
+    these = "diese Jahre" if years > 1 else "dieses Jahr"
+    return (f", in {'diesen Jahren' if years > 1 else 'diesem Jahr'} für keine Gemeinde (die geladenen Ausgaben der "
+            f"Quellen decken {these} nicht ab)")
 
 
 def town_pillar_coverage(data: ReportData, ags: str, headline: dict | None) -> dict[str, str]:

@@ -566,6 +566,12 @@ KREIS_COLUMNS = {"kreis_name": {"kreis_ags": "kreis_ags", "ags": "left(ags, 5)"}
                  "peer_kreis": {"peer_ags": "left(peer_ags, 5)"}}
 
 
+def _kreis_key(name: str, columns) -> str | None:
+    """The SQL of the row's Kreis AGS for a Kreis name column (``KREIS_COLUMNS``), None for any other column or where
+    the query has no column keying it."""
+    return next((sql for key, sql in KREIS_COLUMNS.get(name, {}).items() if key in columns), None)
+
+
 def export_kreis_cells(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Kreis AGS -> the Kreis as the pages' tables name it (``sources.names.kreis_cells``: the BKG's spelling,
     'Mühldorf a. Inn' for the register's 'Mühldorf a.Inn', and 'Osnabrück (Landkreis)' where two Kreise share a
@@ -628,8 +634,7 @@ def spreadsheet_columns(con: duckdb.DuckDBPyConnection, query: str, csv: bool) -
     shaped = []
     for name, kind in zip(relation.columns, relation.types):
         column, header = identifier(name), GERMAN_HEADERS.get(name, name)
-        kreis_key = KREIS_COLUMNS.get(name, {}).get(next((k for k in KREIS_COLUMNS.get(name, {})
-                                                          if k in relation.columns), None))
+        kreis_key = _kreis_key(name, relation.columns)
         if name in TEXT_COLUMNS:
             shaped.append((f"CAST({column} AS VARCHAR)", header, "key", None))
         elif kreis_key is not None:  # the Kreis as the pages name it, the register's name where the BKG has none

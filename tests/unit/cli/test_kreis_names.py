@@ -8,7 +8,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from cli.profile import kreis_cells, peer_table
+from cli.profile import peer_table
+from warehouse.exports import export_kreis_cells as kreis_cells
 from cli.towns import all_towns
 
 MUNICIPALITIES = [("09183148", "Waldkraiburg, Stadt", "Mühldorf a.Inn"),
