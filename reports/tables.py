@@ -2,16 +2,17 @@
 
 Built from the same context dicts the templates render, so a download holds what the page shows
 (numbers unrounded, as in the warehouse, but for the overall score, the pillar scores and differences of scores as
-published, one decimal: the ranks compare that score, so towns with the same rank have the same Indexwert; and a
-town's indicator values at the decimals their unit is published with, catalogue units value_decimals: a value
-restated onto today's territory is stored at full float precision)."""
+published, one decimal: the ranks compare that score, so towns with the same rank have the same Indexwert; a town's
+indicator values, their Kreis, Land and Bund values and the reference group's median at the decimals their unit is
+published with, catalogue units value_decimals: a value restated onto today's territory is stored at full float
+precision, a median of two values has a decimal more; and the share carried forward at CARRIED_DECIMALS)."""
 
 from __future__ import annotations
 
 from reports.downloads import Table, shown
 from reports.labels import (CATALOGUE, PILLARS, VALUE_DECIMALS, berlin_time, date_de, de_rank_band, feature_dates_de,
                             gap_shown, imputed_share_of_score, pillar_label, published_score, published_value,
-                            rank_shown, score_gap, vintage_label)
+                            rank_shown, score_gap, shown_number, vintage_label)
 
 
 def _score(value):
@@ -27,6 +28,15 @@ def _gap(value):
 def _value(indicator_id: str, value):
     """An indicator value at its unit's decimals, written with them (38,10 minutes, not 38,1)."""
     return shown(published_value(indicator_id, value), VALUE_DECIMALS.get(indicator_id))
+
+
+CARRIED_DECIMALS = 1  # the share of a score's weight carried forward, in %: the pages show it without a decimal
+
+
+def carried_percent(share) -> float | None:
+    """The share of a score's weight resting on carried-forward values (0-1) as the downloads write it: in %, at
+    CARRIED_DECIMALS, written with them (50,0); None where there is none."""
+    return None if share is None else shown(shown_number(100 * share, CARRIED_DECIMALS), CARRIED_DECIMALS)
 
 
 def _yes(value) -> str:
@@ -71,7 +81,7 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             # a year without a rank compared no towns: empty, as the page's "–" (it was 0)
             "verglichene Städte": r["compared_towns"] if r["rank"] is not None else None,
             # the share of the score's weight resting on carried-forward values (not of the values)
-            "Gewichtsanteil fortgeschriebener Werte (%)": None if r["imputed_share"] is None else 100 * r["imputed_share"],
+            "Gewichtsanteil fortgeschriebener Werte (%)": carried_percent(r["imputed_share"]),
             "vorläufig": _yes(r["provisional"]),
             # the score rests on other indicators than the headline year's (reports.context.composition_de)
             "Vergleichbarkeit": r["composition_de"] or None, "Datenstand": r["data_dates"],
@@ -94,14 +104,16 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
         Table("indikatoren", "Indikatoren", [{
             "AGS": town["ags"], "Indikator": r["label"], "Säule": r["pillar_label"],
             "Wert": _value(r["indicator_id"], r["value"]),
-            "Einheit": r["unit_de"], "Jahr": r["period"], "Kreis": r.get("ref_kreis"),
+            "Einheit": r["unit_de"], "Jahr": r["period"], "Kreis": _value(r["indicator_id"], r.get("ref_kreis")),
             # whose the Kreis value is where the publisher gives a former Kreis's (a column where a row has one)
             **({"Kreiswert des früheren Kreises": r.get("ref_kreis_former")} if former_refs else {}),
             # a part of today's Kreis the Kreis value leaves out (the publisher gives it apart on that day)
             **({"Kreiswert ohne": r.get("ref_kreis_without")} if without_refs else {}),
-            "Land": r.get("ref_land"),
-            "Bund": r.get("ref_bund"), "Stichtag Kreis/Land/Bund, wo abweichend": r.get("reference_dates_de") or None,
-            "Median Vergleichsgruppe": r.get("ref_group"), "Quelle": r["source_de"],
+            "Land": _value(r["indicator_id"], r.get("ref_land")),
+            "Bund": _value(r["indicator_id"], r.get("ref_bund")),
+            "Stichtag Kreis/Land/Bund, wo abweichend": r.get("reference_dates_de") or None,
+            # the page's decimals: a median of two values (161,62195 where the unit has four) wrote a decimal more
+            "Median Vergleichsgruppe": _value(r["indicator_id"], r.get("ref_group")), "Quelle": r["source_de"],
             "Stand": r["vintage_de"], "Stichtag": date_de(r["reference_date"], r["indicator_id"], r.get("source_id")),
             "fortgeschrieben": _yes(r["imputed"]),
             "Hinweis": "; ".join(t for t in (r.get("zero_de"), r["imputation_de"], r["quality_de"],
@@ -208,8 +220,7 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
         return lambda t: (t["indicators"].get(i) or {}).get(key)
 
     def carried(t) -> float | None:  # a year without a score has no such share (Tangstedt showed 0 %), as on the page
-        share = imputed_share_of_score(t["latest"] or {})
-        return None if share is None else round(100 * share, 1)
+        return carried_percent(imputed_share_of_score(t["latest"] or {}))
 
     def tied(t) -> int | None:
         return None if not t["latest"] or t["latest"]["rank"] is None else (t["latest"]["tied_towns"] or 1) - 1
@@ -232,13 +243,14 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
                  _score(medians.get(p))) for p in PILLARS]
     for i, label in indicator_ids:
         unit = (units or {}).get(i)
-        rows.append(row(with_unit(label, unit), lambda t, i=i: _value(i, field(i, "value")(t)), medians.get(i)))
+        rows.append(row(with_unit(label, unit), lambda t, i=i: _value(i, field(i, "value")(t)),
+                        _value(i, medians.get(i))))
         rows.append(row(f"{label}: Stichtag", age(i)))
         if any(note(i)(t) for t in towns):
             rows.append(row(f"{label}: Hinweis", note(i)))
         kreis, kreis_date, own_date = field(i, "ref_kreis"), field(i, "ref_kreis_date"), field(i, "reference_date")
         if any(kreis(t) is not None for t in towns):  # the publisher's value for the town's Kreis, as on the page
-            rows.append(row(f"{label}: Kreis", kreis))
+            rows.append(row(f"{label}: Kreis", lambda t, i=i, kreis=kreis: _value(i, kreis(t))))
             if any(field(i, "ref_kreis_former")(t) or field(i, "ref_kreis_without")(t) for t in towns):
                 rows.append(row(f"{label}: Kreiswert für", lambda t, i=i: kreis_value_of(t["indicators"].get(i))))
             if any(kreis(t) is not None and kreis_date(t) != own_date(t) for t in towns):

@@ -32,8 +32,11 @@ def table(tables: list[Table], key: str) -> Table:
 def test_a_restated_value_is_downloaded_with_its_publishers_decimals_a_published_one_unchanged():
     """indikatoren and treiber: the restated share with the Breitbandatlas' 2 decimals; a published INKAR share
     (58.949999999999996 as stored: 58,95) and a computed population change (4 decimals) keep theirs; the drivers'
-    composition row (no indicator) and the reference group's median (a statistic of the group) are left as they are."""
-    rows = [{**INDICATOR, "value": RESTATED},
+    composition row (no indicator) is left as it is. The reference group's median of two values has a decimal more
+    (161,62195 where the unit has four, 9,707 rows of the Germany-wide pages): at the unit's decimals, as the page
+    shows it, and so are the Kreis, Land and Bund values (the publisher's 35 for 35,00 %)."""
+    rows = [{**INDICATOR, "value": RESTATED, "ref_group": 88.275, "ref_kreis": 35.0, "ref_land": 80.351,
+             "ref_bund": None},
             {**INDICATOR, "indicator_id": "out_commuter_share", "value": 58.949999999999996},
             {**INDICATOR, "indicator_id": "population_change_10y", "value": -0.5408}]
     drivers = [{"indicator_id": "broadband_100_coverage", "label": "x", "pillar_label": "y", "value_from": 75.2036998108,
@@ -43,8 +46,10 @@ def test_a_restated_value_is_downloaded_with_its_publishers_decimals_a_published
     tables = town_tables(context(rows, drivers), [], Table("datenstand", "Datenstand", []))
     indikatoren = table(tables, "indikatoren")
     assert [r["Wert"] for r in indikatoren.rows] == [83.64, 58.95, -0.5408]
-    assert indikatoren.rows[0]["Median Vergleichsgruppe"] == 88.27
-    assert "83,64;% der Haushalte" in csv_bytes(indikatoren).decode("utf-8-sig")
+    first = indikatoren.rows[0]
+    assert [first[k] for k in ("Median Vergleichsgruppe", "Kreis", "Land", "Bund")] == [88.28, 35.0, 80.35, None]
+    assert indikatoren.rows[1]["Median Vergleichsgruppe"] == 88.27
+    assert "83,64;% der Haushalte;2021;35,00;80,35;;;88,28;" in csv_bytes(indikatoren).decode("utf-8-sig")
     treiber = table(tables, "treiber").rows
     assert (treiber[0]["Wert von"], treiber[0]["Wert bis"]) == (75.2, 83.64)
     assert (treiber[1]["Wert von"], treiber[1]["Beitrag (Punkte)"]) == (None, -4.74182291667)
@@ -54,10 +59,16 @@ def test_the_comparison_page_downloads_a_restated_value_with_its_publishers_deci
     town = {"town": {"ags": "01059083", "name": "Süderbrarup", "kreis_name": "K", "kreis_cell": "K", "land": "L",
                      "population": 4000},
             "latest": None, "data_dates": None,
-            "indicators": {"broadband_100_coverage": {"value": RESTATED, "reference_date": None, "imputed": False}}}
-    [vergleich] = comparison_tables([town], [("broadband_100_coverage", INDICATOR["label"])])
+            "indicators": {"broadband_100_coverage": {"value": RESTATED, "reference_date": None, "imputed": False,
+                                                      "ref_kreis": 35.0, "ref_kreis_date": None}}}
+    [vergleich] = comparison_tables([town], [("broadband_100_coverage", INDICATOR["label"])],
+                                    medians={"broadband_100_coverage": 88.275})
     row = next(r for r in vergleich.rows if r["Merkmal"].startswith(INDICATOR["label"]))
-    assert row["Süderbrarup"] == 83.64
+    assert (row["Süderbrarup"], row["Median der Vergleichsgruppe"]) == (83.64, 88.28)
+    # the Kreis value and the median with the unit's decimals too, as the page shows them
+    text = csv_bytes(vergleich).decode("utf-8-sig")
+    assert f"\n{INDICATOR['label']};83,64;88,28\n" in text
+    assert f"{INDICATOR['label']}: Kreis;35,00;" in text
 
 
 def test_the_comparison_says_whose_a_kreis_value_is_and_tells_kreise_of_one_name_apart():
@@ -153,7 +164,8 @@ def test_a_download_writes_a_number_with_the_decimals_the_page_shows(tmp_path):
                          Table("datenstand", "Datenstand", []))
     text = {t.key: csv_bytes(t).decode("utf-8-sig") for t in tables if t.rows}
     assert "2021;Pendelpotenzial;60,0;57,0;" in text["saeulen"]
-    assert ";2021;60,0;45,0;62,0;3;1;4;" in text["indexverlauf"]
+    # the share carried forward with one decimal, as the comparison's download writes it (was 50 beside its 50,0)
+    assert ";2021;60,0;45,0;62,0;3;1;4;nein;10;50,0;nein;" in text["indexverlauf"]
     assert ";38,10;Minuten mit dem Pkw;" in text["indikatoren"]
     value = table(tables, "indikatoren").rows[0]["Wert"]
     assert value == 38.1 and isinstance(value, float)  # a number to the workbook and to arithmetic
