@@ -17,10 +17,11 @@ from reports import charts
 from reports.data import VALUE_FLAGS, ReportData, kreis_history
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, DECIMALS, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, boundary_date_de, data_date_line, date_de, dated_de, de_list, de_number,
+                            display_name,
                             flow_note, former_kreis_de, gap_shown, imputed_share_of_score, is_missing, is_year_only,
                             no_data_in_any_year_de, no_kreis, not_scored_reasons, peer_dates_sentence_de,
                             pillar_coverage, pillar_label, published_value, rank_shown, release_text, safe_url,
-                            score_gap, separate_kreise_de, shown_number, source_label, unit_label, vintage_label,
+                            moved_parts_sentence_de, score_gap, separate_kreise_de, shown_number, source_label, unit_label, vintage_label,
                             years_de)
 from reports.maps import TownGeometries, to_metric_crs, town_map
 from sources.local_inputs import active_on
@@ -114,7 +115,47 @@ def _kreis_section(data: ReportData, section: str, ags: str, kreis_ags: str, lis
     """A section of a publisher's Kreis figures (``listed``: its rows per Kreis), built once per run for each Kreis it
     shows (pages only read it): the town's Kreis of today, or the former Kreis the publisher lists (``shown_former``)."""
     former = shown_former(data, ags, kreis_ags, listed)
-    return _memo(data, (section, kreis_ags, former), lambda: build(data, kreis_ags, former))
+    shown = _memo(data, (section, kreis_ags, former), lambda: build(data, kreis_ags, former))
+    moved = None if former else moved_parts_de(data, ags, shown.get("reference_date"), section == "commuting")
+    return {**shown, "moved_de": moved}  # per town, on a copy: the shared section itself is never changed
+
+
+def moved_parts_de(data: ReportData, ags: str, day, commuting: bool = False) -> str | None:
+    """The sentences on the parts of the town that lay in another Kreis of today at the Stichtag ``day`` of its Kreis
+    section (``kreis_moves``), one per Kreis they lay in; None where there are none. A part counts from the day it
+    moved (the BKG's WSK), where that is not known from the first register no longer listing it there, and a day
+    between its last register there and that one is said to be uncertain. Kaltennordheim's page showed the Landkreis
+    Schmalkalden-Meiningen's Pendlerströme of 30.06.2016, when 3,342 of its 5,748 inhabitants lived in the
+    Wartburgkreis (read of 7 December 2026)."""
+    if day is None:
+        return None
+    day = pd.Timestamp(day)
+    by_kreis: dict[str, list[dict]] = {}
+    for part in _memo(data, "kreis_moves", lambda: _by_town(data.kreis_moves)).get(ags, ()):
+        moved_on = part["moved_on"]
+        ahead = (day < pd.Timestamp(moved_on) if not is_missing(moved_on)
+                 else day < pd.Timestamp(part["first_unlisted"]) if not is_missing(part["first_unlisted"]) else False)
+        if ahead:
+            by_kreis.setdefault(part["kreis_ags"], []).append(
+                {**part, "certain": not is_missing(moved_on) or day <= pd.Timestamp(part["last_listed"])})
+    sentences = [moved_parts_sentence_de([_part_cell(p) for p in parts], kreis_cell(data, kreis), data.name_of.get(ags),
+                                         day, parts[0], all(p["certain"] for p in parts), commuting)
+                 for kreis, parts in sorted(by_kreis.items())]
+    return " ".join(sentences) or None
+
+
+def _by_town(frame: pd.DataFrame) -> dict[str, list[dict]]:
+    """The rows of a frame with an ``ags`` column as dicts per town."""
+    result: dict[str, list[dict]] = {}
+    for row in records(frame):
+        result.setdefault(row["ags"], []).append(row)
+    return result
+
+
+def _part_cell(part: dict) -> str:
+    """'Lichte (16073049; 1.568 Einwohner)': a part of a town by its name and key then, with its inhabitants."""
+    people = "" if is_missing(part.get("part_population")) else f"; {de_number(part['part_population'], 0)} Einwohner"
+    return f"{display_name(part['part_name']) or part['part_ags']} ({part['part_ags']}{people})"
 
 
 def shown_former(data: ReportData, ags: str, kreis_ags: str, listed) -> str | None:

@@ -27,6 +27,7 @@ from sources.names import kreis_cells, kreis_names
 from sources.registry import sources as source_specs
 from sources.vintages import release_due
 from staging.boundaries import STEPS_SQL, boundaries_of_today
+from staging.crosswalk import KREIS_MOVE_COLUMNS
 from warehouse.exports import LATEST_GEOMETRIES
 from warehouse.registry import OutdatedWarehouse, missing_published
 
@@ -215,6 +216,9 @@ QUALIFY rank() OVER (PARTITION BY ags ORDER BY reference_date DESC, list_positio
 # Kreis rows of such a Kreis are the town's where its Kreis of today is not listed (reports.context kreis_territory)
 FORMER_KREISE_COLUMNS = ["ags", "kreis_ags", "kreis_name"]
 FORMER_KREISE = f"SELECT {', '.join(FORMER_KREISE_COLUMNS)} FROM former_kreise ORDER BY ags, kreis_ags"
+# Per town the parts of it that lay in another Kreis of today (staging.crosswalk.kreis_moves): Kreis figures of a day
+# before the move count them there (reports.context moved_parts)
+KREIS_MOVES = "SELECT * FROM kreis_moves ORDER BY ags, part_ags"
 
 COWORKING = """
 SELECT osm_type, osm_id, name, lat, lon, kind, website, operator, ags, vintage, osm_base_timestamp, locally_reported,
@@ -303,6 +307,8 @@ class ReportData:
     flows_by_kreis: dict[str, pd.DataFrame]
     # ags, kreis_ags, kreis_name: the Kreise a town lay in that today's register no longer has (the Kreis sections)
     former_kreise: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FORMER_KREISE_COLUMNS))
+    # ags, part_ags, part_name, kreis_ags, ...: the parts of a town that lay in another Kreis of today (kreis_moves)
+    kreis_moves: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=KREIS_MOVE_COLUMNS))
     # {period: {pillar: indicators scored for any town then}} (PILLAR_INDICATORS)
     pillar_indicators: dict = field(default_factory=dict)
     releases_due: dict = field(default_factory=dict)  # source_id -> newest, due, overdue (``releases_due``)
@@ -631,6 +637,7 @@ def load(published: Path) -> ReportData:
             "mobile_kreis": (MOBILE_KREIS, {"vintages": release_positions(con, ["mobilfunk_monitoring"])}),
             "kreise": ("SELECT ags, name, designation FROM kreise", None), "group_medians": (GROUP_MEDIANS, None),
             "former_kreise": (FORMER_KREISE, None), "pillar_indicators": (PILLAR_INDICATORS, {"pillars": PILLARS}),
+            "kreis_moves": (KREIS_MOVES, None),
         }
         # why threads: about half of the load is DuckDB running the queries, which it does without holding
         # the GIL, so the other thread converts a finished result meanwhile (the report child's serial start
@@ -663,6 +670,7 @@ def load(published: Path) -> ReportData:
                      for kind in ("index", "indicators", "contributions", "peers", "input_dates", "scored",
                                   "unscored_values")},
             flows_by_kreis=_split(got["flows"], "home_kreis"), former_kreise=got["former_kreise"],
+            kreis_moves=got["kreis_moves"],
             pillar_indicators=pillar_indicators(got["pillar_indicators"]),
         )
     return data

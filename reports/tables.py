@@ -168,8 +168,10 @@ def mobile_table(mobile: dict) -> Table:
 
 def _territory(section: dict) -> dict:
     """A Kreis section's "Gebiet" cell: what territory its figures cover where it is not today's Kreis (the page's
-    sentence, ``reports.context.kreis_territory``); no column otherwise."""
-    return {"Gebiet": section["territory_de"]} if section.get("territory_de") else {}
+    sentence, ``reports.context.kreis_territory``), and the "Teile der Gemeinde" cell where parts of the town lay in
+    another Kreis then (``moved_parts_de``); no column otherwise."""
+    return {**({"Gebiet": section["territory_de"]} if section.get("territory_de") else {}),
+            **({"Teile der Gemeinde": section["moved_de"]} if section.get("moved_de") else {})}
 
 
 def releases_table(releases: list[dict]) -> Table:

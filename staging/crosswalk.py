@@ -533,6 +533,57 @@ def former_kreise(register: pd.DataFrame, walk: pd.DataFrame) -> pd.DataFrame:
             .sort_values(["ags", "kreis_ags"]).reset_index(drop=True))
 
 
+KREIS_MOVE_COLUMNS = ["ags", "part_ags", "part_name", "kreis_ags", "kreis_name", "last_listed", "first_unlisted",
+                      "moved_on", "part_population"]
+
+
+def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, last_change: pd.DataFrame | None = None,
+                population: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per Gemeinde of the newest register each part of its territory that lay in another Kreis which the newest
+    register still has: the old key (``part_ags``) and name, that Kreis, the last register date listing the key there
+    (``last_listed``) and the next register's (``first_unlisted``), ``moved_on`` (the BKG's WSK of the Gemeinde,
+    ``last_change``: ags, last_change_date, where it falls between the two; else NULL) and the part's population at
+    its last register (``population``: ags, vintage, population). Of the old keys in one Kreis only those of the last
+    register listing any of them there: the earlier ones had merged into these. ``register``: ags, name, vintage,
+    territorial_date, kreis_ags, kreis_name; ``walk``: the crosswalk's keys.
+
+    Why: Kreis figures of a date before the move count the part in the other Kreis. Kaltennordheim (16066095) holds
+    since 01.01.2019 five Gemeinden of the Wartburgkreis, 3,342 of its 5,748 inhabitants, and its page showed the
+    Pendlerströme of the Landkreis Schmalkalden-Meiningen of 30.06.2016 without a word (``former_kreise`` lists only
+    Kreise that are gone)."""
+    dates = register.drop_duplicates("vintage").set_index("vintage")["territorial_date"]
+    newest = register[register["territorial_date"] == register["territorial_date"].max()]
+    today_kreis = dict(zip(newest["ags"], newest["kreis_ags"]))
+    keys = walk[walk["current_ags"].isin(today_kreis.keys())].assign(kreis_ags=lambda k: k["ags"].str[:5])
+    keys = keys[(keys["kreis_ags"] != keys["current_ags"].map(today_kreis))
+                & keys["kreis_ags"].isin(set(today_kreis.values()))]
+    if keys.empty:
+        return pd.DataFrame(columns=KREIS_MOVE_COLUMNS)
+    keys = keys.assign(territorial_date=pd.to_datetime(keys["vintage"].map(dates)))
+    last = keys.sort_values("territorial_date", kind="stable").drop_duplicates(["current_ags", "ags"], keep="last")
+    # the keys of the last register listing a part in that Kreis: an older key merged into another of the same Kreis
+    # moved with it (Andenhausen, 2009, into Kaltennordheim, Stadt, 16063102, which left the Wartburgkreis in 2019)
+    newest_there = last.groupby(["current_ags", "kreis_ags"])["territorial_date"].transform("max")
+    last = last[last["territorial_date"] == newest_there]
+    listed = register.assign(territorial_date=pd.to_datetime(register["territorial_date"]))
+    named = last.merge(listed[["ags", "vintage", "name", "kreis_name"]], on=["ags", "vintage"], how="left")
+    later = sorted(pd.to_datetime(dates).unique())
+    first_unlisted = [next((d for d in later if d > day), pd.NaT) for day in named["territorial_date"]]
+    moves = pd.DataFrame({"ags": named["current_ags"], "part_ags": named["ags"], "part_name": named["name"],
+                          "kreis_ags": named["kreis_ags"], "kreis_name": named["kreis_name"],
+                          "last_listed": named["territorial_date"], "first_unlisted": pd.to_datetime(first_unlisted)})
+    wsk = (pd.Series(dtype="datetime64[ns]") if last_change is None else
+           pd.to_datetime(last_change.dropna().set_index("ags")["last_change_date"]))
+    changed = moves["ags"].map(wsk)
+    moves["moved_on"] = changed.where((changed > moves["last_listed"]) & (changed <= moves["first_unlisted"]))
+    people = ({} if population is None else
+              {(a, v): p for a, v, p in zip(population["ags"], population["vintage"], population["population"])})
+    moves["part_population"] = [people.get((a, v)) for a, v in zip(named["ags"], named["vintage"])]
+    for column in ("last_listed", "first_unlisted", "moved_on"):
+        moves[column] = moves[column].dt.date
+    return moves[KREIS_MOVE_COLUMNS].sort_values(["ags", "part_ags"]).reset_index(drop=True)
+
+
 def restate(observations: pd.DataFrame, walk: pd.DataFrame, measures: dict[str, str]) -> pd.DataFrame:
     """Observations of ``measures`` (old name -> restated name) summed onto the current territory.
 

@@ -370,6 +370,20 @@ CREATE TABLE former_kreise (
     PRIMARY KEY (ags, kreis_ags)
 );
 
+-- per Gemeinde of today each part of its territory that lay in another Kreis which today's register still has (Kaltennordheim, Stadt, 16063102, in the Wartburgkreis until 2019, for Kaltennordheim, 16066095, in the Landkreis Schmalkalden-Meiningen): Kreis figures of a date before the move count the part in the other Kreis (the town pages say so); of the old keys in one Kreis those of the last register listing any of them there
+CREATE TABLE kreis_moves (
+    ags VARCHAR NOT NULL,        -- Gemeinde of the newest register
+    part_ags VARCHAR NOT NULL,   -- the part's key in the last register listing it in the other Kreis
+    part_name VARCHAR,           -- the part's name in that register
+    kreis_ags VARCHAR NOT NULL,  -- the Kreis the part lay in then (the first five digits of its key), a Kreis of today too
+    kreis_name VARCHAR,          -- that Kreis's name in that register
+    last_listed DATE NOT NULL,   -- territorial date of the last register listing the part in that Kreis
+    first_unlisted DATE,         -- territorial date of the next register, by which it had left it
+    moved_on DATE,               -- the day it moved, where the BKG's WSK of the Gemeinde (last_change_date) falls between the two; NULL otherwise
+    part_population DOUBLE,      -- the part's population in that register
+    PRIMARY KEY (ags, part_ags)
+);
+
 -- each town's latest value of each indicator (current rows), filled once per publish by warehouse/views.sql in AGS order, so that `town_profile` reads a few rows per town (docs/performance-log.md)
 CREATE TABLE indicator_values_latest (
     ags VARCHAR NOT NULL,

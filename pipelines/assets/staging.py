@@ -368,8 +368,8 @@ RESTATED = {"population_total": "population_current_territory", "area_km2": "are
                    "restated onto the current territory (`population_current_territory`, "
                    "`area_current_territory`) so that a town's population change does not measure a merger. "
                    "Partial transfers and unexplained area changes stay flagged. Per Gemeinde of today the Kreise "
-                   "it lay in that today's register no longer has (`former_kreise`, for the town pages' Kreis "
-                   "sections).")
+                   "it lay in that today's register no longer has (`former_kreise`) and each part of it that lay in "
+                   "another Kreis of today (`kreis_moves`), for the town pages' Kreis sections.")
 def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work(own="territorial_crosswalk") as con:
         register = con.execute("SELECT ags, name, vintage, territorial_date, lon, lat, vb_ars FROM municipality_register").df()
@@ -392,6 +392,12 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
         store(con, "territorial_crosswalk", "territorial_keys", walk)
         kreise = con.execute("SELECT ags, vintage, territorial_date, kreis_ags, kreis_name FROM municipality_register").df()
         store(con, "territorial_crosswalk", "former_kreise", crosswalk.former_kreise(kreise, walk))
+        gv = population[(population["measure"] == "population_total")
+                        & (population["source_id"] == "destatis_gemeindeverzeichnis")]
+        moves = crosswalk.kreis_moves(kreise.merge(register[["ags", "vintage", "name"]], on=["ags", "vintage"]), walk,
+                                      restatement_inputs(con)[0],
+                                      gv[["ags", "vintage", "value"]].rename(columns={"value": "population"}))
+        store(con, "territorial_crosswalk", "kreis_moves", moves)
         for measure in RESTATED.values():
             rows = restated[restated["measure"] == measure][
                 [*OBSERVATION_COLUMNS, "source_id", "vintage", "territorial_change"]]

@@ -29,7 +29,12 @@ def report_data(**changes) -> ReportData:
         coworking=row, coworking_gap=row, gap_inputs=row, kreis_commuting=row, mobile_kreis=row, group_medians=row,
         references={("broadband_1000", "kreis", "01053"): ([pd.Timestamp("2021-06-30")], [40.0])},
         by_town={"index": TownSplit(index, "ags")}, flows_by_kreis={"01053": row.assign(home_kreis="01053")},
-        former_kreise=pd.DataFrame({"ags": ["01053090"], "kreis_ags": ["01099"], "kreis_name": ["Früher"]}))
+        former_kreise=pd.DataFrame({"ags": ["01053090"], "kreis_ags": ["01099"], "kreis_name": ["Früher"]}),
+        kreis_moves=pd.DataFrame({"ags": ["01053090"], "part_ags": ["01062001"], "part_name": ["Teil"],
+                                  "kreis_ags": ["01062"], "kreis_name": ["Stormarn"],
+                                  "last_listed": [pd.Timestamp("2013-12-31")],
+                                  "first_unlisted": [pd.Timestamp("2021-12-31")],
+                                  "moved_on": [pd.Timestamp("2019-01-01")], "part_population": [100.0]}))
     return ReportData(**{**values, **changes})
 
 

@@ -4,11 +4,13 @@ own band said in words. Found by an audit of the pilot pages (3 December 2026)."
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pandas as pd
 
 from reports.context import _carried_de, indicator_sections, rank_outside_band
+from staging.crosswalk import KREIS_MOVE_COLUMNS
 
 
 def row(indicator_id: str, period: int) -> dict:
@@ -678,7 +680,8 @@ def kreis_history_data(flows_by_kreis: dict, mobile_by_kreis: dict | None = None
     return SimpleNamespace(flows_by_kreis=flows_by_kreis, mobile_by_kreis=mobile_by_kreis or {}, kreis_cells=names,
                            kreis_names=names, memo={}, kreis_commuting=pd.DataFrame(
                                {"kreis_ags": [], "reference_date": [], "measure": [], "value": []}),
-                           towns=towns, former_kreise=former)
+                           towns=towns, former_kreise=former, kreis_moves=pd.DataFrame(columns=KREIS_MOVE_COLUMNS),
+                           name_of={})
 
 
 def flow_rows(home: str, day: str, work: list[str], commuters: list[float]) -> pd.DataFrame:
@@ -831,6 +834,7 @@ def test_a_kreis_that_is_the_town_is_not_called_another_area():
     template = (TEMPLATES / "town.html.j2").read_text(encoding="utf-8")
     mobile = {"rows": [{"area": "Wohnbaufläche", "values": [99.0]}], "technologies": ["LTE10"], "no_kreis": False,
               "shown_cell": None, "kreis_name": "München", "kreis_ags": "09162", "territory_de": None,
+              "moved_de": None,
               "reference_date": pd.Timestamp("2021-06-30"), "vintage_de": "06/2021", "publisher": "BNetzA",
               "attribution": "©", "licence": None, "licence_url": None}
     town = {"name": "München, Landeshauptstadt", "kreis_designation": "Kreisfreie Stadt"}
@@ -996,3 +1000,43 @@ def test_a_pillar_on_fewer_indicators_than_usual_says_so():
     reasons = {r["pillar"]: r["reason"] for r in pillar_rows(latest, None, {}, None, notes)}
     assert reasons["digital_infrastructure"].startswith("beruht auf 1 von 3 Indikatoren")
     assert reasons["commuting_potential"] is None
+
+
+def test_parts_of_a_town_that_lay_in_another_kreis_of_today_on_the_stichtag_are_named():
+    """Kaltennordheim (16066095) holds since 01.01.2019 the town of that name from the Wartburgkreis, 3,342 of its 5,748
+    inhabitants: its page showed the Landkreis Schmalkalden-Meiningen's flows of 30.06.2016 without a word (read of 7
+    December 2026). The section and its download name the part, the Kreis it lay in and since when it belongs here;
+    a day after the move needs no sentence; a day between the two registers around a move without a known day is
+    said to be uncertain; another town of the Kreis gets none."""
+    from reports.context import _kreis_section, commuting
+    from reports.tables import commuting_table
+
+    flows = {"16066": flow_rows("16066", "2016-06-30", ["16054", "16063"], [3707.0, 2742.0])}
+    data = kreis_history_data(flows)
+    data.towns = pd.DataFrame({"ags": ["16066095", "16066001"], "kreis_ags": "16066"}).set_index("ags", drop=False)
+    data.name_of = {"16066095": "Kaltennordheim, Stadt", "16066001": "Andere"}
+    data.kreis_cells = data.kreis_names = pd.Series({"16063": "Wartburgkreis", "16066": "Schmalkalden-Meiningen"})
+    data.kreis_moves = pd.DataFrame({
+        "ags": ["16066095"], "part_ags": ["16063102"], "part_name": ["Kaltennordheim, Stadt"], "kreis_ags": ["16063"],
+        "kreis_name": ["Wartburgkreis"], "last_listed": [dt.date(2013, 12, 31)], "first_unlisted": [dt.date(2021, 12, 31)],
+        "moved_on": [dt.date(2019, 1, 1)], "part_population": [3342.0]})
+    section = _kreis_section(data, "commuting", "16066095", "16066", flows, commuting)
+    assert section["moved_de"] == (
+        "Kaltennordheim, Stadt (16063102; 3.342 Einwohner), heute ein Teil von Kaltennordheim, Stadt, lag am 30.06.2016 "
+        "noch in einem anderen Kreis, Wartburgkreis (16063); seit 01.01.2019 gehört es zu diesem Kreis. Die Werte dieses "
+        "Stichtags zählen es dort, nicht hier; wer dort wohnte, zählt nicht zu den Beschäftigten mit Wohnort in diesem "
+        "Kreis")
+    assert all(r["Teile der Gemeinde"] == section["moved_de"] for r in commuting_table(section).rows)
+    other = _kreis_section(data, "commuting", "16066001", "16066", flows, commuting)
+    assert other["moved_de"] is None and "Teile der Gemeinde" not in commuting_table(other).rows[0]
+    assert section["rows"] is other["rows"]  # the Kreis's section is built once, the town's sentence added to a copy
+    # flows of a day after the move: nothing to say
+    later = {"16066": flow_rows("16066", "2019-06-30", ["16054"], [3800.0])}
+    data.flows_by_kreis, data.memo = later, {}
+    assert _kreis_section(data, "commuting", "16066095", "16066", later, commuting)["moved_de"] is None
+    # no day of the move known and the Stichtag between the two registers
+    data.kreis_moves["moved_on"], data.memo = [None], {}
+    assert _kreis_section(data, "commuting", "16066095", "16066", later, commuting)["moved_de"] == (
+        "Ob Kaltennordheim, Stadt (16063102; 3.342 Einwohner), heute ein Teil von Kaltennordheim, Stadt, am 30.06.2019 "
+        "noch im anderen Kreis Wartburgkreis (16063) lag, sagen die Gemeindeverzeichnisse nicht: es kam zwischen "
+        "31.12.2013 und 31.12.2021 zu diesem Kreis. Die Werte dieses Stichtags zählen es vielleicht noch dort")

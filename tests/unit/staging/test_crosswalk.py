@@ -991,3 +991,88 @@ def test_former_kreise_are_the_kreise_of_a_towns_old_keys_that_todays_register_l
     former = crosswalk.former_kreise(register, walk)
     assert former.values.tolist() == [["03159003", "03156", "Osterode am Harz"], ["03159007", "03152", "Göttingen"],
                                       ["16063105", "16056", "Eisenach, Stadt"]]
+
+
+def test_a_part_that_lay_in_another_kreis_of_today_is_listed_with_the_day_it_moved():
+    """Kaltennordheim (16066095) holds since 01.01.2019 the town of the same name from the Wartburgkreis (16063102,
+    itself formed in 2013 from Andenhausen and others of that Kreis): 3,342 of its inhabitants, whose commuters the
+    Landkreis Schmalkalden-Meiningen's flows of 2016 leave out. The part is listed once, under the key of the last
+    register listing a part there, with the two register dates around the move and the day the BKG's WSK gives;
+    Hallungen (2024), whose WSK is older than its move, gets no day. A Kreis that is gone is former_kreise's, and a
+    move within one Kreis is none."""
+    def vintage(year: int, rows: list[tuple]) -> pd.DataFrame:
+        return pd.DataFrame(rows, columns=["ags", "name", "kreis_ags", "kreis_name"]).assign(
+            vintage=str(year), territorial_date=dt.date(year, 12, 31))
+
+    register = pd.concat([
+        vintage(2009, [("16063001", "Andenhausen", "16063", "Wartburgkreis"),
+                       ("16066010", "Kaltennordheim-Süd", "16066", "Schmalkalden-Meiningen")]),
+        vintage(2013, [("16063102", "Kaltennordheim, Stadt", "16063", "Wartburgkreis"),
+                       ("16066010", "Kaltennordheim-Süd", "16066", "Schmalkalden-Meiningen"),
+                       ("16063037", "Hallungen", "16063", "Wartburgkreis"),
+                       ("16056000", "Eisenach, Stadt", "16056", "Eisenach"),
+                       ("16063015", "Dermbach", "16063", "Wartburgkreis")]),
+        vintage(2021, [("16066095", "Kaltennordheim, Stadt", "16066", "Schmalkalden-Meiningen"),
+                       ("16063037", "Hallungen", "16063", "Wartburgkreis"),
+                       ("16064074", "Südeichsfeld", "16064", "Unstrut-Hainich-Kreis"),
+                       ("16063105", "Eisenach, Stadt", "16063", "Wartburgkreis"),
+                       ("16063015", "Dermbach", "16063", "Wartburgkreis")]),
+        vintage(2024, [("16066095", "Kaltennordheim, Stadt", "16066", "Schmalkalden-Meiningen"),
+                       ("16064074", "Südeichsfeld", "16064", "Unstrut-Hainich-Kreis"),
+                       ("16063105", "Eisenach, Stadt", "16063", "Wartburgkreis"),
+                       ("16063015", "Dermbach", "16063", "Wartburgkreis")]),
+    ], ignore_index=True)
+    walk = pd.DataFrame([("2009", "16063001", "16066095"), ("2009", "16066010", "16066095"),
+                         ("2013", "16063102", "16066095"), ("2013", "16066010", "16066095"),
+                         ("2013", "16063037", "16064074"), ("2013", "16056000", "16063105"),
+                         ("2013", "16063015", "16063015"), ("2021", "16063037", "16064074"),
+                         *[(year, a, a) for year in ("2021", "2024") for a in ("16066095", "16063105", "16063015")],
+                         ("2021", "16064074", "16064074"), ("2024", "16064074", "16064074")],
+                        columns=["vintage", "ags", "current_ags"])
+    last_change = pd.DataFrame({"ags": ["16066095", "16064074"],
+                                "last_change_date": [dt.date(2019, 1, 1), dt.date(2011, 12, 1)]})
+    population = pd.DataFrame({"ags": ["16063102", "16063001", "16063037"], "vintage": ["2013", "2009", "2021"],
+                               "population": [3342.0, 223.0, 173.0]})
+    moves = crosswalk.kreis_moves(register, walk, last_change, population)
+    assert moves.columns.tolist() == crosswalk.KREIS_MOVE_COLUMNS
+    assert moves.astype(object).where(moves.notna(), None).values.tolist() == [
+        ["16064074", "16063037", "Hallungen", "16063", "Wartburgkreis", dt.date(2021, 12, 31), dt.date(2024, 12, 31),
+         None, 173.0],
+        ["16066095", "16063102", "Kaltennordheim, Stadt", "16063", "Wartburgkreis", dt.date(2013, 12, 31),
+         dt.date(2021, 12, 31), dt.date(2019, 1, 1), 3342.0]]
+    # no Gemeinde of today with a part from another Kreis of today: an empty table with its columns
+    alone = register[register["ags"].isin(["16063015"])]
+    assert crosswalk.kreis_moves(alone, walk[walk["ags"] == "16063015"]).columns.tolist() == crosswalk.KREIS_MOVE_COLUMNS
+
+
+def test_germany_wide_the_towns_with_parts_from_another_kreis_of_today(full_data):
+    """Registers 2013 and 2021 with the VG5000 2021 WSK, as the pipeline builds the crosswalk: Kaltennordheim
+    (16066095) got the Wartburgkreis's town of that name (16063102, 3,342 inhabitants), Neuhaus am Rennweg (16072013)
+    Lichte and Piesau from Saalfeld-Rudolstadt, Suhl (16054000) Gehlberg and Schmiedefeld am Rennsteig from the
+    Ilm-Kreis, all on 01.01.2019; Lahr, Mörsdorf and Zilshausen moved from Cochem-Zell to the Rhein-Hunsrück-Kreis on
+    01.07.2014. Eisenach, whose Kreis is gone, is former_kreise's, not here."""
+    from sources import bkg_vg
+    from sources.registry import discover_releases, load_sources
+    from tests.unit.indicators.test_unscored import registers
+
+    register, values = registers(full_data, {"2013-12-31", "2021-12-31"})
+    register = register.assign(territorial_date=register["vintage"].map(lambda v: dt.date(int(v[:4]), 12, 31)))
+    [release] = [r for r in discover_releases(load_sources()["bkg_vg"], full_data) if "vg5000" in r.vintage]
+    geometries = bkg_vg.parse_release(release)["geometries"]
+    steps = crosswalk.build_steps(register, values[["ags", "vintage", "area_km2"]], pd.DataFrame(),
+                                  values[["ags", "vintage", "population", "area_km2"]],
+                                  geometries[["ags", "vintage", "geometry_wkb"]])
+    walk = crosswalk.crosswalk(register, steps)
+    moves = crosswalk.kreis_moves(register, walk, geometries[["ags", "last_change_date"]],
+                                  values[["ags", "vintage", "population"]])
+    got = {(a, p): (k, str(m), n) for a, p, k, m, n in moves[["ags", "part_ags", "kreis_ags", "moved_on",
+                                                              "part_population"]].values}
+    assert got == {("16066095", "16063102"): ("16063", "2019-01-01", 3342.0),
+                   ("16072013", "16073049"): ("16073", "2019-01-01", 1568.0),
+                   ("16072013", "16073066"): ("16073", "2019-01-01", 752.0),
+                   ("16054000", "16070017"): ("16070", "2019-01-01", 517.0),
+                   ("16054000", "16070046"): ("16070", "2019-01-01", 1759.0),
+                   ("07140502", "07135050"): ("07135", "2014-07-01", 178.0),
+                   ("07140503", "07135063"): ("07135", "2014-07-01", 614.0),
+                   ("07140504", "07135094"): ("07135", "2014-07-01", 292.0)}
+    assert not moves["ags"].eq("16063105").any()
