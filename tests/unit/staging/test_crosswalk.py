@@ -627,23 +627,16 @@ def test_values_a_publisher_restated_onto_a_gemeinde_formed_later_are_found():
     assert observations.loc[restated, "ags"].tolist() == ["C", "J", "M"]
 
 
-def test_germany_wide_the_gemeinden_formed_after_inkars_2018_values_are_dated(full_data):
+def test_germany_wide_the_gemeinden_formed_after_inkars_2018_values_are_dated(full_data, germany_2013_2021):
     """On the Germany-wide registers of 2013 and 2021 and the VG5000 2021 (WSK): Werra-Suhl-Tal and Ilmenau
     were formed (or enlarged) by mergers on 01.01.2019, so a value of mid-2018 on their key is a publisher's
     restatement and one of mid-2019 is not; Mölln did not change. Dippoldiswalde absorbed Schmiedeberg on
     01.01.2014."""
-    from sources import bkg_vg
     from sources.registry import discover_releases, load_sources
-    from tests.unit.indicators.test_unscored import registers
 
-    register, values = registers(full_data, {"2013-12-31", "2021-12-31"})
-    register = register.assign(territorial_date=register["vintage"].map(lambda v: dt.date(int(v[:4]), 12, 31)))
-    [release] = [r for r in discover_releases(load_sources()["bkg_vg"], full_data) if "vg5000" in r.vintage]
-    geometries = bkg_vg.parse_release(release)["geometries"]
+    register, geometries = germany_2013_2021.register, germany_2013_2021.geometries
     # with the boundaries, as the pipeline builds them: Werra-Suhl-Tal's four predecessors are beyond the area sets
-    steps = crosswalk.with_dates(crosswalk.build_steps(register, values[["ags", "vintage", "area_km2"]], pd.DataFrame(),
-                                                       values[["ags", "vintage", "population", "area_km2"]],
-                                                       geometries[["ags", "vintage", "geometry_wkb"]]), register)
+    steps = crosswalk.with_dates(germany_2013_2021.steps, register)
     towns = {"16063103": "Werra-Suhl-Tal", "16070029": "Ilmenau", "01053090": "Mölln", "14628060": "Dippoldiswalde"}
     rows = pd.DataFrame([(ags, "gemeinde", dt.date(year, 6, 30), None) for ags in towns for year in (2013, 2018, 2019)],
                         columns=["ags", "level", "reference_date", "territorial_change"])
@@ -768,19 +761,14 @@ def test_verband_changes_after_the_publishers_status_are_not_its_restatements():
     assert dated(listed) == [("0900H", "2016-01-01"), ("0900I", "2016-01-01")]
 
 
-def test_germany_wide_the_verband_reforms_of_rheinland_pfalz_are_dated(full_data):
+def test_germany_wide_the_verband_reforms_of_rheinland_pfalz_are_dated(full_data, germany_2013_2021):
     """Registers 2013 and 2021 with the VG5000 2021 WSK: Cochem (joined by six Gemeinden of VG Treis-Karden,
     01.07.2014), Kirner Land (VG Kirn-Land and the town of Kirn, 01.01.2020) and Oberes Glantal (three VGs,
     01.01.2017; one member's later correction does not move the date) are reorganised; Adenau, whose members
     stayed, is not."""
-    from sources import bkg_vg
     from sources.registry import discover_releases, load_sources
-    from tests.unit.indicators.test_unscored import registers
 
-    register, values = registers(full_data, {"2013-12-31", "2021-12-31"})
-    register = register.assign(territorial_date=register["vintage"].map(lambda v: dt.date(int(v[:4]), 12, 31)))
-    [release] = [r for r in discover_releases(load_sources()["bkg_vg"], full_data) if "vg5000" in r.vintage]
-    geometries = bkg_vg.parse_release(release)["geometries"]
+    register, values, geometries = germany_2013_2021.register, germany_2013_2021.values, germany_2013_2021.geometries
     reorganised = crosswalk.verband_reorganised(register, geometries[["ags", "last_change_date"]])
     names = register.drop_duplicates(["vintage", "vb_ars"]).set_index(["vintage", "vb_ars"])["vb_name"]
     dated = {names[(v, k)]: str(d)[:10] for v, k, d in reorganised[["vintage", "vb_ars", "restated_before"]].values
@@ -1045,24 +1033,14 @@ def test_a_part_that_lay_in_another_kreis_of_today_is_listed_with_the_day_it_mov
     assert crosswalk.kreis_moves(alone, walk[walk["ags"] == "16063015"]).columns.tolist() == crosswalk.KREIS_MOVE_COLUMNS
 
 
-def test_germany_wide_the_towns_with_parts_from_another_kreis_of_today(full_data):
+def test_germany_wide_the_towns_with_parts_from_another_kreis_of_today(germany_2013_2021):
     """Registers 2013 and 2021 with the VG5000 2021 WSK, as the pipeline builds the crosswalk: Kaltennordheim
     (16066095) got the Wartburgkreis's town of that name (16063102, 3,342 inhabitants), Neuhaus am Rennweg (16072013)
     Lichte and Piesau from Saalfeld-Rudolstadt, Suhl (16054000) Gehlberg and Schmiedefeld am Rennsteig from the
     Ilm-Kreis, all on 01.01.2019; Lahr, Mörsdorf and Zilshausen moved from Cochem-Zell to the Rhein-Hunsrück-Kreis on
     01.07.2014. Eisenach, whose Kreis is gone, is former_kreise's, not here."""
-    from sources import bkg_vg
-    from sources.registry import discover_releases, load_sources
-    from tests.unit.indicators.test_unscored import registers
-
-    register, values = registers(full_data, {"2013-12-31", "2021-12-31"})
-    register = register.assign(territorial_date=register["vintage"].map(lambda v: dt.date(int(v[:4]), 12, 31)))
-    [release] = [r for r in discover_releases(load_sources()["bkg_vg"], full_data) if "vg5000" in r.vintage]
-    geometries = bkg_vg.parse_release(release)["geometries"]
-    steps = crosswalk.build_steps(register, values[["ags", "vintage", "area_km2"]], pd.DataFrame(),
-                                  values[["ags", "vintage", "population", "area_km2"]],
-                                  geometries[["ags", "vintage", "geometry_wkb"]])
-    walk = crosswalk.crosswalk(register, steps)
+    register, values, geometries = germany_2013_2021.register, germany_2013_2021.values, germany_2013_2021.geometries
+    walk = crosswalk.crosswalk(register, germany_2013_2021.steps)
     moves = crosswalk.kreis_moves(register, walk, geometries[["ags", "last_change_date"]],
                                   values[["ags", "vintage", "population"]])
     got = {(a, p): (k, str(m), n) for a, p, k, m, n in moves[["ags", "part_ags", "kreis_ags", "moved_on",

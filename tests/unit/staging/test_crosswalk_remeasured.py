@@ -99,21 +99,11 @@ def test_without_all_boundaries_there_is_no_allowance():
     assert [r[2] for r in crosswalk._polygon_sets(*args, bordering=bordering)] == ["13071091", "13071152"]
 
 
-def test_germany_wide_suedmueritz_and_mirow_get_their_predecessors_roetha_does_not(full_data):
+def test_germany_wide_suedmueritz_and_mirow_get_their_predecessors_roetha_does_not(germany_2013_2021):
     """On the Germany-wide registers of 2013 and 2021 and the VG5000 2021: Südmüritz (Ludorf + Vipperow, 2019) and
     Mirow (Roggentin, 2014; +1.18 %, its nine neighbours changed by -0.02 % to +1.68 %) are restated; Rötha
     (Espenhain, 2015; -1.39 %) is not: its neighbour Böhlen grew by 3.02 %."""
-    from sources import bkg_vg
-    from sources.registry import discover_releases, load_sources
-    from tests.unit.indicators.test_unscored import registers
-
-    register, values = registers(full_data, {"2013-12-31", "2021-12-31"})
-    register = register.assign(territorial_date=register["vintage"].map(lambda v: dt.date(int(v[:4]), 12, 31)))
-    [release] = [r for r in discover_releases(load_sources()["bkg_vg"], full_data) if "vg5000" in r.vintage]
-    geometries = bkg_vg.parse_release(release)["geometries"]
-    steps = crosswalk.build_steps(register, values[["ags", "vintage", "area_km2"]], pd.DataFrame(),
-                                  values[["ags", "vintage", "population", "area_km2"]],
-                                  geometries[["ags", "vintage", "geometry_wkb"]])
+    steps = germany_2013_2021.steps
     used = steps[crosswalk.usable(steps)]
     into = used.groupby("to_ags")["from_ags"].apply(sorted).to_dict()
     assert into.get("13071176") == ["13071091", "13071152"]
