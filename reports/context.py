@@ -17,7 +17,7 @@ from reports import charts
 from reports.data import VALUE_FLAGS, ReportData, kreis_history
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, DECIMALS, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, boundary_date_de, data_date_line, date_de, dated_de, de_list, de_number,
-                            display_name,
+                            display_name, in_kreis,
                             flow_note, former_kreis_de, gap_shown, imputed_share_of_score, is_missing, is_year_only,
                             no_data_in_any_year_de, no_kreis, not_scored_reasons, peer_dates_sentence_de,
                             pillar_coverage, pillar_label, published_value, rank_shown, release_text, safe_url,
@@ -122,26 +122,34 @@ def _kreis_section(data: ReportData, section: str, ags: str, kreis_ags: str, lis
 
 def moved_parts_de(data: ReportData, ags: str, day, commuting: bool = False) -> str | None:
     """The sentences on the parts of the town that lay in another Kreis of today at the Stichtag ``day`` of its Kreis
-    section (``kreis_moves``), one per Kreis they lay in; None where there are none. A part counts from the day it
-    moved (the BKG's WSK), where that is not known from the first register no longer listing it there, and a day
-    between its last register there and that one is said to be uncertain. Kaltennordheim's page showed the Landkreis
-    Schmalkalden-Meiningen's Pendlerströme of 30.06.2016, when 3,342 of its 5,748 inhabitants lived in the
-    Wartburgkreis (read of 7 December 2026)."""
-    if day is None:
+    section (``kreis_moves``), one per Kreis they lay in; None where there are none. A part lay there from its first
+    register there until its move: up to the last register listing it there for certain, and until the day the BKG
+    gives (the Gemeinde's last change, ``moved_on``); without that day, a Stichtag between the two registers is said
+    to be uncertain. Kaltennordheim's page showed the Landkreis Schmalkalden-Meiningen's Pendlerströme of 30.06.2016,
+    when 3,342 of its 5,748 inhabitants lived in the Wartburgkreis (read of 7 December 2026)."""
+    if day is None or pd.isna(day):
         return None
     day = pd.Timestamp(day)
     by_kreis: dict[str, list[dict]] = {}
     for part in _memo(data, "kreis_moves", lambda: _by_town(data.kreis_moves)).get(ags, ()):
-        moved_on = part["moved_on"]
-        ahead = (day < pd.Timestamp(moved_on) if not is_missing(moved_on)
-                 else day < pd.Timestamp(part["first_unlisted"]) if not is_missing(part["first_unlisted"]) else False)
-        if ahead:
-            by_kreis.setdefault(part["kreis_ags"], []).append(
-                {**part, "certain": not is_missing(moved_on) or day <= pd.Timestamp(part["last_listed"])})
-    sentences = [moved_parts_sentence_de([_part_cell(p) for p in parts], kreis_cell(data, kreis), data.name_of.get(ags),
-                                         day, parts[0], all(p["certain"] for p in parts), commuting)
+        first, last, unlisted, moved_on = (None if is_missing(part[k]) else pd.Timestamp(part[k])
+                                           for k in ("first_listed", "last_listed", "first_unlisted", "moved_on"))
+        if (first is not None and day < first) or (unlisted is not None and day >= unlisted):
+            continue  # before the registers place it there, or after it lies here
+        certain = day <= last or (moved_on is not None and day < moved_on)
+        if certain or moved_on is None:  # on or after the BKG's day it lies here
+            by_kreis.setdefault(part["kreis_ags"], []).append({**part, "certain": certain})
+    sentences = [moved_parts_sentence_de([_part_cell(p) for p in parts], _in_kreis_cell(data, kreis),
+                                         data.name_of.get(ags), day, parts[0], all(p["certain"] for p in parts),
+                                         commuting, whole=len(parts) == 1 and parts[0].get("kind") == "recode")
                  for kreis, parts in sorted(by_kreis.items())]
-    return " ".join(sentences) or None
+    return ". ".join(sentences) or None
+
+
+def _in_kreis_cell(data: ReportData, kreis_ags: str) -> str:
+    """'im Wartburgkreis (16063)': a Kreis after its preposition, as the pages name the town's own, with its key."""
+    designations = data.kreis_designations if hasattr(data, "kreise") else {}
+    return f"{in_kreis(kreis_name(data, kreis_ags), kreis_ags, designations.get(kreis_ags))} ({kreis_ags})"
 
 
 def _by_town(frame: pd.DataFrame) -> dict[str, list[dict]]:

@@ -515,25 +515,32 @@ def separate_kreise_de(parts: list[str], kreis_ags: str, day, commuting: bool = 
 
 
 def moved_parts_sentence_de(parts: list[str], kreis: str, town: str | None, day, move: dict, certain: bool = True,
-                            commuting: bool = False) -> str:
+                            commuting: bool = False, whole: bool = False) -> str:
     """That parts of the town lay in another Kreis of today at a Kreis section's Stichtag ``day`` (``parts``: 'Lichte
-    (16073049; 1.568 Einwohner)', ``kreis``: 'Saalfeld-Rudolstadt (16073)'), so the section's figures count them there;
-    ``move``: a part's row of ``kreis_moves`` (the day it moved, or the registers around it); ``certain``: the day lies
-    before the move, not between the two registers (Kaltennordheim's 3,342 inhabitants from the Wartburgkreis; read of
-    7 December 2026)."""
+    (16073049; 1.568 Einwohner)', ``kreis``: 'im Landkreis Saalfeld-Rudolstadt (16073)'), so the section's figures count
+    them there; ``move``: a part's row of ``kreis_moves`` (the BKG's day, or the registers around the move);
+    ``certain``: the day lies before the move, not between the two registers; ``whole``: the part is the whole
+    Gemeinde under its old key (Lahr, moved in 2014). Kaltennordheim's 3,342 inhabitants from the Wartburgkreis, read
+    of 7 December 2026."""
     one = len(parts) == 1
     it, lay = ("es", "lag") if one else ("sie", "lagen")
-    where = f", heute {'ein Teil' if one else 'Teile'} von {town}," if town else ""
-    moved = (f"seit {date_de(move['moved_on'])} gehör{'t' if one else 'en'} {it} zu diesem Kreis"
+    if whole or not town:
+        who = de_list(parts)
+    else:
+        who = f"{de_list(parts)} – heute {'Teil' if one else 'Teile'} von {town} –"
+    moved = (f"laut BKG gehör{'t' if one else 'en'} {it} seit dem {date_de(move['moved_on'])} zu diesem Kreis"
              if not is_missing(move["moved_on"]) else
-             f"{'es kam' if one else 'sie kamen'} zwischen {date_de(move['last_listed'])} und "
+             f"{'es kam' if one else 'sie kamen'} zwischen dem {date_de(move['last_listed'])} und dem "
              f"{date_de(move['first_unlisted'])} zu diesem Kreis")
     if not certain:
-        return (f"Ob {de_list(parts)}{where} am {date_de(day)} noch im anderen Kreis {kreis} {lay}, sagen die "
-                f"Gemeindeverzeichnisse nicht: {moved}. Die Werte dieses Stichtags zählen {it} vielleicht noch dort")
-    return (f"{de_list(parts)}{where} {lay} am {date_de(day)} noch in einem anderen Kreis, {kreis}; {moved}. Die "
-            f"Werte dieses Stichtags zählen {it} dort, nicht hier"
-            + ("; wer dort wohnte, zählt nicht zu den Beschäftigten mit Wohnort in diesem Kreis" if commuting else ""))
+        return (f"Ob {who} am {date_de(day)} noch {kreis} {lay}, sagen die Gemeindeverzeichnisse nicht: {moved}. "
+                f"Die Werte dieses Stichtags zählen {it} vielleicht noch dort"
+                + (" (dann zählt, wer dort wohnte, nicht zu den Beschäftigten mit Wohnort in diesem Kreis)"
+                   if commuting else ""))
+    return (f"{who} {lay} am {date_de(day)} noch {kreis}; {moved}. Die Werte dieses Stichtags zählen {it} dort, "
+            f"nicht hier"
+            + ("; wer dort wohnte, zählt nicht zu den Beschäftigten mit Wohnort in diesem Kreis, und wer von hier "
+               "dorthin pendelte, als Auspendler" if commuting else ""))
 
 
 def de_rank(value) -> str:

@@ -112,7 +112,7 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             "Land": _value(r["indicator_id"], r.get("ref_land")),
             "Bund": _value(r["indicator_id"], r.get("ref_bund")),
             "Stichtag Kreis/Land/Bund, wo abweichend": r.get("reference_dates_de") or None,
-            # the page's decimals: a median of two values (161,62195 where the unit has four) wrote a decimal more
+            # the value's published decimals: a median of two values (161,62195 for four) wrote a decimal more
             "Median Vergleichsgruppe": _value(r["indicator_id"], r.get("ref_group")), "Quelle": r["source_de"],
             "Stand": r["vintage_de"], "Stichtag": date_de(r["reference_date"], r["indicator_id"], r.get("source_id")),
             "fortgeschrieben": _yes(r["imputed"]),

@@ -533,55 +533,66 @@ def former_kreise(register: pd.DataFrame, walk: pd.DataFrame) -> pd.DataFrame:
             .sort_values(["ags", "kreis_ags"]).reset_index(drop=True))
 
 
-KREIS_MOVE_COLUMNS = ["ags", "part_ags", "part_name", "kreis_ags", "kreis_name", "last_listed", "first_unlisted",
-                      "moved_on", "part_population"]
+KREIS_MOVE_COLUMNS = ["ags", "part_ags", "part_name", "kind", "kreis_ags", "kreis_name", "first_listed", "last_listed",
+                      "first_unlisted", "moved_on", "part_population"]
+KREIS_MOVE_TYPES = {"part_population": "float64"}  # the dates are datetime.date objects, the rest text
 
 
-def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, last_change: pd.DataFrame | None = None,
-                population: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per Gemeinde of the newest register each part of its territory that lay in another Kreis which the newest
-    register still has: the old key (``part_ags``) and name, that Kreis, the last register date listing the key there
-    (``last_listed``) and the next register's (``first_unlisted``), ``moved_on`` (the BKG's WSK of the Gemeinde,
-    ``last_change``: ags, last_change_date, where it falls between the two; else NULL) and the part's population at
-    its last register (``population``: ags, vintage, population). Of the old keys in one Kreis only those of the last
-    register listing any of them there: the earlier ones had merged into these. ``register``: ags, name, vintage,
-    territorial_date, kreis_ags, kreis_name; ``walk``: the crosswalk's keys.
+def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
+                last_change: pd.DataFrame | None = None, population: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per Gemeinde of the newest register each part of its territory that came into its Kreis of today from another
+    Kreis which the newest register still has: a step of the crosswalk (``steps``, dated: ``with_dates``) from a key
+    of that Kreis (``part_ags``, its name then) to a key of today's Kreis, both keys on the Gemeinde's territory by the
+    crosswalk (``walk``), and the step's ``kind`` (a recode: the whole Gemeinde moved). With the dates that bound where
+    the part lay: the first register listing a key of the
+    Gemeinde's territory in that Kreis (``first_listed``), the step's two registers (``last_listed``: still there;
+    ``first_unlisted``: here) and ``moved_on``, the BKG's WSK of the Gemeinde (``last_change``: ags,
+    last_change_date) where it falls between the two: the day of its last change, which is the move unless the
+    Gemeinde changed again before the next register. ``part_population``: the part's inhabitants in its last
+    register there (``population``: ags, vintage, population). ``register``: ags, name, vintage, territorial_date,
+    kreis_ags, kreis_name.
 
     Why: Kreis figures of a date before the move count the part in the other Kreis. Kaltennordheim (16066095) holds
-    since 01.01.2019 five Gemeinden of the Wartburgkreis, 3,342 of its 5,748 inhabitants, and its page showed the
+    since 01.01.2019 the Wartburgkreis's town of that name, 3,342 of its 5,748 inhabitants, and its page showed the
     Pendlerströme of the Landkreis Schmalkalden-Meiningen of 30.06.2016 without a word (``former_kreise`` lists only
     Kreise that are gone)."""
-    dates = register.drop_duplicates("vintage").set_index("vintage")["territorial_date"]
     newest = register[register["territorial_date"] == register["territorial_date"].max()]
     today_kreis = dict(zip(newest["ags"], newest["kreis_ags"]))
-    keys = walk[walk["current_ags"].isin(today_kreis.keys())].assign(kreis_ags=lambda k: k["ags"].str[:5])
-    keys = keys[(keys["kreis_ags"] != keys["current_ags"].map(today_kreis))
-                & keys["kreis_ags"].isin(set(today_kreis.values()))]
-    if keys.empty:
-        return pd.DataFrame(columns=KREIS_MOVE_COLUMNS)
-    keys = keys.assign(territorial_date=pd.to_datetime(keys["vintage"].map(dates)))
-    last = keys.sort_values("territorial_date", kind="stable").drop_duplicates(["current_ags", "ags"], keep="last")
-    # the keys of the last register listing a part in that Kreis: an older key merged into another of the same Kreis
-    # moved with it (Andenhausen, 2009, into Kaltennordheim, Stadt, 16063102, which left the Wartburgkreis in 2019)
-    newest_there = last.groupby(["current_ags", "kreis_ags"])["territorial_date"].transform("max")
-    last = last[last["territorial_date"] == newest_there]
-    listed = register.assign(territorial_date=pd.to_datetime(register["territorial_date"]))
-    named = last.merge(listed[["ags", "vintage", "name", "kreis_name"]], on=["ags", "vintage"], how="left")
-    later = sorted(pd.to_datetime(dates).unique())
-    first_unlisted = [next((d for d in later if d > day), pd.NaT) for day in named["territorial_date"]]
-    moves = pd.DataFrame({"ags": named["current_ags"], "part_ags": named["ags"], "part_name": named["name"],
-                          "kreis_ags": named["kreis_ags"], "kreis_name": named["kreis_name"],
-                          "last_listed": named["territorial_date"], "first_unlisted": pd.to_datetime(first_unlisted)})
-    wsk = (pd.Series(dtype="datetime64[ns]") if last_change is None else
-           pd.to_datetime(last_change.dropna().set_index("ags")["last_change_date"]))
-    changed = moves["ags"].map(wsk)
-    moves["moved_on"] = changed.where((changed > moves["last_listed"]) & (changed <= moves["first_unlisted"]))
+    current = dict(zip(zip(walk["vintage"], walk["ags"]), walk["current_ags"]))
+    town = [current.get((v, a)) for v, a in zip(steps["from_vintage"], steps["from_ags"])]
+    moved = steps.assign(ags=town, kreis_ags=steps["from_ags"].str[:5])
+    into = [current.get((v, a)) for v, a in zip(steps["to_vintage"], steps["to_ags"])]
+    keep = ((moved["ags"].map(today_kreis) == moved["to_ags"].str[:5]) & (moved["ags"] == pd.Series(into, index=moved.index))
+            & (moved["kreis_ags"] != moved["to_ags"].str[:5]) & moved["kreis_ags"].isin(set(today_kreis.values())))
+    moved = moved[keep.fillna(False).astype(bool)].drop_duplicates(["ags", "from_ags"])
+    if moved.empty:
+        return pd.DataFrame({c: pd.Series(dtype=KREIS_MOVE_TYPES.get(c, object)) for c in KREIS_MOVE_COLUMNS})
+    dates = register.drop_duplicates("vintage").set_index("vintage")["territorial_date"]
+    there = walk.assign(kreis_ags=walk["ags"].str[:5], day=walk["vintage"].map(dates))
+    since = there.groupby(["current_ags", "kreis_ags"])["day"].min()
+    names = register.drop_duplicates(["ags", "vintage"]).set_index(["ags", "vintage"])
+    key = list(zip(moved["from_ags"], moved["from_vintage"]))
     people = ({} if population is None else
               {(a, v): p for a, v, p in zip(population["ags"], population["vintage"], population["population"])})
-    moves["part_population"] = [people.get((a, v)) for a, v in zip(named["ags"], named["vintage"])]
-    for column in ("last_listed", "first_unlisted", "moved_on"):
-        moves[column] = moves[column].dt.date
-    return moves[KREIS_MOVE_COLUMNS].sort_values(["ags", "part_ags"]).reset_index(drop=True)
+    wsk = ({} if last_change is None else
+           {a: d for a, d in zip(last_change["ags"], last_change["last_change_date"]) if not pd.isna(d)})
+    changed = [wsk.get(a) for a in moved["ags"]]
+    result = pd.DataFrame({
+        "ags": moved["ags"].to_numpy(), "part_ags": moved["from_ags"].to_numpy(),
+        "part_name": [names["name"].get(k) for k in key], "kind": moved["kind"].to_numpy(),
+        "kreis_ags": moved["kreis_ags"].to_numpy(),
+        "kreis_name": [names["kreis_name"].get(k) for k in key],
+        "first_listed": [_date(since.get((a, k))) for a, k in zip(moved["ags"], moved["kreis_ags"])],
+        "last_listed": [_date(d) for d in moved["from_date"]], "first_unlisted": [_date(d) for d in moved["to_date"]],
+        "moved_on": [_date(d) if d is not None and _date(low) < _date(d) <= _date(high) else None
+                     for d, low, high in zip(changed, moved["from_date"], moved["to_date"])],
+        "part_population": pd.Series([people.get(k) for k in key], dtype="float64").to_numpy()})
+    return result.sort_values(["ags", "part_ags"]).reset_index(drop=True)
+
+
+def _date(value):
+    """A date of a frame (datetime.date, Timestamp, numpy datetime64) as a datetime.date; None for a missing one."""
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 
 def restate(observations: pd.DataFrame, walk: pd.DataFrame, measures: dict[str, str]) -> pd.DataFrame:

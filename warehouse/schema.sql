@@ -370,17 +370,19 @@ CREATE TABLE former_kreise (
     PRIMARY KEY (ags, kreis_ags)
 );
 
--- per Gemeinde of today each part of its territory that lay in another Kreis which today's register still has (Kaltennordheim, Stadt, 16063102, in the Wartburgkreis until 2019, for Kaltennordheim, 16066095, in the Landkreis Schmalkalden-Meiningen): Kreis figures of a date before the move count the part in the other Kreis (the town pages say so); of the old keys in one Kreis those of the last register listing any of them there
+-- per Gemeinde of today each part of its territory that came into its Kreis of today from another Kreis which today's register still has, by a step of the crosswalk (Kaltennordheim, Stadt, 16063102, in the Wartburgkreis until 2019, for Kaltennordheim, 16066095, in the Landkreis Schmalkalden-Meiningen): Kreis figures of a date before the move count the part in the other Kreis (the town pages say so)
 CREATE TABLE kreis_moves (
-    ags VARCHAR NOT NULL,        -- Gemeinde of the newest register
-    part_ags VARCHAR NOT NULL,   -- the part's key in the last register listing it in the other Kreis
-    part_name VARCHAR,           -- the part's name in that register
-    kreis_ags VARCHAR NOT NULL,  -- the Kreis the part lay in then (the first five digits of its key), a Kreis of today too
-    kreis_name VARCHAR,          -- that Kreis's name in that register
-    last_listed DATE NOT NULL,   -- territorial date of the last register listing the part in that Kreis
-    first_unlisted DATE,         -- territorial date of the next register, by which it had left it
-    moved_on DATE,               -- the day it moved, where the BKG's WSK of the Gemeinde (last_change_date) falls between the two; NULL otherwise
-    part_population DOUBLE,      -- the part's population in that register
+    ags VARCHAR NOT NULL,         -- Gemeinde of the newest register
+    part_ags VARCHAR NOT NULL,    -- the part's key in the last register listing it in the other Kreis (the step's from_ags)
+    part_name VARCHAR,            -- the part's name in that register
+    kind VARCHAR NOT NULL,        -- the step's kind (territorial_changes.kind); recode where the whole Gemeinde moved under a new key
+    kreis_ags VARCHAR NOT NULL,   -- the Kreis the part lay in then (the first five digits of its key), a Kreis of today too
+    kreis_name VARCHAR,           -- that Kreis's name in that register
+    first_listed DATE,            -- territorial date of the first register listing a key of the Gemeinde's territory in that Kreis (the part lay there from then on, as far as the registers tell)
+    last_listed DATE NOT NULL,    -- territorial date of the last register listing the part in that Kreis (the step's from_date)
+    first_unlisted DATE NOT NULL, -- territorial date of the next register, in which it lies in today's Kreis (the step's to_date)
+    moved_on DATE,                -- the BKG's WSK of the Gemeinde (last_change_date) where it falls between the two registers, the day of its last change (the move unless it changed again before the next register); NULL otherwise
+    part_population DOUBLE,       -- the part's population in that register
     PRIMARY KEY (ags, part_ags)
 );
 

@@ -395,7 +395,7 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
         gv = population[(population["measure"] == "population_total")
                         & (population["source_id"] == "destatis_gemeindeverzeichnis")]
         moves = crosswalk.kreis_moves(kreise.merge(register[["ags", "vintage", "name"]], on=["ags", "vintage"]), walk,
-                                      restatement_inputs(con)[0],
+                                      steps, restatement_inputs(con)[0],
                                       gv[["ags", "vintage", "value"]].rename(columns={"value": "population"}))
         store(con, "territorial_crosswalk", "kreis_moves", moves)
         for measure in RESTATED.values():

@@ -31,8 +31,8 @@ def report_data(**changes) -> ReportData:
         by_town={"index": TownSplit(index, "ags")}, flows_by_kreis={"01053": row.assign(home_kreis="01053")},
         former_kreise=pd.DataFrame({"ags": ["01053090"], "kreis_ags": ["01099"], "kreis_name": ["Früher"]}),
         kreis_moves=pd.DataFrame({"ags": ["01053090"], "part_ags": ["01062001"], "part_name": ["Teil"],
-                                  "kreis_ags": ["01062"], "kreis_name": ["Stormarn"],
-                                  "last_listed": [pd.Timestamp("2013-12-31")],
+                                  "kind": ["merger"], "kreis_ags": ["01062"], "kreis_name": ["Stormarn"],
+                                  "first_listed": [pd.Timestamp("1983-12-31")], "last_listed": [pd.Timestamp("2013-12-31")],
                                   "first_unlisted": [pd.Timestamp("2021-12-31")],
                                   "moved_on": [pd.Timestamp("2019-01-01")], "part_population": [100.0]}))
     return ReportData(**{**values, **changes})

@@ -1005,9 +1005,11 @@ def test_a_pillar_on_fewer_indicators_than_usual_says_so():
 def test_parts_of_a_town_that_lay_in_another_kreis_of_today_on_the_stichtag_are_named():
     """Kaltennordheim (16066095) holds since 01.01.2019 the town of that name from the Wartburgkreis, 3,342 of its 5,748
     inhabitants: its page showed the Landkreis Schmalkalden-Meiningen's flows of 30.06.2016 without a word (read of 7
-    December 2026). The section and its download name the part, the Kreis it lay in and since when it belongs here;
-    a day after the move needs no sentence; a day between the two registers around a move without a known day is
-    said to be uncertain; another town of the Kreis gets none."""
+    December 2026). The section and its download name the part, the Kreis it lay in and since when it belongs here,
+    with the frame's types as loaded (Timestamps, NaT); parts from two Kreise get a sentence each; a day after the move,
+    or before the registers place the part in that Kreis, needs none; a day between the two registers around a move
+    without the BKG's day is said to be uncertain; another town of the Kreis gets none; a whole Gemeinde moved under
+    a new key is named once."""
     from reports.context import _kreis_section, commuting
     from reports.tables import commuting_table
 
@@ -1015,28 +1017,72 @@ def test_parts_of_a_town_that_lay_in_another_kreis_of_today_on_the_stichtag_are_
     data = kreis_history_data(flows)
     data.towns = pd.DataFrame({"ags": ["16066095", "16066001"], "kreis_ags": "16066"}).set_index("ags", drop=False)
     data.name_of = {"16066095": "Kaltennordheim, Stadt", "16066001": "Andere"}
-    data.kreis_cells = data.kreis_names = pd.Series({"16063": "Wartburgkreis", "16066": "Schmalkalden-Meiningen"})
-    data.kreis_moves = pd.DataFrame({
-        "ags": ["16066095"], "part_ags": ["16063102"], "part_name": ["Kaltennordheim, Stadt"], "kreis_ags": ["16063"],
-        "kreis_name": ["Wartburgkreis"], "last_listed": [dt.date(2013, 12, 31)], "first_unlisted": [dt.date(2021, 12, 31)],
-        "moved_on": [dt.date(2019, 1, 1)], "part_population": [3342.0]})
+    data.kreis_cells = data.kreis_names = pd.Series({"16063": "Wartburgkreis", "16066": "Schmalkalden-Meiningen",
+                                                     "16070": "Ilm-Kreis"})
+    stamp = pd.Timestamp
+
+    def moves(*rows) -> pd.DataFrame:
+        return pd.DataFrame([dict(zip(KREIS_MOVE_COLUMNS, r)) for r in rows], columns=KREIS_MOVE_COLUMNS)
+
+    kaltennordheim = ("16066095", "16063102", "Kaltennordheim, Stadt", "merger", "16063", "Wartburgkreis",
+                      stamp("1994-12-31"), stamp("2013-12-31"), stamp("2021-12-31"), stamp("2019-01-01"), 3342.0)
+    data.kreis_moves = moves(kaltennordheim)
     section = _kreis_section(data, "commuting", "16066095", "16066", flows, commuting)
     assert section["moved_de"] == (
-        "Kaltennordheim, Stadt (16063102; 3.342 Einwohner), heute ein Teil von Kaltennordheim, Stadt, lag am 30.06.2016 "
-        "noch in einem anderen Kreis, Wartburgkreis (16063); seit 01.01.2019 gehört es zu diesem Kreis. Die Werte dieses "
+        "Kaltennordheim, Stadt (16063102; 3.342 Einwohner) – heute Teil von Kaltennordheim, Stadt – lag am 30.06.2016 "
+        "noch im Wartburgkreis (16063); laut BKG gehört es seit dem 01.01.2019 zu diesem Kreis. Die Werte dieses "
         "Stichtags zählen es dort, nicht hier; wer dort wohnte, zählt nicht zu den Beschäftigten mit Wohnort in diesem "
-        "Kreis")
+        "Kreis, und wer von hier dorthin pendelte, als Auspendler")
     assert all(r["Teile der Gemeinde"] == section["moved_de"] for r in commuting_table(section).rows)
     other = _kreis_section(data, "commuting", "16066001", "16066", flows, commuting)
     assert other["moved_de"] is None and "Teile der Gemeinde" not in commuting_table(other).rows[0]
     assert section["rows"] is other["rows"]  # the Kreis's section is built once, the town's sentence added to a copy
-    # flows of a day after the move: nothing to say
-    later = {"16066": flow_rows("16066", "2019-06-30", ["16054"], [3800.0])}
-    data.flows_by_kreis, data.memo = later, {}
-    assert _kreis_section(data, "commuting", "16066095", "16066", later, commuting)["moved_de"] is None
+    # a part from a second Kreis: a sentence each, in Kreis order, one full stop between them (the page adds the last)
+    data.kreis_moves, data.memo = moves(kaltennordheim, ("16066095", "16070001", "Gehlberg", "merger", "16070",
+                                                         "Ilm-Kreis", stamp("1994-12-31"), stamp("2013-12-31"),
+                                                         stamp("2021-12-31"), stamp("2019-01-01"), None)), {}
+    both = _kreis_section(data, "commuting", "16066095", "16066", flows, commuting)["moved_de"]
+    assert both.startswith(section["moved_de"] + ". Gehlberg (16070001) – heute Teil von Kaltennordheim, Stadt – lag "
+                           "am 30.06.2016 noch im Ilm-Kreis (16070);")
+    # flows of a day after the move, or before the registers place the part there: nothing to say
+    for day in ("2019-06-30", "1990-06-30"):
+        later = {"16066": flow_rows("16066", day, ["16054"], [3800.0])}
+        data.flows_by_kreis, data.kreis_moves, data.memo = later, moves(kaltennordheim), {}
+        assert _kreis_section(data, "commuting", "16066095", "16066", later, commuting)["moved_de"] is None, day
     # no day of the move known and the Stichtag between the two registers
-    data.kreis_moves["moved_on"], data.memo = [None], {}
+    later = {"16066": flow_rows("16066", "2019-06-30", ["16054"], [3800.0])}
+    data.flows_by_kreis, data.kreis_moves, data.memo = later, moves(kaltennordheim[:9] + (pd.NaT, 3342.0)), {}
     assert _kreis_section(data, "commuting", "16066095", "16066", later, commuting)["moved_de"] == (
-        "Ob Kaltennordheim, Stadt (16063102; 3.342 Einwohner), heute ein Teil von Kaltennordheim, Stadt, am 30.06.2019 "
-        "noch im anderen Kreis Wartburgkreis (16063) lag, sagen die Gemeindeverzeichnisse nicht: es kam zwischen "
-        "31.12.2013 und 31.12.2021 zu diesem Kreis. Die Werte dieses Stichtags zählen es vielleicht noch dort")
+        "Ob Kaltennordheim, Stadt (16063102; 3.342 Einwohner) – heute Teil von Kaltennordheim, Stadt – am 30.06.2019 "
+        "noch im Wartburgkreis (16063) lag, sagen die Gemeindeverzeichnisse nicht: es kam zwischen dem 31.12.2013 und "
+        "dem 31.12.2021 zu diesem Kreis. Die Werte dieses Stichtags zählen es vielleicht noch dort (dann zählt, wer dort "
+        "wohnte, nicht zu den Beschäftigten mit Wohnort in diesem Kreis)")
+    # the whole Gemeinde under its old key (Lahr, from Cochem-Zell in 2014): named once
+    data.flows_by_kreis, data.memo = flows, {}
+    data.kreis_moves = moves(("16066095", "16063102", "Kaltennordheim, Stadt", "recode", *kaltennordheim[4:]))
+    assert _kreis_section(data, "commuting", "16066095", "16066", flows, commuting)["moved_de"].startswith(
+        "Kaltennordheim, Stadt (16063102; 3.342 Einwohner) lag am 30.06.2016 noch im Wartburgkreis (16063);")
+
+
+def test_the_town_page_shows_the_parts_sentence_in_both_kreis_sections():
+    """The sentence stands in the Mobilfunk section under its own id, escaped as every text from a source file (a
+    part's name is the register's); and in the Pendlerströme section likewise."""
+    from reports.build import TEMPLATES, page_environment
+
+    template = (TEMPLATES / "town.html.j2").read_text(encoding="utf-8")
+    mobile = {"rows": [{"area": "Wohnbaufläche", "values": [99.0]}], "technologies": ["LTE10"], "no_kreis": False,
+              "shown_cell": None, "kreis_name": "Schmalkalden-Meiningen", "kreis_ags": "16066", "territory_de": None,
+              "moved_de": "A <b> & B lag am 30.06.2016 noch im Wartburgkreis (16063)", "whole": False,
+              "reference_date": pd.Timestamp("2016-06-30"), "vintage_de": "06/2016", "publisher": "BNetzA",
+              "attribution": "©", "licence": None, "licence_url": None}
+    macros = '{% from "sections.html.j2" import download_links, licence %}'
+    section = page_environment().from_string(macros + re.search(r'<section id="mobilfunk">.*?</section>', template,
+                                                                re.S).group(0))
+    html = section.render(mobile=mobile, downloads={}, town={"name": "Kaltennordheim, Stadt",
+                                                             "kreis_designation": "Landkreis"})
+    assert ('<p class="hint" id="mobilfunk-teile">A &lt;b&gt; &amp; B lag am 30.06.2016 noch im Wartburgkreis '
+            '(16063).</p>') in html
+    assert "mobilfunk-teile" not in section.render(mobile={**mobile, "moved_de": None}, downloads={},
+                                                   town={"name": "X", "kreis_designation": "Landkreis"})
+    commuting = re.search(r'<section id="pendlerstroeme">.*?</section>', template, re.S).group(0)
+    assert '{% if commuting.moved_de %}  <p class="hint" id="pendler-teile">{{ commuting.moved_de }}.</p>' in commuting

@@ -33,8 +33,8 @@ def test_a_restated_value_is_downloaded_with_its_publishers_decimals_a_published
     """indikatoren and treiber: the restated share with the Breitbandatlas' 2 decimals; a published INKAR share
     (58.949999999999996 as stored: 58,95) and a computed population change (4 decimals) keep theirs; the drivers'
     composition row (no indicator) is left as it is. The reference group's median of two values has a decimal more
-    (161,62195 where the unit has four, 9,707 rows of the Germany-wide pages): at the unit's decimals, as the page
-    shows it, and so are the Kreis, Land and Bund values (the publisher's 35 for 35,00 %)."""
+    (161,62195 where the unit has four, 9,707 rows of the Germany-wide pages): at the unit's published decimals, as
+    the town's value in the row, and so are the Kreis, Land and Bund values (the publisher's 35 for 35,00 %)."""
     rows = [{**INDICATOR, "value": RESTATED, "ref_group": 88.275, "ref_kreis": 35.0, "ref_land": 80.351,
              "ref_bund": None},
             {**INDICATOR, "indicator_id": "out_commuter_share", "value": 58.949999999999996},
@@ -65,7 +65,7 @@ def test_the_comparison_page_downloads_a_restated_value_with_its_publishers_deci
                                     medians={"broadband_100_coverage": 88.275})
     row = next(r for r in vergleich.rows if r["Merkmal"].startswith(INDICATOR["label"]))
     assert (row["Süderbrarup"], row["Median der Vergleichsgruppe"]) == (83.64, 88.28)
-    # the Kreis value and the median with the unit's decimals too, as the page shows them
+    # the Kreis value and the median with the unit's published decimals too, as the town's value
     text = csv_bytes(vergleich).decode("utf-8-sig")
     assert f"\n{INDICATOR['label']};83,64;88,28\n" in text
     assert f"{INDICATOR['label']}: Kreis;35,00;" in text

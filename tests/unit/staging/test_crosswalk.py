@@ -983,54 +983,68 @@ def test_former_kreise_are_the_kreise_of_a_towns_old_keys_that_todays_register_l
 
 def test_a_part_that_lay_in_another_kreis_of_today_is_listed_with_the_day_it_moved():
     """Kaltennordheim (16066095) holds since 01.01.2019 the town of the same name from the Wartburgkreis (16063102,
-    itself formed in 2013 from Andenhausen and others of that Kreis): 3,342 of its inhabitants, whose commuters the
-    Landkreis Schmalkalden-Meiningen's flows of 2016 leave out. The part is listed once, under the key of the last
-    register listing a part there, with the two register dates around the move and the day the BKG's WSK gives;
-    Hallungen (2024), whose WSK is older than its move, gets no day. A Kreis that is gone is former_kreise's, and a
-    move within one Kreis is none."""
+    formed in 2013 from Andenhausen and others of that Kreis): 3,342 of its inhabitants, whose commuters the Landkreis
+    Schmalkalden-Meiningen's flows of 2016 leave out. Each step of the crosswalk that brought a part from another Kreis
+    of today into the town's Kreis is listed once, with the registers around it, the day the BKG's WSK gives where it
+    falls between them, and since when the registers place the town's territory in that Kreis. Two parts of one Kreis
+    that moved at different times are both listed (a review's case, 7 December 2026); a part that came into that Kreis
+    from a third one is placed there only from then on; a merger within one Kreis, a Kreis that is gone
+    (``former_kreise``) and a part of today's Kreis are none."""
     def vintage(year: int, rows: list[tuple]) -> pd.DataFrame:
         return pd.DataFrame(rows, columns=["ags", "name", "kreis_ags", "kreis_name"]).assign(
             vintage=str(year), territorial_date=dt.date(year, 12, 31))
 
+    wartburg, uh = ("16063", "Wartburgkreis"), ("16064", "Unstrut-Hainich-Kreis")
     register = pd.concat([
-        vintage(2009, [("16063001", "Andenhausen", "16063", "Wartburgkreis"),
-                       ("16066010", "Kaltennordheim-Süd", "16066", "Schmalkalden-Meiningen")]),
-        vintage(2013, [("16063102", "Kaltennordheim, Stadt", "16063", "Wartburgkreis"),
+        vintage(2009, [("16063001", "Andenhausen", *wartburg), ("16063050", "Teil-Eins", *wartburg),
+                       ("16064074", "Südeichsfeld", *uh), ("16070060", "Wanderer", "16070", "Ilm-Kreis"),
+                       ("16056000", "Eisenach, Stadt", "16056", "Eisenach")]),
+        vintage(2013, [("16063102", "Kaltennordheim, Stadt", *wartburg), ("16063037", "Hallungen", *wartburg),
+                       ("16064074", "Südeichsfeld", *uh), ("16063060", "Wanderer", *wartburg),
                        ("16066010", "Kaltennordheim-Süd", "16066", "Schmalkalden-Meiningen"),
-                       ("16063037", "Hallungen", "16063", "Wartburgkreis"),
-                       ("16056000", "Eisenach, Stadt", "16056", "Eisenach"),
-                       ("16063015", "Dermbach", "16063", "Wartburgkreis")]),
+                       ("16056000", "Eisenach, Stadt", "16056", "Eisenach")]),
         vintage(2021, [("16066095", "Kaltennordheim, Stadt", "16066", "Schmalkalden-Meiningen"),
-                       ("16063037", "Hallungen", "16063", "Wartburgkreis"),
-                       ("16064074", "Südeichsfeld", "16064", "Unstrut-Hainich-Kreis"),
-                       ("16063105", "Eisenach, Stadt", "16063", "Wartburgkreis"),
-                       ("16063015", "Dermbach", "16063", "Wartburgkreis")]),
+                       ("16063037", "Hallungen", *wartburg), ("16064074", "Südeichsfeld", *uh),
+                       ("16064075", "Wanderer", *uh), ("16063105", "Eisenach, Stadt", *wartburg)]),
         vintage(2024, [("16066095", "Kaltennordheim, Stadt", "16066", "Schmalkalden-Meiningen"),
-                       ("16064074", "Südeichsfeld", "16064", "Unstrut-Hainich-Kreis"),
-                       ("16063105", "Eisenach, Stadt", "16063", "Wartburgkreis"),
-                       ("16063015", "Dermbach", "16063", "Wartburgkreis")]),
+                       ("16064074", "Südeichsfeld", *uh), ("16064075", "Wanderer", *uh),
+                       ("16063105", "Eisenach, Stadt", *wartburg)]),
     ], ignore_index=True)
-    walk = pd.DataFrame([("2009", "16063001", "16066095"), ("2009", "16066010", "16066095"),
-                         ("2013", "16063102", "16066095"), ("2013", "16066010", "16066095"),
-                         ("2013", "16063037", "16064074"), ("2013", "16056000", "16063105"),
-                         ("2013", "16063015", "16063015"), ("2021", "16063037", "16064074"),
-                         *[(year, a, a) for year in ("2021", "2024") for a in ("16066095", "16063105", "16063015")],
-                         ("2021", "16064074", "16064074"), ("2024", "16064074", "16064074")],
+    today = {"16063001": "16066095", "16063102": "16066095", "16066010": "16066095", "16066095": "16066095",
+             "16063050": "16064074", "16063037": "16064074", "16064074": "16064074", "16070060": "16064075",
+             "16063060": "16064075", "16064075": "16064075", "16056000": "16063105", "16063105": "16063105"}
+    walk = pd.DataFrame([(v, a, today[a]) for v, a in zip(register["vintage"], register["ags"])],
                         columns=["vintage", "ags", "current_ags"])
-    last_change = pd.DataFrame({"ags": ["16066095", "16064074"],
-                                "last_change_date": [dt.date(2019, 1, 1), dt.date(2011, 12, 1)]})
-    population = pd.DataFrame({"ags": ["16063102", "16063001", "16063037"], "vintage": ["2013", "2009", "2021"],
-                               "population": [3342.0, 223.0, 173.0]})
-    moves = crosswalk.kreis_moves(register, walk, last_change, population)
+    steps = pd.DataFrame([("2009", "2013", "16063001", "16063102", "merger"),  # within the Wartburgkreis
+                          ("2009", "2013", "16063050", "16064074", "merger"),  # Teil-Eins: moved first
+                          ("2009", "2013", "16070060", "16063060", "recode"),  # into the Wartburgkreis, then on
+                          ("2013", "2021", "16063102", "16066095", "merger"), ("2013", "2021", "16066010", "16066095",
+                                                                              "merger"),
+                          ("2013", "2021", "16063060", "16064075", "recode"),
+                          ("2013", "2021", "16056000", "16063105", "recode"),  # Eisenach: its Kreis is gone
+                          ("2021", "2024", "16063037", "16064074", "merger")],  # Hallungen: moved later
+                         columns=["from_vintage", "to_vintage", "from_ags", "to_ags", "kind"])
+    steps = steps.assign(from_date=steps["from_vintage"].map(lambda v: dt.date(int(v), 12, 31)),
+                         to_date=steps["to_vintage"].map(lambda v: dt.date(int(v), 12, 31)))
+    last_change = pd.DataFrame({"ags": ["16066095", "16064074", "16064075"],
+                                "last_change_date": [dt.date(2019, 1, 1), dt.date(2011, 12, 1), None]})
+    population = pd.DataFrame({"ags": ["16063102", "16063001", "16063037", "16063050"],
+                               "vintage": ["2013", "2009", "2021", "2009"], "population": [3342.0, 223.0, 173.0, 50.0]})
+    moves = crosswalk.kreis_moves(register, walk, steps, last_change, population)
     assert moves.columns.tolist() == crosswalk.KREIS_MOVE_COLUMNS
+    day = dt.date
     assert moves.astype(object).where(moves.notna(), None).values.tolist() == [
-        ["16064074", "16063037", "Hallungen", "16063", "Wartburgkreis", dt.date(2021, 12, 31), dt.date(2024, 12, 31),
-         None, 173.0],
-        ["16066095", "16063102", "Kaltennordheim, Stadt", "16063", "Wartburgkreis", dt.date(2013, 12, 31),
-         dt.date(2021, 12, 31), dt.date(2019, 1, 1), 3342.0]]
-    # no Gemeinde of today with a part from another Kreis of today: an empty table with its columns
-    alone = register[register["ags"].isin(["16063015"])]
-    assert crosswalk.kreis_moves(alone, walk[walk["ags"] == "16063015"]).columns.tolist() == crosswalk.KREIS_MOVE_COLUMNS
+        ["16064074", "16063037", "Hallungen", "merger", *wartburg, day(2009, 12, 31), day(2021, 12, 31),
+         day(2024, 12, 31), None, 173.0],
+        ["16064074", "16063050", "Teil-Eins", "merger", *wartburg, day(2009, 12, 31), day(2009, 12, 31),
+         day(2013, 12, 31), day(2011, 12, 1), 50.0],
+        ["16064075", "16063060", "Wanderer", "recode", *wartburg, day(2013, 12, 31), day(2013, 12, 31),
+         day(2021, 12, 31), None, None],
+        ["16066095", "16063102", "Kaltennordheim, Stadt", "merger", *wartburg, day(2009, 12, 31), day(2013, 12, 31),
+         day(2021, 12, 31), day(2019, 1, 1), 3342.0]]
+    # no part from another Kreis of today: an empty table with its columns and types
+    alone = crosswalk.kreis_moves(register, walk, steps[steps["to_ags"] == "16063105"])
+    assert alone.columns.tolist() == crosswalk.KREIS_MOVE_COLUMNS and alone["part_population"].dtype == float
 
 
 def test_germany_wide_the_towns_with_parts_from_another_kreis_of_today(germany_2013_2021):
@@ -1041,7 +1055,7 @@ def test_germany_wide_the_towns_with_parts_from_another_kreis_of_today(germany_2
     01.07.2014. Eisenach, whose Kreis is gone, is former_kreise's, not here."""
     register, values, geometries = germany_2013_2021.register, germany_2013_2021.values, germany_2013_2021.geometries
     walk = crosswalk.crosswalk(register, germany_2013_2021.steps)
-    moves = crosswalk.kreis_moves(register, walk, geometries[["ags", "last_change_date"]],
+    moves = crosswalk.kreis_moves(register, walk, germany_2013_2021.steps, geometries[["ags", "last_change_date"]],
                                   values[["ags", "vintage", "population"]])
     got = {(a, p): (k, str(m), n) for a, p, k, m, n in moves[["ags", "part_ags", "kreis_ags", "moved_on",
                                                               "part_population"]].values}
