@@ -17,12 +17,11 @@ from reports import charts
 from reports.data import VALUE_FLAGS, ReportData, kreis_history
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, DECIMALS, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, boundary_date_de, data_date_line, date_de, dated_de, de_list, de_number,
-                            display_name, in_kreis,
-                            flow_note, former_kreis_de, gap_shown, imputed_share_of_score, is_missing, is_year_only,
-                            no_data_in_any_year_de, no_kreis, not_scored_reasons, peer_dates_sentence_de,
-                            pillar_coverage, pillar_label, published_value, rank_shown, release_text, safe_url,
-                            moved_parts_sentence_de, score_gap, separate_kreise_de, shown_number, source_label, unit_label, vintage_label,
-                            years_de)
+                            display_name, flow_note, former_kreis_de, gap_shown, imputed_share_of_score, in_kreis,
+                            is_missing, is_year_only, moved_parts_sentence_de, no_data_in_any_year_de, no_kreis,
+                            not_scored_reasons, peer_dates_sentence_de, pillar_coverage, pillar_label, published_value,
+                            rank_shown, release_text, safe_url, score_gap, separate_kreise_de, shown_number,
+                            source_label, unit_label, vintage_label, years_de)
 from reports.maps import TownGeometries, to_metric_crs, town_map
 from sources.local_inputs import active_on
 from sources.registry import label_vintage

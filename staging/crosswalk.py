@@ -544,13 +544,12 @@ def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
     Kreis which the newest register still has: a step of the crosswalk (``steps``, dated: ``with_dates``) from a key
     of that Kreis (``part_ags``, its name then) to a key of today's Kreis, both keys on the Gemeinde's territory by the
     crosswalk (``walk``), and the step's ``kind`` (a recode: the whole Gemeinde moved). With the dates that bound where
-    the part lay: the first register listing a key of the
-    Gemeinde's territory in that Kreis (``first_listed``), the step's two registers (``last_listed``: still there;
-    ``first_unlisted``: here) and ``moved_on``, the BKG's WSK of the Gemeinde (``last_change``: ags,
-    last_change_date) where it falls between the two: the day of its last change, which is the move unless the
-    Gemeinde changed again before the next register. ``part_population``: the part's inhabitants in its last
-    register there (``population``: ags, vintage, population). ``register``: ags, name, vintage, territorial_date,
-    kreis_ags, kreis_name.
+    the part lay: the first register listing a key of the Gemeinde's territory in that Kreis (``first_listed``), the
+    step's two registers (``last_listed``: still there; ``first_unlisted``: here) and ``moved_on``, the BKG's WSK of
+    the Gemeinde (``last_change``: ags, last_change_date) where it falls between the two: the day of its last change,
+    which is the move unless the Gemeinde changed again before the next register. ``part_population``: the part's
+    inhabitants in its last register there (``population``: ags, vintage, population). ``register``: ags, name,
+    vintage, territorial_date, kreis_ags, kreis_name.
 
     Why: Kreis figures of a date before the move count the part in the other Kreis. Kaltennordheim (16066095) holds
     since 01.01.2019 the Wartburgkreis's town of that name, 3,342 of its 5,748 inhabitants, and its page showed the
@@ -561,8 +560,9 @@ def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
     current = dict(zip(zip(walk["vintage"], walk["ags"]), walk["current_ags"]))
     town = [current.get((v, a)) for v, a in zip(steps["from_vintage"], steps["from_ags"])]
     moved = steps.assign(ags=town, kreis_ags=steps["from_ags"].str[:5])
-    into = [current.get((v, a)) for v, a in zip(steps["to_vintage"], steps["to_ags"])]
-    keep = ((moved["ags"].map(today_kreis) == moved["to_ags"].str[:5]) & (moved["ags"] == pd.Series(into, index=moved.index))
+    into = pd.Series([current.get((v, a)) for v, a in zip(steps["to_vintage"], steps["to_ags"])], index=moved.index)
+    # into the town's Kreis of today, both keys on its territory, from another Kreis that still exists
+    keep = ((moved["ags"].map(today_kreis) == moved["to_ags"].str[:5]) & (moved["ags"] == into)
             & (moved["kreis_ags"] != moved["to_ags"].str[:5]) & moved["kreis_ags"].isin(set(today_kreis.values())))
     moved = moved[keep.fillna(False).astype(bool)].drop_duplicates(["ags", "from_ags"])
     if moved.empty:
