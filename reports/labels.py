@@ -518,9 +518,9 @@ def moved_parts_sentence_de(parts: list[str], kreis: str, town: str | None, day,
                             commuting: bool = False, whole: bool = False) -> str:
     """That parts of the town lay in another Kreis of today at a Kreis section's Stichtag ``day`` (``parts``: 'Lichte
     (16073049; 1.568 Einwohner)', ``kreis``: 'im Landkreis Saalfeld-Rudolstadt (16073)'), so the section's figures count
-    them there; ``move``: a part's row of ``kreis_moves`` (the BKG's day, or the registers around the move);
-    ``certain``: the day lies before the move, not between the two registers; ``whole``: the part is the whole
-    Gemeinde under its old key (Lahr, moved in 2014). Kaltennordheim's 3,342 inhabitants from the Wartburgkreis, read
+    them there; ``move``: a part's row of ``kreis_moves`` (the change list's or the BKG's day, else the registers
+    around the move); ``certain``: the day lies before the move, not between the two registers; ``whole``: the part is
+    the whole Gemeinde under its old key (Lahr, moved in 2014). Kaltennordheim's 3,342 inhabitants from the Wartburgkreis, read
     of 7 December 2026."""
     one = len(parts) == 1
     it, lay = ("es", "lag") if one else ("sie", "lagen")
@@ -528,10 +528,13 @@ def moved_parts_sentence_de(parts: list[str], kreis: str, town: str | None, day,
         who = de_list(parts)
     else:
         who = f"{de_list(parts)} – heute {'Teil' if one else 'Teile'} von {town} –"
-    moved = (f"laut BKG gehör{'t' if one else 'en'} {it} seit dem {date_de(move['moved_on'])} zu diesem Kreis"
-             if not is_missing(move["moved_on"]) else
-             f"{'es kam' if one else 'sie kamen'} zwischen dem {date_de(move['last_listed'])} und dem "
-             f"{date_de(move['first_unlisted'])} zu diesem Kreis")
+    if is_missing(move["moved_on"]):
+        moved = (f"{'es kam' if one else 'sie kamen'} zwischen dem {date_de(move['last_listed'])} und dem "
+                 f"{date_de(move['first_unlisted'])} zu diesem Kreis")
+    else:  # the change list's day is the move's; the BKG's is the Gemeinde's last change, so it is attributed
+        belongs, since = f"gehör{'t' if one else 'en'} {it}", f"seit dem {date_de(move['moved_on'])}"
+        moved = (f"{since} {belongs} zu diesem Kreis" if move.get("moved_on_basis") == "change_list" else
+                 f"laut BKG {belongs} {since} zu diesem Kreis")
     if not certain:
         return (f"Ob {who} am {date_de(day)} noch {kreis} {lay}, sagen die Gemeindeverzeichnisse nicht: {moved}. "
                 f"Die Werte dieses Stichtags zählen {it} vielleicht noch dort"

@@ -534,22 +534,27 @@ def former_kreise(register: pd.DataFrame, walk: pd.DataFrame) -> pd.DataFrame:
 
 
 KREIS_MOVE_COLUMNS = ["ags", "part_ags", "part_name", "kind", "kreis_ags", "kreis_name", "first_listed", "last_listed",
-                      "first_unlisted", "moved_on", "part_population"]
+                      "first_unlisted", "moved_on", "moved_on_basis", "part_population"]
+# where ``moved_on`` comes from: the Destatis change list's effective date of an official step, else the BKG's WSK
+MOVED_ON_BASES = {"change_list": "the effective date in the Destatis Gebietsänderungen (official)",
+                  "bkg_wsk": "the BKG's WSK: the day of the Gemeinde's last territorial change"}
 KREIS_MOVE_TYPES = {"part_population": "float64"}  # the dates are datetime.date objects, the rest text
 
 
 def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
-                last_change: pd.DataFrame | None = None, population: pd.DataFrame | None = None) -> pd.DataFrame:
+                last_change: pd.DataFrame | None = None, population: pd.DataFrame | None = None,
+                changes: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per Gemeinde of the newest register each part of its territory that came into its Kreis of today from another
     Kreis which the newest register still has: a step of the crosswalk (``steps``, dated: ``with_dates``) from a key
     of that Kreis (``part_ags``, its name then) to a key of today's Kreis, both keys on the Gemeinde's territory by the
     crosswalk (``walk``), and the step's ``kind`` (a recode: the whole Gemeinde moved). With the dates that bound where
     the part lay: the first register listing a key of the Gemeinde's territory in that Kreis (``first_listed``), the
-    step's two registers (``last_listed``: still there; ``first_unlisted``: here) and ``moved_on``, the BKG's WSK of
-    the Gemeinde (``last_change``: ags, last_change_date) where it falls between the two: the day of its last change,
-    which is the move unless the Gemeinde changed again before the next register. ``part_population``: the part's
-    inhabitants in its last register there (``population``: ags, vintage, population). ``register``: ags, name,
-    vintage, territorial_date, kreis_ags, kreis_name.
+    step's two registers (``last_listed``: still there; ``first_unlisted``: here) and ``moved_on`` with its
+    ``moved_on_basis``: for an official step the change list's effective date (``changes``: from_ags, effective_date),
+    else the BKG's WSK of the Gemeinde (``last_change``: ags, last_change_date) where it falls between the two: the day
+    of its last change, which is the move unless the Gemeinde changed again before the next register.
+    ``part_population``: the part's inhabitants in its last register there (``population``: ags, vintage,
+    population). ``register``: ags, name, vintage, territorial_date, kreis_ags, kreis_name.
 
     Why: Kreis figures of a date before the move count the part in the other Kreis. Kaltennordheim (16066095) holds
     since 01.01.2019 the Wartburgkreis's town of that name, 3,342 of its 5,748 inhabitants, and its page showed the
@@ -577,6 +582,15 @@ def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
     wsk = ({} if last_change is None else
            {a: d for a, d in zip(last_change["ags"], last_change["last_change_date"]) if not pd.isna(d)})
     changed = [wsk.get(a) for a in moved["ags"]]
+    listed: dict[str, list] = {}  # the effective dates of each key's own change rows (a chain: the latest counts)
+    if changes is not None:
+        for a, d in zip(changes["from_ags"], pd.to_datetime(changes["effective_date"])):
+            if not pd.isna(d):
+                listed.setdefault(a, []).append(d.date())
+    official = [[d for d in listed.get(a, []) if _date(low) < d <= _date(high)] if b == "change_list" else []
+                for a, b, low, high in zip(moved["from_ags"], moved["basis"], moved["from_date"], moved["to_date"])]
+    bkg = [_date(d) if d is not None and _date(low) < _date(d) <= _date(high) else None
+           for d, low, high in zip(changed, moved["from_date"], moved["to_date"])]
     result = pd.DataFrame({
         "ags": moved["ags"].to_numpy(), "part_ags": moved["from_ags"].to_numpy(),
         "part_name": [names["name"].get(k) for k in key], "kind": moved["kind"].to_numpy(),
@@ -584,8 +598,8 @@ def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
         "kreis_name": [names["kreis_name"].get(k) for k in key],
         "first_listed": [_date(since.get((a, k))) for a, k in zip(moved["ags"], moved["kreis_ags"])],
         "last_listed": [_date(d) for d in moved["from_date"]], "first_unlisted": [_date(d) for d in moved["to_date"]],
-        "moved_on": [_date(d) if d is not None and _date(low) < _date(d) <= _date(high) else None
-                     for d, low, high in zip(changed, moved["from_date"], moved["to_date"])],
+        "moved_on": [max(days) if days else day for days, day in zip(official, bkg)],
+        "moved_on_basis": ["change_list" if days else "bkg_wsk" if day else None for days, day in zip(official, bkg)],
         "part_population": pd.Series([people.get(k) for k in key], dtype="float64").to_numpy()})
     return result.sort_values(["ags", "part_ags"]).reset_index(drop=True)
 

@@ -381,7 +381,8 @@ CREATE TABLE kreis_moves (
     first_listed DATE,            -- territorial date of the first register listing a key of the Gemeinde's territory in that Kreis (the part lay there from then on, as far as the registers tell)
     last_listed DATE NOT NULL,    -- territorial date of the last register listing the part in that Kreis (the step's from_date)
     first_unlisted DATE NOT NULL, -- territorial date of the next register, in which it lies in today's Kreis (the step's to_date)
-    moved_on DATE,                -- the BKG's WSK of the Gemeinde (last_change_date) where it falls between the two registers, the day of its last change (the move unless it changed again before the next register); NULL otherwise
+    moved_on DATE,                -- the day of the move where known (moved_on_basis), between the two registers; NULL otherwise
+    moved_on_basis VARCHAR,       -- change_list | bkg_wsk: change_list is exact, bkg_wsk the move unless the Gemeinde changed again before the next register
     part_population DOUBLE,       -- the part's population in that register
     PRIMARY KEY (ags, part_ags)
 );

@@ -396,7 +396,7 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
                         & (population["source_id"] == "destatis_gemeindeverzeichnis")]
         moves = crosswalk.kreis_moves(kreise.merge(register[["ags", "vintage", "name"]], on=["ags", "vintage"]), walk,
                                       steps, restatement_inputs(con)[0],
-                                      gv[["ags", "vintage", "value"]].rename(columns={"value": "population"}))
+                                      gv[["ags", "vintage", "value"]].rename(columns={"value": "population"}), changes)
         store(con, "territorial_crosswalk", "kreis_moves", moves)
         for measure in RESTATED.values():
             rows = restated[restated["measure"] == measure][

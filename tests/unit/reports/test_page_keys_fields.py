@@ -34,7 +34,8 @@ def report_data(**changes) -> ReportData:
                                   "kind": ["merger"], "kreis_ags": ["01062"], "kreis_name": ["Stormarn"],
                                   "first_listed": [pd.Timestamp("1983-12-31")], "last_listed": [pd.Timestamp("2013-12-31")],
                                   "first_unlisted": [pd.Timestamp("2021-12-31")],
-                                  "moved_on": [pd.Timestamp("2019-01-01")], "part_population": [100.0]}))
+                                  "moved_on": [pd.Timestamp("2019-01-01")], "moved_on_basis": ["bkg_wsk"],
+                                  "part_population": [100.0]}))
     return ReportData(**{**values, **changes})
 
 

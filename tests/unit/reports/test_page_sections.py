@@ -1025,7 +1025,8 @@ def test_parts_of_a_town_that_lay_in_another_kreis_of_today_on_the_stichtag_are_
         return pd.DataFrame([dict(zip(KREIS_MOVE_COLUMNS, r)) for r in rows], columns=KREIS_MOVE_COLUMNS)
 
     kaltennordheim = ("16066095", "16063102", "Kaltennordheim, Stadt", "merger", "16063", "Wartburgkreis",
-                      stamp("1994-12-31"), stamp("2013-12-31"), stamp("2021-12-31"), stamp("2019-01-01"), 3342.0)
+                      stamp("1994-12-31"), stamp("2013-12-31"), stamp("2021-12-31"), stamp("2019-01-01"), "bkg_wsk",
+                      3342.0)
     data.kreis_moves = moves(kaltennordheim)
     section = _kreis_section(data, "commuting", "16066095", "16066", flows, commuting)
     assert section["moved_de"] == (
@@ -1040,10 +1041,12 @@ def test_parts_of_a_town_that_lay_in_another_kreis_of_today_on_the_stichtag_are_
     # a part from a second Kreis: a sentence each, in Kreis order, one full stop between them (the page adds the last)
     data.kreis_moves, data.memo = moves(kaltennordheim, ("16066095", "16070001", "Gehlberg", "merger", "16070",
                                                          "Ilm-Kreis", stamp("1994-12-31"), stamp("2013-12-31"),
-                                                         stamp("2021-12-31"), stamp("2019-01-01"), None)), {}
+                                                         stamp("2021-12-31"), stamp("2017-01-01"), "change_list",
+                                                         None)), {}
     both = _kreis_section(data, "commuting", "16066095", "16066", flows, commuting)["moved_de"]
+    # the change list's day is the move's own: stated without the BKG
     assert both.startswith(section["moved_de"] + ". Gehlberg (16070001) – heute Teil von Kaltennordheim, Stadt – lag "
-                           "am 30.06.2016 noch im Ilm-Kreis (16070);")
+                           "am 30.06.2016 noch im Ilm-Kreis (16070); seit dem 01.01.2017 gehört es zu diesem Kreis.")
     # flows of a day after the move, or before the registers place the part there: nothing to say
     for day in ("2019-06-30", "1990-06-30"):
         later = {"16066": flow_rows("16066", day, ["16054"], [3800.0])}
@@ -1051,7 +1054,7 @@ def test_parts_of_a_town_that_lay_in_another_kreis_of_today_on_the_stichtag_are_
         assert _kreis_section(data, "commuting", "16066095", "16066", later, commuting)["moved_de"] is None, day
     # no day of the move known and the Stichtag between the two registers
     later = {"16066": flow_rows("16066", "2019-06-30", ["16054"], [3800.0])}
-    data.flows_by_kreis, data.kreis_moves, data.memo = later, moves(kaltennordheim[:9] + (pd.NaT, 3342.0)), {}
+    data.flows_by_kreis, data.kreis_moves, data.memo = later, moves(kaltennordheim[:9] + (pd.NaT, None, 3342.0)), {}
     assert _kreis_section(data, "commuting", "16066095", "16066", later, commuting)["moved_de"] == (
         "Ob Kaltennordheim, Stadt (16063102; 3.342 Einwohner) – heute Teil von Kaltennordheim, Stadt – am 30.06.2019 "
         "noch im Wartburgkreis (16063) lag, sagen die Gemeindeverzeichnisse nicht: es kam zwischen dem 31.12.2013 und "

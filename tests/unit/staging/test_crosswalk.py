@@ -1025,23 +1025,28 @@ def test_a_part_that_lay_in_another_kreis_of_today_is_listed_with_the_day_it_mov
                           ("2021", "2024", "16063037", "16064074", "merger")],  # Hallungen: moved later
                          columns=["from_vintage", "to_vintage", "from_ags", "to_ags", "kind"])
     steps = steps.assign(from_date=steps["from_vintage"].map(lambda v: dt.date(int(v), 12, 31)),
-                         to_date=steps["to_vintage"].map(lambda v: dt.date(int(v), 12, 31)))
+                         to_date=steps["to_vintage"].map(lambda v: dt.date(int(v), 12, 31)),
+                         basis=["area_sum"] * 7 + ["change_list"])  # Hallungen's from the change list of 2024
+    changes = pd.DataFrame({"from_ags": ["16063037", "16063037"], "to_ags": ["16064074", "16064074"],
+                            "effective_date": [dt.date(2024, 1, 1), dt.date(2012, 1, 1)]})  # another year's row
     last_change = pd.DataFrame({"ags": ["16066095", "16064074", "16064075"],
                                 "last_change_date": [dt.date(2019, 1, 1), dt.date(2011, 12, 1), None]})
     population = pd.DataFrame({"ags": ["16063102", "16063001", "16063037", "16063050"],
                                "vintage": ["2013", "2009", "2021", "2009"], "population": [3342.0, 223.0, 173.0, 50.0]})
-    moves = crosswalk.kreis_moves(register, walk, steps, last_change, population)
+    moves = crosswalk.kreis_moves(register, walk, steps, last_change, population, changes)
     assert moves.columns.tolist() == crosswalk.KREIS_MOVE_COLUMNS
     day = dt.date
     assert moves.astype(object).where(moves.notna(), None).values.tolist() == [
         ["16064074", "16063037", "Hallungen", "merger", *wartburg, day(2009, 12, 31), day(2021, 12, 31),
-         day(2024, 12, 31), None, 173.0],
+         day(2024, 12, 31), day(2024, 1, 1), "change_list", 173.0],
         ["16064074", "16063050", "Teil-Eins", "merger", *wartburg, day(2009, 12, 31), day(2009, 12, 31),
-         day(2013, 12, 31), day(2011, 12, 1), 50.0],
+         day(2013, 12, 31), day(2011, 12, 1), "bkg_wsk", 50.0],
         ["16064075", "16063060", "Wanderer", "recode", *wartburg, day(2013, 12, 31), day(2013, 12, 31),
-         day(2021, 12, 31), None, None],
+         day(2021, 12, 31), None, None, None],
         ["16066095", "16063102", "Kaltennordheim, Stadt", "merger", *wartburg, day(2009, 12, 31), day(2013, 12, 31),
-         day(2021, 12, 31), day(2019, 1, 1), 3342.0]]
+         day(2021, 12, 31), day(2019, 1, 1), "bkg_wsk", 3342.0]]
+    # without the change list Hallungen's day is unknown: the WSK of its Gemeinde (2011) lies before its registers
+    assert crosswalk.kreis_moves(register, walk, steps, last_change)["moved_on"].tolist()[0] is None
     # no part from another Kreis of today: an empty table with its columns and types
     alone = crosswalk.kreis_moves(register, walk, steps[steps["to_ags"] == "16063105"])
     assert alone.columns.tolist() == crosswalk.KREIS_MOVE_COLUMNS and alone["part_population"].dtype == float
