@@ -115,40 +115,52 @@ def _kreis_section(data: ReportData, section: str, ags: str, kreis_ags: str, lis
     shows (pages only read it): the town's Kreis of today, or the former Kreis the publisher lists (``shown_former``)."""
     former = shown_former(data, ags, kreis_ags, listed)
     shown = _memo(data, (section, kreis_ags, former), lambda: build(data, kreis_ags, former))
-    moved = None if former else moved_parts_de(data, ags, shown.get("reference_date"), section == "commuting")
+    moved = None if former else moved_parts_de(data, ags, kreis_ags, shown.get("reference_date"), section == "commuting")
     return {**shown, "moved_de": moved}  # per town, on a copy: the shared section itself is never changed
 
 
-def moved_parts_de(data: ReportData, ags: str, day, commuting: bool = False) -> str | None:
+def moved_parts_de(data: ReportData, ags: str, kreis_ags: str, day, commuting: bool = False) -> str | None:
     """The sentences on the parts of the town that lay in another Kreis of today at the Stichtag ``day`` of its Kreis
-    section (``kreis_moves``), one per Kreis they lay in; None where there are none. A part lay there from its first
-    register there until its move: up to the last register listing it there for certain, and until the day the BKG
-    gives (the Gemeinde's last change, ``moved_on``); without that day, a Stichtag between the two registers is said
-    to be uncertain. Kaltennordheim's page showed the Landkreis Schmalkalden-Meiningen's Pendlerströme of 30.06.2016,
-    when 3,342 of its 5,748 inhabitants lived in the Wartburgkreis (read of 7 December 2026)."""
+    section (``kreis_moves``; ``kreis_ags``: the town's Kreis of today), one per Kreis and move they lay there until;
+    None where there are none. A part lay there from its first register there until its move: up to the last register
+    listing it there for certain, and until the day the change list or the BKG gives (``moved_on``); without that
+    day, a Stichtag between the two registers is said to be uncertain. Kaltennordheim's page showed the Landkreis
+    Schmalkalden-Meiningen's Pendlerströme of 30.06.2016, when 3,342 of its 5,748 inhabitants lived in the
+    Wartburgkreis (read of 7 December 2026)."""
     if day is None or pd.isna(day):
         return None
     day = pd.Timestamp(day)
-    by_kreis: dict[str, list[dict]] = {}
+    groups: dict[tuple, list[dict]] = {}
     for part in _memo(data, "kreis_moves", lambda: _by_town(data.kreis_moves)).get(ags, ()):
         first, last, unlisted, moved_on = (None if is_missing(part[k]) else pd.Timestamp(part[k])
                                            for k in ("first_listed", "last_listed", "first_unlisted", "moved_on"))
         if (first is not None and day < first) or (unlisted is not None and day >= unlisted):
             continue  # before the registers place it there, or after it lies here
         certain = day <= last or (moved_on is not None and day < moved_on)
-        if certain or moved_on is None:  # on or after the BKG's day it lies here
-            by_kreis.setdefault(part["kreis_ags"], []).append({**part, "certain": certain})
-    sentences = [moved_parts_sentence_de([_part_cell(p) for p in parts], _in_kreis_cell(data, kreis),
-                                         data.name_of.get(ags), day, parts[0], all(p["certain"] for p in parts),
-                                         commuting, whole=len(parts) == 1 and parts[0].get("kind") == "recode")
-                 for kreis, parts in sorted(by_kreis.items())]
-    return ". ".join(sentences) or None
+        if certain or moved_on is None:  # on or after the change list's or the BKG's day it lies here
+            # parts moved alike share a sentence; another day or Kreis gets its own (a review of 7 December 2026)
+            key = (part["kreis_ags"], moved_on, part.get("moved_on_basis"), last, unlisted, certain)
+            groups.setdefault(key, []).append(part)
+    here = _in_kreis_cell(data, kreis_ags, keyed=False)  # the page's own Kreis: its key is on the page
+    sentences = [moved_parts_sentence_de([_part_cell(p) for p in parts], _in_kreis_cell(data, key[0]), here,
+                                         _town_cell(data, ags), day, parts[0], key[-1], commuting,
+                                         whole=len(parts) == 1 and parts[0].get("kind") == "recode")
+                 for key, parts in sorted(groups.items(), key=lambda item: (item[0][0], item[0][3]))]
+    return ". ".join(text[:1].upper() + text[1:] for text in sentences) or None  # 'Ein Teil von …'
 
 
-def _in_kreis_cell(data: ReportData, kreis_ags: str) -> str:
-    """'im Wartburgkreis (16063)': a Kreis after its preposition, as the pages name the town's own, with its key."""
+def _town_cell(data: ReportData, ags: str) -> str:
+    """'Kaltennordheim, Stadt (16066095)': the town with its key, apart from a part of the same name and older key."""
+    name = data.name_of.get(ags)
+    return f"{name} ({ags})" if name else ags
+
+
+def _in_kreis_cell(data: ReportData, kreis_ags: str, keyed: bool = True) -> str:
+    """'im Wartburgkreis (16063)': a Kreis after its preposition, as the pages name the town's own, with its key
+    (``keyed``)."""
     designations = data.kreis_designations if hasattr(data, "kreise") else {}
-    return f"{in_kreis(kreis_name(data, kreis_ags), kreis_ags, designations.get(kreis_ags))} ({kreis_ags})"
+    phrase = in_kreis(kreis_name(data, kreis_ags), kreis_ags, designations.get(kreis_ags))
+    return f"{phrase} ({kreis_ags})" if keyed else phrase
 
 
 def _by_town(frame: pd.DataFrame) -> dict[str, list[dict]]:
@@ -160,9 +172,15 @@ def _by_town(frame: pd.DataFrame) -> dict[str, list[dict]]:
 
 
 def _part_cell(part: dict) -> str:
-    """'Lichte (16073049; 1.568 Einwohner)': a part of a town by its name and key then, with its inhabitants."""
-    people = "" if is_missing(part.get("part_population")) else f"; {de_number(part['part_population'], 0)} Einwohner"
-    return f"{display_name(part['part_name']) or part['part_ags']} ({part['part_ags']}{people})"
+    """'Lichte (16073049; 1.568 Einwohner am 31.12.2013)': a part of a town by its name and key then, with its
+    inhabitants in its last register there; 'ein Teil von Anrode (16064073; 1.699 Einwohner)' where a Gemeinde was split
+    or gave part of its land, with the inhabitants the change list says moved."""
+    name = display_name(part["part_name"]) or part["part_ags"]
+    partial = part.get("kind") in ("split", "partial_transfer")
+    people = ("" if is_missing(part.get("part_population")) else
+              f"; {de_number(part['part_population'], 0)} Einwohner"
+              + ("" if partial or is_missing(part.get("last_listed")) else f" am {date_de(part['last_listed'])}"))
+    return f"{'ein Teil von ' if partial else ''}{name} ({part['part_ags']}{people})"
 
 
 def shown_former(data: ReportData, ags: str, kreis_ags: str, listed) -> str | None:

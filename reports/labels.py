@@ -514,36 +514,37 @@ def separate_kreise_de(parts: list[str], kreis_ags: str, day, commuting: bool = 
     return text + ("; wer dorthin pendelte, zählt als Auspendler" if commuting else "")
 
 
-def moved_parts_sentence_de(parts: list[str], kreis: str, town: str | None, day, move: dict, certain: bool = True,
-                            commuting: bool = False, whole: bool = False) -> str:
+def moved_parts_sentence_de(parts: list[str], there: str, here: str, town: str | None, day, move: dict,
+                            certain: bool = True, commuting: bool = False, whole: bool = False) -> str:
     """That parts of the town lay in another Kreis of today at a Kreis section's Stichtag ``day`` (``parts``: 'Lichte
-    (16073049; 1.568 Einwohner)', ``kreis``: 'im Landkreis Saalfeld-Rudolstadt (16073)'), so the section's figures count
-    them there; ``move``: a part's row of ``kreis_moves`` (the change list's or the BKG's day, else the registers
-    around the move); ``certain``: the day lies before the move, not between the two registers; ``whole``: the part is
-    the whole Gemeinde under its old key (Lahr, moved in 2014). Kaltennordheim's 3,342 inhabitants from the Wartburgkreis, read
-    of 7 December 2026."""
+    (16073049; 1.568 Einwohner am 31.12.2013)'; ``there``: that Kreis, 'im Landkreis Saalfeld-Rudolstadt (16073)';
+    ``here``: the town's Kreis of today, both named, as "diesem Kreis" was read as the other one in a review), so the
+    section's figures count them there; ``move``: a part's row of ``kreis_moves`` (the change list's or the BKG's
+    day, else the registers around the move); ``certain``: the day lies before the move, not between the two
+    registers; ``whole``: the part is the whole Gemeinde under its old key (Lahr, moved in 2014). Kaltennordheim's
+    3,342 inhabitants from the Wartburgkreis, read of 7 December 2026."""
     one = len(parts) == 1
     it, lay = ("es", "lag") if one else ("sie", "lagen")
-    if whole or not town:
-        who = de_list(parts)
-    else:
-        who = f"{de_list(parts)} – heute {'Teil' if one else 'Teile'} von {town} –"
+    who = de_list(parts) if whole or not town else (
+        f"{de_list(parts)} – heute {'Teil' if one else 'Teile'} von {town} –")
+    lies = f"lieg{'t' if one else 'en'} {it}"
     if is_missing(move["moved_on"]):
         moved = (f"{'es kam' if one else 'sie kamen'} zwischen dem {date_de(move['last_listed'])} und dem "
-                 f"{date_de(move['first_unlisted'])} zu diesem Kreis")
-    else:  # the change list's day is the move's; the BKG's is the Gemeinde's last change, so it is attributed
-        belongs, since = f"gehör{'t' if one else 'en'} {it}", f"seit dem {date_de(move['moved_on'])}"
-        moved = (f"{since} {belongs} zu diesem Kreis" if move.get("moved_on_basis") == "change_list" else
-                 f"laut BKG {belongs} {since} zu diesem Kreis")
+                 f"{date_de(move['first_unlisted'])} in den heutigen Kreis")
+    elif move.get("moved_on_basis") == "change_list":  # the change list's day is the move's own
+        moved = f"seit dem {date_de(move['moved_on'])} {lies} {here}"
+    else:  # the BKG's day is the Gemeinde's last change, the move unless it changed again: attributed
+        moved = f"laut BKG {lies} seit dem {date_de(move['moved_on'])} {here}"
+    who_lived = f"wer in {'diesem Teil' if one else 'diesen Teilen'} wohnte"
+    employed = f"Beschäftigten mit Wohnort {here}"
     if not certain:
-        return (f"Ob {who} am {date_de(day)} noch {kreis} {lay}, sagen die Gemeindeverzeichnisse nicht: {moved}. "
-                f"Die Werte dieses Stichtags zählen {it} vielleicht noch dort"
-                + (" (dann zählt, wer dort wohnte, nicht zu den Beschäftigten mit Wohnort in diesem Kreis)"
-                   if commuting else ""))
-    return (f"{who} {lay} am {date_de(day)} noch {kreis}; {moved}. Die Werte dieses Stichtags zählen {it} dort, "
-            f"nicht hier"
-            + ("; wer dort wohnte, zählt nicht zu den Beschäftigten mit Wohnort in diesem Kreis, und wer von hier "
-               "dorthin pendelte, als Auspendler" if commuting else ""))
+        return (f"Ob {who} am {date_de(day)} noch {there} {lay}, sagen die Gemeindeverzeichnisse nicht: {moved}. "
+                f"Die Werte dieses Stichtags zählen {it} vielleicht noch dort mit"
+                + (f" (dann zählt, {who_lived}, nicht zu den {employed})" if commuting else ""))
+    return (f"{who} {lay} am {date_de(day)} noch {there}; {moved}. Die Werte dieses Stichtags zählen {it} dort mit, "
+            f"nicht {here}"
+            + (f"; {who_lived}, zählt nicht zu den {employed}, und wer aus dem übrigen Kreis dorthin pendelte, als "
+               f"Auspendler" if commuting else ""))
 
 
 def de_rank(value) -> str:

@@ -547,14 +547,16 @@ def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
     """Per Gemeinde of the newest register each part of its territory that came into its Kreis of today from another
     Kreis which the newest register still has: a step of the crosswalk (``steps``, dated: ``with_dates``) from a key
     of that Kreis (``part_ags``, its name then) to a key of today's Kreis, both keys on the Gemeinde's territory by the
-    crosswalk (``walk``), and the step's ``kind`` (a recode: the whole Gemeinde moved). With the dates that bound where
-    the part lay: the first register listing a key of the Gemeinde's territory in that Kreis (``first_listed``), the
-    step's two registers (``last_listed``: still there; ``first_unlisted``: here) and ``moved_on`` with its
+    crosswalk (``walk``; a split's or partial transfer's part, not a minor one, belongs to the receiving key's town),
+    and the step's ``kind`` (recode: the whole Gemeinde moved; split, partial_transfer: a part of it). With the dates
+    that bound where the part lay: the first register listing a key of the Gemeinde's territory in that Kreis
+    (``first_listed``; none for a part of another Gemeinde), the step's two registers (``last_listed``: still there; ``first_unlisted``: here) and ``moved_on`` with its
     ``moved_on_basis``: for an official step the change list's effective date (``changes``: from_ags, effective_date),
     else the BKG's WSK of the Gemeinde (``last_change``: ags, last_change_date) where it falls between the two: the day
     of its last change, which is the move unless the Gemeinde changed again before the next register.
     ``part_population``: the part's inhabitants in its last register there (``population``: ags, vintage,
-    population). ``register``: ags, name, vintage, territorial_date, kreis_ags, kreis_name.
+    population), for a part of a Gemeinde the change list's ``moved_population``. ``register``: ags, name, vintage,
+    territorial_date, kreis_ags, kreis_name.
 
     Why: Kreis figures of a date before the move count the part in the other Kreis. Kaltennordheim (16066095) holds
     since 01.01.2019 the Wartburgkreis's town of that name, 3,342 of its 5,748 inhabitants, and its page showed the
@@ -563,9 +565,13 @@ def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
     newest = register[register["territorial_date"] == register["territorial_date"].max()]
     today_kreis = dict(zip(newest["ags"], newest["kreis_ags"]))
     current = dict(zip(zip(walk["vintage"], walk["ags"]), walk["current_ags"]))
-    town = [current.get((v, a)) for v, a in zip(steps["from_vintage"], steps["from_ags"])]
+    into = pd.Series([current.get((v, a)) for v, a in zip(steps["to_vintage"], steps["to_ags"])], index=steps.index)
+    # a part of a Gemeinde (a split's or a partial transfer's, not a minor one) belongs to the receiving key's town:
+    # the walk follows whole keys only (Dingelstädt got 2,182 inhabitants of Anrode from the Unstrut-Hainich-Kreis)
+    partial = steps["kind"].isin({"split", "partial_transfer"}) & ~minor_transfers(steps)
+    town = [i if part else current.get((v, a))
+            for i, part, v, a in zip(into, partial, steps["from_vintage"], steps["from_ags"])]
     moved = steps.assign(ags=town, kreis_ags=steps["from_ags"].str[:5])
-    into = pd.Series([current.get((v, a)) for v, a in zip(steps["to_vintage"], steps["to_ags"])], index=moved.index)
     # into the town's Kreis of today, both keys on its territory, from another Kreis that still exists
     keep = ((moved["ags"].map(today_kreis) == moved["to_ags"].str[:5]) & (moved["ags"] == into)
             & (moved["kreis_ags"] != moved["to_ags"].str[:5]) & moved["kreis_ags"].isin(set(today_kreis.values())))
@@ -579,6 +585,7 @@ def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
     key = list(zip(moved["from_ags"], moved["from_vintage"]))
     people = ({} if population is None else
               {(a, v): p for a, v, p in zip(population["ags"], population["vintage"], population["population"])})
+    moved_people = moved["moved_population"] if "moved_population" in moved else pd.Series(np.nan, index=moved.index)
     wsk = ({} if last_change is None else
            {a: d for a, d in zip(last_change["ags"], last_change["last_change_date"]) if not pd.isna(d)})
     changed = [wsk.get(a) for a in moved["ags"]]
@@ -596,11 +603,14 @@ def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
         "part_name": [names["name"].get(k) for k in key], "kind": moved["kind"].to_numpy(),
         "kreis_ags": moved["kreis_ags"].to_numpy(),
         "kreis_name": [names["kreis_name"].get(k) for k in key],
-        "first_listed": [_date(since.get((a, k))) for a, k in zip(moved["ags"], moved["kreis_ags"])],
+        "first_listed": [None if kind in ("split", "partial_transfer") else _date(since.get((a, k)))
+                         for a, k, kind in zip(moved["ags"], moved["kreis_ags"], moved["kind"])],
         "last_listed": [_date(d) for d in moved["from_date"]], "first_unlisted": [_date(d) for d in moved["to_date"]],
         "moved_on": [max(days) if days else day for days, day in zip(official, bkg)],
         "moved_on_basis": ["change_list" if days else "bkg_wsk" if day else None for days, day in zip(official, bkg)],
-        "part_population": pd.Series([people.get(k) for k in key], dtype="float64").to_numpy()})
+        # a part of a Gemeinde: the inhabitants the change list says moved; a whole one: its register's
+        "part_population": pd.Series([m if kind in ("split", "partial_transfer") else people.get(k)
+                                      for k, kind, m in zip(key, moved["kind"], moved_people)], dtype="float64").to_numpy()})
     return result.sort_values(["ags", "part_ags"]).reset_index(drop=True)
 
 

@@ -1005,11 +1005,12 @@ def test_a_pillar_on_fewer_indicators_than_usual_says_so():
 def test_parts_of_a_town_that_lay_in_another_kreis_of_today_on_the_stichtag_are_named():
     """Kaltennordheim (16066095) holds since 01.01.2019 the town of that name from the Wartburgkreis, 3,342 of its 5,748
     inhabitants: its page showed the Landkreis Schmalkalden-Meiningen's flows of 30.06.2016 without a word (read of 7
-    December 2026). The section and its download name the part, the Kreis it lay in and since when it belongs here,
-    with the frame's types as loaded (Timestamps, NaT); parts from two Kreise get a sentence each; a day after the move,
-    or before the registers place the part in that Kreis, needs none; a day between the two registers around a move
-    without the BKG's day is said to be uncertain; another town of the Kreis gets none; a whole Gemeinde moved under
-    a new key is named once."""
+    December 2026). The section and its download name the part, the Kreis it lay in, the town's Kreis and since when
+    the part lies there, with the frame's types as loaded (Timestamps, NaT); parts moved on other days or from other
+    Kreise get a sentence each (a part of one Kreis that moved earlier was dated by another's move, second review of 7
+    December 2026); a part of a split Gemeinde is named as such; a day after the move, or before the registers place
+    the part in that Kreis, needs none; a day between the two registers around a move without a known day is said to
+    be uncertain; another town of the Kreis gets none; a whole Gemeinde moved under a new key is named once."""
     from reports.context import _kreis_section, commuting
     from reports.tables import commuting_table
 
@@ -1019,10 +1020,17 @@ def test_parts_of_a_town_that_lay_in_another_kreis_of_today_on_the_stichtag_are_
     data.name_of = {"16066095": "Kaltennordheim, Stadt", "16066001": "Andere"}
     data.kreis_cells = data.kreis_names = pd.Series({"16063": "Wartburgkreis", "16066": "Schmalkalden-Meiningen",
                                                      "16070": "Ilm-Kreis"})
+    data.kreise = pd.DataFrame({"ags": ["16063", "16066", "16070"], "name": ["Wartburgkreis", "Schmalkalden-Meiningen",
+                                                                             "Ilm-Kreis"], "designation": "Landkreis"})
+    data.kreis_designations = data.kreise.set_index("ags")["designation"]
     stamp = pd.Timestamp
 
     def moves(*rows) -> pd.DataFrame:
         return pd.DataFrame([dict(zip(KREIS_MOVE_COLUMNS, r)) for r in rows], columns=KREIS_MOVE_COLUMNS)
+
+    def moved_de(ags: str = "16066095", flows_now: dict | None = None) -> str | None:
+        data.memo = {}
+        return _kreis_section(data, "commuting", ags, "16066", flows_now or flows, commuting)["moved_de"]
 
     kaltennordheim = ("16066095", "16063102", "Kaltennordheim, Stadt", "merger", "16063", "Wartburgkreis",
                       stamp("1994-12-31"), stamp("2013-12-31"), stamp("2021-12-31"), stamp("2019-01-01"), "bkg_wsk",
@@ -1030,41 +1038,54 @@ def test_parts_of_a_town_that_lay_in_another_kreis_of_today_on_the_stichtag_are_
     data.kreis_moves = moves(kaltennordheim)
     section = _kreis_section(data, "commuting", "16066095", "16066", flows, commuting)
     assert section["moved_de"] == (
-        "Kaltennordheim, Stadt (16063102; 3.342 Einwohner) – heute Teil von Kaltennordheim, Stadt – lag am 30.06.2016 "
-        "noch im Wartburgkreis (16063); laut BKG gehört es seit dem 01.01.2019 zu diesem Kreis. Die Werte dieses "
-        "Stichtags zählen es dort, nicht hier; wer dort wohnte, zählt nicht zu den Beschäftigten mit Wohnort in diesem "
-        "Kreis, und wer von hier dorthin pendelte, als Auspendler")
+        "Kaltennordheim, Stadt (16063102; 3.342 Einwohner am 31.12.2013) – heute Teil von Kaltennordheim, Stadt "
+        "(16066095) – lag am 30.06.2016 noch im Wartburgkreis (16063); laut BKG liegt es seit dem 01.01.2019 im Landkreis "
+        "Schmalkalden-Meiningen. Die Werte dieses Stichtags zählen es dort mit, nicht im Landkreis Schmalkalden-Meiningen; "
+        "wer in diesem Teil wohnte, zählt nicht zu den Beschäftigten mit Wohnort im Landkreis Schmalkalden-Meiningen, und "
+        "wer aus dem übrigen Kreis dorthin pendelte, als Auspendler")
     assert all(r["Teile der Gemeinde"] == section["moved_de"] for r in commuting_table(section).rows)
     other = _kreis_section(data, "commuting", "16066001", "16066", flows, commuting)
     assert other["moved_de"] is None and "Teile der Gemeinde" not in commuting_table(other).rows[0]
     assert section["rows"] is other["rows"]  # the Kreis's section is built once, the town's sentence added to a copy
-    # a part from a second Kreis: a sentence each, in Kreis order, one full stop between them (the page adds the last)
-    data.kreis_moves, data.memo = moves(kaltennordheim, ("16066095", "16070001", "Gehlberg", "merger", "16070",
-                                                         "Ilm-Kreis", stamp("1994-12-31"), stamp("2013-12-31"),
-                                                         stamp("2021-12-31"), stamp("2017-01-01"), "change_list",
-                                                         None)), {}
-    both = _kreis_section(data, "commuting", "16066095", "16066", flows, commuting)["moved_de"]
-    # the change list's day is the move's own: stated without the BKG
-    assert both.startswith(section["moved_de"] + ". Gehlberg (16070001) – heute Teil von Kaltennordheim, Stadt – lag "
-                           "am 30.06.2016 noch im Ilm-Kreis (16070); seit dem 01.01.2017 gehört es zu diesem Kreis.")
+    # a part from a second Kreis, moved by the change list's day: a sentence of its own, stated as the move's day
+    gehlberg = ("16066095", "16070001", "Gehlberg", "merger", "16070", "Ilm-Kreis", stamp("1994-12-31"),
+                stamp("2013-12-31"), stamp("2021-12-31"), stamp("2017-01-01"), "change_list", None)
+    data.kreis_moves = moves(kaltennordheim, gehlberg)
+    assert moved_de().startswith(section["moved_de"] + ". Gehlberg (16070001) – heute Teil von Kaltennordheim, Stadt "
+                                 "(16066095) – lag am 30.06.2016 noch im Ilm-Kreis (16070); seit dem 01.01.2017 liegt "
+                                 "es im Landkreis Schmalkalden-Meiningen.")
+    # two parts of one Kreis moved on different days, one a part of a split Gemeinde: two sentences, each its own day
+    split = ("16066095", "16063050", "Anrode", "split", "16063", "Wartburgkreis", None, stamp("2009-12-31"),
+             stamp("2013-12-31"), stamp("2011-01-01"), "change_list", 1699.0)
+    data.kreis_moves = moves(kaltennordheim, split)
+    early = {"16066": flow_rows("16066", "2010-06-30", ["16054"], [3800.0])}
+    data.flows_by_kreis = early
+    text = moved_de(flows_now=early)
+    assert text.startswith("Ein Teil von Anrode (16063050; 1.699 Einwohner) – heute Teil von Kaltennordheim, Stadt "
+                           "(16066095) – lag am 30.06.2010 noch im Wartburgkreis (16063); seit dem 01.01.2011 liegt es "
+                           "im Landkreis Schmalkalden-Meiningen.")
+    assert ". Kaltennordheim, Stadt (16063102; 3.342 Einwohner am 31.12.2013) – heute Teil von Kaltennordheim, Stadt " \
+           "(16066095) – lag am 30.06.2010 noch im Wartburgkreis (16063); laut BKG liegt es seit dem 01.01.2019" in text
     # flows of a day after the move, or before the registers place the part there: nothing to say
+    data.kreis_moves = moves(kaltennordheim)
     for day in ("2019-06-30", "1990-06-30"):
         later = {"16066": flow_rows("16066", day, ["16054"], [3800.0])}
-        data.flows_by_kreis, data.kreis_moves, data.memo = later, moves(kaltennordheim), {}
-        assert _kreis_section(data, "commuting", "16066095", "16066", later, commuting)["moved_de"] is None, day
+        data.flows_by_kreis = later
+        assert moved_de(flows_now=later) is None, day
     # no day of the move known and the Stichtag between the two registers
     later = {"16066": flow_rows("16066", "2019-06-30", ["16054"], [3800.0])}
-    data.flows_by_kreis, data.kreis_moves, data.memo = later, moves(kaltennordheim[:9] + (pd.NaT, None, 3342.0)), {}
-    assert _kreis_section(data, "commuting", "16066095", "16066", later, commuting)["moved_de"] == (
-        "Ob Kaltennordheim, Stadt (16063102; 3.342 Einwohner) – heute Teil von Kaltennordheim, Stadt – am 30.06.2019 "
-        "noch im Wartburgkreis (16063) lag, sagen die Gemeindeverzeichnisse nicht: es kam zwischen dem 31.12.2013 und "
-        "dem 31.12.2021 zu diesem Kreis. Die Werte dieses Stichtags zählen es vielleicht noch dort (dann zählt, wer dort "
-        "wohnte, nicht zu den Beschäftigten mit Wohnort in diesem Kreis)")
+    data.flows_by_kreis, data.kreis_moves = later, moves(kaltennordheim[:9] + (pd.NaT, None, 3342.0))
+    assert moved_de(flows_now=later) == (
+        "Ob Kaltennordheim, Stadt (16063102; 3.342 Einwohner am 31.12.2013) – heute Teil von Kaltennordheim, Stadt "
+        "(16066095) – am 30.06.2019 noch im Wartburgkreis (16063) lag, sagen die Gemeindeverzeichnisse nicht: es kam "
+        "zwischen dem 31.12.2013 und dem 31.12.2021 in den heutigen Kreis. Die Werte dieses Stichtags zählen es "
+        "vielleicht noch dort mit (dann zählt, wer in diesem Teil wohnte, nicht zu den Beschäftigten mit Wohnort im "
+        "Landkreis Schmalkalden-Meiningen)")
     # the whole Gemeinde under its old key (Lahr, from Cochem-Zell in 2014): named once
-    data.flows_by_kreis, data.memo = flows, {}
+    data.flows_by_kreis = flows
     data.kreis_moves = moves(("16066095", "16063102", "Kaltennordheim, Stadt", "recode", *kaltennordheim[4:]))
-    assert _kreis_section(data, "commuting", "16066095", "16066", flows, commuting)["moved_de"].startswith(
-        "Kaltennordheim, Stadt (16063102; 3.342 Einwohner) lag am 30.06.2016 noch im Wartburgkreis (16063);")
+    assert moved_de().startswith("Kaltennordheim, Stadt (16063102; 3.342 Einwohner am 31.12.2013) lag am 30.06.2016 "
+                                 "noch im Wartburgkreis (16063);")
 
 
 def test_the_town_page_shows_the_parts_sentence_in_both_kreis_sections():
@@ -1087,5 +1108,11 @@ def test_the_town_page_shows_the_parts_sentence_in_both_kreis_sections():
             '(16063).</p>') in html
     assert "mobilfunk-teile" not in section.render(mobile={**mobile, "moved_de": None}, downloads={},
                                                    town={"name": "X", "kreis_designation": "Landkreis"})
-    commuting = re.search(r'<section id="pendlerstroeme">.*?</section>', template, re.S).group(0)
-    assert '{% if commuting.moved_de %}  <p class="hint" id="pendler-teile">{{ commuting.moved_de }}.</p>' in commuting
+    flows = re.search(r'<section id="pendlerstroeme">.*?</section>', template, re.S).group(0)
+    commuting = {"no_kreis": False, "shown_cell": None, "kreis_name": "Schmalkalden-Meiningen", "kreis_ags": "16066",
+                 "whole": False, "territory_de": None, "moved_de": "A <b> lag am 30.06.2016 noch im Wartburgkreis",
+                 "rows": [], "reference_date": pd.Timestamp("2016-06-30"), "out_commuters": None, "employees": None,
+                 "notes": []}
+    html = page_environment().from_string(macros + flows).render(commuting=commuting, downloads={}, town={
+        "name": "Kaltennordheim, Stadt", "kreis_designation": "Landkreis"})
+    assert '<p class="hint" id="pendler-teile">A &lt;b&gt; lag am 30.06.2016 noch im Wartburgkreis.</p>' in html

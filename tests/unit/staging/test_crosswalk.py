@@ -1005,6 +1005,7 @@ def test_a_part_that_lay_in_another_kreis_of_today_is_listed_with_the_day_it_mov
                        ("16056000", "Eisenach, Stadt", "16056", "Eisenach")]),
         vintage(2021, [("16066095", "Kaltennordheim, Stadt", "16066", "Schmalkalden-Meiningen"),
                        ("16063037", "Hallungen", *wartburg), ("16064074", "Südeichsfeld", *uh),
+                       ("16063099", "Zerteilt", *wartburg),
                        ("16064075", "Wanderer", *uh), ("16063105", "Eisenach, Stadt", *wartburg)]),
         vintage(2024, [("16066095", "Kaltennordheim, Stadt", "16066", "Schmalkalden-Meiningen"),
                        ("16064074", "Südeichsfeld", *uh), ("16064075", "Wanderer", *uh),
@@ -1012,7 +1013,8 @@ def test_a_part_that_lay_in_another_kreis_of_today_is_listed_with_the_day_it_mov
     ], ignore_index=True)
     today = {"16063001": "16066095", "16063102": "16066095", "16066010": "16066095", "16066095": "16066095",
              "16063050": "16064074", "16063037": "16064074", "16064074": "16064074", "16070060": "16064075",
-             "16063060": "16064075", "16064075": "16064075", "16056000": "16063105", "16063105": "16063105"}
+             "16063060": "16064075", "16064075": "16064075", "16056000": "16063105", "16063105": "16063105",
+             "16063099": "16063105"}  # a split Gemeinde: the walk follows one successor
     walk = pd.DataFrame([(v, a, today[a]) for v, a in zip(register["vintage"], register["ags"])],
                         columns=["vintage", "ags", "current_ags"])
     steps = pd.DataFrame([("2009", "2013", "16063001", "16063102", "merger"),  # within the Wartburgkreis
@@ -1024,11 +1026,18 @@ def test_a_part_that_lay_in_another_kreis_of_today_is_listed_with_the_day_it_mov
                           ("2013", "2021", "16056000", "16063105", "recode"),  # Eisenach: its Kreis is gone
                           ("2021", "2024", "16063037", "16064074", "merger")],  # Hallungen: moved later
                          columns=["from_vintage", "to_vintage", "from_ags", "to_ags", "kind"])
+    # parts of split Gemeinden of the Wartburgkreis (the walk follows whole keys only): one of 1,699 inhabitants into
+    # Südeichsfeld, one of 3 (minor) into Kaltennordheim; the second review's Dingelstädt case of 2023
+    splits = pd.DataFrame([("2021", "2024", "16063099", "16064074", "split", 1699.0, 50.0),
+                           ("2021", "2024", "16063099", "16066095", "split", 3.0, 0.1)],
+                          columns=["from_vintage", "to_vintage", "from_ags", "to_ags", "kind", "moved_population",
+                                   "moved_share"])
+    steps = pd.concat([steps, splits], ignore_index=True)
     steps = steps.assign(from_date=steps["from_vintage"].map(lambda v: dt.date(int(v), 12, 31)),
                          to_date=steps["to_vintage"].map(lambda v: dt.date(int(v), 12, 31)),
-                         basis=["area_sum"] * 7 + ["change_list"])  # Hallungen's from the change list of 2024
-    changes = pd.DataFrame({"from_ags": ["16063037", "16063037"], "to_ags": ["16064074", "16064074"],
-                            "effective_date": [dt.date(2024, 1, 1), dt.date(2012, 1, 1)]})  # another year's row
+                         basis=["area_sum"] * 7 + ["change_list"] * 3)  # Hallungen's from the change list of 2024
+    changes = pd.DataFrame({"from_ags": ["16063037", "16063037", "16063099"], "to_ags": ["16064074"] * 3,
+                            "effective_date": [dt.date(2024, 1, 1), dt.date(2012, 1, 1), dt.date(2023, 7, 1)]})
     last_change = pd.DataFrame({"ags": ["16066095", "16064074", "16064075"],
                                 "last_change_date": [dt.date(2019, 1, 1), dt.date(2011, 12, 1), None]})
     population = pd.DataFrame({"ags": ["16063102", "16063001", "16063037", "16063050"],
@@ -1041,6 +1050,9 @@ def test_a_part_that_lay_in_another_kreis_of_today_is_listed_with_the_day_it_mov
          day(2024, 12, 31), day(2024, 1, 1), "change_list", 173.0],
         ["16064074", "16063050", "Teil-Eins", "merger", *wartburg, day(2009, 12, 31), day(2009, 12, 31),
          day(2013, 12, 31), day(2011, 12, 1), "bkg_wsk", 50.0],
+        # the split's part: the receiving key's town, the inhabitants that moved, no register of its own there
+        ["16064074", "16063099", "Zerteilt", "split", *wartburg, None, day(2021, 12, 31), day(2024, 12, 31),
+         day(2023, 7, 1), "change_list", 1699.0],
         ["16064075", "16063060", "Wanderer", "recode", *wartburg, day(2013, 12, 31), day(2013, 12, 31),
          day(2021, 12, 31), None, None, None],
         ["16066095", "16063102", "Kaltennordheim, Stadt", "merger", *wartburg, day(2009, 12, 31), day(2013, 12, 31),
