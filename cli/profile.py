@@ -120,9 +120,10 @@ def print_profile(con: duckdb.DuckDBPyConnection, town: Town, console: Console |
                           f"veröffentlicht.")
         usual = pillar_indicators(con.execute(PILLAR_INDICATORS, {"pillars": PILLARS}).df())
         console.print(pillar_table(latest, coverage_notes(scored, usual.get(int(latest["period"]), {}))))
-        console.print(history_table(history, *not_comparable(con, town, rows, latest["period"]),
+        method = current_method(con, rows)
+        console.print(history_table(history, *not_comparable(con, town, method, rows, latest["period"]),
                                     band_noted=rank_band_fractional(latest), usual=usual,
-                                    indicators=unscored_values(con, town, rows)))
+                                    indicators=unscored_values(con, town, method)))
     newest = con.execute(INDICATORS_SQL, [town.ags]).df()
     if latest is None:
         console.print(indicator_table(newest))
@@ -205,21 +206,21 @@ def pillar_table(row: dict, coverage: dict[str, str] | None = None) -> Table:
     return table
 
 
-def not_comparable(con: duckdb.DuckDBPyConnection, town: Town, rows: list[dict],
+def not_comparable(con: duckdb.DuckDBPyConnection, town: Town, method: str | None, rows: list[dict],
                    headline) -> tuple[dict[int, str], int | None]:
     """``reports.context.comparability`` of the town's history, as its page marks the years (the page said 2018 is no
     time comparison with 2021, the CLI showed 40,8 -> 48,1 unmarked; planner walkthrough of 7 December 2026); the
-    scored indicators read for this town alone (SCORED_INDICATORS of the current method)."""
+    scored indicators read for this town alone (SCORED_INDICATORS of ``method``, ``current_method``)."""
     scored = records(con.execute(f"SELECT * FROM ({SCORED_INDICATORS}) WHERE ags = $ags",
-                                 {"pillars": list(PILLARS), "mv": current_method(con, rows), "ags": town.ags}).df())
+                                 {"pillars": list(PILLARS), "mv": method, "ags": town.ags}).df())
     return comparability(scored_indicators(scored, rows), rows, headline)
 
 
-def unscored_values(con: duckdb.DuckDBPyConnection, town: Town, rows: list[dict]) -> list[dict]:
-    """The town's values of the missing pillars of its years without a score (reports/data.py UNSCORED_VALUES, as
-    its page reads them): why the index cannot score values the town has."""
+def unscored_values(con: duckdb.DuckDBPyConnection, town: Town, method: str | None) -> list[dict]:
+    """The town's values of the missing pillars of its years without a score (reports/data.py UNSCORED_VALUES of
+    ``method``, as its page reads them): why the index cannot score values the town has."""
     return records(con.execute(f"SELECT * FROM ({UNSCORED_VALUES}) WHERE ags = $ags",
-                               {"mv": current_method(con, rows), "ags": town.ags}).df())
+                               {"mv": method, "ags": town.ags}).df())
 
 
 def current_method(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> str | None:

@@ -141,12 +141,14 @@ def moved_parts_de(data: ReportData, ags: str, kreis_ags: str, day, commuting: b
             # parts moved alike share a sentence; another day or Kreis gets its own (a review of 7 December 2026)
             key = (part["kreis_ags"], moved_on, part.get("moved_on_basis"), last, unlisted, certain)
             groups.setdefault(key, []).append(part)
+    if not groups:  # every page asks, twice: most towns have no such part
+        return None
     here = _in_kreis_cell(data, kreis_ags, keyed=False)  # the page's own Kreis: its key is on the page
     sentences = [moved_parts_sentence_de([_part_cell(p) for p in parts], _in_kreis_cell(data, key[0]), here,
                                          _town_cell(data, ags), day, parts[0], key[-1], commuting,
                                          whole=len(parts) == 1 and parts[0].get("kind") == "recode")
                  for key, parts in sorted(groups.items(), key=lambda item: (item[0][0], item[0][3]))]
-    return ". ".join(text[:1].upper() + text[1:] for text in sentences) or None  # 'Ein Teil von …'
+    return ". ".join(text[:1].upper() + text[1:] for text in sentences)  # 'Ein Teil von …'
 
 
 def _town_cell(data: ReportData, ags: str) -> str:
@@ -158,8 +160,7 @@ def _town_cell(data: ReportData, ags: str) -> str:
 def _in_kreis_cell(data: ReportData, kreis_ags: str, keyed: bool = True) -> str:
     """'im Wartburgkreis (16063)': a Kreis after its preposition, as the pages name the town's own, with its key
     (``keyed``)."""
-    designations = data.kreis_designations if hasattr(data, "kreise") else {}
-    phrase = in_kreis(kreis_name(data, kreis_ags), kreis_ags, designations.get(kreis_ags))
+    phrase = in_kreis(kreis_name(data, kreis_ags), kreis_ags, data.kreis_designations.get(kreis_ags))
     return f"{phrase} ({kreis_ags})" if keyed else phrase
 
 

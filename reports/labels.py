@@ -20,7 +20,7 @@ from indicators.engine import published_score as engine_published_score
 from indicators.peers import FEATURE_DATES as PEER_FEATURE_DATES
 from indicators.peers import FEATURES as PEER_FEATURES
 from indicators.publisher_notes import year_only as year_only_pairs  # values with a year, no day
-from sources.names import ABBREVIATED_DESIGNATIONS, CITY_DESIGNATIONS, kreis_labels  # noqa: F401 - re-exported
+from sources.names import ABBREVIATED_DESIGNATIONS, CITY_DESIGNATIONS
 from sources.registry import attribution_text, sources as source_specs
 
 # Pillar names and unit wording are declared once, in indicators/catalogue.yaml.

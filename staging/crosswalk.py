@@ -579,7 +579,8 @@ def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
     if moved.empty:
         return pd.DataFrame({c: pd.Series(dtype=KREIS_MOVE_TYPES.get(c, object)) for c in KREIS_MOVE_COLUMNS})
     dates = register.drop_duplicates("vintage").set_index("vintage")["territorial_date"]
-    there = walk.assign(kreis_ags=walk["ags"].str[:5], day=walk["vintage"].map(dates))
+    walked = walk[walk["current_ags"].isin(set(moved["ags"]))]  # the few towns with such a part, not every key
+    there = walked.assign(kreis_ags=walked["ags"].str[:5], day=walked["vintage"].map(dates))
     since = there.groupby(["current_ags", "kreis_ags"])["day"].min()
     names = register.drop_duplicates(["ags", "vintage"]).set_index(["ags", "vintage"])
     key = list(zip(moved["from_ags"], moved["from_vintage"]))

@@ -140,14 +140,18 @@ def onto_current_territory(con, observations: pd.DataFrame, key_vintage: str | N
 
 
 def restatement_inputs(con) -> tuple[pd.DataFrame | None, pd.DataFrame]:
-    """What dates a publisher's restatement: the BKG's WSK per Gemeinde of the newest geometry release (ags,
-    last_change_date; None without geometries or in an older working database) and the territorial steps with
-    their dates (empty in an older working database without them)."""
-    last_change = None
-    if "last_change_date" in relation_columns(con, "municipality_geometries"):
-        last_change = con.execute(f"SELECT ags, last_change_date FROM ({NEWEST_RELEASE})").df()
+    """What dates a publisher's restatement: ``last_changes`` and the territorial steps with their dates (empty in
+    an older working database without them)."""
     dated = {"from_date", "to_date"} <= set(relation_columns(con, "territorial_changes"))
-    return last_change, con.execute("SELECT * FROM territorial_changes").df() if dated else pd.DataFrame()
+    return last_changes(con), con.execute("SELECT * FROM territorial_changes").df() if dated else pd.DataFrame()
+
+
+def last_changes(con) -> pd.DataFrame | None:
+    """The BKG's WSK per Gemeinde of the newest geometry release (ags, last_change_date); None without geometries or
+    in an older working database."""
+    if "last_change_date" not in relation_columns(con, "municipality_geometries"):
+        return None
+    return con.execute(f"SELECT ags, last_change_date FROM ({NEWEST_RELEASE})").df()
 
 
 def territory_metadata(observations: pd.DataFrame) -> dict:
@@ -395,7 +399,7 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
         gv = population[(population["measure"] == "population_total")
                         & (population["source_id"] == "destatis_gemeindeverzeichnis")]
         moves = crosswalk.kreis_moves(kreise.merge(register[["ags", "vintage", "name"]], on=["ags", "vintage"]), walk,
-                                      steps, restatement_inputs(con)[0],
+                                      steps, last_changes(con),  # the steps are at hand: not read again
                                       gv[["ags", "vintage", "value"]].rename(columns={"value": "population"}), changes)
         store(con, "territorial_crosswalk", "kreis_moves", moves)
         for measure in RESTATED.values():

@@ -106,7 +106,7 @@ def test_kreise_of_one_name_are_told_apart_by_their_designation():
     """The commuting table listed 'München' twice (the city 09162 and the Landkreis 09184), told apart by the AGS."""
     import pandas as pd
 
-    from reports.labels import kreis_labels
+    from sources.names import kreis_labels
 
     names = pd.Series(["München", "München", "Prignitz", "Heilbronn", "Heilbronn"],
                       index=["09162", "09184", "12070", "08121", "08125"])
