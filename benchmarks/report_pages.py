@@ -125,18 +125,18 @@ def build(published: Path, out_dir: Path, pages: int, workers: int | None = None
     stamps = []
     print(f"load average at start {os.getloadavg()[0]:.1f}")
     options = {} if workers is None else {"workers": workers or None}
-    cpu = _cpu_seconds()
+    before = cpu_seconds()
     start = time.perf_counter()
     summary: dict = {}
     with RssSampler() as sampler:
         build_reports(published, out_dir, towns=towns, force=True, summary=summary, **options,
                       progress=lambda done, total: stamps.append(time.perf_counter()))
     total = time.perf_counter() - start
-    cpu = _cpu_seconds() - cpu
+    cpu, kernel = (now - then for now, then in zip(cpu_seconds(), before))
     per_page = (stamps[-1] - stamps[0]) / max(1, len(stamps) - 1)
     print(f"{len(towns)} pages with downloads: {1000 * per_page:.1f} ms per page (wall clock, all workers); "
           f"whole build {total:.1f} s wall ({stamps[0] - start:.1f} s before the first page, "
-          f"{start + total - stamps[-1]:.1f} s after the last), {cpu:.1f} s CPU "
+          f"{start + total - stamps[-1]:.1f} s after the last), {cpu:.1f} s CPU (kernel {kernel:.1f} s) "
           f"({1000 * cpu / len(towns):.1f} ms per page, everything included); "
           f"{summary.get('processes', 1)} page process(es)"
           f"{' in child ' + str(summary['pid']) if 'pid' in summary else ' in this process'}; "
@@ -146,12 +146,16 @@ def build(published: Path, out_dir: Path, pages: int, workers: int | None = None
     return 0
 
 
-def _cpu_seconds() -> float:
-    """User and system CPU seconds of this process and of its waited-for children (and theirs)."""
+def cpu_seconds() -> tuple[float, float]:
+    """CPU seconds (user and system) of this process and of its waited-for children (and theirs), and of them the
+    system's, the kernel's. Why apart: the kernel's part of a page build is mostly creating its ~33,000 files, and
+    on this machine's disk that cost varies from minute to minute: the same one-process build of every page took
+    21.3 s with 1.5 kernel s in RAM and 40.1 s with 17.9 kernel s on the disk minutes later (7 December 2026,
+    docs/performance.md)."""
     import resource
 
-    return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
-               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    usages = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usages), sum(u.ru_stime for u in usages)
 
 
 def download_parts(published: Path, out_dir: Path, pages: int) -> int:
