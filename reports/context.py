@@ -18,7 +18,8 @@ from reports.data import VALUE_FLAGS, ReportData, kreis_history
 from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, DECIMALS, MOBILE_AREAS, MOBILE_TECHNOLOGIES, PILLARS,
                             attribution_label, boundary_date_de, data_date_line, date_de, dated_de, de_list, de_number,
                             display_name, flow_note, former_kreis_de, gap_shown, imputed_share_of_score, in_kreis,
-                            is_missing, is_year_only, moved_parts_sentence_de, no_data_in_any_year_de, no_kreis,
+                            is_missing, is_year_only, kreis_value_moved_phrase_de, moved_parts_sentence_de,
+                            no_data_in_any_year_de, no_kreis,
                             not_scored_reasons, peer_dates_sentence_de, pillar_coverage, pillar_label, published_value,
                             rank_shown, release_text, safe_url, score_gap, separate_kreise_de, shown_number,
                             source_label, unit_label, vintage_label, years_de)
@@ -122,13 +123,41 @@ def _kreis_section(data: ReportData, section: str, ags: str, kreis_ags: str, lis
 def moved_parts_de(data: ReportData, ags: str, kreis_ags: str, day, commuting: bool = False) -> str | None:
     """The sentences on the parts of the town that lay in another Kreis of today at the Stichtag ``day`` of its Kreis
     section (``kreis_moves``; ``kreis_ags``: the town's Kreis of today), one per Kreis and move they lay there until;
-    None where there are none. A part lay there from its first register there until its move: up to the last register
-    listing it there for certain, and until the day the change list or the BKG gives (``moved_on``); without that
-    day, a Stichtag between the two registers is said to be uncertain. Kaltennordheim's page showed the Landkreis
-    Schmalkalden-Meiningen's Pendlerströme of 30.06.2016, when 3,342 of its 5,748 inhabitants lived in the
-    Wartburgkreis (read of 7 December 2026)."""
-    if day is None or pd.isna(day):
+    None where there are none (``_moved_groups``). Kaltennordheim's page showed the Landkreis Schmalkalden-Meiningen's
+    Pendlerströme of 30.06.2016, when 3,342 of its 5,748 inhabitants lived in the Wartburgkreis (read of 7 December
+    2026)."""
+    groups = _moved_groups(data, ags, day)
+    if not groups:  # every page asks, twice: most towns have no such part
         return None
+    here = _in_kreis_cell(data, kreis_ags, keyed=False)  # the page's own Kreis: its key is on the page
+    sentences = [moved_parts_sentence_de([_part_cell(p) for p in parts], _in_kreis_cell(data, key[0]), here,
+                                         _town_cell(data, ags), pd.Timestamp(day), parts[0], key[-1], commuting,
+                                         whole=len(parts) == 1 and parts[0].get("kind") == "recode")
+                 for key, parts in groups]
+    return ". ".join(text[:1].upper() + text[1:] for text in sentences)  # 'Ein Teil von …'
+
+
+def kreis_value_moved_de(data: ReportData, ags: str, day) -> str | None:
+    """Which parts of the town a Kreis value of ``day`` leaves out because they lay in another Kreis then ('ohne
+    Lichte (16073049) und Piesau (16073066), die am 31.12.2018 noch im Landkreis Saalfeld-Rudolstadt (16073) lagen'),
+    for the indicator table and the comparison; None where there are none. Dingelstädt's and Südeichsfeld's every
+    Kreis value, and Kaltennordheim's accessibility ones of 31.12.2018, were of a Kreis without part of the town."""
+    by_kreis: dict[tuple, list[dict]] = {}  # the phrase names no move's day: one per Kreis (and certainty)
+    for key, parts in _moved_groups(data, ags, day):
+        by_kreis.setdefault((key[0], key[-1]), []).extend(parts)
+    return "; ".join(kreis_value_moved_phrase_de([_part_cell(p, people=False, case="acc") for p in parts],
+                                                 _in_kreis_cell(data, kreis), pd.Timestamp(day), certain,
+                                                 singular_part=len(parts) == 1 and _partial(parts[0]))
+                     for (kreis, certain), parts in by_kreis.items()) or None
+
+
+def _moved_groups(data: ReportData, ags: str, day) -> list[tuple[tuple, list[dict]]]:
+    """The town's parts (``kreis_moves`` rows) that lay in another Kreis of today at ``day``, grouped by that Kreis and
+    their move, in the order the sentences name them; each key ends with ``certain``. A part lay there from its first
+    register there until its move: up to the last register listing it there for certain, and until the day the change
+    list or the BKG gives (``moved_on``); without that day, a day between the two registers is uncertain."""
+    if day is None or pd.isna(day):
+        return []
     day = pd.Timestamp(day)
     groups: dict[tuple, list[dict]] = {}
     for part in _memo(data, "kreis_moves", lambda: _by_town(data.kreis_moves)).get(ags, ()):
@@ -141,14 +170,7 @@ def moved_parts_de(data: ReportData, ags: str, kreis_ags: str, day, commuting: b
             # parts moved alike share a sentence; another day or Kreis gets its own (a review of 7 December 2026)
             key = (part["kreis_ags"], moved_on, part.get("moved_on_basis"), last, unlisted, certain)
             groups.setdefault(key, []).append(part)
-    if not groups:  # every page asks, twice: most towns have no such part
-        return None
-    here = _in_kreis_cell(data, kreis_ags, keyed=False)  # the page's own Kreis: its key is on the page
-    sentences = [moved_parts_sentence_de([_part_cell(p) for p in parts], _in_kreis_cell(data, key[0]), here,
-                                         _town_cell(data, ags), day, parts[0], key[-1], commuting,
-                                         whole=len(parts) == 1 and parts[0].get("kind") == "recode")
-                 for key, parts in sorted(groups.items(), key=lambda item: (item[0][0], item[0][3]))]
-    return ". ".join(text[:1].upper() + text[1:] for text in sentences)  # 'Ein Teil von …'
+    return sorted(groups.items(), key=lambda item: (item[0][0], item[0][3]))
 
 
 def _town_cell(data: ReportData, ags: str) -> str:
@@ -172,16 +194,23 @@ def _by_town(frame: pd.DataFrame) -> dict[str, list[dict]]:
     return result
 
 
-def _part_cell(part: dict) -> str:
+def _part_cell(part: dict, people: bool = True, case: str = "nom") -> str:
     """'Lichte (16073049; 1.568 Einwohner am 31.12.2013)': a part of a town by its name and key then, with its
-    inhabitants in its last register there; 'ein Teil von Anrode (16064073; 1.699 Einwohner)' where a Gemeinde was split
-    or gave part of its land, with the inhabitants the change list says moved."""
+    inhabitants in its last register there (``people``); 'ein Teil von Anrode (16064073; 1.699 Einwohner)' where a
+    Gemeinde was split or gave part of its land, with the inhabitants the change list says moved ('einen Teil' after
+    'ohne': ``case`` "acc")."""
     name = display_name(part["part_name"]) or part["part_ags"]
-    partial = part.get("kind") in ("split", "partial_transfer")
-    people = ("" if is_missing(part.get("part_population")) else
-              f"; {de_number(part['part_population'], 0)} Einwohner"
-              + ("" if partial or is_missing(part.get("last_listed")) else f" am {date_de(part['last_listed'])}"))
-    return f"{'ein Teil von ' if partial else ''}{name} ({part['part_ags']}{people})"
+    partial = _partial(part)
+    people_de = ("" if not people or is_missing(part.get("part_population")) else
+                 f"; {de_number(part['part_population'], 0)} Einwohner"
+                 + ("" if partial or is_missing(part.get("last_listed")) else f" am {date_de(part['last_listed'])}"))
+    article = {"nom": "ein Teil von ", "acc": "einen Teil von "}[case] if partial else ""
+    return f"{article}{name} ({part['part_ags']}{people_de})"
+
+
+def _partial(part: dict) -> bool:
+    """The part is land of a Gemeinde that was split or gave part of its land, not a whole Gemeinde."""
+    return part.get("kind") in ("split", "partial_transfer")
 
 
 def shown_former(data: ReportData, ags: str, kreis_ags: str, listed) -> str | None:
@@ -793,6 +822,9 @@ def reference_values(data: ReportData, town: dict, row: dict) -> dict:
         result["ref_kreis"] = float(values[bisect.bisect_left(dates, day)])
     result["ref_kreis_former"] = kreis_cell(data, former) if former and result["ref_kreis"] is not None else None
     result["ref_kreis_without"] = de_list(kreis_cell(data, k) for k in apart) or None
+    # parts of the town that lay in another Kreis of today on the Kreis value's day: it counts them there, not here
+    result["ref_kreis_moved"] = (kreis_value_moved_de(data, town["ags"], day)
+                                 if former is None and result["ref_kreis"] is not None else None)
     result["ref_group"] = data.group_median(row["indicator_id"], row["period"])
     return result
 

@@ -547,6 +547,20 @@ def moved_parts_sentence_de(parts: list[str], there: str, here: str, town: str |
                f"Auspendler" if commuting else ""))
 
 
+def kreis_value_moved_phrase_de(parts: list[str], there: str, day, certain: bool = True,
+                                singular_part: bool = False) -> str:
+    """What a Kreis value of ``day`` leaves out, after 'Kreiswert' ('Kreis' in the comparison): 'ohne Lichte
+    (16073049) und Piesau (16073066), die am 31.12.2018 noch im Landkreis Saalfeld-Rudolstadt (16073) lagen'
+    (``parts``: accusative cells, 'einen Teil von Anrode (16064073)'; ``singular_part``: the one part is such a
+    part, 'der'); ``certain`` False: the registers do not say whether they still lay there."""
+    one = len(parts) == 1
+    which, lay = (("der" if singular_part else "das"), "lag") if one else ("die", "lagen")
+    if not certain:
+        return (f"vielleicht ohne {de_list(parts)}: ob {'es' if one else 'sie'} am {date_de(day)} noch {there} {lay}, "
+                f"sagen die Gemeindeverzeichnisse nicht")
+    return f"ohne {de_list(parts)}, {which} am {date_de(day)} noch {there} {lay}"
+
+
 def de_rank(value) -> str:
     """A rank or rank percentile (which the Monte Carlo interpolates between draws): one decimal, none where that
     is a whole number ('2' for 2.0499999999999545, not '2,0'; '439,9')."""

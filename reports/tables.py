@@ -69,7 +69,8 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
     pages (the same table on every page; its CSV is then formatted once too, see downloads.csv_bytes)."""
     town = context["town"]
     rows = context["indicators"] + context["indicators_elsewhere"]
-    former_refs, without_refs = (any(r.get(f"ref_kreis_{k}") for r in rows) for k in ("former", "without"))
+    former_refs, without_refs, moved_refs = (any(r.get(f"ref_kreis_{k}") for r in rows)
+                                             for k in ("former", "without", "moved"))
     tables = [
         Table("indexverlauf", "Indexverlauf", [{
             "AGS": town["ags"], "Gemeinde": town["name"], "Jahr": r["period"],
@@ -109,6 +110,8 @@ def town_tables(context: dict, releases: list[dict], releases_rows: Table | None
             **({"Kreiswert des früheren Kreises": r.get("ref_kreis_former")} if former_refs else {}),
             # a part of today's Kreis the Kreis value leaves out (the publisher gives it apart on that day)
             **({"Kreiswert ohne": r.get("ref_kreis_without")} if without_refs else {}),
+            # parts of the town that lay in another Kreis on the Kreis value's day (kreis_moves): counted there
+            **({"Kreiswert: Teile der Gemeinde": r.get("ref_kreis_moved")} if moved_refs else {}),
             "Land": _value(r["indicator_id"], r.get("ref_land")),
             "Bund": _value(r["indicator_id"], r.get("ref_bund")),
             "Stichtag Kreis/Land/Bund, wo abweichend": r.get("reference_dates_de") or None,
@@ -253,7 +256,8 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
         kreis, kreis_date, own_date = field(i, "ref_kreis"), field(i, "ref_kreis_date"), field(i, "reference_date")
         if any(kreis(t) is not None for t in towns):  # the publisher's value for the town's Kreis, as on the page
             rows.append(row(f"{label}: Kreis", lambda t, i=i, kreis=kreis: _value(i, kreis(t))))
-            if any(field(i, "ref_kreis_former")(t) or field(i, "ref_kreis_without")(t) for t in towns):
+            if any(field(i, "ref_kreis_former")(t) or field(i, "ref_kreis_without")(t) or field(i, "ref_kreis_moved")(t)
+                   for t in towns):
                 rows.append(row(f"{label}: Kreiswert für", lambda t, i=i: kreis_value_of(t["indicators"].get(i))))
             if any(kreis(t) is not None and kreis_date(t) != own_date(t) for t in towns):
                 rows.append(row(f"{label}: Stichtag Kreis",
@@ -267,7 +271,8 @@ def kreis_value_of(row: dict | None) -> str | None:
         return None
     if row.get("ref_kreis_former"):
         return f"früherer Kreis {row['ref_kreis_former']}"
-    return f"Kreis ohne {row['ref_kreis_without']}" if row.get("ref_kreis_without") else None
+    notes = [f"ohne {row['ref_kreis_without']}" if row.get("ref_kreis_without") else None, row.get("ref_kreis_moved")]
+    return "Kreis " + "; ".join(n for n in notes if n) if any(notes) else None
 
 
 MEDIAN_COLUMN = "Median der Vergleichsgruppe"

@@ -9,6 +9,7 @@ import pandas as pd
 
 from indicators.catalogue import load_catalogue
 from reports.context import reference_dates_de, reference_values
+from staging.crosswalk import KREIS_MOVE_COLUMNS
 
 TOWN = {"ags": "01053090", "kreis_ags": "01053"}
 
@@ -18,7 +19,8 @@ def data(references: dict) -> SimpleNamespace:
                                        for key, (dates, values) in references.items()},
                            group_median=lambda indicator_id, period: 50.0, memo={},
                            towns=pd.DataFrame({"kreis_ags": []}),
-                           former_kreise=pd.DataFrame(columns=["ags", "kreis_ags", "kreis_name"]))
+                           former_kreise=pd.DataFrame(columns=["ags", "kreis_ags", "kreis_name"]),
+                           kreis_moves=pd.DataFrame(columns=KREIS_MOVE_COLUMNS))
 
 
 def test_a_figure_older_than_the_carry_forward_limit_is_left_out_and_others_are_dated():

@@ -55,6 +55,20 @@ def test_a_restated_value_is_downloaded_with_its_publishers_decimals_a_published
     assert (treiber[1]["Wert von"], treiber[1]["Beitrag (Punkte)"]) == (None, -4.74182291667)
 
 
+def test_the_indicator_download_names_the_parts_of_the_town_a_kreis_value_leaves_out():
+    """The page's note on a Kreis value of a day when parts of the town lay in another Kreis (reports.context
+    ``kreis_value_moved_de``) is a column of ``indikatoren``, as the page's provenance cell; none without such a row."""
+    moved = ("ohne Lichte (16073049) und Piesau (16073066), die am 31.12.2018 noch im Landkreis Saalfeld-Rudolstadt "
+             "(16073) lagen")
+    row = {**INDICATOR, "value": 87.92, "ref_kreis": 35.0, "ref_land": 80.35}
+    rows = [{**row, "ref_kreis_moved": moved}, {**row, "indicator_id": "out_commuter_share"}]
+    indikatoren = table(town_tables(context(rows, []), [], Table("datenstand", "Datenstand", [])), "indikatoren")
+    assert [r["Kreiswert: Teile der Gemeinde"] for r in indikatoren.rows] == [moved, None]
+    assert f";35,00;{moved};80,35;" in csv_bytes(indikatoren).decode("utf-8-sig")  # beside the Kreis value it explains
+    plain = table(town_tables(context([row], []), [], Table("datenstand", "Datenstand", [])), "indikatoren")
+    assert "Kreiswert: Teile der Gemeinde" not in plain.rows[0]
+
+
 def test_the_comparison_page_downloads_a_restated_value_with_its_publishers_decimals():
     town = {"town": {"ags": "01059083", "name": "Süderbrarup", "kreis_name": "K", "kreis_cell": "K", "land": "L",
                      "population": 4000},
