@@ -136,8 +136,8 @@ def build(published: Path, out_dir: Path, pages: int, workers: int | None = None
     per_page = (stamps[-1] - stamps[0]) / max(1, len(stamps) - 1)
     print(f"{len(towns)} pages with downloads: {1000 * per_page:.1f} ms per page (wall clock, all workers); "
           f"whole build {total:.1f} s wall ({stamps[0] - start:.1f} s before the first page, "
-          f"{start + total - stamps[-1]:.1f} s after the last), {cpu:.1f} s CPU (kernel {kernel:.1f} s) "
-          f"({1000 * cpu / len(towns):.1f} ms per page, everything included); "
+          f"{start + total - stamps[-1]:.1f} s after the last), {cpu:.1f} s CPU (kernel {kernel:.1f} s; "
+          f"{1000 * cpu / len(towns):.1f} ms per page, everything included); "
           f"{summary.get('processes', 1)} page process(es)"
           f"{' in child ' + str(summary['pid']) if 'pid' in summary else ' in this process'}; "
           f"peak RSS largest process {max(sampler.peaks.values(), default=0):.0f} MiB, process tree: "

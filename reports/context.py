@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import bisect
+import functools
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,7 @@ from reports.labels import (CARRIED_FORWARD_DE, CATALOGUE, DECIMALS, MOBILE_AREA
                             rank_shown, release_text, safe_url, score_gap, separate_kreise_de, shown_number,
                             source_label, unit_label, vintage_label, years_de)
 from reports.maps import TownGeometries, to_metric_crs, town_map
+from sources.contracts import load_contracts, vintage_start
 from sources.local_inputs import active_on
 from sources.registry import label_vintage
 from staging.boundaries import bare_name
@@ -130,30 +133,63 @@ def moved_parts_de(data: ReportData, ags: str, kreis_ags: str, day, commuting: b
     if not groups:  # every page asks, twice: most towns have no such part
         return None
     here = _in_kreis_cell(data, kreis_ags, keyed=False)  # the page's own Kreis: its key is on the page
-    sentences = [moved_parts_sentence_de([_part_cell(p) for p in parts], _in_kreis_cell(data, key[0]), here,
-                                         _town_cell(data, ags), pd.Timestamp(day), parts[0], key[-1], commuting,
+    sentences = [moved_parts_sentence_de([_part_cell(p) for p in parts], _in_kreis_cell(data, key.kreis_ags), here,
+                                         _town_cell(data, ags), pd.Timestamp(day), parts[0], key.certain, commuting,
                                          whole=len(parts) == 1 and parts[0].get("kind") == "recode")
                  for key, parts in groups]
     return ". ".join(text[:1].upper() + text[1:] for text in sentences)  # 'Ein Teil von …'
 
 
-def kreis_value_moved_de(data: ReportData, ags: str, day) -> str | None:
-    """Which parts of the town a Kreis value of ``day`` leaves out because they lay in another Kreis then ('ohne
-    Lichte (16073049) und Piesau (16073066), die am 31.12.2018 noch im Landkreis Saalfeld-Rudolstadt (16073) lagen'),
-    for the indicator table and the comparison; None where there are none. Dingelstädt's and Südeichsfeld's every
-    Kreis value, and Kaltennordheim's accessibility ones of 31.12.2018, were of a Kreis without part of the town."""
+def kreis_value_moved_de(data: ReportData, ags: str, day, when: str) -> str | None:
+    """Which parts of the town a Kreis value on the territory of ``day`` leaves out because they lay in another Kreis
+    then (``when``: how the phrase names that day, ``kreis_territory_of``), for the indicator table and the comparison;
+    None where there are none. Dingelstädt's and Südeichsfeld's every Kreis value was of a Kreis without part of the
+    town (read of 7 December 2026)."""
     by_kreis: dict[tuple, list[dict]] = {}  # the phrase names no move's day: one per Kreis (and certainty)
     for key, parts in _moved_groups(data, ags, day):
-        by_kreis.setdefault((key[0], key[-1]), []).extend(parts)
-    return "; ".join(kreis_value_moved_phrase_de([_part_cell(p, people=False, case="acc") for p in parts],
-                                                 _in_kreis_cell(data, kreis), pd.Timestamp(day), certain,
-                                                 singular_part=len(parts) == 1 and _partial(parts[0]))
+        by_kreis.setdefault((key.kreis_ags, key.certain), []).extend(parts)
+    return "; ".join(kreis_value_moved_phrase_de([_part_cell(p, people=False, accusative=True) for p in parts],
+                                                 _in_kreis_cell(data, kreis), when, certain,
+                                                 singular_part=len(parts) == 1 and _partial(parts[0]),
+                                                 whole=len(parts) == 1 and parts[0].get("kind") == "recode")
                      for (kreis, certain), parts in by_kreis.items()) or None
 
 
-def _moved_groups(data: ReportData, ags: str, day) -> list[tuple[tuple, list[dict]]]:
+def kreis_territory_of(data: ReportData, key: tuple, date, indicator_id: str) -> tuple[pd.Timestamp, str]:
+    """The day whose territory the Kreis value of ``date`` (``key``: its (indicator, "kreis", ags) in ``references``)
+    describes, and how a phrase says it: its own date ('am 30.06.2021', 'im Bezugsjahr 2018'), or for a publisher
+    that restates every year on the territory of its release (sources.yaml contract ``territory_of_vintage``: INKAR)
+    the release's first day ('auf dem Gebietsstand von INKAR (BBSR) 12/2022'): INKAR's Kreis value of 2018 for the
+    Landkreis Sonneberg counts Lichte and Piesau, which came on 01.01.2019 (second review of 7 December 2026). INKAR's
+    own status lies a little before its release (31.12.2019 for 2022-12); a move between the two is not told apart."""
+    dates, _ = data.references[key]
+    source_id, vintage = data.reference_releases[key][bisect.bisect_left(dates, date)]
+    if source_id in _territory_of_release():
+        return (pd.Timestamp(vintage_start(vintage)),
+                f"auf dem Gebietsstand von {source_label(source_id)} {vintage_label(vintage)}")
+    return pd.Timestamp(date), f"{'im' if is_year_only(indicator_id, source_id) else 'am'} {date_de(date, indicator_id, source_id)}"
+
+
+@functools.lru_cache(maxsize=1)
+def _territory_of_release() -> frozenset[str]:
+    """The sources whose every release restates its series on the territory of the release (sources.yaml)."""
+    return frozenset(source for source, tables in load_contracts().items()
+                     if any(table.territory_of_vintage for table in tables.values()))
+
+
+class MoveKey(NamedTuple):
+    """What the parts of a town that share a sentence have in common: the Kreis they lay in and their move."""
+    kreis_ags: str
+    moved_on: pd.Timestamp | None
+    moved_on_basis: str | None
+    last_listed: pd.Timestamp | None
+    first_unlisted: pd.Timestamp | None
+    certain: bool  # the day lies before the move, not between the two registers around it
+
+
+def _moved_groups(data: ReportData, ags: str, day) -> list[tuple[MoveKey, list[dict]]]:
     """The town's parts (``kreis_moves`` rows) that lay in another Kreis of today at ``day``, grouped by that Kreis and
-    their move, in the order the sentences name them; each key ends with ``certain``. A part lay there from its first
+    their move, in the order the sentences name them. A part lay there from its first
     register there until its move: up to the last register listing it there for certain, and until the day the change
     list or the BKG gives (``moved_on``); without that day, a day between the two registers is uncertain."""
     if day is None or pd.isna(day):
@@ -168,9 +204,9 @@ def _moved_groups(data: ReportData, ags: str, day) -> list[tuple[tuple, list[dic
         certain = day <= last or (moved_on is not None and day < moved_on)
         if certain or moved_on is None:  # on or after the change list's or the BKG's day it lies here
             # parts moved alike share a sentence; another day or Kreis gets its own (a review of 7 December 2026)
-            key = (part["kreis_ags"], moved_on, part.get("moved_on_basis"), last, unlisted, certain)
+            key = MoveKey(part["kreis_ags"], moved_on, part.get("moved_on_basis"), last, unlisted, certain)
             groups.setdefault(key, []).append(part)
-    return sorted(groups.items(), key=lambda item: (item[0][0], item[0][3]))
+    return sorted(groups.items(), key=lambda item: (item[0].kreis_ags, item[0].last_listed))
 
 
 def _town_cell(data: ReportData, ags: str) -> str:
@@ -194,17 +230,17 @@ def _by_town(frame: pd.DataFrame) -> dict[str, list[dict]]:
     return result
 
 
-def _part_cell(part: dict, people: bool = True, case: str = "nom") -> str:
+def _part_cell(part: dict, people: bool = True, accusative: bool = False) -> str:
     """'Lichte (16073049; 1.568 Einwohner am 31.12.2013)': a part of a town by its name and key then, with its
     inhabitants in its last register there (``people``); 'ein Teil von Anrode (16064073; 1.699 Einwohner)' where a
     Gemeinde was split or gave part of its land, with the inhabitants the change list says moved ('einen Teil' after
-    'ohne': ``case`` "acc")."""
+    'ohne': ``accusative``)."""
     name = display_name(part["part_name"]) or part["part_ags"]
     partial = _partial(part)
     people_de = ("" if not people or is_missing(part.get("part_population")) else
                  f"; {de_number(part['part_population'], 0)} Einwohner"
                  + ("" if partial or is_missing(part.get("last_listed")) else f" am {date_de(part['last_listed'])}"))
-    article = {"nom": "ein Teil von ", "acc": "einen Teil von "}[case] if partial else ""
+    article = ("einen Teil von " if accusative else "ein Teil von ") if partial else ""
     return f"{article}{name} ({part['part_ags']}{people_de})"
 
 
@@ -822,9 +858,13 @@ def reference_values(data: ReportData, town: dict, row: dict) -> dict:
         result["ref_kreis"] = float(values[bisect.bisect_left(dates, day)])
     result["ref_kreis_former"] = kreis_cell(data, former) if former and result["ref_kreis"] is not None else None
     result["ref_kreis_without"] = de_list(kreis_cell(data, k) for k in apart) or None
-    # parts of the town that lay in another Kreis of today on the Kreis value's day: it counts them there, not here
-    result["ref_kreis_moved"] = (kreis_value_moved_de(data, town["ags"], day)
-                                 if former is None and result["ref_kreis"] is not None else None)
+    # parts of the town that lay in another Kreis of today on the day of the Kreis value's territory: it counts them
+    # there, not here
+    result["ref_kreis_moved"] = None
+    if former is None and result["ref_kreis"] is not None:
+        territory, when = kreis_territory_of(data, (row["indicator_id"], "kreis", town["kreis_ags"]), day,
+                                             row["indicator_id"])
+        result["ref_kreis_moved"] = kreis_value_moved_de(data, town["ags"], territory, when)
     result["ref_group"] = data.group_median(row["indicator_id"], row["period"])
     return result
 

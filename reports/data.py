@@ -197,7 +197,7 @@ GROUP BY ALL"""
 # later release in time order. Two releases of one date (a corrected file) gave two values, and the page showed the
 # one its query met last.
 REFERENCE_VALUES = """
-SELECT m.indicator_id, o.level, o.ags, o.reference_date, o.value
+SELECT m.indicator_id, o.level, o.ags, o.reference_date, o.value, o.source_id, o.vintage
 FROM observations o JOIN measures m ON m.source_id = o.source_id AND m.measure = o.measure AND m.level = o.level
 WHERE o.value IS NOT NULL
 QUALIFY row_number() OVER (PARTITION BY m.indicator_id, o.level, o.ags, o.reference_date
@@ -303,6 +303,9 @@ class ReportData:
     mobile_kreis: pd.DataFrame     # kreis_ags, vintage, reference_date, measure, value (Mobilfunk-Monitoring)
     group_medians: pd.DataFrame    # indicator_id, period, median, towns (reference group)
     references: dict               # (indicator_id, level, ags) -> (reference dates, values), sorted by date
+    # (indicator_id, "kreis", ags) -> per reference date (in ``references``' order) the (source_id, vintage) whose
+    # value it is: whose territory a Kreis value describes (reports.context kreis_territory_of)
+    reference_releases: dict
     by_town: dict[str, TownSplit]    # per-town rows of index, indicators, contributions, peers, input dates, scored
     flows_by_kreis: dict[str, pd.DataFrame]
     # ags, kreis_ags, kreis_name: the Kreise a town lay in that today's register no longer has (the Kreis sections)
@@ -665,7 +668,7 @@ def load(published: Path) -> ReportData:
             year_only_data=tuple(sorted(source for source, (_, only) in newest.items() if only)),
             coworking_gap=got["coworking_gap"], gap_inputs=got["gap_inputs"],
             kreis_commuting=got["kreis_commuting"], mobile_kreis=got["mobile_kreis"], kreise=got["kreise"],
-            group_medians=got["group_medians"], references=_reference_values(con),
+            group_medians=got["group_medians"], **_reference_values(con),
             by_town={kind: TownSplit(got[kind], "ags")
                      for kind in ("index", "indicators", "contributions", "peers", "input_dates", "scored",
                                   "unscored_values")},
@@ -703,7 +706,8 @@ def _frame(result: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def _reference_values(con: duckdb.DuckDBPyConnection) -> dict:
-    """Kreis/Land/Bund values per (indicator, level, ags) for indicators that observe one publisher measure."""
+    """Kreis/Land/Bund values per (indicator, level, ags) for indicators that observe one publisher measure
+    (``references``), and per Kreis value the release it is from (``reference_releases``)."""
     measures = pd.DataFrame([(i.indicator_id, source, rank, i.params["measure"], level)
                              for i in CATALOGUE.indicators.values()
                              if i.method == "observed" and "measure" in i.params
@@ -718,8 +722,10 @@ def _reference_values(con: duckdb.DuckDBPyConnection) -> dict:
     frame["reference_date"] = pd.to_datetime(frame["reference_date"])
     # plain sorted lists: each page looks up ~10 indicators x 3 levels with bisect, not pandas filters
     frame = frame.sort_values("reference_date", kind="stable")
-    return {key: (group["reference_date"].tolist(), group["value"].tolist())
-            for key, group in frame.groupby(["indicator_id", "level", "ags"])}
+    groups = frame.groupby(["indicator_id", "level", "ags"])
+    return {"references": {key: (group["reference_date"].tolist(), group["value"].tolist()) for key, group in groups},
+            "reference_releases": {key: list(zip(group["source_id"], group["vintage"])) for key, group in groups
+                                   if key[1] == "kreis"}}
 
 
 def _split(frame: pd.DataFrame, key: str) -> dict[str, pd.DataFrame]:

@@ -265,13 +265,17 @@ def comparison_tables(towns: list[dict], indicator_ids: list[tuple[str, str]], u
     return [Table("vergleich", "Vergleich", rows)]
 
 
-def kreis_value_of(row: dict | None) -> str | None:
-    """Whose the Kreis value is where it is not today's Kreis: the comparison page and its download say it alike."""
+def kreis_value_of(row: dict | None, short: bool = False) -> str | None:
+    """Whose the Kreis value is where it is not today's Kreis as a whole: the comparison page and its download say it
+    alike ('Kreis ohne Eisenach (16056)', 'Kreis ohne Lichte (16073049) …, die am … noch im … lagen und heute zur
+    Gemeinde gehören'); ``short``: the parts of the town as 'ohne Teile der Gemeinde' (the page's cell beside the
+    value; the download names them)."""
     if not row or row.get("ref_kreis") is None:
         return None
     if row.get("ref_kreis_former"):
         return f"früherer Kreis {row['ref_kreis_former']}"
-    notes = [f"ohne {row['ref_kreis_without']}" if row.get("ref_kreis_without") else None, row.get("ref_kreis_moved")]
+    moved = row.get("ref_kreis_moved") and ("ohne Teile der Gemeinde" if short else row["ref_kreis_moved"])
+    notes = [f"ohne {row['ref_kreis_without']}" if row.get("ref_kreis_without") else None, moved]
     return "Kreis " + "; ".join(n for n in notes if n) if any(notes) else None
 
 

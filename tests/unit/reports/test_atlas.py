@@ -79,7 +79,7 @@ def report_data(index: pd.DataFrame | None = None, indicators: pd.DataFrame | No
         path=Path("readiness.duckdb"), method_version="v1", latest_period=PERIOD,
         towns=towns.set_index("ags", drop=False), kreise=empty, index=index, releases=empty, geometries=geometries,
         coworking=empty, coworking_gap=empty, gap_inputs=empty, kreis_commuting=empty, mobile_kreis=empty,
-        group_medians=empty, references={}, flows_by_kreis={},
+        group_medians=empty, references={}, reference_releases={}, flows_by_kreis={},
         by_town={"index": TownSplit(index, "ags"), "indicators": TownSplit(indicators, "ags")})
 
 

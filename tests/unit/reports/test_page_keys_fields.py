@@ -28,6 +28,7 @@ def report_data(**changes) -> ReportData:
         index=index, releases=row, geometries=pd.DataFrame({"ags": ["01053090"], "geometry_wkb": [b"\x01"]}),
         coworking=row, coworking_gap=row, gap_inputs=row, kreis_commuting=row, mobile_kreis=row, group_medians=row,
         references={("broadband_1000", "kreis", "01053"): ([pd.Timestamp("2021-06-30")], [40.0])},
+        reference_releases={("broadband_1000", "kreis", "01053"): [("breitbandatlas", "2021-mitte")]},
         by_town={"index": TownSplit(index, "ags")}, flows_by_kreis={"01053": row.assign(home_kreis="01053")},
         former_kreise=pd.DataFrame({"ags": ["01053090"], "kreis_ags": ["01099"], "kreis_name": ["Früher"]}),
         kreis_moves=pd.DataFrame({"ags": ["01053090"], "part_ags": ["01062001"], "part_name": ["Teil"],

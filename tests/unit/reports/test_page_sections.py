@@ -681,7 +681,7 @@ def kreis_history_data(flows_by_kreis: dict, mobile_by_kreis: dict | None = None
                            kreis_names=names, memo={}, kreis_commuting=pd.DataFrame(
                                {"kreis_ags": [], "reference_date": [], "measure": [], "value": []}),
                            towns=towns, former_kreise=former, kreis_moves=pd.DataFrame(columns=KREIS_MOVE_COLUMNS),
-                           name_of={})
+                           name_of={}, references={}, reference_releases={})
 
 
 def flow_rows(home: str, day: str, work: list[str], commuters: list[float]) -> pd.DataFrame:
@@ -933,6 +933,7 @@ def test_the_kreis_value_beside_a_towns_is_its_former_kreises_where_the_publishe
     data.references = {("fibre_coverage", "kreis", "03156"): ([day], [0.31]),
                        ("fibre_coverage", "kreis", "03152"): ([day], [2.5]),
                        ("fibre_coverage", "kreis", "16063"): ([day], [7.0])}
+    data.reference_releases = {key: [("breitbandatlas", "2021-mitte")] for key in data.references}
     data.group_median = lambda indicator, period: None
     row = {"indicator_id": "fibre_coverage", "reference_date": day, "period": 2021}
     osterode = reference_values(data, {"ags": "03159003", "kreis_ags": "03159"}, row)
@@ -1088,13 +1089,14 @@ def test_parts_of_a_town_that_lay_in_another_kreis_of_today_on_the_stichtag_are_
                                  "noch im Wartburgkreis (16063);")
 
 
-def test_a_kreis_value_of_a_day_when_parts_of_the_town_lay_in_another_kreis_names_them():
-    """Dingelstädt's and Südeichsfeld's every Kreis value, and Neuhaus am Rennweg's and Kaltennordheim's accessibility
-    values of 31.12.2018, are of a Kreis that then did not hold part of the town (read of 7 December 2026): the
-    indicator table's provenance and the comparison say which parts and where they lay, with the frame's types as
-    loaded (the page download's column: tests/unit/reports/test_tables.py); a Kreis value of a day after the move and
-    another town of the Kreis get none, the parts of a split Gemeinde, or one such part, their own grammar, a day
-    between the two registers without a known move the uncertain form."""
+def test_a_kreis_value_on_a_territory_without_parts_of_the_town_names_them():
+    """Dingelstädt's and Südeichsfeld's every Kreis value is of a Kreis that then did not hold part of the town (read of
+    7 December 2026): the indicator table's provenance and the comparison say which parts and where they lay, with the
+    frame's types as loaded (the page download's column: tests/unit/reports/test_tables.py). The territory is the
+    value's day's, or for INKAR, which restates every year on its release's territory, the release's: its 2018 value
+    for the Landkreis Sonneberg counts Lichte and Piesau, which came on 01.01.2019 (second review of 7 December 2026).
+    A day on or after the move and another town of the Kreis get none; parts moved on other days share the phrase; a
+    split's part, one such part, the whole Gemeinde under its old key and an open day have their own grammar."""
     from reports.context import kreis_value_moved_de, reference_values
     from reports.tables import kreis_value_of
 
@@ -1114,41 +1116,64 @@ def test_a_kreis_value_of_a_day_when_parts_of_the_town_lay_in_another_kreis_name
                 stamp("2021-12-31"), moved_on, "bkg_wsk" if moved_on is not pd.NaT else None, 1568.0)
 
     data.kreis_moves = moves(part("16073049", "Lichte"), part("16073066", "Piesau"))
-    data.references = {("transit_stop_distance", "kreis", "16072"): ([stamp("2018-12-31"), stamp("2020-12-31")],
-                                                                     [1000.0, 990.0])}
+    fibre, transit = ("fibre_coverage", "kreis", "16072"), ("transit_stop_distance", "kreis", "16072")
+    data.references = {fibre: ([stamp("2018-06-30"), stamp("2019-01-01"), stamp("2021-06-30")], [1.0, 2.0, 3.0]),
+                       transit: ([stamp("2018-12-31")], [1000.0])}
+    data.reference_releases = {fibre: [("breitbandatlas", "2018-mitte"), ("breitbandatlas", "2019-01-01"),
+                                       ("breitbandatlas", "2021-mitte")], transit: [("inkar", "2022-12")]}
     data.group_median = lambda indicator, period: None
     town = {"ags": "16072013", "kreis_ags": "16072"}
 
-    def row_of(day: str, ags: str = "16072013") -> dict:
+    def row_of(indicator: str, day: str, ags: str = "16072013") -> dict:
         data.memo = {}
-        row = {"indicator_id": "transit_stop_distance", "reference_date": stamp(day), "period": stamp(day).year}
+        row = {"indicator_id": indicator, "reference_date": stamp(day), "period": stamp(day).year}
         return {**row, **reference_values(data, {**town, "ags": ags}, row)}
 
-    before = row_of("2018-12-31")
-    assert (before["ref_kreis"], before["ref_kreis_moved"]) == (1000.0, (
-        "ohne Lichte (16073049) und Piesau (16073066), die am 31.12.2018 noch im Landkreis Saalfeld-Rudolstadt (16073) "
-        "lagen"))
+    before = row_of("fibre_coverage", "2018-06-30")
+    assert (before["ref_kreis"], before["ref_kreis_moved"]) == (1.0, (
+        "ohne Lichte (16073049) und Piesau (16073066), die am 30.06.2018 noch im Landkreis Saalfeld-Rudolstadt (16073) "
+        "lagen und heute zur Gemeinde gehören"))
     assert kreis_value_of(before) == "Kreis " + before["ref_kreis_moved"]  # the comparison's "Kreiswert für"
-    assert row_of("2020-12-31")["ref_kreis_moved"] is None  # the Kreis value of a day after the move
-    assert row_of("2018-12-31", "16072001")["ref_kreis_moved"] is None  # another town of the Kreis
-    # one part of a split Gemeinde, beside a whole one; then that part alone
-    data.memo, data.kreis_moves = {}, moves(part("16073049", "Lichte"), part("16073050", "Anrode", "split"))
-    assert kreis_value_moved_de(data, "16072013", stamp("2018-12-31")) == (
-        "ohne Lichte (16073049) und einen Teil von Anrode (16073050), die am 31.12.2018 noch im Landkreis "
-        "Saalfeld-Rudolstadt (16073) lagen")
+    assert kreis_value_of(before, short=True) == "Kreis ohne Teile der Gemeinde"  # its page's cell
+    assert kreis_value_of({**before, "ref_kreis_without": "Eisenach (16056)"}) == (
+        "Kreis ohne Eisenach (16056); " + before["ref_kreis_moved"])
+    assert row_of("fibre_coverage", "2019-01-01")["ref_kreis_moved"] is None  # the day of the move
+    assert row_of("fibre_coverage", "2021-06-30")["ref_kreis_moved"] is None  # after it
+    assert row_of("fibre_coverage", "2018-06-30", "16072001")["ref_kreis_moved"] is None  # another town of the Kreis
+    # INKAR's value of 2018 on its release's territory (12/2022): with the parts; of a release before the move: without
+    assert row_of("transit_stop_distance", "2018-12-31")["ref_kreis_moved"] is None
+    data.reference_releases[transit] = [("inkar", "2018-12")]
+    assert row_of("transit_stop_distance", "2018-12-31")["ref_kreis_moved"] == (
+        "ohne Lichte (16073049) und Piesau (16073066), die auf dem Gebietsstand von INKAR (BBSR) 12/2018 noch im "
+        "Landkreis Saalfeld-Rudolstadt (16073) lagen und heute zur Gemeinde gehören")
+    when, day = "am 30.06.2018", stamp("2018-06-30")
     # parts of one Kreis moved on different days: one phrase, which names no move's day (Dingelstädt's three)
     data.memo, data.kreis_moves = {}, moves(part("16073049", "Lichte"), part("16073066", "Piesau",
                                                                             moved_on=stamp("2020-01-01")))
-    assert kreis_value_moved_de(data, "16072013", stamp("2018-12-31")) == before["ref_kreis_moved"]
+    assert kreis_value_moved_de(data, "16072013", day, when) == before["ref_kreis_moved"]
+    # a whole Gemeinde and a split's part; then that part alone
+    data.memo, data.kreis_moves = {}, moves(part("16073049", "Lichte"), part("16073050", "Anrode", "split"))
+    assert kreis_value_moved_de(data, "16072013", day, when) == (
+        "ohne Lichte (16073049) und einen Teil von Anrode (16073050), die am 30.06.2018 noch im Landkreis "
+        "Saalfeld-Rudolstadt (16073) lagen und heute zur Gemeinde gehören")
     data.memo, data.kreis_moves = {}, moves(part("16073050", "Anrode", "split"))
-    assert kreis_value_moved_de(data, "16072013", stamp("2018-12-31")).startswith(
-        "ohne einen Teil von Anrode (16073050), der am 31.12.2018 noch im")
+    assert kreis_value_moved_de(data, "16072013", day, when) == (
+        "ohne einen Teil von Anrode (16073050), der am 30.06.2018 noch im Landkreis Saalfeld-Rudolstadt (16073) lag und "
+        "heute zur Gemeinde gehört")
+    # the whole town under its old key (Lahr, from Cochem-Zell in 2014)
+    data.memo, data.kreis_moves = {}, moves(("16072013", "16073013", "Neuhaus", "recode", *part("", "")[4:]))
+    assert kreis_value_moved_de(data, "16072013", day, when) == (
+        "ohne die Gemeinde, die am 30.06.2018 als Neuhaus (16073013) noch im Landkreis Saalfeld-Rudolstadt (16073) lag")
     # no day of the move known: a day between the two registers is open, one after the later register is not
+    open_day = stamp("2018-06-30")
+    data.memo, data.kreis_moves = {}, moves(part("16073050", "Anrode", "split", moved_on=pd.NaT))
+    assert kreis_value_moved_de(data, "16072013", open_day, when) == (
+        "vielleicht ohne einen Teil von Anrode (16073050), der heute zur Gemeinde gehört: ob er am 30.06.2018 noch im "
+        "Landkreis Saalfeld-Rudolstadt (16073) lag, sagen die Gemeindeverzeichnisse nicht")
     data.memo, data.kreis_moves = {}, moves(part("16073049", "Lichte", moved_on=pd.NaT))
-    assert kreis_value_moved_de(data, "16072013", stamp("2018-12-31")) == (
-        "vielleicht ohne Lichte (16073049): ob es am 31.12.2018 noch im Landkreis Saalfeld-Rudolstadt (16073) lag, "
-        "sagen die Gemeindeverzeichnisse nicht")
-    assert kreis_value_moved_de(data, "16072013", stamp("2022-06-30")) is None
+    assert kreis_value_moved_de(data, "16072013", open_day, when).startswith(
+        "vielleicht ohne Lichte (16073049), das heute zur Gemeinde gehört: ob es am 30.06.2018 noch im")
+    assert kreis_value_moved_de(data, "16072013", stamp("2022-06-30"), "am 30.06.2022") is None
 
 
 def test_the_town_page_shows_the_parts_sentence_in_both_kreis_sections():

@@ -17,6 +17,9 @@ TOWN = {"ags": "01053090", "kreis_ags": "01053"}
 def data(references: dict) -> SimpleNamespace:
     return SimpleNamespace(references={key: ([pd.Timestamp(d) for d in dates], values)
                                        for key, (dates, values) in references.items()},
+                           # every Kreis value of a Breitbandatlas release, on the territory of its own date
+                           reference_releases={key: [("breitbandatlas", "2021-mitte")] * len(dates)
+                                               for key, (dates, _) in references.items() if key[1] == "kreis"},
                            group_median=lambda indicator_id, period: 50.0, memo={},
                            towns=pd.DataFrame({"kreis_ags": []}),
                            former_kreise=pd.DataFrame(columns=["ags", "kreis_ags", "kreis_name"]),
@@ -52,7 +55,7 @@ def test_only_the_declared_levels_are_loaded():
         ('inkar', '2022-12', 'out_commuter_share', 'kreis', '01053', DATE '2019-06-30', 60.25),
         ('inkar', '2022-12', 'commuters_50km_share', 'kreis', '01053', DATE '2019-06-30', 18.5),
         ('inkar', '2022-12', 'commuters_50km_share', 'gemeinde', '01053090', DATE '2019-06-30', 17.0)""")
-    loaded = _reference_values(con)
+    loaded = _reference_values(con)["references"]
     assert list(loaded) == [("long_distance_commuter_share", "kreis", "01053")]
     assert loaded[("long_distance_commuter_share", "kreis", "01053")][1] == [18.5]
 
@@ -78,9 +81,12 @@ def test_one_figure_per_date_whatever_the_rows_order():
             "('gigabit_grundbuch', '2025-12-31', 'households_all_1000', 'land', '01', DATE '2024-12-31', 70.0)",
             "('breitbandatlas', '2025-12-31', 'households_all_1000', 'land', '01', DATE '2024-12-31', 72.0)"]
     for ordered in (rows, rows[::-1]):
-        loaded = _reference_values(_observations(", ".join(ordered)))
+        both = _reference_values(_observations(", ".join(ordered)))
+        loaded, releases = both["references"], both["reference_releases"]
         assert loaded[("gigabit_coverage", "kreis", "01053")][1] == [81.5]
         assert loaded[("gigabit_coverage", "land", "01")][1] == [72.0]
+        # whose each Kreis value is, for the territory it describes (reports.context.kreis_territory_of); Kreise only
+        assert releases == {("gigabit_coverage", "kreis", "01053"): [("breitbandatlas", "2025-12-31")]}
 
 
 def test_the_group_median_leaves_out_the_values_the_index_excludes():

@@ -58,8 +58,8 @@ def test_a_restated_value_is_downloaded_with_its_publishers_decimals_a_published
 def test_the_indicator_download_names_the_parts_of_the_town_a_kreis_value_leaves_out():
     """The page's note on a Kreis value of a day when parts of the town lay in another Kreis (reports.context
     ``kreis_value_moved_de``) is a column of ``indikatoren``, as the page's provenance cell; none without such a row."""
-    moved = ("ohne Lichte (16073049) und Piesau (16073066), die am 31.12.2018 noch im Landkreis Saalfeld-Rudolstadt "
-             "(16073) lagen")
+    moved = ("ohne Lichte (16073049) und Piesau (16073066), die am 30.06.2018 noch im Landkreis Saalfeld-Rudolstadt "
+             "(16073) lagen und heute zur Gemeinde gehören")
     row = {**INDICATOR, "value": 87.92, "ref_kreis": 35.0, "ref_land": 80.35}
     rows = [{**row, "ref_kreis_moved": moved}, {**row, "indicator_id": "out_commuter_share"}]
     indikatoren = table(town_tables(context(rows, []), [], Table("datenstand", "Datenstand", [])), "indikatoren")
