@@ -1176,6 +1176,28 @@ def test_a_kreis_value_on_a_territory_without_parts_of_the_town_names_them():
     assert kreis_value_moved_de(data, "16072013", stamp("2022-06-30"), "am 30.06.2022") is None
 
 
+def test_the_indicator_table_shows_the_kreis_values_note_escaped():
+    """The note on the parts a Kreis value leaves out stands in the row's provenance cell after the publisher's notes,
+    escaped as every text from a source file (a part's name is the register's)."""
+    from reports.build import TEMPLATES, page_environment
+
+    template = (TEMPLATES / "town.html.j2").read_text(encoding="utf-8")
+    loop = re.search(r"{% for r in indicators %}.*?{% endfor %}", template, re.S).group(0)
+    macros = '{% from "sections.html.j2" import licence %}'
+    row = {"indicator_id": "fibre_coverage", "label": "Glasfaser", "pillar_label": "Digitale Infrastruktur",
+           "value": 1.17, "decimals": 2, "unit_de": "%", "ref_kreis": 4.5, "source_de": "Breitbandatlas",
+           "vintage_de": "06/2021", "period": 2021, "dated_de": "Stichtag 30.06.2021", "imputed": False,
+           **dict.fromkeys(["zero_de", "ref_land", "ref_bund", "ref_group", "quality_de", "reference_dates_de",
+                            "ref_kreis_former", "ref_kreis_without", "attribution", "licence"]),
+           "ref_kreis_moved": "ohne A <b> & B (16064014), das am 30.06.2021 noch im Unstrut-Hainich-Kreis (16064) lag "
+                              "und heute zur Gemeinde gehört"}
+    html = page_environment().from_string(macros + loop).render(indicators=[row])
+    assert ("; Kreiswert ohne A &lt;b&gt; &amp; B (16064014), das am 30.06.2021 noch im Unstrut-Hainich-Kreis (16064) "
+            "lag und heute zur Gemeinde gehört") in html
+    assert "Kreiswert" not in page_environment().from_string(macros + loop).render(
+        indicators=[{**row, "ref_kreis_moved": None}])
+
+
 def test_the_town_page_shows_the_parts_sentence_in_both_kreis_sections():
     """The sentence stands in the Mobilfunk section under its own id, escaped as every text from a source file (a
     part's name is the register's); and in the Pendlerströme section likewise."""
