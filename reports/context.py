@@ -167,7 +167,8 @@ def kreis_territory_of(data: ReportData, key: tuple, date, indicator_id: str) ->
     if source_id in _territory_of_release():
         return (pd.Timestamp(vintage_start(vintage)),
                 f"auf dem Gebietsstand von {source_label(source_id)} {vintage_label(vintage)}")
-    return pd.Timestamp(date), f"{'im' if is_year_only(indicator_id, source_id) else 'am'} {date_de(date, indicator_id, source_id)}"
+    preposition = "im" if is_year_only(indicator_id, source_id) else "am"  # 'im Bezugsjahr 2018', 'am 30.06.2021'
+    return pd.Timestamp(date), f"{preposition} {date_de(date, indicator_id, source_id)}"
 
 
 @functools.lru_cache(maxsize=1)
@@ -189,9 +190,9 @@ class MoveKey(NamedTuple):
 
 def _moved_groups(data: ReportData, ags: str, day) -> list[tuple[MoveKey, list[dict]]]:
     """The town's parts (``kreis_moves`` rows) that lay in another Kreis of today at ``day``, grouped by that Kreis and
-    their move, in the order the sentences name them. A part lay there from its first
-    register there until its move: up to the last register listing it there for certain, and until the day the change
-    list or the BKG gives (``moved_on``); without that day, a day between the two registers is uncertain."""
+    their move, in the order the sentences name them. A part lay there from its first register there until its move:
+    up to the last register listing it there for certain, and until the day the change list or the BKG gives
+    (``moved_on``); without that day, a day between the two registers is uncertain."""
     if day is None or pd.isna(day):
         return []
     day = pd.Timestamp(day)

@@ -550,7 +550,7 @@ def moved_parts_sentence_de(parts: list[str], there: str, here: str, town: str |
 def kreis_value_moved_phrase_de(parts: list[str], there: str, when: str, certain: bool = True,
                                 singular_part: bool = False, whole: bool = False) -> str:
     """What a Kreis value leaves out, after 'Kreiswert' ('Kreis' in the comparison): 'ohne Lichte (16073049) und Piesau
-    (16073066), die am 31.12.2018 noch im Landkreis Saalfeld-Rudolstadt (16073) lagen und heute zur Gemeinde gehören'
+    (16073066), die am 30.06.2018 noch im Landkreis Saalfeld-Rudolstadt (16073) lagen und heute zur Gemeinde gehören'
     (``parts``: accusative cells, 'einen Teil von Anrode (16064073)'; ``when``: 'am 30.06.2021', 'im Bezugsjahr 2018',
     'auf dem Gebietsstand von INKAR (BBSR) 12/2022'; ``singular_part``: the one part is land of a Gemeinde, 'der';
     ``whole``: the part is the whole Gemeinde under its old key). ``certain`` False: the registers do not say whether
@@ -561,8 +561,12 @@ def kreis_value_moved_phrase_de(parts: list[str], there: str, when: str, certain
             return (f"vielleicht ohne die Gemeinde: ob sie {when} als {parts[0]} noch {there} lag, sagen die "
                     f"Gemeindeverzeichnisse nicht")
         return f"ohne die Gemeinde, die {when} als {parts[0]} noch {there} lag"
-    which, pronoun, lay, belongs = (("der", "er") if singular_part else ("das", "es")) + ("lag", "gehört") if one else (
-        "die", "sie", "lagen", "gehören")
+    if not one:
+        which, pronoun, lay, belongs = "die", "sie", "lagen", "gehören"
+    elif singular_part:  # 'einen Teil von Anrode (…), der'
+        which, pronoun, lay, belongs = "der", "er", "lag", "gehört"
+    else:  # 'Lichte (…), das'
+        which, pronoun, lay, belongs = "das", "es", "lag", "gehört"
     if not certain:
         return (f"vielleicht ohne {de_list(parts)}, {which} heute zur Gemeinde {belongs}: ob {pronoun} {when} noch "
                 f"{there} {lay}, sagen die Gemeindeverzeichnisse nicht")
