@@ -31,6 +31,7 @@ from sources.local_inputs import active_on
 from sources.registry import label_vintage
 from staging.boundaries import bare_name
 from staging.coworking import placed_at_gemeinde, within_reach
+from staging.crosswalk import PARTIAL_KINDS
 
 CARRY_FORWARD_YEARS = {i.indicator_id: i.carry_forward_years for i in CATALOGUE.indicators.values()}
 ZERO_DE = {i.indicator_id: i.zero_de for i in CATALOGUE.indicators.values() if i.zero_de}
@@ -135,7 +136,7 @@ def moved_parts_de(data: ReportData, ags: str, kreis_ags: str, day, commuting: b
     here = _in_kreis_cell(data, kreis_ags, keyed=False)  # the page's own Kreis: its key is on the page
     sentences = [moved_parts_sentence_de([_part_cell(p) for p in parts], _in_kreis_cell(data, key.kreis_ags), here,
                                          _town_cell(data, ags), pd.Timestamp(day), parts[0], key.certain, commuting,
-                                         whole=len(parts) == 1 and parts[0].get("kind") == "recode")
+                                         whole=_whole(parts))
                  for key, parts in groups]
     return ". ".join(text[:1].upper() + text[1:] for text in sentences)  # 'Ein Teil von …'
 
@@ -151,7 +152,7 @@ def kreis_value_moved_de(data: ReportData, ags: str, day, when: str) -> str | No
     return "; ".join(kreis_value_moved_phrase_de([_part_cell(p, people=False, accusative=True) for p in parts],
                                                  _in_kreis_cell(data, kreis), when, certain,
                                                  singular_part=len(parts) == 1 and _partial(parts[0]),
-                                                 whole=len(parts) == 1 and parts[0].get("kind") == "recode")
+                                                 whole=_whole(parts))
                      for (kreis, certain), parts in by_kreis.items()) or None
 
 
@@ -247,7 +248,12 @@ def _part_cell(part: dict, people: bool = True, accusative: bool = False) -> str
 
 def _partial(part: dict) -> bool:
     """The part is land of a Gemeinde that was split or gave part of its land, not a whole Gemeinde."""
-    return part.get("kind") in ("split", "partial_transfer")
+    return part.get("kind") in PARTIAL_KINDS
+
+
+def _whole(parts: list[dict]) -> bool:
+    """The one part is the whole Gemeinde under its old key (a recode: Lahr, moved from Cochem-Zell in 2014)."""
+    return len(parts) == 1 and parts[0].get("kind") == "recode"
 
 
 def shown_former(data: ReportData, ags: str, kreis_ags: str, listed) -> str | None:

@@ -722,10 +722,12 @@ def _reference_values(con: duckdb.DuckDBPyConnection) -> dict:
     frame["reference_date"] = pd.to_datetime(frame["reference_date"])
     # plain sorted lists: each page looks up ~10 indicators x 3 levels with bisect, not pandas filters
     frame = frame.sort_values("reference_date", kind="stable")
-    groups = frame.groupby(["indicator_id", "level", "ags"])
-    return {"references": {key: (group["reference_date"].tolist(), group["value"].tolist()) for key, group in groups},
-            "reference_releases": {key: list(zip(group["source_id"], group["vintage"])) for key, group in groups
-                                   if key[1] == "kreis"}}
+    references, releases = {}, {}
+    for key, group in frame.groupby(["indicator_id", "level", "ags"]):  # one pass over the ~3,300 groups
+        references[key] = (group["reference_date"].tolist(), group["value"].tolist())
+        if key[1] == "kreis":
+            releases[key] = list(zip(group["source_id"], group["vintage"]))
+    return {"references": references, "reference_releases": releases}
 
 
 def _split(frame: pd.DataFrame, key: str) -> dict[str, pd.DataFrame]:

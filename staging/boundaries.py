@@ -36,9 +36,10 @@ def bare_name(name) -> str:
     return str(name).split(",")[0].strip()
 
 
-# the steps that move part of a Gemeinde: no whole outline shows what went where (a town they touch after its
-# outline's date is flagged territory_changed_since_geometry, as are mergers into it of Gemeinden without an outline)
-PARTIAL_KINDS = ("split", "partial_transfer")
+# the steps that move part of a Gemeinde (crosswalk.PARTIAL_KINDS): no whole outline shows what went where (a town
+# they touch after its outline's date is flagged territory_changed_since_geometry, as are mergers into it of
+# Gemeinden without an outline)
+PARTIAL_KINDS = crosswalk.PARTIAL_KINDS
 
 
 def from_database(con, outlines_sql: str, today_sql: str, only_today: bool = False) -> pd.DataFrame:

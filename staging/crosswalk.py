@@ -533,6 +533,7 @@ def former_kreise(register: pd.DataFrame, walk: pd.DataFrame) -> pd.DataFrame:
             .sort_values(["ags", "kreis_ags"]).reset_index(drop=True))
 
 
+PARTIAL_KINDS = ("split", "partial_transfer")  # the steps that move part of a Gemeinde, not all of it
 KREIS_MOVE_COLUMNS = ["ags", "part_ags", "part_name", "kind", "kreis_ags", "kreis_name", "first_listed", "last_listed",
                       "first_unlisted", "moved_on", "moved_on_basis", "part_population"]
 # where ``moved_on`` comes from: the Destatis change list's effective date of an official step, else the BKG's WSK
@@ -568,7 +569,7 @@ def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
     into = pd.Series([current.get((v, a)) for v, a in zip(steps["to_vintage"], steps["to_ags"])], index=steps.index)
     # a part of a Gemeinde (a split's or a partial transfer's, not a minor one) belongs to the receiving key's town:
     # the walk follows whole keys only (Dingelstädt got 2,182 inhabitants of Anrode from the Unstrut-Hainich-Kreis)
-    partial = steps["kind"].isin({"split", "partial_transfer"}) & ~minor_transfers(steps)
+    partial = steps["kind"].isin(PARTIAL_KINDS) & ~minor_transfers(steps)
     town = [i if part else current.get((v, a))
             for i, part, v, a in zip(into, partial, steps["from_vintage"], steps["from_ags"])]
     moved = steps.assign(ags=town, kreis_ags=steps["from_ags"].str[:5])
@@ -592,6 +593,7 @@ def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
     changed = [wsk.get(a) for a in moved["ags"]]
     listed: dict[str, list] = {}  # the effective dates of each key's own change rows (a chain: the latest counts)
     if changes is not None:
+        changes = changes[changes["from_ags"].isin(set(moved["from_ags"]))]  # only the moved parts' rows are asked
         for a, d in zip(changes["from_ags"], pd.to_datetime(changes["effective_date"])):
             if not pd.isna(d):
                 listed.setdefault(a, []).append(d.date())
@@ -604,13 +606,13 @@ def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
         "part_name": [names["name"].get(k) for k in key], "kind": moved["kind"].to_numpy(),
         "kreis_ags": moved["kreis_ags"].to_numpy(),
         "kreis_name": [names["kreis_name"].get(k) for k in key],
-        "first_listed": [None if kind in ("split", "partial_transfer") else _date(since.get((a, k)))
+        "first_listed": [None if kind in PARTIAL_KINDS else _date(since.get((a, k)))
                          for a, k, kind in zip(moved["ags"], moved["kreis_ags"], moved["kind"])],
         "last_listed": [_date(d) for d in moved["from_date"]], "first_unlisted": [_date(d) for d in moved["to_date"]],
         "moved_on": [max(days) if days else day for days, day in zip(official, bkg)],
         "moved_on_basis": ["change_list" if days else "bkg_wsk" if day else None for days, day in zip(official, bkg)],
         # a part of a Gemeinde: the inhabitants the change list says moved; a whole one: its register's
-        "part_population": pd.Series([m if kind in ("split", "partial_transfer") else people.get(k)
+        "part_population": pd.Series([m if kind in PARTIAL_KINDS else people.get(k)
                                       for k, kind, m in zip(key, moved["kind"], moved_people)], dtype="float64").to_numpy()})
     return result.sort_values(["ags", "part_ags"]).reset_index(drop=True)
 
