@@ -56,10 +56,12 @@ def asset_key_of(name: str) -> str:
 
 def compare_staging(built: Path, reference: Path, ordered: bool = False) -> list[tuple[str, str, int, int, int]]:
     """(file, table, rows, rows only in built, rows only in reference) for every table of every staging file;
-    ``ordered``: each row numbered in scan order first, so the same rows in another order differ too."""
+    ``ordered``: each row numbered in scan order first, so the same rows in another order differ too. A table whose
+    columns differ (a column the change adds or drops) is compared on the columns both have, and the others are
+    printed."""
     import duckdb
 
-    select = 'SELECT row_number() OVER () AS _row, * FROM {}."{}"' if ordered else 'FROM {}."{}"'
+    select = 'SELECT row_number() OVER () AS _row, {columns} FROM {}."{}"' if ordered else 'SELECT {columns} FROM {}."{}"'
     rows = []
     for file in sorted(reference.glob("*.duckdb")):
         con = duckdb.connect()
@@ -69,8 +71,17 @@ def compare_staging(built: Path, reference: Path, ordered: bool = False) -> list
                                             "ORDER BY 1").fetchall()]
         for table in tables:
             count = con.execute(f'SELECT count(*) FROM r."{table}"').fetchone()[0]
-            only_b, only_r = (con.execute(f"SELECT count(*) FROM ({select.format(one, table)} EXCEPT ALL "
-                                          f"{select.format(other, table)})").fetchone()[0]
+            names = {db: [c for (c,) in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND table_name = ? "
+                "ORDER BY column_index", [db, table]).fetchall()] for db in ("b", "r")}
+            common = [c for c in names["r"] if c in names["b"]]
+            if common != names["r"] or len(common) != len(names["b"]):
+                print(f"  {file.stem}.{table}: columns only in this run {sorted(set(names['b']) - set(common))}, "
+                      f"only in the build {sorted(set(names['r']) - set(common))}: rows compared on the other "
+                      f"{len(common)}")
+            columns = ", ".join(f'"{c}"' for c in common)
+            only_b, only_r = (con.execute(f"SELECT count(*) FROM ({select.format(one, table, columns=columns)} "
+                                          f"EXCEPT ALL {select.format(other, table, columns=columns)})").fetchone()[0]
                               for one, other in (("b", "r"), ("r", "b")))
             rows.append((file.stem, table, count, only_b, only_r))
         con.close()

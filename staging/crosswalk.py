@@ -67,6 +67,8 @@ BASIS = {
 GEOGRAPHIC_BASES = {"nearest_centres", "polygon", "polygon_remeasured"}  # tested apart from an area set
 MINOR_TRANSFER = 50  # inhabitants: a partial transfer moving at most this many people (1 % of a town of 5,000) is noted, not excluded
 MOVED_COLUMNS = ["moved_population", "moved_area_km2"]  # official partial transfers and split parts: what the list says moved
+# what only an official step has: what moved (MOVED_COLUMNS) and the day the change took effect (territorial_changes)
+LISTED_COLUMNS = [*MOVED_COLUMNS, "effective_date"]
 MINOR_TRANSFER_SHARE = 1.0  # ... or at most this share (%) of the smaller Gemeinde's population: the same 1 % for larger towns
 RESTATING_KINDS = {"recode", "merger"}  # the kinds the crosswalk follows; the others only flag
 OFFICIAL = "Destatis Gebietsänderungen"  # evidence of official steps starts with this
@@ -116,7 +118,8 @@ def official_steps(changes: pd.DataFrame, register: pd.DataFrame) -> pd.DataFram
     ``changes``: rows of sources.destatis_changes (from_ags, to_ags, kind, area_km2, population,
     effective_date, change_id; ``vintage`` = the list's year if present). A change belongs to the
     register transition whose territorial dates enclose its statistical effective date
-    (before < date <= after). Returns the columns of ``transitions()``: a dissolution into one
+    (before < date <= after). Returns the columns of ``transitions()`` and ``LISTED_COLUMNS`` (``effective_date``:
+    the step's own change row's date; of a chain, the first: when ``from_ags`` ceased): a dissolution into one
     Gemeinde is a 'merger', a key change a 'recode' (chains within a transition are followed to
     the key of the later register); a partial transfer, or a dissolution split over several
     Gemeinden, cannot be restated by keys and becomes a 'partial_transfer' | 'split' row that
@@ -138,7 +141,7 @@ def official_steps(changes: pd.DataFrame, register: pd.DataFrame) -> pd.DataFram
         known = steps["to_ags"].isin(new_keys) | ~steps["kind"].isin(RESTATING_KINDS)
         keep = steps["from_ags"].isin(old_keys) & known
         frames.append(steps[keep].assign(from_vintage=before, to_vintage=after, basis="change_list"))
-    columns = [*STEP_COLUMNS, *MOVED_COLUMNS]
+    columns = [*STEP_COLUMNS, *LISTED_COLUMNS]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
@@ -160,14 +163,15 @@ def _steps_of_transition(rows: pd.DataFrame, new_keys: set) -> pd.DataFrame:
             target, kind, evidence = successor[target]
             kinds.add(kind)
             trail.append(evidence)
-        steps.append((row.from_ags, target, "recode" if kinds == {"recode"} else "merger", "; then ".join(trail)))
-    steps = [(*step, np.nan, np.nan) for step in steps]
+        steps.append((row.from_ags, target, "recode" if kinds == {"recode"} else "merger", "; then ".join(trail),
+                      np.nan, np.nan, row.effective_date))
     flags = rows[~rows["kind"].isin(RESTATING_KINDS)]
     missing = [np.nan] * len(flags)
     moved = pd.to_numeric(flags["population"], errors="coerce") if "population" in flags else missing
     area = pd.to_numeric(flags["area_km2"], errors="coerce") if "area_km2" in flags else missing
-    steps += list(zip(flags["from_ags"], flags["to_ags"], flags["kind"], flags["evidence"], moved, area))
-    return pd.DataFrame(steps, columns=["from_ags", "to_ags", "kind", "evidence", *MOVED_COLUMNS])
+    steps += list(zip(flags["from_ags"], flags["to_ags"], flags["kind"], flags["evidence"], moved, area,
+                      flags["effective_date"]))
+    return pd.DataFrame(steps, columns=["from_ags", "to_ags", "kind", "evidence", *LISTED_COLUMNS])
 
 
 def _evidence(row) -> str:
@@ -195,7 +199,9 @@ def with_official(inferred: pd.DataFrame, official: pd.DataFrame) -> pd.DataFram
                 for v, a, b in zip(inferred["from_vintage"], inferred["from_ags"], inferred["to_ags"])]
     kept = inferred[~pd.Series(involved, index=inferred.index, dtype=bool)]
     official = official.assign(**{c: np.nan for c in MOVED_COLUMNS if c not in official})
-    return pd.concat([kept, official[[*STEP_COLUMNS, *MOVED_COLUMNS]]], ignore_index=True).sort_values(
+    if "effective_date" not in official:  # hand-built official rows without their day
+        official = official.assign(effective_date=pd.NaT)
+    return pd.concat([kept, official[[*STEP_COLUMNS, *LISTED_COLUMNS]]], ignore_index=True).sort_values(
         ["from_vintage", "from_ags", "to_ags"], ignore_index=True)
 
 
@@ -543,8 +549,7 @@ KREIS_MOVE_TYPES = {"part_population": "float64"}  # the dates are datetime.date
 
 
 def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
-                last_change: pd.DataFrame | None = None, population: pd.DataFrame | None = None,
-                changes: pd.DataFrame | None = None) -> pd.DataFrame:
+                last_change: pd.DataFrame | None = None, population: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per Gemeinde of the newest register each part of its territory that came into its Kreis of today from another
     Kreis which the newest register still has: a step of the crosswalk (``steps``, dated: ``with_dates``) from a key
     of that Kreis (``part_ags``, its name then) to a key of today's Kreis, both keys on the Gemeinde's territory by the
@@ -552,7 +557,7 @@ def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
     and the step's ``kind`` (recode: the whole Gemeinde moved; split, partial_transfer: a part of it). With the dates
     that bound where the part lay: the first register listing a key of the Gemeinde's territory in that Kreis
     (``first_listed``; none for a part of another Gemeinde), the step's two registers (``last_listed``: still there; ``first_unlisted``: here) and ``moved_on`` with its
-    ``moved_on_basis``: for an official step the change list's effective date (``changes``: from_ags, effective_date),
+    ``moved_on_basis``: for an official step the change list's effective date (the step's ``effective_date``),
     else the BKG's WSK of the Gemeinde (``last_change``: ags, last_change_date) where it falls between the two: the day
     of its last change, which is the move unless the Gemeinde changed again before the next register.
     ``part_population``: the part's inhabitants in its last register there (``population``: ags, vintage,
@@ -591,14 +596,9 @@ def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
     wsk = ({} if last_change is None else
            {a: d for a, d in zip(last_change["ags"], last_change["last_change_date"]) if not pd.isna(d)})
     changed = [wsk.get(a) for a in moved["ags"]]
-    listed: dict[str, list] = {}  # the effective dates of each key's own change rows (a chain: the latest counts)
-    if changes is not None:
-        changes = changes[changes["from_ags"].isin(set(moved["from_ags"]))]  # only the moved parts' rows are asked
-        for a, d in zip(changes["from_ags"], pd.to_datetime(changes["effective_date"])):
-            if not pd.isna(d):
-                listed.setdefault(a, []).append(d.date())
-    official = [[d for d in listed.get(a, []) if _date(low) < d <= _date(high)] if b == "change_list" else []
-                for a, b, low, high in zip(moved["from_ags"], moved["basis"], moved["from_date"], moved["to_date"])]
+    # an official step's own day (official_steps placed it between its two registers)
+    listed = moved["effective_date"] if "effective_date" in moved else pd.Series(None, index=moved.index)
+    official = [_date(d) if b == "change_list" else None for d, b in zip(listed, moved["basis"])]
     bkg = [_date(d) if d is not None and _date(low) < _date(d) <= _date(high) else None
            for d, low, high in zip(changed, moved["from_date"], moved["to_date"])]
     result = pd.DataFrame({
@@ -609,8 +609,9 @@ def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
         "first_listed": [None if kind in PARTIAL_KINDS else _date(since.get((a, k)))
                          for a, k, kind in zip(moved["ags"], moved["kreis_ags"], moved["kind"])],
         "last_listed": [_date(d) for d in moved["from_date"]], "first_unlisted": [_date(d) for d in moved["to_date"]],
-        "moved_on": [max(days) if days else day for days, day in zip(official, bkg)],
-        "moved_on_basis": ["change_list" if days else "bkg_wsk" if day else None for days, day in zip(official, bkg)],
+        "moved_on": [listed_day or day for listed_day, day in zip(official, bkg)],
+        "moved_on_basis": ["change_list" if listed_day else "bkg_wsk" if day else None
+                           for listed_day, day in zip(official, bkg)],
         # a part of a Gemeinde: the inhabitants the change list says moved; a whole one: its register's
         "part_population": pd.Series([m if kind in PARTIAL_KINDS else people.get(k)
                                       for k, kind, m in zip(key, moved["kind"], moved_people)], dtype="float64").to_numpy()})
@@ -1746,8 +1747,11 @@ def with_dates(steps: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
     Why: vintages are release ids ('2023-12-31', '2024-Q4'), not dates; whoever asks whether a step came before
     or after a date (a Pendleratlas flow's destination, reports/coworking_gap.py) compares these."""
     dates = register_dates(register)
-    return steps.assign(from_date=pd.to_datetime(steps["from_vintage"].map(dates)).dt.date,
-                        to_date=pd.to_datetime(steps["to_vintage"].map(dates)).dt.date)
+    steps = steps.assign(from_date=pd.to_datetime(steps["from_vintage"].map(dates)).dt.date,
+                         to_date=pd.to_datetime(steps["to_vintage"].map(dates)).dt.date)
+    if "effective_date" in steps and steps["effective_date"].notna().any():  # dates as the two above (DATE)
+        steps["effective_date"] = pd.to_datetime(steps["effective_date"]).dt.date
+    return steps
 
 
 def moved_share(steps: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:

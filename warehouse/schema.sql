@@ -228,6 +228,7 @@ CREATE TABLE territorial_changes (
     kind VARCHAR NOT NULL,         -- recode | merger | partial_transfer | split: recode and merger restated, partial_transfer and split flagged (a few inhabitants moved: minor_transfer on the observations, series comparable)
     evidence VARCHAR NOT NULL,     -- the Destatis change list entry, or the areas compared (inferred)
     basis VARCHAR NOT NULL,        -- how the step was found (staging/crosswalk.py BASIS): change_list is official, the others inferred; the code decides with this, evidence is its text
+    effective_date DATE,           -- official steps: the statistical effective date of the change in the Destatis Gebietsänderungen (of a chain within one register transition, the first: when from_ags ceased); NULL for inferred steps, which the two registers bound (from_date, to_date)
     plausibility VARCHAR,          -- official | ok | unchecked | population_jump | too_far (too_far: rejected, not followed, flags the successor)
     population_before DOUBLE,      -- inferred steps: predecessors' (+ the successor's own) population in from_vintage
     population_after DOUBLE,       -- the successor's population in to_vintage

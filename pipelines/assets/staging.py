@@ -400,7 +400,7 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
                         & (population["source_id"] == "destatis_gemeindeverzeichnis")]
         moves = crosswalk.kreis_moves(kreise.merge(register[["ags", "vintage", "name"]], on=["ags", "vintage"]), walk,
                                       steps, last_changes(con),  # the steps are at hand: not read again
-                                      gv[["ags", "vintage", "value"]].rename(columns={"value": "population"}), changes)
+                                      gv[["ags", "vintage", "value"]].rename(columns={"value": "population"}))
         store(con, "territorial_crosswalk", "kreis_moves", moves)
         for measure in RESTATED.values():
             rows = restated[restated["measure"] == measure][

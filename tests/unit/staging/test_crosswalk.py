@@ -216,6 +216,27 @@ def test_official_steps_override_inferred_ones():
                                "receives territory from 99100003 (Destatis Gebietsänderungen 2023")
 
 
+def test_an_official_step_carries_its_own_effective_date_and_an_inferred_one_none():
+    """territorial_changes.effective_date: the day of the step's own change row, typed (the evidence text is only its
+    wording). Of a chain within one transition (Dorf dissolved into Bach, Bach then into Xanten) the first day, when
+    the key ceased; a partial transfer its own day; inferred steps none. ``kreis_moves`` dates a move by it."""
+    register, areas = hand_register(OFFICIAL_CASE)
+    rows = [change("99100004", "99100002", "dissolution", 2.0, 100), change("99100002", "99100006", "dissolution", 5.0, 300),
+            change("99100003", "99100001", "partial_transfer", 0.1, 60)]
+    for row, day in zip(rows, [dt.date(2022, 1, 1), dt.date(2023, 1, 1), dt.date(2022, 7, 1)]):
+        row["effective_date"] = day
+    steps = crosswalk.with_dates(crosswalk.with_official(crosswalk.transitions(register, areas),
+                                                        crosswalk.official_steps(pd.DataFrame(rows), register)),
+                                 register)
+    got = {(a, b): d for a, b, d in steps[["from_ags", "to_ags", "effective_date"]].values}
+    assert got[("99100004", "99100006")] == dt.date(2022, 1, 1)  # the chain: merged, then merged again
+    assert got[("99100002", "99100006")] == dt.date(2023, 1, 1)
+    assert got[("99100003", "99100001")] == dt.date(2022, 7, 1)  # the partial transfer's own day
+    assert pd.isna(got[("99000009", "99100009")])  # inferred (2013 -> 2021): the registers bound it, no day
+    chain = steps.loc[steps["from_ags"].eq("99100004"), "evidence"].item()  # its wording
+    assert "wirksam 2022-01-01, 2.00 km², 100 inhabitants; then" in chain
+
+
 def test_a_dissolution_split_over_two_gemeinden_only_flags():
     register, _ = hand_register(OFFICIAL_CASE)
     changes = pd.DataFrame([change("99100005", "99100001", "dissolution", 3.0, 300),
@@ -1033,16 +1054,16 @@ def test_a_part_that_lay_in_another_kreis_of_today_is_listed_with_the_day_it_mov
                           columns=["from_vintage", "to_vintage", "from_ags", "to_ags", "kind", "moved_population",
                                    "moved_share"])
     steps = pd.concat([steps, splits], ignore_index=True)
+    # Hallungen's and the split's steps from the change list of 2024, with their own effective dates
     steps = steps.assign(from_date=steps["from_vintage"].map(lambda v: dt.date(int(v), 12, 31)),
                          to_date=steps["to_vintage"].map(lambda v: dt.date(int(v), 12, 31)),
-                         basis=["area_sum"] * 7 + ["change_list"] * 3)  # Hallungen's from the change list of 2024
-    changes = pd.DataFrame({"from_ags": ["16063037", "16063037", "16063099"], "to_ags": ["16064074"] * 3,
-                            "effective_date": [dt.date(2024, 1, 1), dt.date(2012, 1, 1), dt.date(2023, 7, 1)]})
+                         basis=["area_sum"] * 7 + ["change_list"] * 3,
+                         effective_date=[None] * 7 + [dt.date(2024, 1, 1), dt.date(2023, 7, 1), dt.date(2023, 7, 1)])
     last_change = pd.DataFrame({"ags": ["16066095", "16064074", "16064075"],
                                 "last_change_date": [dt.date(2019, 1, 1), dt.date(2011, 12, 1), None]})
     population = pd.DataFrame({"ags": ["16063102", "16063001", "16063037", "16063050"],
                                "vintage": ["2013", "2009", "2021", "2009"], "population": [3342.0, 223.0, 173.0, 50.0]})
-    moves = crosswalk.kreis_moves(register, walk, steps, last_change, population, changes)
+    moves = crosswalk.kreis_moves(register, walk, steps, last_change, population)
     assert moves.columns.tolist() == crosswalk.KREIS_MOVE_COLUMNS
     day = dt.date
     assert moves.astype(object).where(moves.notna(), None).values.tolist() == [
@@ -1057,8 +1078,10 @@ def test_a_part_that_lay_in_another_kreis_of_today_is_listed_with_the_day_it_mov
          day(2021, 12, 31), None, None, None],
         ["16066095", "16063102", "Kaltennordheim, Stadt", "merger", *wartburg, day(2009, 12, 31), day(2013, 12, 31),
          day(2021, 12, 31), day(2019, 1, 1), "bkg_wsk", 3342.0]]
-    # without the change list Hallungen's day is unknown: the WSK of its Gemeinde (2011) lies before its registers
-    assert crosswalk.kreis_moves(register, walk, steps, last_change)["moved_on"].tolist()[0] is None
+    # without the list's day (steps of an older working table) Hallungen's is unknown: the WSK of its Gemeinde (2011)
+    # lies before its registers
+    assert crosswalk.kreis_moves(register, walk, steps.drop(columns="effective_date"),
+                                 last_change)["moved_on"].tolist()[0] is None
     # no part from another Kreis of today: an empty table with its columns and types
     alone = crosswalk.kreis_moves(register, walk, steps[steps["to_ags"] == "16063105"])
     assert alone.columns.tolist() == crosswalk.KREIS_MOVE_COLUMNS and alone["part_population"].dtype == float
