@@ -141,13 +141,14 @@ def moved_parts_de(data: ReportData, ags: str, kreis_ags: str, day, commuting: b
     return ". ".join(text[:1].upper() + text[1:] for text in sentences)  # 'Ein Teil von …'
 
 
-def kreis_value_moved_de(data: ReportData, ags: str, day, when: str) -> str | None:
+def kreis_value_moved_de(data: ReportData, ags: str, day, when: str, until=None) -> str | None:
     """Which parts of the town a Kreis value on the territory of ``day`` leaves out because they lay in another Kreis
     then (``when``: how the phrase names that day, ``kreis_territory_of``), for the indicator table and the comparison;
-    None where there are none. Dingelstädt's and Südeichsfeld's every Kreis value was of a Kreis without part of the
-    town (read of 7 December 2026)."""
+    None where there are none. ``until``: the territory is that of a day between ``day`` and ``until`` (a publisher's
+    status known within bounds): a part that may have moved between the two gets the uncertain form. Dingelstädt's and
+    Südeichsfeld's every Kreis value was of a Kreis without part of the town (read of 7 December 2026)."""
     by_kreis: dict[tuple, list[dict]] = {}  # the phrase names no move's day: one per Kreis (and certainty)
-    for key, parts in _moved_groups(data, ags, day):
+    for key, parts in _moved_groups(data, ags, day, until):
         by_kreis.setdefault((key.kreis_ags, key.certain), []).extend(parts)
     return "; ".join(kreis_value_moved_phrase_de([_part_cell(p, people=False, accusative=True) for p in parts],
                                                  _in_kreis_cell(data, kreis), when, certain,
@@ -156,20 +157,31 @@ def kreis_value_moved_de(data: ReportData, ags: str, day, when: str) -> str | No
                      for (kreis, certain), parts in by_kreis.items()) or None
 
 
-def kreis_territory_of(data: ReportData, key: tuple, date, indicator_id: str) -> tuple[pd.Timestamp, str]:
+def kreis_territory_of(data: ReportData, key: tuple, date, indicator_id: str) -> tuple[pd.Timestamp, str, object]:
     """The day whose territory the Kreis value of ``date`` (``key``: its (indicator, "kreis", ags) in ``references``)
-    describes, and how a phrase says it: its own date ('am 30.06.2021', 'im Bezugsjahr 2018'), or for a publisher
-    that restates every year on the territory of its release (sources.yaml contract ``territory_of_vintage``: INKAR)
-    the release's first day ('auf dem Gebietsstand von INKAR (BBSR) 12/2022'): INKAR's Kreis value of 2018 for the
-    Landkreis Sonneberg counts Lichte and Piesau, which came on 01.01.2019 (second review of 7 December 2026). INKAR's
-    own status lies a little before its release (31.12.2019 for 2022-12); a move between the two is not told apart."""
+    describes, how a phrase says it, and the last day that territory may be of where the day is known within bounds
+    (else None): its own date ('am 30.06.2021', 'im Bezugsjahr 2018'), or for a publisher that restates every year on
+    a territorial status of its own (sources.yaml contract ``territory_of_vintage``: INKAR) that status. INKAR's Kreis
+    value of 2018 for the Landkreis Sonneberg counts Lichte and Piesau, which came on 01.01.2019 (second review of
+    7 December 2026). The status is the release's ``publisher_territorial_status`` (staging.publisher_status: on or
+    after ``status_after``, before ``status_before``; 31.12.2019 for INKAR 12/2022): 'auf dem Gebietsstand vom
+    31.12.2019 (INKAR (BBSR) 12/2022)'. Where the warehouse knows no status (no Gemeinde list of INKAR's, as in the
+    offline snapshot), the release's first day, which lies after it: a move between the two goes untold."""
     dates, _ = data.references[key]
     source_id, vintage = data.reference_releases[key][bisect.bisect_left(dates, date)]
     if source_id in _territory_of_release():
-        return (pd.Timestamp(vintage_start(vintage)),
-                f"auf dem Gebietsstand von {source_label(source_id)} {vintage_label(vintage)}")
+        release = f"{source_label(source_id)} {vintage_label(vintage)}"
+        after, before = data.publisher_status.get((source_id, vintage), (None, None))
+        if after is None:
+            return pd.Timestamp(vintage_start(vintage)), f"auf dem Gebietsstand von {release}", None
+        last = None if before is None else before - pd.Timedelta(days=1)
+        if last is not None and last <= after:  # known to the day
+            return after, f"auf dem Gebietsstand vom {after:%d.%m.%Y} ({release})", None
+        span = f"frühestens vom {after:%d.%m.%Y}" if last is None else \
+            f"zwischen dem {after:%d.%m.%Y} und dem {last:%d.%m.%Y}"
+        return after, f"auf dem Gebietsstand von {release} ({span})", last
     preposition = "im" if is_year_only(indicator_id, source_id) else "am"  # 'im Bezugsjahr 2018', 'am 30.06.2021'
-    return pd.Timestamp(date), f"{preposition} {date_de(date, indicator_id, source_id)}"
+    return pd.Timestamp(date), f"{preposition} {date_de(date, indicator_id, source_id)}", None
 
 
 @functools.lru_cache(maxsize=1)
@@ -189,11 +201,12 @@ class MoveKey(NamedTuple):
     certain: bool  # the day lies before the move, not between the two registers around it
 
 
-def _moved_groups(data: ReportData, ags: str, day) -> list[tuple[MoveKey, list[dict]]]:
+def _moved_groups(data: ReportData, ags: str, day, until=None) -> list[tuple[MoveKey, list[dict]]]:
     """The town's parts (``kreis_moves`` rows) that lay in another Kreis of today at ``day``, grouped by that Kreis and
     their move, in the order the sentences name them. A part lay there from its first register there until its move:
     up to the last register listing it there for certain, and until the day the change list or the BKG gives
-    (``moved_on``); without that day, a day between the two registers is uncertain."""
+    (``moved_on``); without that day, a day between the two registers is uncertain. ``until``: the day is one between
+    ``day`` and ``until``: a part that lay there at ``day`` is certain only if it still did at ``until``."""
     if day is None or pd.isna(day):
         return []
     day = pd.Timestamp(day)
@@ -201,14 +214,25 @@ def _moved_groups(data: ReportData, ags: str, day) -> list[tuple[MoveKey, list[d
     for part in _memo(data, "kreis_moves", lambda: _by_town(data.kreis_moves)).get(ags, ()):
         first, last, unlisted, moved_on = (None if is_missing(part[k]) else pd.Timestamp(part[k])
                                            for k in ("first_listed", "last_listed", "first_unlisted", "moved_on"))
-        if (first is not None and day < first) or (unlisted is not None and day >= unlisted):
+        there = _lay_there(day, first, last, unlisted, moved_on)
+        if there is None:
             continue  # before the registers place it there, or after it lies here
-        certain = day <= last or (moved_on is not None and day < moved_on)
-        if certain or moved_on is None:  # on or after the change list's or the BKG's day it lies here
-            # parts moved alike share a sentence; another day or Kreis gets its own (a review of 7 December 2026)
-            key = MoveKey(part["kreis_ags"], moved_on, part.get("moved_on_basis"), last, unlisted, certain)
-            groups.setdefault(key, []).append(part)
+        certain = there and (until is None or _lay_there(pd.Timestamp(until), first, last, unlisted, moved_on) is True)
+        # parts moved alike share a sentence; another day or Kreis gets its own (a review of 7 December 2026)
+        key = MoveKey(part["kreis_ags"], moved_on, part.get("moved_on_basis"), last, unlisted, certain)
+        groups.setdefault(key, []).append(part)
     return sorted(groups.items(), key=lambda item: (item[0].kreis_ags, item[0].last_listed))
+
+
+def _lay_there(day: pd.Timestamp, first, last, unlisted, moved_on) -> bool | None:
+    """Whether a part (its ``kreis_moves`` dates) lay in its other Kreis at ``day``: True for certain, False perhaps
+    (between its two registers, the day of the move unknown), None not (before its first register there, on or after
+    its move or its first register here)."""
+    if (first is not None and day < first) or (unlisted is not None and day >= unlisted):
+        return None
+    if day <= last or (moved_on is not None and day < moved_on):
+        return True
+    return False if moved_on is None else None  # on or after the change list's or the BKG's day it lies here
 
 
 def _town_cell(data: ReportData, ags: str) -> str:
@@ -869,9 +893,9 @@ def reference_values(data: ReportData, town: dict, row: dict) -> dict:
     # there, not here
     result["ref_kreis_moved"] = None
     if former is None and result["ref_kreis"] is not None:
-        territory, when = kreis_territory_of(data, (row["indicator_id"], "kreis", town["kreis_ags"]), day,
-                                             row["indicator_id"])
-        result["ref_kreis_moved"] = kreis_value_moved_de(data, town["ags"], territory, when)
+        territory, when, until = kreis_territory_of(data, (row["indicator_id"], "kreis", town["kreis_ags"]), day,
+                                                    row["indicator_id"])
+        result["ref_kreis_moved"] = kreis_value_moved_de(data, town["ags"], territory, when, until)
     result["ref_group"] = data.group_median(row["indicator_id"], row["period"])
     return result
 

@@ -219,6 +219,9 @@ FORMER_KREISE = f"SELECT {', '.join(FORMER_KREISE_COLUMNS)} FROM former_kreise O
 # Per town the parts of it that lay in another Kreis of today (staging.crosswalk.kreis_moves): Kreis figures of a day
 # before the move count them there (reports.context moved_parts)
 KREIS_MOVES = "SELECT * FROM kreis_moves ORDER BY ags, part_ags"
+# When the territorial status of a publisher that keys its values by a status of its own lies (INKAR,
+# staging.publisher_status): its Kreis values describe that day's territory (reports.context kreis_territory_of)
+PUBLISHER_STATUS = "SELECT source_id, vintage, status_after, status_before FROM publisher_territorial_status"
 
 COWORKING = """
 SELECT osm_type, osm_id, name, lat, lon, kind, website, operator, ags, vintage, osm_base_timestamp, locally_reported,
@@ -312,6 +315,8 @@ class ReportData:
     former_kreise: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FORMER_KREISE_COLUMNS))
     # ags, part_ags, part_name, kreis_ags, ...: the parts of a town that lay in another Kreis of today (kreis_moves)
     kreis_moves: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=KREIS_MOVE_COLUMNS))
+    # (source_id, vintage) -> (status_after, status_before): when a release's own territorial status lies, where known
+    publisher_status: dict = field(default_factory=dict)
     # {period: {pillar: indicators scored for any town then}} (PILLAR_INDICATORS)
     pillar_indicators: dict = field(default_factory=dict)
     releases_due: dict = field(default_factory=dict)  # source_id -> newest, due, overdue (``releases_due``)
@@ -640,7 +645,7 @@ def load(published: Path) -> ReportData:
             "mobile_kreis": (MOBILE_KREIS, {"vintages": release_positions(con, ["mobilfunk_monitoring"])}),
             "kreise": ("SELECT ags, name, designation FROM kreise", None), "group_medians": (GROUP_MEDIANS, None),
             "former_kreise": (FORMER_KREISE, None), "pillar_indicators": (PILLAR_INDICATORS, {"pillars": PILLARS}),
-            "kreis_moves": (KREIS_MOVES, None),
+            "kreis_moves": (KREIS_MOVES, None), "publisher_status": (PUBLISHER_STATUS, None),
         }
         # why threads: about half of the load is DuckDB running the queries, which it does without holding
         # the GIL, so the other thread converts a finished result meanwhile (the report child's serial start
@@ -673,10 +678,20 @@ def load(published: Path) -> ReportData:
                      for kind in ("index", "indicators", "contributions", "peers", "input_dates", "scored",
                                   "unscored_values")},
             flows_by_kreis=_split(got["flows"], "home_kreis"), former_kreise=got["former_kreise"],
-            kreis_moves=got["kreis_moves"],
+            kreis_moves=got["kreis_moves"], publisher_status=publisher_status(got["publisher_status"]),
             pillar_indicators=pillar_indicators(got["pillar_indicators"]),
         )
     return data
+
+
+def publisher_status(frame: pd.DataFrame) -> dict[tuple[str, str], tuple]:
+    """``PUBLISHER_STATUS``' rows as {(source_id, vintage): (status_after, status_before)} (Timestamps or None)."""
+    def stamp(value):
+        return None if value is None or pd.isna(value) else pd.Timestamp(value)
+
+    return {(source, vintage): (stamp(after), stamp(before))
+            for source, vintage, after, before in zip(frame["source_id"], frame["vintage"], frame["status_after"],
+                                                      frame["status_before"])}
 
 
 def pillar_indicators(frame: pd.DataFrame) -> dict[int, dict[str, int]]:

@@ -1,8 +1,12 @@
-"""Population weights for a publisher's own territorial status (INKAR), read in registers of other dates.
+"""A publisher's own territorial status (INKAR): when it lies, and population weights for its keys.
 
+INKAR keys every value by its own status, between two registers, and names it nowhere in its files.
+``status_dates`` brackets it from INKAR's own Gemeinde list, the register closest to it and the BKG's WSK: the
+latest change the list already shows and the earliest it does not (31.12.2019 and 01.01.2020 for release 2022-12),
+typed per release in ``publisher_territorial_status``; the town pages judge INKAR's Kreis values on that day.
 The crosswalk (``staging/crosswalk.py``) weights each part of a merged Gemeinde with its population in the register
-its key is read in. INKAR keys every value by its own status, between two registers; ``status_weights`` corrects
-the weight of a key whose territory in the later register already holds another Gemeinde of that status.
+its key is read in; ``status_weights`` corrects the weight of a key whose territory in the later register already
+holds another Gemeinde of that status.
 """
 
 from __future__ import annotations
@@ -12,9 +16,62 @@ import logging
 import numpy as np
 import pandas as pd
 
+from sources.vintages import release_order
 from staging.crosswalk import usable
 
 log = logging.getLogger(__name__)
+
+# how publisher_territorial_status found the register of a publisher's status (its column ``basis``)
+STATUS_BASES = {
+    "own_list": "the register whose Gemeinde keys differ least from the publisher's own Gemeinde list",
+    "latest_register_before_release": "without the publisher's Gemeinde list (the offline snapshot cuts it): the "
+                                      "latest register before the release",
+}
+STATUS_COLUMNS = ["register_vintage", "basis", "keys_only_publisher", "keys_only_register", "status_after",
+                  "status_before"]
+
+
+def status_dates(keys: set[str], registers: pd.DataFrame, closest: str, last_change: pd.DataFrame | None,
+                 steps: pd.DataFrame) -> dict:
+    """Where a publisher's territorial status lies, from its own Gemeinde keys (``keys``; empty: unknown) and the
+    register vintage closest to them (``closest``, ``sources.inkar.closest_register``): a row of
+    ``publisher_territorial_status`` without source and release (``STATUS_COLUMNS``).
+
+    ``status_before``: the earliest change the keys do not show yet, the BKG's WSK (``last_change``: ags,
+    last_change_date) of the register's Gemeinden that took in a key the publisher still lists (``steps``:
+    territorial_changes, the usable ones into ``closest``) or that it does not list yet. ``status_after``: the latest
+    change before that which they show, the WSK of the Gemeinden it lists that came after the register before
+    ``closest``. The status lies on or after the one and before the other. Both are NULL where nothing tells, and
+    ``status_after`` too where a key's WSK is a later change of it (a WSK is a Gemeinde's *last* change): only
+    changes before ``status_before`` count. Release 2022-12: 11 Gemeinden of 2021 took in 19 INKAR still lists,
+    the earliest on 01.01.2020; 276 keys it lists came after 2013, the latest before then on 31.12.2019. Assumes the
+    status lies before the register's date, as the closest register of every release so far."""
+    register = registers.loc[registers["vintage"] == closest, "ags"]
+    row = {"register_vintage": closest, "basis": "own_list" if keys else "latest_register_before_release",
+           "keys_only_publisher": None, "keys_only_register": None, "status_after": None, "status_before": None}
+    if not keys:
+        return row
+    in_register = set(register)
+    gone, unlisted = keys - in_register, in_register - keys
+    row.update(keys_only_publisher=len(gone), keys_only_register=len(unlisted))
+    if last_change is None:
+        return row
+    wsk = {a: pd.Timestamp(d).date() for a, d in zip(last_change["ags"], last_change["last_change_date"])
+           if not pd.isna(d)}
+    into = steps[usable(steps)] if not steps.empty else steps
+    took_in = set() if into.empty else set(into.loc[into["from_ags"].isin(gone) & into["to_vintage"].eq(closest)
+                                                    & into["to_ags"].isin(in_register), "to_ags"])
+    later = [wsk[a] for a in took_in | unlisted if a in wsk]
+    before = min(later) if later else None
+    earlier = [v for v in registers["vintage"].unique() if release_order(v) < release_order(closest)]
+    previous = set(registers.loc[registers["vintage"] == max(earlier, key=release_order), "ags"]) if earlier else set()
+    created = [wsk[a] for a in (keys & in_register) - previous if a in wsk]
+    shown = [d for d in created if before is None or d < before]
+    row.update(status_before=before, status_after=max(shown) if shown else None)
+    log.info("publisher status: keys of register %s, %d listed only by the publisher, %d only by the register; "
+             "on or after %s, before %s", closest, len(gone), len(unlisted), row["status_after"], before)
+    return row
+
 
 
 def status_weights(weights: pd.DataFrame, steps: pd.DataFrame, status_keys: set[str]) -> pd.DataFrame:

@@ -388,6 +388,19 @@ CREATE TABLE kreis_moves (
     PRIMARY KEY (ags, part_ags)
 );
 
+-- per release of a publisher that keys its values by a territorial status of its own (INKAR, which names it in none of its files) the register its Gemeinde keys match and when that status lies: on or after `status_after`, before `status_before` (INKAR 2022-12: 31.12.2019 and 01.01.2020). The town pages judge INKAR's Kreis values on that day (staging/publisher_status.py)
+CREATE TABLE publisher_territorial_status (
+    source_id VARCHAR NOT NULL,        -- a source id of sources.yaml (inkar)
+    vintage VARCHAR NOT NULL,          -- the release, as in observations (2022-12)
+    register_vintage VARCHAR NOT NULL, -- the Gemeindeverzeichnis vintage whose Gemeinde keys the release's are mapped in (sources/inkar.py closest_register)
+    basis VARCHAR NOT NULL,            -- own_list | latest_register_before_release
+    keys_only_publisher INTEGER,       -- Gemeinde keys the publisher lists and that register does not (NULL without the publisher's list)
+    keys_only_register INTEGER,        -- Gemeinde keys of that register the publisher does not list (NULL without its list)
+    status_after DATE,                 -- the latest territorial change (BKG WSK) the publisher's Gemeinde keys show: its status lies on or after it; NULL where nothing tells
+    status_before DATE,                -- the earliest territorial change (BKG WSK) its keys do not show yet: its status lies before it; NULL where nothing tells
+    PRIMARY KEY (source_id, vintage)
+);
+
 -- each town's latest value of each indicator (current rows), filled once per publish by warehouse/views.sql in AGS order, so that `town_profile` reads a few rows per town (docs/performance-log.md)
 CREATE TABLE indicator_values_latest (
     ags VARCHAR NOT NULL,
