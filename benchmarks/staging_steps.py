@@ -55,21 +55,25 @@ def asset_key_of(name: str) -> str:
 
 
 def compare_staging(built: Path, reference: Path, ordered: bool = False) -> list[tuple[str, str, int, int, int]]:
-    """(file, table, rows, rows only in built, rows only in reference) for every table of every staging file;
-    ``ordered``: each row numbered in scan order first, so the same rows in another order differ too. A table whose
-    columns differ (a column the change adds or drops) is compared on the columns both have, and the others are
-    printed."""
+    """(file, table, rows, rows only in built, rows only in reference) for every table of every staging file of the
+    reference (the kept build); ``ordered``: each row numbered in scan order first, so the same rows in another order
+    differ too. A table whose columns differ (a column the change adds or drops) is compared on the columns both have;
+    those columns, and tables only one side has, are printed ("this run": built, "the build": reference)."""
     import duckdb
 
-    select = 'SELECT row_number() OVER () AS _row, {columns} FROM {}."{}"' if ordered else 'SELECT {columns} FROM {}."{}"'
+    select = ('SELECT row_number() OVER () AS _row, {columns} FROM {}."{}"' if ordered
+              else 'SELECT {columns} FROM {}."{}"')
     rows = []
     for file in sorted(reference.glob("*.duckdb")):
         con = duckdb.connect()
         con.execute(f"ATTACH '{built / file.name}' AS b (READ_ONLY)")
         con.execute(f"ATTACH '{file}' AS r (READ_ONLY)")
-        tables = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'r' "
-                                            "ORDER BY 1").fetchall()]
-        for table in tables:
+        tables = {db: {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ?",
+                                                 [db]).fetchall()} for db in ("b", "r")}
+        for table, side in sorted([(t, "this run") for t in tables["b"] - tables["r"]]
+                                  + [(t, "the build") for t in tables["r"] - tables["b"]]):
+            print(f"  {file.stem}.{table}: only in {side}")
+        for table in sorted(tables["r"] & tables["b"]):
             count = con.execute(f'SELECT count(*) FROM r."{table}"').fetchone()[0]
             names = {db: [c for (c,) in con.execute(
                 "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND table_name = ? "

@@ -164,22 +164,26 @@ def kreis_territory_of(data: ReportData, key: tuple, date, indicator_id: str) ->
     a territorial status of its own (sources.yaml contract ``territory_of_vintage``: INKAR) that status. INKAR's Kreis
     value of 2018 for the Landkreis Sonneberg counts Lichte and Piesau, which came on 01.01.2019 (second review of
     7 December 2026). The status is the release's ``publisher_territorial_status`` (staging.publisher_status: on or
-    after ``status_after``, before ``status_before``; 31.12.2019 for INKAR 12/2022): 'auf dem Gebietsstand vom
-    31.12.2019 (INKAR (BBSR) 12/2022)'. Where the warehouse knows no status (no Gemeinde list of INKAR's, as in the
-    offline snapshot), the release's first day, which lies after it: a move between the two goes untold."""
+    after ``status_after``, before ``status_before`` or else the release; 31.12.2019 for INKAR 12/2022): 'auf dem
+    Gebietsstand vom 31.12.2019 (INKAR (BBSR) 12/2022)', or between two days (the uncertain form for a part that moved
+    between them). With only the upper bound, the day before it: a part that moved earlier goes untold. Where the
+    warehouse knows no status (no Gemeinde list of INKAR's, as in the offline snapshot), the release's first day, which
+    lies after it: a move between the two goes untold."""
     dates, _ = data.references[key]
     source_id, vintage = data.reference_releases[key][bisect.bisect_left(dates, date)]
     if source_id in _territory_of_release():
         release = f"{source_label(source_id)} {vintage_label(vintage)}"
         after, before = data.publisher_status.get((source_id, vintage), (None, None))
-        if after is None:
+        if after is None and before is None:
             return pd.Timestamp(vintage_start(vintage)), f"auf dem Gebietsstand von {release}", None
-        last = None if before is None else before - pd.Timedelta(days=1)
-        if last is not None and last <= after:  # known to the day
+        # the status lies before its bound, or before the release
+        last = (before if before is not None else pd.Timestamp(vintage_start(vintage))) - pd.Timedelta(days=1)
+        if after is None:  # only the upper bound: a part that moved before it may or may not be counted, untold
+            return last, f"auf dem Gebietsstand von {release} (vor dem {last + pd.Timedelta(days=1):%d.%m.%Y})", None
+        if last <= after:  # known to the day
             return after, f"auf dem Gebietsstand vom {after:%d.%m.%Y} ({release})", None
-        span = f"frühestens vom {after:%d.%m.%Y}" if last is None else \
-            f"zwischen dem {after:%d.%m.%Y} und dem {last:%d.%m.%Y}"
-        return after, f"auf dem Gebietsstand von {release} ({span})", last
+        return after, (f"auf dem Gebietsstand von {release} (zwischen dem {after:%d.%m.%Y} und dem "
+                       f"{last:%d.%m.%Y})"), last
     preposition = "im" if is_year_only(indicator_id, source_id) else "am"  # 'im Bezugsjahr 2018', 'am 30.06.2021'
     return pd.Timestamp(date), f"{preposition} {date_de(date, indicator_id, source_id)}", None
 
@@ -206,7 +210,8 @@ def _moved_groups(data: ReportData, ags: str, day, until=None) -> list[tuple[Mov
     their move, in the order the sentences name them. A part lay there from its first register there until its move:
     up to the last register listing it there for certain, and until the day the change list or the BKG gives
     (``moved_on``); without that day, a day between the two registers is uncertain. ``until``: the day is one between
-    ``day`` and ``until``: a part that lay there at ``day`` is certain only if it still did at ``until``."""
+    ``day`` and ``until``: a part that lay there at ``day`` is certain only if it still did at ``until`` (one that came
+    there only after ``day``, a part's first register, is left out)."""
     if day is None or pd.isna(day):
         return []
     day = pd.Timestamp(day)

@@ -393,7 +393,8 @@ def _same_kreis(inkar_name: str, register_name: str) -> bool:
 
 
 def map_through_registers(commuting: pd.DataFrame, region_names: pd.DataFrame, registers: pd.DataFrame,
-                          inkar_gemeinden: pd.DataFrame, release: str | None = None) -> pd.DataFrame:
+                          inkar_gemeinden: pd.DataFrame, release: str | None = None,
+                          closest: str | None = None) -> pd.DataFrame:
     """``map_to_gemeinden`` with the register closest to INKAR's status first, then the older ones.
 
     INKAR's status (31.12.2019 in release 2022-12) lies between two registers: a Verband
@@ -401,9 +402,10 @@ def map_through_registers(commuting: pd.DataFrame, region_names: pd.DataFrame, r
     in 2020) is found in the earlier one. Each Verband is taken from the first register that knows
     it; ``key_vintage`` says which, so the crosswalk brings its members' keys forward.
     ``release`` (e.g. '2022-12'): without INKAR's Gemeinde list (the offline snapshot cuts it), the
-    latest register before the release stands for INKAR's status.
+    latest register before the release stands for INKAR's status. ``closest``: that register where the caller has
+    found it already (``closest_register``).
     """
-    closest = closest_register(registers, inkar_gemeinden, release)
+    closest = closest or closest_register(registers, inkar_gemeinden, release)
     if "kreis_name" in registers.columns:  # staging reads it (REGISTER_COLUMNS); hand-built registers may lack it
         _kreis_names_agree(region_names, registers[registers["vintage"] == closest], closest)
     if "vb_name" in registers.columns:

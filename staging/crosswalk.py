@@ -559,7 +559,9 @@ def kreis_moves(register: pd.DataFrame, walk: pd.DataFrame, steps: pd.DataFrame,
     (``first_listed``; none for a part of another Gemeinde), the step's two registers (``last_listed``: still there; ``first_unlisted``: here) and ``moved_on`` with its
     ``moved_on_basis``: for an official step the change list's effective date (the step's ``effective_date``),
     else the BKG's WSK of the Gemeinde (``last_change``: ags, last_change_date) where it falls between the two: the day
-    of its last change, which is the move unless the Gemeinde changed again before the next register.
+    of its last change, which is the move unless the Gemeinde changed again before the next register. (A chain of
+    official changes within one transition is dated by its first, when the part's key ceased: where a later link of
+    it crossed the Kreis boundary, the move came later than ``moved_on`` says; none is in the data.)
     ``part_population``: the part's inhabitants in its last register there (``population``: ags, vintage,
     population), for a part of a Gemeinde the change list's ``moved_population``. ``register``: ags, name, vintage,
     territorial_date, kreis_ags, kreis_name.

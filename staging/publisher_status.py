@@ -37,41 +37,50 @@ def status_dates(keys: set[str], registers: pd.DataFrame, closest: str, last_cha
     register vintage closest to them (``closest``, ``sources.inkar.closest_register``): a row of
     ``publisher_territorial_status`` without source and release (``STATUS_COLUMNS``).
 
-    ``status_before``: the earliest change the keys do not show yet, the BKG's WSK (``last_change``: ags,
-    last_change_date) of the register's Gemeinden that took in a key the publisher still lists (``steps``:
-    territorial_changes, the usable ones into ``closest``) or that it does not list yet. ``status_after``: the latest
-    change before that which they show, the WSK of the Gemeinden it lists that came after the register before
-    ``closest``. The status lies on or after the one and before the other. Both are NULL where nothing tells, and
-    ``status_after`` too where a key's WSK is a later change of it (a WSK is a Gemeinde's *last* change): only
-    changes before ``status_before`` count. Release 2022-12: 11 Gemeinden of 2021 took in 19 INKAR still lists,
-    the earliest on 01.01.2020; 276 keys it lists came after 2013, the latest before then on 31.12.2019. Assumes the
-    status lies before the register's date, as the closest register of every release so far."""
-    register = registers.loc[registers["vintage"] == closest, "ags"]
+    The changes that made ``closest`` out of the register before it (``steps``: territorial_changes, the usable ones
+    into ``closest``; ``registers``: ags, vintage, territorial_date) are dated by the BKG's WSK of the Gemeinde they
+    made (``last_change``: ags, last_change_date). A change whose old key the publisher still lists, or whose new key
+    it does not list yet, came after its status (``status_before``: the earliest); one whose new key it lists and whose
+    old keys it no longer does came on or before it (``status_after``: the latest before ``status_before``). A WSK is a
+    Gemeinde's *last* change, so a bound from one is an estimate: one after ``closest``'s own date is left out of
+    ``status_after``. Release 2022-12 against the registers of 2013 and 2021: on or after 31.12.2019, before
+    01.01.2020 (Kirner Land), the status the BBSR documents. NULL where nothing tells."""
     row = {"register_vintage": closest, "basis": "own_list" if keys else "latest_register_before_release",
            "keys_only_publisher": None, "keys_only_register": None, "status_after": None, "status_before": None}
     if not keys:
         return row
-    in_register = set(register)
-    gone, unlisted = keys - in_register, in_register - keys
-    row.update(keys_only_publisher=len(gone), keys_only_register=len(unlisted))
-    if last_change is None:
+    register = set(registers.loc[registers["vintage"] == closest, "ags"])
+    row.update(keys_only_publisher=len(keys - register), keys_only_register=len(register - keys))
+    if last_change is None or steps.empty:
         return row
     wsk = {a: pd.Timestamp(d).date() for a, d in zip(last_change["ags"], last_change["last_change_date"])
            if not pd.isna(d)}
-    into = steps[usable(steps)] if not steps.empty else steps
-    took_in = set() if into.empty else set(into.loc[into["from_ags"].isin(gone) & into["to_vintage"].eq(closest)
-                                                    & into["to_ags"].isin(in_register), "to_ags"])
-    later = [wsk[a] for a in took_in | unlisted if a in wsk]
-    before = min(later) if later else None
-    earlier = [v for v in registers["vintage"].unique() if release_order(v) < release_order(closest)]
-    previous = set(registers.loc[registers["vintage"] == max(earlier, key=release_order), "ags"]) if earlier else set()
-    created = [wsk[a] for a in (keys & in_register) - previous if a in wsk]
-    shown = [d for d in created if before is None or d < before]
-    row.update(status_before=before, status_after=max(shown) if shown else None)
+    later, shown = _changes_around(keys, registers, closest, steps)
+    dated = [wsk[g] for g in later if g in wsk]
+    before = min(dated) if dated else None
+    until = pd.Timestamp(registers.loc[registers["vintage"] == closest, "territorial_date"].max()).date()
+    earlier = [wsk[g] for g in shown if g in wsk and wsk[g] <= until and (before is None or wsk[g] < before)]
+    row.update(status_before=before, status_after=max(earlier) if earlier else None)
     log.info("publisher status: keys of register %s, %d listed only by the publisher, %d only by the register; "
-             "on or after %s, before %s", closest, len(gone), len(unlisted), row["status_after"], before)
+             "on or after %s, before %s", closest, row["keys_only_publisher"], row["keys_only_register"],
+             row["status_after"], before)
     return row
 
+
+def _changes_around(keys: set[str], registers: pd.DataFrame, closest: str, steps: pd.DataFrame) -> tuple[set, set]:
+    """The Gemeinden of ``closest`` made by a change the publisher's ``keys`` do not show yet (an old key it still
+    lists, or a new key it does not list and the register before did not have) and those made by one they show (its
+    new key listed, none of its old keys)."""
+    earlier = [v for v in registers["vintage"].unique() if release_order(v) < release_order(closest)]
+    previous = set(registers.loc[registers["vintage"] == max(earlier, key=release_order), "ags"]) if earlier else set()
+    register = set(registers.loc[registers["vintage"] == closest, "ags"])
+    into = steps[usable(steps).to_numpy(dtype=bool) & steps["to_vintage"].eq(closest).to_numpy(dtype=bool)
+                 & steps["to_ags"].isin(register).to_numpy(dtype=bool)]
+    into = into[into["from_ags"] != into["to_ags"]]
+    old_listed = set(into.loc[into["from_ags"].isin(keys), "to_ags"])
+    later = old_listed | {g for g in register - keys if g not in previous}
+    shown = set(into.loc[into["to_ags"].isin(keys), "to_ags"]) - old_listed
+    return later, shown
 
 
 def status_weights(weights: pd.DataFrame, steps: pd.DataFrame, status_keys: set[str]) -> pd.DataFrame:

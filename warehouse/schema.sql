@@ -396,8 +396,8 @@ CREATE TABLE publisher_territorial_status (
     basis VARCHAR NOT NULL,            -- own_list | latest_register_before_release
     keys_only_publisher INTEGER,       -- Gemeinde keys the publisher lists and that register does not (NULL without the publisher's list)
     keys_only_register INTEGER,        -- Gemeinde keys of that register the publisher does not list (NULL without its list)
-    status_after DATE,                 -- the latest territorial change (BKG WSK) the publisher's Gemeinde keys show: its status lies on or after it; NULL where nothing tells
-    status_before DATE,                -- the earliest territorial change (BKG WSK) its keys do not show yet: its status lies before it; NULL where nothing tells
+    status_after DATE,                 -- the latest territorial change into that register the publisher's Gemeinde keys show (its new key listed, none of its old ones), dated by the BKG's WSK of the Gemeinde it made: its status lies on or after it; NULL where nothing tells. An estimate: a WSK is a Gemeinde's last change (one after the register's date is left out)
+    status_before DATE,                -- the earliest such change its keys do not show yet (an old key still listed, or a new key not listed): its status lies before it; NULL where nothing tells (then before the release)
     PRIMARY KEY (source_id, vintage)
 );
 

@@ -231,13 +231,16 @@ def _stage_inkar(con) -> pd.DataFrame:
                             "FROM municipality_register").df()
     last_change, steps = restatement_inputs(con)
     listed = [set(tables["gemeinden"]["ags"]) for _, tables in parsed]  # INKAR's own status, per release
+    closest = [inkar.closest_register(registers, tables["gemeinden"], vintage) for vintage, tables in parsed]
     # when that status lies, per release (typed: the town pages judge INKAR's Kreis values on that day)
-    status = pd.DataFrame([{"source_id": "inkar", "vintage": vintage, **publisher_status.status_dates(
-        keys, registers, inkar.closest_register(registers, tables["gemeinden"], vintage), last_change, steps)}
-        for (vintage, tables), keys in zip(parsed, listed)])
-    store(con, "commuting", "publisher_territorial_status", status, source_id="inkar")
+    status = pd.DataFrame([{"source_id": "inkar", "vintage": vintage,
+                            **publisher_status.status_dates(keys, registers, register, last_change, steps)}
+                           for (vintage, _), keys, register in zip(parsed, listed, closest)])
+    store(con, "commuting", "publisher_territorial_status",
+          status.astype({"keys_only_publisher": "Int32", "keys_only_register": "Int32"}), source_id="inkar")
     verbaende = [inkar.map_through_registers(tables["observations"], tables["region_names"], registers,
-                                             tables["gemeinden"], release=vintage) for vintage, tables in parsed]
+                                             tables["gemeinden"], release=vintage, closest=register)
+                 for (vintage, tables), register in zip(parsed, closest)]
     # per key of INKAR's status: the register a Verband was matched in is known only before the crosswalk
     verband_dates = [None if last_change is None else crosswalk.verband_restated_before(
         mapped, registers, crosswalk.verband_reorganised(registers, last_change, steps, keys))

@@ -1160,6 +1160,18 @@ def test_a_kreis_value_on_a_territory_without_parts_of_the_town_names_them():
         "Gebietsstand von INKAR (BBSR) 12/2022 (zwischen dem 01.07.2018 und dem 31.12.2019) noch im Landkreis")
     data.publisher_status = {("inkar", "2022-12"): (stamp("2019-12-31"), stamp("2020-01-01"))}  # after the move
     assert row_of("transit_stop_distance", "2018-12-31")["ref_kreis_moved"] is None
+    # only a lower bound: the status lies before the release, so a move after the bound is uncertain
+    data.publisher_status = {("inkar", "2022-12"): (stamp("2018-07-01"), None)}
+    assert row_of("transit_stop_distance", "2018-12-31")["ref_kreis_moved"].startswith(
+        "vielleicht ohne Lichte (16073049) und Piesau (16073066), die heute zur Gemeinde gehören: ob sie auf dem "
+        "Gebietsstand von INKAR (BBSR) 12/2022 (zwischen dem 01.07.2018 und dem 30.11.2022) noch im")
+    # only an upper bound: on the day before it, without the parts that moved by then (untold: it may count them)
+    data.publisher_status = {("inkar", "2022-12"): (None, stamp("2019-01-02"))}
+    assert row_of("transit_stop_distance", "2018-12-31")["ref_kreis_moved"] is None
+    data.publisher_status = {("inkar", "2022-12"): (None, stamp("2019-01-01"))}
+    assert row_of("transit_stop_distance", "2018-12-31")["ref_kreis_moved"] == (
+        "ohne Lichte (16073049) und Piesau (16073066), die auf dem Gebietsstand von INKAR (BBSR) 12/2022 (vor dem "
+        "01.01.2019) noch im Landkreis Saalfeld-Rudolstadt (16073) lagen und heute zur Gemeinde gehören")
     data.publisher_status = {}
     when, day = "am 30.06.2018", stamp("2018-06-30")
     # parts of one Kreis moved on different days: one phrase, which names no move's day (Dingelstädt's three)

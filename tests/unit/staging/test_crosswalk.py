@@ -221,7 +221,8 @@ def test_an_official_step_carries_its_own_effective_date_and_an_inferred_one_non
     wording). Of a chain within one transition (Dorf dissolved into Bach, Bach then into Xanten) the first day, when
     the key ceased; a partial transfer its own day; inferred steps none. ``kreis_moves`` dates a move by it."""
     register, areas = hand_register(OFFICIAL_CASE)
-    rows = [change("99100004", "99100002", "dissolution", 2.0, 100), change("99100002", "99100006", "dissolution", 5.0, 300),
+    rows = [change("99100004", "99100002", "dissolution", 2.0, 100),
+            change("99100002", "99100006", "dissolution", 5.0, 300),
             change("99100003", "99100001", "partial_transfer", 0.1, 60)]
     for row, day in zip(rows, [dt.date(2022, 1, 1), dt.date(2023, 1, 1), dt.date(2022, 7, 1)]):
         row["effective_date"] = day
