@@ -109,6 +109,17 @@ def test_inkar_values_before_the_merger_that_formed_a_town_are_typed_as_restated
     assert notes == [("restated by the publisher: the Gemeinde took its current territory on 2014-01-01",)]
 
 
+def test_the_snapshot_knows_no_inkar_status_and_says_which_register_stands_for_it(warehouse):
+    """The offline snapshot cuts INKAR's Gemeinde list: publisher_territorial_status names the register before the
+    release that stands for INKAR's status, and leaves both bounds empty (the town pages then use the release's first
+    day); inferred territorial steps carry no effective date, only their two registers."""
+    assert warehouse.execute("SELECT * FROM publisher_territorial_status").fetchall() == [
+        ("inkar", "2022-12", "2021-12-31", "latest_register_before_release", None, None, None, None)]
+    undated = warehouse.execute("""SELECT count(*), count(effective_date), count(from_date) FROM territorial_changes
+                                   WHERE basis <> 'change_list' AND to_ags = '14628060'""").fetchone()
+    assert undated == (3, 0, 3)  # Dippoldiswalde's mergers of 2003-2009 and 2014-2021
+
+
 def test_the_measured_2015_break_of_the_verband_out_commuter_shares_is_a_method_break_in_the_snapshot(warehouse):
     """Herzogtum Lauenburg's Ämter (Schleswig-Holstein, sources.yaml generation_breaks): each member's Verband
     out-commuter share has its method break at 2015 and nowhere else; Mölln, amtsfrei with its own value, has none;
