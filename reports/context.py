@@ -176,10 +176,10 @@ def kreis_territory_of(data: ReportData, key: tuple, date, indicator_id: str) ->
         after, before = data.publisher_status.get((source_id, vintage), (None, None))
         if after is None and before is None:
             return pd.Timestamp(vintage_start(vintage)), f"auf dem Gebietsstand von {release}", None
-        # the status lies before its bound, or before the release
-        last = (before if before is not None else pd.Timestamp(vintage_start(vintage))) - pd.Timedelta(days=1)
+        end = before if before is not None else pd.Timestamp(vintage_start(vintage))  # the status lies before it
+        last = end - pd.Timedelta(days=1)
         if after is None:  # only the upper bound: a part that moved before it may or may not be counted, untold
-            return last, f"auf dem Gebietsstand von {release} (vor dem {last + pd.Timedelta(days=1):%d.%m.%Y})", None
+            return last, f"auf dem Gebietsstand von {release} (vor dem {end:%d.%m.%Y})", None
         if last <= after:  # known to the day
             return after, f"auf dem Gebietsstand vom {after:%d.%m.%Y} ({release})", None
         return after, (f"auf dem Gebietsstand von {release} (zwischen dem {after:%d.%m.%Y} und dem "
@@ -216,7 +216,7 @@ def _moved_groups(data: ReportData, ags: str, day, until=None) -> list[tuple[Mov
         return []
     day = pd.Timestamp(day)
     groups: dict[tuple, list[dict]] = {}
-    for part in _memo(data, "kreis_moves", lambda: _by_town(data.kreis_moves)).get(ags, ()):
+    for part in _town_parts(data, ags):
         first, last, unlisted, moved_on = (None if is_missing(part[k]) else pd.Timestamp(part[k])
                                            for k in ("first_listed", "last_listed", "first_unlisted", "moved_on"))
         there = _lay_there(day, first, last, unlisted, moved_on)
@@ -227,6 +227,11 @@ def _moved_groups(data: ReportData, ags: str, day, until=None) -> list[tuple[Mov
         key = MoveKey(part["kreis_ags"], moved_on, part.get("moved_on_basis"), last, unlisted, certain)
         groups.setdefault(key, []).append(part)
     return sorted(groups.items(), key=lambda item: (item[0].kreis_ags, item[0].last_listed))
+
+
+def _town_parts(data: ReportData, ags: str) -> tuple | list[dict]:
+    """The town's ``kreis_moves`` rows (most towns have none), grouped by town once per run."""
+    return _memo(data, "kreis_moves", lambda: _by_town(data.kreis_moves)).get(ags, ())
 
 
 def _lay_there(day: pd.Timestamp, first, last, unlisted, moved_on) -> bool | None:
@@ -897,7 +902,7 @@ def reference_values(data: ReportData, town: dict, row: dict) -> dict:
     # parts of the town that lay in another Kreis of today on the day of the Kreis value's territory: it counts them
     # there, not here
     result["ref_kreis_moved"] = None
-    if former is None and result["ref_kreis"] is not None:
+    if former is None and result["ref_kreis"] is not None and _town_parts(data, town["ags"]):  # most towns: none
         territory, when, until = kreis_territory_of(data, (row["indicator_id"], "kreis", town["kreis_ags"]), day,
                                                     row["indicator_id"])
         result["ref_kreis_moved"] = kreis_value_moved_de(data, town["ags"], territory, when, until)

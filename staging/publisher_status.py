@@ -55,11 +55,11 @@ def status_dates(keys: set[str], registers: pd.DataFrame, closest: str, last_cha
         return row
     wsk = {a: pd.Timestamp(d).date() for a, d in zip(last_change["ags"], last_change["last_change_date"])
            if not pd.isna(d)}
-    later, shown = _changes_around(keys, registers, closest, steps)
+    later, shown = _changes_around(keys, register, registers, closest, steps)
     dated = [wsk[g] for g in later if g in wsk]
     before = min(dated) if dated else None
-    until = pd.Timestamp(registers.loc[registers["vintage"] == closest, "territorial_date"].max()).date()
-    earlier = [wsk[g] for g in shown if g in wsk and wsk[g] <= until and (before is None or wsk[g] < before)]
+    register_date = pd.Timestamp(registers.loc[registers["vintage"] == closest, "territorial_date"].max()).date()
+    earlier = [wsk[g] for g in shown if g in wsk and wsk[g] <= register_date and (before is None or wsk[g] < before)]
     row.update(status_before=before, status_after=max(earlier) if earlier else None)
     log.info("publisher status: keys of register %s, %d listed only by the publisher, %d only by the register; "
              "on or after %s, before %s", closest, row["keys_only_publisher"], row["keys_only_register"],
@@ -67,13 +67,13 @@ def status_dates(keys: set[str], registers: pd.DataFrame, closest: str, last_cha
     return row
 
 
-def _changes_around(keys: set[str], registers: pd.DataFrame, closest: str, steps: pd.DataFrame) -> tuple[set, set]:
-    """The Gemeinden of ``closest`` made by a change the publisher's ``keys`` do not show yet (an old key it still
-    lists, or a new key it does not list and the register before did not have) and those made by one they show (its
-    new key listed, none of its old keys)."""
+def _changes_around(keys: set[str], register: set[str], registers: pd.DataFrame, closest: str,
+                    steps: pd.DataFrame) -> tuple[set, set]:
+    """The Gemeinden of ``closest`` (its keys: ``register``) made by a change the publisher's ``keys`` do not show yet
+    (an old key it still lists, or a new key it does not list and the register before did not have) and those made by
+    one they show (its new key listed, none of its old keys)."""
     earlier = [v for v in registers["vintage"].unique() if release_order(v) < release_order(closest)]
     previous = set(registers.loc[registers["vintage"] == max(earlier, key=release_order), "ags"]) if earlier else set()
-    register = set(registers.loc[registers["vintage"] == closest, "ags"])
     into = steps[usable(steps).to_numpy(dtype=bool) & steps["to_vintage"].eq(closest).to_numpy(dtype=bool)
                  & steps["to_ags"].isin(register).to_numpy(dtype=bool)]
     into = into[into["from_ags"] != into["to_ags"]]

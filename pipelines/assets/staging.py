@@ -175,7 +175,7 @@ def territory_metadata(observations: pd.DataFrame) -> dict:
                    "shares derived from them. Kreis-to-Kreis flows go to `commuter_flows`.")
 def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work(own="commuting") as con:
-        inkar_observations = _stage_inkar(con)
+        inkar_observations, inkar_status = _stage_inkar(con)
         ba_parsed = parse_all(con, "ba_commuting")
         ba_observations = stack(ba_parsed, "observations", "ba_commuting")
         ba_observations = concat([ba_observations, commuter_shares(ba_observations)])
@@ -185,7 +185,6 @@ def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> Ma
         flows = stack([(v, t) for v, t in ba_parsed if "commuter_flows" in t], "commuter_flows", "ba_commuting",
                       columns=FLOW_COLUMNS)
         store(con, "commuting", "commuter_flows", flows[[*FLOW_COLUMNS, "source_id", "vintage"]], source_id="ba_commuting")
-        status = inkar_status_metadata(con)
     observations = concat([inkar_observations, ba_observations])
     # only the two columns read: the Gemeinde rows of every column were a copy of ~1 M rows (~0.25 CPU s)
     gemeinde_rows = observations.loc[(observations["level"] == "gemeinde").to_numpy(), ["ags", "source_level"]]
@@ -198,7 +197,7 @@ def commuting(context: AssetExecutionContext, settings: ReadinessSettings) -> Ma
         "suppressed_values": int(observations["value"].isna().sum()),
         "commuter_flows": len(flows),
         # when INKAR's own territorial status lies, per release (publisher_territorial_status)
-        "inkar_territorial_status": MetadataValue.json(status),
+        "inkar_territorial_status": MetadataValue.json(inkar_status_metadata(inkar_status)),
         # an allow-list entry let INKAR's Kreis shares disagree with the BA's (_inkar_and_ba_agree): its reason
         **({"inkar_ba_disagreement_allowed": disagreement_allowed} if disagreement_allowed else {}),
     })
@@ -227,29 +226,30 @@ def _inkar_and_ba_agree(con, inkar_observations: pd.DataFrame, ba_observations: 
 
 
 def _store_inkar_status(con, vintages: list[str], listed: list[set], closest: list[str], registers: pd.DataFrame,
-                        last_change: pd.DataFrame | None, steps: pd.DataFrame) -> None:
+                        last_change: pd.DataFrame | None, steps: pd.DataFrame) -> pd.DataFrame:
     """When INKAR's own territorial status lies, per release (``publisher_territorial_status``, typed: the town pages
-    judge INKAR's Kreis values on that day; staging.publisher_status.status_dates)."""
+    judge INKAR's Kreis values on that day; staging.publisher_status.status_dates); returns the rows stored."""
     status = pd.DataFrame([{"source_id": "inkar", "vintage": vintage,
                             **publisher_status.status_dates(keys, registers, register, last_change, steps)}
                            for vintage, keys, register in zip(vintages, listed, closest)],
                           columns=["source_id", "vintage", *publisher_status.STATUS_COLUMNS])
-    store(con, "commuting", "publisher_territorial_status",
-          status.astype({"keys_only_publisher": "Int32", "keys_only_register": "Int32"}), source_id="inkar")
+    status = status.astype({"keys_only_publisher": "Int32", "keys_only_register": "Int32"})
+    store(con, "commuting", "publisher_territorial_status", status, source_id="inkar")
+    return status
 
 
-def inkar_status_metadata(con) -> dict:
-    """INKAR's territorial status per release for the step's metadata (the UI shows it beside the run):
-    {"2022-12": {"on_or_after": "2019-12-31", "before": "2020-01-01", "register": "2021-12-31"}}."""
-    rows = con.execute("SELECT vintage, status_after, status_before, register_vintage "
-                       "FROM publisher_territorial_status WHERE source_id = 'inkar' ORDER BY vintage").fetchall()
+def inkar_status_metadata(status: pd.DataFrame) -> dict:
+    """INKAR's territorial status per release (``_store_inkar_status``' rows) for the step's metadata (the UI shows
+    it beside the run): {"2022-12": {"on_or_after": "2019-12-31", "before": "2020-01-01", "register": "2021-12-31"}}."""
     return {vintage: {"on_or_after": None if after is None else str(after),
                       "before": None if before is None else str(before), "register": register}
-            for vintage, after, before, register in rows}
+            for vintage, after, before, register in zip(status["vintage"], status["status_after"],
+                                                        status["status_before"], status["register_vintage"])}
 
 
-def _stage_inkar(con) -> pd.DataFrame:
-    """INKAR Verband values onto member Gemeinden (INKAR's own status), then onto the current territory."""
+def _stage_inkar(con) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """INKAR Verband values onto member Gemeinden (INKAR's own status), then onto the current territory; returns them
+    and the status's rows (``_store_inkar_status``)."""
     parsed = parse_all(con, "inkar")
     # only the columns the mapping and the Verband dates read: all 14 of the 132,000 rows cost ~0.2 CPU s and 96 MiB
     registers = con.execute(f"SELECT {', '.join(inkar.REGISTER_COLUMNS)}, territorial_date "
@@ -257,7 +257,7 @@ def _stage_inkar(con) -> pd.DataFrame:
     last_change, steps = restatement_inputs(con)
     listed = [set(tables["gemeinden"]["ags"]) for _, tables in parsed]  # INKAR's own status, per release
     closest = [inkar.closest_register(registers, tables["gemeinden"], vintage) for vintage, tables in parsed]
-    _store_inkar_status(con, [v for v, _ in parsed], listed, closest, registers, last_change, steps)
+    status = _store_inkar_status(con, [v for v, _ in parsed], listed, closest, registers, last_change, steps)
     verbaende = [inkar.map_through_registers(tables["observations"], tables["region_names"], registers,
                                              tables["gemeinden"], release=vintage, closest=register)
                  for (vintage, tables), register in zip(parsed, closest)]
@@ -278,7 +278,7 @@ def _stage_inkar(con) -> pd.DataFrame:
     observations = pd.concat(frames, ignore_index=True)
     del frames  # the parts: else they and their concatenation are both held during the insert (the step's peak)
     store(con, "commuting", observations_table("inkar"), observations, source_id="inkar")
-    return observations
+    return observations, status
 
 
 @asset(group_name="staging", deps=[AssetKey("raw_bkg_vg"), AssetKey("population_area")], tags={"stage": "staging"},
