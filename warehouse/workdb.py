@@ -156,20 +156,27 @@ def _wait_for_lock(file: Path, open_file, wait: bool = True):
             time.sleep(LOCK_POLL_SECONDS)
 
 
-def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, **key) -> int:
+def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | list[pd.DataFrame],
+                 **key) -> int:
     """Delete the rows matching ``key`` (e.g. source_id='inkar') and insert ``frame``: reruns never duplicate.
 
     The table is created from the frame's columns on first use. A table of an older layout is
     migrated: new columns are added, and a column whose type cannot hold the new values (an
-    INTEGER guessed from an empty frame, now receiving 'node') takes the new type.
+    INTEGER guessed from an empty frame, now receiving 'node') takes the new type. ``frame`` may be a list of
+    frames (parts): their rows are inserted one part after another in the one transaction, the rows of the
+    parts stacked in that order, without a stacked frame built in memory.
     """
-    con.register("incoming", frame)
+    parts = [frame] if isinstance(frame, pd.DataFrame) else list(frame)
+    con.register("incoming", parts[0])
     try:
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM incoming LIMIT 0")
-        _add_new_columns(con, table)
+        for number, part in enumerate(parts):
+            if number:
+                _reregister(con, part)
+            _add_new_columns(con, table)
+            if len(part):  # an empty frame's column types are pandas' guesses: never migrate to them
+                _migrate_types(con, table, key)
         where = " AND ".join(f"{column} = ?" for column in key) or "TRUE"
-        if len(frame):  # an empty frame's column types are pandas' guesses: never migrate to them
-            _migrate_types(con, table, key)
         con.execute("BEGIN TRANSACTION")
         con.execute(f"DELETE FROM {table} WHERE {where}", list(key.values()))
         threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
@@ -177,19 +184,33 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
         # Breitbandatlas rows: 2.4 CPU s on one thread against 3.2-3.8 on two, no slower in wall time at load 3.5)
         con.execute("SET threads = 1")
         try:
-            if len(frame) <= INSERT_SLICE_ROWS:
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
-            else:  # one transaction, consecutive inserts: the rows keep the frame's order
-                for start in range(0, len(frame), INSERT_SLICE_ROWS):
-                    con.unregister("incoming")
-                    con.register("incoming", frame.iloc[start:start + INSERT_SLICE_ROWS])
-                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+            for number, part in enumerate(parts):
+                _insert(con, table, part, reregister=number > 0 or len(parts) > 1)
         finally:
             con.execute(f"SET threads = {int(threads)}")
         con.execute("COMMIT")
     finally:
         con.unregister("incoming")
-    return len(frame)
+    return sum(len(part) for part in parts)
+
+
+def _reregister(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
+    """``frame`` as the view ``incoming`` in place of the one registered before."""
+    con.unregister("incoming")
+    con.register("incoming", frame)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, reregister: bool) -> None:
+    """Insert ``frame`` (registered as ``incoming`` already unless ``reregister``) into ``table``; a frame of more
+    than INSERT_SLICE_ROWS rows in consecutive slices, so the rows keep the frame's order."""
+    if len(frame) <= INSERT_SLICE_ROWS:
+        if reregister:
+            _reregister(con, frame)
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+        return
+    for start in range(0, len(frame), INSERT_SLICE_ROWS):
+        _reregister(con, frame.iloc[start:start + INSERT_SLICE_ROWS])
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
 
 
 # Why slices: one INSERT of the 2.1 M Breitbandatlas rows raised the process by about 330 MiB (DuckDB's
@@ -203,12 +224,14 @@ INSERT_SLICE_ROWS = 500_000
 NULL_DTYPES = {"DOUBLE": "float64", "BIGINT": "Int64", "INTEGER": "Int64", "SMALLINT": "Int64", "BOOLEAN": "boolean"}
 
 
-def store(con: duckdb.DuckDBPyConnection, writer: str, table: str, frame: pd.DataFrame, **key) -> int:
+def store(con: duckdb.DuckDBPyConnection, writer: str, table: str, frame: pd.DataFrame | list[pd.DataFrame],
+          **key) -> int:
     """The one way assets write the working database: ``replace_rows`` after checking the table registry.
 
     The table must be declared in warehouse/tables.yaml with ``writer`` among its writers (an asset
     writing another asset's table fails loudly), and the frame may hold only declared columns; a
     declared column the writer did not produce (e.g. no official change list in this run) is added empty.
+    A list of frames is stored as their rows stacked in that order (``replace_rows``), each part checked so.
     """
     from warehouse.registry import registry
 
@@ -218,7 +241,15 @@ def store(con: duckdb.DuckDBPyConnection, writer: str, table: str, frame: pd.Dat
     if not declared.is_writer(writer):
         raise ValueError(f"{writer}: may not write {table!r}: warehouse/tables.yaml names its writer(s) "
                          f"{list(declared.writers)}")
-    columns = [c.name for c in declared.own_columns]  # joined columns are another table's
+    parts = [frame] if isinstance(frame, pd.DataFrame) else list(frame)
+    laid_out = [_declared_layout(writer, table, declared.own_columns, part) for part in parts]
+    return replace_rows(con, table, laid_out[0] if isinstance(frame, pd.DataFrame) else laid_out, **key)
+
+
+def _declared_layout(writer: str, table: str, own_columns, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the table's declared columns in their order (one the writer did not produce added empty);
+    a column the registry does not declare fails, naming the writer and the table."""
+    columns = [c.name for c in own_columns]  # joined columns are another table's
     extra = [c for c in frame.columns if c not in columns]
     if extra:
         raise ValueError(f"{writer}: columns {extra} of {table!r} are not declared in warehouse/tables.yaml")
@@ -226,8 +257,8 @@ def store(con: duckdb.DuckDBPyConnection, writer: str, table: str, frame: pd.Dat
     # or adding one (assign) copied every column of the frame (2.1 M Breitbandatlas rows: ~0.15 CPU s, ~200 MiB)
     data = {column.name: frame[column.name] if column.name in frame.columns
             else pd.Series(None, index=frame.index, dtype=NULL_DTYPES.get(column.type, "object"))
-            for column in declared.own_columns}
-    return replace_rows(con, table, pd.DataFrame(data, index=frame.index, copy=False), **key)
+            for column in own_columns}
+    return pd.DataFrame(data, index=frame.index, copy=False)
 
 
 def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:

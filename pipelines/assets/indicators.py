@@ -12,7 +12,7 @@ from dagster import (AssetExecutionContext, AssetKey, AssetMaterialization, Asse
                      TableSchema, asset)
 
 from indicators.catalogue import load_catalogue
-from indicators.compute import carry_forward, compute_observed, index_periods, index_values, territory_transfers
+from indicators.compute import carry_forward_parts, compute_observed, index_periods, index_values, territory_transfers
 from indicators import town_type
 from indicators.index import latest_published_period
 from indicators.index import readiness_index as compute_index
@@ -70,6 +70,10 @@ def central_places_on_territory(con, current: pd.Series) -> pd.DataFrame:
     return town_type.central_place_on_territory(central, changes, current)
 
 
+# the columns of the indicator step's metadata (row counts, periods, reasons not scored)
+SUMMARY_COLUMNS = ["indicator_id", "value", "period", "imputed", "excluded_reason", "territorial_change"]
+
+
 @asset(group_name="indicators", deps=[AssetKey("population_area"), AssetKey("territorial_crosswalk"),
                                       AssetKey("broadband_coverage"),
                                       AssetKey("commuting"), AssetKey("coworking_spaces"),
@@ -90,12 +94,16 @@ def indicator_values(context: AssetExecutionContext, settings: ReadinessSettings
     # The working connection is closed while the ~1.1 M rows are built: DuckDB gives back what reading the
     # observations held (~150-250 MiB on the Germany files), and carry_forward only joins frames it registers.
     with duckdb.connect(config=duckdb_config()) as scratch:
-        values = carry_forward(scratch, observed, periods, CATALOGUE, transfers)
+        parts = carry_forward_parts(scratch, observed, periods, CATALOGUE, transfers)
     del observed
     with settings.work() as con:
-        store(con, "indicator_values", "indicator_values", values)
+        # the observed, then the carried rows, stored one after the other: no stacked copy of the ~1.1 M rows
+        store(con, "indicator_values", "indicator_values", list(parts))
         catalogue_rows = catalogue_table()
         store(con, "indicator_values", "indicator_catalogue", catalogue_rows)
+    # the metadata's columns of both parts, in the stored order
+    values = pd.concat([part[SUMMARY_COLUMNS] for part in parts], ignore_index=True)
+    del parts
     summary = values.groupby("indicator_id").agg(rows=("value", "size"), first=("period", "min"),
                                                  last=("period", "max"), imputed=("imputed", "sum"))
     # observed values the index leaves out, by reason (every reason: territorial ones, context indicators, and the

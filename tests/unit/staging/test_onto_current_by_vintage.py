@@ -133,3 +133,45 @@ def test_replace_rows_in_slices_keeps_the_order_and_replaces(monkeypatch, tmp_pa
     assert got["v"].tolist() == frame["v"].iloc[2:].tolist()
     workdb.replace_rows(con, "t", frame.iloc[:0], source_id="s")
     assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("slice_rows", [workdb.INSERT_SLICE_ROWS, 3])
+def test_replace_rows_of_parts_stores_what_the_stacked_frame_stores(monkeypatch, tmp_path, slice_rows):
+    """Parts (the indicator step's observed and carried rows) are stored as their stacked frame would be: the same
+    rows in the same order, in one INSERT or in slices, an empty part and a part whose text column is all None
+    (no type of its own) included; a rerun replaces them."""
+    monkeypatch.setattr(workdb, "INSERT_SLICE_ROWS", slice_rows)
+    first = pd.DataFrame({"source_id": "s", "n": np.arange(7)[::-1], "v": np.linspace(0, 1, 7),
+                          "note": np.full(7, None, dtype=object)})
+    second = pd.DataFrame({"source_id": "s", "n": np.arange(7, 12), "v": np.linspace(2, 3, 5),
+                           "note": np.array(["a", None, "b", "c", None], dtype=object)})
+    parts = [first, first.iloc[:0], second]
+    stacked = pd.concat(parts, ignore_index=True)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    workdb.replace_rows(con, "reference", stacked, source_id="s")
+    assert workdb.replace_rows(con, "t", parts, source_id="s") == 12
+    assert workdb.replace_rows(con, "t", parts, source_id="s") == 12  # a rerun replaces, never duplicates
+    reference = con.execute("SELECT * FROM reference").df()
+    pd.testing.assert_frame_equal(con.execute("SELECT * FROM t").df(), reference)
+    assert reference["n"].tolist() == [6, 5, 4, 3, 2, 1, 0, 7, 8, 9, 10, 11]
+    assert con.execute("SELECT typeof(note) FROM t LIMIT 1").fetchone()[0] == "VARCHAR"
+
+
+def test_store_of_parts_checks_each_part_against_the_registry():
+    """A list of frames goes through the registry's checks part by part: an undeclared column in a later part fails
+    as in a single frame, and a declared column a part lacks is added empty."""
+    from indicators.compute import VALUE_COLUMNS
+
+    con = duckdb.connect()
+    observed = pd.DataFrame({"ags": ["01053090"], "indicator_id": ["x"], "period": [2021], "value": [1.5],
+                             "imputed": [False]})
+    carried = observed.assign(period=2022, imputed=True, imputation="carried forward from 2021")
+    assert workdb.store(con, "indicator_values", "indicator_values", [observed, carried]) == 2
+    stored = con.execute("SELECT period, imputed, imputation, quality_note FROM indicator_values").df()
+    assert stored["period"].tolist() == [2021, 2022] and stored["imputed"].tolist() == [False, True]
+    assert stored["imputation"].tolist() == [None, "carried forward from 2021"] and stored["quality_note"].isna().all()
+    assert set(VALUE_COLUMNS) <= {c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() "
+                                                            "WHERE table_name = 'indicator_values'").fetchall()}
+    with pytest.raises(ValueError, match=r"indicator_values: columns \['bogus'\] of 'indicator_values' are not declared"):
+        workdb.store(con, "indicator_values", "indicator_values", [observed, carried.assign(bogus=1)])
+    assert con.execute("SELECT count(*) FROM indicator_values").fetchone()[0] == 2  # nothing half-written
