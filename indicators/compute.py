@@ -46,7 +46,7 @@ YEARLY = """
 
 def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
                       generations: dict[str, str] | None = None, cache: dict | None = None,
-                      breaks: tuple[GenerationBreak, ...] = ()) -> pd.DataFrame:
+                      breaks: tuple[GenerationBreak, ...] = (), transfers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Observed values of one indicator for every Gemeinde and year with data.
 
     ``generations`` maps source id to the publisher's method generation (sources.yaml), ``breaks`` are the
@@ -54,6 +54,8 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
     a value whose generation differs from the town's previous value is flagged as a method break.
     The typed columns decide; ``quality_note`` is rendered from them (indicators/flags.py).
     ``cache`` (a dict kept by the caller for one run) shares intermediate tables between indicators.
+    ``transfers``: the territorial changes that are not restated (``territory_transfers``); a value dated before one
+    of its town's is typed ``earlier_territory`` (``earlier_territory``).
     """
     method = {"observed": _observed, "annualised_change": _annualised_change, "ratio": _ratio}[indicator.method]
     ensure_flag_columns(con)
@@ -83,12 +85,41 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
     if indicator.method == "observed":  # a year of a series that leaps away and back; a supply that vanishes
         _exclude(values, series_spikes(values, indicator.params["measure"]), "series_spike")
         _exclude(values, series_falls(values, indicator.params["measure"]), "implausible_fall")
+    if transfers is not None and len(transfers):  # after every exclusion: an excluded value keeps its code
+        values["territorial_change"] = earlier_territory(values, transfers)
     values["method_break"] = False
     values["quality_note"] = rendered_notes(values["territorial_change"], values["source_level"], values["base_period"],
                                             values["excluded_reason"])
     measure = indicator.params.get("measure")
     applying = tuple(b for b in breaks if b.source_id in indicator.sources and b.measure == measure)
     return flag_method_breaks(values[VALUE_COLUMNS], generations or {}, applying)
+
+
+def earlier_territory(values: pd.DataFrame, transfers: pd.DataFrame) -> np.ndarray:
+    """The values' territorial codes, ``earlier_territory`` where a scored value describes its town before a later
+    change of the town's territory that is not restated: a split or a partial transfer that is not minor (a side of
+    ``transfers``) after the value's date (on or before the value's date lies the earlier of the two registers around
+    the change). Only an untyped value or one whose code places it on today's territory (``flags.ON_TODAYS_TERRITORY``)
+    is retyped; the code is comparable, so the score is the same: the value describes the town as it was then, as
+    the periods before the change are scored (``across_transfers`` leaves out what is carried across it).
+
+    Why: Dingelstädt received 5,433 of its 12,339 inhabitants on 1 January 2023 and 2024 (parts of Dünwald, Anrode
+    and Rodeberg). Its broadband share of mid-2021, restated over its 2019 merger, read "restated to the current
+    territory" beside a Kreis value noted "without the parts ... that today belong to the Gemeinde"; Unstruttal's
+    likewise (three audits of 7 December 2026)."""
+    codes = values["territorial_change"].to_numpy(dtype=object).copy()
+    later = transfers[transfers["_code"].isin(["split", "partial_transfer"])]
+    candidates = np.flatnonzero(values["ags"].isin(later["ags"]).to_numpy())
+    if not len(candidates):
+        return codes
+    rows = pd.DataFrame({"ags": values["ags"].to_numpy()[candidates], "_row": candidates,
+                         "_date": pd.to_datetime(values["reference_date"].iloc[candidates]).to_numpy()}
+                        ).merge(later[["ags", "_start"]], on="ags")
+    hit = np.unique(rows.loc[rows["_date"] <= rows["_start"], "_row"].to_numpy())
+    scored = values["excluded_reason"].isna().to_numpy()[hit]
+    claims_today = np.array([pd.isna(code) or code in flags.ON_TODAYS_TERRITORY for code in codes[hit]], dtype=bool)
+    codes[hit[scored & claims_today]] = "earlier_territory"
+    return codes
 
 
 def _exclude(values: pd.DataFrame, rows, reason: str) -> None:
@@ -727,15 +758,17 @@ def across_transfers(filled: pd.DataFrame, transfers: pd.DataFrame) -> pd.DataFr
 
 
 def compute_observed(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, generations: dict[str, str] | None = None,
-                     breaks: tuple[GenerationBreak, ...] = ()) -> tuple[pd.DataFrame, list[int]]:
-    """The observed values of every indicator (context indicators marked excluded) and the index periods.
+                     breaks: tuple[GenerationBreak, ...] = (), transfers: pd.DataFrame | None = None
+                     ) -> tuple[pd.DataFrame, list[int]]:
+    """The observed values of every indicator (context indicators marked excluded) and the index periods
+    (``transfers``: as ``compute_indicator``'s).
 
     All indicator values are these plus :func:`carry_forward`'s for the index periods; carry_forward needs
     no table of ``con`` (only frames it registers), so a caller may close the working connection in between
     (the indicator_values asset does).
     """
     cache: dict = {}
-    observed = stack_frames([compute_indicator(con, i, generations, cache, breaks)
+    observed = stack_frames([compute_indicator(con, i, generations, cache, breaks, transfers)
                              for i in catalogue.indicators.values()])
     context = [i.indicator_id for i in catalogue.indicators.values() if i.pillar not in catalogue.pillars]
     observed.loc[observed["indicator_id"].isin(context) & observed["excluded_reason"].isna(),

@@ -39,6 +39,12 @@ TERRITORIAL_CHANGE = {
                          "vergleichbar"),
     "split": ("territorial change: a Gemeinde was split over several Gemeinden",
               "Gebietsänderung: eine Gemeinde wurde auf mehrere Gemeinden aufgeteilt"),
+    "earlier_territory": ("on the Gemeinde's territory before a later change of it that is not restated: parts of "
+                          "Gemeinden it took over or gave away since are not in the value (series comparable up to "
+                          "the change)",
+                          "Gebiet der Gemeinde vor einer späteren Gebietsänderung, die nicht umgerechnet ist: seitdem "
+                          "übernommene oder abgegebene Gebietsteile sind im Wert nicht enthalten (Reihe bis zur "
+                          "Änderung vergleichbar)"),
     "area_change": ("territorial change: the area changed by more than 2 % without a known key change",
                     "Gebietsänderung: Fläche um mehr als 2 % verändert, ohne bekannte Schlüsseländerung"),
     "implausible_step": ("territorial change: an inferred merger failed the plausibility checks, not restated",
@@ -61,8 +67,12 @@ TERRITORIAL_CHANGE = {
                          "vom Herausgeber auf das spätere Gebiet des Gemeindeverbands umgerechnet: Stand vor der "
                          "Neugliederung, durch die der Verband dieses Gebiet erhielt"),
 }
-# set by the indicator step on a change between two dates (indicators/compute.py), never on an observation
-CHANGE_ONLY = ("area_change", "uninhabited_gain")
+# set by the indicator step (indicators/compute.py: on a change between two dates, or on a value dated before a later
+# change that is not restated), never on an observation
+CHANGE_ONLY = ("area_change", "uninhabited_gain", "earlier_territory")
+# codes whose label places a value on today's territory: a value dated before a later change of its town's territory
+# that is not restated gets ``earlier_territory`` instead (indicators/compute.py earlier_territory)
+ON_TODAYS_TERRITORY = ("recode", "merger", "merger_weighted", "merger_internal_commuting")
 OBSERVATION_CHANGE = tuple(code for code in TERRITORIAL_CHANGE if code not in CHANGE_ONLY)  # observations' codes
 # territorial changes that make a value not comparable with the current territory: not scored
 NOT_COMPARABLE = {"partial_transfer", "split", "area_change", "implausible_step"}

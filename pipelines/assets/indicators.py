@@ -84,9 +84,11 @@ SUMMARY_COLUMNS = ["indicator_id", "value", "period", "imputed", "excluded_reaso
                    "date; values carried forward into index periods are flagged imputed.")
 def indicator_values(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
     with settings.work() as con:
-        observed, periods = compute_observed(con, CATALOGUE, GENERATIONS, GENERATION_BREAKS)
+        # the territorial changes that are not restated: a value dated before one of its town's describes the town
+        # before it (compute.earlier_territory), one carried across it is not scored (compute.across_transfers)
+        transfers = territory_transfers(con)
+        observed, periods = compute_observed(con, CATALOGUE, GENERATIONS, GENERATION_BREAKS, transfers)
         in_scope = set(con.execute("SELECT ags FROM municipalities").df()["ags"])
-        transfers = territory_transfers(con)  # a value carried across one is not scored (compute.across_transfers)
     # Towns out of scope are dropped before carrying forward, not after: a town's carried values come from its
     # own observed rows only, so the rows are the same, in the same order, and ~30,000 fewer are carried and
     # copied. The index periods were taken from all observed values above, as before.
