@@ -85,7 +85,7 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
     if indicator.method == "observed":  # a year of a series that leaps away and back; a supply that vanishes
         _exclude(values, series_spikes(values, indicator.params["measure"]), "series_spike")
         _exclude(values, series_falls(values, indicator.params["measure"]), "implausible_fall")
-    if transfers is not None and len(transfers):  # after every exclusion: an excluded value keeps its code
+    if transfers is not None and len(transfers):  # after every exclusion, which it leaves as it is
         values["territorial_change"] = earlier_territory(values, transfers)
     values["method_break"] = False
     values["quality_note"] = rendered_notes(values["territorial_change"], values["source_level"], values["base_period"],
@@ -96,12 +96,13 @@ def compute_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
 
 
 def earlier_territory(values: pd.DataFrame, transfers: pd.DataFrame) -> np.ndarray:
-    """The values' territorial codes, ``earlier_territory`` where a scored value describes its town before a later
-    change of the town's territory that is not restated: a split or a partial transfer that is not minor (a side of
-    ``transfers``) after the value's date (on or before the value's date lies the earlier of the two registers around
-    the change). Only an untyped value or one whose code places it on today's territory (``flags.ON_TODAYS_TERRITORY``)
-    is retyped; the code is comparable, so the score is the same: the value describes the town as it was then, as
-    the periods before the change are scored (``across_transfers`` leaves out what is carried across it).
+    """The values' territorial codes, with ``flags.EARLIER_TERRITORY``'s code where a Gemeinde value whose code places
+    it on today's territory (a recode, a merger's restatement) describes its town before a later change of the town's
+    territory that is not restated: a split or a partial transfer that is not minor (a side of ``transfers``, the
+    receiving or the giving one) after the value's date (on or before the value's date lies the earlier of the two
+    registers around the change). The restatement's caveat stays in the new code; the code is comparable and an
+    exclusion keeps its reason, so every score is the same. An untyped value, a publisher's Gemeindeverband or Kreis
+    value and one a publisher restated itself keep their codes: none claims today's territory.
 
     Why: Dingelstädt received 5,433 of its 12,339 inhabitants on 1 January 2023 and 2024 (parts of Dünwald, Anrode
     and Rodeberg). Its broadband share of mid-2021, restated over its 2019 merger, read "restated to the current
@@ -109,16 +110,16 @@ def earlier_territory(values: pd.DataFrame, transfers: pd.DataFrame) -> np.ndarr
     likewise (three audits of 7 December 2026)."""
     codes = values["territorial_change"].to_numpy(dtype=object).copy()
     later = transfers[transfers["_code"].isin(["split", "partial_transfer"])]
-    candidates = np.flatnonzero(values["ags"].isin(later["ags"]).to_numpy())
+    level = values["source_level"] if "source_level" in values else pd.Series(None, index=values.index, dtype=object)
+    candidates = np.flatnonzero((values["ags"].isin(later["ags"]) & values["territorial_change"].isin(
+        list(flags.EARLIER_TERRITORY)) & (level.isna() | level.eq("gemeinde"))).to_numpy(dtype=bool))
     if not len(candidates):
         return codes
     rows = pd.DataFrame({"ags": values["ags"].to_numpy()[candidates], "_row": candidates,
                          "_date": pd.to_datetime(values["reference_date"].iloc[candidates]).to_numpy()}
                         ).merge(later[["ags", "_start"]], on="ags")
     hit = np.unique(rows.loc[rows["_date"] <= rows["_start"], "_row"].to_numpy())
-    scored = values["excluded_reason"].isna().to_numpy()[hit]
-    claims_today = np.array([pd.isna(code) or code in flags.ON_TODAYS_TERRITORY for code in codes[hit]], dtype=bool)
-    codes[hit[scored & claims_today]] = "earlier_territory"
+    codes[hit] = [flags.EARLIER_TERRITORY[code] for code in codes[hit]]
     return codes
 
 

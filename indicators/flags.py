@@ -11,22 +11,30 @@ from __future__ import annotations
 
 import math
 
+# the caveats of a weighted restatement and of one from commuting counts, and what a value before a later change of
+# its town's territory that is not restated describes (en, de): shared by the labels below
+_WEIGHTED = ("the predecessors' shares, rates or averages weighted by population (approximate weight)",
+             "Anteile, Quoten oder Mittelwerte der Vorgängergemeinden nach Einwohnerzahl gewichtet (Näherung)")
+_INTERNAL = ("which count the commuting between them as crossing the boundary: in- and out-commuting too high, internal "
+             "commuting too low (approximate)",
+             "die das Pendeln zwischen ihnen als Pendeln über die Gemeindegrenze zählen: Ein- und Auspendeln zu hoch, "
+             "Binnenpendeln zu niedrig (Näherung)")
+_EARLIER = ("on the Gemeinde's territory before a later change of it that is not restated: land it took over since is "
+            "not in the value, land it gave away since still is (series comparable up to the change)",
+            "Gebiet der Gemeinde vor einer späteren Gebietsänderung, die nicht umgerechnet ist: seitdem übernommene "
+            "Gebietsteile sind im Wert nicht enthalten, abgegebene noch enthalten (Reihe bis zur Änderung vergleichbar)")
+
 # territorial_change: how the territory behind a value differs from the town's current territory
 TERRITORIAL_CHANGE = {
     "recode": ("key changed, territory unchanged: value moved to the current key",
                "Gemeindeschlüssel geändert, Gebiet unverändert: Wert auf den heutigen Schlüssel übertragen"),
     "merger": ("restated to the current territory: the predecessors' figures summed",
                "auf den heutigen Gebietsstand umgerechnet: Zahlen der Vorgängergemeinden addiert"),
-    "merger_weighted": ("restated to the current territory: the predecessors' shares, rates or averages weighted "
-                        "by population (approximate weight)",
-                        "auf den heutigen Gebietsstand umgerechnet: Anteile, Quoten oder Mittelwerte der "
-                        "Vorgängergemeinden nach Einwohnerzahl gewichtet (Näherung)"),
-    "merger_internal_commuting": ("restated to the current territory from its predecessors' figures, which count "
-                                  "the commuting between them as crossing the boundary: in- and out-commuting too "
-                                  "high, internal commuting too low (approximate)",
+    "merger_weighted": (f"restated to the current territory: {_WEIGHTED[0]}",
+                        f"auf den heutigen Gebietsstand umgerechnet: {_WEIGHTED[1]}"),
+    "merger_internal_commuting": (f"restated to the current territory from its predecessors' figures, {_INTERNAL[0]}",
                                   "aus den Zahlen der Vorgängergemeinden auf den heutigen Gebietsstand umgerechnet, "
-                                  "die das Pendeln zwischen ihnen als Pendeln über die Gemeindegrenze zählen: Ein- "
-                                  "und Auspendeln zu hoch, Binnenpendeln zu niedrig (Näherung)"),
+                                  f"{_INTERNAL[1]}"),
     "partial_transfer": ("territorial change: part of the territory moved to or from another Gemeinde",
                          "Gebietsänderung: Gebietsteile an eine andere Gemeinde abgegeben oder übernommen"),
     "minor_transfer": ("territorial change: a small area with at most 50 inhabitants or 1 % of the population "
@@ -39,12 +47,12 @@ TERRITORIAL_CHANGE = {
                          "vergleichbar"),
     "split": ("territorial change: a Gemeinde was split over several Gemeinden",
               "Gebietsänderung: eine Gemeinde wurde auf mehrere Gemeinden aufgeteilt"),
-    "earlier_territory": ("on the Gemeinde's territory before a later change of it that is not restated: parts of "
-                          "Gemeinden it took over or gave away since are not in the value (series comparable up to "
-                          "the change)",
-                          "Gebiet der Gemeinde vor einer späteren Gebietsänderung, die nicht umgerechnet ist: seitdem "
-                          "übernommene oder abgegebene Gebietsteile sind im Wert nicht enthalten (Reihe bis zur "
-                          "Änderung vergleichbar)"),
+    "earlier_territory": _EARLIER,
+    "earlier_territory_weighted": (f"{_EARLIER[0]}; restated over its earlier mergers: {_WEIGHTED[0]}",
+                                   f"{_EARLIER[1]}; über frühere Fusionen umgerechnet: {_WEIGHTED[1]}"),
+    "earlier_territory_internal_commuting": (
+        f"{_EARLIER[0]}; restated over its earlier mergers from its predecessors' figures, {_INTERNAL[0]}",
+        f"{_EARLIER[1]}; über frühere Fusionen aus den Zahlen der Vorgängergemeinden umgerechnet, {_INTERNAL[1]}"),
     "area_change": ("territorial change: the area changed by more than 2 % without a known key change",
                     "Gebietsänderung: Fläche um mehr als 2 % verändert, ohne bekannte Schlüsseländerung"),
     "implausible_step": ("territorial change: an inferred merger failed the plausibility checks, not restated",
@@ -69,10 +77,14 @@ TERRITORIAL_CHANGE = {
 }
 # set by the indicator step (indicators/compute.py: on a change between two dates, or on a value dated before a later
 # change that is not restated), never on an observation
-CHANGE_ONLY = ("area_change", "uninhabited_gain", "earlier_territory")
-# codes whose label places a value on today's territory: a value dated before a later change of its town's territory
-# that is not restated gets ``earlier_territory`` instead (indicators/compute.py earlier_territory)
-ON_TODAYS_TERRITORY = ("recode", "merger", "merger_weighted", "merger_internal_commuting")
+CHANGE_ONLY = ("area_change", "uninhabited_gain", "earlier_territory", "earlier_territory_weighted",
+               "earlier_territory_internal_commuting")
+# the codes whose label places a value on today's territory, and the code a Gemeinde value with one of them gets where
+# it is dated before a later change of its town's territory that is not restated (indicators/compute.py
+# earlier_territory): the restatement's caveat kept, the claim of today's territory dropped
+EARLIER_TERRITORY = {"recode": "earlier_territory", "merger": "earlier_territory",
+                     "merger_weighted": "earlier_territory_weighted",
+                     "merger_internal_commuting": "earlier_territory_internal_commuting"}
 OBSERVATION_CHANGE = tuple(code for code in TERRITORIAL_CHANGE if code not in CHANGE_ONLY)  # observations' codes
 # territorial changes that make a value not comparable with the current territory: not scored
 NOT_COMPARABLE = {"partial_transfer", "split", "area_change", "implausible_step"}

@@ -107,7 +107,7 @@ CREATE TABLE indicator_values_history (
     imputed BOOLEAN NOT NULL,
     imputation VARCHAR,            -- how it was imputed, e.g. 'carried forward from 2019'
     quality_note VARCHAR,          -- English text rendered from the typed columns (indicators/flags.py)
-    territorial_change VARCHAR,    -- NULL or recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | earlier_territory | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,    -- NULL or recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | earlier_territory | earlier_territory_weighted | earlier_territory_internal_commuting | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     method_break BOOLEAN,          -- the publisher's method generation changed since the town's previous value
     source_level VARCHAR,          -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
     excluded_reason VARCHAR,       -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value | contradictory_values | implausible_fall | series_spike | no_inhabitants
@@ -414,7 +414,7 @@ CREATE TABLE indicator_values_latest (
     imputed BOOLEAN NOT NULL,
     imputation VARCHAR,                  -- how it was imputed, e.g. 'carried forward from 2019'
     quality_note VARCHAR,                -- English text rendered from the typed columns (indicators/flags.py)
-    territorial_change VARCHAR,          -- NULL or recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | earlier_territory | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,          -- NULL or recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | uninhabited_gain | split | earlier_territory | earlier_territory_weighted | earlier_territory_internal_commuting | area_change | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     method_break BOOLEAN,                -- the publisher's method generation changed since the town's previous value
     source_level VARCHAR,                -- gemeinde | gemeindeverband | kreis: the level the publisher gave the value for
     excluded_reason VARCHAR,             -- NULL: the index may use it; else territorial_change | implausible_step | context_indicator | impossible_value | inconsistent_value | contradictory_values | implausible_fall | series_spike | no_inhabitants

@@ -167,6 +167,8 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     parts stacked in that order, without a stacked frame built in memory.
     """
     parts = [frame] if isinstance(frame, pd.DataFrame) else list(frame)
+    if not parts:
+        raise ValueError(f"no frame to store into {table}: give a frame (it may be empty) or a list of them")
     con.register("incoming", parts[0])
     try:
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM incoming LIMIT 0")
@@ -178,16 +180,20 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
                 _migrate_types(con, table, key)
         where = " AND ".join(f"{column} = ?" for column in key) or "TRUE"
         con.execute("BEGIN TRANSACTION")
-        con.execute(f"DELETE FROM {table} WHERE {where}", list(key.values()))
-        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-        # one thread for the frame scan: DuckDB's parallel scan of object columns contends for the GIL (2.1 M
-        # Breitbandatlas rows: 2.4 CPU s on one thread against 3.2-3.8 on two, no slower in wall time at load 3.5)
-        con.execute("SET threads = 1")
         try:
-            for number, part in enumerate(parts):
-                _insert(con, table, part, reregister=number > 0 or len(parts) > 1)
-        finally:
-            con.execute(f"SET threads = {int(threads)}")
+            con.execute(f"DELETE FROM {table} WHERE {where}", list(key.values()))
+            threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+            # one thread for the frame scan: DuckDB's parallel scan of object columns contends for the GIL (2.1 M
+            # Breitbandatlas rows: 2.4 CPU s on one thread against 3.2-3.8 on two, no slower in wall time at load 3.5)
+            con.execute("SET threads = 1")
+            try:
+                for number, part in enumerate(parts):
+                    _insert(con, table, part, reregister=number > 0 or len(parts) > 1)
+            finally:
+                con.execute(f"SET threads = {int(threads)}")
+        except BaseException:
+            con.execute("ROLLBACK")  # the deleted rows come back: a failed part leaves the table as it was
+            raise
         con.execute("COMMIT")
     finally:
         con.unregister("incoming")

@@ -184,38 +184,49 @@ def test_a_value_carried_across_a_split_describes_the_old_territory_and_is_not_s
                             transfers)["excluded_reason"].isna().all()
 
 
-def test_a_value_dated_before_a_later_split_says_it_describes_the_earlier_territory():
+def test_a_value_dated_before_a_later_split_no_longer_claims_todays_territory():
     """Dingelstädt's broadband share of mid-2021, restated over its 2019 merger, read "restated to the current
     territory", but the parts of Dünwald and Anrode it received on 1 January 2023 are not in it (three audits of
-    7 December 2026). A value dated on or before the earlier register around a split or partial transfer of its town
-    is typed ``earlier_territory`` instead of a code that places it on today's territory, and stays scored; a value
-    after the change, one of a town with a minor transfer only, and an excluded one keep their codes."""
+    7 December 2026). A Gemeinde value whose code places it on today's territory and that is dated on or before the
+    earlier register around a split or partial transfer of its town (receiving or giving) gets the code of its
+    earlier territory, the restatement's caveat kept; its exclusion, if any, stays. An untyped value, a value after
+    the change, a Verband's value and one of a town with a minor transfer only keep their codes."""
+    from indicators.compute import ensure_flag_columns
+
     con = observations([
         (*bba("16061118", "2021-mitte", 2021, "households_all_100", 90.34), "merger_weighted"),
-        bba("16061118", "2020-ende", 2020, "households_all_100", 89.57),
-        bba("16061118", "2024-ende", 2024, "households_all_100", 95.0),  # after the change: today's territory
+        (*bba("16061118", "2019-ende", 2019, "households_all_100", 130.0), "merger_weighted"),  # impossible value
+        bba("16061118", "2020-ende", 2020, "households_all_100", 89.57),  # untyped: claims nothing
+        (*bba("16061118", "2024-ende", 2024, "households_all_100", 95.0), "merger"),  # after the change
+        (*bba("D", "2021-mitte", 2021, "households_all_100", 60.0), "merger"),  # the giving side
+        (*bba("E", "2021-mitte", 2021, "households_all_100", 65.0), "merger_weighted"),  # a Verband's value
         (*bba("B", "2021-mitte", 2021, "households_all_100", 80.0), "merger"),  # a minor transfer only
         (*bba("C", "2021-mitte", 2021, "households_all_100", 70.0), "implausible_step")])
-    transfers = pd.DataFrame([side("16061118", 2021, 2023, "split"), side("B", 2021, 2023, "minor_transfer"),
+    ensure_flag_columns(con)
+    con.execute("UPDATE observations SET source_level = 'gemeindeverband' WHERE ags = 'E'")
+    transfers = pd.DataFrame([side("16061118", 2021, 2023, "split"), side("D", 2021, 2023, "partial_transfer"),
+                              side("E", 2021, 2023, "split"), side("B", 2021, 2023, "minor_transfer"),
                               side("C", 2021, 2023, "partial_transfer")], columns=SIDES)
     indicator = CATALOGUE.indicators["broadband_100_coverage"]
     plain = compute_indicator(con, indicator).set_index(["ags", "period"])
     typed = compute_indicator(con, indicator, transfers=transfers).set_index(["ags", "period"])
-    assert plain.loc[("16061118", 2021), "territorial_change"] == "merger_weighted"
     assert plain.loc[("16061118", 2021), "quality_note"].startswith("restated to the current territory")
-    for period in (2020, 2021):
-        assert typed.loc[("16061118", period), "territorial_change"] == "earlier_territory"
-        assert typed.loc[("16061118", period), "quality_note"] == flags.label("earlier_territory", "en")
-        assert pd.isna(typed.loc[("16061118", period), "excluded_reason"])  # the score is the same
-    assert pd.isna(typed.loc[("16061118", 2024), "territorial_change"])
-    assert typed.loc[("B", 2021), "territorial_change"] == "merger"
-    assert typed.loc[("C", 2021), "territorial_change"] == "implausible_step"
-    assert typed.loc[("C", 2021), "excluded_reason"] == "implausible_step"
-    assert flags.label("earlier_territory", "de").startswith("Gebiet der Gemeinde vor einer späteren Gebietsänderung")
+    code = typed.loc[("16061118", 2021), "territorial_change"]
+    assert code == "earlier_territory_weighted" and pd.isna(typed.loc[("16061118", 2021), "excluded_reason"])
+    assert typed.loc[("16061118", 2021), "quality_note"] == flags.label(code, "en")
+    assert "current territory" not in flags.label(code, "en") and "approximate weight" in flags.label(code, "en")
+    assert "heutigen" not in flags.label(code, "de") and "Näherung" in flags.label(code, "de")
+    assert typed.loc[("16061118", 2019), "territorial_change"] == "earlier_territory_weighted"
+    assert typed.loc[("16061118", 2019), "excluded_reason"] == "impossible_value"  # the exclusion stays
+    assert typed.loc[("D", 2021), "territorial_change"] == "earlier_territory"
+    for key, kept in [(("16061118", 2020), None), (("16061118", 2024), "merger"), (("E", 2021), "merger_weighted"),
+                      (("B", 2021), "merger"), (("C", 2021), "implausible_step")]:
+        assert typed.loc[key, "territorial_change"] == kept or (kept is None and pd.isna(typed.loc[key, "territorial_change"]))
+    assert typed["excluded_reason"].fillna("").sort_index().equals(plain["excluded_reason"].fillna("").sort_index())
     # carried into 2022 (before the later register) it keeps the code; into 2023 it is left out as carried across
     values = carry_forward(duckdb.connect(), typed.reset_index(), [2021, 2022, 2023], CATALOGUE, transfers)
     by = values[values["ags"] == "16061118"].set_index("period")
-    assert by.loc[2022, "territorial_change"] == "earlier_territory" and pd.isna(by.loc[2022, "excluded_reason"])
+    assert by.loc[2022, "territorial_change"] == "earlier_territory_weighted" and pd.isna(by.loc[2022, "excluded_reason"])
     assert by.loc[2023, "territorial_change"] == "split" and by.loc[2023, "excluded_reason"] == "territorial_change"
 
 

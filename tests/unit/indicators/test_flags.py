@@ -21,8 +21,9 @@ def test_every_code_the_pipeline_writes_has_labels():
     written = {"recode", "merger", "merger_weighted", crosswalk.INTERNAL_COMMUTING, "partial_transfer", "split",
                "area_change", "implausible_step",
                "minor_transfer", "uninhabited_gain", "publisher_restated", crosswalk.PUBLISHER_COMMUTING,
-               "verband_restated"}
+               "verband_restated", *flags.EARLIER_TERRITORY.values()}
     assert written <= set(flags.TERRITORIAL_CHANGE)
+    assert set(flags.EARLIER_TERRITORY.values()) <= set(flags.CHANGE_ONLY) - flags.NOT_COMPARABLE  # scored, never observed
     assert flags.NOT_COMPARABLE <= set(flags.TERRITORIAL_CHANGE)
     assert {compute.excluded_reason(c) for c in written} - {None} <= set(flags.EXCLUDED_REASON)
     assert crosswalk.REJECTED <= set(flags.PLAUSIBILITY)

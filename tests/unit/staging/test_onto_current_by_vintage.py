@@ -155,6 +155,20 @@ def test_replace_rows_of_parts_stores_what_the_stacked_frame_stores(monkeypatch,
     pd.testing.assert_frame_equal(con.execute("SELECT * FROM t").df(), reference)
     assert reference["n"].tolist() == [6, 5, 4, 3, 2, 1, 0, 7, 8, 9, 10, 11]
     assert con.execute("SELECT typeof(note) FROM t LIMIT 1").fetchone()[0] == "VARCHAR"
+    with pytest.raises(ValueError, match="no frame to store into t"):
+        workdb.replace_rows(con, "t", [], source_id="s")
+    # a part that fails leaves the table as it was: the delete and the parts before it are rolled back
+    real_insert = workdb._insert
+
+    def failing(con, table, frame, reregister):
+        if len(frame) and frame["n"].iloc[0] == 7:
+            raise RuntimeError("disk full")
+        real_insert(con, table, frame, reregister)
+
+    monkeypatch.setattr(workdb, "_insert", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        workdb.replace_rows(con, "t", parts, source_id="s")
+    pd.testing.assert_frame_equal(con.execute("SELECT * FROM t").df(), reference)
 
 
 def test_store_of_parts_checks_each_part_against_the_registry():
