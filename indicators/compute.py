@@ -109,15 +109,13 @@ def earlier_territory(values: pd.DataFrame, transfers: pd.DataFrame) -> np.ndarr
     territory" beside a Kreis value noted "without the parts ... that today belong to the Gemeinde"; Unstruttal's
     likewise (three audits of 7 December 2026)."""
     codes = values["territorial_change"].to_numpy(dtype=object).copy()
-    later = transfers[transfers["_code"].isin(["split", "partial_transfer"])]
+    later = transfers[transfers["_code"].isin(crosswalk.PARTIAL_KINDS)]  # minor ones leave the series comparable
     level = values["source_level"] if "source_level" in values else pd.Series(None, index=values.index, dtype=object)
     candidates = np.flatnonzero((values["ags"].isin(later["ags"]) & values["territorial_change"].isin(
         list(flags.EARLIER_TERRITORY)) & (level.isna() | level.eq("gemeinde"))).to_numpy(dtype=bool))
     if not len(candidates):
         return codes
-    rows = pd.DataFrame({"ags": values["ags"].to_numpy()[candidates], "_row": candidates,
-                         "_date": pd.to_datetime(values["reference_date"].iloc[candidates]).to_numpy()}
-                        ).merge(later[["ags", "_start"]], on="ags")
+    rows = _transfer_rows(values, candidates, later[["ags", "_start"]])
     hit = np.unique(rows.loc[rows["_date"] <= rows["_start"], "_row"].to_numpy())
     codes[hit] = [flags.EARLIER_TERRITORY[code] for code in codes[hit]]
     return codes
@@ -714,6 +712,15 @@ def territory_transfers(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return crosswalk.transfer_sides(steps, register, walk, rejected=False)
 
 
+def _transfer_rows(values: pd.DataFrame, candidates: np.ndarray, transfers: pd.DataFrame, **extra) -> pd.DataFrame:
+    """One row per value at the positions ``candidates`` and side of ``transfers`` of its town: ags, ``_row`` (the
+    value's position), ``_date`` (its reference date), ``extra`` (arrays aligned with ``candidates``) and the side's
+    columns."""
+    return pd.DataFrame({"ags": values["ags"].to_numpy()[candidates], "_row": candidates,
+                         "_date": pd.to_datetime(values["reference_date"].iloc[candidates]).to_numpy(),
+                         **extra}).merge(transfers, on="ags")
+
+
 def across_transfers(filled: pd.DataFrame, transfers: pd.DataFrame) -> pd.DataFrame:
     """Carried values whose town gained or lost territory after the value's date, by a change the registers show by
     the end of the period it fills (a side of ``transfers`` whose later register is after the value's date and not
@@ -730,10 +737,8 @@ def across_transfers(filled: pd.DataFrame, transfers: pd.DataFrame) -> pd.DataFr
     candidates = np.flatnonzero(filled["ags"].isin(transfers["ags"]).to_numpy())
     if not len(candidates):
         return filled
-    rows = pd.DataFrame({"ags": filled["ags"].to_numpy()[candidates], "_row": candidates,
-                         "_date": pd.to_datetime(filled["reference_date"].iloc[candidates]).to_numpy(),
-                         "_period_end": pd.to_datetime(filled["period"].iloc[candidates].astype(str) + "-12-31")
-                         .to_numpy()}).merge(transfers, on="ags")
+    rows = _transfer_rows(filled, candidates, transfers, _period_end=pd.to_datetime(
+        filled["period"].iloc[candidates].astype(str) + "-12-31").to_numpy())
     rows = rows[(rows["_end"] > rows["_date"]) & (rows["_end"] <= rows["_period_end"])]
     rows = rows[pd.isna(filled["excluded_reason"].to_numpy()[rows["_row"].to_numpy()])]  # already excluded: kept
     if rows.empty:

@@ -198,9 +198,9 @@ def with_official(inferred: pd.DataFrame, official: pd.DataFrame) -> pd.DataFram
     involved = [(v, a) in concerned or (v, b) in concerned
                 for v, a, b in zip(inferred["from_vintage"], inferred["from_ags"], inferred["to_ags"])]
     kept = inferred[~pd.Series(involved, index=inferred.index, dtype=bool)]
-    official = official.assign(**{c: np.nan for c in MOVED_COLUMNS if c not in official})
-    if "effective_date" not in official:  # hand-built official rows without their day
-        official = official.assign(effective_date=pd.NaT)
+    # hand-built official rows may lack what moved or their day
+    official = official.assign(**{c: pd.NaT if c == "effective_date" else np.nan
+                                  for c in LISTED_COLUMNS if c not in official})
     return pd.concat([kept, official[[*STEP_COLUMNS, *LISTED_COLUMNS]]], ignore_index=True).sort_values(
         ["from_vintage", "from_ags", "to_ags"], ignore_index=True)
 

@@ -49,7 +49,8 @@ def status_dates(keys: set[str], registers: pd.DataFrame, closest: str, last_cha
            "keys_only_publisher": None, "keys_only_register": None, "status_after": None, "status_before": None}
     if not keys:
         return row
-    register = set(registers.loc[registers["vintage"] == closest, "ags"])
+    at_closest = registers[registers["vintage"] == closest]
+    register = set(at_closest["ags"])
     row.update(keys_only_publisher=len(keys - register), keys_only_register=len(register - keys))
     if last_change is None or steps.empty:
         return row
@@ -58,7 +59,7 @@ def status_dates(keys: set[str], registers: pd.DataFrame, closest: str, last_cha
     later, shown = _changes_around(keys, register, registers, closest, steps)
     dated = [wsk[g] for g in later if g in wsk]
     before = min(dated) if dated else None
-    register_date = pd.Timestamp(registers.loc[registers["vintage"] == closest, "territorial_date"].max()).date()
+    register_date = pd.Timestamp(at_closest["territorial_date"].max()).date()
     earlier = [wsk[g] for g in shown if g in wsk and wsk[g] <= register_date and (before is None or wsk[g] < before)]
     row.update(status_before=before, status_after=max(earlier) if earlier else None)
     log.info("publisher status: keys of register %s, %d listed only by the publisher, %d only by the register; "

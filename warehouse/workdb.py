@@ -187,8 +187,8 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
             # Breitbandatlas rows: 2.4 CPU s on one thread against 3.2-3.8 on two, no slower in wall time at load 3.5)
             con.execute("SET threads = 1")
             try:
-                for number, part in enumerate(parts):
-                    _insert(con, table, part, reregister=number > 0 or len(parts) > 1)
+                for part in parts:  # one frame is registered already; of several, each in turn
+                    _insert(con, table, part, reregister=len(parts) > 1)
             finally:
                 con.execute(f"SET threads = {int(threads)}")
         except BaseException:
@@ -248,8 +248,8 @@ def store(con: duckdb.DuckDBPyConnection, writer: str, table: str, frame: pd.Dat
         raise ValueError(f"{writer}: may not write {table!r}: warehouse/tables.yaml names its writer(s) "
                          f"{list(declared.writers)}")
     parts = [frame] if isinstance(frame, pd.DataFrame) else list(frame)
-    laid_out = [_declared_layout(writer, table, declared.own_columns, part) for part in parts]
-    return replace_rows(con, table, laid_out[0] if isinstance(frame, pd.DataFrame) else laid_out, **key)
+    return replace_rows(con, table, [_declared_layout(writer, table, declared.own_columns, part) for part in parts],
+                        **key)
 
 
 def _declared_layout(writer: str, table: str, own_columns, frame: pd.DataFrame) -> pd.DataFrame:
