@@ -482,7 +482,7 @@ def _annualised_change(con, indicator: Indicator, cache: dict | None = None) -> 
         return con.execute(sql, params).df()
 
 
-AREA_CHANGE = 0.02  # an inhabited area that moved by more than 2 % is another territory (not a re-measurement)
+AREA_CHANGE = crosswalk.AREA_CHANGE  # an inhabited area that moved by more than 2 % is another territory
 
 # The yearly areas of the table $area_table (YEARLY's columns) with the area without the land without inhabitants
 # gained up to that register (crosswalk.uninhabited_gains; ``uninhabited_offsets`` registered)
@@ -524,12 +524,12 @@ def _unit_of(con, measure: str) -> str | None:
 
 def uninhabited_offsets(con: duckdb.DuckDBPyConnection, area_measure: str, population_measure: str,
                         sources: list[str]) -> pd.DataFrame:
-    """Per (ags, vintage): the land without inhabitants the Gemeinde gained up to that register (km²).
+    """Per (ags, vintage): the land without inhabitants the Gemeinde gained up to that register (km²),
+    ``crosswalk.uninhabited_offsets`` of the sources' areas and populations and the territorial changes.
 
     Subtracted from both areas before the 2 % test, so that a town that took over part of a
-    gemeindefreies Gebiet keeps a comparable population change (crosswalk.uninhabited_gains says
-    when a gain counts as uninhabited). Register vintages are compared in time order
-    (``sources.vintages.release_order``: a quarterly '2025-Q2' before '2025-12-31').
+    gemeindefreies Gebiet keeps a comparable population change (the crosswalk types its
+    observations by the same offsets, ``crosswalk.flag_earlier_territory``).
     """
     gv = con.execute("""
         SELECT ags, vintage, max(value) FILTER (WHERE measure = $area) AS area,
@@ -538,20 +538,9 @@ def uninhabited_offsets(con: duckdb.DuckDBPyConnection, area_measure: str, popul
         WHERE list_contains($sources, source_id) AND level = 'gemeinde' AND measure IN ($area, $population)
         GROUP BY ags, vintage""", {"area": area_measure, "population": population_measure,
                                    "sources": sources}).df()
-    gains = crosswalk.uninhabited_gains(gv)
-    if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'territorial_changes'").fetchone()[0]:
-        # land a change list says moved without inhabitants, where the Kreis balance did not already count it
-        listed = crosswalk.official_uninhabited_gains(con.execute("SELECT * FROM territorial_changes").df())
-        known = set(zip(gains["ags"], gains["to_vintage"]))
-        listed = listed[[(a, v) not in known for a, v in zip(listed["ags"], listed["to_vintage"])]]
-        gains = pd.concat([gains, listed], ignore_index=True) if len(listed) else gains
-    if gains.empty:
-        return pd.DataFrame({"ags": pd.Series(dtype=str), "vintage": pd.Series(dtype=str),
-                             "gain": pd.Series(dtype=float)})
-    keys = gv[["ags", "vintage"]].drop_duplicates().merge(gains[["ags", "to_vintage", "gain"]], on="ags")
-    keys = keys[[release_order(gained) <= release_order(vintage)
-                 for gained, vintage in zip(keys["to_vintage"], keys["vintage"])]]
-    return keys.groupby(["ags", "vintage"], as_index=False)["gain"].sum()
+    listed = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'territorial_changes'"
+                         ).fetchone()[0]
+    return crosswalk.uninhabited_offsets(gv, con.execute("SELECT * FROM territorial_changes").df() if listed else None)
 
 
 def _ratio(con, indicator: Indicator, cache: dict | None = None) -> pd.DataFrame:

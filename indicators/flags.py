@@ -75,15 +75,17 @@ TERRITORIAL_CHANGE = {
                          "vom Herausgeber auf das spätere Gebiet des Gemeindeverbands umgerechnet: Stand vor der "
                          "Neugliederung, durch die der Verband dieses Gebiet erhielt"),
 }
-# set by the indicator step (indicators/compute.py: on a change between two dates, or on a value dated before a later
-# change that is not restated), never on an observation
 # the codes whose label places a value on today's territory, and the code a Gemeinde value with one of them gets where
 # it is dated before a later change of its town's territory that is not restated (indicators/compute.py
-# earlier_territory): the restatement's caveat kept, the claim of today's territory dropped
+# earlier_territory): the restatement's caveat kept, the claim of today's territory dropped. The crosswalk gives
+# 'earlier_territory' to a restated population or area whose area still differs from today's (staging/crosswalk.py
+# flag_earlier_territory, crosswalk.EARLIER_TERRITORY)
 EARLIER_TERRITORY = {"recode": "earlier_territory", "merger": "earlier_territory",
                      "merger_weighted": "earlier_territory_weighted",
                      "merger_internal_commuting": "earlier_territory_internal_commuting"}
-CHANGE_ONLY = ("area_change", "uninhabited_gain", *dict.fromkeys(EARLIER_TERRITORY.values()))
+# set by the indicator step (indicators/compute.py: on a change between two dates, or on a value dated before a later
+# change that is not restated), never on an observation
+CHANGE_ONLY = ("area_change", "uninhabited_gain", "earlier_territory_weighted", "earlier_territory_internal_commuting")
 OBSERVATION_CHANGE = tuple(code for code in TERRITORIAL_CHANGE if code not in CHANGE_ONLY)  # observations' codes
 # territorial changes that make a value not comparable with the current territory: not scored
 NOT_COMPARABLE = {"partial_transfer", "split", "area_change", "implausible_step"}

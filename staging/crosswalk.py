@@ -33,8 +33,9 @@ Gemeinden of several Verbände or across Kreis borders are not found by area; wi
 replaces the area sets they contradict. docs/methodology.md (section 2.4) reports how
 the inference compares with the official 2024 list (benchmarks/crosswalk_validation.py).
 
-A change that cannot be explained either way stays visible: its area differs, and the
-indicator SQL flags it as a territorial change (left out of the index).
+A change that cannot be explained either way stays visible: its area differs, so a restated population
+or area dated before it is typed 'earlier_territory' (``flag_earlier_territory``), and the indicator SQL
+flags a change or density across it as a territorial change (left out of the index).
 """
 
 from __future__ import annotations
@@ -2021,6 +2022,91 @@ def _superseded_by(steps: pd.DataFrame, polygons: pd.DataFrame) -> pd.DataFrame:
 # --- area gained from uninhabited land (gemeindefreie Gebiete) -------------------------------------
 
 NOISE_SHARE = 0.01  # an area change within 1 % of a Gemeinde's area is re-measurement, not a transfer
+AREA_CHANGE = 0.02  # an (inhabited) area that moved by more than 2 % is another territory (not a re-measurement)
+EARLIER_TERRITORY = "earlier_territory"  # the code of a value on its town's territory before a change not restated
+RESTATED_CODES = ("recode", "merger")  # restate's codes, which flag_earlier_territory replaces (as an untyped value's)
+
+
+def uninhabited_offsets(gv: pd.DataFrame, steps: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per (ags, vintage): the land without inhabitants the Gemeinde gained up to that register (km²).
+
+    ``gv``: ags, vintage, area, population (as ``uninhabited_gains``); ``steps``: the territorial changes with
+    their listed columns, whose official transfers of land without inhabitants count too where the Kreis
+    balance did not already count them (``official_uninhabited_gains``). Subtracted from both areas before a
+    2 % test (AREA_CHANGE), so that a town that took over part of a gemeindefreies Gebiet keeps a comparable
+    population. Register vintages are compared in time order (``release_order``: '2025-Q2' before '2025-12-31').
+    """
+    gains = uninhabited_gains(gv)
+    if steps is not None and len(steps):
+        listed = official_uninhabited_gains(steps)
+        known = set(zip(gains["ags"], gains["to_vintage"]))
+        listed = listed[[(a, v) not in known for a, v in zip(listed["ags"], listed["to_vintage"])]]
+        gains = pd.concat([gains, listed], ignore_index=True) if len(listed) else gains
+    if gains.empty:
+        return pd.DataFrame({"ags": pd.Series(dtype=str), "vintage": pd.Series(dtype=str),
+                             "gain": pd.Series(dtype=float)})
+    keys = gv[["ags", "vintage"]].drop_duplicates().merge(gains[["ags", "to_vintage", "gain"]], on="ags")
+    keys = keys[[release_order(gained) <= release_order(vintage)
+                 for gained, vintage in zip(keys["to_vintage"], keys["vintage"])]]
+    return keys.groupby(["ags", "vintage"], as_index=False)["gain"].sum()
+
+
+def flag_earlier_territory(restated: pd.DataFrame, offsets: pd.DataFrame, population: str, area: str) -> pd.DataFrame:
+    """Type a restated population or area that is still not on its Gemeinde's latest territory 'earlier_territory'.
+
+    ``restated`` holds the measures ``population`` and ``area`` of ``restate`` (after ``flag_transfers``);
+    ``offsets`` are ``uninhabited_offsets``. A value whose area (for a population: the area without the land
+    without inhabitants gained since, as the indicators' test) on its date differs from the Gemeinde's latest by
+    more than AREA_CHANGE lies before a change the crosswalk does not restate: a split or partial transfer not yet
+    listed, or a merger it could not find. Its measure still says "current territory", so the code says which
+    territory it is; a code naming a known change (partial_transfer, split, implausible_step, minor_transfer) stays.
+    Only the code and the note change; the value is the one of that date's territory.
+
+    Why: Rötha's population of 2013, 3,704 on 17.88 km², stood untyped beside 45.41 km² today (part of Espenhain
+    went to Rötha, part to Böhlen, between the 2013 and 2021 registers); 2,515 area values of 719 Gemeinden
+    differed so without a code (audit of 7 December 2026).
+    """
+    areas = restated.loc[(restated["measure"] == area) & restated["value"].notna(),
+                         ["ags", "vintage", "reference_date", "value"]]
+    if areas.empty:
+        return restated
+    areas = areas.merge(offsets, on=["ags", "vintage"], how="left")
+    areas = areas.assign(_date=pd.to_datetime(areas["reference_date"]).astype("datetime64[ns]"),
+                         _inhabited=areas["value"] - areas["gain"].astype(float).fillna(0.0),
+                         _rank=areas["vintage"].map(release_ranks(areas["vintage"])))
+    # one area per Gemeinde and date (the latest release of it), the latest date being today's territory
+    areas = areas.sort_values(["_date", "_rank"]).drop_duplicates(["ags", "_date"], keep="last")
+    latest = areas.drop_duplicates("ags", keep="last").set_index("ags")
+    areas["_moved"] = (areas["value"] / areas["ags"].map(latest["value"]) - 1).abs() > AREA_CHANGE
+    areas["_moved_inhabited"] = (areas["_inhabited"] / areas["ags"].map(latest["_inhabited"]) - 1).abs() > AREA_CHANGE
+    code = restated["territorial_change"]
+    candidates = np.flatnonzero((restated["measure"].isin([population, area])
+                                 & restated["ags"].isin(areas.loc[areas["_moved"] | areas["_moved_inhabited"], "ags"])
+                                 & (code.isna() | code.isin(RESTATED_CODES))).to_numpy(dtype=bool))
+    if not len(candidates):
+        return restated
+    # each candidate against the area of its Gemeinde on or before its date (a population of another source)
+    rows = pd.DataFrame({"ags": restated["ags"].to_numpy(dtype=object)[candidates],
+                         "_date": pd.to_datetime(restated["reference_date"].iloc[candidates]).astype(
+                             "datetime64[ns]").to_numpy(),
+                         "_area_row": (restated["measure"].to_numpy(dtype=object)[candidates] == area),
+                         "_row": candidates}).sort_values("_date")
+    rows = pd.merge_asof(rows, areas[["ags", "_date", "value", "_moved", "_moved_inhabited"]], on="_date", by="ags",
+                         direction="backward")
+    # (no area on or before the date: nothing to compare, not flagged)
+    hit = rows[np.where(rows["_area_row"], rows["_moved"].eq(True), rows["_moved_inhabited"].eq(True))]
+    if hit.empty:
+        return restated
+    codes = restated["territorial_change"].to_numpy(dtype=object).copy()
+    notes = restated["note"].fillna("").astype(object).to_numpy().copy()
+    positions = hit["_row"].to_numpy()
+    today = hit["ags"].map(latest["value"]).to_numpy()
+    codes[positions] = EARLIER_TERRITORY
+    notes[positions] = [
+        f"{n}; {extra}" if n else extra for n, extra in zip(notes[positions], (
+            f"{EARLIER_TERRITORY}: the area on this date ({then:g} km²) differs from the latest ({now:g} km²) by a "
+            f"change the crosswalk does not restate" for then, now in zip(hit["value"], today)))]
+    return restated.assign(territorial_change=codes, note=notes)
 
 
 def uninhabited_gains(gv: pd.DataFrame) -> pd.DataFrame:

@@ -71,7 +71,7 @@ CREATE TABLE observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | earlier_territory | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
     source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );

@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS stg_destatis_gemeindeverzeichnis__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | earlier_territory | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
     source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS stg_regionalstatistik__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | earlier_territory | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
     source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS stg_inkar__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | earlier_territory | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
     source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS stg_ba_commuting__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | earlier_territory | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
     source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
@@ -80,7 +80,7 @@ CREATE TABLE IF NOT EXISTS stg_osm_coworking__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | earlier_territory | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
     source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
@@ -96,7 +96,7 @@ CREATE TABLE IF NOT EXISTS stg_local_inputs__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | earlier_territory | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
     source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
@@ -112,7 +112,7 @@ CREATE TABLE IF NOT EXISTS int_current_territory__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | earlier_territory | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
     source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
@@ -222,7 +222,7 @@ CREATE TABLE IF NOT EXISTS stg_breitbandatlas__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | earlier_territory | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
     source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
@@ -238,7 +238,7 @@ CREATE TABLE IF NOT EXISTS stg_gigabit_grundbuch__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | earlier_territory | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
     source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
@@ -254,7 +254,7 @@ CREATE TABLE IF NOT EXISTS stg_mobilfunk_monitoring__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | earlier_territory | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
     source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );
@@ -270,7 +270,7 @@ CREATE TABLE IF NOT EXISTS stg_pendleratlas__observations (
     value DOUBLE,                 -- NULL: suppressed or missing at the publisher; note says why
     unit VARCHAR NOT NULL,
     note VARCHAR,
-    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
+    territorial_change VARCHAR,   -- NULL or a code of indicators/flags.py: recode | merger | merger_weighted | merger_internal_commuting | partial_transfer | minor_transfer | split | earlier_territory | implausible_step | publisher_restated | publisher_restated_commuting | verband_restated
     published_ags VARCHAR,        -- the publisher's key when the crosswalk moved the value to today's key
     source_level VARCHAR          -- gemeinde | gemeindeverband (gemeindeverband: a Verband's value passed to its members); NULL above Gemeinde level
 );

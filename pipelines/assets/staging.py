@@ -420,6 +420,11 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
         population["register_vintage"] = crosswalk.register_vintage_at(population, register)
         walk = crosswalk.crosswalk(register, steps)
         restated = crosswalk.flag_transfers(crosswalk.restate(population, walk, RESTATED), steps, register, walk)
+        # what is still not on today's territory says so (the indicators' area test, by the same offsets)
+        offsets = crosswalk.uninhabited_offsets(restated.pivot_table(
+            index=["ags", "vintage"], columns="measure", values="value", aggfunc="max").reset_index().rename(
+            columns={RESTATED["area_km2"]: "area", RESTATED["population_total"]: "population"}), steps)
+        restated = crosswalk.flag_earlier_territory(restated, offsets, *RESTATED.values())
         store(con, "territorial_crosswalk", "territorial_changes", steps)
         store(con, "territorial_crosswalk", "territorial_keys", walk)
         kreise = con.execute("SELECT ags, vintage, territorial_date, kreis_ags, kreis_name FROM municipality_register").df()
@@ -441,6 +446,7 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
         "recodes": int((steps["kind"] == "recode").sum()), "mergers": int((steps["kind"] == "merger").sum()),
         "flagged_transfers": int((~steps["kind"].isin(crosswalk.RESTATING_KINDS)).sum()),
         "rejected_steps": int(steps["plausibility"].isin(crosswalk.REJECTED).sum()),
+        "earlier_territory_values": int((restated["territorial_change"] == crosswalk.EARLIER_TERRITORY).sum()),
         "towns_with_restated_history": int(restated.loc[restated["territorial_change"].isin(
             ["merger", "recode"]), "ags"].nunique()),
         "pilot_changes": MetadataValue.md(markdown_table(steps[steps["to_ags"].isin(PILOT_TOWNS)]) or "none"),

@@ -23,7 +23,11 @@ def test_every_code_the_pipeline_writes_has_labels():
                "minor_transfer", "uninhabited_gain", "publisher_restated", crosswalk.PUBLISHER_COMMUTING,
                "verband_restated", *flags.EARLIER_TERRITORY.values()}
     assert written <= set(flags.TERRITORIAL_CHANGE)
-    assert set(flags.EARLIER_TERRITORY.values()) <= set(flags.CHANGE_ONLY) - flags.NOT_COMPARABLE  # scored, never observed
+    assert not set(flags.EARLIER_TERRITORY.values()) & flags.NOT_COMPARABLE  # scored
+    # the crosswalk's code for a restated population or area on an earlier territory is an observation's code; the
+    # restatement caveats' variants are the indicator step's only
+    assert crosswalk.EARLIER_TERRITORY in flags.OBSERVATION_CHANGE
+    assert set(flags.EARLIER_TERRITORY.values()) - {crosswalk.EARLIER_TERRITORY} <= set(flags.CHANGE_ONLY)
     assert flags.NOT_COMPARABLE <= set(flags.TERRITORIAL_CHANGE)
     assert {compute.excluded_reason(c) for c in written} - {None} <= set(flags.EXCLUDED_REASON)
     assert crosswalk.REJECTED <= set(flags.PLAUSIBILITY)

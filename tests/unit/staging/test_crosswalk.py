@@ -1109,3 +1109,91 @@ def test_germany_wide_the_towns_with_parts_from_another_kreis_of_today(germany_2
                    ("07140503", "07135063"): ("07135", "2014-07-01", 614.0),
                    ("07140504", "07135094"): ("07135", "2014-07-01", 292.0)}
     assert not moves["ags"].eq("16063105").any()
+
+
+def restated_rows(rows):
+    """A restated frame as restate and flag_transfers give it: (ags, source, vintage, date, measure, value, code)."""
+    frame = pd.DataFrame(rows, columns=["ags", "source_id", "vintage", "reference_date", "measure", "value",
+                                        "territorial_change"])
+    note = ["restated to current territory: includes 99300002" if code == "merger" else "" for code in
+            frame["territorial_change"]]
+    return frame.assign(reference_date=pd.to_datetime(frame["reference_date"]).dt.date, note=note, level="gemeinde",
+                        measure=frame["measure"].map({"pop": "population_current_territory",
+                                                      "area": "area_current_territory"}))
+
+
+def earlier(restated, offsets=None):
+    offsets = pd.DataFrame(columns=["ags", "vintage", "gain"]) if offsets is None else offsets
+    return crosswalk.flag_earlier_territory(restated, offsets, "population_current_territory",
+                                           "area_current_territory")
+
+
+def test_a_restated_value_still_on_another_territory_says_so():
+    """Rötha: 3,704 inhabitants on 17.88 km² in 2013, 45.41 km² today (part of Espenhain, a change the crosswalk
+    does not restate); a merger's restatement with the same gap loses its claim as well, a known split keeps its code,
+    a re-measurement within 2 % is today's territory."""
+    gv = "destatis_gemeindeverzeichnis"
+    restated = restated_rows([
+        ("99300001", gv, "2013", "2013-12-31", "pop", 3704, None),
+        ("99300001", gv, "2013", "2013-12-31", "area", 17.88, None),
+        ("99300001", gv, "2021", "2021-12-31", "pop", 6250, None),
+        ("99300001", gv, "2021", "2021-12-31", "area", 45.30, None),   # re-measured within 2 %
+        ("99300001", gv, "2024-Q4", "2024-12-31", "pop", 6180, None),
+        ("99300001", gv, "2024-Q4", "2024-12-31", "area", 45.41, None),
+        ("99300003", gv, "2013", "2013-12-31", "pop", 9000, "merger"),
+        ("99300003", gv, "2013", "2013-12-31", "area", 40.0, "merger"),
+        ("99300003", gv, "2021", "2021-12-31", "pop", 9100, "split"),
+        ("99300003", gv, "2021", "2021-12-31", "area", 40.0, "split"),
+        ("99300003", gv, "2024-Q4", "2024-12-31", "pop", 12000, None),
+        ("99300003", gv, "2024-Q4", "2024-12-31", "area", 52.0, None),
+        ("99300004", gv, "2013", "2013-12-31", "pop", 1000, None),
+        ("99300004", gv, "2013", "2013-12-31", "area", 10.0, None),
+        ("99300004", gv, "2024-Q4", "2024-12-31", "pop", 990, None),
+        ("99300004", gv, "2024-Q4", "2024-12-31", "area", 10.0, None),
+    ])
+    flagged = earlier(restated)
+    codes = flagged.set_index(["ags", "vintage", "measure"])["territorial_change"]
+    assert codes.loc[("99300001", "2013")].tolist() == ["earlier_territory", "earlier_territory"]
+    assert codes.loc[("99300001", "2021")].isna().all() and codes.loc[("99300001", "2024-Q4")].isna().all()
+    assert codes.loc[("99300003", "2013")].tolist() == ["earlier_territory", "earlier_territory"]
+    assert codes.loc[("99300003", "2021")].tolist() == ["split", "split"]  # the known change names itself
+    assert codes.loc["99300004"].isna().all()
+    notes = flagged.set_index(["ags", "vintage", "measure"])["note"]
+    assert notes[("99300001", "2013", "population_current_territory")] == (
+        "earlier_territory: the area on this date (17.88 km²) differs from the latest (45.41 km²) by a change the "
+        "crosswalk does not restate")
+    assert notes[("99300003", "2013", "area_current_territory")].startswith(
+        "restated to current territory: includes 99300002; earlier_territory: the area on this date (40 km²)")
+    # only codes and notes change, every row stays where it was
+    pd.testing.assert_frame_equal(flagged.drop(columns=["territorial_change", "note"]),
+                                  restated.drop(columns=["territorial_change", "note"]))
+
+
+def test_land_without_inhabitants_gained_since_leaves_the_population_on_todays_territory():
+    """A town that took over 5 km² of a gemeindefreies Gebiet: its 2013 area is another territory's, its 2013
+    population is today's territory's (as the indicators' population change across it stays comparable)."""
+    gv = "destatis_gemeindeverzeichnis"
+    restated = restated_rows([
+        ("99400001", gv, "2013", "2013-12-31", "pop", 5000, None),
+        ("99400001", gv, "2013", "2013-12-31", "area", 20.0, None),
+        ("99400001", gv, "2024-Q4", "2024-12-31", "pop", 5100, None),
+        ("99400001", gv, "2024-Q4", "2024-12-31", "area", 25.0, None),
+    ])
+    offsets = pd.DataFrame({"ags": ["99400001"], "vintage": ["2024-Q4"], "gain": [5.0]})
+    codes = earlier(restated, offsets).set_index(["vintage", "measure"])["territorial_change"]
+    assert codes[("2013", "area_current_territory")] == "earlier_territory"
+    assert pd.isna(codes[("2013", "population_current_territory")])
+    assert earlier(restated)["territorial_change"].tolist() == [  # without the offsets the population moves too
+        "earlier_territory", "earlier_territory", None, None]
+
+
+def test_a_population_of_another_source_is_tested_against_the_area_on_or_before_its_date():
+    restated = restated_rows([
+        ("99500001", "destatis_gemeindeverzeichnis", "2013", "2013-12-31", "area", 17.88, None),
+        ("99500001", "destatis_gemeindeverzeichnis", "2024-Q4", "2024-12-31", "area", 45.41, None),
+        ("99500001", "regionalstatistik", "2025", "2012-12-31", "pop", 3690, None),  # no area yet: not compared
+        ("99500001", "regionalstatistik", "2025", "2014-12-31", "pop", 3710, None),
+        ("99500001", "regionalstatistik", "2025", "2024-12-31", "pop", 6180, None),
+    ])
+    assert earlier(restated)["territorial_change"].tolist() == [
+        "earlier_territory", None, None, "earlier_territory", None]
