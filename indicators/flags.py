@@ -53,8 +53,9 @@ TERRITORIAL_CHANGE = {
     "earlier_territory_internal_commuting": (
         f"{_EARLIER[0]}; restated over its earlier mergers from its predecessors' figures, {_INTERNAL[0]}",
         f"{_EARLIER[1]}; über frühere Fusionen aus den Zahlen der Vorgängergemeinden umgerechnet, {_INTERNAL[1]}"),
-    "area_change": ("territorial change: the area changed by more than 2 % without a known key change",
-                    "Gebietsänderung: Fläche um mehr als 2 % verändert, ohne bekannte Schlüsseländerung"),
+    # "not restated", not "without a known key change": Dingelstädt's density of 2021 lies before its known splits
+    "area_change": ("territorial change: the area changed by more than 2 % through a change that is not restated",
+                    "Gebietsänderung: Fläche um mehr als 2 % verändert, die Änderung ist nicht umgerechnet"),
     "implausible_step": ("territorial change: an inferred merger failed the plausibility checks, not restated",
                          "Gebietsänderung: eine erschlossene Fusion besteht die Plausibilitätsprüfung nicht, "
                          "nicht umgerechnet"),

@@ -64,7 +64,7 @@ def test_territorial_change_is_noted():
     # the note says the value is not scored (Nieste's stood unmarked among the values its score rests on)
     assert value["quality_note"] == ("not scored: a territorial change lies within the value's period, so it does not "
                                      "describe the town on its territory; base year 2013; territorial change: the area "
-                                     "changed by more than 2 % without a known key change")
+                                     "changed by more than 2 % through a change that is not restated")
 
 
 def test_partial_transfer_noted_by_the_crosswalk_flags_the_change_across_it():

@@ -40,7 +40,7 @@ def test_notes_are_rendered_from_the_typed_columns_in_both_languages():
         "base year 2013; value of the Gemeindeverband (shared by its member Gemeinden); restated to the current "
         "territory: the predecessors' shares, rates or averages weighted by population (approximate weight)")
     assert flags.render_value_note("area_change", True, "gemeinde", float("nan"), lang="de") == (
-        "Gebietsänderung: Fläche um mehr als 2 % verändert, ohne bekannte Schlüsseländerung; Methodenwechsel: die "
+        "Gebietsänderung: Fläche um mehr als 2 % verändert, die Änderung ist nicht umgerechnet; Methodenwechsel: die "
         "Erhebungsmethode des Herausgebers hat sich seit dem Vorwert geändert")
     assert flags.render_omitted("local_work_infrastructure", {"local_work_infrastructure": ["osm_coworking"]}) == \
         "local_work_infrastructure not scored: no data from osm_coworking for this period"

@@ -1197,3 +1197,20 @@ def test_a_population_of_another_source_is_tested_against_the_area_on_or_before_
     ])
     assert earlier(restated)["territorial_change"].tolist() == [
         "earlier_territory", None, None, "earlier_territory", None]
+
+
+def test_the_area_test_divides_the_latest_area_by_the_earlier_as_the_indicators_do():
+    """7.61 km² until 1994, 7.46 km² since: 7.46 / 7.61 is 1.97 % less (the indicators' test: same territory),
+    7.61 / 7.46 2.01 % more; the two tests once disagreed on 23 densities (01051021)."""
+    gv = "destatis_gemeindeverzeichnis"
+    restated = restated_rows([
+        ("01051021", gv, "1994-12-31", "1994-12-31", "pop", 628, None),
+        ("01051021", gv, "1994-12-31", "1994-12-31", "area", 7.61, None),
+        ("01051021", gv, "2024-Q4", "2024-12-31", "pop", 711, None),
+        ("01051021", gv, "2024-Q4", "2024-12-31", "area", 7.46, None),
+        ("99600001", gv, "1994-12-31", "1994-12-31", "area", 7.61, None),
+        ("99600001", gv, "2024-Q4", "2024-12-31", "area", 7.76, None),  # 1.97 % more: the same territory
+        ("99600002", gv, "1994-12-31", "1994-12-31", "area", 7.60, None),
+        ("99600002", gv, "2024-Q4", "2024-12-31", "area", 7.76, None),  # 2.1 % more: another
+    ])
+    assert earlier(restated)["territorial_change"].tolist() == [None] * 6 + ["earlier_territory", None]
