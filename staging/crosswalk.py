@@ -2056,58 +2056,67 @@ def flag_earlier_territory(restated: pd.DataFrame, offsets: pd.DataFrame, popula
 
     ``restated`` holds the measures ``population`` and ``area`` of ``restate`` (after ``flag_transfers``);
     ``offsets`` are ``uninhabited_offsets``. A value whose area (for a population: the area without the land
-    without inhabitants gained since, as the indicators' test) on its date differs from the Gemeinde's latest by
-    more than AREA_CHANGE lies before a change the crosswalk does not restate: a split or partial transfer not yet
-    listed, or a merger it could not find. Its measure still says "current territory", so the code says which
-    territory it is; a code naming a known change (partial_transfer, split, implausible_step, minor_transfer) stays.
-    Only the code and the note change; the value is the one of that date's territory.
+    without inhabitants gained since, as the indicators' test) differs from the Gemeinde's latest by more than
+    AREA_CHANGE lies before a change the crosswalk does not restate: a split or partial transfer not yet listed, or a
+    merger it could not find. Its measure still says "current territory", so the code says which territory it is; a
+    code naming a known change (partial_transfer, split, implausible_step, minor_transfer) stays. Only the code and
+    the note change. A value is compared by the area of its own release and date, else (a population of another
+    source) by the area of the latest release on or before its date.
 
     Why: Rötha's population of 2013, 3,704 on 17.88 km², stood untyped beside 45.41 km² today (part of Espenhain
     went to Rötha, part to Böhlen, between the 2013 and 2021 registers); 2,515 area values of 719 Gemeinden
     differed so without a code (audit of 7 December 2026).
     """
-    areas = restated.loc[(restated["measure"] == area) & restated["value"].notna(),
-                         ["ags", "vintage", "reference_date", "value"]]
-    if areas.empty:
-        return restated
-    areas = areas.merge(offsets, on=["ags", "vintage"], how="left")
-    areas = areas.assign(_date=pd.to_datetime(areas["reference_date"]).astype("datetime64[ns]"),
-                         _inhabited=areas["value"] - areas["gain"].astype(float).fillna(0.0),
-                         _rank=areas["vintage"].map(release_ranks(areas["vintage"])))
-    # one area per Gemeinde and date (the latest release of it), the latest date being today's territory
-    areas = areas.sort_values(["_date", "_rank"]).drop_duplicates(["ags", "_date"], keep="last")
-    latest = areas.drop_duplicates("ags", keep="last").set_index("ags")
-    # the latest over the earlier, as the indicators' test divides (7.46 against 7.61 km² is 1.97 %, not 2.01 %)
-    areas["_moved"] = (areas["ags"].map(latest["value"]) / areas["value"] - 1).abs() > AREA_CHANGE
-    areas["_moved_inhabited"] = (areas["ags"].map(latest["_inhabited"]) / areas["_inhabited"] - 1).abs() > AREA_CHANGE
+    areas = _area_tests(restated.loc[(restated["measure"] == area) & restated["value"].notna(),
+                                     ["ags", "vintage", "reference_date", "value"]], offsets)
     code = restated["territorial_change"]
     candidates = np.flatnonzero((restated["measure"].isin([population, area])
                                  & restated["ags"].isin(areas.loc[areas["_moved"] | areas["_moved_inhabited"], "ags"])
                                  & (code.isna() | code.isin(RESTATED_CODES))).to_numpy(dtype=bool))
     if not len(candidates):
         return restated
-    # each candidate against the area of its Gemeinde on or before its date (a population of another source)
     rows = pd.DataFrame({"ags": restated["ags"].to_numpy(dtype=object)[candidates],
+                         "vintage": restated["vintage"].to_numpy(dtype=object)[candidates],
                          "_date": pd.to_datetime(restated["reference_date"].iloc[candidates]).astype(
                              "datetime64[ns]").to_numpy(),
-                         "_area_row": (restated["measure"].to_numpy(dtype=object)[candidates] == area),
-                         "_row": candidates}).sort_values("_date")
-    rows = pd.merge_asof(rows, areas[["ags", "_date", "value", "_moved", "_moved_inhabited"]], on="_date", by="ags",
-                         direction="backward")
-    # (no area on or before the date: nothing to compare, not flagged)
+                         "_area_row": restated["measure"].to_numpy(dtype=object)[candidates] == area,
+                         "_row": candidates})
+    tested = ["value", "_moved", "_moved_inhabited", "_latest"]
+    own = rows.merge(areas[["ags", "vintage", "_date", *tested]], on=["ags", "vintage", "_date"], how="inner")
+    others = rows[~rows["_row"].isin(own["_row"])].sort_values("_date")
+    # the latest release's area per date, on or before the value's date (no area before it: not compared)
+    dated = areas.sort_values(["_date", "_rank"]).drop_duplicates(["ags", "_date"], keep="last")
+    others = pd.merge_asof(others, dated[["ags", "_date", *tested]], on="_date", by="ags", direction="backward")
+    rows = pd.concat([own, others], ignore_index=True)
     hit = rows[np.where(rows["_area_row"], rows["_moved"].eq(True), rows["_moved_inhabited"].eq(True))]
     if hit.empty:
         return restated
-    codes = restated["territorial_change"].to_numpy(dtype=object).copy()
+    codes = code.to_numpy(dtype=object).copy()
     notes = restated["note"].fillna("").astype(object).to_numpy().copy()
     positions = hit["_row"].to_numpy()
-    today = hit["ags"].map(latest["value"]).to_numpy()
     codes[positions] = EARLIER_TERRITORY
     notes[positions] = [
         f"{n}; {extra}" if n else extra for n, extra in zip(notes[positions], (
             f"{EARLIER_TERRITORY}: the area on this date ({then:g} km²) differs from the latest ({now:g} km²) by a "
-            f"change the crosswalk does not restate" for then, now in zip(hit["value"], today)))]
+            f"change the crosswalk does not restate" for then, now in zip(hit["value"], hit["_latest"])))]
     return restated.assign(territorial_change=codes, note=notes)
+
+
+def _area_tests(areas: pd.DataFrame, offsets: pd.DataFrame) -> pd.DataFrame:
+    """``areas`` (ags, vintage, reference_date, value) with ``_date``, ``_rank`` (the release's order), ``_latest``
+    (the Gemeinde's latest area: of its latest date, the latest release) and the AREA_CHANGE tests against it:
+    ``_moved`` (the area) and ``_moved_inhabited`` (the area less the land without inhabitants gained up to each
+    release, ``offsets``). The latest over the earlier, as the indicators' test divides (7.46 against 7.61 km² is
+    1.97 % less, not 2.01 % more)."""
+    areas = areas.merge(offsets, on=["ags", "vintage"], how="left")
+    areas = areas.assign(_date=pd.to_datetime(areas["reference_date"]).astype("datetime64[ns]"),
+                         _inhabited=areas["value"] - areas["gain"].astype(float).fillna(0.0),
+                         _rank=areas["vintage"].map(release_ranks(areas["vintage"])).astype(float))
+    latest = areas.sort_values(["_date", "_rank"]).drop_duplicates("ags", keep="last").set_index("ags")
+    return areas.assign(
+        _latest=areas["ags"].map(latest["value"]),
+        _moved=(areas["ags"].map(latest["value"]) / areas["value"] - 1).abs() > AREA_CHANGE,
+        _moved_inhabited=(areas["ags"].map(latest["_inhabited"]) / areas["_inhabited"] - 1).abs() > AREA_CHANGE)
 
 
 def uninhabited_gains(gv: pd.DataFrame) -> pd.DataFrame:

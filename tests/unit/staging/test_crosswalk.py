@@ -1214,3 +1214,20 @@ def test_the_area_test_divides_the_latest_area_by_the_earlier_as_the_indicators_
         ("99600002", gv, "2024-Q4", "2024-12-31", "area", 7.76, None),  # 2.1 % more: another
     ])
     assert earlier(restated)["territorial_change"].tolist() == [None] * 6 + ["earlier_territory", None]
+
+
+def test_a_value_is_compared_by_the_area_of_its_own_release():
+    """Dernau: the registers of 31.12.2023 and 2024-Q4 both date their figures 31.12.2023, with 5.71 and 5.84 km²;
+    the earlier release's population (1,389) is on another territory than the latest's (1,425)."""
+    gv = "destatis_gemeindeverzeichnis"
+    restated = restated_rows([
+        ("07131017", gv, "2023-12-31", "2023-12-31", "pop", 1389, None),
+        ("07131017", gv, "2023-12-31", "2023-12-31", "area", 5.71, None),
+        ("07131017", gv, "2024-Q4", "2023-12-31", "pop", 1425, None),
+        ("07131017", gv, "2024-Q4", "2023-12-31", "area", 5.84, None),
+        ("07131017", "regionalstatistik", "2025", "2024-06-30", "pop", 1430, None),  # the latest release's area
+    ])
+    flagged = earlier(restated)
+    assert flagged["territorial_change"].tolist() == ["earlier_territory", "earlier_territory", None, None, None]
+    assert flagged["note"].iloc[0] == ("earlier_territory: the area on this date (5.71 km²) differs from the latest "
+                                       "(5.84 km²) by a change the crosswalk does not restate")
