@@ -448,8 +448,13 @@ def _annualised_change(con, indicator: Indicator, cache: dict | None = None) -> 
                    -- the span in years by months, not calendar years: a quarterly file of 30.09.2024 against
                    -- 31.12.2013 is 10.75 years, not 11 (both on 31.12: whole years, as before)
                    datediff('month', base.reference_date, now.reference_date) / 12.0 AS span_years,
-                   -- the restatement of either end (informative); flags that exclude are found below
-                   coalesce(CASE WHEN base.territorial_change NOT IN ({NOT_COMPARABLE_SQL}) THEN base.territorial_change END,
+                   -- the restatement of either end (informative); flags that exclude are found below. An end on
+                   -- an earlier territory (the crosswalk's code) types the change only at the later end: then both
+                   -- ends are (the area test below found no change between them); a base year alone on one tells
+                   -- nothing about the pair (a re-measurement between base and end)
+                   coalesce(CASE WHEN now.territorial_change = '{crosswalk.EARLIER_TERRITORY_CODE}' THEN now.territorial_change END,
+                            CASE WHEN base.territorial_change NOT IN ({NOT_COMPARABLE_SQL}, '{crosswalk.EARLIER_TERRITORY_CODE}')
+                                 THEN base.territorial_change END,
                             CASE WHEN now.territorial_change NOT IN ({NOT_COMPARABLE_SQL}) THEN now.territorial_change END)
                        AS restated
             FROM yearly now JOIN yearly base

@@ -19,10 +19,11 @@ _INTERNAL = ("which count the commuting between them as crossing the boundary: i
              "commuting too low (approximate)",
              "die das Pendeln zwischen ihnen als Pendeln über die Gemeindegrenze zählen: Ein- und Auspendeln zu hoch, "
              "Binnenpendeln zu niedrig (Näherung)")
-_EARLIER = ("on the Gemeinde's territory before a later change of it that is not restated: land it took over since is "
-            "not in the value, land it gave away since still is (series comparable up to the change)",
-            "Gebiet der Gemeinde vor einer späteren Gebietsänderung, die nicht umgerechnet ist: seitdem übernommene "
-            "Gebietsteile sind im Wert nicht enthalten, abgegebene noch enthalten (Reihe bis zur Änderung vergleichbar)")
+_EARLIER = ("on the Gemeinde's territory before a later change of it, which the value is not restated to: land it took "
+            "over since is not in the value, land it gave away since still is (series comparable up to the change)",
+            "Gebiet der Gemeinde vor einer späteren Gebietsänderung, auf die der Wert nicht umgerechnet ist: seitdem "
+            "übernommene Gebietsteile sind im Wert nicht enthalten, abgegebene noch enthalten (Reihe bis zur Änderung "
+            "vergleichbar)")
 
 # territorial_change: how the territory behind a value differs from the town's current territory
 TERRITORIAL_CHANGE = {
@@ -53,9 +54,10 @@ TERRITORIAL_CHANGE = {
     "earlier_territory_internal_commuting": (
         f"{_EARLIER[0]}; restated over its earlier mergers from its predecessors' figures, {_INTERNAL[0]}",
         f"{_EARLIER[1]}; über frühere Fusionen aus den Zahlen der Vorgängergemeinden umgerechnet, {_INTERNAL[1]}"),
-    # "not restated", not "without a known key change": Dingelstädt's density of 2021 lies before its known splits
-    "area_change": ("territorial change: the area changed by more than 2 % through a change that is not restated",
-                    "Gebietsänderung: Fläche um mehr als 2 % verändert, die Änderung ist nicht umgerechnet"),
+    # not "without a known key change": Dingelstädt's density of 2021 lies before its known splits
+    "area_change": ("territorial change: the area changed by more than 2 %; the values are not restated to one territory",
+                    "Gebietsänderung: Fläche um mehr als 2 % verändert; die Werte sind nicht auf einen gemeinsamen "
+                    "Gebietsstand umgerechnet"),
     "implausible_step": ("territorial change: an inferred merger failed the plausibility checks, not restated",
                          "Gebietsänderung: eine erschlossene Fusion besteht die Plausibilitätsprüfung nicht, "
                          "nicht umgerechnet"),
@@ -80,7 +82,7 @@ TERRITORIAL_CHANGE = {
 # it is dated before a later change of its town's territory that is not restated (indicators/compute.py
 # earlier_territory): the restatement's caveat kept, the claim of today's territory dropped. The crosswalk gives
 # 'earlier_territory' to a restated population or area whose area still differs from today's (staging/crosswalk.py
-# flag_earlier_territory, crosswalk.EARLIER_TERRITORY)
+# flag_earlier_territory, crosswalk.EARLIER_TERRITORY_CODE)
 EARLIER_TERRITORY = {"recode": "earlier_territory", "merger": "earlier_territory",
                      "merger_weighted": "earlier_territory_weighted",
                      "merger_internal_commuting": "earlier_territory_internal_commuting"}

@@ -2023,7 +2023,7 @@ def _superseded_by(steps: pd.DataFrame, polygons: pd.DataFrame) -> pd.DataFrame:
 
 NOISE_SHARE = 0.01  # an area change within 1 % of a Gemeinde's area is re-measurement, not a transfer
 AREA_CHANGE = 0.02  # an (inhabited) area that moved by more than 2 % is another territory (not a re-measurement)
-EARLIER_TERRITORY = "earlier_territory"  # the code of a value on its town's territory before a change not restated
+EARLIER_TERRITORY_CODE = "earlier_territory"  # a value on its town's territory before a change not restated
 RESTATED_CODES = ("recode", "merger")  # restate's codes, which flag_earlier_territory replaces (as an untyped value's)
 
 
@@ -2055,13 +2055,18 @@ def flag_earlier_territory(restated: pd.DataFrame, offsets: pd.DataFrame, popula
     """Type a restated population or area that is still not on its Gemeinde's latest territory 'earlier_territory'.
 
     ``restated`` holds the measures ``population`` and ``area`` of ``restate`` (after ``flag_transfers``);
-    ``offsets`` are ``uninhabited_offsets``. A value whose area (for a population: the area without the land
-    without inhabitants gained since, as the indicators' test) differs from the Gemeinde's latest by more than
-    AREA_CHANGE lies before a change the crosswalk does not restate: a split or partial transfer not yet listed, or a
-    merger it could not find. Its measure still says "current territory", so the code says which territory it is; a
-    code naming a known change (partial_transfer, split, implausible_step, minor_transfer) stays. Only the code and
-    the note change. A value is compared by the area of its own release and date, else (a population of another
-    source) by the area of the latest release on or before its date.
+    ``offsets`` are ``uninhabited_offsets``. An area that differs from the Gemeinde's latest register's (for a
+    Gemeinde that no longer exists: its last register's) by more than AREA_CHANGE lies before a change the crosswalk
+    does not restate: a split or partial transfer not yet listed, or a merger it could not find. A population is
+    typed where its area differs so both as it is and without the land without inhabitants gained over time (the
+    indicators' test): land without inhabitants alone leaves the population on today's territory, and the offsets
+    alone can move a re-measured area past 2 % (09778202: 1.94 km² in 1994 and today, 1.90 between; 0.04 km²
+    "gained" in 2009). A population that is 0 in every register (a gemeindefreies Gebiet) is 0 on any territory.
+    The measure still says "current territory", so the code says which territory it is; a code naming a known
+    change (partial_transfer, split, implausible_step, minor_transfer) stays. Only the code and the note change.
+
+    A value is compared by the area of its own release and date. A population of another source is typed only where
+    the registers before and after its date both show another territory: between them the change's date is unknown.
 
     Why: Rötha's population of 2013, 3,704 on 17.88 km², stood untyped beside 45.41 km² today (part of Espenhain
     went to Rötha, part to Böhlen, between the 2013 and 2021 registers); 2,515 area values of 719 Gemeinden
@@ -2070,9 +2075,13 @@ def flag_earlier_territory(restated: pd.DataFrame, offsets: pd.DataFrame, popula
     areas = _area_tests(restated.loc[(restated["measure"] == area) & restated["value"].notna(),
                                      ["ags", "vintage", "reference_date", "value"]], offsets)
     code = restated["territorial_change"]
+    people = restated.loc[restated["measure"] == population, ["ags", "value"]]
+    uninhabited = people.groupby("ags")["value"].max().eq(0)  # 0 in every register (missing ones aside)
     candidates = np.flatnonzero((restated["measure"].isin([population, area])
-                                 & restated["ags"].isin(areas.loc[areas["_moved"] | areas["_moved_inhabited"], "ags"])
-                                 & (code.isna() | code.isin(RESTATED_CODES))).to_numpy(dtype=bool))
+                                 & restated["ags"].isin(areas.loc[areas["_moved"], "ags"])
+                                 & (code.isna() | code.isin(RESTATED_CODES))
+                                 & ~((restated["measure"] == population)
+                                     & restated["ags"].isin(uninhabited[uninhabited].index))).to_numpy(dtype=bool))
     if not len(candidates):
         return restated
     rows = pd.DataFrame({"ags": restated["ags"].to_numpy(dtype=object)[candidates],
@@ -2081,42 +2090,68 @@ def flag_earlier_territory(restated: pd.DataFrame, offsets: pd.DataFrame, popula
                              "datetime64[ns]").to_numpy(),
                          "_area_row": restated["measure"].to_numpy(dtype=object)[candidates] == area,
                          "_row": candidates})
-    tested = ["value", "_moved", "_moved_inhabited", "_latest"]
-    own = rows.merge(areas[["ags", "vintage", "_date", *tested]], on=["ags", "vintage", "_date"], how="inner")
-    others = rows[~rows["_row"].isin(own["_row"])].sort_values("_date")
-    # the latest release's area per date, on or before the value's date (no area before it: not compared)
-    dated = areas.sort_values(["_date", "_rank"]).drop_duplicates(["ags", "_date"], keep="last")
-    others = pd.merge_asof(others, dated[["ags", "_date", *tested]], on="_date", by="ags", direction="backward")
-    rows = pd.concat([own, others], ignore_index=True)
-    hit = rows[np.where(rows["_area_row"], rows["_moved"].eq(True), rows["_moved_inhabited"].eq(True))]
+    rows = _matched_areas(rows, areas)
+    moved = np.where(rows["_area_row"], rows["_moved"].eq(True),
+                     rows["_moved"].eq(True) & rows["_moved_inhabited"].eq(True))
+    hit = rows[moved]
     if hit.empty:
         return restated
     codes = code.to_numpy(dtype=object).copy()
     notes = restated["note"].fillna("").astype(object).to_numpy().copy()
     positions = hit["_row"].to_numpy()
-    codes[positions] = EARLIER_TERRITORY
-    notes[positions] = [
-        f"{n}; {extra}" if n else extra for n, extra in zip(notes[positions], (
-            f"{EARLIER_TERRITORY}: the area on this date ({then:g} km²) differs from the latest ({now:g} km²) by a "
-            f"change the crosswalk does not restate" for then, now in zip(hit["value"], hit["_latest"])))]
+    codes[positions] = EARLIER_TERRITORY_CODE
+    notes[positions] = [f"{n}; {extra}" if n else extra for n, extra in zip(notes[positions], _earlier_notes(hit))]
     return restated.assign(territorial_change=codes, note=notes)
 
 
+def _matched_areas(rows: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` (ags, vintage, _date, ...) with the tested columns of ``_area_tests`` of their own release and date;
+    a row without one (a population of another source) with those of the latest release on or before its date, moved
+    only where the next register's area (on or after its date) moved as well."""
+    tested = ["value", "_inhabited", "_latest", "_latest_inhabited", "_moved", "_moved_inhabited"]
+    own = rows.merge(areas[["ags", "vintage", "_date", *tested]], on=["ags", "vintage", "_date"], how="inner")
+    others = rows[~rows["_row"].isin(own["_row"])].sort_values("_date")
+    if others.empty:
+        return own
+    dated = areas.sort_values(["_date", "_rank"], kind="stable").drop_duplicates(["ags", "_date"], keep="last")
+    before = pd.merge_asof(others, dated[["ags", "_date", *tested]], on="_date", by="ags", direction="backward")
+    after = pd.merge_asof(others, dated[["ags", "_date", "_moved", "_moved_inhabited"]], on="_date", by="ags",
+                          direction="forward")
+    for column in ("_moved", "_moved_inhabited"):
+        before[column] = before[column].eq(True).to_numpy() & after[column].eq(True).to_numpy()
+    return pd.concat([own, before], ignore_index=True)
+
+
+def _earlier_notes(hit: pd.DataFrame) -> list[str]:
+    """The note of each typed value: both areas, and for a population whose test left out land without inhabitants
+    both areas without it."""
+    notes = []
+    for is_area, then, now, then_inhabited, now_inhabited in zip(
+            hit["_area_row"], hit["value"], hit["_latest"], hit["_inhabited"], hit["_latest_inhabited"]):
+        note = (f"{EARLIER_TERRITORY_CODE}: not the latest territory: the area on this date ({then:g} km²) differs from "
+                f"the latest register's ({now:g} km²) by a change the crosswalk does not restate")
+        if not is_area and (then_inhabited != then or now_inhabited != now):
+            note += (f" (without the land without inhabitants gained over time: {then_inhabited:.2f} against "
+                     f"{now_inhabited:.2f} km²)")
+        notes.append(note)
+    return notes
+
+
 def _area_tests(areas: pd.DataFrame, offsets: pd.DataFrame) -> pd.DataFrame:
-    """``areas`` (ags, vintage, reference_date, value) with ``_date``, ``_rank`` (the release's order), ``_latest``
-    (the Gemeinde's latest area: of its latest date, the latest release) and the AREA_CHANGE tests against it:
-    ``_moved`` (the area) and ``_moved_inhabited`` (the area less the land without inhabitants gained up to each
-    release, ``offsets``). The latest over the earlier, as the indicators' test divides (7.46 against 7.61 km² is
-    1.97 % less, not 2.01 % more)."""
+    """``areas`` (ags, vintage, reference_date, value) with ``_date``, ``_rank`` (the release's order), ``_inhabited``
+    (less the land without inhabitants gained up to the release, ``offsets``), the Gemeinde's latest area
+    (``_latest``, ``_latest_inhabited``: of its latest date, the latest release) and the AREA_CHANGE tests against it
+    (``_moved``, ``_moved_inhabited``). The latest over the earlier, as the indicators' test divides (7.46 against
+    7.61 km² is 1.97 % less, not 2.01 % more)."""
     areas = areas.merge(offsets, on=["ags", "vintage"], how="left")
     areas = areas.assign(_date=pd.to_datetime(areas["reference_date"]).astype("datetime64[ns]"),
                          _inhabited=areas["value"] - areas["gain"].astype(float).fillna(0.0),
                          _rank=areas["vintage"].map(release_ranks(areas["vintage"])).astype(float))
-    latest = areas.sort_values(["_date", "_rank"]).drop_duplicates("ags", keep="last").set_index("ags")
-    return areas.assign(
-        _latest=areas["ags"].map(latest["value"]),
-        _moved=(areas["ags"].map(latest["value"]) / areas["value"] - 1).abs() > AREA_CHANGE,
-        _moved_inhabited=(areas["ags"].map(latest["_inhabited"]) / areas["_inhabited"] - 1).abs() > AREA_CHANGE)
+    latest = areas.sort_values(["_date", "_rank"], kind="stable").drop_duplicates("ags", keep="last").set_index("ags")
+    areas = areas.assign(_latest=areas["ags"].map(latest["value"]),
+                         _latest_inhabited=areas["ags"].map(latest["_inhabited"]))
+    return areas.assign(_moved=(areas["_latest"] / areas["value"] - 1).abs() > AREA_CHANGE,
+                        _moved_inhabited=(areas["_latest_inhabited"] / areas["_inhabited"] - 1).abs() > AREA_CHANGE)
 
 
 def uninhabited_gains(gv: pd.DataFrame) -> pd.DataFrame:

@@ -424,6 +424,7 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
         offsets = crosswalk.uninhabited_offsets(restated.pivot_table(
             index=["ags", "vintage"], columns="measure", values="value", aggfunc="max").reset_index().rename(
             columns={RESTATED["area_km2"]: "area", RESTATED["population_total"]: "population"}), steps)
+        restated_towns = restated.loc[restated["territorial_change"].isin(crosswalk.RESTATED_CODES), "ags"].nunique()
         restated = crosswalk.flag_earlier_territory(restated, offsets, *RESTATED.values())
         store(con, "territorial_crosswalk", "territorial_changes", steps)
         store(con, "territorial_crosswalk", "territorial_keys", walk)
@@ -446,9 +447,8 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
         "recodes": int((steps["kind"] == "recode").sum()), "mergers": int((steps["kind"] == "merger").sum()),
         "flagged_transfers": int((~steps["kind"].isin(crosswalk.RESTATING_KINDS)).sum()),
         "rejected_steps": int(steps["plausibility"].isin(crosswalk.REJECTED).sum()),
-        "earlier_territory_values": int((restated["territorial_change"] == crosswalk.EARLIER_TERRITORY).sum()),
-        "towns_with_restated_history": int(restated.loc[restated["territorial_change"].isin(
-            ["merger", "recode"]), "ags"].nunique()),
+        "earlier_territory_values": int((restated["territorial_change"] == crosswalk.EARLIER_TERRITORY_CODE).sum()),
+        "towns_with_restated_history": int(restated_towns),
         "pilot_changes": MetadataValue.md(markdown_table(steps[steps["to_ags"].isin(PILOT_TOWNS)]) or "none"),
     })
 

@@ -64,7 +64,7 @@ def test_territorial_change_is_noted():
     # the note says the value is not scored (Nieste's stood unmarked among the values its score rests on)
     assert value["quality_note"] == ("not scored: a territorial change lies within the value's period, so it does not "
                                      "describe the town on its territory; base year 2013; territorial change: the area "
-                                     "changed by more than 2 % through a change that is not restated")
+                                     "changed by more than 2 %; the values are not restated to one territory")
 
 
 def test_partial_transfer_noted_by_the_crosswalk_flags_the_change_across_it():
@@ -814,3 +814,23 @@ def test_a_supply_that_falls_beyond_the_sources_bound_is_kept_but_never_scored()
     assert result.loc[("06414000", 2021), "value"] == 2.04  # kept as published
     assert result.loc[("06414000", 2021), "quality_note"].startswith("not scored: the supply share of a later release")
     assert flags.label("implausible_fall", "de").startswith("nicht bewertet: der Versorgungsanteil einer späteren")
+
+
+def test_a_change_is_on_an_earlier_territory_only_where_its_later_end_is():
+    """The crosswalk types a restated population whose area still differs from today's `earlier_territory`. A change
+    whose later end is so typed (and whose ends' areas agree) describes the town on that earlier territory; one whose
+    base year alone is typed does not say so (Bad Bocklet's 10-year change of 2013 on base 2002: a re-measurement
+    between them, not a change of territory, made only the base differ from today's by more than 2 %)."""
+    code = "earlier_territory"
+    con = observations([
+        (*gv("A", 2003, "population_total", 10000), code), (*gv("A", 2003, "area_km2", 50), code),
+        (*gv("A", 2013, "population_total", 10500), code), (*gv("A", 2013, "area_km2", 50), code),
+        gv("A", 2023, "population_total", 12000), gv("A", 2023, "area_km2", 60),
+        (*gv("B", 2013, "population_total", 8000), code), (*gv("B", 2013, "area_km2", 50.0), code),
+        gv("B", 2023, "population_total", 8100), gv("B", 2023, "area_km2", 49.2),
+    ])
+    values = compute_indicator(con, CATALOGUE.indicators["population_change_10y"]).set_index(["ags", "period"])
+    assert values.loc[("A", 2013), "territorial_change"] == code and pd.isna(values.loc[("A", 2013), "excluded_reason"])
+    assert values.loc[("A", 2023), "territorial_change"] == "area_change"  # across the change: as before
+    assert pd.isna(values.loc[("B", 2023), "territorial_change"])  # 1.6 % apart: comparable, not an earlier territory
+    assert "Gemeinde's territory before a later change" in values.loc[("A", 2013), "quality_note"]

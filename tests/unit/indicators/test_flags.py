@@ -26,8 +26,8 @@ def test_every_code_the_pipeline_writes_has_labels():
     assert not set(flags.EARLIER_TERRITORY.values()) & flags.NOT_COMPARABLE  # scored
     # the crosswalk's code for a restated population or area on an earlier territory is an observation's code; the
     # restatement caveats' variants are the indicator step's only
-    assert crosswalk.EARLIER_TERRITORY in flags.OBSERVATION_CHANGE
-    assert set(flags.EARLIER_TERRITORY.values()) - {crosswalk.EARLIER_TERRITORY} <= set(flags.CHANGE_ONLY)
+    assert crosswalk.EARLIER_TERRITORY_CODE in flags.OBSERVATION_CHANGE
+    assert set(flags.EARLIER_TERRITORY.values()) - {crosswalk.EARLIER_TERRITORY_CODE} <= set(flags.CHANGE_ONLY)
     assert flags.NOT_COMPARABLE <= set(flags.TERRITORIAL_CHANGE)
     assert {compute.excluded_reason(c) for c in written} - {None} <= set(flags.EXCLUDED_REASON)
     assert crosswalk.REJECTED <= set(flags.PLAUSIBILITY)
@@ -40,7 +40,8 @@ def test_notes_are_rendered_from_the_typed_columns_in_both_languages():
         "base year 2013; value of the Gemeindeverband (shared by its member Gemeinden); restated to the current "
         "territory: the predecessors' shares, rates or averages weighted by population (approximate weight)")
     assert flags.render_value_note("area_change", True, "gemeinde", float("nan"), lang="de") == (
-        "Gebietsänderung: Fläche um mehr als 2 % verändert, die Änderung ist nicht umgerechnet; Methodenwechsel: die "
+        "Gebietsänderung: Fläche um mehr als 2 % verändert; die Werte sind nicht auf einen gemeinsamen "
+        "Gebietsstand umgerechnet; Methodenwechsel: die "
         "Erhebungsmethode des Herausgebers hat sich seit dem Vorwert geändert")
     assert flags.render_omitted("local_work_infrastructure", {"local_work_infrastructure": ["osm_coworking"]}) == \
         "local_work_infrastructure not scored: no data from osm_coworking for this period"

@@ -1160,10 +1160,11 @@ def test_a_restated_value_still_on_another_territory_says_so():
     assert codes.loc["99300004"].isna().all()
     notes = flagged.set_index(["ags", "vintage", "measure"])["note"]
     assert notes[("99300001", "2013", "population_current_territory")] == (
-        "earlier_territory: the area on this date (17.88 km²) differs from the latest (45.41 km²) by a change the "
-        "crosswalk does not restate")
+        "earlier_territory: not the latest territory: the area on this date (17.88 km²) differs from the latest "
+        "register's (45.41 km²) by a change the crosswalk does not restate")
     assert notes[("99300003", "2013", "area_current_territory")].startswith(
-        "restated to current territory: includes 99300002; earlier_territory: the area on this date (40 km²)")
+        "restated to current territory: includes 99300002; earlier_territory: not the latest territory: the area on "
+        "this date (40 km²)")
     # only codes and notes change, every row stays where it was
     pd.testing.assert_frame_equal(flagged.drop(columns=["territorial_change", "note"]),
                                   restated.drop(columns=["territorial_change", "note"]))
@@ -1187,16 +1188,67 @@ def test_land_without_inhabitants_gained_since_leaves_the_population_on_todays_t
         "earlier_territory", "earlier_territory", None, None]
 
 
-def test_a_population_of_another_source_is_tested_against_the_area_on_or_before_its_date():
+def test_a_re_measurement_the_offsets_push_past_two_percent_leaves_the_population_untyped():
+    """09778202: 1.94 km² up to 1994 and since 2009, 1.90 km² between; the 0.04 km² of 2009 count as land without
+    inhabitants gained, so without them 1.94 against 1.90 km² today. Its populations of 1983-1994 are on today's
+    territory (the area as it is has not moved); those of 1997 and 2002 on 1.90 km² are not typed either (without
+    the offsets both are 1.90 km²), while their areas are (1.90 against 1.94 km²)."""
+    gv = "destatis_gemeindeverzeichnis"
+    restated = restated_rows([
+        ("09778202", gv, "1994-12-31", "1994-12-31", "pop", 1694, None),
+        ("09778202", gv, "1994-12-31", "1994-12-31", "area", 1.94, None),
+        ("09778202", gv, "2002-12-31", "2002-12-31", "pop", 1832, None),
+        ("09778202", gv, "2002-12-31", "2002-12-31", "area", 1.90, None),
+        ("09778202", gv, "2024-Q4", "2024-12-31", "pop", 1772, None),
+        ("09778202", gv, "2024-Q4", "2024-12-31", "area", 1.94, None),
+    ])
+    offsets = pd.DataFrame({"ags": ["09778202"], "vintage": ["2024-Q4"], "gain": [0.04]})
+    assert earlier(restated, offsets)["territorial_change"].tolist() == [
+        None, None, None, "earlier_territory", None, None]
+
+
+def test_a_population_of_0_on_every_register_stays_untyped():
+    """A gemeindefreies Gebiet (09772451 Schmellerforst: 58.56 km² in 1983, 3.28 today) has 0 inhabitants on any
+    territory; its area is typed."""
+    gv = "destatis_gemeindeverzeichnis"
+    restated = restated_rows([
+        ("09772451", gv, "1983-12-31", "1983-12-31", "pop", 0, "recode"),
+        ("09772451", gv, "1983-12-31", "1983-12-31", "area", 58.56, "recode"),
+        ("09772451", gv, "2024-Q4", "2024-12-31", "pop", 0, None),
+        ("09772451", gv, "2024-Q4", "2024-12-31", "area", 3.28, None),
+    ])
+    assert earlier(restated)["territorial_change"].tolist() == ["recode", "earlier_territory", None, None]
+
+
+def test_a_population_note_gives_the_areas_its_test_compared():
+    gv = "destatis_gemeindeverzeichnis"
+    restated = restated_rows([
+        ("99700001", gv, "2013", "2013-12-31", "pop", 5000, None),
+        ("99700001", gv, "2013", "2013-12-31", "area", 20.0, None),
+        ("99700001", gv, "2024-Q4", "2024-12-31", "pop", 5600, None),
+        ("99700001", gv, "2024-Q4", "2024-12-31", "area", 30.0, None),
+    ])
+    offsets = pd.DataFrame({"ags": ["99700001"], "vintage": ["2024-Q4"], "gain": [5.0]})
+    assert earlier(restated, offsets)["note"].iloc[0] == (
+        "earlier_territory: not the latest territory: the area on this date (20 km²) differs from the latest "
+        "register's (30 km²) by a change the crosswalk does not restate (without the land without inhabitants "
+        "gained over time: 20.00 against 25.00 km²)")
+
+
+def test_a_population_of_another_source_is_typed_where_the_registers_around_it_show_another_territory():
+    """The change lies between the 2021 and 2024 registers: a population of 2014 is on the earlier territory, one of
+    2022 may be on either (between the registers the change's date is unknown)."""
     restated = restated_rows([
         ("99500001", "destatis_gemeindeverzeichnis", "2013", "2013-12-31", "area", 17.88, None),
+        ("99500001", "destatis_gemeindeverzeichnis", "2021", "2021-12-31", "area", 17.88, None),
         ("99500001", "destatis_gemeindeverzeichnis", "2024-Q4", "2024-12-31", "area", 45.41, None),
-        ("99500001", "regionalstatistik", "2025", "2012-12-31", "pop", 3690, None),  # no area yet: not compared
+        ("99500001", "regionalstatistik", "2025", "2012-12-31", "pop", 3690, None),  # no area before it
         ("99500001", "regionalstatistik", "2025", "2014-12-31", "pop", 3710, None),
+        ("99500001", "regionalstatistik", "2025", "2022-12-31", "pop", 5100, None),
         ("99500001", "regionalstatistik", "2025", "2024-12-31", "pop", 6180, None),
     ])
     assert earlier(restated)["territorial_change"].tolist() == [
-        "earlier_territory", None, None, "earlier_territory", None]
+        "earlier_territory", "earlier_territory", None, None, "earlier_territory", None, None]
 
 
 def test_the_area_test_divides_the_latest_area_by_the_earlier_as_the_indicators_do():
@@ -1229,5 +1281,6 @@ def test_a_value_is_compared_by_the_area_of_its_own_release():
     ])
     flagged = earlier(restated)
     assert flagged["territorial_change"].tolist() == ["earlier_territory", "earlier_territory", None, None, None]
-    assert flagged["note"].iloc[0] == ("earlier_territory: the area on this date (5.71 km²) differs from the latest "
-                                       "(5.84 km²) by a change the crosswalk does not restate")
+    assert flagged["note"].iloc[0] == ("earlier_territory: not the latest territory: the area on this date (5.71 km²) "
+                                       "differs from the latest register's (5.84 km²) by a change the crosswalk does "
+                                       "not restate")
