@@ -2024,7 +2024,6 @@ def _superseded_by(steps: pd.DataFrame, polygons: pd.DataFrame) -> pd.DataFrame:
 NOISE_SHARE = 0.01  # an area change within 1 % of a Gemeinde's area is re-measurement, not a transfer
 AREA_CHANGE = 0.02  # an (inhabited) area that moved by more than 2 % is another territory (not a re-measurement)
 EARLIER_TERRITORY_CODE = "earlier_territory"  # a value on its town's territory before a change not restated
-RESTATED_CODES = ("recode", "merger")  # restate's codes, which flag_earlier_territory replaces (as an untyped value's)
 
 
 def uninhabited_offsets(gv: pd.DataFrame, steps: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -2049,6 +2048,14 @@ def uninhabited_offsets(gv: pd.DataFrame, steps: pd.DataFrame | None = None) -> 
     keys = keys[[release_order(gained) <= release_order(vintage)
                  for gained, vintage in zip(keys["to_vintage"], keys["vintage"])]]
     return keys.groupby(["ags", "vintage"], as_index=False)["gain"].sum()
+
+
+def restated_offsets(restated: pd.DataFrame, steps: pd.DataFrame, population: str, area: str) -> pd.DataFrame:
+    """``uninhabited_offsets`` of the restated ``population`` and ``area`` (the indicators' own offsets come from the
+    same values in the working database, ``indicators.compute.uninhabited_offsets``)."""
+    wide = restated[restated["measure"].isin([population, area])].pivot_table(
+        index=["ags", "vintage"], columns="measure", values="value", aggfunc="max")
+    return uninhabited_offsets(wide.reset_index().rename(columns={area: "area", population: "population"}), steps)
 
 
 def flag_earlier_territory(restated: pd.DataFrame, offsets: pd.DataFrame, population: str, area: str) -> pd.DataFrame:
@@ -2079,7 +2086,7 @@ def flag_earlier_territory(restated: pd.DataFrame, offsets: pd.DataFrame, popula
     uninhabited = people.groupby("ags")["value"].max().eq(0)  # 0 in every register (missing ones aside)
     candidates = np.flatnonzero((restated["measure"].isin([population, area])
                                  & restated["ags"].isin(areas.loc[areas["_moved"], "ags"])
-                                 & (code.isna() | code.isin(RESTATED_CODES))
+                                 & (code.isna() | code.isin(RESTATING_KINDS))  # restate's codes
                                  & ~((restated["measure"] == population)
                                      & restated["ags"].isin(uninhabited[uninhabited].index))).to_numpy(dtype=bool))
     if not len(candidates):

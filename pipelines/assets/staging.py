@@ -421,10 +421,8 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
         walk = crosswalk.crosswalk(register, steps)
         restated = crosswalk.flag_transfers(crosswalk.restate(population, walk, RESTATED), steps, register, walk)
         # what is still not on today's territory says so (the indicators' area test, by the same offsets)
-        offsets = crosswalk.uninhabited_offsets(restated.pivot_table(
-            index=["ags", "vintage"], columns="measure", values="value", aggfunc="max").reset_index().rename(
-            columns={RESTATED["area_km2"]: "area", RESTATED["population_total"]: "population"}), steps)
-        restated_towns = restated.loc[restated["territorial_change"].isin(crosswalk.RESTATED_CODES), "ags"].nunique()
+        restated_towns = restated.loc[restated["territorial_change"].isin(crosswalk.RESTATING_KINDS), "ags"].nunique()
+        offsets = crosswalk.restated_offsets(restated, steps, *RESTATED.values())
         restated = crosswalk.flag_earlier_territory(restated, offsets, *RESTATED.values())
         store(con, "territorial_crosswalk", "territorial_changes", steps)
         store(con, "territorial_crosswalk", "territorial_keys", walk)
