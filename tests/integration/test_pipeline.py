@@ -109,6 +109,28 @@ def test_inkar_values_before_the_merger_that_formed_a_town_are_typed_as_restated
     assert notes == [("restated by the publisher: the Gemeinde took its current territory on 2014-01-01",)]
 
 
+def test_no_restated_population_or_area_on_another_territory_claims_todays(warehouse):
+    """A restated area more than 2 % from its Gemeinde's latest register's is never untyped, `recode` or `merger`
+    (which claim today's territory): the crosswalk types it `earlier_territory`, and its population with it where
+    land without inhabitants does not explain the difference (Pritzwalk 1994: 11,527 inhabitants on 46.20 km², 167.32
+    today; staging/crosswalk.py flag_earlier_territory)."""
+    moved = warehouse.execute("""
+        WITH area AS (SELECT ags, reference_date, vintage, value, territorial_change FROM observations
+                      WHERE measure = 'area_current_territory' AND value IS NOT NULL),
+             latest AS (SELECT ags, arg_max(value, (reference_date, vintage)) AS latest FROM area GROUP BY ags)
+        SELECT coalesce(territorial_change, 'untyped') AS code, count(*) AS n
+        FROM area JOIN latest USING (ags) WHERE abs(latest / value - 1) > 0.02 GROUP BY ALL""").fetchall()
+    codes = dict(moved)
+    assert codes.get("earlier_territory", 0) > 0 and not {"untyped", "recode", "merger"} & set(codes), codes
+    pritzwalk = warehouse.execute("""
+        SELECT measure, value, territorial_change, note FROM observations WHERE ags = '12070316'
+          AND reference_date = '1994-12-31' AND measure LIKE '%current_territory' ORDER BY measure""").fetchall()
+    note = ("earlier_territory: not the latest territory: the area on this date (46.2 km²) differs from the latest "
+            "register's (167.32 km²) by a change the crosswalk does not restate")
+    assert pritzwalk == [("area_current_territory", 46.2, "earlier_territory", note),
+                         ("population_current_territory", 11527.0, "earlier_territory", note)]
+
+
 def test_the_snapshot_knows_no_inkar_status_and_says_which_register_stands_for_it(warehouse):
     """The offline snapshot cuts INKAR's Gemeinde list: publisher_territorial_status names the register before the
     release that stands for INKAR's status, and leaves both bounds empty (the town pages then use the release's first
