@@ -438,7 +438,9 @@ def _contradicted(con, indicator: Indicator, values: pd.DataFrame) -> np.ndarray
 def _annualised_change(con, indicator: Indicator, cache: dict | None = None) -> pd.DataFrame:
     """Average yearly change in %, with its base year and a territorial change code: 'area_change' (area
     moved > 2 %), a change that makes the pair not comparable flagged by the crosswalk on an observation
-    after the base year (partial transfer, split, rejected merger), else the restatement of either end."""
+    after the base year (partial transfer, split, rejected merger), else 'earlier_territory' where the later end
+    has it (then both ends lie on that territory; a base year alone with it does not type the pair), else the
+    restatement of either end."""
     sql = f"""
         WITH yearly AS ({YEARLY}),
         area AS ({AREA_SQL.replace('$area_table', f"({YEARLY.replace('$measure', '$area_measure')})")}),
@@ -498,11 +500,16 @@ AREA_SQL = """
 
 
 def _area_change_sql(later: str, earlier: str) -> str:
-    """SQL of the territorial test of two AREA_SQL rows: 'area_change' where the inhabited area moved by more than
-    AREA_CHANGE (not comparable), 'uninhabited_gain' where only land without inhabitants did (comparable, flagged
-    for the reader), else NULL. One rule for the population changes and the density."""
+    """SQL of the territorial test of two AREA_SQL rows: 'area_change' where the area moved by more than AREA_CHANGE
+    both as it is and without the land without inhabitants (not comparable), 'uninhabited_gain' where only the area
+    as it is did (land without inhabitants: comparable, flagged for the reader), else NULL. One rule for the
+    population changes, the density and the crosswalk's typing of the observations (crosswalk.flag_earlier_territory).
+    The area as it is must move too: the offsets alone pushed re-measurements past 2 % (09778202: 1.94 km² in 1983
+    and today, 1.90 km² between, the 0.04 km² of 2009 counted as land without inhabitants gained; its densities of
+    1983-1994 were 'area_change' on equal areas; review of 8 December 2026)."""
     return f"""coalesce(
-        CASE WHEN abs({later}.inhabited_area / {earlier}.inhabited_area - 1) > {AREA_CHANGE} THEN 'area_change' END,
+        CASE WHEN abs({later}.inhabited_area / {earlier}.inhabited_area - 1) > {AREA_CHANGE}
+              AND abs({later}.area / {earlier}.area - 1) > {AREA_CHANGE} THEN 'area_change' END,
         CASE WHEN abs({later}.area / {earlier}.area - 1) > {AREA_CHANGE} THEN 'uninhabited_gain' END)"""
 
 

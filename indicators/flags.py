@@ -88,7 +88,8 @@ EARLIER_TERRITORY = {"recode": "earlier_territory", "merger": "earlier_territory
                      "merger_internal_commuting": "earlier_territory_internal_commuting"}
 # set by the indicator step (indicators/compute.py: on a change between two dates, or on a value dated before a later
 # change that is not restated), never on an observation
-CHANGE_ONLY = ("area_change", "uninhabited_gain", "earlier_territory_weighted", "earlier_territory_internal_commuting")
+CHANGE_ONLY = ("area_change", "uninhabited_gain",  # and the restatement caveats' variants of earlier_territory
+               *(code for code in dict.fromkeys(EARLIER_TERRITORY.values()) if code != EARLIER_TERRITORY["merger"]))
 OBSERVATION_CHANGE = tuple(code for code in TERRITORIAL_CHANGE if code not in CHANGE_ONLY)  # observations' codes
 # territorial changes that make a value not comparable with the current territory: not scored
 NOT_COMPARABLE = {"partial_transfer", "split", "area_change", "implausible_step"}

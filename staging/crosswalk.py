@@ -2055,7 +2055,9 @@ def restated_offsets(restated: pd.DataFrame, steps: pd.DataFrame, population: st
     same values in the working database, ``indicators.compute.uninhabited_offsets``)."""
     wide = restated[restated["measure"].isin([population, area])].pivot_table(
         index=["ags", "vintage"], columns="measure", values="value", aggfunc="max")
-    return uninhabited_offsets(wide.reset_index().rename(columns={area: "area", population: "population"}), steps)
+    # both columns, also where a measure is missing (pivot_table leaves out a column without values)
+    wide = wide.reindex(columns=[area, population]).reset_index()
+    return uninhabited_offsets(wide.rename(columns={area: "area", population: "population"}), steps)
 
 
 def flag_earlier_territory(restated: pd.DataFrame, offsets: pd.DataFrame, population: str, area: str) -> pd.DataFrame:
@@ -2066,9 +2068,9 @@ def flag_earlier_territory(restated: pd.DataFrame, offsets: pd.DataFrame, popula
     Gemeinde that no longer exists: its last register's) by more than AREA_CHANGE lies before a change the crosswalk
     does not restate: a split or partial transfer not yet listed, or a merger it could not find. A population is
     typed where its area differs so both as it is and without the land without inhabitants gained over time (the
-    indicators' test): land without inhabitants alone leaves the population on today's territory, and the offsets
-    alone can move a re-measured area past 2 % (09778202: 1.94 km² in 1994 and today, 1.90 between; 0.04 km²
-    "gained" in 2009). A population that is 0 in every register (a gemeindefreies Gebiet) is 0 on any territory.
+    indicators' test, ``_area_change_sql``, likewise): land without inhabitants alone leaves the population on
+    today's territory, and the offsets alone can move a re-measured area past 2 % (09778202: 1.94 km² in 1994 and
+    today, 1.90 between; 0.04 km² "gained" in 2009). A population that is 0 in every register (a gemeindefreies Gebiet) is 0 on any territory.
     The measure still says "current territory", so the code says which territory it is; a code naming a known
     change (partial_transfer, split, implausible_step, minor_transfer) stays. Only the code and the note change.
 
@@ -2084,7 +2086,7 @@ def flag_earlier_territory(restated: pd.DataFrame, offsets: pd.DataFrame, popula
     code = restated["territorial_change"]
     people = restated.loc[restated["measure"] == population, ["ags", "value"]]
     uninhabited = people.groupby("ags")["value"].max().eq(0)  # 0 in every register (missing ones aside)
-    candidates = np.flatnonzero((restated["measure"].isin([population, area])
+    candidates = np.flatnonzero((restated["measure"].isin([population, area]) & restated["value"].notna()
                                  & restated["ags"].isin(areas.loc[areas["_moved"], "ags"])
                                  & (code.isna() | code.isin(RESTATING_KINDS))  # restate's codes
                                  & ~((restated["measure"] == population)
@@ -2104,19 +2106,22 @@ def flag_earlier_territory(restated: pd.DataFrame, offsets: pd.DataFrame, popula
     if hit.empty:
         return restated
     codes = code.to_numpy(dtype=object).copy()
-    notes = restated["note"].fillna("").astype(object).to_numpy().copy()
+    notes = restated["note"].to_numpy(dtype=object).copy()  # the other rows' notes as they are (NULL stays NULL)
     positions = hit["_row"].to_numpy()
     codes[positions] = EARLIER_TERRITORY_CODE
-    notes[positions] = [f"{n}; {extra}" if n else extra for n, extra in zip(notes[positions], _earlier_notes(hit))]
+    notes[positions] = [f"{n}; {extra}" if isinstance(n, str) and n else extra
+                        for n, extra in zip(notes[positions], _earlier_notes(hit))]
     return restated.assign(territorial_change=codes, note=notes)
 
 
 def _matched_areas(rows: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     """``rows`` (ags, vintage, _date, ...) with the tested columns of ``_area_tests`` of their own release and date;
     a row without one (a population of another source) with those of the latest release on or before its date, moved
-    only where the next register's area (on or after its date) moved as well."""
+    only where the next register's area (on or after its date) moved as well (``_own``: matched by its release)."""
     tested = ["value", "_inhabited", "_latest", "_latest_inhabited", "_moved", "_moved_inhabited"]
-    own = rows.merge(areas[["ags", "vintage", "_date", *tested]], on=["ags", "vintage", "_date"], how="inner")
+    keys = ["ags", "vintage", "_date"]
+    own = rows.merge(areas[[*keys, *tested]].drop_duplicates(keys, keep="last"), on=keys, how="inner").assign(
+        _own=True)  # one area per release and date (only the register gives areas)
     others = rows[~rows["_row"].isin(own["_row"])].sort_values("_date")
     if others.empty:
         return own
@@ -2126,20 +2131,21 @@ def _matched_areas(rows: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
                           direction="forward")
     for column in ("_moved", "_moved_inhabited"):
         before[column] = before[column].eq(True).to_numpy() & after[column].eq(True).to_numpy()
-    return pd.concat([own, before], ignore_index=True)
+    return pd.concat([own, before.assign(_own=False)], ignore_index=True)
 
 
 def _earlier_notes(hit: pd.DataFrame) -> list[str]:
-    """The note of each typed value: both areas, and for a population whose test left out land without inhabitants
-    both areas without it."""
+    """The note of each typed value: both areas (of the register before the date for a population of another
+    source), and for a population whose test left out land without inhabitants both areas without it."""
     notes = []
-    for is_area, then, now, then_inhabited, now_inhabited in zip(
-            hit["_area_row"], hit["value"], hit["_latest"], hit["_inhabited"], hit["_latest_inhabited"]):
-        note = (f"{EARLIER_TERRITORY_CODE}: not the latest territory: the area on this date ({then:g} km²) differs from "
+    for is_area, own, then, now, then_inhabited, now_inhabited in zip(
+            hit["_area_row"], hit["_own"], hit["value"], hit["_latest"], hit["_inhabited"], hit["_latest_inhabited"]):
+        which = "on this date" if own else "of the register before this date"
+        note = (f"{EARLIER_TERRITORY_CODE}: not the latest territory: the area {which} ({then:g} km²) differs from "
                 f"the latest register's ({now:g} km²) by a change the crosswalk does not restate")
         if not is_area and (then_inhabited != then or now_inhabited != now):
-            note += (f" (without the land without inhabitants gained over time: {then_inhabited:.2f} against "
-                     f"{now_inhabited:.2f} km²)")
+            note += (f" (without the land without inhabitants gained over time: {round(then_inhabited, 2):g} against "
+                     f"{round(now_inhabited, 2):g} km²)")
         notes.append(note)
     return notes
 

@@ -420,7 +420,7 @@ def territorial_crosswalk(context: AssetExecutionContext, settings: ReadinessSet
         population["register_vintage"] = crosswalk.register_vintage_at(population, register)
         walk = crosswalk.crosswalk(register, steps)
         restated = crosswalk.flag_transfers(crosswalk.restate(population, walk, RESTATED), steps, register, walk)
-        # what is still not on today's territory says so (the indicators' area test, by the same offsets)
+        # what is still not on today's territory says so (the indicators' area test, with the same offsets)
         restated_towns = restated.loc[restated["territorial_change"].isin(crosswalk.RESTATING_KINDS), "ags"].nunique()
         offsets = crosswalk.restated_offsets(restated, steps, *RESTATED.values())
         restated = crosswalk.flag_earlier_territory(restated, offsets, *RESTATED.values())

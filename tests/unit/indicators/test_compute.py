@@ -36,6 +36,12 @@ def gv(ags, year, measure, value, vintage=None, current_territory=True):
             measure, float(value), "x", "")
 
 
+def gv_km2(ags, year, measure, value):
+    """``gv`` with the units the registers give (areas in km²: the territorial test is made per area)."""
+    row = gv(ags, year, measure, value)
+    return row[:7] + ("km2" if measure == "area_km2" else "persons",) + row[8:]
+
+
 def test_annualised_population_change_by_hand():
     con = observations([gv("A", 2013, "population_total", 10000), gv("A", 2023, "population_total", 12100),
                         gv("A", 2013, "area_km2", 50), gv("A", 2023, "area_km2", 50)])
@@ -551,9 +557,6 @@ def test_a_density_on_another_territory_is_flagged_as_the_population_change_acro
     against 420.21 km² today. The population change across it is 'area_change' and left out; the density of 2002
     stood unflagged beside it. Now it carries the same code by the same test (inhabited area moved > 2 %, here
     against the latest area); 2009 on 417.20 km² (0.7 % off) stays unflagged."""
-    def gv_km2(ags, year, measure, value):  # areas in km², as the registers give them (the test is per area)
-        row = gv(ags, year, measure, value)
-        return row[:7] + ("km2" if measure == "area_km2" else "persons",) + row[8:]
     rows = [gv_km2("W", 2002, "population_total", 12022), gv_km2("W", 2002, "area_km2", 96.94),
             gv_km2("W", 2009, "population_total", 15407), gv_km2("W", 2009, "area_km2", 417.20),
             gv_km2("W", 2013, "population_total", 14631), gv_km2("W", 2013, "area_km2", 420.24),
@@ -819,8 +822,8 @@ def test_a_supply_that_falls_beyond_the_sources_bound_is_kept_but_never_scored()
 def test_a_change_is_on_an_earlier_territory_only_where_its_later_end_is():
     """The crosswalk types a restated population whose area still differs from today's `earlier_territory`. A change
     whose later end is so typed (and whose ends' areas agree) describes the town on that earlier territory; one whose
-    base year alone is typed does not say so (Bad Bocklet's 10-year change of 2013 on base 2002: a re-measurement
-    between them, not a change of territory, made only the base differ from today's by more than 2 %)."""
+    base year alone is typed does not say so (the base differs from today's area by more than 2 %, the end by less:
+    the pair is comparable, its territory mostly today's)."""
     code = "earlier_territory"
     con = observations([
         (*gv("A", 2003, "population_total", 10000), code), (*gv("A", 2003, "area_km2", 50), code),
@@ -834,3 +837,20 @@ def test_a_change_is_on_an_earlier_territory_only_where_its_later_end_is():
     assert values.loc[("A", 2023), "territorial_change"] == "area_change"  # across the change: as before
     assert pd.isna(values.loc[("B", 2023), "territorial_change"])  # 1.6 % apart: comparable, not an earlier territory
     assert "Gemeinde's territory before a later change" in values.loc[("A", 2013), "quality_note"]
+
+
+def test_land_without_inhabitants_alone_does_not_make_equal_areas_another_territory(monkeypatch):
+    """09778202: 1.94 km² in 1983 and 2023, 1.90 km² in 1997; the 0.04 km² it got back by 2009 count as land without
+    inhabitants gained (the Kreis balanced). Without them its areas of 1983 and today differ by 2.1 %, as they are by
+    nothing: the density of 1983 is on today's territory (was 'area_change'). 1997's area differs as it is, not
+    without the land without inhabitants: 'uninhabited_gain', as before."""
+    from indicators import compute
+
+    con = observations([gv_km2("A", 1983, "population_total", 1415), gv_km2("A", 1983, "area_km2", 1.94),
+                        gv_km2("A", 1997, "population_total", 1766), gv_km2("A", 1997, "area_km2", 1.90),
+                        gv_km2("A", 2023, "population_total", 1772), gv_km2("A", 2023, "area_km2", 1.94)])
+    monkeypatch.setattr(compute, "uninhabited_offsets", lambda *args: pd.DataFrame(
+        {"ags": ["A"], "vintage": ["2023-12-31"], "gain": [0.04]}))
+    density = compute_indicator(con, CATALOGUE.indicators["population_density"]).set_index("period")
+    assert pd.isna(density.loc[1983, "territorial_change"]) and pd.isna(density.loc[1983, "quality_note"])
+    assert density.loc[1997, "territorial_change"] == "uninhabited_gain"

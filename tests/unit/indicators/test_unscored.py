@@ -343,3 +343,12 @@ def test_an_uninhabited_gain_of_a_quarterly_register_offsets_the_later_annual_on
     offsets = uninhabited_offsets(con, "area_current_territory", "population_current_territory", ["gv"])
     assert sorted(offsets.itertuples(index=False, name=None)) == [("99001001", "2025-12-31", 10.0),
                                                                   ("99001001", "2025-Q2", 10.0)]
+    # the crosswalk types the observations with the same offsets, from the restated frame it stores
+    restated = con.execute("SELECT * FROM observations").df()
+    same = crosswalk.restated_offsets(restated, pd.DataFrame(), "population_current_territory",
+                                      "area_current_territory")
+    assert sorted(same.itertuples(index=False, name=None)) == sorted(offsets.itertuples(index=False, name=None))
+    # a measure without values (the areas alone): no offsets, no error
+    areas_only = restated[restated["measure"] == "area_current_territory"]
+    assert crosswalk.restated_offsets(areas_only, pd.DataFrame(), "population_current_territory",
+                                      "area_current_territory").empty

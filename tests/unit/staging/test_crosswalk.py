@@ -1232,7 +1232,7 @@ def test_a_population_note_gives_the_areas_its_test_compared():
     assert earlier(restated, offsets)["note"].iloc[0] == (
         "earlier_territory: not the latest territory: the area on this date (20 km²) differs from the latest "
         "register's (30 km²) by a change the crosswalk does not restate (without the land without inhabitants "
-        "gained over time: 20.00 against 25.00 km²)")
+        "gained over time: 20 against 25 km²)")
 
 
 def test_a_population_of_another_source_is_typed_where_the_registers_around_it_show_another_territory():
@@ -1247,8 +1247,12 @@ def test_a_population_of_another_source_is_typed_where_the_registers_around_it_s
         ("99500001", "regionalstatistik", "2025", "2022-12-31", "pop", 5100, None),
         ("99500001", "regionalstatistik", "2025", "2024-12-31", "pop", 6180, None),
     ])
-    assert earlier(restated)["territorial_change"].tolist() == [
+    flagged = earlier(restated)
+    assert flagged["territorial_change"].tolist() == [
         "earlier_territory", "earlier_territory", None, None, "earlier_territory", None, None]
+    assert flagged["note"].iloc[4] == ("earlier_territory: not the latest territory: the area of the register before "
+                                       "this date (17.88 km²) differs from the latest register's (45.41 km²) by a "
+                                       "change the crosswalk does not restate")
 
 
 def test_the_area_test_divides_the_latest_area_by_the_earlier_as_the_indicators_do():
@@ -1284,3 +1288,17 @@ def test_a_value_is_compared_by_the_area_of_its_own_release():
     assert flagged["note"].iloc[0] == ("earlier_territory: not the latest territory: the area on this date (5.71 km²) "
                                        "differs from the latest register's (5.84 km²) by a change the crosswalk does "
                                        "not restate")
+
+
+def test_a_missing_value_is_not_typed_and_other_notes_stay_as_they_are():
+    gv = "destatis_gemeindeverzeichnis"
+    restated = restated_rows([
+        ("99800001", gv, "2013", "2013-12-31", "pop", float("nan"), None),
+        ("99800001", gv, "2013", "2013-12-31", "area", 17.88, None),
+        ("99800001", gv, "2024-Q4", "2024-12-31", "pop", 6180, None),
+        ("99800001", gv, "2024-Q4", "2024-12-31", "area", 45.41, None),
+    ])
+    restated.loc[2, "note"] = None
+    flagged = earlier(restated)
+    assert flagged["territorial_change"].tolist() == [None, "earlier_territory", None, None]
+    assert flagged["note"].iloc[2] is None and flagged["note"].iloc[0] == ""
