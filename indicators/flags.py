@@ -55,7 +55,8 @@ TERRITORIAL_CHANGE = {
         f"{_EARLIER[0]}; restated over its earlier mergers from its predecessors' figures, {_INTERNAL[0]}",
         f"{_EARLIER[1]}; über frühere Fusionen aus den Zahlen der Vorgängergemeinden umgerechnet, {_INTERNAL[1]}"),
     # not "without a known key change": Dingelstädt's density of 2021 lies before its known splits
-    "area_change": ("territorial change: the area changed by more than 2 %; the values are not restated to one territory",
+    "area_change": ("territorial change: the area changed by more than 2 %; the values are not restated to one "
+                    "territory",
                     "Gebietsänderung: Fläche um mehr als 2 % verändert; die Werte sind nicht auf einen gemeinsamen "
                     "Gebietsstand umgerechnet"),
     "implausible_step": ("territorial change: an inferred merger failed the plausibility checks, not restated",

@@ -2070,8 +2070,8 @@ def flag_earlier_territory(restated: pd.DataFrame, offsets: pd.DataFrame, popula
     typed where its area differs so both as it is and without the land without inhabitants gained over time (the
     indicators' test, ``_area_change_sql``, likewise): land without inhabitants alone leaves the population on
     today's territory, and the offsets alone can move a re-measured area past 2 % (09778202: 1.94 km² in 1994 and
-    today, 1.90 between; 0.04 km² "gained" in 2009). A population that is 0 in every register (a gemeindefreies Gebiet) is 0 on any territory.
-    The measure still says "current territory", so the code says which territory it is; a code naming a known
+    today, 1.90 between; 0.04 km² "gained" in 2009). A population that is 0 in every register (a gemeindefreies
+    Gebiet) is 0 on any territory. The measure still says "current territory", so the code says which territory it is; a code naming a known
     change (partial_transfer, split, implausible_step, minor_transfer) stays. Only the code and the note change.
 
     A value is compared by the area of its own release and date. A population of another source is typed only where
