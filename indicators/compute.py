@@ -110,7 +110,7 @@ def earlier_territory(values: pd.DataFrame, transfers: pd.DataFrame) -> np.ndarr
     likewise (three audits of 7 December 2026)."""
     codes = values["territorial_change"].to_numpy(dtype=object).copy()
     later = transfers[transfers["_code"].isin(crosswalk.PARTIAL_KINDS)]  # minor ones leave the series comparable
-    level = values["source_level"] if "source_level" in values else pd.Series(None, index=values.index, dtype=object)
+    level = values["source_level"]
     candidates = np.flatnonzero((values["ags"].isin(later["ags"]) & values["territorial_change"].isin(
         list(flags.EARLIER_TERRITORY)) & (level.isna() | level.eq("gemeinde"))).to_numpy(dtype=bool))
     if not len(candidates):

@@ -172,9 +172,8 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     con.register("incoming", parts[0])
     try:
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM incoming LIMIT 0")
-        for number, part in enumerate(parts):
-            if number:
-                _reregister(con, part)
+        for part in parts:
+            _reregister(con, part)
             _add_new_columns(con, table)
             if len(part):  # an empty frame's column types are pandas' guesses: never migrate to them
                 _migrate_types(con, table, key)
@@ -187,8 +186,8 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
             # Breitbandatlas rows: 2.4 CPU s on one thread against 3.2-3.8 on two, no slower in wall time at load 3.5)
             con.execute("SET threads = 1")
             try:
-                for part in parts:  # one frame is registered already; of several, each in turn
-                    _insert(con, table, part, reregister=len(parts) > 1)
+                for part in parts:
+                    _insert(con, table, part)
             finally:
                 con.execute(f"SET threads = {int(threads)}")
         except BaseException:
@@ -206,14 +205,9 @@ def _reregister(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
     con.register("incoming", frame)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, reregister: bool) -> None:
-    """Insert ``frame`` (registered as ``incoming`` already unless ``reregister``) into ``table``; a frame of more
-    than INSERT_SLICE_ROWS rows in consecutive slices, so the rows keep the frame's order."""
-    if len(frame) <= INSERT_SLICE_ROWS:
-        if reregister:
-            _reregister(con, frame)
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
-        return
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Insert ``frame`` into ``table`` through the view ``incoming``; a frame of more than INSERT_SLICE_ROWS rows in
+    consecutive slices, so the rows keep the frame's order (an empty frame: nothing to insert)."""
     for start in range(0, len(frame), INSERT_SLICE_ROWS):
         _reregister(con, frame.iloc[start:start + INSERT_SLICE_ROWS])
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")

@@ -160,10 +160,10 @@ def test_replace_rows_of_parts_stores_what_the_stacked_frame_stores(monkeypatch,
     # a part that fails leaves the table as it was: the delete and the parts before it are rolled back
     real_insert = workdb._insert
 
-    def failing(con, table, frame, reregister):
+    def failing(con, table, frame):
         if len(frame) and frame["n"].iloc[0] == 7:
             raise RuntimeError("disk full")
-        real_insert(con, table, frame, reregister)
+        real_insert(con, table, frame)
 
     monkeypatch.setattr(workdb, "_insert", failing)
     with pytest.raises(RuntimeError, match="disk full"):
