@@ -37,7 +37,7 @@ import duckdb  # noqa: E402
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus  # noqa: E402
 
 from tests.integration.test_queue import launch_from_graphql, refresh_env  # noqa: E402
-from tests.integration.test_ui_browser import DG, free_port, graphql, location_loaded, stop_group, wait_until  # noqa: E402
+from tests.integration.test_ui import DG, free_port, graphql, location_loaded, stop_group, wait_until  # noqa: E402
 from warehouse.publish import row_counts  # noqa: E402
 
 LOCK_ERRORS = ("Conflicting lock", "Could not set lock", "WarehouseBusy", "being written by")

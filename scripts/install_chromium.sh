@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install Debian's Chromium for the browser test of the Dagster UI (tests/integration/test_ui_browser.py), when missing.
+# Install Debian's Chromium for the browser test of the Dagster UI (tests/integration/test_ui.py), when missing.
 # Playwright drives this browser; it never downloads one of its own. Uses sudo when not root,
 # runs `apt-get update` only when the install fails, never asks questions.
 # Exit status: 0 when /usr/bin/chromium is there afterwards.

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/install_chromium.sh || echo "test.sh: Chromium could not be installed; tests/integration/test_ui_browser.py will fail" >&2
+bash scripts/install_chromium.sh || echo "test.sh: Chromium could not be installed; tests/integration/test_ui.py will fail" >&2
 # Two pytest-xdist workers by default (PYTEST_WORKERS=0: one process): the tests of one file stay in one worker
 # (--dist loadfile), so a module's own runs (a good publish, a live baseline) are built once, and the session's
 # snapshot and example warehouses are built once for both workers (tests/conftest.py). Measured on the idle

@@ -282,39 +282,6 @@ def snapshot_copy(tmp_path) -> Path:
     return target
 
 
-@pytest.fixture(scope="session")
-def ui_sh_server(tmp_path_factory):
-    """scripts/ui.sh (dg dev behind the UI guard) on a free loopback port with its own instance, warehouse,
-    raw landing, exports and pages: started once for the browser test (tests/integration/test_ui_browser.py)
-    and the guard test (test_ui_guard.py), which only send requests to it (dg dev takes most of a minute to
-    load its code location on the shared machine)."""
-    import subprocess
-
-    from tests.integration.test_ui_browser import free_port, location_loaded, stop_group, wait_until
-
-    tmp = tmp_path_factory.mktemp("ui")
-    home = instance_home(tmp / "dagster_home")  # ui.sh links dagster.yaml (the run queue) into it
-    port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "READINESS_WAREHOUSE": str(tmp / "readiness.duckdb"),
-           "READINESS_RAW_DIR": str(tmp / "raw"), "READINESS_REPORTS_DIR": str(tmp / "reports"),
-           "READINESS_EXPORTS_DIR": str(tmp / "exports"), "PORT": str(port)}
-    env.pop("READINESS_SOURCE_MODE", None)
-    env.pop("READINESS_UI_ALLOWED_HOSTS", None)  # the guard's defaults: loopback names only
-    log = (tmp / "dagster-dev.log").open("w")
-    root = Path(__file__).resolve().parents[1]
-    process = subprocess.Popen(["bash", str(root / "scripts" / "ui.sh")], cwd=root, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: process.poll() is not None or location_loaded(base), 300, "scripts/ui.sh to load")
-        assert process.poll() is None, f"dg dev exited: see {tmp / 'dagster-dev.log'}"
-        yield {"base": base, "port": port, "home": home, "warehouse": tmp / "readiness.duckdb",
-               "log": tmp / "dagster-dev.log"}
-    finally:
-        stop_group(process)
-        log.close()
-
-
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch):
     """No test may reach a non-loopback address: connecting (``connect``, ``connect_ex``) or sending a datagram
@@ -380,40 +347,16 @@ def pytest_collection_modifyitems(items):
 
 # The integration files that take longest, longest first (sum of their tests' setup, call and teardown inside the
 # whole suite on two workers, 2026-12-02 19:14-19:29 UTC, load 5-6.5: queue 194 s, refresh_safety 189, history 165,
-# live 143, ui_browser with ui_guard 106, postgres 93, cli 83, parallel 81, report_pages 77, incremental 74,
+# live 143, ui (then two files) 106, postgres 93, cli 83, parallel 81, report_pages 77, incremental 74,
 # bad_input_runs 72, pipeline 54, lake 43, reports 41, local_inputs_run 36). Under pytest-xdist with
 # --dist loadfile a worker is handed the next file whenever it holds fewer than two, in collection order
 # (scripts/test.sh turns off xdist's own order, most tests first, with --no-loadscope-reorder): a long file
-# handed out last keeps one worker busy while the other idles, so they go first. test_ui_guard.py follows
-# test_ui_browser.py, whose dg dev server (ui_sh_server, per worker) it uses: one work unit (SAME_WORKER).
-# A stale list only changes the order, never which tests run.
-LONG_FILES = ("test_refresh_safety.py", "test_queue.py", "test_history.py", "test_live.py", "test_ui_browser.py",
-              "test_ui_guard.py", "test_postgres_instance.py", "test_cli.py", "test_parallel.py",
+# handed out last keeps one worker busy while the other idles, so they go first. A stale list only changes the
+# order, never which tests run.
+LONG_FILES = ("test_refresh_safety.py", "test_queue.py", "test_history.py", "test_live.py", "test_ui.py",
+              "test_postgres_instance.py", "test_cli.py", "test_parallel.py",
               "test_report_pages.py", "test_incremental.py", "test_bad_input_runs.py", "test_pipeline.py",
               "test_lake.py", "test_reports.py", "test_local_inputs_run.py")
-
-
-# Files that must run in the same xdist worker, each mapped to the file it joins: they share a session fixture
-# that is built per worker and cannot be shared across workers like ``built_once``'s folders (a running server).
-# test_ui_guard.py uses test_ui_browser.py's `dg dev` (ui_sh_server): handed out as two files they went to
-# different workers in the 18:30 UTC run, and each worker started `dg dev` (setup 156 s and 146 s at load 5-7).
-SAME_WORKER = {"tests/integration/test_ui_guard.py": "tests/integration/test_ui_browser.py"}
-
-
-@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown to pytest without the plugin
-def pytest_xdist_make_scheduler(config, log):
-    """``--dist loadfile`` as pytest-xdist schedules it, but a file of SAME_WORKER is part of the work unit of
-    the file it joins (one unit goes to one worker, its tests in collection order); other modes are xdist's."""
-    if config.getvalue("dist") != "loadfile":
-        return None
-    from xdist.scheduler import LoadFileScheduling
-
-    class JoinedFileScheduling(LoadFileScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            scope = super()._split_scope(nodeid)
-            return SAME_WORKER.get(scope, scope)
-
-    return JoinedFileScheduling(config, log)
 
 
 def long_file_rank(name: str) -> int:

@@ -190,7 +190,7 @@ def instance_runs(instance: DagsterInstance) -> list[DagsterRun]:
 
 def wait_for_tagged_run(instance: DagsterInstance, known: set[str], timeout: float = 300) -> DagsterRun:
     """A new run that has started writing (it carries its process's pid tag)."""
-    from tests.integration.test_ui_browser import wait_until
+    from tests.integration.test_ui import wait_until
 
     return wait_until(lambda: next((r for r in instance_runs(instance) if r.run_id not in known
                                     and PID_TAG in r.tags and r.status == DagsterRunStatus.STARTED), None),
@@ -208,7 +208,7 @@ def wait_until_writing(instance: DagsterInstance, run_id: str) -> None:
     """Until the run executes its steps (a step has started: raw landing and working files are being written),
     the moment the test kills it. Was a fixed 3 s sleep after the pid tag, which neither guaranteed that on a
     loaded machine nor was needed on an idle one."""
-    from tests.integration.test_ui_browser import wait_until
+    from tests.integration.test_ui import wait_until
 
     wait_until(lambda: steps_started(instance, run_id), 300, f"a step of run {run_id} to start", 0.2)
 
@@ -221,7 +221,7 @@ def assert_no_lock_errors(*texts: str) -> None:
 
 @pytest.mark.slow
 def test_a_killed_run_does_not_jam_the_queue_for_the_ui_or_the_cli(tmp_path, instance):
-    from tests.integration.test_ui_browser import DG, free_port, graphql, location_loaded, stop_group, wait_until
+    from tests.integration.test_ui import DG, free_port, graphql, location_loaded, stop_group, wait_until
 
     # 1. a CLI run killed while it writes stays STARTED in the instance: the queue would launch nothing
     cli, _ = start_cli(tmp_path, "killed-cli")

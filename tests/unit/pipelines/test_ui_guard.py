@@ -2,7 +2,7 @@
 
 A page of another origin must not run GraphQL mutations (CSRF), and a page whose DNS name is rebound to
 127.0.0.1 must not reach the UI (DNS rebinding); the UI's own pages and clients without an Origin work.
-scripts/ui.sh with the guard in front of the real UI: tests/integration/test_ui_guard.py.
+scripts/ui.sh with the guard in front of the real UI: tests/integration/test_ui.py.
 """
 
 from __future__ import annotations

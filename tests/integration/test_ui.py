@@ -1,4 +1,9 @@
-"""The Dagster UI in a real browser: start scripts/ui.sh, launch refresh_warehouse with a click, watch it succeed.
+"""The Dagster UI as scripts/ui.sh starts it (`dg dev` behind the UI guard), started once for this module.
+
+The guard: a page of another origin must not run GraphQL mutations (CSRF), and a page whose DNS name is rebound
+to 127.0.0.1 must not reach the UI (DNS rebinding); the UI's own pages and clients without an Origin work (the
+guard itself, in process: tests/unit/pipelines/test_ui_guard.py). The browser: launch refresh_warehouse with a
+click and watch it succeed, and read every asset's name in the lineage.
 
 Needs Debian's Chromium (/usr/bin/chromium; `bash scripts/install_chromium.sh`); Playwright drives it, no
 browser download. Everything goes to loopback and a temporary DAGSTER_HOME and warehouse. Screenshots land in
@@ -20,12 +25,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import instance_home
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 DG = Path(sys.executable).with_name("dg")  # dg dev, dg launch (dagster-dg-cli)
 RUN_TIMEOUT = 600  # seconds: the job takes ~15 s on an idle machine, CI machines are shared
 END_STATES = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+MUTATION = 'mutation { launchPipelineExecution(executionParams: {selector: {pipelineName: "refresh_warehouse", ' \
+           'repositoryLocationName: "kleinstadt_readiness", repositoryName: "__repository__"}}) { __typename } }'
+
 
 
 def free_port() -> int:
@@ -84,11 +96,32 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="module")
-def dagster_ui(ui_sh_server):
-    """scripts/ui.sh (dg dev behind the UI guard) on a free loopback port, with its own instance,
-    warehouse and raw landing: the browser goes through the guard as a user's does. Started once per
-    session (tests/conftest.py: ui_sh_server), shared with test_ui_guard.py, which launches no run."""
-    return ui_sh_server
+def ui_sh(tmp_path_factory):
+    """scripts/ui.sh (dg dev behind the UI guard) on a free loopback port with its own instance, warehouse, raw
+    landing, exports and pages, for this module's tests, which only send requests to it and launch one run (dg
+    dev takes most of a minute to load its code location on the shared machine). Ended with the module: its
+    daemon, webserver and code servers used ~3 % of a core while idle (3.1 CPU s in 90 s, 8 December 2026), which
+    a session-long server took from every test after it."""
+    tmp = tmp_path_factory.mktemp("ui")
+    home = instance_home(tmp / "dagster_home")  # ui.sh links dagster.yaml (the run queue) into it
+    port = free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "READINESS_WAREHOUSE": str(tmp / "readiness.duckdb"),
+           "READINESS_RAW_DIR": str(tmp / "raw"), "READINESS_REPORTS_DIR": str(tmp / "reports"),
+           "READINESS_EXPORTS_DIR": str(tmp / "exports"), "PORT": str(port)}
+    env.pop("READINESS_SOURCE_MODE", None)
+    env.pop("READINESS_UI_ALLOWED_HOSTS", None)  # the guard's defaults: loopback names only
+    log = (tmp / "dagster-dev.log").open("w")
+    process = subprocess.Popen(["bash", str(ROOT / "scripts" / "ui.sh")], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: process.poll() is not None or location_loaded(base), 300, "scripts/ui.sh to load")
+        assert process.poll() is None, f"dg dev exited: see {tmp / 'dagster-dev.log'}"
+        yield {"base": base, "port": port, "home": home, "warehouse": tmp / "readiness.duckdb",
+               "log": tmp / "dagster-dev.log"}
+    finally:
+        stop_group(process)
+        log.close()
 
 
 def stop_group(process: subprocess.Popen) -> None:
@@ -115,10 +148,10 @@ def new_page(browser):
     return page
 
 
-def test_launch_refresh_from_the_ui_and_see_it_succeed(chromium, dagster_ui):
+def test_launch_refresh_from_the_ui_and_see_it_succeed(chromium, ui_sh):
     from playwright.sync_api import expect, sync_playwright
 
-    base = dagster_ui["base"]
+    base = ui_sh["base"]
     ARTIFACTS.mkdir(exist_ok=True)
     assert runs(base) == []
     with sync_playwright() as playwright:
@@ -132,8 +165,8 @@ def test_launch_refresh_from_the_ui_and_see_it_succeed(chromium, dagster_ui):
 
             (run,) = wait_until(lambda: runs(base), 60, "the launched run to be listed")
             status = wait_until(lambda: finished_status(base, run["runId"]), RUN_TIMEOUT, "the run to finish", 2)
-            assert status == "SUCCESS", f"run {run['runId']} ended {status}; log: {dagster_ui['log']}"
-            assert dagster_ui["warehouse"].is_file()  # published into the test's warehouse, not the default
+            assert status == "SUCCESS", f"run {run['runId']} ended {status}; log: {ui_sh['log']}"
+            assert ui_sh["warehouse"].is_file()  # published into the test's warehouse, not the default
 
             page.goto(f"{base}/runs/{run['runId']}")
             expect(page.get_by_text("Success", exact=True).first).to_be_visible()
@@ -180,7 +213,7 @@ def show_lineage(page, base: str) -> None:
     page.get_by_text("raw_landing", exact=True).first.wait_for()
 
 
-def test_every_asset_name_whole_in_the_lineage(chromium, dagster_ui):
+def test_every_asset_name_whole_in_the_lineage(chromium, ui_sh):
     """The global lineage with every group expanded, as the UI fits it to the window's width: each asset's
     label is its key's last component, uncut (pipelines/names.py), for all assets of the definitions."""
     from collections import Counter
@@ -197,7 +230,7 @@ def test_every_asset_name_whole_in_the_lineage(chromium, dagster_ui):
         browser = playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
         try:
             page = new_page(browser)
-            page.goto(f"{dagster_ui['base']}/asset-groups")
+            page.goto(f"{ui_sh['base']}/asset-groups")
             page.get_by_text("raw_landing", exact=True).first.wait_for()
             settings = page.locator('button:has([aria-label="settings"])').last
             settings.click()
@@ -236,3 +269,57 @@ def drawn_labels(page, names, timeout: float = 60) -> list[str]:
         if matched == 2 or time.monotonic() > deadline:
             return labels
         page.wait_for_timeout(250)
+
+
+# ---- the guard in front of the UI ------------------------------------------------------------------------
+
+def post(base: str, body: dict, headers: dict[str, str]) -> tuple[int, str]:
+    request = urllib.request.Request(f"{base}/graphql", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def websocket_status(port: int, origin: str) -> int:
+    """The HTTP status answering a WebSocket handshake on /graphql (101 = accepted)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall((f"GET /graphql HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-ws\r\nOrigin: {origin}\r\n\r\n")
+                     .encode())
+        return int(sock.recv(1024).split(b" ", 2)[1])
+
+
+def run_ids(base: str) -> list[str]:
+    runs = post(base, {"query": "{ runsOrError { ... on Runs { results { runId } } } }"}, {})[1]
+    return [r["runId"] for r in json.loads(runs)["data"]["runsOrError"]["results"]]
+
+
+def test_ui_sh_refuses_cross_origin_mutation_and_serves_its_own_origin(ui_sh):
+    base = ui_sh["base"]
+    before = run_ids(base)
+    status, body = post(base, {"query": MUTATION}, {"Origin": "http://evil.example"})
+    assert status == 403 and "Origin" in body
+    status, body = post(base, {"query": "{ version }"}, {"Origin": base})
+    assert status == 200 and json.loads(body)["data"]["version"]
+    status, _ = post(base, {"query": "{ version }"}, {"Host": f"evil.example:{ui_sh['port']}"})
+    assert status == 421  # DNS rebinding: the browser sends the attacker's host name
+    assert run_ids(base) == before  # the refused mutation launched nothing
+    assert websocket_status(ui_sh["port"], "http://evil.example") == 403
+    assert websocket_status(ui_sh["port"], base) == 101  # the UI's live updates still connect
+    locations = post(base, {"query": "{ workspaceOrError { ... on Workspace { locationEntries { name } } } }"}, {})[1]
+    assert [e["name"] for e in json.loads(locations)["data"]["workspaceOrError"]["locationEntries"]] == \
+        ["kleinstadt_readiness"]  # the location name the UI's links (and the browser test) use
+
+
+def test_ui_sh_starts_without_false_warnings(ui_sh):
+    """`dg dev` (its project check runs first) serves on loopback only, with no warning about dagster.yaml."""
+    log = ui_sh["log"].read_text()
+    assert "All component YAML validated successfully" in log  # printed by `dg dev`, not by `dagster dev`
+    assert f"Serving dagster-webserver on http://127.0.0.1:{ui_sh['port']}" in log
+    assert "will not be used" not in log and "No dagster instance configuration file" not in log
+    assert "superseded" not in log
+    assert (ui_sh["home"] / "dagster.yaml").resolve() == ROOT / "dagster.yaml"
