@@ -15,7 +15,9 @@ Phases, each in its own child process (so wall time and peak RSS are its own, vi
                    every ratio)
   cold refresh     the incremental refresh (pipelines/incremental.py; directory mode, default report
                    scope: reference group and pilot towns) into an empty temporary folder, so everything; also the time until the published
-                   warehouse is written (run start to the end of the published_warehouse step)
+                   warehouse is written (run start to the end of the published_warehouse step). Its executor is the
+                   directory mode's default, step processes (pipelines/executors.py; READINESS_EXECUTOR=in_process
+                   for one process); their CPU and peak RSS count, as the forkserver is waited for after the run
   no-change        the same incremental refresh again on the same files into the same folder and the same
                    Dagster instance: the sources are observed, nothing is stale, so no run is started
   reports          every page of the report scope rendered in memory (per-page time, data loaded once),
@@ -89,6 +91,7 @@ def child_refresh(tmp: str, source_dir: str) -> dict:
     from dagster import DagsterInstance
 
     from pipelines.definitions import defs
+    from pipelines.executors import executor_choice
     from pipelines.incremental import refresh
     from pipelines.resources import ReadinessSettings
 
@@ -109,6 +112,7 @@ def child_refresh(tmp: str, source_dir: str) -> dict:
     slowest = sorted(((key, end - begin) for key, (begin, end) in steps.items()), key=lambda s: -s[1])[:6]
     path_seconds, path = critical_path({key: end - begin for key, (begin, end) in steps.items()}, upstream)
     return {"success": result is None or result.success, "seconds": time.time() - start, "published_s": published,
+            "executor": executor_choice(settings.source_mode),
             "steps_s": sum(end - begin for begin, end in steps.values()), "steps": len(steps),
             "critical_path_s": path_seconds,
             "critical_path": [f"{key} {steps[key][1] - steps[key][0]:.1f}" if key in steps else key for key in path],
@@ -304,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         load_now = os.getloadavg()[0]
     rows = [
         ("parse floor (s)", floor, f"mean of {floors[0]:.1f} s before and {floors[1]:.1f} s right after the cold refresh"),
-        ("cold refresh (s)", cold_wall, None),
+        ("cold refresh (s)", cold_wall, f"{cold['executor']} executor (pipelines/executors.py)"),
         ("  of which up to the published warehouse (s)", cold["published_s"], None),
         ("  its CPU (s)", cold["child_cpu_s"],
          f"every process of the refresh, {cold['child_kernel_s']:.1f} s of it in the kernel; on {os.cpu_count()} cores "

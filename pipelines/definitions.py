@@ -17,6 +17,7 @@ from pipelines.assets.reports import report_assets
 from pipelines.assets.staging import staging_assets
 from pipelines.catalog import describe
 from pipelines.checks import asset_checks
+from pipelines.executors import executor_config
 from pipelines.incremental import OBSERVE_JOB, outputs_missing, plan_refresh
 from pipelines.memory import memory_hooks
 from pipelines.names import key_replacements, with_short_keys
@@ -29,37 +30,13 @@ from warehouse.paths import published_path
 # fails a run still going after 4 hours (a cold Germany-wide refresh takes under 2 minutes, a live fetch with
 # GENESIS jobs up to about an hour), so a hung run cannot hold the queue and the writer lock for ever
 WAREHOUSE_TAGS = {"warehouse": "readiness", "dagster/max_runtime": str(4 * 3600)}
-EXECUTOR_ENV = "READINESS_EXECUTOR"  # in_process (default) | multiprocess
-MAX_CONCURRENT_ENV = "READINESS_MAX_CONCURRENT"
-# the step processes come from a forkserver that imported the pipeline once (spawn would import it per step)
-FORKSERVER = {"forkserver": {"preload_modules": ["pipelines.step_worker"]}}
-
-
-def executor_config(choice: str | None = None, max_concurrent: int | None = None) -> dict:
-    """Run config of the refresh executor: ``in_process`` or ``multiprocess`` (at most ``max_concurrent`` steps).
-
-    in_process is the default: one process runs every step, fastest on a small machine, since each step
-    process costs start-up and the steps after staging take turns on the shared working file anyway.
-    multiprocess: staging assets of independent sources write their own files and run side by side; default
-    2 processes (the cores of the project's machine). Needs a persistent instance (dagster dev, the daemon);
-    the CLI's runs (execute_in_process) are always in-process, whatever is configured here.
-    """
-    choice = choice or os.environ.get(EXECUTOR_ENV) or "in_process"
-    if choice == "in_process":
-        return {"in_process": {}}
-    if choice != "multiprocess":
-        raise ValueError(f"{EXECUTOR_ENV}={choice!r} must be one of ('in_process', 'multiprocess')")
-    return {"multiprocess": {"max_concurrent": max_concurrent or int(os.environ.get(MAX_CONCURRENT_ENV) or 2),
-                             "start_method": FORKSERVER}}
-
-
 @executor(name="readiness_executor",
           config_schema=Field(multi_or_in_process_executor.config_schema.as_field().config_type,
                               default_value=executor_config(),
-                              description="in_process (default; READINESS_EXECUTOR sets it) or multiprocess"),
+                              description="in_process or multiprocess (default: pipelines/executors.py executor_choice, READINESS_EXECUTOR overrides)"),
           requirements=multi_or_in_process_executor.get_requirements)
 def readiness_executor(init_context):
-    """Dagster's multi_or_in_process executor with the project's default (READINESS_EXECUTOR): a run may
+    """Dagster's multi_or_in_process executor with the project's default (``executor_choice``): a run may
     choose either in its config (launchpad: execution.config.multiprocess.max_concurrent: 2)."""
     return multi_or_in_process_executor.executor_creation_fn(init_context)
 

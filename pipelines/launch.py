@@ -4,19 +4,9 @@ their own processes (``execute_in_process`` always runs one process). Used by be
 from __future__ import annotations
 
 from dagster import DagsterInstance, execute_job
-from dagster._core.definitions.reconstruct import ReconstructableRepository
 
-from pipelines.definitions import executor_config
-from pipelines.incremental import REFRESH_JOB
-from warehouse.paths import PROJECT_ROOT
-
-
-def refresh_job():
-    """The refresh job as a pointer into this code location (pipelines.definitions:defs) that step
-    processes load again (the forkserver has imported it once)."""
-    repository = ReconstructableRepository.for_module("pipelines.definitions", "defs",
-                                                      working_directory=str(PROJECT_ROOT))
-    return repository.get_reconstructable_job(REFRESH_JOB)
+from pipelines.executors import executor_config
+from pipelines.incremental import refresh_job
 
 
 def launch_refresh(instance: DagsterInstance, settings: dict, executor: str, max_concurrent: int | None = None,

@@ -18,6 +18,7 @@ from pathlib import Path
 from dagster import (DagsterEventType, DagsterInstance, DagsterRunStatus, DefaultSensorStatus, RunsFilter,
                      SensorEvaluationContext, SkipReason, sensor)
 
+from pipelines.executors import multiprocess_run
 from warehouse.lock import describe, writer_lock
 
 PID_TAG = "readiness/pid"
@@ -28,15 +29,6 @@ ALIVE_STATUSES = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRu
 def process_tags() -> dict[str, str]:
     """Tags naming this process, given to a run at creation (CLI) or at resource start (launched runs)."""
     return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
-
-
-def multiprocess_run(run) -> bool:
-    """Whether the run's steps run in processes of their own (the multiprocess executor): its run config's
-    ``execution`` names it, or, when the run gives none, READINESS_EXECUTOR (pipelines/definitions.py) does."""
-    execution = ((getattr(run, "run_config", None) or {}).get("execution") or {}).get("config") or {}
-    if execution:
-        return "multiprocess" in execution
-    return os.environ.get("READINESS_EXECUTOR", "in_process") == "multiprocess"
 
 
 @contextmanager

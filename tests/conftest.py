@@ -299,10 +299,16 @@ NETGUARD_DIR = Path(__file__).resolve().parent / "netguard"
 def pytest_configure(config):
     """Exports and town pages of a run whose settings (or a subprocess's environment) name no folder go to a
     temporary one, never into the repository's data/ (the defaults; live runs and `readiness demo` in the tests
-    wrote there). Set before collection imports pipelines.resources, whose defaults read the environment."""
+    wrote there). Set before collection imports pipelines.resources, whose defaults read the environment.
+
+    The refresh runs in one process unless a test chooses the step processes (tests/integration/test_parallel.py):
+    the tests' directory-mode refreshes read copies of the small snapshot, on which each step process's start-up
+    (~0.27 s) would double the run, not the Germany-wide files that mode defaults to step processes for
+    (pipelines/executors.py)."""
     base = Path(tempfile.mkdtemp(prefix="readiness-tests-"))
     os.environ.setdefault("READINESS_EXPORTS_DIR", str(base / "exports"))
     os.environ.setdefault("READINESS_REPORTS_DIR", str(base / "reports"))
+    os.environ.setdefault("READINESS_EXECUTOR", "in_process")
     # every Python child that inherits the environment guards its sockets too (loopback_only)
     path = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(NETGUARD_DIR)]
     os.environ["PYTHONPATH"] = os.pathsep.join([str(NETGUARD_DIR), *path])

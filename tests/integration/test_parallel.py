@@ -1,24 +1,17 @@
-"""The refresh job with the multiprocess executor (issue 15 item 2): staging assets write their own files, so
-steps run in separate processes side by side, and the published planner views equal the in-process run's."""
+"""The refresh with the multiprocess executor (issue 15 item 2; the default of the Germany-wide modes,
+pipelines/executors.py): staging assets write their own files, so steps run in separate processes side by side,
+and the published planner views equal the in-process run's."""
 
 from __future__ import annotations
 
 import duckdb
 import pytest
-from dagster import AssetKey, DagsterInstance, execute_job
+from dagster import AssetCheckSeverity, DagsterInstance
 
-from pipelines.definitions import executor_config
-from pipelines.launch import refresh_job
-from tests.conftest import instance_home, upstream_of
+from tests.conftest import run_incremental
 from warehouse.paths import stage_path, work_path_for
 from warehouse.publish import PLANNER_VIEWS
 from warehouse.registry import registry
-
-
-def settings(tmp) -> dict:
-    """As tests/conftest.py refresh_settings (the snapshot, pilot pages), as the settings resource's config."""
-    return {"source_mode": "snapshot", "warehouse_path": str(tmp / "readiness.duckdb"), "raw_dir": str(tmp / "raw"),
-            "exports_dir": str(tmp / "exports"), "reports_dir": str(tmp / "reports"), "report_scope": "pilots"}
 
 
 def content(published) -> dict[str, tuple[int, str]]:
@@ -41,20 +34,29 @@ def overlapping(stats) -> list[tuple[str, str]]:
 
 
 @pytest.mark.slow
-def test_multiprocess_refresh_publishes_what_the_in_process_run_publishes(tmp_path, snapshot_warehouse):
-    instance_home(tmp_path / "home")  # in RAM where there is a tmpfs: every step process writes its events there
-    run_config = {"resources": {"settings": {"config": settings(tmp_path)}},
-                  "execution": {"config": executor_config("multiprocess", max_concurrent=2)}}
-    # up to the publish, as the snapshot warehouse it is compared with (pipelines.launch.launch_refresh without
-    # the town pages and exports: two step processes that only read the published file)
-    selection = [AssetKey.from_user_string(key) for key in upstream_of("out/warehouse")]
-    with DagsterInstance.local_temp(str(tmp_path / "home")) as instance:
-        with execute_job(refresh_job(), instance, run_config=run_config, asset_selection=selection) as result:
-            failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-            assert result.success, f"failed steps: {failed}"
-            stats = instance.get_run_step_stats(result.run_id)
-            step_pids = {e.dagster_event.pid for e in instance.all_logs(result.run_id) if e.dagster_event
-                         and e.dagster_event.event_type_value == "STEP_START"}
+def test_the_refresh_in_step_processes_publishes_what_one_process_publishes(tmp_path, snapshot_warehouse, monkeypatch):
+    """The incremental refresh (pipelines/incremental.py) as the Germany-wide modes run it, each step in a process
+    of its own (pipelines/executors.py; chosen here for the snapshot): every asset and every asset check of the job
+    runs, staging steps side by side, and the planner views equal those of the session's in-process run."""
+    from pipelines.definitions import defs
+
+    monkeypatch.setenv("READINESS_EXECUTOR", "multiprocess")
+    plan, result = run_incremental(tmp_path)  # a fresh folder and instance (in RAM where there is a tmpfs)
+    failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert result.success, f"failed steps: {failed}"
+    graph = defs.resolve_asset_graph()
+    assert plan.selection == set(graph.materializable_asset_keys)
+    # every asset (not the per-period reports of int/pilot_scores by readiness_index)
+    assert {e.asset_key for e in result.get_asset_materialization_events() if e.partition is None} == \
+        set(graph.materializable_asset_keys)
+    checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    assert {c.asset_check_key for c in checks} == set(graph.asset_check_keys)  # the checks run with their assets
+    # as in one process: only warnings fail (the snapshot's releases are older than newest_release_age allows)
+    assert {c.asset_check_key.name for c in checks if not c.passed and c.severity != AssetCheckSeverity.WARN} == set()
+    with DagsterInstance.local_temp(str(tmp_path / "dagster_home")) as instance:
+        stats = instance.get_run_step_stats(result.run_id)
+        step_pids = {e.dagster_event.pid for e in instance.all_logs(result.run_id) if e.dagster_event
+                     and e.dagster_event.event_type_value == "STEP_START"}
     assert len(step_pids) > 2  # one process per step
     staging = set(registry().own_files())
     side_by_side = [(a, b) for a, b in overlapping(stats) if a in staging and b in staging]
@@ -64,3 +66,4 @@ def test_multiprocess_refresh_publishes_what_the_in_process_run_publishes(tmp_pa
     published = content(tmp_path / "readiness.duckdb")
     assert published == content(snapshot_warehouse)
     assert all(rows > 0 for rows, _ in published.values())
+    assert (tmp_path / "reports" / "index.html").is_file() and (tmp_path / "exports" / "latest").is_dir()

@@ -320,9 +320,13 @@ def test_only_a_multiprocess_run_leaves_the_pid_tag_to_the_executor(monkeypatch)
     from pipelines.run_guard import multiprocess_run
 
     monkeypatch.delenv("READINESS_EXECUTOR", raising=False)
+    monkeypatch.delenv("READINESS_SOURCE_MODE", raising=False)  # the snapshot: one process by default
     assert not multiprocess_run(SimpleNamespace(run_config={}))
     assert not multiprocess_run(SimpleNamespace(run_config={"execution": {"config": {"in_process": {}}}}))
     assert multiprocess_run(SimpleNamespace(run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}))
+    monkeypatch.setenv("READINESS_SOURCE_MODE", "directory")  # the Germany-wide files: step processes by default
+    assert multiprocess_run(SimpleNamespace(run_config={}))
+    monkeypatch.delenv("READINESS_SOURCE_MODE")
     monkeypatch.setenv("READINESS_EXECUTOR", "multiprocess")
     assert multiprocess_run(SimpleNamespace(run_config={}))
     assert not multiprocess_run(SimpleNamespace(run_config={"execution": {"config": {"in_process": {}}}}))
