@@ -14,7 +14,7 @@ warehouse (warehouse/*.duckdb, data/raw) is never touched. The run is launched a
 launches it (pipelines/launch.py) on a temporary instance inside that directory, so nothing is
 recorded in .dagster_home either.
 
-Executors (pipelines/definitions.py): ``in_process`` runs every step in one process;
+Executors (pipelines/executors.py): ``in_process`` runs every step in one process;
 ``multiprocess`` runs each step in its own process, at most 2 at a time (``--max-concurrent``),
 staging assets of independent sources side by side (each writes its own DuckDB file). With
 ``--executor both`` (the default) the script runs itself once per executor, one after the
@@ -56,12 +56,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from pipelines.executors import EXECUTORS  # noqa: E402  (in_process, multiprocess; no Dagster import)
+
 DEFAULT_SOURCE_DIR = REPO_ROOT.parent / "shared" / "data"
 MAIN_TABLES = ["municipalities", "observations", "indicator_values", "readiness_index"]
 TARGET_SECONDS = 60
-
-
-EXECUTORS = ("in_process", "multiprocess")
 
 
 def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
