@@ -30,10 +30,13 @@ from warehouse.paths import published_path
 # fails a run still going after 4 hours (a cold Germany-wide refresh takes under 2 minutes, a live fetch with
 # GENESIS jobs up to about an hour), so a hung run cannot hold the queue and the writer lock for ever
 WAREHOUSE_TAGS = {"warehouse": "readiness", "dagster/max_runtime": str(4 * 3600)}
+
+
 @executor(name="readiness_executor",
           config_schema=Field(multi_or_in_process_executor.config_schema.as_field().config_type,
                               default_value=executor_config(),
-                              description="in_process or multiprocess (default: pipelines/executors.py executor_choice, READINESS_EXECUTOR overrides)"),
+                              description="in_process or multiprocess (default: by the source mode, "
+                                          "pipelines/executors.py; READINESS_EXECUTOR overrides)"),
           requirements=multi_or_in_process_executor.get_requirements)
 def readiness_executor(init_context):
     """Dagster's multi_or_in_process executor with the project's default (``executor_choice``): a run may

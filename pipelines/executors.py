@@ -6,8 +6,10 @@
 The default follows the size of the data, told by the source mode. The Germany-wide files (directory or live
 mode) run faster with two step processes: independent steps (the Breitbandatlas beside the commuting data, the
 analyses after the index, the pages beside the exports) share the two cores. The cold refresh of the
-Germany-wide files took 70.9 and 72.5 s with two step processes against 81.2 and 77.5 s in one process (two
-alternating pairs, `benchmarks/full_germany.py`, 8 December 2026 02:38-02:45 UTC). The committed snapshot runs
+Germany-wide files took 72.5 and 70.9 s with two step processes against 77.5 and 81.2 s in one process
+(`benchmarks/full_germany.py`, 8 December 2026 02:38-02:45 UTC), and 77.6 against 87.0 s as
+`benchmarks/run_all.py` runs it (02:53 and 02:56 UTC); three step processes were slower (81.0 and 78.9 s against
+75.8 s). The committed snapshot runs
 faster in one process: its steps are short, and each step process costs ~0.27 s to start (up to the publish 9.5
 s in one process, 18.0 s in step processes). Before the forkserver opened an instance once
 (pipelines/step_worker.py), step processes cost 0.2 s more each and the two executors tied (84.4 s).
@@ -54,10 +56,19 @@ def executor_config(choice: str | None = None, max_concurrent: int | None = None
                              "start_method": FORKSERVER}}
 
 
-def multiprocess_run(run) -> bool:
-    """Whether the run's steps run in processes of their own (the multiprocess executor): its run config's
-    ``execution`` names it, or, when the run gives none, the default (``executor_choice``) does."""
-    execution = ((getattr(run, "run_config", None) or {}).get("execution") or {}).get("config") or {}
-    if execution:
-        return "multiprocess" in execution
-    return executor_choice() == "multiprocess"
+_step_process = False  # set in the forkserver (mark_step_processes), inherited by every step process it forks
+
+
+def mark_step_processes() -> None:
+    """Called by pipelines/step_worker.py, which only the multiprocess executor's forkserver imports: the processes
+    forked from it are step processes."""
+    global _step_process
+    _step_process = True
+
+
+def in_step_process() -> bool:
+    """Whether this process is a step process of the multiprocess executor, which ends with its step while the run
+    goes on (the run's process is the one that executes the run: an ``execute_in_process``, or a run worker that
+    Dagster's code server started, also with multiprocessing). Told by the process's origin, not by the run's
+    config: a run without an ``execution`` config may run either way."""
+    return _step_process

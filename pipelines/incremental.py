@@ -13,8 +13,9 @@ before the run); their descendants follow in the same run, so the selection is t
 assets plus everything downstream of them. An empty selection means no run at all: nothing is
 re-materialised and the UI shows every asset up to date.
 
-Used by the CLI (cli/demo.py) and, through the ``refresh_when_stale`` sensor, by the monthly schedule
-(pipelines/definitions.py), which observes the sources in a run of its own first.
+Its observation and plan are used by the CLI (cli/demo.py, which runs the plan in its own process) and, through
+the ``refresh_when_stale`` sensor, by the monthly schedule (pipelines/definitions.py), which observes the sources
+in a run of its own first; ``refresh`` does all three, as the tests and benchmarks/run_all.py run it.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from pathlib import Path
 from dagster import AssetKey, AssetSelection, DagsterInstance
 from dagster._core.definitions.data_version import StaleStatus
 
-from pipelines.executors import executor_choice, executor_config
+from pipelines.executors import executor_choice
+from pipelines.launch import REFRESH_JOB, launch_selection
 from warehouse.paths import LATEST, MANIFEST
 
 OBSERVE_JOB = "observe_sources"
-REFRESH_JOB = "refresh_warehouse"
 
 
 @dataclass
@@ -175,7 +176,7 @@ def refresh(instance: DagsterInstance, defs, settings, **run_args):
 
     The run's executor follows the settings' source mode (pipelines/executors.py): the Germany-wide files run
     their steps in processes of their own, launched as Dagster launches a run (``launch_selection``); the
-    snapshot runs in this process. ``run_args``: ``raise_on_error`` (default True, as ``execute_in_process``)."""
+    snapshot runs in this process. ``run_args``: ``raise_on_error`` (default True: a failed step raises)."""
     observed = observe_sources(instance, defs, resources={"settings": settings}, raise_on_error=False)
     if not observed.success:
         return None, observed
@@ -184,58 +185,19 @@ def refresh(instance: DagsterInstance, defs, settings, **run_args):
     if plan.nothing_changed:
         return plan, None
     if executor_choice(settings.source_mode) == "multiprocess":
-        return plan, launch_selection(instance, plan.selection, settings, **run_args)
+        from pipelines.run_guard import process_tags  # the run's process: the dead-run reaper reads its pid
+
+        _reloadable(defs)
+        return plan, launch_selection(instance, plan.selection, settings, tags=process_tags(), **run_args)
     result = selected_job(defs, plan).execute_in_process(instance=instance, resources={"settings": settings}, **run_args)
     return plan, result
 
 
-def refresh_job():
-    """The refresh job as a pointer into this code location (pipelines.definitions:defs) that step
-    processes load again (the forkserver has imported it once: pipelines/step_worker.py)."""
-    from dagster._core.definitions.reconstruct import ReconstructableRepository
+def _reloadable(defs) -> None:
+    """Step processes load the job from pipelines.definitions:defs (``launch.refresh_job``): other definitions
+    cannot run in them."""
+    import pipelines.definitions
 
-    from warehouse.paths import PROJECT_ROOT
-
-    repository = ReconstructableRepository.for_module("pipelines.definitions", "defs",
-                                                      working_directory=str(PROJECT_ROOT))
-    return repository.get_reconstructable_job(REFRESH_JOB)
-
-
-def launch_selection(instance: DagsterInstance, selection: set[AssetKey], settings, raise_on_error: bool = True,
-                     max_concurrent: int | None = None):
-    """Run ``selection`` of refresh_warehouse (with the assets' checks) with the multiprocess executor: each step
-    in a process of its own, at most ``max_concurrent`` at a time (pipelines/executors.py). The instance must be
-    persistent (``DagsterInstance.local_temp`` or a DAGSTER_HOME): the step processes report through it. Returns
-    the run's result (its events are read after the run)."""
-    from dagster import execute_job
-
-    run_config = {"resources": {"settings": {"config": settings_config(settings)}},
-                  "execution": {"config": executor_config("multiprocess", max_concurrent)}}
-    try:
-        with execute_job(refresh_job(), instance=instance, run_config=run_config, asset_selection=list(selection),
-                         raise_on_error=raise_on_error) as result:
-            return result
-    finally:
-        stop_forkserver()
-
-
-def stop_forkserver() -> None:
-    """End the forkserver the step processes came from (it holds the preloaded pipeline, ~250 MiB) and wait for
-    it: its CPU seconds and those of the step processes it reaped then count as this process's children's
-    (``getrusage``, ``wait4``), as a run in one process's do. The next multiprocess run starts a new one.
-    ``_stop`` is the standard library's own way to do so (multiprocessing.forkserver, Python 3.11)."""
-    from multiprocessing import forkserver
-
-    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
-    if stop is not None:
-        stop()
-
-
-def settings_config(settings) -> dict:
-    """The settings resource as run config, field by field: what each step process builds its settings from (a
-    field given as an environment variable stays one: the run config names the variable, not its value)."""
-    from dagster import EnvVar
-
-    values = {name: getattr(settings, name) for name in type(settings).model_fields}
-    return {name: {"env": value.env_var_name} if isinstance(value, EnvVar) else value
-            for name, value in values.items()}
+    if defs is not pipelines.definitions.defs:
+        raise ValueError("the multiprocess executor runs pipelines.definitions:defs in its step processes; "
+                         "pass those definitions, or set READINESS_EXECUTOR=in_process")

@@ -18,7 +18,7 @@ from pathlib import Path
 from dagster import (DagsterEventType, DagsterInstance, DagsterRunStatus, DefaultSensorStatus, RunsFilter,
                      SensorEvaluationContext, SkipReason, sensor)
 
-from pipelines.executors import multiprocess_run
+from pipelines.executors import in_step_process
 from warehouse.lock import describe, writer_lock
 
 PID_TAG = "readiness/pid"
@@ -41,11 +41,9 @@ def hold_warehouse(published: Path, context) -> None:
     run_id = run.run_id if run is not None else None
     instance = getattr(context, "instance", None)
     # a step process of the multiprocess executor ends with its step, the run goes on: not the run's process
-    # (the executor's start event names the run's pid, which _run_process reads when there is no tag). Decided
-    # by the run's executor, not by the process tree: a run launched from the UI runs in a process that
-    # Dagster's code server started with multiprocessing, and that process is the run's.
-    step_process = multiprocess_run(run)
-    if run_id and instance is not None and not step_process and instance.get_run_by_id(run_id) is not None:
+    # (the run is tagged by whoever launched it, or the executor's start event names the run's pid, which
+    # _run_process reads when there is no tag)
+    if run_id and instance is not None and not in_step_process() and instance.get_run_by_id(run_id) is not None:
         instance.add_run_tags(run_id, process_tags())
 
     def report(holder: dict | None) -> None:

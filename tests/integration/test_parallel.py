@@ -4,14 +4,20 @@ and the published planner views equal the in-process run's."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import duckdb
 import pytest
 from dagster import AssetCheckSeverity, DagsterInstance
 
+from pipelines.run_guard import PID_TAG
 from tests.conftest import run_incremental
 from warehouse.paths import stage_path, work_path_for
 from warehouse.publish import PLANNER_VIEWS
 from warehouse.registry import registry
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def content(published) -> dict[str, tuple[int, str]]:
@@ -57,7 +63,11 @@ def test_the_refresh_in_step_processes_publishes_what_one_process_publishes(tmp_
         stats = instance.get_run_step_stats(result.run_id)
         step_pids = {e.dagster_event.pid for e in instance.all_logs(result.run_id) if e.dagster_event
                      and e.dagster_event.event_type_value == "STEP_START"}
+        tags = instance.get_run_by_id(result.run_id).tags
     assert len(step_pids) > 2  # one process per step
+    # the run is this process's (the dead-run reaper reads the tag); no step process, which ends with its step,
+    # put its own pid there (pipelines/run_guard.py hold_warehouse, executors.in_step_process)
+    assert tags[PID_TAG] == str(os.getpid()) and os.getpid() not in step_pids
     staging = set(registry().own_files())
     side_by_side = [(a, b) for a, b in overlapping(stats) if a in staging and b in staging]
     assert side_by_side, "no two staging assets ran at the same time"
@@ -67,3 +77,40 @@ def test_the_refresh_in_step_processes_publishes_what_one_process_publishes(tmp_
     assert published == content(snapshot_warehouse)
     assert all(rows > 0 for rows, _ in published.values())
     assert (tmp_path / "reports" / "index.html").is_file() and (tmp_path / "exports" / "latest").is_dir()
+
+
+@pytest.mark.parametrize("mode, executor", [("directory", "multiprocess"), ("snapshot", "in_process")])
+def test_scheduled_and_ui_runs_take_the_executor_of_the_code_locations_source_mode(mode, executor):
+    """A run the daemon (the monthly schedule's sensor) or the UI launches gives no execution config: the job's
+    default applies, read from the code location's environment as its settings are."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "READINESS_EXECUTOR"}
+    env.update(READINESS_SOURCE_MODE=mode, READINESS_SOURCE_DIR=str(ROOT))
+    code = ("from pipelines.definitions import defs; job = defs.resolve_job_def('refresh_warehouse'); "
+            "print(*job.executor_def.config_schema.as_field().default_value)")
+    shown = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert shown.stdout.split() == [executor]
+
+
+def test_the_run_config_names_the_environment_and_refuses_an_account(monkeypatch, tmp_path):
+    """settings_config: what the stored run config of a multiprocess run holds (Dagster shows it in the UI)."""
+    from dagster import EnvVar
+
+    from pipelines.launch import settings_config
+    from pipelines.resources import ReadinessSettings
+
+    monkeypatch.setenv("READINESS_LIVE_ORIGIN", "https://user:secret@mirror.example")
+    monkeypatch.setenv("READINESS_LAKE_CATALOG", "postgres:host=db password=secret")
+    config = settings_config(ReadinessSettings(live_origin="https://user:secret@mirror.example",
+                                               lake_catalog=EnvVar("READINESS_LAKE_CATALOG"),
+                                               warehouse_path=str(tmp_path / "readiness.duckdb")))
+    assert config["live_origin"] == {"env": "READINESS_LIVE_ORIGIN"}  # its variable's value: named, not copied
+    assert config["lake_catalog"] == {"env": "READINESS_LAKE_CATALOG"}
+    assert config["warehouse_path"] == str(tmp_path / "readiness.duckdb") and "secret" not in repr(config)
+    for field, value in [("live_origin", "https://user:pw@other.example"), ("lake_catalog", "postgres:password=pw")]:
+        with pytest.raises(ValueError, match=f"settings.{field} carries an account"):
+            settings_config(ReadinessSettings(**{field: value}))
+    assert settings_config(ReadinessSettings(live_origin="http://127.0.0.1:8080"))["live_origin"] == \
+        "http://127.0.0.1:8080"

@@ -309,24 +309,3 @@ def _ended(instance: DagsterInstance, run_id: str) -> DagsterRunStatus | None:
     status = {r.run_id: r.status for r in instance_runs(instance)}.get(run_id)
     return status if status in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE,
                                 DagsterRunStatus.CANCELED) else None
-
-
-def test_only_a_multiprocess_run_leaves_the_pid_tag_to_the_executor(monkeypatch):
-    """A run launched from the UI runs in a process Dagster started with multiprocessing: it is still the run's
-    process and must be tagged (the sensor fails a run whose tagged process died); only the multiprocess
-    executor's step processes are not."""
-    from types import SimpleNamespace
-
-    from pipelines.run_guard import multiprocess_run
-
-    monkeypatch.delenv("READINESS_EXECUTOR", raising=False)
-    monkeypatch.delenv("READINESS_SOURCE_MODE", raising=False)  # the snapshot: one process by default
-    assert not multiprocess_run(SimpleNamespace(run_config={}))
-    assert not multiprocess_run(SimpleNamespace(run_config={"execution": {"config": {"in_process": {}}}}))
-    assert multiprocess_run(SimpleNamespace(run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}))
-    monkeypatch.setenv("READINESS_SOURCE_MODE", "directory")  # the Germany-wide files: step processes by default
-    assert multiprocess_run(SimpleNamespace(run_config={}))
-    monkeypatch.delenv("READINESS_SOURCE_MODE")
-    monkeypatch.setenv("READINESS_EXECUTOR", "multiprocess")
-    assert multiprocess_run(SimpleNamespace(run_config={}))
-    assert not multiprocess_run(SimpleNamespace(run_config={"execution": {"config": {"in_process": {}}}}))
