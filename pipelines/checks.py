@@ -20,6 +20,7 @@ from dagster import (AssetCheckExecutionContext, AssetCheckKey, AssetCheckResult
 
 from indicators.catalogue import ROUNDING_TOLERANCE, load_catalogue
 from pipelines.assets.publish import year_on_year_all
+from pipelines.executors import step_priority
 from pipelines.resources import ReadinessSettings
 from sources import contracts
 from sources.registry import load_sources
@@ -100,6 +101,7 @@ def checks_step(asset_name: str, checks: list[Check]):
              for c in checks]
 
     @multi_asset_check(name=f"{asset_name}_checks", specs=specs, can_subset=True,
+                       op_tags=step_priority(f"{asset_name}_checks"),
                        description=f"The checks of {asset_name}: {', '.join(c.name for c in checks)}.")
     def run_checks(context: AssetCheckExecutionContext, settings: ReadinessSettings):
         # matched by name: the definitions replace the asset key by its UI key (pipelines/names.py)

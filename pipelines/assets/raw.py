@@ -18,6 +18,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
                      AssetsDefinition, AssetSpec, DataVersion, MaterializeResult, MetadataValue, ObserveResult, asset,
                      multi_observable_source_asset)
 
+from pipelines.executors import step_priority
 from pipelines.markdown import markdown_table
 from pipelines.names import short_key
 from pipelines.resources import ReadinessSettings
@@ -78,6 +79,7 @@ def raw_asset(spec: SourceSpec) -> AssetsDefinition:
         description=f"Every release of '{spec.title}' ({spec.publisher}, {spec.licence}) found in the source "
                     f"directory, copied unchanged into the content-addressed raw landing, with a release record.",
         tags={"stage": "raw", "source": spec.source_id},
+        op_tags=step_priority(f"raw_{spec.source_id}"),  # the register chain's sources land first
         owners=["team:data-engineering"],
         check_specs=checks,
     )

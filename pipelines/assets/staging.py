@@ -6,6 +6,7 @@ import importlib
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
+from pipelines.executors import step_priority
 from pipelines.markdown import markdown_table
 from pipelines.resources import ReadinessSettings
 from pipelines.assets.raw import landed_releases
@@ -103,7 +104,7 @@ def observation_metadata(frame: pd.DataFrame) -> dict:
 
 @asset(group_name="staging", deps=[AssetKey("raw_destatis_gemeindeverzeichnis"), AssetKey("raw_regionalstatistik"),
                                    AssetKey("raw_destatis_gebietsaenderungen")],
-       tags={"stage": "staging"}, owners=["team:data-engineering"],
+       tags={"stage": "staging"}, op_tags=step_priority("population_area"), owners=["team:data-engineering"],
        description="Population (total, male, female) and area per Gemeinde from every Gemeindeverzeichnis "
                    "vintage and the Regionaldatenbank table 12411-01-01-5 (live mode), plus the register of "
                    "names, Kreise, Länder, kinds and Gemeindeverbände.")
@@ -282,7 +283,7 @@ def _stage_inkar(con) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @asset(group_name="staging", deps=[AssetKey("raw_bkg_vg"), AssetKey("population_area")], tags={"stage": "staging"},
-       owners=["team:data-engineering"],
+       op_tags=step_priority("municipality_geometries"), owners=["team:data-engineering"],
        description="Gemeinde geometries (BKG VG5000 in the snapshot, VG250 in production) as WKB in "
                    "EPSG:4326 with the area computed in EPSG:25832, and the names of all Kreise (latest vintage).")
 def municipality_geometries(context: AssetExecutionContext, settings: ReadinessSettings) -> MaterializeResult:
@@ -391,7 +392,7 @@ RESTATED = {"population_total": "population_current_territory", "area_km2": "are
 
 @asset(group_name="staging", deps=[AssetKey("population_area"), AssetKey("raw_destatis_gebietsaenderungen"),
                                    AssetKey("municipality_geometries")],
-       tags={"stage": "staging"}, owners=["team:data-engineering"],
+       tags={"stage": "staging"}, op_tags=step_priority("territorial_crosswalk"), owners=["team:data-engineering"],
        description="Territorial crosswalk: key changes between Gemeindeverzeichnis vintages, from the Destatis "
                    "lists of territorial changes where they reach (official, they override the inference for "
                    "the Gemeinden they name) and otherwise inferred from the registers (recodes: same name and "

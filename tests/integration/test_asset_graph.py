@@ -18,6 +18,7 @@ from dagster import AssetCheckSeverity, AssetKey, EnvVar
 from pipelines.assets.raw import source_key
 from pipelines.catalog import ASSET_TABLES, SCHEMA_SQL, cycle_days, score_chart_markdown
 from pipelines.definitions import SHORT_KEYS, defs
+from pipelines.executors import FIRST_LANDED, REGISTER_CHAIN
 from pipelines.names import registry_name
 from pipelines.resources import ReadinessSettings
 from sources.registry import load_sources
@@ -119,6 +120,17 @@ def test_checks(graph):
                 if graph.get_check_spec(k).blocking}
     assert ("planner_exports", "every_view_complete") in blocking
     assert ("warehouse_candidate", "no_duplicate_keys") in blocking
+
+
+def test_the_register_chain_and_its_sources_go_first(graph):
+    """FIRST_LANDED are exactly the raw inputs of the register chain (pipelines/executors.py), and only the chain's
+    steps, their checks and those landings carry a priority (the order of the step processes)."""
+    inputs = {named(parent) for name in REGISTER_CHAIN for parent in node(graph, name).parent_keys}
+    assert inputs - set(REGISTER_CHAIN) == {f"raw_{source_id}" for source_id in FIRST_LANDED}
+    job = defs.resolve_job_def("refresh_warehouse")
+    prioritised = {name for name, op in job.graph.node_dict.items() if op.tags.get("dagster/priority")}
+    assert prioritised == {*REGISTER_CHAIN, *(f"{name}_checks" for name in REGISTER_CHAIN),
+                           *(f"raw_{source_id}" for source_id in FIRST_LANDED)}
 
 
 def test_exports_are_downstream_of_the_published_warehouse(graph):
