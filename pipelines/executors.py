@@ -7,12 +7,13 @@ The default follows the size of the data, told by the source mode. The Germany-w
 mode) run faster with two step processes: independent steps (the Breitbandatlas beside the commuting data, the
 analyses after the index, the pages beside the exports) share the two cores. The cold refresh of the
 Germany-wide files took 72.5 and 70.9 s with two step processes against 77.5 and 81.2 s in one process
-(`benchmarks/full_germany.py`, 8 December 2026 02:38-02:45 UTC), and 77.6 against 87.0 s as
+(`benchmarks/full_germany.py`, alternating, 8 December 2026 02:38-02:43 UTC), and 77.6 against 87.0 s as
 `benchmarks/run_all.py` runs it (02:53 and 02:56 UTC); three step processes were slower (81.0 and 78.9 s against
 75.8 s). The committed snapshot runs
 faster in one process: its steps are short, and each step process costs ~0.27 s to start (up to the publish 9.5
 s in one process, 18.0 s in step processes). Before the forkserver opened an instance once
-(pipelines/step_worker.py), step processes cost 0.2 s more each and the two executors tied (84.4 s).
+(pipelines/step_worker.py), step processes cost 0.2 s more each and two of them were no faster than one process
+(84.4 s). Figures and the timeline of such a run: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -60,17 +61,16 @@ def executor_config(choice: str | None = None, max_concurrent: int | None = None
 # its steps, their checks and the landings of their sources go first (Dagster starts the ready step of highest
 # ``dagster/priority``; among equals, in plan order): in Dagster's own order the twelve landings and
 # mobile_coverage went before them, and population_area started 2.6 s into the run (ra153, 8 December 2026); with
-# the priority 1.0 s in, and the chain reached the Breitbandatlas 0.4 s and the indicators 1.2 s sooner (a run of
-# benchmarks/full_germany.py at 03:38 UTC; the other landings then wait for the shared working file beside it).
-# tests/integration/test_asset_graph.py keeps FIRST_LANDED equal to the chain's raw inputs.
+# the priority 1.0 s in, and the publish ended 2.0 s sooner (ra156). tests/integration/test_asset_graph.py keeps
+# CHAIN_SOURCES equal to the chain's raw inputs.
 REGISTER_CHAIN = ("population_area", "municipality_geometries", "territorial_crosswalk")
-FIRST_LANDED = ("destatis_gemeindeverzeichnis", "destatis_gebietsaenderungen", "regionalstatistik", "bkg_vg")
+CHAIN_SOURCES = ("destatis_gemeindeverzeichnis", "destatis_gebietsaenderungen", "regionalstatistik", "bkg_vg")
 
 
 def step_priority(step: str) -> dict[str, str] | None:
     """The op tags of a step (an asset's name, ``raw_<source>``, ``<asset>_checks``): a priority for the register
     chain's steps, none for the others."""
-    chain = {*REGISTER_CHAIN, *(f"{name}_checks" for name in REGISTER_CHAIN), *(f"raw_{s}" for s in FIRST_LANDED)}
+    chain = {*REGISTER_CHAIN, *(f"{name}_checks" for name in REGISTER_CHAIN), *(f"raw_{s}" for s in CHAIN_SOURCES)}
     return {"dagster/priority": "1"} if step in chain else None
 
 
@@ -88,5 +88,6 @@ def in_step_process() -> bool:
     """Whether this process is a step process of the multiprocess executor, which ends with its step while the run
     goes on (the run's process is the one that executes the run: an ``execute_in_process``, or a run worker that
     Dagster's code server started, also with multiprocessing). Told by the process's origin, not by the run's
-    config: a run without an ``execution`` config may run either way."""
+    config: a run without an ``execution`` config may run either way. (A process that imports
+    pipelines/step_worker.py itself is marked too: only the forkserver should.)"""
     return _step_process

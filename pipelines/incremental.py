@@ -187,13 +187,13 @@ def refresh(instance: DagsterInstance, defs, settings, **run_args):
     if executor_choice(settings.source_mode) == "multiprocess":
         from pipelines.run_guard import process_tags  # the run's process: the dead-run reaper reads its pid
 
-        _reloadable(defs)
+        _require_project_defs(defs)
         return plan, launch_selection(instance, plan.selection, settings, tags=process_tags(), **run_args)
     result = selected_job(defs, plan).execute_in_process(instance=instance, resources={"settings": settings}, **run_args)
     return plan, result
 
 
-def _reloadable(defs) -> None:
+def _require_project_defs(defs) -> None:
     """Step processes load the job from pipelines.definitions:defs (``launch.refresh_job``): other definitions
     cannot run in them."""
     import pipelines.definitions

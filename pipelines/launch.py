@@ -43,13 +43,24 @@ def launch_selection(instance: DagsterInstance, selection: set[AssetKey], settin
     in a process of its own, at most ``max_concurrent`` at a time (pipelines/executors.py), the run tagged with
     ``tags``. The instance must be persistent (``DagsterInstance.local_temp`` or a DAGSTER_HOME): the step
     processes report through it. ``raise_on_error``: a failed step raises here, as in ``execute_in_process`` (a
-    step process's failure only fails the run). Returns the run's result (its events; not entered as a context
-    manager, which would start the run's resources, and so take the writer lock, once more in this process)."""
+    step process's failure only fails the run). Returns the run's result (its events).
+
+    This process holds the warehouse's writer lock for the whole run, in the run's name (the run is created first,
+    then executed): its step processes share it (warehouse/lock.py), and no other writer can take it between two
+    steps, when no step process holds it."""
+    from dagster._core.execution.api import execute_run
+
+    from warehouse.lock import writer_lock
+
+    job = refresh_job()
     run_config = {"resources": {"settings": {"config": settings_config(settings)}},
                   "execution": {"config": executor_config("multiprocess", max_concurrent)}}
-    with _forkserver_runs:
-        result = execute_job(refresh_job(), instance=instance, run_config=run_config, asset_selection=list(selection),
-                             tags=tags, raise_on_error=raise_on_error)
+    definition = job.get_definition()
+    run = instance.create_run_for_job(job_def=definition, run_config=run_config,
+                                      tags={**definition.run_tags, **(tags or {})},
+                                      job_code_origin=job.get_python_origin(), asset_selection=frozenset(selection))
+    with writer_lock(settings.published, run_id=run.run_id, by="refresh in step processes"), _forkserver_runs:
+        result = execute_run(job, run, instance, raise_on_error=raise_on_error)
     if raise_on_error and not result.success:
         failed = sorted({e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"})
         raise RuntimeError(f"run {result.run_id} of {REFRESH_JOB} failed in step(s) {', '.join(failed) or '?'}")
@@ -60,7 +71,7 @@ class _ForkserverRuns:
     """Counts this process's multiprocess runs in flight; when the last one ends, the forkserver the step
     processes came from (it holds the preloaded pipeline, ~250 MiB) is ended and waited for: its CPU seconds and
     those of the step processes it reaped then count as this process's children's (``getrusage``, ``wait4``), as
-    a run in one process's do, and no idle server outlives the run. The next run starts a new one. ``_stop`` is
+    they do for a run in one process, and no idle server outlives the run. The next run starts a new one. ``_stop`` is
     the standard library's (multiprocessing.forkserver, Python 3.11; private, hence looked up with a default)."""
 
     def __init__(self):
@@ -80,7 +91,8 @@ class _ForkserverRuns:
                 try:
                     stop()
                 except OSError:  # ChildProcessError included: the server was already gone and reaped
-                    pass
+                    server = forkserver._forkserver  # forget it, so that the next run starts a new one
+                    server._forkserver_pid = server._forkserver_alive_fd = server._forkserver_address = None
 
 
 _forkserver_runs = _ForkserverRuns()

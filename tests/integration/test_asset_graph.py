@@ -18,7 +18,7 @@ from dagster import AssetCheckSeverity, AssetKey, EnvVar
 from pipelines.assets.raw import source_key
 from pipelines.catalog import ASSET_TABLES, SCHEMA_SQL, cycle_days, score_chart_markdown
 from pipelines.definitions import SHORT_KEYS, defs
-from pipelines.executors import FIRST_LANDED, REGISTER_CHAIN
+from pipelines.executors import CHAIN_SOURCES, REGISTER_CHAIN
 from pipelines.names import registry_name
 from pipelines.resources import ReadinessSettings
 from sources.registry import load_sources
@@ -123,14 +123,14 @@ def test_checks(graph):
 
 
 def test_the_register_chain_and_its_sources_go_first(graph):
-    """FIRST_LANDED are exactly the raw inputs of the register chain (pipelines/executors.py), and only the chain's
+    """CHAIN_SOURCES are exactly the raw inputs of the register chain (pipelines/executors.py), and only the chain's
     steps, their checks and those landings carry a priority (the order of the step processes)."""
     inputs = {named(parent) for name in REGISTER_CHAIN for parent in node(graph, name).parent_keys}
-    assert inputs - set(REGISTER_CHAIN) == {f"raw_{source_id}" for source_id in FIRST_LANDED}
+    assert inputs - set(REGISTER_CHAIN) == {f"raw_{source_id}" for source_id in CHAIN_SOURCES}
     job = defs.resolve_job_def("refresh_warehouse")
     prioritised = {name for name, op in job.graph.node_dict.items() if op.tags.get("dagster/priority")}
     assert prioritised == {*REGISTER_CHAIN, *(f"{name}_checks" for name in REGISTER_CHAIN),
-                           *(f"raw_{source_id}" for source_id in FIRST_LANDED)}
+                           *(f"raw_{source_id}" for source_id in CHAIN_SOURCES)}
 
 
 def test_exports_are_downstream_of_the_published_warehouse(graph):

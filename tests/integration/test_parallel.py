@@ -5,6 +5,8 @@ and the published planner views equal the in-process run's."""
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -13,6 +15,7 @@ from dagster import AssetCheckSeverity, DagsterInstance
 
 from pipelines.run_guard import PID_TAG
 from tests.conftest import run_incremental
+from warehouse.lock import holder
 from warehouse.paths import stage_path, work_path_for
 from warehouse.publish import PLANNER_VIEWS
 from warehouse.registry import registry
@@ -33,6 +36,14 @@ def content(published) -> dict[str, tuple[int, str]]:
     return result
 
 
+def watch_lock(published: Path, holders: list, done: threading.Event) -> None:
+    """Append the run id the warehouse's writer lock names (None when free) every 20 ms until ``done``."""
+    while not done.is_set():
+        info = holder(published)
+        holders.append(info.get("run_id") if info else None)
+        time.sleep(0.02)
+
+
 def overlapping(stats) -> list[tuple[str, str]]:
     """Pairs of steps whose run times overlapped."""
     spans = sorted((s.start_time, s.end_time, s.step_key) for s in stats if s.start_time and s.end_time)
@@ -47,7 +58,14 @@ def test_the_refresh_in_step_processes_publishes_what_one_process_publishes(tmp_
     from pipelines.definitions import defs
 
     monkeypatch.setenv("READINESS_EXECUTOR", "multiprocess")
-    plan, result = run_incremental(tmp_path)  # a fresh folder and instance (in RAM where there is a tmpfs)
+    holders, done = [], threading.Event()
+    watcher = threading.Thread(target=watch_lock, args=(tmp_path / "readiness.duckdb", holders, done))
+    watcher.start()
+    try:
+        plan, result = run_incremental(tmp_path)  # a fresh folder and instance (in RAM where there is a tmpfs)
+    finally:
+        done.set()
+        watcher.join()
     failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert result.success, f"failed steps: {failed}"
     graph = defs.resolve_asset_graph()
@@ -68,6 +86,12 @@ def test_the_refresh_in_step_processes_publishes_what_one_process_publishes(tmp_
     # the run is this process's (the dead-run reaper reads the tag); no step process, which ends with its step,
     # put its own pid there (pipelines/run_guard.py hold_warehouse, executors.in_step_process)
     assert tags[PID_TAG] == str(os.getpid()) and os.getpid() not in step_pids
+    # the writer lock names the run from its first step to its last, also between two steps (no step process
+    # holds it then): this process held it for the run (pipelines/launch.py launch_selection)
+    # (the observation run before it holds the lock for itself)
+    named = [i for i, run_id in enumerate(holders) if run_id == result.run_id]
+    assert len(named) > 10, holders
+    assert set(holders[named[0]:named[-1] + 1]) == {result.run_id}, "the lock was free between two of its steps"
     staging = set(registry().own_files())
     side_by_side = [(a, b) for a, b in overlapping(stats) if a in staging and b in staging]
     assert side_by_side, "no two staging assets ran at the same time"
