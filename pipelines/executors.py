@@ -3,17 +3,12 @@
     executor_choice("directory")        # 'multiprocess' (READINESS_EXECUTOR overrides)
     executor_config("multiprocess")     # the run config's ``execution.config``
 
-The default follows the size of the data, told by the source mode. The Germany-wide files (directory or live
-mode) run faster with two step processes: independent steps (the Breitbandatlas beside the commuting data, the
-analyses after the index, the pages beside the exports) share the two cores. The cold refresh of the
-Germany-wide files took 72.5 and 70.9 s with two step processes against 77.5 and 81.2 s in one process
-(`benchmarks/full_germany.py`, alternating, 8 December 2026 02:38-02:43 UTC), and 77.6 against 87.0 s as
-`benchmarks/run_all.py` runs it (02:53 and 02:56 UTC); three step processes were slower (81.0 and 78.9 s against
-75.8 s). The committed snapshot runs
-faster in one process: its steps are short, and each step process costs ~0.27 s to start (up to the publish 9.5
-s in one process, 18.0 s in step processes). Before the forkserver opened an instance once
-(pipelines/step_worker.py), step processes cost 0.2 s more each and two of them were no faster than one process
-(84.4 s). Figures and the timeline of such a run: docs/performance.md.
+The default follows the size of the data, told by the source mode: the Germany-wide files (directory or live
+mode) run faster with two step processes, since independent steps (the Breitbandatlas beside the commuting data,
+the analyses, the pages beside the exports) share the two cores (a cold refresh 77.6 against 87.0 s in one
+process; three step processes were slower than two). The committed snapshot runs faster in one process: its steps
+are short, and each step process costs ~0.27 s to start. Measurements and the timeline of such a run:
+docs/performance.md, "Where a cold refresh spends its time".
 """
 
 from __future__ import annotations
@@ -65,13 +60,14 @@ def executor_config(choice: str | None = None, max_concurrent: int | None = None
 # CHAIN_SOURCES equal to the chain's raw inputs.
 REGISTER_CHAIN = ("population_area", "municipality_geometries", "territorial_crosswalk")
 CHAIN_SOURCES = ("destatis_gemeindeverzeichnis", "destatis_gebietsaenderungen", "regionalstatistik", "bkg_vg")
+FIRST_STEPS = frozenset([*REGISTER_CHAIN, *(f"{name}_checks" for name in REGISTER_CHAIN),
+                         *(f"raw_{source}" for source in CHAIN_SOURCES)])
 
 
 def step_priority(step: str) -> dict[str, str] | None:
-    """The op tags of a step (an asset's name, ``raw_<source>``, ``<asset>_checks``): a priority for the register
-    chain's steps, none for the others."""
-    chain = {*REGISTER_CHAIN, *(f"{name}_checks" for name in REGISTER_CHAIN), *(f"raw_{s}" for s in CHAIN_SOURCES)}
-    return {"dagster/priority": "1"} if step in chain else None
+    """The op tags of a step (an asset's name, ``raw_<source>``, ``<asset>_checks``): a priority for the steps of
+    FIRST_STEPS, none for the others."""
+    return {"dagster/priority": "1"} if step in FIRST_STEPS else None
 
 
 _step_process = False  # set in the forkserver (mark_step_processes), inherited by every step process it forks

@@ -29,6 +29,7 @@ from dagster._core.definitions.data_version import StaleStatus
 
 from pipelines.executors import executor_choice
 from pipelines.launch import REFRESH_JOB, launch_selection
+from pipelines.run_guard import process_tags
 from warehouse.paths import LATEST, MANIFEST
 
 OBSERVE_JOB = "observe_sources"
@@ -185,9 +186,7 @@ def refresh(instance: DagsterInstance, defs, settings, **run_args):
     if plan.nothing_changed:
         return plan, None
     if executor_choice(settings.source_mode) == "multiprocess":
-        from pipelines.run_guard import process_tags  # the run's process: the dead-run reaper reads its pid
-
-        _require_project_defs(defs)
+        _require_project_defs(defs)  # the run's process is this one: the dead-run reaper reads its pid tag
         return plan, launch_selection(instance, plan.selection, settings, tags=process_tags(), **run_args)
     result = selected_job(defs, plan).execute_in_process(instance=instance, resources={"settings": settings}, **run_args)
     return plan, result

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from dagster import AssetKey, DagsterInstance, EnvVar, execute_job
 
 from pipelines.executors import executor_config
+from pipelines.resources import ENV_TEXT
 
 REFRESH_JOB = "refresh_warehouse"
 
@@ -32,9 +33,14 @@ def launch_refresh(instance: DagsterInstance, settings: dict, executor: str, max
     """Execute refresh_warehouse with the settings resource's config and the chosen executor (in_process or
     multiprocess); returns the run's result (use it as a context manager). The instance must be persistent
     (DagsterInstance.local_temp) for multiprocess: step processes report through it."""
-    run_config = {"resources": {"settings": {"config": settings}},
-                  "execution": {"config": executor_config(executor, max_concurrent)}}
-    return execute_job(refresh_job(), instance=instance, run_config=run_config, raise_on_error=raise_on_error)
+    return execute_job(refresh_job(), instance=instance, run_config=run_config(settings, executor, max_concurrent),
+                       raise_on_error=raise_on_error)
+
+
+def run_config(settings: dict, executor: str, max_concurrent: int | None = None) -> dict:
+    """The refresh's run config: the settings resource's ``settings`` and the executor's config."""
+    return {"resources": {"settings": {"config": settings}},
+            "execution": {"config": executor_config(executor, max_concurrent)}}
 
 
 def launch_selection(instance: DagsterInstance, selection: set[AssetKey], settings, raise_on_error: bool = True,
@@ -53,10 +59,9 @@ def launch_selection(instance: DagsterInstance, selection: set[AssetKey], settin
     from warehouse.lock import writer_lock
 
     job = refresh_job()
-    run_config = {"resources": {"settings": {"config": settings_config(settings)}},
-                  "execution": {"config": executor_config("multiprocess", max_concurrent)}}
     definition = job.get_definition()
-    run = instance.create_run_for_job(job_def=definition, run_config=run_config,
+    run = instance.create_run_for_job(job_def=definition,
+                                      run_config=run_config(settings_config(settings), "multiprocess", max_concurrent),
                                       tags={**definition.run_tags, **(tags or {})},
                                       job_code_origin=job.get_python_origin(), asset_selection=frozenset(selection))
     with writer_lock(settings.published, run_id=run.run_id, by="refresh in step processes"), _forkserver_runs:
@@ -108,8 +113,6 @@ def settings_config(settings) -> dict:
     EnvVar of ``from_environment``) is given as that variable, so the stored run config names it, not its value.
     An account in a field given otherwise (a user in the live origin's URL, a password in the lake's connection
     string) is refused: Dagster stores the run config in its instance and shows it in the UI."""
-    from pipelines.resources import ENV_TEXT
-
     config = {}
     for name in type(settings).model_fields:
         value, variable = getattr(settings, name), ENV_TEXT.get(name)
